@@ -1,0 +1,65 @@
+"""The errors lashtui raises, one tree so callers catch `LashError` and nothing else.
+
+    LashError                     every domain error; str() is lash's message (semantics §15)
+     ├── InvalidRequest           bad input: registration, filters, signal names, payloads, timings
+     ├── UnknownProcess           « unknown process `<pid>` » and the other "not there" lookups
+     ├── ProcessConflict          the request contradicts durable state: hash/replay/ref
+     │                            conflicts, already terminal, refusals on terminal rows
+     ├── LeaseLost                « process lease for `<pid>` is missing or expired »
+     └── StoreError               the database itself: wrong schema, not a registry, locked,
+          ├── UnsupportedSchema   read-only, unreadable rows
+          └── NotARegistry
+
+Shaped like httpx/_exceptions.py: a shallow tree whose leaves say what kind of thing went
+wrong, while the message says which value. A raw sqlite3 or pydantic error never reaches a
+caller; the store and the model translate them into one of these.
+"""
+
+from __future__ import annotations
+
+
+class LashError(Exception):
+    """Base of every error lashtui raises on purpose. `str(error)` is one sentence."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidRequest(LashError):
+    """The caller's input is malformed; nothing was written."""
+
+
+class UnknownProcess(LashError):
+    """The named process (or env, or grant) does not exist."""
+
+    @classmethod
+    def process(cls, process_id: str) -> UnknownProcess:
+        return cls(f"unknown process `{process_id}`")
+
+
+class ProcessConflict(LashError):
+    """The request contradicts what the registry already holds; nothing was written."""
+
+
+class LeaseLost(LashError):
+    """The presented lease is not the current, live lease of its process."""
+
+    @classmethod
+    def for_process(cls, process_id: str) -> LeaseLost:
+        return cls(f"process lease for `{process_id}` is missing or expired")
+
+
+class StoreError(LashError):
+    """The database cannot serve the request: it is locked, read-only, or not ours."""
+
+
+class UnsupportedSchema(StoreError):
+    """The file is a process registry of another schema version (there are no migrations)."""
+
+
+class NotARegistry(StoreError):
+    """The file is not a SQLite database, or is one that belongs to something else."""

@@ -1,0 +1,304 @@
+"""The event log's vocabulary: declared event types, their semantics, events and appends
+(semantics §4, §11.1).
+
+A process may append only the event types it declares. A type's semantics say whether an
+event of it ends the process (`terminal`) or wakes a session (`wake`); both are computed from
+the payload through selectors. The seven core types are always declared.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, JsonValue
+
+from lashtui.errors import InvalidRequest
+from lashtui.model.output import ProcessAwaitOutput, ProcessTerminalState
+from lashtui.model.schema import LashSchema
+from lashtui.model.scope import CausalRef, ProcessCause, SessionScope
+from lashtui.model.wire import WireModel, canonical_json, omitted, sha256_hex
+
+# --- selectors: externally tagged, like serde's default enum representation ---------------
+
+
+class PointerSelector(WireModel):
+    pointer: str
+
+
+class ConstSelector(WireModel):
+    const: JsonValue
+
+
+class ProcessTemplate(WireModel):
+    template: str
+    fields: dict[str, ProcessValueSelector] = Field(default_factory=dict)
+
+
+class TemplateSelector(WireModel):
+    template: ProcessTemplate
+
+
+class PresentSelector(WireModel):
+    present: str
+
+
+ProcessValueSelector = (
+    Literal["payload"] | PointerSelector | ConstSelector | TemplateSelector | PresentSelector
+)
+ProcessTemplate.model_rebuild()
+
+
+class SelectorDedupeKey(WireModel):
+    selector: ProcessValueSelector
+
+
+class ConstDedupeKey(WireModel):
+    const: str
+
+
+ProcessWakeDedupeKey = Literal["event_identity"] | SelectorDedupeKey | ConstDedupeKey
+
+
+class ProcessTerminalSpec(WireModel):
+    state: ProcessTerminalState
+    await_output: ProcessValueSelector | None = omitted()
+
+
+class ProcessWakeSpec(WireModel):
+    when: ProcessValueSelector | None = omitted()
+    input: ProcessValueSelector
+    dedupe_key: ProcessWakeDedupeKey = "event_identity"
+
+
+class ProcessEventSemanticsSpec(WireModel):
+    terminal: ProcessTerminalSpec | None = omitted()
+    wake: ProcessWakeSpec | None = omitted()
+
+
+class ProcessEventType(WireModel):
+    name: str
+    payload_schema: LashSchema = Field(default_factory=LashSchema.any)
+    semantics: ProcessEventSemanticsSpec = Field(default_factory=ProcessEventSemanticsSpec)
+
+    @classmethod
+    def plain(cls, name: str, schema: dict[str, JsonValue] | None = None) -> ProcessEventType:
+        """A type with no semantics and the given payload schema (any when omitted)."""
+        return cls(name=name, payload_schema=LashSchema(schema_=schema or {}))
+
+    def is_terminal(self) -> bool:
+        return self.semantics.terminal is not None
+
+
+CANCEL_REQUESTED = "process.cancel_requested"
+WAITING = "process.waiting"
+RESUMED = "process.resumed"
+TERMINAL_EVENT_TYPES = {state.event_type(): state for state in ProcessTerminalState}
+
+
+def default_process_event_types() -> list[ProcessEventType]:
+    """The seven core types every process declares."""
+    plain = [ProcessEventType.plain(name) for name in (CANCEL_REQUESTED, WAITING, RESUMED)]
+    terminal = [
+        ProcessEventType(
+            name=state.event_type(),
+            semantics=ProcessEventSemanticsSpec(
+                terminal=ProcessTerminalSpec(
+                    state=state, await_output=PointerSelector(pointer="/await_output")
+                )
+            ),
+        )
+        for state in ProcessTerminalState
+    ]
+    return plain + terminal
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+class ReplayKey(WireModel):
+    key: str
+
+
+class ProcessEventSubject(WireModel):
+    type: Literal["process_event"] = "process_event"
+    process_id: str
+    sequence: int
+    event_type: str
+
+
+class RuntimeInvocation(WireModel):
+    """The causal envelope of an event: where it happened, what it is, what caused it, and
+    the replay key that makes its append idempotent."""
+
+    scope: Literal["runtime"] | SessionScope = "runtime"
+    subject: ProcessEventSubject
+    caused_by: CausalRef
+    replay: ReplayKey | None = omitted()
+
+
+class MaterializedTerminal(WireModel):
+    state: ProcessTerminalState
+    await_output: ProcessAwaitOutput
+
+
+class MaterializedWake(WireModel):
+    input: str
+    dedupe_key: str
+
+
+class ProcessEventSemantics(WireModel):
+    """Semantics computed from one event's payload: its terminal output, its wake input."""
+
+    terminal: MaterializedTerminal | None = omitted()
+    wake: MaterializedWake | None = omitted()
+
+
+class SystemTime(WireModel):
+    """serde's encoding of std::time::SystemTime."""
+
+    secs_since_epoch: int
+    nanos_since_epoch: int
+
+    @classmethod
+    def from_ms(cls, epoch_ms: int) -> SystemTime:
+        return cls(secs_since_epoch=epoch_ms // 1000, nanos_since_epoch=epoch_ms % 1000 * 1_000_000)
+
+    def to_ms(self) -> int:
+        return self.secs_since_epoch * 1000 + self.nanos_since_epoch // 1_000_000
+
+
+class ProcessEvent(WireModel):
+    process_id: str
+    sequence: int
+    event_type: str
+    payload: JsonValue
+    invocation: RuntimeInvocation
+    semantics: ProcessEventSemantics = Field(default_factory=ProcessEventSemantics)
+    occurred_at: SystemTime
+
+    @property
+    def occurred_at_ms(self) -> int:
+        return self.occurred_at.to_ms()
+
+    @property
+    def replay_key(self) -> str | None:
+        return self.invocation.replay.key if self.invocation.replay else None
+
+
+def event_payload_hash(event_type: str, payload: JsonValue) -> str:
+    """What replay compares: SHA-256 of the compact JSON `[event_type, payload]`."""
+    return sha256_hex(canonical_json([event_type, payload]))
+
+
+class ProcessEventAppendRequest(WireModel):
+    event_type: str
+    payload: JsonValue = None
+    replay: ReplayKey | None = omitted()
+    wake_target_scope: SessionScope | None = omitted()
+
+    @classmethod
+    def new(
+        cls, event_type: str, payload: JsonValue = None, replay_key: str | None = None
+    ) -> ProcessEventAppendRequest:
+        replay = ReplayKey(key=replay_key) if replay_key is not None else None
+        return cls(event_type=event_type, payload=payload, replay=replay)
+
+    @classmethod
+    def cancel_requested(cls, process_id: str, reason: str | None) -> ProcessEventAppendRequest:
+        """The standard cancel request; the same reason always gives the same replay key."""
+        payload: JsonValue = {"reason": reason}
+        digest = event_payload_hash(CANCEL_REQUESTED, payload)
+        return cls.new(CANCEL_REQUESTED, payload, f"process:{process_id}:cancel_requested:{digest}")
+
+    @classmethod
+    def terminal(
+        cls,
+        process_id: str,
+        output: ProcessAwaitOutput,
+    ) -> ProcessEventAppendRequest:
+        """The terminal event a completion appends: `{"await_output": ...}` under the
+        `process:<pid>:terminal:<type>` key, so an identical completion replays."""
+        event_type = output.terminal_state().event_type()
+        return cls.new(
+            event_type,
+            {"await_output": output.model_dump(mode="json")},
+            f"process:{process_id}:terminal:{event_type}",
+        )
+
+    @property
+    def replay_key(self) -> str | None:
+        return self.replay.key if self.replay else None
+
+
+class ProcessWakeDelivery(WireModel):
+    wake_id: str
+    target_session_id: str
+    target_scope_id: str
+    process_id: str
+    sequence: int
+    event_type: str
+    event_invocation: RuntimeInvocation
+    process_caused_by: CausalRef | None = omitted()
+    dedupe_key: str
+    input: str
+    created_at_ms: int
+
+
+class ProcessEventAppendResult(WireModel):
+    event: ProcessEvent
+    wake_delivery: ProcessWakeDelivery | None = omitted()
+
+
+def event_invocation(
+    process_id: str,
+    sequence: int,
+    event_type: str,
+    replay_key: str | None,
+    scope: SessionScope | None = None,
+) -> RuntimeInvocation:
+    return RuntimeInvocation(
+        scope=scope if scope is not None else "runtime",
+        subject=ProcessEventSubject(
+            process_id=process_id, sequence=sequence, event_type=event_type
+        ),
+        caused_by=ProcessCause(process_id=process_id),
+        replay=ReplayKey(key=replay_key) if replay_key is not None else None,
+    )
+
+
+# --- signals (semantics §11.1) --------------------------------------------------------------
+
+_SIGNAL_NAME = re.compile(r"[A-Za-z0-9_-]+")
+SIGNAL_PREFIX = "signal."
+
+
+def validate_process_signal_name(name: str) -> str:
+    """A signal name is non-empty ASCII letters, digits, `_` and `-`."""
+    if not isinstance(name, str) or not _SIGNAL_NAME.fullmatch(name):
+        raise InvalidRequest(
+            "process signal name must be non-empty and contain only ASCII letters, digits, "
+            f"`_`, or `-`, got `{name}`"
+        )
+    return name
+
+
+def process_signal_event_type(name: str) -> str:
+    return SIGNAL_PREFIX + validate_process_signal_name(name)
+
+
+def process_signal_name_from_event_type(event_type: str) -> str | None:
+    if not event_type.startswith(SIGNAL_PREFIX):
+        return None
+    return event_type.removeprefix(SIGNAL_PREFIX)
+
+
+def process_signal_wait_key(process_id: str, name: str, ordinal: int) -> str:
+    """`process:<pid>:signal.<name>:<n>`; ordinals count from 1."""
+    if ordinal < 1:
+        raise InvalidRequest(f"a signal wait ordinal starts at 1, got {ordinal}")
+    return f"process:{process_id}:{process_signal_event_type(name)}:{ordinal}"
+
+
+def process_signal_replay_key(process_id: str, name: str, signal_id: str) -> str:
+    return f"process:{process_id}:{process_signal_event_type(name)}:{signal_id}"

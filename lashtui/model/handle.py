@@ -1,0 +1,50 @@
+"""Handle grants and the small reports the registry and facade return (semantics §3.13, §3.18).
+
+A grant lets a session scope address a process. It is keyed by (scope id, process id) and
+carries the scope's session id, so deleting a session can find the grants of all its frames.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from lashtui.model.output import ProcessLifecycleStatus, ProcessStatus
+from lashtui.model.record import ProcessHandleDescriptor
+from lashtui.model.wire import JsonValue, WireModel, omitted
+
+
+class ProcessHandleGrant(WireModel):
+    session_id: str
+    process_id: str
+    descriptor: ProcessHandleDescriptor = Field(default_factory=ProcessHandleDescriptor)
+
+
+class ProcessHandleSummary(WireModel):
+    """The handle-facing row a model sees: `{"__handle__":"process", ...}`."""
+
+    handle: Literal["process"] = Field(default="process", alias="__handle__")
+    id: str
+    process_id: str
+    descriptor: ProcessHandleDescriptor
+    definition: JsonValue | None = omitted()
+    status: ProcessStatus
+
+
+class ProcessCancelSummary(WireModel):
+    process_id: str
+    status: ProcessLifecycleStatus
+
+
+class ProcessPruneReport(WireModel):
+    pruned_processes: int = 0
+    pruned_events: int = 0
+
+
+class ProcessSessionDeleteReport(WireModel):
+    session_id: str
+    revoked_handle_count: int = 0
+    deleted_wake_count: int = 0
+    orphaned_process_ids: list[str] = Field(default_factory=list)
+    preserved_process_ids: list[str] = Field(default_factory=list)

@@ -1,0 +1,105 @@
+"""The read model an operator sees (semantics §3.19): a record joined with its lease facts.
+
+Lease holder and expiry are raw facts; the lease may already have lapsed. lash derives no
+"stuck" verdict here, and neither do we: the dashboard classifies from these facts.
+"""
+
+from __future__ import annotations
+
+from pydantic import JsonValue
+
+from lashtui.model.event import ProcessEvent
+from lashtui.model.input import ProcessIdentity, ProcessInput, RecoveryDisposition, SessionTurn
+from lashtui.model.lease import LeaseOwnerIdentity, ProcessLease
+from lashtui.model.output import (
+    CancelledOutput,
+    FailureOutput,
+    ProcessLifecycleStatus,
+    ProcessStatus,
+)
+from lashtui.model.record import (
+    AbandonRequest,
+    ExternalRef,
+    ProcessRecord,
+    ProcessStarted,
+    WaitState,
+)
+from lashtui.model.scope import CausalRef, ProcessOriginator, SessionScope
+from lashtui.model.wire import WireModel, omitted
+
+
+class ObservedProcess(WireModel):
+    process_id: str
+    graph_key: str
+    kind: str
+    lifecycle: ProcessLifecycleStatus
+    identity: ProcessIdentity
+    status_label: str
+    terminal: bool
+    disposition: RecoveryDisposition
+    error: str | None = omitted()
+    created_at_ms: int
+    updated_at_ms: int
+    first_started: ProcessStarted | None = omitted()
+    lease_holder: LeaseOwnerIdentity | None = omitted()
+    lease_expires_at_ms: int | None = omitted()
+    abandon_request: AbandonRequest | None = omitted()
+    input: ProcessInput
+    originator: ProcessOriginator
+    env_ref: str | None = omitted()
+    wake_target: SessionScope | None = omitted()
+    caused_by: CausalRef | None = omitted()
+    external_ref: ExternalRef | None = omitted()
+    wait: WaitState | None = omitted()
+    child_session_id: str | None = omitted()
+    label: str
+    status: ProcessStatus
+
+    @classmethod
+    def from_record(cls, record: ProcessRecord, lease: ProcessLease | None) -> ObservedProcess:
+        output = record.status.await_output
+        error = output.message if isinstance(output, FailureOutput | CancelledOutput) else None
+        child = record.input.child_session_id() if isinstance(record.input, SessionTurn) else None
+        return cls(
+            process_id=record.id,
+            graph_key=f"process:{record.id}",
+            kind=record.identity.kind,
+            lifecycle=record.status.state,
+            identity=record.identity,
+            status_label=record.status.state.value,
+            terminal=record.is_terminal(),
+            disposition=record.disposition,
+            error=error,
+            created_at_ms=record.created_at_ms,
+            updated_at_ms=record.updated_at_ms,
+            first_started=record.first_started,
+            lease_holder=lease.owner if lease else None,
+            lease_expires_at_ms=lease.expires_at_epoch_ms if lease else None,
+            abandon_request=record.abandon_request,
+            input=record.input,
+            originator=record.provenance.originator,
+            env_ref=record.env_ref,
+            wake_target=record.wake_target,
+            caused_by=record.provenance.caused_by,
+            external_ref=record.external_ref,
+            wait=record.wait,
+            child_session_id=child,
+            label=record.identity.label or record.identity.kind,
+            status=record.status,
+        )
+
+
+class ObservedProcessEvent(WireModel):
+    sequence: int
+    event_type: str
+    occurred_at_ms: int
+    payload: JsonValue
+
+    @classmethod
+    def from_event(cls, event: ProcessEvent) -> ObservedProcessEvent:
+        return cls(
+            sequence=event.sequence,
+            event_type=event.event_type,
+            occurred_at_ms=event.occurred_at_ms,
+            payload=event.payload,
+        )

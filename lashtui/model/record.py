@@ -1,0 +1,242 @@
+"""The durable row and the requests that create it (semantics §3.5-§3.6, §3.10-§3.12).
+
+A `ProcessRecord`'s JSON is the unit of storage: the store keeps it whole in `record_json`
+and projects a few columns for queries. A `ProcessRegistration` becomes a record only after
+`prepare()`: core event types added, rules checked, and its hash computed, which is what makes
+a repeated start idempotent and a different start under the same id a conflict.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from lashtui.errors import InvalidRequest
+from lashtui.model.event import ProcessEventType, default_process_event_types
+from lashtui.model.input import (
+    External,
+    ProcessIdentity,
+    ProcessInput,
+    RecoveryDisposition,
+    needs_execution_env,
+)
+from lashtui.model.lease import LeaseOwnerIdentity
+from lashtui.model.output import ProcessStatus
+from lashtui.model.scope import HostOriginator, ProcessOriginator, ProcessProvenance, SessionScope
+from lashtui.model.wire import JsonValue, WireModel, canonical_json, omitted, sha256_hex
+
+
+class ExternalRef(WireModel):
+    """Where an externally-owned process lives in its own backend. Set once."""
+
+    backend: str
+    id: str
+    metadata: JsonValue | None = omitted()
+
+
+class ProcessStarted(WireModel):
+    """The first-started fact: which configured worker identity began executing, and when."""
+
+    owner: LeaseOwnerIdentity
+    started_at_ms: int
+
+
+class AbandonRequest(WireModel):
+    """An operator's durable, non-terminal request to abandon; the sweep reconciles it."""
+
+    requested_by: str
+    requested_at_ms: int
+    reason: str | None = omitted()
+
+
+class WaitKind(WireModel):
+    """What a running process is parked on. lash has one kind: a signal ordinal."""
+
+    kind: Literal["signal"] = "signal"
+    name: str
+    event_type: str
+    key: str
+    ordinal: int
+
+
+class WaitState(WireModel):
+    kind: WaitKind
+    since_ms: int
+
+
+class ProcessExecutionEnvSpec(WireModel):
+    """The captured execution environment an engine or tool row runs in, content-addressed
+    in the registry's env store as `process-env:sha256:<hex>`."""
+
+    plugin_options: dict[str, JsonValue] = Field(default_factory=dict)
+    policy: dict[str, JsonValue] = Field(default_factory=dict)
+
+    def stable_ref(self) -> str:
+        return "process-env:sha256:" + sha256_hex(canonical_json(self.model_dump(mode="json")))
+
+
+class ProcessRegistration(WireModel):
+    id: str
+    input: ProcessInput
+    disposition: RecoveryDisposition
+    identity: ProcessIdentity
+    event_types: list[ProcessEventType] = Field(default_factory=default_process_event_types)
+    provenance: ProcessProvenance = Field(default_factory=ProcessProvenance.host)
+    env_ref: str | None = omitted()
+    wake_target: SessionScope | None = omitted()
+
+    def prepare(self) -> tuple[ProcessRegistration, str]:
+        """Add missing core types, validate, and return the prepared registration with its
+        hash (first failure wins, semantics §3.5)."""
+        prepared = self.with_core_event_types()
+        prepared.validate_rules()
+        return prepared, sha256_hex(canonical_json(prepared.model_dump(mode="json")))
+
+    def with_core_event_types(self) -> ProcessRegistration:
+        names = {event_type.name for event_type in self.event_types}
+        missing = [t for t in default_process_event_types() if t.name not in names]
+        if not missing:
+            return self
+        return self.model_copy(update={"event_types": [*self.event_types, *missing]})
+
+    def validate_rules(self) -> None:
+        pid = self.id
+        if not pid.strip():
+            raise InvalidRequest("process id must be a non-empty string")
+        if needs_execution_env(self.input) and self.env_ref is None:
+            raise InvalidRequest(f"process `{pid}` requires a captured execution env")
+        if not needs_execution_env(self.input) and self.env_ref is not None:
+            raise InvalidRequest(
+                f"process `{pid}` must not capture an execution env for this input kind"
+            )
+        seen: set[str] = set()
+        for event_type in self.event_types:
+            if not event_type.name.strip():
+                raise InvalidRequest(f"process `{pid}` declares an empty event type")
+            if event_type.name in seen:
+                raise InvalidRequest(
+                    f"process `{pid}` declares duplicate event type `{event_type.name}`"
+                )
+            seen.add(event_type.name)
+        for event_type in self.event_types:
+            terminal = event_type.semantics.terminal
+            if terminal is not None and terminal.state != "completed" and not terminal.await_output:
+                raise InvalidRequest(
+                    f"terminal event `{event_type.name}` for process `{pid}` must declare "
+                    "await output"
+                )
+
+    def event_type(self, name: str) -> ProcessEventType | None:
+        return next((t for t in self.event_types if t.name == name), None)
+
+
+class ProcessRecord(WireModel):
+    """The durable process row (semantics §3.6)."""
+
+    id: str
+    registration_hash: str
+    input: ProcessInput
+    disposition: RecoveryDisposition
+    identity: ProcessIdentity
+    event_types: list[ProcessEventType]
+    provenance: ProcessProvenance
+    env_ref: str | None = omitted()
+    wake_target: SessionScope | None = omitted()
+    created_at_ms: int
+    updated_at_ms: int
+    external_ref: ExternalRef | None = omitted()
+    first_started: ProcessStarted | None = omitted()
+    abandon_request: AbandonRequest | None = omitted()
+    wait: WaitState | None = omitted()
+    status: ProcessStatus = Field(default_factory=ProcessStatus.running)
+
+    @classmethod
+    def new(
+        cls, prepared: ProcessRegistration, registration_hash: str, now_ms: int
+    ) -> ProcessRecord:
+        return cls(
+            id=prepared.id,
+            registration_hash=registration_hash,
+            input=prepared.input,
+            disposition=prepared.disposition,
+            identity=prepared.identity,
+            event_types=prepared.event_types,
+            provenance=prepared.provenance,
+            env_ref=prepared.env_ref,
+            wake_target=prepared.wake_target,
+            created_at_ms=now_ms,
+            updated_at_ms=now_ms,
+        )
+
+    def is_terminal(self) -> bool:
+        return self.status.is_terminal()
+
+    def originator_scope_id(self) -> str:
+        return self.provenance.originator.scope_id()
+
+    def event_type(self, name: str) -> ProcessEventType | None:
+        return next((t for t in self.event_types if t.name == name), None)
+
+    def registration(self) -> ProcessRegistration:
+        """The registration this row was made from (the worker runs from it)."""
+        return ProcessRegistration(
+            id=self.id,
+            input=self.input,
+            disposition=self.disposition,
+            identity=self.identity,
+            event_types=self.event_types,
+            provenance=self.provenance,
+            env_ref=self.env_ref,
+            wake_target=self.wake_target,
+        )
+
+
+class ProcessHandleDescriptor(WireModel):
+    kind: str | None = omitted()
+    label: str | None = omitted()
+
+
+class ProcessStartGrant(WireModel):
+    session_scope: SessionScope
+    descriptor: ProcessHandleDescriptor = Field(default_factory=ProcessHandleDescriptor)
+
+
+class ProcessStartRequest(WireModel):
+    """A host's start: the registration plus an optional env to capture and grant to make."""
+
+    id: str
+    input: ProcessInput
+    disposition: RecoveryDisposition
+    env_spec: ProcessExecutionEnvSpec | None = omitted()
+    originator: ProcessOriginator = Field(default_factory=HostOriginator)
+    wake_target: SessionScope | None = omitted()
+    grant: ProcessStartGrant | None = omitted()
+    event_types: list[ProcessEventType] = Field(default_factory=default_process_event_types)
+    identity: ProcessIdentity | None = omitted()
+
+    @classmethod
+    def external(
+        cls, process_id: str, metadata: JsonValue = None, **fields: object
+    ) -> ProcessStartRequest:
+        """An externally-owned placeholder: lash never runs it."""
+        return cls.model_validate(
+            {
+                "id": process_id,
+                "input": External(metadata=metadata),
+                "disposition": RecoveryDisposition.EXTERNALLY_OWNED,
+                **fields,
+            }
+        )
+
+    def into_registration(self, env_ref: str | None) -> ProcessRegistration:
+        return ProcessRegistration(
+            id=self.id,
+            input=self.input,
+            disposition=self.disposition,
+            identity=self.identity or ProcessIdentity.from_process_input(self.input),
+            event_types=self.event_types,
+            provenance=ProcessProvenance(originator=self.originator),
+            env_ref=env_ref,
+            wake_target=self.wake_target,
+        )

@@ -1,0 +1,119 @@
+"""Who a process relates to: session scopes, originators and provenance (semantics §2, §3.4).
+
+Three independent edges tie a process to sessions: the immutable originator (lineage), the
+wake target, and handle grants (who may address it). Scopes are compared by their canonical
+scope-id strings, which is also how the store keys grants and originators.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from lashtui.errors import InvalidRequest
+from lashtui.model.wire import WireModel, omitted
+
+
+class SessionScope(WireModel):
+    """A session, optionally narrowed to one agent frame."""
+
+    session_id: str
+    agent_frame_id: str | None = omitted()
+
+    def id(self) -> str:
+        """`session:<id>`, or `session:<id>/frame:<frame>` when a non-empty frame is named."""
+        if self.agent_frame_id:
+            return f"session:{self.session_id}/frame:{self.agent_frame_id}"
+        return f"session:{self.session_id}"
+
+    def is_empty(self) -> bool:
+        return self.session_id == ""
+
+    def root(self) -> SessionScope:
+        """The session's root scope (no frame)."""
+        return SessionScope(session_id=self.session_id)
+
+    @classmethod
+    def parse(cls, scope_id: str) -> SessionScope:
+        """Read a scope id back: `session:ID` or `session:ID/frame:F`."""
+        if not scope_id.startswith("session:") or scope_id == "session:":
+            raise InvalidRequest(
+                f"a session scope is written `session:ID` or `session:ID/frame:F`, got `{scope_id}`"
+            )
+        rest = scope_id.removeprefix("session:")
+        session_id, sep, frame = rest.partition("/frame:")
+        if not session_id or (sep and not frame):
+            raise InvalidRequest(
+                f"a session scope is written `session:ID` or `session:ID/frame:F`, got `{scope_id}`"
+            )
+        return cls(session_id=session_id, agent_frame_id=frame or None)
+
+
+class HostOriginator(WireModel):
+    """Started by the host itself (optionally a named host scope, ADR 0022)."""
+
+    type: Literal["host"] = "host"
+    scope: str | None = omitted()
+
+    def scope_id(self) -> str:
+        return f"host:{self.scope}" if self.scope else "host"
+
+
+class SessionOriginator(WireModel):
+    """Started from inside a session (and frame)."""
+
+    type: Literal["session"] = "session"
+    scope: SessionScope
+
+    def scope_id(self) -> str:
+        return self.scope.id()
+
+
+ProcessOriginator = Annotated[HostOriginator | SessionOriginator, Field(discriminator="type")]
+
+
+def originator_from_scope_id(scope_id: str) -> HostOriginator | SessionOriginator:
+    """The originator a scope id names: `host`, `host:NAME`, `session:ID[/frame:F]`."""
+    if scope_id == "host":
+        return HostOriginator()
+    if scope_id.startswith("host:") and len(scope_id) > len("host:"):
+        return HostOriginator(scope=scope_id.removeprefix("host:"))
+    if scope_id.startswith("session:"):
+        return SessionOriginator(scope=SessionScope.parse(scope_id))
+    raise InvalidRequest(
+        f"a scope is written `host`, `session:ID` or `session:ID/frame:F`, got `{scope_id}`"
+    )
+
+
+class TriggerOccurrenceCause(WireModel):
+    type: Literal["trigger_occurrence"] = "trigger_occurrence"
+    occurrence_id: str
+    subscription_id: str
+
+
+class SessionNodeCause(WireModel):
+    type: Literal["session_node"] = "session_node"
+    session_id: str
+    node_id: str
+
+
+class ProcessCause(WireModel):
+    type: Literal["process"] = "process"
+    process_id: str
+
+
+CausalRef = Annotated[
+    TriggerOccurrenceCause | SessionNodeCause | ProcessCause, Field(discriminator="type")
+]
+
+
+class ProcessProvenance(WireModel):
+    """Lineage of a process: who started it and, optionally, what caused it. Immutable."""
+
+    originator: ProcessOriginator
+    caused_by: CausalRef | None = omitted()
+
+    @classmethod
+    def host(cls) -> ProcessProvenance:
+        return cls(originator=HostOriginator())

@@ -1,0 +1,66 @@
+"""The base of every wire model, and lash's JSON conventions in one place.
+
+lash serialises with serde: struct fields in declaration order, optional fields omitted when
+absent (`skip_serializing_if = "Option::is_none"`), JSON maps with sorted keys (serde_json's
+default BTreeMap). `WireModel` gives pydantic the same shape: frozen, by-alias, and an
+`omitted()` default that drops a `None` field from the JSON instead of writing `null`.
+Fields that lash always writes, even as `null` (an engine payload, a success value), are plain
+`JsonValue` fields and keep their nulls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+__all__ = [
+    "JsonValue",
+    "WireModel",
+    "canonical_json",
+    "omitted",
+    "sha256_hex",
+    "string_form",
+]
+
+
+def _is_none(value: object) -> bool:
+    return value is None
+
+
+def omitted() -> Any:
+    """Default for an optional field that lash leaves out of the JSON when absent."""
+    return Field(default=None, exclude_if=_is_none)
+
+
+class WireModel(BaseModel):
+    """A frozen pydantic model whose JSON is lash's serde JSON."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        serialize_by_alias=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        extra="forbid",
+    )
+
+    def to_json(self) -> str:
+        """Compact JSON, as serde_json writes it."""
+        return self.model_dump_json()
+
+
+def canonical_json(value: Any) -> str:
+    """Compact JSON with sorted keys and UTF-8 kept: serde_json's form of a JSON value
+    (its maps are BTreeMaps) and the hashing form of semantics §18.7."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def string_form(value: JsonValue) -> str:
+    """The "string form" of semantics §4.5: a JSON string as is, anything else as compact JSON."""
+    return value if isinstance(value, str) else canonical_json(value)

@@ -1,0 +1,121 @@
+"""The `ProcessRegistry` Protocol: lash's registry trait as async Python (api.md §4).
+
+The worker, the facade and every test depend on this Protocol, never on a concrete store;
+only `open_registry` picks one. Each method is one transaction: it either happens entirely
+or raises a `LashError` and changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from lashtui.model import (
+    AbandonRequest,
+    ExternalRef,
+    LeaseOwnerIdentity,
+    ProcessAwaitOutput,
+    ProcessEvent,
+    ProcessEventAppendRequest,
+    ProcessEventAppendResult,
+    ProcessExecutionEnvSpec,
+    ProcessHandleDescriptor,
+    ProcessHandleGrant,
+    ProcessLease,
+    ProcessLeaseClaimOutcome,
+    ProcessListFilter,
+    ProcessPruneReport,
+    ProcessRecord,
+    ProcessRegistration,
+    ProcessSessionDeleteReport,
+    ProcessStarted,
+    SessionScope,
+    WaitState,
+)
+
+
+class ProcessRegistry(Protocol):
+    """The durable process registry: rows, event logs, grants and fenced leases."""
+
+    # --- rows and facts
+    async def register_process(self, registration: ProcessRegistration) -> ProcessRecord: ...
+    async def set_external_ref(self, process_id: str, ref: ExternalRef) -> ProcessRecord: ...
+    async def record_first_started(
+        self, process_id: str, started: ProcessStarted, lease: ProcessLease
+    ) -> ProcessRecord: ...
+    async def request_process_abandon(
+        self, process_id: str, request: AbandonRequest
+    ) -> ProcessRecord: ...
+    async def set_process_wait(self, process_id: str, wait: WaitState) -> ProcessRecord: ...
+    async def clear_process_wait(self, process_id: str) -> ProcessRecord: ...
+    async def get_process(self, process_id: str) -> ProcessRecord | None: ...
+    async def list_processes(
+        self, filter: ProcessListFilter | None = None
+    ) -> list[ProcessRecord]: ...
+    async def list_non_terminal(self) -> list[ProcessRecord]: ...
+
+    # --- events and terminals
+    async def append_event(
+        self, process_id: str, request: ProcessEventAppendRequest
+    ) -> ProcessEventAppendResult: ...
+    async def complete_process(
+        self, process_id: str, await_output: ProcessAwaitOutput
+    ) -> ProcessRecord: ...
+    async def complete_process_with_lease(
+        self, lease: ProcessLease, await_output: ProcessAwaitOutput
+    ) -> ProcessRecord: ...
+    async def events_after(self, process_id: str, after_sequence: int) -> list[ProcessEvent]: ...
+    async def count_events_through(
+        self, process_id: str, event_type: str, sequence: int
+    ) -> int: ...
+    async def recent_events(self, process_id: str, limit: int) -> list[ProcessEvent]: ...
+    async def wake_events_after(
+        self, process_id: str, after_sequence: int
+    ) -> list[ProcessEvent]: ...
+    async def ack_wake(self, process_id: str, sequence: int) -> None: ...
+
+    # --- grants and sessions
+    async def grant_handle(
+        self, scope: SessionScope, process_id: str, descriptor: ProcessHandleDescriptor
+    ) -> ProcessHandleGrant: ...
+    async def revoke_handle(self, scope: SessionScope, process_id: str) -> None: ...
+    async def has_handle_grant(self, scope: SessionScope, process_id: str) -> bool: ...
+    async def transfer_handle_grants(
+        self, from_scope: SessionScope, to_scope: SessionScope, process_ids: list[str]
+    ) -> None: ...
+    async def list_handle_grants(
+        self, scope: SessionScope
+    ) -> list[tuple[ProcessHandleGrant, ProcessRecord]]: ...
+    async def list_live_handle_grants(
+        self, scope: SessionScope
+    ) -> list[tuple[ProcessHandleGrant, ProcessRecord]]: ...
+    async def handle_grants_for_process(self, process_id: str) -> list[ProcessHandleGrant]: ...
+    async def delete_session_process_state(self, session_id: str) -> ProcessSessionDeleteReport: ...
+
+    # --- leases
+    async def claim_process_lease(
+        self, process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int
+    ) -> ProcessLeaseClaimOutcome: ...
+    async def reclaim_process_lease(
+        self,
+        process_id: str,
+        owner: LeaseOwnerIdentity,
+        observed_holder: ProcessLease,
+        ttl_ms: int,
+    ) -> ProcessLeaseClaimOutcome: ...
+    async def renew_process_lease(self, lease: ProcessLease, ttl_ms: int) -> ProcessLease: ...
+    async def get_process_lease(self, process_id: str) -> ProcessLease | None: ...
+    async def release_process_lease(self, lease: ProcessLease) -> None: ...
+
+    # --- retention, change feed, envs
+    async def prune_terminal_processes(
+        self,
+        cutoff_epoch_ms: int,
+        *,
+        filter: ProcessListFilter | None = None,
+        up_to_change_seq: int | None = None,
+    ) -> ProcessPruneReport: ...
+    async def processes_changed_since(
+        self, cursor: int, limit: int
+    ) -> tuple[list[ProcessRecord], int]: ...
+    async def put_process_execution_env(self, spec: ProcessExecutionEnvSpec) -> str: ...
+    async def get_process_execution_env(self, env_ref: str) -> ProcessExecutionEnvSpec: ...

@@ -1,0 +1,237 @@
+"""The append-only event log and the terminals written through it (semantics §4.3-§4.6,
+§5.9-§5.11, §5.17-§5.18).
+
+`append_to` is lash's append algorithm, step for step, inside the caller's IMMEDIATE
+transaction: replay lookup first (so an identical replay succeeds even on a terminal row, and
+repairs a status projection a crash left behind), then the declared-type, replay-key, schema
+and selector checks, and only then the insert and the row update. Any failure raises before
+the first write, so the transaction rolls back to nothing.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from lashtui.errors import InvalidRequest, LeaseLost, ProcessConflict
+from lashtui.model import (
+    CANCEL_REQUESTED,
+    ProcessAwaitOutput,
+    ProcessEvent,
+    ProcessEventAppendRequest,
+    ProcessEventAppendResult,
+    ProcessLease,
+    ProcessRecord,
+    ProcessStatus,
+    RecoveryDisposition,
+    SessionOriginator,
+    SystemTime,
+)
+from lashtui.model.event import event_invocation, event_payload_hash
+from lashtui.model.materialization import materialize, wake_delivery
+from lashtui.registry.sqlite.lease import is_current, load_lease_row, release_after_completion
+from lashtui.registry.sqlite.row import require_exists, require_record, save_record, touch
+
+
+def _decode_event(text: str) -> ProcessEvent:
+    return ProcessEvent.model_validate_json(text)
+
+
+def _stored_replay(
+    conn: sqlite3.Connection, record: ProcessRecord, key: str, payload_hash: str
+) -> ProcessEvent | None:
+    """The event already stored under `key`, if its payload is the same; a conflict if not."""
+    row = conn.execute(
+        "SELECT payload_hash, event_json FROM process_events "
+        "WHERE process_id = ? AND idempotency_key = ?",
+        (record.id, key),
+    ).fetchone()
+    if row is None:
+        return None
+    if row[0] != payload_hash:
+        raise ProcessConflict(
+            f"process `{record.id}` event replay key `{key}` conflicts with an existing event"
+        )
+    return _decode_event(row[1])
+
+
+def _result(
+    record: ProcessRecord, event: ProcessEvent, request: ProcessEventAppendRequest
+) -> ProcessEventAppendResult:
+    delivery = wake_delivery(
+        process_id=record.id,
+        sequence=event.sequence,
+        event_type=event.event_type,
+        wake=event.semantics.wake,
+        invocation=event.invocation,
+        target=request.wake_target_scope or record.wake_target,
+        caused_by=record.provenance.caused_by,
+        created_at_ms=event.occurred_at_ms,
+    )
+    return ProcessEventAppendResult(event=event, wake_delivery=delivery)
+
+
+def _project_terminal(
+    record: ProcessRecord, output: ProcessAwaitOutput, at_ms: int
+) -> ProcessRecord:
+    return touch(record, at_ms, status=ProcessStatus.terminal(output), wait=None)
+
+
+def append_to(
+    conn: sqlite3.Connection, record: ProcessRecord, request: ProcessEventAppendRequest, now: int
+) -> tuple[ProcessEventAppendResult, ProcessRecord]:
+    pid = record.id
+    payload_hash = event_payload_hash(request.event_type, request.payload)
+    key = request.replay_key
+    if key:
+        stored = _stored_replay(conn, record, key, payload_hash)
+        if stored is not None:
+            terminal = stored.semantics.terminal
+            if terminal is not None and not record.is_terminal():
+                record = _project_terminal(record, terminal.await_output, stored.occurred_at_ms)
+                save_record(conn, record)
+            return _result(record, stored, request), record
+
+    declared = record.event_type(request.event_type)
+    if declared is None:
+        raise InvalidRequest(
+            f"process `{pid}` emitted undeclared event type `{request.event_type}`"
+        )
+    if (declared.is_terminal() or declared.name == CANCEL_REQUESTED) and not key:
+        raise InvalidRequest(
+            f"process `{pid}` event `{declared.name}` requires a deterministic replay key"
+        )
+    problem = declared.payload_schema.validate_value(request.payload)
+    if problem is not None:
+        raise InvalidRequest(f"invalid `{declared.name}` payload: {problem}")
+
+    sequence = conn.execute(
+        "SELECT COALESCE(MAX(sequence), 0) + 1 FROM process_events WHERE process_id = ?", (pid,)
+    ).fetchone()[0]
+    semantics = materialize(declared, pid, sequence, request.payload)
+    if semantics.terminal is not None and record.is_terminal():
+        raise ProcessConflict(f"process `{pid}` is already terminal")
+
+    originator = record.provenance.originator
+    scope = originator.scope if isinstance(originator, SessionOriginator) else None
+    event = ProcessEvent(
+        process_id=pid,
+        sequence=sequence,
+        event_type=request.event_type,
+        payload=request.payload,
+        invocation=event_invocation(pid, sequence, request.event_type, key, scope),
+        semantics=semantics,
+        occurred_at=SystemTime.from_ms(now),
+    )
+    conn.execute(
+        "INSERT INTO process_events (process_id, sequence, event_type, payload_hash, "
+        "idempotency_key, occurred_at_ms, event_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            pid,
+            sequence,
+            request.event_type,
+            payload_hash,
+            key or None,
+            now,
+            event.model_dump_json(),
+        ),
+    )
+    if semantics.terminal is not None:
+        record = _project_terminal(record, semantics.terminal.await_output, now)
+    else:
+        record = touch(record, now)
+    save_record(conn, record)
+    return _result(record, event, request), record
+
+
+def append(
+    conn: sqlite3.Connection, process_id: str, request: ProcessEventAppendRequest, now: int
+) -> ProcessEventAppendResult:
+    return append_to(conn, require_record(conn, process_id), request, now)[0]
+
+
+def complete(
+    conn: sqlite3.Connection, process_id: str, output: ProcessAwaitOutput, now: int
+) -> ProcessRecord:
+    """Unleased completion closes only externally-owned rows (port decision 2, ADR 0027):
+    every other row has a lease-fenced single writer."""
+    record = require_record(conn, process_id)
+    if record.disposition is not RecoveryDisposition.EXTERNALLY_OWNED:
+        raise ProcessConflict(
+            f"process `{process_id}` cannot be completed with external-owner authority: "
+            "only externally-owned rows may be completed by an external owner; a lash-executed "
+            "row has a lease-fenced single writer"
+        )
+    request = ProcessEventAppendRequest.terminal(process_id, output)
+    return append_to(conn, record, request, now)[1]
+
+
+def complete_with_lease(
+    conn: sqlite3.Connection, lease: ProcessLease, output: ProcessAwaitOutput, now: int
+) -> ProcessRecord:
+    """Fence check, terminal and release as one transaction (semantics §5.11)."""
+    pid = lease.process_id
+    record = require_record(conn, pid)
+    request = ProcessEventAppendRequest.terminal(pid, output)
+    key = request.replay_key
+    assert key is not None
+    replay = _stored_replay(
+        conn, record, key, event_payload_hash(request.event_type, request.payload)
+    )
+    if replay is None and not is_current(load_lease_row(conn, pid), lease, now):
+        raise LeaseLost.for_process(pid)
+    record = append_to(conn, record, request, now)[1]
+    if replay is None:
+        release_after_completion(conn, lease)
+    return record
+
+
+def events_after(conn: sqlite3.Connection, process_id: str, after: int) -> list[ProcessEvent]:
+    require_exists(conn, process_id)
+    rows = conn.execute(
+        "SELECT event_json FROM process_events WHERE process_id = ? AND sequence > ? "
+        "ORDER BY sequence",
+        (process_id, after),
+    ).fetchall()
+    return [_decode_event(row[0]) for row in rows]
+
+
+def count_through(conn: sqlite3.Connection, process_id: str, event_type: str, sequence: int) -> int:
+    require_exists(conn, process_id)
+    row = conn.execute(
+        "SELECT count(*) FROM process_events WHERE process_id = ? AND event_type = ? "
+        "AND sequence <= ?",
+        (process_id, event_type, sequence),
+    ).fetchone()
+    return int(row[0])
+
+
+def recent(conn: sqlite3.Connection, process_id: str, limit: int) -> list[ProcessEvent]:
+    require_exists(conn, process_id)
+    if limit < 0:
+        raise InvalidRequest(f"a recent-events limit must be >= 0, got {limit}")
+    rows = conn.execute(
+        "SELECT event_json FROM process_events WHERE process_id = ? ORDER BY sequence DESC LIMIT ?",
+        (process_id, limit),
+    ).fetchall()
+    return [_decode_event(row[0]) for row in reversed(rows)]
+
+
+def wake_events_after(conn: sqlite3.Connection, process_id: str, after: int) -> list[ProcessEvent]:
+    """Wake-bearing events after `after` that nobody has acked yet."""
+    require_exists(conn, process_id)
+    rows = conn.execute(
+        "SELECT e.event_json FROM process_events e LEFT JOIN process_wake_acks a "
+        "ON a.process_id = e.process_id AND a.sequence = e.sequence "
+        "WHERE e.process_id = ? AND e.sequence > ? AND a.sequence IS NULL ORDER BY e.sequence",
+        (process_id, after),
+    ).fetchall()
+    events = (_decode_event(row[0]) for row in rows)
+    return [event for event in events if event.semantics.wake is not None]
+
+
+def ack_wake(conn: sqlite3.Connection, process_id: str, sequence: int) -> None:
+    require_exists(conn, process_id)
+    conn.execute(
+        "INSERT OR IGNORE INTO process_wake_acks (process_id, sequence) VALUES (?, ?)",
+        (process_id, sequence),
+    )

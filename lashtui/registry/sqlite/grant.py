@@ -1,0 +1,142 @@
+"""Handle grants and session deletion (semantics §5.4-§5.8).
+
+Grants never touch the process row or its change sequence: who may address a process is not
+a change to the process.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from lashtui.errors import InvalidRequest
+from lashtui.model import (
+    ProcessHandleDescriptor,
+    ProcessHandleGrant,
+    ProcessRecord,
+    ProcessSessionDeleteReport,
+    SessionScope,
+)
+from lashtui.registry.sqlite.row import decode_record, require_exists, save_record, touch
+
+
+def _grant(session_id: str, process_id: str, descriptor_json: str) -> ProcessHandleGrant:
+    descriptor = ProcessHandleDescriptor.model_validate_json(descriptor_json)
+    return ProcessHandleGrant(session_id=session_id, process_id=process_id, descriptor=descriptor)
+
+
+def _upsert(
+    conn: sqlite3.Connection, scope: SessionScope, process_id: str, descriptor_json: str
+) -> None:
+    conn.execute(
+        "INSERT INTO process_handle_grants (session_id, scope_id, process_id, descriptor_json) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT(scope_id, process_id) DO UPDATE SET "
+        "session_id = excluded.session_id, descriptor_json = excluded.descriptor_json",
+        (scope.session_id, scope.id(), process_id, descriptor_json),
+    )
+
+
+def grant(
+    conn: sqlite3.Connection,
+    scope: SessionScope,
+    process_id: str,
+    descriptor: ProcessHandleDescriptor,
+) -> ProcessHandleGrant:
+    require_exists(conn, process_id)
+    _upsert(conn, scope, process_id, descriptor.model_dump_json())
+    return ProcessHandleGrant(
+        session_id=scope.session_id, process_id=process_id, descriptor=descriptor
+    )
+
+
+def revoke(conn: sqlite3.Connection, scope: SessionScope, process_id: str) -> None:
+    conn.execute(
+        "DELETE FROM process_handle_grants WHERE scope_id = ? AND process_id = ?",
+        (scope.id(), process_id),
+    )
+
+
+def has_grant(conn: sqlite3.Connection, scope: SessionScope, process_id: str) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM process_handle_grants g JOIN processes p ON p.process_id = g.process_id "
+        "WHERE g.scope_id = ? AND g.process_id = ?",
+        (scope.id(), process_id),
+    ).fetchone()
+    return row is not None
+
+
+def transfer(
+    conn: sqlite3.Connection, from_scope: SessionScope, to_scope: SessionScope, ids: list[str]
+) -> None:
+    """All or nothing: one missing grant rolls back the grants already moved."""
+    for process_id in ids:
+        row = conn.execute(
+            "SELECT descriptor_json FROM process_handle_grants WHERE scope_id = ? "
+            "AND process_id = ?",
+            (from_scope.id(), process_id),
+        ).fetchone()
+        if row is None:
+            raise InvalidRequest(
+                f"process handle `{process_id}` is not granted to session `{from_scope.session_id}`"
+            )
+        revoke(conn, from_scope, process_id)
+        _upsert(conn, to_scope, process_id, row[0])
+
+
+def list_grants(
+    conn: sqlite3.Connection, scope: SessionScope, live_only: bool
+) -> list[tuple[ProcessHandleGrant, ProcessRecord]]:
+    live = "AND p.status = 'running'" if live_only else ""
+    rows = conn.execute(
+        "SELECT g.session_id, g.process_id, g.descriptor_json, p.record_json "
+        "FROM process_handle_grants g JOIN processes p ON p.process_id = g.process_id "
+        f"WHERE g.scope_id = ? {live} ORDER BY g.process_id",
+        (scope.id(),),
+    ).fetchall()
+    return [(_grant(row[0], row[1], row[2]), decode_record(row[3])) for row in rows]
+
+
+def grants_for_process(conn: sqlite3.Connection, process_id: str) -> list[ProcessHandleGrant]:
+    require_exists(conn, process_id)
+    rows = conn.execute(
+        "SELECT session_id, process_id, descriptor_json FROM process_handle_grants "
+        "WHERE process_id = ? ORDER BY session_id, scope_id",
+        (process_id,),
+    ).fetchall()
+    return [_grant(*row) for row in rows]
+
+
+def delete_session(
+    conn: sqlite3.Connection, session_id: str, now: int
+) -> ProcessSessionDeleteReport:
+    """Revoke every grant of the session (all frames) and clear it as a wake target. Never
+    cancels or deletes a process: a process outlives the sessions that know it."""
+    removed = conn.execute(
+        "SELECT g.process_id, p.status FROM process_handle_grants g "
+        "JOIN processes p ON p.process_id = g.process_id WHERE g.session_id = ?",
+        (session_id,),
+    ).fetchall()
+    revoked = conn.execute(
+        "DELETE FROM process_handle_grants WHERE session_id = ?", (session_id,)
+    ).rowcount
+    orphaned: set[str] = set()
+    preserved: set[str] = set()
+    for process_id, status in removed:
+        if status != "running":
+            continue
+        remaining = conn.execute(
+            "SELECT count(*) FROM process_handle_grants WHERE process_id = ?", (process_id,)
+        ).fetchone()[0]
+        (preserved if remaining else orphaned).add(process_id)
+    targeted = conn.execute(
+        "SELECT record_json FROM processes "
+        "WHERE json_extract(record_json, '$.wake_target.session_id') = ?",
+        (session_id,),
+    ).fetchall()
+    for (text,) in targeted:
+        save_record(conn, touch(decode_record(text), now, wake_target=None))
+    return ProcessSessionDeleteReport(
+        session_id=session_id,
+        revoked_handle_count=revoked,
+        orphaned_process_ids=sorted(orphaned),
+        preserved_process_ids=sorted(preserved),
+    )

@@ -1,0 +1,279 @@
+"""Fenced leases on `process_leases` (semantics §6).
+
+A row is held when owner id and token are both set. Release clears them but keeps the fencing
+token, so the next claim gets a larger one: fences never decrease and are never reused while
+the process exists. Every check of a presented lease compares token, incarnation and fence,
+and a lease whose expiry equals now is already expired.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from pydantic import TypeAdapter, ValidationError
+
+from lashtui.errors import InvalidRequest, LeaseLost
+from lashtui.model import (
+    LeaseOwnerIdentity,
+    ProcessLease,
+    ProcessLeaseClaimOutcome,
+)
+from lashtui.model.lease import LeaseOwnerLiveness, OpaqueLiveness
+from lashtui.model.wire import sha256_hex
+from lashtui.registry.sqlite.row import require_exists
+
+_LIVENESS = TypeAdapter[LeaseOwnerLiveness](LeaseOwnerLiveness)
+
+
+@dataclass(frozen=True)
+class LeaseRow:
+    owner_id: str | None
+    incarnation_id: str | None
+    liveness_json: str | None
+    token: str | None
+    fence: int
+    claimed_at_ms: int
+    expires_at_ms: int
+
+    @property
+    def held(self) -> bool:
+        return self.owner_id is not None and self.token is not None
+
+    def lease(self, process_id: str) -> ProcessLease:
+        assert self.owner_id is not None and self.token is not None
+        owner = LeaseOwnerIdentity(
+            owner_id=self.owner_id,
+            incarnation_id=self.incarnation_id or self.owner_id,
+            liveness=_decode_liveness(self.liveness_json),
+        )
+        return ProcessLease(
+            process_id=process_id,
+            owner=owner,
+            lease_token=self.token,
+            fencing_token=self.fence,
+            claimed_at_epoch_ms=self.claimed_at_ms,
+            expires_at_epoch_ms=self.expires_at_ms,
+        )
+
+
+def _decode_liveness(text: str | None) -> LeaseOwnerLiveness:
+    """Unparsable liveness reads as opaque: unknown, so never provably dead."""
+    if not text:
+        return OpaqueLiveness()
+    try:
+        return _LIVENESS.validate_json(text)
+    except ValidationError:
+        return OpaqueLiveness()
+
+
+def load_lease_row(conn: sqlite3.Connection, process_id: str) -> LeaseRow | None:
+    row = conn.execute(
+        "SELECT lease_owner_id, lease_owner_incarnation_id, lease_owner_liveness_json, "
+        "lease_token, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms "
+        "FROM process_leases WHERE process_id = ?",
+        (process_id,),
+    ).fetchone()
+    return LeaseRow(*row) if row else None
+
+
+def _token(process_id: str, owner: LeaseOwnerIdentity, now: int, fence: int) -> str:
+    return sha256_hex(f"{process_id}:{owner.owner_id}:{owner.incarnation_id}:{now}:{fence}")
+
+
+def _new_lease(
+    conn: sqlite3.Connection,
+    process_id: str,
+    owner: LeaseOwnerIdentity,
+    ttl_ms: int,
+    now: int,
+    fence: int,
+) -> ProcessLease:
+    lease = ProcessLease(
+        process_id=process_id,
+        owner=owner,
+        lease_token=_token(process_id, owner, now, fence),
+        fencing_token=fence,
+        claimed_at_epoch_ms=now,
+        expires_at_epoch_ms=now + ttl_ms,
+    )
+    conn.execute(
+        "INSERT INTO process_leases (process_id, lease_owner_id, lease_owner_incarnation_id, "
+        "lease_owner_liveness_json, lease_token, lease_fencing_token, lease_claimed_at_ms, "
+        "lease_expires_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(process_id) DO UPDATE SET lease_owner_id = excluded.lease_owner_id, "
+        "lease_owner_incarnation_id = excluded.lease_owner_incarnation_id, "
+        "lease_owner_liveness_json = excluded.lease_owner_liveness_json, "
+        "lease_token = excluded.lease_token, lease_fencing_token = excluded.lease_fencing_token, "
+        "lease_claimed_at_ms = excluded.lease_claimed_at_ms, "
+        "lease_expires_at_ms = excluded.lease_expires_at_ms",
+        (
+            process_id,
+            owner.owner_id,
+            owner.incarnation_id,
+            owner.liveness.model_dump_json(),
+            lease.lease_token,
+            fence,
+            now,
+            lease.expires_at_epoch_ms,
+        ),
+    )
+    return lease
+
+
+def _check_ttl(ttl_ms: int) -> None:
+    if isinstance(ttl_ms, bool) or not isinstance(ttl_ms, int) or ttl_ms < 0:
+        raise InvalidRequest(
+            f"a lease ttl is a non-negative number of milliseconds, got {ttl_ms!r}"
+        )
+
+
+def claim(
+    conn: sqlite3.Connection, process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int, now: int
+) -> ProcessLeaseClaimOutcome:
+    _check_ttl(ttl_ms)
+    require_exists(conn, process_id)
+    row = load_lease_row(conn, process_id)
+    if row is not None and row.held and row.expires_at_ms > now:
+        current = row.lease(process_id)
+        if not current.owner.same_incarnation(owner):
+            return ProcessLeaseClaimOutcome.busy(current)
+        # Re-entry by the same incarnation extends the lease; token and fence stay.
+        expires = now + ttl_ms
+        conn.execute(
+            "UPDATE process_leases SET lease_expires_at_ms = ? WHERE process_id = ?",
+            (expires, process_id),
+        )
+        return ProcessLeaseClaimOutcome.acquired_lease(
+            current.model_copy(update={"expires_at_epoch_ms": expires})
+        )
+    fence = (row.fence if row else 0) + 1
+    return ProcessLeaseClaimOutcome.acquired_lease(
+        _new_lease(conn, process_id, owner, ttl_ms, now, fence)
+    )
+
+
+def reclaim(
+    conn: sqlite3.Connection,
+    process_id: str,
+    claimant: LeaseOwnerIdentity,
+    observed: ProcessLease,
+    ttl_ms: int,
+    now: int,
+) -> ProcessLeaseClaimOutcome:
+    """Take a live lease early, only from the very holder observed, only if it is provably
+    dead; otherwise behave like a claim of a free or expired lease."""
+    _check_ttl(ttl_ms)
+    require_exists(conn, process_id)
+    row = load_lease_row(conn, process_id)
+    if row is None or not row.held or row.expires_at_ms <= now:
+        fence = (row.fence if row else 0) + 1
+        return ProcessLeaseClaimOutcome.acquired_lease(
+            _new_lease(conn, process_id, claimant, ttl_ms, now, fence)
+        )
+    current = row.lease(process_id)
+    provable = (
+        observed.process_id == process_id
+        and current.owner.same_incarnation(observed.owner)
+        and current.lease_token == observed.lease_token
+        and current.fencing_token == observed.fencing_token
+        and current.owner.is_definitely_dead_for_claimant(claimant)
+    )
+    if not provable:
+        return ProcessLeaseClaimOutcome.busy(current)
+    fence = current.fencing_token + 1
+    lease = ProcessLease(
+        process_id=process_id,
+        owner=claimant,
+        lease_token=_token(process_id, claimant, now, fence),
+        fencing_token=fence,
+        claimed_at_epoch_ms=now,
+        expires_at_epoch_ms=now + ttl_ms,
+    )
+    changed = conn.execute(
+        "UPDATE process_leases SET lease_owner_id = ?, lease_owner_incarnation_id = ?, "
+        "lease_owner_liveness_json = ?, lease_token = ?, lease_fencing_token = ?, "
+        "lease_claimed_at_ms = ?, lease_expires_at_ms = ? WHERE process_id = ? "
+        "AND lease_owner_id = ? AND lease_owner_incarnation_id = ? AND lease_token = ? "
+        "AND lease_fencing_token = ?",
+        (
+            claimant.owner_id,
+            claimant.incarnation_id,
+            claimant.liveness.model_dump_json(),
+            lease.lease_token,
+            fence,
+            now,
+            lease.expires_at_epoch_ms,
+            process_id,
+            observed.owner.owner_id,
+            observed.owner.incarnation_id,
+            observed.lease_token,
+            observed.fencing_token,
+        ),
+    ).rowcount
+    if changed == 1:
+        return ProcessLeaseClaimOutcome.acquired_lease(lease)
+    fresh = load_lease_row(conn, process_id)
+    if fresh is not None and fresh.held and fresh.expires_at_ms > now:
+        return ProcessLeaseClaimOutcome.busy(fresh.lease(process_id))
+    raise LeaseLost.for_process(process_id)
+
+
+def is_current(row: LeaseRow | None, lease: ProcessLease, now: int) -> bool:
+    """The presented lease is the stored one (token, incarnation, fence) and unexpired."""
+    if row is None or not row.held or row.expires_at_ms <= now:
+        return False
+    return (
+        row.token == lease.lease_token
+        and row.owner_id == lease.owner.owner_id
+        and (row.incarnation_id or row.owner_id) == lease.owner.incarnation_id
+        and row.fence == lease.fencing_token
+    )
+
+
+def require_current_lease(
+    conn: sqlite3.Connection, process_id: str, lease: ProcessLease, now: int
+) -> None:
+    if lease.process_id != process_id or not is_current(
+        load_lease_row(conn, process_id), lease, now
+    ):
+        raise LeaseLost.for_process(process_id)
+
+
+def renew(conn: sqlite3.Connection, lease: ProcessLease, ttl_ms: int, now: int) -> ProcessLease:
+    _check_ttl(ttl_ms)
+    require_current_lease(conn, lease.process_id, lease, now)
+    expires = now + ttl_ms
+    conn.execute(
+        "UPDATE process_leases SET lease_expires_at_ms = ? "
+        "WHERE process_id = ? AND lease_token = ?",
+        (expires, lease.process_id, lease.lease_token),
+    )
+    return lease.model_copy(update={"expires_at_epoch_ms": expires})
+
+
+def get(conn: sqlite3.Connection, process_id: str) -> ProcessLease | None:
+    """The held lease, expired or not (a raw fact); None when free, released or unknown."""
+    row = load_lease_row(conn, process_id)
+    return row.lease(process_id) if row is not None and row.held else None
+
+
+def release(conn: sqlite3.Connection, lease: ProcessLease) -> None:
+    """Token-matched: a stale release can never free a newer owner's lease."""
+    conn.execute(
+        "UPDATE process_leases SET lease_owner_id = NULL, lease_token = NULL, "
+        "lease_claimed_at_ms = 0, lease_expires_at_ms = 0 "
+        "WHERE process_id = ? AND lease_token = ?",
+        (lease.process_id, lease.lease_token),
+    )
+
+
+def release_after_completion(conn: sqlite3.Connection, lease: ProcessLease) -> None:
+    """The leased-completion release also forgets who held it (semantics §14.3)."""
+    conn.execute(
+        "UPDATE process_leases SET lease_owner_id = NULL, lease_owner_incarnation_id = NULL, "
+        "lease_owner_liveness_json = NULL, lease_token = NULL, lease_claimed_at_ms = 0, "
+        "lease_expires_at_ms = 0 WHERE process_id = ? AND lease_token = ? "
+        "AND lease_fencing_token = ?",
+        (lease.process_id, lease.lease_token, lease.fencing_token),
+    )

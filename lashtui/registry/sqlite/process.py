@@ -1,0 +1,190 @@
+"""Process rows: registration, the set-once facts, waits, reads, the change feed and the
+captured-env store (semantics §5.1, §5.3, §5.12-§5.16, §5.19, §5.22)."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from lashtui.errors import InvalidRequest, ProcessConflict, UnknownProcess
+from lashtui.model import (
+    AbandonRequest,
+    ExternalRef,
+    ProcessExecutionEnvSpec,
+    ProcessLease,
+    ProcessListFilter,
+    ProcessRecord,
+    ProcessRegistration,
+    ProcessStarted,
+    ProcessStatusFilter,
+    WaitState,
+)
+from lashtui.registry.sqlite.lease import require_current_lease
+from lashtui.registry.sqlite.row import (
+    decode_record,
+    insert_record,
+    require_record,
+    save_record,
+    touch,
+)
+
+
+def register(
+    conn: sqlite3.Connection, registration: ProcessRegistration, now: int
+) -> ProcessRecord:
+    prepared, registration_hash = registration.prepare()
+    row = conn.execute(
+        "SELECT registration_hash, record_json FROM processes WHERE process_id = ?",
+        (prepared.id,),
+    ).fetchone()
+    if row is not None:
+        if row[0] != registration_hash:
+            raise ProcessConflict(
+                f"process `{prepared.id}` registration hash conflict: "
+                f"existing {row[0]}, new {registration_hash}"
+            )
+        return decode_record(row[1])
+    record = ProcessRecord.new(prepared, registration_hash, now)
+    insert_record(conn, record)
+    return record
+
+
+def set_external_ref(
+    conn: sqlite3.Connection, process_id: str, ref: ExternalRef, now: int
+) -> ProcessRecord:
+    record = require_record(conn, process_id)
+    if record.external_ref is not None:
+        if record.external_ref == ref:
+            return record
+        raise ProcessConflict(
+            f"process `{process_id}` external ref conflict: "
+            f"existing {record.external_ref!r}, new {ref!r}"
+        )
+    record = touch(record, now, external_ref=ref)
+    save_record(conn, record)
+    return record
+
+
+def record_first_started(
+    conn: sqlite3.Connection,
+    process_id: str,
+    started: ProcessStarted,
+    lease: ProcessLease,
+    now: int,
+) -> ProcessRecord:
+    """Lease-fenced (port decision 3) and first-writer-wins."""
+    record = require_record(conn, process_id)
+    require_current_lease(conn, process_id, lease, now)
+    if record.is_terminal():
+        raise ProcessConflict(f"process `{process_id}` is already terminal")
+    if record.first_started is not None:
+        return record
+    record = touch(record, now, first_started=started)
+    save_record(conn, record)
+    return record
+
+
+def request_abandon(
+    conn: sqlite3.Connection, process_id: str, request: AbandonRequest, now: int
+) -> ProcessRecord:
+    record = require_record(conn, process_id)
+    if record.is_terminal():
+        raise ProcessConflict(f"terminal process `{process_id}` cannot accept an abandon request")
+    if record.abandon_request is not None:
+        return record
+    record = touch(record, now, abandon_request=request)
+    save_record(conn, record)
+    return record
+
+
+def set_wait(conn: sqlite3.Connection, process_id: str, wait: WaitState, now: int) -> ProcessRecord:
+    record = require_record(conn, process_id)
+    if record.is_terminal():
+        raise ProcessConflict(f"terminal process `{process_id}` cannot enter a wait state")
+    if record.wait == wait:
+        return record
+    record = touch(record, now, wait=wait)
+    save_record(conn, record)
+    return record
+
+
+def clear_wait(conn: sqlite3.Connection, process_id: str, now: int) -> ProcessRecord:
+    record = require_record(conn, process_id)
+    if record.wait is None:
+        return record
+    record = touch(record, now, wait=None)
+    save_record(conn, record)
+    return record
+
+
+def get(conn: sqlite3.Connection, process_id: str) -> ProcessRecord | None:
+    row = conn.execute(
+        "SELECT record_json FROM processes WHERE process_id = ?", (process_id,)
+    ).fetchone()
+    return decode_record(row[0]) if row else None
+
+
+def list_matching(conn: sqlite3.Connection, list_filter: ProcessListFilter) -> list[ProcessRecord]:
+    """Narrow in SQL by the projected columns, then match the rest in memory."""
+    clauses: list[str] = []
+    params: list[object] = []
+    if list_filter.status is not ProcessStatusFilter.ANY:
+        clauses.append("status = ?")
+        params.append(list_filter.status.value)
+    if list_filter.originator_scope_id is not None:
+        clauses.append("owner_scope_id = ?")
+        params.append(list_filter.originator_scope_id)
+    if list_filter.created_at_start_ms is not None:
+        clauses.append("created_at_ms >= ?")
+        params.append(list_filter.created_at_start_ms)
+    if list_filter.created_at_end_ms is not None:
+        clauses.append("created_at_ms < ?")
+        params.append(list_filter.created_at_end_ms)
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    rows = conn.execute(
+        f"SELECT record_json FROM processes {where} ORDER BY process_id", params
+    ).fetchall()
+    records = (decode_record(row[0]) for row in rows)
+    return [record for record in records if list_filter.matches_record(record)]
+
+
+def list_non_terminal(conn: sqlite3.Connection) -> list[ProcessRecord]:
+    rows = conn.execute(
+        "SELECT record_json FROM processes WHERE status = 'running' ORDER BY process_id"
+    ).fetchall()
+    return [decode_record(row[0]) for row in rows]
+
+
+def changed_since(
+    conn: sqlite3.Connection, cursor: int, limit: int
+) -> tuple[list[ProcessRecord], int]:
+    if limit < 0:
+        raise InvalidRequest(f"a change feed page limit must be >= 0, got {limit}")
+    if limit == 0:
+        return [], cursor
+    rows = conn.execute(
+        "SELECT record_json, change_seq FROM processes WHERE change_seq > ? "
+        "ORDER BY change_seq, process_id LIMIT ?",
+        (cursor, limit),
+    ).fetchall()
+    if not rows:
+        return [], cursor
+    return [decode_record(row[0]) for row in rows], int(rows[-1][1])
+
+
+def put_env(conn: sqlite3.Connection, spec: ProcessExecutionEnvSpec, now: int) -> str:
+    env_ref = spec.stable_ref()
+    conn.execute(
+        "INSERT OR IGNORE INTO process_execution_envs (env_ref, spec_json, created_at_ms) "
+        "VALUES (?, ?, ?)",
+        (env_ref, spec.model_dump_json(), now),
+    )
+    return env_ref
+
+
+def get_env(conn: sqlite3.Connection, env_ref: str) -> ProcessExecutionEnvSpec:
+    row = conn.execute(
+        "SELECT spec_json FROM process_execution_envs WHERE env_ref = ?", (env_ref,)
+    ).fetchone()
+    if row is None:
+        raise UnknownProcess(f"unknown process execution env `{env_ref}`")
+    return ProcessExecutionEnvSpec.model_validate_json(row[0])

@@ -1,0 +1,84 @@
+"""lash's process registry layout (semantics §14.2-§14.3) and its version stamp.
+
+There are no migrations: the durable contract lives in each row's JSON, and a file stamped
+with another version is refused untouched. Version 10 is lash's layout with the change feed
+(`change_seq` and the clock row); the env table is where lashtui keeps captured execution
+envs beside the processes that reference them.
+"""
+
+from __future__ import annotations
+
+SCHEMA_VERSION = 10
+
+# One statement per entry: the DDL runs inside the opener's IMMEDIATE transaction, and
+# sqlite3's executescript() would commit it behind our back.
+DDL: tuple[str, ...] = (
+    """CREATE TABLE IF NOT EXISTS processes (
+        process_id TEXT PRIMARY KEY,
+        registration_hash TEXT NOT NULL,
+        owner_scope_id TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL,
+        change_seq INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        record_json TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS processes_status_idx ON processes(status)",
+    "CREATE INDEX IF NOT EXISTS processes_change_seq_idx ON processes(change_seq)",
+    """CREATE TABLE IF NOT EXISTS process_change_clock (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        current_seq INTEGER NOT NULL
+    )""",
+    "INSERT OR IGNORE INTO process_change_clock (singleton, current_seq) VALUES (1, 0)",
+    """CREATE TABLE IF NOT EXISTS process_events (
+        process_id TEXT NOT NULL REFERENCES processes(process_id) ON DELETE CASCADE,
+        sequence INTEGER NOT NULL,
+        event_type TEXT NOT NULL,
+        payload_hash TEXT NOT NULL,
+        idempotency_key TEXT,
+        occurred_at_ms INTEGER NOT NULL,
+        event_json TEXT NOT NULL,
+        PRIMARY KEY (process_id, sequence)
+    )""",
+    """CREATE UNIQUE INDEX IF NOT EXISTS process_events_idempotency_idx
+        ON process_events(process_id, idempotency_key) WHERE idempotency_key IS NOT NULL""",
+    """CREATE TABLE IF NOT EXISTS process_wake_acks (
+        process_id TEXT NOT NULL REFERENCES processes(process_id) ON DELETE CASCADE,
+        sequence INTEGER NOT NULL,
+        PRIMARY KEY (process_id, sequence)
+    )""",
+    """CREATE TABLE IF NOT EXISTS process_handle_grants (
+        session_id TEXT NOT NULL,
+        scope_id TEXT NOT NULL,
+        process_id TEXT NOT NULL REFERENCES processes(process_id) ON DELETE CASCADE,
+        descriptor_json TEXT NOT NULL,
+        PRIMARY KEY (scope_id, process_id)
+    )""",
+    "CREATE INDEX IF NOT EXISTS process_handle_grants_session_idx "
+    "ON process_handle_grants(session_id)",
+    "CREATE INDEX IF NOT EXISTS process_handle_grants_process_idx "
+    "ON process_handle_grants(process_id)",
+    """CREATE TABLE IF NOT EXISTS process_leases (
+        process_id TEXT PRIMARY KEY REFERENCES processes(process_id) ON DELETE CASCADE,
+        lease_owner_id TEXT,
+        lease_owner_incarnation_id TEXT,
+        lease_owner_liveness_json TEXT,
+        lease_token TEXT,
+        lease_fencing_token INTEGER NOT NULL DEFAULT 0,
+        lease_claimed_at_ms INTEGER NOT NULL DEFAULT 0,
+        lease_expires_at_ms INTEGER NOT NULL DEFAULT 0
+    )""",
+    """CREATE TABLE IF NOT EXISTS process_execution_envs (
+        env_ref TEXT PRIMARY KEY,
+        spec_json TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL
+    )""",
+)
+
+
+def unsupported_schema_message(found: int) -> str:
+    return (
+        "Unsupported lash process registry schema: this binary supports schema version "
+        f"{SCHEMA_VERSION}, but the database reports version {found}. There is no migration "
+        "chain — delete the process registry database and start fresh."
+    )

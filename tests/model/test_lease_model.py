@@ -1,0 +1,103 @@
+"""Lease owner identities, liveness and lease timings (scenarios 15-17)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from lashtui.errors import InvalidRequest
+from lashtui.model import (
+    LeaseOwnerIdentity,
+    LeaseTimings,
+    LocalProcessLiveness,
+    ProcessLease,
+    ProcessLeaseClaimOutcome,
+)
+from lashtui.model.lease import read_process_start
+from tests.builders import local, own
+
+WRONG_START = "not-the-current-process-start"
+
+
+def test_same_incarnation() -> None:  # scenario 15
+    assert own("owner").same_incarnation(own("owner"))
+    assert not own("owner").same_incarnation(LeaseOwnerIdentity.opaque("owner", "incarnation-b"))
+    a = LeaseOwnerIdentity.opaque("owner", "i")
+    b = local("owner").model_copy(update={"incarnation_id": "i"})
+    assert a.same_incarnation(b)  # liveness is not compared
+
+
+def test_liveness_rules() -> None:  # scenario 16
+    dead = local("holder", "host-a", WRONG_START, boot="boot-a")
+    assert dead.is_definitely_dead_for_claimant(local("claimant", "host-a", boot="boot-a"))
+    assert not dead.is_definitely_dead_for_claimant(local("claimant", "host-b", boot="boot-a"))
+    assert not dead.is_definitely_dead_for_claimant(local("claimant", "host-a", boot="boot-b"))
+    assert not dead.is_definitely_dead_for_claimant(own("claimant"))
+    assert not own("holder").is_definitely_dead_for_claimant(local("claimant", boot="boot-a"))
+    alive = local("holder", "host-a", boot="boot-a")
+    assert not alive.is_definitely_dead_for_claimant(local("claimant", "host-a", boot="boot-a"))
+
+
+def test_a_process_that_exited_is_provably_dead() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    start = read_process_start(child.pid)
+    child.wait()
+    assert start is not None
+    holder = LeaseOwnerIdentity(
+        owner_id="gone",
+        incarnation_id="gone:1",
+        liveness=LocalProcessLiveness(host_id="h", boot_id="b", pid=child.pid, process_start=start),
+    )
+    assert holder.is_definitely_dead_for_claimant(local("claimant", "h", boot="b"))
+
+
+def test_local_process_reads_this_process() -> None:
+    me = LeaseOwnerIdentity.local_process("w-1", "inc-1", "host-a")
+    assert isinstance(me.liveness, LocalProcessLiveness)
+    assert me.liveness.pid == os.getpid()
+    assert me.liveness.process_start == read_process_start(os.getpid())
+
+
+def test_liveness_defaults_to_opaque_when_missing() -> None:
+    owner = LeaseOwnerIdentity.model_validate({"owner_id": "w", "incarnation_id": "i"})
+    assert owner.liveness.kind == "opaque"
+
+
+def test_lease_timings() -> None:  # scenario 17
+    assert LeaseTimings() == LeaseTimings(ttl_ms=30_000, renew_interval_ms=10_000)
+    LeaseTimings(ttl_ms=30_000, renew_interval_ms=10_000)
+    assert LeaseTimings.from_ttl(60).renew_interval_ms == 20
+    ratio = (
+        "lease ttl (29s) must be at least 3x the renew interval (10s) so an owner can miss "
+        "renewals without losing a live lease"
+    )
+    with pytest.raises(InvalidRequest, match=re.escape(ratio)):
+        LeaseTimings(ttl_ms=29_000, renew_interval_ms=10_000)
+    with pytest.raises(InvalidRequest, match="lease ttl must be at least 1ms"):
+        LeaseTimings(ttl_ms=0, renew_interval_ms=1_000)
+    with pytest.raises(InvalidRequest, match="lease renew interval must be at least 1ms"):
+        LeaseTimings(ttl_ms=30_000, renew_interval_ms=0.5)  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequest, match="lease renew interval must be at least 1ms"):
+        LeaseTimings.from_ttl(2)
+
+
+def test_claim_outcome_wire_shape() -> None:
+    lease = ProcessLease(
+        process_id="p",
+        owner=own("a"),
+        lease_token="t",
+        fencing_token=1,
+        claimed_at_epoch_ms=1,
+        expires_at_epoch_ms=2,
+    )
+    acquired = ProcessLeaseClaimOutcome.acquired_lease(lease)
+    busy = ProcessLeaseClaimOutcome.busy(lease)
+    assert acquired.acquired() == lease and not acquired.is_busy
+    assert busy.acquired() is None and busy.holder == lease
+    assert acquired.model_dump(mode="json") == {"acquired": lease.model_dump(mode="json")}
+    assert ProcessLeaseClaimOutcome.model_validate(busy.model_dump(mode="json")) == busy
+    assert lease.model_dump(mode="json")["schema_version"] == 2

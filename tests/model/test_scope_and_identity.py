@@ -1,0 +1,112 @@
+"""Scopes, originators, identity derivation and signal names (scenarios 8, 14, 95)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from pydantic import TypeAdapter
+
+from lashtui.errors import InvalidRequest
+from lashtui.model import (
+    Engine,
+    External,
+    HostOriginator,
+    PreparedToolCall,
+    ProcessIdentity,
+    ProcessInput,
+    ProcessOriginator,
+    SessionOriginator,
+    SessionScope,
+    SessionTurn,
+    ToolCall,
+    originator_from_scope_id,
+    process_signal_event_type,
+    process_signal_name_from_event_type,
+    process_signal_wait_key,
+    validate_process_signal_name,
+)
+
+
+def test_session_scope_ids() -> None:  # scenario 8
+    assert SessionScope(session_id="s1").id() == "session:s1"
+    assert SessionScope(session_id="s1", agent_frame_id="f1").id() == "session:s1/frame:f1"
+    assert SessionScope(session_id="s1", agent_frame_id="").id() == "session:s1"
+    assert SessionScope(session_id="").is_empty()
+
+
+def test_originator_scope_ids() -> None:
+    assert HostOriginator().scope_id() == "host"
+    assert HostOriginator(scope="nightly").scope_id() == "host:nightly"
+    scope = SessionScope(session_id="s1", agent_frame_id="f")
+    assert SessionOriginator(scope=scope).scope_id() == "session:s1/frame:f"
+
+
+def test_scope_ids_parse_back() -> None:
+    for scope_id in ("host", "host:nightly", "session:s1", "session:s1/frame:f1"):
+        assert originator_from_scope_id(scope_id).scope_id() == scope_id
+
+
+@pytest.mark.parametrize("bad", ["", "sessions:x", "session:", "session:s/frame:", "h0st"])
+def test_bad_scope_ids_name_the_value(bad: str) -> None:
+    with pytest.raises(InvalidRequest, match=re.escape(f"got `{bad}`")):
+        originator_from_scope_id(bad)
+
+
+def test_originator_union_reads_lash_json() -> None:
+    adapter = TypeAdapter[HostOriginator | SessionOriginator](ProcessOriginator)
+    host = adapter.validate_python({"type": "host"})
+    session = adapter.validate_json(
+        '{"type":"session","scope":{"session_id":"s1","agent_frame_id":"f1"}}'
+    )
+    assert host.scope_id() == "host"
+    assert session.scope_id() == "session:s1/frame:f1"
+    assert adapter.dump_json(host) == b'{"type":"host"}'
+
+
+def test_identity_from_inputs() -> None:  # scenario 14
+    external = ProcessIdentity.from_process_input(External(metadata={"label": "external job"}))
+    assert (external.kind, external.label) == ("external", "external job")
+    by_name = ProcessIdentity.from_process_input(External(metadata={"name": "n", "title": "t"}))
+    assert by_name.label == "n"
+    tool = ProcessIdentity.from_process_input(
+        ToolCall(call=PreparedToolCall(id="c1", tool_name="process_echo", args={}))
+    )
+    assert (tool.kind, tool.label) == ("tool", "process_echo")
+    engine = ProcessIdentity.from_process_input(Engine(kind="steps", payload={}))
+    assert (engine.kind, engine.label) == ("steps", None)
+    turn = SessionTurn(create_request={"session_id": "child-1"}, turn_input={}, output_contract={})
+    assert ProcessIdentity.from_process_input(turn).label == "child-1"
+
+
+def test_process_input_tags_round_trip() -> None:
+    adapter = TypeAdapter[ToolCall | Engine | SessionTurn | External](ProcessInput)
+    for text in (
+        '{"type":"engine","kind":"steps","payload":{"steps":[{"wait_signal":"approve"},{"finish":1}]}}',
+        '{"type":"external","metadata":{"label":"nightly import"}}',
+        '{"type":"tool_call","call":{"id":"call-1","tool_name":"process_echo","args":{"value":"x"}}}',
+        '{"type":"engine","kind":"noop","payload":null}',
+    ):
+        assert adapter.dump_json(adapter.validate_json(text)).decode() == text
+
+
+def test_signal_names_and_keys() -> None:  # scenario 95
+    assert process_signal_event_type("ready") == "signal.ready"
+    assert process_signal_event_type("a_b-1") == "signal.a_b-1"
+    assert process_signal_name_from_event_type("signal.ready") == "ready"
+    assert process_signal_name_from_event_type("process.waiting") is None
+    assert process_signal_wait_key("p", "ready", 2) == "process:p:signal.ready:2"
+    for bad in ("", "a.b", "ready!", "é", "a b"):
+        message = (
+            "process signal name must be non-empty and contain only ASCII letters, digits, "
+            f"`_`, or `-`, got `{bad}`"
+        )
+        with pytest.raises(InvalidRequest, match=re.escape(message)):
+            validate_process_signal_name(bad)
+        with pytest.raises(InvalidRequest):
+            process_signal_event_type(bad)
+
+
+def test_signal_wait_ordinals_start_at_one() -> None:
+    with pytest.raises(InvalidRequest, match="ordinal starts at 1, got 0"):
+        process_signal_wait_key("p", "ready", 0)

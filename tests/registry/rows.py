@@ -1,0 +1,104 @@
+"""Steps the registry suites share: closing a row the way its disposition allows, parking it
+in a signal wait, declaring and appending wake-bearing events, and reading the change feed.
+
+Terminals follow api.md port decision 2: an externally-owned row closes through
+`complete_process`; every other row closes under a lease with `complete_process_with_lease`.
+"""
+
+from __future__ import annotations
+
+from lashtui.model import (
+    ProcessAwaitOutput,
+    ProcessEvent,
+    ProcessEventAppendRequest,
+    ProcessEventSemanticsSpec,
+    ProcessEventType,
+    ProcessLease,
+    ProcessListFilter,
+    ProcessRecord,
+    ProcessStatusFilter,
+    ProcessWakeSpec,
+    RecoveryDisposition,
+    SessionScope,
+    SuccessOutput,
+    WaitKind,
+    WaitState,
+)
+from lashtui.registry import ProcessRegistry
+from tests.builders import own
+
+WAKE = "producer.wake"
+LEASE_TTL_MS = 60_000
+NEVER = 2**63 - 1
+
+ANY = ProcessListFilter(status=ProcessStatusFilter.ANY)
+
+
+def scope(session_id: str, frame: str | None = None) -> SessionScope:
+    return SessionScope(session_id=session_id, agent_frame_id=frame)
+
+
+def wake_event_type(name: str = WAKE) -> ProcessEventType:
+    """A declared event whose payload (a string) becomes the wake input."""
+    return ProcessEventType(
+        name=name, semantics=ProcessEventSemanticsSpec(wake=ProcessWakeSpec(input="payload"))
+    )
+
+
+def success(value: object = True) -> SuccessOutput:
+    return SuccessOutput(value=value)  # type: ignore[arg-type]
+
+
+def wait_state(process_id: str, since_ms: int, name: str = "ready", ordinal: int = 1) -> WaitState:
+    kind = WaitKind(
+        name=name,
+        event_type=f"signal.{name}",
+        key=f"process:{process_id}:signal.{name}:{ordinal}",
+        ordinal=ordinal,
+    )
+    return WaitState(kind=kind, since_ms=since_ms)
+
+
+async def claim(registry: ProcessRegistry, process_id: str, owner: str = "worker") -> ProcessLease:
+    outcome = await registry.claim_process_lease(process_id, own(owner), LEASE_TTL_MS)
+    lease = outcome.acquired()
+    assert lease is not None, f"expected to acquire the lease of {process_id}, got {outcome}"
+    return lease
+
+
+async def finish(
+    registry: ProcessRegistry,
+    process_id: str,
+    output: ProcessAwaitOutput | None = None,
+    lease: ProcessLease | None = None,
+) -> ProcessRecord:
+    """Make the row terminal through the path its disposition allows."""
+    output = output if output is not None else success()
+    record = await registry.get_process(process_id)
+    assert record is not None, f"no row {process_id}"
+    if record.disposition is RecoveryDisposition.EXTERNALLY_OWNED and lease is None:
+        return await registry.complete_process(process_id, output)
+    lease = lease or await claim(registry, process_id)
+    return await registry.complete_process_with_lease(lease, output)
+
+
+async def append_wake(registry: ProcessRegistry, process_id: str, text: str) -> ProcessEvent:
+    result = await registry.append_event(process_id, ProcessEventAppendRequest.new(WAKE, text))
+    return result.event
+
+
+async def park(registry: ProcessRegistry, process_id: str, since_ms: int) -> ProcessRecord:
+    return await registry.set_process_wait(process_id, wait_state(process_id, since_ms))
+
+
+async def feed_end(registry: ProcessRegistry) -> int:
+    """The change-feed cursor after every change made so far."""
+    cursor = 0
+    while True:
+        records, cursor = await registry.processes_changed_since(cursor, 1000)
+        if not records:
+            return cursor
+
+
+def ids(records: list[ProcessRecord]) -> list[str]:
+    return [record.id for record in records]
