@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from pydantic import JsonValue
 
 from lashtui.errors import InvalidRequest
 from lashtui.model import (
@@ -24,7 +25,7 @@ from lashtui.model.materialization import is_truthy, materialize_terminal, mater
 
 
 def test_selectors() -> None:
-    payload = {"a": {"b": [10, 20]}, "s": "x~y", "sl/ash": 1}
+    payload: JsonValue = {"a": {"b": [10, 20]}, "s": "x~y", "sl/ash": 1}
     assert select("payload", payload) == payload
     assert select(PointerSelector(pointer="/a/b/1"), payload) == 20
     assert select(PointerSelector(pointer="/sl~1ash"), payload) == 1
@@ -44,7 +45,8 @@ def test_a_pointer_that_does_not_resolve_names_itself() -> None:
 
 
 def test_truthiness() -> None:
-    assert [is_truthy(v) for v in (None, False, "", [], {}, 0, True, "x", [0], {"a": 1})] == [
+    values: list[JsonValue] = [None, False, "", [], {}, 0, True, "x", [0], {"a": 1}]
+    assert [is_truthy(v) for v in values] == [
         False,
         False,
         False,
@@ -69,7 +71,7 @@ def test_terminal_outputs_and_raw_wrapping() -> None:
     assert isinstance(cancelled, CancelledOutput) and cancelled.message == "stop"
     done = materialize_terminal(ProcessTerminalState.COMPLETED, None, {"x": 1})
     assert done == SuccessOutput(value={"x": 1})
-    typed = {"await_output": {"type": "success", "value": 7}}
+    typed: JsonValue = {"await_output": {"type": "success", "value": 7}}
     assert materialize_terminal(ProcessTerminalState.COMPLETED, pointer, typed) == SuccessOutput(
         value=7
     )

@@ -31,7 +31,7 @@ from lashtui.model import (
     SessionTurn,
     ToolCall,
 )
-from lashtui.registry import ProcessRegistry
+from lashtui.registry import ProcessRegistry, open_registry
 from tests.builders import ENV_REF, ext, ob, registration, rr
 from tests.registry.rows import ANY, feed_end, scope, success
 
@@ -68,7 +68,9 @@ def tool_without_env(pid: str) -> ProcessRegistration:
 
 
 def session_turn_with_env(pid: str) -> ProcessRegistration:
-    turn = SessionTurn(create_request={"session_id": "child"}, turn_input="hi", output_contract=None)
+    turn = SessionTurn(
+        create_request={"session_id": "child"}, turn_input="hi", output_contract=None
+    )
     return registration(pid, turn, RecoveryDisposition.RERUNNABLE, env_ref=ENV_REF)
 
 
@@ -172,6 +174,33 @@ async def test_omitting_the_core_types_hashes_like_listing_them(registry):
     assert again.registration_hash == first.registration_hash
 
 
+async def test_inputs_that_are_equal_as_json_are_the_same_registration(registry):
+    # semantics §3.1: input equality is JSON equality, so key order does not matter
+    def external(metadata: dict[str, object]) -> ProcessRegistration:
+        return registration(
+            "p",
+            External(metadata=metadata),
+            RecoveryDisposition.EXTERNALLY_OWNED,  # type: ignore[arg-type]
+        )
+
+    first = await registry.register_process(external({"label": "job", "attempt": 1}))
+    again = await registry.register_process(external({"attempt": 1, "label": "job"}))
+
+    assert again == first
+
+
+async def test_re_registration_through_another_handle_is_idempotent(
+    registry, registry_target, clock
+):
+    first = await registry.register_process(ext("p", wake_target=scope("s1", "f1")))
+    clock.advance(1_000)
+
+    async with open_registry(registry_target, clock=clock) as other:
+        again = await other.register_process(ext("p", wake_target=scope("s1", "f1")))
+
+    assert again == first
+
+
 CONFLICTING: dict[str, Callable[[str], ProcessRegistration]] = {
     "extra event type": lambda pid: ext(pid, event_types=[plain("producer.wake")]),  # scenario 3
     "other disposition": lambda pid: ob(pid),
@@ -183,9 +212,7 @@ CONFLICTING: dict[str, Callable[[str], ProcessRegistration]] = {
 
 
 @pytest.mark.parametrize("variant", CONFLICTING.values(), ids=CONFLICTING.keys())
-async def test_a_different_registration_under_an_existing_id_is_a_hash_conflict(
-    registry, variant
-):
+async def test_a_different_registration_under_an_existing_id_is_a_hash_conflict(registry, variant):
     existing = await registry.register_process(ext("proc-idempotent"))
     cursor = await feed_end(registry)
     conflicting = variant("proc-idempotent")

@@ -9,11 +9,12 @@ aiosqlite gives each connection one thread and costs a thread hop (~60 us here) 
 call. A registry transaction is several statements, so it runs as one Python function on that
 thread through `Connection._execute(fn, *args)`, aiosqlite 0.22's only way to do so (hence the
 `<0.23` pin, checked by tests/registry/test_aiosqlite_pin.py). This module is the only place
-that touches that private call.
+that touches that private call (and `Connection._thread`, joined after a failed open).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import time
@@ -71,7 +72,9 @@ def _check_file(path: str, read_only: bool) -> None:
             header = handle.read(len(SQLITE_HEADER))
     except OSError as error:
         raise StoreError(f"cannot read process registry `{path}`: {error.strerror}") from None
-    if header and header != SQLITE_HEADER:
+    # A header of NULs is a file another opener has created and not yet written: SQLite
+    # itself is the judge of that one.
+    if header.strip(b"\x00") and header != SQLITE_HEADER:
         raise NotARegistry(f"not a lash process registry: {path}")
 
 
@@ -91,7 +94,10 @@ def _has_objects(conn: sqlite3.Connection) -> bool:
 
 
 def _check_version(conn: sqlite3.Connection, path: str) -> bool:
-    """True when the schema must still be created; raises for a file that is not ours."""
+    """True when the schema must still be created; raises for a file that is not ours.
+
+    Call it inside a transaction: the version and the object count must come from one
+    snapshot, or a concurrent first opener's commit can fall between the two reads."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version == SCHEMA_VERSION:
         return False
@@ -100,6 +106,15 @@ def _check_version(conn: sqlite3.Connection, path: str) -> bool:
             raise NotARegistry(f"not a lash process registry: {path}")
         return True
     raise UnsupportedSchema(unsupported_schema_message(version))
+
+
+def _read_only_check(conn: sqlite3.Connection, path: str) -> bool:
+    """The version check before anything is written, in one read snapshot."""
+    conn.execute("BEGIN")
+    try:
+        return _check_version(conn, path)
+    finally:
+        conn.execute("COMMIT")
 
 
 def _switch_to_wal(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
@@ -157,7 +172,7 @@ def connect_file(path: str, read_only: bool, busy_timeout_ms: int) -> sqlite3.Co
         raise store_error(error, path, busy_timeout_ms) from None
     try:
         conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
-        fresh = _check_version(conn, path)
+        fresh = _read_only_check(conn, path)
         if read_only:
             if fresh:
                 raise NotARegistry(f"not a lash process registry: {path} is empty")
@@ -191,7 +206,13 @@ class SqliteConnection:
         )
 
     async def open(self) -> None:
-        await self._aconn
+        try:
+            await self._aconn
+        except BaseException:
+            # aiosqlite stops its thread after a failed connect but does not wait for it; the
+            # thread then reports to a loop that may be gone. Wait here, off the loop.
+            await asyncio.to_thread(self._aconn._thread.join, 5)
+            raise
 
     async def close(self) -> None:
         await self._aconn.close()

@@ -168,21 +168,29 @@ def complete(
 def complete_with_lease(
     conn: sqlite3.Connection, lease: ProcessLease, output: ProcessAwaitOutput, now: int
 ) -> ProcessRecord:
-    """Fence check, terminal and release as one transaction (semantics §5.11)."""
+    """Fence check, terminal and release as one transaction (semantics §5.11). Only an
+    identical replay skips the fence: any other write from a lease that is not current is a
+    lost lease, whatever else it would conflict with."""
     pid = lease.process_id
     record = require_record(conn, pid)
     request = ProcessEventAppendRequest.terminal(pid, output)
-    key = request.replay_key
-    assert key is not None
-    replay = _stored_replay(
-        conn, record, key, event_payload_hash(request.event_type, request.payload)
-    )
-    if replay is None and not is_current(load_lease_row(conn, pid), lease, now):
+    replayed = _is_identical_replay(conn, pid, request)
+    if not replayed and not is_current(load_lease_row(conn, pid), lease, now):
         raise LeaseLost.for_process(pid)
     record = append_to(conn, record, request, now)[1]
-    if replay is None:
+    if not replayed:
         release_after_completion(conn, lease)
     return record
+
+
+def _is_identical_replay(
+    conn: sqlite3.Connection, process_id: str, request: ProcessEventAppendRequest
+) -> bool:
+    row = conn.execute(
+        "SELECT payload_hash FROM process_events WHERE process_id = ? AND idempotency_key = ?",
+        (process_id, request.replay_key),
+    ).fetchone()
+    return row is not None and row[0] == event_payload_hash(request.event_type, request.payload)
 
 
 def events_after(conn: sqlite3.Connection, process_id: str, after: int) -> list[ProcessEvent]:

@@ -81,6 +81,19 @@ def _token(process_id: str, owner: LeaseOwnerIdentity, now: int, fence: int) -> 
     return sha256_hex(f"{process_id}:{owner.owner_id}:{owner.incarnation_id}:{now}:{fence}")
 
 
+def _lease_for(
+    process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int, now: int, fence: int
+) -> ProcessLease:
+    return ProcessLease(
+        process_id=process_id,
+        owner=owner,
+        lease_token=_token(process_id, owner, now, fence),
+        fencing_token=fence,
+        claimed_at_epoch_ms=now,
+        expires_at_epoch_ms=now + ttl_ms,
+    )
+
+
 def _new_lease(
     conn: sqlite3.Connection,
     process_id: str,
@@ -89,14 +102,7 @@ def _new_lease(
     now: int,
     fence: int,
 ) -> ProcessLease:
-    lease = ProcessLease(
-        process_id=process_id,
-        owner=owner,
-        lease_token=_token(process_id, owner, now, fence),
-        fencing_token=fence,
-        claimed_at_epoch_ms=now,
-        expires_at_epoch_ms=now + ttl_ms,
-    )
+    lease = _lease_for(process_id, owner, ttl_ms, now, fence)
     conn.execute(
         "INSERT INTO process_leases (process_id, lease_owner_id, lease_owner_incarnation_id, "
         "lease_owner_liveness_json, lease_token, lease_fencing_token, lease_claimed_at_ms, "
@@ -182,14 +188,7 @@ def reclaim(
     if not provable:
         return ProcessLeaseClaimOutcome.busy(current)
     fence = current.fencing_token + 1
-    lease = ProcessLease(
-        process_id=process_id,
-        owner=claimant,
-        lease_token=_token(process_id, claimant, now, fence),
-        fencing_token=fence,
-        claimed_at_epoch_ms=now,
-        expires_at_epoch_ms=now + ttl_ms,
-    )
+    lease = _lease_for(process_id, claimant, ttl_ms, now, fence)
     changed = conn.execute(
         "UPDATE process_leases SET lease_owner_id = ?, lease_owner_incarnation_id = ?, "
         "lease_owner_liveness_json = ?, lease_token = ?, lease_fencing_token = ?, "
