@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from lashtui.clock import ManualClock
-from lashtui.errors import LashError, NotARegistry, StoreError, UnsupportedSchema
+from lashtui.errors import InvalidRequest, LashError, NotARegistry, StoreError, UnsupportedSchema
 from lashtui.model import ProcessEventAppendRequest
 from lashtui.registry import open_registry
 from lashtui.registry.sqlite import SqliteProcessRegistry
@@ -189,3 +189,11 @@ async def test_memory_registries_work_for_tests() -> None:
         await registry.register_process(ext("p1"))
         claim = await registry.claim_process_lease("p1", own("a"), 1000)
         assert claim.acquired() is not None
+
+
+async def test_a_number_beyond_64_bits_is_refused_in_one_sentence(tmp_path: Path) -> None:
+    async with open_registry(str(tmp_path / "big.db")) as registry:
+        await registry.register_process(ext("p1"))
+        with pytest.raises(InvalidRequest, match="too large for the registry"):
+            await registry.prune_terminal_processes(2**64)
+        assert (await registry.prune_terminal_processes(2**63 - 1)).pruned_processes == 0

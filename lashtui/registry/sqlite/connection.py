@@ -25,7 +25,7 @@ from urllib.parse import quote
 import aiosqlite
 from pydantic import ValidationError
 
-from lashtui.errors import NotARegistry, StoreError, UnsupportedSchema
+from lashtui.errors import InvalidRequest, NotARegistry, StoreError, UnsupportedSchema
 from lashtui.registry.sqlite.schema import DDL, SCHEMA_VERSION, unsupported_schema_message
 
 P = ParamSpec("P")
@@ -239,6 +239,11 @@ class SqliteConnection:
             raise store_error(error, self.path, self.busy_timeout_ms) from None
         except ValidationError as error:
             raise decode_error(error) from None
+        except OverflowError:
+            # sqlite3 raises this, not an sqlite3.Error, for an int beyond 64 bits.
+            raise InvalidRequest(
+                "a number is too large for the registry (SQLite integers are signed 64-bit)"
+            ) from None
 
     def _in_transaction(
         self, begin: str, fn: Callable[..., T], *args: object, **kwargs: object
