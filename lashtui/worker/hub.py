@@ -1,0 +1,94 @@
+"""In-process change notifications: the change hub and the registry decorator that feeds it
+(semantics §12).
+
+The registry stays a state store; waiting lives above it. After each successful mutation the
+decorator ticks the hub for that process, so an awaiter in this OS process wakes at once
+instead of at its next backoff poll. Writes from other OS processes do not tick it; awaiters
+fall back to polling for those. Grants, lease operations and prune are not process changes
+and do not tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
+
+from lashtui.registry import ProcessRegistry
+
+
+class ChangeHub:
+    """Per-process tick counters with an event to wait on."""
+
+    def __init__(self) -> None:
+        self._versions: dict[str, int] = {}
+        self._events: dict[str, asyncio.Event] = {}
+
+    def version(self, process_id: str) -> int:
+        return self._versions.get(process_id, 0)
+
+    def tick(self, process_id: str) -> None:
+        self._versions[process_id] = self.version(process_id) + 1
+        event = self._events.pop(process_id, None)
+        if event is not None:
+            event.set()
+
+    async def wait(self, process_id: str, seen: int, timeout_s: float) -> bool:
+        """Wait until `process_id` ticks past version `seen`, at most `timeout_s`.
+        True when it ticked."""
+        if self.version(process_id) != seen:
+            return True
+        event = self._events.setdefault(process_id, asyncio.Event())
+        try:
+            await asyncio.wait_for(event.wait(), timeout_s)
+        except TimeoutError:
+            return self.version(process_id) != seen
+        return True
+
+
+def _pid_first_arg(args: tuple[Any, ...]) -> str:
+    return str(args[0])
+
+
+# Mutations that change a process row, and where each finds the process id.
+_TICKS: dict[str, Callable[[tuple[Any, ...]], str]] = {
+    "register_process": lambda args: str(args[0].id),
+    "set_external_ref": _pid_first_arg,
+    "append_event": _pid_first_arg,
+    "complete_process": _pid_first_arg,
+    "complete_process_with_lease": lambda args: str(args[0].process_id),
+    "record_first_started": _pid_first_arg,
+    "request_process_abandon": _pid_first_arg,
+    "set_process_wait": _pid_first_arg,
+    "clear_process_wait": _pid_first_arg,
+    "ack_wake": _pid_first_arg,
+}
+
+
+class NotifyingRegistry:
+    """A pass-through `ProcessRegistry` that ticks `hub` after each successful mutation."""
+
+    def __init__(self, inner: ProcessRegistry, hub: ChangeHub) -> None:
+        self.inner = inner
+        self.hub = hub
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self.inner, name)
+        pid_of = _TICKS.get(name)
+        if pid_of is None:
+            return attribute
+        method = cast(Callable[..., Awaitable[Any]], attribute)
+
+        async def ticking(*args: Any, **kwargs: Any) -> Any:
+            result = await method(*args, **kwargs)
+            self.hub.tick(pid_of(args))
+            return result
+
+        return ticking
+
+
+def notifying(registry: ProcessRegistry, hub: ChangeHub) -> ProcessRegistry:
+    """Wrap `registry` so its mutations tick `hub` (idempotent for an already wrapped one)."""
+    if isinstance(registry, NotifyingRegistry) and registry.hub is hub:
+        return cast(ProcessRegistry, registry)
+    return cast(ProcessRegistry, NotifyingRegistry(registry, hub))

@@ -1,0 +1,133 @@
+"""The recovery sweep's decision for one row (semantics §8, ADR 0019).
+
+Never claim over a live lease unless its holder is provably dead; re-read the row after
+claiming and decide from the fresh row (port decision 4); write `abandoned` only under the
+sweep's own fenced lease. Elapsed time alone never ends anything: a started owner_bound row
+whose owner went silent stays running until death is proven or an operator asks.
+"""
+
+from __future__ import annotations
+
+from lashtui.errors import LashError
+from lashtui.model import (
+    AbandonedOutput,
+    AbandonEvidence,
+    AbandonWriter,
+    LeaseOwnerIdentity,
+    ProcessLease,
+    ProcessRecord,
+    RecoveryDisposition,
+)
+from lashtui.worker.identity import attempt_identity
+from lashtui.worker.run import run_and_complete
+from lashtui.worker.runtime import Verdict, WorkerRuntime, log
+
+
+def abandoned(
+    writer: AbandonWriter, owner: LeaseOwnerIdentity | None, epoch_ms: int
+) -> AbandonedOutput:
+    return AbandonedOutput(evidence=AbandonEvidence(writer=writer, owner=owner, epoch_ms=epoch_ms))
+
+
+async def claim_for_recovery(
+    rt: WorkerRuntime, process_id: str, attempt: LeaseOwnerIdentity, *, reclaim_dead: bool
+) -> tuple[ProcessLease | None, ProcessLease | None]:
+    """(our lease, the dead holder we took it from). No lease means: leave the row alone."""
+    ttl = rt.timings.ttl_ms
+    try:
+        outcome = await rt.registry.claim_process_lease(process_id, attempt, ttl)
+        lease = outcome.acquired()
+        if lease is not None:
+            return lease, None
+        holder = outcome.holder
+        if not reclaim_dead or holder is None:
+            return None, None
+        if not holder.owner.is_definitely_dead_for_claimant(attempt):
+            return None, None
+        taken = await rt.registry.reclaim_process_lease(process_id, attempt, holder, ttl)
+        lease = taken.acquired()
+        return (lease, holder) if lease is not None else (None, None)
+    except LashError as error:
+        log.warning("could not claim %s for recovery: %s", process_id, error)
+        return None, None
+
+
+async def abandon_under_lease(
+    rt: WorkerRuntime, lease: ProcessLease, output: AbandonedOutput
+) -> bool:
+    """Write `abandoned` through the fenced completion; False if the lease was lost."""
+    try:
+        await rt.registry.complete_process_with_lease(lease, output)
+    except LashError as error:
+        log.warning("could not abandon %s: %s", lease.process_id, error)
+        return False
+    return True
+
+
+async def release_quietly(rt: WorkerRuntime, lease: ProcessLease) -> None:
+    try:
+        await rt.registry.release_process_lease(lease)
+    except LashError as error:
+        log.warning("could not release %s: %s", lease.process_id, error)
+
+
+async def _reconcile_external(rt: WorkerRuntime, record: ProcessRecord) -> Verdict:
+    """Externally-owned rows are only ever closed here, and only on an abandon request:
+    there is no owner lease to wait out."""
+    if record.abandon_request is None:
+        return Verdict.UNTOUCHED
+    lease, _ = await claim_for_recovery(
+        rt, record.id, attempt_identity(rt.owner), reclaim_dead=False
+    )
+    if lease is None:
+        return Verdict.BUSY
+    fresh = await rt.registry.get_process(record.id)
+    if fresh is None or fresh.is_terminal():
+        await release_quietly(rt, lease)
+        return Verdict.ALREADY_TERMINAL
+    now = rt.clock.now_ms()
+    await abandon_under_lease(rt, lease, abandoned(AbandonWriter.RECONCILED_REQUEST, None, now))
+    return Verdict.ABANDONED_RECONCILED
+
+
+async def recover(rt: WorkerRuntime, record: ProcessRecord) -> Verdict:
+    """One recovery attempt for one non-terminal row."""
+    if record.disposition is RecoveryDisposition.EXTERNALLY_OWNED:
+        verdict = await _reconcile_external(rt, record)
+        rt.stats.verdicts[verdict] += 1
+        return verdict
+    lease, dead_holder = await claim_for_recovery(
+        rt, record.id, attempt_identity(rt.owner), reclaim_dead=True
+    )
+    if lease is None:
+        rt.stats.verdicts[Verdict.BUSY] += 1
+        return Verdict.BUSY
+    verdict = await _decide(rt, lease, dead_holder)
+    rt.stats.verdicts[verdict] += 1
+    return verdict
+
+
+async def _decide(
+    rt: WorkerRuntime, lease: ProcessLease, dead_holder: ProcessLease | None
+) -> Verdict:
+    fresh = await rt.registry.get_process(lease.process_id)
+    if fresh is None or fresh.is_terminal():
+        await release_quietly(rt, lease)
+        return Verdict.ALREADY_TERMINAL
+    runnable = fresh.disposition is RecoveryDisposition.RERUNNABLE or fresh.first_started is None
+    if runnable:
+        await run_and_complete(rt, fresh, lease)
+        return Verdict.RAN
+    now = rt.clock.now_ms()
+    if dead_holder is not None:  # death evidence wins even over a pending request
+        await abandon_under_lease(rt, lease, abandoned(AbandonWriter.SWEEP, dead_holder.owner, now))
+        return Verdict.ABANDONED_BY_SWEEP
+    if fresh.abandon_request is not None:
+        assert fresh.first_started is not None
+        owner = fresh.first_started.owner
+        await abandon_under_lease(
+            rt, lease, abandoned(AbandonWriter.RECONCILED_REQUEST, owner, now)
+        )
+        return Verdict.ABANDONED_RECONCILED
+    await release_quietly(rt, lease)
+    return Verdict.LEFT_RUNNING

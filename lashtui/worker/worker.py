@@ -1,0 +1,161 @@
+"""`ProcessWorker`: the embedded executor of a registry's non-terminal rows (semantics §7).
+
+lash has no daemon: hosts drive the queue. This worker drives it at start, after every start
+through the facade, and every `renew_interval` while `running()`. Each drive spawns one task
+per row (never sequentially: a parent awaiting a child it started would deadlock) and skips
+rows it is already working on; the lease, not this bookkeeping, is what keeps a row from
+running twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from lashtui.clock import Clock, SystemClock
+from lashtui.errors import LashError
+from lashtui.model import (
+    LeaseOwnerIdentity,
+    LeaseTimings,
+    ProcessAwaitOutput,
+    ProcessEvent,
+    ProcessRecord,
+    RecoveryDisposition,
+)
+from lashtui.registry import ProcessRegistry
+from lashtui.worker.awaiter import ProcessAwaiter
+from lashtui.worker.drain import DrainReport, drain_owner_bound_work
+from lashtui.worker.engine import EngineRegistry, SessionTurnRunner, ToolRegistry
+from lashtui.worker.hub import ChangeHub, notifying
+from lashtui.worker.identity import default_owner
+from lashtui.worker.runtime import Verdict, WorkerRuntime, WorkerStats, log
+from lashtui.worker.steps import steps_engine
+from lashtui.worker.sweep import recover
+
+
+class ProcessWorker:
+    def __init__(
+        self,
+        registry: ProcessRegistry,
+        *,
+        owner: LeaseOwnerIdentity | None = None,
+        timings: LeaseTimings | None = None,
+        clock: Clock | None = None,
+        hub: ChangeHub | None = None,
+        session_runner: SessionTurnRunner | None = None,
+    ) -> None:
+        self.hub = hub or ChangeHub()
+        self.registry = notifying(registry, self.hub)
+        self.awaiter = ProcessAwaiter(self.registry, self.hub)
+        self.engines = EngineRegistry()
+        self.engines.register("steps", steps_engine)
+        self.tools = ToolRegistry()
+        self._rt = WorkerRuntime(
+            registry=self.registry,
+            hub=self.hub,
+            awaiter=self.awaiter,
+            clock=clock or SystemClock(),
+            timings=timings or LeaseTimings(),
+            owner=owner or default_owner(),
+            engines=self.engines,
+            tools=self.tools,
+            session_runner=session_runner,
+        )
+        self._tasks: dict[str, asyncio.Task[Verdict | None]] = {}
+
+    @property
+    def owner(self) -> LeaseOwnerIdentity:
+        return self._rt.owner
+
+    @property
+    def timings(self) -> LeaseTimings:
+        return self._rt.timings
+
+    @property
+    def stats(self) -> WorkerStats:
+        return self._rt.stats
+
+    @property
+    def in_flight(self) -> list[str]:
+        """Ids of the rows this worker is working on now."""
+        return sorted(self._tasks)
+
+    def set_session_runner(self, runner: SessionTurnRunner | None) -> None:
+        self._rt.session_runner = runner
+
+    async def drive_pending_processes(self) -> list[asyncio.Task[Verdict | None]]:
+        """One sweep pass: a recovery task per non-terminal row, not awaited."""
+        rows = await self.registry.list_non_terminal()
+        spawned = [self._spawn(record) for record in rows if self._wants(record)]
+        self.stats.drives += 1
+        self.stats.last_drive_ms = self._rt.clock.now_ms()
+        return spawned
+
+    def _wants(self, record: ProcessRecord) -> bool:
+        if record.id in self._tasks:
+            return False
+        # An externally-owned row without an abandon request is never even claimed.
+        external = record.disposition is RecoveryDisposition.EXTERNALLY_OWNED
+        return not (external and record.abandon_request is None)
+
+    def _spawn(self, record: ProcessRecord) -> asyncio.Task[Verdict | None]:
+        task = asyncio.create_task(self._recover(record), name=f"recover:{record.id}")
+        self._tasks[record.id] = task
+
+        def forget(done: asyncio.Task[Verdict | None], pid: str = record.id) -> None:
+            if self._tasks.get(pid) is done:
+                del self._tasks[pid]
+
+        task.add_done_callback(forget)
+        return task
+
+    async def _recover(self, record: ProcessRecord) -> Verdict | None:
+        try:
+            return await recover(self._rt, record)
+        except LashError as error:
+            log.warning("recovery of %s failed: %s", record.id, error)
+            return None
+
+    async def idle(self) -> None:
+        """Until no run spawned by this worker is in flight."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    async def drain_owner_bound_work(self) -> DrainReport:
+        return await drain_owner_bound_work(self._rt)
+
+    async def await_terminal(self, process_id: str) -> ProcessAwaitOutput:
+        return await self.awaiter.await_terminal(process_id)
+
+    async def await_event(
+        self, process_id: str, event_type: str, after_sequence: int
+    ) -> ProcessEvent:
+        return await self.awaiter.await_event(process_id, event_type, after_sequence)
+
+    async def stop(self) -> None:
+        """Cancel in-flight runs: they write no terminal and release their leases."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[ProcessWorker]:
+        """Drive now and every renew interval until the block exits, then stop."""
+        driver = asyncio.create_task(self._drive_forever(), name="lashtui-worker-drive")
+        try:
+            yield self
+        finally:
+            driver.cancel()
+            await asyncio.gather(driver, return_exceptions=True)
+            await self.stop()
+
+    async def _drive_forever(self) -> None:
+        interval = self.timings.renew_interval_ms / 1000
+        while True:
+            try:
+                await self.drive_pending_processes()
+            except LashError as error:
+                log.warning("drive failed: %s", error)
+            await asyncio.sleep(interval)
