@@ -1,0 +1,283 @@
+"""`Processes`: the one facade the command line and the dashboard use (semantics §13,
+api.md §6).
+
+It observes the registry (as `ObservedProcess`: records joined with their lease facts),
+starts processes and drives the attached worker, and acts on processes the way an operator
+may: cancel, signal, transfer grants, request abandon, prune. Port decisions kept here:
+cancel and signal refuse terminal rows and append nothing (decision 1); an abandon request
+on a row the sweep will re-run is recorded, and `abandon_outlook` says so (decision 7).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+
+from pydantic import Field, JsonValue
+
+from lashtui.clock import Clock, SystemClock
+from lashtui.errors import LashError, ProcessConflict, UnknownProcess
+from lashtui.model import (
+    AbandonRequest,
+    ObservedProcess,
+    ObservedProcessEvent,
+    ProcessAwaitOutput,
+    ProcessCancelSummary,
+    ProcessEvent,
+    ProcessEventAppendRequest,
+    ProcessExecutionEnvSpec,
+    ProcessHandleDescriptor,
+    ProcessHandleSummary,
+    ProcessListFilter,
+    ProcessPruneReport,
+    ProcessRecord,
+    ProcessStartRequest,
+    ProcessStatusFilter,
+    RecoveryDisposition,
+    SessionOriginator,
+    SessionScope,
+    process_signal_event_type,
+    process_signal_replay_key,
+)
+from lashtui.model.input import needs_execution_env
+from lashtui.model.wire import WireModel
+from lashtui.registry import ProcessRegistry
+from lashtui.worker import ChangeHub, ProcessAwaiter, ProcessWorker, notifying
+
+SNAPSHOT_EVENT_TAIL = 32
+HOST_CANCEL_REASON = "requested by host"
+
+
+class ProcessSnapshotItem(WireModel):
+    """One process in a session snapshot: its handle row and its latest events."""
+
+    handle: ProcessHandleSummary
+    updated_at_ms: int
+    created_at_ms: int
+    events: list[ObservedProcessEvent] = Field(default_factory=list)
+
+
+def originated_by(record: ProcessRecord, scope: SessionScope) -> bool:
+    """The lineage lens (semantics §2.4): same session; the frame only if the query names
+    one; host-originated rows never match."""
+    originator = record.provenance.originator
+    if not isinstance(originator, SessionOriginator):
+        return False
+    if originator.scope.session_id != scope.session_id:
+        return False
+    return not scope.agent_frame_id or originator.scope.agent_frame_id == scope.agent_frame_id
+
+
+def abandon_outlook(process: ObservedProcess) -> str:
+    """What the sweep will do with a pending abandon request on this row, in one sentence."""
+    if process.terminal:
+        return f"process `{process.process_id}` is already {process.lifecycle.value}"
+    if process.disposition is RecoveryDisposition.RERUNNABLE:
+        return "not applicable: rerunnable rows are re-run by the sweep, not abandoned"
+    if process.disposition is RecoveryDisposition.OWNER_BOUND and process.first_started is None:
+        return "not applicable: a never-started owner_bound row is run by the next worker"
+    if process.disposition is RecoveryDisposition.EXTERNALLY_OWNED:
+        return "will abandon at the next sweep: externally-owned rows have no owner lease"
+    return "will abandon once the owner's lease lapses"
+
+
+class Processes:
+    def __init__(
+        self,
+        registry: ProcessRegistry,
+        worker: ProcessWorker | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.worker = worker
+        self.clock = clock or SystemClock()
+        if worker is not None:
+            self.hub = worker.hub
+            self.registry = worker.registry
+            self.awaiter = worker.awaiter
+        else:
+            self.hub = ChangeHub()
+            self.registry = notifying(registry, self.hub)
+            self.awaiter = ProcessAwaiter(self.registry, self.hub)
+
+    # --- starting
+
+    async def start(self, request: ProcessStartRequest) -> ProcessRecord:
+        """Register (idempotently), grant, then drive the worker so the first run is prompt.
+        An engine or tool row started without an env captures the default (empty) env."""
+        env_spec = request.env_spec
+        if env_spec is None and needs_execution_env(request.input):
+            env_spec = ProcessExecutionEnvSpec()
+        env_ref = await self.registry.put_process_execution_env(env_spec) if env_spec else None
+        record = await self.registry.register_process(request.into_registration(env_ref))
+        if request.grant is not None:
+            grant = request.grant
+            await self.registry.grant_handle(grant.session_scope, record.id, grant.descriptor)
+        if self.worker is not None:
+            await self.worker.drive_pending_processes()
+        return record
+
+    # --- observing
+
+    async def _observe(self, record: ProcessRecord) -> ObservedProcess:
+        lease = await self.registry.get_process_lease(record.id)
+        return ObservedProcess.from_record(record, lease)
+
+    async def _observe_all(
+        self, records: builtins.list[ProcessRecord]
+    ) -> builtins.list[ObservedProcess]:
+        return [await self._observe(record) for record in records]
+
+    async def list(self, filter: ProcessListFilter | None = None) -> builtins.list[ObservedProcess]:
+        return await self._observe_all(await self.registry.list_processes(filter))
+
+    async def list_granted_to(
+        self, scope: SessionScope, filter: ProcessListFilter | None = None
+    ) -> builtins.list[ObservedProcess]:
+        """The security lens: rows granted to exactly this scope id."""
+        wanted = filter or ProcessListFilter()
+        pairs = await self.registry.list_handle_grants(scope)
+        return await self._observe_all([r for _, r in pairs if wanted.matches_record(r)])
+
+    async def list_originated_by(
+        self, scope: SessionScope, filter: ProcessListFilter | None = None
+    ) -> builtins.list[ObservedProcess]:
+        """The lineage lens: rows this session (or frame) started, wherever their grants went."""
+        records = await self.registry.list_processes(filter)
+        return await self._observe_all([r for r in records if originated_by(r, scope)])
+
+    async def get(self, process_id: str) -> ObservedProcess | None:
+        record = await self.registry.get_process(process_id)
+        return await self._observe(record) if record is not None else None
+
+    async def _require(self, process_id: str) -> ProcessRecord:
+        record = await self.registry.get_process(process_id)
+        if record is None:
+            raise UnknownProcess.process(process_id)
+        return record
+
+    async def events(
+        self, process_id: str, after_sequence: int = 0
+    ) -> builtins.list[ObservedProcessEvent]:
+        events = await self.registry.events_after(process_id, after_sequence)
+        return [ObservedProcessEvent.from_event(event) for event in events]
+
+    async def await_output(
+        self,
+        process_id: str,
+        timeout: float | None = None,  # noqa: ASYNC109 (the facade's contract, api.md §6)
+    ) -> ProcessAwaitOutput:
+        """The output once the process is terminal; a `LashError` after `timeout` seconds."""
+        try:
+            async with asyncio.timeout(timeout):
+                return await self.awaiter.await_terminal(process_id)
+        except TimeoutError:
+            raise LashError(f"process `{process_id}` did not finish within {timeout:g}s") from None
+
+    async def changes_since(
+        self, cursor: int, limit: int
+    ) -> tuple[builtins.list[ObservedProcess], int]:
+        records, next_cursor = await self.registry.processes_changed_since(cursor, limit)
+        return await self._observe_all(records), next_cursor
+
+    async def session_snapshot(self, session_id: str) -> builtins.list[ProcessSnapshotItem]:
+        """The session's root-scope grants plus rows that wake any of its scopes, each with
+        its last 32 events; newest first (semantics §3.19)."""
+        root = SessionScope(session_id=session_id)
+        items: dict[str, tuple[ProcessRecord, ProcessHandleDescriptor]] = {
+            record.id: (record, grant.descriptor)
+            for grant, record in await self.registry.list_handle_grants(root)
+        }
+        for record in await self.registry.list_processes(
+            ProcessListFilter(status=ProcessStatusFilter.ANY)
+        ):
+            target = record.wake_target
+            if record.id not in items and target is not None and target.session_id == session_id:
+                descriptor = ProcessHandleDescriptor(
+                    kind=record.identity.kind, label=record.identity.label
+                )
+                items[record.id] = (record, descriptor)
+        snapshot = [await self._snapshot_item(r, d) for r, d in items.values()]
+        snapshot.sort(key=lambda item: item.handle.process_id)
+        snapshot.sort(key=lambda item: (item.updated_at_ms, item.created_at_ms), reverse=True)
+        return snapshot
+
+    async def _snapshot_item(
+        self, record: ProcessRecord, descriptor: ProcessHandleDescriptor
+    ) -> ProcessSnapshotItem:
+        events = await self.registry.recent_events(record.id, SNAPSHOT_EVENT_TAIL)
+        handle = ProcessHandleSummary(
+            id=record.id,
+            process_id=record.id,
+            descriptor=descriptor,
+            definition=record.identity.definition,
+            status=record.status,
+        )
+        return ProcessSnapshotItem(
+            handle=handle,
+            updated_at_ms=record.updated_at_ms,
+            created_at_ms=record.created_at_ms,
+            events=[ObservedProcessEvent.from_event(event) for event in events],
+        )
+
+    # --- acting
+
+    async def _require_live(self, process_id: str) -> ProcessRecord:
+        record = await self._require(process_id)
+        if record.is_terminal():
+            raise ProcessConflict(f"process `{process_id}` is already terminal")
+        return record
+
+    async def cancel(
+        self, process_id: str, reason: str = HOST_CANCEL_REASON
+    ) -> ProcessCancelSummary:
+        """Ask the running owner to stop; the row stays `running` until it does."""
+        await self._require_live(process_id)
+        request = ProcessEventAppendRequest.cancel_requested(process_id, reason)
+        await self.registry.append_event(process_id, request)
+        record = await self._require(process_id)
+        return ProcessCancelSummary(process_id=process_id, status=record.status.state)
+
+    async def cancel_all(self) -> builtins.list[ProcessCancelSummary]:
+        summaries = []
+        for record in await self.registry.list_non_terminal():
+            try:
+                summaries.append(await self.cancel(record.id))
+            except ProcessConflict:
+                continue  # it ended between the listing and the cancel
+        return summaries
+
+    async def signal(
+        self, process_id: str, signal_name: str, signal_id: str, payload: JsonValue
+    ) -> ProcessEvent:
+        """Append `signal.<name>` under `process:<pid>:signal.<name>:<signal_id>`, so a resend
+        with the same id and payload is one event. The n-th wait on a name receives the n-th
+        such signal."""
+        event_type = process_signal_event_type(signal_name)
+        await self._require_live(process_id)
+        key = process_signal_replay_key(process_id, signal_name, signal_id)
+        request = ProcessEventAppendRequest.new(event_type, payload, key)
+        return (await self.registry.append_event(process_id, request)).event
+
+    async def transfer(
+        self, from_scope: SessionScope, to_scope: SessionScope, process_ids: builtins.list[str]
+    ) -> None:
+        await self.registry.transfer_handle_grants(from_scope, to_scope, process_ids)
+
+    async def prune(self, cutoff_epoch_ms: int) -> ProcessPruneReport:
+        return await self.registry.prune_terminal_processes(cutoff_epoch_ms)
+
+    async def request_abandon(
+        self, process_id: str, requested_by: str, reason: str | None = None
+    ) -> ObservedProcess:
+        request = AbandonRequest(
+            requested_by=requested_by, requested_at_ms=self.clock.now_ms(), reason=reason
+        )
+        await self.registry.request_process_abandon(process_id, request)
+        observed = await self.get(process_id)
+        if observed is None:
+            raise UnknownProcess(
+                f"process `{process_id}` vanished after recording its abandon request"
+            )
+        if self.worker is not None:
+            await self.worker.drive_pending_processes()
+        return observed

@@ -1,0 +1,272 @@
+"""The `Processes` facade: lenses, transfer, snapshot, prune, signals and cancel through the
+one API the command line and the dashboard use (scenarios G, H, I, J; api.md §6)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+
+from lashtui.admin import Processes, abandon_outlook
+from lashtui.clock import ManualClock
+from lashtui.errors import InvalidRequest, LashError, ProcessConflict, UnknownProcess
+from lashtui.model import (
+    Engine,
+    External,
+    LeaseTimings,
+    ProcessEventType,
+    ProcessHandleDescriptor,
+    ProcessListFilter,
+    ProcessStartGrant,
+    ProcessStartRequest,
+    ProcessStatusFilter,
+    RecoveryDisposition,
+    SessionOriginator,
+    SessionScope,
+    SuccessOutput,
+)
+from lashtui.registry import ProcessRegistry
+from lashtui.worker import ProcessWorker
+from tests.builders import own
+
+S1 = SessionScope(session_id="s1")
+S1F = SessionScope(session_id="s1", agent_frame_id="f")
+S2 = SessionScope(session_id="s2")
+ANY = ProcessListFilter(status=ProcessStatusFilter.ANY)
+
+
+def external(
+    pid: str,
+    *,
+    originator: SessionScope | None = None,
+    grant: SessionScope | None = None,
+    wake: SessionScope | None = None,
+) -> ProcessStartRequest:
+    fields: dict[str, object] = {}
+    if originator is not None:
+        fields["originator"] = SessionOriginator(scope=originator)
+    if grant is not None:
+        fields["grant"] = ProcessStartGrant(
+            session_scope=grant, descriptor=ProcessHandleDescriptor(label=pid)
+        )
+    if wake is not None:
+        fields["wake_target"] = wake
+    return ProcessStartRequest.external(pid, {"label": pid}, **fields)
+
+
+def steps(pid: str, payload: list[object], *signals: str) -> ProcessStartRequest:
+    return ProcessStartRequest(
+        id=pid,
+        input=Engine(kind="steps", payload={"steps": payload}),
+        disposition=RecoveryDisposition.RERUNNABLE,
+        event_types=[
+            ProcessEventType.plain(f"signal.{name}", {"type": "string"}) for name in signals
+        ],
+    )
+
+
+@pytest.fixture
+def processes(registry: ProcessRegistry, clock: ManualClock) -> Processes:
+    return Processes(registry, clock=clock)
+
+
+@pytest.fixture
+async def live(registry: ProcessRegistry, clock: ManualClock) -> AsyncIterator[Processes]:
+    """A facade with an embedded worker running."""
+    worker = ProcessWorker(
+        registry, timings=LeaseTimings(ttl_ms=30_000, renew_interval_ms=100), clock=clock
+    )
+    async with worker.running():
+        yield Processes(registry, worker=worker, clock=clock)
+
+
+def ids(observed: list[object]) -> list[str]:
+    return [o.process_id for o in observed]  # type: ignore[attr-defined]
+
+
+async def test_start_registers_grants_and_is_idempotent(processes: Processes) -> None:
+    first = await processes.start(external("p", grant=S1))
+    again = await processes.start(external("p", grant=S1))
+    assert again == first
+    assert ids(await processes.list_granted_to(S1)) == ["p"]
+
+
+async def test_a_steps_start_without_an_env_captures_the_default_env(processes: Processes) -> None:
+    record = await processes.start(steps("s", [{"finish": 1}]))
+    assert record.env_ref is not None and record.env_ref.startswith("process-env:sha256:")
+
+
+async def test_lenses_security_versus_lineage(processes: Processes) -> None:  # scenarios 83-84
+    await processes.start(external("root", originator=S1, grant=S1))
+    await processes.start(external("frame", originator=S1F, grant=S1F))
+    await processes.start(external("hosted", grant=S1))
+    assert ids(await processes.list_granted_to(S1)) == ["hosted", "root"]
+    assert ids(await processes.list_granted_to(S1F)) == ["frame"]
+    assert ids(await processes.list_originated_by(S1)) == ["frame", "root"]
+    assert ids(await processes.list_originated_by(S1F)) == ["frame"]
+    await processes.transfer(S1, S2, ["root"])
+    assert ids(await processes.list_originated_by(S1)) == ["frame", "root"]
+    assert ids(await processes.list_granted_to(S1)) == ["hosted"]
+    assert ids(await processes.list_granted_to(S2)) == ["root"]
+
+
+async def test_transfer_of_an_ungranted_id_moves_nothing(processes: Processes) -> None:  # 79
+    await processes.start(external("a", grant=S1))
+    await processes.start(external("b"))
+    with pytest.raises(
+        LashError, match=re.escape("process handle `b` is not granted to session `s1`")
+    ):
+        await processes.transfer(S1, S2, ["a", "b"])
+    assert ids(await processes.list_granted_to(S1)) == ["a"]
+
+
+async def test_get_observes_the_lease_holder(
+    processes: Processes, registry: ProcessRegistry
+) -> None:
+    await processes.start(external("p"))
+    assert (observed := await processes.get("p")) is not None
+    assert (
+        observed.lease_holder is None
+        and observed.label == "p"
+        and observed.graph_key == "process:p"
+    )
+    await processes.request_abandon("p", "operator", "host retired")
+    lease = (await registry.claim_process_lease("p", own("holder"), 5_000)).acquired()
+    assert lease is not None
+    observed = await processes.get("p")
+    assert observed is not None and observed.lease_holder == own("holder")
+    assert observed.lease_expires_at_ms == lease.expires_at_epoch_ms
+    assert (
+        observed.abandon_request is not None and observed.abandon_request.reason == "host retired"
+    )
+    assert await processes.get("missing") is None
+
+
+async def test_snapshot_includes_grants_and_wake_targets(
+    processes: Processes, clock: ManualClock
+) -> None:  # 87
+    visible = SessionScope(session_id="visible")
+    frame = SessionScope(session_id="visible", agent_frame_id="frame-a")
+    await processes.start(external("granted", grant=visible))
+    clock.advance(1)
+    await processes.start(external("woken", wake=frame))
+    clock.advance(1)
+    await processes.start(external("lineage-only", originator=frame))
+    snapshot = await processes.session_snapshot("visible")
+    assert [item.handle.process_id for item in snapshot] == ["woken", "granted"]
+    assert snapshot[0].handle.descriptor.kind == "external"
+
+
+async def test_prune_through_the_facade(processes: Processes, clock: ManualClock) -> None:
+    await processes.start(external("old"))
+    await processes.registry.complete_process("old", SuccessOutput(value=1))
+    await processes.start(external("live"))
+    clock.advance(10)
+    report = await processes.prune(clock.now_ms())
+    assert (report.pruned_processes, report.pruned_events) == (1, 1)
+    assert ids(await processes.list(ANY)) == ["live"]
+
+
+async def test_cancel_and_signal_refuse_terminal_rows_and_append_nothing(
+    processes: Processes,
+) -> None:
+    await processes.start(external("done"))
+    await processes.registry.complete_process("done", SuccessOutput(value=1))
+    before = await processes.events("done")
+    for act in (processes.cancel("done"), processes.signal("done", "go", "1", None)):
+        with pytest.raises(ProcessConflict, match=re.escape("process `done` is already terminal")):
+            await act
+    assert await processes.events("done") == before
+
+
+async def test_unknown_ids_and_bad_signal_names(processes: Processes) -> None:  # 102
+    with pytest.raises(UnknownProcess, match=re.escape("unknown process `missing`")):
+        await processes.cancel("missing")
+    with pytest.raises(UnknownProcess, match=re.escape("unknown process `missing`")):
+        await processes.signal("missing", "go", "1", None)
+    with pytest.raises(UnknownProcess, match=re.escape("unknown process `missing`")):
+        await processes.events("missing")
+    await processes.start(external("p"))
+    with pytest.raises(InvalidRequest, match=re.escape("got `a.b`")):
+        await processes.signal("p", "a.b", "1", None)
+
+
+async def test_cancel_all_cancels_only_running_rows(processes: Processes) -> None:  # 104
+    for pid in ("a", "b", "done"):
+        await processes.start(external(pid))
+    await processes.registry.complete_process("done", SuccessOutput(value=1))
+    summaries = await processes.cancel_all()
+    assert [(s.process_id, s.status.value) for s in summaries] == [
+        ("a", "running"),
+        ("b", "running"),
+    ]
+    assert [e.event_type for e in await processes.events("done")] == ["process.completed"]
+
+
+async def test_cancel_ends_a_waiting_process(live: Processes) -> None:  # 101
+    await live.start(steps("w", [{"wait_signal": "approve"}], "approve"))
+    async with asyncio.timeout(5):
+        while (await live.get("w")).wait is None:  # type: ignore[union-attr]
+            await asyncio.sleep(0.01)
+    summary = await live.cancel("w")
+    assert summary.status.value == "running"
+    async with asyncio.timeout(3):
+        output = await live.await_output("w")
+    assert output.type == "cancelled"
+    types = [e.event_type for e in await live.events("w")]
+    assert (
+        types.index("process.waiting")
+        < types.index("process.cancel_requested")
+        < types.index("process.cancelled")
+    )
+
+
+async def test_signal_resumes_a_waiting_process(live: Processes) -> None:  # I 96
+    await live.start(steps("w", [{"wait_signal": "ready"}], "ready"))
+    async with asyncio.timeout(5):
+        while (await live.get("w")).wait is None:  # type: ignore[union-attr]
+            await asyncio.sleep(0.01)
+    assert ids(await live.list(ProcessListFilter(waiting=True))) == ["w"]
+    with pytest.raises(LashError, match=re.escape("emitted undeclared event type `signal.nope`")):
+        await live.signal("w", "nope", "1", "x")
+    with pytest.raises(LashError, match=re.escape("invalid `signal.ready` payload")):
+        await live.signal("w", "ready", "1", {"not": "a string"})
+    assert (await live.get("w")).wait is not None  # type: ignore[union-attr]
+    first = await live.signal("w", "ready", "1", "done")
+    assert (await live.signal("w", "ready", "1", "done")).sequence == first.sequence  # 98
+    with pytest.raises(LashError, match="conflicts with an existing event"):
+        await live.signal("w", "ready", "1", "other")
+    assert await live.await_output("w", timeout=3) == SuccessOutput(value="done")
+
+
+async def test_await_output_timeout_is_one_sentence(processes: Processes) -> None:
+    await processes.start(external("slow"))
+    with pytest.raises(LashError, match=re.escape("process `slow` did not finish within 0.05s")):
+        await processes.await_output("slow", timeout=0.05)
+
+
+async def test_abandon_outlook_says_when_a_request_cannot_apply(processes: Processes) -> None:
+    await processes.start(steps("rerun", [{"finish": 1}]))
+    await processes.start(external("ext"))
+    rerun = await processes.request_abandon("rerun", "operator")
+    assert rerun.abandon_request is not None
+    assert abandon_outlook(rerun).startswith("not applicable: rerunnable rows are re-run")
+    assert abandon_outlook(await processes.request_abandon("ext", "operator")).startswith(
+        "will abandon"
+    )
+    with pytest.raises(UnknownProcess):
+        await processes.request_abandon("missing", "operator")
+
+
+async def test_changes_since_observes_changed_rows(processes: Processes) -> None:
+    await processes.start(external("a"))
+    changed, cursor = await processes.changes_since(0, 10)
+    assert ids(changed) == ["a"] and cursor > 0
+    assert await processes.changes_since(cursor, 10) == ([], cursor)
+
+
+async def test_external_rows_are_listed_as_running(processes: Processes) -> None:
+    await processes.start(ProcessStartRequest.external("e", External(metadata=None).metadata))
+    assert ids(await processes.list()) == ["e"]
