@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 import pytest
 
@@ -16,6 +16,7 @@ from lashtui.model import (
     Engine,
     External,
     LeaseTimings,
+    ObservedProcess,
     ProcessEventType,
     ProcessHandleDescriptor,
     ProcessListFilter,
@@ -82,8 +83,8 @@ async def live(registry: ProcessRegistry, clock: ManualClock) -> AsyncIterator[P
         yield Processes(registry, worker=worker, clock=clock)
 
 
-def ids(observed: list[object]) -> list[str]:
-    return [o.process_id for o in observed]  # type: ignore[attr-defined]
+def ids(observed: Sequence[ObservedProcess]) -> list[str]:
+    return [o.process_id for o in observed]
 
 
 async def test_start_registers_grants_and_is_idempotent(processes: Processes) -> None:
@@ -208,8 +209,7 @@ async def test_cancel_all_cancels_only_running_rows(processes: Processes) -> Non
 async def test_cancel_ends_a_waiting_process(live: Processes) -> None:  # 101
     await live.start(steps("w", [{"wait_signal": "approve"}], "approve"))
     async with asyncio.timeout(5):
-        while (await live.get("w")).wait is None:  # type: ignore[union-attr]
-            await asyncio.sleep(0.01)
+        await live.awaiter.await_event("w", "process.waiting", 0)
     summary = await live.cancel("w")
     assert summary.status.value == "running"
     async with asyncio.timeout(3):
@@ -226,8 +226,7 @@ async def test_cancel_ends_a_waiting_process(live: Processes) -> None:  # 101
 async def test_signal_resumes_a_waiting_process(live: Processes) -> None:  # I 96
     await live.start(steps("w", [{"wait_signal": "ready"}], "ready"))
     async with asyncio.timeout(5):
-        while (await live.get("w")).wait is None:  # type: ignore[union-attr]
-            await asyncio.sleep(0.01)
+        await live.awaiter.await_event("w", "process.waiting", 0)
     assert ids(await live.list(ProcessListFilter(waiting=True))) == ["w"]
     with pytest.raises(LashError, match=re.escape("emitted undeclared event type `signal.nope`")):
         await live.signal("w", "nope", "1", "x")
