@@ -15,10 +15,10 @@ __all__ = ["ProcessRegistry", "open_registry"]
 
 @contextlib.asynccontextmanager
 async def open_registry(
-    target: str, *, clock: Clock | None = None, read_only: bool = False
+    target: str, *, clock: Clock | None = None, read_only: bool = False, create: bool = True
 ) -> AsyncIterator[ProcessRegistry]:
     """Open the registry at `target` (a SQLite file path, or ":memory:") for the duration of
-    the `async with` block."""
+    the `async with` block. `create=False` refuses a target that does not exist yet."""
     if target.startswith(("postgresql://", "postgres://")):
         raise InvalidRequest(
             f"PostgreSQL registries are not supported by this version of lashtui, got `{target}`"
@@ -26,7 +26,9 @@ async def open_registry(
     # Imported here so that importing lashtui.registry opens nothing and loads no driver.
     from lashtui.registry.sqlite import SqliteProcessRegistry
 
-    registry = await SqliteProcessRegistry.open(target, clock=clock, read_only=read_only)
+    registry = await SqliteProcessRegistry.open(
+        target, clock=clock, read_only=read_only, create=create
+    )
     try:
         yield registry
     finally:

@@ -197,3 +197,21 @@ async def test_a_number_beyond_64_bits_is_refused_in_one_sentence(tmp_path: Path
         with pytest.raises(InvalidRequest, match="too large for the registry"):
             await registry.prune_terminal_processes(2**64)
         assert (await registry.prune_terminal_processes(2**63 - 1)).pruned_processes == 0
+
+
+async def test_reopening_an_existing_registry_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "quiet.db"
+    async with open_registry(str(path)) as registry:
+        await registry.register_process(ext("p1"))
+    before = digest(path)
+    async with open_registry(str(path)) as registry:
+        assert await registry.get_process("p1") is not None
+    assert digest(path) == before
+
+
+async def test_create_false_refuses_a_missing_file(tmp_path: Path) -> None:
+    missing = tmp_path / "typo.db"
+    with pytest.raises(StoreError, match=re.escape(f"no process registry at `{missing}`")):
+        async with open_registry(str(missing), create=False):
+            pass
+    assert not missing.exists()

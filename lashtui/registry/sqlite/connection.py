@@ -54,7 +54,7 @@ def store_error(
     return StoreError(f"process registry `{path}` failed: {text}")
 
 
-def _check_file(path: str, read_only: bool) -> None:
+def _check_file(path: str, read_only: bool, create: bool) -> None:
     """Refuse what can't be a registry before SQLite opens (and maybe writes) anything."""
     directory = os.path.dirname(path) or "."
     if not os.path.isdir(directory):
@@ -66,6 +66,8 @@ def _check_file(path: str, read_only: bool) -> None:
     if not os.path.exists(path):
         if read_only:
             raise StoreError(f"no process registry at `{path}` to open read-only")
+        if not create:
+            raise StoreError(f"no process registry at `{path}`")
         return
     try:
         with open(path, "rb") as handle:
@@ -154,12 +156,15 @@ def decode_error(error: ValidationError) -> StoreError:
     return StoreError(f"failed to decode process registry row: {where}: {first['msg']}")
 
 
-def connect_file(path: str, read_only: bool, busy_timeout_ms: int) -> sqlite3.Connection:
-    """Open (creating if needed) a registry file; runs on the connection's thread."""
+def connect_file(
+    path: str, read_only: bool, create: bool, busy_timeout_ms: int
+) -> sqlite3.Connection:
+    """Open (creating if needed and allowed) a registry file; runs on the connection's
+    thread. Opening an existing registry writes nothing."""
     is_memory = path == MEMORY
     if not is_memory:
         path = os.path.abspath(path)
-        _check_file(path, read_only)
+        _check_file(path, read_only, create)
         if not read_only:
             _create_private(path)
     mode = "ro" if read_only else "rw"
@@ -181,7 +186,8 @@ def connect_file(path: str, read_only: bool, busy_timeout_ms: int) -> sqlite3.Co
             if not is_memory:
                 _switch_to_wal(conn, busy_timeout_ms)
             conn.execute("PRAGMA synchronous = NORMAL")
-            _ensure_schema(conn, path)
+            if fresh:
+                _ensure_schema(conn, path)
         conn.execute("PRAGMA foreign_keys = ON")
     except sqlite3.Error as error:
         conn.close()
@@ -195,14 +201,21 @@ def connect_file(path: str, read_only: bool, busy_timeout_ms: int) -> sqlite3.Co
 class SqliteConnection:
     """One registry connection: every transaction is a single call on its thread."""
 
-    def __init__(self, target: str, *, read_only: bool, busy_timeout_ms: int | None = None) -> None:
+    def __init__(
+        self,
+        target: str,
+        *,
+        read_only: bool,
+        create: bool = True,
+        busy_timeout_ms: int | None = None,
+    ) -> None:
         self.path = target if target == MEMORY else os.path.abspath(target)
         self.read_only = read_only
         if busy_timeout_ms is None:
             busy_timeout_ms = READ_ONLY_BUSY_TIMEOUT_MS if read_only else BUSY_TIMEOUT_MS
         self.busy_timeout_ms = busy_timeout_ms
         self._aconn = aiosqlite.Connection(
-            lambda: connect_file(target, read_only, busy_timeout_ms), iter_chunk_size=64
+            lambda: connect_file(target, read_only, create, busy_timeout_ms), iter_chunk_size=64
         )
 
     async def open(self) -> None:

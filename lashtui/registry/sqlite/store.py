@@ -49,11 +49,14 @@ class SqliteProcessRegistry:
         *,
         clock: Clock | None = None,
         read_only: bool = False,
+        create: bool = True,
         busy_timeout_ms: int | None = None,
     ) -> SqliteProcessRegistry:
-        """Open `target`; `busy_timeout_ms` (default 15 s, 1 s read-only) bounds how long a
-        transaction waits for another writer before failing as "locked"."""
-        db = SqliteConnection(target, read_only=read_only, busy_timeout_ms=busy_timeout_ms)
+        """Open `target` (creating it unless `create=False`); `busy_timeout_ms` (default 15 s,
+        1 s read-only) bounds how long a transaction waits for another writer."""
+        db = SqliteConnection(
+            target, read_only=read_only, create=create, busy_timeout_ms=busy_timeout_ms
+        )
         await db.open()
         return cls(db, clock or SystemClock())
 
