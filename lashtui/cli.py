@@ -1,13 +1,145 @@
-"""The `lashtui` command line (issue 4 builds it out); for now it only says so."""
+"""The `lashtui` command line (api.md §7): the argparse entry point.
+
+Read commands take `--json` and then print exactly one JSON document in lash's wire shapes.
+Errors are one line on stderr, `lashtui: <message>`, exit 1; usage errors exit 2 (argparse).
+Nothing here imports the dashboard: `lashtui --help` and the scripting commands start
+without loading textual.
+"""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import os
 import sys
+
+from lashtui.command import COMMANDS, DEFAULT_DB, DEMO_DB
+from lashtui.errors import LashError
+
+# --- the parser -----------------------------------------------------------------------------
+
+
+def _add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON document (lash wire shapes)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lashtui",
+        description="Run and watch lash's durable background processes.",
+        epilog="Scopes are written as scope ids: host, session:ID, session:ID/frame:F.",
+    )
+    parser.add_argument(
+        "--db",
+        help="the registry file (default: $LASHTUI_DB, else ./lashtui.db; "
+        "`demo` uses ./lashtui-demo.db)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    dash = sub.add_parser("dash", help="the live dashboard")
+    dash.add_argument(
+        "--read-only", action="store_true", help="open the registry read-only; no actions"
+    )
+    dash.add_argument(
+        "--no-worker", action="store_true", help="observe only: no embedded worker or sweep"
+    )
+    sub.add_parser("demo", help="create (or reuse) a demo registry full of moving processes")
+
+    start = sub.add_parser("start", help="start a process")
+    start.add_argument("id")
+    start.add_argument("--engine", metavar="KIND", help="engine kind, e.g. steps")
+    start.add_argument("--payload", metavar="JSON", help="engine payload (or external metadata)")
+    start.add_argument(
+        "--disposition", metavar="D", help="rerunnable, owner_bound or externally_owned"
+    )
+    start.add_argument("--external", action="store_true", help="an externally-owned placeholder")
+    start.add_argument("--originator", metavar="SCOPE", help="who starts it (default: host)")
+    start.add_argument("--grant", metavar="SCOPE", help="grant a handle to this session scope")
+    start.add_argument("--label", metavar="L")
+    _add_json(start)
+
+    ls = sub.add_parser("ls", help="list processes")
+    ls.add_argument(
+        "--status",
+        metavar="S",
+        help="running (default), completed, failed, cancelled, abandoned, any",
+    )
+    lens = ls.add_mutually_exclusive_group()
+    lens.add_argument("--granted-to", metavar="SCOPE", help="the security lens")
+    lens.add_argument("--originated-by", metavar="SCOPE", help="the lineage lens")
+    waiting = ls.add_mutually_exclusive_group()
+    waiting.add_argument("--waiting", dest="waiting", action="store_const", const=True)
+    waiting.add_argument("--not-waiting", dest="waiting", action="store_const", const=False)
+    _add_json(ls)
+
+    for name, text in (
+        ("show", "one process"),
+        ("events", "a process's event log"),
+        ("await", "wait for a process to end"),
+    ):
+        command = sub.add_parser(name, help=text)
+        command.add_argument("id")
+        _add_json(command)
+        if name == "events":
+            command.add_argument("--after", type=int, default=0, metavar="N")
+        if name == "await":
+            command.add_argument("--timeout", type=float, metavar="S")
+
+    cancel = sub.add_parser("cancel", help="ask a running process to stop")
+    cancel.add_argument("id")
+    cancel.add_argument("--reason", default="requested by host")
+    _add_json(cancel)
+
+    signal = sub.add_parser("signal", help="send a signal to a process")
+    signal.add_argument("id")
+    signal.add_argument("name")
+    signal.add_argument("--signal-id", metavar="X", help="idempotency id (default: a fresh one)")
+    signal.add_argument("--payload", metavar="JSON")
+    _add_json(signal)
+
+    abandon = sub.add_parser("abandon", help="request that the sweep abandon a process")
+    abandon.add_argument("id")
+    abandon.add_argument("--by", required=True, metavar="WHO")
+    abandon.add_argument("--reason")
+    _add_json(abandon)
+
+    transfer = sub.add_parser("transfer", help="move handle grants between session scopes")
+    transfer.add_argument("--from", dest="from_scope", required=True, metavar="SCOPE")
+    transfer.add_argument("--to", dest="to_scope", required=True, metavar="SCOPE")
+    transfer.add_argument("ids", nargs="+", metavar="ID")
+    _add_json(transfer)
+
+    prune = sub.add_parser("prune", help="delete old terminal processes")
+    cutoff = prune.add_mutually_exclusive_group(required=True)
+    cutoff.add_argument("--before", type=int, metavar="EPOCH_MS")
+    cutoff.add_argument("--older-than", metavar="DURATION", help="e.g. 30m, 1h, 7d")
+    _add_json(prune)
+
+    worker = sub.add_parser("worker", help="run the worker and sweep headless")
+    worker.add_argument("--once", action="store_true", help="one pass, wait for it, exit")
+    worker.add_argument("--ttl-ms", type=int, metavar="N", help="lease TTL (renew every third)")
+    sweep = sub.add_parser("sweep", help="one recovery pass")
+    sweep.add_argument("--once", action="store_true", required=True)
+    sweep.add_argument("--ttl-ms", type=int, metavar="N")
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    print("lashtui: the command line is not built yet; see README.md", file=sys.stderr)
-    return 2
+    args = build_parser().parse_args(argv)
+    command = COMMANDS[args.command or "dash"]
+    if args.db is None:
+        # The demo never seeds into the registry $LASHTUI_DB names: that one may be real.
+        default = DEMO_DB if args.command == "demo" else DEFAULT_DB
+        args.db = default if args.command == "demo" else os.environ.get("LASHTUI_DB", default)
+    try:
+        return asyncio.run(command(args))
+    except LashError as error:
+        print(f"lashtui: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

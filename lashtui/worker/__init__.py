@@ -8,7 +8,7 @@ from lashtui.worker.engine import EngineRegistry, SessionTurnRunner, ToolRegistr
 from lashtui.worker.hub import ChangeHub, notifying
 from lashtui.worker.identity import attempt_identity, default_owner
 from lashtui.worker.runtime import RunEnd, Verdict, WorkerStats
-from lashtui.worker.steps import signal_names, steps_engine
+from lashtui.worker.steps import declared_event_types, signal_names, steps_engine
 from lashtui.worker.worker import ProcessWorker
 
 __all__ = [
@@ -24,6 +24,7 @@ __all__ = [
     "Verdict",
     "WorkerStats",
     "attempt_identity",
+    "declared_event_types",
     "default_owner",
     "notifying",
     "signal_names",

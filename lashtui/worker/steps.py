@@ -13,12 +13,13 @@ signal received (or null), so `[{"wait_signal": "approve"}]` finishes with the a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import JsonValue
 
 from lashtui.errors import InvalidRequest
-from lashtui.model import failure
+from lashtui.model import ProcessEventType, failure
 from lashtui.worker.context import ProcessContext
 from lashtui.worker.engine import ProcessOutput, as_output
 
@@ -40,20 +41,31 @@ def _step_kind(step: Any) -> str:
     return str(kinds[0])
 
 
+def _walk(steps: Any) -> Iterator[dict[str, Any]]:
+    """Every step of a steps list, loops included, in order."""
+    for step in steps if isinstance(steps, list) else []:
+        if isinstance(step, dict):
+            yield step
+            yield from _walk(step.get("steps"))
+
+
+def _top(payload: JsonValue) -> Any:
+    return payload.get("steps") if isinstance(payload, dict) else None
+
+
 def signal_names(payload: JsonValue) -> list[str]:
-    """Every signal a steps payload waits on, in first-use order (to declare them)."""
-    names: list[str] = []
+    """Every signal a steps payload waits on, in first-use order."""
+    waits = (step.get("wait_signal") for step in _walk(_top(payload)))
+    return list(dict.fromkeys(name for name in waits if isinstance(name, str)))
 
-    def visit(steps: Any) -> None:
-        for step in steps if isinstance(steps, list) else []:
-            if isinstance(step, dict):
-                name = step.get("wait_signal")
-                if isinstance(name, str) and name not in names:
-                    names.append(name)
-                visit(step.get("steps"))
 
-    visit(payload.get("steps") if isinstance(payload, dict) else None)
-    return names
+def declared_event_types(payload: JsonValue) -> list[ProcessEventType]:
+    """The event types a steps payload needs declared: `signal.<name>` for each wait and
+    each emitted type, any payload. Core types are added by registration."""
+    emits = (step.get("emit") for step in _walk(_top(payload)))
+    emitted = [e["type"] for e in emits if isinstance(e, dict) and isinstance(e.get("type"), str)]
+    names = [f"signal.{name}" for name in signal_names(payload)] + emitted
+    return [ProcessEventType.plain(name) for name in dict.fromkeys(names)]
 
 
 async def _run_steps(ctx: ProcessContext, steps: Any, last: list[JsonValue]) -> None:

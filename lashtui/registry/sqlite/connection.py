@@ -69,6 +69,11 @@ def _check_file(path: str, read_only: bool, create: bool) -> None:
         if not create:
             raise StoreError(f"no process registry at `{path}`")
         return
+    if not read_only and not os.access(path, os.W_OK):
+        raise StoreError(
+            f"process registry `{path}` is read-only (no write permission); "
+            "only read-only access is possible"
+        )
     try:
         with open(path, "rb") as handle:
             header = handle.read(len(SQLITE_HEADER))

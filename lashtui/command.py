@@ -1,0 +1,346 @@
+"""What each `lashtui` subcommand does, over the `Processes` facade (api.md §7).
+
+Every command is an `async def cmd_<name>(args) -> exit status`. Bad values raise a
+`LashError` naming the value (the entry point prints it and exits 1). Read commands open the
+registry read-only and refuse a file that does not exist instead of creating one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import re
+import signal as os_signal
+import sys
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+from pydantic import BaseModel, JsonValue
+
+from lashtui.clock import SystemClock
+from lashtui.errors import InvalidRequest, LashError
+from lashtui.model import (
+    Engine,
+    LeaseTimings,
+    ObservedProcess,
+    ProcessHandleDescriptor,
+    ProcessIdentity,
+    ProcessListFilter,
+    ProcessStartGrant,
+    ProcessStartRequest,
+    ProcessStatusFilter,
+    RecoveryDisposition,
+    SessionScope,
+    originator_from_scope_id,
+)
+
+DEFAULT_DB = "lashtui.db"
+DEMO_DB = "lashtui-demo.db"
+_DURATION = re.compile(r"(\d+)(ms|s|m|h|d)")
+_UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+# --- parsing values (errors are LashErrors: one sentence naming the value, exit 1) ----------
+
+
+def parse_json(flag: str, text: str) -> JsonValue:
+    try:
+        value: JsonValue = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidRequest(f"{flag} is not valid JSON ({error.msg}): `{text}`") from None
+    return value
+
+
+def parse_duration_ms(text: str) -> int:
+    """`90s`, `30m`, `1h`, `2d`, `500ms`, or combinations like `1h30m`."""
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise InvalidRequest(
+            f"a duration is a number with a unit (ms, s, m, h, d) such as `30m` or `1h`, "
+            f"got `{text}`"
+        )
+    return sum(int(number) * _UNIT_MS[unit] for number, unit in parts)
+
+
+def parse_disposition(text: str) -> RecoveryDisposition:
+    try:
+        return RecoveryDisposition(text)
+    except ValueError:
+        choices = ", ".join(d.value for d in RecoveryDisposition)
+        raise InvalidRequest(f"a disposition is one of {choices}, got `{text}`") from None
+
+
+# --- output ---------------------------------------------------------------------------------
+
+
+def compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def emit_json(value: BaseModel | list[Any] | dict[str, Any]) -> None:
+    def plain(item: Any) -> Any:
+        return item.model_dump(mode="json") if isinstance(item, BaseModel) else item
+
+    document = [plain(v) for v in value] if isinstance(value, list) else plain(value)
+    print(compact(document))
+
+
+def status_badge(process: ObservedProcess) -> str:
+    if process.lifecycle.value == "running" and process.wait is not None:
+        return f"waiting:{process.wait.kind.name}"
+    return process.lifecycle.value
+
+
+def print_table(processes: list[ObservedProcess]) -> None:
+    rows = [("ID", "STATUS", "LABEL", "DISPOSITION", "ORIGINATOR", "LEASE", "ABANDON")]
+    for p in processes:
+        holder = p.lease_holder.owner_id if p.lease_holder else "-"
+        rows.append(
+            (
+                p.process_id,
+                status_badge(p),
+                p.label,
+                p.disposition.value,
+                p.originator.scope_id(),
+                holder,
+                "requested" if p.abandon_request else "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+@asynccontextmanager
+async def facade(
+    args: argparse.Namespace, *, writes: bool, create: bool = False
+) -> AsyncIterator[Any]:
+    from lashtui.admin import Processes
+    from lashtui.registry import open_registry
+
+    clock = SystemClock()
+    async with open_registry(args.db, clock=clock, read_only=not writes, create=create) as registry:
+        yield Processes(registry, clock=clock)
+
+
+def list_filter(args: argparse.Namespace) -> ProcessListFilter:
+    fields: dict[str, object] = {}
+    if args.status is not None:
+        fields["status"] = ProcessStatusFilter.decode(args.status)
+    if args.waiting is not None:
+        fields["waiting"] = args.waiting
+    return ProcessListFilter.model_validate(fields)
+
+
+async def cmd_ls(args: argparse.Namespace) -> int:
+    wanted = list_filter(args)
+    async with facade(args, writes=False) as processes:
+        if args.granted_to:
+            found = await processes.list_granted_to(SessionScope.parse(args.granted_to), wanted)
+        elif args.originated_by:
+            found = await processes.list_originated_by(
+                SessionScope.parse(args.originated_by), wanted
+            )
+        else:
+            found = await processes.list(wanted)
+    emit_json(found) if args.json else print_table(found)
+    return 0
+
+
+async def cmd_show(args: argparse.Namespace) -> int:
+    async with facade(args, writes=False) as processes:
+        found = await processes.get(args.id)
+    if found is None:
+        raise LashError(f"unknown process `{args.id}`")
+    if args.json:
+        emit_json(found)
+    else:
+        for key, value in found.model_dump(mode="json").items():
+            print(f"{key}: {value if isinstance(value, str) else compact(value)}")
+    return 0
+
+
+async def cmd_events(args: argparse.Namespace) -> int:
+    async with facade(args, writes=False) as processes:
+        events = await processes.events(args.id, args.after)
+    if args.json:
+        emit_json(events)
+    else:
+        for event in events:
+            print(f"{event.sequence:>4}  {event.event_type}  {compact(event.payload)}")
+    return 0
+
+
+async def cmd_await(args: argparse.Namespace) -> int:
+    async with facade(args, writes=False) as processes:
+        output = await processes.await_output(args.id, timeout=args.timeout)
+    emit_json(output) if args.json else print(
+        f"{output.terminal_state().value}: {output.model_dump_json()}"
+    )
+    return 0
+
+
+def start_request(args: argparse.Namespace) -> ProcessStartRequest:
+    fields: dict[str, Any] = {"id": args.id}
+    payload = parse_json("--payload", args.payload) if args.payload is not None else None
+    if args.originator:
+        fields["originator"] = originator_from_scope_id(args.originator)
+    if args.grant:
+        descriptor = ProcessHandleDescriptor(label=args.label)
+        fields["grant"] = ProcessStartGrant(
+            session_scope=SessionScope.parse(args.grant), descriptor=descriptor
+        )
+    if args.external:
+        metadata = (
+            payload if payload is not None else ({"label": args.label} if args.label else None)
+        )
+        return ProcessStartRequest.external(
+            args.id, metadata, **{k: v for k, v in fields.items() if k != "id"}
+        )
+    if args.engine is None or args.disposition is None:
+        raise InvalidRequest("start needs --engine KIND and --disposition D (or --external)")
+    from lashtui.worker import declared_event_types
+
+    process_input = Engine(kind=args.engine, payload=payload)
+    fields.update(
+        input=process_input,
+        disposition=parse_disposition(args.disposition),
+        identity=ProcessIdentity(kind=args.engine, label=args.label),
+    )
+    if args.engine == "steps":
+        fields["event_types"] = declared_event_types(payload)
+    return ProcessStartRequest.model_validate(fields)
+
+
+async def cmd_start(args: argparse.Namespace) -> int:
+    request = start_request(args)
+    async with facade(args, writes=True, create=True) as processes:
+        record = await processes.start(request)
+    emit_json(record) if args.json else print(f"started {record.id} ({record.disposition.value})")
+    return 0
+
+
+async def cmd_cancel(args: argparse.Namespace) -> int:
+    async with facade(args, writes=True) as processes:
+        summary = await processes.cancel(args.id, args.reason)
+    emit_json(summary) if args.json else print(
+        f"cancel requested for {args.id} (still {summary.status.value})"
+    )
+    return 0
+
+
+async def cmd_signal(args: argparse.Namespace) -> int:
+    payload = parse_json("--payload", args.payload) if args.payload is not None else None
+    async with facade(args, writes=True) as processes:
+        event = await processes.signal(
+            args.id, args.name, args.signal_id or uuid.uuid4().hex, payload
+        )
+    emit_json(event) if args.json else print(
+        f"sent {event.event_type} to {args.id} (event {event.sequence})"
+    )
+    return 0
+
+
+async def cmd_abandon(args: argparse.Namespace) -> int:
+    from lashtui.admin import abandon_outlook
+
+    async with facade(args, writes=True) as processes:
+        observed = await processes.request_abandon(args.id, args.by, args.reason)
+    emit_json(observed) if args.json else print(
+        f"abandon requested for {args.id}: {abandon_outlook(observed)}"
+    )
+    return 0
+
+
+async def cmd_transfer(args: argparse.Namespace) -> int:
+    source, target = SessionScope.parse(args.from_scope), SessionScope.parse(args.to_scope)
+    async with facade(args, writes=True) as processes:
+        await processes.transfer(source, target, args.ids)
+    emit_json({"transferred": args.ids}) if args.json else print(
+        f"moved {len(args.ids)} grant(s) to {args.to_scope}"
+    )
+    return 0
+
+
+async def cmd_prune(args: argparse.Namespace) -> int:
+    if args.before is not None:
+        cutoff = args.before
+    else:
+        cutoff = SystemClock().now_ms() - parse_duration_ms(args.older_than)
+    async with facade(args, writes=True) as processes:
+        report = await processes.prune(cutoff)
+    if args.json:
+        emit_json(report)
+    else:
+        print(f"pruned {report.pruned_processes} process(es) and {report.pruned_events} event(s)")
+    return 0
+
+
+async def run_worker(args: argparse.Namespace, *, once: bool) -> int:
+    from lashtui.registry import open_registry
+    from lashtui.worker import ProcessWorker
+
+    timings = LeaseTimings.from_ttl(args.ttl_ms) if args.ttl_ms else LeaseTimings()
+    async with open_registry(args.db, create=True) as registry:
+        worker = ProcessWorker(registry, timings=timings)
+        if once:
+            await worker.drive_pending_processes()
+            await worker.idle()
+            print(json.dumps({k.value: v for k, v in worker.stats.verdicts.items()}))
+            return 0
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (os_signal.SIGINT, os_signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        async with worker.running():
+            print(f"lashtui worker {worker.owner.owner_id} on {args.db}", file=sys.stderr)
+            await stop.wait()
+        report = await worker.drain_owner_bound_work()
+        if report.abandoned:
+            print(f"drained: abandoned {', '.join(report.abandoned)}", file=sys.stderr)
+    return 0
+
+
+async def cmd_worker(args: argparse.Namespace) -> int:
+    return await run_worker(args, once=args.once)
+
+
+async def cmd_sweep(args: argparse.Namespace) -> int:
+    return await run_worker(args, once=True)
+
+
+async def cmd_dash(args: argparse.Namespace) -> int:
+    raise LashError("the dashboard is not built yet; use `lashtui ls` and `lashtui show ID`")
+
+
+async def cmd_demo(args: argparse.Namespace) -> int:
+    from lashtui.demo import run_demo
+
+    return await run_demo(args.db)
+
+
+Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
+COMMANDS: dict[str, Command] = {
+    "ls": cmd_ls,
+    "show": cmd_show,
+    "events": cmd_events,
+    "await": cmd_await,
+    "start": cmd_start,
+    "cancel": cmd_cancel,
+    "signal": cmd_signal,
+    "abandon": cmd_abandon,
+    "transfer": cmd_transfer,
+    "prune": cmd_prune,
+    "worker": cmd_worker,
+    "sweep": cmd_sweep,
+    "dash": cmd_dash,
+    "demo": cmd_demo,
+}

@@ -1,0 +1,220 @@
+"""The installed `lashtui` command, run as a subprocess against a registry file: the happy
+path a script takes, and every error path (one line on stderr naming the bad value, exit 1,
+the file left as it was)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+LASHTUI = str(Path(sys.executable).parent / "lashtui")
+WAIT_STEPS = json.dumps(
+    {"steps": [{"emit": {"type": "job.note", "payload": 1}}, {"wait_signal": "approve"}]}
+)
+
+
+def lashtui(
+    *args: str, db: Path | None = None, timeout: float = 60, **kw: object
+) -> subprocess.CompletedProcess[str]:
+    argv = [LASHTUI, *(("--db", str(db)) if db else ()), *args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, **kw)  # type: ignore[call-overload, no-any-return]
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lashtui: "), result.stderr
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "reg.db"
+    started = lashtui(
+        "start",
+        "job",
+        "--engine",
+        "steps",
+        "--payload",
+        WAIT_STEPS,
+        "--disposition",
+        "rerunnable",
+        "--grant",
+        "session:alice",
+        "--label",
+        "job",
+        db=path,
+    )
+    assert started.returncode == 0, started.stderr
+    return path
+
+
+@pytest.fixture
+def worker(db: Path) -> Iterator[subprocess.Popen[str]]:
+    process = subprocess.Popen(
+        [LASHTUI, "--db", str(db), "worker", "--ttl-ms", "3000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    yield process
+    process.terminate()
+    process.communicate(timeout=30)
+
+
+def test_start_ls_signal_await_events(db: Path, worker: subprocess.Popen[str]) -> None:
+    listed = lashtui("ls", "--json", "--granted-to", "session:alice", db=db)
+    assert listed.returncode == 0, listed.stderr
+    assert [p["process_id"] for p in json.loads(listed.stdout)] == ["job"]
+    waiting = lashtui("await", "job", "--timeout", "0.2", db=db)
+    one_line_error(waiting, "process `job` did not finish within 0.2s")
+    sent = lashtui(
+        "signal", "job", "approve", "--signal-id", "s1", "--payload", '"yes"', "--json", db=db
+    )
+    assert sent.returncode == 0, sent.stderr
+    assert json.loads(sent.stdout)["event_type"] == "signal.approve"
+    done = lashtui("await", "job", "--timeout", "20", "--json", db=db)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"type": "success", "value": "yes"}
+    events = json.loads(lashtui("events", "job", "--json", db=db).stdout)
+    types = [e["event_type"] for e in events]
+    assert types[0] == "job.note" and types[-1] == "process.completed"
+    assert "signal.approve" in types and "process.resumed" in types
+    shown = json.loads(lashtui("show", "job", "--json", db=db).stdout)
+    assert shown["lifecycle"] == "completed" and shown["first_started"]["owner"]["owner_id"]
+
+
+def test_cancel_abandon_transfer_prune(db: Path) -> None:
+    assert (
+        lashtui(
+            "start", "ext", "--external", "--label", "placeholder", "--grant", "session:a", db=db
+        ).returncode
+        == 0
+    )
+    cancelled = json.loads(lashtui("cancel", "job", "--json", db=db).stdout)
+    assert cancelled == {"process_id": "job", "status": "running"}
+    abandoned = lashtui("abandon", "ext", "--by", "operator", "--reason", "gone", db=db)
+    assert abandoned.returncode == 0 and "will abandon" in abandoned.stdout
+    assert (
+        lashtui("transfer", "--from", "session:a", "--to", "session:b", "ext", db=db).returncode
+        == 0
+    )
+    moved = json.loads(lashtui("ls", "--json", "--granted-to", "session:b", db=db).stdout)
+    assert [p["process_id"] for p in moved] == ["ext"]
+    swept = lashtui("sweep", "--once", db=db)
+    assert swept.returncode == 0, swept.stderr
+    report = json.loads(lashtui("prune", "--older-than", "0s", "--json", db=db).stdout)
+    assert report["pruned_processes"] >= 1
+    assert lashtui("show", "ext", db=db).returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (("show", "nope"), ("unknown process `nope`",)),
+        (("cancel", "nope"), ("unknown process `nope`",)),
+        (("signal", "job", "bad!"), ("got `bad!`",)),
+        (
+            ("signal", "job", "approve", "--payload", "{bad"),
+            ("--payload is not valid JSON", "`{bad`"),
+        ),
+        (("ls", "--status", "bogus"), ("got `bogus`",)),
+        (("ls", "--granted-to", "alice"), ("got `alice`",)),
+        (("prune", "--older-than", "3 weeks"), ("got `3 weeks`",)),
+        (("start", "x", "--engine", "steps", "--disposition", "sometimes"), ("got `sometimes`",)),
+    ],
+)
+def test_bad_values_are_one_line_and_change_nothing(
+    db: Path, args: tuple[str, ...], needles: tuple[str, ...]
+) -> None:
+    before = digest(db)
+    one_line_error(lashtui(*args, db=db), *needles)
+    assert digest(db) == before
+
+
+def test_a_wrong_version_database_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (x)")
+    conn.execute("PRAGMA user_version = 3")
+    conn.commit()
+    conn.close()
+    before = digest(path)
+    for args in (("ls",), ("start", "x", "--external")):
+        one_line_error(
+            lashtui(*args, db=path), "Unsupported lash process registry schema", "version 3"
+        )
+    assert digest(path) == before
+
+
+def test_a_file_that_is_not_sqlite_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("not a database at all\n")
+    before = digest(path)
+    for args in (("ls",), ("start", "x", "--external"), ("cancel", "x")):
+        one_line_error(lashtui(*args, db=path), f"not a lash process registry: {path}")
+    assert digest(path) == before
+
+
+def test_missing_directory_and_missing_file(tmp_path: Path) -> None:
+    missing_dir = tmp_path / "nowhere" / "reg.db"
+    one_line_error(
+        lashtui("start", "x", "--external", db=missing_dir),
+        f"directory `{missing_dir.parent}` does not exist",
+    )
+    missing = tmp_path / "typo.db"
+    one_line_error(lashtui("ls", db=missing), f"no process registry at `{missing}`")
+    one_line_error(lashtui("cancel", "x", db=missing), f"no process registry at `{missing}`")
+    assert not missing.exists()
+
+
+def _without_root_overrides() -> tuple[str, ...]:
+    """Root ignores file modes; without CAP_DAC_OVERRIDE (and FOWNER) a 0444 file is really
+    read-only, even for root."""
+    if os.geteuid() != 0:
+        return ()
+    return ("setpriv", "--bounding-set=-dac_override,-fowner", "--")
+
+
+def test_a_read_only_file_reads_but_refuses_writes_unchanged(db: Path) -> None:
+    db.chmod(0o444)
+    before = digest(db)
+    prefix = _without_root_overrides()
+    run = [*prefix, LASHTUI, "--db", str(db)]
+    listed = subprocess.run([*run, "ls", "--json"], capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0, listed.stderr
+    assert [p["process_id"] for p in json.loads(listed.stdout)] == ["job"]
+    refused = subprocess.run([*run, "cancel", "job"], capture_output=True, text=True, timeout=60)
+    one_line_error(refused, f"process registry `{db}` is read-only")
+    assert digest(db) == before
+
+
+def test_help_does_not_load_the_dashboard() -> None:
+    code = (
+        "import sys\nfrom lashtui.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('textual' in sys.modules, 'rich' in sys.modules, file=sys.stderr)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.stderr.strip() == "False False"
+    assert "usage: lashtui" in result.stdout
+
+
+def test_usage_errors_exit_2() -> None:
+    assert lashtui("frobnicate").returncode == 2
+    assert lashtui("prune").returncode == 2
