@@ -1,0 +1,483 @@
+"""Running a claimed row (semantics §7.4-§7.5, §10; api.md §5).
+
+What a handler returns or raises becomes the process's output; handler problems (no engine,
+no tool, no session runner, an input lash never executes) are outputs, never crashes. A run
+that loses its lease writes nothing and releases nothing; a run stopped by its worker writes
+nothing and releases its lease; a cancel request ends a cooperative run as `cancelled`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from pydantic import JsonValue
+
+from lashtui.clock import ManualClock
+from lashtui.model import (
+    CANCEL_REQUESTED,
+    CancelledOutput,
+    External,
+    FailureOutput,
+    PreparedToolCall,
+    ProcessAwaitOutput,
+    ProcessLifecycleStatus,
+    RecoveryDisposition,
+    SessionTurn,
+    SuccessOutput,
+    ToolCall,
+    ToolFailureClass,
+)
+from lashtui.registry import ProcessRegistry
+from lashtui.worker import ProcessContext, ProcessWorker
+from tests.builders import ENV_REF, own, registration
+from tests.worker.support import (
+    GUARD_S,
+    LIVE_TTL_MS,
+    PAST_TTL_MS,
+    Blocking,
+    Counting,
+    cancel,
+    engine_row,
+    env_ref,
+    event_types,
+    idle,
+    record,
+    steps_row,
+    terminal,
+    worker_on,
+)
+
+OB = RecoveryDisposition.OWNER_BOUND
+RR = RecoveryDisposition.RERUNNABLE
+
+
+@pytest.fixture
+async def worker(registry: ProcessRegistry, clock: ManualClock) -> AsyncIterator[ProcessWorker]:
+    async with worker_on(registry, clock) as running:
+        yield running
+
+
+async def register(
+    registry: ProcessRegistry,
+    pid: str = "p",
+    kind: str = "echo",
+    payload: JsonValue = None,
+    disposition: RecoveryDisposition = RR,
+) -> None:
+    ref = await env_ref(registry)
+    await registry.register_process(engine_row(pid, ref, kind, payload, disposition))
+
+
+async def run(worker: ProcessWorker, pid: str = "p") -> ProcessAwaitOutput:
+    await worker.drive_pending_processes()
+    return await terminal(worker, pid)
+
+
+def failed(output: ProcessAwaitOutput, code: str) -> FailureOutput:
+    assert isinstance(output, FailureOutput), output
+    assert output.class_ is ToolFailureClass.EXECUTION
+    assert output.code == code, output
+    return output
+
+
+# --- a run's life -------------------------------------------------------------------------- ---
+
+
+async def test_first_started_is_recorded_under_the_runs_lease_before_the_handler_runs(
+    registry: ProcessRegistry, clock: ManualClock, worker: ProcessWorker
+) -> None:
+    seen: dict[str, Any] = {}
+
+    async def handler(ctx: ProcessContext, payload: JsonValue) -> str:
+        seen["row"] = await ctx.registry.get_process(ctx.process_id)
+        seen["lease"] = await ctx.registry.get_process_lease(ctx.process_id)
+        return "ok"
+
+    worker.engines.register("echo", handler)
+    await register(registry, disposition=OB)
+
+    assert await run(worker) == SuccessOutput(value="ok")
+
+    started = seen["row"].first_started
+    assert started is not None
+    assert started.owner == worker.owner
+    assert started.started_at_ms == clock.now_ms()
+    lease = seen["lease"]
+    assert lease is not None and lease.expires_at_epoch_ms > clock.now_ms()
+    assert lease.owner.owner_id.startswith(f"{worker.owner.owner_id}:recovery:")
+    assert await registry.get_process_lease("p") is None  # released with the terminal write
+
+
+@pytest.mark.parametrize("value", [{"rows": [1, 2]}, "text", 0, None], ids=repr)
+async def test_a_json_return_is_a_success_with_that_value(
+    registry: ProcessRegistry, worker: ProcessWorker, value: JsonValue
+) -> None:
+    async def handler(ctx: ProcessContext, payload: JsonValue) -> JsonValue:
+        return value
+
+    worker.engines.register("echo", handler)
+    await register(registry)
+
+    assert await run(worker) == SuccessOutput(value=value)
+    row = await record(registry, "p")
+    assert row.status.state is ProcessLifecycleStatus.COMPLETED
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        FailureOutput(
+            class_=ToolFailureClass.TIMEOUT, code="upstream_timeout", message="slow", raw={"s": 9}
+        ),
+        CancelledOutput(message="gave up on its own"),
+        SuccessOutput(value={"x": 1}, control={"stop": True}),
+    ],
+    ids=["failure", "cancelled", "success-with-control"],
+)
+async def test_a_returned_await_output_is_used_as_is(
+    registry: ProcessRegistry, worker: ProcessWorker, output: ProcessAwaitOutput
+) -> None:
+    async def handler(ctx: ProcessContext, payload: JsonValue) -> ProcessAwaitOutput:
+        return output
+
+    worker.engines.register("echo", handler)
+    await register(registry)
+
+    assert await run(worker) == output
+    assert (await record(registry, "p")).status.state is output.terminal_state().lifecycle()
+
+
+async def test_a_handler_that_raises_fails_the_process_with_its_message(
+    registry: ProcessRegistry, worker: ProcessWorker
+) -> None:
+    async def handler(ctx: ProcessContext, payload: JsonValue) -> None:
+        raise RuntimeError("disk quota exceeded")
+
+    worker.engines.register("echo", handler)
+    await register(registry)
+
+    output = failed(await run(worker), "process_failed")
+    assert output.message == "disk quota exceeded"
+    assert (await record(registry, "p")).status.state is ProcessLifecycleStatus.FAILED
+    assert await registry.get_process_lease("p") is None
+
+
+async def test_an_unknown_engine_kind_fails_with_engine_missing(
+    registry: ProcessRegistry, worker: ProcessWorker
+) -> None:
+    other = Counting()
+    worker.engines.register("echo", other)
+    await register(registry, kind="no-such-engine")
+
+    output = failed(await run(worker), "process_engine_missing")
+    assert "no-such-engine" in output.message
+    assert other.calls == 0
+
+
+async def tool_row(registry: ProcessRegistry, pid: str, tool: str, args: JsonValue) -> None:
+    call = ToolCall(call=PreparedToolCall(id="call-1", tool_name=tool, args=args))
+    await registry.register_process(registration(pid, call, RR, env_ref=await env_ref(registry)))
+
+
+async def test_a_tool_call_runs_the_registered_tool_with_its_args(
+    registry: ProcessRegistry, worker: ProcessWorker
+) -> None:
+    async def process_echo(ctx: ProcessContext, args: JsonValue) -> JsonValue:
+        assert isinstance(args, dict)
+        return {"echoed": args["value"], "by": ctx.process_id}
+
+    worker.tools.register("process_echo", process_echo)
+    await tool_row(registry, "t", "process_echo", {"value": "x"})
+
+    assert await run(worker, "t") == SuccessOutput(value={"echoed": "x", "by": "t"})
+
+
+async def test_an_unknown_tool_fails_with_engine_missing(
+    registry: ProcessRegistry, worker: ProcessWorker
+) -> None:
+    await tool_row(registry, "t", "process_nope", {})
+
+    output = failed(await run(worker, "t"), "process_engine_missing")
+    assert "process_nope" in output.message
+
+
+def session_turn() -> SessionTurn:
+    return SessionTurn(
+        create_request={"session_id": "child-1"},
+        turn_input={"text": "summarise"},
+        output_contract={"type": "text"},
+    )
+
+
+async def test_a_session_turn_without_a_session_runner_fails(
+    registry: ProcessRegistry, worker: ProcessWorker
+) -> None:
+    await registry.register_process(registration("s", session_turn(), RR))
+
+    failed(await run(worker, "s"), "process_session_turn_failed")
+
+
+async def test_a_session_turn_runs_on_the_pluggable_session_runner(
+    registry: ProcessRegistry, clock: ManualClock
+) -> None:
+    turns: list[SessionTurn] = []
+
+    async def runner(ctx: ProcessContext, turn: SessionTurn) -> JsonValue:
+        turns.append(turn)
+        return {"reply": "summary", "session": turn.child_session_id()}
+
+    await registry.register_process(registration("s", session_turn(), RR))
+    async with worker_on(registry, clock, session_runner=runner) as worker:
+        assert await run(worker, "s") == SuccessOutput(
+            value={"reply": "summary", "session": "child-1"}
+        )
+    assert turns == [session_turn()]
+
+
+async def test_a_session_runner_set_later_is_used(
+    registry: ProcessRegistry, worker: ProcessWorker
+) -> None:
+    async def runner(ctx: ProcessContext, turn: SessionTurn) -> JsonValue:
+        return "late runner"
+
+    worker.set_session_runner(runner)
+    await registry.register_process(registration("s", session_turn(), RR))
+
+    assert await run(worker, "s") == SuccessOutput(value="late runner")
+
+
+@pytest.mark.parametrize("disposition", [OB, RR], ids=["owner_bound", "rerunnable"])
+async def test_an_external_input_is_never_executed_whatever_its_disposition(
+    registry: ProcessRegistry, worker: ProcessWorker, disposition: RecoveryDisposition
+) -> None:
+    anything = Counting()
+    for kind in ("external", "echo", "steps"):
+        worker.engines.register(kind, anything)
+    await registry.register_process(registration("x", External(metadata={"job": 1}), disposition))
+
+    output = await run(worker, "x")
+
+    assert isinstance(output, FailureOutput), output
+    assert "externally-owned and has no execution runtime" in output.message
+    # semantics §7.4e (a run error) / §15 failure codes: either name is lash's.
+    assert output.code in {"external_process_not_executable", "process_recovery_failed"}
+    assert anything.calls == 0
+
+
+async def test_a_row_whose_captured_env_is_missing_fails_without_running(
+    registry: ProcessRegistry, worker: ProcessWorker
+) -> None:
+    handler = Counting()
+    worker.engines.register("echo", handler)
+    await registry.register_process(engine_row("p", ENV_REF))  # never stored
+
+    output = failed(await run(worker), "process_recovery_failed")
+    assert output.message == "process `p` is missing a captured execution env"
+    assert handler.calls == 0
+
+
+async def test_running_drives_new_work_without_being_asked(
+    registry: ProcessRegistry, clock: ManualClock
+) -> None:
+    async with worker_on(registry, clock) as worker:
+        worker.engines.register("echo", Counting())
+        async with worker.running():
+            await register(registry, "late")  # registered after the first drive
+            assert isinstance(await terminal(worker, "late"), SuccessOutput)
+
+
+# --- a run that must stop -------------------------------------------------------------------- ---
+
+
+async def test_a_run_that_loses_its_lease_is_cancelled_and_writes_nothing(
+    registry: ProcessRegistry, clock: ManualClock, worker: ProcessWorker
+) -> None:
+    handler = Blocking()
+    worker.engines.register("echo", handler)
+    await register(registry)
+    await worker.drive_pending_processes()
+    await handler.wait_started()
+    held = await registry.get_process_lease("p")
+
+    clock.advance(PAST_TTL_MS)  # the next renewal is refused
+    await idle(worker)
+
+    assert handler.cancellations == 1
+    assert (await record(registry, "p")).status.state is ProcessLifecycleStatus.RUNNING
+    assert (await event_types(registry, "p")) == []
+    # Not released: the expired lease is still the raw fact; whoever claims next is the writer.
+    assert await registry.get_process_lease("p") == held
+    async with worker_on(registry, clock, owner=own("next-owner")) as peer:
+        rerun = Counting()
+        peer.engines.register("echo", rerun)
+        assert isinstance(await run(peer), SuccessOutput)
+    assert rerun.calls == 1
+
+
+async def test_stop_cancels_in_flight_runs_writes_no_terminal_and_releases_leases(
+    registry: ProcessRegistry, clock: ManualClock, worker: ProcessWorker
+) -> None:
+    handlers = {"p1": Blocking(), "p2": Blocking()}
+    for pid, handler in handlers.items():
+        worker.engines.register(pid, handler)
+        await register(registry, pid, kind=pid)
+    await worker.drive_pending_processes()
+    for handler in handlers.values():
+        await handler.wait_started()
+
+    await worker.stop()
+
+    assert [h.cancellations for h in handlers.values()] == [1, 1]
+    assert worker.in_flight == []
+    for pid in ("p1", "p2"):
+        assert (await record(registry, pid)).status.state is ProcessLifecycleStatus.RUNNING
+        assert (await event_types(registry, pid)) == []
+        assert await registry.get_process_lease(pid) is None
+        # A peer may take it at once, without waiting out a TTL.
+        outcome = await registry.claim_process_lease(pid, own("peer"), LIVE_TTL_MS)
+        assert outcome.acquired() is not None
+
+
+async def test_leaving_running_stops_in_flight_runs_the_same_way(
+    registry: ProcessRegistry, worker: ProcessWorker
+) -> None:
+    handler = Blocking()
+    worker.engines.register("echo", handler)
+    await register(registry)
+
+    async with worker.running():
+        await handler.wait_started()
+
+    assert handler.cancellations == 1
+    assert (await record(registry, "p")).status.state is ProcessLifecycleStatus.RUNNING
+    assert (await event_types(registry, "p")) == []
+    assert await registry.get_process_lease("p") is None
+
+
+async def test_a_second_drive_while_a_run_is_in_flight_does_not_start_a_second_run(
+    registry: ProcessRegistry, clock: ManualClock, worker: ProcessWorker
+) -> None:
+    handler = Blocking(result="once")
+    worker.engines.register("echo", handler)
+    await register(registry)
+    await worker.drive_pending_processes()
+    await handler.wait_started()
+
+    assert await worker.drive_pending_processes() == []
+    async with worker_on(registry, clock, owner=own("peer")) as peer:
+        peer.engines.register("echo", handler)
+        await asyncio.gather(*await peer.drive_pending_processes())  # Busy: left to us
+    handler.release.set()
+
+    assert await terminal(worker, "p") == SuccessOutput(value="once")
+    assert handler.calls == 1
+    assert (await event_types(registry, "p")) == ["process.completed"]
+
+
+# --- cancellation (semantics §10; scenarios 37, 101, 105) ---------------------------------- ---
+
+
+async def test_a_waiting_steps_process_is_cancelled_within_a_second(
+    registry: ProcessRegistry, worker: ProcessWorker
+) -> None:
+    ref = await env_ref(registry)
+    await registry.register_process(
+        steps_row("p", ref, [{"wait_signal": "approve"}], signals={"approve": None})
+    )
+    await worker.drive_pending_processes()
+    async with asyncio.timeout(GUARD_S):
+        await worker.await_event("p", "process.waiting", 0)
+
+    await cancel(worker.registry, "p")
+    async with asyncio.timeout(1.0):
+        output = await worker.await_terminal("p")
+
+    assert isinstance(output, CancelledOutput), output
+    row = await record(registry, "p")
+    assert row.status.state is ProcessLifecycleStatus.CANCELLED
+    assert row.wait is None
+    types = await event_types(registry, "p")
+    assert types == ["process.waiting", CANCEL_REQUESTED, "process.cancelled"]
+    assert await registry.get_process_lease("p") is None
+
+
+async def test_a_cancel_requested_before_the_worker_claims_cancels_the_run_promptly(
+    registry: ProcessRegistry, worker: ProcessWorker
+) -> None:
+    handler = Blocking()
+    worker.engines.register("echo", handler)
+    await register(registry)
+    await cancel(worker.registry, "p", "not needed any more")
+
+    await worker.drive_pending_processes()
+    async with asyncio.timeout(1.0):
+        output = await worker.await_terminal("p")
+
+    assert isinstance(output, CancelledOutput), output
+    assert handler.cancellations == handler.calls  # if it started at all, it was cancelled
+    assert (await event_types(registry, "p")) == [CANCEL_REQUESTED, "process.cancelled"]
+
+
+async def test_a_cooperative_handler_sees_ctx_cancelled_and_the_process_ends_cancelled(
+    registry: ProcessRegistry, worker: ProcessWorker
+) -> None:
+    handler = Blocking()
+    worker.engines.register("echo", handler)
+    await register(registry)
+    await worker.drive_pending_processes()
+    await handler.wait_started()
+
+    await cancel(worker.registry, "p")
+
+    assert isinstance(await terminal(worker, "p"), CancelledOutput)
+    assert handler.cancellations == 1
+    assert handler.contexts[0].cancelled.is_set()
+    assert await registry.get_process_lease("p") is None
+
+
+async def test_a_handler_that_ignores_cancellation_may_still_complete(
+    registry: ProcessRegistry, worker: ProcessWorker
+) -> None:
+    entered = asyncio.Event()
+
+    async def stubborn(ctx: ProcessContext, payload: JsonValue) -> str:
+        entered.set()
+        with contextlib.suppress(asyncio.CancelledError):  # non-cooperative: carries on
+            await asyncio.Event().wait()
+        return "finished anyway"
+
+    worker.engines.register("echo", stubborn)
+    await register(registry)
+    await worker.drive_pending_processes()
+    async with asyncio.timeout(GUARD_S):
+        await entered.wait()
+
+    await cancel(worker.registry, "p")
+
+    assert await terminal(worker, "p") == SuccessOutput(value="finished anyway")
+    assert (await event_types(registry, "p")) == [CANCEL_REQUESTED, "process.completed"]
+
+
+async def test_two_cancels_with_the_same_reason_collapse_into_one_request(
+    registry: ProcessRegistry, worker: ProcessWorker
+) -> None:
+    handler = Blocking()
+    worker.engines.register("echo", handler)
+    await register(registry)
+
+    first = await cancel(worker.registry, "p", "stop")
+    again = await cancel(worker.registry, "p", "stop")
+    other = await cancel(worker.registry, "p", "other")
+
+    assert again.sequence == first.sequence
+    assert other.sequence == first.sequence + 1
+    requests = [e.payload for e in await registry.events_after("p", 0)]
+    assert requests == [{"reason": "stop"}, {"reason": "other"}]
+
+    await worker.drive_pending_processes()
+    assert isinstance(await terminal(worker, "p"), CancelledOutput)
+    assert (await event_types(registry, "p")).count(CANCEL_REQUESTED) == 2
