@@ -125,7 +125,8 @@ class Processes:
     async def _observe_all(
         self, records: builtins.list[ProcessRecord]
     ) -> builtins.list[ObservedProcess]:
-        return [await self._observe(record) for record in records]
+        leases = await self.registry.get_process_leases([record.id for record in records])
+        return [ObservedProcess.from_record(record, leases.get(record.id)) for record in records]
 
     async def list(self, filter: ProcessListFilter | None = None) -> builtins.list[ObservedProcess]:
         return await self._observe_all(await self.registry.list_processes(filter))

@@ -236,7 +236,8 @@ async def trickle(processes: Processes, rng: random.Random, stop: asyncio.Event)
             plan = [progress(rng.randint(2, 5), rng.randint(200, 700), "thumb.step"), ending]
             await processes.start(steps(pid, plan, label="thumbnail", originator=ALICE_CODER))
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), rng.uniform(2, 5))
+            async with asyncio.timeout(rng.uniform(2, 5)):
+                await stop.wait()
 
 
 async def _send_ok(processes: Processes, pid: str, after_s: float) -> None:

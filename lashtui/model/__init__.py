@@ -111,6 +111,7 @@ from lashtui.model.scope import (
     TriggerOccurrenceCause,
     originator_from_scope_id,
 )
+from lashtui.model.worklist import ProcessWorkItem
 
 __all__ = [
     "CANCEL_REQUESTED",
@@ -182,6 +183,7 @@ __all__ = [
     "ProcessWakeDedupeKey",
     "ProcessWakeDelivery",
     "ProcessWakeSpec",
+    "ProcessWorkItem",
     "RecoveryDisposition",
     "ReplayKey",
     "RuntimeInvocation",

@@ -28,6 +28,7 @@ from lashtui.model import (
     ProcessRegistration,
     ProcessSessionDeleteReport,
     ProcessStarted,
+    ProcessWorkItem,
     SessionScope,
     WaitState,
 )
@@ -52,6 +53,9 @@ class ProcessRegistry(Protocol):
         self, filter: ProcessListFilter | None = None
     ) -> list[ProcessRecord]: ...
     async def list_non_terminal(self) -> list[ProcessRecord]: ...
+    async def list_work_items(self) -> list[ProcessWorkItem]:
+        """Every non-terminal row as a light work item with its held lease, id order."""
+        ...
 
     # --- events and terminals
     async def append_event(
@@ -104,6 +108,10 @@ class ProcessRegistry(Protocol):
     ) -> ProcessLeaseClaimOutcome: ...
     async def renew_process_lease(self, lease: ProcessLease, ttl_ms: int) -> ProcessLease: ...
     async def get_process_lease(self, process_id: str) -> ProcessLease | None: ...
+    async def get_process_leases(self, process_ids: list[str]) -> dict[str, ProcessLease]:
+        """The held leases (expired included) of these processes, in one read."""
+        ...
+
     async def release_process_lease(self, lease: ProcessLease) -> None: ...
 
     # --- retention, change feed, envs

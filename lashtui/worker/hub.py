@@ -39,8 +39,11 @@ class ChangeHub:
         if self.version(process_id) != seen:
             return True
         event = self._events.setdefault(process_id, asyncio.Event())
+        # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that
+        # arrives as the event is set, and a cancel request both ticks and cancels.
         try:
-            await asyncio.wait_for(event.wait(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await event.wait()
         except TimeoutError:
             return self.version(process_id) != seen
         return True

@@ -26,7 +26,7 @@ from lashtui.model import (
 )
 from lashtui.worker.context import ProcessContext
 from lashtui.worker.engine import ProcessOutput, dispatch
-from lashtui.worker.runtime import RunEnd, WorkerRuntime, log
+from lashtui.worker.runtime import RunEnd, StartSlot, WorkerRuntime, log
 
 RECOVERY_FAILED = "process_recovery_failed"
 PROCESS_FAILED = "process_failed"
@@ -63,12 +63,19 @@ async def _prepare(rt: WorkerRuntime, record: ProcessRecord, state: _RunState) -
 
 
 async def _execute(
-    rt: WorkerRuntime, record: ProcessRecord, ctx: ProcessContext, state: _RunState
+    rt: WorkerRuntime,
+    record: ProcessRecord,
+    ctx: ProcessContext,
+    state: _RunState,
+    slot: StartSlot | None,
 ) -> ProcessOutput:
     try:
         await _prepare(rt, record, state)
     except RunRefused as refused:
         return failure(RECOVERY_FAILED, str(refused))
+    finally:
+        if slot is not None:
+            slot.release()
     return await dispatch(record, ctx, rt.engines, rt.tools, rt.session_runner)
 
 
@@ -115,19 +122,23 @@ def _output_of(handler: asyncio.Task[ProcessOutput], state: _RunState) -> Proces
     return handler.result()
 
 
-async def run_and_complete(rt: WorkerRuntime, record: ProcessRecord, lease: ProcessLease) -> RunEnd:
+async def run_and_complete(
+    rt: WorkerRuntime, record: ProcessRecord, lease: ProcessLease, slot: StartSlot | None = None
+) -> RunEnd:
+    """Run a claimed row to its terminal; `slot` is released once the handler starts."""
     state = _RunState(lease=lease)
     ctx = ProcessContext(record, rt.registry, rt.awaiter, rt.clock)
-    handler = asyncio.create_task(_execute(rt, record, ctx, state))
-    helpers = [
+    handler = asyncio.create_task(_execute(rt, record, ctx, state, slot))
+    helpers = [  # the keeper, then the cancel watcher
         asyncio.create_task(_keep_lease(rt, state, handler)),
         asyncio.create_task(_watch_cancel(rt, ctx, state, handler)),
     ]
     end = RunEnd.STOPPED
     try:
         await asyncio.wait([handler])
-        for helper in helpers:
-            helper.cancel()
+        # The keeper renews until the terminal is committed: that write may queue behind
+        # other work on the connection for longer than what is left of the lease.
+        helpers[1].cancel()
         if state.lease_lost or _raised(handler, LeaseLost):
             end = RunEnd.LEASE_LOST
             return end

@@ -3,6 +3,7 @@ the clock, the lease timings, the configured owner and the handlers."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
@@ -38,6 +39,37 @@ class RunEnd(StrEnum):
     STOPPED = "stopped"
 
 
+class StartSlot:
+    """One of a worker's few places for claiming and starting a row.
+
+    A worker has one connection, so every registry call queues behind all the others; if it
+    claimed every pending row at once, a backlog would make each row wait longer between
+    its claim and its start than the lease lives. Bounding the claim-to-start phase keeps
+    that short. The slot is released as soon as the handler runs, so a parent awaiting a
+    child never holds the place the child needs.
+    """
+
+    def __init__(self, semaphore: asyncio.Semaphore) -> None:
+        self._semaphore = semaphore
+        self._held = False
+
+    async def __aenter__(self) -> StartSlot:
+        await self._semaphore.acquire()
+        self._held = True
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._semaphore.release()
+
+
+START_SLOTS = 16
+
+
 @dataclass
 class WorkerStats:
     drives: int = 0
@@ -58,3 +90,7 @@ class WorkerRuntime:
     tools: ToolRegistry
     session_runner: SessionTurnRunner | None = None
     stats: WorkerStats = field(default_factory=WorkerStats)
+    starting: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(START_SLOTS))
+
+    def start_slot(self) -> StartSlot:
+        return StartSlot(self.starting)

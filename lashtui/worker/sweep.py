@@ -15,12 +15,12 @@ from lashtui.model import (
     AbandonWriter,
     LeaseOwnerIdentity,
     ProcessLease,
-    ProcessRecord,
+    ProcessWorkItem,
     RecoveryDisposition,
 )
 from lashtui.worker.identity import attempt_identity
 from lashtui.worker.run import run_and_complete
-from lashtui.worker.runtime import Verdict, WorkerRuntime, log
+from lashtui.worker.runtime import StartSlot, Verdict, WorkerRuntime, log
 
 
 def abandoned(
@@ -71,17 +71,16 @@ async def release_quietly(rt: WorkerRuntime, lease: ProcessLease) -> None:
         log.warning("could not release %s: %s", lease.process_id, error)
 
 
-async def _reconcile_external(rt: WorkerRuntime, record: ProcessRecord) -> Verdict:
+async def _reconcile_external(rt: WorkerRuntime, item: ProcessWorkItem) -> Verdict:
     """Externally-owned rows are only ever closed here, and only on an abandon request:
     there is no owner lease to wait out."""
-    if record.abandon_request is None:
+    if not item.abandon_requested:
         return Verdict.UNTOUCHED
-    lease, _ = await claim_for_recovery(
-        rt, record.id, attempt_identity(rt.owner), reclaim_dead=False
-    )
+    pid = item.process_id
+    lease, _ = await claim_for_recovery(rt, pid, attempt_identity(rt.owner), reclaim_dead=False)
     if lease is None:
         return Verdict.BUSY
-    fresh = await rt.registry.get_process(record.id)
+    fresh = await rt.registry.get_process(pid)
     if fresh is None or fresh.is_terminal():
         await release_quietly(rt, lease)
         return Verdict.ALREADY_TERMINAL
@@ -90,25 +89,23 @@ async def _reconcile_external(rt: WorkerRuntime, record: ProcessRecord) -> Verdi
     return Verdict.ABANDONED_RECONCILED
 
 
-async def recover(rt: WorkerRuntime, record: ProcessRecord) -> Verdict:
+async def recover(rt: WorkerRuntime, item: ProcessWorkItem) -> Verdict:
     """One recovery attempt for one non-terminal row."""
-    if record.disposition is RecoveryDisposition.EXTERNALLY_OWNED:
-        verdict = await _reconcile_external(rt, record)
+    if item.disposition is RecoveryDisposition.EXTERNALLY_OWNED:
+        verdict = await _reconcile_external(rt, item)
         rt.stats.verdicts[verdict] += 1
         return verdict
-    lease, dead_holder = await claim_for_recovery(
-        rt, record.id, attempt_identity(rt.owner), reclaim_dead=True
-    )
-    if lease is None:
-        rt.stats.verdicts[Verdict.BUSY] += 1
-        return Verdict.BUSY
-    verdict = await _decide(rt, lease, dead_holder)
+    async with rt.start_slot() as slot:
+        lease, dead_holder = await claim_for_recovery(
+            rt, item.process_id, attempt_identity(rt.owner), reclaim_dead=True
+        )
+        verdict = Verdict.BUSY if lease is None else await _decide(rt, lease, dead_holder, slot)
     rt.stats.verdicts[verdict] += 1
     return verdict
 
 
 async def _decide(
-    rt: WorkerRuntime, lease: ProcessLease, dead_holder: ProcessLease | None
+    rt: WorkerRuntime, lease: ProcessLease, dead_holder: ProcessLease | None, slot: StartSlot
 ) -> Verdict:
     fresh = await rt.registry.get_process(lease.process_id)
     if fresh is None or fresh.is_terminal():
@@ -116,7 +113,7 @@ async def _decide(
         return Verdict.ALREADY_TERMINAL
     runnable = fresh.disposition is RecoveryDisposition.RERUNNABLE or fresh.first_started is None
     if runnable:
-        await run_and_complete(rt, fresh, lease)
+        await run_and_complete(rt, fresh, lease, slot)
         return Verdict.RAN
     now = rt.clock.now_ms()
     if dead_holder is not None:  # death evidence wins even over a pending request

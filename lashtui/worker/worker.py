@@ -20,7 +20,7 @@ from lashtui.model import (
     LeaseTimings,
     ProcessAwaitOutput,
     ProcessEvent,
-    ProcessRecord,
+    ProcessWorkItem,
     RecoveryDisposition,
 )
 from lashtui.registry import ProcessRegistry
@@ -86,35 +86,45 @@ class ProcessWorker:
 
     async def drive_pending_processes(self) -> list[asyncio.Task[Verdict | None]]:
         """One sweep pass: a recovery task per non-terminal row, not awaited."""
-        rows = await self.registry.list_non_terminal()
-        spawned = [self._spawn(record) for record in rows if self._wants(record)]
+        now = self._rt.clock.now_ms()
+        items = await self.registry.list_work_items()
+        spawned = [self._spawn(item) for item in items if self._wants(item, now)]
         self.stats.drives += 1
-        self.stats.last_drive_ms = self._rt.clock.now_ms()
+        self.stats.last_drive_ms = now
         return spawned
 
-    def _wants(self, record: ProcessRecord) -> bool:
-        if record.id in self._tasks:
+    def _wants(self, item: ProcessWorkItem, now: int) -> bool:
+        if item.process_id in self._tasks:
             return False
         # An externally-owned row without an abandon request is never even claimed.
-        external = record.disposition is RecoveryDisposition.EXTERNALLY_OWNED
-        return not (external and record.abandon_request is None)
+        if item.disposition is RecoveryDisposition.EXTERNALLY_OWNED and not item.abandon_requested:
+            return False
+        # Nor is a row whose live holder we cannot prove dead: the claim would only say Busy,
+        # and every try is a write transaction on a shared file.
+        lease = item.lease
+        return (
+            lease is None
+            or not lease.is_live_at(now)
+            or lease.owner.is_definitely_dead_for_claimant(self.owner)
+        )
 
-    def _spawn(self, record: ProcessRecord) -> asyncio.Task[Verdict | None]:
-        task = asyncio.create_task(self._recover(record), name=f"recover:{record.id}")
-        self._tasks[record.id] = task
+    def _spawn(self, item: ProcessWorkItem) -> asyncio.Task[Verdict | None]:
+        pid = item.process_id
+        task = asyncio.create_task(self._recover(item), name=f"recover:{pid}")
+        self._tasks[pid] = task
 
-        def forget(done: asyncio.Task[Verdict | None], pid: str = record.id) -> None:
+        def forget(done: asyncio.Task[Verdict | None]) -> None:
             if self._tasks.get(pid) is done:
                 del self._tasks[pid]
 
         task.add_done_callback(forget)
         return task
 
-    async def _recover(self, record: ProcessRecord) -> Verdict | None:
+    async def _recover(self, item: ProcessWorkItem) -> Verdict | None:
         try:
-            return await recover(self._rt, record)
+            return await recover(self._rt, item)
         except LashError as error:
-            log.warning("recovery of %s failed: %s", record.id, error)
+            log.warning("recovery of %s failed: %s", item.process_id, error)
             return None
 
     async def idle(self) -> None:

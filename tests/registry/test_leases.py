@@ -19,6 +19,7 @@ import pytest
 from lashtui.clock import ManualClock
 from lashtui.errors import LeaseLost, ProcessConflict, UnknownProcess
 from lashtui.model import (
+    AbandonRequest,
     FailureOutput,
     LeaseOwnerIdentity,
     ProcessLease,
@@ -620,3 +621,36 @@ async def test_fencing_holds_across_two_registry_handles(
             await registry.complete_process_with_lease(dead, SuccessOutput(value="stale"))
         assert await registry.get_process_lease("p") == taken
         assert await events_of(registry) == []
+
+
+async def test_get_process_leases_reads_held_leases_in_one_call(
+    registry: ProcessRegistry, clock: ManualClock
+) -> None:
+    for pid in ("a", "b", "c"):
+        await registry.register_process(ext(pid))
+    held = (await registry.claim_process_lease("a", own("x"), 0)).acquired()  # expired: a raw fact
+    live = (await registry.claim_process_lease("b", own("y"), 60_000)).acquired()
+    released = (await registry.claim_process_lease("c", own("z"), 60_000)).acquired()
+    assert held and live and released
+    await registry.release_process_lease(released)
+    leases = await registry.get_process_leases(["a", "b", "c", "unknown"])
+    assert leases == {"a": held, "b": live}
+    assert await registry.get_process_leases([]) == {}
+
+
+async def test_work_items_list_running_rows_with_their_held_leases(
+    registry: ProcessRegistry, clock: ManualClock
+) -> None:
+    await registry.register_process(ob("b-bound"))
+    await registry.register_process(ext("a-ext"))
+    await registry.register_process(ext("c-done"))
+    await registry.complete_process("c-done", SuccessOutput(value=1))
+    await registry.request_process_abandon(
+        "a-ext", AbandonRequest(requested_by="op", requested_at_ms=1)
+    )
+    lease = (await registry.claim_process_lease("b-bound", own("x"), 1_000)).acquired()
+    items = await registry.list_work_items()
+    assert [(i.process_id, i.disposition.value, i.abandon_requested, i.lease) for i in items] == [
+        ("a-ext", "externally_owned", True, None),
+        ("b-bound", "owner_bound", False, lease),
+    ]

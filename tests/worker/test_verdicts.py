@@ -22,6 +22,7 @@ from lashtui.model import (
     LeaseOwnerIdentity,
     ProcessLifecycleStatus,
     ProcessRecord,
+    ProcessWorkItem,
     RecoveryDisposition,
     SuccessOutput,
 )
@@ -355,8 +356,8 @@ class WritesAfterListing:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    async def list_non_terminal(self) -> list[ProcessRecord]:
-        rows = await self._inner.list_non_terminal()
+    async def list_work_items(self) -> list[ProcessWorkItem]:
+        rows = await self._inner.list_work_items()
         write, self._write = self._write, None
         if write is not None:
             await write()

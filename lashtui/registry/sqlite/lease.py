@@ -18,6 +18,7 @@ from lashtui.model import (
     LeaseOwnerIdentity,
     ProcessLease,
     ProcessLeaseClaimOutcome,
+    ProcessWorkItem,
 )
 from lashtui.model.lease import LeaseOwnerLiveness, OpaqueLiveness
 from lashtui.model.wire import sha256_hex
@@ -255,6 +256,48 @@ def get(conn: sqlite3.Connection, process_id: str) -> ProcessLease | None:
     """The held lease, expired or not (a raw fact); None when free, released or unknown."""
     row = load_lease_row(conn, process_id)
     return row.lease(process_id) if row is not None and row.held else None
+
+
+def get_many(conn: sqlite3.Connection, process_ids: list[str]) -> dict[str, ProcessLease]:
+    found: dict[str, ProcessLease] = {}
+    for start in range(0, len(process_ids), 500):  # under SQLite's bound-parameter limit
+        chunk = process_ids[start : start + 500]
+        rows = conn.execute(
+            "SELECT process_id, lease_owner_id, lease_owner_incarnation_id, "
+            "lease_owner_liveness_json, lease_token, lease_fencing_token, lease_claimed_at_ms, "
+            "lease_expires_at_ms FROM process_leases WHERE lease_owner_id IS NOT NULL "
+            f"AND lease_token IS NOT NULL AND process_id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        ).fetchall()
+        for process_id, *columns in rows:
+            found[process_id] = LeaseRow(*columns).lease(process_id)
+    return found
+
+
+def work_items(conn: sqlite3.Connection) -> list[ProcessWorkItem]:
+    """The worklist in one query: disposition and the abandon-request fact straight from
+    the record JSON (no decoding in Python), joined with the lease columns."""
+    rows = conn.execute(
+        "SELECT p.process_id, json_extract(p.record_json, '$.disposition'), "
+        "json_type(p.record_json, '$.abandon_request') IS NOT NULL, "
+        "l.lease_owner_id, l.lease_owner_incarnation_id, l.lease_owner_liveness_json, "
+        "l.lease_token, l.lease_fencing_token, l.lease_claimed_at_ms, l.lease_expires_at_ms "
+        "FROM processes p LEFT JOIN process_leases l ON l.process_id = p.process_id "
+        "WHERE p.status = 'running' ORDER BY p.process_id"
+    ).fetchall()
+    items = []
+    for process_id, disposition, requested, *columns in rows:
+        held = columns[0] is not None and columns[3] is not None  # owner id and token
+        lease = LeaseRow(*columns).lease(process_id) if held else None
+        items.append(
+            ProcessWorkItem(
+                process_id=process_id,
+                disposition=disposition,
+                abandon_requested=bool(requested),
+                lease=lease,
+            )
+        )
+    return items
 
 
 def release(conn: sqlite3.Connection, lease: ProcessLease) -> None:

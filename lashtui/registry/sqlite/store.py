@@ -27,6 +27,7 @@ from lashtui.model import (
     ProcessRegistration,
     ProcessSessionDeleteReport,
     ProcessStarted,
+    ProcessWorkItem,
     SessionScope,
     WaitState,
 )
@@ -108,6 +109,9 @@ class SqliteProcessRegistry:
 
     async def list_non_terminal(self) -> list[ProcessRecord]:
         return await self._db.read(process.list_non_terminal)
+
+    async def list_work_items(self) -> list[ProcessWorkItem]:
+        return await self._db.read(lease.work_items)
 
     # --- events and terminals
 
@@ -198,6 +202,9 @@ class SqliteProcessRegistry:
 
     async def get_process_lease(self, process_id: str) -> ProcessLease | None:
         return await self._db.read(lease.get, process_id)
+
+    async def get_process_leases(self, process_ids: list[str]) -> dict[str, ProcessLease]:
+        return await self._db.read(lease.get_many, list(process_ids))
 
     async def release_process_lease(self, lease_: ProcessLease) -> None:
         await self._db.write(lease.release, lease_)
