@@ -32,11 +32,14 @@ from lashtui.model import (
     LeaseOwnerIdentity,
     LeaseTimings,
     LocalProcessLiveness,
+    ObservedProcess,
     ProcessHandleDescriptor,
     ProcessIdentity,
+    ProcessListFilter,
     ProcessStarted,
     ProcessStartGrant,
     ProcessStartRequest,
+    ProcessStatusFilter,
     RecoveryDisposition,
     SessionOriginator,
     SessionScope,
@@ -204,7 +207,7 @@ async def seed(processes: Processes) -> None:
     await processes.request_abandon("payroll-run", "operator:dana", "host-b is being retired")
     # Silent, not dead: started elsewhere, lease lapsed, nobody asked to abandon it.
     await _seed_owner_bound(
-        processes, "etl-orders", "orders ETL", far_owner("worker-9", "host-c"), 1
+        processes, "etl-orders", "orders ETL", far_owner("worker-9", "host-c"), 1_000
     )
     await _abandoned_by(processes, "resize-images", "resize images", AbandonWriter.OWNER_DRAIN)
     await _abandoned_by(processes, "video-encode", "encode video", AbandonWriter.SWEEP)
@@ -252,6 +255,18 @@ async def _seeded(processes: Processes) -> bool:
     return bool(records)
 
 
+def _print_seed(processes: list[ObservedProcess], db: str, fresh: bool, out: TextIO) -> None:
+    print(f"demo registry {db} ({'seeded' if fresh else 'reused'}):", file=out)
+    for process in processes:
+        state = "waiting" if process.wait is not None else process.lifecycle.value
+        line = f"{process.process_id:<18} {state:<10} {process.disposition.value:<17}"
+        print(f"  {line} {process.label}", file=out)
+    print(
+        "the embedded worker is running it; new work arrives every few seconds (Ctrl+C to stop)",
+        file=out,
+    )
+
+
 async def run_demo(
     db: str,
     *,
@@ -263,26 +278,26 @@ async def run_demo(
     async with open_registry(db, clock=clock) as registry:
         worker = ProcessWorker(registry, timings=DEMO_TIMINGS, clock=clock)
         processes = Processes(registry, worker=worker, clock=clock)
-        fresh = not await _seeded(processes)
-        if fresh:
-            await seed(processes)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (os_signal.SIGINT, os_signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        count = len(await processes.list(None))
-        print(
-            f"demo registry {db}: {'seeded' if fresh else 'reused'}, {count} running "
-            "processes; the embedded worker is running (Ctrl+C to stop)",
-            file=out,
-        )
-        async with worker.running():
-            feeder = asyncio.create_task(trickle(processes, random.Random(7), stop))
-            try:
-                await (until(processes) if until is not None else stop.wait())
-            finally:
-                stop.set()
-                await asyncio.gather(feeder, return_exceptions=True)
-        # No owner drain: leaving stops runs and releases their leases, so owner_bound work
-        # this worker started shows up as "silent, not dead" next time, as it would in life.
+        try:
+            fresh = not await _seeded(processes)
+            if fresh:
+                await seed(processes)
+            everything = await processes.list(ProcessListFilter(status=ProcessStatusFilter.ANY))
+            _print_seed(everything, db, fresh, out)
+            async with worker.running():
+                feeder = asyncio.create_task(trickle(processes, random.Random(7), stop))
+                try:
+                    await (until(processes) if until is not None else stop.wait())
+                finally:
+                    stop.set()
+                    await asyncio.gather(feeder, return_exceptions=True)
+        finally:
+            # Starts during seeding drive the worker too; stop its runs before the registry
+            # closes. No owner drain: leaving releases leases, so owner_bound work this
+            # worker started shows up as "silent, not dead" next time, as it would in life.
+            await worker.stop()
     return 0

@@ -257,6 +257,10 @@ class SqliteConnection:
             raise store_error(error, self.path, self.busy_timeout_ms) from None
         except ValidationError as error:
             raise decode_error(error) from None
+        except ValueError as error:
+            if str(error) != "Connection closed":  # aiosqlite's word for a closed handle
+                raise
+            raise StoreError(f"process registry `{self.path}` is closed") from None
         except OverflowError:
             # sqlite3 raises this, not an sqlite3.Error, for an int beyond 64 bits.
             raise InvalidRequest(
