@@ -282,3 +282,75 @@ class Processes:
         if self.worker is not None:
             await self.worker.drive_pending_processes()
         return observed
+
+    def for_session(self, scope: SessionScope) -> SessionProcesses:
+        """The same vocabulary seen from inside a session: only what its grants reach."""
+        return SessionProcesses(self, scope)
+
+
+class SessionProcesses:
+    """A session's view (semantics §13 session sugar): the root scope's grants plus the
+    current frame's, de-duplicated by id. Unlike the host facade it checks visibility:
+    cancel needs a grant, signal a live one."""
+
+    def __init__(self, processes: Processes, scope: SessionScope) -> None:
+        self.processes = processes
+        self.scope = scope
+        scopes = [scope.root(), scope]
+        self._scopes = [
+            s for i, s in enumerate(scopes) if s.id() not in {x.id() for x in scopes[:i]}
+        ]
+
+    async def list_all(self) -> builtins.list[ObservedProcess]:
+        seen: dict[str, ProcessRecord] = {}
+        for scope in self._scopes:
+            for _, record in await self.processes.registry.list_handle_grants(scope):
+                seen.setdefault(record.id, record)
+        return await self.processes._observe_all([seen[pid] for pid in sorted(seen)])
+
+    async def list(self) -> builtins.list[ObservedProcess]:
+        return [p for p in await self.list_all() if not p.terminal]
+
+    async def get(self, process_id: str) -> ObservedProcess | None:
+        return next((p for p in await self.list_all() if p.process_id == process_id), None)
+
+    async def _visible(self, process_id: str, *, live: bool) -> None:
+        registry = self.processes.registry
+        for scope in self._scopes:
+            if await registry.has_handle_grant(scope, process_id):
+                record = await registry.get_process(process_id)
+                if not live or (record is not None and not record.is_terminal()):
+                    return
+        raise ProcessConflict(
+            f"process handle `{process_id}` is not live or visible in this session"
+        )
+
+    async def cancel(self, process_id: str) -> ProcessCancelSummary:
+        await self._visible(process_id, live=False)
+        return await self.processes.cancel(process_id)
+
+    async def signal(
+        self, process_id: str, signal_name: str, signal_id: str, payload: JsonValue
+    ) -> ProcessEvent:
+        await self._visible(process_id, live=True)
+        return await self.processes.signal(process_id, signal_name, signal_id, payload)
+
+    async def request_abandon(self, process_id: str, reason: str | None = None) -> ObservedProcess:
+        await self._visible(process_id, live=False)
+        requested_by = f"session:{self.scope.session_id}"
+        return await self.processes.request_abandon(process_id, requested_by, reason)
+
+    async def cancel_unreferenced(self, keep_ids: builtins.list[str]) -> builtins.list[str]:
+        """Revoke this scope's grants not in `keep_ids`; cancel each such process that is
+        still running and that no other scope holds. Returns the cancelled ids."""
+        registry = self.processes.registry
+        cancelled = []
+        for grant, record in await registry.list_handle_grants(self.scope):
+            if grant.process_id in keep_ids:
+                continue
+            await registry.revoke_handle(self.scope, grant.process_id)
+            if record.is_terminal() or await registry.handle_grants_for_process(record.id):
+                continue
+            await self.processes.cancel(record.id)
+            cancelled.append(record.id)
+        return cancelled
