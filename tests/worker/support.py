@@ -79,6 +79,10 @@ async def worker_on(
         await worker.stop()
 
 
+OB = RecoveryDisposition.OWNER_BOUND
+RR = RecoveryDisposition.RERUNNABLE
+
+
 # --- rows ------------------------------------------------------------------------------- ----
 
 

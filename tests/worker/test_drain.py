@@ -9,7 +9,6 @@ even one whose holder is provably dead.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -27,6 +26,8 @@ from lashtui.worker import ProcessWorker
 from tests.builders import ext, own
 from tests.worker.support import (
     GUARD_S,
+    OB,
+    RR,
     Blocking,
     dead_holder,
     engine_row,
@@ -38,15 +39,6 @@ from tests.worker.support import (
     terminal,
     worker_on,
 )
-
-OB = RecoveryDisposition.OWNER_BOUND
-RR = RecoveryDisposition.RERUNNABLE
-
-
-@pytest.fixture
-async def worker(registry: ProcessRegistry, clock: ManualClock) -> AsyncIterator[ProcessWorker]:
-    async with worker_on(registry, clock) as running:
-        yield running
 
 
 async def register(registry: ProcessRegistry, pid: str, disposition: RecoveryDisposition) -> None:

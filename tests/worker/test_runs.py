@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -37,7 +36,9 @@ from tests.builders import ENV_REF, own, registration
 from tests.worker.support import (
     GUARD_S,
     LIVE_TTL_MS,
+    OB,
     PAST_TTL_MS,
+    RR,
     Blocking,
     Counting,
     cancel,
@@ -50,15 +51,6 @@ from tests.worker.support import (
     terminal,
     worker_on,
 )
-
-OB = RecoveryDisposition.OWNER_BOUND
-RR = RecoveryDisposition.RERUNNABLE
-
-
-@pytest.fixture
-async def worker(registry: ProcessRegistry, clock: ManualClock) -> AsyncIterator[ProcessWorker]:
-    async with worker_on(registry, clock) as running:
-        yield running
 
 
 async def register(

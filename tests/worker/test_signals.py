@@ -8,8 +8,6 @@ Replay keys make a re-execution after a crash re-derive the same waits without c
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 from pydantic import JsonValue
 
@@ -45,12 +43,6 @@ from tests.worker.support import (
 )
 
 LINE = ProcessEventType.plain("producer.line", {"type": "object", "required": ["line"]})
-
-
-@pytest.fixture
-async def worker(registry: ProcessRegistry, clock: ManualClock) -> AsyncIterator[ProcessWorker]:
-    async with worker_on(registry, clock) as running:
-        yield running
 
 
 async def start_steps(

@@ -9,7 +9,7 @@ real registry exactly as their runs would have left it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -31,6 +31,8 @@ from lashtui.worker import ProcessContext, ProcessWorker
 from tests.builders import ext, local, own
 from tests.worker.support import (
     LIVE_TTL_MS,
+    OB,
+    RR,
     Counting,
     claim,
     dead_holder,
@@ -43,17 +45,7 @@ from tests.worker.support import (
     started_by,
     sweep,
     terminal,
-    worker_on,
 )
-
-OB = RecoveryDisposition.OWNER_BOUND
-RR = RecoveryDisposition.RERUNNABLE
-
-
-@pytest.fixture
-async def worker(registry: ProcessRegistry, clock: ManualClock) -> AsyncIterator[ProcessWorker]:
-    async with worker_on(registry, clock) as running:
-        yield running
 
 
 @pytest.fixture
