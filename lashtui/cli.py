@@ -2,8 +2,8 @@
 
 Read commands take `--json` and then print exactly one JSON document in lash's wire shapes.
 Errors are one line on stderr, `lashtui: <message>`, exit 1; usage errors exit 2 (argparse).
-Nothing here imports the dashboard: `lashtui --help` and the scripting commands start
-without loading textual.
+Nothing here imports the dashboard, and the commands themselves load only once the
+arguments parse: `lashtui --help` starts in a blink and never loads textual.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ import asyncio
 import os
 import sys
 
-from lashtui.command import COMMANDS, DEFAULT_DB, DEMO_DB
 from lashtui.errors import LashError
+
+DEFAULT_DB = "lashtui.db"
+DEMO_DB = "lashtui-demo.db"
 
 # --- the parser -----------------------------------------------------------------------------
 
@@ -128,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Imported only now: `--help` and usage errors exit above without loading the model.
+    from lashtui.command import COMMANDS
+
     command = COMMANDS[args.command or "dash"]
     if args.db is None:
         # The demo never seeds into the registry $LASHTUI_DB names: that one may be real.

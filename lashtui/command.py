@@ -37,8 +37,6 @@ from lashtui.model import (
     originator_from_scope_id,
 )
 
-DEFAULT_DB = "lashtui.db"
-DEMO_DB = "lashtui-demo.db"
 _DURATION = re.compile(r"(\d+)(ms|s|m|h|d)")
 _UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
