@@ -120,9 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_json(prune)
 
     worker = sub.add_parser("worker", help="run the worker and sweep headless")
-    worker.add_argument("--once", action="store_true", help="one pass, wait for it, exit")
+    worker.add_argument(
+        "--once", action="store_true", help="one pass; wait for the runs it starts, exit"
+    )
     worker.add_argument("--ttl-ms", type=int, metavar="N", help="lease TTL (renew every third)")
-    sweep = sub.add_parser("sweep", help="one recovery pass")
+    sweep = sub.add_parser("sweep", help="one recovery pass that runs no work")
     sweep.add_argument("--once", action="store_true", required=True)
     sweep.add_argument("--ttl-ms", type=int, metavar="N")
     return parser

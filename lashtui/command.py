@@ -282,7 +282,7 @@ async def cmd_prune(args: argparse.Namespace) -> int:
     return 0
 
 
-async def run_worker(args: argparse.Namespace, *, once: bool) -> int:
+async def run_worker(args: argparse.Namespace, *, once: bool, run: bool = True) -> int:
     from lashtui.registry import open_registry
     from lashtui.worker import ProcessWorker
 
@@ -290,7 +290,7 @@ async def run_worker(args: argparse.Namespace, *, once: bool) -> int:
     async with open_registry(args.db, create=True) as registry:
         worker = ProcessWorker(registry, timings=timings)
         if once:
-            await worker.drive_pending_processes()
+            await worker.drive_pending_processes(run=run)
             await worker.idle()
             print(json.dumps({k.value: v for k, v in worker.stats.verdicts.items()}))
             return 0
@@ -312,17 +312,63 @@ async def cmd_worker(args: argparse.Namespace) -> int:
 
 
 async def cmd_sweep(args: argparse.Namespace) -> int:
-    return await run_worker(args, once=True)
+    """One recovery pass that runs nothing: abandons what the rules say to abandon,
+    reconciles requests, and leaves runnable work to the workers."""
+    return await run_worker(args, once=True, run=False)
 
 
 async def cmd_dash(args: argparse.Namespace) -> int:
-    raise LashError("the dashboard is not built yet; use `lashtui ls` and `lashtui show ID`")
+    """The dashboard. The registry is opened first, so a bad file is one line and exit 1
+    before any screen is drawn."""
+    from lashtui.admin import Processes
+    from lashtui.registry import open_registry
+    from lashtui.tui.app import make_app
+    from lashtui.worker import ProcessWorker
+
+    read_only = bool(getattr(args, "read_only", False))
+    observer = read_only or bool(getattr(args, "no_worker", False))
+    clock = SystemClock()
+    async with open_registry(
+        args.db, clock=clock, read_only=read_only, create=not read_only
+    ) as registry:
+        worker = None if observer else ProcessWorker(registry, clock=clock)
+        processes = Processes(registry, worker=worker, clock=clock)
+        app = make_app(processes, clock=clock, read_only=read_only, subtitle=args.db)
+        await app.run_async()
+        if worker is not None:
+            await worker.stop()
+    return app.return_code or 0
 
 
 async def cmd_demo(args: argparse.Namespace) -> int:
-    from lashtui.demo import run_demo
+    """Seed the demo registry (once) and open the dashboard on it, with the embedded worker
+    and the demo's trickle of new work running as app workers."""
+    import random
 
-    return await run_demo(args.db)
+    from lashtui.admin import Processes
+    from lashtui.demo import DEMO_TIMINGS, seed, seeded, trickle
+    from lashtui.registry import open_registry
+    from lashtui.tui.app import make_app
+    from lashtui.worker import ProcessWorker
+
+    clock = SystemClock()
+    async with open_registry(args.db, clock=clock) as registry:
+        worker = ProcessWorker(registry, timings=DEMO_TIMINGS, clock=clock)
+        processes = Processes(registry, worker=worker, clock=clock)
+        stop = asyncio.Event()
+
+        async def feed() -> None:
+            await trickle(processes, random.Random(7), stop)
+
+        try:
+            if not await seeded(processes):
+                await seed(processes)
+            app = make_app(processes, clock=clock, subtitle=f"{args.db} (demo)", background=[feed])
+            await app.run_async()
+        finally:
+            stop.set()
+            await worker.stop()  # starts while seeding drive it too
+    return app.return_code or 0
 
 
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]

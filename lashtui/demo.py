@@ -249,7 +249,7 @@ async def _send_ok(processes: Processes, pid: str, after_s: float) -> None:
         await processes.signal(pid, "ok", "demo", {"by": "demo"})
 
 
-async def _seeded(processes: Processes) -> bool:
+async def seeded(processes: Processes) -> bool:
     """Seed an empty registry only; anything else is reused as it is."""
     records, _ = await processes.registry.processes_changed_since(0, 1)
     return bool(records)
@@ -273,7 +273,8 @@ async def run_demo(
     until: Callable[[Processes], Awaitable[None]] | None = None,
     out: TextIO = sys.stdout,
 ) -> int:
-    """Seed (once), then run the worker and the trickle until SIGINT/SIGTERM or `until`."""
+    """Seed (once), then run the worker and the trickle until SIGINT/SIGTERM or `until`
+    (the dashboard's own run, when it opens on the demo)."""
     clock = SystemClock()
     async with open_registry(db, clock=clock) as registry:
         worker = ProcessWorker(registry, timings=DEMO_TIMINGS, clock=clock)
@@ -283,7 +284,7 @@ async def run_demo(
         for signum in (os_signal.SIGINT, os_signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         try:
-            fresh = not await _seeded(processes)
+            fresh = not await seeded(processes)
             if fresh:
                 await seed(processes)
             everything = await processes.list(ProcessListFilter(status=ProcessStatusFilter.ANY))

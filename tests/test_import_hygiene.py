@@ -22,6 +22,7 @@ print(",".join(loaded))
         ("lashtui.model", ("aiosqlite",)),
         ("lashtui.registry", ("aiosqlite",)),  # the store's driver loads only when opened
         ("lashtui.cli", ()),
+        ("lashtui.command", ()),  # the dashboard loads only inside `dash` and `demo`
     ],
 )
 def test_engine_modules_do_not_load_the_ui(module: str, forbidden: tuple[str, ...]) -> None:

@@ -29,6 +29,7 @@ class Verdict(StrEnum):
     BUSY = "busy"
     ALREADY_TERMINAL = "already_terminal"
     UNTOUCHED = "untouched"
+    DEFERRED = "deferred"  # runnable, but this pass only sweeps (`lashtui sweep --once`)
 
 
 class RunEnd(StrEnum):

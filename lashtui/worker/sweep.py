@@ -89,8 +89,9 @@ async def _reconcile_external(rt: WorkerRuntime, item: ProcessWorkItem) -> Verdi
     return Verdict.ABANDONED_RECONCILED
 
 
-async def recover(rt: WorkerRuntime, item: ProcessWorkItem) -> Verdict:
-    """One recovery attempt for one non-terminal row."""
+async def recover(rt: WorkerRuntime, item: ProcessWorkItem, *, run: bool = True) -> Verdict:
+    """One recovery attempt for one non-terminal row; `run=False` applies every verdict
+    except running work (a sweep-only pass)."""
     if item.disposition is RecoveryDisposition.EXTERNALLY_OWNED:
         verdict = await _reconcile_external(rt, item)
         rt.stats.verdicts[verdict] += 1
@@ -99,19 +100,29 @@ async def recover(rt: WorkerRuntime, item: ProcessWorkItem) -> Verdict:
         lease, dead_holder = await claim_for_recovery(
             rt, item.process_id, attempt_identity(rt.owner), reclaim_dead=True
         )
-        verdict = Verdict.BUSY if lease is None else await _decide(rt, lease, dead_holder, slot)
+        if lease is None:
+            verdict = Verdict.BUSY
+        else:
+            verdict = await _decide(rt, lease, dead_holder, slot, run)
     rt.stats.verdicts[verdict] += 1
     return verdict
 
 
 async def _decide(
-    rt: WorkerRuntime, lease: ProcessLease, dead_holder: ProcessLease | None, slot: StartSlot
+    rt: WorkerRuntime,
+    lease: ProcessLease,
+    dead_holder: ProcessLease | None,
+    slot: StartSlot,
+    run: bool,
 ) -> Verdict:
     fresh = await rt.registry.get_process(lease.process_id)
     if fresh is None or fresh.is_terminal():
         await release_quietly(rt, lease)
         return Verdict.ALREADY_TERMINAL
     runnable = fresh.disposition is RecoveryDisposition.RERUNNABLE or fresh.first_started is None
+    if runnable and not run:
+        await release_quietly(rt, lease)
+        return Verdict.DEFERRED
     if runnable:
         await run_and_complete(rt, fresh, lease, slot)
         return Verdict.RAN

@@ -84,11 +84,14 @@ class ProcessWorker:
     def set_session_runner(self, runner: SessionTurnRunner | None) -> None:
         self._rt.session_runner = runner
 
-    async def drive_pending_processes(self) -> list[asyncio.Task[Verdict | None]]:
-        """One sweep pass: a recovery task per non-terminal row, not awaited."""
+    async def drive_pending_processes(
+        self, *, run: bool = True
+    ) -> list[asyncio.Task[Verdict | None]]:
+        """One sweep pass: a recovery task per non-terminal row, not awaited. `run=False`
+        applies the sweep's verdicts without running any work."""
         now = self._rt.clock.now_ms()
         items = await self.registry.list_work_items()
-        spawned = [self._spawn(item) for item in items if self._wants(item, now)]
+        spawned = [self._spawn(item, run) for item in items if self._wants(item, now)]
         self.stats.drives += 1
         self.stats.last_drive_ms = now
         return spawned
@@ -108,9 +111,9 @@ class ProcessWorker:
             or lease.owner.is_definitely_dead_for_claimant(self.owner)
         )
 
-    def _spawn(self, item: ProcessWorkItem) -> asyncio.Task[Verdict | None]:
+    def _spawn(self, item: ProcessWorkItem, run: bool = True) -> asyncio.Task[Verdict | None]:
         pid = item.process_id
-        task = asyncio.create_task(self._recover(item), name=f"recover:{pid}")
+        task = asyncio.create_task(self._recover(item, run), name=f"recover:{pid}")
         self._tasks[pid] = task
 
         def forget(done: asyncio.Task[Verdict | None]) -> None:
@@ -120,9 +123,9 @@ class ProcessWorker:
         task.add_done_callback(forget)
         return task
 
-    async def _recover(self, item: ProcessWorkItem) -> Verdict | None:
+    async def _recover(self, item: ProcessWorkItem, run: bool) -> Verdict | None:
         try:
-            return await recover(self._rt, item)
+            return await recover(self._rt, item, run=run)
         except LashError as error:
             log.warning("recovery of %s failed: %s", item.process_id, error)
             return None

@@ -1,0 +1,101 @@
+"""The dashboard app: wires the facade, the clock and the embedded worker to the screens.
+
+`make_app` builds it for the command line and for every test. The worker runs as an
+App-level worker; quitting stops its runs (no terminal written, leases released) before the
+app exits, so nothing is left holding a lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from lashtui.admin import Processes
+from lashtui.clock import Clock, SystemClock
+from lashtui.tui.screens.processes import ProcessesScreen
+from lashtui.worker import ProcessWorker
+
+
+def stylesheet(name: str) -> Path:
+    """A stylesheet from `styles/`: inside the wheel (`lashtui/styles`) or, in a checkout,
+    at the repository root."""
+    packaged = Path(__file__).resolve().parents[1] / "styles" / name
+    return packaged if packaged.exists() else Path(__file__).resolve().parents[2] / "styles" / name
+
+
+class LashtuiApp(App[int]):
+    TITLE = "lashtui"
+    CSS_PATH = stylesheet("app.tcss")
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit", "Quit")]
+
+    def __init__(
+        self,
+        processes: Processes,
+        *,
+        worker: ProcessWorker | None,
+        clock: Clock,
+        read_only: bool,
+        refresh_s: float,
+        subtitle: str,
+        background: Sequence[Callable[[], Awaitable[None]]] = (),
+    ) -> None:
+        super().__init__()
+        self.background = background
+        self.processes = processes
+        self.engine = worker
+        self.clock = clock
+        self.read_only = read_only
+        self.refresh_s = refresh_s
+        self.sub_title = subtitle
+
+    def on_mount(self) -> None:
+        self.push_screen(
+            ProcessesScreen(
+                self.processes,
+                clock=self.clock,
+                worker=self.engine,
+                read_only=self.read_only,
+                refresh_s=self.refresh_s,
+            )
+        )
+        if self.engine is not None:
+            self.run_worker(self.run_engine(self.engine), group="engine", name="engine")
+        for job in self.background:  # e.g. the demo's trickle of new work
+            self.run_worker(job(), group="background")
+
+    async def run_engine(self, worker: ProcessWorker) -> None:
+        """The embedded worker and sweep, for as long as the app runs."""
+        async with worker.running():
+            await asyncio.Event().wait()
+
+    async def action_quit(self) -> None:
+        if self.engine is not None:
+            await self.engine.stop()
+        self.exit(0)
+
+
+def make_app(
+    processes: Processes,
+    *,
+    clock: Clock | None = None,
+    read_only: bool = False,
+    refresh_s: float = 0.25,
+    subtitle: str = "",
+    background: Sequence[Callable[[], Awaitable[None]]] = (),
+) -> LashtuiApp:
+    """The dashboard over `processes`; its worker (if any) and `background` jobs run with
+    the app."""
+    return LashtuiApp(
+        processes,
+        worker=None if read_only else processes.worker,
+        clock=clock or SystemClock(),
+        read_only=read_only,
+        refresh_s=refresh_s,
+        subtitle=subtitle,
+        background=background,
+    )

@@ -1,0 +1,79 @@
+"""Deterministic registries for dashboard tests and snapshots: fixed ids, a ManualClock,
+one row in every state an operator meets (no worker runs them)."""
+
+from __future__ import annotations
+
+from lashtui.clock import ManualClock
+from lashtui.model import (
+    AbandonedOutput,
+    AbandonEvidence,
+    AbandonRequest,
+    AbandonWriter,
+    CancelledOutput,
+    LeaseOwnerIdentity,
+    LocalProcessLiveness,
+    ProcessStarted,
+    SuccessOutput,
+    WaitKind,
+    WaitState,
+    failure,
+)
+from lashtui.registry import ProcessRegistry
+from tests.builders import ext, ob, rr
+
+START_MS = 1_780_000_000_000
+
+
+def far(name: str, host: str = "host-b", pid: int = 4242) -> LeaseOwnerIdentity:
+    liveness = LocalProcessLiveness(host_id=host, boot_id="boot-b", pid=pid, process_start="1")
+    return LeaseOwnerIdentity(owner_id=name, incarnation_id=f"{name}:1", liveness=liveness)
+
+
+async def _started(
+    registry: ProcessRegistry, pid: str, owner: LeaseOwnerIdentity, ttl: int
+) -> None:
+    lease = (await registry.claim_process_lease(pid, owner, ttl)).acquired()
+    assert lease is not None
+    started = ProcessStarted(owner=owner, started_at_ms=START_MS)
+    await registry.record_first_started(pid, started, lease)
+
+
+async def _end(registry: ProcessRegistry, pid: str, output: object) -> None:
+    lease = await registry.get_process_lease(pid)
+    assert lease is not None
+    await registry.complete_process_with_lease(lease, output)  # type: ignore[arg-type]
+
+
+async def seed_every_state(registry: ProcessRegistry, clock: ManualClock) -> None:
+    owner = far("worker-7")
+    for pid in ("a-running", "b-waiting", "c-done", "d-failed", "e-cancelled"):
+        await registry.register_process(rr(pid))
+        await _started(registry, pid, owner, 60_000)
+    wait = WaitKind(
+        name="approve",
+        event_type="signal.approve",
+        key="process:b-waiting:signal.approve:1",
+        ordinal=1,
+    )
+    await registry.set_process_wait("b-waiting", WaitState(kind=wait, since_ms=START_MS))
+    await _end(registry, "c-done", SuccessOutput(value={"rows": 12}))
+    await _end(registry, "d-failed", failure("upstream_timeout", "no answer in 30s"))
+    await _end(registry, "e-cancelled", CancelledOutput(message="requested by host"))
+    for writer in AbandonWriter:
+        pid = f"f-abandoned-{writer.value}"
+        await registry.register_process(ob(pid))
+        await _started(registry, pid, far("worker-9", "host-c"), 60_000)
+        evidence = AbandonEvidence(
+            writer=writer, owner=far("worker-9", "host-c"), epoch_ms=START_MS
+        )
+        await _end(registry, pid, AbandonedOutput(evidence=evidence))
+    await registry.register_process(ob("g-silent"))
+    await _started(registry, "g-silent", far("worker-3", "host-d"), 1_000)
+    await registry.register_process(ob("h-requested"))
+    await _started(registry, "h-requested", far("worker-7"), 600_000)
+    request = AbandonRequest(
+        requested_by="operator:dana", requested_at_ms=START_MS, reason="retired"
+    )
+    await registry.request_process_abandon("h-requested", request)
+    await registry.register_process(ext("i-external-ünïcode-label-that-is-rather-long"))
+    clock.advance(90_000)  # leases of 60 s have lapsed, the 10 min one has not

@@ -1,0 +1,196 @@
+"""The Processes view, driven by Pilot and compared by snapshot: every state on screen,
+changes from another OS process shown without a key press, the selection kept on its
+process id, and a quit that leaves no lease behind."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from lashtui.admin import Processes
+from lashtui.clock import ManualClock
+from lashtui.model import (
+    Engine,
+    LeaseTimings,
+    ProcessEventType,
+    ProcessStartRequest,
+)
+from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.tui.app import make_app
+from lashtui.tui.screens.processes import ProcessesScreen
+from lashtui.tui.widgets.process_table import ProcessTable
+from lashtui.worker import ProcessWorker
+from tests.tui.scene import START_MS, seed_every_state
+
+LASHTUI = str(Path(sys.executable).parent / "lashtui")
+
+
+@pytest.fixture
+def every_state(tmp_path: Path) -> Iterator[tuple[SqliteProcessRegistry, ManualClock]]:
+    clock = ManualClock(START_MS)
+
+    async def build() -> SqliteProcessRegistry:
+        registry = await SqliteProcessRegistry.open(str(tmp_path / "scene.db"), clock=clock)
+        await seed_every_state(registry, clock)
+        return registry
+
+    registry = asyncio.run(build())
+    yield registry, clock
+    asyncio.run(registry.close())
+
+
+async def loaded(pilot: Pilot[Any]) -> None:
+    screen = pilot.app.screen
+    assert isinstance(screen, ProcessesScreen)
+    async with asyncio.timeout(10):
+        await screen.loaded.wait()
+    await pilot.pause()
+
+
+def test_every_state_snapshot(
+    every_state: tuple[SqliteProcessRegistry, ManualClock], snap_compare: Any
+) -> None:
+    registry, clock = every_state
+    app = make_app(
+        Processes(registry, clock=clock), clock=clock, read_only=True, subtitle="scene.db"
+    )
+    assert snap_compare(app, terminal_size=(160, 24), run_before=loaded)
+
+
+def test_empty_registry_snapshot(tmp_path: Path, snap_compare: Any) -> None:
+    clock = ManualClock(START_MS)
+    registry = asyncio.run(SqliteProcessRegistry.open(str(tmp_path / "empty.db"), clock=clock))
+    try:
+        app = make_app(
+            Processes(registry, clock=clock), clock=clock, read_only=True, subtitle="empty.db"
+        )
+        assert snap_compare(app, terminal_size=(100, 12), run_before=loaded)
+    finally:
+        asyncio.run(registry.close())
+
+
+def wait_steps(pid: str) -> ProcessStartRequest:
+    return ProcessStartRequest(
+        id=pid,
+        input=Engine(kind="steps", payload={"steps": [{"wait_signal": "go"}]}),
+        disposition="rerunnable",
+        event_types=[ProcessEventType.plain("signal.go")],
+    )
+
+
+async def until(pilot: Pilot[Any], condition: Any, within: float = 15) -> None:
+    async with asyncio.timeout(within):
+        while not condition():
+            await pilot.pause(0.05)
+
+
+async def test_changes_from_another_os_process_appear_and_the_selection_stays(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "live.db")
+    registry = await SqliteProcessRegistry.open(db)
+    try:
+        for pid in ("b-one", "d-two"):
+            await registry.register_process(
+                wait_steps(pid).into_registration(
+                    await registry.put_process_execution_env(
+                        __import__(
+                            "lashtui.model", fromlist=["ProcessExecutionEnvSpec"]
+                        ).ProcessExecutionEnvSpec()
+                    )
+                )
+            )
+        app = make_app(Processes(registry), refresh_s=0.05, subtitle="live.db")
+        async with app.run_test(size=(140, 20)) as pilot:
+            await loaded(pilot)
+            table = app.screen.query_one(ProcessTable)
+            table.move_cursor(row=table.get_row_index("d-two"))
+            await pilot.pause()
+            assert table.selected_id == "d-two"
+
+            def cli(*args: str) -> None:
+                subprocess.run(
+                    [LASHTUI, "--db", db, *args], check=True, capture_output=True, timeout=60
+                )
+
+            await asyncio.to_thread(cli, "start", "a-new", "--external", "--label", "arrived")
+            await until(pilot, lambda: "a-new" in table.processes)
+            assert table.selected_id == "d-two"  # an insert above it did not move the selection
+            await asyncio.to_thread(cli, "abandon", "a-new", "--by", "op")
+            await asyncio.to_thread(cli, "sweep", "--once")
+            await until(pilot, lambda: table.processes["a-new"].terminal)
+            assert table.get_row("a-new")[1] == "☠ abandoned"
+            assert table.selected_id == "d-two"
+    finally:
+        await registry.close()
+
+
+async def test_quitting_with_runs_in_flight_is_prompt_and_releases_every_lease(
+    tmp_path: Path,
+) -> None:
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "quit.db"))
+    try:
+        worker = ProcessWorker(
+            registry, timings=LeaseTimings(ttl_ms=30_000, renew_interval_ms=10_000)
+        )
+        processes = Processes(registry, worker=worker)
+        app = make_app(processes, refresh_s=0.05)
+        async with app.run_test(size=(140, 20)) as pilot:
+            await loaded(pilot)
+            await processes.start(wait_steps("parked"))
+            await until(pilot, lambda: worker.in_flight == ["parked"])
+            async with asyncio.timeout(10):
+                await worker.awaiter.await_event("parked", "process.waiting", 0)
+            started = time.monotonic()
+            await pilot.press("q")
+            await until(pilot, lambda: not app.is_running, within=5)
+            assert time.monotonic() - started < 2.0
+        assert app.return_code == 0
+        assert await registry.get_process_lease("parked") is None
+        record = await registry.get_process("parked")
+        assert record is not None and not record.is_terminal()  # stopped, not ended
+    finally:
+        await registry.close()
+
+
+async def test_read_only_navigation_never_writes(tmp_path: Path) -> None:
+    path = tmp_path / "ro.db"
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(str(path), clock=clock)
+    await seed_every_state(registry, clock)
+    await registry.close()
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    registry = await SqliteProcessRegistry.open(str(path), clock=clock, read_only=True)
+    try:
+        app = make_app(Processes(registry, clock=clock), clock=clock, read_only=True)
+        async with app.run_test(size=(140, 20)) as pilot:
+            await loaded(pilot)
+            for key in ("down", "down", "end", "home", "p", "p", "up"):
+                await pilot.press(key)
+            screen = app.screen
+            assert isinstance(screen, ProcessesScreen)
+            await screen.tick()
+            await pilot.press("q")
+    finally:
+        await registry.close()
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def test_the_dashboard_refuses_a_bad_file_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("not a registry\n")
+    for args in (("dash",), ("dash", "--read-only"), ()):
+        result = subprocess.run(
+            [LASHTUI, "--db", str(path), *args], capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 1
+        assert result.stderr.strip() == f"lashtui: not a lash process registry: {path}"
