@@ -68,8 +68,9 @@ def originated_by(record: ProcessRecord, scope: SessionScope) -> bool:
     return not scope.agent_frame_id or originator.scope.agent_frame_id == scope.agent_frame_id
 
 
-def abandon_outlook(process: ObservedProcess) -> str:
-    """What the sweep will do with a pending abandon request on this row, in one sentence."""
+def abandon_outlook(process: ObservedProcess, now_ms: int | None = None) -> str:
+    """What the sweep will do with a pending abandon request on this row, in one sentence
+    (given the time, it also says whether the owner's lease has already lapsed)."""
     if process.terminal:
         return f"process `{process.process_id}` is already {process.lifecycle.value}"
     if process.disposition is RecoveryDisposition.RERUNNABLE:
@@ -78,6 +79,9 @@ def abandon_outlook(process: ObservedProcess) -> str:
         return "not applicable: a never-started owner_bound row is run by the next worker"
     if process.disposition is RecoveryDisposition.EXTERNALLY_OWNED:
         return "will abandon at the next sweep: externally-owned rows have no owner lease"
+    expires = process.lease_expires_at_ms
+    if now_ms is not None and (expires is None or expires <= now_ms):
+        return "will abandon at the next sweep: the owner's lease has lapsed"
     return "will abandon once the owner's lease lapses"
 
 

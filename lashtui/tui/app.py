@@ -8,6 +8,7 @@ app exits, so nothing is left holding a lease.
 from __future__ import annotations
 
 import asyncio
+import getpass
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -42,9 +43,11 @@ class LashtuiApp(App[int]):
         read_only: bool,
         refresh_s: float,
         subtitle: str,
+        operator: str,
         background: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         super().__init__()
+        self.operator = operator
         self.background = background
         self.processes = processes
         self.engine = worker
@@ -60,6 +63,7 @@ class LashtuiApp(App[int]):
                 clock=self.clock,
                 worker=self.engine,
                 read_only=self.read_only,
+                operator=self.operator,
                 refresh_s=self.refresh_s,
             )
         )
@@ -86,6 +90,7 @@ def make_app(
     read_only: bool = False,
     refresh_s: float = 0.25,
     subtitle: str = "",
+    operator: str | None = None,
     background: Sequence[Callable[[], Awaitable[None]]] = (),
 ) -> LashtuiApp:
     """The dashboard over `processes`; its worker (if any) and `background` jobs run with
@@ -97,5 +102,6 @@ def make_app(
         read_only=read_only,
         refresh_s=refresh_s,
         subtitle=subtitle,
+        operator=operator or f"operator:{getpass.getuser()}",
         background=background,
     )

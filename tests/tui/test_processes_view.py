@@ -26,6 +26,7 @@ from lashtui.model import (
 )
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import make_app
+from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.tui.widgets.process_table import ProcessTable
 from lashtui.worker import ProcessWorker
@@ -194,3 +195,80 @@ def test_the_dashboard_refuses_a_bad_file_in_one_line(tmp_path: Path) -> None:
         )
         assert result.returncode == 1
         assert result.stderr.strip() == f"lashtui: not a lash process registry: {path}"
+
+
+def _actionable(registry: SqliteProcessRegistry, clock: ManualClock) -> Any:
+    """The scene with actions on (no worker: nothing moves between frames)."""
+    return make_app(
+        Processes(registry, clock=clock), clock=clock, subtitle="scene.db", operator="operator:test"
+    )
+
+
+def _select_then(pid: str, *keys: str) -> Any:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await loaded(pilot)
+        table = pilot.app.screen.query_one(ProcessTable)
+        table.move_cursor(row=table.get_row_index(pid))
+        await pilot.press(*keys)
+        screen = pilot.app.screen
+        if isinstance(screen, ProcessDetailScreen):
+            async with asyncio.timeout(10):
+                await screen.loaded.wait()
+        await pilot.pause()
+
+    return run_before
+
+
+def test_detail_snapshot(
+    every_state: tuple[SqliteProcessRegistry, ManualClock], snap_compare: Any
+) -> None:
+    registry, clock = every_state
+    assert snap_compare(
+        _actionable(registry, clock),
+        terminal_size=(120, 24),
+        run_before=_select_then("h-requested", "enter"),
+    )
+
+
+def test_terminal_detail_snapshot(
+    every_state: tuple[SqliteProcessRegistry, ManualClock], snap_compare: Any
+) -> None:
+    registry, clock = every_state
+    assert snap_compare(
+        _actionable(registry, clock),
+        terminal_size=(120, 24),
+        run_before=_select_then("d-failed", "enter"),
+    )
+
+
+def test_cancel_confirmation_snapshot(
+    every_state: tuple[SqliteProcessRegistry, ManualClock], snap_compare: Any
+) -> None:
+    registry, clock = every_state
+    assert snap_compare(
+        _actionable(registry, clock),
+        terminal_size=(120, 24),
+        run_before=_select_then("a-running", "c"),
+    )
+
+
+def test_signal_form_snapshot(
+    every_state: tuple[SqliteProcessRegistry, ManualClock], snap_compare: Any
+) -> None:
+    registry, clock = every_state
+    assert snap_compare(
+        _actionable(registry, clock),
+        terminal_size=(120, 24),
+        run_before=_select_then("b-waiting", "s"),
+    )
+
+
+def test_abandon_form_snapshot(
+    every_state: tuple[SqliteProcessRegistry, ManualClock], snap_compare: Any
+) -> None:
+    registry, clock = every_state
+    assert snap_compare(
+        _actionable(registry, clock),
+        terminal_size=(120, 24),
+        run_before=_select_then("g-silent", "a"),
+    )

@@ -14,21 +14,31 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from lashtui.admin import Processes
 from lashtui.clock import Clock
 from lashtui.errors import LashError
+from lashtui.model import ObservedProcess
 from lashtui.tui import format as fmt
+from lashtui.tui.actions import ProcessActions
+from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.widgets.process_table import ProcessTable
 from lashtui.worker import ProcessWorker
 
 PAGE = 1_000
 
 
-class ProcessesScreen(Screen[None]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("p", "toggle_pause", "Pause")]
+class ProcessesScreen(ProcessActions, Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Detail"),
+        Binding("c", "cancel", "Cancel"),
+        Binding("s", "signal", "Signal"),
+        Binding("a", "abandon", "Request abandon"),
+        Binding("p", "toggle_pause", "Pause"),
+    ]
 
     def __init__(
         self,
@@ -37,9 +47,11 @@ class ProcessesScreen(Screen[None]):
         clock: Clock,
         worker: ProcessWorker | None,
         read_only: bool,
+        operator: str,
         refresh_s: float,
     ) -> None:
         super().__init__()
+        self.operator = operator
         self.processes = processes
         self.clock = clock
         self.worker = worker
@@ -62,7 +74,12 @@ class ProcessesScreen(Screen[None]):
         self.show_status()
 
     async def refresh_processes(self) -> None:
-        table = self.query_one(ProcessTable)
+        try:
+            await self._follow_the_feed(self.query_one(ProcessTable))
+        except NoMatches:
+            return  # the app is closing while a read was in flight
+
+    async def _follow_the_feed(self, table: ProcessTable) -> None:
         while True:
             if not self.paused:
                 try:
@@ -83,7 +100,12 @@ class ProcessesScreen(Screen[None]):
             self.cursor = cursor
 
     async def tick(self) -> None:
-        table = self.query_one(ProcessTable)
+        try:
+            await self._tick(self.query_one(ProcessTable))
+        except NoMatches:
+            return  # the app is closing while a read was in flight
+
+    async def _tick(self, table: ProcessTable) -> None:
         if not self.paused:
             try:
                 leases = await self.processes.registry.get_process_leases(list(table.processes))
@@ -112,6 +134,34 @@ class ProcessesScreen(Screen[None]):
             return "observer: no embedded worker"
         in_flight, drives = len(self.worker.in_flight), self.worker.stats.drives
         return f"worker {fmt.owner(self.worker.owner)}: {in_flight} in flight, {drives} drives"
+
+    def target(self) -> ObservedProcess | None:
+        table = self.query_one(ProcessTable)
+        selected = table.selected_id
+        return table.processes.get(selected) if selected else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self.offers(action)
+
+    def on_process_table_process_selected(self) -> None:
+        self.refresh_bindings()
+
+    def on_data_table_row_selected(self) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        process = self.target()
+        if process is None:
+            return
+        detail = ProcessDetailScreen(
+            self.processes,
+            process.process_id,
+            clock=self.clock,
+            read_only=self.read_only,
+            operator=self.operator,
+            refresh_s=self.refresh_s,
+        )
+        self.app.push_screen(detail)
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused

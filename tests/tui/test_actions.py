@@ -1,0 +1,160 @@
+"""Acting from the dashboard: every action asks first (default No) and then goes through
+the facade; the outcome shows on screen without a key press."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from lashtui.admin import Processes
+from lashtui.model import (
+    AbandonedOutput,
+    Engine,
+    LeaseTimings,
+    ProcessEventType,
+    ProcessStarted,
+    ProcessStartRequest,
+)
+from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.tui.app import LashtuiApp, make_app
+from lashtui.tui.screens.detail import ProcessDetailScreen
+from lashtui.tui.screens.modals import AbandonScreen, ConfirmScreen, SignalScreen
+from lashtui.tui.screens.processes import ProcessesScreen
+from lashtui.tui.widgets.process_table import ProcessTable
+from lashtui.worker import ProcessWorker
+from tests.builders import ob
+from tests.tui.scene import far
+
+
+def waiting(pid: str) -> ProcessStartRequest:
+    return ProcessStartRequest(
+        id=pid,
+        input=Engine(kind="steps", payload={"steps": [{"wait_signal": "approve"}]}),
+        disposition="rerunnable",
+        event_types=[ProcessEventType.plain("signal.approve")],
+    )
+
+
+@pytest.fixture
+async def live(tmp_path: Path) -> AsyncIterator[tuple[LashtuiApp, Processes, ProcessWorker]]:
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "act.db"))
+    worker = ProcessWorker(registry, timings=LeaseTimings(ttl_ms=3_000, renew_interval_ms=500))
+    processes = Processes(registry, worker=worker)
+    app = make_app(processes, refresh_s=0.05, operator="operator:test")
+    try:
+        yield app, processes, worker
+    finally:
+        await worker.stop()
+        await registry.close()
+
+
+async def until(pilot: Pilot[Any], condition: Any, within: float = 15) -> None:
+    async with asyncio.timeout(within):
+        while not condition():
+            await pilot.pause(0.05)
+
+
+async def select(pilot: Pilot[Any], pid: str) -> ProcessTable:
+    screen = pilot.app.screen
+    assert isinstance(screen, ProcessesScreen)
+    table = screen.query_one(ProcessTable)
+    await until(pilot, lambda: pid in table.processes)
+    table.move_cursor(row=table.get_row_index(pid))
+    await pilot.pause()
+    return table
+
+
+async def test_cancel_asks_defaults_to_no_then_cancels(live: Any) -> None:
+    app, processes, worker = live
+    async with app.run_test(size=(140, 24)) as pilot:
+        await processes.start(waiting("w"))
+        async with asyncio.timeout(10):
+            await worker.awaiter.await_event("w", "process.waiting", 0)
+        table = await select(pilot, "w")
+        await pilot.press("c")
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("enter")  # the focused default is No
+        assert isinstance(app.screen, ProcessesScreen)
+        assert [e.event_type for e in await processes.events("w")] == ["process.waiting"]
+        await pilot.press("c")
+        await pilot.click("#yes")
+        await until(pilot, lambda: table.processes["w"].lifecycle.value == "cancelled")
+        assert table.get_row("w")[1] == "⊘ cancelled"
+        assert not app.screen.check_action("cancel", ())  # no cancel on a terminal row
+
+
+async def test_signal_from_the_ui_resumes_a_waiting_process(live: Any) -> None:
+    app, processes, worker = live
+    async with app.run_test(size=(140, 24)) as pilot:
+        await processes.start(waiting("w"))
+        async with asyncio.timeout(10):
+            await worker.awaiter.await_event("w", "process.waiting", 0)
+        table = await select(pilot, "w")
+        await pilot.press("s")
+        form = app.screen
+        assert isinstance(form, SignalScreen)
+        assert form.query_one("#signal-name").value == "approve"  # type: ignore[attr-defined]
+        form.query_one("#signal-payload").value = "{bad"  # type: ignore[attr-defined]
+        await pilot.click("#send")
+        assert isinstance(app.screen, SignalScreen)  # refused before sending
+        assert "not valid JSON" in str(form.query_one("#form-error").render())
+        form.query_one("#signal-payload").value = '"ship it"'  # type: ignore[attr-defined]
+        await pilot.click("#send")
+        await until(pilot, lambda: table.processes["w"].lifecycle.value == "completed")
+        assert (
+            await processes.await_output("w", timeout=5) == table.processes["w"].status.await_output
+        )
+
+
+async def test_abandon_a_silent_row_is_pending_then_reconciled(live: Any) -> None:
+    app, processes, _ = live
+    registry = processes.registry
+    await registry.register_process(ob("quiet"))
+    holder = far("worker-3", "host-d")
+    lease = (await registry.claim_process_lease("quiet", holder, 300)).acquired()
+    assert lease is not None
+    started = ProcessStarted(owner=holder, started_at_ms=processes.clock.now_ms())
+    await registry.record_first_started("quiet", started, lease)
+    async with app.run_test(size=(140, 24)) as pilot:
+        table = await select(pilot, "quiet")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ProcessDetailScreen))
+        detail = app.screen
+        assert isinstance(detail, ProcessDetailScreen)
+        await until(pilot, lambda: detail.process is not None)
+        await pilot.press("a")
+        assert isinstance(app.screen, AbandonScreen)
+        app.screen.query_one("#abandon-reason").value = "host-d retired"  # type: ignore[attr-defined]
+        await pilot.click("#request")
+        await until(
+            pilot, lambda: detail.process is not None and detail.process.terminal, within=20
+        )
+        ended = detail.process
+        assert ended is not None
+        output = ended.status.await_output
+        assert isinstance(output, AbandonedOutput)
+        assert output.evidence.writer.value == "reconciled_request"
+        assert ended.abandon_request is not None
+        assert ended.abandon_request.requested_by == "operator:test"
+        await pilot.press("escape")
+        await until(pilot, lambda: table.processes["quiet"].terminal)
+
+
+async def test_read_only_offers_no_action(tmp_path: Path) -> None:
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "ro.db"))
+    try:
+        await registry.register_process(ob("p"))
+        app = make_app(Processes(registry), read_only=True, refresh_s=0.05)
+        async with app.run_test(size=(140, 24)) as pilot:
+            await select(pilot, "p")
+            for action in ("cancel", "signal", "abandon"):
+                assert not app.screen.check_action(action, ())
+            await pilot.press("c", "s", "a")
+            assert isinstance(app.screen, ProcessesScreen)
+    finally:
+        await registry.close()
