@@ -103,9 +103,15 @@ async def test_signal_from_the_ui_resumes_a_waiting_process(live: Any) -> None:
         await pilot.click("#send")
         assert isinstance(app.screen, SignalScreen)  # refused before sending
         assert "not valid JSON" in str(form.query_one("#form-error").render())
-        form.query_one("#signal-payload").value = '"ship it"'  # type: ignore[attr-defined]
-        await pilot.click("#send")
-        await until(pilot, lambda: table.processes["w"].lifecycle.value == "completed")
+        payload = form.query_one("#signal-payload")
+        payload.value = '"ship it"'  # type: ignore[attr-defined]
+        payload.focus()
+        await pilot.press("enter")  # submitting from the field, as an operator would
+        try:
+            await until(pilot, lambda: table.processes["w"].lifecycle.value == "completed")
+        except TimeoutError:
+            events = [(e.sequence, e.event_type) for e in await processes.events("w")]
+            raise AssertionError(f"not completed: {app.screen!r}, events {events}") from None
         assert (
             await processes.await_output("w", timeout=5) == table.processes["w"].status.await_output
         )
