@@ -18,6 +18,7 @@ from textual.binding import Binding, BindingType
 
 from lashtui.admin import Processes
 from lashtui.clock import Clock, SystemClock
+from lashtui.tui.screens.modals import HelpScreen
 from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.worker import ProcessWorker
 
@@ -76,6 +77,10 @@ class LashtuiApp(App[int]):
         """The embedded worker and sweep, for as long as the app runs."""
         async with worker.running():
             await asyncio.Event().wait()
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
 
     async def action_quit(self) -> None:
         if self.engine is not None:

@@ -272,3 +272,38 @@ def test_abandon_form_snapshot(
         terminal_size=(120, 24),
         run_before=_select_then("g-silent", "a"),
     )
+
+
+async def test_filters_narrow_the_view_and_keep_the_selection(tmp_path: Path) -> None:
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "f.db"), clock=clock)
+    try:
+        await seed_every_state(registry, clock)
+        app = make_app(Processes(registry, clock=clock), clock=clock, read_only=True)
+        async with app.run_test(size=(140, 24)) as pilot:
+            await loaded(pilot)
+            table = app.screen.query_one(ProcessTable)
+            assert len(table.processes) == 11
+            table.move_cursor(row=table.get_row_index("h-requested"))
+            await pilot.press("f")  # running (waiting rows have their own filter)
+            assert sorted(table.processes) == [
+                "a-running",
+                "g-silent",
+                "h-requested",
+                "i-external-ünïcode-label-that-is-rather-long",
+            ]
+            assert table.selected_id == "h-requested"
+            await pilot.press("f")  # waiting
+            assert list(table.processes) == ["b-waiting"]
+            await pilot.press("f", "f")  # terminal, then all again
+            assert len(table.processes) == 11
+            await pilot.press("slash", *"abandoned-s")
+            assert list(table.processes) == ["f-abandoned-sweep"]
+            await pilot.press("escape")
+            assert len(table.processes) == 11
+            await pilot.press("question_mark")
+            assert type(app.screen).__name__ == "HelpScreen"
+            await pilot.press("escape")
+            assert isinstance(app.screen, ProcessesScreen)
+    finally:
+        await registry.close()

@@ -118,3 +118,30 @@ class AbandonScreen(ModalScreen[str | None]):
             self.dismiss(None)
         else:
             self.dismiss(self.query_one("#abandon-reason", Input).value.strip())
+
+
+HELP = """\
+Processes
+  ↑ ↓ / mouse   move the selection          Enter   open the process
+  /             filter by id, label, scope  f       status: all, running, waiting, terminal
+  p             pause / resume live updates
+
+Acting on the selected process (never offered read-only)
+  c   cancel: ask its owner to stop (not on finished processes)
+  s   signal: a name and a JSON payload, checked before sending
+  a   request abandon: the sweep abandons it when the rules allow, and says when
+
+Anywhere
+  Esc   back      ?   this help      ctrl+p   command palette      q   quit
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss", "Close"),
+        Binding("question_mark", "dismiss", "Close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="help"):
+            yield Static(HELP)

@@ -15,8 +15,9 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
+from textual.events import Key
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Header, Input, Static
 
 from lashtui.admin import Processes
 from lashtui.clock import Clock
@@ -29,6 +30,7 @@ from lashtui.tui.widgets.process_table import ProcessTable
 from lashtui.worker import ProcessWorker
 
 PAGE = 1_000
+STATUS_FILTERS = ("all", "running", "waiting", "terminal")
 
 
 class ProcessesScreen(ProcessActions, Screen[None]):
@@ -37,7 +39,10 @@ class ProcessesScreen(ProcessActions, Screen[None]):
         Binding("c", "cancel", "Cancel"),
         Binding("s", "signal", "Signal"),
         Binding("a", "abandon", "Request abandon"),
+        Binding("slash", "find", "Filter"),
+        Binding("f", "cycle_status", "Status"),
         Binding("p", "toggle_pause", "Pause"),
+        Binding("question_mark", "app.help", "Help"),
     ]
 
     def __init__(
@@ -61,14 +66,18 @@ class ProcessesScreen(ProcessActions, Screen[None]):
         self.cursor = 0
         self.last_error: str | None = None
         self.loaded = asyncio.Event()  # set once the first catch-up is on screen
+        self.text = ""
+        self.status = STATUS_FILTERS[0]
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="engine-status")
+        yield Input(placeholder="filter by id, label or scope (Esc clears)", id="filter")
         yield ProcessTable(id="process-table")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one(ProcessTable).focus()  # keys go to the list, not the hidden filter
         self.run_worker(self.refresh_processes(), group="refresh", name="refresh_processes")
         self.set_interval(1.0, self.tick)
         self.show_status()
@@ -118,9 +127,12 @@ class ProcessesScreen(ProcessActions, Screen[None]):
 
     def show_status(self) -> None:
         table = self.query_one(ProcessTable)
-        states = [fmt.state(p) for p in table.processes.values()]
+        states = [fmt.state(p) for p in table.known.values()]
         counts = "  ".join(f"{s} {states.count(s)}" for s in fmt.BADGES if states.count(s))
         parts = [self.engine_state(), counts or "no processes"]
+        if self.status != "all" or self.text:
+            shown = f"showing {len(table.processes)} of {len(table.known)}: {self.status}"
+            parts.append(shown + (f' matching "{self.text}"' if self.text else ""))
         if self.paused:
             parts.insert(0, "PAUSED")
         if self.last_error:
@@ -162,6 +174,47 @@ class ProcessesScreen(ProcessActions, Screen[None]):
             refresh_s=self.refresh_s,
         )
         self.app.push_screen(detail)
+
+    def shows(self, process: ObservedProcess) -> bool:
+        """The status filter and the text filter together."""
+        state = fmt.state(process)
+        if self.status == "terminal" and not process.terminal:
+            return False
+        if self.status not in ("all", "terminal") and state != self.status:
+            return False
+        haystack = f"{process.process_id} {process.label} {process.originator.scope_id()}"
+        return self.text.lower() in haystack.lower()
+
+    def refilter(self) -> None:
+        self.query_one(ProcessTable).filter(self.shows, self.clock.now_ms())
+        self.show_status()
+
+    def action_find(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.add_class("-open")
+        field.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            self.text = event.value.strip()
+            self.refilter()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            self.query_one(ProcessTable).focus()
+
+    def on_key(self, event: Key) -> None:
+        field = self.query_one("#filter", Input)
+        if event.key == "escape" and field.has_focus:
+            field.value = ""
+            field.remove_class("-open")
+            self.query_one(ProcessTable).focus()
+            event.stop()
+
+    def action_cycle_status(self) -> None:
+        index = STATUS_FILTERS.index(self.status)
+        self.status = STATUS_FILTERS[(index + 1) % len(STATUS_FILTERS)]
+        self.refilter()
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused

@@ -7,7 +7,7 @@ process id across inserts, removals and re-sorts, never a row index.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from textual.message import Message
 from textual.widgets import DataTable
@@ -55,7 +55,9 @@ class ProcessTable(DataTable[str]):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
-        self.processes: dict[str, ObservedProcess] = {}
+        self.known: dict[str, ObservedProcess] = {}  # everything seen, shown or not
+        self.processes: dict[str, ObservedProcess] = {}  # the rows on screen
+        self.shows: Callable[[ObservedProcess], bool] = lambda _: True
 
     def on_mount(self) -> None:
         for key, label in COLUMNS:
@@ -67,12 +69,24 @@ class ProcessTable(DataTable[str]):
             return None
         return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
 
-    def apply(self, changed: Iterable[ObservedProcess], now_ms: int, keep: bool = True) -> None:
-        """Insert or update `changed` rows (dropping those `keep` rejects), in id order."""
+    def filter(self, shows: Callable[[ObservedProcess], bool], now_ms: int) -> None:
+        """Show only the processes `shows` accepts (rows come and go; nothing is re-read)."""
+        self.shows = shows
+        hidden = [pid for pid, process in self.processes.items() if not shows(process)]
+        self.drop(hidden)
+        self.apply([p for pid, p in self.known.items() if pid not in self.processes], now_ms)
+
+    def apply(self, changed: Iterable[ObservedProcess], now_ms: int) -> None:
+        """Insert or update `changed` rows in id order; rows the filter rejects leave."""
         selected = self.selected_id
         inserted = False
+        leaving = []
         for process in changed:
             pid = process.process_id
+            self.known[pid] = process
+            if not self.shows(process):
+                leaving.append(pid)
+                continue
             row = cells(process, now_ms)
             if pid in self.processes:
                 old = cells(self.processes[pid], now_ms)
@@ -85,6 +99,7 @@ class ProcessTable(DataTable[str]):
             self.processes[pid] = process
         if inserted:
             self.sort("id")
+        self.drop(leaving)
         self._reselect(selected)
 
     def apply_leases(self, leases: Mapping[str, ProcessLease], now_ms: int) -> None:
