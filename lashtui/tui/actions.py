@@ -10,23 +10,20 @@ import uuid
 from pydantic import JsonValue
 from textual.screen import Screen
 
-from lashtui.admin import Processes, abandon_outlook
-from lashtui.clock import Clock
+from lashtui.admin import abandon_outlook
 from lashtui.errors import LashError
 from lashtui.model import ObservedProcess
+from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.modals import AbandonScreen, ConfirmScreen, SignalScreen
 
 ACTIONS = ("cancel", "signal", "abandon")
 
 
 class ProcessActions:
-    """Mixed into a Screen that knows its `processes`, `read_only` flag and the process the
-    operator has in hand (`target()`)."""
+    """Mixed into a Screen that holds the `dashboard` and knows the process the operator
+    has in hand (`target()`)."""
 
-    processes: Processes
-    clock: Clock
-    read_only: bool
-    operator: str
+    dashboard: Dashboard
 
     def target(self) -> ObservedProcess | None:
         raise NotImplementedError
@@ -35,7 +32,7 @@ class ProcessActions:
         if action not in ACTIONS:
             return True
         process = self.target()
-        if self.read_only or process is None:
+        if self.dashboard.read_only or process is None:
             return False
         return action == "abandon" or not process.terminal
 
@@ -48,7 +45,7 @@ class ProcessActions:
 
         async def confirmed(yes: bool | None) -> None:
             if yes:
-                await self._act(f"cancel requested for {pid}", self.processes.cancel(pid))
+                await self._act(f"cancel requested for {pid}", self.dashboard.processes.cancel(pid))
 
         self._screen.app.push_screen(ConfirmScreen(question), confirmed)
 
@@ -62,7 +59,7 @@ class ProcessActions:
         async def chosen(choice: tuple[str, JsonValue] | None) -> None:
             if choice is not None:
                 name, payload = choice
-                send = self.processes.signal(pid, name, uuid.uuid4().hex, payload)
+                send = self.dashboard.processes.signal(pid, name, uuid.uuid4().hex, payload)
                 await self._act(f"sent signal.{name} to {pid}", send)
 
         self._screen.app.push_screen(SignalScreen(pid, waiting), chosen)
@@ -75,10 +72,11 @@ class ProcessActions:
 
         async def requested(reason: str | None) -> None:
             if reason is not None:
-                ask = self.processes.request_abandon(pid, self.operator, reason or None)
+                board = self.dashboard
+                ask = board.processes.request_abandon(pid, board.operator, reason or None)
                 await self._act(f"abandon requested for {pid}", ask)
 
-        outlook = abandon_outlook(process, self.clock.now_ms())
+        outlook = abandon_outlook(process, self.dashboard.clock.now_ms())
         self._screen.app.push_screen(AbandonScreen(pid, outlook), requested)
 
     @property

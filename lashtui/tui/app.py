@@ -18,6 +18,7 @@ from textual.binding import Binding, BindingType
 
 from lashtui.admin import Processes
 from lashtui.clock import Clock, SystemClock
+from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.modals import HelpScreen
 from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.worker import ProcessWorker
@@ -37,37 +38,22 @@ class LashtuiApp(App[int]):
 
     def __init__(
         self,
-        processes: Processes,
+        dashboard: Dashboard,
         *,
-        worker: ProcessWorker | None,
-        clock: Clock,
-        read_only: bool,
-        refresh_s: float,
         subtitle: str,
-        operator: str,
         background: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         super().__init__()
-        self.operator = operator
+        self.dashboard = dashboard
         self.background = background
-        self.processes = processes
-        self.engine = worker
-        self.clock = clock
-        self.read_only = read_only
-        self.refresh_s = refresh_s
         self.sub_title = subtitle
 
+    @property
+    def engine(self) -> ProcessWorker | None:
+        return self.dashboard.worker
+
     def on_mount(self) -> None:
-        self.push_screen(
-            ProcessesScreen(
-                self.processes,
-                clock=self.clock,
-                worker=self.engine,
-                read_only=self.read_only,
-                operator=self.operator,
-                refresh_s=self.refresh_s,
-            )
-        )
+        self.push_screen(ProcessesScreen(self.dashboard))
         if self.engine is not None:
             self.run_worker(self.run_engine(self.engine), group="engine", name="engine")
         for job in self.background:  # e.g. the demo's trickle of new work
@@ -100,13 +86,12 @@ def make_app(
 ) -> LashtuiApp:
     """The dashboard over `processes`; its worker (if any) and `background` jobs run with
     the app."""
-    return LashtuiApp(
-        processes,
-        worker=None if read_only else processes.worker,
+    dashboard = Dashboard(
+        processes=processes,
         clock=clock or SystemClock(),
+        worker=None if read_only else processes.worker,
         read_only=read_only,
-        refresh_s=refresh_s,
-        subtitle=subtitle,
         operator=operator or f"operator:{getpass.getuser()}",
-        background=background,
+        refresh_s=refresh_s,
     )
+    return LashtuiApp(dashboard, subtitle=subtitle, background=background)

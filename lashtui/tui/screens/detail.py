@@ -13,12 +13,11 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from lashtui.admin import Processes
-from lashtui.clock import Clock
 from lashtui.errors import LashError
 from lashtui.model import ObservedProcess, ObservedProcessEvent
 from lashtui.tui import format as fmt
 from lashtui.tui.actions import ProcessActions
+from lashtui.tui.context import Dashboard
 
 
 def summary(process: ObservedProcess, now_ms: int) -> str:
@@ -55,23 +54,10 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         Binding("a", "abandon", "Request abandon"),
     ]
 
-    def __init__(
-        self,
-        processes: Processes,
-        process_id: str,
-        *,
-        clock: Clock,
-        read_only: bool,
-        operator: str,
-        refresh_s: float,
-    ) -> None:
+    def __init__(self, dashboard: Dashboard, process_id: str) -> None:
         super().__init__()
-        self.processes = processes
+        self.dashboard = dashboard
         self.process_id = process_id
-        self.clock = clock
-        self.read_only = read_only
-        self.operator = operator
-        self.refresh_s = refresh_s
         self.process: ObservedProcess | None = None
         self.after = 0
         self.loaded = asyncio.Event()
@@ -98,19 +84,20 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         try:
             while True:
                 try:
-                    process = await self.processes.get(self.process_id)
-                    events = await self.processes.events(self.process_id, self.after)
+                    processes = self.dashboard.processes
+                    process = await processes.get(self.process_id)
+                    events = await processes.events(self.process_id, self.after)
                 except LashError as error:
                     self.query_one("#summary", Static).update(str(error))
                 else:
                     self.show(process, events)
                 self.loaded.set()
-                await asyncio.sleep(self.refresh_s)
+                await asyncio.sleep(self.dashboard.refresh_s)
         except NoMatches:
             return  # the screen was popped while a read was in flight
 
     def show(self, process: ObservedProcess | None, events: list[ObservedProcessEvent]) -> None:
-        now = self.clock.now_ms()
+        now = self.dashboard.clock.now_ms()
         if process is None:
             self.query_one("#summary", Static).update(f"process `{self.process_id}` is gone")
             return

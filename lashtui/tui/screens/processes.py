@@ -19,15 +19,13 @@ from textual.events import Key
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
-from lashtui.admin import Processes
-from lashtui.clock import Clock
 from lashtui.errors import LashError
 from lashtui.model import ObservedProcess
 from lashtui.tui import format as fmt
 from lashtui.tui.actions import ProcessActions
+from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.widgets.process_table import ProcessTable
-from lashtui.worker import ProcessWorker
 
 PAGE = 1_000
 STATUS_FILTERS = ("all", "running", "waiting", "terminal")
@@ -45,23 +43,9 @@ class ProcessesScreen(ProcessActions, Screen[None]):
         Binding("question_mark", "app.help", "Help"),
     ]
 
-    def __init__(
-        self,
-        processes: Processes,
-        *,
-        clock: Clock,
-        worker: ProcessWorker | None,
-        read_only: bool,
-        operator: str,
-        refresh_s: float,
-    ) -> None:
+    def __init__(self, dashboard: Dashboard) -> None:
         super().__init__()
-        self.operator = operator
-        self.processes = processes
-        self.clock = clock
-        self.worker = worker
-        self.read_only = read_only
-        self.refresh_s = refresh_s
+        self.dashboard = dashboard
         self.paused = False
         self.cursor = 0
         self.last_error: str | None = None
@@ -98,14 +82,14 @@ class ProcessesScreen(ProcessActions, Screen[None]):
                     self.last_error = str(error)
                 self.show_status()
                 self.loaded.set()
-            await asyncio.sleep(self.refresh_s)
+            await asyncio.sleep(self.dashboard.refresh_s)
 
     async def catch_up(self, table: ProcessTable) -> None:
         while True:
-            changed, cursor = await self.processes.changes_since(self.cursor, PAGE)
+            changed, cursor = await self.dashboard.processes.changes_since(self.cursor, PAGE)
             if not changed:
                 return
-            table.apply(changed, self.clock.now_ms())
+            table.apply(changed, self.dashboard.clock.now_ms())
             self.cursor = cursor
 
     async def tick(self) -> None:
@@ -117,12 +101,13 @@ class ProcessesScreen(ProcessActions, Screen[None]):
     async def _tick(self, table: ProcessTable) -> None:
         if not self.paused:
             try:
-                leases = await self.processes.registry.get_process_leases(list(table.processes))
+                registry = self.dashboard.processes.registry
+                leases = await registry.get_process_leases(list(table.processes))
             except LashError as error:
                 self.last_error = str(error)
             else:
-                table.apply_leases(leases, self.clock.now_ms())
-        table.tick(self.clock.now_ms())
+                table.apply_leases(leases, self.dashboard.clock.now_ms())
+        table.tick(self.dashboard.clock.now_ms())
         self.show_status()
 
     def show_status(self) -> None:
@@ -140,12 +125,13 @@ class ProcessesScreen(ProcessActions, Screen[None]):
         self.query_one("#engine-status", Static).update("  ·  ".join(parts))
 
     def engine_state(self) -> str:
-        if self.read_only:
+        worker = self.dashboard.worker
+        if self.dashboard.read_only:
             return "read-only: observing, no actions"
-        if self.worker is None:
+        if worker is None:
             return "observer: no embedded worker"
-        in_flight, drives = len(self.worker.in_flight), self.worker.stats.drives
-        return f"worker {fmt.owner(self.worker.owner)}: {in_flight} in flight, {drives} drives"
+        in_flight, drives = len(worker.in_flight), worker.stats.drives
+        return f"worker {fmt.owner(worker.owner)}: {in_flight} in flight, {drives} drives"
 
     def target(self) -> ObservedProcess | None:
         table = self.query_one(ProcessTable)
@@ -165,15 +151,7 @@ class ProcessesScreen(ProcessActions, Screen[None]):
         process = self.target()
         if process is None:
             return
-        detail = ProcessDetailScreen(
-            self.processes,
-            process.process_id,
-            clock=self.clock,
-            read_only=self.read_only,
-            operator=self.operator,
-            refresh_s=self.refresh_s,
-        )
-        self.app.push_screen(detail)
+        self.app.push_screen(ProcessDetailScreen(self.dashboard, process.process_id))
 
     def shows(self, process: ObservedProcess) -> bool:
         """The status filter and the text filter together."""
@@ -186,7 +164,7 @@ class ProcessesScreen(ProcessActions, Screen[None]):
         return self.text.lower() in haystack.lower()
 
     def refilter(self) -> None:
-        self.query_one(ProcessTable).filter(self.shows, self.clock.now_ms())
+        self.query_one(ProcessTable).filter(self.shows, self.dashboard.clock.now_ms())
         self.show_status()
 
     def action_find(self) -> None:
