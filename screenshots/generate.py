@@ -13,6 +13,7 @@ from pathlib import Path
 from lashtui.admin import Processes
 from lashtui.clock import ManualClock
 from lashtui.demo import DEMO_TIMINGS, seed
+from lashtui.model import LeaseOwnerIdentity
 from lashtui.registry import open_registry
 from lashtui.tui.app import make_app
 from lashtui.tui.screens.processes import ProcessesScreen
@@ -27,7 +28,9 @@ async def main() -> None:
     clock = ManualClock(FIXED_MS)
     with tempfile.TemporaryDirectory() as tmp:
         async with open_registry(str(Path(tmp) / "lashtui-demo.db"), clock=clock) as registry:
-            worker = ProcessWorker(registry, timings=DEMO_TIMINGS, clock=clock)
+            # A fixed, opaque owner: the picture should not change with this machine's pid.
+            owner = LeaseOwnerIdentity.opaque("lashtui-worker@demo-host", "incarnation-1")
+            worker = ProcessWorker(registry, owner=owner, timings=DEMO_TIMINGS, clock=clock)
             await seed(Processes(registry, worker=worker, clock=clock))
             async with worker.running():
                 await asyncio.sleep(3)  # let the demo move: runs finish, waits park
