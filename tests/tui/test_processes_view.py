@@ -219,59 +219,26 @@ def _select_then(pid: str, *keys: str) -> Any:
     return run_before
 
 
-def test_detail_snapshot(
-    every_state: tuple[SqliteProcessRegistry, ManualClock], snap_compare: Any
+@pytest.mark.parametrize(
+    ("name", "pid", "keys"),
+    [
+        ("detail", "h-requested", ("enter",)),
+        ("terminal-detail", "d-failed", ("enter",)),
+        ("cancel-confirmation", "a-running", ("c",)),
+        ("signal-form", "b-waiting", ("s",)),
+        ("abandon-form", "g-silent", ("a",)),
+    ],
+)
+def test_screen_and_modal_snapshots(
+    every_state: tuple[SqliteProcessRegistry, ManualClock],
+    snap_compare: Any,
+    name: str,
+    pid: str,
+    keys: tuple[str, ...],
 ) -> None:
     registry, clock = every_state
-    assert snap_compare(
-        _actionable(registry, clock),
-        terminal_size=(120, 24),
-        run_before=_select_then("h-requested", "enter"),
-    )
-
-
-def test_terminal_detail_snapshot(
-    every_state: tuple[SqliteProcessRegistry, ManualClock], snap_compare: Any
-) -> None:
-    registry, clock = every_state
-    assert snap_compare(
-        _actionable(registry, clock),
-        terminal_size=(120, 24),
-        run_before=_select_then("d-failed", "enter"),
-    )
-
-
-def test_cancel_confirmation_snapshot(
-    every_state: tuple[SqliteProcessRegistry, ManualClock], snap_compare: Any
-) -> None:
-    registry, clock = every_state
-    assert snap_compare(
-        _actionable(registry, clock),
-        terminal_size=(120, 24),
-        run_before=_select_then("a-running", "c"),
-    )
-
-
-def test_signal_form_snapshot(
-    every_state: tuple[SqliteProcessRegistry, ManualClock], snap_compare: Any
-) -> None:
-    registry, clock = every_state
-    assert snap_compare(
-        _actionable(registry, clock),
-        terminal_size=(120, 24),
-        run_before=_select_then("b-waiting", "s"),
-    )
-
-
-def test_abandon_form_snapshot(
-    every_state: tuple[SqliteProcessRegistry, ManualClock], snap_compare: Any
-) -> None:
-    registry, clock = every_state
-    assert snap_compare(
-        _actionable(registry, clock),
-        terminal_size=(120, 24),
-        run_before=_select_then("g-silent", "a"),
-    )
+    app = _actionable(registry, clock)
+    assert snap_compare(app, terminal_size=(120, 24), run_before=_select_then(pid, *keys))
 
 
 async def test_filters_narrow_the_view_and_keep_the_selection(tmp_path: Path) -> None:
