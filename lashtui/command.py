@@ -343,31 +343,14 @@ async def cmd_dash(args: argparse.Namespace) -> int:
 async def cmd_demo(args: argparse.Namespace) -> int:
     """Seed the demo registry (once) and open the dashboard on it, with the embedded worker
     and the demo's trickle of new work running as app workers."""
-    import random
-
-    from lashtui.admin import Processes
-    from lashtui.demo import DEMO_TIMINGS, seed, seeded, trickle
-    from lashtui.registry import open_registry
+    from lashtui.demo import open_demo
     from lashtui.tui.app import make_app
-    from lashtui.worker import ProcessWorker
 
-    clock = SystemClock()
-    async with open_registry(args.db, clock=clock) as registry:
-        worker = ProcessWorker(registry, timings=DEMO_TIMINGS, clock=clock)
-        processes = Processes(registry, worker=worker, clock=clock)
-        stop = asyncio.Event()
-
-        async def feed() -> None:
-            await trickle(processes, random.Random(7), stop)
-
-        try:
-            if not await seeded(processes):
-                await seed(processes)
-            app = make_app(processes, clock=clock, subtitle=f"{args.db} (demo)", background=[feed])
-            await app.run_async()
-        finally:
-            stop.set()
-            await worker.stop()  # starts while seeding drive it too
+    async with open_demo(args.db) as demo:
+        clock = demo.processes.clock
+        subtitle = f"{args.db} (demo)"
+        app = make_app(demo.processes, clock=clock, subtitle=subtitle, background=[demo.feed])
+        await app.run_async()
     return app.return_code or 0
 
 

@@ -15,7 +15,8 @@ import contextlib
 import random
 import signal as os_signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import TextIO
 
 from pydantic import JsonValue
@@ -267,38 +268,59 @@ def _print_seed(processes: list[ObservedProcess], db: str, fresh: bool, out: Tex
     )
 
 
+@dataclass
+class Demo:
+    """An open demo registry: its facade (with the worker attached), whether it was just
+    seeded, and the trickle of new work, which runs until `stop` is set."""
+
+    processes: Processes
+    worker: ProcessWorker
+    fresh: bool
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def feed(self) -> None:
+        await trickle(self.processes, random.Random(7), self.stop)
+
+
+@contextlib.asynccontextmanager
+async def open_demo(db: str) -> AsyncIterator[Demo]:
+    """Open (and seed, once) the demo registry at `db`; on leaving, stop the trickle and
+    the worker's runs before the registry closes. Starts made while seeding drive the
+    worker too. No owner drain: leaving releases leases, so owner_bound work this worker
+    started shows up as "silent, not dead" next time, as it would in life."""
+    clock = SystemClock()
+    async with open_registry(db, clock=clock) as registry:
+        worker = ProcessWorker(registry, timings=DEMO_TIMINGS, clock=clock)
+        demo = Demo(Processes(registry, worker=worker, clock=clock), worker, fresh=False)
+        try:
+            demo.fresh = not await seeded(demo.processes)
+            if demo.fresh:
+                await seed(demo.processes)
+            yield demo
+        finally:
+            demo.stop.set()
+            await worker.stop()
+
+
 async def run_demo(
     db: str,
     *,
     until: Callable[[Processes], Awaitable[None]] | None = None,
     out: TextIO = sys.stdout,
 ) -> int:
-    """Seed (once), then run the worker and the trickle until SIGINT/SIGTERM or `until`
-    (the dashboard's own run, when it opens on the demo)."""
-    clock = SystemClock()
-    async with open_registry(db, clock=clock) as registry:
-        worker = ProcessWorker(registry, timings=DEMO_TIMINGS, clock=clock)
-        processes = Processes(registry, worker=worker, clock=clock)
-        stop = asyncio.Event()
+    """The demo without a dashboard: print what it holds, then run the worker and the
+    trickle until SIGINT/SIGTERM or `until`."""
+    async with open_demo(db) as demo:
         loop = asyncio.get_running_loop()
         for signum in (os_signal.SIGINT, os_signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        try:
-            fresh = not await seeded(processes)
-            if fresh:
-                await seed(processes)
-            everything = await processes.list(ProcessListFilter(status=ProcessStatusFilter.ANY))
-            _print_seed(everything, db, fresh, out)
-            async with worker.running():
-                feeder = asyncio.create_task(trickle(processes, random.Random(7), stop))
-                try:
-                    await (until(processes) if until is not None else stop.wait())
-                finally:
-                    stop.set()
-                    await asyncio.gather(feeder, return_exceptions=True)
-        finally:
-            # Starts during seeding drive the worker too; stop its runs before the registry
-            # closes. No owner drain: leaving releases leases, so owner_bound work this
-            # worker started shows up as "silent, not dead" next time, as it would in life.
-            await worker.stop()
+            loop.add_signal_handler(signum, demo.stop.set)
+        everything = await demo.processes.list(ProcessListFilter(status=ProcessStatusFilter.ANY))
+        _print_seed(everything, db, demo.fresh, out)
+        async with demo.worker.running():
+            feeder = asyncio.create_task(demo.feed())
+            try:
+                await (until(demo.processes) if until is not None else demo.stop.wait())
+            finally:
+                demo.stop.set()
+                await asyncio.gather(feeder, return_exceptions=True)
     return 0
