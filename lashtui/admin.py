@@ -23,12 +23,16 @@ from lashtui.model import (
     ObservedProcessEvent,
     ProcessAwaitOutput,
     ProcessCancelSummary,
+    ProcessCensus,
     ProcessEvent,
     ProcessEventAppendRequest,
     ProcessExecutionEnvSpec,
     ProcessHandleDescriptor,
+    ProcessHandleGrant,
     ProcessHandleSummary,
     ProcessListFilter,
+    ProcessOriginator,
+    ProcessPageQuery,
     ProcessPruneReport,
     ProcessRecord,
     ProcessStartRequest,
@@ -38,6 +42,7 @@ from lashtui.model import (
     SessionScope,
     process_signal_event_type,
     process_signal_replay_key,
+    silent_not_dead,
 )
 from lashtui.model.input import needs_execution_env
 from lashtui.model.wire import WireModel
@@ -60,7 +65,12 @@ class ProcessSnapshotItem(WireModel):
 def originated_by(record: ProcessRecord, scope: SessionScope) -> bool:
     """The lineage lens (semantics §2.4): same session; the frame only if the query names
     one; host-originated rows never match."""
-    originator = record.provenance.originator
+    return originated_by_scope(record.provenance.originator, scope)
+
+
+def originated_by_scope(originator: ProcessOriginator, scope: SessionScope) -> bool:
+    """`originated_by` for a bare originator (an `ObservedProcess` carries one, not a record);
+    the SQLite page query's `originated` lens is the same rule over `owner_scope_id`."""
     if not isinstance(originator, SessionOriginator):
         return False
     if originator.scope.session_id != scope.session_id:
@@ -178,11 +188,60 @@ class Processes:
         except TimeoutError:
             raise LashError(f"process `{process_id}` did not finish within {timeout:g}s") from None
 
+    async def grants(self, process_id: str) -> builtins.list[ProcessHandleGrant]:
+        """Every session scope holding a handle to the process."""
+        await self._require(process_id)
+        return await self.registry.handle_grants_for_process(process_id)
+
+    async def pending_wakes(self, process_id: str) -> builtins.list[int]:
+        """Sequences of the process's wake-bearing events no session has taken delivery of."""
+        events = await self.registry.wake_events_after(process_id, 0)
+        return [event.sequence for event in events]
+
     async def changes_since(
         self, cursor: int, limit: int
     ) -> tuple[builtins.list[ObservedProcess], int]:
         records, next_cursor = await self.registry.processes_changed_since(cursor, limit)
         return await self._observe_all(records), next_cursor
+
+    # --- the dashboard's window on a large registry
+
+    async def page(self, query: ProcessPageQuery) -> builtins.list[ObservedProcess]:
+        """One keyset page of observed rows (see `ProcessPageQuery`), ascending id order."""
+        return await self._observe_all(await self.registry.page_processes(query))
+
+    async def census(self) -> ProcessCensus:
+        """Counts by state and the live ids, as of a change-feed cursor to follow from."""
+        return await self.registry.process_census()
+
+    async def observe(self, process_ids: builtins.list[str]) -> dict[str, ObservedProcess]:
+        """These rows as they are now; an id that is gone (pruned, never existed) is absent."""
+        records = await self.registry.get_processes(process_ids)
+        observed = await self._observe_all(builtins.list(records.values()))
+        return {process.process_id: process for process in observed}
+
+    async def leases(self, limit: int = 1000) -> builtins.list[ObservedProcess]:
+        """Rows whose lease has a holder, the soonest to lapse (or longest lapsed) first."""
+        return await self._observe_all(await self.registry.list_leased_processes(limit))
+
+    async def abandon_candidates(
+        self, now_ms: int, limit: int = 1000
+    ) -> tuple[builtins.list[ObservedProcess], builtins.list[ObservedProcess]]:
+        """(rows with a pending abandon request, silent-not-dead rows without one), each in
+        id order: what is already asked to be abandoned, and what an operator may want to
+        abandon. `limit` bounds the two together; rows whose owner still renews its lease
+        never use it up."""
+        records = await self.registry.list_abandon_candidates(limit, lapsed_at_ms=now_ms)
+        observed = await self._observe_all(records)
+        requested = [p for p in observed if p.abandon_request is not None]
+        # The registry already narrowed by lease expiry; the lease read since may be newer,
+        # so the verdict is made again on the observed facts.
+        silent = [p for p in observed if p.abandon_request is None and silent_not_dead(p, now_ms)]
+        return requested, silent
+
+    async def data_version(self) -> int:
+        """Moves when another connection commits; see `registry_changes` to wait for that."""
+        return await self.registry.data_version()
 
     async def session_snapshot(self, session_id: str) -> builtins.list[ProcessSnapshotItem]:
         """The session's root-scope grants plus rows that wake any of its scopes, each with

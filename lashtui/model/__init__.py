@@ -85,6 +85,7 @@ from lashtui.model.output import (
     ToolOutput,
     failure,
 )
+from lashtui.model.page import PAGE_LIMIT_MAX, ProcessCensus, ProcessPageLens, ProcessPageQuery
 from lashtui.model.record import (
     AbandonRequest,
     ExternalRef,
@@ -111,12 +112,24 @@ from lashtui.model.scope import (
     TriggerOccurrenceCause,
     originator_from_scope_id,
 )
+from lashtui.model.state import (
+    LIVE_STATES,
+    PROCESS_STATES,
+    TERMINAL_STATES,
+    ProcessState,
+    process_state,
+    silent_not_dead,
+)
 from lashtui.model.worklist import ProcessWorkItem
 
 __all__ = [
     "CANCEL_REQUESTED",
+    "LIVE_STATES",
+    "PAGE_LIMIT_MAX",
+    "PROCESS_STATES",
     "RESUMED",
     "TERMINAL_EVENT_TYPES",
+    "TERMINAL_STATES",
     "WAITING",
     "AbandonEvidence",
     "AbandonRequest",
@@ -147,6 +160,7 @@ __all__ = [
     "ProcessAwaitOutput",
     "ProcessCancelSummary",
     "ProcessCause",
+    "ProcessCensus",
     "ProcessEvent",
     "ProcessEventAppendRequest",
     "ProcessEventAppendResult",
@@ -166,6 +180,8 @@ __all__ = [
     "ProcessListFilter",
     "ProcessListMode",
     "ProcessOriginator",
+    "ProcessPageLens",
+    "ProcessPageQuery",
     "ProcessProvenance",
     "ProcessPruneReport",
     "ProcessRecord",
@@ -174,6 +190,7 @@ __all__ = [
     "ProcessStartGrant",
     "ProcessStartRequest",
     "ProcessStarted",
+    "ProcessState",
     "ProcessStatus",
     "ProcessStatusFilter",
     "ProcessTemplate",
@@ -209,5 +226,7 @@ __all__ = [
     "process_signal_name_from_event_type",
     "process_signal_replay_key",
     "process_signal_wait_key",
+    "process_state",
+    "silent_not_dead",
     "validate_process_signal_name",
 ]

@@ -3,6 +3,10 @@
 The worker, the facade and every test depend on this Protocol, never on a concrete store;
 only `open_registry` picks one. Each method is one transaction: it either happens entirely
 or raises a `LashError` and changes nothing.
+
+The last group, the dashboard's reads, is lashtui's extension of lash's trait: keyset pages,
+a census, batch gets and the lease and abandon views that let an operator watch a registry
+of a million retained rows without ever loading the whole table.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from lashtui.model import (
     ExternalRef,
     LeaseOwnerIdentity,
     ProcessAwaitOutput,
+    ProcessCensus,
     ProcessEvent,
     ProcessEventAppendRequest,
     ProcessEventAppendResult,
@@ -23,6 +28,7 @@ from lashtui.model import (
     ProcessLease,
     ProcessLeaseClaimOutcome,
     ProcessListFilter,
+    ProcessPageQuery,
     ProcessPruneReport,
     ProcessRecord,
     ProcessRegistration,
@@ -127,3 +133,35 @@ class ProcessRegistry(Protocol):
     ) -> tuple[list[ProcessRecord], int]: ...
     async def put_process_execution_env(self, spec: ProcessExecutionEnvSpec) -> str: ...
     async def get_process_execution_env(self, env_ref: str) -> ProcessExecutionEnvSpec: ...
+
+    # --- the dashboard's reads (lashtui extensions, not in lash's trait)
+    async def page_processes(self, query: ProcessPageQuery) -> list[ProcessRecord]:
+        """One keyset page in ascending process-id order (see `ProcessPageQuery`)."""
+        ...
+
+    async def process_census(self) -> ProcessCensus:
+        """Terminal counts by state and every live id with its state, as of the change-feed
+        position `cursor`, all from one snapshot."""
+        ...
+
+    async def get_processes(self, process_ids: list[str]) -> dict[str, ProcessRecord]:
+        """The rows that exist among `process_ids`; a pruned or unknown id is simply absent."""
+        ...
+
+    async def list_leased_processes(self, limit: int = 1000) -> list[ProcessRecord]:
+        """Rows whose lease has a holder (lapsed or not), by lease expiry, then id."""
+        ...
+
+    async def list_abandon_candidates(
+        self, limit: int = 1000, *, lapsed_at_ms: int | None = None
+    ) -> list[ProcessRecord]:
+        """Non-terminal rows with a pending abandon request, and started owner_bound rows;
+        with `lapsed_at_ms`, only those of the latter whose lease is gone or has expired by
+        then (so the limit is not spent on rows whose owner is still renewing). Id order."""
+        ...
+
+    async def data_version(self) -> int:
+        """A number that changes when another connection (another handle or OS process)
+        commits. This handle's own commits do not change it: in-process writers are seen
+        through the `ChangeHub` instead."""
+        ...

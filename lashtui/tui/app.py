@@ -19,6 +19,9 @@ from textual.binding import Binding, BindingType
 from lashtui.admin import Processes
 from lashtui.clock import Clock, SystemClock
 from lashtui.tui.context import Dashboard
+from lashtui.tui.screens.abandon import AbandonRequestsScreen
+from lashtui.tui.screens.health import HealthScreen
+from lashtui.tui.screens.leases import LeasesScreen
 from lashtui.tui.screens.modals import HelpScreen
 from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.worker import ProcessWorker
@@ -34,7 +37,13 @@ def stylesheet(name: str) -> Path:
 class LashtuiApp(App[int]):
     TITLE = "lashtui"
     CSS_PATH = stylesheet("app.tcss")
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit", "Quit")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "switch_mode('processes')", "Processes"),
+        Binding("2", "switch_mode('leases')", "Leases"),
+        Binding("3", "switch_mode('abandon')", "Abandon requests"),
+        Binding("4", "switch_mode('health')", "Health"),
+        Binding("q", "quit", "Quit"),
+    ]
 
     def __init__(
         self,
@@ -46,14 +55,20 @@ class LashtuiApp(App[int]):
         super().__init__()
         self.dashboard = dashboard
         self.background = background
-        self.sub_title = subtitle
+        self.sub_title = f"{subtitle} · read-only" if dashboard.read_only else subtitle
+        # Each view is a mode with its own screen stack, so switching views keeps every
+        # view's selection, filters and drill-in where the operator left them.
+        self.add_mode("processes", lambda: ProcessesScreen(dashboard))
+        self.add_mode("leases", lambda: LeasesScreen(dashboard))
+        self.add_mode("abandon", lambda: AbandonRequestsScreen(dashboard))
+        self.add_mode("health", lambda: HealthScreen(dashboard))
 
     @property
     def engine(self) -> ProcessWorker | None:
         return self.dashboard.worker
 
     def on_mount(self) -> None:
-        self.push_screen(ProcessesScreen(self.dashboard))
+        self.switch_mode("processes")
         if self.engine is not None:
             self.run_worker(self.run_engine(self.engine), group="engine", name="engine")
         for job in self.background:  # e.g. the demo's trickle of new work

@@ -1,11 +1,12 @@
 """A separate OS process acting on a registry file, for cross-process tests.
 
     python -m tests.registry.registry_child open PATH
+    python -m tests.registry.registry_child register PATH PID
     python -m tests.registry.registry_child claim PATH PID OWNER TTL_MS
 
-`open` opens (creating if needed) and lists; `claim` registers an owner_bound row if absent,
-claims its lease as a local_process owner and prints the lease JSON, then exits: a holder
-that is provably dead afterwards.
+`open` opens (creating if needed) and lists; `register` registers an externally-owned row;
+`claim` registers an owner_bound row if absent, claims its lease as a local_process owner
+and prints the lease JSON, then exits: a holder that is provably dead afterwards.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 
 from lashtui.model import LeaseOwnerIdentity
 from lashtui.registry import open_registry
-from tests.builders import ob
+from tests.builders import ext, ob
 
 
 async def main(argv: list[str]) -> int:
@@ -23,6 +24,9 @@ async def main(argv: list[str]) -> int:
     async with open_registry(path) as registry:
         if command == "open":
             await registry.list_processes()
+            return 0
+        if command == "register":
+            await registry.register_process(ext(argv[2]))
             return 0
         if command == "claim":
             process_id, owner_id, ttl_ms = argv[2], argv[3], int(argv[4])

@@ -13,6 +13,7 @@ from lashtui.model import (
     ExternalRef,
     LeaseOwnerIdentity,
     ProcessAwaitOutput,
+    ProcessCensus,
     ProcessEvent,
     ProcessEventAppendRequest,
     ProcessEventAppendResult,
@@ -22,6 +23,7 @@ from lashtui.model import (
     ProcessLease,
     ProcessLeaseClaimOutcome,
     ProcessListFilter,
+    ProcessPageQuery,
     ProcessPruneReport,
     ProcessRecord,
     ProcessRegistration,
@@ -31,7 +33,7 @@ from lashtui.model import (
     SessionScope,
     WaitState,
 )
-from lashtui.registry.sqlite import event, grant, lease, process, prune
+from lashtui.registry.sqlite import event, grant, lease, page, process, prune
 from lashtui.registry.sqlite.connection import SqliteConnection
 
 
@@ -230,3 +232,27 @@ class SqliteProcessRegistry:
 
     async def get_process_execution_env(self, env_ref: str) -> ProcessExecutionEnvSpec:
         return await self._db.read(process.get_env, env_ref)
+
+    # --- the dashboard's reads (lashtui extensions)
+
+    async def page_processes(self, query: ProcessPageQuery) -> list[ProcessRecord]:
+        return await self._db.read(page.page, query)
+
+    async def process_census(self) -> ProcessCensus:
+        return await self._db.read(page.census)
+
+    async def get_processes(self, process_ids: list[str]) -> dict[str, ProcessRecord]:
+        return await self._db.read(page.get_many, list(process_ids))
+
+    async def list_leased_processes(self, limit: int = 1000) -> list[ProcessRecord]:
+        return await self._db.read(page.leased, limit)
+
+    async def list_abandon_candidates(
+        self, limit: int = 1000, *, lapsed_at_ms: int | None = None
+    ) -> list[ProcessRecord]:
+        return await self._db.read(page.abandon_candidates, limit, lapsed_at_ms)
+
+    async def data_version(self) -> int:
+        # PRAGMA data_version is per connection: it moves when any other connection commits
+        # (another handle, another OS process), never for this one's own commits.
+        return await self._db.read(page.data_version)

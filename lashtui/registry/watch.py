@@ -1,0 +1,136 @@
+"""Waking up when another OS process may have changed the registry.
+
+The change feed (`processes_changed_since`) says what changed; this module only says when
+to look. Writes made through this process's own registry handle are seen at once through
+the in-process `ChangeHub`; a worker in another OS process commits to the same file and
+nothing here hears it, so:
+
+- watchfiles watches the database's directory (filtered to the file and its `-wal`, which
+  every WAL commit appends to) and wakes within a few milliseconds of a commit;
+- `data_version()` is polled as well. It is the fallback when watchfiles is missing, cannot
+  watch (an inotify limit, a filesystem without events), or is switched off, and a slow
+  safety net when it can: an event is a hint, and the version is the proof.
+
+A registry without a file (`:memory:`, or a backend with no `path`) is polled only.
+Nothing here reads rows, so it serves read-only registries as well as writable ones.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncGenerator
+
+from lashtui.registry.protocol import ProcessRegistry
+
+logger = logging.getLogger(__name__)
+
+# While file events arrive, the version poll is only a safety net: once a second is enough.
+SAFETY_POLL_S = 1.0
+# watchfiles yields once no event has arrived for WATCH_STEP_MS, or WATCH_DEBOUNCE_MS after
+# the first event of a burst; a commit is a burst of WAL writes a few microseconds apart.
+WATCH_STEP_MS = 5
+WATCH_DEBOUNCE_MS = 50
+
+
+def registry_file(registry: ProcessRegistry) -> str | None:
+    """The registry's database file, if it has one on disk."""
+    path = getattr(registry, "path", None)
+    if not isinstance(path, str) or path == ":memory:" or not os.path.isfile(path):
+        return None
+    return path
+
+
+class _Wakeups:
+    """The two sources of wake-ups, feeding one coalescing event."""
+
+    def __init__(self, registry: ProcessRegistry, poll_s: float) -> None:
+        self.registry = registry
+        self.poll_s = poll_s
+        self.changed = asyncio.Event()
+        self.armed = asyncio.Event()  # the poll's baseline version has been read
+        self.watcher_down = asyncio.Event()
+        self.watching = False
+        self.error: Exception | None = None
+
+    async def poll(self) -> None:
+        try:
+            last = await self.registry.data_version()
+            self.armed.set()
+            while True:
+                if self.watching:
+                    # A failing watcher ends the slow wait early.
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(max(self.poll_s, SAFETY_POLL_S)):
+                            await self.watcher_down.wait()
+                else:
+                    await asyncio.sleep(self.poll_s)
+                version = await self.registry.data_version()
+                if version != last:
+                    last = version
+                    self.changed.set()
+        except Exception as error:  # the registry failed (closed, unreadable): tell the reader
+            self.error = error
+            self.armed.set()
+            self.changed.set()
+
+    async def watch(self, path: str, stop: asyncio.Event) -> None:
+        try:
+            from watchfiles import awatch
+        except ImportError:
+            self.watcher_down.set()
+            return
+        names = {os.path.basename(path), os.path.basename(path) + "-wal"}
+        self.watching = True
+        try:
+            async for _ in awatch(
+                os.path.dirname(path),
+                watch_filter=lambda _change, changed: os.path.basename(changed) in names,
+                step=WATCH_STEP_MS,
+                debounce=WATCH_DEBOUNCE_MS,
+                stop_event=stop,
+                recursive=False,
+            ):
+                self.changed.set()
+        except Exception as error:  # no watching possible here: the poll takes over
+            logger.info("watching %s failed, polling instead: %s", path, error)
+        finally:
+            self.watching = False
+            self.watcher_down.set()
+
+
+async def registry_changes(
+    registry: ProcessRegistry, *, poll_s: float = 0.05, watch_files: bool = True
+) -> AsyncGenerator[None, None]:
+    """Yield whenever the registry may have changed through another connection, and once at
+    the start, as soon as the watch is armed: read your baseline after that first yield,
+    and no commit can fall between your read and the watch. Wake-ups coalesce while the
+    reader is busy. `watch_files=False` polls `data_version()` every `poll_s` seconds only.
+
+    Stops when the reader is cancelled or closes the generator; the watcher thread and the
+    poll are stopped and awaited before the cancellation goes on.
+    """
+    wakeups = _Wakeups(registry, poll_s)
+    stop = asyncio.Event()
+    path = registry_file(registry) if watch_files else None
+    tasks = [asyncio.create_task(wakeups.poll(), name="registry-changes-poll")]
+    if path is not None:
+        tasks.append(asyncio.create_task(wakeups.watch(path, stop), name="registry-changes-watch"))
+    try:
+        await wakeups.armed.wait()
+        # One more turn of the loop lets the watch task create its watcher; a commit in that
+        # gap is still caught, later, by the version poll against the baseline above.
+        await asyncio.sleep(0)
+        while True:
+            if wakeups.error is not None:
+                raise wakeups.error
+            yield
+            await wakeups.changed.wait()
+            wakeups.changed.clear()
+    finally:
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

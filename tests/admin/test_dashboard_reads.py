@@ -1,0 +1,163 @@
+"""The facade's window on a large registry: pages, census, batch observe, the lease list,
+the abandon candidates and the data version, each returned as observed rows with their
+lease facts, through the same `Processes` the dashboard uses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lashtui.admin import Processes
+from lashtui.clock import ManualClock
+from lashtui.model import (
+    ObservedProcess,
+    ProcessPageQuery,
+    ProcessStarted,
+    ProcessStartGrant,
+    ProcessStartRequest,
+    SessionOriginator,
+    SessionScope,
+    SuccessOutput,
+)
+from lashtui.registry import ProcessRegistry, open_registry
+from tests.builders import ob, own
+from tests.registry.rows import park
+
+S1 = SessionScope(session_id="s1")
+S1F = SessionScope(session_id="s1", agent_frame_id="f")
+
+
+@pytest.fixture
+def processes(registry: ProcessRegistry, clock: ManualClock) -> Processes:
+    return Processes(registry, clock=clock)
+
+
+def ids(observed: list[ObservedProcess]) -> list[str]:
+    return [o.process_id for o in observed]
+
+
+async def start_owned(processes: Processes, pid: str, ttl_ms: int | None) -> None:
+    """An owner_bound row, started under a lease of `ttl_ms` (None: started, then released)."""
+    registry = processes.registry
+    await registry.register_process(ob(pid))
+    lease = (await registry.claim_process_lease(pid, own("w"), ttl_ms or 1_000)).acquired()
+    assert lease is not None
+    started = ProcessStarted(owner=own("w"), started_at_ms=processes.clock.now_ms())
+    await registry.record_first_started(pid, started, lease)
+    if ttl_ms is None:
+        await registry.release_process_lease(lease)
+
+
+async def test_page_observes_rows_with_their_leases(processes: Processes) -> None:
+    await processes.start(ProcessStartRequest.external("a", {"label": "alpha"}))
+    await processes.start(
+        ProcessStartRequest.external(
+            "b",
+            {"label": "beta"},
+            originator=SessionOriginator(scope=S1F),
+            grant=ProcessStartGrant(session_scope=S1),
+        )
+    )
+    await processes.start(ProcessStartRequest.external("c"))
+    lease = (await processes.registry.claim_process_lease("b", own("w"), 5_000)).acquired()
+    assert lease is not None
+
+    page = await processes.page(ProcessPageQuery(limit=2))
+    assert ids(page) == ["a", "b"]
+    assert page[1].lease_holder == own("w")
+    assert page[1].lease_expires_at_ms == lease.expires_at_epoch_ms
+    assert page[0].label == "alpha" and page[0].lease_holder is None
+    assert ids(await processes.page(ProcessPageQuery(after_id="b"))) == ["c"]
+    assert ids(await processes.page(ProcessPageQuery(text="BETA"))) == ["b"]
+    assert ids(await processes.page(ProcessPageQuery(lens="granted", scope=S1))) == ["b"]
+    assert ids(await processes.page(ProcessPageQuery(lens="originated", scope=S1))) == ["b"]
+    assert ids(await processes.page(ProcessPageQuery(lens="originated", scope=S1F))) == ["b"]
+
+
+async def test_census_and_observe(processes: Processes, clock: ManualClock) -> None:
+    for pid in ("a", "b", "c"):
+        await processes.start(ProcessStartRequest.external(pid))
+    await park(processes.registry, "b", clock.now_ms())
+    await processes.registry.complete_process("c", SuccessOutput(value=1))
+
+    census = await processes.census()
+    assert census.live == {"a": "running", "b": "waiting"}
+    assert census.counts()["completed"] == 1
+    _, cursor = await processes.changes_since(0, 100)
+    assert census.cursor == cursor
+
+    observed = await processes.observe(["c", "gone", "a"])
+    assert set(observed) == {"a", "c"}
+    assert observed["c"].terminal and observed["c"].lifecycle.value == "completed"
+    assert observed["a"] == await processes.get("a")
+
+
+async def test_leases_soonest_expiry_first(processes: Processes) -> None:
+    await start_owned(processes, "long", 9_000)
+    await start_owned(processes, "short", 1_000)
+    await start_owned(processes, "released", None)
+    leased = await processes.leases()
+    assert ids(leased) == ["short", "long"]
+    assert [p.lease_expires_at_ms for p in leased] == sorted(
+        p.lease_expires_at_ms or 0 for p in leased
+    )
+    assert ids(await processes.leases(limit=1)) == ["short"]
+
+
+async def test_abandon_candidates_split_requests_from_silent_rows(
+    processes: Processes, clock: ManualClock
+) -> None:
+    await start_owned(processes, "renewing", 10_000)
+    await start_owned(processes, "lapsing", 1_000)
+    await start_owned(processes, "released", None)
+    await start_owned(processes, "asked", 10_000)
+    await processes.request_abandon("asked", "operator", "host retired")
+    await processes.start(ProcessStartRequest.external("ext-asked"))
+    await processes.request_abandon("ext-asked", "operator")
+    await processes.registry.register_process(ob("never-started"))
+
+    now = clock.now_ms()
+    requested, silent = await processes.abandon_candidates(now)
+    assert ids(requested) == ["asked", "ext-asked"]
+    assert requested[0].abandon_request is not None
+    assert requested[0].lease_holder == own("w")  # observed with its lease
+    assert ids(silent) == ["released"]
+
+    requested, silent = await processes.abandon_candidates(now + 1_000)
+    assert ids(requested) == ["asked", "ext-asked"]
+    assert ids(silent) == ["lapsing", "released"]  # an expiry equal to now has lapsed
+
+    clock.advance(10_000)
+    requested, silent = await processes.abandon_candidates(clock.now_ms())
+    assert ids(silent) == ["lapsing", "released", "renewing"]  # a requested row is never both
+
+
+async def test_data_version_through_the_facade(tmp_path: Path, clock: ManualClock) -> None:
+    path = str(tmp_path / "r.db")
+    async with (
+        open_registry(path, clock=clock) as mine,
+        open_registry(path, clock=clock) as theirs,
+    ):
+        processes = Processes(mine, clock=clock)
+        before = await processes.data_version()
+        await processes.start(ProcessStartRequest.external("mine"))
+        assert await processes.data_version() == before  # own commits tick the hub instead
+        await theirs.register_process(ob("theirs"))
+        assert await processes.data_version() != before
+        assert set(await processes.observe(["mine", "theirs"])) == {"mine", "theirs"}
+
+
+async def test_a_read_only_facade_reads_pages_and_census(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    path = str(tmp_path / "r.db")
+    async with open_registry(path, clock=clock) as registry:
+        await Processes(registry, clock=clock).start(ProcessStartRequest.external("p"))
+    async with open_registry(path, read_only=True) as registry:
+        processes = Processes(registry, clock=clock)
+        assert ids(await processes.page(ProcessPageQuery())) == ["p"]
+        assert (await processes.census()).live == {"p": "running"}
+        assert await processes.leases() == []
+        assert await processes.abandon_candidates(clock.now_ms()) == ([], [])
+        assert isinstance(await processes.data_version(), int)

@@ -1,0 +1,178 @@
+"""The census, batch gets and the data version (lashtui extensions): how the dashboard
+counts a large registry once and then keeps up.
+
+The census is exact and taken in one snapshot with its change-feed cursor, so counts kept
+from it by following the feed never double-count or miss a row. `get_processes` is how the
+dashboard re-reads the rows it shows (a pruned row is simply absent). `data_version` moves
+when another connection commits, which is what a file watch falls back to.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lashtui.clock import ManualClock
+from lashtui.model import AbandonedOutput, AbandonEvidence, AbandonWriter, CancelledOutput, failure
+from lashtui.registry import ProcessRegistry, open_registry
+from tests.builders import ext, ob, own
+from tests.registry.rows import claim, feed_end, finish, park
+
+ZERO_TERMINALS = {"completed": 0, "failed": 0, "cancelled": 0, "abandoned": 0}
+
+
+async def test_an_empty_registry_has_an_empty_census(registry: ProcessRegistry) -> None:
+    census = await registry.process_census()
+    assert census.cursor == 0
+    assert census.terminal == ZERO_TERMINALS
+    assert census.live == {}
+    assert census.counts() == {"running": 0, "waiting": 0, **ZERO_TERMINALS}
+
+
+async def test_census_is_exact_after_a_mix_of_changes(
+    registry: ProcessRegistry, clock: ManualClock
+) -> None:
+    for n in range(12):
+        await registry.register_process(ext(f"e{n:02}"))
+    await registry.register_process(ob("owned"))
+    for pid in ("e00", "e01", "e02"):
+        await park(registry, pid, clock.now_ms())
+    await registry.clear_process_wait("e02")  # waited, then resumed: running again
+    await finish(registry, "e03")
+    await finish(registry, "e04")
+    await finish(registry, "e05", failure("boom", "it broke"))
+    await finish(registry, "e06", CancelledOutput(message="stop"))
+    await park(registry, "e07", clock.now_ms())
+    await finish(registry, "e07")  # a terminal clears the wait
+    evidence = AbandonEvidence(writer=AbandonWriter.SWEEP, owner=own("gone"), epoch_ms=1)
+    await finish(registry, "owned", AbandonedOutput(evidence=evidence))
+
+    census = await registry.process_census()
+
+    assert census.terminal == {"completed": 3, "failed": 1, "cancelled": 1, "abandoned": 1}
+    assert census.live == {
+        "e00": "waiting",
+        "e01": "waiting",
+        "e02": "running",
+        "e08": "running",
+        "e09": "running",
+        "e10": "running",
+        "e11": "running",
+    }
+    assert census.counts() == {
+        "running": 5,
+        "waiting": 2,
+        "completed": 3,
+        "failed": 1,
+        "cancelled": 1,
+        "abandoned": 1,
+    }
+    assert census.total() == 13
+    assert census.cursor == await feed_end(registry)
+
+
+async def test_census_cursor_follows_the_feed_and_the_feed_after_it_is_the_news(
+    registry: ProcessRegistry, clock: ManualClock
+) -> None:
+    await registry.register_process(ext("a"))
+    await registry.register_process(ext("b"))
+    first = await registry.process_census()
+    assert first.cursor == await feed_end(registry)
+    assert await registry.processes_changed_since(first.cursor, 100) == ([], first.cursor)
+
+    await park(registry, "a", clock.now_ms())
+    await finish(registry, "b")
+    changed, _ = await registry.processes_changed_since(first.cursor, 100)
+    assert sorted(record.id for record in changed) == ["a", "b"]
+
+    second = await registry.process_census()
+    assert second.cursor == await feed_end(registry) > first.cursor
+    assert second.live == {"a": "waiting"}
+    assert second.terminal["completed"] == 1
+
+
+async def test_pruned_rows_leave_the_census(registry: ProcessRegistry, clock: ManualClock) -> None:
+    await registry.register_process(ext("old"))
+    await registry.register_process(ext("live"))
+    await finish(registry, "old")
+    clock.advance(10)
+    await registry.prune_terminal_processes(clock.now_ms())
+    census = await registry.process_census()
+    assert census.terminal == ZERO_TERMINALS
+    assert census.live == {"live": "running"}
+
+
+# --- get_processes --------------------------------------------------------------------------------
+
+
+async def test_get_processes_returns_the_rows_that_exist(registry: ProcessRegistry) -> None:
+    for pid in ("a", "b", "c"):
+        await registry.register_process(ext(pid))
+    found = await registry.get_processes(["c", "missing", "a", "a"])
+    assert set(found) == {"a", "c"}
+    assert found["a"] == await registry.get_process("a")
+    assert await registry.get_processes([]) == {}
+
+
+async def test_get_processes_takes_more_ids_than_sqlite_binds_at_once(
+    registry: ProcessRegistry,
+) -> None:
+    # 40,000 ids: more than SQLite's 32,766 bound parameters (and its old limit of 999), so
+    # the list must be sent in chunks; the rows that exist sit in different chunks.
+    for pid in ("first", "middle", "last"):
+        await registry.register_process(ext(pid))
+    wanted = [f"missing-{n}" for n in range(40_000)]
+    wanted[0], wanted[20_000], wanted[-1] = "first", "middle", "last"
+    found = await registry.get_processes(wanted)
+    assert sorted(found) == ["first", "last", "middle"]
+
+
+async def test_a_pruned_row_is_absent_from_a_batch_get(
+    registry: ProcessRegistry, clock: ManualClock
+) -> None:
+    await registry.register_process(ext("gone"))
+    await registry.register_process(ext("kept"))
+    await finish(registry, "gone")
+    clock.advance(1)
+    await registry.prune_terminal_processes(clock.now_ms())
+    assert set(await registry.get_processes(["gone", "kept"])) == {"kept"}
+
+
+# --- data_version ---------------------------------------------------------------------------------
+
+
+async def test_data_version_moves_on_another_handles_commit_only(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    path = str(tmp_path / "shared.db")
+    async with (
+        open_registry(path, clock=clock) as watcher,
+        open_registry(path, clock=clock) as writer,
+    ):
+        before = await watcher.data_version()
+        await watcher.get_process("nothing")
+        await writer.list_processes()
+        assert await watcher.data_version() == before  # reads change nothing
+
+        await writer.register_process(ext("p"))
+        after = await watcher.data_version()
+        assert after != before
+
+        await watcher.register_process(ext("own"))  # its own commit: seen through the hub
+        assert await watcher.data_version() == after
+
+        lease = await claim(writer, "p")  # a lease is a commit too
+        assert await watcher.data_version() != after
+        assert lease.process_id == "p"
+
+
+async def test_data_version_works_read_only(tmp_path: Path, clock: ManualClock) -> None:
+    path = str(tmp_path / "ro.db")
+    async with open_registry(path, clock=clock) as writer:
+        await writer.register_process(ext("p"))
+        async with open_registry(path, read_only=True) as reader:
+            before = await reader.data_version()
+            await writer.register_process(ext("q"))
+            assert await reader.data_version() != before
+            assert set(await reader.get_processes(["p", "q"])) == {"p", "q"}
+            census = await reader.process_census()
+            assert census.live == {"p": "running", "q": "running"}

@@ -1,0 +1,163 @@
+"""`registry_changes`: waking the dashboard when another OS process commits.
+
+The outcome checked is the one an operator notices: a reader blocked on the next wake-up
+is woken within two seconds of a separate OS process committing a row, and then sees the
+row. The file watch is shown to do it alone (its version poll pushed out to a minute, and
+the reader is seen to be waiting before the commit); the poll is shown to do it alone (file
+watching off). Cancelling the reader stops everything it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator, Awaitable
+from pathlib import Path
+
+import pytest
+
+from lashtui.clock import ManualClock
+from lashtui.errors import StoreError
+from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.registry.watch import registry_changes, registry_file
+from tests.builders import ext
+
+ROOT = Path(__file__).resolve().parents[2]
+MINUTE_S = 60.0
+
+
+async def register_elsewhere(path: str, process_id: str) -> None:
+    """Register a row from a separate OS process, and wait for it to exit."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.registry.registry_child",
+        "register",
+        path,
+        process_id,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(60):
+        out, err = await child.communicate()
+    assert child.returncode == 0, (out + err).decode()
+
+
+async def woken_by(changes: AsyncIterator[None], commit: Awaitable[object]) -> None:
+    """The reader waits first; only `commit` may wake it, within two seconds of committing."""
+    waiting = asyncio.ensure_future(anext(changes))
+    for _ in range(5):
+        await asyncio.sleep(0)  # let the reader reach its wait (a turn of the loop, no delay)
+    assert not waiting.done(), "woken before anything was committed"
+    await commit
+    async with asyncio.timeout(2):
+        await waiting
+
+
+@pytest.fixture
+async def shared(tmp_path: Path, clock: ManualClock) -> AsyncIterator[tuple[str, ProcessRegistry]]:
+    """A registry file with one row, held open by this process, read-only."""
+    path = str(tmp_path / "shared.db")
+    async with open_registry(path, clock=clock) as writer:
+        await writer.register_process(ext("first"))
+        async with open_registry(path, read_only=True) as reader:
+            yield path, reader
+
+
+async def test_the_file_watch_wakes_a_reader_when_another_process_commits(
+    shared: tuple[str, ProcessRegistry],
+) -> None:
+    path, reader = shared
+    changes = registry_changes(reader, poll_s=MINUTE_S)
+    async with contextlib.aclosing(changes):
+        async with asyncio.timeout(5):
+            await anext(changes)  # armed: the baseline is read after this
+        await woken_by(changes, register_elsewhere(path, "from-another-process"))
+        assert await reader.get_process("from-another-process") is not None
+
+
+async def test_the_version_poll_alone_wakes_a_reader(
+    shared: tuple[str, ProcessRegistry],
+) -> None:
+    path, reader = shared
+    changes = registry_changes(reader, poll_s=0.02, watch_files=False)
+    async with contextlib.aclosing(changes):
+        async with asyncio.timeout(5):
+            await anext(changes)
+        await woken_by(changes, register_elsewhere(path, "polled"))
+        assert await reader.get_process("polled") is not None
+
+
+async def test_the_poll_wakes_for_another_handle_in_this_process(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    path = str(tmp_path / "r.db")
+    async with (
+        open_registry(path, clock=clock) as reader,
+        open_registry(path, clock=clock) as writer,
+    ):
+        changes = registry_changes(reader, poll_s=0.02, watch_files=False)
+        async with contextlib.aclosing(changes):
+            async with asyncio.timeout(5):
+                await anext(changes)
+            await woken_by(changes, writer.register_process(ext("next-door")))
+            assert await reader.get_process("next-door") is not None
+
+
+def watch_tasks() -> list[asyncio.Task[object]]:
+    return [t for t in asyncio.all_tasks() if t.get_name().startswith("registry-changes")]
+
+
+@pytest.mark.parametrize("watch_files", [True, False])
+async def test_cancelling_the_reader_stops_the_watch(
+    shared: tuple[str, ProcessRegistry], watch_files: bool
+) -> None:
+    _, reader = shared
+    woken = asyncio.Event()
+
+    async def follow() -> None:
+        async for _ in registry_changes(reader, poll_s=0.02, watch_files=watch_files):
+            woken.set()
+
+    task = asyncio.create_task(follow())
+    async with asyncio.timeout(5):
+        await woken.wait()
+    assert len(watch_tasks()) == (2 if watch_files else 1)
+    task.cancel()
+    async with asyncio.timeout(5):
+        with pytest.raises(asyncio.CancelledError):
+            await task  # the cancellation goes through, it is not swallowed
+    assert task.cancelled()
+    assert watch_tasks() == []
+    assert await reader.get_process("first") is not None  # the registry is still usable
+
+
+async def test_a_closed_registry_ends_the_watch_with_its_error(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "r.db"), clock=clock)
+    changes = registry_changes(registry, poll_s=0.01, watch_files=False)
+    async with contextlib.aclosing(changes):
+        async with asyncio.timeout(5):
+            await anext(changes)
+        await registry.close()
+        with pytest.raises(StoreError, match="is closed"):
+            async with asyncio.timeout(5):
+                await anext(changes)
+    assert watch_tasks() == []
+
+
+async def test_only_a_registry_on_disk_is_watched(tmp_path: Path) -> None:
+    async with open_registry(":memory:") as memory:
+        assert registry_file(memory) is None
+        changes = registry_changes(memory, poll_s=0.01)
+        async with contextlib.aclosing(changes):
+            async with asyncio.timeout(5):
+                await anext(changes)
+            assert len(watch_tasks()) == 1  # the poll only
+    path = tmp_path / "r.db"
+    async with open_registry(str(path)) as on_disk:
+        assert registry_file(on_disk) == str(path)
