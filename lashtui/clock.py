@@ -6,8 +6,11 @@ timestamps are deterministic and no test sleeps to let time pass.
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Protocol
+
+from lashtui.errors import InvalidRequest
 
 
 class Clock(Protocol):
@@ -41,3 +44,18 @@ class ManualClock:
 
     def set(self, ms: int) -> None:
         self._now_ms = ms
+
+
+_DURATION = re.compile(r"(\d+)(ms|s|m|h|d)")
+_UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def parse_duration_ms(text: str) -> int:
+    """`90s`, `30m`, `1h`, `2d`, `500ms`, or combinations like `1h30m`."""
+    parts = _DURATION.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise InvalidRequest(
+            f"a duration is a number with a unit (ms, s, m, h, d) such as `30m` or `1h`, "
+            f"got `{text}`"
+        )
+    return sum(int(number) * _UNIT_MS[unit] for number, unit in parts)

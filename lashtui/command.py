@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import re
 import signal as os_signal
 import sys
 import uuid
@@ -20,7 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, JsonValue
 
-from lashtui.clock import SystemClock
+from lashtui.clock import SystemClock, parse_duration_ms
 from lashtui.errors import InvalidRequest, LashError
 from lashtui.model import (
     Engine,
@@ -37,10 +36,6 @@ from lashtui.model import (
     originator_from_scope_id,
 )
 
-_DURATION = re.compile(r"(\d+)(ms|s|m|h|d)")
-_UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
-
-
 # --- parsing values (errors are LashErrors: one sentence naming the value, exit 1) ----------
 
 
@@ -50,17 +45,6 @@ def parse_json(flag: str, text: str) -> JsonValue:
     except json.JSONDecodeError as error:
         raise InvalidRequest(f"{flag} is not valid JSON ({error.msg}): `{text}`") from None
     return value
-
-
-def parse_duration_ms(text: str) -> int:
-    """`90s`, `30m`, `1h`, `2d`, `500ms`, or combinations like `1h30m`."""
-    parts = _DURATION.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise InvalidRequest(
-            f"a duration is a number with a unit (ms, s, m, h, d) such as `30m` or `1h`, "
-            f"got `{text}`"
-        )
-    return sum(int(number) * _UNIT_MS[unit] for number, unit in parts)
 
 
 def parse_disposition(text: str) -> RecoveryDisposition:

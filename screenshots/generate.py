@@ -1,5 +1,6 @@
 """Regenerate the SVGs in this folder from the real app: the demo registry, seeded with a
-fixed clock, moved along by the embedded worker for a few seconds, then drawn by Pilot.
+fixed clock, moved along by the embedded worker for a few seconds, then every view and a
+few modals drawn by Pilot, keys pressed as an operator would.
 
     .venv/bin/python screenshots/generate.py
 """
@@ -10,18 +11,83 @@ import asyncio
 import tempfile
 from pathlib import Path
 
+from textual.pilot import Pilot
+
 from lashtui.admin import Processes
 from lashtui.clock import ManualClock
 from lashtui.demo import DEMO_TIMINGS, seed
 from lashtui.model import LeaseOwnerIdentity
 from lashtui.registry import open_registry
-from lashtui.tui.app import make_app
-from lashtui.tui.screens.processes import ProcessesScreen
+from lashtui.tui.app import LashtuiApp, make_app
+from lashtui.tui.widgets.process_table import ProcessTable
 from lashtui.worker import ProcessWorker
 
 HERE = Path(__file__).resolve().parent
 FIXED_MS = 1_795_000_000_000
 SIZE = (160, 34)
+
+
+SHOTS = (
+    "processes.svg",
+    "detail.svg",
+    "leases.svg",
+    "abandon-requests.svg",
+    "health.svg",
+    "signal.svg",
+    "bulk-cancel.svg",
+    "high-contrast.svg",
+)
+
+
+async def settle(pilot: Pilot[LashtuiApp]) -> None:
+    """Wait for the current view's first read, then for the screen to draw."""
+    loaded = getattr(pilot.app.screen, "loaded", None)
+    if loaded is not None:
+        await loaded.wait()
+    await pilot.pause()
+
+
+async def select(pilot: Pilot[LashtuiApp], process_id: str) -> None:
+    table = pilot.app.screen.query_one(ProcessTable)
+    table.move_cursor(row=table.get_row_index(process_id))
+    await pilot.pause()
+
+
+async def shoot(pilot: Pilot[LashtuiApp], app: LashtuiApp) -> None:
+    def save(name: str) -> None:
+        app.save_screenshot(filename=name, path=str(HERE))
+
+    await settle(pilot)
+    save("processes.svg")
+    await select(pilot, "deploy-approval")
+    await pilot.press("enter")
+    await settle(pilot)
+    save("detail.svg")
+    await pilot.press("escape", "2")
+    await settle(pilot)
+    save("leases.svg")
+    await pilot.press("3")
+    await settle(pilot)
+    save("abandon-requests.svg")
+    await pilot.press("4")
+    await settle(pilot)
+    save("health.svg")
+    await pilot.press("1")
+    await settle(pilot)
+    await pilot.press("s")
+    await settle(pilot)
+    save("signal.svg")
+    await pilot.press("escape")
+    for process_id in ("crawl-docs", "payroll-run", "review-wait"):
+        await select(pilot, process_id)
+        await pilot.press("space")
+    await pilot.press("c")
+    await settle(pilot)
+    save("bulk-cancel.svg")
+    await pilot.press("escape", "escape")
+    app.theme = "lashtui-high-contrast"
+    await settle(pilot)
+    save("high-contrast.svg")
 
 
 async def main() -> None:
@@ -36,15 +102,14 @@ async def main() -> None:
                 await asyncio.sleep(3)  # let the demo move: runs finish, waits park
             clock.advance(4_000)
             app = make_app(
-                Processes(registry, clock=clock), clock=clock, subtitle="lashtui-demo.db"
+                Processes(registry, clock=clock),
+                clock=clock,
+                subtitle="lashtui-demo.db",
+                operator="operator:dana",
             )
             async with app.run_test(size=SIZE) as pilot:
-                screen = app.screen
-                assert isinstance(screen, ProcessesScreen)
-                await screen.loaded.wait()
-                await pilot.pause()
-                app.save_screenshot(filename="processes.svg", path=str(HERE))
-    print(f"wrote {HERE / 'processes.svg'}")
+                await shoot(pilot, app)
+    print(f"wrote {', '.join(SHOTS)} in {HERE}")
 
 
 if __name__ == "__main__":

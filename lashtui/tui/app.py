@@ -9,22 +9,32 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.screen import Screen
 
 from lashtui.admin import Processes
 from lashtui.clock import Clock, SystemClock
 from lashtui.tui.context import Dashboard
+from lashtui.tui.palette import ProcessIdProvider
 from lashtui.tui.screens.abandon import AbandonRequestsScreen
 from lashtui.tui.screens.health import HealthScreen
 from lashtui.tui.screens.leases import LeasesScreen
 from lashtui.tui.screens.modals import HelpScreen
 from lashtui.tui.screens.processes import ProcessesScreen
+from lashtui.tui.theme import HIGH_CONTRAST
 from lashtui.worker import ProcessWorker
+
+VIEWS = {
+    "processes": "Processes",
+    "leases": "Leases",
+    "abandon": "Abandon requests",
+    "health": "Engine health",
+}
 
 
 def stylesheet(name: str) -> Path:
@@ -37,6 +47,7 @@ def stylesheet(name: str) -> Path:
 class LashtuiApp(App[int]):
     TITLE = "lashtui"
     CSS_PATH = stylesheet("app.tcss")
+    COMMANDS = App.COMMANDS | {ProcessIdProvider}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "switch_mode('processes')", "Processes"),
         Binding("2", "switch_mode('leases')", "Leases"),
@@ -56,6 +67,7 @@ class LashtuiApp(App[int]):
         self.dashboard = dashboard
         self.background = background
         self.sub_title = f"{subtitle} · read-only" if dashboard.read_only else subtitle
+        self.register_theme(HIGH_CONTRAST)
         # Each view is a mode with its own screen stack, so switching views keeps every
         # view's selection, filters and drill-in where the operator left them.
         self.add_mode("processes", lambda: ProcessesScreen(dashboard))
@@ -70,7 +82,11 @@ class LashtuiApp(App[int]):
     def on_mount(self) -> None:
         self.switch_mode("processes")
         if self.engine is not None:
-            self.run_worker(self.run_engine(self.engine), group="engine", name="engine")
+            # exit_on_error=False: an engine failure is shown in the health view, and the
+            # operator keeps the dashboard to see why.
+            self.run_worker(
+                self.run_engine(self.engine), group="engine", name="engine", exit_on_error=False
+            )
         for job in self.background:  # e.g. the demo's trickle of new work
             self.run_worker(job(), group="background")
 
@@ -78,6 +94,70 @@ class LashtuiApp(App[int]):
         """The embedded worker and sweep, for as long as the app runs."""
         async with worker.running():
             await asyncio.Event().wait()
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for key, (mode, title) in enumerate(VIEWS.items(), start=1):
+            yield SystemCommand(
+                f"View: {title}",
+                f"switch to {title} (key {key})",
+                lambda mode=mode: self.switch_mode(mode),
+            )
+        yield SystemCommand(
+            "Theme: high contrast",
+            "black and white with bright accents",
+            lambda: setattr(self, "theme", HIGH_CONTRAST.name),
+        )
+        home = self.home()
+        commands = [
+            ("Lens: all processes", "drop the lens and every filter", home.action_clear_all),
+            ("Lens: granted to a scope…", "the security lens", lambda: home.action_lens("granted")),
+            (
+                "Lens: originated by a scope…",
+                "the lineage lens",
+                lambda: home.action_lens("originated"),
+            ),
+            ("Filter: text…", "id, label or scope contains", home.action_find),
+            (
+                "Filter: next status",
+                "all, running, waiting, live, terminal",
+                home.action_cycle_status,
+            ),
+            ("Mark every matching process", "for a bulk action", home.action_mark_all),
+            (
+                "Export the process list as JSONL",
+                "every row matching the filters",
+                home.action_export,
+            ),
+            ("Pause / resume live updates", "the view keeps its place", home.action_toggle_pause),
+            ("Command line", "type :help for the commands", home.action_command_line),
+        ]
+        if not self.dashboard.read_only:
+            commands.append(("Prune terminal processes…", "older than an age", home.action_prune))
+        for title, help_text, callback in commands:
+            yield SystemCommand(title, help_text, self._on_home(callback))
+
+    def home(self) -> ProcessesScreen:
+        """The Processes view (its mode is entered first, on mount, so it always exists)."""
+        screen = self.get_screen_stack("processes")[0]
+        assert isinstance(screen, ProcessesScreen)
+        return screen
+
+    def _on_home(self, callback: Callable[[], object]) -> Callable[[], None]:
+        """Run a Processes-view action from anywhere: switch to the view first."""
+
+        def run() -> None:
+            self.switch_mode("processes")
+            self.call_later(callback)
+
+        return run
+
+    def jump_to_process(self, process_id: str) -> None:
+        """Select `process_id` in the Processes view (the palette's id lookup)."""
+        self.switch_mode("processes")
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.home().requery(self.home().page_query, anchor=process_id)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):

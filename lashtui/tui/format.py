@@ -3,6 +3,9 @@ every rule is unit-tested without an app, and every time is relative to an injec
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+
 from lashtui.model import LeaseOwnerIdentity, LocalProcessLiveness, ObservedProcess
 
 BADGES = {
@@ -85,3 +88,71 @@ def silent_not_dead(process: ObservedProcess, now_ms: int) -> bool:
         and process.first_started is not None
         and (expires is None or expires <= now_ms)
     )
+
+
+# --- the Leases, Abandon requests and Health views
+
+
+def clip(text: str, width: int) -> str:
+    """At most `width` characters; a cut is marked with an ellipsis."""
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
+def two_lines(sentence: str) -> str:
+    """A `verdict: why` sentence broken after its first colon, for a two-line cell; a
+    sentence without one stays on one line."""
+    head, sep, tail = sentence.partition(": ")
+    return f"{head}:\n{tail}" if sep else sentence
+
+
+def first_few(items: Sequence[str], limit: int = 10) -> str:
+    """`a, b, c`, or the first `limit` of them and `and N more`; `none` for nothing."""
+    if not items:
+        return "none"
+    shown = ", ".join(items[:limit])
+    rest = len(items) - limit
+    return f"{shown} and {rest} more" if rest > 0 else shown
+
+
+def tally(pairs: Iterable[tuple[str, int]]) -> str:
+    """One `name  count` line per pair, the counts aligned in a column."""
+    rows = list(pairs)
+    width = max((len(name) for name, _ in rows), default=0)
+    return "\n".join(f"{name:<{width}}  {count:>5}" for name, count in rows)
+
+
+def state_counts(counts: Mapping[str, int]) -> str:
+    """The six states with their badges, in lifecycle order, zeros included so the panel
+    keeps its shape as rows come and go."""
+    return tally((BADGES[name], counts.get(name, 0)) for name in BADGES)
+
+
+LIVE_WITHIN_MS = 5_000
+
+
+def last_change(last_change_ms: int | None, now_ms: int) -> str:
+    """`live` while a change arrived in the last 5 s, else how long the feed has been quiet."""
+    if last_change_ms is None:
+        return "no change seen yet"
+    quiet = now_ms - last_change_ms
+    return "live" if quiet <= LIVE_WITHIN_MS else f"stale for {duration(quiet)}"
+
+
+def latency(ms: float | None) -> str:
+    """A read's wall time: one decimal under 10 ms, whole milliseconds above."""
+    if ms is None:
+        return "-"
+    return f"{ms:.1f} ms" if ms < 10 else f"{ms:.0f} ms"
+
+
+def lapse(expires_at_ms: int | None, now_ms: int) -> str:
+    """For a lease the operator expects to have lapsed: since when, or that there is none."""
+    if expires_at_ms is None:
+        return "no lease"
+    return countdown(expires_at_ms, now_ms) + ("" if expires_at_ms > now_ms else " ago")
+
+
+def timestamp(epoch_ms: int) -> str:
+    """An absolute time in UTC with milliseconds: `2026-05-28 14:06:40.000Z`."""
+    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"

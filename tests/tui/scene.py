@@ -3,6 +3,9 @@ one row in every state an operator meets (no worker runs them)."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+
 from lashtui.clock import ManualClock
 from lashtui.model import (
     AbandonedOutput,
@@ -12,13 +15,16 @@ from lashtui.model import (
     CancelledOutput,
     LeaseOwnerIdentity,
     LocalProcessLiveness,
+    ProcessRecord,
     ProcessStarted,
+    ProcessStatus,
     SuccessOutput,
     WaitKind,
     WaitState,
     failure,
 )
 from lashtui.registry import ProcessRegistry
+from lashtui.registry.sqlite import SqliteProcessRegistry
 from tests.builders import ext, ob, rr
 
 START_MS = 1_780_000_000_000
@@ -77,3 +83,33 @@ async def seed_every_state(registry: ProcessRegistry, clock: ManualClock) -> Non
     await registry.request_process_abandon("h-requested", request)
     await registry.register_process(ext("i-external-ünïcode-label-that-is-rather-long"))
     clock.advance(90_000)  # leases of 60 s have lapsed, the 10 min one has not
+
+
+def seed_many(path: str, count: int, *, every_nth_terminal: int = 3) -> None:
+    """`count` externally-owned rows `p-000000`.. in a new registry file at `path`, fast:
+    one real record's JSON with its id substituted, inserted in one transaction (through
+    the store, 10k rows would take seconds). Every `every_nth_terminal`-th row is completed."""
+
+    async def create() -> None:
+        await (await SqliteProcessRegistry.open(path, clock=ManualClock(START_MS))).close()
+
+    asyncio.run(create())
+    prepared, digest = ext("__pid__").prepare()
+    live = ProcessRecord.new(prepared, digest, START_MS)
+    done = live.model_copy(update={"status": ProcessStatus.terminal(SuccessOutput(value=1))})
+    templates = {False: live.model_dump_json(), True: done.model_dump_json()}
+    rows = []
+    for n in range(count):
+        pid, terminal = f"p-{n:06d}", n % every_nth_terminal == 0
+        status = "completed" if terminal else "running"
+        record = templates[terminal].replace("__pid__", pid)
+        rows.append((pid, digest, "host", START_MS, START_MS, n + 1, status, record))
+    with sqlite3.connect(path) as conn:
+        conn.executemany(
+            "INSERT INTO processes (process_id, registration_hash, owner_scope_id, "
+            "created_at_ms, updated_at_ms, change_seq, status, record_json) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        conn.execute("UPDATE process_change_clock SET current_seq = ?", (count,))
+    conn.close()

@@ -38,3 +38,47 @@ def test_owner_names_shorten_recovery_attempts() -> None:
     assert fmt.owner(attempt) == "w-7@host-b:4242"
     local = far("lashtui-worker@host-b")
     assert fmt.owner(local) == "lashtui-worker@host-b:4242"
+
+
+def test_clip_and_two_lines() -> None:
+    assert fmt.clip("retired", 10) == "retired"
+    assert fmt.clip("a reason far too long", 10) == "a reason …"
+    assert fmt.two_lines("not applicable: rerunnable rows are re-run") == (
+        "not applicable:\nrerunnable rows are re-run"
+    )
+    assert fmt.two_lines("will abandon once the owner's lease lapses") == (
+        "will abandon once the owner's lease lapses"
+    )
+
+
+def test_first_few_names_ten_then_counts_the_rest() -> None:
+    assert fmt.first_few([]) == "none"
+    assert fmt.first_few(["a", "b"]) == "a, b"
+    ids = [f"p{n}" for n in range(13)]
+    assert fmt.first_few(ids) == "p0, p1, p2, p3, p4, p5, p6, p7, p8, p9 and 3 more"
+    assert fmt.first_few(ids[:10]) == "p0, p1, p2, p3, p4, p5, p6, p7, p8, p9"
+
+
+def test_tally_aligns_counts_and_state_counts_keep_every_state() -> None:
+    assert fmt.tally([("ran", 3), ("left_running", 12)]) == (
+        "ran               3\nleft_running     12"
+    )
+    lines = fmt.state_counts({"running": 4, "failed": 1}).splitlines()
+    assert [line.split()[1] for line in lines] == list(fmt.BADGES)
+    assert [int(line.split()[-1]) for line in lines] == [4, 0, 0, 1, 0, 0]
+
+
+def test_last_change_is_live_for_five_seconds_then_stale() -> None:
+    assert fmt.last_change(None, 10_000) == "no change seen yet"
+    assert fmt.last_change(10_000, 15_000) == "live"
+    assert fmt.last_change(10_000, 15_001) == "stale for 5s"
+    assert fmt.last_change(10_000, 80_000) == "stale for 1m10s"
+
+
+def test_latency_and_lapse() -> None:
+    assert fmt.latency(None) == "-"
+    assert fmt.latency(0.42) == "0.4 ms"
+    assert fmt.latency(12.6) == "13 ms"
+    assert fmt.lapse(None, 10) == "no lease"
+    assert fmt.lapse(1_000, 90_000) == "lapsed 1m29s ago"
+    assert fmt.lapse(5_000, 2_000) == "3s left"

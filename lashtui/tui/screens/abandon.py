@@ -1,20 +1,181 @@
-"""The Abandon requests view (to be built)."""
+"""The Abandon requests view: what operators have asked the sweep to abandon, what the sweep
+will do with each request, and the rows that only an operator can settle.
+
+Two sections, one table each. Pending requests show who asked, when and why, the lease the
+sweep must wait out, and the sweep's verdict in the facade's own sentence
+(`abandon_outlook`), so the view can never disagree with what the modal said. The "silent,
+not dead" rows (started owner_bound work whose lease lapsed, with no request) are the one
+state the sweep never ends on its own (lash docs, "detecting a stuck process"); `a` on one
+asks for it, and the row moves to the pending section on the next read.
+"""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.screen import Screen
+from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Header, Static
 
+from lashtui.admin import abandon_outlook
+from lashtui.model import ObservedProcess
+from lashtui.tui import format as fmt
+from lashtui.tui.actions import ProcessActions
 from lashtui.tui.context import Dashboard
+from lashtui.tui.screens.detail import ProcessDetailScreen
+from lashtui.tui.screens.live import LiveScreen
+from lashtui.tui.widgets.keyed_table import KeyedTable, Row
+
+PENDING_COLUMNS = (
+    ("process", "PROCESS"),
+    ("disposition", "DISPOSITION"),
+    ("request", "REQUESTED"),
+    ("lease", "LEASE"),
+    ("verdict", "THE SWEEP"),
+)
+SILENT_COLUMNS = (
+    ("process", "PROCESS"),
+    ("label", "LABEL"),
+    ("started", "FIRST STARTED BY"),
+    ("since", "STARTED"),
+    ("lapsed", "LEASE"),
+)
+REASON_WIDTH = 40
 
 
-class AbandonRequestsScreen(Screen[None]):
+def pending_row(process: ObservedProcess, now_ms: int) -> Row:
+    """Two lines a row: the facts on the first, their detail underneath."""
+    request = process.abandon_request
+    assert request is not None
+    asked = f"{request.requested_by} · {fmt.ago(request.requested_at_ms, now_ms)}"
+    reason = fmt.clip(request.reason or "no reason given", REASON_WIDTH)
+    if process.lease_holder is None:
+        lease = "no lease"
+    else:
+        lease = f"{fmt.owner(process.lease_holder)}\n"
+        lease += fmt.countdown(process.lease_expires_at_ms, now_ms)
+    return Row(
+        process.process_id,
+        (
+            f"{process.process_id}\n{process.label}",
+            process.disposition.value,
+            f"{asked}\n{reason}",
+            lease,
+            fmt.two_lines(abandon_outlook(process, now_ms)),
+        ),
+    )
+
+
+def silent_row(process: ObservedProcess, now_ms: int) -> Row:
+    started = process.first_started
+    return Row(
+        process.process_id,
+        (
+            process.process_id,
+            process.label,
+            fmt.owner(started.owner) if started else "-",
+            fmt.ago(started.started_at_ms, now_ms) if started else "-",
+            fmt.lapse(process.lease_expires_at_ms, now_ms),
+        ),
+    )
+
+
+class AbandonRequestsScreen(ProcessActions, LiveScreen):
+    REFRESH_WORKER = "refresh_abandon_requests"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Detail"),
+        Binding("tab", "other_section", "Other section"),
+        Binding("c", "cancel", "Cancel"),
+        Binding("s", "signal", "Signal"),
+        Binding("a", "abandon", "Abandon"),
+        Binding("t", "transfer", "Transfer", show=False),
+        Binding("question_mark", "app.help", "Help"),
+    ]
+
     def __init__(self, dashboard: Dashboard) -> None:
-        super().__init__()
-        self.dashboard = dashboard
+        super().__init__(dashboard)
+        self.pending: list[ObservedProcess] = []
+        self.silent: list[ObservedProcess] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Abandon requests")
+        yield Static(id="pending-title", classes="section-title")
+        yield Static("no pending abandon requests", id="pending-empty", classes="view-empty")
+        yield KeyedTable(PENDING_COLUMNS, row_height=2, id="pending-table")
+        yield Static(id="silent-title", classes="section-title")
+        yield Static("no silent rows", id="silent-empty", classes="view-empty")
+        yield KeyedTable(SILENT_COLUMNS, id="silent-table")
         yield Footer()
+
+    async def load(self) -> None:
+        now = self.dashboard.clock.now_ms()
+        self.pending, self.silent = await self.dashboard.processes.abandon_candidates(now)
+
+    def show(self, now_ms: int) -> None:
+        pending = self.query_one("#pending-table", KeyedTable)
+        silent = self.query_one("#silent-table", KeyedTable)
+        changed = pending.show([pending_row(p, now_ms) for p in self.pending])
+        changed = silent.show([silent_row(p, now_ms) for p in self.silent]) or changed
+        title = f"Pending abandon requests ({len(self.pending)})"
+        title += "  ·  the last column says what the sweep will do"
+        if self.error:
+            title = f"error: {self.error}  ·  {title}"
+        self.say("#pending-title", title)
+        act = "read-only" if self.dashboard.read_only else "a requests abandon"
+        self.say(
+            "#silent-title",
+            f"Silent, not dead ({len(self.silent)})  ·  started owner_bound work whose lease "
+            f"lapsed; the sweep never ends it on its own  ·  {act}",
+        )
+        self.set_class(not self.pending, "-no-pending")
+        self.set_class(not self.silent, "-no-silent")
+        self._keep_focus_on_a_section_with_rows(pending, silent)
+        if changed:
+            self.refresh_bindings()
+
+    def _keep_focus_on_a_section_with_rows(self, pending: KeyedTable, silent: KeyedTable) -> None:
+        if self.focused is pending and not self.pending and self.silent:
+            silent.focus()
+        elif self.focused is silent and not self.silent:
+            pending.focus()
+
+    def _table(self) -> KeyedTable:
+        focused = self.focused
+        if isinstance(focused, KeyedTable):
+            return focused
+        return self.query_one("#pending-table", KeyedTable)
+
+    def target(self) -> ObservedProcess | None:
+        table = self._table()
+        rows = self.pending if table.id == "pending-table" else self.silent
+        selected = table.selected_key
+        return next((p for p in rows if p.process_id == selected), None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open":
+            return self.target() is not None
+        if action == "other_section":
+            return bool(self.pending) and bool(self.silent)
+        return self.offers(action)
+
+    def acted(self) -> None:
+        self.wake()  # show the outcome now, not at the next refresh
+
+    def on_data_table_row_highlighted(self) -> None:
+        self.refresh_bindings()
+
+    def on_descendant_focus(self) -> None:
+        self.refresh_bindings()  # the target follows the focused section
+
+    def on_data_table_row_selected(self) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        process = self.target()
+        if process is not None:
+            self.app.push_screen(ProcessDetailScreen(self.dashboard, process.process_id))
+
+    def action_other_section(self) -> None:
+        pending = self.query_one("#pending-table", KeyedTable)
+        silent = self.query_one("#silent-table", KeyedTable)
+        (silent if self.focused is pending else pending).focus()

@@ -1,5 +1,10 @@
-"""Process detail: every fact of one process, and its event timeline following new events
-live (the timeline pages with `events_after` from the last sequence it has)."""
+"""Process detail: every fact of one process (summary, output, grants, lease, first started,
+abandon request, wait, wake deliveries) and its event timeline, following new events live.
+
+The timeline pages with `events_after` from the last sequence it holds, so a long log is
+read once and then only its tail. It can be narrowed to event types (`/`), shown with
+relative or absolute times (`r`), and exported as JSONL (`e`).
+"""
 
 from __future__ import annotations
 
@@ -10,14 +15,24 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
+from textual.events import Key
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from lashtui.errors import LashError
-from lashtui.model import ObservedProcess, ObservedProcessEvent
+from lashtui.model import ObservedProcess, ObservedProcessEvent, ProcessHandleGrant
 from lashtui.tui import format as fmt
 from lashtui.tui.actions import ProcessActions
 from lashtui.tui.context import Dashboard
+from lashtui.tui.export import export_timeline
+
+TIMELINE_COLUMNS = (
+    ("seq", "SEQ"),
+    ("at", "AT"),
+    ("type", "TYPE"),
+    ("wake", "WAKE"),
+    ("payload", "PAYLOAD"),
+)
 
 
 def summary(process: ObservedProcess, now_ms: int) -> str:
@@ -28,14 +43,21 @@ def summary(process: ObservedProcess, now_ms: int) -> str:
     first = (
         f"{fmt.owner(started.owner)} {fmt.ago(started.started_at_ms, now_ms)}" if started else "-"
     )
-    asked = f"{request.requested_by}: {request.reason or 'no reason given'}" if request else "-"
+    asked = (
+        f"{request.requested_by} {fmt.ago(request.requested_at_ms, now_ms)}: "
+        f"{request.reason or 'no reason given'}"
+        if request
+        else "-"
+    )
+    holder = process.lease_holder
+    incarnation = f"   incarnation {holder.incarnation_id}" if holder else ""
     facts = [
         f"{process.process_id}  {fmt.badge(process)}  {process.label} ({process.kind})",
         f"disposition {process.disposition.value}   originator {process.originator.scope_id()}"
         f"   wake target {process.wake_target.id() if process.wake_target else '-'}",
         f"created {fmt.ago(process.created_at_ms, now_ms)}   updated "
         f"{fmt.ago(process.updated_at_ms, now_ms)}",
-        f"lease {fmt.lease(process, now_ms)}",
+        f"lease {fmt.lease(process, now_ms)}{incarnation}",
         f"first started {first}",
         f"abandon request {asked}",
         f"wait {f'signal {wait.kind.name} #{wait.kind.ordinal}' if wait else '-'}",
@@ -46,12 +68,31 @@ def summary(process: ObservedProcess, now_ms: int) -> str:
     return "\n".join(facts)
 
 
+def grants_line(grants: list[ProcessHandleGrant]) -> str:
+    if not grants:
+        return "grants -"
+    return "grants " + ", ".join(f"session:{g.session_id} ({g.descriptor.label})" for g in grants)
+
+
+def wakes_line(process: ObservedProcess, pending: list[int]) -> str:
+    if process.wake_target is None:
+        return "wakes -"
+    waiting = ", ".join(f"#{seq}" for seq in pending) if pending else "none"
+    return f"wakes to {process.wake_target.id()}: pending delivery {waiting}"
+
+
 class ProcessDetailScreen(ProcessActions, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "app.pop_screen", "Back"),
+        Binding("escape", "back", "Back"),
         Binding("c", "cancel", "Cancel"),
         Binding("s", "signal", "Signal"),
-        Binding("a", "abandon", "Request abandon"),
+        Binding("a", "abandon", "Abandon"),
+        Binding("t", "transfer", "Transfer", show=False),
+        Binding("slash", "find", "Filter types"),
+        Binding("r", "toggle_time", "Rel/abs time"),
+        Binding("e", "export", "Export"),
+        Binding("y", "copy_id", "Copy id", show=False),
+        Binding("Y", "copy_json", "Copy JSON", show=False),
     ]
 
     def __init__(self, dashboard: Dashboard, process_id: str) -> None:
@@ -59,19 +100,25 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         self.dashboard = dashboard
         self.process_id = process_id
         self.process: ObservedProcess | None = None
+        self.events: list[ObservedProcessEvent] = []
+        self.pending: list[int] = []  # sequences of wakes nobody has taken delivery of
         self.after = 0
+        self.absolute = False
+        self.type_filter = ""
         self.loaded = asyncio.Event()
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="summary")
+        yield Input(placeholder="show event types containing… (Esc clears)", id="type-filter")
         yield DataTable(id="timeline", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
         timeline = self.query_one("#timeline", DataTable)
-        for key, label in (("seq", "SEQ"), ("at", "AT"), ("type", "TYPE"), ("payload", "PAYLOAD")):
+        for key, label in TIMELINE_COLUMNS:
             timeline.add_column(label, key=key)
+        timeline.focus()
         self.run_worker(self.refresh_detail(), group="refresh", name="refresh_detail")
 
     def target(self) -> ObservedProcess | None:
@@ -84,34 +131,114 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         try:
             while True:
                 try:
-                    processes = self.dashboard.processes
-                    process = await processes.get(self.process_id)
-                    events = await processes.events(self.process_id, self.after)
+                    await self.read()
                 except LashError as error:
                     self.query_one("#summary", Static).update(str(error))
-                else:
-                    self.show(process, events)
                 self.loaded.set()
                 await asyncio.sleep(self.dashboard.refresh_s)
         except NoMatches:
             return  # the screen was popped while a read was in flight
 
-    def show(self, process: ObservedProcess | None, events: list[ObservedProcessEvent]) -> None:
-        now = self.dashboard.clock.now_ms()
+    async def read(self) -> None:
+        processes = self.dashboard.processes
+        process = await processes.get(self.process_id)
         if process is None:
             self.query_one("#summary", Static).update(f"process `{self.process_id}` is gone")
             return
+        events = await processes.events(self.process_id, self.after)
+        grants = await processes.grants(self.process_id)
+        self.pending = await processes.pending_wakes(self.process_id)
+        self.show(process, events, grants)
+
+    def show(
+        self,
+        process: ObservedProcess,
+        events: list[ObservedProcessEvent],
+        grants: list[ProcessHandleGrant],
+    ) -> None:
+        now = self.dashboard.clock.now_ms()
         if process != self.process:
             self.process = process
             self.refresh_bindings()
-        self.query_one("#summary", Static).update(summary(process, now))
-        timeline = self.query_one("#timeline", DataTable)
-        for event in events:
-            payload = json.dumps(event.payload, ensure_ascii=False, separators=(",", ":"))
-            at = fmt.ago(event.occurred_at_ms, now)
-            timeline.add_row(
-                str(event.sequence), at, event.event_type, payload, key=str(event.sequence)
-            )
-            self.after = event.sequence
+        facts = [summary(process, now), grants_line(grants), wakes_line(process, self.pending)]
+        self.query_one("#summary", Static).update("\n".join(facts))
+        self.events.extend(events)
         if events:
+            self.after = events[-1].sequence
+        self.render_timeline(follow=bool(events))
+
+    def at(self, event: ObservedProcessEvent, now_ms: int) -> str:
+        if self.absolute:
+            return fmt.timestamp(event.occurred_at_ms)
+        return fmt.ago(event.occurred_at_ms, now_ms)
+
+    def render_timeline(self, *, follow: bool = False) -> None:
+        """Rows for the shown events, updated in place (times move with the clock; wakes
+        move from pending to delivered)."""
+        timeline = self.query_one("#timeline", DataTable)
+        now = self.dashboard.clock.now_ms()
+        shown = [e for e in self.events if self.type_filter in e.event_type]
+        keys = {str(e.sequence) for e in shown}
+        for row_key in [k for k in timeline.rows if k.value not in keys]:
+            timeline.remove_row(row_key)
+        for event in shown:
+            key = str(event.sequence)
+            wake = "pending" if event.sequence in self.pending else ""
+            if key in timeline.rows:
+                timeline.update_cell(key, "at", self.at(event, now))
+                timeline.update_cell(key, "wake", wake)
+                continue
+            payload = json.dumps(event.payload, ensure_ascii=False, separators=(",", ":"))
+            timeline.add_row(key, self.at(event, now), event.event_type, wake, payload, key=key)
+        timeline.sort("seq", key=int)
+        if follow and timeline.row_count:
             timeline.move_cursor(row=timeline.row_count - 1)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_find(self) -> None:
+        field = self.query_one("#type-filter", Input)
+        field.add_class("-open")
+        field.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.type_filter = event.value.strip()
+        self.render_timeline()
+
+    def on_input_submitted(self) -> None:
+        self.query_one("#timeline", DataTable).focus()
+
+    def on_key(self, event: Key) -> None:
+        field = self.query_one("#type-filter", Input)
+        if event.key == "escape" and field.has_focus:
+            field.value = ""
+            field.remove_class("-open")
+            self.query_one("#timeline", DataTable).focus()
+            event.stop()
+
+    def action_toggle_time(self) -> None:
+        self.absolute = not self.absolute
+        self.render_timeline()
+
+    def action_export(self) -> None:
+        self.run_worker(self.export(), group="export", name="load_export")
+
+    async def export(self) -> None:
+        try:
+            path, count = await export_timeline(
+                self.dashboard.processes, self.process_id, "", self.dashboard.clock.now_ms()
+            )
+        except LashError as error:
+            self.notify(str(error), title="export failed", severity="error")
+            return
+        self.notify(f"wrote {count:,} events to {path}", title="export")
+
+    def action_copy_id(self) -> None:
+        self.app.copy_to_clipboard(self.process_id)
+        self.notify(f"copied {self.process_id}", title="copy")
+
+    def action_copy_json(self) -> None:
+        if self.process is not None:
+            self.app.copy_to_clipboard(self.process.model_dump_json())
+            self.notify(f"copied {self.process_id} as JSON", title="copy")

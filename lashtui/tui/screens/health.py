@@ -1,20 +1,138 @@
-"""The Engine health view (to be built)."""
+"""The Engine health view: is the embedded worker running, what has its sweep decided, how
+fast does the registry answer, and is the change feed alive.
+
+Everything here is read from what others keep: the worker's own stats (no I/O), the `Pulse`
+the Processes view maintains as it follows the change feed, and the app's Textual worker
+that runs the engine. The view's own registry reads are two: one `data_version` read per
+refresh, timed as the DB latency, and a `census` only while the Processes view has not yet
+counted anything.
+
+DB latency is a wall-time measurement, not a clock time, so it is taken with `stopwatch`,
+a module-level seam like the injected clock: snapshot tests replace it with a fixed step,
+everything else sees `time.perf_counter`.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from textual.app import ComposeResult
-from textual.screen import Screen
+from textual.containers import Grid, Vertical
 from textual.widgets import Footer, Header, Static
+from textual.worker import Worker, WorkerState
 
+from lashtui.tui import format as fmt
 from lashtui.tui.context import Dashboard
+from lashtui.tui.screens.live import LiveScreen
+from lashtui.worker import ProcessWorker, RunEnd, Verdict
+
+stopwatch: Callable[[], float] = time.perf_counter
+IN_FLIGHT_SHOWN = 10
 
 
-class HealthScreen(Screen[None]):
+def panel(title: str, *children: Static, id: str) -> Vertical:
+    box = Vertical(*children, id=id, classes="health-panel")
+    box.border_title = title
+    return box
+
+
+class HealthScreen(LiveScreen):
+    REFRESH_WORKER = "refresh_health"
+
     def __init__(self, dashboard: Dashboard) -> None:
-        super().__init__()
-        self.dashboard = dashboard
+        super().__init__(dashboard)
+        self.latency_ms: float | None = None
+        self.census: dict[str, int] = {}
+        self._engine: Worker[None] | None = None
+
+    @property
+    def refresh_s(self) -> float:
+        return 1.0  # the worker's stats and the pulse change continuously; a second is enough
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Engine health")
+        with Grid(id="health-grid"):
+            yield panel("Worker and sweep", Static(id="engine-facts"), id="engine-panel")
+            yield panel(
+                "Registry",
+                Static(id="db-latency"),
+                Static(id="last-change"),
+                Static(id="pulse-error"),
+                id="registry-panel",
+            )
+            yield panel("Sweep verdicts and run ends", Static(id="verdicts"), id="sweep-panel")
+            yield panel("Processes by state", Static(id="state-counts"), id="counts-panel")
         yield Footer()
+
+    async def load(self) -> None:
+        processes = self.dashboard.processes
+        started = stopwatch()
+        await processes.data_version()
+        self.latency_ms = (stopwatch() - started) * 1_000
+        if not self.dashboard.pulse.counts:  # the Processes view has not counted yet
+            self.census = (await processes.census()).counts()
+
+    def show(self, now_ms: int) -> None:
+        pulse = self.dashboard.pulse
+        worker = self.dashboard.worker
+        self.say("#engine-facts", self.engine_facts(worker, now_ms))
+        self.say("#verdicts", self.sweep_facts(worker))
+        latency = fmt.latency(self.latency_ms)
+        if self.error:
+            latency = f"unreachable: {self.error}"
+        self.say("#db-latency", f"DB latency   {latency}")
+        change = fmt.last_change(pulse.last_change_ms, now_ms)
+        self.say("#last-change", f"last change  {change}")
+        self.say("#pulse-error", f"last read error  {pulse.error}" if pulse.error else "")
+        counts = pulse.counts or self.census
+        self.say("#state-counts", fmt.state_counts(counts))
+
+    def engine_state(self) -> str:
+        if self.dashboard.read_only:
+            return "read-only"
+        if self.dashboard.worker is None:
+            return "observer (no embedded worker)"
+        job = self._engine_job()
+        if job is None or job.state in (WorkerState.CANCELLED, WorkerState.SUCCESS):
+            return "stopped"
+        if job.state is WorkerState.ERROR:
+            return f"errored: {job.error}"
+        return "running"
+
+    def _engine_job(self) -> Worker[None] | None:
+        # The worker manager forgets a worker once it ends, so keep the one found: an engine
+        # that errored or stopped is still reported as such.
+        for job in self.app.workers:
+            if job.group == "engine" and job.name == "engine":
+                self._engine = job
+        return self._engine
+
+    def engine_facts(self, worker: ProcessWorker | None, now_ms: int) -> str:
+        state = f"state      {self.engine_state()}"
+        if worker is None:
+            why = (
+                "the registry is open read-only: nothing runs or sweeps here"
+                if self.dashboard.read_only
+                else "rows are run and swept by workers elsewhere"
+            )
+            return f"{state}\n{why}"
+        stats = worker.stats
+        in_flight = worker.in_flight
+        last = fmt.ago(stats.last_drive_ms, now_ms) if stats.last_drive_ms is not None else "-"
+        return "\n".join(
+            (
+                state,
+                f"owner      {fmt.owner(worker.owner)}",
+                f"in flight  {len(in_flight)}: {fmt.first_few(in_flight, IN_FLIGHT_SHOWN)}",
+                f"drives     {stats.drives}, last drive and sweep {last}",
+            )
+        )
+
+    def sweep_facts(self, worker: ProcessWorker | None) -> str:
+        if worker is None:
+            return "no embedded worker: verdicts are counted by the worker that sweeps"
+        stats = worker.stats
+        verdicts = fmt.tally((v.value, stats.verdicts[v]) for v in Verdict)
+        runs = fmt.tally((r.value, stats.runs[r]) for r in RunEnd)
+        return f"verdicts\n{verdicts}\n\nrun ends\n{runs}"

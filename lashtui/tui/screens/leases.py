@@ -1,20 +1,219 @@
-"""The Leases view (to be built)."""
+"""The Leases view: who holds what, grouped by owner, and whether the sweep could take it.
+
+Each owner is one OS process (host, pid), whatever identity it claimed under: a worker claims
+every row under its own `:recovery:` attempt identity, so grouping by raw owner id and
+incarnation would give one group per lease. Its health is judged the way the sweep judges
+it, with the model's own rule (`is_definitely_dead_for_claimant`) from this host: `provably
+dead` means a sweep here would take its work now; `unknown` means it waits the lease out.
+Groups with a lapsed lease come first, then by earliest expiry; countdowns tick every second.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.screen import Screen
+from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Header, Static
 
+from lashtui.model import LeaseOwnerIdentity, LocalProcessLiveness, ObservedProcess
+from lashtui.model.lease import read_process_start
+from lashtui.tui import format as fmt
+from lashtui.tui.actions import ProcessActions
 from lashtui.tui.context import Dashboard
+from lashtui.tui.screens.detail import ProcessDetailScreen
+from lashtui.tui.screens.live import LiveScreen
+from lashtui.tui.widgets.keyed_table import KeyedTable, Row
+from lashtui.worker import default_owner
+
+COLUMNS = (
+    ("owner", "OWNER"),
+    ("incarnation", "INCARNATION"),
+    ("health", "HEALTH"),
+    ("process", "PROCESS"),
+    ("label", "LABEL"),
+    ("disposition", "DISPOSITION"),
+    ("fence", "FENCE"),
+    ("lease", "LEASE"),
+)
 
 
-class LeasesScreen(Screen[None]):
+def owner_health(holder: LeaseOwnerIdentity, judge: LeaseOwnerIdentity) -> str:
+    """How a sweep running as `judge` sees `holder`: `provably dead` exactly when it would
+    take the holder's work, `alive` when /proc shows that very process, else `unknown` and
+    why (the sweep then treats it as alive and waits its lease out). Reads /proc."""
+    if holder.is_definitely_dead_for_claimant(judge):
+        return "✗ provably dead"
+    theirs, mine = holder.liveness, judge.liveness
+    if not isinstance(theirs, LocalProcessLiveness):
+        return "? unknown: opaque owner"
+    if not isinstance(mine, LocalProcessLiveness):
+        return "? unknown: no /proc here"
+    if theirs.host_id != mine.host_id:
+        return "? unknown: other host"
+    # The sweep proves death only within one boot; a holder from another boot is surely
+    # gone, but the sweep will not act on it, and this view says what the sweep will do.
+    if theirs.boot_id != mine.boot_id:
+        return "? unknown: other boot"
+    if read_process_start(theirs.pid) == theirs.process_start:
+        return "✓ alive"
+    return "? unknown: /proc unreadable"
+
+
+def owner_key(holder: LeaseOwnerIdentity) -> str:
+    """The group of a holder: its OS process (boot and start time guard against pid reuse)."""
+    liveness = holder.liveness
+    where = (
+        f"/{liveness.boot_id}/{liveness.process_start}"
+        if isinstance(liveness, LocalProcessLiveness)
+        else ""
+    )
+    return f"owner:{fmt.owner(holder)}{where}"
+
+
+@dataclass(frozen=True)
+class Held:
+    process: ObservedProcess
+    holder: LeaseOwnerIdentity
+    expires_at_ms: int
+    fence: int | None  # None when the lease was released between the two reads
+
+
+def group_rows(members: list[Held], health: str, now_ms: int) -> list[Row]:
+    holder = members[0].holder
+    incarnations = {m.holder.incarnation_id for m in members}
+    incarnation = (
+        fmt.clip(holder.incarnation_id, 16)
+        if len(incarnations) == 1
+        else f"{len(incarnations)} incarnations"
+    )
+    lapsed = sum(m.expires_at_ms <= now_ms for m in members)
+    count = f"{len(members)} lease{'s' if len(members) != 1 else ''}"
+    summary = f"{count}, {lapsed} lapsed" if lapsed else count
+    key = owner_key(holder)
+    header = (fmt.owner(holder), incarnation, health, "", "", "", "", summary)
+    rows = [Row(key, header, style="bold")]
+    for m in members:
+        p = m.process
+        fence = str(m.fence) if m.fence is not None else "-"
+        lease = fmt.countdown(m.expires_at_ms, now_ms)
+        cells = ("", "", "", p.process_id, p.label, p.disposition.value, fence, lease)
+        rows.append(Row(p.process_id, cells))
+    return rows
+
+
+def arrange(held: list[Held], health: dict[str, str], now_ms: int) -> list[Row]:
+    """Owners with a lapsed lease first, then by earliest expiry; leases by expiry."""
+    groups: dict[str, list[Held]] = {}
+    for h in sorted(held, key=lambda h: (h.expires_at_ms, h.process.process_id)):
+        groups.setdefault(owner_key(h.holder), []).append(h)
+    ordered = sorted(
+        groups.items(),
+        key=lambda item: (item[1][0].expires_at_ms > now_ms, item[1][0].expires_at_ms, item[0]),
+    )
+    return [
+        row for key, members in ordered for row in group_rows(members, health.get(key, "…"), now_ms)
+    ]
+
+
+class LeasesScreen(ProcessActions, LiveScreen):
+    REFRESH_WORKER = "refresh_leases"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Detail"),
+        Binding("c", "cancel", "Cancel"),
+        Binding("s", "signal", "Signal"),
+        Binding("a", "abandon", "Abandon"),
+        Binding("t", "transfer", "Transfer", show=False),
+        Binding("question_mark", "app.help", "Help"),
+    ]
+
     def __init__(self, dashboard: Dashboard) -> None:
-        super().__init__()
-        self.dashboard = dashboard
+        super().__init__(dashboard)
+        self.held: list[Held] = []
+        self.health: dict[str, str] = {}  # by owner key, judged at each read
+        self.by_id: dict[str, ObservedProcess] = {}
+        self._judge: LeaseOwnerIdentity | None = None
+        self._placed = False
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Leases")
+        yield Static(id="leases-status", classes="view-status")
+        yield Static("no leases held", id="leases-empty", classes="view-empty")
+        yield KeyedTable(COLUMNS, id="leases-table")
         yield Footer()
+
+    async def load(self) -> None:
+        processes = self.dashboard.processes
+        observed = [p for p in await processes.leases() if p.lease_holder is not None]
+        # The fencing token is not part of ObservedProcess; one batched lease read adds it.
+        leases = await processes.registry.get_process_leases([p.process_id for p in observed])
+        held = []
+        for p in observed:
+            lease = leases.get(p.process_id)
+            holder = lease.owner if lease else p.lease_holder
+            expires = lease.expires_at_epoch_ms if lease else p.lease_expires_at_ms
+            assert holder is not None
+            fence = lease.fencing_token if lease else None
+            held.append(Held(p, holder, expires or 0, fence))
+        holders = {owner_key(h.holder): h.holder for h in held}
+        # Judging reads /proc (a few small files per owner): off the event loop.
+        self.health = await asyncio.to_thread(self._judge_all, holders)
+        self.held = held
+        self.by_id = {h.process.process_id: h.process for h in held}
+
+    def _judge_all(self, holders: dict[str, LeaseOwnerIdentity]) -> dict[str, str]:
+        if self._judge is None:
+            worker = self.dashboard.worker
+            # The embedded worker's sweep judges with its own identity; without one, judge
+            # as a sweep started on this host would.
+            self._judge = worker.owner if worker is not None else default_owner()
+        return {key: owner_health(holder, self._judge) for key, holder in holders.items()}
+
+    def show(self, now_ms: int) -> None:
+        table = self.query_one(KeyedTable)
+        if table.show(arrange(self.held, self.health, now_ms)):
+            self.refresh_bindings()  # the selected process may have changed under the cursor
+        if not self._placed and table.row_count > 1:
+            table.move_cursor(row=1)  # start on the first lease, not on its owner
+            self._placed = True
+        self.say("#leases-status", self.status(now_ms))
+        self.set_class(not self.held, "-empty")
+
+    def status(self, now_ms: int) -> str:
+        status = "owner health as a sweep on this host would judge it"
+        if self.held:
+            owners = len(self.health)
+            lapsed = sum(h.expires_at_ms <= now_ms for h in self.held)
+            held = f"{len(self.held)} lease{'s' if len(self.held) != 1 else ''}"
+            status = (
+                f"{held} held by {owners} owner{'s' if owners != 1 else ''}, {lapsed} lapsed"
+                f"  ·  {status}"
+            )
+        if self.error:
+            status = f"error: {self.error}  ·  {status}"
+        return status
+
+    def target(self) -> ObservedProcess | None:
+        selected = self.query_one(KeyedTable).selected_key
+        return self.by_id.get(selected) if selected else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open":
+            return self.target() is not None
+        return self.offers(action)
+
+    def acted(self) -> None:
+        self.wake()  # show the outcome now, not at the next refresh
+
+    def on_data_table_row_highlighted(self) -> None:
+        self.refresh_bindings()
+
+    def on_data_table_row_selected(self) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        process = self.target()
+        if process is not None:  # an owner's header row opens nothing
+            self.app.push_screen(ProcessDetailScreen(self.dashboard, process.process_id))

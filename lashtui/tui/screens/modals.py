@@ -1,6 +1,7 @@
-"""The modals every action goes through: a confirmation that names its target and defaults
-to No, and the forms for a signal (name and JSON payload, both checked before sending) and
-an abandon request (a reason)."""
+"""The modals every action goes through: a confirmation that names its targets and defaults
+to No, and the forms for a signal (name and JSON payload, both checked before sending), an
+abandon request (a reason), a grant transfer (two scopes) and a prune (an age). A form
+checks its values before it closes, so nothing is sent half-formed."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from lashtui.clock import parse_duration_ms
 from lashtui.errors import InvalidRequest
-from lashtui.model import validate_process_signal_name
+from lashtui.model import SessionScope, validate_process_signal_name
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -56,14 +58,14 @@ class SignalScreen(ModalScreen[tuple[str, JsonValue] | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
 
-    def __init__(self, process_id: str, suggested: str | None) -> None:
+    def __init__(self, targets: str, suggested: str | None) -> None:
         super().__init__()
-        self.process_id = process_id
+        self.targets = targets
         self.suggested = suggested or ""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Signal process {self.process_id}")
+            yield Label(f"Signal {self.targets}")
             yield Input(self.suggested, placeholder="signal name, e.g. approve", id="signal-name")
             yield Input(placeholder='JSON payload, e.g. "ok" or {"by": "me"}', id="signal-payload")
             yield Static("", id="form-error")
@@ -96,14 +98,14 @@ class AbandonScreen(ModalScreen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
 
-    def __init__(self, process_id: str, outlook: str) -> None:
+    def __init__(self, targets: str, outlook: str) -> None:
         super().__init__()
-        self.process_id = process_id
+        self.targets = targets
         self.outlook = outlook
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Request that the sweep abandon {self.process_id}?")
+            yield Label(f"Request that the sweep abandon {self.targets}?")
             yield Static(self.outlook, id="outlook")
             yield Input(placeholder="reason (optional)", id="abandon-reason")
             with Horizontal(classes="buttons"):
@@ -120,19 +122,113 @@ class AbandonScreen(ModalScreen[str | None]):
             self.dismiss(self.query_one("#abandon-reason", Input).value.strip())
 
 
-HELP = """\
-Processes
-  ↑ ↓ / mouse   move the selection          Enter   open the process
-  /             filter by id, label, scope  f       status: all, running, waiting, terminal
-  p             pause / resume live updates
+class TransferScreen(ModalScreen[tuple[SessionScope, SessionScope] | None]):
+    """Move handle grants from one session scope to another; both scopes are checked."""
 
-Acting on the selected process (never offered read-only)
-  c   cancel: ask its owner to stop (not on finished processes)
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, targets: str, source: str) -> None:
+        super().__init__()
+        self.targets = targets
+        self.source = source
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(f"Transfer the grants of {self.targets}")
+            yield Input(self.source, placeholder="from scope, e.g. session:s1", id="from-scope")
+            yield Input(placeholder="to scope, e.g. session:s2/frame:f1", id="to-scope")
+            yield Static("", id="form-error")
+            with Horizontal(classes="buttons"):
+                yield Button("No", id="no", variant="primary")
+                yield Button("Transfer", id="transfer", variant="warning")
+
+    def on_mount(self) -> None:
+        self.query_one("#to-scope" if self.source else "#from-scope", Input).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "no":
+            self.dismiss(None)
+        else:
+            self.submit()
+
+    def on_input_submitted(self) -> None:
+        self.submit()
+
+    def submit(self) -> None:
+        try:
+            source = SessionScope.parse(self.query_one("#from-scope", Input).value.strip())
+            destination = SessionScope.parse(self.query_one("#to-scope", Input).value.strip())
+        except InvalidRequest as error:
+            self.query_one("#form-error", Static).update(str(error))
+            return
+        self.dismiss((source, destination))
+
+
+class PruneScreen(ModalScreen[int | None]):
+    """Prune terminal processes older than an age; answers the age in milliseconds."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, age: str) -> None:
+        super().__init__()
+        self.age = age
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Prune terminal processes (and their events) that ended longer ago than:")
+            yield Input(self.age, placeholder="an age such as 7d, 12h or 30m", id="prune-age")
+            yield Static("Running and waiting processes are never pruned.", id="outlook")
+            yield Static("", id="form-error")
+            with Horizontal(classes="buttons"):
+                yield Button("No", id="no", variant="primary")
+                yield Button("Prune", id="prune", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "no":
+            self.dismiss(None)
+        else:
+            self.submit()
+
+    def on_input_submitted(self) -> None:
+        self.submit()
+
+    def submit(self) -> None:
+        try:
+            age_ms = parse_duration_ms(self.query_one("#prune-age", Input).value.strip())
+        except InvalidRequest as error:
+            self.query_one("#form-error", Static).update(str(error))
+            return
+        self.dismiss(age_ms)
+
+
+HELP = """\
+Views          1 Processes   2 Leases   3 Abandon requests   4 Engine health
+
+Processes
+  ↑ ↓ PgUp PgDn  move (the list pages in from the registry)   Home End  first / last
+  Enter          open the process            /   filter by id, label or scope
+  f              status: all, running, waiting, live, terminal
+  g / o          lens: granted to a scope / originated by a scope   Esc  clear
+  space          mark / unmark               *   mark every row matching the filters
+  p              pause / resume live updates
+  y / Y          copy the id / the process as JSON    e   export the rows as JSONL
+  :              command line (try :help)
+
+Acting on the selected or marked processes (never offered read-only)
+  c   cancel: ask each owner to stop (not on finished processes)
   s   signal: a name and a JSON payload, checked before sending
   a   request abandon: the sweep abandons it when the rules allow, and says when
+  t   transfer grants from one session scope to another
+  P   prune terminal processes older than an age
+
+Leases, Abandon requests
+  Enter  open the process      c s a  act on it      Tab  next section (abandon requests)
 
 Anywhere
-  Esc   back      ?   this help      ctrl+p   command palette      q   quit
+  Esc  back     ?  this help     ctrl+p  command palette (ids, views, themes)     q  quit
 """
 
 

@@ -1,15 +1,22 @@
-"""The Processes view (home): every process, live, with the engine's state above it.
+"""The Processes view (home): a live window onto every process, with the engine's state.
 
-The change feed is the source: the first pages of `changes_since(0)` fill the table and the
-same cursor then brings only what changed. Leases are not process changes (they move on
-every claim and renewal), so the lease facts of the listed rows are re-read once a second,
-together with re-rendering the clock-relative cells. A paused view keeps its cursor and
-catches up on resume.
+Three loops keep it current without polling storms:
+- the change feed: a census gives the counts and a cursor, then every wake-up (a commit
+  seen by `registry_changes`, or at the latest every `refresh_s`) reads only what changed
+  since the cursor, moves the counts and updates the rows inside the window;
+- a once-a-second tick re-reads the window (leases, grants and pruned rows change without
+  a feed entry) and re-renders the clock-relative cells;
+- paging: when the cursor leaves the window, the next keyset page is read.
+All three hold `reading`, so a slow read can never lay older rows over newer ones. A paused
+view keeps its cursor and catches up on resume.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
+import time
+from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -20,15 +27,28 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
 from lashtui.errors import LashError
-from lashtui.model import ObservedProcess
+from lashtui.model import ObservedProcess, ProcessPageQuery, SessionOriginator
+from lashtui.registry.watch import registry_changes
 from lashtui.tui import format as fmt
 from lashtui.tui.actions import ProcessActions
+from lashtui.tui.command_line import STATE_GROUPS, Command, describe_states, parse
 from lashtui.tui.context import Dashboard
+from lashtui.tui.counts import StateCounts
+from lashtui.tui.export import export_rows
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.widgets.process_table import ProcessTable
+from lashtui.tui.window import ProcessWindow
 
-PAGE = 1_000
-STATUS_FILTERS = ("all", "running", "waiting", "terminal")
+FEED_PAGE = 1_000
+MARK_LIMIT = 10_000  # "mark all matching" stops here: a bulk action is one call per row
+RECOUNT_S = 60.0  # a fresh census now and then catches prunes made by other processes
+STATUS_CYCLE: tuple[tuple[str, frozenset[str] | None], ...] = (
+    ("all", None),
+    ("running", frozenset({"running"})),
+    ("waiting", frozenset({"waiting"})),
+    ("live", STATE_GROUPS["live"]),
+    ("terminal", STATE_GROUPS["terminal"]),
+)
 
 
 class ProcessesScreen(ProcessActions, Screen[None]):
@@ -36,93 +56,220 @@ class ProcessesScreen(ProcessActions, Screen[None]):
         Binding("enter", "open", "Detail"),
         Binding("c", "cancel", "Cancel"),
         Binding("s", "signal", "Signal"),
-        Binding("a", "abandon", "Request abandon"),
+        Binding("a", "abandon", "Abandon"),
+        Binding("t", "transfer", "Transfer", show=False),
+        Binding("P", "prune", "Prune", show=False),
+        Binding("space", "mark", "Mark", show=False),
+        Binding("asterisk", "mark_all", "Mark all", show=False),
         Binding("slash", "find", "Filter"),
         Binding("f", "cycle_status", "Status"),
+        Binding("g", "lens('granted')", "Granted to", show=False),
+        Binding("o", "lens('originated')", "Originated by", show=False),
+        Binding("colon", "command_line", "Command"),
         Binding("p", "toggle_pause", "Pause"),
+        Binding("y", "copy_id", "Copy id", show=False),
+        Binding("Y", "copy_json", "Copy JSON", show=False),
+        Binding("e", "export", "Export", show=False),
+        Binding("escape", "clear", "Clear", show=False),
         Binding("question_mark", "app.help", "Help"),
     ]
 
     def __init__(self, dashboard: Dashboard) -> None:
         super().__init__()
         self.dashboard = dashboard
-        self.paused = False
+        self.window = ProcessWindow(dashboard.processes)
+        self.reading = asyncio.Lock()
+        self.wake = asyncio.Event()
+        self.counts: StateCounts | None = None
         self.cursor = 0
+        self.paused = False
+        self.marked: dict[str, None] = {}  # an ordered set of process ids
+        self.status_name = "all"
         self.last_error: str | None = None
-        self.loaded = asyncio.Event()  # set once the first catch-up is on screen
-        self.text = ""
-        self.status = STATUS_FILTERS[0]
+        self.loaded = asyncio.Event()  # set once the first window is on screen
+        self.applied = 0  # change batches applied, for tests and benchmarks to wait on
+        self.status_line = ""
+
+    @property
+    def page_query(self) -> ProcessPageQuery:
+        return self.window.query
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="engine-status")
         yield Input(placeholder="filter by id, label or scope (Esc clears)", id="filter")
         yield ProcessTable(id="process-table")
+        yield Input(placeholder=":command (help lists them; Esc closes)", id="command")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(ProcessTable).focus()  # keys go to the list, not the hidden filter
+        self.query_one(ProcessTable).focus()  # keys go to the list, not the hidden inputs
         self.run_worker(self.refresh_processes(), group="refresh", name="refresh_processes")
+        self.run_worker(self.refresh_on_commit(), group="refresh", name="refresh_on_commit")
         self.set_interval(1.0, self.tick)
+        self.set_interval(RECOUNT_S, self.recount)
         self.show_status()
+
+    # --- following the registry
 
     async def refresh_processes(self) -> None:
         try:
-            await self._follow_the_feed(self.query_one(ProcessTable))
+            await self._start()
+            while True:
+                try:
+                    async with asyncio.timeout(self.dashboard.refresh_s):
+                        await self.wake.wait()
+                except TimeoutError:
+                    pass
+                self.wake.clear()
+                if not self.paused:
+                    await self._read(self.catch_up)
         except NoMatches:
             return  # the app is closing while a read was in flight
 
-    async def _follow_the_feed(self, table: ProcessTable) -> None:
-        while True:
-            if not self.paused:
-                try:
-                    await self.catch_up(table)
-                    self.last_error = None
-                except LashError as error:
-                    self.last_error = str(error)
-                self.show_status()
-                self.loaded.set()
-            await asyncio.sleep(self.dashboard.refresh_s)
+    async def refresh_on_commit(self) -> None:
+        """Wake the feed as soon as another process commits (watchfiles on the WAL, with a
+        `data_version` poll as the fallback)."""
+        async for _ in registry_changes(self.dashboard.processes.registry):
+            self.wake.set()
 
-    async def catch_up(self, table: ProcessTable) -> None:
-        while True:
-            changed, cursor = await self.dashboard.processes.changes_since(self.cursor, PAGE)
-            if not changed:
-                return
-            table.apply(changed, self.dashboard.clock.now_ms())
-            self.cursor = cursor
+    async def _start(self) -> None:
+        await self._read(self.recount)
+        await self._read(self.reload)
+        self.loaded.set()
+
+    async def _read(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Run one read step, timing it and keeping its error for the status line."""
+        started = time.perf_counter()
+        try:
+            await step()
+        except LashError as error:
+            self.last_error = self.dashboard.pulse.error = str(error)
+        else:
+            pulse = self.dashboard.pulse
+            pulse.read_latency_ms = (time.perf_counter() - started) * 1000
+            pulse.last_read_ms = self.dashboard.clock.now_ms()
+            self.last_error = pulse.error = None
+        self.show_status()
+
+    async def recount(self) -> None:
+        async with self.reading:
+            census = await self.dashboard.processes.census()
+            if self.counts is None:
+                self.cursor = census.cursor  # the feed continues exactly where it counted
+            self.counts = StateCounts(census, self.dashboard.clock.now_ms())
+        self.show_status()
+
+    async def reload(self, anchor: str | None = None) -> None:
+        """Read the window again around `anchor` (else the selection), and select the
+        anchor, or the nearest row after it if it is not shown."""
+        async with self.reading:
+            anchor = anchor or self.selected_id()
+            await self.window.load(self.page_query, anchor)
+            ids = self.window.ids
+            select = None
+            if anchor is not None and ids:
+                select = ids[min(bisect.bisect_left(ids, anchor), len(ids) - 1)]
+            self.render_window(select=select)
+
+    async def catch_up(self) -> None:
+        async with self.reading:
+            while True:
+                changed, cursor = await self.dashboard.processes.changes_since(
+                    self.cursor, FEED_PAGE
+                )
+                if not changed:
+                    return
+                self.cursor = cursor
+                if self.counts is not None:
+                    self.counts.apply(changed)
+                if self.window.apply(changed):
+                    self.render_window()
+                self.applied += 1
+                self.dashboard.pulse.last_change_ms = self.dashboard.clock.now_ms()
 
     async def tick(self) -> None:
         try:
-            await self._tick(self.query_one(ProcessTable))
+            if not self.paused and self.is_current:
+                await self._read(self._reread)
+            self.render_window()
         except NoMatches:
             return  # the app is closing while a read was in flight
 
-    async def _tick(self, table: ProcessTable) -> None:
-        if not self.paused:
-            try:
-                registry = self.dashboard.processes.registry
-                leases = await registry.get_process_leases(list(table.processes))
-            except LashError as error:
-                self.last_error = str(error)
-            else:
-                table.apply_leases(leases, self.dashboard.clock.now_ms())
-        table.tick(self.dashboard.clock.now_ms())
+    async def _reread(self) -> None:
+        async with self.reading:
+            await self.window.reread()
+
+    def render_window(self, select: str | None = None) -> None:
+        table = self.query_one(ProcessTable)
+        table.show(self.window.ordered(), self.dashboard.clock.now_ms(), self.marked, select)
         self.show_status()
 
-    def show_status(self) -> None:
+    def on_process_table_edge_reached(self, event: ProcessTable.EdgeReached) -> None:
+        self.run_worker(self.slide(event.edge), group="page", exclusive=True, name="load_page")
+
+    async def slide(self, edge: str) -> None:
         table = self.query_one(ProcessTable)
-        states = [fmt.state(p) for p in table.known.values()]
-        counts = "  ".join(f"{s} {states.count(s)}" for s in fmt.BADGES if states.count(s))
-        parts = [self.engine_state(), counts or "no processes"]
-        if self.status != "all" or self.text:
-            shown = f"showing {len(table.processes)} of {len(table.known)}: {self.status}"
-            parts.append(shown + (f' matching "{self.text}"' if self.text else ""))
+        async with self.reading:
+            try:
+                if edge == "first":
+                    await self.window.load(self.page_query)
+                elif edge == "last":
+                    await self.window.load_last()
+                elif edge == "bottom":
+                    await self.window.extend_down()
+                else:
+                    await self.window.extend_up()
+            except LashError as error:
+                self.notify(str(error), title="paging failed", severity="error")
+                return
+            ids = self.window.ids
+            select = {"first": ids[:1], "last": ids[-1:]}.get(edge, [None])
+            self.render_window(select=select[0] if select else None)
+        if edge == "bottom" and table.cursor_row < table.row_count - 1:
+            table.move_cursor(row=table.cursor_row + 1)
+        elif edge == "top" and table.cursor_row > 0:
+            table.move_cursor(row=table.cursor_row - 1)
+
+    # --- the status line and the pulse
+
+    def show_status(self) -> None:
+        parts = []
         if self.paused:
-            parts.insert(0, "PAUSED")
+            parts.append("PAUSED")
+        parts.append(self.engine_state())
+        if self.counts is not None:
+            counts = self.counts.counts()
+            self.dashboard.pulse.counts = counts
+            shown = "  ".join(f"{fmt.BADGES[s]} {n:,}" for s, n in counts.items() if n)
+            parts.append(shown or "no processes")
+        parts.extend(self.filters())
+        if self.marked:
+            parts.append(f"{len(self.marked):,} marked")
         if self.last_error:
             parts.append(f"error: {self.last_error}")
-        self.query_one("#engine-status", Static).update("  ·  ".join(parts))
+        line = "  ·  ".join(parts)
+        if line == self.status_line:
+            return  # an update re-lays the screen out; most refreshes change nothing
+        self.status_line = line
+        try:
+            self.query_one("#engine-status", Static).update(line)
+        except NoMatches:
+            return
+
+    def filters(self) -> list[str]:
+        query = self.page_query
+        shown = []
+        if query.lens != "all" and query.scope is not None:
+            lens = "granted to" if query.lens == "granted" else "originated by"
+            shown.append(f"{lens} {query.scope.id()}")
+        if self.status_name != "all":
+            shown.append(f"status {self.status_name}")
+        if query.text:
+            shown.append(f'matching "{query.text}"')
+        if shown:
+            shown[-1] += " (Esc clears)"
+        return shown
 
     def engine_state(self) -> str:
         worker = self.dashboard.worker
@@ -133,10 +280,34 @@ class ProcessesScreen(ProcessActions, Screen[None]):
         in_flight, drives = len(worker.in_flight), worker.stats.drives
         return f"worker {fmt.owner(worker.owner)}: {in_flight} in flight, {drives} drives"
 
+    # --- selection, marks and actions
+
+    def selected_id(self) -> str | None:
+        return self.query_one(ProcessTable).selected_id
+
     def target(self) -> ObservedProcess | None:
-        table = self.query_one(ProcessTable)
-        selected = table.selected_id
-        return table.processes.get(selected) if selected else None
+        selected = self.selected_id()
+        return self.window.rows.get(selected) if selected else None
+
+    def marked_ids(self) -> list[str]:
+        return list(self.marked)
+
+    def acted(self) -> None:
+        self.marked.clear()
+        self.wake.set()
+        self.render_window()
+
+    def pruned(self) -> None:
+        self.run_worker(self._after_prune(), group="refresh", name="refresh_after_prune")
+
+    async def _after_prune(self) -> None:
+        await self._read(self.recount)
+        await self._read(self._reread)
+        self.render_window()
+
+    def default_scope(self) -> str:
+        query = self.page_query
+        return query.scope.id() if query.lens == "granted" and query.scope else ""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return self.offers(action)
@@ -147,53 +318,217 @@ class ProcessesScreen(ProcessActions, Screen[None]):
     def on_data_table_row_selected(self) -> None:
         self.action_open()
 
-    def action_open(self) -> None:
-        process = self.target()
-        if process is None:
+    def action_open(self, process_id: str | None = None) -> None:
+        process_id = process_id or self.selected_id()
+        if process_id is not None:
+            self.app.push_screen(ProcessDetailScreen(self.dashboard, process_id))
+
+    def action_mark(self) -> None:
+        selected = self.selected_id()
+        if selected is None:
             return
-        self.app.push_screen(ProcessDetailScreen(self.dashboard, process.process_id))
+        if selected in self.marked:
+            del self.marked[selected]
+        else:
+            self.marked[selected] = None
+        self.render_window()
+        self.refresh_bindings()
+        self.query_one(ProcessTable).action_cursor_down()
 
-    def shows(self, process: ObservedProcess) -> bool:
-        """The status filter and the text filter together."""
-        state = fmt.state(process)
-        if self.status == "terminal" and not process.terminal:
-            return False
-        if self.status not in ("all", "terminal") and state != self.status:
-            return False
-        haystack = f"{process.process_id} {process.label} {process.originator.scope_id()}"
-        return self.text.lower() in haystack.lower()
+    def action_mark_all(self) -> None:
+        self.run_worker(self.mark_all(), group="marks", exclusive=True, name="load_marks")
 
-    def refilter(self) -> None:
-        self.query_one(ProcessTable).filter(self.shows, self.dashboard.clock.now_ms())
-        self.show_status()
+    async def mark_all(self) -> None:
+        """Mark every process matching the lens and filters, page by page, up to a limit."""
+        after: str | None = None
+        while len(self.marked) < MARK_LIMIT:
+            page = self.page_query.model_copy(update={"after_id": after, "limit": 1_000})
+            try:
+                rows = await self.dashboard.processes.page(page)
+            except LashError as error:
+                self.notify(str(error), title="marking stopped", severity="error")
+                break
+            for process in rows[: MARK_LIMIT - len(self.marked)]:
+                self.marked[process.process_id] = None
+            if len(rows) < 1_000:
+                break
+            after = rows[-1].process_id
+        if len(self.marked) >= MARK_LIMIT:
+            self.notify(f"marked the first {MARK_LIMIT:,} matching processes", title="marks")
+        self.render_window()
+        self.refresh_bindings()
+
+    def action_clear(self) -> None:
+        """Esc: drop the marks first; then the lens and filters."""
+        if self.marked:
+            self.marked.clear()
+            self.render_window()
+            self.refresh_bindings()
+        else:
+            self.action_clear_all()
+
+    def action_clear_all(self) -> None:
+        """Back to every process: no lens, no status or text filter."""
+        if (
+            self.page_query.model_copy(update={"limit": ProcessPageQuery().limit})
+            == ProcessPageQuery()
+        ):
+            return
+        self.status_name = "all"
+        self.query_one("#filter", Input).value = ""
+        self.requery(ProcessPageQuery())
+
+    def action_copy_id(self) -> None:
+        selected = self.selected_id()
+        if selected is not None:
+            self.app.copy_to_clipboard(selected)
+            self.notify(f"copied {selected}", title="copy")
+
+    def action_copy_json(self) -> None:
+        process = self.target()
+        if process is not None:
+            self.app.copy_to_clipboard(process.model_dump_json())
+            self.notify(f"copied {process.process_id} as JSON", title="copy")
+
+    def action_export(self, path: str = "") -> None:
+        self.run_worker(self.export(path), group="export", name="load_export")
+
+    async def export(self, path: str) -> None:
+        try:
+            written, count = await export_rows(
+                self.dashboard.processes, self.page_query, path, self.dashboard.clock.now_ms()
+            )
+        except LashError as error:
+            self.notify(str(error), title="export failed", severity="error")
+            return
+        self.notify(f"wrote {count:,} processes to {written}", title="export")
+
+    # --- lens and filters
+
+    def requery(self, query: ProcessPageQuery, anchor: str | None = None) -> None:
+        self.window.query = query
+        self.run_worker(
+            self._read(lambda: self.reload(anchor)),
+            group="load",
+            exclusive=True,
+            name="load_window",
+        )
+
+    def action_cycle_status(self) -> None:
+        names = [name for name, _ in STATUS_CYCLE]
+        name, states = (
+            STATUS_CYCLE[(names.index(self.status_name) + 1) % len(names)]
+            if self.status_name in names
+            else STATUS_CYCLE[0]
+        )
+        self.status_name = name
+        self.requery(self.page_query.model_copy(update={"states": states}))
 
     def action_find(self) -> None:
         field = self.query_one("#filter", Input)
         field.add_class("-open")
         field.focus()
 
+    def action_lens(self, lens: str) -> None:
+        """Open the command line on the lens, with the likeliest scope filled in."""
+        query, scope = self.page_query, ""
+        if query.scope is not None:
+            scope = query.scope.id()
+        elif (process := self.target()) and isinstance(process.originator, SessionOriginator):
+            scope = process.originator.scope_id()
+        self.action_command_line(f"{lens} {scope}")
+
+    def action_command_line(self, text: str = "") -> None:
+        field = self.query_one("#command", Input)
+        field.value = text
+        field.add_class("-open")
+        field.focus()
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        self.wake.set()
+        self.show_status()
+
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "filter":
-            self.text = event.value.strip()
-            self.refilter()
+            text = event.value.strip()
+            if text != self.page_query.text:
+                self.requery(self.page_query.model_copy(update={"text": text}))
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
             self.query_one(ProcessTable).focus()
+        elif event.input.id == "command":
+            self.close_command_line()
+            try:
+                command = parse(event.value.strip().removeprefix(":"))
+            except LashError as error:
+                self.notify(str(error), title="command", severity="error")
+                return
+            self.run_command(command)
+
+    def close_command_line(self) -> None:
+        field = self.query_one("#command", Input)
+        field.remove_class("-open")
+        self.query_one(ProcessTable).focus()
 
     def on_key(self, event: Key) -> None:
+        if event.key != "escape":
+            return
         field = self.query_one("#filter", Input)
-        if event.key == "escape" and field.has_focus:
+        if field.has_focus:
             field.value = ""
             field.remove_class("-open")
             self.query_one(ProcessTable).focus()
             event.stop()
+        elif self.query_one("#command", Input).has_focus:
+            self.close_command_line()
+            event.stop()
 
-    def action_cycle_status(self) -> None:
-        index = STATUS_FILTERS.index(self.status)
-        self.status = STATUS_FILTERS[(index + 1) % len(STATUS_FILTERS)]
-        self.refilter()
-
-    def action_toggle_pause(self) -> None:
-        self.paused = not self.paused
-        self.show_status()
+    def run_command(self, command: Command) -> None:
+        """Carry out a parsed `:` command."""
+        match command.name:
+            case "all":
+                self.requery(self.page_query.model_copy(update={"lens": "all", "scope": None}))
+            case "granted" | "originated":
+                update = {"lens": command.name, "scope": command.scope}
+                self.requery(self.page_query.model_copy(update=update))
+            case "status":
+                self.status_name = describe_states(command.states)
+                self.requery(self.page_query.model_copy(update={"states": command.states}))
+            case "filter":
+                self.query_one("#filter", Input).value = command.text
+                self.requery(self.page_query.model_copy(update={"text": command.text}))
+            case "goto":
+                self.requery(self.page_query, anchor=command.text)
+            case "open":
+                self.action_open(command.text)
+            case "view":
+                self.app.switch_mode(command.text)
+            case "mark":
+                if command.text == "all":
+                    self.action_mark_all()
+                else:
+                    self.marked.clear()
+                    self.render_window()
+            case "export":
+                self.action_export(command.text)
+            case "prune":
+                self.action_prune(fmt.duration(command.age_ms))
+            case "theme":
+                if command.text not in self.app.available_themes:
+                    names = ", ".join(sorted(self.app.available_themes))
+                    self.notify(
+                        f"`{command.text}` is not a theme; use one of {names}",
+                        title="command",
+                        severity="error",
+                    )
+                else:
+                    self.app.theme = command.text
+            case "pause" | "resume":
+                if self.paused != (command.name == "pause"):
+                    self.action_toggle_pause()
+            case "help":
+                self.app.action_help()  # type: ignore[attr-defined]
+            case "quit":
+                self.run_worker(self.app.run_action("quit"), name="quit")

@@ -1,21 +1,26 @@
-"""`ProcessTable`: the live list of processes, updated in place by process id.
+"""`ProcessTable`: the rows of the Processes view's window, updated in place by process id.
 
-Rows are keyed by process id and only changed cells are rewritten (a clear-and-re-add of 10k
-rows costs seconds; in-place updates cost milliseconds). The cursor follows the selected
-process id across inserts, removals and re-sorts, never a row index.
+The table renders what it is given and nothing more: `show` diffs the new rows against the
+ones on screen and rewrites only the cells that changed (a clear-and-re-add of 10k rows
+costs seconds; in-place updates cost milliseconds). The cursor follows the selected process
+id across inserts, removals and re-sorts, never a row index. When the cursor is pushed past
+the first or last row the table posts `EdgeReached`, and the screen slides its window.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Collection, Sequence
+from typing import Literal
 
+from textual import events
 from textual.message import Message
 from textual.widgets import DataTable
 
-from lashtui.model import ObservedProcess, ProcessLease
+from lashtui.model import ObservedProcess
 from lashtui.tui import format as fmt
 
 COLUMNS = (
+    ("mark", " "),
     ("id", "ID"),
     ("status", "STATUS"),
     ("label", "LABEL"),
@@ -24,13 +29,19 @@ COLUMNS = (
     ("lease", "LEASE"),
     ("started", "STARTED BY"),
     ("abandon", "ABANDON"),
+    ("age", "AGE"),
     ("updated", "UPDATED"),
 )
+CLOCK_COLUMNS = ("lease", "age", "updated")  # cells that change with the clock alone
+MARK = "▶"
+# top/bottom: pushed past the window's first/last row; first/last: jump to the very ends
+Edge = Literal["top", "bottom", "first", "last"]
 
 
-def cells(process: ObservedProcess, now_ms: int) -> tuple[str, ...]:
+def cells(process: ObservedProcess, now_ms: int, marked: bool) -> tuple[str, ...]:
     started = process.first_started
     return (
+        MARK if marked else " ",
         process.process_id,
         fmt.badge(process),
         process.label,
@@ -39,12 +50,13 @@ def cells(process: ObservedProcess, now_ms: int) -> tuple[str, ...]:
         fmt.lease(process, now_ms),
         fmt.owner(started.owner) if started else "-",
         "requested" if process.abandon_request else "-",
+        fmt.duration(now_ms - process.created_at_ms),
         fmt.ago(process.updated_at_ms, now_ms),
     )
 
 
 class ProcessTable(DataTable[str]):
-    """Processes by id; `apply` merges a batch of observed rows."""
+    """Processes keyed by id; `show` makes the table match a window of rows."""
 
     class ProcessSelected(Message):
         """The operator moved the cursor onto a process."""
@@ -53,11 +65,18 @@ class ProcessTable(DataTable[str]):
             super().__init__()
             self.process_id = process_id
 
+    class EdgeReached(Message):
+        """The operator pushed past the first or last row: the window should slide."""
+
+        def __init__(self, edge: Edge) -> None:
+            super().__init__()
+            self.edge = edge
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
-        self.known: dict[str, ObservedProcess] = {}  # everything seen, shown or not
         self.processes: dict[str, ObservedProcess] = {}  # the rows on screen
-        self.shows: Callable[[ObservedProcess], bool] = lambda _: True
+        self.rendered: dict[str, tuple[str, ...]] = {}  # their cells as last written
+        self.announced: str | None = None  # the process id last announced as selected
 
     def on_mount(self) -> None:
         for key, label in COLUMNS:
@@ -69,69 +88,95 @@ class ProcessTable(DataTable[str]):
             return None
         return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
 
-    def filter(self, shows: Callable[[ObservedProcess], bool], now_ms: int) -> None:
-        """Show only the processes `shows` accepts (rows come and go; nothing is re-read)."""
-        self.shows = shows
-        hidden = [pid for pid, process in self.processes.items() if not shows(process)]
-        self.drop(hidden)
-        self.apply([p for pid, p in self.known.items() if pid not in self.processes], now_ms)
-
-    def apply(self, changed: Iterable[ObservedProcess], now_ms: int) -> None:
-        """Insert or update `changed` rows in id order; rows the filter rejects leave."""
-        selected = self.selected_id
+    def show(
+        self,
+        rows: Sequence[ObservedProcess],
+        now_ms: int,
+        marked: Collection[str] = (),
+        select: str | None = None,
+    ) -> None:
+        """Make the table hold exactly `rows` (in id order), keeping the cursor on
+        `select` or else on the process it was on (or its neighbour, if that one left)."""
+        selected = select or self.selected_id
+        index = self.cursor_row
+        wanted = {p.process_id: p for p in rows}
+        for pid in [pid for pid in self.processes if pid not in wanted]:
+            del self.processes[pid], self.rendered[pid]
+            self.remove_row(pid)
         inserted = False
-        leaving = []
-        for process in changed:
-            pid = process.process_id
-            self.known[pid] = process
-            if not self.shows(process):
-                leaving.append(pid)
-                continue
-            row = cells(process, now_ms)
-            if pid in self.processes:
-                old = cells(self.processes[pid], now_ms)
+        for pid, process in wanted.items():
+            row = cells(process, now_ms, pid in marked)
+            old = self.rendered.get(pid)
+            if old is None:
+                self.add_row(*row, key=pid)
+                inserted = True
+            elif old != row:
                 for (key, _), new_value, old_value in zip(COLUMNS, row, old, strict=True):
                     if new_value != old_value:
                         self.update_cell(pid, key, new_value)
-            else:
-                self.add_row(*row, key=pid)
-                inserted = True
             self.processes[pid] = process
+            self.rendered[pid] = row
         if inserted:
             self.sort("id")
-        self.drop(leaving)
-        self._reselect(selected)
+        target = index
+        if selected is not None and selected in self.processes:
+            target = self.get_row_index(selected)
+        if self.row_count and (target != self.cursor_row or target >= self.row_count):
+            # only a real move: each move announces a highlight, and screens react to it
+            self.move_cursor(row=min(target, self.row_count - 1))
 
-    def apply_leases(self, leases: Mapping[str, ProcessLease], now_ms: int) -> None:
-        """Refresh the lease facts of the listed rows (a missing entry means no lease)."""
-        changed = []
-        for pid, process in self.processes.items():
-            lease = leases.get(pid)
-            holder = lease.owner if lease else None
-            expires = lease.expires_at_epoch_ms if lease else None
-            if (holder, expires) != (process.lease_holder, process.lease_expires_at_ms):
-                update = {"lease_holder": holder, "lease_expires_at_ms": expires}
-                changed.append(process.model_copy(update=update))
-        self.apply(changed, now_ms)
+    def tick(self, now_ms: int, marked: Collection[str] = ()) -> None:
+        """Rewrite the clock-relative cells (ages, countdowns) for a new now."""
+        self.show(list(self.processes.values()), now_ms, marked)
 
-    def drop(self, process_ids: Iterable[str]) -> None:
-        selected = self.selected_id
-        for pid in process_ids:
-            if self.processes.pop(pid, None) is not None:
-                self.remove_row(pid)
-        self._reselect(selected)
+    def _at_edge(self, edge: Edge) -> bool:
+        if edge == "top":
+            return self.cursor_row <= 0
+        return self.cursor_row >= self.row_count - 1
 
-    def tick(self, now_ms: int) -> None:
-        """Rewrite the time-relative cells (ages, countdowns) for a new now."""
-        for pid, process in self.processes.items():
-            row = cells(process, now_ms)
-            self.update_cell(pid, "lease", row[5])
-            self.update_cell(pid, "updated", row[8])
+    def action_cursor_down(self) -> None:
+        if self._at_edge("bottom"):
+            self.post_message(self.EdgeReached("bottom"))
+        super().action_cursor_down()
 
-    def _reselect(self, process_id: str | None) -> None:
-        if process_id is not None and process_id in self.processes:
-            self.move_cursor(row=self.get_row_index(process_id))
+    def action_cursor_up(self) -> None:
+        if self._at_edge("top"):
+            self.post_message(self.EdgeReached("top"))
+        super().action_cursor_up()
+
+    def action_page_down(self) -> None:
+        super().action_page_down()
+        if self._at_edge("bottom"):
+            self.post_message(self.EdgeReached("bottom"))
+
+    def action_page_up(self) -> None:
+        super().action_page_up()
+        if self._at_edge("top"):
+            self.post_message(self.EdgeReached("top"))
+
+    # Home/End and ctrl+Home/End go to the ends of the whole list, not just the window.
+    def action_scroll_top(self) -> None:
+        self.post_message(self.EdgeReached("first"))
+
+    def action_scroll_bottom(self) -> None:
+        self.post_message(self.EdgeReached("last"))
+
+    def action_scroll_home(self) -> None:
+        self.post_message(self.EdgeReached("first"))
+
+    def action_scroll_end(self) -> None:
+        self.post_message(self.EdgeReached("last"))
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        if self.scroll_y >= self.max_scroll_y:
+            self.post_message(self.EdgeReached("bottom"))
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        if self.scroll_y <= 0:
+            self.post_message(self.EdgeReached("top"))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key.value is not None:
-            self.post_message(self.ProcessSelected(str(event.row_key.value)))
+        process_id = event.row_key.value
+        if process_id is not None and process_id != self.announced:
+            self.announced = process_id
+            self.post_message(self.ProcessSelected(str(process_id)))

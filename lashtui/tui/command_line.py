@@ -1,0 +1,136 @@
+"""The `:` command line: what an operator can type, parsed into a `Command` or refused with
+one sentence naming the bad value (nothing is half applied: a command is parsed whole
+before the screen acts on it).
+
+Pure parsing, no Textual: the screens carry commands out, tests check every refusal.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from lashtui.clock import parse_duration_ms
+from lashtui.errors import InvalidRequest
+from lashtui.model import SessionScope
+
+STATES = ("running", "waiting", "completed", "failed", "cancelled", "abandoned")
+# Named groups an operator reaches for more often than single states.
+STATE_GROUPS: dict[str, frozenset[str] | None] = {
+    "all": None,
+    "live": frozenset({"running", "waiting"}),
+    "terminal": frozenset({"completed", "failed", "cancelled", "abandoned"}),
+}
+VIEWS = ("processes", "leases", "abandon", "health")
+
+USAGE = {
+    "all": "all                    every process (no lens)",
+    "granted": "granted <scope>        processes granted to a session scope",
+    "originated": "originated <scope>     processes a session (or frame) started",
+    "status": "status <state,...>     running waiting completed failed cancelled abandoned "
+    "live terminal all",
+    "filter": "filter [text]          id, label or scope contains text (empty clears)",
+    "goto": "goto <process-id>      select a process (the nearest id if it is gone)",
+    "open": "open <process-id>      open a process's detail",
+    "view": "view <name>            processes leases abandon health",
+    "mark": "mark all | none        mark every row matching the filters, or none",
+    "export": "export [path]          write the rows matching the filters as JSONL",
+    "prune": "prune <age>            remove terminal processes older than e.g. 7d",
+    "theme": "theme <name>           switch theme, e.g. lashtui-high-contrast",
+    "pause": "pause / resume         stop or restart live updates",
+    "resume": "",
+    "help": "help                   the keys and commands",
+    "quit": "quit",
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    scope: SessionScope | None = None
+    states: frozenset[str] | None = None
+    text: str = ""
+    age_ms: int = 0
+
+
+def parse_scope(text: str) -> SessionScope:
+    """`session:<id>` or `session:<id>/frame:<id>`; a bare id means `session:<id>`."""
+    scope_id = text if text.startswith("session:") else f"session:{text}"
+    try:
+        scope = SessionScope.parse(scope_id)
+    except (InvalidRequest, ValueError):
+        scope = None
+    if scope is None or scope.is_empty():
+        raise InvalidRequest(
+            f"a scope is `session:<id>` or `session:<id>/frame:<id>`, got `{text}`"
+        ) from None
+    return scope
+
+
+def parse_states(text: str) -> frozenset[str] | None:
+    states: set[str] = set()
+    for word in filter(None, (part.strip() for part in text.split(","))):
+        if word in STATE_GROUPS:
+            group = STATE_GROUPS[word]
+            if group is None:
+                return None
+            states |= group
+        elif word in STATES:
+            states.add(word)
+        else:
+            choices = ", ".join([*STATES, *STATE_GROUPS])
+            raise InvalidRequest(f"`{word}` is not a status; use one of {choices}")
+    if not states:
+        raise InvalidRequest("`status` needs a state, e.g. `status running,waiting`")
+    return frozenset(states)
+
+
+def describe_states(states: frozenset[str] | None) -> str:
+    """A state set as the operator would type it: a group name where one fits."""
+    for name, group in STATE_GROUPS.items():
+        if states == group:
+            return name
+    return ",".join(state for state in STATES if state in (states or ()))
+
+
+def parse(line: str) -> Command:
+    """One command line (without the leading `:`)."""
+    try:
+        words = shlex.split(line)
+    except ValueError as error:
+        raise InvalidRequest(f"cannot read `{line}`: {error}") from None
+    if not words:
+        raise InvalidRequest("type a command, e.g. `status running` or `help`")
+    name, args = words[0].lower(), words[1:]
+    rest = " ".join(args)
+    if name not in USAGE:
+        raise InvalidRequest(f"`{name}` is not a command; `help` lists them")
+
+    def need(what: str) -> str:
+        if not rest:
+            raise InvalidRequest(f"`{name}` needs {what}: {USAGE[name].strip()}")
+        return rest
+
+    match name:
+        case "granted" | "originated":
+            return Command(name, scope=parse_scope(need("a scope")))
+        case "status":
+            return Command(name, states=parse_states(need("a state")))
+        case "goto" | "open":
+            return Command(name, text=need("a process id"))
+        case "view":
+            view = need("a view name")
+            if view not in VIEWS:
+                raise InvalidRequest(f"`{view}` is not a view; use one of {', '.join(VIEWS)}")
+            return Command(name, text=view)
+        case "mark":
+            choice = need("`all` or `none`")
+            if choice not in ("all", "none"):
+                raise InvalidRequest(f"`mark` takes `all` or `none`, got `{choice}`")
+            return Command(name, text=choice)
+        case "prune":
+            return Command(name, age_ms=parse_duration_ms(need("an age such as 7d")))
+        case "theme":
+            return Command(name, text=need("a theme name"))
+        case _:  # all, filter, export, pause, resume, help, quit
+            return Command(name, text=rest)

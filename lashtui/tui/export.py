@@ -1,0 +1,83 @@
+"""Exporting what the operator is looking at as JSON Lines: the rows matching the
+Processes view's lens and filters (every page, not just the window), or one process's
+event timeline. Each line is the wire JSON of one `ObservedProcess` / `ObservedProcessEvent`.
+
+The file is written beside its final name and renamed into place, so a failed export
+leaves nothing half written; the writes run on a thread, off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from lashtui.admin import Processes
+from lashtui.errors import LashError
+from lashtui.model import ProcessPageQuery
+
+EXPORT_PAGE = 1_000
+
+
+def default_path(what: str, now_ms: int) -> Path:
+    return Path.cwd() / f"lashtui-{what}-{now_ms}.jsonl"
+
+
+async def export_rows(
+    processes: Processes, query: ProcessPageQuery, path: str, now_ms: int
+) -> tuple[Path, int]:
+    """Every process matching `query` (ignoring its paging), one per line."""
+
+    async def lines() -> AsyncIterator[list[str]]:
+        after: str | None = None
+        while True:
+            page = query.model_copy(
+                update={"after_id": after, "before_id": None, "limit": EXPORT_PAGE}
+            )
+            rows = await processes.page(page)
+            yield [row.model_dump_json() for row in rows]
+            if len(rows) < EXPORT_PAGE:
+                return
+            after = rows[-1].process_id
+
+    return await _write(Path(path) if path else default_path("processes", now_ms), lines())
+
+
+async def export_timeline(
+    processes: Processes, process_id: str, path: str, now_ms: int
+) -> tuple[Path, int]:
+    """One process's events, in sequence order, one per line."""
+
+    async def lines() -> AsyncIterator[list[str]]:
+        events = await processes.events(process_id)
+        yield [event.model_dump_json() for event in events]
+
+    safe_id = "".join(c if c.isalnum() or c in "-_." else "_" for c in process_id)
+    return await _write(Path(path) if path else default_path(f"events-{safe_id}", now_ms), lines())
+
+
+async def _write(path: Path, batches: AsyncIterator[list[str]]) -> tuple[Path, int]:
+    path = await asyncio.to_thread(lambda: path.expanduser().resolve())
+    try:
+        fd, temporary = await asyncio.to_thread(
+            tempfile.mkstemp, prefix=f".{path.name}.", dir=path.parent
+        )
+    except OSError as error:
+        raise LashError(f"cannot write the export to `{path}`: {error.strerror}") from None
+    count = 0
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            async for batch in batches:
+                if batch:
+                    await asyncio.to_thread(out.write, "\n".join(batch) + "\n")
+                    count += len(batch)
+        await asyncio.to_thread(os.replace, temporary, path)
+    except OSError as error:
+        await asyncio.to_thread(Path(temporary).unlink, missing_ok=True)
+        raise LashError(f"cannot write the export to `{path}`: {error.strerror}") from None
+    except BaseException:
+        await asyncio.to_thread(Path(temporary).unlink, missing_ok=True)
+        raise
+    return path, count

@@ -1,0 +1,100 @@
+"""What the Leases, Abandon requests and Health views share: a refresh loop that reads the
+registry only while its view is on screen.
+
+A view reads once on mount (so it is ready when first shown), then every `refresh_s` while
+it is current, and at once when it comes back on screen; a view in another mode, or under
+the process detail, costs no registry reads. A one-second tick re-renders the clock-relative
+cells (countdowns, ages) from what was last read, without reading again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import ClassVar
+
+from textual.css.query import NoMatches
+from textual.screen import Screen
+from textual.widgets import Static
+
+from lashtui.errors import LashError
+from lashtui.tui.context import Dashboard
+
+TICK_S = 1.0
+
+
+class LiveScreen(Screen[None]):
+    """A view that `load`s from the registry and `show`s what it loaded for a given now.
+
+    Textual runs `on_mount` of every class in the MRO, so a subclass must not call
+    `super().on_mount()` (the refresh worker would start twice); the first table gets the
+    focus through `AUTO_FOCUS`."""
+
+    REFRESH_WORKER: ClassVar[str]  # `refresh_<view>`, the name of the refresh worker
+
+    def __init__(self, dashboard: Dashboard) -> None:
+        super().__init__()
+        self.dashboard = dashboard
+        self.loaded = asyncio.Event()  # set once the first read is on screen
+        self.error: str | None = None  # the last read's LashError, shown in the view
+        self._wake = asyncio.Event()
+        self._said: dict[str, str] = {}
+
+    @property
+    def refresh_s(self) -> float:
+        return self.dashboard.refresh_s
+
+    async def load(self) -> None:
+        """Read what the view shows from the registry (a `LashError` is shown, not raised)."""
+        raise NotImplementedError
+
+    def show(self, now_ms: int) -> None:
+        """Render what was last loaded, as of `now_ms`."""
+        raise NotImplementedError
+
+    def on_mount(self) -> None:
+        self.run_worker(self._follow(), group="refresh", name=self.REFRESH_WORKER)
+        self.set_interval(TICK_S, self.tick)
+
+    def on_screen_resume(self) -> None:
+        self.wake()  # back on screen: read now, not at the end of the current wait
+
+    def wake(self) -> None:
+        """Read again now (after an action, say), not at the end of the current wait."""
+        self._wake.set()
+
+    async def _follow(self) -> None:
+        first = True
+        try:
+            while True:
+                self._wake.clear()  # before the read: a wake during it reads once more
+                if first or self.is_current:
+                    first = False
+                    await self._refresh()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self.refresh_s):
+                        await self._wake.wait()
+        except NoMatches:
+            return  # the app is closing while a read was in flight
+
+    async def _refresh(self) -> None:
+        try:
+            await self.load()
+            self.error = None
+        except LashError as error:
+            self.error = str(error)
+        self.show(self.dashboard.clock.now_ms())
+        self.loaded.set()
+
+    def say(self, selector: str, text: str) -> None:
+        """Set a Static's text, only if it changed: a view re-rendered every refresh stays
+        idle (no repaint, no layout) while nothing moves."""
+        if self._said.get(selector) != text:
+            self._said[selector] = text
+            self.query_one(selector, Static).update(text)
+
+    def tick(self) -> None:
+        if not self.is_current or not self.loaded.is_set():
+            return
+        with contextlib.suppress(NoMatches):  # the app is closing
+            self.show(self.dashboard.clock.now_ms())

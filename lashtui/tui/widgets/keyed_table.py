@@ -1,0 +1,83 @@
+"""`KeyedTable`: a DataTable of rows kept by key, for the views whose rows are not processes
+in id order (lease holders grouped by owner, abandon requests)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a `KeyedTable`: its key, its cells as plain text, and a style for all of
+    them (a group header is bold; no colours here, they belong to the theme)."""
+
+    key: str
+    cells: tuple[str, ...]
+    style: str = ""
+
+
+class KeyedTable(DataTable[Text]):
+    """Rows by key, changed in place: `show` rewrites only the cells that differ, adds and
+    removes rows by key, re-orders only when the order changed, and keeps the cursor on the
+    key it was on. Cells are `Text`, so an id or a reason with `[` is never read as markup."""
+
+    def __init__(
+        self, columns: Sequence[tuple[str, str]], *, row_height: int = 1, id: str | None = None
+    ) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self.column_spec = tuple(columns)
+        self.row_height = row_height
+        self.shown: dict[str, Row] = {}
+
+    def on_mount(self) -> None:
+        for key, label in self.column_spec:
+            self.add_column(label, key=key)
+
+    @property
+    def selected_key(self) -> str | None:
+        if not self.row_count:
+            return None
+        return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
+
+    def show(self, rows: Sequence[Row]) -> bool:
+        """Make the table hold exactly `rows`, in order; True if anything changed."""
+        selected = self.selected_key
+        wanted = {row.key for row in rows}
+        gone = [key for key in self.shown if key not in wanted]
+        for key in gone:
+            del self.shown[key]
+            self.remove_row(key)
+        changed = bool(gone)
+        for row in rows:
+            old = self.shown.get(row.key)
+            if old is None:
+                cells = [Text(cell, style=row.style) for cell in row.cells]
+                self.add_row(*cells, key=row.key, height=self.row_height)
+            elif old != row:
+                self._update(row, old)
+            changed = changed or old != row
+            self.shown[row.key] = row
+        changed = self._arrange([row.key for row in rows]) or changed
+        if selected in self.shown and self.selected_key != selected:
+            self.move_cursor(row=self.get_row_index(selected))
+        return changed
+
+    def _update(self, row: Row, old: Row) -> None:
+        for (column, _), new, was in zip(self.column_spec, row.cells, old.cells, strict=True):
+            if new != was or row.style != old.style:
+                # update_width: a countdown grows from `59s left` to `1m00s left`
+                self.update_cell(row.key, column, Text(new, style=row.style), update_width=True)
+
+    def _arrange(self, order: list[str]) -> bool:
+        if [str(row.key.value) for row in self.ordered_rows] == order:
+            return False
+        # DataTable sorts by cell values, not by row key, so rows are told apart by their
+        # first cell: each is a distinct `Text` object this table made, so its id is unique.
+        first = self.column_spec[0][0]
+        position = {id(self.get_cell(key, first)): index for index, key in enumerate(order)}
+        self.sort(first, key=lambda cell: position[id(cell)])
+        return True

@@ -1,0 +1,75 @@
+"""The `:` command line: every command parses to what the screen needs, and every bad value
+is refused with one sentence that names it."""
+
+from __future__ import annotations
+
+import pytest
+
+from lashtui.errors import InvalidRequest
+from lashtui.model import SessionScope
+from lashtui.tui.command_line import parse
+
+
+def test_lenses_take_a_scope_with_or_without_the_session_prefix() -> None:
+    assert parse("granted session:s1").scope == SessionScope(session_id="s1")
+    assert parse("originated s1/frame:f2").scope == SessionScope(
+        session_id="s1", agent_frame_id="f2"
+    )
+    assert parse("all").name == "all"
+
+
+def test_status_accepts_states_and_groups() -> None:
+    assert parse("status running,failed").states == frozenset({"running", "failed"})
+    assert parse("status live").states == frozenset({"running", "waiting"})
+    assert parse("status terminal,waiting").states == frozenset(
+        {"waiting", "completed", "failed", "cancelled", "abandoned"}
+    )
+    assert parse("status all").states is None
+
+
+def test_values_arrive_whole() -> None:
+    assert parse('filter "nightly build"').text == "nightly build"
+    assert parse("filter").text == ""
+    assert parse("goto p-42").text == "p-42"
+    assert parse("view leases").text == "leases"
+    assert parse("prune 7d").age_ms == 7 * 86_400_000
+    assert parse("export /tmp/out.jsonl").text == "/tmp/out.jsonl"
+    assert parse("mark all").text == "all"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("", "type a command, e.g. `status running` or `help`"),
+        ("frobnicate", "`frobnicate` is not a command; `help` lists them"),
+        (
+            "status runing",
+            "`runing` is not a status; use one of running, waiting, completed, "
+            "failed, cancelled, abandoned, all, live, terminal",
+        ),
+        (
+            "status",
+            "`status` needs a state: status <state,...>     running waiting completed "
+            "failed cancelled abandoned live terminal all",
+        ),
+        (
+            "granted session:",
+            "a scope is `session:<id>` or `session:<id>/frame:<id>`, got `session:`",
+        ),
+        (
+            "granted s1/frame:",
+            "a scope is `session:<id>` or `session:<id>/frame:<id>`, got `s1/frame:`",
+        ),
+        ("view queue", "`queue` is not a view; use one of processes, leases, abandon, health"),
+        ("mark some", "`mark` takes `all` or `none`, got `some`"),
+        (
+            "prune soon",
+            "a duration is a number with a unit (ms, s, m, h, d) such as `30m` or `1h`, got `soon`",
+        ),
+        ('filter "open', 'cannot read `filter "open`: No closing quotation'),
+    ],
+)
+def test_bad_input_is_one_sentence_naming_the_value(line: str, message: str) -> None:
+    with pytest.raises(InvalidRequest) as refused:
+        parse(line)
+    assert str(refused.value) == message

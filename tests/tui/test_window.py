@@ -1,0 +1,108 @@
+"""`ProcessWindow` and `StateCounts` over a real registry: the window holds a bounded slice
+in id order, slides by keyset pages, follows the change feed inside its range, and notices
+pruned rows on a re-read; the counts move with the feed exactly as a fresh census would."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from lashtui.admin import Processes
+from lashtui.clock import ManualClock
+from lashtui.model import ExternalRef, ProcessPageQuery, SuccessOutput
+from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.tui.counts import StateCounts
+from lashtui.tui.window import STEP, WINDOW, ProcessWindow
+from tests.builders import ext, ob
+from tests.tui.scene import START_MS
+
+ROWS = 1_000
+
+
+@pytest.fixture
+async def processes(tmp_path: Path) -> AsyncIterator[Processes]:
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "w.db"), clock=clock)
+    for n in range(0, ROWS * 2, 2):  # even numbers, so odd ids fall between rows
+        await registry.register_process(ext(f"p-{n:05d}"))
+    yield Processes(registry, clock=clock)
+    await registry.close()
+
+
+def pid(n: int) -> str:
+    return f"p-{n:05d}"
+
+
+async def test_the_window_is_bounded_and_slides_by_pages(processes: Processes) -> None:
+    window = ProcessWindow(processes)
+    await window.load(ProcessPageQuery())
+    assert window.ids[0] == pid(0) and len(window) == WINDOW // 2
+    assert window.at_start and not window.at_end
+    while await window.extend_down():
+        assert len(window) <= WINDOW
+        assert window.ids == sorted(window.ids)
+    assert window.at_end and not window.at_start
+    assert window.ids[-1] == pid(2 * (ROWS - 1)) and len(window) == WINDOW
+    assert await window.extend_up()
+    assert len(window) == WINDOW and window.ids[-1] == pid(2 * (ROWS - 1) - 2 * STEP)
+    await window.load_last()
+    assert window.ids[-1] == pid(2 * (ROWS - 1)) and window.at_end
+
+
+async def test_load_around_an_anchor_centres_it_even_when_it_is_missing(
+    processes: Processes,
+) -> None:
+    window = ProcessWindow(processes)
+    await window.load(ProcessPageQuery(), anchor=pid(1001))  # odd: no such row
+    assert pid(1000) in window.rows and pid(1002) in window.rows
+    assert window.ids.index(pid(1002)) == WINDOW // 2
+    assert not window.at_start and not window.at_end
+
+
+async def test_feed_changes_apply_inside_the_range_only(processes: Processes) -> None:
+    window = ProcessWindow(processes)
+    await window.load(ProcessPageQuery())  # p-00000 .. p-00298
+    registry = processes.registry
+    inside = await registry.register_process(ext(pid(1)))
+    outside = await registry.register_process(ext(pid(1999)))
+    observed = await processes.observe([inside.id, outside.id])
+    assert window.apply(observed.values())
+    assert pid(1) in window.rows and pid(1999) not in window.rows
+    # a row leaving the filter leaves the window
+    window.query = ProcessPageQuery(states=frozenset({"running"}))
+    await registry.complete_process(pid(2), SuccessOutput(value=None))
+    assert window.apply((await processes.observe([pid(2)])).values())
+    assert pid(2) not in window.rows
+
+
+async def test_a_reread_notices_pruned_rows(processes: Processes) -> None:
+    window = ProcessWindow(processes)
+    await window.load(ProcessPageQuery(), anchor=pid(500))
+    await processes.registry.complete_process(pid(500), SuccessOutput(value=None))
+    clock = processes.clock
+    assert isinstance(clock, ManualClock)
+    clock.advance(10_000)
+    await processes.prune(clock.now_ms())
+    await window.reread()
+    assert pid(500) not in window.rows and pid(502) in window.rows
+    assert len(window) == WINDOW - 1  # the range stays put: no row from past its edge
+
+
+async def test_counts_follow_the_feed_exactly_like_a_fresh_census(
+    processes: Processes,
+) -> None:
+    registry = processes.registry
+    census = await processes.census()
+    counts = StateCounts(census, processes.clock.now_ms())
+    assert counts.counts()["running"] == ROWS
+    await registry.register_process(ob("q-new"))
+    await registry.complete_process(pid(0), SuccessOutput(value=1))
+    await registry.register_process(ext("q-born-done"))
+    await registry.complete_process("q-born-done", SuccessOutput(value=2))
+    await registry.set_external_ref(pid(0), ExternalRef(backend="ticket", id="T-1"))  # ended row
+    changed, _ = await processes.changes_since(census.cursor, 1_000)
+    counts.apply(changed)
+    assert counts.counts() == (await processes.census()).counts()
+    assert counts.total() == ROWS + 2
