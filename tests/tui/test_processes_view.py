@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 
 from lashtui.admin import Processes
 from lashtui.clock import ManualClock
@@ -308,4 +309,61 @@ async def test_filters_narrow_the_view_and_keep_the_selection(tmp_path: Path) ->
             await pilot.press("escape")
             assert isinstance(app.screen, ProcessesScreen)
     finally:
+        await registry.close()
+
+
+async def test_the_open_timeline_follows_another_os_process_without_a_key_press(
+    tmp_path: Path,
+) -> None:
+    """A worker in another OS process runs a `steps` process; the CLI (a third process)
+    signals it. The detail view, open all along, shows each event and the end."""
+    db = str(tmp_path / "timeline.db")
+    registry = await SqliteProcessRegistry.open(db)
+
+    def cli(*args: str) -> None:
+        subprocess.run([LASHTUI, "--db", db, *args], check=True, capture_output=True, timeout=60)
+
+    plan = '{"steps": [{"emit": {"type": "deploy.planned", "payload": 1}}, '
+    plan += '{"wait_signal": "approve"}, '
+    plan += '{"finish": "deployed"}]}'
+    await asyncio.to_thread(
+        cli,
+        "start",
+        "deploy-1",
+        "--engine",
+        "steps",
+        "--disposition",
+        "rerunnable",
+        "--payload",
+        plan,
+    )
+    worker = subprocess.Popen(  # noqa: ASYNC220 (starting it is instant; waiting is not done here)
+        [LASHTUI, "--db", db, "worker"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        app = make_app(Processes(registry), refresh_s=0.05, read_only=True)
+        async with app.run_test(size=(140, 30)) as pilot:
+            await loaded(pilot)
+            table = app.screen.query_one(ProcessTable)
+            await until(pilot, lambda: "deploy-1" in table.processes)
+            table.move_cursor(row=table.get_row_index("deploy-1"))
+            await pilot.press("enter")
+            detail = app.screen
+            assert isinstance(detail, ProcessDetailScreen)
+
+            def types() -> list[str]:
+                return [e.event_type for e in detail.events]
+
+            await until(pilot, lambda: "process.waiting" in types())
+            await asyncio.to_thread(cli, "signal", "deploy-1", "approve", "--payload", '"ok"')
+            await until(pilot, lambda: detail.process is not None and detail.process.terminal)
+            assert "signal.approve" in types() and types()[-1] == "process.completed"
+            timeline = detail.query_one("#timeline", DataTable)
+            assert timeline.row_count == len(detail.events)
+            await pilot.press("escape")
+            await until(pilot, lambda: table.get_cell("deploy-1", "status") == "✓ completed")
+            assert table.selected_id == "deploy-1"
+    finally:
+        worker.terminate()
+        worker.wait(timeout=10)
         await registry.close()

@@ -1,0 +1,1 @@
+"""lashtui's benchmarks: programs, not tests. Run `python -m benchmarks --help`."""

@@ -1,0 +1,62 @@
+"""`python -m benchmarks [--quick] [--only P2,S1] [--json PATH]`: run the benchmarks,
+print one table (lashtui next to its peer measured in the same run) and write it as JSON.
+
+Each figure lives in its own module; see its docstring for what is measured, against what,
+and what would make the comparison unfair. Targets: spec/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import time
+
+from benchmarks.report import Figure, Mode, print_table, write_json
+
+# id -> module; run in this order.
+BENCHMARKS = {
+    "P1": "benchmarks.p1_end_to_end",
+    "P2": "benchmarks.p2_primitives",
+    "S1": "benchmarks.s1_cli",
+    # D3 (event-loop lag) and P3, P4, D1, D2: not written yet.
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true",
+                        help="smaller sizes, fewer repeats (whole run under 2 minutes)")
+    parser.add_argument("--only", metavar="IDS", help="comma-separated ids, e.g. P2,S1")
+    parser.add_argument("--json", metavar="PATH",
+                        default=os.path.join(os.path.dirname(__file__), "results.json"),
+                        help="where to write the results (default: benchmarks/results.json)")
+    parser.add_argument("--repeats", type=int, help="runs per figure (default 3 quick, 5 full)")
+    args = parser.parse_args(argv)
+
+    wanted = list(BENCHMARKS)
+    if args.only:
+        wanted = [name.strip().upper() for name in args.only.split(",") if name.strip()]
+        unknown = [name for name in wanted if name not in BENCHMARKS]
+        if unknown:
+            parser.error(f"unknown benchmark id(s): {', '.join(unknown)}; "
+                         f"known: {', '.join(BENCHMARKS)}")
+    mode = Mode(quick=args.quick, repeats=args.repeats or (3 if args.quick else 5))
+
+    figures: list[Figure] = []
+    for name in wanted:
+        module = importlib.import_module(BENCHMARKS[name])
+        print(f"running {name} ({'quick' if mode.quick else 'full'}) ...", file=sys.stderr,
+              flush=True)
+        start = time.perf_counter()
+        figures.extend(module.run(mode))
+        print(f"  {name} took {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+    print_table(figures)
+    write_json(args.json, figures, mode)
+    print(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,138 @@
+"""P1: start -> claim -> run (no-op engine) -> terminal, end to end, against huey.
+
+lashtui: a fresh registry file (WAL, synchronous=NORMAL, as the store opens it), one
+embedded `ProcessWorker` on this event loop with an engine `noop` that returns at once, and
+the `Processes` facade with that worker. The clock starts before the first `start`; each
+process is started (awaited, one after another, as a host would) as a rerunnable
+`Engine(kind="noop")` row; the facade drives the worker after every start, so runs overlap
+with later starts. The clock stops when the census shows every row terminal (polled every
+10 ms, so up to 10 ms of slack) and they all completed.
+
+Peer: huey's SQLite storage (`SqliteHuey`'s storage class, WAL; one change: the connection
+is set to synchronous=NORMAL like lashtui's, where huey's default leaves SQLite's FULL) in a
+fresh file, a consumer in this process with 2 worker threads (one per vCPU here) polling
+every 1 ms (huey's default starts at 100 ms and backs off to 10 s, which would measure
+its idle sleep, not its work), results stored. The clock starts before the first enqueue
+and stops when the last task's result has been read.
+
+What would make it unfair: the work differs in kind. A lashtui run is durable and
+fenced: a registered record, a lease claim, a started fact, a terminal event and a
+release, each its own transaction. A huey task is a pickled message put, taken and a
+result stored. That difference is the point of the comparison (what durability costs over
+a plain queue), not a flaw in it. Sides alternate per repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import threading
+import time
+
+from benchmarks.report import Figure, Mode, scratch
+from lashtui.admin import Processes
+from lashtui.model import Engine, ProcessStartRequest, RecoveryDisposition
+from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.worker import ProcessWorker
+
+
+async def noop(ctx: object, payload: object) -> object:
+    return None
+
+
+async def _lashtui(path: str, count: int) -> float:
+    registry = await SqliteProcessRegistry.open(path)
+    try:
+        worker = ProcessWorker(registry)
+        worker.engines.register("noop", noop)
+        processes = Processes(registry, worker=worker)
+        requests = [
+            ProcessStartRequest(
+                id=f"p1-{n:06d}",
+                input=Engine(kind="noop", payload={}),
+                disposition=RecoveryDisposition.RERUNNABLE,
+            )
+            for n in range(count)
+        ]
+        async with worker.running():
+            start = time.perf_counter()
+            for request in requests:
+                await processes.start(request)
+            while True:
+                census = await registry.process_census()
+                if not census.live and sum(census.terminal.values()) == count:
+                    break
+                await asyncio.sleep(0.01)
+            elapsed = time.perf_counter() - start
+        if census.terminal.get("completed") != count:
+            raise RuntimeError(f"P1: not every process completed: {census.terminal}")
+        return count / elapsed
+    finally:
+        await registry.close()
+
+
+def lashtui_rate(path: str, count: int) -> float:
+    return asyncio.run(_lashtui(path, count))
+
+
+def huey_rate(path: str, count: int) -> float:
+    from huey import Huey
+    from huey.storage import SqliteStorage
+
+    class NormalSyncSqliteStorage(SqliteStorage):  # type: ignore[misc]
+        def _create_connection(self):  # type: ignore[no-untyped-def]
+            conn = super()._create_connection()
+            conn.execute("PRAGMA synchronous = NORMAL")
+            return conn
+
+    logging.getLogger("huey").setLevel(logging.ERROR)
+    huey = Huey("bench", storage_class=NormalSyncSqliteStorage, filename=path)
+
+    @huey.task()
+    def trivial(n: int) -> int:
+        return n
+
+    consumer = huey.create_consumer(
+        workers=2, worker_type="thread", periodic=False, initial_delay=0.001,
+        backoff=1.0, max_delay=0.001, check_worker_health=False,
+    )
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    assert threading.current_thread() is threading.main_thread()
+    consumer.start()
+    try:
+        start = time.perf_counter()
+        results = [trivial(n) for n in range(count)]
+        for n, result in enumerate(results):
+            if result.get(blocking=True, timeout=120) != n:
+                raise RuntimeError("P1: huey returned a wrong result")
+        elapsed = time.perf_counter() - start
+    finally:
+        consumer.stop(graceful=True)
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+        huey.storage.close()
+    return count / elapsed
+
+
+def run(mode: Mode) -> list[Figure]:
+    count = mode.size(1_000, 5_000)
+    ours: list[float] = []
+    peer: list[float] = []
+    for n in range(mode.repeats):
+        with scratch("p1") as tmp:
+            ours.append(lashtui_rate(os.path.join(tmp, f"lashtui-{n}.db"), count))
+            peer.append(huey_rate(os.path.join(tmp, f"huey-{n}.db"), count))
+    return [
+        Figure(
+            id="P1",
+            figure=f"start->claim->run->terminal, {count:,} no-op processes",
+            unit="proc/s",
+            lashtui=ours,
+            peer_name="huey SqliteHuey",
+            peer=peer,
+            target=">= 2x huey (stretch 3x)",
+            rule="ratio>=:2",
+        )
+    ]
