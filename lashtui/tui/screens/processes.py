@@ -22,36 +22,28 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
-from textual.events import Key
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
 from lashtui.errors import LashError
-from lashtui.model import ObservedProcess, ProcessPageQuery, SessionOriginator
+from lashtui.model import ObservedProcess, ProcessPageQuery
 from lashtui.registry.watch import registry_changes
 from lashtui.tui import format as fmt
 from lashtui.tui.actions import ProcessActions
-from lashtui.tui.command_line import STATE_GROUPS, Command, describe_states, parse
 from lashtui.tui.context import Dashboard
 from lashtui.tui.counts import StateCounts
 from lashtui.tui.export import export_rows
 from lashtui.tui.screens.detail import ProcessDetailScreen
+from lashtui.tui.screens.process_filters import ProcessFilters
 from lashtui.tui.widgets.process_table import ProcessTable
 from lashtui.tui.window import ProcessWindow
 
 FEED_PAGE = 1_000
 MARK_LIMIT = 10_000  # "mark all matching" stops here: a bulk action is one call per row
 RECOUNT_S = 60.0  # a fresh census now and then catches prunes made by other processes
-STATUS_CYCLE: tuple[tuple[str, frozenset[str] | None], ...] = (
-    ("all", None),
-    ("running", frozenset({"running"})),
-    ("waiting", frozenset({"waiting"})),
-    ("live", STATE_GROUPS["live"]),
-    ("terminal", STATE_GROUPS["terminal"]),
-)
 
 
-class ProcessesScreen(ProcessActions, Screen[None]):
+class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Detail"),
         Binding("c", "cancel", "Cancel"),
@@ -367,17 +359,6 @@ class ProcessesScreen(ProcessActions, Screen[None]):
         else:
             self.action_clear_all()
 
-    def action_clear_all(self) -> None:
-        """Back to every process: no lens, no status or text filter."""
-        if (
-            self.page_query.model_copy(update={"limit": ProcessPageQuery().limit})
-            == ProcessPageQuery()
-        ):
-            return
-        self.status_name = "all"
-        self.query_one("#filter", Input).value = ""
-        self.requery(ProcessPageQuery())
-
     def action_copy_id(self) -> None:
         selected = self.selected_id()
         if selected is not None:
@@ -403,132 +384,7 @@ class ProcessesScreen(ProcessActions, Screen[None]):
             return
         self.notify(f"wrote {count:,} processes to {written}", title="export")
 
-    # --- lens and filters
-
-    def requery(self, query: ProcessPageQuery, anchor: str | None = None) -> None:
-        self.window.query = query
-        self.run_worker(
-            self._read(lambda: self.reload(anchor)),
-            group="load",
-            exclusive=True,
-            name="load_window",
-        )
-
-    def action_cycle_status(self) -> None:
-        names = [name for name, _ in STATUS_CYCLE]
-        name, states = (
-            STATUS_CYCLE[(names.index(self.status_name) + 1) % len(names)]
-            if self.status_name in names
-            else STATUS_CYCLE[0]
-        )
-        self.status_name = name
-        self.requery(self.page_query.model_copy(update={"states": states}))
-
-    def action_find(self) -> None:
-        field = self.query_one("#filter", Input)
-        field.add_class("-open")
-        field.focus()
-
-    def action_lens(self, lens: str) -> None:
-        """Open the command line on the lens, with the likeliest scope filled in."""
-        query, scope = self.page_query, ""
-        if query.scope is not None:
-            scope = query.scope.id()
-        elif (process := self.target()) and isinstance(process.originator, SessionOriginator):
-            scope = process.originator.scope_id()
-        self.action_command_line(f"{lens} {scope}")
-
-    def action_command_line(self, text: str = "") -> None:
-        field = self.query_one("#command", Input)
-        field.value = text
-        field.add_class("-open")
-        field.focus()
-
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
         self.wake.set()
         self.show_status()
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "filter":
-            text = event.value.strip()
-            if text != self.page_query.text:
-                self.requery(self.page_query.model_copy(update={"text": text}))
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "filter":
-            self.query_one(ProcessTable).focus()
-        elif event.input.id == "command":
-            self.close_command_line()
-            try:
-                command = parse(event.value.strip().removeprefix(":"))
-            except LashError as error:
-                self.notify(str(error), title="command", severity="error")
-                return
-            self.run_command(command)
-
-    def close_command_line(self) -> None:
-        field = self.query_one("#command", Input)
-        field.remove_class("-open")
-        self.query_one(ProcessTable).focus()
-
-    def on_key(self, event: Key) -> None:
-        if event.key != "escape":
-            return
-        field = self.query_one("#filter", Input)
-        if field.has_focus:
-            field.value = ""
-            field.remove_class("-open")
-            self.query_one(ProcessTable).focus()
-            event.stop()
-        elif self.query_one("#command", Input).has_focus:
-            self.close_command_line()
-            event.stop()
-
-    def run_command(self, command: Command) -> None:
-        """Carry out a parsed `:` command."""
-        match command.name:
-            case "all":
-                self.requery(self.page_query.model_copy(update={"lens": "all", "scope": None}))
-            case "granted" | "originated":
-                update = {"lens": command.name, "scope": command.scope}
-                self.requery(self.page_query.model_copy(update=update))
-            case "status":
-                self.status_name = describe_states(command.states)
-                self.requery(self.page_query.model_copy(update={"states": command.states}))
-            case "filter":
-                self.query_one("#filter", Input).value = command.text
-                self.requery(self.page_query.model_copy(update={"text": command.text}))
-            case "goto":
-                self.requery(self.page_query, anchor=command.text)
-            case "open":
-                self.action_open(command.text)
-            case "view":
-                self.app.switch_mode(command.text)
-            case "mark":
-                if command.text == "all":
-                    self.action_mark_all()
-                else:
-                    self.marked.clear()
-                    self.render_window()
-            case "export":
-                self.action_export(command.text)
-            case "prune":
-                self.action_prune(fmt.duration(command.age_ms))
-            case "theme":
-                if command.text not in self.app.available_themes:
-                    names = ", ".join(sorted(self.app.available_themes))
-                    self.notify(
-                        f"`{command.text}` is not a theme; use one of {names}",
-                        title="command",
-                        severity="error",
-                    )
-                else:
-                    self.app.theme = command.text
-            case "pause" | "resume":
-                if self.paused != (command.name == "pause"):
-                    self.action_toggle_pause()
-            case "help":
-                self.app.action_help()  # type: ignore[attr-defined]
-            case "quit":
-                self.run_worker(self.app.run_action("quit"), name="quit")

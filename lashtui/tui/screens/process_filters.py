@@ -1,0 +1,192 @@
+"""How the operator narrows the Processes view: the lens, the status and text filters, and
+the `:` command line. A mixin of `ProcessesScreen`, kept apart because it is the part of
+the view that reads the operator's input rather than the registry."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.events import Key
+from textual.screen import Screen
+from textual.widgets import Input
+
+from lashtui.errors import LashError
+from lashtui.model import ProcessPageQuery, SessionOriginator
+from lashtui.tui import format as fmt
+from lashtui.tui.command_line import STATE_GROUPS, Command, describe_states, parse
+from lashtui.tui.widgets.process_table import ProcessTable
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from lashtui.model import ObservedProcess
+    from lashtui.tui.window import ProcessWindow
+
+STATUS_CYCLE: tuple[tuple[str, frozenset[str] | None], ...] = (
+    ("all", None),
+    ("running", frozenset({"running"})),
+    ("waiting", frozenset({"waiting"})),
+    ("live", STATE_GROUPS["live"]),
+    ("terminal", STATE_GROUPS["terminal"]),
+)
+
+
+# The mixin is typed as the Screen it is mixed into; at runtime it adds only its methods.
+if TYPE_CHECKING:
+    _Base = Screen[None]
+else:
+    _Base = object
+
+
+class ProcessFilters(_Base):
+    if TYPE_CHECKING:  # provided by ProcessesScreen
+        window: ProcessWindow
+        status_name: str
+        marked: dict[str, None]
+        paused: bool
+
+        @property
+        def page_query(self) -> ProcessPageQuery: ...
+        def target(self) -> ObservedProcess | None: ...
+        def render_window(self, select: str | None = None) -> None: ...
+        async def reload(self, anchor: str | None = None) -> None: ...
+        async def _read(self, step: Callable[[], Awaitable[None]]) -> None: ...
+        def action_open(self, process_id: str | None = None) -> None: ...
+        def action_mark_all(self) -> None: ...
+        def action_export(self, path: str = "") -> None: ...
+        def action_prune(self, age: str = "7d") -> None: ...
+        def action_toggle_pause(self) -> None: ...
+
+    def action_clear_all(self) -> None:
+        """Back to every process: no lens, no status or text filter."""
+        if (
+            self.page_query.model_copy(update={"limit": ProcessPageQuery().limit})
+            == ProcessPageQuery()
+        ):
+            return
+        self.status_name = "all"
+        self.query_one("#filter", Input).value = ""
+        self.requery(ProcessPageQuery())
+
+    def requery(self, query: ProcessPageQuery, anchor: str | None = None) -> None:
+        self.window.query = query
+        self.run_worker(
+            self._read(lambda: self.reload(anchor)),
+            group="load",
+            exclusive=True,
+            name="load_window",
+        )
+
+    def action_cycle_status(self) -> None:
+        names = [name for name, _ in STATUS_CYCLE]
+        name, states = (
+            STATUS_CYCLE[(names.index(self.status_name) + 1) % len(names)]
+            if self.status_name in names
+            else STATUS_CYCLE[0]
+        )
+        self.status_name = name
+        self.requery(self.page_query.model_copy(update={"states": states}))
+
+    def action_find(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.add_class("-open")
+        field.focus()
+
+    def action_lens(self, lens: str) -> None:
+        """Open the command line on the lens, with the likeliest scope filled in."""
+        query, scope = self.page_query, ""
+        if query.scope is not None:
+            scope = query.scope.id()
+        elif (process := self.target()) and isinstance(process.originator, SessionOriginator):
+            scope = process.originator.scope_id()
+        self.action_command_line(f"{lens} {scope}")
+
+    def action_command_line(self, text: str = "") -> None:
+        field = self.query_one("#command", Input)
+        field.value = text
+        field.add_class("-open")
+        field.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "filter":
+            text = event.value.strip()
+            if text != self.page_query.text:
+                self.requery(self.page_query.model_copy(update={"text": text}))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            self.query_one(ProcessTable).focus()
+        elif event.input.id == "command":
+            self.close_command_line()
+            try:
+                command = parse(event.value.strip().removeprefix(":"))
+            except LashError as error:
+                self.notify(str(error), title="command", severity="error")
+                return
+            self.run_command(command)
+
+    def close_command_line(self) -> None:
+        field = self.query_one("#command", Input)
+        field.remove_class("-open")
+        self.query_one(ProcessTable).focus()
+
+    def on_key(self, event: Key) -> None:
+        if event.key != "escape":
+            return
+        field = self.query_one("#filter", Input)
+        if field.has_focus:
+            field.value = ""
+            field.remove_class("-open")
+            self.query_one(ProcessTable).focus()
+            event.stop()
+        elif self.query_one("#command", Input).has_focus:
+            self.close_command_line()
+            event.stop()
+
+    def run_command(self, command: Command) -> None:
+        """Carry out a parsed `:` command."""
+        match command.name:
+            case "all":
+                self.requery(self.page_query.model_copy(update={"lens": "all", "scope": None}))
+            case "granted" | "originated":
+                update = {"lens": command.name, "scope": command.scope}
+                self.requery(self.page_query.model_copy(update=update))
+            case "status":
+                self.status_name = describe_states(command.states)
+                self.requery(self.page_query.model_copy(update={"states": command.states}))
+            case "filter":
+                self.query_one("#filter", Input).value = command.text
+                self.requery(self.page_query.model_copy(update={"text": command.text}))
+            case "goto":
+                self.requery(self.page_query, anchor=command.text)
+            case "open":
+                self.action_open(command.text)
+            case "view":
+                self.app.switch_mode(command.text)
+            case "mark":
+                if command.text == "all":
+                    self.action_mark_all()
+                else:
+                    self.marked.clear()
+                    self.render_window()
+            case "export":
+                self.action_export(command.text)
+            case "prune":
+                self.action_prune(fmt.duration(command.age_ms))
+            case "theme":
+                if command.text not in self.app.available_themes:
+                    names = ", ".join(sorted(self.app.available_themes))
+                    self.notify(
+                        f"`{command.text}` is not a theme; use one of {names}",
+                        title="command",
+                        severity="error",
+                    )
+                else:
+                    self.app.theme = command.text
+            case "pause" | "resume":
+                if self.paused != (command.name == "pause"):
+                    self.action_toggle_pause()
+            case "help":
+                self.app.action_help()  # type: ignore[attr-defined]  # LashtuiApp defines it
+            case "quit":
+                self.app.call_later(self.app.action_quit)
