@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 
 from pydantic import JsonValue
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from lashtui.admin import abandon_outlook
@@ -31,6 +32,17 @@ from lashtui.tui.screens.modals import (
 )
 
 TARGETED = ("cancel", "signal", "abandon", "transfer")
+# The keys every screen that holds a process offers for it.
+ACTION_BINDINGS: list[BindingType] = [
+    Binding("c", "cancel", "Cancel"),
+    Binding("s", "signal", "Signal"),
+    Binding("a", "abandon", "Abandon"),
+    Binding("t", "transfer", "Transfer", show=False),
+]
+COPY_BINDINGS: list[BindingType] = [
+    Binding("y", "copy_id", "Copy id", show=False),
+    Binding("Y", "copy_json", "Copy JSON", show=False),
+]
 REPORTED_REFUSALS = 5  # refusals listed one by one in a result; the rest are counted
 
 
@@ -55,6 +67,23 @@ class ProcessActions:
 
     def marked_ids(self) -> list[str]:
         return []
+
+    def target_id(self) -> str | None:
+        """The id of the process in hand (a screen may know it before its row is read)."""
+        process = self.target()
+        return process.process_id if process is not None else None
+
+    def action_copy_id(self) -> None:
+        process_id = self.target_id()
+        if process_id is not None:
+            self._screen.app.copy_to_clipboard(process_id)
+            self._screen.notify(f"copied {process_id}", title="copy")
+
+    def action_copy_json(self) -> None:
+        process = self.target()
+        if process is not None:
+            self._screen.app.copy_to_clipboard(process.model_dump_json())
+            self._screen.notify(f"copied {process.process_id} as JSON", title="copy")
 
     def offers(self, action: str) -> bool:
         if action == "prune":

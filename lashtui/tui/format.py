@@ -6,7 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
-from lashtui.model import LeaseOwnerIdentity, LocalProcessLiveness, ObservedProcess
+from lashtui.model import (
+    LeaseOwnerIdentity,
+    LocalProcessLiveness,
+    ObservedProcess,
+    process_state,
+)
 
 BADGES = {
     "running": "● running",
@@ -18,15 +23,8 @@ BADGES = {
 }
 
 
-def state(process: ObservedProcess) -> str:
-    """running, waiting, or the terminal state: waiting is a running row parked on a wait."""
-    if not process.terminal and process.wait is not None:
-        return "waiting"
-    return process.lifecycle.value
-
-
 def badge(process: ObservedProcess) -> str:
-    return BADGES[state(process)]
+    return BADGES[process_state(process)]
 
 
 def duration(ms: int) -> str:
@@ -76,18 +74,6 @@ def lease(process: ObservedProcess, now_ms: int) -> str:
     if process.lease_holder is None:
         return "-"
     return f"{owner(process.lease_holder)} ({countdown(process.lease_expires_at_ms, now_ms)})"
-
-
-def silent_not_dead(process: ObservedProcess, now_ms: int) -> bool:
-    """Started owner_bound work whose lease has lapsed: the one genuinely ambiguous state
-    (lash docs, "detecting a stuck process"). Only an operator can decide it."""
-    expires = process.lease_expires_at_ms
-    return (
-        not process.terminal
-        and process.disposition.value == "owner_bound"
-        and process.first_started is not None
-        and (expires is None or expires <= now_ms)
-    )
 
 
 # --- the Leases, Abandon requests and Health views

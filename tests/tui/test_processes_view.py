@@ -9,7 +9,6 @@ import hashlib
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -34,20 +33,6 @@ from lashtui.worker import ProcessWorker
 from tests.tui.scene import START_MS, seed_every_state, seed_many
 
 LASHTUI = str(Path(sys.executable).parent / "lashtui")
-
-
-@pytest.fixture
-def every_state(tmp_path: Path) -> Iterator[tuple[SqliteProcessRegistry, ManualClock]]:
-    clock = ManualClock(START_MS)
-
-    async def build() -> SqliteProcessRegistry:
-        registry = await SqliteProcessRegistry.open(str(tmp_path / "scene.db"), clock=clock)
-        await seed_every_state(registry, clock)
-        return registry
-
-    registry = asyncio.run(build())
-    yield registry, clock
-    asyncio.run(registry.close())
 
 
 async def loaded(pilot: Pilot[Any]) -> None:

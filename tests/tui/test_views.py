@@ -10,7 +10,7 @@ import itertools
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,37 +46,9 @@ from lashtui.tui.widgets.process_table import ProcessTable
 from lashtui.worker import ProcessWorker, attempt_identity
 from lashtui.worker.identity import host_id
 from tests.builders import local, ob, rr
-from tests.tui.scene import START_MS, far, seed_every_state
+from tests.tui.scene import START_MS, far
 
 SIZE = (140, 30)
-
-
-@pytest.fixture
-def every_state(tmp_path: Path) -> Iterator[tuple[SqliteProcessRegistry, ManualClock]]:
-    """The every-state scene for snapshot tests (plain `def` tests, no event loop of their
-    own)."""
-    clock = ManualClock(START_MS)
-
-    async def build() -> SqliteProcessRegistry:
-        registry = await SqliteProcessRegistry.open(str(tmp_path / "scene.db"), clock=clock)
-        await seed_every_state(registry, clock)
-        return registry
-
-    registry = asyncio.run(build())
-    yield registry, clock
-    asyncio.run(registry.close())
-
-
-@pytest.fixture
-async def scene(tmp_path: Path) -> AsyncIterator[tuple[SqliteProcessRegistry, ManualClock]]:
-    """The every-state scene opened in the test's own event loop (for Pilot tests)."""
-    clock = ManualClock(START_MS)
-    registry = await SqliteProcessRegistry.open(str(tmp_path / "scene.db"), clock=clock)
-    try:
-        await seed_every_state(registry, clock)
-        yield registry, clock
-    finally:
-        await registry.close()
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from textual.widgets import Footer, Header, Static
 from lashtui.admin import abandon_outlook
 from lashtui.model import ObservedProcess
 from lashtui.tui import format as fmt
-from lashtui.tui.actions import ProcessActions
+from lashtui.tui.actions import ACTION_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.live import LiveScreen
@@ -85,10 +85,7 @@ class AbandonRequestsScreen(ProcessActions, LiveScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Detail"),
         Binding("tab", "other_section", "Other section"),
-        Binding("c", "cancel", "Cancel"),
-        Binding("s", "signal", "Signal"),
-        Binding("a", "abandon", "Abandon"),
-        Binding("t", "transfer", "Transfer", show=False),
+        *ACTION_BINDINGS,
         Binding("question_mark", "app.help", "Help"),
     ]
 

@@ -20,9 +20,14 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from lashtui.errors import LashError
-from lashtui.model import ObservedProcess, ObservedProcessEvent, ProcessHandleGrant
+from lashtui.model import (
+    ObservedProcess,
+    ObservedProcessEvent,
+    ProcessHandleGrant,
+    silent_not_dead,
+)
 from lashtui.tui import format as fmt
-from lashtui.tui.actions import ProcessActions
+from lashtui.tui.actions import ACTION_BINDINGS, COPY_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.export import export_timeline
 
@@ -63,7 +68,7 @@ def summary(process: ObservedProcess, now_ms: int) -> str:
         f"wait {f'signal {wait.kind.name} #{wait.kind.ordinal}' if wait else '-'}",
         f"output {output.model_dump_json() if output else '-'}",
     ]
-    if fmt.silent_not_dead(process, now_ms):
+    if silent_not_dead(process, now_ms):
         facts.append("silent, not dead: started owner_bound work whose lease has lapsed")
     return "\n".join(facts)
 
@@ -84,15 +89,11 @@ def wakes_line(process: ObservedProcess, pending: list[int]) -> str:
 class ProcessDetailScreen(ProcessActions, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
-        Binding("c", "cancel", "Cancel"),
-        Binding("s", "signal", "Signal"),
-        Binding("a", "abandon", "Abandon"),
-        Binding("t", "transfer", "Transfer", show=False),
+        *ACTION_BINDINGS,
         Binding("slash", "find", "Filter types"),
         Binding("r", "toggle_time", "Rel/abs time"),
         Binding("e", "export", "Export"),
-        Binding("y", "copy_id", "Copy id", show=False),
-        Binding("Y", "copy_json", "Copy JSON", show=False),
+        *COPY_BINDINGS,
     ]
 
     def __init__(self, dashboard: Dashboard, process_id: str) -> None:
@@ -123,6 +124,9 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
 
     def target(self) -> ObservedProcess | None:
         return self.process
+
+    def target_id(self) -> str:
+        return self.process_id
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return self.offers(action)
@@ -233,12 +237,3 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             self.notify(str(error), title="export failed", severity="error")
             return
         self.notify(f"wrote {count:,} events to {path}", title="export")
-
-    def action_copy_id(self) -> None:
-        self.app.copy_to_clipboard(self.process_id)
-        self.notify(f"copied {self.process_id}", title="copy")
-
-    def action_copy_json(self) -> None:
-        if self.process is not None:
-            self.app.copy_to_clipboard(self.process.model_dump_json())
-            self.notify(f"copied {self.process_id} as JSON", title="copy")

@@ -21,7 +21,7 @@ from textual.widgets import Footer, Header, Static
 from lashtui.model import LeaseOwnerIdentity, LocalProcessLiveness, ObservedProcess
 from lashtui.model.lease import read_process_start
 from lashtui.tui import format as fmt
-from lashtui.tui.actions import ProcessActions
+from lashtui.tui.actions import ACTION_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.live import LiveScreen
@@ -122,10 +122,7 @@ class LeasesScreen(ProcessActions, LiveScreen):
     REFRESH_WORKER = "refresh_leases"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Detail"),
-        Binding("c", "cancel", "Cancel"),
-        Binding("s", "signal", "Signal"),
-        Binding("a", "abandon", "Abandon"),
-        Binding("t", "transfer", "Transfer", show=False),
+        *ACTION_BINDINGS,
         Binding("question_mark", "app.help", "Help"),
     ]
 

@@ -6,7 +6,7 @@ checks its values before it closes, so nothing is sent half-formed."""
 from __future__ import annotations
 
 import json
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from pydantic import JsonValue
 from textual.app import ComposeResult
@@ -53,10 +53,43 @@ def parse_payload(text: str) -> JsonValue:
     return value
 
 
-class SignalScreen(ModalScreen[tuple[str, JsonValue] | None]):
-    """A signal's name and JSON payload, validated before anything is sent."""
+Answer = TypeVar("Answer")
+
+
+class FormScreen(ModalScreen[Answer | None]):
+    """A form that checks its values before it closes: Enter in a field or the action
+    button submits; a refusal shows in `#form-error` and the form stays open; the button
+    with id `no` (or `cancel`) and Escape answer None."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def read(self) -> Answer:
+        """The form's answer, or an `InvalidRequest` saying what is wrong with it."""
+        raise NotImplementedError
+
+    def value(self, selector: str) -> str:
+        return self.query_one(selector, Input).value.strip()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id in ("no", "cancel"):
+            self.dismiss(None)
+        else:
+            self.submit()
+
+    def on_input_submitted(self) -> None:
+        self.submit()
+
+    def submit(self) -> None:
+        try:
+            answer = self.read()
+        except InvalidRequest as error:
+            self.query_one("#form-error", Static).update(str(error))
+            return
+        self.dismiss(answer)
+
+
+class SignalScreen(FormScreen[tuple[str, JsonValue]]):
+    """A signal's name and JSON payload, validated before anything is sent."""
 
     def __init__(self, targets: str, suggested: str | None) -> None:
         super().__init__()
@@ -73,24 +106,10 @@ class SignalScreen(ModalScreen[tuple[str, JsonValue] | None]):
                 yield Button("Cancel", id="cancel")
                 yield Button("Send", id="send", variant="primary")
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "cancel":
-            self.dismiss(None)
-            return
-        self.submit()
-
-    def on_input_submitted(self) -> None:
-        self.submit()
-
-    def submit(self) -> None:
-        name = self.query_one("#signal-name", Input).value.strip()
-        try:
-            validate_process_signal_name(name)
-            payload = parse_payload(self.query_one("#signal-payload", Input).value)
-        except InvalidRequest as error:
-            self.query_one("#form-error", Static).update(str(error))
-            return
-        self.dismiss((name, payload))
+    def read(self) -> tuple[str, JsonValue]:
+        name = self.value("#signal-name")
+        validate_process_signal_name(name)
+        return name, parse_payload(self.query_one("#signal-payload", Input).value)
 
 
 class AbandonScreen(ModalScreen[str | None]):
@@ -122,10 +141,8 @@ class AbandonScreen(ModalScreen[str | None]):
             self.dismiss(self.query_one("#abandon-reason", Input).value.strip())
 
 
-class TransferScreen(ModalScreen[tuple[SessionScope, SessionScope] | None]):
+class TransferScreen(FormScreen[tuple[SessionScope, SessionScope]]):
     """Move handle grants from one session scope to another; both scopes are checked."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
 
     def __init__(self, targets: str, source: str) -> None:
         super().__init__()
@@ -145,29 +162,13 @@ class TransferScreen(ModalScreen[tuple[SessionScope, SessionScope] | None]):
     def on_mount(self) -> None:
         self.query_one("#to-scope" if self.source else "#from-scope", Input).focus()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "no":
-            self.dismiss(None)
-        else:
-            self.submit()
-
-    def on_input_submitted(self) -> None:
-        self.submit()
-
-    def submit(self) -> None:
-        try:
-            source = SessionScope.parse(self.query_one("#from-scope", Input).value.strip())
-            destination = SessionScope.parse(self.query_one("#to-scope", Input).value.strip())
-        except InvalidRequest as error:
-            self.query_one("#form-error", Static).update(str(error))
-            return
-        self.dismiss((source, destination))
+    def read(self) -> tuple[SessionScope, SessionScope]:
+        source = SessionScope.parse(self.value("#from-scope"))
+        return source, SessionScope.parse(self.value("#to-scope"))
 
 
-class PruneScreen(ModalScreen[int | None]):
+class PruneScreen(FormScreen[int]):
     """Prune terminal processes older than an age; answers the age in milliseconds."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
 
     def __init__(self, age: str) -> None:
         super().__init__()
@@ -186,22 +187,8 @@ class PruneScreen(ModalScreen[int | None]):
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "no":
-            self.dismiss(None)
-        else:
-            self.submit()
-
-    def on_input_submitted(self) -> None:
-        self.submit()
-
-    def submit(self) -> None:
-        try:
-            age_ms = parse_duration_ms(self.query_one("#prune-age", Input).value.strip())
-        except InvalidRequest as error:
-            self.query_one("#form-error", Static).update(str(error))
-            return
-        self.dismiss(age_ms)
+    def read(self) -> int:
+        return parse_duration_ms(self.value("#prune-age"))
 
 
 HELP = """\

@@ -29,7 +29,7 @@ from lashtui.errors import LashError
 from lashtui.model import ObservedProcess, ProcessPageQuery
 from lashtui.registry.watch import registry_changes
 from lashtui.tui import format as fmt
-from lashtui.tui.actions import ProcessActions
+from lashtui.tui.actions import ACTION_BINDINGS, COPY_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.counts import StateCounts
 from lashtui.tui.export import export_rows
@@ -46,10 +46,7 @@ RECOUNT_S = 60.0  # a fresh census now and then catches prunes made by other pro
 class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Detail"),
-        Binding("c", "cancel", "Cancel"),
-        Binding("s", "signal", "Signal"),
-        Binding("a", "abandon", "Abandon"),
-        Binding("t", "transfer", "Transfer", show=False),
+        *ACTION_BINDINGS,
         Binding("P", "prune", "Prune", show=False),
         Binding("space", "mark", "Mark", show=False),
         Binding("asterisk", "mark_all", "Mark all", show=False),
@@ -59,8 +56,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         Binding("o", "lens('originated')", "Originated by", show=False),
         Binding("colon", "command_line", "Command"),
         Binding("p", "toggle_pause", "Pause"),
-        Binding("y", "copy_id", "Copy id", show=False),
-        Binding("Y", "copy_json", "Copy JSON", show=False),
+        *COPY_BINDINGS,
         Binding("e", "export", "Export", show=False),
         Binding("escape", "clear", "Clear", show=False),
         Binding("question_mark", "app.help", "Help"),
@@ -358,18 +354,6 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
             self.refresh_bindings()
         else:
             self.action_clear_all()
-
-    def action_copy_id(self) -> None:
-        selected = self.selected_id()
-        if selected is not None:
-            self.app.copy_to_clipboard(selected)
-            self.notify(f"copied {selected}", title="copy")
-
-    def action_copy_json(self) -> None:
-        process = self.target()
-        if process is not None:
-            self.app.copy_to_clipboard(process.model_dump_json())
-            self.notify(f"copied {process.process_id} as JSON", title="copy")
 
     def action_export(self, path: str = "") -> None:
         self.run_worker(self.export(path), group="export", name="load_export")
