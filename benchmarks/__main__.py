@@ -19,8 +19,12 @@ from benchmarks.report import Figure, Mode, print_table, write_json
 BENCHMARKS = {
     "P1": "benchmarks.p1_end_to_end",
     "P2": "benchmarks.p2_primitives",
+    "P3": "benchmarks.p3_no_double_run",
+    "P4": "benchmarks.p4_recovery",
+    "D1": "benchmarks.d1_freshness",
+    "D2": "benchmarks.d2_million",
+    "D3": "benchmarks.d3_loop_lag",
     "S1": "benchmarks.s1_cli",
-    # D3 (event-loop lag) and P3, P4, D1, D2: not written yet.
 }
 
 

@@ -1,0 +1,186 @@
+"""Large registries for the scale figures (D2, S1), made fast and cached between runs.
+
+Going through the store, a million rows would take the better part of an hour. Instead a
+handful of template processes are made for real (registered, claimed, started, completed,
+failed, cancelled, abandoned, granted to a session, through `SqliteProcessRegistry`), their
+rows are read back, and then copied under fresh ids with plain `executemany` in one
+transaction. Every row is therefore one the store itself wrote, only many times over.
+
+Files are kept in the system temp dir under a name that says what is in them, so a second
+run (or D2 then S1 in one run) reuses them. Delete `$TMPDIR/lashtui-bench-cache/` to rebuild.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import tempfile
+
+from lashtui.clock import ManualClock
+from lashtui.model import (
+    AbandonedOutput,
+    AbandonEvidence,
+    AbandonWriter,
+    CancelledOutput,
+    Engine,
+    External,
+    LeaseOwnerIdentity,
+    ProcessHandleDescriptor,
+    ProcessIdentity,
+    ProcessProvenance,
+    ProcessRegistration,
+    ProcessStarted,
+    RecoveryDisposition,
+    SessionOriginator,
+    SessionScope,
+    SuccessOutput,
+    failure,
+)
+from lashtui.registry.sqlite import SqliteProcessRegistry
+
+START_MS = 1_780_000_000_000
+SESSIONS = 64  # originator / grantee sessions the rows are spread over
+CACHE = os.path.join(tempfile.gettempdir(), "lashtui-bench-cache")
+TEMPLATE_PID = "tmpl-0000000"
+TEMPLATE_SESSION = "sess-tmpl"
+OWNER = LeaseOwnerIdentity.opaque("bench-worker", "bench-worker:1")
+
+# template name -> (disposition, how it ends: None = still running)
+LIVE = ("running-owner-bound", "running-rerunnable")
+ENDED = ("completed", "failed", "cancelled", "abandoned")
+
+
+def _registration(pid: str, disposition: RecoveryDisposition) -> ProcessRegistration:
+    scope = SessionScope(session_id=TEMPLATE_SESSION)
+    process_input = (
+        Engine(kind="steps", payload={"steps": [{"sleep_ms": 10}]})
+        if disposition is RecoveryDisposition.RERUNNABLE
+        else External()
+    )
+    return ProcessRegistration.model_validate(
+        {
+            "id": pid,
+            "input": process_input,
+            "disposition": disposition,
+            "identity": ProcessIdentity.from_process_input(process_input),
+            "provenance": ProcessProvenance(originator=SessionOriginator(scope=scope)),
+            "env_ref": "process-env:sha256:" + "0" * 64
+            if disposition is RecoveryDisposition.RERUNNABLE
+            else None,
+        }
+    )
+
+
+async def _make_template(path: str, name: str) -> None:
+    disposition = (
+        RecoveryDisposition.RERUNNABLE
+        if name == "running-rerunnable"
+        else RecoveryDisposition.OWNER_BOUND
+    )
+    registry = await SqliteProcessRegistry.open(path, clock=ManualClock(START_MS))
+    try:
+        await registry.register_process(_registration(TEMPLATE_PID, disposition))
+        scope = SessionScope(session_id=TEMPLATE_SESSION)
+        descriptor = ProcessHandleDescriptor(kind="steps", label="bench")
+        await registry.grant_handle(scope, TEMPLATE_PID, descriptor)
+        lease = (await registry.claim_process_lease(TEMPLATE_PID, OWNER, 3_600_000)).acquired()
+        assert lease is not None
+        started = ProcessStarted(owner=OWNER, started_at_ms=START_MS)
+        await registry.record_first_started(TEMPLATE_PID, started, lease)
+        outputs = {
+            "completed": SuccessOutput(value={"rows": 12}),
+            "failed": failure("upstream_timeout", "no answer in 30s"),
+            "cancelled": CancelledOutput(message="requested by operator"),
+            "abandoned": AbandonedOutput(
+                evidence=AbandonEvidence(
+                    writer=AbandonWriter.SWEEP, owner=OWNER, epoch_ms=START_MS
+                )
+            ),
+        }
+        if name in outputs:
+            await registry.complete_process_with_lease(lease, outputs[name])
+    finally:
+        await registry.close()
+
+
+def _template_rows(name: str, workdir: str) -> dict[str, list[tuple[object, ...]]]:
+    """Every row the store wrote for one template process, table by table."""
+    path = os.path.join(workdir, f"{name}.db")
+    asyncio.run(_make_template(path, name))
+    conn = sqlite3.connect(path)
+    try:
+        return {
+            table: conn.execute(f"SELECT * FROM {table}").fetchall()
+            for table in ("processes", "process_events", "process_handle_grants",
+                          "process_leases")
+        }
+    finally:
+        conn.close()
+
+
+def _swap(value: object, pid: str, session: str) -> object:
+    if isinstance(value, str):
+        return value.replace(TEMPLATE_PID, pid).replace(TEMPLATE_SESSION, session)
+    return value
+
+
+def big_registry(rows: int, running: int) -> str:
+    """The path of a registry with `rows` processes, `running` of them live (leased and
+    started, half owner-bound, half rerunnable), the rest terminal in the four ways, every
+    process granted to and originated by one of 64 sessions. Cached by size."""
+    os.makedirs(CACHE, exist_ok=True)
+    path = os.path.join(CACHE, f"registry-{rows}-{running}.db")
+    if os.path.exists(path):
+        return path
+    with tempfile.TemporaryDirectory(dir=CACHE) as workdir:
+        templates = {name: _template_rows(name, workdir) for name in LIVE + ENDED}
+        building = os.path.join(workdir, "big.db")
+        asyncio.run(_make_empty(building))
+        conn = sqlite3.connect(building, isolation_level=None)
+        try:
+            conn.execute("PRAGMA synchronous = OFF")
+            conn.execute("BEGIN")
+            for table in ("processes", "process_events", "process_handle_grants",
+                          "process_leases"):
+                width = len(templates["completed"][table][0]) if templates["completed"][
+                    table] else None
+                if width is None:
+                    continue
+                marks = ", ".join("?" * width)
+                conn.executemany(
+                    f"INSERT INTO {table} VALUES ({marks})",
+                    _copies(templates, table, rows, running),
+                )
+            conn.execute("UPDATE process_change_clock SET current_seq = ?", (rows * 8,))
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+        os.replace(building, path)
+    return path
+
+
+def _copies(
+    templates: dict[str, dict[str, list[tuple[object, ...]]]], table: str, rows: int,
+    running: int,
+) -> object:
+    # Live rows are spread evenly through the id order, as they would be in a real registry.
+    stride = max(1, rows // max(1, running))
+    live_seen = 0
+    for n in range(rows):
+        if live_seen < running and n % stride == 0:
+            name = LIVE[live_seen % 2]
+            live_seen += 1
+        else:
+            name = ENDED[n % 4]
+        pid, session = f"p-{n:07d}", f"sess-{n % SESSIONS:02d}"
+        for row in templates[name][table]:
+            copied = tuple(_swap(value, pid, session) for value in row)
+            if table == "processes":
+                # change_seq must be unique per row for the change feed's order.
+                copied = (*copied[:5], n + 1, *copied[6:])
+            yield copied
+
+
+async def _make_empty(path: str) -> None:
+    await (await SqliteProcessRegistry.open(path, clock=ManualClock(START_MS))).close()
