@@ -1,15 +1,17 @@
-"""Opening a registry file safely, and running each transaction as one hop to its thread.
+"""Opening a registry file safely, and running each transaction as one call.
 
 Opening refuses anything that is not ours before writing a byte: a missing directory, a file
 that is not SQLite (checked by its 16-byte header), a SQLite file of another schema version or
 of another application. Only then does it switch to WAL and create or check the schema, inside
 one IMMEDIATE transaction, so concurrent first opens of a fresh file all converge.
 
-aiosqlite gives each connection one thread and costs a thread hop (~60 us here) per awaited
-call. A registry transaction is several statements, so it runs as one Python function on that
-thread through `Connection._execute(fn, *args)`, aiosqlite 0.22's only way to do so (hence the
-`<0.23` pin, checked by tests/registry/test_aiosqlite_pin.py). This module is the only place
-that touches that private call (and `Connection._thread`, joined after a failed open).
+aiosqlite gives each connection one thread and costs a thread hop per awaited call. A
+registry transaction is several statements, so it runs as one Python function, either on the
+calling thread (short ones, see `SqliteConnection`) or on the connection's thread through
+`Connection._execute(fn, *args)`, aiosqlite 0.22's only way to do so (hence the `<0.23` pin,
+checked by tests/registry/test_aiosqlite_pin.py). This module is the only place that touches
+that private call, `Connection._thread` (joined after a failed open) and
+`Connection._connection` (used directly between hops).
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Concatenate, ParamSpec, TypeVar
 from urllib.parse import quote
 
@@ -203,8 +207,80 @@ def connect_file(
     return conn
 
 
+def _is_busy(error: sqlite3.Error) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is None:
+        return "locked" in str(error) or "busy" in str(error)
+    return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+def _in_transaction(
+    conn: sqlite3.Connection, begin: str, fn: Callable[..., T], *args: object, **kwargs: object
+) -> T:
+    conn.execute(begin)
+    try:
+        result = fn(conn, *args, **kwargs)
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return result
+
+
+def connect_again(path: str, read_only: bool, busy_timeout_ms: int) -> sqlite3.Connection:
+    """A second connection to a registry file `connect_file` has opened and checked.
+
+    It must not look at the file itself: closing any descriptor of the database file drops
+    every POSIX lock this OS process holds on it, the first connection's shared lock
+    included, and another process could then take this one's WAL for abandoned, checkpoint
+    it and reset it under us (https://www.sqlite.org/howtocorrupt.html, section 2.2)."""
+    mode = "ro" if read_only else "rw"
+    try:
+        conn = sqlite3.connect(
+            f"file:{quote(path)}?mode={mode}", uri=True, isolation_level=None,
+            check_same_thread=False,
+        )
+    except sqlite3.Error as error:
+        raise store_error(error, path, busy_timeout_ms) from None
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+        conn.execute("PRAGMA query_only = ON" if read_only else "PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.Error as error:
+        conn.close()
+        raise store_error(error, path, busy_timeout_ms) from None
+    return conn
+
+
 class SqliteConnection:
-    """One registry connection: every transaction is a single call on its thread."""
+    """One registry file, held through two SQLite connections, each with its own thread.
+
+    Every transaction is a single Python function. The *reader* connection runs the long
+    reads (lists, pages, the census) on its thread, so they never hold up a write. The
+    *writer* connection runs every write, and the short reads of one process's rows.
+
+    A hop to a connection's thread and back costs 100-200 us of hand-off on this machine:
+    more than a one-process transaction costs in SQLite itself (20-80 us in WAL with
+    synchronous=NORMAL, where a commit is a write to the WAL file and no fsync). So the short
+    transactions (an append, a claim, a release: `short_write`, `short_read`) run on the
+    calling thread instead, when that cannot stall the event loop:
+
+    - only while nothing is queued on the writer's thread, so two threads never share the
+      connection at once, and calls keep their order;
+    - with a busy timeout of 0: a write lock held by another OS process fails at once, and
+      the call then takes the thread, where it waits its turn with the full timeout (which
+      each hop sets for itself and puts back to 0 after);
+    - with automatic checkpoints off: a commit never copies the WAL back into the database
+      file on the loop. Every `CHECKPOINT_EVERY` commits, the next write takes the thread
+      and checkpoints there.
+
+    A transaction function only reads and writes its connection, so running it again after
+    a rolled-back attempt is safe. The reader never writes, so the writer's
+    `PRAGMA data_version` still moves only for other handles' commits.
+    """
+
+    CHECKPOINT_EVERY = 100
 
     def __init__(
         self,
@@ -219,63 +295,165 @@ class SqliteConnection:
         if busy_timeout_ms is None:
             busy_timeout_ms = READ_ONLY_BUSY_TIMEOUT_MS if read_only else BUSY_TIMEOUT_MS
         self.busy_timeout_ms = busy_timeout_ms
-        self._aconn = aiosqlite.Connection(
-            lambda: connect_file(target, read_only, create, busy_timeout_ms), iter_chunk_size=64
-        )
+
+        def first() -> sqlite3.Connection:
+            return connect_file(target, read_only, create, busy_timeout_ms)
+
+        def second() -> sqlite3.Connection:
+            return connect_again(self.path, read_only, busy_timeout_ms)
+
+        self._writer = aiosqlite.Connection(first, iter_chunk_size=64)
+        # A second connection to ":memory:" would be another, empty database.
+        self._reader = self._writer
+        if target != MEMORY:
+            self._reader = aiosqlite.Connection(second, iter_chunk_size=64)
+        self._loop_thread: int | None = None
+        self._queued: dict[aiosqlite.Connection, int] = {self._writer: 0, self._reader: 0}
+        self._commits = 0  # since the last checkpoint
 
     async def open(self) -> None:
-        try:
-            await self._aconn
-        except BaseException:
-            # aiosqlite stops its thread after a failed connect but does not wait for it; the
-            # thread then reports to a loop that may be gone. Wait here, off the loop.
-            await asyncio.to_thread(self._aconn._thread.join, 5)
-            raise
+        for aconn in dict.fromkeys((self._writer, self._reader)):
+            try:
+                await aconn
+            except BaseException:
+                # aiosqlite stops its thread after a failed connect but does not wait for
+                # it; the thread then reports to a loop that may be gone. Wait, off the loop.
+                await asyncio.to_thread(aconn._thread.join, 5)
+                if aconn is not self._writer:
+                    await self._writer.close()
+                raise
+        await self._hop(self._writer, _inline_ready)
+        self._loop_thread = threading.get_ident()
 
     async def close(self) -> None:
-        await self._aconn.close()
+        self._loop_thread = None
+        for aconn in dict.fromkeys((self._reader, self._writer)):
+            await aconn.close()
 
     async def write(
         self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """Run `fn` in one BEGIN IMMEDIATE transaction: committed if it returns, rolled back
-        (leaving the database unchanged) if it raises."""
-        if self.read_only:
-            raise StoreError(f"process registry `{self.path}` is open read-only")
-        return await self._hop(self._in_transaction, "BEGIN IMMEDIATE", fn, *args, **kwargs)
+        """Run `fn` in one BEGIN IMMEDIATE transaction on the writer's thread: committed if
+        it returns, rolled back (leaving the database unchanged) if it raises."""
+        self._refuse_read_only()
+        self._commits += 1
+        if self._commits >= self.CHECKPOINT_EVERY:
+            self._commits = 0
+            return await self._hop(self._writer, _checkpointed, fn, *args, **kwargs)
+        return await self._hop(self._writer, _in_transaction, "BEGIN IMMEDIATE", fn, *args,
+                               **kwargs)
 
     async def read(
         self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """Run `fn` in one read transaction, so its statements see one snapshot."""
-        return await self._hop(self._in_transaction, "BEGIN", fn, *args, **kwargs)
+        """Run `fn` in one read transaction on the reader's thread, so its statements see
+        one snapshot."""
+        return await self._hop(self._reader, _in_transaction, "BEGIN", fn, *args, **kwargs)
 
-    async def _hop(self, runner: Callable[..., T], *args: object, **kwargs: object) -> T:
+    async def short_write(
+        self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`write` for a transaction that touches one process's rows: run here when that
+        cannot wait or checkpoint, else on the writer's thread (see the class docstring)."""
+        self._refuse_read_only()
+        if self._inline_ok() and self._commits + 1 < self.CHECKPOINT_EVERY:
+            attempt = self._inline_attempt("BEGIN IMMEDIATE", fn, *args, **kwargs)
+            if attempt is not _BUSY:
+                self._commits += 1
+                return attempt  # type: ignore[return-value]
+        return await self.write(fn, *args, **kwargs)
+
+    async def short_read(
+        self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`read` for a read of one process's rows, on the writer: here unless SQLite would
+        make it wait, else on the writer's thread (after the writes queued before it)."""
+        if self._inline_ok():
+            attempt = self._inline_attempt("BEGIN", fn, *args, **kwargs)
+            if attempt is not _BUSY:
+                return attempt  # type: ignore[return-value]
+        return await self._hop(self._writer, _in_transaction, "BEGIN", fn, *args, **kwargs)
+
+    def _inline_ok(self) -> bool:
+        # The thread that opened the handle runs the loop it belongs to; another thread, or
+        # work still queued on the writer's thread, means taking the queue.
+        return self._queued[self._writer] == 0 and self._loop_thread == threading.get_ident()
+
+    def _inline_attempt(
+        self, begin: str, fn: Callable[..., T], *args: object, **kwargs: object
+    ) -> T | object:
+        with self._translated():
+            conn = self._writer._connection
+            if conn is None:
+                raise StoreError(f"process registry `{self.path}` is closed")
+            try:
+                return _in_transaction(conn, begin, fn, *args, **kwargs)
+            except sqlite3.OperationalError as error:
+                if _is_busy(error):
+                    return _BUSY
+                raise
+
+    def _refuse_read_only(self) -> None:
+        if self.read_only:
+            raise StoreError(f"process registry `{self.path}` is open read-only")
+
+    async def _hop(
+        self, aconn: aiosqlite.Connection, runner: Callable[..., T], *args: object,
+        **kwargs: object,
+    ) -> T:
+        self._queued[aconn] += 1
         try:
-            return await self._aconn._execute(runner, *args, **kwargs)  # type: ignore[no-untyped-call,no-any-return]
+            with self._translated():
+                try:
+                    return await aconn._execute(  # type: ignore[no-untyped-call,no-any-return]
+                        _waiting, aconn, self.busy_timeout_ms, runner, *args, **kwargs
+                    )
+                except ValueError as error:
+                    if str(error) != "Connection closed":  # aiosqlite's word for it
+                        raise
+                    raise StoreError(f"process registry `{self.path}` is closed") from None
+        finally:
+            self._queued[aconn] -= 1
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """SQLite's and pydantic's failures as the registry's one-sentence errors."""
+        try:
+            yield
         except sqlite3.Error as error:
             raise store_error(error, self.path, self.busy_timeout_ms) from None
         except ValidationError as error:
             raise decode_error(error) from None
-        except ValueError as error:
-            if str(error) != "Connection closed":  # aiosqlite's word for a closed handle
-                raise
-            raise StoreError(f"process registry `{self.path}` is closed") from None
         except OverflowError:
             # sqlite3 raises this, not an sqlite3.Error, for an int beyond 64 bits.
             raise InvalidRequest(
                 "a number is too large for the registry (SQLite integers are signed 64-bit)"
             ) from None
 
-    def _in_transaction(
-        self, begin: str, fn: Callable[..., T], *args: object, **kwargs: object
-    ) -> T:
-        conn: sqlite3.Connection = self._aconn._conn
-        conn.execute(begin)
-        try:
-            result = fn(conn, *args, **kwargs)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-        return result
+
+_BUSY = object()  # an inline attempt that would have had to wait
+
+
+def _inline_ready(conn: sqlite3.Connection) -> None:
+    """After opening: between hops the connection never waits and never checkpoints."""
+    conn.execute("PRAGMA busy_timeout = 0")
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+
+
+def _waiting(aconn: aiosqlite.Connection, busy_timeout_ms: int, runner: Callable[..., T],
+             *args: object, **kwargs: object) -> T:
+    """On the thread, a transaction may wait for the write lock as long as configured."""
+    conn = aconn._conn
+    conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+    try:
+        return runner(conn, *args, **kwargs)
+    finally:
+        conn.execute("PRAGMA busy_timeout = 0")
+
+
+def _checkpointed(conn: sqlite3.Connection, fn: Callable[..., T], *args: object,
+                  **kwargs: object) -> T:
+    """A write, then the checkpoint that the commits since the last one skipped."""
+    result = _in_transaction(conn, "BEGIN IMMEDIATE", fn, *args, **kwargs)
+    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return result

@@ -80,31 +80,31 @@ class SqliteProcessRegistry:
     # --- rows and facts
 
     async def register_process(self, registration: ProcessRegistration) -> ProcessRecord:
-        return await self._db.write(process.register, registration, self._now())
+        return await self._db.short_write(process.register, registration, self._now())
 
     async def set_external_ref(self, process_id: str, ref: ExternalRef) -> ProcessRecord:
-        return await self._db.write(process.set_external_ref, process_id, ref, self._now())
+        return await self._db.short_write(process.set_external_ref, process_id, ref, self._now())
 
     async def record_first_started(
         self, process_id: str, started: ProcessStarted, lease: ProcessLease
     ) -> ProcessRecord:
-        return await self._db.write(
+        return await self._db.short_write(
             process.record_first_started, process_id, started, lease, self._now()
         )
 
     async def request_process_abandon(
         self, process_id: str, request: AbandonRequest
     ) -> ProcessRecord:
-        return await self._db.write(process.request_abandon, process_id, request, self._now())
+        return await self._db.short_write(process.request_abandon, process_id, request, self._now())
 
     async def set_process_wait(self, process_id: str, wait: WaitState) -> ProcessRecord:
-        return await self._db.write(process.set_wait, process_id, wait, self._now())
+        return await self._db.short_write(process.set_wait, process_id, wait, self._now())
 
     async def clear_process_wait(self, process_id: str) -> ProcessRecord:
-        return await self._db.write(process.clear_wait, process_id, self._now())
+        return await self._db.short_write(process.clear_wait, process_id, self._now())
 
     async def get_process(self, process_id: str) -> ProcessRecord | None:
-        return await self._db.read(process.get, process_id)
+        return await self._db.short_read(process.get, process_id)
 
     async def list_processes(self, filter: ProcessListFilter | None = None) -> list[ProcessRecord]:
         return await self._db.read(process.list_matching, filter or ProcessListFilter())
@@ -120,23 +120,25 @@ class SqliteProcessRegistry:
     async def append_event(
         self, process_id: str, request: ProcessEventAppendRequest
     ) -> ProcessEventAppendResult:
-        return await self._db.write(event.append, process_id, request, self._now())
+        return await self._db.short_write(event.append, process_id, request, self._now())
 
     async def complete_process(
         self, process_id: str, await_output: ProcessAwaitOutput
     ) -> ProcessRecord:
-        return await self._db.write(event.complete, process_id, await_output, self._now())
+        return await self._db.short_write(event.complete, process_id, await_output, self._now())
 
     async def complete_process_with_lease(
         self, lease: ProcessLease, await_output: ProcessAwaitOutput
     ) -> ProcessRecord:
-        return await self._db.write(event.complete_with_lease, lease, await_output, self._now())
+        return await self._db.short_write(
+            event.complete_with_lease, lease, await_output, self._now()
+        )
 
     async def events_after(self, process_id: str, after_sequence: int) -> list[ProcessEvent]:
         return await self._db.read(event.events_after, process_id, after_sequence)
 
     async def count_events_through(self, process_id: str, event_type: str, sequence: int) -> int:
-        return await self._db.read(event.count_through, process_id, event_type, sequence)
+        return await self._db.short_read(event.count_through, process_id, event_type, sequence)
 
     async def recent_events(self, process_id: str, limit: int) -> list[ProcessEvent]:
         return await self._db.read(event.recent, process_id, limit)
@@ -145,20 +147,20 @@ class SqliteProcessRegistry:
         return await self._db.read(event.wake_events_after, process_id, after_sequence)
 
     async def ack_wake(self, process_id: str, sequence: int) -> None:
-        await self._db.write(event.ack_wake, process_id, sequence)
+        await self._db.short_write(event.ack_wake, process_id, sequence)
 
     # --- grants and sessions
 
     async def grant_handle(
         self, scope: SessionScope, process_id: str, descriptor: ProcessHandleDescriptor
     ) -> ProcessHandleGrant:
-        return await self._db.write(grant.grant, scope, process_id, descriptor)
+        return await self._db.short_write(grant.grant, scope, process_id, descriptor)
 
     async def revoke_handle(self, scope: SessionScope, process_id: str) -> None:
-        await self._db.write(grant.revoke, scope, process_id)
+        await self._db.short_write(grant.revoke, scope, process_id)
 
     async def has_handle_grant(self, scope: SessionScope, process_id: str) -> bool:
-        return await self._db.read(grant.has_grant, scope, process_id)
+        return await self._db.short_read(grant.has_grant, scope, process_id)
 
     async def transfer_handle_grants(
         self, from_scope: SessionScope, to_scope: SessionScope, process_ids: list[str]
@@ -186,7 +188,7 @@ class SqliteProcessRegistry:
     async def claim_process_lease(
         self, process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int
     ) -> ProcessLeaseClaimOutcome:
-        return await self._db.write(lease.claim, process_id, owner, ttl_ms, self._now())
+        return await self._db.short_write(lease.claim, process_id, owner, ttl_ms, self._now())
 
     async def reclaim_process_lease(
         self,
@@ -195,21 +197,21 @@ class SqliteProcessRegistry:
         observed_holder: ProcessLease,
         ttl_ms: int,
     ) -> ProcessLeaseClaimOutcome:
-        return await self._db.write(
+        return await self._db.short_write(
             lease.reclaim, process_id, owner, observed_holder, ttl_ms, self._now()
         )
 
     async def renew_process_lease(self, lease_: ProcessLease, ttl_ms: int) -> ProcessLease:
-        return await self._db.write(lease.renew, lease_, ttl_ms, self._now())
+        return await self._db.short_write(lease.renew, lease_, ttl_ms, self._now())
 
     async def get_process_lease(self, process_id: str) -> ProcessLease | None:
-        return await self._db.read(lease.get, process_id)
+        return await self._db.short_read(lease.get, process_id)
 
     async def get_process_leases(self, process_ids: list[str]) -> dict[str, ProcessLease]:
         return await self._db.read(lease.get_many, list(process_ids))
 
     async def release_process_lease(self, lease_: ProcessLease) -> None:
-        await self._db.write(lease.release, lease_)
+        await self._db.short_write(lease.release, lease_)
 
     # --- retention, change feed, envs
 
@@ -228,10 +230,10 @@ class SqliteProcessRegistry:
         return await self._db.read(process.changed_since, cursor, limit)
 
     async def put_process_execution_env(self, spec: ProcessExecutionEnvSpec) -> str:
-        return await self._db.write(process.put_env, spec, self._now())
+        return await self._db.short_write(process.put_env, spec, self._now())
 
     async def get_process_execution_env(self, env_ref: str) -> ProcessExecutionEnvSpec:
-        return await self._db.read(process.get_env, env_ref)
+        return await self._db.short_read(process.get_env, env_ref)
 
     # --- the dashboard's reads (lashtui extensions)
 
@@ -255,4 +257,4 @@ class SqliteProcessRegistry:
     async def data_version(self) -> int:
         # PRAGMA data_version is per connection: it moves when any other connection commits
         # (another handle, another OS process), never for this one's own commits.
-        return await self._db.read(page.data_version)
+        return await self._db.short_read(page.data_version)
