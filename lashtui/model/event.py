@@ -97,7 +97,12 @@ TERMINAL_EVENT_TYPES = {state.event_type(): state for state in ProcessTerminalSt
 
 
 def default_process_event_types() -> list[ProcessEventType]:
-    """The seven core types every process declares."""
+    """The seven core types every process declares (a new list each call; the types are
+    frozen, so they are built once: every start and registration asks for them)."""
+    return list(_CORE_EVENT_TYPES)
+
+
+def _core_event_types() -> tuple[ProcessEventType, ...]:
     plain = [ProcessEventType.plain(name) for name in (CANCEL_REQUESTED, WAITING, RESUMED)]
     terminal = [
         ProcessEventType(
@@ -110,7 +115,10 @@ def default_process_event_types() -> list[ProcessEventType]:
         )
         for state in ProcessTerminalState
     ]
-    return plain + terminal
+    return (*plain, *terminal)
+
+
+_CORE_EVENT_TYPES = _core_event_types()
 
 
 # --- events ---------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from lashtui.model import (
     LeaseTimings,
     ProcessAwaitOutput,
     ProcessEvent,
+    ProcessRecord,
     ProcessWorkItem,
     RecoveryDisposition,
 )
@@ -95,6 +96,22 @@ class ProcessWorker:
         self.stats.drives += 1
         self.stats.last_drive_ms = now
         return spawned
+
+    async def drive_started(self, record: ProcessRecord) -> asyncio.Task[Verdict | None] | None:
+        """Drive one row just started through the facade, so its first run is prompt. The
+        rest of the worklist is the periodic drive's: reading all of it after every start
+        would make starting n processes cost n^2."""
+        if record.is_terminal():
+            return None
+        item = ProcessWorkItem(
+            process_id=record.id,
+            disposition=record.disposition,
+            abandon_requested=record.abandon_request is not None,
+            lease=await self.registry.get_process_lease(record.id),
+        )
+        if not self._wants(item, self._rt.clock.now_ms()):
+            return None
+        return self._spawn(item)
 
     def _wants(self, item: ProcessWorkItem, now: int) -> bool:
         if item.process_id in self._tasks:

@@ -22,6 +22,7 @@ from lashtui.registry.sqlite.lease import require_current_lease
 from lashtui.registry.sqlite.row import (
     decode_record,
     insert_record,
+    load_record,
     require_record,
     save_record,
     touch,
@@ -117,10 +118,7 @@ def clear_wait(conn: sqlite3.Connection, process_id: str, now: int) -> ProcessRe
 
 
 def get(conn: sqlite3.Connection, process_id: str) -> ProcessRecord | None:
-    row = conn.execute(
-        "SELECT record_json FROM processes WHERE process_id = ?", (process_id,)
-    ).fetchone()
-    return decode_record(row[0]) if row else None
+    return load_record(conn, process_id)
 
 
 def list_matching(conn: sqlite3.Connection, list_filter: ProcessListFilter) -> list[ProcessRecord]:
