@@ -9,7 +9,6 @@ arguments parse: `lashtui --help` starts in a blink and never loads textual.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 
@@ -18,7 +17,22 @@ from lashtui.errors import LashError
 DEFAULT_DB = "lashtui.db"
 DEMO_DB = "lashtui-demo.db"
 
+DEFAULT_LIMIT = 1000
+
 # --- the parser -----------------------------------------------------------------------------
+
+
+def _limit(text: str) -> int:
+    """`ls --limit`: a whole number >= 0; argparse turns the error into a usage error."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"a limit is a whole number of processes, 0 for no limit, got `{text}`"
+        )
+    return value
 
 
 def _add_json(parser: argparse.ArgumentParser) -> None:
@@ -62,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--label", metavar="L")
     _add_json(start)
 
-    ls = sub.add_parser("ls", help="list processes")
+    ls = sub.add_parser("ls", help="list processes, in process-id order, a page at a time")
     ls.add_argument(
         "--status",
         metavar="S",
@@ -72,8 +86,31 @@ def build_parser() -> argparse.ArgumentParser:
     lens.add_argument("--granted-to", metavar="SCOPE", help="the security lens")
     lens.add_argument("--originated-by", metavar="SCOPE", help="the lineage lens")
     waiting = ls.add_mutually_exclusive_group()
-    waiting.add_argument("--waiting", dest="waiting", action="store_const", const=True)
-    waiting.add_argument("--not-waiting", dest="waiting", action="store_const", const=False)
+    waiting.add_argument(
+        "--waiting",
+        dest="waiting",
+        action="store_const",
+        const=True,
+        help="only running processes parked on a wait",
+    )
+    waiting.add_argument(
+        "--not-waiting",
+        dest="waiting",
+        action="store_const",
+        const=False,
+        help="leave out processes parked on a wait",
+    )
+    ls.add_argument(
+        "--limit",
+        type=_limit,
+        default=DEFAULT_LIMIT,
+        metavar="N",
+        help=f"at most N processes (default {DEFAULT_LIMIT}; 0 for all); "
+        "a note on stderr says when more match",
+    )
+    ls.add_argument(
+        "--after", metavar="ID", help="only processes whose id sorts after ID (the next page)"
+    )
     _add_json(ls)
 
     for name, text in (
@@ -132,7 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    # Imported only now: `--help` and usage errors exit above without loading the model.
+    # Imported only now: `--help` and usage errors exit above without loading asyncio or
+    # the model.
+    import asyncio
+
     from lashtui.command import COMMANDS
 
     command = COMMANDS[args.command or "dash"]

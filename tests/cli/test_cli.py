@@ -7,13 +7,25 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from lashtui.model import (
+    ProcessHandleDescriptor,
+    ProcessProvenance,
+    SessionOriginator,
+    SessionScope,
+    SuccessOutput,
+)
+from lashtui.registry import open_registry
+from tests.builders import ext
 
 LASHTUI = str(Path(sys.executable).parent / "lashtui")
 WAIT_STEPS = json.dumps(
@@ -218,3 +230,117 @@ def test_help_does_not_load_the_dashboard() -> None:
 def test_usage_errors_exit_2() -> None:
     assert lashtui("frobnicate").returncode == 2
     assert lashtui("prune").returncode == 2
+
+
+# --- ls in pages --------------------------------------------------------------------------
+
+MANY = 23
+NEXT_PAGE = re.compile(r"^lashtui: showing the first (\d+) matching processes(?: after `[^`]*`)?; "
+                       r"--after (\S+) for the next page, --limit 0 for all$")  # fmt: skip
+
+
+@pytest.fixture
+async def many(tmp_path: Path) -> Path:
+    """23 processes `p-00`..`p-22`: every third completed, the rest running; the even ones
+    granted to session:a; those divisible by 5 originated by session:o."""
+    path = tmp_path / "many.db"
+    async with open_registry(str(path), create=True) as registry:
+        for n in range(MANY):
+            pid = f"p-{n:02d}"
+            kw = {}
+            if n % 5 == 0:
+                originator = SessionOriginator(scope=SessionScope(session_id="o"))
+                kw["provenance"] = ProcessProvenance(originator=originator)
+            await registry.register_process(ext(pid, **kw))
+            if n % 2 == 0:
+                descriptor = ProcessHandleDescriptor(label=pid)
+                await registry.grant_handle(SessionScope(session_id="a"), pid, descriptor)
+            if n % 3 == 0:
+                await registry.complete_process(pid, SuccessOutput(value=n))
+    return path
+
+
+def read_pages(db: Path, limit: int, *args: str) -> list[list[str]]:
+    """Every page of `ls --json --limit N ARGS`, following the stderr notice's --after."""
+    pages: list[list[str]] = []
+    after: tuple[str, ...] = ()
+    while True:
+        listed = lashtui("ls", "--json", "--limit", str(limit), *args, *after, db=db)
+        assert listed.returncode == 0, listed.stderr
+        pages.append([p["process_id"] for p in json.loads(listed.stdout)])
+        if not listed.stderr:
+            return pages
+        notice = NEXT_PAGE.match(listed.stderr.strip())
+        assert notice is not None and len(listed.stderr.splitlines()) == 1, listed.stderr
+        assert int(notice[1]) == len(pages[-1]) == limit
+        assert notice[2] == pages[-1][-1]
+        after = ("--after", notice[2])
+        assert len(pages) <= MANY, "the pages never ended"
+
+
+@pytest.mark.parametrize(
+    ("args", "wanted"),
+    [
+        (("--status", "any"), range(MANY)),
+        ((), [n for n in range(MANY) if n % 3]),  # running, the default: 15 rows
+        (("--status", "completed"), [n for n in range(MANY) if n % 3 == 0]),  # 8: pages of 4
+        (("--granted-to", "session:a", "--status", "any"), range(0, MANY, 2)),
+        (("--originated-by", "session:o", "--not-waiting"), [5, 10, 20]),
+        (("--status", "any", "--waiting"), []),
+    ],
+)
+def test_ls_pages_through_every_matching_row_exactly_once(
+    many: Path, args: tuple[str, ...], wanted: range | list[int]
+) -> None:
+    pages = read_pages(many, 4, *args)
+    assert [pid for page in pages for pid in page] == [f"p-{n:02d}" for n in wanted]
+    assert all(len(page) == 4 for page in pages[:-1])  # every page but the last is full
+    # A last page that comes out exactly full says nothing more: ls read one row past it.
+    assert len(pages[-1]) == len(wanted) % 4 or (len(wanted) % 4 == 0 and len(pages[-1]) == 4)
+
+
+def test_ls_says_on_stderr_when_it_stopped_at_the_limit(many: Path) -> None:
+    everything = lashtui("ls", "--json", "--status", "any", "--limit", "0", db=many)
+    assert everything.returncode == 0 and everything.stderr == ""
+    assert len(json.loads(everything.stdout)) == MANY
+    default = lashtui("ls", "--json", "--status", "any", db=many)  # under the default 1000
+    assert default.stderr == "" and json.loads(default.stdout) == json.loads(everything.stdout)
+
+    cut = lashtui("ls", "--json", "--status", "any", "--limit", "2", "--after", "p-03", db=many)
+    assert cut.returncode == 0, cut.stderr
+    assert [p["process_id"] for p in json.loads(cut.stdout)] == ["p-04", "p-05"]
+    assert cut.stderr == (
+        "lashtui: showing the first 2 matching processes after `p-03`; "
+        "--after p-05 for the next page, --limit 0 for all\n"
+    )
+    table = lashtui("ls", "--limit", "1", db=many)  # the table says it too
+    assert table.returncode == 0 and table.stdout.splitlines()[1].startswith("p-01 ")
+    assert "--after p-01 for the next page" in table.stderr
+
+
+@pytest.mark.parametrize("value", ["-1", "abc", "1.5"])
+def test_a_bad_limit_is_a_usage_error_naming_it(db: Path, value: str) -> None:
+    before = digest(db)
+    result = lashtui("ls", "--limit", value, db=db)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines()[-1] == (
+        "lashtui ls: error: argument --limit: "
+        f"a limit is a whole number of processes, 0 for no limit, got `{value}`"
+    )
+    assert digest(db) == before
+
+
+def test_ls_waiting_lists_a_process_parked_on_a_signal(
+    db: Path, worker: subprocess.Popen[str]
+) -> None:
+    deadline = time.monotonic() + 20  # a guard: the worker parks `job` on its signal
+    while True:
+        waiting = lashtui("ls", "--json", "--waiting", db=db)
+        assert waiting.returncode == 0, waiting.stderr
+        if json.loads(waiting.stdout):
+            break
+        assert time.monotonic() < deadline, "the job never waited"
+        time.sleep(0.1)
+    assert [p["process_id"] for p in json.loads(waiting.stdout)] == ["job"]
+    for args in (("--not-waiting",), ("--status", "completed", "--waiting")):
+        assert json.loads(lashtui("ls", "--json", *args, db=db).stdout) == []

@@ -26,7 +26,8 @@ time.sleep(float(sys.argv[2]))
 conn.execute("COMMIT")
 """
 
-# Appends a cancel request (reason argv[3]) to process argv[2] through a registry handle of its own, then exits.
+# Appends a cancel request (reason argv[3]) to process argv[2] through a registry handle of
+# its own, then exits.
 APPEND = """
 import asyncio, sys
 from lashtui.model import ProcessEventAppendRequest
@@ -87,7 +88,7 @@ async def test_the_wal_stays_bounded_though_inline_commits_never_checkpoint(
         await registry.register_process(ext("p"))
         for n in range(SqliteConnection.CHECKPOINT_EVERY * 12):
             await registry.append_event("p", cancel(f"r{n}"))
-        wal = os.path.getsize(f"{path}-wal")
+        wal = Path(f"{path}-wal").stat().st_size  # noqa: ASYNC240 - one stat, in a test
     finally:
         await registry.close()
     # Without the checkpoints every CHECKPOINT_EVERY commits, 1,200 appends leave a WAL of
