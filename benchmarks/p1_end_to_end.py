@@ -5,15 +5,22 @@ embedded `ProcessWorker` on this event loop with an engine `noop` that returns a
 the `Processes` facade with that worker. The clock starts before the first `start`; each
 process is started (awaited, one after another, as a host would) as a rerunnable
 `Engine(kind="noop")` row; the facade drives the worker after every start, so runs overlap
-with later starts. The clock stops when the census shows every row terminal (polled every
-10 ms, so up to 10 ms of slack) and they all completed.
+with later starts. The clock stops when the worker has no run left in flight (each run
+ends after its terminal commits); the registry's census then confirms, off the clock, that
+every row completed.
 
-Peer: huey's SQLite storage (`SqliteHuey`'s storage class, WAL; one change: the connection
-is set to synchronous=NORMAL like lashtui's, where huey's default leaves SQLite's FULL) in a
-fresh file, a consumer in this process with 2 worker threads (one per vCPU here) polling
-every 1 ms (huey's default starts at 100 ms and backs off to 10 s, which would measure
-its idle sleep, not its work), results stored. The clock starts before the first enqueue
-and stops when the last task's result has been read.
+Peer: huey's SQLite storage (`SqliteHuey`'s storage class: WAL) in a fresh file, a consumer
+in this process with 2 worker threads (one per vCPU here), results stored. The clock starts
+before the first enqueue and stops when the last task's result has been read. Two huey runs
+per repeat:
+
+* as it ships: SQLite's default synchronous=FULL (an fsync per commit) and the consumer's
+  default polling (100 ms, backing off to 10 s when the queue is empty). This is how
+  performance.md's baseline (608-681 tasks/s) was measured, and the peer the target is
+  stated against;
+* tuned: synchronous=NORMAL like lashtui's (no fsync per commit in WAL mode: a power cut
+  may lose the last commits, a crash of the process loses nothing) and polling every 1 ms,
+  the fastest huey goes here. Reported beside it with its ratio, as context, no target.
 
 What would make it unfair: the work differs in kind. A lashtui run is durable and
 fenced: a registered record, a lease claim, a started fact, a terminal event and a
@@ -60,13 +67,10 @@ async def _lashtui(path: str, count: int) -> float:
             start = time.perf_counter()
             for request in requests:
                 await processes.start(request)
-            while True:
-                census = await registry.process_census()
-                if not census.live and sum(census.terminal.values()) == count:
-                    break
-                await asyncio.sleep(0.01)
+            await worker.idle()  # every run this worker spawned has ended
             elapsed = time.perf_counter() - start
-        if census.terminal.get("completed") != count:
+        census = await registry.process_census()  # checked outside the clock
+        if census.live or census.terminal.get("completed") != count:
             raise RuntimeError(f"P1: not every process completed: {census.terminal}")
         return count / elapsed
     finally:
@@ -77,7 +81,7 @@ def lashtui_rate(path: str, count: int) -> float:
     return asyncio.run(_lashtui(path, count))
 
 
-def huey_rate(path: str, count: int) -> float:
+def huey_rate(path: str, count: int, tuned: bool) -> float:
     from huey import Huey
     from huey.storage import SqliteStorage
 
@@ -88,15 +92,18 @@ def huey_rate(path: str, count: int) -> float:
             return conn
 
     logging.getLogger("huey").setLevel(logging.ERROR)
-    huey = Huey("bench", storage_class=NormalSyncSqliteStorage, filename=path)
+    storage = NormalSyncSqliteStorage if tuned else SqliteStorage
+    huey = Huey("bench", storage_class=storage, filename=path)
 
     @huey.task()
     def trivial(n: int) -> int:
         return n
 
+    polling = (
+        {"initial_delay": 0.001, "backoff": 1.0, "max_delay": 0.001} if tuned else {}
+    )
     consumer = huey.create_consumer(
-        workers=2, worker_type="thread", periodic=False, initial_delay=0.001,
-        backoff=1.0, max_delay=0.001, check_worker_health=False,
+        workers=2, worker_type="thread", periodic=False, check_worker_health=False, **polling
     )
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     assert threading.current_thread() is threading.main_thread()
@@ -120,19 +127,35 @@ def run(mode: Mode) -> list[Figure]:
     count = mode.size(1_000, 5_000)
     ours: list[float] = []
     peer: list[float] = []
+    tuned: list[float] = []
     for n in range(mode.repeats):
         with scratch("p1") as tmp:
             ours.append(lashtui_rate(os.path.join(tmp, f"lashtui-{n}.db"), count))
-            peer.append(huey_rate(os.path.join(tmp, f"huey-{n}.db"), count))
+            peer.append(huey_rate(os.path.join(tmp, f"huey-{n}.db"), count, tuned=False))
+            tuned.append(huey_rate(os.path.join(tmp, f"huey-tuned-{n}.db"), count, tuned=True))
+    figure = f"start->claim->run->terminal, {count:,} no-op processes"
     return [
         Figure(
             id="P1",
-            figure=f"start->claim->run->terminal, {count:,} no-op processes",
+            figure=figure,
             unit="proc/s",
             lashtui=ours,
-            peer_name="huey SqliteHuey",
+            peer_name="huey SqliteHuey as shipped",
             peer=peer,
             target=">= 2x huey (stretch 3x)",
             rule="ratio>=:2",
-        )
+        ),
+        Figure(
+            id="P1",
+            figure=figure + " (context)",
+            unit="proc/s",
+            lashtui=ours,
+            peer_name="huey tuned: synchronous=NORMAL, 1 ms polling",
+            peer=tuned,
+            target="context, no target",
+            notes=[
+                "huey as shipped commits with synchronous=FULL (an fsync each); tuned, it "
+                "commits like lashtui (WAL, synchronous=NORMAL) and polls every 1 ms"
+            ],
+        ),
     ]

@@ -127,7 +127,7 @@ class Processes:
             grant = request.grant
             await self.registry.grant_handle(grant.session_scope, record.id, grant.descriptor)
         if self.worker is not None:
-            await self.worker.drive_started(record)
+            self.worker.drive_started(record)
         return record
 
     # --- observing

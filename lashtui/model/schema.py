@@ -89,24 +89,32 @@ def _expected(schema: dict[str, Any]) -> str:
 
 
 def _scalar_problem(path: str, schema: dict[str, Any], value: Any) -> str | None:
-    mismatch = f"{_path(path)}: expected {_expected(schema)}, got {_display(value)}"
+    if not schema:
+        return None  # the common `{}`: anything goes
     enum = schema.get("enum")
     if isinstance(enum, list) and value not in enum:
         options = ", ".join(_display(option) for option in enum)
         return f"{_path(path)}: expected one of {options}, got {_display(value)}"
+    if _scalar_mismatch(schema, value):
+        # Written only now: rendering the value costs more than every check above.
+        return f"{_path(path)}: expected {_expected(schema)}, got {_display(value)}"
+    return None
+
+
+def _scalar_mismatch(schema: dict[str, Any], value: Any) -> bool:
     if "type" in schema and not _matches_type(schema["type"], value):
-        return mismatch
+        return True
     if _is_number(value):
         maximum, minimum = schema.get("maximum"), schema.get("minimum")
         if (_is_number(maximum) and value > maximum) or (_is_number(minimum) and value < minimum):
-            return mismatch
+            return True
     if isinstance(value, str):
         longest, shortest = schema.get("maxLength"), schema.get("minLength")
         if (isinstance(longest, int) and len(value) > longest) or (
             isinstance(shortest, int) and len(value) < shortest
         ):
-            return mismatch
-    return None
+            return True
+    return False
 
 
 def _array_problem(path: str, schema: dict[str, Any], items: list[Any]) -> str | None:

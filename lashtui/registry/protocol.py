@@ -74,6 +74,14 @@ class ProcessRegistry(Protocol):
         self, lease: ProcessLease, await_output: ProcessAwaitOutput
     ) -> ProcessRecord: ...
     async def events_after(self, process_id: str, after_sequence: int) -> list[ProcessEvent]: ...
+    async def first_event_after(
+        self, process_id: str, event_type: str, after_sequence: int
+    ) -> ProcessEvent | None:
+        """The first `event_type` event with a sequence after `after_sequence`, if any: what
+        an awaiter polls for, read without decoding the events of other types (a lashtui
+        extension; `events_after` filtered gives the same answer)."""
+        ...
+
     async def count_events_through(
         self, process_id: str, event_type: str, sequence: int
     ) -> int: ...

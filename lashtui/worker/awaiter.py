@@ -39,13 +39,11 @@ class ProcessAwaiter:
     ) -> ProcessEvent:
         """The first event of `event_type` with a sequence strictly after `after_sequence`."""
         delay = BACKOFF_START_S
-        cursor = after_sequence
         while True:
             seen = self.hub.version(process_id)
-            for event in await self.registry.events_after(process_id, cursor):
-                if event.event_type == event_type:
-                    return event
-                cursor = event.sequence
+            event = await self.registry.first_event_after(process_id, event_type, after_sequence)
+            if event is not None:
+                return event
             delay = await self._pause(process_id, seen, delay)
 
     async def _pause(self, process_id: str, seen: int, delay: float) -> float:

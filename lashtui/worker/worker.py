@@ -97,17 +97,18 @@ class ProcessWorker:
         self.stats.last_drive_ms = now
         return spawned
 
-    async def drive_started(self, record: ProcessRecord) -> asyncio.Task[Verdict | None] | None:
+    def drive_started(self, record: ProcessRecord) -> asyncio.Task[Verdict | None] | None:
         """Drive one row just started through the facade, so its first run is prompt. The
         rest of the worklist is the periodic drive's: reading all of it after every start
-        would make starting n processes cost n^2."""
+        would make starting n processes cost n^2. The row's lease is not read first: a
+        start that found its row already there and held gets Busy from the claim, which is
+        the check that counts anyway."""
         if record.is_terminal():
             return None
         item = ProcessWorkItem(
             process_id=record.id,
             disposition=record.disposition,
             abandon_requested=record.abandon_request is not None,
-            lease=await self.registry.get_process_lease(record.id),
         )
         if not self._wants(item, self._rt.clock.now_ms()):
             return None

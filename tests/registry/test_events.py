@@ -225,6 +225,23 @@ async def test_events_after_returns_strictly_later_events_in_order(
     assert await sequences(registry, "p", 0) == [1, 2, 3]
 
 
+async def test_first_event_after_is_events_after_filtered_to_one_type(
+    registry: ProcessRegistry,
+) -> None:
+    await start(registry, "p", line_type())
+    await registry.append_event("p", req("producer.line", {"line": "a"}))
+    await registry.append_event("p", req("process.waiting", {"n": 1}))
+    await registry.append_event("p", req("producer.line", {"line": "b"}))
+    first = await registry.first_event_after("p", "producer.line", 0)
+    assert first is not None and (first.sequence, first.payload) == (1, {"line": "a"})
+    second = await registry.first_event_after("p", "producer.line", 1)
+    assert second is not None and (second.sequence, second.payload) == (3, {"line": "b"})
+    assert await registry.first_event_after("p", "producer.line", 3) is None
+    assert await registry.first_event_after("p", "process.resumed", 0) is None
+    with pytest.raises(UnknownProcess, match="unknown process `nope`"):
+        await registry.first_event_after("nope", "producer.line", 0)
+
+
 async def test_sequences_are_contiguous_across_types_and_per_process(
     registry: ProcessRegistry, clock: ManualClock
 ) -> None:

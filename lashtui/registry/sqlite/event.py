@@ -11,6 +11,7 @@ the first write, so the transaction rolls back to nothing.
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 
 from lashtui.errors import InvalidRequest, LeaseLost, ProcessConflict
 from lashtui.model import (
@@ -29,29 +30,56 @@ from lashtui.model import (
 from lashtui.model.event import event_invocation, event_payload_hash
 from lashtui.model.materialization import materialize, wake_delivery
 from lashtui.registry.sqlite.lease import is_current, load_lease_row, release_after_completion
-from lashtui.registry.sqlite.row import require_exists, require_record, save_record, touch
+from lashtui.registry.sqlite.row import (
+    require_exists,
+    require_record,
+    save_record,
+    save_touched,
+    touch,
+)
 
 
 def _decode_event(text: str) -> ProcessEvent:
     return ProcessEvent.model_validate_json(text)
 
 
-def _stored_replay(
-    conn: sqlite3.Connection, record: ProcessRecord, key: str, payload_hash: str
-) -> ProcessEvent | None:
-    """The event already stored under `key`, if its payload is the same; a conflict if not."""
-    row = conn.execute(
-        "SELECT payload_hash, event_json FROM process_events "
-        "WHERE process_id = ? AND idempotency_key = ?",
-        (record.id, key),
-    ).fetchone()
-    if row is None:
-        return None
-    if row[0] != payload_hash:
-        raise ProcessConflict(
-            f"process `{record.id}` event replay key `{key}` conflicts with an existing event"
-        )
-    return _decode_event(row[1])
+@dataclass(frozen=True)
+class Replay:
+    """An append's payload hash, and what is already stored under its replay key: looked
+    up once per transaction, by whichever step needs it first."""
+
+    payload_hash: str
+    stored: tuple[str, str] | None  # (payload_hash, event_json) under the key, if any
+
+    @classmethod
+    def lookup(
+        cls, conn: sqlite3.Connection, process_id: str, request: ProcessEventAppendRequest
+    ) -> Replay:
+        payload_hash = event_payload_hash(request.event_type, request.payload)
+        stored = None
+        if request.replay_key:
+            stored = conn.execute(
+                "SELECT payload_hash, event_json FROM process_events "
+                "WHERE process_id = ? AND idempotency_key = ?",
+                (process_id, request.replay_key),
+            ).fetchone()
+        return cls(payload_hash, stored)
+
+    @property
+    def identical(self) -> bool:
+        return self.stored is not None and self.stored[0] == self.payload_hash
+
+    def event(self, process_id: str, key: str) -> ProcessEvent | None:
+        """The event already stored under `key`, if its payload is the same; a conflict if
+        not."""
+        if self.stored is None:
+            return None
+        if not self.identical:
+            raise ProcessConflict(
+                f"process `{process_id}` event replay key `{key}` conflicts with an existing "
+                "event"
+            )
+        return _decode_event(self.stored[1])
 
 
 def _result(
@@ -77,13 +105,18 @@ def _project_terminal(
 
 
 def append_to(
-    conn: sqlite3.Connection, record: ProcessRecord, request: ProcessEventAppendRequest, now: int
+    conn: sqlite3.Connection,
+    record: ProcessRecord,
+    request: ProcessEventAppendRequest,
+    now: int,
+    replay: Replay | None = None,
 ) -> tuple[ProcessEventAppendResult, ProcessRecord]:
     pid = record.id
-    payload_hash = event_payload_hash(request.event_type, request.payload)
+    replay = replay or Replay.lookup(conn, pid, request)
+    payload_hash = replay.payload_hash
     key = request.replay_key
     if key:
-        stored = _stored_replay(conn, record, key, payload_hash)
+        stored = replay.event(pid, key)
         if stored is not None:
             terminal = stored.semantics.terminal
             if terminal is not None and not record.is_terminal():
@@ -137,9 +170,10 @@ def append_to(
     )
     if semantics.terminal is not None:
         record = _project_terminal(record, semantics.terminal.await_output, now)
+        save_record(conn, record)
     else:
         record = touch(record, now)
-    save_record(conn, record)
+        save_touched(conn, record)
     return _result(record, event, request), record
 
 
@@ -174,23 +208,13 @@ def complete_with_lease(
     pid = lease.process_id
     record = require_record(conn, pid)
     request = ProcessEventAppendRequest.terminal(pid, output)
-    replayed = _is_identical_replay(conn, pid, request)
-    if not replayed and not is_current(load_lease_row(conn, pid), lease, now):
+    replay = Replay.lookup(conn, pid, request)
+    if not replay.identical and not is_current(load_lease_row(conn, pid), lease, now):
         raise LeaseLost.for_process(pid)
-    record = append_to(conn, record, request, now)[1]
-    if not replayed:
+    record = append_to(conn, record, request, now, replay)[1]
+    if not replay.identical:
         release_after_completion(conn, lease)
     return record
-
-
-def _is_identical_replay(
-    conn: sqlite3.Connection, process_id: str, request: ProcessEventAppendRequest
-) -> bool:
-    row = conn.execute(
-        "SELECT payload_hash FROM process_events WHERE process_id = ? AND idempotency_key = ?",
-        (process_id, request.replay_key),
-    ).fetchone()
-    return row is not None and row[0] == event_payload_hash(request.event_type, request.payload)
 
 
 def events_after(conn: sqlite3.Connection, process_id: str, after: int) -> list[ProcessEvent]:
@@ -201,6 +225,21 @@ def events_after(conn: sqlite3.Connection, process_id: str, after: int) -> list[
         (process_id, after),
     ).fetchall()
     return [_decode_event(row[0]) for row in rows]
+
+
+def first_after(
+    conn: sqlite3.Connection, process_id: str, event_type: str, after: int
+) -> ProcessEvent | None:
+    # A range of the primary key (process_id, sequence); only the one match is decoded.
+    row = conn.execute(
+        "SELECT event_json FROM process_events WHERE process_id = ? AND sequence > ? "
+        "AND event_type = ? ORDER BY sequence LIMIT 1",
+        (process_id, after, event_type),
+    ).fetchone()
+    if row is None:
+        require_exists(conn, process_id)
+        return None
+    return _decode_event(row[0])
 
 
 def count_through(conn: sqlite3.Connection, process_id: str, event_type: str, sequence: int) -> int:

@@ -20,6 +20,7 @@ from lashtui.model import (
 )
 from lashtui.registry.sqlite.lease import require_current_lease
 from lashtui.registry.sqlite.row import (
+    RegistryConnection,
     decode_record,
     insert_record,
     load_record,
@@ -171,18 +172,27 @@ def changed_since(
 
 def put_env(conn: sqlite3.Connection, spec: ProcessExecutionEnvSpec, now: int) -> str:
     env_ref = spec.stable_ref()
-    conn.execute(
-        "INSERT OR IGNORE INTO process_execution_envs (env_ref, spec_json, created_at_ms) "
-        "VALUES (?, ?, ?)",
-        (env_ref, spec.model_dump_json(), now),
-    )
+    known = isinstance(conn, RegistryConnection) and env_ref in conn.envs
+    if not known:  # (the insert would be ignored anyway)
+        conn.execute(
+            "INSERT OR IGNORE INTO process_execution_envs (env_ref, spec_json, created_at_ms) "
+            "VALUES (?, ?, ?)",
+            (env_ref, spec.model_dump_json(), now),
+        )
+        if isinstance(conn, RegistryConnection):
+            conn.staged_envs[env_ref] = spec
     return env_ref
 
 
 def get_env(conn: sqlite3.Connection, env_ref: str) -> ProcessExecutionEnvSpec:
+    if isinstance(conn, RegistryConnection) and env_ref in conn.envs:
+        return conn.envs[env_ref]
     row = conn.execute(
         "SELECT spec_json FROM process_execution_envs WHERE env_ref = ?", (env_ref,)
     ).fetchone()
     if row is None:
         raise UnknownProcess(f"unknown process execution env `{env_ref}`")
-    return ProcessExecutionEnvSpec.model_validate_json(row[0])
+    spec = ProcessExecutionEnvSpec.model_validate_json(row[0])
+    if isinstance(conn, RegistryConnection):
+        conn.staged_envs[env_ref] = spec
+    return spec

@@ -17,7 +17,7 @@ import sqlite3
 from collections import OrderedDict
 
 from lashtui.errors import UnknownProcess
-from lashtui.model import ProcessRecord
+from lashtui.model import ProcessExecutionEnvSpec, ProcessRecord
 
 
 class RegistryConnection(sqlite3.Connection):
@@ -30,6 +30,10 @@ class RegistryConnection(sqlite3.Connection):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.records: OrderedDict[str, tuple[str, ProcessRecord]] = OrderedDict()
         self.staged: dict[str, tuple[str, ProcessRecord]] = {}
+        # Execution envs are content-addressed and never change or go away, so one this
+        # connection has read or committed is known for good (every start captures one).
+        self.envs: dict[str, ProcessExecutionEnvSpec] = {}
+        self.staged_envs: dict[str, ProcessExecutionEnvSpec] = {}
 
     def cached(self, process_id: str) -> tuple[str, ProcessRecord] | None:
         return self.staged.get(process_id) or self.records.get(process_id)
@@ -45,9 +49,14 @@ class RegistryConnection(sqlite3.Connection):
         for process_id, (text, record) in self.staged.items():
             self.remember(process_id, text, record)
         self.staged.clear()
+        if len(self.envs) > self.CACHED_RECORDS:
+            self.envs.clear()
+        self.envs.update(self.staged_envs)
+        self.staged_envs.clear()
 
     def rolled_back(self) -> None:
         self.staged.clear()
+        self.staged_envs.clear()
 
 
 def decode_record(text: str) -> ProcessRecord:
@@ -146,6 +155,19 @@ def save_record(conn: sqlite3.Connection, record: ProcessRecord) -> None:
             ),
         )
     _stage(conn, record, text)
+
+
+def save_touched(conn: sqlite3.Connection, record: ProcessRecord) -> None:
+    """Save a record whose only change is `touch`'s `updated_at_ms` (what every
+    non-terminal append does): SQLite sets the one field in the stored JSON, which costs a
+    fraction of encoding the whole record again."""
+    row = conn.execute(
+        "UPDATE processes SET updated_at_ms = ?1, change_seq = ?2, "
+        "record_json = json_set(record_json, '$.updated_at_ms', ?1) "
+        "WHERE process_id = ?3 RETURNING record_json",
+        (record.updated_at_ms, next_change_seq(conn), record.id),
+    ).fetchone()
+    _stage(conn, record, row[0])
 
 
 def touch(record: ProcessRecord, now_ms: int, **changes: object) -> ProcessRecord:

@@ -137,6 +137,13 @@ class SqliteProcessRegistry:
     async def events_after(self, process_id: str, after_sequence: int) -> list[ProcessEvent]:
         return await self._db.read(event.events_after, process_id, after_sequence)
 
+    async def first_event_after(
+        self, process_id: str, event_type: str, after_sequence: int
+    ) -> ProcessEvent | None:
+        return await self._db.short_read(
+            event.first_after, process_id, event_type, after_sequence
+        )
+
     async def count_events_through(self, process_id: str, event_type: str, sequence: int) -> int:
         return await self._db.short_read(event.count_through, process_id, event_type, sequence)
 
