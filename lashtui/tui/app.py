@@ -19,7 +19,7 @@ from textual.screen import Screen
 
 from lashtui.admin import Processes
 from lashtui.clock import Clock, SystemClock
-from lashtui.tui.context import Dashboard
+from lashtui.tui.context import Dashboard, ViewObserver
 from lashtui.tui.palette import ProcessIdProvider
 from lashtui.tui.screens.abandon import AbandonRequestsScreen
 from lashtui.tui.screens.health import HealthScreen
@@ -178,9 +178,10 @@ def make_app(
     subtitle: str = "",
     operator: str | None = None,
     background: Sequence[Callable[[], Awaitable[None]]] = (),
+    observer: ViewObserver | None = None,
 ) -> LashtuiApp:
     """The dashboard over `processes`; its worker (if any) and `background` jobs run with
-    the app."""
+    the app. `observer` hears when changes reach the process table (benchmarks, tests)."""
     dashboard = Dashboard(
         processes=processes,
         clock=clock or SystemClock(),
@@ -188,5 +189,6 @@ def make_app(
         read_only=read_only,
         operator=operator or f"operator:{getpass.getuser()}",
         refresh_s=refresh_s,
+        observer=observer,
     )
     return LashtuiApp(dashboard, subtitle=subtitle, background=background)

@@ -1,10 +1,12 @@
 """What every screen of the dashboard shares: the facade, the clock, the embedded worker (if
-any), whether actions are allowed, who the operator is, how often to refresh, and the
-`Pulse` the Processes view keeps for the health view."""
+any), whether actions are allowed, who the operator is, how often to refresh, the `Pulse`
+the Processes view keeps for the health view, and an optional `ViewObserver`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from lashtui.admin import Processes
 from lashtui.clock import Clock
@@ -24,6 +26,22 @@ class Pulse:
     error: str | None = None
 
 
+class ViewObserver(Protocol):
+    """Told when the Processes view puts the registry's changes on screen, and how long its
+    reads take. Headless there is no screen to look at, so this is how the benchmarks
+    (benchmarks/d1_freshness.py, d2_million.py) learn when a commit became visible and what
+    a refresh costs. Called on the event loop: keep it cheap."""
+
+    def applied(self, process_ids: Sequence[str]) -> None:
+        """Rows changed by the feed are in the process table and the screen has been
+        refreshed since (`call_after_refresh`): what an operator would now see."""
+
+    def read(self, step: str, seconds: float) -> None:
+        """One read step of the view (`catch_up`: the feed; `_reread`: the once-a-second
+        window re-read; `recount`, `reload`) took `seconds` of wall time, rendering
+        included (benchmarks/d2_million.py)."""
+
+
 @dataclass(frozen=True)
 class Dashboard:
     processes: Processes
@@ -33,3 +51,4 @@ class Dashboard:
     operator: str
     refresh_s: float
     pulse: Pulse = field(default_factory=Pulse)
+    observer: ViewObserver | None = None

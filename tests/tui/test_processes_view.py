@@ -352,3 +352,45 @@ async def test_the_open_timeline_follows_another_os_process_without_a_key_press(
         worker.terminate()
         worker.wait(timeout=10)
         await registry.close()
+
+
+class Heard:
+    """A `ViewObserver` that keeps what the view told it."""
+
+    def __init__(self) -> None:
+        self.applied_ids: list[str] = []
+        self.steps: list[str] = []
+
+    def applied(self, process_ids: Any) -> None:
+        self.applied_ids.extend(process_ids)
+
+    def read(self, step: str, seconds: float) -> None:
+        self.steps.append(step)
+
+
+async def test_the_observer_hears_a_commit_from_another_connection_once_it_is_on_screen(
+    tmp_path: Path,
+) -> None:
+    """The hook the freshness benchmark (D1) relies on: told the process id only once the
+    row is in the table, and told how long the feed's read took."""
+    path = str(tmp_path / "observed.db")
+    registry = await SqliteProcessRegistry.open(path)
+    elsewhere = await SqliteProcessRegistry.open(path)  # another handle, as another process
+    heard = Heard()
+    try:
+        await Processes(registry).start(ProcessStartRequest.external("a-first"))
+        app = make_app(Processes(registry), observer=heard)
+        async with app.run_test(size=(140, 20)) as pilot:
+            screen = app.home()
+            async with asyncio.timeout(10):
+                await screen.loaded.wait()
+            table = screen.query_one(ProcessTable)
+            await Processes(elsewhere).start(ProcessStartRequest.external("b-later"))
+            async with asyncio.timeout(10):
+                while "b-later" not in heard.applied_ids:
+                    await pilot.pause(0.02)
+            assert table.get_cell("b-later", "id") == "b-later"
+            assert "catch_up" in heard.steps
+    finally:
+        await elsewhere.close()
+        await registry.close()

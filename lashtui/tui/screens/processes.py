@@ -136,6 +136,8 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         else:
             pulse = self.dashboard.pulse
             pulse.read_latency_ms = (time.perf_counter() - started) * 1000
+            if self.dashboard.observer is not None:
+                self.dashboard.observer.read(step.__name__, pulse.read_latency_ms / 1000)
             pulse.last_read_ms = self.dashboard.clock.now_ms()
             self.last_error = pulse.error = None
         self.show_status()
@@ -172,9 +174,17 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
                 if self.counts is not None:
                     self.counts.apply(changed)
                 if self.window.apply(changed):
-                    self.render_window()
+                    self.render_window(retime=False)
+                    self._report_applied(changed)
                 self.applied += 1
                 self.dashboard.pulse.last_change_ms = self.dashboard.clock.now_ms()
+
+    def _report_applied(self, changed: list[ObservedProcess]) -> None:
+        observer = self.dashboard.observer
+        if observer is not None:
+            shown = [p.process_id for p in changed if p.process_id in self.window.rows]
+            if shown:
+                self.call_after_refresh(observer.applied, shown)
 
     async def tick(self) -> None:
         try:
@@ -188,9 +198,13 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         async with self.reading:
             await self.window.reread()
 
-    def render_window(self, select: str | None = None) -> None:
+    def render_window(self, select: str | None = None, *, retime: bool = True) -> None:
+        """Show the window; `retime=False` (a feed change) re-renders only changed rows."""
         table = self.query_one(ProcessTable)
-        table.show(self.window.ordered(), self.dashboard.clock.now_ms(), self.marked, select)
+        table.show(
+            self.window.ordered(), self.dashboard.clock.now_ms(), self.marked, select,
+            retime=retime,
+        )
         self.show_status()
 
     def on_process_table_edge_reached(self, event: ProcessTable.EdgeReached) -> None:
@@ -238,10 +252,13 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
             parts.append(f"error: {self.last_error}")
         line = "  ·  ".join(parts)
         if line == self.status_line:
-            return  # an update re-lays the screen out; most refreshes change nothing
+            return  # most refreshes change nothing: no repaint then
         self.status_line = line
         try:
-            self.query_one("#engine-status", Static).update(line)
+            # layout=False: the line's height is fixed (app.tcss), and a layout of the
+            # screen repaints every widget on it, the table's scrollbar included, which
+            # made a count moving under churn cost a whole-screen repaint.
+            self.query_one("#engine-status", Static).update(line, layout=False)
         except NoMatches:
             return
 

@@ -1,0 +1,201 @@
+"""D2: the dashboard over 1,000,000 retained processes (100,000 running).
+
+The registry is `seed.big_registry(rows, running)` (rows the store wrote, copied under fresh
+ids; cached), copied once per run to a scratch file, since the churn below writes to it.
+Each repeat is a fresh OS process running the real dashboard headless (`make_app` over
+`Processes`, no embedded worker: `lashtui dash --no-worker`; a worker would be driving the
+100,000 live rows, which is not the dashboard's cost), so its memory is its own:
+
+- first paint: from before the registry is opened until the Processes view's first window
+  and its counts are on screen (the view's `loaded`, then one screen refresh);
+- refresh cost under churn: once painted (and settled), another OS process
+  (`benchmarks/d_writer.py churn`) makes 100 changes a second for a few seconds (cancel requests
+  to live rows, one in ten inside the shown window; one in ten a new registration). Every read
+  step of the view reports its wall time through `ViewObserver.read`: `catch_up` (a
+  change-feed wake-up: read what changed, move the counts, update the window and table) and
+  `_reread` (the once-a-second window re-read). The figure is the p95 of `catch_up`, its
+  reading of "refresh tick"; the 1-s re-read and the event loop's worst lag over the same
+  seconds (a 5 ms probe) are shown beside it;
+- RSS: the peak resident set of that process (`ru_maxrss`), Python and Textual included.
+
+Peers, context only (same file, same run, stdlib `sqlite3`): `SELECT status, count(*)
+GROUP BY status` over every row, what the counts would cost per tick if they were not kept
+incrementally.
+
+What would make it unfair: the page cache is warm (the copy was just written, and each
+repeat reads the same file), so first paint is a warm start; a cold start after a reboot
+reads ~3 GB-scale files from disk first. The churn's writer shares the machine's 2 vCPUs
+with the dashboard, as it would in use.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import resource
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+
+from benchmarks.d_probe import LagProbe, percentile, settle
+from benchmarks.report import Figure, Mode, scratch
+from benchmarks.seed import big_registry
+
+RATE = 100.0  # changes a second from the other OS process
+GUARD_S = 120.0
+
+
+class Reads:
+    """The app's observer: every read step's wall time, by step."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, list[float]] = {}
+        self.recording = False
+
+    def applied(self, process_ids: Sequence[str]) -> None:
+        pass
+
+    def read(self, step: str, seconds: float) -> None:
+        if self.recording:
+            self.steps.setdefault(step, []).append(seconds)
+
+
+async def _child(path: str, rows: int, running: int, seconds: float) -> dict[str, object]:
+    started = time.perf_counter()
+    from lashtui.admin import Processes
+    from lashtui.registry.sqlite import SqliteProcessRegistry
+    from lashtui.tui.app import make_app
+
+    imported = time.perf_counter() - started
+    started = time.perf_counter()
+    registry = await SqliteProcessRegistry.open(path, create=False)
+    reads = Reads()
+    try:
+        app = make_app(Processes(registry), observer=reads, subtitle="D2")
+        async with app.run_test(size=(160, 50)):
+            screen = app.home()
+            async with asyncio.timeout(GUARD_S):
+                await screen.loaded.wait()
+            painted = asyncio.get_running_loop().create_future()
+            screen.call_after_refresh(painted.set_result, None)
+            await painted
+            first_paint = time.perf_counter() - started
+            counts = dict(app.dashboard.pulse.counts)
+            rss_painted = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+            await settle()
+            probe = LagProbe()
+            probe.start()
+            reads.recording = True
+            writer = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "benchmarks.d_writer", "churn", path, str(rows),
+                str(running), str(RATE), str(seconds), stdout=asyncio.subprocess.PIPE,
+            )
+            out, _ = await writer.communicate()
+            await asyncio.sleep(0.3)  # the last changes' refresh
+            reads.recording = False
+            lags = await probe.stop()
+            if writer.returncode != 0:
+                raise RuntimeError("D2: the churn writer failed")
+    finally:
+        await registry.close()
+    return {
+        "import_s": imported,
+        "first_paint_s": first_paint,
+        "counts": counts,
+        "rss_painted": rss_painted,
+        "rss_peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "reads": reads.steps,
+        "lag_max": max(lags),
+        "lag_p99": percentile(lags, 0.99),
+        "writer": json.loads(out),
+    }
+
+
+def _run_child(path: str, rows: int, running: int, seconds: float) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.d2_million", path, str(rows), str(running),
+         str(seconds)],
+        capture_output=True, text=True, timeout=GUARD_S * 2, check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"D2: the dashboard process failed:\n{done.stderr[-2000:]}")
+    result: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _group_by(path: str) -> float:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        start = time.perf_counter()
+        conn.execute("SELECT status, count(*) FROM processes GROUP BY status").fetchall()
+        return time.perf_counter() - start
+    finally:
+        conn.close()
+
+
+def run(mode: Mode) -> list[Figure]:
+    rows, running = mode.size(100_000, 1_000_000), mode.size(10_000, 100_000)
+    seconds = mode.size(2, 10)
+    source = big_registry(rows, running)
+    paints, ticks, rereads, lags, rss, group_by = [], [], [], [], [], []
+    notes: list[str] = []
+    with scratch("d2") as tmp:
+        path = os.path.join(tmp, "registry.db")
+        shutil.copyfile(source, path)
+        for _ in range(mode.repeats):
+            group_by.append(_group_by(path))
+            result = _run_child(path, rows, running, seconds)
+            steps = result["reads"]
+            assert isinstance(steps, dict)
+            catch_up, reread = steps.get("catch_up", []), steps.get("_reread", [])
+            paints.append(float(result["first_paint_s"]))  # type: ignore[arg-type]
+            ticks.append(percentile(catch_up, 0.95))
+            rereads.append(percentile(reread, 0.95) if reread else 0.0)
+            lags.append(float(result["lag_max"]))  # type: ignore[arg-type]
+            rss.append(float(result["rss_peak"]) / 2**20)  # type: ignore[arg-type]
+            notes.append(
+                f"run: {len(catch_up)} feed refreshes (max {max(catch_up) * 1000:.0f} ms), "
+                f"re-read max {max(reread or [0]) * 1000:.0f} ms, writer {result['writer']}, "
+                f"imports {float(result['import_s']):.2f} s, "  # type: ignore[arg-type]
+                f"RSS at first paint {float(result['rss_painted']) / 2**20:.0f} MB"  # type: ignore[arg-type]
+            )
+        notes.append(f"counts at first paint: {result['counts']}")
+    size = f"{rows:,} rows, {running:,} running"
+    return [
+        Figure(
+            id="D2", figure=f"first paint (open -> window + counts), {size}", unit="s",
+            lashtui=paints, peer_name="GROUP BY status, stdlib", peer=group_by,
+            target="<= 1.5 s", rule="max<=:1.5", compare=False,
+        ),
+        Figure(
+            id="D2", figure=f"feed refresh at {RATE:.0f} changes/s, p95", unit="s",
+            lashtui=ticks, peer_name="GROUP BY status, stdlib", peer=group_by,
+            target="<= 30 ms", rule="max<=:0.03", compare=False, notes=notes,
+        ),
+        Figure(
+            id="D2", figure="once-a-second window re-read + render, p95", unit="s",
+            lashtui=rereads, target="context",
+        ),
+        Figure(
+            id="D2", figure="event-loop lag under churn, max", unit="s",
+            lashtui=lags, target="context (D3: <= 50 ms)",
+        ),
+        Figure(
+            id="D2", figure=f"peak RSS of the dashboard process, {size}", unit="MB",
+            lashtui=rss, target="<= 200 MB", rule="max<=:200",
+        ),
+    ]
+
+
+def child_main(argv: list[str]) -> None:
+    path, rows, running, seconds = argv[0], int(argv[1]), int(argv[2]), float(argv[3])
+    result = asyncio.run(_child(path, rows, running, seconds))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    child_main(sys.argv[1:])
