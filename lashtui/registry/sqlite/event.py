@@ -230,7 +230,8 @@ def events_after(conn: sqlite3.Connection, process_id: str, after: int) -> list[
 def first_after(
     conn: sqlite3.Connection, process_id: str, event_type: str, after: int
 ) -> ProcessEvent | None:
-    # A range of the primary key (process_id, sequence); only the one match is decoded.
+    # A range of the primary key (process_id, sequence); only the one match is decoded. A
+    # point read: the existence check after a miss needs no snapshot shared with the miss.
     row = conn.execute(
         "SELECT event_json FROM process_events WHERE process_id = ? AND sequence > ? "
         "AND event_type = ? ORDER BY sequence LIMIT 1",

@@ -26,6 +26,7 @@ from lashtui.registry.sqlite.row import (
     load_record,
     require_record,
     save_record,
+    save_touched,
     touch,
 )
 
@@ -81,7 +82,7 @@ def record_first_started(
     if record.first_started is not None:
         return record
     record = touch(record, now, first_started=started)
-    save_record(conn, record)
+    save_touched(conn, record, first_started=started)
     return record
 
 

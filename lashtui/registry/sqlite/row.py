@@ -18,6 +18,7 @@ from collections import OrderedDict
 
 from lashtui.errors import UnknownProcess
 from lashtui.model import ProcessExecutionEnvSpec, ProcessRecord
+from lashtui.model.wire import WireModel
 
 
 class RegistryConnection(sqlite3.Connection):
@@ -157,15 +158,22 @@ def save_record(conn: sqlite3.Connection, record: ProcessRecord) -> None:
     _stage(conn, record, text)
 
 
-def save_touched(conn: sqlite3.Connection, record: ProcessRecord) -> None:
-    """Save a record whose only change is `touch`'s `updated_at_ms` (what every
-    non-terminal append does): SQLite sets the one field in the stored JSON, which costs a
-    fraction of encoding the whole record again."""
+def save_touched(
+    conn: sqlite3.Connection, record: ProcessRecord, **fields: WireModel
+) -> None:
+    """Save a record whose only changes are `touch`'s `updated_at_ms` and the top-level
+    `fields` given (what an append or a first-started fact does): SQLite sets them in the
+    stored JSON, which costs a fraction of encoding the whole record again."""
+    paths, values = ["'$.updated_at_ms', ?1"], [record.updated_at_ms, 0, record.id]
+    for name, value in fields.items():
+        values.append(value.model_dump_json())
+        paths.append(f"'$.{name}', json(?{len(values)})")
+    values[1] = next_change_seq(conn)
     row = conn.execute(
         "UPDATE processes SET updated_at_ms = ?1, change_seq = ?2, "
-        "record_json = json_set(record_json, '$.updated_at_ms', ?1) "
+        f"record_json = json_set(record_json, {', '.join(paths)}) "
         "WHERE process_id = ?3 RETURNING record_json",
-        (record.updated_at_ms, next_change_seq(conn), record.id),
+        values,
     ).fetchone()
     _stage(conn, record, row[0])
 

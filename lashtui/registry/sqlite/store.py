@@ -104,7 +104,7 @@ class SqliteProcessRegistry:
         return await self._db.short_write(process.clear_wait, process_id, self._now())
 
     async def get_process(self, process_id: str) -> ProcessRecord | None:
-        return await self._db.short_read(process.get, process_id)
+        return await self._db.point_read(process.get, process_id)
 
     async def list_processes(self, filter: ProcessListFilter | None = None) -> list[ProcessRecord]:
         return await self._db.read(process.list_matching, filter or ProcessListFilter())
@@ -140,7 +140,7 @@ class SqliteProcessRegistry:
     async def first_event_after(
         self, process_id: str, event_type: str, after_sequence: int
     ) -> ProcessEvent | None:
-        return await self._db.short_read(
+        return await self._db.point_read(
             event.first_after, process_id, event_type, after_sequence
         )
 
@@ -212,7 +212,7 @@ class SqliteProcessRegistry:
         return await self._db.short_write(lease.renew, lease_, ttl_ms, self._now())
 
     async def get_process_lease(self, process_id: str) -> ProcessLease | None:
-        return await self._db.short_read(lease.get, process_id)
+        return await self._db.point_read(lease.get, process_id)
 
     async def get_process_leases(self, process_ids: list[str]) -> dict[str, ProcessLease]:
         return await self._db.read(lease.get_many, list(process_ids))
@@ -240,7 +240,7 @@ class SqliteProcessRegistry:
         return await self._db.short_write(process.put_env, spec, self._now())
 
     async def get_process_execution_env(self, env_ref: str) -> ProcessExecutionEnvSpec:
-        return await self._db.short_read(process.get_env, env_ref)
+        return await self._db.point_read(process.get_env, env_ref)
 
     # --- the dashboard's reads (lashtui extensions)
 
@@ -264,4 +264,4 @@ class SqliteProcessRegistry:
     async def data_version(self) -> int:
         # PRAGMA data_version is per connection: it moves when any other connection commits
         # (another handle, another OS process), never for this one's own commits.
-        return await self._db.short_read(page.data_version)
+        return await self._db.point_read(page.data_version)
