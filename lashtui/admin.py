@@ -26,7 +26,6 @@ from lashtui.model import (
     ProcessCensus,
     ProcessEvent,
     ProcessEventAppendRequest,
-    ProcessExecutionEnvSpec,
     ProcessHandleDescriptor,
     ProcessHandleGrant,
     ProcessHandleSummary,
@@ -44,7 +43,6 @@ from lashtui.model import (
     process_signal_replay_key,
     silent_not_dead,
 )
-from lashtui.model.input import needs_execution_env
 from lashtui.model.wire import WireModel
 from lashtui.registry import ProcessRegistry
 from lashtui.worker import ChangeHub, ProcessAwaiter, ProcessWorker, notifying
@@ -116,16 +114,10 @@ class Processes:
     # --- starting
 
     async def start(self, request: ProcessStartRequest) -> ProcessRecord:
-        """Register (idempotently), grant, then drive the worker so the first run is prompt.
-        An engine or tool row started without an env captures the default (empty) env."""
-        env_spec = request.env_spec
-        if env_spec is None and needs_execution_env(request.input):
-            env_spec = ProcessExecutionEnvSpec()
-        env_ref = await self.registry.put_process_execution_env(env_spec) if env_spec else None
-        record = await self.registry.register_process(request.into_registration(env_ref))
-        if request.grant is not None:
-            grant = request.grant
-            await self.registry.grant_handle(grant.session_scope, record.id, grant.descriptor)
+        """Capture the env, register (idempotently) and grant, in one transaction, then
+        drive the worker so the first run is prompt. An engine or tool row started without
+        an env captures the default (empty) env."""
+        record = await self.registry.start_process(request)
         if self.worker is not None:
             self.worker.drive_started(record)
         return record

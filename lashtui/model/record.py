@@ -229,6 +229,13 @@ class ProcessStartRequest(WireModel):
             }
         )
 
+    def execution_env(self) -> ProcessExecutionEnvSpec | None:
+        """The env to capture: the request's, or for an engine or tool row started without
+        one, the default (empty) env."""
+        if self.env_spec is None and needs_execution_env(self.input):
+            return ProcessExecutionEnvSpec()
+        return self.env_spec
+
     def into_registration(self, env_ref: str | None) -> ProcessRegistration:
         return ProcessRegistration(
             id=self.id,

@@ -34,6 +34,7 @@ from lashtui.model import (
     ProcessRegistration,
     ProcessSessionDeleteReport,
     ProcessStarted,
+    ProcessStartRequest,
     ProcessWorkItem,
     SessionScope,
     WaitState,
@@ -141,6 +142,15 @@ class ProcessRegistry(Protocol):
     ) -> tuple[list[ProcessRecord], int]: ...
     async def put_process_execution_env(self, spec: ProcessExecutionEnvSpec) -> str: ...
     async def get_process_execution_env(self, env_ref: str) -> ProcessExecutionEnvSpec: ...
+
+    # --- lashtui extensions, not in lash's trait
+    async def start_process(self, request: ProcessStartRequest) -> ProcessRecord:
+        """A host's start in one transaction: capture the request's execution env (the
+        default empty one for an engine or tool row without one), register the process
+        (idempotently) and make the request's grant. The same as
+        `put_process_execution_env`, `register_process` and `grant_handle` in turn, with no
+        moment where one is done and the next is not."""
+        ...
 
     # --- the dashboard's reads (lashtui extensions, not in lash's trait)
     async def page_processes(self, query: ProcessPageQuery) -> list[ProcessRecord]:

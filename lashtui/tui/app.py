@@ -20,6 +20,7 @@ from textual.screen import Screen
 from lashtui.admin import Processes
 from lashtui.clock import Clock, SystemClock
 from lashtui.tui.context import Dashboard, ViewObserver
+from lashtui.tui.heap import frozen_heap
 from lashtui.tui.palette import ProcessIdProvider
 from lashtui.tui.screens.abandon import AbandonRequestsScreen
 from lashtui.tui.screens.health import HealthScreen
@@ -89,6 +90,14 @@ class LashtuiApp(App[int]):
             )
         for job in self.background:  # e.g. the demo's trickle of new work
             self.run_worker(job(), group="background")
+        self.run_worker(self.freeze_start_up(), group="heap", name="freeze_start_up")
+
+    async def freeze_start_up(self) -> None:
+        """Once the first window is on screen, keep what start-up built out of the garbage
+        collector's full passes until the app exits (lashtui/tui/heap.py says why)."""
+        await self.home().loaded.wait()
+        with frozen_heap():
+            await asyncio.Event().wait()
 
     async def run_engine(self, worker: ProcessWorker) -> None:
         """The embedded worker and sweep, for as long as the app runs."""

@@ -56,6 +56,7 @@ def _pid_first_arg(args: tuple[Any, ...]) -> str:
 # Mutations that change a process row, and where each finds the process id.
 _TICKS: dict[str, Callable[[tuple[Any, ...]], str]] = {
     "register_process": lambda args: str(args[0].id),
+    "start_process": lambda args: str(args[0].id),
     "set_external_ref": _pid_first_arg,
     "append_event": _pid_first_arg,
     "complete_process": _pid_first_arg,

@@ -18,6 +18,7 @@ from lashtui.model import (
     LeaseTimings,
     ObservedProcess,
     ProcessEventType,
+    ProcessExecutionEnvSpec,
     ProcessHandleDescriptor,
     ProcessListFilter,
     ProcessStartGrant,
@@ -97,6 +98,23 @@ async def test_start_registers_grants_and_is_idempotent(processes: Processes) ->
 async def test_a_steps_start_without_an_env_captures_the_default_env(processes: Processes) -> None:
     record = await processes.start(steps("s", [{"finish": 1}]))
     assert record.env_ref is not None and record.env_ref.startswith("process-env:sha256:")
+
+
+async def test_a_refused_start_writes_neither_its_env_nor_its_grant(
+    processes: Processes, registry: ProcessRegistry
+) -> None:
+    await processes.start(external("p"))
+    # Same id, another input: the registration conflicts, and the steps env this start
+    # would capture and the grant it would make go with it (one transaction).
+    clash = steps("p", [{"finish": 1}]).model_copy(
+        update={"grant": ProcessStartGrant(session_scope=S2)}
+    )
+    env_ref = ProcessExecutionEnvSpec().stable_ref()
+    with pytest.raises(ProcessConflict, match="registration hash conflict"):
+        await processes.start(clash)
+    assert await processes.list_granted_to(S2) == []
+    with pytest.raises(UnknownProcess, match="unknown process execution env"):
+        await registry.get_process_execution_env(env_ref)
 
 
 async def test_lenses_security_versus_lineage(processes: Processes) -> None:  # scenarios 83-84

@@ -15,9 +15,11 @@ from lashtui.model import (
     ProcessRecord,
     ProcessRegistration,
     ProcessStarted,
+    ProcessStartRequest,
     ProcessStatusFilter,
     WaitState,
 )
+from lashtui.registry.sqlite import grant
 from lashtui.registry.sqlite.lease import require_current_lease
 from lashtui.registry.sqlite.row import (
     RegistryConnection,
@@ -169,6 +171,15 @@ def changed_since(
     if not rows:
         return [], cursor
     return [decode_record(row[0]) for row in rows], int(rows[-1][1])
+
+
+def start(conn: sqlite3.Connection, request: ProcessStartRequest, now: int) -> ProcessRecord:
+    spec = request.execution_env()
+    env_ref = put_env(conn, spec, now) if spec is not None else None
+    record = register(conn, request.into_registration(env_ref), now)
+    if request.grant is not None:
+        grant.grant(conn, request.grant.session_scope, record.id, request.grant.descriptor)
+    return record
 
 
 def put_env(conn: sqlite3.Connection, spec: ProcessExecutionEnvSpec, now: int) -> str:

@@ -29,6 +29,7 @@ from lashtui.model import (
     ProcessRegistration,
     ProcessSessionDeleteReport,
     ProcessStarted,
+    ProcessStartRequest,
     ProcessWorkItem,
     SessionScope,
     WaitState,
@@ -242,7 +243,12 @@ class SqliteProcessRegistry:
     async def get_process_execution_env(self, env_ref: str) -> ProcessExecutionEnvSpec:
         return await self._db.point_read(process.get_env, env_ref)
 
-    # --- the dashboard's reads (lashtui extensions)
+    # --- lashtui extensions
+
+    async def start_process(self, request: ProcessStartRequest) -> ProcessRecord:
+        return await self._db.short_write(process.start, request, self._now())
+
+    # --- the dashboard's reads
 
     async def page_processes(self, query: ProcessPageQuery) -> list[ProcessRecord]:
         return await self._db.read(page.page, query)

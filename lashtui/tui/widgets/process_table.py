@@ -17,12 +17,15 @@ method of textual's DataTable, which is why textual is pinned to one minor serie
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
+from rich.cells import set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.coordinate import Coordinate
+from textual._segment_tools import line_crop
+from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import DataTable
@@ -48,8 +51,6 @@ CLOCK_COLUMNS = ("lease", "age", "updated")  # cells that change with the clock 
 MARK = "▶"
 # top/bottom: pushed past the window's first/last row; first/last: jump to the very ends
 Edge = Literal["top", "bottom", "first", "last"]
-CELL_CACHE = 20_000  # rendered cells kept: a few screens of 11 columns, in every style
-LINE_CACHE = 2_000  # rendered lines kept
 
 
 def cells(process: ObservedProcess, now_ms: int, marked: bool) -> tuple[str, ...]:
@@ -67,6 +68,23 @@ def cells(process: ObservedProcess, now_ms: int, marked: bool) -> tuple[str, ...
         fmt.duration(now_ms - process.created_at_ms),
         fmt.ago(process.updated_at_ms, now_ms),
     )
+
+
+@dataclass
+class _Frame:
+    """What the lines of one frame share (`ProcessTable.render_line`)."""
+
+    width: int
+    scroll_x: int
+    scroll_y: int
+    base_style: Style
+    widths: tuple[int, ...]
+    columns: tuple[ColumnKey, ...]
+    cursor_row: int | None
+    hover_row: int | None
+    plain: bool  # the layout `render_line` draws itself
+    signature: tuple[object, ...]  # what, besides a row's cells, every line depends on
+    row_styles: dict[int, Style] = field(default_factory=dict)  # by row parity
 
 
 class ProcessTable(DataTable[str]):
@@ -88,8 +106,8 @@ class ProcessTable(DataTable[str]):
 
     def __init__(self, *, id: str | None = None) -> None:
         # Before DataTable's __init__, whose reactive watchers already clear caches.
-        self._cells: dict[tuple[object, ...], list[list[Segment]]] = {}
-        self._lines: dict[tuple[object, ...], Strip] = {}
+        self._lines: dict[int, tuple[tuple[object, ...], Strip]] = {}  # by table line
+        self._frame: _Frame | None = None
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.processes: dict[str, ObservedProcess] = {}  # the rows on screen
         self.rendered: dict[str, tuple[str, ...]] = {}  # their cells as last written
@@ -99,91 +117,138 @@ class ProcessTable(DataTable[str]):
         for key, label in COLUMNS:
             self.add_column(label, key=key)
 
-    # --- rendering: cells cached by what they show (see the module docstring)
+    # --- rendering: lines built from segments, cached by what they show
 
-    def _render_cell(
-        self,
-        row_index: int,
-        column_index: int,
-        base_style: Style,
-        width: int,
-        cursor: bool = False,
-        hover: bool = False,
-    ) -> list[list[Segment]]:
-        column_key = self._column_locations.get_key(column_index)
-        row_key = self._row_locations.get_key(row_index) if row_index != -1 else None
-        if column_key is None or (row_index != -1 and row_key is None):
-            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        if row_key is None:
-            shown: object = self.columns[column_key].label.plain
-        else:
-            shown = (row_key, self._data[row_key].get(column_key), self.rows[row_key].height)
-        key = (
-            row_index,
-            column_index,
-            shown,
-            base_style,
-            width,
-            cursor,
-            hover,
-            self.show_cursor,
-            self._show_hover_cursor,
-            self._pseudo_class_state,
-        )
-        lines = self._cells.get(key)
-        if lines is None:
-            if len(self._cells) >= CELL_CACHE:
-                self._cells.clear()
-            lines = self._cells[key] = super()._render_cell(
-                row_index, column_index, base_style, width, cursor, hover
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._frame = None  # styles and geometry are read again once per frame
+        return super().render_lines(crop)
+
+    def _frame_state(self) -> _Frame:
+        """What every line of this frame shares, read once: DataTable reads the widget's
+        style (a walk up the DOM) and every column's width for each line."""
+        if self._frame is None:
+            width = self.size.width
+            base_style = self.rich_style
+            self._frame = _Frame(
+                width=width,
+                scroll_x=self.scroll_offset.x,
+                scroll_y=self.scroll_offset.y,
+                base_style=base_style,
+                widths=tuple(column.get_render_width(self) for column in self.ordered_columns),
+                columns=tuple(column.key for column in self.ordered_columns),
+                cursor_row=self.cursor_coordinate.row if self.cursor_type == "row" else None,
+                hover_row=self.hover_coordinate.row if self.cursor_type == "row" else None,
+                plain=(
+                    self.cursor_type == "row"
+                    and not self.fixed_rows
+                    and not self.fixed_columns
+                    and not self._should_render_row_labels
+                    and self.show_header
+                    and self.header_height == 1
+                ),
+                signature=(
+                    width,
+                    base_style,
+                    self.cursor_type,
+                    self.show_cursor,
+                    self._show_hover_cursor,
+                    self._pseudo_class_state,
+                    self.cell_padding,
+                ),
             )
-        return lines
+        return self._frame
 
-    def _render_line(self, y: int, x1: int, x2: int, base_style: Style) -> Strip:
+    def render_line(self, y: int) -> Strip:
+        """One line of the table, as DataTable draws it (tests/tui/test_process_table.py
+        holds the two side by side) for the plain layout this table has (one-line rows, a
+        one-line header, no fixed rows or columns, a row cursor), without going through
+        rich's padding and styling per cell. A line is kept per row position with what it
+        showed, so a repaint re-renders only the lines whose cells changed."""
+        frame = self._frame_state()
+        if not frame.plain:
+            return super().render_line(y)
+        at = y + frame.scroll_y if y >= 1 else y  # the header stays put; rows scroll under it
         try:
-            row_key, line_no = self._get_offsets(y)
+            row_key, _ = self._get_offsets(at)
         except LookupError:
-            return super()._render_line(y, x1, x2, base_style)
+            return Strip.blank(frame.width, frame.base_style)
         if row_key is self._header_row_key:
-            row_index, shown = -1, tuple(column.label.plain for column in self.ordered_columns)
+            row_index = -1
+            shown: tuple[object, ...] = tuple(c.label.plain for c in self.ordered_columns)
         else:
             found = self._row_locations.get(row_key)
             row_index = -1 if found is None else found
-            shown = tuple(self._data[row_key].values())
-        cursor_type = self.cursor_type
+            data = self._data[row_key]
+            shown = tuple(data.get(column) for column in frame.columns)
         key = (
-            y,
-            x1,
-            x2,
-            self.size.width,
             row_key,
-            line_no,
             row_index,
             shown,
-            tuple(column.get_render_width(self) for column in self.ordered_columns),
-            self._should_highlight(self.cursor_coordinate, Coordinate(row_index, 0), cursor_type),
-            self._should_highlight(self.hover_coordinate, Coordinate(row_index, 0), cursor_type),
-            base_style,
-            cursor_type,
+            frame.widths,
+            frame.scroll_x,
+            row_index == frame.cursor_row,
+            row_index == frame.hover_row,
+            frame.signature,
+        )
+        cached = self._lines.get(at)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        texts = [value for value in shown if type(value) is str and value.isprintable()]
+        if row_index == -1 or len(texts) != len(shown):
+            strip = super().render_line(y)  # the header, or a cell only rich can lay out
+        else:
+            strip = self._row_strip(frame, row_index, texts)
+        self._lines[at] = (key, strip)
+        return strip
+
+    def _row_strip(self, frame: _Frame, row_index: int, shown: list[str]) -> Strip:
+        """DataTable's `_render_line_in_row` for one-line plain-text cells: each cell is its
+        padded text in the row's style plus the cursor's, with the row and column in its
+        meta (mouse clicks and hover read them back)."""
+        cursor = row_index == frame.cursor_row
+        hover = row_index == frame.hover_row
+        row_style = frame.row_styles.get(row_index % 2)  # zebra stripes, or the base style
+        if row_style is None:
+            row_style = frame.row_styles[row_index % 2] = self._get_row_style(
+                row_index, frame.base_style
+            )
+        component, post = self._get_styles_to_render_cell(
+            False,
+            False,
+            False,
+            hover,
+            cursor,
             self.show_cursor,
             self._show_hover_cursor,
-            self._pseudo_class_state,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
         )
-        strip = self._lines.get(key)
-        if strip is None:
-            if len(self._lines) >= LINE_CACHE:
-                self._lines.clear()
-            strip = self._lines[key] = super()._render_line(y, x1, x2, base_style)
-        return strip
+        padding = self.cell_padding
+        pad = " " * padding
+        segments: list[Segment] = []
+        for column_index, (text, width) in enumerate(zip(shown, frame.widths, strict=True)):
+            style = row_style + Style.from_meta({"row": row_index, "column": column_index})
+            style = style + component
+            if post:
+                style = style + post
+            body = set_cell_size(text, max(width - 2 * padding, 0))
+            segments.append(Segment(pad + body + pad, style))
+        extend, _ = self._get_styles_to_render_cell(
+            False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
+            False, False,
+        )
+        extend = row_style + extend
+        extend += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
+        segments.append(Segment(" " * max(0, frame.width - sum(frame.widths)), extend))
+        line = line_crop(segments, frame.scroll_x, frame.scroll_x + frame.width, frame.width)
+        return Strip(line).adjust_cell_length(frame.width, frame.base_style).simplify()
 
     def _clear_caches(self) -> None:
         super()._clear_caches()
-        self._cells.clear()
         self._lines.clear()
 
     def notify_style_update(self) -> None:
-        self._cells.clear()  # a theme or CSS change restyles every cell
-        self._lines.clear()
+        self._lines.clear()  # a theme or CSS change restyles every line
         super().notify_style_update()
 
     @property
