@@ -33,7 +33,6 @@ from lashtui.registry.sqlite.lease import is_current, load_lease_row, release_af
 from lashtui.registry.sqlite.row import (
     require_exists,
     require_record,
-    save_record,
     save_touched,
     touch,
 )
@@ -99,9 +98,13 @@ def _result(
 
 
 def _project_terminal(
-    record: ProcessRecord, output: ProcessAwaitOutput, at_ms: int
+    conn: sqlite3.Connection, record: ProcessRecord, output: ProcessAwaitOutput, at_ms: int
 ) -> ProcessRecord:
-    return touch(record, at_ms, status=ProcessStatus.terminal(output), wait=None)
+    """The record made terminal (its wait cleared), saved."""
+    status = ProcessStatus.terminal(output)
+    record = touch(record, at_ms, status=status, wait=None)
+    save_touched(conn, record, removed=("wait",), status=status)
+    return record
 
 
 def append_to(
@@ -120,8 +123,9 @@ def append_to(
         if stored is not None:
             terminal = stored.semantics.terminal
             if terminal is not None and not record.is_terminal():
-                record = _project_terminal(record, terminal.await_output, stored.occurred_at_ms)
-                save_record(conn, record)
+                record = _project_terminal(
+                    conn, record, terminal.await_output, stored.occurred_at_ms
+                )
             return _result(record, stored, request), record
 
     declared = record.event_type(request.event_type)
@@ -169,8 +173,7 @@ def append_to(
         ),
     )
     if semantics.terminal is not None:
-        record = _project_terminal(record, semantics.terminal.await_output, now)
-        save_record(conn, record)
+        record = _project_terminal(conn, record, semantics.terminal.await_output, now)
     else:
         record = touch(record, now)
         save_touched(conn, record)

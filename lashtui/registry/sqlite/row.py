@@ -159,19 +159,31 @@ def save_record(conn: sqlite3.Connection, record: ProcessRecord) -> None:
 
 
 def save_touched(
-    conn: sqlite3.Connection, record: ProcessRecord, **fields: WireModel
+    conn: sqlite3.Connection,
+    record: ProcessRecord,
+    *,
+    removed: tuple[str, ...] = (),
+    **fields: WireModel,
 ) -> None:
-    """Save a record whose only changes are `touch`'s `updated_at_ms` and the top-level
-    `fields` given (what an append or a first-started fact does): SQLite sets them in the
-    stored JSON, which costs a fraction of encoding the whole record again."""
-    paths, values = ["'$.updated_at_ms', ?1"], [record.updated_at_ms, 0, record.id]
+    """Save a record whose only changes are `touch`'s `updated_at_ms`, the top-level
+    `fields` given and the `removed` ones (what an append, a first-started fact or a
+    terminal does): SQLite edits the stored JSON in place, which costs a fraction of
+    encoding the whole record again. A new `status` is projected to its column too."""
+    values: list[object] = [record.updated_at_ms, next_change_seq(conn), record.id]
+    paths = ["'$.updated_at_ms', ?1"]
     for name, value in fields.items():
         values.append(value.model_dump_json())
         paths.append(f"'$.{name}', json(?{len(values)})")
-    values[1] = next_change_seq(conn)
+    stored = "record_json"
+    for name in removed:
+        stored = f"json_remove({stored}, '$.{name}')"
+    status = ""
+    if "status" in fields:
+        values.append(record.status.state.value)
+        status = f"status = ?{len(values)}, "
     row = conn.execute(
-        "UPDATE processes SET updated_at_ms = ?1, change_seq = ?2, "
-        f"record_json = json_set(record_json, {', '.join(paths)}) "
+        f"UPDATE processes SET updated_at_ms = ?1, change_seq = ?2, {status}"
+        f"record_json = json_set({stored}, {', '.join(paths)}) "
         "WHERE process_id = ?3 RETURNING record_json",
         values,
     ).fetchone()

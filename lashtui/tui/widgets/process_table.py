@@ -18,13 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal
 
 from rich.cells import set_cell_size
 from rich.segment import Segment
 from rich.style import Style
+from rich.text import Text
 from textual import events
 from textual._segment_tools import line_crop
+from textual.cache import LRUCache
 from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
@@ -51,6 +54,19 @@ CLOCK_COLUMNS = ("lease", "age", "updated")  # cells that change with the clock 
 MARK = "▶"
 # top/bottom: pushed past the window's first/last row; first/last: jump to the very ends
 Edge = Literal["top", "bottom", "first", "last"]
+ROW_RENDERABLES = 64  # DataTable's per-row `Text` cells kept (it measures new rows with them)
+
+
+@lru_cache(maxsize=4096)
+def _plain(value: str) -> bool:
+    """Whether DataTable would show `value` as is: it reads a str cell as markup (and
+    `:emoji:` codes), and a control character needs rich's layout; such cells are left to
+    DataTable's own renderer."""
+    if not value.isprintable():
+        return False
+    if "[" not in value and ":" not in value:
+        return True
+    return Text.from_markup(value, end="").plain == value
 
 
 def cells(process: ObservedProcess, now_ms: int, marked: bool) -> tuple[str, ...]:
@@ -109,6 +125,10 @@ class ProcessTable(DataTable[str]):
         self._lines: dict[int, tuple[tuple[object, ...], Strip]] = {}  # by table line
         self._frame: _Frame | None = None
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        # DataTable keys this cache on its update counter, which every change moves, so
+        # its entries (each row's cells as `Text`) are never read twice; 1,000 of them were
+        # ~30k objects for the garbage collector to walk (lashtui/tui/heap.py).
+        self._row_renderable_cache = LRUCache(ROW_RENDERABLES)
         self.processes: dict[str, ObservedProcess] = {}  # the rows on screen
         self.rendered: dict[str, tuple[str, ...]] = {}  # their cells as last written
         self.announced: str | None = None  # the process id last announced as selected
@@ -193,7 +213,7 @@ class ProcessTable(DataTable[str]):
         cached = self._lines.get(at)
         if cached is not None and cached[0] == key:
             return cached[1]
-        texts = [value for value in shown if type(value) is str and value.isprintable()]
+        texts = [value for value in shown if type(value) is str and _plain(value)]
         if row_index == -1 or len(texts) != len(shown):
             strip = super().render_line(y)  # the header, or a cell only rich can lay out
         else:
