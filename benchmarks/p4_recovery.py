@@ -18,7 +18,7 @@ same bound to 10 s.
 What would make it unfair: nothing here is compared with a peer run on this machine; the
 others' rescue periods (published, other hardware) are context in the notes. An outcome can
 exceed one interval by B's own drive-and-write time when the kill lands just after a sweep
-started; the notes give the worst case as well as the median the rule reads.
+started; the rule reads the worst run, not the median.
 """
 
 from __future__ import annotations
@@ -195,7 +195,7 @@ def run(mode: Mode) -> list[Figure]:
             unit="s",
             lashtui=[ms / 1000 for ms in samples],
             target=f"<= one sweep interval ({RENEW_MS} ms)",
-            rule=f"max<=:{interval if not problems else -1}",
+            rule=f"all<=:{interval if not problems else -1}",
             notes=[
                 f"worst {max(samples)} ms; {within} of {len(samples)} runs within one interval; "
                 f"sweep (renew) interval {RENEW_MS} ms, TTL {TTL_MS} ms, kill at a random "

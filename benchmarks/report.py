@@ -39,7 +39,8 @@ class Figure:
     peer_name: str | None = None
     peer: list[float] = field(default_factory=list)
     target: str = ""
-    # "ratio>=X": lashtui/peer median ratio; "max<=X": lashtui median at most X.
+    # "ratio>=X": lashtui/peer median ratio; "max<=X": lashtui median at most X;
+    # "all<=X": every lashtui sample at most X (a bound that must hold in every run).
     rule: str = ""
     notes: list[str] = field(default_factory=list)
     compare: bool = True  # False: the peer is context only, no ratio
@@ -70,6 +71,8 @@ class Figure:
             return self.ratio is not None and self.ratio >= float(bound)
         if kind == "max<=":
             return self.median <= float(bound)
+        if kind == "all<=":
+            return max(self.lashtui) <= float(bound)
         raise ValueError(self.rule)
 
     def as_json(self) -> dict[str, object]:
