@@ -159,3 +159,38 @@ async def test_the_records_a_handle_holds_are_what_a_fresh_handle_decodes(
             await fresh.close()
     finally:
         await registry.close()
+
+
+async def test_a_run_of_inline_calls_still_lets_the_loop_turn(tmp_path: Path) -> None:
+    """Inline calls complete without suspending their caller; a long run of them (a bulk
+    action, a burst of starts) must still give the loop a turn every few ms."""
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "r.db"))
+    # No checkpoint during the run: its hop to the thread would give the loop turns anyway.
+    registry._db.CHECKPOINT_EVERY = 10**9
+    try:
+        await registry.register_process(ext("p"))
+        gaps: list[float] = []
+        stop = asyncio.Event()
+
+        async def ticker() -> None:
+            last = time.monotonic()
+            while not stop.is_set():
+                await asyncio.sleep(0)
+                now = time.monotonic()
+                gaps.append(now - last)
+                last = now
+
+        ticking = asyncio.create_task(ticker())
+        await asyncio.sleep(0)
+        started = time.monotonic()
+        for n in range(1_000):
+            await registry.append_event("p", cancel(f"r{n}"))
+        took = time.monotonic() - started
+        stop.set()
+        await ticking
+    finally:
+        await registry.close()
+    # Without the yields the ticker gets one turn, after all 1,000 appends.
+    print("DBG", len(gaps), took, max(gaps))
+    assert len(gaps) > 10 * took / 0.1, (len(gaps), took)
+    assert max(gaps) < max(0.05, took / 4), (max(gaps), took)
