@@ -296,7 +296,8 @@ class SqliteConnection:
 
     A transaction function only reads and writes its connection, so running it again after
     a rolled-back attempt is safe. The reader never writes, so the writer's
-    `PRAGMA data_version` still moves only for other handles' commits.
+    `PRAGMA data_version` still moves only for other handles' commits. Like any asyncio
+    object, a handle is used from the event loop that opened it.
     """
 
     # A checkpoint costs a few ms (two fsyncs), and short calls wait for it: every 300
