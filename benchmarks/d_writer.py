@@ -16,12 +16,17 @@ RUNNING)` file: nine in ten are cancel requests to live processes (an appended
 `cancel_requested` event; nothing runs them, so they stay live: one in ten to a live row in
 the first window the dashboard shows, the rest anywhere), one in ten registers a new
 process. It prints how many changes it made and how far behind its schedule it fell.
+Every run's cancel reasons (and new ids) carry a token of their own: a cancel request's
+replay key is derived from its reason, so a run repeating an earlier run's reasons on the
+same file would be replayed, commit nothing, and leave the dashboard ~10 commits a second
+instead of 100 (what made every D2 repeat after the first look like a polling fallback).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import sys
 import time
@@ -61,6 +66,7 @@ async def churn(
     try:
         processes = Processes(registry)
         start = time.monotonic()
+        run = os.urandom(4).hex()
         total = int(rate * seconds)
         for n in range(total):
             due = start + n / rate
@@ -70,10 +76,10 @@ async def churn(
             else:
                 late = max(late, -delay)
             if n % 10 == 9:
-                await processes.start(ProcessStartRequest.external(f"q-{n:07d}-{start:.0f}"))
+                await processes.start(ProcessStartRequest.external(f"q-{n:07d}-{run}"))
             else:
                 pid = rng.choice(first_window if n % 10 == 0 else live)
-                await processes.cancel(pid, f"d2 churn {n}")
+                await processes.cancel(pid, f"d2 churn {run} {n}")
             made += 1
         return {"changes": made, "seconds": time.monotonic() - start, "max_late_s": late}
     finally:

@@ -1,0 +1,118 @@
+"""`ProcessTable` draws its rows itself (process_table.py `render_line`, for the dashboard's
+loop lag); what it draws must be what DataTable draws, segment for segment and style for
+style (colours, zebra stripes, the cursor, the hover, the row/column meta that clicks read),
+in every state the operator can put the table in."""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from textual.app import App, ComposeResult
+from textual.widgets import DataTable
+
+from lashtui.tui.widgets.process_table import COLUMNS, ProcessTable
+
+
+class TableApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield ProcessTable(id="process-table")
+
+
+def row(n: int) -> tuple[str, ...]:
+    badges = ("● running", "✓ completed", "☠ abandoned", "⊘ cancelled")
+    return (
+        "▶" if n % 5 == 0 else " ",
+        f"p-{n:04d}",
+        badges[n % len(badges)],
+        "処理ラベル" if n % 7 == 0 else f"label {n}",
+        "rerunnable",
+        "session:s-1" if n % 2 else "host",
+        f"w-1@host-a:42 ({n}s left)" if n % 3 else "-",
+        "-",
+        "requested" if n % 11 == 0 else "-",
+        f"{n}s",
+        f"{n * 7}ms ago",
+    )
+
+
+def fast_and_slow(table: ProcessTable) -> tuple[list[list[Segment]], list[list[Segment]]]:
+    """Every line of the table from its own renderer and from DataTable's, as one frame."""
+    table._pseudo_class_state = table.get_pseudo_class_state()
+    table._frame = None
+    table._lines.clear()
+    height = table.size.height
+    fast = [list(table.render_line(y)) for y in range(height)]
+    slow = [list(DataTable.render_line(table, y)) for y in range(height)]
+    return fast, slow
+
+
+async def test_rows_are_drawn_as_datatable_draws_them() -> None:
+    app = TableApp()
+    async with app.run_test(size=(200, 20)) as pilot:
+        table = app.query_one(ProcessTable)
+        for n in range(40):
+            table.add_row(*row(n), key=f"p-{n:04d}")
+        # Cells DataTable reads as markup or lays out with rich: left to DataTable.
+        table.add_row(" ", "p-9001", "[b]bold[/b]", ":smile:", "a\tb", *row(1)[5:], key="p-9001")
+        await pilot.pause()
+        # A cell that outgrew its column (the clock cells are rewritten in place).
+        table._data[table.ordered_rows[4].key][table.ordered_columns[9].key] = "12345678901m"
+        fast, slow = fast_and_slow(table)
+        assert fast == slow
+        assert any("p-0000" in segment.text for segment in fast[1])  # rows, not blanks
+
+        table.move_cursor(row=3)  # the cursor, focused and then not
+        await pilot.pause()
+        assert fast_and_slow(table)[0] == fast_and_slow(table)[1]
+        table.blur()
+        await pilot.pause()
+        assert fast_and_slow(table)[0] == fast_and_slow(table)[1]
+
+        table._set_hover_cursor(True)  # the mouse over a row
+        table.hover_coordinate = table.hover_coordinate._replace(row=5)
+        await pilot.pause()
+        fast, slow = fast_and_slow(table)
+        assert fast == slow
+
+        table.scroll_to(y=table.max_scroll_y, animate=False)  # rows under the header
+        await pilot.pause()
+        fast, slow = fast_and_slow(table)
+        assert fast == slow
+        first = f"p-{round(table.scroll_y):04d}"
+        assert table.scroll_y > 0 and first in "".join(segment.text for segment in fast[1])
+
+
+async def test_a_narrow_table_scrolled_sideways_is_drawn_as_datatable_draws_it() -> None:
+    app = TableApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(ProcessTable)
+        for n in range(20):
+            table.add_row(*row(n), key=f"p-{n:04d}")
+        await pilot.pause()
+        for x in (0, 7, 31):
+            table.scroll_to(x=x, y=3, animate=False)
+            await pilot.pause()
+            fast, slow = fast_and_slow(table)
+            assert fast == slow
+
+
+async def test_a_theme_change_redraws_every_line() -> None:
+    app = TableApp()
+    async with app.run_test(size=(120, 10)) as pilot:
+        table = app.query_one(ProcessTable)
+        for n in range(5):
+            table.add_row(*row(n), key=f"p-{n:04d}")
+        await pilot.pause()
+
+        def line(y: int) -> list[Segment]:  # as the next frame draws it, caches and all
+            table._pseudo_class_state = table.get_pseudo_class_state()
+            table._frame = None
+            return list(table.render_line(y))
+
+        before = [line(y) for y in range(4)]
+        app.theme = "textual-light"
+        await pilot.pause()
+        after = [line(y) for y in range(4)]
+        assert [[s.text for s in x] for x in after] == [[s.text for s in x] for x in before]
+        assert all(new != old for new, old in zip(after, before, strict=True))
+        assert after == [list(DataTable.render_line(table, y)) for y in range(4)]
+        assert len(COLUMNS) == len(table.columns)
