@@ -129,16 +129,23 @@ async def run_and_complete(
     state = _RunState(lease=lease)
     ctx = ProcessContext(record, rt.registry, rt.awaiter, rt.clock)
     handler = asyncio.create_task(_execute(rt, record, ctx, state, slot))
-    helpers = [  # the keeper, then the cancel watcher
-        asyncio.create_task(_keep_lease(rt, state, handler)),
-        asyncio.create_task(_watch_cancel(rt, ctx, state, handler)),
-    ]
+    helpers: list[asyncio.Task[None]] = []
     end = RunEnd.STOPPED
     try:
-        await asyncio.wait([handler])
-        # The keeper renews until the terminal is committed: that write may queue behind
-        # other work on the connection for longer than what is left of the lease.
-        helpers[1].cancel()
+        # The handler's first step runs before the keeper and the watcher would have had
+        # their first, so a handler that is done by then (a quick engine whose registry
+        # writes never had to wait) needs neither: they would only be made and cancelled.
+        await asyncio.sleep(0)
+        if not handler.done():
+            helpers = [  # the keeper, then the cancel watcher
+                asyncio.create_task(_keep_lease(rt, state, handler)),
+                asyncio.create_task(_watch_cancel(rt, ctx, state, handler)),
+            ]
+            await asyncio.wait([handler])
+            # The keeper renews until the terminal is committed: that write may queue
+            # behind other work on the connection for longer than what is left of the
+            # lease.
+            helpers[1].cancel()
         if state.lease_lost or _raised(handler, LeaseLost):
             end = RunEnd.LEASE_LOST
             return end
