@@ -125,9 +125,12 @@ def last_change(last_change_ms: int | None, now_ms: int) -> str:
 
 
 def latency(ms: float | None) -> str:
-    """A read's wall time: one decimal under 10 ms, whole milliseconds above."""
+    """A read's wall time: one decimal under 10 ms, whole milliseconds above. A point read
+    answered on the loop's own thread can take well under 0.1 ms: "<0.1 ms", not "0.0"."""
     if ms is None:
         return "-"
+    if ms < 0.1:
+        return "<0.1 ms"
     return f"{ms:.1f} ms" if ms < 10 else f"{ms:.0f} ms"
 
 

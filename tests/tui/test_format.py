@@ -78,6 +78,7 @@ def test_last_change_is_live_for_five_seconds_then_stale() -> None:
 def test_latency_and_lapse() -> None:
     assert fmt.latency(None) == "-"
     assert fmt.latency(0.42) == "0.4 ms"
+    assert fmt.latency(0.03) == "<0.1 ms"
     assert fmt.latency(12.6) == "13 ms"
     assert fmt.lapse(None, 10) == "no lease"
     assert fmt.lapse(1_000, 90_000) == "lapsed 1m29s ago"
