@@ -32,12 +32,12 @@ a plain queue), not a flaw in it. Sides alternate per repeat.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import signal
 import threading
 import time
 
+from benchmarks.huey_peer import open_huey
 from benchmarks.report import Figure, Mode, scratch
 from lashtui.admin import Processes
 from lashtui.model import Engine, ProcessStartRequest, RecoveryDisposition
@@ -82,18 +82,7 @@ def lashtui_rate(path: str, count: int) -> float:
 
 
 def huey_rate(path: str, count: int, tuned: bool) -> float:
-    from huey import Huey
-    from huey.storage import SqliteStorage
-
-    class NormalSyncSqliteStorage(SqliteStorage):  # type: ignore[misc]
-        def _create_connection(self):  # type: ignore[no-untyped-def]
-            conn = super()._create_connection()
-            conn.execute("PRAGMA synchronous = NORMAL")
-            return conn
-
-    logging.getLogger("huey").setLevel(logging.ERROR)
-    storage = NormalSyncSqliteStorage if tuned else SqliteStorage
-    huey = Huey("bench", storage_class=storage, filename=path)
+    huey = open_huey("bench", path, normal_sync=tuned)
 
     @huey.task()
     def trivial(n: int) -> int:

@@ -15,28 +15,19 @@ not its work).
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import time
 from typing import Any
+
+from benchmarks.huey_peer import open_huey
 
 _fd: dict[int, int] = {}
 
 
 def make_huey(path: str, record: str) -> tuple[Any, Any]:
     """(the huey instance, its `count` task)."""
-    from huey import Huey  # type: ignore[import-untyped]
-    from huey.storage import SqliteStorage  # type: ignore[import-untyped]
-
-    class NormalSyncSqliteStorage(SqliteStorage):  # type: ignore[misc]
-        def _create_connection(self):  # type: ignore[no-untyped-def]
-            conn = super()._create_connection()
-            conn.execute("PRAGMA synchronous = NORMAL")
-            return conn
-
-    logging.getLogger("huey").setLevel(logging.ERROR)
-    huey = Huey("p3", storage_class=NormalSyncSqliteStorage, filename=path)
+    huey = open_huey("p3", path, normal_sync=True)
 
     @huey.task(name="p3_count")  # type: ignore[untyped-decorator]
     def count(n: int) -> int:
