@@ -125,6 +125,12 @@ class ProcessWindow:
         rows = await self._page(max(limit, 1), after=first)
         if not self.at_end:  # keep the range: rows past the old last row are not ours yet
             rows = [p for p in rows if p.process_id <= self.ids[-1]]
+        # Keep the rows already held where nothing changed, and let the fresh copies go at
+        # once: replacing all of them every second kept ~15k objects alive just long
+        # enough to reach the collector's oldest generation, whose full passes then ran
+        # about once a second and stalled the loop (benchmarks/d3_loop_lag.py).
+        held = self.rows
+        rows = [held[p.process_id] if held.get(p.process_id) == p else p for p in rows]
         at_start = self.at_start or first is None
         self._replace(rows, at_start, self.at_end and len(rows) < limit)
 
