@@ -33,8 +33,7 @@ from lashtui.registry.sqlite.lease import is_current, load_lease_row, release_af
 from lashtui.registry.sqlite.row import (
     require_exists,
     require_record,
-    save_touched,
-    touch,
+    save_changes,
 )
 
 
@@ -101,10 +100,7 @@ def _project_terminal(
     conn: sqlite3.Connection, record: ProcessRecord, output: ProcessAwaitOutput, at_ms: int
 ) -> ProcessRecord:
     """The record made terminal (its wait cleared), saved."""
-    status = ProcessStatus.terminal(output)
-    record = touch(record, at_ms, status=status, wait=None)
-    save_touched(conn, record, removed=("wait",), status=status)
-    return record
+    return save_changes(conn, record, at_ms, status=ProcessStatus.terminal(output), wait=None)
 
 
 def append_to(
@@ -175,8 +171,7 @@ def append_to(
     if semantics.terminal is not None:
         record = _project_terminal(conn, record, semantics.terminal.await_output, now)
     else:
-        record = touch(record, now)
-        save_touched(conn, record)
+        record = save_changes(conn, record, now)
     return _result(record, event, request), record
 
 

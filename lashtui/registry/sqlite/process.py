@@ -27,8 +27,8 @@ from lashtui.registry.sqlite.row import (
     insert_record,
     load_record,
     require_record,
+    save_changes,
     save_record,
-    save_touched,
     touch,
 )
 
@@ -83,9 +83,7 @@ def record_first_started(
         raise ProcessConflict(f"process `{process_id}` is already terminal")
     if record.first_started is not None:
         return record
-    record = touch(record, now, first_started=started)
-    save_touched(conn, record, first_started=started)
-    return record
+    return save_changes(conn, record, now, first_started=started)
 
 
 def request_abandon(

@@ -162,27 +162,25 @@ def save_record(conn: sqlite3.Connection, record: ProcessRecord) -> None:
     _stage(conn, record, text)
 
 
-def save_touched(
-    conn: sqlite3.Connection,
-    record: ProcessRecord,
-    *,
-    removed: tuple[str, ...] = (),
-    **fields: WireModel,
-) -> None:
-    """Save a record whose only changes are `touch`'s `updated_at_ms`, the top-level
-    `fields` given and the `removed` ones (what an append, a first-started fact or a
-    terminal does): SQLite edits the stored JSON in place, which costs a fraction of
-    encoding the whole record again. A new `status` is projected to its column too."""
+def save_changes(
+    conn: sqlite3.Connection, record: ProcessRecord, now_ms: int, **changes: WireModel | None
+) -> ProcessRecord:
+    """`touch(record, now_ms, **changes)`, saved by editing the stored JSON in place: each
+    changed top-level field set (or removed, for None) and `updated_at_ms` bumped, which
+    costs a fraction of encoding the whole record again (what an append, a first-started
+    fact or a terminal does). A changed `status` is projected to its column too."""
+    record = touch(record, now_ms, **changes)
     values: list[object] = [record.updated_at_ms, next_change_seq(conn), record.id]
     paths = ["'$.updated_at_ms', ?1"]
-    for name, value in fields.items():
+    stored = "record_json"
+    for name, value in changes.items():
+        if value is None:
+            stored = f"json_remove({stored}, '$.{name}')"
+            continue
         values.append(value.model_dump_json())
         paths.append(f"'$.{name}', json(?{len(values)})")
-    stored = "record_json"
-    for name in removed:
-        stored = f"json_remove({stored}, '$.{name}')"
     status = ""
-    if "status" in fields:
+    if "status" in changes:
         values.append(record.status.state.value)
         status = f"status = ?{len(values)}, "
     row = conn.execute(
@@ -192,6 +190,7 @@ def save_touched(
         values,
     ).fetchone()
     _stage(conn, record, row[0])
+    return record
 
 
 def touch(record: ProcessRecord, now_ms: int, **changes: object) -> ProcessRecord:
