@@ -331,7 +331,7 @@ class SqliteConnection:
         if target != MEMORY:
             self._reader = aiosqlite.Connection(second, iter_chunk_size=64)
         self._loop_thread: int | None = None
-        self._queued: dict[aiosqlite.Connection, int] = {self._writer: 0, self._reader: 0}
+        self._writer_queued = 0  # calls waiting for or running on the writer's thread
         self._writer_idle = asyncio.Event()
         self._writer_idle.set()
         self._commits = 0  # since the last checkpoint
@@ -426,7 +426,7 @@ class SqliteConnection:
         if time.monotonic() - self._yielded_at > self.YIELD_EVERY_S:
             await asyncio.sleep(0)
             self._yielded_at = time.monotonic()
-        while self._queued[self._writer]:
+        while self._writer_queued:
             await self._writer_idle.wait()
         return True
 
@@ -452,8 +452,9 @@ class SqliteConnection:
         self, aconn: aiosqlite.Connection, runner: Callable[..., T], *args: object,
         **kwargs: object,
     ) -> T:
-        self._queued[aconn] += 1
-        if aconn is self._writer:
+        on_writer = aconn is self._writer
+        if on_writer:
+            self._writer_queued += 1
             self._writer_idle.clear()
         try:
             with self._translated():
@@ -466,9 +467,10 @@ class SqliteConnection:
                         raise
                     raise StoreError(f"process registry `{self.path}` is closed") from None
         finally:
-            self._queued[aconn] -= 1
-            if not self._queued[self._writer]:
-                self._writer_idle.set()
+            if on_writer:
+                self._writer_queued -= 1
+                if not self._writer_queued:
+                    self._writer_idle.set()
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
