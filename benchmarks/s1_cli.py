@@ -38,7 +38,7 @@ import time
 from benchmarks.report import Figure, Mode
 from benchmarks.seed import CACHE, big_registry
 from lashtui.model import ProcessPageQuery, SessionScope
-from lashtui.registry.sqlite.page import page_statements
+from lashtui.registry.sql.page import page_statements
 
 LIMIT = 1000  # `ls`'s default --limit
 LENS_SCOPE = "session:sess-07"

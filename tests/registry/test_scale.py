@@ -34,7 +34,7 @@ from lashtui.model import (
     failure,
 )
 from lashtui.registry import open_registry
-from lashtui.registry.sqlite.page import page_statements
+from lashtui.registry.sql.page import page_statements
 from lashtui.registry.sqlite.schema import DDL, SCHEMA_VERSION
 from tests.builders import ext, own
 from tests.registry.rows import ids, scope, wait_state

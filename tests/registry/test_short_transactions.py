@@ -166,7 +166,7 @@ async def test_a_run_of_inline_calls_still_lets_the_loop_turn(tmp_path: Path) ->
     action, a burst of starts) must still give the loop a turn every few ms."""
     registry = await SqliteProcessRegistry.open(str(tmp_path / "r.db"))
     # No checkpoint during the run: its hop to the thread would give the loop turns anyway.
-    registry._db.CHECKPOINT_EVERY = 10**9
+    registry._file.CHECKPOINT_EVERY = 10**9
     try:
         await registry.register_process(ext("p"))
         gaps: list[float] = []

@@ -30,11 +30,19 @@ import aiosqlite
 from pydantic import ValidationError
 
 from lashtui.errors import InvalidRequest, NotARegistry, StoreError, UnsupportedSchema
-from lashtui.registry.sqlite.row import RegistryConnection
+from lashtui.registry.sql.dialect import SQLITE
+from lashtui.registry.sql.row import RecordCache
 from lashtui.registry.sqlite.schema import DDL, SCHEMA_VERSION, unsupported_schema_message
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+class RegistryConnection(RecordCache, sqlite3.Connection):
+    """A sqlite3 connection with the registry's record cache; it speaks SQLite's dialect."""
+
+    dialect = SQLITE
+
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 15_000

@@ -10,7 +10,6 @@ the first write, so the transaction rolls back to nothing.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 from lashtui.errors import InvalidRequest, LeaseLost, ProcessConflict
@@ -29,8 +28,9 @@ from lashtui.model import (
 )
 from lashtui.model.event import event_invocation, event_payload_hash
 from lashtui.model.materialization import materialize, wake_delivery
-from lashtui.registry.sqlite.lease import is_current, load_lease_row, release_after_completion
-from lashtui.registry.sqlite.row import (
+from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.lease import is_current, load_lease_row, release_after_completion
+from lashtui.registry.sql.row import (
     require_exists,
     require_record,
     save_changes,
@@ -51,7 +51,7 @@ class Replay:
 
     @classmethod
     def lookup(
-        cls, conn: sqlite3.Connection, process_id: str, request: ProcessEventAppendRequest
+        cls, conn: Tx, process_id: str, request: ProcessEventAppendRequest
     ) -> Replay:
         payload_hash = event_payload_hash(request.event_type, request.payload)
         stored = None
@@ -97,14 +97,14 @@ def _result(
 
 
 def _project_terminal(
-    conn: sqlite3.Connection, record: ProcessRecord, output: ProcessAwaitOutput, at_ms: int
+    conn: Tx, record: ProcessRecord, output: ProcessAwaitOutput, at_ms: int
 ) -> ProcessRecord:
     """The record made terminal (its wait cleared), saved."""
     return save_changes(conn, record, at_ms, status=ProcessStatus.terminal(output), wait=None)
 
 
 def append_to(
-    conn: sqlite3.Connection,
+    conn: Tx,
     record: ProcessRecord,
     request: ProcessEventAppendRequest,
     now: int,
@@ -176,13 +176,13 @@ def append_to(
 
 
 def append(
-    conn: sqlite3.Connection, process_id: str, request: ProcessEventAppendRequest, now: int
+    conn: Tx, process_id: str, request: ProcessEventAppendRequest, now: int
 ) -> ProcessEventAppendResult:
     return append_to(conn, require_record(conn, process_id), request, now)[0]
 
 
 def complete(
-    conn: sqlite3.Connection, process_id: str, output: ProcessAwaitOutput, now: int
+    conn: Tx, process_id: str, output: ProcessAwaitOutput, now: int
 ) -> ProcessRecord:
     """Unleased completion closes only externally-owned rows (port decision 2, ADR 0027):
     every other row has a lease-fenced single writer."""
@@ -198,7 +198,7 @@ def complete(
 
 
 def complete_with_lease(
-    conn: sqlite3.Connection, lease: ProcessLease, output: ProcessAwaitOutput, now: int
+    conn: Tx, lease: ProcessLease, output: ProcessAwaitOutput, now: int
 ) -> ProcessRecord:
     """Fence check, terminal and release as one transaction (semantics §5.11). Only an
     identical replay skips the fence: any other write from a lease that is not current is a
@@ -215,7 +215,7 @@ def complete_with_lease(
     return record
 
 
-def events_after(conn: sqlite3.Connection, process_id: str, after: int) -> list[ProcessEvent]:
+def events_after(conn: Tx, process_id: str, after: int) -> list[ProcessEvent]:
     require_exists(conn, process_id)
     rows = conn.execute(
         "SELECT event_json FROM process_events WHERE process_id = ? AND sequence > ? "
@@ -226,7 +226,7 @@ def events_after(conn: sqlite3.Connection, process_id: str, after: int) -> list[
 
 
 def first_after(
-    conn: sqlite3.Connection, process_id: str, event_type: str, after: int
+    conn: Tx, process_id: str, event_type: str, after: int
 ) -> ProcessEvent | None:
     # A range of the primary key (process_id, sequence); only the one match is decoded. A
     # point read: the existence check after a miss needs no snapshot shared with the miss.
@@ -241,7 +241,7 @@ def first_after(
     return _decode_event(row[0])
 
 
-def count_through(conn: sqlite3.Connection, process_id: str, event_type: str, sequence: int) -> int:
+def count_through(conn: Tx, process_id: str, event_type: str, sequence: int) -> int:
     require_exists(conn, process_id)
     row = conn.execute(
         "SELECT count(*) FROM process_events WHERE process_id = ? AND event_type = ? "
@@ -251,7 +251,7 @@ def count_through(conn: sqlite3.Connection, process_id: str, event_type: str, se
     return int(row[0])
 
 
-def recent(conn: sqlite3.Connection, process_id: str, limit: int) -> list[ProcessEvent]:
+def recent(conn: Tx, process_id: str, limit: int) -> list[ProcessEvent]:
     require_exists(conn, process_id)
     if limit < 0:
         raise InvalidRequest(f"a recent-events limit must be >= 0, got {limit}")
@@ -262,7 +262,7 @@ def recent(conn: sqlite3.Connection, process_id: str, limit: int) -> list[Proces
     return [_decode_event(row[0]) for row in reversed(rows)]
 
 
-def wake_events_after(conn: sqlite3.Connection, process_id: str, after: int) -> list[ProcessEvent]:
+def wake_events_after(conn: Tx, process_id: str, after: int) -> list[ProcessEvent]:
     """Wake-bearing events after `after` that nobody has acked yet."""
     require_exists(conn, process_id)
     rows = conn.execute(
@@ -275,9 +275,11 @@ def wake_events_after(conn: sqlite3.Connection, process_id: str, after: int) -> 
     return [event for event in events if event.semantics.wake is not None]
 
 
-def ack_wake(conn: sqlite3.Connection, process_id: str, sequence: int) -> None:
+def ack_wake(conn: Tx, process_id: str, sequence: int) -> None:
     require_exists(conn, process_id)
     conn.execute(
-        "INSERT OR IGNORE INTO process_wake_acks (process_id, sequence) VALUES (?, ?)",
+        dialect(conn).insert_or_ignore(
+            "INTO process_wake_acks (process_id, sequence) VALUES (?, ?)"
+        ),
         (process_id, sequence),
     )

@@ -8,7 +8,6 @@ and a lease whose expiry equals now is already expired.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
 from pydantic import TypeAdapter, ValidationError
@@ -22,7 +21,8 @@ from lashtui.model import (
 )
 from lashtui.model.lease import LeaseOwnerLiveness, OpaqueLiveness
 from lashtui.model.wire import sha256_hex
-from lashtui.registry.sqlite.row import require_exists
+from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.row import require_exists
 
 _LIVENESS = TypeAdapter[LeaseOwnerLiveness](LeaseOwnerLiveness)
 
@@ -68,7 +68,7 @@ def _decode_liveness(text: str | None) -> LeaseOwnerLiveness:
         return OpaqueLiveness()
 
 
-def load_lease_row(conn: sqlite3.Connection, process_id: str) -> LeaseRow | None:
+def load_lease_row(conn: Tx, process_id: str) -> LeaseRow | None:
     row = conn.execute(
         "SELECT lease_owner_id, lease_owner_incarnation_id, lease_owner_liveness_json, "
         "lease_token, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms "
@@ -96,7 +96,7 @@ def _lease_for(
 
 
 def _new_lease(
-    conn: sqlite3.Connection,
+    conn: Tx,
     process_id: str,
     owner: LeaseOwnerIdentity,
     ttl_ms: int,
@@ -136,7 +136,7 @@ def _check_ttl(ttl_ms: int) -> None:
 
 
 def claim(
-    conn: sqlite3.Connection, process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int, now: int
+    conn: Tx, process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int, now: int
 ) -> ProcessLeaseClaimOutcome:
     _check_ttl(ttl_ms)
     require_exists(conn, process_id)
@@ -161,7 +161,7 @@ def claim(
 
 
 def reclaim(
-    conn: sqlite3.Connection,
+    conn: Tx,
     process_id: str,
     claimant: LeaseOwnerIdentity,
     observed: ProcessLease,
@@ -232,7 +232,7 @@ def is_current(row: LeaseRow | None, lease: ProcessLease, now: int) -> bool:
 
 
 def require_current_lease(
-    conn: sqlite3.Connection, process_id: str, lease: ProcessLease, now: int
+    conn: Tx, process_id: str, lease: ProcessLease, now: int
 ) -> None:
     if lease.process_id != process_id or not is_current(
         load_lease_row(conn, process_id), lease, now
@@ -240,7 +240,7 @@ def require_current_lease(
         raise LeaseLost.for_process(process_id)
 
 
-def renew(conn: sqlite3.Connection, lease: ProcessLease, ttl_ms: int, now: int) -> ProcessLease:
+def renew(conn: Tx, lease: ProcessLease, ttl_ms: int, now: int) -> ProcessLease:
     _check_ttl(ttl_ms)
     require_current_lease(conn, lease.process_id, lease, now)
     expires = now + ttl_ms
@@ -252,13 +252,13 @@ def renew(conn: sqlite3.Connection, lease: ProcessLease, ttl_ms: int, now: int) 
     return lease.model_copy(update={"expires_at_epoch_ms": expires})
 
 
-def get(conn: sqlite3.Connection, process_id: str) -> ProcessLease | None:
+def get(conn: Tx, process_id: str) -> ProcessLease | None:
     """The held lease, expired or not (a raw fact); None when free, released or unknown."""
     row = load_lease_row(conn, process_id)
     return row.lease(process_id) if row is not None and row.held else None
 
 
-def get_many(conn: sqlite3.Connection, process_ids: list[str]) -> dict[str, ProcessLease]:
+def get_many(conn: Tx, process_ids: list[str]) -> dict[str, ProcessLease]:
     found: dict[str, ProcessLease] = {}
     for start in range(0, len(process_ids), 500):  # under SQLite's bound-parameter limit
         chunk = process_ids[start : start + 500]
@@ -274,12 +274,13 @@ def get_many(conn: sqlite3.Connection, process_ids: list[str]) -> dict[str, Proc
     return found
 
 
-def work_items(conn: sqlite3.Connection) -> list[ProcessWorkItem]:
+def work_items(conn: Tx) -> list[ProcessWorkItem]:
     """The worklist in one query: disposition and the abandon-request fact straight from
     the record JSON (no decoding in Python), joined with the lease columns."""
+    sql = dialect(conn)
     rows = conn.execute(
-        "SELECT p.process_id, json_extract(p.record_json, '$.disposition'), "
-        "json_type(p.record_json, '$.abandon_request') IS NOT NULL, "
+        f"SELECT p.process_id, {sql.json_text('p.record_json', 'disposition')}, "
+        f"{sql.json_has('p.record_json', 'abandon_request')}, "
         "l.lease_owner_id, l.lease_owner_incarnation_id, l.lease_owner_liveness_json, "
         "l.lease_token, l.lease_fencing_token, l.lease_claimed_at_ms, l.lease_expires_at_ms "
         "FROM processes p LEFT JOIN process_leases l ON l.process_id = p.process_id "
@@ -300,7 +301,7 @@ def work_items(conn: sqlite3.Connection) -> list[ProcessWorkItem]:
     return items
 
 
-def release(conn: sqlite3.Connection, lease: ProcessLease) -> None:
+def release(conn: Tx, lease: ProcessLease) -> None:
     """Token-matched: a stale release can never free a newer owner's lease."""
     conn.execute(
         "UPDATE process_leases SET lease_owner_id = NULL, lease_token = NULL, "
@@ -310,7 +311,7 @@ def release(conn: sqlite3.Connection, lease: ProcessLease) -> None:
     )
 
 
-def release_after_completion(conn: sqlite3.Connection, lease: ProcessLease) -> None:
+def release_after_completion(conn: Tx, lease: ProcessLease) -> None:
     """The leased-completion release also forgets who held it (semantics §14.3)."""
     conn.execute(
         "UPDATE process_leases SET lease_owner_id = NULL, lease_owner_incarnation_id = NULL, "

@@ -3,8 +3,6 @@ captured-env store (semantics §5.1, §5.3, §5.12-§5.16, §5.19, §5.22)."""
 
 from __future__ import annotations
 
-import sqlite3
-
 from lashtui.errors import InvalidRequest, ProcessConflict, UnknownProcess
 from lashtui.model import (
     AbandonRequest,
@@ -19,10 +17,11 @@ from lashtui.model import (
     ProcessStatusFilter,
     WaitState,
 )
-from lashtui.registry.sqlite import grant
-from lashtui.registry.sqlite.lease import require_current_lease
-from lashtui.registry.sqlite.row import (
-    RegistryConnection,
+from lashtui.registry.sql import grant
+from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.lease import require_current_lease
+from lashtui.registry.sql.row import (
+    RecordCache,
     decode_record,
     insert_record,
     load_record,
@@ -34,7 +33,7 @@ from lashtui.registry.sqlite.row import (
 
 
 def register(
-    conn: sqlite3.Connection, registration: ProcessRegistration, now: int
+    conn: Tx, registration: ProcessRegistration, now: int
 ) -> ProcessRecord:
     prepared, registration_hash = registration.prepare()
     row = conn.execute(
@@ -54,7 +53,7 @@ def register(
 
 
 def set_external_ref(
-    conn: sqlite3.Connection, process_id: str, ref: ExternalRef, now: int
+    conn: Tx, process_id: str, ref: ExternalRef, now: int
 ) -> ProcessRecord:
     record = require_record(conn, process_id)
     if record.external_ref is not None:
@@ -70,7 +69,7 @@ def set_external_ref(
 
 
 def record_first_started(
-    conn: sqlite3.Connection,
+    conn: Tx,
     process_id: str,
     started: ProcessStarted,
     lease: ProcessLease,
@@ -87,7 +86,7 @@ def record_first_started(
 
 
 def request_abandon(
-    conn: sqlite3.Connection, process_id: str, request: AbandonRequest, now: int
+    conn: Tx, process_id: str, request: AbandonRequest, now: int
 ) -> ProcessRecord:
     record = require_record(conn, process_id)
     if record.is_terminal():
@@ -99,7 +98,7 @@ def request_abandon(
     return record
 
 
-def set_wait(conn: sqlite3.Connection, process_id: str, wait: WaitState, now: int) -> ProcessRecord:
+def set_wait(conn: Tx, process_id: str, wait: WaitState, now: int) -> ProcessRecord:
     record = require_record(conn, process_id)
     if record.is_terminal():
         raise ProcessConflict(f"terminal process `{process_id}` cannot enter a wait state")
@@ -110,7 +109,7 @@ def set_wait(conn: sqlite3.Connection, process_id: str, wait: WaitState, now: in
     return record
 
 
-def clear_wait(conn: sqlite3.Connection, process_id: str, now: int) -> ProcessRecord:
+def clear_wait(conn: Tx, process_id: str, now: int) -> ProcessRecord:
     record = require_record(conn, process_id)
     if record.wait is None:
         return record
@@ -119,11 +118,11 @@ def clear_wait(conn: sqlite3.Connection, process_id: str, now: int) -> ProcessRe
     return record
 
 
-def get(conn: sqlite3.Connection, process_id: str) -> ProcessRecord | None:
+def get(conn: Tx, process_id: str) -> ProcessRecord | None:
     return load_record(conn, process_id)
 
 
-def list_matching(conn: sqlite3.Connection, list_filter: ProcessListFilter) -> list[ProcessRecord]:
+def list_matching(conn: Tx, list_filter: ProcessListFilter) -> list[ProcessRecord]:
     """Narrow in SQL by the projected columns, then match the rest in memory."""
     clauses: list[str] = []
     params: list[object] = []
@@ -147,7 +146,7 @@ def list_matching(conn: sqlite3.Connection, list_filter: ProcessListFilter) -> l
     return [record for record in records if list_filter.matches_record(record)]
 
 
-def list_non_terminal(conn: sqlite3.Connection) -> list[ProcessRecord]:
+def list_non_terminal(conn: Tx) -> list[ProcessRecord]:
     rows = conn.execute(
         "SELECT record_json FROM processes WHERE status = 'running' ORDER BY process_id"
     ).fetchall()
@@ -155,7 +154,7 @@ def list_non_terminal(conn: sqlite3.Connection) -> list[ProcessRecord]:
 
 
 def changed_since(
-    conn: sqlite3.Connection, cursor: int, limit: int
+    conn: Tx, cursor: int, limit: int
 ) -> tuple[list[ProcessRecord], int]:
     if limit < 0:
         raise InvalidRequest(f"a change feed page limit must be >= 0, got {limit}")
@@ -171,7 +170,7 @@ def changed_since(
     return [decode_record(row[0]) for row in rows], int(rows[-1][1])
 
 
-def start(conn: sqlite3.Connection, request: ProcessStartRequest, now: int) -> ProcessRecord:
+def start(conn: Tx, request: ProcessStartRequest, now: int) -> ProcessRecord:
     spec = request.execution_env()
     env_ref = put_env(conn, spec, now) if spec is not None else None
     record = register(conn, request.into_registration(env_ref), now)
@@ -180,22 +179,23 @@ def start(conn: sqlite3.Connection, request: ProcessStartRequest, now: int) -> P
     return record
 
 
-def put_env(conn: sqlite3.Connection, spec: ProcessExecutionEnvSpec, now: int) -> str:
+def put_env(conn: Tx, spec: ProcessExecutionEnvSpec, now: int) -> str:
     env_ref = spec.stable_ref()
-    known = isinstance(conn, RegistryConnection) and env_ref in conn.envs
+    known = isinstance(conn, RecordCache) and env_ref in conn.envs
     if not known:  # (the insert would be ignored anyway)
         conn.execute(
-            "INSERT OR IGNORE INTO process_execution_envs (env_ref, spec_json, created_at_ms) "
-            "VALUES (?, ?, ?)",
+            dialect(conn).insert_or_ignore(
+                "INTO process_execution_envs (env_ref, spec_json, created_at_ms) VALUES (?, ?, ?)"
+            ),
             (env_ref, spec.model_dump_json(), now),
         )
-        if isinstance(conn, RegistryConnection):
+        if isinstance(conn, RecordCache):
             conn.staged_envs[env_ref] = spec
     return env_ref
 
 
-def get_env(conn: sqlite3.Connection, env_ref: str) -> ProcessExecutionEnvSpec:
-    if isinstance(conn, RegistryConnection) and env_ref in conn.envs:
+def get_env(conn: Tx, env_ref: str) -> ProcessExecutionEnvSpec:
+    if isinstance(conn, RecordCache) and env_ref in conn.envs:
         return conn.envs[env_ref]
     row = conn.execute(
         "SELECT spec_json FROM process_execution_envs WHERE env_ref = ?", (env_ref,)
@@ -203,6 +203,6 @@ def get_env(conn: sqlite3.Connection, env_ref: str) -> ProcessExecutionEnvSpec:
     if row is None:
         raise UnknownProcess(f"unknown process execution env `{env_ref}`")
     spec = ProcessExecutionEnvSpec.model_validate_json(row[0])
-    if isinstance(conn, RegistryConnection):
+    if isinstance(conn, RecordCache):
         conn.staged_envs[env_ref] = spec
     return spec

@@ -6,8 +6,6 @@ a change to the process.
 
 from __future__ import annotations
 
-import sqlite3
-
 from lashtui.errors import InvalidRequest
 from lashtui.model import (
     ProcessHandleDescriptor,
@@ -16,7 +14,8 @@ from lashtui.model import (
     ProcessSessionDeleteReport,
     SessionScope,
 )
-from lashtui.registry.sqlite.row import decode_record, require_exists, save_record, touch
+from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.row import decode_record, require_exists, save_record, touch
 
 
 def _grant(session_id: str, process_id: str, descriptor_json: str) -> ProcessHandleGrant:
@@ -25,7 +24,7 @@ def _grant(session_id: str, process_id: str, descriptor_json: str) -> ProcessHan
 
 
 def _upsert(
-    conn: sqlite3.Connection, scope: SessionScope, process_id: str, descriptor_json: str
+    conn: Tx, scope: SessionScope, process_id: str, descriptor_json: str
 ) -> None:
     conn.execute(
         "INSERT INTO process_handle_grants (session_id, scope_id, process_id, descriptor_json) "
@@ -36,7 +35,7 @@ def _upsert(
 
 
 def grant(
-    conn: sqlite3.Connection,
+    conn: Tx,
     scope: SessionScope,
     process_id: str,
     descriptor: ProcessHandleDescriptor,
@@ -48,14 +47,14 @@ def grant(
     )
 
 
-def revoke(conn: sqlite3.Connection, scope: SessionScope, process_id: str) -> None:
+def revoke(conn: Tx, scope: SessionScope, process_id: str) -> None:
     conn.execute(
         "DELETE FROM process_handle_grants WHERE scope_id = ? AND process_id = ?",
         (scope.id(), process_id),
     )
 
 
-def has_grant(conn: sqlite3.Connection, scope: SessionScope, process_id: str) -> bool:
+def has_grant(conn: Tx, scope: SessionScope, process_id: str) -> bool:
     row = conn.execute(
         "SELECT 1 FROM process_handle_grants g JOIN processes p ON p.process_id = g.process_id "
         "WHERE g.scope_id = ? AND g.process_id = ?",
@@ -65,7 +64,7 @@ def has_grant(conn: sqlite3.Connection, scope: SessionScope, process_id: str) ->
 
 
 def transfer(
-    conn: sqlite3.Connection, from_scope: SessionScope, to_scope: SessionScope, ids: list[str]
+    conn: Tx, from_scope: SessionScope, to_scope: SessionScope, ids: list[str]
 ) -> None:
     """All or nothing: one missing grant rolls back the grants already moved."""
     for process_id in ids:
@@ -83,7 +82,7 @@ def transfer(
 
 
 def list_grants(
-    conn: sqlite3.Connection, scope: SessionScope, live_only: bool
+    conn: Tx, scope: SessionScope, live_only: bool
 ) -> list[tuple[ProcessHandleGrant, ProcessRecord]]:
     live = "AND p.status = 'running'" if live_only else ""
     rows = conn.execute(
@@ -95,7 +94,7 @@ def list_grants(
     return [(_grant(row[0], row[1], row[2]), decode_record(row[3])) for row in rows]
 
 
-def grants_for_process(conn: sqlite3.Connection, process_id: str) -> list[ProcessHandleGrant]:
+def grants_for_process(conn: Tx, process_id: str) -> list[ProcessHandleGrant]:
     require_exists(conn, process_id)
     rows = conn.execute(
         "SELECT session_id, process_id, descriptor_json FROM process_handle_grants "
@@ -106,7 +105,7 @@ def grants_for_process(conn: sqlite3.Connection, process_id: str) -> list[Proces
 
 
 def delete_session(
-    conn: sqlite3.Connection, session_id: str, now: int
+    conn: Tx, session_id: str, now: int
 ) -> ProcessSessionDeleteReport:
     """Revoke every grant of the session (all frames) and clear it as a wake target. Never
     cancels or deletes a process: a process outlives the sessions that know it."""
@@ -129,7 +128,7 @@ def delete_session(
         (preserved if remaining else orphaned).add(process_id)
     targeted = conn.execute(
         "SELECT record_json FROM processes "
-        "WHERE json_extract(record_json, '$.wake_target.session_id') = ?",
+        f"WHERE {dialect(conn).json_text('record_json', 'wake_target.session_id')} = ?",
         (session_id,),
     ).fetchall()
     for (text,) in targeted:

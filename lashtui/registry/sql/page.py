@@ -33,20 +33,28 @@ from lashtui.model import (
     ProcessRecord,
     ProcessState,
 )
-from lashtui.registry.sqlite.row import decode_record
+from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, dialect
+from lashtui.registry.sql.row import decode_record
 
 _CHUNK = 500  # stay well under SQLite's bound-parameter limit
 
-# A row's label as the dashboard shows it (ObservedProcess.label): the identity's label, or
-# its kind when the label is absent or empty.
-_LABEL = (
-    "coalesce(nullif(json_extract(p.record_json, '$.identity.label'), ''), "
-    "json_extract(p.record_json, '$.identity.kind'))"
-)
-_WAITING = "json_extract(p.record_json, '$.wait') IS NOT NULL"
 # SQLite's lower() folds ASCII only; a non-ASCII needle is matched through Python's
-# str.lower, registered on the connection, at about twice the cost per row.
+# str.lower, registered on the connection, at about twice the cost per row. PostgreSQL's
+# lower() folds by the database's encoding and needs no help.
 UNICODE_LOWER = "lashtui_lower"
+
+
+def _label(sql: Dialect) -> str:
+    """A row's label as the dashboard shows it (ObservedProcess.label): the identity's
+    label, or its kind when the label is absent or empty."""
+    label, kind = sql.json_text("p.record_json", "identity.label"), sql.json_text(
+        "p.record_json", "identity.kind"
+    )
+    return f"coalesce(nullif({label}, ''), {kind})"
+
+
+def _waiting(sql: Dialect) -> str:
+    return f"{sql.json_text('p.record_json', 'wait')} IS NOT NULL"
 
 Arm = tuple[str, list[object]]
 
@@ -55,7 +63,7 @@ def _unicode_lower(value: str | None) -> str | None:
     return value.lower() if isinstance(value, str) else value
 
 
-def _status_arms(states: frozenset[str] | None, status: str) -> list[Arm]:
+def _status_arms(states: frozenset[str] | None, status: str, sql: Dialect) -> list[Arm]:
     """One (predicate, params) per stored status the state set touches; [("", [])] for any.
     `status` is the column as the lens wants it written (see `_Lens.status`)."""
     if states is None or set(states) >= set(PROCESS_STATES):
@@ -64,12 +72,13 @@ def _status_arms(states: frozenset[str] | None, status: str) -> list[Arm]:
         (f"{status} = ?", [state.value]) for state in TERMINAL_STATES if state in states
     ]
     live = [state for state in LIVE_STATES if state in states]
+    waiting = _waiting(sql)
     if len(live) == 2:
         arms.append((f"{status} = 'running'", []))
     elif live == [ProcessState.WAITING]:
-        arms.append((f"{status} = 'running' AND {_WAITING}", []))
+        arms.append((f"{status} = 'running' AND {waiting}", []))
     elif live == [ProcessState.RUNNING]:
-        arms.append((f"{status} = 'running' AND NOT {_WAITING}", []))
+        arms.append((f"{status} = 'running' AND NOT ({waiting})", []))
     return arms
 
 
@@ -88,8 +97,9 @@ class _Lens(NamedTuple):
     status: str = "p.status"
 
 
-def _lens(query: ProcessPageQuery) -> _Lens:
+def _lens(query: ProcessPageQuery, sql: Dialect) -> _Lens:
     scope = query.scope
+    status = f"{sql.not_indexed}p.status"
     if query.lens == "all" or scope is None:
         return _Lens()
     if query.lens == "granted":
@@ -97,14 +107,15 @@ def _lens(query: ProcessPageQuery) -> _Lens:
         # (scope_id, process_id), so one scope's grants come in id order, each row probed
         # by its key.
         return _Lens(
-            source="process_handle_grants g CROSS JOIN processes p ON p.process_id = g.process_id",
+            source=f"process_handle_grants g {sql.fixed_order_join} processes p "
+            "ON p.process_id = g.process_id",
             id_column="g.process_id",
             predicate="g.scope_id = ?",
             params=(scope.id(),),
-            status="+p.status",
+            status=status,
         )
     if scope.agent_frame_id:
-        return _Lens(predicate="p.owner_scope_id = ?", params=(scope.id(),), status="+p.status")
+        return _Lens(predicate="p.owner_scope_id = ?", params=(scope.id(),), status=status)
     # The session's root scope id, or any frame under it. The frames are one range of the
     # (owner_scope_id, process_id) index: every id that starts with `session:<sid>/frame:`
     # sorts before the same text with its last ':' bumped to ';'. No LIKE, so ids with % or
@@ -115,34 +126,34 @@ def _lens(query: ProcessPageQuery) -> _Lens:
     return _Lens(
         predicate="(p.owner_scope_id = ? OR (p.owner_scope_id >= ? AND p.owner_scope_id < ?))",
         params=(root, frames, f"{frames[:-1]};"),
-        status="+p.status",
+        status=status,
     )
 
 
-def _text(text: str) -> Arm:
+def _text(text: str, sql: Dialect) -> Arm:
     if not text:
         return "", []
-    lower = "lower" if text.isascii() else UNICODE_LOWER
+    lower = "lower" if text.isascii() or sql is not SQLITE else UNICODE_LOWER
     needle = text.lower()
-    # instr, not LIKE: the text is matched literally, % and _ included.
-    fields = ("p.process_id", "p.owner_scope_id", _LABEL)
-    predicate = " OR ".join(f"instr({lower}({field}), ?) > 0" for field in fields)
+    # A substring test, not LIKE: the text is matched literally, % and _ included.
+    fields = ("p.process_id", "p.owner_scope_id", _label(sql))
+    predicate = " OR ".join(sql.contains(f"{lower}({field})") for field in fields)
     return f"({predicate})", [needle, needle, needle]
 
 
-def page_statements(query: ProcessPageQuery) -> list[Arm]:
+def page_statements(query: ProcessPageQuery, sql: Dialect = SQLITE) -> list[Arm]:
     """The SELECTs of one page, one per status arm: each returns process ids in the page's
     direction, at most `limit` of them. Exposed so tests can read their query plans."""
-    lens = _lens(query)
-    text, text_params = _text(query.text)
+    lens = _lens(query, sql)
+    text, text_params = _text(query.text, sql)
     column, order = lens.id_column, "DESC" if query.backwards else "ASC"
     cursor = query.before_id if query.backwards else query.after_id
     keyset = f"{column} {'<' if query.backwards else '>'} ?" if cursor is not None else ""
     statements: list[Arm] = []
-    for status, status_params in _status_arms(query.states, lens.status):
+    for status, status_params in _status_arms(query.states, lens.status, sql):
         terms = [term for term in (lens.predicate, status, keyset, text) if term]
         where = f"WHERE {' AND '.join(terms)}" if terms else ""
-        sql = f"SELECT {column} FROM {lens.source} {where} ORDER BY {column} {order} LIMIT ?"
+        select = f"SELECT {column} FROM {lens.source} {where} ORDER BY {column} {order} LIMIT ?"
         params = [
             *lens.params,
             *status_params,
@@ -150,16 +161,18 @@ def page_statements(query: ProcessPageQuery) -> list[Arm]:
             *text_params,
             query.limit,
         ]
-        statements.append((sql, params))
+        statements.append((select, params))
     return statements
 
 
-def page(conn: sqlite3.Connection, query: ProcessPageQuery) -> list[ProcessRecord]:
+def page(conn: Tx, query: ProcessPageQuery) -> list[ProcessRecord]:
     if query.states is not None and not query.states:
         return []
-    if not query.text.isascii():
+    sql = dialect(conn)
+    if not query.text.isascii() and isinstance(conn, sqlite3.Connection):
         conn.create_function(UNICODE_LOWER, 1, _unicode_lower, deterministic=True)
-    arms = [conn.execute(sql, params).fetchall() for sql, params in page_statements(query)]
+    statements = page_statements(query, sql)
+    arms = [conn.execute(statement, params).fetchall() for statement, params in statements]
     merged = heapq.merge(*arms, reverse=query.backwards)
     ids = [row[0] for row in itertools.islice(merged, query.limit)]
     if query.backwards:
@@ -169,7 +182,7 @@ def page(conn: sqlite3.Connection, query: ProcessPageQuery) -> list[ProcessRecor
     return [found[process_id] for process_id in ids]
 
 
-def census(conn: sqlite3.Connection) -> ProcessCensus:
+def census(conn: Tx) -> ProcessCensus:
     """Terminal counts from the status index alone; live rows by id, their wait read from
     the JSON (only live rows can wait, and there are far fewer of them)."""
     cursor = conn.execute(
@@ -185,13 +198,14 @@ def census(conn: sqlite3.Connection) -> ProcessCensus:
     live = {
         process_id: waiting if parked else running
         for process_id, parked in conn.execute(
-            f"SELECT p.process_id, {_WAITING} FROM processes p WHERE p.status = 'running'"
+            f"SELECT p.process_id, {_waiting(dialect(conn))} FROM processes p "
+            "WHERE p.status = 'running'"
         )
     }
     return ProcessCensus(cursor=int(cursor[0]) if cursor else 0, terminal=terminal, live=live)
 
 
-def get_many(conn: sqlite3.Connection, process_ids: list[str]) -> dict[str, ProcessRecord]:
+def get_many(conn: Tx, process_ids: list[str]) -> dict[str, ProcessRecord]:
     found: dict[str, ProcessRecord] = {}
     for start in range(0, len(process_ids), _CHUNK):
         chunk = process_ids[start : start + _CHUNK]
@@ -210,7 +224,7 @@ def _check_limit(limit: int, what: str) -> None:
         raise InvalidRequest(f"a {what} limit must be a whole number >= 0, got `{limit}`")
 
 
-def leased(conn: sqlite3.Connection, limit: int) -> list[ProcessRecord]:
+def leased(conn: Tx, limit: int) -> list[ProcessRecord]:
     """Rows whose lease is held (expired or not), the soonest to lapse first. A scan of the
     lease table (see schema.py for why there is no index by expiry)."""
     _check_limit(limit, "leased-process")
@@ -225,11 +239,12 @@ def leased(conn: sqlite3.Connection, limit: int) -> list[ProcessRecord]:
 
 
 def abandon_candidates(
-    conn: sqlite3.Connection, limit: int, lapsed_at_ms: int | None
+    conn: Tx, limit: int, lapsed_at_ms: int | None
 ) -> list[ProcessRecord]:
     """Live rows with a pending abandon request, and started owner_bound rows (with
     `lapsed_at_ms`, only those whose lease is gone or expired by then), in id order."""
     _check_limit(limit, "abandon-candidate")
+    sql = dialect(conn)
     lapsed, params = "", []
     if lapsed_at_ms is not None:
         lapsed = (
@@ -240,14 +255,11 @@ def abandon_candidates(
         params.append(lapsed_at_ms)
     rows = conn.execute(
         "SELECT p.record_json FROM processes p WHERE p.status = 'running' AND ("
-        "json_type(p.record_json, '$.abandon_request') IS NOT NULL OR ("
-        "json_extract(p.record_json, '$.disposition') = 'owner_bound' "
-        f"AND json_type(p.record_json, '$.first_started') IS NOT NULL {lapsed})) "
+        f"{sql.json_has('p.record_json', 'abandon_request')} OR ("
+        f"{sql.json_text('p.record_json', 'disposition')} = 'owner_bound' "
+        f"AND {sql.json_has('p.record_json', 'first_started')} {lapsed})) "
         "ORDER BY p.process_id LIMIT ?",
         (*params, limit),
     ).fetchall()
     return [decode_record(row[0]) for row in rows]
 
-
-def data_version(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("PRAGMA data_version").fetchone()[0])

@@ -3,27 +3,29 @@
 Every save takes a fresh `change_seq` from the clock row in the same transaction, which is
 what makes the change feed exact: a reader that saw sequence N has seen every save <= N.
 
-A `RegistryConnection` keeps the records it last decoded or saved, with their JSON text, and
-skips decoding a row whose text is still exactly that (SQLite compares the two, so the text
-only comes back when it differs): a worker reads back each record it wrote a moment before,
-and decoding one costs 30-300 us, the GC's share included. Comparing the text itself, not a
+A connection that is a `RecordCache` (the SQLite store's are) keeps the records it last
+decoded or saved, with their JSON text, and skips decoding a row whose text is still exactly
+that (the database compares the two, so the text only comes back when it differs): a worker
+reads back each record it wrote a moment before, and decoding one costs 30-300 us, the GC's
+share included. Comparing the text itself, not a
 version column, means nothing else that writes the file has to keep any promise for this
 to be right.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections import OrderedDict
 
 from lashtui.errors import UnknownProcess
 from lashtui.model import ProcessExecutionEnvSpec, ProcessRecord
 from lashtui.model.wire import WireModel
+from lashtui.registry.sql.dialect import Tx, dialect
 
 
-class RegistryConnection(sqlite3.Connection):
-    """A registry connection with its cache of decoded records (see the module docstring).
-    Saves are staged and enter the cache only once their transaction commits."""
+class RecordCache:
+    """A connection's cache of decoded records (see the module docstring), mixed into the
+    connection class. Saves are staged and enter the cache only once their transaction
+    commits: the store's transaction runner calls `committed` or `rolled_back`."""
 
     # Enough for a worker reading back what it wrote a moment before. Larger costs more
     # than it saves in a long-lived process: every record held is ~50 objects the garbage
@@ -32,7 +34,7 @@ class RegistryConnection(sqlite3.Connection):
     CACHED_RECORDS = 256
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
         self.records: OrderedDict[str, tuple[str, ProcessRecord]] = OrderedDict()
         self.staged: dict[str, tuple[str, ProcessRecord]] = {}
         # Execution envs are content-addressed and never change or go away, so one this
@@ -68,8 +70,8 @@ def decode_record(text: str) -> ProcessRecord:
     return ProcessRecord.model_validate_json(text)
 
 
-def load_record(conn: sqlite3.Connection, process_id: str) -> ProcessRecord | None:
-    if not isinstance(conn, RegistryConnection):
+def load_record(conn: Tx, process_id: str) -> ProcessRecord | None:
+    if not isinstance(conn, RecordCache):
         row = conn.execute(
             "SELECT record_json FROM processes WHERE process_id = ?", (process_id,)
         ).fetchone()
@@ -90,21 +92,21 @@ def load_record(conn: sqlite3.Connection, process_id: str) -> ProcessRecord | No
     return record
 
 
-def require_record(conn: sqlite3.Connection, process_id: str) -> ProcessRecord:
+def require_record(conn: Tx, process_id: str) -> ProcessRecord:
     record = load_record(conn, process_id)
     if record is None:
         raise UnknownProcess.process(process_id)
     return record
 
 
-def require_exists(conn: sqlite3.Connection, process_id: str) -> None:
+def require_exists(conn: Tx, process_id: str) -> None:
     """The existence check, without decoding the row."""
     row = conn.execute("SELECT 1 FROM processes WHERE process_id = ?", (process_id,)).fetchone()
     if row is None:
         raise UnknownProcess.process(process_id)
 
 
-def next_change_seq(conn: sqlite3.Connection) -> int:
+def next_change_seq(conn: Tx) -> int:
     row = conn.execute(
         "UPDATE process_change_clock SET current_seq = current_seq + 1 "
         "WHERE singleton = 1 RETURNING current_seq"
@@ -112,12 +114,12 @@ def next_change_seq(conn: sqlite3.Connection) -> int:
     return int(row[0])
 
 
-def _stage(conn: sqlite3.Connection, record: ProcessRecord, text: str) -> None:
-    if isinstance(conn, RegistryConnection):
+def _stage(conn: Tx, record: ProcessRecord, text: str) -> None:
+    if isinstance(conn, RecordCache):
         conn.staged[record.id] = (text, record)
 
 
-def insert_record(conn: sqlite3.Connection, record: ProcessRecord) -> None:
+def insert_record(conn: Tx, record: ProcessRecord) -> None:
     text = record.model_dump_json()
     conn.execute(
         "INSERT INTO processes (process_id, registration_hash, owner_scope_id, created_at_ms, "
@@ -136,7 +138,7 @@ def insert_record(conn: sqlite3.Connection, record: ProcessRecord) -> None:
     _stage(conn, record, text)
 
 
-def save_record(conn: sqlite3.Connection, record: ProcessRecord) -> None:
+def save_record(conn: Tx, record: ProcessRecord) -> None:
     change_seq, text = next_change_seq(conn), record.model_dump_json()
     if not record.is_terminal():
         # A running row was running before (status only ever moves running -> terminal), so
@@ -163,13 +165,17 @@ def save_record(conn: sqlite3.Connection, record: ProcessRecord) -> None:
 
 
 def save_changes(
-    conn: sqlite3.Connection, record: ProcessRecord, now_ms: int, **changes: WireModel | None
+    conn: Tx, record: ProcessRecord, now_ms: int, **changes: WireModel | None
 ) -> ProcessRecord:
     """`touch(record, now_ms, **changes)`, saved by editing the stored JSON in place: each
     changed top-level field set (or removed, for None) and `updated_at_ms` bumped, which
     costs a fraction of encoding the whole record again (what an append, a first-started
-    fact or a terminal does). A changed `status` is projected to its column too."""
+    fact or a terminal does). A changed `status` is projected to its column too. A store
+    whose dialect cannot edit JSON in place saves the whole record instead."""
     record = touch(record, now_ms, **changes)
+    if not dialect(conn).edits_json_in_place:
+        save_record(conn, record)
+        return record
     values: list[object] = [record.updated_at_ms, next_change_seq(conn), record.id]
     paths = ["'$.updated_at_ms', ?1"]
     stored = "record_json"

@@ -6,16 +6,15 @@ whatever the cutoff. The lease row goes too, so a re-registered id starts again 
 
 from __future__ import annotations
 
-import sqlite3
-
 from lashtui.model import ProcessListFilter, ProcessPruneReport, ProcessStatusFilter
-from lashtui.registry.sqlite.row import decode_record
+from lashtui.registry.sql.dialect import Tx
+from lashtui.registry.sql.row import decode_record
 
 _CHUNK = 500  # stay well under SQLite's bound-parameter limit
 
 
 def prune(
-    conn: sqlite3.Connection,
+    conn: Tx,
     cutoff_ms: int,
     list_filter: ProcessListFilter | None,
     up_to_change_seq: int | None,

@@ -1,0 +1,262 @@
+"""`SqlProcessRegistry`: the `ProcessRegistry` Protocol over a SQL database, one class for
+both stores.
+
+Each method stamps the time once, on the event loop, and hands one transaction function (from
+the sibling modules, grouped by what they own) to the store's `TransactionRunner`, which runs
+it as one transaction under the store's own rules: SQLite's BEGIN IMMEDIATE on a file, or
+PostgreSQL's write lock on a pooled connection. The runner's call says what kind of
+transaction it is: a write, a read that needs one snapshot, or the short forms of both, which
+touch one process's rows and which a runner may run more cheaply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, Protocol, TypeVar
+
+from lashtui.clock import Clock
+from lashtui.model import (
+    AbandonRequest,
+    ExternalRef,
+    LeaseOwnerIdentity,
+    ProcessAwaitOutput,
+    ProcessCensus,
+    ProcessEvent,
+    ProcessEventAppendRequest,
+    ProcessEventAppendResult,
+    ProcessExecutionEnvSpec,
+    ProcessHandleDescriptor,
+    ProcessHandleGrant,
+    ProcessLease,
+    ProcessLeaseClaimOutcome,
+    ProcessListFilter,
+    ProcessPageQuery,
+    ProcessPruneReport,
+    ProcessRecord,
+    ProcessRegistration,
+    ProcessSessionDeleteReport,
+    ProcessStarted,
+    ProcessStartRequest,
+    ProcessWorkItem,
+    SessionScope,
+    WaitState,
+)
+from lashtui.registry.sql import event, grant, lease, page, process, prune
+from lashtui.registry.sql.dialect import Tx
+
+P = ParamSpec("P")
+T = TypeVar("T")
+TxFunction = Callable[Concatenate[Tx, P], T]
+
+
+class TransactionRunner(Protocol):
+    """How a store runs the transaction functions (see the module docstring)."""
+
+    async def write(self, fn: TxFunction[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
+    async def read(self, fn: TxFunction[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
+    async def short_write(
+        self, fn: TxFunction[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T: ...
+    async def short_read(self, fn: TxFunction[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
+    async def point_read(self, fn: TxFunction[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
+
+
+class SqlProcessRegistry:
+    """The registry's methods, each one transaction run by `runner`. A store subclasses it
+    with how to open and close itself and how it tells that others have committed."""
+
+    def __init__(self, runner: TransactionRunner, clock: Clock) -> None:
+        self._db = runner
+        self._clock = clock
+
+    def _now(self) -> int:
+        return self._clock.now_ms()
+
+    # --- rows and facts
+
+    async def register_process(self, registration: ProcessRegistration) -> ProcessRecord:
+        return await self._db.short_write(process.register, registration, self._now())
+
+    async def set_external_ref(self, process_id: str, ref: ExternalRef) -> ProcessRecord:
+        return await self._db.short_write(process.set_external_ref, process_id, ref, self._now())
+
+    async def record_first_started(
+        self, process_id: str, started: ProcessStarted, lease: ProcessLease
+    ) -> ProcessRecord:
+        return await self._db.short_write(
+            process.record_first_started, process_id, started, lease, self._now()
+        )
+
+    async def request_process_abandon(
+        self, process_id: str, request: AbandonRequest
+    ) -> ProcessRecord:
+        return await self._db.short_write(process.request_abandon, process_id, request, self._now())
+
+    async def set_process_wait(self, process_id: str, wait: WaitState) -> ProcessRecord:
+        return await self._db.short_write(process.set_wait, process_id, wait, self._now())
+
+    async def clear_process_wait(self, process_id: str) -> ProcessRecord:
+        return await self._db.short_write(process.clear_wait, process_id, self._now())
+
+    async def get_process(self, process_id: str) -> ProcessRecord | None:
+        return await self._db.point_read(process.get, process_id)
+
+    async def list_processes(self, filter: ProcessListFilter | None = None) -> list[ProcessRecord]:
+        return await self._db.read(process.list_matching, filter or ProcessListFilter())
+
+    async def list_non_terminal(self) -> list[ProcessRecord]:
+        return await self._db.read(process.list_non_terminal)
+
+    async def list_work_items(self) -> list[ProcessWorkItem]:
+        return await self._db.read(lease.work_items)
+
+    # --- events and terminals
+
+    async def append_event(
+        self, process_id: str, request: ProcessEventAppendRequest
+    ) -> ProcessEventAppendResult:
+        return await self._db.short_write(event.append, process_id, request, self._now())
+
+    async def complete_process(
+        self, process_id: str, await_output: ProcessAwaitOutput
+    ) -> ProcessRecord:
+        return await self._db.short_write(event.complete, process_id, await_output, self._now())
+
+    async def complete_process_with_lease(
+        self, lease: ProcessLease, await_output: ProcessAwaitOutput
+    ) -> ProcessRecord:
+        return await self._db.short_write(
+            event.complete_with_lease, lease, await_output, self._now()
+        )
+
+    async def events_after(self, process_id: str, after_sequence: int) -> list[ProcessEvent]:
+        return await self._db.read(event.events_after, process_id, after_sequence)
+
+    async def first_event_after(
+        self, process_id: str, event_type: str, after_sequence: int
+    ) -> ProcessEvent | None:
+        return await self._db.point_read(
+            event.first_after, process_id, event_type, after_sequence
+        )
+
+    async def count_events_through(self, process_id: str, event_type: str, sequence: int) -> int:
+        return await self._db.short_read(event.count_through, process_id, event_type, sequence)
+
+    async def recent_events(self, process_id: str, limit: int) -> list[ProcessEvent]:
+        return await self._db.read(event.recent, process_id, limit)
+
+    async def wake_events_after(self, process_id: str, after_sequence: int) -> list[ProcessEvent]:
+        return await self._db.read(event.wake_events_after, process_id, after_sequence)
+
+    async def ack_wake(self, process_id: str, sequence: int) -> None:
+        await self._db.short_write(event.ack_wake, process_id, sequence)
+
+    # --- grants and sessions
+
+    async def grant_handle(
+        self, scope: SessionScope, process_id: str, descriptor: ProcessHandleDescriptor
+    ) -> ProcessHandleGrant:
+        return await self._db.short_write(grant.grant, scope, process_id, descriptor)
+
+    async def revoke_handle(self, scope: SessionScope, process_id: str) -> None:
+        await self._db.short_write(grant.revoke, scope, process_id)
+
+    async def has_handle_grant(self, scope: SessionScope, process_id: str) -> bool:
+        return await self._db.short_read(grant.has_grant, scope, process_id)
+
+    async def transfer_handle_grants(
+        self, from_scope: SessionScope, to_scope: SessionScope, process_ids: list[str]
+    ) -> None:
+        await self._db.write(grant.transfer, from_scope, to_scope, list(process_ids))
+
+    async def list_handle_grants(
+        self, scope: SessionScope
+    ) -> list[tuple[ProcessHandleGrant, ProcessRecord]]:
+        return await self._db.read(grant.list_grants, scope, False)
+
+    async def list_live_handle_grants(
+        self, scope: SessionScope
+    ) -> list[tuple[ProcessHandleGrant, ProcessRecord]]:
+        return await self._db.read(grant.list_grants, scope, True)
+
+    async def handle_grants_for_process(self, process_id: str) -> list[ProcessHandleGrant]:
+        return await self._db.read(grant.grants_for_process, process_id)
+
+    async def delete_session_process_state(self, session_id: str) -> ProcessSessionDeleteReport:
+        return await self._db.write(grant.delete_session, session_id, self._now())
+
+    # --- leases
+
+    async def claim_process_lease(
+        self, process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int
+    ) -> ProcessLeaseClaimOutcome:
+        return await self._db.short_write(lease.claim, process_id, owner, ttl_ms, self._now())
+
+    async def reclaim_process_lease(
+        self,
+        process_id: str,
+        owner: LeaseOwnerIdentity,
+        observed_holder: ProcessLease,
+        ttl_ms: int,
+    ) -> ProcessLeaseClaimOutcome:
+        return await self._db.short_write(
+            lease.reclaim, process_id, owner, observed_holder, ttl_ms, self._now()
+        )
+
+    async def renew_process_lease(self, lease_: ProcessLease, ttl_ms: int) -> ProcessLease:
+        return await self._db.short_write(lease.renew, lease_, ttl_ms, self._now())
+
+    async def get_process_lease(self, process_id: str) -> ProcessLease | None:
+        return await self._db.point_read(lease.get, process_id)
+
+    async def get_process_leases(self, process_ids: list[str]) -> dict[str, ProcessLease]:
+        return await self._db.read(lease.get_many, list(process_ids))
+
+    async def release_process_lease(self, lease_: ProcessLease) -> None:
+        await self._db.short_write(lease.release, lease_)
+
+    # --- retention, change feed, envs
+
+    async def prune_terminal_processes(
+        self,
+        cutoff_epoch_ms: int,
+        *,
+        filter: ProcessListFilter | None = None,
+        up_to_change_seq: int | None = None,
+    ) -> ProcessPruneReport:
+        return await self._db.write(prune.prune, cutoff_epoch_ms, filter, up_to_change_seq)
+
+    async def processes_changed_since(
+        self, cursor: int, limit: int
+    ) -> tuple[list[ProcessRecord], int]:
+        return await self._db.read(process.changed_since, cursor, limit)
+
+    async def put_process_execution_env(self, spec: ProcessExecutionEnvSpec) -> str:
+        return await self._db.short_write(process.put_env, spec, self._now())
+
+    async def get_process_execution_env(self, env_ref: str) -> ProcessExecutionEnvSpec:
+        return await self._db.point_read(process.get_env, env_ref)
+
+    # --- lashtui extensions
+
+    async def start_process(self, request: ProcessStartRequest) -> ProcessRecord:
+        return await self._db.short_write(process.start, request, self._now())
+
+    # --- the dashboard's reads
+
+    async def page_processes(self, query: ProcessPageQuery) -> list[ProcessRecord]:
+        return await self._db.read(page.page, query)
+
+    async def process_census(self) -> ProcessCensus:
+        return await self._db.read(page.census)
+
+    async def get_processes(self, process_ids: list[str]) -> dict[str, ProcessRecord]:
+        return await self._db.read(page.get_many, list(process_ids))
+
+    async def list_leased_processes(self, limit: int = 1000) -> list[ProcessRecord]:
+        return await self._db.read(page.leased, limit)
+
+    async def list_abandon_candidates(
+        self, limit: int = 1000, *, lapsed_at_ms: int | None = None
+    ) -> list[ProcessRecord]:
+        return await self._db.read(page.abandon_candidates, limit, lapsed_at_ms)
