@@ -1,12 +1,17 @@
-"""Shared fixtures: a manual clock and a registry on a real SQLite file.
+"""Shared fixtures: a manual clock and a registry on a real SQLite file or PostgreSQL schema.
 
 The `registry` fixture is parameterised by backend, so every contract test runs against each
-store; adding a backend is adding a parameter and a branch in `_open`.
+store. The PostgreSQL tests use the server at $LASHTUI_TEST_POSTGRES (`.ci/postgres` starts
+a throwaway one and prints its URL), each test in a schema of its own, dropped after. Without
+that variable they are skipped, except in CI (CI=true), where they fail: CI must never pass
+by not testing a backend.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +19,8 @@ import pytest
 from lashtui.clock import ManualClock
 from lashtui.registry import ProcessRegistry, open_registry
 
-BACKENDS = ["sqlite"]
+BACKENDS = ["sqlite", "postgres"]
+POSTGRES_ENV = "LASHTUI_TEST_POSTGRES"
 START_MS = 1_780_000_000_000
 
 
@@ -28,11 +34,41 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def postgres_server() -> str:
+    """The test server's URL: skip without one, but fail in CI."""
+    url = os.environ.get(POSTGRES_ENV)
+    if url:
+        return url
+    message = f"no PostgreSQL server for the tests: set {POSTGRES_ENV} (see .ci/postgres)"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture
-def registry_target(backend: str, tmp_path: Path) -> str:
+def postgres_schema() -> Iterator[str]:
+    """A registry URL on a fresh, empty schema of the test server, dropped after the test."""
+    import psycopg
+
+    server = postgres_server()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    separator = "&" if "?" in server else "?"
+    try:
+        yield f"{server}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def registry_target(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Where the backend under test keeps its registry (a fresh one per test)."""
     if backend == "sqlite":
         return str(tmp_path / "registry.db")
+    if backend == "postgres":
+        return str(request.getfixturevalue("postgres_schema"))
     raise AssertionError(f"unknown backend {backend}")
 
 

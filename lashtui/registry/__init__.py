@@ -1,14 +1,18 @@
 """The process registry: the `ProcessRegistry` Protocol and `open_registry`, the one factory
-that picks a concrete store from a target (a SQLite path today)."""
+that picks a concrete store from a target: a PostgreSQL URL, or else a SQLite file path."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from lashtui.clock import Clock
-from lashtui.errors import InvalidRequest
+from lashtui.errors import StoreError
 from lashtui.registry.protocol import ProcessRegistry
+
+if TYPE_CHECKING:
+    from lashtui.registry.sql.store import SqlProcessRegistry
 
 __all__ = ["ProcessRegistry", "open_registry"]
 
@@ -17,18 +21,29 @@ __all__ = ["ProcessRegistry", "open_registry"]
 async def open_registry(
     target: str, *, clock: Clock | None = None, read_only: bool = False, create: bool = True
 ) -> AsyncIterator[ProcessRegistry]:
-    """Open the registry at `target` (a SQLite file path, or ":memory:") for the duration of
-    the `async with` block. `create=False` refuses a target that does not exist yet."""
+    """Open the registry at `target` for the duration of the `async with` block: a
+    `postgresql://` (or `postgres://`) URL, or a SQLite file path (or ":memory:").
+    `create=False` refuses a target that does not exist yet."""
+    registry: SqlProcessRegistry
     if target.startswith(("postgresql://", "postgres://")):
-        raise InvalidRequest(
-            f"PostgreSQL registries are not supported by this version of lashtui, got `{target}`"
-        )
-    # Imported here so that importing lashtui.registry opens nothing and loads no driver.
-    from lashtui.registry.sqlite import SqliteProcessRegistry
+        # Imported here so that importing lashtui.registry opens nothing and loads no driver.
+        try:
+            from lashtui.registry.postgres import PostgresProcessRegistry
+        except ImportError as error:
+            raise StoreError(
+                f"a PostgreSQL registry needs psycopg ({error.name} is missing): "
+                "pip install 'lashtui[postgres]'"
+            ) from None
 
-    registry = await SqliteProcessRegistry.open(
-        target, clock=clock, read_only=read_only, create=create
-    )
+        registry = await PostgresProcessRegistry.open(
+            target, clock=clock, read_only=read_only, create=create
+        )
+    else:
+        from lashtui.registry.sqlite import SqliteProcessRegistry
+
+        registry = await SqliteProcessRegistry.open(
+            target, clock=clock, read_only=read_only, create=create
+        )
     try:
         yield registry
     finally:

@@ -12,8 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sqlite3
-from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +38,7 @@ from lashtui.model import (
 )
 from lashtui.registry import ProcessRegistry
 from tests.builders import ext
+from tests.raw import raw_connection
 
 LINE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -155,7 +154,7 @@ def terminal_output(record: ProcessRecord) -> ProcessAwaitOutput | None:
 def rewind_row(db_path: str, record: ProcessRecord) -> None:
     """Put an older copy of the `processes` row back, as if the process had crashed after the
     event insert and before the row update (semantics §4.4 step 2 "repair")."""
-    with closing(sqlite3.connect(db_path)) as conn:
+    with raw_connection(db_path) as conn:
         conn.execute(
             "UPDATE processes SET status = ?, updated_at_ms = ?, record_json = ? "
             "WHERE process_id = ?",
@@ -166,7 +165,6 @@ def rewind_row(db_path: str, record: ProcessRecord) -> None:
                 record.id,
             ),
         )
-        conn.commit()
 
 
 def sha256_json(value: Any) -> str:
@@ -556,10 +554,8 @@ async def test_identical_non_terminal_replay_succeeds_on_terminal_row(
 
 
 async def test_replay_of_stored_terminal_repairs_a_running_row(
-    registry: ProcessRegistry, clock: ManualClock, backend: str, registry_target: str
+    registry: ProcessRegistry, clock: ManualClock, registry_target: str
 ) -> None:  # scenario 27
-    if backend != "sqlite":
-        pytest.skip("the crash is simulated by rewriting the SQLite row directly")
     await start(registry, "p")
     running = await record_of(registry, "p")
     output = SuccessOutput(value="done")
@@ -581,10 +577,8 @@ async def test_replay_of_stored_terminal_repairs_a_running_row(
 
 
 async def test_replaying_a_completion_repairs_a_running_row(
-    registry: ProcessRegistry, clock: ManualClock, backend: str, registry_target: str
+    registry: ProcessRegistry, clock: ManualClock, registry_target: str
 ) -> None:  # scenario 27, through complete_process
-    if backend != "sqlite":
-        pytest.skip("the crash is simulated by rewriting the SQLite row directly")
     await start(registry, "p")
     running = await record_of(registry, "p")
     output = FailureOutput.model_validate(

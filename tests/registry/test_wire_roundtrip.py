@@ -7,11 +7,11 @@ order, with non-trivial selectors, a frame-qualified originator and a signal wai
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from lashtui.clock import ManualClock
 from lashtui.model import ProcessEventAppendRequest, ProcessEventType, ProcessRecord
 from lashtui.registry import ProcessRegistry
+from tests.raw import raw_connection
 
 LASH_RECORD = (
     '{"id":"proc-full","registration_hash":"' + "ab" * 32 + '",'
@@ -54,9 +54,9 @@ LASH_RECORD = (
 
 
 def _insert_as_lash(path: str, record_json: str) -> None:
-    """Write the row the way lash's SQLite store would, bypassing lashtui entirely."""
+    """Write the row the way lash's store would, bypassing lashtui entirely."""
     record = json.loads(record_json)
-    with sqlite3.connect(path) as conn:
+    with raw_connection(path) as conn:
         seq = conn.execute(
             "UPDATE process_change_clock SET current_seq = current_seq + 1 RETURNING current_seq"
         ).fetchone()[0]
@@ -73,15 +73,13 @@ def _insert_as_lash(path: str, record_json: str) -> None:
                 record_json,
             ),
         )
-    conn.close()
 
 
 def _stored_json(path: str, process_id: str) -> str:
-    with sqlite3.connect(path) as conn:
+    with raw_connection(path) as conn:
         text: str = conn.execute(
             "SELECT record_json FROM processes WHERE process_id = ?", (process_id,)
         ).fetchone()[0]
-    conn.close()
     return text
 
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from lashtui.errors import UnknownProcess
+from pydantic import ValidationError
+
+from lashtui.errors import StoreError, UnknownProcess
 from lashtui.model import ProcessExecutionEnvSpec, ProcessRecord
 from lashtui.model.wire import WireModel
 from lashtui.registry.sql.dialect import Tx, dialect
@@ -64,6 +66,13 @@ class RecordCache:
     def rolled_back(self) -> None:
         self.staged.clear()
         self.staged_envs.clear()
+
+
+def decode_error(error: ValidationError) -> StoreError:
+    """A stored row that does not decode, as one sentence naming the field."""
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "row"
+    return StoreError(f"failed to decode process registry row: {where}: {first['msg']}")
 
 
 def decode_record(text: str) -> ProcessRecord:

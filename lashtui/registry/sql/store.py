@@ -11,6 +11,7 @@ touch one process's rows and which a runner may run more cheaply.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
@@ -61,13 +62,21 @@ class TransactionRunner(Protocol):
     async def point_read(self, fn: TxFunction[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
 
 
-class SqlProcessRegistry:
+class SqlProcessRegistry(ABC):
     """The registry's methods, each one transaction run by `runner`. A store subclasses it
     with how to open and close itself and how it tells that others have committed."""
 
     def __init__(self, runner: TransactionRunner, clock: Clock) -> None:
         self._db = runner
         self._clock = clock
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Close the store's connections; calls after this fail with a `StoreError`."""
+
+    @abstractmethod
+    async def data_version(self) -> int:
+        """See `ProcessRegistry.data_version`: how the store tells others' commits."""
 
     def _now(self) -> int:
         return self._clock.now_ms()

@@ -31,7 +31,7 @@ from pydantic import ValidationError
 
 from lashtui.errors import InvalidRequest, NotARegistry, StoreError, UnsupportedSchema
 from lashtui.registry.sql.dialect import SQLITE
-from lashtui.registry.sql.row import RecordCache
+from lashtui.registry.sql.row import RecordCache, decode_error
 from lashtui.registry.sqlite.schema import DDL, SCHEMA_VERSION, unsupported_schema_message
 
 P = ParamSpec("P")
@@ -166,12 +166,6 @@ def _ensure_schema(conn: sqlite3.Connection, path: str) -> None:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
-
-
-def decode_error(error: ValidationError) -> StoreError:
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "row"
-    return StoreError(f"failed to decode process registry row: {where}: {first['msg']}")
 
 
 def connect_file(

@@ -16,7 +16,9 @@ here such an index made each renewal ~80% dearer (1M lease rows), to save the le
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 10
+from lashtui.registry.sql.version import SCHEMA_VERSION, unsupported_schema_message
+
+__all__ = ["DDL", "SCHEMA_VERSION", "unsupported_schema_message"]
 
 # One statement per entry: the DDL runs inside the opener's IMMEDIATE transaction, and
 # sqlite3's executescript() would commit it behind our back.
@@ -87,10 +89,3 @@ DDL: tuple[str, ...] = (
     )""",
 )
 
-
-def unsupported_schema_message(found: int) -> str:
-    return (
-        "Unsupported lash process registry schema: this binary supports schema version "
-        f"{SCHEMA_VERSION}, but the database reports version {found}. There is no migration "
-        "chain — delete the process registry database and start fresh."
-    )

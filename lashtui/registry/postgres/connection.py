@@ -1,0 +1,314 @@
+"""Running the shared transaction functions against PostgreSQL, one thread hop per transaction.
+
+The transactions are synchronous SQL functions (`registry.sql`), so each runs whole on a
+pool thread with psycopg's synchronous connection, as the SQLite store runs them on its
+connection's thread. benchmarks/pg_drivers.py measured the choice on this machine: asyncpg,
+awaiting each statement, commits 15-20% more transactions a second, but spends 45-50% of
+the event loop on it where one hop per transaction spends 7-12%, and the loop is the
+dashboard's; psycopg's own async driver was the slowest of the three. One hop per
+transaction also keeps one implementation of lash's semantics for both stores.
+
+Write transactions are serialised, as SQLite serialises them on its file: each begins by
+updating the one-row `process_registry_meta`, whose row lock is then held until commit. That
+is what keeps the change feed exact under concurrent commits: a transaction takes its
+`change_seq` values while no other writer can take any, and commits before the next writer
+starts, so a reader that has seen sequence N has seen every save up to N. Reads are never
+blocked (MVCC); a read that spans statements runs in one REPEATABLE READ snapshot. The same
+update counts commits (`data_version`) and queues a NOTIFY, which PostgreSQL delivers to
+listeners when, and only if, the transaction commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, Concatenate, ParamSpec, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import psycopg_pool
+from psycopg import errors as pg_errors
+from pydantic import ValidationError
+
+from lashtui.errors import InvalidRequest, LashError, NotARegistry, StoreError, UnsupportedSchema
+from lashtui.registry.postgres.schema import DDL, SCHEMA_VERSION, unsupported_schema_message
+from lashtui.registry.sql.dialect import POSTGRES, Cursor, Tx
+from lashtui.registry.sql.row import decode_error
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+LOCK_TIMEOUT_MS = 15_000
+READ_ONLY_LOCK_TIMEOUT_MS = 1_000
+CONNECT_TIMEOUT_S = 10.0
+POOL_SIZE = 4
+
+_WRITE, _READ, _POINT = "write", "read", "point"
+
+
+def redacted(target: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(target)
+    if parts.password is None:
+        return target
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else ""
+    return urlunsplit(parts._replace(netloc=f"{user}{host}"))
+
+
+@functools.lru_cache(maxsize=512)
+def _translated(sql: str) -> str:
+    """SQLite's `?` placeholders as psycopg's `%s` (a literal `%` doubled)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class PgTx:
+    """A psycopg connection as the transaction functions see it (`Tx`)."""
+
+    dialect = POSTGRES
+
+    def __init__(self, pg: psycopg.Connection[Any]) -> None:
+        self._pg = pg
+
+    def execute(self, sql: str, parameters: Any = None, /) -> Cursor:
+        if not parameters:
+            return self._pg.execute(sql)
+        return self._pg.execute(_translated(sql), parameters)
+
+
+def notify_channel(schema: str) -> str:
+    """The channel a registry's commits are announced on: one per schema, and short enough
+    for PostgreSQL's 63-byte identifiers whatever the schema's name."""
+    return "lashtui_" + hashlib.sha256(schema.encode()).hexdigest()[:16]
+
+
+class PostgresConnection:
+    """The PostgreSQL store's `TransactionRunner`: a pool of connections, each transaction
+    run whole on one of the pool's threads (see the module docstring)."""
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        read_only: bool,
+        create: bool = True,
+        lock_timeout_ms: int | None = None,
+        pool_size: int = POOL_SIZE,
+    ) -> None:
+        self.target = target
+        self.display = redacted(target)
+        self.read_only = read_only
+        self.create = create
+        if lock_timeout_ms is None:
+            lock_timeout_ms = READ_ONLY_LOCK_TIMEOUT_MS if read_only else LOCK_TIMEOUT_MS
+        self.lock_timeout_ms = lock_timeout_ms
+        self.schema = ""
+        self.channel = ""
+        self._lock_sql = ""
+        self._pool = psycopg_pool.ConnectionPool(
+            target,
+            min_size=1,
+            max_size=pool_size,
+            open=False,
+            kwargs={"autocommit": True, "connect_timeout": int(CONNECT_TIMEOUT_S)},
+            configure=self._configure,
+            timeout=CONNECT_TIMEOUT_S,
+            name="lashtui-registry",
+        )
+        self._threads = ThreadPoolExecutor(pool_size, thread_name_prefix="lashtui-pg")
+        self._closed = False
+
+    def _configure(self, pg: psycopg.Connection[Any]) -> None:
+        pg.execute(f"SET lock_timeout = {int(self.lock_timeout_ms)}")
+        if self.read_only:
+            pg.execute("SET default_transaction_read_only = on")
+
+    async def open(self) -> None:
+        try:
+            await self._call(self._open_pool)
+            self.schema = await self._call(self._in_pool, self._prepare)
+        except BaseException:
+            await self.close()
+            raise
+        self.channel = notify_channel(self.schema)
+        self._lock_sql = (
+            "BEGIN; WITH bump AS (UPDATE process_registry_meta SET commits = commits + 1 "
+            "WHERE singleton = 1 RETURNING commits) "
+            f"SELECT pg_notify('{self.channel}', '') FROM bump"
+        )
+
+    def _open_pool(self) -> None:
+        # One plain connection first: the pool would retry a refused or misaddressed server
+        # in the background until its timeout, where this fails at once, with the reason.
+        try:
+            psycopg.connect(self.target, connect_timeout=int(CONNECT_TIMEOUT_S)).close()
+        except psycopg.Error as error:
+            raise StoreError(
+                f"cannot reach process registry `{self.display}`: {_first_line(error)}"
+            ) from None
+        self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await asyncio.to_thread(self._pool.close)
+        await asyncio.to_thread(self._threads.shutdown, wait=True)
+
+    # --- the TransactionRunner calls
+
+    async def write(
+        self, fn: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`fn` in one transaction holding the registry's write lock: committed if it
+        returns, rolled back (leaving the database unchanged) if it raises."""
+        self._refuse_read_only()
+        return await self._call(self._in_pool, self._transaction, _WRITE, fn, args, kwargs)
+
+    async def read(
+        self, fn: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`fn` in one read-only snapshot."""
+        return await self._call(self._in_pool, self._transaction, _READ, fn, args, kwargs)
+
+    # One hop is the whole cost either way: the short forms are the long ones.
+    short_write = write
+    short_read = read
+
+    async def point_read(
+        self, fn: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`read` for a function of one statement, or whose statements need not share a
+        snapshot: without BEGIN and COMMIT around it."""
+        return await self._call(self._in_pool, self._transaction, _POINT, fn, args, kwargs)
+
+    # --- on the pool's threads
+
+    async def _call(self, fn: Callable[..., T], *args: object) -> T:
+        if self._closed:
+            raise StoreError(f"process registry `{self.display}` is closed")
+        loop = asyncio.get_running_loop()
+        with self._errors():
+            return await loop.run_in_executor(self._threads, fn, *args)
+
+    def _in_pool(self, fn: Callable[..., T], *args: object) -> T:
+        with self._pool.connection() as pg:
+            return fn(pg, *args)
+
+    def _transaction(
+        self,
+        pg: psycopg.Connection[Any],
+        kind: str,
+        fn: Callable[..., T],
+        args: tuple[object, ...],
+        kwargs: dict[str, object],
+    ) -> T:
+        if kind == _POINT:
+            return fn(PgTx(pg), *args, **kwargs)
+        pg.execute(self._lock_sql if kind == _WRITE else _READ_SNAPSHOT)
+        try:
+            result = fn(PgTx(pg), *args, **kwargs)
+            pg.execute("COMMIT")
+        except BaseException:
+            if pg.info.transaction_status != psycopg.pq.TransactionStatus.IDLE and not pg.closed:
+                pg.execute("ROLLBACK")
+            raise
+        return result
+
+    def _prepare(self, pg: psycopg.Connection[Any]) -> str:
+        """Check the schema and, for a new registry, create it: in one transaction, under an
+        advisory lock, so that concurrent first opens converge. Returns the schema's name.
+        Refuses what is not ours before writing anything."""
+        pg.execute("BEGIN")
+        try:
+            row = pg.execute("SELECT current_schema()").fetchone()
+            schema = row[0] if row else None
+            if schema is None:
+                raise StoreError(
+                    f"cannot open process registry `{self.display}`: no schema on its "
+                    "search_path exists"
+                )
+            pg.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('lashtui registry ' || %s))", (schema,)
+            )
+            tables = {
+                name
+                for (name,) in pg.execute(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,)
+                )
+            }
+            if "process_registry_meta" in tables:
+                version = pg.execute("SELECT schema_version FROM process_registry_meta").fetchone()
+                found = int(version[0]) if version else 0
+                if found != SCHEMA_VERSION:
+                    raise UnsupportedSchema(unsupported_schema_message(found))
+            elif tables:
+                raise NotARegistry(
+                    f"not a lash process registry: {self.display} (schema `{schema}` holds "
+                    "other tables)"
+                )
+            elif self.read_only:
+                raise StoreError(f"no process registry at `{self.display}` to open read-only")
+            elif not self.create:
+                raise StoreError(f"no process registry at `{self.display}`")
+            else:
+                for statement in DDL:
+                    pg.execute(statement)
+            pg.execute("COMMIT")
+        except BaseException:
+            if not pg.closed:
+                pg.execute("ROLLBACK")
+            raise
+        return str(schema)
+
+    def _refuse_read_only(self) -> None:
+        if self.read_only:
+            raise StoreError(f"process registry `{self.display}` is open read-only")
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """psycopg's and pydantic's failures as the registry's one-sentence errors."""
+        try:
+            yield
+        except LashError:
+            raise
+        except pg_errors.LockNotAvailable:
+            raise StoreError(
+                f"process registry `{self.display}` is locked by another process "
+                f"(still busy after {self.lock_timeout_ms} ms)"
+            ) from None
+        except pg_errors.ReadOnlySqlTransaction:
+            raise StoreError(f"process registry `{self.display}` is read-only") from None
+        except (pg_errors.NumericValueOutOfRange, OverflowError):
+            raise InvalidRequest(
+                "a number is too large for the registry (PostgreSQL BIGINT is signed 64-bit)"
+            ) from None
+        except psycopg_pool.PoolTimeout:
+            raise StoreError(
+                f"cannot reach process registry `{self.display}`: no free connection within "
+                f"{CONNECT_TIMEOUT_S:.0f} s"
+            ) from None
+        except psycopg.OperationalError as error:
+            raise StoreError(
+                f"cannot reach process registry `{self.display}`: {_first_line(error)}"
+            ) from None
+        except psycopg.Error as error:
+            raise StoreError(
+                f"process registry `{self.display}` failed: {_first_line(error)}"
+            ) from None
+        except ValidationError as error:
+            raise decode_error(error) from None
+
+
+_READ_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -1,0 +1,92 @@
+"""lash's process registry layout (semantics §14.2-§14.3) in PostgreSQL, and its version.
+
+The tables, columns and indexes are the SQLite store's, typed for PostgreSQL: integers that
+hold milliseconds or sequences are BIGINT, and every text column collates as "C", so ids sort
+byte-wise as they do in SQLite and in Python (the dashboard's keyset pages and the lineage
+lens's id ranges rely on that order; a database's default collation could be anything).
+
+SQLite keeps the version in the file header (`user_version`); here it is a one-row table,
+`process_registry_meta`, which also serves as the write lock (see connection.py) and counts
+commits for `data_version`. As in SQLite there are no migrations: a database stamped with
+another version is refused untouched.
+"""
+
+from __future__ import annotations
+
+from lashtui.registry.sql.version import SCHEMA_VERSION, unsupported_schema_message
+
+__all__ = ["DDL", "SCHEMA_VERSION", "unsupported_schema_message"]
+
+DDL: tuple[str, ...] = (
+    """CREATE TABLE process_registry_meta (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        schema_version INTEGER NOT NULL,
+        commits BIGINT NOT NULL
+    )""",
+    """CREATE TABLE processes (
+        process_id TEXT COLLATE "C" PRIMARY KEY,
+        registration_hash TEXT NOT NULL,
+        owner_scope_id TEXT COLLATE "C" NOT NULL,
+        created_at_ms BIGINT NOT NULL,
+        updated_at_ms BIGINT NOT NULL,
+        change_seq BIGINT NOT NULL,
+        status TEXT COLLATE "C" NOT NULL,
+        record_json TEXT NOT NULL
+    )""",
+    "CREATE INDEX processes_status_idx ON processes(status)",
+    "CREATE INDEX processes_change_seq_idx ON processes(change_seq)",
+    "CREATE INDEX processes_status_process_idx ON processes(status, process_id)",
+    "CREATE INDEX processes_owner_scope_idx ON processes(owner_scope_id, process_id)",
+    """CREATE TABLE process_change_clock (
+        singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+        current_seq BIGINT NOT NULL
+    )""",
+    "INSERT INTO process_change_clock (singleton, current_seq) VALUES (1, 0)",
+    """CREATE TABLE process_events (
+        process_id TEXT COLLATE "C" NOT NULL
+            REFERENCES processes(process_id) ON DELETE CASCADE,
+        sequence BIGINT NOT NULL,
+        event_type TEXT COLLATE "C" NOT NULL,
+        payload_hash TEXT NOT NULL,
+        idempotency_key TEXT COLLATE "C",
+        occurred_at_ms BIGINT NOT NULL,
+        event_json TEXT NOT NULL,
+        PRIMARY KEY (process_id, sequence)
+    )""",
+    """CREATE UNIQUE INDEX process_events_idempotency_idx
+        ON process_events(process_id, idempotency_key) WHERE idempotency_key IS NOT NULL""",
+    """CREATE TABLE process_wake_acks (
+        process_id TEXT COLLATE "C" NOT NULL
+            REFERENCES processes(process_id) ON DELETE CASCADE,
+        sequence BIGINT NOT NULL,
+        PRIMARY KEY (process_id, sequence)
+    )""",
+    """CREATE TABLE process_handle_grants (
+        session_id TEXT COLLATE "C" NOT NULL,
+        scope_id TEXT COLLATE "C" NOT NULL,
+        process_id TEXT COLLATE "C" NOT NULL
+            REFERENCES processes(process_id) ON DELETE CASCADE,
+        descriptor_json TEXT NOT NULL,
+        PRIMARY KEY (scope_id, process_id)
+    )""",
+    "CREATE INDEX process_handle_grants_session_idx ON process_handle_grants(session_id)",
+    "CREATE INDEX process_handle_grants_process_idx ON process_handle_grants(process_id)",
+    """CREATE TABLE process_leases (
+        process_id TEXT COLLATE "C" PRIMARY KEY
+            REFERENCES processes(process_id) ON DELETE CASCADE,
+        lease_owner_id TEXT COLLATE "C",
+        lease_owner_incarnation_id TEXT COLLATE "C",
+        lease_owner_liveness_json TEXT,
+        lease_token TEXT COLLATE "C",
+        lease_fencing_token BIGINT NOT NULL DEFAULT 0,
+        lease_claimed_at_ms BIGINT NOT NULL DEFAULT 0,
+        lease_expires_at_ms BIGINT NOT NULL DEFAULT 0
+    )""",
+    """CREATE TABLE process_execution_envs (
+        env_ref TEXT COLLATE "C" PRIMARY KEY,
+        spec_json TEXT NOT NULL,
+        created_at_ms BIGINT NOT NULL
+    )""",
+    f"INSERT INTO process_registry_meta (singleton, schema_version, commits) "
+    f"VALUES (1, {SCHEMA_VERSION}, 0)",
+)

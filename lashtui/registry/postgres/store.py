@@ -1,0 +1,88 @@
+"""`PostgresProcessRegistry`: the registry in a PostgreSQL schema, for a fleet of workers on
+several machines. The transactions are the shared ones (`registry.sql`); this module opens
+the database and tells listeners when anyone has committed to it, through LISTEN/NOTIFY."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import psycopg
+
+from lashtui.clock import Clock, SystemClock
+from lashtui.errors import StoreError
+from lashtui.registry.postgres.connection import PostgresConnection
+from lashtui.registry.sql.dialect import Tx
+from lashtui.registry.sql.store import SqlProcessRegistry
+
+
+def _commits(conn: Tx) -> int:
+    return int(conn.execute("SELECT commits FROM process_registry_meta").fetchone()[0])
+
+
+class PostgresProcessRegistry(SqlProcessRegistry):
+    """A process registry in one PostgreSQL schema (the first on the URL's search_path)."""
+
+    def __init__(self, db: PostgresConnection, clock: Clock) -> None:
+        super().__init__(db, clock)
+        self._server = db
+
+    @classmethod
+    async def open(
+        cls,
+        target: str,
+        *,
+        clock: Clock | None = None,
+        read_only: bool = False,
+        create: bool = True,
+        lock_timeout_ms: int | None = None,
+    ) -> PostgresProcessRegistry:
+        """Open the registry at the PostgreSQL URL `target` (creating its tables in an empty
+        schema unless `create=False`); `lock_timeout_ms` (default 15 s, 1 s read-only) bounds
+        how long a write waits for another writer."""
+        db = PostgresConnection(
+            target, read_only=read_only, create=create, lock_timeout_ms=lock_timeout_ms
+        )
+        await db.open()
+        return cls(db, clock or SystemClock())
+
+    async def close(self) -> None:
+        await self._server.close()
+
+    @property
+    def target(self) -> str:
+        """The URL, without its password."""
+        return self._server.display
+
+    @property
+    def read_only(self) -> bool:
+        return self._server.read_only
+
+    async def data_version(self) -> int:
+        # Every write transaction counts itself in the meta row. Unlike SQLite's
+        # data_version this moves for this handle's own commits as well: a wake-up too
+        # many, never one too few.
+        return await self._server.point_read(_commits)
+
+    async def notifications(self) -> AsyncIterator[None]:
+        """Yield once listening, then once per notification: each write transaction that
+        commits, from any connection, sends one. Ends with an error when the connection to
+        the server is lost; the reader falls back to polling `data_version`."""
+        try:
+            listener = await psycopg.AsyncConnection.connect(
+                self._server.target, autocommit=True
+            )
+        except psycopg.Error as error:
+            raise StoreError(
+                f"cannot listen on process registry `{self.target}`: {error}"
+            ) from None
+        conn: psycopg.AsyncConnection[Any] = listener
+        try:
+            await conn.execute(f'LISTEN "{self._server.channel}"')
+            yield
+            async for _ in conn.notifies():
+                yield
+        finally:
+            with contextlib.suppress(psycopg.Error):
+                await conn.close()

@@ -1,0 +1,194 @@
+"""What only the PostgreSQL store has to get right: opening (refusing what is not ours, and
+leaving it untouched), a change feed that stays exact while several connections commit at
+once, and LISTEN/NOTIFY wake-ups. The shared contract suite covers the rest."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+from lashtui.errors import NotARegistry, ProcessConflict, StoreError, UnsupportedSchema
+from lashtui.registry import open_registry
+from lashtui.registry.postgres import PostgresProcessRegistry
+from lashtui.registry.postgres.connection import redacted
+from lashtui.registry.sql.version import SCHEMA_VERSION
+from tests.builders import ext, ob
+from tests.raw import raw_connection
+
+
+def _tables(url: str) -> dict[str, int]:
+    """Each table of the registry's schema with its row count."""
+    with raw_connection(url) as conn:
+        names = [
+            name
+            for (name,) in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+            )
+        ]
+        return {
+            name: int(conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+            for name in names
+        }
+
+
+async def test_a_new_schema_gets_lashs_tables_and_the_version(postgres_schema: str) -> None:
+    async with open_registry(postgres_schema) as registry:
+        await registry.register_process(ext("p"))
+    tables = _tables(postgres_schema)
+    assert set(tables) == {
+        "process_registry_meta",
+        "processes",
+        "process_change_clock",
+        "process_events",
+        "process_wake_acks",
+        "process_handle_grants",
+        "process_leases",
+        "process_execution_envs",
+    }
+    with raw_connection(postgres_schema) as conn:
+        assert conn.execute("SELECT schema_version FROM process_registry_meta").fetchone()[0] == (
+            SCHEMA_VERSION
+        )
+
+
+async def test_another_version_is_refused_and_left_untouched(postgres_schema: str) -> None:
+    async with open_registry(postgres_schema) as registry:
+        await registry.register_process(ext("p"))
+    with raw_connection(postgres_schema) as conn:
+        conn.execute("UPDATE process_registry_meta SET schema_version = 9")
+    before = _tables(postgres_schema)
+    with pytest.raises(UnsupportedSchema) as refused:
+        async with open_registry(postgres_schema):
+            pass
+    assert "supports schema version 10, but the database reports version 9" in str(refused.value)
+    assert _tables(postgres_schema) == before
+
+
+async def test_a_schema_of_other_tables_is_not_a_registry(postgres_schema: str) -> None:
+    with raw_connection(postgres_schema) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    with pytest.raises(NotARegistry, match="not a lash process registry"):
+        async with open_registry(postgres_schema):
+            pass
+    assert _tables(postgres_schema) == {"invoices": 0}
+
+
+async def test_an_empty_schema_opened_without_create_or_read_only_is_refused(
+    postgres_schema: str,
+) -> None:
+    with pytest.raises(StoreError, match="no process registry at"):
+        async with open_registry(postgres_schema, create=False):
+            pass
+    with pytest.raises(StoreError, match="to open read-only"):
+        async with open_registry(postgres_schema, read_only=True):
+            pass
+    assert _tables(postgres_schema) == {}
+
+
+async def test_read_only_handles_read_and_refuse_writes(postgres_schema: str) -> None:
+    async with open_registry(postgres_schema) as registry:
+        await registry.register_process(ext("p"))
+    async with open_registry(postgres_schema, read_only=True) as reader:
+        assert (await reader.get_process("p")) is not None
+        with pytest.raises(StoreError, match="is open read-only"):
+            await reader.register_process(ext("q"))
+    assert _tables(postgres_schema)["processes"] == 1
+
+
+async def test_concurrent_first_opens_converge_on_one_registry(postgres_schema: str) -> None:
+    async def open_and_register(n: int) -> None:
+        async with open_registry(postgres_schema) as registry:
+            await registry.register_process(ext(f"p{n}"))
+
+    await asyncio.gather(*(open_and_register(n) for n in range(6)))
+    assert _tables(postgres_schema)["processes"] == 6
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_an_unreachable_server_is_one_sentence_without_the_password() -> None:
+    url = f"postgresql://lash:s3cret@127.0.0.1:{_closed_port()}/registry"
+    with pytest.raises(StoreError) as refused:
+        async with open_registry(url):
+            pass
+    message = str(refused.value)
+    assert message.startswith("cannot reach process registry `postgresql://lash:***@127.0.0.1:")
+    assert "s3cret" not in message
+    assert "\n" not in message
+
+
+def test_redaction_keeps_everything_but_the_password() -> None:
+    assert redacted("postgresql://u:p@h:5/db?x=1") == "postgresql://u:***@h:5/db?x=1"
+    assert redacted("postgresql://h/db") == "postgresql://h/db"
+
+
+async def test_the_change_feed_misses_nothing_while_many_connections_commit(
+    postgres_schema: str,
+) -> None:
+    """Writers on separate handles commit in any order; a reader polling the feed must see
+    every row exactly at its latest save, never skipping a sequence that committed late."""
+    async with open_registry(postgres_schema) as reader:
+        handles = [await PostgresProcessRegistry.open(postgres_schema) for _ in range(4)]
+        try:
+            seen: dict[str, int] = {}
+            cursor = 0
+            done = asyncio.Event()
+
+            async def write(handle: PostgresProcessRegistry, n: int) -> None:
+                for i in range(40):
+                    await handle.register_process(ext(f"w{n}-{i}"))
+
+            async def follow() -> None:
+                nonlocal cursor
+                while True:
+                    finished = done.is_set()
+                    records, cursor = await reader.processes_changed_since(cursor, 50)
+                    for record in records:
+                        seen[record.id] = record.updated_at_ms
+                    if finished and not records:
+                        return
+                    await asyncio.sleep(0)
+
+            follower = asyncio.create_task(follow())
+            await asyncio.gather(*(write(handle, n) for n, handle in enumerate(handles)))
+            done.set()
+            await follower
+        finally:
+            for handle in handles:
+                await handle.close()
+    assert len(seen) == 160
+
+
+async def test_a_commit_from_another_handle_is_announced(postgres_schema: str) -> None:
+    async with open_registry(postgres_schema) as listener, open_registry(
+        postgres_schema
+    ) as writer:
+        assert isinstance(listener, PostgresProcessRegistry)
+        notes = listener.notifications()
+        await anext(notes)  # listening
+        await writer.register_process(ext("p"))
+        async with asyncio.timeout(5):
+            await anext(notes)
+        await notes.aclose()
+
+
+async def test_a_rolled_back_write_announces_nothing(postgres_schema: str) -> None:
+    async with open_registry(postgres_schema) as registry:
+        assert isinstance(registry, PostgresProcessRegistry)
+        await registry.register_process(ext("p"))
+        version = await registry.data_version()
+        notes = registry.notifications()
+        await anext(notes)
+        with pytest.raises(ProcessConflict):  # same id, another registration
+            await registry.register_process(ob("p"))
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.3):
+                await anext(notes)
+        await notes.aclose()
+        assert await registry.data_version() == version
