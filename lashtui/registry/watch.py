@@ -7,11 +7,14 @@ nothing here hears it, so:
 
 - watchfiles watches the database's directory (filtered to the file and its `-wal`, which
   every WAL commit appends to) and wakes within a few milliseconds of a commit;
+- a registry on a server (PostgreSQL) has no file to watch: it announces each commit itself,
+  and a registry with a `notifications()` stream is listened to instead;
 - `data_version()` is polled as well. It is the fallback when watchfiles is missing, cannot
-  watch (an inotify limit, a filesystem without events), or is switched off, and a slow
-  safety net when it can: an event is a hint, and the version is the proof.
+  watch (an inotify limit, a filesystem without events), the server's stream breaks, or
+  watching is switched off, and a slow safety net when it can: an event is a hint, and the
+  version is the proof.
 
-A registry without a file (`:memory:`, or a backend with no `path`) is polled only.
+A registry with neither (`:memory:`) is polled only.
 Nothing here reads rows, so it serves read-only registries as well as writable ones.
 """
 
@@ -21,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 
 from lashtui.registry.protocol import ProcessRegistry
 
@@ -33,6 +36,15 @@ SAFETY_POLL_S = 1.0
 # the first event of a burst; a commit is a burst of WAL writes a few microseconds apart.
 WATCH_STEP_MS = 5
 WATCH_DEBOUNCE_MS = 50
+
+
+Notifications = Callable[[], AsyncGenerator[None, None]]
+
+
+def registry_notifications(registry: ProcessRegistry) -> Notifications | None:
+    """The registry's own stream of commit announcements, if it has one."""
+    stream = getattr(registry, "notifications", None)
+    return stream if callable(stream) else None
 
 
 def registry_file(registry: ProcessRegistry) -> str | None:
@@ -52,6 +64,7 @@ class _Wakeups:
         self.changed = asyncio.Event()
         self.armed = asyncio.Event()  # the poll's baseline version has been read
         self.watcher_down = asyncio.Event()
+        self.listening = asyncio.Event()  # the server's stream is on, or has failed
         self.watching = False
         self.error: Exception | None = None
 
@@ -100,6 +113,22 @@ class _Wakeups:
             self.watching = False
             self.watcher_down.set()
 
+    async def listen(self, stream: Notifications) -> None:
+        notes = stream()
+        try:
+            await anext(notes)  # listening from here on
+            self.watching = True
+            self.listening.set()
+            async for _ in notes:
+                self.changed.set()
+        except Exception as error:  # the server's stream broke: the poll takes over
+            logger.info("listening to the registry failed, polling instead: %s", error)
+        finally:
+            self.watching = False
+            self.listening.set()
+            self.watcher_down.set()
+            await notes.aclose()
+
 
 async def registry_changes(
     registry: ProcessRegistry, *, poll_s: float = 0.05, watch_files: bool = True
@@ -115,11 +144,16 @@ async def registry_changes(
     wakeups = _Wakeups(registry, poll_s)
     stop = asyncio.Event()
     path = registry_file(registry) if watch_files else None
+    stream = registry_notifications(registry) if watch_files else None
     tasks = [asyncio.create_task(wakeups.poll(), name="registry-changes-poll")]
-    if path is not None:
+    if stream is not None:
+        tasks.append(asyncio.create_task(wakeups.listen(stream), name="registry-changes-listen"))
+    elif path is not None:
         tasks.append(asyncio.create_task(wakeups.watch(path, stop), name="registry-changes-watch"))
     try:
         await wakeups.armed.wait()
+        if stream is not None:
+            await wakeups.listening.wait()
         # One more turn of the loop lets the watch task create its watcher; a commit in that
         # gap is still caught, later, by the version poll against the baseline above.
         await asyncio.sleep(0)

@@ -25,6 +25,7 @@ from lashtui.model import (
     RecoveryDisposition,
 )
 from lashtui.registry import ProcessRegistry
+from lashtui.registry.watch import Notifications, registry_notifications
 from lashtui.worker.awaiter import ProcessAwaiter
 from lashtui.worker.drain import DrainReport, drain_owner_bound_work
 from lashtui.worker.engine import EngineRegistry, SessionTurnRunner, ToolRegistry
@@ -34,6 +35,8 @@ from lashtui.worker.runtime import Verdict, WorkerRuntime, WorkerStats, log
 from lashtui.worker.steps import steps_engine
 from lashtui.worker.sweep import recover
 
+# After an announced commit, how long a worker lets the burst settle before it drives.
+ANNOUNCED_DRIVE_GAP_S = 0.02
 
 class ProcessWorker:
     def __init__(
@@ -184,9 +187,35 @@ class ProcessWorker:
 
     async def _drive_forever(self) -> None:
         interval = self.timings.renew_interval_ms / 1000
-        while True:
-            try:
-                await self.drive_pending_processes()
-            except LashError as error:
-                log.warning("drive failed: %s", error)
-            await asyncio.sleep(interval)
+        announced = asyncio.Event()
+        stream = registry_notifications(self.registry)
+        listener = None
+        if stream is not None:
+            # A registry on a server announces commits: work started on another machine is
+            # driven at once rather than at the next interval, which remains the fallback.
+            listener = asyncio.create_task(_listen(stream, announced), name="lashtui-worker-listen")
+        try:
+            while True:
+                try:
+                    await self.drive_pending_processes()
+                except LashError as error:
+                    log.warning("drive failed: %s", error)
+                announced.clear()
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(interval):
+                        await announced.wait()
+                        # Commits come in bursts (this worker's own among them): one drive
+                        # per burst, not one per commit.
+                        await asyncio.sleep(min(interval, ANNOUNCED_DRIVE_GAP_S))
+        finally:
+            if listener is not None:
+                listener.cancel()
+                await asyncio.gather(listener, return_exceptions=True)
+
+
+async def _listen(stream: Notifications, announced: asyncio.Event) -> None:
+    try:
+        async for _ in stream():
+            announced.set()
+    except LashError as error:  # the interval goes on driving
+        log.warning("listening to the registry failed, driving every interval: %s", error)

@@ -23,6 +23,7 @@ from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.registry.watch import registry_changes, registry_file
 from tests.builders import ext
+from tests.raw import raw_connection
 
 ROOT = Path(__file__).resolve().parents[2]
 MINUTE_S = 60.0
@@ -161,3 +162,52 @@ async def test_only_a_registry_on_disk_is_watched(tmp_path: Path) -> None:
     path = tmp_path / "r.db"
     async with open_registry(str(path)) as on_disk:
         assert registry_file(on_disk) == str(path)
+
+
+# --- a registry on a PostgreSQL server: LISTEN/NOTIFY instead of a file watch
+
+
+@pytest.fixture
+async def on_server(postgres_schema: str) -> AsyncIterator[tuple[str, ProcessRegistry]]:
+    """A PostgreSQL registry with one row, held open by this process, read-only."""
+    async with open_registry(postgres_schema) as writer:
+        await writer.register_process(ext("first"))
+    async with open_registry(postgres_schema, read_only=True) as reader:
+        yield postgres_schema, reader
+
+
+async def test_listen_notify_wakes_a_reader_when_another_process_commits(
+    on_server: tuple[str, ProcessRegistry],
+) -> None:
+    url, reader = on_server
+    changes = registry_changes(reader, poll_s=MINUTE_S)  # so only a notification can wake it
+    async with contextlib.aclosing(changes):
+        async with asyncio.timeout(5):
+            await anext(changes)
+        assert sorted(t.get_name() for t in watch_tasks()) == [
+            "registry-changes-listen",
+            "registry-changes-poll",
+        ]
+        await woken_by(changes, register_elsewhere(url, "from-another-process"))
+        assert await reader.get_process("from-another-process") is not None
+    assert watch_tasks() == []
+
+
+async def test_a_lost_listener_falls_back_to_the_version_poll(
+    on_server: tuple[str, ProcessRegistry],
+) -> None:
+    url, reader = on_server
+    changes = registry_changes(reader, poll_s=0.02)
+    async with contextlib.aclosing(changes):
+        async with asyncio.timeout(5):
+            await anext(changes)
+        with raw_connection(url) as conn:  # the server drops the listening connection
+            conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE query LIKE 'LISTEN %'"
+            )
+        [listener] = [t for t in watch_tasks() if t.get_name() == "registry-changes-listen"]
+        async with asyncio.timeout(5):
+            await listener  # it ends, and says so in the log, not by raising
+        await woken_by(changes, register_elsewhere(url, "polled"))
+        assert await reader.get_process("polled") is not None

@@ -1,5 +1,6 @@
-"""Crash tests: real workers in real OS processes on one registry file, killed with SIGKILL
-or frozen with SIGSTOP (semantics §3.15, §6, §7, §8; api.md port decisions 4 and 8).
+"""Crash tests: real workers in real OS processes on one registry (a SQLite file, or a
+PostgreSQL schema: every test runs on both), killed with SIGKILL or frozen with SIGSTOP
+(semantics §3.15, §6, §7, §8; api.md port decisions 4 and 8).
 
 Each worker is `python -m tests.worker.worker_child` (a `ProcessWorker` inside
 `worker.running()`, `SystemClock`, a `local_process` identity with the host id we pass, TTL
@@ -109,14 +110,11 @@ def _log_file(path: Path) -> IO[bytes]:
 
 @dataclass
 class Lab:
-    """A registry file, a record file, a gate directory and the workers on them."""
+    """A registry, a record file, a gate directory and the workers on them."""
 
     root: Path
+    db: str  # the registry's target: a SQLite path or a PostgreSQL URL
     children: list[Child] = field(default_factory=list)
-
-    @property
-    def db(self) -> str:
-        return str(self.root / "registry.db")
 
     @property
     def record_path(self) -> Path:
@@ -231,8 +229,8 @@ class Lab:
 
 
 @pytest.fixture
-async def lab(tmp_path: Path) -> AsyncIterator[Lab]:
-    lab = Lab(tmp_path)
+async def lab(tmp_path: Path, registry_target: str) -> AsyncIterator[Lab]:
+    lab = Lab(tmp_path, registry_target)
     try:
         yield lab
     finally:

@@ -5,7 +5,7 @@ the database and tells listeners when anyone has committed to it, through LISTEN
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import psycopg
@@ -65,7 +65,7 @@ class PostgresProcessRegistry(SqlProcessRegistry):
         # many, never one too few.
         return await self._server.point_read(_commits)
 
-    async def notifications(self) -> AsyncIterator[None]:
+    async def notifications(self) -> AsyncGenerator[None, None]:
         """Yield once listening, then once per notification: each write transaction that
         commits, from any connection, sends one. Ends with an error when the connection to
         the server is lost; the reader falls back to polling `data_version`."""
@@ -83,6 +83,10 @@ class PostgresProcessRegistry(SqlProcessRegistry):
             yield
             async for _ in conn.notifies():
                 yield
+        except psycopg.Error as error:
+            raise StoreError(
+                f"stopped listening to process registry `{self.target}`: {error}"
+            ) from None
         finally:
             with contextlib.suppress(psycopg.Error):
                 await conn.close()
