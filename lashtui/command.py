@@ -358,6 +358,7 @@ async def cmd_prune(args: argparse.Namespace) -> int:
 
 async def run_worker(args: argparse.Namespace, *, once: bool, run: bool = True) -> int:
     from lashtui.registry import open_registry
+    from lashtui.registry.display import redacted
     from lashtui.worker import ProcessWorker
 
     timings = LeaseTimings.from_ttl(args.ttl_ms) if args.ttl_ms else LeaseTimings()
@@ -373,7 +374,9 @@ async def run_worker(args: argparse.Namespace, *, once: bool, run: bool = True) 
         for signum in (os_signal.SIGINT, os_signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         async with worker.running():
-            print(f"lashtui worker {worker.owner.owner_id} on {args.db}", file=sys.stderr)
+            print(
+                f"lashtui worker {worker.owner.owner_id} on {redacted(args.db)}", file=sys.stderr
+            )
             await stop.wait()
         report = await worker.drain_owner_bound_work()
         if report.abandoned:
@@ -396,6 +399,7 @@ async def cmd_dash(args: argparse.Namespace) -> int:
     before any screen is drawn."""
     from lashtui.admin import Processes
     from lashtui.registry import open_registry
+    from lashtui.registry.display import redacted
     from lashtui.tui.app import make_app
     from lashtui.worker import ProcessWorker
 
@@ -407,7 +411,7 @@ async def cmd_dash(args: argparse.Namespace) -> int:
     ) as registry:
         worker = None if observer else ProcessWorker(registry, clock=clock)
         processes = Processes(registry, worker=worker, clock=clock)
-        app = make_app(processes, clock=clock, read_only=read_only, subtitle=args.db)
+        app = make_app(processes, clock=clock, read_only=read_only, subtitle=redacted(args.db))
         await app.run_async()
         if worker is not None:
             await worker.stop()
@@ -418,11 +422,12 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     """Seed the demo registry (once) and open the dashboard on it, with the embedded worker
     and the demo's trickle of new work running as app workers."""
     from lashtui.demo import open_demo
+    from lashtui.registry.display import redacted
     from lashtui.tui.app import make_app
 
     async with open_demo(args.db) as demo:
         clock = demo.processes.clock
-        subtitle = f"{args.db} (demo)"
+        subtitle = f"{redacted(args.db)} (demo)"
         app = make_app(demo.processes, clock=clock, subtitle=subtitle, background=[demo.feed])
         await app.run_async()
     return app.return_code or 0

@@ -36,7 +36,7 @@ from lashtui.worker.steps import steps_engine
 from lashtui.worker.sweep import recover
 
 # After an announced commit, how long a worker lets the burst settle before it drives.
-ANNOUNCED_DRIVE_GAP_S = 0.02
+ANNOUNCED_DRIVE_GAP_S = 0.05
 
 class ProcessWorker:
     def __init__(

@@ -11,8 +11,8 @@ import pytest
 
 from lashtui.errors import NotARegistry, ProcessConflict, StoreError, UnsupportedSchema
 from lashtui.registry import open_registry
+from lashtui.registry.display import redacted
 from lashtui.registry.postgres import PostgresProcessRegistry
-from lashtui.registry.postgres.connection import redacted
 from lashtui.registry.sql.version import SCHEMA_VERSION
 from tests.builders import ext, ob
 from tests.raw import raw_connection
@@ -165,30 +165,64 @@ async def test_the_change_feed_misses_nothing_while_many_connections_commit(
     assert len(seen) == 160
 
 
+class Announcements:
+    """A handle's notifications, counted by a task of their own (cancelling a wait on an
+    async generator would end it)."""
+
+    def __init__(self, registry: PostgresProcessRegistry) -> None:
+        self.stream = registry.notifications()
+        self.count = 0
+        self.arrived = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Announcements:
+        await anext(self.stream)  # listening from here on
+        self.task = asyncio.create_task(self._count())
+        return self
+
+    async def _count(self) -> None:
+        async for _ in self.stream:
+            self.count += 1
+            self.arrived.set()
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self.task is not None
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+        await self.stream.aclose()
+
+
 async def test_a_commit_from_another_handle_is_announced(postgres_schema: str) -> None:
     async with open_registry(postgres_schema) as listener, open_registry(
         postgres_schema
     ) as writer:
         assert isinstance(listener, PostgresProcessRegistry)
-        notes = listener.notifications()
-        await anext(notes)  # listening
+        async with Announcements(listener) as heard:
+            await writer.register_process(ext("p"))
+            async with asyncio.timeout(5):
+                await heard.arrived.wait()
+            assert heard.count == 1
+
+
+async def test_a_rolled_back_write_announces_nothing_and_own_commits_are_skipped(
+    postgres_schema: str,
+) -> None:
+    async with open_registry(postgres_schema) as listener, open_registry(
+        postgres_schema
+    ) as writer:
+        assert isinstance(listener, PostgresProcessRegistry)
         await writer.register_process(ext("p"))
-        async with asyncio.timeout(5):
-            await anext(notes)
-        await notes.aclose()
-
-
-async def test_a_rolled_back_write_announces_nothing(postgres_schema: str) -> None:
-    async with open_registry(postgres_schema) as registry:
-        assert isinstance(registry, PostgresProcessRegistry)
-        await registry.register_process(ext("p"))
-        version = await registry.data_version()
-        notes = registry.notifications()
-        await anext(notes)
-        with pytest.raises(ProcessConflict):  # same id, another registration
-            await registry.register_process(ob("p"))
-        with pytest.raises(TimeoutError):
-            async with asyncio.timeout(0.3):
-                await anext(notes)
-        await notes.aclose()
-        assert await registry.data_version() == version
+        version = await writer.data_version()
+        async with Announcements(listener) as heard:
+            with pytest.raises(ProcessConflict):  # same id, another registration: rolled back
+                await writer.register_process(ob("p"))
+            await listener.register_process(ext("own"))  # the listener's own commit
+            await writer.register_process(ext("q"))  # and then one to hear
+            async with asyncio.timeout(5):
+                await heard.arrived.wait()
+            # PostgreSQL delivers notifications in commit order: any from the two writes
+            # before would have come before this one.
+            await asyncio.sleep(0)
+            assert heard.count == 1
+        # The meta row counted the two commits, and not the rolled-back write.
+        assert await writer.data_version() == version + 2

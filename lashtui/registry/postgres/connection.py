@@ -14,8 +14,8 @@ is what keeps the change feed exact under concurrent commits: a transaction take
 `change_seq` values while no other writer can take any, and commits before the next writer
 starts, so a reader that has seen sequence N has seen every save up to N. Reads are never
 blocked (MVCC); a read that spans statements runs in one REPEATABLE READ snapshot. The same
-update counts commits (`data_version`) and queues a NOTIFY, which PostgreSQL delivers to
-listeners when, and only if, the transaction commits.
+update counts commits (`data_version`) and queues a NOTIFY carrying the handle's id, which
+PostgreSQL delivers to listeners when, and only if, the transaction commits.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, Concatenate, ParamSpec, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import psycopg_pool
@@ -35,6 +35,7 @@ from psycopg import errors as pg_errors
 from pydantic import ValidationError
 
 from lashtui.errors import InvalidRequest, LashError, NotARegistry, StoreError, UnsupportedSchema
+from lashtui.registry.display import redacted
 from lashtui.registry.postgres.schema import DDL, SCHEMA_VERSION, unsupported_schema_message
 from lashtui.registry.sql.dialect import POSTGRES, Cursor, Tx
 from lashtui.registry.sql.row import decode_error
@@ -48,18 +49,6 @@ CONNECT_TIMEOUT_S = 10.0
 POOL_SIZE = 4
 
 _WRITE, _READ, _POINT = "write", "read", "point"
-
-
-def redacted(target: str) -> str:
-    """The URL without its password, for messages."""
-    parts = urlsplit(target)
-    if parts.password is None:
-        return target
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    user = f"{parts.username}:***@" if parts.username else ""
-    return urlunsplit(parts._replace(netloc=f"{user}{host}"))
 
 
 @functools.lru_cache(maxsize=512)
@@ -110,6 +99,8 @@ class PostgresConnection:
         self.lock_timeout_ms = lock_timeout_ms
         self.schema = ""
         self.channel = ""
+        # Sent with each commit's notification, so a listener can tell this handle's own.
+        self.handle_id = uuid.uuid4().hex
         self._lock_sql = ""
         self._pool = psycopg_pool.ConnectionPool(
             target,
@@ -140,7 +131,7 @@ class PostgresConnection:
         self._lock_sql = (
             "BEGIN; WITH bump AS (UPDATE process_registry_meta SET commits = commits + 1 "
             "WHERE singleton = 1 RETURNING commits) "
-            f"SELECT pg_notify('{self.channel}', '') FROM bump"
+            f"SELECT pg_notify('{self.channel}', '{self.handle_id}') FROM bump"
         )
 
     def _open_pool(self) -> None:

@@ -66,9 +66,11 @@ class PostgresProcessRegistry(SqlProcessRegistry):
         return await self._server.point_read(_commits)
 
     async def notifications(self) -> AsyncGenerator[None, None]:
-        """Yield once listening, then once per notification: each write transaction that
-        commits, from any connection, sends one. Ends with an error when the connection to
-        the server is lost; the reader falls back to polling `data_version`."""
+        """Yield once listening, then once per write transaction that another handle (in
+        this OS process or any other) commits: each sends a notification with its handle's
+        id, and this handle's own are skipped, as SQLite's data_version skips them. Ends
+        with a `StoreError` when the connection to the server is lost; the reader falls back
+        to polling `data_version`."""
         try:
             listener = await psycopg.AsyncConnection.connect(
                 self._server.target, autocommit=True
@@ -81,8 +83,10 @@ class PostgresProcessRegistry(SqlProcessRegistry):
         try:
             await conn.execute(f'LISTEN "{self._server.channel}"')
             yield
-            async for _ in conn.notifies():
-                yield
+            own = self._server.handle_id
+            async for note in conn.notifies():
+                if note.payload != own:
+                    yield
         except psycopg.Error as error:
             raise StoreError(
                 f"stopped listening to process registry `{self.target}`: {error}"
