@@ -49,8 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--db",
-        help="the registry file (default: $LASHTUI_DB, else ./lashtui.db; "
-        "`demo` uses ./lashtui-demo.db)",
+        help="the registry: a SQLite file, or a postgresql:// URL (default: $LASHTUI_DB, "
+        "else ./lashtui.db; `demo` uses ./lashtui-demo.db)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 

@@ -20,6 +20,7 @@ import pytest
 from lashtui.clock import ManualClock
 from lashtui.errors import StoreError
 from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.registry.postgres import PostgresProcessRegistry
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.registry.watch import registry_changes, registry_file
 from tests.builders import ext
@@ -201,10 +202,12 @@ async def test_a_lost_listener_falls_back_to_the_version_poll(
     async with contextlib.aclosing(changes):
         async with asyncio.timeout(5):
             await anext(changes)
-        with raw_connection(url) as conn:  # the server drops the listening connection
+        assert isinstance(reader, PostgresProcessRegistry)
+        listen = f'LISTEN "{reader.channel}"'
+        with raw_connection(url) as conn:  # the server drops this reader's listener
             conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE query LIKE 'LISTEN %'"
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = ?",
+                (listen,),
             )
         [listener] = [t for t in watch_tasks() if t.get_name() == "registry-changes-listen"]
         async with asyncio.timeout(5):

@@ -21,6 +21,7 @@ from lashtui.model import (
     CancelledOutput,
     External,
     FailureOutput,
+    LeaseTimings,
     PreparedToolCall,
     ProcessAwaitOutput,
     ProcessLifecycleStatus,
@@ -30,7 +31,7 @@ from lashtui.model import (
     ToolCall,
     ToolFailureClass,
 )
-from lashtui.registry import ProcessRegistry
+from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.worker import ProcessContext, ProcessWorker
 from tests.builders import ENV_REF, own, registration
 from tests.worker.support import (
@@ -50,6 +51,7 @@ from tests.worker.support import (
     steps_row,
     terminal,
     worker_on,
+    worker_owner,
 )
 
 
@@ -280,6 +282,25 @@ async def test_running_drives_new_work_without_being_asked(
         async with worker.running():
             await register(registry, "late")  # registered after the first drive
             assert isinstance(await terminal(worker, "late"), SuccessOutput)
+
+
+async def test_on_postgresql_work_started_elsewhere_is_driven_when_announced(
+    postgres_schema: str, clock: ManualClock
+) -> None:
+    """The worker's interval is a minute; only the commit's NOTIFY can wake it in time."""
+    minute = LeaseTimings(ttl_ms=180_000, renew_interval_ms=60_000)
+    async with (
+        open_registry(postgres_schema, clock=clock) as mine,
+        open_registry(postgres_schema, clock=clock) as elsewhere,
+    ):
+        worker = ProcessWorker(mine, owner=worker_owner(), timings=minute, clock=clock)
+        worker.engines.register("echo", Counting())
+        try:
+            async with worker.running():
+                await register(elsewhere, "announced")
+                assert isinstance(await terminal(worker, "announced"), SuccessOutput)
+        finally:
+            await worker.stop()
 
 
 # --- a run that must stop -------------------------------------------------------------------- ---

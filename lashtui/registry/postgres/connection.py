@@ -141,7 +141,7 @@ class PostgresConnection:
             psycopg.connect(self.target, connect_timeout=int(CONNECT_TIMEOUT_S)).close()
         except psycopg.Error as error:
             raise StoreError(
-                f"cannot reach process registry `{self.display}`: {_first_line(error)}"
+                f"cannot reach process registry `{self.display}`: {first_line(error)}"
             ) from None
         self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
 
@@ -287,11 +287,11 @@ class PostgresConnection:
             ) from None
         except psycopg.OperationalError as error:
             raise StoreError(
-                f"cannot reach process registry `{self.display}`: {_first_line(error)}"
+                f"cannot reach process registry `{self.display}`: {first_line(error)}"
             ) from None
         except psycopg.Error as error:
             raise StoreError(
-                f"process registry `{self.display}` failed: {_first_line(error)}"
+                f"process registry `{self.display}` failed: {first_line(error)}"
             ) from None
         except ValidationError as error:
             raise decode_error(error) from None
@@ -300,6 +300,6 @@ class PostgresConnection:
 _READ_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__

@@ -12,7 +12,7 @@ import psycopg
 
 from lashtui.clock import Clock, SystemClock
 from lashtui.errors import StoreError
-from lashtui.registry.postgres.connection import PostgresConnection
+from lashtui.registry.postgres.connection import PostgresConnection, first_line
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.store import SqlProcessRegistry
 
@@ -59,6 +59,11 @@ class PostgresProcessRegistry(SqlProcessRegistry):
     def read_only(self) -> bool:
         return self._server.read_only
 
+    @property
+    def channel(self) -> str:
+        """The LISTEN/NOTIFY channel this registry's commits are announced on."""
+        return self._server.channel
+
     async def data_version(self) -> int:
         # Every write transaction counts itself in the meta row. Unlike SQLite's
         # data_version this moves for this handle's own commits as well: a wake-up too
@@ -77,7 +82,7 @@ class PostgresProcessRegistry(SqlProcessRegistry):
             )
         except psycopg.Error as error:
             raise StoreError(
-                f"cannot listen on process registry `{self.target}`: {error}"
+                f"cannot listen on process registry `{self.target}`: {first_line(error)}"
             ) from None
         conn: psycopg.AsyncConnection[Any] = listener
         try:
@@ -89,7 +94,7 @@ class PostgresProcessRegistry(SqlProcessRegistry):
                     yield
         except psycopg.Error as error:
             raise StoreError(
-                f"stopped listening to process registry `{self.target}`: {error}"
+                f"stopped listening to process registry `{self.target}`: {first_line(error)}"
             ) from None
         finally:
             with contextlib.suppress(psycopg.Error):
