@@ -169,9 +169,11 @@ SEED: list[ProcessStartRequest] = [
 async def _seed_owner_bound(
     processes: Processes, pid: str, label: str, owner: LeaseOwnerIdentity, ttl_ms: int
 ) -> None:
-    """An owner_bound row some other worker claimed and started."""
+    """An owner_bound row some other worker claimed and started. Started on the registry,
+    not through the facade: the facade would have this worker drive it at once, and under
+    load its claim could land before the other worker's."""
     registry = processes.registry
-    await processes.start(
+    await registry.start_process(
         steps(pid, [{"wait_signal": "never"}], RecoveryDisposition.OWNER_BOUND, label=label)
     )
     lease = (await registry.claim_process_lease(pid, owner, ttl_ms)).acquired()
