@@ -1,8 +1,8 @@
 """The other OS process of the dashboard figures (D1, D2): it commits to a registry the
-dashboard is watching, through its own `SqliteProcessRegistry` and `Processes` facade, as a
-worker or a CLI on the same host would.
+dashboard is watching, through its own registry handle and `Processes` facade, as a worker
+or a CLI on the same host would.
 
-    python -m benchmarks.d_writer register PATH COUNT PREFIX   (D1)
+    python -m benchmarks.d_writer register TARGET COUNT PREFIX   (D1; a file or postgresql:// URL)
     python -m benchmarks.d_writer churn PATH ROWS RUNNING RATE SECONDS   (D2)
 
 `register` registers COUNT externally-owned processes `PREFIX-0000`, ... one at a time, a
@@ -33,14 +33,13 @@ import time
 
 from lashtui.admin import Processes
 from lashtui.model import ProcessStartRequest
-from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.registry import open_registry
 
 D1_GAP_S = (0.04, 0.09)
 
 
-async def register(path: str, count: int, prefix: str) -> dict[str, float]:
-    registry = await SqliteProcessRegistry.open(path, create=False)
-    try:
+async def register(target: str, count: int, prefix: str) -> dict[str, float]:
+    async with open_registry(target, create=False) as registry:
         processes = Processes(registry)
         committed: dict[str, float] = {}
         rng = random.Random(1)
@@ -50,8 +49,6 @@ async def register(path: str, count: int, prefix: str) -> dict[str, float]:
             await processes.start(ProcessStartRequest.external(pid))
             committed[pid] = time.monotonic()
         return committed
-    finally:
-        await registry.close()
 
 
 async def churn(
@@ -60,10 +57,9 @@ async def churn(
     stride = max(1, rows // max(1, running))
     live = [f"p-{n:07d}" for n in range(0, rows, stride)][:running]
     first_window = [pid for pid in live if pid < f"p-{150:07d}"] or live[:1]
-    registry = await SqliteProcessRegistry.open(path, create=False)
     rng = random.Random(2)
     made, late = 0, 0.0
-    try:
+    async with open_registry(path, create=False) as registry:
         processes = Processes(registry)
         start = time.monotonic()
         run = os.urandom(4).hex()
@@ -82,8 +78,6 @@ async def churn(
                 await processes.cancel(pid, f"d2 churn {run} {n}")
             made += 1
         return {"changes": made, "seconds": time.monotonic() - start, "max_late_s": late}
-    finally:
-        await registry.close()
 
 
 def main(argv: list[str]) -> None:

@@ -22,6 +22,17 @@ per repeat:
   may lose the last commits, a crash of the process loses nothing) and polling every 1 ms,
   the fastest huey goes here. Reported beside it with its ratio, as context, no target.
 
+On PostgreSQL, in the same run: the same lashtui side on a `PostgresProcessRegistry` in a
+fresh schema on the server `benchmarks/pg_server.py` finds (a smaller count in quick mode),
+reported as "P1 (PostgreSQL)" against lashtui on SQLite from the same repeat, as context with
+no target (the >= 2x huey target is the SQLite store's; the ratio to huey as shipped is
+noted). Each transaction is a round trip to a server on this host and one thread hop, where
+SQLite's runs on the loop's thread against a file. The test server runs with fsync=off
+(`.ci/postgres`; the note prints the server's settings), so its commits flush nothing to
+disk, and neither do SQLite's (WAL, synchronous=NORMAL): neither side pays an fsync per
+commit. SQLite runs that way in production too; a production server (fsync=on) flushes its
+WAL at every commit, so it would be slower than measured here.
+
 What would make it unfair: the work differs in kind. A lashtui run is durable and
 fenced: a registered record, a lease claim, a started fact, a terminal event and a
 release, each its own transaction. A huey task is a pickled message put, taken and a
@@ -34,14 +45,17 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import statistics
 import threading
 import time
+from typing import Any
 
+from benchmarks import pg_server
 from benchmarks.huey_peer import open_huey
 from benchmarks.report import Figure, Mode, scratch
 from lashtui.admin import Processes
 from lashtui.model import Engine, ProcessStartRequest, RecoveryDisposition
-from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.registry import open_registry
 from lashtui.worker import ProcessWorker
 
 
@@ -49,9 +63,8 @@ async def noop(ctx: object, payload: object) -> object:
     return None
 
 
-async def _lashtui(path: str, count: int) -> float:
-    registry = await SqliteProcessRegistry.open(path)
-    try:
+async def _lashtui(target: str, count: int) -> float:
+    async with open_registry(target) as registry:
         worker = ProcessWorker(registry)
         worker.engines.register("noop", noop)
         processes = Processes(registry, worker=worker)
@@ -73,18 +86,18 @@ async def _lashtui(path: str, count: int) -> float:
         if census.live or census.terminal.get("completed") != count:
             raise RuntimeError(f"P1: not every process completed: {census.terminal}")
         return count / elapsed
-    finally:
-        await registry.close()
 
 
-def lashtui_rate(path: str, count: int) -> float:
-    return asyncio.run(_lashtui(path, count))
+def lashtui_rate(target: str, count: int) -> float:
+    """`count` processes end to end on the registry at `target` (a file path or a
+    postgresql:// URL), per second."""
+    return asyncio.run(_lashtui(target, count))
 
 
 def huey_rate(path: str, count: int, tuned: bool) -> float:
     huey = open_huey("bench", path, normal_sync=tuned)
 
-    @huey.task()
+    @huey.task()  # type: ignore[untyped-decorator]
     def trivial(n: int) -> int:
         return n
 
@@ -114,12 +127,18 @@ def huey_rate(path: str, count: int, tuned: bool) -> float:
 
 def run(mode: Mode) -> list[Figure]:
     count = mode.size(1_000, 5_000)
+    pg_count = mode.size(300, 5_000)
+    skip = pg_server.unavailable()
     ours: list[float] = []
+    on_pg: list[float] = []
     peer: list[float] = []
     tuned: list[float] = []
     for n in range(mode.repeats):
         with scratch("p1") as tmp:
             ours.append(lashtui_rate(os.path.join(tmp, f"lashtui-{n}.db"), count))
+            if skip is None:
+                with pg_server.scratch_schema("p1") as url:
+                    on_pg.append(lashtui_rate(url, pg_count))
             peer.append(huey_rate(os.path.join(tmp, f"huey-{n}.db"), count, tuned=False))
             tuned.append(huey_rate(os.path.join(tmp, f"huey-tuned-{n}.db"), count, tuned=True))
     figure = f"start->claim->run->terminal, {count:,} no-op processes"
@@ -147,4 +166,31 @@ def run(mode: Mode) -> list[Figure]:
                 "commits like lashtui (WAL, synchronous=NORMAL) and polls every 1 ms"
             ],
         ),
+        _postgres(pg_count, on_pg, ours, peer, skip),
     ]
+
+
+def _postgres(
+    count: int, on_pg: list[float], sqlite: list[float], huey: list[float], skip: str | None
+) -> Figure:
+    fields: dict[str, Any] = dict(
+        store=pg_server.STORE,
+        peer_name="lashtui on SQLite, same run",
+        target="context: the SQLite store (no target)",
+    )
+    figure = f"start->claim->run->terminal, {count:,} no-op processes"
+    if skip is not None:
+        return Figure.unmeasured("P1", figure, "proc/s", skip, **fields)
+    vs_huey = statistics.median(on_pg) / statistics.median(huey)
+    return Figure(
+        id="P1",
+        figure=figure,
+        unit="proc/s",
+        lashtui=on_pg,
+        peer=sqlite,
+        notes=[
+            f"{pg_server.settings()}; against huey as shipped in the same run: "
+            f"{vs_huey:.2f}x (the >= 2x target is stated for the SQLite store)"
+        ],
+        **fields,
+    )

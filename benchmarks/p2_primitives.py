@@ -1,4 +1,5 @@
-"""P2: the registry's two hot primitives, one at a time, against stdlib sqlite3 doing the same SQL.
+"""P2: the registry's two hot primitives, one at a time, against a raw driver doing the same SQL:
+stdlib sqlite3 on SQLite, psycopg on PostgreSQL.
 
 Measured, each on a fresh registry file in a temp dir (WAL, synchronous=NORMAL, foreign keys
 on, exactly as the store opens it):
@@ -22,10 +23,35 @@ off the store with a trace callback), each operation one BEGIN IMMEDIATE ... COM
   fencing token WHERE the fence is the one read (the store does an upsert instead; same
   row, same columns); COMMIT. Release: one token-matched UPDATE in its own BEGIN IMMEDIATE.
 
+On PostgreSQL, in the same run, "P2 (PostgreSQL)": the same two loops on a
+`PostgresProcessRegistry` in a fresh schema on the server `benchmarks/pg_server.py` finds
+(smaller counts in quick mode), against a synchronous psycopg connection on another fresh
+schema that lashtui created (its DDL, its process row), connected as the store's pool
+connects (autocommit, the same lock_timeout), running the statements the store's
+transactions run there (read off the store), each operation one transaction:
+
+* every write transaction opens as the store opens one: `BEGIN;` plus the one-row
+  `process_registry_meta` update that is the registry's write lock and commit counter, with
+  the `pg_notify` that announces the commit to listeners; then `COMMIT`.
+* append: SELECT the record JSON (the store has no record cache on PostgreSQL: it reads
+  and decodes the record every time); SELECT COALESCE(MAX(sequence),0)+1; INSERT the event
+  row (as above); UPDATE the change clock RETURNING; UPDATE the process row's updated_at_ms,
+  change_seq and the whole record JSON, which the peer re-encodes with json.loads/json.dumps
+  (with its updated_at_ms set) where the store re-encodes lash's model.
+* claim: SELECT 1; SELECT the lease row; the store's own upsert of the lease row; COMMIT.
+  Release: the token-matched UPDATE in its own write transaction.
+
+Statement preparation is psycopg's default on both sides (prepared after 5 executions).
+
 What would make it unfair: the peer pays no event loop (lashtui awaits each call; these
 short transactions run on the loop's own thread, with no thread hop, unless the write lock
 is held elsewhere); that is inherent to an async store and is part of what the 0.5x target
-allows for. Runs of the two sides alternate so machine noise hits both.
+allows for. On PostgreSQL lashtui also pays a hop to a pool thread and back and a checkout
+from its connection pool per transaction, where the peer runs on the calling thread with one
+connection. The test server runs with fsync=off (`.ci/postgres`; the figure's note prints
+the server's settings): as SQLite in WAL with synchronous=NORMAL, no commit waits for a
+disk flush, so both stores' figures are CPU and round-trip costs. Runs of the two sides
+alternate so machine noise hits both.
 """
 
 from __future__ import annotations
@@ -34,8 +60,11 @@ import asyncio
 import hashlib
 import json
 import os
+import sqlite3
 import time
+from typing import TYPE_CHECKING, Any
 
+from benchmarks import pg_server
 from benchmarks.report import Figure, Mode, scratch, stdlib_connect
 from lashtui.model import (
     External,
@@ -47,8 +76,15 @@ from lashtui.model import (
     RecoveryDisposition,
     default_process_event_types,
 )
+from lashtui.registry import open_registry
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.registry.sqlite.schema import DDL, SCHEMA_VERSION
+
+if TYPE_CHECKING:  # psycopg is imported only when there is a server to measure
+    import psycopg
+    from psycopg.rows import TupleRow
+
+    PgConn = psycopg.Connection[TupleRow]
 
 PID = "bench-p2"
 EVENT = "bench.tick"
@@ -73,9 +109,8 @@ OWNER = LeaseOwnerIdentity.opaque("bench-owner", "bench-owner:1")
 # --- lashtui ---------------------------------------------------------------------------------
 
 
-async def _lashtui(path: str, ops: int, what: str) -> float:
-    registry = await SqliteProcessRegistry.open(path)
-    try:
+async def _lashtui(target: str, ops: int, what: str) -> float:
+    async with open_registry(target) as registry:
         await registry.register_process(registration())
         if what == "append":
             start = time.perf_counter()
@@ -92,18 +127,17 @@ async def _lashtui(path: str, ops: int, what: str) -> float:
                 assert lease is not None
                 await registry.release_process_lease(lease)
         return ops / (time.perf_counter() - start)
-    finally:
-        await registry.close()
 
 
-def lashtui_rate(path: str, ops: int, what: str) -> float:
-    return asyncio.run(_lashtui(path, ops, what))
+def lashtui_rate(target: str, ops: int, what: str) -> float:
+    """On the registry at `target`: a file path, or a postgresql:// URL to an empty schema."""
+    return asyncio.run(_lashtui(target, ops, what))
 
 
 # --- stdlib peer -----------------------------------------------------------------------------
 
 
-def _peer_file(path: str) -> tuple[object, str]:
+def _peer_file(path: str) -> tuple[sqlite3.Connection, str]:
     """The registry file made by lashtui (so the schema and the process row are identical),
     then reopened with a plain stdlib connection."""
 
@@ -139,7 +173,7 @@ def _event_json(sequence: int, payload: object, now_ms: int) -> str:
     )
 
 
-def _peer_append(conn, n: int, held: str) -> str:  # type: ignore[no-untyped-def]
+def _peer_append(conn: sqlite3.Connection, n: int, held: str) -> str:
     now = int(time.time() * 1000)
     payload = {"n": n}
     conn.execute("BEGIN IMMEDIATE")
@@ -178,7 +212,7 @@ def _peer_append(conn, n: int, held: str) -> str:  # type: ignore[no-untyped-def
 LIVENESS_JSON = OWNER.liveness.model_dump_json()
 
 
-def _peer_claim_release(conn) -> None:  # type: ignore[no-untyped-def]
+def _peer_claim_release(conn: sqlite3.Connection) -> None:
     now = int(time.time() * 1000)
     conn.execute("BEGIN IMMEDIATE")
     conn.execute("SELECT 1 FROM processes WHERE process_id = ?", (PID,)).fetchone()
@@ -234,24 +268,163 @@ def peer_rate(path: str, ops: int, what: str) -> float:
         conn.close()
 
 
+# --- psycopg peer (PostgreSQL) ---------------------------------------------------------------
+
+
+def _one(conn: PgConn, sql: str, parameters: tuple[object, ...] = ()) -> Any:
+    row = conn.execute(sql, parameters).fetchone()
+    assert row is not None
+    return row[0]
+
+
+def _pg_peer_conn(url: str) -> tuple[PgConn, str]:
+    """The schema made by lashtui (its DDL, the process row), then a plain psycopg connection
+    set up as the store's pool sets up its own (autocommit, the same lock_timeout). Returns
+    it and the statement that opens a write transaction as the store opens one."""
+    import psycopg
+
+    from lashtui.registry.postgres.connection import LOCK_TIMEOUT_MS, notify_channel
+    from lashtui.registry.postgres.schema import DDL as PG_DDL
+    from lashtui.registry.postgres.schema import SCHEMA_VERSION as PG_SCHEMA_VERSION
+
+    async def make() -> None:
+        async with open_registry(url) as registry:
+            await registry.register_process(registration())
+
+    asyncio.run(make())
+    conn = psycopg.connect(url, autocommit=True)
+    conn.execute(f"SET lock_timeout = {LOCK_TIMEOUT_MS}")
+    schema = _one(conn, "SELECT current_schema()")
+    version = _one(conn, "SELECT schema_version FROM process_registry_meta")
+    assert version == PG_SCHEMA_VERSION and PG_DDL  # lashtui's own layout
+    begin = (
+        "BEGIN; WITH bump AS (UPDATE process_registry_meta SET commits = commits + 1 "
+        "WHERE singleton = 1 RETURNING commits) "
+        f"SELECT pg_notify('{notify_channel(schema)}', '') FROM bump"
+    )
+    return conn, begin
+
+
+def _pg_peer_append(conn: PgConn, begin: str, n: int) -> None:
+    now = int(time.time() * 1000)
+    payload = {"n": n}
+    conn.execute(begin)
+    record = json.loads(
+        _one(conn, "SELECT record_json FROM processes WHERE process_id = %s", (PID,))
+    )
+    sequence = _one(
+        conn,
+        "SELECT COALESCE(MAX(sequence), 0) + 1 FROM process_events WHERE process_id = %s",
+        (PID,),
+    )
+    payload_hash = hashlib.sha256(
+        (EVENT + json.dumps(payload, separators=(",", ":"))).encode()
+    ).hexdigest()
+    conn.execute(
+        "INSERT INTO process_events (process_id, sequence, event_type, payload_hash, "
+        "idempotency_key, occurred_at_ms, event_json) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (PID, sequence, EVENT, payload_hash, None, now, _event_json(sequence, payload, now)),
+    )
+    change_seq = _one(
+        conn,
+        "UPDATE process_change_clock SET current_seq = current_seq + 1 "
+        "WHERE singleton = 1 RETURNING current_seq",
+    )
+    record["updated_at_ms"] = now
+    conn.execute(
+        "UPDATE processes SET updated_at_ms = %s, change_seq = %s, record_json = %s "
+        "WHERE process_id = %s",
+        (now, change_seq, json.dumps(record, separators=(",", ":")), PID),
+    )
+    conn.execute("COMMIT")
+
+
+def _pg_peer_claim_release(conn: PgConn, begin: str) -> None:
+    now = int(time.time() * 1000)
+    conn.execute(begin)
+    assert conn.execute("SELECT 1 FROM processes WHERE process_id = %s", (PID,)).fetchone()
+    row = conn.execute(
+        "SELECT lease_owner_id, lease_owner_incarnation_id, lease_owner_liveness_json, "
+        "lease_token, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms "
+        "FROM process_leases WHERE process_id = %s",
+        (PID,),
+    ).fetchone()
+    fence = (row[4] if row else 0) + 1
+    token = hashlib.sha256(
+        f"{PID}:{OWNER.owner_id}:{OWNER.incarnation_id}:{now}:{fence}".encode()
+    ).hexdigest()
+    conn.execute(
+        "INSERT INTO process_leases (process_id, lease_owner_id, lease_owner_incarnation_id, "
+        "lease_owner_liveness_json, lease_token, lease_fencing_token, lease_claimed_at_ms, "
+        "lease_expires_at_ms) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT(process_id) DO UPDATE SET lease_owner_id = excluded.lease_owner_id, "
+        "lease_owner_incarnation_id = excluded.lease_owner_incarnation_id, "
+        "lease_owner_liveness_json = excluded.lease_owner_liveness_json, "
+        "lease_token = excluded.lease_token, lease_fencing_token = excluded.lease_fencing_token, "
+        "lease_claimed_at_ms = excluded.lease_claimed_at_ms, "
+        "lease_expires_at_ms = excluded.lease_expires_at_ms",
+        (PID, OWNER.owner_id, OWNER.incarnation_id, LIVENESS_JSON, token, fence, now,
+         now + TTL_MS),
+    )  # fmt: skip
+    conn.execute("COMMIT")
+    conn.execute(begin)
+    conn.execute(
+        "UPDATE process_leases SET lease_owner_id = NULL, lease_token = NULL, "
+        "lease_claimed_at_ms = 0, lease_expires_at_ms = 0 "
+        "WHERE process_id = %s AND lease_token = %s",
+        (PID, token),
+    )
+    conn.execute("COMMIT")
+
+
+def pg_peer_rate(url: str, ops: int, what: str) -> float:
+    conn, begin = _pg_peer_conn(url)
+    try:
+        if what == "append":
+            start = time.perf_counter()
+            for n in range(ops):
+                _pg_peer_append(conn, begin, n)
+        else:
+            conn.execute(
+                "INSERT INTO process_leases (process_id, lease_fencing_token) VALUES (%s, 1)",
+                (PID,),
+            )
+            start = time.perf_counter()
+            for _ in range(ops):
+                _pg_peer_claim_release(conn, begin)
+        return ops / (time.perf_counter() - start)
+    finally:
+        conn.close()
+
+
 def run(mode: Mode) -> list[Figure]:
     appends = mode.size(1_000, 5_000)
     cycles = mode.size(500, 2_000)
+    pg_appends = mode.size(300, 5_000)
+    pg_cycles = mode.size(150, 2_000)
+    skip = pg_server.unavailable()
     figures = []
-    for what, ops, label, unit in (
-        ("append", appends, f"append_event, {appends:,} one at a time", "ops/s"),
-        ("claim", cycles, f"claim+release, {cycles:,} cycles one at a time", "cycles/s"),
+    for what, ops, pg_ops, label, unit in (
+        ("append", appends, pg_appends, "append_event, {:,} one at a time", "ops/s"),
+        ("claim", cycles, pg_cycles, "claim+release, {:,} cycles one at a time", "cycles/s"),
     ):
         ours: list[float] = []
         peer: list[float] = []
+        on_pg: list[float] = []
+        pg_peer: list[float] = []
         for n in range(mode.repeats):
             with scratch("p2") as tmp:
                 ours.append(lashtui_rate(os.path.join(tmp, f"lashtui-{n}.db"), ops, what))
                 peer.append(peer_rate(os.path.join(tmp, f"peer-{n}.db"), ops, what))
+            if skip is None:
+                with pg_server.scratch_schema("p2") as url:
+                    on_pg.append(lashtui_rate(url, pg_ops, what))
+                with pg_server.scratch_schema("p2") as url:
+                    pg_peer.append(pg_peer_rate(url, pg_ops, what))
         figures.append(
             Figure(
                 id="P2",
-                figure=label,
+                figure=label.format(ops),
                 unit=unit,
                 lashtui=ours,
                 peer_name="stdlib sqlite3",
@@ -260,4 +433,24 @@ def run(mode: Mode) -> list[Figure]:
                 rule="ratio>=:0.5",
             )
         )
+        pg_fields: dict[str, Any] = dict(
+            store=pg_server.STORE,
+            peer_name="raw psycopg (sync)",
+            target=">= 0.5x raw psycopg",
+            rule="ratio>=:0.5",
+        )
+        if skip is not None:
+            figures.append(Figure.unmeasured("P2", label.format(pg_ops), unit, skip, **pg_fields))
+        else:
+            figures.append(
+                Figure(
+                    id="P2",
+                    figure=label.format(pg_ops),
+                    unit=unit,
+                    lashtui=on_pg,
+                    peer=pg_peer,
+                    notes=[pg_server.settings()] if what == "append" else [],
+                    **pg_fields,
+                )
+            )
     return figures

@@ -3,6 +3,12 @@
 A benchmark returns `Figure`s: lashtui's samples, the peer's samples measured in the same
 run (interleaved with lashtui's where the module can, so drift on a noisy machine hits
 both), and the target. Quoted numbers are medians; min-max shows the spread.
+
+A figure says which registry store it measured when that is not the SQLite file (`store`,
+shown after its id: "P1 (PostgreSQL)"). A figure that could not be measured here (no
+PostgreSQL server) is still reported, with no samples and its one-line reason in
+`not_measured`: the table shows "not measured" and the reason, the JSON `measured: false`,
+and it neither holds nor fails its target.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 
 @dataclass
@@ -44,10 +51,22 @@ class Figure:
     rule: str = ""
     notes: list[str] = field(default_factory=list)
     compare: bool = True  # False: the peer is context only, no ratio
+    store: str = ""  # the registry store measured, when not SQLite: "PostgreSQL"
+    not_measured: str | None = None  # why there are no samples (one line), if there are none
+
+    @classmethod
+    def unmeasured(cls, id: str, figure: str, unit: str, reason: str, **fields: Any) -> Figure:
+        """The figure, reported with `reason` instead of samples (neither side measured)."""
+        return cls(id=id, figure=figure, unit=unit, lashtui=[], not_measured=reason, **fields)
 
     @property
-    def median(self) -> float:
-        return statistics.median(self.lashtui)
+    def label(self) -> str:
+        """The id as the table shows it: with the store, when it is not SQLite."""
+        return f"{self.id} ({self.store})" if self.store else self.id
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.lashtui) if self.lashtui else None
 
     @property
     def peer_median(self) -> float | None:
@@ -55,17 +74,17 @@ class Figure:
 
     @property
     def ratio(self) -> float | None:
-        peer = self.peer_median
-        if not peer or not self.compare:
+        peer, median = self.peer_median, self.median
+        if not peer or not median or not self.compare:
             return None
         if self.unit.endswith("/s"):
-            return self.median / peer
-        return peer / self.median  # a time: how many times faster than the peer
+            return median / peer
+        return peer / median  # a time: how many times faster than the peer
 
     @property
     def holds(self) -> bool | None:
-        if not self.rule:
-            return None
+        if not self.rule or self.median is None:
+            return None  # no target, or nothing measured to hold it to
         kind, _, bound = self.rule.partition(":")
         if kind == "ratio>=":
             return self.ratio is not None and self.ratio >= float(bound)
@@ -83,6 +102,7 @@ class Figure:
             ratio=self.ratio,
             holds=self.holds,
             runs=len(self.lashtui),
+            measured=self.not_measured is None,
         )
         return data
 
@@ -139,8 +159,8 @@ def print_table(figures: list[Figure]) -> None:
         holds = {None: "-", True: "yes", False: "NO"}[f.holds]
         ratio = f"{f.ratio:.2f}x" if f.ratio is not None else "-"
         unit = "ms" if f.unit == "s" else f.unit
-        rows.append((f.id, f.figure, unit, spread(f.lashtui, f.unit), peer, ratio, f.target,
-                     holds))
+        ours = spread(f.lashtui, f.unit) if f.not_measured is None else "not measured"
+        rows.append((f.label, f.figure, unit, ours, peer, ratio, f.target, holds))
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     for n, row in enumerate(rows):
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
@@ -148,7 +168,13 @@ def print_table(figures: list[Figure]) -> None:
             print("  ".join("-" * w for w in widths))
     for f in figures:
         for note in f.notes:
-            print(f"  {f.id} {f.figure}: {note}")
+            print(f"  {f.label} {f.figure}: {note}")
+    unmeasured: dict[str, list[str]] = {}  # reason -> the labels it kept from being measured
+    for f in figures:
+        if f.not_measured is not None and f.label not in unmeasured.get(f.not_measured, []):
+            unmeasured.setdefault(f.not_measured, []).append(f.label)
+    for reason, labels in unmeasured.items():
+        print(f"  {', '.join(labels)}: not measured: {reason}")
 
 
 def machine() -> dict[str, object]:

@@ -16,6 +16,8 @@ import asyncio
 import os
 import sqlite3
 import tempfile
+from collections.abc import Iterator
+from typing import Any
 
 from lashtui.clock import ManualClock
 from lashtui.model import (
@@ -26,6 +28,7 @@ from lashtui.model import (
     Engine,
     External,
     LeaseOwnerIdentity,
+    ProcessAwaitOutput,
     ProcessHandleDescriptor,
     ProcessIdentity,
     ProcessProvenance,
@@ -88,7 +91,7 @@ async def _make_template(path: str, name: str) -> None:
         assert lease is not None
         started = ProcessStarted(owner=OWNER, started_at_ms=START_MS)
         await registry.record_first_started(TEMPLATE_PID, started, lease)
-        outputs = {
+        outputs: dict[str, ProcessAwaitOutput] = {
             "completed": SuccessOutput(value={"rows": 12}),
             "failed": failure("upstream_timeout", "no answer in 30s"),
             "cancelled": CancelledOutput(message="requested by operator"),
@@ -163,7 +166,7 @@ def big_registry(rows: int, running: int) -> str:
 def _copies(
     templates: dict[str, dict[str, list[tuple[object, ...]]]], table: str, rows: int,
     running: int,
-) -> object:
+) -> Iterator[tuple[Any, ...]]:
     # Live rows are spread evenly through the id order, as they would be in a real registry.
     stride = max(1, rows // max(1, running))
     live_seen = 0

@@ -1,6 +1,9 @@
 """`python -m benchmarks --quick` runs whole on a fresh checkout: every figure is measured
 next to its peer and written as JSON. No time is asserted (the machines are noisy): what is
-checked is that every benchmark still runs, measures something, and says whether it holds."""
+checked is that every benchmark still runs, measures something, and says whether it holds.
+
+With a PostgreSQL server (CI sets LASHTUI_TEST_POSTGRES), the PostgreSQL figures of P1-P3
+and D1 must be measured too; without one they must still be reported, as not measured."""
 
 from __future__ import annotations
 
@@ -10,7 +13,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from benchmarks.__main__ import BENCHMARKS
+import pytest
+
+from benchmarks import p2_primitives, pg_server
+from benchmarks.__main__ import BENCHMARKS, ON_POSTGRES
+from benchmarks.report import Mode, print_table
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,10 +34,46 @@ def test_quick_mode_measures_every_figure(tmp_path: Path) -> None:
     assert document["mode"] == "quick"
     figures = document["figures"]
     assert {f["id"] for f in figures} == set(BENCHMARKS)
+    on_postgres = [f for f in figures if f["store"] == pg_server.STORE]
+    assert {f["id"] for f in on_postgres} == set(ON_POSTGRES)
+    server = pg_server.server_url() is not None
     for figure in figures:
+        if not figure["measured"]:
+            # Only a PostgreSQL figure may go unmeasured, and only without a server.
+            assert figure["store"] == pg_server.STORE and not server, figure
+            assert figure["not_measured"] and not figure["lashtui"], figure
+            assert figure["holds"] is None, figure
+            continue
         assert figure["lashtui"] and all(v >= 0 for v in figure["lashtui"]), figure
         if figure["rule"]:
             assert figure["holds"] in (True, False), figure
     table = done.stdout
     for name in BENCHMARKS:
         assert f"\n{name} " in table, name
+    for name in ON_POSTGRES:
+        assert f"\n{name} ({pg_server.STORE}) " in table, name
+
+
+def test_without_a_server_the_postgresql_figures_say_why(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in pg_server.ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    pg_server.unavailable.cache_clear()
+    try:
+        figures = p2_primitives.run(Mode(quick=True, repeats=1))
+    finally:
+        pg_server.unavailable.cache_clear()
+    on_postgres = [f for f in figures if f.store == pg_server.STORE]
+    assert on_postgres and all(f.not_measured for f in on_postgres)
+    assert all(f.lashtui for f in figures if f.store != pg_server.STORE)
+    reason = on_postgres[0].not_measured
+    assert reason is not None and "LASHTUI_TEST_POSTGRES" in reason
+    data = on_postgres[0].as_json()
+    assert (data["measured"], data["median"], data["ratio"], data["holds"]) == (
+        False, None, None, None,
+    )  # fmt: skip
+    print_table(figures)
+    table = capsys.readouterr().out
+    assert f"\nP2 ({pg_server.STORE}) " in table
+    assert f"P2 ({pg_server.STORE}): not measured: {reason}" in table
