@@ -53,8 +53,11 @@ class StartSlot:
     def __init__(self, semaphore: asyncio.Semaphore) -> None:
         self._semaphore = semaphore
         self._held = False
+        self.waited = False
 
     async def __aenter__(self) -> StartSlot:
+        # Whether this slot had to wait for another: the row's state may have moved on.
+        self.waited = self._semaphore.locked()
         await self._semaphore.acquire()
         self._held = True
         return self

@@ -97,6 +97,9 @@ async def recover(rt: WorkerRuntime, item: ProcessWorkItem, *, run: bool = True)
         rt.stats.verdicts[verdict] += 1
         return verdict
     async with rt.start_slot() as slot:
+        if slot.waited and await _held_by_a_live_owner(rt, item.process_id):
+            rt.stats.verdicts[Verdict.BUSY] += 1
+            return Verdict.BUSY
         lease, dead_holder = await claim_for_recovery(
             rt, item.process_id, attempt_identity(rt.owner), reclaim_dead=True
         )
@@ -106,6 +109,22 @@ async def recover(rt: WorkerRuntime, item: ProcessWorkItem, *, run: bool = True)
             verdict = await _decide(rt, lease, dead_holder, slot, run)
     rt.stats.verdicts[verdict] += 1
     return verdict
+
+
+async def _held_by_a_live_owner(rt: WorkerRuntime, process_id: str) -> bool:
+    """Whether another worker has claimed the row since it was listed: a read, where a
+    claim that would only say Busy is a write, and writers queue for the registry (on
+    PostgreSQL, the whole fleet's writers)."""
+    try:
+        lease = await rt.registry.get_process_lease(process_id)
+    except LashError:
+        return False  # the claim decides, and reports
+    now = rt.clock.now_ms()
+    return (
+        lease is not None
+        and lease.is_live_at(now)
+        and not lease.owner.is_definitely_dead_for_claimant(rt.owner)
+    )
 
 
 async def _decide(

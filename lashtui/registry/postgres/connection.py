@@ -24,6 +24,7 @@ import asyncio
 import functools
 import hashlib
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -38,7 +39,7 @@ from lashtui.errors import InvalidRequest, LashError, NotARegistry, StoreError, 
 from lashtui.registry.display import redacted
 from lashtui.registry.postgres.schema import DDL, SCHEMA_VERSION, unsupported_schema_message
 from lashtui.registry.sql.dialect import POSTGRES, Cursor, Tx
-from lashtui.registry.sql.row import decode_error
+from lashtui.registry.sql.row import RecordCache, decode_error
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -57,15 +58,28 @@ def _translated(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-class PgTx:
-    """A psycopg connection as the transaction functions see it (`Tx`)."""
+class PgTx(RecordCache):
+    """A psycopg connection as the transaction functions see it (`Tx`), with the record
+    cache: one per pooled connection, living as long as it does."""
 
     dialect = POSTGRES
 
-    def __init__(self, pg: psycopg.Connection[Any]) -> None:
+    def __init__(self, pg: psycopg.Connection[Any] | None = None) -> None:
+        super().__init__()
+        # Bound for one transaction at a time (see `bound`), so that the runner's map from
+        # connection to cache does not keep a closed connection alive.
         self._pg = pg
 
+    @contextmanager
+    def bound(self, pg: psycopg.Connection[Any]) -> Iterator[PgTx]:
+        self._pg = pg
+        try:
+            yield self
+        finally:
+            self._pg = None
+
     def execute(self, sql: str, parameters: Any = None, /) -> Cursor:
+        assert self._pg is not None, "a PgTx is used inside a transaction only"
         if not parameters:
             return self._pg.execute(sql)
         return self._pg.execute(_translated(sql), parameters)
@@ -113,6 +127,10 @@ class PostgresConnection:
             name="lashtui-registry",
         )
         self._threads = ThreadPoolExecutor(pool_size, thread_name_prefix="lashtui-pg")
+        # Each pooled connection's view with its record cache; gone with the connection.
+        self._txs: weakref.WeakKeyDictionary[psycopg.Connection[Any], PgTx] = (
+            weakref.WeakKeyDictionary()
+        )
         self._closed = False
 
     def _configure(self, pg: psycopg.Connection[Any]) -> None:
@@ -200,16 +218,37 @@ class PostgresConnection:
         args: tuple[object, ...],
         kwargs: dict[str, object],
     ) -> T:
+        cache = self._txs.get(pg)
+        if cache is None:
+            cache = self._txs[pg] = PgTx()
+        with cache.bound(pg) as tx:
+            return self._run(pg, tx, kind, fn, args, kwargs)
+
+    def _run(
+        self,
+        pg: psycopg.Connection[Any],
+        tx: PgTx,
+        kind: str,
+        fn: Callable[..., T],
+        args: tuple[object, ...],
+        kwargs: dict[str, object],
+    ) -> T:
         if kind == _POINT:
-            return fn(PgTx(pg), *args, **kwargs)
+            try:
+                result = fn(tx, *args, **kwargs)
+            finally:
+                tx.rolled_back()  # (a point read stages nothing; this only tidies)
+            return result
         pg.execute(self._lock_sql if kind == _WRITE else _READ_SNAPSHOT)
         try:
-            result = fn(PgTx(pg), *args, **kwargs)
+            result = fn(tx, *args, **kwargs)
             pg.execute("COMMIT")
         except BaseException:
+            tx.rolled_back()
             if pg.info.transaction_status != psycopg.pq.TransactionStatus.IDLE and not pg.closed:
                 pg.execute("ROLLBACK")
             raise
+        tx.committed()
         return result
 
     def _prepare(self, pg: psycopg.Connection[Any]) -> str:
