@@ -47,17 +47,10 @@ class PostgresProcessRegistry(SqlProcessRegistry):
         await db.open()
         return cls(db, clock or SystemClock())
 
-    async def close(self) -> None:
-        await self._server.close()
-
     @property
     def target(self) -> str:
         """The URL, without its password."""
         return self._server.display
-
-    @property
-    def read_only(self) -> bool:
-        return self._server.read_only
 
     @property
     def channel(self) -> str:

@@ -53,6 +53,10 @@ TxFunction = Callable[Concatenate[Tx, P], T]
 class TransactionRunner(Protocol):
     """How a store runs the transaction functions (see the module docstring)."""
 
+    @property
+    def read_only(self) -> bool: ...
+    async def close(self) -> None: ...
+
     async def write(self, fn: TxFunction[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
     async def read(self, fn: TxFunction[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
     async def short_write(
@@ -70,9 +74,13 @@ class SqlProcessRegistry(ABC):
         self._db = runner
         self._clock = clock
 
-    @abstractmethod
     async def close(self) -> None:
         """Close the store's connections; calls after this fail with a `StoreError`."""
+        await self._db.close()
+
+    @property
+    def read_only(self) -> bool:
+        return self._db.read_only
 
     @abstractmethod
     async def data_version(self) -> int:

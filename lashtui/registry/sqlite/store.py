@@ -39,16 +39,9 @@ class SqliteProcessRegistry(SqlProcessRegistry):
         await db.open()
         return cls(db, clock or SystemClock())
 
-    async def close(self) -> None:
-        await self._file.close()
-
     @property
     def path(self) -> str:
         return self._file.path
-
-    @property
-    def read_only(self) -> bool:
-        return self._file.read_only
 
     async def data_version(self) -> int:
         # PRAGMA data_version is per connection: it moves when any other connection commits
