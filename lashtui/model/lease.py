@@ -197,6 +197,13 @@ class ProcessLease(WireModel):
         """Held and unexpired; an expiry equal to now counts as expired."""
         return self.expires_at_epoch_ms > now_ms
 
+    def bars(self, claimant: LeaseOwnerIdentity, now_ms: int) -> bool:
+        """Whether a claim by `claimant` at `now_ms` could only come back Busy: the lease is
+        live and `claimant` cannot prove its holder dead."""
+        return self.is_live_at(now_ms) and not self.owner.is_definitely_dead_for_claimant(
+            claimant
+        )
+
 
 class ProcessLeaseClaimOutcome(WireModel):
     """`Acquired(lease)` or `Busy{holder}`; serde's externally tagged enum on the wire."""

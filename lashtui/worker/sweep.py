@@ -119,12 +119,7 @@ async def _held_by_a_live_owner(rt: WorkerRuntime, process_id: str) -> bool:
         lease = await rt.registry.get_process_lease(process_id)
     except LashError:
         return False  # the claim decides, and reports
-    now = rt.clock.now_ms()
-    return (
-        lease is not None
-        and lease.is_live_at(now)
-        and not lease.owner.is_definitely_dead_for_claimant(rt.owner)
-    )
+    return lease is not None and lease.bars(rt.owner, rt.clock.now_ms())
 
 
 async def _decide(

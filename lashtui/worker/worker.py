@@ -41,6 +41,7 @@ from lashtui.worker.sweep import recover
 ANNOUNCED_DRIVE_GAP_S = 0.05
 ANNOUNCED_DRIVE_SPACING = 4
 
+
 class ProcessWorker:
     def __init__(
         self,
@@ -128,12 +129,7 @@ class ProcessWorker:
             return False
         # Nor is a row whose live holder we cannot prove dead: the claim would only say Busy,
         # and every try is a write transaction on a shared file.
-        lease = item.lease
-        return (
-            lease is None
-            or not lease.is_live_at(now)
-            or lease.owner.is_definitely_dead_for_claimant(self.owner)
-        )
+        return item.lease is None or not item.lease.bars(self.owner, now)
 
     def _spawn(self, item: ProcessWorkItem, run: bool = True) -> asyncio.Task[Verdict | None]:
         pid = item.process_id

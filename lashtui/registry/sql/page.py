@@ -47,14 +47,14 @@ UNICODE_LOWER = "lashtui_lower"
 def _label(sql: Dialect) -> str:
     """A row's label as the dashboard shows it (ObservedProcess.label): the identity's
     label, or its kind when the label is absent or empty."""
-    label, kind = sql.json_text("p.record_json", "identity.label"), sql.json_text(
-        "p.record_json", "identity.kind"
-    )
+    label = sql.json_text("p.record_json", "identity.label")
+    kind = sql.json_text("p.record_json", "identity.kind")
     return f"coalesce(nullif({label}, ''), {kind})"
 
 
 def _waiting(sql: Dialect) -> str:
     return f"{sql.json_text('p.record_json', 'wait')} IS NOT NULL"
+
 
 Arm = tuple[str, list[object]]
 
@@ -169,7 +169,8 @@ def page(conn: Tx, query: ProcessPageQuery) -> list[ProcessRecord]:
     if query.states is not None and not query.states:
         return []
     sql = dialect(conn)
-    if not query.text.isascii() and isinstance(conn, sqlite3.Connection):
+    if not query.text.isascii() and sql is SQLITE:  # the function `_text` asks for
+        assert isinstance(conn, sqlite3.Connection)
         conn.create_function(UNICODE_LOWER, 1, _unicode_lower, deterministic=True)
     statements = page_statements(query, sql)
     arms = [conn.execute(statement, params).fetchall() for statement, params in statements]
