@@ -20,7 +20,7 @@ from textual.screen import Screen
 from lashtui.admin import Processes
 from lashtui.clock import Clock, SystemClock
 from lashtui.tui.context import Dashboard, ViewObserver
-from lashtui.tui.heap import frozen_heap
+from lashtui.tui.heap import FullCollections, frozen_heap
 from lashtui.tui.palette import ProcessIdProvider
 from lashtui.tui.screens.abandon import AbandonRequestsScreen
 from lashtui.tui.screens.health import HealthScreen
@@ -67,6 +67,7 @@ class LashtuiApp(App[int]):
         super().__init__()
         self.dashboard = dashboard
         self.background = background
+        self.collections = FullCollections()  # the full GC passes, once start-up is frozen
         self.sub_title = f"{subtitle} · read-only" if dashboard.read_only else subtitle
         self.register_theme(HIGH_CONTRAST)
         # Each view is a mode with its own screen stack, so switching views keeps every
@@ -94,10 +95,11 @@ class LashtuiApp(App[int]):
 
     async def freeze_start_up(self) -> None:
         """Once the first window is on screen, keep what start-up built out of the garbage
-        collector's full passes until the app exits (lashtui/tui/heap.py says why)."""
+        collector's full passes until the app exits, and run those passes on turns of the
+        loop of their own (lashtui/tui/heap.py says why)."""
         await self.home().loaded.wait()
         with frozen_heap():
-            await asyncio.Event().wait()
+            await self.collections.run()
 
     async def run_engine(self, worker: ProcessWorker) -> None:
         """The embedded worker and sweep, for as long as the app runs."""

@@ -12,6 +12,7 @@ No Textual here: the window is plain state over the facade, tested without an ap
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 from collections.abc import Iterable
 
@@ -123,6 +124,7 @@ class ProcessWindow:
             first = previous[0].process_id if previous else None
         limit = len(self.ids) + (STEP if self.at_end else 0)
         rows = await self._page(max(limit, 1), after=first)
+        await asyncio.sleep(0)  # building the rows and comparing them: a turn between
         if not self.at_end:  # keep the range: rows past the old last row are not ours yet
             rows = [p for p in rows if p.process_id <= self.ids[-1]]
         # Keep the rows already held where nothing changed, and let the fresh copies go at

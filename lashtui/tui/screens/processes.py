@@ -190,6 +190,10 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         try:
             if not self.paused and self.is_current:
                 await self._read(self._reread)
+                # Re-reading the window (building and comparing ~300 rows) and repainting
+                # it are each 5-10 ms on the loop: a turn between them keeps them from
+                # adding up to one long stall (D3, benchmarks/d3_loop_lag.py).
+                await asyncio.sleep(0)
             self.render_window()
         except NoMatches:
             return  # the app is closing while a read was in flight
