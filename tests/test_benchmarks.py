@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import p2_primitives, pg_server
+from benchmarks import p2_primitives, pg_server, profile
 from benchmarks.__main__ import BENCHMARKS, ON_POSTGRES
 from benchmarks.report import Mode, print_table
 
@@ -77,3 +77,24 @@ def test_without_a_server_the_postgresql_figures_say_why(
     table = capsys.readouterr().out
     assert f"\nP2 ({pg_server.STORE}) " in table
     assert f"P2 ({pg_server.STORE}): not measured: {reason}" in table
+
+
+def test_the_p1_profile_charges_every_step_of_a_process(tmp_path: Path) -> None:
+    """`python -m benchmarks.profile` (the evidence for what bounds P1) still runs, and
+    its table has a row for each step of a process's life, each with time in it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.profile", "--count", "300", "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "p1-flat.txt", "p1-phases.txt", "p1.txt",
+    ]  # fmt: skip
+    table = (tmp_path / "p1-phases.txt").read_text()
+    for step in profile.PHASES.values():
+        if step in ("cancel watcher's read", "lease read before the claim"):
+            continue  # only when a run outlives its first step, or a claim waited for a slot
+        row = next((line for line in table.splitlines() if line.startswith(step)), None)
+        assert row is not None, step
+        assert int(row.split()[-1]) > 0, row  # us per process, all columns
+    assert "SQLite" in table and "pydantic" in table

@@ -7,8 +7,8 @@ widget tree, pydantic schemas, the embedded worker's state), so under churn a fu
 collection ran every ~0.4 s and held the loop 60-130 ms each time: most of D3's lag
 (benchmarks/d3_loop_lag.py; measured with `gc.callbacks`). Those objects live as long as the
 app does, so once the first window is on screen they are moved to the permanent generation
-(`gc.freeze`), and a full collection then walks only what was made since: 11-30 ms for the
-~40k objects a busy dashboard keeps (the window's records, the table's strips).
+(`gc.freeze`), and a full collection then walks only what was made since: 10-30 ms for the
+30-40k objects a busy dashboard keeps (the window's records, the table's strips).
 
 The collector starts a full pass from inside whatever allocation tips its counters: often a
 repaint or a window re-read, which already holds the loop for 10-30 ms, so the two pauses
