@@ -67,7 +67,6 @@ class LashtuiApp(App[int]):
         super().__init__()
         self.dashboard = dashboard
         self.background = background
-        self.collections = FullCollections()  # the full GC passes, once start-up is frozen
         self.sub_title = f"{subtitle} · read-only" if dashboard.read_only else subtitle
         self.register_theme(HIGH_CONTRAST)
         # Each view is a mode with its own screen stack, so switching views keeps every
@@ -99,7 +98,7 @@ class LashtuiApp(App[int]):
         loop of their own (lashtui/tui/heap.py says why)."""
         await self.home().loaded.wait()
         with frozen_heap():
-            await self.collections.run()
+            await FullCollections().run()
 
     async def run_engine(self, worker: ProcessWorker) -> None:
         """The embedded worker and sweep, for as long as the app runs."""
