@@ -31,17 +31,21 @@ from typing import Any
 
 from benchmarks.p1_end_to_end import lashtui_rate
 
-# The step a sample belongs to: the innermost of these on its stack (function names as
-# pyinstrument reports them: "Class.method" or "function").
+# The step a sample belongs to: the innermost of these on its stack. Methods come as
+# "Class.method", module functions of lashtui's SQL layer as "module.function": a short write
+# runs in the store's group commit, not under its caller's frame, so its transaction
+# function is what names the step.
 PHASES = {
-    "SqliteProcessRegistry.start_process": "start (transaction)",
-    "SqliteProcessRegistry.claim_process_lease": "claim (transaction)",
-    "SqliteProcessRegistry.record_first_started": "first-started (transaction)",
-    "SqliteProcessRegistry.complete_process_with_lease": "terminal + release (transaction)",
-    "SqliteProcessRegistry.get_process": "record read after the claim",
-    "SqliteProcessRegistry.get_process_lease": "lease read before the claim",
-    "SqliteProcessRegistry.get_process_execution_env": "env read before the run",
-    "SqliteProcessRegistry.first_event_after": "cancel watcher's read",
+    "process.start": "start (transaction)",
+    "lease.claim": "claim (transaction)",
+    "process.record_first_started": "first-started (transaction)",
+    "event.complete_with_lease": "terminal + release (transaction)",
+    "run_group": "group commit (BEGIN, savepoints, COMMIT)",
+    "SqliteConnection._flush_groups": "group commit (BEGIN, savepoints, COMMIT)",
+    "process.get": "record read after the claim",
+    "lease.get": "lease read before the claim",
+    "process.get_env": "env read before the run",
+    "event.first_after": "cancel watcher's read",
     "Processes.start": "start (facade, worker hand-off)",
     "run_and_complete": "run (worker: tasks, handler)",
     "recover": "recover (worker: slots, decisions)",
@@ -138,7 +142,12 @@ def collector_time() -> Iterator[list[float]]:
 def _qualified(frame: Any) -> str:
     name = frame.function or ""
     owner = frame.class_name
-    return f"{owner}.{name}" if owner else name
+    if owner:
+        return f"{owner}.{name}"
+    path = (frame.file_path or "").replace("\\", "/")
+    if "/lashtui/registry/sql/" in path:
+        return f"{path.rsplit('/', 1)[-1].removesuffix('.py')}.{name}"
+    return name
 
 
 def main(argv: list[str] | None = None) -> int:

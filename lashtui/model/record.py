@@ -73,7 +73,16 @@ class ProcessExecutionEnvSpec(WireModel):
     policy: dict[str, JsonValue] = Field(default_factory=dict)
 
     def stable_ref(self) -> str:
-        return "process-env:sha256:" + sha256_hex(canonical_json(self.model_dump(mode="json")))
+        if not self.plugin_options and not self.policy:
+            return EMPTY_ENV_REF  # every engine row started without an env: most of them
+        return _content_ref(self)
+
+
+def _content_ref(spec: ProcessExecutionEnvSpec) -> str:
+    return "process-env:sha256:" + sha256_hex(canonical_json(spec.model_dump(mode="json")))
+
+
+EMPTY_ENV_REF = _content_ref(ProcessExecutionEnvSpec())
 
 
 class ProcessRegistration(WireModel):

@@ -23,6 +23,7 @@ class ChangeHub:
     def __init__(self) -> None:
         self._versions: dict[str, int] = {}
         self._events: dict[str, asyncio.Event] = {}
+        self._listeners: dict[str, list[Callable[[], None]]] = {}
 
     def version(self, process_id: str) -> int:
         return self._versions.get(process_id, 0)
@@ -32,6 +33,20 @@ class ChangeHub:
         event = self._events.pop(process_id, None)
         if event is not None:
             event.set()
+        for listener in tuple(self._listeners.get(process_id, ())):
+            listener()
+
+    def subscribe(self, process_id: str, listener: Callable[[], None]) -> None:
+        """Call `listener` on every tick of `process_id` until `unsubscribe`: for a watcher
+        that costs nothing while nothing happens (no task waiting on an event)."""
+        self._listeners.setdefault(process_id, []).append(listener)
+
+    def unsubscribe(self, process_id: str, listener: Callable[[], None]) -> None:
+        listeners = self._listeners.get(process_id, [])
+        if listener in listeners:
+            listeners.remove(listener)
+        if not listeners:
+            self._listeners.pop(process_id, None)
 
     async def wait(self, process_id: str, seen: int, timeout_s: float) -> bool:
         """Wait until `process_id` ticks past version `seen`, at most `timeout_s`.
@@ -77,17 +92,23 @@ class NotifyingRegistry:
         self.hub = hub
 
     def __getattr__(self, name: str) -> Any:
+        # Only called for what this object does not have yet: each method is wrapped once
+        # and kept, so a call is an attribute read, not a new closure.
         attribute = getattr(self.inner, name)
         pid_of = _TICKS.get(name)
         if pid_of is None:
+            if callable(attribute):  # a method; properties (read_only) are read each time
+                setattr(self, name, attribute)
             return attribute
         method = cast(Callable[..., Awaitable[Any]], attribute)
+        hub = self.hub
 
         async def ticking(*args: Any, **kwargs: Any) -> Any:
             result = await method(*args, **kwargs)
-            self.hub.tick(pid_of(args))
+            hub.tick(pid_of(args))
             return result
 
+        setattr(self, name, ticking)
         return ticking
 
 

@@ -10,6 +10,7 @@ recognises its own work.
 
 from __future__ import annotations
 
+import os
 import socket
 import uuid
 
@@ -29,8 +30,10 @@ def default_owner(owner_id: str | None = None) -> LeaseOwnerIdentity:
 
 
 def attempt_identity(owner: LeaseOwnerIdentity) -> LeaseOwnerIdentity:
-    return LeaseOwnerIdentity(
-        owner_id=f"{owner.owner_id}:recovery:{uuid.uuid4().hex}",
-        incarnation_id=uuid.uuid4().hex,
+    # Built without validation (every part is a str or an already-validated liveness),
+    # and with random hex rather than UUID objects: one per claim, so it shows in P1.
+    return LeaseOwnerIdentity.model_construct(
+        owner_id=f"{owner.owner_id}:recovery:{os.urandom(16).hex()}",
+        incarnation_id=os.urandom(16).hex(),
         liveness=owner.liveness,
     )

@@ -1,22 +1,22 @@
 """Running one claimed row under its lease (semantics §7.4-§7.5).
 
-Three tasks cooperate for the length of a run: the handler; the lease keeper, which renews
-every `renew_interval` and cancels the handler the moment a renewal is refused; and the
-cancel watcher, which cancels the handler when a `process.cancel_requested` event exists
-(one appended before the run started counts too). A run that lost its lease writes nothing
-and releases nothing: someone else is the single writer now. A run stopped by its worker
-shutting down writes no terminal and releases its lease, so a peer can take the row.
+The handler runs in the run's own task, watched by a lease keeper, which renews every
+`renew_interval` and stops the handler the moment a renewal is refused, and a cancel watcher,
+which stops it when a `process.cancel_requested` event exists (one appended before the run
+started counts too). Both are `RunGuard`s (guard.py), and they stop the handler by cancelling
+this task, as `asyncio.timeout` does, telling their cancellation apart from anyone else's by
+`Task.uncancel`. A run that lost its lease writes nothing and releases nothing: someone else
+is the single writer now. A run stopped by its worker shutting down (its task cancelled from
+outside) writes no terminal and releases its lease, so a peer can take the row.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
 
 from lashtui.errors import LashError, LeaseLost
 from lashtui.model import (
-    CANCEL_REQUESTED,
     CancelledOutput,
     ProcessLease,
     ProcessRecord,
@@ -26,6 +26,7 @@ from lashtui.model import (
 )
 from lashtui.worker.context import ProcessContext
 from lashtui.worker.engine import ProcessOutput, dispatch
+from lashtui.worker.guard import RunGuard, RunState
 from lashtui.worker.runtime import RunEnd, StartSlot, WorkerRuntime, log
 
 RECOVERY_FAILED = "process_recovery_failed"
@@ -36,14 +37,7 @@ class RunRefused(Exception):
     """A run could not start (semantics §7.4 steps a-e); it ends as a recovery failure."""
 
 
-@dataclass
-class _RunState:
-    lease: ProcessLease
-    lease_lost: bool = False
-    cancel_reason: str | None = None
-
-
-async def _prepare(rt: WorkerRuntime, record: ProcessRecord, state: _RunState) -> None:
+async def _prepare(rt: WorkerRuntime, record: ProcessRecord, state: RunState) -> None:
     """Checks before any side effect, then the lease-fenced first-started fact."""
     pid = record.id
     if not pid.strip():
@@ -66,93 +60,72 @@ async def _execute(
     rt: WorkerRuntime,
     record: ProcessRecord,
     ctx: ProcessContext,
-    state: _RunState,
+    guard: RunGuard,
     slot: StartSlot | None,
 ) -> ProcessOutput:
     try:
-        await _prepare(rt, record, state)
+        await _prepare(rt, record, guard.state)
     except RunRefused as refused:
         return failure(RECOVERY_FAILED, str(refused))
     finally:
         if slot is not None:
             slot.release()
+    if await guard.watch_cancel():
+        raise asyncio.CancelledError  # as if the watcher had stopped the handler
     return await dispatch(record, ctx, rt.engines, rt.tools, rt.session_runner)
 
 
-async def _keep_lease(
-    rt: WorkerRuntime, state: _RunState, handler: asyncio.Task[ProcessOutput]
-) -> None:
-    interval = rt.timings.renew_interval_ms / 1000
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            state.lease = await rt.registry.renew_process_lease(state.lease, rt.timings.ttl_ms)
-        except LeaseLost:
-            log.warning("lost the lease of %s; cancelling its run", state.lease.process_id)
-            state.lease_lost = True
-            handler.cancel()
-            return
-        except LashError as error:  # e.g. the file is locked for a moment: retry next time
-            log.warning("could not renew the lease of %s: %s", state.lease.process_id, error)
-
-
-async def _watch_cancel(
-    rt: WorkerRuntime, ctx: ProcessContext, state: _RunState, handler: asyncio.Task[ProcessOutput]
-) -> None:
-    event = await rt.awaiter.await_event(ctx.process_id, CANCEL_REQUESTED, 0)
-    payload = event.payload
-    reason = payload.get("reason") if isinstance(payload, dict) else None
-    state.cancel_reason = str(reason) if reason is not None else "cancel requested"
-    ctx.cancelled.set()
-    handler.cancel()
-
-
-def _raised(task: asyncio.Task[ProcessOutput], kind: type[BaseException]) -> bool:
-    return not task.cancelled() and isinstance(task.exception(), kind)
-
-
-def _output_of(handler: asyncio.Task[ProcessOutput], state: _RunState) -> ProcessOutput:
-    """The handler's result: its own output, a failure for what it raised, or `cancelled`
-    when a cancel request stopped it."""
-    if handler.cancelled():
-        return CancelledOutput(message=f"process was cancelled: {state.cancel_reason}")
-    error = handler.exception()
-    if error is not None:
-        return failure(PROCESS_FAILED, str(error) or type(error).__name__)
-    return handler.result()
+async def _handle(
+    rt: WorkerRuntime,
+    record: ProcessRecord,
+    ctx: ProcessContext,
+    guard: RunGuard,
+    slot: StartSlot | None,
+    task: asyncio.Task[object],
+) -> ProcessOutput | None:
+    """The handler's output: its own, a failure for what it raised, or `cancelled` when a
+    cancel request stopped it; None when the run must end without a terminal (its lease
+    lost). A cancellation from outside the run (the worker stopping) propagates."""
+    state = guard.state
+    output: ProcessOutput | None
+    outside = False
+    guard.handler_running = True
+    try:
+        output = await _execute(rt, record, ctx, guard, slot)
+    except asyncio.CancelledError:
+        output = CancelledOutput(message=f"process was cancelled: {state.cancel_reason}")
+        outside = not guard.fired and state.cancel_reason is None
+    except LeaseLost:
+        output = None
+    except Exception as error:  # a handler's crash is its run's failure
+        output = failure(PROCESS_FAILED, str(error) or type(error).__name__)
+    finally:
+        guard.handler_running = False
+        guard.stop_watching()
+    if guard.fired:
+        task.uncancel()  # ours, whether the handler let it through or swallowed it
+    if outside or task.cancelling():
+        raise asyncio.CancelledError  # someone else's: a stop, not a cancel request
+    return None if state.lease_lost else output
 
 
 async def run_and_complete(
     rt: WorkerRuntime, record: ProcessRecord, lease: ProcessLease, slot: StartSlot | None = None
 ) -> RunEnd:
     """Run a claimed row to its terminal; `slot` is released once the handler starts."""
-    state = _RunState(lease=lease)
+    task = asyncio.current_task()
+    assert task is not None
     ctx = ProcessContext(record, rt.registry, rt.awaiter, rt.clock)
-    handler = asyncio.create_task(_execute(rt, record, ctx, state, slot))
-    helpers: list[asyncio.Task[None]] = []
+    guard = RunGuard(rt, ctx, RunState(lease=lease), task)
     end = RunEnd.STOPPED
     try:
-        # The handler's first step runs before the keeper and the watcher would have had
-        # their first, so a handler that is done by then (a quick engine whose registry
-        # writes never had to wait) needs neither: they would only be made and cancelled.
-        await asyncio.sleep(0)
-        if not handler.done():
-            helpers = [  # the keeper, then the cancel watcher
-                asyncio.create_task(_keep_lease(rt, state, handler)),
-                asyncio.create_task(_watch_cancel(rt, ctx, state, handler)),
-            ]
-            await asyncio.wait([handler])
-            # The keeper renews until the terminal is committed: that write may queue
-            # behind other work on the connection for longer than what is left of the
-            # lease.
-            helpers[1].cancel()
-        if state.lease_lost or _raised(handler, LeaseLost):
+        guard.keep_lease()
+        output = await _handle(rt, record, ctx, guard, slot, task)
+        if output is None or guard.state.lease_lost:
             end = RunEnd.LEASE_LOST
             return end
-        if handler.cancelled() and state.cancel_reason is None:
-            return end  # cancelled from outside the run: treat as a stop
         try:
-            await rt.registry.complete_process_with_lease(state.lease, _output_of(handler, state))
+            await rt.registry.complete_process_with_lease(guard.state.lease, output)
         except LeaseLost:
             log.warning("lost the lease of %s before its terminal write", record.id)
             end = RunEnd.LEASE_LOST
@@ -160,11 +133,8 @@ async def run_and_complete(
         end = RunEnd.COMPLETED
         return end
     finally:
-        handler.cancel()
-        for helper in helpers:
-            helper.cancel()
-        await asyncio.gather(handler, *helpers, return_exceptions=True)
+        await guard.close()
         if end is RunEnd.STOPPED:
             with contextlib.suppress(LashError):
-                await rt.registry.release_process_lease(state.lease)
+                await rt.registry.release_process_lease(guard.state.lease)
         rt.stats.runs[end] += 1

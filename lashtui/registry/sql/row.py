@@ -23,6 +23,8 @@ from lashtui.model import ProcessExecutionEnvSpec, ProcessRecord
 from lashtui.model.wire import WireModel
 from lashtui.registry.sql.dialect import Tx, dialect
 
+StagedMark = tuple[dict[str, tuple[str, ProcessRecord]], dict[str, ProcessExecutionEnvSpec]]
+
 
 class RecordCache:
     """A connection's cache of decoded records (see the module docstring), mixed into the
@@ -69,6 +71,13 @@ class RecordCache:
     def rolled_back(self) -> None:
         self.staged.clear()
         self.staged_envs.clear()
+
+    def mark(self) -> StagedMark:
+        """What is staged now, for `rolled_back_to` when a savepoint is rolled back."""
+        return dict(self.staged), dict(self.staged_envs)
+
+    def rolled_back_to(self, mark: StagedMark) -> None:
+        self.staged, self.staged_envs = dict(mark[0]), dict(mark[1])
 
 
 def decode_error(error: ValidationError) -> StoreError:

@@ -32,6 +32,7 @@ from pydantic import ValidationError
 from lashtui.errors import InvalidRequest, NotARegistry, StoreError, UnsupportedSchema
 from lashtui.registry.sql.dialect import SQLITE
 from lashtui.registry.sql.row import RecordCache, decode_error
+from lashtui.registry.sqlite.group import PendingWrite, run_group
 from lashtui.registry.sqlite.schema import DDL, SCHEMA_VERSION, unsupported_schema_message
 
 P = ParamSpec("P")
@@ -281,8 +282,12 @@ class SqliteConnection:
     more than a one-process transaction costs in SQLite itself (20-80 us in WAL with
     synchronous=NORMAL, where a commit is a write to the WAL file and no fsync). So the short
     transactions (an append, a claim, a release: `short_write`, `short_read`) run on the
-    calling thread instead, when that cannot stall the event loop:
+    loop's thread instead, when that cannot stall the event loop:
 
+    - short writes commit in groups (group.py): those made in one turn of the loop run as
+      one transaction, each in a savepoint, committed by a task of this handle's, and each
+      caller resumes once that commit is done. A worker running many processes makes many
+      writes per turn, and one commit writes each page they share once;
     - only while nothing is queued on the writer's thread, so two threads never share the
       connection at once. A short call that finds work queued there waits until it is done
       and then runs here; joining the queue instead would keep it from ever draining while
@@ -291,21 +296,24 @@ class SqliteConnection:
       the call then takes the thread, where it waits its turn with the full timeout (which
       each hop sets for itself and puts back to 0 after);
     - with automatic checkpoints off: a commit never copies the WAL back into the database
-      file on the loop. Every `CHECKPOINT_EVERY` commits, one write takes the thread and
-      checkpoints there, right after its commit, while the next writes wait for it: with no
-      frame appended meanwhile, the checkpoint can finish, and the WAL starts over from its
-      beginning instead of growing.
+      file on the loop. Every `CHECKPOINT_EVERY` commits a checkpoint runs on the reader's
+      thread, behind the writes, and copies most of the WAL (its two fsyncs were ~15 ms
+      of the loop's time here when writes waited for them). The WAL can only start over
+      from its beginning after a checkpoint with no frame appended meanwhile, so the first
+      commit after that one takes the writer's thread and checkpoints again, right after
+      it commits, while the next writes wait: that one has only the last few commits to
+      copy. The WAL then starts over instead of growing.
 
     A transaction function only reads and writes its connection, so running it again after
-    a rolled-back attempt is safe. The reader never writes, so the writer's
-    `PRAGMA data_version` still moves only for other handles' commits. Like any asyncio
-    object, a handle is used from the event loop that opened it.
+    a rolled-back attempt is safe. The reader never writes (a checkpoint changes no data),
+    so the writer's `PRAGMA data_version` still moves only for other handles' commits. Like
+    any asyncio object, a handle is used from the event loop that opened it.
     """
 
-    # A checkpoint costs a few ms (two fsyncs), and short calls wait for it: every 300
-    # commits (measured: P1 ran 25% faster than at every 100) keeps the WAL near 8 MB.
+    # Every 300 commits (measured, when writes waited for every checkpoint: P1 ran 25%
+    # faster than at every 100) keeps the WAL near 8 MB.
     CHECKPOINT_EVERY = 300
-    YIELD_EVERY_S = 0.004
+    YIELD_EVERY_S = 0.004  # short reads: see `_inline_ok`
 
     def __init__(
         self,
@@ -337,6 +345,10 @@ class SqliteConnection:
         self._writer_idle = asyncio.Event()
         self._writer_idle.set()
         self._commits = 0  # since the last checkpoint
+        self._behind: asyncio.Task[None] | None = None  # the checkpoint behind the writes
+        self._restart_due = False  # the next commit checkpoints, and the WAL can restart
+        self._group: list[PendingWrite] = []  # short writes waiting for the next commit
+        self._flusher: asyncio.Task[None] | None = None
         self._yielded_at = 0.0  # when an inline call last let the loop run others
 
     async def open(self) -> None:
@@ -354,6 +366,9 @@ class SqliteConnection:
         self._loop_thread = threading.get_ident()
 
     async def close(self) -> None:
+        # Writes already queued commit, and a checkpoint behind them finishes, first.
+        pending = [task for task in (self._flusher, self._behind) if task is not None]
+        await asyncio.gather(*pending, return_exceptions=True)
         self._loop_thread = None
         for aconn in dict.fromkeys((self._reader, self._writer)):
             await aconn.close()
@@ -364,10 +379,11 @@ class SqliteConnection:
         """Run `fn` in one BEGIN IMMEDIATE transaction on the writer's thread: committed if
         it returns, rolled back (leaving the database unchanged) if it raises."""
         self._refuse_read_only()
-        self._commits += 1
-        if self._commits >= self.CHECKPOINT_EVERY and self._reader is not self._writer:
-            self._commits = 0  # (":memory:" has no WAL)
-            return await self._hop(self._writer, _checkpointed, fn, *args, **kwargs)
+        if self._checkpoint_due():
+            return await self._hop(
+                self._writer, _checkpointed, _in_transaction, "BEGIN IMMEDIATE", fn, *args,
+                **kwargs,
+            )
         return await self._hop(
             self._writer, _in_transaction, "BEGIN IMMEDIATE", fn, *args, **kwargs
         )
@@ -382,15 +398,94 @@ class SqliteConnection:
     async def short_write(
         self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """`write` for a transaction that touches one process's rows: run here when that
-        cannot wait or checkpoint, else on the writer's thread (see the class docstring)."""
+        """`write` for a transaction that touches one process's rows. It joins the group of
+        short writes made in this turn of the loop, which commit as one transaction, each
+        in a savepoint of its own (group.py); the call returns once that has committed."""
         self._refuse_read_only()
-        if await self._inline_ok() and self._commits + 1 < self.CHECKPOINT_EVERY:
-            attempt = self._inline_attempt("BEGIN IMMEDIATE", fn, *args, **kwargs)
-            if attempt is not _BUSY:
-                self._commits += 1
-                return attempt  # type: ignore[return-value]
-        return await self.write(fn, *args, **kwargs)
+        if self._loop_thread != threading.get_ident():
+            return await self.write(fn, *args, **kwargs)
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._group.append(PendingWrite(fn, args, kwargs, future))
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush_groups(), name="lashtui-group-commit")
+        return await future
+
+    def _checkpoint_due(self) -> bool:
+        """Count a commit; True when it must be the one that checkpoints, on the writer's
+        thread, while later writes wait (see the class docstring). Each of those follows a
+        checkpoint made behind the writes, on the reader's thread, which copied most of the
+        WAL meanwhile: the one the writes wait for has only the last few commits to copy
+        and two small fsyncs to make, where the whole of it took ~15 ms here."""
+        if self._reader is self._writer:
+            return False  # ":memory:" has no WAL
+        self._commits += 1
+        if self._commits >= self.CHECKPOINT_EVERY and self._behind is None:
+            self._commits = 0
+            self._behind = asyncio.create_task(
+                self._checkpoint_behind(), name="lashtui-checkpoint"
+            )
+        if self._restart_due:
+            self._restart_due = False
+            return True
+        return False
+
+    async def _checkpoint_behind(self) -> None:
+        try:
+            await self._hop(self._reader, _checkpoint)
+        except (StoreError, asyncio.CancelledError):
+            pass  # closed meanwhile; or busy, and the next one copies what this did not
+        finally:
+            self._behind = None
+            self._restart_due = True
+
+    async def _flush_groups(self) -> None:
+        """Commit the queued groups until none is left. A group runs here when it cannot
+        wait (see the class docstring), else on the writer's thread; a group that fails as
+        a whole commits nothing and fails each of its callers with the same error."""
+        try:
+            while self._group:
+                while self._writer_queued:
+                    await self._writer_idle.wait()
+                group = [write for write in self._group if not write.future.done()]
+                self._group = []
+                try:
+                    if group:
+                        await self._commit_group(group)
+                except Exception as error:
+                    for write in group:
+                        if not write.future.done():
+                            write.future.set_exception(error)
+                    continue
+                except asyncio.CancelledError:
+                    for write in group:
+                        write.future.cancel()
+                    raise
+                for write in group:
+                    write.settle(self._translate)
+        except asyncio.CancelledError:
+            for write in self._group:  # the loop is going away: nothing more commits
+                write.future.cancel()
+            self._group = []
+            raise
+        finally:
+            self._flusher = None
+
+    async def _commit_group(self, group: list[PendingWrite]) -> None:
+        if self._checkpoint_due():
+            await self._hop(self._writer, _checkpointed, run_group, group)
+            return
+        if await self._inline_ok():
+            with self._translated():
+                conn = self._writer._connection
+                if conn is None:
+                    raise StoreError(f"process registry `{self.path}` is closed")
+                try:
+                    run_group(conn, group)
+                    return
+                except sqlite3.OperationalError as error:
+                    if not _is_busy(error):
+                        raise
+        await self._hop(self._writer, run_group, group)
 
     async def short_read(
         self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
@@ -479,15 +574,20 @@ class SqliteConnection:
         """SQLite's and pydantic's failures as the registry's one-sentence errors."""
         try:
             yield
-        except sqlite3.Error as error:
-            raise store_error(error, self.path, self.busy_timeout_ms) from None
-        except ValidationError as error:
-            raise decode_error(error) from None
-        except OverflowError:
+        except (sqlite3.Error, ValidationError, OverflowError) as error:
+            raise self._translate(error) from None
+
+    def _translate(self, error: Exception) -> Exception:
+        if isinstance(error, sqlite3.Error):
+            return store_error(error, self.path, self.busy_timeout_ms)
+        if isinstance(error, ValidationError):
+            return decode_error(error)
+        if isinstance(error, OverflowError):
             # sqlite3 raises this, not an sqlite3.Error, for an int beyond 64 bits.
-            raise InvalidRequest(
+            return InvalidRequest(
                 "a number is too large for the registry (SQLite integers are signed 64-bit)"
-            ) from None
+            )
+        return error
 
 
 _BUSY = object()  # an inline attempt that would have had to wait
@@ -510,9 +610,14 @@ def _waiting(aconn: aiosqlite.Connection, busy_timeout_ms: int, runner: Callable
         conn.execute("PRAGMA busy_timeout = 0")
 
 
-def _checkpointed(conn: sqlite3.Connection, fn: Callable[..., T], *args: object,
-                  **kwargs: object) -> T:
-    """A write, then the checkpoint that the commits since the last one skipped."""
-    result = _in_transaction(conn, "BEGIN IMMEDIATE", fn, *args, **kwargs)
+def _checkpoint(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+
+
+def _checkpointed(conn: sqlite3.Connection, runner: Callable[..., T], *args: object,
+                  **kwargs: object) -> T:
+    """A write (`runner` runs and commits it), then the checkpoint that the commits since
+    the last one skipped."""
+    result = runner(conn, *args, **kwargs)
+    _checkpoint(conn)
     return result

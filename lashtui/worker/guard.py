@@ -1,0 +1,165 @@
+"""The lease keeper and the cancel watcher of one run (semantics §7.4, steps 2 and 4).
+
+Both watch a handler that runs in the run's own task, and stop it by cancelling that task.
+Neither is a task of its own until it has something to do: the keeper is a timer that fires
+every `renew_interval`, and the watcher is a subscription to the change hub (a cancel
+request made in this OS process ticks it) plus a timer that polls the registry for requests
+made by other OS processes, 25 ms doubling to 1 s like the awaiter. Most runs end before
+either fires. Measured on P1, two tasks made, started and cancelled for every run (the
+keeper sleeping, the watcher reading and waiting) cost more than the run's own
+first-started transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from lashtui.errors import LashError, LeaseLost
+from lashtui.model import CANCEL_REQUESTED, ProcessEvent, ProcessLease
+from lashtui.worker.awaiter import BACKOFF_CAP_S, BACKOFF_START_S
+from lashtui.worker.context import ProcessContext
+from lashtui.worker.runtime import WorkerRuntime, log
+
+
+@dataclass
+class RunState:
+    """What the guards found, for the run to decide how it ends."""
+
+    lease: ProcessLease
+    lease_lost: bool = False
+    cancel_reason: str | None = None
+
+    @property
+    def stopped_by_guard(self) -> bool:
+        return self.lease_lost or self.cancel_reason is not None
+
+
+class RunGuard:
+    def __init__(
+        self, rt: WorkerRuntime, ctx: ProcessContext, state: RunState, run: asyncio.Task[Any]
+    ) -> None:
+        self._rt = rt
+        self._ctx = ctx
+        self.state = state
+        self._run = run
+        self._loop = asyncio.get_running_loop()
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._watching = False
+        self._poll_s = BACKOFF_START_S
+        self.handler_running = False  # only a running handler is stopped by cancelling
+        self.fired = False  # whether this guard cancelled the run's task
+
+    # --- the keeper
+
+    def keep_lease(self) -> None:
+        """Renew every `renew_interval` until `close`: through the handler and the terminal
+        write after it, which may queue behind other writes for longer than the lease has
+        left."""
+        self._timers["renew"] = self._loop.call_later(
+            self._rt.timings.renew_interval_ms / 1000, self._spawn, self._renew
+        )
+
+    async def _renew(self) -> None:
+        state = self.state
+        try:
+            state.lease = await self._rt.registry.renew_process_lease(
+                state.lease, self._rt.timings.ttl_ms
+            )
+        except LeaseLost:
+            log.warning("lost the lease of %s; cancelling its run", state.lease.process_id)
+            state.lease_lost = True
+            self._stop_handler()
+            return
+        except LashError as error:  # e.g. the file is locked for a moment: retry next time
+            log.warning("could not renew the lease of %s: %s", state.lease.process_id, error)
+        self.keep_lease()
+
+    # --- the watcher
+
+    async def watch_cancel(self) -> bool:
+        """Start watching for a cancel request; True if one is there already (one appended
+        before the run started counts). Subscribe first, then read, so a request committed
+        in between still ticks."""
+        pid = self._ctx.process_id
+        self._watching = True
+        self._rt.hub.subscribe(pid, self._ticked)
+        event = await self._rt.registry.first_event_after(pid, CANCEL_REQUESTED, 0)
+        if event is not None:
+            # No cancelling: the caller has not started the handler, and stops here.
+            self._cancel_requested(event, stop=False)
+            return True
+        self._arm_poll()
+        return False
+
+    def stop_watching(self) -> None:
+        if self._watching:
+            self._watching = False
+            self._rt.hub.unsubscribe(self._ctx.process_id, self._ticked)
+            timer = self._timers.pop("poll", None)
+            if timer is not None:
+                timer.cancel()
+
+    def _ticked(self) -> None:
+        self._poll_s = BACKOFF_START_S
+        self._spawn(self._check)
+
+    def _arm_poll(self) -> None:
+        self._timers["poll"] = self._loop.call_later(self._poll_s, self._spawn, self._poll)
+
+    async def _poll(self) -> None:
+        self._poll_s = min(self._poll_s * 2, BACKOFF_CAP_S)
+        if await self._check():
+            return
+        if self._watching:
+            self._arm_poll()
+
+    async def _check(self) -> bool:
+        try:
+            event = await self._rt.registry.first_event_after(
+                self._ctx.process_id, CANCEL_REQUESTED, 0
+            )
+        except LashError as error:  # the next poll tries again
+            log.warning("could not read the cancel requests of %s: %s", self._ctx.process_id,
+                        error)
+            return False
+        if event is None or not self._watching:
+            return False
+        self._cancel_requested(event)
+        return True
+
+    def _cancel_requested(self, event: ProcessEvent, stop: bool = True) -> None:
+        payload = event.payload
+        reason = payload.get("reason") if isinstance(payload, dict) else None
+        self.state.cancel_reason = str(reason) if reason is not None else "cancel requested"
+        self._ctx.cancelled.set()
+        self.stop_watching()
+        if stop:
+            self._stop_handler()
+
+    # --- both
+
+    def _stop_handler(self) -> None:
+        if self.handler_running and not self.fired:
+            self.fired = True
+            self._run.cancel()
+
+    def _spawn(self, work: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+        task = self._loop.create_task(work())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        """Stop both, and wait for a renewal or a check that had begun."""
+        self.stop_watching()
+        for timer in self._timers.values():
+            timer.cancel()
+        self._timers.clear()
+        if self._tasks:
+            tasks = list(self._tasks)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
