@@ -120,7 +120,7 @@ from lashtui.model.state import (
     process_state,
     silent_not_dead,
 )
-from lashtui.model.worklist import ProcessWorkItem
+from lashtui.model.worklist import ProcessRunClaim, ProcessWorkItem
 
 __all__ = [
     "CANCEL_REQUESTED",
@@ -186,6 +186,7 @@ __all__ = [
     "ProcessPruneReport",
     "ProcessRecord",
     "ProcessRegistration",
+    "ProcessRunClaim",
     "ProcessSessionDeleteReport",
     "ProcessStartGrant",
     "ProcessStartRequest",

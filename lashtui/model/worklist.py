@@ -7,8 +7,12 @@ drive decides on, and the recovery task re-reads the full row after claiming any
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from lashtui.model.event import ProcessEvent
 from lashtui.model.input import RecoveryDisposition
-from lashtui.model.lease import ProcessLease
+from lashtui.model.lease import ProcessLease, ProcessLeaseClaimOutcome
+from lashtui.model.record import ProcessRecord
 from lashtui.model.wire import WireModel, omitted
 
 
@@ -17,3 +21,16 @@ class ProcessWorkItem(WireModel):
     disposition: RecoveryDisposition
     abandon_requested: bool = False
     lease: ProcessLease | None = omitted()
+
+
+@dataclass(frozen=True)
+class ProcessRunClaim:
+    """What `claim_process_for_run` found, in one transaction: the claim's outcome and,
+    when the lease was acquired, the fresh row (None if it is gone). `started` says the
+    row is to run and its first-started fact is in place (recorded by this claim, or
+    before it); then `cancel_requested` is the first cancel request in its log, if any."""
+
+    outcome: ProcessLeaseClaimOutcome
+    record: ProcessRecord | None = None
+    started: bool = False
+    cancel_requested: ProcessEvent | None = None

@@ -32,6 +32,7 @@ from lashtui.model import (
     ProcessPruneReport,
     ProcessRecord,
     ProcessRegistration,
+    ProcessRunClaim,
     ProcessSessionDeleteReport,
     ProcessStarted,
     ProcessStartRequest,
@@ -114,6 +115,14 @@ class ProcessRegistry(Protocol):
     async def claim_process_lease(
         self, process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int
     ) -> ProcessLeaseClaimOutcome: ...
+    async def claim_process_for_run(
+        self, process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int, started: ProcessStarted
+    ) -> ProcessRunClaim:
+        """`claim_process_lease`, then, with the lease acquired, the fresh row, and for a
+        row a worker runs its first-started fact (if not set) and its first cancel
+        request: one transaction for how every run begins (lashtui's, not lash's)."""
+        ...
+
     async def reclaim_process_lease(
         self,
         process_id: str,

@@ -30,7 +30,7 @@ async def drain_owner_bound_work(rt: WorkerRuntime) -> DrainReport:
             continue
         if started.owner != rt.owner:
             continue
-        lease, _ = await claim_for_recovery(
+        lease, _, _ = await claim_for_recovery(
             rt, record.id, attempt_identity(rt.owner), reclaim_dead=False
         )
         if lease is None:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lashtui.errors import LashError, LeaseLost
-from lashtui.model import CANCEL_REQUESTED, ProcessEvent, ProcessLease
+from lashtui.model import CANCEL_REQUESTED, ProcessEvent, ProcessLease, ProcessRunClaim
 from lashtui.worker.awaiter import BACKOFF_CAP_S, BACKOFF_START_S
 from lashtui.worker.context import ProcessContext
 from lashtui.worker.runtime import WorkerRuntime, log
@@ -50,6 +50,10 @@ class RunGuard:
         self._tasks: set[asyncio.Task[None]] = set()
         self._watching = False
         self._poll_s = BACKOFF_START_S
+        # The hub's count for this row when the run began, right after its claim: made in
+        # the same step as the claim's return, so it holds that claim's own tick and no
+        # later one (callers resume in the order their writes ran).
+        self._claimed_at = rt.hub.version(ctx.process_id)
         self.handler_running = False  # only a running handler is stopped by cancelling
         self.fired = False  # whether this guard cancelled the run's task
 
@@ -80,14 +84,20 @@ class RunGuard:
 
     # --- the watcher
 
-    async def watch_cancel(self) -> bool:
+    async def watch_cancel(self, claimed: ProcessRunClaim | None = None) -> bool:
         """Start watching for a cancel request; True if one is there already (one appended
         before the run started counts). Subscribe first, then read, so a request committed
-        in between still ticks."""
+        in between still ticks. A claim to run has read the log in its own transaction:
+        that read stands, unless this process ticked since (the claim's own tick aside),
+        and a request committed by another OS process meanwhile is the first poll's."""
         pid = self._ctx.process_id
         self._watching = True
         self._rt.hub.subscribe(pid, self._ticked)
-        event = await self._rt.registry.first_event_after(pid, CANCEL_REQUESTED, 0)
+        hub = self._rt.hub
+        if claimed is not None and claimed.started and hub.version(pid) == self._claimed_at:
+            event = claimed.cancel_requested
+        else:
+            event = await self._rt.registry.first_event_after(pid, CANCEL_REQUESTED, 0)
         if event is not None:
             # No cancelling: the caller has not started the handler, and stops here.
             self._cancel_requested(event, stop=False)

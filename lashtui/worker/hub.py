@@ -77,6 +77,7 @@ _TICKS: dict[str, Callable[[tuple[Any, ...]], str]] = {
     "complete_process": _pid_first_arg,
     "complete_process_with_lease": lambda args: str(args[0].process_id),
     "record_first_started": _pid_first_arg,
+    "claim_process_for_run": _pid_first_arg,  # it may record first-started
     "request_process_abandon": _pid_first_arg,
     "set_process_wait": _pid_first_arg,
     "clear_process_wait": _pid_first_arg,

@@ -20,6 +20,7 @@ from lashtui.model import (
     CancelledOutput,
     ProcessLease,
     ProcessRecord,
+    ProcessRunClaim,
     ProcessStarted,
     RecoveryDisposition,
     failure,
@@ -37,8 +38,11 @@ class RunRefused(Exception):
     """A run could not start (semantics §7.4 steps a-e); it ends as a recovery failure."""
 
 
-async def _prepare(rt: WorkerRuntime, record: ProcessRecord, state: RunState) -> None:
-    """Checks before any side effect, then the lease-fenced first-started fact."""
+async def _prepare(
+    rt: WorkerRuntime, record: ProcessRecord, state: RunState, claimed: ProcessRunClaim | None
+) -> None:
+    """Checks before any side effect, then the lease-fenced first-started fact (which a
+    claim to run has recorded already, in its own transaction)."""
     pid = record.id
     if not pid.strip():
         raise RunRefused(
@@ -47,8 +51,9 @@ async def _prepare(rt: WorkerRuntime, record: ProcessRecord, state: RunState) ->
         )
     if record.disposition is RecoveryDisposition.EXTERNALLY_OWNED:
         raise RunRefused(f"process `{pid}` is externally-owned and must not be executed by lash")
-    started = ProcessStarted(owner=rt.owner, started_at_ms=rt.clock.now_ms())
-    await rt.registry.record_first_started(pid, started, state.lease)  # LeaseLost propagates
+    if claimed is None or not claimed.started:
+        started = ProcessStarted(owner=rt.owner, started_at_ms=rt.clock.now_ms())
+        await rt.registry.record_first_started(pid, started, state.lease)  # LeaseLost raises
     if record.env_ref is not None:
         try:
             await rt.registry.get_process_execution_env(record.env_ref)
@@ -62,15 +67,16 @@ async def _execute(
     ctx: ProcessContext,
     guard: RunGuard,
     slot: StartSlot | None,
+    claimed: ProcessRunClaim | None,
 ) -> ProcessOutput:
     try:
-        await _prepare(rt, record, guard.state)
+        await _prepare(rt, record, guard.state, claimed)
     except RunRefused as refused:
         return failure(RECOVERY_FAILED, str(refused))
     finally:
         if slot is not None:
             slot.release()
-    if await guard.watch_cancel():
+    if await guard.watch_cancel(claimed):
         raise asyncio.CancelledError  # as if the watcher had stopped the handler
     return await dispatch(record, ctx, rt.engines, rt.tools, rt.session_runner)
 
@@ -81,6 +87,7 @@ async def _handle(
     ctx: ProcessContext,
     guard: RunGuard,
     slot: StartSlot | None,
+    claimed: ProcessRunClaim | None,
     task: asyncio.Task[object],
 ) -> ProcessOutput | None:
     """The handler's output: its own, a failure for what it raised, or `cancelled` when a
@@ -91,7 +98,7 @@ async def _handle(
     outside = False
     guard.handler_running = True
     try:
-        output = await _execute(rt, record, ctx, guard, slot)
+        output = await _execute(rt, record, ctx, guard, slot, claimed)
     except asyncio.CancelledError:
         output = CancelledOutput(message=f"process was cancelled: {state.cancel_reason}")
         outside = not guard.fired and state.cancel_reason is None
@@ -110,9 +117,14 @@ async def _handle(
 
 
 async def run_and_complete(
-    rt: WorkerRuntime, record: ProcessRecord, lease: ProcessLease, slot: StartSlot | None = None
+    rt: WorkerRuntime,
+    record: ProcessRecord,
+    lease: ProcessLease,
+    slot: StartSlot | None = None,
+    claimed: ProcessRunClaim | None = None,
 ) -> RunEnd:
-    """Run a claimed row to its terminal; `slot` is released once the handler starts."""
+    """Run a claimed row to its terminal; `slot` is released once the handler starts.
+    `claimed` is what a claim to run found, when the lease came from one."""
     task = asyncio.current_task()
     assert task is not None
     ctx = ProcessContext(record, rt.registry, rt.awaiter, rt.clock)
@@ -120,7 +132,7 @@ async def run_and_complete(
     end = RunEnd.STOPPED
     try:
         guard.keep_lease()
-        output = await _handle(rt, record, ctx, guard, slot, task)
+        output = await _handle(rt, record, ctx, guard, slot, claimed, task)
         if output is None or guard.state.lease_lost:
             end = RunEnd.LEASE_LOST
             return end

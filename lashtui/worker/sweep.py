@@ -15,6 +15,8 @@ from lashtui.model import (
     AbandonWriter,
     LeaseOwnerIdentity,
     ProcessLease,
+    ProcessRunClaim,
+    ProcessStarted,
     ProcessWorkItem,
     RecoveryDisposition,
 )
@@ -30,26 +32,40 @@ def abandoned(
 
 
 async def claim_for_recovery(
-    rt: WorkerRuntime, process_id: str, attempt: LeaseOwnerIdentity, *, reclaim_dead: bool
-) -> tuple[ProcessLease | None, ProcessLease | None]:
-    """(our lease, the dead holder we took it from). No lease means: leave the row alone."""
+    rt: WorkerRuntime,
+    process_id: str,
+    attempt: LeaseOwnerIdentity,
+    *,
+    reclaim_dead: bool,
+    to_run: bool = False,
+) -> tuple[ProcessLease | None, ProcessLease | None, ProcessRunClaim | None]:
+    """(our lease, the dead holder we took it from, what a claim to run found). No lease
+    means: leave the row alone. `to_run` claims with `claim_process_for_run`, so a row the
+    worker will run has its fresh record, first-started fact and cancel check from the
+    claim's own transaction; taking a dead holder's lease stays the plain path."""
     ttl = rt.timings.ttl_ms
     try:
-        outcome = await rt.registry.claim_process_lease(process_id, attempt, ttl)
+        claimed = None
+        if to_run:
+            started = ProcessStarted(owner=rt.owner, started_at_ms=rt.clock.now_ms())
+            claimed = await rt.registry.claim_process_for_run(process_id, attempt, ttl, started)
+            outcome = claimed.outcome
+        else:
+            outcome = await rt.registry.claim_process_lease(process_id, attempt, ttl)
         lease = outcome.acquired()
         if lease is not None:
-            return lease, None
+            return lease, None, claimed
         holder = outcome.holder
         if not reclaim_dead or holder is None:
-            return None, None
+            return None, None, None
         if not holder.owner.is_definitely_dead_for_claimant(attempt):
-            return None, None
+            return None, None, None
         taken = await rt.registry.reclaim_process_lease(process_id, attempt, holder, ttl)
         lease = taken.acquired()
-        return (lease, holder) if lease is not None else (None, None)
+        return (lease, holder, None) if lease is not None else (None, None, None)
     except LashError as error:
         log.warning("could not claim %s for recovery: %s", process_id, error)
-        return None, None
+        return None, None, None
 
 
 async def abandon_under_lease(
@@ -77,7 +93,9 @@ async def _reconcile_external(rt: WorkerRuntime, item: ProcessWorkItem) -> Verdi
     if not item.abandon_requested:
         return Verdict.UNTOUCHED
     pid = item.process_id
-    lease, _ = await claim_for_recovery(rt, pid, attempt_identity(rt.owner), reclaim_dead=False)
+    lease, _, _ = await claim_for_recovery(
+        rt, pid, attempt_identity(rt.owner), reclaim_dead=False
+    )
     if lease is None:
         return Verdict.BUSY
     fresh = await rt.registry.get_process(pid)
@@ -100,13 +118,13 @@ async def recover(rt: WorkerRuntime, item: ProcessWorkItem, *, run: bool = True)
         if slot.waited and await _held_by_a_live_owner(rt, item.process_id):
             rt.stats.verdicts[Verdict.BUSY] += 1
             return Verdict.BUSY
-        lease, dead_holder = await claim_for_recovery(
-            rt, item.process_id, attempt_identity(rt.owner), reclaim_dead=True
+        lease, dead_holder, claimed = await claim_for_recovery(
+            rt, item.process_id, attempt_identity(rt.owner), reclaim_dead=True, to_run=run
         )
         if lease is None:
             verdict = Verdict.BUSY
         else:
-            verdict = await _decide(rt, lease, dead_holder, slot, run)
+            verdict = await _decide(rt, lease, dead_holder, slot, run, claimed)
     rt.stats.verdicts[verdict] += 1
     return verdict
 
@@ -128,17 +146,27 @@ async def _decide(
     dead_holder: ProcessLease | None,
     slot: StartSlot,
     run: bool,
+    claimed: ProcessRunClaim | None = None,
 ) -> Verdict:
-    fresh = await rt.registry.get_process(lease.process_id)
+    # The claim to run read the row in its own transaction; any other claim reads it now.
+    if claimed is not None:
+        fresh = claimed.record
+    else:
+        fresh = await rt.registry.get_process(lease.process_id)
     if fresh is None or fresh.is_terminal():
         await release_quietly(rt, lease)
         return Verdict.ALREADY_TERMINAL
-    runnable = fresh.disposition is RecoveryDisposition.RERUNNABLE or fresh.first_started is None
+    # (A claim to run that recorded first-started has already judged the row runnable.)
+    runnable = (
+        (claimed is not None and claimed.started)
+        or fresh.disposition is RecoveryDisposition.RERUNNABLE
+        or fresh.first_started is None
+    )
     if runnable and not run:
         await release_quietly(rt, lease)
         return Verdict.DEFERRED
     if runnable:
-        await run_and_complete(rt, fresh, lease, slot)
+        await run_and_complete(rt, fresh, lease, slot, claimed)
         return Verdict.RAN
     now = rt.clock.now_ms()
     if dead_holder is not None:  # death evidence wins even over a pending request

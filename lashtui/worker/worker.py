@@ -112,7 +112,8 @@ class ProcessWorker:
         the check that counts anyway."""
         if record.is_terminal():
             return None
-        item = ProcessWorkItem(
+        # Built from a validated record: no need to validate it again (one per start).
+        item = ProcessWorkItem.model_construct(
             process_id=record.id,
             disposition=record.disposition,
             abandon_requested=record.abandon_request is not None,

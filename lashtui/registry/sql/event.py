@@ -109,7 +109,9 @@ def append_to(
     request: ProcessEventAppendRequest,
     now: int,
     replay: Replay | None = None,
-) -> tuple[ProcessEventAppendResult, ProcessRecord]:
+) -> tuple[ProcessEvent, ProcessRecord]:
+    """The event appended (or the identical one already stored under its replay key) and
+    the record after it."""
     pid = record.id
     replay = replay or Replay.lookup(conn, pid, request)
     payload_hash = replay.payload_hash
@@ -122,7 +124,7 @@ def append_to(
                 record = _project_terminal(
                     conn, record, terminal.await_output, stored.occurred_at_ms
                 )
-            return _result(record, stored, request), record
+            return stored, record
 
     declared = record.event_type(request.event_type)
     if declared is None:
@@ -172,13 +174,14 @@ def append_to(
         record = _project_terminal(conn, record, semantics.terminal.await_output, now)
     else:
         record = save_changes(conn, record, now)
-    return _result(record, event, request), record
+    return event, record
 
 
 def append(
     conn: Tx, process_id: str, request: ProcessEventAppendRequest, now: int
 ) -> ProcessEventAppendResult:
-    return append_to(conn, require_record(conn, process_id), request, now)[0]
+    event, record = append_to(conn, require_record(conn, process_id), request, now)
+    return _result(record, event, request)
 
 
 def complete(
@@ -228,17 +231,24 @@ def events_after(conn: Tx, process_id: str, after: int) -> list[ProcessEvent]:
 def first_after(
     conn: Tx, process_id: str, event_type: str, after: int
 ) -> ProcessEvent | None:
-    # A range of the primary key (process_id, sequence); only the one match is decoded. A
-    # point read: the existence check after a miss needs no snapshot shared with the miss.
+    # A point read: the existence check after a miss needs no snapshot shared with the miss.
+    found = first_of_type(conn, process_id, event_type, after)
+    if found is None:
+        require_exists(conn, process_id)
+    return found
+
+
+def first_of_type(
+    conn: Tx, process_id: str, event_type: str, after: int
+) -> ProcessEvent | None:
+    """`first_after` for a row known to exist. A range of the primary key (process_id,
+    sequence); only the one match is decoded."""
     row = conn.execute(
         "SELECT event_json FROM process_events WHERE process_id = ? AND sequence > ? "
         "AND event_type = ? ORDER BY sequence LIMIT 1",
         (process_id, after, event_type),
     ).fetchone()
-    if row is None:
-        require_exists(conn, process_id)
-        return None
-    return _decode_event(row[0])
+    return _decode_event(row[0]) if row else None
 
 
 def count_through(conn: Tx, process_id: str, event_type: str, sequence: int) -> int:

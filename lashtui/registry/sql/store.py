@@ -35,6 +35,7 @@ from lashtui.model import (
     ProcessPruneReport,
     ProcessRecord,
     ProcessRegistration,
+    ProcessRunClaim,
     ProcessSessionDeleteReport,
     ProcessStarted,
     ProcessStartRequest,
@@ -42,7 +43,7 @@ from lashtui.model import (
     SessionScope,
     WaitState,
 )
-from lashtui.registry.sql import event, grant, lease, page, process, prune
+from lashtui.registry.sql import event, grant, lease, page, process, prune, run
 from lashtui.registry.sql.dialect import Tx
 
 P = ParamSpec("P")
@@ -208,6 +209,13 @@ class SqlProcessRegistry(ABC):
         self, process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int
     ) -> ProcessLeaseClaimOutcome:
         return await self._db.short_write(lease.claim, process_id, owner, ttl_ms, self._now())
+
+    async def claim_process_for_run(
+        self, process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int, started: ProcessStarted
+    ) -> ProcessRunClaim:
+        return await self._db.short_write(
+            run.claim_for_run, process_id, owner, ttl_ms, started, self._now()
+        )
 
     async def reclaim_process_lease(
         self,

@@ -1,0 +1,104 @@
+"""`claim_process_for_run` (lashtui/registry/sql/run.py): a claim, the fresh row, the
+first-started fact and the first cancel request, in one transaction. Each part must do
+exactly what its own call does: the claim as `claim_process_lease`, first-started only for a
+row a worker runs and only once, and nothing at all when the lease is not acquired."""
+
+from __future__ import annotations
+
+import pytest
+
+from lashtui.errors import UnknownProcess
+from lashtui.model import (
+    ProcessEventAppendRequest,
+    ProcessStarted,
+    SuccessOutput,
+)
+from lashtui.registry import ProcessRegistry
+from tests.builders import ext, ob, own, rr
+
+LIVE = 60_000
+
+
+def started(name: str, at: int = 7) -> ProcessStarted:
+    return ProcessStarted(owner=own(name), started_at_ms=at)
+
+
+async def test_a_runnable_row_is_claimed_read_and_marked_started(
+    registry: ProcessRegistry,
+) -> None:
+    await registry.register_process(ob("p"))
+    claimed = await registry.claim_process_for_run("p", own("w:attempt"), LIVE, started("w"))
+    lease = claimed.outcome.acquired()
+    assert lease is not None and lease.owner == own("w:attempt")
+    assert await registry.get_process_lease("p") == lease
+    assert claimed.started and claimed.cancel_requested is None
+    assert claimed.record is not None
+    assert claimed.record.first_started == started("w")
+    assert await registry.get_process("p") == claimed.record
+
+
+async def test_a_cancel_requested_before_the_claim_comes_back_with_it(
+    registry: ProcessRegistry,
+) -> None:
+    await registry.register_process(rr("p"))
+    request = ProcessEventAppendRequest.cancel_requested("p", "no longer needed")
+    appended = (await registry.append_event("p", request)).event
+    claimed = await registry.claim_process_for_run("p", own("w"), LIVE, started("w"))
+    assert claimed.started
+    assert claimed.cancel_requested == appended
+
+
+async def test_a_held_row_is_busy_and_nothing_is_written(registry: ProcessRegistry) -> None:
+    await registry.register_process(ob("p"))
+    holder = (await registry.claim_process_lease("p", own("other"), LIVE)).acquired()
+    before = await registry.get_process("p")
+    claimed = await registry.claim_process_for_run("p", own("w"), LIVE, started("w"))
+    assert claimed.outcome.is_busy and claimed.outcome.holder == holder
+    assert claimed.record is None and not claimed.started
+    assert await registry.get_process("p") == before  # no first-started, no change
+
+
+async def test_first_started_is_never_overwritten(registry: ProcessRegistry) -> None:
+    await registry.register_process(rr("p"))
+    first = await registry.claim_process_for_run("p", own("w1"), LIVE, started("w1", 1))
+    lease = first.outcome.acquired()
+    assert lease is not None
+    await registry.release_process_lease(lease)
+    again = await registry.claim_process_for_run("p", own("w2"), LIVE, started("w2", 2))
+    assert again.started  # a rerunnable row runs again...
+    assert again.record is not None
+    assert again.record.first_started == started("w1", 1)  # ...as its first start was
+
+
+async def test_a_started_owner_bound_row_is_claimed_but_not_to_run(
+    registry: ProcessRegistry,
+) -> None:
+    await registry.register_process(ob("p"))
+    first = await registry.claim_process_for_run("p", own("w1"), LIVE, started("w1"))
+    assert first.outcome.acquired() is not None
+    await registry.release_process_lease(first.outcome.acquired())  # type: ignore[arg-type]
+    again = await registry.claim_process_for_run("p", own("w2"), LIVE, started("w2"))
+    assert again.outcome.acquired() is not None  # the sweep decides what to do with it
+    assert not again.started and again.cancel_requested is None
+    assert again.record is not None and again.record.first_started == started("w1")
+
+
+@pytest.mark.parametrize("kind", ["terminal", "externally owned"])
+async def test_a_row_no_worker_runs_is_not_marked_started(
+    registry: ProcessRegistry, kind: str
+) -> None:
+    if kind == "terminal":
+        await registry.register_process(rr("p"))
+        lease = (await registry.claim_process_lease("p", own("w0"), LIVE)).acquired()
+        assert lease is not None
+        await registry.complete_process_with_lease(lease, SuccessOutput(value=1))
+    else:
+        await registry.register_process(ext("p"))
+    claimed = await registry.claim_process_for_run("p", own("w"), LIVE, started("w"))
+    assert not claimed.started
+    assert claimed.record is not None and claimed.record.first_started is None
+
+
+async def test_an_unknown_row_is_refused(registry: ProcessRegistry) -> None:
+    with pytest.raises(UnknownProcess, match="unknown process `nope`"):
+        await registry.claim_process_for_run("nope", own("w"), LIVE, started("w"))
