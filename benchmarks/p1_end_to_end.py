@@ -34,10 +34,14 @@ commit. SQLite runs that way in production too; a production server (fsync=on) f
 WAL at every commit, so it would be slower than measured here.
 
 What would make it unfair: the work differs in kind. A lashtui run is durable and
-fenced: a registered record, a lease claim, a started fact, a terminal event and a
-release, each its own transaction. A huey task is a pickled message put, taken and a
-result stored. That difference is the point of the comparison (what durability costs over
-a plain queue), not a flaw in it. Sides alternate per repeat.
+fenced: a registered record (one transaction, committed before `start` returns), a lease
+claim with the fresh row and the started fact (one transaction), and a terminal event with
+the release (one transaction). The store commits the writes made in one turn of the loop
+together (group commit), each in its own savepoint, so a start's commit also carries the
+worker's claims and terminals of that moment; no write is acknowledged before it is
+committed. A huey task is a pickled message put, taken and a result stored. That
+difference is the point of the comparison (what durability costs over a plain queue), not
+a flaw in it. Sides alternate per repeat.
 """
 
 from __future__ import annotations

@@ -30,9 +30,8 @@ def default_owner(owner_id: str | None = None) -> LeaseOwnerIdentity:
 
 
 def attempt_identity(owner: LeaseOwnerIdentity) -> LeaseOwnerIdentity:
-    # Built without validation (every part is a str or an already-validated liveness),
-    # and with random hex rather than UUID objects: one per claim, so it shows in P1.
-    return LeaseOwnerIdentity.model_construct(
+    # Random hex rather than UUID objects: one per claim, so it shows in P1.
+    return LeaseOwnerIdentity(
         owner_id=f"{owner.owner_id}:recovery:{os.urandom(16).hex()}",
         incarnation_id=os.urandom(16).hex(),
         liveness=owner.liveness,

@@ -112,8 +112,7 @@ class ProcessWorker:
         the check that counts anyway."""
         if record.is_terminal():
             return None
-        # Built from a validated record: no need to validate it again (one per start).
-        item = ProcessWorkItem.model_construct(
+        item = ProcessWorkItem(
             process_id=record.id,
             disposition=record.disposition,
             abandon_requested=record.abandon_request is not None,

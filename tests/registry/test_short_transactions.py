@@ -191,6 +191,5 @@ async def test_a_run_of_inline_calls_still_lets_the_loop_turn(tmp_path: Path) ->
     finally:
         await registry.close()
     # Without the yields the ticker gets one turn, after all 1,000 appends.
-    print("DBG", len(gaps), took, max(gaps))
     assert len(gaps) > 10 * took / 0.1, (len(gaps), took)
     assert max(gaps) < max(0.05, took / 4), (max(gaps), took)
