@@ -32,10 +32,6 @@ class RunState:
     lease_lost: bool = False
     cancel_reason: str | None = None
 
-    @property
-    def stopped_by_guard(self) -> bool:
-        return self.lease_lost or self.cancel_reason is not None
-
 
 class RunGuard:
     def __init__(
@@ -90,10 +86,9 @@ class RunGuard:
         in between still ticks. A claim to run has read the log in its own transaction:
         that read stands, unless this process ticked since (the claim's own tick aside),
         and a request committed by another OS process meanwhile is the first poll's."""
-        pid = self._ctx.process_id
+        pid, hub = self._ctx.process_id, self._rt.hub
         self._watching = True
-        self._rt.hub.subscribe(pid, self._ticked)
-        hub = self._rt.hub
+        hub.subscribe(pid, self._ticked)
         if claimed is not None and claimed.started and hub.version(pid) == self._claimed_at:
             event = claimed.cancel_requested
         else:
@@ -163,7 +158,7 @@ class RunGuard:
         task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
-        """Stop both, and wait for a renewal or a check that had begun."""
+        """Stop both: a renewal or a check under way is cancelled, and waited for."""
         self.stop_watching()
         for timer in self._timers.values():
             timer.cancel()
