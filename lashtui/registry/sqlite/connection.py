@@ -285,9 +285,10 @@ class SqliteConnection:
     loop's thread instead, when that cannot stall the event loop:
 
     - short writes commit in groups (group.py): those made in one turn of the loop run as
-      one transaction, each in a savepoint, committed by a task of this handle's, and each
-      caller resumes once that commit is done. A worker running many processes makes many
-      writes per turn, and one commit writes each page they share once;
+      one transaction, each in a savepoint, committed by a callback of this handle's (a
+      task, when the group has to wait), and each caller resumes once that commit is done.
+      A worker running many processes makes many writes per turn, and one commit writes
+      each page they share once;
     - only while nothing is queued on the writer's thread, so two threads never share the
       connection at once. A short call that finds work queued there waits until it is done
       and then runs here; joining the queue instead would keep it from ever draining while
