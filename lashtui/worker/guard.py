@@ -4,7 +4,8 @@ Both watch a handler that runs in the run's own task, and stop it by cancelling 
 Neither is a task of its own until it has something to do: the keeper is a timer that fires
 every `renew_interval`, and the watcher is a subscription to the change hub (a cancel
 request made in this OS process ticks it) plus a timer that polls the registry for requests
-made by other OS processes, 25 ms doubling to 1 s like the awaiter. Most runs end before
+made by other OS processes, 25 ms doubling to 1 s like the awaiter. The timers are entries
+in the worker's `GuardTimers` (timers.py), not loop timers of their own. Most runs end before
 either fires. Measured on P1, two tasks made, started and cancelled for every run (the
 keeper sleeping, the watcher reading and waiting) cost more than the run's own
 first-started transaction.
@@ -42,7 +43,7 @@ class RunGuard:
         self.state = state
         self._run = run
         self._loop = asyncio.get_running_loop()
-        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._timers = rt.timers
         self._tasks: set[asyncio.Task[None]] = set()
         self._watching = False
         self._poll_s = BACKOFF_START_S
@@ -59,8 +60,9 @@ class RunGuard:
         """Renew every `renew_interval` until `close`: through the handler and the terminal
         write after it, which may queue behind other writes for longer than the lease has
         left."""
-        self._timers["renew"] = self._loop.call_later(
-            self._rt.timings.renew_interval_ms / 1000, self._spawn, self._renew
+        self._timers.set(
+            (self, "renew"), self._rt.timings.renew_interval_ms / 1000,
+            lambda: self._spawn(self._renew),
         )
 
     async def _renew(self) -> None:
@@ -104,16 +106,14 @@ class RunGuard:
         if self._watching:
             self._watching = False
             self._rt.hub.unsubscribe(self._ctx.process_id, self._ticked)
-            timer = self._timers.pop("poll", None)
-            if timer is not None:
-                timer.cancel()
+            self._timers.cancel((self, "poll"))
 
     def _ticked(self) -> None:
         self._poll_s = BACKOFF_START_S
         self._spawn(self._check)
 
     def _arm_poll(self) -> None:
-        self._timers["poll"] = self._loop.call_later(self._poll_s, self._spawn, self._poll)
+        self._timers.set((self, "poll"), self._poll_s, lambda: self._spawn(self._poll))
 
     async def _poll(self) -> None:
         self._poll_s = min(self._poll_s * 2, BACKOFF_CAP_S)
@@ -160,9 +160,7 @@ class RunGuard:
     async def close(self) -> None:
         """Stop both: a renewal or a check under way is cancelled, and waited for."""
         self.stop_watching()
-        for timer in self._timers.values():
-            timer.cancel()
-        self._timers.clear()
+        self._timers.cancel((self, "renew"))
         if self._tasks:
             tasks = list(self._tasks)
             for task in tasks:

@@ -15,6 +15,7 @@ from lashtui.registry import ProcessRegistry
 from lashtui.worker.awaiter import ProcessAwaiter
 from lashtui.worker.engine import EngineRegistry, SessionTurnRunner, ToolRegistry
 from lashtui.worker.hub import ChangeHub
+from lashtui.worker.timers import GuardTimers
 
 log = logging.getLogger("lashtui.worker")
 
@@ -95,6 +96,7 @@ class WorkerRuntime:
     session_runner: SessionTurnRunner | None = None
     stats: WorkerStats = field(default_factory=WorkerStats)
     starting: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(START_SLOTS))
+    timers: GuardTimers = field(default_factory=GuardTimers)  # the runs' keepers and polls
 
     def start_slot(self) -> StartSlot:
         return StartSlot(self.starting)

@@ -100,5 +100,6 @@ async def test_runs_leave_no_task_timer_or_subscription_behind(
     await asyncio.sleep(TIMINGS.renew_interval_ms / 1000 * 2)  # a keeper left armed would fire
     assert asyncio.all_tasks() == before
     assert not worker.hub._listeners
+    assert len(worker._rt.timers) == 0  # every keeper and poll cancelled
     for n in range(20):
         assert await registry.get_process_lease(f"p{n}") is None
