@@ -99,7 +99,7 @@ TERMINAL_EVENT_TYPES = {state.event_type(): state for state in ProcessTerminalSt
 def default_process_event_types() -> list[ProcessEventType]:
     """The seven core types every process declares (a new list each call; the types are
     frozen, so they are built once: every start and registration asks for them)."""
-    return list(_CORE_EVENT_TYPES)
+    return list(CORE_EVENT_TYPES)
 
 
 def _core_event_types() -> tuple[ProcessEventType, ...]:
@@ -118,7 +118,7 @@ def _core_event_types() -> tuple[ProcessEventType, ...]:
     return (*plain, *terminal)
 
 
-_CORE_EVENT_TYPES = _core_event_types()
+CORE_EVENT_TYPES = _core_event_types()
 
 
 # --- events ---------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import Field
 
 from lashtui.errors import InvalidRequest
-from lashtui.model.event import ProcessEventType, default_process_event_types
+from lashtui.model.event import CORE_EVENT_TYPES, ProcessEventType, default_process_event_types
 from lashtui.model.input import (
     External,
     ProcessIdentity,
@@ -85,7 +85,6 @@ def _content_ref(spec: ProcessExecutionEnvSpec) -> str:
 EMPTY_ENV_REF = _content_ref(ProcessExecutionEnvSpec())
 
 
-CORE_EVENT_TYPES = tuple(default_process_event_types())
 _CORE_JSON = canonical_json([t.model_dump(mode="json") for t in CORE_EVENT_TYPES])
 _CORE_PLACEHOLDER = "lashtui:core-event-types:5f0c2a"
 
