@@ -197,6 +197,11 @@ class ProcessRecord(WireModel):
     def is_terminal(self) -> bool:
         return self.status.is_terminal()
 
+    def runs_on_recovery(self) -> bool:
+        """Whether a worker holding its lease runs this row (semantics §8): a rerunnable row
+        always, any other only if it never started."""
+        return self.disposition is RecoveryDisposition.RERUNNABLE or self.first_started is None
+
     def originator_scope_id(self) -> str:
         return self.provenance.originator.scope_id()
 

@@ -157,11 +157,7 @@ async def _decide(
         await release_quietly(rt, lease)
         return Verdict.ALREADY_TERMINAL
     # (A claim to run that recorded first-started has already judged the row runnable.)
-    runnable = (
-        (claimed is not None and claimed.started)
-        or fresh.disposition is RecoveryDisposition.RERUNNABLE
-        or fresh.first_started is None
-    )
+    runnable = (claimed is not None and claimed.started) or fresh.runs_on_recovery()
     if runnable and not run:
         await release_quietly(rt, lease)
         return Verdict.DEFERRED

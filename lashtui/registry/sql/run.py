@@ -33,7 +33,7 @@ def to_run(record: ProcessRecord) -> bool:
         return False
     if record.disposition is RecoveryDisposition.EXTERNALLY_OWNED:
         return False
-    return record.disposition is RecoveryDisposition.RERUNNABLE or record.first_started is None
+    return record.runs_on_recovery()
 
 
 def claim_for_run(
