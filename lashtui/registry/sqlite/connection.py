@@ -34,6 +34,7 @@ from lashtui.registry.sql.dialect import SQLITE
 from lashtui.registry.sql.row import RecordCache, decode_error
 from lashtui.registry.sqlite.group import PendingWrite, run_group
 from lashtui.registry.sqlite.schema import DDL, SCHEMA_VERSION, unsupported_schema_message
+from lashtui.registry.sqlite.transaction import transaction
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -233,16 +234,8 @@ def _in_transaction(
         result = fn(conn, *args, **kwargs)
         conn.committed()
         return result
-    conn.execute(begin)
-    try:
+    with transaction(conn, begin):
         result = fn(conn, *args, **kwargs)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.rolled_back()
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    conn.committed()
     return result
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lashtui.registry.sql.row import RecordCache
+from lashtui.registry.sqlite.transaction import transaction
 
 
 @dataclass(eq=False)
@@ -59,40 +60,36 @@ def run_group(conn: sqlite3.Connection, group: list[PendingWrite]) -> None:
     a group first runs without them; at the first error it is rolled back whole and run
     again with them (its writes are safe to re-run: each only reads and writes the
     connection). Either way each write sees exactly the writes before it in the group."""
-    assert isinstance(conn, RecordCache)
     if len(group) > 1 and _run(conn, group, savepoints=False):
         return
     _run(conn, group, savepoints=True)
 
 
+class _RollBack(Exception):
+    """Raised inside a group's transaction to roll all of it back."""
+
+
 def _run(conn: sqlite3.Connection, group: list[PendingWrite], savepoints: bool) -> bool:
     """One attempt; False when it stopped at an error without savepoints to contain it."""
     assert isinstance(conn, RecordCache)
-    conn.execute("BEGIN IMMEDIATE")
+    alone = len(group) == 1  # one write needs no savepoint: its transaction is its own
     try:
-        alone = len(group) == 1  # one write needs no savepoint: its transaction is its own
-        for write in group:
-            write.error = None
-            if savepoints and not alone:
-                mark = conn.mark()
-                conn.execute("SAVEPOINT w")
-            try:
-                write.result = write.fn(conn, *write.args, **write.kwargs)
-            except Exception as error:  # handed to its caller alone
-                write.error = error
-                if alone or not savepoints:
-                    conn.rolled_back()
-                    conn.execute("ROLLBACK")
-                    return alone
-                conn.rolled_back_to(mark)
-                conn.execute("ROLLBACK TO w")
-            if savepoints and not alone:
-                conn.execute("RELEASE w")
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.rolled_back()
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    conn.committed()
+        with transaction(conn, "BEGIN IMMEDIATE"):
+            for write in group:
+                write.error = None
+                if savepoints and not alone:
+                    mark = conn.mark()
+                    conn.execute("SAVEPOINT w")
+                try:
+                    write.result = write.fn(conn, *write.args, **write.kwargs)
+                except Exception as error:  # handed to its caller alone
+                    write.error = error
+                    if alone or not savepoints:
+                        raise _RollBack from None
+                    conn.rolled_back_to(mark)
+                    conn.execute("ROLLBACK TO w")
+                if savepoints and not alone:
+                    conn.execute("RELEASE w")
+    except _RollBack:
+        return alone
     return True
