@@ -421,10 +421,9 @@ class SqliteConnection:
             self._flusher = asyncio.create_task(self._flush_groups(), name="lashtui-group-commit")
             return
         group = self._take_group()
-        self._checkpoint_due()  # counted; False, as no restart is due
         try:
             if not self._commit_here(group):  # the write lock is held by another process
-                self._group[:0] = group
+                self._group[:0] = group  # the task counts it when it commits
                 self._flusher = asyncio.create_task(
                     self._flush_groups(), name="lashtui-group-commit"
                 )
@@ -432,6 +431,7 @@ class SqliteConnection:
         except Exception as error:
             self._settle(group, error)
             return
+        self._checkpoint_due()  # counted; False, as no restart was due
         self._settle(group)
 
     def _take_group(self) -> list[PendingWrite]:
