@@ -39,9 +39,9 @@ class RunGuard:
         self, rt: WorkerRuntime, ctx: ProcessContext, state: RunState, run: asyncio.Task[Any]
     ) -> None:
         self._rt = rt
-        self._ctx = ctx
+        self.ctx = ctx
         self.state = state
-        self._run = run
+        self.task = run  # the run's own task, where its handler runs
         self._loop = asyncio.get_running_loop()
         self._timers = rt.timers
         self._tasks: set[asyncio.Task[None]] = set()
@@ -88,7 +88,7 @@ class RunGuard:
         in between still ticks. A claim to run has read the log in its own transaction:
         that read stands, unless this process ticked since (the claim's own tick aside),
         and a request committed by another OS process meanwhile is the first poll's."""
-        pid, hub = self._ctx.process_id, self._rt.hub
+        pid, hub = self.ctx.process_id, self._rt.hub
         self._watching = True
         hub.subscribe(pid, self._ticked)
         if claimed is not None and claimed.started and hub.version(pid) == self._claimed_at:
@@ -105,7 +105,7 @@ class RunGuard:
     def stop_watching(self) -> None:
         if self._watching:
             self._watching = False
-            self._rt.hub.unsubscribe(self._ctx.process_id, self._ticked)
+            self._rt.hub.unsubscribe(self.ctx.process_id, self._ticked)
             self._timers.cancel((self, "poll"))
 
     def _ticked(self) -> None:
@@ -125,10 +125,10 @@ class RunGuard:
     async def _check(self) -> bool:
         try:
             event = await self._rt.registry.first_event_after(
-                self._ctx.process_id, CANCEL_REQUESTED, 0
+                self.ctx.process_id, CANCEL_REQUESTED, 0
             )
         except LashError as error:  # the next poll tries again
-            log.warning("could not read the cancel requests of %s: %s", self._ctx.process_id,
+            log.warning("could not read the cancel requests of %s: %s", self.ctx.process_id,
                         error)
             return False
         if event is None or not self._watching:
@@ -140,7 +140,7 @@ class RunGuard:
         payload = event.payload
         reason = payload.get("reason") if isinstance(payload, dict) else None
         self.state.cancel_reason = str(reason) if reason is not None else "cancel requested"
-        self._ctx.cancelled.set()
+        self.ctx.cancelled.set()
         self.stop_watching()
         if stop:
             self._stop_handler()
@@ -150,7 +150,7 @@ class RunGuard:
     def _stop_handler(self) -> None:
         if self.handler_running and not self.fired:
             self.fired = True
-            self._run.cancel()
+            self.task.cancel()
 
     def _spawn(self, work: Callable[[], Coroutine[Any, Any, Any]]) -> None:
         task = self._loop.create_task(work())

@@ -62,13 +62,10 @@ async def _prepare(
 
 
 async def _execute(
-    rt: WorkerRuntime,
-    record: ProcessRecord,
-    ctx: ProcessContext,
-    guard: RunGuard,
-    slot: StartSlot | None,
-    claimed: ProcessRunClaim | None,
+    rt: WorkerRuntime, guard: RunGuard, slot: StartSlot | None, claimed: ProcessRunClaim | None
 ) -> ProcessOutput:
+    ctx = guard.ctx
+    record = ctx.record
     try:
         await _prepare(rt, record, guard.state, claimed)
     except RunRefused as refused:
@@ -82,23 +79,17 @@ async def _execute(
 
 
 async def _handle(
-    rt: WorkerRuntime,
-    record: ProcessRecord,
-    ctx: ProcessContext,
-    guard: RunGuard,
-    slot: StartSlot | None,
-    claimed: ProcessRunClaim | None,
-    task: asyncio.Task[object],
+    rt: WorkerRuntime, guard: RunGuard, slot: StartSlot | None, claimed: ProcessRunClaim | None
 ) -> ProcessOutput | None:
     """The handler's output: its own, a failure for what it raised, or `cancelled` when a
     cancel request stopped it; None when the run must end without a terminal (its lease
     lost). A cancellation from outside the run (the worker stopping) propagates."""
-    state = guard.state
+    state, task = guard.state, guard.task
     output: ProcessOutput | None
     outside = False
     guard.handler_running = True
     try:
-        output = await _execute(rt, record, ctx, guard, slot, claimed)
+        output = await _execute(rt, guard, slot, claimed)
     except asyncio.CancelledError:
         output = CancelledOutput(message=f"process was cancelled: {state.cancel_reason}")
         outside = not guard.fired and state.cancel_reason is None
@@ -132,7 +123,7 @@ async def run_and_complete(
     end = RunEnd.STOPPED
     try:
         guard.keep_lease()
-        output = await _handle(rt, record, ctx, guard, slot, claimed, task)
+        output = await _handle(rt, guard, slot, claimed)
         if output is None or guard.state.lease_lost:
             end = RunEnd.LEASE_LOST
             return end
