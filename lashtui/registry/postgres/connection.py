@@ -242,6 +242,7 @@ class PostgresConnection:
         pg.execute(self._lock_sql if kind == _WRITE else _READ_SNAPSHOT)
         try:
             result = fn(tx, *args, **kwargs)
+            tx.save_clock()
             pg.execute("COMMIT")
         except BaseException:
             tx.rolled_back()

@@ -48,6 +48,18 @@ class RecordCache:
         # connection has read or committed is known for good (every start captures one).
         self.envs: dict[str, ProcessExecutionEnvSpec] = {}
         self.staged_envs: dict[str, ProcessExecutionEnvSpec] = {}
+        # The change clock within the open transaction (see `next_change_seq`): the last
+        # sequence handed out, and whether the clock row still holds an older one.
+        self.last_seq: int | None = None
+        self.seq_unsaved = False
+
+    def save_clock(self) -> None:
+        """Before COMMIT: the clock row takes the last sequence handed out."""
+        if self.seq_unsaved:
+            self.execute(  # type: ignore[attr-defined]
+                "UPDATE process_change_clock SET current_seq = ? WHERE singleton = 1",
+                (self.last_seq,),
+            )
 
     def cached(self, process_id: str) -> tuple[str, ProcessRecord] | None:
         return self.staged.get(process_id) or self.records.get(process_id)
@@ -59,24 +71,30 @@ class RecordCache:
         if len(records) > self.CACHED_RECORDS:
             records.popitem(last=False)
 
+    def _end_transaction(self) -> None:
+        self.staged.clear()
+        self.staged_envs.clear()
+        self.last_seq, self.seq_unsaved = None, False
+
     def committed(self) -> None:
         for process_id, (text, record) in self.staged.items():
             self.remember(process_id, text, record)
-        self.staged.clear()
         if len(self.envs) > self.CACHED_RECORDS:
             self.envs.clear()
         self.envs.update(self.staged_envs)
-        self.staged_envs.clear()
+        self._end_transaction()
 
     def rolled_back(self) -> None:
-        self.staged.clear()
-        self.staged_envs.clear()
+        self._end_transaction()
 
     def mark(self) -> StagedMark:
         """What is staged now, for `rolled_back_to` when a savepoint is rolled back."""
         return dict(self.staged), dict(self.staged_envs)
 
     def rolled_back_to(self, mark: StagedMark) -> None:
+        # The clock keeps counting: if the savepoint took back the clock row's update, the
+        # sequences handed out since are a gap (the feed needs them increasing, not dense),
+        # and any later save sets the row past them at COMMIT.
         self.staged, self.staged_envs = dict(mark[0]), dict(mark[1])
 
 
@@ -128,11 +146,22 @@ def require_exists(conn: Tx, process_id: str) -> None:
 
 
 def next_change_seq(conn: Tx) -> int:
+    """The next change sequence. A transaction's first takes it from the clock row (which
+    also takes the row's lock: on PostgreSQL, what orders commits); the rest are counted
+    here and the row takes the last one at COMMIT (`RecordCache.save_clock`), one statement
+    instead of one per save: a group commit saves three times per process in P1."""
+    if isinstance(conn, RecordCache) and conn.last_seq is not None:
+        conn.last_seq += 1
+        conn.seq_unsaved = True
+        return conn.last_seq
     row = conn.execute(
         "UPDATE process_change_clock SET current_seq = current_seq + 1 "
         "WHERE singleton = 1 RETURNING current_seq"
     ).fetchone()
-    return int(row[0])
+    seq = int(row[0])
+    if isinstance(conn, RecordCache):
+        conn.last_seq = seq
+    return seq
 
 
 def _stage(conn: Tx, record: ProcessRecord, text: str) -> None:

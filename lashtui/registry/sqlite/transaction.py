@@ -19,6 +19,7 @@ def transaction(conn: sqlite3.Connection, begin: str) -> Iterator[None]:
     conn.execute(begin)
     try:
         yield
+        conn.save_clock()
         conn.execute("COMMIT")
     except BaseException:
         conn.rolled_back()
