@@ -514,6 +514,18 @@ async def test_leased_completion_with_a_foreign_lease_is_refused(
     assert await registry.get_process_lease("p") == lease
 
 
+async def test_leased_completion_by_another_incarnation_of_the_holder_is_refused(
+    registry: ProcessRegistry,
+) -> None:
+    """Same owner id and token, another incarnation: a restarted holder is not the one that
+    claimed (the fence checks all three, as one statement's condition)."""
+    await registry.register_process(rr("p"))
+    lease = await claim(registry, own("a"))
+    reborn = LeaseOwnerIdentity.opaque("a", "a:next-incarnation")
+    await assert_leased_completion_refused(registry, lease.model_copy(update={"owner": reborn}))
+    assert await registry.get_process_lease("p") == lease
+
+
 async def test_leased_completion_after_release_is_refused(registry: ProcessRegistry) -> None:
     await registry.register_process(rr("p"))
     lease = await claim(registry, own("a"))

@@ -29,7 +29,7 @@ from lashtui.model import (
 from lashtui.model.event import event_invocation, event_payload_hash
 from lashtui.model.materialization import materialize, wake_delivery
 from lashtui.registry.sql.dialect import Tx, dialect
-from lashtui.registry.sql.lease import is_current, load_lease_row, release_after_completion
+from lashtui.registry.sql.lease import release_if_current
 from lashtui.registry.sql.row import (
     require_exists,
     require_record,
@@ -205,17 +205,15 @@ def complete_with_lease(
 ) -> ProcessRecord:
     """Fence check, terminal and release as one transaction (semantics §5.11). Only an
     identical replay skips the fence: any other write from a lease that is not current is a
-    lost lease, whatever else it would conflict with."""
+    lost lease, whatever else it would conflict with. The release is the fence check (one
+    statement): made before the append, and undone with it if the append fails."""
     pid = lease.process_id
     record = require_record(conn, pid)
     request = ProcessEventAppendRequest.terminal(pid, output)
     replay = Replay.lookup(conn, pid, request)
-    if not replay.identical and not is_current(load_lease_row(conn, pid), lease, now):
+    if not replay.identical and not release_if_current(conn, lease, now):
         raise LeaseLost.for_process(pid)
-    record = append_to(conn, record, request, now, replay)[1]
-    if not replay.identical:
-        release_after_completion(conn, lease)
-    return record
+    return append_to(conn, record, request, now, replay)[1]
 
 
 def events_after(conn: Tx, process_id: str, after: int) -> list[ProcessEvent]:

@@ -128,7 +128,7 @@ def _new_lease(
     return lease
 
 
-def _check_ttl(ttl_ms: int) -> None:
+def check_ttl(ttl_ms: int) -> None:
     if isinstance(ttl_ms, bool) or not isinstance(ttl_ms, int) or ttl_ms < 0:
         raise InvalidRequest(
             f"a lease ttl is a non-negative number of milliseconds, got {ttl_ms!r}"
@@ -138,8 +138,15 @@ def _check_ttl(ttl_ms: int) -> None:
 def claim(
     conn: Tx, process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int, now: int
 ) -> ProcessLeaseClaimOutcome:
-    _check_ttl(ttl_ms)
+    check_ttl(ttl_ms)
     require_exists(conn, process_id)
+    return claim_existing(conn, process_id, owner, ttl_ms, now)
+
+
+def claim_existing(
+    conn: Tx, process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int, now: int
+) -> ProcessLeaseClaimOutcome:
+    """`claim` for a row the caller has just read in this transaction, with a valid ttl."""
     row = load_lease_row(conn, process_id)
     if row is not None and row.held and row.expires_at_ms > now:
         current = row.lease(process_id)
@@ -170,7 +177,7 @@ def reclaim(
 ) -> ProcessLeaseClaimOutcome:
     """Take a live lease early, only from the very holder observed, only if it is provably
     dead; otherwise behave like a claim of a free or expired lease."""
-    _check_ttl(ttl_ms)
+    check_ttl(ttl_ms)
     require_exists(conn, process_id)
     row = load_lease_row(conn, process_id)
     if row is None or not row.held or row.expires_at_ms <= now:
@@ -241,7 +248,7 @@ def require_current_lease(
 
 
 def renew(conn: Tx, lease: ProcessLease, ttl_ms: int, now: int) -> ProcessLease:
-    _check_ttl(ttl_ms)
+    check_ttl(ttl_ms)
     require_current_lease(conn, lease.process_id, lease, now)
     expires = now + ttl_ms
     conn.execute(
@@ -311,12 +318,25 @@ def release(conn: Tx, lease: ProcessLease) -> None:
     )
 
 
-def release_after_completion(conn: Tx, lease: ProcessLease) -> None:
-    """The leased-completion release also forgets who held it (semantics §14.3)."""
-    conn.execute(
-        "UPDATE process_leases SET lease_owner_id = NULL, lease_owner_incarnation_id = NULL, "
-        "lease_owner_liveness_json = NULL, lease_token = NULL, lease_claimed_at_ms = 0, "
-        "lease_expires_at_ms = 0 WHERE process_id = ? AND lease_token = ? "
-        "AND lease_fencing_token = ?",
-        (lease.process_id, lease.lease_token, lease.fencing_token),
+def release_if_current(conn: Tx, lease: ProcessLease, now: int) -> bool:
+    """The leased-completion release, which also forgets who held it (semantics §14.3),
+    made only if `lease` is current (`is_current`, as one statement's condition): False,
+    with nothing changed, if it is not."""
+    return bool(
+        conn.execute(
+            "UPDATE process_leases SET lease_owner_id = NULL, "
+            "lease_owner_incarnation_id = NULL, lease_owner_liveness_json = NULL, "
+            "lease_token = NULL, lease_claimed_at_ms = 0, lease_expires_at_ms = 0 "
+            "WHERE process_id = ? AND lease_token = ? AND lease_owner_id = ? "
+            "AND COALESCE(lease_owner_incarnation_id, lease_owner_id) = ? "
+            "AND lease_fencing_token = ? AND lease_expires_at_ms > ?",
+            (
+                lease.process_id,
+                lease.lease_token,
+                lease.owner.owner_id,
+                lease.owner.incarnation_id,
+                lease.fencing_token,
+                now,
+            ),
+        ).rowcount
     )

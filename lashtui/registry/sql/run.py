@@ -12,6 +12,7 @@ rerunnable or never started) and only if it is not set yet.
 
 from __future__ import annotations
 
+from lashtui.errors import UnknownProcess
 from lashtui.model import (
     CANCEL_REQUESTED,
     LeaseOwnerIdentity,
@@ -44,11 +45,14 @@ def claim_for_run(
     started: ProcessStarted,
     now: int,
 ) -> ProcessRunClaim:
-    outcome = lease.claim(conn, process_id, owner, ttl_ms, now)
+    lease.check_ttl(ttl_ms)
+    record = load_record(conn, process_id)  # the claim's existence check, and the row
+    if record is None:
+        raise UnknownProcess.process(process_id)
+    outcome = lease.claim_existing(conn, process_id, owner, ttl_ms, now)
     if outcome.acquired() is None:
         return ProcessRunClaim(outcome)
-    record = load_record(conn, process_id)
-    if record is None or not to_run(record):
+    if not to_run(record):
         return ProcessRunClaim(outcome, record)
     if record.first_started is None:
         record = save_changes(conn, record, now, first_started=started)
