@@ -86,6 +86,8 @@ EMPTY_ENV_REF = _content_ref(ProcessExecutionEnvSpec())
 
 
 _CORE_JSON = canonical_json([t.model_dump(mode="json") for t in CORE_EVENT_TYPES])
+# The same list as a record's JSON writes it (fields in declaration order, not sorted).
+_CORE_RECORD_JSON = "[" + ",".join(t.model_dump_json() for t in CORE_EVENT_TYPES) + "]"
 _CORE_PLACEHOLDER = "lashtui:core-event-types:5f0c2a"
 
 
@@ -193,6 +195,17 @@ class ProcessRecord(WireModel):
             created_at_ms=now_ms,
             updated_at_ms=now_ms,
         )
+
+    def stored_json(self) -> str:
+        """The JSON the registry stores for the row. Most records declare exactly the core
+        event types, and those are two thirds of it: their part is made once and put last
+        (measured: 11 -> 4 us a start). JSON objects are unordered, and lash's serde reads
+        fields in any order; saves that edit the stored JSON in place (`save_changes`)
+        already append the fields they add at its end."""
+        if tuple(self.event_types) != CORE_EVENT_TYPES:
+            return self.model_dump_json()
+        body = self.model_dump_json(exclude={"event_types"})
+        return f'{body[:-1]},"event_types":{_CORE_RECORD_JSON}}}'
 
     def is_terminal(self) -> bool:
         return self.status.is_terminal()

@@ -170,7 +170,7 @@ def _stage(conn: Tx, record: ProcessRecord, text: str) -> None:
 
 
 def insert_record(conn: Tx, record: ProcessRecord) -> None:
-    text = record.model_dump_json()
+    text = record.stored_json()
     conn.execute(
         "INSERT INTO processes (process_id, registration_hash, owner_scope_id, created_at_ms, "
         "updated_at_ms, change_seq, status, record_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -189,7 +189,7 @@ def insert_record(conn: Tx, record: ProcessRecord) -> None:
 
 
 def save_record(conn: Tx, record: ProcessRecord) -> None:
-    change_seq, text = next_change_seq(conn), record.model_dump_json()
+    change_seq, text = next_change_seq(conn), record.stored_json()
     if not record.is_terminal():
         # A running row was running before (status only ever moves running -> terminal), so
         # leave the column out: SQLite then skips the two indexes on it, which is most of
