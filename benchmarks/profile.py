@@ -38,7 +38,7 @@ from benchmarks.p1_end_to_end import lashtui_rate
 PHASES = {
     "process.start": "start (transaction)",
     "run.claim_for_run": "claim to run (one transaction)",
-    "lease.claim": "  of which the lease claim",
+    "lease.claim_existing": "  of which the lease claim",
     "event.first_of_type": "  of which the cancel-request read",
     "event.first_after": "cancel watcher's read",
     "process.record_first_started": "first-started (transaction)",

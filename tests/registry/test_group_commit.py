@@ -131,6 +131,10 @@ async def test_an_env_captured_by_a_failed_start_is_not_taken_as_stored(
     )
     assert isinstance(outcomes[0], ProcessConflict), outcomes[0]
     assert not isinstance(outcomes[1], BaseException)
+    # This handle answers envs it has committed without a read: not this one.
+    failed_ref = start("x", 2).env_spec.stable_ref()  # type: ignore[union-attr]
+    with pytest.raises(UnknownProcess, match="unknown process execution env"):
+        await store.get_process_execution_env(failed_ref)
     record = await store.start_process(start("y", 3))
     assert record.env_ref is not None
     fresh = await SqliteProcessRegistry.open(str(tmp_path / "r.db"))  # what a worker reads

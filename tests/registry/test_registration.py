@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import pytest
 
-from lashtui.errors import InvalidRequest, LashError, ProcessConflict
+from lashtui.errors import InvalidRequest, LashError, ProcessConflict, StoreError
 from lashtui.model import (
     Engine,
     External,
@@ -395,3 +395,14 @@ async def test_an_unknown_env_ref_is_an_error_naming_it(registry):
     unknown = "process-env:sha256:" + "f" * 64
     with pytest.raises(LashError, match=re.escape(unknown)):
         await registry.get_process_execution_env(unknown)
+
+
+async def test_a_closed_handle_refuses_even_an_env_it_has_stored(registry_target):
+    """A handle answers envs it has stored without a read (they never change), but once
+    closed it answers nothing."""
+    async with open_registry(registry_target) as registry:
+        env_ref = await registry.put_process_execution_env(env(network=False))
+        assert await registry.get_process_execution_env(env_ref) == env(network=False)
+        await registry.close()
+        with pytest.raises(StoreError, match="closed"):
+            await registry.get_process_execution_env(env_ref)

@@ -30,6 +30,7 @@ import aiosqlite
 from pydantic import ValidationError
 
 from lashtui.errors import InvalidRequest, NotARegistry, StoreError, UnsupportedSchema
+from lashtui.model import ProcessExecutionEnvSpec
 from lashtui.registry.sql.dialect import SQLITE
 from lashtui.registry.sql.row import RecordCache, decode_error
 from lashtui.registry.sqlite.group import PendingWrite, run_group
@@ -579,6 +580,12 @@ class SqliteConnection:
                 if _is_busy(error):
                     return _BUSY
                 raise
+
+    def known_env(self, env_ref: str) -> ProcessExecutionEnvSpec | None:
+        """The env under `env_ref` if the writer has read or committed it (see
+        `RecordCache.envs`); None when it has not, or the handle is closed."""
+        conn = self._writer._connection
+        return conn.envs.get(env_ref) if isinstance(conn, RecordCache) else None
 
     def _refuse_read_only(self) -> None:
         if self.read_only:
