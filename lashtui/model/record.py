@@ -121,6 +121,8 @@ class ProcessRegistration(WireModel):
         return canonical_json(body).replace(f'"{_CORE_PLACEHOLDER}"', _CORE_JSON, 1)
 
     def with_core_event_types(self) -> ProcessRegistration:
+        if tuple(self.event_types) == CORE_EVENT_TYPES:  # most registrations: nothing to add
+            return self
         names = {event_type.name for event_type in self.event_types}
         missing = [t for t in default_process_event_types() if t.name not in names]
         if not missing:
@@ -137,6 +139,8 @@ class ProcessRegistration(WireModel):
             raise InvalidRequest(
                 f"process `{pid}` must not capture an execution env for this input kind"
             )
+        if tuple(self.event_types) == CORE_EVENT_TYPES:
+            return  # lash's own declarations, which pass every rule below
         seen: set[str] = set()
         for event_type in self.event_types:
             if not event_type.name.strip():

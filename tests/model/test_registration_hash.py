@@ -56,3 +56,15 @@ def test_core_types_rebuilt_from_the_wire_still_hash_the_same() -> None:
     prepared, digest = rr("r").prepare()
     again = ProcessRegistration.model_validate_json(prepared.model_dump_json())
     assert again.prepare()[1] == digest
+
+
+def test_the_core_event_types_pass_every_rule_the_shortcut_skips(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`validate_rules` and `with_core_event_types` skip their loops for a registration
+    that declares exactly the core types: with the shortcut off, the same registration
+    must pass and need nothing added."""
+    prepared, _ = rr("r").prepare()
+    monkeypatch.setattr("lashtui.model.record.CORE_EVENT_TYPES", ())
+    prepared.validate_rules()
+    assert prepared.with_core_event_types() is prepared
