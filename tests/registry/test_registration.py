@@ -32,6 +32,7 @@ from lashtui.model import (
     ToolCall,
 )
 from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.registry.sql.store import SqlProcessRegistry
 from tests.builders import ENV_REF, ext, ob, registration, rr
 from tests.registry.rows import ANY, feed_end, scope, success
 
@@ -403,6 +404,7 @@ async def test_a_closed_handle_refuses_even_an_env_it_has_stored(registry_target
     async with open_registry(registry_target) as registry:
         env_ref = await registry.put_process_execution_env(env(network=False))
         assert await registry.get_process_execution_env(env_ref) == env(network=False)
+        assert isinstance(registry, SqlProcessRegistry)
         await registry.close()
         with pytest.raises(StoreError, match="closed"):
             await registry.get_process_execution_env(env_ref)
