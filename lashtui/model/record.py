@@ -201,10 +201,10 @@ class ProcessRecord(WireModel):
         )
 
     def stored_json(self) -> str:
-        """The JSON the registry stores for the row. Most records declare exactly the core
-        event types, and those are two thirds of it: their part is made once and put last
-        (measured: 11 -> 4 us a start). JSON objects are unordered, and lash's serde reads
-        fields in any order; saves that edit the stored JSON in place (`save_changes`)
+        """The JSON the registry stores for a new row. Most records declare exactly the
+        core event types, and those are two thirds of it: their part is made once and put
+        last (measured: 11 -> 4 us a start). JSON objects are unordered, and lash's serde
+        reads fields in any order; saves that edit the stored JSON in place (`save_changes`)
         already append the fields they add at its end."""
         if tuple(self.event_types) != CORE_EVENT_TYPES:
             return self.model_dump_json()

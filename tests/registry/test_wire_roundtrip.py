@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 
 from lashtui.clock import ManualClock
-from lashtui.model import ProcessEventAppendRequest, ProcessEventType, ProcessRecord
+from lashtui.model import ExternalRef, ProcessEventAppendRequest, ProcessEventType, ProcessRecord
 from lashtui.registry import ProcessRegistry
+from tests.builders import rr
 from tests.raw import raw_connection
 
 LASH_RECORD = (
@@ -115,3 +116,16 @@ def test_event_types_keep_declared_order() -> None:
     record = ProcessRecord.model_validate_json(LASH_RECORD)
     assert [t.name for t in record.event_types][:2] == ["producer.line", "signal.approve"]
     assert isinstance(record.event_types[0], ProcessEventType)
+
+
+async def test_a_whole_record_save_keeps_a_lash_rows_field_order(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    """A row lash wrote that declares exactly the core event types (the case lashtui's own
+    inserts store with those types last): a save that rewrites the whole record writes
+    lash's serialisation, in lash's field order."""
+    prepared, digest = rr("proc-core").prepare()
+    lash_json = ProcessRecord.new(prepared, digest, 1_780_409_150_000).model_dump_json()
+    _insert_as_lash(registry_target, lash_json)
+    record = await registry.set_external_ref("proc-core", ExternalRef(backend="k8s", id="j"))
+    assert _stored_json(registry_target, "proc-core") == record.model_dump_json()

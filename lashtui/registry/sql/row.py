@@ -189,7 +189,8 @@ def insert_record(conn: Tx, record: ProcessRecord) -> None:
 
 
 def save_record(conn: Tx, record: ProcessRecord) -> None:
-    change_seq, text = next_change_seq(conn), record.stored_json()
+    # The record's own serialisation, so a row lash wrote keeps lash's field order.
+    change_seq, text = next_change_seq(conn), record.model_dump_json()
     if not record.is_terminal():
         # A running row was running before (status only ever moves running -> terminal), so
         # leave the column out: SQLite then skips the two indexes on it, which is most of
