@@ -107,6 +107,18 @@ def engine_row(
     )
 
 
+async def register(
+    registry: ProcessRegistry,
+    pid: str = "p",
+    kind: str = "echo",
+    payload: JsonValue = None,
+    disposition: RecoveryDisposition = RecoveryDisposition.RERUNNABLE,
+) -> None:
+    """An engine row with the default env, registered."""
+    ref = await env_ref(registry)
+    await registry.register_process(engine_row(pid, ref, kind, payload, disposition))
+
+
 def signal_type(name: str, schema: dict[str, JsonValue] | None = None) -> ProcessEventType:
     return ProcessEventType.plain(process_signal_event_type(name), schema)
 

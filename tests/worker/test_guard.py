@@ -17,16 +17,15 @@ from tests.worker.support import (
     Blocking,
     Counting,
     cancel,
-    engine_row,
-    env_ref,
     event_types,
     record,
+    register,
     terminal,
 )
 
 
 async def start(registry: ProcessRegistry, worker: ProcessWorker, pid: str = "p") -> None:
-    await registry.register_process(engine_row(pid, await env_ref(registry), "echo"))
+    await register(registry, pid)
     await worker.drive_pending_processes()
 
 
@@ -92,7 +91,7 @@ async def test_runs_leave_no_task_timer_or_subscription_behind(
     quick = Counting()
     worker.engines.register("echo", quick)
     for n in range(20):
-        await registry.register_process(engine_row(f"p{n}", await env_ref(registry), "echo"))
+        await register(registry, f"p{n}")
     before = asyncio.all_tasks()
     async with asyncio.timeout(GUARD_S):
         await asyncio.gather(*await worker.drive_pending_processes())

@@ -48,22 +48,12 @@ from tests.worker.support import (
     event_types,
     idle,
     record,
+    register,
     steps_row,
     terminal,
     worker_on,
     worker_owner,
 )
-
-
-async def register(
-    registry: ProcessRegistry,
-    pid: str = "p",
-    kind: str = "echo",
-    payload: JsonValue = None,
-    disposition: RecoveryDisposition = RR,
-) -> None:
-    ref = await env_ref(registry)
-    await registry.register_process(engine_row(pid, ref, kind, payload, disposition))
 
 
 async def run(worker: ProcessWorker, pid: str = "p") -> ProcessAwaitOutput:
