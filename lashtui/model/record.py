@@ -91,6 +91,13 @@ _CORE_RECORD_JSON = "[" + ",".join(t.model_dump_json() for t in CORE_EVENT_TYPES
 _CORE_PLACEHOLDER = "lashtui:core-event-types:5f0c2a"
 
 
+def _only_core(event_types: list[ProcessEventType]) -> bool:
+    """Whether these are exactly the core event types, as most processes declare: the same
+    frozen objects, so the comparison is a few identity checks (equal copies decoded from
+    JSON compare equal too, more slowly)."""
+    return tuple(event_types) == CORE_EVENT_TYPES
+
+
 class ProcessRegistration(WireModel):
     id: str
     input: ProcessInput
@@ -109,19 +116,19 @@ class ProcessRegistration(WireModel):
         return prepared, sha256_hex(prepared._canonical_json())
 
     def _canonical_json(self) -> str:
-        """The hashing form. Most registrations declare exactly the core event types (the
-        same frozen objects, so comparing them is a few identity checks), and those are
-        most of the JSON: their part is made once, and spliced in where its key sorts (the
-        keys before it, `disposition` and `env_ref`, hold no text a caller chooses, so the
-        placeholder's first occurrence is its own). Measured: 30 -> 8 us per start."""
-        if tuple(self.event_types) != CORE_EVENT_TYPES:
+        """The hashing form. Most registrations declare exactly the core event types, and
+        those are most of the JSON: their part is made once, and spliced in where its key
+        sorts (the keys before it, `disposition` and `env_ref`, hold no text a caller
+        chooses, so the placeholder's first occurrence is its own). Measured: 30 -> 8 us
+        per start."""
+        if not _only_core(self.event_types):
             return canonical_json(self.model_dump(mode="json"))
         body = self.model_dump(mode="json", exclude={"event_types"})
         body["event_types"] = _CORE_PLACEHOLDER
         return canonical_json(body).replace(f'"{_CORE_PLACEHOLDER}"', _CORE_JSON, 1)
 
     def with_core_event_types(self) -> ProcessRegistration:
-        if tuple(self.event_types) == CORE_EVENT_TYPES:  # most registrations: nothing to add
+        if _only_core(self.event_types):  # most registrations: nothing to add
             return self
         names = {event_type.name for event_type in self.event_types}
         missing = [t for t in default_process_event_types() if t.name not in names]
@@ -139,7 +146,7 @@ class ProcessRegistration(WireModel):
             raise InvalidRequest(
                 f"process `{pid}` must not capture an execution env for this input kind"
             )
-        if tuple(self.event_types) == CORE_EVENT_TYPES:
+        if _only_core(self.event_types):
             return  # lash's own declarations, which pass every rule below
         seen: set[str] = set()
         for event_type in self.event_types:
@@ -206,7 +213,7 @@ class ProcessRecord(WireModel):
         last (measured: 11 -> 4 us a start). JSON objects are unordered, and lash's serde
         reads fields in any order; saves that edit the stored JSON in place (`save_changes`)
         already append the fields they add at its end."""
-        if tuple(self.event_types) != CORE_EVENT_TYPES:
+        if not _only_core(self.event_types):
             return self.model_dump_json()
         body = self.model_dump_json(exclude={"event_types"})
         return f'{body[:-1]},"event_types":{_CORE_RECORD_JSON}}}'
