@@ -1,0 +1,59 @@
+"""Where the dashboard turns text into something Textual draws: the only place a string from
+the registry becomes a widget's content.
+
+Textual reads a plain `str` as markup in most places (`Static`, `Label`, `notify`, a
+`DataTable` cell, a palette hit), so a stored label `[@click=app.quit]x[/]` would become a
+click action and `[/]` would crash the app. Here every string is first made visible
+(`lashtui.untrusted.visible`: control characters shown as escapes) and then wrapped in a
+`rich.text.Text`, which is never parsed as markup. A view builds its content with `data`
+(stored text), `plain` (its own words around stored text) or `joined`, and shows a message
+with `say`; tests/tui/test_untrusted_boundary.py fails when a view passes a bare string to a
+markup-reading call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.text import Text
+from textual.app import App
+from textual.notifications import SeverityLevel
+from textual.screen import Screen
+from textual.widget import Widget
+
+from lashtui.untrusted import visible
+
+
+def data(value: str, style: str = "", *, multiline: bool = False) -> Text:
+    """Stored text as shown: control characters escaped, markup left as literal brackets."""
+    return Text(visible(value, multiline=multiline), style=style, end="")
+
+
+def plain(*parts: str | Text, style: str = "") -> Text:
+    """The dashboard's own words with stored text in between: every `str` part is made
+    visible too (a message may quote an error that quotes a stored id), none is markup."""
+    text = Text(style=style, end="")
+    for part in parts:
+        text.append(part if isinstance(part, Text) else visible(part, multiline=True))
+    return text
+
+
+def joined(lines: Iterable[str | Text], separator: str = "\n") -> Text:
+    """Lines (each plain words or `data`) as one text."""
+    return Text(separator, end="").join(
+        line if isinstance(line, Text) else plain(line) for line in lines
+    )
+
+
+def say(
+    node: Widget | Screen[object] | App[object],
+    message: str | Text,
+    *,
+    title: str = "",
+    severity: SeverityLevel = "information",
+    timeout: float | None = None,
+) -> None:
+    """A notification whose text is shown literally: `notify` reads its message as markup
+    unless told not to, and a refusal quotes stored ids and reasons."""
+    body = message.plain if isinstance(message, Text) else visible(message, multiline=True)
+    node.notify(body, title=visible(title), severity=severity, timeout=timeout, markup=False)

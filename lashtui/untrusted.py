@@ -1,0 +1,71 @@
+"""The one boundary where text read from a registry meets a person: the dashboard and the
+command line's human output both pass every stored string through here.
+
+Everything in a registry (ids, labels, payloads, events, scopes, signal names, reasons,
+outputs) was written by some other program. Shown as it is, a stored string could drive the
+terminal (`\\x1b]0;...\\x07` retitles it, `\\x1b[2J` clears it), reorder what is shown around
+it (bidi overrides, "Trojan source"), break a one-line cell (newlines) or fail to encode
+(lone surrogates). `visible` turns each such character into its Python escape, so it is shown,
+never obeyed; everything else is kept exactly. Markup is the dashboard's other half of the
+same problem and lives beside the widgets (`lashtui.tui.text`): a string made safe here is
+still only ever given to Textual as plain text.
+
+Pure and dependency-free: the command line imports it without loading textual.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from typing import Any
+
+# Characters a terminal or a layout obeys rather than shows: C0 and C1 controls (ESC, BEL,
+# CR, backspace...), DEL, line and paragraph separators, the bidi embeddings, overrides and
+# isolates, and lone surrogates (which no terminal encoding can carry). Newline and tab are
+# in the set too: a one-line cell shows them escaped; `multiline=True` keeps newlines.
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_OBEYED = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}\ud800-\udfff]")
+_OBEYED_BUT_NEWLINE = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029{_BIDI}\ud800-\udfff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}"
+
+
+def visible(text: str, *, multiline: bool = False) -> str:
+    """`text` with every character a terminal would obey shown as its escape (`\\x1b`,
+    `\\u202e`); every other character, markup brackets included, kept as it is."""
+    pattern = _OBEYED_BUT_NEWLINE if multiline else _OBEYED
+    return pattern.sub(_escape, text)
+
+
+def is_visible(text: str) -> bool:
+    """Whether `text` would be shown unchanged by `visible`."""
+    return _OBEYED.search(text) is None
+
+
+def visible_json(value: Any, *, indent: int | None = None) -> str:
+    """A JSON value as compact (or indented) JSON text that is safe to show: the encoder
+    escapes C0 controls already; `visible` catches C1 controls, bidi controls and the
+    separators it leaves as they are."""
+    separators = (",", ":") if indent is None else (",", ": ")
+    text = json.dumps(value, ensure_ascii=False, separators=separators, indent=indent)
+    return visible(text, multiline=indent is not None)
+
+
+def clipped(text: str, width: int) -> str:
+    """At most `width` characters of already-visible text, with `…` when cut (a cell never
+    grows without bound because a stored label does)."""
+    if len(text) <= width:
+        return text
+    return text[: max(width - 1, 0)] + "…"
+
+
+def printable_name(text: str) -> bool:
+    """Whether a name (signal, engine kind, scope part) is made only of characters that are
+    shown as themselves and are not blank: letters, marks, numbers, punctuation, symbols."""
+    return bool(text) and all(unicodedata.category(c)[0] in "LMNPS" for c in text)
