@@ -29,6 +29,7 @@ from lashtui.errors import LashError
 from lashtui.model import ObservedProcess, ProcessPageQuery
 from lashtui.registry.watch import registry_changes
 from lashtui.tui import format as fmt
+from lashtui.tui import text
 from lashtui.tui.actions import ACTION_BINDINGS, COPY_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.counts import StateCounts
@@ -227,7 +228,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
                 else:
                     await self.window.extend_up()
             except LashError as error:
-                self.notify(str(error), title="paging failed", severity="error")
+                text.say(self, str(error), title="paging failed", severity="error")
                 return
             ids = self.window.ids
             select = {"first": ids[:1], "last": ids[-1:]}.get(edge, [None])
@@ -262,7 +263,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
             # layout=False: the line's height is fixed (app.tcss), and a layout of the
             # screen repaints every widget on it, the table's scrollbar included, which
             # made a count moving under churn cost a whole-screen repaint.
-            self.query_one("#engine-status", Static).update(line, layout=False)
+            self.query_one("#engine-status", Static).update(text.plain(line), layout=False)
         except NoMatches:
             return
 
@@ -355,7 +356,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
             try:
                 rows = await self.dashboard.processes.page(page)
             except LashError as error:
-                self.notify(str(error), title="marking stopped", severity="error")
+                text.say(self, str(error), title="marking stopped", severity="error")
                 break
             for process in rows[: MARK_LIMIT - len(self.marked)]:
                 self.marked[process.process_id] = None
@@ -363,7 +364,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
                 break
             after = rows[-1].process_id
         if len(self.marked) >= MARK_LIMIT:
-            self.notify(f"marked the first {MARK_LIMIT:,} matching processes", title="marks")
+            text.say(self, f"marked the first {MARK_LIMIT:,} matching processes", title="marks")
         self.render_window()
         self.refresh_bindings()
 
@@ -385,9 +386,9 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
                 self.dashboard.processes, self.page_query, path, self.dashboard.clock.now_ms()
             )
         except LashError as error:
-            self.notify(str(error), title="export failed", severity="error")
+            text.say(self, str(error), title="export failed", severity="error")
             return
-        self.notify(f"wrote {count:,} processes to {written}", title="export")
+        text.say(self, f"wrote {count:,} processes to {written}", title="export")
 
     def action_toggle_pause(self) -> None:
         self.paused = not self.paused
