@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import App
 from textual.content import Content
@@ -26,12 +27,12 @@ from textual.widget import Widget
 from lashtui.untrusted import visible
 
 
-def data(value: str, style: str = "", *, multiline: bool = False) -> Text:
+def data(value: str, style: str | Style = "", *, multiline: bool = False) -> Text:
     """Stored text as shown: control characters escaped, markup left as literal brackets."""
     return Text(visible(value, multiline=multiline), style=style, end="")
 
 
-def cell(value: str, style: str = "") -> Text:
+def cell(value: str, style: str | Style = "") -> Text:
     """Stored text for a one-line table cell: never wrapped, so a value wider than its
     column is cropped the way DataTable crops a plain string."""
     text = data(value, style)

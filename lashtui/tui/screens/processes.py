@@ -207,10 +207,21 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         """Show the window; `retime=False` (a feed change) re-renders only changed rows."""
         table = self.query_one(ProcessTable)
         table.show(
-            self.window.ordered(), self.dashboard.clock.now_ms(), self.marked, select,
-            retime=retime,
+            self.window.ordered(), self.now_ms(), self.marked, select,
+            retime=retime, frozen=self.frozen(),
         )
         self.show_status()
+
+    def frozen(self) -> bool:
+        """Paused with rows on screen: nothing is read, so the clock-relative cells are
+        computed for the time of the last read, not for a clock moving over frozen rows
+        (which would show a lease renewed since as lapsed)."""
+        return self.paused and self.dashboard.pulse.last_read_ms is not None
+
+    def now_ms(self) -> int:
+        """The time the view's ages and countdowns are relative to (see `frozen`)."""
+        read_at = self.dashboard.pulse.last_read_ms
+        return read_at if self.paused and read_at is not None else self.dashboard.clock.now_ms()
 
     def on_process_table_edge_reached(self, event: ProcessTable.EdgeReached) -> None:
         self.run_worker(self.slide(event.edge), group="page", exclusive=True, name="load_page")
@@ -243,7 +254,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
     def show_status(self) -> None:
         parts = []
         if self.paused:
-            parts.append("PAUSED")
+            parts.append("PAUSED: times as of the last read")
         parts.append(self.engine_state())
         if self.counts is not None:
             counts = self.counts.counts()
@@ -391,6 +402,19 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         text.say(self, f"wrote {count:,} processes to {written}", title="export")
 
     def action_toggle_pause(self) -> None:
-        self.paused = not self.paused
-        self.wake.set()
-        self.show_status()
+        if not self.paused:
+            self.paused = True
+            self.render_window()  # freeze the clock-relative cells now
+        else:
+            self.run_worker(self._resume(), group="refresh", name="refresh_on_resume")
+
+    async def _resume(self) -> None:
+        """Read the window again before the clock moves its cells: rows held through a
+        pause are as old as the pause, and a lease renewed meanwhile is not lapsed."""
+        try:
+            await self._read(self._reread)
+            self.paused = False
+            self.wake.set()
+            self.render_window()
+        except NoMatches:
+            return  # the app is closing

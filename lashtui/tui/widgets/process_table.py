@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import ClassVar, Literal
 
 from rich.cells import set_cell_size
 from rich.errors import MarkupError
@@ -101,9 +101,13 @@ def _line(value: object) -> str | None:
     return None
 
 
-def cells(process: ObservedProcess, now_ms: int, marked: bool) -> tuple[Cell, ...]:
+def cells(
+    process: ObservedProcess, now_ms: int, marked: bool, frozen: Style | None = None
+) -> tuple[Cell, ...]:
+    """A row's cells as of `now_ms`; `frozen` (the view is paused) styles the cells that
+    are relative to the clock, so the operator sees they are as of the last read."""
     started = process.first_started
-    return (
+    row = (
         MARK if marked else " ",
         stored(process.process_id),
         fmt.badge(process),
@@ -115,6 +119,12 @@ def cells(process: ObservedProcess, now_ms: int, marked: bool) -> tuple[Cell, ..
         "requested" if process.abandon_request else "-",
         fmt.duration(now_ms - process.created_at_ms),
         fmt.ago(process.updated_at_ms, now_ms),
+    )
+    if frozen is None:
+        return row
+    return tuple(
+        text.cell(str(value), frozen) if key in CLOCK_COLUMNS else value
+        for (key, _), value in zip(COLUMNS, row, strict=True)
     )
 
 
@@ -137,6 +147,12 @@ class _Frame:
 
 class ProcessTable(DataTable[Cell]):
     """Processes keyed by id; `show` makes the table match a window of rows."""
+
+    # The clock-relative cells of a paused view (styles/app.tcss gives them the theme's
+    # disabled text colour): frozen at the last read, and seen to be.
+    COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
+        "process-table--frozen"
+    }
 
     class ProcessSelected(Message):
         """The operator moved the cursor onto a process."""
@@ -317,6 +333,7 @@ class ProcessTable(DataTable[Cell]):
         select: str | None = None,
         *,
         retime: bool = True,
+        frozen: bool = False,
     ) -> None:
         """Make the table hold exactly `rows` (in id order), keeping the cursor on
         `select` or else on the process it was on (or its neighbour, if that one left).
@@ -324,7 +341,9 @@ class ProcessTable(DataTable[Cell]):
         `retime=False` leaves the clock-relative cells of unchanged rows (the same
         `ObservedProcess` object, the same mark) as they are: a change from the feed then
         costs its own rows, not the window's (a young row's age moves every millisecond, so
-        retiming would rewrite, and repaint, every such row on every change)."""
+        retiming would rewrite, and repaint, every such row on every change). `frozen`:
+        `now_ms` is the time of the last read of a paused view, and its clock-relative
+        cells say so by their style."""
         selected = select or self.selected_id
         index = self.cursor_row
         wanted = {p.process_id: p for p in rows}
@@ -333,6 +352,7 @@ class ProcessTable(DataTable[Cell]):
             self.remove_row(pid)
         inserted = False
         rewritten: list[str] = []
+        style = self.get_component_rich_style("process-table--frozen") if frozen else None
         for pid, process in wanted.items():
             old = self.rendered.get(pid)
             if (
@@ -342,7 +362,7 @@ class ProcessTable(DataTable[Cell]):
                 and (old[0] == MARK) == (pid in marked)
             ):
                 continue
-            row = cells(process, now_ms, pid in marked)
+            row = cells(process, now_ms, pid in marked, style)
             if old is None:
                 self.add_row(*row, key=pid)
                 inserted = True
