@@ -97,10 +97,10 @@ class Checker(ast.NodeVisitor):
             return node.id in self.constants
         return False  # an f-string, a bare attribute, a concatenation...
 
-    def _flag(self, node: ast.AST, what: str) -> None:
+    def _flag(self, node: ast.stmt | ast.expr, what: str) -> None:
         self.problems.append(f"{self.path.name}:{node.lineno}: {what}")
 
-    def _check(self, node: ast.AST, value: ast.expr | None, what: str) -> None:
+    def _check(self, node: ast.stmt | ast.expr, value: ast.expr | None, what: str) -> None:
         if not self.safe(value):
             self._flag(node, f"{what} is given {ast.unparse(value) if value else ''!r}")
 
