@@ -346,3 +346,33 @@ async def generated_scene(values: Sequence[str], where_to: Path) -> None:
 def test_generated_hostile_text_never_crashes_or_reaches_the_terminal(values: list[str]) -> None:
     with tempfile.TemporaryDirectory() as where_to:
         asyncio.run(generated_scene(values, Path(where_to)))
+
+
+# --- how it looks
+
+
+def test_hostile_labels_snapshot(tmp_path: Path, snap_compare: Any) -> None:
+    """The issue's cases on screen: markup as brackets, control characters as escapes, the
+    header and every row intact."""
+    clock = ManualClock(START_MS)
+
+    async def build() -> SqliteProcessRegistry:
+        registry = await SqliteProcessRegistry.open(str(tmp_path / "hostile.db"), clock=clock)
+        for n, value in enumerate(NASTY):
+            await put(registry, n, value)
+        return registry
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        screen = pilot.app.screen
+        assert isinstance(screen, ProcessesScreen)
+        await loaded(screen)
+        await pilot.pause()
+
+    registry = asyncio.run(build())
+    try:
+        app = make_app(
+            Processes(registry, clock=clock), clock=clock, read_only=True, subtitle="hostile.db"
+        )
+        assert snap_compare(app, terminal_size=(160, 16), run_before=run_before)
+    finally:
+        asyncio.run(registry.close())
