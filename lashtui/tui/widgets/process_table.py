@@ -84,11 +84,19 @@ def _plain(value: str) -> bool:
         return False
 
 
+@lru_cache(maxsize=8192)
+def _shown(value: str) -> tuple[str, bool]:
+    """`value` made visible, and whether DataTable shows that as is: cached, because the
+    same ids, labels and scopes are rendered again on every tick."""
+    shown = visible(value)
+    return shown, _plain(shown)
+
+
 def stored(value: str) -> Cell:
     """A cell of stored text: the visible string when DataTable would show it unchanged
     (the common case, and the cheap one), else a `Text` it never parses."""
-    shown = visible(value)
-    return shown if _plain(shown) else text.cell(shown)
+    shown, plain = _shown(value)
+    return shown if plain else text.cell(shown)
 
 
 def _line(value: object) -> str | None:
