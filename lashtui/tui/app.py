@@ -28,6 +28,7 @@ from lashtui.tui.screens.leases import LeasesScreen
 from lashtui.tui.screens.modals import HelpScreen
 from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.tui.theme import HIGH_CONTRAST
+from lashtui.untrusted import visible
 from lashtui.worker import ProcessWorker
 
 VIEWS = {
@@ -67,7 +68,9 @@ class LashtuiApp(App[int]):
         super().__init__()
         self.dashboard = dashboard
         self.background = background
-        self.sub_title = f"{subtitle} · read-only" if dashboard.read_only else subtitle
+        # The registry's path, as the operator gave it: shown, never obeyed (Header draws
+        # it as plain Content, which keeps ESC).
+        self.sub_title = visible(f"{subtitle} · read-only" if dashboard.read_only else subtitle)
         self.register_theme(HIGH_CONTRAST)
         # Each view is a mode with its own screen stack, so switching views keeps every
         # view's selection, filters and drill-in where the operator left them.

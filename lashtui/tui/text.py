@@ -7,7 +7,8 @@ click action and `[/]` would crash the app. Here every string is first made visi
 (`lashtui.untrusted.visible`: control characters shown as escapes) and then wrapped in a
 `rich.text.Text`, which is never parsed as markup. A view builds its content with `data`
 (stored text), `plain` (its own words around stored text) or `joined`, and shows a message
-with `say`; tests/tui/test_untrusted_boundary.py fails when a view passes a bare string to a
+with `say`; a table cell is `cell` and a palette hit is `content`.
+tests/tui/test_untrusted_boundary.py fails when a view passes a bare string to a
 markup-reading call.
 """
 
@@ -15,8 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich.style import Style
 from rich.text import Text
 from textual.app import App
+from textual.content import Content
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widget import Widget
@@ -24,9 +27,22 @@ from textual.widget import Widget
 from lashtui.untrusted import visible
 
 
-def data(value: str, style: str = "", *, multiline: bool = False) -> Text:
+def data(value: str, style: str | Style = "", *, multiline: bool = False) -> Text:
     """Stored text as shown: control characters escaped, markup left as literal brackets."""
     return Text(visible(value, multiline=multiline), style=style, end="")
+
+
+def cell(value: str, style: str | Style = "") -> Text:
+    """Stored text for a one-line table cell: never wrapped, so a value wider than its
+    column is cropped the way DataTable crops a plain string."""
+    text = data(value, style)
+    text.no_wrap = True
+    return text
+
+
+def content(value: str, style: str = "") -> Content:
+    """Stored text as Textual `Content` (the palette's hits take it), likewise never markup."""
+    return Content.styled(visible(value), style) if style else Content(visible(value))
 
 
 def plain(*parts: str | Text, style: str = "") -> Text:

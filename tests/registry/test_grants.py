@@ -2,7 +2,8 @@
 G74-G81 and G85).
 
 Covers grant upsert, idempotent revoke, `has_handle_grant`, all-or-nothing transfer with
-lash's message, the grant listings and their orderings, `handle_grants_for_process`, the
+lash's message, the grant listings and their orderings, `handle_grants_for_process` (and
+`handle_grant_scopes`, the same grants with their full scope ids), the
 external ref set-once rule, and `delete_session_process_state`: its report (frames included),
 wake-target clearing, and that it never cancels, deletes or un-acks anything. Grants are not
 changes to a process: they leave `updated_at_ms` and the change feed alone.
@@ -342,6 +343,25 @@ async def test_grants_for_a_process_are_ordered_by_session_then_scope(registry):
 async def test_grants_for_an_unknown_process_fail(registry):
     with pytest.raises(UnknownProcess, match=f"^{unknown('ghost')}$"):
         await registry.handle_grants_for_process("ghost")
+    with pytest.raises(UnknownProcess, match=f"^{unknown('ghost')}$"):
+        await registry.handle_grant_scopes("ghost")
+
+
+async def test_grant_scopes_name_each_grant_by_the_full_scope_that_holds_it(registry):
+    """What the dashboard's detail shows and a transfer names as its source: lash's grant
+    shape says `s1` for a grant to `session:s1/frame:f1`, the scope id says which."""
+    await registry.register_process(ext("p"))
+    for granted_to in [scope("s2"), scope("s1", "f1"), scope("s1")]:
+        await registry.grant_handle(granted_to, "p", DESCRIPTOR)
+
+    held = await registry.handle_grant_scopes("p")
+
+    assert [scope_id for scope_id, _ in held] == [
+        "session:s1",
+        "session:s1/frame:f1",
+        "session:s2",
+    ]
+    assert [grant for _, grant in held] == await registry.handle_grants_for_process("p")
 
 
 # --- deleting a session -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from rich.segment import Segment
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
-from lashtui.tui.widgets.process_table import COLUMNS, ProcessTable
+from lashtui.tui.widgets.process_table import COLUMNS, ProcessTable, stored
 
 
 class TableApp(App[None]):
@@ -53,6 +53,10 @@ async def test_rows_are_drawn_as_datatable_draws_them() -> None:
             table.add_row(*row(n), key=f"p-{n:04d}")
         # Cells DataTable reads as markup or lays out with rich: left to DataTable.
         table.add_row(" ", "p-9001", "[b]bold[/b]", ":smile:", "a\tb", *row(1)[5:], key="p-9001")
+        # Stored text that is not a plain line for DataTable: a `Text` it never parses,
+        # drawn by the fast path when it is one plain line (a long one is cropped alike).
+        hostile = ("[/]", "[@click=app.quit]x", "fake [green]ok[/]", "\x1b[2J" + "w" * 80)
+        table.add_row(" ", *(stored(value) for value in hostile), *row(2)[5:], key="p-9002")
         await pilot.pause()
         # A cell that outgrew its column (the clock cells are rewritten in place).
         table._data[table.ordered_rows[4].key][table.ordered_columns[9].key] = "12345678901m"

@@ -104,6 +104,17 @@ def grants_for_process(conn: Tx, process_id: str) -> list[ProcessHandleGrant]:
     return [_grant(*row) for row in rows]
 
 
+def scopes_for_process(conn: Tx, process_id: str) -> list[tuple[str, ProcessHandleGrant]]:
+    """`grants_for_process` with each grant's scope id: what a transfer must name."""
+    require_exists(conn, process_id)
+    rows = conn.execute(
+        "SELECT scope_id, session_id, process_id, descriptor_json FROM process_handle_grants "
+        "WHERE process_id = ? ORDER BY session_id, scope_id",
+        (process_id,),
+    ).fetchall()
+    return [(scope_id, _grant(*rest)) for scope_id, *rest in rows]
+
+
 def delete_session(
     conn: Tx, session_id: str, now: int
 ) -> ProcessSessionDeleteReport:

@@ -200,6 +200,9 @@ class SqlProcessRegistry(ABC):
     async def handle_grants_for_process(self, process_id: str) -> list[ProcessHandleGrant]:
         return await self._db.read(grant.grants_for_process, process_id)
 
+    async def handle_grant_scopes(self, process_id: str) -> list[tuple[str, ProcessHandleGrant]]:
+        return await self._db.read(grant.scopes_for_process, process_id)
+
     async def delete_session_process_state(self, session_id: str) -> ProcessSessionDeleteReport:
         return await self._db.write(grant.delete_session, session_id, self._now())
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Header, Static
@@ -20,11 +21,13 @@ from textual.widgets import Footer, Header, Static
 from lashtui.admin import abandon_outlook
 from lashtui.model import ObservedProcess
 from lashtui.tui import format as fmt
+from lashtui.tui import text
 from lashtui.tui.actions import ACTION_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.live import LiveScreen
 from lashtui.tui.widgets.keyed_table import KeyedTable, Row
+from lashtui.untrusted import clipped, visible
 
 PENDING_COLUMNS = (
     ("process", "PROCESS"),
@@ -47,19 +50,20 @@ def pending_row(process: ObservedProcess, now_ms: int) -> Row:
     """Two lines a row: the facts on the first, their detail underneath."""
     request = process.abandon_request
     assert request is not None
-    asked = f"{request.requested_by} · {fmt.ago(request.requested_at_ms, now_ms)}"
-    reason = fmt.clip(request.reason or "no reason given", REASON_WIDTH)
+    when = fmt.ago(request.requested_at_ms, now_ms)
+    asked = text.plain(text.data(request.requested_by), f" · {when}")
+    reason = text.data(clipped(visible(request.reason or "no reason given"), REASON_WIDTH))
     if process.lease_holder is None:
-        lease = "no lease"
+        lease: str | Text = "no lease"
     else:
-        lease = f"{fmt.owner(process.lease_holder)}\n"
-        lease += fmt.countdown(process.lease_expires_at_ms, now_ms)
+        owner = text.data(fmt.owner(process.lease_holder))
+        lease = text.joined([owner, fmt.countdown(process.lease_expires_at_ms, now_ms)])
     return Row(
         process.process_id,
         (
-            f"{process.process_id}\n{process.label}",
+            text.joined([text.data(process.process_id), text.data(process.label)]),
             process.disposition.value,
-            f"{asked}\n{reason}",
+            text.joined([asked, reason]),
             lease,
             fmt.two_lines(abandon_outlook(process, now_ms)),
         ),
@@ -71,9 +75,9 @@ def silent_row(process: ObservedProcess, now_ms: int) -> Row:
     return Row(
         process.process_id,
         (
-            process.process_id,
-            process.label,
-            fmt.owner(started.owner) if started else "-",
+            text.data(process.process_id),
+            text.data(process.label),
+            text.data(fmt.owner(started.owner)) if started else "-",
             fmt.ago(started.started_at_ms, now_ms) if started else "-",
             fmt.lapse(process.lease_expires_at_ms, now_ms),
         ),

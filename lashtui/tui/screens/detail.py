@@ -9,9 +9,9 @@ relative or absolute times (`r`), and exported as JSONL (`e`).
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
@@ -27,9 +27,11 @@ from lashtui.model import (
     silent_not_dead,
 )
 from lashtui.tui import format as fmt
+from lashtui.tui import text
 from lashtui.tui.actions import ACTION_BINDINGS, COPY_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.export import export_timeline
+from lashtui.untrusted import is_visible, visible_json
 
 TIMELINE_COLUMNS = (
     ("seq", "SEQ"),
@@ -40,50 +42,75 @@ TIMELINE_COLUMNS = (
 )
 
 
-def summary(process: ObservedProcess, now_ms: int) -> str:
+def summary(process: ObservedProcess, now_ms: int) -> Text:
+    """The process's facts, one a line; every stored value is `text.data`, so a label can
+    neither become markup nor break a line."""
+    data = text.data
     started = process.first_started
     request = process.abandon_request
     wait = process.wait
     output = process.status.await_output
     first = (
-        f"{fmt.owner(started.owner)} {fmt.ago(started.started_at_ms, now_ms)}" if started else "-"
+        text.plain(data(fmt.owner(started.owner)), f" {fmt.ago(started.started_at_ms, now_ms)}")
+        if started
+        else "-"
     )
     asked = (
-        f"{request.requested_by} {fmt.ago(request.requested_at_ms, now_ms)}: "
-        f"{request.reason or 'no reason given'}"
+        text.plain(
+            data(request.requested_by),
+            f" {fmt.ago(request.requested_at_ms, now_ms)}: ",
+            data(request.reason) if request.reason else "no reason given",
+        )
         if request
         else "-"
     )
     holder = process.lease_holder
-    incarnation = f"   incarnation {holder.incarnation_id}" if holder else ""
-    facts = [
-        f"{process.process_id}  {fmt.badge(process)}  {process.label} ({process.kind})",
-        f"disposition {process.disposition.value}   originator {process.originator.scope_id()}"
-        f"   wake target {process.wake_target.id() if process.wake_target else '-'}",
+    incarnation = text.plain("   incarnation ", data(holder.incarnation_id)) if holder else ""
+    wake = data(process.wake_target.id()) if process.wake_target else "-"
+    signal = (
+        text.plain("signal ", data(wait.kind.name), f" #{wait.kind.ordinal}") if wait else "-"
+    )
+    facts: list[str | Text] = [
+        text.plain(
+            data(process.process_id), f"  {fmt.badge(process)}  ", data(process.label),
+            " (", data(process.kind), ")",
+        ),
+        text.plain(
+            f"disposition {process.disposition.value}   originator ",
+            data(process.originator.scope_id()), "   wake target ", wake,
+        ),
         f"created {fmt.ago(process.created_at_ms, now_ms)}   updated "
         f"{fmt.ago(process.updated_at_ms, now_ms)}",
-        f"lease {fmt.lease(process, now_ms)}{incarnation}",
-        f"first started {first}",
-        f"abandon request {asked}",
-        f"wait {f'signal {wait.kind.name} #{wait.kind.ordinal}' if wait else '-'}",
-        f"output {output.model_dump_json() if output else '-'}",
+        text.plain("lease ", data(fmt.lease(process, now_ms)), incarnation),
+        text.plain("first started ", first),
+        text.plain("abandon request ", asked),
+        text.plain("wait ", signal),
+        text.plain("output ", data(output.model_dump_json()) if output else "-"),
     ]
     if silent_not_dead(process, now_ms):
         facts.append("silent, not dead: started owner_bound work whose lease has lapsed")
-    return "\n".join(facts)
+    return text.joined(facts)
 
 
-def grants_line(grants: list[ProcessHandleGrant]) -> str:
+def grants_line(grants: list[tuple[str, ProcessHandleGrant]]) -> Text:
+    """Each grant by the full scope id that holds it (`session:S/frame:F`): what a transfer
+    names as its source."""
     if not grants:
-        return "grants -"
-    return "grants " + ", ".join(f"session:{g.session_id} ({g.descriptor.label})" for g in grants)
+        return text.plain("grants -")
+    parts: list[str | Text] = ["grants "]
+    for index, (scope_id, grant) in enumerate(grants):
+        label = grant.descriptor.label
+        parts += [", " if index else "", text.data(scope_id)]
+        parts += [" (", text.data(label), ")"] if label else []
+    return text.plain(*parts)
 
 
-def wakes_line(process: ObservedProcess, pending: list[int]) -> str:
+def wakes_line(process: ObservedProcess, pending: list[int]) -> Text:
     if process.wake_target is None:
-        return "wakes -"
+        return text.plain("wakes -")
     waiting = ", ".join(f"#{seq}" for seq in pending) if pending else "none"
-    return f"wakes to {process.wake_target.id()}: pending delivery {waiting}"
+    target = text.data(process.wake_target.id())
+    return text.plain("wakes to ", target, f": pending delivery {waiting}")
 
 
 class ProcessDetailScreen(ProcessActions, Screen[None]):
@@ -103,6 +130,7 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         self.process: ObservedProcess | None = None
         self.events: list[ObservedProcessEvent] = []
         self.pending: list[int] = []  # sequences of wakes nobody has taken delivery of
+        self.scopes: list[str] = []  # the scope ids holding a grant, as last read
         self.after = 0
         self.absolute = False
         self.type_filter = ""
@@ -137,7 +165,7 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
                 try:
                     await self.read()
                 except LashError as error:
-                    self.query_one("#summary", Static).update(str(error))
+                    self.query_one("#summary", Static).update(text.plain(str(error)))
                 self.loaded.set()
                 await asyncio.sleep(self.dashboard.refresh_s)
         except NoMatches:
@@ -147,10 +175,11 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         processes = self.dashboard.processes
         process = await processes.get(self.process_id)
         if process is None:
-            self.query_one("#summary", Static).update(f"process `{self.process_id}` is gone")
+            gone = text.plain("process `", text.data(self.process_id), "` is gone")
+            self.query_one("#summary", Static).update(gone)
             return
         events = await processes.events(self.process_id, self.after)
-        grants = await processes.grants(self.process_id)
+        grants = await processes.registry.handle_grant_scopes(self.process_id)
         self.pending = await processes.pending_wakes(self.process_id)
         self.show(process, events, grants)
 
@@ -158,14 +187,17 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         self,
         process: ObservedProcess,
         events: list[ObservedProcessEvent],
-        grants: list[ProcessHandleGrant],
+        grants: list[tuple[str, ProcessHandleGrant]],
     ) -> None:
         now = self.dashboard.clock.now_ms()
         if process != self.process:
             self.process = process
             self.refresh_bindings()
-        facts = [summary(process, now), grants_line(grants), wakes_line(process, self.pending)]
-        self.query_one("#summary", Static).update("\n".join(facts))
+        self.scopes = [scope_id for scope_id, _ in grants]
+        facts = text.joined(
+            [summary(process, now), grants_line(grants), wakes_line(process, self.pending)]
+        )
+        self.query_one("#summary", Static).update(facts)
         self.events.extend(events)
         if events:
             self.after = events[-1].sequence
@@ -192,8 +224,9 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
                 timeline.update_cell(key, "at", self.at(event, now))
                 timeline.update_cell(key, "wake", wake)
                 continue
-            payload = json.dumps(event.payload, ensure_ascii=False, separators=(",", ":"))
-            timeline.add_row(key, self.at(event, now), event.event_type, wake, payload, key=key)
+            payload = text.cell(visible_json(event.payload))
+            kind = text.cell(event.event_type)
+            timeline.add_row(key, self.at(event, now), kind, wake, payload, key=key)
         timeline.sort("seq", key=int)
         if follow and timeline.row_count:
             timeline.move_cursor(row=timeline.row_count - 1)
@@ -234,6 +267,11 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
                 self.dashboard.processes, self.process_id, "", self.dashboard.clock.now_ms()
             )
         except LashError as error:
-            self.notify(str(error), title="export failed", severity="error")
+            text.say(self, str(error), title="export failed", severity="error")
             return
-        self.notify(f"wrote {count:,} events to {path}", title="export")
+        text.say(self, f"wrote {count:,} events to {path}", title="export")
+
+    def default_scope(self) -> str:
+        """A transfer from the detail starts from the grant it shows, when there is one
+        (and its scope id can be typed back: no escaped characters in it)."""
+        return next((scope for scope in self.scopes if is_visible(scope)), "")

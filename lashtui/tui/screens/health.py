@@ -17,12 +17,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from lashtui.tui import format as fmt
+from lashtui.tui import text
 from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.live import LiveScreen
 from lashtui.worker import ProcessWorker, RunEnd, Verdict
@@ -31,7 +33,7 @@ stopwatch: Callable[[], float] = time.perf_counter
 IN_FLIGHT_SHOWN = 10
 
 
-def panel(title: str, *children: Static, id: str) -> Vertical:
+def panel(title: Text, *children: Static, id: str) -> Vertical:
     box = Vertical(*children, id=id, classes="health-panel")
     box.border_title = title
     return box
@@ -53,16 +55,22 @@ class HealthScreen(LiveScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         with Grid(id="health-grid"):
-            yield panel("Worker and sweep", Static(id="engine-facts"), id="engine-panel")
             yield panel(
-                "Registry",
+                text.plain("Worker and sweep"), Static(id="engine-facts"), id="engine-panel"
+            )
+            yield panel(
+                text.plain("Registry"),
                 Static(id="db-latency"),
                 Static(id="last-change"),
                 Static(id="pulse-error"),
                 id="registry-panel",
             )
-            yield panel("Sweep verdicts and run ends", Static(id="verdicts"), id="sweep-panel")
-            yield panel("Processes by state", Static(id="state-counts"), id="counts-panel")
+            yield panel(
+                text.plain("Sweep verdicts and run ends"), Static(id="verdicts"), id="sweep-panel"
+            )
+            yield panel(
+                text.plain("Processes by state"), Static(id="state-counts"), id="counts-panel"
+            )
         yield Footer()
 
     async def load(self) -> None:

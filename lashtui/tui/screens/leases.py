@@ -21,11 +21,13 @@ from textual.widgets import Footer, Header, Static
 from lashtui.model import LeaseOwnerIdentity, LocalProcessLiveness, ObservedProcess
 from lashtui.model.lease import read_process_start
 from lashtui.tui import format as fmt
+from lashtui.tui import text
 from lashtui.tui.actions import ACTION_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.live import LiveScreen
 from lashtui.tui.widgets.keyed_table import KeyedTable, Row
+from lashtui.untrusted import clipped, visible
 from lashtui.worker import default_owner
 
 COLUMNS = (
@@ -85,7 +87,7 @@ def group_rows(members: list[Held], health: str, now_ms: int) -> list[Row]:
     holder = members[0].holder
     incarnations = {m.holder.incarnation_id for m in members}
     incarnation = (
-        fmt.clip(holder.incarnation_id, 16)
+        text.data(clipped(visible(holder.incarnation_id), 16))
         if len(incarnations) == 1
         else f"{len(incarnations)} incarnations"
     )
@@ -93,13 +95,16 @@ def group_rows(members: list[Held], health: str, now_ms: int) -> list[Row]:
     count = f"{len(members)} lease{'s' if len(members) != 1 else ''}"
     summary = f"{count}, {lapsed} lapsed" if lapsed else count
     key = owner_key(holder)
-    header = (fmt.owner(holder), incarnation, health, "", "", "", "", summary)
+    header = (text.data(fmt.owner(holder)), incarnation, health, "", "", "", "", summary)
     rows = [Row(key, header, style="bold")]
     for m in members:
         p = m.process
         fence = str(m.fence) if m.fence is not None else "-"
         lease = fmt.countdown(m.expires_at_ms, now_ms)
-        cells = ("", "", "", p.process_id, p.label, p.disposition.value, fence, lease)
+        cells = (
+            "", "", "", text.data(p.process_id), text.data(p.label), p.disposition.value,
+            fence, lease,
+        )
         rows.append(Row(p.process_id, cells))
     return rows
 

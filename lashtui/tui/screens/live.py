@@ -13,11 +13,13 @@ import asyncio
 import contextlib
 from typing import ClassVar
 
+from rich.text import Text
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Static
 
 from lashtui.errors import LashError
+from lashtui.tui import text
 from lashtui.tui.context import Dashboard
 
 TICK_S = 1.0
@@ -38,7 +40,7 @@ class LiveScreen(Screen[None]):
         self.loaded = asyncio.Event()  # set once the first read is on screen
         self.error: str | None = None  # the last read's LashError, shown in the view
         self._wake = asyncio.Event()
-        self._said: dict[str, str] = {}
+        self._said: dict[str, str | Text] = {}
 
     @property
     def refresh_s(self) -> float:
@@ -86,12 +88,13 @@ class LiveScreen(Screen[None]):
         self.show(self.dashboard.clock.now_ms())
         self.loaded.set()
 
-    def say(self, selector: str, text: str) -> None:
+    def say(self, selector: str, words: str | Text) -> None:
         """Set a Static's text, only if it changed: a view re-rendered every refresh stays
-        idle (no repaint, no layout) while nothing moves."""
-        if self._said.get(selector) != text:
-            self._said[selector] = text
-            self.query_one(selector, Static).update(text)
+        idle (no repaint, no layout) while nothing moves. The words may quote stored text
+        (an error, an id): they are shown through `text.plain`, never as markup."""
+        if self._said.get(selector) != words:
+            self._said[selector] = words
+            self.query_one(selector, Static).update(text.plain(words))
 
     def tick(self) -> None:
         if not self.is_current or not self.loaded.is_set():

@@ -1,7 +1,11 @@
 """The modals every action goes through: a confirmation that names its targets and defaults
 to No, and the forms for a signal (name and JSON payload, both checked before sending), an
 abandon request (a reason), a grant transfer (two scopes) and a prune (an age). A form
-checks its values before it closes, so nothing is sent half-formed."""
+checks its values before it closes, so nothing is sent half-formed.
+
+Targets and outlooks name stored ids and labels, so every one is shown through
+`lashtui.tui.text` (never as markup, control characters escaped); a stored value is
+prefilled into a field only when it can be shown and typed back as it is."""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import json
 from typing import ClassVar, TypeVar
 
 from pydantic import JsonValue
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -18,6 +23,10 @@ from textual.widgets import Button, Input, Label, Static
 from lashtui.clock import parse_duration_ms
 from lashtui.errors import InvalidRequest
 from lashtui.model import SessionScope, validate_process_signal_name
+from lashtui.tui import text
+from lashtui.untrusted import is_visible
+
+Words = str | Text  # the modal's question or targets: plain words, never markup
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -25,13 +34,13 @@ class ConfirmScreen(ModalScreen[bool]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(False)", "No")]
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: Words) -> None:
         super().__init__()
         self.question = question
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question, id="question")
+            yield Label(text.plain(self.question), id="question")
             with Horizontal(classes="buttons"):
                 yield Button("No", id="no", variant="primary")
                 yield Button("Yes", id="yes", variant="error")
@@ -83,7 +92,7 @@ class FormScreen(ModalScreen[Answer | None]):
         try:
             answer = self.read()
         except InvalidRequest as error:
-            self.query_one("#form-error", Static).update(str(error))
+            self.query_one("#form-error", Static).update(text.plain(str(error)))
             return
         self.dismiss(answer)
 
@@ -91,14 +100,16 @@ class FormScreen(ModalScreen[Answer | None]):
 class SignalScreen(FormScreen[tuple[str, JsonValue]]):
     """A signal's name and JSON payload, validated before anything is sent."""
 
-    def __init__(self, targets: str, suggested: str | None) -> None:
+    def __init__(self, targets: Words, suggested: str | None) -> None:
         super().__init__()
         self.targets = targets
-        self.suggested = suggested or ""
+        # A stored wait name is offered only if it shows as it is (else the field would
+        # hold control characters the operator cannot see).
+        self.suggested = suggested if suggested and is_visible(suggested) else ""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Signal {self.targets}")
+            yield Label(text.plain("Signal ", self.targets))
             yield Input(self.suggested, placeholder="signal name, e.g. approve", id="signal-name")
             yield Input(placeholder='JSON payload, e.g. "ok" or {"by": "me"}', id="signal-payload")
             yield Static("", id="form-error")
@@ -117,15 +128,15 @@ class AbandonScreen(ModalScreen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
 
-    def __init__(self, targets: str, outlook: str) -> None:
+    def __init__(self, targets: Words, outlook: Words) -> None:
         super().__init__()
         self.targets = targets
         self.outlook = outlook
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Request that the sweep abandon {self.targets}?")
-            yield Static(self.outlook, id="outlook")
+            yield Label(text.plain("Request that the sweep abandon ", self.targets, "?"))
+            yield Static(text.plain(self.outlook), id="outlook")
             yield Input(placeholder="reason (optional)", id="abandon-reason")
             with Horizontal(classes="buttons"):
                 yield Button("No", id="no", variant="primary")
@@ -144,14 +155,14 @@ class AbandonScreen(ModalScreen[str | None]):
 class TransferScreen(FormScreen[tuple[SessionScope, SessionScope]]):
     """Move handle grants from one session scope to another; both scopes are checked."""
 
-    def __init__(self, targets: str, source: str) -> None:
+    def __init__(self, targets: Words, source: str) -> None:
         super().__init__()
         self.targets = targets
-        self.source = source
+        self.source = source if is_visible(source) else ""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Transfer the grants of {self.targets}")
+            yield Label(text.plain("Transfer the grants of ", self.targets))
             yield Input(self.source, placeholder="from scope, e.g. session:s1", id="from-scope")
             yield Input(placeholder="to scope, e.g. session:s2/frame:f1", id="to-scope")
             yield Static("", id="form-error")

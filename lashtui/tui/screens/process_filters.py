@@ -13,6 +13,7 @@ from textual.widgets import Input
 from lashtui.errors import LashError
 from lashtui.model import ProcessPageQuery, SessionOriginator
 from lashtui.tui import format as fmt
+from lashtui.tui import text
 from lashtui.tui.command_line import STATE_GROUPS, Command, describe_states, parse
 from lashtui.tui.widgets.process_table import ProcessTable
 
@@ -125,7 +126,7 @@ class ProcessFilters(_Base):
             try:
                 command = parse(event.value.strip().removeprefix(":"))
             except LashError as error:
-                self.notify(str(error), title="command", severity="error")
+                text.say(self, str(error), title="command", severity="error")
                 return
             self.run_command(command)
 
@@ -180,7 +181,8 @@ class ProcessFilters(_Base):
             case "theme":
                 if command.text not in self.app.available_themes:
                     names = ", ".join(sorted(self.app.available_themes))
-                    self.notify(
+                    text.say(
+                        self,
                         f"`{command.text}` is not a theme; use one of {names}",
                         title="command",
                         severity="error",

@@ -29,6 +29,7 @@ from lashtui.errors import LashError
 from lashtui.model import ObservedProcess, ProcessPageQuery
 from lashtui.registry.watch import registry_changes
 from lashtui.tui import format as fmt
+from lashtui.tui import text
 from lashtui.tui.actions import ACTION_BINDINGS, COPY_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.counts import StateCounts
@@ -206,10 +207,21 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         """Show the window; `retime=False` (a feed change) re-renders only changed rows."""
         table = self.query_one(ProcessTable)
         table.show(
-            self.window.ordered(), self.dashboard.clock.now_ms(), self.marked, select,
-            retime=retime,
+            self.window.ordered(), self.now_ms(), self.marked, select,
+            retime=retime, frozen=self.frozen(),
         )
         self.show_status()
+
+    def frozen(self) -> bool:
+        """Paused with rows on screen: nothing is read, so the clock-relative cells are
+        computed for the time of the last read, not for a clock moving over frozen rows
+        (which would show a lease renewed since as lapsed)."""
+        return self.paused and self.dashboard.pulse.last_read_ms is not None
+
+    def now_ms(self) -> int:
+        """The time the view's ages and countdowns are relative to (see `frozen`)."""
+        read_at = self.dashboard.pulse.last_read_ms
+        return read_at if self.paused and read_at is not None else self.dashboard.clock.now_ms()
 
     def on_process_table_edge_reached(self, event: ProcessTable.EdgeReached) -> None:
         self.run_worker(self.slide(event.edge), group="page", exclusive=True, name="load_page")
@@ -227,7 +239,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
                 else:
                     await self.window.extend_up()
             except LashError as error:
-                self.notify(str(error), title="paging failed", severity="error")
+                text.say(self, str(error), title="paging failed", severity="error")
                 return
             ids = self.window.ids
             select = {"first": ids[:1], "last": ids[-1:]}.get(edge, [None])
@@ -242,7 +254,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
     def show_status(self) -> None:
         parts = []
         if self.paused:
-            parts.append("PAUSED")
+            parts.append("PAUSED: times as of the last read")
         parts.append(self.engine_state())
         if self.counts is not None:
             counts = self.counts.counts()
@@ -262,7 +274,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
             # layout=False: the line's height is fixed (app.tcss), and a layout of the
             # screen repaints every widget on it, the table's scrollbar included, which
             # made a count moving under churn cost a whole-screen repaint.
-            self.query_one("#engine-status", Static).update(line, layout=False)
+            self.query_one("#engine-status", Static).update(text.plain(line), layout=False)
         except NoMatches:
             return
 
@@ -355,7 +367,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
             try:
                 rows = await self.dashboard.processes.page(page)
             except LashError as error:
-                self.notify(str(error), title="marking stopped", severity="error")
+                text.say(self, str(error), title="marking stopped", severity="error")
                 break
             for process in rows[: MARK_LIMIT - len(self.marked)]:
                 self.marked[process.process_id] = None
@@ -363,7 +375,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
                 break
             after = rows[-1].process_id
         if len(self.marked) >= MARK_LIMIT:
-            self.notify(f"marked the first {MARK_LIMIT:,} matching processes", title="marks")
+            text.say(self, f"marked the first {MARK_LIMIT:,} matching processes", title="marks")
         self.render_window()
         self.refresh_bindings()
 
@@ -385,11 +397,24 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
                 self.dashboard.processes, self.page_query, path, self.dashboard.clock.now_ms()
             )
         except LashError as error:
-            self.notify(str(error), title="export failed", severity="error")
+            text.say(self, str(error), title="export failed", severity="error")
             return
-        self.notify(f"wrote {count:,} processes to {written}", title="export")
+        text.say(self, f"wrote {count:,} processes to {written}", title="export")
 
     def action_toggle_pause(self) -> None:
-        self.paused = not self.paused
-        self.wake.set()
-        self.show_status()
+        if not self.paused:
+            self.paused = True
+            self.render_window()  # freeze the clock-relative cells now
+        else:
+            self.run_worker(self._resume(), group="refresh", name="refresh_on_resume")
+
+    async def _resume(self) -> None:
+        """Read the window again before the clock moves its cells: rows held through a
+        pause are as old as the pause, and a lease renewed meanwhile is not lapsed."""
+        try:
+            await self._read(self._reread)
+            self.paused = False
+            self.wake.set()
+            self.render_window()
+        except NoMatches:
+            return  # the app is closing

@@ -9,14 +9,17 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import DataTable
 
+from lashtui.tui import text
+
 
 @dataclass(frozen=True)
 class Row:
-    """One row of a `KeyedTable`: its key, its cells as plain text, and a style for all of
-    them (a group header is bold; no colours here, they belong to the theme)."""
+    """One row of a `KeyedTable`: its key, its cells, and a style for all of them (a group
+    header is bold; no colours here, they belong to the theme). A `str` cell is the view's
+    own words (newlines kept for a two-line row); stored text comes as `text.data`."""
 
     key: str
-    cells: tuple[str, ...]
+    cells: tuple[str | Text, ...]
     style: str = ""
 
 
@@ -24,6 +27,13 @@ class KeyedTable(DataTable[Text]):
     """Rows by key, changed in place: `show` rewrites only the cells that differ, adds and
     removes rows by key, re-orders only when the order changed, and keeps the cursor on the
     key it was on. Cells are `Text`, so an id or a reason with `[` is never read as markup."""
+
+    @staticmethod
+    def _cell(cell: str | Text, style: str) -> Text:
+        """A new `Text` for each cell (`_arrange` tells rows apart by it), never markup."""
+        shown = Text(style=style, end="")
+        shown.append_text(cell if isinstance(cell, Text) else text.plain(cell))
+        return shown
 
     def __init__(
         self, columns: Sequence[tuple[str, str]], *, row_height: int = 1, id: str | None = None
@@ -55,7 +65,7 @@ class KeyedTable(DataTable[Text]):
         for row in rows:
             old = self.shown.get(row.key)
             if old is None:
-                cells = [Text(cell, style=row.style) for cell in row.cells]
+                cells = [self._cell(cell, row.style) for cell in row.cells]
                 self.add_row(*cells, key=row.key, height=self.row_height)
             elif old != row:
                 self._update(row, old)
@@ -70,7 +80,7 @@ class KeyedTable(DataTable[Text]):
         for (column, _), new, was in zip(self.column_spec, row.cells, old.cells, strict=True):
             if new != was or row.style != old.style:
                 # update_width: a countdown grows from `59s left` to `1m00s left`
-                self.update_cell(row.key, column, Text(new, style=row.style), update_width=True)
+                self.update_cell(row.key, column, self._cell(new, row.style), update_width=True)
 
     def _arrange(self, order: list[str]) -> bool:
         if [str(row.key.value) for row in self.ordered_rows] == order:

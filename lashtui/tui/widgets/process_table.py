@@ -12,6 +12,12 @@ screen, measured by benchmarks/d1_freshness.py; most of the loop's time at 100 c
 `_render_cell` is therefore cached here by what the cell shows (its text, position, style,
 width), so a change re-renders only the cells that changed. That overrides a private
 method of textual's DataTable, which is why textual is pinned to one minor series.
+
+Every cell that holds stored text (id, label, scope, owner) is made visible first
+(`lashtui.untrusted.visible`: a control character shown as its escape), and is handed to
+DataTable as a plain `str` only when DataTable's markup reading would show it unchanged;
+anything else (`[@click=app.quit]x`, `[/]`, `:smile:`) becomes a `Text`, which DataTable
+never parses. Both kinds are drawn by the fast path below when they are one plain line.
 """
 
 from __future__ import annotations
@@ -19,14 +25,16 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import ClassVar, Literal
 
 from rich.cells import set_cell_size
+from rich.errors import MarkupError
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual._segment_tools import line_crop
+from textual._two_way_dict import TwoWayDict
 from textual.cache import LRUCache
 from textual.geometry import Region
 from textual.message import Message
@@ -36,6 +44,8 @@ from textual.widgets.data_table import ColumnKey, RowKey
 
 from lashtui.model import ObservedProcess
 from lashtui.tui import format as fmt
+from lashtui.tui import text
+from lashtui.untrusted import visible
 
 COLUMNS = (
     ("mark", " "),
@@ -57,32 +67,72 @@ Edge = Literal["top", "bottom", "first", "last"]
 ROW_RENDERABLES = 64  # DataTable's per-row `Text` cells kept (it measures new rows with them)
 
 
+Cell = str | Text  # a str cell is one DataTable shows as it is (see `_plain`)
+
+
 @lru_cache(maxsize=4096)
 def _plain(value: str) -> bool:
     """Whether DataTable would show `value` as is: it reads a str cell as markup (and
-    `:emoji:` codes), and a control character needs rich's layout; such cells are left to
-    DataTable's own renderer."""
+    `:emoji:` codes), and a character `isprintable` refuses needs rich's layout."""
     if not value.isprintable():
         return False
     if "[" not in value and ":" not in value:
         return True
-    return Text.from_markup(value, end="").plain == value
+    try:
+        return Text.from_markup(value, end="").plain == value
+    except MarkupError:  # `[/]`: not markup DataTable could read at all
+        return False
 
 
-def cells(process: ObservedProcess, now_ms: int, marked: bool) -> tuple[str, ...]:
+@lru_cache(maxsize=8192)
+def _shown(value: str) -> tuple[str, bool]:
+    """`value` made visible, and whether DataTable shows that as is: cached, because the
+    same ids, labels and scopes are rendered again on every tick."""
+    shown = visible(value)
+    return shown, _plain(shown)
+
+
+def stored(value: str) -> Cell:
+    """A cell of stored text: the visible string when DataTable would show it unchanged
+    (the common case, and the cheap one), else a `Text` it never parses."""
+    shown, plain = _shown(value)
+    return shown if plain else text.cell(shown)
+
+
+def _line(value: object) -> str | None:
+    """What the fast path draws for a cell, or None when only rich can lay it out."""
+    if type(value) is str:
+        return value if _plain(value) else None
+    if isinstance(value, Text) and not value.spans and not value.style:
+        plain = value.plain
+        return plain if plain.isprintable() else None
+    return None
+
+
+def cells(
+    process: ObservedProcess, now_ms: int, marked: bool, frozen: Style | None = None
+) -> tuple[Cell, ...]:
+    """A row's cells as of `now_ms`; `frozen` (the view is paused) styles the cells that
+    are relative to the clock, so the operator sees they are as of the last read."""
     started = process.first_started
-    return (
+    row = (
         MARK if marked else " ",
-        process.process_id,
+        stored(process.process_id),
         fmt.badge(process),
-        process.label,
+        stored(process.label),
         process.disposition.value,
-        process.originator.scope_id(),
-        fmt.lease(process, now_ms),
-        fmt.owner(started.owner) if started else "-",
+        stored(process.originator.scope_id()),
+        stored(fmt.lease(process, now_ms)),
+        stored(fmt.owner(started.owner)) if started else "-",
         "requested" if process.abandon_request else "-",
         fmt.duration(now_ms - process.created_at_ms),
         fmt.ago(process.updated_at_ms, now_ms),
+    )
+    if frozen is None:
+        return row
+    return tuple(
+        text.cell(str(value), frozen) if key in CLOCK_COLUMNS else value
+        for (key, _), value in zip(COLUMNS, row, strict=True)
     )
 
 
@@ -103,8 +153,14 @@ class _Frame:
     row_styles: dict[int, Style] = field(default_factory=dict)  # by row parity
 
 
-class ProcessTable(DataTable[str]):
+class ProcessTable(DataTable[Cell]):
     """Processes keyed by id; `show` makes the table match a window of rows."""
+
+    # The clock-relative cells of a paused view (styles/app.tcss gives them the theme's
+    # disabled text colour): frozen at the last read, and seen to be.
+    COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
+        "process-table--frozen"
+    }
 
     class ProcessSelected(Message):
         """The operator moved the cursor onto a process."""
@@ -130,7 +186,7 @@ class ProcessTable(DataTable[str]):
         # ~30k objects for the garbage collector to walk (lashtui/tui/heap.py).
         self._row_renderable_cache = LRUCache(ROW_RENDERABLES)
         self.processes: dict[str, ObservedProcess] = {}  # the rows on screen
-        self.rendered: dict[str, tuple[str, ...]] = {}  # their cells as last written
+        self.rendered: dict[str, tuple[Cell, ...]] = {}  # their cells as last written
         self.announced: str | None = None  # the process id last announced as selected
 
     def on_mount(self) -> None:
@@ -213,7 +269,7 @@ class ProcessTable(DataTable[str]):
         cached = self._lines.get(at)
         if cached is not None and cached[0] == key:
             return cached[1]
-        texts = [value for value in shown if type(value) is str and _plain(value)]
+        texts = [line for line in map(_line, shown) if line is not None]
         if row_index == -1 or len(texts) != len(shown):
             strip = super().render_line(y)  # the header, or a cell only rich can lay out
         else:
@@ -246,12 +302,12 @@ class ProcessTable(DataTable[str]):
         padding = self.cell_padding
         pad = " " * padding
         segments: list[Segment] = []
-        for column_index, (text, width) in enumerate(zip(shown, frame.widths, strict=True)):
+        for column_index, (value, width) in enumerate(zip(shown, frame.widths, strict=True)):
             style = row_style + Style.from_meta({"row": row_index, "column": column_index})
             style = style + component
             if post:
                 style = style + post
-            body = set_cell_size(text, max(width - 2 * padding, 0))
+            body = set_cell_size(value, max(width - 2 * padding, 0))
             segments.append(Segment(pad + body + pad, style))
         extend, _ = self._get_styles_to_render_cell(
             False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
@@ -285,6 +341,7 @@ class ProcessTable(DataTable[str]):
         select: str | None = None,
         *,
         retime: bool = True,
+        frozen: bool = False,
     ) -> None:
         """Make the table hold exactly `rows` (in id order), keeping the cursor on
         `select` or else on the process it was on (or its neighbour, if that one left).
@@ -292,7 +349,9 @@ class ProcessTable(DataTable[str]):
         `retime=False` leaves the clock-relative cells of unchanged rows (the same
         `ObservedProcess` object, the same mark) as they are: a change from the feed then
         costs its own rows, not the window's (a young row's age moves every millisecond, so
-        retiming would rewrite, and repaint, every such row on every change)."""
+        retiming would rewrite, and repaint, every such row on every change). `frozen`:
+        `now_ms` is the time of the last read of a paused view, and its clock-relative
+        cells say so by their style."""
         selected = select or self.selected_id
         index = self.cursor_row
         wanted = {p.process_id: p for p in rows}
@@ -301,6 +360,7 @@ class ProcessTable(DataTable[str]):
             self.remove_row(pid)
         inserted = False
         rewritten: list[str] = []
+        style = self.get_component_rich_style("process-table--frozen") if frozen else None
         for pid, process in wanted.items():
             old = self.rendered.get(pid)
             if (
@@ -310,7 +370,7 @@ class ProcessTable(DataTable[str]):
                 and (old[0] == MARK) == (pid in marked)
             ):
                 continue
-            row = cells(process, now_ms, pid in marked)
+            row = cells(process, now_ms, pid in marked, style)
             if old is None:
                 self.add_row(*row, key=pid)
                 inserted = True
@@ -322,7 +382,7 @@ class ProcessTable(DataTable[str]):
         if rewritten:
             self._repaint(rewritten)
         if inserted:
-            self.sort("id")
+            self._order_by_id()
         target = index
         if selected is not None and selected in self.processes:
             target = self.get_row_index(selected)
@@ -330,7 +390,16 @@ class ProcessTable(DataTable[str]):
             # only a real move: each move announces a highlight, and screens react to it
             self.move_cursor(row=min(target, self.row_count - 1))
 
-    def _rewrite(self, pid: str, row: tuple[str, ...], old: tuple[str, ...]) -> None:
+    def _order_by_id(self) -> None:
+        """`sort("id")`, by the process id itself: the id cell shows it made visible, and a
+        `Text` cell does not compare with a `str` one. The same private state `sort`
+        writes; rows then sit in the window's order (`sorted` over the same ids)."""
+        order = sorted(self._data, key=lambda row_key: str(row_key.value))
+        self._row_locations = TwoWayDict({key: index for index, key in enumerate(order)})
+        self._update_count += 1
+        self.refresh()
+
+    def _rewrite(self, pid: str, row: tuple[Cell, ...], old: tuple[Cell, ...]) -> None:
         """`update_cell` for the cells that changed, without its repaint (see `_repaint`):
         the same private state `update_cell` writes."""
         cells_ = self._data[RowKey(pid)]

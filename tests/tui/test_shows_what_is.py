@@ -1,0 +1,122 @@
+"""The dashboard shows what is (issue 16, item 8): the detail names each grant by the full
+scope id that holds it, and a transfer started from the detail moves a frame's grant; a
+paused Processes view keeps its ages and countdowns at the time of its last read (and
+greys them) instead of running them against the clock over rows it no longer reads."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual.pilot import Pilot
+from textual.widgets import Button, Input, Static
+
+from lashtui.admin import Processes
+from lashtui.clock import ManualClock
+from lashtui.model import ProcessHandleDescriptor, SessionScope
+from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.tui.app import make_app
+from lashtui.tui.screens.detail import ProcessDetailScreen
+from lashtui.tui.screens.modals import TransferScreen
+from lashtui.tui.screens.processes import ProcessesScreen
+from lashtui.tui.widgets.process_table import ProcessTable
+from tests.builders import ob
+from tests.tui.scene import START_MS, far
+
+SIZE = (160, 24)
+
+
+async def until(pilot: Pilot[Any], condition: Any) -> None:
+    async with asyncio.timeout(10):
+        while not condition():
+            await pilot.pause(0.05)
+
+
+async def home(pilot: Pilot[Any]) -> ProcessesScreen:
+    screen = pilot.app.screen
+    assert isinstance(screen, ProcessesScreen)
+    async with asyncio.timeout(10):
+        await screen.loaded.wait()
+    await pilot.pause()
+    return screen
+
+
+async def test_the_detail_names_a_frames_grant_and_a_transfer_from_it_moves_it(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "grants.db"), clock=clock)
+    try:
+        await registry.register_process(ob("p"))
+        coder = SessionScope(session_id="alice", agent_frame_id="coder")
+        await registry.grant_handle(coder, "p", ProcessHandleDescriptor(label="build"))
+        app = make_app(Processes(registry, clock=clock), clock=clock, refresh_s=0.05)
+        async with app.run_test(size=SIZE) as pilot:
+            (await home(pilot)).action_open("p")
+            await pilot.pause()
+            detail = app.screen
+            assert isinstance(detail, ProcessDetailScreen)
+            async with asyncio.timeout(10):
+                await detail.loaded.wait()
+            summary = str(detail.query_one("#summary", Static).render())
+            assert "grants session:alice/frame:coder (build)" in summary
+
+            await pilot.press("t")
+            await until(pilot, lambda: isinstance(app.screen, TransferScreen))
+            form = app.screen
+            assert form.query_one("#from-scope", Input).value == "session:alice/frame:coder"
+            form.query_one("#to-scope", Input).value = "session:bob"
+            form.query_one("#transfer", Button).press()
+            await until(pilot, lambda: app.screen is detail)
+            moved = [scope for scope, _ in await registry.handle_grant_scopes("p")]
+            assert moved == ["session:bob"]
+            await until(
+                pilot,
+                lambda: "grants session:bob (build)"
+                in str(detail.query_one("#summary", Static).render()),
+            )
+    finally:
+        await registry.close()
+
+
+async def test_a_paused_view_freezes_its_countdowns_at_the_last_read(tmp_path: Path) -> None:
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "pause.db"), clock=clock)
+    try:
+        await registry.register_process(ob("leased"))
+        owner = far("w-1")
+        lease = (await registry.claim_process_lease("leased", owner, 10_000)).acquired()
+        assert lease is not None
+        app = make_app(
+            Processes(registry, clock=clock), clock=clock, read_only=True, refresh_s=60
+        )
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await home(pilot)
+            table = screen.query_one(ProcessTable)
+
+            def lease_cell() -> Any:
+                return table.get_cell("leased", "lease")
+
+            assert str(lease_cell()) == "w-1@host-b:4242 (10s left)"
+            await pilot.press("p")
+            # The owner renews its lease, and time passes beyond the old expiry: the paused
+            # view does not read the renewal, so its clock must not move either.
+            clock.advance(8_000)
+            await registry.renew_process_lease(lease, 10_000)
+            clock.advance(7_000)
+            await screen.tick()
+            await pilot.pause()
+            frozen = lease_cell()
+            assert str(frozen) == "w-1@host-b:4242 (10s left)"  # as of the last read
+            assert isinstance(frozen, Text) and frozen.style  # greyed: seen to be frozen
+            assert frozen.style == table.get_component_rich_style("process-table--frozen")
+            assert isinstance(table.get_cell("leased", "age"), Text)
+            assert "PAUSED" in str(screen.query_one("#engine-status", Static).render())
+
+            await pilot.press("p")  # resume: read first, then let the clock move the cells
+            await until(pilot, lambda: str(lease_cell()) == "w-1@host-b:4242 (3s left)")
+            assert isinstance(lease_cell(), str)  # no longer greyed
+    finally:
+        await registry.close()
