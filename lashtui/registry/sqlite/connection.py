@@ -23,16 +23,29 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from urllib.parse import quote
 
 import aiosqlite
 from pydantic import ValidationError
 
-from lashtui.errors import InvalidRequest, NotARegistry, StoreError, UnsupportedSchema
+from lashtui.errors import (
+    InvalidRequest,
+    NotARegistry,
+    StorageFull,
+    StoreError,
+    UnsupportedSchema,
+)
 from lashtui.model import ProcessExecutionEnvSpec
 from lashtui.registry.sql.dialect import SQLITE
 from lashtui.registry.sql.row import RecordCache, decode_error
+from lashtui.registry.sqlite.file import (
+    FileState,
+    check_path,
+    create_private,
+    read_only_uri,
+    still_immutable,
+)
 from lashtui.registry.sqlite.group import PendingWrite, run_group
 from lashtui.registry.sqlite.schema import DDL, SCHEMA_VERSION, unsupported_schema_message
 from lashtui.registry.sqlite.transaction import transaction
@@ -45,9 +58,12 @@ class RegistryConnection(RecordCache, sqlite3.Connection):
     """A sqlite3 connection with the registry's record cache; it speaks SQLite's dialect."""
 
     dialect = SQLITE
+    # An immutable read-only connection: the file state its reads hold for (file.py).
+    immutable_at: FileState | None = None
+    # How many connections this one's place in its handle has had (see `_reading`).
+    generation = 0
 
 
-SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 15_000
 READ_ONLY_BUSY_TIMEOUT_MS = 1_000
 MEMORY = ":memory:"
@@ -58,62 +74,56 @@ def store_error(
 ) -> StoreError:
     """One sentence for a SQLite failure, naming the file."""
     text = str(error)
-    if "locked" in text or "busy" in text:
+    code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+    if code == sqlite3.SQLITE_FULL or (code == sqlite3.SQLITE_IOERR and _disk_full(path)):
+        # A full disk shows as SQLITE_FULL when a page cannot be written, and as a bare
+        # "disk I/O error" when the -shm cannot grow: the free space tells them apart.
+        return StorageFull(
+            f"the disk holding process registry `{path}` is full: nothing was written "
+            "(everything committed before is kept); free some space and retry"
+        )
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in text or "busy" in text:
         return StoreError(
             f"process registry `{path}` is locked by another process "
             f"(still busy after {busy_timeout_ms} ms)"
         )
-    if "readonly" in text or "read-only" in text:
+    if code == sqlite3.SQLITE_READONLY or "readonly" in text or "read-only" in text:
         return StoreError(f"process registry `{path}` is read-only: {text}")
-    if "not a database" in text:
-        return NotARegistry(f"not a lash process registry: {path}")
+    if code == sqlite3.SQLITE_NOTADB or "not a database" in text:
+        return NotARegistry(f"not a lash process registry: {path} is not a SQLite database")
+    if code == sqlite3.SQLITE_CORRUPT:
+        return NotARegistry(
+            f"process registry `{path}` is damaged (SQLite: {text}); it was left as it is"
+        )
+    if code == sqlite3.SQLITE_CANTOPEN:
+        return StoreError(f"cannot open process registry `{path}` (SQLite: {text})")
     return StoreError(f"process registry `{path}` failed: {text}")
 
 
-def _check_file(path: str, read_only: bool, create: bool) -> None:
-    """Refuse what can't be a registry before SQLite opens (and maybe writes) anything."""
-    directory = os.path.dirname(path) or "."
-    if not os.path.isdir(directory):
-        raise StoreError(
-            f"cannot open process registry `{path}`: directory `{directory}` does not exist"
-        )
-    if os.path.isdir(path):
-        raise NotARegistry(f"not a lash process registry: {path} is a directory")
-    if not os.path.exists(path):
-        if read_only:
-            raise StoreError(f"no process registry at `{path}` to open read-only")
-        if not create:
-            raise StoreError(f"no process registry at `{path}`")
-        return
-    if not read_only and not os.access(path, os.W_OK):
-        raise StoreError(
-            f"process registry `{path}` is read-only (no write permission); "
-            "only read-only access is possible"
-        )
-    try:
-        with open(path, "rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
-    except OSError as error:
-        raise StoreError(f"cannot read process registry `{path}`: {error.strerror}") from None
-    # A header of NULs is a file another opener has created and not yet written: SQLite
-    # itself is the judge of that one.
-    if header.strip(b"\x00") and header != SQLITE_HEADER:
-        raise NotARegistry(f"not a lash process registry: {path}")
+# Less free space than this beside the file, when an I/O error happens, is a full disk: a
+# write needs at least a WAL frame and a 32 KiB step of the -shm.
+_FULL_BELOW_BYTES = 64 * 1024
 
 
-def _create_private(path: str) -> None:
-    """Create a new registry file as 0600; SQLite gives its -wal and -shm the same mode."""
+def _disk_full(path: str) -> bool:
     try:
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    except FileExistsError:
-        pass  # a concurrent opener won the race; it is the same fresh file
-    except OSError as error:
-        raise StoreError(f"cannot create process registry `{path}`: {error.strerror}") from None
+        space = os.statvfs(os.path.dirname(path) or ".")
+    except OSError:
+        return False
+    return space.f_bavail * space.f_frsize < _FULL_BELOW_BYTES
 
 
 def _has_objects(conn: sqlite3.Connection) -> bool:
     row = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     return bool(row[0])
+
+
+def _has_lash_tables(conn: sqlite3.Connection) -> bool:
+    row = conn.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+        "('processes', 'process_events', 'process_change_clock')"
+    ).fetchone()
+    return bool(row[0] == 3)
 
 
 def _check_version(conn: sqlite3.Connection, path: str) -> bool:
@@ -123,6 +133,12 @@ def _check_version(conn: sqlite3.Connection, path: str) -> bool:
     snapshot, or a concurrent first opener's commit can fall between the two reads."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version == SCHEMA_VERSION:
+        # Another application's file can carry the same stamp: lash's tables must be there.
+        if not _has_lash_tables(conn):
+            raise NotARegistry(
+                f"not a lash process registry: {path} is stamped version {version} "
+                "but has no process registry tables"
+            )
         return False
     if version == 0:
         if _has_objects(conn):
@@ -132,12 +148,18 @@ def _check_version(conn: sqlite3.Connection, path: str) -> bool:
 
 
 def _read_only_check(conn: sqlite3.Connection, path: str) -> bool:
-    """The version check before anything is written, in one read snapshot."""
+    """The version check before anything is written, in one read snapshot. On an error the
+    snapshot is let go without a COMMIT: SQLite may have ended the transaction itself, and
+    "cannot commit - no transaction is active" would then hide the real cause."""
     conn.execute("BEGIN")
     try:
-        return _check_version(conn, path)
-    finally:
-        conn.execute("COMMIT")
+        fresh = _check_version(conn, path)
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return fresh
 
 
 def _switch_to_wal(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
@@ -175,35 +197,29 @@ def connect_file(
     path: str, read_only: bool, create: bool, busy_timeout_ms: int
 ) -> RegistryConnection:
     """Open (creating if needed and allowed) a registry file; runs on the connection's
-    thread. Opening an existing registry writes nothing."""
+    thread. Opening an existing registry writes nothing, and nothing at all is written
+    before the file has been judged ours."""
     is_memory = path == MEMORY
     if not is_memory:
         path = os.path.abspath(path)
-        _check_file(path, read_only, create)
-        if not read_only:
-            _create_private(path)
-    mode = "ro" if read_only else "rw"
-    uri = MEMORY if is_memory else f"file:{quote(path)}?mode={mode}"
+        check_path(path, read_only, create)
+    if read_only:
+        return _connect_read_only(path, busy_timeout_ms, first=True)
+    if not is_memory and create:
+        create_private(path)
+    uri = MEMORY if is_memory else f"file:{quote(path)}?mode=rw"
+    conn = _connect(uri, path, busy_timeout_ms)
     try:
-        conn = sqlite3.connect(
-            uri, uri=not is_memory, isolation_level=None, check_same_thread=False,
-            factory=RegistryConnection,
-        )
-    except sqlite3.Error as error:
-        raise store_error(error, path, busy_timeout_ms) from None
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
         fresh = _read_only_check(conn, path)
-        if read_only:
-            if fresh:
-                raise NotARegistry(f"not a lash process registry: {path} is empty")
-            conn.execute("PRAGMA query_only = ON")
-        else:
-            if not is_memory:
-                _switch_to_wal(conn, busy_timeout_ms)
-            conn.execute("PRAGMA synchronous = NORMAL")
-            if fresh:
-                _ensure_schema(conn, path)
+        if fresh and not create:
+            # An empty file (or a SQLite file with nothing in it) is not a registry, and
+            # only the commands that create one may make it one.
+            raise NotARegistry(f"not a lash process registry: {path} is empty")
+        if not is_memory:
+            _switch_to_wal(conn, busy_timeout_ms)
+        conn.execute("PRAGMA synchronous = NORMAL")
+        if fresh:
+            _ensure_schema(conn, path)
         conn.execute("PRAGMA foreign_keys = ON")
     except sqlite3.Error as error:
         conn.close()
@@ -212,6 +228,67 @@ def connect_file(
         conn.close()
         raise
     return conn
+
+
+def _connect(uri: str, path: str, busy_timeout_ms: int) -> RegistryConnection:
+    try:
+        conn = sqlite3.connect(
+            uri, uri=uri.startswith("file:"), isolation_level=None, check_same_thread=False,
+            factory=RegistryConnection,
+        )
+        conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+    except sqlite3.Error as error:
+        raise store_error(error, path, busy_timeout_ms) from None
+    return conn
+
+
+def _connect_read_only(path: str, busy_timeout_ms: int, *, first: bool) -> RegistryConnection:
+    """A read-only connection that writes nothing (file.py says how it is chosen). The
+    `first` one of a handle checks the version; the others open a file it has checked."""
+    uri, state = read_only_uri(path)
+    conn = _connect(uri, path, busy_timeout_ms)
+    conn.immutable_at = state
+    try:
+        if first and _read_only_check(conn, path):
+            raise NotARegistry(f"not a lash process registry: {path} is empty")
+        conn.execute("PRAGMA query_only = ON")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.Error as error:
+        conn.close()
+        raise store_error(error, path, busy_timeout_ms) from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _reading(
+    conn: sqlite3.Connection,
+    aconn: aiosqlite.Connection,
+    path: str,
+    begin: str | None,
+    fn: Callable[..., T],
+    *args: object,
+    **kwargs: object,
+) -> T:
+    """A read on a read-only handle's connection. On an immutable one, the result stands
+    only if the file is still as it was when it opened; else a writer has started since
+    (or checkpointed under it), and the read is redone on a connection opened afresh, which
+    sees that writer's commits (file.py). The new connection replaces the old one inside
+    `aconn`, on the thread that owns it (or on the loop's thread between hops, when nothing
+    else uses it)."""
+    while True:
+        assert isinstance(conn, RegistryConnection)
+        state = conn.immutable_at
+        result = _in_transaction(conn, begin, fn, *args, **kwargs)
+        if state is None or still_immutable(path, state):
+            return result
+        timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        fresh = _connect_read_only(path, timeout, first=False)
+        fresh.generation = conn.generation + 1
+        aconn._connection = fresh
+        conn.close()
+        conn = fresh
 
 
 def _is_busy(error: sqlite3.Error) -> bool:
@@ -243,21 +320,15 @@ def _in_transaction(
 def connect_again(path: str, read_only: bool, busy_timeout_ms: int) -> RegistryConnection:
     """A second connection to a registry file `connect_file` has opened and checked.
 
-    It must not look at the file itself: closing any descriptor of the database file drops
-    every POSIX lock this OS process holds on it, the first connection's shared lock
-    included, and another process could then take this one's WAL for abandoned, checkpoint
-    it and reset it under us (https://www.sqlite.org/howtocorrupt.html, section 2.2)."""
-    mode = "ro" if read_only else "rw"
+    It must not open the file itself (a stat is fine): closing any descriptor of the
+    database file drops every POSIX lock this OS process holds on it, the first connection's
+    shared lock included, and another process could then take this one's WAL for abandoned,
+    checkpoint it and reset it under us (https://www.sqlite.org/howtocorrupt.html, 2.2)."""
+    if read_only:
+        return _connect_read_only(path, busy_timeout_ms, first=False)
+    conn = _connect(f"file:{quote(path)}?mode=rw", path, busy_timeout_ms)
     try:
-        conn = sqlite3.connect(
-            f"file:{quote(path)}?mode={mode}", uri=True, isolation_level=None,
-            check_same_thread=False, factory=RegistryConnection,
-        )
-    except sqlite3.Error as error:
-        raise store_error(error, path, busy_timeout_ms) from None
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
-        conn.execute("PRAGMA query_only = ON" if read_only else "PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
     except sqlite3.Error as error:
         conn.close()
@@ -393,7 +464,17 @@ class SqliteConnection:
     ) -> T:
         """Run `fn` in one read transaction on the reader's thread, so its statements see
         one snapshot."""
-        return await self._hop(self._reader, _in_transaction, "BEGIN", fn, *args, **kwargs)
+        runner, lead = self._read_runner(self._reader, "BEGIN")
+        return await self._hop(self._reader, runner, *lead, fn, *args, **kwargs)
+
+    def _read_runner(
+        self, aconn: aiosqlite.Connection, begin: str | None
+    ) -> tuple[Callable[..., Any], tuple[object, ...]]:
+        """How a read runs on `aconn`: a read-only handle checks that an immutable
+        connection still holds (`_reading`); a writable one needs no check."""
+        if self.read_only:
+            return _reading, (aconn, self.path, begin)
+        return _in_transaction, (begin,)
 
     async def short_write(
         self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
@@ -548,7 +629,8 @@ class SqliteConnection:
             attempt = self._inline_attempt(begin, fn, *args, **kwargs)
             if attempt is not _BUSY:
                 return attempt  # type: ignore[return-value]
-        return await self._hop(self._writer, _in_transaction, begin, fn, *args, **kwargs)
+        runner, lead = self._read_runner(self._writer, begin)
+        return await self._hop(self._writer, runner, *lead, fn, *args, **kwargs)
 
     async def _inline_ok(self) -> bool:
         """Whether a short call may run here, once the writer's thread has nothing queued.
@@ -574,12 +656,14 @@ class SqliteConnection:
             conn = self._writer._connection
             if conn is None:
                 raise StoreError(f"process registry `{self.path}` is closed")
+            runner, lead = self._read_runner(self._writer, begin)
             try:
-                return _in_transaction(conn, begin, fn, *args, **kwargs)
+                result: T = runner(conn, *lead, fn, *args, **kwargs)
             except sqlite3.OperationalError as error:
                 if _is_busy(error):
                     return _BUSY
                 raise
+            return result
 
     def known_env(self, env_ref: str) -> ProcessExecutionEnvSpec | None:
         """The env under `env_ref` if the writer has read or committed it (see
@@ -648,12 +732,12 @@ def _inline_ready(conn: sqlite3.Connection) -> None:
 def _waiting(aconn: aiosqlite.Connection, busy_timeout_ms: int, runner: Callable[..., T],
              *args: object, **kwargs: object) -> T:
     """On the thread, a transaction may wait for the write lock as long as configured."""
-    conn = aconn._conn
-    conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+    aconn._conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
     try:
-        return runner(conn, *args, **kwargs)
+        return runner(aconn._conn, *args, **kwargs)
     finally:
-        conn.execute("PRAGMA busy_timeout = 0")
+        # Read afresh: a read-only handle's read may have replaced the connection.
+        aconn._conn.execute("PRAGMA busy_timeout = 0")
 
 
 def _checkpoint(conn: sqlite3.Connection) -> None:
