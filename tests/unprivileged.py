@@ -62,9 +62,9 @@ def interpreter() -> str | None:
             f"sys.exit(0 if '%d.%d' % sys.version_info[:2] == '{minor}' else 3)"
         )
         try:
-            done = subprocess.run(
+            done = subprocess.run(  # type: ignore[call-overload]
                 [candidate, "-c", probe], env=_env(), capture_output=True, timeout=60,
-                **_identity(),  # type: ignore[arg-type]
+                **_identity(),  # type: ignore[call-overload]
             )
         except (OSError, subprocess.SubprocessError):
             continue
