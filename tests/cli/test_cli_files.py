@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.filesystem import fill, small_disk
 from tests.unprivileged import lashtui_as_reader, seal, shared_directory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,6 +107,18 @@ def test_the_dashboard_names_a_missing_registry_and_creates_nothing(
     result = lashtui(typo, *args, terminal=True)
     one_sentence(result, 1, f"no process registry at `{typo}`")
     assert listing(tmp_path) == {}
+
+
+@pytest.mark.parametrize("args", [("dash",), ("dash", "--read-only"), ()], ids=repr)
+def test_the_dashboard_refuses_a_bad_file_in_one_line(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """(Moved from tests/tui: with a terminal, the file is judged before any screen.)"""
+    path = tmp_path / "notes.db"
+    path.write_text("not a registry\n")
+    result = lashtui(path, *args, terminal=True)
+    line = one_sentence(result, 1)
+    assert line == f"lashtui: not a lash process registry: {path} is not a SQLite database"
 
 
 @pytest.mark.parametrize("args", (*DASHBOARDS, ("demo",)), ids=" ".join)
@@ -233,37 +246,16 @@ def test_an_empty_file_is_not_a_registry_to_read_or_act_on(
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 1 MiB tmpfs mounted for the test (root only)."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)], capture_output=True
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
-    try:
+def disk(tmp_path: Path) -> Iterator[Path]:
+    with small_disk(tmp_path) as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
 
 
-def _fill(disk: Path) -> None:
-    fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError:
-        pass  # ENOSPC: full
-    finally:
-        os.close(fd)
-
-
-def test_a_full_disk_is_one_sentence_and_loses_nothing(small_disk: Path) -> None:
-    db = small_disk / "reg.db"
+def test_a_full_disk_is_one_sentence_and_loses_nothing(disk: Path) -> None:
+    db = disk / "reg.db"
     assert lashtui(db, "start", "a", "--external", "--label", "kept").returncode == 0
     assert lashtui(db, "start", "b", "--external").returncode == 0
-    _fill(small_disk)
+    filler = fill(disk)
     for args in (
         ("start", "c", "--external"),
         ("cancel", "a"),
@@ -274,7 +266,7 @@ def test_a_full_disk_is_one_sentence_and_loses_nothing(small_disk: Path) -> None
         one_sentence(lashtui(db, *args), 1, f"the disk holding process registry `{db}` is full")
     listed = lashtui(db, "ls", "--status", "any")  # reads still work on the full disk
     assert listed.returncode == 0, listed.stderr
-    (small_disk / "filler").unlink()
+    filler.unlink()
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert [r[0] for r in conn.execute("SELECT process_id FROM processes ORDER BY 1")] == [
