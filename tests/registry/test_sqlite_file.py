@@ -227,48 +227,48 @@ async def test_create_false_refuses_a_missing_file(tmp_path: Path) -> None:
     assert not missing.exists()
 
 
-OPEN_PATHS = [
-    {"read_only": True},
-    {"read_only": False, "create": False},
-    {"read_only": False, "create": True},
-]
+# (read_only, create)
+OPEN_PATHS = [(True, False), (False, False), (False, True)]
+OPEN_IDS = ["read-only", "read-write", "creating"]
 
 
-@pytest.mark.parametrize("how", OPEN_PATHS, ids=str)
+@pytest.mark.parametrize(("read_only", "create"), OPEN_PATHS, ids=OPEN_IDS)
 async def test_a_foreign_file_stamped_with_our_version_is_refused_before_any_byte_changes(
-    tmp_path: Path, how: dict[str, bool]
+    tmp_path: Path, read_only: bool, create: bool
 ) -> None:
     """Its journal mode is rollback: switching it to WAL first would rewrite bytes 18-19."""
     path = tmp_path / "app.db"
     make_sqlite(path, user_version=SCHEMA_VERSION)
     before = digest(path)
     with pytest.raises(NotARegistry, match="has no process registry tables"):
-        async with open_registry(str(path), **how):
+        async with open_registry(str(path), read_only=read_only, create=create):
             pass
     assert digest(path) == before
     assert sorted(os.listdir(tmp_path)) == ["app.db"]
 
 
-@pytest.mark.parametrize("how", OPEN_PATHS[:2], ids=str)
+@pytest.mark.parametrize(("read_only", "create"), OPEN_PATHS[:2], ids=OPEN_IDS[:2])
 async def test_an_empty_file_is_refused_unless_creating(
-    tmp_path: Path, how: dict[str, bool]
+    tmp_path: Path, read_only: bool, create: bool
 ) -> None:
     empty = tmp_path / "empty.db"
     empty.touch()
     with pytest.raises(NotARegistry, match=re.escape(f"{empty} is empty")):
-        async with open_registry(str(empty), **how):
+        async with open_registry(str(empty), read_only=read_only, create=create):
             pass
     assert empty.read_bytes() == b""
     assert sorted(os.listdir(tmp_path)) == ["empty.db"]
 
 
-@pytest.mark.parametrize("how", OPEN_PATHS, ids=str)
-async def test_a_fifo_is_refused_without_opening_it(tmp_path: Path, how: dict[str, bool]) -> None:
+@pytest.mark.parametrize(("read_only", "create"), OPEN_PATHS, ids=OPEN_IDS)
+async def test_a_fifo_is_refused_without_opening_it(
+    tmp_path: Path, read_only: bool, create: bool
+) -> None:
     fifo = tmp_path / "pipe.db"
     os.mkfifo(fifo)
     async with asyncio.timeout(10):  # opening a FIFO would block until a writer came
         with pytest.raises(NotARegistry, match=re.escape(f"{fifo} is a FIFO (named pipe)")):
-            async with open_registry(str(fifo), **how):
+            async with open_registry(str(fifo), read_only=read_only, create=create):
                 pass
 
 
