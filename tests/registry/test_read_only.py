@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -20,6 +21,7 @@ import pytest
 
 from lashtui.admin import Processes
 from lashtui.clock import ManualClock
+from lashtui.errors import StoreError
 from lashtui.model import ProcessEventAppendRequest
 from lashtui.registry import open_registry
 from lashtui.registry.watch import registry_changes
@@ -219,3 +221,20 @@ async def test_a_reader_without_write_access_reads(live: bool) -> None:
     assert json.loads(shown.stdout)["process_id"] == "p1"
     assert events.returncode == 0, events.stderr
     assert [e["event_type"] for e in json.loads(events.stdout)] == ["process.cancel_requested"]
+
+
+async def test_commits_in_a_wal_without_its_shm_are_not_silently_skipped(tmp_path: Path) -> None:
+    """A -wal with commits but no -shm (a writer's files copied without it): an immutable
+    open would show the main file alone, without those commits, and read-only WAL cannot
+    open it; refused in one sentence instead, and nothing is created."""
+    db, copy = tmp_path / "r.db", tmp_path / "copy" / "r.db"
+    await made(db, "p1")
+    copy.parent.mkdir()
+    with holding(db, "p2"):
+        shutil.copyfile(db, copy)
+        shutil.copyfile(f"{db}-wal", f"{copy}-wal")
+    before = listing(copy.parent)
+    with pytest.raises(StoreError, match="has commits in its -wal but no -shm"):
+        async with open_registry(str(copy), read_only=True):
+            pass
+    assert listing(copy.parent) == before
