@@ -9,10 +9,12 @@ from __future__ import annotations
 import hashlib
 import os
 import pty
+import select
 import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -304,3 +306,38 @@ def test_acting_in_a_folder_the_user_may_not_write_is_refused() -> None:
         result = lashtui_as_reader(db, "cancel", "a")
         assert listing(directory) == before
         one_sentence(result, 1, f"its directory `{directory}` is not writable")
+
+
+def test_dash_read_only_on_a_terminal_writes_nothing(registry: Path) -> None:
+    """The real `dash --read-only` code path in a pseudo-terminal: it draws the registry's
+    row, quits on `q`, and leaves every file in the directory as it was (no -wal, no -shm)."""
+    before = listing(registry.parent)
+    leader, follower = pty.openpty()
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "30"}
+    process = subprocess.Popen(
+        [*LASHTUI, "--db", str(registry), "dash", "--read-only"],
+        # Textual draws on stderr: all three are the terminal.
+        stdin=follower, stdout=follower, stderr=follower, cwd=ROOT, env=env,
+    )
+    os.close(follower)
+    screen = b""
+    try:
+        deadline = time.monotonic() + 30
+        while b"kept" not in screen and time.monotonic() < deadline:  # the row's label
+            if select.select([leader], [], [], 0.5)[0]:
+                screen += os.read(leader, 65536)
+        assert b"kept" in screen, screen[-2000:]
+        os.write(leader, b"q")
+        while process.poll() is None and time.monotonic() < deadline:
+            if select.select([leader], [], [], 0.2)[0]:
+                try:
+                    os.read(leader, 65536)
+                except OSError:
+                    break
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(leader)
+    assert listing(registry.parent) == before
