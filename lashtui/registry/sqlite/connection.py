@@ -1,9 +1,12 @@
 """Opening a registry file safely, and running each transaction as one call.
 
-Opening refuses anything that is not ours before writing a byte: a missing directory, a file
-that is not SQLite (checked by its 16-byte header), a SQLite file of another schema version or
-of another application. Only then does it switch to WAL and create or check the schema, inside
-one IMMEDIATE transaction, so concurrent first opens of a fresh file all converge.
+Opening refuses anything that is not ours before writing a byte: what file.py refuses by a
+stat and the 16-byte header (a missing file or directory, a FIFO, a device, a file that is
+not SQLite), then, read in one snapshot, a SQLite file of another schema version or of
+another application (at version 0 with objects, or stamped lash's version without lash's
+tables). Only then does it switch to WAL and create or check the schema, inside one
+IMMEDIATE transaction, so concurrent first opens of a fresh file all converge. A read-only
+handle never writes at all; file.py says how it opens, and `_reading` how it stays true.
 
 aiosqlite gives each connection one thread and costs a thread hop per awaited call. A
 registry transaction is several statements, so it runs as one Python function, either on the
