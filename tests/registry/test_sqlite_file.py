@@ -286,6 +286,10 @@ async def test_a_full_disk_fails_the_write_alone_and_the_handle_goes_on(tmp_path
                 for n in range(10_000):
                     await registry.register_process(ext(f"q{n:05d}"))
                     committed.append(f"q{n:05d}")
+            # A group of writes committed together fails together, each with the sentence.
+            group = [registry.register_process(ext(f"g{n}")) for n in range(5)]
+            outcomes = await asyncio.gather(*group, return_exceptions=True)
+            assert all(isinstance(o, StorageFull) for o in outcomes), outcomes
             assert [p.id for p in await registry.list_processes()] == committed
             filler.unlink()
             await registry.register_process(ext("z"))
