@@ -374,12 +374,14 @@ async def cmd_prune(args: argparse.Namespace) -> int:
 
 
 async def run_worker(args: argparse.Namespace, *, once: bool, run: bool = True) -> int:
+    """`worker` (which may create the registry: it is how a fleet starts) and `sweep`
+    (which runs nothing, so has nothing to do on a registry that is not there)."""
     from lashtui.registry import open_registry
     from lashtui.registry.display import redacted
     from lashtui.worker import ProcessWorker
 
     timings = LeaseTimings.from_ttl(args.ttl_ms) if args.ttl_ms else LeaseTimings()
-    async with open_registry(args.db, create=True) as registry:
+    async with open_registry(args.db, create=run) as registry:
         worker = ProcessWorker(registry, timings=timings)
         if once:
             await worker.drive_pending_processes(run=run)
@@ -411,9 +413,28 @@ async def cmd_sweep(args: argparse.Namespace) -> int:
     return await run_worker(args, once=True, run=False)
 
 
+def without_terminal(command: str) -> bool:
+    """Whether `command` (a dashboard) has no terminal to draw on, said in one sentence.
+    Without one Textual would still start, draw to a pipe and spin a core, so the
+    dashboards refuse (exit 2, a usage error) before they open anything."""
+    missing = [name for name, stream in (("stdin", sys.stdin), ("stdout", sys.stdout))
+               if not stream.isatty()]
+    if not missing:
+        return False
+    print(
+        f"lashtui: `{command}` draws a dashboard and needs a terminal, but "
+        f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} not one "
+        "(use `lashtui ls`, `show` or `events` in scripts)",
+        file=sys.stderr,
+    )
+    return True
+
+
 async def cmd_dash(args: argparse.Namespace) -> int:
     """The dashboard. The registry is opened first, so a bad file is one line and exit 1
-    before any screen is drawn."""
+    before any screen is drawn. It never creates a registry: a mistyped --db is named."""
+    if without_terminal("dash"):
+        return 2
     from lashtui.admin import Processes
     from lashtui.registry import open_registry
     from lashtui.registry.display import redacted
@@ -423,9 +444,7 @@ async def cmd_dash(args: argparse.Namespace) -> int:
     read_only = bool(getattr(args, "read_only", False))
     observer = read_only or bool(getattr(args, "no_worker", False))
     clock = SystemClock()
-    async with open_registry(
-        args.db, clock=clock, read_only=read_only, create=not read_only
-    ) as registry:
+    async with open_registry(args.db, clock=clock, read_only=read_only, create=False) as registry:
         worker = None if observer else ProcessWorker(registry, clock=clock)
         processes = Processes(registry, worker=worker, clock=clock)
         app = make_app(processes, clock=clock, read_only=read_only, subtitle=redacted(args.db))
@@ -438,6 +457,8 @@ async def cmd_dash(args: argparse.Namespace) -> int:
 async def cmd_demo(args: argparse.Namespace) -> int:
     """Seed the demo registry (once) and open the dashboard on it, with the embedded worker
     and the demo's trickle of new work running as app workers."""
+    if without_terminal("demo"):
+        return 2
     from lashtui.demo import open_demo
     from lashtui.registry.display import redacted
     from lashtui.tui.app import make_app

@@ -8,7 +8,8 @@
      ├── LeaseLost                « process lease for `<pid>` is missing or expired »
      └── StoreError               the database itself: wrong schema, not a registry, locked,
           ├── UnsupportedSchema   read-only, unreadable rows
-          └── NotARegistry
+          ├── NotARegistry
+          └── StorageFull         the disk (or quota) is full; the transaction wrote nothing
 
 Shaped like httpx/_exceptions.py: a shallow tree whose leaves say what kind of thing went
 wrong, while the message says which value. A raw sqlite3 or pydantic error never reaches a
@@ -63,3 +64,8 @@ class UnsupportedSchema(StoreError):
 
 class NotARegistry(StoreError):
     """The file is not a SQLite database, or is one that belongs to something else."""
+
+
+class StorageFull(StoreError):
+    """The disk holding the registry is full: the transaction was rolled back whole, and
+    everything committed before it is still there."""

@@ -3,7 +3,9 @@ failures. Anything refused is left byte-for-byte as it was."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import os
 import re
 import sqlite3
 import stat
@@ -12,12 +14,20 @@ from pathlib import Path
 import pytest
 
 from lashtui.clock import ManualClock
-from lashtui.errors import InvalidRequest, LashError, NotARegistry, StoreError, UnsupportedSchema
+from lashtui.errors import (
+    InvalidRequest,
+    LashError,
+    NotARegistry,
+    StorageFull,
+    StoreError,
+    UnsupportedSchema,
+)
 from lashtui.model import ProcessEventAppendRequest
 from lashtui.registry import open_registry
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.registry.sqlite.schema import SCHEMA_VERSION
 from tests.builders import ext, own
+from tests.filesystem import fill, small_disk
 
 
 def digest(path: Path) -> str:
@@ -215,3 +225,75 @@ async def test_create_false_refuses_a_missing_file(tmp_path: Path) -> None:
         async with open_registry(str(missing), create=False):
             pass
     assert not missing.exists()
+
+
+# (read_only, create)
+OPEN_PATHS = [(True, False), (False, False), (False, True)]
+OPEN_IDS = ["read-only", "read-write", "creating"]
+
+
+@pytest.mark.parametrize(("read_only", "create"), OPEN_PATHS, ids=OPEN_IDS)
+async def test_a_foreign_file_stamped_with_our_version_is_refused_before_any_byte_changes(
+    tmp_path: Path, read_only: bool, create: bool
+) -> None:
+    """Its journal mode is rollback: switching it to WAL first would rewrite bytes 18-19."""
+    path = tmp_path / "app.db"
+    make_sqlite(path, user_version=SCHEMA_VERSION)
+    before = digest(path)
+    with pytest.raises(NotARegistry, match="has no process registry tables"):
+        async with open_registry(str(path), read_only=read_only, create=create):
+            pass
+    assert digest(path) == before
+    assert sorted(os.listdir(tmp_path)) == ["app.db"]
+
+
+@pytest.mark.parametrize(("read_only", "create"), OPEN_PATHS[:2], ids=OPEN_IDS[:2])
+async def test_an_empty_file_is_refused_unless_creating(
+    tmp_path: Path, read_only: bool, create: bool
+) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    with pytest.raises(NotARegistry, match=re.escape(f"{empty} is empty")):
+        async with open_registry(str(empty), read_only=read_only, create=create):
+            pass
+    assert empty.read_bytes() == b""
+    assert sorted(os.listdir(tmp_path)) == ["empty.db"]
+
+
+@pytest.mark.parametrize(("read_only", "create"), OPEN_PATHS, ids=OPEN_IDS)
+async def test_a_fifo_is_refused_without_opening_it(
+    tmp_path: Path, read_only: bool, create: bool
+) -> None:
+    fifo = tmp_path / "pipe.db"
+    os.mkfifo(fifo)
+    async with asyncio.timeout(10):  # opening a FIFO would block until a writer came
+        with pytest.raises(NotARegistry, match=re.escape(f"{fifo} is a FIFO (named pipe)")):
+            async with open_registry(str(fifo), read_only=read_only, create=create):
+                pass
+
+
+async def test_a_full_disk_fails_the_write_alone_and_the_handle_goes_on(tmp_path: Path) -> None:
+    """The transaction that hits the full disk rolls back whole with one sentence; the same
+    handle still reads everything committed before, and writes again once there is room."""
+    with small_disk(tmp_path) as disk:
+        db = disk / "r.db"
+        async with open_registry(str(db)) as registry:
+            await registry.register_process(ext("p1"))
+            filler = fill(disk)
+            # The WAL has room for a few more small commits: write until one does not fit.
+            committed = ["p1"]
+            with pytest.raises(StorageFull, match=re.escape(f"`{db}` is full")):
+                for n in range(10_000):
+                    await registry.register_process(ext(f"q{n:05d}"))
+                    committed.append(f"q{n:05d}")
+            # A group of writes committed together fails together, each with the sentence.
+            group = [registry.register_process(ext(f"g{n}")) for n in range(5)]
+            outcomes = await asyncio.gather(*group, return_exceptions=True)
+            assert all(isinstance(o, StorageFull) for o in outcomes), outcomes
+            assert [p.id for p in await registry.list_processes()] == committed
+            filler.unlink()
+            await registry.register_process(ext("z"))
+            assert [p.id for p in await registry.list_processes()] == [*committed, "z"]
+        conn = sqlite3.connect(db)
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        conn.close()

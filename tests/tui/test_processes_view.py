@@ -181,17 +181,6 @@ async def test_read_only_navigation_never_writes(tmp_path: Path) -> None:
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
 
 
-def test_the_dashboard_refuses_a_bad_file_in_one_line(tmp_path: Path) -> None:
-    path = tmp_path / "notes.db"
-    path.write_text("not a registry\n")
-    for args in (("dash",), ("dash", "--read-only"), ()):
-        result = subprocess.run(
-            [LASHTUI, "--db", str(path), *args], capture_output=True, text=True, timeout=60
-        )
-        assert result.returncode == 1
-        assert result.stderr.strip() == f"lashtui: not a lash process registry: {path}"
-
-
 def _actionable(registry: SqliteProcessRegistry, clock: ManualClock) -> Any:
     """The scene with actions on (no worker: nothing moves between frames)."""
     return make_app(

@@ -1,9 +1,7 @@
 """Opening a registry file safely, and running each transaction as one call.
 
-Opening refuses anything that is not ours before writing a byte: a missing directory, a file
-that is not SQLite (checked by its 16-byte header), a SQLite file of another schema version or
-of another application. Only then does it switch to WAL and create or check the schema, inside
-one IMMEDIATE transaction, so concurrent first opens of a fresh file all converge.
+Opening (connect.py) refuses anything that is not ours before writing a byte. A read-only
+handle never writes at all; file.py says how it opens, and `_reading` how it stays true.
 
 aiosqlite gives each connection one thread and costs a thread hop per awaited call. A
 registry transaction is several statements, so it runs as one Python function, either on the
@@ -23,195 +21,59 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Concatenate, ParamSpec, TypeVar
-from urllib.parse import quote
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import aiosqlite
 from pydantic import ValidationError
 
-from lashtui.errors import InvalidRequest, NotARegistry, StoreError, UnsupportedSchema
+from lashtui.errors import InvalidRequest, StoreError
 from lashtui.model import ProcessExecutionEnvSpec
-from lashtui.registry.sql.dialect import SQLITE
 from lashtui.registry.sql.row import RecordCache, decode_error
+from lashtui.registry.sqlite.connect import (
+    BUSY_TIMEOUT_MS,
+    MEMORY,
+    READ_ONLY_BUSY_TIMEOUT_MS,
+    RegistryConnection,
+    connect_again,
+    connect_file,
+    connect_read_only,
+    store_error,
+)
+from lashtui.registry.sqlite.file import still_immutable
 from lashtui.registry.sqlite.group import PendingWrite, run_group
-from lashtui.registry.sqlite.schema import DDL, SCHEMA_VERSION, unsupported_schema_message
 from lashtui.registry.sqlite.transaction import transaction
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class RegistryConnection(RecordCache, sqlite3.Connection):
-    """A sqlite3 connection with the registry's record cache; it speaks SQLite's dialect."""
-
-    dialect = SQLITE
-
-
-SQLITE_HEADER = b"SQLite format 3\x00"
-BUSY_TIMEOUT_MS = 15_000
-READ_ONLY_BUSY_TIMEOUT_MS = 1_000
-MEMORY = ":memory:"
-
-
-def store_error(
-    error: sqlite3.Error, path: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS
-) -> StoreError:
-    """One sentence for a SQLite failure, naming the file."""
-    text = str(error)
-    if "locked" in text or "busy" in text:
-        return StoreError(
-            f"process registry `{path}` is locked by another process "
-            f"(still busy after {busy_timeout_ms} ms)"
-        )
-    if "readonly" in text or "read-only" in text:
-        return StoreError(f"process registry `{path}` is read-only: {text}")
-    if "not a database" in text:
-        return NotARegistry(f"not a lash process registry: {path}")
-    return StoreError(f"process registry `{path}` failed: {text}")
-
-
-def _check_file(path: str, read_only: bool, create: bool) -> None:
-    """Refuse what can't be a registry before SQLite opens (and maybe writes) anything."""
-    directory = os.path.dirname(path) or "."
-    if not os.path.isdir(directory):
-        raise StoreError(
-            f"cannot open process registry `{path}`: directory `{directory}` does not exist"
-        )
-    if os.path.isdir(path):
-        raise NotARegistry(f"not a lash process registry: {path} is a directory")
-    if not os.path.exists(path):
-        if read_only:
-            raise StoreError(f"no process registry at `{path}` to open read-only")
-        if not create:
-            raise StoreError(f"no process registry at `{path}`")
-        return
-    if not read_only and not os.access(path, os.W_OK):
-        raise StoreError(
-            f"process registry `{path}` is read-only (no write permission); "
-            "only read-only access is possible"
-        )
-    try:
-        with open(path, "rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
-    except OSError as error:
-        raise StoreError(f"cannot read process registry `{path}`: {error.strerror}") from None
-    # A header of NULs is a file another opener has created and not yet written: SQLite
-    # itself is the judge of that one.
-    if header.strip(b"\x00") and header != SQLITE_HEADER:
-        raise NotARegistry(f"not a lash process registry: {path}")
-
-
-def _create_private(path: str) -> None:
-    """Create a new registry file as 0600; SQLite gives its -wal and -shm the same mode."""
-    try:
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-    except FileExistsError:
-        pass  # a concurrent opener won the race; it is the same fresh file
-    except OSError as error:
-        raise StoreError(f"cannot create process registry `{path}`: {error.strerror}") from None
-
-
-def _has_objects(conn: sqlite3.Connection) -> bool:
-    row = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    return bool(row[0])
-
-
-def _check_version(conn: sqlite3.Connection, path: str) -> bool:
-    """True when the schema must still be created; raises for a file that is not ours.
-
-    Call it inside a transaction: the version and the object count must come from one
-    snapshot, or a concurrent first opener's commit can fall between the two reads."""
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version == SCHEMA_VERSION:
-        return False
-    if version == 0:
-        if _has_objects(conn):
-            raise NotARegistry(f"not a lash process registry: {path}")
-        return True
-    raise UnsupportedSchema(unsupported_schema_message(version))
-
-
-def _read_only_check(conn: sqlite3.Connection, path: str) -> bool:
-    """The version check before anything is written, in one read snapshot."""
-    conn.execute("BEGIN")
-    try:
-        return _check_version(conn, path)
-    finally:
-        conn.execute("COMMIT")
-
-
-def _switch_to_wal(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
-    """SQLite does not call the busy handler for a journal-mode switch, so retry by hand:
-    1 ms doubling to 50 ms, within the same budget as every other wait."""
-    deadline = time.monotonic() + busy_timeout_ms / 1000
-    delay = 0.001
+def _reading(
+    conn: sqlite3.Connection,
+    aconn: aiosqlite.Connection,
+    path: str,
+    begin: str | None,
+    fn: Callable[..., T],
+    *args: object,
+    **kwargs: object,
+) -> T:
+    """A read on a read-only handle's connection. On an immutable one, the result stands
+    only if the file is still as it was when it opened; else a writer has started since
+    (or checkpointed under it), and the read is redone on a connection opened afresh, which
+    sees that writer's commits (file.py). The new connection replaces the old one inside
+    `aconn`, on the thread that owns it (or on the loop's thread between hops, when nothing
+    else uses it)."""
     while True:
-        try:
-            conn.execute("PRAGMA journal_mode=WAL").fetchone()
-            return
-        except sqlite3.OperationalError as error:
-            if "locked" not in str(error) or time.monotonic() > deadline:
-                raise
-        time.sleep(delay)
-        delay = min(delay * 2, 0.05)
-
-
-def _ensure_schema(conn: sqlite3.Connection, path: str) -> None:
-    # IMMEDIATE: the check and the create are one decision; a deferred BEGIN would let two
-    # first openers both see an empty file and both try to stamp it.
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        _check_version(conn, path)
-        for statement in DDL:
-            conn.execute(statement)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def connect_file(
-    path: str, read_only: bool, create: bool, busy_timeout_ms: int
-) -> RegistryConnection:
-    """Open (creating if needed and allowed) a registry file; runs on the connection's
-    thread. Opening an existing registry writes nothing."""
-    is_memory = path == MEMORY
-    if not is_memory:
-        path = os.path.abspath(path)
-        _check_file(path, read_only, create)
-        if not read_only:
-            _create_private(path)
-    mode = "ro" if read_only else "rw"
-    uri = MEMORY if is_memory else f"file:{quote(path)}?mode={mode}"
-    try:
-        conn = sqlite3.connect(
-            uri, uri=not is_memory, isolation_level=None, check_same_thread=False,
-            factory=RegistryConnection,
-        )
-    except sqlite3.Error as error:
-        raise store_error(error, path, busy_timeout_ms) from None
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
-        fresh = _read_only_check(conn, path)
-        if read_only:
-            if fresh:
-                raise NotARegistry(f"not a lash process registry: {path} is empty")
-            conn.execute("PRAGMA query_only = ON")
-        else:
-            if not is_memory:
-                _switch_to_wal(conn, busy_timeout_ms)
-            conn.execute("PRAGMA synchronous = NORMAL")
-            if fresh:
-                _ensure_schema(conn, path)
-        conn.execute("PRAGMA foreign_keys = ON")
-    except sqlite3.Error as error:
+        assert isinstance(conn, RegistryConnection)
+        state = conn.immutable_at
+        result = _in_transaction(conn, begin, fn, *args, **kwargs)
+        if state is None or still_immutable(path, state):
+            return result
+        timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        fresh = connect_read_only(path, timeout, first=False)
+        fresh.generation = conn.generation + 1
+        aconn._connection = fresh
         conn.close()
-        raise store_error(error, path, busy_timeout_ms) from None
-    except BaseException:
-        conn.close()
-        raise
-    return conn
+        conn = fresh
 
 
 def _is_busy(error: sqlite3.Error) -> bool:
@@ -238,31 +100,6 @@ def _in_transaction(
     with transaction(conn, begin):
         result = fn(conn, *args, **kwargs)
     return result
-
-
-def connect_again(path: str, read_only: bool, busy_timeout_ms: int) -> RegistryConnection:
-    """A second connection to a registry file `connect_file` has opened and checked.
-
-    It must not look at the file itself: closing any descriptor of the database file drops
-    every POSIX lock this OS process holds on it, the first connection's shared lock
-    included, and another process could then take this one's WAL for abandoned, checkpoint
-    it and reset it under us (https://www.sqlite.org/howtocorrupt.html, section 2.2)."""
-    mode = "ro" if read_only else "rw"
-    try:
-        conn = sqlite3.connect(
-            f"file:{quote(path)}?mode={mode}", uri=True, isolation_level=None,
-            check_same_thread=False, factory=RegistryConnection,
-        )
-    except sqlite3.Error as error:
-        raise store_error(error, path, busy_timeout_ms) from None
-    try:
-        conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
-        conn.execute("PRAGMA query_only = ON" if read_only else "PRAGMA synchronous = NORMAL")
-        conn.execute("PRAGMA foreign_keys = ON")
-    except sqlite3.Error as error:
-        conn.close()
-        raise store_error(error, path, busy_timeout_ms) from None
-    return conn
 
 
 class SqliteConnection:
@@ -393,7 +230,17 @@ class SqliteConnection:
     ) -> T:
         """Run `fn` in one read transaction on the reader's thread, so its statements see
         one snapshot."""
-        return await self._hop(self._reader, _in_transaction, "BEGIN", fn, *args, **kwargs)
+        runner, lead = self._read_runner(self._reader, "BEGIN")
+        return await self._hop(self._reader, runner, *lead, fn, *args, **kwargs)
+
+    def _read_runner(
+        self, aconn: aiosqlite.Connection, begin: str | None
+    ) -> tuple[Callable[..., Any], tuple[object, ...]]:
+        """How a read runs on `aconn`: a read-only handle checks that an immutable
+        connection still holds (`_reading`); a writable one needs no check."""
+        if self.read_only:
+            return _reading, (aconn, self.path, begin)
+        return _in_transaction, (begin,)
 
     async def short_write(
         self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
@@ -548,7 +395,8 @@ class SqliteConnection:
             attempt = self._inline_attempt(begin, fn, *args, **kwargs)
             if attempt is not _BUSY:
                 return attempt  # type: ignore[return-value]
-        return await self._hop(self._writer, _in_transaction, begin, fn, *args, **kwargs)
+        runner, lead = self._read_runner(self._writer, begin)
+        return await self._hop(self._writer, runner, *lead, fn, *args, **kwargs)
 
     async def _inline_ok(self) -> bool:
         """Whether a short call may run here, once the writer's thread has nothing queued.
@@ -574,12 +422,14 @@ class SqliteConnection:
             conn = self._writer._connection
             if conn is None:
                 raise StoreError(f"process registry `{self.path}` is closed")
+            runner, lead = self._read_runner(self._writer, begin)
             try:
-                return _in_transaction(conn, begin, fn, *args, **kwargs)
+                result: T = runner(conn, *lead, fn, *args, **kwargs)
             except sqlite3.OperationalError as error:
                 if _is_busy(error):
                     return _BUSY
                 raise
+            return result
 
     def known_env(self, env_ref: str) -> ProcessExecutionEnvSpec | None:
         """The env under `env_ref` if the writer has read or committed it (see
@@ -648,12 +498,12 @@ def _inline_ready(conn: sqlite3.Connection) -> None:
 def _waiting(aconn: aiosqlite.Connection, busy_timeout_ms: int, runner: Callable[..., T],
              *args: object, **kwargs: object) -> T:
     """On the thread, a transaction may wait for the write lock as long as configured."""
-    conn = aconn._conn
-    conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+    aconn._conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
     try:
-        return runner(conn, *args, **kwargs)
+        return runner(aconn._conn, *args, **kwargs)
     finally:
-        conn.execute("PRAGMA busy_timeout = 0")
+        # Read afresh: a read-only handle's read may have replaced the connection.
+        aconn._conn.execute("PRAGMA busy_timeout = 0")
 
 
 def _checkpoint(conn: sqlite3.Connection) -> None:

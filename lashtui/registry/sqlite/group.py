@@ -86,6 +86,11 @@ def _run(conn: sqlite3.Connection, group: list[PendingWrite], savepoints: bool) 
                     write.error = error
                     if alone or not savepoints:
                         raise _RollBack from None
+                    if not conn.in_transaction:
+                        # SQLite rolled the whole transaction back itself (it may, on a
+                        # full disk or I/O error): there is no savepoint to return to, and
+                        # the group fails with this cause, not with "no such savepoint".
+                        raise
                     conn.rolled_back_to(mark)
                     conn.execute("ROLLBACK TO w")
                 if savepoints and not alone:

@@ -12,7 +12,10 @@ from lashtui.registry.sqlite.connection import SqliteConnection
 
 
 def _data_version(conn: Tx) -> int:
-    return int(conn.execute("PRAGMA data_version").fetchone()[0])
+    # A read-only handle may replace its connection (connection.py `_reading`), whose
+    # version then starts over: its generation keeps the number moving.
+    version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+    return version + (getattr(conn, "generation", 0) << 32)
 
 
 class SqliteProcessRegistry(SqlProcessRegistry):

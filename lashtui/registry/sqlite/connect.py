@@ -1,0 +1,252 @@
+"""Making a connection to a registry file: the checks before SQLite opens it (file.py), the
+version check in one read snapshot, the WAL switch and the schema, and the one sentence a
+SQLite failure becomes (`store_error`).
+
+Opening refuses anything that is not ours before writing a byte: what file.py refuses by a
+stat and the 16-byte header (a missing file or directory, a FIFO, a device, a file that is
+not SQLite), then, read in one snapshot, a SQLite file of another schema version or of
+another application (at version 0 with objects, or stamped lash's version without lash's
+tables). Only then does it switch to WAL and create or check the schema, inside one
+IMMEDIATE transaction, so concurrent first opens of a fresh file all converge. A read-only
+connection never writes at all (file.py says how it opens).
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from urllib.parse import quote
+
+from lashtui.errors import NotARegistry, StorageFull, StoreError, UnsupportedSchema
+from lashtui.registry.sql.dialect import SQLITE
+from lashtui.registry.sql.row import RecordCache
+from lashtui.registry.sqlite.file import FileState, check_path, create_private, read_only_uri
+from lashtui.registry.sqlite.schema import DDL, SCHEMA_VERSION, unsupported_schema_message
+
+
+class RegistryConnection(RecordCache, sqlite3.Connection):
+    """A sqlite3 connection with the registry's record cache; it speaks SQLite's dialect."""
+
+    dialect = SQLITE
+    # An immutable read-only connection: the file state its reads hold for (file.py).
+    immutable_at: FileState | None = None
+    # How many connections this one's place in its handle has had (see `_reading`).
+    generation = 0
+
+
+BUSY_TIMEOUT_MS = 15_000
+READ_ONLY_BUSY_TIMEOUT_MS = 1_000
+MEMORY = ":memory:"
+
+
+def store_error(
+    error: sqlite3.Error, path: str, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+) -> StoreError:
+    """One sentence for a SQLite failure, naming the file."""
+    text = str(error)
+    code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+    if code == sqlite3.SQLITE_FULL or (code == sqlite3.SQLITE_IOERR and _disk_full(path)):
+        # A full disk shows as SQLITE_FULL when a page cannot be written, and as a bare
+        # "disk I/O error" when the -shm cannot grow: the free space tells them apart.
+        return StorageFull(
+            f"the disk holding process registry `{path}` is full: nothing was written "
+            "(everything committed before is kept); free some space and retry"
+        )
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or "locked" in text or "busy" in text:
+        return StoreError(
+            f"process registry `{path}` is locked by another process "
+            f"(still busy after {busy_timeout_ms} ms)"
+        )
+    if code == sqlite3.SQLITE_READONLY or "readonly" in text or "read-only" in text:
+        return StoreError(f"process registry `{path}` is read-only: {text}")
+    if code == sqlite3.SQLITE_NOTADB or "not a database" in text:
+        return NotARegistry(f"not a lash process registry: {path} is not a SQLite database")
+    if code == sqlite3.SQLITE_CORRUPT:
+        return NotARegistry(
+            f"process registry `{path}` is damaged (SQLite: {text}); it was left as it is"
+        )
+    if code == sqlite3.SQLITE_CANTOPEN:
+        return StoreError(f"cannot open process registry `{path}` (SQLite: {text})")
+    return StoreError(f"process registry `{path}` failed: {text}")
+
+
+# Less free space than this beside the file, when an I/O error happens, is a full disk: a
+# write needs at least a WAL frame and a 32 KiB step of the -shm.
+_FULL_BELOW_BYTES = 64 * 1024
+
+
+def _disk_full(path: str) -> bool:
+    try:
+        space = os.statvfs(os.path.dirname(path) or ".")
+    except OSError:
+        return False
+    return space.f_bavail * space.f_frsize < _FULL_BELOW_BYTES
+
+
+def _has_objects(conn: sqlite3.Connection) -> bool:
+    row = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    return bool(row[0])
+
+
+def _has_lash_tables(conn: sqlite3.Connection) -> bool:
+    row = conn.execute(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+        "('processes', 'process_events', 'process_change_clock')"
+    ).fetchone()
+    return bool(row[0] == 3)
+
+
+def _check_version(conn: sqlite3.Connection, path: str) -> bool:
+    """True when the schema must still be created; raises for a file that is not ours.
+
+    Call it inside a transaction: the version and the object count must come from one
+    snapshot, or a concurrent first opener's commit can fall between the two reads."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
+        # Another application's file can carry the same stamp: lash's tables must be there.
+        if not _has_lash_tables(conn):
+            raise NotARegistry(
+                f"not a lash process registry: {path} is stamped version {version} "
+                "but has no process registry tables"
+            )
+        return False
+    if version == 0:
+        if _has_objects(conn):
+            raise NotARegistry(f"not a lash process registry: {path}")
+        return True
+    raise UnsupportedSchema(unsupported_schema_message(version))
+
+
+def _read_only_check(conn: sqlite3.Connection, path: str) -> bool:
+    """The version check before anything is written, in one read snapshot. On an error the
+    snapshot is let go without a COMMIT: SQLite may have ended the transaction itself, and
+    "cannot commit - no transaction is active" would then hide the real cause."""
+    conn.execute("BEGIN")
+    try:
+        fresh = _check_version(conn, path)
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return fresh
+
+
+def _switch_to_wal(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
+    """SQLite does not call the busy handler for a journal-mode switch, so retry by hand:
+    1 ms doubling to 50 ms, within the same budget as every other wait."""
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    delay = 0.001
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL").fetchone()
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def _ensure_schema(conn: sqlite3.Connection, path: str) -> None:
+    # IMMEDIATE: the check and the create are one decision; a deferred BEGIN would let two
+    # first openers both see an empty file and both try to stamp it.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        _check_version(conn, path)
+        for statement in DDL:
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def connect_file(
+    path: str, read_only: bool, create: bool, busy_timeout_ms: int
+) -> RegistryConnection:
+    """Open (creating if needed and allowed) a registry file; runs on the connection's
+    thread. Opening an existing registry writes nothing, and nothing at all is written
+    before the file has been judged ours."""
+    is_memory = path == MEMORY
+    if not is_memory:
+        path = os.path.abspath(path)
+        check_path(path, read_only, create)
+    if read_only:
+        return connect_read_only(path, busy_timeout_ms, first=True)
+    if not is_memory and create:
+        create_private(path)
+    uri = MEMORY if is_memory else f"file:{quote(path)}?mode=rw"
+    conn = _connect(uri, path, busy_timeout_ms)
+    try:
+        fresh = _read_only_check(conn, path)
+        if fresh and not create:
+            # An empty file (or a SQLite file with nothing in it) is not a registry, and
+            # only the commands that create one may make it one.
+            raise NotARegistry(f"not a lash process registry: {path} is empty")
+        if not is_memory:
+            _switch_to_wal(conn, busy_timeout_ms)
+        conn.execute("PRAGMA synchronous = NORMAL")
+        if fresh:
+            _ensure_schema(conn, path)
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.Error as error:
+        conn.close()
+        raise store_error(error, path, busy_timeout_ms) from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _connect(uri: str, path: str, busy_timeout_ms: int) -> RegistryConnection:
+    try:
+        conn = sqlite3.connect(
+            uri, uri=uri.startswith("file:"), isolation_level=None, check_same_thread=False,
+            factory=RegistryConnection,
+        )
+        conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+    except sqlite3.Error as error:
+        raise store_error(error, path, busy_timeout_ms) from None
+    return conn
+
+
+def connect_read_only(path: str, busy_timeout_ms: int, *, first: bool) -> RegistryConnection:
+    """A read-only connection that writes nothing (file.py says how it is chosen). The
+    `first` one of a handle checks the version; the others open a file it has checked."""
+    uri, state = read_only_uri(path)
+    conn = _connect(uri, path, busy_timeout_ms)
+    conn.immutable_at = state
+    try:
+        if first and _read_only_check(conn, path):
+            raise NotARegistry(f"not a lash process registry: {path} is empty")
+        conn.execute("PRAGMA query_only = ON")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.Error as error:
+        conn.close()
+        raise store_error(error, path, busy_timeout_ms) from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def connect_again(path: str, read_only: bool, busy_timeout_ms: int) -> RegistryConnection:
+    """A second connection to a registry file `connect_file` has opened and checked.
+
+    It must not open the file itself (a stat is fine): closing any descriptor of the
+    database file drops every POSIX lock this OS process holds on it, the first connection's
+    shared lock included, and another process could then take this one's WAL for abandoned,
+    checkpoint it and reset it under us (https://www.sqlite.org/howtocorrupt.html, 2.2)."""
+    if read_only:
+        return connect_read_only(path, busy_timeout_ms, first=False)
+    conn = _connect(f"file:{quote(path)}?mode=rw", path, busy_timeout_ms)
+    try:
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.Error as error:
+        conn.close()
+        raise store_error(error, path, busy_timeout_ms) from None
+    return conn

@@ -1,0 +1,181 @@
+"""What is at a registry path, judged before SQLite opens it, and how a read-only handle
+opens it without writing a byte.
+
+Refusals come first and cost a stat or two: a missing file (only `create=True` makes one),
+a missing directory, anything that is not a regular file (a FIFO would block the open
+itself, a device would be read forever), a file whose 16-byte header is not SQLite's, and,
+for a handle that writes, a file or directory it may not write. Every refusal is one
+sentence naming the path and what is wrong with it; nothing is created or changed.
+
+Read-only opens never create, write or truncate the database, its `-wal` or its `-shm`
+(measured with SQLite 3.40, listing and hashing the three before and after):
+
+- a plain `mode=ro` open of a WAL database creates a `-wal` and a 32 KiB `-shm` when they
+  are absent and leaves them behind, and without write access to the directory it fails
+  ("attempt to write a readonly database", SQLITE_READONLY_DIRECTORY);
+- with a live writer it writes its read mark into the writer's `-shm`;
+- `readonly_shm=1` maps an existing `-shm` read-only (SQLite then keeps a private copy of
+  the WAL index when it must) and sees every commit of a live writer, but cannot open a
+  database whose `-shm` is absent (SQLITE_CANTOPEN);
+- `immutable=1` opens anything, writes nothing and takes no lock, but trusts the main file
+  alone: it cannot see commits still in a `-wal`, and a checkpoint that copies pages into
+  the main file while it reads can show it a torn mix of old and new pages.
+
+So the choice follows the files. When the `-wal` is absent no connection has the database
+open at that instant and every commit is in the main file: the handle opens it immutable.
+When the `-wal` and `-shm` exist (a live writer made them, or a writer that died left them)
+it opens `mode=ro&readonly_shm=1`. A `-wal` without its `-shm` holds commits that only a
+read-write open can recover: refused. An immutable connection can be overtaken by a writer
+that starts after it opened, so after each of its read transactions the handle checks, with
+two stats, that no `-wal` has appeared and the main file is unchanged (inode, size, mtime,
+ctime); if not, the read is redone on a connection opened afresh by the same rule. The one
+window left is a writer that opens, commits, checkpoints and closes within the
+file system's timestamp granularity (a clock tick, ~4 ms) and without growing the file.
+Scans cost the same both ways; an immutable point read is ~2 us cheaper (no shm locks).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import NamedTuple
+from urllib.parse import quote
+
+from lashtui.errors import NotARegistry, StoreError
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+# The -shm SQLite makes beside a WAL database, and the -wal it appends commits to.
+WAL, SHM = "-wal", "-shm"
+
+_KINDS = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISDIR, "a directory"),
+)
+
+
+def missing_registry(path: str) -> StoreError:
+    return StoreError(
+        f"no process registry at `{path}` (only `start`, `worker` and `demo` create one; "
+        "check --db or $LASHTUI_DB)"
+    )
+
+
+def _kind(mode: int) -> str | None:
+    """What a non-regular file is, in words; None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def check_path(path: str, read_only: bool, create: bool) -> None:
+    """Refuse what can't be (or must not become) a registry before SQLite opens anything.
+    `os.stat` first: opening a FIFO blocks until a writer appears."""
+    directory = os.path.dirname(path) or "."
+    if not os.path.isdir(directory):
+        raise StoreError(
+            f"cannot open process registry `{path}`: directory `{directory}` does not exist"
+        )
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        if read_only or not create:
+            raise missing_registry(path) from None
+        if not os.access(directory, os.W_OK | os.X_OK):
+            raise StoreError(
+                f"cannot create process registry `{path}`: directory `{directory}` "
+                "is not writable"
+            ) from None
+        return
+    except OSError as error:
+        raise StoreError(f"cannot open process registry `{path}`: {error.strerror}") from None
+    kind = _kind(info.st_mode)
+    if kind is not None:
+        raise NotARegistry(f"not a lash process registry: {path} is {kind}")
+    if not read_only:
+        _check_writable(path, directory)
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as error:
+        raise StoreError(f"cannot read process registry `{path}`: {error.strerror}") from None
+    # A header of NULs (or none yet) is a file another opener has created and not yet
+    # written: SQLite itself is the judge of that one.
+    if header.strip(b"\x00") and header != SQLITE_HEADER:
+        raise NotARegistry(f"not a lash process registry: {path} is not a SQLite database")
+
+
+def _check_writable(path: str, directory: str) -> None:
+    """A handle that writes needs the file, and the directory unless the -wal and -shm are
+    already there (SQLite makes them beside the file, and deletes them at the last close)."""
+    if not os.access(path, os.W_OK):
+        raise StoreError(
+            f"process registry `{path}` is read-only (no write permission); "
+            "only read-only access is possible"
+        )
+    sidecars = all(os.path.exists(path + suffix) for suffix in (WAL, SHM))
+    if not sidecars and not os.access(directory, os.W_OK | os.X_OK):
+        raise StoreError(
+            f"cannot write process registry `{path}`: its directory `{directory}` is not "
+            "writable (SQLite keeps the -wal and -shm beside the file); "
+            "only read-only access is possible"
+        )
+
+
+def create_private(path: str) -> None:
+    """Create a new registry file as 0600; SQLite gives its -wal and -shm the same mode."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass  # a concurrent opener won the race; it is the same fresh file
+    except OSError as error:
+        raise StoreError(f"cannot create process registry `{path}`: {error.strerror}") from None
+
+
+class FileState(NamedTuple):
+    """What an immutable connection's reads depend on: the main file as it was."""
+
+    ino: int
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    wal_size: int  # -1: no -wal
+
+
+def file_state(path: str) -> FileState | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    try:
+        wal_size = os.stat(path + WAL).st_size
+    except OSError:
+        wal_size = -1
+    return FileState(info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns, wal_size)
+
+
+def read_only_uri(path: str) -> tuple[str, FileState | None]:
+    """The URI a read-only connection opens `path` with (see the module docstring), and,
+    for an immutable one, the file state its reads must still find."""
+    target = f"file:{quote(path)}"
+    if os.path.exists(path + WAL):
+        if not os.path.exists(path + SHM) and os.path.getsize(path + WAL) > 0:
+            raise StoreError(
+                f"process registry `{path}` has commits in its -wal but no -shm: only a "
+                "read-write open (any write command, by a user who may write the "
+                "directory) can recover them"
+            )
+        if os.path.exists(path + SHM):
+            return f"{target}?mode=ro&readonly_shm=1", None
+    # The state is read before the open: a change between the two is then caught too. (An
+    # empty -wal without a -shm is what a writer leaves when it dies before its first
+    # commit: nothing in it, so the main file is the whole truth.)
+    return f"{target}?immutable=1", file_state(path)
+
+
+def still_immutable(path: str, state: FileState) -> bool:
+    """Whether an immutable connection opened when the file was `state` still reads the
+    whole truth: no -wal has appeared (or grown) and the main file is as it was."""
+    return file_state(path) == state
