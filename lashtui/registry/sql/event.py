@@ -113,6 +113,7 @@ def append_to(
     """The event appended (or the identical one already stored under its replay key) and
     the record after it."""
     pid = record.id
+    request.check_limits()  # (its size: `Replay.lookup`'s payload hash)
     replay = replay or Replay.lookup(conn, pid, request)
     payload_hash = replay.payload_hash
     key = request.replay_key

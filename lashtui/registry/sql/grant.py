@@ -40,6 +40,8 @@ def grant(
     process_id: str,
     descriptor: ProcessHandleDescriptor,
 ) -> ProcessHandleGrant:
+    scope.check_limits("the granted scope")
+    descriptor.check_limits()
     require_exists(conn, process_id)
     _upsert(conn, scope, process_id, descriptor.model_dump_json())
     return ProcessHandleGrant(
@@ -67,6 +69,7 @@ def transfer(
     conn: Tx, from_scope: SessionScope, to_scope: SessionScope, ids: list[str]
 ) -> None:
     """All or nothing: one missing grant rolls back the grants already moved."""
+    to_scope.check_limits("the scope granted to")
     for process_id in ids:
         row = conn.execute(
             "SELECT descriptor_json FROM process_handle_grants WHERE scope_id = ? "

@@ -16,6 +16,7 @@ from lashtui.model import (
     ProcessStartRequest,
     ProcessStatusFilter,
     WaitState,
+    limit,
 )
 from lashtui.registry.sql import grant
 from lashtui.registry.sql.dialect import Tx, dialect
@@ -55,6 +56,10 @@ def register(
 def set_external_ref(
     conn: Tx, process_id: str, ref: ExternalRef, now: int
 ) -> ProcessRecord:
+    limit.check_text("an external ref's backend", ref.backend, limit.MAX_NAME_CHARS)
+    limit.check_text("an external ref's id", ref.id, limit.MAX_ID_CHARS)
+    limit.check_depth("an external ref's metadata", ref.metadata)
+    limit.encode_json("an external ref", ref.model_dump_json())
     record = require_record(conn, process_id)
     if record.external_ref is not None:
         if record.external_ref == ref:
@@ -88,6 +93,7 @@ def record_first_started(
 def request_abandon(
     conn: Tx, process_id: str, request: AbandonRequest, now: int
 ) -> ProcessRecord:
+    check_abandon_request(request)
     record = require_record(conn, process_id)
     if record.is_terminal():
         raise ProcessConflict(f"terminal process `{process_id}` cannot accept an abandon request")
@@ -96,6 +102,11 @@ def request_abandon(
     record = touch(record, now, abandon_request=request)
     save_record(conn, record)
     return record
+
+
+def check_abandon_request(request: AbandonRequest) -> None:
+    limit.check_text("requested_by", request.requested_by, limit.MAX_NAME_CHARS)
+    limit.check_text("an abandon reason", request.reason, limit.MAX_REASON_CHARS)
 
 
 def set_wait(conn: Tx, process_id: str, wait: WaitState, now: int) -> ProcessRecord:
@@ -171,6 +182,9 @@ def changed_since(
 
 
 def start(conn: Tx, request: ProcessStartRequest, now: int) -> ProcessRecord:
+    if request.grant is not None:  # (the registration's own limits: `prepare`)
+        request.grant.session_scope.check_limits("the granted scope")
+        request.grant.descriptor.check_limits()
     spec = request.execution_env()
     env_ref = put_env(conn, spec, now) if spec is not None else None
     record = register(conn, request.into_registration(env_ref), now)
@@ -180,6 +194,7 @@ def start(conn: Tx, request: ProcessStartRequest, now: int) -> ProcessRecord:
 
 
 def put_env(conn: Tx, spec: ProcessExecutionEnvSpec, now: int) -> str:
+    limit.check_depth("an execution env", [spec.plugin_options, spec.policy])
     env_ref = spec.stable_ref()
     known = isinstance(conn, RecordCache) and env_ref in conn.envs
     if not known:  # (the insert would be ignored anyway)
@@ -187,7 +202,7 @@ def put_env(conn: Tx, spec: ProcessExecutionEnvSpec, now: int) -> str:
             dialect(conn).insert_or_ignore(
                 "INTO process_execution_envs (env_ref, spec_json, created_at_ms) VALUES (?, ?, ?)"
             ),
-            (env_ref, spec.model_dump_json(), now),
+            (env_ref, limit.encode_json("an execution env", spec.model_dump_json()).decode(), now),
         )
         if isinstance(conn, RecordCache):
             conn.staged_envs[env_ref] = spec
