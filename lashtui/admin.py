@@ -338,6 +338,15 @@ class Processes:
             await self.worker.drive_pending_processes()
         return observed
 
+    async def end_undecodable(
+        self, process_id: str, operator: str, reason: str
+    ) -> ObservedProcess:
+        """End a row whose stored record cannot be decoded (it lists as `undecodable`, and
+        cancel, signal and abandon refuse it): it becomes an ordinary `failed` row whose
+        terminal event says why and who, which prune then removes like any other."""
+        record = await self.registry.end_undecodable_process(process_id, operator, reason)
+        return await self._observe(record)
+
     def for_session(self, scope: SessionScope) -> SessionProcesses:
         """The same vocabulary seen from inside a session: only what its grants reach."""
         return SessionProcesses(self, scope)

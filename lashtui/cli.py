@@ -144,6 +144,17 @@ def build_parser() -> argparse.ArgumentParser:
     abandon.add_argument("--reason")
     _add_json(abandon)
 
+    end = sub.add_parser(
+        "end-undecodable",
+        help="end a process whose stored record cannot be decoded (it lists as undecodable)",
+    )
+    end.add_argument("id")
+    end.add_argument("--reason", required=True)
+    end.add_argument(
+        "--by", metavar="WHO", help="who ends it (default: $LASHTUI_OPERATOR, else user@host)"
+    )
+    _add_json(end)
+
     transfer = sub.add_parser("transfer", help="move handle grants between session scopes")
     transfer.add_argument("--from", dest="from_scope", required=True, metavar="SCOPE")
     transfer.add_argument("--to", dest="to_scope", required=True, metavar="SCOPE")

@@ -357,6 +357,32 @@ async def cmd_abandon(args: argparse.Namespace) -> int:
     return 0
 
 
+def default_operator() -> str:
+    """Who acts, when `--by` is not given: $LASHTUI_OPERATOR, else user@host."""
+    import getpass
+    import os
+    import socket
+
+    found = os.environ.get("LASHTUI_OPERATOR")
+    if found:
+        return found
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+async def cmd_end_undecodable(args: argparse.Namespace) -> int:
+    operator = args.by or default_operator()
+    async with facade(args, writes=True) as processes:
+        observed = await processes.end_undecodable(args.id, operator, args.reason)
+    emit_json(observed) if args.json else print(
+        f"ended undecodable process {args.id}: now {observed.lifecycle.value}"
+    )
+    return 0
+
+
 async def cmd_transfer(args: argparse.Namespace) -> int:
     source, target = SessionScope.parse(args.from_scope), SessionScope.parse(args.to_scope)
     async with facade(args, writes=True) as processes:
@@ -469,6 +495,7 @@ COMMANDS: dict[str, Command] = {
     "signal": cmd_signal,
     "abandon": cmd_abandon,
     "transfer": cmd_transfer,
+    "end-undecodable": cmd_end_undecodable,
     "prune": cmd_prune,
     "worker": cmd_worker,
     "sweep": cmd_sweep,

@@ -8,7 +8,8 @@
      ├── LeaseLost                « process lease for `<pid>` is missing or expired »
      └── StoreError               the database itself: wrong schema, not a registry, locked,
           ├── UnsupportedSchema   read-only, unreadable rows
-          └── NotARegistry
+          ├── NotARegistry
+          └── UndecodableProcess  a write to a row whose record cannot be decoded
 
 Shaped like httpx/_exceptions.py: a shallow tree whose leaves say what kind of thing went
 wrong, while the message says which value. A raw sqlite3 or pydantic error never reaches a
@@ -63,3 +64,8 @@ class UnsupportedSchema(StoreError):
 
 class NotARegistry(StoreError):
     """The file is not a SQLite database, or is one that belongs to something else."""
+
+
+class UndecodableProcess(StoreError):
+    """The row's record cannot be decoded (another program or an older build wrote it), so
+    nothing may change it but `end_undecodable_process`; reads show it marked instead."""

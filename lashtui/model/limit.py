@@ -130,8 +130,7 @@ def encode_json(what: str, text: str) -> bytes:
         data = text.encode("utf-8")
     except UnicodeEncodeError as error:
         raise InvalidRequest(
-            f"{what} holds a lone surrogate ({_surrogate(text, error)}), which UTF-8 cannot "
-            "store"
+            f"{what} holds a lone surrogate ({_surrogate(text, error)}), which UTF-8 cannot store"
         ) from None
     if len(data) > MAX_JSON_BYTES:
         raise InvalidRequest(

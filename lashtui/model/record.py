@@ -238,6 +238,10 @@ class ProcessRecord(WireModel):
     abandon_request: AbandonRequest | None = omitted()
     wait: WaitState | None = omitted()
     status: ProcessStatus = Field(default_factory=ProcessStatus.running)
+    # Set only on the stand-in the registry reads for a row whose stored record does not
+    # decode (why, in a few words; registry/sql/row.py). Never serialised: it is not part of
+    # lash's shape, and a stand-in is never saved.
+    undecodable: str | None = Field(default=None, exclude=True)
 
     @classmethod
     def new(

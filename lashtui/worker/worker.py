@@ -124,6 +124,9 @@ class ProcessWorker:
     def _wants(self, item: ProcessWorkItem, now: int) -> bool:
         if item.process_id in self._tasks:
             return False
+        if item.undecodable:  # counted and logged, never claimed (sweep.recover)
+            self._rt.stats.verdicts[Verdict.SKIPPED_UNDECODABLE] += 1
+            return False
         # An externally-owned row without an abandon request is never even claimed.
         if item.disposition is RecoveryDisposition.EXTERNALLY_OWNED and not item.abandon_requested:
             return False

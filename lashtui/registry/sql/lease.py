@@ -18,12 +18,14 @@ from lashtui.model import (
     ProcessLease,
     ProcessLeaseClaimOutcome,
     ProcessWorkItem,
+    RecoveryDisposition,
 )
 from lashtui.model.lease import LeaseOwnerLiveness, OpaqueLiveness
 from lashtui.model.wire import sha256_hex
 from lashtui.registry.sql.dialect import Tx, dialect
-from lashtui.registry.sql.row import require_exists
+from lashtui.registry.sql.row import fetch_rows, require_exists
 
+_DISPOSITIONS = frozenset(d.value for d in RecoveryDisposition)
 _LIVENESS = TypeAdapter[LeaseOwnerLiveness](LeaseOwnerLiveness)
 
 
@@ -285,24 +287,27 @@ def work_items(conn: Tx) -> list[ProcessWorkItem]:
     """The worklist in one query: disposition and the abandon-request fact straight from
     the record JSON (no decoding in Python), joined with the lease columns."""
     sql = dialect(conn)
-    rows = conn.execute(
+    rows = fetch_rows(
+        conn,
         f"SELECT p.process_id, {sql.json_text('p.record_json', 'disposition')}, "
         f"{sql.json_has('p.record_json', 'abandon_request')}, "
         "l.lease_owner_id, l.lease_owner_incarnation_id, l.lease_owner_liveness_json, "
         "l.lease_token, l.lease_fencing_token, l.lease_claimed_at_ms, l.lease_expires_at_ms "
         "FROM processes p LEFT JOIN process_leases l ON l.process_id = p.process_id "
-        "WHERE p.status = 'running' ORDER BY p.process_id"
-    ).fetchall()
+        "WHERE p.status = 'running' ORDER BY p.process_id",
+    )
     items = []
     for process_id, disposition, requested, *columns in rows:
         held = columns[0] is not None and columns[3] is not None  # owner id and token
         lease = LeaseRow(*columns).lease(process_id) if held else None
+        known = disposition in _DISPOSITIONS
         items.append(
             ProcessWorkItem(
                 process_id=process_id,
-                disposition=disposition,
+                disposition=disposition if known else RecoveryDisposition.EXTERNALLY_OWNED,
                 abandon_requested=bool(requested),
                 lease=lease,
+                undecodable=not known,
             )
         )
     return items
