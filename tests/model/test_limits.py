@@ -1,0 +1,170 @@
+"""The limits of lashtui.model.limit: refused at every entry (the model's checks, the
+registry's write functions on both stores, the facade) with one sentence naming the limit,
+nothing written; generous enough for every row lash itself wrote."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from pydantic import JsonValue
+
+from lashtui.admin import Processes
+from lashtui.errors import InvalidRequest
+from lashtui.model import (
+    AbandonRequest,
+    Engine,
+    External,
+    ExternalRef,
+    ProcessEventAppendRequest,
+    ProcessHandleDescriptor,
+    ProcessRegistration,
+    ProcessStartRequest,
+    RecoveryDisposition,
+    event_payload_hash,
+    limit,
+    process_signal_event_type,
+)
+from lashtui.registry import ProcessRegistry
+from tests.builders import ext, registration, rr
+from tests.registry.rows import ANY, scope
+
+FIXTURES = Path("/work/shared/fixtures/lash")
+
+
+def nested(depth: int) -> JsonValue:
+    value: JsonValue = "leaf"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def external(process_id: str = "p", metadata: object = None) -> ProcessRegistration:
+    process_input = External(metadata=metadata)  # type: ignore[arg-type]
+    return registration(process_id, process_input, RecoveryDisposition.EXTERNALLY_OWNED)
+
+
+def test_depth_and_text_depth_agree_and_never_recurse() -> None:
+    assert limit.json_depth("x") == 0
+    assert limit.json_depth([]) == 1
+    assert limit.json_depth({"a": [1, {"b": []}]}) == 4
+    deep = nested(100_000)  # far past any recursion limit: the walk is iterative
+    assert limit.json_depth(deep) == 100_000
+    assert limit.text_depth('{"a": "[[[", "b": [[1]]}') == 3  # brackets in strings skipped
+
+
+def test_a_registration_at_the_limits_passes_and_one_past_them_is_refused() -> None:
+    external("p", nested(limit.MAX_JSON_DEPTH)).prepare()
+    external("p" * limit.MAX_ID_CHARS, {"label": "l" * limit.MAX_LABEL_CHARS}).prepare()
+    with pytest.raises(InvalidRequest) as refused:
+        external("p", nested(limit.MAX_JSON_DEPTH + 1)).prepare()
+    assert str(refused.value) == "external metadata may nest at most 64 levels; this one nests 65"
+    with pytest.raises(InvalidRequest, match=r"^a process id may be at most 512 characters; "):
+        external("p" * 513).prepare()
+    big = "x" * limit.MAX_JSON_BYTES
+    with pytest.raises(
+        InvalidRequest, match=r"^a registration may be at most 1.0 MiB of JSON; this one is 1.0 MiB"
+    ):
+        external("p", big).prepare()
+
+
+@pytest.mark.parametrize(
+    ("value", "sentence"),
+    [
+        ("\ud800", "a registration holds a lone surrogate (\\ud800), which UTF-8 cannot store"),
+        ("a\x00b", "a registration holds the NUL character (\\u0000), which PostgreSQL cannot"),
+    ],
+)
+def test_text_utf8_and_postgresql_cannot_store_is_refused(value: str, sentence: str) -> None:
+    with pytest.raises(InvalidRequest) as refused:
+        external("p", {"k": value}).prepare()
+    assert str(refused.value).startswith(sentence)
+    with pytest.raises(InvalidRequest, match=r"^a process id holds "):
+        external(f"p{value}").prepare()
+
+
+def test_an_escaped_backslash_before_u0000_is_not_a_nul() -> None:
+    external("p", {"k": "\\u0000"}).prepare()  # the text `\u0000`, six characters
+
+
+def test_event_payloads_names_and_reasons() -> None:
+    with pytest.raises(InvalidRequest, match=r"^an event payload may be at most 1.0 MiB"):
+        event_payload_hash("t", "x" * limit.MAX_JSON_BYTES)
+    request = ProcessEventAppendRequest.new("t", nested(65))
+    with pytest.raises(InvalidRequest, match=r"^an event payload may nest at most 64 levels"):
+        request.check_limits()
+    with pytest.raises(InvalidRequest, match=r"^a cancel reason may be at most 4,096 characters"):
+        ProcessEventAppendRequest.cancel_requested("p", "r" * 4097)
+    with pytest.raises(InvalidRequest, match=r"^a signal name may be at most 256 characters"):
+        process_signal_event_type("s" * 257)
+
+
+async def test_the_registry_refuses_at_each_write_and_writes_nothing(
+    registry: ProcessRegistry,
+) -> None:
+    """Another program using the registry directly meets the same limits (both stores)."""
+    with pytest.raises(InvalidRequest, match="may nest at most 64 levels; this one nests 200"):
+        await registry.register_process(external("deep", nested(200)))
+    assert await registry.list_processes(ANY) == []
+
+    await registry.register_process(rr("p"))
+    deep_event = ProcessEventAppendRequest.new("process.waiting", nested(200))
+    with pytest.raises(InvalidRequest, match=r"^an event payload may nest at most 64"):
+        await registry.append_event("p", deep_event)
+    assert await registry.events_after("p", 0) == []
+    with pytest.raises(InvalidRequest, match=r"^an abandon reason may be at most 4,096"):
+        await registry.request_process_abandon(
+            "p", AbandonRequest(requested_by="dana", requested_at_ms=1, reason="r" * 5000)
+        )
+    with pytest.raises(InvalidRequest, match=r"^requested_by may be at most 256 characters"):
+        await registry.request_process_abandon(
+            "p", AbandonRequest(requested_by="d" * 300, requested_at_ms=1)
+        )
+    with pytest.raises(InvalidRequest, match=r"^the granted scope's session id may be at most"):
+        await registry.grant_handle(scope("s" * 300), "p", ProcessHandleDescriptor())
+    with pytest.raises(InvalidRequest, match=r"^a handle's label may be at most 1,024"):
+        await registry.grant_handle(scope("s"), "p", ProcessHandleDescriptor(label="l" * 2000))
+    await registry.register_process(ext("x"))
+    with pytest.raises(InvalidRequest, match=r"^an external ref's metadata may nest at most 64"):
+        await registry.set_external_ref("x", ExternalRef(backend="b", id="1", metadata=nested(99)))
+    (record,) = [r for r in await registry.list_processes(ANY) if r.id == "p"]
+    assert record.abandon_request is None and await registry.handle_grants_for_process("p") == []
+
+
+async def test_the_facade_start_that_used_to_lock_readers_out_is_refused(
+    registry: ProcessRegistry,
+) -> None:
+    """A payload nested 200 levels: accepted before, after which every read failed."""
+    processes = Processes(registry)
+    request = ProcessStartRequest(
+        id="deep",
+        input=Engine(kind="steps", payload=nested(200)),  # type: ignore[arg-type]
+        disposition=RecoveryDisposition.RERUNNABLE,
+    )
+    with pytest.raises(InvalidRequest) as refused:
+        await processes.start(request)
+    assert str(refused.value) == "an engine payload may nest at most 64 levels; this one nests 200"
+    assert await processes.list() == []
+
+
+def test_every_row_lash_wrote_is_within_the_limits(tmp_path: Path) -> None:
+    """The limits must never refuse what lash itself stores (the fixture registries)."""
+    checked = 0
+    for source in sorted(FIXTURES.glob("*.db")):
+        copy = tmp_path / source.name
+        shutil.copyfile(source, copy)
+        conn = sqlite3.connect(copy)
+        try:
+            texts = [row[0] for row in conn.execute("SELECT record_json FROM processes")]
+            texts += [row[0] for row in conn.execute("SELECT event_json FROM process_events")]
+        finally:
+            conn.close()
+        for text in texts:
+            assert len(text.encode()) <= limit.MAX_JSON_BYTES
+            assert limit.json_depth(json.loads(text)) <= limit.MAX_JSON_DEPTH
+            checked += 1
+    if checked == 0:
+        pytest.skip(f"no lash fixtures at {FIXTURES}")
