@@ -81,6 +81,8 @@ def abandon_outlook(process: ObservedProcess, now_ms: int | None = None) -> str:
     (given the time, it also says whether the owner's lease has already lapsed)."""
     if process.terminal:
         return f"process `{process.process_id}` is already {process.lifecycle.value}"
+    if process.undecodable is not None:
+        return "not applicable: its record could not be decoded; only end-undecodable ends it"
     if process.disposition is RecoveryDisposition.RERUNNABLE:
         return "not applicable: rerunnable rows are re-run by the sweep, not abandoned"
     if process.disposition is RecoveryDisposition.OWNER_BOUND and process.first_started is None:

@@ -12,7 +12,7 @@ import hashlib
 import re
 from typing import Literal
 
-from pydantic import Field, JsonValue
+from pydantic import Field, JsonValue, ValidationError
 
 from lashtui.errors import InvalidRequest
 from lashtui.model import limit
@@ -215,7 +215,13 @@ class ProcessEventAppendRequest(WireModel):
         cls, event_type: str, payload: JsonValue = None, replay_key: str | None = None
     ) -> ProcessEventAppendRequest:
         replay = ReplayKey(key=replay_key) if replay_key is not None else None
-        return cls(event_type=event_type, payload=payload, replay=replay)
+        try:
+            return cls(event_type=event_type, payload=payload, replay=replay)
+        except ValidationError:
+            # pydantic refuses a payload nested past ~255 levels with a traceback's worth of
+            # locations; say which limit instead (free on the way that succeeds).
+            limit.check_depth("an event payload", payload)
+            raise
 
     @classmethod
     def cancel_requested(cls, process_id: str, reason: str | None) -> ProcessEventAppendRequest:

@@ -168,3 +168,19 @@ def test_every_row_lash_wrote_is_within_the_limits(tmp_path: Path) -> None:
             checked += 1
     if checked == 0:
         pytest.skip(f"no lash fixtures at {FIXTURES}")
+
+
+async def test_the_facade_signal_refuses_a_payload_too_deep_for_pydantic(
+    registry: ProcessRegistry,
+) -> None:
+    """Past ~255 levels pydantic itself refuses the payload, with a ValidationError that
+    used to reach the caller (the dashboard's signal form) as a traceback."""
+    processes = Processes(registry)
+    await registry.register_process(rr("p"))
+    for depth in (100, 300):
+        with pytest.raises(InvalidRequest) as refused:
+            await processes.signal("p", "go", "s1", nested(depth))
+        assert str(refused.value) == (
+            f"an event payload may nest at most 64 levels; this one nests {depth}"
+        )
+    assert await registry.events_after("p", 0) == []
