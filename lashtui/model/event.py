@@ -186,6 +186,9 @@ class ProcessEvent(WireModel):
     invocation: RuntimeInvocation
     semantics: ProcessEventSemantics = Field(default_factory=ProcessEventSemantics)
     occurred_at: SystemTime
+    # Set only on the stand-in the registry reads for an event whose stored JSON does not
+    # decode (why; registry/sql/event.py): never serialised, not part of lash's shape.
+    undecodable: str | None = Field(default=None, exclude=True)
 
     @property
     def occurred_at_ms(self) -> int:

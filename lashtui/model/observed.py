@@ -100,6 +100,8 @@ class ObservedProcessEvent(WireModel):
     event_type: str
     occurred_at_ms: int
     payload: JsonValue
+    # Why the stored event could not be decoded (its payload is then null); omitted otherwise.
+    undecodable: str | None = omitted()
 
     @classmethod
     def from_event(cls, event: ProcessEvent) -> ObservedProcessEvent:
@@ -108,4 +110,5 @@ class ObservedProcessEvent(WireModel):
             event_type=event.event_type,
             occurred_at_ms=event.occurred_at_ms,
             payload=event.payload,
+            undecodable=event.undecodable,
         )

@@ -216,3 +216,26 @@ async def test_text_that_is_not_utf8_or_holds_lone_surrogates(tmp_path: Path) ->
     async with open_registry(target) as registry:
         ended = await registry.end_undecodable_process("bytes", "dana", "garbage")
         assert ended.is_terminal()
+
+
+async def test_an_undecodable_event_is_shown_in_its_place_in_the_timeline(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    await registry.register_process(rr("p"))
+    for reason in ("one", "two", "three"):
+        await registry.append_event("p", ProcessEventAppendRequest.cancel_requested("p", reason))
+    deep = '{"payload": ' + "[" * 300 + "]" * 300 + "}"
+    with raw_connection(registry_target) as conn:
+        conn.execute("UPDATE process_events SET event_json = ? WHERE sequence = 2", (deep,))
+
+    events = await registry.events_after("p", 0)
+    assert [(e.sequence, e.undecodable is not None) for e in events] == [
+        (1, False),
+        (2, True),
+        (3, False),
+    ]
+    assert events[1].event_type == "process.cancel_requested" and events[1].payload is None
+    assert [e.sequence for e in await registry.recent_events("p", 2)] == [2, 3]
+    observed = await Processes(registry).events("p")
+    assert "undecodable" in observed[1].model_dump(mode="json")
+    assert "undecodable" not in observed[0].model_dump(mode="json")
