@@ -14,6 +14,7 @@ to be right.
 
 from __future__ import annotations
 
+import shlex
 import sqlite3
 from collections import OrderedDict
 from typing import Any
@@ -227,7 +228,7 @@ def decode_row(row: Row) -> ProcessRecord:
 def refuse_undecodable(process_id: str, reason: str) -> StoreError:
     return UndecodableProcess(
         f"process `{process_id}` could not be decoded ({reason}); nothing can change it but "
-        f"ending it: `lashtui end-undecodable {process_id}`"
+        f"ending it: `lashtui end-undecodable {shlex.quote(process_id)}`"
     )
 
 
