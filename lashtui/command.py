@@ -42,6 +42,7 @@ from lashtui.model import (
     limit,
     originator_from_scope_id,
 )
+from lashtui.untrusted import visible
 
 # --- parsing values (errors are LashErrors: one sentence naming the value, exit 1) ----------
 
@@ -70,7 +71,8 @@ def parse_json(flag: str, text: str) -> JsonValue:
     try:
         value: JsonValue = json.loads(text)
     except json.JSONDecodeError as error:
-        shown = text if len(text) <= 200 else f"{text[:200]}..."
+        # The argument echoed back one line long, its control characters shown as escapes.
+        shown = visible(text if len(text) <= 200 else f"{text[:200]}...")
         raise InvalidRequest(f"{flag} is not valid JSON ({error.msg}): `{shown}`") from None
     for string in limit.walk_strings(value):
         if not string.isascii():

@@ -184,3 +184,74 @@ async def test_the_facade_signal_refuses_a_payload_too_deep_for_pydantic(
             f"an event payload may nest at most 64 levels; this one nests {depth}"
         )
     assert await registry.events_after("p", 0) == []
+
+
+# --- property-based: whatever a writer passes, it is refused in one sentence or it is a row
+# --- the read path can decode
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from lashtui.command import parse_json  # noqa: E402
+from lashtui.model import ProcessRecord  # noqa: E402
+
+# Every code point, lone surrogates and NUL included.
+ANY_TEXT = st.text(st.characters(codec=None, min_codepoint=0, max_codepoint=0x10FFFF))
+SCALARS = st.none() | st.booleans() | st.integers(-(2**53), 2**53) | ANY_TEXT
+JSON_VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(ANY_TEXT, inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@st.composite
+def deep_values(draw: st.DrawFn) -> JsonValue:
+    """A JSON value wrapped in lists and objects up to 300 levels: either side of the limit,
+    and past what pydantic itself parses."""
+    value = draw(JSON_VALUES)
+    for key in draw(st.lists(st.sampled_from(["", "k", None]), max_size=300)):
+        value = [value] if key is None else {key: value}
+    return value
+
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(process_id=ANY_TEXT, label=st.none() | ANY_TEXT, metadata=deep_values())
+def test_a_registration_is_refused_in_one_sentence_or_reads_back(
+    process_id: str, label: str | None, metadata: JsonValue
+) -> None:
+    try:
+        fields = {"id": process_id, "input": External(metadata=metadata)}
+        request = ProcessStartRequest.model_validate(
+            {**fields, "disposition": RecoveryDisposition.EXTERNALLY_OWNED}
+        )
+        registration_ = request.into_registration(None)
+        if label is not None:
+            identity = registration_.identity.model_copy(update={"label": label})
+            registration_ = registration_.model_copy(update={"identity": identity})
+    except ValueError:
+        return  # pydantic refused to build it at all (past ~255 levels): not a write
+    try:
+        prepared, registration_hash = registration_.prepare()
+    except InvalidRequest as refused:
+        text = str(refused)
+        assert text and "\n" not in text and len(text) < 300, text
+        return
+    record = ProcessRecord.new(prepared, registration_hash, 1)
+    assert ProcessRecord.model_validate_json(record.stored_json()) == record
+
+
+@SETTINGS
+@given(text=ANY_TEXT | deep_values().map(lambda v: json.dumps(v, ensure_ascii=False)))
+def test_parse_json_returns_a_value_within_the_limits_or_one_sentence(text: str) -> None:
+    try:
+        value = parse_json("--payload", text)
+    except InvalidRequest as refused:
+        message = str(refused)
+        assert message.startswith("--payload ") and len(message.splitlines()) == 1
+        return
+    assert limit.json_depth(value) <= limit.MAX_JSON_DEPTH
+    json.dumps(value, ensure_ascii=False).encode("utf-8")  # storable as UTF-8
