@@ -244,43 +244,46 @@ def fetch_rows(conn: Tx, sql: str, params: Any = ()) -> list[Row]:
     The default decoder stays for every result without such bytes (it is C; a Python text
     factory costs on every cell)."""
     try:
-        return list(conn.execute(sql, params).fetchall())
+        return conn.execute(sql, params).fetchall()
     except sqlite3.OperationalError as error:
         if "decode" not in str(error) or not isinstance(conn, sqlite3.Connection):
             raise
     factory = conn.text_factory
     conn.text_factory = _lenient_text
     try:
-        return list(conn.execute(sql, params).fetchall())
+        return conn.execute(sql, params).fetchall()
     finally:
         conn.text_factory = factory
 
 
 def load_record(conn: Tx, process_id: str, *, lenient: bool = False) -> ProcessRecord | None:
     """The row's record; None if there is no such row. A row that does not decode is its
-    stand-in when `lenient` (reads), else refused (`refuse_undecodable`: writes)."""
+    stand-in when `lenient` (reads), else refused (`refuse_undecodable`: writes). Only the
+    JSON is read first: this is every write's read, and the columns a stand-in needs are
+    fetched only for a row that fails."""
     held = conn.cached(process_id) if isinstance(conn, RecordCache) else None
     # The JSON only comes back when the row has moved on from the version held.
     rows = fetch_rows(
         conn,
-        f"SELECT CASE WHEN p.record_json = ? THEN NULL ELSE p.record_json END, "
-        f"{ROW_COLUMNS.split(', ', 1)[1]} FROM processes p WHERE p.process_id = ?",
+        "SELECT CASE WHEN record_json = ? THEN NULL ELSE record_json END "
+        "FROM processes WHERE process_id = ?",
         (held[0] if held else None, process_id),
     )
     if not rows:
         return None
-    row = rows[0]
-    if row[0] is None and held is not None:
+    text = rows[0][0]
+    if text is None and held is not None:
         return held[1]
     try:
-        record = decode_record(row[0])
+        record = decode_record(text)
     except DECODE_ERRORS as error:
         reason = undecodable_reason(error)
-        if lenient:
-            return undecodable_record(row, reason)
-        raise refuse_undecodable(process_id, reason) from None
+        if not lenient:
+            raise refuse_undecodable(process_id, reason) from None
+        columns = f"SELECT {ROW_COLUMNS} FROM processes p WHERE p.process_id = ?"
+        return undecodable_record(fetch_rows(conn, columns, (process_id,))[0], reason)
     if isinstance(conn, RecordCache):
-        conn.remember(process_id, row[0], record)
+        conn.remember(process_id, text, record)
     return record
 
 
