@@ -29,10 +29,11 @@ How the numbers were chosen (measured with pydantic 2 / pydantic-core, Python 3.
 - Depth. pydantic-core's JSON parser refuses any document nested 254 levels or more
   ("recursion limit exceeded"), and a payload sits 2-4 levels inside the record or event that
   carries it; validating Python values fails at 256; `json.loads` raises RecursionError near
-  1,000; SQLite's json functions refuse past 2,000 ("malformed JSON"); jsonb goes deeper. The
-  dashboard renders JSON recursively on a 1,000-frame stack with Textual's own frames on top.
-  64 leaves every one of those a wide margin, and lash's own rows nest at most 18 (its
-  agent-workbench registry; event payloads 17).
+  1,000; SQLite's json functions refuse past 2,000 ("malformed JSON"); jsonb goes deeper. Any
+  recursive walk in the dashboard (formatting, a JSON tree) shares Python's 1,000-frame stack
+  with Textual's own frames (not measured widget by widget). 64 leaves every one of those a
+  wide margin, and lash's own rows nest at most 18 (its agent-workbench registry; event
+  payloads 17).
 - Bytes. lash's largest rows in that registry are a 120 KB record and a 199 KB event; 1 MiB is
   five times that, while a dashboard window of a few hundred rows stays in the hundreds of MB
   at worst.
@@ -45,7 +46,8 @@ store one) or the NUL character (PostgreSQL's text and jsonb cannot hold it).
 The checks are made to be cheap on the write path: depth is one iterative walk over the
 containers of a value (never its strings), and sizes are taken from the JSON text the write
 path builds anyway (the registration's hashing form, an event's payload hash form), encoded
-once for both the size check and the hash.
+once for both the size check and the hash. Measured: `ProcessRegistration.prepare` of a small
+engine start 10.9 -> 14.2 us, an event's payload hash 2.2 -> 2.6 us.
 """
 
 from __future__ import annotations
