@@ -191,13 +191,23 @@ def main(argv: list[str] | None = None) -> int:
         # The demo never seeds into the registry $LASHTUI_DB names: that one may be real.
         default = DEMO_DB if args.command == "demo" else DEFAULT_DB
         args.db = default if args.command == "demo" else os.environ.get("LASHTUI_DB", default)
+    from lashtui.untrusted import visible
+
     try:
         return asyncio.run(command(args))
     except LashError as error:
-        print(f"lashtui: {error}", file=sys.stderr)
+        # An error quotes what it refused (an id, a label), which may come from a registry.
+        print(visible(f"lashtui: {error}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`lashtui ls | head`): stop quietly, as a pipeline expects.
+        # Python would try to flush stdout again at exit and print a second error, so it is
+        # pointed at /dev/null first.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -42,7 +42,7 @@ from lashtui.model import (
     limit,
     originator_from_scope_id,
 )
-from lashtui.untrusted import visible
+from lashtui.untrusted import clipped, json_escaped, visible, visible_json
 
 # --- parsing values (errors are LashErrors: one sentence naming the value, exit 1) ----------
 
@@ -91,6 +91,11 @@ def parse_disposition(text: str) -> RecoveryDisposition:
 # --- output ---------------------------------------------------------------------------------
 
 
+# Stored text reaches the terminal only through lashtui.untrusted: human output shows each
+# control character as its escape (`visible`); JSON output writes the ones JSON's encoder
+# leaves raw as `\uXXXX` escapes (`json_escaped`), so it parses to the same value.
+
+
 def compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
@@ -100,7 +105,12 @@ def emit_json(value: BaseModel | list[Any] | dict[str, Any]) -> None:
         return item.model_dump(mode="json") if isinstance(item, BaseModel) else item
 
     document = [plain(v) for v in value] if isinstance(value, list) else plain(value)
-    print(compact(document))
+    print(json_escaped(compact(document)))
+
+
+def say(line: str) -> None:
+    """One line of human output that may quote stored text."""
+    print(visible(line))
 
 
 def status_badge(process: ObservedProcess) -> str:
@@ -109,18 +119,23 @@ def status_badge(process: ObservedProcess) -> str:
     return process.lifecycle.value
 
 
+# A label is clipped in the table (the whole of it is in `show`); ids are never clipped,
+# because a script or a person copies them from here.
+TABLE_LABEL_WIDTH = 48
+
+
 def print_table(processes: list[ObservedProcess]) -> None:
     rows = [("ID", "STATUS", "LABEL", "DISPOSITION", "ORIGINATOR", "LEASE", "ABANDON")]
     for p in processes:
         holder = p.lease_holder.owner_id if p.lease_holder else "-"
         rows.append(
             (
-                p.process_id,
+                visible(p.process_id),
                 status_badge(p),
-                p.label,
+                clipped(visible(p.label), TABLE_LABEL_WIDTH),
                 p.disposition.value,
-                p.originator.scope_id(),
-                holder,
+                visible(p.originator.scope_id()),
+                visible(holder),
                 "requested" if p.abandon_request else "-",
             )
         )
@@ -206,7 +221,7 @@ class Listing:
     def notice(self, after: str | None) -> str:
         """The stderr line when the output stopped at the limit: how to read on."""
         since = f" after `{after}`" if after is not None else ""
-        return (
+        return visible(
             f"lashtui: showing the first {self.shown} matching processes{since}; "
             f"--after {shlex.quote(self.last_id or '')} for the next page, --limit 0 for all"
         )
@@ -249,7 +264,7 @@ async def write_listing(listing: Listing, as_json: bool) -> None:
     out, opening = sys.stdout, "["
     async for page in listing.pages():
         for process in page:
-            out.write(opening + process.to_json())
+            out.write(opening + json_escaped(process.to_json()))
             opening = ","
     out.write("[]\n" if opening == "[" else "]\n")
 
@@ -263,7 +278,7 @@ async def cmd_show(args: argparse.Namespace) -> int:
         emit_json(found)
     else:
         for key, value in found.model_dump(mode="json").items():
-            print(f"{key}: {value if isinstance(value, str) else compact(value)}")
+            print(f"{key}: {visible(value) if isinstance(value, str) else visible_json(value)}")
     return 0
 
 
@@ -274,14 +289,15 @@ async def cmd_events(args: argparse.Namespace) -> int:
         emit_json(events)
     else:
         for event in events:
-            print(f"{event.sequence:>4}  {event.event_type}  {compact(event.payload)}")
+            shown = f"{visible(event.event_type)}  {visible_json(event.payload)}"
+            print(f"{event.sequence:>4}  {shown}")
     return 0
 
 
 async def cmd_await(args: argparse.Namespace) -> int:
     async with facade(args, writes=False) as processes:
         output = await processes.await_output(args.id, timeout=args.timeout)
-    emit_json(output) if args.json else print(
+    emit_json(output) if args.json else say(
         f"{output.terminal_state().value}: {output.model_dump_json()}"
     )
     return 0
@@ -379,7 +395,7 @@ async def cmd_end_undecodable(args: argparse.Namespace) -> int:
     operator = args.by or default_operator()
     async with facade(args, writes=True) as processes:
         observed = await processes.end_undecodable(args.id, operator, args.reason)
-    emit_json(observed) if args.json else print(
+    emit_json(observed) if args.json else say(
         f"ended undecodable process {args.id}: now {observed.lifecycle.value}"
     )
     return 0

@@ -57,6 +57,21 @@ def visible_json(value: Any, *, indent: int | None = None) -> str:
     return visible(text, multiline=indent is not None)
 
 
+# What JSON's own encoder leaves raw but a terminal may still obey: DEL and the C1 controls
+# (a UTF-8 terminal in 8-bit mode reads U+009B as CSI), the separators and the bidi controls,
+# and lone surrogates (which cannot be written as UTF-8 at all). As `\uXXXX` escapes they are
+# still the same JSON string to any parser.
+_JSON_RAW = re.compile(f"[\x7f-\x9f\u2028\u2029{_BIDI}\ud800-\udfff]")
+
+
+def json_escaped(text: str) -> str:
+    """JSON text (from any encoder, `ensure_ascii` off) with every character a terminal would
+    obey written as a JSON `\\uXXXX` escape: the same JSON value, and no control byte."""
+    if _JSON_RAW.search(text) is None:
+        return text
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def clipped(text: str, width: int) -> str:
     """At most `width` characters of already-visible text, with `…` when cut (a cell never
     grows without bound because a stored label does)."""

@@ -7,7 +7,14 @@ import json
 
 import pytest
 
-from lashtui.untrusted import clipped, is_visible, printable_name, visible, visible_json
+from lashtui.untrusted import (
+    clipped,
+    is_visible,
+    json_escaped,
+    printable_name,
+    visible,
+    visible_json,
+)
 
 
 @pytest.mark.parametrize(
@@ -59,3 +66,11 @@ def test_clipped_marks_the_cut() -> None:
 def test_printable_names() -> None:
     assert printable_name("approve") and printable_name("deploy.v2")
     assert not printable_name("") and not printable_name("a b") and not printable_name("a\x1b")
+
+
+def test_json_escaped_is_the_same_json_with_no_control_character() -> None:
+    value = {"k\u202e": ["\x9b31m", "\x7f", "\u2028", "\ud800", "plain é"]}
+    text = json_escaped(json.dumps(value, ensure_ascii=False))
+    assert json.loads(text) == value
+    assert all(not (0x7F <= ord(c) <= 0x9F) and c not in "\u202e\u2028\ud800" for c in text)
+    assert json_escaped('{"a":"b"}') == '{"a":"b"}'

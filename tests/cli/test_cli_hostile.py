@@ -1,0 +1,201 @@
+"""Hostile registry content through the real command line: ids, labels, scopes, event types,
+payloads and reasons that another program stored, made of markup, terminal escapes, bidi
+controls and every other character hypothesis can think of.
+
+Whatever is stored, each read command exits 0 with no traceback; its human output carries no
+byte a terminal would obey (each such character is shown as its escape); its JSON output
+carries none either and still parses to exactly what was stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import subprocess
+import sys
+import unicodedata
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lashtui.cli import main
+from lashtui.errors import LashError
+from lashtui.model import (
+    AbandonRequest,
+    ProcessEventAppendRequest,
+    ProcessEventType,
+    ProcessIdentity,
+    ProcessProvenance,
+    SessionOriginator,
+    SessionScope,
+)
+from lashtui.registry import open_registry
+from tests.builders import ext
+from tests.cli.test_cli import LASHTUI
+
+NASTY = [
+    "[/]",
+    "[@click=app.quit]click me[/]",
+    "[@click=screen.export('victim.txt')]click me[/]",
+    "fake [green]completed[/]",
+    "\x1b]0;pwned\x07",
+    "\x1b[2J\x1b[H",
+    "tab\there\rcarriage\x08back",
+    "c1 \x9b31m csi",
+    "\u202eevil\u202c",
+    "line\u2028sep",
+    ":smile: [bold]",
+]
+# Whatever a program might store: any character but a lone surrogate (which cannot be
+# written as UTF-8, so no SQLite row holds one as TEXT), nasty fragments mixed in.
+anything = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=30)
+hostile = st.one_of(
+    st.sampled_from(NASTY),
+    anything,
+    st.builds(lambda a, b: a + b, st.sampled_from(NASTY), anything),
+)
+# Obeyed rather than shown: C0 (but newline, which ends lines), DEL, C1, separators, bidi.
+OBEYED = {chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)] if c != 0x0A}
+OBEYED |= set("\u2028\u2029\u061c\u200e\u200f") | {chr(c) for c in range(0x202A, 0x202F)}
+OBEYED |= {chr(c) for c in range(0x2066, 0x206A)}
+
+
+def assert_nothing_obeyed(output: bytes) -> str:
+    text = output.decode("utf-8")  # strict: a lone surrogate would have failed here
+    bad = sorted({f"U+{ord(c):04X}" for c in text if c in OBEYED})
+    assert not bad, f"control characters reached the terminal: {bad}"
+    return text
+
+
+def run_cli(*argv: str) -> tuple[int, bytes, bytes]:
+    """The real entry point in this process, its output captured as the bytes a terminal
+    would receive (UTF-8, strict)."""
+    out, err = io.BytesIO(), io.BytesIO()
+    stdout = io.TextIOWrapper(out, encoding="utf-8", errors="strict", write_through=True)
+    stderr = io.TextIOWrapper(err, encoding="utf-8", errors="strict", write_through=True)
+    with redirect_stdout(stdout), redirect_stderr(stderr):
+        code = main(list(argv))
+    stdout.flush()
+    stderr.flush()
+    return code, out.getvalue(), err.getvalue()
+
+
+async def store(path: Path, rows: list[tuple[str, str, str, str]]) -> list[str]:
+    """Rows another program wrote: (id, label, session id, reason) each, with an event whose
+    type and payload are hostile too. Values the registry itself refuses are skipped: a
+    refusal at the write path is the other half of the contract, tested elsewhere."""
+    stored: list[str] = []
+    async with open_registry(str(path), create=True) as registry:
+        for process_id, label, session, reason in rows:
+            kind = "x." + "".join(c for c in label if c.isalnum())[:10]
+            try:
+                await registry.register_process(
+                    ext(
+                        process_id,
+                        identity=ProcessIdentity(kind="external", label=label),
+                        provenance=ProcessProvenance(
+                            originator=SessionOriginator(scope=SessionScope(session_id=session))
+                        ),
+                        event_types=[ProcessEventType.plain(kind)],
+                    )
+                )
+                await registry.append_event(
+                    process_id,
+                    ProcessEventAppendRequest(
+                        event_type=kind,
+                        payload={"note": label, reason: [reason, {"deep": session}]},
+                    )
+                )
+                await registry.request_process_abandon(
+                    process_id, AbandonRequest(requested_by=label, requested_at_ms=1, reason=reason)
+                )
+            except LashError:
+                continue
+            stored.append(process_id)
+    return stored
+
+
+def check_reads(db: Path, stored: list[str]) -> None:
+    code, out, err = run_cli("--db", str(db), "ls", "--status", "any")
+    assert code == 0, err
+    assert_nothing_obeyed(out)
+    assert len(out.decode().splitlines()) >= 1 + len(stored)
+
+    code, out, err = run_cli("--db", str(db), "ls", "--status", "any", "--json")
+    assert code == 0, err
+    listed = json.loads(assert_nothing_obeyed(out))
+    assert sorted(p["process_id"] for p in listed) == sorted(stored)
+
+    for process_id in stored:
+        for command in ("show", "events"):
+            code, out, err = run_cli("--db", str(db), command, process_id)
+            assert code == 0, err
+            assert_nothing_obeyed(out)
+            code, out, err = run_cli("--db", str(db), command, process_id, "--json")
+            assert code == 0, err
+            assert json.loads(assert_nothing_obeyed(out))
+        shown = json.loads(run_cli("--db", str(db), "show", process_id, "--json")[1])
+        assert shown["process_id"] == process_id  # the exact stored text, escapes undone
+
+    # A refusal quotes the value it refuses: visibly, on one line.
+    code, out, err = run_cli("--db", str(db), "show", "nope\x1b[2J" + stored[0] if stored else "x")
+    assert code == 1
+    assert len(assert_nothing_obeyed(err).strip().splitlines()) == 1
+
+
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(rows=st.lists(st.tuples(hostile, hostile, hostile, hostile), min_size=1, max_size=4))
+def test_hostile_rows_read_back_safely(tmp_path: Path, rows: list[tuple[str, ...]]) -> None:
+    db = tmp_path / f"hostile-{abs(hash(repr(rows)))}.db"
+    unique = list({r[0]: r for r in rows}.values())
+    stored = asyncio.run(store(db, unique))  # type: ignore[arg-type]
+    check_reads(db, stored)
+
+
+def test_every_nasty_value_at_once_through_the_installed_command(tmp_path: Path) -> None:
+    """The fixed cases through the installed `lashtui` in a subprocess, as a terminal gets
+    them: no traceback, no control byte, markup shown as the characters it is."""
+    db = tmp_path / "nasty.db"
+    rows = [(f"id{n}{v}", v, f"s{n}{v[:3]}", v) for n, v in enumerate(NASTY)]
+    stored = asyncio.run(store(db, rows))
+    assert len(stored) >= 5
+    result = subprocess.run(
+        [LASHTUI, "--db", str(db), "ls", "--status", "any"], capture_output=True, timeout=60
+    )
+    assert result.returncode == 0 and b"Traceback" not in result.stderr
+    text = assert_nothing_obeyed(result.stdout)
+    assert "[@click=app.quit]click me[/]" in text and "fake [green]completed[/]" in text
+    assert "\\x1b]0;pwned\\x07" in text
+
+
+@pytest.mark.parametrize("reader", ["head", "python"])
+def test_a_closed_pipe_ends_quietly(tmp_path: Path, reader: str) -> None:
+    db = tmp_path / "many.db"
+    asyncio.run(store(db, [(f"p{n:04}", "label", "s", "r") for n in range(400)]))
+    one_line = f"{sys.executable} -c 'import sys; sys.stdin.readline()'"
+    consumer = "head -1" if reader == "head" else one_line
+    result = subprocess.run(
+        f"'{LASHTUI}' --db '{db}' ls --status any | {consumer}; echo \"rc=${{PIPESTATUS[0]}}\" >&2",
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Traceback" not in result.stderr and "Error" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines()[-1] in ("rc=0", "rc=141")
+
+
+def test_the_obeyed_set_matches_unicode() -> None:
+    """The test's own idea of a control character agrees with Unicode's (Cc), so the
+    property above cannot pass by testing for too little."""
+    cc = {chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Cc"}
+    assert cc - {"\n"} <= OBEYED
