@@ -337,6 +337,7 @@ def start_request(args: argparse.Namespace) -> ProcessStartRequest:
 
 async def cmd_start(args: argparse.Namespace) -> int:
     request = start_request(args)
+    request.into_registration(None).check_limits()  # refused before any file is created
     async with facade(args, writes=True, create=True) as processes:
         record = await processes.start(request)
     emit_json(record) if args.json else print(f"started {record.id} ({record.disposition.value})")

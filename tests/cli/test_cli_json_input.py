@@ -76,6 +76,23 @@ def test_a_start_refused_before_any_file_is_created(tmp_path: Path) -> None:
     assert not path.exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "sentence"),
+    [
+        (("p" * 600, "--external"), "a process id may be at most 512 characters; this one has 600"),
+        (("p", "--external", "--label", "l" * 2000), "a label may be at most 1,024 characters"),
+        (("p", "--engine", "k" * 300, "--disposition", "rerunnable"), "an engine kind may be"),
+    ],
+    ids=["id", "label", "engine kind"],
+)
+def test_a_start_past_a_length_limit_creates_nothing(
+    tmp_path: Path, args: tuple[str, ...], sentence: str
+) -> None:
+    path = tmp_path / "new.db"
+    one_line_error(run("start", *args, db=path), sentence)
+    assert not path.exists()
+
+
 def test_an_undecodable_row_is_listed_shown_and_ended_by_id(db: Path) -> None:
     """A row another program wrote too deep to decode: `ls`, `show`, `cancel` and
     `end-undecodable` all answer (before, each was a traceback or "recursion limit
