@@ -239,3 +239,24 @@ async def test_an_undecodable_event_is_shown_in_its_place_in_the_timeline(
     observed = await Processes(registry).events("p")
     assert "undecodable" in observed[1].model_dump(mode="json")
     assert "undecodable" not in observed[0].model_dump(mode="json")
+
+
+async def test_a_nul_escape_an_older_build_wrote_stops_no_query(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    """A NUL in a string is `\\u0000` in JSON: older lashtui builds and serde_json write it,
+    pydantic reads it, but PostgreSQL's jsonb refuses it, which used to fail every census,
+    page and worklist there. The row is read, and the worker still sees what it is."""
+    await registry.register_process(rr("good"))
+    nul = await registry.register_process(rr("nul"))
+    body = json.loads(nul.model_dump_json())
+    body["identity"]["label"] = "a\x00b"
+    await _spoil(registry_target, "nul", json.dumps(body))
+
+    assert [r.identity.label for r in await registry.list_processes(ANY)] == [None, "a\x00b"]
+    assert set((await registry.process_census()).live) == {"good", "nul"}
+    assert len(await registry.page_processes(ProcessPageQuery(limit=10, text="zzz"))) == 0
+    assert len(await registry.page_processes(ProcessPageQuery(limit=10))) == 2
+    await registry.list_abandon_candidates(10)
+    items = {i.process_id: i for i in await registry.list_work_items()}
+    assert not items["nul"].undecodable and items["nul"].disposition.value == "rerunnable"

@@ -23,7 +23,7 @@ from lashtui.model import (
 from lashtui.model.lease import LeaseOwnerLiveness, OpaqueLiveness
 from lashtui.model.wire import sha256_hex
 from lashtui.registry.sql.dialect import Tx, dialect
-from lashtui.registry.sql.row import fetch_rows, require_exists
+from lashtui.registry.sql.row import fetch_rows, load_record, require_exists
 
 _DISPOSITIONS = frozenset(d.value for d in RecoveryDisposition)
 _LIVENESS = TypeAdapter[LeaseOwnerLiveness](LeaseOwnerLiveness)
@@ -300,17 +300,37 @@ def work_items(conn: Tx) -> list[ProcessWorkItem]:
     for process_id, disposition, requested, *columns in rows:
         held = columns[0] is not None and columns[3] is not None  # owner id and token
         lease = LeaseRow(*columns).lease(process_id) if held else None
-        known = disposition in _DISPOSITIONS
+        if disposition not in _DISPOSITIONS:  # not read in SQL: ask the record itself
+            items.append(_decoded_item(conn, process_id, lease))
+            continue
         items.append(
             ProcessWorkItem(
                 process_id=process_id,
-                disposition=disposition if known else RecoveryDisposition.EXTERNALLY_OWNED,
+                disposition=disposition,
                 abandon_requested=bool(requested),
                 lease=lease,
-                undecodable=not known,
             )
         )
     return items
+
+
+def _decoded_item(conn: Tx, process_id: str, lease: ProcessLease | None) -> ProcessWorkItem:
+    """The work item of a row whose JSON the SQL could not read (see `Dialect.json_text`):
+    from its decoded record if it decodes, else marked undecodable (the worker skips it)."""
+    record = load_record(conn, process_id, lenient=True)
+    if record is None or record.undecodable is not None:
+        return ProcessWorkItem(
+            process_id=process_id,
+            disposition=RecoveryDisposition.EXTERNALLY_OWNED,
+            lease=lease,
+            undecodable=True,
+        )
+    return ProcessWorkItem(
+        process_id=process_id,
+        disposition=record.disposition,
+        abandon_requested=record.abandon_request is not None,
+        lease=lease,
+    )
 
 
 def release(conn: Tx, lease: ProcessLease) -> None:
