@@ -20,6 +20,7 @@ from lashtui.model import (
     External,
     ExternalRef,
     ProcessEventAppendRequest,
+    ProcessExecutionEnvSpec,
     ProcessHandleDescriptor,
     ProcessRegistration,
     ProcessStartRequest,
@@ -255,3 +256,15 @@ def test_parse_json_returns_a_value_within_the_limits_or_one_sentence(text: str)
         return
     assert limit.json_depth(value) <= limit.MAX_JSON_DEPTH
     json.dumps(value, ensure_ascii=False).encode("utf-8")  # storable as UTF-8
+
+
+async def test_refs_and_envs_with_text_no_store_can_hold_are_refused(
+    registry: ProcessRegistry,
+) -> None:
+    await registry.register_process(ext("x"))
+    with pytest.raises(InvalidRequest, match=r"^an external ref holds a lone surrogate"):
+        await registry.set_external_ref("x", ExternalRef(backend="b", id="1", metadata="\udc80"))
+    with pytest.raises(InvalidRequest, match=r"^an execution env holds the NUL character"):
+        await registry.put_process_execution_env(ProcessExecutionEnvSpec(policy={"k": "a\x00"}))
+    (record,) = await registry.list_processes(ANY)
+    assert record.external_ref is None

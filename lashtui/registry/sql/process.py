@@ -24,6 +24,7 @@ from lashtui.model import (
     WaitState,
     limit,
 )
+from lashtui.model.wire import canonical_json
 from lashtui.registry.sql import grant
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.event import append_to
@@ -78,7 +79,8 @@ def set_external_ref(
     limit.check_text("an external ref's backend", ref.backend, limit.MAX_NAME_CHARS)
     limit.check_text("an external ref's id", ref.id, limit.MAX_ID_CHARS)
     limit.check_depth("an external ref's metadata", ref.metadata)
-    limit.encode_json("an external ref", ref.model_dump_json())
+    # (From the dumped value: pydantic's own JSON encoder fails on a lone surrogate.)
+    limit.encode_json("an external ref", canonical_json(ref.model_dump(mode="json")))
     record = require_record(conn, process_id)
     if record.external_ref is not None:
         if record.external_ref == ref:
@@ -216,6 +218,7 @@ def start(conn: Tx, request: ProcessStartRequest, now: int) -> ProcessRecord:
 
 def put_env(conn: Tx, spec: ProcessExecutionEnvSpec, now: int) -> str:
     limit.check_depth("an execution env", [spec.plugin_options, spec.policy])
+    limit.encode_json("an execution env", canonical_json(spec.model_dump(mode="json")))
     env_ref = spec.stable_ref()
     known = isinstance(conn, RecordCache) and env_ref in conn.envs
     if not known:  # (the insert would be ignored anyway)
@@ -223,7 +226,7 @@ def put_env(conn: Tx, spec: ProcessExecutionEnvSpec, now: int) -> str:
             dialect(conn).insert_or_ignore(
                 "INTO process_execution_envs (env_ref, spec_json, created_at_ms) VALUES (?, ?, ?)"
             ),
-            (env_ref, limit.encode_json("an execution env", spec.model_dump_json()).decode(), now),
+            (env_ref, spec.model_dump_json(), now),
         )
         if isinstance(conn, RecordCache):
             conn.staged_envs[env_ref] = spec
