@@ -268,3 +268,10 @@ async def test_refs_and_envs_with_text_no_store_can_hold_are_refused(
         await registry.put_process_execution_env(ProcessExecutionEnvSpec(policy={"k": "a\x00"}))
     (record,) = await registry.list_processes(ANY)
     assert record.external_ref is None
+
+
+async def test_a_lookup_with_text_no_store_can_hold_is_one_sentence(
+    registry: ProcessRegistry,
+) -> None:
+    with pytest.raises(InvalidRequest, match=r"^a value looked up holds a lone surrogate"):
+        await registry.get_process("a\udcff")

@@ -21,7 +21,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from lashtui.errors import LashError, StoreError, UndecodableProcess, UnknownProcess
+from lashtui.errors import (
+    InvalidRequest,
+    LashError,
+    StoreError,
+    UndecodableProcess,
+    UnknownProcess,
+)
 from lashtui.model import (
     AbandonedOutput,
     AbandonEvidence,
@@ -245,6 +251,13 @@ def fetch_rows(conn: Tx, sql: str, params: Any = ()) -> list[Row]:
     factory costs on every cell)."""
     try:
         return conn.execute(sql, params).fetchall()
+    except UnicodeEncodeError as error:
+        # A parameter no store can hold (sqlite3 and psycopg raise this, not a DB error).
+        text = error.object if isinstance(error.object, str) else ""
+        code = f"\\u{ord(text[error.start]):04x}" if text else "a lone surrogate"
+        raise InvalidRequest(
+            f"a value looked up holds a lone surrogate ({code}), which UTF-8 cannot store"
+        ) from None
     except sqlite3.OperationalError as error:
         if "decode" not in str(error) or not isinstance(conn, sqlite3.Connection):
             raise
