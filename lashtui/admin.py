@@ -81,6 +81,8 @@ def abandon_outlook(process: ObservedProcess, now_ms: int | None = None) -> str:
     (given the time, it also says whether the owner's lease has already lapsed)."""
     if process.terminal:
         return f"process `{process.process_id}` is already {process.lifecycle.value}"
+    if process.undecodable is not None:
+        return "not applicable: its record could not be decoded; only end-undecodable ends it"
     if process.disposition is RecoveryDisposition.RERUNNABLE:
         return "not applicable: rerunnable rows are re-run by the sweep, not abandoned"
     if process.disposition is RecoveryDisposition.OWNER_BOUND and process.first_started is None:
@@ -337,6 +339,15 @@ class Processes:
         if self.worker is not None:
             await self.worker.drive_pending_processes()
         return observed
+
+    async def end_undecodable(
+        self, process_id: str, operator: str, reason: str
+    ) -> ObservedProcess:
+        """End a row whose stored record cannot be decoded (it lists as `undecodable`, and
+        cancel, signal and abandon refuse it): it becomes an ordinary `failed` row whose
+        terminal event says why and who, which prune then removes like any other."""
+        record = await self.registry.end_undecodable_process(process_id, operator, reason)
+        return await self._observe(record)
 
     def for_session(self, scope: SessionScope) -> SessionProcesses:
         """The same vocabulary seen from inside a session: only what its grants reach."""

@@ -144,6 +144,17 @@ def build_parser() -> argparse.ArgumentParser:
     abandon.add_argument("--reason")
     _add_json(abandon)
 
+    end = sub.add_parser(
+        "end-undecodable",
+        help="end a process whose stored record cannot be decoded (it lists as undecodable)",
+    )
+    end.add_argument("id")
+    end.add_argument("--reason", required=True)
+    end.add_argument(
+        "--by", metavar="WHO", help="who ends it (default: $LASHTUI_OPERATOR, else user@host)"
+    )
+    _add_json(end)
+
     transfer = sub.add_parser("transfer", help="move handle grants between session scopes")
     transfer.add_argument("--from", dest="from_scope", required=True, metavar="SCOPE")
     transfer.add_argument("--to", dest="to_scope", required=True, metavar="SCOPE")
@@ -167,8 +178,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Arguments that are paths, where any bytes are a name the OS can open.
+_PATH_ARGUMENTS = frozenset({"db", "command"})
+_POSITIONALS = frozenset({"id", "ids", "name"})
+_FLAGS = {"from_scope": "--from", "to_scope": "--to"}  # where the flag is not the dest
+
+
+def not_utf8(args: argparse.Namespace) -> str | None:
+    """One sentence naming the first argument that is not UTF-8, else None. Python hands
+    argv bytes that are not UTF-8 over as lone surrogates, which no registry can store or
+    even look up (sqlite3 and psycopg raise on them)."""
+    for dest, value in vars(args).items():
+        if dest in _PATH_ARGUMENTS:
+            continue
+        for text in value if isinstance(value, list) else [value]:
+            if not isinstance(text, str) or text.isascii():
+                continue
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as error:
+                code = ord(text[error.start])
+                byte = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else "a surrogate"
+                name = _FLAGS.get(dest) or f"--{dest.replace('_', '-')}"
+                name = dest.upper() if dest in _POSITIONALS else name
+                return f"{name} is not valid UTF-8 ({byte} at character {error.start})"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    problem = not_utf8(args)
+    if problem is not None:
+        print(f"lashtui: {problem}", file=sys.stderr)
+        return 1
     # Imported only now: `--help` and usage errors exit above without loading asyncio or
     # the model.
     import asyncio

@@ -39,6 +39,7 @@ from lashtui.model import (
     ProcessStatusFilter,
     RecoveryDisposition,
     SessionScope,
+    limit,
     originator_from_scope_id,
 )
 from lashtui.untrusted import clipped, json_escaped, visible, visible_json
@@ -47,10 +48,35 @@ from lashtui.untrusted import clipped, json_escaped, visible, visible_json
 
 
 def parse_json(flag: str, text: str) -> JsonValue:
+    """A JSON argument, held to the registry's limits (lashtui.model.limit) before it is
+    parsed: argv bytes that are not UTF-8 (Python hands them over as lone surrogates), a
+    document past the size or depth limit (past ~1,000 levels `json.loads` itself raises
+    RecursionError), and `\\ud800`-style escapes that decode to a lone surrogate each end
+    in one sentence, before any registry is opened."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            code = ord(text[error.start])
+            byte = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+            raise InvalidRequest(
+                f"{flag} is not valid UTF-8 ({byte} at character {error.start})"
+            ) from None
+    limit.encode_json(flag, text)
+    depth = limit.text_depth(text)
+    if depth > limit.MAX_JSON_DEPTH:
+        raise InvalidRequest(
+            f"{flag} may nest at most {limit.MAX_JSON_DEPTH} levels; this one nests {depth}"
+        )
     try:
         value: JsonValue = json.loads(text)
     except json.JSONDecodeError as error:
-        raise InvalidRequest(f"{flag} is not valid JSON ({error.msg}): `{text}`") from None
+        # The argument echoed back one line long, its control characters shown as escapes.
+        shown = visible(text if len(text) <= 200 else f"{text[:200]}...")
+        raise InvalidRequest(f"{flag} is not valid JSON ({error.msg}): `{shown}`") from None
+    for string in limit.walk_strings(value):
+        if not string.isascii():
+            limit.check_text(flag, string, len(string))
     return value
 
 
@@ -311,6 +337,7 @@ def start_request(args: argparse.Namespace) -> ProcessStartRequest:
 
 async def cmd_start(args: argparse.Namespace) -> int:
     request = start_request(args)
+    request.into_registration(None).check_limits()  # refused before any file is created
     async with facade(args, writes=True, create=True) as processes:
         record = await processes.start(request)
     emit_json(record) if args.json else print(f"started {record.id} ({record.disposition.value})")
@@ -345,6 +372,32 @@ async def cmd_abandon(args: argparse.Namespace) -> int:
         observed = await processes.request_abandon(args.id, args.by, args.reason)
     emit_json(observed) if args.json else print(
         f"abandon requested for {args.id}: {abandon_outlook(observed)}"
+    )
+    return 0
+
+
+def default_operator() -> str:
+    """Who acts, when `--by` is not given: $LASHTUI_OPERATOR, else user@host."""
+    import getpass
+    import os
+    import socket
+
+    found = os.environ.get("LASHTUI_OPERATOR")
+    if found:
+        return found
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+async def cmd_end_undecodable(args: argparse.Namespace) -> int:
+    operator = args.by or default_operator()
+    async with facade(args, writes=True) as processes:
+        observed = await processes.end_undecodable(args.id, operator, args.reason)
+    emit_json(observed) if args.json else say(
+        f"ended undecodable process {args.id}: now {observed.lifecycle.value}"
     )
     return 0
 
@@ -482,6 +535,7 @@ COMMANDS: dict[str, Command] = {
     "signal": cmd_signal,
     "abandon": cmd_abandon,
     "transfer": cmd_transfer,
+    "end-undecodable": cmd_end_undecodable,
     "prune": cmd_prune,
     "worker": cmd_worker,
     "sweep": cmd_sweep,

@@ -9,7 +9,8 @@
      └── StoreError               the database itself: wrong schema, not a registry, locked,
           ├── UnsupportedSchema   read-only, unreadable rows
           ├── NotARegistry
-          └── StorageFull         the disk (or quota) is full; the transaction wrote nothing
+          ├── StorageFull         the disk (or quota) is full; the transaction wrote nothing
+          └── UndecodableProcess  a write to a row whose record cannot be decoded
 
 Shaped like httpx/_exceptions.py: a shallow tree whose leaves say what kind of thing went
 wrong, while the message says which value. A raw sqlite3 or pydantic error never reaches a
@@ -69,3 +70,8 @@ class NotARegistry(StoreError):
 class StorageFull(StoreError):
     """The disk holding the registry is full: the transaction was rolled back whole, and
     everything committed before it is still there."""
+
+
+class UndecodableProcess(StoreError):
+    """The row's record cannot be decoded (another program or an older build wrote it), so
+    nothing may change it but `end_undecodable_process`; reads show it marked instead."""

@@ -8,16 +8,18 @@ the payload through selectors. The seven core types are always declared.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Literal
 
-from pydantic import Field, JsonValue
+from pydantic import Field, JsonValue, ValidationError
 
 from lashtui.errors import InvalidRequest
+from lashtui.model import limit
 from lashtui.model.output import ProcessAwaitOutput, ProcessTerminalState
 from lashtui.model.schema import LashSchema
 from lashtui.model.scope import CausalRef, ProcessCause, SessionScope
-from lashtui.model.wire import WireModel, canonical_json, omitted, sha256_hex
+from lashtui.model.wire import WireModel, canonical_json, omitted
 
 # --- selectors: externally tagged, like serde's default enum representation ---------------
 
@@ -184,6 +186,9 @@ class ProcessEvent(WireModel):
     invocation: RuntimeInvocation
     semantics: ProcessEventSemantics = Field(default_factory=ProcessEventSemantics)
     occurred_at: SystemTime
+    # Set only on the stand-in the registry reads for an event whose stored JSON does not
+    # decode (why; registry/sql/event.py): never serialised, not part of lash's shape.
+    undecodable: str | None = Field(default=None, exclude=True)
 
     @property
     def occurred_at_ms(self) -> int:
@@ -195,8 +200,11 @@ class ProcessEvent(WireModel):
 
 
 def event_payload_hash(event_type: str, payload: JsonValue) -> str:
-    """What replay compares: SHA-256 of the compact JSON `[event_type, payload]`."""
-    return sha256_hex(canonical_json([event_type, payload]))
+    """What replay compares: SHA-256 of the compact JSON `[event_type, payload]`. Every
+    append computes it first, so it is also where an event payload's size is refused
+    (lashtui.model.limit): the text is encoded once for both."""
+    data = limit.encode_json("an event payload", canonical_json([event_type, payload]))
+    return hashlib.sha256(data).hexdigest()
 
 
 class ProcessEventAppendRequest(WireModel):
@@ -210,11 +218,18 @@ class ProcessEventAppendRequest(WireModel):
         cls, event_type: str, payload: JsonValue = None, replay_key: str | None = None
     ) -> ProcessEventAppendRequest:
         replay = ReplayKey(key=replay_key) if replay_key is not None else None
-        return cls(event_type=event_type, payload=payload, replay=replay)
+        try:
+            return cls(event_type=event_type, payload=payload, replay=replay)
+        except ValidationError:
+            # pydantic refuses a payload nested past ~255 levels with a traceback's worth of
+            # locations; say which limit instead (free on the way that succeeds).
+            limit.check_depth("an event payload", payload)
+            raise
 
     @classmethod
     def cancel_requested(cls, process_id: str, reason: str | None) -> ProcessEventAppendRequest:
         """The standard cancel request; the same reason always gives the same replay key."""
+        limit.check_text("a cancel reason", reason, limit.MAX_REASON_CHARS)
         payload: JsonValue = {"reason": reason}
         digest = event_payload_hash(CANCEL_REQUESTED, payload)
         return cls.new(CANCEL_REQUESTED, payload, f"process:{process_id}:cancel_requested:{digest}")
@@ -237,6 +252,15 @@ class ProcessEventAppendRequest(WireModel):
     @property
     def replay_key(self) -> str | None:
         return self.replay.key if self.replay else None
+
+    def check_limits(self) -> None:
+        """Lengths and payload depth (lashtui.model.limit); the payload's size is refused
+        by `event_payload_hash`, which every append computes."""
+        limit.check_text("an event type", self.event_type, limit.MAX_NAME_CHARS)
+        limit.check_text("a replay key", self.replay_key, limit.MAX_KEY_CHARS)
+        limit.check_depth("an event payload", self.payload)
+        if self.wake_target_scope is not None:
+            self.wake_target_scope.check_limits("the wake target")
 
 
 class ProcessWakeDelivery(WireModel):
@@ -282,7 +306,10 @@ SIGNAL_PREFIX = "signal."
 
 
 def validate_process_signal_name(name: str) -> str:
-    """A signal name is non-empty ASCII letters, digits, `_` and `-`."""
+    """A signal name is non-empty ASCII letters, digits, `_` and `-`, at most
+    `limit.MAX_NAME_CHARS` of them."""
+    if isinstance(name, str) and len(name) > limit.MAX_NAME_CHARS:
+        limit.check_text("a signal name", name, limit.MAX_NAME_CHARS)
     if not isinstance(name, str) or not _SIGNAL_NAME.fullmatch(name):
         raise InvalidRequest(
             "process signal name must be non-empty and contain only ASCII letters, digits, "
@@ -309,4 +336,5 @@ def process_signal_wait_key(process_id: str, name: str, ordinal: int) -> str:
 
 
 def process_signal_replay_key(process_id: str, name: str, signal_id: str) -> str:
+    limit.check_text("a signal id", signal_id, limit.MAX_ID_CHARS)
     return f"process:{process_id}:{process_signal_event_type(name)}:{signal_id}"

@@ -54,6 +54,11 @@ class ObservedProcess(WireModel):
     child_session_id: str | None = omitted()
     label: str
     status: ProcessStatus
+    # Why the row's stored record could not be decoded, on the stand-in the registry shows
+    # for it (everything else then comes from the SQL columns: id, status, originator,
+    # times; kind `undecodable`, label `undecodable: <why>`). Omitted otherwise, so lash's
+    # shape is unchanged.
+    undecodable: str | None = omitted()
 
     @classmethod
     def from_record(cls, record: ProcessRecord, lease: ProcessLease | None) -> ObservedProcess:
@@ -86,6 +91,7 @@ class ObservedProcess(WireModel):
             child_session_id=child,
             label=record.identity.label or record.identity.kind,
             status=record.status,
+            undecodable=record.undecodable,
         )
 
 
@@ -94,6 +100,8 @@ class ObservedProcessEvent(WireModel):
     event_type: str
     occurred_at_ms: int
     payload: JsonValue
+    # Why the stored event could not be decoded (its payload is then null); omitted otherwise.
+    undecodable: str | None = omitted()
 
     @classmethod
     def from_event(cls, event: ProcessEvent) -> ObservedProcessEvent:
@@ -102,4 +110,5 @@ class ObservedProcessEvent(WireModel):
             event_type=event.event_type,
             occurred_at_ms=event.occurred_at_ms,
             payload=event.payload,
+            undecodable=event.undecodable,
         )

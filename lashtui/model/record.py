@@ -8,17 +8,23 @@ a repeated start idempotent and a different start under the same id a conflict.
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
 from typing import Literal
 
 from pydantic import Field
 
 from lashtui.errors import InvalidRequest
+from lashtui.model import limit
 from lashtui.model.event import CORE_EVENT_TYPES, ProcessEventType, default_process_event_types
 from lashtui.model.input import (
+    Engine,
     External,
     ProcessIdentity,
     ProcessInput,
     RecoveryDisposition,
+    SessionTurn,
+    ToolCall,
     needs_execution_env,
 )
 from lashtui.model.lease import LeaseOwnerIdentity
@@ -110,10 +116,54 @@ class ProcessRegistration(WireModel):
 
     def prepare(self) -> tuple[ProcessRegistration, str]:
         """Add missing core types, validate, and return the prepared registration with its
-        hash (first failure wins, semantics §3.5)."""
+        hash (first failure wins, semantics §3.5). Every registration a registry stores
+        comes through here, so here is where the limits are refused (lashtui.model.limit):
+        the size is taken from the hashing form, encoded once for both."""
         prepared = self.with_core_event_types()
         prepared.validate_rules()
-        return prepared, sha256_hex(prepared._canonical_json())
+        prepared.check_limits()
+        data = limit.encode_json("a registration", prepared._canonical_json())
+        return prepared, hashlib.sha256(data).hexdigest()
+
+    def check_limits(self) -> None:
+        """Lengths and JSON depth (lashtui.model.limit); the size is `prepare`'s."""
+        limit.check_text("a process id", self.id, limit.MAX_ID_CHARS)
+        limit.check_text("an engine kind", self.identity.kind, limit.MAX_NAME_CHARS)
+        limit.check_text("a label", self.identity.label, limit.MAX_LABEL_CHARS)
+        self.provenance.originator.check_limits()
+        if self.wake_target is not None:
+            self.wake_target.check_limits("the wake target")
+        if isinstance(self.input, ToolCall):
+            limit.check_text("a tool name", self.input.call.tool_name, limit.MAX_NAME_CHARS)
+            limit.check_text("a tool call id", self.input.call.id, limit.MAX_ID_CHARS)
+        elif isinstance(self.input, Engine):
+            limit.check_text("an engine kind", self.input.kind, limit.MAX_NAME_CHARS)
+        limit.check_values(self._json_values())
+        if not _only_core(self.event_types):
+            for event_type in self.event_types:
+                limit.check_text("an event type", event_type.name, limit.MAX_NAME_CHARS)
+            # Rare (most rows declare the core types only), so the plain dump will do; the
+            # declarations' own envelope counts toward the depth.
+            limit.check_depth(
+                "the declared event types",
+                [t.model_dump(mode="json") for t in self.event_types],
+            )
+
+    def _json_values(self) -> Iterator[tuple[str, JsonValue]]:
+        """The JSON values a caller chose, each named as the refusal names it."""
+        process_input = self.input
+        if isinstance(process_input, Engine):
+            yield "an engine payload", process_input.payload
+        elif isinstance(process_input, ToolCall):
+            yield "tool call args", process_input.call.args
+            yield "a tool call", process_input.call.model_extra or {}
+        elif isinstance(process_input, SessionTurn):
+            yield "a session turn's create request", process_input.create_request
+            yield "a session turn's input", process_input.turn_input
+            yield "a session turn's output contract", process_input.output_contract
+        elif isinstance(process_input, External):
+            yield "external metadata", process_input.metadata
+        yield "an identity definition", self.identity.definition
 
     def _canonical_json(self) -> str:
         """The hashing form. Most registrations declare exactly the core event types, and
@@ -188,6 +238,10 @@ class ProcessRecord(WireModel):
     abandon_request: AbandonRequest | None = omitted()
     wait: WaitState | None = omitted()
     status: ProcessStatus = Field(default_factory=ProcessStatus.running)
+    # Set only on the stand-in the registry reads for a row whose stored record does not
+    # decode (why, in a few words; registry/sql/row.py). Never serialised: it is not part of
+    # lash's shape, and a stand-in is never saved.
+    undecodable: str | None = Field(default=None, exclude=True)
 
     @classmethod
     def new(
@@ -249,6 +303,10 @@ class ProcessRecord(WireModel):
 class ProcessHandleDescriptor(WireModel):
     kind: str | None = omitted()
     label: str | None = omitted()
+
+    def check_limits(self) -> None:
+        limit.check_text("a handle's kind", self.kind, limit.MAX_NAME_CHARS)
+        limit.check_text("a handle's label", self.label, limit.MAX_LABEL_CHARS)
 
 
 class ProcessStartGrant(WireModel):

@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from lashtui.errors import InvalidRequest
+from lashtui.model import limit
 from lashtui.model.wire import WireModel, omitted
 
 
@@ -29,6 +30,11 @@ class SessionScope(WireModel):
 
     def is_empty(self) -> bool:
         return self.session_id == ""
+
+    def check_limits(self, what: str = "a session scope") -> None:
+        """Refuse ids past `limit.MAX_SCOPE_CHARS` (see lashtui.model.limit)."""
+        limit.check_text(f"{what}'s session id", self.session_id, limit.MAX_SCOPE_CHARS)
+        limit.check_text(f"{what}'s frame id", self.agent_frame_id, limit.MAX_SCOPE_CHARS)
 
     def root(self) -> SessionScope:
         """The session's root scope (no frame)."""
@@ -59,6 +65,9 @@ class HostOriginator(WireModel):
     def scope_id(self) -> str:
         return f"host:{self.scope}" if self.scope else "host"
 
+    def check_limits(self) -> None:
+        limit.check_text("a host scope name", self.scope, limit.MAX_SCOPE_CHARS)
+
 
 class SessionOriginator(WireModel):
     """Started from inside a session (and frame)."""
@@ -68,6 +77,9 @@ class SessionOriginator(WireModel):
 
     def scope_id(self) -> str:
         return self.scope.id()
+
+    def check_limits(self) -> None:
+        self.scope.check_limits("the originator scope")
 
 
 ProcessOriginator = Annotated[HostOriginator | SessionOriginator, Field(discriminator="type")]

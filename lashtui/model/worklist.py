@@ -21,6 +21,9 @@ class ProcessWorkItem(WireModel):
     disposition: RecoveryDisposition
     abandon_requested: bool = False
     lease: ProcessLease | None = omitted()
+    # The row's record is not JSON the registry can read (its disposition could not be read
+    # from it): the worker and the sweep skip it and say so; only an operator ends it.
+    undecodable: bool = False
 
 
 @dataclass(frozen=True)

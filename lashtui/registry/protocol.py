@@ -167,6 +167,15 @@ class ProcessRegistry(Protocol):
         moment where one is done and the next is not."""
         ...
 
+    async def end_undecodable_process(
+        self, process_id: str, operator: str, reason: str
+    ) -> ProcessRecord:
+        """End a row whose stored record cannot be decoded (reads show it marked
+        `undecodable`; every other write refuses it): in one transaction, rewrite it as a
+        minimal valid record from its columns, made `failed` by a terminal event whose
+        message says why and who, and free its lease. A row that decodes is refused."""
+        ...
+
     # --- the dashboard's reads (lashtui extensions, not in lash's trait)
     async def page_processes(self, query: ProcessPageQuery) -> list[ProcessRecord]:
         """One keyset page in ascending process-id order (see `ProcessPageQuery`)."""

@@ -82,6 +82,7 @@ _TICKS: dict[str, Callable[[tuple[Any, ...]], str]] = {
     "set_process_wait": _pid_first_arg,
     "clear_process_wait": _pid_first_arg,
     "ack_wake": _pid_first_arg,
+    "end_undecodable_process": _pid_first_arg,
 }
 
 

@@ -31,6 +31,9 @@ class Verdict(StrEnum):
     ALREADY_TERMINAL = "already_terminal"
     UNTOUCHED = "untouched"
     DEFERRED = "deferred"  # runnable, but this pass only sweeps (`lashtui sweep --once`)
+    # The row's record cannot be decoded: left alone (never ended by the worker or sweep;
+    # an operator ends it with `end_undecodable`), counted here and logged once per row.
+    SKIPPED_UNDECODABLE = "skipped_undecodable"
 
 
 class RunEnd(StrEnum):

@@ -8,7 +8,7 @@ whose owner went silent stays running until death is proven or an operator asks.
 
 from __future__ import annotations
 
-from lashtui.errors import LashError
+from lashtui.errors import LashError, UndecodableProcess
 from lashtui.model import (
     AbandonedOutput,
     AbandonEvidence,
@@ -63,6 +63,8 @@ async def claim_for_recovery(
         taken = await rt.registry.reclaim_process_lease(process_id, attempt, holder, ttl)
         lease = taken.acquired()
         return (lease, holder, None) if lease is not None else (None, None, None)
+    except UndecodableProcess:
+        raise  # `recover` says so, once
     except LashError as error:
         log.warning("could not claim %s for recovery: %s", process_id, error)
         return None, None, None
@@ -102,6 +104,9 @@ async def _reconcile_external(rt: WorkerRuntime, item: ProcessWorkItem) -> Verdi
     if fresh is None or fresh.is_terminal():
         await release_quietly(rt, lease)
         return Verdict.ALREADY_TERMINAL
+    if fresh.undecodable is not None:
+        await release_quietly(rt, lease)
+        return _skip_undecodable(rt, pid, fresh.undecodable)
     now = rt.clock.now_ms()
     await abandon_under_lease(rt, lease, abandoned(AbandonWriter.RECONCILED_REQUEST, None, now))
     return Verdict.ABANDONED_RECONCILED
@@ -109,7 +114,27 @@ async def _reconcile_external(rt: WorkerRuntime, item: ProcessWorkItem) -> Verdi
 
 async def recover(rt: WorkerRuntime, item: ProcessWorkItem, *, run: bool = True) -> Verdict:
     """One recovery attempt for one non-terminal row; `run=False` applies every verdict
-    except running work (a sweep-only pass)."""
+    except running work (a sweep-only pass). A row whose record cannot be decoded is
+    skipped, never ended: only an operator may end it (`Processes.end_undecodable`)."""
+    try:
+        verdict = await _recover(rt, item, run=run)
+    except UndecodableProcess as error:
+        verdict = Verdict.SKIPPED_UNDECODABLE
+        rt.stats.verdicts[verdict] += 1
+        log.warning("skipped %s: %s", item.process_id, error)
+    return verdict
+
+
+def _skip_undecodable(rt: WorkerRuntime, process_id: str, reason: str) -> Verdict:
+    log.warning("skipped %s: its record could not be decoded (%s)", process_id, reason)
+    return Verdict.SKIPPED_UNDECODABLE
+
+
+async def _recover(rt: WorkerRuntime, item: ProcessWorkItem, *, run: bool = True) -> Verdict:
+    if item.undecodable:
+        verdict = _skip_undecodable(rt, item.process_id, "its JSON cannot be read")
+        rt.stats.verdicts[verdict] += 1
+        return verdict
     if item.disposition is RecoveryDisposition.EXTERNALLY_OWNED:
         verdict = await _reconcile_external(rt, item)
         rt.stats.verdicts[verdict] += 1
@@ -156,6 +181,9 @@ async def _decide(
     if fresh is None or fresh.is_terminal():
         await release_quietly(rt, lease)
         return Verdict.ALREADY_TERMINAL
+    if fresh.undecodable is not None:
+        await release_quietly(rt, lease)
+        return _skip_undecodable(rt, lease.process_id, fresh.undecodable)
     # (A claim to run that recorded first-started has already judged the row runnable.)
     runnable = (claimed is not None and claimed.started) or fresh.runs_on_recovery()
     if runnable and not run:

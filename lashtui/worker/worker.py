@@ -71,6 +71,7 @@ class ProcessWorker:
             session_runner=session_runner,
         )
         self._tasks: dict[str, asyncio.Task[Verdict | None]] = {}
+        self._skipped: set[str] = set()  # undecodable rows already logged
 
     @property
     def owner(self) -> LeaseOwnerIdentity:
@@ -123,6 +124,12 @@ class ProcessWorker:
 
     def _wants(self, item: ProcessWorkItem, now: int) -> bool:
         if item.process_id in self._tasks:
+            return False
+        if item.undecodable:  # counted, logged once, never claimed (sweep.recover)
+            self._rt.stats.verdicts[Verdict.SKIPPED_UNDECODABLE] += 1
+            if item.process_id not in self._skipped:
+                self._skipped.add(item.process_id)
+                log.warning("skipped %s: its record could not be decoded", item.process_id)
             return False
         # An externally-owned row without an abandon request is never even claimed.
         if item.disposition is RecoveryDisposition.EXTERNALLY_OWNED and not item.abandon_requested:

@@ -16,7 +16,6 @@ import pytest
 from lashtui.clock import ManualClock
 from lashtui.errors import (
     InvalidRequest,
-    LashError,
     NotARegistry,
     StorageFull,
     StoreError,
@@ -178,9 +177,11 @@ async def test_a_locked_database_fails_in_one_sentence_and_writes_nothing(
         await registry.close()
 
 
-async def test_a_corrupt_row_is_a_store_error_not_a_traceback(
+async def test_a_corrupt_row_is_read_as_undecodable_and_written_as_a_store_error(
     tmp_path: Path, clock: ManualClock
 ) -> None:
+    """Reads show it marked (issue 16: one bad row never locks a reader out, see
+    test_undecodable.py); a write refuses it in one sentence, never a traceback."""
     path = tmp_path / "corrupt.db"
     async with open_registry(str(path), clock=clock) as registry:
         await registry.register_process(ext("p1"))
@@ -188,10 +189,11 @@ async def test_a_corrupt_row_is_a_store_error_not_a_traceback(
         conn.execute("UPDATE processes SET record_json = '{\"id\": 1}'")
         conn.commit()
         conn.close()
-        with pytest.raises(StoreError, match=r"^failed to decode process registry row: "):
-            await registry.get_process("p1")
-        with pytest.raises(LashError):
-            await registry.list_processes()
+        found = await registry.get_process("p1")
+        assert found is not None and found.undecodable
+        assert [r.id for r in await registry.list_processes()] == ["p1"]
+        with pytest.raises(StoreError, match=r"^process `p1` could not be decoded \("):
+            await registry.register_process(ext("p1"))
 
 
 async def test_memory_registries_work_for_tests() -> None:

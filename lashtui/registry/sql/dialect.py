@@ -46,17 +46,38 @@ class Dialect:
     fixed_order_join: str
 
     def json_text(self, column: str, path: str) -> str:
-        """The JSON value at dotted `path` as text (NULL when absent or JSON null)."""
+        """The JSON value at dotted `path` as text (NULL when absent or JSON null).
+
+        On SQLite, NULL too when the column is not JSON SQLite can read (another program
+        wrote it, or it nests past SQLite's depth limit): json_extract would otherwise fail
+        the whole statement, and one such row would stop every census, page and worklist.
+        Measured on 100,000 rows: +7% on a census, +16% on the worklist (SQLite caches the
+        parse between json_valid and json_extract).
+
+        On PostgreSQL, NULL when the text holds a `\u0000` escape, which jsonb refuses (older
+        lashtui builds and serde_json both write one for a NUL in a string): a strpos before
+        the cast. PostgreSQL 15 has no general test (`pg_input_is_valid` is 16+), so there a
+        text that is not JSON at all, or escapes a lone surrogate, still fails the statement.
+        A NULL read here is no verdict: the worklist decodes such a row in Python
+        (`lease.work_items`)."""
         if self.name == "sqlite":
-            return f"json_extract({column}, '$.{path}')"
+            return f"(CASE WHEN json_valid({column}) THEN json_extract({column}, '$.{path}') END)"
         keys = ",".join(path.split("."))
-        return f"({column}::jsonb #>> '{{{keys}}}')"
+        return f"(CASE WHEN {self._jsonb_safe(column)} THEN {column}::jsonb #>> '{{{keys}}}' END)"
+
+    @staticmethod
+    def _jsonb_safe(column: str) -> str:
+        return f"strpos({column}, '\\u0000') = 0"
 
     def json_has(self, column: str, key: str) -> str:
         """Whether the top-level `key` is present in the JSON object (even as null)."""
-        if self.name == "sqlite":
-            return f"(json_type({column}, '$.{key}') IS NOT NULL)"
-        return f"jsonb_exists({column}::jsonb, '{key}')"
+        if self.name == "sqlite":  # (guarded as `json_text` is)
+            return (
+                f"(CASE WHEN json_valid({column}) THEN json_type({column}, '$.{key}') END "
+                "IS NOT NULL)"
+            )
+        safe = self._jsonb_safe(column)
+        return f"(CASE WHEN {safe} THEN jsonb_exists({column}::jsonb, '{key}') END IS TRUE)"
 
     def contains(self, haystack: str) -> str:
         """Whether the text `haystack` contains the bound needle, literally."""

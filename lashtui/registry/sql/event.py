@@ -31,14 +31,40 @@ from lashtui.model.materialization import materialize, wake_delivery
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.lease import release_if_current
 from lashtui.registry.sql.row import (
+    DECODE_ERRORS,
+    Row,
+    fetch_rows,
     require_exists,
     require_record,
     save_changes,
+    undecodable_reason,
 )
 
 
 def _decode_event(text: str) -> ProcessEvent:
     return ProcessEvent.model_validate_json(text)
+
+
+# The reads of the log read each event's columns with its JSON, and an event that does not
+# decode (another program wrote it: see row.py) is a stand-in built from them, payload null
+# and `undecodable` saying why, so one bad event never hides a process's timeline.
+EVENT_COLUMNS = "event_json, process_id, sequence, event_type, occurred_at_ms"
+
+
+def _event_row(row: Row) -> ProcessEvent:
+    try:
+        return _decode_event(row[0])
+    except DECODE_ERRORS as error:
+        _, process_id, sequence, event_type, occurred_at_ms = row
+        return ProcessEvent(
+            process_id=str(process_id),
+            sequence=int(sequence),
+            event_type=str(event_type),
+            payload=None,
+            invocation=event_invocation(str(process_id), int(sequence), str(event_type), None),
+            occurred_at=SystemTime.from_ms(int(occurred_at_ms)),
+            undecodable=undecodable_reason(error),
+        )
 
 
 @dataclass(frozen=True)
@@ -113,6 +139,7 @@ def append_to(
     """The event appended (or the identical one already stored under its replay key) and
     the record after it."""
     pid = record.id
+    request.check_limits()  # (its size: `Replay.lookup`'s payload hash)
     replay = replay or Replay.lookup(conn, pid, request)
     payload_hash = replay.payload_hash
     key = request.replay_key
@@ -218,12 +245,13 @@ def complete_with_lease(
 
 def events_after(conn: Tx, process_id: str, after: int) -> list[ProcessEvent]:
     require_exists(conn, process_id)
-    rows = conn.execute(
-        "SELECT event_json FROM process_events WHERE process_id = ? AND sequence > ? "
+    rows = fetch_rows(
+        conn,
+        f"SELECT {EVENT_COLUMNS} FROM process_events WHERE process_id = ? AND sequence > ? "
         "ORDER BY sequence",
         (process_id, after),
-    ).fetchall()
-    return [_decode_event(row[0]) for row in rows]
+    )
+    return [_event_row(row) for row in rows]
 
 
 def first_after(
@@ -241,12 +269,13 @@ def first_of_type(
 ) -> ProcessEvent | None:
     """`first_after` for a row known to exist. A range of the primary key (process_id,
     sequence); only the one match is decoded."""
-    row = conn.execute(
-        "SELECT event_json FROM process_events WHERE process_id = ? AND sequence > ? "
+    rows = fetch_rows(
+        conn,
+        f"SELECT {EVENT_COLUMNS} FROM process_events WHERE process_id = ? AND sequence > ? "
         "AND event_type = ? ORDER BY sequence LIMIT 1",
         (process_id, after, event_type),
-    ).fetchone()
-    return _decode_event(row[0]) if row else None
+    )
+    return _event_row(rows[0]) if rows else None
 
 
 def count_through(conn: Tx, process_id: str, event_type: str, sequence: int) -> int:
@@ -263,23 +292,27 @@ def recent(conn: Tx, process_id: str, limit: int) -> list[ProcessEvent]:
     require_exists(conn, process_id)
     if limit < 0:
         raise InvalidRequest(f"a recent-events limit must be >= 0, got {limit}")
-    rows = conn.execute(
-        "SELECT event_json FROM process_events WHERE process_id = ? ORDER BY sequence DESC LIMIT ?",
+    rows = fetch_rows(
+        conn,
+        f"SELECT {EVENT_COLUMNS} FROM process_events WHERE process_id = ? "
+        "ORDER BY sequence DESC LIMIT ?",
         (process_id, limit),
-    ).fetchall()
-    return [_decode_event(row[0]) for row in reversed(rows)]
+    )
+    return [_event_row(row) for row in reversed(rows)]
 
 
 def wake_events_after(conn: Tx, process_id: str, after: int) -> list[ProcessEvent]:
     """Wake-bearing events after `after` that nobody has acked yet."""
     require_exists(conn, process_id)
-    rows = conn.execute(
-        "SELECT e.event_json FROM process_events e LEFT JOIN process_wake_acks a "
+    columns = ", ".join(f"e.{column}" for column in EVENT_COLUMNS.split(", "))
+    rows = fetch_rows(
+        conn,
+        f"SELECT {columns} FROM process_events e LEFT JOIN process_wake_acks a "
         "ON a.process_id = e.process_id AND a.sequence = e.sequence "
         "WHERE e.process_id = ? AND e.sequence > ? AND a.sequence IS NULL ORDER BY e.sequence",
         (process_id, after),
-    ).fetchall()
-    events = (_decode_event(row[0]) for row in rows)
+    )
+    events = (_event_row(row) for row in rows)
     return [event for event in events if event.semantics.wake is not None]
 
 

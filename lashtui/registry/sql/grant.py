@@ -15,7 +15,16 @@ from lashtui.model import (
     SessionScope,
 )
 from lashtui.registry.sql.dialect import Tx, dialect
-from lashtui.registry.sql.row import decode_record, require_exists, save_record, touch
+from lashtui.registry.sql.row import (
+    DECODE_ERRORS,
+    ROW_COLUMNS,
+    decode_record,
+    decode_row,
+    fetch_rows,
+    require_exists,
+    save_record,
+    touch,
+)
 
 
 def _grant(session_id: str, process_id: str, descriptor_json: str) -> ProcessHandleGrant:
@@ -40,6 +49,8 @@ def grant(
     process_id: str,
     descriptor: ProcessHandleDescriptor,
 ) -> ProcessHandleGrant:
+    scope.check_limits("the granted scope")
+    descriptor.check_limits()
     require_exists(conn, process_id)
     _upsert(conn, scope, process_id, descriptor.model_dump_json())
     return ProcessHandleGrant(
@@ -67,6 +78,7 @@ def transfer(
     conn: Tx, from_scope: SessionScope, to_scope: SessionScope, ids: list[str]
 ) -> None:
     """All or nothing: one missing grant rolls back the grants already moved."""
+    to_scope.check_limits("the scope granted to")
     for process_id in ids:
         row = conn.execute(
             "SELECT descriptor_json FROM process_handle_grants WHERE scope_id = ? "
@@ -85,13 +97,14 @@ def list_grants(
     conn: Tx, scope: SessionScope, live_only: bool
 ) -> list[tuple[ProcessHandleGrant, ProcessRecord]]:
     live = "AND p.status = 'running'" if live_only else ""
-    rows = conn.execute(
-        "SELECT g.session_id, g.process_id, g.descriptor_json, p.record_json "
+    rows = fetch_rows(
+        conn,
+        f"SELECT {ROW_COLUMNS}, g.session_id, g.descriptor_json "
         "FROM process_handle_grants g JOIN processes p ON p.process_id = g.process_id "
         f"WHERE g.scope_id = ? {live} ORDER BY g.process_id",
         (scope.id(),),
-    ).fetchall()
-    return [(_grant(row[0], row[1], row[2]), decode_record(row[3])) for row in rows]
+    )
+    return [(_grant(row[-2], row[1], row[-1]), decode_row(row[:-2])) for row in rows]
 
 
 def grants_for_process(conn: Tx, process_id: str) -> list[ProcessHandleGrant]:
@@ -143,7 +156,11 @@ def delete_session(
         (session_id,),
     ).fetchall()
     for (text,) in targeted:
-        save_record(conn, touch(decode_record(text), now, wake_target=None))
+        try:
+            record = decode_record(text)
+        except DECODE_ERRORS:
+            continue  # not ours to rewrite: only `end_undecodable` changes such a row
+        save_record(conn, touch(record, now, wake_target=None))
     return ProcessSessionDeleteReport(
         session_id=session_id,
         revoked_handle_count=revoked,

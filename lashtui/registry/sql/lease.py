@@ -18,12 +18,14 @@ from lashtui.model import (
     ProcessLease,
     ProcessLeaseClaimOutcome,
     ProcessWorkItem,
+    RecoveryDisposition,
 )
 from lashtui.model.lease import LeaseOwnerLiveness, OpaqueLiveness
 from lashtui.model.wire import sha256_hex
 from lashtui.registry.sql.dialect import Tx, dialect
-from lashtui.registry.sql.row import require_exists
+from lashtui.registry.sql.row import fetch_rows, load_record, require_exists
 
+_DISPOSITIONS = frozenset(d.value for d in RecoveryDisposition)
 _LIVENESS = TypeAdapter[LeaseOwnerLiveness](LeaseOwnerLiveness)
 
 
@@ -285,18 +287,22 @@ def work_items(conn: Tx) -> list[ProcessWorkItem]:
     """The worklist in one query: disposition and the abandon-request fact straight from
     the record JSON (no decoding in Python), joined with the lease columns."""
     sql = dialect(conn)
-    rows = conn.execute(
+    rows = fetch_rows(
+        conn,
         f"SELECT p.process_id, {sql.json_text('p.record_json', 'disposition')}, "
         f"{sql.json_has('p.record_json', 'abandon_request')}, "
         "l.lease_owner_id, l.lease_owner_incarnation_id, l.lease_owner_liveness_json, "
         "l.lease_token, l.lease_fencing_token, l.lease_claimed_at_ms, l.lease_expires_at_ms "
         "FROM processes p LEFT JOIN process_leases l ON l.process_id = p.process_id "
-        "WHERE p.status = 'running' ORDER BY p.process_id"
-    ).fetchall()
+        "WHERE p.status = 'running' ORDER BY p.process_id",
+    )
     items = []
     for process_id, disposition, requested, *columns in rows:
         held = columns[0] is not None and columns[3] is not None  # owner id and token
         lease = LeaseRow(*columns).lease(process_id) if held else None
+        if disposition not in _DISPOSITIONS:  # not read in SQL: ask the record itself
+            items.append(_decoded_item(conn, process_id, lease))
+            continue
         items.append(
             ProcessWorkItem(
                 process_id=process_id,
@@ -306,6 +312,25 @@ def work_items(conn: Tx) -> list[ProcessWorkItem]:
             )
         )
     return items
+
+
+def _decoded_item(conn: Tx, process_id: str, lease: ProcessLease | None) -> ProcessWorkItem:
+    """The work item of a row whose JSON the SQL could not read (see `Dialect.json_text`):
+    from its decoded record if it decodes, else marked undecodable (the worker skips it)."""
+    record = load_record(conn, process_id, lenient=True)
+    if record is None or record.undecodable is not None:
+        return ProcessWorkItem(
+            process_id=process_id,
+            disposition=RecoveryDisposition.EXTERNALLY_OWNED,
+            lease=lease,
+            undecodable=True,
+        )
+    return ProcessWorkItem(
+        process_id=process_id,
+        disposition=record.disposition,
+        abandon_requested=record.abandon_request is not None,
+        lease=lease,
+    )
 
 
 def release(conn: Tx, lease: ProcessLease) -> None:

@@ -34,7 +34,7 @@ from lashtui.model import (
     ProcessState,
 )
 from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, dialect
-from lashtui.registry.sql.row import decode_record
+from lashtui.registry.sql.row import ROW_COLUMNS, decode_row, fetch_rows
 
 _CHUNK = 500  # stay well under SQLite's bound-parameter limit
 
@@ -210,13 +210,14 @@ def get_many(conn: Tx, process_ids: list[str]) -> dict[str, ProcessRecord]:
     found: dict[str, ProcessRecord] = {}
     for start in range(0, len(process_ids), _CHUNK):
         chunk = process_ids[start : start + _CHUNK]
-        rows = conn.execute(
-            "SELECT process_id, record_json FROM processes "
-            f"WHERE process_id IN ({','.join('?' * len(chunk))})",
+        rows = fetch_rows(
+            conn,
+            f"SELECT {ROW_COLUMNS} FROM processes p "
+            f"WHERE p.process_id IN ({','.join('?' * len(chunk))})",
             chunk,
-        ).fetchall()
-        for process_id, text in rows:
-            found[process_id] = decode_record(text)
+        )
+        for row in rows:
+            found[row[1]] = decode_row(row)
     return found
 
 
@@ -229,14 +230,15 @@ def leased(conn: Tx, limit: int) -> list[ProcessRecord]:
     """Rows whose lease is held (expired or not), the soonest to lapse first. A scan of the
     lease table (see schema.py for why there is no index by expiry)."""
     _check_limit(limit, "leased-process")
-    rows = conn.execute(
-        "SELECT p.record_json FROM process_leases l JOIN processes p "
+    rows = fetch_rows(
+        conn,
+        f"SELECT {ROW_COLUMNS} FROM process_leases l JOIN processes p "
         "ON p.process_id = l.process_id "
         "WHERE l.lease_owner_id IS NOT NULL AND l.lease_token IS NOT NULL "
         "ORDER BY l.lease_expires_at_ms, l.process_id LIMIT ?",
         (limit,),
-    ).fetchall()
-    return [decode_record(row[0]) for row in rows]
+    )
+    return [decode_row(row) for row in rows]
 
 
 def abandon_candidates(
@@ -254,13 +256,14 @@ def abandon_candidates(
             "AND l.lease_expires_at_ms > ?)"
         )
         params.append(lapsed_at_ms)
-    rows = conn.execute(
-        "SELECT p.record_json FROM processes p WHERE p.status = 'running' AND ("
+    rows = fetch_rows(
+        conn,
+        f"SELECT {ROW_COLUMNS} FROM processes p WHERE p.status = 'running' AND ("
         f"{sql.json_has('p.record_json', 'abandon_request')} OR ("
         f"{sql.json_text('p.record_json', 'disposition')} = 'owner_bound' "
         f"AND {sql.json_has('p.record_json', 'first_started')} {lapsed})) "
         "ORDER BY p.process_id LIMIT ?",
         (*params, limit),
-    ).fetchall()
-    return [decode_record(row[0]) for row in rows]
+    )
+    return [decode_row(row) for row in rows]
 

@@ -7,28 +7,46 @@ from lashtui.errors import InvalidRequest, ProcessConflict, UnknownProcess
 from lashtui.model import (
     AbandonRequest,
     ExternalRef,
+    FailureOutput,
+    ProcessEventAppendRequest,
     ProcessExecutionEnvSpec,
+    ProcessIdentity,
     ProcessLease,
     ProcessListFilter,
     ProcessRecord,
     ProcessRegistration,
     ProcessStarted,
     ProcessStartRequest,
+    ProcessStatus,
     ProcessStatusFilter,
+    ProcessTerminalState,
+    ToolFailureClass,
     WaitState,
+    limit,
 )
+from lashtui.model.wire import canonical_json
 from lashtui.registry.sql import grant
 from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.event import append_to
 from lashtui.registry.sql.lease import require_current_lease
 from lashtui.registry.sql.row import (
+    DECODE_ERRORS,
+    ROW_COLUMNS,
+    UNDECODABLE_CODE,
+    UNDECODABLE_KIND,
     RecordCache,
     decode_record,
+    decode_row,
+    fetch_rows,
     insert_record,
     load_record,
+    refuse_undecodable,
     require_record,
     save_changes,
     save_record,
     touch,
+    undecodable_reason,
+    undecodable_record,
 )
 
 
@@ -46,7 +64,10 @@ def register(
                 f"process `{prepared.id}` registration hash conflict: "
                 f"existing {row[0]}, new {registration_hash}"
             )
-        return decode_record(row[1])
+        try:
+            return decode_record(row[1])
+        except DECODE_ERRORS as error:
+            raise refuse_undecodable(prepared.id, undecodable_reason(error)) from None
     record = ProcessRecord.new(prepared, registration_hash, now)
     insert_record(conn, record)
     return record
@@ -55,6 +76,11 @@ def register(
 def set_external_ref(
     conn: Tx, process_id: str, ref: ExternalRef, now: int
 ) -> ProcessRecord:
+    limit.check_text("an external ref's backend", ref.backend, limit.MAX_NAME_CHARS)
+    limit.check_text("an external ref's id", ref.id, limit.MAX_ID_CHARS)
+    limit.check_depth("an external ref's metadata", ref.metadata)
+    # (From the dumped value: pydantic's own JSON encoder fails on a lone surrogate.)
+    limit.encode_json("an external ref", canonical_json(ref.model_dump(mode="json")))
     record = require_record(conn, process_id)
     if record.external_ref is not None:
         if record.external_ref == ref:
@@ -88,6 +114,7 @@ def record_first_started(
 def request_abandon(
     conn: Tx, process_id: str, request: AbandonRequest, now: int
 ) -> ProcessRecord:
+    check_abandon_request(request)
     record = require_record(conn, process_id)
     if record.is_terminal():
         raise ProcessConflict(f"terminal process `{process_id}` cannot accept an abandon request")
@@ -96,6 +123,11 @@ def request_abandon(
     record = touch(record, now, abandon_request=request)
     save_record(conn, record)
     return record
+
+
+def check_abandon_request(request: AbandonRequest) -> None:
+    limit.check_text("requested_by", request.requested_by, limit.MAX_NAME_CHARS)
+    limit.check_text("an abandon reason", request.reason, limit.MAX_REASON_CHARS)
 
 
 def set_wait(conn: Tx, process_id: str, wait: WaitState, now: int) -> ProcessRecord:
@@ -119,7 +151,7 @@ def clear_wait(conn: Tx, process_id: str, now: int) -> ProcessRecord:
 
 
 def get(conn: Tx, process_id: str) -> ProcessRecord | None:
-    return load_record(conn, process_id)
+    return load_record(conn, process_id, lenient=True)
 
 
 def list_matching(conn: Tx, list_filter: ProcessListFilter) -> list[ProcessRecord]:
@@ -139,18 +171,19 @@ def list_matching(conn: Tx, list_filter: ProcessListFilter) -> list[ProcessRecor
         clauses.append("created_at_ms < ?")
         params.append(list_filter.created_at_end_ms)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    rows = conn.execute(
-        f"SELECT record_json FROM processes {where} ORDER BY process_id", params
-    ).fetchall()
-    records = (decode_record(row[0]) for row in rows)
+    rows = fetch_rows(
+        conn, f"SELECT {ROW_COLUMNS} FROM processes p {where} ORDER BY p.process_id", params
+    )
+    records = (decode_row(row) for row in rows)
     return [record for record in records if list_filter.matches_record(record)]
 
 
 def list_non_terminal(conn: Tx) -> list[ProcessRecord]:
-    rows = conn.execute(
-        "SELECT record_json FROM processes WHERE status = 'running' ORDER BY process_id"
-    ).fetchall()
-    return [decode_record(row[0]) for row in rows]
+    rows = fetch_rows(
+        conn,
+        f"SELECT {ROW_COLUMNS} FROM processes p WHERE p.status = 'running' ORDER BY p.process_id",
+    )
+    return [decode_row(row) for row in rows]
 
 
 def changed_since(
@@ -160,17 +193,21 @@ def changed_since(
         raise InvalidRequest(f"a change feed page limit must be >= 0, got {limit}")
     if limit == 0:
         return [], cursor
-    rows = conn.execute(
-        "SELECT record_json, change_seq FROM processes WHERE change_seq > ? "
-        "ORDER BY change_seq, process_id LIMIT ?",
+    rows = fetch_rows(
+        conn,
+        f"SELECT {ROW_COLUMNS}, p.change_seq FROM processes p WHERE p.change_seq > ? "
+        "ORDER BY p.change_seq, p.process_id LIMIT ?",
         (cursor, limit),
-    ).fetchall()
+    )
     if not rows:
         return [], cursor
-    return [decode_record(row[0]) for row in rows], int(rows[-1][1])
+    return [decode_row(row) for row in rows], int(rows[-1][-1])
 
 
 def start(conn: Tx, request: ProcessStartRequest, now: int) -> ProcessRecord:
+    if request.grant is not None:  # (the registration's own limits: `prepare`)
+        request.grant.session_scope.check_limits("the granted scope")
+        request.grant.descriptor.check_limits()
     spec = request.execution_env()
     env_ref = put_env(conn, spec, now) if spec is not None else None
     record = register(conn, request.into_registration(env_ref), now)
@@ -180,6 +217,8 @@ def start(conn: Tx, request: ProcessStartRequest, now: int) -> ProcessRecord:
 
 
 def put_env(conn: Tx, spec: ProcessExecutionEnvSpec, now: int) -> str:
+    limit.check_depth("an execution env", [spec.plugin_options, spec.policy])
+    limit.encode_json("an execution env", canonical_json(spec.model_dump(mode="json")))
     env_ref = spec.stable_ref()
     known = isinstance(conn, RecordCache) and env_ref in conn.envs
     if not known:  # (the insert would be ignored anyway)
@@ -206,3 +245,56 @@ def get_env(conn: Tx, env_ref: str) -> ProcessExecutionEnvSpec:
     if isinstance(conn, RecordCache):
         conn.staged_envs[env_ref] = spec
     return spec
+
+
+def end_undecodable(
+    conn: Tx, process_id: str, operator: str, reason: str, now: int
+) -> ProcessRecord:
+    """End a row whose record cannot be decoded (row.py), in one transaction: the record is
+    rewritten as a minimal valid one from the row's columns (kind `undecodable`, externally
+    owned), made `failed` through an ordinary terminal event whose message says why and who,
+    and its lease is freed. From then on it reads as any terminal row, and prune removes it.
+    A row that decodes is refused: cancel or abandon are the ways to end it."""
+    limit.check_text("an operator", operator, limit.MAX_NAME_CHARS)
+    limit.check_text("a reason", reason, limit.MAX_REASON_CHARS)
+    rows = fetch_rows(
+        conn, f"SELECT {ROW_COLUMNS} FROM processes p WHERE p.process_id = ?", (process_id,)
+    )
+    if not rows:
+        raise UnknownProcess.process(process_id)
+    try:
+        decode_record(rows[0][0])
+    except DECODE_ERRORS as error:
+        why = undecodable_reason(error)
+    else:
+        raise ProcessConflict(
+            f"process `{process_id}` is not undecodable; cancel or abandon it instead"
+        )
+    stand_in = undecodable_record(rows[0], why)
+    record = stand_in.model_copy(
+        update={
+            "identity": ProcessIdentity(
+                kind=UNDECODABLE_KIND, label=f"undecodable record, ended by {operator}"
+            ),
+            "status": ProcessStatus.running(),
+            "undecodable": None,
+            "updated_at_ms": max(now, stand_in.updated_at_ms),
+        }
+    )
+    save_record(conn, record)
+    message = f"record could not be decoded ({why}); ended by {operator}: {reason}"
+    output = FailureOutput(class_=ToolFailureClass.INTERNAL, code=UNDECODABLE_CODE, message=message)
+    # A key of its own: the old row's log may already hold a `process.failed` under the
+    # usual terminal key, with a different payload.
+    request = ProcessEventAppendRequest.new(
+        ProcessTerminalState.FAILED.event_type(),
+        {"await_output": output.model_dump(mode="json")},
+        f"process:{process_id}:end_undecodable:{now}",
+    )
+    _, record = append_to(conn, record, request, now)
+    conn.execute(
+        "UPDATE process_leases SET lease_owner_id = NULL, lease_token = NULL, "
+        "lease_claimed_at_ms = 0, lease_expires_at_ms = 0 WHERE process_id = ?",
+        (process_id,),
+    )
+    return record

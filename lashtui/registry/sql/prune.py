@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from lashtui.model import ProcessListFilter, ProcessPruneReport, ProcessStatusFilter
 from lashtui.registry.sql.dialect import Tx
-from lashtui.registry.sql.row import decode_record
+from lashtui.registry.sql.row import DECODE_ERRORS, decode_record, fetch_rows
 
 _CHUNK = 500  # stay well under SQLite's bound-parameter limit
 
@@ -23,11 +23,12 @@ def prune(
     params: list[object] = [cutoff_ms]
     if up_to_change_seq is not None:
         params.append(up_to_change_seq)
-    rows = conn.execute(
+    rows = fetch_rows(
+        conn,
         "SELECT process_id, record_json FROM processes WHERE status != 'running' "
         f"AND updated_at_ms < ? {bound} ORDER BY process_id",
         params,
-    ).fetchall()
+    )
     ids = [
         process_id
         for process_id, text in rows
@@ -48,7 +49,10 @@ def prune(
 def _matches_ignoring_status(list_filter: ProcessListFilter, text: str) -> bool:
     """A prune filter's status defaults to `running`, which would prune nothing; only an
     explicit terminal status narrows it, so match the other fields and the status if set."""
-    record = decode_record(text)
+    try:
+        record = decode_record(text)
+    except DECODE_ERRORS:
+        return False  # a filter cannot be matched on a record that does not decode
     if "status" not in list_filter.model_fields_set:
         list_filter = list_filter.model_copy(update={"status": ProcessStatusFilter.ANY})
     return list_filter.matches_record(record)

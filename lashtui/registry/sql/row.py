@@ -14,12 +14,41 @@ to be right.
 
 from __future__ import annotations
 
+import shlex
+import sqlite3
 from collections import OrderedDict
+from typing import Any
 
 from pydantic import ValidationError
 
-from lashtui.errors import StoreError, UnknownProcess
-from lashtui.model import ProcessExecutionEnvSpec, ProcessRecord
+from lashtui.errors import (
+    InvalidRequest,
+    LashError,
+    StoreError,
+    UndecodableProcess,
+    UnknownProcess,
+)
+from lashtui.model import (
+    AbandonedOutput,
+    AbandonEvidence,
+    AbandonWriter,
+    CancelledOutput,
+    External,
+    FailureOutput,
+    HostOriginator,
+    ProcessAwaitOutput,
+    ProcessExecutionEnvSpec,
+    ProcessIdentity,
+    ProcessProvenance,
+    ProcessRecord,
+    ProcessStatus,
+    RecoveryDisposition,
+    SessionOriginator,
+    SuccessOutput,
+    ToolFailureClass,
+    default_process_event_types,
+    originator_from_scope_id,
+)
 from lashtui.model.wire import WireModel
 from lashtui.registry.sql.dialect import Tx, dialect
 
@@ -109,25 +138,165 @@ def decode_record(text: str) -> ProcessRecord:
     return ProcessRecord.model_validate_json(text)
 
 
-def load_record(conn: Tx, process_id: str) -> ProcessRecord | None:
-    if not isinstance(conn, RecordCache):
-        row = conn.execute(
-            "SELECT record_json FROM processes WHERE process_id = ?", (process_id,)
-        ).fetchone()
-        return decode_record(row[0]) if row else None
-    held = conn.cached(process_id)
+# --- rows the read path cannot decode ----------------------------------------------------
+#
+# A row written by an older build or another program may not decode: JSON nested past what
+# pydantic-core parses (254 levels), text that is not JSON, a record that fails validation,
+# invalid UTF-8 or lone surrogates. One such row must never take the registry from its
+# operators, so every read that returns records reads the row's columns with its JSON
+# (`ROW_COLUMNS`) and turns a row that fails into a stand-in built from the columns
+# (`undecodable_record`): a valid record marked `undecodable`, shown in every list, that
+# nothing runs. Writes never save a stand-in: they load strictly and refuse the row in one
+# sentence that says how to end it (`end_undecodable`).
+
+ROW_COLUMNS = (
+    "p.record_json, p.process_id, p.registration_hash, p.owner_scope_id, p.created_at_ms, "
+    "p.updated_at_ms, p.status"
+)
+Row = tuple[Any, ...]
+# What decoding a row may raise: pydantic's ValidationError (a ValueError, as are the
+# UnicodeErrors of text with lone surrogates) and, for JSON nested past the interpreter's
+# stack, RecursionError.
+DECODE_ERRORS = (ValueError, RecursionError)
+UNDECODABLE_KIND = "undecodable"
+
+
+def undecodable_reason(error: BaseException) -> str:
+    """Why a row did not decode, in a few words (the first of pydantic's errors)."""
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        text = f"{where}: {first['msg']}" if where else str(first["msg"])
+    elif isinstance(error, RecursionError):
+        text = "its JSON nests too deeply to read"
+    else:
+        text = str(error) or type(error).__name__
+    return text if len(text) <= 160 else f"{text[:157]}..."
+
+
+def _originator(scope_id: object) -> HostOriginator | SessionOriginator:
+    try:
+        return originator_from_scope_id(str(scope_id))
+    except (LashError, ValueError):
+        return HostOriginator()
+
+
+def _stand_in_status(status: object, reason: str, at_ms: int) -> ProcessStatus:
+    """The status the column says, with an output that says the record is unreadable."""
+    message = f"record could not be decoded ({reason})"
+    output: ProcessAwaitOutput
+    if status == "completed":
+        output = SuccessOutput(value=None)
+    elif status == "cancelled":
+        output = CancelledOutput(message=message)
+    elif status == "abandoned":
+        writer = AbandonWriter.RECONCILED_REQUEST
+        output = AbandonedOutput(evidence=AbandonEvidence(writer=writer, epoch_ms=at_ms))
+    elif status == "running":
+        return ProcessStatus.running()
+    else:
+        internal = ToolFailureClass.INTERNAL
+        output = FailureOutput(class_=internal, code=UNDECODABLE_CODE, message=message)
+    return ProcessStatus.terminal(output)
+
+
+UNDECODABLE_CODE = "process_record_undecodable"
+
+
+def undecodable_record(row: Row, reason: str) -> ProcessRecord:
+    """The stand-in for a row that does not decode (see above): id, hash, originator, times
+    and status from the SQL columns; kind `undecodable`, the label saying why; externally
+    owned and without a lease request, so no worker or sweep ever claims it."""
+    _, process_id, registration_hash, scope_id, created, updated, status = row[:7]
+    return ProcessRecord(
+        id=str(process_id),
+        registration_hash=str(registration_hash),
+        input=External(),
+        disposition=RecoveryDisposition.EXTERNALLY_OWNED,
+        identity=ProcessIdentity(kind=UNDECODABLE_KIND, label=f"undecodable: {reason}"),
+        event_types=default_process_event_types(),
+        provenance=ProcessProvenance(originator=_originator(scope_id)),
+        created_at_ms=int(created),
+        updated_at_ms=int(updated),
+        status=_stand_in_status(status, reason, int(updated)),
+        undecodable=reason,
+    )
+
+
+def decode_row(row: Row) -> ProcessRecord:
+    """A row read with `ROW_COLUMNS` as its record, or its stand-in if it does not decode."""
+    try:
+        return decode_record(row[0])
+    except DECODE_ERRORS as error:
+        return undecodable_record(row, undecodable_reason(error))
+
+
+def refuse_undecodable(process_id: str, reason: str) -> StoreError:
+    return UndecodableProcess(
+        f"process `{process_id}` could not be decoded ({reason}); nothing can change it but "
+        f"ending it: `lashtui end-undecodable {shlex.quote(process_id)}`"
+    )
+
+
+def _lenient_text(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
+
+
+def fetch_rows(conn: Tx, sql: str, params: Any = ()) -> list[Row]:
+    """`conn.execute(sql, params).fetchall()`, surviving TEXT that is not UTF-8 (another
+    program may store any bytes in an SQLite TEXT column, and sqlite3 then refuses the
+    whole result): the statement is run again in the same transaction with the bytes
+    decoded as lone surrogates, which make that row's record undecodable and nothing else.
+    The default decoder stays for every result without such bytes (it is C; a Python text
+    factory costs on every cell)."""
+    try:
+        return conn.execute(sql, params).fetchall()
+    except UnicodeEncodeError as error:
+        # A parameter no store can hold (sqlite3 and psycopg raise this, not a DB error).
+        text = error.object if isinstance(error.object, str) else ""
+        code = f"\\u{ord(text[error.start]):04x}" if text else "a lone surrogate"
+        raise InvalidRequest(
+            f"a value looked up holds a lone surrogate ({code}), which UTF-8 cannot store"
+        ) from None
+    except sqlite3.OperationalError as error:
+        if "decode" not in str(error) or not isinstance(conn, sqlite3.Connection):
+            raise
+    factory = conn.text_factory
+    conn.text_factory = _lenient_text
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.text_factory = factory
+
+
+def load_record(conn: Tx, process_id: str, *, lenient: bool = False) -> ProcessRecord | None:
+    """The row's record; None if there is no such row. A row that does not decode is its
+    stand-in when `lenient` (reads), else refused (`refuse_undecodable`: writes). Only the
+    JSON is read first: this is every write's read, and the columns a stand-in needs are
+    fetched only for a row that fails."""
+    held = conn.cached(process_id) if isinstance(conn, RecordCache) else None
     # The JSON only comes back when the row has moved on from the version held.
-    row = conn.execute(
+    rows = fetch_rows(
+        conn,
         "SELECT CASE WHEN record_json = ? THEN NULL ELSE record_json END "
         "FROM processes WHERE process_id = ?",
         (held[0] if held else None, process_id),
-    ).fetchone()
-    if row is None:
+    )
+    if not rows:
         return None
-    if row[0] is None and held is not None:
+    text = rows[0][0]
+    if text is None and held is not None:
         return held[1]
-    record = decode_record(row[0])
-    conn.remember(process_id, row[0], record)
+    try:
+        record = decode_record(text)
+    except DECODE_ERRORS as error:
+        reason = undecodable_reason(error)
+        if not lenient:
+            raise refuse_undecodable(process_id, reason) from None
+        columns = f"SELECT {ROW_COLUMNS} FROM processes p WHERE p.process_id = ?"
+        return undecodable_record(fetch_rows(conn, columns, (process_id,))[0], reason)
+    if isinstance(conn, RecordCache):
+        conn.remember(process_id, text, record)
     return record
 
 

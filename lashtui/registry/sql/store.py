@@ -270,6 +270,13 @@ class SqlProcessRegistry(ABC):
     async def start_process(self, request: ProcessStartRequest) -> ProcessRecord:
         return await self._db.short_write(process.start, request, self._now())
 
+    async def end_undecodable_process(
+        self, process_id: str, operator: str, reason: str
+    ) -> ProcessRecord:
+        return await self._db.write(
+            process.end_undecodable, process_id, operator, reason, self._now()
+        )
+
     # --- the dashboard's reads
 
     async def page_processes(self, query: ProcessPageQuery) -> list[ProcessRecord]:

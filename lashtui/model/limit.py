@@ -1,0 +1,185 @@
+"""The limits every value entering the registry is held to, and the checks that refuse the rest.
+
+A registry is read by programs that did not write it, so what one writer may store is bounded
+by what every reader can always decode. The limits below are refused where values enter (the
+registry's write functions, so another Python program using the registry directly cannot write
+a row the reader cannot read; the facade and the command line reach the same checks, and the
+command line checks its JSON arguments before it opens anything), each with one sentence that
+names the limit and the value's measure. The read path does NOT enforce them: a row another
+program wrote past them is shown as undecodable only if it really cannot be decoded, so lash's
+own registries always load.
+
+| limit              | value | what it bounds                                                   |
+|--------------------|-------|------------------------------------------------------------------|
+| `MAX_JSON_DEPTH`   | 64    | nesting of any JSON value a caller chooses: engine payload, tool |
+|                    |       | args, external metadata, session-turn fields, identity           |
+|                    |       | definition, event payload (so a terminal's output), env spec     |
+| `MAX_JSON_BYTES`   | 1 MiB | compact UTF-8 JSON of one registration (everything a start       |
+|                    |       | stores), one event payload, one env spec, one external ref       |
+| `MAX_ID_CHARS`     | 512   | process id, signal id, tool call id                              |
+| `MAX_KEY_CHARS`    | 2,048 | replay key (built from a process id, a type and an id)           |
+| `MAX_LABEL_CHARS`  | 1,024 | label (identity and grant descriptor)                            |
+| `MAX_REASON_CHARS` | 4,096 | cancel and abandon reasons, an undecodable row's end reason      |
+| `MAX_NAME_CHARS`   | 256   | signal name, event type, engine kind, tool name, requested_by,   |
+|                    |       | operator, external-ref backend                                   |
+| `MAX_SCOPE_CHARS`  | 256   | session id, agent frame id, host scope name                      |
+
+How the numbers were chosen (measured with pydantic 2 / pydantic-core, Python 3.11, SQLite
+3.40, PostgreSQL 15):
+- Depth. pydantic-core's JSON parser refuses any document nested 254 levels or more
+  ("recursion limit exceeded"), and a payload sits 2-4 levels inside the record or event that
+  carries it; validating Python values fails at 256; `json.loads` raises RecursionError near
+  1,000; SQLite's json functions refuse past 2,000 ("malformed JSON"); jsonb goes deeper. Any
+  recursive walk in the dashboard (formatting, a JSON tree) shares Python's 1,000-frame stack
+  with Textual's own frames (not measured widget by widget). 64 leaves every one of those a
+  wide margin, and lash's own rows nest at most 18 (its agent-workbench registry; event
+  payloads 17).
+- Bytes. lash's largest rows in that registry are a 120 KB record and a 199 KB event; 1 MiB is
+  five times that, while a dashboard window of a few hundred rows stays in the hundreds of MB
+  at worst.
+- Lengths. lash's ids there are at most 53 characters and its labels 20; the limits are ten
+  times what any real value needs and small enough for a table cell and a log line.
+
+Text is refused when it holds a lone surrogate (UTF-8, and so SQLite and PostgreSQL, cannot
+store one) or the NUL character (PostgreSQL's text and jsonb cannot hold it).
+
+The checks are made to be cheap on the write path: depth is one iterative walk over the
+containers of a value (never its strings), and sizes are taken from the JSON text the write
+path builds anyway (the registration's hashing form, an event's payload hash form), encoded
+once for both the size check and the hash. Measured: `ProcessRegistration.prepare` of a small
+engine start 10.9 -> 14.2 us, an event's payload hash 2.2 -> 2.6 us.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from pydantic import JsonValue
+
+from lashtui.errors import InvalidRequest
+
+MAX_JSON_DEPTH = 64
+MAX_JSON_BYTES = 1 << 20
+MAX_ID_CHARS = 512
+MAX_KEY_CHARS = 2048
+MAX_LABEL_CHARS = 1024
+MAX_REASON_CHARS = 4096
+MAX_NAME_CHARS = 256
+MAX_SCOPE_CHARS = 256
+
+# A JSON `\u0000` escape that is not itself an escaped backslash followed by "u0000".
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def json_depth(value: object) -> int:
+    """How deeply `value` nests: 0 for a scalar, 1 for `[]` or `{}`, 2 for `[[]]`. Iterative,
+    so no value is too deep to measure."""
+    if not isinstance(value, dict | list):
+        return 0
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > deepest:
+            deepest = depth
+        children = node.values() if isinstance(node, dict) else node
+        for child in children:  # type: ignore[attr-defined]
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+    return deepest
+
+
+def text_depth(text: str) -> int:
+    """How deeply the JSON text nests, from its brackets alone (strings skipped): what the
+    command line reports for a document too deep for `json.loads` to read at all."""
+    deepest = depth = 0
+    for token in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
+        mark = token.group()
+        if mark in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif mark in "]}":
+            depth -= 1
+    return deepest
+
+
+def size_text(size: int) -> str:
+    """A byte count as people read it: `812 bytes`, `3.4 KiB`, `1.2 MiB`."""
+    if size < 1024:
+        return f"{size} bytes"
+    if size < 1 << 20:
+        return f"{size / 1024:.1f} KiB"
+    return f"{size / (1 << 20):.1f} MiB"
+
+
+def check_depth(what: str, value: object) -> None:
+    depth = json_depth(value)
+    if depth > MAX_JSON_DEPTH:
+        raise InvalidRequest(
+            f"{what} may nest at most {MAX_JSON_DEPTH} levels; this one nests {depth}"
+        )
+
+
+def _surrogate(text: str, error: UnicodeEncodeError) -> str:
+    return f"\\u{ord(text[error.start]):04x}"
+
+
+def encode_json(what: str, text: str) -> bytes:
+    """The UTF-8 bytes of JSON text a write is about to store (or hash), once its size is
+    within `MAX_JSON_BYTES` and it holds no lone surrogate and no NUL escape."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise InvalidRequest(
+            f"{what} holds a lone surrogate ({_surrogate(text, error)}), which UTF-8 cannot store"
+        ) from None
+    if len(data) > MAX_JSON_BYTES:
+        raise InvalidRequest(
+            f"{what} may be at most {size_text(MAX_JSON_BYTES)} of JSON; "
+            f"this one is {size_text(len(data))}"
+        )
+    if b"\\u0000" in data and _NUL_ESCAPE.search(text):
+        raise InvalidRequest(
+            f"{what} holds the NUL character (\\u0000), which PostgreSQL cannot store"
+        )
+    return data
+
+
+def check_text(what: str, value: str | None, limit: int) -> None:
+    """A text field: at most `limit` characters, no lone surrogate, no NUL."""
+    if value is None:
+        return
+    if len(value) > limit:
+        raise InvalidRequest(
+            f"{what} may be at most {limit:,} characters; this one has {len(value):,}"
+        )
+    if "\x00" in value:
+        raise InvalidRequest(f"{what} holds the NUL character, which PostgreSQL cannot store")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise InvalidRequest(
+                f"{what} holds a lone surrogate ({_surrogate(value, error)}), which UTF-8 "
+                "cannot store"
+            ) from None
+
+
+def check_values(values: Iterable[tuple[str, JsonValue]]) -> None:
+    for what, value in values:
+        check_depth(what, value)
+
+
+def walk_strings(value: object) -> Iterator[str]:
+    """Every string in a JSON value, keys included (for checks that need them)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            yield node
+        elif isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)

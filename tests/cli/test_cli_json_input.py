@@ -1,0 +1,158 @@
+"""JSON arguments at the command line (`--payload` of start and signal) and undecodable rows,
+through the installed `lashtui` run as a subprocess: deep JSON (over the limit, and past
+what `json.loads` can read at all), bytes that are not UTF-8 in argv, and escapes of lone
+surrogates each end in one sentence, exit 1, nothing written; a row another program wrote
+that does not decode is listed, shown and ended by id."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_cli import LASHTUI, digest, one_line_error
+
+
+def run(*args: str | bytes, db: Path) -> subprocess.CompletedProcess[str]:
+    # bytes in argv: how a shell passes an argument that is not UTF-8
+    argv: list[str | bytes] = [LASHTUI, "--db", str(db), *args]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+
+
+def brackets(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "reg.db"
+    started = run("start", "job", "--external", "--label", "job", db=path)
+    assert started.returncode == 0, started.stderr
+    return path
+
+
+BAD_PAYLOADS = [
+    ("over the limit", brackets(200), "--payload may nest at most 64 levels; this one nests 200"),
+    (
+        "past json.loads",
+        brackets(5000),
+        "--payload may nest at most 64 levels; this one nests 5000",
+    ),
+    ("a lone surrogate", '"\\ud800"', "--payload holds a lone surrogate (\\ud800)"),
+    ("a NUL", '{"a": "\\u0000"}', "--payload holds the NUL character (\\u0000)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "sentence"), BAD_PAYLOADS, ids=[b[0] for b in BAD_PAYLOADS]
+)
+def test_a_bad_payload_is_one_sentence_and_writes_nothing(
+    db: Path, name: str, payload: str, sentence: str
+) -> None:
+    before = digest(db)
+    one_line_error(run("start", "deep", "--external", "--payload", payload, db=db), sentence)
+    one_line_error(run("signal", "job", "go", "--payload", payload, db=db), sentence)
+    assert digest(db) == before
+
+
+def test_argv_that_is_not_utf8_is_one_sentence(db: Path) -> None:
+    before = digest(db)
+    payload = b'"caf\xe9"'  # Latin-1, as a misconfigured terminal sends it
+    result = run("signal", "job", "go", "--payload", payload, db=db)
+    one_line_error(result, "--payload is not valid UTF-8 (byte 0xe9 at character 4)")
+    assert digest(db) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "sentence"),
+    [
+        ((b"show", b"a\xff"), "ID is not valid UTF-8 (byte 0xff at character 1)"),
+        ((b"cancel", b"job", b"--reason", b"\xe9t\xe9"), "--reason is not valid UTF-8 (byte 0xe9"),
+        ((b"transfer", b"--from", b"session:a", b"--to", b"session:\xff", b"job"), "--to is not"),
+    ],
+    ids=["show", "cancel", "transfer"],
+)
+def test_any_argument_that_is_not_utf8_is_one_sentence(
+    db: Path, args: tuple[bytes, ...], sentence: str
+) -> None:
+    """Not JSON, but the same bytes: before, `show` with one was a UnicodeEncodeError
+    traceback from the database driver."""
+    before = digest(db)
+    one_line_error(run(*args, db=db), sentence)
+    assert digest(db) == before
+
+
+def test_a_start_refused_before_any_file_is_created(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    one_line_error(
+        run("start", "deep", "--external", "--payload", brackets(100), db=path),
+        "--payload may nest at most 64 levels; this one nests 100",
+    )
+    assert not path.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "sentence"),
+    [
+        (("p" * 600, "--external"), "a process id may be at most 512 characters; this one has 600"),
+        (("p", "--external", "--label", "l" * 2000), "a label may be at most 1,024 characters"),
+        (("p", "--engine", "k" * 300, "--disposition", "rerunnable"), "an engine kind may be"),
+    ],
+    ids=["id", "label", "engine kind"],
+)
+def test_a_start_past_a_length_limit_creates_nothing(
+    tmp_path: Path, args: tuple[str, ...], sentence: str
+) -> None:
+    path = tmp_path / "new.db"
+    one_line_error(run("start", *args, db=path), sentence)
+    assert not path.exists()
+
+
+def test_an_undecodable_row_is_listed_shown_and_ended_by_id(db: Path) -> None:
+    """A row another program wrote too deep to decode: `ls`, `show`, `cancel` and
+    `end-undecodable` all answer (before, each was a traceback or "recursion limit
+    exceeded"), and prune then removes it."""
+    conn = sqlite3.connect(db)
+    with conn:
+        text = conn.execute("SELECT record_json FROM processes").fetchone()[0]
+        record = json.loads(text)
+        record["id"] = "deep"
+        record["input"]["metadata"] = "PLACEHOLDER"
+        deep = json.dumps(record).replace('"PLACEHOLDER"', brackets(300))
+        conn.execute(
+            "INSERT INTO processes SELECT 'deep', registration_hash, owner_scope_id, "
+            "created_at_ms, updated_at_ms, change_seq + 1, status, ? FROM processes",
+            (deep,),
+        )
+    conn.close()
+
+    listed = run("ls", db=db)
+    assert listed.returncode == 0, listed.stderr
+    rows = {line.split()[0]: line for line in listed.stdout.splitlines()[1:]}
+    assert set(rows) == {"deep", "job"} and "undecodable: " in rows["deep"]
+    as_json = json.loads(run("ls", "--json", db=db).stdout)
+    assert [p.get("undecodable") is not None for p in as_json] == [True, False]
+    shown = run("show", "deep", db=db)
+    assert shown.returncode == 0 and "undecodable: " in shown.stdout, shown.stderr
+    one_line_error(run("cancel", "deep", db=db), "lashtui end-undecodable deep")
+
+    env = {**os.environ, "LASHTUI_OPERATOR": "dana"}
+    ended = subprocess.run(
+        [LASHTUI, "--db", str(db), "end-undecodable", "deep", "--reason", "host retired"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+    assert ended.returncode == 0, ended.stderr
+    assert ended.stdout.strip() == "ended undecodable process deep: now failed"
+    events = json.loads(run("events", "deep", "--json", db=db).stdout)
+    message = events[-1]["payload"]["await_output"]["message"]
+    assert message.endswith("; ended by dana: host retired")
+    pruned = run("prune", "--before", str(2**62), db=db)
+    assert pruned.returncode == 0 and "pruned 1 process(es)" in pruned.stdout

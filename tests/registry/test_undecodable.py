@@ -1,0 +1,262 @@
+"""Rows the read path cannot decode (written by an older build or another program, here with
+raw SQL) never take the registry from its operators: every read shows them marked
+`undecodable` with what the SQL columns give, beside the good rows; every write but
+`end_undecodable_process` refuses them in one sentence; the worker and the sweep skip them
+without ending them; and once an operator ends one it reads as an ordinary failed row that
+prune removes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from lashtui.admin import Processes
+from lashtui.clock import ManualClock
+from lashtui.errors import LashError, ProcessConflict
+from lashtui.model import (
+    ProcessEventAppendRequest,
+    ProcessPageQuery,
+    ProcessRecord,
+)
+from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.worker import ProcessWorker
+from tests.builders import ext, rr
+from tests.raw import raw_connection
+from tests.registry.rows import ANY
+
+
+def _deep(record: ProcessRecord, depth: int) -> str:
+    """The record's JSON with an external metadata nested `depth` levels: past the 254
+    that pydantic-core parses, well within what SQLite and jsonb read."""
+    body = json.loads(record.model_dump_json())
+    body["input"] = {"type": "external", "metadata": "PLACEHOLDER"}
+    return json.dumps(body).replace('"PLACEHOLDER"', "[" * depth + "]" * depth)
+
+
+def _invalid(record: ProcessRecord) -> str:
+    return record.model_dump_json()[:40]  # cut short: not JSON at all
+
+
+def _unvalidated(record: ProcessRecord) -> str:
+    body = json.loads(record.model_dump_json())
+    body["disposition"] = "sometimes"  # JSON, but not a record
+    return json.dumps(body)
+
+
+# (name, how to spoil the record, whether PostgreSQL can hold it and still run its JSON
+# queries: a text that is not JSON breaks its `::jsonb` casts, see dialect.py)
+SPOILERS: list[tuple[str, Callable[[ProcessRecord], str], bool]] = [
+    ("deep", lambda r: _deep(r, 300), True),
+    ("deeper than sqlite reads", lambda r: _deep(r, 2500), True),
+    ("not json", _invalid, False),
+    ("not a record", _unvalidated, True),
+]
+
+
+async def _spoil(target: str, process_id: str, text: str) -> None:
+    with raw_connection(target) as conn:
+        conn.execute(
+            "UPDATE processes SET record_json = ? WHERE process_id = ?", (text, process_id)
+        )
+
+
+async def _two_rows(registry: ProcessRegistry, target: str, spoil: Callable[..., str]) -> None:
+    """`good` and `bad`, both running rerunnable rows; `bad`'s record then spoiled."""
+    await registry.register_process(rr("good"))
+    bad = await registry.register_process(rr("bad"))
+    await _spoil(target, "bad", spoil(bad))
+
+
+@pytest.mark.parametrize(("name", "spoil", "on_postgres"), SPOILERS, ids=[s[0] for s in SPOILERS])
+async def test_every_read_shows_an_undecodable_row_beside_the_good_ones(
+    registry: ProcessRegistry,
+    registry_target: str,
+    backend: str,
+    name: str,
+    spoil: Callable[[ProcessRecord], str],
+    on_postgres: bool,
+) -> None:
+    if backend == "postgres" and not on_postgres:
+        pytest.skip("PostgreSQL 15 cannot test text for jsonb without failing (dialect.py)")
+    await _two_rows(registry, registry_target, spoil)
+
+    listed = await registry.list_processes(ANY)
+    assert [r.id for r in listed] == ["bad", "good"]
+    bad, good = listed
+    assert good.undecodable is None
+    assert bad.undecodable and bad.identity.kind == "undecodable"
+    assert bad.identity.label == f"undecodable: {bad.undecodable}"
+    assert bad.status.state.value == "running" and bad.created_at_ms > 0
+    got = await registry.get_process("bad")
+    assert got is not None and got.undecodable == bad.undecodable
+    assert [r.id for r in await registry.list_non_terminal()] == ["bad", "good"]
+    page = await registry.page_processes(ProcessPageQuery(limit=10))
+    assert [r.id for r in page] == ["bad", "good"]
+    assert set((await registry.get_processes(["bad", "good"])).keys()) == {"bad", "good"}
+    census = await registry.process_census()
+    assert set(census.live) == {"bad", "good"}
+    assert [r.id for r in (await registry.processes_changed_since(0, 10))[0]] == ["good", "bad"]
+    await registry.list_abandon_candidates(10)
+    items = {i.process_id: i for i in await registry.list_work_items()}
+    assert set(items) == {"bad", "good"}
+
+    processes = Processes(registry)
+    shown = await processes.get("bad")
+    assert shown is not None and shown.label.startswith("undecodable: ")
+    assert shown.kind == "undecodable" and shown.undecodable == bad.undecodable
+    assert "undecodable" in shown.model_dump(mode="json")
+    assert "undecodable" not in (await processes.get("good") or shown).model_dump(mode="json")
+    assert {p.process_id for p in await processes.page(ProcessPageQuery(limit=10))} == {
+        "bad",
+        "good",
+    }
+
+
+async def test_writes_refuse_an_undecodable_row_in_one_sentence(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    await _two_rows(registry, registry_target, lambda r: _deep(r, 300))
+    request = ProcessEventAppendRequest.cancel_requested("bad", "stop")
+    with pytest.raises(LashError) as refused:
+        await registry.append_event("bad", request)
+    message = str(refused.value)
+    assert message.startswith("process `bad` could not be decoded (")
+    assert "lashtui end-undecodable bad" in message
+    # The facade's cancel reaches the same refusal, and nothing was written.
+    with pytest.raises(LashError, match="could not be decoded"):
+        await Processes(registry).cancel("bad")
+    assert await registry.events_after("bad", 0) == []
+
+
+async def test_an_operator_ends_it_and_prune_removes_it(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:
+    await _two_rows(registry, registry_target, lambda r: _deep(r, 300))
+    processes = Processes(registry, clock=clock)
+
+    ended = await processes.end_undecodable("bad", "dana", "host retired")
+
+    assert ended.lifecycle.value == "failed" and ended.terminal
+    assert ended.undecodable is None and ended.kind == "undecodable"
+    record = await registry.get_process("bad")
+    assert record is not None and record.undecodable is None and record.is_terminal()
+    (event,) = await registry.events_after("bad", 0)
+    assert event.event_type == "process.failed"
+    message = str(json.loads(event.model_dump_json())["payload"]["await_output"]["message"])
+    assert message.startswith("record could not be decoded (")
+    assert message.endswith("; ended by dana: host retired")
+    # The good row is untouched, and a row that decodes is refused.
+    with pytest.raises(ProcessConflict, match="is not undecodable; cancel or abandon"):
+        await processes.end_undecodable("good", "dana", "no")
+    clock.advance(1_000)
+    report = await processes.prune(clock.now_ms())
+    assert report.pruned_processes == 1 and report.pruned_events == 1
+    assert [r.id for r in await registry.list_processes(ANY)] == ["good"]
+
+
+async def test_the_worker_and_sweep_skip_it_and_say_so(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:
+    for name, spoil, _ in SPOILERS[:1] + SPOILERS[3:]:
+        await registry.register_process(rr(f"bad-{name}"))
+        record = await registry.get_process(f"bad-{name}")
+        assert record is not None
+        await _spoil(registry_target, record.id, spoil(record))
+    await registry.register_process(ext("ext-deep"))
+    external = await registry.get_process("ext-deep")
+    assert external is not None
+    await _spoil(registry_target, "ext-deep", _deep(external, 300))
+
+    worker = ProcessWorker(registry, clock=clock)
+    for run in (True, False):  # a worker's pass, then a sweep-only pass
+        await worker.drive_pending_processes(run=run)
+        await worker.idle()
+    assert worker.stats.verdicts["skipped_undecodable"] >= 4  # type: ignore[index]
+    still = await registry.list_processes(ANY)
+    assert {r.id: r.status.state.value for r in still} == {
+        "bad-deep": "running",
+        "bad-not a record": "running",
+        "ext-deep": "running",
+    }
+    assert await registry.get_process_lease("bad-deep") is None
+
+
+async def test_text_that_is_not_utf8_or_holds_lone_surrogates(tmp_path: Path) -> None:
+    """SQLite TEXT can hold any bytes another program puts there, and a JSON escape can name
+    a lone surrogate: neither stops a read."""
+    target = str(tmp_path / "r.db")
+    async with open_registry(target) as registry:
+        await registry.register_process(rr("good"))
+        bad = await registry.register_process(rr("bytes"))
+        await registry.register_process(rr("surrogate"))
+    text = bad.model_dump_json().replace('"bytes"', '"by\\u00e9tes"', 1).encode()
+    with raw_connection(target) as conn:
+        conn.execute(
+            "UPDATE processes SET record_json = CAST(? AS TEXT) WHERE process_id = 'bytes'",
+            (text.replace(b"\\u00e9", b"\xff\xfe"),),
+        )
+        conn.execute(
+            "UPDATE processes SET record_json = replace(record_json, "
+            '\'"registration_hash":"\', \'"registration_hash":"\\ud800\') '
+            "WHERE process_id = 'surrogate'"
+        )
+    async with open_registry(target, read_only=True) as registry:
+        listed = {r.id: r for r in await registry.list_processes(ANY)}
+        assert set(listed) == {"bytes", "good", "surrogate"}
+        assert listed["bytes"].undecodable
+        assert listed["good"].undecodable is None
+        census = await registry.process_census()
+        assert len(census.live) == 3
+        page = await registry.page_processes(ProcessPageQuery(limit=10))
+        assert len(page) == 3
+        assert len(await registry.list_work_items()) == 3
+    async with open_registry(target) as registry:
+        ended = await registry.end_undecodable_process("bytes", "dana", "garbage")
+        assert ended.is_terminal()
+
+
+async def test_an_undecodable_event_is_shown_in_its_place_in_the_timeline(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    await registry.register_process(rr("p"))
+    for reason in ("one", "two", "three"):
+        await registry.append_event("p", ProcessEventAppendRequest.cancel_requested("p", reason))
+    deep = '{"payload": ' + "[" * 300 + "]" * 300 + "}"
+    with raw_connection(registry_target) as conn:
+        conn.execute("UPDATE process_events SET event_json = ? WHERE sequence = 2", (deep,))
+
+    events = await registry.events_after("p", 0)
+    assert [(e.sequence, e.undecodable is not None) for e in events] == [
+        (1, False),
+        (2, True),
+        (3, False),
+    ]
+    assert events[1].event_type == "process.cancel_requested" and events[1].payload is None
+    assert [e.sequence for e in await registry.recent_events("p", 2)] == [2, 3]
+    observed = await Processes(registry).events("p")
+    assert "undecodable" in observed[1].model_dump(mode="json")
+    assert "undecodable" not in observed[0].model_dump(mode="json")
+
+
+async def test_a_nul_escape_an_older_build_wrote_stops_no_query(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    """A NUL in a string is `\\u0000` in JSON: older lashtui builds and serde_json write it,
+    pydantic reads it, but PostgreSQL's jsonb refuses it, which used to fail every census,
+    page and worklist there. The row is read, and the worker still sees what it is."""
+    await registry.register_process(rr("good"))
+    nul = await registry.register_process(rr("nul"))
+    body = json.loads(nul.model_dump_json())
+    body["identity"]["label"] = "a\x00b"
+    await _spoil(registry_target, "nul", json.dumps(body))
+
+    assert [r.identity.label for r in await registry.list_processes(ANY)] == [None, "a\x00b"]
+    assert set((await registry.process_census()).live) == {"good", "nul"}
+    assert len(await registry.page_processes(ProcessPageQuery(limit=10, text="zzz"))) == 0
+    assert len(await registry.page_processes(ProcessPageQuery(limit=10))) == 2
+    await registry.list_abandon_candidates(10)
+    items = {i.process_id: i for i in await registry.list_work_items()}
+    assert not items["nul"].undecodable and items["nul"].disposition.value == "rerunnable"
