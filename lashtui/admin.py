@@ -431,9 +431,8 @@ class Processes:
                 f"{next_step}"
             )
             return await self._outcome(process_id, "cancel", "unchanged", sentence)
-        return await self._outcome(
-            process_id, "cancel", "requested", f"cancel requested; {next_step}"
-        )
+        sentence = f"cancel requested by {operator}; {next_step}"
+        return await self._outcome(process_id, "cancel", "requested", sentence)
 
     async def cancel_all(
         self, reason: str | None = None, *, operator: str = HOST_OPERATOR
@@ -590,7 +589,7 @@ class Processes:
             return await self._outcome(
                 process_id, "abandon", "done", f"ended {observed.lifecycle.value}"
             )
-        sentence = f"abandon requested; {abandon_outlook(observed, now)}"
+        sentence = f"abandon requested by {requested_by}; {abandon_outlook(observed, now)}"
         return await self._outcome(process_id, "abandon", "requested", sentence)
 
     def for_session(self, scope: SessionScope) -> SessionProcesses:
