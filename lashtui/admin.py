@@ -368,14 +368,24 @@ class Processes:
     # written.
 
     async def _outcome(
-        self, process_id: str, action: ProcessAction, outcome: Outcome, sentence: str, **extra: Any
+        self,
+        process_id: str,
+        action: ProcessAction,
+        outcome: Outcome,
+        sentence: str,
+        observed: ObservedProcess | bool | None = True,
+        **extra: Any,
     ) -> ProcessActionOutcome:
+        """The outcome, with the row as observed now (`observed=True`: read it here), or as
+        the caller just observed it, or None when the caller knows there is no row."""
+        if observed is True:
+            observed = await self.get(process_id)
         return ProcessActionOutcome(
             process_id=process_id,
             action=action,
             outcome=outcome,
             sentence=sentence,
-            process=await self.get(process_id),
+            process=observed or None,
             **extra,
         )
 
@@ -418,9 +428,8 @@ class Processes:
                 process_id, "cancel", "refused", str(UnknownProcess.process(process_id))
             )
         if observed.terminal:
-            return await self._outcome(
-                process_id, "cancel", "done", f"ended {observed.lifecycle.value}"
-            )
+            sentence = f"ended {observed.lifecycle.value}"
+            return await self._outcome(process_id, "cancel", "done", sentence, observed)
         next_step = still_to_happen(observed, now)
         if earlier is not None:
             payload = earlier.payload
@@ -430,9 +439,9 @@ class Processes:
                 f"a cancel was already requested {ago(earlier.occurred_at_ms, now)}{by}; "
                 f"{next_step}"
             )
-            return await self._outcome(process_id, "cancel", "unchanged", sentence)
+            return await self._outcome(process_id, "cancel", "unchanged", sentence, observed)
         sentence = f"cancel requested by {operator}; {next_step}"
-        return await self._outcome(process_id, "cancel", "requested", sentence)
+        return await self._outcome(process_id, "cancel", "requested", sentence, observed)
 
     async def cancel_all(
         self, reason: str | None = None, *, operator: str = HOST_OPERATOR
@@ -584,13 +593,12 @@ class Processes:
                 f"already requested by {standing.requested_by} "
                 f"{ago(standing.requested_at_ms, now)}{why}; {abandon_outlook(observed, now)}"
             )
-            return await self._outcome(process_id, "abandon", "unchanged", sentence)
+            return await self._outcome(process_id, "abandon", "unchanged", sentence, observed)
         if observed.terminal:
-            return await self._outcome(
-                process_id, "abandon", "done", f"ended {observed.lifecycle.value}"
-            )
+            sentence = f"ended {observed.lifecycle.value}"
+            return await self._outcome(process_id, "abandon", "done", sentence, observed)
         sentence = f"abandon requested by {requested_by}; {abandon_outlook(observed, now)}"
-        return await self._outcome(process_id, "abandon", "requested", sentence)
+        return await self._outcome(process_id, "abandon", "requested", sentence, observed)
 
     def for_session(self, scope: SessionScope) -> SessionProcesses:
         """The same vocabulary seen from inside a session: only what its grants reach. A

@@ -189,6 +189,12 @@ def test_prune_older_than_reaching_before_1970_is_refused(
 def test_await_timeout_zero_looks_once(capsys: pytest.CaptureFixture[str], db: Path) -> None:
     code, _, err = run(capsys, db, "await", "ext", "--timeout", "0")
     assert code == 1 and one_line(err) == "lashtui: process `ext` did not finish within 0s"
+    plan = json.dumps({"steps": [{"finish": 7}]})
+    start = ("start", "p", "--engine", "steps", "--disposition", "rerunnable", "--payload", plan)
+    assert run(capsys, db, *start)[0] == 0
+    assert run(capsys, db, "worker", "--once")[0] == 0
+    code, out, err = run(capsys, db, "await", "p", "--timeout", "0", "--json")
+    assert (code, err, json.loads(out)) == (0, "", {"type": "success", "value": 7})
 
 
 def test_a_steps_plan_that_is_not_one_is_refused_before_a_file_is_made(
