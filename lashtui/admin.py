@@ -30,6 +30,7 @@ from lashtui.model import (
     ObservedProcessEvent,
     ProcessAwaitOutput,
     ProcessCensus,
+    ProcessEvent,
     ProcessEventAppendRequest,
     ProcessHandleDescriptor,
     ProcessHandleGrant,
@@ -268,6 +269,12 @@ class Processes:
         await self._require(process_id)
         return await self.registry.handle_grants_for_process(process_id)
 
+    async def cancel_request(self, process_id: str) -> ProcessEvent | None:
+        """The first `process.cancel_requested` event, the one a worker acts on: its payload's
+        `reason` says who asked (`requested by <operator>[: why]`), `occurred_at` when. What
+        the detail view shows beside the abandon request."""
+        return await self.registry.first_event_after(process_id, CANCEL_REQUESTED, 0)
+
     async def pending_wakes(self, process_id: str) -> builtins.list[int]:
         """Sequences of the process's wake-bearing events no session has taken delivery of."""
         events = await self.registry.wake_events_after(process_id, 0)
@@ -413,7 +420,7 @@ class Processes:
                 process_id, "cancel", "refused", f"process `{process_id}` is already terminal"
             )
         now = self.clock.now_ms()
-        earlier = await self.registry.first_event_after(process_id, CANCEL_REQUESTED, 0)
+        earlier = await self.cancel_request(process_id)
         if earlier is None:
             request = ProcessEventAppendRequest.cancel_requested(
                 process_id, cancel_request_reason(operator, reason)

@@ -270,3 +270,12 @@ async def test_deeply_nested_loops_are_refused_not_recursed(processes: Processes
     request = steps("deep", [plan])
     with pytest.raises(InvalidRequest, match="loops nest at most 32 deep"):
         await processes.start(request)
+
+
+async def test_the_cancel_request_a_worker_acts_on_names_who_asked(processes: Processes) -> None:
+    await processes.start(external("p"))
+    assert await processes.cancel_request("p") is None
+    await processes.cancel("p", "stale", operator="dana@h")
+    await processes.cancel("p", operator="eve@h")  # unchanged: the first request stands
+    request = await processes.cancel_request("p")
+    assert request is not None and request.payload == {"reason": "requested by dana@h: stale"}
