@@ -32,6 +32,9 @@ TTL_MS_MAX = 86_400_000
 # which the facade checks too; repeated here so `--help` loads no model).
 CUTOFF_MS_MAX = 253_402_300_799_999
 
+# The commands that record an operator: the dashboard's cancels and abandon requests too.
+OPERATOR_COMMANDS = ("cancel", "abandon", "dash", "demo")
+
 EXIT_CODES = """exit status:
   0    done: every target done, requested or unchanged (each says which on stdout)
   1    refused or failed: a target was refused, a value was refused, or the registry could
@@ -246,6 +249,16 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--ttl-ms", type=_ttl_ms, metavar="N", help=f"lease TTL, {TTL_MS_MIN} to {TTL_MS_MAX}"
     )
+    for name, command in sub.choices.items():  # `lashtui cancel --help` lists them too
+        command.epilog = EXIT_CODES
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
+        if name in OPERATOR_COMMANDS:
+            # Also after the command (`lashtui cancel ID --as dana`); SUPPRESS keeps a
+            # global `--as` when this one is not given.
+            command.add_argument(
+                "--as", dest="operator", metavar="NAME", default=argparse.SUPPRESS,
+                help="who this is recorded as (the same as the global --as)",
+            )  # fmt: skip
     return parser
 
 

@@ -57,7 +57,7 @@ def test_cancel_of_an_external_row_says_requested_and_records_the_operator(
         "ext: requested: cancel requested by dana@h; externally owned: its owner must end it\n"
     )
     assert cancel_reasons(capsys, db, "ext") == ["requested by dana@h: stale"]
-    code, out, _ = run(capsys, db, "--as", "eve@h", "cancel", "ext")
+    code, out, _ = run(capsys, db, "cancel", "ext", "--as", "eve@h")  # after the command too
     assert code == 0 and out.startswith("ext: unchanged: a cancel was already requested ")
     assert "(requested by dana@h: stale)" in out
     assert cancel_reasons(capsys, db, "ext") == ["requested by dana@h: stale"]
