@@ -18,6 +18,7 @@ fails its run with the same sentence).
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,12 @@ def _where(path: str) -> str:
     return f"step {path}" if path else "the plan"
 
 
+def _shown(value: Any) -> str:
+    """A value as the JSON it came from (`"2"` is not `2`), cut to 80 characters."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:79] + "…"
+
+
 def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -76,7 +83,9 @@ def _parse_step(step: Any, path: str, depth: int) -> Step:
         raise InvalidRequest(f"{where} ({kind}) has unknown key `{extra[0]}`")
     value = step[kind]
     if kind == "sleep_ms" and not (_number(value) and math.isfinite(value) and value >= 0):
-        raise InvalidRequest(f"{where}: sleep_ms is a number of milliseconds >= 0, got `{value}`")
+        raise InvalidRequest(
+            f"{where}: sleep_ms is a number of milliseconds >= 0, got `{_shown(value)}`"
+        )
     if kind == "wait_signal":
         validate_process_signal_name(value)
     if kind == "emit" and not (
@@ -94,7 +103,9 @@ def _parse_step(step: Any, path: str, depth: int) -> Step:
         raise InvalidRequest(f'{where}: fail is {{"code": "text", "message": "text"}}')
     if kind == "loop":
         if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
-            raise InvalidRequest(f"{where}: loop is a whole number of rounds >= 0, got `{value}`")
+            raise InvalidRequest(
+                f"{where}: loop is a whole number of rounds >= 0, got `{_shown(value)}`"
+            )
         if depth >= LOOP_DEPTH_MAX:
             raise InvalidRequest(f"{where}: loops nest at most {LOOP_DEPTH_MAX} deep")
         return Step(kind, value, _parse_steps(step.get("steps", []), path, depth + 1))
@@ -103,7 +114,7 @@ def _parse_step(step: Any, path: str, depth: int) -> Step:
 
 def _parse_steps(steps: Any, path: str, depth: int) -> tuple[Step, ...]:
     if not isinstance(steps, list):
-        raise InvalidRequest(f"`steps` of {_where(path)} is a list of steps, got `{steps!r}`")
+        raise InvalidRequest(f"`steps` of {_where(path)} is a list of steps, got `{_shown(steps)}`")
     prefix = f"{path}." if path else ""
     return tuple(_parse_step(step, f"{prefix}{i + 1}", depth) for i, step in enumerate(steps))
 
@@ -113,7 +124,7 @@ def parse_plan(payload: JsonValue) -> tuple[Step, ...]:
     step that is not a step (steps are numbered from 1, `2.1` is the first step of step 2's
     loop): a plan that cannot run is refused when it is started, not when it runs."""
     if not isinstance(payload, dict) or "steps" not in payload:
-        raise InvalidRequest(f"{PLAN_HINT}, got `{payload!r:.80}`")
+        raise InvalidRequest(f"{PLAN_HINT}, got `{_shown(payload)}`")
     if set(payload) != {"steps"}:
         other = sorted(set(payload) - {"steps"})[0]
         raise InvalidRequest(f"{PLAN_HINT} with no other key, got key `{other}`")
