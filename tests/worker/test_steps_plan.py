@@ -11,7 +11,8 @@ from lashtui.model import FailureOutput
 from lashtui.registry import ProcessRegistry
 from lashtui.worker import ProcessWorker, declared_event_types, signal_names
 from lashtui.worker.steps import LOOP_DEPTH_MAX, parse_plan
-from tests.worker.test_signals import start_steps, terminal
+from tests.worker.support import terminal
+from tests.worker.test_signals import start_steps
 
 GOOD: JsonValue = {
     "steps": [
