@@ -32,7 +32,7 @@ import sys
 import time
 
 from lashtui.admin import Processes
-from lashtui.model import ProcessStartRequest
+from lashtui.model import ProcessEventAppendRequest, ProcessStartRequest
 from lashtui.registry import open_registry
 
 D1_GAP_S = (0.04, 0.09)
@@ -75,7 +75,10 @@ async def churn(
                 await processes.start(ProcessStartRequest.external(f"q-{n:07d}-{run}"))
             else:
                 pid = rng.choice(first_window if n % 10 == 0 else live)
-                await processes.cancel(pid, f"d2 churn {run} {n}")
+                # The append a cancel makes, every time: the facade's cancel now leaves a row
+                # that already has a cancel request unchanged, and the churn needs a change.
+                request = ProcessEventAppendRequest.cancel_requested(pid, f"d2 churn {run} {n}")
+                await processes.registry.append_event(pid, request)
             made += 1
         return {"changes": made, "seconds": time.monotonic() - start, "max_late_s": late}
 

@@ -1,14 +1,17 @@
 """The `lashtui` command line (api.md §7): the argparse entry point.
 
 Read commands take `--json` and then print exactly one JSON document in lash's wire shapes.
-Errors are one line on stderr, `lashtui: <message>`, exit 1; usage errors exit 2 (argparse).
-Nothing here imports the dashboard, and the commands themselves load only once the
-arguments parse: `lashtui --help` starts in a blink and never loads textual.
+Errors are one line on stderr, `lashtui: <message>`, exit 1; usage errors exit 2 (argparse),
+and so are number flags out of their range (checked here, by argparse types). The exit
+codes are in `--help` (EXIT_CODES). Nothing here imports the dashboard, and the commands
+themselves load only once the arguments parse: `lashtui --help` starts in a blink and never
+loads textual, asyncio or the model (so the ranges below are plain numbers, not imports).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 
@@ -18,6 +21,32 @@ DEFAULT_DB = "lashtui.db"
 DEMO_DB = "lashtui-demo.db"
 
 DEFAULT_LIMIT = 1000
+
+# Lease TTLs the command line accepts: a worker renews every third of it, and below a
+# second a renewal every ~330 ms on a busy machine risks a live owner losing its lease;
+# above a day, a dead owner's owner_bound work would wait a day to be recovered. (lash's
+# LeaseTimings itself only needs >= 1 ms; this is the operator-facing range.)
+TTL_MS_MIN = 1_000
+TTL_MS_MAX = 86_400_000
+# A prune cutoff: epoch milliseconds up to the end of year 9999 (admin.PRUNE_CUTOFF_MAX_MS,
+# which the facade checks too; repeated here so `--help` loads no model).
+CUTOFF_MS_MAX = 253_402_300_799_999
+
+# The commands that record an operator: the dashboard's cancels and abandon requests too.
+OPERATOR_COMMANDS = ("cancel", "abandon", "dash", "demo")
+
+EXIT_CODES = """exit status:
+  0    done: every target done, requested or unchanged (each says which on stdout)
+  1    refused or failed: a target was refused, a value was refused, or the registry could
+       not serve; one line per problem on stderr, `lashtui: <sentence>`
+  2    usage error: unknown command or flag, missing argument, or a number flag out of its
+       range (--timeout, --ttl-ms, --before, --limit); `dash` without a terminal
+  130  interrupted (Ctrl-C)
+
+operator: cancel and abandon record who asked: --as NAME, else $LASHTUI_OPERATOR, else
+user@host (1-128 printable characters, no spaces).
+scopes are written as scope ids: host, session:ID, session:ID/frame:F (a session id has no /).
+"""
 
 # --- the parser -----------------------------------------------------------------------------
 
@@ -35,6 +64,42 @@ def _limit(text: str) -> int:
     return value
 
 
+def _whole(text: str, low: int, high: int, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(
+            f"{what} is a whole number from {low} to {high}, got `{text}`"
+        )
+    return value
+
+
+def _ttl_ms(text: str) -> int:
+    """`worker --ttl-ms`, `sweep --ttl-ms`: 1 s to 24 h (see TTL_MS_MIN)."""
+    return _whole(text, TTL_MS_MIN, TTL_MS_MAX, "a lease TTL in milliseconds")
+
+
+def _cutoff_ms(text: str) -> int:
+    """`prune --before`: epoch milliseconds, 0 to the end of year 9999."""
+    return _whole(text, 0, CUTOFF_MS_MAX, "a cutoff in epoch milliseconds")
+
+
+def _timeout(text: str) -> float:
+    """`await --timeout`: a finite number of seconds >= 0; 0 looks once and does not wait
+    (nan, inf and negatives would wait forever, or not at all, without saying so)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(
+            f"a timeout is a finite number of seconds >= 0 (0: do not wait), got `{text}`"
+        )
+    return value
+
+
 def _add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print one JSON document (lash wire shapes)"
@@ -45,12 +110,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lashtui",
         description="Run and watch lash's durable background processes.",
-        epilog="Scopes are written as scope ids: host, session:ID, session:ID/frame:F.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--db",
         help="the registry: a SQLite file, or a postgresql:// URL (default: $LASHTUI_DB, "
         "else ./lashtui.db; `demo` uses ./lashtui-demo.db)",
+    )
+    parser.add_argument(
+        "--as",
+        dest="operator",
+        metavar="NAME",
+        help="who cancels and abandons are recorded as (default: $LASHTUI_OPERATOR, "
+        "else user@host)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -124,11 +197,16 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "events":
             command.add_argument("--after", type=int, default=0, metavar="N")
         if name == "await":
-            command.add_argument("--timeout", type=float, metavar="S")
+            command.add_argument(
+                "--timeout",
+                type=_timeout,
+                metavar="S",
+                help="give up after S seconds (exit 1); 0 looks once; default: wait",
+            )
 
     cancel = sub.add_parser("cancel", help="ask a running process to stop")
     cancel.add_argument("id")
-    cancel.add_argument("--reason", default="requested by host")
+    cancel.add_argument("--reason", help="why; recorded as `requested by <operator>: <reason>`")
     _add_json(cancel)
 
     signal = sub.add_parser("signal", help="send a signal to a process")
@@ -140,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     abandon = sub.add_parser("abandon", help="request that the sweep abandon a process")
     abandon.add_argument("id")
-    abandon.add_argument("--by", required=True, metavar="WHO")
+    abandon.add_argument("--by", metavar="WHO", help="who asks (default: the operator, see --as)")
     abandon.add_argument("--reason")
     _add_json(abandon)
 
@@ -163,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     prune = sub.add_parser("prune", help="delete old terminal processes")
     cutoff = prune.add_mutually_exclusive_group(required=True)
-    cutoff.add_argument("--before", type=int, metavar="EPOCH_MS")
+    cutoff.add_argument("--before", type=_cutoff_ms, metavar="EPOCH_MS")
     cutoff.add_argument("--older-than", metavar="DURATION", help="e.g. 30m, 1h, 7d")
     _add_json(prune)
 
@@ -171,10 +249,27 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--once", action="store_true", help="one pass; wait for the runs it starts, exit"
     )
-    worker.add_argument("--ttl-ms", type=int, metavar="N", help="lease TTL (renew every third)")
+    worker.add_argument(
+        "--ttl-ms",
+        type=_ttl_ms,
+        metavar="N",
+        help=f"lease TTL, {TTL_MS_MIN} to {TTL_MS_MAX} (renew every third; default 30000)",
+    )
     sweep = sub.add_parser("sweep", help="one recovery pass that runs no work")
     sweep.add_argument("--once", action="store_true", required=True)
-    sweep.add_argument("--ttl-ms", type=int, metavar="N")
+    sweep.add_argument(
+        "--ttl-ms", type=_ttl_ms, metavar="N", help=f"lease TTL, {TTL_MS_MIN} to {TTL_MS_MAX}"
+    )
+    for name, command in sub.choices.items():  # `lashtui cancel --help` lists them too
+        command.epilog = EXIT_CODES
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
+        if name in OPERATOR_COMMANDS:
+            # Also after the command (`lashtui cancel ID --as dana`); SUPPRESS keeps a
+            # global `--as` when this one is not given.
+            command.add_argument(
+                "--as", dest="operator", metavar="NAME", default=argparse.SUPPRESS,
+                help="who this is recorded as (the same as the global --as)",
+            )  # fmt: skip
     return parser
 
 

@@ -30,6 +30,7 @@ from lashtui.model import (
     Engine,
     LeaseTimings,
     ObservedProcess,
+    ProcessActionOutcome,
     ProcessHandleDescriptor,
     ProcessIdentity,
     ProcessPageQuery,
@@ -296,11 +297,25 @@ async def cmd_events(args: argparse.Namespace) -> int:
 
 async def cmd_await(args: argparse.Namespace) -> int:
     async with facade(args, writes=False) as processes:
-        output = await processes.await_output(args.id, timeout=args.timeout)
+        if args.timeout == 0:
+            output = await look_once(processes, args.id)
+        else:
+            output = await processes.await_output(args.id, timeout=args.timeout)
     emit_json(output) if args.json else say(
         f"{output.terminal_state().value}: {output.model_dump_json()}"
     )
     return 0
+
+
+async def look_once(processes: Any, process_id: str) -> Any:
+    """`await --timeout 0`: the output if the process has ended, without waiting (an
+    `asyncio.timeout(0)` would expire before even the first read)."""
+    found = await processes.get(process_id)
+    if found is None:
+        raise LashError(f"unknown process `{process_id}`")
+    if not found.terminal or found.status.await_output is None:
+        raise LashError(f"process `{process_id}` did not finish within 0s")
+    return found.status.await_output
 
 
 def start_request(args: argparse.Namespace) -> ProcessStartRequest:
@@ -323,6 +338,7 @@ def start_request(args: argparse.Namespace) -> ProcessStartRequest:
     if args.engine is None or args.disposition is None:
         raise InvalidRequest("start needs --engine KIND and --disposition D (or --external)")
     from lashtui.worker import declared_event_types
+    from lashtui.worker.steps import parse_plan
 
     process_input = Engine(kind=args.engine, payload=payload)
     fields.update(
@@ -331,6 +347,7 @@ def start_request(args: argparse.Namespace) -> ProcessStartRequest:
         identity=ProcessIdentity(kind=args.engine, label=args.label),
     )
     if args.engine == "steps":
+        parse_plan(payload)  # a plan that is not one is refused before the registry opens
         fields["event_types"] = declared_event_types(payload)
     return ProcessStartRequest.model_validate(fields)
 
@@ -340,62 +357,70 @@ async def cmd_start(args: argparse.Namespace) -> int:
     request.into_registration(None).check_limits()  # refused before any file is created
     async with facade(args, writes=True, create=True) as processes:
         record = await processes.start(request)
-    emit_json(record) if args.json else print(f"started {record.id} ({record.disposition.value})")
+    emit_json(record) if args.json else say(f"started {record.id} ({record.disposition.value})")
     return 0
+
+
+def operator(args: argparse.Namespace) -> str:
+    """Who this command's cancel or abandon is recorded as (`--as`, $LASHTUI_OPERATOR,
+    user@host; see `admin.resolve_operator`)."""
+    from lashtui.admin import resolve_operator
+
+    return resolve_operator(getattr(args, "operator", None))
+
+
+def requester(args: argparse.Namespace) -> str:
+    """Who an abandon request or an end is recorded as: `--by`, else the operator."""
+    from lashtui.admin import resolve_operator
+
+    return resolve_operator(args.by, source="--by") if args.by is not None else operator(args)
+
+
+def report(outcomes: list[ProcessActionOutcome], as_json: bool, *, many: bool = False) -> int:
+    """Print each target's outcome and return the exit status: 1 if any was refused.
+
+    Human output is one line per target on stdout, `<id>: <outcome>: <sentence>`; each
+    refusal is also one line on stderr, `lashtui: <sentence>` (naming the id). With
+    `--json` stdout holds one document: the outcome object (`many`: a list of them)."""
+    if as_json:
+        emit_json(outcomes if many else outcomes[0])
+    for outcome in outcomes:
+        if outcome.refused:
+            named = f"`{outcome.process_id}`" in outcome.sentence
+            line = outcome.sentence if named else f"{outcome.process_id}: {outcome.sentence}"
+            print(visible(f"lashtui: {line}"), file=sys.stderr)
+        elif not as_json:
+            print(visible(outcome.line()))
+    return 1 if any(outcome.refused for outcome in outcomes) else 0
 
 
 async def cmd_cancel(args: argparse.Namespace) -> int:
+    who = operator(args)
     async with facade(args, writes=True) as processes:
-        summary = await processes.cancel(args.id, args.reason)
-    emit_json(summary) if args.json else print(
-        f"cancel requested for {args.id} (still {summary.status.value})"
-    )
-    return 0
+        outcome = await processes.cancel(args.id, args.reason, operator=who)
+    return report([outcome], args.json)
 
 
 async def cmd_signal(args: argparse.Namespace) -> int:
     payload = parse_json("--payload", args.payload) if args.payload is not None else None
     async with facade(args, writes=True) as processes:
-        event = await processes.signal(
+        outcome = await processes.signal(
             args.id, args.name, args.signal_id or uuid.uuid4().hex, payload
         )
-    emit_json(event) if args.json else print(
-        f"sent {event.event_type} to {args.id} (event {event.sequence})"
-    )
-    return 0
+    return report([outcome], args.json)
 
 
 async def cmd_abandon(args: argparse.Namespace) -> int:
-    from lashtui.admin import abandon_outlook
-
+    who = requester(args)
     async with facade(args, writes=True) as processes:
-        observed = await processes.request_abandon(args.id, args.by, args.reason)
-    emit_json(observed) if args.json else print(
-        f"abandon requested for {args.id}: {abandon_outlook(observed)}"
-    )
-    return 0
-
-
-def default_operator() -> str:
-    """Who acts, when `--by` is not given: $LASHTUI_OPERATOR, else user@host."""
-    import getpass
-    import os
-    import socket
-
-    found = os.environ.get("LASHTUI_OPERATOR")
-    if found:
-        return found
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
+        outcome = await processes.request_abandon(args.id, who, args.reason)
+    return report([outcome], args.json)
 
 
 async def cmd_end_undecodable(args: argparse.Namespace) -> int:
-    operator = args.by or default_operator()
+    who = requester(args)
     async with facade(args, writes=True) as processes:
-        observed = await processes.end_undecodable(args.id, operator, args.reason)
+        observed = await processes.end_undecodable(args.id, who, args.reason)
     emit_json(observed) if args.json else say(
         f"ended undecodable process {args.id}: now {observed.lifecycle.value}"
     )
@@ -405,24 +430,24 @@ async def cmd_end_undecodable(args: argparse.Namespace) -> int:
 async def cmd_transfer(args: argparse.Namespace) -> int:
     source, target = SessionScope.parse(args.from_scope), SessionScope.parse(args.to_scope)
     async with facade(args, writes=True) as processes:
-        await processes.transfer(source, target, args.ids)
-    emit_json({"transferred": args.ids}) if args.json else print(
-        f"moved {len(args.ids)} grant(s) to {args.to_scope}"
-    )
-    return 0
+        outcomes = await processes.transfer(source, target, args.ids)
+    return report(outcomes, args.json, many=True)
 
 
 async def cmd_prune(args: argparse.Namespace) -> int:
+    from lashtui.admin import check_prune_cutoff
+
     if args.before is not None:
         cutoff = args.before
     else:
-        cutoff = SystemClock().now_ms() - parse_duration_ms(args.older_than)
+        age = parse_duration_ms(args.older_than)
+        cutoff = SystemClock().now_ms() - age
+        if cutoff < 0:
+            raise InvalidRequest(f"--older-than {args.older_than} reaches back before 1970")
+    check_prune_cutoff(cutoff)
     async with facade(args, writes=True) as processes:
-        report = await processes.prune(cutoff)
-    if args.json:
-        emit_json(report)
-    else:
-        print(f"pruned {report.pruned_processes} process(es) and {report.pruned_events} event(s)")
+        outcome = await processes.prune(cutoff)
+    emit_json(outcome) if args.json else say(f"{outcome.outcome}: {outcome.sentence}")
     return 0
 
 
@@ -446,13 +471,11 @@ async def run_worker(args: argparse.Namespace, *, once: bool, run: bool = True) 
         for signum in (os_signal.SIGINT, os_signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         async with worker.running():
-            print(
-                f"lashtui worker {worker.owner.owner_id} on {redacted(args.db)}", file=sys.stderr
-            )
+            print(f"lashtui worker {worker.owner.owner_id} on {redacted(args.db)}", file=sys.stderr)
             await stop.wait()
         report = await worker.drain_owner_bound_work()
         if report.abandoned:
-            print(f"drained: abandoned {', '.join(report.abandoned)}", file=sys.stderr)
+            print(visible(f"drained: abandoned {', '.join(report.abandoned)}"), file=sys.stderr)
     return 0
 
 
@@ -500,7 +523,13 @@ async def cmd_dash(args: argparse.Namespace) -> int:
     async with open_registry(args.db, clock=clock, read_only=read_only, create=False) as registry:
         worker = None if observer else ProcessWorker(registry, clock=clock)
         processes = Processes(registry, worker=worker, clock=clock)
-        app = make_app(processes, clock=clock, read_only=read_only, subtitle=redacted(args.db))
+        app = make_app(
+            processes,
+            clock=clock,
+            read_only=read_only,
+            subtitle=redacted(args.db),
+            operator=getattr(args, "operator", None),
+        )
         await app.run_async()
         if worker is not None:
             await worker.stop()
@@ -519,7 +548,13 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     async with open_demo(args.db) as demo:
         clock = demo.processes.clock
         subtitle = f"{redacted(args.db)} (demo)"
-        app = make_app(demo.processes, clock=clock, subtitle=subtitle, background=[demo.feed])
+        app = make_app(
+            demo.processes,
+            clock=clock,
+            subtitle=subtitle,
+            background=[demo.feed],
+            operator=getattr(args, "operator", None),
+        )
         await app.run_async()
     return app.return_code or 0
 

@@ -70,6 +70,15 @@ from lashtui.model.lease import (
     ProcessLeaseClaimOutcome,
 )
 from lashtui.model.observed import ObservedProcess, ObservedProcessEvent
+from lashtui.model.outcome import (
+    OPERATOR_NAME_MAX,
+    Outcome,
+    ProcessAction,
+    ProcessActionOutcome,
+    ProcessPruneOutcome,
+    check_operator_name,
+    tally,
+)
 from lashtui.model.output import (
     AbandonedOutput,
     AbandonEvidence,
@@ -125,6 +134,7 @@ from lashtui.model.worklist import ProcessRunClaim, ProcessWorkItem
 __all__ = [
     "CANCEL_REQUESTED",
     "LIVE_STATES",
+    "OPERATOR_NAME_MAX",
     "PAGE_LIMIT_MAX",
     "PROCESS_STATES",
     "RESUMED",
@@ -154,9 +164,12 @@ __all__ = [
     "ObservedProcess",
     "ObservedProcessEvent",
     "OpaqueLiveness",
+    "Outcome",
     "PointerSelector",
     "PreparedToolCall",
     "PresentSelector",
+    "ProcessAction",
+    "ProcessActionOutcome",
     "ProcessAwaitOutput",
     "ProcessCancelSummary",
     "ProcessCause",
@@ -183,6 +196,7 @@ __all__ = [
     "ProcessPageLens",
     "ProcessPageQuery",
     "ProcessProvenance",
+    "ProcessPruneOutcome",
     "ProcessPruneReport",
     "ProcessRecord",
     "ProcessRegistration",
@@ -219,6 +233,7 @@ __all__ = [
     "TriggerOccurrenceCause",
     "WaitKind",
     "WaitState",
+    "check_operator_name",
     "default_process_event_types",
     "event_payload_hash",
     "failure",
@@ -229,5 +244,6 @@ __all__ = [
     "process_signal_wait_key",
     "process_state",
     "silent_not_dead",
+    "tally",
     "validate_process_signal_name",
 ]

@@ -3,6 +3,14 @@
 Three independent edges tie a process to sessions: the immutable originator (lineage), the
 wake target, and handle grants (who may address it). Scopes are compared by their canonical
 scope-id strings, which is also how the store keys grants and originators.
+
+Because grants and lenses match by scope id, two scopes with one id are one scope: a
+session `v/frame:f` would see and cancel what session `v`, frame `f` holds. The rule that
+keeps scope ids unique: **a session id is non-empty and contains no `/`** (the frame part
+starts at the first `/` then, so a scope id names one session and frame; frame ids are free,
+and lash's own registries use frames such as `root:frame:initial`). It is checked where a
+scope enters (`SessionScope.checked`, called by `parse`, the facade and the command line),
+not when a stored row is decoded: a row another program wrote with such an id still reads.
 """
 
 from __future__ import annotations
@@ -36,6 +44,18 @@ class SessionScope(WireModel):
         limit.check_text(f"{what}'s session id", self.session_id, limit.MAX_SCOPE_CHARS)
         limit.check_text(f"{what}'s frame id", self.agent_frame_id, limit.MAX_SCOPE_CHARS)
 
+    def checked(self) -> SessionScope:
+        """This scope, if its id can name no other scope (see the module docstring); else
+        an `InvalidRequest` naming the session id."""
+        if not self.session_id:
+            raise InvalidRequest("a session id must not be empty")
+        if "/" in self.session_id:
+            raise InvalidRequest(
+                f"session id `{self.session_id}` contains `/`, so its scope id "
+                f"`{self.id()}` could name another session's frame; a session id has no `/`"
+            )
+        return self
+
     def root(self) -> SessionScope:
         """The session's root scope (no frame)."""
         return SessionScope(session_id=self.session_id)
@@ -53,7 +73,7 @@ class SessionScope(WireModel):
             raise InvalidRequest(
                 f"a session scope is written `session:ID` or `session:ID/frame:F`, got `{scope_id}`"
             )
-        return cls(session_id=session_id, agent_frame_id=frame or None)
+        return cls(session_id=session_id, agent_frame_id=frame or None).checked()
 
 
 class HostOriginator(WireModel):

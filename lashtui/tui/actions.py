@@ -2,10 +2,15 @@
 the selected process or on every marked one; and prune, on the whole registry.
 
 Each action goes through a modal that names its targets and their count and defaults to No.
-Targets are acted on one at a time, so one refusal never stops the rest, and the results
-arrive as one notification listing each refusal with the facade's own sentence. Actions
-that cannot apply are not offered: none in read-only mode, and no cancel or signal on a
-terminal row (for marked rows the facade's refusal names the terminal ones).
+The facade reports each target's outcome (done, requested, unchanged, refused, with one
+sentence; `lashtui.model.outcome`), and the results arrive as one notification that counts
+them by outcome and lists every outcome other than done with its sentence. Targets are acted
+on one at a time (a transfer: all in one call, all or none), so one refusal never hides the
+rest. Actions that cannot apply are not offered: none in read-only mode (hidden), and on a
+terminal row no cancel, signal or abandon: the key is shown dimmed and, pressed, says why
+(`unavailable`). For marked rows the facade's refusals name the terminal ones. Cancels and
+abandon requests are recorded as the dashboard's operator (`Dashboard.operator`). Every
+message goes through `text.say`: the sentences quote stored ids and reasons.
 """
 
 from __future__ import annotations
@@ -16,12 +21,21 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from pydantic import JsonValue
 from textual.binding import Binding, BindingType
+from textual.events import Key
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from lashtui.admin import abandon_outlook
 from lashtui.errors import LashError
-from lashtui.model import ObservedProcess, SessionScope
+from lashtui.model import (
+    ObservedProcess,
+    ProcessAction,
+    ProcessActionOutcome,
+    SessionScope,
+    tally,
+)
 from lashtui.tui import format as fmt
+from lashtui.tui import text
 from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.modals import (
     AbandonScreen,
@@ -43,7 +57,7 @@ COPY_BINDINGS: list[BindingType] = [
     Binding("y", "copy_id", "Copy id", show=False),
     Binding("Y", "copy_json", "Copy JSON", show=False),
 ]
-REPORTED_REFUSALS = 5  # refusals listed one by one in a result; the rest are counted
+REPORTED = 5  # outcomes of one kind listed one by one in a result; the rest are counted
 
 
 def describe(targets: Sequence[ObservedProcess]) -> str:
@@ -77,15 +91,19 @@ class ProcessActions:
         process_id = self.target_id()
         if process_id is not None:
             self._screen.app.copy_to_clipboard(process_id)
-            self._screen.notify(f"copied {process_id}", title="copy")
+            text.say(self._screen, f"copied {process_id}", title="copy")
 
     def action_copy_json(self) -> None:
         process = self.target()
         if process is not None:
             self._screen.app.copy_to_clipboard(process.model_dump_json())
-            self._screen.notify(f"copied {process.process_id} as JSON", title="copy")
+            text.say(self._screen, f"copied {process.process_id} as JSON", title="copy")
 
-    def offers(self, action: str) -> bool:
+    def offers(self, action: str) -> bool | None:
+        """For `check_action`: True when the action applies; None when a process is in hand
+        but the action cannot apply to it (Textual shows the key dimmed, and `on_key` says
+        why when it is pressed); False when it is not offered here at all (read-only, or
+        nothing in hand: the key is hidden)."""
         if action == "prune":
             return not self.dashboard.read_only
         if action not in TARGETED:
@@ -97,7 +115,20 @@ class ProcessActions:
         process = self.target()
         if process is None:
             return False
-        return action in ("abandon", "transfer") or not process.terminal
+        return True if unavailable(action, process) is None else None
+
+    def on_key(self, event: Key) -> None:
+        """A dimmed action key, pressed: say why the action is not offered for this row
+        instead of doing nothing. (Textual runs no action whose `check_action` is not
+        True; the key then reaches the screen as a plain key press.)"""
+        active = self._screen.active_bindings.get(event.key)
+        if active is None or active.enabled or active.binding.action not in TARGETED:
+            return
+        process = self.target()
+        reason = unavailable(active.binding.action, process) if process else None
+        if reason is not None:
+            text.say(self._screen, reason, title="not offered", severity="warning")
+            event.stop()
 
     async def targets(self) -> list[ObservedProcess]:
         """The marked processes as they are now (gone ones drop out), else the selection."""
@@ -116,7 +147,12 @@ class ProcessActions:
 
         async def confirmed(yes: bool | None) -> None:
             if yes:
-                await self._each("cancel", targets, self.dashboard.processes.cancel)
+                board = self.dashboard
+
+                def cancel(pid: str) -> Awaitable[ProcessActionOutcome]:
+                    return board.processes.cancel(pid, operator=board.operator)
+
+                await self._each("cancel", "cancel", targets, cancel)
 
         self._screen.app.push_screen(ConfirmScreen(question), confirmed)
 
@@ -132,10 +168,10 @@ class ProcessActions:
                 name, payload = choice
                 signal_id = uuid.uuid4().hex  # one id per operator action: a resend is a no-op
 
-                def send(pid: str) -> Awaitable[object]:
+                def send(pid: str) -> Awaitable[ProcessActionOutcome]:
                     return self.dashboard.processes.signal(pid, name, signal_id, payload)
 
-                await self._each(f"signal.{name}", targets, send)
+                await self._each("signal", f"signal.{name}", targets, send)
 
         self._screen.app.push_screen(SignalScreen(describe(targets), waiting), chosen)
 
@@ -154,10 +190,10 @@ class ProcessActions:
             if reason is not None:
                 board = self.dashboard
 
-                def ask(pid: str) -> Awaitable[object]:
+                def ask(pid: str) -> Awaitable[ProcessActionOutcome]:
                     return board.processes.request_abandon(pid, board.operator, reason or None)
 
-                await self._each("abandon request", targets, ask)
+                await self._each("abandon", "abandon request", targets, ask)
 
         self._screen.app.push_screen(AbandonScreen(describe(targets), outlook), requested)
 
@@ -167,13 +203,16 @@ class ProcessActions:
             return
 
         async def moved(scopes: tuple[SessionScope, SessionScope] | None) -> None:
-            if scopes is not None:
-                source, destination = scopes
-
-                def transfer(pid: str) -> Awaitable[None]:
-                    return self.dashboard.processes.transfer(source, destination, [pid])
-
-                await self._each("transfer", targets, transfer)
+            if scopes is None:
+                return
+            source, destination = scopes
+            ids = [t.process_id for t in targets]
+            try:  # one call: a transfer moves all its grants or none (scenario 79)
+                outcomes = await self.dashboard.processes.transfer(source, destination, ids)
+            except LashError as error:  # a scope refused before anything moved
+                outcomes = [refusal("transfer", pid, error) for pid in ids]
+            self.acted()
+            self.report("transfer", outcomes)
 
         self._screen.app.push_screen(TransferScreen(describe(targets), self.default_scope()), moved)
 
@@ -191,13 +230,13 @@ class ProcessActions:
                 return
             cutoff = self.dashboard.clock.now_ms() - cutoff_age_ms
             try:
-                report = await self.dashboard.processes.prune(cutoff)
+                outcome = await self.dashboard.processes.prune(cutoff)
             except LashError as error:
-                self._screen.notify(str(error), title="prune refused", severity="error")
+                text.say(self._screen, str(error), title="prune refused", severity="error")
                 return
-            self._screen.notify(
-                f"pruned {report.pruned_processes} processes and {report.pruned_events} "
-                f"events older than {fmt.duration(cutoff_age_ms)}",
+            text.say(
+                self._screen,
+                f"{outcome.outcome}: {outcome.sentence} (older than {fmt.duration(cutoff_age_ms)})",
                 title="prune",
             )
             self.pruned()
@@ -215,32 +254,51 @@ class ProcessActions:
         try:
             return await self.targets()
         except LashError as error:
-            self._screen.notify(str(error), title="refused", severity="error")
+            text.say(self._screen, str(error), title="refused", severity="error")
             return []
 
     async def _each(
         self,
+        action: ProcessAction,
         what: str,
         targets: Sequence[ObservedProcess],
-        act: Callable[[str], Awaitable[object]],
+        act: Callable[[str], Awaitable[ProcessActionOutcome]],
     ) -> None:
-        refusals: list[str] = []
+        outcomes = []
         for process in targets:
             try:
-                await act(process.process_id)
-            except LashError as error:
-                refusals.append(f"{process.process_id}: {error}")
+                outcomes.append(await act(process.process_id))
+            except LashError as error:  # a bad argument or a store that cannot serve
+                outcomes.append(refusal(action, process.process_id, error))
         self.acted()
-        done = len(targets) - len(refusals)
-        if not refusals:
-            noun = targets[0].process_id if len(targets) == 1 else f"{done} processes"
-            self._screen.notify(f"{what}: done for {noun}", title=what)
+        self.report(what, outcomes)
+
+    def report(self, what: str, outcomes: Sequence[ProcessActionOutcome]) -> None:
+        """One notification: the outcome for one target, or for many a count per outcome
+        (`2 done, 1 requested, 1 refused`) then each outcome other than done with its
+        sentence, at most `REPORTED` of a kind. Its severity is the worst outcome's."""
+        if not outcomes:
             return
-        lines = refusals[:REPORTED_REFUSALS]
-        if len(refusals) > REPORTED_REFUSALS:
-            lines.append(f"and {len(refusals) - REPORTED_REFUSALS} more refused")
-        summary = f"{done} of {len(targets)} done; refused:\n" if len(targets) > 1 else ""
-        self._screen.notify(summary + "\n".join(lines), title=f"{what} refused", severity="error")
+        grouped = tally(list(outcomes))
+        severity: SeverityLevel = (
+            "error"
+            if "refused" in grouped
+            else "warning"
+            if "unchanged" in grouped
+            else "information"
+        )
+        if len(outcomes) == 1:
+            only = outcomes[0]
+            text.say(self._screen, only.line(), title=what, severity=severity)
+            return
+        lines = [", ".join(f"{len(items)} {kind}" for kind, items in grouped.items())]
+        for kind, items in grouped.items():
+            if kind == "done":
+                continue
+            lines += [f"{kind}: {item.process_id}: {item.sentence}" for item in items[:REPORTED]]
+            if len(items) > REPORTED:
+                lines.append(f"and {len(items) - REPORTED} more {kind}")
+        text.say(self._screen, "\n".join(lines), title=what, severity=severity)
 
     def acted(self) -> None:
         """Called after an action; a screen with marks clears them."""
@@ -249,3 +307,20 @@ class ProcessActions:
     def _screen(self) -> Screen[None]:
         assert isinstance(self, Screen)
         return self
+
+
+def unavailable(action: str, process: ObservedProcess) -> str | None:
+    """Why `action` is not offered for this row, in one sentence, or None if it is."""
+    if action not in ("cancel", "signal", "abandon") or not process.terminal:
+        return None
+    state = process.lifecycle.value
+    return (
+        f"{action} is not offered for process {process.process_id}: it has already ended ({state})"
+    )
+
+
+def refusal(action: ProcessAction, process_id: str, error: LashError) -> ProcessActionOutcome:
+    """A refusal the facade raised rather than reported (a bad argument, a store error)."""
+    return ProcessActionOutcome(
+        process_id=process_id, action=action, outcome="refused", sentence=str(error)
+    )

@@ -8,7 +8,6 @@ app exits, so nothing is left holding a lease.
 from __future__ import annotations
 
 import asyncio
-import getpass
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -17,7 +16,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from lashtui.admin import Processes
+from lashtui.admin import Processes, resolve_operator
 from lashtui.clock import Clock, SystemClock
 from lashtui.tui.context import Dashboard, ViewObserver
 from lashtui.tui.heap import FullCollections, frozen_heap
@@ -200,7 +199,7 @@ def make_app(
         clock=clock or SystemClock(),
         worker=None if read_only else processes.worker,
         read_only=read_only,
-        operator=operator or f"operator:{getpass.getuser()}",
+        operator=resolve_operator(operator, source="the dashboard's operator"),
         refresh_s=refresh_s,
         observer=observer,
     )

@@ -48,6 +48,8 @@ class Dashboard:
     clock: Clock
     worker: ProcessWorker | None
     read_only: bool
+    # Who this dashboard's cancels and abandon requests are recorded as: `--as`, else
+    # $LASHTUI_OPERATOR, else user@host (`admin.resolve_operator`, as on the command line).
     operator: str
     refresh_s: float
     pulse: Pulse = field(default_factory=Pulse)

@@ -97,7 +97,7 @@ def test_start_ls_signal_await_events(db: Path, worker: subprocess.Popen[str]) -
         "signal", "job", "approve", "--signal-id", "s1", "--payload", '"yes"', "--json", db=db
     )
     assert sent.returncode == 0, sent.stderr
-    assert json.loads(sent.stdout)["event_type"] == "signal.approve"
+    assert json.loads(sent.stdout)["event"]["event_type"] == "signal.approve"
     done = lashtui("await", "job", "--timeout", "20", "--json", db=db)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"type": "success", "value": "yes"}
@@ -117,7 +117,12 @@ def test_cancel_abandon_transfer_prune(db: Path) -> None:
         == 0
     )
     cancelled = json.loads(lashtui("cancel", "job", "--json", db=db).stdout)
-    assert cancelled == {"process_id": "job", "status": "running"}
+    # lash's ProcessCancelSummary fields stay at the top of the outcome document.
+    assert {k: cancelled[k] for k in ("process_id", "status", "outcome")} == {
+        "process_id": "job",
+        "status": "running",
+        "outcome": "requested",
+    }
     abandoned = lashtui("abandon", "ext", "--by", "operator", "--reason", "gone", db=db)
     assert abandoned.returncode == 0 and "will abandon" in abandoned.stdout
     assert (

@@ -110,3 +110,49 @@ def test_signal_names_and_keys() -> None:  # scenario 95
 def test_signal_wait_ordinals_start_at_one() -> None:
     with pytest.raises(InvalidRequest, match="ordinal starts at 1, got 0"):
         process_signal_wait_key("p", "ready", 0)
+
+
+# --- issue 16, item 3: a scope id names exactly one scope ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("session_id", "frame"),
+    [("v/frame:f", None), ("v/frame:f", "g"), ("a/b", None), ("/", None), ("", None)],
+)
+def test_a_session_id_that_could_name_another_scope_is_refused_at_entry(
+    session_id: str, frame: str | None
+) -> None:
+    scope = SessionScope(session_id=session_id, agent_frame_id=frame)  # a stored row decodes
+    with pytest.raises(InvalidRequest) as refused:
+        scope.checked()
+    message = str(refused.value)
+    assert len(message.splitlines()) == 1
+    assert (f"`{session_id}`" in message) if session_id else ("must not be empty" in message)
+
+
+def test_the_colliding_pair_no_longer_shares_a_scope_id_through_any_entry() -> None:
+    frame = SessionScope(session_id="v", agent_frame_id="f")
+    assert frame.checked() == frame
+    # Written as a scope id, `session:v/frame:f` is the frame: the only reading.
+    assert SessionScope.parse("session:v/frame:f") == frame
+    with pytest.raises(InvalidRequest, match=re.escape("session id `a/b` contains `/`")):
+        SessionScope.parse("session:a/b")
+    with pytest.raises(InvalidRequest, match=re.escape("session id `v/x` contains `/`")):
+        originator_from_scope_id("session:v/x/frame:f")
+
+
+def test_frame_ids_are_free_as_lash_writes_them() -> None:
+    # lash's own registries (fixtures/lash/v6-agent-workbench.db) name frames like this.
+    scope = SessionScope(
+        session_id="workbench-b1dbe1913eae4f05", agent_frame_id="root:frame:initial"
+    )
+    assert scope.checked().id() == "session:workbench-b1dbe1913eae4f05/frame:root:frame:initial"
+    assert SessionScope.parse(scope.id()) == scope
+    odd = SessionScope(session_id="s", agent_frame_id="x/frame:y")
+    assert SessionScope.parse(odd.checked().id()) == odd  # the first `/frame:` splits
+
+
+def test_a_stored_colliding_scope_still_decodes() -> None:
+    stored = {"type": "session", "scope": {"session_id": "v/frame:f"}}
+    originator = TypeAdapter(ProcessOriginator).validate_python(stored)
+    assert originator.scope_id() == "session:v/frame:f"

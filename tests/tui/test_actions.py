@@ -19,6 +19,7 @@ from lashtui.model import (
     ProcessEventType,
     ProcessStarted,
     ProcessStartRequest,
+    SuccessOutput,
 )
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import LashtuiApp, make_app
@@ -27,7 +28,7 @@ from lashtui.tui.screens.modals import AbandonScreen, ConfirmScreen, SignalScree
 from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.tui.widgets.process_table import ProcessTable
 from lashtui.worker import ProcessWorker
-from tests.builders import ob
+from tests.builders import ext, ob
 from tests.tui.scene import far
 
 
@@ -164,3 +165,92 @@ async def test_read_only_offers_no_action(tmp_path: Path) -> None:
             assert isinstance(app.screen, ProcessesScreen)
     finally:
         await registry.close()
+
+
+# --- issue 16: each target's outcome, the operator, and why an action is not offered ------
+
+
+def toasts(app: LashtuiApp) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+async def test_a_dimmed_action_key_says_why_when_pressed(live: Any) -> None:
+    app, processes, _ = live
+    await processes.registry.register_process(ext("done"))
+    await processes.registry.complete_process("done", SuccessOutput(value=1))
+    async with app.run_test(size=(140, 24)) as pilot:
+        await select(pilot, "done")
+        screen = app.screen
+        assert screen.check_action("cancel", ()) is None  # shown dimmed, not hidden
+        assert screen.check_action("transfer", ()) is True  # grants move after the end too
+        await pilot.press("c")
+        await until(pilot, lambda: bool(toasts(app)))
+        assert isinstance(app.screen, ProcessesScreen)  # nothing asked, nothing done
+        assert toasts(app) == [
+            "cancel is not offered for process done: it has already ended (completed)"
+        ]
+        assert [e.event_type for e in await processes.events("done")] == ["process.completed"]
+
+
+async def test_cancel_of_an_external_row_is_requested_by_the_operator(live: Any) -> None:
+    app, processes, _ = live
+    await processes.registry.register_process(ext("ext"))
+    async with app.run_test(size=(140, 24)) as pilot:
+        await select(pilot, "ext")
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.click("#yes")
+        await until(pilot, lambda: bool(toasts(app)))
+        assert toasts(app) == [
+            "ext: requested: cancel requested by operator:test; externally owned: its owner "
+            "must end it"
+        ]
+        (event,) = await processes.events("ext")
+        assert event.payload == {"reason": "requested by operator:test"}
+
+
+async def test_a_second_abandon_request_is_reported_unchanged(live: Any) -> None:
+    app, processes, _ = live
+    registry = processes.registry
+    await registry.register_process(ob("quiet"))
+    holder = far("worker-3", "host-d")  # another host: never provably dead from here
+    lease = (await registry.claim_process_lease("quiet", holder, 600_000)).acquired()
+    assert lease is not None
+    started = ProcessStarted(owner=holder, started_at_ms=processes.clock.now_ms())
+    await registry.record_first_started("quiet", started, lease)
+    await processes.request_abandon("quiet", "dana@h", "host-d retired")
+    async with app.run_test(size=(140, 24)) as pilot:
+        await select(pilot, "quiet")
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, AbandonScreen))
+        app.screen.query_one("#abandon-reason").value = "mine"  # type: ignore[attr-defined]
+        await pilot.click("#request")
+        await until(pilot, lambda: bool(toasts(app)))
+        (toast,) = toasts(app)
+        assert toast.startswith("quiet: unchanged: already requested by dana@h ")
+        assert "(host-d retired); will abandon once the owner's lease lapses" in toast
+        observed = await processes.get("quiet")
+        assert observed is not None and observed.abandon_request is not None
+        assert observed.abandon_request.reason == "host-d retired"
+
+
+async def test_marked_rows_report_a_count_per_outcome(live: Any) -> None:
+    app, processes, _ = live
+    for pid in ("m-1", "m-2", "m-3"):
+        await processes.registry.register_process(ext(pid))
+    await processes.cancel("m-2", operator="dana@h")
+    async with app.run_test(size=(140, 24)) as pilot:
+        table = await select(pilot, "m-1")
+        for pid in ("m-1", "m-2", "m-3"):
+            await until(pilot, lambda pid=pid: pid in table.processes)  # type: ignore[misc]
+            table.move_cursor(row=table.get_row_index(pid))
+            await pilot.press("space")
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.click("#yes")
+        await until(pilot, lambda: bool(toasts(app)))
+        (toast,) = toasts(app)
+        lines = toast.splitlines()
+        assert lines[0] == "2 requested, 1 unchanged"
+        assert lines[1].startswith("requested: m-1: cancel requested by operator:test")
+        assert lines[3].startswith("unchanged: m-2: a cancel was already requested")

@@ -160,7 +160,8 @@ async def test_marked_rows_are_cancelled_together_with_a_result_for_each(scene: 
         await until(pilot, lambda: not screen.marked_ids())
         toasts = [n.message for n in app._notifications]
         assert any(
-            "2 of 3 done; refused:\nc-done: process `c-done` is already terminal" in m
+            m.startswith("2 requested, 1 refused\n")
+            and "refused: c-done: process `c-done` is already terminal" in m
             for m in toasts
         )
         for pid in ("a-running", "g-silent"):

@@ -1,0 +1,138 @@
+"""What an operator's action did to each of its targets: `ProcessActionOutcome`, and the
+operator names that actions record.
+
+An action (cancel, signal, abandon request, transfer) reports per target exactly one of:
+
+- `done`: the effect the operator asked for has happened (a grant moved, a signal stored,
+  a row that is now terminal);
+- `requested`: a durable request was recorded and something else must still act on it (the
+  worker holding the row, its external owner, the sweep) - the sentence says what;
+- `unchanged`: nothing was written because the registry already holds what was asked, or a
+  first request stands (first-writer-wins) - the sentence says why;
+- `refused`: nothing was written because the action cannot apply - the sentence is the
+  refusal (lash's own message where semantics §15 has one).
+
+The sentence is meant to be shown as it is; it quotes stored ids and names, so a screen
+passes it through the untrusted-text boundary like any stored string. `process` is the row
+as observed after the action (absent when the id is unknown). The JSON keeps lash's
+`ProcessCancelSummary` fields (`process_id`, `status`) at the top level, so a reader of
+`lashtui cancel --json` that knew only lash's shape still reads it.
+
+Pure: the clock time and the observed rows are handed in.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import computed_field
+
+from lashtui.errors import InvalidRequest
+from lashtui.model.event import ProcessEvent
+from lashtui.model.observed import ObservedProcess
+from lashtui.model.output import ProcessLifecycleStatus
+from lashtui.model.wire import WireModel, omitted
+from lashtui.untrusted import printable_name
+
+Outcome = Literal["done", "requested", "unchanged", "refused"]
+ProcessAction = Literal["cancel", "signal", "abandon", "transfer"]
+OUTCOMES: tuple[Outcome, ...] = ("done", "requested", "unchanged", "refused")
+
+# An operator name is stored in every abandon request and cancel reason it makes, and shown
+# in every list: short enough for a table cell, long enough for `first.last@host.domain`.
+OPERATOR_NAME_MAX = 128
+
+
+class ProcessActionOutcome(WireModel):
+    """One target of one action: what happened to it, in one sentence, and the row after."""
+
+    process_id: str
+    action: ProcessAction
+    outcome: Outcome
+    sentence: str
+    process: ObservedProcess | None = omitted()
+    event: ProcessEvent | None = omitted()  # signal: the stored (or replayed) event
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def status(self) -> ProcessLifecycleStatus | None:
+        """The row's lifecycle after the action (lash's `ProcessCancelSummary.status`)."""
+        return self.process.lifecycle if self.process is not None else None
+
+    @property
+    def refused(self) -> bool:
+        return self.outcome == "refused"
+
+    def line(self) -> str:
+        """`<id>: <outcome>: <sentence>`, as the command line prints it."""
+        return f"{self.process_id}: {self.outcome}: {self.sentence}"
+
+
+class ProcessPruneOutcome(WireModel):
+    """A prune: lash's `ProcessPruneReport` fields, plus the outcome and the cutoff it used.
+    A prune has no targets named by id; it is `done` when it deleted rows and `unchanged`
+    when nothing was older than the cutoff."""
+
+    action: Literal["prune"] = "prune"
+    outcome: Outcome
+    sentence: str
+    cutoff_epoch_ms: int
+    pruned_processes: int = 0
+    pruned_events: int = 0
+
+
+def tally(outcomes: list[ProcessActionOutcome]) -> dict[Outcome, list[ProcessActionOutcome]]:
+    """The outcomes grouped by kind, in the order done, requested, unchanged, refused."""
+    grouped: dict[Outcome, list[ProcessActionOutcome]] = {kind: [] for kind in OUTCOMES}
+    for outcome in outcomes:
+        grouped[outcome.outcome].append(outcome)
+    return {kind: items for kind, items in grouped.items() if items}
+
+
+def ago(epoch_ms: int, now_ms: int) -> str:
+    """A coarse age for a sentence: `just now`, `42s ago`, `5m ago`, `3h ago`, `2d ago`."""
+    seconds = max(now_ms - epoch_ms, 0) // 1000
+    if seconds < 1:
+        return "just now"
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit} ago"
+    return f"{seconds}s ago"
+
+
+def check_operator_name(name: str, source: str = "an operator name") -> str:
+    """An operator name as actions record it: 1 to 128 characters, each shown as itself
+    (letters, digits, punctuation, symbols; no spaces or control characters), because it
+    is stored in rows other operators read. `source` names where it came from."""
+    if len(name) > OPERATOR_NAME_MAX or not printable_name(name):
+        shown = name if len(name) <= OPERATOR_NAME_MAX else name[:OPERATOR_NAME_MAX] + "..."
+        raise InvalidRequest(
+            f"{source} must be 1 to {OPERATOR_NAME_MAX} printable characters without spaces "
+            f"(such as `dana@host-a`), got {shown!r}"
+        )
+    return name
+
+
+def still_to_happen(process: ObservedProcess, now_ms: int) -> str:
+    """After a cancel request on a live row: who must act on it for the row to end."""
+    if process.disposition.value == "externally_owned":
+        return "externally owned: its owner must end it"
+    expires = process.lease_expires_at_ms
+    if process.lease_holder is not None and expires is not None and expires > now_ms:
+        return (
+            f"the worker holding it ({process.lease_holder.owner_id}) stops it within its next poll"
+        )
+    if process.disposition.value == "rerunnable" or process.first_started is None:
+        return "the next worker to claim it ends it as cancelled without running it"
+    return (
+        "its owner's lease has lapsed, so no worker is running it: only its owner (if alive) "
+        "or the sweep ends it, or request an abandon"
+    )
+
+
+def cancel_request_reason(operator: str, reason: str | None) -> str:
+    """The reason a cancel request stores (lash's payload `{"reason": ...}` has no actor
+    field, so the operator goes into the reason): `requested by dana@host-a`, then `: why`
+    when one was given. With the host as operator and no reason this is lash's own
+    `requested by host`."""
+    return f"requested by {operator}" + (f": {reason}" if reason else "")

@@ -1,0 +1,281 @@
+"""Issue 16: every action reports per target what happened (done, requested, unchanged,
+refused, with one sentence), records who did it, and refuses at entry a scope whose id would
+name another scope or a `steps` plan that cannot run."""
+
+from __future__ import annotations
+
+import getpass
+import re
+
+import pytest
+
+from lashtui.admin import Processes, default_operator, resolve_operator
+from lashtui.clock import ManualClock
+from lashtui.errors import InvalidRequest, UnknownProcess
+from lashtui.model import (
+    CANCEL_REQUESTED,
+    Engine,
+    ProcessHandleDescriptor,
+    ProcessStartGrant,
+    ProcessStartRequest,
+    RecoveryDisposition,
+    SessionOriginator,
+    SessionScope,
+    SuccessOutput,
+)
+from lashtui.registry import ProcessRegistry
+from tests.admin.test_processes import external, steps
+
+V = SessionScope(session_id="v")
+VF = SessionScope(session_id="v", agent_frame_id="f")
+COLLIDING = SessionScope(session_id="v/frame:f")  # same scope id as VF
+
+
+@pytest.fixture
+def processes(registry: ProcessRegistry, clock: ManualClock) -> Processes:
+    return Processes(registry, clock=clock)
+
+
+async def cancel_reasons(processes: Processes, pid: str) -> list[object]:
+    return [
+        e.payload.get("reason") if isinstance(e.payload, dict) else None
+        for e in await processes.events(pid)
+        if e.event_type == CANCEL_REQUESTED
+    ]
+
+
+# --- item 6: every result is what happened ---------------------------------------------------
+
+
+async def test_cancel_of_an_externally_owned_row_is_requested_not_done(
+    processes: Processes,
+) -> None:
+    await processes.start(external("ext"))
+    outcome = await processes.cancel("ext", operator="dana@h")
+    assert outcome.outcome == "requested"
+    assert outcome.sentence == (
+        "cancel requested by dana@h; externally owned: its owner must end it"
+    )
+    assert outcome.process is not None and outcome.process.lifecycle.value == "running"
+
+
+async def test_a_second_cancel_is_unchanged_and_names_the_first(
+    processes: Processes, clock: ManualClock
+) -> None:
+    await processes.start(external("ext"))
+    await processes.cancel("ext", "deploy broke", operator="dana@h")
+    clock.advance(5 * 60_000)
+    again = await processes.cancel("ext", "me too", operator="eve@h")
+    assert again.outcome == "unchanged"
+    assert again.sentence.startswith(
+        "a cancel was already requested 5m ago (requested by dana@h: deploy broke); "
+    )
+    assert await cancel_reasons(processes, "ext") == ["requested by dana@h: deploy broke"]
+
+
+async def test_cancel_of_a_cancelled_row_is_unchanged_and_of_a_completed_row_refused(
+    processes: Processes, registry: ProcessRegistry
+) -> None:
+    await processes.start(external("gone"))
+    await processes.cancel("gone")
+    from lashtui.model import CancelledOutput
+
+    await registry.complete_process("gone", CancelledOutput(message="by its owner"))
+    assert (await processes.cancel("gone")).outcome == "unchanged"
+    assert (await processes.cancel("gone")).sentence == "already cancelled"
+    await processes.start(external("done"))
+    await registry.complete_process("done", SuccessOutput(value=1))
+    refused = await processes.cancel("done")
+    assert (refused.outcome, refused.sentence) == ("refused", "process `done` is already terminal")
+
+
+async def test_a_second_abandon_request_is_unchanged_and_keeps_the_first(
+    processes: Processes, clock: ManualClock
+) -> None:
+    await processes.start(external("ext"))
+    first = await processes.request_abandon("ext", "dana@h", "host retired")
+    assert first.outcome == "requested"
+    assert first.sentence.startswith("abandon requested by dana@h; will abandon")
+    clock.advance(5 * 60_000)
+    second = await processes.request_abandon("ext", "eve@h", "another reason")
+    assert second.outcome == "unchanged"
+    assert second.sentence.startswith("already requested by dana@h 5m ago (host retired); ")
+    assert second.process is not None and second.process.abandon_request is not None
+    assert second.process.abandon_request.reason == "host retired"
+
+
+async def test_abandon_of_a_terminal_row_is_refused_with_lash_words(
+    processes: Processes, registry: ProcessRegistry
+) -> None:
+    await processes.start(external("done"))
+    await registry.complete_process("done", SuccessOutput(value=1))
+    refused = await processes.request_abandon("done", "dana@h")
+    assert refused.outcome == "refused"
+    assert refused.sentence == "terminal process `done` cannot accept an abandon request"
+
+
+async def test_signal_resend_is_unchanged_and_unknown_is_refused(processes: Processes) -> None:
+    await processes.start(steps("w", [{"wait_signal": "go"}], "go"))
+    sent = await processes.signal("w", "go", "id-1", "x")
+    assert sent.outcome == "done" and sent.event is not None
+    assert sent.sentence.startswith("signal.go stored as event ")
+    again = await processes.signal("w", "go", "id-1", "x")
+    assert again.outcome == "unchanged" and again.event == sent.event
+    assert len(await processes.events("w")) == 1
+    unknown = await processes.signal("nope", "go", "id-1", "x")
+    assert (unknown.outcome, unknown.sentence) == ("refused", "unknown process `nope`")
+
+
+async def test_transfer_reports_each_id_and_an_already_moved_grant_is_unchanged(
+    processes: Processes,
+) -> None:
+    await processes.start(external("a", grant=V))
+    await processes.start(external("b", grant=VF))
+    outcomes = await processes.transfer(V, VF, ["a", "b"])
+    assert [(o.process_id, o.outcome) for o in outcomes] == [("a", "done"), ("b", "unchanged")]
+    assert outcomes[0].sentence == "grant moved from session:v to session:v/frame:f"
+    assert outcomes[1].sentence == "the grant is already in session:v/frame:f"
+
+
+async def test_prune_says_when_it_pruned_nothing_and_refuses_a_cutoff_out_of_range(
+    processes: Processes, clock: ManualClock
+) -> None:
+    nothing = await processes.prune(clock.now_ms())
+    assert (nothing.outcome, nothing.pruned_processes) == ("unchanged", 0)
+    for cutoff in (-1, 2**70):
+        with pytest.raises(InvalidRequest, match=re.escape(f"got `{cutoff}`")):
+            await processes.prune(cutoff)
+
+
+# --- item 7: who did it ---------------------------------------------------------------------
+
+
+async def test_cancel_records_the_operator_and_defaults_to_lash_words(
+    processes: Processes,
+) -> None:
+    await processes.start(external("a"))
+    await processes.start(external("b"))
+    await processes.cancel("a")
+    await processes.cancel("b", "why not", operator="dana@host-a")
+    assert await cancel_reasons(processes, "a") == ["requested by host"]
+    assert await cancel_reasons(processes, "b") == ["requested by dana@host-a: why not"]
+
+
+@pytest.mark.parametrize("bad", ["", "dana smith", "x\x1b[2J", "[b]x", "a" * 129])
+async def test_a_bad_operator_name_is_refused_in_one_sentence_and_writes_nothing(
+    processes: Processes, bad: str
+) -> None:
+    await processes.start(external("p"))
+    if bad == "[b]x":  # markup is printable: shown literally, so it is a fine name
+        assert (await processes.cancel("p", operator=bad)).outcome == "requested"
+        return
+    for act in (processes.cancel("p", operator=bad), processes.request_abandon("p", bad)):
+        with pytest.raises(InvalidRequest) as refused:
+            await act
+        assert len(str(refused.value).splitlines()) == 1
+        assert "printable characters" in str(refused.value)
+    assert await processes.events("p") == []
+    assert (await processes.get("p")).abandon_request is None  # type: ignore[union-attr]
+
+
+def test_operator_resolution_order_and_a_container_without_a_user(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    env = {"LASHTUI_OPERATOR": "ops-bot"}
+    assert resolve_operator("dana", environ=env) == "dana"
+    assert resolve_operator(None, environ=env) == "ops-bot"
+    with pytest.raises(InvalidRequest, match=re.escape("$LASHTUI_OPERATOR must be")):
+        resolve_operator(None, environ={"LASHTUI_OPERATOR": "two words"})
+    with pytest.raises(InvalidRequest, match=re.escape("--as must be")):
+        resolve_operator("two words", environ={})
+
+    def no_user() -> str:
+        raise KeyError("getpwuid(): uid not found: 4242")
+
+    monkeypatch.setattr(getpass, "getuser", no_user)
+    fallback = resolve_operator(None, environ={})
+    assert re.fullmatch(r"uid\d+@\S+", fallback), fallback
+    assert default_operator({"USER": "ada"}).startswith("ada@")
+
+
+# --- item 3: scopes cannot collide ----------------------------------------------------------
+
+
+async def test_a_colliding_session_cannot_see_or_cancel_the_frames_processes(
+    processes: Processes,
+) -> None:
+    await processes.start(external("secret", grant=VF))
+    with pytest.raises(InvalidRequest, match=re.escape("session id `v/frame:f` contains `/`")):
+        processes.for_session(COLLIDING)
+    with pytest.raises(InvalidRequest, match=re.escape("session id `v/frame:f`")):
+        await processes.list_granted_to(COLLIDING)
+    with pytest.raises(InvalidRequest, match=re.escape("session id `v/frame:f`")):
+        await processes.list_originated_by(COLLIDING)
+    assert await processes.events("secret") == []
+
+
+async def test_grants_originators_and_transfers_to_a_colliding_scope_are_refused(
+    processes: Processes,
+) -> None:
+    grant = ProcessStartGrant(session_scope=COLLIDING, descriptor=ProcessHandleDescriptor())
+    for request in (
+        ProcessStartRequest.external("g", None, grant=grant),
+        ProcessStartRequest.external("o", None, originator=SessionOriginator(scope=COLLIDING)),
+        ProcessStartRequest.external("w", None, wake_target=COLLIDING),
+    ):
+        with pytest.raises(InvalidRequest, match=re.escape("session id `v/frame:f`")):
+            await processes.start(request)
+        assert await processes.get(request.id) is None
+    await processes.start(external("p", grant=V))
+    with pytest.raises(InvalidRequest, match=re.escape("session id `v/frame:f`")):
+        await processes.transfer(V, COLLIDING, ["p"])
+    assert [o.process_id for o in await processes.list_granted_to(V)] == ["p"]
+
+
+# --- item 9: a steps payload that is not a plan is refused at start --------------------------
+
+
+@pytest.mark.parametrize(
+    ("payload", "needle"),
+    [
+        ({"step": []}, 'a steps plan is {"steps": [...]}'),
+        ({"steps": "go"}, "is a list of steps"),
+        ({"steps": [{"dance": 1}]}, "step 1 has `dance`"),
+        ({"steps": [{"finish": 1, "fail": {}}]}, "step 1 has finish and fail"),
+        ({"steps": [{"sleep_ms": -5}]}, "step 1: sleep_ms is a number of milliseconds >= 0"),
+        ({"steps": [{"wait_signal": "a.b"}]}, "got `a.b`"),
+        ({"steps": [{"loop": 2, "steps": [{"emit": "x"}]}]}, "step 1.1: emit is"),
+        ({"steps": [{"loop": -1, "steps": []}]}, "loop is a whole number of rounds"),
+    ],
+)
+async def test_a_steps_payload_that_is_not_a_plan_is_refused_at_start(
+    processes: Processes, payload: object, needle: str
+) -> None:
+    request = ProcessStartRequest(
+        id="bad",
+        input=Engine(kind="steps", payload=payload),  # type: ignore[arg-type]
+        disposition=RecoveryDisposition.RERUNNABLE,
+    )
+    with pytest.raises(InvalidRequest) as refused:
+        await processes.start(request)
+    assert needle in str(refused.value) and len(str(refused.value).splitlines()) == 1
+    with pytest.raises(UnknownProcess):
+        await processes.events("bad")
+
+
+async def test_deeply_nested_loops_are_refused_not_recursed(processes: Processes) -> None:
+    plan: dict[str, object] = {"finish": 1}
+    for _ in range(40):
+        plan = {"loop": 1, "steps": [plan]}
+    request = steps("deep", [plan])
+    with pytest.raises(InvalidRequest, match="loops nest at most 32 deep"):
+        await processes.start(request)
+
+
+async def test_the_cancel_request_a_worker_acts_on_names_who_asked(processes: Processes) -> None:
+    await processes.start(external("p"))
+    assert await processes.cancel_request("p") is None
+    await processes.cancel("p", "stale", operator="dana@h")
+    await processes.cancel("p", operator="eve@h")  # unchanged: the first request stands
+    request = await processes.cancel_request("p")
+    assert request is not None and request.payload == {"reason": "requested by dana@h: stale"}
