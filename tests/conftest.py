@@ -15,9 +15,17 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from lashtui.clock import ManualClock
 from lashtui.registry import ProcessRegistry, open_registry
+
+# The hostile-input properties (hypothesis) explore new examples on a developer's machine,
+# and the same ones on every CI run, so CI fails only on a change, never on a draw; no
+# example database is written in either.
+settings.register_profile("dev", database=None)
+settings.register_profile("ci", database=None, derandomize=True)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 BACKENDS = ["sqlite", "postgres"]
 POSTGRES_ENV = "LASHTUI_TEST_POSTGRES"

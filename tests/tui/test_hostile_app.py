@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from rich.cells import cell_len
 from rich.console import Console
@@ -73,8 +73,11 @@ NASTY = (
     "\x1b[2Jcleared",
     ":smile: [b]bold[/b] $accent [$accent]v[/]",
     "\u202eevil\u2066 c1\x9b31m",
-    "tab\there\nnewline\rcr\x00nul",
+    "tab\there\nnewline\rcr\x01soh",
 )
+# NUL and lone surrogates are refused where text enters (lashtui.model.limit: PostgreSQL
+# cannot store NUL, UTF-8 no lone surrogate), so no registered row holds one; rows another
+# program wrote with them are tests/registry/test_undecodable.py's.
 SIZE = (260, 60)
 # What a terminal would obey, newline aside (a rendered screen is lines).
 CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -290,10 +293,13 @@ async def test_the_issues_hostile_text_is_shown_literally_and_clicks_run_nothing
 
 HOSTILE_PARTS = st.sampled_from(
     ["[", "]", "[/]", "[b]", "[@click=app.quit]", "[$accent]", "\\", ":smile:", "$", "\x1b",
-     "\x07", "\x9b", "\r", "\n", "\t", "\x00", "\u202e", "\u2028", "\x7f", "日本"]
+     "\x07", "\x9b", "\r", "\n", "\t", "\x01", "\u202e", "\u2028", "\x7f", "日本"]
 )
 HOSTILE = st.lists(
-    st.one_of(HOSTILE_PARTS, st.text(st.characters(exclude_categories=["Cs"]), max_size=6)),
+    st.one_of(
+        HOSTILE_PARTS,
+        st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=6),
+    ),
     min_size=1,
     max_size=6,
 ).map("".join).filter(bool)  # an empty label shows the kind instead
@@ -340,6 +346,9 @@ async def generated_scene(values: Sequence[str], where_to: Path) -> None:
     max_examples=6,
     database=None,  # no .hypothesis directory left in the checkout
     deadline=None,
+    # Each example runs a whole app; shrinking a failure would re-run it hundreds of times.
+    # The failing example is printed as found instead.
+    phases=[Phase.explicit, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 @given(values=st.lists(HOSTILE, min_size=4, max_size=10))
