@@ -1,0 +1,36 @@
+"""The facade over the registry that the command line and the dashboard use (semantics
+§13, api.md §6): `Processes`, the host's view of every row, and `SessionProcesses`, a
+session's view of what its grants reach.
+
+A package of four modules, each owning one thing: `processes` (the facade: its state,
+reads and starts), `action` (what an operator may do, each act producing one outcome per
+target), `operator` (who an act is recorded as) and `session` (a session's view and
+snapshot). Callers import from here; the names below are the package's public surface.
+"""
+
+from lashtui.admin.action import PRUNE_CUTOFF_MAX_MS, abandon_outlook, check_prune_cutoff
+from lashtui.admin.operator import HOST_OPERATOR, OPERATOR_ENV, default_operator, resolve_operator
+from lashtui.admin.processes import (
+    Processes,
+    check_start_request,
+    originated_by,
+    originated_by_scope,
+)
+from lashtui.admin.session import SNAPSHOT_EVENT_TAIL, ProcessSnapshotItem, SessionProcesses
+
+__all__ = [
+    "HOST_OPERATOR",
+    "OPERATOR_ENV",
+    "PRUNE_CUTOFF_MAX_MS",
+    "SNAPSHOT_EVENT_TAIL",
+    "ProcessSnapshotItem",
+    "Processes",
+    "SessionProcesses",
+    "abandon_outlook",
+    "check_prune_cutoff",
+    "check_start_request",
+    "default_operator",
+    "originated_by",
+    "originated_by_scope",
+    "resolve_operator",
+]

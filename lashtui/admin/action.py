@@ -1,0 +1,361 @@
+"""What an operator may do to a process, each producing one outcome per target (semantics
+§13, api.md §6): cancel, signal, request abandon, transfer grants, prune, end an
+undecodable row.
+
+Each action returns one `ProcessActionOutcome` per target: done, requested, unchanged or
+refused, with one sentence. A refusal that concerns the target (unknown, terminal, not
+granted, a payload its declaration refuses) is an outcome, so one refused target never
+hides what happened to the others; a bad argument (a signal name, an operator name, a
+scope, a prune cutoff) and a store that cannot serve raise `LashError` before anything is
+written. Port decisions kept here: cancel and signal refuse terminal rows and append
+nothing (decision 1); an abandon request on a row the sweep will re-run is recorded, and
+`abandon_outlook` says so (decision 7).
+
+The actions are functions over the facade rather than its methods so that the facade's
+reads and its acts can each be read whole; `Processes` keeps every method's name and
+signature and hands the work to the function of the same name here.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from pydantic import JsonValue
+
+from lashtui.admin.operator import HOST_OPERATOR
+from lashtui.errors import InvalidRequest, ProcessConflict, UnknownProcess
+from lashtui.model import (
+    AbandonRequest,
+    ObservedProcess,
+    ProcessEvent,
+    ProcessEventAppendRequest,
+    ProcessLifecycleStatus,
+    RecoveryDisposition,
+    SessionScope,
+    process_signal_event_type,
+    process_signal_replay_key,
+)
+from lashtui.model.outcome import (
+    Outcome,
+    ProcessAction,
+    ProcessActionOutcome,
+    ProcessPruneOutcome,
+    ago,
+    cancel_request_reason,
+    check_operator_name,
+    still_to_happen,
+)
+from lashtui.registry import ProcessRegistry
+
+if TYPE_CHECKING:
+    from lashtui.admin.processes import Processes
+
+# A prune cutoff is epoch milliseconds from 1970 to the end of year 9999: beyond that no
+# row's `updated_at_ms` can be, and SQLite's integers end not far past it (2**63 - 1).
+PRUNE_CUTOFF_MAX_MS = 253_402_300_799_999
+
+
+def check_prune_cutoff(cutoff_epoch_ms: int) -> int:
+    if not 0 <= cutoff_epoch_ms <= PRUNE_CUTOFF_MAX_MS:
+        raise InvalidRequest(
+            "a prune cutoff is epoch milliseconds from 0 to "
+            f"{PRUNE_CUTOFF_MAX_MS} (the end of year 9999), got `{cutoff_epoch_ms}`"
+        )
+    return cutoff_epoch_ms
+
+
+def abandon_outlook(process: ObservedProcess, now_ms: int | None = None) -> str:
+    """What the sweep will do with a pending abandon request on this row, in one sentence
+    (given the time, it also says whether the owner's lease has already lapsed)."""
+    if process.terminal:
+        return f"process `{process.process_id}` is already {process.lifecycle.value}"
+    if process.undecodable is not None:
+        return "not applicable: its record could not be decoded; only end-undecodable ends it"
+    if process.disposition is RecoveryDisposition.RERUNNABLE:
+        return "not applicable: rerunnable rows are re-run by the sweep, not abandoned"
+    if process.disposition is RecoveryDisposition.OWNER_BOUND and process.first_started is None:
+        return "not applicable: a never-started owner_bound row is run by the next worker"
+    if process.disposition is RecoveryDisposition.EXTERNALLY_OWNED:
+        return "will abandon at the next sweep: externally-owned rows have no owner lease"
+    expires = process.lease_expires_at_ms
+    if now_ms is not None and (expires is None or expires <= now_ms):
+        return "will abandon at the next sweep: the owner's lease has lapsed"
+    return "will abandon once the owner's lease lapses"
+
+
+async def outcome(
+    processes: Processes,
+    process_id: str,
+    action: ProcessAction,
+    kind: Outcome,
+    sentence: str,
+    observed: ObservedProcess | bool | None = True,
+    **extra: Any,
+) -> ProcessActionOutcome:
+    """The outcome, with the row as observed now (`observed=True`: read it here), or as
+    the caller just observed it, or None when the caller knows there is no row."""
+    if observed is True:
+        observed = await processes.get(process_id)
+    return ProcessActionOutcome(
+        process_id=process_id,
+        action=action,
+        outcome=kind,
+        sentence=sentence,
+        process=observed or None,
+        **extra,
+    )
+
+
+async def refused_unknown(
+    processes: Processes, process_id: str, action: ProcessAction
+) -> ProcessActionOutcome:
+    """The refusal of an act on an id with no row (never stored, pruned, or gone since)."""
+    sentence = str(UnknownProcess.process(process_id))
+    return await outcome(processes, process_id, action, "refused", sentence)
+
+
+async def cancel(
+    processes: Processes,
+    process_id: str,
+    reason: str | None = None,
+    *,
+    operator: str = HOST_OPERATOR,
+) -> ProcessActionOutcome:
+    """Ask the running owner to stop; the row stays `running` until it does. The request
+    records `requested by <operator>[: <reason>]` (lash's `requested by host` by
+    default). A row already cancelled, or with a cancel request already made, is
+    unchanged; any other terminal row is refused (port decision 1)."""
+    operator = check_operator_name(operator)
+    record = await processes.registry.get_process(process_id)
+    if record is None:
+        return await refused_unknown(processes, process_id, "cancel")
+    if record.status.state is ProcessLifecycleStatus.CANCELLED:
+        return await outcome(processes, process_id, "cancel", "unchanged", "already cancelled")
+    if record.is_terminal():
+        sentence = f"process `{process_id}` is already terminal"
+        return await outcome(processes, process_id, "cancel", "refused", sentence)
+    now = processes.clock.now_ms()
+    earlier = await processes.cancel_request(process_id)
+    if earlier is None:
+        request = ProcessEventAppendRequest.cancel_requested(
+            process_id, cancel_request_reason(operator, reason)
+        )
+        try:
+            await processes.registry.append_event(process_id, request)
+        except (UnknownProcess, ProcessConflict, InvalidRequest) as error:
+            return await outcome(processes, process_id, "cancel", "refused", str(error))
+    return await cancel_reported(processes, process_id, operator, earlier, now)
+
+
+async def cancel_reported(
+    processes: Processes,
+    process_id: str,
+    operator: str,
+    earlier: ProcessEvent | None,
+    now: int,
+) -> ProcessActionOutcome:
+    """What a cancel left behind, read after it was recorded (or found already there):
+    the row may have ended meanwhile, or be still to stop."""
+    observed = await processes.get(process_id)
+    if observed is None:
+        return await refused_unknown(processes, process_id, "cancel")
+    if observed.terminal:
+        sentence = f"ended {observed.lifecycle.value}"
+        return await outcome(processes, process_id, "cancel", "done", sentence, observed)
+    next_step = still_to_happen(observed, now)
+    if earlier is not None:
+        payload = earlier.payload
+        said = payload.get("reason") if isinstance(payload, dict) else None
+        by = f" ({said})" if isinstance(said, str) and said else ""
+        sentence = (
+            f"a cancel was already requested {ago(earlier.occurred_at_ms, now)}{by}; "
+            f"{next_step}"
+        )
+        return await outcome(processes, process_id, "cancel", "unchanged", sentence, observed)
+    sentence = f"cancel requested by {operator}; {next_step}"
+    return await outcome(processes, process_id, "cancel", "requested", sentence, observed)
+
+
+async def cancel_all(
+    processes: Processes, reason: str | None = None, *, operator: str = HOST_OPERATOR
+) -> list[ProcessActionOutcome]:
+    """A cancel for every running row, each reported (a row that ended between the
+    listing and its cancel reports so)."""
+    operator = check_operator_name(operator)
+    return [
+        await cancel(processes, record.id, reason, operator=operator)
+        for record in await processes.registry.list_non_terminal()
+    ]
+
+
+async def signal(
+    processes: Processes, process_id: str, signal_name: str, signal_id: str, payload: JsonValue
+) -> ProcessActionOutcome:
+    """Append `signal.<name>` under `process:<pid>:signal.<name>:<signal_id>`, so a resend
+    with the same id and payload is one event (reported unchanged). The n-th wait on a
+    name receives the n-th such signal. lash's signal event carries the caller's payload
+    and no actor, so a signal records no operator."""
+    event_type = process_signal_event_type(signal_name)
+    registry = processes.registry
+    record = await registry.get_process(process_id)
+    if record is None:
+        return await refused_unknown(processes, process_id, "signal")
+    if record.is_terminal():
+        sentence = f"process `{process_id}` is already terminal"
+        return await outcome(processes, process_id, "signal", "refused", sentence)
+    last = await registry.recent_events(process_id, 1)
+    key = process_signal_replay_key(process_id, signal_name, signal_id)
+    request = ProcessEventAppendRequest.new(event_type, payload, key)
+    try:
+        event = (await registry.append_event(process_id, request)).event
+    except (UnknownProcess, ProcessConflict, InvalidRequest) as error:
+        return await outcome(processes, process_id, "signal", "refused", str(error))
+    if last and event.sequence <= last[-1].sequence:
+        sentence = (
+            f"signal id `{signal_id}` was already sent as event {event.sequence}; "
+            "nothing was appended"
+        )
+        return await outcome(processes, process_id, "signal", "unchanged", sentence, event=event)
+    waiting = record.wait is not None and record.wait.kind.name == signal_name
+    then = (
+        "the wait on it resumes"
+        if waiting
+        else f"the process's next wait on `{signal_name}` receives it"
+    )
+    sentence = f"{event_type} stored as event {event.sequence}; {then}"
+    return await outcome(processes, process_id, "signal", "done", sentence, event=event)
+
+
+async def transfer(
+    processes: Processes,
+    from_scope: SessionScope,
+    to_scope: SessionScope,
+    process_ids: list[str],
+) -> list[ProcessActionOutcome]:
+    """Move each process's grant from `from_scope` to `to_scope` (descriptor kept), all
+    or none, as lash's SQLite store does (scenario 79): if any id is refused, none
+    moves, and each of the others says so. An id whose grant is already in `to_scope`
+    (and not in `from_scope`) is unchanged and does not stop the rest. Neither scope
+    may be one whose id names another scope."""
+    from_scope, to_scope = from_scope.checked(), to_scope.checked()
+    registry = processes.registry
+    verdicts = {
+        pid: await transfer_verdict(registry, from_scope, to_scope, pid) for pid in process_ids
+    }
+    refused = [pid for pid, (kind, _) in verdicts.items() if kind == "refused"]
+    moving = [pid for pid, (kind, _) in verdicts.items() if kind == "done"]
+    if refused:
+        held = (
+            f"not moved: a transfer moves all its grants or none, and `{refused[0]}` "
+            "was refused"
+        )
+        verdicts.update({pid: ("unchanged", held) for pid in moving})
+    elif moving:
+        try:
+            await registry.transfer_handle_grants(from_scope, to_scope, moving)
+        except (UnknownProcess, ProcessConflict, InvalidRequest) as error:
+            verdicts.update({pid: ("refused", str(error)) for pid in moving})
+    return [
+        await outcome(processes, pid, "transfer", kind, sentence)
+        for pid, (kind, sentence) in verdicts.items()
+    ]
+
+
+async def transfer_verdict(
+    registry: ProcessRegistry, from_scope: SessionScope, to_scope: SessionScope, process_id: str
+) -> tuple[Outcome, str]:
+    """What moving this one grant would do, read before anything is moved."""
+    if await registry.get_process(process_id) is None:
+        return "refused", str(UnknownProcess.process(process_id))
+    granted = await registry.has_handle_grant(from_scope, process_id)
+    if from_scope.id() != to_scope.id() and granted:
+        return "done", f"grant moved from {from_scope.id()} to {to_scope.id()}"
+    if await registry.has_handle_grant(to_scope, process_id):
+        return "unchanged", f"the grant is already in {to_scope.id()}"
+    return "refused", (
+        f"process handle `{process_id}` is not granted to session `{from_scope.session_id}`"
+    )
+
+
+async def prune(processes: Processes, cutoff_epoch_ms: int) -> ProcessPruneOutcome:
+    """Delete terminal rows last changed before the cutoff (nothing running, ever)."""
+    check_prune_cutoff(cutoff_epoch_ms)
+    report = await processes.registry.prune_terminal_processes(cutoff_epoch_ms)
+    pruned = report.pruned_processes
+    sentence = (
+        f"pruned {pruned} terminal process(es) and {report.pruned_events} event(s)"
+        if pruned
+        else "no terminal process was last changed before the cutoff"
+    )
+    return ProcessPruneOutcome(
+        outcome="done" if pruned else "unchanged",
+        sentence=sentence,
+        cutoff_epoch_ms=cutoff_epoch_ms,
+        pruned_processes=pruned,
+        pruned_events=report.pruned_events,
+    )
+
+
+async def request_abandon(
+    processes: Processes, process_id: str, requested_by: str, reason: str | None = None
+) -> ProcessActionOutcome:
+    """Record `requested_by`'s abandon request (first writer wins: a request already
+    there stands, and this one is reported unchanged, naming who asked and when), drive
+    the worker, and say what the sweep will do with it."""
+    requested_by = check_operator_name(requested_by)
+    record = await processes.registry.get_process(process_id)
+    if record is None:
+        return await refused_unknown(processes, process_id, "abandon")
+    if record.is_terminal():
+        sentence = f"terminal process `{process_id}` cannot accept an abandon request"
+        return await outcome(processes, process_id, "abandon", "refused", sentence)
+    now = processes.clock.now_ms()
+    standing = record.abandon_request
+    if standing is None:
+        request = AbandonRequest(requested_by=requested_by, requested_at_ms=now, reason=reason)
+        try:
+            stored = await processes.registry.request_process_abandon(process_id, request)
+        except (UnknownProcess, ProcessConflict, InvalidRequest) as error:
+            return await outcome(processes, process_id, "abandon", "refused", str(error))
+        if stored.abandon_request != request:
+            standing = stored.abandon_request  # another operator's request came first
+        elif processes.worker is not None:
+            await processes.worker.drive_pending_processes()
+    return await abandon_reported(processes, process_id, requested_by, standing, now)
+
+
+async def abandon_reported(
+    processes: Processes,
+    process_id: str,
+    requested_by: str,
+    standing: AbandonRequest | None,
+    now: int,
+) -> ProcessActionOutcome:
+    """What an abandon request left behind, read after it was recorded: the request that
+    stands (this one, or another operator's that came first) and what the sweep will do."""
+    observed = await processes.get(process_id)
+    if observed is None:
+        sentence = f"process `{process_id}` vanished after recording its abandon request"
+        return await outcome(processes, process_id, "abandon", "refused", sentence)
+    if standing is not None:
+        why = f" ({standing.reason})" if standing.reason else ""
+        sentence = (
+            f"already requested by {standing.requested_by} "
+            f"{ago(standing.requested_at_ms, now)}{why}; {abandon_outlook(observed, now)}"
+        )
+        return await outcome(processes, process_id, "abandon", "unchanged", sentence, observed)
+    if observed.terminal:
+        sentence = f"ended {observed.lifecycle.value}"
+        return await outcome(processes, process_id, "abandon", "done", sentence, observed)
+    sentence = f"abandon requested by {requested_by}; {abandon_outlook(observed, now)}"
+    return await outcome(processes, process_id, "abandon", "requested", sentence, observed)
+
+
+async def end_undecodable(
+    processes: Processes, process_id: str, operator: str, reason: str
+) -> ObservedProcess:
+    """End a row whose stored record cannot be decoded (it lists as `undecodable`, and
+    cancel, signal and abandon refuse it): it becomes an ordinary `failed` row whose
+    terminal event says why and who, which prune then removes like any other."""
+    record = await processes.registry.end_undecodable_process(process_id, operator, reason)
+    return await processes._observe(record)

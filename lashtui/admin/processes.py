@@ -1,0 +1,286 @@
+"""`Processes`: the one facade the command line and the dashboard use (semantics §13,
+api.md §6).
+
+It observes the registry (as `ObservedProcess`: records joined with their lease facts),
+starts processes and drives the attached worker, and acts on processes the way an operator
+may: cancel, signal, transfer grants, request abandon, prune, end an undecodable row.
+
+This module owns the facade's state (registry, worker, clock) and its reads; each act is
+a method here with the name and signature callers use, handing the work to the function
+of the same name in `lashtui.admin.action`, where the outcomes are made. A session's view
+of the same vocabulary is `lashtui.admin.session`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+
+from pydantic import JsonValue
+
+from lashtui.admin import action, session
+from lashtui.admin.operator import HOST_OPERATOR
+from lashtui.clock import Clock, SystemClock
+from lashtui.errors import LashError, UnknownProcess
+from lashtui.model import (
+    CANCEL_REQUESTED,
+    Engine,
+    ObservedProcess,
+    ObservedProcessEvent,
+    ProcessAwaitOutput,
+    ProcessCensus,
+    ProcessEvent,
+    ProcessHandleGrant,
+    ProcessListFilter,
+    ProcessOriginator,
+    ProcessPageQuery,
+    ProcessRecord,
+    ProcessStartRequest,
+    SessionOriginator,
+    SessionScope,
+    silent_not_dead,
+)
+from lashtui.model.outcome import ProcessActionOutcome, ProcessPruneOutcome
+from lashtui.registry import ProcessRegistry
+from lashtui.worker import ChangeHub, ProcessAwaiter, ProcessWorker, notifying
+from lashtui.worker.steps import parse_plan
+
+
+def check_start_request(request: ProcessStartRequest) -> None:
+    """What `start` refuses before anything is written, beyond the model's own checks: a
+    scope whose id would name another scope (originator, wake target, grant), and a `steps`
+    payload that is not a plan (the steps engine's own parser says what is wrong)."""
+    originator = request.originator
+    if isinstance(originator, SessionOriginator):
+        originator.scope.checked()
+    if request.wake_target is not None:
+        request.wake_target.checked()
+    if request.grant is not None:
+        request.grant.session_scope.checked()
+    if isinstance(request.input, Engine) and request.input.kind == "steps":
+        parse_plan(request.input.payload)
+
+
+def originated_by(record: ProcessRecord, scope: SessionScope) -> bool:
+    """The lineage lens (semantics §2.4): same session; the frame only if the query names
+    one; host-originated rows never match."""
+    return originated_by_scope(record.provenance.originator, scope)
+
+
+def originated_by_scope(originator: ProcessOriginator, scope: SessionScope) -> bool:
+    """`originated_by` for a bare originator (an `ObservedProcess` carries one, not a record);
+    the SQLite page query's `originated` lens is the same rule over `owner_scope_id`."""
+    if not isinstance(originator, SessionOriginator):
+        return False
+    if originator.scope.session_id != scope.session_id:
+        return False
+    return not scope.agent_frame_id or originator.scope.agent_frame_id == scope.agent_frame_id
+
+
+class Processes:
+    def __init__(
+        self,
+        registry: ProcessRegistry,
+        worker: ProcessWorker | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.worker = worker
+        self.clock = clock or SystemClock()
+        if worker is not None:
+            self.hub = worker.hub
+            self.registry = worker.registry
+            self.awaiter = worker.awaiter
+        else:
+            self.hub = ChangeHub()
+            self.registry = notifying(registry, self.hub)
+            self.awaiter = ProcessAwaiter(self.registry, self.hub)
+
+    # --- starting
+
+    async def start(self, request: ProcessStartRequest) -> ProcessRecord:
+        """Capture the env, register (idempotently) and grant, in one transaction, then
+        drive the worker so the first run is prompt. An engine or tool row started without
+        an env captures the default (empty) env. Refused first: see `check_start_request`."""
+        check_start_request(request)
+        record = await self.registry.start_process(request)
+        if self.worker is not None:
+            self.worker.drive_started(record)
+        return record
+
+    # --- observing
+
+    async def _observe(self, record: ProcessRecord) -> ObservedProcess:
+        lease = await self.registry.get_process_lease(record.id)
+        return ObservedProcess.from_record(record, lease)
+
+    async def _observe_all(
+        self, records: builtins.list[ProcessRecord]
+    ) -> builtins.list[ObservedProcess]:
+        leases = await self.registry.get_process_leases([record.id for record in records])
+        return [ObservedProcess.from_record(record, leases.get(record.id)) for record in records]
+
+    async def list(self, filter: ProcessListFilter | None = None) -> builtins.list[ObservedProcess]:
+        return await self._observe_all(await self.registry.list_processes(filter))
+
+    async def list_granted_to(
+        self, scope: SessionScope, filter: ProcessListFilter | None = None
+    ) -> builtins.list[ObservedProcess]:
+        """The security lens: rows granted to exactly this scope id."""
+        scope = scope.checked()
+        wanted = filter or ProcessListFilter()
+        pairs = await self.registry.list_handle_grants(scope)
+        return await self._observe_all([r for _, r in pairs if wanted.matches_record(r)])
+
+    async def list_originated_by(
+        self, scope: SessionScope, filter: ProcessListFilter | None = None
+    ) -> builtins.list[ObservedProcess]:
+        """The lineage lens: rows this session (or frame) started, wherever their grants went."""
+        scope = scope.checked()
+        records = await self.registry.list_processes(filter)
+        return await self._observe_all([r for r in records if originated_by(r, scope)])
+
+    async def get(self, process_id: str) -> ObservedProcess | None:
+        record = await self.registry.get_process(process_id)
+        return await self._observe(record) if record is not None else None
+
+    async def _require(self, process_id: str) -> ProcessRecord:
+        record = await self.registry.get_process(process_id)
+        if record is None:
+            raise UnknownProcess.process(process_id)
+        return record
+
+    async def events(
+        self, process_id: str, after_sequence: int = 0
+    ) -> builtins.list[ObservedProcessEvent]:
+        events = await self.registry.events_after(process_id, after_sequence)
+        return [ObservedProcessEvent.from_event(event) for event in events]
+
+    async def await_output(
+        self,
+        process_id: str,
+        timeout: float | None = None,  # noqa: ASYNC109 (the facade's contract, api.md §6)
+    ) -> ProcessAwaitOutput:
+        """The output once the process is terminal; a `LashError` after `timeout` seconds."""
+        try:
+            async with asyncio.timeout(timeout):
+                return await self.awaiter.await_terminal(process_id)
+        except TimeoutError:
+            raise LashError(f"process `{process_id}` did not finish within {timeout:g}s") from None
+
+    async def grants(self, process_id: str) -> builtins.list[ProcessHandleGrant]:
+        """Every session scope holding a handle to the process."""
+        await self._require(process_id)
+        return await self.registry.handle_grants_for_process(process_id)
+
+    async def cancel_request(self, process_id: str) -> ProcessEvent | None:
+        """The first `process.cancel_requested` event, the one a worker acts on: its payload's
+        `reason` says who asked (`requested by <operator>[: why]`), `occurred_at` when. What
+        the detail view shows beside the abandon request."""
+        return await self.registry.first_event_after(process_id, CANCEL_REQUESTED, 0)
+
+    async def pending_wakes(self, process_id: str) -> builtins.list[int]:
+        """Sequences of the process's wake-bearing events no session has taken delivery of."""
+        events = await self.registry.wake_events_after(process_id, 0)
+        return [event.sequence for event in events]
+
+    async def changes_since(
+        self, cursor: int, limit: int
+    ) -> tuple[builtins.list[ObservedProcess], int]:
+        records, next_cursor = await self.registry.processes_changed_since(cursor, limit)
+        return await self._observe_all(records), next_cursor
+
+    # --- the dashboard's window on a large registry
+
+    async def page(self, query: ProcessPageQuery) -> builtins.list[ObservedProcess]:
+        """One keyset page of observed rows (see `ProcessPageQuery`), ascending id order."""
+        return await self._observe_all(await self.registry.page_processes(query))
+
+    async def census(self) -> ProcessCensus:
+        """Counts by state and the live ids, as of a change-feed cursor to follow from."""
+        return await self.registry.process_census()
+
+    async def observe(self, process_ids: builtins.list[str]) -> dict[str, ObservedProcess]:
+        """These rows as they are now; an id that is gone (pruned, never existed) is absent."""
+        records = await self.registry.get_processes(process_ids)
+        observed = await self._observe_all(builtins.list(records.values()))
+        return {process.process_id: process for process in observed}
+
+    async def leases(self, limit: int = 1000) -> builtins.list[ObservedProcess]:
+        """Rows whose lease has a holder, the soonest to lapse (or longest lapsed) first."""
+        return await self._observe_all(await self.registry.list_leased_processes(limit))
+
+    async def abandon_candidates(
+        self, now_ms: int, limit: int = 1000
+    ) -> tuple[builtins.list[ObservedProcess], builtins.list[ObservedProcess]]:
+        """(rows with a pending abandon request, silent-not-dead rows without one), each in
+        id order: what is already asked to be abandoned, and what an operator may want to
+        abandon. `limit` bounds the two together; rows whose owner still renews its lease
+        never use it up."""
+        records = await self.registry.list_abandon_candidates(limit, lapsed_at_ms=now_ms)
+        observed = await self._observe_all(records)
+        requested = [p for p in observed if p.abandon_request is not None]
+        # The registry already narrowed by lease expiry; the lease read since may be newer,
+        # so the verdict is made again on the observed facts.
+        silent = [p for p in observed if p.abandon_request is None and silent_not_dead(p, now_ms)]
+        return requested, silent
+
+    async def data_version(self) -> int:
+        """Moves when another connection commits; see `registry_changes` to wait for that."""
+        return await self.registry.data_version()
+
+    async def session_snapshot(self, session_id: str) -> builtins.list[session.ProcessSnapshotItem]:
+        """What a resumed session is shown (semantics §3.19; `session.session_snapshot`)."""
+        return await session.session_snapshot(self.registry, session_id)
+
+    # --- acting: one outcome per target; see `lashtui.admin.action` for each act's rules
+
+    async def cancel(
+        self,
+        process_id: str,
+        reason: str | None = None,
+        *,
+        operator: str = HOST_OPERATOR,
+    ) -> ProcessActionOutcome:
+        """Ask the running owner to stop, recorded as requested by `operator`."""
+        return await action.cancel(self, process_id, reason, operator=operator)
+
+    async def cancel_all(
+        self, reason: str | None = None, *, operator: str = HOST_OPERATOR
+    ) -> builtins.list[ProcessActionOutcome]:
+        """A cancel for every running row, each reported."""
+        return await action.cancel_all(self, reason, operator=operator)
+
+    async def signal(
+        self, process_id: str, signal_name: str, signal_id: str, payload: JsonValue
+    ) -> ProcessActionOutcome:
+        """Append `signal.<name>`, once per `signal_id`; a resend is reported unchanged."""
+        return await action.signal(self, process_id, signal_name, signal_id, payload)
+
+    async def transfer(
+        self, from_scope: SessionScope, to_scope: SessionScope, process_ids: builtins.list[str]
+    ) -> builtins.list[ProcessActionOutcome]:
+        """Move each process's grant from `from_scope` to `to_scope`, all or none."""
+        return await action.transfer(self, from_scope, to_scope, process_ids)
+
+    async def prune(self, cutoff_epoch_ms: int) -> ProcessPruneOutcome:
+        """Delete terminal rows last changed before the cutoff (nothing running, ever)."""
+        return await action.prune(self, cutoff_epoch_ms)
+
+    async def request_abandon(
+        self, process_id: str, requested_by: str, reason: str | None = None
+    ) -> ProcessActionOutcome:
+        """Record `requested_by`'s abandon request (first writer wins) and say what the
+        sweep will do with it."""
+        return await action.request_abandon(self, process_id, requested_by, reason)
+
+    async def end_undecodable(
+        self, process_id: str, operator: str, reason: str
+    ) -> ObservedProcess:
+        """End a row whose stored record cannot be decoded: it becomes an ordinary
+        `failed` row whose terminal event says why and who."""
+        return await action.end_undecodable(self, process_id, operator, reason)
+
+    def for_session(self, scope: SessionScope) -> session.SessionProcesses:
+        """The same vocabulary seen from inside a session: only what its grants reach. A
+        session id that would make another scope's id is refused (`SessionScope.checked`)."""
+        return session.SessionProcesses(self, scope.checked())

@@ -1,0 +1,116 @@
+"""What each `lashtui` subcommand does, over the `Processes` facade (api.md §7).
+
+Every command is an `async def cmd_<name>(args) -> exit status`. Bad values raise a
+`LashError` naming the value (the entry point prints it and exits 1). Read commands open the
+registry read-only and refuse a file that does not exist instead of creating one.
+
+A package by what the commands do: `query` reads (ls, show, events, await), `action`
+writes (start and the operator's acts), `worker` runs the engine (worker, sweep) and
+`dashboard` draws (dash, demo); `argument`, `output` and `facade` are what they share.
+`COMMANDS` maps each subcommand's name to its function. Importing it loads neither the
+facade's store nor the dashboard: each command imports those when it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from lashtui.command.action import (
+    cmd_abandon,
+    cmd_cancel,
+    cmd_end_undecodable,
+    cmd_prune,
+    cmd_signal,
+    cmd_start,
+    cmd_transfer,
+    operator,
+    requester,
+    start_request,
+)
+from lashtui.command.argument import parse_disposition, parse_json
+from lashtui.command.dashboard import cmd_dash, cmd_demo, without_terminal
+from lashtui.command.facade import facade
+from lashtui.command.output import (
+    TABLE_LABEL_WIDTH,
+    compact,
+    emit_json,
+    print_table,
+    report,
+    say,
+    status_badge,
+)
+from lashtui.command.query import (
+    LS_PAGE,
+    Listing,
+    cmd_await,
+    cmd_events,
+    cmd_ls,
+    cmd_show,
+    collector_paused,
+    look_once,
+    page_query,
+    write_listing,
+)
+from lashtui.command.worker import cmd_sweep, cmd_worker, run_worker
+
+Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
+COMMANDS: dict[str, Command] = {
+    "ls": cmd_ls,
+    "show": cmd_show,
+    "events": cmd_events,
+    "await": cmd_await,
+    "start": cmd_start,
+    "cancel": cmd_cancel,
+    "signal": cmd_signal,
+    "abandon": cmd_abandon,
+    "transfer": cmd_transfer,
+    "end-undecodable": cmd_end_undecodable,
+    "prune": cmd_prune,
+    "worker": cmd_worker,
+    "sweep": cmd_sweep,
+    "dash": cmd_dash,
+    "demo": cmd_demo,
+}
+
+__all__ = [
+    "COMMANDS",
+    "LS_PAGE",
+    "TABLE_LABEL_WIDTH",
+    "Command",
+    "Listing",
+    "cmd_abandon",
+    "cmd_await",
+    "cmd_cancel",
+    "cmd_dash",
+    "cmd_demo",
+    "cmd_end_undecodable",
+    "cmd_events",
+    "cmd_ls",
+    "cmd_prune",
+    "cmd_show",
+    "cmd_signal",
+    "cmd_start",
+    "cmd_sweep",
+    "cmd_transfer",
+    "cmd_worker",
+    "collector_paused",
+    "compact",
+    "emit_json",
+    "facade",
+    "look_once",
+    "operator",
+    "page_query",
+    "parse_disposition",
+    "parse_json",
+    "print_table",
+    "report",
+    "requester",
+    "run_worker",
+    "say",
+    "start_request",
+    "status_badge",
+    "without_terminal",
+    "write_listing",
+]

@@ -1,0 +1,144 @@
+"""The commands that write: `start`, and the operator's acts `cancel`, `signal`,
+`abandon`, `end-undecodable`, `transfer` and `prune`.
+
+Each act reports one outcome per target through `output.report` (exit 1 if any target
+was refused). What is refused before a registry is opened (a bad JSON argument, a start
+request past the limits, a prune cutoff out of range, an operator name that is not
+printable) is refused here, so a mistyped command creates no file and writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+from typing import Any
+
+from lashtui.clock import SystemClock, parse_duration_ms
+from lashtui.command.argument import parse_disposition, parse_json
+from lashtui.command.facade import facade
+from lashtui.command.output import emit_json, report, say
+from lashtui.errors import InvalidRequest
+from lashtui.model import (
+    Engine,
+    ProcessHandleDescriptor,
+    ProcessIdentity,
+    ProcessStartGrant,
+    ProcessStartRequest,
+    SessionScope,
+    originator_from_scope_id,
+)
+
+
+def start_request(args: argparse.Namespace) -> ProcessStartRequest:
+    fields: dict[str, Any] = {"id": args.id}
+    payload = parse_json("--payload", args.payload) if args.payload is not None else None
+    if args.originator:
+        fields["originator"] = originator_from_scope_id(args.originator)
+    if args.grant:
+        descriptor = ProcessHandleDescriptor(label=args.label)
+        fields["grant"] = ProcessStartGrant(
+            session_scope=SessionScope.parse(args.grant), descriptor=descriptor
+        )
+    if args.external:
+        metadata = (
+            payload if payload is not None else ({"label": args.label} if args.label else None)
+        )
+        return ProcessStartRequest.external(
+            args.id, metadata, **{k: v for k, v in fields.items() if k != "id"}
+        )
+    if args.engine is None or args.disposition is None:
+        raise InvalidRequest("start needs --engine KIND and --disposition D (or --external)")
+    from lashtui.worker import declared_event_types
+    from lashtui.worker.steps import parse_plan
+
+    process_input = Engine(kind=args.engine, payload=payload)
+    fields.update(
+        input=process_input,
+        disposition=parse_disposition(args.disposition),
+        identity=ProcessIdentity(kind=args.engine, label=args.label),
+    )
+    if args.engine == "steps":
+        parse_plan(payload)  # a plan that is not one is refused before the registry opens
+        fields["event_types"] = declared_event_types(payload)
+    return ProcessStartRequest.model_validate(fields)
+
+
+async def cmd_start(args: argparse.Namespace) -> int:
+    request = start_request(args)
+    request.into_registration(None).check_limits()  # refused before any file is created
+    async with facade(args, writes=True, create=True) as processes:
+        record = await processes.start(request)
+    emit_json(record) if args.json else say(f"started {record.id} ({record.disposition.value})")
+    return 0
+
+
+def operator(args: argparse.Namespace) -> str:
+    """Who this command's cancel or abandon is recorded as (`--as`, $LASHTUI_OPERATOR,
+    user@host; see `admin.resolve_operator`)."""
+    from lashtui.admin import resolve_operator
+
+    return resolve_operator(getattr(args, "operator", None))
+
+
+def requester(args: argparse.Namespace) -> str:
+    """Who an abandon request or an end is recorded as: `--by`, else the operator."""
+    from lashtui.admin import resolve_operator
+
+    return resolve_operator(args.by, source="--by") if args.by is not None else operator(args)
+
+
+async def cmd_cancel(args: argparse.Namespace) -> int:
+    who = operator(args)
+    async with facade(args, writes=True) as processes:
+        outcome = await processes.cancel(args.id, args.reason, operator=who)
+    return report([outcome], args.json)
+
+
+async def cmd_signal(args: argparse.Namespace) -> int:
+    payload = parse_json("--payload", args.payload) if args.payload is not None else None
+    async with facade(args, writes=True) as processes:
+        outcome = await processes.signal(
+            args.id, args.name, args.signal_id or uuid.uuid4().hex, payload
+        )
+    return report([outcome], args.json)
+
+
+async def cmd_abandon(args: argparse.Namespace) -> int:
+    who = requester(args)
+    async with facade(args, writes=True) as processes:
+        outcome = await processes.request_abandon(args.id, who, args.reason)
+    return report([outcome], args.json)
+
+
+async def cmd_end_undecodable(args: argparse.Namespace) -> int:
+    who = requester(args)
+    async with facade(args, writes=True) as processes:
+        observed = await processes.end_undecodable(args.id, who, args.reason)
+    emit_json(observed) if args.json else say(
+        f"ended undecodable process {args.id}: now {observed.lifecycle.value}"
+    )
+    return 0
+
+
+async def cmd_transfer(args: argparse.Namespace) -> int:
+    source, target = SessionScope.parse(args.from_scope), SessionScope.parse(args.to_scope)
+    async with facade(args, writes=True) as processes:
+        outcomes = await processes.transfer(source, target, args.ids)
+    return report(outcomes, args.json, many=True)
+
+
+async def cmd_prune(args: argparse.Namespace) -> int:
+    from lashtui.admin import check_prune_cutoff
+
+    if args.before is not None:
+        cutoff = args.before
+    else:
+        age = parse_duration_ms(args.older_than)
+        cutoff = SystemClock().now_ms() - age
+        if cutoff < 0:
+            raise InvalidRequest(f"--older-than {args.older_than} reaches back before 1970")
+    check_prune_cutoff(cutoff)
+    async with facade(args, writes=True) as processes:
+        outcome = await processes.prune(cutoff)
+    emit_json(outcome) if args.json else say(f"{outcome.outcome}: {outcome.sentence}")
+    return 0

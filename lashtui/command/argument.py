@@ -1,0 +1,59 @@
+"""Values taken from the command line that need more than argparse's `type=`: a JSON
+argument held to the registry's limits, a disposition named by its value.
+
+Bad values raise a `LashError` (`InvalidRequest`): one sentence naming the value, exit 1,
+before any registry is opened. The JSON check is the command line's half of the rule that
+the limits data meets where it enters are the ones every reader can decode
+(lashtui.model.limit).
+"""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import JsonValue
+
+from lashtui.errors import InvalidRequest
+from lashtui.model import RecoveryDisposition, limit
+from lashtui.untrusted import visible
+
+
+def parse_json(flag: str, text: str) -> JsonValue:
+    """A JSON argument, held to the registry's limits (lashtui.model.limit) before it is
+    parsed: argv bytes that are not UTF-8 (Python hands them over as lone surrogates), a
+    document past the size or depth limit (past ~1,000 levels `json.loads` itself raises
+    RecursionError), and `\\ud800`-style escapes that decode to a lone surrogate each end
+    in one sentence, before any registry is opened."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            code = ord(text[error.start])
+            byte = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+            raise InvalidRequest(
+                f"{flag} is not valid UTF-8 ({byte} at character {error.start})"
+            ) from None
+    limit.encode_json(flag, text)
+    depth = limit.text_depth(text)
+    if depth > limit.MAX_JSON_DEPTH:
+        raise InvalidRequest(
+            f"{flag} may nest at most {limit.MAX_JSON_DEPTH} levels; this one nests {depth}"
+        )
+    try:
+        value: JsonValue = json.loads(text)
+    except json.JSONDecodeError as error:
+        # The argument echoed back one line long, its control characters shown as escapes.
+        shown = visible(text if len(text) <= 200 else f"{text[:200]}...")
+        raise InvalidRequest(f"{flag} is not valid JSON ({error.msg}): `{shown}`") from None
+    for string in limit.walk_strings(value):
+        if not string.isascii():
+            limit.check_text(flag, string, len(string))
+    return value
+
+
+def parse_disposition(text: str) -> RecoveryDisposition:
+    try:
+        return RecoveryDisposition(text)
+    except ValueError:
+        choices = ", ".join(d.value for d in RecoveryDisposition)
+        raise InvalidRequest(f"a disposition is one of {choices}, got `{text}`") from None

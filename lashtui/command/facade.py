@@ -1,0 +1,28 @@
+"""The `Processes` facade as a command opens it: on `--db`, read-only unless the command
+writes, and creating the registry only where a command may (`start`).
+
+Read commands open the registry read-only and refuse a file that does not exist instead of
+creating one. The facade and the store are imported here, when a command runs, not when
+`lashtui --help` imports the commands.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from lashtui.clock import SystemClock
+
+
+@asynccontextmanager
+async def facade(
+    args: argparse.Namespace, *, writes: bool, create: bool = False
+) -> AsyncIterator[Any]:
+    from lashtui.admin import Processes
+    from lashtui.registry import open_registry
+
+    clock = SystemClock()
+    async with open_registry(args.db, clock=clock, read_only=not writes, create=create) as registry:
+        yield Processes(registry, clock=clock)
