@@ -9,6 +9,7 @@ import os
 import re
 import sqlite3
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -299,3 +300,158 @@ async def test_a_full_disk_fails_the_write_alone_and_the_handle_goes_on(tmp_path
         conn = sqlite3.connect(db)
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         conn.close()
+
+
+# --- POSIX locks: opening a handle must not drop the ones this process already holds -------
+
+
+def held_locks(path: Path) -> list[tuple[str, str, str]]:
+    """The fcntl locks this OS process holds on `path` (kind, first byte, last byte), as
+    Linux lists them in /proc/locks. Closing any descriptor of a file drops them all."""
+    info = path.stat()
+    device = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
+    held = []
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if "->" in fields or fields[1] != "POSIX":  # a waiter, or a flock/OFD lock
+            continue
+        kind, pid, where, first, last = fields[3:8]
+        if int(pid) == os.getpid() and where == device:
+            held.append((kind, first, last))
+    return sorted(held)
+
+
+# SQLite's shared lock on the main file (SHARED_FIRST..+SHARED_SIZE), which a WAL connection
+# holds from its first read until it closes, and its "DMS" read lock on byte 128 of the -shm.
+SHARED_LOCK = ("READ", str(0x40000000 + 2), str(0x40000000 + 2 + 510 - 1))
+DMS_LOCK = ("READ", "128", "128")
+needs_proc_locks = pytest.mark.skipif(
+    not os.path.exists("/proc/locks"), reason="reads Linux's /proc/locks"
+)
+SECOND_OPENS = {  # read_only, create
+    "read-write": (False, True),
+    "read-only": (True, True),
+    "create=False": (False, False),
+}
+
+
+@needs_proc_locks
+@pytest.mark.parametrize("first", ["registry", "plain sqlite3"])
+@pytest.mark.parametrize("second", SECOND_OPENS)
+async def test_opening_another_handle_keeps_the_locks_this_process_holds(
+    tmp_path: Path, first: str, second: str
+) -> None:
+    """Two handles on one file in one process (the dashboard beside the demo, a worker
+    beside the facade): opening the second must leave the first's SQLite locks in place.
+    A descriptor opened and closed outside SQLite would drop them all."""
+    path = tmp_path / "r.db"
+    async with open_registry(str(path)) as setup:
+        await setup.register_process(ext("p1"))
+    async with open_registry(str(path)) as registry:
+        await registry.get_process("p1")
+        plain = sqlite3.connect(path) if first == "plain sqlite3" else None
+        if plain is not None:
+            plain.execute("SELECT count(*) FROM processes").fetchone()
+        held = held_locks(path)
+        assert SHARED_LOCK in held
+        assert DMS_LOCK in held_locks(Path(f"{path}-shm"))
+        read_only, create = SECOND_OPENS[second]
+        async with open_registry(str(path), read_only=read_only, create=create) as other:
+            assert (await other.get_process("p1")) is not None
+            assert held_locks(path) == held
+        assert held_locks(path) == held
+        assert DMS_LOCK in held_locks(Path(f"{path}-shm"))
+        if plain is not None:
+            plain.close()
+
+
+OTHER_PROCESS = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1])
+print(conn.execute("SELECT count(*) FROM processes").fetchone()[0])
+conn.close()
+"""
+
+
+async def count_in_another_process(path: Path) -> int:
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", OTHER_PROCESS, str(path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(child.communicate(), timeout=60)
+    assert child.returncode == 0, err.decode()
+    return int(out)
+
+
+async def test_another_process_closing_leaves_the_wal_of_an_open_handle_alone(
+    tmp_path: Path,
+) -> None:
+    """The consequence of a dropped lock: another process closing its connection finds no
+    one else holding the file, checkpoints, and deletes the -wal and -shm that this
+    process's open handle still writes to; its later commits then reach no other reader."""
+    path = tmp_path / "r.db"
+    async with open_registry(str(path)) as registry:
+        await registry.register_process(ext("p1"))
+        async with open_registry(str(path), read_only=True) as other:
+            assert (await other.get_process("p1")) is not None
+        assert await count_in_another_process(path) == 1
+        assert (tmp_path / "r.db-wal").exists()
+        assert (tmp_path / "r.db-shm").exists()
+        await registry.register_process(ext("p2"))
+        assert await count_in_another_process(path) == 2
+    assert await count_in_another_process(path) == 2
+
+
+_PLAIN_OPENS: list[str] | None = None  # recording while a list, between the hook's calls
+_HOOKED: list[object] = []
+
+
+def _record_plain_open(event: str, args: tuple[object, ...]) -> None:
+    if event == "open" and _PLAIN_OPENS is not None and isinstance(args[0], (str, Path)):
+        _PLAIN_OPENS.append(os.fspath(args[0]))
+
+
+@pytest.mark.parametrize("second", SECOND_OPENS)
+async def test_opening_never_opens_the_files_outside_sqlite(tmp_path: Path, second: str) -> None:
+    """No `open` of the registry, its -wal or its -shm by Python code (the audit hook sees
+    every `open` and `os.open`; SQLite's own opens are C and unseen): creating a registry,
+    and opening it again beside a handle that holds its locks."""
+    global _PLAIN_OPENS
+    if _record_plain_open not in _HOOKED:  # an audit hook cannot be removed: add it once
+        sys.addaudithook(_record_plain_open)
+        _HOOKED.append(_record_plain_open)
+    path = tmp_path / "r.db"
+    ours = {str(path), f"{path}-wal", f"{path}-shm"}
+    _PLAIN_OPENS = []
+    try:
+        async with open_registry(str(path)) as registry:
+            await registry.register_process(ext("p1"))
+            read_only, create = SECOND_OPENS[second]
+        async with open_registry(str(path), read_only=read_only, create=create) as other:
+                assert (await other.get_process("p1")) is not None
+        opened = [name for name in _PLAIN_OPENS if name in ours]
+    finally:
+        _PLAIN_OPENS = None
+    assert opened == []
+
+
+async def test_a_main_file_of_nuls_whose_commits_are_in_the_wal_is_left_to_sqlite(
+    tmp_path: Path,
+) -> None:
+    """What a writer that extends the file before writing it (mmap, a chunk size) leaves for
+    an instant while it checkpoints a new registry: page 1 not yet written, the commits in
+    the -wal. The header check must not refuse it; SQLite reads page 1 from the -wal."""
+    made, path = tmp_path / "made", tmp_path / "nuls"
+    made.mkdir()
+    path.mkdir()
+    async with open_registry(str(made / "r.db")) as registry:
+        await registry.register_process(ext("p1"))
+    conn = sqlite3.connect(made / "r.db")
+    conn.execute("PRAGMA wal_autocheckpoint = 0")
+    conn.execute("VACUUM")  # every page, page 1 included, into the -wal
+    for name in ("r.db", "r.db-wal"):  # copied while the connection keeps the -wal
+        (path / name).write_bytes((made / name).read_bytes())
+    conn.close()
+    (path / "r.db").write_bytes(b"\x00" * (path / "r.db").stat().st_size)
+    async with open_registry(str(path / "r.db"), create=False) as registry:
+        assert (await registry.get_process("p1")) is not None

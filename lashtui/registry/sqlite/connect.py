@@ -3,12 +3,12 @@ version check in one read snapshot, the WAL switch and the schema, and the one s
 SQLite failure becomes (`store_error`).
 
 Opening refuses anything that is not ours before writing a byte: what file.py refuses by a
-stat and the 16-byte header (a missing file or directory, a FIFO, a device, a file that is
-not SQLite), then, read in one snapshot, a SQLite file of another schema version or of
-another application (at version 0 with objects, or stamped lash's version without lash's
-tables). Only then does it switch to WAL and create or check the schema, inside one
-IMMEDIATE transaction, so concurrent first opens of a fresh file all converge. A read-only
-connection never writes at all (file.py says how it opens).
+stat and a read of the header through SQLite (a missing file or directory, a FIFO, a
+device, a file that is not SQLite), then, read in one snapshot, a SQLite file of another
+schema version or of another application (at version 0 with objects, or stamped lash's
+version without lash's tables). Only then does it switch to WAL and create or check the
+schema, inside one IMMEDIATE transaction, so concurrent first opens of a fresh file all
+converge. A read-only connection never writes at all (file.py says how it opens).
 """
 
 from __future__ import annotations

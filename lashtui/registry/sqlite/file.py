@@ -3,9 +3,14 @@ opens it without writing a byte.
 
 Refusals come first and cost a stat or two: a missing file (only `create=True` makes one),
 a missing directory, anything that is not a regular file (a FIFO would block the open
-itself, a device would be read forever), a file whose 16-byte header is not SQLite's, and,
-for a handle that writes, a file or directory it may not write. Every refusal is one
-sentence naming the path and what is wrong with it; nothing is created or changed.
+itself, a device would be read forever), a file whose header is not SQLite's, and, for a
+handle that writes, a file or directory it may not write. Every refusal is one sentence
+naming the path and what is wrong with it; nothing is created or changed.
+
+Nothing here opens the file, its -wal or its -shm with a plain `open`: closing such a
+descriptor drops every POSIX lock this process holds on the file, SQLite's included. The
+header is read by SQLite (`_check_format` says why and how), and a new file is linked into
+place already closed (`create_private`). Stats are harmless.
 
 Read-only opens never create, write or truncate the database, its `-wal` or its `-shm`
 (measured with SQLite 3.40, listing and hashing the three before and after):
@@ -36,14 +41,17 @@ Scans cost the same both ways; an immutable point read is ~2 us cheaper (no shm 
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import sqlite3
 import stat
+import tempfile
 from typing import NamedTuple
 from urllib.parse import quote
 
 from lashtui.errors import NotARegistry, StoreError
 
-SQLITE_HEADER = b"SQLite format 3\x00"
 # The -shm SQLite makes beside a WAL database, and the -wal it appends commits to.
 WAL, SHM = "-wal", "-shm"
 
@@ -96,15 +104,54 @@ def check_path(path: str, read_only: bool, create: bool) -> None:
         raise NotARegistry(f"not a lash process registry: {path} is {kind}")
     if not read_only:
         _check_writable(path, directory)
+    _check_format(path)
+
+
+def _check_format(path: str) -> None:
+    """Refuse a file that is not in SQLite's format, judged by SQLite itself.
+
+    Not by reading the header with a plain `open`: POSIX (fcntl) locks belong to the OS
+    process and the inode, and closing any descriptor of the file drops all of them. This
+    process may already hold SQLite's locks on it (a second handle, the dashboard beside the
+    demo, a plain sqlite3 connection of its own): the shared lock every WAL connection keeps
+    on the main file says "in use" to other processes, and without it another process's
+    closing connection takes the WAL for abandoned, checkpoints it and deletes the -wal and
+    -shm this one still writes to (https://www.sqlite.org/howtocorrupt.html, 2.2). SQLite's
+    unix VFS knows which of its descriptors share an inode and defers such a close until
+    its locks are gone, so the probe opens through it: `immutable=1` reads the main file
+    alone, takes no lock and never creates or writes a byte (~30 us a probe). Its
+    SQLITE_NOTADB is the check SQLite's open would make (the 16-byte magic and the page-1
+    header); an empty file (another opener made it and has not written yet) passes. Any
+    other failure, a damaged file say, is for the real open to name.
+
+    One verdict is left to that open: page 1 not SQLite's while the -wal holds commits,
+    which is what a file of NULs is while a writer that extends the file before it writes
+    (mmap, chunk size) checkpoints a new registry for the first time; SQLite reads page 1
+    from the -wal then."""
+    if not os.access(path, os.R_OK):
+        raise StoreError(f"cannot read process registry `{path}`: {os.strerror(errno.EACCES)}")
+    probe: sqlite3.Connection | None = None
     try:
-        with open(path, "rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
-    except OSError as error:
-        raise StoreError(f"cannot read process registry `{path}`: {error.strerror}") from None
-    # A header of NULs (or none yet) is a file another opener has created and not yet
-    # written: SQLite itself is the judge of that one.
-    if header.strip(b"\x00") and header != SQLITE_HEADER:
-        raise NotARegistry(f"not a lash process registry: {path} is not a SQLite database")
+        probe = sqlite3.connect(f"file:{quote(path)}?mode=ro&immutable=1", uri=True)
+        probe.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.Error as error:
+        code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+        if code == sqlite3.SQLITE_CANTOPEN:
+            raise StoreError(f"cannot read process registry `{path}` (SQLite: {error})") from None
+        if code == sqlite3.SQLITE_NOTADB and not _wal_has_frames(path):
+            raise NotARegistry(
+                f"not a lash process registry: {path} is not a SQLite database"
+            ) from None
+    finally:
+        if probe is not None:
+            probe.close()
+
+
+def _wal_has_frames(path: str) -> bool:
+    try:
+        return os.stat(path + WAL).st_size > 0
+    except OSError:
+        return False
 
 
 def _check_writable(path: str, directory: str) -> None:
@@ -125,7 +172,42 @@ def _check_writable(path: str, directory: str) -> None:
 
 
 def create_private(path: str) -> None:
-    """Create a new registry file as 0600; SQLite gives its -wal and -shm the same mode."""
+    """Create a new registry file as 0600; SQLite gives its -wal and -shm the same mode.
+
+    It runs only for a path where nothing exists yet, so no SQLite lock of this process can
+    be on the new inode when it starts. But a descriptor opened at `path` would be closed
+    after the file is visible there, and a handle of this process that opened the file
+    meanwhile (first opens gathered at once, each on its own connection thread) would lose
+    its locks (see `_check_format`). So the file is created under a temporary name, closed,
+    and only then linked into place (the link fails if `path` exists). Where the file system
+    has no hard links it is created in place, and that window of microseconds stays open."""
+    if os.path.lexists(path):
+        return  # the common case, judged by `check_path` (a dangling symlink too, as before)
+    directory = os.path.dirname(path) or "."
+    try:
+        fd, temporary = tempfile.mkstemp(
+            prefix=f".{os.path.basename(path)}.", suffix=".new", dir=directory
+        )
+        os.close(fd)  # mkstemp makes it 0600
+    except OSError as error:
+        raise StoreError(f"cannot create process registry `{path}`: {error.strerror}") from None
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass  # it exists (the opener checked it) or a concurrent opener won the race
+    except OSError as error:
+        if error.errno not in _NO_HARD_LINKS:
+            raise StoreError(f"cannot create process registry `{path}`: {error.strerror}") from None
+        _create_in_place(path)
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+
+
+_NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS}
+
+
+def _create_in_place(path: str) -> None:
     try:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     except FileExistsError:
