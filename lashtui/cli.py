@@ -42,6 +42,7 @@ EXIT_CODES = """exit status:
   2    usage error: unknown command or flag, missing argument, or a number flag out of its
        range (--timeout, --ttl-ms, --before, --limit); `dash` without a terminal
   130  interrupted (Ctrl-C)
+  141  stdout was closed by its reader (`lashtui ls | head`): output stopped quietly
 
 operator: cancel and abandon record who asked: --as NAME, else $LASHTUI_OPERATOR, else
 user@host (1-128 printable characters, no spaces).

@@ -35,6 +35,7 @@ from lashtui.model import (
     process_signal_event_type,
     process_signal_replay_key,
 )
+from lashtui.model.event import event_payload_hash
 from lashtui.model.outcome import (
     Outcome,
     ProcessAction,
@@ -196,6 +197,12 @@ async def signal(
     name receives the n-th such signal. lash's signal event carries the caller's payload
     and no actor, so a signal records no operator."""
     event_type = process_signal_event_type(signal_name)
+    key = process_signal_replay_key(process_id, signal_name, signal_id)
+    # The payload's limits (depth, size, text) are the operator's argument, not the
+    # target's: refused before any target is looked at, like a bad signal name.
+    request = ProcessEventAppendRequest.new(event_type, payload, key)
+    request.check_limits()
+    event_payload_hash(event_type, payload)
     registry = processes.registry
     record = await registry.get_process(process_id)
     if record is None:
@@ -204,8 +211,6 @@ async def signal(
         sentence = f"process `{process_id}` is already terminal"
         return await outcome(processes, process_id, "signal", "refused", sentence)
     last = await registry.recent_events(process_id, 1)
-    key = process_signal_replay_key(process_id, signal_name, signal_id)
-    request = ProcessEventAppendRequest.new(event_type, payload, key)
     try:
         event = (await registry.append_event(process_id, request)).event
     except (UnknownProcess, ProcessConflict, InvalidRequest) as error:

@@ -38,6 +38,7 @@ from lashtui.model import (
     ProcessStartRequest,
     SessionOriginator,
     SessionScope,
+    limit,
     silent_not_dead,
 )
 from lashtui.model.outcome import ProcessActionOutcome, ProcessPruneOutcome
@@ -58,6 +59,8 @@ def check_start_request(request: ProcessStartRequest) -> None:
     if request.grant is not None:
         request.grant.session_scope.checked()
     if isinstance(request.input, Engine) and request.input.kind == "steps":
+        # The limits first: a plan nested past them is refused for its depth, not read.
+        limit.check_depth("an engine payload", request.input.payload)
         parse_plan(request.input.payload)
 
 

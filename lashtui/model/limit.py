@@ -72,9 +72,11 @@ MAX_SCOPE_CHARS = 256
 _NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
-def json_depth(value: object) -> int:
+def json_depth(value: object, what: str | None = None) -> int:
     """How deeply `value` nests: 0 for a scalar, 1 for `[]` or `{}`, 2 for `[[]]`. Iterative,
-    so no value is too deep to measure."""
+    so no value is too deep to measure. With `what`, each object key is checked on the way
+    (`check_text`): pydantic's JSON dump silently turns a lone surrogate in a key into
+    U+FFFD, so the encoded text `encode_json` sees would never show it."""
     if not isinstance(value, dict | list):
         return 0
     deepest = 0
@@ -83,6 +85,10 @@ def json_depth(value: object) -> int:
         node, depth = stack.pop()
         if depth > deepest:
             deepest = depth
+        if what is not None and isinstance(node, dict):
+            for key in node:
+                if not key.isascii():
+                    check_text(f"a key in {what}", key, MAX_JSON_BYTES)
         children = node.values() if isinstance(node, dict) else node
         for child in children:  # type: ignore[attr-defined]
             if isinstance(child, dict | list):
@@ -114,7 +120,7 @@ def size_text(size: int) -> str:
 
 
 def check_depth(what: str, value: object) -> None:
-    depth = json_depth(value)
+    depth = json_depth(value, what)
     if depth > MAX_JSON_DEPTH:
         raise InvalidRequest(
             f"{what} may nest at most {MAX_JSON_DEPTH} levels; this one nests {depth}"

@@ -190,7 +190,7 @@ async def test_the_facade_signal_refuses_a_payload_too_deep_for_pydantic(
 # --- property-based: whatever a writer passes, it is refused in one sentence or it is a row
 # --- the read path can decode
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from lashtui.command import parse_json  # noqa: E402
@@ -221,6 +221,9 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 
 @SETTINGS
 @given(process_id=ANY_TEXT, label=st.none() | ANY_TEXT, metadata=deep_values())
+# Found by this test: pydantic's dump turns a lone surrogate in a key into U+FFFD, so the
+# stored row differed from what was registered; now refused at entry.
+@example(process_id="a", label=None, metadata={"\ud800": None})
 def test_a_registration_is_refused_in_one_sentence_or_reads_back(
     process_id: str, label: str | None, metadata: JsonValue
 ) -> None:
