@@ -8,9 +8,15 @@ target), `operator` (who an act is recorded as) and `session` (a session's view 
 snapshot). Callers import from here; the names below are the package's public surface.
 """
 
-from lashtui.admin.action import PRUNE_CUTOFF_MAX_MS, abandon_outlook, check_prune_cutoff
+from lashtui.admin.action import (
+    PRUNE_CUTOFF_MAX_MS,
+    ProcessActions,
+    abandon_outlook,
+    check_prune_cutoff,
+)
 from lashtui.admin.operator import HOST_OPERATOR, OPERATOR_ENV, default_operator, resolve_operator
 from lashtui.admin.processes import (
+    HOST_CANCEL_REASON,
     Processes,
     check_start_request,
     originated_by,
@@ -19,10 +25,12 @@ from lashtui.admin.processes import (
 from lashtui.admin.session import SNAPSHOT_EVENT_TAIL, ProcessSnapshotItem, SessionProcesses
 
 __all__ = [
+    "HOST_CANCEL_REASON",
     "HOST_OPERATOR",
     "OPERATOR_ENV",
     "PRUNE_CUTOFF_MAX_MS",
     "SNAPSHOT_EVENT_TAIL",
+    "ProcessActions",
     "ProcessSnapshotItem",
     "Processes",
     "SessionProcesses",

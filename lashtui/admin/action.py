@@ -364,3 +364,42 @@ async def end_undecodable(
     terminal event says why and who, which prune then removes like any other."""
     record = await processes.registry.end_undecodable_process(process_id, operator, reason)
     return await processes._observe(record)
+
+
+class ProcessActions:
+    """The operator's actions on a facade (`Processes.actions`), each reporting every
+    target as done, requested, unchanged or refused: what the command line and the
+    dashboard call. `Processes`' own methods of the same names keep api.md's contract for
+    programs (lash's return shapes; a refusal raises)."""
+
+    def __init__(self, processes: Processes) -> None:
+        self.processes = processes
+
+    async def cancel(
+        self, process_id: str, reason: str | None = None, *, operator: str = HOST_OPERATOR
+    ) -> ProcessActionOutcome:
+        """Ask the running owner to stop, recorded as `requested by <operator>[: reason]`."""
+        return await cancel(self.processes, process_id, reason, operator=operator)
+
+    async def cancel_all(
+        self, reason: str | None = None, *, operator: str = HOST_OPERATOR
+    ) -> list[ProcessActionOutcome]:
+        return await cancel_all(self.processes, reason, operator=operator)
+
+    async def signal(
+        self, process_id: str, signal_name: str, signal_id: str, payload: JsonValue
+    ) -> ProcessActionOutcome:
+        return await signal(self.processes, process_id, signal_name, signal_id, payload)
+
+    async def transfer(
+        self, from_scope: SessionScope, to_scope: SessionScope, process_ids: list[str]
+    ) -> list[ProcessActionOutcome]:
+        return await transfer(self.processes, from_scope, to_scope, process_ids)
+
+    async def prune(self, cutoff_epoch_ms: int) -> ProcessPruneOutcome:
+        return await prune(self.processes, cutoff_epoch_ms)
+
+    async def request_abandon(
+        self, process_id: str, requested_by: str, reason: str | None = None
+    ) -> ProcessActionOutcome:
+        return await request_abandon(self.processes, process_id, requested_by, reason)

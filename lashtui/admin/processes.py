@@ -19,33 +19,40 @@ import builtins
 from pydantic import JsonValue
 
 from lashtui.admin import action, session
-from lashtui.admin.operator import HOST_OPERATOR
+from lashtui.admin.action import check_prune_cutoff
 from lashtui.clock import Clock, SystemClock
-from lashtui.errors import LashError, UnknownProcess
+from lashtui.errors import LashError, ProcessConflict, UnknownProcess
 from lashtui.model import (
     CANCEL_REQUESTED,
+    AbandonRequest,
     Engine,
     ObservedProcess,
     ObservedProcessEvent,
     ProcessAwaitOutput,
+    ProcessCancelSummary,
     ProcessCensus,
     ProcessEvent,
+    ProcessEventAppendRequest,
     ProcessHandleGrant,
     ProcessListFilter,
     ProcessOriginator,
     ProcessPageQuery,
+    ProcessPruneReport,
     ProcessRecord,
     ProcessStartRequest,
     SessionOriginator,
     SessionScope,
     limit,
+    process_signal_event_type,
+    process_signal_replay_key,
     silent_not_dead,
 )
-from lashtui.model.outcome import ProcessActionOutcome, ProcessPruneOutcome
 from lashtui.registry import ProcessRegistry
 from lashtui.worker import ChangeHub, ProcessAwaiter, ProcessWorker, notifying
 from lashtui.worker.steps import parse_plan
 
+# lash's reason for a cancel its host makes (api.md §6's default).
+HOST_CANCEL_REASON = "requested by host"
 
 def check_start_request(request: ProcessStartRequest) -> None:
     """What `start` refuses before anything is written, beyond the model's own checks: a
@@ -97,6 +104,7 @@ class Processes:
             self.hub = ChangeHub()
             self.registry = notifying(registry, self.hub)
             self.awaiter = ProcessAwaiter(self.registry, self.hub)
+        self.actions = action.ProcessActions(self)
 
     # --- starting
 
@@ -235,46 +243,76 @@ class Processes:
         """What a resumed session is shown (semantics §3.19; `session.session_snapshot`)."""
         return await session.session_snapshot(self.registry, session_id)
 
-    # --- acting: one outcome per target; see `lashtui.admin.action` for each act's rules
+    # --- acting, as api.md §6 specifies it for a program: each method returns lash's shape
+    # and a refusal raises `LashError` with lash's sentence, appending nothing. The
+    # operator's surface (the command line, the dashboard) is `self.actions`, which reports
+    # each target as done, requested, unchanged or refused (lashtui.admin.action).
+
+    async def _require_live(self, process_id: str) -> ProcessRecord:
+        record = await self._require(process_id)
+        if record.is_terminal():
+            raise ProcessConflict(f"process `{process_id}` is already terminal")
+        return record
 
     async def cancel(
-        self,
-        process_id: str,
-        reason: str | None = None,
-        *,
-        operator: str = HOST_OPERATOR,
-    ) -> ProcessActionOutcome:
-        """Ask the running owner to stop, recorded as requested by `operator`."""
-        return await action.cancel(self, process_id, reason, operator=operator)
+        self, process_id: str, reason: str = HOST_CANCEL_REASON
+    ) -> ProcessCancelSummary:
+        """Ask the running owner to stop; the row stays `running` until it does. The
+        reason is stored as given (port decision 1: a terminal row refuses)."""
+        await self._require_live(process_id)
+        request = ProcessEventAppendRequest.cancel_requested(process_id, reason)
+        await self.registry.append_event(process_id, request)
+        record = await self._require(process_id)
+        return ProcessCancelSummary(process_id=process_id, status=record.status.state)
 
-    async def cancel_all(
-        self, reason: str | None = None, *, operator: str = HOST_OPERATOR
-    ) -> builtins.list[ProcessActionOutcome]:
-        """A cancel for every running row, each reported."""
-        return await action.cancel_all(self, reason, operator=operator)
+    async def cancel_all(self) -> builtins.list[ProcessCancelSummary]:
+        summaries = []
+        for record in await self.registry.list_non_terminal():
+            try:
+                summaries.append(await self.cancel(record.id))
+            except ProcessConflict:
+                continue  # it ended between the listing and the cancel
+        return summaries
 
     async def signal(
         self, process_id: str, signal_name: str, signal_id: str, payload: JsonValue
-    ) -> ProcessActionOutcome:
-        """Append `signal.<name>`, once per `signal_id`; a resend is reported unchanged."""
-        return await action.signal(self, process_id, signal_name, signal_id, payload)
+    ) -> ProcessEvent:
+        """Append `signal.<name>` under `process:<pid>:signal.<name>:<signal_id>`, so a resend
+        with the same id and payload is one event. The n-th wait on a name receives the n-th
+        such signal."""
+        event_type = process_signal_event_type(signal_name)
+        await self._require_live(process_id)
+        key = process_signal_replay_key(process_id, signal_name, signal_id)
+        request = ProcessEventAppendRequest.new(event_type, payload, key)
+        return (await self.registry.append_event(process_id, request)).event
 
     async def transfer(
         self, from_scope: SessionScope, to_scope: SessionScope, process_ids: builtins.list[str]
-    ) -> builtins.list[ProcessActionOutcome]:
-        """Move each process's grant from `from_scope` to `to_scope`, all or none."""
-        return await action.transfer(self, from_scope, to_scope, process_ids)
+    ) -> None:
+        """Move the grants, all or none (scenario 79). Neither scope may name another."""
+        from_scope, to_scope = from_scope.checked(), to_scope.checked()
+        await self.registry.transfer_handle_grants(from_scope, to_scope, process_ids)
 
-    async def prune(self, cutoff_epoch_ms: int) -> ProcessPruneOutcome:
-        """Delete terminal rows last changed before the cutoff (nothing running, ever)."""
-        return await action.prune(self, cutoff_epoch_ms)
+    async def prune(self, cutoff_epoch_ms: int) -> ProcessPruneReport:
+        return await self.registry.prune_terminal_processes(check_prune_cutoff(cutoff_epoch_ms))
 
     async def request_abandon(
         self, process_id: str, requested_by: str, reason: str | None = None
-    ) -> ProcessActionOutcome:
-        """Record `requested_by`'s abandon request (first writer wins) and say what the
-        sweep will do with it."""
-        return await action.request_abandon(self, process_id, requested_by, reason)
+    ) -> ObservedProcess:
+        """Record the request (the first one stands, scenario 53) and return the row, which
+        `abandon_outlook` reads to say what the sweep will do with it."""
+        request = AbandonRequest(
+            requested_by=requested_by, requested_at_ms=self.clock.now_ms(), reason=reason
+        )
+        await self.registry.request_process_abandon(process_id, request)
+        observed = await self.get(process_id)
+        if observed is None:
+            raise UnknownProcess(
+                f"process `{process_id}` vanished after recording its abandon request"
+            )
+        if self.worker is not None:
+            await self.worker.drive_pending_processes()
+        return observed
 
     async def end_undecodable(
         self, process_id: str, operator: str, reason: str

@@ -13,19 +13,19 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field, JsonValue
 
-from lashtui.admin import action
+from lashtui.errors import ProcessConflict
 from lashtui.model import (
     ObservedProcess,
     ObservedProcessEvent,
+    ProcessCancelSummary,
+    ProcessEvent,
     ProcessHandleDescriptor,
     ProcessHandleSummary,
     ProcessListFilter,
     ProcessRecord,
     ProcessStatusFilter,
     SessionScope,
-    process_signal_event_type,
 )
-from lashtui.model.outcome import ProcessActionOutcome
 from lashtui.model.wire import WireModel
 from lashtui.registry import ProcessRegistry
 
@@ -114,37 +114,29 @@ class SessionProcesses:
     async def get(self, process_id: str) -> ObservedProcess | None:
         return next((p for p in await self.list_all() if p.process_id == process_id), None)
 
-    async def _visible(self, process_id: str, *, live: bool) -> str | None:
-        """None if this session may address the process, else lash's refusal sentence."""
+    async def _visible(self, process_id: str, *, live: bool) -> None:
         registry = self.processes.registry
         for scope in self._scopes:
             if await registry.has_handle_grant(scope, process_id):
                 record = await registry.get_process(process_id)
                 if not live or (record is not None and not record.is_terminal()):
-                    return None
-        return f"process handle `{process_id}` is not live or visible in this session"
+                    return
+        raise ProcessConflict(
+            f"process handle `{process_id}` is not live or visible in this session"
+        )
 
-    async def cancel(self, process_id: str) -> ProcessActionOutcome:
-        refusal = await self._visible(process_id, live=False)
-        if refusal is not None:
-            return await action.outcome(self.processes, process_id, "cancel", "refused", refusal)
+    async def cancel(self, process_id: str) -> ProcessCancelSummary:
+        await self._visible(process_id, live=False)
         return await self.processes.cancel(process_id)
 
     async def signal(
         self, process_id: str, signal_name: str, signal_id: str, payload: JsonValue
-    ) -> ProcessActionOutcome:
-        process_signal_event_type(signal_name)  # a bad name is the caller's error first
-        refusal = await self._visible(process_id, live=True)
-        if refusal is not None:
-            return await action.outcome(self.processes, process_id, "signal", "refused", refusal)
+    ) -> ProcessEvent:
+        await self._visible(process_id, live=True)
         return await self.processes.signal(process_id, signal_name, signal_id, payload)
 
-    async def request_abandon(
-        self, process_id: str, reason: str | None = None
-    ) -> ProcessActionOutcome:
-        refusal = await self._visible(process_id, live=False)
-        if refusal is not None:
-            return await action.outcome(self.processes, process_id, "abandon", "refused", refusal)
+    async def request_abandon(self, process_id: str, reason: str | None = None) -> ObservedProcess:
+        await self._visible(process_id, live=False)
         requested_by = f"session:{self.scope.session_id}"
         return await self.processes.request_abandon(process_id, requested_by, reason)
 
@@ -159,6 +151,6 @@ class SessionProcesses:
             await registry.revoke_handle(self.scope, grant.process_id)
             if record.is_terminal() or await registry.handle_grants_for_process(record.id):
                 continue
-            if not (await self.processes.cancel(record.id)).refused:
-                cancelled.append(record.id)
+            await self.processes.cancel(record.id)
+            cancelled.append(record.id)
         return cancelled

@@ -90,14 +90,14 @@ def requester(args: argparse.Namespace) -> str:
 async def cmd_cancel(args: argparse.Namespace) -> int:
     who = operator(args)
     async with facade(args, writes=True) as processes:
-        outcome = await processes.cancel(args.id, args.reason, operator=who)
+        outcome = await processes.actions.cancel(args.id, args.reason, operator=who)
     return report([outcome], args.json)
 
 
 async def cmd_signal(args: argparse.Namespace) -> int:
     payload = parse_json("--payload", args.payload) if args.payload is not None else None
     async with facade(args, writes=True) as processes:
-        outcome = await processes.signal(
+        outcome = await processes.actions.signal(
             args.id, args.name, args.signal_id or uuid.uuid4().hex, payload
         )
     return report([outcome], args.json)
@@ -106,7 +106,7 @@ async def cmd_signal(args: argparse.Namespace) -> int:
 async def cmd_abandon(args: argparse.Namespace) -> int:
     who = requester(args)
     async with facade(args, writes=True) as processes:
-        outcome = await processes.request_abandon(args.id, who, args.reason)
+        outcome = await processes.actions.request_abandon(args.id, who, args.reason)
     return report([outcome], args.json)
 
 
@@ -123,7 +123,7 @@ async def cmd_end_undecodable(args: argparse.Namespace) -> int:
 async def cmd_transfer(args: argparse.Namespace) -> int:
     source, target = SessionScope.parse(args.from_scope), SessionScope.parse(args.to_scope)
     async with facade(args, writes=True) as processes:
-        outcomes = await processes.transfer(source, target, args.ids)
+        outcomes = await processes.actions.transfer(source, target, args.ids)
     return report(outcomes, args.json, many=True)
 
 
@@ -139,6 +139,6 @@ async def cmd_prune(args: argparse.Namespace) -> int:
             raise InvalidRequest(f"--older-than {args.older_than} reaches back before 1970")
     check_prune_cutoff(cutoff)
     async with facade(args, writes=True) as processes:
-        outcome = await processes.prune(cutoff)
+        outcome = await processes.actions.prune(cutoff)
     emit_json(outcome) if args.json else say(f"{outcome.outcome}: {outcome.sentence}")
     return 0

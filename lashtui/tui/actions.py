@@ -150,7 +150,7 @@ class ProcessActions:
                 board = self.dashboard
 
                 def cancel(pid: str) -> Awaitable[ProcessActionOutcome]:
-                    return board.processes.cancel(pid, operator=board.operator)
+                    return board.processes.actions.cancel(pid, operator=board.operator)
 
                 await self._each("cancel", "cancel", targets, cancel)
 
@@ -169,7 +169,7 @@ class ProcessActions:
                 signal_id = uuid.uuid4().hex  # one id per operator action: a resend is a no-op
 
                 def send(pid: str) -> Awaitable[ProcessActionOutcome]:
-                    return self.dashboard.processes.signal(pid, name, signal_id, payload)
+                    return self.dashboard.processes.actions.signal(pid, name, signal_id, payload)
 
                 await self._each("signal", f"signal.{name}", targets, send)
 
@@ -191,7 +191,8 @@ class ProcessActions:
                 board = self.dashboard
 
                 def ask(pid: str) -> Awaitable[ProcessActionOutcome]:
-                    return board.processes.request_abandon(pid, board.operator, reason or None)
+                    act = board.processes.actions
+                    return act.request_abandon(pid, board.operator, reason or None)
 
                 await self._each("abandon", "abandon request", targets, ask)
 
@@ -208,7 +209,7 @@ class ProcessActions:
             source, destination = scopes
             ids = [t.process_id for t in targets]
             try:  # one call: a transfer moves all its grants or none (scenario 79)
-                outcomes = await self.dashboard.processes.transfer(source, destination, ids)
+                outcomes = await self.dashboard.processes.actions.transfer(source, destination, ids)
             except LashError as error:  # a scope refused before anything moved
                 outcomes = [refusal("transfer", pid, error) for pid in ids]
             self.acted()
@@ -230,7 +231,7 @@ class ProcessActions:
                 return
             cutoff = self.dashboard.clock.now_ms() - cutoff_age_ms
             try:
-                outcome = await self.dashboard.processes.prune(cutoff)
+                outcome = await self.dashboard.processes.actions.prune(cutoff)
             except LashError as error:
                 text.say(self._screen, str(error), title="prune refused", severity="error")
                 return

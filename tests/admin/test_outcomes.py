@@ -53,7 +53,7 @@ async def test_cancel_of_an_externally_owned_row_is_requested_not_done(
     processes: Processes,
 ) -> None:
     await processes.start(external("ext"))
-    outcome = await processes.cancel("ext", operator="dana@h")
+    outcome = await processes.actions.cancel("ext", operator="dana@h")
     assert outcome.outcome == "requested"
     assert outcome.sentence == (
         "cancel requested by dana@h; externally owned: its owner must end it"
@@ -65,9 +65,9 @@ async def test_a_second_cancel_is_unchanged_and_names_the_first(
     processes: Processes, clock: ManualClock
 ) -> None:
     await processes.start(external("ext"))
-    await processes.cancel("ext", "deploy broke", operator="dana@h")
+    await processes.actions.cancel("ext", "deploy broke", operator="dana@h")
     clock.advance(5 * 60_000)
-    again = await processes.cancel("ext", "me too", operator="eve@h")
+    again = await processes.actions.cancel("ext", "me too", operator="eve@h")
     assert again.outcome == "unchanged"
     assert again.sentence.startswith(
         "a cancel was already requested 5m ago (requested by dana@h: deploy broke); "
@@ -79,15 +79,15 @@ async def test_cancel_of_a_cancelled_row_is_unchanged_and_of_a_completed_row_ref
     processes: Processes, registry: ProcessRegistry
 ) -> None:
     await processes.start(external("gone"))
-    await processes.cancel("gone")
+    await processes.actions.cancel("gone")
     from lashtui.model import CancelledOutput
 
     await registry.complete_process("gone", CancelledOutput(message="by its owner"))
-    assert (await processes.cancel("gone")).outcome == "unchanged"
-    assert (await processes.cancel("gone")).sentence == "already cancelled"
+    assert (await processes.actions.cancel("gone")).outcome == "unchanged"
+    assert (await processes.actions.cancel("gone")).sentence == "already cancelled"
     await processes.start(external("done"))
     await registry.complete_process("done", SuccessOutput(value=1))
-    refused = await processes.cancel("done")
+    refused = await processes.actions.cancel("done")
     assert (refused.outcome, refused.sentence) == ("refused", "process `done` is already terminal")
 
 
@@ -95,11 +95,11 @@ async def test_a_second_abandon_request_is_unchanged_and_keeps_the_first(
     processes: Processes, clock: ManualClock
 ) -> None:
     await processes.start(external("ext"))
-    first = await processes.request_abandon("ext", "dana@h", "host retired")
+    first = await processes.actions.request_abandon("ext", "dana@h", "host retired")
     assert first.outcome == "requested"
     assert first.sentence.startswith("abandon requested by dana@h; will abandon")
     clock.advance(5 * 60_000)
-    second = await processes.request_abandon("ext", "eve@h", "another reason")
+    second = await processes.actions.request_abandon("ext", "eve@h", "another reason")
     assert second.outcome == "unchanged"
     assert second.sentence.startswith("already requested by dana@h 5m ago (host retired); ")
     assert second.process is not None and second.process.abandon_request is not None
@@ -111,20 +111,20 @@ async def test_abandon_of_a_terminal_row_is_refused_with_lash_words(
 ) -> None:
     await processes.start(external("done"))
     await registry.complete_process("done", SuccessOutput(value=1))
-    refused = await processes.request_abandon("done", "dana@h")
+    refused = await processes.actions.request_abandon("done", "dana@h")
     assert refused.outcome == "refused"
     assert refused.sentence == "terminal process `done` cannot accept an abandon request"
 
 
 async def test_signal_resend_is_unchanged_and_unknown_is_refused(processes: Processes) -> None:
     await processes.start(steps("w", [{"wait_signal": "go"}], "go"))
-    sent = await processes.signal("w", "go", "id-1", "x")
+    sent = await processes.actions.signal("w", "go", "id-1", "x")
     assert sent.outcome == "done" and sent.event is not None
     assert sent.sentence.startswith("signal.go stored as event ")
-    again = await processes.signal("w", "go", "id-1", "x")
+    again = await processes.actions.signal("w", "go", "id-1", "x")
     assert again.outcome == "unchanged" and again.event == sent.event
     assert len(await processes.events("w")) == 1
-    unknown = await processes.signal("nope", "go", "id-1", "x")
+    unknown = await processes.actions.signal("nope", "go", "id-1", "x")
     assert (unknown.outcome, unknown.sentence) == ("refused", "unknown process `nope`")
 
 
@@ -133,7 +133,7 @@ async def test_transfer_reports_each_id_and_an_already_moved_grant_is_unchanged(
 ) -> None:
     await processes.start(external("a", grant=V))
     await processes.start(external("b", grant=VF))
-    outcomes = await processes.transfer(V, VF, ["a", "b"])
+    outcomes = await processes.actions.transfer(V, VF, ["a", "b"])
     assert [(o.process_id, o.outcome) for o in outcomes] == [("a", "done"), ("b", "unchanged")]
     assert outcomes[0].sentence == "grant moved from session:v to session:v/frame:f"
     assert outcomes[1].sentence == "the grant is already in session:v/frame:f"
@@ -142,11 +142,11 @@ async def test_transfer_reports_each_id_and_an_already_moved_grant_is_unchanged(
 async def test_prune_says_when_it_pruned_nothing_and_refuses_a_cutoff_out_of_range(
     processes: Processes, clock: ManualClock
 ) -> None:
-    nothing = await processes.prune(clock.now_ms())
+    nothing = await processes.actions.prune(clock.now_ms())
     assert (nothing.outcome, nothing.pruned_processes) == ("unchanged", 0)
     for cutoff in (-1, 2**70):
         with pytest.raises(InvalidRequest, match=re.escape(f"got `{cutoff}`")):
-            await processes.prune(cutoff)
+            await processes.actions.prune(cutoff)
 
 
 # --- item 7: who did it ---------------------------------------------------------------------
@@ -157,8 +157,8 @@ async def test_cancel_records_the_operator_and_defaults_to_lash_words(
 ) -> None:
     await processes.start(external("a"))
     await processes.start(external("b"))
-    await processes.cancel("a")
-    await processes.cancel("b", "why not", operator="dana@host-a")
+    await processes.actions.cancel("a")
+    await processes.actions.cancel("b", "why not", operator="dana@host-a")
     assert await cancel_reasons(processes, "a") == ["requested by host"]
     assert await cancel_reasons(processes, "b") == ["requested by dana@host-a: why not"]
 
@@ -169,9 +169,10 @@ async def test_a_bad_operator_name_is_refused_in_one_sentence_and_writes_nothing
 ) -> None:
     await processes.start(external("p"))
     if bad == "[b]x":  # markup is printable: shown literally, so it is a fine name
-        assert (await processes.cancel("p", operator=bad)).outcome == "requested"
+        assert (await processes.actions.cancel("p", operator=bad)).outcome == "requested"
         return
-    for act in (processes.cancel("p", operator=bad), processes.request_abandon("p", bad)):
+    actions = processes.actions
+    for act in (actions.cancel("p", operator=bad), actions.request_abandon("p", bad)):
         with pytest.raises(InvalidRequest) as refused:
             await act
         assert len(str(refused.value).splitlines()) == 1
@@ -230,7 +231,7 @@ async def test_grants_originators_and_transfers_to_a_colliding_scope_are_refused
         assert await processes.get(request.id) is None
     await processes.start(external("p", grant=V))
     with pytest.raises(InvalidRequest, match=re.escape("session id `v/frame:f`")):
-        await processes.transfer(V, COLLIDING, ["p"])
+        await processes.actions.transfer(V, COLLIDING, ["p"])
     assert [o.process_id for o in await processes.list_granted_to(V)] == ["p"]
 
 
@@ -281,7 +282,7 @@ async def test_deeply_nested_loops_are_refused_not_recursed(processes: Processes
 async def test_the_cancel_request_a_worker_acts_on_names_who_asked(processes: Processes) -> None:
     await processes.start(external("p"))
     assert await processes.cancel_request("p") is None
-    await processes.cancel("p", "stale", operator="dana@h")
-    await processes.cancel("p", operator="eve@h")  # unchanged: the first request stands
+    await processes.actions.cancel("p", "stale", operator="dana@h")
+    await processes.actions.cancel("p", operator="eve@h")  # unchanged: the first request stands
     request = await processes.cancel_request("p")
     assert request is not None and request.payload == {"reason": "requested by dana@h: stale"}

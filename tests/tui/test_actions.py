@@ -238,7 +238,7 @@ async def test_marked_rows_report_a_count_per_outcome(live: Any) -> None:
     app, processes, _ = live
     for pid in ("m-1", "m-2", "m-3"):
         await processes.registry.register_process(ext(pid))
-    await processes.cancel("m-2", operator="dana@h")
+    await processes.actions.cancel("m-2", operator="dana@h")
     async with app.run_test(size=(140, 24)) as pilot:
         table = await select(pilot, "m-1")
         for pid in ("m-1", "m-2", "m-3"):
