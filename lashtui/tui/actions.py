@@ -11,6 +11,11 @@ terminal row no cancel, signal or abandon: the key is shown dimmed and, pressed,
 (`unavailable`). For marked rows the facade's refusals name the terminal ones. Cancels and
 abandon requests are recorded as the dashboard's operator (`Dashboard.operator`). Every
 message goes through `text.say`: the sentences quote stored ids and reasons.
+
+A row whose stored record cannot be decoded (`ObservedProcess.undecodable`) refuses every
+write but one, so on it the four keys above are dimmed and, pressed, name that one way out:
+`E` (shown only on such a row, or when a marked row is one) ends it with a reason, as the
+operator (`Processes.end_undecodable`); marked rows that decode are skipped and counted.
 """
 
 from __future__ import annotations
@@ -35,11 +40,12 @@ from lashtui.model import (
     tally,
 )
 from lashtui.tui import format as fmt
-from lashtui.tui import text
+from lashtui.tui import text, undecodable
 from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.modals import (
     AbandonScreen,
     ConfirmScreen,
+    EndUndecodableScreen,
     PruneScreen,
     SignalScreen,
     TransferScreen,
@@ -52,6 +58,7 @@ ACTION_BINDINGS: list[BindingType] = [
     Binding("s", "signal", "Signal"),
     Binding("a", "abandon", "Abandon"),
     Binding("t", "transfer", "Transfer", show=False),
+    Binding("E", "end_undecodable", "End undecodable"),
 ]
 COPY_BINDINGS: list[BindingType] = [
     Binding("y", "copy_id", "Copy id", show=False),
@@ -65,9 +72,7 @@ def describe(targets: Sequence[ObservedProcess]) -> str:
     five then `and N more` for many."""
     if len(targets) == 1:
         return f"process {targets[0].process_id} ({targets[0].label})"
-    ids = [t.process_id for t in targets]
-    shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
-    return f"{len(ids)} processes: {shown}"
+    return f"{len(targets)} processes: {fmt.first_few([t.process_id for t in targets], 5)}"
 
 
 class ProcessActions:
@@ -75,11 +80,29 @@ class ProcessActions:
     has in hand (`target()`); a screen with marks also overrides `marked_ids()`."""
 
     dashboard: Dashboard
+    # What the footer's offers were last computed for: the process in hand, whether it had
+    # ended, why it did not decode (see `refresh_offers`).
+    offered_for: tuple[str, bool, str | None] | None = None
 
     def target(self) -> ObservedProcess | None:
         raise NotImplementedError
 
+    def refresh_offers(self) -> None:
+        """Refresh the footer when the process in hand changed what may be offered for it
+        (it ended, or an undecodable row was ended) while the cursor stayed on it: a screen
+        calls this after each re-read, and the footer is rebuilt only on such a change."""
+        process = self.target()
+        held = (process.process_id, process.terminal, process.undecodable) if process else None
+        if held != self.offered_for:
+            self.offered_for = held
+            self._screen.refresh_bindings()
+
     def marked_ids(self) -> list[str]:
+        return []
+
+    def marked_rows(self) -> list[ObservedProcess]:
+        """The marked processes this screen holds rows for (as last read): what `offers`
+        looks at, where `targets` reads every marked row again."""
         return []
 
     def target_id(self) -> str | None:
@@ -106,6 +129,12 @@ class ProcessActions:
         nothing in hand: the key is hidden)."""
         if action == "prune":
             return not self.dashboard.read_only
+        if action == "end_undecodable":  # shown only where it applies, hidden elsewhere
+            if self.dashboard.read_only:
+                return False
+            process = self.target()
+            held = self.marked_rows() if self.marked_ids() else [process] if process else []
+            return any(p.undecodable is not None for p in held)
         if action not in TARGETED:
             return True
         if self.dashboard.read_only:
@@ -217,6 +246,39 @@ class ProcessActions:
 
         self._screen.app.push_screen(TransferScreen(describe(targets), self.default_scope()), moved)
 
+    async def action_end_undecodable(self) -> None:
+        held = await self._targets_for("end_undecodable")
+        targets = [p for p in held if p.undecodable is not None]
+        skipped = [p.process_id for p in held if p.undecodable is None]
+        if not targets:  # ended meanwhile (the rows held were read before)
+            if held:
+                sentence = "none of these processes is undecodable now: nothing to end"
+                text.say(self._screen, sentence, title="end undecodable", severity="warning")
+            return
+        outlook = (
+            undecodable.skipped_outlook(skipped)
+            if skipped
+            else "It becomes a failed row whose terminal event records who ended it and why."
+        )
+
+        async def ended(reason: str | None) -> None:
+            if reason is not None:
+                await self._end_undecodable(targets, reason, skipped)
+
+        screen = EndUndecodableScreen(describe(targets), outlook)
+        self._screen.app.push_screen(screen, ended)
+
+    async def _end_undecodable(
+        self, targets: Sequence[ObservedProcess], reason: str, skipped: Sequence[str]
+    ) -> None:
+        board = self.dashboard
+        processes, operator = board.processes, board.operator
+        ended, refused = await undecodable.end_each(processes, operator, targets, reason)
+        self.acted()
+        severity: SeverityLevel = "error" if refused else "information"
+        message = undecodable.result(ended, refused, skipped)
+        text.say(self._screen, message, title="end undecodable", severity=severity)
+
     def default_scope(self) -> str:
         """The scope a transfer most likely moves grants from (a screen with a granted
         lens knows it)."""
@@ -312,6 +374,8 @@ class ProcessActions:
 
 def unavailable(action: str, process: ObservedProcess) -> str | None:
     """Why `action` is not offered for this row, in one sentence, or None if it is."""
+    if action in TARGETED and process.undecodable is not None:
+        return undecodable.not_offered(action, process)
     if action not in ("cancel", "signal", "abandon") or not process.terminal:
         return None
     state = process.lifecycle.value

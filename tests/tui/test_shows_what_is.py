@@ -1,7 +1,8 @@
 """The dashboard shows what is (issue 16, item 8): the detail names each grant by the full
 scope id that holds it, and a transfer started from the detail moves a frame's grant; a
 paused Processes view keeps its ages and countdowns at the time of its last read (and
-greys them) instead of running them against the clock over rows it no longer reads."""
+greys them) instead of running them against the clock over rows it no longer reads. The
+detail says who asked for a cancel, and when (item 7)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.modals import TransferScreen
 from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.tui.widgets.process_table import ProcessTable
-from tests.builders import ob
+from tests.builders import ext, ob
 from tests.tui.scene import START_MS, far
 
 SIZE = (160, 24)
@@ -77,6 +78,35 @@ async def test_the_detail_names_a_frames_grant_and_a_transfer_from_it_moves_it(
                 lambda: "grants session:bob (build)"
                 in str(detail.query_one("#summary", Static).render()),
             )
+    finally:
+        await registry.close()
+
+
+async def test_the_detail_shows_who_requested_a_cancel_and_when(tmp_path: Path) -> None:
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "cancel.db"), clock=clock)
+    try:
+        processes = Processes(registry, clock=clock)
+        for pid in ("asked", "unasked"):
+            await registry.register_process(ext(pid))
+        await processes.cancel("asked", "stale", operator="dana@h")
+        clock.advance(5 * 60_000)
+        app = make_app(processes, clock=clock, refresh_s=0.05)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await home(pilot)
+            for pid in ("asked", "unasked"):
+                screen.action_open(pid)
+                await pilot.pause()
+                detail = app.screen
+                assert isinstance(detail, ProcessDetailScreen)
+                async with asyncio.timeout(10):
+                    await detail.loaded.wait()
+                summary = str(detail.query_one("#summary", Static).render())
+                asked = "cancel requested · requested by dana@h: stale · 5m00s ago"
+                assert (asked in summary) is (pid == "asked"), summary
+                assert ("requested by" in summary) is (pid == "asked")
+                await pilot.press("escape")
+                await until(pilot, lambda: app.screen is screen)
     finally:
         await registry.close()
 

@@ -1,36 +1,231 @@
 """The dashboard over a registry holding a row another program wrote that does not decode
 (issue 16): it lists that row, marked, beside the good ones, instead of counts above an
-empty table."""
+empty table; it offers no cancel, signal, abandon or transfer on it and says why when one is
+pressed; `E` ends it by id with the operator's reason (a modal that defaults to No), after
+which it reads as a failed row whose terminal event names the operator; and read-only
+offers nothing. The rows are spoiled with raw SQL, as another program would."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Button, DataTable, Input
+from textual.widgets._footer import FooterKey
 
 from lashtui.admin import Processes
-from lashtui.registry import open_registry
-from lashtui.tui.app import make_app
+from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.tui.app import LashtuiApp, make_app
+from lashtui.tui.screens.detail import ProcessDetailScreen
+from lashtui.tui.screens.modals import EndUndecodableScreen
+from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.tui.widgets.process_table import ProcessTable
 from tests.raw import raw_connection
+from tests.tui.test_actions import select, toasts
 from tests.tui.test_processes_view import MINUTE_S, loaded, until, wait_steps
 
+TARGETED = ("cancel", "signal", "abandon", "transfer")
 
-async def test_the_table_lists_an_undecodable_row_beside_the_good_ones(tmp_path: Path) -> None:
+
+async def spoil(registry: ProcessRegistry, db: str, process_id: str) -> None:
+    """Give the row a record nested 300 levels deep: valid JSON that pydantic cannot read."""
+    record = json.loads((await registry.get_process(process_id)).model_dump_json())  # type: ignore[union-attr]
+    record["input"]["payload"] = "PLACEHOLDER"
+    deep = json.dumps(record).replace('"PLACEHOLDER"', "[" * 300 + "]" * 300)
+    with raw_connection(db) as conn:
+        conn.execute(
+            "UPDATE processes SET record_json = ? WHERE process_id = ?", (deep, process_id)
+        )
+
+
+@pytest.fixture
+async def spoiled(tmp_path: Path) -> AsyncIterator[tuple[str, ProcessRegistry]]:
+    """`a-good`, `b-deep` (undecodable) and `c-good`, never run, in a real SQLite file."""
     db = str(tmp_path / "r.db")
     async with open_registry(db) as registry:
         for pid in ("a-good", "b-deep", "c-good"):
             await registry.start_process(wait_steps(pid))
-        record = json.loads((await registry.get_process("b-deep")).model_dump_json())  # type: ignore[union-attr]
-        record["input"]["payload"] = "PLACEHOLDER"
-        deep = json.dumps(record).replace('"PLACEHOLDER"', "[" * 300 + "]" * 300)
-        with raw_connection(db) as conn:
-            conn.execute(
-                "UPDATE processes SET record_json = ? WHERE process_id = 'b-deep'", (deep,)
-            )
-        app = make_app(Processes(registry), refresh_s=MINUTE_S, subtitle="undecodable")
-        async with app.run_test(size=(160, 20)) as pilot:
-            await loaded(pilot)
-            table = app.screen.query_one(ProcessTable)
-            await until(pilot, lambda: len(table.processes) == 3)
-            assert set(table.processes) == {"a-good", "b-deep", "c-good"}
-            assert str(table.get_cell("b-deep", "label")).startswith("undecodable: ")
+        await spoil(registry, db, "b-deep")
+        yield db, registry
+
+
+def acting(registry: ProcessRegistry) -> LashtuiApp:
+    return make_app(Processes(registry), refresh_s=0.05, operator="operator:dana")
+
+
+async def detail_of(pilot: Pilot[Any], pid: str) -> ProcessDetailScreen:
+    await select(pilot, pid)
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ProcessDetailScreen))
+    detail = pilot.app.screen
+    assert isinstance(detail, ProcessDetailScreen)
+    await until(pilot, lambda: detail.process is not None)
+    return detail
+
+
+def footer(app: LashtuiApp) -> dict[str, bool]:
+    """The footer's keys as shown: description -> enabled (a dimmed key is disabled)."""
+    return {k.description: not k.has_class("-disabled") for k in app.screen.query(FooterKey)}
+
+
+def summary(detail: ProcessDetailScreen) -> str:
+    return str(detail.query_one("#summary").render())
+
+
+async def end_with(pilot: Pilot[Any], reason: str) -> None:
+    """Press E, check the modal asks with No focused, give the reason, confirm."""
+    await pilot.press("E")
+    await until(pilot, lambda: isinstance(pilot.app.screen, EndUndecodableScreen))
+    modal = pilot.app.screen
+    assert modal.focused is modal.query_one("#no", Button)
+    modal.query_one("#end-reason", Input).value = reason
+    await pilot.click("#end")
+
+
+async def test_the_table_lists_an_undecodable_row_beside_the_good_ones(
+    spoiled: tuple[str, ProcessRegistry],
+) -> None:
+    _, registry = spoiled
+    app = make_app(Processes(registry), refresh_s=MINUTE_S, subtitle="undecodable")
+    async with app.run_test(size=(160, 20)) as pilot:
+        await loaded(pilot)
+        table = app.screen.query_one(ProcessTable)
+        await until(pilot, lambda: len(table.processes) == 3)
+        assert set(table.processes) == {"a-good", "b-deep", "c-good"}
+        assert str(table.get_cell("b-deep", "label")).startswith("undecodable: ")
+
+
+async def test_an_action_key_on_an_undecodable_row_says_why_and_names_the_way_out(
+    spoiled: tuple[str, ProcessRegistry],
+) -> None:
+    _, registry = spoiled
+    app = acting(registry)
+    async with app.run_test(size=(160, 24)) as pilot:
+        await loaded(pilot)
+        await select(pilot, "a-good")
+        assert app.screen.check_action("end_undecodable", ()) is False  # hidden: not for it
+        await select(pilot, "b-deep")
+        screen = app.screen
+        assert [screen.check_action(a, ()) for a in TARGETED] == [None] * 4  # dimmed
+        assert screen.check_action("end_undecodable", ()) is True
+        await until(pilot, lambda: footer(app).get("End undecodable") is True)
+        assert footer(app)["Cancel"] is False
+        await pilot.press("c")
+        await until(pilot, lambda: bool(toasts(app)))
+        assert isinstance(app.screen, ProcessesScreen)  # nothing asked, nothing done
+        (toast,) = toasts(app)
+        assert toast.startswith(
+            "cancel is not offered for process b-deep: its record could not be decoded ("
+        )
+        assert toast.endswith("press E to end it (or `lashtui end-undecodable b-deep`)")
+        assert await registry.events_after("b-deep", 0) == []
+
+
+async def test_e_ends_an_undecodable_row_as_failed_by_the_operator(
+    spoiled: tuple[str, ProcessRegistry],
+) -> None:
+    _, registry = spoiled
+    app = acting(registry)
+    async with app.run_test(size=(160, 24)) as pilot:
+        await loaded(pilot)
+        table = await select(pilot, "b-deep")
+        await pilot.press("E")
+        await until(pilot, lambda: isinstance(app.screen, EndUndecodableScreen))
+        assert "process b-deep (undecodable: " in str(app.screen.query_one("#question").render())
+        await pilot.press("enter")  # No has the focus
+        assert isinstance(app.screen, ProcessesScreen)
+        await pilot.press("E")
+        await until(pilot, lambda: isinstance(app.screen, EndUndecodableScreen))
+        await pilot.click("#end")  # no reason: refused, the modal stays
+        assert isinstance(app.screen, EndUndecodableScreen)
+        assert "a reason is required" in str(app.screen.query_one("#form-error").render())
+        await pilot.press("escape")
+        await end_with(pilot, "written by a bad build")
+        await until(pilot, lambda: bool(toasts(app)))
+        assert toasts(app) == ["b-deep: ended: now failed"]
+        await until(pilot, lambda: table.processes["b-deep"].lifecycle.value == "failed")
+        assert str(table.get_cell("b-deep", "status")) == "✗ failed"
+        await until(pilot, lambda: "End undecodable" not in footer(app))  # the cursor stayed
+        assert footer(app)["Cancel"] is False  # dimmed: it has ended
+        detail = await detail_of(pilot, "b-deep")
+        timeline = detail.query_one("#timeline", DataTable)
+        await until(pilot, lambda: timeline.row_count == 1)
+        payload = str(timeline.get_row_at(0)[-1])
+        assert "ended by operator:dana: written by a bad build" in payload
+        assert str(timeline.get_row_at(0)[2]) == "process.failed"
+
+
+async def test_the_detail_of_an_undecodable_row_says_why_and_ends_it(
+    spoiled: tuple[str, ProcessRegistry],
+) -> None:
+    _, registry = spoiled
+    app = acting(registry)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await loaded(pilot)
+        detail = await detail_of(pilot, "b-deep")
+        shown = summary(detail)
+        assert "record could not be decoded: " in shown
+        assert "press E to end it (or `lashtui end-undecodable b-deep`)" in shown
+        assert detail.check_action("cancel", ()) is None
+        await pilot.press("a")
+        await until(pilot, lambda: bool(toasts(app)))
+        assert toasts(app)[0].startswith("abandon is not offered for process b-deep: ")
+        await end_with(pilot, "stale")
+        await until(pilot, lambda: detail.process is not None and detail.process.terminal)
+        await until(pilot, lambda: "ended by operator:dana: stale" in summary(detail))
+        assert "record could not be decoded: " not in summary(detail).splitlines()[1]
+        assert detail.check_action("end_undecodable", ()) is False  # it decodes now
+
+
+async def test_marked_rows_end_only_the_undecodable_ones_and_count_the_rest(
+    spoiled: tuple[str, ProcessRegistry],
+) -> None:
+    _, registry = spoiled
+    app = acting(registry)
+    async with app.run_test(size=(160, 24)) as pilot:
+        await loaded(pilot)
+        table = await select(pilot, "a-good")
+        await pilot.press("space")  # marks a-good, moves to b-deep
+        await pilot.press("space")  # marks b-deep
+        screen = app.screen
+        assert isinstance(screen, ProcessesScreen)
+        assert screen.marked_ids() == ["a-good", "b-deep"]
+        await pilot.press("E")
+        await until(pilot, lambda: isinstance(app.screen, EndUndecodableScreen))
+        outlook = str(app.screen.query_one("#outlook").render())
+        assert "1 marked process that can be decoded is skipped: a-good" in outlook
+        app.screen.query_one("#end-reason", Input).value = "cleanup"
+        await pilot.click("#end")
+        await until(pilot, lambda: bool(toasts(app)))
+        assert toasts(app) == [
+            "b-deep: ended: now failed\n"
+            "skipped 1 marked process that can be decoded (a-good): cancel or abandon it"
+        ]
+        await until(pilot, lambda: table.processes["b-deep"].terminal)
+        assert not table.processes["a-good"].terminal
+
+
+async def test_read_only_offers_no_way_to_end_it(spoiled: tuple[str, ProcessRegistry]) -> None:
+    _, registry = spoiled
+    app = make_app(Processes(registry), read_only=True, refresh_s=0.05)
+    async with app.run_test(size=(160, 24)) as pilot:
+        await loaded(pilot)
+        await select(pilot, "b-deep")
+        for action in (*TARGETED, "end_undecodable"):
+            assert app.screen.check_action(action, ()) is False
+        await pilot.press("E", "c")
+        await pilot.pause()
+        assert isinstance(pilot.app.screen, ProcessesScreen)  # no modal, no notification
+        assert toasts(app) == []
+        detail = await detail_of(pilot, "b-deep")
+        assert "record could not be decoded: " in summary(detail)
+        assert "press E" not in summary(detail)  # no way out offered where none is allowed
+        await pilot.press("E")
+        await pilot.pause()
+        assert app.screen is detail and toasts(app) == []
+        observed = await Processes(registry).get("b-deep")
+        assert observed is not None and observed.undecodable is not None

@@ -1,5 +1,7 @@
 """Process detail: every fact of one process (summary, output, grants, lease, first started,
-abandon request, wait, wake deliveries) and its event timeline, following new events live.
+abandon request, cancel request, wait, wake deliveries) and its event timeline, following
+new events live. A row whose stored record cannot be decoded says so, why, and how it is
+ended; its events show as they are (an event that does not decode says why in its row).
 
 The timeline pages with `events_after` from the last sequence it holds, so a long log is
 read once and then only its tail. It can be narrowed to event types (`/`), shown with
@@ -21,8 +23,10 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from lashtui.errors import LashError
 from lashtui.model import (
+    CANCEL_REQUESTED,
     ObservedProcess,
     ObservedProcessEvent,
+    ProcessEvent,
     ProcessHandleGrant,
     silent_not_dead,
 )
@@ -31,6 +35,7 @@ from lashtui.tui import text
 from lashtui.tui.actions import ACTION_BINDINGS, COPY_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.export import export_timeline
+from lashtui.tui.undecodable import way_out
 from lashtui.untrusted import is_visible, visible_json
 
 TIMELINE_COLUMNS = (
@@ -42,9 +47,15 @@ TIMELINE_COLUMNS = (
 )
 
 
-def summary(process: ObservedProcess, now_ms: int) -> Text:
+def summary(
+    process: ObservedProcess,
+    now_ms: int,
+    cancel: ProcessEvent | None = None,
+    *,
+    read_only: bool = False,
+) -> Text:
     """The process's facts, one a line; every stored value is `text.data`, so a label can
-    neither become markup nor break a line."""
+    neither become markup nor break a line. `cancel` is the first cancel request, if any."""
     data = text.data
     started = process.first_started
     request = process.abandon_request
@@ -75,6 +86,7 @@ def summary(process: ObservedProcess, now_ms: int) -> Text:
             data(process.process_id), f"  {fmt.badge(process)}  ", data(process.label),
             " (", data(process.kind), ")",
         ),
+        *undecodable_line(process, read_only=read_only),
         text.plain(
             f"disposition {process.disposition.value}   originator ",
             data(process.originator.scope_id()), "   wake target ", wake,
@@ -84,12 +96,38 @@ def summary(process: ObservedProcess, now_ms: int) -> Text:
         text.plain("lease ", data(fmt.lease(process, now_ms)), incarnation),
         text.plain("first started ", first),
         text.plain("abandon request ", asked),
+        *cancel_line(cancel, now_ms),
         text.plain("wait ", signal),
         text.plain("output ", data(output.model_dump_json()) if output else "-"),
     ]
     if silent_not_dead(process, now_ms):
         facts.append("silent, not dead: started owner_bound work whose lease has lapsed")
     return text.joined(facts)
+
+
+def undecodable_line(process: ObservedProcess, *, read_only: bool) -> list[Text]:
+    """For a row whose stored record cannot be decoded: why, and the one way to end it."""
+    if process.undecodable is None:
+        return []
+    return [
+        text.plain(
+            "record could not be decoded: ", text.data(process.undecodable),
+            "; only ending it changes it: ", way_out(process.process_id, read_only=read_only),
+        )
+    ]
+
+
+def cancel_line(cancel: ProcessEvent | None, now_ms: int) -> list[Text]:
+    """`cancel requested · requested by dana@h: stale · 5m ago`, from the first cancel
+    request's payload (`reason` says who asked; another program may have stored any JSON)."""
+    if cancel is None:
+        return []
+    payload = cancel.payload
+    reason = payload.get("reason") if isinstance(payload, dict) else None
+    asked = text.data(reason) if isinstance(reason, str) else text.data(visible_json(payload))
+    return [
+        text.plain("cancel requested · ", asked, f" · {fmt.ago(cancel.occurred_at_ms, now_ms)}")
+    ]
 
 
 def grants_line(grants: list[tuple[str, ProcessHandleGrant]]) -> Text:
@@ -131,6 +169,10 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         self.events: list[ObservedProcessEvent] = []
         self.pending: list[int] = []  # sequences of wakes nobody has taken delivery of
         self.scopes: list[str] = []  # the scope ids holding a grant, as last read
+        # The first cancel request: read once, then again only when new events hold one
+        # (once made it never changes; the timeline's events say when one arrives).
+        self.cancel: ProcessEvent | None = None
+        self.cancel_read = False
         self.after = 0
         self.absolute = False
         self.type_filter = ""
@@ -181,6 +223,10 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         events = await processes.events(self.process_id, self.after)
         grants = await processes.registry.handle_grant_scopes(self.process_id)
         self.pending = await processes.pending_wakes(self.process_id)
+        asked = any(event.event_type == CANCEL_REQUESTED for event in events)
+        if self.cancel is None and (asked or not self.cancel_read):
+            self.cancel = await processes.cancel_request(self.process_id)
+            self.cancel_read = True
         self.show(process, events, grants)
 
     def show(
@@ -194,8 +240,13 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             self.process = process
             self.refresh_bindings()
         self.scopes = [scope_id for scope_id, _ in grants]
+        read_only = self.dashboard.read_only
         facts = text.joined(
-            [summary(process, now), grants_line(grants), wakes_line(process, self.pending)]
+            [
+                summary(process, now, self.cancel, read_only=read_only),
+                grants_line(grants),
+                wakes_line(process, self.pending),
+            ]
         )
         self.query_one("#summary", Static).update(facts)
         self.events.extend(events)
@@ -224,7 +275,9 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
                 timeline.update_cell(key, "at", self.at(event, now))
                 timeline.update_cell(key, "wake", wake)
                 continue
-            payload = text.cell(visible_json(event.payload))
+            stored = visible_json(event.payload)
+            why = event.undecodable
+            payload = text.cell(f"undecodable: {why}" if why is not None else stored)
             kind = text.cell(event.event_type)
             timeline.add_row(key, self.at(event, now), kind, wake, payload, key=key)
         timeline.sort("seq", key=int)

@@ -1,6 +1,7 @@
 """The modals every action goes through: a confirmation that names its targets and defaults
 to No, and the forms for a signal (name and JSON payload, both checked before sending), an
-abandon request (a reason), a grant transfer (two scopes) and a prune (an age). A form
+abandon request (a reason), a grant transfer (two scopes), a prune (an age) and ending an
+undecodable row (a reason, required: it is stored in the row's terminal event). A form
 checks its values before it closes, so nothing is sent half-formed.
 
 Targets and outlooks name stored ids and labels, so every one is shown through
@@ -152,6 +153,36 @@ class AbandonScreen(ModalScreen[str | None]):
             self.dismiss(self.query_one("#abandon-reason", Input).value.strip())
 
 
+class EndUndecodableScreen(FormScreen[str]):
+    """End rows whose stored record cannot be decoded: names them (and the marked rows that
+    are skipped), asks for the reason the terminal event records; No has the focus."""
+
+    def __init__(self, targets: Words, outlook: Words) -> None:
+        super().__init__()
+        self.targets = targets
+        self.outlook = outlook
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            question = text.plain("End ", self.targets, "? Only ending changes an undecodable row.")
+            yield Label(question, id="question")
+            yield Static(text.plain(self.outlook), id="outlook")
+            yield Input(placeholder="reason (required), e.g. bad build", id="end-reason")
+            yield Static("", id="form-error")
+            with Horizontal(classes="buttons"):
+                yield Button("No", id="no", variant="primary")
+                yield Button("End", id="end", variant="error")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def read(self) -> str:
+        reason = self.value("#end-reason")
+        if not reason:
+            raise InvalidRequest("a reason is required: the row's terminal event records it")
+        return reason
+
+
 class TransferScreen(FormScreen[tuple[SessionScope, SessionScope]]):
     """Move handle grants from one session scope to another; both scopes are checked."""
 
@@ -221,6 +252,7 @@ Acting on the selected or marked processes (never offered read-only)
   a   request abandon: the sweep abandons it when the rules allow, and says when
   t   transfer grants from one session scope to another
   P   prune terminal processes older than an age
+  E   end a row whose record cannot be decoded (only those): asks a reason, ends it failed
 
 Leases, Abandon requests
   Enter  open the process      c s a  act on it      Tab  next section (abandon requests)

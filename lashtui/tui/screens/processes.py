@@ -210,6 +210,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
             self.window.ordered(), self.now_ms(), self.marked, select,
             retime=retime, frozen=self.frozen(),
         )
+        self.refresh_offers()
         self.show_status()
 
     def frozen(self) -> bool:
@@ -312,6 +313,10 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
 
     def marked_ids(self) -> list[str]:
         return list(self.marked)
+
+    def marked_rows(self) -> list[ObservedProcess]:
+        rows = self.window.rows
+        return [rows[pid] for pid in self.marked if pid in rows]
 
     def acted(self) -> None:
         self.marked.clear()

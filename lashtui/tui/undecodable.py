@@ -1,0 +1,82 @@
+"""What the dashboard does with a row whose stored record cannot be decoded (it lists as the
+registry's stand-in, `ObservedProcess.undecodable` saying why): every write but one refuses
+it, so the words here name that one way out (`E`, or `lashtui end-undecodable ID`), and
+ending rows with `Processes.end_undecodable` reports each one (`b: ended: now failed`), and
+the marked rows that decode, which are skipped rather than ended. Plain sentences: a screen
+shows them through `lashtui.tui.text`, since they quote stored ids and reasons."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+
+from lashtui.admin import Processes
+from lashtui.errors import LashError
+from lashtui.model import ObservedProcess
+from lashtui.tui import format as fmt
+
+SHOWN = 5  # ids listed in a sentence; the rest are counted
+
+
+def way_out(process_id: str, *, read_only: bool = False) -> str:
+    """How an undecodable row is ended, from here (the `E` key) and from the command line
+    (quoted as the registry's refusal quotes it)."""
+    command = f"`lashtui end-undecodable {shlex.quote(process_id)}`"
+    if read_only:
+        return f"{command} ends it (not from a read-only dashboard)"
+    return f"press E to end it (or {command})"
+
+
+def not_offered(action: str, process: ObservedProcess) -> str:
+    """Why an action other than ending is not offered on an undecodable row, in one sentence."""
+    return (
+        f"{action} is not offered for process {process.process_id}: its record could not be "
+        f"decoded ({process.undecodable}); only ending it changes it: "
+        f"{way_out(process.process_id)}"
+    )
+
+
+def skipped_outlook(ids: Sequence[str]) -> str:
+    """What ending does with the marked rows that decode, said before it is confirmed."""
+    if len(ids) == 1:
+        return f"1 marked process that can be decoded is skipped: {ids[0]}"
+    return f"{len(ids)} marked processes that can be decoded are skipped: " + fmt.first_few(
+        ids, SHOWN
+    )
+
+
+async def end_each(
+    processes: Processes, operator: str, targets: Sequence[ObservedProcess], reason: str
+) -> tuple[list[str], list[str]]:
+    """End every target as `operator`, one at a time (one refusal never hides the rest):
+    the `<id>: ended: now failed` lines, and the `<id>: refused: <why>` lines."""
+    ended: list[str] = []
+    refused: list[str] = []
+    for process in targets:
+        pid = process.process_id
+        try:
+            after = await processes.end_undecodable(pid, operator, reason)
+        except LashError as error:  # ended meanwhile by someone else, or a bad reason
+            refused.append(f"{pid}: refused: {error}")
+        else:
+            ended.append(f"{pid}: ended: now {after.lifecycle.value}")
+    return ended, refused
+
+
+def result(ended: Sequence[str], refused: Sequence[str], skipped: Sequence[str]) -> str:
+    """One notification: the line for one target, or for many a count (`2 ended, 1
+    refused`) and the refusals; then the skipped marked rows and what ends them instead."""
+    if len(ended) + len(refused) == 1:
+        lines = [*ended, *refused]
+    else:
+        counts = [f"{len(ended)} ended"] + ([f"{len(refused)} refused"] if refused else [])
+        lines = [", ".join(counts), *refused[:SHOWN]]
+        if len(refused) > SHOWN:
+            lines.append(f"and {len(refused) - SHOWN} more refused")
+    if skipped:
+        noun, them = ("process", "it") if len(skipped) == 1 else ("processes", "them")
+        lines.append(
+            f"skipped {len(skipped)} marked {noun} that can be decoded "
+            f"({fmt.first_few(skipped, SHOWN)}): cancel or abandon {them}"
+        )
+    return "\n".join(lines)
