@@ -89,7 +89,7 @@ async def test_the_detail_shows_who_requested_a_cancel_and_when(tmp_path: Path) 
         processes = Processes(registry, clock=clock)
         for pid in ("asked", "unasked"):
             await registry.register_process(ext(pid))
-        await processes.cancel("asked", "stale", operator="dana@h")
+        await processes.actions.cancel("asked", "stale", operator="dana@h")
         clock.advance(5 * 60_000)
         app = make_app(processes, clock=clock, refresh_s=0.05)
         async with app.run_test(size=SIZE) as pilot:
