@@ -238,3 +238,24 @@ async def test_commits_in_a_wal_without_its_shm_are_not_silently_skipped(tmp_pat
         async with open_registry(str(copy), read_only=True):
             pass
     assert listing(copy.parent) == before
+
+
+def test_the_unprivileged_reader_runs_from_a_staged_copy_too() -> None:
+    """Where CI's checkout sits somewhere `nobody` cannot read, the reader tests run lashtui
+    from a copy under /tmp: that copy must import the whole read path as `nobody`."""
+    from tests import unprivileged
+
+    paths = unprivileged._staged_paths()
+    python = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
+    if not Path(python).exists():
+        pytest.skip(f"no {python} for user nobody")
+    done = subprocess.run(  # type: ignore[call-overload]
+        [python, "-c", "import lashtui.cli, lashtui.command, lashtui.registry.sqlite"],
+        env=unprivileged._env(paths),
+        capture_output=True,
+        text=True,
+        cwd="/",
+        timeout=60,
+        **unprivileged._identity(),
+    )
+    assert done.returncode == 0, done.stderr
