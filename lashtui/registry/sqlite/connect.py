@@ -16,6 +16,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import quote
 
 from lashtui.errors import NotARegistry, StorageFull, StoreError, UnsupportedSchema
@@ -180,7 +182,7 @@ def connect_file(
         create_private(path)
     uri = MEMORY if is_memory else f"file:{quote(path)}?mode=rw"
     conn = _connect(uri, path, busy_timeout_ms)
-    try:
+    with _closed_on_failure(conn, path, busy_timeout_ms):
         fresh = _read_only_check(conn, path)
         if fresh and not create:
             # An empty file (or a SQLite file with nothing in it) is not a registry, and
@@ -192,13 +194,23 @@ def connect_file(
         if fresh:
             _ensure_schema(conn, path)
         conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+@contextmanager
+def _closed_on_failure(
+    conn: sqlite3.Connection, path: str, busy_timeout_ms: int
+) -> Iterator[None]:
+    """Setting up a fresh connection: if any step fails, the connection is closed (it must
+    not outlive the refusal) and a SQLite error becomes the store's one sentence."""
+    try:
+        yield
     except sqlite3.Error as error:
         conn.close()
         raise store_error(error, path, busy_timeout_ms) from None
     except BaseException:
         conn.close()
         raise
-    return conn
 
 
 def _connect(uri: str, path: str, busy_timeout_ms: int) -> RegistryConnection:
@@ -219,17 +231,11 @@ def connect_read_only(path: str, busy_timeout_ms: int, *, first: bool) -> Regist
     uri, state = read_only_uri(path)
     conn = _connect(uri, path, busy_timeout_ms)
     conn.immutable_at = state
-    try:
+    with _closed_on_failure(conn, path, busy_timeout_ms):
         if first and _read_only_check(conn, path):
             raise NotARegistry(f"not a lash process registry: {path} is empty")
         conn.execute("PRAGMA query_only = ON")
         conn.execute("PRAGMA foreign_keys = ON")
-    except sqlite3.Error as error:
-        conn.close()
-        raise store_error(error, path, busy_timeout_ms) from None
-    except BaseException:
-        conn.close()
-        raise
     return conn
 
 
@@ -243,10 +249,7 @@ def connect_again(path: str, read_only: bool, busy_timeout_ms: int) -> RegistryC
     if read_only:
         return connect_read_only(path, busy_timeout_ms, first=False)
     conn = _connect(f"file:{quote(path)}?mode=rw", path, busy_timeout_ms)
-    try:
+    with _closed_on_failure(conn, path, busy_timeout_ms):
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
-    except sqlite3.Error as error:
-        conn.close()
-        raise store_error(error, path, busy_timeout_ms) from None
     return conn
