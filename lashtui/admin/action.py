@@ -12,8 +12,9 @@ nothing (decision 1); an abandon request on a row the sweep will re-run is recor
 `abandon_outlook` says so (decision 7).
 
 The actions are functions over the facade rather than its methods so that the facade's
-reads and its acts can each be read whole; `Processes` keeps every method's name and
-signature and hands the work to the function of the same name here.
+reads and its acts can each be read whole. The command line and the dashboard reach them
+as `Processes.actions` (`ProcessActions`, at the end); `Processes`' own methods of the same
+names keep api.md §6's contract for programs: lash's return shapes, and a refusal raises.
 """
 
 from __future__ import annotations
