@@ -1,10 +1,14 @@
 """Deterministic registries for dashboard tests and snapshots: fixed ids, a ManualClock,
-one row in every state an operator meets (no worker runs them)."""
+one row in every state an operator meets (no worker runs them); and the two waits the
+Pilot tests share (`until` a condition holds, `home_loaded` for the first view's read)."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+from typing import Any
+
+from textual.pilot import Pilot
 
 from lashtui.clock import ManualClock
 from lashtui.model import (
@@ -25,6 +29,7 @@ from lashtui.model import (
 )
 from lashtui.registry import ProcessRegistry
 from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.tui.screens.processes import ProcessesScreen
 from tests.builders import ext, ob, rr
 
 START_MS = 1_780_000_000_000
@@ -113,3 +118,20 @@ def seed_many(path: str, count: int, *, every_nth_terminal: int = 3) -> None:
         )
         conn.execute("UPDATE process_change_clock SET current_seq = ?", (count,))
     conn.close()
+
+
+async def until(pilot: Pilot[Any], condition: Any, within: float = 10) -> None:
+    """Let the app run until `condition()` holds; the timeout is only a guard."""
+    async with asyncio.timeout(within):
+        while not condition():
+            await pilot.pause(0.05)
+
+
+async def home_loaded(pilot: Pilot[Any]) -> ProcessesScreen:
+    """The Processes view, once its first read is on screen."""
+    screen = pilot.app.screen
+    assert isinstance(screen, ProcessesScreen)
+    async with asyncio.timeout(10):
+        await screen.loaded.wait()
+    await pilot.pause()
+    return screen

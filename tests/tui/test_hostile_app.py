@@ -60,7 +60,7 @@ from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.tui.widgets.process_table import ProcessTable
 from lashtui.untrusted import visible
 from tests.builders import registration
-from tests.tui.scene import START_MS
+from tests.tui.scene import START_MS, until
 
 CLICK_EXPORT = "[@click=screen.export('victim.txt')]click me[/]"
 CLICK_QUIT = "[@click=app.quit]quit here[/]"
@@ -191,11 +191,6 @@ async def loaded(screen: ProcessesScreen | LiveScreen | ProcessDetailScreen) -> 
     async with asyncio.timeout(10):
         await screen.loaded.wait()
 
-
-async def until(pilot: Pilot[Any], condition: Any) -> None:
-    async with asyncio.timeout(10):
-        while not condition():
-            await pilot.pause(0.05)
 
 
 async def view(pilot: Pilot[Any], key: str, kind: type[LiveScreen]) -> LiveScreen:

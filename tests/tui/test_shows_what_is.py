@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from rich.text import Text
-from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static
 
 from lashtui.admin import Processes
@@ -21,27 +20,13 @@ from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import make_app
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.modals import TransferScreen
-from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.tui.widgets.process_table import ProcessTable
 from tests.builders import ext, ob
-from tests.tui.scene import START_MS, far
+from tests.tui.scene import START_MS, far, home_loaded, until
 
 SIZE = (160, 24)
 
 
-async def until(pilot: Pilot[Any], condition: Any) -> None:
-    async with asyncio.timeout(10):
-        while not condition():
-            await pilot.pause(0.05)
-
-
-async def home(pilot: Pilot[Any]) -> ProcessesScreen:
-    screen = pilot.app.screen
-    assert isinstance(screen, ProcessesScreen)
-    async with asyncio.timeout(10):
-        await screen.loaded.wait()
-    await pilot.pause()
-    return screen
 
 
 async def test_the_detail_names_a_frames_grant_and_a_transfer_from_it_moves_it(
@@ -55,7 +40,7 @@ async def test_the_detail_names_a_frames_grant_and_a_transfer_from_it_moves_it(
         await registry.grant_handle(coder, "p", ProcessHandleDescriptor(label="build"))
         app = make_app(Processes(registry, clock=clock), clock=clock, refresh_s=0.05)
         async with app.run_test(size=SIZE) as pilot:
-            (await home(pilot)).action_open("p")
+            (await home_loaded(pilot)).action_open("p")
             await pilot.pause()
             detail = app.screen
             assert isinstance(detail, ProcessDetailScreen)
@@ -98,7 +83,7 @@ async def test_the_detail_shows_who_requested_a_cancel_and_when(tmp_path: Path) 
         clock.advance(5 * 60_000)
         app = make_app(processes, clock=clock, refresh_s=0.05)
         async with app.run_test(size=SIZE) as pilot:
-            screen = await home(pilot)
+            screen = await home_loaded(pilot)
             for pid in ("asked", "unasked"):
                 screen.action_open(pid)
                 await pilot.pause()
@@ -128,7 +113,7 @@ async def test_a_paused_view_freezes_its_countdowns_at_the_last_read(tmp_path: P
             Processes(registry, clock=clock), clock=clock, read_only=True, refresh_s=60
         )
         async with app.run_test(size=SIZE) as pilot:
-            screen = await home(pilot)
+            screen = await home_loaded(pilot)
             table = screen.query_one(ProcessTable)
 
             def lease_cell() -> Any:

@@ -40,13 +40,12 @@ from lashtui.tui.screens.health import HealthScreen
 from lashtui.tui.screens.leases import Held, LeasesScreen, arrange, owner_key
 from lashtui.tui.screens.live import LiveScreen
 from lashtui.tui.screens.modals import AbandonScreen
-from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.tui.widgets.keyed_table import KeyedTable
 from lashtui.tui.widgets.process_table import ProcessTable
 from lashtui.worker import ProcessWorker, attempt_identity
 from lashtui.worker.identity import host_id
 from tests.builders import local, ob, rr
-from tests.tui.scene import START_MS, far
+from tests.tui.scene import START_MS, far, home_loaded, until
 
 SIZE = (140, 30)
 
@@ -64,14 +63,6 @@ def observer(registry: SqliteProcessRegistry, clock: ManualClock, **kw: Any) -> 
     kw.setdefault("subtitle", "scene.db")
     return make_app(Processes(registry, clock=clock), clock=clock, read_only=True, **kw)
 
-
-async def home_loaded(pilot: Pilot[Any]) -> ProcessesScreen:
-    screen = pilot.app.screen
-    assert isinstance(screen, ProcessesScreen)
-    async with asyncio.timeout(10):
-        await screen.loaded.wait()
-    await pilot.pause()
-    return screen
 
 
 async def open_view(pilot: Pilot[Any], key: str, kind: type[LiveScreen]) -> Any:
@@ -92,11 +83,6 @@ def view(key: str, kind: type[LiveScreen]) -> Any:
 
     return run_before
 
-
-async def until(pilot: Pilot[Any], condition: Any, within: float = 10) -> None:
-    async with asyncio.timeout(within):
-        while not condition():
-            await pilot.pause(0.05)
 
 
 def text(screen: Screen[Any], selector: str) -> str:
