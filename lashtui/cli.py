@@ -244,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     cutoff = prune.add_mutually_exclusive_group(required=True)
     cutoff.add_argument("--before", type=_cutoff_ms, metavar="EPOCH_MS")
     cutoff.add_argument("--older-than", metavar="DURATION", help="e.g. 30m, 1h, 7d")
+    prune.add_argument(
+        "--dry-run", action="store_true", help="count what would be deleted; delete nothing"
+    )
     _add_json(prune)
 
     worker = sub.add_parser("worker", help="run the worker and sweep headless")

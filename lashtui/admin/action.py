@@ -42,9 +42,12 @@ from lashtui.model.outcome import (
     ProcessAction,
     ProcessActionOutcome,
     ProcessPruneOutcome,
+    ProcessPrunePreview,
     ago,
     cancel_request_reason,
     check_operator_name,
+    cutoff_text,
+    prune_extent,
     still_to_happen,
 )
 from lashtui.registry import ProcessRegistry
@@ -283,15 +286,35 @@ async def transfer_verdict(
     )
 
 
-async def prune(processes: Processes, cutoff_epoch_ms: int) -> ProcessPruneOutcome:
-    """Delete terminal rows last changed before the cutoff (nothing running, ever)."""
+async def prune_preview(processes: Processes, cutoff_epoch_ms: int) -> ProcessPrunePreview:
+    """What `prune` would delete at this cutoff, counted from indexes; nothing is written."""
     check_prune_cutoff(cutoff_epoch_ms)
-    report = await processes.registry.prune_terminal_processes(cutoff_epoch_ms)
+    count = await processes.registry.count_prunable_processes(cutoff_epoch_ms)
+    extent = prune_extent(count.processes, count.events, cutoff_epoch_ms)
+    return ProcessPrunePreview(
+        sentence=f"would prune {extent}; nothing was deleted (dry run)",
+        cutoff_epoch_ms=cutoff_epoch_ms,
+        processes=count.processes,
+        events=count.events,
+        up_to_change_seq=count.up_to_change_seq,
+    )
+
+
+async def prune(
+    processes: Processes, cutoff_epoch_ms: int, up_to_change_seq: int | None = None
+) -> ProcessPruneOutcome:
+    """Delete terminal rows last changed before the cutoff (nothing running, ever); with
+    `up_to_change_seq` (a preview's), only rows that had ended when it was counted."""
+    check_prune_cutoff(cutoff_epoch_ms)
+    report = await processes.registry.prune_terminal_processes(
+        cutoff_epoch_ms, up_to_change_seq=up_to_change_seq
+    )
     pruned = report.pruned_processes
     sentence = (
-        f"pruned {pruned} terminal process(es) and {report.pruned_events} event(s)"
+        f"pruned {prune_extent(pruned, report.pruned_events, cutoff_epoch_ms)}"
         if pruned
-        else "no terminal process was last changed before the cutoff"
+        else f"no terminal process was last changed before {cutoff_text(cutoff_epoch_ms)}: "
+        "nothing was deleted"
     )
     return ProcessPruneOutcome(
         outcome="done" if pruned else "unchanged",
@@ -397,8 +420,13 @@ class ProcessActions:
     ) -> list[ProcessActionOutcome]:
         return await transfer(self.processes, from_scope, to_scope, process_ids)
 
-    async def prune(self, cutoff_epoch_ms: int) -> ProcessPruneOutcome:
-        return await prune(self.processes, cutoff_epoch_ms)
+    async def prune(
+        self, cutoff_epoch_ms: int, up_to_change_seq: int | None = None
+    ) -> ProcessPruneOutcome:
+        return await prune(self.processes, cutoff_epoch_ms, up_to_change_seq)
+
+    async def prune_preview(self, cutoff_epoch_ms: int) -> ProcessPrunePreview:
+        return await prune_preview(self.processes, cutoff_epoch_ms)
 
     async def request_abandon(
         self, process_id: str, requested_by: str, reason: str | None = None

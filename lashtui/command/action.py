@@ -22,6 +22,8 @@ from lashtui.model import (
     Engine,
     ProcessHandleDescriptor,
     ProcessIdentity,
+    ProcessPruneOutcome,
+    ProcessPrunePreview,
     ProcessStartGrant,
     ProcessStartRequest,
     SessionScope,
@@ -138,7 +140,13 @@ async def cmd_prune(args: argparse.Namespace) -> int:
         if cutoff < 0:
             raise InvalidRequest(f"--older-than {args.older_than} reaches back before 1970")
     check_prune_cutoff(cutoff)
-    async with facade(args, writes=True) as processes:
-        outcome = await processes.actions.prune(cutoff)
+    # A dry run only reads, so it opens the registry read-only: it cannot write a byte.
+    async with facade(args, writes=not args.dry_run) as processes:
+        if args.dry_run:
+            outcome: ProcessPruneOutcome | ProcessPrunePreview = (
+                await processes.actions.prune_preview(cutoff)
+            )
+        else:
+            outcome = await processes.actions.prune(cutoff)
     emit_json(outcome) if args.json else say(f"{outcome.outcome}: {outcome.sentence}")
     return 0

@@ -47,6 +47,7 @@ from lashtui.model.handle import (
     ProcessCancelSummary,
     ProcessHandleGrant,
     ProcessHandleSummary,
+    ProcessPruneCount,
     ProcessPruneReport,
     ProcessSessionDeleteReport,
 )
@@ -76,6 +77,7 @@ from lashtui.model.outcome import (
     ProcessAction,
     ProcessActionOutcome,
     ProcessPruneOutcome,
+    ProcessPrunePreview,
     check_operator_name,
     tally,
 )
@@ -197,6 +199,8 @@ __all__ = [
     "ProcessPageQuery",
     "ProcessProvenance",
     "ProcessPruneOutcome",
+    "ProcessPrunePreview",
+    "ProcessPruneCount",
     "ProcessPruneReport",
     "ProcessRecord",
     "ProcessRegistration",

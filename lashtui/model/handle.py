@@ -42,6 +42,16 @@ class ProcessPruneReport(WireModel):
     pruned_events: int = 0
 
 
+class ProcessPruneCount(WireModel):
+    """What a prune would delete, counted without deleting (a lashtui extension), and the
+    change-feed position counted at: a prune bounded by it (`up_to_change_seq`) deletes
+    no row that ended after the count."""
+
+    processes: int
+    events: int
+    up_to_change_seq: int
+
+
 class ProcessSessionDeleteReport(WireModel):
     session_id: str
     revoked_handle_count: int = 0

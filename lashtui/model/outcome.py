@@ -23,6 +23,7 @@ Pure: the clock time and the observed rows are handed in.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import computed_field
@@ -66,6 +67,44 @@ class ProcessActionOutcome(WireModel):
     def line(self) -> str:
         """`<id>: <outcome>: <sentence>`, as the command line prints it."""
         return f"{self.process_id}: {self.outcome}: {self.sentence}"
+
+
+def counted(count: int, one: str, many: str) -> str:
+    """`1 event`, `12,345 events`."""
+    return f"{count:,} {one if count == 1 else many}"
+
+
+def cutoff_text(cutoff_epoch_ms: int) -> str:
+    """A prune cutoff as a sentence names it: `2026-12-02 10:00:00 UTC`."""
+    moment = datetime.fromtimestamp(cutoff_epoch_ms / 1000, UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def prune_extent(processes: int, events: int, cutoff_epoch_ms: int) -> str:
+    """`12,345 terminal processes and 98,765 events last changed before <cutoff>`."""
+    return (
+        f"{counted(processes, 'terminal process', 'terminal processes')} and "
+        f"{counted(events, 'event', 'events')} last changed before {cutoff_text(cutoff_epoch_ms)}"
+    )
+
+
+class ProcessPrunePreview(WireModel):
+    """What a prune would delete, counted and not deleted (`lashtui prune --dry-run`, the
+    dashboard's prune form): `unchanged`, as nothing was written. `up_to_change_seq` bounds
+    the prune that follows it to the rows counted (rows ending later are kept)."""
+
+    action: Literal["prune"] = "prune"
+    dry_run: Literal[True] = True
+    outcome: Literal["unchanged"] = "unchanged"
+    sentence: str
+    cutoff_epoch_ms: int
+    processes: int
+    events: int
+    up_to_change_seq: int
+
+    def question(self) -> str:
+        """The confirmation's question: `Prune 12,345 terminal processes and ...?`."""
+        return f"Prune {prune_extent(self.processes, self.events, self.cutoff_epoch_ms)}?"
 
 
 class ProcessPruneOutcome(WireModel):

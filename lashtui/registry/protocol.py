@@ -29,6 +29,7 @@ from lashtui.model import (
     ProcessLeaseClaimOutcome,
     ProcessListFilter,
     ProcessPageQuery,
+    ProcessPruneCount,
     ProcessPruneReport,
     ProcessRecord,
     ProcessRegistration,
@@ -152,6 +153,13 @@ class ProcessRegistry(Protocol):
         filter: ProcessListFilter | None = None,
         up_to_change_seq: int | None = None,
     ) -> ProcessPruneReport: ...
+    async def count_prunable_processes(self, cutoff_epoch_ms: int) -> ProcessPruneCount:
+        """What `prune_terminal_processes(cutoff_epoch_ms)` would delete now (processes and
+        their events), counted from indexes in one snapshot, and that snapshot's change-feed
+        position: pass it as `up_to_change_seq` to delete no row that ended after the count
+        (a lashtui extension)."""
+        ...
+
     async def processes_changed_since(
         self, cursor: int, limit: int
     ) -> tuple[list[ProcessRecord], int]: ...

@@ -155,4 +155,4 @@ def test_an_undecodable_row_is_listed_shown_and_ended_by_id(db: Path) -> None:
     message = events[-1]["payload"]["await_output"]["message"]
     assert message.endswith("; ended by dana: host retired")
     pruned = run("prune", "--before", str(253_402_300_799_999), db=db)  # the end of 9999
-    assert pruned.returncode == 0 and "pruned 1 terminal process(es)" in pruned.stdout
+    assert pruned.returncode == 0 and "pruned 1 terminal process and " in pruned.stdout

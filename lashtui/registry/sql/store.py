@@ -32,6 +32,7 @@ from lashtui.model import (
     ProcessLeaseClaimOutcome,
     ProcessListFilter,
     ProcessPageQuery,
+    ProcessPruneCount,
     ProcessPruneReport,
     ProcessRecord,
     ProcessRegistration,
@@ -253,6 +254,9 @@ class SqlProcessRegistry(ABC):
         up_to_change_seq: int | None = None,
     ) -> ProcessPruneReport:
         return await self._db.write(prune.prune, cutoff_epoch_ms, filter, up_to_change_seq)
+
+    async def count_prunable_processes(self, cutoff_epoch_ms: int) -> ProcessPruneCount:
+        return await self._db.read(prune.count, cutoff_epoch_ms)
 
     async def processes_changed_since(
         self, cursor: int, limit: int

@@ -6,7 +6,8 @@ with another version is refused untouched. Version 10 is lash's layout with the 
 envs beside the processes that reference them.
 
 lashtui adds two indexes for the dashboard's keyset pages over a large registry, by status and
-by originator scope, each ending in the process id. An index is not a layout change (no row
+by originator scope, each ending in the process id, and one by status and update time for a
+prune's count and delete (sql/prune.py). An index is not a layout change (no row
 or column means anything new), so the version stays 10; they are created with a new file
 only, because opening an existing registry writes nothing, and every query is correct
 without them. Leases get no index by expiry: renewal is the worker's hot path, and measured
@@ -39,6 +40,10 @@ DDL: tuple[str, ...] = (
     # index in process-id order instead of sorting every matching row.
     "CREATE INDEX IF NOT EXISTS processes_status_process_idx ON processes(status, process_id)",
     "CREATE INDEX IF NOT EXISTS processes_owner_scope_idx ON processes(owner_scope_id, process_id)",
+    # A prune's count and its delete seek each terminal status's range of updated times
+    # and read the ids from the index alone (sql/prune.py).
+    "CREATE INDEX IF NOT EXISTS processes_status_updated_idx "
+    "ON processes(status, updated_at_ms, process_id)",
     """CREATE TABLE IF NOT EXISTS process_change_clock (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
         current_seq INTEGER NOT NULL

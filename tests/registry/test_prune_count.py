@@ -1,0 +1,91 @@
+"""Counting what a prune would delete (`count_prunable_processes`), on both stores.
+
+The count must equal what the prune then deletes, processes and events, at every cutoff
+(strict, like the prune; running rows never counted), write nothing, and carry the
+change-feed position that bounds the prune that follows it to the rows counted. On SQLite it
+must seek the (status, updated_at_ms, process_id) index rather than scan the table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from lashtui.model import ProcessEventAppendRequest, ProcessPruneCount
+from lashtui.registry import ProcessRegistry
+from lashtui.registry.sql.prune import DOOMED
+from tests.builders import ext
+from tests.registry.rows import NEVER, feed_end, finish
+
+
+async def three_ended_one_running(registry: ProcessRegistry, clock) -> tuple[int, int]:
+    """`a` (2 events) and `b` (1) end early, `c` (1) ends 1 s later, `live` runs: returns
+    the cutoff just after the early two and the one just after `c`."""
+    for pid in ("a", "b", "c", "live"):
+        await registry.register_process(ext(pid))
+    await registry.append_event("a", ProcessEventAppendRequest.new("process.waiting", {}))
+    await finish(registry, "a")
+    early = (await finish(registry, "b")).updated_at_ms + 1
+    clock.advance(1_000)
+    late = (await finish(registry, "c")).updated_at_ms + 1
+    return early, late
+
+
+async def test_the_count_is_what_the_prune_then_deletes(registry, clock):
+    early, late = await three_ended_one_running(registry, clock)
+    before = await feed_end(registry)
+
+    count = await registry.count_prunable_processes(early)
+
+    assert (count.processes, count.events) == (2, 3)
+    assert count.up_to_change_seq == before
+    assert await feed_end(registry) == before  # counting wrote nothing
+    assert await registry.get_process("a") is not None
+    report = await registry.prune_terminal_processes(early)
+    assert (report.pruned_processes, report.pruned_events) == (2, 3)
+    assert await registry.count_prunable_processes(NEVER) == ProcessPruneCount(
+        processes=1, events=1, up_to_change_seq=await feed_end(registry)
+    )
+    assert (await registry.count_prunable_processes(late)).processes == 1
+
+
+async def test_the_cutoff_is_strict_and_running_rows_are_never_counted(registry, clock):
+    await registry.register_process(ext("live"))
+    await registry.register_process(ext("p"))
+    done = await finish(registry, "p")
+
+    assert (await registry.count_prunable_processes(done.updated_at_ms)).processes == 0
+    largest = await registry.count_prunable_processes(NEVER)
+    assert (largest.processes, largest.events) == (1, 1)
+
+
+async def test_a_prune_bounded_by_the_count_spares_rows_that_ended_after_it(registry, clock):
+    early, _late = await three_ended_one_running(registry, clock)
+    count = await registry.count_prunable_processes(NEVER)
+    assert count.processes == 3
+    clock.advance(1_000)
+    await finish(registry, "live")  # ends after the count: not what the operator confirmed
+
+    report = await registry.prune_terminal_processes(
+        NEVER, up_to_change_seq=count.up_to_change_seq
+    )
+
+    assert (report.pruned_processes, report.pruned_events) == (3, 4)
+    assert await registry.get_process("live") is not None
+
+
+def test_the_sqlite_count_seeks_the_status_and_update_index(tmp_path):
+    from lashtui.registry.sqlite.schema import DDL
+
+    conn = sqlite3.connect(tmp_path / "plan.db")
+    for statement in DDL:
+        conn.execute(statement)
+    plan = " ".join(
+        row[3]
+        for row in conn.execute(
+            f"EXPLAIN QUERY PLAN SELECT count(*) FROM processes p JOIN process_events e "
+            f"ON e.process_id = p.process_id WHERE {DOOMED}",
+            [NEVER],
+        )
+    )
+    assert "COVERING INDEX processes_status_updated_idx (status=? AND updated_at_ms<?)" in plan
+    assert "SCAN" not in plan
