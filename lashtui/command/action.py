@@ -142,10 +142,9 @@ async def cmd_prune(args: argparse.Namespace) -> int:
     check_prune_cutoff(cutoff)
     # A dry run only reads, so it opens the registry read-only: it cannot write a byte.
     async with facade(args, writes=not args.dry_run) as processes:
+        outcome: ProcessPruneOutcome | ProcessPrunePreview
         if args.dry_run:
-            outcome: ProcessPruneOutcome | ProcessPrunePreview = (
-                await processes.actions.prune_preview(cutoff)
-            )
+            outcome = await processes.actions.prune_preview(cutoff)
         else:
             outcome = await processes.actions.prune(cutoff)
     emit_json(outcome) if args.json else say(f"{outcome.outcome}: {outcome.sentence}")

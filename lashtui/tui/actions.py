@@ -36,6 +36,7 @@ from lashtui.model import (
     ObservedProcess,
     ProcessAction,
     ProcessActionOutcome,
+    ProcessPrunePreview,
     SessionScope,
     tally,
 )
@@ -46,10 +47,11 @@ from lashtui.tui.screens.modals import (
     AbandonScreen,
     ConfirmScreen,
     EndUndecodableScreen,
-    PruneScreen,
     SignalScreen,
     TransferScreen,
 )
+from lashtui.tui.screens.prune import PruneScreen
+from lashtui.tui.screens.typed_count import needs_typed_count
 
 TARGETED = ("cancel", "signal", "abandon", "transfer")
 # The keys every screen that holds a process offers for it.
@@ -183,7 +185,8 @@ class ProcessActions:
 
                 await self._each("cancel", "cancel", targets, cancel)
 
-        self._screen.app.push_screen(ConfirmScreen(question), confirmed)
+        typed = len(targets) if needs_typed_count(len(targets)) else None
+        self._screen.app.push_screen(ConfirmScreen(question, typed), confirmed)
 
     async def action_signal(self) -> None:
         targets = await self._targets_for("signal")
@@ -200,7 +203,11 @@ class ProcessActions:
                 def send(pid: str) -> Awaitable[ProcessActionOutcome]:
                     return self.dashboard.processes.actions.signal(pid, name, signal_id, payload)
 
-                await self._each("signal", f"signal.{name}", targets, send)
+                await self._counted(
+                    f"Signal {name} to {describe(targets)}?",
+                    targets,
+                    lambda: self._each("signal", f"signal.{name}", targets, send),
+                )
 
         self._screen.app.push_screen(SignalScreen(describe(targets), waiting), chosen)
 
@@ -223,7 +230,11 @@ class ProcessActions:
                     act = board.processes.actions
                     return act.request_abandon(pid, board.operator, reason or None)
 
-                await self._each("abandon", "abandon request", targets, ask)
+                await self._counted(
+                    f"Request that the sweep abandon {describe(targets)}?",
+                    targets,
+                    lambda: self._each("abandon", "abandon request", targets, ask),
+                )
 
         self._screen.app.push_screen(AbandonScreen(describe(targets), outlook), requested)
 
@@ -233,18 +244,26 @@ class ProcessActions:
             return
 
         async def moved(scopes: tuple[SessionScope, SessionScope] | None) -> None:
-            if scopes is None:
-                return
-            source, destination = scopes
-            ids = [t.process_id for t in targets]
-            try:  # one call: a transfer moves all its grants or none (scenario 79)
-                outcomes = await self.dashboard.processes.actions.transfer(source, destination, ids)
-            except LashError as error:  # a scope refused before anything moved
-                outcomes = [refusal("transfer", pid, error) for pid in ids]
-            self.acted()
-            self.report("transfer", outcomes)
+            if scopes is not None:
+                source, destination = scopes
+                question = f"Transfer the grants of {describe(targets)}"
+                question += f" from {source.id()} to {destination.id()}?"
+                await self._counted(
+                    question, targets, lambda: self._transfer(targets, source, destination)
+                )
 
         self._screen.app.push_screen(TransferScreen(describe(targets), self.default_scope()), moved)
+
+    async def _transfer(
+        self, targets: Sequence[ObservedProcess], source: SessionScope, destination: SessionScope
+    ) -> None:
+        ids = [t.process_id for t in targets]
+        try:  # one call: a transfer moves all its grants or none (scenario 79)
+            outcomes = await self.dashboard.processes.actions.transfer(source, destination, ids)
+        except LashError as error:  # a scope refused before anything moved
+            outcomes = [refusal("transfer", pid, error) for pid in ids]
+        self.acted()
+        self.report("transfer", outcomes)
 
     async def action_end_undecodable(self) -> None:
         held = await self._targets_for("end_undecodable")
@@ -263,7 +282,11 @@ class ProcessActions:
 
         async def ended(reason: str | None) -> None:
             if reason is not None:
-                await self._end_undecodable(targets, reason, skipped)
+                await self._counted(
+                    f"End {describe(targets)}?",
+                    targets,
+                    lambda: self._end_undecodable(targets, reason, skipped),
+                )
 
         screen = EndUndecodableScreen(describe(targets), outlook)
         self._screen.app.push_screen(screen, ended)
@@ -287,29 +310,48 @@ class ProcessActions:
     def action_prune(self, age: str = "7d") -> None:
         if not self.offers("prune"):
             return
+        board = self.dashboard
 
-        async def chosen(cutoff_age_ms: int | None) -> None:
-            if cutoff_age_ms is None:
+        def count(age_ms: int) -> Awaitable[ProcessPrunePreview]:
+            return board.processes.actions.prune_preview(board.clock.now_ms() - age_ms)
+
+        async def chosen(preview: ProcessPrunePreview | None) -> None:
+            if preview is None:
                 return
-            cutoff = self.dashboard.clock.now_ms() - cutoff_age_ms
-            try:
-                outcome = await self.dashboard.processes.actions.prune(cutoff)
+            try:  # bounded by the count's position: rows that ended since are kept
+                outcome = await board.processes.actions.prune(
+                    preview.cutoff_epoch_ms, preview.up_to_change_seq
+                )
             except LashError as error:
                 text.say(self._screen, str(error), title="prune refused", severity="error")
                 return
-            text.say(
-                self._screen,
-                f"{outcome.outcome}: {outcome.sentence} (older than {fmt.duration(cutoff_age_ms)})",
-                title="prune",
-            )
+            text.say(self._screen, f"{outcome.outcome}: {outcome.sentence}", title="prune")
             self.pruned()
 
-        self._screen.app.push_screen(PruneScreen(age), chosen)
+        self._screen.app.push_screen(PruneScreen(age, count), chosen)
 
     def pruned(self) -> None:
         """Called after a prune; a screen holding counts re-takes its census."""
 
     # --- carrying an action out
+
+    async def _counted(
+        self,
+        question: str,
+        targets: Sequence[ObservedProcess],
+        go: Callable[[], Awaitable[None]],
+    ) -> None:
+        """Run a form's action now, or, on `TYPED_COUNT_FROM` targets or more, once the
+        operator has confirmed it by typing their count (No stays the default)."""
+        if not needs_typed_count(len(targets)):
+            await go()
+            return
+
+        async def answered(yes: bool | None) -> None:
+            if yes:
+                await go()
+
+        self._screen.app.push_screen(ConfirmScreen(question, len(targets)), answered)
 
     async def _targets_for(self, action: str) -> list[ObservedProcess]:
         if not self.offers(action):

@@ -93,9 +93,7 @@ def test_a_prune_says_what_it_deleted(capsys: pytest.CaptureFixture[str], db: Pa
     code, out, _ = run(capsys, db, "prune", "--before", CUTOFF_MS)
 
     assert code == 0
-    assert out == (
-        f"done: pruned 1 terminal process and 2 events last changed before {CUTOFF}\n"
-    )
+    assert out == (f"done: pruned 1 terminal process and 2 events last changed before {CUTOFF}\n")
     code, out, _ = run(capsys, db, "prune", "--before", CUTOFF_MS)
     assert out == (
         f"unchanged: no terminal process was last changed before {CUTOFF}: nothing was deleted\n"

@@ -59,15 +59,13 @@ async def test_the_cutoff_is_strict_and_running_rows_are_never_counted(registry,
 
 
 async def test_a_prune_bounded_by_the_count_spares_rows_that_ended_after_it(registry, clock):
-    early, _late = await three_ended_one_running(registry, clock)
+    await three_ended_one_running(registry, clock)
     count = await registry.count_prunable_processes(NEVER)
     assert count.processes == 3
     clock.advance(1_000)
     await finish(registry, "live")  # ends after the count: not what the operator confirmed
 
-    report = await registry.prune_terminal_processes(
-        NEVER, up_to_change_seq=count.up_to_change_seq
-    )
+    report = await registry.prune_terminal_processes(NEVER, up_to_change_seq=count.up_to_change_seq)
 
     assert (report.pruned_processes, report.pruned_events) == (3, 4)
     assert await registry.get_process("live") is not None

@@ -21,8 +21,9 @@ from lashtui.model import SessionScope
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import LashtuiApp, make_app
 from lashtui.tui.palette import ProcessIdProvider
-from lashtui.tui.screens.modals import ConfirmScreen, PruneScreen, TransferScreen
+from lashtui.tui.screens.modals import ConfirmScreen, TransferScreen
 from lashtui.tui.screens.processes import ProcessesScreen
+from lashtui.tui.screens.prune import PruneScreen
 from lashtui.tui.widgets.process_table import ProcessTable
 from lashtui.tui.window import WINDOW
 from tests.builders import ext
@@ -199,7 +200,7 @@ async def test_prune_from_the_command_line_removes_old_terminal_rows(scene: Any)
         screen, table = await home(pilot)
         assert "c-done" in table.processes
         await command(pilot, "prune 7d")
-        await until(pilot, lambda: isinstance(app.screen, PruneScreen))
+        await until(pilot, lambda: isinstance(app.screen, PruneScreen) and app.screen.preview)
         await pilot.click("#prune")
         await until(pilot, lambda: "c-done" not in table.processes)
         assert all(not p.terminal for p in table.processes.values())

@@ -29,6 +29,7 @@ from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import make_app
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.processes import ProcessesScreen
+from lashtui.tui.screens.prune import PruneScreen
 from lashtui.tui.widgets.process_table import ProcessTable
 from lashtui.worker import ProcessWorker
 from tests.tui.scene import START_MS, seed_every_state, seed_many
@@ -198,6 +199,8 @@ def _select_then(pid: str, *keys: str) -> Any:
         if isinstance(screen, ProcessDetailScreen):
             async with asyncio.timeout(10):
                 await screen.loaded.wait()
+        if isinstance(screen, PruneScreen):  # its count arrives from a worker
+            await until(pilot, lambda: screen.preview is not None)
         await pilot.pause()
 
     return run_before

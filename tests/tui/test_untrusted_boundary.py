@@ -6,7 +6,10 @@ label to `Static(f"...")` fails here before any hostile registry reaches it; myp
 keeps the annotations this check trusts true.
 
 Markup-reading calls checked: `notify(...)` (anywhere but text.py), the content of
-`Static`, `Label` and `Button`, `.update(...)` on a `query_one(..., Static | Label)`,
+`Static`, `Label` and `Button`, a `Tree`'s labels (`Tree(label)`, `add_leaf`, `set_label`,
+`node.label = ...`, and `node.add(label, data=...)`: a node's `add` is told from a set's by
+its keywords, so the payload tree passes `data=` to every one), `.update(...)` on a
+`query_one(..., Static | Label)`,
 `Hit`/`DiscoveryHit` displays and help, `border_title`/`border_subtitle`, and `Binding`
 descriptions and tooltips. A safe value is a string literal, a call into `text.*`, a
 `Text(...)`/`Content(...)` (or a method of one, bar `from_markup`), a module constant
@@ -28,7 +31,8 @@ import lashtui.tui
 TUI = Path(lashtui.tui.__file__).parent
 WIDGETS = {"Static", "Label", "Button"}  # their first argument is content read as markup
 SAFE_TYPES = {"Text", "Content"}
-TITLES = {"border_title", "border_subtitle"}
+TITLES = {"border_title", "border_subtitle", "label"}
+TREE_ADD_KEYWORDS = {"data", "expand", "allow_expand", "before", "after"}
 
 
 @dataclass
@@ -141,6 +145,18 @@ class Checker(ast.NodeVisitor):
             and any(_name(argument) in WIDGETS for argument in node.args)
         )
 
+    @staticmethod
+    def _is_tree_label(node: ast.Call, name: str | None, keywords: dict[str, ast.expr]) -> bool:
+        """`Tree(label)`, `node.add_leaf(label)`, `node.set_label(label)`, and
+        `node.add(label, data=...)` (a set's `add` takes no keywords)."""
+        if name == "Tree" and isinstance(node.func, ast.Name):
+            return True
+        if not isinstance(node.func, ast.Attribute):
+            return False
+        return name in ("add_leaf", "set_label") or (
+            name == "add" and bool(TREE_ADD_KEYWORDS & keywords.keys())
+        )
+
     # --- the markup-reading calls
 
     def visit_Assign(self, node: ast.Assign) -> None:
@@ -157,6 +173,9 @@ class Checker(ast.NodeVisitor):
         elif name in WIDGETS and isinstance(node.func, ast.Name):
             content = node.args[0] if node.args else keywords.get("content")
             self._check(node, content or keywords.get("label"), f"{name}()")
+        elif self._is_tree_label(node, name, keywords):
+            label = node.args[0] if node.args else keywords.get("label")
+            self._check(node, label, f"a Tree label ({name})")
         elif name == "update" and isinstance(node.func, ast.Attribute):
             receiver = node.func.value
             if self._is_widget_query(receiver) or (
@@ -208,6 +227,11 @@ def test_no_view_passes_stored_text_to_a_markup_reading_call() -> None:
         "panel.border_title = process.label",
         "yield Static(Content.from_markup(label))",
         "yield Static(text.plain(x) if ok else label)",
+        "node.add(f'{key}: {value}', data=value)",
+        "node.add_leaf(label)",
+        "tree.root.set_label(label)",
+        "node.label = label",
+        "yield Tree(label)",
     ],
 )
 def test_the_check_catches_each_way_to_forget(tmp_path: Path, source: str) -> None:
@@ -224,6 +248,9 @@ def test_the_check_catches_each_way_to_forget(tmp_path: Path, source: str) -> No
         "shown = text.joined(lines)\n    self.query_one(Static).update(shown)",
         "yield Hit(1, Content('\\n').join(parts), go, text=title)",
         "text.say(self, str(error), title='export failed')",
+        "node.add(text.plain(key, ': '), data=value)",
+        "node.add_leaf(Text(key))",
+        "seen.add(key)",
     ],
 )
 def test_the_check_passes_what_is_safe(tmp_path: Path, source: str) -> None:

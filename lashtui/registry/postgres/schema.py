@@ -39,8 +39,7 @@ DDL: tuple[str, ...] = (
     "CREATE INDEX processes_owner_scope_idx ON processes(owner_scope_id, process_id)",
     # A prune's count and its delete seek each terminal status's range of updated times
     # and read the ids from the index alone (sql/prune.py).
-    "CREATE INDEX processes_status_updated_idx "
-    "ON processes(status, updated_at_ms, process_id)",
+    "CREATE INDEX processes_status_updated_idx ON processes(status, updated_at_ms, process_id)",
     """CREATE TABLE process_change_clock (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
         current_seq BIGINT NOT NULL

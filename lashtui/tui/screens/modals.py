@@ -1,8 +1,10 @@
 """The modals every action goes through: a confirmation that names its targets and defaults
-to No, and the forms for a signal (name and JSON payload, both checked before sending), an
-abandon request (a reason), a grant transfer (two scopes), a prune (an age) and ending an
-undecodable row (a reason, required: it is stored in the row's terminal event). A form
-checks its values before it closes, so nothing is sent half-formed.
+to No (and, for 100 targets or more, asks for their count typed: `typed_count`), and the
+forms for a signal (name and JSON payload, both checked before sending), an abandon request
+(a reason), a grant transfer (two scopes) and ending an undecodable row (a reason, required:
+it is stored in the row's terminal event). A form checks its values before it closes, so
+nothing is sent half-formed. The prune form, which counts what it would delete, is
+`screens.prune`.
 
 Targets and outlooks name stored ids and labels, so every one is shown through
 `lashtui.tui.text` (never as markup, control characters escaped); a stored value is
@@ -21,33 +23,51 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from lashtui.clock import parse_duration_ms
 from lashtui.errors import InvalidRequest
 from lashtui.model import SessionScope, validate_process_signal_name
 from lashtui.tui import text
+from lashtui.tui.screens.typed_count import TypedCount
 from lashtui.untrusted import is_visible
 
 Words = str | Text  # the modal's question or targets: plain words, never markup
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    """Yes/No about one action; No has the focus, Escape means No."""
+    """Yes/No about one action; No has the focus, Escape means No. On `typed_count`
+    targets (a big action, see `typed_count`), Yes stays disabled until the operator has
+    typed that count; Enter in the field then answers Yes."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(False)", "No")]
 
-    def __init__(self, question: Words) -> None:
+    def __init__(self, question: Words, typed_count: int | None = None) -> None:
         super().__init__()
         self.question = question
+        self.typed_count = typed_count
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(text.plain(self.question), id="question")
+            if self.typed_count is not None:
+                yield TypedCount(self.typed_count, "acts on")
             with Horizontal(classes="buttons"):
                 yield Button("No", id="no", variant="primary")
-                yield Button("Yes", id="yes", variant="error")
+                guarded = self.typed_count is not None  # until the count is typed
+                yield Button("Yes", id="yes", variant="error", disabled=guarded)
+
+    @property
+    def guarded(self) -> bool:
+        """Whether Yes is still held back for want of the typed count."""
+        return self.typed_count is not None and not self.query_one(TypedCount).confirmed
 
     def on_mount(self) -> None:
         self.query_one("#no", Button).focus()
+
+    def on_input_changed(self) -> None:
+        self.query_one("#yes", Button).disabled = self.guarded
+
+    def on_input_submitted(self) -> None:
+        if not self.guarded:
+            self.dismiss(True)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
@@ -207,30 +227,6 @@ class TransferScreen(FormScreen[tuple[SessionScope, SessionScope]]):
     def read(self) -> tuple[SessionScope, SessionScope]:
         source = SessionScope.parse(self.value("#from-scope"))
         return source, SessionScope.parse(self.value("#to-scope"))
-
-
-class PruneScreen(FormScreen[int]):
-    """Prune terminal processes older than an age; answers the age in milliseconds."""
-
-    def __init__(self, age: str) -> None:
-        super().__init__()
-        self.age = age
-
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Label("Prune terminal processes (and their events) that ended longer ago than:")
-            yield Input(self.age, placeholder="an age such as 7d, 12h or 30m", id="prune-age")
-            yield Static("Running and waiting processes are never pruned.", id="outlook")
-            yield Static("", id="form-error")
-            with Horizontal(classes="buttons"):
-                yield Button("No", id="no", variant="primary")
-                yield Button("Prune", id="prune", variant="error")
-
-    def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
-
-    def read(self) -> int:
-        return parse_duration_ms(self.value("#prune-age"))
 
 
 HELP = """\

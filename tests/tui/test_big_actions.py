@@ -1,0 +1,216 @@
+"""Issue 17 item 6 in the dashboard: before a big action, its size.
+
+The prune form counts what it would delete (processes and events) before it offers Prune,
+and the prune it runs deletes the rows counted, not rows that ended since. An action on 100
+or more targets asks the operator to type the count: a wrong count keeps the button
+disabled, No stays focused, and Escape acts on nothing. Real registry files, the real app
+driven by Pilot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Button, Input, Static
+
+from lashtui.admin import Processes
+from lashtui.clock import ManualClock
+from lashtui.model import ProcessListFilter, ProcessStatusFilter, SuccessOutput
+from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.tui.app import LashtuiApp, make_app
+from lashtui.tui.screens.modals import ConfirmScreen
+from lashtui.tui.screens.prune import PruneScreen
+from lashtui.tui.widgets.process_table import ProcessTable
+from tests.tui.scene import START_MS, home_loaded, seed_many, until
+
+ROWS = 300  # every second one completed: 150 terminal, 150 running
+DAY_MS = 86_400_000
+
+
+def seed_with_events(path: str) -> None:
+    """`seed_many`'s rows, and two events for each completed one (the seed writes none)."""
+    seed_many(path, ROWS, every_nth_terminal=2)
+    with sqlite3.connect(path) as conn:
+        query = "SELECT process_id FROM processes WHERE status = 'completed'"
+        ended = [pid for (pid,) in conn.execute(query)]
+        conn.executemany(
+            "INSERT INTO process_events (process_id, sequence, event_type, payload_hash, "
+            "occurred_at_ms, event_json) VALUES (?, ?, 'process.note', '', ?, '{}')",
+            [(pid, seq, START_MS) for pid in ended for seq in (1, 2)],
+        )
+    conn.close()
+
+
+@pytest.fixture
+async def big(tmp_path: Path) -> AsyncIterator[tuple[Processes, ManualClock]]:
+    path = str(tmp_path / "big.db")
+    await asyncio.to_thread(seed_with_events, path)
+    clock = ManualClock(START_MS + 8 * DAY_MS)
+    registry = await SqliteProcessRegistry.open(path, clock=clock)
+    yield Processes(registry, clock=clock), clock
+    await registry.close()
+
+
+@pytest.fixture
+def big_for_snapshots(tmp_path: Path) -> Iterator[tuple[Processes, ManualClock]]:
+    """`big` for snapshot tests (plain `def` tests, no event loop of their own)."""
+    path = str(tmp_path / "big.db")
+    seed_with_events(path)
+    clock = ManualClock(START_MS + 8 * DAY_MS)
+    registry = asyncio.run(SqliteProcessRegistry.open(path, clock=clock))
+    yield Processes(registry, clock=clock), clock
+    asyncio.run(registry.close())
+
+
+def app_for(processes: Processes, clock: ManualClock) -> LashtuiApp:
+    return make_app(processes, clock=clock, operator="operator:test", refresh_s=0.05)
+
+
+def shown(screen: Any, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+async def test_the_prune_form_counts_processes_and_events_before_it_asks(big: Any) -> None:
+    processes, clock = big
+    app = app_for(processes, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await home_loaded(pilot)
+        await pilot.press("P")
+        await until(pilot, lambda: isinstance(app.screen, PruneScreen) and app.screen.preview)
+        form = app.screen
+        assert isinstance(form, PruneScreen)
+        assert shown(form, "#prune-preview") == (
+            "Prune 150 terminal processes and 300 events last changed before "
+            "2026-05-29 20:26:40 UTC?"
+        )
+        prune = form.query_one("#prune", Button)
+        assert prune.disabled and form.query_one("#no", Button).has_focus
+        typed = form.query_one("#typed-count", Input)
+        typed.value = "149"
+        await pilot.pause()
+        assert prune.disabled
+        # A process that ends after the count is not part of what was confirmed.
+        await processes.registry.complete_process("p-000001", SuccessOutput(value=1))
+        typed.value = "150"
+        await pilot.pause()
+        assert not prune.disabled
+        await pilot.click("#prune")
+        await until(pilot, lambda: not isinstance(app.screen, PruneScreen))
+        await until(pilot, lambda: any("pruned" in n.message for n in app._notifications))
+        messages = [n.message for n in app._notifications]
+        assert (
+            "done: pruned 150 terminal processes and 300 events last changed before "
+            "2026-05-29 20:26:40 UTC" in messages
+        )
+    # p-000001 ended after the count (at the cutoff's own age it would not have been old
+    # enough; the bound keeps it whatever the cutoff): it is still there.
+    assert await processes.registry.get_process("p-000001") is not None
+    count = await processes.registry.count_prunable_processes(clock.now_ms() + 1)
+    assert (count.processes, count.events) == (1, 1)
+
+
+async def test_the_prune_form_recounts_when_the_age_changes(big: Any) -> None:
+    processes, clock = big
+    app = app_for(processes, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await home_loaded(pilot)
+        await pilot.press("P")
+        await until(pilot, lambda: isinstance(app.screen, PruneScreen) and app.screen.preview)
+        form = app.screen
+        assert isinstance(form, PruneScreen)
+        form.query_one("#prune-age", Input).value = "9d"  # older than every row
+        await until(pilot, lambda: form.preview is not None and form.preview.processes == 0)
+        assert shown(form, "#prune-preview") == (
+            "No terminal process was last changed before 2026-05-27 20:26:40 UTC: "
+            "nothing to prune."
+        )
+        assert form.query_one("#prune", Button).disabled
+        assert not form.query("#typed-count")
+        form.query_one("#prune-age", Input).value = "soon"
+        await pilot.pause()
+        assert form.preview is None and form.query_one("#prune", Button).disabled
+        assert "soon" in shown(form, "#form-error")
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, PruneScreen))
+    count = await processes.registry.count_prunable_processes(clock.now_ms())
+    assert count.processes == 150  # nothing was pruned
+
+
+async def test_an_action_on_a_hundred_marked_rows_asks_for_their_count(big: Any) -> None:
+    processes, clock = big
+    app = app_for(processes, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        home = await home_loaded(pilot)
+        table = home.query_one(ProcessTable)
+        await pilot.press("f")  # running: the 150 live rows
+        await until(pilot, lambda: not any(p.terminal for p in table.processes.values()))
+        await pilot.press("asterisk")
+        await until(pilot, lambda: len(home.marked) == 150)
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        confirm = app.screen
+        yes = confirm.query_one("#yes", Button)
+        assert yes.disabled and confirm.query_one("#no", Button).has_focus
+        typed = confirm.query_one("#typed-count", Input)
+        for wrong in ("", "15", "1500", "abc"):
+            typed.value = wrong
+            await pilot.pause()
+            assert yes.disabled, wrong
+        await pilot.press("enter")  # on No, the default
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        assert not await cancel_requests(processes)
+
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        app.screen.query_one("#typed-count", Input).value = "150"
+        await pilot.pause()
+        await pilot.click("#yes")
+        await until(pilot, lambda: any("150 requested" in n.message for n in app._notifications))
+    assert len(await cancel_requests(processes)) == 150
+
+
+async def cancel_requests(processes: Processes) -> list[str]:
+    """The processes with a cancel request in their event log."""
+    rows = await processes.registry.list_processes(
+        ProcessListFilter(status=ProcessStatusFilter.ANY)
+    )
+    found = []
+    for row in rows:
+        events = await processes.registry.events_after(row.id, 0)
+        if any(e.event_type == "process.cancel_requested" for e in events):
+            found.append(row.id)
+    return found
+
+
+def test_prune_preview_snapshot(big_for_snapshots: Any, snap_compare: Any) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await home_loaded(pilot)
+        await pilot.press("P")
+        await until(pilot, lambda: isinstance(app.screen, PruneScreen) and app.screen.preview)
+        await pilot.pause()
+
+    app = app_for(*big_for_snapshots)
+    assert snap_compare(app, terminal_size=(100, 24), run_before=run_before)
+
+
+def test_typed_count_confirmation_snapshot(big_for_snapshots: Any, snap_compare: Any) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        home = await home_loaded(pilot)
+        table = home.query_one(ProcessTable)
+        await pilot.press("f")
+        await until(pilot, lambda: not any(p.terminal for p in table.processes.values()))
+        await pilot.press("asterisk")
+        await until(pilot, lambda: len(home.marked) == 150)
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        app.screen.query_one("#typed-count", Input).value = "15"  # not yet the count
+        await pilot.pause()
+
+    app = app_for(*big_for_snapshots)
+    assert snap_compare(app, terminal_size=(100, 24), run_before=run_before)
