@@ -4,15 +4,21 @@ new events live. A row whose stored record cannot be decoded says so, why, and h
 ended; its events show as they are (an event that does not decode says why in its row).
 
 The timeline pages with `events_after` from the last sequence it holds, so a long log is
-read once and then only its tail. It can be narrowed to event types (`/`), shown with
-relative or absolute times (`r`), and exported as JSONL (`e`).
+read once and then only its tail. It can be narrowed (`/`) to the events whose type or
+payload contains a text, ignoring case: a filter, like `/` in the Processes view, because
+the timeline follows new events live and a filter keeps following (a new event that
+matches appears; the match count is on the field's border). Times show relative or absolute
+(`r`); the timeline exports as JSONL (`e`). Enter on an event opens its payload as a tree,
+`i` and `o` the process's input and output (`screens.payload`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import ClassVar
 
+from pydantic import JsonValue
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -35,6 +41,7 @@ from lashtui.tui import text
 from lashtui.tui.actions import ACTION_BINDINGS, COPY_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.export import export_timeline
+from lashtui.tui.screens.payload import PayloadScreen
 from lashtui.tui.undecodable import way_out
 from lashtui.untrusted import is_visible, visible_json
 
@@ -155,7 +162,9 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         *ACTION_BINDINGS,
-        Binding("slash", "find", "Filter types"),
+        Binding("slash", "find", "Search"),
+        Binding("i", "show_input", "Input"),
+        Binding("o", "show_output", "Output"),
         Binding("r", "toggle_time", "Rel/abs time"),
         Binding("e", "export", "Export"),
         *COPY_BINDINGS,
@@ -175,13 +184,19 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         self.cancel_read = False
         self.after = 0
         self.absolute = False
-        self.type_filter = ""
+        self.type_filter = ""  # the `/` text, casefolded: matched in type and payload
+        # Each event's type and payload as the filter searches them (casefolded JSON), made
+        # once per event and only while a filter is set: a payload may be up to 1 MiB.
+        self.haystacks: dict[int, str] = {}
         self.loaded = asyncio.Event()
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="summary")
-        yield Input(placeholder="show event types containing… (Esc clears)", id="type-filter")
+        yield Input(
+            placeholder="show events whose type or payload contains… (any case; Esc clears)",
+            id="type-filter",
+        )
         yield DataTable(id="timeline", cursor_type="row")
         yield Footer()
 
@@ -264,7 +279,10 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         move from pending to delivered)."""
         timeline = self.query_one("#timeline", DataTable)
         now = self.dashboard.clock.now_ms()
-        shown = [e for e in self.events if self.type_filter in e.event_type]
+        shown = [e for e in self.events if self.matches(e)]
+        field = self.query_one("#type-filter", Input)
+        counted = f"{len(shown):,} of {len(self.events):,} events match"
+        field.border_title = text.plain(counted) if self.type_filter else None
         keys = {str(e.sequence) for e in shown}
         for row_key in [k for k in timeline.rows if k.value not in keys]:
             timeline.remove_row(row_key)
@@ -284,8 +302,50 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         if follow and timeline.row_count:
             timeline.move_cursor(row=timeline.row_count - 1)
 
+    def matches(self, event: ObservedProcessEvent) -> bool:
+        if not self.type_filter:
+            return True
+        haystack = self.haystacks.get(event.sequence)
+        if haystack is None:
+            payload = json.dumps(event.payload, ensure_ascii=False)
+            haystack = f"{event.event_type}\n{payload}\n{event.undecodable or ''}".casefold()
+            self.haystacks[event.sequence] = haystack
+        return self.type_filter in haystack
+
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on an event: its payload as a tree."""
+        sequence = int(str(event.row_key.value))
+        found = next((e for e in self.events if e.sequence == sequence), None)
+        if found is None:
+            return
+        title = text.plain(
+            "process ", text.data(self.process_id), f" · event #{found.sequence} ",
+            text.data(found.event_type), " · payload",
+        )
+        note = None
+        if found.undecodable is not None:
+            note = text.plain("undecodable: ", text.data(found.undecodable))
+        self.app.push_screen(PayloadScreen(title, found.payload, note))
+
+    def action_show_input(self) -> None:
+        if self.process is not None:
+            self.open_value("input", json.loads(self.process.input.model_dump_json()))
+
+    def action_show_output(self) -> None:
+        if self.process is None:
+            return
+        output = self.process.status.await_output
+        if output is None:
+            text.say(self, "it has no output yet: it has not ended", title="output")
+            return
+        self.open_value("output", json.loads(output.model_dump_json()))
+
+    def open_value(self, what: str, value: JsonValue) -> None:
+        title = text.plain("process ", text.data(self.process_id), f" · {what}")
+        self.app.push_screen(PayloadScreen(title, value))
 
     def action_find(self) -> None:
         field = self.query_one("#type-filter", Input)
@@ -293,7 +353,9 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         field.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self.type_filter = event.value.strip()
+        self.type_filter = event.value.strip().casefold()
+        if not self.type_filter:
+            self.haystacks.clear()
         self.render_timeline()
 
     def on_input_submitted(self) -> None:
