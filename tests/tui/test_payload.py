@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import JsonValue
+from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
+from textual.widgets.tree import TreeNode
 
 from lashtui.admin import Processes
 from lashtui.clock import ManualClock
@@ -40,7 +43,7 @@ from tests.tui.test_hostile_app import check_screen, click_on, screen_text
 
 CLICK_QUIT = "[@click=app.quit]x"
 CLEAR = "\x1b[2J"
-HOSTILE = {
+HOSTILE: JsonValue = {
     CLICK_QUIT: CLEAR,
     "[b]not bold[/b]": ["[/]", "[@click=screen.export('victim.txt')]click me[/]"],
     "nested": {"deeper": {"n": 1, "ok": True, "none": None}},
@@ -62,12 +65,13 @@ async def seed(registry: SqliteProcessRegistry) -> None:
     await registry.register_process(
         registration("p", External(metadata={"label": "importer"}), EXTERNAL, event_types=types)
     )
-    for event_type, payload in (
+    payloads: list[tuple[str, JsonValue]] = [
         ("note", HOSTILE),
         ("deep", deep(DEPTH)),
         ("wide", list(range(2_500))),
         ("Signal.Approve", {"by": "Dana", "comment": "ship it"}),
-    ):
+    ]
+    for event_type, payload in payloads:
         await registry.append_event("p", ProcessEventAppendRequest.new(event_type, payload))
     await registry.complete_process("p", SuccessOutput(value={"rows": 12, "by": CLICK_QUIT}))
 
@@ -106,11 +110,16 @@ async def open_event(pilot: Pilot[Any], sequence: int) -> PayloadTree:
     return pilot.app.screen.query_one(PayloadTree)
 
 
+def plain(node: TreeNode[Any]) -> str:
+    label = node.label
+    return Text(label).plain if isinstance(label, str) else label.plain
+
+
 def labels(tree: PayloadTree) -> list[str]:
     found, todo = [], [tree.root]
     while todo:
         node = todo.pop(0)
-        found.append(node.label.plain)
+        found.append(plain(node))
         todo.extend(node.children)
     return found
 
@@ -147,7 +156,7 @@ async def test_a_deep_payload_opens_a_level_at_a_time(processes: Processes) -> N
             node.expand()
             await pilot.pause()
             node = node.children[0]
-        assert node.label.plain == 'a: "bottom"'
+        assert plain(node) == 'a: "bottom"'
         assert node.data is not None and node.data.path == "$" + ".a" * DEPTH
         tree.move_cursor(node)
         await pilot.press("Y")
@@ -161,12 +170,12 @@ async def test_a_wide_payload_shows_its_children_a_batch_at_a_time(processes: Pr
         tree = await open_event(pilot, 3)
         children = tree.root.children
         assert len(children) == CHILDREN_SHOWN + 1
-        assert children[-1].label.plain == "… 1,500 more (Enter shows the next 1,000)"
+        assert plain(children[-1]) == "… 1,500 more (Enter shows the next 1,000)"
         tree.move_cursor(children[-1])
         await pilot.press("enter")
         await until(pilot, lambda: len(tree.root.children) == 2 * CHILDREN_SHOWN + 1)
-        assert tree.root.children[CHILDREN_SHOWN].label.plain == "1000: 1000"
-        assert tree.root.children[-1].label.plain.startswith("… 500 more")
+        assert plain(tree.root.children[CHILDREN_SHOWN]) == "1000: 1000"
+        assert plain(tree.root.children[-1]).startswith("… 500 more")
 
 
 async def test_copy_gives_the_selected_nodes_json(processes: Processes) -> None:
@@ -197,7 +206,7 @@ async def test_input_and_output_open_as_trees(processes: Processes) -> None:
         await pilot.press("o")
         await until(pilot, lambda: isinstance(app.screen, PayloadScreen))
         tree = app.screen.query_one(PayloadTree)
-        value = next(n for n in tree.root.children if n.label.plain.startswith("value:"))
+        value = next(n for n in tree.root.children if plain(n).startswith("value:"))
         value.expand()
         await pilot.pause()
         assert f'by: "{CLICK_QUIT}"' in labels(tree)
