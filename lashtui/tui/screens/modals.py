@@ -247,8 +247,14 @@ Acting on the selected or marked processes (never offered read-only)
   s   signal: a name and a JSON payload, checked before sending
   a   request abandon: the sweep abandons it when the rules allow, and says when
   t   transfer grants from one session scope to another
-  P   prune terminal processes older than an age
+  P   prune terminal processes older than an age (counts what it deletes first)
+  100 or more targets: type their count to confirm
   E   end a row whose record cannot be decoded (only those): asks a reason, ends it failed
+
+Process detail
+  /   search: show the events whose type or payload contains a text (any case)
+  Enter  the selected event's payload as a tree    i / o  the input / the output
+  In a tree: Enter or space opens and closes, Y copies the node's JSON, Esc back
 
 Leases, Abandon requests
   Enter  open the process      c s a  act on it      Tab  next section (abandon requests)
