@@ -17,14 +17,14 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, Input, Static
+from textual.widgets import Button, Input, Label, Static
 
 from lashtui.admin import Processes
 from lashtui.clock import ManualClock
 from lashtui.model import ProcessListFilter, ProcessStatusFilter, SuccessOutput
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import LashtuiApp, make_app
-from lashtui.tui.screens.modals import ConfirmScreen
+from lashtui.tui.screens.modals import AbandonScreen, ConfirmScreen, SignalScreen
 from lashtui.tui.screens.prune import PruneScreen
 from lashtui.tui.widgets.process_table import ProcessTable
 from tests.tui.scene import START_MS, home_loaded, seed_many, until
@@ -214,3 +214,55 @@ def test_typed_count_confirmation_snapshot(big_for_snapshots: Any, snap_compare:
 
     app = app_for(*big_for_snapshots)
     assert snap_compare(app, terminal_size=(100, 24), run_before=run_before)
+
+
+async def test_a_form_action_on_a_hundred_rows_asks_for_the_count_after_the_form(
+    big: Any,
+) -> None:
+    processes, clock = big
+    app = app_for(processes, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        home = await home_loaded(pilot)
+        table = home.query_one(ProcessTable)
+        await pilot.press("f")
+        await until(pilot, lambda: not any(p.terminal for p in table.processes.values()))
+        await pilot.press("asterisk")
+        await until(pilot, lambda: len(home.marked) == 150)
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, SignalScreen))
+        app.screen.query_one("#signal-name", Input).value = "approve"
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        question = str(app.screen.query_one("#question", Label).render())
+        assert question.startswith("Signal approve to 150 processes: p-000001, p-000003")
+        assert app.screen.query_one("#yes", Button).disabled
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+    signals = [
+        event
+        for pid in ("p-000001", "p-000299")
+        for event in await processes.registry.events_after(pid, 0)
+        if event.event_type.startswith("signal.")
+    ]
+    assert signals == []  # nothing sent without the count
+
+
+async def test_a_form_action_runs_once_the_count_is_typed(big: Any) -> None:
+    processes, clock = big
+    app = app_for(processes, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        home = await home_loaded(pilot)
+        table = home.query_one(ProcessTable)
+        await pilot.press("f")
+        await until(pilot, lambda: not any(p.terminal for p in table.processes.values()))
+        await pilot.press("asterisk")
+        await until(pilot, lambda: len(home.marked) == 150)
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, AbandonScreen))
+        await pilot.click("#request")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.click("#typed-count")
+        await pilot.press("1", "5", "0", "enter")  # in the field, with the right count: Yes
+        await until(pilot, lambda: any("abandon" in n.title for n in app._notifications))
+    requested = await processes.observe(["p-000001", "p-000299"])
+    assert all(p.abandon_request is not None for p in requested.values())
