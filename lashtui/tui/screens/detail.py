@@ -20,6 +20,7 @@ from typing import ClassVar
 
 from pydantic import JsonValue
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
@@ -42,6 +43,7 @@ from lashtui.tui.actions import ACTION_BINDINGS, COPY_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.export import export_timeline
 from lashtui.tui.screens.payload import PayloadScreen
+from lashtui.tui.timeline_search import TimelineSearch
 from lashtui.tui.undecodable import way_out
 from lashtui.untrusted import is_visible, visible_json
 
@@ -184,10 +186,7 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         self.cancel_read = False
         self.after = 0
         self.absolute = False
-        self.type_filter = ""  # the `/` text, casefolded: matched in type and payload
-        # Each event's type and payload as the filter searches them (casefolded JSON), made
-        # once per event and only while a filter is set: a payload may be up to 1 MiB.
-        self.haystacks: dict[int, str] = {}
+        self.searching = TimelineSearch()  # `/`: type or payload, any case
         self.loaded = asyncio.Event()
 
     def compose(self) -> ComposeResult:
@@ -279,10 +278,10 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         move from pending to delivered)."""
         timeline = self.query_one("#timeline", DataTable)
         now = self.dashboard.clock.now_ms()
-        shown = [e for e in self.events if self.matches(e)]
+        shown = [e for e in self.events if self.searching.matches(e)]
         field = self.query_one("#type-filter", Input)
         counted = f"{len(shown):,} of {len(self.events):,} events match"
-        field.border_title = text.plain(counted) if self.type_filter else None
+        field.border_title = text.plain(counted) if self.searching.needle else None
         keys = {str(e.sequence) for e in shown}
         for row_key in [k for k in timeline.rows if k.value not in keys]:
             timeline.remove_row(row_key)
@@ -302,15 +301,12 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         if follow and timeline.row_count:
             timeline.move_cursor(row=timeline.row_count - 1)
 
-    def matches(self, event: ObservedProcessEvent) -> bool:
-        if not self.type_filter:
-            return True
-        haystack = self.haystacks.get(event.sequence)
-        if haystack is None:
-            payload = json.dumps(event.payload, ensure_ascii=False)
-            haystack = f"{event.event_type}\n{payload}\n{event.undecodable or ''}".casefold()
-            self.haystacks[event.sequence] = haystack
-        return self.type_filter in haystack
+    # A worker made from the method, not from a coroutine: a search typed over by the next
+    # keystroke is cancelled before it starts, and then no coroutine is left un-awaited.
+    @work(group="search", exclusive=True, name="load_search")
+    async def search(self) -> None:
+        await self.searching.made_for(self.events)
+        self.render_timeline()
 
     def action_back(self) -> None:
         self.app.pop_screen()
@@ -353,10 +349,11 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         field.focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        self.type_filter = event.value.strip().casefold()
-        if not self.type_filter:
-            self.haystacks.clear()
-        self.render_timeline()
+        self.searching.set(event.value)
+        if self.searching.needle:  # the payloads' text is made on a thread first
+            self.search()
+        else:
+            self.render_timeline()
 
     def on_input_submitted(self) -> None:
         self.query_one("#timeline", DataTable).focus()
