@@ -3,8 +3,10 @@ reason it does not decode, casefolded, so the search ignores case and matches ma
 or escaped text as the characters stored.
 
 The searched text of an event is made once, while a search is set, and kept: a payload can
-be up to 1 MiB (~0.1 s of JSON), so the text of a whole log is made on a thread
-(`made_for`), and only an event arriving while a search is set is made on the loop.
+be up to 1 MiB (~0.1 s of JSON), so it is made on a thread (`made_for`), never on the event
+loop, and an event whose text is not made yet is not shown as a match until it is (the
+screen makes the missing ones, then shows the matches again). The text does not depend on
+what is searched, so typing another search reuses it.
 """
 
 from __future__ import annotations
@@ -33,17 +35,19 @@ class TimelineSearch:
         if not self.needle:
             self.texts.clear()  # no search: hold no copies of the payloads
 
+    def missing(self, events: Sequence[ObservedProcessEvent]) -> list[ObservedProcessEvent]:
+        """The events whose text a search needs and does not have yet."""
+        if not self.needle:
+            return []
+        return [e for e in events if e.sequence not in self.texts]
+
     async def made_for(self, events: Sequence[ObservedProcessEvent]) -> None:
-        """Make the searched text of every event not made yet, on a thread."""
-        missing = [e for e in events if e.sequence not in self.texts]
-        if missing:
-            made = await asyncio.to_thread(lambda: {e.sequence: searched_text(e) for e in missing})
-            self.texts.update(made)
+        """Make the searched text of these events, on a thread."""
+        made = await asyncio.to_thread(lambda: {e.sequence: searched_text(e) for e in events})
+        self.texts.update(made)
 
     def matches(self, event: ObservedProcessEvent) -> bool:
         if not self.needle:
             return True
         text = self.texts.get(event.sequence)
-        if text is None:  # an event that arrived while the search was set
-            text = self.texts[event.sequence] = searched_text(event)
-        return self.needle in text
+        return text is not None and self.needle in text

@@ -271,3 +271,16 @@ def test_payload_tree_snapshot(processes_for_snapshot: Processes, snap_compare: 
 
     app = app_for(processes_for_snapshot)
     assert snap_compare(app, terminal_size=(100, 20), run_before=run_before)
+
+
+async def test_a_search_keeps_following_new_events(processes: Processes) -> None:
+    app = app_for(processes)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await detail(pilot)
+        timeline = screen.query_one("#timeline", DataTable)
+        await pilot.press("slash")
+        screen.query_one("#type-filter", Input).value = "later"
+        await until(pilot, lambda: timeline.row_count == 0)
+        request = ProcessEventAppendRequest.new("note", {"when": "Later!"})
+        await processes.registry.append_event("p", request)
+        await until(pilot, lambda: [str(k.value) for k in timeline.rows] == ["6"])

@@ -187,6 +187,7 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         self.after = 0
         self.absolute = False
         self.searching = TimelineSearch()  # `/`: type or payload, any case
+        self.making_texts = False
         self.loaded = asyncio.Event()
 
     def compose(self) -> ComposeResult:
@@ -267,6 +268,8 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         if events:
             self.after = events[-1].sequence
         self.render_timeline(follow=bool(events))
+        if events and self.searching.needle:
+            self.search()  # the new events' text, for the search
 
     def at(self, event: ObservedProcessEvent, now_ms: int) -> str:
         if self.absolute:
@@ -301,11 +304,21 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         if follow and timeline.row_count:
             timeline.move_cursor(row=timeline.row_count - 1)
 
-    # A worker made from the method, not from a coroutine: a search typed over by the next
-    # keystroke is cancelled before it starts, and then no coroutine is left un-awaited.
-    @work(group="search", exclusive=True, name="load_search")
-    async def search(self) -> None:
-        await self.searching.made_for(self.events)
+    def search(self) -> None:
+        """Show the matches known now; make the missing events' text (one worker at a time,
+        never cancelled: the text does not depend on what is searched), then show again."""
+        self.render_timeline()
+        if self.searching.missing(self.events) and not self.making_texts:
+            self.making_texts = True
+            self.make_texts()
+
+    @work(group="search", name="load_search")
+    async def make_texts(self) -> None:
+        try:
+            while missing := self.searching.missing(self.events):
+                await self.searching.made_for(missing)
+        finally:
+            self.making_texts = False
         self.render_timeline()
 
     def action_back(self) -> None:
@@ -350,10 +363,7 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.searching.set(event.value)
-        if self.searching.needle:  # the payloads' text is made on a thread first
-            self.search()
-        else:
-            self.render_timeline()
+        self.search()
 
     def on_input_submitted(self) -> None:
         self.query_one("#timeline", DataTable).focus()
