@@ -127,8 +127,7 @@ async def test_the_prune_form_recounts_when_the_age_changes(big: Any) -> None:
         form.query_one("#prune-age", Input).value = "9d"  # older than every row
         await until(pilot, lambda: form.preview is not None and form.preview.processes == 0)
         assert shown(form, "#prune-preview") == (
-            "No terminal process was last changed before 2026-05-27 20:26:40 UTC: "
-            "nothing to prune."
+            "No terminal process was last changed before 2026-05-27 20:26:40 UTC: nothing to prune."
         )
         assert form.query_one("#prune", Button).disabled
         assert not form.query("#typed-count")
