@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Static
@@ -71,10 +72,11 @@ class PruneScreen(FormScreen[ProcessPrunePreview]):
             self.workers.cancel_group(self, "prune-count")
             return
         self.show(text.plain("Counting what this would delete…"), text.plain(""))
-        self.run_worker(
-            self.load_count(age_ms), group="prune-count", exclusive=True, exit_on_error=False
-        )
+        self.load_count(age_ms)
 
+    # Exclusive: a count for an age typed over is cancelled (made from the method, so one
+    # cancelled before it starts leaves no coroutine un-awaited).
+    @work(group="prune-count", exclusive=True, exit_on_error=False, name="load_prune_count")
     async def load_count(self, age_ms: int) -> None:
         try:
             preview = await self.count(age_ms)
