@@ -26,6 +26,9 @@ from lashtui.model import (
     CANCEL_REQUESTED,
     AbandonRequest,
     Engine,
+    ErrorGroupKey,
+    ErrorGroupQuery,
+    ErrorSummary,
     ObservedProcess,
     ObservedProcessEvent,
     ProcessAwaitOutput,
@@ -234,6 +237,17 @@ class Processes:
         # so the verdict is made again on the observed facts.
         silent = [p for p in observed if p.abandon_request is None and silent_not_dead(p, now_ms)]
         return requested, silent
+
+    async def error_groups(self, query: ErrorGroupQuery | None = None) -> ErrorSummary:
+        """Why rows ended badly, grouped, over a window of the most recently changed rows
+        (`lashtui.model.error` says what a group is and what a window covers)."""
+        return await self.registry.error_groups(query or ErrorGroupQuery())
+
+    async def error_group_rows(
+        self, key: ErrorGroupKey, window: int, limit: int = 500
+    ) -> builtins.list[ObservedProcess]:
+        """The rows of one error group in that window, newest change first."""
+        return await self._observe_all(await self.registry.error_group_rows(key, window, limit))
 
     async def data_version(self) -> int:
         """Moves when another connection commits; see `registry_changes` to wait for that."""

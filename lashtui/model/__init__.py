@@ -5,6 +5,17 @@ Tagged unions (`ProcessInput`, `ProcessAwaitOutput`, `ProcessOriginator`, ...) a
 `Annotated` discriminated unions, so `pydantic.TypeAdapter(ProcessInput)` reads any variant.
 """
 
+from lashtui.model.error import (
+    CLIP_CHARS,
+    ERROR_STATES,
+    WINDOW_DEFAULT,
+    ErrorGroup,
+    ErrorGroupKey,
+    ErrorGroupOrder,
+    ErrorGroupQuery,
+    ErrorSummary,
+    check_group_rows,
+)
 from lashtui.model.event import (
     CANCEL_REQUESTED,
     RESUMED,
@@ -133,6 +144,8 @@ from lashtui.model.worklist import ProcessRunClaim, ProcessWorkItem
 
 __all__ = [
     "CANCEL_REQUESTED",
+    "CLIP_CHARS",
+    "ERROR_STATES",
     "LIVE_STATES",
     "OPERATOR_NAME_MAX",
     "PAGE_LIMIT_MAX",
@@ -141,6 +154,7 @@ __all__ = [
     "TERMINAL_EVENT_TYPES",
     "TERMINAL_STATES",
     "WAITING",
+    "WINDOW_DEFAULT",
     "AbandonEvidence",
     "AbandonRequest",
     "AbandonWriter",
@@ -150,6 +164,11 @@ __all__ = [
     "ConstDedupeKey",
     "ConstSelector",
     "Engine",
+    "ErrorGroup",
+    "ErrorGroupKey",
+    "ErrorGroupOrder",
+    "ErrorGroupQuery",
+    "ErrorSummary",
     "External",
     "ExternalRef",
     "FailureOutput",
@@ -233,6 +252,7 @@ __all__ = [
     "TriggerOccurrenceCause",
     "WaitKind",
     "WaitState",
+    "check_group_rows",
     "check_operator_name",
     "default_process_event_types",
     "event_payload_hash",

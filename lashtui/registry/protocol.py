@@ -15,6 +15,9 @@ from typing import Protocol
 
 from lashtui.model import (
     AbandonRequest,
+    ErrorGroupKey,
+    ErrorGroupQuery,
+    ErrorSummary,
     ExternalRef,
     LeaseOwnerIdentity,
     ProcessAwaitOutput,
@@ -200,6 +203,17 @@ class ProcessRegistry(Protocol):
         """Non-terminal rows with a pending abandon request, and started owner_bound rows;
         with `lapsed_at_ms`, only those of the latter whose lease is gone or has expired by
         then (so the limit is not spent on rows whose owner is still renewing). Id order."""
+        ...
+
+    async def error_groups(self, query: ErrorGroupQuery) -> ErrorSummary:
+        """Failed, cancelled and abandoned rows grouped by (state, clipped code, clipped
+        message) over a window of the most recently changed processes (model/error.py)."""
+        ...
+
+    async def error_group_rows(
+        self, key: ErrorGroupKey, window: int, limit: int = 500
+    ) -> list[ProcessRecord]:
+        """The rows of one error group in the same window, newest change first."""
         ...
 
     async def data_version(self) -> int:

@@ -18,6 +18,9 @@ from typing import Concatenate, ParamSpec, Protocol, TypeVar
 from lashtui.clock import Clock
 from lashtui.model import (
     AbandonRequest,
+    ErrorGroupKey,
+    ErrorGroupQuery,
+    ErrorSummary,
     ExternalRef,
     LeaseOwnerIdentity,
     ProcessAwaitOutput,
@@ -43,7 +46,7 @@ from lashtui.model import (
     SessionScope,
     WaitState,
 )
-from lashtui.registry.sql import event, grant, lease, page, process, prune, run
+from lashtui.registry.sql import error, event, grant, lease, page, process, prune, run
 from lashtui.registry.sql.dialect import Tx
 
 P = ParamSpec("P")
@@ -295,3 +298,11 @@ class SqlProcessRegistry(ABC):
         self, limit: int = 1000, *, lapsed_at_ms: int | None = None
     ) -> list[ProcessRecord]:
         return await self._db.read(page.abandon_candidates, limit, lapsed_at_ms)
+
+    async def error_groups(self, query: ErrorGroupQuery) -> ErrorSummary:
+        return await self._db.read(error.groups, query)
+
+    async def error_group_rows(
+        self, key: ErrorGroupKey, window: int, limit: int = 500
+    ) -> list[ProcessRecord]:
+        return await self._db.read(error.group_rows, key, window, limit)
