@@ -16,7 +16,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from lashtui.admin import abandon_outlook
 from lashtui.model import ObservedProcess
@@ -26,6 +26,7 @@ from lashtui.tui.actions import ACTION_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.live import LiveScreen
+from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.keyed_table import KeyedTable, Row
 from lashtui.untrusted import clipped, visible
 
@@ -106,7 +107,7 @@ class AbandonRequestsScreen(ProcessActions, LiveScreen):
         yield Static(id="silent-title", classes="section-title")
         yield Static("no silent rows", id="silent-empty", classes="view-empty")
         yield KeyedTable(SILENT_COLUMNS, id="silent-table")
-        yield Footer()
+        yield KeyFooter()
 
     async def load(self) -> None:
         now = self.dashboard.clock.now_ms()

@@ -19,7 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.events import Key
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from lashtui.errors import LashError
 from lashtui.model import (
@@ -36,6 +36,7 @@ from lashtui.tui.actions import ACTION_BINDINGS, COPY_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.export import export_timeline
 from lashtui.tui.undecodable import way_out
+from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.untrusted import is_visible, visible_json
 
 TIMELINE_COLUMNS = (
@@ -159,6 +160,7 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         Binding("r", "toggle_time", "Rel/abs time"),
         Binding("e", "export", "Export"),
         *COPY_BINDINGS,
+        Binding("question_mark", "app.help", "Help"),
     ]
 
     def __init__(self, dashboard: Dashboard, process_id: str) -> None:
@@ -183,7 +185,7 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         yield Static(id="summary")
         yield Input(placeholder="show event types containing… (Esc clears)", id="type-filter")
         yield DataTable(id="timeline", cursor_type="row")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         timeline = self.query_one("#timeline", DataTable)

@@ -20,13 +20,14 @@ from collections.abc import Callable
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
 from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.live import LiveScreen
+from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.worker import ProcessWorker, RunEnd, Verdict
 
 stopwatch: Callable[[], float] = time.perf_counter
@@ -71,7 +72,7 @@ class HealthScreen(LiveScreen):
             yield panel(
                 text.plain("Processes by state"), Static(id="state-counts"), id="counts-panel"
             )
-        yield Footer()
+        yield KeyFooter()
 
     async def load(self) -> None:
         processes = self.dashboard.processes

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from lashtui.model import LeaseOwnerIdentity, LocalProcessLiveness, ObservedProcess
 from lashtui.model.lease import read_process_start
@@ -26,6 +26,7 @@ from lashtui.tui.actions import ACTION_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.live import LiveScreen
+from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.keyed_table import KeyedTable, Row
 from lashtui.untrusted import clipped, visible
 from lashtui.worker import default_owner
@@ -144,7 +145,7 @@ class LeasesScreen(ProcessActions, LiveScreen):
         yield Static(id="leases-status", classes="view-status")
         yield Static("no leases held", id="leases-empty", classes="view-empty")
         yield KeyedTable(COLUMNS, id="leases-table")
-        yield Footer()
+        yield KeyFooter()
 
     async def load(self) -> None:
         processes = self.dashboard.processes

@@ -23,7 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from lashtui.errors import LashError
 from lashtui.model import ObservedProcess, ProcessPageQuery
@@ -36,6 +36,7 @@ from lashtui.tui.counts import StateCounts
 from lashtui.tui.export import export_rows
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.process_filters import ProcessFilters
+from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.process_table import ProcessTable
 from lashtui.tui.window import ProcessWindow
 
@@ -89,7 +90,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         yield Input(placeholder="filter by id, label or scope (Esc clears)", id="filter")
         yield ProcessTable(id="process-table")
         yield Input(placeholder=":command (help lists them; Esc closes)", id="command")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(ProcessTable).focus()  # keys go to the list, not the hidden inputs
