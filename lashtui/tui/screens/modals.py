@@ -17,7 +17,7 @@ from pydantic import JsonValue
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, ScrollableContainer, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
@@ -234,7 +234,7 @@ class PruneScreen(FormScreen[int]):
 
 
 HELP = """\
-Views          1 Processes   2 Leases   3 Abandon requests   4 Engine health
+Views          1 Processes   2 Leases   3 Abandon requests   4 Engine health   5 Errors
 
 Processes
   ↑ ↓ PgUp PgDn  move (the list pages in from the registry)   Home End  first / last
@@ -257,6 +257,9 @@ Acting on the selected or marked processes (never offered read-only)
 Leases, Abandon requests
   Enter  open the process      c s a  act on it      Tab  next section (abandon requests)
 
+Errors
+  Enter  the rows of a group, then a process      o  order: largest / most recent first
+
 Anywhere
   Esc  back     ?  this help     ctrl+p  command palette (ids, views, themes)     q  quit
 """
@@ -269,5 +272,7 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id="help"):
-            yield Static(HELP)
+        # Scrolls both ways: on a terminal smaller than the help (80x24 is), the keys and
+        # their words stay in their columns instead of wrapping into each other.
+        with ScrollableContainer(classes="dialog", id="help"):
+            yield Static(HELP, id="help-text")

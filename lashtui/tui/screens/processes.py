@@ -273,12 +273,19 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
             return  # most refreshes change nothing: no repaint then
         self.status_line = line
         try:
-            # layout=False: the line's height is fixed (app.tcss), and a layout of the
-            # screen repaints every widget on it, the table's scrollbar included, which
-            # made a count moving under churn cost a whole-screen repaint.
-            self.query_one("#engine-status", Static).update(text.plain(line), layout=False)
+            status = self.query_one("#engine-status", Static)
         except NoMatches:
             return
+        # layout=False while the line keeps its number of lines: a layout of the screen
+        # repaints every widget on it, the table's scrollbar included, which made a count
+        # moving under churn cost a whole-screen repaint. On a narrow terminal the line
+        # wraps (app.tcss); a change in how many lines it takes needs the layout.
+        status.update(text.plain(line), layout=False)
+        width, height = status.content_size
+        if width:
+            status.clear_cached_dimensions()
+            if status.get_content_height(status.size, self.app.size, width) != height:
+                status.refresh(layout=True)
 
     def filters(self) -> list[str]:
         query = self.page_query
