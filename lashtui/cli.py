@@ -32,6 +32,12 @@ TTL_MS_MAX = 86_400_000
 # which the facade checks too; repeated here so `--help` loads no model).
 CUTOFF_MS_MAX = 253_402_300_799_999
 
+# `errors`: its window and group limit (lashtui.model.error's WINDOW_DEFAULT, WINDOW_MAX and
+# GROUPS_MAX, which the model checks too; repeated here so `--help` loads no model).
+WINDOW_DEFAULT = 20_000
+WINDOW_MAX = 1_000_000
+GROUPS_MAX = 10_000
+
 # The commands that record an operator: the dashboard's cancels and abandon requests too.
 OPERATOR_COMMANDS = ("cancel", "abandon", "dash", "demo")
 
@@ -40,7 +46,7 @@ EXIT_CODES = """exit status:
   1    refused or failed: a target was refused, a value was refused, or the registry could
        not serve; one line per problem on stderr, `lashtui: <sentence>`
   2    usage error: unknown command or flag, missing argument, or a number flag out of its
-       range (--timeout, --ttl-ms, --before, --limit); `dash` without a terminal
+       range (--timeout, --ttl-ms, --before, --limit, --window); `dash` without a terminal
   130  interrupted (Ctrl-C)
   141  stdout was closed by its reader (`lashtui ls | head`): output stopped quietly
 
@@ -204,6 +210,29 @@ def build_parser() -> argparse.ArgumentParser:
                 metavar="S",
                 help="give up after S seconds (exit 1); 0 looks once; default: wait",
             )
+
+    errors = sub.add_parser(
+        "errors",
+        help="failed, cancelled and abandoned processes grouped by state, code and message",
+    )
+    errors.add_argument(
+        "--window",
+        type=lambda text: _whole(text, 1, WINDOW_MAX, "a window"),
+        default=WINDOW_DEFAULT,
+        metavar="N",
+        help=f"group among the N most recently changed processes (default {WINDOW_DEFAULT:,})",
+    )
+    errors.add_argument(
+        "--sort", choices=("count", "last_seen"), default="count", help="largest or latest first"
+    )
+    errors.add_argument(
+        "--limit",
+        type=lambda text: _whole(text, 1, GROUPS_MAX, "a group limit"),
+        default=1000,
+        metavar="N",
+        help="at most N groups (default 1000)",
+    )
+    _add_json(errors)
 
     cancel = sub.add_parser("cancel", help="ask a running process to stop")
     cancel.add_argument("id")

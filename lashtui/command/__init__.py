@@ -4,7 +4,8 @@ Every command is an `async def cmd_<name>(args) -> exit status`. Bad values rais
 `LashError` naming the value (the entry point prints it and exits 1). Read commands open the
 registry read-only and refuse a file that does not exist instead of creating one.
 
-A package by what the commands do: `query` reads (ls, show, events, await), `action`
+A package by what the commands do: `query` reads (ls, show, events, await), `error`
+groups why rows ended badly (errors), `action`
 writes (start and the operator's acts), `worker` runs the engine (worker, sweep) and
 `dashboard` draws (dash, demo); `argument`, `output` and `facade` are what they share.
 `COMMANDS` maps each subcommand's name to its function. Importing it loads neither the
@@ -31,6 +32,7 @@ from lashtui.command.action import (
 )
 from lashtui.command.argument import parse_disposition, parse_json
 from lashtui.command.dashboard import cmd_dash, cmd_demo, without_terminal
+from lashtui.command.error import cmd_errors
 from lashtui.command.facade import facade
 from lashtui.command.output import (
     TABLE_LABEL_WIDTH,
@@ -61,6 +63,7 @@ COMMANDS: dict[str, Command] = {
     "show": cmd_show,
     "events": cmd_events,
     "await": cmd_await,
+    "errors": cmd_errors,
     "start": cmd_start,
     "cancel": cmd_cancel,
     "signal": cmd_signal,

@@ -29,7 +29,7 @@ from lashtui.errors import InvalidRequest
 from lashtui.model.state import ProcessState
 
 CLIP_CHARS = 200  # the characters of a code or message a group is keyed on
-WINDOW_DEFAULT = 50_000  # rows an Errors summary covers, by default (module docstring)
+WINDOW_DEFAULT = 20_000  # rows an Errors summary covers, by default (module docstring)
 WINDOW_MAX = 1_000_000
 GROUPS_MAX = 10_000
 ERROR_STATES: tuple[ProcessState, ...] = (

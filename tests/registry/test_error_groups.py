@@ -159,5 +159,5 @@ def test_a_bad_query_is_one_sentence(fields: dict[str, object], sentence: str) -
 
 
 def test_a_group_is_of_an_ended_badly_state() -> None:
-    with pytest.raises(InvalidRequest, match="got .completed."):
+    with pytest.raises(InvalidRequest, match="got `completed`"):
         ErrorGroupKey.model_validate({"state": "completed", "code": "", "message": ""})

@@ -13,7 +13,13 @@ from textual.pilot import Pilot
 
 from lashtui.admin import Processes
 from lashtui.clock import ManualClock
-from lashtui.model import CancelledOutput, ErrorGroupKey, failure
+from lashtui.model import (
+    CancelledOutput,
+    ErrorGroupKey,
+    ErrorSummary,
+    ProcessAwaitOutput,
+    failure,
+)
 from lashtui.registry import ProcessRegistry
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import make_app
@@ -32,7 +38,7 @@ async def seed_errors(registry: ProcessRegistry, clock: ManualClock) -> None:
     """The every-state scene, then two more timeouts, a hostile failure and two cancels by
     an operator, a minute apart."""
     await seed_every_state(registry, clock)
-    endings = [
+    endings: list[tuple[str, ProcessAwaitOutput]] = [
         ("j-timeout", failure("upstream_timeout", "no answer in 30s")),
         ("k-hostile", failure("bad\x1b[2J", HOSTILE)),
         ("l-timeout", failure("upstream_timeout", "no answer in 30s")),
@@ -74,6 +80,11 @@ async def open_errors(pilot: Pilot[Any]) -> ErrorsScreen:
         await screen.loaded.wait()
     await pilot.pause()
     return screen
+
+
+def summary(screen: ErrorsScreen) -> ErrorSummary:
+    assert screen.summary is not None
+    return screen.summary
 
 
 def shown(table: KeyedTable) -> list[str]:
@@ -119,7 +130,7 @@ async def test_groups_largest_first_then_most_recent_first(
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_errors(pilot)
         table = screen.query_one(KeyedTable)
-        by_count = [(g.state.value, g.code, g.count) for g in screen.summary.groups]
+        by_count = [(g.state.value, g.code, g.count) for g in summary(screen).groups]
         assert by_count == [
             ("failed", "upstream_timeout", 3),
             ("cancelled", "", 2),
@@ -135,13 +146,16 @@ async def test_groups_largest_first_then_most_recent_first(
         await pilot.press("o")
         await until(pilot, lambda: screen.summary is not None)
         await pilot.pause()
-        assert [g.message for g in screen.summary.groups[:3]] == [
+        assert [g.message for g in summary(screen).groups[:3]] == [
             "requested by dana: stale",
             "no answer in 30s",
             HOSTILE,
         ]
-        assert shown(table)[0] == group_key(screen.summary.groups[0])
+        assert shown(table)[0] == group_key(summary(screen).groups[0])
         assert "most recent first" in str(screen.status())
+        await pilot.press("w")  # the wider window
+        await until(pilot, lambda: screen.summary is not None)
+        assert (summary(screen).window, summary(screen).rows) == (100_000, 10)
 
 
 async def test_enter_opens_a_groups_rows_and_then_a_process(
@@ -165,7 +179,7 @@ async def test_enter_opens_a_groups_rows_and_then_a_process(
         await pilot.press("escape")
         assert app.screen is group
         await pilot.press("escape")
-        assert app.screen is errors
+        assert app.screen is errors  # type: ignore[comparison-overlap]
 
 
 async def test_a_new_failure_reaches_the_view(
@@ -176,7 +190,8 @@ async def test_a_new_failure_reaches_the_view(
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_errors(pilot)
         await registry.register_process(ext("o-timeout"))
-        await registry.complete_process("o-timeout", failure("upstream_timeout", "no answer in 30s"))
+        ended = failure("upstream_timeout", "no answer in 30s")
+        await registry.complete_process("o-timeout", ended)
         timeout = group_key(TIMEOUT)
         await until(pilot, lambda: screen.groups[timeout].count == 4)
         assert screen.query_one(KeyedTable).shown[timeout].cells[1] == "4"

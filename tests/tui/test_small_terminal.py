@@ -148,8 +148,6 @@ async def test_the_status_line_wraps_rather_than_being_cut(
         line = home.status_line
         assert len(line) > 80  # the scene's counts do not fit on one line
         await until(pilot, lambda: status.region.height >= 2)
-        shown = "".join(
-            strip.text for strip in status.render_lines(status.region.reset_offset)
-        )
+        shown = "".join(strip.text for strip in status.render_lines(status.region.reset_offset))
         for count in ("✗ failed 1", "☠ abandoned 3"):
             assert count in shown

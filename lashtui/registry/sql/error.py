@@ -8,8 +8,10 @@ bounded by the window whatever the registry holds, and it needs no index beyond 
 layout already has in both stores. Only the failed, cancelled and abandoned rows in it have
 their JSON read, each field through the dialect's guarded `json_text` (a row another program
 wrote that is not JSON groups under empty code and message instead of failing the read).
-Measured on the 1,000,000-row benchmark registry (SQLite, 75% of rows ended badly): a
-50,000-row window takes ~0.4 s, 100,000 ~0.9 s, every row ~70 s.
+Measured on the 1,000,000-row benchmark registry (SQLite, 75% of rows ended badly, stdlib
+sqlite3, warm cache, a quiet machine): a 50,000-row window takes ~0.4 s, 100,000 ~0.9 s,
+every row ~70 s; through the store on a loaded machine (load average 6 on 2 cores) 20,000
+rows took 0.2-0.25 s and 50,000 0.55-0.77 s, hence a default of 20,000.
 
 Codes and messages are clipped to `CLIP_CHARS` characters in SQL (`substr` counts
 characters in both stores), so a huge stored message costs its parse but never reaches

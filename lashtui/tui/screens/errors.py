@@ -19,7 +19,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Header, Static
 
-from lashtui.model import ErrorGroup, ErrorGroupKey, ErrorGroupQuery, ErrorSummary, ObservedProcess
+from lashtui.model import (
+    CLIP_CHARS,
+    ErrorGroup,
+    ErrorGroupKey,
+    ErrorGroupQuery,
+    ErrorSummary,
+    ObservedProcess,
+)
 from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.context import Dashboard
@@ -29,18 +36,22 @@ from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.keyed_table import KeyedTable, Row
 from lashtui.untrusted import clipped, visible
 
-REFRESH_S = 2.0  # at most this often: a read parses up to a window of rows
+# At most this often: a read parses the JSON of up to a window of rows on the registry's one
+# reader connection, which the other views' reads wait behind meanwhile.
+REFRESH_S = 5.0
+WINDOWS = (20_000, 100_000)  # the windows `w` switches between (0.2 s and ~1 s at 1M rows)
 FULL_READ_S = 30.0  # read again even if the feed has not moved (prunes, the window sliding)
 GROUP_ROWS = 500  # rows a group's list shows, newest change first
 MESSAGE_CELL = 60  # characters of a message a cell shows (the detail has all of it)
 
+# The widest column last, so a narrow terminal still shows each group's size and times.
 GROUP_COLUMNS = (
     ("state", "STATE"),
     ("count", "COUNT"),
+    ("last", "LAST SEEN"),
+    ("first", "FIRST SEEN"),
     ("code", "CODE"),
     ("message", "MESSAGE"),
-    ("first", "FIRST SEEN"),
-    ("last", "LAST SEEN"),
 )
 ROW_COLUMNS = (
     ("process", "PROCESS"),
@@ -60,8 +71,12 @@ def group_row(group: ErrorGroup, now_ms: int) -> Row:
     message = text.cell(clipped(visible(group.message), MESSAGE_CELL)) if group.message else "—"
     code = text.cell(clipped(visible(group.code), 24)) if group.code else "—"
     cells = (
-        fmt.BADGES[group.state.value], f"{group.count:,}", code, message,
-        fmt.ago(group.first_seen_ms, now_ms), fmt.ago(group.last_seen_ms, now_ms),
+        fmt.BADGES[group.state.value],
+        f"{group.count:,}",
+        fmt.ago(group.last_seen_ms, now_ms),
+        fmt.ago(group.first_seen_ms, now_ms),
+        code,
+        message,
     )
     return Row(group_key(group), cells)
 
@@ -78,6 +93,7 @@ class ErrorsScreen(LiveScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Rows"),
         Binding("o", "toggle_order", "Order"),
+        Binding("w", "toggle_window", "Window"),
         Binding("question_mark", "app.help", "Help"),
     ]
 
@@ -137,8 +153,8 @@ class ErrorsScreen(LiveScreen):
             words = (
                 f"failed, cancelled and abandoned among {summary.covers()}: "
                 f"{summary.rows:,} rows in {summary.total_groups:,} groups{shown}, "
-                f"{ORDER_WORDS[self.group_query.order]} (o)  ·  codes and messages grouped on "
-                f"their first 200 characters"
+                f"{ORDER_WORDS[self.group_query.order]}  ·  o order, w window  ·  codes and "
+                f"messages grouped on their first {CLIP_CHARS} characters"
             )
         if self.error:
             words = f"error: {self.error}  ·  {words}"
@@ -166,8 +182,15 @@ class ErrorsScreen(LiveScreen):
 
     def action_toggle_order(self) -> None:
         order = "last_seen" if self.group_query.order == "count" else "count"
-        self.group_query = self.group_query.model_copy(update={"order": order})
-        self.summary = None  # the order is the query's: read again
+        self._requery(order=order)
+
+    def action_toggle_window(self) -> None:
+        wider = [w for w in WINDOWS if w > self.group_query.window]
+        self._requery(window=wider[0] if wider else WINDOWS[0])
+
+    def _requery(self, **change: object) -> None:
+        self.group_query = self.group_query.model_copy(update=change)
+        self.summary = None  # what was read answered another query: read again
         self.say("#errors-status", self.status())
         self.wake()
 
@@ -207,8 +230,10 @@ class ErrorGroupScreen(LiveScreen):
             Row(
                 p.process_id,
                 (
-                    text.cell(p.process_id), text.cell(p.label),
-                    fmt.ago(p.updated_at_ms, now_ms), text.cell(clipped(visible(reason(p)), 200)),
+                    text.cell(p.process_id),
+                    text.cell(p.label),
+                    fmt.ago(p.updated_at_ms, now_ms),
+                    text.cell(clipped(visible(reason(p)), 200)),
                 ),
             )
             for p in self.rows
