@@ -21,6 +21,7 @@ from lashtui.model import (
 )
 from lashtui.registry import ProcessRegistry
 from tests.builders import ext
+from tests.raw import raw_connection
 from tests.registry.rows import ids, success
 
 HUGE = "x" * 5_000
@@ -161,3 +162,20 @@ def test_a_bad_query_is_one_sentence(fields: dict[str, object], sentence: str) -
 def test_a_group_is_of_an_ended_badly_state() -> None:
     with pytest.raises(InvalidRequest, match="got `completed`"):
         ErrorGroupKey.model_validate({"state": "completed", "code": "", "message": ""})
+
+
+async def test_a_row_that_is_not_json_groups_under_no_code_and_no_message(
+    registry: ProcessRegistry, registry_target: str, backend: str, clock: ManualClock
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("PostgreSQL's reading of text jsonb refuses is the dialect's (dialect.py)")
+    await end_all(registry, clock)
+    with raw_connection(registry_target) as conn:
+        conn.execute("UPDATE processes SET record_json = 'not json {' WHERE process_id = 'f1'")
+    summary = await registry.error_groups(ErrorGroupQuery())
+    assert ("failed", "", "", 1) in [
+        (g.state.value, g.code, g.message, g.count) for g in summary.groups
+    ]
+    broken = ErrorGroupKey(state="failed", code="", message="")
+    rows = await registry.error_group_rows(broken, 50_000)
+    assert ids(rows) == ["f1"] and rows[0].undecodable
