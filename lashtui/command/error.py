@@ -8,6 +8,7 @@ the summary covers; `--json` prints the summary as one JSON document.
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
 
 from lashtui.command.facade import facade
 from lashtui.command.output import emit_json
@@ -28,6 +29,12 @@ async def cmd_errors(args: argparse.Namespace) -> int:
     return 0
 
 
+def utc(epoch_ms: int) -> str:
+    """`2026-05-28T14:06:40.000Z` (`--json` has the epoch milliseconds)."""
+    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def print_groups(summary: ErrorSummary, query: ErrorGroupQuery) -> None:
     shown = (
         f", the first {len(summary.groups):,} shown"
@@ -42,14 +49,14 @@ def print_groups(summary: ErrorSummary, query: ErrorGroupQuery) -> None:
     )
     if not summary.groups:
         return
-    rows = [("STATE", "COUNT", "FIRST SEEN (ms)", "LAST SEEN (ms)", "CODE", "MESSAGE")]
+    rows = [("STATE", "COUNT", "FIRST SEEN", "LAST SEEN", "CODE", "MESSAGE")]
     for g in summary.groups:
         rows.append(
             (
                 g.state.value,
                 str(g.count),
-                str(g.first_seen_ms),
-                str(g.last_seen_ms),
+                utc(g.first_seen_ms),
+                utc(g.last_seen_ms),
                 visible(g.code) or "-",
                 clipped(visible(g.message), MESSAGE_WIDTH) or "-",
             )

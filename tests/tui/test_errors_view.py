@@ -195,3 +195,17 @@ async def test_a_new_failure_reaches_the_view(
         timeout = group_key(TIMEOUT)
         await until(pilot, lambda: screen.groups[timeout].count == 4)
         assert screen.query_one(KeyedTable).shown[timeout].cells[1] == "4"
+
+
+async def test_an_empty_registry_says_so(tmp_path: Path) -> None:
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "empty.db"), clock=clock)
+    try:
+        async with observer(registry, clock).run_test(size=SIZE) as pilot:
+            screen = await open_errors(pilot)
+            assert screen.has_class("-empty")
+            assert screen.query_one("#errors-empty").display
+            assert not screen.query_one(KeyedTable).display
+            assert "every process (0): 0 rows in 0 groups" in screen.status()
+    finally:
+        await registry.close()
