@@ -6,7 +6,8 @@ A summary covers a window of the most recently changed processes, never the whol
 (lashtui/model/error.py says why and what a group's parts are), and the status line says
 exactly which. The read parses the JSON of every ended-badly row in the window, so it is
 made only when the change feed has moved past what was last read (or every `FULL_READ_S`,
-to notice prunes and rows leaving the window), and at most every `REFRESH_S`.
+to notice prunes and rows leaving the window), and at most every `PACE` times
+the other views' refresh period.
 """
 
 from __future__ import annotations
@@ -36,9 +37,10 @@ from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.keyed_table import KeyedTable, Row
 from lashtui.untrusted import clipped, visible
 
-# At most this often: a read parses the JSON of up to a window of rows on the registry's one
-# reader connection, which the other views' reads wait behind meanwhile.
-REFRESH_S = 5.0
+# A twentieth of the other views' pace (every 5 s at the default 0.25 s): a read parses the
+# JSON of up to a window of rows on the registry's one reader connection, which the other
+# views' reads wait behind meanwhile.
+PACE = 20
 WINDOWS = (20_000, 100_000)  # the windows `w` switches between (0.2 s and ~1 s at 1M rows)
 FULL_READ_S = 30.0  # read again even if the feed has not moved (prunes, the window sliding)
 GROUP_ROWS = 500  # rows a group's list shows, newest change first
@@ -106,7 +108,7 @@ class ErrorsScreen(LiveScreen):
 
     @property
     def refresh_s(self) -> float:
-        return max(self.dashboard.refresh_s, REFRESH_S)
+        return self.dashboard.refresh_s * PACE
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -213,7 +215,7 @@ class ErrorGroupScreen(LiveScreen):
 
     @property
     def refresh_s(self) -> float:
-        return max(self.dashboard.refresh_s, REFRESH_S)
+        return self.dashboard.refresh_s * PACE
 
     def compose(self) -> ComposeResult:
         yield Header()
