@@ -58,6 +58,8 @@ class LashtuiApp(App[int]):
         Binding("4", "switch_mode('health')", "Health"),
         Binding("5", "switch_mode('errors')", "Errors"),
         Binding("q", "quit", "Quit"),
+        # Every view's footer offers the help, whether or not its screen binds `?` itself.
+        Binding("question_mark", "help", "Help"),
     ]
 
     def __init__(

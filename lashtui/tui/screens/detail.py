@@ -160,7 +160,6 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         Binding("r", "toggle_time", "Rel/abs time"),
         Binding("e", "export", "Export"),
         *COPY_BINDINGS,
-        Binding("question_mark", "app.help", "Help"),
     ]
 
     def __init__(self, dashboard: Dashboard, process_id: str) -> None:

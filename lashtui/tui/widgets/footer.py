@@ -14,7 +14,7 @@ from textual.widget import Widget
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
-HELP_ACTION = "app.help"
+HELP_KEY = "question_mark"
 
 
 class KeyFooter(Footer):
@@ -46,9 +46,9 @@ class KeyFooter(Footer):
         right: list[Widget] = []
         for widget in super().compose():
             if isinstance(widget, FooterKey) and (
-                widget.action == HELP_ACTION or widget.has_class("-command-palette")
+                widget.key == HELP_KEY or widget.has_class("-command-palette")
             ):
-                if widget.action == HELP_ACTION:
+                if widget.key == HELP_KEY:
                     widget.add_class("-help")
                 right.append(widget)
                 continue
