@@ -144,7 +144,7 @@ async def test_the_footer_keeps_help_in_sight(
     async with observer(registry, clock).run_test(size=SMALL) as pilot:
         screen = await VIEWS[name](pilot)
         footer = screen.query_one(KeyFooter)
-        keys = footer.query_one("#footer-right")
+        keys = footer.query_one(".footer-right")
         # `?` then the palette's key, at the right edge of the screen's 80 columns.
         assert [key.key for key in keys.query(FooterKey)] == ["question_mark", "ctrl+p"]
         assert keys.region.right == 80 and keys.region.width > 0

@@ -8,6 +8,8 @@ the Footer already docks there), and the rest flow to the left of both as before
 
 from __future__ import annotations
 
+import asyncio
+
 from textual.app import ComposeResult
 from textual.containers import HorizontalGroup
 from textual.widget import Widget
@@ -19,19 +21,19 @@ HELP_KEY = "question_mark"
 
 class KeyFooter(Footer):
     DEFAULT_CSS = """
-    KeyFooter #footer-right {
+    KeyFooter .footer-right {
         dock: right;
         width: auto;
         height: 1;
         background: $footer-background;
     }
-    KeyFooter #footer-right FooterKey {
+    KeyFooter .footer-right FooterKey {
         dock: none;
     }
-    KeyFooter #footer-right FooterKey.-help {
+    KeyFooter .footer-right FooterKey.-help {
         border-left: vkey $foreground 20%;
     }
-    KeyFooter #footer-right FooterKey.-command-palette {
+    KeyFooter .footer-right FooterKey.-command-palette {
         border-left: vkey $foreground 20%;
         .footer-key--key {
             padding: 0 1;
@@ -41,6 +43,18 @@ class KeyFooter(Footer):
         }
     }
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._recomposing = asyncio.Lock()
+
+    async def recompose(self) -> None:
+        """One at a time: the Footer recomposes whenever the bindings change, and Textual's
+        recompose (remove the children, then mount new ones) awaits between the two, so two
+        in flight could both mount, and every key would show twice (seen here as a second
+        group of right-hand keys, when it had an id, refused as a duplicate)."""
+        async with self._recomposing:
+            await super().recompose()
 
     def compose(self) -> ComposeResult:
         right: list[Widget] = []
@@ -54,5 +68,5 @@ class KeyFooter(Footer):
                 continue
             yield widget
         if right:
-            with HorizontalGroup(id="footer-right"):
+            with HorizontalGroup(classes="footer-right"):
                 yield from right
