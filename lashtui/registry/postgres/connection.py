@@ -293,23 +293,25 @@ class PostgresConnection:
         elif pg.info.server_version >= 160000:
             form = POSTGRES_VALID
         else:
-            raise StoreError(self._refusal(pg, error))
+            raise self._refusal(pg, error) from None
         self._tolerant = (form, time.monotonic() + TOLERANT_S)
         return form
 
-    def _refusal(self, pg: psycopg.Connection[Any], error: psycopg.Error) -> str:
-        """Why a read failed on a server without a tolerant form: the row, if one is found
-        (the one found before, while it is still refused, else the first a scan finds), and
-        what to do about it."""
+    def _refusal(self, pg: psycopg.Connection[Any], error: psycopg.Error) -> Exception:
+        """Why a read failed on a server without a tolerant form, to raise: the row (the one
+        found before, while it is still refused, else the first a scan finds) and what to
+        do about it; the statement's own error if no row is refused now."""
         found = self._refused_id
         if found is None or _jsonb_reads(pg, found):
             found = self._refused_id = _refused_row(pg)
-        row = f"process {shlex.quote(found)}: " if found is not None else ""
-        return (
+        if found is None:
+            return error
+        shown = found if len(found) <= 200 else f"{found[:200]}..."
+        return StoreError(
             f"process registry `{self.display}` holds a row whose record PostgreSQL cannot "
-            f"read as JSON ({row}{first_line(error)}), and this server has no way to read "
-            "around it until the registry is opened writable once (`lashtui dash` or "
-            "`lashtui worker` does), which adds the function that does"
+            f"read as JSON (process {shlex.quote(shown)}: {first_line(error)}), and this "
+            "server has no way to read around it until the registry is opened writable once "
+            "(`lashtui dash` or `lashtui worker` does), which adds the function that does"
         )
 
     def _run(

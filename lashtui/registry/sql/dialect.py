@@ -20,7 +20,9 @@ too). So there are three forms, and a statement is written in one of them (`Dial
   what the cast refuses. Its exception block opens a subtransaction per row, and makes it
   PARALLEL UNSAFE. Writable opens add it (postgres/schema.py);
 - `pg_input_is_valid(column, 'jsonb')` (`POSTGRES_VALID`), on a server of 16 or later that
-  lacks the function (a registry only ever opened read-only by this build).
+  lacks the function (a registry only ever opened read-only by this build). The function
+  is preferred where it exists: nesting past the stack is a hard error, which
+  pg_input_is_valid does not catch. (Only 15 was at hand to measure and test.)
 
 A statement fails over from the first to a tolerant one: the store's connection rolls the
 transaction back and runs it again, whole, in the tolerant form, and keeps that form for a
@@ -73,7 +75,7 @@ class Dialect:
     fixed_order_join: str
     # How PostgreSQL reads a text column as jsonb (see `PostgreSQL's record JSON` below):
     # the plain cast, the registry's try-cast function, or pg_input_is_valid (16+).
-    jsonb: str = "cast"
+    jsonb: str = JSONB_CAST
 
     def json_text(self, column: str, path: str) -> str:
         """The JSON value at dotted `path` as text (NULL when absent or JSON null).
@@ -84,11 +86,11 @@ class Dialect:
         Measured on 100,000 rows: +7% on a census, +16% on the worklist (SQLite caches the
         parse between json_valid and json_extract).
 
-        On PostgreSQL, NULL too when jsonb refuses the text (see `jsonb`): not JSON at all,
-        a lone surrogate escaped, a `\u0000` escape (older lashtui builds and serde_json
-        both write one for a NUL in a string), a number past numeric's range, nesting past
-        the server's stack. A NULL read here is no verdict: the worklist decodes such a row
-        in Python (`lease.work_items`)."""
+        On PostgreSQL, NULL too for a `\\u0000` escape (older lashtui builds and serde_json
+        write one for a NUL in a string), which jsonb refuses; in the tolerant forms, NULL for
+        any text jsonb refuses. The plain cast fails its statement on the others, and the
+        store's connection runs it again tolerant (see the module docstring). A NULL read
+        here is no verdict: the worklist decodes such a row in Python (`lease.work_items`)."""
         if self.name == "sqlite":
             return f"(CASE WHEN json_valid({column}) THEN json_extract({column}, '$.{path}') END)"
         keys = ",".join(path.split("."))
