@@ -136,10 +136,15 @@ async def test_writes_refuse_an_undecodable_row_in_one_sentence(
     assert await registry.events_after("bad", 0) == []
 
 
+@pytest.mark.parametrize(("name", "spoil"), SPOILERS, ids=[s[0] for s in SPOILERS])
 async def test_an_operator_ends_it_and_prune_removes_it(
-    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+    registry: ProcessRegistry,
+    registry_target: str,
+    clock: ManualClock,
+    name: str,
+    spoil: Callable[[ProcessRecord], str],
 ) -> None:
-    await _two_rows(registry, registry_target, lambda r: _deep(r, 300))
+    await _two_rows(registry, registry_target, spoil)
     processes = Processes(registry, clock=clock)
 
     ended = await processes.end_undecodable("bad", "dana", "host retired")
