@@ -137,8 +137,11 @@ async def test_read_only_without_the_function_names_the_row_in_one_sentence(
             with pytest.raises(StoreError) as refused:
                 await registry.process_census()
             message = str(refused.value)
-            assert "(process 'b a d': invalid input syntax for type json)" in message
-            assert "opened writable once (`lashtui dash` or `lashtui worker` does)" in message
+            assert "a row PostgreSQL cannot read as JSON (process 'b a d': invalid " in message
+            assert message.endswith(
+                "; open the registry writable once (`lashtui dash` or `lashtui worker` does) "
+                "to add the function that reads around it"
+            )
             assert "\n" not in message and "Traceback" not in message
         with pytest.raises(StoreError, match="process 'b a d'"):
             await registry.list_work_items()

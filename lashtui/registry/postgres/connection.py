@@ -308,10 +308,10 @@ class PostgresConnection:
             return error
         shown = found if len(found) <= 200 else f"{found[:200]}..."
         return StoreError(
-            f"process registry `{self.display}` holds a row whose record PostgreSQL cannot "
-            f"read as JSON (process {shlex.quote(shown)}: {first_line(error)}), and this "
-            "server has no way to read around it until the registry is opened writable once "
-            "(`lashtui dash` or `lashtui worker` does), which adds the function that does"
+            f"process registry `{self.display}` holds a row PostgreSQL cannot read as JSON "
+            f"(process {shlex.quote(shown)}: {first_line(error)}); open the registry writable "
+            "once (`lashtui dash` or `lashtui worker` does) to add the function that reads "
+            "around it"
         )
 
     def _run(
