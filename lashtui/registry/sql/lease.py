@@ -271,13 +271,14 @@ def get_many(conn: Tx, process_ids: list[str]) -> dict[str, ProcessLease]:
     found: dict[str, ProcessLease] = {}
     for start in range(0, len(process_ids), 500):  # under SQLite's bound-parameter limit
         chunk = process_ids[start : start + 500]
-        rows = conn.execute(
+        rows = fetch_rows(
+            conn,
             "SELECT process_id, lease_owner_id, lease_owner_incarnation_id, "
             "lease_owner_liveness_json, lease_token, lease_fencing_token, lease_claimed_at_ms, "
             "lease_expires_at_ms FROM process_leases WHERE lease_owner_id IS NOT NULL "
             f"AND lease_token IS NOT NULL AND process_id IN ({','.join('?' * len(chunk))})",
             chunk,
-        ).fetchall()
+        )
         for process_id, *columns in rows:
             found[process_id] = LeaseRow(*columns).lease(process_id)
     return found
