@@ -276,5 +276,6 @@ async def test_refs_and_envs_with_text_no_store_can_hold_are_refused(
 async def test_a_lookup_with_text_no_store_can_hold_is_one_sentence(
     registry: ProcessRegistry,
 ) -> None:
+    # (`\udcff` stands for the byte 0xff, which SQLite can hold: tests/registry/test_raw_id.py)
     with pytest.raises(InvalidRequest, match=r"^a value looked up holds a lone surrogate"):
-        await registry.get_process("a\udcff")
+        await registry.get_process("a\ud800")
