@@ -24,8 +24,8 @@ from urllib.parse import quote
 from lashtui.errors import NotARegistry, StorageFull, StoreError, UnsupportedSchema
 from lashtui.registry.sql.dialect import SQLITE
 from lashtui.registry.sql.row import RecordCache, unstorable_parameter
-from lashtui.registry.sqlite.raw_text import bound_raw
 from lashtui.registry.sqlite.file import FileState, check_path, create_private, read_only_uri
+from lashtui.registry.sqlite.raw_text import bound_raw
 from lashtui.registry.sqlite.schema import DDL, SCHEMA_VERSION, unsupported_schema_message
 
 
