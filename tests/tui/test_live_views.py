@@ -2,10 +2,12 @@
 keys they offer follow the process under the cursor when it ends there (its cells need not
 move, so a redraw alone would not tell the footer), and `p` pauses them as it pauses the
 Processes view: nothing is read, countdowns, ages and the sweep's verdict stay as of the last
-read and are greyed, the view says PAUSED, and resuming reads before the clock moves them."""
+read and are greyed, the view says PAUSED, and resuming reads before the clock moves them.
+A lease owner another program stored past the limits is shown clipped in each view."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,9 @@ from lashtui.tui.app import LashtuiApp, make_app
 from lashtui.tui.screens.abandon import AbandonRequestsScreen
 from lashtui.tui.screens.leases import LeasesScreen
 from lashtui.tui.widgets.keyed_table import KeyedTable
+from lashtui.tui.widgets.process_table import ProcessTable
 from tests.builders import ext, ob
+from tests.raw import raw_connection
 from tests.registry.rows import success
 from tests.tui.scene import START_MS, far, home_loaded, until
 from tests.tui.test_views import SIZE, open_view
@@ -168,3 +172,36 @@ async def test_pause_freezes_the_abandon_requests_view_and_its_verdict(
         await until(pilot, lambda: verdict(pending) == lapsed)
         assert not _greyed(pending, "ob-asked", "verdict")
         assert "PAUSED" not in str(title.render())
+
+
+# --- lease owners past the limits, stored by another program
+
+
+async def test_an_over_long_lease_owner_is_clipped_in_every_view(
+    leased: tuple[SqliteProcessRegistry, ManualClock],
+) -> None:
+    """The write path refuses such an owner (tests/registry/test_lease_limits.py); one
+    written with raw SQL is shown clipped, visibly, and the views keep working."""
+    registry, clock = leased
+    liveness = {
+        "kind": "local_process", "host_id": "h" * 5_000, "boot_id": "b", "pid": 1,
+        "process_start": "1",
+    }  # fmt: skip
+    with raw_connection(registry.path) as conn:
+        conn.execute(
+            "UPDATE process_leases SET lease_owner_id = ?, lease_owner_incarnation_id = ?, "
+            "lease_owner_liveness_json = ? WHERE process_id = 'ob-asked'",
+            ("o" * 100_000 + "\x1b[2J", "i" * 10_000, json.dumps(liveness)),
+        )
+    app = make_app(Processes(registry, clock=clock), clock=clock, read_only=True, refresh_s=60)
+    async with app.run_test(size=SIZE) as pilot:
+        home = await home_loaded(pilot)
+        shown = str(home.query_one(ProcessTable).get_cell("ob-asked", "lease"))
+        assert shown.startswith("o" * 47 + "…@" + "h" * 31 + "…:1 (")
+        leases = await open_view(pilot, "2", LeasesScreen)
+        table = leases.query_one(KeyedTable)
+        header = next(r for r in table.shown.values() if r.key.startswith("owner:o"))
+        owner, incarnation = (str(cell) for cell in header.cells[:2])
+        assert owner == "o" * 47 + "…@" + "h" * 31 + "…:1"
+        assert incarnation == "i" * 15 + "…"
+        assert table.shown["ob-asked"].cells[-1] == "10s left"

@@ -87,6 +87,9 @@ def _token(process_id: str, owner: LeaseOwnerIdentity, now: int, fence: int) -> 
 def _lease_for(
     process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int, now: int, fence: int
 ) -> ProcessLease:
+    """A new lease for `owner` (claims, reclaims and a run's claim all make one here, so the
+    owner's limits are checked once, before its identity is written)."""
+    owner.check_limits()
     return ProcessLease(
         process_id=process_id,
         owner=owner,

@@ -65,14 +65,17 @@ def owner_health(holder: LeaseOwnerIdentity, judge: LeaseOwnerIdentity) -> str:
 
 
 def owner_key(holder: LeaseOwnerIdentity) -> str:
-    """The group of a holder: its OS process (boot and start time guard against pid reuse)."""
+    """The group of a holder: its OS process (boot and start time guard against pid reuse).
+    Made of the whole ids, not the clipped `fmt.owner`: two owners alike for 48 characters
+    are still two."""
     liveness = holder.liveness
+    name = holder.owner_id.split(":recovery:")[0]
     where = (
-        f"/{liveness.boot_id}/{liveness.process_start}"
+        f"@{liveness.host_id}:{liveness.pid}/{liveness.boot_id}/{liveness.process_start}"
         if isinstance(liveness, LocalProcessLiveness)
         else ""
     )
-    return f"owner:{fmt.owner(holder)}{where}"
+    return f"owner:{name}{where}"
 
 
 @dataclass(frozen=True)
