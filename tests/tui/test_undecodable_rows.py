@@ -252,6 +252,9 @@ async def test_e_ends_a_row_whose_id_is_not_utf8_and_prune_removes_it(tmp_path: 
             assert toasts(app) == ["r\\udcffw: ended: now failed"]
             await until(pilot, lambda: table.processes[raw_id].lifecycle.value == "failed")
             assert footer(app)["Cancel"] is False
+            await pilot.press("Y")  # its JSON, the byte as an escape (no lone surrogate)
+            await until(pilot, lambda: "copied r\\udcffw as JSON" in toasts(app))
+            assert json.loads(app.clipboard)["process_id"] == raw_id
         processes = Processes(registry)
         report = await processes.prune(253_402_300_799_999)
         assert report.pruned_processes == 1
