@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from rich.text import Text
+from textual.pilot import Pilot
 from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 
@@ -205,3 +206,30 @@ async def test_an_over_long_lease_owner_is_clipped_in_every_view(
         assert owner == "o" * 47 + "…@" + "h" * 31 + "…:1"
         assert incarnation == "i" * 15 + "…"
         assert table.shown["ob-asked"].cells[-1] == "10s left"
+
+
+@pytest.mark.parametrize(
+    ("key", "kind"), [("2", LeasesScreen), ("3", AbandonRequestsScreen)], ids=["leases", "abandon"]
+)
+def test_paused_snapshot(
+    every_state: tuple[SqliteProcessRegistry, ManualClock],
+    snap_compare: Any,
+    key: str,
+    kind: type[LeasesScreen | AbandonRequestsScreen],
+) -> None:
+    """Paused, then ten minutes pass: PAUSED, and the countdowns, ages and verdicts are
+    greyed at the last read (h-requested's lease still `8m30s left`, not lapsed)."""
+    registry, clock = every_state
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await home_loaded(pilot)
+        screen = await open_view(pilot, key, kind)
+        await pilot.press("p")
+        clock.advance(600_000)
+        screen.tick()
+        await pilot.pause()
+
+    app = make_app(
+        Processes(registry, clock=clock), clock=clock, read_only=True, subtitle="scene.db"
+    )
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)

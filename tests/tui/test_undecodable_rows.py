@@ -255,6 +255,11 @@ async def test_e_ends_a_row_whose_id_is_not_utf8_and_prune_removes_it(tmp_path: 
             await pilot.press("Y")  # its JSON, the byte as an escape (no lone surrogate)
             await until(pilot, lambda: "copied r\\udcffw as JSON" in toasts(app))
             assert json.loads(app.clipboard)["process_id"] == raw_id
+            detail = await detail_of(pilot, raw_id)  # its detail reads by the raw id too
+            timeline = detail.query_one("#timeline", DataTable)
+            await until(pilot, lambda: timeline.row_count == 1)
+            assert "ended by operator:dana: bad bytes" in str(timeline.get_row_at(0)[-1])
+            assert "r\\udcffw" in summary(detail)
         processes = Processes(registry)
         report = await processes.prune(253_402_300_799_999)
         assert report.pruned_processes == 1
