@@ -63,7 +63,7 @@ from lashtui.registry.sql.dialect import (
     Dialect,
     Tx,
 )
-from lashtui.registry.sql.row import RecordCache, decode_error
+from lashtui.registry.sql.row import RecordCache, decode_error, unstorable_parameter
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -130,7 +130,12 @@ class PgTx(RecordCache):
         assert self._pg is not None, "a PgTx is used inside a transaction only"
         if not parameters:
             return self._pg.execute(sql)
-        return self._pg.execute(_translated(sql), parameters)
+        try:
+            return self._pg.execute(_translated(sql), parameters)
+        except UnicodeEncodeError as error:
+            # PostgreSQL text is UTF-8: a lone surrogate (argv bytes that are not UTF-8)
+            # names nothing stored here, so it is one sentence, not a traceback.
+            raise unstorable_parameter(error) from None
 
 
 def notify_channel(schema: str) -> str:
