@@ -6,9 +6,9 @@ The window is the first `window` entries of the change-feed index (`change_seq`,
 save moves on, so a row that has just ended is at its head) walked backwards: its cost is
 bounded by the window whatever the registry holds, and it needs no index beyond the one lash's
 layout already has in both stores. Only the failed, cancelled and abandoned rows in it have
-their JSON read, each field through the dialect's guarded `json_text` (on SQLite, a row
-another program wrote that is not JSON groups under empty code and message instead of
-failing the read; on PostgreSQL it is as the dialect's forms allow).
+their JSON read, each field through the dialect's guarded `json_text`: a row another
+program wrote that is not JSON groups under empty code and message instead of failing the
+read (on PostgreSQL by the dialect's tolerant form, which the store falls back to).
 Measured on the 1,000,000-row benchmark registry (SQLite, 75% of rows ended badly, stdlib
 sqlite3, warm cache): a 50,000-row window takes ~0.4 s, 100,000 ~0.9 s,
 every row ~70 s; through the store on a loaded machine (load average 6-7 on 2 cores) 25,000
