@@ -10,10 +10,11 @@ state keeps its reason in a different place of the record (semantics §3.8):
   `owner_drain`, `reconciled_request`); the message is the operator's abandon request
   reason (`abandon_request.reason`), empty when nobody asked or gave none.
 
-A million retained rows cannot be grouped on every read (measured: ~70 s for the 675,000
-ended rows of the benchmark registry, each row's JSON parsed), so a summary covers a
-*window*: the `window` most recently changed processes (any state, newest change first, by
-the change feed's index), and groups the failed, cancelled and abandoned ones among them.
+A million retained rows cannot be grouped on every read (measured: ~70 s for the 700,000
+failed, cancelled and abandoned rows of the benchmark registry, each row's JSON parsed), so
+a summary covers a *window*: the `window` most recently changed processes (any state,
+newest change first, by the change feed's index), and groups the failed, cancelled and
+abandoned ones among them.
 Stored text is untrusted and may be huge, so a group's code and message are the first
 `CLIP_CHARS` characters of the stored ones: two messages that differ only after that are
 one group. An absent code or message and an empty one are one group too (shown as `""`).
