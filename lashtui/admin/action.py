@@ -404,3 +404,9 @@ class ProcessActions:
         self, process_id: str, requested_by: str, reason: str | None = None
     ) -> ProcessActionOutcome:
         return await request_abandon(self.processes, process_id, requested_by, reason)
+
+    async def rerun(self, process_id: str, *, operator: str = HOST_OPERATOR) -> ProcessActionOutcome:
+        """Start a copy of a terminal process under `<id>~rerun-<n>` (lashtui.admin.rerun)."""
+        from lashtui.admin.rerun import rerun
+
+        return await rerun(self.processes, process_id, operator)

@@ -176,6 +176,14 @@ class ProcessRegistry(Protocol):
         message says why and who, and free its lease. A row that decodes is refused."""
         ...
 
+    async def rerun_process(self, process_id: str, new_id: str, operator: str) -> ProcessRecord:
+        """Start `new_id` as a copy of terminal `process_id` (same input, disposition,
+        identity, provenance, wake target, env and grants) whose log's first event,
+        `lashtui.rerun_of`, names the process it re-runs and the operator: in one
+        transaction. A live, unknown or undecodable row, or an existing `new_id`, is
+        refused and nothing is written."""
+        ...
+
     # --- the dashboard's reads (lashtui extensions, not in lash's trait)
     async def page_processes(self, query: ProcessPageQuery) -> list[ProcessRecord]:
         """One keyset page in ascending process-id order (see `ProcessPageQuery`)."""

@@ -43,7 +43,7 @@ from lashtui.model import (
     SessionScope,
     WaitState,
 )
-from lashtui.registry.sql import event, grant, lease, page, process, prune, run
+from lashtui.registry.sql import event, grant, lease, page, process, prune, rerun, run
 from lashtui.registry.sql.dialect import Tx
 
 P = ParamSpec("P")
@@ -276,6 +276,9 @@ class SqlProcessRegistry(ABC):
         return await self._db.write(
             process.end_undecodable, process_id, operator, reason, self._now()
         )
+
+    async def rerun_process(self, process_id: str, new_id: str, operator: str) -> ProcessRecord:
+        return await self._db.write(rerun.rerun, process_id, new_id, operator, self._now())
 
     # --- the dashboard's reads
 
