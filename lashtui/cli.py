@@ -33,7 +33,7 @@ TTL_MS_MAX = 86_400_000
 CUTOFF_MS_MAX = 253_402_300_799_999
 
 # The commands that record an operator: the dashboard's cancels and abandon requests too.
-OPERATOR_COMMANDS = ("cancel", "abandon", "dash", "demo")
+OPERATOR_COMMANDS = ("cancel", "abandon", "rerun", "dash", "demo")
 
 EXIT_CODES = """exit status:
   0    done: every target done, requested or unchanged (each says which on stdout)
@@ -44,7 +44,7 @@ EXIT_CODES = """exit status:
   130  interrupted (Ctrl-C)
   141  stdout was closed by its reader (`lashtui ls | head`): output stopped quietly
 
-operator: cancel and abandon record who asked: --as NAME, else $LASHTUI_OPERATOR, else
+operator: cancel, abandon and rerun record who asked: --as NAME, else $LASHTUI_OPERATOR, else
 user@host (1-128 printable characters, no spaces).
 scopes are written as scope ids: host, session:ID, session:ID/frame:F (a session id has no /).
 """
@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--as",
         dest="operator",
         metavar="NAME",
-        help="who cancels and abandons are recorded as (default: $LASHTUI_OPERATOR, "
+        help="who cancels, abandons and re-runs are recorded as (default: $LASHTUI_OPERATOR, "
         "else user@host)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -233,6 +233,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--by", metavar="WHO", help="who ends it (default: $LASHTUI_OPERATOR, else user@host)"
     )
     _add_json(end)
+
+    rerun = sub.add_parser(
+        "rerun",
+        help="run terminal processes again, each as a new process <id>~rerun-<n> with the same "
+        "input, disposition, event types and grants",
+    )
+    rerun.add_argument("ids", nargs="+", metavar="ID")
+    _add_json(rerun)
 
     transfer = sub.add_parser("transfer", help="move handle grants between session scopes")
     transfer.add_argument("--from", dest="from_scope", required=True, metavar="SCOPE")

@@ -1,5 +1,5 @@
 """The commands that write: `start`, and the operator's acts `cancel`, `signal`,
-`abandon`, `end-undecodable`, `transfer` and `prune`.
+`abandon`, `end-undecodable`, `rerun`, `transfer` and `prune`.
 
 Each act reports one outcome per target through `output.report` (exit 1 if any target
 was refused). What is refused before a registry is opened (a bad JSON argument, a start
@@ -118,6 +118,13 @@ async def cmd_end_undecodable(args: argparse.Namespace) -> int:
         f"ended undecodable process {args.id}: now {observed.lifecycle.value}"
     )
     return 0
+
+
+async def cmd_rerun(args: argparse.Namespace) -> int:
+    who = operator(args)
+    async with facade(args, writes=True) as processes:
+        outcomes = [await processes.actions.rerun(pid, operator=who) for pid in args.ids]
+    return report(outcomes, args.json, many=True)
 
 
 async def cmd_transfer(args: argparse.Namespace) -> int:
