@@ -405,8 +405,11 @@ class ProcessActions:
     ) -> ProcessActionOutcome:
         return await request_abandon(self.processes, process_id, requested_by, reason)
 
-    async def rerun(self, process_id: str, *, operator: str = HOST_OPERATOR) -> ProcessActionOutcome:
+    async def rerun(
+        self, process_id: str, *, operator: str = HOST_OPERATOR
+    ) -> ProcessActionOutcome:
         """Start a copy of a terminal process under `<id>~rerun-<n>` (lashtui.admin.rerun)."""
+        # Imported here: lashtui.admin.rerun builds its outcomes with this module's helpers.
         from lashtui.admin.rerun import rerun
 
         return await rerun(self.processes, process_id, operator)

@@ -13,6 +13,7 @@ from lashtui.admin import Processes
 from lashtui.clock import ManualClock
 from lashtui.model import (
     FailureOutput,
+    LeaseTimings,
     ProcessHandleDescriptor,
     SessionScope,
     SuccessOutput,
@@ -20,7 +21,6 @@ from lashtui.model import (
 )
 from lashtui.model.rerun import RERUN_OF
 from lashtui.registry import ProcessRegistry
-from lashtui.model import LeaseTimings
 from lashtui.worker import ProcessWorker
 from tests.admin.test_processes import external, steps
 

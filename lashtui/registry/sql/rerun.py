@@ -25,6 +25,7 @@ from lashtui.registry.sql.event import append_to
 from lashtui.registry.sql.process import get_env, register
 from lashtui.registry.sql.row import require_record
 
+
 def rerun(conn: Tx, process_id: str, new_id: str, operator: str, now: int) -> ProcessRecord:
     """Start `new_id` as a copy of terminal `process_id` (same input, disposition, identity,
     provenance, wake target, env and grants; its event types plus `lashtui.rerun_of`), and
