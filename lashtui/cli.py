@@ -32,8 +32,9 @@ TTL_MS_MAX = 86_400_000
 # which the facade checks too; repeated here so `--help` loads no model).
 CUTOFF_MS_MAX = 253_402_300_799_999
 
-# The commands that record an operator: the dashboard's cancels and abandon requests too.
-OPERATOR_COMMANDS = ("cancel", "abandon", "rerun", "dash", "demo")
+# The commands that record an operator (in the audit trail; a cancel and an abandon
+# request in lash's shapes too), and the dashboard, whose actions do.
+OPERATOR_COMMANDS = ("cancel", "signal", "abandon", "rerun", "transfer", "prune", "dash", "demo")
 
 EXIT_CODES = """exit status:
   0    done: every target done, requested or unchanged (each says which on stdout)
@@ -44,8 +45,8 @@ EXIT_CODES = """exit status:
   130  interrupted (Ctrl-C)
   141  stdout was closed by its reader (`lashtui ls | head`): output stopped quietly
 
-operator: cancel, abandon and rerun record who asked: --as NAME, else $LASHTUI_OPERATOR, else
-user@host (1-128 printable characters, no spaces).
+operator: every action records who made it (see `lashtui audit`): --as NAME, else
+$LASHTUI_OPERATOR, else user@host (1-128 printable characters, no spaces).
 scopes are written as scope ids: host, session:ID, session:ID/frame:F (a session id has no /).
 """
 
@@ -123,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--as",
         dest="operator",
         metavar="NAME",
-        help="who cancels, abandons and re-runs are recorded as (default: $LASHTUI_OPERATOR, "
+        help="who actions are recorded as (default: $LASHTUI_OPERATOR, "
         "else user@host)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -35,7 +35,7 @@ from lashtui.model.wire import WireModel, omitted
 from lashtui.untrusted import printable_name
 
 Outcome = Literal["done", "requested", "unchanged", "refused"]
-ProcessAction = Literal["cancel", "signal", "abandon", "transfer", "rerun"]
+ProcessAction = Literal["cancel", "signal", "abandon", "transfer", "rerun", "end-undecodable"]
 OUTCOMES: tuple[Outcome, ...] = ("done", "requested", "unchanged", "refused")
 
 # An operator name is stored in every abandon request and cancel reason it makes, and shown

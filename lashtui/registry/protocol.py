@@ -40,6 +40,7 @@ from lashtui.model import (
     SessionScope,
     WaitState,
 )
+from lashtui.model.audit import AuditPage, AuditQuery, OperatorAction
 
 
 class ProcessRegistry(Protocol):
@@ -182,6 +183,15 @@ class ProcessRegistry(Protocol):
         `lashtui.rerun_of`, names the process it re-runs and the operator: in one
         transaction. A live, unknown or undecodable row, or an existing `new_id`, is
         refused and nothing is written."""
+        ...
+
+    async def record_operator_actions(self, actions: list[OperatorAction]) -> None:
+        """Append operator actions to lashtui's audit table (lashtui.model.audit), creating
+        it in this write if the registry has none yet."""
+        ...
+
+    async def operator_actions(self, query: AuditQuery) -> AuditPage:
+        """One page of one audit source, newest first (lashtui.registry.sql.audit)."""
         ...
 
     # --- the dashboard's reads (lashtui extensions, not in lash's trait)

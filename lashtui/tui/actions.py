@@ -10,9 +10,9 @@ on one at a time (a transfer: all in one call, all or none), so one refusal neve
 rest. Actions that cannot apply are not offered: none in read-only mode (hidden); on a
 terminal row no cancel, signal or abandon, and on a live one no re-run: the key is shown
 dimmed and, pressed, says why (`unavailable`). For marked rows the facade's refusals name
-the rows they do not apply to. Cancels, abandon requests and re-runs are recorded as the
-dashboard's operator (`Dashboard.operator`). Every message goes through `text.say`: the
-sentences quote stored ids and reasons.
+the rows they do not apply to. Every action is recorded as the dashboard's operator
+(`Dashboard.operator`) in the audit trail (the Audit view, `6`). Every message goes
+through `text.say`: the sentences quote stored ids and reasons.
 
 A row whose stored record cannot be decoded (`ObservedProcess.undecodable`) refuses every
 write but one, so on it the four keys above are dimmed and, pressed, name that one way out:
@@ -201,7 +201,9 @@ class ProcessActions:
                 signal_id = uuid.uuid4().hex  # one id per operator action: a resend is a no-op
 
                 def send(pid: str) -> Awaitable[ProcessActionOutcome]:
-                    return self.dashboard.processes.actions.signal(pid, name, signal_id, payload)
+                    board = self.dashboard
+                    act = board.processes.actions
+                    return act.signal(pid, name, signal_id, payload, operator=board.operator)
 
                 await self._each("signal", f"signal.{name}", targets, send)
 
@@ -241,7 +243,9 @@ class ProcessActions:
             source, destination = scopes
             ids = [t.process_id for t in targets]
             try:  # one call: a transfer moves all its grants or none (scenario 79)
-                outcomes = await self.dashboard.processes.actions.transfer(source, destination, ids)
+                act = self.dashboard.processes.actions
+                who = self.dashboard.operator
+                outcomes = await act.transfer(source, destination, ids, operator=who)
             except LashError as error:  # a scope refused before anything moved
                 outcomes = [refusal("transfer", pid, error) for pid in ids]
             self.acted()
@@ -316,7 +320,8 @@ class ProcessActions:
                 return
             cutoff = self.dashboard.clock.now_ms() - cutoff_age_ms
             try:
-                outcome = await self.dashboard.processes.actions.prune(cutoff)
+                act = self.dashboard.processes.actions
+                outcome = await act.prune(cutoff, operator=self.dashboard.operator)
             except LashError as error:
                 text.say(self._screen, str(error), title="prune refused", severity="error")
                 return

@@ -13,6 +13,8 @@ another version is refused untouched.
 
 from __future__ import annotations
 
+from lashtui.registry.sql.audit import OPERATOR_EVENTS_INDEX
+from lashtui.registry.sql.dialect import POSTGRES
 from lashtui.registry.sql.version import SCHEMA_VERSION, unsupported_schema_message
 
 __all__ = ["DDL", "SCHEMA_VERSION", "unsupported_schema_message"]
@@ -55,6 +57,10 @@ DDL: tuple[str, ...] = (
     )""",
     """CREATE UNIQUE INDEX process_events_idempotency_idx
         ON process_events(process_id, idempotency_key) WHERE idempotency_key IS NOT NULL""",
+    # lashtui's audit trail (lashtui.registry.sql.audit): the operator events by time, a
+    # partial index that only cancel requests and re-run links enter; and its own table.
+    OPERATOR_EVENTS_INDEX,
+    POSTGRES.audit_table_ddl(),
     """CREATE TABLE process_wake_acks (
         process_id TEXT COLLATE "C" NOT NULL
             REFERENCES processes(process_id) ON DELETE CASCADE,

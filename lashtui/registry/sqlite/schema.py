@@ -16,6 +16,8 @@ here such an index made each renewal ~80% dearer (1M lease rows), to save the le
 
 from __future__ import annotations
 
+from lashtui.registry.sql.audit import OPERATOR_EVENTS_INDEX
+from lashtui.registry.sql.dialect import SQLITE
 from lashtui.registry.sql.version import SCHEMA_VERSION, unsupported_schema_message
 
 __all__ = ["DDL", "SCHEMA_VERSION", "unsupported_schema_message"]
@@ -56,6 +58,10 @@ DDL: tuple[str, ...] = (
     )""",
     """CREATE UNIQUE INDEX IF NOT EXISTS process_events_idempotency_idx
         ON process_events(process_id, idempotency_key) WHERE idempotency_key IS NOT NULL""",
+    # lashtui's audit trail (lashtui.registry.sql.audit): the operator events by time, a
+    # partial index that only cancel requests and re-run links enter; and its own table.
+    OPERATOR_EVENTS_INDEX,
+    SQLITE.audit_table_ddl(),
     """CREATE TABLE IF NOT EXISTS process_wake_acks (
         process_id TEXT NOT NULL REFERENCES processes(process_id) ON DELETE CASCADE,
         sequence INTEGER NOT NULL,
