@@ -81,6 +81,7 @@ async def test_every_action_is_recorded_with_who_what_and_the_result(
     assert transfer.detail == {"from": "session:s1", "to": "session:s2"}
     assert signal.detail == {"signal": "go", "signal_id": "sig-1"}
     assert signal.sentence == "process `run` emitted undeclared event type `signal.go`"
+    assert abandon.detail == {"reason": "host gone"}
     assert cancel.detail == {"reason": "stale"} and cancel.at_ms == prune.at_ms - 61_000
     assert [e.id for e in page.entries] == sorted((e.id for e in page.entries), key=int)[::-1]
 
