@@ -60,6 +60,8 @@ def entry(
     sentence: str,
     detail: dict[str, JsonValue] | None = None,
 ) -> OperatorAction:
+    if detail is not None:  # what the action did not name (no reason given) is left out
+        detail = {key: value for key, value in detail.items() if value is not None} or None
     return OperatorAction(
         source="recorded",
         id="",  # the table gives it
