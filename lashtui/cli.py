@@ -102,6 +102,14 @@ def _timeout(text: str) -> float:
     return value
 
 
+def _limit_audit(text: str) -> int:
+    """`audit --limit`: 1 to 1,000 entries; argparse turns the error into a usage error."""
+    value = int(text) if text.isascii() and text.isdigit() else 0
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 1000, got {text!r}")
+    return value
+
+
 def _add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print one JSON document (lash wire shapes)"
@@ -205,6 +213,28 @@ def build_parser() -> argparse.ArgumentParser:
                 metavar="S",
                 help="give up after S seconds (exit 1); 0 looks once; default: wait",
             )
+
+    audit = sub.add_parser(
+        "audit", help="what operators did, newest first (lashtui's record or the event log)"
+    )
+    audit.add_argument("--by", metavar="OPERATOR", help="only this operator's actions")
+    audit.add_argument(
+        "--action",
+        metavar="A",
+        help="cancel, signal, abandon, transfer, prune, rerun or end-undecodable",
+    )
+    audit.add_argument("--outcome", metavar="O", help="done, requested, unchanged or refused")
+    audit.add_argument("--process", metavar="TEXT", help="process ids containing TEXT")
+    audit.add_argument(
+        "--source",
+        choices=("recorded", "events"),
+        default="recorded",
+        help="recorded: every action lashtui made (default); events: the event log's cancel "
+        "requests and re-run links",
+    )
+    audit.add_argument("--before", metavar="CURSOR", help="the next page (printed after a page)")
+    audit.add_argument("--limit", type=_limit_audit, default=100, metavar="N", help="1-1000")
+    _add_json(audit)
 
     cancel = sub.add_parser("cancel", help="ask a running process to stop")
     cancel.add_argument("id")

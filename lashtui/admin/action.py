@@ -365,18 +365,9 @@ async def end_undecodable(
     """End a row whose stored record cannot be decoded (it lists as `undecodable`, and
     cancel, signal and abandon refuse it): it becomes an ordinary `failed` row whose
     terminal event says why and who, which prune then removes like any other. Recorded in
-    the audit trail, refusals too (lashtui.admin.audit)."""
+    the audit trail (lashtui.admin.audit)."""
     detail: dict[str, JsonValue] = {"reason": reason}
-    try:
-        record = await processes.registry.end_undecodable_process(process_id, operator, reason)
-    except (UnknownProcess, ProcessConflict, InvalidRequest) as error:
-        await audit.record(processes, "end-undecodable", operator, [
-            ProcessActionOutcome(
-                process_id=process_id, action="end-undecodable", outcome="refused",
-                sentence=str(error),
-            )
-        ], detail)  # fmt: skip
-        raise
+    record = await processes.registry.end_undecodable_process(process_id, operator, reason)
     observed = await processes._observe(record)
     ended = ProcessActionOutcome(
         process_id=process_id, action="end-undecodable", outcome="done",
@@ -389,8 +380,8 @@ async def end_undecodable(
 class ProcessActions:
     """The operator's actions on a facade (`Processes.actions`), each reporting every
     target as done, requested, unchanged or refused: what the command line and the
-    dashboard call. Each is recorded, with its operator, in lashtui's audit trail
-    (lashtui.admin.audit). `Processes`' own methods of the same names keep api.md's
+    dashboard call. Each target it changed is recorded, with the operator, in lashtui's
+    audit trail (lashtui.admin.audit). `Processes`' own methods of the same names keep api.md's
     contract for programs (lash's return shapes; a refusal raises) and record nothing."""
 
     def __init__(self, processes: Processes) -> None:
@@ -444,6 +435,8 @@ class ProcessActions:
         trail is the only record that it happened, and of what it deleted."""
         operator = check_operator_name(operator)
         done = await prune(self.processes, cutoff_epoch_ms)
+        if done.outcome != "done":  # nothing deleted: nothing to record
+            return done
         row = audit.entry(
             self.processes.clock.now_ms(), operator, "prune", None, done.outcome, done.sentence,
             done.model_dump(include={"cutoff_epoch_ms", "pruned_processes", "pruned_events"}),

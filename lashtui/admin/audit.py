@@ -1,10 +1,12 @@
 """Recording operator actions in lashtui's audit table, and reading the audit trail
 (issue 17 item 8; the sources are described in lashtui.model.audit).
 
-`Processes.actions` records every target of every action it makes right after making it,
-in a transaction of its own: who (the operator), when (the facade's clock), what (the
-action, its target and what it named), and the outcome with its sentence, refusals
-included. It is a second transaction, not part of the action's: an action whose process
+`Processes.actions` records every target an action changed (outcome `done` or
+`requested`) right after making it, in a transaction of its own: who (the operator), when
+(the facade's clock), what (the action, its target and what it named), and the outcome
+with its sentence. A target left `unchanged` or `refused` is not recorded: those outcomes
+promise that nothing was written, and the audit trail holds what changed the registry.
+It is a second transaction, not part of the action's: an action whose process
 is killed between the two is done but not recorded, and a recording that fails says so in
 the outcome's sentence rather than hiding that the action itself happened.
 """
@@ -23,6 +25,9 @@ from lashtui.model.outcome import Outcome, ProcessActionOutcome
 if TYPE_CHECKING:
     from lashtui.admin.processes import Processes
 
+# The outcomes that wrote something, and so are recorded.
+CHANGED: tuple[Outcome, ...] = ("done", "requested")
+
 
 async def record(
     processes: Processes,
@@ -31,16 +36,23 @@ async def record(
     outcomes: Sequence[ProcessActionOutcome],
     detail: dict[str, JsonValue] | None = None,
 ) -> list[ProcessActionOutcome]:
-    """Record one row per outcome; the outcomes, each told if the recording failed."""
+    """Record one row per outcome that changed something; the outcomes, each of those
+    told if the recording failed."""
     now = processes.clock.now_ms()
     rows = [
         entry(now, operator, action, o.process_id, o.outcome, o.sentence, _detail(o, detail))
         for o in outcomes
+        if o.outcome in CHANGED
     ]
-    problem = await write(processes, rows)
+    problem = await write(processes, rows) if rows else None
     if problem is None:
         return list(outcomes)
-    return [o.model_copy(update={"sentence": f"{o.sentence}; {problem}"}) for o in outcomes]
+    return [
+        o.model_copy(update={"sentence": f"{o.sentence}; {problem}"})
+        if o.outcome in CHANGED
+        else o
+        for o in outcomes
+    ]
 
 
 def _detail(

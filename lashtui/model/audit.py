@@ -4,9 +4,11 @@ to what, and the result, as lashtui recorded it or as the event log shows it.
 Two sources, each labelled, never merged into one list (one action can be in both, and
 neither can vouch for the other):
 
-- `recorded`: lashtui's own table `lashtui_operator_actions`, one row per target of every
-  action made through `Processes.actions` (cancel, signal, abandon request, transfer,
-  rerun, end-undecodable) and one per prune, with the outcome and its sentence. It is the
+- `recorded`: lashtui's own table `lashtui_operator_actions`, one row per target changed
+  (outcome `done` or `requested`) by an action made through `Processes.actions` (cancel,
+  signal, abandon request, transfer, rerun, end-undecodable) and one per prune that
+  deleted something, with the outcome and its sentence. What was refused or left
+  unchanged wrote nothing, and is not recorded either. It is the
   only place a prune, a transfer or a signal's operator is kept: lash's shapes have no
   actor field for them, and a prune deletes the rows and events it would be read from. The
   table is lashtui's, created with a new registry or by the first action recorded in an

@@ -1,5 +1,6 @@
-"""Issue 17 item 8: every operator action made through `Processes.actions` is recorded
-(who, when, what, the result) in lashtui's audit table, which outlives a prune; the event
+"""Issue 17 item 8: every change an operator makes through `Processes.actions` is recorded
+(who, when, what, the result) in lashtui's audit table (a refused or unchanged target wrote
+nothing and is not recorded), which outlives a prune; the event
 log's own operator events (cancel requests, re-run links) are a second, labelled source;
 both read newest first by keyset pages, filtered by operator, action and process id text.
 A registry without the table (as lash writes it) reads as "nothing recorded", and the first
@@ -17,7 +18,7 @@ from lashtui.errors import InvalidRequest
 from lashtui.model import FailureOutput, SessionScope, ToolFailureClass
 from lashtui.model.audit import AuditPage, AuditQuery
 from lashtui.registry import ProcessRegistry, open_registry
-from tests.admin.test_processes import external
+from tests.admin.test_processes import external, steps
 from tests.raw import raw_connection
 
 S1 = SessionScope(session_id="s1")
@@ -50,37 +51,39 @@ async def test_every_action_is_recorded_with_who_what_and_the_result(
     await ended(processes, "old")
     act = processes.actions
     await act.cancel("run", "stale", operator="ann")
+    await act.cancel("run", "again", operator="ann")  # unchanged: not recorded
     clock.advance(1000)
-    await act.signal("run", "go", "sig-1", {"x": 1}, operator="bob")
+    await act.signal("run", "go", "sig-1", {"x": 1}, operator="bob")  # refused: undeclared
+    await processes.start(steps("sig", [{"wait_signal": "go"}], "go"))  # no worker runs it
+    await act.signal("sig", "go", "sig-1", "now", operator="bob")
     await act.request_abandon("run", "cy", "host gone")
     await act.transfer(S1, S2, ["old"], operator="dee")
     await act.rerun("old", operator="eve")
     await act.cancel("old", operator="ann")  # refused: it has ended
+    await act.prune(0, operator="fay")  # nothing that old: unchanged, not recorded
     clock.advance(60_000)
     await act.prune(clock.now_ms(), operator="fay")
     page = await audit(processes)
     assert page.recorded and page.source == "recorded"
     assert rows(page) == [
         ("fay", "prune", None, "done"),
-        ("ann", "cancel", "old", "refused"),
         ("eve", "rerun", "old", "done"),
         ("dee", "transfer", "old", "done"),
         ("cy", "abandon", "run", "requested"),
-        ("bob", "signal", "run", "refused"),  # an external row declares no signal
+        ("bob", "signal", "sig", "done"),
         ("ann", "cancel", "run", "requested"),
     ]
-    prune, refused, rerun, transfer, abandon, signal, cancel = page.entries
+    prune, rerun, transfer, abandon, signal, cancel = page.entries
     assert prune.detail == {
         "cutoff_epoch_ms": clock.now_ms(),
         "pruned_processes": 1,
         "pruned_events": 1,
     }
     assert prune.sentence == "pruned 1 terminal process(es) and 1 event(s)"
-    assert refused.sentence == "process `old` is already terminal"
     assert rerun.detail == {"rerun_as": "old~rerun-1"}
     assert transfer.detail == {"from": "session:s1", "to": "session:s2"}
     assert signal.detail == {"signal": "go", "signal_id": "sig-1"}
-    assert signal.sentence == "process `run` emitted undeclared event type `signal.go`"
+    assert signal.sentence.startswith("signal.go stored as event 1")
     assert abandon.detail == {"reason": "host gone"}
     assert cancel.detail == {"reason": "stale"} and cancel.at_ms == prune.at_ms - 61_000
     assert [e.id for e in page.entries] == sorted((e.id for e in page.entries), key=int)[::-1]
@@ -90,12 +93,12 @@ async def test_filters_and_keyset_pages(processes: Processes) -> None:
     for n in range(5):
         await processes.start(external(f"p-{n}"))
         await processes.actions.cancel(f"p-{n}", operator="ann" if n % 2 else "bob")
-    await processes.actions.signal("p-1", "go", "s", None, operator="ann")
+    await processes.actions.request_abandon("p-1", "ann")
     assert rows(await audit(processes, operator="ann", action="cancel")) == [
         ("ann", "cancel", "p-3", "requested"),
         ("ann", "cancel", "p-1", "requested"),
     ]
-    assert [e.action for e in (await audit(processes, text="p-1")).entries] == ["signal", "cancel"]
+    assert [e.action for e in (await audit(processes, text="p-1")).entries] == ["abandon", "cancel"]
     first = await audit(processes, limit=4)
     assert first.next_before is not None
     rest = await audit(processes, limit=4, before=first.next_before)

@@ -67,3 +67,50 @@ def test_rerun_json_is_a_list_of_outcomes_with_the_started_row(
         "lashtui: process `live` is running: only a terminal process can be run again",
         "lashtui: unknown process `nope`",
     ]
+
+
+# --- issue 17 item 8: `lashtui audit`
+
+
+def test_audit_lists_every_action_with_its_operator_and_filters(
+    capsys: pytest.CaptureFixture[str], db: Path
+) -> None:
+    assert run(capsys, db, "rerun", "a", "--as", "dana@h")[0] == 0
+    assert run(capsys, db, "--as", "eve@h", "cancel", "live", "--reason", "stale")[0] == 0
+    assert run(capsys, db, "--as", "eve@h", "signal", "live", "go")[0] == 1  # undeclared
+    assert run(capsys, db, "prune", "--older-than", "0s", "--as", "sam@h")[0] == 0
+    code, out, err = run(capsys, db, "audit")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert [line.split("  ")[1:4] for line in lines] == [
+        ["sam@h", "prune", "(registry)"],  # the refused signal wrote nothing: not recorded
+        ["eve@h", "cancel", "live"],
+        ["dana@h", "rerun", "a"],
+    ]
+    assert "  done: pruned 2 terminal process(es) and " in lines[0]  # a and b
+    code, out, _ = run(capsys, db, "audit", "--by", "eve@h", "--action", "cancel", "--json")
+    page = json.loads(out)
+    assert code == 0 and page["source"] == "recorded" and page["recorded"] is True
+    assert [
+        (e["operator"], e["action"], e["process_id"], e["outcome"]) for e in page["entries"]
+    ] == [("eve@h", "cancel", "live", "requested")]
+    assert page["entries"][0]["detail"] == {"reason": "stale"}
+    code, out, _ = run(capsys, db, "audit", "--source", "events")
+    assert [line.split("  ")[1:5] for line in out.splitlines()] == [
+        ["eve@h", "cancel", "live", "requested: requested by eve@h: stale"],
+        ["dana@h", "rerun", "a~rerun-1", "done: re-runs `a`"],
+    ]
+
+
+def test_audit_pages_and_refuses_a_bad_action_in_one_sentence(
+    capsys: pytest.CaptureFixture[str], db: Path
+) -> None:
+    assert run(capsys, db, "rerun", "a", "b", "--as", "dana@h")[0] == 0
+    code, out, _ = run(capsys, db, "audit", "--limit", "1")
+    first, more = out.splitlines()
+    assert " b  done: " in first and more.startswith("more: --before ")
+    code, out, _ = run(capsys, db, "audit", "--limit", "1", "--before", more.split()[-1])
+    assert code == 0 and " a  done: " in out.splitlines()[0]
+    code, out, err = run(capsys, db, "audit", "--action", "reboot")
+    assert code == 1 and out == ""
+    assert err.startswith("lashtui: unknown operator action `reboot`; the actions are `cancel`")
