@@ -128,6 +128,9 @@ def _event_page(conn: Tx, query: AuditQuery) -> AuditPage:
         where.append(dialect(conn).contains("process_id"))
         params.append(query.text)
     cursor = query.event_cursor()
+    # Filtering by operator happens here, after the read: read the whole budget at once,
+    # so a registry without the index scans its events once, not once per chunk.
+    chunk = query.limit if query.operator is None else EVENT_SCAN_BUDGET
     entries: list[OperatorAction] = []
     scanned = 0
     while scanned < EVENT_SCAN_BUDGET:
@@ -136,7 +139,7 @@ def _event_page(conn: Tx, query: AuditQuery) -> AuditPage:
             conn,
             f"SELECT {EVENT_COLUMNS} FROM process_events WHERE {' AND '.join(where + keyset)} "
             "ORDER BY occurred_at_ms DESC, process_id DESC, sequence DESC LIMIT ?",
-            (*params, *(cursor or ()), query.limit),
+            (*params, *(cursor or ()), chunk),
         )
         for row in rows:
             scanned += 1
@@ -146,7 +149,7 @@ def _event_page(conn: Tx, query: AuditQuery) -> AuditPage:
                 entries.append(action)
                 if len(entries) == query.limit:
                     return AuditPage(source="events", entries=entries, next_before=action.id)
-        if len(rows) < query.limit:
+        if len(rows) < chunk:
             return AuditPage(source="events", entries=entries)
     # The budget ran out first: the page is short, and the next one goes on from here.
     assert cursor is not None
