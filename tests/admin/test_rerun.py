@@ -19,10 +19,12 @@ from lashtui.model import (
     SuccessOutput,
     ToolFailureClass,
 )
+from lashtui.model.audit import AuditQuery
 from lashtui.model.rerun import RERUN_OF
 from lashtui.registry import ProcessRegistry
 from lashtui.worker import ProcessWorker
 from tests.admin.test_processes import external, steps
+from tests.raw import raw_connection
 
 S1 = SessionScope(session_id="s1")
 S2 = SessionScope(session_id="s2", agent_frame_id="f")
@@ -164,3 +166,30 @@ async def test_the_embedded_worker_runs_the_rerun_to_completion(live: Processes)
     assert await live.await_output("job~rerun-1", timeout=5) == SuccessOutput(value="ok")
     events = [e.event_type for e in await live.events("job~rerun-1")]
     assert events[0] == RERUN_OF and events[-1] == "process.completed"
+
+
+async def test_an_undecodable_row_is_refused_then_runs_again_once_ended(
+    processes: Processes, registry: ProcessRegistry, registry_target: str
+) -> None:
+    """A row whose record does not decode has no input to copy: refused, naming why. Ended
+    with end-undecodable (recorded in the audit trail), it is an ordinary failed row."""
+    await failed(processes, "bad")
+    with raw_connection(registry_target) as conn:
+        conn.execute(
+            "UPDATE processes SET record_json = ? WHERE process_id = 'bad'",
+            ('{"id": "bad", "disposition": "sometimes"}',),
+        )
+    refused = await processes.actions.rerun("bad", operator="dana")
+    assert refused.outcome == "refused"
+    assert refused.sentence.startswith(
+        "process `bad` cannot be run again: its stored record cannot be decoded ("
+    )
+    assert (await registry.process_census()).total() == 1
+    await processes.end_undecodable("bad", "dana", "garbage")
+    page = await registry.operator_actions(AuditQuery())
+    assert [(e.operator, e.action, e.process_id, e.outcome) for e in page.entries] == [
+        ("dana", "end-undecodable", "bad", "done")
+    ]
+    assert page.entries[0].detail == {"reason": "garbage"}
+    again = await processes.actions.rerun("bad", operator="dana")
+    assert again.outcome == "done" and "`bad~rerun-1`" in again.sentence

@@ -5,6 +5,10 @@ hold milliseconds or sequences are BIGINT, and every text column collates as "C"
 byte-wise as they do in SQLite and in Python (the dashboard's keyset pages and the lineage
 lens's id ranges rely on that order; a database's default collation could be anything).
 
+lashtui's additions are the SQLite store's too: the page indexes, the partial index of
+operator events, and the audit table `lashtui_operator_actions` (a schema made before it
+gets it with its first recorded action; lashtui/registry/sql/audit.py).
+
 SQLite keeps the version in the file header (`user_version`); here it is a one-row table,
 `process_registry_meta`, which also serves as the write lock (see connection.py) and counts
 commits for `data_version`. As in SQLite there are no migrations: a database stamped with

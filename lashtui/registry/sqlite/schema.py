@@ -6,10 +6,14 @@ with another version is refused untouched. Version 10 is lash's layout with the 
 envs beside the processes that reference them.
 
 lashtui adds two indexes for the dashboard's keyset pages over a large registry, by status and
-by originator scope, each ending in the process id. An index is not a layout change (no row
-or column means anything new), so the version stays 10; they are created with a new file
-only, because opening an existing registry writes nothing, and every query is correct
-without them. Leases get no index by expiry: renewal is the worker's hot path, and measured
+by originator scope, each ending in the process id, and one for the audit trail's event
+source: a partial index of the operator events (cancel requests, re-run links) by time. An
+index is not a layout change (no row or column means anything new), so the version stays
+10; they are created with a new file only, because opening an existing registry writes
+nothing, and every query is correct without them. lashtui's audit table
+(`lashtui_operator_actions`) is no part of lash's layout either, and nothing of lash's
+reads it: a new file gets it, an existing one with its first recorded action
+(lashtui/registry/sql/audit.py). Leases get no index by expiry: renewal is the worker's hot path, and measured
 here such an index made each renewal ~80% dearer (1M lease rows), to save the lease list a
 ~70 ms scan.
 """
