@@ -48,8 +48,8 @@ _ACTIONS = ", ".join(f"`{a}`" for a in AUDIT_ACTIONS)
 
 
 class OperatorAction(BaseModel):
-    """One target of one operator action. `id` orders the entries of a source (newest
-    has the highest) and is the keyset cursor: the table's row id, or for an event
+    """One target of one operator action (what it changed). `id` orders the entries of a
+    source (newest has the highest) and is the keyset cursor: the table's row id, or for an event
     `<occurred_at_ms>:<process_id>:<sequence>` (see `AuditQuery.before`). `operator` is
     None when the source does not say who. `detail` holds what the action named beyond
     its target (a signal's name, a transfer's scopes, a prune's cutoff and counts)."""
@@ -60,9 +60,11 @@ class OperatorAction(BaseModel):
     id: str
     at_ms: int
     operator: str | None
-    action: AuditAction
+    # One of AUDIT_ACTIONS and OUTCOMES as lashtui writes them; read as plain text, since
+    # another program can write the table, and one odd row must not hide the others.
+    action: str
     process_id: str | None
-    outcome: Outcome
+    outcome: str
     sentence: str
     detail: dict[str, JsonValue] | None = None
 

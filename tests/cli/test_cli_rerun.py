@@ -114,3 +114,19 @@ def test_audit_pages_and_refuses_a_bad_action_in_one_sentence(
     code, out, err = run(capsys, db, "audit", "--action", "reboot")
     assert code == 1 and out == ""
     assert err.startswith("lashtui: unknown operator action `reboot`; the actions are `cancel`")
+
+
+def test_audit_of_a_registry_without_the_table_says_nothing_was_recorded(
+    capsys: pytest.CaptureFixture[str], db: Path
+) -> None:
+    from tests.raw import raw_connection
+
+    with raw_connection(str(db)) as conn:
+        conn.execute("DROP TABLE lashtui_operator_actions")
+    code, out, err = run(capsys, db, "audit")
+    assert (code, err) == (0, "")
+    assert out.startswith("nothing is recorded in this registry: it has no ")
+    code, out, _ = run(capsys, db, "audit", "--json")
+    assert json.loads(out) == {
+        "source": "recorded", "entries": [], "next_before": None, "recorded": False,
+    }  # fmt: skip

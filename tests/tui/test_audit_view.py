@@ -164,3 +164,30 @@ async def test_a_registry_without_the_audit_table_says_nothing_was_recorded(
             assert not screen.query_one(KeyedTable).display
     finally:
         await reader.close()
+
+
+async def test_a_row_another_program_wrote_shows_as_text_beside_the_others(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "odd.db")
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(path, clock=clock)
+    await registry.register_process(ext("x"))
+    await Processes(registry, clock=clock).actions.cancel("x", operator="dana@ops")
+    await registry.close()
+    with raw_connection(path) as conn:
+        conn.execute(
+            "INSERT INTO lashtui_operator_actions (at_ms, operator, action, process_id, "
+            "outcome, sentence, detail_json) VALUES ('soon', ?, 'reboot', NULL, 42, ?, '{bad')",
+            ("[red]evil\x1b[2J", "[@click=app.quit]x[/]"),
+        )
+    reader = await SqliteProcessRegistry.open(path, clock=clock, read_only=True)
+    try:
+        async with observer(reader, clock).run_test(size=SIZE) as pilot:
+            screen = await open_audit(pilot)
+            assert cells(screen, 1) == ["[red]evil\\x1b[2J", "dana@ops"]
+            assert cells(screen, 2) == ["reboot", "cancel"]
+            assert cells(screen, 4) == ["42", "requested"]
+            assert cells(screen, 5)[0] == '[@click=app.quit]x[/]  {"undecodable":"{bad"}'
+    finally:
+        await reader.close()

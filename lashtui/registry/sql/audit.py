@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import json
 
+from pydantic import JsonValue
+
 from lashtui.model import limit
 from lashtui.model.audit import (
     AUDIT_EVENT_TYPES,
@@ -103,20 +105,31 @@ def page(conn: Tx, query: AuditQuery) -> AuditPage:
 
 
 def _recorded(row: tuple[object, ...]) -> OperatorAction:
+    """A row of the table as an entry. The table is in the registry, so any program may
+    have written it: a value of the wrong type is shown as what it is, never a failed read
+    (the dashboard shows it through the untrusted-text boundary like any stored text)."""
     id_, at_ms, operator, action, process_id, outcome, sentence, detail = row
-    return OperatorAction.model_validate(
-        {
-            "source": "recorded",
-            "id": str(id_),
-            "at_ms": at_ms,
-            "operator": operator,
-            "action": action,
-            "process_id": process_id,
-            "outcome": outcome,
-            "sentence": sentence,
-            "detail": json.loads(str(detail)) if detail is not None else None,
-        }
+    return OperatorAction(
+        source="recorded",
+        id=str(id_),
+        at_ms=at_ms if isinstance(at_ms, int) else 0,
+        operator=operator if isinstance(operator, str) else None,
+        action=str(action),
+        process_id=process_id if isinstance(process_id, str) else None,
+        outcome=str(outcome),
+        sentence=str(sentence),
+        detail=_detail(detail),
     )
+
+
+def _detail(text: object) -> dict[str, JsonValue] | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return {"undecodable": text[:200]}
+    return value if isinstance(value, dict) else {"value": value}
 
 
 def _event_page(conn: Tx, query: AuditQuery) -> AuditPage:

@@ -13,9 +13,9 @@ index is not a layout change (no row or column means anything new), so the versi
 nothing, and every query is correct without them. lashtui's audit table
 (`lashtui_operator_actions`) is no part of lash's layout either, and nothing of lash's
 reads it: a new file gets it, an existing one with its first recorded action
-(lashtui/registry/sql/audit.py). Leases get no index by expiry: renewal is the worker's hot path, and measured
-here such an index made each renewal ~80% dearer (1M lease rows), to save the lease list a
-~70 ms scan.
+(lashtui/registry/sql/audit.py). Leases get no index by expiry: renewal is the worker's hot
+path, and measured here such an index made each renewal ~80% dearer (1M lease rows), to
+save the lease list a ~70 ms scan.
 """
 
 from __future__ import annotations
