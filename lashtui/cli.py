@@ -132,8 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--as",
         dest="operator",
         metavar="NAME",
-        help="who actions are recorded as (default: $LASHTUI_OPERATOR, "
-        "else user@host)",
+        help="who actions are recorded as (default: $LASHTUI_OPERATOR, else user@host)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 

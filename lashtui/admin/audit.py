@@ -48,9 +48,7 @@ async def record(
     if problem is None:
         return list(outcomes)
     return [
-        o.model_copy(update={"sentence": f"{o.sentence}; {problem}"})
-        if o.outcome in CHANGED
-        else o
+        o.model_copy(update={"sentence": f"{o.sentence}; {problem}"}) if o.outcome in CHANGED else o
         for o in outcomes
     ]
 
