@@ -114,3 +114,26 @@ async def test_both_details_show_the_link_and_R_works_from_the_detail(live: Any)
         await until(pilot, lambda: app.screen is not detail)
         new = app.screen
         await until(pilot, lambda: "re-runs old · by operator:test" in shown(new))
+
+
+async def test_the_embedded_worker_runs_a_rerun_from_the_dashboard_to_completion(
+    live: Any,
+) -> None:
+    from lashtui.model import Engine, ProcessStartRequest
+
+    app, processes, _ = live
+    plan = {"steps": [{"finish": "ok"}]}
+    request = ProcessStartRequest(
+        id="job", input=Engine(kind="steps", payload=plan), disposition="rerunnable"
+    )
+    await processes.start(request)
+    assert await processes.await_output("job", timeout=10) == SuccessOutput(value="ok")
+    async with app.run_test(size=(140, 24)) as pilot:
+        table = await select(pilot, "job")
+        await until(pilot, lambda: table.processes["job"].terminal)
+        await pilot.press("R")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.click("#yes")
+        await until(pilot, lambda: "job~rerun-1" in table.processes)
+        await until(pilot, lambda: table.processes["job~rerun-1"].lifecycle.value == "completed")
+        assert await processes.await_output("job~rerun-1", timeout=5) == SuccessOutput(value="ok")
