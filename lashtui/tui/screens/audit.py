@@ -115,7 +115,7 @@ class AuditScreen(LiveScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="audit-status", classes="view-status")
-        yield Input(placeholder="by:NAME action:cancel outcome:refused id-text", id="audit-filter")
+        yield Input(placeholder="by:NAME action:cancel outcome:done id-text", id="audit-filter")
         yield Static(id="audit-empty", classes="view-empty")
         yield KeyedTable(COLUMNS, id="audit-table")
         yield Footer()
