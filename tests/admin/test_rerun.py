@@ -193,3 +193,19 @@ async def test_an_undecodable_row_is_refused_then_runs_again_once_ended(
     assert page.entries[0].detail == {"reason": "garbage"}
     again = await processes.actions.rerun("bad", operator="dana")
     assert again.outcome == "done" and "`bad~rerun-1`" in again.sentence
+
+
+async def test_a_row_whose_env_is_gone_is_refused_naming_it(
+    live: Processes, registry: ProcessRegistry, registry_target: str
+) -> None:
+    record = await live.start(steps("job", [{"finish": 1}]))
+    assert await live.await_output("job", timeout=5) == SuccessOutput(value=1)
+    with raw_connection(registry_target) as conn:
+        conn.execute("DELETE FROM process_execution_envs")
+    refused = await live.actions.rerun("job", operator="dana")
+    assert (refused.outcome, refused.sentence) == (
+        "refused",
+        f"process `job` cannot be run again: its execution env `{record.env_ref}` is no "
+        "longer in the registry",
+    )
+    assert await registry.get_process("job~rerun-1") is None

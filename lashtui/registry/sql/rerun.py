@@ -22,7 +22,7 @@ from lashtui.model.input import needs_execution_env
 from lashtui.model.rerun import RERUN_OF, RERUN_OF_TYPE, rerun_replay_key
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.event import append_to
-from lashtui.registry.sql.process import get_env, register
+from lashtui.registry.sql.process import register
 from lashtui.registry.sql.row import require_record
 
 
@@ -42,13 +42,16 @@ def rerun(conn: Tx, process_id: str, new_id: str, operator: str, now: int) -> Pr
     if conn.execute("SELECT 1 FROM processes WHERE process_id = ?", (new_id,)).fetchone():
         raise ProcessConflict(f"process `{new_id}` already exists")
     if needs_execution_env(old.input) and old.env_ref is not None:
-        try:
-            get_env(conn, old.env_ref)
-        except UnknownProcess:
+        # The table itself, not the connection's cache of envs (process.get_env): the copy
+        # must name an env that any worker, in any OS process, can read.
+        stored = conn.execute(
+            "SELECT 1 FROM process_execution_envs WHERE env_ref = ?", (old.env_ref,)
+        ).fetchone()
+        if stored is None:
             raise UnknownProcess(
                 f"process `{process_id}` cannot be run again: its execution env "
                 f"`{old.env_ref}` is no longer in the registry"
-            ) from None
+            )
     registration = old.registration().model_copy(
         update={"id": new_id, "event_types": _with_rerun_type(old)}
     )
