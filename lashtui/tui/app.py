@@ -22,6 +22,7 @@ from lashtui.tui.context import Dashboard, ViewObserver
 from lashtui.tui.heap import FullCollections, frozen_heap
 from lashtui.tui.palette import ProcessIdProvider
 from lashtui.tui.screens.abandon import AbandonRequestsScreen
+from lashtui.tui.screens.audit import AuditScreen
 from lashtui.tui.screens.errors import ErrorsScreen
 from lashtui.tui.screens.health import HealthScreen
 from lashtui.tui.screens.leases import LeasesScreen
@@ -37,6 +38,7 @@ VIEWS = {
     "abandon": "Abandon requests",
     "health": "Engine health",
     "errors": "Errors",
+    "audit": "Audit",
 }
 
 
@@ -57,6 +59,7 @@ class LashtuiApp(App[int]):
         Binding("3", "switch_mode('abandon')", "Abandon requests"),
         Binding("4", "switch_mode('health')", "Health"),
         Binding("5", "switch_mode('errors')", "Errors"),
+        Binding("6", "switch_mode('audit')", "Audit"),
         Binding("q", "quit", "Quit"),
         # Every view's footer offers the help, whether or not its screen binds `?` itself.
         Binding("question_mark", "help", "Help"),
@@ -83,6 +86,7 @@ class LashtuiApp(App[int]):
         self.add_mode("abandon", lambda: AbandonRequestsScreen(dashboard))
         self.add_mode("health", lambda: HealthScreen(dashboard))
         self.add_mode("errors", lambda: ErrorsScreen(dashboard))
+        self.add_mode("audit", lambda: AuditScreen(dashboard))
 
     @property
     def engine(self) -> ProcessWorker | None:
