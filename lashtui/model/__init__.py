@@ -94,7 +94,19 @@ from lashtui.model.output import (
     ToolOutput,
     failure,
 )
-from lashtui.model.page import PAGE_LIMIT_MAX, ProcessCensus, ProcessPageLens, ProcessPageQuery
+from lashtui.model.page import (
+    NEWEST_FIRST,
+    NO_LEASE,
+    PAGE_LIMIT_MAX,
+    PROCESS_ORDERS,
+    ProcessCensus,
+    ProcessOrder,
+    ProcessPageLens,
+    ProcessPageQuery,
+    SortKey,
+    order_problem,
+    sort_key,
+)
 from lashtui.model.record import (
     AbandonRequest,
     ExternalRef,
@@ -134,8 +146,11 @@ from lashtui.model.worklist import ProcessRunClaim, ProcessWorkItem
 __all__ = [
     "CANCEL_REQUESTED",
     "LIVE_STATES",
+    "NEWEST_FIRST",
+    "NO_LEASE",
     "OPERATOR_NAME_MAX",
     "PAGE_LIMIT_MAX",
+    "PROCESS_ORDERS",
     "PROCESS_STATES",
     "RESUMED",
     "TERMINAL_EVENT_TYPES",
@@ -192,6 +207,7 @@ __all__ = [
     "ProcessLifecycleStatus",
     "ProcessListFilter",
     "ProcessListMode",
+    "ProcessOrder",
     "ProcessOriginator",
     "ProcessPageLens",
     "ProcessPageQuery",
@@ -224,6 +240,7 @@ __all__ = [
     "SessionOriginator",
     "SessionScope",
     "SessionTurn",
+    "SortKey",
     "SuccessOutput",
     "SystemTime",
     "TemplateSelector",
@@ -237,6 +254,7 @@ __all__ = [
     "default_process_event_types",
     "event_payload_hash",
     "failure",
+    "order_problem",
     "originator_from_scope_id",
     "process_signal_event_type",
     "process_signal_name_from_event_type",
@@ -244,6 +262,7 @@ __all__ = [
     "process_signal_wait_key",
     "process_state",
     "silent_not_dead",
+    "sort_key",
     "tally",
     "validate_process_signal_name",
 ]

@@ -13,6 +13,8 @@ another version is refused untouched.
 
 from __future__ import annotations
 
+from lashtui.registry.sql.dialect import POSTGRES
+from lashtui.registry.sql.order import index_ddl
 from lashtui.registry.sql.version import SCHEMA_VERSION, unsupported_schema_message
 
 __all__ = ["DDL", "SCHEMA_VERSION", "unsupported_schema_message"]
@@ -37,6 +39,8 @@ DDL: tuple[str, ...] = (
     "CREATE INDEX processes_change_seq_idx ON processes(change_seq)",
     "CREATE INDEX processes_status_process_idx ON processes(status, process_id)",
     "CREATE INDEX processes_owner_scope_idx ON processes(owner_scope_id, process_id)",
+    # lashtui's sorted pages (the Processes view's orders): see registry/sql/order.py.
+    *index_ddl(POSTGRES),
     """CREATE TABLE process_change_clock (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
         current_seq BIGINT NOT NULL

@@ -26,14 +26,17 @@ from typing import NamedTuple
 from lashtui.errors import InvalidRequest
 from lashtui.model import (
     LIVE_STATES,
+    NO_LEASE,
     PROCESS_STATES,
     TERMINAL_STATES,
     ProcessCensus,
+    ProcessLifecycleStatus,
     ProcessPageQuery,
     ProcessRecord,
     ProcessState,
 )
 from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, dialect
+from lashtui.registry.sql.order import HELD, key_sql, walks_down
 from lashtui.registry.sql.row import ROW_COLUMNS, decode_row, fetch_rows
 
 _CHUNK = 500  # stay well under SQLite's bound-parameter limit
@@ -172,15 +175,162 @@ def page(conn: Tx, query: ProcessPageQuery) -> list[ProcessRecord]:
     if not query.text.isascii() and sql is SQLITE:  # the function `_text` asks for
         assert isinstance(conn, sqlite3.Connection)
         conn.create_function(UNICODE_LOWER, 1, _unicode_lower, deterministic=True)
-    statements = page_statements(query, sql)
-    arms = [conn.execute(statement, params).fetchall() for statement, params in statements]
-    merged = heapq.merge(*arms, reverse=query.backwards)
-    ids = [row[0] for row in itertools.islice(merged, query.limit)]
+    if query.order == "id":
+        statements = page_statements(query, sql)
+        arms = [conn.execute(statement, params).fetchall() for statement, params in statements]
+        merged = heapq.merge(*arms, reverse=query.backwards)
+        ids = [row[0] for row in itertools.islice(merged, query.limit)]
+    else:
+        ids = sorted_ids(conn, _with_key(conn, query, sql), sql)
     if query.backwards:
         ids.reverse()
     # Same transaction, so every id found above is still there.
     found = get_many(conn, ids)
     return [found[process_id] for process_id in ids]
+
+
+# --- pages in another order than the id's
+
+
+def _with_key(conn: Tx, query: ProcessPageQuery, sql: Dialect) -> ProcessPageQuery:
+    """`query` with its cursor's sort key, read from the cursor's row when not given."""
+    cursor = query.cursor
+    if cursor is None or cursor[1] is not None:
+        return query
+    process_id = cursor[0]
+    if query.order == "lease_expiry":
+        select = (
+            f"SELECT coalesce((SELECT l.lease_expires_at_ms FROM process_leases l "
+            f"WHERE l.process_id = p.process_id AND {HELD}), {NO_LEASE}) "
+            "FROM processes p WHERE p.process_id = ?"
+        )
+    else:
+        select = f"SELECT {key_sql(query.order, sql)} FROM processes p WHERE p.process_id = ?"
+    row = conn.execute(select, [process_id]).fetchone()
+    if row is None:
+        raise InvalidRequest(f"no process `{process_id}` to page from in `{query.order}` order")
+    side = "before_key" if query.backwards else "after_key"
+    return query.model_copy(update={side: row[0]})
+
+
+class _Segment(NamedTuple):
+    """A part of an order that one kind of statement walks: its rows (FROM and predicate)
+    and its key, an expression or one constant for every row of the segment."""
+
+    source: str
+    predicate: str
+    key: str
+    constant: int | None = None
+
+
+def _segments(query: ProcessPageQuery, lens: _Lens, sql: Dialect) -> list[_Segment]:
+    """The order's segments in ascending key order. Lease expiry has two: the held leases
+    by expiry, then every other row at the key NO_LEASE, by id."""
+    if query.order != "lease_expiry":
+        return [_Segment(lens.source, "", key_sql(query.order, sql))]
+    # With no lens, the lease table drives (a scan: there is no index by expiry, see the
+    # schema); a lens's rows are few, so its own walk drives and each probes its lease.
+    leased = (
+        f"process_leases l {sql.fixed_order_join} processes p ON p.process_id = l.process_id"
+        if query.lens == "all" or query.scope is None
+        else f"{lens.source} JOIN process_leases l ON l.process_id = p.process_id"
+    )
+    unleased = (
+        f"NOT EXISTS (SELECT 1 FROM process_leases l WHERE l.process_id = p.process_id AND {HELD})"
+    )
+    return [
+        _Segment(leased, HELD, "l.lease_expires_at_ms"),
+        _Segment(lens.source, unleased, "", NO_LEASE),
+    ]
+
+
+def _sorted_arms(
+    query: ProcessPageQuery, lens: _Lens, segment: _Segment, sql: Dialect
+) -> list[Arm]:
+    """The state filter as arms for a sorted walk. With no lens each stored status is its
+    own walk of its (status, key, process_id) index, even with no state filter (the five
+    are merged); where a lens or the lease table drives, the arms are one OR'ed filter."""
+    states = query.states
+    if lens.predicate or segment.key.startswith("l."):
+        arms = _status_arms(states, f"{sql.not_indexed}p.status", sql)
+        if len(arms) == 1:
+            return arms
+        return [(f"({' OR '.join(f'({a})' for a, _ in arms)})", [v for _, p in arms for v in p])]
+    if states is None or set(states) >= set(PROCESS_STATES):
+        states = frozenset(PROCESS_STATES)
+    return (
+        _status_arms(states, "p.status", sql)
+        if len(states) < len(PROCESS_STATES)
+        else [("p.status = ?", [status.value]) for status in ProcessLifecycleStatus]
+    )
+
+
+def _keyset(query: ProcessPageQuery, segment: _Segment, column: str, down: bool) -> Arm | None:
+    """The keyset condition of `segment` past the query's cursor; None when the whole
+    segment lies before the cursor (a constant key on the wrong side of it)."""
+    cursor = query.cursor
+    if cursor is None:
+        return "", []
+    process_id, key = cursor
+    comparison = "<" if down else ">"
+    if segment.constant is None and key == NO_LEASE:  # the cursor is past every lease
+        return ("", []) if down else None
+    if segment.constant is None:
+        return f"({segment.key}, {column}) {comparison} (?, ?)", [key, process_id]
+    assert isinstance(key, int)
+    if key == segment.constant:
+        return f"{column} {comparison} ?", [process_id]
+    past = segment.constant < key if down else segment.constant > key
+    return ("", []) if past else None
+
+
+def sorted_statements(query: ProcessPageQuery, sql: Dialect = SQLITE) -> list[list[Arm]]:
+    """The SELECTs of one page in a sorted order, grouped by segment in the page's walk
+    order; each returns (key, process id) rows in that order, at most `limit` of them.
+    Exposed so tests can read their query plans."""
+    lens = _lens(query, sql)
+    text, text_params = _text(query.text, sql)
+    down = walks_down(query)
+    direction = "DESC" if down else "ASC"
+    column = lens.id_column
+    groups: list[list[Arm]] = []
+    segments = _segments(query, lens, sql)
+    for segment in reversed(segments) if down else segments:
+        keyset = _keyset(query, segment, column, down)
+        if keyset is None:
+            continue
+        key = segment.key or str(segment.constant)
+        order_by = f"{column} {direction}"
+        if segment.constant is None:
+            order_by = f"{segment.key} {direction}, {order_by}"
+        group: list[Arm] = []
+        for status, status_params in _sorted_arms(query, lens, segment, sql):
+            terms = [t for t in (lens.predicate, segment.predicate, status, keyset[0], text) if t]
+            where = f"WHERE {' AND '.join(terms)}" if terms else ""
+            select = (
+                f"SELECT {key}, {column} FROM {segment.source} {where} ORDER BY {order_by} LIMIT ?"
+            )
+            params = [*lens.params, *status_params, *keyset[1], *text_params, query.limit]
+            group.append((select, params))
+        groups.append(group)
+    return groups
+
+
+def sorted_ids(conn: Tx, query: ProcessPageQuery, sql: Dialect) -> list[str]:
+    """The page's ids in walk order: each segment's arms merged by (key, id), the segments
+    one after the other until the page is full (a later segment is not read at all)."""
+    down = walks_down(query)
+    ids: list[str] = []
+    for group in sorted_statements(query, sql):
+        arms = [
+            [(key, pid) for key, pid in conn.execute(statement, params).fetchall()]
+            for statement, params in group
+        ]
+        merged = heapq.merge(*arms, reverse=down)
+        ids.extend(pid for _, pid in itertools.islice(merged, query.limit - len(ids)))
+        if len(ids) >= query.limit:
+            break
+    return ids
 
 
 def census(conn: Tx) -> ProcessCensus:
@@ -241,9 +391,7 @@ def leased(conn: Tx, limit: int) -> list[ProcessRecord]:
     return [decode_row(row) for row in rows]
 
 
-def abandon_candidates(
-    conn: Tx, limit: int, lapsed_at_ms: int | None
-) -> list[ProcessRecord]:
+def abandon_candidates(conn: Tx, limit: int, lapsed_at_ms: int | None) -> list[ProcessRecord]:
     """Live rows with a pending abandon request, and started owner_bound rows (with
     `lapsed_at_ms`, only those whose lease is gone or expired by then), in id order."""
     _check_limit(limit, "abandon-candidate")
@@ -266,4 +414,3 @@ def abandon_candidates(
         (*params, limit),
     )
     return [decode_row(row) for row in rows]
-

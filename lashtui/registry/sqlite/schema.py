@@ -16,6 +16,8 @@ here such an index made each renewal ~80% dearer (1M lease rows), to save the le
 
 from __future__ import annotations
 
+from lashtui.registry.sql.dialect import SQLITE
+from lashtui.registry.sql.order import index_ddl
 from lashtui.registry.sql.version import SCHEMA_VERSION, unsupported_schema_message
 
 __all__ = ["DDL", "SCHEMA_VERSION", "unsupported_schema_message"]
@@ -39,6 +41,8 @@ DDL: tuple[str, ...] = (
     # index in process-id order instead of sorting every matching row.
     "CREATE INDEX IF NOT EXISTS processes_status_process_idx ON processes(status, process_id)",
     "CREATE INDEX IF NOT EXISTS processes_owner_scope_idx ON processes(owner_scope_id, process_id)",
+    # lashtui's sorted pages (the Processes view's orders): see registry/sql/order.py.
+    *index_ddl(SQLITE),
     """CREATE TABLE IF NOT EXISTS process_change_clock (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
         current_seq INTEGER NOT NULL
@@ -88,4 +92,3 @@ DDL: tuple[str, ...] = (
         created_at_ms INTEGER NOT NULL
     )""",
 )
-

@@ -207,8 +207,12 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         """Show the window; `retime=False` (a feed change) re-renders only changed rows."""
         table = self.query_one(ProcessTable)
         table.show(
-            self.window.ordered(), self.now_ms(), self.marked, select,
-            retime=retime, frozen=self.frozen(),
+            self.window.ordered(),
+            self.now_ms(),
+            self.marked,
+            select,
+            retime=retime,
+            frozen=self.frozen(),
         )
         self.refresh_offers()
         self.show_status()

@@ -158,9 +158,7 @@ class ProcessTable(DataTable[Cell]):
 
     # The clock-relative cells of a paused view (styles/app.tcss gives them the theme's
     # disabled text colour): frozen at the last read, and seen to be.
-    COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
-        "process-table--frozen"
-    }
+    COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {"process-table--frozen"}
 
     class ProcessSelected(Message):
         """The operator moved the cursor onto a process."""
@@ -310,8 +308,15 @@ class ProcessTable(DataTable[Cell]):
             body = set_cell_size(value, max(width - 2 * padding, 0))
             segments.append(Segment(pad + body + pad, style))
         extend, _ = self._get_styles_to_render_cell(
-            False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
-            False, False,
+            False,
+            False,
+            False,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            False,
+            False,
         )
         extend = row_style + extend
         extend += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
