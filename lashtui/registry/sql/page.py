@@ -149,9 +149,10 @@ def page_statements(query: ProcessPageQuery, sql: Dialect = SQLITE) -> list[Arm]
     direction, at most `limit` of them. Exposed so tests can read their query plans."""
     lens = _lens(query, sql)
     text, text_params = _text(query.text, sql)
-    column, order = lens.id_column, "DESC" if query.backwards else "ASC"
+    down = walks_down(query)  # backwards, or descending, but not both
+    column, order = lens.id_column, "DESC" if down else "ASC"
     cursor = query.before_id if query.backwards else query.after_id
-    keyset = f"{column} {'<' if query.backwards else '>'} ?" if cursor is not None else ""
+    keyset = f"{column} {'<' if down else '>'} ?" if cursor is not None else ""
     statements: list[Arm] = []
     for status, status_params in _status_arms(query.states, lens.status, sql):
         terms = [term for term in (lens.predicate, status, keyset, text) if term]
@@ -178,7 +179,7 @@ def page(conn: Tx, query: ProcessPageQuery) -> list[ProcessRecord]:
     if query.order == "id":
         statements = page_statements(query, sql)
         arms = [conn.execute(statement, params).fetchall() for statement, params in statements]
-        merged = heapq.merge(*arms, reverse=query.backwards)
+        merged = heapq.merge(*arms, reverse=walks_down(query))
         ids = [row[0] for row in itertools.islice(merged, query.limit)]
     else:
         ids = sorted_ids(conn, _with_key(conn, query, sql), sql)

@@ -14,7 +14,6 @@ view keeps its cursor and catches up on resume.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import time
 from collections.abc import Awaitable, Callable
 from typing import ClassVar
@@ -157,10 +156,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         async with self.reading:
             anchor = anchor or self.selected_id()
             await self.window.load(self.page_query, anchor)
-            ids = self.window.ids
-            select = None
-            if anchor is not None and ids:
-                select = ids[min(bisect.bisect_left(ids, anchor), len(ids) - 1)]
+            select = self.window.nearest(anchor) if anchor is not None else None
             self.render_window(select=select)
 
     async def catch_up(self) -> None:
@@ -370,9 +366,9 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
 
     async def mark_all(self) -> None:
         """Mark every process matching the lens and filters, page by page, up to a limit."""
-        after: str | None = None
+        after: ObservedProcess | None = None
         while len(self.marked) < MARK_LIMIT:
-            page = self.page_query.model_copy(update={"after_id": after, "limit": 1_000})
+            page = self.page_query.after(after).model_copy(update={"limit": 1_000})
             try:
                 rows = await self.dashboard.processes.page(page)
             except LashError as error:
@@ -382,7 +378,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
                 self.marked[process.process_id] = None
             if len(rows) < 1_000:
                 break
-            after = rows[-1].process_id
+            after = rows[-1]
         if len(self.marked) >= MARK_LIMIT:
             text.say(self, f"marked the first {MARK_LIMIT:,} matching processes", title="marks")
         self.render_window()
