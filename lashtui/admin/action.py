@@ -170,7 +170,8 @@ async def cancel_reported(
         said = payload.get("reason") if isinstance(payload, dict) else None
         by = f" ({said})" if isinstance(said, str) and said else ""
         sentence = (
-            f"a cancel was already requested {ago(earlier.occurred_at_ms, now)}{by}; {next_step}"
+            f"a cancel was already requested {ago(earlier.occurred_at_ms, now)}{by}; "
+            f"{next_step}"
         )
         return await outcome(processes, process_id, "cancel", "unchanged", sentence, observed)
     sentence = f"cancel requested by {operator}; {next_step}"
@@ -250,7 +251,10 @@ async def transfer(
     refused = [pid for pid, (kind, _) in verdicts.items() if kind == "refused"]
     moving = [pid for pid, (kind, _) in verdicts.items() if kind == "done"]
     if refused:
-        held = f"not moved: a transfer moves all its grants or none, and `{refused[0]}` was refused"
+        held = (
+            f"not moved: a transfer moves all its grants or none, and `{refused[0]}` "
+            "was refused"
+        )
         verdicts.update({pid: ("unchanged", held) for pid in moving})
     elif moving:
         try:

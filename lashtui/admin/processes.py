@@ -54,7 +54,6 @@ from lashtui.worker.steps import parse_plan
 # lash's reason for a cancel its host makes (api.md §6's default).
 HOST_CANCEL_REASON = "requested by host"
 
-
 def check_start_request(request: ProcessStartRequest) -> None:
     """What `start` refuses before anything is written, beyond the model's own checks: a
     scope whose id would name another scope (originator, wake target, grant), and a `steps`
@@ -315,7 +314,9 @@ class Processes:
             await self.worker.drive_pending_processes()
         return observed
 
-    async def end_undecodable(self, process_id: str, operator: str, reason: str) -> ObservedProcess:
+    async def end_undecodable(
+        self, process_id: str, operator: str, reason: str
+    ) -> ObservedProcess:
         """End a row whose stored record cannot be decoded: it becomes an ordinary
         `failed` row whose terminal event says why and who."""
         return await action.end_undecodable(self, process_id, operator, reason)

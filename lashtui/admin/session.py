@@ -44,7 +44,9 @@ class ProcessSnapshotItem(WireModel):
     events: list[ObservedProcessEvent] = Field(default_factory=list)
 
 
-async def session_snapshot(registry: ProcessRegistry, session_id: str) -> list[ProcessSnapshotItem]:
+async def session_snapshot(
+    registry: ProcessRegistry, session_id: str
+) -> list[ProcessSnapshotItem]:
     """The session's root-scope grants plus rows that wake any of its scopes, each with
     its last 32 events; newest first (semantics §3.19)."""
     root = SessionScope(session_id=session_id)
@@ -52,7 +54,9 @@ async def session_snapshot(registry: ProcessRegistry, session_id: str) -> list[P
         record.id: (record, grant.descriptor)
         for grant, record in await registry.list_handle_grants(root)
     }
-    for record in await registry.list_processes(ProcessListFilter(status=ProcessStatusFilter.ANY)):
+    for record in await registry.list_processes(
+        ProcessListFilter(status=ProcessStatusFilter.ANY)
+    ):
         target = record.wake_target
         if record.id not in items and target is not None and target.session_id == session_id:
             descriptor = ProcessHandleDescriptor(

@@ -18,11 +18,8 @@ def without_terminal(command: str) -> bool:
     """Whether `command` (a dashboard) has no terminal to draw on, said in one sentence.
     Without one Textual would still start, draw to a pipe and spin a core, so the
     dashboards refuse (exit 2, a usage error) before they open anything."""
-    missing = [
-        name
-        for name, stream in (("stdin", sys.stdin), ("stdout", sys.stdout))
-        if not stream.isatty()
-    ]
+    missing = [name for name, stream in (("stdin", sys.stdin), ("stdout", sys.stdout))
+               if not stream.isatty()]
     if not missing:
         return False
     print(

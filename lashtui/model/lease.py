@@ -200,7 +200,9 @@ class ProcessLease(WireModel):
     def bars(self, claimant: LeaseOwnerIdentity, now_ms: int) -> bool:
         """Whether a claim by `claimant` at `now_ms` could only come back Busy: the lease is
         live and `claimant` cannot prove its holder dead."""
-        return self.is_live_at(now_ms) and not self.owner.is_definitely_dead_for_claimant(claimant)
+        return self.is_live_at(now_ms) and not self.owner.is_definitely_dead_for_claimant(
+            claimant
+        )
 
 
 class ProcessLeaseClaimOutcome(WireModel):

@@ -109,11 +109,12 @@ class ProcessRegistry(Protocol):
         self, scope: SessionScope
     ) -> list[tuple[ProcessHandleGrant, ProcessRecord]]: ...
     async def handle_grants_for_process(self, process_id: str) -> list[ProcessHandleGrant]: ...
-    async def handle_grant_scopes(self, process_id: str) -> list[tuple[str, ProcessHandleGrant]]:
+    async def handle_grant_scopes(
+        self, process_id: str
+    ) -> list[tuple[str, ProcessHandleGrant]]:
         """The process's grants with the full scope id each is held by (lash's grant shape
         names the session only; a frame's grant is `session:S/frame:F`)."""
         ...
-
     async def delete_session_process_state(self, session_id: str) -> ProcessSessionDeleteReport: ...
 
     # --- leases

@@ -61,8 +61,7 @@ class RunGuard:
         write after it, which may queue behind other writes for longer than the lease has
         left."""
         self._timers.set(
-            (self, "renew"),
-            self._rt.timings.renew_interval_ms / 1000,
+            (self, "renew"), self._rt.timings.renew_interval_ms / 1000,
             lambda: self._spawn(self._renew),
         )
 
@@ -129,7 +128,8 @@ class RunGuard:
                 self.ctx.process_id, CANCEL_REQUESTED, 0
             )
         except LashError as error:  # the next poll tries again
-            log.warning("could not read the cancel requests of %s: %s", self.ctx.process_id, error)
+            log.warning("could not read the cancel requests of %s: %s", self.ctx.process_id,
+                        error)
             return False
         if event is None or not self._watching:
             return False

@@ -95,7 +95,9 @@ async def _reconcile_external(rt: WorkerRuntime, item: ProcessWorkItem) -> Verdi
     if not item.abandon_requested:
         return Verdict.UNTOUCHED
     pid = item.process_id
-    lease, _, _ = await claim_for_recovery(rt, pid, attempt_identity(rt.owner), reclaim_dead=False)
+    lease, _, _ = await claim_for_recovery(
+        rt, pid, attempt_identity(rt.owner), reclaim_dead=False
+    )
     if lease is None:
         return Verdict.BUSY
     fresh = await rt.registry.get_process(pid)

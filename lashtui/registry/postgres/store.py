@@ -70,7 +70,9 @@ class PostgresProcessRegistry(SqlProcessRegistry):
         with a `StoreError` when the connection to the server is lost; the reader falls back
         to polling `data_version`."""
         try:
-            listener = await psycopg.AsyncConnection.connect(self._server.target, autocommit=True)
+            listener = await psycopg.AsyncConnection.connect(
+                self._server.target, autocommit=True
+            )
         except psycopg.Error as error:
             raise StoreError(
                 f"cannot listen on process registry `{self.target}`: {first_line(error)}"

@@ -76,7 +76,9 @@ class Replay:
     stored: tuple[str, str] | None  # (payload_hash, event_json) under the key, if any
 
     @classmethod
-    def lookup(cls, conn: Tx, process_id: str, request: ProcessEventAppendRequest) -> Replay:
+    def lookup(
+        cls, conn: Tx, process_id: str, request: ProcessEventAppendRequest
+    ) -> Replay:
         payload_hash = event_payload_hash(request.event_type, request.payload)
         stored = None
         if request.replay_key:
@@ -98,7 +100,8 @@ class Replay:
             return None
         if not self.identical:
             raise ProcessConflict(
-                f"process `{process_id}` event replay key `{key}` conflicts with an existing event"
+                f"process `{process_id}` event replay key `{key}` conflicts with an existing "
+                "event"
             )
         return _decode_event(self.stored[1])
 
@@ -208,7 +211,9 @@ def append(
     return _result(record, event, request)
 
 
-def complete(conn: Tx, process_id: str, output: ProcessAwaitOutput, now: int) -> ProcessRecord:
+def complete(
+    conn: Tx, process_id: str, output: ProcessAwaitOutput, now: int
+) -> ProcessRecord:
     """Unleased completion closes only externally-owned rows (port decision 2, ADR 0027):
     every other row has a lease-fenced single writer."""
     record = require_record(conn, process_id)
@@ -249,7 +254,9 @@ def events_after(conn: Tx, process_id: str, after: int) -> list[ProcessEvent]:
     return [_event_row(row) for row in rows]
 
 
-def first_after(conn: Tx, process_id: str, event_type: str, after: int) -> ProcessEvent | None:
+def first_after(
+    conn: Tx, process_id: str, event_type: str, after: int
+) -> ProcessEvent | None:
     # A point read: the existence check after a miss needs no snapshot shared with the miss.
     found = first_of_type(conn, process_id, event_type, after)
     if found is None:
@@ -257,7 +264,9 @@ def first_after(conn: Tx, process_id: str, event_type: str, after: int) -> Proce
     return found
 
 
-def first_of_type(conn: Tx, process_id: str, event_type: str, after: int) -> ProcessEvent | None:
+def first_of_type(
+    conn: Tx, process_id: str, event_type: str, after: int
+) -> ProcessEvent | None:
     """`first_after` for a row known to exist. A range of the primary key (process_id,
     sequence); only the one match is decoded."""
     rows = fetch_rows(

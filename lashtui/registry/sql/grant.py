@@ -32,7 +32,9 @@ def _grant(session_id: str, process_id: str, descriptor_json: str) -> ProcessHan
     return ProcessHandleGrant(session_id=session_id, process_id=process_id, descriptor=descriptor)
 
 
-def _upsert(conn: Tx, scope: SessionScope, process_id: str, descriptor_json: str) -> None:
+def _upsert(
+    conn: Tx, scope: SessionScope, process_id: str, descriptor_json: str
+) -> None:
     conn.execute(
         "INSERT INTO process_handle_grants (session_id, scope_id, process_id, descriptor_json) "
         "VALUES (?, ?, ?, ?) ON CONFLICT(scope_id, process_id) DO UPDATE SET "
@@ -72,7 +74,9 @@ def has_grant(conn: Tx, scope: SessionScope, process_id: str) -> bool:
     return row is not None
 
 
-def transfer(conn: Tx, from_scope: SessionScope, to_scope: SessionScope, ids: list[str]) -> None:
+def transfer(
+    conn: Tx, from_scope: SessionScope, to_scope: SessionScope, ids: list[str]
+) -> None:
     """All or nothing: one missing grant rolls back the grants already moved."""
     to_scope.check_limits("the scope granted to")
     for process_id in ids:
@@ -124,7 +128,9 @@ def scopes_for_process(conn: Tx, process_id: str) -> list[tuple[str, ProcessHand
     return [(scope_id, _grant(*rest)) for scope_id, *rest in rows]
 
 
-def delete_session(conn: Tx, session_id: str, now: int) -> ProcessSessionDeleteReport:
+def delete_session(
+    conn: Tx, session_id: str, now: int
+) -> ProcessSessionDeleteReport:
     """Revoke every grant of the session (all frames) and clear it as a wake target. Never
     cancels or deletes a process: a process outlives the sessions that know it."""
     removed = conn.execute(

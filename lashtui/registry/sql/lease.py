@@ -240,7 +240,9 @@ def is_current(row: LeaseRow | None, lease: ProcessLease, now: int) -> bool:
     )
 
 
-def require_current_lease(conn: Tx, process_id: str, lease: ProcessLease, now: int) -> None:
+def require_current_lease(
+    conn: Tx, process_id: str, lease: ProcessLease, now: int
+) -> None:
     if lease.process_id != process_id or not is_current(
         load_lease_row(conn, process_id), lease, now
     ):

@@ -34,6 +34,7 @@ from lashtui.model import (
     ProcessPageQuery,
     ProcessRecord,
     ProcessState,
+    SortKey,
 )
 from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, dialect
 from lashtui.registry.sql.order import HELD, key_sql, walks_down
@@ -245,9 +246,18 @@ def _segments(query: ProcessPageQuery, lens: _Lens, sql: Dialect) -> list[_Segme
     ]
 
 
+class _SortedArm(NamedTuple):
+    """One walk of a sorted page: its status predicate, and the stored status it fixes
+    (the key itself in status order), when it fixes one."""
+
+    predicate: str
+    params: list[object]
+    status: str | None = None
+
+
 def _sorted_arms(
     query: ProcessPageQuery, lens: _Lens, segment: _Segment, sql: Dialect
-) -> list[Arm]:
+) -> list[_SortedArm]:
     """The state filter as arms for a sorted walk. With no lens each stored status is its
     own walk of its (status, key, process_id) index, even with no state filter (the five
     are merged); where a lens or the lease table drives, the arms are one OR'ed filter."""
@@ -255,33 +265,47 @@ def _sorted_arms(
     if lens.predicate or segment.key.startswith("l."):
         arms = _status_arms(states, f"{sql.not_indexed}p.status", sql)
         if len(arms) == 1:
-            return arms
-        return [(f"({' OR '.join(f'({a})' for a, _ in arms)})", [v for _, p in arms for v in p])]
+            return [_SortedArm(*arms[0])]
+        predicate = " OR ".join(f"({arm})" for arm, _ in arms)
+        return [_SortedArm(f"({predicate})", [v for _, params in arms for v in params])]
     if states is None or set(states) >= set(PROCESS_STATES):
-        states = frozenset(PROCESS_STATES)
-    return (
-        _status_arms(states, "p.status", sql)
-        if len(states) < len(PROCESS_STATES)
-        else [("p.status = ?", [status.value]) for status in ProcessLifecycleStatus]
-    )
+        return [_SortedArm("p.status = ?", [s.value], s.value) for s in ProcessLifecycleStatus]
+    # A terminal arm binds its status; the live arms write 'running' (see `_status_arms`).
+    return [
+        _SortedArm(arm, params, str(params[0]) if params else ProcessLifecycleStatus.RUNNING)
+        for arm, params in _status_arms(states, "p.status", sql)
+    ]
 
 
-def _keyset(query: ProcessPageQuery, segment: _Segment, column: str, down: bool) -> Arm | None:
-    """The keyset condition of `segment` past the query's cursor; None when the whole
-    segment lies before the cursor (a constant key on the wrong side of it)."""
+def _keyset(
+    query: ProcessPageQuery, key: str, constant: SortKey | None, column: str, down: bool
+) -> Arm | None:
+    """The keyset condition of a walk past the query's cursor; None when the whole walk
+    lies before the cursor (a constant key on the wrong side of it).
+
+    A row value alone is not enough for SQLite on the label's expression index (3.40 seeks
+    on `(status=?)` only, then tests every row of the status, parsing its JSON): a plain
+    bound on the label before it makes the seek land on the cursor's label, and leaves
+    only the cursor's ties to test. On a column the row value seeks by itself, ties
+    included, so it stands alone there."""
     cursor = query.cursor
     if cursor is None:
         return "", []
-    process_id, key = cursor
+    process_id, value = cursor
     comparison = "<" if down else ">"
-    if segment.constant is None and key == NO_LEASE:  # the cursor is past every lease
-        return ("", []) if down else None
-    if segment.constant is None:
-        return f"({segment.key}, {column}) {comparison} (?, ?)", [key, process_id]
-    assert isinstance(key, int)
-    if key == segment.constant:
+    if constant is None and key.startswith("l.") and value == NO_LEASE:
+        return ("", []) if down else None  # the cursor is past every lease
+    if constant is None and query.order != "label":
+        return f"({key}, {column}) {comparison} (?, ?)", [value, process_id]
+    if constant is None:
+        return (
+            f"{key} {comparison}= ? AND ({key}, {column}) {comparison} (?, ?)",
+            [value, value, process_id],
+        )
+    if value == constant:
         return f"{column} {comparison} ?", [process_id]
-    past = segment.constant < key if down else segment.constant > key
+    assert value is not None
+    past = constant < value if down else constant > value  # type: ignore[operator]
     return ("", []) if past else None
 
 
@@ -297,23 +321,26 @@ def sorted_statements(query: ProcessPageQuery, sql: Dialect = SQLITE) -> list[li
     groups: list[list[Arm]] = []
     segments = _segments(query, lens, sql)
     for segment in reversed(segments) if down else segments:
-        keyset = _keyset(query, segment, column, down)
-        if keyset is None:
-            continue
-        key = segment.key or str(segment.constant)
-        order_by = f"{column} {direction}"
-        if segment.constant is None:
-            order_by = f"{segment.key} {direction}, {order_by}"
         group: list[Arm] = []
-        for status, status_params in _sorted_arms(query, lens, segment, sql):
-            terms = [t for t in (lens.predicate, segment.predicate, status, keyset[0], text) if t]
-            where = f"WHERE {' AND '.join(terms)}" if terms else ""
+        for arm in _sorted_arms(query, lens, segment, sql):
+            # In status order an arm that fixes the status has a constant key.
+            constant = arm.status if query.order == "status" else segment.constant
+            keyset = _keyset(query, segment.key, constant, column, down)
+            if keyset is None:
+                continue
+            order_by = f"{column} {direction}"
+            if constant is None:
+                order_by = f"{segment.key} {direction}, {order_by}"
+            terms = [lens.predicate, segment.predicate, arm.predicate, keyset[0], text]
+            where = " AND ".join(term for term in terms if term)
             select = (
-                f"SELECT {key}, {column} FROM {segment.source} {where} ORDER BY {order_by} LIMIT ?"
+                f"SELECT {segment.key or segment.constant}, {column} FROM {segment.source} "
+                f"{'WHERE ' if where else ''}{where} ORDER BY {order_by} LIMIT ?"
             )
-            params = [*lens.params, *status_params, *keyset[1], *text_params, query.limit]
+            params = [*lens.params, *arm.params, *keyset[1], *text_params, query.limit]
             group.append((select, params))
-        groups.append(group)
+        if group:
+            groups.append(group)
     return groups
 
 

@@ -50,7 +50,9 @@ from lashtui.registry.sql.row import (
 )
 
 
-def register(conn: Tx, registration: ProcessRegistration, now: int) -> ProcessRecord:
+def register(
+    conn: Tx, registration: ProcessRegistration, now: int
+) -> ProcessRecord:
     prepared, registration_hash = registration.prepare()
     row = conn.execute(
         "SELECT registration_hash, record_json FROM processes WHERE process_id = ?",
@@ -71,7 +73,9 @@ def register(conn: Tx, registration: ProcessRegistration, now: int) -> ProcessRe
     return record
 
 
-def set_external_ref(conn: Tx, process_id: str, ref: ExternalRef, now: int) -> ProcessRecord:
+def set_external_ref(
+    conn: Tx, process_id: str, ref: ExternalRef, now: int
+) -> ProcessRecord:
     limit.check_text("an external ref's backend", ref.backend, limit.MAX_NAME_CHARS)
     limit.check_text("an external ref's id", ref.id, limit.MAX_ID_CHARS)
     limit.check_depth("an external ref's metadata", ref.metadata)
@@ -107,7 +111,9 @@ def record_first_started(
     return save_changes(conn, record, now, first_started=started)
 
 
-def request_abandon(conn: Tx, process_id: str, request: AbandonRequest, now: int) -> ProcessRecord:
+def request_abandon(
+    conn: Tx, process_id: str, request: AbandonRequest, now: int
+) -> ProcessRecord:
     check_abandon_request(request)
     record = require_record(conn, process_id)
     if record.is_terminal():
@@ -180,7 +186,9 @@ def list_non_terminal(conn: Tx) -> list[ProcessRecord]:
     return [decode_row(row) for row in rows]
 
 
-def changed_since(conn: Tx, cursor: int, limit: int) -> tuple[list[ProcessRecord], int]:
+def changed_since(
+    conn: Tx, cursor: int, limit: int
+) -> tuple[list[ProcessRecord], int]:
     if limit < 0:
         raise InvalidRequest(f"a change feed page limit must be >= 0, got {limit}")
     if limit == 0:

@@ -60,7 +60,9 @@ class TransactionRunner(Protocol):
 
     async def write(self, fn: TxFunction[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
     async def read(self, fn: TxFunction[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
-    async def short_write(self, fn: TxFunction[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
+    async def short_write(
+        self, fn: TxFunction[P, T], *args: P.args, **kwargs: P.kwargs
+    ) -> T: ...
     async def short_read(self, fn: TxFunction[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
     async def point_read(self, fn: TxFunction[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
 
@@ -151,7 +153,9 @@ class SqlProcessRegistry(ABC):
     async def first_event_after(
         self, process_id: str, event_type: str, after_sequence: int
     ) -> ProcessEvent | None:
-        return await self._db.point_read(event.first_after, process_id, event_type, after_sequence)
+        return await self._db.point_read(
+            event.first_after, process_id, event_type, after_sequence
+        )
 
     async def count_events_through(self, process_id: str, event_type: str, sequence: int) -> int:
         return await self._db.short_read(event.count_through, process_id, event_type, sequence)

@@ -198,7 +198,9 @@ def connect_file(
 
 
 @contextmanager
-def _closed_on_failure(conn: sqlite3.Connection, path: str, busy_timeout_ms: int) -> Iterator[None]:
+def _closed_on_failure(
+    conn: sqlite3.Connection, path: str, busy_timeout_ms: int
+) -> Iterator[None]:
     """Setting up a fresh connection: if any step fails, the connection is closed (it must
     not outlive the refusal) and a SQLite error becomes the store's one sentence."""
     try:
@@ -214,10 +216,7 @@ def _closed_on_failure(conn: sqlite3.Connection, path: str, busy_timeout_ms: int
 def _connect(uri: str, path: str, busy_timeout_ms: int) -> RegistryConnection:
     try:
         conn = sqlite3.connect(
-            uri,
-            uri=uri.startswith("file:"),
-            isolation_level=None,
-            check_same_thread=False,
+            uri, uri=uri.startswith("file:"), isolation_level=None, check_same_thread=False,
             factory=RegistryConnection,
         )
         conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")

@@ -218,12 +218,7 @@ class SqliteConnection:
         self._refuse_read_only()
         if self._checkpoint_due():
             return await self._hop(
-                self._writer,
-                _checkpointed,
-                _in_transaction,
-                "BEGIN IMMEDIATE",
-                fn,
-                *args,
+                self._writer, _checkpointed, _in_transaction, "BEGIN IMMEDIATE", fn, *args,
                 **kwargs,
             )
         return await self._hop(
@@ -326,7 +321,9 @@ class SqliteConnection:
         self._commits += 1
         if self._commits >= self.CHECKPOINT_EVERY and self._behind is None:
             self._commits = 0
-            self._behind = asyncio.create_task(self._checkpoint_behind(), name="lashtui-checkpoint")
+            self._behind = asyncio.create_task(
+                self._checkpoint_behind(), name="lashtui-checkpoint"
+            )
         if self._restart_due:
             self._restart_due = False
             return True
@@ -445,10 +442,7 @@ class SqliteConnection:
             raise StoreError(f"process registry `{self.path}` is open read-only")
 
     async def _hop(
-        self,
-        aconn: aiosqlite.Connection,
-        runner: Callable[..., T],
-        *args: object,
+        self, aconn: aiosqlite.Connection, runner: Callable[..., T], *args: object,
         **kwargs: object,
     ) -> T:
         on_writer = aconn is self._writer
@@ -501,13 +495,8 @@ def _inline_ready(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA wal_autocheckpoint = 0")
 
 
-def _waiting(
-    aconn: aiosqlite.Connection,
-    busy_timeout_ms: int,
-    runner: Callable[..., T],
-    *args: object,
-    **kwargs: object,
-) -> T:
+def _waiting(aconn: aiosqlite.Connection, busy_timeout_ms: int, runner: Callable[..., T],
+             *args: object, **kwargs: object) -> T:
     """On the thread, a transaction may wait for the write lock as long as configured."""
     aconn._conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
     try:
@@ -521,9 +510,8 @@ def _checkpoint(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
 
-def _checkpointed(
-    conn: sqlite3.Connection, runner: Callable[..., T], *args: object, **kwargs: object
-) -> T:
+def _checkpointed(conn: sqlite3.Connection, runner: Callable[..., T], *args: object,
+                  **kwargs: object) -> T:
     """A write (`runner` runs and commits it), then the checkpoint that the commits since
     the last one skipped."""
     result = runner(conn, *args, **kwargs)

@@ -93,7 +93,8 @@ def check_path(path: str, read_only: bool, create: bool) -> None:
             raise missing_registry(path) from None
         if not os.access(directory, os.W_OK | os.X_OK):
             raise StoreError(
-                f"cannot create process registry `{path}`: directory `{directory}` is not writable"
+                f"cannot create process registry `{path}`: directory `{directory}` "
+                "is not writable"
             ) from None
         return
     except OSError as error:

@@ -92,3 +92,4 @@ DDL: tuple[str, ...] = (
         created_at_ms INTEGER NOT NULL
     )""",
 )
+

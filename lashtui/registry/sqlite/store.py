@@ -61,3 +61,6 @@ class SqliteProcessRegistry(SqlProcessRegistry):
         # PRAGMA data_version is per connection: it moves when any other connection commits
         # (another handle, another OS process), never for this one's own commits.
         return await self._file.point_read(_data_version)
+
+
+

@@ -78,22 +78,18 @@ def summary(
     holder = process.lease_holder
     incarnation = text.plain("   incarnation ", data(holder.incarnation_id)) if holder else ""
     wake = data(process.wake_target.id()) if process.wake_target else "-"
-    signal = text.plain("signal ", data(wait.kind.name), f" #{wait.kind.ordinal}") if wait else "-"
+    signal = (
+        text.plain("signal ", data(wait.kind.name), f" #{wait.kind.ordinal}") if wait else "-"
+    )
     facts: list[str | Text] = [
         text.plain(
-            data(process.process_id),
-            f"  {fmt.badge(process)}  ",
-            data(process.label),
-            " (",
-            data(process.kind),
-            ")",
+            data(process.process_id), f"  {fmt.badge(process)}  ", data(process.label),
+            " (", data(process.kind), ")",
         ),
         *undecodable_line(process, read_only=read_only),
         text.plain(
             f"disposition {process.disposition.value}   originator ",
-            data(process.originator.scope_id()),
-            "   wake target ",
-            wake,
+            data(process.originator.scope_id()), "   wake target ", wake,
         ),
         f"created {fmt.ago(process.created_at_ms, now_ms)}   updated "
         f"{fmt.ago(process.updated_at_ms, now_ms)}",
@@ -115,10 +111,8 @@ def undecodable_line(process: ObservedProcess, *, read_only: bool) -> list[Text]
         return []
     return [
         text.plain(
-            "record could not be decoded: ",
-            text.data(process.undecodable),
-            "; only ending it changes it: ",
-            way_out(process.process_id, read_only=read_only),
+            "record could not be decoded: ", text.data(process.undecodable),
+            "; only ending it changes it: ", way_out(process.process_id, read_only=read_only),
         )
     ]
 

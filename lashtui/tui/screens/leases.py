@@ -102,14 +102,8 @@ def group_rows(members: list[Held], health: str, now_ms: int) -> list[Row]:
         fence = str(m.fence) if m.fence is not None else "-"
         lease = fmt.countdown(m.expires_at_ms, now_ms)
         cells = (
-            "",
-            "",
-            "",
-            text.data(p.process_id),
-            text.data(p.label),
-            p.disposition.value,
-            fence,
-            lease,
+            "", "", "", text.data(p.process_id), text.data(p.label), p.disposition.value,
+            fence, lease,
         )
         rows.append(Row(p.process_id, cells))
     return rows

@@ -34,7 +34,7 @@ from lashtui.tui.context import Dashboard
 from lashtui.tui.counts import StateCounts
 from lashtui.tui.export import export_rows
 from lashtui.tui.screens.detail import ProcessDetailScreen
-from lashtui.tui.screens.process_filters import ProcessFilters
+from lashtui.tui.screens.process_filters import ORDER_COLUMNS, ProcessFilters
 from lashtui.tui.widgets.process_table import ProcessTable
 from lashtui.tui.window import ProcessWindow
 
@@ -54,6 +54,9 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         Binding("f", "cycle_status", "Status"),
         Binding("g", "lens('granted')", "Granted to", show=False),
         Binding("o", "lens('originated')", "Originated by", show=False),
+        Binding("greater_than_sign", "sort(1)", "Sort by next column", show=False),
+        Binding("less_than_sign", "sort(-1)", "Sort by previous column", show=False),
+        Binding("I", "invert_sort", "Invert sort", show=False),
         Binding("colon", "command_line", "Command"),
         Binding("p", "toggle_pause", "Pause"),
         *COPY_BINDINGS,
@@ -202,13 +205,12 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
     def render_window(self, select: str | None = None, *, retime: bool = True) -> None:
         """Show the window; `retime=False` (a feed change) re-renders only changed rows."""
         table = self.query_one(ProcessTable)
+        query = self.page_query
+        default = query.order == "id" and not query.descending  # unmarked, as before sorting
+        table.show_order(None if default else ORDER_COLUMNS[query.order], query.descending)
         table.show(
-            self.window.ordered(),
-            self.now_ms(),
-            self.marked,
-            select,
-            retime=retime,
-            frozen=self.frozen(),
+            self.window.ordered(), self.now_ms(), self.marked, select,
+            retime=retime, frozen=self.frozen(),
         )
         self.refresh_offers()
         self.show_status()
@@ -263,6 +265,8 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
             shown = "  ".join(f"{fmt.BADGES[s]} {n:,}" for s, n in counts.items() if n)
             parts.append(shown or "no processes")
         parts.extend(self.filters())
+        if order := self.describe_order():
+            parts.append(order)
         if self.marked:
             parts.append(f"{len(self.marked):,} marked")
         if self.last_error:
