@@ -1,7 +1,7 @@
 """The dashboard's reads over a large registry: keyset pages, the census, batch gets, the
 lease holders and the abandon candidates (lashtui extensions, not lash's trait).
 
-Every page walks an index in process-id order and stops after `limit` rows, so its cost does
+A page in id order walks an index in process-id order and stops after `limit` rows: its cost does
 not grow with the registry. A state filter is split into one arm per stored status, each a
 walk of the (status, process_id) index, merged here: SQLite cannot merge several ranges of
 one index in order, and would otherwise sort every matching row to return the first 200.
@@ -12,6 +12,24 @@ A text filter cannot use an index: the walk tests each row (the label needs its 
 (measured here: ~5 s for a million rows, ~0.3 s for 100,000). The label is not a column
 because lash's layout is not ours to change.
 
+Pages in another order (status, label, age, updated, lease expiry; `ProcessPageQuery.order`)
+are keyset pages on (sort key, process id): each stored status walks its own range of an
+index (status, key, process_id) (order.py), also with no state filter (the five statuses
+merged here, as the state arms are), so the first page reads ~limit rows per status and a
+later page seeks straight to its cursor. Lease expiry has no index (renewals would pay for
+it, see the schema): its held leases are a scan of the lease table and a sort, then the rows
+without a lease follow by id. A lens, as in id order, drives its own walk and sorts only the
+lens's rows.
+
+Measured on the benchmarks' million-row registry (100,000 running; created times, labels
+and lease expiries spread out: benchmarks/d2_sorted.py), `Processes.page` for 150 rows,
+first page / the page after it, medians of 3 on a shared 2-vCPU machine: status, label,
+age and updated 30-130 ms / 3-115 ms, ascending or descending, with no state filter or
+`failed`; lease expiry 250-530 ms / 260-460 ms (the lease table's scan), 50-880 ms with
+`failed`. A state no row is in (`waiting` there) walks every running row testing its JSON:
+1.2 s in id order, 1-3.6 s sorted. Without these indexes (a file lash wrote) the same
+first pages take 8 s (age) to 24 s (label): each status's rows sorted whole.
+
 Files created before these indexes existed are never altered (opening writes nothing), so
 every query here is also correct without them, only slower.
 """
@@ -21,141 +39,42 @@ from __future__ import annotations
 import heapq
 import itertools
 import sqlite3
-from typing import NamedTuple
 
 from lashtui.errors import InvalidRequest
 from lashtui.model import (
-    LIVE_STATES,
-    NO_LEASE,
-    PROCESS_STATES,
     TERMINAL_STATES,
     ProcessCensus,
-    ProcessLifecycleStatus,
     ProcessPageQuery,
     ProcessRecord,
     ProcessState,
-    SortKey,
 )
 from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, dialect
-from lashtui.registry.sql.order import HELD, key_sql, walks_down
+from lashtui.registry.sql.filter import (
+    UNICODE_LOWER,
+    Arm,
+    lens_of,
+    status_arms,
+    text_filter,
+    unicode_lower,
+    waiting_sql,
+)
+from lashtui.registry.sql.order import sorted_ids, walks_down, with_key
 from lashtui.registry.sql.row import ROW_COLUMNS, decode_row, fetch_rows
 
 _CHUNK = 500  # stay well under SQLite's bound-parameter limit
-
-# SQLite's lower() folds ASCII only; a non-ASCII needle is matched through Python's
-# str.lower, registered on the connection, at about twice the cost per row. PostgreSQL's
-# lower() folds by the database's encoding and needs no help.
-UNICODE_LOWER = "lashtui_lower"
-
-
-def _label(sql: Dialect) -> str:
-    """A row's label as the dashboard shows it (ObservedProcess.label): the identity's
-    label, or its kind when the label is absent or empty."""
-    label = sql.json_text("p.record_json", "identity.label")
-    kind = sql.json_text("p.record_json", "identity.kind")
-    return f"coalesce(nullif({label}, ''), {kind})"
-
-
-def _waiting(sql: Dialect) -> str:
-    return f"{sql.json_text('p.record_json', 'wait')} IS NOT NULL"
-
-
-Arm = tuple[str, list[object]]
-
-
-def _unicode_lower(value: str | None) -> str | None:
-    return value.lower() if isinstance(value, str) else value
-
-
-def _status_arms(states: frozenset[str] | None, status: str, sql: Dialect) -> list[Arm]:
-    """One (predicate, params) per stored status the state set touches; [("", [])] for any.
-    `status` is the column as the lens wants it written (see `_Lens.status`)."""
-    if states is None or set(states) >= set(PROCESS_STATES):
-        return [("", [])]
-    arms: list[Arm] = [
-        (f"{status} = ?", [state.value]) for state in TERMINAL_STATES if state in states
-    ]
-    live = [state for state in LIVE_STATES if state in states]
-    waiting = _waiting(sql)
-    if len(live) == 2:
-        arms.append((f"{status} = 'running'", []))
-    elif live == [ProcessState.WAITING]:
-        arms.append((f"{status} = 'running' AND {waiting}", []))
-    elif live == [ProcessState.RUNNING]:
-        arms.append((f"{status} = 'running' AND NOT ({waiting})", []))
-    return arms
-
-
-class _Lens(NamedTuple):
-    """How a lens reads: its FROM clause, the id column it walks in order, its predicate.
-
-    With a lens, the lens drives and the state is only a filter (`+p.status` keeps SQLite
-    off the status index): a session's rows or grants are few, while one state may hold
-    most of the registry, and without ANALYZE statistics SQLite cannot know which is which.
-    """
-
-    source: str = "processes p"
-    id_column: str = "p.process_id"
-    predicate: str = ""
-    params: tuple[object, ...] = ()
-    status: str = "p.status"
-
-
-def _lens(query: ProcessPageQuery, sql: Dialect) -> _Lens:
-    scope = query.scope
-    status = f"{sql.not_indexed}p.status"
-    if query.lens == "all" or scope is None:
-        return _Lens()
-    if query.lens == "granted":
-        # CROSS JOIN fixes the grants as the outer loop: the grants' primary key is
-        # (scope_id, process_id), so one scope's grants come in id order, each row probed
-        # by its key.
-        return _Lens(
-            source=f"process_handle_grants g {sql.fixed_order_join} processes p "
-            "ON p.process_id = g.process_id",
-            id_column="g.process_id",
-            predicate="g.scope_id = ?",
-            params=(scope.id(),),
-            status=status,
-        )
-    if scope.agent_frame_id:
-        return _Lens(predicate="p.owner_scope_id = ?", params=(scope.id(),), status=status)
-    # The session's root scope id, or any frame under it. The frames are one range of the
-    # (owner_scope_id, process_id) index: every id that starts with `session:<sid>/frame:`
-    # sorts before the same text with its last ':' bumped to ';'. No LIKE, so ids with % or
-    # _ in them need no escaping. Two ranges cannot be walked in id order, so SQLite sorts
-    # the session's matching ids (only the ids: the rows are read after the page is cut).
-    root = scope.id()
-    frames = f"{root}/frame:"
-    return _Lens(
-        predicate="(p.owner_scope_id = ? OR (p.owner_scope_id >= ? AND p.owner_scope_id < ?))",
-        params=(root, frames, f"{frames[:-1]};"),
-        status=status,
-    )
-
-
-def _text(text: str, sql: Dialect) -> Arm:
-    if not text:
-        return "", []
-    lower = "lower" if text.isascii() or sql is not SQLITE else UNICODE_LOWER
-    needle = text.lower()
-    # A substring test, not LIKE: the text is matched literally, % and _ included.
-    fields = ("p.process_id", "p.owner_scope_id", _label(sql))
-    predicate = " OR ".join(sql.contains(f"{lower}({field})") for field in fields)
-    return f"({predicate})", [needle, needle, needle]
 
 
 def page_statements(query: ProcessPageQuery, sql: Dialect = SQLITE) -> list[Arm]:
     """The SELECTs of one page, one per status arm: each returns process ids in the page's
     direction, at most `limit` of them. Exposed so tests can read their query plans."""
-    lens = _lens(query, sql)
-    text, text_params = _text(query.text, sql)
+    lens = lens_of(query, sql)
+    text, text_params = text_filter(query.text, sql)
     down = walks_down(query)  # backwards, or descending, but not both
     column, order = lens.id_column, "DESC" if down else "ASC"
     cursor = query.before_id if query.backwards else query.after_id
     keyset = f"{column} {'<' if down else '>'} ?" if cursor is not None else ""
     statements: list[Arm] = []
-    for status, status_params in _status_arms(query.states, lens.status, sql):
+    for status, status_params in status_arms(query.states, lens.status, sql):
         terms = [term for term in (lens.predicate, status, keyset, text) if term]
         where = f"WHERE {' AND '.join(terms)}" if terms else ""
         select = f"SELECT {column} FROM {lens.source} {where} ORDER BY {column} {order} LIMIT ?"
@@ -176,189 +95,19 @@ def page(conn: Tx, query: ProcessPageQuery) -> list[ProcessRecord]:
     sql = dialect(conn)
     if not query.text.isascii() and sql is SQLITE:  # the function `_text` asks for
         assert isinstance(conn, sqlite3.Connection)
-        conn.create_function(UNICODE_LOWER, 1, _unicode_lower, deterministic=True)
+        conn.create_function(UNICODE_LOWER, 1, unicode_lower, deterministic=True)
     if query.order == "id":
         statements = page_statements(query, sql)
         arms = [conn.execute(statement, params).fetchall() for statement, params in statements]
         merged = heapq.merge(*arms, reverse=walks_down(query))
         ids = [row[0] for row in itertools.islice(merged, query.limit)]
     else:
-        ids = sorted_ids(conn, _with_key(conn, query, sql), sql)
+        ids = sorted_ids(conn, with_key(conn, query, sql), sql)
     if query.backwards:
         ids.reverse()
     # Same transaction, so every id found above is still there.
     found = get_many(conn, ids)
     return [found[process_id] for process_id in ids]
-
-
-# --- pages in another order than the id's
-
-
-def _with_key(conn: Tx, query: ProcessPageQuery, sql: Dialect) -> ProcessPageQuery:
-    """`query` with its cursor's sort key, read from the cursor's row when not given."""
-    cursor = query.cursor
-    if cursor is None or cursor[1] is not None:
-        return query
-    process_id = cursor[0]
-    if query.order == "lease_expiry":
-        select = (
-            f"SELECT coalesce((SELECT l.lease_expires_at_ms FROM process_leases l "
-            f"WHERE l.process_id = p.process_id AND {HELD}), {NO_LEASE}) "
-            "FROM processes p WHERE p.process_id = ?"
-        )
-    else:
-        select = f"SELECT {key_sql(query.order, sql)} FROM processes p WHERE p.process_id = ?"
-    row = conn.execute(select, [process_id]).fetchone()
-    if row is None:
-        raise InvalidRequest(f"no process `{process_id}` to page from in `{query.order}` order")
-    side = "before_key" if query.backwards else "after_key"
-    return query.model_copy(update={side: row[0]})
-
-
-class _Segment(NamedTuple):
-    """A part of an order that one kind of statement walks: its rows (FROM and predicate)
-    and its key, an expression or one constant for every row of the segment."""
-
-    source: str
-    predicate: str
-    key: str
-    constant: int | None = None
-
-
-def _segments(query: ProcessPageQuery, lens: _Lens, sql: Dialect) -> list[_Segment]:
-    """The order's segments in ascending key order. Lease expiry has two: the held leases
-    by expiry, then every other row at the key NO_LEASE, by id."""
-    if query.order != "lease_expiry":
-        return [_Segment(lens.source, "", key_sql(query.order, sql))]
-    # With no lens, the lease table drives (a scan: there is no index by expiry, see the
-    # schema); a lens's rows are few, so its own walk drives and each probes its lease.
-    leased = (
-        f"process_leases l {sql.fixed_order_join} processes p ON p.process_id = l.process_id"
-        if query.lens == "all" or query.scope is None
-        else f"{lens.source} JOIN process_leases l ON l.process_id = p.process_id"
-    )
-    unleased = (
-        f"NOT EXISTS (SELECT 1 FROM process_leases l WHERE l.process_id = p.process_id AND {HELD})"
-    )
-    return [
-        _Segment(leased, HELD, "l.lease_expires_at_ms"),
-        _Segment(lens.source, unleased, "", NO_LEASE),
-    ]
-
-
-class _SortedArm(NamedTuple):
-    """One walk of a sorted page: its status predicate, and the stored status it fixes
-    (the key itself in status order), when it fixes one."""
-
-    predicate: str
-    params: list[object]
-    status: str | None = None
-
-
-def _sorted_arms(
-    query: ProcessPageQuery, lens: _Lens, segment: _Segment, sql: Dialect
-) -> list[_SortedArm]:
-    """The state filter as arms for a sorted walk. With no lens each stored status is its
-    own walk of its (status, key, process_id) index, even with no state filter (the five
-    are merged); where a lens or the lease table drives, the arms are one OR'ed filter."""
-    states = query.states
-    if lens.predicate or segment.key.startswith("l."):
-        arms = _status_arms(states, f"{sql.not_indexed}p.status", sql)
-        if len(arms) == 1:
-            return [_SortedArm(*arms[0])]
-        predicate = " OR ".join(f"({arm})" for arm, _ in arms)
-        return [_SortedArm(f"({predicate})", [v for _, params in arms for v in params])]
-    if states is None or set(states) >= set(PROCESS_STATES):
-        return [_SortedArm("p.status = ?", [s.value], s.value) for s in ProcessLifecycleStatus]
-    # A terminal arm binds its status; the live arms write 'running' (see `_status_arms`).
-    return [
-        _SortedArm(arm, params, str(params[0]) if params else ProcessLifecycleStatus.RUNNING)
-        for arm, params in _status_arms(states, "p.status", sql)
-    ]
-
-
-def _keyset(
-    query: ProcessPageQuery, key: str, constant: SortKey | None, column: str, down: bool
-) -> Arm | None:
-    """The keyset condition of a walk past the query's cursor; None when the whole walk
-    lies before the cursor (a constant key on the wrong side of it).
-
-    A row value alone is not enough for SQLite on the label's expression index (3.40 seeks
-    on `(status=?)` only, then tests every row of the status, parsing its JSON): a plain
-    bound on the label before it makes the seek land on the cursor's label, and leaves
-    only the cursor's ties to test. On a column the row value seeks by itself, ties
-    included, so it stands alone there."""
-    cursor = query.cursor
-    if cursor is None:
-        return "", []
-    process_id, value = cursor
-    comparison = "<" if down else ">"
-    if constant is None and key.startswith("l.") and value == NO_LEASE:
-        return ("", []) if down else None  # the cursor is past every lease
-    if constant is None and query.order != "label":
-        return f"({key}, {column}) {comparison} (?, ?)", [value, process_id]
-    if constant is None:
-        return (
-            f"{key} {comparison}= ? AND ({key}, {column}) {comparison} (?, ?)",
-            [value, value, process_id],
-        )
-    if value == constant:
-        return f"{column} {comparison} ?", [process_id]
-    assert value is not None
-    past = constant < value if down else constant > value  # type: ignore[operator]
-    return ("", []) if past else None
-
-
-def sorted_statements(query: ProcessPageQuery, sql: Dialect = SQLITE) -> list[list[Arm]]:
-    """The SELECTs of one page in a sorted order, grouped by segment in the page's walk
-    order; each returns (key, process id) rows in that order, at most `limit` of them.
-    Exposed so tests can read their query plans."""
-    lens = _lens(query, sql)
-    text, text_params = _text(query.text, sql)
-    down = walks_down(query)
-    direction = "DESC" if down else "ASC"
-    column = lens.id_column
-    groups: list[list[Arm]] = []
-    segments = _segments(query, lens, sql)
-    for segment in reversed(segments) if down else segments:
-        group: list[Arm] = []
-        for arm in _sorted_arms(query, lens, segment, sql):
-            # In status order an arm that fixes the status has a constant key.
-            constant = arm.status if query.order == "status" else segment.constant
-            keyset = _keyset(query, segment.key, constant, column, down)
-            if keyset is None:
-                continue
-            order_by = f"{column} {direction}"
-            if constant is None:
-                order_by = f"{segment.key} {direction}, {order_by}"
-            terms = [lens.predicate, segment.predicate, arm.predicate, keyset[0], text]
-            where = " AND ".join(term for term in terms if term)
-            select = (
-                f"SELECT {segment.key or segment.constant}, {column} FROM {segment.source} "
-                f"{'WHERE ' if where else ''}{where} ORDER BY {order_by} LIMIT ?"
-            )
-            params = [*lens.params, *arm.params, *keyset[1], *text_params, query.limit]
-            group.append((select, params))
-        if group:
-            groups.append(group)
-    return groups
-
-
-def sorted_ids(conn: Tx, query: ProcessPageQuery, sql: Dialect) -> list[str]:
-    """The page's ids in walk order: each segment's arms merged by (key, id), the segments
-    one after the other until the page is full (a later segment is not read at all)."""
-    down = walks_down(query)
-    ids: list[str] = []
-    for group in sorted_statements(query, sql):
-        arms = [
-            [(key, pid) for key, pid in conn.execute(statement, params).fetchall()]
-            for statement, params in group
-        ]
-        merged = heapq.merge(*arms, reverse=down)
-        ids.extend(pid for _, pid in itertools.islice(merged, query.limit - len(ids)))
-        if len(ids) >= query.limit:
-            break
-    return ids
 
 
 def census(conn: Tx) -> ProcessCensus:
@@ -377,7 +126,7 @@ def census(conn: Tx) -> ProcessCensus:
     live = {
         process_id: waiting if parked else running
         for process_id, parked in conn.execute(
-            f"SELECT p.process_id, {_waiting(dialect(conn))} FROM processes p "
+            f"SELECT p.process_id, {waiting_sql(dialect(conn))} FROM processes p "
             "WHERE p.status = 'running'"
         )
     }
