@@ -235,7 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
         "end-undecodable",
         help="end a process whose stored record cannot be decoded (it lists as undecodable)",
     )
-    end.add_argument("id")
+    end.add_argument(
+        "id",
+        help="the id as `ls` shows it: bytes that are not UTF-8 may be given as they are or "
+        "as `\\udcXX` escapes (tried only if no process has the id exactly as given)",
+    )
     end.add_argument("--reason", required=True)
     end.add_argument(
         "--by", metavar="WHO", help="who ends it (default: $LASHTUI_OPERATOR, else user@host)"
@@ -286,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
 _PATH_ARGUMENTS = frozenset({"db", "command"})
 _POSITIONALS = frozenset({"id", "ids", "name"})
 _FLAGS = {"from_scope": "--from", "to_scope": "--to"}  # where the flag is not the dest
+# Whose ID may be bytes that are not UTF-8: an id another program stored that way
+# (lashtui/command/argument.py says how such an ID is read).
+RAW_ID_COMMANDS = frozenset({"show", "events", "end-undecodable"})
 
 
 def not_utf8(args: argparse.Namespace) -> str | None:
@@ -293,7 +300,7 @@ def not_utf8(args: argparse.Namespace) -> str | None:
     argv bytes that are not UTF-8 over as lone surrogates, which no registry can store or
     even look up (sqlite3 and psycopg raise on them)."""
     for dest, value in vars(args).items():
-        if dest in _PATH_ARGUMENTS:
+        if dest in _PATH_ARGUMENTS or (dest == "id" and args.command in RAW_ID_COMMANDS):
             continue
         for text in value if isinstance(value, list) else [value]:
             if not isinstance(text, str) or text.isascii():

@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from lashtui.clock import SystemClock, parse_duration_ms
-from lashtui.command.argument import parse_disposition, parse_json
+from lashtui.command.argument import named_process, parse_disposition, parse_json
 from lashtui.command.facade import facade
 from lashtui.command.output import emit_json, report, say
 from lashtui.errors import InvalidRequest
@@ -113,9 +113,10 @@ async def cmd_abandon(args: argparse.Namespace) -> int:
 async def cmd_end_undecodable(args: argparse.Namespace) -> int:
     who = requester(args)
     async with facade(args, writes=True) as processes:
-        observed = await processes.end_undecodable(args.id, who, args.reason)
+        process_id = await named_process(processes, args.id)
+        observed = await processes.end_undecodable(process_id, who, args.reason)
     emit_json(observed) if args.json else say(
-        f"ended undecodable process {args.id}: now {observed.lifecycle.value}"
+        f"ended undecodable process {process_id}: now {observed.lifecycle.value}"
     )
     return 0
 

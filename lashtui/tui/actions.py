@@ -119,7 +119,7 @@ class ProcessActions:
     def action_copy_json(self) -> None:
         process = self.target()
         if process is not None:
-            self._screen.app.copy_to_clipboard(process.model_dump_json())
+            self._screen.app.copy_to_clipboard(process.to_json())
             text.say(self._screen, f"copied {process.process_id} as JSON", title="copy")
 
     def offers(self, action: str) -> bool | None:

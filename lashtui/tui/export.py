@@ -35,7 +35,7 @@ async def export_rows(
         while True:  # in the view's order, so the file reads as the table does
             page = query.after(after).model_copy(update={"limit": EXPORT_PAGE})
             rows = await processes.page(page)
-            yield [row.model_dump_json() for row in rows]
+            yield [row.to_json() for row in rows]  # (an id that is not UTF-8: to_json)
             if len(rows) < EXPORT_PAGE:
                 return
             after = rows[-1]

@@ -26,8 +26,10 @@ from lashtui.model import (
     ProcessRecord,
     SortKey,
 )
-from lashtui.registry import ProcessRegistry
+from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.registry.sql.dialect import TRY_JSONB
 from tests.builders import ext, rr
+from tests.raw import raw_connection
 from tests.registry.rows import ANY, claim, finish, ids, park
 from tests.registry.test_pages import GRANTS, S1, S1F, by, expected_page, populate
 
@@ -199,3 +201,27 @@ async def test_a_missing_cursor_row_is_one_sentence(populated: ProcessRegistry) 
     query = ProcessPageQuery(order="label", after_id="nope")
     with pytest.raises(InvalidRequest, match="no process `nope` to page from in `label` order"):
         await populated.page_processes(query)
+
+
+async def test_postgres_label_index_never_refuses_a_write_and_old_registries_still_sort(
+    postgres_schema: str,
+) -> None:
+    """The label index reads through the try-cast function, so a row whose text jsonb
+    refuses is still written (an index on the plain cast would fail that UPDATE); a
+    registry without the function (and so without the index: one an older build made,
+    opened read-only) sorts by label all the same."""
+    async with open_registry(postgres_schema) as registry:
+        for pid, label in (("a", "zulu"), ("b", "alpha"), ("c", "mike")):
+            identity = ProcessIdentity(kind="k", label=label)
+            await registry.register_process(ext(pid, identity=identity))
+    with raw_connection(postgres_schema) as conn:  # another program's row: not JSON at all
+        conn.execute("UPDATE processes SET record_json = ? WHERE process_id = 'c'", ("{",))
+    async with open_registry(postgres_schema) as registry:
+        query = ProcessPageQuery(order="label")
+        assert ids(await registry.page_processes(query)) == ["c", "b", "a"]  # c: no label, ''
+    with raw_connection(postgres_schema) as conn:
+        conn.execute(f"DROP FUNCTION {TRY_JSONB}(text) CASCADE")
+        conn.execute("DELETE FROM processes WHERE process_id = 'c'")
+    async with open_registry(postgres_schema, read_only=True) as registry:
+        query = ProcessPageQuery(order="label", descending=True)
+        assert ids(await registry.page_processes(query)) == ["a", "b"]

@@ -9,15 +9,32 @@ SQLite keeps the version in the file header (`user_version`); here it is a one-r
 `process_registry_meta`, which also serves as the write lock (see connection.py) and counts
 commits for `data_version`. As in SQLite there are no migrations: a database stamped with
 another version is refused untouched.
+
+One addition is not lash's: `lashtui_try_jsonb`, the record JSON as jsonb or NULL where the
+cast fails, which the shared SQL falls back to when a row's text is not what jsonb reads
+(sql/dialect.py says why and when). Every writable open adds it if it is missing, in the
+same transaction and under the same advisory lock as the tables; a read-only open never
+does, and reads that need it then say so in one sentence.
 """
 
 from __future__ import annotations
 
-from lashtui.registry.sql.dialect import POSTGRES
+from lashtui.registry.sql.dialect import POSTGRES_TRY, TRY_JSONB
 from lashtui.registry.sql.order import index_ddl
 from lashtui.registry.sql.version import SCHEMA_VERSION, unsupported_schema_message
 
-__all__ = ["DDL", "SCHEMA_VERSION", "unsupported_schema_message"]
+__all__ = ["DDL", "SCHEMA_VERSION", "TRY_JSONB_DDL", "unsupported_schema_message"]
+
+# PARALLEL UNSAFE because the exception block starts a subtransaction, which a parallel
+# worker cannot. WHEN OTHERS never catches a cancel (statement_timeout still stops it).
+# IMMUTABLE as the cast is, and STRICT: NULL in, NULL out, without a call.
+TRY_JSONB_DDL = f"""CREATE OR REPLACE FUNCTION {TRY_JSONB}(value text) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS $$
+    BEGIN
+        RETURN value::jsonb;
+    EXCEPTION WHEN others THEN
+        RETURN NULL;
+    END $$"""
 
 DDL: tuple[str, ...] = (
     """CREATE TABLE process_registry_meta (
@@ -39,8 +56,6 @@ DDL: tuple[str, ...] = (
     "CREATE INDEX processes_change_seq_idx ON processes(change_seq)",
     "CREATE INDEX processes_status_process_idx ON processes(status, process_id)",
     "CREATE INDEX processes_owner_scope_idx ON processes(owner_scope_id, process_id)",
-    # lashtui's sorted pages (the Processes view's orders): see registry/sql/order.py.
-    *index_ddl(POSTGRES),
     """CREATE TABLE process_change_clock (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
         current_seq BIGINT NOT NULL
@@ -93,4 +108,9 @@ DDL: tuple[str, ...] = (
     )""",
     f"INSERT INTO process_registry_meta (singleton, schema_version, commits) "
     f"VALUES (1, {SCHEMA_VERSION}, 0)",
+    TRY_JSONB_DDL,
+    # lashtui's sorted pages (the Processes view's orders): see registry/sql/order.py. After
+    # the try-cast function, which the label's index reads the record through: an index on
+    # the plain cast would refuse the write of any row whose text jsonb refuses.
+    *index_ddl(POSTGRES_TRY),
 )

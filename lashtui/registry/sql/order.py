@@ -26,8 +26,9 @@ from lashtui.model import (
     ProcessPageQuery,
     SortKey,
 )
-from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx
+from lashtui.registry.sql.dialect import POSTGRES_TRY, SQLITE, TRY_JSONB, Dialect, Tx
 from lashtui.registry.sql.filter import Arm, Lens, lens_of, status_arms, text_filter
+from lashtui.registry.sql.row import fetch_rows
 
 # A lease is held while it has an owner and a token (lease.get_many reads the same rows).
 HELD = "l.lease_owner_id IS NOT NULL AND l.lease_token IS NOT NULL"
@@ -37,11 +38,26 @@ def label_key(sql: Dialect, column: str = "p.record_json") -> str:
     """The label as the table shows it (the identity's label, else its kind), never NULL,
     so keyset comparisons need no NULL rules. On PostgreSQL compared as "C" (bytewise),
     as SQLite and Python compare it; the jsonb text would otherwise take the database's
-    default collation, which could be anything."""
+    default collation, which could be anything.
+
+    On PostgreSQL the index reads the record through the registry's try-cast function
+    (`POSTGRES_TRY`), which never fails a write, and a page sorts by that same expression
+    wherever the function exists (`label_dialect`), so the planner can match the two."""
     label = sql.json_text(column, "identity.label")
     kind = sql.json_text(column, "identity.kind")
     key = f"coalesce(nullif({label}, ''), {kind}, '')"
     return key if sql is SQLITE else f'({key}) COLLATE "C"'
+
+
+def label_dialect(conn: Tx, sql: Dialect) -> Dialect:
+    """The dialect a label page writes its key in: on PostgreSQL the try-cast form, the
+    index's, when the registry has the function (every writable open adds it; a registry
+    only ever opened read-only by an older build may not, and has no label index either)."""
+    if sql is SQLITE:
+        return sql
+    found = conn.execute("SELECT to_regprocedure(?) IS NOT NULL", [f"{TRY_JSONB}(text)"])
+    row = found.fetchone()
+    return POSTGRES_TRY if row is not None and row[0] else sql
 
 
 def key_sql(order: ProcessOrder, sql: Dialect) -> str:
@@ -239,7 +255,7 @@ def sorted_ids(conn: Tx, query: ProcessPageQuery, sql: Dialect) -> list[str]:
     ids: list[str] = []
     for group in sorted_statements(query, sql):
         arms = [
-            [(key, pid) for key, pid in conn.execute(statement, params).fetchall()]
+            [(key, pid) for key, pid in fetch_rows(conn, statement, params)]
             for statement, params in group
         ]
         merged = heapq.merge(*arms, reverse=down)

@@ -39,6 +39,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import sqlite3
+from collections.abc import Iterable
 
 from lashtui.errors import InvalidRequest
 from lashtui.model import (
@@ -58,8 +59,8 @@ from lashtui.registry.sql.filter import (
     unicode_lower,
     waiting_sql,
 )
-from lashtui.registry.sql.order import sorted_ids, walks_down, with_key
-from lashtui.registry.sql.row import ROW_COLUMNS, decode_row, fetch_rows
+from lashtui.registry.sql.order import label_dialect, sorted_ids, walks_down, with_key
+from lashtui.registry.sql.row import ROW_COLUMNS, Row, decode_row, fetch_rows
 
 _CHUNK = 500  # stay well under SQLite's bound-parameter limit
 
@@ -98,10 +99,12 @@ def page(conn: Tx, query: ProcessPageQuery) -> list[ProcessRecord]:
         conn.create_function(UNICODE_LOWER, 1, unicode_lower, deterministic=True)
     if query.order == "id":
         statements = page_statements(query, sql)
-        arms = [conn.execute(statement, params).fetchall() for statement, params in statements]
+        arms = [fetch_rows(conn, statement, params) for statement, params in statements]
         merged = heapq.merge(*arms, reverse=walks_down(query))
         ids = [row[0] for row in itertools.islice(merged, query.limit)]
     else:
+        if query.order == "label":  # the label index's own expression (order.py)
+            sql = label_dialect(conn, sql)
         ids = sorted_ids(conn, with_key(conn, query, sql), sql)
     if query.backwards:
         ids.reverse()
@@ -123,13 +126,20 @@ def census(conn: Tx) -> ProcessCensus:
         terminal[status] = int(count)
     # Two shared strings for the values, not one per row: 100,000 live ids take ~13 MB.
     running, waiting = ProcessState.RUNNING.value, ProcessState.WAITING.value
-    live = {
-        process_id: waiting if parked else running
-        for process_id, parked in conn.execute(
-            f"SELECT p.process_id, {waiting_sql(dialect(conn))} FROM processes p "
-            "WHERE p.status = 'running'"
-        )
-    }
+    live_sql = (
+        f"SELECT p.process_id, {waiting_sql(dialect(conn))} FROM processes p "
+        "WHERE p.status = 'running'"
+    )
+    try:
+        rows: Iterable[Row] = conn.execute(live_sql)
+        live = {process_id: waiting if parked else running for process_id, parked in rows}
+    except sqlite3.OperationalError as error:
+        if "decode" not in str(error):
+            raise
+        # An id that is not UTF-8 (another program wrote it): read again, decoding it as
+        # `fetch_rows` does. Iterated otherwise, so 100,000 live ids are never one list.
+        rows = fetch_rows(conn, live_sql)
+        live = {process_id: waiting if parked else running for process_id, parked in rows}
     return ProcessCensus(cursor=int(cursor[0]) if cursor else 0, terminal=terminal, live=live)
 
 
