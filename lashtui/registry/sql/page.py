@@ -28,7 +28,9 @@ age and updated 30-130 ms / 3-115 ms, ascending or descending, with no state fil
 `failed`; lease expiry 250-530 ms / 260-460 ms (the lease table's scan), 50-880 ms with
 `failed`. A state no row is in (`waiting` there) walks every running row testing its JSON:
 1.2 s in id order, 1-3.6 s sorted. Without these indexes (a file lash wrote) the same
-first pages take 8 s (age) to 24 s (label): each status's rows sorted whole.
+first pages take 8 s (age) to 24 s (label): each status's rows sorted whole. On
+PostgreSQL 15, 200,000 rows (no leases held), every order's first and second pages took
+5-230 ms, each on its index (EXPLAIN).
 
 Files created before these indexes existed are never altered (opening writes nothing), so
 every query here is also correct without them, only slower.
