@@ -6,13 +6,13 @@ with another version is refused untouched. Version 10 is lash's layout with the 
 envs beside the processes that reference them.
 
 lashtui adds indexes for the dashboard's keyset pages over a large registry, by status and
-by originator scope, each ending in the process id, and three for its sorted orders
-(status with created, updated or the label, then the id; registry/sql/order.py). An index is not a layout change (no row
-or column means anything new), so the version stays 10; they are created with a new file
-only, because opening an existing registry writes nothing, and every query is correct
-without them. Leases get no index by expiry: renewal is the worker's hot path, and measured
-here such an index made each renewal ~80% dearer (1M lease rows), to save the lease list a
-~70 ms scan.
+by originator scope, each ending in the process id, and three for its sorted orders (status
+with created, updated or the label, then the id; registry/sql/order.py). An index is not a
+layout change (no row or column means anything new), so the version stays 10; they are
+created with a new file only, because opening an existing registry writes nothing, and every
+query is correct without them. Leases get no index by expiry: renewal is the worker's hot
+path, and measured here such an index made each renewal ~80% dearer (1M lease rows), to save
+the lease list a ~70 ms scan.
 """
 
 from __future__ import annotations
