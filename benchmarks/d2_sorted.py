@@ -90,8 +90,7 @@ async def measure(path: str, repeats: int) -> None:
                 cells = []
                 for states in (None, {"failed"}, {"waiting"}):
                     query = ProcessPageQuery.model_validate(
-                        {"order": order, "descending": descending, "states": states,
-                         "limit": PAGE}
+                        {"order": order, "descending": descending, "states": states, "limit": PAGE}
                     )
                     first, second = await _timed(processes, query, repeats)
                     cells.append(f"{first * 1000:7.1f} /{second * 1000:6.1f}")
