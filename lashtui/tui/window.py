@@ -102,6 +102,7 @@ class ProcessWindow:
         self.positions: list[Any] = []  # `position` of each of `ids`, ascending
         self.at_start = True
         self.at_end = True
+        self.split = 0  # rows the last `load` read before its anchor
 
     @property
     def query(self) -> ProcessPageQuery:
@@ -164,6 +165,7 @@ class ProcessWindow:
             return
         rest = await self._page(WINDOW // 2, after=before[-1] if before else None)
         self._replace([*before, *rest], len(before) < WINDOW // 2, len(rest) < WINDOW // 2)
+        self.split = len(before)
 
     def nearest(self, anchor: str) -> str | None:
         """The row to select for `anchor` after a load: itself, else the row after where
@@ -171,7 +173,7 @@ class ProcessWindow:
         if anchor in self.rows or not self.ids:
             return anchor if anchor in self.rows else None
         if self.query.order != "id" or self.query.descending:
-            return self.ids[min(len(self.ids) - 1, WINDOW // 2)]
+            return self.ids[min(len(self.ids) - 1, self.split)]
         return self.ids[min(bisect.bisect_left(self.ids, anchor), len(self.ids) - 1)]
 
     async def load_last(self) -> None:
