@@ -5,6 +5,10 @@ hold milliseconds or sequences are BIGINT, and every text column collates as "C"
 byte-wise as they do in SQLite and in Python (the dashboard's keyset pages and the lineage
 lens's id ranges rely on that order; a database's default collation could be anything).
 
+lashtui's additions are the SQLite store's too: the page indexes, the partial index of
+operator events, and the audit table `lashtui_operator_actions` (a schema made before it
+gets it with its first recorded action; lashtui/registry/sql/audit.py).
+
 SQLite keeps the version in the file header (`user_version`); here it is a one-row table,
 `process_registry_meta`, which also serves as the write lock (see connection.py) and counts
 commits for `data_version`. As in SQLite there are no migrations: a database stamped with
@@ -19,7 +23,8 @@ does, and reads that need it then say so in one sentence.
 
 from __future__ import annotations
 
-from lashtui.registry.sql.dialect import POSTGRES_TRY, TRY_JSONB
+from lashtui.registry.sql.audit import OPERATOR_EVENTS_INDEX
+from lashtui.registry.sql.dialect import POSTGRES, POSTGRES_TRY, TRY_JSONB
 from lashtui.registry.sql.order import index_ddl
 from lashtui.registry.sql.version import SCHEMA_VERSION, unsupported_schema_message
 
@@ -74,6 +79,10 @@ DDL: tuple[str, ...] = (
     )""",
     """CREATE UNIQUE INDEX process_events_idempotency_idx
         ON process_events(process_id, idempotency_key) WHERE idempotency_key IS NOT NULL""",
+    # lashtui's audit trail (lashtui.registry.sql.audit): the operator events by time, a
+    # partial index that only cancel requests and re-run links enter; and its own table.
+    OPERATOR_EVENTS_INDEX,
+    POSTGRES.audit_table_ddl(),
     """CREATE TABLE process_wake_acks (
         process_id TEXT COLLATE "C" NOT NULL
             REFERENCES processes(process_id) ON DELETE CASCADE,
