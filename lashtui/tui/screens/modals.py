@@ -261,6 +261,7 @@ Leases, Abandon requests
 
 Errors
   Enter  the rows of a group, then a process      o  order: largest / most recent first
+  w      window: the 20,000 or the 100,000 most recently changed processes
 
 Audit (what operators did, newest first)
   s  source: recorded by lashtui / the event log    /  filter: by:NAME action:A outcome:O text
