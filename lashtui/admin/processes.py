@@ -24,10 +24,14 @@ from lashtui.clock import Clock, SystemClock
 from lashtui.errors import LashError, ProcessConflict, UnknownProcess
 from lashtui.model import (
     CANCEL_REQUESTED,
+    DURATION_RUNS,
+    MINUTE_MS,
     AbandonRequest,
     Engine,
     ObservedProcess,
+    HealthWindow,
     ObservedProcessEvent,
+    ProcessActivity,
     ProcessAwaitOutput,
     ProcessCancelSummary,
     ProcessCensus,
@@ -234,6 +238,19 @@ class Processes:
         # so the verdict is made again on the observed facts.
         silent = [p for p in observed if p.abandon_request is None and silent_not_dead(p, now_ms)]
         return requested, silent
+
+    async def activity(
+        self, window: HealthWindow, now_ms: int, since_minute: int | None = None
+    ) -> ProcessActivity:
+        """How the work moved over `window` ending at `now_ms` (the Health view's charts).
+        With `since_minute`, only the minutes from it on (a refresh re-reads those and keeps
+        the rest; `ProcessActivity.updated`); the durations always cover the whole window."""
+        first = window.first_minute(now_ms)
+        last = now_ms // MINUTE_MS
+        since = first if since_minute is None else min(max(since_minute, first), last)
+        return await self.registry.process_activity(
+            since, last, DURATION_RUNS, runs_from_minute=first
+        )
 
     async def data_version(self) -> int:
         """Moves when another connection commits; see `registry_changes` to wait for that."""

@@ -5,6 +5,14 @@ Tagged unions (`ProcessInput`, `ProcessAwaitOutput`, `ProcessOriginator`, ...) a
 `Annotated` discriminated unions, so `pydantic.TypeAdapter(ProcessInput)` reads any variant.
 """
 
+from lashtui.model.activity import (
+    DURATION_RUNS,
+    MINUTE_MS,
+    ActivityCounts,
+    HealthWindow,
+    KindDurations,
+    ProcessActivity,
+)
 from lashtui.model.event import (
     CANCEL_REQUESTED,
     RESUMED,
@@ -133,7 +141,9 @@ from lashtui.model.worklist import ProcessRunClaim, ProcessWorkItem
 
 __all__ = [
     "CANCEL_REQUESTED",
+    "DURATION_RUNS",
     "LIVE_STATES",
+    "MINUTE_MS",
     "OPERATOR_NAME_MAX",
     "PAGE_LIMIT_MAX",
     "PROCESS_STATES",
@@ -145,6 +155,7 @@ __all__ = [
     "AbandonRequest",
     "AbandonWriter",
     "AbandonedOutput",
+    "ActivityCounts",
     "CancelledOutput",
     "CausalRef",
     "ConstDedupeKey",
@@ -153,7 +164,9 @@ __all__ = [
     "External",
     "ExternalRef",
     "FailureOutput",
+    "HealthWindow",
     "HostOriginator",
+    "KindDurations",
     "LashSchema",
     "LeaseOwnerIdentity",
     "LeaseOwnerLiveness",
@@ -170,6 +183,7 @@ __all__ = [
     "PresentSelector",
     "ProcessAction",
     "ProcessActionOutcome",
+    "ProcessActivity",
     "ProcessAwaitOutput",
     "ProcessCancelSummary",
     "ProcessCause",

@@ -17,6 +17,7 @@ from lashtui.model import (
     AbandonRequest,
     ExternalRef,
     LeaseOwnerIdentity,
+    ProcessActivity,
     ProcessAwaitOutput,
     ProcessCensus,
     ProcessEvent,
@@ -200,6 +201,21 @@ class ProcessRegistry(Protocol):
         """Non-terminal rows with a pending abandon request, and started owner_bound rows;
         with `lapsed_at_ms`, only those of the latter whose lease is gone or has expired by
         then (so the limit is not spent on rows whose owner is still renewing). Id order."""
+        ...
+
+    async def process_activity(
+        self,
+        first_minute: int,
+        last_minute: int,
+        duration_runs: int,
+        *,
+        runs_from_minute: int | None = None,
+    ) -> ProcessActivity:
+        """Per epoch minute from `first_minute` through `last_minute`: starts, ends by
+        terminal state, and running and waiting rows at each minute's end, all counted from
+        the columns and the event log in one snapshot; and run duration percentiles by
+        engine kind over the latest `duration_runs` runs to end from `runs_from_minute`
+        (default `first_minute`) through `last_minute`."""
         ...
 
     async def data_version(self) -> int:

@@ -13,6 +13,7 @@ another version is refused untouched.
 
 from __future__ import annotations
 
+from lashtui.registry.sql.activity import TRANSITION_INDEX
 from lashtui.registry.sql.version import SCHEMA_VERSION, unsupported_schema_message
 
 __all__ = ["DDL", "SCHEMA_VERSION", "unsupported_schema_message"]
@@ -37,6 +38,7 @@ DDL: tuple[str, ...] = (
     "CREATE INDEX processes_change_seq_idx ON processes(change_seq)",
     "CREATE INDEX processes_status_process_idx ON processes(status, process_id)",
     "CREATE INDEX processes_owner_scope_idx ON processes(owner_scope_id, process_id)",
+    "CREATE INDEX processes_created_idx ON processes(created_at_ms)",
     """CREATE TABLE process_change_clock (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
         current_seq BIGINT NOT NULL
@@ -55,6 +57,7 @@ DDL: tuple[str, ...] = (
     )""",
     """CREATE UNIQUE INDEX process_events_idempotency_idx
         ON process_events(process_id, idempotency_key) WHERE idempotency_key IS NOT NULL""",
+    f"CREATE INDEX process_events_transition_idx {TRANSITION_INDEX}",
     """CREATE TABLE process_wake_acks (
         process_id TEXT COLLATE "C" NOT NULL
             REFERENCES processes(process_id) ON DELETE CASCADE,

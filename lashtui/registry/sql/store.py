@@ -20,6 +20,7 @@ from lashtui.model import (
     AbandonRequest,
     ExternalRef,
     LeaseOwnerIdentity,
+    ProcessActivity,
     ProcessAwaitOutput,
     ProcessCensus,
     ProcessEvent,
@@ -43,7 +44,7 @@ from lashtui.model import (
     SessionScope,
     WaitState,
 )
-from lashtui.registry.sql import event, grant, lease, page, process, prune, run
+from lashtui.registry.sql import activity, event, grant, lease, page, process, prune, run
 from lashtui.registry.sql.dialect import Tx
 
 P = ParamSpec("P")
@@ -295,3 +296,16 @@ class SqlProcessRegistry(ABC):
         self, limit: int = 1000, *, lapsed_at_ms: int | None = None
     ) -> list[ProcessRecord]:
         return await self._db.read(page.abandon_candidates, limit, lapsed_at_ms)
+
+    async def process_activity(
+        self,
+        first_minute: int,
+        last_minute: int,
+        duration_runs: int,
+        *,
+        runs_from_minute: int | None = None,
+    ) -> ProcessActivity:
+        runs_from = first_minute if runs_from_minute is None else runs_from_minute
+        return await self._db.read(
+            activity.activity, first_minute, last_minute, duration_runs, runs_from
+        )

@@ -6,7 +6,9 @@ with another version is refused untouched. Version 10 is lash's layout with the 
 envs beside the processes that reference them.
 
 lashtui adds two indexes for the dashboard's keyset pages over a large registry, by status and
-by originator scope, each ending in the process id. An index is not a layout change (no row
+by originator scope, each ending in the process id, and two for the Health view's charts: by
+creation time, and a partial index of the terminal and wait events by time (only those six
+event types pay for it on append). An index is not a layout change (no row
 or column means anything new), so the version stays 10; they are created with a new file
 only, because opening an existing registry writes nothing, and every query is correct
 without them. Leases get no index by expiry: renewal is the worker's hot path, and measured
@@ -16,6 +18,7 @@ here such an index made each renewal ~80% dearer (1M lease rows), to save the le
 
 from __future__ import annotations
 
+from lashtui.registry.sql.activity import TRANSITION_INDEX
 from lashtui.registry.sql.version import SCHEMA_VERSION, unsupported_schema_message
 
 __all__ = ["DDL", "SCHEMA_VERSION", "unsupported_schema_message"]
@@ -39,6 +42,8 @@ DDL: tuple[str, ...] = (
     # index in process-id order instead of sorting every matching row.
     "CREATE INDEX IF NOT EXISTS processes_status_process_idx ON processes(status, process_id)",
     "CREATE INDEX IF NOT EXISTS processes_owner_scope_idx ON processes(owner_scope_id, process_id)",
+    # The Health view's charts (sql/activity.py): starts per minute walk this index.
+    "CREATE INDEX IF NOT EXISTS processes_created_idx ON processes(created_at_ms)",
     """CREATE TABLE IF NOT EXISTS process_change_clock (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
         current_seq INTEGER NOT NULL
@@ -56,6 +61,8 @@ DDL: tuple[str, ...] = (
     )""",
     """CREATE UNIQUE INDEX IF NOT EXISTS process_events_idempotency_idx
         ON process_events(process_id, idempotency_key) WHERE idempotency_key IS NOT NULL""",
+    # The Health view's charts: terminals and waits by time, covering (see sql/activity.py).
+    f"CREATE INDEX IF NOT EXISTS process_events_transition_idx {TRANSITION_INDEX}",
     """CREATE TABLE IF NOT EXISTS process_wake_acks (
         process_id TEXT NOT NULL REFERENCES processes(process_id) ON DELETE CASCADE,
         sequence INTEGER NOT NULL,

@@ -4,8 +4,14 @@ fast does the registry answer, and is the change feed alive.
 Everything here is read from what others keep: the worker's own stats (no I/O), the `Pulse`
 the Processes view maintains as it follows the change feed, and the app's Textual worker
 that runs the engine. The view's own registry reads are two: one `data_version` read per
-refresh, timed as the DB latency, and a `census` only while the Processes view has not yet
-counted anything.
+refresh, timed as the DB latency, a `census` only while the Processes view has not yet
+counted anything, and the charts' activity (lashtui/registry/sql/activity.py).
+
+The charts span a window of 15 minutes, an hour or a day (`w` cycles it). The first read of
+a window counts every minute of it; after that each refresh re-reads only the last two
+minutes (earlier minutes are history, which does not change) and the durations, so the
+view stays live at the cost of a small read. Reads run on the store's threads, never on
+the event loop; the view shows what it has until the first read of a window arrives.
 
 DB latency is a wall-time measurement, not a clock time, so it is taken with `stopwatch`,
 a module-level seam like the injected clock: snapshot tests replace it with a fixed step,
@@ -16,17 +22,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Grid, Vertical
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
 from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.context import Dashboard
+from lashtui.model import MINUTE_MS, HealthWindow, ProcessActivity
 from lashtui.tui.screens.live import LiveScreen
+from lashtui.tui.widgets.activity_chart import DurationChart, LoadChart, ThroughputChart
 from lashtui.worker import ProcessWorker, RunEnd, Verdict
 
 stopwatch: Callable[[], float] = time.perf_counter
@@ -39,14 +49,28 @@ def panel(title: Text, *children: Static, id: str) -> Vertical:
     return box
 
 
+WINDOW_NAMES = {
+    HealthWindow.QUARTER_HOUR: "last 15 minutes",
+    HealthWindow.HOUR: "last hour",
+    HealthWindow.DAY: "last 24 hours",
+}
+
+
 class HealthScreen(LiveScreen):
     REFRESH_WORKER = "refresh_health"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("w", "next_window", "Window"),
+        Binding("question_mark", "app.help", "Help"),
+    ]
 
     def __init__(self, dashboard: Dashboard) -> None:
         super().__init__(dashboard)
         self.latency_ms: float | None = None
         self.census: dict[str, int] = {}
         self._engine: Worker[None] | None = None
+        self.window = HealthWindow.QUARTER_HOUR
+        self.activity: ProcessActivity | None = None  # of `self.window`, once read
+        self._activity_window: HealthWindow | None = None
 
     @property
     def refresh_s(self) -> float:
@@ -71,7 +95,19 @@ class HealthScreen(LiveScreen):
             yield panel(
                 text.plain("Processes by state"), Static(id="state-counts"), id="counts-panel"
             )
+        with Vertical(id="activity-panel", classes="health-panel") as activity:
+            activity.border_title = text.plain("How the work moved")
+            yield Static(id="activity-facts")
+            with Horizontal(id="activity-charts"):
+                yield ThroughputChart(id="throughput-chart")
+                yield LoadChart(id="load-chart")
+                yield DurationChart(id="duration-chart")
         yield Footer()
+
+    def action_next_window(self) -> None:
+        self.window = self.window.next()
+        self.say("#activity-facts", self._activity_facts())
+        self.wake()
 
     async def load(self) -> None:
         processes = self.dashboard.processes
@@ -80,6 +116,20 @@ class HealthScreen(LiveScreen):
         self.latency_ms = (stopwatch() - started) * 1_000
         if not self.dashboard.pulse.counts:  # the Processes view has not counted yet
             self.census = (await processes.census()).counts()
+        await self._load_activity()
+
+    async def _load_activity(self) -> None:
+        window, now_ms = self.window, self.dashboard.clock.now_ms()
+        processes = self.dashboard.processes
+        if self.activity is None or self._activity_window is not window:
+            activity = await processes.activity(window, now_ms)
+        else:
+            # A commit stamped just before a minute ended may land after it: two minutes.
+            since = now_ms // MINUTE_MS - 1
+            recent = await processes.activity(window, now_ms, since_minute=since)
+            activity = self.activity.updated(recent, window.first_minute(now_ms))
+        if window is self.window:  # not switched while the read was in flight
+            self.activity, self._activity_window = activity, window
 
     def show(self, now_ms: int) -> None:
         pulse = self.dashboard.pulse
@@ -95,6 +145,19 @@ class HealthScreen(LiveScreen):
         self.say("#pulse-error", f"last read error  {pulse.error}" if pulse.error else "")
         counts = pulse.counts or self.census
         self.say("#state-counts", fmt.state_counts(counts))
+        self.say("#activity-facts", self._activity_facts())
+        if self.activity is not None and self._activity_window is self.window:
+            for chart in (ThroughputChart, LoadChart, DurationChart):
+                self.query_one(chart).show(self.activity)
+
+    def _activity_facts(self) -> str:
+        window = f"{WINDOW_NAMES[self.window]} (w: next window)"
+        activity = self.activity
+        if activity is None or self._activity_window is not self.window:
+            return f"{window}, reading..."
+        started = sum(activity.started)
+        ended = ", ".join(f"{sum(n):,} {state}" for state, n in activity.ended.items())
+        return f"{window}: {started:,} started; ended {ended}"
 
     def engine_state(self) -> str:
         if self.dashboard.read_only:

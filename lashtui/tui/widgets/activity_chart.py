@@ -1,0 +1,122 @@
+"""The Health view's three charts of how the work moved, drawn by textual-plotext (Plotext in
+a Textual widget) from a `ProcessActivity`: starts and ends per minute by terminal state,
+running and waiting over time, and run duration percentiles by engine kind.
+
+A chart redraws only when it is given new data (`show`), and Plotext builds its picture in
+`render`, so an unchanged chart costs nothing per tick. Line colours are the app theme's
+variables (success, error, warning, ...), read when drawn, so the high-contrast theme
+applies; the canvas follows the theme through the widget's "auto" theme.
+
+Engine kinds are stored text: Plotext's picture is read back as ANSI (`Text.from_ansi`), so
+a kind goes in only through `untrusted.visible`, which shows every control character as an
+escape: no stored byte can reach the terminal as a sequence.
+"""
+
+from __future__ import annotations
+
+from textual.color import Color
+from textual_plotext import PlotextPlot
+
+from lashtui.model import ProcessActivity
+from lashtui.untrusted import visible
+
+KINDS_SHOWN = 6  # the kinds with the most runs; a bar chart of more is unreadable
+LABEL_WIDTH = 16
+
+# Series name -> the theme variable that colours it.
+SERIES_COLOURS = {
+    "started": "primary",
+    "completed": "success",
+    "failed": "error",
+    "cancelled": "warning",
+    "abandoned": "accent",
+    "running": "success",
+    "waiting": "warning",
+    "p50": "primary",
+    "p90": "warning",
+    "p99": "error",
+}
+
+
+def _hours(activity: ProcessActivity) -> bool:
+    return activity.minutes > 120
+
+
+def _x(activity: ProcessActivity) -> list[float]:
+    """Each minute's place on the x axis: minutes (or hours) before the last minute."""
+    last = activity.minutes - 1
+    scale = 60.0 if _hours(activity) else 1.0
+    return [(m - last) / scale for m in range(activity.minutes)]
+
+
+class ActivityChart(PlotextPlot):
+    """One chart of a `ProcessActivity`; subclasses say which."""
+
+    def __init__(self, *, id: str) -> None:
+        super().__init__(id=id)
+        self.activity: ProcessActivity | None = None
+
+    def show(self, activity: ProcessActivity) -> None:
+        if activity != self.activity:
+            self.activity = activity
+            self.refresh()
+
+    def colour(self, series: str) -> tuple[int, int, int]:
+        variable = self.app.theme_variables.get(SERIES_COLOURS[series], "white")
+        return Color.parse(variable).rgb
+
+    def render(self):  # type: ignore[no-untyped-def]
+        plt = self.plt
+        plt.clear_data()
+        plt.clear_figure()
+        if self.activity is not None:
+            self.draw(self.activity)
+        return super().render()
+
+    def draw(self, activity: ProcessActivity) -> None:
+        raise NotImplementedError
+
+    def time_axis(self, activity: ProcessActivity) -> None:
+        self.plt.xlabel("hours ago" if _hours(activity) else "minutes ago")
+
+
+class ThroughputChart(ActivityChart):
+    """Starts and ends per minute, one line each for every terminal state."""
+
+    def draw(self, activity: ProcessActivity) -> None:
+        x = _x(activity)
+        self.plt.plot(x, list(activity.started), label="started", color=self.colour("started"))
+        for state, ends in activity.ended.items():
+            self.plt.plot(x, list(ends), label=state, color=self.colour(state))
+        self.plt.title("starts and ends per minute")
+        self.time_axis(activity)
+
+
+class LoadChart(ActivityChart):
+    """Running and waiting rows at the end of each minute."""
+
+    def draw(self, activity: ProcessActivity) -> None:
+        x = _x(activity)
+        for name, series in (("running", activity.running), ("waiting", activity.waiting)):
+            self.plt.plot(x, list(series), label=name, color=self.colour(name))
+        self.plt.title("running and waiting")
+        self.time_axis(activity)
+
+
+class DurationChart(ActivityChart):
+    """p50, p90 and p99 run durations, in seconds, of the kinds with the most runs."""
+
+    def draw(self, activity: ProcessActivity) -> None:
+        kinds = activity.durations[:KINDS_SHOWN]
+        self.plt.title(f"run duration (s), latest {activity.duration_runs:,} runs")
+        if not kinds:
+            return
+        labels = [visible(d.kind)[:LABEL_WIDTH] for d in kinds]
+        values = [
+            [d.p50_ms / 1000 for d in kinds],
+            [d.p90_ms / 1000 for d in kinds],
+            [d.p99_ms / 1000 for d in kinds],
+        ]
+        names = ["p50", "p90", "p99"]
+        colours = [self.colour(name) for name in names]
+        self.plt.multiple_bar(labels, values, labels=names, color=colours)
