@@ -25,14 +25,14 @@ LABEL_WIDTH = 16
 
 # Series name -> the theme variable that colours it.
 SERIES_COLOURS = {
-    "started": "primary",
+    "started": "foreground",
     "completed": "success",
     "failed": "error",
     "cancelled": "warning",
-    "abandoned": "accent",
+    "abandoned": "primary",
     "running": "success",
     "waiting": "warning",
-    "p50": "primary",
+    "p50": "success",
     "p90": "warning",
     "p99": "error",
 }
