@@ -110,9 +110,7 @@ class ProcessActivity(BaseModel):
     def build(cls, first_minute: int, last_minute: int, counts: ActivityCounts) -> ProcessActivity:
         minutes = range(first_minute, last_minute + 1)
         live = _backwards(counts.live_now, minutes, counts.started, *counts.ended.values())
-        waiting = _backwards(
-            counts.waiting_now, minutes, counts.waits_entered, counts.waits_left
-        )
+        waiting = _backwards(counts.waiting_now, minutes, counts.waits_entered, counts.waits_left)
         by_kind: dict[str, list[int]] = {}
         for kind, duration in counts.runs:
             by_kind.setdefault(kind, []).append(duration)

@@ -173,7 +173,8 @@ def test_the_reads_walk_the_chart_indexes(tmp_path: Path) -> None:
     # The latest runs of one type: a bounded walk of the index (the materialized LIMIT is
     # what is scanned), each joined to its row by its key.
     assert runs.startswith(f"MATERIALIZE e / {index}"), runs
-    assert runs.endswith("SCAN e / SEARCH p USING INDEX sqlite_autoindex_processes_1 (process_id=?)")
+    by_key = "SEARCH p USING INDEX sqlite_autoindex_processes_1 (process_id=?)"
+    assert runs.endswith(f"SCAN e / {by_key}"), runs
     for plan in (per_minute, later, waiting_now, waits_ended):
         scans = plan.replace("SCAN CONSTANT ROW", "").replace("SCAN minute", "")
         assert "SCAN" not in scans.replace("SCAN x", ""), plan

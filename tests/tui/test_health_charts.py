@@ -106,7 +106,9 @@ KINDS = ("build", "deploy", "report")
 
 def _engine(pid: str, kind: str) -> Any:
     return registration(
-        pid, Engine(kind=kind, payload={}), RecoveryDisposition.EXTERNALLY_OWNED,
+        pid,
+        Engine(kind=kind, payload={}),
+        RecoveryDisposition.EXTERNALLY_OWNED,
         env_ref=ENV_REF,
     )
 

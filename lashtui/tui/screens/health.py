@@ -31,10 +31,10 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Footer, Header, Static
 from textual.worker import Worker, WorkerState
 
+from lashtui.model import MINUTE_MS, HealthWindow, ProcessActivity
 from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.context import Dashboard
-from lashtui.model import MINUTE_MS, HealthWindow, ProcessActivity
 from lashtui.tui.screens.live import LiveScreen
 from lashtui.tui.widgets.activity_chart import DurationChart, LoadChart, ThroughputChart
 from lashtui.worker import ProcessWorker, RunEnd, Verdict

@@ -14,6 +14,7 @@ escape: no stored byte can reach the terminal as a sequence.
 
 from __future__ import annotations
 
+from textual.app import RenderResult
 from textual.color import Color
 from textual_plotext import PlotextPlot
 
@@ -65,7 +66,7 @@ class ActivityChart(PlotextPlot):
         variable = self.app.theme_variables.get(SERIES_COLOURS[series], "white")
         return Color.parse(variable).rgb
 
-    def render(self):  # type: ignore[no-untyped-def]
+    def render(self) -> RenderResult:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
@@ -119,4 +120,6 @@ class DurationChart(ActivityChart):
         ]
         names = ["p50", "p90", "p99"]
         colours = [self.colour(name) for name in names]
-        self.plt.multiple_bar(labels, values, labels=names, color=colours)
+        # textual-plotext's stub of `multiple_bar` lags plotext 5.3, which takes `labels`
+        # (one per series) and a colour per series.
+        self.plt.multiple_bar(labels, values, labels=names, color=colours)  # type: ignore[call-arg, arg-type]
