@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.text import Text
 from textual.pilot import Pilot
 from textual.widgets import Static
 
@@ -184,3 +185,25 @@ def test_charts_snapshot(
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(160, 44), run_before=run_before)
+
+
+async def test_a_hostile_kind_is_drawn_as_text(tmp_path: Path) -> None:
+    """Plotext's picture is read back as ANSI: a kind's escape must reach it as `\\x1b`."""
+    clock = ManualClock(T0)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "hostile.db"), clock=clock)
+    try:
+        await registry.register_process(_engine("evil-1", "\x1b[31mred"))
+        clock.set(T0 + 30_000)
+        await finish(registry, "evil-1")
+        app = make_app(Processes(registry, clock=clock), clock=clock, read_only=True)
+        async with app.run_test(size=(200, 50)) as pilot:
+            screen = await open_health(pilot)
+            chart = screen.query_one(DurationChart)
+            await until(pilot, lambda: chart.activity is not None)
+            assert chart.activity is not None
+            assert [d.kind for d in chart.activity.durations] == ["\x1b[31mred"]
+            drawn = chart.render()
+            assert isinstance(drawn, Text)
+            assert "\\x1b[31mred" in drawn.plain and "\x1b" not in drawn.plain
+    finally:
+        await registry.close()

@@ -41,6 +41,7 @@ from lashtui.worker import ProcessWorker, RunEnd, Verdict
 
 stopwatch: Callable[[], float] = time.perf_counter
 IN_FLIGHT_SHOWN = 10
+STALE_S = 10.0  # the longest the charts go without a read while nothing seems to move
 
 
 def panel(title: Text, *children: Static, id: str) -> Vertical:
@@ -71,6 +72,8 @@ class HealthScreen(LiveScreen):
         self.window = HealthWindow.QUARTER_HOUR
         self.activity: ProcessActivity | None = None  # of `self.window`, once read
         self._activity_window: HealthWindow | None = None
+        self._activity_mark: tuple[object, ...] = ()
+        self._activity_read_s = 0.0
 
     @property
     def refresh_s(self) -> float:
@@ -112,15 +115,25 @@ class HealthScreen(LiveScreen):
     async def load(self) -> None:
         processes = self.dashboard.processes
         started = stopwatch()
-        await processes.data_version()
+        version = await processes.data_version()
         self.latency_ms = (stopwatch() - started) * 1_000
         if not self.dashboard.pulse.counts:  # the Processes view has not counted yet
             self.census = (await processes.census()).counts()
-        await self._load_activity()
+        await self._load_activity(version)
 
-    async def _load_activity(self) -> None:
+    async def _load_activity(self, version: int) -> None:
         window, now_ms = self.window, self.dashboard.clock.now_ms()
         processes = self.dashboard.processes
+        # What moves when the charts may have: another handle's commit (data_version), one
+        # of this app's (the counts the Processes view keeps), a new minute. While none has
+        # moved, the last read stands, but never for longer than STALE_S of wall time (a
+        # paused Processes view stops keeping the counts).
+        pulse = self.dashboard.pulse
+        counts = tuple(pulse.counts.items())
+        mark = (window, version, pulse.last_change_ms, counts, now_ms // MINUTE_MS)
+        if mark == self._activity_mark and time.monotonic() - self._activity_read_s < STALE_S:
+            return
+        self._activity_mark, self._activity_read_s = mark, time.monotonic()
         if self.activity is None or self._activity_window is not window:
             activity = await processes.activity(window, now_ms)
         else:
