@@ -127,17 +127,24 @@ def _waits_ended(sql: Dialect) -> str:
     )
 
 
-def _runs_statement(sql: Dialect) -> str:
-    """One terminal type's latest runs in [since, until) (a backwards walk of the index),
-    each with its kind, first start and registration time."""
+# One terminal type's latest runs in [since, until): a backwards walk of the index.
+LATEST_ENDS = (
+    "SELECT e.occurred_at_ms, e.process_id FROM process_events e "
+    f"WHERE {_indexed('e')} AND e.event_type = ? AND e.occurred_at_ms >= ? "
+    "AND e.occurred_at_ms < ? ORDER BY e.occurred_at_ms DESC LIMIT ?"
+)
+_CHUNK = 500  # ids per IN list, well under SQLite's bound-parameter limit
+
+
+def _facts_statement(sql: Dialect, ids: int) -> str:
+    """The kind, first start and registration time of `ids` rows, each found by its key.
+    A separate read, not a join: PostgreSQL joins 1,000 ids to a million rows by hashing
+    the whole table, where an IN list is a lookup per id on both stores."""
     kind = sql.json_text("p.record_json", "identity.kind")
     started = sql.json_text("p.record_json", "first_started.started_at_ms")
     return (
-        f"SELECT e.occurred_at_ms, {kind}, {started}, p.created_at_ms FROM "
-        "(SELECT e.process_id, e.occurred_at_ms FROM process_events e "
-        f"WHERE {_indexed('e')} AND e.event_type = ? AND e.occurred_at_ms >= ? "
-        "AND e.occurred_at_ms < ? ORDER BY e.occurred_at_ms DESC LIMIT ?) e "
-        "JOIN processes p ON p.process_id = e.process_id"
+        f"SELECT p.process_id, {kind}, {started}, p.created_at_ms FROM processes p "
+        f"WHERE p.process_id IN ({','.join('?' * ids)})"
     )
 
 
@@ -149,7 +156,8 @@ def plans(conn: Tx) -> list[str]:
         (LATER, (0, never) * len(_COLUMNS)),
         (_waiting_now(SQLITE), (never,)),
         (_waits_ended(SQLITE), (never, 0)),
-        (_runs_statement(SQLITE), ("process.completed", 0, 0, 1)),
+        (LATEST_ENDS, ("process.completed", 0, 0, 1)),
+        (_facts_statement(SQLITE, 2), ("a", "b")),
     )
     return [
         " / ".join(str(row[-1]) for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params))
@@ -198,13 +206,21 @@ def activity(
 def _runs(conn: Tx, since: int, until: int, runs: int) -> list[tuple[str, int]]:
     """(kind, duration) of the latest `runs` runs to end in [since, until): from first
     start (registration, for a row never started) to the terminal event."""
-    statement = _runs_statement(dialect(conn))
-    found: list[tuple[int, str, int]] = []
+    ends: list[tuple[int, str]] = []
     for event_type in _TERMINAL_TYPES:
-        for ended, kind, started, created in conn.execute(
-            statement, (event_type, since, until, runs)
+        ends.extend(
+            (int(at), str(pid))
+            for at, pid in conn.execute(LATEST_ENDS, (event_type, since, until, runs))
+        )
+    ends = sorted(ends, reverse=True)[:runs]
+    facts: dict[str, tuple[str, int]] = {}
+    ids = sorted({pid for _, pid in ends})
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        for pid, kind, started, created in conn.execute(
+            _facts_statement(dialect(conn), len(chunk)), chunk
         ):
             begun = int(started) if started is not None else int(created)
-            found.append((int(ended), str(kind) if kind is not None else "?", int(ended) - begun))
-    found.sort(reverse=True)
-    return [(kind, max(0, duration)) for _, kind, duration in found[:runs]]
+            facts[str(pid)] = (str(kind) if kind is not None else "?", begun)
+    # Same snapshot, so every id read above is there (a row has one terminal event).
+    return [(facts[pid][0], max(0, at - facts[pid][1])) for at, pid in ends if pid in facts]
