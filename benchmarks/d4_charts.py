@@ -16,21 +16,20 @@ Beside each, context only: the same read through the facade alone (`Processes.ac
 and the once-a-second refresh of the last two minutes that keeps the view live.
 
 Measured on 2026-12-03, full size, 5 repeats, medians (min-max), while seven other sessions
-ran their tests on the same 2 vCPUs (load average 6.5-7.4, so every figure is inflated):
+ran their tests on the same 2 vCPUs (load average ~7, so every figure is inflated):
 
 | window | first drawn (key -> charts on screen) | the read alone, same run |
 |---|---|---|
-| 15 min | 1.00 s (0.92-1.27) | 0.11 s (0.07-0.16) |
-| 1 h | 0.36 s (0.26-0.61) | 0.12 s (0.08-0.19) |
-| 24 h | 0.66 s (0.54-0.79) | 0.50 s (0.31-0.73) |
+| 15 min | 0.65 s (0.31-0.79) | 0.05 s (0.04-0.08) |
+| 1 h | 0.32 s (0.17-0.34) | 0.06 s (0.02-0.10) |
+| 24 h | 0.36 s (0.28-0.87) | 0.24 s (0.11-0.35) |
 
-and the live refresh 0.13 s (0.08-0.18). The 500 ms target holds for the hour, not for the
-quarter hour or the day in these runs. The quarter hour's first draw is mostly the Health
-screen's first mount: the same switch on the tree before the charts (no read, no charts)
-took 0.26-0.65 s in the same conditions, and at 100,000 rows (read 17 ms) the first draw
-was still 0.69 s. The day is the read: it counts ~1.9 million index entries (starts, and
-ends and waits per type) at ~40 ns each plus a seek per minute and column; alone, with no
-app running, it took 0.28-0.38 s (15 min 0.12-0.15 s, 1 h 0.10-0.11 s).
+and the live refresh 0.04 s (0.02-0.09). The 500 ms target holds for the hour and the day
+(medians), not for the quarter hour, whose first draw is mostly the Health screen's first
+mount (the `4` that opens the view): the same switch on the tree before the charts (no
+read, no charts) took 0.26-0.65 s in the same conditions, and at 100,000 rows the first
+draw was still 0.69 s with a 17 ms read. The day's read counts ~1.9 million index entries
+(starts, and ends and waits per type) at ~40 ns each plus a seek per minute and column.
 
 What would make it unfair: the page cache is warm (the file was just read), as in D2. The
 registry has no waits (D2's rows never waited): the wait reads are driven by the processes
