@@ -127,7 +127,7 @@ class ProcessActivity(BaseModel):
             },
             # Clamped: a custom terminal event type, a prune inside the window or a wait set
             # without its event would otherwise show as fewer than none.
-            running=tuple(max(0, n - w) for n, w in zip(live, waiting, strict=True)),
+            running=tuple(max(0, n - max(0, w)) for n, w in zip(live, waiting, strict=True)),
             waiting=tuple(max(0, w) for w in waiting),
             durations=tuple(durations),
             duration_runs=len(counts.runs),
