@@ -257,6 +257,9 @@ Acting on the selected or marked processes (never offered read-only)
 Leases, Abandon requests
   Enter  open the process      c s a  act on it      Tab  next section (abandon requests)
 
+Engine health
+  w  the charts' window: the last 15 minutes, the last hour, the last 24 hours
+
 Anywhere
   Esc  back     ?  this help     ctrl+p  command palette (ids, views, themes)     q  quit
 """
