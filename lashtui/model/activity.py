@@ -101,6 +101,9 @@ class ProcessActivity(BaseModel):
     waiting: tuple[int, ...]
     durations: tuple[KindDurations, ...]  # by kind, most runs first
     duration_runs: int  # how many runs the percentiles cover
+    # Counted by scans: the registry has no chart indexes (a file made before them), so
+    # each read costs seconds on a big registry and the view reads less often.
+    scanned: bool = False
 
     @property
     def minutes(self) -> int:

@@ -28,6 +28,8 @@ from lashtui.model import (
 )
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.registry.sql.activity import plans
+from lashtui.registry.sql.dialect import Tx
+from lashtui.registry.sql.store import SqlProcessRegistry
 from lashtui.registry.sqlite.schema import DDL
 from tests.builders import ext, own, rr
 from tests.registry.rows import claim, finish, park
@@ -146,13 +148,35 @@ async def test_a_file_without_the_chart_indexes_answers_the_same(
     path = str(tmp_path / "old.db")
     async with open_registry(path, clock=clock) as registry:
         await build(registry, clock)
+        earlier = await registry.process_activity(M0, M0 + 3, 2)  # ends after the range
     conn = sqlite3.connect(path)
     conn.execute("DROP INDEX processes_created_idx")
     conn.execute("DROP INDEX process_events_transition_idx")
     conn.commit()
     conn.close()
+    scanned = {"scanned": True}
     async with open_registry(path, clock=clock, read_only=True) as registry:
-        assert await registry.process_activity(M0, M0 + 4, 1_000) == EXPECTED
+        assert await registry.process_activity(M0, M0 + 4, 1_000) == EXPECTED.model_copy(
+            update=scanned
+        )
+        assert await registry.process_activity(M0, M0 + 3, 2) == earlier.model_copy(update=scanned)
+
+
+async def test_the_store_without_the_chart_indexes_answers_the_same(
+    registry: ProcessRegistry, clock: ManualClock
+) -> None:
+    await build(registry, clock)
+    whole = await registry.process_activity(M0, M0 + 4, 2)
+    assert isinstance(registry, SqlProcessRegistry)
+    for index in ("processes_created_idx", "process_events_transition_idx"):
+        await registry._db.write(_drop, index)
+    scanned = {"scanned": True}
+    assert await registry.process_activity(M0, M0 + 4, 1_000) == EXPECTED.model_copy(update=scanned)
+    assert await registry.process_activity(M0, M0 + 4, 2) == whole.model_copy(update=scanned)
+
+
+def _drop(conn: Tx, index: str) -> None:
+    conn.execute(f"DROP INDEX {index}")
 
 
 def test_the_reads_walk_the_chart_indexes(tmp_path: Path) -> None:

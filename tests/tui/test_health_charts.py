@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -205,5 +206,31 @@ async def test_a_hostile_kind_is_drawn_as_text(tmp_path: Path) -> None:
             drawn = chart.render()
             assert isinstance(drawn, Text)
             assert "\\x1b[31mred" in drawn.plain and "\x1b" not in drawn.plain
+    finally:
+        await registry.close()
+
+
+async def test_a_registry_without_the_chart_indexes_says_it_is_read_by_scans(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    clock = ManualClock(T0)
+    registry = await SqliteProcessRegistry.open(str(path), clock=clock)
+    await build(registry, clock)
+    await registry.close()
+    conn = sqlite3.connect(path)
+    conn.execute("DROP INDEX processes_created_idx")
+    conn.execute("DROP INDEX process_events_transition_idx")
+    conn.commit()
+    conn.close()
+    clock.set(NOW)
+    registry = await SqliteProcessRegistry.open(str(path), clock=clock, read_only=True)
+    try:
+        app = make_app(Processes(registry, clock=clock), clock=clock, read_only=True)
+        async with app.run_test(size=(160, 45)) as pilot:
+            screen = await open_health(pilot)
+            assert screen.query_one(ThroughputChart).activity is not None
+            assert "this registry has no chart indexes" in facts(screen)
+            assert "5 started" in facts(screen)
     finally:
         await registry.close()

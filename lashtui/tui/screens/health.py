@@ -42,6 +42,7 @@ from lashtui.worker import ProcessWorker, RunEnd, Verdict
 stopwatch: Callable[[], float] = time.perf_counter
 IN_FLIGHT_SHOWN = 10
 STALE_S = 10.0  # the longest the charts go without a read while nothing seems to move
+READ_SHARE = 5  # a re-read waits at least this many times as long as the last one took
 
 
 def panel(title: Text, *children: Static, id: str) -> Vertical:
@@ -74,6 +75,7 @@ class HealthScreen(LiveScreen):
         self._activity_window: HealthWindow | None = None
         self._activity_mark: tuple[object, ...] = ()
         self._activity_read_s = 0.0
+        self._activity_took_s = 0.0  # wall time of the last activity read
 
     @property
     def refresh_s(self) -> float:
@@ -135,7 +137,13 @@ class HealthScreen(LiveScreen):
         pulse = self.dashboard.pulse
         counts = tuple(pulse.counts.items())
         mark = (window, version, pulse.last_change_ms, counts, now_ms // MINUTE_MS)
-        if mark == self._activity_mark and time.monotonic() - self._activity_read_s < STALE_S:
+        since_read = time.monotonic() - self._activity_read_s
+        if window is self._activity_window and (
+            (mark == self._activity_mark and since_read < STALE_S)
+            # A registry without the chart indexes is read by scans (seconds on a million
+            # rows, on the thread every view reads through): at most a fifth of the time.
+            or since_read < READ_SHARE * self._activity_took_s
+        ):
             return
         self._activity_mark, self._activity_read_s = mark, time.monotonic()
         if self.activity is None or self._activity_window is not window:
@@ -145,6 +153,7 @@ class HealthScreen(LiveScreen):
             since = now_ms // MINUTE_MS - 1
             recent = await processes.activity(window, now_ms, since_minute=since)
             activity = self.activity.updated(recent, window.first_minute(now_ms))
+        self._activity_took_s = time.monotonic() - self._activity_read_s
         if window is self.window:  # not switched while the read was in flight
             self.activity, self._activity_window = activity, window
 
@@ -174,7 +183,14 @@ class HealthScreen(LiveScreen):
             return f"{window}, reading..."
         started = sum(activity.started)
         ended = ", ".join(f"{sum(n):,} {state}" for state, n in activity.ended.items())
-        return f"{window}: {started:,} started; ended {ended}"
+        facts = f"{window}: {started:,} started; ended {ended}"
+        if activity.scanned:
+            took = self._activity_took_s
+            facts += (
+                f"\nread by scans in {took:.1f} s: this registry has no chart indexes (made "
+                f"before them), so the charts refresh every {READ_SHARE * took:.0f} s at most"
+            )
+        return facts
 
     def engine_state(self) -> str:
         if self.dashboard.read_only:
