@@ -32,8 +32,9 @@ TTL_MS_MAX = 86_400_000
 # which the facade checks too; repeated here so `--help` loads no model).
 CUTOFF_MS_MAX = 253_402_300_799_999
 
-# The commands that record an operator: the dashboard's cancels and abandon requests too.
-OPERATOR_COMMANDS = ("cancel", "abandon", "dash", "demo")
+# The commands that record an operator (in the audit trail; a cancel and an abandon
+# request in lash's shapes too), and the dashboard, whose actions do.
+OPERATOR_COMMANDS = ("cancel", "signal", "abandon", "rerun", "transfer", "prune", "dash", "demo")
 
 EXIT_CODES = """exit status:
   0    done: every target done, requested or unchanged (each says which on stdout)
@@ -44,8 +45,8 @@ EXIT_CODES = """exit status:
   130  interrupted (Ctrl-C)
   141  stdout was closed by its reader (`lashtui ls | head`): output stopped quietly
 
-operator: cancel and abandon record who asked: --as NAME, else $LASHTUI_OPERATOR, else
-user@host (1-128 printable characters, no spaces).
+operator: every action records who made it (see `lashtui audit`): --as NAME, else
+$LASHTUI_OPERATOR, else user@host (1-128 printable characters, no spaces).
 scopes are written as scope ids: host, session:ID, session:ID/frame:F (a session id has no /).
 """
 
@@ -101,6 +102,14 @@ def _timeout(text: str) -> float:
     return value
 
 
+def _limit_audit(text: str) -> int:
+    """`audit --limit`: 1 to 1,000 entries; argparse turns the error into a usage error."""
+    value = int(text) if text.isascii() and text.isdigit() else 0
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 1000, got {text!r}")
+    return value
+
+
 def _add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print one JSON document (lash wire shapes)"
@@ -123,8 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--as",
         dest="operator",
         metavar="NAME",
-        help="who cancels and abandons are recorded as (default: $LASHTUI_OPERATOR, "
-        "else user@host)",
+        help="who actions are recorded as (default: $LASHTUI_OPERATOR, else user@host)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -205,6 +213,28 @@ def build_parser() -> argparse.ArgumentParser:
                 help="give up after S seconds (exit 1); 0 looks once; default: wait",
             )
 
+    audit = sub.add_parser(
+        "audit", help="what operators did, newest first (lashtui's record or the event log)"
+    )
+    audit.add_argument("--by", metavar="OPERATOR", help="only this operator's actions")
+    audit.add_argument(
+        "--action",
+        metavar="A",
+        help="cancel, signal, abandon, transfer, prune, rerun or end-undecodable",
+    )
+    audit.add_argument("--outcome", metavar="O", help="done, requested, unchanged or refused")
+    audit.add_argument("--process", metavar="TEXT", help="process ids containing TEXT")
+    audit.add_argument(
+        "--source",
+        choices=("recorded", "events"),
+        default="recorded",
+        help="recorded: every action lashtui made (default); events: the event log's cancel "
+        "requests and re-run links",
+    )
+    audit.add_argument("--before", metavar="CURSOR", help="the next page (printed after a page)")
+    audit.add_argument("--limit", type=_limit_audit, default=100, metavar="N", help="1-1000")
+    _add_json(audit)
+
     cancel = sub.add_parser("cancel", help="ask a running process to stop")
     cancel.add_argument("id")
     cancel.add_argument("--reason", help="why; recorded as `requested by <operator>: <reason>`")
@@ -227,12 +257,24 @@ def build_parser() -> argparse.ArgumentParser:
         "end-undecodable",
         help="end a process whose stored record cannot be decoded (it lists as undecodable)",
     )
-    end.add_argument("id")
+    end.add_argument(
+        "id",
+        help="the id as `ls` shows it: bytes that are not UTF-8 may be given as they are or "
+        "as `\\udcXX` escapes (tried only if no process has the id exactly as given)",
+    )
     end.add_argument("--reason", required=True)
     end.add_argument(
         "--by", metavar="WHO", help="who ends it (default: $LASHTUI_OPERATOR, else user@host)"
     )
     _add_json(end)
+
+    rerun = sub.add_parser(
+        "rerun",
+        help="run terminal processes again, each as a new process <id>~rerun-<n> with the same "
+        "input, disposition, event types and grants",
+    )
+    rerun.add_argument("ids", nargs="+", metavar="ID")
+    _add_json(rerun)
 
     transfer = sub.add_parser("transfer", help="move handle grants between session scopes")
     transfer.add_argument("--from", dest="from_scope", required=True, metavar="SCOPE")
@@ -278,6 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
 _PATH_ARGUMENTS = frozenset({"db", "command"})
 _POSITIONALS = frozenset({"id", "ids", "name"})
 _FLAGS = {"from_scope": "--from", "to_scope": "--to"}  # where the flag is not the dest
+# Whose ID may be bytes that are not UTF-8: an id another program stored that way
+# (lashtui/command/argument.py says how such an ID is read).
+RAW_ID_COMMANDS = frozenset({"show", "events", "end-undecodable"})
 
 
 def not_utf8(args: argparse.Namespace) -> str | None:
@@ -285,7 +330,7 @@ def not_utf8(args: argparse.Namespace) -> str | None:
     argv bytes that are not UTF-8 over as lone surrogates, which no registry can store or
     even look up (sqlite3 and psycopg raise on them)."""
     for dest, value in vars(args).items():
-        if dest in _PATH_ARGUMENTS:
+        if dest in _PATH_ARGUMENTS or (dest == "id" and args.command in RAW_ID_COMMANDS):
             continue
         for text in value if isinstance(value, list) else [value]:
             if not isinstance(text, str) or text.isascii():

@@ -18,7 +18,7 @@ import builtins
 
 from pydantic import JsonValue
 
-from lashtui.admin import action, session
+from lashtui.admin import action, rerun, session
 from lashtui.admin.action import check_prune_cutoff
 from lashtui.clock import Clock, SystemClock
 from lashtui.errors import LashError, ProcessConflict, UnknownProcess
@@ -51,6 +51,7 @@ from lashtui.model import (
     process_signal_replay_key,
     silent_not_dead,
 )
+from lashtui.model.rerun import RerunLink
 from lashtui.registry import ProcessRegistry
 from lashtui.worker import ChangeHub, ProcessAwaiter, ProcessWorker, notifying
 from lashtui.worker.steps import parse_plan
@@ -192,6 +193,14 @@ class Processes:
         `reason` says who asked (`requested by <operator>[: why]`), `occurred_at` when. What
         the detail view shows beside the abandon request."""
         return await self.registry.first_event_after(process_id, CANCEL_REQUESTED, 0)
+
+    async def rerun_link(self, process_id: str) -> RerunLink | None:
+        """Which process this one re-runs, if it is a re-run (lashtui.admin.rerun)."""
+        return await rerun.rerun_link(self.registry, process_id)
+
+    async def reruns(self, process_id: str) -> builtins.list[RerunLink]:
+        """The re-runs of this process still in the registry, oldest first."""
+        return await rerun.reruns_of(self.registry, process_id)
 
     async def pending_wakes(self, process_id: str) -> builtins.list[int]:
         """Sequences of the process's wake-bearing events no session has taken delivery of."""

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from lashtui.command.argument import named_process
 from lashtui.command.facade import facade
 from lashtui.command.output import emit_json, print_table, say
 from lashtui.errors import LashError
@@ -142,7 +143,7 @@ async def write_listing(listing: Listing, as_json: bool) -> None:
 
 async def cmd_show(args: argparse.Namespace) -> int:
     async with facade(args, writes=False) as processes:
-        found = await processes.get(args.id)
+        found = await processes.get(await named_process(processes, args.id))
     if found is None:
         raise LashError(f"unknown process `{args.id}`")
     if args.json:
@@ -155,7 +156,7 @@ async def cmd_show(args: argparse.Namespace) -> int:
 
 async def cmd_events(args: argparse.Namespace) -> int:
     async with facade(args, writes=False) as processes:
-        events = await processes.events(args.id, args.after)
+        events = await processes.events(await named_process(processes, args.id), args.after)
     if args.json:
         emit_json(events)
     else:

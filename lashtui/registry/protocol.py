@@ -41,6 +41,7 @@ from lashtui.model import (
     SessionScope,
     WaitState,
 )
+from lashtui.model.audit import AuditPage, AuditQuery, OperatorAction
 
 
 class ProcessRegistry(Protocol):
@@ -175,6 +176,23 @@ class ProcessRegistry(Protocol):
         `undecodable`; every other write refuses it): in one transaction, rewrite it as a
         minimal valid record from its columns, made `failed` by a terminal event whose
         message says why and who, and free its lease. A row that decodes is refused."""
+        ...
+
+    async def rerun_process(self, process_id: str, new_id: str, operator: str) -> ProcessRecord:
+        """Start `new_id` as a copy of terminal `process_id` (same input, disposition,
+        identity, provenance, wake target, env and grants) whose log's first event,
+        `lashtui.rerun_of`, names the process it re-runs and the operator: in one
+        transaction. A live, unknown or undecodable row, or an existing `new_id`, is
+        refused and nothing is written."""
+        ...
+
+    async def record_operator_actions(self, actions: list[OperatorAction]) -> None:
+        """Append operator actions to lashtui's audit table (lashtui.model.audit), creating
+        it in this write if the registry has none yet."""
+        ...
+
+    async def operator_actions(self, query: AuditQuery) -> AuditPage:
+        """One page of one audit source, newest first (lashtui.registry.sql.audit)."""
         ...
 
     # --- the dashboard's reads (lashtui extensions, not in lash's trait)

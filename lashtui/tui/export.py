@@ -37,7 +37,7 @@ async def export_rows(
                 update={"after_id": after, "before_id": None, "limit": EXPORT_PAGE}
             )
             rows = await processes.page(page)
-            yield [row.model_dump_json() for row in rows]
+            yield [row.to_json() for row in rows]  # (an id that is not UTF-8: to_json)
             if len(rows) < EXPORT_PAGE:
                 return
             after = rows[-1].process_id

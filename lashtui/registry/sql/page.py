@@ -21,6 +21,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import sqlite3
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from lashtui.errors import InvalidRequest
@@ -34,7 +35,7 @@ from lashtui.model import (
     ProcessState,
 )
 from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, dialect
-from lashtui.registry.sql.row import ROW_COLUMNS, decode_row, fetch_rows
+from lashtui.registry.sql.row import ROW_COLUMNS, Row, decode_row, fetch_rows
 
 _CHUNK = 500  # stay well under SQLite's bound-parameter limit
 
@@ -173,7 +174,7 @@ def page(conn: Tx, query: ProcessPageQuery) -> list[ProcessRecord]:
         assert isinstance(conn, sqlite3.Connection)
         conn.create_function(UNICODE_LOWER, 1, _unicode_lower, deterministic=True)
     statements = page_statements(query, sql)
-    arms = [conn.execute(statement, params).fetchall() for statement, params in statements]
+    arms = [fetch_rows(conn, statement, params) for statement, params in statements]
     merged = heapq.merge(*arms, reverse=query.backwards)
     ids = [row[0] for row in itertools.islice(merged, query.limit)]
     if query.backwards:
@@ -196,13 +197,20 @@ def census(conn: Tx) -> ProcessCensus:
         terminal[status] = int(count)
     # Two shared strings for the values, not one per row: 100,000 live ids take ~13 MB.
     running, waiting = ProcessState.RUNNING.value, ProcessState.WAITING.value
-    live = {
-        process_id: waiting if parked else running
-        for process_id, parked in conn.execute(
-            f"SELECT p.process_id, {_waiting(dialect(conn))} FROM processes p "
-            "WHERE p.status = 'running'"
-        )
-    }
+    live_sql = (
+        f"SELECT p.process_id, {_waiting(dialect(conn))} FROM processes p "
+        "WHERE p.status = 'running'"
+    )
+    try:
+        rows: Iterable[Row] = conn.execute(live_sql)
+        live = {process_id: waiting if parked else running for process_id, parked in rows}
+    except sqlite3.OperationalError as error:
+        if "decode" not in str(error):
+            raise
+        # An id that is not UTF-8 (another program wrote it): read again, decoding it as
+        # `fetch_rows` does. Iterated otherwise, so 100,000 live ids are never one list.
+        rows = fetch_rows(conn, live_sql)
+        live = {process_id: waiting if parked else running for process_id, parked in rows}
     return ProcessCensus(cursor=int(cursor[0]) if cursor else 0, terminal=terminal, live=live)
 
 

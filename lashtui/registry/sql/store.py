@@ -44,7 +44,19 @@ from lashtui.model import (
     SessionScope,
     WaitState,
 )
-from lashtui.registry.sql import activity, event, grant, lease, page, process, prune, run
+from lashtui.model.audit import AuditPage, AuditQuery, OperatorAction
+from lashtui.registry.sql import (
+    activity,
+    audit,
+    event,
+    grant,
+    lease,
+    page,
+    process,
+    prune,
+    rerun,
+    run,
+)
 from lashtui.registry.sql.dialect import Tx
 
 P = ParamSpec("P")
@@ -277,6 +289,15 @@ class SqlProcessRegistry(ABC):
         return await self._db.write(
             process.end_undecodable, process_id, operator, reason, self._now()
         )
+
+    async def rerun_process(self, process_id: str, new_id: str, operator: str) -> ProcessRecord:
+        return await self._db.write(rerun.rerun, process_id, new_id, operator, self._now())
+
+    async def record_operator_actions(self, actions: list[OperatorAction]) -> None:
+        await self._db.write(audit.record, list(actions))
+
+    async def operator_actions(self, query: AuditQuery) -> AuditPage:
+        return await self._db.read(audit.page, query)
 
     # --- the dashboard's reads
 

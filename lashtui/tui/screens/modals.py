@@ -234,7 +234,7 @@ class PruneScreen(FormScreen[int]):
 
 
 HELP = """\
-Views          1 Processes   2 Leases   3 Abandon requests   4 Engine health
+Views          1 Processes   2 Leases   3 Abandon requests   4 Engine health   6 Audit
 
 Processes
   ↑ ↓ PgUp PgDn  move (the list pages in from the registry)   Home End  first / last
@@ -253,9 +253,14 @@ Acting on the selected or marked processes (never offered read-only)
   t   transfer grants from one session scope to another
   P   prune terminal processes older than an age
   E   end a row whose record cannot be decoded (only those): asks a reason, ends it failed
+  R   run again: a new process <id>~rerun-<n> with the same input and grants (ended rows)
 
 Leases, Abandon requests
   Enter  open the process      c s a  act on it      Tab  next section (abandon requests)
+
+Audit (what operators did, newest first)
+  s  source: recorded by lashtui / the event log    /  filter: by:NAME action:A outcome:O text
+  ]  older entries    [  the newest    Enter  open the process
 
 Engine health
   w  the charts' window: the last 15 minutes, the last hour, the last 24 hours

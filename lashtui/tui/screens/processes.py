@@ -29,7 +29,7 @@ from lashtui.errors import LashError
 from lashtui.model import ObservedProcess, ProcessPageQuery
 from lashtui.registry.watch import registry_changes
 from lashtui.tui import format as fmt
-from lashtui.tui import text
+from lashtui.tui import pause, text
 from lashtui.tui.actions import ACTION_BINDINGS, COPY_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.counts import StateCounts
@@ -222,7 +222,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
     def now_ms(self) -> int:
         """The time the view's ages and countdowns are relative to (see `frozen`)."""
         read_at = self.dashboard.pulse.last_read_ms
-        return read_at if self.paused and read_at is not None else self.dashboard.clock.now_ms()
+        return pause.as_of(self.paused, read_at, self.dashboard.clock.now_ms())
 
     def on_process_table_edge_reached(self, event: ProcessTable.EdgeReached) -> None:
         self.run_worker(self.slide(event.edge), group="page", exclusive=True, name="load_page")
@@ -255,7 +255,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
     def show_status(self) -> None:
         parts = []
         if self.paused:
-            parts.append("PAUSED: times as of the last read")
+            parts.append(pause.PAUSED)
         parts.append(self.engine_state())
         if self.counts is not None:
             counts = self.counts.counts()
