@@ -139,7 +139,8 @@ class ProcessActivity(BaseModel):
     def updated(self, recent: ProcessActivity, first_minute: int) -> ProcessActivity:
         """These series with `recent`'s from its first minute on (a re-read of the last
         minutes; the minutes before it are history and do not change), cut to start at
-        `first_minute`. `recent`'s durations replace these."""
+        `first_minute`. `recent`'s durations replace these. `recent` must begin no later
+        than the minute after these series end, or there would be a gap."""
         keep = max(0, recent.first_minute - self.first_minute)
         drop = max(0, first_minute - self.first_minute)
 

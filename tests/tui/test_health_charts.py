@@ -95,6 +95,20 @@ async def test_the_charts_draw_switch_windows_and_follow_new_work(tmp_path: Path
             await pilot.press("w")
             await until(pilot, lambda: (throughput.activity or EXPECTED).minutes == 15)
             assert screen.window is HealthWindow.QUARTER_HOUR
+
+            # Two hours later (a suspended laptop): the whole window is read again, not the
+            # last two minutes glued onto a window two hours old.
+            clock.set(NOW + 120 * MINUTE_MS)
+            await registry.register_process(ext("late"))
+            later = HealthWindow.QUARTER_HOUR.first_minute(clock.now_ms())
+
+            def moved() -> bool:
+                activity = throughput.activity
+                return activity is not None and activity.first_minute == later
+
+            await until(pilot, moved)
+            assert throughput.activity is not None
+            assert throughput.activity.started == (0,) * 14 + (1,)
     finally:
         await registry.close()
 

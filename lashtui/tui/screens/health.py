@@ -146,16 +146,21 @@ class HealthScreen(LiveScreen):
         ):
             return
         self._activity_mark, self._activity_read_s = mark, time.monotonic()
-        if self.activity is None or self._activity_window is not window:
+        # A commit stamped just before a minute ended may land after it: two minutes, re-read
+        # onto the last read if they join it (not after a suspended laptop's hours).
+        since, last = now_ms // MINUTE_MS - 1, self.activity_last_minute()
+        if self._activity_window is not window or self.activity is None or since > last + 1:
             activity = await processes.activity(window, now_ms)
         else:
-            # A commit stamped just before a minute ended may land after it: two minutes.
-            since = now_ms // MINUTE_MS - 1
             recent = await processes.activity(window, now_ms, since_minute=since)
             activity = self.activity.updated(recent, window.first_minute(now_ms))
         self._activity_took_s = time.monotonic() - self._activity_read_s
         if window is self.window:  # not switched while the read was in flight
             self.activity, self._activity_window = activity, window
+
+    def activity_last_minute(self) -> int:
+        activity = self.activity
+        return -1 if activity is None else activity.first_minute + activity.minutes - 1
 
     def show(self, now_ms: int) -> None:
         pulse = self.dashboard.pulse
