@@ -249,17 +249,27 @@ class Processes:
         return requested, silent
 
     async def activity(
-        self, window: HealthWindow, now_ms: int, since_minute: int | None = None
+        self, window: HealthWindow, now_ms: int, since: ProcessActivity | None = None
     ) -> ProcessActivity:
         """How the work moved over `window` ending at `now_ms` (the Health view's charts).
-        With `since_minute`, only the minutes from it on (a refresh re-reads those and keeps
-        the rest; `ProcessActivity.updated`); the durations always cover the whole window."""
+        With `since`, an earlier read of the same window: only the minutes from its last on
+        are read, its levels there carried forwards (no count of the rows live now), and the
+        result is it updated with them (earlier minutes are history); the durations always
+        cover the whole window. An earlier read that ended before the window now begins (a
+        suspended laptop) is not used."""
         first = window.first_minute(now_ms)
         last = now_ms // MINUTE_MS
-        since = first if since_minute is None else min(max(since_minute, first), last)
-        return await self.registry.process_activity(
-            since, last, DURATION_RUNS, runs_from_minute=first
+        # Its last minute is read again: a commit stamped just before it ended may have
+        # landed after that read.
+        again = last if since is None else min(last, since.first_minute + since.minutes - 1)
+        if since is None or again - 1 < max(first, since.first_minute):
+            return await self.registry.process_activity(first, last, DURATION_RUNS)
+        index = again - 1 - since.first_minute
+        before = (since.running[index] + since.waiting[index], since.waiting[index])
+        recent = await self.registry.process_activity(
+            again, last, DURATION_RUNS, runs_from_minute=first, levels_before=before
         )
+        return since.updated(recent, first)
 
     async def data_version(self) -> int:
         """Moves when another connection commits; see `registry_changes` to wait for that."""

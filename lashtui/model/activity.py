@@ -87,6 +87,10 @@ class ActivityCounts(BaseModel):
     waits_entered: dict[int, int]
     waits_left: dict[int, int]
     runs: list[tuple[str, int]]  # (kind, duration ms) of the latest runs to end
+    # Live and waiting rows at the end of the minute before the first, when the caller knows
+    # them (a refresh, from its last read): the series then run forwards from them, and the
+    # counts now (`live_now`, `waiting_now`) are not needed.
+    before: tuple[int, int] | None = None
 
 
 class ProcessActivity(BaseModel):
@@ -112,8 +116,16 @@ class ProcessActivity(BaseModel):
     @classmethod
     def build(cls, first_minute: int, last_minute: int, counts: ActivityCounts) -> ProcessActivity:
         minutes = range(first_minute, last_minute + 1)
-        live = _backwards(counts.live_now, minutes, counts.started, *counts.ended.values())
-        waiting = _backwards(counts.waiting_now, minutes, counts.waits_entered, counts.waits_left)
+        ends = counts.ended.values()
+        if counts.before is not None:
+            live_before, waiting_before = counts.before
+            live = _forwards(live_before, minutes, counts.started, *ends)
+            waiting = _forwards(waiting_before, minutes, counts.waits_entered, counts.waits_left)
+        else:
+            live = _backwards(counts.live_now, minutes, counts.started, *ends)
+            waiting = _backwards(
+                counts.waiting_now, minutes, counts.waits_entered, counts.waits_left
+            )
         by_kind: dict[str, list[int]] = {}
         for kind, duration in counts.runs:
             by_kind.setdefault(kind, []).append(duration)
@@ -156,6 +168,18 @@ class ProcessActivity(BaseModel):
                 "waiting": join(self.waiting, recent.waiting),
             }
         )
+
+
+def _forwards(
+    before: int, minutes: range, ups: Mapping[int, int], *downs: Mapping[int, int]
+) -> list[int]:
+    """The count at the end of each minute, given the count before the first minute."""
+    return list(
+        accumulate(
+            (ups.get(m, 0) - sum(down.get(m, 0) for down in downs) for m in minutes),
+            initial=before,
+        )
+    )[1:]
 
 
 def _backwards(

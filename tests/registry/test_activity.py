@@ -125,14 +125,19 @@ async def test_a_refresh_of_the_last_minutes_equals_a_whole_read(
     await build(registry, clock)
     processes = Processes(registry, clock=clock)
     now = T0 + 4 * MINUTE_MS + 30_000
-    earlier = await processes.activity(HealthWindow.QUARTER_HOUR, now - MINUTE_MS)
-    whole = await processes.activity(HealthWindow.QUARTER_HOUR, now)
-    recent = await processes.activity(HealthWindow.QUARTER_HOUR, now, since_minute=M0 + 3)
-    assert recent.first_minute == M0 + 3 and recent.minutes == 2
-    merged = earlier.updated(recent, HealthWindow.QUARTER_HOUR.first_minute(now))
-    assert merged == whole
+    window = HealthWindow.QUARTER_HOUR
+    for earlier_ms in (now - 2 * MINUTE_MS, now - MINUTE_MS, now):
+        earlier = await processes.activity(window, earlier_ms)
+        whole = await processes.activity(window, now)
+        assert await processes.activity(window, now, since=earlier) == whole
     assert whole.minutes == 15 and whole.started[-5:] == EXPECTED.started
-    assert whole.running[-5:] == EXPECTED.running
+    assert whole.running[-5:] == EXPECTED.running and whole.waiting[-5:] == EXPECTED.waiting
+    # Carried forwards from the levels before the range, not back from the rows live now.
+    forwards = await registry.process_activity(
+        M0 + 3, M0 + 4, 1_000, runs_from_minute=M0, levels_before=(3, 0)
+    )
+    assert (forwards.running, forwards.waiting) == ((1, 0), (2, 1))
+    assert forwards.durations == EXPECTED.durations
 
 
 async def test_a_bad_range_is_one_sentence(registry: ProcessRegistry) -> None:
@@ -183,7 +188,7 @@ def test_the_reads_walk_the_chart_indexes(tmp_path: Path) -> None:
     conn = sqlite3.connect(str(tmp_path / "plan.db"))
     for statement in DDL:
         conn.execute(statement)
-    per_minute, later, waiting_now, waits_ended, latest, facts = plans(conn)
+    per_minute, later, waiting_now, waits_ended, by_terminals, latest, facts = plans(conn)
     index = "SEARCH e USING COVERING INDEX process_events_transition_idx (event_type=? AND "
     created = "SEARCH processes USING COVERING INDEX processes_created_idx (created_at_ms>? AND"
     for counts in (per_minute, later):  # one range count per column: 6 event types, starts
@@ -194,9 +199,12 @@ def test_the_reads_walk_the_chart_indexes(tmp_path: Path) -> None:
         assert "SEARCH l USING INDEX sqlite_autoindex_process_events_1 (process_id=?" in plan
     assert "SEARCH p USING COVERING INDEX processes_status_process_idx" in waiting_now
     assert "SEARCH t USING INDEX sqlite_autoindex_process_events_1 (process_id=?)" in waits_ended
+    # Or driven by the terminal events of the range, when they are fewer than the waiters.
+    assert by_terminals.startswith("SEARCH t USING COVERING INDEX process_events_transition_idx")
+    assert "SEARCH l USING INDEX sqlite_autoindex_process_events_1 (process_id=?" in by_terminals
     # The latest runs of one type: a bounded walk of the index; then their rows by key.
     assert latest == f"{index}occurred_at_ms>? AND occurred_at_ms<?)", latest
     assert facts == "SEARCH p USING INDEX sqlite_autoindex_processes_1 (process_id=?)", facts
-    for plan in (per_minute, later, waiting_now, waits_ended):
+    for plan in (per_minute, later, waiting_now, waits_ended, by_terminals):
         scans = plan.replace("SCAN CONSTANT ROW", "").replace("SCAN minute", "")
         assert "SCAN" not in scans.replace("SCAN x", ""), plan

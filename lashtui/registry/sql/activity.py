@@ -141,7 +141,7 @@ def _waiting_now(sql: Dialect) -> str:
     )
 
 
-def _waits_ended(sql: Dialect) -> str:
+def _waits_ended_by_waiters(sql: Dialect) -> str:
     """Terminal events from the bound on that ended a wait, per minute: those of processes
     that entered a wait, whose last wait event before the terminal is a waiting."""
     return (
@@ -150,6 +150,41 @@ def _waits_ended(sql: Dialect) -> str:
         f"WHERE t.event_type IN ({_TERMINALS}) AND t.occurred_at_ms >= ? "
         f"AND {_last_wait_event('t.process_id', 't.sequence')} = '{WAITING}' GROUP BY 1"
     )
+
+
+# The same, driven by the terminal events from the bound instead (fewer, for a short range
+# of a registry where many processes ever waited).
+WAITS_ENDED_BY_TERMINALS = (
+    f"SELECT t.occurred_at_ms / {MINUTE_MS}, count(*) FROM process_events t "
+    f"WHERE {_indexed('t')} AND t.event_type IN ({_TERMINALS}) AND t.occurred_at_ms >= ? "
+    f"AND {_last_wait_event('t.process_id', 't.sequence')} = '{WAITING}' GROUP BY 1"
+)
+WAITERS = (
+    "SELECT count(*) FROM process_events w "
+    f"WHERE {_indexed('w')} AND w.event_type = '{WAITING}' AND w.occurred_at_ms < ?"
+)
+
+
+def _waits_ended(
+    conn: Tx, since: int, indexed: bool, by_column: dict[str, dict[int, int]]
+) -> list[tuple[int, int]]:
+    """Per minute, the terminal events from `since` on that ended a wait, each looked up
+    from whichever side has fewer rows: the terminal events from `since` (counted already)
+    or the processes that ever entered a wait (a count of an index range)."""
+    if indexed:
+        terminals = sum(sum(by_column[name].values()) for name in _TERMINAL_TYPES)
+        waiters = int(conn.execute(WAITERS, (2**62,)).fetchone()[0])
+        if terminals <= waiters:
+            return [(int(m), int(n)) for m, n in conn.execute(WAITS_ENDED_BY_TERMINALS, (since,))]
+    statement = _waits_ended_by_waiters(dialect(conn))
+    return [(int(m), int(n)) for m, n in conn.execute(statement, (2**62, since))]
+
+
+def _now(conn: Tx) -> tuple[int, int]:
+    """Live rows now, and those of them waiting (see `_waiting_now`)."""
+    live = conn.execute("SELECT count(*) FROM processes WHERE status = 'running'").fetchone()
+    waiting = conn.execute(_waiting_now(dialect(conn)), (2**62,)).fetchone()
+    return int(live[0]), int(waiting[0])
 
 
 # One terminal type's latest runs in [since, until): a backwards walk of the index.
@@ -185,7 +220,8 @@ def plans(conn: Tx) -> list[str]:
         (PER_MINUTE, (0, 1)),
         (LATER, (0, never) * len(_COLUMNS)),
         (_waiting_now(SQLITE), (never,)),
-        (_waits_ended(SQLITE), (never, 0)),
+        (_waits_ended_by_waiters(SQLITE), (never, 0)),
+        (WAITS_ENDED_BY_TERMINALS, (0,)),
         (LATEST_ENDS, ("process.completed", 0, 0, 1)),
         (_facts_statement(SQLITE, 2), ("a", "b")),
     )
@@ -196,7 +232,12 @@ def plans(conn: Tx) -> list[str]:
 
 
 def activity(
-    conn: Tx, first_minute: int, last_minute: int, runs: int, runs_from_minute: int
+    conn: Tx,
+    first_minute: int,
+    last_minute: int,
+    runs: int,
+    runs_from_minute: int,
+    before: tuple[int, int] | None = None,
 ) -> ProcessActivity:
     if last_minute < first_minute:
         raise InvalidRequest(
@@ -205,21 +246,20 @@ def activity(
         )
     if isinstance(runs, bool) or runs < 0:
         raise InvalidRequest(f"a duration-runs bound must be a whole number >= 0, got `{runs}`")
-    sql = dialect(conn)
     since, until = first_minute * MINUTE_MS, (last_minute + 1) * MINUTE_MS
     indexed = _indexed_file(conn)
-    live = conn.execute("SELECT count(*) FROM processes WHERE status = 'running'").fetchone()
-    waiting = conn.execute(_waiting_now(sql), (2**62,)).fetchone()
+    live, waiting = (0, 0) if before is not None else _now(conn)
     if indexed:
         by_column = _per_minute(conn, first_minute, last_minute)
     else:
         by_column = _scanned(conn, since, last_minute)
     left = dict(by_column[RESUMED])
-    for minute, count in conn.execute(_waits_ended(sql), (2**62, since)):
+    for minute, count in _waits_ended(conn, since, indexed, by_column):
         left[int(minute)] = left.get(int(minute), 0) + int(count)
     counts = ActivityCounts(
-        live_now=int(live[0]),
-        waiting_now=int(waiting[0]),
+        before=before,
+        live_now=live,
+        waiting_now=waiting,
         started=by_column["started"],
         ended={name.removeprefix("process."): by_column[name] for name in _TERMINAL_TYPES},
         waits_entered=by_column[WAITING],

@@ -325,8 +325,14 @@ class SqlProcessRegistry(ABC):
         duration_runs: int,
         *,
         runs_from_minute: int | None = None,
+        levels_before: tuple[int, int] | None = None,
     ) -> ProcessActivity:
         runs_from = first_minute if runs_from_minute is None else runs_from_minute
         return await self._db.read(
-            activity.activity, first_minute, last_minute, duration_runs, runs_from
+            activity.activity,
+            first_minute,
+            last_minute,
+            duration_runs,
+            runs_from,
+            levels_before,
         )

@@ -8,9 +8,10 @@ refresh, timed as the DB latency, a `census` only while the Processes view has n
 counted anything, and the charts' activity (lashtui/registry/sql/activity.py).
 
 The charts span a window of 15 minutes, an hour or a day (`w` cycles it). The first read of
-a window counts every minute of it; after that each refresh re-reads only the last two
-minutes (earlier minutes are history, which does not change) and the durations, so the
-view stays live at the cost of a small read. Reads run on the store's threads, never on
+a window counts every minute of it; after that each refresh reads only the minutes since
+the last read (its last minute again), carrying its running and waiting levels forwards
+(earlier minutes are history, which does not change), and the durations, so the view stays
+live at the cost of a small read. Reads run on the store's threads, never on
 the event loop; the view shows what it has until the first read of a window arrives.
 
 DB latency is a wall-time measurement, not a clock time, so it is taken with `stopwatch`,
@@ -146,21 +147,13 @@ class HealthScreen(LiveScreen):
         ):
             return
         self._activity_mark, self._activity_read_s = mark, time.monotonic()
-        # A commit stamped just before a minute ended may land after it: two minutes, re-read
-        # onto the last read if they join it (not after a suspended laptop's hours).
-        since, last = now_ms // MINUTE_MS - 1, self.activity_last_minute()
-        if self._activity_window is not window or self.activity is None or since > last + 1:
+        if self._activity_window is not window or self.activity is None:
             activity = await processes.activity(window, now_ms)
-        else:
-            recent = await processes.activity(window, now_ms, since_minute=since)
-            activity = self.activity.updated(recent, window.first_minute(now_ms))
+        else:  # the minutes since the last read, carried on from it
+            activity = await processes.activity(window, now_ms, since=self.activity)
         self._activity_took_s = time.monotonic() - self._activity_read_s
         if window is self.window:  # not switched while the read was in flight
             self.activity, self._activity_window = activity, window
-
-    def activity_last_minute(self) -> int:
-        activity = self.activity
-        return -1 if activity is None else activity.first_minute + activity.minutes - 1
 
     def show(self, now_ms: int) -> None:
         pulse = self.dashboard.pulse
