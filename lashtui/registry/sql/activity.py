@@ -10,12 +10,13 @@ read, exact (every row counted, none sampled), both stores (a lashtui extension)
   range count per minute and column on a generated list of minutes (a GROUP BY over the
   minute sorted every entry through a temporary b-tree: 1.2 s for a day of a million rows);
 - a terminal event ends a wait when the process's last wait event before it is a
-  `process.waiting`: looked up (by the primary key) only for processes that entered a wait
-  before the window's end, a set read from the same index;
+  `process.waiting`: looked up (by the primary key) for the range's terminal events or for
+  the processes that ever entered a wait, whichever are fewer (both counted from the index);
 - live rows now (the anchor the series are worked back from): the status index; waiting
   rows now: live rows whose last wait event is a `process.waiting`, again driven by the
   processes that entered a wait (reading the wait from the live rows' JSON instead took
-  0.43-0.75 s for 100,000 live rows);
+  0.43-0.75 s for 100,000 live rows). A refresh passes the levels its last read ended with
+  (`before`) and the series run forwards from them, with neither count;
 - run durations: the latest `runs` terminal events in the window, per state a backwards walk
   of the index, then their rows by key for the kind and the first start.
 
@@ -31,11 +32,12 @@ The reads driven by the processes that entered a wait cost in proportion to thos
 retained history), not to the window.
 
 Measured on a 1,000,000-row registry (100,000 live) with its rows spread over 24 hours
-(benchmarks/d4_charts.py, which times the whole draw), with the machine under a load of
-~7 from other sessions: the read alone takes 0.05-0.09 s for 15 minutes, 0.06 s for an hour
-and 0.35-0.39 s for 24 hours (0.28-0.38 s at a quieter moment), the refresh of the last two
-minutes 0.03-0.05 s. On PostgreSQL every statement's plan uses the same indexes (checked
-with EXPLAIN on 200,000 rows; not timed at a million). Without the two indexes (a file
+(benchmarks/d4_charts.py, which times the whole draw), at a quiet moment: the read alone
+takes 0.02-0.04 s for 15 minutes, 0.03 s for an hour and 0.12-0.14 s for 24 hours, a
+refresh (the minutes since the last read, levels carried forwards) 0.01-0.02 s; with
+100,000 processes that ever waited, 0.15 s for 15 minutes and 0.9-1.0 s for the day, a
+refresh 0.03 s. On PostgreSQL every statement's plan uses the same indexes (checked with
+EXPLAIN on 200,000 rows; not timed at a million). Without the two indexes (a file
 created before them, lash's own included: opening never alters a file) the answer is the
 same, counted by one scan of each table per read instead of a range count per minute (those
 would each scan the whole log: 166 s for a quarter hour of a million rows); such a read took
