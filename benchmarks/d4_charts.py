@@ -130,7 +130,7 @@ def run(mode: Mode) -> list[Figure]:
     figures.append(
         Figure(
             id="D4",
-            figure="live refresh (last two minutes + durations), 24 h window",
+            figure="live refresh (the minutes since the last read, durations), 24 h window",
             unit="s",
             lashtui=samples["refresh"],
             target="context",
