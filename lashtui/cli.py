@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--label", metavar="L")
     _add_json(start)
 
-    ls = sub.add_parser("ls", help="list processes, in process-id order, a page at a time")
+    ls = sub.add_parser("ls", help="list processes, in id order or --sort, a page at a time")
     ls.add_argument(
         "--status",
         metavar="S",
@@ -191,8 +191,16 @@ def build_parser() -> argparse.ArgumentParser:
         "a note on stderr says when more match",
     )
     ls.add_argument(
-        "--after", metavar="ID", help="only processes whose id sorts after ID (the next page)"
+        "--after", metavar="ID", help="only processes after ID in the order (the next page)"
     )
+    ls.add_argument(
+        "--sort",
+        default="id",
+        metavar="FIELD",
+        help="the order: id (default), status, label, age, updated, lease_expiry; "
+        "ties by id; age and updated list the newest first",
+    )
+    ls.add_argument("--desc", action="store_true", help="the order reversed")
     _add_json(ls)
 
     for name, text in (

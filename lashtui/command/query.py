@@ -45,7 +45,12 @@ def page_query(args: argparse.Namespace) -> ProcessPageQuery:
         states &= (
             {ProcessState.WAITING} if args.waiting else set(PROCESS_STATES) - {ProcessState.WAITING}
         )
-    fields: dict[str, Any] = {"states": states, "after_id": args.after}
+    fields: dict[str, Any] = {
+        "states": states,
+        "after_id": args.after,
+        "order": args.sort,
+        "descending": args.desc,
+    }
     if args.granted_to:
         fields.update(lens="granted", scope=SessionScope.parse(args.granted_to))
     elif args.originated_by:
@@ -61,7 +66,7 @@ LS_PAGE = min(2_000, PAGE_LIMIT_MAX)
 
 @dataclass
 class Listing:
-    """`ls`'s rows, read in keyset pages in process-id order until `limit` rows (0: every
+    """`ls`'s rows, read in keyset pages in the query's order until `limit` rows (0: every
     matching row). One row past the limit is read so `cut` can say whether the output
     stopped at the limit with more to come."""
 
@@ -73,19 +78,19 @@ class Listing:
     cut: bool = False
 
     async def pages(self) -> AsyncIterator[list[ObservedProcess]]:
-        after = self.query.after_id
+        query = self.query  # `--after ID`: the registry reads ID's sort key
         while True:
             want = LS_PAGE
             if self.limit:
                 want = min(want, self.limit - self.shown + 1)
-            update = {"after_id": after, "limit": want}
-            page = await self.processes.page(self.query.model_copy(update=update))
+            page = await self.processes.page(query.model_copy(update={"limit": want}))
             full = len(page) == want
             if self.limit and self.shown + len(page) > self.limit:
                 page, self.cut = page[: self.limit - self.shown], True
             if page:
                 self.shown += len(page)
-                self.last_id = after = page[-1].process_id
+                self.last_id = page[-1].process_id
+                query = query.after(page[-1])
                 yield page
             if self.cut or not full:
                 return

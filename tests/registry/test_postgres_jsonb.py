@@ -127,7 +127,8 @@ async def test_read_only_without_the_function_names_the_row_in_one_sentence(
         await registry.register_process(rr("good"))
         await registry.register_process(rr("b a d"))
     with raw_connection(postgres_schema) as conn:
-        conn.execute(f"DROP FUNCTION {TRY_JSONB}(text)")
+        # CASCADE: the sorted label index reads through it (a registry from before had neither)
+        conn.execute(f"DROP FUNCTION {TRY_JSONB}(text) CASCADE")
     _spoil(postgres_schema, {"b a d": REFUSED["not-json"]})
 
     async with open_registry(postgres_schema, read_only=True) as registry:
@@ -160,7 +161,8 @@ async def test_read_only_without_the_function_and_no_row_refused(postgres_schema
     async with open_registry(postgres_schema) as registry:
         await registry.register_process(rr("good"))
     with raw_connection(postgres_schema) as conn:
-        conn.execute(f"DROP FUNCTION {TRY_JSONB}(text)")
+        # CASCADE: the sorted label index reads through it (a registry from before had neither)
+        conn.execute(f"DROP FUNCTION {TRY_JSONB}(text) CASCADE")
     body = json.dumps({"id": "good"})
     async with open_registry(postgres_schema, read_only=True) as registry:
         assert isinstance(registry, PostgresProcessRegistry)
@@ -178,7 +180,8 @@ async def test_a_writable_open_adds_the_function_to_a_registry_made_without_it(
     async with open_registry(postgres_schema):
         pass
     with raw_connection(postgres_schema) as conn:
-        conn.execute(f"DROP FUNCTION {TRY_JSONB}(text)")
+        # CASCADE: the sorted label index reads through it (a registry from before had neither)
+        conn.execute(f"DROP FUNCTION {TRY_JSONB}(text) CASCADE")
     async with open_registry(postgres_schema, read_only=True):
         pass  # a read-only open adds nothing
 

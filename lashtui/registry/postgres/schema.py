@@ -25,7 +25,8 @@ from __future__ import annotations
 
 from lashtui.registry.sql.activity import TRANSITION_INDEX
 from lashtui.registry.sql.audit import OPERATOR_EVENTS_INDEX
-from lashtui.registry.sql.dialect import POSTGRES, TRY_JSONB
+from lashtui.registry.sql.dialect import POSTGRES, POSTGRES_TRY, TRY_JSONB
+from lashtui.registry.sql.order import index_ddl
 from lashtui.registry.sql.version import SCHEMA_VERSION, unsupported_schema_message
 
 __all__ = ["DDL", "SCHEMA_VERSION", "TRY_JSONB_DDL", "unsupported_schema_message"]
@@ -120,4 +121,8 @@ DDL: tuple[str, ...] = (
     f"INSERT INTO process_registry_meta (singleton, schema_version, commits) "
     f"VALUES (1, {SCHEMA_VERSION}, 0)",
     TRY_JSONB_DDL,
+    # lashtui's sorted pages (the Processes view's orders): see registry/sql/order.py. After
+    # the try-cast function, which the label's index reads the record through: an index on
+    # the plain cast would refuse the write of any row whose text jsonb refuses.
+    *index_ddl(POSTGRES_TRY),
 )

@@ -241,6 +241,7 @@ Processes
   Enter          open the process            /   filter by id, label or scope
   f              status: all, running, waiting, live, terminal
   g / o          lens: granted to a scope / originated by a scope   Esc  clear
+  > / <          sort by the next / previous column (from the registry)   I  invert
   space          mark / unmark               *   mark every row matching the filters
   p              pause / resume live updates
   y / Y          copy the id / the process as JSON    e   export the rows as JSONL

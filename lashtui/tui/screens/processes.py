@@ -14,7 +14,6 @@ view keeps its cursor and catches up on resume.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import time
 from collections.abc import Awaitable, Callable
 from typing import ClassVar
@@ -35,7 +34,7 @@ from lashtui.tui.context import Dashboard
 from lashtui.tui.counts import StateCounts
 from lashtui.tui.export import export_rows
 from lashtui.tui.screens.detail import ProcessDetailScreen
-from lashtui.tui.screens.process_filters import ProcessFilters
+from lashtui.tui.screens.process_filters import ORDER_COLUMNS, ProcessFilters
 from lashtui.tui.widgets.process_table import ProcessTable
 from lashtui.tui.window import ProcessWindow
 
@@ -55,6 +54,9 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         Binding("f", "cycle_status", "Status"),
         Binding("g", "lens('granted')", "Granted to", show=False),
         Binding("o", "lens('originated')", "Originated by", show=False),
+        Binding("greater_than_sign", "sort(1)", "Sort by next column", show=False),
+        Binding("less_than_sign", "sort(-1)", "Sort by previous column", show=False),
+        Binding("I", "invert_sort", "Invert sort", show=False),
         Binding("colon", "command_line", "Command"),
         Binding("p", "toggle_pause", "Pause"),
         *COPY_BINDINGS,
@@ -157,10 +159,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         async with self.reading:
             anchor = anchor or self.selected_id()
             await self.window.load(self.page_query, anchor)
-            ids = self.window.ids
-            select = None
-            if anchor is not None and ids:
-                select = ids[min(bisect.bisect_left(ids, anchor), len(ids) - 1)]
+            select = self.window.nearest(anchor) if anchor is not None else None
             self.render_window(select=select)
 
     async def catch_up(self) -> None:
@@ -206,6 +205,9 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
     def render_window(self, select: str | None = None, *, retime: bool = True) -> None:
         """Show the window; `retime=False` (a feed change) re-renders only changed rows."""
         table = self.query_one(ProcessTable)
+        query = self.page_query
+        default = query.order == "id" and not query.descending  # unmarked, as before sorting
+        table.show_order(None if default else ORDER_COLUMNS[query.order], query.descending)
         table.show(
             self.window.ordered(), self.now_ms(), self.marked, select,
             retime=retime, frozen=self.frozen(),
@@ -263,6 +265,8 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
             shown = "  ".join(f"{fmt.BADGES[s]} {n:,}" for s, n in counts.items() if n)
             parts.append(shown or "no processes")
         parts.extend(self.filters())
+        if order := self.describe_order():
+            parts.append(order)
         if self.marked:
             parts.append(f"{len(self.marked):,} marked")
         if self.last_error:
@@ -366,9 +370,9 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
 
     async def mark_all(self) -> None:
         """Mark every process matching the lens and filters, page by page, up to a limit."""
-        after: str | None = None
+        after: ObservedProcess | None = None
         while len(self.marked) < MARK_LIMIT:
-            page = self.page_query.model_copy(update={"after_id": after, "limit": 1_000})
+            page = self.page_query.after(after).model_copy(update={"limit": 1_000})
             try:
                 rows = await self.dashboard.processes.page(page)
             except LashError as error:
@@ -378,7 +382,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
                 self.marked[process.process_id] = None
             if len(rows) < 1_000:
                 break
-            after = rows[-1].process_id
+            after = rows[-1]
         if len(self.marked) >= MARK_LIMIT:
             text.say(self, f"marked the first {MARK_LIMIT:,} matching processes", title="marks")
         self.render_window()
