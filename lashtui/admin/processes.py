@@ -24,13 +24,17 @@ from lashtui.clock import Clock, SystemClock
 from lashtui.errors import LashError, ProcessConflict, UnknownProcess
 from lashtui.model import (
     CANCEL_REQUESTED,
+    DURATION_RUNS,
+    MINUTE_MS,
     AbandonRequest,
     Engine,
     ErrorGroupKey,
     ErrorGroupQuery,
     ErrorSummary,
+    HealthWindow,
     ObservedProcess,
     ObservedProcessEvent,
+    ProcessActivity,
     ProcessAwaitOutput,
     ProcessCancelSummary,
     ProcessCensus,
@@ -257,6 +261,28 @@ class Processes:
     ) -> builtins.list[ObservedProcess]:
         """The rows of one error group in that window, newest change first."""
         return await self._observe_all(await self.registry.error_group_rows(key, window, limit))
+    async def activity(
+        self, window: HealthWindow, now_ms: int, since: ProcessActivity | None = None
+    ) -> ProcessActivity:
+        """How the work moved over `window` ending at `now_ms` (the Health view's charts).
+        With `since`, an earlier read of the same window: only the minutes from its last on
+        are read, its levels there carried forwards (no count of the rows live now), and the
+        result is it updated with them (earlier minutes are history); the durations always
+        cover the whole window. An earlier read that ended before the window now begins (a
+        suspended laptop) is not used."""
+        first = window.first_minute(now_ms)
+        last = now_ms // MINUTE_MS
+        # Its last minute is read again: a commit stamped just before it ended may have
+        # landed after that read.
+        again = last if since is None else min(last, since.first_minute + since.minutes - 1)
+        if since is None or again - 1 < max(first, since.first_minute):
+            return await self.registry.process_activity(first, last, DURATION_RUNS)
+        index = again - 1 - since.first_minute
+        before = (since.running[index] + since.waiting[index], since.waiting[index])
+        recent = await self.registry.process_activity(
+            again, last, DURATION_RUNS, runs_from_minute=first, levels_before=before
+        )
+        return since.updated(recent, first)
 
     async def data_version(self) -> int:
         """Moves when another connection commits; see `registry_changes` to wait for that."""

@@ -5,6 +5,14 @@ Tagged unions (`ProcessInput`, `ProcessAwaitOutput`, `ProcessOriginator`, ...) a
 `Annotated` discriminated unions, so `pydantic.TypeAdapter(ProcessInput)` reads any variant.
 """
 
+from lashtui.model.activity import (
+    DURATION_RUNS,
+    MINUTE_MS,
+    ActivityCounts,
+    HealthWindow,
+    KindDurations,
+    ProcessActivity,
+)
 from lashtui.model.error import (
     CLIP_CHARS,
     ERROR_STATES,
@@ -157,8 +165,10 @@ from lashtui.model.worklist import ProcessRunClaim, ProcessWorkItem
 __all__ = [
     "CANCEL_REQUESTED",
     "CLIP_CHARS",
+    "DURATION_RUNS",
     "ERROR_STATES",
     "LIVE_STATES",
+    "MINUTE_MS",
     "NEWEST_FIRST",
     "NO_LEASE",
     "OPERATOR_NAME_MAX",
@@ -174,6 +184,7 @@ __all__ = [
     "AbandonRequest",
     "AbandonWriter",
     "AbandonedOutput",
+    "ActivityCounts",
     "CancelledOutput",
     "CausalRef",
     "ConstDedupeKey",
@@ -187,7 +198,9 @@ __all__ = [
     "External",
     "ExternalRef",
     "FailureOutput",
+    "HealthWindow",
     "HostOriginator",
+    "KindDurations",
     "LashSchema",
     "LeaseOwnerIdentity",
     "LeaseOwnerLiveness",
@@ -204,6 +217,7 @@ __all__ = [
     "PresentSelector",
     "ProcessAction",
     "ProcessActionOutcome",
+    "ProcessActivity",
     "ProcessAwaitOutput",
     "ProcessCancelSummary",
     "ProcessCause",

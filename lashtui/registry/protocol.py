@@ -20,6 +20,7 @@ from lashtui.model import (
     ErrorSummary,
     ExternalRef,
     LeaseOwnerIdentity,
+    ProcessActivity,
     ProcessAwaitOutput,
     ProcessCensus,
     ProcessEvent,
@@ -232,6 +233,24 @@ class ProcessRegistry(Protocol):
         self, key: ErrorGroupKey, window: int, limit: int = 500
     ) -> list[ProcessRecord]:
         """The rows of one error group in the same window, newest change first."""
+        ...
+
+    async def process_activity(
+        self,
+        first_minute: int,
+        last_minute: int,
+        duration_runs: int,
+        *,
+        runs_from_minute: int | None = None,
+        levels_before: tuple[int, int] | None = None,
+    ) -> ProcessActivity:
+        """Per epoch minute from `first_minute` through `last_minute`: starts, ends by
+        terminal state, and running and waiting rows at each minute's end, all counted from
+        the columns and the event log in one snapshot; and run duration percentiles by
+        engine kind over the latest `duration_runs` runs to end from `runs_from_minute`
+        (default `first_minute`) through `last_minute`. With `levels_before` (live and
+        waiting rows at the end of the minute before the first, from an earlier read) the
+        levels run forwards from them instead of back from the rows live now."""
         ...
 
     async def data_version(self) -> int:

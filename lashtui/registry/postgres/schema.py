@@ -23,6 +23,7 @@ does, and reads that need it then say so in one sentence.
 
 from __future__ import annotations
 
+from lashtui.registry.sql.activity import TRANSITION_INDEX
 from lashtui.registry.sql.audit import OPERATOR_EVENTS_INDEX
 from lashtui.registry.sql.dialect import POSTGRES, POSTGRES_TRY, TRY_JSONB
 from lashtui.registry.sql.order import index_ddl
@@ -61,6 +62,7 @@ DDL: tuple[str, ...] = (
     "CREATE INDEX processes_change_seq_idx ON processes(change_seq)",
     "CREATE INDEX processes_status_process_idx ON processes(status, process_id)",
     "CREATE INDEX processes_owner_scope_idx ON processes(owner_scope_id, process_id)",
+    "CREATE INDEX processes_created_idx ON processes(created_at_ms)",
     """CREATE TABLE process_change_clock (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
         current_seq BIGINT NOT NULL
@@ -83,6 +85,7 @@ DDL: tuple[str, ...] = (
     # partial index that only cancel requests and re-run links enter; and its own table.
     OPERATOR_EVENTS_INDEX,
     POSTGRES.audit_table_ddl(),
+    f"CREATE INDEX process_events_transition_idx {TRANSITION_INDEX}",
     """CREATE TABLE process_wake_acks (
         process_id TEXT COLLATE "C" NOT NULL
             REFERENCES processes(process_id) ON DELETE CASCADE,

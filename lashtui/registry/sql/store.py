@@ -23,6 +23,7 @@ from lashtui.model import (
     ErrorSummary,
     ExternalRef,
     LeaseOwnerIdentity,
+    ProcessActivity,
     ProcessAwaitOutput,
     ProcessCensus,
     ProcessEvent,
@@ -48,6 +49,7 @@ from lashtui.model import (
 )
 from lashtui.model.audit import AuditPage, AuditQuery, OperatorAction
 from lashtui.registry.sql import (
+    activity,
     audit,
     error,
     event,
@@ -327,3 +329,21 @@ class SqlProcessRegistry(ABC):
         self, key: ErrorGroupKey, window: int, limit: int = 500
     ) -> list[ProcessRecord]:
         return await self._db.read(error.group_rows, key, window, limit)
+    async def process_activity(
+        self,
+        first_minute: int,
+        last_minute: int,
+        duration_runs: int,
+        *,
+        runs_from_minute: int | None = None,
+        levels_before: tuple[int, int] | None = None,
+    ) -> ProcessActivity:
+        runs_from = first_minute if runs_from_minute is None else runs_from_minute
+        return await self._db.read(
+            activity.activity,
+            first_minute,
+            last_minute,
+            duration_runs,
+            runs_from,
+            levels_before,
+        )

@@ -7,11 +7,13 @@ envs beside the processes that reference them.
 
 lashtui adds indexes for the dashboard's keyset pages over a large registry, by status and
 by originator scope, each ending in the process id; three for its sorted orders (status with
-created, updated or the label, then the id; registry/sql/order.py); and one for the audit
+created, updated or the label, then the id; registry/sql/order.py); one for the audit
 trail's event source: a partial index of the operator events (cancel requests, re-run links)
-by time. An index is not a layout change (no row or column means anything new), so the
-version stays 10; they are created with a new file only, because opening an existing
-registry writes nothing, and every query is correct without them. lashtui's audit table
+by time; and two for the Health view's charts: by creation time, and a partial index of the
+terminal and wait events by time (only those six event types pay for it on append;
+registry/sql/activity.py). An index is not a layout change (no row or column means anything
+new), so the version stays 10; they are created with a new file only, because opening an
+existing registry writes nothing, and every query is correct without them. lashtui's audit table
 (`lashtui_operator_actions`) is no part of lash's layout either, and nothing of lash's reads
 it: a new file gets it, an existing one with its first recorded action
 (lashtui/registry/sql/audit.py). Leases get no index by expiry: renewal is the worker's hot
@@ -21,6 +23,7 @@ the lease list a ~70 ms scan.
 
 from __future__ import annotations
 
+from lashtui.registry.sql.activity import TRANSITION_INDEX
 from lashtui.registry.sql.audit import OPERATOR_EVENTS_INDEX
 from lashtui.registry.sql.dialect import SQLITE
 from lashtui.registry.sql.order import index_ddl
@@ -49,6 +52,8 @@ DDL: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS processes_owner_scope_idx ON processes(owner_scope_id, process_id)",
     # lashtui's sorted pages (the Processes view's orders): see registry/sql/order.py.
     *index_ddl(SQLITE),
+    # The Health view's charts (sql/activity.py): starts per minute walk this index.
+    "CREATE INDEX IF NOT EXISTS processes_created_idx ON processes(created_at_ms)",
     """CREATE TABLE IF NOT EXISTS process_change_clock (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
         current_seq INTEGER NOT NULL
@@ -70,6 +75,8 @@ DDL: tuple[str, ...] = (
     # partial index that only cancel requests and re-run links enter; and its own table.
     OPERATOR_EVENTS_INDEX,
     SQLITE.audit_table_ddl(),
+    # The Health view's charts: terminals and waits by time, covering (see sql/activity.py).
+    f"CREATE INDEX IF NOT EXISTS process_events_transition_idx {TRANSITION_INDEX}",
     """CREATE TABLE IF NOT EXISTS process_wake_acks (
         process_id TEXT NOT NULL REFERENCES processes(process_id) ON DELETE CASCADE,
         sequence INTEGER NOT NULL,

@@ -267,6 +267,9 @@ Audit (what operators did, newest first)
   s  source: recorded by lashtui / the event log    /  filter: by:NAME action:A outcome:O text
   ]  older entries    [  the newest    Enter  open the process
 
+Engine health
+  w  the charts' window: the last 15 minutes, the last hour, the last 24 hours
+
 Anywhere
   Esc  back     ?  this help     ctrl+p  command palette (ids, views, themes)     q  quit
 """
