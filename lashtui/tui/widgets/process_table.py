@@ -188,6 +188,7 @@ class ProcessTable(DataTable[Cell]):
         self.processes: dict[str, ObservedProcess] = {}  # the rows on screen
         self.rendered: dict[str, tuple[Cell, ...]] = {}  # their cells as last written
         self.announced: str | None = None  # the process id last announced as selected
+        self.order: list[str] = []  # the row ids in the order they are shown
 
     def on_mount(self) -> None:
         for key, label in COLUMNS:
@@ -381,8 +382,9 @@ class ProcessTable(DataTable[Cell]):
             self.rendered[pid] = row
         if rewritten:
             self._repaint(rewritten)
-        if inserted:
-            self._order_by_id()
+        order = list(wanted)
+        if inserted or order != self.order:
+            self._order_rows(order)
         target = index
         if selected is not None and selected in self.processes:
             target = self.get_row_index(selected)
@@ -390,14 +392,28 @@ class ProcessTable(DataTable[Cell]):
             # only a real move: each move announces a highlight, and screens react to it
             self.move_cursor(row=min(target, self.row_count - 1))
 
-    def _order_by_id(self) -> None:
-        """`sort("id")`, by the process id itself: the id cell shows it made visible, and a
-        `Text` cell does not compare with a `str` one. The same private state `sort`
-        writes; rows then sit in the window's order (`sorted` over the same ids)."""
-        order = sorted(self._data, key=lambda row_key: str(row_key.value))
-        self._row_locations = TwoWayDict({key: index for index, key in enumerate(order)})
+    def _order_rows(self, order: list[str]) -> None:
+        """Rows in the window's order (`order`, the ids as `show` got them: by id, or by
+        the view's sort column): the same private state `sort` writes, without comparing
+        cells (a `Text` cell does not compare with a `str` one)."""
+        self.order = order
+        self._row_locations = TwoWayDict({RowKey(pid): index for index, pid in enumerate(order)})
         self._update_count += 1
         self.refresh()
+
+    def show_order(self, column: str | None, descending: bool) -> None:
+        """Mark the header of the column the rows are sorted by with an arrow (▲ ascending:
+        the smallest value shown first; ▼ descending); `column` None for none."""
+        for key, label in COLUMNS:
+            wanted = f"{label} {'▼' if descending else '▲'}" if key == column else label
+            found = self.columns.get(ColumnKey(key))
+            if found is None or found.label.plain == wanted:
+                continue
+            found.label = Text(wanted)
+            found.content_width = max(found.content_width, len(wanted))
+            self._require_update_dimensions = True
+            self._update_count += 1
+            self.refresh()
 
     def _rewrite(self, pid: str, row: tuple[Cell, ...], old: tuple[Cell, ...]) -> None:
         """`update_cell` for the cells that changed, without its repaint (see `_repaint`):
