@@ -189,8 +189,9 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         Binding("escape", "back", "Back"),
         *ACTION_BINDINGS,
         Binding("slash", "find", "Search"),
-        Binding("i", "show_input", "Input"),
-        Binding("o", "show_output", "Output"),
+        # Listed in `?` rather than the footer: at 80 columns it has no room left for them.
+        Binding("i", "show_input", "Input", show=False),
+        Binding("o", "show_output", "Output", show=False),
         Binding("r", "toggle_time", "Rel/abs time"),
         Binding("e", "export", "Export"),
         *COPY_BINDINGS,
