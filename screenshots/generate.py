@@ -33,6 +33,8 @@ SHOTS = (
     "leases.svg",
     "abandon-requests.svg",
     "health.svg",
+    "errors.svg",
+    "audit.svg",
     "signal.svg",
     "bulk-cancel.svg",
     "high-contrast.svg",
@@ -72,6 +74,12 @@ async def shoot(pilot: Pilot[LashtuiApp], app: LashtuiApp) -> None:
     await pilot.press("4")
     await settle(pilot)
     save("health.svg")
+    await pilot.press("5")
+    await settle(pilot)
+    save("errors.svg")
+    await pilot.press("6")
+    await settle(pilot)
+    save("audit.svg")
     await pilot.press("1")
     await settle(pilot)
     await pilot.press("s")

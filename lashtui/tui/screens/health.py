@@ -28,7 +28,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid, Horizontal, Vertical
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
 from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
@@ -85,30 +85,36 @@ class HealthScreen(LiveScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Grid(id="health-grid"):
-            yield panel(
-                text.plain("Worker and sweep"), Static(id="engine-facts"), id="engine-panel"
-            )
-            yield panel(
-                text.plain("Registry"),
-                Static(id="db-latency"),
-                Static(id="last-change"),
-                Static(id="pulse-error"),
-                id="registry-panel",
-            )
-            yield panel(
-                text.plain("Sweep verdicts and run ends"), Static(id="verdicts"), id="sweep-panel"
-            )
-            yield panel(
-                text.plain("Processes by state"), Static(id="state-counts"), id="counts-panel"
-            )
-        with Vertical(id="activity-panel", classes="health-panel") as activity:
-            activity.border_title = text.plain("How the work moved")
-            yield Static(id="activity-facts")
-            with Horizontal(id="activity-charts"):
-                yield ThroughputChart(id="throughput-chart")
-                yield LoadChart(id="load-chart")
-                yield DurationChart(id="duration-chart")
+        # One scrolling body between the docked header and footer: at 80x24 the panels and
+        # charts are taller than the screen, and a scrolling Screen would push its
+        # scrollbar under the footer's `?`.
+        with VerticalScroll(id="health-body"):
+            with Grid(id="health-grid"):
+                yield panel(
+                    text.plain("Worker and sweep"), Static(id="engine-facts"), id="engine-panel"
+                )
+                yield panel(
+                    text.plain("Registry"),
+                    Static(id="db-latency"),
+                    Static(id="last-change"),
+                    Static(id="pulse-error"),
+                    id="registry-panel",
+                )
+                yield panel(
+                    text.plain("Sweep verdicts and run ends"),
+                    Static(id="verdicts"),
+                    id="sweep-panel",
+                )
+                yield panel(
+                    text.plain("Processes by state"), Static(id="state-counts"), id="counts-panel"
+                )
+            with Vertical(id="activity-panel", classes="health-panel") as activity:
+                activity.border_title = text.plain("How the work moved")
+                yield Static(id="activity-facts")
+                with Horizontal(id="activity-charts"):
+                    yield ThroughputChart(id="throughput-chart")
+                    yield LoadChart(id="load-chart")
+                    yield DurationChart(id="duration-chart")
         yield KeyFooter()
 
     def action_next_window(self) -> None:
