@@ -5,22 +5,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.text import Text
 from textual.widgets import DataTable
 
 from lashtui.tui import text
+from lashtui.tui.widgets.state_style import STATE_CLASSES, paint
 
 
 @dataclass(frozen=True)
 class Row:
     """One row of a `KeyedTable`: its key, its cells, and a style for all of them (a group
     header is bold; no colours here, they belong to the theme). A `str` cell is the view's
-    own words (newlines kept for a two-line row); stored text comes as `text.data`."""
+    own words (newlines kept for a two-line row); stored text comes as `text.data`.
+    `states` paints cells by index in a state's or mark's theme style (`(3, "lapsed")`)."""
 
     key: str
     cells: tuple[str | Text, ...]
     style: str = ""
+    states: tuple[tuple[int, str], ...] = ()
 
 
 class KeyedTable(DataTable[Text]):
@@ -28,11 +32,16 @@ class KeyedTable(DataTable[Text]):
     removes rows by key, re-orders only when the order changed, and keeps the cursor on the
     key it was on. Cells are `Text`, so an id or a reason with `[` is never read as markup."""
 
-    @staticmethod
-    def _cell(cell: str | Text, style: str) -> Text:
+    COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | STATE_CLASSES
+
+    def _cell(self, row: Row, index: int) -> Text:
         """A new `Text` for each cell (`_arrange` tells rows apart by it), never markup."""
-        shown = Text(style=style, end="")
+        cell = row.cells[index]
+        shown = Text(style=row.style, end="")
         shown.append_text(cell if isinstance(cell, Text) else text.plain(cell))
+        for at, state in row.states:
+            if at == index:
+                shown.stylize(paint(self, state))
         return shown
 
     def __init__(
@@ -65,7 +74,7 @@ class KeyedTable(DataTable[Text]):
         for row in rows:
             old = self.shown.get(row.key)
             if old is None:
-                cells = [self._cell(cell, row.style) for cell in row.cells]
+                cells = [self._cell(row, index) for index in range(len(row.cells))]
                 self.add_row(*cells, key=row.key, height=self.row_height)
             elif old != row:
                 self._update(row, old)
@@ -77,10 +86,25 @@ class KeyedTable(DataTable[Text]):
         return changed
 
     def _update(self, row: Row, old: Row) -> None:
-        for (column, _), new, was in zip(self.column_spec, row.cells, old.cells, strict=True):
-            if new != was or row.style != old.style:
+        restyled = row.style != old.style or row.states != old.states
+        for index, (column, _) in enumerate(self.column_spec):
+            if row.cells[index] != old.cells[index] or restyled:
                 # update_width: a countdown grows from `59s left` to `1m00s left`
-                self.update_cell(row.key, column, self._cell(new, row.style), update_width=True)
+                cell = self._cell(row, index)
+                self.update_cell(row.key, column, cell, update_width=True)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        if any(row.states for row in self.shown.values()):
+            self.call_after_refresh(self._restyle)
+
+    def _restyle(self) -> None:
+        """Paint the painted cells again: a theme change restyles every state."""
+        for row in self.shown.values():
+            for index, _ in row.states:
+                column = self.column_spec[index][0]
+                if row.key in self.rows:
+                    self.update_cell(row.key, column, self._cell(row, index))
 
     def _arrange(self, order: list[str]) -> bool:
         if [str(row.key.value) for row in self.ordered_rows] == order:

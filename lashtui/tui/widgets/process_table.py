@@ -17,17 +17,26 @@ Every cell that holds stored text (id, label, scope, owner) is made visible firs
 (`lashtui.untrusted.visible`: a control character shown as its escape), and is handed to
 DataTable as a plain `str` only when DataTable's markup reading would show it unchanged;
 anything else (`[@click=app.quit]x`, `[/]`, `:smile:`) becomes a `Text`, which DataTable
-never parses. Both kinds are drawn by the fast path below when they are one plain line.
+never parses. Both kinds are drawn by the fast path below when they are one plain line, in
+one style of their own or none.
+
+States are told apart by style (the badge; a lapsed lease; a "silent, not dead" row's why),
+each from a theme variable through a component class (widgets/state_style.py). A terminal
+row says why it ended in the WHY column, from the record the page already read.
+
+At a narrow width the lowest-priority columns are left out (widgets/column_plan.py); `w`
+shows them all, and the table scrolls sideways with the mark and the id held in place
+(DataTable's `fixed_columns`, which the fast path draws as DataTable does).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import ClassVar, Literal
 
-from rich.cells import set_cell_size
+from rich.cells import cell_len, set_cell_size
 from rich.errors import MarkupError
 from rich.segment import Segment
 from rich.style import Style
@@ -35,6 +44,7 @@ from rich.text import Text
 from textual import events
 from textual._segment_tools import line_crop
 from textual._two_way_dict import TwoWayDict
+from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
 from textual.geometry import Region
 from textual.message import Message
@@ -45,13 +55,16 @@ from textual.widgets.data_table import ColumnKey, RowKey
 from lashtui.model import ObservedProcess
 from lashtui.tui import format as fmt
 from lashtui.tui import text
-from lashtui.untrusted import visible
+from lashtui.tui.widgets import column_plan
+from lashtui.tui.widgets.state_style import STATE_CLASSES, paint
+from lashtui.untrusted import clipped, visible
 
 COLUMNS = (
     ("mark", " "),
     ("id", "ID"),
     ("status", "STATUS"),
     ("label", "LABEL"),
+    ("why", "WHY"),
     ("disposition", "DISPOSITION"),
     ("originator", "ORIGINATOR"),
     ("lease", "LEASE"),
@@ -61,6 +74,9 @@ COLUMNS = (
     ("updated", "UPDATED"),
 )
 CLOCK_COLUMNS = ("lease", "age", "updated")  # cells that change with the clock alone
+KEYS = tuple(key for key, _ in COLUMNS)
+FIXED = 2  # the mark and the id stay put while the table scrolls sideways
+WHY_WIDTH = 48  # a failure message can be 4,096 characters; the detail shows it whole
 MARK = "▶"
 # top/bottom: pushed past the window's first/last row; first/last: jump to the very ends
 Edge = Literal["top", "bottom", "first", "last"]
@@ -68,6 +84,7 @@ ROW_RENDERABLES = 64  # DataTable's per-row `Text` cells kept (it measures new r
 
 
 Cell = str | Text  # a str cell is one DataTable shows as it is (see `_plain`)
+Paint = Callable[[str], Style]  # a state's or mark's style, by name (state_style.paint)
 
 
 @lru_cache(maxsize=4096)
@@ -99,30 +116,68 @@ def stored(value: str) -> Cell:
     return shown if plain else text.cell(shown)
 
 
-def _line(value: object) -> str | None:
+Line = tuple[str, Style | None]  # a cell the fast path draws: its text, and its own style
+
+
+def _line(value: object) -> Line | None:
     """What the fast path draws for a cell, or None when only rich can lay it out."""
     if type(value) is str:
-        return value if _plain(value) else None
-    if isinstance(value, Text) and not value.spans and not value.style:
+        return (value, None) if _plain(value) else None
+    if isinstance(value, Text) and not value.spans:
         plain = value.plain
-        return plain if plain.isprintable() else None
+        if not plain.isprintable():
+            return None
+        style = value.style
+        if not style:
+            return plain, None
+        return (plain, style) if isinstance(style, Style) else None
     return None
 
 
+def _seen(value: object) -> object:
+    """What a cell shows, for comparing cells: `Text` equality ignores the text's style,
+    and a row can change only in style (a lease lapsing while the view is paused)."""
+    if isinstance(value, Text):
+        return value.plain, value.style, tuple(value.spans)
+    return value
+
+
+def _why(process: ObservedProcess, now_ms: int, paint_: Paint) -> Cell:
+    """The WHY cell: stored text clipped; a silent row's in the `silent` style."""
+    why = fmt.why(process, now_ms)
+    if why == fmt.SILENT:
+        return text.cell(why, paint_("silent"))
+    return stored(clipped(visible(why), WHY_WIDTH)) if why else ""
+
+
+def _lease(process: ObservedProcess, now_ms: int, paint_: Paint) -> Cell:
+    expires = process.lease_expires_at_ms
+    if process.lease_holder is not None and expires is not None and expires <= now_ms:
+        return text.cell(fmt.lease(process, now_ms), paint_("lapsed"))
+    return stored(fmt.lease(process, now_ms))
+
+
 def cells(
-    process: ObservedProcess, now_ms: int, marked: bool, frozen: Style | None = None
+    process: ObservedProcess,
+    now_ms: int,
+    marked: bool,
+    paint_: Paint,
+    frozen: Style | None = None,
 ) -> tuple[Cell, ...]:
-    """A row's cells as of `now_ms`; `frozen` (the view is paused) styles the cells that
+    """A row's cells as of `now_ms`, every column (the table shows those that fit);
+    `paint_` gives the states' styles; `frozen` (the view is paused) styles the cells that
     are relative to the clock, so the operator sees they are as of the last read."""
     started = process.first_started
+    state = fmt.state(process)
     row = (
         MARK if marked else " ",
         stored(process.process_id),
-        fmt.badge(process),
+        Text(fmt.BADGES[state], style=paint_(state), end=""),
         stored(process.label),
+        _why(process, now_ms, paint_),
         process.disposition.value,
         stored(process.originator.scope_id()),
-        stored(fmt.lease(process, now_ms)),
+        _lease(process, now_ms, paint_),
         stored(fmt.owner(started.owner)) if started else "-",
         "requested" if process.abandon_request else "-",
         fmt.duration(now_ms - process.created_at_ms),
@@ -132,8 +187,17 @@ def cells(
         return row
     return tuple(
         text.cell(str(value), frozen) if key in CLOCK_COLUMNS else value
-        for (key, _), value in zip(COLUMNS, row, strict=True)
+        for key, value in zip(KEYS, row, strict=True)
     )
+
+
+@dataclass(frozen=True)
+class _Where:
+    """The row a line draws, and whether the cursor and the mouse are on it."""
+
+    row_index: int
+    cursor: bool
+    hover: bool
 
 
 @dataclass
@@ -148,6 +212,7 @@ class _Frame:
     columns: tuple[ColumnKey, ...]
     cursor_row: int | None
     hover_row: int | None
+    fixed: int  # columns held in place while the table scrolls sideways
     plain: bool  # the layout `render_line` draws itself
     signature: tuple[object, ...]  # what, besides a row's cells, every line depends on
     row_styles: dict[int, Style] = field(default_factory=dict)  # by row parity
@@ -158,9 +223,12 @@ class ProcessTable(DataTable[Cell]):
 
     # The clock-relative cells of a paused view (styles/app.tcss gives them the theme's
     # disabled text colour): frozen at the last read, and seen to be.
-    COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
-        "process-table--frozen"
-    }
+    COMPONENT_CLASSES: ClassVar[set[str]] = (
+        DataTable.COMPONENT_CLASSES | {"process-table--frozen"} | STATE_CLASSES
+    )
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("w", "toggle_wide", "Wide", show=False),
+    ]
 
     class ProcessSelected(Message):
         """The operator moved the cursor onto a process."""
@@ -188,10 +256,58 @@ class ProcessTable(DataTable[Cell]):
         self.processes: dict[str, ObservedProcess] = {}  # the rows on screen
         self.rendered: dict[str, tuple[Cell, ...]] = {}  # their cells as last written
         self.announced: str | None = None  # the process id last announced as selected
+        self.wide = False  # every column, scrolling sideways (`w`)
+        self.shown_columns: tuple[str, ...] = KEYS  # the columns on screen, in order
+        self._shown_as: tuple[int, Collection[str], bool] = (0, (), False)  # the last `show`
 
     def on_mount(self) -> None:
         for key, label in COLUMNS:
             self.add_column(label, key=key)
+
+    # --- columns: what fits, or everything (`w`)
+
+    def action_toggle_wide(self) -> None:
+        self.wide = not self.wide
+        self.fit_columns()
+
+    def on_resize(self) -> None:
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Show the columns the width allows (every one when wide), holding the mark and
+        the id in place whenever the rest can scroll sideways."""
+        labels = [label for _, label in COLUMNS]
+        widths = column_plan.measure(KEYS, labels, self.rendered.values(), self.cell_padding)
+        available = self.scrollable_content_region.width
+        shown = KEYS if self.wide else column_plan.fitting(KEYS, widths, available)
+        fixed = FIXED if sum(widths[key] for key in shown) > available else 0
+        if shown != self.shown_columns:
+            self._rebuild(shown)
+        if self.fixed_columns != fixed:
+            self.fixed_columns = fixed
+
+    def _rebuild(self, shown: tuple[str, ...]) -> None:
+        """The table again with `shown` columns, rows in the same order, the cursor on the
+        same process (a width change or `w`: rare, and one window of rows)."""
+        selected = self.selected_id
+        order = [str(row.key.value) for row in self.ordered_rows]
+        self.clear(columns=True)
+        self.shown_columns = shown
+        for key, label in COLUMNS:
+            if key in shown:
+                self.add_column(label, key=key)
+        for pid in order:
+            self.add_row(*self._project(self.rendered[pid]), key=pid)
+        if selected is not None and selected in self.processes:
+            self.move_cursor(row=self.get_row_index(selected))
+
+    def _project(self, row: tuple[Cell, ...]) -> tuple[Cell, ...]:
+        """The cells of a full row that the shown columns hold."""
+        if self.shown_columns is KEYS:
+            return row
+        return tuple(
+            value for key, value in zip(KEYS, row, strict=True) if key in self.shown_columns
+        )
 
     # --- rendering: lines built from segments, cached by what they show
 
@@ -214,10 +330,10 @@ class ProcessTable(DataTable[Cell]):
                 columns=tuple(column.key for column in self.ordered_columns),
                 cursor_row=self.cursor_coordinate.row if self.cursor_type == "row" else None,
                 hover_row=self.hover_coordinate.row if self.cursor_type == "row" else None,
+                fixed=self.fixed_columns,
                 plain=(
                     self.cursor_type == "row"
                     and not self.fixed_rows
-                    and not self.fixed_columns
                     and not self._should_render_row_labels
                     and self.show_header
                     and self.header_height == 1
@@ -230,6 +346,7 @@ class ProcessTable(DataTable[Cell]):
                     self._show_hover_cursor,
                     self._pseudo_class_state,
                     self.cell_padding,
+                    self.fixed_columns,
                 ),
             )
         return self._frame
@@ -237,7 +354,7 @@ class ProcessTable(DataTable[Cell]):
     def render_line(self, y: int) -> Strip:
         """One line of the table, as DataTable draws it (tests/tui/test_process_table.py
         holds the two side by side) for the plain layout this table has (one-line rows, a
-        one-line header, no fixed rows or columns, a row cursor), without going through
+        one-line header, no fixed rows, a row cursor), without going through
         rich's padding and styling per cell. A line is kept per row position with what it
         showed, so a repaint re-renders only the lines whose cells changed."""
         frame = self._frame_state()
@@ -259,7 +376,7 @@ class ProcessTable(DataTable[Cell]):
         key = (
             row_key,
             row_index,
-            shown,
+            tuple(map(_seen, shown)),
             frame.widths,
             frame.scroll_x,
             row_index == frame.cursor_row,
@@ -277,10 +394,12 @@ class ProcessTable(DataTable[Cell]):
         self._lines[at] = (key, strip)
         return strip
 
-    def _row_strip(self, frame: _Frame, row_index: int, shown: list[str]) -> Strip:
-        """DataTable's `_render_line_in_row` for one-line plain-text cells: each cell is its
-        padded text in the row's style plus the cursor's, with the row and column in its
-        meta (mouse clicks and hover read them back)."""
+    def _row_strip(self, frame: _Frame, row_index: int, shown: list[Line]) -> Strip:
+        """DataTable's `_render_line_in_row` and `_render_line` for one-line cells of plain
+        text: each cell is its padded text in the row's style plus the cursor's (and its
+        own style, under the cursor's colour), with the row and column in its meta (mouse
+        clicks and hover read them back). Fixed columns are drawn twice, as DataTable
+        does: held at the left in the fixed style, and in the row under the crop."""
         cursor = row_index == frame.cursor_row
         hover = row_index == frame.hover_row
         row_style = frame.row_styles.get(row_index % 2)  # zebra stripes, or the base style
@@ -288,36 +407,69 @@ class ProcessTable(DataTable[Cell]):
             row_style = frame.row_styles[row_index % 2] = self._get_row_style(
                 row_index, frame.base_style
             )
-        component, post = self._get_styles_to_render_cell(
-            False,
-            False,
-            False,
-            hover,
-            cursor,
-            self.show_cursor,
-            self._show_hover_cursor,
-            self.cursor_foreground_priority == "css",
-            self.cursor_background_priority == "css",
-        )
-        padding = self.cell_padding
-        pad = " " * padding
+        where = _Where(row_index, cursor, hover)
         segments: list[Segment] = []
         for column_index, (value, width) in enumerate(zip(shown, frame.widths, strict=True)):
-            style = row_style + Style.from_meta({"row": row_index, "column": column_index})
-            style = style + component
-            if post:
-                style = style + post
-            body = set_cell_size(value, max(width - 2 * padding, 0))
-            segments.append(Segment(pad + body + pad, style))
+            fixed = column_index < frame.fixed
+            segments += self._cell_segments(row_style, where, column_index, value, width, fixed)
         extend, _ = self._get_styles_to_render_cell(
             False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
             False, False,
         )
         extend = row_style + extend
         extend += Style.from_meta({"row": row_index, "column": 0, "out_of_bounds": True})
-        segments.append(Segment(" " * max(0, frame.width - sum(frame.widths)), extend))
-        line = line_crop(segments, frame.scroll_x, frame.scroll_x + frame.width, frame.width)
+        scrolled = sum(frame.widths[frame.fixed :])
+        segments.append(Segment(" " * max(0, frame.width - scrolled), extend))
+        held = sum(frame.widths[: frame.fixed])
+        start, end = frame.scroll_x + held, frame.scroll_x + frame.width
+        line = self._held(frame, where, shown) + line_crop(segments, start, end, frame.width)
         return Strip(line).adjust_cell_length(frame.width, frame.base_style).simplify()
+
+    def _held(self, frame: _Frame, where: _Where, shown: list[Line]) -> list[Segment]:
+        """The fixed columns, drawn at the left in the fixed style whatever the scroll."""
+        if not frame.fixed:
+            return []
+        style = self.get_component_styles("datatable--fixed").rich_style
+        style += Style.from_meta({"fixed": True})
+        segments: list[Segment] = []
+        for column_index in range(frame.fixed):
+            width = frame.widths[column_index]
+            segments += self._cell_segments(
+                style, where, column_index, shown[column_index], width, True
+            )
+        return segments
+
+    def _cell_segments(
+        self, base: Style, where: _Where, column_index: int, value: Line, width: int, fixed: bool
+    ) -> list[Segment]:
+        """One cell as DataTable's `_render_cell` draws it: padding and text in `base` plus
+        the cursor's style, the text's own style between them, the cursor's colour last."""
+        component, post = self._get_styles_to_render_cell(
+            False,
+            False,
+            fixed,
+            where.hover,
+            where.cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        style = base + Style.from_meta({"row": where.row_index, "column": column_index})
+        style = style + component
+        outer = style + post if post else style
+        pad = " " * self.cell_padding
+        inner = max(width - 2 * self.cell_padding, 0)
+        body, own = value
+        if own is None:
+            return [Segment(pad + set_cell_size(body, inner) + pad, outer)]
+        fill = max(inner - cell_len(body), 0)
+        body = set_cell_size(body, inner - fill)
+        return [
+            Segment(pad, outer),
+            Segment(body, style + own + post if post else style + own),
+            Segment(" " * fill + pad, outer),
+        ]
 
     def _clear_caches(self) -> None:
         super()._clear_caches()
@@ -326,6 +478,12 @@ class ProcessTable(DataTable[Cell]):
     def notify_style_update(self) -> None:
         self._lines.clear()  # a theme or CSS change restyles every line
         super().notify_style_update()
+        if self.processes:  # and every state's style: the cells hold them
+            self.call_after_refresh(self._restyle)
+
+    def _restyle(self) -> None:
+        now_ms, marked, frozen = self._shown_as
+        self.show(list(self.processes.values()), now_ms, marked, frozen=frozen)
 
     @property
     def selected_id(self) -> str | None:
@@ -354,13 +512,16 @@ class ProcessTable(DataTable[Cell]):
         cells say so by their style."""
         selected = select or self.selected_id
         index = self.cursor_row
+        self._shown_as = (now_ms, marked, frozen)
         wanted = {p.process_id: p for p in rows}
-        for pid in [pid for pid in self.processes if pid not in wanted]:
+        gone = [pid for pid in self.processes if pid not in wanted]
+        for pid in gone:
             del self.processes[pid], self.rendered[pid]
             self.remove_row(pid)
         inserted = False
         rewritten: list[str] = []
         style = self.get_component_rich_style("process-table--frozen") if frozen else None
+        paint_ = self._paint
         for pid, process in wanted.items():
             old = self.rendered.get(pid)
             if (
@@ -370,11 +531,11 @@ class ProcessTable(DataTable[Cell]):
                 and (old[0] == MARK) == (pid in marked)
             ):
                 continue
-            row = cells(process, now_ms, pid in marked, style)
+            row = cells(process, now_ms, pid in marked, paint_, style)
             if old is None:
-                self.add_row(*row, key=pid)
+                self.add_row(*self._project(row), key=pid)
                 inserted = True
-            elif old != row:
+            elif tuple(map(_seen, old)) != tuple(map(_seen, row)):
                 self._rewrite(pid, row, old)
                 rewritten.append(pid)
             self.processes[pid] = process
@@ -383,6 +544,8 @@ class ProcessTable(DataTable[Cell]):
             self._repaint(rewritten)
         if inserted:
             self._order_by_id()
+        if inserted or gone or (retime and rewritten):
+            self.fit_columns()  # widths moved: a new row, or the clock (once a second)
         target = index
         if selected is not None and selected in self.processes:
             target = self.get_row_index(selected)
@@ -403,8 +566,8 @@ class ProcessTable(DataTable[Cell]):
         """`update_cell` for the cells that changed, without its repaint (see `_repaint`):
         the same private state `update_cell` writes."""
         cells_ = self._data[RowKey(pid)]
-        for (key, _), new_value, old_value in zip(COLUMNS, row, old, strict=True):
-            if new_value != old_value:
+        for key, new_value, old_value in zip(KEYS, row, old, strict=True):
+            if key in self.shown_columns and _seen(new_value) != _seen(old_value):
                 cells_[ColumnKey(key)] = new_value
 
     def _repaint(self, pids: list[str]) -> None:
@@ -418,6 +581,9 @@ class ProcessTable(DataTable[Cell]):
             return
         for pid in pids:
             self.refresh_row(self.get_row_index(pid))
+
+    def _paint(self, name: str) -> Style:
+        return paint(self, name)
 
     def tick(self, now_ms: int, marked: Collection[str] = ()) -> None:
         """Rewrite the clock-relative cells (ages, countdowns) for a new now."""
