@@ -243,6 +243,8 @@ Processes
   g / o          lens: granted to a scope / originated by a scope   Esc  clear
   space          mark / unmark               *   mark every row matching the filters
   p              pause / resume live updates
+  w              wide: every column, scrolling sideways with the id held (narrow
+                 terminals hide the least useful columns first; WHY says why a row ended)
   y / Y          copy the id / the process as JSON    e   export the rows as JSONL
   :              command line (try :help)
 
