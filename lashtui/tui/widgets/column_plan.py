@@ -12,6 +12,7 @@ Pure: widths in, column keys out, so the rule is tested without an app.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 
 from rich.cells import cell_len
@@ -48,15 +49,22 @@ def fitting(order: Sequence[str], widths: Mapping[str, int], available: int) -> 
     return tuple(key for key in order if key in shown)
 
 
-def measure(
-    order: Sequence[str], labels: Sequence[str], rows: Iterable[Sequence[str | Text]], padding: int
-) -> dict[str, int]:
-    """Each column's drawn width over `rows` (full rows, in `order`) and its label, as
-    DataTable would draw it: the widest cell plus `padding` on each side."""
-    widest = [cell_len(label) for label in labels]
-    for row in rows:
-        for index, value in enumerate(row):
-            width = value.cell_len if isinstance(value, Text) else cell_len(value)
-            if width > widest[index]:
-                widest[index] = width
-    return {key: width + 2 * padding for key, width in zip(order, widest, strict=True)}
+def cell_widths(row: Sequence[str | Text]) -> tuple[int, ...]:
+    """Each cell's width in terminal cells: kept per row, so a tick measures only the rows
+    it rewrote."""
+    return tuple(map(_width, row))
+
+
+def _width(value: str | Text) -> int:
+    shown = value.plain if isinstance(value, Text) else value
+    return len(shown) if shown.isascii() else cell_len(shown)  # ASCII: one cell a character
+
+
+def widest(labels: Sequence[str], rows: Iterable[tuple[int, ...]]) -> tuple[int, ...]:
+    """Each column's widest cell over `rows` (their `cell_widths`) or its label."""
+    return tuple(map(max, zip(tuple(map(cell_len, labels)), *rows, strict=True)))
+
+
+def grew(widths: tuple[int, ...], widest_: tuple[int, ...]) -> bool:
+    """Whether a row has a cell wider than its column's widest so far."""
+    return any(map(operator.gt, widths, widest_))

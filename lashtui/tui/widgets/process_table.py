@@ -56,7 +56,7 @@ from lashtui.model import ObservedProcess
 from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.widgets import column_plan
-from lashtui.tui.widgets.state_style import STATE_CLASSES, paint
+from lashtui.tui.widgets.state_style import PAINTED, STATE_CLASSES, paint
 from lashtui.untrusted import clipped, visible
 
 COLUMNS = (
@@ -75,6 +75,7 @@ COLUMNS = (
 )
 CLOCK_COLUMNS = ("lease", "age", "updated")  # cells that change with the clock alone
 KEYS = tuple(key for key, _ in COLUMNS)
+LABELS = tuple(label for _, label in COLUMNS)
 FIXED = 2  # the mark and the id stay put while the table scrolls sideways
 WHY_WIDTH = 48  # a failure message can be 4,096 characters; the detail shows it whole
 MARK = "▶"
@@ -134,12 +135,34 @@ def _line(value: object) -> Line | None:
     return None
 
 
-def _seen(value: object) -> object:
-    """What a cell shows, for comparing cells: `Text` equality ignores the text's style,
-    and a row can change only in style (a lease lapsing while the view is paused)."""
-    if isinstance(value, Text):
-        return value.plain, value.style, tuple(value.spans)
-    return value
+def _same(new: object, old: object) -> bool:
+    """Whether two cells show the same: `Text` equality ignores the text's own style, and
+    a cell can change in style alone (a theme change; a lease lapsing while paused)."""
+    return new == old and (new.__class__ is not Text or new.style == old.style)  # type: ignore[attr-defined]
+
+
+def _same_row(new: tuple[Cell, ...], old: tuple[Cell, ...]) -> bool:
+    # Rows usually differ in their text (the clock moved): the plain comparison decides.
+    return new == old and all(map(_same, new, old))
+
+
+def _styles(shown: Sequence[object]) -> tuple[object, ...]:
+    """The own styles of a line's `Text` cells (`Text` equality ignores them)."""
+    return tuple([cell.style for cell in shown if isinstance(cell, Text)])
+
+
+@lru_cache(maxsize=64)
+def _badge(state: str, style: Style) -> Text:
+    """A status badge in its style: one `Text` per state and theme, shared by every row
+    (nothing mutates a cell once it is in the table)."""
+    return Text(fmt.BADGES[state], style=style, end="")
+
+
+@lru_cache(maxsize=4096)
+def _why_cell(why: str) -> Cell:
+    """A reason as its cell: made visible, then clipped (an escape is never cut open by
+    clipping first); cached, as the same reasons come back on every tick."""
+    return stored(clipped(visible(why), WHY_WIDTH)) if why else ""
 
 
 def _why(process: ObservedProcess, now_ms: int, paint_: Paint) -> Cell:
@@ -147,7 +170,7 @@ def _why(process: ObservedProcess, now_ms: int, paint_: Paint) -> Cell:
     why = fmt.why(process, now_ms)
     if why == fmt.SILENT:
         return text.cell(why, paint_("silent"))
-    return stored(clipped(visible(why), WHY_WIDTH)) if why else ""
+    return _why_cell(why)
 
 
 def _lease(process: ObservedProcess, now_ms: int, paint_: Paint) -> Cell:
@@ -172,7 +195,7 @@ def cells(
     row = (
         MARK if marked else " ",
         stored(process.process_id),
-        Text(fmt.BADGES[state], style=paint_(state), end=""),
+        _badge(state, paint_(state)),
         stored(process.label),
         _why(process, now_ms, paint_),
         process.disposition.value,
@@ -248,6 +271,7 @@ class ProcessTable(DataTable[Cell]):
         # Before DataTable's __init__, whose reactive watchers already clear caches.
         self._lines: dict[int, tuple[tuple[object, ...], Strip]] = {}  # by table line
         self._frame: _Frame | None = None
+        self._paints: dict[str, Style] | None = None
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         # DataTable keys this cache on its update counter, which every change moves, so
         # its entries (each row's cells as `Text`) are never read twice; 1,000 of them were
@@ -255,6 +279,8 @@ class ProcessTable(DataTable[Cell]):
         self._row_renderable_cache = LRUCache(ROW_RENDERABLES)
         self.processes: dict[str, ObservedProcess] = {}  # the rows on screen
         self.rendered: dict[str, tuple[Cell, ...]] = {}  # their cells as last written
+        self.widths: dict[str, tuple[int, ...]] = {}  # and those cells' widths
+        self.widest: tuple[int, ...] = column_plan.widest(LABELS, ())  # by column, as fitted
         self.announced: str | None = None  # the process id last announced as selected
         self.wide = False  # every column, scrolling sideways (`w`)
         self.shown_columns: tuple[str, ...] = KEYS  # the columns on screen, in order
@@ -276,8 +302,9 @@ class ProcessTable(DataTable[Cell]):
     def fit_columns(self) -> None:
         """Show the columns the width allows (every one when wide), holding the mark and
         the id in place whenever the rest can scroll sideways."""
-        labels = [label for _, label in COLUMNS]
-        widths = column_plan.measure(KEYS, labels, self.rendered.values(), self.cell_padding)
+        self.widest = column_plan.widest(LABELS, self.widths.values())
+        pad = 2 * self.cell_padding
+        widths = {key: width + pad for key, width in zip(KEYS, self.widest, strict=True)}
         available = self.scrollable_content_region.width
         shown = KEYS if self.wide else column_plan.fitting(KEYS, widths, available)
         fixed = FIXED if sum(widths[key] for key in shown) > available else 0
@@ -376,7 +403,8 @@ class ProcessTable(DataTable[Cell]):
         key = (
             row_key,
             row_index,
-            tuple(map(_seen, shown)),
+            shown,
+            _styles(shown),
             frame.widths,
             frame.scroll_x,
             row_index == frame.cursor_row,
@@ -408,10 +436,13 @@ class ProcessTable(DataTable[Cell]):
                 row_index, frame.base_style
             )
         where = _Where(row_index, cursor, hover)
+        scrolling, held_ = self._cursor_styles(where, False), self._cursor_styles(where, True)
         segments: list[Segment] = []
         for column_index, (value, width) in enumerate(zip(shown, frame.widths, strict=True)):
-            fixed = column_index < frame.fixed
-            segments += self._cell_segments(row_style, where, column_index, value, width, fixed)
+            styles = held_ if column_index < frame.fixed else scrolling
+            segments += self._cell_segments(
+                row_style, row_index, column_index, value, width, styles
+            )
         extend, _ = self._get_styles_to_render_cell(
             False, False, False, hover, cursor, self.show_cursor, self._show_hover_cursor,
             False, False,
@@ -431,20 +462,18 @@ class ProcessTable(DataTable[Cell]):
             return []
         style = self.get_component_styles("datatable--fixed").rich_style
         style += Style.from_meta({"fixed": True})
+        styles = self._cursor_styles(where, True)
         segments: list[Segment] = []
         for column_index in range(frame.fixed):
-            width = frame.widths[column_index]
+            value, width = shown[column_index], frame.widths[column_index]
             segments += self._cell_segments(
-                style, where, column_index, shown[column_index], width, True
+                style, where.row_index, column_index, value, width, styles
             )
         return segments
 
-    def _cell_segments(
-        self, base: Style, where: _Where, column_index: int, value: Line, width: int, fixed: bool
-    ) -> list[Segment]:
-        """One cell as DataTable's `_render_cell` draws it: padding and text in `base` plus
-        the cursor's style, the text's own style between them, the cursor's colour last."""
-        component, post = self._get_styles_to_render_cell(
+    def _cursor_styles(self, where: _Where, fixed: bool) -> tuple[Style, Style]:
+        """The cursor's and the hover's style for a cell, and the colour drawn over it."""
+        return self._get_styles_to_render_cell(
             False,
             False,
             fixed,
@@ -455,7 +484,20 @@ class ProcessTable(DataTable[Cell]):
             self.cursor_foreground_priority == "css",
             self.cursor_background_priority == "css",
         )
-        style = base + Style.from_meta({"row": where.row_index, "column": column_index})
+
+    def _cell_segments(
+        self,
+        base: Style,
+        row_index: int,
+        column_index: int,
+        value: Line,
+        width: int,
+        styles: tuple[Style, Style],
+    ) -> list[Segment]:
+        """One cell as DataTable's `_render_cell` draws it: padding and text in `base` plus
+        the cursor's style, the text's own style between them, the cursor's colour last."""
+        component, post = styles
+        style = base + Style.from_meta({"row": row_index, "column": column_index})
         style = style + component
         outer = style + post if post else style
         pad = " " * self.cell_padding
@@ -475,8 +517,16 @@ class ProcessTable(DataTable[Cell]):
         super()._clear_caches()
         self._lines.clear()
 
+    def _painted(self) -> dict[str, Style]:
+        """The states' styles, read once per style change: Textual's own cache of them is
+        emptied far more often, and reading one walks the DOM (~0.1 ms)."""
+        if self._paints is None:
+            self._paints = {name: paint(self, name) for name in PAINTED}
+        return self._paints
+
     def notify_style_update(self) -> None:
         self._lines.clear()  # a theme or CSS change restyles every line
+        self._paints = None
         super().notify_style_update()
         if self.processes:  # and every state's style: the cells hold them
             self.call_after_refresh(self._restyle)
@@ -516,12 +566,12 @@ class ProcessTable(DataTable[Cell]):
         wanted = {p.process_id: p for p in rows}
         gone = [pid for pid in self.processes if pid not in wanted]
         for pid in gone:
-            del self.processes[pid], self.rendered[pid]
+            del self.processes[pid], self.rendered[pid], self.widths[pid]
             self.remove_row(pid)
-        inserted = False
+        inserted = grew = False
         rewritten: list[str] = []
         style = self.get_component_rich_style("process-table--frozen") if frozen else None
-        paint_ = self._paint
+        paint_ = self._painted().__getitem__
         for pid, process in wanted.items():
             old = self.rendered.get(pid)
             if (
@@ -535,17 +585,22 @@ class ProcessTable(DataTable[Cell]):
             if old is None:
                 self.add_row(*self._project(row), key=pid)
                 inserted = True
-            elif tuple(map(_seen, old)) != tuple(map(_seen, row)):
+            elif not _same_row(row, old):
                 self._rewrite(pid, row, old)
                 rewritten.append(pid)
+            if old is None or self.processes[pid] is not process:
+                # Measured when the row is new or its process changed, not when only the
+                # clock moved its ages (a tick would measure every row, every second).
+                widths = self.widths[pid] = column_plan.cell_widths(row)
+                grew = grew or column_plan.grew(widths, self.widest)
             self.processes[pid] = process
             self.rendered[pid] = row
         if rewritten:
             self._repaint(rewritten)
         if inserted:
             self._order_by_id()
-        if inserted or gone or (retime and rewritten):
-            self.fit_columns()  # widths moved: a new row, or the clock (once a second)
+        if grew or gone:
+            self.fit_columns()  # a column widened, or one may have narrowed
         target = index
         if selected is not None and selected in self.processes:
             target = self.get_row_index(selected)
@@ -566,8 +621,13 @@ class ProcessTable(DataTable[Cell]):
         """`update_cell` for the cells that changed, without its repaint (see `_repaint`):
         the same private state `update_cell` writes."""
         cells_ = self._data[RowKey(pid)]
+        shown = self.shown_columns
         for key, new_value, old_value in zip(KEYS, row, old, strict=True):
-            if key in self.shown_columns and _seen(new_value) != _seen(old_value):
+            if new_value == old_value and (
+                new_value.__class__ is not Text or new_value.style == old_value.style  # type: ignore[union-attr]
+            ):
+                continue  # `_same`, inline: this runs for every cell of every row, each tick
+            if key in shown:
                 cells_[ColumnKey(key)] = new_value
 
     def _repaint(self, pids: list[str]) -> None:
@@ -581,9 +641,6 @@ class ProcessTable(DataTable[Cell]):
             return
         for pid in pids:
             self.refresh_row(self.get_row_index(pid))
-
-    def _paint(self, name: str) -> Style:
-        return paint(self, name)
 
     def tick(self, now_ms: int, marked: Collection[str] = ()) -> None:
         """Rewrite the clock-relative cells (ages, countdowns) for a new now."""

@@ -17,7 +17,8 @@ from lashtui.model import ObservedProcess
 from lashtui.tui import format as fmt
 from lashtui.tui.theme import MARKS, STATES
 
-STATE_CLASSES = frozenset(f"state--{name}" for name in (*STATES, *MARKS))
+PAINTED = (*STATES, *MARKS)  # every name `paint` takes
+STATE_CLASSES = frozenset(f"state--{name}" for name in PAINTED)
 
 
 def paint(widget: Widget, name: str) -> Style:
