@@ -284,6 +284,7 @@ class ProcessTable(DataTable[Cell]):
         self.announced: str | None = None  # the process id last announced as selected
         self.wide = False  # every column, scrolling sideways (`w`)
         self.shown_columns: tuple[str, ...] = KEYS  # the columns on screen, in order
+        self.shown_set = frozenset(KEYS)
         self._shown_as: tuple[int, Collection[str], bool] = (0, (), False)  # the last `show`
 
     def on_mount(self) -> None:
@@ -320,6 +321,7 @@ class ProcessTable(DataTable[Cell]):
         order = [str(row.key.value) for row in self.ordered_rows]
         self.clear(columns=True)
         self.shown_columns = shown
+        self.shown_set = frozenset(shown)
         for key, label in COLUMNS:
             if key in shown:
                 self.add_column(label, key=key)
@@ -621,8 +623,10 @@ class ProcessTable(DataTable[Cell]):
         """`update_cell` for the cells that changed, without its repaint (see `_repaint`):
         the same private state `update_cell` writes."""
         cells_ = self._data[RowKey(pid)]
-        shown = self.shown_columns
+        shown = self.shown_set
         for key, new_value, old_value in zip(KEYS, row, old, strict=True):
+            if new_value is old_value:
+                continue  # the common case: a shared badge, a cached stored string
             if new_value == old_value and (
                 new_value.__class__ is not Text or new_value.style == old_value.style  # type: ignore[union-attr]
             ):
