@@ -39,7 +39,7 @@ from lashtui.tui.widgets.process_table import KEYS, WHY_WIDTH, ProcessTable, cel
 from lashtui.tui.widgets.state_style import paint
 from lashtui.untrusted import visible
 from tests.builders import rr
-from tests.tui.scene import START_MS, far, home_loaded
+from tests.tui.scene import START_MS, far, home_loaded, until
 
 HIGH_CONTRAST = "lashtui-high-contrast"
 THEMES = ("textual-dark", HIGH_CONTRAST)
@@ -201,6 +201,13 @@ async def test_the_detail_leases_and_abandon_views_style_states_and_lapses(
         lapsed = held.get_cell("g-silent", "lease")
         assert str(lapsed) == "lapsed 1m29s" and lapsed.spans[-1].style == paint(held, "lapsed")
         assert not held.get_cell("h-requested", "lease").spans  # 8m30s left: not lapsed
+        before = paint(held, "lapsed")
+        app.theme = HIGH_CONTRAST  # a theme change repaints the cells it painted
+        await until(pilot, lambda: paint(held, "lapsed") != before)
+        await until(
+            pilot,
+            lambda: held.get_cell("g-silent", "lease").spans[-1].style == paint(held, "lapsed"),
+        )
         await open_view(pilot, "3")
         abandon = app.screen
         assert isinstance(abandon, AbandonRequestsScreen)

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.style import Style
 from rich.text import Text
 from textual.widgets import DataTable
 
 from lashtui.tui import text
-from lashtui.tui.widgets.state_style import STATE_CLASSES, paint
+from lashtui.tui.widgets.state_style import PAINTED, STATE_CLASSES, paint
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class KeyedTable(DataTable[Text]):
         self.column_spec = tuple(columns)
         self.row_height = row_height
         self.shown: dict[str, Row] = {}
+        self._paints: tuple[Style, ...] = ()  # the states' styles the cells were painted in
 
     def on_mount(self) -> None:
         for key, label in self.column_spec:
@@ -99,7 +101,12 @@ class KeyedTable(DataTable[Text]):
             self.call_after_refresh(self._restyle)
 
     def _restyle(self) -> None:
-        """Paint the painted cells again: a theme change restyles every state."""
+        """Paint the painted cells again when the states' styles changed (a theme change;
+        a focus change updates the widget's styles too, and leaves those as they were)."""
+        paints = tuple(paint(self, name) for name in PAINTED)
+        if paints == self._paints:
+            return
+        self._paints = paints
         for row in self.shown.values():
             for index, _ in row.states:
                 column = self.column_spec[index][0]

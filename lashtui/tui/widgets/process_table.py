@@ -210,8 +210,9 @@ class ProcessTable(PlainRowsTable):
         self._shown_as: tuple[int, Collection[str], bool] = (0, (), False)  # the last `show`
 
     def on_mount(self) -> None:
-        for key, label in COLUMNS:
-            self.add_column(label, key=key)
+        if not self.columns:  # a resize before the mount has already laid them out
+            for key, label in COLUMNS:
+                self.add_column(label, key=key)
 
     # --- columns: what fits, or everything (`w`)
 
@@ -268,14 +269,17 @@ class ProcessTable(PlainRowsTable):
         return self._paints
 
     def notify_style_update(self) -> None:
-        self._paints = None
         super().notify_style_update()
-        if self.processes:  # and every state's style: the cells hold them
+        if self.processes:  # a theme change restyles the states, which the cells hold
             self.call_after_refresh(self._restyle)
 
     def _restyle(self) -> None:
-        now_ms, marked, frozen = self._shown_as
-        self.show(list(self.processes.values()), now_ms, marked, frozen=frozen)
+        """Rewrite the rows when the states' styles changed (a focus or hover change
+        updates the widget's styles too, and leaves them as they were)."""
+        before, self._paints = self._paints, None
+        if self._painted() != before:
+            now_ms, marked, frozen = self._shown_as
+            self.show(list(self.processes.values()), now_ms, marked, frozen=frozen)
 
     @property
     def selected_id(self) -> str | None:
