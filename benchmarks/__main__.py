@@ -30,6 +30,7 @@ BENCHMARKS = {
     "D2": "benchmarks.d2_million",
     "D3": "benchmarks.d3_loop_lag",
     "S1": "benchmarks.s1_cli",
+    "D4": "benchmarks.d4_charts",
 }
 # The ids whose modules also report figures on PostgreSQL ("P1 (PostgreSQL)", ...).
 ON_POSTGRES = ("P1", "P2", "P3", "D1")

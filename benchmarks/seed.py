@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterator
@@ -41,6 +42,7 @@ from lashtui.model import (
     failure,
 )
 from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.registry.sqlite.schema import DDL
 
 START_MS = 1_780_000_000_000
 SESSIONS = 64  # originator / grantee sessions the rows are spread over
@@ -187,3 +189,47 @@ def _copies(
 
 async def _make_empty(path: str) -> None:
     await (await SqliteProcessRegistry.open(path, clock=ManualClock(START_MS))).close()
+
+
+DAY_MS = 86_400_000
+SPREAD_END_MS = START_MS + DAY_MS  # the spread registry's "now": its last minute
+
+
+def spread_registry(rows: int, running: int) -> str:
+    """`big_registry(rows, running)` with its rows spread over the 24 hours before
+    `SPREAD_END_MS`, in id order: each row registered at its place in the day, started
+    then, and (if it ended) ended 1-300 s later by a duration drawn from its id. What the
+    Health view's charts read (benchmarks/d4_charts.py); made from a copy of the big
+    registry by SQL, then given the current schema's indexes. Cached by size."""
+    path = os.path.join(CACHE, f"registry-{rows}-{running}-spread.db")
+    if os.path.exists(path):
+        return path
+    source = big_registry(rows, running)
+    building = path + ".building"
+    shutil.copyfile(source, building)
+    conn = sqlite3.connect(building, isolation_level=None)
+    try:
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("BEGIN")
+        # p-NNNNNNN: the row's number n gives its place in the day and its run's length.
+        conn.execute(
+            "UPDATE processes SET created_at_ms = ? + CAST(substr(process_id, 3) AS INTEGER) "
+            "* ? / ?, record_json = CASE WHEN json_type(record_json, '$.first_started') "
+            "IS NOT NULL THEN json_set(record_json, '$.first_started.started_at_ms', "
+            "? + CAST(substr(process_id, 3) AS INTEGER) * ? / ?) ELSE record_json END",
+            (START_MS, DAY_MS, rows, START_MS, DAY_MS, rows),
+        )
+        conn.execute(
+            "UPDATE process_events SET occurred_at_ms = min(?, (SELECT p.created_at_ms FROM "
+            "processes p WHERE p.process_id = process_events.process_id) + 1000 + "
+            "(CAST(substr(process_id, 3) AS INTEGER) * 7919) % 299000)",
+            (SPREAD_END_MS,),
+        )
+        conn.execute("UPDATE processes SET updated_at_ms = created_at_ms")
+        for statement in DDL:
+            conn.execute(statement)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    os.replace(building, path)
+    return path

@@ -32,20 +32,27 @@ TTL_MS_MAX = 86_400_000
 # which the facade checks too; repeated here so `--help` loads no model).
 CUTOFF_MS_MAX = 253_402_300_799_999
 
-# The commands that record an operator: the dashboard's cancels and abandon requests too.
-OPERATOR_COMMANDS = ("cancel", "abandon", "dash", "demo")
+# `errors`: its window and group limit (lashtui.model.error's WINDOW_DEFAULT, WINDOW_MAX and
+# GROUPS_MAX, which the model checks too; repeated here so `--help` loads no model).
+WINDOW_DEFAULT = 20_000
+WINDOW_MAX = 1_000_000
+GROUPS_MAX = 10_000
+
+# The commands that record an operator (in the audit trail; a cancel and an abandon
+# request in lash's shapes too), and the dashboard, whose actions do.
+OPERATOR_COMMANDS = ("cancel", "signal", "abandon", "rerun", "transfer", "prune", "dash", "demo")
 
 EXIT_CODES = """exit status:
   0    done: every target done, requested or unchanged (each says which on stdout)
   1    refused or failed: a target was refused, a value was refused, or the registry could
        not serve; one line per problem on stderr, `lashtui: <sentence>`
   2    usage error: unknown command or flag, missing argument, or a number flag out of its
-       range (--timeout, --ttl-ms, --before, --limit); `dash` without a terminal
+       range (--timeout, --ttl-ms, --before, --limit, --window); `dash` without a terminal
   130  interrupted (Ctrl-C)
   141  stdout was closed by its reader (`lashtui ls | head`): output stopped quietly
 
-operator: cancel and abandon record who asked: --as NAME, else $LASHTUI_OPERATOR, else
-user@host (1-128 printable characters, no spaces).
+operator: every action records who made it (see `lashtui audit`): --as NAME, else
+$LASHTUI_OPERATOR, else user@host (1-128 printable characters, no spaces).
 scopes are written as scope ids: host, session:ID, session:ID/frame:F (a session id has no /).
 """
 
@@ -101,6 +108,14 @@ def _timeout(text: str) -> float:
     return value
 
 
+def _limit_audit(text: str) -> int:
+    """`audit --limit`: 1 to 1,000 entries; argparse turns the error into a usage error."""
+    value = int(text) if text.isascii() and text.isdigit() else 0
+    if not 1 <= value <= 1000:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 1000, got {text!r}")
+    return value
+
+
 def _add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print one JSON document (lash wire shapes)"
@@ -123,8 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--as",
         dest="operator",
         metavar="NAME",
-        help="who cancels and abandons are recorded as (default: $LASHTUI_OPERATOR, "
-        "else user@host)",
+        help="who actions are recorded as (default: $LASHTUI_OPERATOR, else user@host)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -150,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--label", metavar="L")
     _add_json(start)
 
-    ls = sub.add_parser("ls", help="list processes, in process-id order, a page at a time")
+    ls = sub.add_parser("ls", help="list processes, in id order or --sort, a page at a time")
     ls.add_argument(
         "--status",
         metavar="S",
@@ -183,8 +197,16 @@ def build_parser() -> argparse.ArgumentParser:
         "a note on stderr says when more match",
     )
     ls.add_argument(
-        "--after", metavar="ID", help="only processes whose id sorts after ID (the next page)"
+        "--after", metavar="ID", help="only processes after ID in the order (the next page)"
     )
+    ls.add_argument(
+        "--sort",
+        default="id",
+        metavar="FIELD",
+        help="the order: id (default), status, label, age, updated, lease_expiry; "
+        "ties by id; age and updated list the newest first",
+    )
+    ls.add_argument("--desc", action="store_true", help="the order reversed")
     _add_json(ls)
 
     for name, text in (
@@ -204,6 +226,50 @@ def build_parser() -> argparse.ArgumentParser:
                 metavar="S",
                 help="give up after S seconds (exit 1); 0 looks once; default: wait",
             )
+
+    errors = sub.add_parser(
+        "errors",
+        help="failed, cancelled and abandoned processes grouped by state, code and message",
+    )
+    errors.add_argument(
+        "--window",
+        type=lambda text: _whole(text, 1, WINDOW_MAX, "a window"),
+        default=WINDOW_DEFAULT,
+        metavar="N",
+        help=f"group among the N most recently changed processes (default {WINDOW_DEFAULT:,})",
+    )
+    errors.add_argument(
+        "--sort", choices=("count", "last_seen"), default="count", help="largest or latest first"
+    )
+    errors.add_argument(
+        "--limit",
+        type=lambda text: _whole(text, 1, GROUPS_MAX, "a group limit"),
+        default=1000,
+        metavar="N",
+        help="at most N groups (default 1000)",
+    )
+    _add_json(errors)
+    audit = sub.add_parser(
+        "audit", help="what operators did, newest first (lashtui's record or the event log)"
+    )
+    audit.add_argument("--by", metavar="OPERATOR", help="only this operator's actions")
+    audit.add_argument(
+        "--action",
+        metavar="A",
+        help="cancel, signal, abandon, transfer, prune, rerun or end-undecodable",
+    )
+    audit.add_argument("--outcome", metavar="O", help="done, requested, unchanged or refused")
+    audit.add_argument("--process", metavar="TEXT", help="process ids containing TEXT")
+    audit.add_argument(
+        "--source",
+        choices=("recorded", "events"),
+        default="recorded",
+        help="recorded: every action lashtui made (default); events: the event log's cancel "
+        "requests and re-run links",
+    )
+    audit.add_argument("--before", metavar="CURSOR", help="the next page (printed after a page)")
+    audit.add_argument("--limit", type=_limit_audit, default=100, metavar="N", help="1-1000")
+    _add_json(audit)
 
     cancel = sub.add_parser("cancel", help="ask a running process to stop")
     cancel.add_argument("id")
@@ -227,12 +293,24 @@ def build_parser() -> argparse.ArgumentParser:
         "end-undecodable",
         help="end a process whose stored record cannot be decoded (it lists as undecodable)",
     )
-    end.add_argument("id")
+    end.add_argument(
+        "id",
+        help="the id as `ls` shows it: bytes that are not UTF-8 may be given as they are or "
+        "as `\\udcXX` escapes (tried only if no process has the id exactly as given)",
+    )
     end.add_argument("--reason", required=True)
     end.add_argument(
         "--by", metavar="WHO", help="who ends it (default: $LASHTUI_OPERATOR, else user@host)"
     )
     _add_json(end)
+
+    rerun = sub.add_parser(
+        "rerun",
+        help="run terminal processes again, each as a new process <id>~rerun-<n> with the same "
+        "input, disposition, event types and grants",
+    )
+    rerun.add_argument("ids", nargs="+", metavar="ID")
+    _add_json(rerun)
 
     transfer = sub.add_parser("transfer", help="move handle grants between session scopes")
     transfer.add_argument("--from", dest="from_scope", required=True, metavar="SCOPE")
@@ -278,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
 _PATH_ARGUMENTS = frozenset({"db", "command"})
 _POSITIONALS = frozenset({"id", "ids", "name"})
 _FLAGS = {"from_scope": "--from", "to_scope": "--to"}  # where the flag is not the dest
+# Whose ID may be bytes that are not UTF-8: an id another program stored that way
+# (lashtui/command/argument.py says how such an ID is read).
+RAW_ID_COMMANDS = frozenset({"show", "events", "end-undecodable"})
 
 
 def not_utf8(args: argparse.Namespace) -> str | None:
@@ -285,7 +366,7 @@ def not_utf8(args: argparse.Namespace) -> str | None:
     argv bytes that are not UTF-8 over as lone surrogates, which no registry can store or
     even look up (sqlite3 and psycopg raise on them)."""
     for dest, value in vars(args).items():
-        if dest in _PATH_ARGUMENTS:
+        if dest in _PATH_ARGUMENTS or (dest == "id" and args.command in RAW_ID_COMMANDS):
             continue
         for text in value if isinstance(value, list) else [value]:
             if not isinstance(text, str) or text.isascii():

@@ -28,3 +28,38 @@ def raw_connection(target: str) -> Iterator[Tx]:
             yield conn
     finally:
         conn.close()
+
+
+def store_id_as_bytes(db: str, process_id: str, raw: bytes) -> None:
+    """Rename `process_id` to `raw`, bytes that need not be UTF-8, as another program could
+    write it into a SQLite registry: in every table's `process_id` column and wherever its
+    record and events' JSON hold it as a whole string (foreign keys are off in a plain
+    sqlite3 connection, so the tables are renamed one by one)."""
+    quoted, raw_quoted = f'"{process_id}"', b'"' + raw + b'"'
+    with raw_connection(db) as conn:
+        for column, table in (("record_json", "processes"), ("event_json", "process_events")):
+            conn.execute(
+                f"UPDATE {table} SET {column} = CAST(replace({column}, ?, CAST(? AS TEXT)) "
+                "AS TEXT) WHERE process_id = ?",
+                (quoted, raw_quoted, process_id),
+            )
+        for table in (
+            "processes", "process_events", "process_leases", "process_handle_grants",
+            "process_wake_acks",
+        ):  # fmt: skip
+            conn.execute(
+                f"UPDATE {table} SET process_id = CAST(? AS TEXT) WHERE process_id = ?",
+                (raw, process_id),
+            )
+
+
+def rows_keyed(db: str, raw: bytes) -> dict[str, int]:
+    """How many rows each table holds under the key `raw`, compared as bytes."""
+    tables = ("processes", "process_events", "process_leases", "process_handle_grants")
+    with raw_connection(db) as conn:
+        return {
+            table: conn.execute(
+                f"SELECT count(*) FROM {table} WHERE CAST(process_id AS BLOB) = ?", (raw,)
+            ).fetchone()[0]
+            for table in tables
+        }

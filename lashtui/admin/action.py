@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import JsonValue
 
+from lashtui.admin import audit
 from lashtui.admin.operator import HOST_OPERATOR
 from lashtui.errors import InvalidRequest, ProcessConflict, UnknownProcess
 from lashtui.model import (
@@ -36,6 +37,7 @@ from lashtui.model import (
     process_signal_event_type,
     process_signal_replay_key,
 )
+from lashtui.model.audit import AuditAction
 from lashtui.model.event import event_payload_hash
 from lashtui.model.outcome import (
     Outcome,
@@ -362,16 +364,25 @@ async def end_undecodable(
 ) -> ObservedProcess:
     """End a row whose stored record cannot be decoded (it lists as `undecodable`, and
     cancel, signal and abandon refuse it): it becomes an ordinary `failed` row whose
-    terminal event says why and who, which prune then removes like any other."""
+    terminal event says why and who, which prune then removes like any other. Recorded in
+    the audit trail (lashtui.admin.audit)."""
+    detail: dict[str, JsonValue] = {"reason": reason}
     record = await processes.registry.end_undecodable_process(process_id, operator, reason)
-    return await processes._observe(record)
+    observed = await processes._observe(record)
+    ended = ProcessActionOutcome(
+        process_id=process_id, action="end-undecodable", outcome="done",
+        sentence=f"ended undecodable process: now {observed.lifecycle.value}", process=observed,
+    )  # fmt: skip
+    await audit.record(processes, "end-undecodable", operator, [ended], detail)
+    return observed
 
 
 class ProcessActions:
     """The operator's actions on a facade (`Processes.actions`), each reporting every
     target as done, requested, unchanged or refused: what the command line and the
-    dashboard call. `Processes`' own methods of the same names keep api.md's contract for
-    programs (lash's return shapes; a refusal raises)."""
+    dashboard call. Each target it changed is recorded, with the operator, in lashtui's
+    audit trail (lashtui.admin.audit). `Processes`' own methods of the same names keep api.md's
+    contract for programs (lash's return shapes; a refusal raises) and record nothing."""
 
     def __init__(self, processes: Processes) -> None:
         self.processes = processes
@@ -380,27 +391,82 @@ class ProcessActions:
         self, process_id: str, reason: str | None = None, *, operator: str = HOST_OPERATOR
     ) -> ProcessActionOutcome:
         """Ask the running owner to stop, recorded as `requested by <operator>[: reason]`."""
-        return await cancel(self.processes, process_id, reason, operator=operator)
+        done = await cancel(self.processes, process_id, reason, operator=operator)
+        return (await self._record("cancel", operator, [done], {"reason": reason}))[0]
 
     async def cancel_all(
         self, reason: str | None = None, *, operator: str = HOST_OPERATOR
     ) -> list[ProcessActionOutcome]:
-        return await cancel_all(self.processes, reason, operator=operator)
+        outcomes = await cancel_all(self.processes, reason, operator=operator)
+        return await self._record("cancel", operator, outcomes, {"reason": reason})
 
     async def signal(
-        self, process_id: str, signal_name: str, signal_id: str, payload: JsonValue
+        self,
+        process_id: str,
+        signal_name: str,
+        signal_id: str,
+        payload: JsonValue,
+        *,
+        operator: str = HOST_OPERATOR,
     ) -> ProcessActionOutcome:
-        return await signal(self.processes, process_id, signal_name, signal_id, payload)
+        """lash's signal event has no actor field: the operator is in the audit trail only."""
+        operator = check_operator_name(operator)
+        done = await signal(self.processes, process_id, signal_name, signal_id, payload)
+        detail: dict[str, JsonValue] = {"signal": signal_name, "signal_id": signal_id}
+        return (await self._record("signal", operator, [done], detail))[0]
 
     async def transfer(
-        self, from_scope: SessionScope, to_scope: SessionScope, process_ids: list[str]
+        self,
+        from_scope: SessionScope,
+        to_scope: SessionScope,
+        process_ids: list[str],
+        *,
+        operator: str = HOST_OPERATOR,
     ) -> list[ProcessActionOutcome]:
-        return await transfer(self.processes, from_scope, to_scope, process_ids)
+        operator = check_operator_name(operator)
+        outcomes = await transfer(self.processes, from_scope, to_scope, process_ids)
+        detail: dict[str, JsonValue] = {"from": from_scope.id(), "to": to_scope.id()}
+        return await self._record("transfer", operator, outcomes, detail)
 
-    async def prune(self, cutoff_epoch_ms: int) -> ProcessPruneOutcome:
-        return await prune(self.processes, cutoff_epoch_ms)
+    async def prune(
+        self, cutoff_epoch_ms: int, *, operator: str = HOST_OPERATOR
+    ) -> ProcessPruneOutcome:
+        """A prune deletes the rows and events it would be read back from: the audit
+        trail is the only record that it happened, and of what it deleted."""
+        operator = check_operator_name(operator)
+        done = await prune(self.processes, cutoff_epoch_ms)
+        if done.outcome != "done":  # nothing deleted: nothing to record
+            return done
+        row = audit.entry(
+            self.processes.clock.now_ms(), operator, "prune", None, done.outcome, done.sentence,
+            done.model_dump(include={"cutoff_epoch_ms", "pruned_processes", "pruned_events"}),
+        )  # fmt: skip
+        problem = await audit.write(self.processes, [row])
+        return done if problem is None else done.model_copy(
+            update={"sentence": f"{done.sentence}; {problem}"}
+        )  # fmt: skip
 
     async def request_abandon(
         self, process_id: str, requested_by: str, reason: str | None = None
     ) -> ProcessActionOutcome:
-        return await request_abandon(self.processes, process_id, requested_by, reason)
+        done = await request_abandon(self.processes, process_id, requested_by, reason)
+        return (await self._record("abandon", requested_by, [done], {"reason": reason}))[0]
+
+    async def rerun(
+        self, process_id: str, *, operator: str = HOST_OPERATOR
+    ) -> ProcessActionOutcome:
+        """Start a copy of a terminal process under `<id>~rerun-<n>` (lashtui.admin.rerun)."""
+        # Imported here: lashtui.admin.rerun builds its outcomes with this module's helpers.
+        from lashtui.admin.rerun import rerun
+
+        done = await rerun(self.processes, process_id, operator)
+        return (await self._record("rerun", operator, [done]))[0]
+
+    async def _record(
+        self,
+        action: AuditAction,
+        operator: str,
+        outcomes: list[ProcessActionOutcome],
+        detail: dict[str, JsonValue] | None = None,
+    ) -> list[ProcessActionOutcome]:
+        return await audit.record(self.processes, action, operator, outcomes, detail)

@@ -18,16 +18,23 @@ import builtins
 
 from pydantic import JsonValue
 
-from lashtui.admin import action, session
+from lashtui.admin import action, rerun, session
 from lashtui.admin.action import check_prune_cutoff
 from lashtui.clock import Clock, SystemClock
 from lashtui.errors import LashError, ProcessConflict, UnknownProcess
 from lashtui.model import (
     CANCEL_REQUESTED,
+    DURATION_RUNS,
+    MINUTE_MS,
     AbandonRequest,
     Engine,
+    ErrorGroupKey,
+    ErrorGroupQuery,
+    ErrorSummary,
+    HealthWindow,
     ObservedProcess,
     ObservedProcessEvent,
+    ProcessActivity,
     ProcessAwaitOutput,
     ProcessCancelSummary,
     ProcessCensus,
@@ -47,6 +54,7 @@ from lashtui.model import (
     process_signal_replay_key,
     silent_not_dead,
 )
+from lashtui.model.rerun import RerunLink
 from lashtui.registry import ProcessRegistry
 from lashtui.worker import ChangeHub, ProcessAwaiter, ProcessWorker, notifying
 from lashtui.worker.steps import parse_plan
@@ -189,6 +197,14 @@ class Processes:
         the detail view shows beside the abandon request."""
         return await self.registry.first_event_after(process_id, CANCEL_REQUESTED, 0)
 
+    async def rerun_link(self, process_id: str) -> RerunLink | None:
+        """Which process this one re-runs, if it is a re-run (lashtui.admin.rerun)."""
+        return await rerun.rerun_link(self.registry, process_id)
+
+    async def reruns(self, process_id: str) -> builtins.list[RerunLink]:
+        """The re-runs of this process still in the registry, oldest first."""
+        return await rerun.reruns_of(self.registry, process_id)
+
     async def pending_wakes(self, process_id: str) -> builtins.list[int]:
         """Sequences of the process's wake-bearing events no session has taken delivery of."""
         events = await self.registry.wake_events_after(process_id, 0)
@@ -234,6 +250,39 @@ class Processes:
         # so the verdict is made again on the observed facts.
         silent = [p for p in observed if p.abandon_request is None and silent_not_dead(p, now_ms)]
         return requested, silent
+
+    async def error_groups(self, query: ErrorGroupQuery | None = None) -> ErrorSummary:
+        """Why rows ended badly, grouped, over a window of the most recently changed rows
+        (`lashtui.model.error` says what a group is and what a window covers)."""
+        return await self.registry.error_groups(query or ErrorGroupQuery())
+
+    async def error_group_rows(
+        self, key: ErrorGroupKey, window: int, limit: int = 500
+    ) -> builtins.list[ObservedProcess]:
+        """The rows of one error group in that window, newest change first."""
+        return await self._observe_all(await self.registry.error_group_rows(key, window, limit))
+    async def activity(
+        self, window: HealthWindow, now_ms: int, since: ProcessActivity | None = None
+    ) -> ProcessActivity:
+        """How the work moved over `window` ending at `now_ms` (the Health view's charts).
+        With `since`, an earlier read of the same window: only the minutes from its last on
+        are read, its levels there carried forwards (no count of the rows live now), and the
+        result is it updated with them (earlier minutes are history); the durations always
+        cover the whole window. An earlier read that ended before the window now begins (a
+        suspended laptop) is not used."""
+        first = window.first_minute(now_ms)
+        last = now_ms // MINUTE_MS
+        # Its last minute is read again: a commit stamped just before it ended may have
+        # landed after that read.
+        again = last if since is None else min(last, since.first_minute + since.minutes - 1)
+        if since is None or again - 1 < max(first, since.first_minute):
+            return await self.registry.process_activity(first, last, DURATION_RUNS)
+        index = again - 1 - since.first_minute
+        before = (since.running[index] + since.waiting[index], since.waiting[index])
+        recent = await self.registry.process_activity(
+            again, last, DURATION_RUNS, runs_from_minute=first, levels_before=before
+        )
+        return since.updated(recent, first)
 
     async def data_version(self) -> int:
         """Moves when another connection commits; see `registry_changes` to wait for that."""

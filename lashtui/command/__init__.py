@@ -4,9 +4,10 @@ Every command is an `async def cmd_<name>(args) -> exit status`. Bad values rais
 `LashError` naming the value (the entry point prints it and exits 1). Read commands open the
 registry read-only and refuse a file that does not exist instead of creating one.
 
-A package by what the commands do: `query` reads (ls, show, events, await), `action`
-writes (start and the operator's acts), `worker` runs the engine (worker, sweep) and
-`dashboard` draws (dash, demo); `argument`, `output` and `facade` are what they share.
+A package by what the commands do: `query` reads (ls, show, events, await), `audit`
+reads the audit trail, `error` groups why rows ended badly (errors), `action` writes
+(start and the operator's acts), `worker` runs the engine (worker, sweep) and `dashboard`
+draws (dash, demo); `argument`, `output` and `facade` are what they share.
 `COMMANDS` maps each subcommand's name to its function. Importing it loads neither the
 facade's store nor the dashboard: each command imports those when it runs.
 """
@@ -22,6 +23,7 @@ from lashtui.command.action import (
     cmd_cancel,
     cmd_end_undecodable,
     cmd_prune,
+    cmd_rerun,
     cmd_signal,
     cmd_start,
     cmd_transfer,
@@ -30,7 +32,9 @@ from lashtui.command.action import (
     start_request,
 )
 from lashtui.command.argument import parse_disposition, parse_json
+from lashtui.command.audit import cmd_audit
 from lashtui.command.dashboard import cmd_dash, cmd_demo, without_terminal
+from lashtui.command.error import cmd_errors
 from lashtui.command.facade import facade
 from lashtui.command.output import (
     TABLE_LABEL_WIDTH,
@@ -61,10 +65,13 @@ COMMANDS: dict[str, Command] = {
     "show": cmd_show,
     "events": cmd_events,
     "await": cmd_await,
+    "errors": cmd_errors,
+    "audit": cmd_audit,
     "start": cmd_start,
     "cancel": cmd_cancel,
     "signal": cmd_signal,
     "abandon": cmd_abandon,
+    "rerun": cmd_rerun,
     "transfer": cmd_transfer,
     "end-undecodable": cmd_end_undecodable,
     "prune": cmd_prune,
@@ -81,6 +88,7 @@ __all__ = [
     "Command",
     "Listing",
     "cmd_abandon",
+    "cmd_audit",
     "cmd_await",
     "cmd_cancel",
     "cmd_dash",
@@ -89,6 +97,7 @@ __all__ = [
     "cmd_events",
     "cmd_ls",
     "cmd_prune",
+    "cmd_rerun",
     "cmd_show",
     "cmd_signal",
     "cmd_start",

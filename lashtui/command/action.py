@@ -1,5 +1,5 @@
 """The commands that write: `start`, and the operator's acts `cancel`, `signal`,
-`abandon`, `end-undecodable`, `transfer` and `prune`.
+`abandon`, `end-undecodable`, `rerun`, `transfer` and `prune`.
 
 Each act reports one outcome per target through `output.report` (exit 1 if any target
 was refused). What is refused before a registry is opened (a bad JSON argument, a start
@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from lashtui.clock import SystemClock, parse_duration_ms
-from lashtui.command.argument import parse_disposition, parse_json
+from lashtui.command.argument import named_process, parse_disposition, parse_json
 from lashtui.command.facade import facade
 from lashtui.command.output import emit_json, report, say
 from lashtui.errors import InvalidRequest
@@ -73,7 +73,7 @@ async def cmd_start(args: argparse.Namespace) -> int:
 
 
 def operator(args: argparse.Namespace) -> str:
-    """Who this command's cancel or abandon is recorded as (`--as`, $LASHTUI_OPERATOR,
+    """Who this command's action is recorded as (`--as`, $LASHTUI_OPERATOR,
     user@host; see `admin.resolve_operator`)."""
     from lashtui.admin import resolve_operator
 
@@ -96,9 +96,10 @@ async def cmd_cancel(args: argparse.Namespace) -> int:
 
 async def cmd_signal(args: argparse.Namespace) -> int:
     payload = parse_json("--payload", args.payload) if args.payload is not None else None
+    who = operator(args)
     async with facade(args, writes=True) as processes:
         outcome = await processes.actions.signal(
-            args.id, args.name, args.signal_id or uuid.uuid4().hex, payload
+            args.id, args.name, args.signal_id or uuid.uuid4().hex, payload, operator=who
         )
     return report([outcome], args.json)
 
@@ -113,17 +114,26 @@ async def cmd_abandon(args: argparse.Namespace) -> int:
 async def cmd_end_undecodable(args: argparse.Namespace) -> int:
     who = requester(args)
     async with facade(args, writes=True) as processes:
-        observed = await processes.end_undecodable(args.id, who, args.reason)
+        process_id = await named_process(processes, args.id)
+        observed = await processes.end_undecodable(process_id, who, args.reason)
     emit_json(observed) if args.json else say(
-        f"ended undecodable process {args.id}: now {observed.lifecycle.value}"
+        f"ended undecodable process {process_id}: now {observed.lifecycle.value}"
     )
     return 0
 
 
+async def cmd_rerun(args: argparse.Namespace) -> int:
+    who = operator(args)
+    async with facade(args, writes=True) as processes:
+        outcomes = [await processes.actions.rerun(pid, operator=who) for pid in args.ids]
+    return report(outcomes, args.json, many=True)
+
+
 async def cmd_transfer(args: argparse.Namespace) -> int:
     source, target = SessionScope.parse(args.from_scope), SessionScope.parse(args.to_scope)
+    who = operator(args)
     async with facade(args, writes=True) as processes:
-        outcomes = await processes.actions.transfer(source, target, args.ids)
+        outcomes = await processes.actions.transfer(source, target, args.ids, operator=who)
     return report(outcomes, args.json, many=True)
 
 
@@ -138,7 +148,8 @@ async def cmd_prune(args: argparse.Namespace) -> int:
         if cutoff < 0:
             raise InvalidRequest(f"--older-than {args.older_than} reaches back before 1970")
     check_prune_cutoff(cutoff)
+    who = operator(args)
     async with facade(args, writes=True) as processes:
-        outcome = await processes.actions.prune(cutoff)
+        outcome = await processes.actions.prune(cutoff, operator=who)
     emit_json(outcome) if args.json else say(f"{outcome.outcome}: {outcome.sentence}")
     return 0

@@ -42,15 +42,15 @@ def status_badge(process: ObservedProcess) -> str:
     return process.lifecycle.value
 
 
-# A label is clipped in the table (the whole of it is in `show`); ids are never clipped,
-# because a script or a person copies them from here.
+# A label and a lease owner are clipped in the table (the whole of each is in `show`);
+# process ids are never clipped, because a script or a person copies them from here.
 TABLE_LABEL_WIDTH = 48
 
 
 def print_table(processes: list[ObservedProcess]) -> None:
     rows = [("ID", "STATUS", "LABEL", "DISPOSITION", "ORIGINATOR", "LEASE", "ABANDON")]
     for p in processes:
-        holder = p.lease_holder.owner_id if p.lease_holder else "-"
+        owner = p.lease_holder.owner_id if p.lease_holder else "-"
         rows.append(
             (
                 visible(p.process_id),
@@ -58,7 +58,7 @@ def print_table(processes: list[ObservedProcess]) -> None:
                 clipped(visible(p.label), TABLE_LABEL_WIDTH),
                 p.disposition.value,
                 visible(p.originator.scope_id()),
-                visible(holder),
+                clipped(visible(owner), TABLE_LABEL_WIDTH),
                 "requested" if p.abandon_request else "-",
             )
         )

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from lashtui.command.argument import named_process
 from lashtui.command.facade import facade
 from lashtui.command.output import emit_json, print_table, say
 from lashtui.errors import LashError
@@ -44,7 +45,12 @@ def page_query(args: argparse.Namespace) -> ProcessPageQuery:
         states &= (
             {ProcessState.WAITING} if args.waiting else set(PROCESS_STATES) - {ProcessState.WAITING}
         )
-    fields: dict[str, Any] = {"states": states, "after_id": args.after}
+    fields: dict[str, Any] = {
+        "states": states,
+        "after_id": args.after,
+        "order": args.sort,
+        "descending": args.desc,
+    }
     if args.granted_to:
         fields.update(lens="granted", scope=SessionScope.parse(args.granted_to))
     elif args.originated_by:
@@ -60,7 +66,7 @@ LS_PAGE = min(2_000, PAGE_LIMIT_MAX)
 
 @dataclass
 class Listing:
-    """`ls`'s rows, read in keyset pages in process-id order until `limit` rows (0: every
+    """`ls`'s rows, read in keyset pages in the query's order until `limit` rows (0: every
     matching row). One row past the limit is read so `cut` can say whether the output
     stopped at the limit with more to come."""
 
@@ -72,19 +78,19 @@ class Listing:
     cut: bool = False
 
     async def pages(self) -> AsyncIterator[list[ObservedProcess]]:
-        after = self.query.after_id
+        query = self.query  # `--after ID`: the registry reads ID's sort key
         while True:
             want = LS_PAGE
             if self.limit:
                 want = min(want, self.limit - self.shown + 1)
-            update = {"after_id": after, "limit": want}
-            page = await self.processes.page(self.query.model_copy(update=update))
+            page = await self.processes.page(query.model_copy(update={"limit": want}))
             full = len(page) == want
             if self.limit and self.shown + len(page) > self.limit:
                 page, self.cut = page[: self.limit - self.shown], True
             if page:
                 self.shown += len(page)
-                self.last_id = after = page[-1].process_id
+                self.last_id = page[-1].process_id
+                query = query.after(page[-1])
                 yield page
             if self.cut or not full:
                 return
@@ -142,7 +148,7 @@ async def write_listing(listing: Listing, as_json: bool) -> None:
 
 async def cmd_show(args: argparse.Namespace) -> int:
     async with facade(args, writes=False) as processes:
-        found = await processes.get(args.id)
+        found = await processes.get(await named_process(processes, args.id))
     if found is None:
         raise LashError(f"unknown process `{args.id}`")
     if args.json:
@@ -155,7 +161,7 @@ async def cmd_show(args: argparse.Namespace) -> int:
 
 async def cmd_events(args: argparse.Namespace) -> int:
     async with facade(args, writes=False) as processes:
-        events = await processes.events(args.id, args.after)
+        events = await processes.events(await named_process(processes, args.id), args.after)
     if args.json:
         emit_json(events)
     else:

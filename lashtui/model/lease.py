@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_serializer, model_validator
 
 from lashtui.errors import InvalidRequest
+from lashtui.model import limit
 from lashtui.model.wire import WireModel
 
 BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id"
@@ -107,6 +108,19 @@ class LeaseOwnerIdentity(WireModel):
             host_id=host_id, boot_id=boot_id, pid=pid, process_start=start
         )
         return cls(owner_id=owner_id, incarnation_id=incarnation_id, liveness=liveness)
+
+    def check_limits(self, *, reserve: int = 0) -> None:
+        """Refuse an identity past the limits (lashtui.model.limit) in one sentence: ids at
+        most `MAX_ID_CHARS` (less `reserve`, what a worker's recovery attempts add to its
+        owner id), the host, boot and start of its liveness at most `MAX_NAME_CHARS`."""
+        limit.check_text("a lease owner id", self.owner_id, limit.MAX_ID_CHARS - reserve)
+        limit.check_text("a lease owner's incarnation id", self.incarnation_id, limit.MAX_ID_CHARS)
+        liveness = self.liveness
+        if isinstance(liveness, LocalProcessLiveness):
+            limit.check_text("a lease owner's host id", liveness.host_id, limit.MAX_NAME_CHARS)
+            limit.check_text("a lease owner's boot id", liveness.boot_id, limit.MAX_NAME_CHARS)
+            start = liveness.process_start
+            limit.check_text("a lease owner's process start", start, limit.MAX_NAME_CHARS)
 
     def same_incarnation(self, other: LeaseOwnerIdentity) -> bool:
         """Same owner and same incarnation; liveness is not compared."""

@@ -16,12 +16,15 @@ own registries always load.
 |                    |       | definition, event payload (so a terminal's output), env spec     |
 | `MAX_JSON_BYTES`   | 1 MiB | compact UTF-8 JSON of one registration (everything a start       |
 |                    |       | stores), one event payload, one env spec, one external ref       |
-| `MAX_ID_CHARS`     | 512   | process id, signal id, tool call id                              |
+| `MAX_ID_CHARS`     | 512   | process id, signal id, tool call id, lease owner and incarnation |
+|                    |       | id (a worker's own owner id 42 less: its recovery attempts add   |
+|                    |       | `:recovery:<32 hex>`)                                            |
 | `MAX_KEY_CHARS`    | 2,048 | replay key (built from a process id, a type and an id)           |
 | `MAX_LABEL_CHARS`  | 1,024 | label (identity and grant descriptor)                            |
 | `MAX_REASON_CHARS` | 4,096 | cancel and abandon reasons, an undecodable row's end reason      |
 | `MAX_NAME_CHARS`   | 256   | signal name, event type, engine kind, tool name, requested_by,   |
-|                    |       | operator, external-ref backend                                   |
+|                    |       | operator, external-ref backend, a lease owner's host id, boot id |
+|                    |       | and process start                                                |
 | `MAX_SCOPE_CHARS`  | 256   | session id, agent frame id, host scope name                      |
 
 How the numbers were chosen (measured with pydantic 2 / pydantic-core, Python 3.11, SQLite

@@ -1,7 +1,7 @@
 """What an operator's action did to each of its targets: `ProcessActionOutcome`, and the
 operator names that actions record.
 
-An action (cancel, signal, abandon request, transfer) reports per target exactly one of:
+An action (cancel, signal, abandon request, transfer, rerun) reports per target exactly one of:
 
 - `done`: the effect the operator asked for has happened (a grant moved, a signal stored,
   a row that is now terminal);
@@ -35,7 +35,7 @@ from lashtui.model.wire import WireModel, omitted
 from lashtui.untrusted import printable_name
 
 Outcome = Literal["done", "requested", "unchanged", "refused"]
-ProcessAction = Literal["cancel", "signal", "abandon", "transfer"]
+ProcessAction = Literal["cancel", "signal", "abandon", "transfer", "rerun", "end-undecodable"]
 OUTCOMES: tuple[Outcome, ...] = ("done", "requested", "unchanged", "refused")
 
 # An operator name is stored in every abandon request and cancel reason it makes, and shown
@@ -52,6 +52,7 @@ class ProcessActionOutcome(WireModel):
     sentence: str
     process: ObservedProcess | None = omitted()
     event: ProcessEvent | None = omitted()  # signal: the stored (or replayed) event
+    started: ObservedProcess | None = omitted()  # rerun: the process it started
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -1,11 +1,11 @@
 """The dashboard's window on a large registry: a keyset page query and a census.
 
 A registry may retain a million rows, so the dashboard never lists them all. It asks for one
-page at a time (`ProcessPageQuery`: a lens, a state set, a text filter and a keyset cursor on
-the process id) and keeps its counts from one `ProcessCensus` plus the change feed after the
-census's cursor. These are lashtui's own request and read shapes, not lash wire types: they
-are frozen pydantic models without lash's serde conventions, and a bad query is refused
-here, in one sentence, before any store sees it.
+page at a time (`ProcessPageQuery`: a lens, a state set, a text filter, an order and a
+keyset cursor on (sort key, process id)) and keeps its counts from one `ProcessCensus` plus
+the change feed after the census's cursor. These are lashtui's own request and read shapes,
+not lash wire types: they are frozen pydantic models without lash's serde conventions, and a
+bad query is refused here, in one sentence, before any store sees it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from lashtui.errors import InvalidRequest
+from lashtui.model.observed import ObservedProcess
 from lashtui.model.scope import SessionScope
 from lashtui.model.state import LIVE_STATES, PROCESS_STATES, TERMINAL_STATES, ProcessState
 
@@ -25,10 +26,53 @@ _LENSES = ("all", "granted", "originated")
 _STATE_NAMES = ", ".join(f"`{s.value}`" for s in PROCESS_STATES)
 
 ProcessPageLens = Literal["all", "granted", "originated"]
+ProcessOrder = Literal["id", "status", "label", "age", "updated", "lease_expiry"]
+PROCESS_ORDERS: tuple[ProcessOrder, ...] = (
+    "id",
+    "status",
+    "label",
+    "age",
+    "updated",
+    "lease_expiry",
+)
+# The orders whose key is a time the dashboard shows as "how long ago": ascending is the
+# smallest age first, so the SQL walks their timestamp column backwards.
+NEWEST_FIRST: frozenset[ProcessOrder] = frozenset({"age", "updated"})
+# The lease-expiry key of a row without a held lease: after every real expiry, so such rows
+# come last in ascending order (first in descending), ordered among themselves by id.
+NO_LEASE = 2**63 - 1
+SortKey = int | str
+_ORDER_NAMES = ", ".join(f"`{order}`" for order in PROCESS_ORDERS)
+
+
+def order_problem(order: object) -> str | None:
+    """The one sentence refusing `order`, or None when it names an order."""
+    if order in PROCESS_ORDERS:
+        return None
+    return f"unknown process order `{order}`; the orders are {_ORDER_NAMES}"
+
+
+def sort_key(order: ProcessOrder, process: ObservedProcess) -> SortKey | None:
+    """`process`'s key in `order` as the registry computes it, so a page can continue from a
+    row the caller holds; None for id order, and for a row whose record could not be
+    decoded (its label is lashtui's, not the stored one: the registry looks the key up)."""
+    if order == "id" or (process.undecodable is not None and order == "label"):
+        return None
+    if order == "status":
+        return process.lifecycle.value
+    if order == "label":
+        return process.label
+    if order == "age":
+        return process.created_at_ms
+    if order == "updated":
+        return process.updated_at_ms
+    if process.lease_holder is None or process.lease_expires_at_ms is None:
+        return NO_LEASE
+    return process.lease_expires_at_ms
 
 
 class ProcessPageQuery(BaseModel):
-    """One page of processes in process-id order.
+    """One page of processes in `order` (process-id order unless asked otherwise).
 
     `lens`: "all"; "granted" (a handle grant to exactly `scope.id()`, the security lens); or
     "originated" (the lineage lens: same session, the frame only if `scope` names one, never
@@ -37,7 +81,16 @@ class ProcessPageQuery(BaseModel):
     no label), or its originator's scope id, each matched on its own; % and _ are literal.
     It is the one filter no index serves, so a rare text reads every row the lens and
     states allow. `after_id` pages forwards (ids after it), `before_id` backwards (the `limit`
-    ids just before it); both pages come back in ascending id order.
+    ids just before it); both pages come back in the query's order.
+
+    `order`: "id"; "status" (the stored status, so a waiting row sorts as running);
+    "label" (the label, or the kind when it has none, compared bytewise); "age" and
+    "updated" (ascending is the newest first: the smallest age, as the table shows it);
+    "lease_expiry" (the soonest to lapse first; rows without a held lease after them, in id
+    order). Ties are broken by process id, so pages are stable. `descending` reverses the
+    whole order. In any order but "id" the cursor is (sort key, process id): `after_key` /
+    `before_key` is the key of the cursor's row (see `sort_key`); when it is absent the
+    registry reads the key of that row, which must then exist.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -49,6 +102,10 @@ class ProcessPageQuery(BaseModel):
     after_id: str | None = None
     before_id: str | None = None
     limit: int = 200
+    order: ProcessOrder = "id"
+    descending: bool = False
+    after_key: SortKey | None = None
+    before_key: SortKey | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -87,11 +144,59 @@ class ProcessPageQuery(BaseModel):
             )
         if data.get("after_id") is not None and data.get("before_id") is not None:
             raise InvalidRequest("a process page goes after an id or before one, not both")
+        problem = order_problem(data.get("order", "id"))
+        if problem is not None:
+            raise InvalidRequest(problem)
+        _check_keys(data)
         return data
 
     @property
     def backwards(self) -> bool:
         return self.before_id is not None
+
+    @property
+    def cursor(self) -> tuple[str, SortKey | None] | None:
+        """(process id, its sort key or None) of the row the page continues from."""
+        if self.backwards:
+            assert self.before_id is not None
+            return self.before_id, self.before_key
+        if self.after_id is not None:
+            return self.after_id, self.after_key
+        return None
+
+    def after(self, process: ObservedProcess | None) -> ProcessPageQuery:
+        """This query continuing forwards after `process` (from the start when None)."""
+        if process is None:
+            update: dict[str, Any] = {"after_id": None, "after_key": None}
+        else:
+            key = sort_key(self.order, process)
+            update = {"after_id": process.process_id, "after_key": key}
+        return self.model_copy(update={**update, "before_id": None, "before_key": None})
+
+    def before(self, process: ObservedProcess) -> ProcessPageQuery:
+        """This query paging backwards from just before `process`."""
+        key = sort_key(self.order, process)
+        return self.model_copy(
+            update={
+                "before_id": process.process_id,
+                "before_key": key,
+                "after_id": None,
+                "after_key": None,
+            }
+        )
+
+
+def _check_keys(data: dict[str, Any]) -> None:
+    order = data.get("order", "id")
+    for side in ("after", "before"):
+        key = data.get(f"{side}_key")
+        if key is None:
+            continue
+        if data.get(f"{side}_id") is None:
+            raise InvalidRequest(f"a process page's `{side}_key` needs its `{side}_id`")
+        wanted: type = str if order in ("status", "label") else int
+        if order == "id" or isinstance(key, bool) or not isinstance(key, wanted):
+            raise InvalidRequest(f"a sort key in `{order}` order cannot be `{key!r}`")
 
 
 class ProcessCensus(BaseModel):

@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic_core import PydanticSerializationError
 
 __all__ = [
     "JsonValue",
@@ -47,13 +48,22 @@ class WireModel(BaseModel):
     )
 
     def to_json(self) -> str:
-        """Compact JSON, as serde_json writes it."""
-        return self.model_dump_json()
+        """Compact JSON, as serde_json writes it. A model read from a row whose id another
+        program stored as bytes that are not UTF-8 holds lone surrogates, which pydantic's
+        encoder refuses; Python's writes them (and all else past ASCII) as `\\uXXXX`
+        escapes, text any file or terminal takes (for output only: the registry never
+        stores such text)."""
+        try:
+            return self.model_dump_json()
+        except PydanticSerializationError:
+            return _COMPACT.encode(self.model_dump(mode="json"))
 
 
 # Made once: `json.dumps` with any non-default option builds a new encoder on every call,
 # a fifth of the cost of encoding a registration.
 _CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+# ASCII: the lone surrogates it is used for cannot be written as UTF-8 (see `to_json`).
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
 
 
 def canonical_json(value: Any) -> str:

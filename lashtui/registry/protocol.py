@@ -15,8 +15,12 @@ from typing import Protocol
 
 from lashtui.model import (
     AbandonRequest,
+    ErrorGroupKey,
+    ErrorGroupQuery,
+    ErrorSummary,
     ExternalRef,
     LeaseOwnerIdentity,
+    ProcessActivity,
     ProcessAwaitOutput,
     ProcessCensus,
     ProcessEvent,
@@ -40,6 +44,7 @@ from lashtui.model import (
     SessionScope,
     WaitState,
 )
+from lashtui.model.audit import AuditPage, AuditQuery, OperatorAction
 
 
 class ProcessRegistry(Protocol):
@@ -176,6 +181,23 @@ class ProcessRegistry(Protocol):
         message says why and who, and free its lease. A row that decodes is refused."""
         ...
 
+    async def rerun_process(self, process_id: str, new_id: str, operator: str) -> ProcessRecord:
+        """Start `new_id` as a copy of terminal `process_id` (same input, disposition,
+        identity, provenance, wake target, env and grants) whose log's first event,
+        `lashtui.rerun_of`, names the process it re-runs and the operator: in one
+        transaction. A live, unknown or undecodable row, or an existing `new_id`, is
+        refused and nothing is written."""
+        ...
+
+    async def record_operator_actions(self, actions: list[OperatorAction]) -> None:
+        """Append operator actions to lashtui's audit table (lashtui.model.audit), creating
+        it in this write if the registry has none yet."""
+        ...
+
+    async def operator_actions(self, query: AuditQuery) -> AuditPage:
+        """One page of one audit source, newest first (lashtui.registry.sql.audit)."""
+        ...
+
     # --- the dashboard's reads (lashtui extensions, not in lash's trait)
     async def page_processes(self, query: ProcessPageQuery) -> list[ProcessRecord]:
         """One keyset page in ascending process-id order (see `ProcessPageQuery`)."""
@@ -200,6 +222,35 @@ class ProcessRegistry(Protocol):
         """Non-terminal rows with a pending abandon request, and started owner_bound rows;
         with `lapsed_at_ms`, only those of the latter whose lease is gone or has expired by
         then (so the limit is not spent on rows whose owner is still renewing). Id order."""
+        ...
+
+    async def error_groups(self, query: ErrorGroupQuery) -> ErrorSummary:
+        """Failed, cancelled and abandoned rows grouped by (state, clipped code, clipped
+        message) over a window of the most recently changed processes (model/error.py)."""
+        ...
+
+    async def error_group_rows(
+        self, key: ErrorGroupKey, window: int, limit: int = 500
+    ) -> list[ProcessRecord]:
+        """The rows of one error group in the same window, newest change first."""
+        ...
+
+    async def process_activity(
+        self,
+        first_minute: int,
+        last_minute: int,
+        duration_runs: int,
+        *,
+        runs_from_minute: int | None = None,
+        levels_before: tuple[int, int] | None = None,
+    ) -> ProcessActivity:
+        """Per epoch minute from `first_minute` through `last_minute`: starts, ends by
+        terminal state, and running and waiting rows at each minute's end, all counted from
+        the columns and the event log in one snapshot; and run duration percentiles by
+        engine kind over the latest `duration_runs` runs to end from `runs_from_minute`
+        (default `first_minute`) through `last_minute`. With `levels_before` (live and
+        waiting rows at the end of the minute before the first, from an earlier read) the
+        levels run forwards from them instead of back from the rows live now."""
         ...
 
     async def data_version(self) -> int:

@@ -1,16 +1,18 @@
-"""Acting on processes from any screen: cancel, signal, request abandon, transfer grants, on
-the selected process or on every marked one; and prune, on the whole registry.
+"""Acting on processes from any screen: cancel, signal, request abandon, transfer grants,
+run again (`R`, ended rows only), on the selected process or on every marked one; and
+prune, on the whole registry.
 
 Each action goes through a modal that names its targets and their count and defaults to No.
 The facade reports each target's outcome (done, requested, unchanged, refused, with one
 sentence; `lashtui.model.outcome`), and the results arrive as one notification that counts
 them by outcome and lists every outcome other than done with its sentence. Targets are acted
 on one at a time (a transfer: all in one call, all or none), so one refusal never hides the
-rest. Actions that cannot apply are not offered: none in read-only mode (hidden), and on a
-terminal row no cancel, signal or abandon: the key is shown dimmed and, pressed, says why
-(`unavailable`). For marked rows the facade's refusals name the terminal ones. Cancels and
-abandon requests are recorded as the dashboard's operator (`Dashboard.operator`). Every
-message goes through `text.say`: the sentences quote stored ids and reasons.
+rest. Actions that cannot apply are not offered: none in read-only mode (hidden); on a
+terminal row no cancel, signal or abandon, and on a live one no re-run: the key is shown
+dimmed and, pressed, says why (`unavailable`). For marked rows the facade's refusals name
+the rows they do not apply to. Every action is recorded as the dashboard's operator
+(`Dashboard.operator`) in the audit trail (the Audit view, `6`). Every message goes
+through `text.say`: the sentences quote stored ids and reasons.
 
 A row whose stored record cannot be decoded (`ObservedProcess.undecodable`) refuses every
 write but one, so on it the four keys above are dimmed and, pressed, name that one way out:
@@ -51,7 +53,7 @@ from lashtui.tui.screens.modals import (
     TransferScreen,
 )
 
-TARGETED = ("cancel", "signal", "abandon", "transfer")
+TARGETED = ("cancel", "signal", "abandon", "transfer", "rerun")
 # The keys every screen that holds a process offers for it.
 ACTION_BINDINGS: list[BindingType] = [
     Binding("c", "cancel", "Cancel"),
@@ -59,6 +61,7 @@ ACTION_BINDINGS: list[BindingType] = [
     Binding("a", "abandon", "Abandon"),
     Binding("t", "transfer", "Transfer", show=False),
     Binding("E", "end_undecodable", "End undecodable"),
+    Binding("R", "rerun", "Run again", show=False),
 ]
 COPY_BINDINGS: list[BindingType] = [
     Binding("y", "copy_id", "Copy id", show=False),
@@ -119,7 +122,7 @@ class ProcessActions:
     def action_copy_json(self) -> None:
         process = self.target()
         if process is not None:
-            self._screen.app.copy_to_clipboard(process.model_dump_json())
+            self._screen.app.copy_to_clipboard(process.to_json())
             text.say(self._screen, f"copied {process.process_id} as JSON", title="copy")
 
     def offers(self, action: str) -> bool | None:
@@ -198,7 +201,9 @@ class ProcessActions:
                 signal_id = uuid.uuid4().hex  # one id per operator action: a resend is a no-op
 
                 def send(pid: str) -> Awaitable[ProcessActionOutcome]:
-                    return self.dashboard.processes.actions.signal(pid, name, signal_id, payload)
+                    board = self.dashboard
+                    act = board.processes.actions
+                    return act.signal(pid, name, signal_id, payload, operator=board.operator)
 
                 await self._each("signal", f"signal.{name}", targets, send)
 
@@ -238,13 +243,35 @@ class ProcessActions:
             source, destination = scopes
             ids = [t.process_id for t in targets]
             try:  # one call: a transfer moves all its grants or none (scenario 79)
-                outcomes = await self.dashboard.processes.actions.transfer(source, destination, ids)
+                act = self.dashboard.processes.actions
+                who = self.dashboard.operator
+                outcomes = await act.transfer(source, destination, ids, operator=who)
             except LashError as error:  # a scope refused before anything moved
                 outcomes = [refusal("transfer", pid, error) for pid in ids]
             self.acted()
             self.report("transfer", outcomes)
 
         self._screen.app.push_screen(TransferScreen(describe(targets), self.default_scope()), moved)
+
+    async def action_rerun(self) -> None:
+        targets = await self._targets_for("rerun")
+        if not targets:
+            return
+        question = (
+            f"Run {describe(targets)} again? Each starts as a new process <id>~rerun-<n> with "
+            "the same input, disposition, event types and grants."
+        )
+
+        async def confirmed(yes: bool | None) -> None:
+            if yes:
+                board = self.dashboard
+
+                def rerun(pid: str) -> Awaitable[ProcessActionOutcome]:
+                    return board.processes.actions.rerun(pid, operator=board.operator)
+
+                await self._each("rerun", "run again", targets, rerun)
+
+        self._screen.app.push_screen(ConfirmScreen(question), confirmed)
 
     async def action_end_undecodable(self) -> None:
         held = await self._targets_for("end_undecodable")
@@ -293,7 +320,8 @@ class ProcessActions:
                 return
             cutoff = self.dashboard.clock.now_ms() - cutoff_age_ms
             try:
-                outcome = await self.dashboard.processes.actions.prune(cutoff)
+                act = self.dashboard.processes.actions
+                outcome = await act.prune(cutoff, operator=self.dashboard.operator)
             except LashError as error:
                 text.say(self._screen, str(error), title="prune refused", severity="error")
                 return
@@ -376,6 +404,13 @@ def unavailable(action: str, process: ObservedProcess) -> str | None:
     """Why `action` is not offered for this row, in one sentence, or None if it is."""
     if action in TARGETED and process.undecodable is not None:
         return undecodable.not_offered(action, process)
+    if action == "rerun":
+        if process.terminal:
+            return None
+        return (
+            f"rerun is not offered for process {process.process_id}: it is still "
+            f"{process.lifecycle.value}; only an ended process can be run again"
+        )
     if action not in ("cancel", "signal", "abandon") or not process.terminal:
         return None
     state = process.lifecycle.value

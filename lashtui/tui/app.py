@@ -22,6 +22,8 @@ from lashtui.tui.context import Dashboard, ViewObserver
 from lashtui.tui.heap import FullCollections, frozen_heap
 from lashtui.tui.palette import ProcessIdProvider
 from lashtui.tui.screens.abandon import AbandonRequestsScreen
+from lashtui.tui.screens.audit import AuditScreen
+from lashtui.tui.screens.errors import ErrorsScreen
 from lashtui.tui.screens.health import HealthScreen
 from lashtui.tui.screens.leases import LeasesScreen
 from lashtui.tui.screens.modals import HelpScreen
@@ -35,6 +37,8 @@ VIEWS = {
     "leases": "Leases",
     "abandon": "Abandon requests",
     "health": "Engine health",
+    "errors": "Errors",
+    "audit": "Audit",
 }
 
 
@@ -54,7 +58,11 @@ class LashtuiApp(App[int]):
         Binding("2", "switch_mode('leases')", "Leases"),
         Binding("3", "switch_mode('abandon')", "Abandon requests"),
         Binding("4", "switch_mode('health')", "Health"),
+        Binding("5", "switch_mode('errors')", "Errors"),
+        Binding("6", "switch_mode('audit')", "Audit"),
         Binding("q", "quit", "Quit"),
+        # Every view's footer offers the help, whether or not its screen binds `?` itself.
+        Binding("question_mark", "help", "Help"),
     ]
 
     def __init__(
@@ -77,6 +85,8 @@ class LashtuiApp(App[int]):
         self.add_mode("leases", lambda: LeasesScreen(dashboard))
         self.add_mode("abandon", lambda: AbandonRequestsScreen(dashboard))
         self.add_mode("health", lambda: HealthScreen(dashboard))
+        self.add_mode("errors", lambda: ErrorsScreen(dashboard))
+        self.add_mode("audit", lambda: AuditScreen(dashboard))
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """The states' colours for a theme that does not name them: its own (theme.py)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from lashtui.clock import parse_duration_ms
 from lashtui.errors import InvalidRequest
-from lashtui.model import SessionScope
+from lashtui.model import SessionScope, order_problem
 
 STATES = ("running", "waiting", "completed", "failed", "cancelled", "abandoned")
 # Named groups an operator reaches for more often than single states.
@@ -29,6 +29,7 @@ USAGE = {
     "originated": "originated <scope>     processes a session (or frame) started",
     "status": "status <state,...>     running waiting completed failed cancelled abandoned "
     "live terminal all",
+    "sort": "sort <column> [desc]   id status label age updated lease_expiry",
     "filter": "filter [text]          id, label or scope contains text (empty clears)",
     "goto": "goto <process-id>      select a process (the nearest id if it is gone)",
     "open": "open <process-id>      open a process's detail",
@@ -51,6 +52,7 @@ class Command:
     states: frozenset[str] | None = None
     text: str = ""
     age_ms: int = 0
+    descending: bool = False
 
 
 def parse_scope(text: str) -> SessionScope:
@@ -93,6 +95,19 @@ def describe_states(states: frozenset[str] | None) -> str:
     return ",".join(state for state in STATES if state in (states or ()))
 
 
+def parse_sort(rest: str, args: list[str]) -> Command:
+    """`sort <column> [asc|desc]`: the column is one of the page orders."""
+    if len(args) > 2:
+        raise InvalidRequest(f"`sort` takes a column and `asc` or `desc`, got `{rest}`")
+    problem = order_problem(args[0])
+    if problem is not None:
+        raise InvalidRequest(problem)
+    direction = args[1].lower() if len(args) == 2 else "asc"
+    if direction not in ("asc", "desc"):
+        raise InvalidRequest(f"a sort direction is `asc` or `desc`, got `{args[1]}`")
+    return Command("sort", text=args[0], descending=direction == "desc")
+
+
 def parse(line: str) -> Command:
     """One command line (without the leading `:`)."""
     try:
@@ -132,5 +147,7 @@ def parse(line: str) -> Command:
             return Command(name, age_ms=parse_duration_ms(need("an age such as 7d")))
         case "theme":
             return Command(name, text=need("a theme name"))
+        case "sort":
+            return parse_sort(need("a column"), args)
         case _:  # all, filter, export, pause, resume, help, quit
             return Command(name, text=rest)

@@ -17,6 +17,7 @@ from lashtui.model import (
     process_state,
     silent_not_dead,
 )
+from lashtui.untrusted import clipped, visible
 
 BADGES = {
     "running": "● running",
@@ -100,15 +101,22 @@ def countdown(expires_at_ms: int | None, now_ms: int) -> str:
 
 
 def owner(identity: LeaseOwnerIdentity | None) -> str:
-    """An owner as an operator reads it: `w-1@host-a:4242`, recovery attempts shortened."""
+    """An owner as an operator reads it: `w-1@host-a:4242`, recovery attempts shortened,
+    made visible and clipped: another program may store an owner id or host of any length
+    (the write path's limits do not bind it), and a cell must stay a cell."""
     if identity is None:
         return "-"
-    name = identity.owner_id.split(":recovery:")[0]
+    name = clipped(visible(identity.owner_id.split(":recovery:")[0]), OWNER_WIDTH)
     liveness = identity.liveness
     if not isinstance(liveness, LocalProcessLiveness):
         return name
-    where = name if name.endswith(f"@{liveness.host_id}") else f"{name}@{liveness.host_id}"
+    host = clipped(visible(liveness.host_id), HOST_WIDTH)
+    where = name if name.endswith(f"@{host}") else f"{name}@{host}"
     return f"{where}:{liveness.pid}"
+
+
+OWNER_WIDTH = 48  # characters of an owner id shown (`lashtui show` prints all of it)
+HOST_WIDTH = 32
 
 
 def lease(process: ObservedProcess, now_ms: int) -> str:

@@ -1,11 +1,14 @@
-"""`ProcessWindow`: the slice of the registry the Processes view holds, paged by process id.
+"""`ProcessWindow`: the slice of the registry the Processes view holds, paged in its order.
 
 A registry can retain a million processes; a DataTable of a million rows takes minutes to
 build and hundreds of megabytes to hold. So the view holds a window of at most `WINDOW`
-rows matching its query, read with keyset pages (`after_id`/`before_id`), and slides it
-when the cursor reaches an edge. The change feed updates rows inside the window's id range
-at once; a once-a-second re-read of the window itself catches what the feed cannot say
-(lease renewals, grants, pruned rows).
+rows matching its query, read with keyset pages (`after_id`/`before_id`, with the sort key
+of the row a page continues from), and slides it when the cursor reaches an edge. Rows are
+held in the query's order: the process id, or (sort key, process id) for the sorted orders,
+each row's position computed from the row as the registry computes it (`sort_key`), so a
+row the change feed moves (an update moves it in "updated" order) moves in the window too.
+The change feed updates rows inside the window's range at once; a once-a-second re-read of
+the window itself catches what the feed cannot say (lease renewals, grants, pruned rows).
 
 No Textual here: the window is plain state over the facade, tested without an app.
 """
@@ -14,16 +17,58 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from lashtui.admin import Processes, originated_by_scope
-from lashtui.model import ObservedProcess, ProcessPageQuery, process_state
+from lashtui.errors import InvalidRequest
+from lashtui.model import (
+    NEWEST_FIRST,
+    ObservedProcess,
+    ProcessPageQuery,
+    process_state,
+    sort_key,
+)
 
 WINDOW = 300  # the most rows held at once: a few screens either side of the cursor
 STEP = 100  # rows read when the cursor reaches an edge of the window
-# Sorts after every process id (ids are UTF-8 text compared bytewise, and no valid UTF-8
-# starts above U+10FFFF's lead byte), so "the page before LAST" is the last page.
-LAST = "\U0010ffff" * 4
+
+
+@functools.total_ordering
+class _Reversed:
+    """A position that sorts the other way round, so one ascending list (and `bisect`)
+    serves descending orders too."""
+
+    __slots__ = ("key",)
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Reversed) and self.key == other.key
+
+    def __lt__(self, other: _Reversed) -> bool:
+        return bool(other.key < self.key)
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+
+def position(query: ProcessPageQuery) -> Callable[[ObservedProcess], Any]:
+    """Where a row sits in `query`'s order, as a value that sorts ascending."""
+    order = query.order
+    reverse = query.descending != (order in NEWEST_FIRST)
+
+    def key(process: ObservedProcess) -> Any:
+        if order == "id":
+            value: Any = process.process_id
+        else:
+            found = sort_key(order, process)
+            value = (process.label if found is None else found, process.process_id)
+        return _Reversed(value) if reverse else value
+
+    return key
 
 
 def matches(query: ProcessPageQuery, process: ObservedProcess) -> bool | None:
@@ -45,16 +90,31 @@ def matches(query: ProcessPageQuery, process: ObservedProcess) -> bool | None:
 
 
 class ProcessWindow:
-    """Rows matching `query`, in id order; `at_start`/`at_end` say whether the window
+    """Rows matching `query`, in its order; `at_start`/`at_end` say whether the window
     reaches the first/last matching row (so a new row beyond its edge belongs in it)."""
 
     def __init__(self, processes: Processes, query: ProcessPageQuery | None = None) -> None:
         self.processes = processes
-        self.query = query or ProcessPageQuery()
+        self._query = query or ProcessPageQuery()
+        self.position = position(self._query)
         self.rows: dict[str, ObservedProcess] = {}
-        self.ids: list[str] = []  # sorted keys of `rows`
+        self.ids: list[str] = []  # the keys of `rows`, in the query's order
+        self.positions: list[Any] = []  # `position` of each of `ids`, ascending
         self.at_start = True
         self.at_end = True
+        self.split = 0  # rows the last `load` read before its anchor
+
+    @property
+    def query(self) -> ProcessPageQuery:
+        return self._query
+
+    @query.setter
+    def query(self, query: ProcessPageQuery) -> None:
+        """A new query; the rows held are put in its order (an order change keeps them
+        until the reload around the selection replaces them)."""
+        self._query = query
+        self.position = position(query)
+        self._replace(list(self.rows.values()), self.at_start, self.at_end)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -65,39 +125,68 @@ class ProcessWindow:
     # --- reading pages
 
     async def _page(
-        self, limit: int, *, after: str | None = None, before: str | None = None
+        self,
+        limit: int,
+        *,
+        after: ObservedProcess | None = None,
+        before: ObservedProcess | str | None = None,
+        query: ProcessPageQuery | None = None,
     ) -> list[ObservedProcess]:
-        page = self.query.model_copy(
-            update={"after_id": after, "before_id": before, "limit": limit}
-        )
+        page = (query or self.query).model_copy(update={"limit": limit})
+        if isinstance(before, str):  # an id the window does not hold: the registry's key
+            page = page.model_copy(update={"before_id": before, "after_id": None})
+        elif before is not None:
+            page = page.before(before)
+        else:
+            page = page.after(after)
         return await self.processes.page(page)
 
     def _replace(self, rows: Iterable[ObservedProcess], at_start: bool, at_end: bool) -> None:
         self.rows = {p.process_id: p for p in rows}
-        self.ids = sorted(self.rows)
+        placed = sorted((self.position(p), p.process_id) for p in self.rows.values())
+        self.positions = [place for place, _ in placed]
+        self.ids = [pid for _, pid in placed]
         self.at_start, self.at_end = at_start, at_end
 
     async def load(self, query: ProcessPageQuery, anchor: str | None = None) -> None:
-        """Show `query`'s rows around `anchor` (a process id, present or not): half a window
+        """Show `query`'s rows around `anchor` (a process id, present or not; in a sorted
+        order the row itself, held by the window or else read for its key): half a window
         before it, the rest from it on. No anchor means the first page."""
+        held = self.rows.get(anchor) if anchor is not None else None
         self.query = query
         if anchor is None:
             rows = await self._page(WINDOW // 2)
             self._replace(rows, True, len(rows) < WINDOW // 2)
             return
-        before = await self._page(WINDOW // 2, before=anchor)
-        rest = await self._page(WINDOW // 2, after=before[-1].process_id if before else None)
+        try:
+            before = await self._page(WINDOW // 2, before=held or anchor)
+        except InvalidRequest:  # a sorted order, and the anchor is gone: from the start
+            await self.load(query)
+            return
+        rest = await self._page(WINDOW // 2, after=before[-1] if before else None)
         self._replace([*before, *rest], len(before) < WINDOW // 2, len(rest) < WINDOW // 2)
+        self.split = len(before)
+
+    def nearest(self, anchor: str) -> str | None:
+        """The row to select for `anchor` after a load: itself, else the row after where
+        it would sit (in id order; in a sorted order, the first row after the rows before)."""
+        if anchor in self.rows or not self.ids:
+            return anchor if anchor in self.rows else None
+        if self.query.order != "id" or self.query.descending:
+            return self.ids[min(len(self.ids) - 1, self.split)]
+        return self.ids[min(bisect.bisect_left(self.ids, anchor), len(self.ids) - 1)]
 
     async def load_last(self) -> None:
-        rows = await self._page(WINDOW // 2, before=LAST)
+        """The last page: the first page of the reversed order, turned round."""
+        flipped = self.query.model_copy(update={"descending": not self.query.descending})
+        rows = await self._page(WINDOW // 2, query=flipped)
         self._replace(rows, len(rows) < WINDOW // 2, True)
 
     async def extend_down(self) -> bool:
         """Read the next page past the last row; False when there is nothing more."""
         if self.at_end:
             return False
-        rows = await self._page(STEP, after=self.ids[-1] if self.ids else None)
+        rows = await self._page(STEP, after=self.rows[self.ids[-1]] if self.ids else None)
         self._merge(rows)
         self.at_end = len(rows) < STEP
         self._trim(keep_end=True)
@@ -106,27 +195,31 @@ class ProcessWindow:
     async def extend_up(self) -> bool:
         if self.at_start:
             return False
-        rows = await self._page(STEP, before=self.ids[0] if self.ids else LAST)
+        if not self.ids:
+            await self.load_last()
+            return bool(self.ids)
+        rows = await self._page(STEP, before=self.rows[self.ids[0]])
         self._merge(rows)
         self.at_start = len(rows) < STEP
         self._trim(keep_end=False)
         return bool(rows)
 
     async def reread(self) -> None:
-        """Read the window's id range again: lease facts, grants and pruned rows change
+        """Read the window's range again: lease facts, grants and pruned rows change
         without a change-feed entry, so this is how the window learns of them."""
         if not self.ids:
             await self.load(self.query)
             return
         first = None
         if not self.at_start:
-            previous = await self._page(1, before=self.ids[0])
-            first = previous[0].process_id if previous else None
+            previous = await self._page(1, before=self.rows[self.ids[0]])
+            first = previous[0] if previous else None
         limit = len(self.ids) + (STEP if self.at_end else 0)
         rows = await self._page(max(limit, 1), after=first)
         await asyncio.sleep(0)  # building the rows and comparing them: a turn between
         if not self.at_end:  # keep the range: rows past the old last row are not ours yet
-            rows = [p for p in rows if p.process_id <= self.ids[-1]]
+            last = self.positions[-1]
+            rows = [p for p in rows if not last < self.position(p)]
         # Keep the rows already held where nothing changed, and let the fresh copies go at
         # once: replacing all of them every second kept ~15k objects alive just long
         # enough to reach the collector's oldest generation, whose full passes then ran
@@ -138,11 +231,12 @@ class ProcessWindow:
 
     # --- following the change feed
 
-    def in_range(self, process_id: str) -> bool:
+    def in_range(self, process: ObservedProcess) -> bool:
         if not self.ids:
             return self.at_start and self.at_end
-        after_first = self.at_start or process_id >= self.ids[0]
-        before_last = self.at_end or process_id <= self.ids[-1]
+        place = self.position(process)
+        after_first = self.at_start or not place < self.positions[0]
+        before_last = self.at_end or not self.positions[-1] < place
         return after_first and before_last
 
     def apply(self, changed: Iterable[ObservedProcess]) -> bool:
@@ -154,7 +248,7 @@ class ProcessWindow:
             belongs = matches(self.query, process)
             if belongs is None:
                 belongs = pid in self.rows
-            if belongs and self.in_range(pid):
+            if belongs and self.in_range(process):
                 self._put(process)
                 touched = True
             elif pid in self.rows:
@@ -168,19 +262,23 @@ class ProcessWindow:
         """Newer facts for rows in the window (e.g. after an action)."""
         for pid, process in observed.items():
             if pid in self.rows:
-                self.rows[pid] = process
+                self._put(process)
 
     # --- bookkeeping
 
     def _put(self, process: ObservedProcess) -> None:
         pid = process.process_id
-        if pid not in self.rows:
-            bisect.insort(self.ids, pid)
+        if pid in self.rows:
+            self._remove(pid)  # its position may have moved (e.g. a newer `updated`)
+        place = self.position(process)
+        index = bisect.bisect_left(self.positions, place)
+        self.positions.insert(index, place)
+        self.ids.insert(index, pid)
         self.rows[pid] = process
 
     def _remove(self, pid: str) -> None:
-        del self.rows[pid]
-        self.ids.pop(bisect.bisect_left(self.ids, pid))
+        index = bisect.bisect_left(self.positions, self.position(self.rows.pop(pid)))
+        del self.positions[index], self.ids[index]
 
     def _merge(self, rows: Iterable[ObservedProcess]) -> None:
         for process in rows:
@@ -195,8 +293,8 @@ class ProcessWindow:
         for pid in dropped:
             del self.rows[pid]
         if keep_end:
-            self.ids = self.ids[excess:]
+            self.ids, self.positions = self.ids[excess:], self.positions[excess:]
             self.at_start = False
         else:
-            self.ids = self.ids[:-excess]
+            self.ids, self.positions = self.ids[:-excess], self.positions[:-excess]
             self.at_end = False

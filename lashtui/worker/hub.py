@@ -83,6 +83,7 @@ _TICKS: dict[str, Callable[[tuple[Any, ...]], str]] = {
     "clear_process_wait": _pid_first_arg,
     "ack_wake": _pid_first_arg,
     "end_undecodable_process": _pid_first_arg,
+    "rerun_process": lambda args: str(args[1]),  # the new row; the old one is not written
 }
 
 

@@ -29,10 +29,16 @@ def default_owner(owner_id: str | None = None) -> LeaseOwnerIdentity:
     )
 
 
+RECOVERY = ":recovery:"
+# What an attempt identity adds to the worker's owner id (`:recovery:` and 32 hex digits),
+# which the id limit must leave room for (lashtui.model.limit).
+RECOVERY_SUFFIX_CHARS = len(RECOVERY) + 32
+
+
 def attempt_identity(owner: LeaseOwnerIdentity) -> LeaseOwnerIdentity:
     # Random hex rather than UUID objects: one per claim, so it shows in P1.
     return LeaseOwnerIdentity(
-        owner_id=f"{owner.owner_id}:recovery:{os.urandom(16).hex()}",
+        owner_id=f"{owner.owner_id}{RECOVERY}{os.urandom(16).hex()}",
         incarnation_id=os.urandom(16).hex(),
         liveness=owner.liveness,
     )

@@ -31,7 +31,7 @@ from lashtui.worker.awaiter import ProcessAwaiter
 from lashtui.worker.drain import DrainReport, drain_owner_bound_work
 from lashtui.worker.engine import EngineRegistry, SessionTurnRunner, ToolRegistry
 from lashtui.worker.hub import ChangeHub, notifying
-from lashtui.worker.identity import default_owner
+from lashtui.worker.identity import RECOVERY_SUFFIX_CHARS, default_owner
 from lashtui.worker.runtime import Verdict, WorkerRuntime, WorkerStats, log
 from lashtui.worker.steps import steps_engine
 from lashtui.worker.sweep import recover
@@ -53,6 +53,9 @@ class ProcessWorker:
         hub: ChangeHub | None = None,
         session_runner: SessionTurnRunner | None = None,
     ) -> None:
+        owner = owner or default_owner()
+        # Refused here, not at its first claim: every claim it makes would be refused.
+        owner.check_limits(reserve=RECOVERY_SUFFIX_CHARS)
         self.hub = hub or ChangeHub()
         self.registry = notifying(registry, self.hub)
         self.awaiter = ProcessAwaiter(self.registry, self.hub)
@@ -65,7 +68,7 @@ class ProcessWorker:
             awaiter=self.awaiter,
             clock=clock or SystemClock(),
             timings=timings or LeaseTimings(),
-            owner=owner or default_owner(),
+            owner=owner,
             engines=self.engines,
             tools=self.tools,
             session_runner=session_runner,

@@ -150,6 +150,7 @@ def test_cancel_abandon_transfer_prune(db: Path) -> None:
         ),
         (("ls", "--status", "bogus"), ("got `bogus`",)),
         (("ls", "--granted-to", "alice"), ("got `alice`",)),
+        (("ls", "--sort", "size"), ("unknown process order `size`", "`label`", "`lease_expiry`")),
         (("prune", "--older-than", "3 weeks"), ("got `3 weeks`",)),
         (("start", "x", "--engine", "steps", "--disposition", "sometimes"), ("got `sometimes`",)),
     ],
@@ -292,6 +293,13 @@ def read_pages(db: Path, limit: int, *args: str) -> list[list[str]]:
         (("--granted-to", "session:a", "--status", "any"), range(0, MANY, 2)),
         (("--originated-by", "session:o", "--not-waiting"), [5, 10, 20]),
         (("--status", "any", "--waiting"), []),
+        # sorted: running ('running' > 'completed') first, ids descending within each status
+        (
+            ("--status", "any", "--sort", "status", "--desc"),
+            [n for n in reversed(range(MANY)) if n % 3]
+            + [n for n in reversed(range(MANY)) if n % 3 == 0],
+        ),
+        (("--granted-to", "session:a", "--sort", "age", "--desc"), [2, 4, 8, 10, 14, 16, 20, 22]),
     ],
 )
 def test_ls_pages_through_every_matching_row_exactly_once(

@@ -70,17 +70,18 @@ def test_argv_that_is_not_utf8_is_one_sentence(db: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "sentence"),
     [
-        ((b"show", b"a\xff"), "ID is not valid UTF-8 (byte 0xff at character 1)"),
+        ((b"abandon", b"a\xff"), "ID is not valid UTF-8 (byte 0xff at character 1)"),
         ((b"cancel", b"job", b"--reason", b"\xe9t\xe9"), "--reason is not valid UTF-8 (byte 0xe9"),
         ((b"transfer", b"--from", b"session:a", b"--to", b"session:\xff", b"job"), "--to is not"),
     ],
-    ids=["show", "cancel", "transfer"],
+    ids=["abandon", "cancel", "transfer"],
 )
 def test_any_argument_that_is_not_utf8_is_one_sentence(
     db: Path, args: tuple[bytes, ...], sentence: str
 ) -> None:
     """Not JSON, but the same bytes: before, `show` with one was a UnicodeEncodeError
-    traceback from the database driver."""
+    traceback from the database driver. (`show`, `events` and `end-undecodable` take such
+    an ID as the bytes of an id another program stored: tests/cli/test_cli_raw_id.py.)"""
     before = digest(db)
     one_line_error(run(*args, db=db), sentence)
     assert digest(db) == before

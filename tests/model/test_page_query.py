@@ -10,6 +10,7 @@ import pytest
 
 from lashtui.errors import InvalidRequest
 from lashtui.model import (
+    NO_LEASE,
     AbandonRequest,
     ObservedProcess,
     ProcessCensus,
@@ -187,3 +188,52 @@ def test_only_owner_bound_rows_can_be_silent_not_dead() -> None:
         first_started=STARTED, abandon_request=AbandonRequest(requested_by="op", requested_at_ms=0)
     )
     assert silent_not_dead(ObservedProcess.from_record(requested, None), NOW)
+
+
+# --- orders and their cursors
+
+
+def test_an_unknown_order_is_one_sentence_listing_the_orders() -> None:
+    with pytest.raises(InvalidRequest) as refused:
+        ProcessPageQuery.model_validate({"order": "size"})
+    assert str(refused.value) == (
+        "unknown process order `size`; the orders are `id`, `status`, `label`, `age`, "
+        "`updated`, `lease_expiry`"
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"order": "age", "after_id": "p", "after_key": "old"}, "cannot be `'old'`"),
+        ({"order": "label", "before_id": "p", "before_key": 3}, "cannot be `3`"),
+        ({"order": "id", "after_id": "p", "after_key": "p"}, "in `id` order cannot be"),
+        ({"order": "age", "after_key": 3}, "`after_key` needs its `after_id`"),
+        ({"order": "age", "after_id": "p", "after_key": True}, "cannot be `True`"),
+    ],
+)
+def test_a_sort_key_must_fit_its_order(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(InvalidRequest, match=re.escape(message)):
+        ProcessPageQuery.model_validate(fields)
+
+
+def test_the_cursor_of_a_held_row_is_its_key_as_the_registry_computes_it() -> None:
+    row = record("p-1", created_at_ms=5, updated_at_ms=9)
+    observed = ObservedProcess.from_record(row, lease(77))
+    free = ObservedProcess.from_record(row, None)
+    expected = {
+        "id": None,
+        "status": "running",
+        "label": row.identity.label or row.identity.kind,
+        "age": 5,
+        "updated": 9,
+        "lease_expiry": 77,
+    }
+    for order, key in expected.items():
+        query = ProcessPageQuery.model_validate({"order": order}).after(observed)
+        assert (query.after_id, query.after_key) == ("p-1", key)
+        back = query.before(observed)
+        assert (back.before_id, back.before_key, back.after_id) == ("p-1", key, None)
+    query = ProcessPageQuery(order="lease_expiry").after(free)
+    assert query.after_key == NO_LEASE
+    assert ProcessPageQuery(order="age").after(None).cursor is None

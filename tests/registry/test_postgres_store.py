@@ -38,6 +38,7 @@ async def test_a_new_schema_gets_lashs_tables_and_the_version(postgres_schema: s
         await registry.register_process(ext("p"))
     tables = _tables(postgres_schema)
     assert set(tables) == {
+        "lashtui_operator_actions",  # lashtui's audit trail (lashtui.model.audit)
         "process_registry_meta",
         "processes",
         "process_change_clock",

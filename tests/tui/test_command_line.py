@@ -7,7 +7,7 @@ import pytest
 
 from lashtui.errors import InvalidRequest
 from lashtui.model import SessionScope
-from lashtui.tui.command_line import parse
+from lashtui.tui.command_line import Command, parse
 
 
 def test_lenses_take_a_scope_with_or_without_the_session_prefix() -> None:
@@ -35,6 +35,9 @@ def test_values_arrive_whole() -> None:
     assert parse("prune 7d").age_ms == 7 * 86_400_000
     assert parse("export /tmp/out.jsonl").text == "/tmp/out.jsonl"
     assert parse("mark all").text == "all"
+    assert parse("sort label desc") == Command("sort", text="label", descending=True)
+    assert parse("sort lease_expiry") == Command("sort", text="lease_expiry")
+    assert parse("sort age ASC") == Command("sort", text="age")
 
 
 @pytest.mark.parametrize(
@@ -67,6 +70,13 @@ def test_values_arrive_whole() -> None:
             "a duration is a number with a unit (ms, s, m, h, d) such as `30m` or `1h`, got `soon`",
         ),
         ('filter "open', 'cannot read `filter "open`: No closing quotation'),
+        (
+            "sort size",
+            "unknown process order `size`; the orders are `id`, `status`, `label`, `age`, "
+            "`updated`, `lease_expiry`",
+        ),
+        ("sort label down", "a sort direction is `asc` or `desc`, got `down`"),
+        ("sort label desc now", "`sort` takes a column and `asc` or `desc`, got `label desc now`"),
     ],
 )
 def test_bad_input_is_one_sentence_naming_the_value(line: str, message: str) -> None:

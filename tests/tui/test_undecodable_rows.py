@@ -24,7 +24,7 @@ from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.modals import EndUndecodableScreen
 from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.tui.widgets.process_table import ProcessTable
-from tests.raw import raw_connection
+from tests.raw import raw_connection, rows_keyed, store_id_as_bytes
 from tests.tui.test_actions import select, toasts
 from tests.tui.test_processes_view import MINUTE_S, loaded, until, wait_steps
 
@@ -229,3 +229,39 @@ async def test_read_only_offers_no_way_to_end_it(spoiled: tuple[str, ProcessRegi
         assert app.screen is detail and toasts(app) == []
         observed = await Processes(registry).get("b-deep")
         assert observed is not None and observed.undecodable is not None
+
+
+async def test_e_ends_a_row_whose_id_is_not_utf8_and_prune_removes_it(tmp_path: Path) -> None:
+    """Another program stored the id as bytes that are not UTF-8 (raw sqlite3): the table
+    lists it with the byte escaped, E ends it by that id, and prune removes it."""
+    db = str(tmp_path / "r.db")
+    async with open_registry(db) as registry:
+        for pid in ("a-good", "raw"):
+            await registry.start_process(wait_steps(pid))
+    store_id_as_bytes(db, "raw", b"r\xffw")
+    raw_id = "r\udcffw"
+    async with open_registry(db) as registry:
+        app = acting(registry)
+        async with app.run_test(size=(160, 24)) as pilot:
+            await loaded(pilot)
+            table = await select(pilot, raw_id)
+            assert str(table.get_cell(raw_id, "label")).startswith("undecodable: ")
+            await until(pilot, lambda: footer(app).get("End undecodable") is True)
+            await end_with(pilot, "bad bytes")
+            await until(pilot, lambda: bool(toasts(app)))
+            assert toasts(app) == ["r\\udcffw: ended: now failed"]
+            await until(pilot, lambda: table.processes[raw_id].lifecycle.value == "failed")
+            assert footer(app)["Cancel"] is False
+            await pilot.press("Y")  # its JSON, the byte as an escape (no lone surrogate)
+            await until(pilot, lambda: "copied r\\udcffw as JSON" in toasts(app))
+            assert json.loads(app.clipboard)["process_id"] == raw_id
+            detail = await detail_of(pilot, raw_id)  # its detail reads by the raw id too
+            timeline = detail.query_one("#timeline", DataTable)
+            await until(pilot, lambda: timeline.row_count == 1)
+            assert "ended by operator:dana: bad bytes" in str(timeline.get_row_at(0)[-1])
+            assert "r\\udcffw" in summary(detail)
+        processes = Processes(registry)
+        report = await processes.prune(253_402_300_799_999)
+        assert report.pruned_processes == 1
+        assert [p.process_id for p in await processes.list()] == ["a-good"]
+    assert set(rows_keyed(db, b"r\xffw").values()) == {0}

@@ -106,3 +106,41 @@ async def test_counts_follow_the_feed_exactly_like_a_fresh_census(
     counts.apply(changed)
     assert counts.counts() == (await processes.census()).counts()
     assert counts.total() == ROWS + 2
+
+
+async def test_a_sorted_window_pages_and_follows_the_feed_in_its_order(
+    processes: Processes,
+) -> None:
+    """In "updated" order (the most recently updated first) a row the feed says was just
+    updated moves to the top of a window that starts at the top, and leaves one that does
+    not; paging down and back up reads the registry's order, ties by id."""
+    window = ProcessWindow(processes)
+    query = ProcessPageQuery(order="updated")
+    await window.load(query)
+    rows = await processes.page(query.model_copy(update={"limit": ROWS}))
+    everything = [p.process_id for p in rows]
+    assert everything == sorted(everything, reverse=True)  # one update time: ids descending
+    assert window.ids == everything[: WINDOW // 2]
+    while await window.extend_down():
+        start = everything.index(window.ids[0])
+        assert window.ids == everything[start : start + len(window)]
+    assert window.ids[-1] == everything[-1]
+    assert await window.extend_up()
+    start = everything.index(window.ids[0])
+    assert window.ids == everything[start : start + len(window)]
+
+    clock = processes.clock
+    assert isinstance(clock, ManualClock)
+    registry = processes.registry
+    await window.load(query)  # the top: the newest updates belong in it
+    clock.advance(1_000)
+    await registry.complete_process(pid(10), SuccessOutput(value=None))  # far below
+    assert window.apply((await processes.observe([pid(10)])).values())
+    assert window.ids[0] == pid(10)
+    assert window.ids[1:] == everything[: WINDOW // 2]
+    await window.load(query, anchor=everything[500])  # the middle: not the top
+    assert not window.at_start and everything[500] in window.rows
+    clock.advance(1_000)
+    await registry.complete_process(everything[500], SuccessOutput(value=None))
+    assert window.apply((await processes.observe([everything[500]])).values())
+    assert everything[500] not in window.rows  # it moved above the window's range

@@ -16,6 +16,14 @@ starts, so a reader that has seen sequence N has seen every save up to N. Reads 
 blocked (MVCC); a read that spans statements runs in one REPEATABLE READ snapshot. The same
 update counts commits (`data_version`) and queues a NOTIFY carrying the handle's id, which
 PostgreSQL delivers to listeners when, and only if, the transaction commits.
+
+A statement that reads record JSON with the plain `::jsonb` cast fails, and aborts its
+transaction, when one row's text is not what jsonb reads (sql/dialect.py). The runner then
+rolls the transaction back and runs it again, whole, in a tolerant form: nothing of the
+first attempt was committed, and a transaction function is a plain function over its
+connection, so running it twice is running it once. The handle keeps the tolerant form for
+`TOLERANT_S` before it tries the plain cast again: the row is seldom gone sooner, and a
+failed attempt costs up to a whole statement.
 """
 
 from __future__ import annotations
@@ -23,6 +31,8 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import shlex
+import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterator
@@ -37,9 +47,23 @@ from pydantic import ValidationError
 
 from lashtui.errors import InvalidRequest, LashError, NotARegistry, StoreError, UnsupportedSchema
 from lashtui.registry.display import redacted
-from lashtui.registry.postgres.schema import DDL, SCHEMA_VERSION, unsupported_schema_message
-from lashtui.registry.sql.dialect import POSTGRES, Cursor, Tx
-from lashtui.registry.sql.row import RecordCache, decode_error
+from lashtui.registry.postgres.schema import (
+    DDL,
+    SCHEMA_VERSION,
+    TRY_JSONB_DDL,
+    unsupported_schema_message,
+)
+from lashtui.registry.sql.dialect import (
+    JSONB_CAST,
+    POSTGRES,
+    POSTGRES_TRY,
+    POSTGRES_VALID,
+    TRY_JSONB,
+    Cursor,
+    Dialect,
+    Tx,
+)
+from lashtui.registry.sql.row import RecordCache, decode_error, unstorable_parameter
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -50,6 +74,22 @@ CONNECT_TIMEOUT_S = 10.0
 POOL_SIZE = 4
 
 _WRITE, _READ, _POINT = "write", "read", "point"
+
+# How long a handle that met a row the plain jsonb cast refuses keeps the tolerant form.
+TOLERANT_S = 60.0
+# What the plain cast raises for text jsonb refuses (measured on 15): class 22, data
+# exception (22P02 not JSON or a lone surrogate escaped, 22P05 a `\u0000` escape, 22003 a
+# number past numeric's range), and 54001 for nesting past the server's stack.
+_JSONB_REFUSALS = (psycopg.DataError, pg_errors.StatementTooComplex)
+
+
+class JsonbRefused(Exception):
+    """A statement in the plain jsonb form failed, perhaps on a row's text: the runner
+    runs its transaction again in a tolerant form (see the module docstring)."""
+
+    def __init__(self, error: psycopg.Error) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 @functools.lru_cache(maxsize=512)
@@ -62,13 +102,13 @@ class PgTx(RecordCache):
     """A psycopg connection as the transaction functions see it (`Tx`), with the record
     cache: one per pooled connection, living as long as it does."""
 
-    dialect = POSTGRES
-
     def __init__(self, pg: psycopg.Connection[Any] | None = None) -> None:
         super().__init__()
         # Bound for one transaction at a time (see `bound`), so that the runner's map from
         # connection to cache does not keep a closed connection alive.
         self._pg = pg
+        # The form the statements read record JSON in: set by the runner per transaction.
+        self.dialect: Dialect = POSTGRES
 
     @contextmanager
     def bound(self, pg: psycopg.Connection[Any]) -> Iterator[PgTx]:
@@ -79,10 +119,23 @@ class PgTx(RecordCache):
             self._pg = None
 
     def execute(self, sql: str, parameters: Any = None, /) -> Cursor:
+        if self.dialect.jsonb != JSONB_CAST or "::jsonb" not in sql:
+            return self._execute(sql, parameters)
+        try:
+            return self._execute(sql, parameters)
+        except _JSONB_REFUSALS as error:
+            raise JsonbRefused(error) from error
+
+    def _execute(self, sql: str, parameters: Any) -> Cursor:
         assert self._pg is not None, "a PgTx is used inside a transaction only"
         if not parameters:
             return self._pg.execute(sql)
-        return self._pg.execute(_translated(sql), parameters)
+        try:
+            return self._pg.execute(_translated(sql), parameters)
+        except UnicodeEncodeError as error:
+            # PostgreSQL text is UTF-8: a lone surrogate (argv bytes that are not UTF-8)
+            # names nothing stored here, so it is one sentence, not a traceback.
+            raise unstorable_parameter(error) from None
 
 
 def notify_channel(schema: str) -> str:
@@ -132,6 +185,10 @@ class PostgresConnection:
             weakref.WeakKeyDictionary()
         )
         self._closed = False
+        # The jsonb form after a refusal, and until when it holds (see the module docstring).
+        self._tolerant: tuple[Dialect, float] = (POSTGRES, 0.0)
+        # A row a read-only handle found jsonb refuses, to name it again cheaply.
+        self._refused_id: str | None = None
 
     def _configure(self, pg: psycopg.Connection[Any]) -> None:
         pg.execute(f"SET lock_timeout = {int(self.lock_timeout_ms)}")
@@ -221,8 +278,46 @@ class PostgresConnection:
         cache = self._txs.get(pg)
         if cache is None:
             cache = self._txs[pg] = PgTx()
+        form, until = self._tolerant
         with cache.bound(pg) as tx:
+            tx.dialect = form if time.monotonic() < until else POSTGRES
+            try:
+                return self._run(pg, tx, kind, fn, args, kwargs)
+            except JsonbRefused as refused:  # (rolled back by `_run`)
+                tx.dialect = self._tolerate(pg, refused.error)
             return self._run(pg, tx, kind, fn, args, kwargs)
+
+    def _tolerate(self, pg: psycopg.Connection[Any], error: psycopg.Error) -> Dialect:
+        """The tolerant jsonb form, kept for `TOLERANT_S`: the registry's try-cast function,
+        else `pg_input_is_valid` on 16+; without either, the refusal in one sentence."""
+        has_function = pg.execute(
+            "SELECT to_regprocedure(%s) IS NOT NULL", (f"{TRY_JSONB}(text)",)
+        ).fetchone()
+        if has_function and has_function[0]:
+            form = POSTGRES_TRY
+        elif pg.info.server_version >= 160000:
+            form = POSTGRES_VALID
+        else:
+            raise self._refusal(pg, error) from None
+        self._tolerant = (form, time.monotonic() + TOLERANT_S)
+        return form
+
+    def _refusal(self, pg: psycopg.Connection[Any], error: psycopg.Error) -> Exception:
+        """Why a read failed on a server without a tolerant form, to raise: the row (the one
+        found before, while it is still refused, else the first a scan finds) and what to
+        do about it; the statement's own error if no row is refused now."""
+        found = self._refused_id
+        if found is None or _jsonb_reads(pg, found):
+            found = self._refused_id = _refused_row(pg)
+        if found is None:
+            return error
+        shown = found if len(found) <= 200 else f"{found[:200]}..."
+        return StoreError(
+            f"process registry `{self.display}` holds a row PostgreSQL cannot read as JSON "
+            f"(process {shlex.quote(shown)}: {first_line(error)}); open the registry writable "
+            "once (`lashtui dash` or `lashtui worker` does) to add the function that reads "
+            "around it"
+        )
 
     def _run(
         self,
@@ -279,6 +374,8 @@ class PostgresConnection:
                 found = int(version[0]) if version else 0
                 if found != SCHEMA_VERSION:
                     raise UnsupportedSchema(unsupported_schema_message(found))
+                if not self.read_only:
+                    _add_try_jsonb(pg, schema)
             elif tables:
                 raise NotARegistry(
                     f"not a lash process registry: {self.display} (schema `{schema}` holds "
@@ -338,6 +435,61 @@ class PostgresConnection:
 
 
 _READ_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+
+def _add_try_jsonb(pg: psycopg.Connection[Any], schema: str) -> None:
+    """The try-cast function, in a registry made before it existed (see schema.py). A role
+    that may write rows but not create functions still opens the registry: its reads then
+    fail over as a read-only handle's do."""
+    exists = pg.execute(
+        "SELECT to_regprocedure(quote_ident(%s) || %s) IS NOT NULL",
+        (schema, f".{TRY_JSONB}(text)"),
+    ).fetchone()
+    if exists and exists[0]:
+        return
+    pg.execute("SAVEPOINT lashtui_try_jsonb")
+    try:
+        pg.execute(TRY_JSONB_DDL)
+    except pg_errors.InsufficientPrivilege:
+        pg.execute("ROLLBACK TO SAVEPOINT lashtui_try_jsonb")
+    pg.execute("RELEASE SAVEPOINT lashtui_try_jsonb")
+
+
+def _jsonb_reads(pg: psycopg.Connection[Any], process_id: str) -> bool:
+    """Whether the plain cast reads the row's record (a missing row reads)."""
+    try:
+        pg.execute("SELECT record_json::jsonb FROM processes WHERE process_id = %s", (process_id,))
+    except _JSONB_REFUSALS:
+        return False
+    return True
+
+
+# Without the function, a DO block can still catch the cast's failure row by row: it reads
+# only, so a read-only transaction runs it (the tests run it so). It stops at the first row
+# refused and names it in its error. Measured: 1,280 ms of backend CPU for 100,000 rows
+# none refused; paid once per failed read while no row is known, else one row's cast.
+_FIND_REFUSED = """DO $$
+DECLARE r record;
+BEGIN
+    FOR r IN SELECT process_id, record_json FROM processes LOOP
+        BEGIN
+            PERFORM r.record_json::jsonb;
+        EXCEPTION WHEN others THEN
+            RAISE EXCEPTION USING ERRCODE = 'LTJ01', MESSAGE = r.process_id;
+        END;
+    END LOOP;
+END $$"""
+
+
+def _refused_row(pg: psycopg.Connection[Any]) -> str | None:
+    """The id of a row whose record the plain jsonb cast refuses, or None if none is."""
+    try:
+        pg.execute(_FIND_REFUSED)
+    except psycopg.Error as error:
+        if error.sqlstate == "LTJ01" and error.diag.message_primary is not None:
+            return error.diag.message_primary
+        raise
+    return None
 
 
 def first_line(error: BaseException) -> str:

@@ -5,17 +5,42 @@ hold milliseconds or sequences are BIGINT, and every text column collates as "C"
 byte-wise as they do in SQLite and in Python (the dashboard's keyset pages and the lineage
 lens's id ranges rely on that order; a database's default collation could be anything).
 
+lashtui's additions are the SQLite store's too: the page indexes, the partial index of
+operator events, and the audit table `lashtui_operator_actions` (a schema made before it
+gets it with its first recorded action; lashtui/registry/sql/audit.py).
+
 SQLite keeps the version in the file header (`user_version`); here it is a one-row table,
 `process_registry_meta`, which also serves as the write lock (see connection.py) and counts
 commits for `data_version`. As in SQLite there are no migrations: a database stamped with
 another version is refused untouched.
+
+One addition is not lash's: `lashtui_try_jsonb`, the record JSON as jsonb or NULL where the
+cast fails, which the shared SQL falls back to when a row's text is not what jsonb reads
+(sql/dialect.py says why and when). Every writable open adds it if it is missing, in the
+same transaction and under the same advisory lock as the tables; a read-only open never
+does, and reads that need it then say so in one sentence.
 """
 
 from __future__ import annotations
 
+from lashtui.registry.sql.activity import TRANSITION_INDEX
+from lashtui.registry.sql.audit import OPERATOR_EVENTS_INDEX
+from lashtui.registry.sql.dialect import POSTGRES, POSTGRES_TRY, TRY_JSONB
+from lashtui.registry.sql.order import index_ddl
 from lashtui.registry.sql.version import SCHEMA_VERSION, unsupported_schema_message
 
-__all__ = ["DDL", "SCHEMA_VERSION", "unsupported_schema_message"]
+__all__ = ["DDL", "SCHEMA_VERSION", "TRY_JSONB_DDL", "unsupported_schema_message"]
+
+# PARALLEL UNSAFE because the exception block starts a subtransaction, which a parallel
+# worker cannot. WHEN OTHERS never catches a cancel (statement_timeout still stops it).
+# IMMUTABLE as the cast is, and STRICT: NULL in, NULL out, without a call.
+TRY_JSONB_DDL = f"""CREATE OR REPLACE FUNCTION {TRY_JSONB}(value text) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL UNSAFE AS $$
+    BEGIN
+        RETURN value::jsonb;
+    EXCEPTION WHEN others THEN
+        RETURN NULL;
+    END $$"""
 
 DDL: tuple[str, ...] = (
     """CREATE TABLE process_registry_meta (
@@ -37,6 +62,7 @@ DDL: tuple[str, ...] = (
     "CREATE INDEX processes_change_seq_idx ON processes(change_seq)",
     "CREATE INDEX processes_status_process_idx ON processes(status, process_id)",
     "CREATE INDEX processes_owner_scope_idx ON processes(owner_scope_id, process_id)",
+    "CREATE INDEX processes_created_idx ON processes(created_at_ms)",
     """CREATE TABLE process_change_clock (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
         current_seq BIGINT NOT NULL
@@ -55,6 +81,11 @@ DDL: tuple[str, ...] = (
     )""",
     """CREATE UNIQUE INDEX process_events_idempotency_idx
         ON process_events(process_id, idempotency_key) WHERE idempotency_key IS NOT NULL""",
+    # lashtui's audit trail (lashtui.registry.sql.audit): the operator events by time, a
+    # partial index that only cancel requests and re-run links enter; and its own table.
+    OPERATOR_EVENTS_INDEX,
+    POSTGRES.audit_table_ddl(),
+    f"CREATE INDEX process_events_transition_idx {TRANSITION_INDEX}",
     """CREATE TABLE process_wake_acks (
         process_id TEXT COLLATE "C" NOT NULL
             REFERENCES processes(process_id) ON DELETE CASCADE,
@@ -89,4 +120,9 @@ DDL: tuple[str, ...] = (
     )""",
     f"INSERT INTO process_registry_meta (singleton, schema_version, commits) "
     f"VALUES (1, {SCHEMA_VERSION}, 0)",
+    TRY_JSONB_DDL,
+    # lashtui's sorted pages (the Processes view's orders): see registry/sql/order.py. After
+    # the try-cast function, which the label's index reads the record through: an index on
+    # the plain cast would refuse the write of any row whose text jsonb refuses.
+    *index_ddl(POSTGRES_TRY),
 )

@@ -6,12 +6,42 @@ implementation of lash's semantics that both stores run, each inside its own tra
 and locking rules. They write SQLite's dialect with `?` placeholders; the PostgreSQL store's
 connection translates the placeholders, and every other difference is a fragment asked of
 `dialect(conn)`, so a statement reads the same for both stores but for the named part.
+
+PostgreSQL's record JSON. lash's layout keeps the record in a TEXT column, and the census,
+the pages' filters and the worklist read fields of it in SQL with `column::jsonb`. One row
+whose text jsonb refuses (not JSON, a lone surrogate escaped, a number past numeric's
+range, nesting past the server's stack) would fail every such statement, and PostgreSQL 15
+has no way to test text for jsonb without failing (`pg_input_is_valid` is 16+, and IS JSON
+too). So there are three forms, and a statement is written in one of them (`Dialect.jsonb`):
+
+- the plain cast (`POSTGRES`), the normal path: only a `\\u0000` escape, which older lashtui
+  builds and serde_json write for a NUL, is stepped around (a strpos, nearly free);
+- `lashtui_try_jsonb(column)` (`POSTGRES_TRY`): a PL/pgSQL function that returns NULL for
+  what the cast refuses. Its exception block opens a subtransaction per row, and makes it
+  PARALLEL UNSAFE. Writable opens add it (postgres/schema.py);
+- `pg_input_is_valid(column, 'jsonb')` (`POSTGRES_VALID`), on a server of 16 or later that
+  lacks the function (a registry only ever opened read-only by this build). The function
+  is preferred where it exists: nesting past the stack is a hard error, which
+  pg_input_is_valid does not catch. (Only 15 was at hand to measure and test.)
+
+A statement fails over from the first to a tolerant one: the store's connection rolls the
+transaction back and runs it again, whole, in the tolerant form, and keeps that form for a
+minute before it tries the plain cast again (postgres/connection.py), so only a registry
+that holds such a row pays. Measured on PostgreSQL 15, 100,000 running rows whose records
+are ~1.3 kB (the census reads every live row's `wait`), as the backend's CPU time (serial
+plans, median of 9; wall-clock on this shared 2-core machine swung 1-3 s either way): the
+census 1,120 ms plain, 1,180 ms with the function (+5%); the worklist, which reads two
+fields a row, 2,290 and 2,240 ms (no difference past the noise). The function adds a fixed
+~0.6 us a row, against ~11 us to parse such a record, so it weighs more on small records
+(a count over small ones measured +50%); and its PARALLEL UNSAFE keeps the plan serial,
+where the plain cast may use parallel workers. A registry with a refused row pays, once a
+minute per handle, for the plain attempt up to the row it fails on.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 
@@ -31,6 +61,12 @@ class Tx(Protocol):
     def execute(self, sql: str, parameters: Any = ..., /) -> Cursor: ...
 
 
+# PostgreSQL's three ways to read record JSON (see the module docstring).
+JSONB_CAST, JSONB_TRY, JSONB_VALID = "cast", "try", "valid"
+# The try-cast function writable opens add to a PostgreSQL registry (postgres/schema.py).
+TRY_JSONB = "lashtui_try_jsonb"
+
+
 @dataclass(frozen=True)
 class Dialect:
     """The SQL fragments that differ between the two stores."""
@@ -44,6 +80,9 @@ class Dialect:
     not_indexed: str
     # SQLite runs a CROSS JOIN in the order written (the grants as the outer loop).
     fixed_order_join: str
+    # How PostgreSQL reads a text column as jsonb (see `PostgreSQL's record JSON` below):
+    # the plain cast, the registry's try-cast function, or pg_input_is_valid (16+).
+    jsonb: str = JSONB_CAST
 
     def json_text(self, column: str, path: str) -> str:
         """The JSON value at dotted `path` as text (NULL when absent or JSON null).
@@ -54,20 +93,23 @@ class Dialect:
         Measured on 100,000 rows: +7% on a census, +16% on the worklist (SQLite caches the
         parse between json_valid and json_extract).
 
-        On PostgreSQL, NULL when the text holds a `\u0000` escape, which jsonb refuses (older
-        lashtui builds and serde_json both write one for a NUL in a string): a strpos before
-        the cast. PostgreSQL 15 has no general test (`pg_input_is_valid` is 16+), so there a
-        text that is not JSON at all, or escapes a lone surrogate, still fails the statement.
-        A NULL read here is no verdict: the worklist decodes such a row in Python
-        (`lease.work_items`)."""
+        On PostgreSQL, NULL too for a `\\u0000` escape (older lashtui builds and serde_json
+        write one for a NUL in a string), which jsonb refuses; in the tolerant forms, NULL for
+        any text jsonb refuses. The plain cast fails its statement on the others, and the
+        store's connection runs it again tolerant (see the module docstring). A NULL read
+        here is no verdict: the worklist decodes such a row in Python (`lease.work_items`)."""
         if self.name == "sqlite":
             return f"(CASE WHEN json_valid({column}) THEN json_extract({column}, '$.{path}') END)"
         keys = ",".join(path.split("."))
-        return f"(CASE WHEN {self._jsonb_safe(column)} THEN {column}::jsonb #>> '{{{keys}}}' END)"
+        return f"({self._jsonb(column)} #>> '{{{keys}}}')"
 
-    @staticmethod
-    def _jsonb_safe(column: str) -> str:
-        return f"strpos({column}, '\\u0000') = 0"
+    def _jsonb(self, column: str) -> str:
+        """`column` as jsonb, or NULL where the cast would fail (as `jsonb` says)."""
+        if self.jsonb == JSONB_TRY:
+            return f"{TRY_JSONB}({column})"
+        if self.jsonb == JSONB_VALID:
+            return f"(CASE WHEN pg_input_is_valid({column}, 'jsonb') THEN {column}::jsonb END)"
+        return f"(CASE WHEN strpos({column}, '\\u0000') = 0 THEN {column}::jsonb END)"
 
     def json_has(self, column: str, key: str) -> str:
         """Whether the top-level `key` is present in the JSON object (even as null)."""
@@ -76,14 +118,35 @@ class Dialect:
                 f"(CASE WHEN json_valid({column}) THEN json_type({column}, '$.{key}') END "
                 "IS NOT NULL)"
             )
-        safe = self._jsonb_safe(column)
-        return f"(CASE WHEN {safe} THEN jsonb_exists({column}::jsonb, '{key}') END IS TRUE)"
+        return f"(jsonb_exists({self._jsonb(column)}, '{key}') IS TRUE)"
 
     def contains(self, haystack: str) -> str:
         """Whether the text `haystack` contains the bound needle, literally."""
         if self.name == "sqlite":
             return f"instr({haystack}, ?) > 0"
         return f"strpos({haystack}, ?) > 0"
+
+    def audit_table_ddl(self) -> str:
+        """lashtui's table of operator actions (lashtui.model.audit): its row id grows with
+        each insert, so it orders the rows newest-first and is their keyset cursor."""
+        if self.name == "sqlite":
+            key, integer, text = "INTEGER PRIMARY KEY", "INTEGER", "TEXT"
+        else:
+            key = "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
+            integer, text = "BIGINT", 'TEXT COLLATE "C"'
+        return (
+            f"CREATE TABLE IF NOT EXISTS lashtui_operator_actions (id {key}, "
+            f"at_ms {integer} NOT NULL, operator {text}, action {text} NOT NULL, "
+            f"process_id {text}, outcome {text} NOT NULL, sentence TEXT NOT NULL, "
+            "detail_json TEXT)"
+        )
+
+    def table_exists(self) -> str:
+        """A statement giving one row when the table named by the bound value exists (in
+        the store's schema: PostgreSQL's search_path, SQLite's main database)."""
+        if self.name == "sqlite":
+            return "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        return "SELECT 1 WHERE to_regclass(?) IS NOT NULL"
 
     def insert_or_ignore(self, insert: str) -> str:
         """`insert` ("INTO table (...) VALUES (...)") that does nothing on a key conflict."""
@@ -98,6 +161,9 @@ SQLITE = Dialect(
 POSTGRES = Dialect(
     name="postgres", edits_json_in_place=False, not_indexed="", fixed_order_join="JOIN"
 )
+# The tolerant forms, for a statement the plain cast failed (see the module docstring).
+POSTGRES_TRY = replace(POSTGRES, jsonb=JSONB_TRY)
+POSTGRES_VALID = replace(POSTGRES, jsonb=JSONB_VALID)
 
 
 def dialect(conn: object) -> Dialect:

@@ -53,7 +53,7 @@ EVENT_COLUMNS = "event_json, process_id, sequence, event_type, occurred_at_ms"
 
 def _event_row(row: Row) -> ProcessEvent:
     try:
-        return _decode_event(row[0])
+        event = _decode_event(row[0])
     except DECODE_ERRORS as error:
         _, process_id, sequence, event_type, occurred_at_ms = row
         return ProcessEvent(
@@ -65,6 +65,10 @@ def _event_row(row: Row) -> ProcessEvent:
             occurred_at=SystemTime.from_ms(int(occurred_at_ms)),
             undecodable=undecodable_reason(error),
         )
+    if event.process_id != row[1] and isinstance(row[1], str):
+        # The row's key, as for records (row.py `keyed`): an id that is not UTF-8.
+        return event.model_copy(update={"process_id": row[1]})
+    return event
 
 
 @dataclass(frozen=True)
@@ -123,10 +127,11 @@ def _result(
 
 
 def _project_terminal(
-    conn: Tx, record: ProcessRecord, output: ProcessAwaitOutput, at_ms: int
+    conn: Tx, record: ProcessRecord, output: ProcessAwaitOutput, at_ms: int, key: str | None
 ) -> ProcessRecord:
     """The record made terminal (its wait cleared), saved."""
-    return save_changes(conn, record, at_ms, status=ProcessStatus.terminal(output), wait=None)
+    status = ProcessStatus.terminal(output)
+    return save_changes(conn, record, at_ms, key, status=status, wait=None)
 
 
 def append_to(
@@ -135,12 +140,15 @@ def append_to(
     request: ProcessEventAppendRequest,
     now: int,
     replay: Replay | None = None,
+    row_key: str | None = None,
 ) -> tuple[ProcessEvent, ProcessRecord]:
     """The event appended (or the identical one already stored under its replay key) and
-    the record after it."""
+    the record after it. `row_key` is the row's key when it is not the record's id (an id that
+    is not UTF-8: row.py `stored_id`); the event's JSON names the record's id."""
     pid = record.id
+    row_key = row_key or pid
     request.check_limits()  # (its size: `Replay.lookup`'s payload hash)
-    replay = replay or Replay.lookup(conn, pid, request)
+    replay = replay or Replay.lookup(conn, row_key, request)
     payload_hash = replay.payload_hash
     key = request.replay_key
     if key:
@@ -149,7 +157,7 @@ def append_to(
             terminal = stored.semantics.terminal
             if terminal is not None and not record.is_terminal():
                 record = _project_terminal(
-                    conn, record, terminal.await_output, stored.occurred_at_ms
+                    conn, record, terminal.await_output, stored.occurred_at_ms, row_key
                 )
             return stored, record
 
@@ -167,7 +175,7 @@ def append_to(
         raise InvalidRequest(f"invalid `{declared.name}` payload: {problem}")
 
     sequence = conn.execute(
-        "SELECT COALESCE(MAX(sequence), 0) + 1 FROM process_events WHERE process_id = ?", (pid,)
+        "SELECT COALESCE(MAX(sequence), 0) + 1 FROM process_events WHERE process_id = ?", (row_key,)
     ).fetchone()[0]
     semantics = materialize(declared, pid, sequence, request.payload)
     if semantics.terminal is not None and record.is_terminal():
@@ -188,7 +196,7 @@ def append_to(
         "INSERT INTO process_events (process_id, sequence, event_type, payload_hash, "
         "idempotency_key, occurred_at_ms, event_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (
-            pid,
+            row_key,
             sequence,
             request.event_type,
             payload_hash,
@@ -198,9 +206,9 @@ def append_to(
         ),
     )
     if semantics.terminal is not None:
-        record = _project_terminal(conn, record, semantics.terminal.await_output, now)
+        record = _project_terminal(conn, record, semantics.terminal.await_output, now, row_key)
     else:
-        record = save_changes(conn, record, now)
+        record = save_changes(conn, record, now, row_key)
     return event, record
 
 

@@ -109,22 +109,24 @@ def list_grants(
 
 def grants_for_process(conn: Tx, process_id: str) -> list[ProcessHandleGrant]:
     require_exists(conn, process_id)
-    rows = conn.execute(
+    rows = fetch_rows(
+        conn,
         "SELECT session_id, process_id, descriptor_json FROM process_handle_grants "
         "WHERE process_id = ? ORDER BY session_id, scope_id",
         (process_id,),
-    ).fetchall()
+    )
     return [_grant(*row) for row in rows]
 
 
 def scopes_for_process(conn: Tx, process_id: str) -> list[tuple[str, ProcessHandleGrant]]:
     """`grants_for_process` with each grant's scope id: what a transfer must name."""
     require_exists(conn, process_id)
-    rows = conn.execute(
+    rows = fetch_rows(
+        conn,
         "SELECT scope_id, session_id, process_id, descriptor_json FROM process_handle_grants "
         "WHERE process_id = ? ORDER BY session_id, scope_id",
         (process_id,),
-    ).fetchall()
+    )
     return [(scope_id, _grant(*rest)) for scope_id, *rest in rows]
 
 

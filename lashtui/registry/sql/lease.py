@@ -87,6 +87,9 @@ def _token(process_id: str, owner: LeaseOwnerIdentity, now: int, fence: int) -> 
 def _lease_for(
     process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int, now: int, fence: int
 ) -> ProcessLease:
+    """A new lease for `owner` (claims, reclaims and a run's claim all make one here, so the
+    owner's limits are checked once, before its identity is written)."""
+    owner.check_limits()
     return ProcessLease(
         process_id=process_id,
         owner=owner,
@@ -271,13 +274,14 @@ def get_many(conn: Tx, process_ids: list[str]) -> dict[str, ProcessLease]:
     found: dict[str, ProcessLease] = {}
     for start in range(0, len(process_ids), 500):  # under SQLite's bound-parameter limit
         chunk = process_ids[start : start + 500]
-        rows = conn.execute(
+        rows = fetch_rows(
+            conn,
             "SELECT process_id, lease_owner_id, lease_owner_incarnation_id, "
             "lease_owner_liveness_json, lease_token, lease_fencing_token, lease_claimed_at_ms, "
             "lease_expires_at_ms FROM process_leases WHERE lease_owner_id IS NOT NULL "
             f"AND lease_token IS NOT NULL AND process_id IN ({','.join('?' * len(chunk))})",
             chunk,
-        ).fetchall()
+        )
         for process_id, *columns in rows:
             found[process_id] = LeaseRow(*columns).lease(process_id)
     return found

@@ -39,11 +39,13 @@ from lashtui.registry.sql.row import (
     decode_row,
     fetch_rows,
     insert_record,
+    keyed,
     load_record,
     refuse_undecodable,
     require_record,
     save_changes,
     save_record,
+    stored_id,
     touch,
     undecodable_reason,
     undecodable_record,
@@ -254,7 +256,11 @@ def end_undecodable(
     rewritten as a minimal valid one from the row's columns (kind `undecodable`, externally
     owned), made `failed` through an ordinary terminal event whose message says why and who,
     and its lease is freed. From then on it reads as any terminal row, and prune removes it.
-    A row that decodes is refused: cancel or abandon are the ways to end it."""
+    A row that decodes is refused: cancel or abandon are the ways to end it.
+
+    An id another program stored as bytes that are not UTF-8 (SQLite only) keys every
+    statement here as those bytes, while the new record's and event's JSON hold it as
+    `stored_id` writes it (row.py): the reads give such a row its column's id back."""
     limit.check_text("an operator", operator, limit.MAX_NAME_CHARS)
     limit.check_text("a reason", reason, limit.MAX_REASON_CHARS)
     rows = fetch_rows(
@@ -273,6 +279,7 @@ def end_undecodable(
     stand_in = undecodable_record(rows[0], why)
     record = stand_in.model_copy(
         update={
+            "id": stored_id(process_id),
             "identity": ProcessIdentity(
                 kind=UNDECODABLE_KIND, label=f"undecodable record, ended by {operator}"
             ),
@@ -281,7 +288,7 @@ def end_undecodable(
             "updated_at_ms": max(now, stand_in.updated_at_ms),
         }
     )
-    save_record(conn, record)
+    save_record(conn, record, process_id)
     message = f"record could not be decoded ({why}); ended by {operator}: {reason}"
     output = FailureOutput(class_=ToolFailureClass.INTERNAL, code=UNDECODABLE_CODE, message=message)
     # A key of its own: the old row's log may already hold a `process.failed` under the
@@ -289,12 +296,12 @@ def end_undecodable(
     request = ProcessEventAppendRequest.new(
         ProcessTerminalState.FAILED.event_type(),
         {"await_output": output.model_dump(mode="json")},
-        f"process:{process_id}:end_undecodable:{now}",
+        f"process:{record.id}:end_undecodable:{now}",
     )
-    _, record = append_to(conn, record, request, now)
+    _, record = append_to(conn, record, request, now, row_key=process_id)
     conn.execute(
         "UPDATE process_leases SET lease_owner_id = NULL, lease_token = NULL, "
         "lease_claimed_at_ms = 0, lease_expires_at_ms = 0 WHERE process_id = ?",
         (process_id,),
     )
-    return record
+    return keyed(record, process_id)

@@ -14,6 +14,7 @@ to be right.
 
 from __future__ import annotations
 
+import re
 import shlex
 import sqlite3
 from collections import OrderedDict
@@ -226,15 +227,54 @@ def undecodable_record(row: Row, reason: str) -> ProcessRecord:
 def decode_row(row: Row) -> ProcessRecord:
     """A row read with `ROW_COLUMNS` as its record, or its stand-in if it does not decode."""
     try:
-        return decode_record(row[0])
+        return keyed(decode_record(row[0]), row[1])
     except DECODE_ERRORS as error:
         return undecodable_record(row, undecodable_reason(error))
+
+
+# --- ids that are not UTF-8 --------------------------------------------------------------
+#
+# SQLite lets another program store any bytes as a row's `process_id`. Read, such an id is a
+# str holding lone surrogates (`fetch_rows`), and the SQLite store binds it back as those
+# bytes (sqlite/raw_text.py), so the row can be looked up, ended and pruned by it. JSON that
+# pydantic reads cannot hold a lone surrogate, so when lashtui itself rewrites such a row
+# (`process.end_undecodable`) its record and event JSON hold the id as `stored_id` makes it
+# (each surrogate as the text `\udcff`, what `lashtui.untrusted.visible` shows), and the
+# reads take the id from the column whenever the JSON says otherwise (`keyed`): the column is
+# the row's key, and every statement is keyed by it.
+
+
+def stored_id(process_id: str) -> str:
+    """`process_id` as the JSON of a row lashtui rewrites may hold it: itself when UTF-8 can
+    encode it, else with each lone surrogate written out as its `\\uXXXX` escape text."""
+    if process_id.isascii():
+        return process_id
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", process_id)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def keyed(record: ProcessRecord, column_id: object) -> ProcessRecord:
+    """The record with the id its row is keyed by (see above); itself when they agree."""
+    if record.id == column_id or not isinstance(column_id, str):
+        return record
+    return record.model_copy(update={"id": column_id})
 
 
 def refuse_undecodable(process_id: str, reason: str) -> StoreError:
     return UndecodableProcess(
         f"process `{process_id}` could not be decoded ({reason}); nothing can change it but "
         f"ending it: `lashtui end-undecodable {shlex.quote(process_id)}`"
+    )
+
+
+def unstorable_parameter(error: UnicodeEncodeError) -> InvalidRequest:
+    """The sentence for a bound value with a lone surrogate, which UTF-8 cannot encode."""
+    text = error.object if isinstance(error.object, str) else ""
+    code = f"\\u{ord(text[error.start]):04x}" if text else "a lone surrogate"
+    return InvalidRequest(
+        f"a value looked up holds a lone surrogate ({code}), which UTF-8 cannot store"
     )
 
 
@@ -252,12 +292,9 @@ def fetch_rows(conn: Tx, sql: str, params: Any = ()) -> list[Row]:
     try:
         return conn.execute(sql, params).fetchall()
     except UnicodeEncodeError as error:
-        # A parameter no store can hold (sqlite3 and psycopg raise this, not a DB error).
-        text = error.object if isinstance(error.object, str) else ""
-        code = f"\\u{ord(text[error.start]):04x}" if text else "a lone surrogate"
-        raise InvalidRequest(
-            f"a value looked up holds a lone surrogate ({code}), which UTF-8 cannot store"
-        ) from None
+        # A parameter no store can hold (psycopg raises this, not a DB error; the SQLite
+        # store binds the ones a byte decoded to: sqlite/raw_text.py).
+        raise unstorable_parameter(error) from None
     except sqlite3.OperationalError as error:
         if "decode" not in str(error) or not isinstance(conn, sqlite3.Connection):
             raise
@@ -288,7 +325,7 @@ def load_record(conn: Tx, process_id: str, *, lenient: bool = False) -> ProcessR
     if text is None and held is not None:
         return held[1]
     try:
-        record = decode_record(text)
+        record = keyed(decode_record(text), process_id)
     except DECODE_ERRORS as error:
         reason = undecodable_reason(error)
         if not lenient:
@@ -333,9 +370,10 @@ def next_change_seq(conn: Tx) -> int:
     return seq
 
 
-def _stage(conn: Tx, record: ProcessRecord, text: str) -> None:
+def _stage(conn: Tx, record: ProcessRecord, text: str, key: str | None = None) -> None:
+    """Into the cache under the row's key, with that id (`keyed`)."""
     if isinstance(conn, RecordCache):
-        conn.staged[record.id] = (text, record)
+        conn.staged[key or record.id] = (text, keyed(record, key or record.id))
 
 
 def insert_record(conn: Tx, record: ProcessRecord) -> None:
@@ -357,9 +395,12 @@ def insert_record(conn: Tx, record: ProcessRecord) -> None:
     _stage(conn, record, text)
 
 
-def save_record(conn: Tx, record: ProcessRecord) -> None:
+def save_record(conn: Tx, record: ProcessRecord, key: str | None = None) -> None:
+    """The whole record saved over the row keyed `key` (default: its id; another only for a
+    row whose id is not UTF-8, see `stored_id`)."""
     # The record's own serialisation, so a row lash wrote keeps lash's field order.
     change_seq, text = next_change_seq(conn), record.model_dump_json()
+    key = key or record.id
     if not record.is_terminal():
         # A running row was running before (status only ever moves running -> terminal), so
         # leave the column out: SQLite then skips the two indexes on it, which is most of
@@ -367,7 +408,7 @@ def save_record(conn: Tx, record: ProcessRecord) -> None:
         conn.execute(
             "UPDATE processes SET updated_at_ms = ?, change_seq = ?, record_json = ? "
             "WHERE process_id = ?",
-            (record.updated_at_ms, change_seq, text, record.id),
+            (record.updated_at_ms, change_seq, text, key),
         )
     else:
         conn.execute(
@@ -378,25 +419,31 @@ def save_record(conn: Tx, record: ProcessRecord) -> None:
                 change_seq,
                 record.status.state.value,
                 text,
-                record.id,
+                key,
             ),
         )
-    _stage(conn, record, text)
+    _stage(conn, record, text, key)
 
 
 def save_changes(
-    conn: Tx, record: ProcessRecord, now_ms: int, **changes: WireModel | None
+    conn: Tx,
+    record: ProcessRecord,
+    now_ms: int,
+    key: str | None = None,
+    **changes: WireModel | None,
 ) -> ProcessRecord:
     """`touch(record, now_ms, **changes)`, saved by editing the stored JSON in place: each
     changed top-level field set (or removed, for None) and `updated_at_ms` bumped, which
     costs a fraction of encoding the whole record again (what an append, a first-started
     fact or a terminal does). A changed `status` is projected to its column too. A store
-    whose dialect cannot edit JSON in place saves the whole record instead."""
+    whose dialect cannot edit JSON in place saves the whole record instead. `key` as for
+    `save_record`."""
     record = touch(record, now_ms, **changes)
     if not dialect(conn).edits_json_in_place:
-        save_record(conn, record)
+        save_record(conn, record, key)
         return record
-    values: list[object] = [record.updated_at_ms, next_change_seq(conn), record.id]
+    key = key or record.id
+    values: list[object] = [record.updated_at_ms, next_change_seq(conn), key]
     paths = ["'$.updated_at_ms', ?1"]
     stored = "record_json"
     for name, value in changes.items():
@@ -415,7 +462,7 @@ def save_changes(
         "WHERE process_id = ?3 RETURNING record_json",
         values,
     ).fetchone()
-    _stage(conn, record, row[0])
+    _stage(conn, record, row[0], key)
     return record
 
 

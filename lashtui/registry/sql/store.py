@@ -18,8 +18,12 @@ from typing import Concatenate, ParamSpec, Protocol, TypeVar
 from lashtui.clock import Clock
 from lashtui.model import (
     AbandonRequest,
+    ErrorGroupKey,
+    ErrorGroupQuery,
+    ErrorSummary,
     ExternalRef,
     LeaseOwnerIdentity,
+    ProcessActivity,
     ProcessAwaitOutput,
     ProcessCensus,
     ProcessEvent,
@@ -43,7 +47,20 @@ from lashtui.model import (
     SessionScope,
     WaitState,
 )
-from lashtui.registry.sql import event, grant, lease, page, process, prune, run
+from lashtui.model.audit import AuditPage, AuditQuery, OperatorAction
+from lashtui.registry.sql import (
+    activity,
+    audit,
+    error,
+    event,
+    grant,
+    lease,
+    page,
+    process,
+    prune,
+    rerun,
+    run,
+)
 from lashtui.registry.sql.dialect import Tx
 
 P = ParamSpec("P")
@@ -277,6 +294,15 @@ class SqlProcessRegistry(ABC):
             process.end_undecodable, process_id, operator, reason, self._now()
         )
 
+    async def rerun_process(self, process_id: str, new_id: str, operator: str) -> ProcessRecord:
+        return await self._db.write(rerun.rerun, process_id, new_id, operator, self._now())
+
+    async def record_operator_actions(self, actions: list[OperatorAction]) -> None:
+        await self._db.write(audit.record, list(actions))
+
+    async def operator_actions(self, query: AuditQuery) -> AuditPage:
+        return await self._db.read(audit.page, query)
+
     # --- the dashboard's reads
 
     async def page_processes(self, query: ProcessPageQuery) -> list[ProcessRecord]:
@@ -295,3 +321,29 @@ class SqlProcessRegistry(ABC):
         self, limit: int = 1000, *, lapsed_at_ms: int | None = None
     ) -> list[ProcessRecord]:
         return await self._db.read(page.abandon_candidates, limit, lapsed_at_ms)
+
+    async def error_groups(self, query: ErrorGroupQuery) -> ErrorSummary:
+        return await self._db.read(error.groups, query)
+
+    async def error_group_rows(
+        self, key: ErrorGroupKey, window: int, limit: int = 500
+    ) -> list[ProcessRecord]:
+        return await self._db.read(error.group_rows, key, window, limit)
+    async def process_activity(
+        self,
+        first_minute: int,
+        last_minute: int,
+        duration_runs: int,
+        *,
+        runs_from_minute: int | None = None,
+        levels_before: tuple[int, int] | None = None,
+    ) -> ProcessActivity:
+        runs_from = first_minute if runs_from_minute is None else runs_from_minute
+        return await self._db.read(
+            activity.activity,
+            first_minute,
+            last_minute,
+            duration_runs,
+            runs_from,
+            levels_before,
+        )

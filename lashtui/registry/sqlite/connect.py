@@ -18,12 +18,14 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from urllib.parse import quote
 
 from lashtui.errors import NotARegistry, StorageFull, StoreError, UnsupportedSchema
 from lashtui.registry.sql.dialect import SQLITE
-from lashtui.registry.sql.row import RecordCache
+from lashtui.registry.sql.row import RecordCache, unstorable_parameter
 from lashtui.registry.sqlite.file import FileState, check_path, create_private, read_only_uri
+from lashtui.registry.sqlite.raw_text import bound_raw
 from lashtui.registry.sqlite.schema import DDL, SCHEMA_VERSION, unsupported_schema_message
 
 
@@ -35,6 +37,17 @@ class RegistryConnection(RecordCache, sqlite3.Connection):
     immutable_at: FileState | None = None
     # How many connections this one's place in its handle has had (see `_reading`).
     generation = 0
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        """`sqlite3.Connection.execute`, binding an id read back from bytes that are not
+        UTF-8 as those bytes (raw_text.py) when strict UTF-8 cannot encode it."""
+        try:
+            return super().execute(sql, parameters)
+        except UnicodeEncodeError as error:
+            rebound = bound_raw(sql, parameters)
+            if rebound is None:
+                raise unstorable_parameter(error) from None
+            return super().execute(*rebound)
 
 
 BUSY_TIMEOUT_MS = 15_000

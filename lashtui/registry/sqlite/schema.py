@@ -5,17 +5,28 @@ with another version is refused untouched. Version 10 is lash's layout with the 
 (`change_seq` and the clock row); the env table is where lashtui keeps captured execution
 envs beside the processes that reference them.
 
-lashtui adds two indexes for the dashboard's keyset pages over a large registry, by status and
-by originator scope, each ending in the process id. An index is not a layout change (no row
-or column means anything new), so the version stays 10; they are created with a new file
-only, because opening an existing registry writes nothing, and every query is correct
-without them. Leases get no index by expiry: renewal is the worker's hot path, and measured
-here such an index made each renewal ~80% dearer (1M lease rows), to save the lease list a
-~70 ms scan.
+lashtui adds indexes for the dashboard's keyset pages over a large registry, by status and
+by originator scope, each ending in the process id; three for its sorted orders (status with
+created, updated or the label, then the id; registry/sql/order.py); one for the audit
+trail's event source: a partial index of the operator events (cancel requests, re-run links)
+by time; and two for the Health view's charts: by creation time, and a partial index of the
+terminal and wait events by time (only those six event types pay for it on append;
+registry/sql/activity.py). An index is not a layout change (no row or column means anything
+new), so the version stays 10; they are created with a new file only, because opening an
+existing registry writes nothing, and every query is correct without them. lashtui's audit table
+(`lashtui_operator_actions`) is no part of lash's layout either, and nothing of lash's reads
+it: a new file gets it, an existing one with its first recorded action
+(lashtui/registry/sql/audit.py). Leases get no index by expiry: renewal is the worker's hot
+path, and measured here such an index made each renewal ~80% dearer (1M lease rows), to save
+the lease list a ~70 ms scan.
 """
 
 from __future__ import annotations
 
+from lashtui.registry.sql.activity import TRANSITION_INDEX
+from lashtui.registry.sql.audit import OPERATOR_EVENTS_INDEX
+from lashtui.registry.sql.dialect import SQLITE
+from lashtui.registry.sql.order import index_ddl
 from lashtui.registry.sql.version import SCHEMA_VERSION, unsupported_schema_message
 
 __all__ = ["DDL", "SCHEMA_VERSION", "unsupported_schema_message"]
@@ -39,6 +50,10 @@ DDL: tuple[str, ...] = (
     # index in process-id order instead of sorting every matching row.
     "CREATE INDEX IF NOT EXISTS processes_status_process_idx ON processes(status, process_id)",
     "CREATE INDEX IF NOT EXISTS processes_owner_scope_idx ON processes(owner_scope_id, process_id)",
+    # lashtui's sorted pages (the Processes view's orders): see registry/sql/order.py.
+    *index_ddl(SQLITE),
+    # The Health view's charts (sql/activity.py): starts per minute walk this index.
+    "CREATE INDEX IF NOT EXISTS processes_created_idx ON processes(created_at_ms)",
     """CREATE TABLE IF NOT EXISTS process_change_clock (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
         current_seq INTEGER NOT NULL
@@ -56,6 +71,12 @@ DDL: tuple[str, ...] = (
     )""",
     """CREATE UNIQUE INDEX IF NOT EXISTS process_events_idempotency_idx
         ON process_events(process_id, idempotency_key) WHERE idempotency_key IS NOT NULL""",
+    # lashtui's audit trail (lashtui.registry.sql.audit): the operator events by time, a
+    # partial index that only cancel requests and re-run links enter; and its own table.
+    OPERATOR_EVENTS_INDEX,
+    SQLITE.audit_table_ddl(),
+    # The Health view's charts: terminals and waits by time, covering (see sql/activity.py).
+    f"CREATE INDEX IF NOT EXISTS process_events_transition_idx {TRANSITION_INDEX}",
     """CREATE TABLE IF NOT EXISTS process_wake_acks (
         process_id TEXT NOT NULL REFERENCES processes(process_id) ON DELETE CASCADE,
         sequence INTEGER NOT NULL,

@@ -16,7 +16,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from lashtui.admin import abandon_outlook
 from lashtui.model import ObservedProcess
@@ -26,6 +26,7 @@ from lashtui.tui.actions import ACTION_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.live import LiveScreen
+from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.keyed_table import KeyedTable, Row
 from lashtui.untrusted import clipped, visible
 
@@ -94,6 +95,7 @@ class AbandonRequestsScreen(ProcessActions, LiveScreen):
         Binding("enter", "open", "Detail"),
         Binding("tab", "other_section", "Other section"),
         *ACTION_BINDINGS,
+        Binding("p", "toggle_pause", "Pause"),
         Binding("question_mark", "app.help", "Help"),
     ]
 
@@ -106,11 +108,15 @@ class AbandonRequestsScreen(ProcessActions, LiveScreen):
         yield Header()
         yield Static(id="pending-title", classes="section-title")
         yield Static("no pending abandon requests", id="pending-empty", classes="view-empty")
-        yield KeyedTable(PENDING_COLUMNS, row_height=2, id="pending-table")
+        # The request's age, the lease countdown and the verdict turn with the clock.
+        pending_clock = ("request", "lease", "verdict")
+        yield KeyedTable(
+            PENDING_COLUMNS, row_height=2, id="pending-table", clock_columns=pending_clock
+        )
         yield Static(id="silent-title", classes="section-title")
         yield Static("no silent rows", id="silent-empty", classes="view-empty")
-        yield KeyedTable(SILENT_COLUMNS, id="silent-table")
-        yield Footer()
+        yield KeyedTable(SILENT_COLUMNS, id="silent-table", clock_columns=("since", "lapsed"))
+        yield KeyFooter()
 
     async def load(self) -> None:
         now = self.dashboard.clock.now_ms()
@@ -119,12 +125,15 @@ class AbandonRequestsScreen(ProcessActions, LiveScreen):
     def show(self, now_ms: int) -> None:
         pending = self.query_one("#pending-table", KeyedTable)
         silent = self.query_one("#silent-table", KeyedTable)
-        changed = pending.show([pending_row(p, now_ms) for p in self.pending])
-        changed = silent.show([silent_row(p, now_ms) for p in self.silent]) or changed
+        frozen = self.frozen
+        changed = pending.show([pending_row(p, now_ms) for p in self.pending], frozen=frozen)
+        silent_rows = [silent_row(p, now_ms) for p in self.silent]
+        changed = silent.show(silent_rows, frozen=frozen) or changed
         title = f"Pending abandon requests ({len(self.pending)})"
         title += "  ·  the last column says what the sweep will do"
         if self.error:
             title = f"error: {self.error}  ·  {title}"
+        title = "  ·  ".join([*self.paused_note(), title])
         self.say("#pending-title", title)
         act = "read-only" if self.dashboard.read_only else "a requests abandon"
         self.say(
@@ -137,6 +146,7 @@ class AbandonRequestsScreen(ProcessActions, LiveScreen):
         self._keep_focus_on_a_section_with_rows(pending, silent)
         if changed:
             self.refresh_bindings()
+        self.refresh_offers()  # the process in hand ended or was ended under the cursor
 
     def _keep_focus_on_a_section_with_rows(self, pending: KeyedTable, silent: KeyedTable) -> None:
         if self.focused is pending and not self.pending and self.silent:

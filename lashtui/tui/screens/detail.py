@@ -1,5 +1,6 @@
 """Process detail: every fact of one process (summary, output, grants, lease, first started,
-abandon request, cancel request, wait, wake deliveries) and its event timeline, following
+abandon request, cancel request, the process it re-runs and its re-runs, wait, wake
+deliveries) and its event timeline, following
 new events live. A row whose stored record cannot be decoded says so, why, and how it is
 ended; its events show as they are (an event that does not decode says why in its row).
 
@@ -21,8 +22,9 @@ from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.events import Key
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
+from lashtui.admin.rerun import RERUNS_SHOWN
 from lashtui.errors import LashError
 from lashtui.model import (
     CANCEL_REQUESTED,
@@ -32,12 +34,14 @@ from lashtui.model import (
     ProcessHandleGrant,
     silent_not_dead,
 )
+from lashtui.model.rerun import RerunLink
 from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.actions import ACTION_BINDINGS, COPY_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.export import export_timeline
 from lashtui.tui.undecodable import way_out
+from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.state_style import STATE_CLASSES, paint
 from lashtui.untrusted import is_visible, visible_json
 
@@ -150,6 +154,26 @@ def cancel_line(cancel: ProcessEvent | None, now_ms: int) -> list[Text]:
     ]
 
 
+def rerun_lines(link: RerunLink | None, reruns: list[RerunLink], now_ms: int) -> list[Text]:
+    """`re-runs x · by dana@h · 5m ago` on a re-run, `re-run as x~rerun-1 (by dana@h 5m
+    ago), ...` on a row run again (the newest `RERUNS_SHOWN`, and how many in all)."""
+    lines = []
+    if link is not None:
+        since = f" · {fmt.ago(link.at_ms, now_ms)}"
+        lines.append(
+            text.plain("re-runs ", text.data(link.rerun_of), " · by ", text.data(link.by), since)
+        )
+    if reruns:
+        parts: list[str | Text] = ["re-run as "]
+        for index, rerun in enumerate(reruns[-RERUNS_SHOWN:]):
+            parts += [", " if index else "", text.data(rerun.process_id), " (by "]
+            parts += [text.data(rerun.by), f" {fmt.ago(rerun.at_ms, now_ms)})"]
+        if len(reruns) > RERUNS_SHOWN:
+            parts.append(f", and {len(reruns) - RERUNS_SHOWN} earlier")
+        lines.append(text.plain(*parts))
+    return lines
+
+
 def grants_line(grants: list[tuple[str, ProcessHandleGrant]]) -> Text:
     """Each grant by the full scope id that holds it (`session:S/frame:F`): what a transfer
     names as its source."""
@@ -193,6 +217,11 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         # (once made it never changes; the timeline's events say when one arrives).
         self.cancel: ProcessEvent | None = None
         self.cancel_read = False
+        # Which process this one re-runs (read once: the link is its first event, made with
+        # the row) and the re-runs of it (read each time: an operator may run it again).
+        self.rerun_of: RerunLink | None = None
+        self.rerun_read = False
+        self.reruns: list[RerunLink] = []
         self.after = 0
         self.absolute = False
         self.type_filter = ""
@@ -203,7 +232,7 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         yield Summary(id="summary")
         yield Input(placeholder="show event types containing… (Esc clears)", id="type-filter")
         yield DataTable(id="timeline", cursor_type="row")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         timeline = self.query_one("#timeline", DataTable)
@@ -247,6 +276,10 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         if self.cancel is None and (asked or not self.cancel_read):
             self.cancel = await processes.cancel_request(self.process_id)
             self.cancel_read = True
+        if not self.rerun_read:
+            self.rerun_of = await processes.rerun_link(self.process_id)
+            self.rerun_read = True
+        self.reruns = await processes.reruns(self.process_id) if process.terminal else []
         self.show(process, events, grants)
 
     def show(
@@ -268,6 +301,7 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
                     process, now, self.cancel, read_only=read_only,
                     paint_=lambda name: paint(painted, name),
                 ),
+                *rerun_lines(self.rerun_of, self.reruns, now),
                 grants_line(grants),
                 wakes_line(process, self.pending),
             ]

@@ -4,8 +4,15 @@ fast does the registry answer, and is the change feed alive.
 Everything here is read from what others keep: the worker's own stats (no I/O), the `Pulse`
 the Processes view maintains as it follows the change feed, and the app's Textual worker
 that runs the engine. The view's own registry reads are two: one `data_version` read per
-refresh, timed as the DB latency, and a `census` only while the Processes view has not yet
-counted anything.
+refresh, timed as the DB latency, a `census` only while the Processes view has not yet
+counted anything, and the charts' activity (lashtui/registry/sql/activity.py).
+
+The charts span a window of 15 minutes, an hour or a day (`w` cycles it). The first read of
+a window counts every minute of it; after that each refresh reads only the minutes since
+the last read (its last minute again), carrying its running and waiting levels forwards
+(earlier minutes are history, which does not change), and the durations, so the view stays
+live at the cost of a small read. Reads run on the store's threads, never on
+the event loop; the view shows what it has until the first read of a window arrives.
 
 DB latency is a wall-time measurement, not a clock time, so it is taken with `stopwatch`,
 a module-level seam like the injected clock: snapshot tests replace it with a fixed step,
@@ -16,21 +23,28 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Grid, Vertical
-from textual.widgets import Footer, Header, Static
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Horizontal, Vertical
+from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
+from lashtui.model import MINUTE_MS, HealthWindow, ProcessActivity
 from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.live import LiveScreen
+from lashtui.tui.widgets.activity_chart import DurationChart, LoadChart, ThroughputChart
+from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.worker import ProcessWorker, RunEnd, Verdict
 
 stopwatch: Callable[[], float] = time.perf_counter
 IN_FLIGHT_SHOWN = 10
+STALE_S = 10.0  # the longest the charts go without a read while nothing seems to move
+READ_SHARE = 5  # a re-read waits at least this many times as long as the last one took
 
 
 def panel(title: Text, *children: Static, id: str) -> Vertical:
@@ -39,14 +53,31 @@ def panel(title: Text, *children: Static, id: str) -> Vertical:
     return box
 
 
+WINDOW_NAMES = {
+    HealthWindow.QUARTER_HOUR: "last 15 minutes",
+    HealthWindow.HOUR: "last hour",
+    HealthWindow.DAY: "last 24 hours",
+}
+
+
 class HealthScreen(LiveScreen):
     REFRESH_WORKER = "refresh_health"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("w", "next_window", "Window"),
+        Binding("question_mark", "app.help", "Help"),
+    ]
 
     def __init__(self, dashboard: Dashboard) -> None:
         super().__init__(dashboard)
         self.latency_ms: float | None = None
         self.census: dict[str, int] = {}
         self._engine: Worker[None] | None = None
+        self.window = HealthWindow.QUARTER_HOUR
+        self.activity: ProcessActivity | None = None  # of `self.window`, once read
+        self._activity_window: HealthWindow | None = None
+        self._activity_mark: tuple[object, ...] = ()
+        self._activity_read_s = 0.0
+        self._activity_took_s = 0.0  # wall time of the last activity read
 
     @property
     def refresh_s(self) -> float:
@@ -71,15 +102,59 @@ class HealthScreen(LiveScreen):
             yield panel(
                 text.plain("Processes by state"), Static(id="state-counts"), id="counts-panel"
             )
-        yield Footer()
+        with Vertical(id="activity-panel", classes="health-panel") as activity:
+            activity.border_title = text.plain("How the work moved")
+            yield Static(id="activity-facts")
+            with Horizontal(id="activity-charts"):
+                yield ThroughputChart(id="throughput-chart")
+                yield LoadChart(id="load-chart")
+                yield DurationChart(id="duration-chart")
+        yield KeyFooter()
+
+    def action_next_window(self) -> None:
+        self.window = self.window.next()
+        self.say("#activity-facts", self._activity_facts())
+        self.wake()
 
     async def load(self) -> None:
         processes = self.dashboard.processes
         started = stopwatch()
-        await processes.data_version()
+        version = await processes.data_version()
         self.latency_ms = (stopwatch() - started) * 1_000
         if not self.dashboard.pulse.counts:  # the Processes view has not counted yet
             self.census = (await processes.census()).counts()
+        if self._activity_window is not self.window:
+            # A window's first read is the long one (0.1-0.4 s on a million rows): the
+            # panels above the charts are shown before it, not after.
+            self.show(self.dashboard.clock.now_ms())
+        await self._load_activity(version)
+
+    async def _load_activity(self, version: int) -> None:
+        window, now_ms = self.window, self.dashboard.clock.now_ms()
+        processes = self.dashboard.processes
+        # What moves when the charts may have: another handle's commit (data_version), one
+        # of this app's (the counts the Processes view keeps), a new minute. While none has
+        # moved, the last read stands, but never for longer than STALE_S of wall time (a
+        # paused Processes view stops keeping the counts).
+        pulse = self.dashboard.pulse
+        counts = tuple(pulse.counts.items())
+        mark = (window, version, pulse.last_change_ms, counts, now_ms // MINUTE_MS)
+        since_read = time.monotonic() - self._activity_read_s
+        if window is self._activity_window and (
+            (mark == self._activity_mark and since_read < STALE_S)
+            # A registry without the chart indexes is read by scans (seconds on a million
+            # rows, on the thread every view reads through): at most a fifth of the time.
+            or since_read < READ_SHARE * self._activity_took_s
+        ):
+            return
+        self._activity_mark, self._activity_read_s = mark, time.monotonic()
+        if self._activity_window is not window or self.activity is None:
+            activity = await processes.activity(window, now_ms)
+        else:  # the minutes since the last read, carried on from it
+            activity = await processes.activity(window, now_ms, since=self.activity)
+        self._activity_took_s = time.monotonic() - self._activity_read_s
+        if window is self.window:  # not switched while the read was in flight
+            self.activity, self._activity_window = activity, window
 
     def show(self, now_ms: int) -> None:
         pulse = self.dashboard.pulse
@@ -95,6 +170,26 @@ class HealthScreen(LiveScreen):
         self.say("#pulse-error", f"last read error  {pulse.error}" if pulse.error else "")
         counts = pulse.counts or self.census
         self.say("#state-counts", fmt.state_counts(counts))
+        self.say("#activity-facts", self._activity_facts())
+        if self.activity is not None and self._activity_window is self.window:
+            for chart in (ThroughputChart, LoadChart, DurationChart):
+                self.query_one(chart).show(self.activity)
+
+    def _activity_facts(self) -> str:
+        window = f"{WINDOW_NAMES[self.window]} (w: next window)"
+        activity = self.activity
+        if activity is None or self._activity_window is not self.window:
+            return f"{window}, reading..."
+        started = sum(activity.started)
+        ended = ", ".join(f"{sum(n):,} {state}" for state, n in activity.ended.items())
+        facts = f"{window}: {started:,} started; ended {ended}"
+        if activity.scanned:
+            took = self._activity_took_s
+            facts += (
+                f"\nread by scans in {took:.1f} s: this registry has no chart indexes (made "
+                f"before them), so the charts refresh every {READ_SHARE * took:.0f} s at most"
+            )
+        return facts
 
     def engine_state(self) -> str:
         if self.dashboard.read_only:

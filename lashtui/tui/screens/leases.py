@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from lashtui.model import LeaseOwnerIdentity, LocalProcessLiveness, ObservedProcess
 from lashtui.model.lease import read_process_start
@@ -26,6 +26,7 @@ from lashtui.tui.actions import ACTION_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.live import LiveScreen
+from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.keyed_table import KeyedTable, Row
 from lashtui.untrusted import clipped, visible
 from lashtui.worker import default_owner
@@ -65,14 +66,17 @@ def owner_health(holder: LeaseOwnerIdentity, judge: LeaseOwnerIdentity) -> str:
 
 
 def owner_key(holder: LeaseOwnerIdentity) -> str:
-    """The group of a holder: its OS process (boot and start time guard against pid reuse)."""
+    """The group of a holder: its OS process (boot and start time guard against pid reuse).
+    Made of the whole ids, not the clipped `fmt.owner`: two owners alike for 48 characters
+    are still two."""
     liveness = holder.liveness
+    name = holder.owner_id.split(":recovery:")[0]
     where = (
-        f"/{liveness.boot_id}/{liveness.process_start}"
+        f"@{liveness.host_id}:{liveness.pid}/{liveness.boot_id}/{liveness.process_start}"
         if isinstance(liveness, LocalProcessLiveness)
         else ""
     )
-    return f"owner:{fmt.owner(holder)}{where}"
+    return f"owner:{name}{where}"
 
 
 @dataclass(frozen=True)
@@ -131,6 +135,7 @@ class LeasesScreen(ProcessActions, LiveScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Detail"),
         *ACTION_BINDINGS,
+        Binding("p", "toggle_pause", "Pause"),
         Binding("question_mark", "app.help", "Help"),
     ]
 
@@ -146,8 +151,9 @@ class LeasesScreen(ProcessActions, LiveScreen):
         yield Header()
         yield Static(id="leases-status", classes="view-status")
         yield Static("no leases held", id="leases-empty", classes="view-empty")
-        yield KeyedTable(COLUMNS, id="leases-table")
-        yield Footer()
+        # The countdowns, and the owner rows' lapsed counts that turn on them.
+        yield KeyedTable(COLUMNS, id="leases-table", clock_columns=("lease",))
+        yield KeyFooter()
 
     async def load(self) -> None:
         processes = self.dashboard.processes
@@ -178,8 +184,9 @@ class LeasesScreen(ProcessActions, LiveScreen):
 
     def show(self, now_ms: int) -> None:
         table = self.query_one(KeyedTable)
-        if table.show(arrange(self.held, self.health, now_ms)):
+        if table.show(arrange(self.held, self.health, now_ms), frozen=self.frozen):
             self.refresh_bindings()  # the selected process may have changed under the cursor
+        self.refresh_offers()  # or ended while the cursor stayed on it (its cells may not move)
         if not self._placed and table.row_count > 1:
             table.move_cursor(row=1)  # start on the first lease, not on its owner
             self._placed = True
@@ -198,7 +205,7 @@ class LeasesScreen(ProcessActions, LiveScreen):
             )
         if self.error:
             status = f"error: {self.error}  ·  {status}"
-        return status
+        return "  ·  ".join([*self.paused_note(), status])
 
     def target(self) -> ObservedProcess | None:
         selected = self.query_one(KeyedTable).selected_key

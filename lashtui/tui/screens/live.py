@@ -4,7 +4,8 @@ registry only while its view is on screen.
 A view reads once on mount (so it is ready when first shown), then every `refresh_s` while
 it is current, and at once when it comes back on screen; a view in another mode, or under
 the process detail, costs no registry reads. A one-second tick re-renders the clock-relative
-cells (countdowns, ages) from what was last read, without reading again.
+cells (countdowns, ages) from what was last read, without reading again. A view with a `p`
+binding pauses: it reads nothing until resumed, and renders as of its last read (pause.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from lashtui.errors import LashError
-from lashtui.tui import text
+from lashtui.tui import pause, text
 from lashtui.tui.context import Dashboard
 
 TICK_S = 1.0
@@ -39,6 +40,8 @@ class LiveScreen(Screen[None]):
         self.dashboard = dashboard
         self.loaded = asyncio.Event()  # set once the first read is on screen
         self.error: str | None = None  # the last read's LashError, shown in the view
+        self.paused = False
+        self.read_at_ms: int | None = None  # clock time of the last read
         self._wake = asyncio.Event()
         self._said: dict[str, str | Text] = {}
 
@@ -70,7 +73,7 @@ class LiveScreen(Screen[None]):
         try:
             while True:
                 self._wake.clear()  # before the read: a wake during it reads once more
-                if first or self.is_current:
+                if first or (self.is_current and not self.paused):
                     first = False
                     await self._refresh()
                 with contextlib.suppress(TimeoutError):
@@ -80,13 +83,47 @@ class LiveScreen(Screen[None]):
             return  # the app is closing while a read was in flight
 
     async def _refresh(self) -> None:
+        await self._read()
+        self.show(self.now_ms())
+        self.loaded.set()
+
+    async def _read(self) -> None:
         try:
             await self.load()
             self.error = None
+            self.read_at_ms = self.dashboard.clock.now_ms()
         except LashError as error:
             self.error = str(error)
-        self.show(self.dashboard.clock.now_ms())
-        self.loaded.set()
+
+    def now_ms(self) -> int:
+        """The time the clock-relative cells are computed for (pause.py)."""
+        return pause.as_of(self.paused, self.read_at_ms, self.dashboard.clock.now_ms())
+
+    @property
+    def frozen(self) -> bool:
+        """Paused with rows read: the clock-relative cells are as of that read, greyed."""
+        return self.paused and self.read_at_ms is not None
+
+    def paused_note(self) -> list[str]:
+        """The words a view's status line starts with while it is paused."""
+        return [pause.PAUSED] if self.paused else []
+
+    def action_toggle_pause(self) -> None:
+        if not self.paused:
+            self.paused = True
+            self.show(self.now_ms())  # freeze (and grey) the clock-relative cells now
+        else:
+            self.run_worker(self._resume(), group="refresh", name="refresh_on_resume")
+
+    async def _resume(self) -> None:
+        """Read before the clock moves the cells again: what was held through the pause is
+        as old as the pause, and a lease renewed meanwhile is not lapsed."""
+        try:
+            await self._read()
+            self.paused = False
+            self.show(self.now_ms())
+        except NoMatches:
+            return  # the app is closing
 
     def say(self, selector: str, words: str | Text) -> None:
         """Set a Static's text, only if it changed: a view re-rendered every refresh stays
@@ -100,4 +137,4 @@ class LiveScreen(Screen[None]):
         if not self.is_current or not self.loaded.is_set():
             return
         with contextlib.suppress(NoMatches):  # the app is closing
-            self.show(self.dashboard.clock.now_ms())
+            self.show(self.now_ms())

@@ -17,7 +17,7 @@ from pydantic import JsonValue
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, ScrollableContainer, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
@@ -234,13 +234,14 @@ class PruneScreen(FormScreen[int]):
 
 
 HELP = """\
-Views          1 Processes   2 Leases   3 Abandon requests   4 Engine health
+Views          1 Processes   2 Leases   3 Abandon requests   4 Engine health   5 Errors   6 Audit
 
 Processes
   ↑ ↓ PgUp PgDn  move (the list pages in from the registry)   Home End  first / last
   Enter          open the process            /   filter by id, label or scope
   f              status: all, running, waiting, live, terminal
   g / o          lens: granted to a scope / originated by a scope   Esc  clear
+  > / <          sort by the next / previous column (from the registry)   I  invert
   space          mark / unmark               *   mark every row matching the filters
   p              pause / resume live updates
   w              wide: every column, scrolling sideways with the id held (narrow
@@ -255,9 +256,21 @@ Acting on the selected or marked processes (never offered read-only)
   t   transfer grants from one session scope to another
   P   prune terminal processes older than an age
   E   end a row whose record cannot be decoded (only those): asks a reason, ends it failed
+  R   run again: a new process <id>~rerun-<n> with the same input and grants (ended rows)
 
 Leases, Abandon requests
   Enter  open the process      c s a  act on it      Tab  next section (abandon requests)
+
+Errors
+  Enter  the rows of a group, then a process      o  order: largest / most recent first
+  w      window: the 20,000 or the 100,000 most recently changed processes
+
+Audit (what operators did, newest first)
+  s  source: recorded by lashtui / the event log    /  filter: by:NAME action:A outcome:O text
+  ]  older entries    [  the newest    Enter  open the process
+
+Engine health
+  w  the charts' window: the last 15 minutes, the last hour, the last 24 hours
 
 Anywhere
   Esc  back     ?  this help     ctrl+p  command palette (ids, views, themes)     q  quit
@@ -271,5 +284,7 @@ class HelpScreen(ModalScreen[None]):
     ]
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id="help"):
-            yield Static(HELP)
+        # Scrolls both ways: on a terminal smaller than the help (80x24 is), the keys and
+        # their words stay in their columns instead of wrapping into each other.
+        with ScrollableContainer(classes="dialog", id="help"):
+            yield Static(HELP, id="help-text")

@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from lashtui.errors import LashError
-from lashtui.model import ProcessPageQuery, SessionOriginator
+from lashtui.model import PROCESS_ORDERS, ProcessOrder, ProcessPageQuery, SessionOriginator
 from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.command_line import STATE_GROUPS, Command, describe_states, parse
@@ -22,6 +22,25 @@ if TYPE_CHECKING:
 
     from lashtui.model import ObservedProcess
     from lashtui.tui.window import ProcessWindow
+
+# What the status line calls each order (age and updated ascend from the smallest age).
+ORDER_NAMES: dict[ProcessOrder, str] = {
+    "id": "id",
+    "status": "status",
+    "label": "label",
+    "age": "age",
+    "updated": "last update",
+    "lease_expiry": "lease expiry",
+}
+# The table column that shows each order's key, whose header carries the arrow.
+ORDER_COLUMNS: dict[ProcessOrder, str] = {
+    "id": "id",
+    "status": "status",
+    "label": "label",
+    "age": "age",
+    "updated": "updated",
+    "lease_expiry": "lease",
+}
 
 STATUS_CYCLE: tuple[tuple[str, frozenset[str] | None], ...] = (
     ("all", None),
@@ -60,15 +79,33 @@ class ProcessFilters(_Base):
         def action_toggle_pause(self) -> None: ...
 
     def action_clear_all(self) -> None:
-        """Back to every process: no lens, no status or text filter."""
-        if (
-            self.page_query.model_copy(update={"limit": ProcessPageQuery().limit})
-            == ProcessPageQuery()
-        ):
+        """Back to every process: no lens, no status or text filter (the order stays)."""
+        query = self.page_query
+        everything = ProcessPageQuery(order=query.order, descending=query.descending)
+        if query.model_copy(update={"limit": everything.limit}) == everything:
             return
         self.status_name = "all"
         self.query_one("#filter", Input).value = ""
-        self.requery(ProcessPageQuery())
+        self.requery(everything)
+
+    def action_sort(self, step: int) -> None:
+        """`>` / `<`: sort by the next / previous column (htop's keys), from the registry."""
+        orders = list(PROCESS_ORDERS)
+        order = orders[(orders.index(self.page_query.order) + step) % len(orders)]
+        self.requery(self.page_query.model_copy(update={"order": order}))
+
+    def action_invert_sort(self) -> None:
+        """`I`: the same column the other way round."""
+        descending = not self.page_query.descending
+        self.requery(self.page_query.model_copy(update={"descending": descending}))
+
+    def describe_order(self) -> str | None:
+        """The order for the status line; None for the default (id, ascending)."""
+        query = self.page_query
+        if query.order == "id" and not query.descending:
+            return None
+        direction = "descending" if query.descending else "ascending"
+        return f"sorted by {ORDER_NAMES[query.order]} {direction}"
 
     def requery(self, query: ProcessPageQuery, anchor: str | None = None) -> None:
         # The anchor is the selection now: a periodic re-read can land before the reload
@@ -159,6 +196,9 @@ class ProcessFilters(_Base):
             case "status":
                 self.status_name = describe_states(command.states)
                 self.requery(self.page_query.model_copy(update={"states": command.states}))
+            case "sort":
+                order = {"order": command.text, "descending": command.descending}
+                self.requery(self.page_query.model_copy(update=order))
             case "filter":
                 self.query_one("#filter", Input).value = command.text
                 self.requery(self.page_query.model_copy(update={"text": command.text}))

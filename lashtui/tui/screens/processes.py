@@ -14,7 +14,6 @@ view keeps its cursor and catches up on resume.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import time
 from collections.abc import Awaitable, Callable
 from typing import ClassVar
@@ -23,19 +22,20 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from lashtui.errors import LashError
 from lashtui.model import ObservedProcess, ProcessPageQuery
 from lashtui.registry.watch import registry_changes
 from lashtui.tui import format as fmt
-from lashtui.tui import text
+from lashtui.tui import pause, text
 from lashtui.tui.actions import ACTION_BINDINGS, COPY_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.counts import StateCounts
 from lashtui.tui.export import export_rows
 from lashtui.tui.screens.detail import ProcessDetailScreen
-from lashtui.tui.screens.process_filters import ProcessFilters
+from lashtui.tui.screens.process_filters import ORDER_COLUMNS, ProcessFilters
+from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.process_table import ProcessTable
 from lashtui.tui.window import ProcessWindow
 
@@ -55,6 +55,9 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         Binding("f", "cycle_status", "Status"),
         Binding("g", "lens('granted')", "Granted to", show=False),
         Binding("o", "lens('originated')", "Originated by", show=False),
+        Binding("greater_than_sign", "sort(1)", "Sort by next column", show=False),
+        Binding("less_than_sign", "sort(-1)", "Sort by previous column", show=False),
+        Binding("I", "invert_sort", "Invert sort", show=False),
         Binding("colon", "command_line", "Command"),
         Binding("p", "toggle_pause", "Pause"),
         *COPY_BINDINGS,
@@ -89,7 +92,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         yield Input(placeholder="filter by id, label or scope (Esc clears)", id="filter")
         yield ProcessTable(id="process-table")
         yield Input(placeholder=":command (help lists them; Esc closes)", id="command")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one(ProcessTable).focus()  # keys go to the list, not the hidden inputs
@@ -157,10 +160,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         async with self.reading:
             anchor = anchor or self.selected_id()
             await self.window.load(self.page_query, anchor)
-            ids = self.window.ids
-            select = None
-            if anchor is not None and ids:
-                select = ids[min(bisect.bisect_left(ids, anchor), len(ids) - 1)]
+            select = self.window.nearest(anchor) if anchor is not None else None
             self.render_window(select=select)
 
     async def catch_up(self) -> None:
@@ -206,6 +206,9 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
     def render_window(self, select: str | None = None, *, retime: bool = True) -> None:
         """Show the window; `retime=False` (a feed change) re-renders only changed rows."""
         table = self.query_one(ProcessTable)
+        query = self.page_query
+        default = query.order == "id" and not query.descending  # unmarked, as before sorting
+        table.show_order(None if default else ORDER_COLUMNS[query.order], query.descending)
         table.show(
             self.window.ordered(), self.now_ms(), self.marked, select,
             retime=retime, frozen=self.frozen(),
@@ -222,7 +225,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
     def now_ms(self) -> int:
         """The time the view's ages and countdowns are relative to (see `frozen`)."""
         read_at = self.dashboard.pulse.last_read_ms
-        return read_at if self.paused and read_at is not None else self.dashboard.clock.now_ms()
+        return pause.as_of(self.paused, read_at, self.dashboard.clock.now_ms())
 
     def on_process_table_edge_reached(self, event: ProcessTable.EdgeReached) -> None:
         self.run_worker(self.slide(event.edge), group="page", exclusive=True, name="load_page")
@@ -255,7 +258,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
     def show_status(self) -> None:
         parts = []
         if self.paused:
-            parts.append("PAUSED: times as of the last read")
+            parts.append(pause.PAUSED)
         parts.append(self.engine_state())
         if self.counts is not None:
             counts = self.counts.counts()
@@ -263,6 +266,8 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
             shown = "  ".join(f"{fmt.BADGES[s]} {n:,}" for s, n in counts.items() if n)
             parts.append(shown or "no processes")
         parts.extend(self.filters())
+        if order := self.describe_order():
+            parts.append(order)
         if self.marked:
             parts.append(f"{len(self.marked):,} marked")
         if self.last_error:
@@ -272,12 +277,19 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
             return  # most refreshes change nothing: no repaint then
         self.status_line = line
         try:
-            # layout=False: the line's height is fixed (app.tcss), and a layout of the
-            # screen repaints every widget on it, the table's scrollbar included, which
-            # made a count moving under churn cost a whole-screen repaint.
-            self.query_one("#engine-status", Static).update(text.plain(line), layout=False)
+            status = self.query_one("#engine-status", Static)
         except NoMatches:
             return
+        # layout=False while the line keeps its number of lines: a layout of the screen
+        # repaints every widget on it, the table's scrollbar included, which made a count
+        # moving under churn cost a whole-screen repaint. On a narrow terminal the line
+        # wraps (app.tcss); a change in how many lines it takes needs the layout.
+        status.update(text.plain(line), layout=False)
+        width, height = status.content_size
+        if width:
+            status.clear_cached_dimensions()
+            if status.get_content_height(status.size, self.app.size, width) != height:
+                status.refresh(layout=True)
 
     def filters(self) -> list[str]:
         query = self.page_query
@@ -366,9 +378,9 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
 
     async def mark_all(self) -> None:
         """Mark every process matching the lens and filters, page by page, up to a limit."""
-        after: str | None = None
+        after: ObservedProcess | None = None
         while len(self.marked) < MARK_LIMIT:
-            page = self.page_query.model_copy(update={"after_id": after, "limit": 1_000})
+            page = self.page_query.after(after).model_copy(update={"limit": 1_000})
             try:
                 rows = await self.dashboard.processes.page(page)
             except LashError as error:
@@ -378,7 +390,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
                 self.marked[process.process_id] = None
             if len(rows) < 1_000:
                 break
-            after = rows[-1].process_id
+            after = rows[-1]
         if len(self.marked) >= MARK_LIMIT:
             text.say(self, f"marked the first {MARK_LIMIT:,} matching processes", title="marks")
         self.render_window()

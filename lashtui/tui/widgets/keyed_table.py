@@ -1,9 +1,13 @@
 """`KeyedTable`: a DataTable of rows kept by key, for the views whose rows are not processes
-in id order (lease holders grouped by owner, abandon requests)."""
+in id order (lease holders grouped by owner, abandon requests). A paused view shows its
+clock-relative columns (countdowns, ages, verdicts that turn on a lapse) in the theme's
+disabled colour, as the Processes view's table does (`show(..., frozen=True)`). Cells can
+be painted in a state's style (widgets/state_style.py): a process in its state's, a lapsed
+lease, a silent row."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -31,9 +35,14 @@ class Row:
 class KeyedTable(DataTable[Text]):
     """Rows by key, changed in place: `show` rewrites only the cells that differ, adds and
     removes rows by key, re-orders only when the order changed, and keeps the cursor on the
-    key it was on. Cells are `Text`, so an id or a reason with `[` is never read as markup."""
+    key it was on. Cells are `Text`, so an id or a reason with `[` is never read as markup.
+    `clock_columns` are the columns whose cells move with the clock alone."""
 
-    COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | STATE_CLASSES
+    # The clock-relative cells of a paused view (styles/app.tcss: the disabled text colour),
+    # and the states' styles.
+    COMPONENT_CLASSES: ClassVar[set[str]] = (
+        DataTable.COMPONENT_CLASSES | {"keyed-table--frozen"} | STATE_CLASSES
+    )
 
     def _cell(self, row: Row, index: int) -> Text:
         """A new `Text` for each cell (`_arrange` tells rows apart by it), never markup."""
@@ -43,15 +52,25 @@ class KeyedTable(DataTable[Text]):
         for at, state in row.states:
             if at == index:
                 shown.stylize(paint(self, state))
+        frozen = self._frozen(self.column_spec[index][0])
+        if frozen is not None:
+            shown.stylize(frozen)
         return shown
 
     def __init__(
-        self, columns: Sequence[tuple[str, str]], *, row_height: int = 1, id: str | None = None
+        self,
+        columns: Sequence[tuple[str, str]],
+        *,
+        row_height: int = 1,
+        id: str | None = None,
+        clock_columns: Collection[str] = (),
     ) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.column_spec = tuple(columns)
         self.row_height = row_height
+        self.clock_columns = frozenset(clock_columns)
         self.shown: dict[str, Row] = {}
+        self.frozen = False
         self._paints: tuple[Style, ...] = ()  # the states' styles the cells were painted in
 
     def on_mount(self) -> None:
@@ -64,8 +83,11 @@ class KeyedTable(DataTable[Text]):
             return None
         return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
 
-    def show(self, rows: Sequence[Row]) -> bool:
-        """Make the table hold exactly `rows`, in order; True if anything changed."""
+    def show(self, rows: Sequence[Row], *, frozen: bool = False) -> bool:
+        """Make the table hold exactly `rows`, in order; True if anything changed. `frozen`:
+        the rows are as of a paused view's last read, and the clock columns look it."""
+        refrozen = frozen != self.frozen
+        self.frozen = frozen
         selected = self.selected_key
         wanted = {row.key for row in rows}
         gone = [key for key in self.shown if key not in wanted]
@@ -78,8 +100,8 @@ class KeyedTable(DataTable[Text]):
             if old is None:
                 cells = [self._cell(row, index) for index in range(len(row.cells))]
                 self.add_row(*cells, key=row.key, height=self.row_height)
-            elif old != row:
-                self._update(row, old)
+            elif old != row or refrozen:
+                self._update(row, old, refrozen)
             changed = changed or old != row
             self.shown[row.key] = row
         changed = self._arrange([row.key for row in rows]) or changed
@@ -87,10 +109,16 @@ class KeyedTable(DataTable[Text]):
             self.move_cursor(row=self.get_row_index(selected))
         return changed
 
-    def _update(self, row: Row, old: Row) -> None:
+    def _frozen(self, column: str) -> Style | None:
+        if self.frozen and column in self.clock_columns:
+            return self.get_component_rich_style("keyed-table--frozen", partial=True)
+        return None
+
+    def _update(self, row: Row, old: Row, refrozen: bool = False) -> None:
         restyled = row.style != old.style or row.states != old.states
         for index, (column, _) in enumerate(self.column_spec):
-            if row.cells[index] != old.cells[index] or restyled:
+            retint = refrozen and column in self.clock_columns
+            if row.cells[index] != old.cells[index] or restyled or retint:
                 # update_width: a countdown grows from `59s left` to `1m00s left`
                 cell = self._cell(row, index)
                 self.update_cell(row.key, column, cell, update_width=True)

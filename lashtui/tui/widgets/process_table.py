@@ -204,6 +204,8 @@ class ProcessTable(PlainRowsTable):
         self.widths: dict[str, tuple[int, ...]] = {}  # and those cells' widths
         self.widest: tuple[int, ...] = column_plan.widest(LABELS, ())  # by column, as fitted
         self.announced: str | None = None  # the process id last announced as selected
+        self.order: list[str] = []  # the row ids in the order they are shown
+        self.sorted_by: tuple[str | None, bool] = (None, False)  # the header's arrow
         self.wide = False  # every column, scrolling sideways (`w`)
         self.shown_columns: tuple[str, ...] = KEYS  # the columns on screen, in order
         self.shown_set = frozenset(KEYS)
@@ -250,6 +252,8 @@ class ProcessTable(PlainRowsTable):
                 self.add_column(label, key=key)
         for pid in order:
             self.add_row(*self._project(self.rendered[pid]), key=pid)
+        self.order = order
+        self.show_order(*self.sorted_by)  # the new header's arrow
         if selected is not None and selected in self.processes:
             self.move_cursor(row=self.get_row_index(selected))
 
@@ -279,7 +283,7 @@ class ProcessTable(PlainRowsTable):
         before, self._paints = self._paints, None
         if self._painted() != before:
             now_ms, marked, frozen = self._shown_as
-            self.show(list(self.processes.values()), now_ms, marked, frozen=frozen)
+            self.show(self._in_order(), now_ms, marked, frozen=frozen)
 
     @property
     def selected_id(self) -> str | None:
@@ -343,8 +347,9 @@ class ProcessTable(PlainRowsTable):
             self.rendered[pid] = row
         if rewritten:
             self._repaint(rewritten)
-        if inserted:
-            self._order_by_id()
+        order = list(wanted)
+        if inserted or order != self.order:
+            self._order_rows(order)
         if grew or gone:
             self.fit_columns()  # a column widened, or one may have narrowed
         target = index
@@ -354,14 +359,29 @@ class ProcessTable(PlainRowsTable):
             # only a real move: each move announces a highlight, and screens react to it
             self.move_cursor(row=min(target, self.row_count - 1))
 
-    def _order_by_id(self) -> None:
-        """`sort("id")`, by the process id itself: the id cell shows it made visible, and a
-        `Text` cell does not compare with a `str` one. The same private state `sort`
-        writes; rows then sit in the window's order (`sorted` over the same ids)."""
-        order = sorted(self._data, key=lambda row_key: str(row_key.value))
-        self._row_locations = TwoWayDict({key: index for index, key in enumerate(order)})
+    def _order_rows(self, order: list[str]) -> None:
+        """Rows in the window's order (`order`, the ids as `show` got them: by id, or by
+        the view's sort column): the same private state `sort` writes, without comparing
+        cells (a `Text` cell does not compare with a `str` one)."""
+        self.order = order
+        self._row_locations = TwoWayDict({RowKey(pid): index for index, pid in enumerate(order)})
         self._update_count += 1
         self.refresh()
+
+    def show_order(self, column: str | None, descending: bool) -> None:
+        """Mark the header of the column the rows are sorted by with an arrow (▲ ascending:
+        the smallest value shown first; ▼ descending); `column` None for none."""
+        self.sorted_by = (column, descending)
+        for key, label in COLUMNS:
+            wanted = f"{label} {'▼' if descending else '▲'}" if key == column else label
+            found = self.columns.get(ColumnKey(key))
+            if found is None or found.label.plain == wanted:
+                continue
+            found.label = Text(wanted)
+            found.content_width = max(found.content_width, len(wanted))
+            self._require_update_dimensions = True
+            self._update_count += 1
+            self.refresh()
 
     def _rewrite(self, pid: str, row: tuple[Cell, ...], old: tuple[Cell, ...]) -> None:
         """`update_cell` for the cells that changed, without its repaint (see `_repaint`):
@@ -392,7 +412,11 @@ class ProcessTable(PlainRowsTable):
 
     def tick(self, now_ms: int, marked: Collection[str] = ()) -> None:
         """Rewrite the clock-relative cells (ages, countdowns) for a new now."""
-        self.show(list(self.processes.values()), now_ms, marked)
+        self.show(self._in_order(), now_ms, marked)
+
+    def _in_order(self) -> list[ObservedProcess]:
+        """The rows on screen in their shown order (the window's: by id or by a column)."""
+        return [self.processes[pid] for pid in self.order if pid in self.processes]
 
     def _at_edge(self, edge: Edge) -> bool:
         if edge == "top":

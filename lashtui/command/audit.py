@@ -1,0 +1,60 @@
+"""`lashtui audit`: the audit trail of operator actions (lashtui.model.audit), newest
+first, one page at a time. It opens the registry read-only and changes nothing.
+
+Human output is one line per entry, `<UTC time>  <operator>  <action>  <process>
+<outcome>: <sentence>`, then, when more entries follow, the `--before` that reads them. A
+registry without lashtui's audit table says in one line that nothing was recorded there
+(exit 0: that is an answer, not a failure). `--json` prints the page as one document.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+
+from lashtui.command.facade import facade
+from lashtui.command.output import emit_json, say
+from lashtui.model.audit import AUDIT_TABLE, AuditQuery, OperatorAction
+
+
+def audit_query(args: argparse.Namespace) -> AuditQuery:
+    """The flags as one query, refused in one sentence before anything is opened."""
+    return AuditQuery.model_validate(
+        {
+            "source": args.source,
+            "operator": args.by,
+            "action": args.action,
+            "outcome": args.outcome,
+            "text": args.process or "",
+            "before": args.before,
+            "limit": args.limit,
+        }
+    )
+
+
+def line(entry: OperatorAction) -> str:
+    at = datetime.fromtimestamp(entry.at_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    who = entry.operator or "-"
+    target = entry.process_id or "(registry)"
+    return f"{at}  {who}  {entry.action}  {target}  {entry.outcome}: {entry.sentence}"
+
+
+async def cmd_audit(args: argparse.Namespace) -> int:
+    query = audit_query(args)
+    async with facade(args, writes=False) as processes:
+        page = await processes.registry.operator_actions(query)
+    if args.json:
+        emit_json(page)
+        return 0
+    if not page.recorded:
+        say(
+            f"nothing is recorded in this registry: it has no {AUDIT_TABLE} table (lash wrote "
+            "it, or lashtui has not acted on it yet); `--source events` reads the event log's "
+            "cancel requests and re-runs"
+        )
+        return 0
+    for entry in page.entries:
+        say(line(entry))
+    if page.next_before is not None:
+        say(f"more: --before {page.next_before}")
+    return 0

@@ -1,0 +1,66 @@
+"""The `errors` command: why processes ended badly, grouped, as the dashboard's Errors view
+shows it (lashtui/model/error.py says what a group is and which rows a summary covers).
+
+It opens the registry read-only. The human output is a table with a first line saying what
+the summary covers; `--json` prints the summary as one JSON document.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+
+from lashtui.command.facade import facade
+from lashtui.command.output import emit_json
+from lashtui.model import CLIP_CHARS, ErrorGroupQuery, ErrorSummary
+from lashtui.untrusted import clipped, visible
+
+MESSAGE_WIDTH = 80  # characters of a message the table shows (--json has the clip whole)
+
+
+async def cmd_errors(args: argparse.Namespace) -> int:
+    query = ErrorGroupQuery(window=args.window, order=args.sort, limit=args.limit)
+    async with facade(args, writes=False) as processes:
+        summary = await processes.error_groups(query)
+    if args.json:
+        emit_json(summary)
+    else:
+        print_groups(summary, query)
+    return 0
+
+
+def utc(epoch_ms: int) -> str:
+    """`2026-05-28T14:06:40.000Z` (`--json` has the epoch milliseconds)."""
+    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def print_groups(summary: ErrorSummary, query: ErrorGroupQuery) -> None:
+    shown = (
+        f", the first {len(summary.groups):,} shown"
+        if len(summary.groups) < summary.total_groups
+        else ""
+    )
+    order = "largest first" if query.order == "count" else "most recent first"
+    print(
+        f"failed, cancelled and abandoned among {summary.covers()}: {summary.rows:,} rows in "
+        f"{summary.total_groups:,} groups{shown}, {order}; codes and messages grouped on their "
+        f"first {CLIP_CHARS} characters"
+    )
+    if not summary.groups:
+        return
+    rows = [("STATE", "COUNT", "FIRST SEEN", "LAST SEEN", "CODE", "MESSAGE")]
+    for g in summary.groups:
+        rows.append(
+            (
+                g.state.value,
+                str(g.count),
+                utc(g.first_seen_ms),
+                utc(g.last_seen_ms),
+                visible(g.code) or "-",
+                clipped(visible(g.message), MESSAGE_WIDTH) or "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())

@@ -1,0 +1,170 @@
+"""The audit trail's two sources (lashtui.model.audit): lashtui's table of operator
+actions, written one row per target right after each action, and the operator events of
+the event log, read newest first by keyset pages.
+
+The table is created with a new registry (schema DDL) and, in a registry made before it
+existed or by lash, by the first action recorded there: `CREATE TABLE IF NOT EXISTS` in
+that write's own transaction, so opening a registry still writes nothing, and a read-only
+open never does. A registry without it reads as "nothing recorded", said as such.
+
+The table holds operator actions, made at human speed, so it is read by its primary key
+alone, newest first, filters applied along the way. The event source reads the partial
+index `process_events_operator_idx` (only cancel requests and re-run links are in it, so
+the worker's appends of every other event do not maintain it; measured in the README) in
+(time, process, sequence) order; a registry made before the index, or by lash, has no such
+index and the same query scans the event log, correct but slower. Filters the index does
+not serve (an operator named in a payload) are applied in Python over a bounded number of
+index entries per page, and the page says where to go on from.
+"""
+
+from __future__ import annotations
+
+import json
+
+from pydantic import JsonValue
+
+from lashtui.model import limit
+from lashtui.model.audit import (
+    AUDIT_EVENT_TYPES,
+    AUDIT_TABLE,
+    AuditPage,
+    AuditQuery,
+    OperatorAction,
+)
+from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.event import EVENT_COLUMNS, _event_row
+from lashtui.registry.sql.row import fetch_rows
+
+# The event types of the partial index, written the same way in the index and the query
+# (SQLite uses a partial index only for a query whose WHERE holds the index's own term).
+OPERATOR_EVENTS = "event_type IN ('process.cancel_requested', 'lashtui.rerun_of')"
+OPERATOR_EVENTS_INDEX = (
+    "CREATE INDEX IF NOT EXISTS process_events_operator_idx "
+    f"ON process_events(occurred_at_ms, process_id, sequence) WHERE {OPERATOR_EVENTS}"
+)
+assert set(AUDIT_EVENT_TYPES) == {"process.cancel_requested", "lashtui.rerun_of"}
+# At most this many index entries are read for one page of the event source when a filter
+# is applied in Python; the page then ends early and says where to go on from.
+EVENT_SCAN_BUDGET = 5_000
+
+_COLUMNS = "id, at_ms, operator, action, process_id, outcome, sentence, detail_json"
+
+
+def has_table(conn: Tx) -> bool:
+    return conn.execute(dialect(conn).table_exists(), (AUDIT_TABLE,)).fetchone() is not None
+
+
+def record(conn: Tx, actions: list[OperatorAction]) -> None:
+    """Append the actions (one row per target), creating the table if it is missing."""
+    conn.execute(dialect(conn).audit_table_ddl())
+    for action in actions:
+        limit.check_text("an operator", action.operator, limit.MAX_NAME_CHARS)
+        detail = json.dumps(action.detail) if action.detail is not None else None
+        conn.execute(
+            f"INSERT INTO {AUDIT_TABLE} (at_ms, operator, action, process_id, outcome, "
+            "sentence, detail_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                action.at_ms,
+                action.operator,
+                action.action,
+                action.process_id,
+                action.outcome,
+                action.sentence,
+                detail,
+            ),
+        )
+
+
+def page(conn: Tx, query: AuditQuery) -> AuditPage:
+    if query.source == "events":
+        return _event_page(conn, query)
+    if not has_table(conn):
+        return AuditPage(source="recorded", entries=[], recorded=False)
+    where: list[str] = ["1 = 1"]
+    params: list[object] = []
+    cursor = query.row_cursor()
+    if cursor is not None:
+        where.append("id < ?")
+        params.append(cursor)
+    for column in ("operator", "action", "outcome"):
+        value = getattr(query, column)
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if query.text:
+        where.append(f"process_id IS NOT NULL AND {dialect(conn).contains('process_id')}")
+        params.append(query.text)
+    rows = conn.execute(
+        f"SELECT {_COLUMNS} FROM {AUDIT_TABLE} WHERE {' AND '.join(where)} "
+        "ORDER BY id DESC LIMIT ?",
+        (*params, query.limit),
+    ).fetchall()
+    entries = [_recorded(row) for row in rows]
+    more = entries[-1].id if len(entries) == query.limit else None
+    return AuditPage(source="recorded", entries=entries, next_before=more)
+
+
+def _recorded(row: tuple[object, ...]) -> OperatorAction:
+    """A row of the table as an entry. The table is in the registry, so any program may
+    have written it: a value of the wrong type is shown as what it is, never a failed read
+    (the dashboard shows it through the untrusted-text boundary like any stored text)."""
+    id_, at_ms, operator, action, process_id, outcome, sentence, detail = row
+    return OperatorAction(
+        source="recorded",
+        id=str(id_),
+        at_ms=at_ms if isinstance(at_ms, int) else 0,
+        operator=operator if isinstance(operator, str) else None,
+        action=str(action),
+        process_id=process_id if isinstance(process_id, str) else None,
+        outcome=str(outcome),
+        sentence=str(sentence),
+        detail=_detail(detail),
+    )
+
+
+def _detail(text: object) -> dict[str, JsonValue] | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return {"undecodable": text[:200]}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def _event_page(conn: Tx, query: AuditQuery) -> AuditPage:
+    types = [t for t, action in AUDIT_EVENT_TYPES.items() if query.action in (None, action)]
+    if not types or query.outcome not in (None, "done", "requested"):
+        return AuditPage(source="events", entries=[])
+    where, params = [OPERATOR_EVENTS, f"event_type IN ({','.join('?' * len(types))})"], [*types]
+    if query.text:
+        where.append(dialect(conn).contains("process_id"))
+        params.append(query.text)
+    cursor = query.event_cursor()
+    # Filtering by operator happens here, after the read: read the whole budget at once,
+    # so a registry without the index scans its events once, not once per chunk.
+    chunk = query.limit if query.operator is None else EVENT_SCAN_BUDGET
+    entries: list[OperatorAction] = []
+    scanned = 0
+    while scanned < EVENT_SCAN_BUDGET:
+        keyset = ["(occurred_at_ms, process_id, sequence) < (?, ?, ?)"] if cursor else []
+        rows = fetch_rows(
+            conn,
+            f"SELECT {EVENT_COLUMNS} FROM process_events WHERE {' AND '.join(where + keyset)} "
+            "ORDER BY occurred_at_ms DESC, process_id DESC, sequence DESC LIMIT ?",
+            (*params, *(cursor or ()), chunk),
+        )
+        for row in rows:
+            scanned += 1
+            cursor = (int(row[4]), str(row[1]), int(row[2]))
+            action = OperatorAction.from_event(_event_row(row))
+            if action is not None and query.operator in (None, action.operator):
+                entries.append(action)
+                if len(entries) == query.limit:
+                    return AuditPage(source="events", entries=entries, next_before=action.id)
+        if len(rows) < chunk:
+            return AuditPage(source="events", entries=entries)
+    # The budget ran out first: the page is short, and the next one goes on from here.
+    assert cursor is not None
+    at, process_id, sequence = cursor
+    return AuditPage(source="events", entries=entries, next_before=f"{at}:{process_id}:{sequence}")

@@ -1,0 +1,119 @@
+"""What a page's lens, state set and text filter are in SQL: the pieces both the id-order
+pages (page.py) and the sorted pages (order.py) put together. See page.py's docstring for
+how each one walks its index, and what a text filter costs.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from lashtui.model import (
+    LIVE_STATES,
+    PROCESS_STATES,
+    TERMINAL_STATES,
+    ProcessPageQuery,
+    ProcessState,
+)
+from lashtui.registry.sql.dialect import SQLITE, Dialect
+
+# SQLite's lower() folds ASCII only; a non-ASCII needle is matched through Python's
+# str.lower, registered on the connection, at about twice the cost per row. PostgreSQL's
+# lower() folds by the database's encoding and needs no help.
+UNICODE_LOWER = "lashtui_lower"
+
+
+def label_sql(sql: Dialect) -> str:
+    """A row's label as the dashboard shows it (ObservedProcess.label): the identity's
+    label, or its kind when the label is absent or empty."""
+    label = sql.json_text("p.record_json", "identity.label")
+    kind = sql.json_text("p.record_json", "identity.kind")
+    return f"coalesce(nullif({label}, ''), {kind})"
+
+
+def waiting_sql(sql: Dialect) -> str:
+    return f"{sql.json_text('p.record_json', 'wait')} IS NOT NULL"
+
+
+Arm = tuple[str, list[object]]
+
+
+def unicode_lower(value: str | None) -> str | None:
+    return value.lower() if isinstance(value, str) else value
+
+
+def status_arms(states: frozenset[str] | None, status: str, sql: Dialect) -> list[Arm]:
+    """One (predicate, params) per stored status the state set touches; [("", [])] for any.
+    `status` is the column as the lens wants it written (see `Lens.status`)."""
+    if states is None or set(states) >= set(PROCESS_STATES):
+        return [("", [])]
+    arms: list[Arm] = [
+        (f"{status} = ?", [state.value]) for state in TERMINAL_STATES if state in states
+    ]
+    live = [state for state in LIVE_STATES if state in states]
+    waiting = waiting_sql(sql)
+    if len(live) == 2:
+        arms.append((f"{status} = 'running'", []))
+    elif live == [ProcessState.WAITING]:
+        arms.append((f"{status} = 'running' AND {waiting}", []))
+    elif live == [ProcessState.RUNNING]:
+        arms.append((f"{status} = 'running' AND NOT ({waiting})", []))
+    return arms
+
+
+class Lens(NamedTuple):
+    """How a lens reads: its FROM clause, the id column it walks in order, its predicate.
+
+    With a lens, the lens drives and the state is only a filter (`+p.status` keeps SQLite
+    off the status index): a session's rows or grants are few, while one state may hold
+    most of the registry, and without ANALYZE statistics SQLite cannot know which is which.
+    """
+
+    source: str = "processes p"
+    id_column: str = "p.process_id"
+    predicate: str = ""
+    params: tuple[object, ...] = ()
+    status: str = "p.status"
+
+
+def lens_of(query: ProcessPageQuery, sql: Dialect) -> Lens:
+    scope = query.scope
+    status = f"{sql.not_indexed}p.status"
+    if query.lens == "all" or scope is None:
+        return Lens()
+    if query.lens == "granted":
+        # CROSS JOIN fixes the grants as the outer loop: the grants' primary key is
+        # (scope_id, process_id), so one scope's grants come in id order, each row probed
+        # by its key.
+        return Lens(
+            source=f"process_handle_grants g {sql.fixed_order_join} processes p "
+            "ON p.process_id = g.process_id",
+            id_column="g.process_id",
+            predicate="g.scope_id = ?",
+            params=(scope.id(),),
+            status=status,
+        )
+    if scope.agent_frame_id:
+        return Lens(predicate="p.owner_scope_id = ?", params=(scope.id(),), status=status)
+    # The session's root scope id, or any frame under it. The frames are one range of the
+    # (owner_scope_id, process_id) index: every id that starts with `session:<sid>/frame:`
+    # sorts before the same text with its last ':' bumped to ';'. No LIKE, so ids with % or
+    # _ in them need no escaping. Two ranges cannot be walked in id order, so SQLite sorts
+    # the session's matching ids (only the ids: the rows are read after the page is cut).
+    root = scope.id()
+    frames = f"{root}/frame:"
+    return Lens(
+        predicate="(p.owner_scope_id = ? OR (p.owner_scope_id >= ? AND p.owner_scope_id < ?))",
+        params=(root, frames, f"{frames[:-1]};"),
+        status=status,
+    )
+
+
+def text_filter(text: str, sql: Dialect) -> Arm:
+    if not text:
+        return "", []
+    lower = "lower" if text.isascii() or sql is not SQLITE else UNICODE_LOWER
+    needle = text.lower()
+    # A substring test, not LIKE: the text is matched literally, % and _ included.
+    fields = ("p.process_id", "p.owner_scope_id", label_sql(sql))
+    predicate = " OR ".join(sql.contains(f"{lower}({field})") for field in fields)
+    return f"({predicate})", [needle, needle, needle]

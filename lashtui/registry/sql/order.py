@@ -1,0 +1,265 @@
+"""The Processes view's orders: their sort keys as SQL, one expression per order shared by
+the keyset pages and the indexes that serve them (each store's schema.py), and the sorted
+keyset pages themselves (page.py says what they cost).
+
+An index serves an order only when its expression is the query's, character for character
+(SQLite matches an expression index by the parsed expression, PostgreSQL by the same), so
+both are built here from one function. Every order but id and lease expiry walks an index
+(status, key, process_id): the status comes first so that a state filter walks one range
+per status, and the unfiltered view merges the five stored statuses (page.py), which also
+spares each order a second index without the status.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from typing import NamedTuple
+
+from lashtui.errors import InvalidRequest
+from lashtui.model import (
+    NEWEST_FIRST,
+    NO_LEASE,
+    PROCESS_STATES,
+    ProcessLifecycleStatus,
+    ProcessOrder,
+    ProcessPageQuery,
+    SortKey,
+)
+from lashtui.registry.sql.dialect import POSTGRES_TRY, SQLITE, TRY_JSONB, Dialect, Tx
+from lashtui.registry.sql.filter import Arm, Lens, lens_of, status_arms, text_filter
+from lashtui.registry.sql.row import fetch_rows
+
+# A lease is held while it has an owner and a token (lease.get_many reads the same rows).
+HELD = "l.lease_owner_id IS NOT NULL AND l.lease_token IS NOT NULL"
+
+
+def label_key(sql: Dialect, column: str = "p.record_json") -> str:
+    """The label as the table shows it (the identity's label, else its kind), never NULL,
+    so keyset comparisons need no NULL rules. On PostgreSQL compared as "C" (bytewise),
+    as SQLite and Python compare it; the jsonb text would otherwise take the database's
+    default collation, which could be anything.
+
+    On PostgreSQL the index reads the record through the registry's try-cast function
+    (`POSTGRES_TRY`), which never fails a write, and a page sorts by that same expression
+    wherever the function exists (`label_dialect`), so the planner can match the two."""
+    label = sql.json_text(column, "identity.label")
+    kind = sql.json_text(column, "identity.kind")
+    key = f"coalesce(nullif({label}, ''), {kind}, '')"
+    return key if sql is SQLITE else f'({key}) COLLATE "C"'
+
+
+def label_dialect(conn: Tx, sql: Dialect) -> Dialect:
+    """The dialect a label page writes its key in: on PostgreSQL the try-cast form, the
+    index's, when the registry has the function (every writable open adds it; a registry
+    only ever opened read-only by an older build may not, and has no label index either)."""
+    if sql is SQLITE:
+        return sql
+    found = conn.execute("SELECT to_regprocedure(?) IS NOT NULL", [f"{TRY_JSONB}(text)"])
+    row = found.fetchone()
+    return POSTGRES_TRY if row is not None and row[0] else sql
+
+
+def key_sql(order: ProcessOrder, sql: Dialect) -> str:
+    """The sort key of `order` over the processes row `p` (and for lease expiry, the lease
+    row `l`)."""
+    if order == "status":
+        return "p.status"
+    if order == "label":
+        return label_key(sql)
+    if order == "age":
+        return "p.created_at_ms"
+    if order == "updated":
+        return "p.updated_at_ms"
+    if order == "lease_expiry":
+        return "l.lease_expires_at_ms"
+    return "p.process_id"
+
+
+def walks_down(query: ProcessPageQuery) -> bool:
+    """Whether the page walks its key from high to low: descending, the newest-first
+    orders, and a backwards page each turn it round once."""
+    return (query.descending != (query.order in NEWEST_FIRST)) != query.backwards
+
+
+def index_ddl(sql: Dialect) -> tuple[str, ...]:
+    """The indexes the sorted pages walk (lease expiry has none: see schema.py)."""
+    exists = "IF NOT EXISTS " if sql is SQLITE else ""
+    return (
+        f"CREATE INDEX {exists}processes_status_created_idx "
+        "ON processes(status, created_at_ms, process_id)",
+        f"CREATE INDEX {exists}processes_status_updated_idx "
+        "ON processes(status, updated_at_ms, process_id)",
+        f"CREATE INDEX {exists}processes_status_label_idx "
+        f"ON processes(status, ({label_key(sql, 'record_json')}), process_id)",
+    )
+
+
+# --- the pages
+
+
+def with_key(conn: Tx, query: ProcessPageQuery, sql: Dialect) -> ProcessPageQuery:
+    """`query` with its cursor's sort key, read from the cursor's row when not given."""
+    cursor = query.cursor
+    if cursor is None or cursor[1] is not None:
+        return query
+    process_id = cursor[0]
+    if query.order == "lease_expiry":
+        select = (
+            f"SELECT coalesce((SELECT l.lease_expires_at_ms FROM process_leases l "
+            f"WHERE l.process_id = p.process_id AND {HELD}), {NO_LEASE}) "
+            "FROM processes p WHERE p.process_id = ?"
+        )
+    else:
+        select = f"SELECT {key_sql(query.order, sql)} FROM processes p WHERE p.process_id = ?"
+    row = conn.execute(select, [process_id]).fetchone()
+    if row is None:
+        raise InvalidRequest(f"no process `{process_id}` to page from in `{query.order}` order")
+    side = "before_key" if query.backwards else "after_key"
+    return query.model_copy(update={side: row[0]})
+
+
+class _Segment(NamedTuple):
+    """A part of an order that one kind of statement walks: its rows (FROM and predicate)
+    and its key, an expression or one constant for every row of the segment."""
+
+    source: str
+    predicate: str
+    key: str
+    constant: int | None = None
+
+
+def _segments(query: ProcessPageQuery, lens: Lens, sql: Dialect) -> list[_Segment]:
+    """The order's segments in ascending key order. Lease expiry has two: the held leases
+    by expiry, then every other row at the key NO_LEASE, by id."""
+    if query.order != "lease_expiry":
+        return [_Segment(lens.source, "", key_sql(query.order, sql))]
+    # With no lens, the lease table drives (a scan: there is no index by expiry, see the
+    # schema); a lens's rows are few, so its own walk drives and each probes its lease.
+    leased = (
+        f"process_leases l {sql.fixed_order_join} processes p ON p.process_id = l.process_id"
+        if query.lens == "all" or query.scope is None
+        else f"{lens.source} JOIN process_leases l ON l.process_id = p.process_id"
+    )
+    unleased = (
+        f"NOT EXISTS (SELECT 1 FROM process_leases l WHERE l.process_id = p.process_id AND {HELD})"
+    )
+    return [
+        _Segment(leased, HELD, "l.lease_expires_at_ms"),
+        _Segment(lens.source, unleased, "", NO_LEASE),
+    ]
+
+
+class _SortedArm(NamedTuple):
+    """One walk of a sorted page: its status predicate, and the stored status it fixes
+    (the key itself in status order), when it fixes one."""
+
+    predicate: str
+    params: list[object]
+    status: str | None = None
+
+
+def _sorted_arms(
+    query: ProcessPageQuery, lens: Lens, segment: _Segment, sql: Dialect
+) -> list[_SortedArm]:
+    """The state filter as arms for a sorted walk. With no lens each stored status is its
+    own walk of its (status, key, process_id) index, even with no state filter (the five
+    are merged); where a lens or the lease table drives, the arms are one OR'ed filter."""
+    states = query.states
+    if lens.predicate or segment.key.startswith("l."):
+        arms = status_arms(states, f"{sql.not_indexed}p.status", sql)
+        if len(arms) == 1:
+            return [_SortedArm(*arms[0])]
+        predicate = " OR ".join(f"({arm})" for arm, _ in arms)
+        return [_SortedArm(f"({predicate})", [v for _, params in arms for v in params])]
+    if states is None or set(states) >= set(PROCESS_STATES):
+        return [_SortedArm("p.status = ?", [s.value], s.value) for s in ProcessLifecycleStatus]
+    # A terminal arm binds its status; the live arms write 'running' (see `_status_arms`).
+    return [
+        _SortedArm(arm, params, str(params[0]) if params else ProcessLifecycleStatus.RUNNING)
+        for arm, params in status_arms(states, "p.status", sql)
+    ]
+
+
+def _keyset(
+    query: ProcessPageQuery, key: str, constant: SortKey | None, column: str, down: bool
+) -> Arm | None:
+    """The keyset condition of a walk past the query's cursor; None when the whole walk
+    lies before the cursor (a constant key on the wrong side of it).
+
+    A row value alone is not enough for SQLite on the label's expression index (3.40 seeks
+    on `(status=?)` only, then tests every row of the status, parsing its JSON): a plain
+    bound on the label before it makes the seek land on the cursor's label, and leaves
+    only the cursor's ties to test. On a column the row value seeks by itself, ties
+    included, so it stands alone there."""
+    cursor = query.cursor
+    if cursor is None:
+        return "", []
+    process_id, value = cursor
+    comparison = "<" if down else ">"
+    if constant is None and key.startswith("l.") and value == NO_LEASE:
+        return ("", []) if down else None  # the cursor is past every lease
+    if constant is None and query.order != "label":
+        return f"({key}, {column}) {comparison} (?, ?)", [value, process_id]
+    if constant is None:
+        return (
+            f"{key} {comparison}= ? AND ({key}, {column}) {comparison} (?, ?)",
+            [value, value, process_id],
+        )
+    if value == constant:
+        return f"{column} {comparison} ?", [process_id]
+    assert value is not None
+    past = constant < value if down else constant > value  # type: ignore[operator]
+    return ("", []) if past else None
+
+
+def sorted_statements(query: ProcessPageQuery, sql: Dialect = SQLITE) -> list[list[Arm]]:
+    """The SELECTs of one page in a sorted order, grouped by segment in the page's walk
+    order; each returns (key, process id) rows in that order, at most `limit` of them.
+    Exposed so tests can read their query plans."""
+    lens = lens_of(query, sql)
+    text, text_params = text_filter(query.text, sql)
+    down = walks_down(query)
+    direction = "DESC" if down else "ASC"
+    column = lens.id_column
+    groups: list[list[Arm]] = []
+    segments = _segments(query, lens, sql)
+    for segment in reversed(segments) if down else segments:
+        group: list[Arm] = []
+        for arm in _sorted_arms(query, lens, segment, sql):
+            # In status order an arm that fixes the status has a constant key.
+            constant = arm.status if query.order == "status" else segment.constant
+            keyset = _keyset(query, segment.key, constant, column, down)
+            if keyset is None:
+                continue
+            order_by = f"{column} {direction}"
+            if constant is None:
+                order_by = f"{segment.key} {direction}, {order_by}"
+            terms = [lens.predicate, segment.predicate, arm.predicate, keyset[0], text]
+            where = " AND ".join(term for term in terms if term)
+            select = (
+                f"SELECT {segment.key or segment.constant}, {column} FROM {segment.source} "
+                f"{'WHERE ' if where else ''}{where} ORDER BY {order_by} LIMIT ?"
+            )
+            params = [*lens.params, *arm.params, *keyset[1], *text_params, query.limit]
+            group.append((select, params))
+        if group:
+            groups.append(group)
+    return groups
+
+
+def sorted_ids(conn: Tx, query: ProcessPageQuery, sql: Dialect) -> list[str]:
+    """The page's ids in walk order: each segment's arms merged by (key, id), the segments
+    one after the other until the page is full (a later segment is not read at all)."""
+    down = walks_down(query)
+    ids: list[str] = []
+    for group in sorted_statements(query, sql):
+        arms = [
+            [(key, pid) for key, pid in fetch_rows(conn, statement, params)]
+            for statement, params in group
+        ]
+        merged = heapq.merge(*arms, reverse=down)
+        ids.extend(pid for _, pid in itertools.islice(merged, query.limit - len(ids)))
+        if len(ids) >= query.limit:
+            break
+    return ids

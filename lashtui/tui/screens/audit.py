@@ -1,0 +1,231 @@
+"""The Audit view: what operators did to the registry, newest first (issue 17 item 8).
+
+One source at a time (`s` switches), each named in the status line, never merged: what
+lashtui recorded in its own table (every action made through the dashboard or the command
+line: who, when, what, the result and its sentence, prunes included) or what the event log
+holds of operators (cancel requests and re-run links, including lash's own). When the
+registry has no audit table (lash wrote it, or lashtui never acted on it) the view says
+that nothing was recorded there, rather than showing an empty list as if nothing happened.
+
+The view reads one keyset page (`AUDIT_PAGE` entries) of the chosen source, re-read while
+it is on screen; `]` pages to older entries and `[` back to the newest. `/` filters with
+`by:NAME`, `action:A`, `outcome:O` and any other words as text in the process id. Enter
+opens the process an entry names, if it is still in the registry.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Header, Input, Static
+
+from lashtui.errors import InvalidRequest
+from lashtui.model.audit import AUDIT_TABLE, AuditPage, AuditQuery, AuditSource, OperatorAction
+from lashtui.tui import format as fmt
+from lashtui.tui import text
+from lashtui.tui.context import Dashboard
+from lashtui.tui.screens.detail import ProcessDetailScreen
+from lashtui.tui.screens.live import LiveScreen
+from lashtui.tui.widgets.footer import KeyFooter
+from lashtui.tui.widgets.keyed_table import KeyedTable, Row
+from lashtui.untrusted import visible_json
+
+AUDIT_PAGE = 200
+EVENTS_REFRESH_S = 5.0
+COLUMNS = (
+    ("at", "AT"),
+    ("operator", "OPERATOR"),
+    ("action", "ACTION"),
+    ("process", "PROCESS"),
+    ("outcome", "RESULT"),
+    ("what", "WHAT"),
+)
+SOURCES: dict[AuditSource, str] = {
+    "recorded": f"recorded by lashtui ({AUDIT_TABLE})",
+    "events": "the event log: cancel requests and re-run links only",
+}
+NOT_RECORDED = (
+    f"nothing is recorded in this registry: it has no {AUDIT_TABLE} table (lash wrote it, or "
+    "lashtui has not acted on it yet); lashtui records every action from its first one here. "
+    "Prunes, transfers and signals made before then are recorded nowhere. "
+    "`s` shows the event log's cancel requests and re-runs."
+)
+
+
+def parse_filter(words: str) -> dict[str, str]:
+    """`by:dana action:cancel imp` -> operator, action and text (the rest, joined)."""
+    fields: dict[str, str] = {}
+    rest = []
+    for word in words.split():
+        key, colon, value = word.partition(":")
+        name = {"by": "operator", "action": "action", "outcome": "outcome"}.get(key)
+        if colon and name and value:
+            fields[name] = value
+        else:
+            rest.append(word)
+    if rest:
+        fields["text"] = " ".join(rest)
+    return fields
+
+
+def entry_row(entry: OperatorAction, now_ms: int) -> Row:
+    what: list[str | Text] = [text.data(entry.sentence)]
+    if entry.detail:
+        what += ["  ", text.data(visible_json(entry.detail))]
+    cells = (
+        fmt.ago(entry.at_ms, now_ms),
+        text.cell(entry.operator) if entry.operator is not None else "(not recorded)",
+        text.cell(entry.action),
+        text.cell(entry.process_id) if entry.process_id is not None else "(whole registry)",
+        text.cell(entry.outcome),
+        text.plain(*what),
+    )
+    return Row(f"{entry.source}:{entry.id}", cells)
+
+
+class AuditScreen(LiveScreen):
+    REFRESH_WORKER = "refresh_audit"
+    AUTO_FOCUS = "#audit-table"  # not the filter field, which would take the keys
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Detail"),
+        Binding("slash", "find", "Filter"),
+        Binding("s", "switch_source", "Source"),
+        Binding("right_square_bracket", "older", "Older"),
+        Binding("left_square_bracket", "newest", "Newest", show=False),
+        Binding("escape", "clear", "Clear", show=False),
+        Binding("question_mark", "app.help", "Help"),
+    ]
+
+    @property
+    def refresh_s(self) -> float:
+        """The recorded source is a short read of its primary key; the event source, on a
+        registry without its index, a scan of the event log (~0.6 s on 1M events), so it
+        is re-read at most every `EVENTS_REFRESH_S`."""
+        every = self.dashboard.refresh_s
+        return max(every, EVENTS_REFRESH_S) if self.audit_query.source == "events" else every
+
+    def __init__(self, dashboard: Dashboard) -> None:
+        super().__init__(dashboard)
+        self.audit_query = AuditQuery(limit=AUDIT_PAGE)
+        self.page = AuditPage(source="recorded", entries=[])
+        self.filter_error: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="audit-status", classes="view-status")
+        yield Input(placeholder="by:NAME action:cancel outcome:done id-text", id="audit-filter")
+        yield Static(id="audit-empty", classes="view-empty")
+        yield KeyedTable(COLUMNS, id="audit-table")
+        yield KeyFooter()
+
+    async def load(self) -> None:
+        self.page = await self.dashboard.processes.registry.operator_actions(self.audit_query)
+
+    def show(self, now_ms: int) -> None:
+        table = self.query_one(KeyedTable)
+        if table.show([entry_row(entry, now_ms) for entry in self.page.entries]):
+            self.refresh_bindings()
+        self.say("#audit-status", self.status())
+        self.say("#audit-empty", self.empty())
+        self.set_class(not self.page.entries, "-empty")
+
+    def status(self) -> str:
+        query = self.audit_query
+        shown = f"{len(self.page.entries)} entr{'y' if len(self.page.entries) == 1 else 'ies'}"
+        where = "newest first" if query.before is None else "older entries ([ for the newest)"
+        filters = [
+            f"{name} {value}"
+            for name, value in (
+                ("by", query.operator), ("action", query.action), ("outcome", query.outcome),
+                ("id contains", query.text or None),
+            )
+            if value
+        ]  # fmt: skip
+        parts = [f"source: {SOURCES[query.source]}", f"{shown}, {where}", *filters]
+        if self.page.next_before is not None:
+            parts.append("] for older")
+        if self.filter_error:
+            parts.insert(0, f"filter refused: {self.filter_error}")
+        if self.error:
+            parts.insert(0, f"error: {self.error}")
+        return "  ·  ".join(parts)
+
+    def empty(self) -> str:
+        query = self.audit_query
+        if query.source == "recorded" and not self.page.recorded:
+            return NOT_RECORDED
+        if any((query.operator, query.action, query.outcome, query.text)):
+            return "no entry of this source matches the filter (Esc clears it)"
+        if query.source == "events":
+            return "the event log holds no cancel request and no re-run link"
+        return "no operator action has been recorded yet"
+
+    def requery(self, **changes: object) -> None:
+        self.audit_query = self.audit_query.model_copy(update=changes)
+        self.wake()
+
+    def action_switch_source(self) -> None:
+        source = "events" if self.audit_query.source == "recorded" else "recorded"
+        self.requery(source=source, before=None)
+
+    def action_older(self) -> None:
+        if self.page.next_before is not None:
+            self.requery(before=self.page.next_before)
+
+    def action_newest(self) -> None:
+        self.requery(before=None)
+
+    def action_find(self) -> None:
+        field = self.query_one("#audit-filter", Input)
+        field.add_class("-open")
+        field.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        fields = parse_filter(event.value)
+        try:
+            query = AuditQuery.model_validate(
+                {"source": self.audit_query.source, "limit": AUDIT_PAGE, **fields}
+            )
+        except InvalidRequest as error:
+            self.filter_error = str(error)
+            self.wake()
+            return
+        self.filter_error = None
+        self.audit_query = query
+        self.query_one(KeyedTable).focus()
+        self.wake()
+
+    def action_clear(self) -> None:
+        field = self.query_one("#audit-filter", Input)
+        field.value = ""
+        field.remove_class("-open")
+        self.filter_error = None
+        self.audit_query = AuditQuery(source=self.audit_query.source, limit=AUDIT_PAGE)
+        self.query_one(KeyedTable).focus()
+        self.wake()
+
+    def selected(self) -> OperatorAction | None:
+        key = self.query_one(KeyedTable).selected_key
+        return next((e for e in self.page.entries if f"{e.source}:{e.id}" == key), None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open":
+            entry = self.selected()
+            return entry is not None and entry.process_id is not None
+        if action == "older":
+            return self.page.next_before is not None
+        return True
+
+    def on_data_table_row_highlighted(self) -> None:
+        self.refresh_bindings()
+
+    def on_data_table_row_selected(self) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        entry = self.selected()
+        if entry is not None and entry.process_id is not None:
+            self.app.push_screen(ProcessDetailScreen(self.dashboard, entry.process_id))

@@ -1,0 +1,281 @@
+"""The Errors view: why processes ended badly, grouped by (state, code, message), with counts
+and first/last seen, largest or most recent first; Enter lists a group's rows, and Enter on
+one of those opens its detail.
+
+A summary covers a window of the most recently changed processes, never the whole registry
+(lashtui/model/error.py says why and what a group's parts are), and the status line says
+exactly which. The read parses the JSON of every ended-badly row in the window, so it is
+made only when the change feed has moved past what was last read (or every `FULL_READ_S`,
+to notice prunes and rows leaving the window), and at most every `PACE` times
+the other views' refresh period.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.widgets import Header, Static
+
+from lashtui.model import (
+    CLIP_CHARS,
+    ErrorGroup,
+    ErrorGroupKey,
+    ErrorGroupQuery,
+    ErrorSummary,
+    ObservedProcess,
+)
+from lashtui.tui import format as fmt
+from lashtui.tui import text
+from lashtui.tui.context import Dashboard
+from lashtui.tui.screens.detail import ProcessDetailScreen
+from lashtui.tui.screens.live import LiveScreen
+from lashtui.tui.widgets.footer import KeyFooter
+from lashtui.tui.widgets.keyed_table import KeyedTable, Row
+from lashtui.untrusted import clipped, visible
+
+# A twentieth of the other views' pace (every 5 s at the default 0.25 s): a read parses the
+# JSON of up to a window of rows on the registry's one reader connection, which the other
+# views' reads wait behind meanwhile.
+PACE = 20
+WINDOWS = (20_000, 100_000)  # the windows `w` switches between (0.2 s and ~1 s at 1M rows)
+FULL_READ_S = 30.0  # read again even if the feed has not moved (prunes, the window sliding)
+GROUP_ROWS = 500  # rows a group's list shows, newest change first
+MESSAGE_CELL = 60  # characters of a message a cell shows (the detail has all of it)
+
+# The widest column last, so a narrow terminal still shows each group's size and times.
+GROUP_COLUMNS = (
+    ("state", "STATE"),
+    ("count", "COUNT"),
+    ("last", "LAST SEEN"),
+    ("first", "FIRST SEEN"),
+    ("code", "CODE"),
+    ("message", "MESSAGE"),
+)
+ROW_COLUMNS = (
+    ("process", "PROCESS"),
+    ("label", "LABEL"),
+    ("ended", "ENDED"),
+    ("reason", "REASON"),
+)
+ORDER_WORDS = {"count": "largest first", "last_seen": "most recent first"}
+
+
+def group_key(group: ErrorGroupKey) -> str:
+    """A table key for a group: its parts joined by a character no clip keeps apart."""
+    return "\x00".join((group.state.value, group.code, group.message))
+
+
+def group_row(group: ErrorGroup, now_ms: int) -> Row:
+    message = text.cell(clipped(visible(group.message), MESSAGE_CELL)) if group.message else "—"
+    code = text.cell(clipped(visible(group.code), 24)) if group.code else "—"
+    cells = (
+        fmt.BADGES[group.state.value],
+        f"{group.count:,}",
+        fmt.ago(group.last_seen_ms, now_ms),
+        fmt.ago(group.first_seen_ms, now_ms),
+        code,
+        message,
+    )
+    return Row(group_key(group), cells)
+
+
+def reason(process: ObservedProcess) -> str:
+    """The whole reason of one row, as the group clips it (code and message)."""
+    if process.abandon_request is not None and process.abandon_request.reason:
+        return process.abandon_request.reason
+    return process.error or ""
+
+
+class ErrorsScreen(LiveScreen):
+    REFRESH_WORKER = "refresh_errors"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "open", "Rows"),
+        Binding("o", "toggle_order", "Order"),
+        Binding("w", "toggle_window", "Window"),
+        Binding("question_mark", "app.help", "Help"),
+    ]
+
+    def __init__(self, dashboard: Dashboard) -> None:
+        super().__init__(dashboard)
+        self.group_query = ErrorGroupQuery()
+        self.summary: ErrorSummary | None = None
+        self.groups: dict[str, ErrorGroup] = {}
+        self._read_at = 0.0  # monotonic time of the last full read
+
+    @property
+    def refresh_s(self) -> float:
+        return self.dashboard.refresh_s * PACE
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="errors-status", classes="view-status")
+        yield Static(
+            "no failed, cancelled or abandoned processes", id="errors-empty", classes="view-empty"
+        )
+        yield KeyedTable(GROUP_COLUMNS, id="errors-table")
+        yield KeyFooter()
+
+    async def load(self) -> None:
+        if self.summary is not None and not await self._moved():
+            return
+        self.summary = await self.dashboard.processes.error_groups(self.group_query)
+        self._read_at = time.monotonic()
+        self.groups = {group_key(g): g for g in self.summary.groups}
+
+    async def _moved(self) -> bool:
+        """Whether a full read is due: the change feed moved, or `FULL_READ_S` passed."""
+        assert self.summary is not None
+        if time.monotonic() - self._read_at >= FULL_READ_S:
+            return True
+        registry = self.dashboard.processes.registry
+        changed, _ = await registry.processes_changed_since(self.summary.cursor, 1)
+        return bool(changed)
+
+    def show(self, now_ms: int) -> None:
+        summary = self.summary
+        groups = summary.groups if summary else []
+        self.query_one(KeyedTable).show([group_row(g, now_ms) for g in groups])
+        self.say("#errors-status", self.status())
+        self.set_class(summary is not None and not groups, "-empty")
+
+    def status(self) -> str:
+        summary = self.summary
+        if summary is None:
+            words = "reading…"
+        else:
+            shown = (
+                f", the first {len(summary.groups):,} shown"
+                if len(summary.groups) < summary.total_groups
+                else ""
+            )
+            words = (
+                f"failed, cancelled and abandoned among {summary.covers()}: "
+                f"{summary.rows:,} rows in {summary.total_groups:,} groups{shown}, "
+                f"{ORDER_WORDS[self.group_query.order]}  ·  o order, w window  ·  codes and "
+                f"messages grouped on their first {CLIP_CHARS} characters"
+            )
+        if self.error:
+            words = f"error: {self.error}  ·  {words}"
+        return words
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open":
+            return self.target() is not None
+        return True
+
+    def target(self) -> ErrorGroup | None:
+        selected = self.query_one(KeyedTable).selected_key
+        return self.groups.get(selected) if selected else None
+
+    def on_data_table_row_highlighted(self) -> None:
+        self.refresh_bindings()
+
+    def on_data_table_row_selected(self) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        group = self.target()
+        if group is not None and self.summary is not None:
+            self.app.push_screen(ErrorGroupScreen(self.dashboard, group, self.summary.window))
+
+    def action_toggle_order(self) -> None:
+        order = "last_seen" if self.group_query.order == "count" else "count"
+        self._requery(order=order)
+
+    def action_toggle_window(self) -> None:
+        wider = [w for w in WINDOWS if w > self.group_query.window]
+        self._requery(window=wider[0] if wider else WINDOWS[0])
+
+    def _requery(self, **change: object) -> None:
+        self.group_query = self.group_query.model_copy(update=change)
+        self.summary = None  # what was read answered another query: read again
+        self.say("#errors-status", self.status())
+        self.wake()
+
+
+class ErrorGroupScreen(LiveScreen):
+    """The rows of one group, newest change first; Enter opens a row's detail."""
+
+    REFRESH_WORKER = "refresh_error_group"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("enter", "open", "Detail"),
+        Binding("question_mark", "app.help", "Help"),
+    ]
+
+    def __init__(self, dashboard: Dashboard, group: ErrorGroup, window: int) -> None:
+        super().__init__(dashboard)
+        self.group = group
+        self.window = window
+        self.rows: list[ObservedProcess] = []
+
+    @property
+    def refresh_s(self) -> float:
+        return self.dashboard.refresh_s * PACE
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="error-group-status", classes="view-status")
+        yield KeyedTable(ROW_COLUMNS, id="error-group-table")
+        yield KeyFooter()
+
+    async def load(self) -> None:
+        processes = self.dashboard.processes
+        self.rows = await processes.error_group_rows(self.group.key(), self.window, GROUP_ROWS)
+
+    def show(self, now_ms: int) -> None:
+        rows = [
+            Row(
+                p.process_id,
+                (
+                    text.cell(p.process_id),
+                    text.cell(p.label),
+                    fmt.ago(p.updated_at_ms, now_ms),
+                    text.cell(clipped(visible(reason(p)), 200)),
+                ),
+            )
+            for p in self.rows
+        ]
+        self.query_one(KeyedTable).show(rows)
+        self.say("#error-group-status", self.status())
+
+    def status(self) -> Text:
+        group = self.group
+        parts = [fmt.BADGES[group.state.value]]
+        parts += [part for part in (group.code, group.message) if part]
+        limit = f", the newest {GROUP_ROWS}" if len(self.rows) >= GROUP_ROWS else ""
+        words = text.plain(
+            text.data("  ·  ".join(parts)),
+            f"  ·  {len(self.rows):,} rows{limit}, newest change first, among the "
+            f"{self.window:,} most recently changed processes  ·  Esc back",
+        )
+        if self.error:
+            words = text.plain(f"error: {self.error}  ·  ", words)
+        return words
+
+    def target(self) -> ObservedProcess | None:
+        selected = self.query_one(KeyedTable).selected_key
+        return next((p for p in self.rows if p.process_id == selected), None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open":
+            return self.target() is not None
+        return True
+
+    def on_data_table_row_highlighted(self) -> None:
+        self.refresh_bindings()
+
+    def on_data_table_row_selected(self) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        process = self.target()
+        if process is not None:
+            self.app.push_screen(ProcessDetailScreen(self.dashboard, process.process_id))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

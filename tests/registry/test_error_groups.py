@@ -1,0 +1,179 @@
+"""The Errors view's reads (lashtui extensions): failed, cancelled and abandoned rows grouped
+by (state, code, message) over a window of the most recently changed rows, on both stores."""
+
+from __future__ import annotations
+
+import pytest
+
+from lashtui.clock import ManualClock
+from lashtui.errors import InvalidRequest
+from lashtui.model import (
+    AbandonedOutput,
+    AbandonEvidence,
+    AbandonRequest,
+    AbandonWriter,
+    CancelledOutput,
+    ErrorGroupKey,
+    ErrorGroupQuery,
+    ErrorSummary,
+    ProcessAwaitOutput,
+    failure,
+)
+from lashtui.registry import ProcessRegistry
+from tests.builders import ext
+from tests.raw import raw_connection
+from tests.registry.rows import ids, success
+
+HUGE = "x" * 5_000
+
+
+def abandoned(writer: AbandonWriter) -> AbandonedOutput:
+    return AbandonedOutput(evidence=AbandonEvidence(writer=writer, epoch_ms=0))
+
+
+# (id, output, abandon request reason), ended in this order, one second apart.
+ENDINGS: list[tuple[str, ProcessAwaitOutput, str | None]] = [
+    ("f1", failure("upstream_timeout", "no answer in 30s"), None),
+    ("c1", CancelledOutput(message="requested by dana: stale"), None),
+    ("f2", failure("upstream_timeout", "no answer in 30s"), None),
+    ("a1", abandoned(AbandonWriter.SWEEP), None),
+    ("big1", failure("parse", HUGE + "A"), None),
+    ("f3", failure("upstream_timeout", "no answer in 30s"), None),
+    ("done", success(), None),
+    ("a2", abandoned(AbandonWriter.RECONCILED_REQUEST), "host retired"),
+    ("big2", failure("parse", HUGE + "B"), None),
+    ("c2", CancelledOutput(message="requested by dana: stale"), None),
+    ("c3", CancelledOutput(message="requested by host"), None),
+]
+
+
+async def end_all(registry: ProcessRegistry, clock: ManualClock) -> None:
+    await registry.register_process(ext("live"))
+    for pid, output, reason in ENDINGS:
+        clock.advance(1_000)
+        await registry.register_process(ext(pid))
+        if reason is not None:
+            request = AbandonRequest(requested_by="dana", requested_at_ms=0, reason=reason)
+            await registry.request_process_abandon(pid, request)
+        await registry.complete_process(pid, output)
+
+
+def table(summary: ErrorSummary) -> list[tuple[str, str, str, int, int, int]]:
+    """Each group as (state, code, message, count, first, last), seconds after the start."""
+    start = 1_780_000_000_000
+    return [
+        (
+            g.state.value,
+            g.code,
+            g.message,
+            g.count,
+            (g.first_seen_ms - start) // 1000,
+            (g.last_seen_ms - start) // 1000,
+        )
+        for g in summary.groups
+    ]
+
+
+async def test_groups_by_state_code_and_message_largest_first(
+    registry: ProcessRegistry, clock: ManualClock
+) -> None:
+    await end_all(registry, clock)
+    summary = await registry.error_groups(ErrorGroupQuery())
+    assert table(summary) == [
+        ("failed", "upstream_timeout", "no answer in 30s", 3, 1, 6),
+        # The same count: the most recent first.
+        ("cancelled", "", "requested by dana: stale", 2, 2, 10),
+        # Two messages that differ only past the clip are one group, keyed on the clip.
+        ("failed", "parse", "x" * 200, 2, 5, 9),
+        ("cancelled", "", "requested by host", 1, 11, 11),
+        # An abandoned row: who wrote it, and the operator's reason when one asked.
+        ("abandoned", "reconciled_request", "host retired", 1, 8, 8),
+        ("abandoned", "sweep", "", 1, 4, 4),
+    ]
+    # 12 rows in the window (the live and the completed one are not grouped).
+    assert (summary.scanned, summary.rows, summary.total_groups) == (12, 10, 6)
+    assert summary.covers() == "every process (12)"
+    assert summary.cursor > 0
+
+
+async def test_sorted_by_last_seen_and_limited(
+    registry: ProcessRegistry, clock: ManualClock
+) -> None:
+    await end_all(registry, clock)
+    summary = await registry.error_groups(ErrorGroupQuery(order="last_seen", limit=3))
+    assert [(g.code, g.message[:20], g.last_seen_ms) for g in summary.groups] == [
+        ("", "requested by host", 1_780_000_011_000),
+        ("", "requested by dana: s", 1_780_000_010_000),
+        ("parse", "x" * 20, 1_780_000_009_000),
+    ]
+    assert summary.total_groups == 6  # every group is counted, three are returned
+
+
+async def test_the_window_is_the_most_recently_changed_rows(
+    registry: ProcessRegistry, clock: ManualClock
+) -> None:
+    await end_all(registry, clock)
+    summary = await registry.error_groups(ErrorGroupQuery(window=3))
+    # The last three changes: big2, c2, c3.
+    assert [(g.state.value, g.code, g.message[:5], g.count) for g in summary.groups] == [
+        ("cancelled", "", "reque", 1),
+        ("cancelled", "", "reque", 1),
+        ("failed", "parse", "xxxxx", 1),
+    ]
+    assert (summary.scanned, summary.rows) == (3, 3)
+    assert summary.covers() == "the 3 most recently changed processes"
+
+
+async def test_a_groups_rows_newest_change_first(
+    registry: ProcessRegistry, clock: ManualClock
+) -> None:
+    await end_all(registry, clock)
+    timeout = ErrorGroupKey(state="failed", code="upstream_timeout", message="no answer in 30s")
+    assert ids(await registry.error_group_rows(timeout, 50_000)) == ["f3", "f2", "f1"]
+    assert ids(await registry.error_group_rows(timeout, 50_000, limit=2)) == ["f3", "f2"]
+    clipped = ErrorGroupKey(state="failed", code="parse", message="x" * 200)
+    assert ids(await registry.error_group_rows(clipped, 50_000)) == ["big2", "big1"]
+    cancelled = ErrorGroupKey(state="cancelled", code="", message="requested by dana: stale")
+    assert ids(await registry.error_group_rows(cancelled, 50_000)) == ["c2", "c1"]
+    sweep = ErrorGroupKey(state="abandoned", code="sweep", message="")
+    assert ids(await registry.error_group_rows(sweep, 50_000)) == ["a1"]
+    # The same window as the groups: f1 changed long before the last four rows.
+    assert ids(await registry.error_group_rows(timeout, 4)) == []
+
+
+async def test_an_empty_registry_has_no_groups(registry: ProcessRegistry) -> None:
+    summary = await registry.error_groups(ErrorGroupQuery())
+    assert (summary.groups, summary.scanned, summary.rows, summary.total_groups) == ([], 0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("fields", "sentence"),
+    [
+        ({"window": 0}, "an error window is a whole number from 1 to 1,000,000, got `0`"),
+        ({"limit": 10_001}, "an error group limit is a whole number from 1 to 10,000"),
+        ({"order": "age"}, "error groups sort by `count` or `last_seen`, got `age`"),
+    ],
+)
+def test_a_bad_query_is_one_sentence(fields: dict[str, object], sentence: str) -> None:
+    with pytest.raises(InvalidRequest, match=sentence.replace("`", ".")):
+        ErrorGroupQuery.model_validate(fields)
+
+
+def test_a_group_is_of_an_ended_badly_state() -> None:
+    with pytest.raises(InvalidRequest, match="got `completed`"):
+        ErrorGroupKey.model_validate({"state": "completed", "code": "", "message": ""})
+
+
+async def test_a_row_that_is_not_json_groups_under_no_code_and_no_message(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:
+    await end_all(registry, clock)
+    with raw_connection(registry_target) as conn:
+        conn.execute("UPDATE processes SET record_json = 'not json {' WHERE process_id = 'f1'")
+    summary = await registry.error_groups(ErrorGroupQuery())
+    assert ("failed", "", "", 1) in [
+        (g.state.value, g.code, g.message, g.count) for g in summary.groups
+    ]
+    broken = ErrorGroupKey(state="failed", code="", message="")
+    rows = await registry.error_group_rows(broken, 50_000)
+    assert ids(rows) == ["f1"] and rows[0].undecodable

@@ -1,0 +1,193 @@
+"""Issue 17 item 8 in the dashboard: the Audit view (`6`) lists what operators did, newest
+first, from one labelled source at a time: lashtui's record (`recorded`) or the event log's
+cancel requests and re-run links (`s`); `/` filters by operator, action, outcome and id
+text; a registry without the audit table says nothing was recorded there."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from lashtui.admin import Processes
+from lashtui.clock import ManualClock
+from lashtui.model import (
+    FailureOutput,
+    ProcessHandleDescriptor,
+    SessionScope,
+    ToolFailureClass,
+)
+from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.tui.app import make_app
+from lashtui.tui.screens.audit import NOT_RECORDED, AuditScreen
+from lashtui.tui.screens.detail import ProcessDetailScreen
+from lashtui.tui.widgets.keyed_table import KeyedTable
+from tests.builders import ext
+from tests.raw import raw_connection
+from tests.tui.scene import START_MS, home_loaded, until
+
+SIZE = (140, 20)
+S1, S2 = SessionScope(session_id="alice"), SessionScope(session_id="bob")
+
+
+async def seed(registry: SqliteProcessRegistry, clock: ManualClock) -> None:
+    """Operators at work: a cancel, an abandon request, a refused cancel (not recorded), a
+    transfer, a re-run and a prune, a minute apart, by three operators."""
+    processes = Processes(registry, clock=clock)
+    act = processes.actions
+    for pid in ("import-7", "deploy-3", "sync-1"):
+        await registry.register_process(ext(pid))
+        await registry.grant_handle(S1, pid, ProcessHandleDescriptor(label=pid))
+    output = FailureOutput(class_=ToolFailureClass.INTERNAL, code="boom", message="broke")
+    await registry.complete_process("sync-1", output)
+    steps = [
+        lambda: act.cancel("import-7", "stuck on a lock", operator="dana@ops"),
+        lambda: act.request_abandon("deploy-3", "eve@ops", "host retired"),
+        lambda: act.cancel("sync-1", operator="dana@ops"),
+        lambda: act.transfer(S1, S2, ["sync-1"], operator="sam@ops"),
+        lambda: act.rerun("sync-1", operator="eve@ops"),
+        lambda: act.prune(clock.now_ms(), operator="sam@ops"),  # sync-1 and its events go
+    ]
+    for step in steps:
+        clock.advance(60_000)
+        await step()
+    clock.advance(30_000)
+
+
+@pytest.fixture
+def audited(tmp_path: Path) -> Iterator[tuple[SqliteProcessRegistry, ManualClock]]:
+    clock = ManualClock(START_MS)
+
+    async def build() -> SqliteProcessRegistry:
+        registry = await SqliteProcessRegistry.open(str(tmp_path / "audit.db"), clock=clock)
+        await seed(registry, clock)
+        return registry
+
+    registry = asyncio.run(build())
+    yield registry, clock
+    asyncio.run(registry.close())
+
+
+def observer(registry: SqliteProcessRegistry, clock: ManualClock) -> Any:
+    processes = Processes(registry, clock=clock)
+    return make_app(processes, clock=clock, read_only=True, subtitle="audit.db")
+
+
+async def open_audit(pilot: Pilot[Any]) -> AuditScreen:
+    await home_loaded(pilot)
+    await pilot.press("6")
+    screen = pilot.app.screen
+    assert isinstance(screen, AuditScreen)
+    async with asyncio.timeout(10):
+        await screen.loaded.wait()
+    await pilot.pause()
+    return screen
+
+
+def cells(screen: AuditScreen, column: int) -> list[str]:
+    table = screen.query_one(KeyedTable)
+    return [str(table.get_row_at(row)[column]) for row in range(table.row_count)]
+
+
+def shown(screen: AuditScreen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+def test_audit_view_snapshot(
+    audited: tuple[SqliteProcessRegistry, ManualClock], snap_compare: Any
+) -> None:
+    registry, clock = audited
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await open_audit(pilot)
+
+    assert snap_compare(observer(registry, clock), terminal_size=SIZE, run_before=run_before)
+
+
+async def test_the_view_lists_who_did_what_and_filters_and_switches_source(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "audit.db"), clock=clock)
+    try:
+        await seed(registry, clock)
+        app = observer(registry, clock)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_audit(pilot)
+            assert cells(screen, 2) == ["prune", "rerun", "transfer", "abandon", "cancel"]
+            assert cells(screen, 1) == ["sam@ops", "eve@ops", "sam@ops", "eve@ops", "dana@ops"]
+            assert shown(screen, "#audit-status").startswith(
+                "source: recorded by lashtui (lashtui_operator_actions)  ·  5 entries, newest first"
+            )
+            await pilot.press("slash")
+            field = screen.query_one("#audit-filter", Input)
+            field.value = "by:eve@ops sync"
+            await pilot.press("enter")
+            await until(pilot, lambda: cells(screen, 3) == ["sync-1"])
+            assert cells(screen, 2) == ["rerun"]
+            await pilot.press("escape")
+            await until(pilot, lambda: len(cells(screen, 3)) == 5)
+            await pilot.press("s")
+            await until(
+                pilot, lambda: shown(screen, "#audit-status").startswith("source: the event log")
+            )
+            await until(pilot, lambda: cells(screen, 2) == ["rerun", "cancel"])
+            assert cells(screen, 3) == ["sync-1~rerun-1", "import-7"]
+            assert cells(screen, 1) == ["eve@ops", "dana@ops"]
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, ProcessDetailScreen))
+            assert app.screen.process_id == "sync-1~rerun-1"  # type: ignore[attr-defined]
+    finally:
+        await registry.close()
+
+
+async def test_a_registry_without_the_audit_table_says_nothing_was_recorded(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "lash.db")
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(path, clock=clock)
+    await registry.register_process(ext("x"))
+    await registry.close()
+    with raw_connection(path) as conn:
+        conn.execute("DROP TABLE lashtui_operator_actions")
+    reader = await SqliteProcessRegistry.open(path, clock=clock, read_only=True)
+    try:
+        async with observer(reader, clock).run_test(size=SIZE) as pilot:
+            screen = await open_audit(pilot)
+            assert shown(screen, "#audit-empty") == NOT_RECORDED
+            assert not screen.query_one(KeyedTable).display
+    finally:
+        await reader.close()
+
+
+async def test_a_row_another_program_wrote_shows_as_text_beside_the_others(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "odd.db")
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(path, clock=clock)
+    await registry.register_process(ext("x"))
+    await Processes(registry, clock=clock).actions.cancel("x", operator="dana@ops")
+    await registry.close()
+    with raw_connection(path) as conn:
+        conn.execute(
+            "INSERT INTO lashtui_operator_actions (at_ms, operator, action, process_id, "
+            "outcome, sentence, detail_json) VALUES ('soon', ?, 'reboot', NULL, 42, ?, '{bad')",
+            ("[red]evil\x1b[2J", "[@click=app.quit]x[/]"),
+        )
+    reader = await SqliteProcessRegistry.open(path, clock=clock, read_only=True)
+    try:
+        async with observer(reader, clock).run_test(size=SIZE) as pilot:
+            screen = await open_audit(pilot)
+            assert cells(screen, 1) == ["[red]evil\\x1b[2J", "dana@ops"]
+            assert cells(screen, 2) == ["reboot", "cancel"]
+            assert cells(screen, 4) == ["42", "requested"]
+            assert cells(screen, 5)[0] == '[@click=app.quit]x[/]  {"undecodable":"{bad"}'
+    finally:
+        await reader.close()

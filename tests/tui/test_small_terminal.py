@@ -1,0 +1,166 @@
+"""Every view at 80x24, the smallest terminal an operator is likely to have: the status line
+wraps instead of being cut, the footer keeps `?` (and the palette's key) in sight, and the
+help scrolls. Snapshots of each view, and of the help scrolled to its end."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import Static
+from textual.widgets._footer import FooterKey
+
+from lashtui.admin import Processes
+from lashtui.clock import ManualClock
+from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.tui.app import make_app
+from lashtui.tui.screens import health
+from lashtui.tui.screens.abandon import AbandonRequestsScreen
+from lashtui.tui.screens.detail import ProcessDetailScreen
+from lashtui.tui.screens.errors import ErrorGroupScreen, ErrorsScreen
+from lashtui.tui.screens.health import HealthScreen
+from lashtui.tui.screens.leases import LeasesScreen
+from lashtui.tui.screens.live import LiveScreen
+from lashtui.tui.screens.modals import HelpScreen, SignalScreen
+from lashtui.tui.widgets.footer import KeyFooter
+from lashtui.tui.widgets.process_table import ProcessTable
+from tests.tui.scene import home_loaded, until
+
+SMALL = (80, 24)
+
+
+def observer(registry: SqliteProcessRegistry, clock: ManualClock) -> Any:
+    return make_app(
+        Processes(registry, clock=clock), clock=clock, read_only=True, subtitle="scene.db"
+    )
+
+
+async def live_view(pilot: Pilot[Any], key: str, kind: type[LiveScreen]) -> Screen[Any]:
+    await home_loaded(pilot)
+    await pilot.press(key)
+    screen = pilot.app.screen
+    assert isinstance(screen, kind)
+    async with asyncio.timeout(10):
+        await screen.loaded.wait()
+    await pilot.pause()
+    return screen
+
+
+async def detail(pilot: Pilot[Any]) -> Screen[Any]:
+    home = await home_loaded(pilot)
+    home.query_one(ProcessTable).move_cursor(row=3)  # d-failed
+    await pilot.press("enter")
+    screen = pilot.app.screen
+    assert isinstance(screen, ProcessDetailScreen)
+    async with asyncio.timeout(10):
+        await screen.loaded.wait()
+    await pilot.pause()
+    return screen
+
+
+async def error_group(pilot: Pilot[Any]) -> Screen[Any]:
+    await live_view(pilot, "5", ErrorsScreen)
+    await pilot.press("enter")
+    screen = pilot.app.screen
+    assert isinstance(screen, ErrorGroupScreen)
+    await screen.loaded.wait()
+    await pilot.pause()
+    return screen
+
+
+async def help_screen(pilot: Pilot[Any]) -> Screen[Any]:
+    await home_loaded(pilot)
+    await pilot.press("question_mark")
+    await pilot.pause()
+    assert isinstance(pilot.app.screen, HelpScreen)
+    return pilot.app.screen
+
+
+async def help_scrolled(pilot: Pilot[Any]) -> Screen[Any]:
+    screen = await help_screen(pilot)
+    await pilot.press("end")
+    await pilot.pause()
+    return screen
+
+
+VIEWS = {
+    "processes": home_loaded,
+    "detail": detail,
+    "leases": lambda pilot: live_view(pilot, "2", LeasesScreen),
+    "abandon": lambda pilot: live_view(pilot, "3", AbandonRequestsScreen),
+    "health": lambda pilot: live_view(pilot, "4", HealthScreen),
+    "errors": lambda pilot: live_view(pilot, "5", ErrorsScreen),
+    "error-group": error_group,
+    "help": help_screen,
+    "help-scrolled": help_scrolled,
+}
+
+
+@pytest.mark.parametrize("name", list(VIEWS))
+def test_every_view_at_80x24(
+    every_state: tuple[SqliteProcessRegistry, ManualClock],
+    snap_compare: Any,
+    name: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The health view's DB latency is wall time: a stopwatch that moves 0.4 ms between its
+    # two readings makes it the same on every run (as test_views.py's health snapshot does).
+    ticks = itertools.count()
+    monkeypatch.setattr(health, "stopwatch", lambda: next(ticks) * 0.0004)
+    registry, clock = every_state
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await VIEWS[name](pilot)
+
+    assert snap_compare(observer(registry, clock), terminal_size=SMALL, run_before=run_before)
+
+
+def test_the_signal_form_at_80x24(
+    every_state: tuple[SqliteProcessRegistry, ManualClock], snap_compare: Any
+) -> None:
+    registry, clock = every_state
+    app = make_app(Processes(registry, clock=clock), clock=clock, subtitle="scene.db")
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await home_loaded(pilot)
+        await pilot.press("s")  # a-running, the first row
+        await until(pilot, lambda: isinstance(pilot.app.screen, SignalScreen))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)
+
+
+@pytest.mark.parametrize(
+    "name", ["processes", "detail", "leases", "abandon", "health", "errors", "error-group"]
+)
+async def test_the_footer_keeps_help_in_sight(
+    scene: tuple[SqliteProcessRegistry, ManualClock], name: str
+) -> None:
+    registry, clock = scene
+    async with observer(registry, clock).run_test(size=SMALL) as pilot:
+        screen = await VIEWS[name](pilot)
+        footer = screen.query_one(KeyFooter)
+        keys = footer.query_one(".footer-right")
+        # `?` then the palette's key, at the right edge of the screen's 80 columns.
+        assert [key.key for key in keys.query(FooterKey)] == ["question_mark", "ctrl+p"]
+        assert keys.region.right == 80 and keys.region.width > 0
+        assert keys.query_one(FooterKey).region.x == 80 - keys.region.width
+
+
+async def test_the_status_line_wraps_rather_than_being_cut(
+    scene: tuple[SqliteProcessRegistry, ManualClock],
+) -> None:
+    registry, clock = scene
+    async with observer(registry, clock).run_test(size=SMALL) as pilot:
+        home = await home_loaded(pilot)
+        status = home.query_one("#engine-status", Static)
+        line = home.status_line
+        assert len(line) > 80  # the scene's counts do not fit on one line
+        await until(pilot, lambda: status.region.height >= 2)
+        shown = "".join(strip.text for strip in status.render_lines(status.region.reset_offset))
+        for count in ("✗ failed 1", "☠ abandoned 3"):
+            assert count in shown
