@@ -14,6 +14,7 @@ from rich.style import Style
 from textual.content import Content
 from textual.pilot import Pilot
 from textual.style import Style as TextualStyle
+from textual.widgets.data_table import ColumnKey
 
 from lashtui.admin import Processes
 from lashtui.clock import ManualClock
@@ -234,6 +235,11 @@ async def test_at_eighty_columns_id_status_label_and_why_stay_and_w_shows_all(
         assert table.selected_id == selected
         assert str(table.get_cell("d-failed", "why")) == "upstream_timeout: no answer in 30s"
         await pilot.press("w")
+        assert "updated" not in table.shown_columns
+        table.show_order("updated", True)  # the sorted column shows, whatever its priority
+        assert "updated" in table.shown_columns
+        assert str(table.columns[ColumnKey("updated")].label) == "UPDATED ▼"
+        table.show_order(None, False)
         assert "updated" not in table.shown_columns
         await pilot.resize_terminal(240, 24)
         await pilot.pause()

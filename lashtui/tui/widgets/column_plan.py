@@ -36,10 +36,13 @@ PRIORITY = (
 ALWAYS = 5  # the first five of PRIORITY stay at any width
 
 
-def fitting(order: Sequence[str], widths: Mapping[str, int], available: int) -> tuple[str, ...]:
+def fitting(
+    order: Sequence[str], widths: Mapping[str, int], available: int, also: str | None = None
+) -> tuple[str, ...]:
     """The columns (keys, in their on-screen `order`) a table `available` cells wide shows,
-    given each column's drawn width (content and padding)."""
-    shown = set(PRIORITY[:ALWAYS])
+    given each column's drawn width (content and padding); `also` is shown whatever its
+    priority (the column the rows are sorted by: its arrow says what the order is)."""
+    shown = {*PRIORITY[:ALWAYS], *([also] if also else [])}
     used = sum(widths.get(key, 0) for key in shown)
     for key in PRIORITY[ALWAYS:]:
         used += widths.get(key, 0)

@@ -232,7 +232,8 @@ class ProcessTable(PlainRowsTable):
         pad = 2 * self.cell_padding
         widths = {key: width + pad for key, width in zip(KEYS, self.widest, strict=True)}
         available = self.scrollable_content_region.width
-        shown = KEYS if self.wide else column_plan.fitting(KEYS, widths, available)
+        sorted_by = self.sorted_by[0]
+        shown = KEYS if self.wide else column_plan.fitting(KEYS, widths, available, sorted_by)
         fixed = FIXED if sum(widths[key] for key in shown) > available else 0
         if shown != self.shown_columns:
             self._rebuild(shown)
@@ -371,7 +372,9 @@ class ProcessTable(PlainRowsTable):
     def show_order(self, column: str | None, descending: bool) -> None:
         """Mark the header of the column the rows are sorted by with an arrow (▲ ascending:
         the smallest value shown first; ▼ descending); `column` None for none."""
-        self.sorted_by = (column, descending)
+        previous, self.sorted_by = self.sorted_by[0], (column, descending)
+        if column != previous:
+            self.fit_columns()  # the sorted column is shown whatever its priority
         for key, label in COLUMNS:
             wanted = f"{label} {'▼' if descending else '▲'}" if key == column else label
             found = self.columns.get(ColumnKey(key))
