@@ -28,7 +28,7 @@ from lashtui.tui.screens.health import HealthScreen
 from lashtui.tui.screens.leases import LeasesScreen
 from lashtui.tui.screens.modals import HelpScreen
 from lashtui.tui.screens.processes import ProcessesScreen
-from lashtui.tui.theme import HIGH_CONTRAST
+from lashtui.tui.theme import HIGH_CONTRAST, state_defaults
 from lashtui.untrusted import visible
 from lashtui.worker import ProcessWorker
 
@@ -87,6 +87,10 @@ class LashtuiApp(App[int]):
         self.add_mode("health", lambda: HealthScreen(dashboard))
         self.add_mode("errors", lambda: ErrorsScreen(dashboard))
         self.add_mode("audit", lambda: AuditScreen(dashboard))
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """The states' colours for a theme that does not name them: its own (theme.py)."""
+        return state_defaults(self.current_theme)
 
     @property
     def engine(self) -> ProcessWorker | None:

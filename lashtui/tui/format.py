@@ -7,10 +7,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from lashtui.model import (
+    AbandonedOutput,
+    AbandonWriter,
+    CancelledOutput,
+    FailureOutput,
     LeaseOwnerIdentity,
     LocalProcessLiveness,
     ObservedProcess,
     process_state,
+    silent_not_dead,
 )
 from lashtui.untrusted import clipped, visible
 
@@ -24,8 +29,44 @@ BADGES = {
 }
 
 
+def state(process: ObservedProcess) -> str:
+    """running, waiting, or the terminal state, as a plain name (a `BADGES` key)."""
+    return process_state(process).value
+
+
 def badge(process: ObservedProcess) -> str:
-    return BADGES[process_state(process)]
+    return BADGES[state(process)]
+
+
+# Who wrote `abandoned`, as the operator reads it (the evidence records only the writer).
+ABANDONED_BY = {
+    AbandonWriter.OWNER_DRAIN: "owner drained without an outcome",
+    AbandonWriter.SWEEP: "owner provably dead",
+    AbandonWriter.RECONCILED_REQUEST: "abandon request, lease lapsed",
+}
+SILENT = "silent, not dead: lease lapsed"
+
+
+def why(process: ObservedProcess, now_ms: int) -> str:
+    """Why a process ended, from its own record: a failure's `code: message`, a cancel's
+    reason, who abandoned it (and the operator's request and reason, when one was
+    honoured); for live work, that it is silent, not dead; else empty. Stored text: the
+    caller shows it through lashtui/tui/text.py."""
+    output = process.status.await_output
+    if isinstance(output, FailureOutput):
+        return f"{output.code}: {output.message}"
+    if isinstance(output, CancelledOutput):
+        return output.message
+    if isinstance(output, AbandonedOutput):
+        by = ABANDONED_BY[output.evidence.writer]
+        request = process.abandon_request
+        if request is None:
+            return by
+        reason = f": {request.reason}" if request.reason else ""
+        return f"{by} · requested by {request.requested_by}{reason}"
+    if silent_not_dead(process, now_ms):
+        return SILENT
+    return ""
 
 
 def duration(ms: int) -> str:

@@ -1,14 +1,51 @@
-"""The dashboard's own theme: high contrast, for bright rooms, projectors and low vision.
+"""The dashboard's theme variables and its own theme: high contrast, for bright rooms,
+projectors and low vision.
 
 Themes are the one place colours are named; everything else in the app uses the theme's
-variables (`$primary`, `$error`, ...) from `styles/*.tcss`, so this theme restyles every
-view. Pure black and white with saturated accents, each chosen to stay distinct for the
-common colour-vision deficiencies (yellow/cyan/magenta rather than red/green alone).
+variables (`$primary`, `$error`, `$state-failed`, ...) from `styles/*.tcss`, so a theme
+restyles every view.
+
+Each process state, a lapsed lease and a "silent, not dead" row have a variable for their
+colour (`$state-<name>`) and one for their text style (`$state-<name>-style`). A theme may
+set them in its `variables`; any theme that does not (Textual's own) gets them from its own
+colours (`state_defaults`), so they follow the theme and no colour is named here for them.
+The high-contrast theme names its own: pure black and white with saturated accents, each
+chosen to stay distinct for the common colour-vision deficiencies (yellow/cyan/magenta
+rather than red/green alone), and the states that need the operator (failed, abandoned,
+silent, lapsed) told apart by bold, reverse and underline too, not by colour alone.
 """
 
 from __future__ import annotations
 
 from textual.theme import Theme
+
+# The states an operator tells apart, then the two conditions that must stand out.
+STATES = ("running", "waiting", "completed", "failed", "cancelled", "abandoned")
+MARKS = ("lapsed", "silent")
+
+# For a theme that does not set them: (one of the theme's generated colours, text style).
+_DEFAULTS = {
+    "running": ("text-primary", "none"),
+    "waiting": ("text-warning", "none"),
+    "completed": ("text-success", "none"),
+    "failed": ("text-error", "bold"),
+    "cancelled": ("foreground-darken-3", "italic"),
+    "abandoned": ("text-error", "bold reverse"),
+    "lapsed": ("text-warning", "bold"),
+    "silent": ("text-warning", "bold reverse"),
+}
+
+
+def state_defaults(theme: Theme) -> dict[str, str]:
+    """`$state-<name>` and `$state-<name>-style` for every state and mark, from `theme`'s
+    own generated colours (a theme's `variables` override them)."""
+    colours = theme.to_color_system().generate()
+    variables: dict[str, str] = {}
+    for name, (colour, style) in _DEFAULTS.items():
+        variables[f"state-{name}"] = colours[colour]
+        variables[f"state-{name}-style"] = style
+    return variables
+
 
 HIGH_CONTRAST = Theme(
     name="lashtui-high-contrast",
@@ -33,5 +70,21 @@ HIGH_CONTRAST = Theme(
         "block-cursor-text-style": "bold",
         "datatable--even-row": "#000000",
         "input-selection-background": "#FFFF00 40%",
+        "state-running": "#00FFFF",
+        "state-running-style": "none",
+        "state-waiting": "#FFFF00",
+        "state-waiting-style": "none",
+        "state-completed": "#00FF5F",
+        "state-completed-style": "none",
+        "state-failed": "#FF5F5F",
+        "state-failed-style": "bold reverse",
+        "state-cancelled": "#FFFFFF",
+        "state-cancelled-style": "italic",
+        "state-abandoned": "#FF00FF",
+        "state-abandoned-style": "bold reverse",
+        "state-lapsed": "#FFAF00",
+        "state-lapsed-style": "bold underline",
+        "state-silent": "#FFAF00",
+        "state-silent-style": "bold reverse",
     },
 )

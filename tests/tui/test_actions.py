@@ -85,7 +85,7 @@ async def test_cancel_asks_defaults_to_no_then_cancels(live: Any) -> None:
         await pilot.press("c")
         await pilot.click("#yes")
         await until(pilot, lambda: table.processes["w"].lifecycle.value == "cancelled")
-        assert table.get_cell("w", "status") == "⊘ cancelled"
+        assert str(table.get_cell("w", "status")) == "⊘ cancelled"
         assert not app.screen.check_action("cancel", ())  # no cancel on a terminal row
 
 

@@ -1,11 +1,15 @@
 """`ProcessTable` draws its rows itself (process_table.py `render_line`, for the dashboard's
 loop lag); what it draws must be what DataTable draws, segment for segment and style for
 style (colours, zebra stripes, the cursor, the hover, the row/column meta that clicks read),
-in every state the operator can put the table in."""
+in every state the operator can put the table in, states' own styles and the id column held
+in place while the table scrolls sideways included."""
 
 from __future__ import annotations
 
+import pytest
 from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
@@ -17,16 +21,26 @@ class TableApp(App[None]):
         yield ProcessTable(id="process-table")
 
 
-def row(n: int) -> tuple[str, ...]:
+# A state's style as the theme gives it (colour and text style, no background).
+STYLES = (Style(color="red", bold=True), Style(color="cyan"), Style(reverse=True, bold=True))
+
+
+def row(n: int) -> tuple[str | Text, ...]:
     badges = ("● running", "✓ completed", "☠ abandoned", "⊘ cancelled")
+    badge = badges[n % len(badges)]
     return (
         "▶" if n % 5 == 0 else " ",
         f"p-{n:04d}",
-        badges[n % len(badges)],
+        Text(badge, style=STYLES[n % 3], end="") if n % 4 else badge,
         "処理ラベル" if n % 7 == 0 else f"label {n}",
+        "upstream_timeout: no answer in 30s" if n % 6 == 1 else "",
         "rerunnable",
         "session:s-1" if n % 2 else "host",
-        f"w-1@host-a:42 ({n}s left)" if n % 3 else "-",
+        Text(f"w-1@host-a:42 (lapsed {n}s)", style=STYLES[0], end="")
+        if n % 3 == 1
+        else f"w-1@host-a:42 ({n}s left)"
+        if n % 3
+        else "-",
         "-",
         "requested" if n % 11 == 0 else "-",
         f"{n}s",
@@ -53,6 +67,8 @@ async def test_rows_are_drawn_as_datatable_draws_them() -> None:
             table.add_row(*row(n), key=f"p-{n:04d}")
         # Cells DataTable reads as markup or lays out with rich: left to DataTable.
         table.add_row(" ", "p-9001", "[b]bold[/b]", ":smile:", "a\tb", *row(1)[5:], key="p-9001")
+        # A styled cell wider than its column, cropped in its style.
+        table.add_row(*row(3)[:4], Text("w" * 90, style=STYLES[1]), *row(3)[5:], key="p-9003")
         # Stored text that is not a plain line for DataTable: a `Text` it never parses,
         # drawn by the fast path when it is one plain line (a long one is cropped alike).
         hostile = ("[/]", "[@click=app.quit]x", "fake [green]ok[/]", "\x1b[2J" + "w" * 80)
@@ -85,18 +101,29 @@ async def test_rows_are_drawn_as_datatable_draws_them() -> None:
         assert table.scroll_y > 0 and first in "".join(segment.text for segment in fast[1])
 
 
-async def test_a_narrow_table_scrolled_sideways_is_drawn_as_datatable_draws_it() -> None:
+@pytest.mark.parametrize("fixed", [0, 2])
+async def test_a_narrow_table_scrolled_sideways_is_drawn_as_datatable_draws_it(
+    fixed: int,
+) -> None:
     app = TableApp()
     async with app.run_test(size=(60, 12)) as pilot:
         table = app.query_one(ProcessTable)
+        table.action_toggle_wide()  # every column: the rows below fill them all
         for n in range(20):
             table.add_row(*row(n), key=f"p-{n:04d}")
+        table.fixed_columns = fixed  # the mark and the id held in place, or not
         await pilot.pause()
         for x in (0, 7, 31):
             table.scroll_to(x=x, y=3, animate=False)
+            table.move_cursor(row=x % 5)
             await pilot.pause()
             fast, slow = fast_and_slow(table)
             assert fast == slow
+            if fixed:
+                assert all(line[0].text.strip() in ("", "▶") for line in fast[1:])
+                first = "".join(segment.text for segment in fast[1])  # under the header
+                assert first.index(f"p-{round(table.scroll_y):04d}") < 10  # at the left
+                assert "p-" not in "".join(s.text for s in slow[1])[10:]
 
 
 async def test_a_theme_change_redraws_every_line() -> None:

@@ -127,7 +127,7 @@ async def test_changes_from_another_os_process_appear_and_the_selection_stays(
             await asyncio.to_thread(cli, "abandon", "a-new", "--by", "op")
             await asyncio.to_thread(cli, "sweep", "--once")
             await until(pilot, lambda: table.processes["a-new"].terminal)
-            assert table.get_cell("a-new", "status") == "☠ abandoned"
+            assert str(table.get_cell("a-new", "status")) == "☠ abandoned"
             assert table.selected_id == "d-two"
 
 
@@ -331,7 +331,7 @@ async def test_the_open_timeline_follows_another_os_process_without_a_key_press(
             timeline = detail.query_one("#timeline", DataTable)
             assert timeline.row_count == len(detail.events)
             await pilot.press("escape")
-            await until(pilot, lambda: table.get_cell("deploy-1", "status") == "✓ completed")
+            await until(pilot, lambda: str(table.get_cell("deploy-1", "status")) == "✓ completed")
             assert table.selected_id == "deploy-1"
     finally:
         worker.terminate()

@@ -54,11 +54,13 @@ def pending_row(process: ObservedProcess, now_ms: int) -> Row:
     when = fmt.ago(request.requested_at_ms, now_ms)
     asked = text.plain(text.data(request.requested_by), f" · {when}")
     reason = text.data(clipped(visible(request.reason or "no reason given"), REASON_WIDTH))
+    expires = process.lease_expires_at_ms
     if process.lease_holder is None:
         lease: str | Text = "no lease"
     else:
         owner = text.data(fmt.owner(process.lease_holder))
-        lease = text.joined([owner, fmt.countdown(process.lease_expires_at_ms, now_ms)])
+        lease = text.joined([owner, fmt.countdown(expires, now_ms)])
+    lapsed = process.lease_holder is not None and expires is not None and expires <= now_ms
     return Row(
         process.process_id,
         (
@@ -68,6 +70,7 @@ def pending_row(process: ObservedProcess, now_ms: int) -> Row:
             lease,
             fmt.two_lines(abandon_outlook(process, now_ms)),
         ),
+        states=((0, fmt.state(process)), *([(3, "lapsed")] if lapsed else [])),
     )
 
 
@@ -82,6 +85,7 @@ def silent_row(process: ObservedProcess, now_ms: int) -> Row:
             fmt.ago(started.started_at_ms, now_ms) if started else "-",
             fmt.lapse(process.lease_expires_at_ms, now_ms),
         ),
+        states=((0, "silent"), (4, "lapsed")),  # every row here is silent, not dead
     )
 
 

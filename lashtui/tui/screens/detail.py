@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from typing import ClassVar
 
 from pydantic import JsonValue
+from rich.style import Style
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -49,6 +51,7 @@ from lashtui.tui.screens.payload import PayloadScreen
 from lashtui.tui.timeline_search import TimelineSearch
 from lashtui.tui.undecodable import way_out
 from lashtui.tui.widgets.footer import KeyFooter
+from lashtui.tui.widgets.state_style import STATE_CLASSES, paint
 from lashtui.untrusted import is_visible, visible_json
 
 TIMELINE_COLUMNS = (
@@ -60,15 +63,27 @@ TIMELINE_COLUMNS = (
 )
 
 
+def _unpainted(name: str) -> Style:
+    return Style()
+
+
+class Summary(Static):
+    """The detail's facts, with the states' styles (widgets/state_style.py)."""
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = set(STATE_CLASSES)
+
+
 def summary(
     process: ObservedProcess,
     now_ms: int,
     cancel: ProcessEvent | None = None,
     *,
     read_only: bool = False,
+    paint_: Callable[[str], Style] = _unpainted,
 ) -> Text:
     """The process's facts, one a line; every stored value is `text.data`, so a label can
-    neither become markup nor break a line. `cancel` is the first cancel request, if any."""
+    neither become markup nor break a line. `cancel` is the first cancel request, if any;
+    `paint_` styles the badge, a lapsed lease and a silent row by their theme variables."""
     data = text.data
     started = process.first_started
     request = process.abandon_request
@@ -94,9 +109,13 @@ def summary(
     signal = (
         text.plain("signal ", data(wait.kind.name), f" #{wait.kind.ordinal}") if wait else "-"
     )
+    expires = process.lease_expires_at_ms
+    lapsed = holder is not None and expires is not None and expires <= now_ms
+    lease = data(fmt.lease(process, now_ms), paint_("lapsed") if lapsed else "")
+    badge = Text(fmt.badge(process), style=paint_(fmt.state(process)), end="")
     facts: list[str | Text] = [
         text.plain(
-            data(process.process_id), f"  {fmt.badge(process)}  ", data(process.label),
+            data(process.process_id), "  ", badge, "  ", data(process.label),
             " (", data(process.kind), ")",
         ),
         *undecodable_line(process, read_only=read_only),
@@ -106,7 +125,7 @@ def summary(
         ),
         f"created {fmt.ago(process.created_at_ms, now_ms)}   updated "
         f"{fmt.ago(process.updated_at_ms, now_ms)}",
-        text.plain("lease ", data(fmt.lease(process, now_ms)), incarnation),
+        text.plain("lease ", lease, incarnation),
         text.plain("first started ", first),
         text.plain("abandon request ", asked),
         *cancel_line(cancel, now_ms),
@@ -114,7 +133,8 @@ def summary(
         text.plain("output ", data(output.model_dump_json()) if output else "-"),
     ]
     if silent_not_dead(process, now_ms):
-        facts.append("silent, not dead: started owner_bound work whose lease has lapsed")
+        silent = "silent, not dead: started owner_bound work whose lease has lapsed"
+        facts.append(Text(silent, style=paint_("silent"), end=""))
     return text.joined(facts)
 
 
@@ -222,7 +242,7 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(id="summary")
+        yield Summary(id="summary")
         yield Input(
             placeholder="show events whose type or payload contains… (any case; Esc clears)",
             id="type-filter",
@@ -290,9 +310,13 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             self.refresh_bindings()
         self.scopes = [scope_id for scope_id, _ in grants]
         read_only = self.dashboard.read_only
+        painted = self.query_one("#summary", Summary)
         facts = text.joined(
             [
-                summary(process, now, self.cancel, read_only=read_only),
+                summary(
+                    process, now, self.cancel, read_only=read_only,
+                    paint_=lambda name: paint(painted, name),
+                ),
                 *rerun_lines(self.rerun_of, self.reruns, now),
                 grants_line(grants),
                 wakes_line(process, self.pending),

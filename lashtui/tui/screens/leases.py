@@ -100,7 +100,7 @@ def group_rows(members: list[Held], health: str, now_ms: int) -> list[Row]:
     summary = f"{count}, {lapsed} lapsed" if lapsed else count
     key = owner_key(holder)
     header = (text.data(fmt.owner(holder)), incarnation, health, "", "", "", "", summary)
-    rows = [Row(key, header, style="bold")]
+    rows = [Row(key, header, style="bold", states=((7, "lapsed"),) if lapsed else ())]
     for m in members:
         p = m.process
         fence = str(m.fence) if m.fence is not None else "-"
@@ -109,7 +109,10 @@ def group_rows(members: list[Held], health: str, now_ms: int) -> list[Row]:
             "", "", "", text.data(p.process_id), text.data(p.label), p.disposition.value,
             fence, lease,
         )
-        rows.append(Row(p.process_id, cells))
+        # The process in its state's style (running or waiting), its lease when lapsed.
+        lapsed_here = ((7, "lapsed"),) if m.expires_at_ms <= now_ms else ()
+        states = ((3, fmt.state(p)), *lapsed_here)
+        rows.append(Row(p.process_id, cells, states=states))
     return rows
 
 

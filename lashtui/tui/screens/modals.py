@@ -240,6 +240,7 @@ Processes
   > / <          sort by the next / previous column (from the registry)   I  invert
   space          mark / unmark               *   mark every row matching the filters
   p              pause / resume live updates
+  w              wide: every column, the id held while scrolling (narrow: least useful hidden)
   y / Y          copy the id / the process as JSON    e   export the rows as JSONL
   :              command line (try :help)
 

@@ -1,7 +1,9 @@
 """`KeyedTable`: a DataTable of rows kept by key, for the views whose rows are not processes
 in id order (lease holders grouped by owner, abandon requests). A paused view shows its
 clock-relative columns (countdowns, ages, verdicts that turn on a lapse) in the theme's
-disabled colour, as the Processes view's table does (`show(..., frozen=True)`)."""
+disabled colour, as the Processes view's table does (`show(..., frozen=True)`). Cells can
+be painted in a state's style (widgets/state_style.py): a process in its state's, a lapsed
+lease, a silent row."""
 
 from __future__ import annotations
 
@@ -14,17 +16,20 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from lashtui.tui import text
+from lashtui.tui.widgets.state_style import PAINTED, STATE_CLASSES, paint
 
 
 @dataclass(frozen=True)
 class Row:
     """One row of a `KeyedTable`: its key, its cells, and a style for all of them (a group
     header is bold; no colours here, they belong to the theme). A `str` cell is the view's
-    own words (newlines kept for a two-line row); stored text comes as `text.data`."""
+    own words (newlines kept for a two-line row); stored text comes as `text.data`.
+    `states` paints cells by index in a state's or mark's theme style (`(3, "lapsed")`)."""
 
     key: str
     cells: tuple[str | Text, ...]
     style: str = ""
+    states: tuple[tuple[int, str], ...] = ()
 
 
 class KeyedTable(DataTable[Text]):
@@ -33,14 +38,21 @@ class KeyedTable(DataTable[Text]):
     key it was on. Cells are `Text`, so an id or a reason with `[` is never read as markup.
     `clock_columns` are the columns whose cells move with the clock alone."""
 
-    # The clock-relative cells of a paused view (styles/app.tcss: the disabled text colour).
-    COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {"keyed-table--frozen"}
+    # The clock-relative cells of a paused view (styles/app.tcss: the disabled text colour),
+    # and the states' styles.
+    COMPONENT_CLASSES: ClassVar[set[str]] = (
+        DataTable.COMPONENT_CLASSES | {"keyed-table--frozen"} | STATE_CLASSES
+    )
 
-    @staticmethod
-    def _cell(cell: str | Text, style: str, frozen: Style | None = None) -> Text:
+    def _cell(self, row: Row, index: int) -> Text:
         """A new `Text` for each cell (`_arrange` tells rows apart by it), never markup."""
-        shown = Text(style=style, end="")
+        cell = row.cells[index]
+        shown = Text(style=row.style, end="")
         shown.append_text(cell if isinstance(cell, Text) else text.plain(cell))
+        for at, state in row.states:
+            if at == index:
+                shown.stylize(paint(self, state))
+        frozen = self._frozen(self.column_spec[index][0])
         if frozen is not None:
             shown.stylize(frozen)
         return shown
@@ -59,6 +71,7 @@ class KeyedTable(DataTable[Text]):
         self.clock_columns = frozenset(clock_columns)
         self.shown: dict[str, Row] = {}
         self.frozen = False
+        self._paints: tuple[Style, ...] = ()  # the states' styles the cells were painted in
 
     def on_mount(self) -> None:
         for key, label in self.column_spec:
@@ -85,10 +98,7 @@ class KeyedTable(DataTable[Text]):
         for row in rows:
             old = self.shown.get(row.key)
             if old is None:
-                cells = [
-                    self._cell(cell, row.style, self._frozen(column))
-                    for (column, _), cell in zip(self.column_spec, row.cells, strict=True)
-                ]
+                cells = [self._cell(row, index) for index in range(len(row.cells))]
                 self.add_row(*cells, key=row.key, height=self.row_height)
             elif old != row or refrozen:
                 self._update(row, old, refrozen)
@@ -105,12 +115,31 @@ class KeyedTable(DataTable[Text]):
         return None
 
     def _update(self, row: Row, old: Row, refrozen: bool = False) -> None:
-        for (column, _), new, was in zip(self.column_spec, row.cells, old.cells, strict=True):
+        restyled = row.style != old.style or row.states != old.states
+        for index, (column, _) in enumerate(self.column_spec):
             retint = refrozen and column in self.clock_columns
-            if new != was or row.style != old.style or retint:
+            if row.cells[index] != old.cells[index] or restyled or retint:
                 # update_width: a countdown grows from `59s left` to `1m00s left`
-                cell = self._cell(new, row.style, self._frozen(column))
+                cell = self._cell(row, index)
                 self.update_cell(row.key, column, cell, update_width=True)
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        if any(row.states for row in self.shown.values()):
+            self.call_after_refresh(self._restyle)
+
+    def _restyle(self) -> None:
+        """Paint the painted cells again when the states' styles changed (a theme change;
+        a focus change updates the widget's styles too, and leaves those as they were)."""
+        paints = tuple(paint(self, name) for name in PAINTED)
+        if paints == self._paints:
+            return
+        self._paints = paints
+        for row in self.shown.values():
+            for index, _ in row.states:
+                column = self.column_spec[index][0]
+                if row.key in self.rows:
+                    self.update_cell(row.key, column, self._cell(row, index))
 
     def _arrange(self, order: list[str]) -> bool:
         if [str(row.key.value) for row in self.ordered_rows] == order:
