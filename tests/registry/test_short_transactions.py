@@ -102,8 +102,9 @@ async def test_the_wal_stays_bounded_though_inline_commits_never_checkpoint(
     finally:
         await registry.close()
     # Without the checkpoints every CHECKPOINT_EVERY commits, these 3,600 appends leave a WAL
-    # of about 95 MB; with them it is reused from its start and stays near 8 MB.
-    assert wal < 12 * 1024 * 1024, wal
+    # of about 95 MB; with them it is reused from its start and stays near 8 MB (13 MB since
+    # cancel requests also enter the audit's partial index: more pages per commit).
+    assert wal < 20 * 1024 * 1024, wal
 
 
 async def test_another_process_commit_is_seen_and_the_file_stays_whole(tmp_path: Path) -> None:

@@ -28,7 +28,7 @@ from typing import ClassVar
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Header, Static
 from textual.worker import Worker, WorkerState
 
@@ -88,8 +88,9 @@ class HealthScreen(LiveScreen):
         # One scrolling body between the docked header and footer: at 80x24 the panels and
         # charts are taller than the screen, and a scrolling Screen would push its
         # scrollbar under the footer's `?`.
-        with VerticalScroll(id="health-body"):
-            with Grid(id="health-grid"):
+        with Vertical(id="health-body"):
+            # Two rows of two panels, each row as tall as its taller panel.
+            with Horizontal(classes="health-row"):
                 yield panel(
                     text.plain("Worker and sweep"), Static(id="engine-facts"), id="engine-panel"
                 )
@@ -100,6 +101,7 @@ class HealthScreen(LiveScreen):
                     Static(id="pulse-error"),
                     id="registry-panel",
                 )
+            with Horizontal(classes="health-row"):
                 yield panel(
                     text.plain("Sweep verdicts and run ends"),
                     Static(id="verdicts"),
