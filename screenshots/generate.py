@@ -109,6 +109,13 @@ async def main() -> None:
             async with worker.running():
                 await asyncio.sleep(3)  # let the demo move: runs finish, waits park
             clock.advance(4_000)
+            # Two operator actions, so the Audit view has something to show: a re-run of the
+            # failed row and a cancel the (stopped) worker has yet to honour.
+            observer = Processes(registry, clock=clock)
+            await observer.actions.rerun("flaky-sync", operator="operator:dana")
+            await observer.actions.cancel(
+                "nightly-import", "maintenance window", operator="operator:dana"
+            )
             app = make_app(
                 Processes(registry, clock=clock),
                 clock=clock,

@@ -152,3 +152,6 @@ class DurationChart(ActivityChart):
         # textual-plotext's stub of `multiple_bar` lags plotext 5.3, which takes `labels`
         # (one per series) and a colour per series.
         self.plt.multiple_bar(labels, values, labels=names, color=colours)  # type: ignore[call-arg, arg-type]
+        # Durations are never negative: with every run instant (0 s) Plotext would centre
+        # the axis on zero and draw -1..1.
+        self.plt.ylim(0, max(1.0, *values[2]))
