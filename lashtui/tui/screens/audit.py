@@ -27,7 +27,6 @@ from lashtui.model.audit import AUDIT_TABLE, AuditPage, AuditQuery, AuditSource,
 from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.context import Dashboard
-from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.live import LiveScreen
 from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.keyed_table import KeyedTable, Row
@@ -219,13 +218,6 @@ class AuditScreen(LiveScreen):
             return self.page.next_before is not None
         return True
 
-    def on_data_table_row_highlighted(self) -> None:
-        self.refresh_bindings()
-
-    def on_data_table_row_selected(self) -> None:
-        self.action_open()
-
-    def action_open(self) -> None:
+    def opened_process_id(self) -> str | None:
         entry = self.selected()
-        if entry is not None and entry.process_id is not None:
-            self.app.push_screen(ProcessDetailScreen(self.dashboard, entry.process_id))
+        return entry.process_id if entry is not None else None

@@ -31,7 +31,6 @@ from lashtui.model import (
 from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.context import Dashboard
-from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.live import LiveScreen
 from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.keyed_table import KeyedTable, Row
@@ -171,12 +170,6 @@ class ErrorsScreen(LiveScreen):
         selected = self.query_one(KeyedTable).selected_key
         return self.groups.get(selected) if selected else None
 
-    def on_data_table_row_highlighted(self) -> None:
-        self.refresh_bindings()
-
-    def on_data_table_row_selected(self) -> None:
-        self.action_open()
-
     def action_open(self) -> None:
         group = self.target()
         if group is not None and self.summary is not None:
@@ -266,16 +259,9 @@ class ErrorGroupScreen(LiveScreen):
             return self.target() is not None
         return True
 
-    def on_data_table_row_highlighted(self) -> None:
-        self.refresh_bindings()
-
-    def on_data_table_row_selected(self) -> None:
-        self.action_open()
-
-    def action_open(self) -> None:
+    def opened_process_id(self) -> str | None:
         process = self.target()
-        if process is not None:
-            self.app.push_screen(ProcessDetailScreen(self.dashboard, process.process_id))
+        return process.process_id if process is not None else None
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -24,7 +24,6 @@ from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.actions import ACTION_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
-from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.live import LiveScreen
 from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.keyed_table import KeyedTable, Row
@@ -219,13 +218,6 @@ class LeasesScreen(ProcessActions, LiveScreen):
     def acted(self) -> None:
         self.wake()  # show the outcome now, not at the next refresh
 
-    def on_data_table_row_highlighted(self) -> None:
-        self.refresh_bindings()
-
-    def on_data_table_row_selected(self) -> None:
-        self.action_open()
-
-    def action_open(self) -> None:
-        process = self.target()
-        if process is not None:  # an owner's header row opens nothing
-            self.app.push_screen(ProcessDetailScreen(self.dashboard, process.process_id))
+    def opened_process_id(self) -> str | None:
+        process = self.target()  # an owner's header row opens nothing
+        return process.process_id if process is not None else None

@@ -138,3 +138,25 @@ class LiveScreen(Screen[None]):
             return
         with contextlib.suppress(NoMatches):  # the app is closing
             self.show(self.now_ms())
+
+    # A view's table rows: moving the cursor re-checks which keys apply (the footer dims
+    # the rest), and Enter or a click opens the row (`action_open`). Textual runs a message
+    # handler of every class in the MRO, so a view overrides `opened_process_id` or
+    # `action_open`, never these two.
+    def on_data_table_row_highlighted(self) -> None:
+        self.refresh_bindings()
+
+    def on_data_table_row_selected(self) -> None:
+        self.action_open()
+
+    def opened_process_id(self) -> str | None:
+        """The process the row under the cursor opens; None when it opens nothing."""
+        return None
+
+    def action_open(self) -> None:
+        process_id = self.opened_process_id()
+        if process_id is not None:
+            # Imported here: the detail is a screen of its own and imports much more.
+            from lashtui.tui.screens.detail import ProcessDetailScreen
+
+            self.app.push_screen(ProcessDetailScreen(self.dashboard, process_id))
