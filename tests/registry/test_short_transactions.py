@@ -194,3 +194,20 @@ async def test_a_run_of_inline_calls_still_lets_the_loop_turn(tmp_path: Path) ->
     # Without the yields the ticker gets one turn, after all 1,000 appends.
     assert len(gaps) > 10 * took / 0.1, (len(gaps), took)
     assert max(gaps) < max(0.05, took / 4), (max(gaps), took)
+
+
+async def test_close_returns_though_a_connection_thread_has_died(tmp_path: Path) -> None:
+    """Regression: a snapshot app's loop that closed with a read in flight killed that
+    connection's aiosqlite thread (it could not hand the result back), and close() then
+    waited for ever on a close nobody would run. Here the thread is stopped the same way."""
+    import aiosqlite.core
+
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "r.db"))
+    connection = registry._db
+    assert isinstance(connection, SqliteConnection)
+    reader = connection._reader
+    reader._tx.put_nowait((None, lambda: aiosqlite.core._STOP_RUNNING_SENTINEL))
+    await asyncio.to_thread(reader._thread.join, 5)
+    assert not reader._thread.is_alive()
+    await asyncio.wait_for(registry.close(), 10)
+    assert reader._connection is None

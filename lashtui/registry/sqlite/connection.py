@@ -208,6 +208,15 @@ class SqliteConnection:
                 await asyncio.sleep(0)  # the callback already armed commits the group
         self._loop_thread = None
         for aconn in dict.fromkeys((self._reader, self._writer)):
+            # aiosqlite's thread dies when it hands a result to an event loop already closed
+            # (a test harness's app loop that ended with a hop in flight); a close queued to
+            # it would then wait for ever. Its sqlite3 connection was opened with
+            # check_same_thread=False, so it is closed from here instead.
+            if not aconn._thread.is_alive():
+                raw, aconn._connection = aconn._connection, None
+                if raw is not None:
+                    raw.close()
+                continue
             await aconn.close()
 
     async def write(
