@@ -276,17 +276,11 @@ def _indexed_file(conn: Tx) -> bool:
     """Whether the registry has the charts' event index (a file made before it has not, and
     opening never adds it). Without it, every per-minute range count would be a scan of the
     whole log: 105 scans for a quarter hour, measured at 166 s on a million rows."""
-    if dialect(conn) is SQLITE:
-        found = conn.execute(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN (?, ?)",
-            (EVENT_INDEX, CREATED_INDEX),
-        ).fetchone()
-        return int(found[0]) == 2
-    found = conn.execute(
-        "SELECT to_regclass(?) IS NOT NULL AND to_regclass(?) IS NOT NULL",
-        (EVENT_INDEX, CREATED_INDEX),
-    ).fetchone()
-    return bool(found[0])
+    exists = dialect(conn).index_exists()
+    return all(
+        conn.execute(exists, (name,)).fetchone() is not None
+        for name in (EVENT_INDEX, CREATED_INDEX)
+    )
 
 
 def _per_minute(conn: Tx, first_minute: int, last_minute: int) -> dict[str, dict[int, int]]:

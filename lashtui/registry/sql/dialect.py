@@ -148,6 +148,13 @@ class Dialect:
             return "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
         return "SELECT 1 WHERE to_regclass(?) IS NOT NULL"
 
+    def index_exists(self) -> str:
+        """A statement giving one row when the index named by the bound value exists (in
+        the same schema as `table_exists`)."""
+        if self.name == "sqlite":
+            return "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?"
+        return "SELECT 1 WHERE to_regclass(?) IS NOT NULL"
+
     def insert_or_ignore(self, insert: str) -> str:
         """`insert` ("INTO table (...) VALUES (...)") that does nothing on a key conflict."""
         if self.name == "sqlite":

@@ -22,11 +22,11 @@ from lashtui.registry.sql.dialect import SQLITE, Dialect
 UNICODE_LOWER = "lashtui_lower"
 
 
-def label_sql(sql: Dialect) -> str:
+def label_sql(sql: Dialect, column: str = "p.record_json") -> str:
     """A row's label as the dashboard shows it (ObservedProcess.label): the identity's
     label, or its kind when the label is absent or empty."""
-    label = sql.json_text("p.record_json", "identity.label")
-    kind = sql.json_text("p.record_json", "identity.kind")
+    label = sql.json_text(column, "identity.label")
+    kind = sql.json_text(column, "identity.kind")
     return f"coalesce(nullif({label}, ''), {kind})"
 
 

@@ -27,7 +27,7 @@ from lashtui.model import (
     SortKey,
 )
 from lashtui.registry.sql.dialect import POSTGRES_TRY, SQLITE, TRY_JSONB, Dialect, Tx
-from lashtui.registry.sql.filter import Arm, Lens, lens_of, status_arms, text_filter
+from lashtui.registry.sql.filter import Arm, Lens, label_sql, lens_of, status_arms, text_filter
 from lashtui.registry.sql.row import fetch_rows
 
 # A lease is held while it has an owner and a token (lease.get_many reads the same rows).
@@ -43,9 +43,7 @@ def label_key(sql: Dialect, column: str = "p.record_json") -> str:
     On PostgreSQL the index reads the record through the registry's try-cast function
     (`POSTGRES_TRY`), which never fails a write, and a page sorts by that same expression
     wherever the function exists (`label_dialect`), so the planner can match the two."""
-    label = sql.json_text(column, "identity.label")
-    kind = sql.json_text(column, "identity.kind")
-    key = f"coalesce(nullif({label}, ''), {kind}, '')"
+    key = f"coalesce({label_sql(sql, column)}, '')"
     return key if sql is SQLITE else f'({key}) COLLATE "C"'
 
 
