@@ -6,8 +6,8 @@ registry read-only and refuse a file that does not exist instead of creating one
 
 A package by what the commands do: `query` reads (ls, show, events, await), `audit`
 reads the audit trail, `error` groups why rows ended badly (errors), `action` writes
-(start and the operator's acts), `worker` runs the engine (worker, sweep) and `dashboard`
-draws (dash, demo); `argument`, `output` and `facade` are what they share.
+(start and the operator's acts), `worker` runs the engine (worker, sweep), `dashboard`
+draws (dash, demo), `detail` is `show`'s human output and `completion` the shell's; `argument`, `output` and `facade` are what they share.
 `COMMANDS` maps each subcommand's name to its function. Importing it loads neither the
 facade's store nor the dashboard: each command imports those when it runs.
 """
@@ -33,6 +33,7 @@ from lashtui.command.action import (
 )
 from lashtui.command.argument import parse_disposition, parse_json
 from lashtui.command.audit import cmd_audit
+from lashtui.command.completion import cmd_completion
 from lashtui.command.dashboard import cmd_dash, cmd_demo, without_terminal
 from lashtui.command.error import cmd_errors
 from lashtui.command.facade import facade
@@ -79,6 +80,7 @@ COMMANDS: dict[str, Command] = {
     "sweep": cmd_sweep,
     "dash": cmd_dash,
     "demo": cmd_demo,
+    "completion": cmd_completion,
 }
 
 __all__ = [
@@ -91,6 +93,7 @@ __all__ = [
     "cmd_audit",
     "cmd_await",
     "cmd_cancel",
+    "cmd_completion",
     "cmd_dash",
     "cmd_demo",
     "cmd_end_undecodable",

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import signal as os_signal
 import sys
 
+from lashtui.command.output import emit
 from lashtui.model import LeaseTimings
 from lashtui.untrusted import visible
 
@@ -31,7 +31,9 @@ async def run_worker(args: argparse.Namespace, *, once: bool, run: bool = True) 
         if once:
             await worker.drive_pending_processes(run=run)
             await worker.idle()
-            print(json.dumps({k.value: v for k, v in worker.stats.verdicts.items()}))
+            verdicts = {k.value: v for k, v in worker.stats.verdicts.items()}
+            if not emit(verdicts, args.output):
+                print(pass_line(verdicts, run=run))
             return 0
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -44,6 +46,28 @@ async def run_worker(args: argparse.Namespace, *, once: bool, run: bool = True) 
         if report.abandoned:
             print(visible(f"drained: abandoned {', '.join(report.abandoned)}"), file=sys.stderr)
     return 0
+
+
+def pass_line(verdicts: dict[str, int], *, run: bool) -> str:
+    """A `--once` pass for people: what it decided for how many rows, e.g. `one pass: 2
+    ran, 1 abandoned (owner provably dead)`. `-o json` prints the counts by verdict."""
+    what = "worker" if run else "sweep"
+    decided = [f"{count} {VERDICT_WORDS.get(name, name)}" for name, count in verdicts.items()]
+    return f"{what}: one pass: {', '.join(decided) if decided else 'nothing to recover or run'}"
+
+
+# What each recovery verdict (lashtui.worker.runtime.Verdict) means, for `--once`'s line.
+VERDICT_WORDS = {
+    "ran": "ran",
+    "abandoned_by_sweep": "abandoned (owner provably dead)",
+    "abandoned_reconciled": "abandoned (abandon request honoured)",
+    "left_running": "left running (owner may be alive)",
+    "busy": "busy (held by a live lease)",
+    "already_terminal": "already ended",
+    "untouched": "untouched",
+    "deferred": "runnable, left for a worker",
+    "skipped_undecodable": "skipped (undecodable)",
+}
 
 
 async def cmd_worker(args: argparse.Namespace) -> int:
