@@ -487,7 +487,7 @@ def _add_completion(sub: Any) -> None:
 def _complete_process_id(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> list[str]:
     """Process ids for shell completion, read from the registry `--db` names (else the
     default); argcomplete calls it only while completing."""
-    from lashtui.command.completion import process_ids
+    from lashtui.completion import process_ids
 
     return process_ids(_registry(parsed_args), prefix)
 

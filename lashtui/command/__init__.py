@@ -7,7 +7,8 @@ registry read-only and refuse a file that does not exist instead of creating one
 A package by what the commands do: `query` reads (ls, show, events, await), `audit`
 reads the audit trail, `error` groups why rows ended badly (errors), `action` writes
 (start and the operator's acts), `worker` runs the engine (worker, sweep), `dashboard`
-draws (dash, demo), `detail` is `show`'s human output and `completion` the shell's; `argument`, `output` and `facade` are what they share.
+draws (dash, demo) and `detail` is `show`'s human output; `argument`, `output` and
+`facade` are what they share (`completion`, the shell's, is lashtui.completion).
 `COMMANDS` maps each subcommand's name to its function. Importing it loads neither the
 facade's store nor the dashboard: each command imports those when it runs.
 """
@@ -33,7 +34,6 @@ from lashtui.command.action import (
 )
 from lashtui.command.argument import parse_disposition, parse_json
 from lashtui.command.audit import cmd_audit
-from lashtui.command.completion import cmd_completion
 from lashtui.command.dashboard import cmd_dash, cmd_demo, without_terminal
 from lashtui.command.error import cmd_errors
 from lashtui.command.facade import facade
@@ -59,6 +59,7 @@ from lashtui.command.query import (
     write_listing,
 )
 from lashtui.command.worker import cmd_sweep, cmd_worker, run_worker
+from lashtui.completion import cmd_completion
 
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 COMMANDS: dict[str, Command] = {

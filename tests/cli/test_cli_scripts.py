@@ -245,3 +245,44 @@ def test_the_walk_finds_an_option_without_help() -> None:
     parser = build_parser()
     parser.add_argument("--bare")
     assert ("lashtui", "--bare HAS NO HELP") in walk(parser)
+
+
+# --- item 10: a closed pipe is not an error --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3,000 processes: `ls --limit 0` prints ~1.3 MB of JSON, far past a pipe's buffer."""
+    import asyncio
+
+    from lashtui.registry import open_registry
+    from tests.builders import ext
+
+    path = tmp_path_factory.mktemp("large") / "large.db"
+
+    async def seed() -> None:
+        async with open_registry(str(path), create=True) as store:
+            for n in range(3000):
+                await store.register_process(ext(f"p-{n:05d}"))
+
+    asyncio.run(seed())
+    return path
+
+
+@pytest.mark.parametrize("output", ["json", "jsonl", "table"])
+def test_a_reader_that_stops_early_ends_the_output_quietly(large: Path, output: str) -> None:
+    """`lashtui ls --json | head -c 300`, with the test as `head`: it reads 300 bytes and
+    closes the pipe while lashtui is still writing."""
+    import subprocess
+    import sys
+
+    lashtui = str(Path(sys.executable).parent / "lashtui")
+    argv = [lashtui, "--db", str(large), "ls", "--limit", "0", "-o", output]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    head = process.stdout.read(300)
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    code = process.wait(timeout=60)
+    assert len(head) == 300
+    assert code in (0, 141) and err == "", (code, err)

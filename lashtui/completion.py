@@ -7,6 +7,9 @@ and `cli.main` hands over to argcomplete before anything else. A process id (`la
 <TAB>`) is completed from the registry `--db` names (else $LASHTUI_DB, else ./lashtui.db):
 opened read-only, so completing never creates or writes a file, and read as one keyset page
 of at most `CAP` ids from the prefix typed, so it takes the same time on a million rows.
+
+A module of its own below `lashtui.command` (the import-linter layers): completing an id
+imports only the registry and the model, not every command, since a shell waits on it.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import argparse
 import asyncio
 
 from lashtui.errors import LashError
-from lashtui.model import PROCESS_STATES, ProcessPageQuery
 from lashtui.untrusted import is_visible
 
 # Ids offered at most: a shell lists them all, and a person narrows by typing more.
@@ -41,6 +43,7 @@ def process_ids(db: str, prefix: str) -> list[str]:
 
 
 async def _read(db: str, prefix: str) -> list[str]:
+    from lashtui.model import PROCESS_STATES, ProcessPageQuery
     from lashtui.registry import open_registry
 
     async with open_registry(db, read_only=True, create=False) as registry:
