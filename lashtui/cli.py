@@ -440,9 +440,7 @@ def _add_many(sub: Any) -> None:
 
 
 def _add_engine(sub: Any) -> None:
-    worker = _command(
-        sub, "worker", "run the worker and sweep headless, until SIGINT or SIGTERM"
-    )
+    worker = _command(sub, "worker", "run the worker and sweep headless, until SIGINT or SIGTERM")
     worker.add_argument(
         "--once", action="store_true", help="one pass; wait for the runs it starts, exit"
     )
@@ -478,7 +476,7 @@ def _add_completion(sub: Any) -> None:
     completion = _command(
         sub,
         "completion",
-        "print the shell completion script: eval \"$(lashtui completion bash)\", "
+        'print the shell completion script: eval "$(lashtui completion bash)", '
         "or `lashtui completion fish | source`; process ids complete from the registry",
     )
     completion.add_argument("shell", choices=SHELLS, help="the shell the script is for")

@@ -25,9 +25,9 @@ CAP = 200
 
 
 async def cmd_completion(args: argparse.Namespace) -> int:
-    import argcomplete
+    from argcomplete.shell_integration import shellcode
 
-    print(argcomplete.shellcode(["lashtui"], shell=args.shell), end="")
+    print(shellcode(["lashtui"], shell=args.shell), end="")
     return 0
 
 

@@ -10,6 +10,7 @@ hosts are printed whole here (the table and the dashboard clip them).
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,7 +59,7 @@ class Detail:
         lines = [
             f"{p.process_id}  {fmt.badge(p)}  {p.label} ({p.kind})",
             *([f"why            {why}"] if why else []),
-            *([f"undecodable    {p.undecodable}"] if p.undecodable is not None else []),
+            *self.undecodable(),
             f"disposition    {p.disposition.value}",
             f"originator     {p.originator.scope_id()}",
             f"created        {self.when(p.created_at_ms)}",
@@ -81,6 +82,13 @@ class Detail:
         shown += ["input:", visible_json(document["input"], indent=2)]
         shown += ["output:", visible_json(output, indent=2) if output is not None else "-"]
         return shown
+
+    def undecodable(self) -> list[str]:
+        """Why the stored record cannot be decoded, and the one way to end it."""
+        if self.process.undecodable is None:
+            return []
+        way_out = f"lashtui end-undecodable {shlex.quote(self.process.process_id)} --reason R"
+        return [f"undecodable    {self.process.undecodable}; only `{way_out}` changes it"]
 
     def lease(self) -> str:
         holder = self.process.lease_holder
@@ -106,7 +114,8 @@ class Detail:
         if request is None:
             return "-"
         reason = request.reason or "no reason given"
-        return f"requested by {request.requested_by} {fmt.ago(request.requested_at_ms, self.now_ms)}: {reason}"
+        asked = fmt.ago(request.requested_at_ms, self.now_ms)
+        return f"requested by {request.requested_by} {asked}: {reason}"
 
     def cancelled(self) -> list[str]:
         if self.cancel is None:
@@ -128,7 +137,9 @@ class Detail:
                 f"re-runs        {link.rerun_of}, by {link.by} {fmt.ago(link.at_ms, self.now_ms)}"
             )
         if self.reruns:
-            runs = [f"{r.process_id} (by {r.by} {fmt.ago(r.at_ms, self.now_ms)})" for r in self.reruns]
+            runs = [
+                f"{r.process_id} (by {r.by} {fmt.ago(r.at_ms, self.now_ms)})" for r in self.reruns
+            ]
             lines.append(f"re-run as      {', '.join(runs)}")
         return lines
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -76,7 +77,7 @@ def process_row(p: ObservedProcess, now_ms: int, *, wide: bool) -> tuple[str, ..
     )  # fmt: skip
 
 
-def print_rows(rows: list[tuple[str, ...]]) -> None:
+def print_rows(rows: Sequence[tuple[str, ...]]) -> None:
     """Rows of already-visible cells in aligned columns, the first row the header."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:

@@ -15,7 +15,12 @@ import pytest
 from lashtui.cli import OUTPUTS, build_parser, main
 
 STEPS_OK = json.dumps(
-    {"steps": [{"emit": {"type": "job.note", "payload": {"text": "\x1b[31mred"}}}, {"finish": "ok"}]}
+    {
+        "steps": [
+            {"emit": {"type": "job.note", "payload": {"text": "\x1b[31mred"}}},
+            {"finish": "ok"},
+        ]
+    }
 )
 STEPS_FAIL = json.dumps({"steps": [{"fail": {"code": "E1", "message": "boom"}}]})
 
@@ -128,9 +133,7 @@ def test_each_output_of_each_read(
         assert "\x1b" not in outputs[human]  # stored text is shown, never obeyed
 
 
-def test_ls_wide_shows_every_column_unclipped(
-    db: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_ls_wide_shows_every_column_unclipped(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     long = "L" * 200
     assert run(capsys, "--db", str(db), "start", "long", "--external", "--label", long)[0] == 0
     table = run(capsys, "--db", str(db), "ls", "--status", "any")[1]
@@ -229,7 +232,9 @@ def walk(parser: argparse.ArgumentParser, path: str = "lashtui") -> list[tuple[s
             for name, command in action.choices.items():
                 found += walk(command, f"{path} {name}")
             continue
-        found.append((path, action.dest if not action.option_strings else action.option_strings[-1]))
+        found.append(
+            (path, action.dest if not action.option_strings else action.option_strings[-1])
+        )
         if not action.help or action.help == argparse.SUPPRESS:
             found[-1] = (path, f"{found[-1][1]} HAS NO HELP")
     return found
