@@ -184,6 +184,7 @@ def _add_output(parser: argparse.ArgumentParser) -> None:
         "--output",
         choices=OUTPUTS,
         default="table",
+        metavar="FORMAT",
         help="table (default), wide (every column, nothing clipped), json (one document, "
         "lash wire shapes) or jsonl (one JSON object a line)",
     )

@@ -146,6 +146,21 @@ def test_ls_wide_shows_every_column_unclipped(db: Path, capsys: pytest.CaptureFi
     assert "E1: boom" in bad and "lashtui-worker" in bad
 
 
+def test_wide_and_jsonl_show_stored_text_and_obey_none(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hostile = "\x1b]0;pwned\x07 [red]x[/] \u202e"
+    assert run(capsys, "--db", str(db), "start", "h", "--external", "--label", hostile)[0] == 0
+    wide = run(capsys, "--db", str(db), "ls", "-o", "wide")[1]
+    shown = run(capsys, "--db", str(db), "show", "h")[1]
+    for text in (wide, shown):
+        assert "\\x1b]0;pwned\\x07 [red]x[/] \\u202e" in text
+        assert not {"\x1b", "\x07", "\u202e"} & set(text)
+    lines = run(capsys, "--db", str(db), "ls", "-o", "jsonl")[1]
+    assert not {"\x1b", "\x07", "\u202e"} & set(lines)
+    assert json.loads(lines.splitlines()[-1])["label"] == hostile
+
+
 def test_ls_jsonl_is_one_process_a_line(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "--db", str(db), "ls", "--status", "any", "-o", "jsonl")
     assert code == 0
