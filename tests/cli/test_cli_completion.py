@@ -130,3 +130,17 @@ def test_bash_completes_ids_from_the_db_named_anywhere(registry: Path, tmp_path:
     assert complete("lashtui show j", cwd=tmp_path) == []
     assert not (tmp_path / "lashtui.db").exists()
     assert digests(registry) == before
+
+
+def test_ids_complete_from_either_store(registry_target: str) -> None:
+    """The same read on SQLite and PostgreSQL (`backend` parametrizes `registry_target`)."""
+
+    async def seed() -> None:
+        async with open_registry(registry_target, create=True) as store:
+            for pid in ("a-1", "a-2", "b-1"):
+                await store.register_process(ext(pid))
+
+    asyncio.run(seed())
+    assert process_ids(registry_target, "a-") == ["a-1", "a-2"]
+    assert process_ids(registry_target, "b-1") == ["b-1"]
+    assert process_ids(registry_target, "") == ["a-1", "a-2", "b-1"]
