@@ -327,6 +327,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_json(prune)
 
+    index = sub.add_parser(
+        "index",
+        help="add the indexes this lashtui reads by to a registry an older one made",
+        description=(
+            "Create the indexes a registry made by an older lashtui lacks (sorted pages, the "
+            "Health charts and the audit trail scan without them). Building them holds the "
+            "registry's write lock meanwhile (seconds on a million rows): workers wait."
+        ),
+    )
+    index.add_argument(
+        "--dry-run", action="store_true", help="say which indexes are missing; write nothing"
+    )
+    _add_json(index)
+
     worker = sub.add_parser("worker", help="run the worker and sweep headless")
     worker.add_argument(
         "--once", action="store_true", help="one pass; wait for the runs it starts, exit"

@@ -36,6 +36,7 @@ from lashtui.command.audit import cmd_audit
 from lashtui.command.dashboard import cmd_dash, cmd_demo, without_terminal
 from lashtui.command.error import cmd_errors
 from lashtui.command.facade import facade
+from lashtui.command.index import cmd_index
 from lashtui.command.output import (
     TABLE_LABEL_WIDTH,
     compact,
@@ -75,6 +76,7 @@ COMMANDS: dict[str, Command] = {
     "transfer": cmd_transfer,
     "end-undecodable": cmd_end_undecodable,
     "prune": cmd_prune,
+    "index": cmd_index,
     "worker": cmd_worker,
     "sweep": cmd_sweep,
     "dash": cmd_dash,
@@ -95,6 +97,7 @@ __all__ = [
     "cmd_demo",
     "cmd_end_undecodable",
     "cmd_events",
+    "cmd_index",
     "cmd_ls",
     "cmd_prune",
     "cmd_rerun",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -88,7 +88,7 @@ class LashtuiApp(App[int]):
         self.add_view("errors", lambda: ErrorsScreen(dashboard))
         self.add_view("audit", lambda: AuditScreen(dashboard))
 
-    def add_view(self, mode: str, make: Callable[[], Screen[object]]) -> None:
+    def add_view(self, mode: str, make: Callable[[], Screen[Any]]) -> None:
         """A view as a mode whose screen starts with the stylesheet marked current.
 
         Textual counts stylesheet refreshes and a new screen's count starts at -1, so the
@@ -98,7 +98,7 @@ class LashtuiApp(App[int]):
         widgets are styled from it as they mount. A theme change still refreshes every
         screen in its stack as before (tests/tui/test_views.py draws each view after one)."""
 
-        def fresh() -> Screen[object]:
+        def fresh() -> Screen[Any]:
             screen = make()
             screen._css_update_count = self._css_update_count
             return screen

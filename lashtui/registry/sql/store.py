@@ -55,6 +55,7 @@ from lashtui.registry.sql import (
     error,
     event,
     grant,
+    indexes,
     lease,
     page,
     process,
@@ -89,9 +90,20 @@ class SqlProcessRegistry(ABC):
     """The registry's methods, each one transaction run by `runner`. A store subclasses it
     with how to open and close itself and how it tells that others have committed."""
 
+    # The store's schema (its schema.py): what a new registry is made of, and the indexes
+    # `add_missing_indexes` gives an older one.
+    DDL: tuple[str, ...] = ()
+
     def __init__(self, runner: TransactionRunner, clock: Clock) -> None:
         self._db = runner
         self._clock = clock
+
+    async def add_missing_indexes(self, *, dry_run: bool = False) -> indexes.IndexReport:
+        """Create the store's indexes the registry lacks (sql/indexes.py says when and why);
+        with `dry_run`, only say which, in a read that writes nothing."""
+        if dry_run:
+            return await self._db.read(indexes.add_missing, self.DDL, True)
+        return await self._db.write(indexes.add_missing, self.DDL, False)
 
     async def close(self) -> None:
         """Close the store's connections; calls after this fail with a `StoreError`."""
