@@ -9,8 +9,8 @@ kinds, messages) that any program may have written:
 
 - text: `2026-12-03T11:40:00.123Z INFO run ended: job-1 (kind steps) completed after
   0.012s`, the whole line passed through `lashtui.untrusted.visible` (a newline in an id
-  shows as `\\n`, so it cannot forge a second line); a traceback keeps its own line breaks
-  and escapes everything else.
+  shows as `\\x0a`, so it cannot forge a second line); a traceback follows on lines
+  indented by two spaces, which no record's first line is.
 - json: one object per line, `{"time", "level", "logger", "message", ...fields}` where the
   fields are the facts the engine attached (`extra={"fields": {...}}`: event, process_id,
   kind, outcome, duration_s, verdict...). `json.dumps` with its default `ensure_ascii`
@@ -31,7 +31,6 @@ from typing import Any
 from lashtui.untrusted import visible
 
 
-
 def _timestamp(record: logging.LogRecord) -> str:
     """ISO 8601 in UTC with milliseconds: the same clock whatever the machine's zone."""
     seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
@@ -42,7 +41,10 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = visible(f"{_timestamp(record)} {record.levelname} {record.getMessage()}")
         if record.exc_info:
-            line += "\n" + visible(self.formatException(record.exc_info), multiline=True)
+            # Indented, so that no line of it, a stored string's own newline included, can
+            # pass for a record of its own (each starts with its timestamp).
+            trace = self.formatException(record.exc_info).splitlines()
+            line += "".join(f"\n  {visible(part)}" for part in trace)
         return line
 
 

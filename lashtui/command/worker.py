@@ -83,9 +83,7 @@ async def run_worker(args: argparse.Namespace, *, once: bool, run: bool = True) 
         unconfigure_logging(handler)
 
 
-async def _serve(
-    args: argparse.Namespace, worker: ProcessWorker, registry: ProcessRegistry
-) -> int:
+async def _serve(args: argparse.Namespace, worker: ProcessWorker, registry: ProcessRegistry) -> int:
     """Run until a signal, then stop well (see the module docstring)."""
     from lashtui.registry.display import redacted
     from lashtui.worker.runtime import log

@@ -32,6 +32,7 @@ from tests.worker.support import (
 class Recorder(WorkerObserver):
     def __init__(self) -> None:
         self.moments: list[tuple[object, ...]] = []
+        self.renewed = asyncio.Event()
 
     def run_started(self, record: ProcessRecord) -> None:
         self.moments.append(("started", record.id, record.identity.kind))
@@ -48,6 +49,7 @@ class Recorder(WorkerObserver):
 
     def lease_renewed(self, process_id: str, seconds: float) -> None:
         self.moments.append(("renewed", process_id))
+        self.renewed.set()
 
     def lease_lost(self, process_id: str, why: str) -> None:
         self.moments.append(("lost", process_id))
@@ -97,10 +99,11 @@ async def test_a_stopped_run_and_a_lost_lease_are_told_as_such(
     assert ("lost", "lost") in seen.moments
     assert ("ended", "lost", "lease_lost") in seen.moments
 
-    handler.started.clear()
-    await register(registry, "stopped")
+    other = Blocking()
+    worker.engines.register("other", other)
+    await register(registry, "stopped", kind="other")
     await worker.drive_pending_processes()
-    await handler.wait_started()
+    await other.wait_started()
     await worker.stop()
     assert ("ended", "stopped", "stopped") in seen.moments
 
@@ -114,8 +117,8 @@ async def test_a_renewal_is_timed(
     await worker.drive_pending_processes()
     await handler.wait_started()
     async with asyncio.timeout(GUARD_S):  # it renews every 100 ms (support.TIMINGS)
-        while ("renewed", "p") not in seen.moments:
-            await asyncio.sleep(0.02)
+        await seen.renewed.wait()
+    assert ("renewed", "p") in seen.moments
     handler.release.set()
     await idle(worker)
 

@@ -22,20 +22,23 @@ from tests.worker.support import (
 )
 
 
-async def _running(worker: ProcessWorker, handler: Blocking, *pids: str) -> None:
-    worker.engines.register("echo", handler)
+async def _running(worker: ProcessWorker, *pids: str) -> dict[str, Blocking]:
+    """A blocking handler per row (its engine kind is its id), each started."""
+    handlers = {pid: Blocking() for pid in pids}
+    for pid, handler in handlers.items():
+        worker.engines.register(pid, handler)
     await worker.drive_pending_processes()
-    async with asyncio.timeout(GUARD_S):
-        while sorted(worker.in_flight) != sorted(pids) or handler.calls < len(pids):
-            await asyncio.sleep(0.01)
+    for handler in handlers.values():
+        await handler.wait_started()
+    assert worker.in_flight == sorted(pids)
+    return handlers
 
 
 async def test_runs_in_flight_finish_within_the_grace_and_nothing_new_is_claimed(
     registry: ProcessRegistry, worker: ProcessWorker
 ) -> None:
-    handler = Blocking()
-    await register(registry, "a")
-    await _running(worker, handler, "a")
+    await register(registry, "a", kind="a")
+    handler = (await _running(worker, "a"))["a"]
 
     async def finish_soon() -> None:
         await asyncio.sleep(0.1)
@@ -58,9 +61,8 @@ async def test_runs_in_flight_finish_within_the_grace_and_nothing_new_is_claimed
 async def test_when_the_grace_runs_out_the_rest_are_stopped_and_their_leases_released(
     registry: ProcessRegistry, worker: ProcessWorker
 ) -> None:
-    handler = Blocking()
-    await register(registry, "slow")
-    await _running(worker, handler, "slow")
+    await register(registry, "slow", kind="slow")
+    handler = (await _running(worker, "slow"))["slow"]
 
     report = await shut_down(worker, grace_s=0.05, hurry=asyncio.Event(), drain=False,
                              why="SIGTERM")  # fmt: skip
@@ -74,9 +76,8 @@ async def test_when_the_grace_runs_out_the_rest_are_stopped_and_their_leases_rel
 async def test_a_hurry_ends_the_grace_at_once_and_skips_the_drain(
     registry: ProcessRegistry, clock: ManualClock, worker: ProcessWorker
 ) -> None:
-    handler = Blocking()
-    await register(registry, "slow", disposition=OB)
-    await _running(worker, handler, "slow")
+    await register(registry, "slow", kind="slow", disposition=OB)
+    await _running(worker, "slow")
     hurry = asyncio.Event()
     asyncio.get_running_loop().call_later(0.05, hurry.set)
 
@@ -92,10 +93,9 @@ async def test_a_hurry_ends_the_grace_at_once_and_skips_the_drain(
 async def test_drain_abandons_the_owner_bound_work_the_stop_left_started(
     registry: ProcessRegistry, worker: ProcessWorker
 ) -> None:
-    handler = Blocking()
-    await register(registry, "mine", disposition=OB)
-    await register(registry, "rerun")  # rerunnable: stopped, never drained
-    await _running(worker, handler, "mine", "rerun")
+    await register(registry, "mine", kind="mine", disposition=OB)
+    await register(registry, "rerun", kind="rerun")  # rerunnable: stopped, never drained
+    await _running(worker, "mine", "rerun")
 
     report = await shut_down(worker, grace_s=0.05, hurry=asyncio.Event(), drain=True,
                              why="SIGTERM")  # fmt: skip
