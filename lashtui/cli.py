@@ -50,6 +50,7 @@ EXIT_CODES = """exit status:
        range (--timeout, --ttl-ms, --before, --limit, --window); `dash` without a terminal
   130  interrupted (Ctrl-C)
   141  stdout was closed by its reader (`lashtui ls | head`): output stopped quietly
+  143  `worker`: stopped at once by a second SIGTERM (130: a second SIGINT)
 
 operator: every action records who made it (see `lashtui audit`): --as NAME, else
 $LASHTUI_OPERATOR, else user@host (1-128 printable characters, no spaces).

@@ -3,10 +3,11 @@ period, stop the rest, then (if asked) drain (semantics §9's intended order).
 
 A run stopped here writes no terminal and releases its lease (run.py), so another worker may
 take the row at once: a rerunnable row is simply run again, an unstarted one runs for the
-first time. A started owner_bound row cannot be run again by anyone; without a drain it stays
-`running` until a sweep proves this worker dead (same host and boot: at once) or an
-operator asks for it to be abandoned. With `drain=True`, the owner drain abandons it now
-(`writer: owner_drain`), the one record that says this owner went away on purpose.
+first time. A started owner_bound row cannot be run again by anyone. Without a drain it
+stays `running` with no lease, so no sweep finds a holder to prove dead: it is "silent, not
+dead" until an operator requests its abandon (semantics §17's recipe). With `drain=True`,
+the owner drain abandons it now (`writer: owner_drain`): semantics §9 makes that the host's
+choice, never implied by stopping, since it writes a terminal that cannot be taken back.
 
 `hurry` is the operator's second signal: it ends the grace period at once, and the drain is
 skipped (it is more work, and whoever hurries wants the worker gone); leases are still

@@ -11,14 +11,17 @@ import asyncio
 from lashtui.clock import ManualClock
 from lashtui.model import ProcessLifecycleStatus
 from lashtui.registry import ProcessRegistry
-from lashtui.worker import ProcessWorker
+from lashtui.worker import ProcessWorker, Verdict
 from lashtui.worker.shutdown import shut_down
+from tests.builders import local
 from tests.worker.support import (
     GUARD_S,
     OB,
     Blocking,
     record,
     register,
+    sweep,
+    worker_on,
 )
 
 
@@ -86,8 +89,12 @@ async def test_a_hurry_ends_the_grace_at_once_and_skips_the_drain(
 
     assert (report.stopped, report.hurried, report.drained) == (["slow"], True, None)
     assert await registry.get_process_lease("slow") is None
-    # Started by this worker and owner_bound: without the drain it stays running.
+    # Started by this worker and owner_bound: without the drain it stays running, and with
+    # its lease released there is no holder to prove dead, so a peer's sweep leaves it
+    # running too ("silent, not dead"): an operator's to abandon.
     assert (await record(registry, "slow")).status.state is ProcessLifecycleStatus.RUNNING
+    async with worker_on(registry, clock, owner=local("peer")) as peer:
+        assert await sweep(peer) == {"slow": Verdict.LEFT_RUNNING}
 
 
 async def test_drain_abandons_the_owner_bound_work_the_stop_left_started(
