@@ -98,7 +98,8 @@ async def _serve(args: argparse.Namespace, worker: ProcessWorker, registry: Proc
                     serving_metrics(worker, registry, *args.metrics)
                 )
                 url = f"http://{_bracketed(host)}:{port}/metrics"
-                log.info("serving metrics at %s", url, extra={"fields": {"metrics": url}})
+                fields = {"event": "metrics", "metrics": url}
+                log.info("serving metrics at %s", url, extra={"fields": fields})
             await stack.enter_async_context(worker.running())
             where = redacted(args.db)
             log.info(

@@ -79,6 +79,7 @@ class WorkerMetrics(WorkerObserver):
             "When the worker last saw a commit to the registry: its own, or another "
             "connection's (0 until the first)", registry=r,
         )  # fmt: skip
+        self.following = asyncio.Event()  # set once `follow_commits` hears every commit
         self._zeros()
 
     def _zeros(self) -> None:
@@ -126,6 +127,7 @@ class WorkerMetrics(WorkerObserver):
         try:
             changes = registry_changes(registry)
             await anext(changes)  # armed
+            self.following.set()
             async for _ in changes:
                 self.last_commit.set(time.time())
         except LashError as error:

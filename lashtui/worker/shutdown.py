@@ -10,8 +10,8 @@ the owner drain abandons it now (`writer: owner_drain`): semantics §9 makes tha
 choice, never implied by stopping, since it writes a terminal that cannot be taken back.
 
 `hurry` is the operator's second signal: it ends the grace period at once, and the drain is
-skipped (it is more work, and whoever hurries wants the worker gone); leases are still
-released, which is quick.
+skipped, or cut short if it has begun (it is more work, and whoever hurries wants the worker
+gone); the stopped runs' leases are still released, which is quick.
 """
 
 from __future__ import annotations
@@ -56,12 +56,32 @@ async def shut_down(
     await worker.stop()  # each stopped run releases its lease on the way out
     await idle
     if drain and not report.hurried:
-        try:
-            report.drained = (await worker.drain_owner_bound_work()).abandoned
-        except LashError as error:
-            log.warning("owner drain failed: %s", error)
+        report.drained = await _drain(worker, hurry)
+        report.hurried = hurry.is_set()
     _told(report)
     return report
+
+
+async def _drain(worker: ProcessWorker, hurry: asyncio.Event) -> list[str] | None:
+    """The owner drain, cut short by `hurry`: a row it had claimed but not yet abandoned
+    keeps that claim's lease until the lease lapses (the TTL), and stays running."""
+    draining = asyncio.create_task(worker.drain_owner_bound_work(), name="lashtui-worker-drain")
+    hurried = asyncio.create_task(hurry.wait(), name="lashtui-worker-hurry")
+    try:
+        await asyncio.wait({draining, hurried}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (draining, hurried):
+            task.cancel()
+        await asyncio.gather(draining, hurried, return_exceptions=True)
+    if draining.cancelled():
+        return None
+    error = draining.exception()
+    if isinstance(error, LashError):  # the registry could not serve: say so, and exit
+        log.warning("owner drain failed: %s", error)
+        return None
+    if error is not None:
+        raise error
+    return draining.result().abandoned
 
 
 async def _within_grace(idle: asyncio.Task[None], grace_s: float, hurry: asyncio.Event) -> None:

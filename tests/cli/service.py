@@ -27,7 +27,7 @@ def steps(*plan: dict[str, Any]) -> str:
     return json.dumps({"steps": list(plan)})
 
 
-def start(db: Path, process_id: str, plan: str, disposition: str = "rerunnable") -> None:
+def start(db: Path | str, process_id: str, plan: str, disposition: str = "rerunnable") -> None:
     """Start a `steps` process from another OS process, as a script would."""
     argv = [LASHTUI, "--db", str(db), "start", process_id, "--engine", "steps",
             "--disposition", disposition, "--payload", plan]  # fmt: skip
@@ -38,7 +38,7 @@ def start(db: Path, process_id: str, plan: str, disposition: str = "rerunnable")
 class Worker:
     """`lashtui --db DB worker --ttl-ms 1500 ARGS...`, its stderr read line by line."""
 
-    def __init__(self, db: Path, *args: str, log_format: str = "json") -> None:
+    def __init__(self, db: Path | str, *args: str, log_format: str = "json") -> None:
         argv = [LASHTUI, "--db", str(db), "worker", "--ttl-ms", TTL_MS,
                 "--log-format", log_format, *args]  # fmt: skip
         self.process = subprocess.Popen(

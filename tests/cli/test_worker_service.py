@@ -129,7 +129,16 @@ def _scrape(url: str) -> dict[str, float]:
     return samples
 
 
-def test_metrics_are_served_and_move_after_a_run(db: Path, workers: list[Worker]) -> None:
+@pytest.fixture(params=["sqlite", "postgres"])
+def target(request: pytest.FixtureRequest, db: Path) -> str:
+    """A registry file, or a fresh schema on the test server (tests/conftest.py)."""
+    if request.param == "sqlite":
+        return str(db)
+    return str(request.getfixturevalue("postgres_schema"))
+
+
+def test_metrics_are_served_and_move_after_a_run(target: str, workers: list[Worker]) -> None:
+    db = target
     worker = Worker(db, "--metrics", "127.0.0.1:0")
     workers.append(worker)
     url = worker.until(
