@@ -122,7 +122,7 @@ async def run_and_complete(
     ctx = ProcessContext(record, rt.registry, rt.awaiter, rt.clock)
     guard = RunGuard(rt, ctx, RunState(lease=lease), task)
     end = RunEnd.STOPPED
-    outcome: str = end.value  # what the run's end line and metrics say (observer.py)
+    written: str | None = None  # the terminal state written, for the observer
     began = time.monotonic()
     rt.observer.run_started(record)
     try:
@@ -140,7 +140,7 @@ async def run_and_complete(
             end = RunEnd.LEASE_LOST
             return end
         end = RunEnd.COMPLETED
-        outcome = output.terminal_state().value
+        written = output.terminal_state().value
         return end
     finally:
         await guard.close()
@@ -148,6 +148,4 @@ async def run_and_complete(
             with contextlib.suppress(LashError):
                 await rt.registry.release_process_lease(guard.state.lease)
         rt.stats.runs[end] += 1
-        if end is not RunEnd.COMPLETED:
-            outcome = end.value
-        rt.observer.run_ended(record, outcome, time.monotonic() - began)
+        rt.observer.run_ended(record, written or end.value, time.monotonic() - began)

@@ -109,10 +109,6 @@ class ProcessWorker:
         The first step of a graceful stop (shutdown.py)."""
         self._claiming = False
 
-    @property
-    def claiming(self) -> bool:
-        return self._claiming
-
     async def drive_pending_processes(
         self, *, run: bool = True
     ) -> list[asyncio.Task[Verdict | None]]:
