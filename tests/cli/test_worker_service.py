@@ -249,3 +249,21 @@ def test_a_metrics_port_in_use_is_one_sentence(db: Path, workers: list[Worker]) 
         .splitlines()[-1]
         .startswith(f"lashtui: cannot serve metrics on {taken}: ")
     ), done.stderr
+
+
+def test_the_log_level_chooses_the_lines(db: Path) -> None:
+    def once(*args: str) -> list[str]:
+        done = subprocess.run(
+            [LASHTUI, "--db", str(db), "worker", "--once", *args],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return [line.split(" ", 1)[1] for line in done.stderr.splitlines()]
+
+    start(db, "quiet", steps({"finish": "ok"}))
+    assert once("--log-level", "warning") == []
+    start(db, "told", steps({"finish": "ok"}))
+    lines = once("--log-level", "DEBUG")
+    assert lines[0] == "INFO run started: told (kind steps)"
+    assert lines[1].startswith("INFO run ended: told (kind steps) completed after ")
+    assert lines[2] == "DEBUG sweep verdict: told ran"
