@@ -64,6 +64,7 @@ from lashtui.registry.sql import (
     run,
 )
 from lashtui.registry.sql.dialect import Tx
+from lashtui.registry.sql.timing import TimedRunner, TransactionObserver
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -112,6 +113,12 @@ class SqlProcessRegistry(ABC):
     @property
     def read_only(self) -> bool:
         return self._db.read_only
+
+    def observe_transactions(self, observer: TransactionObserver | None) -> None:
+        """Tell `observer` the kind and duration of every transaction from now on (None:
+        stop telling). The worker's metrics use it (timing.py)."""
+        inner = self._db.inner if isinstance(self._db, TimedRunner) else self._db
+        self._db = inner if observer is None else TimedRunner(inner, observer)
 
     @abstractmethod
     async def data_version(self) -> int:
