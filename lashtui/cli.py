@@ -15,6 +15,7 @@ import math
 import os
 import sys
 
+from lashtui.cli_probe import CommandParser, add_check_parser, add_follow_flag
 from lashtui.errors import LashError
 
 DEFAULT_DB = "lashtui.db"
@@ -140,7 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="who actions are recorded as (default: $LASHTUI_OPERATOR, else user@host)",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
 
     dash = sub.add_parser("dash", help="the live dashboard")
     dash.add_argument(
@@ -342,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--ttl-ms", type=_ttl_ms, metavar="N", help=f"lease TTL, {TTL_MS_MIN} to {TTL_MS_MAX}"
     )
+    add_follow_flag(ls, sub.choices["events"])
     for name, command in sub.choices.items():  # `lashtui cancel --help` lists them too
         command.epilog = EXIT_CODES
         command.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -352,6 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "--as", dest="operator", metavar="NAME", default=argparse.SUPPRESS,
                 help="who this is recorded as (the same as the global --as)",
             )  # fmt: skip
+    add_check_parser(sub)  # after the loop: its own exit codes (Nagios's)
     return parser
 
 

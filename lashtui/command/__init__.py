@@ -33,6 +33,7 @@ from lashtui.command.action import (
 )
 from lashtui.command.argument import parse_disposition, parse_json
 from lashtui.command.audit import cmd_audit
+from lashtui.command.check import cmd_check
 from lashtui.command.dashboard import cmd_dash, cmd_demo, without_terminal
 from lashtui.command.error import cmd_errors
 from lashtui.command.facade import facade
@@ -67,6 +68,7 @@ COMMANDS: dict[str, Command] = {
     "await": cmd_await,
     "errors": cmd_errors,
     "audit": cmd_audit,
+    "check": cmd_check,
     "start": cmd_start,
     "cancel": cmd_cancel,
     "signal": cmd_signal,
@@ -91,6 +93,7 @@ __all__ = [
     "cmd_audit",
     "cmd_await",
     "cmd_cancel",
+    "cmd_check",
     "cmd_dash",
     "cmd_demo",
     "cmd_end_undecodable",
