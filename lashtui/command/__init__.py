@@ -37,6 +37,7 @@ from lashtui.command.check import cmd_check
 from lashtui.command.dashboard import cmd_dash, cmd_demo, without_terminal
 from lashtui.command.error import cmd_errors
 from lashtui.command.facade import facade
+from lashtui.command.follow import cmd_events_or_follow, cmd_ls_or_watch
 from lashtui.command.output import (
     TABLE_LABEL_WIDTH,
     compact,
@@ -62,9 +63,9 @@ from lashtui.command.worker import cmd_sweep, cmd_worker, run_worker
 
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 COMMANDS: dict[str, Command] = {
-    "ls": cmd_ls,
+    "ls": cmd_ls_or_watch,  # `ls`, or with --watch its stream (follow.py)
     "show": cmd_show,
-    "events": cmd_events,
+    "events": cmd_events_or_follow,
     "await": cmd_await,
     "errors": cmd_errors,
     "audit": cmd_audit,

@@ -94,6 +94,11 @@ def plural(count: int, word: str, words: str | None = None) -> str:
     return f"{count} {word if count == 1 else (words or word + 's')}"
 
 
+def levels(flag: tuple[int | None, int | None]) -> tuple[int | None, int | None]:
+    """A WARN[,CRIT] flag's value (cli_probe's `_levels`), typed for the checks."""
+    return flag[0], flag[1]
+
+
 def judge(facts: ProbeFacts, args: argparse.Namespace) -> list[Check]:
     """Every check, in the order the flags are listed."""
     now = facts.now_ms
@@ -102,20 +107,20 @@ def judge(facts: ProbeFacts, args: argparse.Namespace) -> list[Check]:
     window = ago(args.failed_window)
     return [
         Check(
-            "silent_not_dead", facts.silent_not_dead, "rows", *args.silent,
+            "silent_not_dead", facts.silent_not_dead, "rows", *levels(args.silent),
             plural(facts.silent_not_dead, "silent-not-dead row"),
         ),
         Check(
-            "lapsed_leases", facts.lapsed_leases, "leases", *args.lapsed,
+            "lapsed_leases", facts.lapsed_leases, "leases", *levels(args.lapsed),
             f"{plural(facts.lapsed_leases, 'lapsed lease')} of {facts.held_leases} held",
         ),
         Check(
-            "abandon_request_age", abandon_age, "ms", *args.abandon_age,
+            "abandon_request_age", abandon_age, "ms", *levels(args.abandon_age),
             "no abandon request pending" if abandon_age is None else
             f"oldest of {plural(facts.abandon_requests, 'abandon request')} {ago(abandon_age)} old",
         ),
         Check(
-            "failed", facts.failed_since, "processes", *args.failed,
+            "failed", facts.failed_since, "processes", *levels(args.failed),
             f"{facts.failed_since} failed in the last {window}",
         ),
         renewal(facts, args),
@@ -128,10 +133,12 @@ def renewal(facts: ProbeFacts, args: argparse.Namespace) -> Check:
     be renewed (a worker that stopped cleanly released its leases; a dead one's stay held,
     and age)."""
     if facts.newest_expiry_ms is None or facts.newest_claim_ms is None:
-        return Check("renewal_age", None, "ms", *args.renewal_age, "no lease held")
+        return Check("renewal_age", None, "ms", *levels(args.renewal_age), "no lease held")
     last = max(facts.newest_claim_ms, facts.newest_expiry_ms - args.ttl)
     age = max(0, facts.now_ms - last)
-    return Check("renewal_age", age, "ms", *args.renewal_age, f"last lease renewal {ago(age)} ago")
+    return Check(
+        "renewal_age", age, "ms", *levels(args.renewal_age), f"last lease renewal {ago(age)} ago"
+    )
 
 
 def summary(checks: list[Check]) -> tuple[Status, str]:
