@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -164,3 +165,20 @@ def test_follow_an_unknown_process_is_one_error(registry_target: str, committer:
     result = lashtui("--db", registry_target, "events", "nope", "--follow")
     assert result.returncode == 1
     assert result.stderr == "lashtui: unknown process `nope`\n"
+
+
+def test_follow_through_writers_that_come_and_go(tmp_path: Path) -> None:
+    """No writer stays open: each commit is a one-shot command, which creates the -wal and
+    -shm, checkpoints and deletes them as it exits. The read-only follower's connection is
+    overtaken each time (its immutable file rewritten, or its -shm gone) and must read on."""
+    db = str(tmp_path / "alone.db")
+    assert lashtui("--db", db, "start", "p0", "--external").returncode == 0
+    follower = Follower(db, "ls", "--watch", "--json")
+    assert json.loads(follower.next()[1])["process_id"] == "p0"
+    for n in range(1, 6):
+        assert lashtui("--db", db, "start", f"p{n}", "--external").returncode == 0
+        assert json.loads(follower.next()[1])["process_id"] == f"p{n}"
+    assert lashtui("--db", db, "cancel", "p0").returncode == 0
+    assert json.loads(follower.next()[1])["process_id"] == "p0"
+    code, err = follower.interrupt()
+    assert (code, err) == (0, "")
