@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from lashtui.model import ProbeFacts
 from lashtui.registry.sql.activity import _indexed
-from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.dialect import Dialect, Tx, dialect
 
 # A lease with a holder (a released one keeps its row with the owner and token cleared).
 _HELD = "l.lease_owner_id IS NOT NULL AND l.lease_token IS NOT NULL"
@@ -30,28 +30,53 @@ _HELD = "l.lease_owner_id IS NOT NULL AND l.lease_token IS NOT NULL"
 def _live(conn: Tx, now_ms: int) -> tuple[int, int, int | None, int]:
     """(live rows, pending abandon requests, the oldest request's time, silent-not-dead).
 
-    The live lease is a LEFT JOIN, not a NOT EXISTS beside the JSON reads: measured on
-    100,000 live rows of ~1.4 kB, SQLite read each record again after such a subquery
-    (1.8 s) where the join reads it once (~0.6 s, most of it the records' text)."""
+    The records' JSON is the cost here, so a row with a live lease (a LEFT JOIN, tested
+    first) never has its JSON read for the silent count, and on PostgreSQL a plain text test
+    (`_holds`) skips the JSON reads of rows whose record does not hold the key at all.
+    On SQLite a NOT EXISTS beside the JSON reads made it read each record twice (1.8 s
+    against ~0.6 s for 100,000 rows, most of it the records' text)."""
     sql = dialect(conn)
+    params: list[object] = []
     requested = sql.json_has("p.record_json", "abandon_request")
-    requested_at = sql.json_text("p.record_json", "abandon_request.requested_at_ms")
+    count_requested = f"{_holds(sql, _ABANDON, params)}{requested}"
+    oldest_at = sql.json_text("p.record_json", "abandon_request.requested_at_ms")
+    oldest_guard = _holds(sql, _ABANDON, params)
+    oldest = f"CASE WHEN {oldest_guard}TRUE THEN CAST({oldest_at} AS BIGINT) END"
     silent = (
-        f"NOT {requested} "
-        f"AND {sql.json_text('p.record_json', 'disposition')} = 'owner_bound' "
-        f"AND {sql.json_has('p.record_json', 'first_started')} AND l.process_id IS NULL"
+        f"{_holds(sql, _FIRST_STARTED, params)}{_holds(sql, _OWNER_BOUND, params)}"
+        f"{sql.json_text('p.record_json', 'disposition')} = 'owner_bound' "
+        f"AND {sql.json_has('p.record_json', 'first_started')} AND NOT {requested}"
     )
+    params.append(now_ms)
     row = conn.execute(
-        "SELECT count(*), "
-        f"coalesce(sum(CASE WHEN {requested} THEN 1 ELSE 0 END), 0), "
-        f"min(CASE WHEN {requested} THEN CAST({requested_at} AS BIGINT) END), "
-        f"coalesce(sum(CASE WHEN {silent} THEN 1 ELSE 0 END), 0) "
+        f"SELECT count(*), count(CASE WHEN {count_requested} THEN 1 END), min({oldest}), "
+        f"count(CASE WHEN l.process_id IS NOT NULL THEN NULL WHEN {silent} THEN 1 END) "
         "FROM processes p LEFT JOIN process_leases l ON l.process_id = p.process_id "
         f"AND {_HELD} AND l.lease_expires_at_ms > ? WHERE p.status = 'running'",
-        (now_ms,),
+        params,
     ).fetchone()
-    oldest = None if row[2] is None else int(row[2])
-    return int(row[0]), int(row[1]), oldest, int(row[3])
+    return int(row[0]), int(row[1]), None if row[2] is None else int(row[2]), int(row[3])
+
+
+# The text a record must hold for a JSON read of it to be worth making (see `_holds`).
+_ABANDON, _FIRST_STARTED, _OWNER_BOUND = '"abandon_request"', '"first_started"', '"owner_bound"'
+
+
+def _holds(sql: Dialect, needle: str, params: list[object]) -> str:
+    """`<record holds needle> AND ` on PostgreSQL, nothing on SQLite; its parameter is
+    appended to `params` (call in the order the statement is written).
+
+    PostgreSQL parses a record afresh for each field read (~11 us a row); a text search
+    is far cheaper. Measured on 100,000 live rows (PostgreSQL 15, every lease lapsed, every
+    row a silent candidate): 6-7 s with every field read from every row's JSON, 3.5-4 s with
+    these tests. On SQLite the JSON parse is cached between reads of a row and the text
+    test only adds work (1.4-2.4 s without it, 3.1-5.0 s with it, same run). Keys are plain
+    text from every writer (lash's serde, pydantic); one that escaped a key's letters
+    (`"\\u0061bandon_request"`) would hide its row from these PostgreSQL counts only."""
+    if sql.name == "sqlite":
+        return ""
+    params.append(needle)
+    return f"{sql.contains('p.record_json')} AND "
 
 
 def _leases(conn: Tx, now_ms: int) -> tuple[int, int, int | None, int | None]:
