@@ -51,6 +51,7 @@ EXIT_CODES = """exit status:
        range (--timeout, --ttl-ms, --before, --limit, --window); `dash` without a terminal
   130  interrupted (Ctrl-C)
   141  stdout was closed by its reader (`lashtui ls | head`): output stopped quietly
+  `check` exits as a Nagios plugin instead: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
 
 operator: every action records who made it (see `lashtui audit`): --as NAME, else
 $LASHTUI_OPERATOR, else user@host (1-128 printable characters, no spaces).
@@ -344,8 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--ttl-ms", type=_ttl_ms, metavar="N", help=f"lease TTL, {TTL_MS_MIN} to {TTL_MS_MAX}"
     )
     add_follow_flag(ls, sub.choices["events"])
+    add_check_parser(sub)
     for name, command in sub.choices.items():  # `lashtui cancel --help` lists them too
-        command.epilog = EXIT_CODES
+        command.epilog = command.epilog or EXIT_CODES  # `check` has its own (Nagios's)
         command.formatter_class = argparse.RawDescriptionHelpFormatter
         if name in OPERATOR_COMMANDS:
             # Also after the command (`lashtui cancel ID --as dana`); SUPPRESS keeps a
@@ -354,7 +356,6 @@ def build_parser() -> argparse.ArgumentParser:
                 "--as", dest="operator", metavar="NAME", default=argparse.SUPPRESS,
                 help="who this is recorded as (the same as the global --as)",
             )  # fmt: skip
-    add_check_parser(sub)  # after the loop: its own exit codes (Nagios's)
     return parser
 
 

@@ -104,7 +104,7 @@ def process_line(process: ObservedProcess, as_json: bool) -> str:
     return "  ".join(
         (
             visible(process.process_id),
-            status_badge(process),
+            visible(status_badge(process)),  # a wait's signal name is stored text
             clipped(visible(process.label), TABLE_LABEL_WIDTH) or "-",
             process.disposition.value,
             visible(process.originator.scope_id()),

@@ -160,6 +160,17 @@ def test_ls_watch_text_and_a_reader_that_goes_away(
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
+def test_events_follow_text(registry_target: str, committer: Committer) -> None:
+    committer("register job")
+    committer("note job 1")
+    follower = Follower(registry_target, "events", "job", "--follow")
+    assert follower.next()[1] == "   1  job.note  1"
+    committer("note job 2")
+    assert follower.next()[1] == "   2  job.note  2"
+    assert follower.interrupt() == (0, "")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
 def test_follow_an_unknown_process_is_one_error(registry_target: str, committer: Committer) -> None:
     committer("register a")
     result = lashtui("--db", registry_target, "events", "nope", "--follow")
