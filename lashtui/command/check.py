@@ -28,6 +28,9 @@ from lashtui.model import ProbeFacts
 from lashtui.untrusted import json_escaped, visible
 
 
+PIPE_ESCAPE = "\\x7c"  # `|` in the line's text, as `visible` writes a control character
+
+
 class Status(IntEnum):
     """Nagios's plugin states; the value is the exit status."""
 
@@ -160,7 +163,8 @@ def emit(status: Status, text: str, checks: list[Check], now_ms: int | None, as_
         print(json_escaped(compact(document)), flush=True)
     else:
         perfdata = " ".join(c.perfdata() for c in checks)
-        line = f"LASHTUI {status.name} - {visible(text)}"
+        # `|` starts Nagios's performance data: one in the text (a path) is escaped.
+        line = f"LASHTUI {status.name} - {visible(text).replace('|', PIPE_ESCAPE)}"
         print(f"{line} | {perfdata}" if perfdata else line, flush=True)
     return int(status)
 

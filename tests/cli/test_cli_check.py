@@ -152,6 +152,8 @@ def test_unknown_when_the_registry_cannot_be_read(tmp_path: Path) -> None:
     assert missing.returncode == 3
     assert nagios_line(missing).startswith("LASHTUI UNKNOWN - no process registry at `")
     assert not (tmp_path / "missing.db").exists()
+    piped = lashtui("check", db=tmp_path / "a|b.db")  # `|` would start Nagios's perfdata
+    assert piped.returncode == 3 and "|" not in piped.stdout and "a\\x7cb.db" in piped.stdout
 
     other = tmp_path / "notes.txt"
     other.write_text("hello\n")
