@@ -27,7 +27,6 @@ from lashtui.errors import LashError
 from lashtui.model import ProbeFacts
 from lashtui.untrusted import json_escaped, visible
 
-
 PIPE_ESCAPE = "\\x7c"  # `|` in the line's text, as `visible` writes a control character
 
 
