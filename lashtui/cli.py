@@ -15,6 +15,7 @@ import math
 import os
 import sys
 
+from lashtui.cli_probe import CommandParser, add_check_parser, add_follow_flag
 from lashtui.errors import LashError
 
 DEFAULT_DB = "lashtui.db"
@@ -51,6 +52,7 @@ EXIT_CODES = """exit status:
   130  interrupted (Ctrl-C)
   141  stdout was closed by its reader (`lashtui ls | head`): output stopped quietly
   143  `worker`: stopped at once by a second SIGTERM (130: a second SIGINT)
+  `check` exits as a Nagios plugin instead: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
 
 operator: every action records who made it (see `lashtui audit`): --as NAME, else
 $LASHTUI_OPERATOR, else user@host (1-128 printable characters, no spaces).
@@ -203,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="who actions are recorded as (default: $LASHTUI_OPERATOR, else user@host)",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
 
     dash = sub.add_parser("dash", help="the live dashboard")
     dash.add_argument(
@@ -423,8 +425,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--ttl-ms", type=_ttl_ms, metavar="N", help=f"lease TTL, {TTL_MS_MIN} to {TTL_MS_MAX}"
     )
     _add_logging(sweep)
+    add_follow_flag(ls, sub.choices["events"])
+    add_check_parser(sub)
     for name, command in sub.choices.items():  # `lashtui cancel --help` lists them too
-        command.epilog = EXIT_CODES
+        command.epilog = command.epilog or EXIT_CODES  # `check` has its own (Nagios's)
         command.formatter_class = argparse.RawDescriptionHelpFormatter
         if name in OPERATOR_COMMANDS:
             # Also after the command (`lashtui cancel ID --as dana`); SUPPRESS keeps a

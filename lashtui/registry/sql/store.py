@@ -23,6 +23,7 @@ from lashtui.model import (
     ErrorSummary,
     ExternalRef,
     LeaseOwnerIdentity,
+    ProbeFacts,
     ProcessActivity,
     ProcessAwaitOutput,
     ProcessCensus,
@@ -58,6 +59,7 @@ from lashtui.registry.sql import (
     indexes,
     lease,
     page,
+    probe,
     process,
     prune,
     rerun,
@@ -347,6 +349,12 @@ class SqlProcessRegistry(ABC):
 
     async def error_groups(self, query: ErrorGroupQuery) -> ErrorSummary:
         return await self._db.read(error.groups, query)
+
+    async def probe_facts(self, now_ms: int, failed_since_ms: int) -> ProbeFacts:
+        return await self._db.read(probe.facts, now_ms, failed_since_ms)
+
+    async def change_cursor(self) -> int:
+        return await self._db.read(probe.change_cursor)
 
     async def error_group_rows(
         self, key: ErrorGroupKey, window: int, limit: int = 500
