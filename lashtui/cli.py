@@ -16,6 +16,7 @@ import os
 import sys
 from typing import Any
 
+from lashtui.cli_probe import CommandParser, add_check_parser, add_follow_flag
 from lashtui.errors import LashError
 
 DEFAULT_DB = "lashtui.db"
@@ -48,11 +49,21 @@ EXIT_CODES = """exit status:
        range (--timeout, --ttl-ms, --before, --limit, --window); `dash` without a terminal
   130  interrupted (Ctrl-C)
   141  stdout was closed by its reader (`lashtui ls | head`): output stopped quietly
+  143  `worker`: stopped at once by a second SIGTERM (130: a second SIGINT)
+  `check` exits as a Nagios plugin instead: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
 
 operator: every action records who made it (see `lashtui audit`): --as NAME, else
 $LASHTUI_OPERATOR, else user@host (1-128 printable characters, no spaces).
 scopes are written as scope ids: host, session:ID, session:ID/frame:F (a session id has no /).
 """
+
+LOG_LEVELS = ("debug", "info", "warning", "error")  # lashtui/command/log.py LEVELS
+
+WORKER_STOP = """Claims and runs the registry's work until SIGINT or SIGTERM. Then it claims
+nothing more, lets the runs in flight finish within --grace, stops the rest (they write
+no terminal and release their leases, so another worker can take them), runs the owner
+drain if --drain, and exits 0. A second signal stops at once: no more grace and no drain,
+leases still released, exit 128 + the signal's number (130 SIGINT, 143 SIGTERM)."""
 
 # --- argument types ----------------------------------------------------------------------
 
@@ -158,12 +169,14 @@ def _subcommand_options() -> argparse.ArgumentParser:
     return parent
 
 
-def _command(sub: Any, name: str, text: str) -> argparse.ArgumentParser:
+def _command(
+    sub: Any, name: str, text: str, *, description: str | None = None
+) -> argparse.ArgumentParser:
     """A subcommand with the global options and the exit codes in its `--help`."""
     command: argparse.ArgumentParser = sub.add_parser(
         name,
         help=text,
-        description=text,
+        description=description or text,
         parents=[_subcommand_options()],
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -193,6 +206,60 @@ def _add_output(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _grace(text: str) -> float:
+    """`worker --grace`: a finite number of seconds >= 0 (0: stop the runs at once)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(
+            f"a grace period is a finite number of seconds >= 0, got `{text}`"
+        )
+    return value
+
+
+def _address(text: str) -> tuple[str, int]:
+    """`worker --metrics`: HOST:PORT, an IPv6 host in brackets ([::1]:9100); port 0 takes
+    any free port (the worker logs the one it bound)."""
+    host, _, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not host or not port.isascii() or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(
+            f"a metrics address is HOST:PORT with a port from 0 to 65535, got `{text}`"
+        )
+    return host, int(port)
+
+
+def _add_logging(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-level", choices=LOG_LEVELS, default="info", type=str.lower,
+        help="log from this level up, to stderr (default: info; debug adds every verdict)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--log-format", choices=("text", "json"), default="text",
+        help="text lines, or one JSON object per line (default: text)",
+    )  # fmt: skip
+
+
+def _add_worker_service(worker: argparse.ArgumentParser) -> None:
+    """The options of a worker run as a service: its log, its stop, its metrics."""
+    _add_logging(worker)
+    worker.add_argument(
+        "--grace", type=_grace, default=30.0, metavar="SECONDS",
+        help="on SIGINT/SIGTERM, how long runs in flight may take to finish before they are "
+        "stopped (default: 30)",
+    )  # fmt: skip
+    worker.add_argument(
+        "--drain", action="store_true",
+        help="after stopping, abandon the owner_bound work this worker started (owner drain)",
+    )  # fmt: skip
+    worker.add_argument(
+        "--metrics", type=_address, metavar="HOST:PORT",
+        help="serve Prometheus metrics at http://HOST:PORT/metrics",
+    )  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lashtui",
@@ -201,7 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _global_options(parser, suppress=False)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # CommandParser (cli_probe.py): `check`'s usage errors exit 3, as Nagios reads them.
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     _add_dashboards(sub)
     _add_start(sub)
     _add_ls(sub)
@@ -209,6 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_actions(sub)
     _add_engine(sub)
     _add_completion(sub)
+    add_follow_flag(sub.choices["ls"], sub.choices["events"])
+    add_check_parser(sub)
+    # `check` is made by cli_probe.py with its own epilog (Nagios's exit codes); it takes
+    # the global options after it as every other subcommand does.
+    _global_options(sub.choices["check"], suppress=True)
     return parser
 
 
@@ -439,9 +512,26 @@ def _add_many(sub: Any) -> None:
     )
     _add_json(prune)
 
+    index = _command(
+        sub,
+        "index",
+        "add the indexes this lashtui reads by to a registry an older one made",
+        description=(
+            "Create the indexes a registry made by an older lashtui lacks (sorted pages, the "
+            "Health charts and the audit trail scan without them). Building them holds the "
+            "registry's write lock meanwhile (seconds on a million rows): workers wait."
+        ),
+    )
+    index.add_argument(
+        "--dry-run", action="store_true", help="say which indexes are missing; write nothing"
+    )
+    _add_json(index)
+
 
 def _add_engine(sub: Any) -> None:
-    worker = _command(sub, "worker", "run the worker and sweep headless, until SIGINT or SIGTERM")
+    worker = _command(
+        sub, "worker", "run the worker and sweep headless", description=WORKER_STOP
+    )
     worker.add_argument(
         "--once", action="store_true", help="one pass; wait for the runs it starts, exit"
     )
@@ -451,6 +541,7 @@ def _add_engine(sub: Any) -> None:
         metavar="N",
         help=f"lease TTL, {TTL_MS_MIN} to {TTL_MS_MAX} (renew every third; default 30000)",
     )
+    _add_worker_service(worker)
     _add_output(worker)
     sweep = _command(
         sub,
@@ -467,6 +558,7 @@ def _add_engine(sub: Any) -> None:
         metavar="N",
         help=f"lease TTL, {TTL_MS_MIN} to {TTL_MS_MAX} (default 30000)",
     )
+    _add_logging(sweep)
     _add_output(sweep)
 
 

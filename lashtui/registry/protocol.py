@@ -20,6 +20,7 @@ from lashtui.model import (
     ErrorSummary,
     ExternalRef,
     LeaseOwnerIdentity,
+    ProbeFacts,
     ProcessActivity,
     ProcessAwaitOutput,
     ProcessCensus,
@@ -259,6 +260,14 @@ class ProcessRegistry(Protocol):
         (default `first_minute`) through `last_minute`. With `levels_before` (live and
         waiting rows at the end of the minute before the first, from an earlier read) the
         levels run forwards from them instead of back from the rows live now."""
+        ...
+
+    async def probe_facts(self, now_ms: int, failed_since_ms: int) -> ProbeFacts:
+        """The health facts `lashtui check` judges, from one snapshot (model/probe.py)."""
+        ...
+
+    async def change_cursor(self) -> int:
+        """The change feed's position now (what `processes_changed_since` continues from)."""
         ...
 
     async def data_version(self) -> int:

@@ -110,7 +110,8 @@ def read_commands() -> set[str]:
 
 
 def test_every_read_command_takes_output() -> None:
-    assert {argv[0] for argv in READS} | {"worker", "sweep"} == read_commands()
+    # `check` has -o too, with a probe's formats (text: the Nagios line, json, jsonl).
+    assert {argv[0] for argv in READS} | {"worker", "sweep", "check"} == read_commands()
 
 
 @pytest.mark.parametrize("argv", READS, ids=[argv[0] for argv in READS])
