@@ -3,7 +3,8 @@
 Every subcommand is made by `_command`, so `--db` and `--as` work before or after it (the
 section "the parser" says how to add one). Read commands take `-o table|wide|json|jsonl`
 (`--json` is `-o json`: exactly one JSON document in lash's wire shapes). Shell completion
-is argcomplete's, answered here before anything else loads (lashtui/completion.py). Errors are one line on stderr, `lashtui: <message>`, exit 1; usage errors exit 2 (argparse),
+is argcomplete's, answered here before anything else loads (lashtui/completion.py).
+Errors are one line on stderr, `lashtui: <message>`, exit 1; usage errors exit 2 (argparse),
 and so are number flags out of their range (checked here, by argparse types). The exit
 codes are in `--help` (EXIT_CODES). Nothing here imports the dashboard, and the commands
 themselves load only once the arguments parse: `lashtui --help` starts in a blink and never
