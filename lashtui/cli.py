@@ -532,9 +532,7 @@ def _add_many(sub: Any) -> None:
 
 
 def _add_engine(sub: Any) -> None:
-    worker = _command(
-        sub, "worker", "run the worker and sweep headless", description=WORKER_STOP
-    )
+    worker = _command(sub, "worker", "run the worker and sweep headless", description=WORKER_STOP)
     worker.add_argument(
         "--once", action="store_true", help="one pass; wait for the runs it starts, exit"
     )
