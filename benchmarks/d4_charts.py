@@ -33,6 +33,11 @@ moment; the rest is Textual parsing and applying the charts' CSS, Plotext's thre
 0.50 s. The day's read counts ~1.9 million index entries (starts, and ends and waits per
 type) at ~40 ns each plus a seek per minute and column.
 
+Measured again on 2026-12-03 after the views stopped re-parsing the app's stylesheets on
+their first switch (app.py `add_view`), full size, 5 repeats, at load average ~4: 15 min
+0.40 s (0.37-0.50), 1 h 0.22 s (0.18-0.27), 24 h 0.28 s (0.26-0.42); the reads 0.02, 0.03
+and 0.15 s; the refresh 0.015 s. The quarter hour's first draw now holds the target.
+
 What would make it unfair: the page cache is warm (the file was just read), as in D2. The
 registry has no waits (D2's rows never waited). With 100,000 of its processes given a
 `process.waiting` event (a copy, by hand), the read alone took 0.15 s for 15 minutes or an

@@ -189,10 +189,12 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
                 self.call_after_refresh(observer.applied, shown)
 
     async def tick(self) -> None:
-        if not self.is_current:
-            return  # hidden: its clock cells are redrawn on resume, not every second
+        if self not in self.app.screen_stack:
+            # Another view is on screen: the clock cells are redrawn on resume, not every
+            # second (under a dialog of its own the table still shows, and still ticks).
+            return
         try:
-            if not self.paused:
+            if not self.paused and self.is_current:
                 await self._read(self._reread)
                 # Re-reading the window (building and comparing ~300 rows) and repainting
                 # it are each 5-10 ms on the loop: a turn between them keeps them from
