@@ -71,6 +71,14 @@ class ProcessRegistry(Protocol):
         """Every non-terminal row as a light work item with its held lease, id order."""
         ...
 
+    async def work_items_changed_since(
+        self, cursor: int, limit: int
+    ) -> tuple[list[ProcessWorkItem], int]:
+        """The non-terminal rows among the next `limit` the change feed has after `cursor`,
+        as `list_work_items` gives them, and the feed position after those `limit` rows (a
+        lashtui extension: what a worker woken by a commit reads)."""
+        ...
+
     # --- events and terminals
     async def append_event(
         self, process_id: str, request: ProcessEventAppendRequest
@@ -168,6 +176,11 @@ class ProcessRegistry(Protocol):
     async def processes_changed_since(
         self, cursor: int, limit: int
     ) -> tuple[list[ProcessRecord], int]: ...
+    async def change_cursor(self) -> int:
+        """The change feed's position now: `processes_changed_since(change_cursor(), n)`
+        gives what commits after this read (a lashtui extension)."""
+        ...
+
     async def put_process_execution_env(self, spec: ProcessExecutionEnvSpec) -> str: ...
     async def get_process_execution_env(self, env_ref: str) -> ProcessExecutionEnvSpec: ...
 

@@ -16,6 +16,12 @@ nothing here hears it, so:
 
 A registry with neither (`:memory:`) is polled only.
 Nothing here reads rows, so it serves read-only registries as well as writable ones.
+
+A file event cannot say whose commit it was: the reader's own commits append to the WAL
+too. A dashboard wants those (the embedded worker's runs), a worker does not (its own
+claims and terminals would wake it for nothing, all the time), so `others_only` confirms
+each file event with `data_version()`, which moves only for other connections' commits.
+The server's announcements already skip the handle's own.
 """
 
 from __future__ import annotations
@@ -67,10 +73,12 @@ class _Wakeups:
         self.listening = asyncio.Event()  # the server's stream is on, or has failed
         self.watching = False
         self.error: Exception | None = None
+        self.last = 0  # the data_version last seen
+        self.confirmed = False  # the version poll or the server, not a file event, woke us
 
     async def poll(self) -> None:
         try:
-            last = await self.registry.data_version()
+            self.last = await self.registry.data_version()
             self.armed.set()
             while True:
                 if self.watching:
@@ -80,9 +88,8 @@ class _Wakeups:
                             await self.watcher_down.wait()
                 else:
                     await asyncio.sleep(self.poll_s)
-                version = await self.registry.data_version()
-                if version != last:
-                    last = version
+                if await self.moved():
+                    self.confirmed = True
                     self.changed.set()
         except Exception as error:  # the registry failed (closed, unreadable): tell the reader
             self.error = error
@@ -113,6 +120,19 @@ class _Wakeups:
             self.watching = False
             self.watcher_down.set()
 
+    async def moved(self) -> bool:
+        """Whether `data_version()` moved since it was last read here."""
+        version = await self.registry.data_version()
+        if version == self.last:
+            return False
+        self.last = version
+        return True
+
+    async def woken(self, others_only: bool) -> bool:
+        """After `changed` was set: whether to wake the reader (see the module docstring)."""
+        confirmed, self.confirmed = self.confirmed, False
+        return confirmed or not others_only or await self.moved()
+
     async def listen(self, stream: Notifications) -> None:
         notes = stream()
         try:
@@ -120,6 +140,7 @@ class _Wakeups:
             self.watching = True
             self.listening.set()
             async for _ in notes:
+                self.confirmed = True
                 self.changed.set()
         except Exception as error:  # the server's stream broke: the poll takes over
             logger.info("listening to the registry failed, polling instead: %s", error)
@@ -131,12 +152,18 @@ class _Wakeups:
 
 
 async def registry_changes(
-    registry: ProcessRegistry, *, poll_s: float = 0.05, watch_files: bool = True
+    registry: ProcessRegistry,
+    *,
+    poll_s: float = 0.05,
+    watch_files: bool = True,
+    others_only: bool = False,
 ) -> AsyncGenerator[None, None]:
     """Yield whenever the registry may have changed through another connection, and once at
     the start, as soon as the watch is armed: read your baseline after that first yield,
     and no commit can fall between your read and the watch. Wake-ups coalesce while the
     reader is busy. `watch_files=False` polls `data_version()` every `poll_s` seconds only.
+    `others_only` skips the wake-ups this handle's own commits make (a file event the
+    version confirms not); a commit that lands while the reader is busy still wakes it.
 
     Stops when the reader is cancelled or closes the generator; the watcher thread and the
     poll are stopped and awaited before the cancellation goes on.
@@ -161,8 +188,11 @@ async def registry_changes(
             if wakeups.error is not None:
                 raise wakeups.error
             yield
-            await wakeups.changed.wait()
-            wakeups.changed.clear()
+            while True:
+                await wakeups.changed.wait()
+                wakeups.changed.clear()
+                if wakeups.error is not None or await wakeups.woken(others_only):
+                    break
     finally:
         stop.set()
         for task in tasks:

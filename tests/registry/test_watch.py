@@ -109,6 +109,32 @@ async def test_the_poll_wakes_for_another_handle_in_this_process(
             assert await reader.get_process("next-door") is not None
 
 
+async def test_others_only_skips_this_handles_own_commits_but_not_another_process(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """What a worker asks for: its own commits append to the WAL like anyone's, and must not
+    wake it; another OS process's commit must, through the file watch (the poll is a
+    minute). Without `others_only` the same own commit wakes the reader."""
+    path = str(tmp_path / "own.db")
+    async with open_registry(path, clock=clock) as mine:
+        for others_only, wakes in ((True, False), (False, True)):
+            changes = registry_changes(mine, poll_s=MINUTE_S, others_only=others_only)
+            async with contextlib.aclosing(changes):
+                async with asyncio.timeout(5):
+                    await anext(changes)
+                waiting = asyncio.ensure_future(anext(changes))
+                for n in range(3):
+                    await mine.register_process(ext(f"own-{others_only}-{n}"))
+                # The watch reports a commit ~5 ms after it (WATCH_STEP_MS); a quarter of a
+                # second is fifty times that.
+                done, _ = await asyncio.wait([waiting], timeout=0.25)
+                assert bool(done) is wakes
+                if not wakes:
+                    await register_elsewhere(path, "from-another-process")
+                    async with asyncio.timeout(2):
+                        await waiting
+
+
 def watch_tasks() -> list[asyncio.Task[object]]:
     return [t for t in asyncio.all_tasks() if t.get_name().startswith("registry-changes")]
 

@@ -146,6 +146,13 @@ class SqlProcessRegistry(ABC):
     async def list_work_items(self) -> list[ProcessWorkItem]:
         return await self._db.read(lease.work_items)
 
+    async def work_items_changed_since(
+        self, cursor: int, limit: int
+    ) -> tuple[list[ProcessWorkItem], int]:
+        # Short: a woken worker reads a handful of rows, and on SQLite a short read runs on
+        # the loop's thread when the file is free, without queueing behind a long read.
+        return await self._db.short_read(lease.work_items_changed_since, cursor, limit)
+
     # --- events and terminals
 
     async def append_event(
@@ -279,6 +286,9 @@ class SqlProcessRegistry(ABC):
         self, cursor: int, limit: int
     ) -> tuple[list[ProcessRecord], int]:
         return await self._db.read(process.changed_since, cursor, limit)
+
+    async def change_cursor(self) -> int:
+        return await self._db.point_read(process.change_cursor)
 
     async def put_process_execution_env(self, spec: ProcessExecutionEnvSpec) -> str:
         return await self._db.short_write(process.put_env, spec, self._now())
