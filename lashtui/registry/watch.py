@@ -5,12 +5,14 @@ to look. Writes made through this process's own registry handle are seen at once
 the in-process `ChangeHub`; a worker in another OS process commits to the same file and
 nothing here hears it, so:
 
-- watchfiles watches the database's directory (filtered to the file and its `-wal`, which
-  every WAL commit appends to) and wakes within a few milliseconds of a commit;
+- the database's directory is watched for writes to the file and its `-wal`, which every WAL
+  commit appends to, and wakes within a few milliseconds of a commit (`file_watch.py`:
+  inotify on Linux, read lazily so a burst of writes costs a few reads; watchfiles
+  elsewhere);
 - a registry on a server (PostgreSQL) has no file to watch: it announces each commit itself,
   and a registry with a `notifications()` stream is listened to instead;
-- `data_version()` is polled as well. It is the fallback when watchfiles is missing, cannot
-  watch (an inotify limit, a filesystem without events), the server's stream breaks, or
+- `data_version()` is polled as well. It is the fallback when the file cannot be watched
+  (an inotify limit, a filesystem without events), the server's stream breaks, or
   watching is switched off, and a slow safety net when it can: an event is a hint, and the
   version is the proof.
 
@@ -32,16 +34,13 @@ import logging
 import os
 from collections.abc import AsyncGenerator, Callable
 
+from lashtui.registry.file_watch import watch_writes
 from lashtui.registry.protocol import ProcessRegistry
 
 logger = logging.getLogger(__name__)
 
 # While file events arrive, the version poll is only a safety net: once a second is enough.
 SAFETY_POLL_S = 1.0
-# watchfiles yields once no event has arrived for WATCH_STEP_MS, or WATCH_DEBOUNCE_MS after
-# the first event of a burst; a commit is a burst of WAL writes a few microseconds apart.
-WATCH_STEP_MS = 5
-WATCH_DEBOUNCE_MS = 50
 
 
 Notifications = Callable[[], AsyncGenerator[None, None]]
@@ -71,6 +70,7 @@ class _Wakeups:
         self.armed = asyncio.Event()  # the poll's baseline version has been read
         self.watcher_down = asyncio.Event()
         self.listening = asyncio.Event()  # the server's stream is on, or has failed
+        self.watch_armed = asyncio.Event()  # the file watch is on, or has failed
         self.watching = False
         self.error: Exception | None = None
         self.last = 0  # the data_version last seen
@@ -97,26 +97,13 @@ class _Wakeups:
             self.changed.set()
 
     async def watch(self, path: str, stop: asyncio.Event) -> None:
-        try:
-            from watchfiles import awatch
-        except ImportError:
-            self.watcher_down.set()
-            return
-        names = {os.path.basename(path), os.path.basename(path) + "-wal"}
         self.watching = True
         try:
-            async for _ in awatch(
-                os.path.dirname(path),
-                watch_filter=lambda _change, changed: os.path.basename(changed) in names,
-                step=WATCH_STEP_MS,
-                debounce=WATCH_DEBOUNCE_MS,
-                stop_event=stop,
-                recursive=False,
-            ):
-                self.changed.set()
+            await watch_writes(path, self.changed.set, stop, self.watch_armed)
         except Exception as error:  # no watching possible here: the poll takes over
             logger.info("watching %s failed, polling instead: %s", path, error)
         finally:
+            self.watch_armed.set()
             self.watching = False
             self.watcher_down.set()
 
@@ -181,6 +168,8 @@ async def registry_changes(
         await wakeups.armed.wait()
         if stream is not None:
             await wakeups.listening.wait()
+        elif path is not None:
+            await wakeups.watch_armed.wait()
         # One more turn of the loop lets the watch task create its watcher; a commit in that
         # gap is still caught, later, by the version poll against the baseline above.
         await asyncio.sleep(0)

@@ -125,8 +125,8 @@ async def test_others_only_skips_this_handles_own_commits_but_not_another_proces
                 waiting = asyncio.ensure_future(anext(changes))
                 for n in range(3):
                     await mine.register_process(ext(f"own-{others_only}-{n}"))
-                # The watch reports a commit ~5 ms after it (WATCH_STEP_MS); a quarter of a
-                # second is fifty times that.
+                # The watch reports a commit within milliseconds (file_watch.py); a quarter
+                # of a second is fifty times its step.
                 done, _ = await asyncio.wait([waiting], timeout=0.25)
                 assert bool(done) is wakes
                 if not wakes:
