@@ -20,6 +20,7 @@ import pytest
 from lashtui.clock import ManualClock
 from lashtui.errors import StoreError
 from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.registry import file_watch
 from lashtui.registry.postgres import PostgresProcessRegistry
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.registry.watch import registry_changes, registry_file
@@ -79,6 +80,24 @@ async def test_the_file_watch_wakes_a_reader_when_another_process_commits(
             await anext(changes)  # armed: the baseline is read after this
         await woken_by(changes, register_elsewhere(path, "from-another-process"))
         assert await reader.get_process("from-another-process") is not None
+
+
+async def test_where_inotify_is_missing_watchfiles_watches_instead(
+    shared: tuple[str, ProcessRegistry], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Off Linux (no inotify) the file is watched by watchfiles: the same wake-up."""
+    path, reader = shared
+
+    async def no_inotify(_path: str) -> None:
+        return None
+
+    monkeypatch.setattr(file_watch, "_inotify", no_inotify)
+    changes = registry_changes(reader, poll_s=MINUTE_S)
+    async with contextlib.aclosing(changes):
+        async with asyncio.timeout(5):
+            await anext(changes)
+        await woken_by(changes, register_elsewhere(path, "seen-by-watchfiles"))
+        assert await reader.get_process("seen-by-watchfiles") is not None
 
 
 async def test_the_version_poll_alone_wakes_a_reader(
