@@ -15,6 +15,7 @@ import math
 import os
 import sys
 
+from lashtui.cli_probe import CommandParser, add_check_parser, add_follow_flag
 from lashtui.errors import LashError
 
 DEFAULT_DB = "lashtui.db"
@@ -50,11 +51,21 @@ EXIT_CODES = """exit status:
        range (--timeout, --ttl-ms, --before, --limit, --window); `dash` without a terminal
   130  interrupted (Ctrl-C)
   141  stdout was closed by its reader (`lashtui ls | head`): output stopped quietly
+  143  `worker`: stopped at once by a second SIGTERM (130: a second SIGINT)
+  `check` exits as a Nagios plugin instead: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
 
 operator: every action records who made it (see `lashtui audit`): --as NAME, else
 $LASHTUI_OPERATOR, else user@host (1-128 printable characters, no spaces).
 scopes are written as scope ids: host, session:ID, session:ID/frame:F (a session id has no /).
 """
+
+LOG_LEVELS = ("debug", "info", "warning", "error")  # lashtui/command/log.py LEVELS
+
+WORKER_STOP = """Claims and runs the registry's work until SIGINT or SIGTERM. Then it claims
+nothing more, lets the runs in flight finish within --grace, stops the rest (they write
+no terminal and release their leases, so another worker can take them), runs the owner
+drain if --drain, and exits 0. A second signal stops at once: no more grace and no drain,
+leases still released, exit 128 + the signal's number (130 SIGINT, 143 SIGTERM)."""
 
 # --- the parser -----------------------------------------------------------------------------
 
@@ -122,6 +133,60 @@ def _add_json(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _grace(text: str) -> float:
+    """`worker --grace`: a finite number of seconds >= 0 (0: stop the runs at once)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(
+            f"a grace period is a finite number of seconds >= 0, got `{text}`"
+        )
+    return value
+
+
+def _address(text: str) -> tuple[str, int]:
+    """`worker --metrics`: HOST:PORT, an IPv6 host in brackets ([::1]:9100); port 0 takes
+    any free port (the worker logs the one it bound)."""
+    host, _, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not host or not port.isascii() or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(
+            f"a metrics address is HOST:PORT with a port from 0 to 65535, got `{text}`"
+        )
+    return host, int(port)
+
+
+def _add_logging(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--log-level", choices=LOG_LEVELS, default="info", type=str.lower,
+        help="log from this level up, to stderr (default: info; debug adds every verdict)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--log-format", choices=("text", "json"), default="text",
+        help="text lines, or one JSON object per line (default: text)",
+    )  # fmt: skip
+
+
+def _add_worker_service(worker: argparse.ArgumentParser) -> None:
+    """The options of a worker run as a service: its log, its stop, its metrics."""
+    _add_logging(worker)
+    worker.add_argument(
+        "--grace", type=_grace, default=30.0, metavar="SECONDS",
+        help="on SIGINT/SIGTERM, how long runs in flight may take to finish before they are "
+        "stopped (default: 30)",
+    )  # fmt: skip
+    worker.add_argument(
+        "--drain", action="store_true",
+        help="after stopping, abandon the owner_bound work this worker started (owner drain)",
+    )  # fmt: skip
+    worker.add_argument(
+        "--metrics", type=_address, metavar="HOST:PORT",
+        help="serve Prometheus metrics at http://HOST:PORT/metrics",
+    )  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lashtui",
@@ -140,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="who actions are recorded as (default: $LASHTUI_OPERATOR, else user@host)",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
 
     dash = sub.add_parser("dash", help="the live dashboard")
     dash.add_argument(
@@ -327,7 +392,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_json(prune)
 
-    worker = sub.add_parser("worker", help="run the worker and sweep headless")
+    index = sub.add_parser(
+        "index",
+        help="add the indexes this lashtui reads by to a registry an older one made",
+        description=(
+            "Create the indexes a registry made by an older lashtui lacks (sorted pages, the "
+            "Health charts and the audit trail scan without them). Building them holds the "
+            "registry's write lock meanwhile (seconds on a million rows): workers wait."
+        ),
+    )
+    index.add_argument(
+        "--dry-run", action="store_true", help="say which indexes are missing; write nothing"
+    )
+    _add_json(index)
+
+    worker = sub.add_parser(
+        "worker", help="run the worker and sweep headless", description=WORKER_STOP
+    )
     worker.add_argument(
         "--once", action="store_true", help="one pass; wait for the runs it starts, exit"
     )
@@ -337,13 +418,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"lease TTL, {TTL_MS_MIN} to {TTL_MS_MAX} (renew every third; default 30000)",
     )
+    _add_worker_service(worker)
     sweep = sub.add_parser("sweep", help="one recovery pass that runs no work")
     sweep.add_argument("--once", action="store_true", required=True)
     sweep.add_argument(
         "--ttl-ms", type=_ttl_ms, metavar="N", help=f"lease TTL, {TTL_MS_MIN} to {TTL_MS_MAX}"
     )
+    _add_logging(sweep)
+    add_follow_flag(ls, sub.choices["events"])
+    add_check_parser(sub)
     for name, command in sub.choices.items():  # `lashtui cancel --help` lists them too
-        command.epilog = EXIT_CODES
+        command.epilog = command.epilog or EXIT_CODES  # `check` has its own (Nagios's)
         command.formatter_class = argparse.RawDescriptionHelpFormatter
         if name in OPERATOR_COMMANDS:
             # Also after the command (`lashtui cancel ID --as dana`); SUPPRESS keeps a

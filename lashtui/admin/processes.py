@@ -34,6 +34,7 @@ from lashtui.model import (
     HealthWindow,
     ObservedProcess,
     ObservedProcessEvent,
+    ProbeFacts,
     ProcessActivity,
     ProcessAwaitOutput,
     ProcessCancelSummary,
@@ -283,6 +284,16 @@ class Processes:
             again, last, DURATION_RUNS, runs_from_minute=first, levels_before=before
         )
         return since.updated(recent, first)
+
+    async def probe_facts(self, failed_window_ms: int) -> ProbeFacts:
+        """The health facts `lashtui check` judges, now, with the failures of the last
+        `failed_window_ms` (lashtui.model.probe)."""
+        now_ms = self.clock.now_ms()
+        return await self.registry.probe_facts(now_ms, now_ms - failed_window_ms)
+
+    async def change_cursor(self) -> int:
+        """The change feed's position now: follow `changes_since` from it."""
+        return await self.registry.change_cursor()
 
     async def data_version(self) -> int:
         """Moves when another connection commits; see `registry_changes` to wait for that."""

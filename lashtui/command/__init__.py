@@ -33,9 +33,12 @@ from lashtui.command.action import (
 )
 from lashtui.command.argument import parse_disposition, parse_json
 from lashtui.command.audit import cmd_audit
+from lashtui.command.check import cmd_check
 from lashtui.command.dashboard import cmd_dash, cmd_demo, without_terminal
 from lashtui.command.error import cmd_errors
 from lashtui.command.facade import facade
+from lashtui.command.follow import cmd_events_or_follow, cmd_ls_or_watch
+from lashtui.command.index import cmd_index
 from lashtui.command.output import (
     TABLE_LABEL_WIDTH,
     compact,
@@ -61,12 +64,13 @@ from lashtui.command.worker import cmd_sweep, cmd_worker, run_worker
 
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 COMMANDS: dict[str, Command] = {
-    "ls": cmd_ls,
+    "ls": cmd_ls_or_watch,  # `ls`, or with --watch its stream (follow.py)
     "show": cmd_show,
-    "events": cmd_events,
+    "events": cmd_events_or_follow,
     "await": cmd_await,
     "errors": cmd_errors,
     "audit": cmd_audit,
+    "check": cmd_check,
     "start": cmd_start,
     "cancel": cmd_cancel,
     "signal": cmd_signal,
@@ -75,6 +79,7 @@ COMMANDS: dict[str, Command] = {
     "transfer": cmd_transfer,
     "end-undecodable": cmd_end_undecodable,
     "prune": cmd_prune,
+    "index": cmd_index,
     "worker": cmd_worker,
     "sweep": cmd_sweep,
     "dash": cmd_dash,
@@ -91,10 +96,12 @@ __all__ = [
     "cmd_audit",
     "cmd_await",
     "cmd_cancel",
+    "cmd_check",
     "cmd_dash",
     "cmd_demo",
     "cmd_end_undecodable",
     "cmd_events",
+    "cmd_index",
     "cmd_ls",
     "cmd_prune",
     "cmd_rerun",

@@ -54,7 +54,7 @@ def print_table(processes: list[ObservedProcess]) -> None:
         rows.append(
             (
                 visible(p.process_id),
-                status_badge(p),
+                visible(status_badge(p)),  # a wait's signal name is stored text
                 clipped(visible(p.label), TABLE_LABEL_WIDTH),
                 p.disposition.value,
                 visible(p.originator.scope_id()),

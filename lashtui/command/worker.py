@@ -1,49 +1,122 @@
-"""The commands that run the engine: `worker` (the loop, until SIGINT or SIGTERM, then a
-drain of its owner-bound work; or one pass with `--once`) and `sweep` (one recovery pass
-that runs nothing).
+"""The commands that run the engine: `worker` (the loop, until SIGINT or SIGTERM; or one
+pass with `--once`) and `sweep` (one recovery pass that runs nothing).
 
 They open the registry themselves, not through the facade: a worker is the engine, not
 an observer of it.
+
+Stopping (lashtui/worker/shutdown.py): the first SIGINT or SIGTERM stops claiming, lets the
+runs in flight finish within `--grace` seconds, stops the rest (no terminal written, leases
+released) and, with `--drain`, runs the owner drain; then exit 0. A second signal ends the
+grace period at once, skips the drain, still releases the leases, and exits 128 + that
+signal's number (130 for SIGINT, 143 for SIGTERM), as a shell reports a process a signal
+ended: the stop was not the orderly one. What the worker does goes to stderr as log lines
+(lashtui/command/log.py); `--metrics` serves Prometheus series (lashtui/worker/metric.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal as os_signal
-import sys
+from typing import TYPE_CHECKING
 
+from lashtui.command.log import configure_logging, unconfigure_logging
 from lashtui.model import LeaseTimings
-from lashtui.untrusted import visible
+
+if TYPE_CHECKING:
+    from lashtui.registry import ProcessRegistry
+    from lashtui.worker import ProcessWorker
+
+STOP_SIGNALS = (os_signal.SIGINT, os_signal.SIGTERM)
+
+
+class StopSignals:
+    """SIGINT and SIGTERM on the running loop: the first sets `stop`, the next `hurry`."""
+
+    def __init__(self) -> None:
+        self.stop = asyncio.Event()
+        self.hurry = asyncio.Event()
+        self.received: list[os_signal.Signals] = []
+
+    def __enter__(self) -> StopSignals:
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            loop.add_signal_handler(signum, self._received, signum)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in STOP_SIGNALS:
+            loop.remove_signal_handler(signum)
+
+    def _received(self, signum: os_signal.Signals) -> None:
+        self.received.append(os_signal.Signals(signum))
+        (self.hurry if self.stop.is_set() else self.stop).set()
+
+    def exit_status(self) -> int:
+        """0 for an orderly stop; 128 + the second signal's number for a hurried one."""
+        return 128 + self.received[1].value if self.hurry.is_set() else 0
 
 
 async def run_worker(args: argparse.Namespace, *, once: bool, run: bool = True) -> int:
     """`worker` (which may create the registry: it is how a fleet starts) and `sweep`
     (which runs nothing, so has nothing to do on a registry that is not there)."""
     from lashtui.registry import open_registry
-    from lashtui.registry.display import redacted
     from lashtui.worker import ProcessWorker
 
-    timings = LeaseTimings.from_ttl(args.ttl_ms) if args.ttl_ms else LeaseTimings()
-    async with open_registry(args.db, create=run) as registry:
-        worker = ProcessWorker(registry, timings=timings)
-        if once:
-            await worker.drive_pending_processes(run=run)
-            await worker.idle()
-            print(json.dumps({k.value: v for k, v in worker.stats.verdicts.items()}))
-            return 0
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (os_signal.SIGINT, os_signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        async with worker.running():
-            print(f"lashtui worker {worker.owner.owner_id} on {redacted(args.db)}", file=sys.stderr)
-            await stop.wait()
-        report = await worker.drain_owner_bound_work()
-        if report.abandoned:
-            print(visible(f"drained: abandoned {', '.join(report.abandoned)}"), file=sys.stderr)
-    return 0
+    handler = configure_logging(
+        getattr(args, "log_level", "info"), getattr(args, "log_format", "text")
+    )
+    try:
+        timings = LeaseTimings.from_ttl(args.ttl_ms) if args.ttl_ms else LeaseTimings()
+        async with open_registry(args.db, create=run) as registry:
+            worker = ProcessWorker(registry, timings=timings)
+            if once:
+                await worker.drive_pending_processes(run=run)
+                await worker.idle()
+                print(json.dumps({k.value: v for k, v in worker.stats.verdicts.items()}))
+                return 0
+            return await _serve(args, worker, registry)
+    finally:
+        unconfigure_logging(handler)
+
+
+async def _serve(args: argparse.Namespace, worker: ProcessWorker, registry: ProcessRegistry) -> int:
+    """Run until a signal, then stop well (see the module docstring)."""
+    from lashtui.registry.display import redacted
+    from lashtui.worker.runtime import log
+    from lashtui.worker.shutdown import shut_down
+
+    with StopSignals() as signals:
+        async with contextlib.AsyncExitStack() as stack:
+            if args.metrics is not None:
+                from lashtui.worker.metric import serving_metrics
+
+                host, port = await stack.enter_async_context(
+                    serving_metrics(worker, registry, *args.metrics)
+                )
+                url = f"http://{_bracketed(host)}:{port}/metrics"
+                fields = {"event": "metrics", "metrics": url}
+                log.info("serving metrics at %s", url, extra={"fields": fields})
+            await stack.enter_async_context(worker.running())
+            where = redacted(args.db)
+            log.info(
+                "worker %s on %s", worker.owner.owner_id, where,
+                extra={"fields": {"event": "started", "owner": worker.owner.owner_id,
+                                  "db": where}},
+            )  # fmt: skip
+            await signals.stop.wait()
+            await shut_down(
+                worker, grace_s=args.grace, hurry=signals.hurry, drain=args.drain,
+                why=signals.received[0].name,
+            )  # fmt: skip
+        return signals.exit_status()
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 async def cmd_worker(args: argparse.Namespace) -> int:

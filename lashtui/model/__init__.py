@@ -128,6 +128,7 @@ from lashtui.model.page import (
     order_problem,
     sort_key,
 )
+from lashtui.model.probe import ProbeFacts
 from lashtui.model.record import (
     AbandonRequest,
     ExternalRef,
@@ -217,6 +218,7 @@ __all__ = [
     "PointerSelector",
     "PreparedToolCall",
     "PresentSelector",
+    "ProbeFacts",
     "ProcessAction",
     "ProcessActionOutcome",
     "ProcessActivity",

@@ -20,6 +20,7 @@ from lashtui.model import (
     ErrorSummary,
     ExternalRef,
     LeaseOwnerIdentity,
+    ProbeFacts,
     ProcessActivity,
     ProcessAwaitOutput,
     ProcessCensus,
@@ -176,11 +177,6 @@ class ProcessRegistry(Protocol):
     async def processes_changed_since(
         self, cursor: int, limit: int
     ) -> tuple[list[ProcessRecord], int]: ...
-    async def change_cursor(self) -> int:
-        """The change feed's position now: `processes_changed_since(change_cursor(), n)`
-        gives what commits after this read (a lashtui extension)."""
-        ...
-
     async def put_process_execution_env(self, spec: ProcessExecutionEnvSpec) -> str: ...
     async def get_process_execution_env(self, env_ref: str) -> ProcessExecutionEnvSpec: ...
 
@@ -272,6 +268,14 @@ class ProcessRegistry(Protocol):
         (default `first_minute`) through `last_minute`. With `levels_before` (live and
         waiting rows at the end of the minute before the first, from an earlier read) the
         levels run forwards from them instead of back from the rows live now."""
+        ...
+
+    async def probe_facts(self, now_ms: int, failed_since_ms: int) -> ProbeFacts:
+        """The health facts `lashtui check` judges, from one snapshot (model/probe.py)."""
+        ...
+
+    async def change_cursor(self) -> int:
+        """The change feed's position now (what `processes_changed_since` continues from)."""
         ...
 
     async def data_version(self) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
@@ -81,12 +81,29 @@ class LashtuiApp(App[int]):
         self.register_theme(HIGH_CONTRAST)
         # Each view is a mode with its own screen stack, so switching views keeps every
         # view's selection, filters and drill-in where the operator left them.
-        self.add_mode("processes", lambda: ProcessesScreen(dashboard))
-        self.add_mode("leases", lambda: LeasesScreen(dashboard))
-        self.add_mode("abandon", lambda: AbandonRequestsScreen(dashboard))
-        self.add_mode("health", lambda: HealthScreen(dashboard))
-        self.add_mode("errors", lambda: ErrorsScreen(dashboard))
-        self.add_mode("audit", lambda: AuditScreen(dashboard))
+        self.add_view("processes", lambda: ProcessesScreen(dashboard))
+        self.add_view("leases", lambda: LeasesScreen(dashboard))
+        self.add_view("abandon", lambda: AbandonRequestsScreen(dashboard))
+        self.add_view("health", lambda: HealthScreen(dashboard))
+        self.add_view("errors", lambda: ErrorsScreen(dashboard))
+        self.add_view("audit", lambda: AuditScreen(dashboard))
+
+    def add_view(self, mode: str, make: Callable[[], Screen[Any]]) -> None:
+        """A view as a mode whose screen starts with the stylesheet marked current.
+
+        Textual counts stylesheet refreshes and a new screen's count starts at -1, so the
+        first switch to each mode re-parsed every stylesheet twice and re-styled every node
+        of the app (two `refresh_css` calls: ~0.15-0.3 s here, most of the Health view's
+        first draw). Nothing needs them: the stylesheet has not changed, and a new screen's
+        widgets are styled from it as they mount. A theme change still refreshes every
+        screen in its stack as before (tests/tui/test_views.py draws each view after one)."""
+
+        def fresh() -> Screen[Any]:
+            screen = make()
+            screen._css_update_count = self._css_update_count
+            return screen
+
+        self.add_mode(mode, fresh)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """The states' colours for a theme that does not name them: its own (theme.py)."""

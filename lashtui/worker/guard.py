@@ -14,6 +14,7 @@ first-started transaction.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -67,17 +68,20 @@ class RunGuard:
 
     async def _renew(self) -> None:
         state = self.state
+        began = time.monotonic()
         try:
             state.lease = await self._rt.registry.renew_process_lease(
                 state.lease, self._rt.timings.ttl_ms
             )
         except LeaseLost:
-            log.warning("lost the lease of %s; cancelling its run", state.lease.process_id)
+            self._rt.observer.lease_lost(state.lease.process_id, "at renewal; cancelling its run")
             state.lease_lost = True
             self._stop_handler()
             return
         except LashError as error:  # e.g. the file is locked for a moment: retry next time
             log.warning("could not renew the lease of %s: %s", state.lease.process_id, error)
+        else:
+            self._rt.observer.lease_renewed(state.lease.process_id, time.monotonic() - began)
         self.keep_lease()
 
     # --- the watcher

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 from lashtui.errors import LashError, LeaseLost
 from lashtui.model import (
@@ -28,7 +29,7 @@ from lashtui.model import (
 from lashtui.worker.context import ProcessContext
 from lashtui.worker.engine import ProcessOutput, dispatch
 from lashtui.worker.guard import RunGuard, RunState
-from lashtui.worker.runtime import RunEnd, StartSlot, WorkerRuntime, log
+from lashtui.worker.runtime import RunEnd, StartSlot, WorkerRuntime
 
 RECOVERY_FAILED = "process_recovery_failed"
 PROCESS_FAILED = "process_failed"
@@ -121,19 +122,25 @@ async def run_and_complete(
     ctx = ProcessContext(record, rt.registry, rt.awaiter, rt.clock)
     guard = RunGuard(rt, ctx, RunState(lease=lease), task)
     end = RunEnd.STOPPED
+    written: str | None = None  # the terminal state written, for the observer
+    began = time.monotonic()
+    rt.observer.run_started(record)
     try:
         guard.keep_lease()
         output = await _handle(rt, guard, slot, claimed)
         if output is None or guard.state.lease_lost:
+            if not guard.state.lease_lost:  # the keeper tells its own loss
+                rt.observer.lease_lost(record.id, "while the run wrote under it")
             end = RunEnd.LEASE_LOST
             return end
         try:
             await rt.registry.complete_process_with_lease(guard.state.lease, output)
         except LeaseLost:
-            log.warning("lost the lease of %s before its terminal write", record.id)
+            rt.observer.lease_lost(record.id, "before its terminal write")
             end = RunEnd.LEASE_LOST
             return end
         end = RunEnd.COMPLETED
+        written = output.terminal_state().value
         return end
     finally:
         await guard.close()
@@ -141,3 +148,4 @@ async def run_and_complete(
             with contextlib.suppress(LashError):
                 await rt.registry.release_process_lease(guard.state.lease)
         rt.stats.runs[end] += 1
+        rt.observer.run_ended(record, written or end.value, time.monotonic() - began)

@@ -15,6 +15,7 @@ from lashtui.registry import ProcessRegistry
 from lashtui.worker.awaiter import ProcessAwaiter
 from lashtui.worker.engine import EngineRegistry, SessionTurnRunner, ToolRegistry
 from lashtui.worker.hub import ChangeHub
+from lashtui.worker.observer import WorkerObserver
 from lashtui.worker.timers import GuardTimers
 
 log = logging.getLogger("lashtui.worker")
@@ -101,6 +102,8 @@ class WorkerRuntime:
     stats: WorkerStats = field(default_factory=WorkerStats)
     starting: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(START_SLOTS))
     timers: GuardTimers = field(default_factory=GuardTimers)  # the runs' keepers and polls
+    # Told each run's start and end, verdict, claim and lease renewal (observer.py).
+    observer: WorkerObserver = field(default_factory=WorkerObserver)
 
     def start_slot(self) -> StartSlot:
         return StartSlot(self.starting)

@@ -54,14 +54,18 @@ async def claim_for_recovery(
             outcome = await rt.registry.claim_process_lease(process_id, attempt, ttl)
         lease = outcome.acquired()
         if lease is not None:
+            rt.observer.claimed(process_id, True)
             return lease, None, claimed
         holder = outcome.holder
         if not reclaim_dead or holder is None:
+            rt.observer.claimed(process_id, False)
             return None, None, None
         if not holder.owner.is_definitely_dead_for_claimant(attempt):
+            rt.observer.claimed(process_id, False)
             return None, None, None
         taken = await rt.registry.reclaim_process_lease(process_id, attempt, holder, ttl)
         lease = taken.acquired()
+        rt.observer.claimed(process_id, lease is not None)
         return (lease, holder, None) if lease is not None else (None, None, None)
     except UndecodableProcess:
         raise  # `recover` says so, once
@@ -122,6 +126,7 @@ async def recover(rt: WorkerRuntime, item: ProcessWorkItem, *, run: bool = True)
         verdict = Verdict.SKIPPED_UNDECODABLE
         rt.stats.verdicts[verdict] += 1
         log.warning("skipped %s: %s", item.process_id, error)
+    rt.observer.verdict(item.process_id, verdict)
     return verdict
 
 

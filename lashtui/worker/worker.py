@@ -32,6 +32,8 @@ from lashtui.worker.drain import DrainReport, drain_owner_bound_work
 from lashtui.worker.engine import EngineRegistry, SessionTurnRunner, ToolRegistry
 from lashtui.worker.hub import ChangeHub, notifying
 from lashtui.worker.identity import RECOVERY_SUFFIX_CHARS, default_owner
+from lashtui.worker.logline import LogObserver
+from lashtui.worker.observer import Observers, WorkerObserver
 from lashtui.worker.runtime import Verdict, WorkerRuntime, WorkerStats, log
 from lashtui.worker.steps import steps_engine
 from lashtui.worker.sweep import recover
@@ -68,7 +70,9 @@ class ProcessWorker:
             engines=self.engines,
             tools=self.tools,
             session_runner=session_runner,
+            observer=LogObserver(),
         )
+        self._claiming = True  # until `stop_claiming`
         self._tasks: dict[str, asyncio.Task[Verdict | None]] = {}
         self._skipped: set[str] = set()  # undecodable rows already logged
 
@@ -92,11 +96,22 @@ class ProcessWorker:
     def set_session_runner(self, runner: SessionTurnRunner | None) -> None:
         self._rt.session_runner = runner
 
+    def add_observer(self, observer: WorkerObserver) -> None:
+        """Tell `observer` too what this worker does (its log lines are always told)."""
+        self._rt.observer = Observers(self._rt.observer, observer)
+
+    def stop_claiming(self) -> None:
+        """Claim no more rows: drives from now on spawn nothing, and runs in flight go on.
+        The first step of a graceful stop (shutdown.py)."""
+        self._claiming = False
+
     async def drive_pending_processes(
         self, *, run: bool = True
     ) -> list[asyncio.Task[Verdict | None]]:
         """One sweep pass: a recovery task per non-terminal row, not awaited. `run=False`
         applies the sweep's verdicts without running any work."""
+        if not self._claiming:
+            return []
         now = self._rt.clock.now_ms()
         items = await self.registry.list_work_items()
         spawned = [self._spawn(item, run) for item in items if self._wants(item, now)]
@@ -122,7 +137,7 @@ class ProcessWorker:
         return self._spawn(item)
 
     def _wants(self, item: ProcessWorkItem, now: int) -> bool:
-        if item.process_id in self._tasks:
+        if item.process_id in self._tasks or not self._claiming:
             return False
         if item.undecodable:  # counted, logged once, never claimed (sweep.recover)
             self._rt.stats.verdicts[Verdict.SKIPPED_UNDECODABLE] += 1

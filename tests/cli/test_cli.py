@@ -77,7 +77,8 @@ def db(tmp_path: Path) -> Path:
 @pytest.fixture
 def worker(db: Path) -> Iterator[subprocess.Popen[str]]:
     process = subprocess.Popen(
-        [LASHTUI, "--db", str(db), "worker", "--ttl-ms", "3000"],
+        # --grace 0: `job` parks on a signal, and stopping would wait the default 30 s for it
+        [LASHTUI, "--db", str(db), "worker", "--ttl-ms", "3000", "--grace", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

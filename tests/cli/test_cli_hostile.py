@@ -33,6 +33,8 @@ from lashtui.model import (
     ProcessProvenance,
     SessionOriginator,
     SessionScope,
+    WaitKind,
+    WaitState,
 )
 from lashtui.registry import open_registry
 from tests.builders import ext
@@ -206,3 +208,21 @@ def test_the_obeyed_set_matches_unicode() -> None:
     property above cannot pass by testing for too little."""
     cc = {chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Cc"}
     assert cc - {"\n"} <= OBEYED
+
+
+def test_a_waits_signal_name_is_shown_not_obeyed(tmp_path: Path) -> None:
+    """`ls` shows a waiting row as `waiting:<signal name>`: the name is stored text."""
+    db = tmp_path / "wait.db"
+
+    async def park() -> None:
+        async with open_registry(str(db)) as registry:
+            await registry.register_process(ext("w"))
+            name = "\x1b]0;pwned\x07[bold]"
+            kind = WaitKind(name=name, event_type="signal.x", key="process:w:signal.x:1", ordinal=1)
+            await registry.set_process_wait("w", WaitState(kind=kind, since_ms=1))
+
+    asyncio.run(park())
+    code, out, _ = run_cli("--db", str(db), "ls")
+    assert code == 0
+    text = assert_nothing_obeyed(out)
+    assert "waiting:\\x1b]0;pwned\\x07[bold]" in text

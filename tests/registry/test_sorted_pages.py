@@ -225,3 +225,23 @@ async def test_postgres_label_index_never_refuses_a_write_and_old_registries_sti
     async with open_registry(postgres_schema, read_only=True) as registry:
         query = ProcessPageQuery(order="label", descending=True)
         assert ids(await registry.page_processes(query)) == ["a", "b"]
+
+
+async def test_lease_expiry_skips_a_lease_whose_process_is_gone(tmp_path: object) -> None:
+    """The unfiltered lease-expiry page reads the lease table alone (order.py): a held
+    lease left behind by a program that deleted its process with foreign keys off is
+    skipped, not a crash, and the other leases still list in expiry order."""
+    db = f"{tmp_path}/r.db"
+    clock = ManualClock(1_000_000)
+    async with open_registry(db, clock=clock) as registry:
+        for pid in ("a", "b", "c"):
+            await registry.register_process(rr(pid))
+        await claim(registry, "b")
+        clock.advance(1_000)
+        await claim(registry, "a")
+        await claim(registry, "c")
+    with raw_connection(db) as conn:  # a plain sqlite3 connection: foreign keys off
+        conn.execute("DELETE FROM processes WHERE process_id = 'a'")
+    async with open_registry(db, read_only=True) as registry:
+        listed = ids(await registry.page_processes(ProcessPageQuery(order="lease_expiry")))
+        assert listed == ["b", "c"]

@@ -19,8 +19,7 @@ import pytest
 
 from lashtui.clock import ManualClock
 from lashtui.errors import StoreError
-from lashtui.registry import ProcessRegistry, open_registry
-from lashtui.registry import file_watch
+from lashtui.registry import ProcessRegistry, file_watch, open_registry
 from lashtui.registry.postgres import PostgresProcessRegistry
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.registry.watch import registry_changes, registry_file

@@ -13,6 +13,7 @@ import psycopg
 from lashtui.clock import Clock, SystemClock
 from lashtui.errors import StoreError
 from lashtui.registry.postgres.connection import PostgresConnection, first_line
+from lashtui.registry.postgres.schema import DDL
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.store import SqlProcessRegistry
 
@@ -23,6 +24,8 @@ def _commits(conn: Tx) -> int:
 
 class PostgresProcessRegistry(SqlProcessRegistry):
     """A process registry in one PostgreSQL schema (the first on the URL's search_path)."""
+
+    DDL = DDL
 
     def __init__(self, db: PostgresConnection, clock: Clock) -> None:
         super().__init__(db, clock)

@@ -110,9 +110,11 @@ def page(conn: Tx, query: ProcessPageQuery) -> list[ProcessRecord]:
         ids = sorted_ids(conn, with_key(conn, query, sql), sql)
     if query.backwards:
         ids.reverse()
-    # Same transaction, so every id found above is still there.
+    # Same transaction, so every id found above is still there; only a lease row whose
+    # process is gone (a file written with foreign keys off) names an id with no record,
+    # and the lease-expiry page does not probe for that (order.py): it is skipped here.
     found = get_many(conn, ids)
-    return [found[process_id] for process_id in ids]
+    return [found[process_id] for process_id in ids if process_id in found]
 
 
 def census(conn: Tx) -> ProcessCensus:

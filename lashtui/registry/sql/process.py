@@ -206,13 +206,6 @@ def changed_since(
     return [decode_row(row) for row in rows], int(rows[-1][-1])
 
 
-def change_cursor(conn: Tx) -> int:
-    """The change feed's position now: the last change sequence committed (the clock row
-    takes each transaction's last at COMMIT)."""
-    row = conn.execute("SELECT current_seq FROM process_change_clock WHERE singleton = 1")
-    return int(row.fetchone()[0])
-
-
 def start(conn: Tx, request: ProcessStartRequest, now: int) -> ProcessRecord:
     if request.grant is not None:  # (the registration's own limits: `prepare`)
         request.grant.session_scope.check_limits("the granted scope")

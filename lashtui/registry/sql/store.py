@@ -23,6 +23,7 @@ from lashtui.model import (
     ErrorSummary,
     ExternalRef,
     LeaseOwnerIdentity,
+    ProbeFacts,
     ProcessActivity,
     ProcessAwaitOutput,
     ProcessCensus,
@@ -55,14 +56,17 @@ from lashtui.registry.sql import (
     error,
     event,
     grant,
+    indexes,
     lease,
     page,
+    probe,
     process,
     prune,
     rerun,
     run,
 )
 from lashtui.registry.sql.dialect import Tx
+from lashtui.registry.sql.timing import TimedRunner, TransactionObserver
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -89,9 +93,20 @@ class SqlProcessRegistry(ABC):
     """The registry's methods, each one transaction run by `runner`. A store subclasses it
     with how to open and close itself and how it tells that others have committed."""
 
+    # The store's schema (its schema.py): what a new registry is made of, and the indexes
+    # `add_missing_indexes` gives an older one.
+    DDL: tuple[str, ...] = ()
+
     def __init__(self, runner: TransactionRunner, clock: Clock) -> None:
         self._db = runner
         self._clock = clock
+
+    async def add_missing_indexes(self, *, dry_run: bool = False) -> indexes.IndexReport:
+        """Create the store's indexes the registry lacks (sql/indexes.py says when and why);
+        with `dry_run`, only say which, in a read that writes nothing."""
+        if dry_run:
+            return await self._db.read(indexes.add_missing, self.DDL, True)
+        return await self._db.write(indexes.add_missing, self.DDL, False)
 
     async def close(self) -> None:
         """Close the store's connections; calls after this fail with a `StoreError`."""
@@ -100,6 +115,12 @@ class SqlProcessRegistry(ABC):
     @property
     def read_only(self) -> bool:
         return self._db.read_only
+
+    def observe_transactions(self, observer: TransactionObserver | None) -> None:
+        """Tell `observer` the kind and duration of every transaction from now on (None:
+        stop telling). The worker's metrics use it (timing.py)."""
+        inner = self._db.inner if isinstance(self._db, TimedRunner) else self._db
+        self._db = inner if observer is None else TimedRunner(inner, observer)
 
     @abstractmethod
     async def data_version(self) -> int:
@@ -287,9 +308,6 @@ class SqlProcessRegistry(ABC):
     ) -> tuple[list[ProcessRecord], int]:
         return await self._db.read(process.changed_since, cursor, limit)
 
-    async def change_cursor(self) -> int:
-        return await self._db.point_read(process.change_cursor)
-
     async def put_process_execution_env(self, spec: ProcessExecutionEnvSpec) -> str:
         return await self._db.short_write(process.put_env, spec, self._now())
 
@@ -338,6 +356,12 @@ class SqlProcessRegistry(ABC):
 
     async def error_groups(self, query: ErrorGroupQuery) -> ErrorSummary:
         return await self._db.read(error.groups, query)
+
+    async def probe_facts(self, now_ms: int, failed_since_ms: int) -> ProbeFacts:
+        return await self._db.read(probe.facts, now_ms, failed_since_ms)
+
+    async def change_cursor(self) -> int:
+        return await self._db.read(probe.change_cursor)
 
     async def error_group_rows(
         self, key: ErrorGroupKey, window: int, limit: int = 500

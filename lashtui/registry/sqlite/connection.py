@@ -39,12 +39,17 @@ from lashtui.registry.sqlite.connect import (
     connect_read_only,
     store_error,
 )
-from lashtui.registry.sqlite.file import still_immutable
+from lashtui.registry.sqlite.file import SHM, FileState, still_immutable
 from lashtui.registry.sqlite.group import PendingWrite, run_group
 from lashtui.registry.sqlite.transaction import transaction
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+# Reads a read-only handle makes of one transaction before it gives up on a file that
+# keeps changing under it, or reports an error that is not a writer's passing state.
+REREAD_ATTEMPTS = 5
 
 
 def _reading(
@@ -62,18 +67,38 @@ def _reading(
     sees that writer's commits (file.py). The new connection replaces the old one inside
     `aconn`, on the thread that owns it (or on the loop's thread between hops, when nothing
     else uses it)."""
-    while True:
+    for attempt in range(1, REREAD_ATTEMPTS + 1):
         assert isinstance(conn, RegistryConnection)
         state = conn.immutable_at
-        result = _in_transaction(conn, begin, fn, *args, **kwargs)
-        if state is None or still_immutable(path, state):
-            return result
+        try:
+            result = _in_transaction(conn, begin, fn, *args, **kwargs)
+        except sqlite3.DatabaseError:
+            # A long-lived handle (`events --follow`, `ls --watch`, `dash --read-only`)
+            # outlives writers that come and go: an immutable connection can read a page a
+            # checkpoint is rewriting ("malformed"), and a readonly_shm one finds the -shm
+            # gone once the last writer closed ("unable to open"). Neither is the file's
+            # fault: the read is redone on a connection opened for the file as it is now.
+            # An error without such a change, or one that stays, is the file's.
+            if attempt == REREAD_ATTEMPTS or not _overtaken(path, state):
+                raise
+        else:
+            if state is None or still_immutable(path, state):
+                return result
         timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
         fresh = connect_read_only(path, timeout, first=False)
         fresh.generation = conn.generation + 1
         aconn._connection = fresh
         conn.close()
         conn = fresh
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _overtaken(path: str, state: FileState | None) -> bool:
+    """Whether writers changed the file under a read-only connection: an immutable one's
+    file is no longer as it was, or a readonly_shm one's -shm is gone."""
+    if state is not None:
+        return not still_immutable(path, state)
+    return not os.path.exists(path + SHM)
 
 
 def _is_busy(error: sqlite3.Error) -> bool:

@@ -14,7 +14,8 @@ wait events by time (only those six event types pay for it on append;
 registry/sql/activity.py); the sorted orders' (status, updated_at_ms, process_id) also serves a
 prune's count and delete (sql/prune.py). An index is not a layout change (no row or column
 means anything new), so the version stays 10; they are created with a new file only, because
-opening an existing registry writes nothing, and every query is correct without them. lashtui's
+opening an existing registry writes nothing, and every query is correct without them; `lashtui
+index` adds those an older build did not make, when the operator asks (sql/indexes.py). lashtui's
 audit table (`lashtui_operator_actions`) is no part of lash's layout either, and nothing of
 lash's reads it: a new file gets it, an existing one with its first recorded action
 (lashtui/registry/sql/audit.py). Leases get no index by expiry: renewal is the worker's hot

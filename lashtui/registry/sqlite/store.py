@@ -9,6 +9,7 @@ from lashtui.model import ProcessExecutionEnvSpec
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.store import SqlProcessRegistry
 from lashtui.registry.sqlite.connection import SqliteConnection
+from lashtui.registry.sqlite.schema import DDL
 
 
 def _data_version(conn: Tx) -> int:
@@ -20,6 +21,8 @@ def _data_version(conn: Tx) -> int:
 
 class SqliteProcessRegistry(SqlProcessRegistry):
     """A process registry in one SQLite file."""
+
+    DDL = DDL
 
     def __init__(self, db: SqliteConnection, clock: Clock) -> None:
         super().__init__(db, clock)

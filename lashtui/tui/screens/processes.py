@@ -14,6 +14,7 @@ view keeps its cursor and catches up on resume.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from typing import ClassVar
@@ -188,8 +189,10 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
                 self.call_after_refresh(observer.applied, shown)
 
     async def tick(self) -> None:
+        if not self.is_current:
+            return  # hidden: its clock cells are redrawn on resume, not every second
         try:
-            if not self.paused and self.is_current:
+            if not self.paused:
                 await self._read(self._reread)
                 # Re-reading the window (building and comparing ~300 rows) and repainting
                 # it are each 5-10 ms on the loop: a turn between them keeps them from
@@ -198,6 +201,12 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
             self.render_window()
         except NoMatches:
             return  # the app is closing while a read was in flight
+
+    def on_screen_resume(self) -> None:
+        """Back on screen: the clock cells as of now, before the next tick."""
+        if self.loaded.is_set():
+            with contextlib.suppress(NoMatches):
+                self.render_window()
 
     async def _reread(self) -> None:
         async with self.reading:

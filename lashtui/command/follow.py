@@ -1,0 +1,171 @@
+"""Streaming reads: `events ID --follow` and `ls --watch` print what is there, then what
+commits from then on, until interrupted.
+
+They are woken by commits, not by a timer: `registry_changes` (lashtui/registry/watch.py,
+the engine-side watch the dashboard uses) wakes on a watch of the SQLite file and its WAL,
+or on PostgreSQL's NOTIFY, with a `data_version` poll only as its safety net; each wake-up
+reads only what is new (the event log after the last sequence printed, or the change feed
+after its cursor). The watch is armed before the first read, so no commit falls between
+what is printed first and what follows.
+
+Output is one line per item, flushed per line so a pipe sees it at once: text as the plain
+commands print it (stored text through `visible`), or with `--json` one JSON object per
+line (JSONL; `json_escaped`). Ctrl-C (SIGINT) and SIGTERM end the stream quietly with exit
+0; a reader that goes away ends it as any command ends on a closed pipe (exit 141, quiet).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Coroutine
+from typing import Any
+
+from lashtui.command.argument import named_process
+from lashtui.command.facade import facade
+from lashtui.command.output import compact, status_badge
+from lashtui.command.query import Listing, cmd_events, cmd_ls, page_query
+from lashtui.errors import LashError
+from lashtui.model import ObservedProcess, ObservedProcessEvent, ProcessPageQuery
+from lashtui.model.state import process_state
+from lashtui.registry.watch import registry_changes
+from lashtui.untrusted import clipped, json_escaped, visible, visible_json
+
+FEED_PAGE = 500  # change-feed rows read per step while catching up
+
+
+async def cmd_ls_or_watch(args: argparse.Namespace) -> int:
+    return await until_interrupted(watch_ls(args)) if args.watch else await cmd_ls(args)
+
+
+async def cmd_events_or_follow(args: argparse.Namespace) -> int:
+    return await until_interrupted(follow_events(args)) if args.follow else await cmd_events(args)
+
+
+async def until_interrupted(stream: Coroutine[Any, Any, None]) -> int:
+    """Run `stream` until SIGINT or SIGTERM, then end it (its watch and registry closed in
+    order) and exit 0: stopping a stream is how it is meant to end, not an error."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(stream)
+    for number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(number, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise  # cancelled from outside, not by a signal
+    finally:
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(number)
+    return 0
+
+
+def write(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+# --- events --follow
+
+
+def event_line(event: ObservedProcessEvent, as_json: bool) -> str:
+    if as_json:
+        return json_escaped(compact(event.model_dump(mode="json")))
+    return f"{event.sequence:>4}  {visible(event.event_type)}  {visible_json(event.payload)}"
+
+
+async def follow_events(args: argparse.Namespace) -> None:
+    async with facade(args, writes=False) as processes:
+        process_id = await named_process(processes, args.id)
+        if await processes.get(process_id) is None:
+            raise LashError(f"unknown process `{args.id}`")
+        last = args.after
+        async with contextlib.aclosing(registry_changes(processes.registry)) as changes:
+            async for _ in changes:  # once armed, then once per commit elsewhere
+                for event in await processes.events(process_id, last):
+                    write(event_line(event, args.json))
+                    last = event.sequence
+
+
+# --- ls --watch
+
+TABLE_LABEL_WIDTH = 48  # as `ls` clips (command.output)
+
+
+def process_line(process: ObservedProcess, as_json: bool) -> str:
+    """One process: `ls --json`'s object, or the table's columns separated by two spaces."""
+    if as_json:
+        return json_escaped(process.to_json())
+    owner = process.lease_holder.owner_id if process.lease_holder else "-"
+    return "  ".join(
+        (
+            visible(process.process_id),
+            visible(status_badge(process)),  # a wait's signal name is stored text
+            clipped(visible(process.label), TABLE_LABEL_WIDTH) or "-",
+            process.disposition.value,
+            visible(process.originator.scope_id()),
+            clipped(visible(owner), TABLE_LABEL_WIDTH),
+            "requested" if process.abandon_request else "-",
+        )
+    )
+
+
+async def belongs(processes: Any, query: ProcessPageQuery, process: ObservedProcess) -> bool:
+    """Whether a changed row matches `ls`'s filters now (its state, its lens)."""
+    if query.states is not None and process_state(process) not in query.states:
+        return False
+    if query.lens is None or query.scope is None:
+        return True
+    if query.lens == "originated":
+        from lashtui.admin import originated_by_scope
+
+        return originated_by_scope(process.originator, query.scope)
+    return bool(await processes.registry.has_handle_grant(query.scope, process.process_id))
+
+
+async def watch_ls(args: argparse.Namespace) -> None:
+    """The list as `ls` prints it (its filters, order and limit), then every change to a row
+    that matches the filters or was printed (so a row that ends or leaves the filter shows
+    its last state), in commit order."""
+    query = page_query(args)
+    async with (
+        facade(args, writes=False) as processes,
+        contextlib.aclosing(registry_changes(processes.registry)) as changes,
+    ):
+        await anext(changes)  # armed: what commits from here on wakes the loop below
+        cursor = await processes.change_cursor()
+        shown = await write_list(Listing(processes, query, args.limit), args)
+        async for _ in changes:
+            cursor = await write_changes(processes, query, cursor, shown, args.json)
+
+
+async def write_list(listing: Listing, args: argparse.Namespace) -> set[str]:
+    shown: set[str] = set()
+    if not args.json:
+        write("ID  STATUS  LABEL  DISPOSITION  ORIGINATOR  LEASE  ABANDON")
+    async for page in listing.pages():
+        for process in page:
+            write(process_line(process, args.json))
+            shown.add(process.process_id)
+    if listing.cut:
+        print(listing.notice(args.after), file=sys.stderr, flush=True)
+    return shown
+
+
+async def write_changes(
+    processes: Any, query: ProcessPageQuery, cursor: int, shown: set[str], as_json: bool
+) -> int:
+    """Print the feed after `cursor` (a row changed twice since shows once, as it is now);
+    returns the new cursor. A row changed while the list was read may show again here."""
+    while True:
+        changed, cursor = await processes.changes_since(cursor, FEED_PAGE)
+        if not changed:
+            return int(cursor)
+        for process in changed:
+            if process.process_id in shown or await belongs(processes, query, process):
+                write(process_line(process, as_json))
+                shown.add(process.process_id)

@@ -1,0 +1,49 @@
+"""`lashtui index`: give a registry an older lashtui made the indexes this one reads by
+(lashtui/registry/sql/indexes.py says why that is the operator's act, never an open's).
+
+It opens the registry itself, writable unless `--dry-run` (which writes nothing), and says
+which indexes it created, which were already there, and how long the builds took.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from lashtui.command.output import emit_json, say
+from lashtui.errors import StoreError
+
+
+async def cmd_index(args: argparse.Namespace) -> int:
+    from lashtui.registry import open_registry
+    from lashtui.registry.sql.store import SqlProcessRegistry
+
+    dry_run = bool(args.dry_run)
+    async with open_registry(args.db, read_only=dry_run, create=False) as registry:
+        if not isinstance(registry, SqlProcessRegistry):
+            raise StoreError(f"registry `{args.db}` keeps no indexes to add")
+        report = await registry.add_missing_indexes(dry_run=dry_run)
+    if args.json:
+        emit_json(
+            {
+                "dry_run": report.dry_run,
+                "created": [] if report.dry_run else report.created,
+                "would_create": report.created if report.dry_run else [],
+                "present": report.present,
+                "seconds": round(report.seconds, 3),
+            }
+        )
+        return 0
+    names = ", ".join(report.created)
+    if not report.created:
+        say(f"nothing to do: all {len(report.present)} indexes are there; nothing written")
+    elif report.dry_run:
+        say(
+            f"would create {len(report.created)} indexes ({names}); "
+            f"{len(report.present)} are there; nothing written"
+        )
+    else:
+        say(
+            f"created {len(report.created)} indexes in {report.seconds:.1f} s ({names}); "
+            f"{len(report.present)} were there"
+        )
+    return 0

@@ -1,0 +1,41 @@
+"""What `lashtui check` judges: a handful of counts and times about the registry's health,
+read in one snapshot (`ProcessRegistry.probe_facts`, lashtui/registry/sql/probe.py).
+
+The facts are raw; the thresholds and verdicts belong to the command (lashtui/command/
+check.py), so the same facts could serve another probe.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ProbeFacts(BaseModel):
+    """The registry's health facts at `now_ms`.
+
+    - `live`: non-terminal rows (running or waiting);
+    - `held_leases` / `lapsed_leases`: leases with a holder, and those whose expiry is at
+      or before `now_ms` (an expiry equal to now has lapsed, as `ProcessLease.is_live_at`);
+    - `newest_claim_ms` / `newest_expiry_ms`: the latest claim and the latest expiry among
+      held leases (None when none is held): a renewal moves only the expiry, so the last
+      renewal is worked out from it and the lease TTL by the reader;
+    - `silent_not_dead`: started owner_bound live rows without a live lease and without an
+      abandon request (the rows only an operator can decide, as the Abandon requests view
+      lists them; a row with a request is already on its way to the sweep);
+    - `abandon_requests` / `oldest_abandon_request_ms`: pending requests on live rows;
+    - `failed_since`: `process.failed` events at or after `failed_since_ms`.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    now_ms: int
+    live: int
+    held_leases: int
+    lapsed_leases: int
+    newest_claim_ms: int | None
+    newest_expiry_ms: int | None
+    silent_not_dead: int
+    abandon_requests: int
+    oldest_abandon_request_ms: int | None
+    failed_since_ms: int
+    failed_since: int

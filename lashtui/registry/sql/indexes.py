@@ -1,0 +1,61 @@
+"""The indexes a registry is read by, and adding those an older lashtui did not make
+(`lashtui index`).
+
+Each store's schema.py lists its indexes in its DDL, and a new registry gets them all. A
+registry made by an earlier lashtui build has only the indexes of that build: opening it
+writes nothing, so it is never given new ones behind the operator's back, and every query is
+correct without them (page.py). Without them some reads scan instead of seek: on the
+million-row benchmark registry a sorted Processes page, the Health view's charts and the
+audit trail take seconds instead of milliseconds. Building an index on such a registry takes
+its write lock for as long as the build (seconds on a million rows: workers wait), so it is
+an act the operator asks for, with `--dry-run` to see what it would do first.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import NamedTuple
+
+from lashtui.registry.sql.dialect import Tx, dialect
+
+_NAME = re.compile(r"CREATE (?:UNIQUE )?INDEX (?:IF NOT EXISTS )?(\w+)", re.IGNORECASE)
+
+
+class IndexReport(NamedTuple):
+    """What `add_missing` found and did: the indexes it created (or, in a dry run, would
+    create), the ones already there, and how long the builds took."""
+
+    created: list[str]
+    present: list[str]
+    dry_run: bool
+    seconds: float = 0.0
+
+
+def index_statements(ddl: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(name, statement) of every index `ddl` creates, in the DDL's order."""
+    named = ((_NAME.match(statement.strip()), statement) for statement in ddl)
+    return [(match.group(1), statement) for match, statement in named if match]
+
+
+def missing(conn: Tx, ddl: tuple[str, ...]) -> list[str]:
+    """The indexes of `ddl` the registry does not have."""
+    exists = dialect(conn).index_exists()
+    return [
+        name for name, _ in index_statements(ddl) if conn.execute(exists, [name]).fetchone() is None
+    ]
+
+
+def add_missing(conn: Tx, ddl: tuple[str, ...], dry_run: bool) -> IndexReport:
+    """Create the indexes of `ddl` the registry lacks, in one transaction (all or none)."""
+    absent = set(missing(conn, ddl))
+    statements = index_statements(ddl)
+    present = [name for name, _ in statements if name not in absent]
+    created = [name for name, _ in statements if name in absent]
+    if dry_run:
+        return IndexReport(created, present, dry_run=True)
+    started = time.perf_counter()
+    for name, statement in statements:
+        if name in absent:
+            conn.execute(statement)
+    return IndexReport(created, present, dry_run=False, seconds=time.perf_counter() - started)

@@ -1,0 +1,165 @@
+"""`WorkerMetrics`: a worker's Prometheus series, and the HTTP endpoint that serves them.
+
+An observer (observer.py) like the log lines, fed by the same hooks, plus two feeds of its
+own: the registry's transaction timings (`observe_transactions`, which the SQL stores offer
+without importing anything of Prometheus: registry/sql/timing.py) and the registry's commits,
+followed the way the dashboard follows them (registry/watch.py: the WAL watch on SQLite,
+NOTIFY on PostgreSQL, a `data_version` poll as the fallback) to say when the last one was
+seen.
+
+The series live in a `CollectorRegistry` of their own, not prometheus-client's global one:
+nothing else in the process (a library, a test's second worker) can add to them or clash
+with their names. Only `lashtui worker --metrics` imports this module, so a worker nobody
+scrapes neither loads prometheus-client nor pays for any of this.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from lashtui.errors import InvalidRequest, LashError
+from lashtui.model import ProcessRecord, ProcessTerminalState
+from lashtui.registry import ProcessRegistry
+from lashtui.registry.watch import registry_changes
+from lashtui.worker.observer import WorkerObserver
+from lashtui.worker.runtime import Verdict, log
+
+if TYPE_CHECKING:
+    from lashtui.worker.worker import ProcessWorker
+
+RUN_OUTCOMES = (*(state.value for state in ProcessTerminalState), "lease_lost", "stopped")
+TRANSACTION_KINDS = ("write", "read", "short_write", "short_read", "point_read")
+# A transaction is ~0.1 ms to tens of ms (more when it queues behind a busy writer); a
+# renewal is one short write.
+LATENCY_BUCKETS = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+
+
+class WorkerMetrics(WorkerObserver):
+    """The series (each series' help text says what it counts)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.runs = Counter(
+            "lashtui_worker_runs", "Runs ended, by outcome: the terminal state written, "
+            "lease_lost (wrote nothing) or stopped (the worker stopped it; lease released)",
+            ["outcome"], registry=r,
+        )  # fmt: skip
+        self.in_flight = Gauge("lashtui_worker_runs_in_flight", "Runs under way now", registry=r)
+        self.verdicts = Counter(
+            "lashtui_worker_sweep_verdicts", "Recovery verdicts, one per row per attempt",
+            ["verdict"], registry=r,
+        )  # fmt: skip
+        self.claims = Counter(
+            "lashtui_worker_claims", "Lease claims: won, or lost to a live holder",
+            ["result"], registry=r,
+        )  # fmt: skip
+        self.leases_lost = Counter(
+            "lashtui_worker_leases_lost", "Run leases lost (the run stopped)", registry=r
+        )
+        self.renewal = Histogram(
+            "lashtui_worker_lease_renewal_seconds", "How long a lease renewal took",
+            buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.transactions = Histogram(
+            "lashtui_registry_transaction_seconds",
+            "How long a registry transaction took its caller, queueing included, by kind",
+            ["kind"], buckets=LATENCY_BUCKETS, registry=r,
+        )  # fmt: skip
+        self.last_commit = Gauge(
+            "lashtui_worker_last_commit_seen_timestamp_seconds",
+            "When the worker last saw a commit to the registry: its own, or another "
+            "connection's (0 until the first)", registry=r,
+        )  # fmt: skip
+        self.following = asyncio.Event()  # set once `follow_commits` hears every commit
+        self._zeros()
+
+    def _zeros(self) -> None:
+        """Every labelled series from the start, at 0: a rate over a series that appears
+        only with its first increment misses that increment."""
+        for outcome in RUN_OUTCOMES:
+            self.runs.labels(outcome)
+        for verdict in Verdict:
+            self.verdicts.labels(verdict.value)
+        for result in ("won", "lost"):
+            self.claims.labels(result)
+        for kind in TRANSACTION_KINDS:
+            self.transactions.labels(kind)
+
+    # --- the worker's hooks
+
+    def run_started(self, record: ProcessRecord) -> None:
+        self.in_flight.inc()
+
+    def run_ended(self, record: ProcessRecord, outcome: str, duration_s: float) -> None:
+        self.in_flight.dec()
+        self.runs.labels(outcome).inc()
+
+    def verdict(self, process_id: str, verdict: Verdict) -> None:
+        self.verdicts.labels(verdict.value).inc()
+
+    def claimed(self, process_id: str, won: bool) -> None:
+        self.claims.labels("won" if won else "lost").inc()
+
+    def lease_renewed(self, process_id: str, seconds: float) -> None:
+        self.renewal.observe(seconds)
+
+    def lease_lost(self, process_id: str, why: str) -> None:
+        self.leases_lost.inc()
+
+    # --- the registry's
+
+    def transaction(self, kind: str, seconds: float) -> None:
+        self.transactions.labels(kind).observe(seconds)
+        if kind in ("write", "short_write"):  # this worker's own commit
+            self.last_commit.set(time.time())
+
+    async def follow_commits(self, registry: ProcessRegistry) -> None:
+        """Stamp `last_commit` whenever another connection commits, until cancelled."""
+        try:
+            changes = registry_changes(registry)
+            await anext(changes)  # armed
+            self.following.set()
+            async for _ in changes:
+                self.last_commit.set(time.time())
+        except LashError as error:
+            log.warning("following the registry's commits failed: %s", error)
+
+
+@contextlib.asynccontextmanager
+async def serving_metrics(
+    worker: ProcessWorker, registry: ProcessRegistry, host: str, port: int
+) -> AsyncIterator[tuple[str, int]]:
+    """Serve `worker`'s metrics at http://host:port/metrics for the block; yields the
+    address bound (port 0 binds a free port)."""
+    metrics = WorkerMetrics()
+    try:
+        server, thread = start_http_server(port, host, registry=metrics.registry)
+    except OSError as error:
+        raise InvalidRequest(
+            f"cannot serve metrics on {host}:{port}: {error.strerror or error}"
+        ) from None
+    worker.add_observer(metrics)
+    observe = getattr(registry, "observe_transactions", None)
+    if callable(observe):
+        observe(metrics.transaction)
+    follower = asyncio.create_task(metrics.follow_commits(registry), name="lashtui-metrics-commits")
+    try:
+        yield str(server.server_address[0]), int(server.server_address[1])
+    finally:
+        follower.cancel()
+        await asyncio.gather(follower, return_exceptions=True)
+        if callable(observe):
+            observe(None)
+        # shutdown() waits for the server's loop to notice (up to its 0.5 s poll).
+        await asyncio.to_thread(server.shutdown)
+        server.server_close()
+        await asyncio.to_thread(thread.join, 5)

@@ -1,0 +1,77 @@
+"""`WorkerObserver`: the moments of a worker's work that an operator watches, as hooks.
+
+The engine calls these hooks where the moment happens (a run starts and ends, the sweep
+reaches a verdict, a claim is won or lost, a lease is renewed or lost) and does nothing else
+about them: what to make of a moment is the observer's. The worker's log lines are one
+observer (`LogObserver`, logline.py), always there; Prometheus series are another
+(`WorkerMetrics`, metric.py), added only when asked for. `Observers` hands every moment to
+several.
+
+The base class does nothing, so a hook nobody listens to costs one method call. Hooks run on
+the event loop, inside the engine's own steps: they must be quick and must not raise.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lashtui.model import ProcessRecord
+
+if TYPE_CHECKING:
+    from lashtui.worker.runtime import Verdict
+
+
+class WorkerObserver:
+    """Every hook; each does nothing until a subclass says otherwise."""
+
+    def run_started(self, record: ProcessRecord) -> None:
+        """A claimed row's run begins (its handler is about to be prepared)."""
+
+    def run_ended(self, record: ProcessRecord, outcome: str, duration_s: float) -> None:
+        """A run ended: `outcome` is the terminal state it wrote (`completed`, `failed`,
+        `cancelled`, `abandoned`), or `lease_lost` (it wrote nothing: someone else is the
+        writer now), or `stopped` (its worker stopped it; it wrote no terminal and released
+        its lease)."""
+
+    def verdict(self, process_id: str, verdict: Verdict) -> None:
+        """One recovery attempt's verdict for one row (semantics §8)."""
+
+    def claimed(self, process_id: str, won: bool) -> None:
+        """A claim of a row's lease: won, or lost to a live holder (Busy)."""
+
+    def lease_renewed(self, process_id: str, seconds: float) -> None:
+        """A run's lease was renewed; the renewal took `seconds`."""
+
+    def lease_lost(self, process_id: str, why: str) -> None:
+        """A run lost its lease: it stops and writes nothing more. `why` says when."""
+
+
+class Observers(WorkerObserver):
+    """Several observers, each told every moment, in order."""
+
+    def __init__(self, *observers: WorkerObserver) -> None:
+        self.observers = observers
+
+    def run_started(self, record: ProcessRecord) -> None:
+        for observer in self.observers:
+            observer.run_started(record)
+
+    def run_ended(self, record: ProcessRecord, outcome: str, duration_s: float) -> None:
+        for observer in self.observers:
+            observer.run_ended(record, outcome, duration_s)
+
+    def verdict(self, process_id: str, verdict: Verdict) -> None:
+        for observer in self.observers:
+            observer.verdict(process_id, verdict)
+
+    def claimed(self, process_id: str, won: bool) -> None:
+        for observer in self.observers:
+            observer.claimed(process_id, won)
+
+    def lease_renewed(self, process_id: str, seconds: float) -> None:
+        for observer in self.observers:
+            observer.lease_renewed(process_id, seconds)
+
+    def lease_lost(self, process_id: str, why: str) -> None:
+        for observer in self.observers:
+            observer.lease_lost(process_id, why)

@@ -1,0 +1,110 @@
+"""Stopping a worker well: stop claiming, let the runs in flight finish within a grace
+period, stop the rest, then (if asked) drain (semantics §9's intended order).
+
+A run stopped here writes no terminal and releases its lease (run.py), so another worker may
+take the row at once: a rerunnable row is simply run again, an unstarted one runs for the
+first time. A started owner_bound row cannot be run again by anyone. Without a drain it
+stays `running` with no lease, so no sweep finds a holder to prove dead: it is "silent, not
+dead" until an operator requests its abandon (semantics §17's recipe). With `drain=True`,
+the owner drain abandons it now (`writer: owner_drain`): semantics §9 makes that the host's
+choice, never implied by stopping, since it writes a terminal that cannot be taken back.
+
+`hurry` is the operator's second signal: it ends the grace period at once, and the drain is
+skipped, or cut short if it has begun (it is more work, and whoever hurries wants the worker
+gone); the stopped runs' leases are still released, which is quick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from lashtui.errors import LashError
+from lashtui.worker.runtime import log
+from lashtui.worker.worker import ProcessWorker
+
+
+@dataclass
+class ShutdownReport:
+    """What the stop did: which runs finished within the grace period, which were stopped
+    (leases released), what the drain abandoned, and whether it was hurried."""
+
+    finished: list[str] = field(default_factory=list)
+    stopped: list[str] = field(default_factory=list)
+    drained: list[str] | None = None  # None: no drain was run
+    hurried: bool = False
+
+
+async def shut_down(
+    worker: ProcessWorker, *, grace_s: float, hurry: asyncio.Event, drain: bool, why: str
+) -> ShutdownReport:
+    """Stop `worker` well (see the module docstring); `why` names what asked (a signal)."""
+    worker.stop_claiming()
+    in_flight = worker.in_flight
+    _say(
+        "stopping (%s): claiming nothing more; %d in flight, %.3gs to finish",
+        why, len(in_flight), grace_s,
+        event="stopping", why=why, in_flight=len(in_flight), grace_s=grace_s,
+    )  # fmt: skip
+    # Never cancelled: cancelling it would cancel the runs it gathers before they are
+    # counted. It ends once they have, whether they finish or are stopped below.
+    idle = asyncio.create_task(worker.idle(), name="lashtui-worker-idle")
+    await _within_grace(idle, grace_s, hurry)
+    report = ShutdownReport(hurried=hurry.is_set())
+    report.stopped = worker.in_flight
+    report.finished = [pid for pid in in_flight if pid not in report.stopped]
+    await worker.stop()  # each stopped run releases its lease on the way out
+    await idle
+    if drain and not report.hurried:
+        report.drained = await _drain(worker, hurry)
+        report.hurried = hurry.is_set()
+    _told(report)
+    return report
+
+
+async def _drain(worker: ProcessWorker, hurry: asyncio.Event) -> list[str] | None:
+    """The owner drain, cut short by `hurry`: a row it had claimed but not yet abandoned
+    keeps that claim's lease until the lease lapses (the TTL), and stays running."""
+    draining = asyncio.create_task(worker.drain_owner_bound_work(), name="lashtui-worker-drain")
+    hurried = asyncio.create_task(hurry.wait(), name="lashtui-worker-hurry")
+    try:
+        await asyncio.wait({draining, hurried}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (draining, hurried):
+            task.cancel()
+        await asyncio.gather(draining, hurried, return_exceptions=True)
+    if draining.cancelled():
+        return None
+    error = draining.exception()
+    if isinstance(error, LashError):  # the registry could not serve: say so, and exit
+        log.warning("owner drain failed: %s", error)
+        return None
+    if error is not None:
+        raise error
+    return draining.result().abandoned
+
+
+async def _within_grace(idle: asyncio.Task[None], grace_s: float, hurry: asyncio.Event) -> None:
+    """Until `idle` is done, the grace period is over, or `hurry` is set."""
+    hurried = asyncio.create_task(hurry.wait(), name="lashtui-worker-hurry")
+    try:
+        await asyncio.wait({idle, hurried}, timeout=grace_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        hurried.cancel()
+        await asyncio.gather(hurried, return_exceptions=True)
+
+
+def _told(report: ShutdownReport) -> None:
+    drained = "not run" if report.drained is None else f"abandoned {len(report.drained)}"
+    _say(
+        "stopped: %d finished, %d stopped with their leases released; owner drain %s",
+        len(report.finished), len(report.stopped), drained,
+        event="stopped", finished=report.finished, stopped=report.stopped,
+        drained=report.drained, hurried=report.hurried,
+    )  # fmt: skip
+    if report.drained:
+        log.info("drained: abandoned %s", ", ".join(report.drained))
+
+
+def _say(message: str, *args: object, **fields: object) -> None:
+    log.info(message, *args, extra={"fields": fields})

@@ -1,0 +1,182 @@
+"""`lashtui check`, the Nagios-style probe, run as the installed command against real
+registries in each state: OK, WARNING, CRITICAL and UNKNOWN, with the exit status, the one
+line on stdout (and its perfdata), `--json`, and usage errors (UNKNOWN too, exit 3). The
+registry files are made through the store with a clock set in the past, so leases lapse and
+requests age as they would; `check` then reads them at the real time, and writes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from lashtui.clock import ManualClock
+from lashtui.model import AbandonRequest, FailureOutput, ProcessStarted
+from lashtui.registry import ProcessRegistry, open_registry
+from tests.builders import ext, ob, own, rr
+from tests.cli.test_cli import digest, lashtui
+from tests.registry.rows import finish
+
+MINUTE = 60_000
+HOUR = 60 * MINUTE
+OK_LINE = (
+    "LASHTUI OK - 0 silent-not-dead rows, 0 lapsed leases of 0 held, no abandon request "
+    "pending, 0 failed in the last 15m, no lease held | silent_not_dead=0;1;;0 "
+    "lapsed_leases=0;1;10;0 abandon_request_age=U;600;3600;0 failed=0;1;;0 "
+    "renewal_age=U;300;900;0"
+)
+
+
+def real_now() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def failure() -> FailureOutput:
+    return FailureOutput.model_validate({"class": "execution", "code": "boom", "message": "m"})
+
+
+async def start(registry: ProcessRegistry, pid: str, ttl_ms: int) -> None:
+    lease = (await registry.claim_process_lease(pid, own("w"), ttl_ms)).acquired()
+    assert lease is not None
+    started = ProcessStarted(owner=own("w"), started_at_ms=lease.claimed_at_epoch_ms)
+    await registry.record_first_started(pid, started, lease)
+
+
+async def healthy(target: str) -> None:
+    async with open_registry(target, clock=ManualClock(real_now() - HOUR)) as registry:
+        await registry.register_process(ext("done"))
+        await finish(registry, "done")
+        await registry.register_process(ext("import-7"))
+
+
+async def one_lapsed_lease(target: str) -> None:
+    """A rerunnable row whose worker claimed it 10 s ago for 5 s and went quiet."""
+    async with open_registry(target, clock=ManualClock(real_now() - 10_000)) as registry:
+        await registry.register_process(rr("r"))
+        assert (await registry.claim_process_lease("r", own("w"), 5_000)).acquired()
+
+
+async def troubled(target: str) -> None:
+    """Two hours ago: three owner_bound rows started and their worker died; an abandon
+    request made then; just now, two failures."""
+    clock = ManualClock(real_now() - 2 * HOUR)
+    async with open_registry(target, clock=clock) as registry:
+        for pid in ("ob-1", "ob-2", "ob-3"):
+            await registry.register_process(ob(pid))
+            await start(registry, pid, 30_000)
+        await registry.register_process(ext("stuck"))
+        request = AbandonRequest(requested_by="dana", requested_at_ms=clock.now_ms())
+        await registry.request_process_abandon("stuck", request)
+        clock.advance(2 * HOUR)
+        for pid in ("f-1", "f-2"):
+            await registry.register_process(ext(pid))
+            await finish(registry, pid, failure())
+
+
+def nagios_line(result: object) -> str:
+    lines = result.stdout.splitlines()  # type: ignore[attr-defined]
+    assert len(lines) == 1, result.stdout  # type: ignore[attr-defined]
+    return str(lines[0])
+
+
+async def test_ok_and_nothing_written(tmp_path: Path) -> None:
+    db = tmp_path / "ok.db"
+    await healthy(str(db))
+    before = digest(db)
+    result = lashtui("check", db=db)
+    assert result.returncode == 0, result.stderr
+    assert nagios_line(result) == OK_LINE
+    assert digest(db) == before
+    assert sorted(os.listdir(tmp_path)) == ["ok.db"]  # no -wal, no -shm
+
+
+async def test_warning_names_the_check_and_its_level(tmp_path: Path) -> None:
+    db = tmp_path / "warn.db"
+    await one_lapsed_lease(str(db))
+    result = lashtui("check", db=db)
+    assert result.returncode == 1, result.stdout
+    line = nagios_line(result)
+    assert line.startswith("LASHTUI WARNING - 1 lapsed lease of 1 held (warning at 1) | "), line
+    assert " lapsed_leases=1;1;10;0 " in line
+    # The renewal 10 s ago is fresh: a TTL of 5 s dates it from the claim.
+    renewal_s = float(line.split("renewal_age=")[1].split("s;")[0])
+    assert 10 <= renewal_s < 60, line
+    # A level turned off does not alert; the value is still reported.
+    quiet = lashtui("check", "--lapsed", "off", db=db)
+    assert quiet.returncode == 0, quiet.stdout
+    assert "1 lapsed lease of 1 held" in quiet.stdout
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_critical_worst_first_and_json(registry_target: str) -> None:
+    await troubled(registry_target)
+    result = lashtui("--db", registry_target, "check", "--lapsed", "1,3", "--failed", "1,5")
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    line = nagios_line(result)
+    status, perfdata = line.split(" | ")
+    assert status == (
+        "LASHTUI CRITICAL - 3 lapsed leases of 3 held (critical at 3); oldest of 1 abandon "
+        "request 2h old (critical at 1h); last lease renewal 2h ago (critical at 15m); "
+        "3 silent-not-dead rows (warning at 1); 2 failed in the last 15m (warning at 1)"
+    )
+    assert perfdata.startswith("silent_not_dead=3;1;;0 lapsed_leases=3;1;3;0 ")
+
+    as_json = lashtui("--db", registry_target, "check", "--json", "--lapsed", "1,3")
+    assert as_json.returncode == 2
+    document = json.loads(as_json.stdout)
+    assert (document["status"], document["exit_status"]) == ("CRITICAL", 2)
+    checks = {c["name"]: c for c in document["checks"]}
+    assert checks["lapsed_leases"] == {
+        "name": "lapsed_leases",
+        "value": 3,
+        "unit": "leases",
+        "warning": 1,
+        "critical": 3,
+        "verdict": "CRITICAL",
+        "sentence": "3 lapsed leases of 3 held",
+    }
+    assert checks["silent_not_dead"]["verdict"] == "WARNING"
+    assert checks["failed"]["value"] == 2
+    assert 2 * HOUR <= checks["abandon_request_age"]["value"] < 2 * HOUR + 5 * MINUTE
+    assert (checks["abandon_request_age"]["warning"], checks["renewal_age"]["critical"]) == (
+        10 * MINUTE,
+        15 * MINUTE,
+    )
+
+
+def test_unknown_when_the_registry_cannot_be_read(tmp_path: Path) -> None:
+    missing = lashtui("check", db=tmp_path / "missing.db")
+    assert missing.returncode == 3
+    assert nagios_line(missing).startswith("LASHTUI UNKNOWN - no process registry at `")
+    assert not (tmp_path / "missing.db").exists()
+    piped = lashtui("check", db=tmp_path / "a|b.db")  # `|` would start Nagios's perfdata
+    assert piped.returncode == 3 and "|" not in piped.stdout and "a\\x7cb.db" in piped.stdout
+
+    other = tmp_path / "notes.txt"
+    other.write_text("hello\n")
+    result = lashtui("check", "--json", db=other)
+    assert result.returncode == 3
+    document = json.loads(result.stdout)
+    assert (document["status"], document["checks"]) == ("UNKNOWN", [])
+    assert "not" in document["summary"] and "notes.txt" in document["summary"]
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "says"),
+    [
+        ("--abandon-age", "10q", "got `10q`"),
+        ("--failed-window", "0s", "a duration is a number and a unit"),
+        ("--lapsed", "5,2", "must not be below the warning level"),
+        ("--silent", "1,2,3", "levels are WARN[,CRIT]"),
+        ("--bogus", "1", "unrecognized arguments: --bogus 1"),
+    ],
+)
+def test_usage_errors_are_unknown(tmp_path: Path, flag: str, value: str, says: str) -> None:
+    result = lashtui("check", flag, value, db=tmp_path / "never-opened.db")
+    assert result.returncode == 3, result
+    line = nagios_line(result)
+    assert line.startswith("LASHTUI UNKNOWN - usage: ") and says in line, line
+    assert "usage: lashtui check" in result.stderr

@@ -1,0 +1,93 @@
+"""`lashtui index` gives a registry an older lashtui made the indexes this one reads by:
+`--dry-run` names the missing ones and writes nothing, a run creates exactly those (and the
+sorted page then seeks by them), a second run has nothing to do; on both stores. In-process
+through `main([...])`, as the console script runs it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from lashtui.cli import main
+from lashtui.model import ProcessPageQuery
+from lashtui.registry.sql.dialect import SQLITE
+from lashtui.registry.sql.order import sorted_statements
+from tests.raw import raw_connection
+
+# What an older build did not make: the sorted orders' and the charts' indexes.
+OLDER = ("processes_status_created_idx", "processes_status_updated_idx", "processes_created_idx")
+
+
+def run(capsys: pytest.CaptureFixture[str], target: str, *args: str) -> tuple[int, str, str]:
+    code = main(["--db", target, *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def files(target: str) -> str:
+    path = Path(target)
+    return "".join(
+        f"{p.name}:{hashlib.sha256(p.read_bytes()).hexdigest()}"
+        for p in sorted(path.parent.iterdir())
+        if p.name.startswith(path.name)
+    )
+
+
+@pytest.fixture
+def older(registry_target: str, capsys: pytest.CaptureFixture[str]) -> str:
+    """A registry with rows, as a build without three of today's indexes left it."""
+    for pid in ("a", "b"):
+        assert run(capsys, registry_target, "start", pid, "--external")[0] == 0
+    with raw_connection(registry_target) as conn:
+        for name in OLDER:
+            conn.execute(f"DROP INDEX {name}")
+    return registry_target
+
+
+def test_dry_run_names_what_is_missing_and_writes_nothing(
+    older: str, backend: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = files(older) if backend == "sqlite" else ""
+    code, out, err = run(capsys, older, "index", "--dry-run")
+    assert (code, err) == (0, "")
+    assert out.startswith("would create 3 indexes (") and out.endswith("nothing written\n")
+    assert all(name in out for name in OLDER)
+    if backend == "sqlite":
+        assert files(older) == before
+    code, out, _ = run(capsys, older, "index", "--dry-run", "--json")
+    report = json.loads(out)
+    assert (report["dry_run"], report["created"]) == (True, [])
+    assert sorted(report["would_create"]) == sorted(OLDER)
+    assert len(report["present"]) == 10
+
+
+def test_index_creates_the_missing_ones_then_has_nothing_to_do(
+    older: str, backend: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, older, "index", "--json")
+    assert (code, err) == (0, "")
+    report = json.loads(out)
+    assert sorted(report["created"]) == sorted(OLDER) and report["dry_run"] is False
+    code, out, _ = run(capsys, older, "index")
+    assert out == "nothing to do: all 13 indexes are there; nothing written\n"
+    if backend == "sqlite":  # the age order seeks by its index again
+        (select, params), *_ = sorted_statements(ProcessPageQuery(order="age"), SQLITE)[0]
+        with raw_connection(older) as conn:
+            plan = " ".join(
+                str(row) for row in conn.execute(f"EXPLAIN QUERY PLAN {select}", params)
+            )
+        assert "processes_status_created_idx" in plan
+    code, out, _ = run(capsys, older, "ls", "--sort", "age", "--json")
+    assert code == 0 and [p["process_id"] for p in json.loads(out)] == ["b", "a"]  # newest first
+
+
+def test_a_registry_that_is_not_there_is_one_sentence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = str(tmp_path / "none.db")
+    code, out, err = run(capsys, missing, "index")
+    assert code == 1 and out == "" and err.count("\n") == 1 and "none.db" in err
+    assert not Path(missing).exists()

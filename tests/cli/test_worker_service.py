@@ -1,0 +1,269 @@
+"""`lashtui worker` as a service, as real OS processes: work started by another process,
+SIGTERM and SIGINT sent to the worker, its log lines read from its stderr and its metrics
+scraped from its HTTP endpoint. (tests/worker/test_shutdown.py covers the same stop in this
+process on both stores.)"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from lashtui.model import ProcessLifecycleStatus
+from lashtui.registry import open_registry
+from tests.cli.service import LASHTUI, Worker, start, steps
+
+QUICK = steps({"sleep_ms": 1000}, {"finish": "ok"})
+ENDLESS = steps({"sleep_ms": 600_000})
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "reg.db"
+
+
+@pytest.fixture
+def workers() -> Iterator[list[Worker]]:
+    """Every worker a test starts, killed after it if it is still there."""
+    started: list[Worker] = []
+    yield started
+    for worker in started:
+        worker.kill()
+
+
+async def _state_and_lease(db: Path, process_id: str) -> tuple[ProcessLifecycleStatus, object]:
+    async with open_registry(str(db), read_only=True) as registry:
+        record = await registry.get_process(process_id)
+        assert record is not None
+        return record.status.state, await registry.get_process_lease(process_id)
+
+
+async def test_sigterm_lets_the_run_in_flight_finish_and_exits_0(
+    db: Path, workers: list[Worker]
+) -> None:
+    worker = Worker(db, "--grace", "30")
+    workers.append(worker)
+    start(db, "quick", QUICK)
+    worker.until_event("run_started", "quick")
+
+    worker.signal(signal.SIGTERM)
+
+    assert worker.wait() == 0, worker.lines
+    ended = worker.until_event("run_ended", "quick")
+    assert (ended["kind"], ended["outcome"]) == ("steps", "completed")
+    assert ended["duration_s"] >= 0.9
+    stopping, stopped = worker.events("stopping")[0], worker.events("stopped")[0]
+    assert (stopping["why"], stopping["in_flight"]) == ("SIGTERM", 1)
+    assert (stopped["finished"], stopped["stopped"], stopped["drained"]) == (["quick"], [], None)
+    assert await _state_and_lease(db, "quick") == (ProcessLifecycleStatus.COMPLETED, None)
+
+
+async def test_when_the_grace_runs_out_the_run_is_stopped_and_its_lease_released(
+    db: Path, workers: list[Worker]
+) -> None:
+    worker = Worker(db, "--grace", "0.3")
+    workers.append(worker)
+    start(db, "endless", ENDLESS)
+    worker.until_event("run_started", "endless")
+
+    worker.signal(signal.SIGTERM)
+
+    assert worker.wait() == 0, worker.lines
+    assert worker.until_event("run_ended", "endless")["outcome"] == "stopped"
+    assert worker.events("stopped")[0]["stopped"] == ["endless"]
+    # No terminal written, and the lease free for the next worker at once.
+    assert await _state_and_lease(db, "endless") == (ProcessLifecycleStatus.RUNNING, None)
+
+
+async def test_a_second_signal_stops_at_once_releasing_the_lease(
+    db: Path, workers: list[Worker]
+) -> None:
+    worker = Worker(db, "--grace", "600")
+    workers.append(worker)
+    start(db, "endless", ENDLESS, disposition="owner_bound")
+    worker.until_event("run_started", "endless")
+
+    worker.signal(signal.SIGTERM)
+    worker.until_event("stopping")
+    worker.signal(signal.SIGINT)
+
+    assert worker.wait(guard_s=10) == 130, worker.lines  # 128 + SIGINT, long before 600 s
+    assert worker.until_event("stopped")["hurried"] is True
+    assert await _state_and_lease(db, "endless") == (ProcessLifecycleStatus.RUNNING, None)
+
+
+async def test_drain_abandons_the_owner_bound_work_it_started(
+    db: Path, workers: list[Worker]
+) -> None:
+    worker = Worker(db, "--grace", "0.2", "--drain")
+    workers.append(worker)
+    start(db, "mine", ENDLESS, disposition="owner_bound")
+    worker.until_event("run_started", "mine")
+
+    worker.signal(signal.SIGINT)
+
+    assert worker.wait() == 0, worker.lines
+    assert worker.events("stopped")[0]["drained"] == ["mine"]
+    async with open_registry(str(db), read_only=True) as registry:
+        record = await registry.get_process("mine")
+    assert record is not None and record.status.state is ProcessLifecycleStatus.ABANDONED
+    assert record.status.await_output is not None
+    assert record.status.await_output.model_dump(mode="json")["evidence"]["writer"] == (
+        "owner_drain"
+    )
+
+
+def _scrape(url: str) -> dict[str, float]:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    samples: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+            samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return samples
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def target(request: pytest.FixtureRequest, db: Path) -> str:
+    """A registry file, or a fresh schema on the test server (tests/conftest.py)."""
+    if request.param == "sqlite":
+        return str(db)
+    return str(request.getfixturevalue("postgres_schema"))
+
+
+def test_metrics_are_served_and_move_after_a_run(target: str, workers: list[Worker]) -> None:
+    db = target
+    worker = Worker(db, "--metrics", "127.0.0.1:0")
+    workers.append(worker)
+    url = worker.until(
+        lambda: next((r["metrics"] for r in worker.records() if "metrics" in r), None),
+        "the metrics address",
+    )
+    worker.until_event("started")
+    before = _scrape(url)
+    assert before["lashtui_worker_runs_total{outcome=completed}"] == 0
+    assert before["lashtui_worker_runs_in_flight"] == 0
+
+    start(db, "quick", steps({"finish": "ok"}))
+    worker.until_event("run_ended", "quick")
+    after = _scrape(url)
+
+    assert after["lashtui_worker_runs_total{outcome=completed}"] == 1
+    assert after["lashtui_worker_runs_in_flight"] == 0
+    assert after["lashtui_worker_sweep_verdicts_total{verdict=ran}"] == 1
+    assert after["lashtui_worker_claims_total{result=won}"] >= 1
+    writes = "lashtui_registry_transaction_seconds_count{kind=short_write}"
+    assert after[writes] > before[writes]
+    assert after["lashtui_worker_last_commit_seen_timestamp_seconds"] > 0
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+
+
+def test_renewals_are_timed_and_runs_in_flight_counted(db: Path, workers: list[Worker]) -> None:
+    worker = Worker(db, "--metrics", "127.0.0.1:0", "--grace", "0")
+    workers.append(worker)
+    url = worker.until(
+        lambda: next((r["metrics"] for r in worker.records() if "metrics" in r), None),
+        "the metrics address",
+    )
+    start(db, "endless", ENDLESS)
+    worker.until_event("run_started", "endless")
+    # The lease renews every 0.5 s (a third of --ttl-ms 1500).
+    renewed = worker.until(
+        lambda: (s := _scrape(url))["lashtui_worker_lease_renewal_seconds_count"] > 0 and s,
+        "a renewal",
+    )
+    assert renewed["lashtui_worker_runs_in_flight"] == 1
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+
+
+def test_text_lines_show_stored_control_characters_escaped(db: Path, workers: list[Worker]) -> None:
+    hostile = "evil\x1b]0;owned\x07\nfake line"
+    worker = Worker(db, log_format="text")
+    workers.append(worker)
+    start(db, hostile, steps({"finish": "ok"}))
+    worker.until(lambda: any("run ended" in line for line in worker.lines), "the run's end")
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+    text = "\n".join(worker.lines)
+    assert "\x1b" not in text and "\x07" not in text
+    assert any(
+        "run started: evil\\x1b]0;owned\\x07\\x0afake line (kind steps)" in line
+        for line in worker.lines
+    ), worker.lines
+    assert not any(line.startswith("fake line") for line in worker.lines)
+
+
+def test_json_lines_carry_the_stored_id_exactly(db: Path, workers: list[Worker]) -> None:
+    hostile = "evil\x1b[2J\u202e"
+    worker = Worker(db)
+    workers.append(worker)
+    start(db, hostile, steps({"finish": "ok"}))
+    worker.until_event("run_ended", hostile)
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+    assert all(line.isascii() and "\x1b" not in line for line in worker.lines)
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "says"),
+    [
+        (("--metrics", "9100"), 2, "a metrics address is HOST:PORT"),
+        (("--metrics", "127.0.0.1:70000"), 2, "a port from 0 to 65535, got `127.0.0.1:70000`"),
+        (("--grace", "-1"), 2, "a grace period is a finite number of seconds >= 0, got `-1`"),
+        (("--log-format", "xml"), 2, "invalid choice: 'xml'"),
+    ],
+)
+def test_bad_service_options_are_usage_errors(
+    db: Path, args: tuple[str, ...], status: int, says: str
+) -> None:
+    done = subprocess.run(
+        [LASHTUI, "--db", str(db), "worker", *args], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == status and says in done.stderr, done.stderr
+    assert not db.exists()
+
+
+def test_a_metrics_port_in_use_is_one_sentence(db: Path, workers: list[Worker]) -> None:
+    first = Worker(db, "--metrics", "127.0.0.1:0")
+    workers.append(first)
+    url = first.until(
+        lambda: next((r["metrics"] for r in first.records() if "metrics" in r), None),
+        "the metrics address",
+    )
+    taken = url.removeprefix("http://").removesuffix("/metrics")
+    done = subprocess.run(
+        [LASHTUI, "--db", str(db), "worker", "--metrics", taken],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"lashtui: cannot serve metrics on {taken}: ")
+    ), done.stderr
+
+
+def test_the_log_level_chooses_the_lines(db: Path) -> None:
+    def once(*args: str) -> list[str]:
+        done = subprocess.run(
+            [LASHTUI, "--db", str(db), "worker", "--once", *args],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return [line.split(" ", 1)[1] for line in done.stderr.splitlines()]
+
+    start(db, "quiet", steps({"finish": "ok"}))
+    assert once("--log-level", "warning") == []
+    start(db, "told", steps({"finish": "ok"}))
+    lines = once("--log-level", "DEBUG")
+    assert lines[0] == "INFO run started: told (kind steps)"
+    assert lines[1].startswith("INFO run ended: told (kind steps) completed after ")
+    assert lines[2] == "DEBUG sweep verdict: told ran"

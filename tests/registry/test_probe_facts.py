@@ -1,0 +1,92 @@
+"""`probe_facts`, what `lashtui check` judges, on both stores: counted from one snapshot of
+real rows in each state that matters (a lapsed lease, a live one, a silent-not-dead row, an
+abandon request, a failure inside and one outside the window)."""
+
+from __future__ import annotations
+
+from lashtui.clock import ManualClock
+from lashtui.model import AbandonRequest, FailureOutput, ProcessStarted
+from lashtui.registry import ProcessRegistry
+from tests.builders import ext, ob, own, rr
+from tests.registry.rows import finish
+
+MINUTE = 60_000
+
+
+def failure() -> FailureOutput:
+    return FailureOutput.model_validate({"class": "execution", "code": "boom", "message": "m"})
+
+
+async def start(registry: ProcessRegistry, pid: str, now_ms: int, ttl_ms: int) -> None:
+    lease = (await registry.claim_process_lease(pid, own("w"), ttl_ms)).acquired()
+    assert lease is not None
+    await registry.record_first_started(
+        pid, ProcessStarted(owner=own("w"), started_at_ms=now_ms), lease
+    )
+
+
+async def test_probe_facts_count_each_state(registry: ProcessRegistry, clock: ManualClock) -> None:
+    t0 = clock.now_ms()
+    await registry.register_process(ext("failed-long-ago"))
+    await finish(registry, "failed-long-ago", failure())
+    await registry.register_process(ext("ext-requested"))
+    await registry.request_process_abandon(
+        "ext-requested", AbandonRequest(requested_by="dana", requested_at_ms=t0)
+    )
+    clock.advance(20 * MINUTE)
+    now = clock.now_ms()
+    for pid in ("ob-silent", "ob-live", "ob-requested"):
+        await registry.register_process(ob(pid))
+    await registry.register_process(rr("rr-lapsed"))
+    await registry.register_process(ext("failed-now"))
+    await registry.register_process(ext("done"))
+    await start(registry, "ob-silent", now, 5_000)
+    await start(registry, "ob-requested", now, 5_000)
+    await registry.request_process_abandon(
+        "ob-requested", AbandonRequest(requested_by="dana", requested_at_ms=now)
+    )
+    lapsing = (await registry.claim_process_lease("rr-lapsed", own("w"), 5_000)).acquired()
+    assert lapsing is not None
+    await start(registry, "ob-live", now, 60_000)
+    await finish(registry, "failed-now", failure())
+    await finish(registry, "done")
+    clock.advance(10_000)
+
+    facts = await registry.probe_facts(clock.now_ms(), clock.now_ms() - 15 * MINUTE)
+
+    assert facts.live == 5  # ext-requested, ob-silent, ob-live, ob-requested, rr-lapsed
+    assert (facts.held_leases, facts.lapsed_leases) == (4, 3)
+    assert facts.newest_claim_ms == now
+    assert facts.newest_expiry_ms == now + 60_000
+    # ob-requested lapsed too, but has a request: it is on its way to the sweep.
+    assert facts.silent_not_dead == 1
+    assert (facts.abandon_requests, facts.oldest_abandon_request_ms) == (2, t0)
+    assert facts.failed_since == 1  # failed-long-ago is outside the 15 minutes
+
+
+async def test_probe_facts_of_an_empty_registry(
+    registry: ProcessRegistry, clock: ManualClock
+) -> None:
+    facts = await registry.probe_facts(clock.now_ms(), 0)
+    assert facts.model_dump() == {
+        "now_ms": clock.now_ms(),
+        "live": 0,
+        "held_leases": 0,
+        "lapsed_leases": 0,
+        "newest_claim_ms": None,
+        "newest_expiry_ms": None,
+        "silent_not_dead": 0,
+        "abandon_requests": 0,
+        "oldest_abandon_request_ms": None,
+        "failed_since_ms": 0,
+        "failed_since": 0,
+    }
+
+
+async def test_change_cursor_follows_the_feed(registry: ProcessRegistry) -> None:
+    before = await registry.change_cursor()
+    await registry.register_process(ext("a"))
+    after = await registry.change_cursor()
+    assert after > before
+    changed, cursor = await registry.processes_changed_since(before, 10)
+    assert [r.id for r in changed] == ["a"] and cursor == after
