@@ -258,3 +258,31 @@ async def test_a_lost_listener_falls_back_to_the_version_poll(
             await listener  # it ends, and says so in the log, not by raising
         await woken_by(changes, register_elsewhere(url, "polled"))
         assert await reader.get_process("polled") is not None
+
+
+async def test_a_burst_of_writes_costs_a_few_wake_ups_not_one_each(tmp_path: Path) -> None:
+    """The file watch is read lazily (file_watch.py): while a wake-up is handled and for its
+    step after, the kernel merges the events that arrive, so 300 commits in a row (each
+    several WAL writes) make a few dozen wake-ups at most, and the last commit still wakes
+    the watcher."""
+    path = str(tmp_path / "busy.db")
+    async with open_registry(path) as registry:
+        woken: list[float] = []
+        armed, stop = asyncio.Event(), asyncio.Event()
+        loop = asyncio.get_running_loop()
+        watch = asyncio.create_task(
+            file_watch.watch_writes(path, lambda: woken.append(loop.time()), stop, armed)
+        )
+        try:
+            async with asyncio.timeout(5):
+                await armed.wait()
+            for n in range(300):
+                await registry.register_process(ext(f"burst-{n}"))
+            done = loop.time()
+            async with asyncio.timeout(2):
+                while not woken or woken[-1] < done:  # noqa: ASYNC110 (the last one's wake)
+                    await asyncio.sleep(0.005)
+        finally:
+            watch.cancel()
+            await asyncio.gather(watch, return_exceptions=True)
+    assert 1 <= len(woken) < 100, len(woken)
