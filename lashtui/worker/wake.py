@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 from lashtui.errors import LashError
 from lashtui.model import ProcessWorkItem
@@ -41,9 +41,12 @@ WAKE_SPACING = 4
 class CommitWake:
     """One worker's watch on other connections' commits, and its change-feed cursor."""
 
-    def __init__(self, registry: ProcessRegistry, poll_s: float) -> None:
+    def __init__(
+        self, registry: ProcessRegistry, poll_s: float, seen: Callable[[], None]
+    ) -> None:
         self.registry = registry
         self.poll_s = poll_s
+        self.seen = seen  # told of each commit that wakes it (the worker's observers)
         self.cursor: int | None = None  # None: not following (the watch could not start)
         self.reads = 0  # change-feed pages read, for tests and the health view
         self._armed = asyncio.Event()
@@ -52,11 +55,14 @@ class CommitWake:
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def following(cls, registry: ProcessRegistry, poll_s: float) -> AsyncIterator[CommitWake]:
+    async def following(
+        cls, registry: ProcessRegistry, poll_s: float, seen: Callable[[], None]
+    ) -> AsyncIterator[CommitWake]:
         """Watch from the moment this enters: the cursor is read once the watch is armed,
         so a commit after that read both wakes the worker and lies after the cursor. A
-        drive of the whole worklist made inside the block misses nothing committed before."""
-        wake = cls(registry, poll_s)
+        drive of the whole worklist made inside the block misses nothing committed before.
+        `seen` is called on each wake-up."""
+        wake = cls(registry, poll_s, seen)
         watch = asyncio.create_task(wake._watch(), name="lashtui-worker-wake")
         try:
             await wake._armed.wait()
@@ -77,6 +83,7 @@ class CommitWake:
                 async for _ in changes:
                     if self._armed.is_set():
                         self._woken.set()
+                        self.seen()
                     self._armed.set()  # the first yield: watching from here on
         except LashError as error:
             log.warning("watching the registry failed, driving every interval: %s", error)

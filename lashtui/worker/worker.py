@@ -210,7 +210,9 @@ class ProcessWorker:
         """Drive the whole worklist every renew interval, and in between, whenever another
         connection commits, the rows that commit changed (`wake`)."""
         interval = self.timings.renew_interval_ms / 1000
-        async with CommitWake.following(self.registry, poll_s=interval) as wake:
+        async with CommitWake.following(
+            self.registry, interval, lambda: self._rt.observer.commit_seen()
+        ) as wake:
             while True:
                 try:
                     await self.drive_pending_processes()
