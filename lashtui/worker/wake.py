@@ -41,9 +41,7 @@ WAKE_SPACING = 4
 class CommitWake:
     """One worker's watch on other connections' commits, and its change-feed cursor."""
 
-    def __init__(
-        self, registry: ProcessRegistry, poll_s: float, seen: Callable[[], None]
-    ) -> None:
+    def __init__(self, registry: ProcessRegistry, poll_s: float, seen: Callable[[], None]) -> None:
         self.registry = registry
         self.poll_s = poll_s
         self.seen = seen  # told of each commit that wakes it (the worker's observers)
@@ -114,9 +112,7 @@ class CommitWake:
         began = time.monotonic()
         try:
             while True:
-                items, cursor = await self.registry.work_items_changed_since(
-                    self.cursor, FEED_PAGE
-                )
+                items, cursor = await self.registry.work_items_changed_since(self.cursor, FEED_PAGE)
                 self.reads += 1
                 if cursor == self.cursor:
                     return
