@@ -1,6 +1,9 @@
 """The `lashtui` command line (api.md §7): the argparse entry point.
 
-Read commands take `--json` and then print exactly one JSON document in lash's wire shapes.
+Every subcommand is made by `_command`, so `--db` and `--as` work before or after it (the
+section "the parser" says how to add one). Read commands take `-o table|wide|json|jsonl`
+(`--json` is `-o json`: exactly one JSON document in lash's wire shapes). Shell completion
+is argcomplete's, answered here before anything else loads (lashtui/completion.py).
 Errors are one line on stderr, `lashtui: <message>`, exit 1; usage errors exit 2 (argparse),
 and so are number flags out of their range (checked here, by argparse types). The exit
 codes are in `--help` (EXIT_CODES). Nothing here imports the dashboard, and the commands
@@ -14,6 +17,7 @@ import argparse
 import math
 import os
 import sys
+from typing import Any
 
 from lashtui.cli_probe import CommandParser, add_check_parser, add_follow_flag
 from lashtui.errors import LashError
@@ -39,9 +43,6 @@ WINDOW_DEFAULT = 20_000
 WINDOW_MAX = 1_000_000
 GROUPS_MAX = 10_000
 
-# The commands that record an operator (in the audit trail; a cancel and an abandon
-# request in lash's shapes too), and the dashboard, whose actions do.
-OPERATOR_COMMANDS = ("cancel", "signal", "abandon", "rerun", "transfer", "prune", "dash", "demo")
 
 EXIT_CODES = """exit status:
   0    done: every target done, requested or unchanged (each says which on stdout)
@@ -67,7 +68,7 @@ no terminal and release their leases, so another worker can take them), runs the
 drain if --drain, and exits 0. A second signal stops at once: no more grace and no drain,
 leases still released, exit 128 + the signal's number (130 SIGINT, 143 SIGTERM)."""
 
-# --- the parser -----------------------------------------------------------------------------
+# --- argument types ----------------------------------------------------------------------
 
 
 def _limit(text: str) -> int:
@@ -127,9 +128,84 @@ def _limit_audit(text: str) -> int:
     return value
 
 
+# --- the parser ------------------------------------------------------------------------------
+#
+# How a subcommand is added (every one goes through these helpers, so each gets the same
+# global options, exit codes and output flags):
+#   command = _command(sub, "name", "what it does")   # --db and --as, before or after NAME
+#   _add_output(command)                              # a read: -o table|wide|json|jsonl, --json
+#   _add_json(command)                                # an action: --json only
+#   command.add_argument(..., help="...")             # every argument has help (a test checks)
+# and its function goes into lashtui.command.COMMANDS under the same name.
+
+# What a read prints (`-o`): table (the default, made for people), wide (every column, no
+# clipping), json (one document in lash's wire shapes), jsonl (one JSON object a line: a
+# process, an event, a group, an entry).
+OUTPUTS = ("table", "wide", "json", "jsonl")
+
+
+def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    """`--db` and `--as`, on the top-level parser (default None) and on every subcommand.
+    A subcommand's copy defaults to SUPPRESS, so a subcommand that is not given one keeps
+    the global value (`lashtui --db x ls`), one that is given one sets it (`lashtui ls --db
+    x`), and given both, the later one (the subcommand's) wins."""
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--db",
+        default=default,
+        metavar="PATH",
+        help="the registry: a SQLite file, or a postgresql:// URL (default: $LASHTUI_DB, "
+        "else ./lashtui.db; `demo` uses ./lashtui-demo.db)",
+    )
+    parser.add_argument(
+        "--as",
+        dest="operator",
+        default=default,
+        metavar="NAME",
+        help="who actions are recorded as (default: $LASHTUI_OPERATOR, else user@host)",
+    )
+
+
+def _subcommand_options() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    _global_options(parent, suppress=True)
+    return parent
+
+
+def _command(
+    sub: Any, name: str, text: str, *, description: str | None = None
+) -> argparse.ArgumentParser:
+    """A subcommand with the global options and the exit codes in its `--help`."""
+    command: argparse.ArgumentParser = sub.add_parser(
+        name,
+        help=text,
+        description=description or text,
+        parents=[_subcommand_options()],
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return command
+
+
 def _add_json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print one JSON document (lash wire shapes)"
+    )
+
+
+def _add_output(parser: argparse.ArgumentParser) -> None:
+    """A read's `-o FORMAT` (into `args.output`), and `--json`, short for `-o json`."""
+    parser.add_argument(
+        "-o",
+        "--output",
+        choices=OUTPUTS,
+        default="table",
+        metavar="FORMAT",
+        help="table (default), wide (every column, nothing clipped), json (one document, "
+        "lash wire shapes) or jsonl (one JSON object a line)",
+    )
+    parser.add_argument(
+        "--json", dest="output", action="store_const", const="json", help="the same as -o json"
     )
 
 
@@ -194,30 +270,38 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--db",
-        help="the registry: a SQLite file, or a postgresql:// URL (default: $LASHTUI_DB, "
-        "else ./lashtui.db; `demo` uses ./lashtui-demo.db)",
-    )
-    parser.add_argument(
-        "--as",
-        dest="operator",
-        metavar="NAME",
-        help="who actions are recorded as (default: $LASHTUI_OPERATOR, else user@host)",
-    )
+    _global_options(parser, suppress=False)
+    # CommandParser (cli_probe.py): `check`'s usage errors exit 3, as Nagios reads them.
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
+    _add_dashboards(sub)
+    _add_start(sub)
+    _add_ls(sub)
+    _add_reads(sub)
+    _add_actions(sub)
+    _add_engine(sub)
+    _add_completion(sub)
+    add_follow_flag(sub.choices["ls"], sub.choices["events"])
+    add_check_parser(sub)
+    # `check` is made by cli_probe.py with its own epilog (Nagios's exit codes); it takes
+    # the global options after it as every other subcommand does.
+    _global_options(sub.choices["check"], suppress=True)
+    return parser
 
-    dash = sub.add_parser("dash", help="the live dashboard")
+
+def _add_dashboards(sub: Any) -> None:
+    dash = _command(sub, "dash", "the live dashboard")
     dash.add_argument(
         "--read-only", action="store_true", help="open the registry read-only; no actions"
     )
     dash.add_argument(
         "--no-worker", action="store_true", help="observe only: no embedded worker or sweep"
     )
-    sub.add_parser("demo", help="create (or reuse) a demo registry full of moving processes")
+    _command(sub, "demo", "create (or reuse) a demo registry full of moving processes")
 
-    start = sub.add_parser("start", help="start a process")
-    start.add_argument("id")
+
+def _add_start(sub: Any) -> None:
+    start = _command(sub, "start", "start a process")
+    start.add_argument("id", help="the new process's id")
     start.add_argument("--engine", metavar="KIND", help="engine kind, e.g. steps")
     start.add_argument("--payload", metavar="JSON", help="engine payload (or external metadata)")
     start.add_argument(
@@ -226,10 +310,12 @@ def build_parser() -> argparse.ArgumentParser:
     start.add_argument("--external", action="store_true", help="an externally-owned placeholder")
     start.add_argument("--originator", metavar="SCOPE", help="who starts it (default: host)")
     start.add_argument("--grant", metavar="SCOPE", help="grant a handle to this session scope")
-    start.add_argument("--label", metavar="L")
+    start.add_argument("--label", metavar="L", help="a label people read (the table's LABEL)")
     _add_json(start)
 
-    ls = sub.add_parser("ls", help="list processes, in id order or --sort, a page at a time")
+
+def _add_ls(sub: Any) -> None:
+    ls = _command(sub, "ls", "list processes, in id order or --sort, a page at a time")
     ls.add_argument(
         "--status",
         metavar="S",
@@ -272,29 +358,43 @@ def build_parser() -> argparse.ArgumentParser:
         "ties by id; age and updated list the newest first",
     )
     ls.add_argument("--desc", action="store_true", help="the order reversed")
-    _add_json(ls)
+    _add_output(ls)
 
-    for name, text in (
-        ("show", "one process"),
-        ("events", "a process's event log"),
-        ("await", "wait for a process to end"),
-    ):
-        command = sub.add_parser(name, help=text)
-        command.add_argument("id")
-        _add_json(command)
-        if name == "events":
-            command.add_argument("--after", type=int, default=0, metavar="N")
-        if name == "await":
-            command.add_argument(
-                "--timeout",
-                type=_timeout,
-                metavar="S",
-                help="give up after S seconds (exit 1); 0 looks once; default: wait",
-            )
 
-    errors = sub.add_parser(
+def _process_id(command: argparse.ArgumentParser, text: str) -> None:
+    """A process id positional, completed from the registry (`lashtui completion`)."""
+    action = command.add_argument("id", help=text)
+    action.completer = _complete_process_id  # type: ignore[attr-defined]
+
+
+def _add_reads(sub: Any) -> None:
+    show = _command(sub, "show", "one process: its facts, then its input and output as JSON")
+    _process_id(show, "the process (as `ls` shows it)")
+    _add_output(show)
+    events = _command(sub, "events", "a process's event log, oldest first")
+    _process_id(events, "the process (as `ls` shows it)")
+    events.add_argument(
+        "--after", type=int, default=0, metavar="N", help="only events after sequence N"
+    )
+    _add_output(events)
+    wait = _command(sub, "await", "wait for a process to end and print its output")
+    _process_id(wait, "the process to wait for")
+    wait.add_argument(
+        "--timeout",
+        type=_timeout,
+        metavar="S",
+        help="give up after S seconds (exit 1); 0 looks once; default: wait",
+    )
+    _add_output(wait)
+    _add_errors(sub)
+    _add_audit(sub)
+
+
+def _add_errors(sub: Any) -> None:
+    errors = _command(
+        sub,
         "errors",
-        help="failed, cancelled and abandoned processes grouped by state, code and message",
+        "failed, cancelled and abandoned processes grouped by state, code and message",
     )
     errors.add_argument(
         "--window",
@@ -313,9 +413,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="at most N groups (default 1000)",
     )
-    _add_json(errors)
-    audit = sub.add_parser(
-        "audit", help="what operators did, newest first (lashtui's record or the event log)"
+    _add_output(errors)
+
+
+def _add_audit(sub: Any) -> None:
+    audit = _command(
+        sub, "audit", "what operators did, newest first (lashtui's record or the event log)"
     )
     audit.add_argument("--by", metavar="OPERATOR", help="only this operator's actions")
     audit.add_argument(
@@ -333,68 +436,89 @@ def build_parser() -> argparse.ArgumentParser:
         "requests and re-run links",
     )
     audit.add_argument("--before", metavar="CURSOR", help="the next page (printed after a page)")
-    audit.add_argument("--limit", type=_limit_audit, default=100, metavar="N", help="1-1000")
-    _add_json(audit)
+    audit.add_argument(
+        "--limit", type=_limit_audit, default=100, metavar="N", help="1-1000 entries (default 100)"
+    )
+    _add_output(audit)
 
-    cancel = sub.add_parser("cancel", help="ask a running process to stop")
-    cancel.add_argument("id")
+
+def _add_actions(sub: Any) -> None:
+    cancel = _command(sub, "cancel", "ask a running process to stop")
+    _process_id(cancel, "the process to cancel")
     cancel.add_argument("--reason", help="why; recorded as `requested by <operator>: <reason>`")
     _add_json(cancel)
 
-    signal = sub.add_parser("signal", help="send a signal to a process")
-    signal.add_argument("id")
-    signal.add_argument("name")
+    signal = _command(sub, "signal", "send a signal to a process")
+    _process_id(signal, "the process to signal")
+    signal.add_argument("name", help="the signal's name (a `wait_signal` step waits for one)")
     signal.add_argument("--signal-id", metavar="X", help="idempotency id (default: a fresh one)")
-    signal.add_argument("--payload", metavar="JSON")
+    signal.add_argument("--payload", metavar="JSON", help="the signal's JSON payload")
     _add_json(signal)
 
-    abandon = sub.add_parser("abandon", help="request that the sweep abandon a process")
-    abandon.add_argument("id")
+    abandon = _command(sub, "abandon", "request that the sweep abandon a process")
+    _process_id(abandon, "the process to abandon")
     abandon.add_argument("--by", metavar="WHO", help="who asks (default: the operator, see --as)")
-    abandon.add_argument("--reason")
+    abandon.add_argument("--reason", help="why; stored with the request")
     _add_json(abandon)
 
-    end = sub.add_parser(
+    end = _command(
+        sub,
         "end-undecodable",
-        help="end a process whose stored record cannot be decoded (it lists as undecodable)",
+        "end a process whose stored record cannot be decoded (it lists as undecodable)",
     )
-    end.add_argument(
-        "id",
-        help="the id as `ls` shows it: bytes that are not UTF-8 may be given as they are or "
+    _process_id(
+        end,
+        "the id as `ls` shows it: bytes that are not UTF-8 may be given as they are or "
         "as `\\udcXX` escapes (tried only if no process has the id exactly as given)",
     )
-    end.add_argument("--reason", required=True)
+    end.add_argument("--reason", required=True, help="why; stored in its terminal event")
     end.add_argument(
         "--by", metavar="WHO", help="who ends it (default: $LASHTUI_OPERATOR, else user@host)"
     )
     _add_json(end)
+    _add_many(sub)
 
-    rerun = sub.add_parser(
+
+def _add_many(sub: Any) -> None:
+    """The actions on many processes, and prune."""
+    rerun = _command(
+        sub,
         "rerun",
-        help="run terminal processes again, each as a new process <id>~rerun-<n> with the same "
+        "run terminal processes again, each as a new process <id>~rerun-<n> with the same "
         "input, disposition, event types and grants",
     )
-    rerun.add_argument("ids", nargs="+", metavar="ID")
+    ids = rerun.add_argument("ids", nargs="+", metavar="ID", help="the ended processes")
+    ids.completer = _complete_process_id  # type: ignore[attr-defined]
     _add_json(rerun)
 
-    transfer = sub.add_parser("transfer", help="move handle grants between session scopes")
-    transfer.add_argument("--from", dest="from_scope", required=True, metavar="SCOPE")
-    transfer.add_argument("--to", dest="to_scope", required=True, metavar="SCOPE")
-    transfer.add_argument("ids", nargs="+", metavar="ID")
+    transfer = _command(sub, "transfer", "move handle grants between session scopes")
+    transfer.add_argument(
+        "--from", dest="from_scope", required=True, metavar="SCOPE", help="the scope losing them"
+    )
+    transfer.add_argument(
+        "--to", dest="to_scope", required=True, metavar="SCOPE", help="the scope gaining them"
+    )
+    ids = transfer.add_argument("ids", nargs="+", metavar="ID", help="the processes")
+    ids.completer = _complete_process_id  # type: ignore[attr-defined]
     _add_json(transfer)
 
-    prune = sub.add_parser("prune", help="delete old terminal processes")
+    prune = _command(sub, "prune", "delete old terminal processes")
     cutoff = prune.add_mutually_exclusive_group(required=True)
-    cutoff.add_argument("--before", type=_cutoff_ms, metavar="EPOCH_MS")
-    cutoff.add_argument("--older-than", metavar="DURATION", help="e.g. 30m, 1h, 7d")
+    cutoff.add_argument(
+        "--before", type=_cutoff_ms, metavar="EPOCH_MS", help="last changed before this time"
+    )
+    cutoff.add_argument(
+        "--older-than", metavar="DURATION", help="last changed longer ago than this: 30m, 1h, 7d"
+    )
     prune.add_argument(
         "--dry-run", action="store_true", help="count what would be deleted; delete nothing"
     )
     _add_json(prune)
 
-    index = sub.add_parser(
+    index = _command(
+        sub,
         "index",
-        help="add the indexes this lashtui reads by to a registry an older one made",
+        "add the indexes this lashtui reads by to a registry an older one made",
         description=(
             "Create the indexes a registry made by an older lashtui lacks (sorted pages, the "
             "Health charts and the audit trail scan without them). Building them holds the "
@@ -406,9 +530,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_json(index)
 
-    worker = sub.add_parser(
-        "worker", help="run the worker and sweep headless", description=WORKER_STOP
-    )
+
+def _add_engine(sub: Any) -> None:
+    worker = _command(sub, "worker", "run the worker and sweep headless", description=WORKER_STOP)
     worker.add_argument(
         "--once", action="store_true", help="one pass; wait for the runs it starts, exit"
     )
@@ -419,25 +543,56 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"lease TTL, {TTL_MS_MIN} to {TTL_MS_MAX} (renew every third; default 30000)",
     )
     _add_worker_service(worker)
-    sweep = sub.add_parser("sweep", help="one recovery pass that runs no work")
-    sweep.add_argument("--once", action="store_true", required=True)
+    _add_output(worker)
+    sweep = _command(
+        sub,
+        "sweep",
+        "one recovery pass that runs no work: abandon what the rules say to abandon (dead "
+        "owners' owner_bound work, honoured abandon requests) and say what it decided",
+    )
     sweep.add_argument(
-        "--ttl-ms", type=_ttl_ms, metavar="N", help=f"lease TTL, {TTL_MS_MIN} to {TTL_MS_MAX}"
+        "--once", action="store_true", help="one pass and exit (the only mode; may be left out)"
+    )
+    sweep.add_argument(
+        "--ttl-ms",
+        type=_ttl_ms,
+        metavar="N",
+        help=f"lease TTL, {TTL_MS_MIN} to {TTL_MS_MAX} (default 30000)",
     )
     _add_logging(sweep)
-    add_follow_flag(ls, sub.choices["events"])
-    add_check_parser(sub)
-    for name, command in sub.choices.items():  # `lashtui cancel --help` lists them too
-        command.epilog = command.epilog or EXIT_CODES  # `check` has its own (Nagios's)
-        command.formatter_class = argparse.RawDescriptionHelpFormatter
-        if name in OPERATOR_COMMANDS:
-            # Also after the command (`lashtui cancel ID --as dana`); SUPPRESS keeps a
-            # global `--as` when this one is not given.
-            command.add_argument(
-                "--as", dest="operator", metavar="NAME", default=argparse.SUPPRESS,
-                help="who this is recorded as (the same as the global --as)",
-            )  # fmt: skip
-    return parser
+    _add_output(sweep)
+
+
+SHELLS = ("bash", "zsh", "fish")
+
+
+def _add_completion(sub: Any) -> None:
+    completion = _command(
+        sub,
+        "completion",
+        'print the shell completion script: eval "$(lashtui completion bash)", '
+        "or `lashtui completion fish | source`; process ids complete from the registry",
+    )
+    completion.add_argument("shell", choices=SHELLS, help="the shell the script is for")
+
+
+def _complete_process_id(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> list[str]:
+    """Process ids for shell completion, read from the registry `--db` names (else the
+    default); argcomplete calls it only while completing."""
+    from lashtui.completion import process_ids
+
+    return process_ids(_registry(parsed_args), prefix)
+
+
+def _registry(args: argparse.Namespace) -> str:
+    """The registry a command uses: --db, else $LASHTUI_DB, else ./lashtui.db (the demo:
+    ./lashtui-demo.db, never $LASHTUI_DB, which may name a real one)."""
+    db: str | None = getattr(args, "db", None)
+    if db is not None:
+        return db
+    if getattr(args, "command", None) == "demo":
+        return DEMO_DB
+    return os.environ.get("LASHTUI_DB", DEFAULT_DB)
 
 
 # Arguments that are paths, where any bytes are a name the OS can open.
@@ -471,7 +626,14 @@ def not_utf8(args: argparse.Namespace) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if "_ARGCOMPLETE" in os.environ:
+        # The shell is completing (`lashtui completion`): argcomplete answers and exits.
+        # Imported only then, so it costs nothing otherwise.
+        import argcomplete
+
+        argcomplete.autocomplete(parser)
+    args = parser.parse_args(argv)
     problem = not_utf8(args)
     if problem is not None:
         print(f"lashtui: {problem}", file=sys.stderr)
@@ -483,14 +645,13 @@ def main(argv: list[str] | None = None) -> int:
     from lashtui.command import COMMANDS
 
     command = COMMANDS[args.command or "dash"]
-    if args.db is None:
-        # The demo never seeds into the registry $LASHTUI_DB names: that one may be real.
-        default = DEMO_DB if args.command == "demo" else DEFAULT_DB
-        args.db = default if args.command == "demo" else os.environ.get("LASHTUI_DB", default)
+    args.db = _registry(args)
     from lashtui.untrusted import visible
 
     try:
-        return asyncio.run(command(args))
+        code = asyncio.run(command(args))
+        sys.stdout.flush()  # here, so a reader that went away is caught below, not at exit
+        return code
     except LashError as error:
         # An error quotes what it refused (an id, a label), which may come from a registry.
         print(visible(f"lashtui: {error}"), file=sys.stderr)
@@ -498,9 +659,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
-        # The reader went away (`lashtui ls | head`): stop quietly, as a pipeline expects.
-        # Python would try to flush stdout again at exit and print a second error, so it is
-        # pointed at /dev/null first.
+        # The reader went away (`lashtui ls | head`): stop quietly, as a pipeline expects
+        # (Python's docs, "Note on SIGPIPE"). Python would try to flush stdout again at exit
+        # and print a second error, so it is pointed at /dev/null first.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141

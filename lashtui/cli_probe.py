@@ -170,10 +170,10 @@ def add_follow_flag(ls: argparse.ArgumentParser, events: argparse.ArgumentParser
         "--watch", action="store_true",
         help="print the list, then one line per process each time one that matches (or was "
         "printed) changes, until interrupted: the process as it is after that commit; "
-        "with --json one JSON object per line (JSONL), flushed per line",
+        "with -o jsonl (or --json) one JSON object per line, flushed per line",
     )  # fmt: skip
     events.add_argument(
         "--follow", "-f", action="store_true",
         help="print the log, then each event as it is committed, until interrupted; with "
-        "--json one event object per line (JSONL) instead of one array, flushed per line",
+        "-o jsonl (or --json) one event object per line instead of one array, flushed per line",
     )  # fmt: skip

@@ -32,3 +32,35 @@ def test_engine_modules_do_not_load_the_ui(module: str, forbidden: tuple[str, ..
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "", f"{module} loaded {result.stdout.strip()}"
+
+
+# Packages only the `test` and `bench` extras install: `pip install -e .` (the README's run
+# command) has none of them, so nothing the dashboard or the demo runs may import one.
+TEST_ONLY = ("pytest", "hypothesis", "huey", "pyinstrument", "syrupy", "psycopg", "ruff", "mypy")
+BLOCKED_RUN = """
+import sys
+
+class Blocked:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {blocked!r}:
+            raise ImportError(f"{{name}} is installed only by the test extras")
+        return None
+
+sys.meta_path.insert(0, Blocked())
+import lashtui.cli, lashtui.command, lashtui.completion, lashtui.demo, lashtui.tui.app
+from lashtui.cli import main
+for argv in (["--help"], ["demo", "--help"], ["completion", "bash"]):
+    try:
+        main(argv)
+    except SystemExit as exit_:
+        assert exit_.code == 0, (argv, exit_.code)
+"""
+
+
+def test_the_run_path_needs_only_the_base_dependencies() -> None:
+    code = BLOCKED_RUN.format(blocked=set(TEST_ONLY))
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "usage: lashtui demo" in result.stdout

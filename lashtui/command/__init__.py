@@ -6,8 +6,9 @@ registry read-only and refuse a file that does not exist instead of creating one
 
 A package by what the commands do: `query` reads (ls, show, events, await), `audit`
 reads the audit trail, `error` groups why rows ended badly (errors), `action` writes
-(start and the operator's acts), `worker` runs the engine (worker, sweep) and `dashboard`
-draws (dash, demo); `argument`, `output` and `facade` are what they share.
+(start and the operator's acts), `worker` runs the engine (worker, sweep), `dashboard`
+draws (dash, demo) and `detail` is `show`'s human output; `argument`, `output` and
+`facade` are what they share (`completion`, the shell's, is lashtui.completion).
 `COMMANDS` maps each subcommand's name to its function. Importing it loads neither the
 facade's store nor the dashboard: each command imports those when it runs.
 """
@@ -61,6 +62,7 @@ from lashtui.command.query import (
     write_listing,
 )
 from lashtui.command.worker import cmd_sweep, cmd_worker, run_worker
+from lashtui.completion import cmd_completion
 
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 COMMANDS: dict[str, Command] = {
@@ -84,6 +86,7 @@ COMMANDS: dict[str, Command] = {
     "sweep": cmd_sweep,
     "dash": cmd_dash,
     "demo": cmd_demo,
+    "completion": cmd_completion,
 }
 
 __all__ = [
@@ -97,6 +100,7 @@ __all__ = [
     "cmd_await",
     "cmd_cancel",
     "cmd_check",
+    "cmd_completion",
     "cmd_dash",
     "cmd_demo",
     "cmd_end_undecodable",

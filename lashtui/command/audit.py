@@ -4,17 +4,20 @@ first, one page at a time. It opens the registry read-only and changes nothing.
 Human output is one line per entry, `<UTC time>  <operator>  <action>  <process>
 <outcome>: <sentence>`, then, when more entries follow, the `--before` that reads them. A
 registry without lashtui's audit table says in one line that nothing was recorded there
-(exit 0: that is an answer, not a failure). `--json` prints the page as one document.
+(exit 0: that is an answer, not a failure). `-o json` prints the page as one document,
+`-o jsonl` one entry a line (the next page's cursor on stderr).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime
 
 from lashtui.command.facade import facade
-from lashtui.command.output import emit_json, say
+from lashtui.command.output import compact, emit, emit_jsonl, say
 from lashtui.model.audit import AUDIT_TABLE, AuditQuery, OperatorAction
+from lashtui.untrusted import visible
 
 
 def audit_query(args: argparse.Namespace) -> AuditQuery:
@@ -32,19 +35,26 @@ def audit_query(args: argparse.Namespace) -> AuditQuery:
     )
 
 
-def line(entry: OperatorAction) -> str:
+def line(entry: OperatorAction, *, wide: bool = False) -> str:
+    """One entry; `wide` adds what the action named (a signal's name, a prune's cutoff)."""
     at = datetime.fromtimestamp(entry.at_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     who = entry.operator or "-"
     target = entry.process_id or "(registry)"
-    return f"{at}  {who}  {entry.action}  {target}  {entry.outcome}: {entry.sentence}"
+    named = f"  {compact(entry.detail)}" if wide and entry.detail else ""
+    return f"{at}  {who}  {entry.action}  {target}  {entry.outcome}: {entry.sentence}{named}"
 
 
 async def cmd_audit(args: argparse.Namespace) -> int:
     query = audit_query(args)
     async with facade(args, writes=False) as processes:
         page = await processes.registry.operator_actions(query)
-    if args.json:
-        emit_json(page)
+    if args.output == "jsonl":
+        # One entry a line; the cursor of the next page goes to stderr, out of the stream.
+        emit_jsonl(page.entries)
+        if page.next_before is not None:
+            print(visible(f"lashtui: more: --before {page.next_before}"), file=sys.stderr)
+        return 0
+    if emit(page, args.output):
         return 0
     if not page.recorded:
         say(
@@ -54,7 +64,7 @@ async def cmd_audit(args: argparse.Namespace) -> int:
         )
         return 0
     for entry in page.entries:
-        say(line(entry))
+        say(line(entry, wide=args.output == "wide"))
     if page.next_before is not None:
         say(f"more: --before {page.next_before}")
     return 0

@@ -2,7 +2,8 @@
 shows it (lashtui/model/error.py says what a group is and which rows a summary covers).
 
 It opens the registry read-only. The human output is a table with a first line saying what
-the summary covers; `--json` prints the summary as one JSON document.
+the summary covers (`-o wide`: messages unclipped); `-o json` prints the summary as one
+JSON document, `-o jsonl` one group a line.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import argparse
 from datetime import UTC, datetime
 
 from lashtui.command.facade import facade
-from lashtui.command.output import emit_json
+from lashtui.command.output import emit, emit_jsonl, print_rows
 from lashtui.model import CLIP_CHARS, ErrorGroupQuery, ErrorSummary
 from lashtui.untrusted import clipped, visible
 
@@ -22,10 +23,10 @@ async def cmd_errors(args: argparse.Namespace) -> int:
     query = ErrorGroupQuery(window=args.window, order=args.sort, limit=args.limit)
     async with facade(args, writes=False) as processes:
         summary = await processes.error_groups(query)
-    if args.json:
-        emit_json(summary)
-    else:
-        print_groups(summary, query)
+    if args.output == "jsonl":
+        emit_jsonl(summary.groups)  # one group a line; what they cover is in -o json
+    elif not emit(summary, args.output):
+        print_groups(summary, query, wide=args.output == "wide")
     return 0
 
 
@@ -35,7 +36,7 @@ def utc(epoch_ms: int) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def print_groups(summary: ErrorSummary, query: ErrorGroupQuery) -> None:
+def print_groups(summary: ErrorSummary, query: ErrorGroupQuery, *, wide: bool = False) -> None:
     shown = (
         f", the first {len(summary.groups):,} shown"
         if len(summary.groups) < summary.total_groups
@@ -58,9 +59,7 @@ def print_groups(summary: ErrorSummary, query: ErrorGroupQuery) -> None:
                 utc(g.first_seen_ms),
                 utc(g.last_seen_ms),
                 visible(g.code) or "-",
-                clipped(visible(g.message), MESSAGE_WIDTH) or "-",
+                (visible(g.message) if wide else clipped(visible(g.message), MESSAGE_WIDTH)) or "-",
             )
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    print_rows(rows)

@@ -9,9 +9,10 @@ after its cursor). The watch is armed before the first read, so no commit falls 
 what is printed first and what follows.
 
 Output is one line per item, flushed per line so a pipe sees it at once: text as the plain
-commands print it (stored text through `visible`), or with `--json` one JSON object per
-line (JSONL; `json_escaped`). Ctrl-C (SIGINT) and SIGTERM end the stream quietly with exit
-0; a reader that goes away ends it as any command ends on a closed pipe (exit 141, quiet).
+commands print it (stored text through `visible`), or with `-o jsonl` (or `-o json`,
+`--json`: a stream has no one document) one JSON object per line (`json_escaped`).
+Ctrl-C (SIGINT) and SIGTERM end the stream quietly with exit 0; a reader that goes away
+ends it as any command ends on a closed pipe (exit 141, quiet).
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ from lashtui.registry.watch import registry_changes
 from lashtui.untrusted import clipped, json_escaped, visible, visible_json
 
 FEED_PAGE = 500  # change-feed rows read per step while catching up
+
+
+def streams_json(args: argparse.Namespace) -> bool:
+    """Whether a stream is JSONL: `-o jsonl`, and `-o json` too (a stream that never ends
+    cannot be one JSON document); `-o table` and `wide` print the table's lines."""
+    return bool(args.output in ("json", "jsonl"))
 
 
 async def cmd_ls_or_watch(args: argparse.Namespace) -> int:
@@ -87,7 +94,7 @@ async def follow_events(args: argparse.Namespace) -> None:
         async with contextlib.aclosing(registry_changes(processes.registry)) as changes:
             async for _ in changes:  # once armed, then once per commit elsewhere
                 for event in await processes.events(process_id, last):
-                    write(event_line(event, args.json))
+                    write(event_line(event, streams_json(args)))
                     last = event.sequence
 
 
@@ -140,16 +147,16 @@ async def watch_ls(args: argparse.Namespace) -> None:
         cursor = await processes.change_cursor()
         shown = await write_list(Listing(processes, query, args.limit), args)
         async for _ in changes:
-            cursor = await write_changes(processes, query, cursor, shown, args.json)
+            cursor = await write_changes(processes, query, cursor, shown, streams_json(args))
 
 
 async def write_list(listing: Listing, args: argparse.Namespace) -> set[str]:
     shown: set[str] = set()
-    if not args.json:
+    if not streams_json(args):
         write("ID  STATUS  LABEL  DISPOSITION  ORIGINATOR  LEASE  ABANDON")
     async for page in listing.pages():
         for process in page:
-            write(process_line(process, args.json))
+            write(process_line(process, streams_json(args)))
             shown.add(process.process_id)
     if listing.cut:
         print(listing.notice(args.after), file=sys.stderr, flush=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -42,31 +43,69 @@ def status_badge(process: ObservedProcess) -> str:
     return process.lifecycle.value
 
 
-# A label and a lease owner are clipped in the table (the whole of each is in `show`);
-# process ids are never clipped, because a script or a person copies them from here.
+# A label and a lease owner are clipped in the table (the whole of each is in `show` and in
+# `-o wide`); process ids are never clipped, because a script or a person copies them here.
 TABLE_LABEL_WIDTH = 48
 
+COLUMNS = ("ID", "STATUS", "LABEL", "DISPOSITION", "ORIGINATOR", "LEASE", "ABANDON")
+# `-o wide`: every column the dashboard's Processes view has, nothing clipped.
+WIDE_COLUMNS = (
+    "ID", "STATUS", "LABEL", "WHY", "DISPOSITION", "ORIGINATOR", "LEASE", "EXPIRES",
+    "STARTED BY", "ABANDON", "AGE", "UPDATED",
+)  # fmt: skip
 
-def print_table(processes: list[ObservedProcess]) -> None:
-    rows = [("ID", "STATUS", "LABEL", "DISPOSITION", "ORIGINATOR", "LEASE", "ABANDON")]
-    for p in processes:
-        owner = p.lease_holder.owner_id if p.lease_holder else "-"
-        rows.append(
-            (
-                visible(p.process_id),
-                visible(status_badge(p)),  # a wait's signal name is stored text
-                clipped(visible(p.label), TABLE_LABEL_WIDTH),
-                p.disposition.value,
-                visible(p.originator.scope_id()),
-                clipped(visible(owner), TABLE_LABEL_WIDTH),
-                "requested" if p.abandon_request else "-",
-            )
-        )
+
+def process_row(p: ObservedProcess, now_ms: int, *, wide: bool) -> tuple[str, ...]:
+    """One process as the table's cells, each made visible (and clipped unless `wide`)."""
+    from lashtui.tui import format as fmt  # pure formatting, shared with the dashboard
+
+    owner = p.lease_holder.owner_id if p.lease_holder else "-"
+    width = 1 << 30 if wide else TABLE_LABEL_WIDTH
+    label, owner = clipped(visible(p.label), width), clipped(visible(owner), width)
+    abandon = "requested" if p.abandon_request else "-"
+    origin = visible(p.originator.scope_id())
+    if not wide:
+        badge, disposition = visible(status_badge(p)), p.disposition.value  # a signal name
+        return (visible(p.process_id), badge, label, disposition, origin, owner, abandon)
+    started = p.first_started.owner.owner_id if p.first_started else "-"
+    return (
+        visible(p.process_id), visible(status_badge(p)), label, visible(fmt.why(p, now_ms)) or "-",
+        p.disposition.value, origin, owner,
+        fmt.countdown(p.lease_expires_at_ms, now_ms) if p.lease_holder else "-",
+        visible(started), abandon, fmt.duration(now_ms - p.created_at_ms),
+        fmt.ago(p.updated_at_ms, now_ms),
+    )  # fmt: skip
+
+
+def print_rows(rows: Sequence[tuple[str, ...]]) -> None:
+    """Rows of already-visible cells in aligned columns, the first row the header."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
-        print(
-            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        )
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+def print_table(processes: list[ObservedProcess], *, wide: bool = False, now_ms: int = 0) -> None:
+    header = WIDE_COLUMNS if wide else COLUMNS
+    print_rows([header, *(process_row(p, now_ms, wide=wide) for p in processes)])
+
+
+def emit_jsonl(items: list[Any]) -> None:
+    """`-o jsonl`: one compact JSON object a line (a process, an event, a group)."""
+    for item in items:
+        plain = item.model_dump(mode="json") if isinstance(item, BaseModel) else item
+        print(json_escaped(compact(plain)))
+
+
+def emit(value: BaseModel | list[Any] | dict[str, Any], output: str) -> bool:
+    """`value` printed as `-o json` or `-o jsonl` (a list one item a line, anything else
+    on one line); False, printing nothing, for the human formats."""
+    if output == "json":
+        emit_json(value)
+    elif output == "jsonl":
+        emit_jsonl(value if isinstance(value, list) else [value])
+    else:
+        return False
+    return True
 
 
 def report(outcomes: list[ProcessActionOutcome], as_json: bool, *, many: bool = False) -> int:

@@ -19,7 +19,7 @@ from typing import Any
 
 from lashtui.command.argument import named_process
 from lashtui.command.facade import facade
-from lashtui.command.output import emit_json, print_table, say
+from lashtui.command.output import emit, print_rows, print_table, say
 from lashtui.errors import LashError
 from lashtui.model import (
     PAGE_LIMIT_MAX,
@@ -30,7 +30,7 @@ from lashtui.model import (
     ProcessStatusFilter,
     SessionScope,
 )
-from lashtui.untrusted import json_escaped, visible, visible_json
+from lashtui.untrusted import clipped, json_escaped, visible, visible_json
 
 
 def page_query(args: argparse.Namespace) -> ProcessPageQuery:
@@ -126,48 +126,71 @@ async def cmd_ls(args: argparse.Namespace) -> int:
     async with facade(args, writes=False) as processes:
         listing.processes = processes
         with collector_paused():
-            await write_listing(listing, args.json)
+            await write_listing(listing, args.output, processes.clock.now_ms())
     if listing.cut:
         print(listing.notice(args.after), file=sys.stderr)
     return 0
 
 
-async def write_listing(listing: Listing, as_json: bool) -> None:
-    if not as_json:
-        print_table([p async for page in listing.pages() for p in page])
+async def write_listing(listing: Listing, output: str, now_ms: int = 0) -> None:
+    if output in ("table", "wide"):
+        rows = [p async for page in listing.pages() for p in page]
+        print_table(rows, wide=output == "wide", now_ms=now_ms)
         return
-    # Streamed page by page: one JSON document, never the whole list in memory. Each row is
-    # the wire model's own compact JSON (what `emit_json` prints for it, in ~60% of the time).
-    out, opening = sys.stdout, "["
+    # Streamed page by page: never the whole list in memory. Each row is the wire model's
+    # own compact JSON (what `emit_json` prints for it, in ~60% of the time).
+    out, lines = sys.stdout, output == "jsonl"
+    opening, between, closing = ("", "\n", "\n") if lines else ("[", ",", "]\n")
+    first = True
     async for page in listing.pages():
         for process in page:
-            out.write(opening + json_escaped(process.to_json()))
-            opening = ","
-    out.write("[]\n" if opening == "[" else "]\n")
+            out.write((opening if first else between) + json_escaped(process.to_json()))
+            first = False
+    if not first or not lines:
+        out.write(("[" if first else "") + closing)
 
 
 async def cmd_show(args: argparse.Namespace) -> int:
+    from lashtui.command.detail import Detail
+
     async with facade(args, writes=False) as processes:
         found = await processes.get(await named_process(processes, args.id))
-    if found is None:
-        raise LashError(f"unknown process `{args.id}`")
-    if args.json:
-        emit_json(found)
-    else:
-        for key, value in found.model_dump(mode="json").items():
-            print(f"{key}: {visible(value) if isinstance(value, str) else visible_json(value)}")
+        if found is None:
+            raise LashError(f"unknown process `{args.id}`")
+        if emit(found, args.output):
+            return 0
+        detail = await Detail.read(processes, found)
+    for line in detail.lines():  # -o wide: the same, for show clips nothing
+        print(line)
     return 0
 
 
+# A payload the events table shows, in characters (`-o wide` shows all of it).
+PAYLOAD_WIDTH = 80
+
+
 async def cmd_events(args: argparse.Namespace) -> int:
+    from lashtui.tui import format as fmt  # pure formatting, shared with the dashboard
+
     async with facade(args, writes=False) as processes:
         events = await processes.events(await named_process(processes, args.id), args.after)
-    if args.json:
-        emit_json(events)
-    else:
-        for event in events:
-            shown = f"{visible(event.event_type)}  {visible_json(event.payload)}"
-            print(f"{event.sequence:>4}  {shown}")
+        now = processes.clock.now_ms()
+    if emit(events, args.output):
+        return 0
+    wide = args.output == "wide"
+    rows = [("SEQ", "AT", "AGO", "TYPE", "PAYLOAD")]
+    for event in events:
+        payload = visible_json(event.payload)
+        rows.append(
+            (
+                str(event.sequence),
+                fmt.timestamp(event.occurred_at_ms),
+                fmt.duration(now - event.occurred_at_ms),
+                visible(event.event_type),
+                payload if wide else clipped(payload, PAYLOAD_WIDTH),
+            )
+        )
+    print_rows(rows)
     return 0
 
 
@@ -177,9 +200,8 @@ async def cmd_await(args: argparse.Namespace) -> int:
             output = await look_once(processes, args.id)
         else:
             output = await processes.await_output(args.id, timeout=args.timeout)
-    emit_json(output) if args.json else say(
-        f"{output.terminal_state().value}: {output.model_dump_json()}"
-    )
+    if not emit(output, args.output):
+        say(f"{output.terminal_state().value}: {output.model_dump_json()}")
     return 0
 
 

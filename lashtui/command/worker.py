@@ -18,11 +18,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import signal as os_signal
 from typing import TYPE_CHECKING
 
 from lashtui.command.log import configure_logging, unconfigure_logging
+from lashtui.command.output import emit
 from lashtui.model import LeaseTimings
 
 if TYPE_CHECKING:
@@ -76,7 +76,9 @@ async def run_worker(args: argparse.Namespace, *, once: bool, run: bool = True) 
             if once:
                 await worker.drive_pending_processes(run=run)
                 await worker.idle()
-                print(json.dumps({k.value: v for k, v in worker.stats.verdicts.items()}))
+                verdicts = {k.value: v for k, v in worker.stats.verdicts.items()}
+                if not emit(verdicts, args.output):
+                    print(pass_line(verdicts, run=run))
                 return 0
             return await _serve(args, worker, registry)
     finally:
@@ -117,6 +119,28 @@ async def _serve(args: argparse.Namespace, worker: ProcessWorker, registry: Proc
 
 def _bracketed(host: str) -> str:
     return f"[{host}]" if ":" in host else host
+
+
+def pass_line(verdicts: dict[str, int], *, run: bool) -> str:
+    """A `--once` pass for people: what it decided for how many rows, e.g. `one pass: 2
+    ran, 1 abandoned (owner provably dead)`. `-o json` prints the counts by verdict."""
+    what = "worker" if run else "sweep"
+    decided = [f"{count} {VERDICT_WORDS.get(name, name)}" for name, count in verdicts.items()]
+    return f"{what}: one pass: {', '.join(decided) if decided else 'nothing to recover or run'}"
+
+
+# What each recovery verdict (lashtui.worker.runtime.Verdict) means, for `--once`'s line.
+VERDICT_WORDS = {
+    "ran": "ran",
+    "abandoned_by_sweep": "abandoned (owner provably dead)",
+    "abandoned_reconciled": "abandoned (abandon request honoured)",
+    "left_running": "left running (owner may be alive)",
+    "busy": "busy (held by a live lease)",
+    "already_terminal": "already ended",
+    "untouched": "untouched",
+    "deferred": "runnable, left for a worker",
+    "skipped_undecodable": "skipped (undecodable)",
+}
 
 
 async def cmd_worker(args: argparse.Namespace) -> int:

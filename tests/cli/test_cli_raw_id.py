@@ -61,7 +61,9 @@ def test_end_undecodable_by_id_then_prune(db: Path, named: str | bytes) -> None:
 
     looked = run("show", named, db=db)
     assert looked.returncode == 0, looked.stderr
-    assert f"process_id: {ESCAPED}" in looked.stdout and "kind: undecodable" in looked.stdout
+    first, _, rest = looked.stdout.partition("\n")
+    assert first.startswith(f"{ESCAPED}  ") and first.endswith(" (undecodable)")
+    assert "`lashtui end-undecodable 'r\\udcffw' --reason R` changes it" in rest
 
     ended = run("--as", "dana", "end-undecodable", named, "--reason", "bad bytes", db=db)
 

@@ -1,0 +1,158 @@
+"""`lashtui show`'s human output: one process as the dashboard's detail view reads it (the
+key facts first, times relative to now, then its input and output as indented JSON last),
+without loading Textual.
+
+The facts and their order follow lashtui/tui/screens/detail.py; the formatting rules are
+the dashboard's own pure ones (lashtui/tui/format.py). Every stored string goes through
+`visible`, so a label can neither drive the terminal nor break a line. Lease owners and
+hosts are printed whole here (the table and the dashboard clip them).
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from lashtui.model import (
+    ObservedProcess,
+    ProcessEvent,
+    ProcessHandleGrant,
+    silent_not_dead,
+)
+from lashtui.model.rerun import RerunLink
+from lashtui.tui import format as fmt
+from lashtui.untrusted import visible, visible_json
+
+
+@dataclass
+class Detail:
+    """A process and what the detail view shows beside it, read once."""
+
+    process: ObservedProcess
+    now_ms: int
+    cancel: ProcessEvent | None = None
+    rerun_of: RerunLink | None = None
+    reruns: list[RerunLink] = field(default_factory=list)
+    grants: list[tuple[str, ProcessHandleGrant]] = field(default_factory=list)
+    pending: list[int] = field(default_factory=list)
+
+    @classmethod
+    async def read(cls, processes: Any, process: ObservedProcess) -> Detail:
+        pid = process.process_id
+        return cls(
+            process,
+            processes.clock.now_ms(),
+            cancel=await processes.cancel_request(pid),
+            rerun_of=await processes.rerun_link(pid),
+            reruns=await processes.reruns(pid) if process.terminal else [],
+            grants=await processes.registry.handle_grant_scopes(pid),
+            pending=await processes.pending_wakes(pid),
+        )
+
+    def when(self, epoch_ms: int) -> str:
+        """`5m ago (2026-05-28 14:06:40.000Z)`: relative first, the exact time beside it."""
+        return f"{fmt.ago(epoch_ms, self.now_ms)} ({fmt.timestamp(epoch_ms)})"
+
+    def lines(self) -> list[str]:
+        p, why = self.process, fmt.why(self.process, self.now_ms)
+        lines = [
+            f"{p.process_id}  {fmt.badge(p)}  {p.label} ({p.kind})",
+            *([f"why            {why}"] if why else []),
+            *self.undecodable(),
+            f"disposition    {p.disposition.value}",
+            f"originator     {p.originator.scope_id()}",
+            f"created        {self.when(p.created_at_ms)}",
+            f"updated        {self.when(p.updated_at_ms)}",
+            f"lease          {self.lease()}",
+            f"first started  {self.first_started()}",
+            f"abandon        {self.abandon()}",
+            *self.cancelled(),
+            f"wait           {self.wait()}",
+            *self.rerun_lines(),
+            f"grants         {self.grants_text()}",
+            f"wake target    {self.wakes()}",
+        ]
+        if silent_not_dead(p, self.now_ms):
+            lines.append("silent, not dead: started owner_bound work whose lease has lapsed")
+        shown = [visible(line) for line in lines]
+        # JSON last, as lash's wire shapes (what `show --json` holds), indented for reading.
+        document = p.model_dump(mode="json")
+        output = document["status"].get("await_output")
+        shown += ["input:", visible_json(document["input"], indent=2)]
+        shown += ["output:", visible_json(output, indent=2) if output is not None else "-"]
+        return shown
+
+    def undecodable(self) -> list[str]:
+        """Why the stored record cannot be decoded, and the one way to end it."""
+        if self.process.undecodable is None:
+            return []
+        way_out = f"lashtui end-undecodable {shlex.quote(self.process.process_id)} --reason R"
+        return [f"undecodable    {self.process.undecodable}; only `{way_out}` changes it"]
+
+    def lease(self) -> str:
+        holder = self.process.lease_holder
+        if holder is None:
+            return "-"
+        expires = fmt.countdown(self.process.lease_expires_at_ms, self.now_ms)
+        return f"{self.owner_text(holder)} ({expires}), incarnation {holder.incarnation_id}"
+
+    @staticmethod
+    def owner_text(identity: Any) -> str:
+        liveness = getattr(identity.liveness, "host_id", None)
+        where = f" on {liveness}:{identity.liveness.pid}" if liveness is not None else ""
+        return f"{identity.owner_id}{where}"
+
+    def first_started(self) -> str:
+        started = self.process.first_started
+        if started is None:
+            return "-"
+        return f"{self.owner_text(started.owner)}, {fmt.ago(started.started_at_ms, self.now_ms)}"
+
+    def abandon(self) -> str:
+        request = self.process.abandon_request
+        if request is None:
+            return "-"
+        reason = request.reason or "no reason given"
+        asked = fmt.ago(request.requested_at_ms, self.now_ms)
+        return f"requested by {request.requested_by} {asked}: {reason}"
+
+    def cancelled(self) -> list[str]:
+        if self.cancel is None:
+            return []
+        payload = self.cancel.payload
+        reason = payload.get("reason") if isinstance(payload, dict) else None
+        asked = reason if isinstance(reason, str) else visible_json(payload)
+        return [f"cancel         {asked}, {fmt.ago(self.cancel.occurred_at_ms, self.now_ms)}"]
+
+    def wait(self) -> str:
+        wait = self.process.wait
+        return f"signal {wait.kind.name} #{wait.kind.ordinal}" if wait else "-"
+
+    def rerun_lines(self) -> list[str]:
+        lines = []
+        if self.rerun_of is not None:
+            link = self.rerun_of
+            lines.append(
+                f"re-runs        {link.rerun_of}, by {link.by} {fmt.ago(link.at_ms, self.now_ms)}"
+            )
+        if self.reruns:
+            runs = [
+                f"{r.process_id} (by {r.by} {fmt.ago(r.at_ms, self.now_ms)})" for r in self.reruns
+            ]
+            lines.append(f"re-run as      {', '.join(runs)}")
+        return lines
+
+    def grants_text(self) -> str:
+        parts = []
+        for scope_id, grant in self.grants:
+            label = grant.descriptor.label
+            parts.append(f"{scope_id} ({label})" if label else scope_id)
+        return ", ".join(parts) or "-"
+
+    def wakes(self) -> str:
+        target = self.process.wake_target
+        if target is None:
+            return "-"
+        waiting = ", ".join(f"#{seq}" for seq in self.pending) or "none"
+        return f"{target.id()}, pending delivery {waiting}"

@@ -1,0 +1,309 @@
+"""The command line for scripts (issue 18, items 6 and 9): global options before or after the
+subcommand, `-o table|wide|json|jsonl` on every read, `show` as the detail view reads, the
+event log's time column, `sweep` and `worker --once` in words unless asked for JSON, and
+help text on every option."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from lashtui.cli import OUTPUTS, build_parser, main
+
+STEPS_OK = json.dumps(
+    {
+        "steps": [
+            {"emit": {"type": "job.note", "payload": {"text": "\x1b[31mred"}}},
+            {"finish": "ok"},
+        ]
+    }
+)
+STEPS_FAIL = json.dumps({"steps": [{"fail": {"code": "E1", "message": "boom"}}]})
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def db(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`job` (completed after a note event, granted to session:alice), `bad` (failed E1),
+    `ext` (a running external placeholder, its cancel requested by dana), run by one
+    `worker --once`."""
+    monkeypatch.delenv("LASHTUI_DB", raising=False)
+    path = tmp_path / "reg.db"
+    db = str(path)
+    job = ("--engine", "steps", "--disposition", "rerunnable")
+    assert run(capsys, "--db", db, "start", "job", *job, "--payload", STEPS_OK,
+               "--grant", "session:alice", "--label", "my job")[0] == 0  # fmt: skip
+    assert run(capsys, "--db", db, "start", "bad", *job, "--payload", STEPS_FAIL)[0] == 0
+    assert run(capsys, "--db", db, "start", "ext", "--external", "--label", "ext")[0] == 0
+    code, out, _ = run(capsys, "--db", db, "worker", "--once")
+    assert (code, out) == (0, "worker: one pass: 2 ran\n")
+    assert run(capsys, "--db", db, "--as", "dana", "cancel", "ext")[0] == 0
+    return path
+
+
+# --- item 6: global options anywhere ---------------------------------------------------------
+
+
+def test_db_works_before_and_after_the_subcommand(
+    db: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = run(capsys, "--db", str(db), "ls", "--json")
+    after = run(capsys, "ls", "--json", "--db", str(db))
+    assert before[0] == after[0] == 0
+    assert before[1] == after[1] and [p["process_id"] for p in json.loads(after[1])] == ["ext"]
+    # Given both, the later (the subcommand's) wins: the missing file is never opened.
+    missing = tmp_path / "missing.db"
+    assert run(capsys, "--db", str(missing), "ls", "--json", "--db", str(db))[1] == after[1]
+    code, _, err = run(capsys, "--db", str(db), "ls", "--db", str(missing))
+    assert code == 1 and str(missing) in err and not missing.exists()
+
+
+def test_every_subcommand_takes_the_global_options_after_it() -> None:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, command in sub.choices.items():
+        flags = {flag for action in command._actions for flag in action.option_strings}
+        assert {"--db", "--as"} <= flags, name
+    # Not given after the subcommand, the global value stays (SUPPRESS, not None).
+    args = parser.parse_args(["--db", "x.db", "--as", "dana", "cancel", "p"])
+    assert (args.db, args.operator) == ("x.db", "dana")
+    args = parser.parse_args(["--as", "dana", "cancel", "p", "--as", "erin"])
+    assert args.operator == "erin"
+
+
+def test_as_after_any_action_is_recorded(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "abandon", "ext", "--db", str(db), "--as", "erin")
+    assert code == 0 and "requested by erin" in out
+    code, out, _ = run(capsys, "audit", "--db", str(db), "-o", "jsonl")
+    assert code == 0 and json.loads(out.splitlines()[0])["operator"] == "erin"
+
+
+# --- item 6: -o table|wide|json|jsonl on every read ------------------------------------------
+
+READS = [
+    ("ls", "--status", "any"),
+    ("show", "job"),
+    ("events", "job"),
+    ("await", "job", "--timeout", "0"),
+    ("errors",),
+    ("audit", "--source", "events"),
+]
+
+
+def read_commands() -> set[str]:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {
+        name
+        for name, command in sub.choices.items()
+        if any("--output" in action.option_strings for action in command._actions)
+    }
+
+
+def test_every_read_command_takes_output() -> None:
+    # `check` has -o too, with a probe's formats (text: the Nagios line, json, jsonl).
+    assert {argv[0] for argv in READS} | {"worker", "sweep", "check"} == read_commands()
+
+
+@pytest.mark.parametrize("argv", READS, ids=[argv[0] for argv in READS])
+def test_each_output_of_each_read(
+    db: Path, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]
+) -> None:
+    outputs = {}
+    for output in OUTPUTS:
+        code, out, err = run(capsys, "--db", str(db), *argv, "-o", output)
+        assert code == 0, err
+        outputs[output] = out
+    assert run(capsys, "--db", str(db), *argv, "--json")[1] == outputs["json"]
+    document = json.loads(outputs["json"])
+    lines = [json.loads(line) for line in outputs["jsonl"].splitlines()]
+    assert lines and all(isinstance(line, dict) for line in lines)
+    if isinstance(document, list):  # a list is its items, one a line
+        assert lines == document
+    for human in ("table", "wide"):
+        assert not outputs[human].lstrip().startswith(("{", "["))
+        assert "\x1b" not in outputs[human]  # stored text is shown, never obeyed
+
+
+def test_ls_wide_shows_every_column_unclipped(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    long = "L" * 200
+    assert run(capsys, "--db", str(db), "start", "long", "--external", "--label", long)[0] == 0
+    table = run(capsys, "--db", str(db), "ls", "--status", "any")[1]
+    wide = run(capsys, "--db", str(db), "ls", "--status", "any", "-o", "wide")[1]
+    assert long not in table and long in wide
+    header = wide.splitlines()[0].split()
+    for column in ("WHY", "EXPIRES", "STARTED", "AGE", "UPDATED"):
+        assert column in header and column not in table.splitlines()[0]
+    bad = next(line for line in wide.splitlines() if line.startswith("bad "))
+    assert "E1: boom" in bad and "lashtui-worker" in bad
+
+
+def test_wide_and_jsonl_show_stored_text_and_obey_none(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    hostile = "\x1b]0;pwned\x07 [red]x[/] \u202e"
+    assert run(capsys, "--db", str(db), "start", "h", "--external", "--label", hostile)[0] == 0
+    wide = run(capsys, "--db", str(db), "ls", "-o", "wide")[1]
+    shown = run(capsys, "--db", str(db), "show", "h")[1]
+    for text in (wide, shown):
+        assert "\\x1b]0;pwned\\x07 [red]x[/] \\u202e" in text
+        assert not {"\x1b", "\x07", "\u202e"} & set(text)
+    lines = run(capsys, "--db", str(db), "ls", "-o", "jsonl")[1]
+    assert not {"\x1b", "\x07", "\u202e"} & set(lines)
+    assert json.loads(lines.splitlines()[-1])["label"] == hostile
+
+
+def test_ls_jsonl_is_one_process_a_line(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--db", str(db), "ls", "--status", "any", "-o", "jsonl")
+    assert code == 0
+    assert [json.loads(line)["process_id"] for line in out.splitlines()] == ["bad", "ext", "job"]
+    # Nothing matches: no line at all (a JSON document would be `[]`).
+    empty = run(capsys, "--db", str(db), "ls", "--status", "cancelled", "-o", "jsonl")
+    assert empty[:2] == (0, "")
+    assert run(capsys, "--db", str(db), "ls", "--status", "cancelled", "--json")[1] == "[]\n"
+
+
+# --- item 9: show, events, sweep, worker --once, help ----------------------------------------
+
+
+def test_show_reads_like_the_detail_view(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--db", str(db), "show", "job")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "job  ✓ completed  my job (steps)"  # the key facts first
+    facts = dict(re.split(r"\s{2,}", line, maxsplit=1) for line in lines[1:] if "  " in line)
+    assert re.fullmatch(r"\d+(ms|s) ago \(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}Z\)",
+                        facts["created"])  # fmt: skip
+    assert facts["grants"] == "session:alice (my job)"
+    assert facts["first started"].startswith("lashtui-worker@")
+    # The JSON last: input, then output, indented, the payload's ESC as an escape.
+    at = lines.index("input:")
+    assert lines.index("output:") > at and lines[-1] == "}"
+    assert json.loads("\n".join(lines[lines.index("output:") + 1 :])) == {
+        "type": "success",
+        "value": "ok",
+    }
+    assert "\\u001b[31mred" in out and "\x1b" not in out
+
+
+def test_show_says_why_a_failure_ended(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = run(capsys, "--db", str(db), "show", "bad")[1]
+    assert out.splitlines()[1] == "why            E1: boom"
+
+
+def test_events_have_a_time_column(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--db", str(db), "events", "job")
+    assert code == 0
+    header, *rows = out.splitlines()
+    assert header.split() == ["SEQ", "AT", "AGO", "TYPE", "PAYLOAD"]
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}Z"
+    assert re.match(rf"1\s+{stamp}\s+\S+\s+job\.note\s+\{{", rows[0]), rows[0]
+    assert rows[-1].split()[4] == "process.completed"
+
+
+def test_sweep_is_one_pass_in_words_or_json(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # `--once` is the only mode, so it may be left out; README's `sweep --once` still works.
+    for argv in (("sweep",), ("sweep", "--once")):
+        code, out, _ = run(capsys, "--db", str(db), *argv)
+        assert (code, out) == (0, "sweep: one pass: nothing to recover or run\n")
+    assert run(capsys, "--db", str(db), "sweep", "-o", "json")[1] == "{}\n"
+
+
+def test_sweep_defers_runnable_work_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "r.db")
+    job = ("--engine", "steps", "--disposition", "rerunnable", "--payload", STEPS_OK)
+    assert run(capsys, "--db", db, "start", "new", *job)[0] == 0
+    code, out, _ = run(capsys, "--db", db, "sweep")
+    assert (code, out) == (0, "sweep: one pass: 1 runnable, left for a worker\n")
+    assert json.loads(run(capsys, "--db", db, "ls", "--json")[1])[0]["lifecycle"] == "running"
+
+
+def test_worker_once_prints_json_only_when_asked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "r.db")
+    job = ("--engine", "steps", "--disposition", "rerunnable", "--payload", STEPS_OK)
+    assert run(capsys, "--db", db, "start", "a", *job)[0] == 0
+    assert run(capsys, "--db", db, "worker", "--once", "--json")[1] == '{"ran":1}\n'
+    assert run(capsys, "--db", db, "start", "b", *job)[0] == 0
+    assert run(capsys, "--db", db, "worker", "--once", "-o", "json")[1] == '{"ran":1}\n'
+
+
+def walk(parser: argparse.ArgumentParser, path: str = "lashtui") -> list[tuple[str, str]]:
+    """(command, action) for every argument of every (sub)command, help included."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, command in action.choices.items():
+                found += walk(command, f"{path} {name}")
+            continue
+        found.append(
+            (path, action.dest if not action.option_strings else action.option_strings[-1])
+        )
+        if not action.help or action.help == argparse.SUPPRESS:
+            found[-1] = (path, f"{found[-1][1]} HAS NO HELP")
+    return found
+
+
+def test_every_option_of_every_command_has_help() -> None:
+    actions = walk(build_parser())
+    assert len(actions) > 100  # the walk reached every subcommand
+    assert [a for a in actions if a[1].endswith("HAS NO HELP")] == []
+
+
+def test_the_walk_finds_an_option_without_help() -> None:
+    parser = build_parser()
+    parser.add_argument("--bare")
+    assert ("lashtui", "--bare HAS NO HELP") in walk(parser)
+
+
+# --- item 10: a closed pipe is not an error --------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def large(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3,000 processes: `ls --limit 0` prints ~1.3 MB of JSON, far past a pipe's buffer."""
+    import asyncio
+
+    from lashtui.registry import open_registry
+    from tests.builders import ext
+
+    path = tmp_path_factory.mktemp("large") / "large.db"
+
+    async def seed() -> None:
+        async with open_registry(str(path), create=True) as store:
+            for n in range(3000):
+                await store.register_process(ext(f"p-{n:05d}"))
+
+    asyncio.run(seed())
+    return path
+
+
+@pytest.mark.parametrize("output", ["json", "jsonl", "table"])
+def test_a_reader_that_stops_early_ends_the_output_quietly(large: Path, output: str) -> None:
+    """`lashtui ls --json | head -c 300`, with the test as `head`: it reads 300 bytes and
+    closes the pipe while lashtui is still writing."""
+    import subprocess
+    import sys
+
+    lashtui = str(Path(sys.executable).parent / "lashtui")
+    argv = [lashtui, "--db", str(large), "ls", "--limit", "0", "-o", output]
+    process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    head = process.stdout.read(300)
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    code = process.wait(timeout=60)
+    assert len(head) == 300
+    assert code in (0, 141) and err == "", (code, err)
