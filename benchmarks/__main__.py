@@ -4,7 +4,7 @@ print one table (lashtui next to its peer measured in the same run) and write it
 Each figure lives in its own module; see its docstring for what is measured, against what,
 and what would make the comparison unfair. Targets: spec/performance.md.
 
-P1-P3 and D1 are also measured on PostgreSQL, in the same run, each in a fresh schema
+P1-P3, D1 and W1 are also measured on PostgreSQL, in the same run, each in a fresh schema
 dropped afterwards, on the server at $LASHTUI_BENCH_POSTGRES, else $LASHTUI_TEST_POSTGRES
 (`.ci/postgres` starts one); without one, those figures are reported as not measured, with
 the reason (benchmarks/pg_server.py).
@@ -31,9 +31,10 @@ BENCHMARKS = {
     "D3": "benchmarks.d3_loop_lag",
     "S1": "benchmarks.s1_cli",
     "D4": "benchmarks.d4_charts",
+    "W1": "benchmarks.w1_wake",
 }
 # The ids whose modules also report figures on PostgreSQL ("P1 (PostgreSQL)", ...).
-ON_POSTGRES = ("P1", "P2", "P3", "D1")
+ON_POSTGRES = ("P1", "P2", "P3", "D1", "W1")
 
 
 def main(argv: list[str] | None = None) -> int:

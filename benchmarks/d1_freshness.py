@@ -14,11 +14,11 @@ changed rows are in the process table and the screen has been refreshed since
 the p95 of a run (and the p50 beside it); medians over runs are quoted.
 
 Floor, measured in the same run against the same writer: the wake-up path without the app,
-`registry_changes` (watchfiles on the WAL, plus the `PRAGMA data_version` poll) followed by
+`registry_changes` (the watch on the WAL, plus the `PRAGMA data_version` poll) followed by
 one raw `processes_changed_since` read per wake-up, in a process with nothing else on its
 event loop. What lies between the two figures is the app's own cost: the facade's
 observation of the changed rows, the counts, the window, the DataTable update and a
-repaint. The 50 ms poll alone (no watchfiles) is shown as context.
+repaint. The 50 ms poll alone (no file watch) is shown as context.
 
 On PostgreSQL, in the same run, "D1 (PostgreSQL)": the same app and the same writer on a
 `PostgresProcessRegistry` in a fresh schema on the server `benchmarks/pg_server.py` finds

@@ -72,6 +72,14 @@ class ProcessRegistry(Protocol):
         """Every non-terminal row as a light work item with its held lease, id order."""
         ...
 
+    async def work_items_changed_since(
+        self, cursor: int, limit: int
+    ) -> tuple[list[ProcessWorkItem], int]:
+        """The non-terminal rows among the next `limit` the change feed has after `cursor`,
+        as `list_work_items` gives them, and the feed position after those `limit` rows (a
+        lashtui extension: what a worker woken by a commit reads)."""
+        ...
+
     # --- events and terminals
     async def append_event(
         self, process_id: str, request: ProcessEventAppendRequest

@@ -5,17 +5,25 @@ to look. Writes made through this process's own registry handle are seen at once
 the in-process `ChangeHub`; a worker in another OS process commits to the same file and
 nothing here hears it, so:
 
-- watchfiles watches the database's directory (filtered to the file and its `-wal`, which
-  every WAL commit appends to) and wakes within a few milliseconds of a commit;
+- the database's directory is watched for writes to the file and its `-wal`, which every WAL
+  commit appends to, and wakes within a few milliseconds of a commit (`file_watch.py`:
+  inotify on Linux, read lazily so a burst of writes costs a few reads; watchfiles
+  elsewhere);
 - a registry on a server (PostgreSQL) has no file to watch: it announces each commit itself,
   and a registry with a `notifications()` stream is listened to instead;
-- `data_version()` is polled as well. It is the fallback when watchfiles is missing, cannot
-  watch (an inotify limit, a filesystem without events), the server's stream breaks, or
+- `data_version()` is polled as well. It is the fallback when the file cannot be watched
+  (an inotify limit, a filesystem without events), the server's stream breaks, or
   watching is switched off, and a slow safety net when it can: an event is a hint, and the
   version is the proof.
 
 A registry with neither (`:memory:`) is polled only.
 Nothing here reads rows, so it serves read-only registries as well as writable ones.
+
+A file event cannot say whose commit it was: the reader's own commits append to the WAL
+too. A dashboard wants those (the embedded worker's runs), a worker does not (its own
+claims and terminals would wake it for nothing, all the time), so `others_only` confirms
+each file event with `data_version()`, which moves only for other connections' commits.
+The server's announcements already skip the handle's own.
 """
 
 from __future__ import annotations
@@ -26,16 +34,13 @@ import logging
 import os
 from collections.abc import AsyncGenerator, Callable
 
+from lashtui.registry.file_watch import watch_writes
 from lashtui.registry.protocol import ProcessRegistry
 
 logger = logging.getLogger(__name__)
 
 # While file events arrive, the version poll is only a safety net: once a second is enough.
 SAFETY_POLL_S = 1.0
-# watchfiles yields once no event has arrived for WATCH_STEP_MS, or WATCH_DEBOUNCE_MS after
-# the first event of a burst; a commit is a burst of WAL writes a few microseconds apart.
-WATCH_STEP_MS = 5
-WATCH_DEBOUNCE_MS = 50
 
 
 Notifications = Callable[[], AsyncGenerator[None, None]]
@@ -65,12 +70,15 @@ class _Wakeups:
         self.armed = asyncio.Event()  # the poll's baseline version has been read
         self.watcher_down = asyncio.Event()
         self.listening = asyncio.Event()  # the server's stream is on, or has failed
+        self.watch_armed = asyncio.Event()  # the file watch is on, or has failed
         self.watching = False
         self.error: Exception | None = None
+        self.last = 0  # the data_version last seen
+        self.confirmed = False  # the version poll or the server, not a file event, woke us
 
     async def poll(self) -> None:
         try:
-            last = await self.registry.data_version()
+            self.last = await self.registry.data_version()
             self.armed.set()
             while True:
                 if self.watching:
@@ -80,9 +88,8 @@ class _Wakeups:
                             await self.watcher_down.wait()
                 else:
                     await asyncio.sleep(self.poll_s)
-                version = await self.registry.data_version()
-                if version != last:
-                    last = version
+                if await self.moved():
+                    self.confirmed = True
                     self.changed.set()
         except Exception as error:  # the registry failed (closed, unreadable): tell the reader
             self.error = error
@@ -90,28 +97,28 @@ class _Wakeups:
             self.changed.set()
 
     async def watch(self, path: str, stop: asyncio.Event) -> None:
-        try:
-            from watchfiles import awatch
-        except ImportError:
-            self.watcher_down.set()
-            return
-        names = {os.path.basename(path), os.path.basename(path) + "-wal"}
         self.watching = True
         try:
-            async for _ in awatch(
-                os.path.dirname(path),
-                watch_filter=lambda _change, changed: os.path.basename(changed) in names,
-                step=WATCH_STEP_MS,
-                debounce=WATCH_DEBOUNCE_MS,
-                stop_event=stop,
-                recursive=False,
-            ):
-                self.changed.set()
+            await watch_writes(path, self.changed.set, stop, self.watch_armed)
         except Exception as error:  # no watching possible here: the poll takes over
             logger.info("watching %s failed, polling instead: %s", path, error)
         finally:
+            self.watch_armed.set()
             self.watching = False
             self.watcher_down.set()
+
+    async def moved(self) -> bool:
+        """Whether `data_version()` moved since it was last read here."""
+        version = await self.registry.data_version()
+        if version == self.last:
+            return False
+        self.last = version
+        return True
+
+    async def woken(self, others_only: bool) -> bool:
+        """After `changed` was set: whether to wake the reader (see the module docstring)."""
+        confirmed, self.confirmed = self.confirmed, False
+        return confirmed or not others_only or await self.moved()
 
     async def listen(self, stream: Notifications) -> None:
         notes = stream()
@@ -120,6 +127,7 @@ class _Wakeups:
             self.watching = True
             self.listening.set()
             async for _ in notes:
+                self.confirmed = True
                 self.changed.set()
         except Exception as error:  # the server's stream broke: the poll takes over
             logger.info("listening to the registry failed, polling instead: %s", error)
@@ -131,12 +139,18 @@ class _Wakeups:
 
 
 async def registry_changes(
-    registry: ProcessRegistry, *, poll_s: float = 0.05, watch_files: bool = True
+    registry: ProcessRegistry,
+    *,
+    poll_s: float = 0.05,
+    watch_files: bool = True,
+    others_only: bool = False,
 ) -> AsyncGenerator[None, None]:
     """Yield whenever the registry may have changed through another connection, and once at
     the start, as soon as the watch is armed: read your baseline after that first yield,
     and no commit can fall between your read and the watch. Wake-ups coalesce while the
     reader is busy. `watch_files=False` polls `data_version()` every `poll_s` seconds only.
+    `others_only` skips the wake-ups this handle's own commits make (a file event the
+    version confirms not); a commit that lands while the reader is busy still wakes it.
 
     Stops when the reader is cancelled or closes the generator; the watcher thread and the
     poll are stopped and awaited before the cancellation goes on.
@@ -154,6 +168,8 @@ async def registry_changes(
         await wakeups.armed.wait()
         if stream is not None:
             await wakeups.listening.wait()
+        elif path is not None:
+            await wakeups.watch_armed.wait()
         # One more turn of the loop lets the watch task create its watcher; a commit in that
         # gap is still caught, later, by the version poll against the baseline above.
         await asyncio.sleep(0)
@@ -161,8 +177,11 @@ async def registry_changes(
             if wakeups.error is not None:
                 raise wakeups.error
             yield
-            await wakeups.changed.wait()
-            wakeups.changed.clear()
+            while True:
+                await wakeups.changed.wait()
+                wakeups.changed.clear()
+                if wakeups.error is not None or await wakeups.woken(others_only):
+                    break
     finally:
         stop.set()
         for task in tasks:

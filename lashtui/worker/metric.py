@@ -1,11 +1,10 @@
 """`WorkerMetrics`: a worker's Prometheus series, and the HTTP endpoint that serves them.
 
-An observer (observer.py) like the log lines, fed by the same hooks, plus two feeds of its
-own: the registry's transaction timings (`observe_transactions`, which the SQL stores offer
-without importing anything of Prometheus: registry/sql/timing.py) and the registry's commits,
-followed the way the dashboard follows them (registry/watch.py: the WAL watch on SQLite,
-NOTIFY on PostgreSQL, a `data_version` poll as the fallback) to say when the last one was
-seen.
+An observer (observer.py) like the log lines, fed by the same hooks (among them
+`commit_seen`: another connection's commit woke the worker, through the one watch it keeps
+on the registry, wake.py), plus a feed of its own: the registry's transaction timings
+(`observe_transactions`, which the SQL stores offer without importing anything of
+Prometheus: registry/sql/timing.py), whose commits stamp the last commit seen too.
 
 The series live in a `CollectorRegistry` of their own, not prometheus-client's global one:
 nothing else in the process (a library, a test's second worker) can add to them or clash
@@ -23,12 +22,11 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from lashtui.errors import InvalidRequest, LashError
+from lashtui.errors import InvalidRequest
 from lashtui.model import ProcessRecord, ProcessTerminalState
 from lashtui.registry import ProcessRegistry
-from lashtui.registry.watch import registry_changes
 from lashtui.worker.observer import WorkerObserver
-from lashtui.worker.runtime import Verdict, log
+from lashtui.worker.runtime import Verdict
 
 if TYPE_CHECKING:
     from lashtui.worker.worker import ProcessWorker
@@ -79,7 +77,6 @@ class WorkerMetrics(WorkerObserver):
             "When the worker last saw a commit to the registry: its own, or another "
             "connection's (0 until the first)", registry=r,
         )  # fmt: skip
-        self.following = asyncio.Event()  # set once `follow_commits` hears every commit
         self._zeros()
 
     def _zeros(self) -> None:
@@ -122,16 +119,8 @@ class WorkerMetrics(WorkerObserver):
         if kind in ("write", "short_write"):  # this worker's own commit
             self.last_commit.set(time.time())
 
-    async def follow_commits(self, registry: ProcessRegistry) -> None:
-        """Stamp `last_commit` whenever another connection commits, until cancelled."""
-        try:
-            changes = registry_changes(registry)
-            await anext(changes)  # armed
-            self.following.set()
-            async for _ in changes:
-                self.last_commit.set(time.time())
-        except LashError as error:
-            log.warning("following the registry's commits failed: %s", error)
+    def commit_seen(self) -> None:
+        self.last_commit.set(time.time())
 
 
 @contextlib.asynccontextmanager
@@ -151,12 +140,9 @@ async def serving_metrics(
     observe = getattr(registry, "observe_transactions", None)
     if callable(observe):
         observe(metrics.transaction)
-    follower = asyncio.create_task(metrics.follow_commits(registry), name="lashtui-metrics-commits")
     try:
         yield str(server.server_address[0]), int(server.server_address[1])
     finally:
-        follower.cancel()
-        await asyncio.gather(follower, return_exceptions=True)
         if callable(observe):
             observe(None)
         # shutdown() waits for the server's loop to notice (up to its 0.5 s poll).

@@ -1,7 +1,8 @@
 """`WorkerObserver`: the moments of a worker's work that an operator watches, as hooks.
 
 The engine calls these hooks where the moment happens (a run starts and ends, the sweep
-reaches a verdict, a claim is won or lost, a lease is renewed or lost) and does nothing else
+reaches a verdict, a claim is won or lost, a lease is renewed or lost, another connection's
+commit wakes the worker) and does nothing else
 about them: what to make of a moment is the observer's. The worker's log lines are one
 observer (`LogObserver`, logline.py), always there; Prometheus series are another
 (`WorkerMetrics`, metric.py), added only when asked for. `Observers` hands every moment to
@@ -45,6 +46,9 @@ class WorkerObserver:
     def lease_lost(self, process_id: str, why: str) -> None:
         """A run lost its lease: it stops and writes nothing more. `why` says when."""
 
+    def commit_seen(self) -> None:
+        """Another connection committed to the registry, and woke the worker (wake.py)."""
+
 
 class Observers(WorkerObserver):
     """Several observers, each told every moment, in order."""
@@ -75,3 +79,7 @@ class Observers(WorkerObserver):
     def lease_lost(self, process_id: str, why: str) -> None:
         for observer in self.observers:
             observer.lease_lost(process_id, why)
+
+    def commit_seen(self) -> None:
+        for observer in self.observers:
+            observer.commit_seen()

@@ -83,6 +83,7 @@ START_SLOTS = 16
 class WorkerStats:
     drives: int = 0
     last_drive_ms: int | None = None
+    wakes: int = 0  # drives of what another connection's commit changed (wake.py)
     verdicts: Counter[Verdict] = field(default_factory=Counter)
     runs: Counter[RunEnd] = field(default_factory=Counter)
 

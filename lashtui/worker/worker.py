@@ -1,10 +1,11 @@
 """`ProcessWorker`: the embedded executor of a registry's non-terminal rows (semantics §7).
 
 lash has no daemon: hosts drive the queue. This worker drives it at start, after every start
-through the facade, and every `renew_interval` while `running()`. Each drive spawns one task
-per row (never sequentially: a parent awaiting a child it started would deadlock) and skips
-rows it is already working on; the lease, not this bookkeeping, is what keeps a row from
-running twice.
+through the facade, every `renew_interval` while `running()`, and in between whenever
+another connection commits (`wake.py`: only the rows that commit changed). Each drive
+spawns one task per row (never sequentially: a parent awaiting a child it started would
+deadlock) and skips rows it is already working on; the lease, not this bookkeeping, is what
+keeps a row from running twice.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from lashtui.model import (
     RecoveryDisposition,
 )
 from lashtui.registry import ProcessRegistry
-from lashtui.registry.watch import Notifications, registry_notifications
 from lashtui.worker.awaiter import ProcessAwaiter
 from lashtui.worker.drain import DrainReport, drain_owner_bound_work
 from lashtui.worker.engine import EngineRegistry, SessionTurnRunner, ToolRegistry
@@ -37,11 +37,7 @@ from lashtui.worker.observer import Observers, WorkerObserver
 from lashtui.worker.runtime import Verdict, WorkerRuntime, WorkerStats, log
 from lashtui.worker.steps import steps_engine
 from lashtui.worker.sweep import recover
-
-# After an announced commit, how long a worker lets the burst settle before it drives (commits
-# come in bursts: one drive per burst), and at least this many times the last drive's length.
-ANNOUNCED_DRIVE_GAP_S = 0.05
-ANNOUNCED_DRIVE_SPACING = 4
+from lashtui.worker.wake import CommitWake
 
 
 class ProcessWorker:
@@ -200,7 +196,8 @@ class ProcessWorker:
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[ProcessWorker]:
-        """Drive now and every renew interval until the block exits, then stop."""
+        """Drive now, every renew interval and on other connections' commits until the block
+        exits, then stop."""
         driver = asyncio.create_task(self._drive_forever(), name="lashtui-worker-drive")
         try:
             yield self
@@ -210,41 +207,31 @@ class ProcessWorker:
             await self.stop()
 
     async def _drive_forever(self) -> None:
+        """Drive the whole worklist every renew interval, and in between, whenever another
+        connection commits, the rows that commit changed (`wake`)."""
         interval = self.timings.renew_interval_ms / 1000
-        announced = asyncio.Event()
-        stream = registry_notifications(self.registry)
-        listener = None
-        if stream is not None:
-            # A registry on a server announces commits: work started on another machine is
-            # driven at once rather than at the next interval, which remains the fallback.
-            listener = asyncio.create_task(_listen(stream, announced), name="lashtui-worker-listen")
-        try:
+        async with CommitWake.following(
+            self.registry, interval, lambda: self._rt.observer.commit_seen()
+        ) as wake:
             while True:
-                began = time.monotonic()
                 try:
                     await self.drive_pending_processes()
                 except LashError as error:
                     log.warning("drive failed: %s", error)
-                # A drive reads the whole worklist. In a busy fleet other workers' commits
-                # are announced all the time, so announced drives are spaced to spend at
-                # most a fifth of the time reading it (measured: re-driving on every burst
-                # cut a 4-worker drain of 10,000 rows on PostgreSQL to 45 processes/s).
-                took = time.monotonic() - began
-                gap = max(ANNOUNCED_DRIVE_GAP_S, ANNOUNCED_DRIVE_SPACING * took)
-                announced.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(interval):
-                        await announced.wait()
-                        await asyncio.sleep(min(interval, gap))
-        finally:
-            if listener is not None:
-                listener.cancel()
-                await asyncio.gather(listener, return_exceptions=True)
+                deadline = time.monotonic() + interval
+                while (left := deadline - time.monotonic()) > 0 and await wake.wait(left):
+                    try:
+                        await self._drive_changed(wake)
+                    except LashError as error:
+                        log.warning("drive after a commit failed: %s", error)
 
-
-async def _listen(stream: Notifications, announced: asyncio.Event) -> None:
-    try:
-        async for _ in stream():
-            announced.set()
-    except LashError as error:  # the interval goes on driving
-        log.warning("listening to the registry failed, driving every interval: %s", error)
+    async def _drive_changed(self, wake: CommitWake) -> None:
+        """Drive the rows another connection's commit changed (and any others that changed
+        since the last wake): new work, abandon requests, released leases."""
+        self.stats.wakes += 1
+        async with contextlib.aclosing(wake.changed()) as pages:
+            async for items in pages:
+                now = self._rt.clock.now_ms()
+                for item in items:
+                    if self._wants(item, now):
+                        self._spawn(item)

@@ -19,7 +19,7 @@ import pytest
 
 from lashtui.clock import ManualClock
 from lashtui.errors import StoreError
-from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.registry import ProcessRegistry, file_watch, open_registry
 from lashtui.registry.postgres import PostgresProcessRegistry
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.registry.watch import registry_changes, registry_file
@@ -81,6 +81,24 @@ async def test_the_file_watch_wakes_a_reader_when_another_process_commits(
         assert await reader.get_process("from-another-process") is not None
 
 
+async def test_where_inotify_is_missing_watchfiles_watches_instead(
+    shared: tuple[str, ProcessRegistry], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Off Linux (no inotify) the file is watched by watchfiles: the same wake-up."""
+    path, reader = shared
+
+    async def no_inotify(_path: str) -> None:
+        return None
+
+    monkeypatch.setattr(file_watch, "_inotify", no_inotify)
+    changes = registry_changes(reader, poll_s=MINUTE_S)
+    async with contextlib.aclosing(changes):
+        async with asyncio.timeout(5):
+            await anext(changes)
+        await woken_by(changes, register_elsewhere(path, "seen-by-watchfiles"))
+        assert await reader.get_process("seen-by-watchfiles") is not None
+
+
 async def test_the_version_poll_alone_wakes_a_reader(
     shared: tuple[str, ProcessRegistry],
 ) -> None:
@@ -107,6 +125,32 @@ async def test_the_poll_wakes_for_another_handle_in_this_process(
                 await anext(changes)
             await woken_by(changes, writer.register_process(ext("next-door")))
             assert await reader.get_process("next-door") is not None
+
+
+async def test_others_only_skips_this_handles_own_commits_but_not_another_process(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """What a worker asks for: its own commits append to the WAL like anyone's, and must not
+    wake it; another OS process's commit must, through the file watch (the poll is a
+    minute). Without `others_only` the same own commit wakes the reader."""
+    path = str(tmp_path / "own.db")
+    async with open_registry(path, clock=clock) as mine:
+        for others_only, wakes in ((True, False), (False, True)):
+            changes = registry_changes(mine, poll_s=MINUTE_S, others_only=others_only)
+            async with contextlib.aclosing(changes):
+                async with asyncio.timeout(5):
+                    await anext(changes)
+                waiting = asyncio.ensure_future(anext(changes))
+                for n in range(3):
+                    await mine.register_process(ext(f"own-{others_only}-{n}"))
+                # The watch reports a commit within milliseconds (file_watch.py); a quarter
+                # of a second is fifty times its step.
+                done, _ = await asyncio.wait([waiting], timeout=0.25)
+                assert bool(done) is wakes
+                if not wakes:
+                    await register_elsewhere(path, "from-another-process")
+                    async with asyncio.timeout(2):
+                        await waiting
 
 
 def watch_tasks() -> list[asyncio.Task[object]]:
@@ -214,3 +258,31 @@ async def test_a_lost_listener_falls_back_to_the_version_poll(
             await listener  # it ends, and says so in the log, not by raising
         await woken_by(changes, register_elsewhere(url, "polled"))
         assert await reader.get_process("polled") is not None
+
+
+async def test_a_burst_of_writes_costs_a_few_wake_ups_not_one_each(tmp_path: Path) -> None:
+    """The file watch is read lazily (file_watch.py): while a wake-up is handled and for its
+    step after, the kernel merges the events that arrive, so 300 commits in a row (each
+    several WAL writes) make a few dozen wake-ups at most, and the last commit still wakes
+    the watcher."""
+    path = str(tmp_path / "busy.db")
+    async with open_registry(path) as registry:
+        woken: list[float] = []
+        armed, stop = asyncio.Event(), asyncio.Event()
+        loop = asyncio.get_running_loop()
+        watch = asyncio.create_task(
+            file_watch.watch_writes(path, lambda: woken.append(loop.time()), stop, armed)
+        )
+        try:
+            async with asyncio.timeout(5):
+                await armed.wait()
+            for n in range(300):
+                await registry.register_process(ext(f"burst-{n}"))
+            done = loop.time()
+            async with asyncio.timeout(2):
+                while not woken or woken[-1] < done:  # noqa: ASYNC110 (the last one's wake)
+                    await asyncio.sleep(0.005)
+        finally:
+            watch.cancel()
+            await asyncio.gather(watch, return_exceptions=True)
+    assert 1 <= len(woken) < 100, len(woken)

@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 
 from lashtui.clock import ManualClock
+from lashtui.model import LeaseTimings
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.worker import ProcessWorker
 from lashtui.worker.metric import WorkerMetrics
-from tests.worker.support import GUARD_S, Counting, register, sweep
+from tests.builders import ext
+from tests.worker.support import GUARD_S, Counting, register, sweep, worker_owner
 
 
 def _value(metrics: WorkerMetrics, name: str, **labels: str) -> float:
@@ -41,18 +43,23 @@ async def test_a_run_moves_the_series(registry: ProcessRegistry, worker: Process
 async def test_another_connections_commit_stamps_the_last_commit_seen(
     registry: ProcessRegistry, registry_target: str, clock: ManualClock
 ) -> None:
+    """Through the worker's own watch (wake.py): a running worker's interval is a minute
+    here, so only another connection's commit waking it can stamp the gauge."""
     metrics = WorkerMetrics()
-    follower = asyncio.create_task(metrics.follow_commits(registry))
+    minute = LeaseTimings(ttl_ms=180_000, renew_interval_ms=60_000)
+    worker = ProcessWorker(registry, owner=worker_owner(), timings=minute, clock=clock)
+    worker.add_observer(metrics)
     try:
-        async with asyncio.timeout(GUARD_S):
-            await metrics.following.wait()  # armed: from here on no commit is missed
-        assert _value(metrics, "lashtui_worker_last_commit_seen_timestamp_seconds") == 0
-        async with open_registry(registry_target, clock=clock) as other:
-            await register(other, "elsewhere")
-        async with asyncio.timeout(GUARD_S):
-            # A gauge has no event to wait on.
-            while not _value(metrics, "lashtui_worker_last_commit_seen_timestamp_seconds"):  # noqa: ASYNC110
-                await asyncio.sleep(0.01)
+        async with worker.running():
+            async with asyncio.timeout(GUARD_S):
+                while worker.stats.drives == 0:  # noqa: ASYNC110 (armed before its first drive)
+                    await asyncio.sleep(0.01)
+            assert _value(metrics, "lashtui_worker_last_commit_seen_timestamp_seconds") == 0
+            async with open_registry(registry_target, clock=clock) as other:
+                await other.register_process(ext("elsewhere"))
+            async with asyncio.timeout(GUARD_S):
+                # A gauge has no event to wait on.
+                while not _value(metrics, "lashtui_worker_last_commit_seen_timestamp_seconds"):  # noqa: ASYNC110
+                    await asyncio.sleep(0.01)
     finally:
-        follower.cancel()
-        await asyncio.gather(follower, return_exceptions=True)
+        await worker.stop()

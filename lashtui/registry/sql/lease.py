@@ -23,7 +23,7 @@ from lashtui.model import (
 from lashtui.model.lease import LeaseOwnerLiveness, OpaqueLiveness
 from lashtui.model.wire import sha256_hex
 from lashtui.registry.sql.dialect import Tx, dialect
-from lashtui.registry.sql.row import fetch_rows, load_record, require_exists
+from lashtui.registry.sql.row import Row, fetch_rows, load_record, require_exists
 
 _DISPOSITIONS = frozenset(d.value for d in RecoveryDisposition)
 _LIVENESS = TypeAdapter[LeaseOwnerLiveness](LeaseOwnerLiveness)
@@ -290,32 +290,59 @@ def get_many(conn: Tx, process_ids: list[str]) -> dict[str, ProcessLease]:
 def work_items(conn: Tx) -> list[ProcessWorkItem]:
     """The worklist in one query: disposition and the abandon-request fact straight from
     the record JSON (no decoding in Python), joined with the lease columns."""
-    sql = dialect(conn)
+    rows = fetch_rows(
+        conn, f"{_work_item_select(conn)} WHERE p.status = 'running' ORDER BY p.process_id"
+    )
+    return [_work_item(conn, row) for row in rows]
+
+
+def work_items_changed_since(
+    conn: Tx, cursor: int, limit: int
+) -> tuple[list[ProcessWorkItem], int]:
+    """The worklist's rows among the first `limit` rows the change feed has after `cursor`,
+    and the position after those rows: what a worker woken by a commit reads, so a wake
+    costs what changed, not the whole worklist. The query walks the change-feed index
+    alone; the rows that ended are skipped here rather than in SQL, where a status test
+    could lead the planner to the status index (100,000 running rows) instead."""
+    if limit < 1:
+        raise InvalidRequest(f"a change feed page limit must be >= 1, got {limit}")
     rows = fetch_rows(
         conn,
+        f"{_work_item_select(conn, ', p.status, p.change_seq')} WHERE p.change_seq > ? "
+        "ORDER BY p.change_seq LIMIT ?",
+        (cursor, limit),
+    )
+    if not rows:
+        return [], cursor
+    items = [_work_item(conn, row[:-2]) for row in rows if row[-2] == "running"]
+    return items, int(rows[-1][-1])
+
+
+def _work_item_select(conn: Tx, more: str = "") -> str:
+    """`SELECT` (id, disposition, abandon requested, the lease columns, then `more`) `FROM`
+    the rows and their leases, for the caller's `WHERE`."""
+    sql = dialect(conn)
+    return (
         f"SELECT p.process_id, {sql.json_text('p.record_json', 'disposition')}, "
         f"{sql.json_has('p.record_json', 'abandon_request')}, "
         "l.lease_owner_id, l.lease_owner_incarnation_id, l.lease_owner_liveness_json, "
-        "l.lease_token, l.lease_fencing_token, l.lease_claimed_at_ms, l.lease_expires_at_ms "
-        "FROM processes p LEFT JOIN process_leases l ON l.process_id = p.process_id "
-        "WHERE p.status = 'running' ORDER BY p.process_id",
+        "l.lease_token, l.lease_fencing_token, l.lease_claimed_at_ms, l.lease_expires_at_ms"
+        f"{more} FROM processes p LEFT JOIN process_leases l ON l.process_id = p.process_id"
     )
-    items = []
-    for process_id, disposition, requested, *columns in rows:
-        held = columns[0] is not None and columns[3] is not None  # owner id and token
-        lease = LeaseRow(*columns).lease(process_id) if held else None
-        if disposition not in _DISPOSITIONS:  # not read in SQL: ask the record itself
-            items.append(_decoded_item(conn, process_id, lease))
-            continue
-        items.append(
-            ProcessWorkItem(
-                process_id=process_id,
-                disposition=disposition,
-                abandon_requested=bool(requested),
-                lease=lease,
-            )
-        )
-    return items
+
+
+def _work_item(conn: Tx, row: Row) -> ProcessWorkItem:
+    process_id, disposition, requested, *columns = row
+    held = columns[0] is not None and columns[3] is not None  # owner id and token
+    lease = LeaseRow(*columns).lease(process_id) if held else None
+    if disposition not in _DISPOSITIONS:  # not read in SQL: ask the record itself
+        return _decoded_item(conn, process_id, lease)
+    return ProcessWorkItem(
+        process_id=process_id,
+        disposition=disposition,
+        abandon_requested=bool(requested),
+        lease=lease,
+    )
 
 
 def _decoded_item(conn: Tx, process_id: str, lease: ProcessLease | None) -> ProcessWorkItem:

@@ -167,6 +167,13 @@ class SqlProcessRegistry(ABC):
     async def list_work_items(self) -> list[ProcessWorkItem]:
         return await self._db.read(lease.work_items)
 
+    async def work_items_changed_since(
+        self, cursor: int, limit: int
+    ) -> tuple[list[ProcessWorkItem], int]:
+        # Short: a woken worker reads a handful of rows, and on SQLite a short read runs on
+        # the loop's thread when the file is free, without queueing behind a long read.
+        return await self._db.short_read(lease.work_items_changed_since, cursor, limit)
+
     # --- events and terminals
 
     async def append_event(

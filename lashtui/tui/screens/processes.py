@@ -121,7 +121,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
             return  # the app is closing while a read was in flight
 
     async def refresh_on_commit(self) -> None:
-        """Wake the feed as soon as another process commits (watchfiles on the WAL, with a
+        """Wake the feed as soon as another process commits (a watch on the WAL, with a
         `data_version` poll as the fallback)."""
         async for _ in registry_changes(self.dashboard.processes.registry):
             self.wake.set()

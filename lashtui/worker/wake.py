@@ -1,0 +1,123 @@
+"""Waking the worker when another connection commits: work that `lashtui start` commits from
+another shell, or a host on another machine, runs within milliseconds instead of at the
+worker's next renew interval (issue 18).
+
+When: `registry_changes` (lashtui.registry.watch), the one watch the dashboard uses too: a
+watch on the WAL on SQLite, the registry's LISTEN/NOTIFY on PostgreSQL, and a
+`data_version` poll behind both, here only at the renew interval (the worker polled
+nothing before, and no loop here runs faster than that). It is asked for other
+connections' commits only (`others_only`): the worker's own claims, events and terminals
+append to the WAL like anyone's, and must not wake it.
+
+What: the change feed. Each wake reads the worklist's rows that changed after this
+worker's cursor (`work_items_changed_since`), so a wake costs what changed, never a read of
+the whole worklist; the renew interval's full drive stays as the fallback (and is what
+sees leases lapse, which commit nothing).
+
+In a busy fleet other workers commit all the time, so reads are spaced: the next one waits
+until `WAKE_GAP_S`, and `WAKE_SPACING` times the last read's length, have passed since it
+ended, keeping reads to a fifth of the time at most. A wake after a quiet spell reads at
+once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+
+from lashtui.errors import LashError
+from lashtui.model import ProcessWorkItem
+from lashtui.registry import ProcessRegistry
+from lashtui.registry.watch import registry_changes
+from lashtui.worker.runtime import log
+
+FEED_PAGE = 500  # rows of the change feed a read walks (a wake reads pages until none is left)
+WAKE_GAP_S = 0.01
+WAKE_SPACING = 4
+
+
+class CommitWake:
+    """One worker's watch on other connections' commits, and its change-feed cursor."""
+
+    def __init__(self, registry: ProcessRegistry, poll_s: float, seen: Callable[[], None]) -> None:
+        self.registry = registry
+        self.poll_s = poll_s
+        self.seen = seen  # told of each commit that wakes it (the worker's observers)
+        self.cursor: int | None = None  # None: not following (the watch could not start)
+        self.reads = 0  # change-feed pages read, for tests and the health view
+        self._armed = asyncio.Event()
+        self._woken = asyncio.Event()
+        self._next_read = 0.0  # time.monotonic() before which a wake waits to read
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def following(
+        cls, registry: ProcessRegistry, poll_s: float, seen: Callable[[], None]
+    ) -> AsyncIterator[CommitWake]:
+        """Watch from the moment this enters: the cursor is read once the watch is armed,
+        so a commit after that read both wakes the worker and lies after the cursor. A
+        drive of the whole worklist made inside the block misses nothing committed before.
+        `seen` is called on each wake-up."""
+        wake = cls(registry, poll_s, seen)
+        watch = asyncio.create_task(wake._watch(), name="lashtui-worker-wake")
+        try:
+            await wake._armed.wait()
+            if not watch.done():
+                try:
+                    wake.cursor = await registry.change_cursor()
+                except LashError as error:
+                    log.warning("cannot read the change feed, driving every interval: %s", error)
+            yield wake
+        finally:
+            watch.cancel()
+            await asyncio.gather(watch, return_exceptions=True)
+
+    async def _watch(self) -> None:
+        try:
+            changes = registry_changes(self.registry, poll_s=self.poll_s, others_only=True)
+            async with contextlib.aclosing(changes):
+                async for _ in changes:
+                    if self._armed.is_set():
+                        self._woken.set()
+                        self.seen()
+                    self._armed.set()  # the first yield: watching from here on
+        except LashError as error:
+            log.warning("watching the registry failed, driving every interval: %s", error)
+        finally:
+            self._armed.set()
+
+    async def wait(self, timeout_s: float) -> bool:
+        """Until another connection commits (True, once the spacing allows a read) or
+        `timeout_s` passes (False)."""
+        if self.cursor is None:
+            await asyncio.sleep(timeout_s)
+            return False
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout_s):
+                await self._woken.wait()
+        if not self._woken.is_set():
+            return False
+        delay = self._next_read - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)  # wakes meanwhile coalesce into this one
+        self._woken.clear()
+        return True
+
+    async def changed(self) -> AsyncGenerator[list[ProcessWorkItem], None]:
+        """The worklist's rows that changed after the cursor, a page at a time, moving the
+        cursor past each page; ends when the feed has nothing more."""
+        assert self.cursor is not None
+        began = time.monotonic()
+        try:
+            while True:
+                items, cursor = await self.registry.work_items_changed_since(self.cursor, FEED_PAGE)
+                self.reads += 1
+                if cursor == self.cursor:
+                    return
+                self.cursor = cursor
+                yield items
+        finally:
+            ended = time.monotonic()
+            self._next_read = ended + max(WAKE_GAP_S, WAKE_SPACING * (ended - began))

@@ -1,0 +1,140 @@
+"""The worker wakes when another connection commits (issue 18), on each store.
+
+Every worker here has a renew interval of a minute (TTL three minutes), so its periodic
+drive cannot explain a run that starts within the test's guard of a few seconds: only the
+wake can. The commits come from real OS processes running `lashtui start`, and in one test
+the worker is the real `lashtui worker` command. The worker's own commits must not wake it:
+`stats.wakes` counts the drives a commit caused, and `stats.drives` the full drives of the
+worklist, which a wake never makes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from lashtui.admin import Processes
+from lashtui.clock import SystemClock
+from lashtui.model import (
+    Engine,
+    LeaseTimings,
+    ProcessStartRequest,
+    RecoveryDisposition,
+    SuccessOutput,
+)
+from lashtui.registry import open_registry
+from lashtui.worker import ProcessWorker
+
+LASHTUI = str(Path(sys.executable).parent / "lashtui")
+MINUTE = LeaseTimings(ttl_ms=180_000, renew_interval_ms=60_000)
+FINISH = json.dumps({"steps": [{"finish": "ok"}]})
+GUARD_S = 10.0  # a guard only: a woken run ends in milliseconds; the interval is 60 s
+
+
+async def lashtui(target: str, *args: str) -> str:
+    """Run the `lashtui` command against `target` as another OS process; its stdout."""
+    child = await asyncio.create_subprocess_exec(
+        LASHTUI, "--db", target, *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    async with asyncio.timeout(60):
+        out, err = await child.communicate()
+    assert child.returncode == 0, (args, out.decode(), err.decode())
+    return out.decode()
+
+
+async def start_elsewhere(target: str, process_id: str) -> None:
+    await lashtui(
+        target, "start", process_id, "--engine", "steps", "--payload", FINISH,
+        "--disposition", "rerunnable",
+    )  # fmt: skip
+
+
+@pytest.fixture
+async def woken(registry_target: str) -> AsyncIterator[tuple[str, ProcessWorker]]:
+    """A worker with a minute's interval, running (its first full drive done)."""
+    async with open_registry(registry_target) as registry:
+        worker = ProcessWorker(registry, timings=MINUTE, clock=SystemClock())
+        async with worker.running():
+            async with asyncio.timeout(GUARD_S):
+                while worker.stats.drives == 0:  # noqa: ASYNC110 (a guard on the first drive)
+                    await asyncio.sleep(0.01)
+            yield registry_target, worker
+
+
+async def test_work_another_os_process_starts_runs_without_waiting_for_the_interval(
+    woken: tuple[str, ProcessWorker],
+) -> None:
+    target, worker = woken
+    for n in range(3):
+        await start_elsewhere(target, f"elsewhere-{n}")
+        committed = time.monotonic()
+        async with asyncio.timeout(GUARD_S):
+            output = await worker.await_terminal(f"elsewhere-{n}")
+        assert output == SuccessOutput(value="ok")
+        assert time.monotonic() - committed < GUARD_S
+    assert worker.stats.drives == 1  # the first: every run since was driven by a wake
+    assert worker.stats.wakes >= 3
+
+
+async def test_the_workers_own_commits_do_not_wake_it(
+    woken: tuple[str, ProcessWorker],
+) -> None:
+    """Twenty runs through the worker's own handle (each a start, a claim and a terminal)
+    wake it not once: on SQLite each is a WAL write the watch sees, which `data_version`
+    shows to be its own; on PostgreSQL its own NOTIFYs are skipped. Then one commit from
+    another handle wakes it once."""
+    target, worker = woken
+    processes = Processes(worker.registry, worker=worker)
+    for n in range(20):
+        await processes.start(steps_request(f"own-{n}"))
+        async with asyncio.timeout(GUARD_S):
+            assert await worker.await_terminal(f"own-{n}") == SuccessOutput(value="ok")
+    await asyncio.sleep(0.25)  # fifty times the file watch's 5 ms step: any wake is in
+    assert (worker.stats.wakes, worker.stats.drives) == (0, 1)
+
+    async with open_registry(target) as other:
+        await Processes(other).start(steps_request("other-handle"))
+    async with asyncio.timeout(GUARD_S):
+        assert await worker.await_terminal("other-handle") == SuccessOutput(value="ok")
+    assert worker.stats.wakes >= 1 and worker.stats.drives == 1
+
+
+def steps_request(process_id: str) -> ProcessStartRequest:
+    return ProcessStartRequest(
+        id=process_id,
+        input=Engine(kind="steps", payload={"steps": [{"finish": "ok"}]}),
+        disposition=RecoveryDisposition.RERUNNABLE,
+    )
+
+
+async def test_the_headless_worker_runs_a_start_from_another_shell_at_once(
+    registry_target: str,
+) -> None:
+    """The issue's own steps: `lashtui worker` in one shell, `lashtui start` then `lashtui
+    await` in another. It took 3-10 s (the interval) before; with a one-minute interval,
+    each await now returns inside its 10 s timeout only because the worker woke."""
+    worker = await asyncio.create_subprocess_exec(
+        LASHTUI, "--db", registry_target, "worker", "--ttl-ms", str(MINUTE.ttl_ms),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert worker.stderr is not None
+        async with asyncio.timeout(30):
+            line = await worker.stderr.readline()  # it is running once it says so
+        assert b" worker " in line, line  # its first log line: the worker and its registry
+        for n in range(2):  # the first could be the worker's first drive; the second not
+            await start_elsewhere(registry_target, f"shell-{n}")
+            out = await lashtui(registry_target, "await", f"shell-{n}", "--timeout", "10", "--json")
+            assert json.loads(out) == {"type": "success", "value": "ok"}
+    finally:
+        worker.terminate()
+        async with asyncio.timeout(30):
+            await worker.communicate()  # (its log lines, read so the pipe never fills)
+    assert worker.returncode == 0
