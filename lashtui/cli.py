@@ -106,18 +106,23 @@ def _cutoff_ms(text: str) -> int:
     return _whole(text, 0, CUTOFF_MS_MAX, "a cutoff in epoch milliseconds")
 
 
-def _timeout(text: str) -> float:
-    """`await --timeout`: a finite number of seconds >= 0; 0 looks once and does not wait
-    (nan, inf and negatives would wait forever, or not at all, without saying so)."""
+def _seconds(text: str, what: str, note: str = "") -> float:
+    """A finite number of seconds >= 0: nan, inf and negatives would wait forever, or not
+    at all, without saying so. `what` (and `note`) say which, for the usage error."""
     try:
         value = float(text)
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value >= 0):
         raise argparse.ArgumentTypeError(
-            f"a timeout is a finite number of seconds >= 0 (0: do not wait), got `{text}`"
+            f"{what} is a finite number of seconds >= 0{note}, got `{text}`"
         )
     return value
+
+
+def _timeout(text: str) -> float:
+    """`await --timeout`: 0 looks once and does not wait."""
+    return _seconds(text, "a timeout", " (0: do not wait)")
 
 
 def _limit_audit(text: str) -> int:
@@ -210,16 +215,8 @@ def _add_output(parser: argparse.ArgumentParser) -> None:
 
 
 def _grace(text: str) -> float:
-    """`worker --grace`: a finite number of seconds >= 0 (0: stop the runs at once)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(
-            f"a grace period is a finite number of seconds >= 0, got `{text}`"
-        )
-    return value
+    """`worker --grace`: 0 stops the runs at once."""
+    return _seconds(text, "a grace period")
 
 
 def _address(text: str) -> tuple[str, int]:
