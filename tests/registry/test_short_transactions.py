@@ -103,8 +103,10 @@ async def test_the_wal_stays_bounded_though_inline_commits_never_checkpoint(
         await registry.close()
     # Without the checkpoints every CHECKPOINT_EVERY commits, these 3,600 appends leave a WAL
     # of about 95 MB; with them it is reused from its start and stays near 8 MB (13 MB since
-    # cancel requests also enter the audit's partial index: more pages per commit).
-    assert wal < 20 * 1024 * 1024, wal
+    # cancel requests also enter the audit's partial index: more pages per commit), and
+    # 22.6 MB was seen once, with the suite on two processes of a loaded 2-core machine.
+    # Bounded, not a size: under 40 MB is still less than half of the unbounded WAL.
+    assert wal < 40 * 1024 * 1024, wal
 
 
 async def test_another_process_commit_is_seen_and_the_file_stays_whole(tmp_path: Path) -> None:
