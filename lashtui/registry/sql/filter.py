@@ -30,6 +30,20 @@ def label_sql(sql: Dialect, column: str = "p.record_json") -> str:
     return f"coalesce(nullif({label}, ''), {kind})"
 
 
+# A lease is held while it has an owner and a token (lease.get_many reads the same rows);
+# over the lease row `l`.
+HELD = "l.lease_owner_id IS NOT NULL AND l.lease_token IS NOT NULL"
+
+
+def started_owner_bound(sql: Dialect) -> str:
+    """The process row `p` is owner_bound work that has started: what owner drain, the
+    sweep and an operator's "silent, not dead" verdict are about."""
+    return (
+        f"{sql.json_text('p.record_json', 'disposition')} = 'owner_bound' "
+        f"AND {sql.json_has('p.record_json', 'first_started')}"
+    )
+
+
 def waiting_sql(sql: Dialect) -> str:
     return f"{sql.json_text('p.record_json', 'wait')} IS NOT NULL"
 

@@ -27,11 +27,16 @@ from lashtui.model import (
     SortKey,
 )
 from lashtui.registry.sql.dialect import POSTGRES_TRY, SQLITE, TRY_JSONB, Dialect, Tx
-from lashtui.registry.sql.filter import Arm, Lens, label_sql, lens_of, status_arms, text_filter
+from lashtui.registry.sql.filter import (
+    HELD,
+    Arm,
+    Lens,
+    label_sql,
+    lens_of,
+    status_arms,
+    text_filter,
+)
 from lashtui.registry.sql.row import fetch_rows
-
-# A lease is held while it has an owner and a token (lease.get_many reads the same rows).
-HELD = "l.lease_owner_id IS NOT NULL AND l.lease_token IS NOT NULL"
 
 
 def label_key(sql: Dialect, column: str = "p.record_json") -> str:

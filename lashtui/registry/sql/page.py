@@ -53,9 +53,11 @@ from lashtui.model import (
 )
 from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, dialect
 from lashtui.registry.sql.filter import (
+    HELD,
     UNICODE_LOWER,
     Arm,
     lens_of,
+    started_owner_bound,
     status_arms,
     text_filter,
     unicode_lower,
@@ -175,8 +177,7 @@ def leased(conn: Tx, limit: int) -> list[ProcessRecord]:
         conn,
         f"SELECT {ROW_COLUMNS} FROM process_leases l JOIN processes p "
         "ON p.process_id = l.process_id "
-        "WHERE l.lease_owner_id IS NOT NULL AND l.lease_token IS NOT NULL "
-        "ORDER BY l.lease_expires_at_ms, l.process_id LIMIT ?",
+        f"WHERE {HELD} ORDER BY l.lease_expires_at_ms, l.process_id LIMIT ?",
         (limit,),
     )
     return [decode_row(row) for row in rows]
@@ -191,16 +192,14 @@ def abandon_candidates(conn: Tx, limit: int, lapsed_at_ms: int | None) -> list[P
     if lapsed_at_ms is not None:
         lapsed = (
             "AND NOT EXISTS (SELECT 1 FROM process_leases l WHERE l.process_id = p.process_id "
-            "AND l.lease_owner_id IS NOT NULL AND l.lease_token IS NOT NULL "
-            "AND l.lease_expires_at_ms > ?)"
+            f"AND {HELD} AND l.lease_expires_at_ms > ?)"
         )
         params.append(lapsed_at_ms)
     rows = fetch_rows(
         conn,
         f"SELECT {ROW_COLUMNS} FROM processes p WHERE p.status = 'running' AND ("
         f"{sql.json_has('p.record_json', 'abandon_request')} OR ("
-        f"{sql.json_text('p.record_json', 'disposition')} = 'owner_bound' "
-        f"AND {sql.json_has('p.record_json', 'first_started')} {lapsed})) "
+        f"{started_owner_bound(sql)} {lapsed})) "
         "ORDER BY p.process_id LIMIT ?",
         (*params, limit),
     )

@@ -22,9 +22,9 @@ from __future__ import annotations
 from lashtui.model import ProbeFacts
 from lashtui.registry.sql.activity import _indexed
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
+from lashtui.registry.sql.filter import HELD, started_owner_bound
 
 # A lease with a holder (a released one keeps its row with the owner and token cleared).
-_HELD = "l.lease_owner_id IS NOT NULL AND l.lease_token IS NOT NULL"
 
 
 def _live(conn: Tx, now_ms: int) -> tuple[int, int, int | None, int]:
@@ -44,15 +44,14 @@ def _live(conn: Tx, now_ms: int) -> tuple[int, int, int | None, int]:
     oldest = f"CASE WHEN {oldest_guard}TRUE THEN CAST({oldest_at} AS BIGINT) END"
     silent = (
         f"{_holds(sql, _FIRST_STARTED, params)}{_holds(sql, _OWNER_BOUND, params)}"
-        f"{sql.json_text('p.record_json', 'disposition')} = 'owner_bound' "
-        f"AND {sql.json_has('p.record_json', 'first_started')} AND NOT {requested}"
+        f"{started_owner_bound(sql)} AND NOT {requested}"
     )
     params.append(now_ms)
     row = conn.execute(
         f"SELECT count(*), count(CASE WHEN {count_requested} THEN 1 END), min({oldest}), "
         f"count(CASE WHEN l.process_id IS NOT NULL THEN NULL WHEN {silent} THEN 1 END) "
         "FROM processes p LEFT JOIN process_leases l ON l.process_id = p.process_id "
-        f"AND {_HELD} AND l.lease_expires_at_ms > ? WHERE p.status = 'running'",
+        f"AND {HELD} AND l.lease_expires_at_ms > ? WHERE p.status = 'running'",
         params,
     ).fetchone()
     return int(row[0]), int(row[1]), None if row[2] is None else int(row[2]), int(row[3])
@@ -85,7 +84,7 @@ def _leases(conn: Tx, now_ms: int) -> tuple[int, int, int | None, int | None]:
         "SELECT count(*), "
         "coalesce(sum(CASE WHEN l.lease_expires_at_ms <= ? THEN 1 ELSE 0 END), 0), "
         f"max(l.lease_claimed_at_ms), max(l.lease_expires_at_ms) FROM process_leases l "
-        f"WHERE {_HELD}",
+        f"WHERE {HELD}",
         (now_ms,),
     ).fetchone()
     claim = None if row[2] is None else int(row[2])
