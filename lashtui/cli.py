@@ -528,17 +528,18 @@ def _add_many(sub: Any) -> None:
     _add_json(index)
 
 
+def _add_ttl(parser: argparse.ArgumentParser, note: str) -> None:
+    parser.add_argument(
+        "--ttl-ms", type=_ttl_ms, metavar="N", help=f"lease TTL, {TTL_MS_MIN} to {TTL_MS_MAX}{note}"
+    )
+
+
 def _add_engine(sub: Any) -> None:
     worker = _command(sub, "worker", "run the worker and sweep headless", description=WORKER_STOP)
     worker.add_argument(
         "--once", action="store_true", help="one pass; wait for the runs it starts, exit"
     )
-    worker.add_argument(
-        "--ttl-ms",
-        type=_ttl_ms,
-        metavar="N",
-        help=f"lease TTL, {TTL_MS_MIN} to {TTL_MS_MAX} (renew every third; default 30000)",
-    )
+    _add_ttl(worker, " (renew every third; default 30000)")
     _add_worker_service(worker)
     _add_output(worker)
     sweep = _command(
@@ -550,12 +551,7 @@ def _add_engine(sub: Any) -> None:
     sweep.add_argument(
         "--once", action="store_true", help="one pass and exit (the only mode; may be left out)"
     )
-    sweep.add_argument(
-        "--ttl-ms",
-        type=_ttl_ms,
-        metavar="N",
-        help=f"lease TTL, {TTL_MS_MIN} to {TTL_MS_MAX} (default 30000)",
-    )
+    _add_ttl(sweep, " (default 30000)")
     _add_logging(sweep)
     _add_output(sweep)
 
