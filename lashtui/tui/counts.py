@@ -27,8 +27,10 @@ class StateCounts:
         self.tally.update(self.live.values())
         self.taken_at_ms = taken_at_ms
         self.ended: set[str] = set()  # rows counted terminal since the census
+        self._ids: dict[str, list[str]] = {}  # `ids_in`'s answers until the next change
 
     def apply(self, changed: Iterable[ObservedProcess]) -> None:
+        self._ids.clear()
         for process in changed:
             pid = process.process_id
             was = self.live.pop(pid, None)
@@ -42,6 +44,13 @@ class StateCounts:
             if was is not None:
                 self.tally[was] -= 1
             self.tally[state] += 1
+
+    def ids_in(self, state: str) -> list[str]:
+        """The live ids in `state`, ascending (a walk of every live id, kept until the
+        next change: a page asks for them several times a second)."""
+        if state not in self._ids:
+            self._ids[state] = sorted(pid for pid, now in self.live.items() if now == state)
+        return self._ids[state]
 
     def counts(self) -> dict[str, int]:
         return {state: self.tally[state] for state in STATES}

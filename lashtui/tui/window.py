@@ -30,6 +30,8 @@ from lashtui.model import (
     process_state,
     sort_key,
 )
+from lashtui.tui.counts import StateCounts
+from lashtui.tui.rare_state import rare_page, rare_state
 
 WINDOW = 300  # the most rows held at once: a few screens either side of the cursor
 STEP = 100  # rows read when the cursor reaches an edge of the window
@@ -55,18 +57,27 @@ class _Reversed:
         return hash(self.key)
 
 
-def position(query: ProcessPageQuery) -> Callable[[ObservedProcess], Any]:
-    """Where a row sits in `query`'s order, as a value that sorts ascending."""
+def placer(query: ProcessPageQuery) -> Callable[[str, Any], Any]:
+    """Where a row sits in `query`'s order, from its id and sort key, as a value that sorts
+    ascending (a page's cursor is those two)."""
     order = query.order
     reverse = query.descending != (order in NEWEST_FIRST)
 
-    def key(process: ObservedProcess) -> Any:
-        if order == "id":
-            value: Any = process.process_id
-        else:
-            found = sort_key(order, process)
-            value = (process.label if found is None else found, process.process_id)
+    def place(process_id: str, key: Any) -> Any:
+        value = process_id if order == "id" else (key, process_id)
         return _Reversed(value) if reverse else value
+
+    return place
+
+
+def position(query: ProcessPageQuery) -> Callable[[ObservedProcess], Any]:
+    """Where a row sits in `query`'s order, as a value that sorts ascending."""
+    order = query.order
+    place = placer(query)
+
+    def key(process: ObservedProcess) -> Any:
+        found = None if order == "id" else sort_key(order, process)
+        return place(process.process_id, process.label if found is None else found)
 
     return key
 
@@ -93,8 +104,15 @@ class ProcessWindow:
     """Rows matching `query`, in its order; `at_start`/`at_end` say whether the window
     reaches the first/last matching row (so a new row beyond its edge belongs in it)."""
 
-    def __init__(self, processes: Processes, query: ProcessPageQuery | None = None) -> None:
+    def __init__(
+        self,
+        processes: Processes,
+        query: ProcessPageQuery | None = None,
+        census: Callable[[], StateCounts | None] = lambda: None,
+    ) -> None:
         self.processes = processes
+        # The view's census, when it has one: a rare live state is read by id from it.
+        self.census = census
         self._query = query or ProcessPageQuery()
         self.position = position(self._query)
         self.rows: dict[str, ObservedProcess] = {}
@@ -139,7 +157,14 @@ class ProcessWindow:
             page = page.before(before)
         else:
             page = page.after(after)
-        return await self.processes.page(page)
+        counts = self.census()
+        state = rare_state(page, counts)
+        if state is None or counts is None:
+            return await self.processes.page(page)
+        ids = counts.ids_in(state)
+        return await rare_page(
+            self.processes, page, state, ids, placer(page), position(page), matches
+        )
 
     def _replace(self, rows: Iterable[ObservedProcess], at_start: bool, at_end: bool) -> None:
         self.rows = {p.process_id: p for p in rows}

@@ -11,11 +11,21 @@ import pytest
 
 from lashtui.admin import Processes
 from lashtui.clock import ManualClock
-from lashtui.model import ExternalRef, ProcessPageQuery, SuccessOutput
+from lashtui.model import (
+    PROCESS_ORDERS,
+    ExternalRef,
+    FailureOutput,
+    ObservedProcess,
+    ProcessIdentity,
+    ProcessPageQuery,
+    SuccessOutput,
+)
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.counts import StateCounts
+from lashtui.tui.rare_state import FEW
 from lashtui.tui.window import STEP, WINDOW, ProcessWindow
 from tests.builders import ext, ob
+from tests.registry.rows import park
 from tests.tui.scene import START_MS
 
 ROWS = 1_000
@@ -144,3 +154,107 @@ async def test_a_sorted_window_pages_and_follows_the_feed_in_its_order(
     await registry.complete_process(everything[500], SuccessOutput(value=None))
     assert window.apply((await processes.observe([everything[500]])).values())
     assert everything[500] not in window.rows  # it moved above the window's range
+
+
+@pytest.fixture
+async def varied(tmp_path: Path) -> AsyncIterator[Processes]:
+    """60 rows of three labels, created and updated at different times: 40 running, of
+    which 6 wait, and 20 ended (completed and failed)."""
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "v.db"), clock=clock)
+    for n in range(60):
+        clock.advance(1_000)
+        identity = ProcessIdentity(kind="external", label=f"job-{n % 3}")
+        await registry.register_process(ext(f"v-{(n * 37) % 60:02d}", identity=identity))
+    for n in range(0, 60, 3):
+        clock.advance(500)
+        if n % 2:
+            failure = FailureOutput.model_validate(
+                {"class": "external", "code": "x", "message": "m"}
+            )
+            await registry.complete_process(f"v-{n:02d}", failure)
+        else:
+            await registry.complete_process(f"v-{n:02d}", SuccessOutput(value=n))
+    for n in (1, 8, 22, 35, 47, 59):
+        await park(registry, f"v-{n:02d}", clock.now_ms())
+    yield Processes(registry, clock=clock)
+    await registry.close()
+
+
+@pytest.mark.parametrize("order", PROCESS_ORDERS)
+async def test_a_rare_live_state_read_from_the_census_pages_as_the_registry_does(
+    varied: Processes, order: str
+) -> None:
+    """With the census, a page of `waiting` (or `running`, each rare here) reads those rows by
+    id and merges them with the registry's page of the other states: every page, forwards
+    and backwards, from an id or a row, either direction, with and without a text filter,
+    is the page the registry's own walk returns."""
+    processes = varied
+    census = StateCounts(await processes.census(), processes.clock.now_ms())
+    assert census.counts()["waiting"] == 6 and census.counts()["running"] == 34
+    plain, by_census = ProcessWindow(processes), ProcessWindow(processes, census=lambda: census)
+    asked: list[ProcessPageQuery] = []
+    page = processes.page
+
+    async def counting(query: ProcessPageQuery) -> list[ObservedProcess]:
+        asked.append(query)
+        return await page(query)
+
+    cases = 0
+    for states in ({"waiting"}, {"waiting", "failed"}, {"running"}, {"running", "completed"}):
+        for descending in (False, True):
+            for text in ("", "1"):
+                query = ProcessPageQuery(
+                    states=frozenset(states), order=order, descending=descending, text=text
+                )
+                every = await processes.page(query.model_copy(update={"limit": 100}))
+                assert every, query
+                middle = every[len(every) // 2]
+                for side in (
+                    {},
+                    {"after": middle},
+                    {"before": middle},
+                    {"before": middle.process_id},
+                ):
+                    expected = await plain._page(4, query=query, **side)  # type: ignore[arg-type]
+                    processes.page = counting  # type: ignore[method-assign]
+                    asked.clear()
+                    got = await by_census._page(4, query=query, **side)  # type: ignore[arg-type]
+                    processes.page = page  # type: ignore[method-assign]
+                    assert [p.process_id for p in got] == [p.process_id for p in expected], (
+                        query,
+                        side,
+                    )
+                    live = {"running", "waiting"}  # no live state is asked of the registry
+                    assert not any(live & (q.states or live) for q in asked), asked
+                    cases += 1
+    assert cases == 4 * 2 * 2 * 4
+
+
+async def test_a_row_that_left_the_rare_state_since_the_census_is_not_shown(
+    varied: Processes,
+) -> None:
+    processes = varied
+    census = StateCounts(await processes.census(), processes.clock.now_ms())
+    await processes.registry.complete_process("v-08", SuccessOutput(value=None))  # was waiting
+    window = ProcessWindow(processes, census=lambda: census)
+    await window.load(ProcessPageQuery(states=frozenset({"waiting"})))
+    assert window.ids == ["v-01", "v-22", "v-35", "v-47", "v-59"]
+
+
+async def test_a_common_live_state_is_left_to_the_registry(
+    processes: Processes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    census = StateCounts(await processes.census(), processes.clock.now_ms())
+    assert census.counts()["running"] == ROWS > FEW
+    window = ProcessWindow(processes, census=lambda: census)
+    observe = processes.observe
+    read_by_id: list[list[str]] = []
+
+    async def counting(ids: list[str]) -> dict[str, ObservedProcess]:
+        read_by_id.append(ids)
+        return await observe(ids)
+
+    monkeypatch.setattr(processes, "observe", counting)
+    await window.load(ProcessPageQuery(states=frozenset({"running"})))
+    assert len(window) == WINDOW // 2 and not read_by_id

@@ -70,7 +70,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
     def __init__(self, dashboard: Dashboard) -> None:
         super().__init__()
         self.dashboard = dashboard
-        self.window = ProcessWindow(dashboard.processes)
+        self.window = ProcessWindow(dashboard.processes, census=lambda: self.counts)
         self.reading = asyncio.Lock()
         self.wake = asyncio.Event()
         self.counts: StateCounts | None = None
