@@ -1,0 +1,87 @@
+"""`python -m benchmarks.s1_budget`: where `lashtui ls --json`'s time goes, in instructions.
+
+S1's wall times (benchmarks/s1_cli.py) move by a factor of two with the shared machine's
+load, too much to split a 0.5 s command into its parts. Instructions executed do not move:
+each step below runs under valgrind's callgrind (about 50x slower, ~2 minutes in all) and
+is reported as the instructions it executed and as the ratio the stdlib peer's count makes
+with it, the way S1 reports the ratio of times. Each step adds one part of what `ls` does
+to the one before, so their differences are what each part costs. The ratio of counts is
+not the ratio of times (a page-cache read or a cache miss costs more than an instruction),
+but it tracks it: on 2026-12-03 `ls` measured 0.29x in instructions and 0.22-0.29x
+in wall time (S1, same day).
+
+Needs valgrind on PATH (`apt-get install valgrind`); without it, it says so and exits 1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+from benchmarks.s1_cli import LIMIT, PEER, installed_env, lashtui_command
+from benchmarks.seed import big_registry
+from lashtui.model import ProcessPageQuery
+from lashtui.registry.sql.page import page_statements
+from lashtui.registry.sql.row import ROW_COLUMNS
+
+# (label, Python source run with `python -c`): each adds one part of `ls` to the step before.
+IMPORTS = [
+    ("the interpreter: python -c pass", "pass"),
+    ("+ pydantic (from pydantic import BaseModel)", "from pydantic import BaseModel"),
+    ("+ lash's models (import lashtui.model)", "import lashtui.model"),
+    ("+ asyncio", "import lashtui.model, asyncio"),
+    ("+ the SQLite store and aiosqlite", "import lashtui.model, asyncio, lashtui.registry.sqlite"),
+    (
+        "+ the facade and the worker it imports",
+        "import lashtui.model, asyncio, lashtui.registry.sqlite, lashtui.admin",
+    ),
+    (
+        "+ the commands and the CLI",
+        "import lashtui.model, asyncio, lashtui.registry.sqlite, lashtui.admin, lashtui.command,"
+        " lashtui.cli",
+    ),
+]
+
+
+def instructions(argv: list[str], env: dict[str, str]) -> int:
+    """Instructions `argv` executed, all threads, as callgrind counts them."""
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *argv],
+        capture_output=True, text=True, env=env, check=False,
+    )  # fmt: skip
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    if done.returncode != 0 or found is None:
+        raise RuntimeError(f"{argv[:3]} failed under valgrind: {done.stderr[-500:]}")
+    return int(found.group(1))
+
+
+def main() -> int:
+    if shutil.which("valgrind") is None:
+        print("s1_budget: valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
+        return 1
+    env = installed_env()
+    path = big_registry(100_000, 10_000)
+    query = ProcessPageQuery(states=frozenset({"running", "waiting"}), limit=LIMIT + 1)
+    peer_argv = [
+        sys.executable, "-c", PEER, path, json.dumps(page_statements(query)), str(LIMIT),
+        ROW_COLUMNS,
+    ]  # fmt: skip
+    ls_argv = [*lashtui_command(), "--db", path, "ls", "--json"]
+    subprocess.run(ls_argv, capture_output=True, env=env, check=True)  # bytecode cache
+    peer = instructions(peer_argv, env)
+    steps = [(label, [sys.executable, "-c", code]) for label, code in IMPORTS]
+    steps.append(("`lashtui ls --json` (100,000 rows, 1,000 printed)", ls_argv))
+    print(f"{'stdlib peer, same SQL (S1)':<58} {peer / 1e6:>7,.0f}M  1.00x")
+    for label, argv in steps:
+        count = instructions(argv, env)
+        print(f"{label:<58} {count / 1e6:>7,.0f}M  {peer / count:.2f}x")
+    print(f"(load average {os.getloadavg()[0]:.1f}; counts do not depend on it)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
