@@ -163,7 +163,9 @@ async def test_an_unknown_engine_kind_fails_with_engine_missing(
 
 
 async def tool_row(registry: ProcessRegistry, pid: str, tool: str, args: JsonValue) -> None:
-    call = ToolCall(call=PreparedToolCall(id="call-1", tool_name=tool, args=args))
+    call = ToolCall(
+        call=PreparedToolCall(call_id="call-1", tool_id=tool, tool_name=tool, args=args)
+    )
     await registry.register_process(registration(pid, call, RR, env_ref=await env_ref(registry)))
 
 
