@@ -13,6 +13,7 @@ from lashtui.model.activity import (
     KindDurations,
     ProcessActivity,
 )
+from lashtui.model.durability import DurabilityTier
 from lashtui.model.error import (
     CLIP_CHARS,
     ERROR_STATES,
@@ -148,6 +149,7 @@ from lashtui.model.record import (
     WaitKind,
     WaitState,
 )
+from lashtui.model.reference import ProcessLiveReferenceSummary
 from lashtui.model.schema import LashSchema
 from lashtui.model.scope import (
     CausalRef,
@@ -202,6 +204,7 @@ __all__ = [
     "CausalRef",
     "ConstDedupeKey",
     "ConstSelector",
+    "DurabilityTier",
     "EffectCause",
     "EffectSubject",
     "Engine",
@@ -257,6 +260,7 @@ __all__ = [
     "ProcessLifecycleStatus",
     "ProcessListFilter",
     "ProcessListMode",
+    "ProcessLiveReferenceSummary",
     "ProcessOrder",
     "ProcessOriginator",
     "ProcessPageLens",

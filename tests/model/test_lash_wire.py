@@ -121,8 +121,11 @@ def test_invocations_lashtui_wrote_before_issue_21_still_read() -> None:
     )
     assert bare.scope == RuntimeScope(session_id="runtime")
     session = RuntimeInvocation.model_validate(
-        {"scope": {"session_id": "s1", "agent_frame_id": "f1"}, "subject": subject,
-         "caused_by": cause}
+        {
+            "scope": {"session_id": "s1", "agent_frame_id": "f1"},
+            "subject": subject,
+            "caused_by": cause,
+        }
     )
     assert session.scope.session_id == "s1"
     # The frame is no field of lash's RuntimeScope: kept, and written back.
@@ -177,9 +180,16 @@ def test_a_provenance_without_a_cause_reads() -> None:
 
 def test_a_wake_delivery_without_its_event_fields_reads_with_lashs_defaults() -> None:
     delivery = ProcessWakeDelivery.model_validate(
-        {"wake_id": "w", "target_session_id": "s", "target_scope_id": "session:s",
-         "process_id": "p", "sequence": 1, "dedupe_key": "p:1", "input": "hi",
-         "created_at_ms": 5}
+        {
+            "wake_id": "w",
+            "target_session_id": "s",
+            "target_scope_id": "session:s",
+            "process_id": "p",
+            "sequence": 1,
+            "dedupe_key": "p:1",
+            "input": "hi",
+            "created_at_ms": 5,
+        }
     )
     assert delivery.event_type == "process.wake"
     assert delivery.event_invocation.scope.session_id == ""
@@ -214,8 +224,10 @@ def test_unknown_fields_are_kept_through_a_round_trip() -> None:
 
 
 def test_a_record_without_lashs_defaulted_fields_reads() -> None:
-    bare = {key: RECORD[key] for key in ("id", "registration_hash", "input", "disposition",
-                                         "identity", "provenance")}
+    bare = {
+        key: RECORD[key]
+        for key in ("id", "registration_hash", "input", "disposition", "identity", "provenance")
+    }
     record = ProcessRecord.model_validate(bare)
     assert (record.event_types, record.created_at_ms, record.updated_at_ms) == ([], 0, 0)
     assert record.status.state == "running"
