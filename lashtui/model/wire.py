@@ -87,7 +87,11 @@ class WireModel(BaseModel):
         validate_by_alias=True,
         extra="allow",
     )
-    __pydantic_extra__: dict[ExtraName, ExtraValue] = Field(init=False)
+    # Typed so that the limits run on unknown fields. Without pydantic's suggested
+    # `= Field(init=False)`: measured (CPU time, min of 15x5,000), it made every model's
+    # serialisation dearer (a record's stored JSON 7.5 -> 10.5 us, an event's 5.0 -> 6.4 us,
+    # `prepare` 18 -> 22 us); without it they match `extra="allow"` untyped.
+    __pydantic_extra__: dict[ExtraName, ExtraValue]
 
     def to_json(self) -> str:
         """Compact JSON, as serde_json writes it. A model read from a row whose id another
