@@ -35,6 +35,7 @@ from lashtui.model.wire import (
     JsonValue,
     WireModel,
     canonical_json,
+    check_extras_size,
     omitted,
     sha256_hex,
 )
@@ -318,6 +319,7 @@ class ProcessHandleDescriptor(WireModel):
     def check_limits(self) -> None:
         limit.check_text("a handle's kind", self.kind, limit.MAX_NAME_CHARS)
         limit.check_text("a handle's label", self.label, limit.MAX_LABEL_CHARS)
+        check_extras_size("a handle's descriptor", self)
 
 
 class ProcessStartGrant(WireModel):

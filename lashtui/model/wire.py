@@ -14,7 +14,9 @@ written back after its own fields, so a record lashtui rewrites loses nothing la
 They are stored text like any other, so they are held to lashtui.model.limit wherever a model
 is built, at write and at read alike: a field name is text of at most `MAX_NAME_CHARS`, a
 value nests at most `MAX_JSON_DEPTH` (a row past that is read as undecodable, never crashes a
-reader); their bytes count toward the size of whatever the write encodes. They reach a
+reader); their bytes count toward a write's `MAX_JSON_BYTES` (a registration's and an
+external ref's whole JSON is measured anyway; `check_extras_size` measures the small models a
+write stores otherwise, only when they carry unknown fields). They reach a
 screen only as JSON (the detail's trees, `--json`), through the same escaping as every
 payload. Externally tagged enum variants (the selectors) are `ClosedWireModel`s: serde
 refuses a second key there, and so do they.
@@ -37,6 +39,7 @@ __all__ = [
     "JsonValue",
     "WireModel",
     "canonical_json",
+    "check_extras_size",
     "omitted",
     "sha256_hex",
     "string_form",
@@ -103,6 +106,26 @@ class WireModel(BaseModel):
             return self.model_dump_json()
         except PydanticSerializationError:
             return _COMPACT.encode(self.model_dump(mode="json"))
+
+
+def _carries_extras(model: BaseModel) -> bool:
+    """Whether `model` or a model inside it holds unknown fields (lashtui's own never do, so
+    this is a few attribute reads on the way that writes)."""
+    if model.__pydantic_extra__:
+        return True
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, BaseModel) and _carries_extras(value):
+            return True
+    return False
+
+
+def check_extras_size(what: str, model: BaseModel) -> None:
+    """A write stores `model`'s JSON: with unknown fields in it, refuse it past
+    `MAX_JSON_BYTES` (without, its known fields' own limits bound it). A registration needs
+    none of this: its whole JSON is measured anyway (`ProcessRegistration.prepare`)."""
+    if _carries_extras(model):
+        limit.encode_json(what, canonical_json(model.model_dump(mode="json")))
 
 
 class ClosedWireModel(WireModel):

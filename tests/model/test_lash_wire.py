@@ -16,15 +16,18 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from lashtui.errors import InvalidRequest
 from lashtui.model import (
     CausalRef,
     EffectCause,
     EffectSubject,
+    LeaseOwnerIdentity,
     ProcessCause,
     ProcessEvent,
     ProcessEventCause,
     ProcessEventSubject,
     ProcessExecutionEnvSpec,
+    ProcessHandleDescriptor,
     ProcessProvenance,
     ProcessRecord,
     ProcessWakeDelivery,
@@ -36,7 +39,7 @@ from lashtui.model import (
     TurnCause,
 )
 from lashtui.model.event import PointerSelector, event_invocation
-from lashtui.model.limit import MAX_JSON_DEPTH, MAX_NAME_CHARS
+from lashtui.model.limit import MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_NAME_CHARS
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "lash"
 CAUSES = TypeAdapter[Any](CausalRef)
@@ -257,3 +260,16 @@ def test_externally_tagged_variants_and_the_env_spec_stay_closed() -> None:
         PointerSelector.model_validate({"pointer": "/a", "const": 1})
     with pytest.raises(ValidationError):
         ProcessExecutionEnvSpec.model_validate({"plugin_options": {}, "other": 1})
+
+
+def test_unknown_fields_count_toward_a_writes_size() -> None:
+    big = "x" * MAX_JSON_BYTES
+    descriptor = ProcessHandleDescriptor.model_validate({"label": "l", "later": big})
+    with pytest.raises(InvalidRequest, match=r"a handle's descriptor may be at most 1\.0 MiB"):
+        descriptor.check_limits()
+    owner = LeaseOwnerIdentity.model_validate(
+        {"owner_id": "o", "incarnation_id": "i", "liveness": {"kind": "opaque", "note": big}}
+    )
+    with pytest.raises(InvalidRequest, match=r"a lease owner may be at most 1\.0 MiB"):
+        owner.check_limits()
+    ProcessHandleDescriptor.model_validate({"label": "l", "later": "small"}).check_limits()
