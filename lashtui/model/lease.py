@@ -16,7 +16,7 @@ from pydantic import Field, model_serializer, model_validator
 
 from lashtui.errors import InvalidRequest
 from lashtui.model import limit
-from lashtui.model.wire import WireModel
+from lashtui.model.wire import WireModel, check_extras_size
 
 BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id"
 
@@ -121,6 +121,7 @@ class LeaseOwnerIdentity(WireModel):
             limit.check_text("a lease owner's boot id", liveness.boot_id, limit.MAX_NAME_CHARS)
             start = liveness.process_start
             limit.check_text("a lease owner's process start", start, limit.MAX_NAME_CHARS)
+        check_extras_size("a lease owner", self)
 
     def same_incarnation(self, other: LeaseOwnerIdentity) -> bool:
         """Same owner and same incarnation; liveness is not compared."""

@@ -24,7 +24,7 @@ from lashtui.model import (
     WaitState,
     limit,
 )
-from lashtui.model.wire import canonical_json
+from lashtui.model.wire import canonical_json, check_extras_size
 from lashtui.registry.sql import grant
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.event import append_to
@@ -130,6 +130,7 @@ def request_abandon(
 def check_abandon_request(request: AbandonRequest) -> None:
     limit.check_text("requested_by", request.requested_by, limit.MAX_NAME_CHARS)
     limit.check_text("an abandon reason", request.reason, limit.MAX_REASON_CHARS)
+    check_extras_size("an abandon request", request)
 
 
 def set_wait(conn: Tx, process_id: str, wait: WaitState, now: int) -> ProcessRecord:
