@@ -14,7 +14,7 @@ from lashtui.registry.protocol import ProcessRegistry
 if TYPE_CHECKING:
     from lashtui.registry.sql.store import SqlProcessRegistry
 
-__all__ = ["ProcessRegistry", "open_registry"]
+__all__ = ["ProcessRegistry", "lash_version_of", "open_registry"]
 
 
 @contextlib.asynccontextmanager
@@ -48,3 +48,10 @@ async def open_registry(
         yield registry
     finally:
         await registry.close()
+
+
+def lash_version_of(registry: ProcessRegistry) -> int | None:
+    """The lash version of a registry lash itself wrote, open read-only through views
+    (registry/lash/); None for lashtui's own registries (and every PostgreSQL one)."""
+    version = getattr(registry, "lash_version", None)
+    return version if isinstance(version, int) else None

@@ -50,6 +50,11 @@ class SqliteProcessRegistry(SqlProcessRegistry):
     def path(self) -> str:
         return self._file.path
 
+    @property
+    def lash_version(self) -> int | None:
+        """The lash version of a registry lash itself wrote (registry/lash/), else None."""
+        return self._file.lash_version
+
     async def get_process_execution_env(self, env_ref: str) -> ProcessExecutionEnvSpec:
         # Envs are content-addressed and never change or go away, so one this handle has
         # read or committed is answered without a read. A worker asks for every run's env
