@@ -77,11 +77,13 @@ class LashtuiApp(App[int]):
         self.dashboard = dashboard
         self.background = background
         # The registry's path, as the operator gave it: shown, never obeyed (Header draws
-        # it as plain Content, which keeps ESC); then how it is open.
-        mode = "read-only" if dashboard.read_only else None
+        # it as plain Content, which keeps ESC); and how it is open. A registry lash wrote
+        # says so first, where a long path cannot clip it off the header.
         if lash_version is not None:
-            mode = f"lash registry v{lash_version}, read-only"
-        self.sub_title = visible(f"{subtitle} · {mode}" if mode else subtitle)
+            subtitle = f"lash registry v{lash_version}, read-only · {subtitle}"
+        elif dashboard.read_only:
+            subtitle = f"{subtitle} · read-only"
+        self.sub_title = visible(subtitle)
         self.register_theme(HIGH_CONTRAST)
         # Each view is a mode with its own screen stack, so switching views keeps every
         # view's selection, filters and drill-in where the operator left them.
