@@ -88,8 +88,12 @@ def dashboard(db: Path, until: bytes, timeout: float = 60) -> tuple[int, bytes]:
     fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 140, 0, 0))
     env = {**os.environ, "TERM": "xterm-256color"}
     process = subprocess.Popen(
-        [*LASHTUI, "--db", str(db), "dash"], stdin=follower, stdout=follower,
-        stderr=follower, cwd=ROOT, env=env,
+        [*LASHTUI, "--db", str(db), "dash"],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        cwd=ROOT,
+        env=env,
     )
     os.close(follower)
     drawn, deadline, quit_at = b"", time.monotonic() + timeout, 0.0

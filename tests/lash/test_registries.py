@@ -42,7 +42,9 @@ async def test_v6_every_process_with_its_facts(tmp_path: Path) -> None:
         decoded = {row.process_id: row for row in rows if row.undecodable is None}
         joke = decoded["process:8e4bd21b-cd9f-4b21-8218-e1cdcc64aa32"]
         assert (joke.identity.kind, joke.label, joke.status_label) == (
-            "lashlang", "tell_joke", "completed"
+            "lashlang",
+            "tell_joke",
+            "completed",
         )
         assert joke.input.type == "engine" and joke.input.kind == "lashlang_process"
         grants = [g for row in rows for g in await processes.grants(row.process_id)]
@@ -53,7 +55,9 @@ async def test_v6_every_process_with_its_facts(tmp_path: Path) -> None:
         events = [e for row in rows for e in await processes.events(row.process_id)]
         assert len(events) == 110
         assert Counter(e.event_type for e in events) == {
-            "process.completed": 55, "process.failed": 12, "process.wake": 43
+            "process.completed": 55,
+            "process.failed": 12,
+            "process.wake": 43,
         }
         # Every lease row lash left was released (no owner): none is held.
         assert await processes.leases() == []
@@ -73,7 +77,8 @@ async def test_v21_to_v24_every_process_with_its_facts(tmp_path: Path, version: 
         assert all(row.undecodable is None for row in rows.values())
         waiting, wake = rows["durable-read-waiting-process"], rows["durable-read-wake-process"]
         assert (waiting.disposition.value, wake.disposition.value) == (
-            "rerunnable", "externally_owned"
+            "rerunnable",
+            "externally_owned",
         )
         assert waiting.label == "Durable read fixture"
         assert waiting.wait is not None and waiting.wait.kind.name == "fixture-ready"
@@ -82,7 +87,8 @@ async def test_v21_to_v24_every_process_with_its_facts(tmp_path: Path, version: 
         assert wake.wake_target.session_id == "durable-read-fixture"
         census = await processes.census()
         assert census.live == {
-            "durable-read-waiting-process": "waiting", "durable-read-wake-process": "running"
+            "durable-read-waiting-process": "waiting",
+            "durable-read-wake-process": "running",
         }
         # Observers are shown as the session's grants.
         observers = await processes.grants("durable-read-waiting-process")

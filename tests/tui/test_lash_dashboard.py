@@ -31,7 +31,9 @@ def lash_app(registry: SqliteProcessRegistry, clock: ManualClock, version: int) 
     """The dashboard as `lashtui dash` builds it on a lash registry (command/dashboard.py)."""
     assert lash_version_of(registry) == version
     return make_app(
-        Processes(registry, clock=clock), clock=clock, subtitle=FILES[version],
+        Processes(registry, clock=clock),
+        clock=clock,
+        subtitle=FILES[version],
         lash_version=version,
     )
 
@@ -71,8 +73,9 @@ def test_detail_snapshot(v21: Any, snap_compare: Any) -> None:
             await screen.loaded.wait()
         await pilot.pause()
 
-    assert snap_compare(lash_app(registry, clock, 21), terminal_size=(140, 30),
-                        run_before=run_before)
+    assert snap_compare(
+        lash_app(registry, clock, 21), terminal_size=(140, 30), run_before=run_before
+    )
 
 
 async def test_action_keys_change_nothing(tmp_path: Path) -> None:
@@ -84,8 +87,22 @@ async def test_action_keys_change_nothing(tmp_path: Path) -> None:
         app = lash_app(registry, clock, 6)
         async with app.run_test(size=(140, 30)) as pilot:
             await home_loaded(pilot)
-            for key in ("down", "enter", "c", "y", "escape", "a", "escape", "p", "2", "3",
-                        "4", "5", "6", "1"):
+            for key in (
+                "down",
+                "enter",
+                "c",
+                "y",
+                "escape",
+                "a",
+                "escape",
+                "p",
+                "2",
+                "3",
+                "4",
+                "5",
+                "6",
+                "1",
+            ):
                 await pilot.press(key)
                 await pilot.pause()
             assert app.dashboard.read_only and app.dashboard.worker is None

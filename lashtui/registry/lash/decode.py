@@ -15,12 +15,15 @@ from collections.abc import Callable
 from typing import Any
 
 Json = dict[str, Any]
+# A version's SQL functions: name -> (arity, the decoder), registered by view.py.
+SqlValue = str | bytes | int | float | None
+Functions = dict[str, tuple[int, Callable[..., SqlValue]]]
 
 # Compact, as serde_json writes; UTF-8 kept (the models read it back, nothing hashes it).
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
-def translated(text: object, translate: Callable[[Json], Json]) -> object:
+def translated(text: SqlValue, translate: Callable[[Json], Json]) -> SqlValue:
     """`translate` applied to the JSON object in `text`; `text` itself when it is not such
     an object or the translation fails on it (see the module docstring)."""
     if not isinstance(text, str):

@@ -28,17 +28,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from lashtui.registry.lash.decode import Json, as_dict, translated
+from lashtui.registry.lash.decode import Functions, Json, SqlValue, as_dict, translated
 
 _DROPPED = ("registration_fingerprint", "max_attempts", "outcome")
 
 
-def record(text: object, wake_session_id: object) -> object:
+def record(text: SqlValue, wake_session_id: SqlValue) -> SqlValue:
     """The SQL function `lash_v21_record(record_json, wake_session_id)`."""
     return translated(text, lambda data: _record(data, wake_session_id))
 
 
-def event(text: object) -> object:
+def event(text: SqlValue) -> SqlValue:
     """The SQL function `lash_v21_event(event_json)`."""
     return translated(text, _event)
 
@@ -119,4 +119,4 @@ VIEWS: tuple[str, ...] = (
     """CREATE TEMP VIEW process_execution_envs AS SELECT NULL AS env_ref,
         NULL AS spec_json, NULL AS created_at_ms WHERE 0""",
 )
-FUNCTIONS = {"lash_v21_record": (2, record), "lash_v21_event": (1, event)}
+FUNCTIONS: Functions = {"lash_v21_record": (2, record), "lash_v21_event": (1, event)}

@@ -27,13 +27,13 @@ from pydantic import TypeAdapter, ValidationError
 
 from lashtui.model import ProcessIdentity
 from lashtui.model.input import ProcessInput
-from lashtui.registry.lash.decode import Json, as_dict, translated
+from lashtui.registry.lash.decode import Functions, Json, SqlValue, as_dict, translated
 
 _INPUT: TypeAdapter[ProcessInput] = TypeAdapter(ProcessInput)
 LASHLANG = "lashlang_process"
 
 
-def record(text: object) -> object:
+def record(text: SqlValue) -> SqlValue:
     """The SQL function `lash_v6_record(record_json)`."""
     return translated(text, _record)
 
@@ -83,4 +83,4 @@ VIEWS: tuple[str, ...] = (
     """CREATE TEMP VIEW process_execution_envs AS SELECT NULL AS env_ref,
         NULL AS spec_json, NULL AS created_at_ms WHERE 0""",
 )
-FUNCTIONS = {"lash_v6_record": (1, record)}
+FUNCTIONS: Functions = {"lash_v6_record": (1, record)}

@@ -8,12 +8,9 @@ is kept in memory (`temp_store = MEMORY`): nothing lands beside the file or in a
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
-from typing import Any
 
 from lashtui.registry.lash import v6, v21
-
-Functions = dict[str, tuple[int, Callable[..., Any]]]
+from lashtui.registry.lash.decode import Functions
 
 
 def _layout(version: int) -> tuple[tuple[str, ...], Functions]:
