@@ -10,25 +10,25 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, JsonValue, ValidationError
+from pydantic import BeforeValidator, Field, JsonValue, ValidationError
 
 from lashtui.errors import InvalidRequest
 from lashtui.model import limit
 from lashtui.model.output import ProcessAwaitOutput, ProcessTerminalState
 from lashtui.model.schema import LashSchema
 from lashtui.model.scope import CausalRef, ProcessCause, SessionScope
-from lashtui.model.wire import WireModel, canonical_json, omitted
+from lashtui.model.wire import ClosedWireModel, WireModel, canonical_json, omitted
 
 # --- selectors: externally tagged, like serde's default enum representation ---------------
 
 
-class PointerSelector(WireModel):
+class PointerSelector(ClosedWireModel):
     pointer: str
 
 
-class ConstSelector(WireModel):
+class ConstSelector(ClosedWireModel):
     const: JsonValue
 
 
@@ -37,11 +37,11 @@ class ProcessTemplate(WireModel):
     fields: dict[str, ProcessValueSelector] = Field(default_factory=dict)
 
 
-class TemplateSelector(WireModel):
+class TemplateSelector(ClosedWireModel):
     template: ProcessTemplate
 
 
-class PresentSelector(WireModel):
+class PresentSelector(ClosedWireModel):
     present: str
 
 
@@ -51,11 +51,11 @@ ProcessValueSelector = (
 ProcessTemplate.model_rebuild()
 
 
-class SelectorDedupeKey(WireModel):
+class SelectorDedupeKey(ClosedWireModel):
     selector: ProcessValueSelector
 
 
-class ConstDedupeKey(WireModel):
+class ConstDedupeKey(ClosedWireModel):
     const: str
 
 
@@ -137,13 +137,67 @@ class ProcessEventSubject(WireModel):
     event_type: str
 
 
+class EffectSubject(WireModel):
+    type: Literal["effect"] = "effect"
+    effect_id: str
+    kind: str  # lash's RuntimeEffectKind (`process`, `tool_attempt`, ...), read as text
+
+
+class ProcessSubject(WireModel):
+    type: Literal["process"] = "process"
+    process_id: str
+
+
+class TriggerOccurrenceSubject(WireModel):
+    type: Literal["trigger_occurrence"] = "trigger_occurrence"
+    occurrence_id: str
+
+
+class SessionNodeSubject(WireModel):
+    type: Literal["session_node"] = "session_node"
+    node_id: str
+
+
+# lash's RuntimeSubject. An event lashtui appends is always about itself (`process_event`);
+# the others are read so that any invocation lash wrote decodes.
+RuntimeSubject = Annotated[
+    ProcessEventSubject
+    | EffectSubject
+    | ProcessSubject
+    | TriggerOccurrenceSubject
+    | SessionNodeSubject,
+    Field(discriminator="type"),
+]
+
+
+class RuntimeScope(WireModel):
+    """lash's RuntimeScope: the session an invocation ran in, and for one made inside an
+    agent turn, that turn. Process events name the session `runtime`."""
+
+    session_id: str
+    turn_id: str | None = omitted()
+    turn_index: int | None = omitted()
+    protocol_iteration: int | None = omitted()
+
+
+RUNTIME_SESSION = "runtime"
+
+
+def _scope_from_stored(value: Any) -> Any:
+    """lashtui before issue 21 wrote a scope as the bare string `"runtime"` (and, for a
+    session-originated row, as the originator's SessionScope, which reads as a RuntimeScope
+    keeping its `agent_frame_id` as an unknown field): read it as lash's shape."""
+    return {"session_id": value} if value == RUNTIME_SESSION else value
+
+
 class RuntimeInvocation(WireModel):
     """The causal envelope of an event: where it happened, what it is, what caused it, and
-    the replay key that makes its append idempotent."""
+    the replay key that makes its append idempotent. lashtui writes lash's
+    `{"session_id":"runtime"}` scope and a `process` cause naming the process."""
 
-    scope: Literal["runtime"] | SessionScope = "runtime"
-    subject: ProcessEventSubject
-    caused_by: CausalRef
+    scope: Annotated[RuntimeScope, BeforeValidator(_scope_from_stored)]
+    subject: RuntimeSubject
+    caused_by: CausalRef | None = omitted()
     replay: ReplayKey | None = omitted()
 
 
@@ -263,14 +317,20 @@ class ProcessEventAppendRequest(WireModel):
             self.wake_target_scope.check_limits("the wake target")
 
 
+def _default_wake_invocation() -> RuntimeInvocation:
+    """serde's default for a delivery stored before lash recorded its event's invocation."""
+    subject = ProcessEventSubject(process_id="", sequence=0, event_type="process.wake")
+    return RuntimeInvocation(scope=RuntimeScope(session_id=""), subject=subject)
+
+
 class ProcessWakeDelivery(WireModel):
     wake_id: str
     target_session_id: str
     target_scope_id: str
     process_id: str
     sequence: int
-    event_type: str
-    event_invocation: RuntimeInvocation
+    event_type: str = "process.wake"
+    event_invocation: RuntimeInvocation = Field(default_factory=_default_wake_invocation)
     process_caused_by: CausalRef | None = omitted()
     dedupe_key: str
     input: str
@@ -282,15 +342,18 @@ class ProcessEventAppendResult(WireModel):
     wake_delivery: ProcessWakeDelivery | None = omitted()
 
 
+_RUNTIME_SCOPE = RuntimeScope(session_id=RUNTIME_SESSION)
+
+
 def event_invocation(
     process_id: str,
     sequence: int,
     event_type: str,
     replay_key: str | None,
-    scope: SessionScope | None = None,
 ) -> RuntimeInvocation:
+    """The invocation lash's `process_event_invocation` builds for an appended event."""
     return RuntimeInvocation(
-        scope=scope if scope is not None else "runtime",
+        scope=_RUNTIME_SCOPE,
         subject=ProcessEventSubject(
             process_id=process_id, sequence=sequence, event_type=event_type
         ),

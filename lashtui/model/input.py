@@ -8,9 +8,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, JsonValue
+from pydantic import AliasChoices, Field, JsonValue, model_validator
 
 from lashtui.model.wire import WireModel, omitted
 
@@ -23,14 +23,35 @@ class RecoveryDisposition(StrEnum):
     EXTERNALLY_OWNED = "externally_owned"
 
 
+def _is_null(value: object) -> bool:
+    return value is None
+
+
 class PreparedToolCall(WireModel):
-    """The minimal prepared tool call: lash's richer fields are kept as they come."""
+    """lash's PreparedToolCall: the call's id, the tool's id and name, its args, and the
+    provider's replay metadata and prepared payload when present. lashtui before issue 21
+    wrote `id` for `call_id` and no `tool_id`: such a row reads with `call_id` from `id`
+    and `tool_id` = its tool name, and is written back in lash's shape."""
 
-    model_config = ConfigDict(extra="allow")
-
-    id: str
+    call_id: str = Field(validation_alias=AliasChoices("call_id", "id"))
+    tool_id: str
     tool_name: str
     args: JsonValue = Field(default_factory=dict)
+    replay: JsonValue | None = omitted()
+    # serde: `skip_serializing_if = "Value::is_null"`, default null.
+    prepared_payload: JsonValue = Field(default=None, exclude_if=_is_null)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tool_id_from_name(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "tool_id" not in data and "tool_name" in data:
+            return {**data, "tool_id": data["tool_name"]}
+        return data
+
+    @property
+    def id(self) -> str:
+        """The call's id (lash's `call_id`; this name is lashtui's older one)."""
+        return self.call_id
 
 
 class ToolCall(WireModel):

@@ -30,7 +30,14 @@ from lashtui.model.input import (
 from lashtui.model.lease import LeaseOwnerIdentity
 from lashtui.model.output import ProcessStatus
 from lashtui.model.scope import HostOriginator, ProcessOriginator, ProcessProvenance, SessionScope
-from lashtui.model.wire import JsonValue, WireModel, canonical_json, omitted, sha256_hex
+from lashtui.model.wire import (
+    ClosedWireModel,
+    JsonValue,
+    WireModel,
+    canonical_json,
+    omitted,
+    sha256_hex,
+)
 
 
 class ExternalRef(WireModel):
@@ -71,9 +78,10 @@ class WaitState(WireModel):
     since_ms: int
 
 
-class ProcessExecutionEnvSpec(WireModel):
+class ProcessExecutionEnvSpec(ClosedWireModel):
     """The captured execution environment an engine or tool row runs in, content-addressed
-    in the registry's env store as `process-env:sha256:<hex>`."""
+    in the registry's env store as `process-env:sha256:<hex>`. Closed to unknown fields, as
+    lash's is (`deny_unknown_fields`): its JSON is what the ref hashes."""
 
     plugin_options: dict[str, JsonValue] = Field(default_factory=dict)
     policy: dict[str, JsonValue] = Field(default_factory=dict)
@@ -135,7 +143,8 @@ class ProcessRegistration(WireModel):
             self.wake_target.check_limits("the wake target")
         if isinstance(self.input, ToolCall):
             limit.check_text("a tool name", self.input.call.tool_name, limit.MAX_NAME_CHARS)
-            limit.check_text("a tool call id", self.input.call.id, limit.MAX_ID_CHARS)
+            limit.check_text("a tool call id", self.input.call.call_id, limit.MAX_ID_CHARS)
+            limit.check_text("a tool id", self.input.call.tool_id, limit.MAX_NAME_CHARS)
         elif isinstance(self.input, Engine):
             limit.check_text("an engine kind", self.input.kind, limit.MAX_NAME_CHARS)
         limit.check_values(self._json_values())
@@ -156,7 +165,8 @@ class ProcessRegistration(WireModel):
             yield "an engine payload", process_input.payload
         elif isinstance(process_input, ToolCall):
             yield "tool call args", process_input.call.args
-            yield "a tool call", process_input.call.model_extra or {}
+            yield "a tool call's replay metadata", process_input.call.replay
+            yield "a tool call's prepared payload", process_input.call.prepared_payload
         elif isinstance(process_input, SessionTurn):
             yield "a session turn's create request", process_input.create_request
             yield "a session turn's input", process_input.turn_input
@@ -227,12 +237,13 @@ class ProcessRecord(WireModel):
     input: ProcessInput
     disposition: RecoveryDisposition
     identity: ProcessIdentity
-    event_types: list[ProcessEventType]
+    # serde defaults, as lash reads a record: no event types, times 0.
+    event_types: list[ProcessEventType] = Field(default_factory=list)
     provenance: ProcessProvenance
     env_ref: str | None = omitted()
     wake_target: SessionScope | None = omitted()
-    created_at_ms: int
-    updated_at_ms: int
+    created_at_ms: int = 0
+    updated_at_ms: int = 0
     external_ref: ExternalRef | None = omitted()
     first_started: ProcessStarted | None = omitted()
     abandon_request: AbandonRequest | None = omitted()

@@ -118,10 +118,45 @@ def originator_from_scope_id(scope_id: str) -> HostOriginator | SessionOriginato
     )
 
 
+# --- causes: lash's CausalRef, all seven variants (tag `type`) ------------------------------
+
+
+class TurnCause(WireModel):
+    type: Literal["turn"] = "turn"
+    session_id: str
+    turn_id: str
+
+
+class EffectCause(WireModel):
+    type: Literal["effect"] = "effect"
+    session_id: str
+    turn_id: str | None = omitted()
+    effect_id: str
+
+
+class ToolCallCause(WireModel):
+    type: Literal["tool_call"] = "tool_call"
+    session_id: str
+    call_id: str
+
+
+class ProcessCause(WireModel):
+    type: Literal["process"] = "process"
+    process_id: str
+
+
+class ProcessEventCause(WireModel):
+    type: Literal["process_event"] = "process_event"
+    process_id: str
+    sequence: int
+
+
 class TriggerOccurrenceCause(WireModel):
+    """lash added `subscription_id` (optional) at 43e4b822f; rows before it have none."""
+
     type: Literal["trigger_occurrence"] = "trigger_occurrence"
     occurrence_id: str
-    subscription_id: str
+    subscription_id: str | None = omitted()
 
 
 class SessionNodeCause(WireModel):
@@ -130,13 +165,15 @@ class SessionNodeCause(WireModel):
     node_id: str
 
 
-class ProcessCause(WireModel):
-    type: Literal["process"] = "process"
-    process_id: str
-
-
 CausalRef = Annotated[
-    TriggerOccurrenceCause | SessionNodeCause | ProcessCause, Field(discriminator="type")
+    TurnCause
+    | EffectCause
+    | ToolCallCause
+    | ProcessCause
+    | ProcessEventCause
+    | TriggerOccurrenceCause
+    | SessionNodeCause,
+    Field(discriminator="type"),
 ]
 
 

@@ -6,18 +6,34 @@ default BTreeMap). `WireModel` gives pydantic the same shape: frozen, by-alias, 
 `omitted()` default that drops a `None` field from the JSON instead of writing `null`.
 Fields that lash always writes, even as `null` (an engine payload, a success value), are plain
 `JsonValue` fields and keep their nulls.
+
+Unknown fields: serde ignores a struct's fields it does not know (lash's process structs have
+no `deny_unknown_fields`, except the env spec), so a field a newer lash adds must not make
+its row unreadable here. A `WireModel` reads them and KEEPS them (pydantic `extra="allow"`),
+written back after its own fields, so a record lashtui rewrites loses nothing lash stored.
+They are stored text like any other, so they are held to lashtui.model.limit wherever a model
+is built, at write and at read alike: a field name is text of at most `MAX_NAME_CHARS`, a
+value nests at most `MAX_JSON_DEPTH` (a row past that is read as undecodable, never crashes a
+reader); their bytes count toward the size of whatever the write encodes. They reach a
+screen only as JSON (the detail's trees, `--json`), through the same escaping as every
+payload. Externally tagged enum variants (the selectors) are `ClosedWireModel`s: serde
+refuses a second key there, and so do they.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
 from pydantic_core import PydanticSerializationError
 
+from lashtui.errors import InvalidRequest
+from lashtui.model import limit
+
 __all__ = [
+    "ClosedWireModel",
     "JsonValue",
     "WireModel",
     "canonical_json",
@@ -36,16 +52,42 @@ def omitted() -> Any:
     return Field(default=None, exclude_if=_is_none)
 
 
+def _extra_name(name: str) -> str:
+    """An unknown field's name: text within `MAX_NAME_CHARS` (ValueError, so pydantic
+    reports it and a read turns the row into an undecodable stand-in)."""
+    try:
+        limit.check_text(f"unknown field name `{name[:64]}`", name, limit.MAX_NAME_CHARS)
+    except InvalidRequest as error:
+        raise ValueError(str(error)) from None
+    return name
+
+
+def _extra_value(value: JsonValue) -> JsonValue:
+    """An unknown field's value: nested at most `MAX_JSON_DEPTH`, keys valid text."""
+    try:
+        limit.check_depth("an unknown field", value)
+    except InvalidRequest as error:
+        raise ValueError(str(error)) from None
+    return value
+
+
+# Validators on the extras run only for a model that has some: free for lashtui's own rows.
+ExtraName = Annotated[str, AfterValidator(_extra_name)]
+ExtraValue = Annotated[JsonValue, AfterValidator(_extra_value)]
+
+
 class WireModel(BaseModel):
-    """A frozen pydantic model whose JSON is lash's serde JSON."""
+    """A frozen pydantic model whose JSON is lash's serde JSON; unknown fields are kept
+    (see the module docstring) in `model_extra`."""
 
     model_config = ConfigDict(
         frozen=True,
         serialize_by_alias=True,
         validate_by_name=True,
         validate_by_alias=True,
-        extra="forbid",
+        extra="allow",
     )
+    __pydantic_extra__: dict[ExtraName, ExtraValue] = Field(init=False)
 
     def to_json(self) -> str:
         """Compact JSON, as serde_json writes it. A model read from a row whose id another
@@ -57,6 +99,13 @@ class WireModel(BaseModel):
             return self.model_dump_json()
         except PydanticSerializationError:
             return _COMPACT.encode(self.model_dump(mode="json"))
+
+
+class ClosedWireModel(WireModel):
+    """A variant of an externally tagged serde enum (`{"pointer": "/a"}`): exactly its
+    own keys, as serde reads it; the union tells variants apart by them."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 # Made once: `json.dumps` with any non-default option builds a new encoder on every call,

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from lashtui.model import (
     AbandonRequest,
+    DurabilityTier,
     ErrorGroupKey,
     ErrorGroupQuery,
     ErrorSummary,
@@ -33,6 +34,7 @@ from lashtui.model import (
     ProcessLease,
     ProcessLeaseClaimOutcome,
     ProcessListFilter,
+    ProcessLiveReferenceSummary,
     ProcessPageQuery,
     ProcessPruneCount,
     ProcessPruneReport,
@@ -68,6 +70,15 @@ class ProcessRegistry(Protocol):
         self, filter: ProcessListFilter | None = None
     ) -> list[ProcessRecord]: ...
     async def list_non_terminal(self) -> list[ProcessRecord]: ...
+    async def live_reference_summary(self) -> list[ProcessLiveReferenceSummary]:
+        """Non-terminal rows counted by `identity.definition` and `env_ref` (lash 43e4b822f)."""
+        ...
+
+    def durability_tier(self) -> DurabilityTier:
+        """The durability the store declares: `durable` for a file or a database, `inline`
+        for SQLite's `:memory:` (lash's `ProcessRegistry::durability_tier`)."""
+        ...
+
     async def list_work_items(self) -> list[ProcessWorkItem]:
         """Every non-terminal row as a light work item with its held lease, id order."""
         ...

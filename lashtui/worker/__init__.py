@@ -5,7 +5,7 @@ from lashtui.worker.awaiter import ProcessAwaiter
 from lashtui.worker.context import ProcessContext
 from lashtui.worker.drain import DrainReport
 from lashtui.worker.engine import EngineRegistry, SessionTurnRunner, ToolRegistry
-from lashtui.worker.hub import ChangeHub, notifying
+from lashtui.worker.hub import ChangeHub, notifying, watch_process_registry
 from lashtui.worker.identity import attempt_identity, default_owner
 from lashtui.worker.runtime import RunEnd, Verdict, WorkerStats
 from lashtui.worker.steps import declared_event_types, signal_names, steps_engine
@@ -29,4 +29,5 @@ __all__ = [
     "notifying",
     "signal_names",
     "steps_engine",
+    "watch_process_registry",
 ]

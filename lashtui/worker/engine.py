@@ -34,7 +34,10 @@ SessionTurnRunner = Callable[[ProcessContext, SessionTurn], Awaitable[Any]]
 
 ENGINE_MISSING = "process_engine_missing"
 SESSION_TURN_FAILED = "process_session_turn_failed"
-EXTERNAL_NOT_EXECUTABLE = "external_process_not_executable"
+# An External input that reaches a run fails as lash's worker fails it: building its runtime
+# is a run error (semantics §7.4e), so the code is a run error's (scenario 62), not
+# `external_process_not_executable`, which lash's session process runner uses elsewhere.
+EXTERNAL_NOT_EXECUTABLE = "process_recovery_failed"
 
 
 class HandlerRegistry:

@@ -120,3 +120,10 @@ def notifying(registry: ProcessRegistry, hub: ChangeHub) -> ProcessRegistry:
     if isinstance(registry, NotifyingRegistry) and registry.hub is hub:
         return cast(ProcessRegistry, registry)
     return cast(ProcessRegistry, NotifyingRegistry(registry, hub))
+
+
+def watch_process_registry(inner: ProcessRegistry) -> tuple[ProcessRegistry, ChangeHub]:
+    """lash's `watch_process_registry`: `inner` decorated to tick a new hub after each
+    mutation, and that hub (what `ProcessAwaiter` and `ProcessWorker` take as `hub`)."""
+    hub = ChangeHub()
+    return notifying(inner, hub), hub

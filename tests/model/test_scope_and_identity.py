@@ -70,7 +70,11 @@ def test_identity_from_inputs() -> None:  # scenario 14
     by_name = ProcessIdentity.from_process_input(External(metadata={"name": "n", "title": "t"}))
     assert by_name.label == "n"
     tool = ProcessIdentity.from_process_input(
-        ToolCall(call=PreparedToolCall(id="c1", tool_name="process_echo", args={}))
+        ToolCall(
+            call=PreparedToolCall(
+                call_id="c1", tool_id="process_echo", tool_name="process_echo", args={}
+            )
+        )
     )
     assert (tool.kind, tool.label) == ("tool", "process_echo")
     engine = ProcessIdentity.from_process_input(Engine(kind="steps", payload={}))
@@ -84,10 +88,24 @@ def test_process_input_tags_round_trip() -> None:
     for text in (
         '{"type":"engine","kind":"steps","payload":{"steps":[{"wait_signal":"approve"},{"finish":1}]}}',
         '{"type":"external","metadata":{"label":"nightly import"}}',
-        '{"type":"tool_call","call":{"id":"call-1","tool_name":"process_echo","args":{"value":"x"}}}',
+        '{"type":"tool_call","call":{"call_id":"call-1","tool_id":"echo-v1",'
+        '"tool_name":"process_echo","args":{"value":"x"}}}',
         '{"type":"engine","kind":"noop","payload":null}',
     ):
         assert adapter.dump_json(adapter.validate_json(text)).decode() == text
+
+
+def test_a_tool_call_lashtui_wrote_before_issue_21_reads_in_lashs_shape() -> None:
+    adapter = TypeAdapter[ToolCall | Engine | SessionTurn | External](ProcessInput)
+    old = '{"type":"tool_call","call":{"id":"call-1","tool_name":"process_echo","args":{}}}'
+    read = adapter.validate_json(old)
+    assert isinstance(read, ToolCall)
+    call = read.call
+    assert (call.call_id, call.tool_id, call.id) == ("call-1", "process_echo", "call-1")
+    assert adapter.dump_json(read).decode() == (
+        '{"type":"tool_call","call":{"call_id":"call-1","tool_id":"process_echo",'
+        '"tool_name":"process_echo","args":{}}}'
+    )
 
 
 def test_signal_names_and_keys() -> None:  # scenario 95

@@ -64,7 +64,9 @@ def engine_without_env(pid: str, **kw: object) -> ProcessRegistration:
 
 
 def tool_without_env(pid: str) -> ProcessRegistration:
-    call = PreparedToolCall(id="call-1", tool_name="process_echo", args={"value": "x"})
+    call = PreparedToolCall(
+        call_id="call-1", tool_id="process_echo", tool_name="process_echo", args={"value": "x"}
+    )
     return registration(pid, ToolCall(call=call), RecoveryDisposition.OWNER_BOUND)
 
 

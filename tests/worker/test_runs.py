@@ -163,7 +163,9 @@ async def test_an_unknown_engine_kind_fails_with_engine_missing(
 
 
 async def tool_row(registry: ProcessRegistry, pid: str, tool: str, args: JsonValue) -> None:
-    call = ToolCall(call=PreparedToolCall(id="call-1", tool_name=tool, args=args))
+    call = ToolCall(
+        call=PreparedToolCall(call_id="call-1", tool_id=tool, tool_name=tool, args=args)
+    )
     await registry.register_process(registration(pid, call, RR, env_ref=await env_ref(registry)))
 
 
@@ -235,7 +237,7 @@ async def test_a_session_runner_set_later_is_used(
 
 
 @pytest.mark.parametrize("disposition", [OB, RR], ids=["owner_bound", "rerunnable"])
-async def test_an_external_input_is_never_executed_whatever_its_disposition(
+async def test_an_external_input_is_never_executed_whatever_its_disposition(  # scenario 62
     registry: ProcessRegistry, worker: ProcessWorker, disposition: RecoveryDisposition
 ) -> None:
     anything = Counting()
@@ -245,11 +247,15 @@ async def test_an_external_input_is_never_executed_whatever_its_disposition(
 
     output = await run(worker, "x")
 
-    assert isinstance(output, FailureOutput), output
-    assert "externally-owned and has no execution runtime" in output.message
-    # semantics §7.4e (a run error) / §15 failure codes: either name is lash's.
-    assert output.code in {"external_process_not_executable", "process_recovery_failed"}
+    # Scenario 62: lash's worker fails building an External input's runtime, a run error
+    # (semantics §7.4e; lash recovery_tests.rs owner_bound_unstarted_runs_once).
+    output = failed(output, "process_recovery_failed")
+    assert output.message == "process `x` is externally-owned and has no execution runtime"
     assert anything.calls == 0
+    row = await record(registry, "x")
+    assert row.status.state == ProcessLifecycleStatus.FAILED
+    # A first run, not a re-run: first-started recorded, the row failed, never abandoned.
+    assert row.first_started is not None
 
 
 async def test_a_row_whose_captured_env_is_missing_fails_without_running(

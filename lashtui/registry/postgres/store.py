@@ -12,6 +12,7 @@ import psycopg
 
 from lashtui.clock import Clock, SystemClock
 from lashtui.errors import StoreError
+from lashtui.model import DurabilityTier
 from lashtui.registry.postgres.connection import PostgresConnection, first_line
 from lashtui.registry.postgres.schema import DDL
 from lashtui.registry.sql.dialect import Tx
@@ -59,6 +60,9 @@ class PostgresProcessRegistry(SqlProcessRegistry):
     def channel(self) -> str:
         """The LISTEN/NOTIFY channel this registry's commits are announced on."""
         return self._server.channel
+
+    def durability_tier(self) -> DurabilityTier:
+        return DurabilityTier.DURABLE  # a database server's tables outlive every client
 
     async def data_version(self) -> int:
         # Every write transaction counts itself in the meta row. Unlike SQLite's

@@ -103,6 +103,19 @@ class Dialect:
         keys = ",".join(path.split("."))
         return f"({self._jsonb(column)} #>> '{{{keys}}}')"
 
+    def json_value(self, column: str, path: str) -> str:
+        """The JSON value at dotted `path` as JSON text, whatever its type (`json_text`
+        gives a string's contents instead), guarded as `json_text` is; SQLite writes an
+        absent value as `null`, PostgreSQL as NULL. Compare values after decoding: the two
+        stores space and order an object's keys differently."""
+        if self.name == "sqlite":
+            # json_quote leaves a value json_extract returned as JSON (an object, an array)
+            # as it is, and quotes a string: JSON text either way.
+            extract = f"json_extract({column}, '$.{path}')"
+            return f"(CASE WHEN json_valid({column}) THEN json_quote({extract}) END)"
+        keys = ",".join(path.split("."))
+        return f"(({self._jsonb(column)} #> '{{{keys}}}')::text)"
+
     def _jsonb(self, column: str) -> str:
         """`column` as jsonb, or NULL where the cast would fail (as `jsonb` says)."""
         if self.jsonb == JSONB_TRY:

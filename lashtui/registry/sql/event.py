@@ -23,7 +23,6 @@ from lashtui.model import (
     ProcessRecord,
     ProcessStatus,
     RecoveryDisposition,
-    SessionOriginator,
     SystemTime,
 )
 from lashtui.model.event import event_invocation, event_payload_hash
@@ -181,14 +180,12 @@ def append_to(
     if semantics.terminal is not None and record.is_terminal():
         raise ProcessConflict(f"process `{pid}` is already terminal")
 
-    originator = record.provenance.originator
-    scope = originator.scope if isinstance(originator, SessionOriginator) else None
     event = ProcessEvent(
         process_id=pid,
         sequence=sequence,
         event_type=request.event_type,
         payload=request.payload,
-        invocation=event_invocation(pid, sequence, request.event_type, key, scope),
+        invocation=event_invocation(pid, sequence, request.event_type, key),
         semantics=semantics,
         occurred_at=SystemTime.from_ms(now),
     )

@@ -18,6 +18,7 @@ from typing import Concatenate, ParamSpec, Protocol, TypeVar
 from lashtui.clock import Clock
 from lashtui.model import (
     AbandonRequest,
+    DurabilityTier,
     ErrorGroupKey,
     ErrorGroupQuery,
     ErrorSummary,
@@ -36,6 +37,7 @@ from lashtui.model import (
     ProcessLease,
     ProcessLeaseClaimOutcome,
     ProcessListFilter,
+    ProcessLiveReferenceSummary,
     ProcessPageQuery,
     ProcessPruneCount,
     ProcessPruneReport,
@@ -62,6 +64,7 @@ from lashtui.registry.sql import (
     probe,
     process,
     prune,
+    reference,
     rerun,
     run,
 )
@@ -126,6 +129,10 @@ class SqlProcessRegistry(ABC):
     async def data_version(self) -> int:
         """See `ProcessRegistry.data_version`: how the store tells others' commits."""
 
+    @abstractmethod
+    def durability_tier(self) -> DurabilityTier:
+        """The tier this store declares (lashtui.model.durability)."""
+
     def _now(self) -> int:
         return self._clock.now_ms()
 
@@ -163,6 +170,9 @@ class SqlProcessRegistry(ABC):
 
     async def list_non_terminal(self) -> list[ProcessRecord]:
         return await self._db.read(process.list_non_terminal)
+
+    async def live_reference_summary(self) -> list[ProcessLiveReferenceSummary]:
+        return await self._db.read(reference.live_reference_summary)
 
     async def list_work_items(self) -> list[ProcessWorkItem]:
         return await self._db.read(lease.work_items)

@@ -5,9 +5,10 @@ module opens the file and says when another connection has committed to it."""
 from __future__ import annotations
 
 from lashtui.clock import Clock, SystemClock
-from lashtui.model import ProcessExecutionEnvSpec
+from lashtui.model import DurabilityTier, ProcessExecutionEnvSpec
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.store import SqlProcessRegistry
+from lashtui.registry.sqlite.connect import MEMORY
 from lashtui.registry.sqlite.connection import SqliteConnection
 from lashtui.registry.sqlite.schema import DDL
 
@@ -54,6 +55,10 @@ class SqliteProcessRegistry(SqlProcessRegistry):
     def lash_version(self) -> int | None:
         """The lash version of a registry lash itself wrote (registry/lash/), else None."""
         return self._file.lash_version
+
+    def durability_tier(self) -> DurabilityTier:
+        # `:memory:` is gone with its connection; a file outlives the process.
+        return DurabilityTier.INLINE if self.path == MEMORY else DurabilityTier.DURABLE
 
     async def get_process_execution_env(self, env_ref: str) -> ProcessExecutionEnvSpec:
         # Envs are content-addressed and never change or go away, so one this handle has
