@@ -39,8 +39,15 @@ async def test_v6_every_process_with_its_facts(tmp_path: Path) -> None:
         # lash v6 records no disposition: shown as externally owned (v6.py says why).
         assert {row.disposition.value for row in rows} == {"externally_owned"}
         assert all(row.originator.scope_id().startswith("session:workbench-") for row in rows)
-        decoded = {row.process_id: row for row in rows if row.undecodable is None}
+        assert [row.undecodable for row in rows if row.undecodable] == []
+        decoded = {row.process_id: row for row in rows}
         joke = decoded["process:8e4bd21b-cd9f-4b21-8218-e1cdcc64aa32"]
+        # lash's `effect` cause (15 rows) and its host profile are kept as stored.
+        effects = [row for row in rows if row.caused_by and row.caused_by.type == "effect"]
+        assert len(effects) == 15
+        record = await registry.get_process(joke.process_id)
+        assert record is not None
+        assert record.provenance.model_extra == {"host_profile_id": "default"}
         assert (joke.identity.kind, joke.label, joke.status_label) == (
             "lashlang",
             "tell_joke",

@@ -16,7 +16,8 @@ What differs from version 10, and what the decoder does with it:
 - terminal specs and materialized terminals say `status`/`outcome` where version 10 says
   `state`/`await_output`; a materialized wake has no `dedupe_key` (lash dropped wake
   dedupe), shown as empty;
-- `max_attempts` and a session turn's `definition_key` have no place in the model: dropped;
+- `max_attempts` and a session turn's `definition_key` are kept as stored (the models keep
+  fields they do not name);
 - grants became observers (`process_observers`: a session id per process), shown as the
   session's grants without a descriptor; the wake target is the `wake_session_id` column.
 
@@ -30,7 +31,8 @@ from typing import Any
 
 from lashtui.registry.lash.decode import Functions, Json, SqlValue, as_dict, translated
 
-_DROPPED = ("registration_fingerprint", "max_attempts", "outcome")
+# Renamed (the fingerprint) or folded into the status (the outcome).
+_DROPPED = ("registration_fingerprint", "outcome")
 
 
 def record(text: SqlValue, wake_session_id: SqlValue) -> SqlValue:
@@ -49,9 +51,6 @@ def _record(data: Json, wake_session_id: object) -> Json:
     out["status"] = _status(data.get("status", "running"), data.get("outcome"))
     out["provenance"] = _provenance(as_dict(data["provenance"]))
     out["event_types"] = [_event_type(as_dict(t)) for t in data.get("event_types", [])]
-    process_input = as_dict(data["input"])
-    if process_input.get("type") == "session_turn":
-        out["input"] = {k: v for k, v in process_input.items() if k != "definition_key"}
     if isinstance(wake_session_id, str):
         out["wake_target"] = {"session_id": wake_session_id}
     return out

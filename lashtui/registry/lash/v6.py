@@ -10,8 +10,9 @@ What differs from version 10, and what the decoder does with it:
   lashlang process is kind `lashlang` with its process name as label), else as lashtui names
   an input (`ProcessIdentity.from_process_input`).
 - `provenance` is `{owner_scope, host_profile_id, caused_by}`: the owner scope is the
-  originator (a session scope), `caused_by` is kept as stored, `host_profile_id` (always
-  `default` in the fixture) has no place in the model and is dropped.
+  originator (a session scope); `caused_by` (15 of the fixture's 68 are lash's `effect`
+  variant) and `host_profile_id` are kept as stored (the models keep fields they do not
+  name).
 - the input `lashlang_process` (no such input in version 10) becomes an `engine` input of
   kind `lashlang_process` whose payload is the stored input's fields, so all of it shows.
 - the table has no `change_seq` (and there is no change clock): the views use
@@ -62,10 +63,8 @@ def _identity(stored: Json, decoded: object) -> Json:
 
 
 def _provenance(stored: Json) -> Json:
-    provenance: Json = {"originator": {"type": "session", "scope": stored["owner_scope"]}}
-    if "caused_by" in stored:
-        provenance["caused_by"] = stored["caused_by"]
-    return provenance
+    originator = {"type": "session", "scope": stored["owner_scope"]}
+    return {"originator": originator} | {k: v for k, v in stored.items() if k != "owner_scope"}
 
 
 # The views over lash v6's tables (view.py installs them as TEMP views, which shadow the
