@@ -7,6 +7,8 @@ sentence naming the ones read, and never advised to be deleted."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -172,3 +174,47 @@ async def test_a_lash_stamp_without_lash_tables_is_not_a_registry(tmp_path: Path
     with pytest.raises(NotARegistry, match="stamped version 21 but has no process registry"):
         async with open_registry(str(db), read_only=True, create=False):
             pass
+
+
+# lash writing the registry meanwhile: another OS process holds it open in WAL mode with a
+# commit still only in its -wal (a new event for the wake process), until told to stop.
+LASH_WRITING = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("PRAGMA journal_mode=WAL")
+conn.execute("PRAGMA wal_autocheckpoint=0")
+conn.execute(
+    "INSERT INTO process_events (process_id, sequence, event_type, idempotency_key, "
+    "occurred_at_ms, event_json) SELECT process_id, 2, event_type, NULL, occurred_at_ms + 1, "
+    "json_set(event_json, '$.sequence', 2, '$.payload.wake_input', 'written meanwhile') "
+    "FROM process_events WHERE process_id = 'durable-read-wake-process'"
+)
+print("ready", flush=True)
+sys.stdin.readline()
+"""
+
+
+async def test_lash_writing_meanwhile_is_seen_and_nothing_is_written(tmp_path: Path) -> None:
+    db = copied(21, tmp_path)
+    writer = subprocess.Popen(
+        [sys.executable, "-c", LASH_WRITING, str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
+        before = listing(tmp_path)
+        assert {db.name + "-wal", db.name + "-shm"} <= set(before)
+        async with open_registry(str(db), create=False) as registry:
+            events = await registry.events_after("durable-read-wake-process", 0)
+        assert [e.payload for e in events] == [
+            {"wake_input": "durable read wake"},
+            {"wake_input": "written meanwhile"},
+        ]
+        assert listing(tmp_path) == before
+    finally:
+        assert writer.stdin is not None
+        writer.stdin.write("\n")
+        writer.stdin.flush()
+        writer.wait(timeout=30)
