@@ -128,3 +128,28 @@ def test_the_dashboard_draws_it_read_only(tmp_path: Path, version: int) -> None:
     assert listing(tmp_path) == before
     assert header in drawn, drawn[-2000:]
     assert code == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("worker",),
+        ("sweep", "--once"),
+        ("index",),
+        ("index", "--dry-run"),
+        ("prune", "--older-than", "1d"),
+    ],
+    ids=" ".join,
+)
+def test_commands_that_write_refuse_before_they_start(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    db = copied(21, tmp_path)
+    before = listing(tmp_path)
+    result = lashtui(db, *args)
+    assert listing(tmp_path) == before
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"lashtui: process registry `{db}` was written by lash (version 21) and is "
+        "open read-only: nothing was changed"
+    ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from lashtui.errors import NotARegistry, UnsupportedSchema
+from lashtui.errors import NotARegistry, StoreError, UnsupportedSchema
 from lashtui.registry.sql.version import SCHEMA_VERSION
 
 # The tables each readable version's views read: a file stamped the version without them
@@ -74,3 +74,11 @@ def unreadable_message(path: str, version: int) -> str:
 def describe(version: int) -> str:
     """How the dashboard's header and the CLI name such a registry."""
     return f"lash registry v{version}, read-only"
+
+
+def read_only_refusal(path: str, version: int) -> StoreError:
+    """The one sentence for any write to a registry lash wrote (it is open read-only)."""
+    return StoreError(
+        f"process registry `{path}` was written by lash (version {version}) and is open "
+        "read-only: nothing was changed"
+    )

@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from lashtui.errors import InvalidRequest, StoreError
 from lashtui.model import ProcessExecutionEnvSpec
+from lashtui.registry.lash.detect import read_only_refusal
 from lashtui.registry.sql.row import RecordCache, decode_error
 from lashtui.registry.sqlite.connect import (
     BUSY_TIMEOUT_MS,
@@ -490,10 +491,7 @@ class SqliteConnection:
         if self.read_only:
             version = self.lash_version
             if version is not None:
-                raise StoreError(
-                    f"process registry `{self.path}` was written by lash (version {version}) "
-                    "and is open read-only: nothing was changed"
-                )
+                raise read_only_refusal(self.path, version)
             raise StoreError(f"process registry `{self.path}` is open read-only")
 
     async def _hop(
