@@ -10,6 +10,8 @@ import sqlite3
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -194,8 +196,9 @@ sys.stdin.readline()
 """
 
 
-async def test_lash_writing_meanwhile_is_seen_and_nothing_is_written(tmp_path: Path) -> None:
-    db = copied(21, tmp_path)
+@contextmanager
+def lash_writing(db: Path) -> Iterator[None]:
+    """LASH_WRITING running on `db`, its commit made, until the block ends."""
     writer = subprocess.Popen(
         [sys.executable, "-c", LASH_WRITING, str(db)],
         stdin=subprocess.PIPE,
@@ -204,6 +207,17 @@ async def test_lash_writing_meanwhile_is_seen_and_nothing_is_written(tmp_path: P
     )
     try:
         assert writer.stdout is not None and writer.stdout.readline().strip() == "ready"
+        yield
+    finally:
+        assert writer.stdin is not None
+        writer.stdin.write("\n")
+        writer.stdin.flush()
+        writer.wait(timeout=30)
+
+
+async def test_lash_writing_meanwhile_is_seen_and_nothing_is_written(tmp_path: Path) -> None:
+    db = copied(21, tmp_path)
+    with lash_writing(db):
         before = listing(tmp_path)
         assert {db.name + "-wal", db.name + "-shm"} <= set(before)
         async with open_registry(str(db), create=False) as registry:
@@ -213,8 +227,3 @@ async def test_lash_writing_meanwhile_is_seen_and_nothing_is_written(tmp_path: P
             {"wake_input": "written meanwhile"},
         ]
         assert listing(tmp_path) == before
-    finally:
-        assert writer.stdin is not None
-        writer.stdin.write("\n")
-        writer.stdin.flush()
-        writer.wait(timeout=30)
