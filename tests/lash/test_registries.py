@@ -227,3 +227,25 @@ async def test_lash_writing_meanwhile_is_seen_and_nothing_is_written(tmp_path: P
             {"wake_input": "written meanwhile"},
         ]
         assert listing(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    "stored",
+    ["not json", "[1, 2]", '{"id": "durable-read-wake-process"}'],
+    ids=["not-json", "not-an-object", "no-fingerprint"],
+)
+async def test_a_row_no_decoder_can_read_is_one_stand_in(tmp_path: Path, stored: str) -> None:
+    """A decoder that cannot translate a row hands it on as stored (decode.py): the model
+    refuses it and that row, not the page, is shown as undecodable."""
+    db = copied(21, tmp_path)
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "UPDATE processes SET record_json = ? WHERE process_id = 'durable-read-wake-process'",
+            (stored,),
+        )
+    conn.close()
+    async with open_registry(str(db), read_only=True) as registry:
+        rows = {row.process_id: row for row in await Processes(registry).list(ANY)}
+    assert rows["durable-read-waiting-process"].undecodable is None
+    assert rows["durable-read-wake-process"].undecodable is not None
+    assert rows["durable-read-wake-process"].status_label == "running"  # from the column

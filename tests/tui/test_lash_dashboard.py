@@ -1,7 +1,8 @@
-"""The dashboard on registries lash itself wrote (tests/lash/fixture.py): a snapshot of the
-Processes view and of a process's detail on lash's v21 fixture, header "lash registry v21,
-read-only", and a Pilot run over the v6 fixture that tries every action key; after each the
-folder is byte-for-byte and file-list unchanged."""
+"""The dashboard on registries lash itself wrote (tests/lash/fixture.py): snapshots of the
+Processes view and of a process's detail on lash's v21 fixture (header "lash registry v21,
+read-only") and of the Processes view on lash's v6 agent run, and a Pilot run over the v6
+fixture that tries every action key; after each the folder is byte-for-byte and file-list
+unchanged."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ from tests.tui.scene import home_loaded, until
 # A minute after lash wrote the v21 fixture's rows (1700000000000).
 V21_NOW_MS = 1_700_000_060_000
 SIZE = (140, 16)
+# About two days after lash v6's agent run (June 2026).
+V6_NOW_MS = 1_780_600_000_000
 
 
 def lash_app(registry: SqliteProcessRegistry, clock: ManualClock, version: int) -> LashtuiApp:
@@ -78,10 +81,29 @@ def test_detail_snapshot(v21: Any, snap_compare: Any) -> None:
     )
 
 
+def test_v6_processes_view_snapshot(tmp_path: Path, snap_compare: Any) -> None:
+    """lash v6's agent run: its 68 processes in id order, lashlang processes named as lash
+    named their handles, a failure's reason in WHY, the counts in the status line."""
+    db = copied(6, tmp_path)
+    before = listing(tmp_path)
+    clock = ManualClock(V6_NOW_MS)
+    registry = asyncio.run(SqliteProcessRegistry.open(str(db), clock=clock, create=False))
+    try:
+
+        async def run_before(pilot: Pilot[Any]) -> None:
+            await home_loaded(pilot)
+
+        app = lash_app(registry, clock, 6)
+        assert snap_compare(app, terminal_size=(160, 24), run_before=run_before)
+    finally:
+        asyncio.run(registry.close())
+    assert listing(tmp_path) == before
+
+
 async def test_action_keys_change_nothing(tmp_path: Path) -> None:
     db = copied(6, tmp_path)
     before = listing(tmp_path)
-    clock = ManualClock(1_780_500_000_000)
+    clock = ManualClock(V6_NOW_MS)
     registry = await SqliteProcessRegistry.open(str(db), clock=clock, create=False)
     try:
         app = lash_app(registry, clock, 6)
