@@ -40,7 +40,8 @@ async def test_v6_every_process_with_its_facts(tmp_path: Path) -> None:
         census = await processes.census()
         assert census.terminal == {"completed": 55, "failed": 12, "cancelled": 0, "abandoned": 0}
         assert list(census.live.values()) == ["running"]
-        # lash v6 records no disposition: shown as externally owned (v6.py says why).
+        # lash v6 records no disposition: "not recorded" (held as externally owned: v6.py).
+        assert {row.disposition_text() for row in rows} == {"not recorded"}
         assert {row.disposition.value for row in rows} == {"externally_owned"}
         assert all(row.originator.scope_id().startswith("session:workbench-") for row in rows)
         assert [row.undecodable for row in rows if row.undecodable] == []
@@ -87,7 +88,7 @@ async def test_v21_to_v24_every_process_with_its_facts(tmp_path: Path, version: 
         assert set(rows) == {"durable-read-waiting-process", "durable-read-wake-process"}
         assert all(row.undecodable is None for row in rows.values())
         waiting, wake = rows["durable-read-waiting-process"], rows["durable-read-wake-process"]
-        assert (waiting.disposition.value, wake.disposition.value) == (
+        assert (waiting.disposition_text(), wake.disposition_text()) == (
             "rerunnable",
             "externally_owned",
         )
