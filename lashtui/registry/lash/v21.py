@@ -1,7 +1,10 @@
 """lash's registry versions 21 to 24 (Ascending-AI/lash e8a230d9e for 21, b08327f5f for 24;
 crates/lash-sqlite-store and crates/lash-core/src/runtime/process/) decoded into lashtui's
-records and events. 22 to 24 change no column or JSON the views read: 23 adds a worklist
-index, 24 the parent-end plan and tool-intent tables, which lashtui does not show.
+records and events. 22 to 24 change no column the views read (lash's schema.rs at those
+commits): 22 stores `process-env:v3` env refs, 23 adds a worklist index, 24 the parent-end
+plan and tool-intent tables (not shown); 24's session originator may carry an
+`agent_frame_id`, kept in the scope, though lash's `originator_id` column names the session
+only, so the lineage lens sees the session, not the frame.
 
 What differs from version 10, and what the decoder does with it:
 
