@@ -250,3 +250,19 @@ async def test_a_row_no_decoder_can_read_is_one_stand_in(tmp_path: Path, stored:
     assert rows["durable-read-waiting-process"].undecodable is None
     assert rows["durable-read-wake-process"].undecodable is not None
     assert rows["durable-read-wake-process"].status_label == "running"  # from the column
+
+
+async def test_a_handle_opened_at_rest_follows_lash_when_it_starts_writing(
+    tmp_path: Path,
+) -> None:
+    """Opened with no -wal (immutable), the handle sees a commit lash makes later: its
+    reads are redone on a connection opened afresh (sqlite/file.py), views and all."""
+    db = copied(21, tmp_path)
+    async with open_registry(str(db), create=False) as registry:
+        assert len(await registry.events_after("durable-read-wake-process", 0)) == 1
+        with lash_writing(db):
+            before = listing(tmp_path)
+            events = await registry.events_after("durable-read-wake-process", 0)
+            assert [e.sequence for e in events] == [1, 2]
+            assert lash_version_of(registry) == 21
+            assert listing(tmp_path) == before
