@@ -160,7 +160,7 @@ def _event_json(sequence: int, payload: object, now_ms: int) -> str:
             "event_type": EVENT,
             "payload": payload,
             "invocation": {
-                "scope": "runtime",
+                "scope": {"session_id": "runtime"},
                 "subject": {"type": "process_event", "process_id": PID, "sequence": sequence,
                             "event_type": EVENT},
                 "caused_by": {"type": "process", "process_id": PID},

@@ -5,15 +5,19 @@ by what every reader can always decode. The limits below are refused where value
 registry's write functions, so another Python program using the registry directly cannot write
 a row the reader cannot read; the facade and the command line reach the same checks, and the
 command line checks its JSON arguments before it opens anything), each with one sentence that
-names the limit and the value's measure. The read path does NOT enforce them: a row another
-program wrote past them is shown as undecodable only if it really cannot be decoded, so lash's
-own registries always load.
+names the limit and the value's measure. The read path does NOT enforce them on the fields
+lashtui knows: a row another program wrote past them is shown as undecodable only if it really
+cannot be decoded, so lash's own registries always load. Unknown fields, which every model
+keeps (lashtui.model.wire), are held to their two limits (name length, depth) wherever a model
+is built, read included: nothing of lashtui's ever looks inside them, so a reader can refuse
+them without losing a field it uses.
 
 | limit              | value | what it bounds                                                   |
 |--------------------|-------|------------------------------------------------------------------|
 | `MAX_JSON_DEPTH`   | 64    | nesting of any JSON value a caller chooses: engine payload, tool |
 |                    |       | args, external metadata, session-turn fields, identity           |
-|                    |       | definition, event payload (so a terminal's output), env spec     |
+|                    |       | definition, event payload (so a terminal's output), env spec,    |
+|                    |       | an unknown field's value                                         |
 | `MAX_JSON_BYTES`   | 1 MiB | compact UTF-8 JSON of one registration (everything a start       |
 |                    |       | stores), one event payload, one env spec, one external ref       |
 | `MAX_ID_CHARS`     | 512   | process id, signal id, tool call id, lease owner and incarnation |
@@ -22,9 +26,9 @@ own registries always load.
 | `MAX_KEY_CHARS`    | 2,048 | replay key (built from a process id, a type and an id)           |
 | `MAX_LABEL_CHARS`  | 1,024 | label (identity and grant descriptor)                            |
 | `MAX_REASON_CHARS` | 4,096 | cancel and abandon reasons, an undecodable row's end reason      |
-| `MAX_NAME_CHARS`   | 256   | signal name, event type, engine kind, tool name, requested_by,   |
-|                    |       | operator, external-ref backend, a lease owner's host id, boot id |
-|                    |       | and process start                                                |
+| `MAX_NAME_CHARS`   | 256   | signal name, event type, engine kind, tool name and tool id,     |
+|                    |       | requested_by, operator, external-ref backend, a lease owner's    |
+|                    |       | host id, boot id and process start, an unknown field's name      |
 | `MAX_SCOPE_CHARS`  | 256   | session id, agent frame id, host scope name                      |
 
 How the numbers were chosen (measured with pydantic 2 / pydantic-core, Python 3.11, SQLite

@@ -24,6 +24,7 @@ from lashtui.clock import ManualClock
 from lashtui.model import (
     DurabilityTier,
     Engine,
+    ExternalRef,
     ProcessEventAppendRequest,
     ProcessEventType,
     ProcessHandleDescriptor,
@@ -34,6 +35,7 @@ from lashtui.model import (
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.worker import watch_process_registry
 from tests.builders import ext, own, registration
+from tests.raw import raw_connection
 from tests.registry.rows import ANY, claim, finish, ids, park, scope, success
 
 # --- process_registry_reports_declared_durability ------------------------------------------
@@ -181,3 +183,31 @@ async def test_list_non_terminal_excludes_terminal_processes(
     assert ids(await registry.list_non_terminal()) == ["proc-live"]
     await finish(registry, "proc-live", lease=lease)
     assert await registry.list_non_terminal() == []
+
+
+# --- unknown fields through the store (issue 21: kept, as lash's serde ignores them) ---------
+
+
+async def test_unknown_fields_a_row_holds_survive_reads_and_writes(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    await registry.register_process(ext("p", event_types=[ProcessEventType.plain("note")]))
+    with raw_connection(registry_target) as conn:  # what a newer writer left
+        text = conn.execute("SELECT record_json FROM processes").fetchone()[0]
+        stored = json.loads(text)
+        stored["added_by_a_newer_lash"] = {"n": [1, 2]}
+        stored["input"]["also"] = True
+        conn.execute("UPDATE processes SET record_json = ?", (json.dumps(stored),))
+
+    record = await registry.get_process("p")
+    assert record is not None and record.undecodable is None
+    assert record.model_extra == {"added_by_a_newer_lash": {"n": [1, 2]}}
+    # Writes that save the record (an event's append, a fact, the terminal) keep them.
+    await registry.append_event("p", ProcessEventAppendRequest.new("note", {}))
+    await registry.set_external_ref("p", ExternalRef(backend="b", id="x"))
+    await finish(registry, "p")
+    with raw_connection(registry_target) as conn:
+        saved = json.loads(conn.execute("SELECT record_json FROM processes").fetchone()[0])
+    assert saved["added_by_a_newer_lash"] == {"n": [1, 2]}
+    assert saved["input"]["also"] is True
+    assert saved["status"]["state"] == "completed" and saved["external_ref"]["id"] == "x"
