@@ -37,7 +37,7 @@ async def cmd_dash(args: argparse.Namespace) -> int:
     if without_terminal("dash"):
         return 2
     from lashtui.admin import Processes
-    from lashtui.registry import open_registry
+    from lashtui.registry import lash_version_of, open_registry
     from lashtui.registry.display import redacted
     from lashtui.tui.app import make_app
     from lashtui.worker import ProcessWorker
@@ -46,6 +46,11 @@ async def cmd_dash(args: argparse.Namespace) -> int:
     observer = read_only or bool(getattr(args, "no_worker", False))
     clock = SystemClock()
     async with open_registry(args.db, clock=clock, read_only=read_only, create=False) as registry:
+        # A registry lash itself wrote opens read-only whatever was asked (registry/lash/):
+        # no worker, no actions.
+        lash_version = lash_version_of(registry)
+        if lash_version is not None:
+            read_only = observer = True
         worker = None if observer else ProcessWorker(registry, clock=clock)
         processes = Processes(registry, worker=worker, clock=clock)
         app = make_app(
@@ -54,6 +59,7 @@ async def cmd_dash(args: argparse.Namespace) -> int:
             read_only=read_only,
             subtitle=redacted(args.db),
             operator=getattr(args, "operator", None),
+            lash_version=lash_version,
         )
         await app.run_async()
         if worker is not None:

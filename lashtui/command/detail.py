@@ -60,7 +60,7 @@ class Detail:
             f"{p.process_id}  {fmt.badge(p)}  {p.label} ({p.kind})",
             *([f"why            {why}"] if why else []),
             *self.undecodable(),
-            f"disposition    {p.disposition.value}",
+            f"disposition    {p.disposition_text()}",
             f"originator     {p.originator.scope_id()}",
             f"created        {self.when(p.created_at_ms)}",
             f"updated        {self.when(p.updated_at_ms)}",

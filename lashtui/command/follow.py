@@ -113,7 +113,7 @@ def process_line(process: ObservedProcess, as_json: bool) -> str:
             visible(process.process_id),
             visible(status_badge(process)),  # a wait's signal name is stored text
             clipped(visible(process.label), TABLE_LABEL_WIDTH) or "-",
-            process.disposition.value,
+            process.disposition_text(),
             visible(process.originator.scope_id()),
             clipped(visible(owner), TABLE_LABEL_WIDTH),
             "requested" if process.abandon_request else "-",

@@ -14,13 +14,15 @@ from lashtui.errors import StoreError
 
 
 async def cmd_index(args: argparse.Namespace) -> int:
-    from lashtui.registry import open_registry
+    from lashtui.registry import open_registry, refuse_writes_to_lash
     from lashtui.registry.sql.store import SqlProcessRegistry
 
     dry_run = bool(args.dry_run)
     async with open_registry(args.db, read_only=dry_run, create=False) as registry:
         if not isinstance(registry, SqlProcessRegistry):
             raise StoreError(f"registry `{args.db}` keeps no indexes to add")
+        # Even the dry run: it says what a write would add, and no write may.
+        refuse_writes_to_lash(registry, args.db)
         report = await registry.add_missing_indexes(dry_run=dry_run)
     if args.json:
         emit_json(

@@ -65,12 +65,12 @@ def process_row(p: ObservedProcess, now_ms: int, *, wide: bool) -> tuple[str, ..
     abandon = "requested" if p.abandon_request else "-"
     origin = visible(p.originator.scope_id())
     if not wide:
-        badge, disposition = visible(status_badge(p)), p.disposition.value  # a signal name
+        badge, disposition = visible(status_badge(p)), p.disposition_text()  # a signal name
         return (visible(p.process_id), badge, label, disposition, origin, owner, abandon)
     started = p.first_started.owner.owner_id if p.first_started else "-"
     return (
         visible(p.process_id), visible(status_badge(p)), label, visible(fmt.why(p, now_ms)) or "-",
-        p.disposition.value, origin, owner,
+        p.disposition_text(), origin, owner,
         fmt.countdown(p.lease_expires_at_ms, now_ms) if p.lease_holder else "-",
         visible(started), abandon, fmt.duration(now_ms - p.created_at_ms),
         fmt.ago(p.updated_at_ms, now_ms),

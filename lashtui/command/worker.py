@@ -63,7 +63,7 @@ class StopSignals:
 async def run_worker(args: argparse.Namespace, *, once: bool, run: bool = True) -> int:
     """`worker` (which may create the registry: it is how a fleet starts) and `sweep`
     (which runs nothing, so has nothing to do on a registry that is not there)."""
-    from lashtui.registry import open_registry
+    from lashtui.registry import open_registry, refuse_writes_to_lash
     from lashtui.worker import ProcessWorker
 
     handler = configure_logging(
@@ -72,6 +72,7 @@ async def run_worker(args: argparse.Namespace, *, once: bool, run: bool = True) 
     try:
         timings = LeaseTimings.from_ttl(args.ttl_ms) if args.ttl_ms else LeaseTimings()
         async with open_registry(args.db, create=run) as registry:
+            refuse_writes_to_lash(registry, args.db)
             worker = ProcessWorker(registry, timings=timings)
             if once:
                 await worker.drive_pending_processes(run=run)

@@ -6,7 +6,7 @@ Lease holder and expiry are raw facts; the lease may already have lapsed. lash d
 
 from __future__ import annotations
 
-from pydantic import JsonValue
+from pydantic import Field, JsonValue
 
 from lashtui.model.event import ProcessEvent
 from lashtui.model.input import ProcessIdentity, ProcessInput, RecoveryDisposition, SessionTurn
@@ -59,6 +59,14 @@ class ObservedProcess(WireModel):
     # times; kind `undecodable`, label `undecodable: <why>`). Omitted otherwise, so lash's
     # shape is unchanged.
     undecodable: str | None = omitted()
+    # False where the registry keeps no disposition (a lash v6 registry, read-only):
+    # `disposition` then holds `externally_owned` and is shown as "not recorded". Omitted
+    # when true, so lash's shape is unchanged.
+    disposition_recorded: bool = Field(default=True, exclude_if=bool)
+
+    def disposition_text(self) -> str:
+        """The disposition as the views show it (see `disposition_recorded`)."""
+        return self.disposition.value if self.disposition_recorded else "not recorded"
 
     @classmethod
     def from_record(cls, record: ProcessRecord, lease: ProcessLease | None) -> ObservedProcess:
@@ -92,6 +100,7 @@ class ObservedProcess(WireModel):
             label=record.identity.label or record.identity.kind,
             status=record.status,
             undecodable=record.undecodable,
+            disposition_recorded=record.disposition_recorded,
         )
 
 

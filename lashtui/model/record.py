@@ -254,6 +254,10 @@ class ProcessRecord(WireModel):
     # decode (why, in a few words; registry/sql/row.py). Never serialised: it is not part of
     # lash's shape, and a stand-in is never saved.
     undecodable: str | None = Field(default=None, exclude=True)
+    # False on a record read from a lash registry whose version keeps no disposition (lash
+    # v6: registry/lash/v6.py), which holds `externally_owned` in its place so the views
+    # can show "not recorded". Never serialised, like `undecodable`.
+    disposition_recorded: bool = Field(default=True, exclude=True)
 
     @classmethod
     def new(

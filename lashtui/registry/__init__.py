@@ -14,7 +14,7 @@ from lashtui.registry.protocol import ProcessRegistry
 if TYPE_CHECKING:
     from lashtui.registry.sql.store import SqlProcessRegistry
 
-__all__ = ["ProcessRegistry", "open_registry"]
+__all__ = ["ProcessRegistry", "lash_version_of", "open_registry", "refuse_writes_to_lash"]
 
 
 @contextlib.asynccontextmanager
@@ -48,3 +48,22 @@ async def open_registry(
         yield registry
     finally:
         await registry.close()
+
+
+def lash_version_of(registry: ProcessRegistry) -> int | None:
+    """The lash version of a registry lash itself wrote, open read-only through views
+    (registry/lash/); None for lashtui's own registries (and every PostgreSQL one)."""
+    version = getattr(registry, "lash_version", None)
+    return version if isinstance(version, int) else None
+
+
+def refuse_writes_to_lash(registry: ProcessRegistry, target: str) -> None:
+    """For a command that writes: refuse a registry lash wrote before it starts, in the
+    sentence every write to it gets (the worker would otherwise run and claim nothing)."""
+    version = lash_version_of(registry)
+    if version is not None:
+        import os
+
+        from lashtui.registry.lash.detect import read_only_refusal
+
+        raise read_only_refusal(os.path.abspath(target), version)

@@ -71,13 +71,19 @@ class LashtuiApp(App[int]):
         *,
         subtitle: str,
         background: Sequence[Callable[[], Awaitable[None]]] = (),
+        lash_version: int | None = None,
     ) -> None:
         super().__init__()
         self.dashboard = dashboard
         self.background = background
         # The registry's path, as the operator gave it: shown, never obeyed (Header draws
-        # it as plain Content, which keeps ESC).
-        self.sub_title = visible(f"{subtitle} · read-only" if dashboard.read_only else subtitle)
+        # it as plain Content, which keeps ESC); and how it is open. A registry lash wrote
+        # says so first, where a long path cannot clip it off the header.
+        if lash_version is not None:
+            subtitle = f"lash registry v{lash_version}, read-only · {subtitle}"
+        elif dashboard.read_only:
+            subtitle = f"{subtitle} · read-only"
+        self.sub_title = visible(subtitle)
         self.register_theme(HIGH_CONTRAST)
         # Each view is a mode with its own screen stack, so switching views keeps every
         # view's selection, filters and drill-in where the operator left them.
@@ -222,9 +228,12 @@ def make_app(
     operator: str | None = None,
     background: Sequence[Callable[[], Awaitable[None]]] = (),
     observer: ViewObserver | None = None,
+    lash_version: int | None = None,
 ) -> LashtuiApp:
     """The dashboard over `processes`; its worker (if any) and `background` jobs run with
-    the app. `observer` hears when changes reach the process table (benchmarks, tests)."""
+    the app. `observer` hears when changes reach the process table (benchmarks, tests).
+    `lash_version`: the registry is one lash itself wrote (registry/lash/), always read-only."""
+    read_only = read_only or lash_version is not None
     dashboard = Dashboard(
         processes=processes,
         clock=clock or SystemClock(),
@@ -234,4 +243,6 @@ def make_app(
         refresh_s=refresh_s,
         observer=observer,
     )
-    return LashtuiApp(dashboard, subtitle=subtitle, background=background)
+    return LashtuiApp(
+        dashboard, subtitle=subtitle, background=background, lash_version=lash_version
+    )

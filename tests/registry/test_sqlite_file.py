@@ -78,10 +78,11 @@ async def test_a_wrong_version_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     make_sqlite(path, user_version=9)
     before = digest(path)
+    # One sentence naming the version and those lashtui reads; never advice to delete the
+    # file (it may be a lash deployment's only history: registry/lash/detect.py).
     message = (
-        f"Unsupported lash process registry schema: this binary supports schema version "
-        f"{SCHEMA_VERSION}, but the database reports version 9. There is no migration chain — "
-        "delete the process registry database and start fresh."
+        f"process registry `{path}` has schema version 9, which lashtui cannot read: it reads "
+        f"version {SCHEMA_VERSION} (its own) and lash's versions 6 and 21 to 24 (read-only)"
     )
     for read_only in (False, True):
         with pytest.raises(UnsupportedSchema, match=re.escape(message)):

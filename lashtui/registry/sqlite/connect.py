@@ -22,11 +22,13 @@ from typing import Any
 from urllib.parse import quote
 
 from lashtui.errors import NotARegistry, StorageFull, StoreError, UnsupportedSchema
+from lashtui.registry.lash import view
+from lashtui.registry.lash.detect import lash_version, unreadable_message
 from lashtui.registry.sql.dialect import SQLITE
 from lashtui.registry.sql.row import RecordCache, unstorable_parameter
 from lashtui.registry.sqlite.file import FileState, check_path, create_private, read_only_uri
 from lashtui.registry.sqlite.raw_text import bound_raw
-from lashtui.registry.sqlite.schema import DDL, SCHEMA_VERSION, unsupported_schema_message
+from lashtui.registry.sqlite.schema import DDL, SCHEMA_VERSION
 
 
 class RegistryConnection(RecordCache, sqlite3.Connection):
@@ -37,6 +39,8 @@ class RegistryConnection(RecordCache, sqlite3.Connection):
     immutable_at: FileState | None = None
     # How many connections this one's place in its handle has had (see `_reading`).
     generation = 0
+    # The lash version of a registry lash itself wrote, read through views (registry/lash/).
+    lash_version: int | None = None
 
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
         """`sqlite3.Connection.execute`, binding an id read back from bytes that are not
@@ -130,7 +134,13 @@ def _check_version(conn: sqlite3.Connection, path: str) -> bool:
         if _has_objects(conn):
             raise NotARegistry(f"not a lash process registry: {path}")
         return True
-    raise UnsupportedSchema(unsupported_schema_message(version))
+    if lash_version(conn, path) is not None:
+        # The pre-open probe reads the main file only; this stamp was still in the -wal.
+        raise StoreError(
+            f"process registry `{path}` was written by lash (version {version}) and is read "
+            "read-only: retry with --read-only"
+        )
+    raise UnsupportedSchema(unreadable_message(path, version))
 
 
 def _read_only_check(conn: sqlite3.Connection, path: str) -> bool:
@@ -146,6 +156,20 @@ def _read_only_check(conn: sqlite3.Connection, path: str) -> bool:
         raise
     conn.execute("COMMIT")
     return fresh
+
+
+def _lash_check(conn: sqlite3.Connection, path: str) -> int | None:
+    """The lash version of a registry lash wrote (registry/lash/detect.py), judged in one
+    read snapshot like `_read_only_check`; None for any other file, which that judges."""
+    conn.execute("BEGIN")
+    try:
+        version = lash_version(conn, path)
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return version
 
 
 def _switch_to_wal(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
@@ -186,10 +210,11 @@ def connect_file(
     thread. Opening an existing registry writes nothing, and nothing at all is written
     before the file has been judged ours."""
     is_memory = path == MEMORY
+    lash = None
     if not is_memory:
         path = os.path.abspath(path)
-        check_path(path, read_only, create)
-    if read_only:
+        lash = check_path(path, read_only, create)
+    if read_only or lash is not None:
         return connect_read_only(path, busy_timeout_ms, first=True)
     if not is_memory and create:
         create_private(path)
@@ -245,7 +270,10 @@ def connect_read_only(path: str, busy_timeout_ms: int, *, first: bool) -> Regist
     conn = _connect(uri, path, busy_timeout_ms)
     conn.immutable_at = state
     with _closed_on_failure(conn, path, busy_timeout_ms):
-        if first and _read_only_check(conn, path):
+        conn.lash_version = _lash_check(conn, path)
+        if conn.lash_version is not None:
+            view.install(conn, conn.lash_version)
+        elif first and _read_only_check(conn, path):
             raise NotARegistry(f"not a lash process registry: {path} is empty")
         conn.execute("PRAGMA query_only = ON")
         conn.execute("PRAGMA foreign_keys = ON")

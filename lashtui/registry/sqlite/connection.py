@@ -28,6 +28,7 @@ from pydantic import ValidationError
 
 from lashtui.errors import InvalidRequest, StoreError
 from lashtui.model import ProcessExecutionEnvSpec
+from lashtui.registry.lash.detect import read_only_refusal
 from lashtui.registry.sql.row import RecordCache, decode_error
 from lashtui.registry.sqlite.connect import (
     BUSY_TIMEOUT_MS,
@@ -190,7 +191,8 @@ class SqliteConnection:
             return connect_file(target, read_only, create, busy_timeout_ms)
 
         def second() -> sqlite3.Connection:
-            return connect_again(self.path, read_only, busy_timeout_ms)
+            # `self.read_only`: the first connection may have found a lash registry.
+            return connect_again(self.path, self.read_only, busy_timeout_ms)
 
         self._writer = aiosqlite.Connection(first, iter_chunk_size=64)
         # A second connection to ":memory:" would be another, empty database.
@@ -213,6 +215,7 @@ class SqliteConnection:
         for aconn in dict.fromkeys((self._writer, self._reader)):
             try:
                 await aconn
+                self._adopt_lash_layout(aconn)
             except BaseException:
                 # aiosqlite stops its thread after a failed connect but does not wait for
                 # it; the thread then reports to a loop that may be gone. Wait, off the loop.
@@ -471,8 +474,24 @@ class SqliteConnection:
         conn = self._writer._connection
         return conn.envs.get(env_ref) if isinstance(conn, RecordCache) else None
 
+    @property
+    def lash_version(self) -> int | None:
+        """The lash version of a registry lash itself wrote (registry/lash/), else None."""
+        conn = self._writer._connection
+        return conn.lash_version if isinstance(conn, RegistryConnection) else None
+
+    def _adopt_lash_layout(self, aconn: aiosqlite.Connection) -> None:
+        """A registry lash itself wrote is opened read-only whatever was asked (connect.py):
+        so is this handle, and its refusals of writes say so."""
+        conn = aconn._connection
+        if isinstance(conn, RegistryConnection) and conn.lash_version is not None:
+            self.read_only = True
+
     def _refuse_read_only(self) -> None:
         if self.read_only:
+            version = self.lash_version
+            if version is not None:
+                raise read_only_refusal(self.path, version)
             raise StoreError(f"process registry `{self.path}` is open read-only")
 
     async def _hop(

@@ -51,6 +51,7 @@ from typing import NamedTuple
 from urllib.parse import quote
 
 from lashtui.errors import NotARegistry, StoreError
+from lashtui.registry.lash.detect import lash_layout
 
 # The -shm SQLite makes beside a WAL database, and the -wal it appends commits to.
 WAL, SHM = "-wal", "-shm"
@@ -78,9 +79,11 @@ def _kind(mode: int) -> str | None:
     return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 
 
-def check_path(path: str, read_only: bool, create: bool) -> None:
+def check_path(path: str, read_only: bool, create: bool) -> int | None:
     """Refuse what can't be (or must not become) a registry before SQLite opens anything.
-    `os.stat` first: opening a FIFO blocks until a writer appears."""
+    `os.stat` first: opening a FIFO blocks until a writer appears. Returns the lash version
+    of a registry lash itself wrote (registry/lash/detect.py), which only a read-only
+    connection may open: such a file need not be writable."""
     directory = os.path.dirname(path) or "."
     if not os.path.isdir(directory):
         raise StoreError(
@@ -96,18 +99,19 @@ def check_path(path: str, read_only: bool, create: bool) -> None:
                 f"cannot create process registry `{path}`: directory `{directory}` "
                 "is not writable"
             ) from None
-        return
+        return None
     except OSError as error:
         raise StoreError(f"cannot open process registry `{path}`: {error.strerror}") from None
     kind = _kind(info.st_mode)
     if kind is not None:
         raise NotARegistry(f"not a lash process registry: {path} is {kind}")
-    if not read_only:
+    lash = _check_format(path)
+    if not read_only and lash is None:
         _check_writable(path, directory)
-    _check_format(path)
+    return lash
 
 
-def _check_format(path: str) -> None:
+def _check_format(path: str) -> int | None:
     """Refuse a file that is not in SQLite's format, judged by SQLite itself.
 
     Not by reading the header with a plain `open`: POSIX (fcntl) locks belong to the OS
@@ -124,6 +128,11 @@ def _check_format(path: str) -> None:
     header); an empty file (another opener made it and has not written yet) passes. Any
     other failure, a damaged file say, is for the real open to name.
 
+    The same probe says whether lash itself wrote the file (its stamp and tables, as the
+    main file holds them): the opener then opens it read-only whatever it was asked, since
+    a read-write open of a WAL database makes a -wal and -shm beside it before reading a
+    byte. The real open judges the file again in its own snapshot.
+
     One verdict is left to that open: page 1 not SQLite's while the -wal holds commits,
     which is what a file of NULs is while a writer that extends the file before it writes
     (mmap, chunk size) checkpoints a new registry for the first time; SQLite reads page 1
@@ -134,6 +143,7 @@ def _check_format(path: str) -> None:
     try:
         probe = sqlite3.connect(f"file:{quote(path)}?mode=ro&immutable=1", uri=True)
         probe.execute("PRAGMA schema_version").fetchone()
+        return lash_layout(probe)
     except sqlite3.Error as error:
         code = getattr(error, "sqlite_errorcode", 0) & 0xFF
         if code == sqlite3.SQLITE_CANTOPEN:
@@ -142,6 +152,7 @@ def _check_format(path: str) -> None:
             raise NotARegistry(
                 f"not a lash process registry: {path} is not a SQLite database"
             ) from None
+        return None
     finally:
         if probe is not None:
             probe.close()

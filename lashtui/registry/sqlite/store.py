@@ -51,6 +51,11 @@ class SqliteProcessRegistry(SqlProcessRegistry):
     def path(self) -> str:
         return self._file.path
 
+    @property
+    def lash_version(self) -> int | None:
+        """The lash version of a registry lash itself wrote (registry/lash/), else None."""
+        return self._file.lash_version
+
     def durability_tier(self) -> DurabilityTier:
         # `:memory:` is gone with its connection; a file outlives the process.
         return DurabilityTier.INLINE if self.path == MEMORY else DurabilityTier.DURABLE

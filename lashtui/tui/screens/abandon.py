@@ -64,7 +64,7 @@ def pending_row(process: ObservedProcess, now_ms: int) -> Row:
         process.process_id,
         (
             text.joined([text.data(process.process_id), text.data(process.label)]),
-            process.disposition.value,
+            process.disposition_text(),
             text.joined([asked, reason]),
             lease,
             fmt.two_lines(abandon_outlook(process, now_ms)),

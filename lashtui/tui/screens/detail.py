@@ -120,7 +120,7 @@ def summary(
         ),
         *undecodable_line(process, read_only=read_only),
         text.plain(
-            f"disposition {process.disposition.value}   originator ",
+            f"disposition {process.disposition_text()}   originator ",
             data(process.originator.scope_id()), "   wake target ", wake,
         ),
         f"created {fmt.ago(process.created_at_ms, now_ms)}   updated "

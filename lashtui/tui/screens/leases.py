@@ -105,7 +105,7 @@ def group_rows(members: list[Held], health: str, now_ms: int) -> list[Row]:
         fence = str(m.fence) if m.fence is not None else "-"
         lease = fmt.countdown(m.expires_at_ms, now_ms)
         cells = (
-            "", "", "", text.data(p.process_id), text.data(p.label), p.disposition.value,
+            "", "", "", text.data(p.process_id), text.data(p.label), p.disposition_text(),
             fence, lease,
         )
         # The process in its state's style (running or waiting), its lease when lapsed.

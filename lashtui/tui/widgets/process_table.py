@@ -150,7 +150,7 @@ def cells(
         _badge(state, paint_(state)),
         stored(process.label),
         _why(process, now_ms, paint_),
-        process.disposition.value,
+        process.disposition_text(),
         stored(process.originator.scope_id()),
         _lease(process, now_ms, paint_),
         stored(fmt.owner(started.owner)) if started else "-",

@@ -1,0 +1,133 @@
+"""The dashboard on registries lash itself wrote (tests/lash/fixture.py): snapshots of the
+Processes view and of a process's detail on lash's v21 fixture (header "lash registry v21,
+read-only") and of the Processes view on lash's v6 agent run, and a Pilot run over the v6
+fixture that tries every action key; after each the folder is byte-for-byte and file-list
+unchanged."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+
+from lashtui.admin import Processes
+from lashtui.clock import ManualClock
+from lashtui.registry import lash_version_of
+from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.tui.app import LashtuiApp, make_app
+from lashtui.tui.screens.detail import ProcessDetailScreen
+from tests.lash.fixture import FILES, copied, listing
+from tests.tui.scene import home_loaded, until
+
+# A minute after lash wrote the v21 fixture's rows (1700000000000).
+V21_NOW_MS = 1_700_000_060_000
+SIZE = (140, 16)
+# About two days after lash v6's agent run (June 2026).
+V6_NOW_MS = 1_780_600_000_000
+
+
+def lash_app(registry: SqliteProcessRegistry, clock: ManualClock, version: int) -> LashtuiApp:
+    """The dashboard as `lashtui dash` builds it on a lash registry (command/dashboard.py)."""
+    assert lash_version_of(registry) == version
+    return make_app(
+        Processes(registry, clock=clock),
+        clock=clock,
+        subtitle=FILES[version],
+        lash_version=version,
+    )
+
+
+@pytest.fixture
+def v21(tmp_path: Path) -> Iterator[tuple[SqliteProcessRegistry, ManualClock, dict[str, str]]]:
+    db = copied(21, tmp_path)
+    before = listing(tmp_path)
+    clock = ManualClock(V21_NOW_MS)
+    # Asked read-write, as the dashboard asks: a lash file opens read-only all the same.
+    registry = asyncio.run(SqliteProcessRegistry.open(str(db), clock=clock, create=False))
+    yield registry, clock, before
+    asyncio.run(registry.close())
+    assert listing(tmp_path) == before
+
+
+def test_processes_view_snapshot(v21: Any, snap_compare: Any) -> None:
+    registry, clock, _ = v21
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await home_loaded(pilot)
+
+    app = lash_app(registry, clock, 21)
+    assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+    assert app.sub_title == "lash registry v21, read-only · v21-durable-read.db"
+
+
+def test_detail_snapshot(v21: Any, snap_compare: Any) -> None:
+    registry, clock, _ = v21
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await home_loaded(pilot)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ProcessDetailScreen))
+        screen: Any = pilot.app.screen
+        async with asyncio.timeout(10):
+            await screen.loaded.wait()
+        await pilot.pause()
+
+    assert snap_compare(
+        lash_app(registry, clock, 21), terminal_size=(140, 30), run_before=run_before
+    )
+
+
+def test_v6_processes_view_snapshot(tmp_path: Path, snap_compare: Any) -> None:
+    """lash v6's agent run: its 68 processes in id order, lashlang processes named as lash
+    named their handles, a failure's reason in WHY, the counts in the status line."""
+    db = copied(6, tmp_path)
+    before = listing(tmp_path)
+    clock = ManualClock(V6_NOW_MS)
+    registry = asyncio.run(SqliteProcessRegistry.open(str(db), clock=clock, create=False))
+    try:
+
+        async def run_before(pilot: Pilot[Any]) -> None:
+            await home_loaded(pilot)
+
+        app = lash_app(registry, clock, 6)
+        assert snap_compare(app, terminal_size=(160, 24), run_before=run_before)
+    finally:
+        asyncio.run(registry.close())
+    assert listing(tmp_path) == before
+
+
+async def test_action_keys_change_nothing(tmp_path: Path) -> None:
+    db = copied(6, tmp_path)
+    before = listing(tmp_path)
+    clock = ManualClock(V6_NOW_MS)
+    registry = await SqliteProcessRegistry.open(str(db), clock=clock, create=False)
+    try:
+        app = lash_app(registry, clock, 6)
+        async with app.run_test(size=(140, 30)) as pilot:
+            await home_loaded(pilot)
+            for key in (
+                "down",
+                "enter",
+                "c",
+                "y",
+                "escape",
+                "a",
+                "escape",
+                "p",
+                "2",
+                "3",
+                "4",
+                "5",
+                "6",
+                "1",
+            ):
+                await pilot.press(key)
+                await pilot.pause()
+            assert app.dashboard.read_only and app.dashboard.worker is None
+    finally:
+        await registry.close()
+    assert listing(tmp_path) == before
