@@ -257,8 +257,10 @@ def figures(e2e_jobs: int, drain_jobs: int, runs: Runs, load: str) -> list[Figur
     target = [d for (side, _), drains in runs.items() if side == TARGET_PEER for d in drains]
     once = Figure(lashtui=[float(d.wrong) for d in ours], peer=[float(d.wrong) for d in target],
                   notes=[_once(runs)], **spec["once"])  # fmt: skip
-    clock = ("clock: end to end from the first start/defer to every job finished; drain from "
-             "the hold file to a census seeing every job finished (start-up before the clock)")  # fmt: skip
+    clock = (
+        "clock: end to end from the first start/defer to every job finished; drain from "
+        "the hold file to a census seeing every job finished (start-up before the clock)"
+    )
     return [
         pair("e2e", TARGET_PEER, "e2e", [load, clock]),
         pair("e2e-ctx", "pgqueuer", "e2e"),
@@ -283,6 +285,8 @@ def _once(runs: Runs) -> str:
         )
         parts.append(f"{side} {shape}: {each}")
     errors = "; ".join(e for drains in runs.values() for d in drains for e in d.errors[:2])
-    return "runs (executions/duplicates/missing/errors): " + "; ".join(parts) + (
-        f"; errors: {errors}" if errors else ""
+    return (
+        "runs (executions/duplicates/missing/errors): "
+        + "; ".join(parts)
+        + (f"; errors: {errors}" if errors else "")
     )
