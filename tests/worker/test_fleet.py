@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -110,12 +110,15 @@ async def start_the_fleet(lab: Lab, registry: ProcessRegistry) -> tuple[Child, l
         for host in ("b", "c")
     ]
     for survivor in survivors:
-        drives = survivor.stats  # bound now: the lambda below is awaited in this iteration
-        await lab.until(lambda: drives().get("drives", 0) >= 2, "a survivor's drives")
+        await lab.until(drove_twice(survivor), "a survivor's drives")
         # The externally_owned row is left untouched; the victim's live rows are not claimed.
         assert set(survivor.verdicts()) <= {"untouched", "busy"}, survivor.verdicts()
         assert survivor.runs() == Counter(), survivor.runs()
     return victim, survivors
+
+
+def drove_twice(child: Child) -> Callable[[], bool]:
+    return lambda: child.stats().get("drives", 0) >= 2
 
 
 async def load_then_kill(lab: Lab, registry: ProcessRegistry, victim: Child) -> int:
