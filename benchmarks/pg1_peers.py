@@ -36,6 +36,7 @@ test one (fsync=off, loopback; the note prints its settings), so no side waits f
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import os
 import subprocess
@@ -56,7 +57,7 @@ from benchmarks.p3_no_double_run import (
     wait_for,
 )
 from benchmarks.p3_worker import Recorder
-from benchmarks.report import Figure, Mode, scratch
+from benchmarks.report import Figure, Mode, print_table, scratch, write_json
 
 WORKER_COUNTS = (1, 2, 4)
 PEERS = {
@@ -166,9 +167,7 @@ def _reap(children: list[subprocess.Popen[bytes]], logs: list[str]) -> list[str]
 Runs = dict[tuple[str, str], list[Drain]]  # (side, shape) -> one Drain per repeat
 
 
-def measure(mode: Mode) -> tuple[int, int, Runs]:
-    e2e_jobs = mode.size(100, 5_000)
-    drain_jobs = mode.size(200, 10_000)
+def measure(repeats: int, e2e_jobs: int, drain_jobs: int) -> Runs:
     runs: Runs = {}
 
     def add(side: str, shape: str, run: Callable[[], Drain]) -> None:
@@ -177,7 +176,7 @@ def measure(mode: Mode) -> tuple[int, int, Runs]:
         print(f"  PG1 {side} {shape}: {drain.rows / drain.elapsed:,.0f}/s, "
               f"{drain.wrong} wrong", file=sys.stderr, flush=True)  # fmt: skip
 
-    for _ in range(mode.repeats):
+    for _ in range(repeats):
         add("lashtui", "e2e", lambda: lashtui_e2e(e2e_jobs))
         for peer in PEERS:
             add(peer, "e2e", lambda peer=peer: peer_e2e(peer, e2e_jobs))  # type: ignore[misc]
@@ -187,23 +186,43 @@ def measure(mode: Mode) -> tuple[int, int, Runs]:
             add(TARGET_PEER, shape, lambda w=workers: peer_drain(TARGET_PEER, drain_jobs, w))  # type: ignore[misc]
             if workers == CONTEXT_PEER_WORKERS:
                 add("pgqueuer", shape, lambda w=workers: peer_drain("pgqueuer", drain_jobs, w))  # type: ignore[misc]
-    return e2e_jobs, drain_jobs, runs
+    return runs
 
 
-def run(mode: Mode) -> list[Figure]:
+def run(mode: Mode, e2e_jobs: int | None = None, drain_jobs: int | None = None) -> list[Figure]:
+    """PG1's figures; the sizes are the spec's (quick: small) unless given."""
+    e2e_jobs = e2e_jobs or mode.size(100, 5_000)
+    drain_jobs = drain_jobs or mode.size(200, 10_000)
     skip = pg_server.unavailable() or missing_peers()
-    e2e_jobs, drain_jobs = mode.size(100, 5_000), mode.size(200, 10_000)
     if skip is not None:
         return [Figure.unmeasured(reason=skip, **spec)
                 for spec in specs(e2e_jobs, drain_jobs).values()]  # fmt: skip
     load_before = os.getloadavg()
-    e2e_jobs, drain_jobs, runs = measure(mode)
+    runs = measure(mode.repeats, e2e_jobs, drain_jobs)
     load_after = os.getloadavg()
     load = (
         f"load average (1/5/15 min) before PG1: {'/'.join(f'{v:.1f}' for v in load_before)}, "
         f"after: {'/'.join(f'{v:.1f}' for v in load_after)}; {pg_server.settings()}"
     )
     return figures(e2e_jobs, drain_jobs, runs, load)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m benchmarks.pg1_peers [--e2e N] [--drain N] [--repeats R] [--json PATH]`:
+    PG1 alone at other sizes than the spec's (a repeat at the spec's sizes took over 40
+    minutes on a 2-vCPU machine at load average 10-17)."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.pg1_peers")
+    parser.add_argument("--e2e", type=int, default=5_000, help="jobs end to end (5,000)")
+    parser.add_argument("--drain", type=int, default=10_000, help="jobs drained (10,000)")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    args = parser.parse_args(argv)
+    mode = Mode(quick=False, repeats=args.repeats)
+    found = run(mode, args.e2e, args.drain)
+    print_table(found)
+    if args.json:
+        write_json(args.json, found, mode)
+    return 0
 
 
 def _rates(drains: list[Drain]) -> list[float]:
@@ -290,3 +309,7 @@ def _once(runs: Runs) -> str:
         + "; ".join(parts)
         + (f"; errors: {errors}" if errors else "")
     )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
