@@ -52,6 +52,7 @@ import signal
 import statistics
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from benchmarks import pg_server
@@ -67,10 +68,13 @@ async def noop(ctx: object, payload: object) -> object:
     return None
 
 
-async def _lashtui(target: str, count: int) -> float:
+EngineFn = Callable[[Any, Any], Awaitable[object]]
+
+
+async def _lashtui(target: str, count: int, engine: EngineFn) -> float:
     async with open_registry(target) as registry:
         worker = ProcessWorker(registry)
-        worker.engines.register("noop", noop)
+        worker.engines.register("noop", engine)
         processes = Processes(registry, worker=worker)
         requests = [
             ProcessStartRequest(
@@ -92,10 +96,11 @@ async def _lashtui(target: str, count: int) -> float:
         return count / elapsed
 
 
-def lashtui_rate(target: str, count: int) -> float:
+def lashtui_rate(target: str, count: int, engine: EngineFn = noop) -> float:
     """`count` processes end to end on the registry at `target` (a file path or a
-    postgresql:// URL), per second."""
-    return asyncio.run(_lashtui(target, count))
+    postgresql:// URL), per second. `engine` runs each (PG1 passes one that also counts its
+    executions outside the registry)."""
+    return asyncio.run(_lashtui(target, count, engine))
 
 
 def huey_rate(path: str, count: int, tuned: bool) -> float:

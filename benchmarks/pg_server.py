@@ -110,3 +110,30 @@ def scratch_schema(prefix: str) -> Iterator[str]:
         finally:
             admin.execute(f"SET lock_timeout = '{DROP_LOCK_TIMEOUT}'")
             admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def with_database(url: str, name: str) -> str:
+    """`url` pointing at the database `name` on the same server."""
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+@contextmanager
+def scratch_database(prefix: str) -> Iterator[str]:
+    """A fresh, empty database named `lashtui_bench_<prefix>_<random>` on the server; yields
+    its URL. For the peer queues of PG1 (benchmarks/pg1_peers.py), which put their tables in
+    their own fixed names and LISTEN on fixed channels: a database of their own keeps both
+    apart from any other run on the server (NOTIFY is database-wide, a schema would not).
+    Dropped afterwards, closing whatever connection is still open to it."""
+    import psycopg
+
+    url = server_url()
+    if url is None:
+        raise RuntimeError(unavailable() or "no PostgreSQL server")
+    name = f"lashtui_bench_{prefix}_{secrets.token_hex(4)}"
+    with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(url, name)
+    finally:
+        with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import p2_primitives, pg_server, profile
-from benchmarks.__main__ import BENCHMARKS, ON_POSTGRES
+from benchmarks import p2_primitives, pg1_peers, pg_server, profile
+from benchmarks.__main__ import BENCHMARKS, FULL_ONLY, ON_POSTGRES
 from benchmarks.report import Mode, print_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +77,28 @@ def test_without_a_server_the_postgresql_figures_say_why(
     table = capsys.readouterr().out
     assert f"\nP2 ({pg_server.STORE}) " in table
     assert f"P2 ({pg_server.STORE}): not measured: {reason}" in table
+
+
+def test_pg1_runs_outside_quick_mode_and_says_why_without_a_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PG1 (lashtui on PostgreSQL beside procrastinate and pgqueuer) takes minutes, so the
+    quick run above leaves it out; without a server each of its figures says why."""
+    assert "PG1" in FULL_ONLY and "PG1" not in BENCHMARKS
+    for name in pg_server.ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    pg_server.unavailable.cache_clear()
+    try:
+        figures = pg1_peers.run(Mode(quick=True, repeats=1))
+    finally:
+        pg_server.unavailable.cache_clear()
+    assert len(figures) == len(pg1_peers.specs(100, 200))
+    for figure in figures:
+        assert (figure.id, figure.store) == ("PG1", pg_server.STORE)
+        assert figure.not_measured and "LASHTUI_TEST_POSTGRES" in figure.not_measured
+        assert figure.holds is None
+    targets = [f for f in figures if f.rule]
+    assert {f.rule for f in targets} == {"ratio>=:1", "all<=:0"}
 
 
 def test_the_p1_profile_charges_every_step_of_a_process(tmp_path: Path) -> None:
