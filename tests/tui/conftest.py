@@ -1,12 +1,16 @@
-"""The every-state scene (tests/tui/scene.py) as fixtures, for snapshot and Pilot tests."""
+"""The every-state scene (tests/tui/scene.py) as fixtures, for snapshot and Pilot tests, and
+`snap_compare` made to wait for a screen that has stopped changing."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+import inspect
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 
 from lashtui.clock import ManualClock
 from lashtui.registry.sqlite import SqliteProcessRegistry
@@ -39,3 +43,49 @@ async def scene(tmp_path: Path) -> AsyncIterator[tuple[SqliteProcessRegistry, Ma
         yield registry, clock
     finally:
         await registry.close()
+
+
+SETTLE_WITHIN_S = 5.0  # a guard: a screen still moving then is the snapshot's to judge
+SETTLE_QUIET_S = 0.1
+
+
+async def settle(pilot: Pilot[Any]) -> None:
+    """Wait until two screenshots `SETTLE_QUIET_S` apart are the same. A test's own wait
+    (the first read on screen) can end before the layout that read causes has run (a table
+    sizing a column to its widest id): on a loaded machine, with two test processes, one
+    snapshot in ~30 caught that half-drawn frame. Every snapshot here uses a manual clock,
+    so a drawn screen stays still."""
+    last = None
+    try:
+        async with asyncio.timeout(SETTLE_WITHIN_S):
+            while True:
+                await pilot.pause()
+                await pilot.wait_for_scheduled_animations()
+                shot = pilot.app.export_screenshot()
+                if shot == last:
+                    return
+                last = shot
+                await pilot.pause(SETTLE_QUIET_S)
+    except TimeoutError:
+        return
+
+
+@pytest.fixture
+def snap_compare(snap_compare: Callable[..., bool]) -> Callable[..., bool]:
+    """pytest-textual-snapshot's `snap_compare`, settling the screen after `run_before`."""
+
+    def compare(
+        app: Any,
+        terminal_size: tuple[int, int] = (80, 24),
+        run_before: Callable[[Pilot[Any]], Awaitable[None] | None] | None = None,
+    ) -> bool:
+        async def then_settle(pilot: Pilot[Any]) -> None:
+            if run_before is not None:
+                result = run_before(pilot)
+                if inspect.isawaitable(result):
+                    await result
+            await settle(pilot)
+
+        return snap_compare(app, terminal_size=terminal_size, run_before=then_settle)
+
+    return compare
