@@ -174,7 +174,7 @@ def test_a_wrong_version_database_is_refused_untouched(tmp_path: Path) -> None:
     before = digest(path)
     for args in (("ls",), ("start", "x", "--external")):
         one_line_error(
-            lashtui(*args, db=path), "has schema version 3, which lashtui cannot read",
+            lashtui(*args, db=path), "the database reports version 3 — lashtui also reads",
             "lash's versions 6 and 21 to 24"
         )
     assert digest(path) == before

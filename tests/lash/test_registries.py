@@ -161,8 +161,9 @@ async def test_an_unreadable_version_is_one_sentence(tmp_path: Path) -> None:
             async with open_registry(str(db), read_only=read_only, create=False):
                 pass
         assert str(refused.value) == (
-            f"process registry `{db}` has schema version 19, which lashtui cannot read: it "
-            "reads version 10 (its own) and lash's versions 6 and 21 to 24 (read-only)"
+            "Unsupported lash process registry schema: this binary supports schema version 10, "
+            "but the database reports version 19 — lashtui also reads lash's versions 6 and "
+            f"21 to 24, read-only; `{db}` was left untouched."
         )
         assert "delete" not in str(refused.value)
     assert listing(tmp_path) == before

@@ -81,8 +81,9 @@ async def test_a_wrong_version_is_refused_untouched(tmp_path: Path) -> None:
     # One sentence naming the version and those lashtui reads; never advice to delete the
     # file (it may be a lash deployment's only history: registry/lash/detect.py).
     message = (
-        f"process registry `{path}` has schema version 9, which lashtui cannot read: it reads "
-        f"version {SCHEMA_VERSION} (its own) and lash's versions 6 and 21 to 24 (read-only)"
+        "Unsupported lash process registry schema: this binary supports schema version "
+        f"{SCHEMA_VERSION}, but the database reports version 9 — lashtui also reads lash's "
+        f"versions 6 and 21 to 24, read-only; `{path}` was left untouched."
     )
     for read_only in (False, True):
         with pytest.raises(UnsupportedSchema, match=re.escape(message)):

@@ -64,10 +64,13 @@ def lash_version(conn: sqlite3.Connection, path: str) -> int | None:
 
 
 def unreadable_message(path: str, version: int) -> str:
+    """semantics §15's schema sentence up to the version found (so what matches on it still
+    does), then the versions read instead of its advice to delete the file: issue 21's rule
+    for a file that may hold a lash deployment's only history."""
     return (
-        f"process registry `{path}` has schema version {version}, which lashtui cannot read: "
-        f"it reads version {SCHEMA_VERSION} (its own) and lash's versions 6 and 21 to 24 "
-        "(read-only)"
+        "Unsupported lash process registry schema: this binary supports schema version "
+        f"{SCHEMA_VERSION}, but the database reports version {version} — lashtui also reads "
+        f"lash's versions 6 and 21 to 24, read-only; `{path}` was left untouched."
     )
 
 
