@@ -345,9 +345,9 @@ class ProcessWorker:
 
 
 # Rows one batch claims at most: its transaction holds the registry's write lock while it
-# claims them, and other worker processes wait that long (with 16, before the SQLite
-# store's own lock waits, one of four workers was starved of the lock for 2 s and lost
-# leases of 1.5 s; tests/worker/test_crash.py's four-worker test).
+# claims them, and other worker processes wait that long (with 16, one of four workers in
+# tests/worker/test_crash.py's four-worker test was held off the lock for 2 s and its
+# runs' 1.5 s leases lapsed: 16 rows run twice).
 BATCH_AT_MOST = 8
 
 
