@@ -345,9 +345,10 @@ class ProcessWorker:
 
 
 # Rows one batch claims at most: its transaction holds the registry's write lock while it
-# claims them, and other worker processes wait that long (with 16, one of four workers in
+# claims them, and other worker processes wait that long. With 16, one of four workers in
 # tests/worker/test_crash.py's four-worker test was held off the lock for 2 s and its
-# runs' 1.5 s leases lapsed: 16 rows run twice).
+# runs' 1.5 s leases lapsed (16 rows run twice); 4 lapsed as often as 8 (what held it
+# off was SQLite's busy handler: sqlite/connection.py `_retrying`).
 BATCH_AT_MOST = 8
 
 
