@@ -1,6 +1,7 @@
-"""P3's peer: a huey consumer with 4 worker OS processes on SQLite (a program P3 spawns).
+"""P3's peer: a huey consumer with 4 (or WORKERS) worker OS processes on SQLite (a
+program P3 spawns).
 
-    python -c 'from benchmarks.p3_huey import serve; serve()' PATH RECORD READY HOLD
+    python -c 'from benchmarks.p3_huey import serve; serve()' PATH RECORD READY HOLD [WORKERS]
 
 Run through `-c`, not `-m`, so the task is registered under this module's name in both the
 enqueuing process and the consumer (huey names a task by its function's module).
@@ -43,9 +44,10 @@ def make_huey(path: str, record: str) -> tuple[Any, Any]:
 
 def serve() -> None:
     path, record, ready, hold = sys.argv[1:5]
+    workers = int(sys.argv[5]) if len(sys.argv) > 5 else 4
     huey, _ = make_huey(path, record)
     consumer = huey.create_consumer(
-        workers=4, worker_type="process", periodic=False, initial_delay=0.001,
+        workers=workers, worker_type="process", periodic=False, initial_delay=0.001,
         backoff=1.0, max_delay=0.001, check_worker_health=False,
     )  # fmt: skip
     open(ready, "w").close()

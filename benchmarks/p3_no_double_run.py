@@ -16,6 +16,14 @@ is counted against the target (exactly N executions, 0 errors).
 Peer, in the same run: huey's SqliteHuey (WAL, synchronous=NORMAL) with a consumer of 4
 worker OS processes, N tasks enqueued first, the same hold file, the same O_APPEND record;
 the clock stops when huey's result store holds N results. Sides alternate per repeat.
+The throughput's target (issue 19) is >= 1.0x huey's 4-process consumer. A scaling table
+follows it: the same drain with 1 and 2 worker processes on each side (once in quick mode,
+every repeat in the full one), each run's exactly-once counts in its notes.
+
+How lashtui's workers share the backlog: each claims free rerunnable rows several at a
+time (`claim_processes_for_run`, one transaction per batch, one fenced lease per row), the
+rows picked in SQL inside the claiming transaction, so no worker claims a row another has
+taken or ended.
 
 On PostgreSQL, in the same run, "P3 (PostgreSQL)": the same lashtui side with the rows in a
 `PostgresProcessRegistry` in a fresh schema on the server `benchmarks/pg_server.py` finds
@@ -188,7 +196,7 @@ def lashtui_drain(tmp: str, rows: int, workers: int = WORKERS, url: str | None =
     return Drain(rows, elapsed, read_record(record), errors)
 
 
-def huey_drain(tmp: str, rows: int) -> Drain:
+def huey_drain(tmp: str, rows: int, workers: int = WORKERS) -> Drain:
     from benchmarks.p3_huey import make_huey
 
     db, record, ready, hold = (
@@ -199,7 +207,8 @@ def huey_drain(tmp: str, rows: int) -> Drain:
         count(n)
     code = "from benchmarks.p3_huey import serve; serve()"
     consumer = spawn(
-        [sys.executable, "-c", code, db, record, ready, hold], os.path.join(tmp, "h-stderr.log")
+        [sys.executable, "-c", code, db, record, ready, hold, str(workers)],
+        os.path.join(tmp, "h-stderr.log"),
     )
     errors: list[str] = []
     try:
@@ -226,7 +235,10 @@ def run(mode: Mode) -> list[Figure]:
     ours: list[Drain] = []
     on_pg: list[Drain] = []
     peer: list[Drain] = []
-    for _ in range(mode.repeats):
+    # The scaling table: the same drain with 1 and 2 workers each side (4 is the row above).
+    # Quick mode measures it once, the full mode every repeat.
+    scaling: dict[tuple[str, int], list[Drain]] = {}
+    for repeat in range(mode.repeats):
         with scratch("p3") as tmp:
             ours.append(lashtui_drain(tmp, rows))
         if skip is None:
@@ -234,7 +246,45 @@ def run(mode: Mode) -> list[Figure]:
                 on_pg.append(lashtui_drain(tmp, pg_rows, url=url))
         with scratch("p3") as tmp:
             peer.append(huey_drain(tmp, rows))
-    return [*figures(rows, ours, peer), *postgres_figures(pg_rows, on_pg, ours, skip)]
+        if mode.quick and repeat:
+            continue
+        for workers in SCALING:
+            with scratch("p3") as tmp:
+                scaling.setdefault(("lashtui", workers), []).append(
+                    lashtui_drain(tmp, rows, workers)
+                )
+            with scratch("p3") as tmp:
+                scaling.setdefault(("huey", workers), []).append(huey_drain(tmp, rows, workers))
+    return [
+        *figures(rows, ours, peer),
+        *scaling_figures(rows, scaling),
+        *postgres_figures(pg_rows, on_pg, ours, skip),
+    ]
+
+
+SCALING = (1, 2)
+
+
+def scaling_figures(rows: int, scaling: dict[tuple[str, int], list[Drain]]) -> list[Figure]:
+    """P3's scaling table: throughput with 1 and 2 worker processes each side (the 4-worker
+    row is the target's), with each run's exactly-once counts."""
+    return [
+        Figure(
+            id="P3",
+            figure=f"{workers} worker proc{'s' if workers > 1 else ''} drain {rows:,} "
+            "rerunnable: throughput (scaling)",
+            unit="proc/s",
+            lashtui=[d.rows / d.elapsed for d in scaling[("lashtui", workers)]],
+            peer_name=f"huey SqliteHuey, {workers} proc{'s' if workers > 1 else ''}",
+            peer=[d.rows / d.elapsed for d in scaling[("huey", workers)]],
+            target="context: scaling (exactly once every run)",
+            notes=[
+                _runs("lashtui", scaling[("lashtui", workers)]),
+                _runs("huey", scaling[("huey", workers)]),
+            ],
+        )
+        for workers in SCALING
+    ]
 
 
 def _runs(side: str, drains: list[Drain]) -> str:
@@ -287,7 +337,8 @@ def figures(rows: int, ours: list[Drain], peer: list[Drain]) -> list[Figure]:
             lashtui=[d.rows / d.elapsed for d in ours],
             peer_name=peer_name,
             peer=[d.rows / d.elapsed for d in peer],
-            target="context (no target)",
+            target=">= 1.0x huey, 4 procs",
+            rule="ratio>=:1",
             notes=[CLOCK_NOTE],
         ),
     ]

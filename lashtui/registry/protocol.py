@@ -155,6 +155,21 @@ class ProcessRegistry(Protocol):
         request: one transaction for how every run begins (lashtui's, not lash's)."""
         ...
 
+    async def claim_processes_for_run(
+        self,
+        owners: list[LeaseOwnerIdentity],
+        ttl_ms: int,
+        started: ProcessStarted,
+        skip: list[str] | None = None,
+    ) -> list[tuple[str, ProcessRunClaim | None]]:
+        """Up to `len(owners)` rerunnable rows no one holds (none with an abandon request,
+        none in `skip`), the first in id order, each claimed exactly as
+        `claim_process_for_run` claims one (`owners[i]` the i-th claim's identity), all in
+        one transaction: (process id, its claim) for each, None for a row whose record does
+        not decode (not claimed). Fewer than asked means no more such rows were free (a
+        lashtui extension: how a worker drains a backlog that other workers drain too)."""
+        ...
+
     async def reclaim_process_lease(
         self,
         process_id: str,
@@ -164,6 +179,12 @@ class ProcessRegistry(Protocol):
     ) -> ProcessLeaseClaimOutcome: ...
     async def renew_process_lease(self, lease: ProcessLease, ttl_ms: int) -> ProcessLease: ...
     async def get_process_lease(self, process_id: str) -> ProcessLease | None: ...
+    async def get_work_item(self, process_id: str) -> ProcessWorkItem | None:
+        """The row's work item as it is now (its lease, held or expired, included); None
+        when the row is terminal or does not exist (a lashtui extension: the check a
+        worker makes before claiming a row listed a while ago)."""
+        ...
+
     async def get_process_leases(self, process_ids: list[str]) -> dict[str, ProcessLease]:
         """The held leases (expired included) of these processes, in one read."""
         ...

@@ -114,6 +114,13 @@ class NotifyingRegistry:
         setattr(self, name, ticking)
         return ticking
 
+    async def claim_processes_for_run(self, *args: Any, **kwargs: Any) -> Any:
+        """Ticks each row claimed (its first-started fact may have been recorded)."""
+        claims = await self.inner.claim_processes_for_run(*args, **kwargs)
+        for process_id, _ in claims:
+            self.hub.tick(process_id)
+        return claims
+
 
 def notifying(registry: ProcessRegistry, hub: ChangeHub) -> ProcessRegistry:
     """Wrap `registry` so its mutations tick `hub` (idempotent for an already wrapped one)."""

@@ -107,3 +107,15 @@ class WorkerRuntime:
 
     def start_slot(self) -> StartSlot:
         return StartSlot(self.starting)
+
+    async def free_start_slots(self, most: int) -> list[StartSlot]:
+        """One start slot (waiting for it), then as many more of those free now as make
+        `most`: the places a batch claim fills, each held until its run's handler starts."""
+        first = self.start_slot()
+        await first.__aenter__()
+        slots = [first]
+        while len(slots) < most and not self.starting.locked():
+            slot = self.start_slot()
+            await slot.__aenter__()  # free: returns without suspending
+            slots.append(slot)
+        return slots

@@ -145,9 +145,10 @@ async def _recover(rt: WorkerRuntime, item: ProcessWorkItem, *, run: bool = True
         rt.stats.verdicts[verdict] += 1
         return verdict
     async with rt.start_slot() as slot:
-        if slot.waited and await _held_by_a_live_owner(rt, item.process_id):
-            rt.stats.verdicts[Verdict.BUSY] += 1
-            return Verdict.BUSY
+        taken = await _taken_meanwhile(rt, item.process_id) if slot.waited else None
+        if taken is not None:
+            rt.stats.verdicts[taken] += 1
+            return taken
         lease, dead_holder, claimed = await claim_for_recovery(
             rt, item.process_id, attempt_identity(rt.owner), reclaim_dead=True, to_run=run
         )
@@ -159,15 +160,43 @@ async def _recover(rt: WorkerRuntime, item: ProcessWorkItem, *, run: bool = True
     return verdict
 
 
-async def _held_by_a_live_owner(rt: WorkerRuntime, process_id: str) -> bool:
-    """Whether another worker has claimed the row since it was listed: a read, where a
-    claim that would only say Busy is a write, and writers queue for the registry (on
-    PostgreSQL, the whole fleet's writers)."""
+async def run_claimed(
+    rt: WorkerRuntime, process_id: str, claimed: ProcessRunClaim | None, slot: StartSlot
+) -> Verdict:
+    """A row a batch claim took to run (`claim_processes_for_run`), decided and run as
+    `recover` decides and runs a row it claimed itself; `slot` is held until the handler
+    starts. None: the row was picked but its record does not decode (nothing was written)."""
     try:
-        lease = await rt.registry.get_process_lease(process_id)
+        if claimed is None:
+            verdict = _skip_undecodable(rt, process_id, "its record could not be decoded")
+        elif (lease := claimed.outcome.acquired()) is None:
+            verdict = Verdict.BUSY  # (the batch picked it free in its own transaction)
+        else:
+            rt.observer.claimed(process_id, True)
+            verdict = await _decide(rt, lease, None, slot, True, claimed)
+    finally:
+        slot.release()
+    rt.stats.verdicts[verdict] += 1
+    rt.observer.verdict(process_id, verdict)
+    return verdict
+
+
+async def _taken_meanwhile(rt: WorkerRuntime, process_id: str) -> Verdict | None:
+    """Whether the row ended (ALREADY_TERMINAL) or another worker claimed it (BUSY) since
+    it was listed; None when a claim should be tried. A read, where a claim that would
+    only say Busy is a write, and a claim of a row that ended is two (the claim and its
+    release): writers queue for the registry (on SQLite, every worker process on the
+    file; on PostgreSQL, the whole fleet's writers). When several workers drain one
+    backlog, most rows any one of them listed are ended by the others."""
+    try:
+        fresh = await rt.registry.get_work_item(process_id)
     except LashError:
-        return False  # the claim decides, and reports
-    return lease is not None and lease.bars(rt.owner, rt.clock.now_ms())
+        return None  # the claim decides, and reports
+    if fresh is None:
+        return Verdict.ALREADY_TERMINAL
+    if fresh.lease is not None and fresh.lease.bars(rt.owner, rt.clock.now_ms()):
+        return Verdict.BUSY
+    return None
 
 
 async def _decide(

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 from lashtui.clock import Clock, SystemClock
 from lashtui.errors import LashError
@@ -23,6 +24,8 @@ from lashtui.model import (
     ProcessAwaitOutput,
     ProcessEvent,
     ProcessRecord,
+    ProcessRunClaim,
+    ProcessStarted,
     ProcessWorkItem,
     RecoveryDisposition,
 )
@@ -31,12 +34,12 @@ from lashtui.worker.awaiter import ProcessAwaiter
 from lashtui.worker.drain import DrainReport, drain_owner_bound_work
 from lashtui.worker.engine import EngineRegistry, SessionTurnRunner, ToolRegistry
 from lashtui.worker.hub import ChangeHub, notifying
-from lashtui.worker.identity import RECOVERY_SUFFIX_CHARS, default_owner
+from lashtui.worker.identity import RECOVERY_SUFFIX_CHARS, attempt_identity, default_owner
 from lashtui.worker.logline import LogObserver
 from lashtui.worker.observer import Observers, WorkerObserver
-from lashtui.worker.runtime import Verdict, WorkerRuntime, WorkerStats, log
+from lashtui.worker.runtime import StartSlot, Verdict, WorkerRuntime, WorkerStats, log
 from lashtui.worker.steps import steps_engine
-from lashtui.worker.sweep import recover
+from lashtui.worker.sweep import recover, run_claimed
 from lashtui.worker.wake import CommitWake
 
 
@@ -75,6 +78,12 @@ class ProcessWorker:
         self._claiming = True  # until `stop_claiming`
         self._tasks: dict[str, asyncio.Task[Verdict | None]] = {}
         self._skipped: set[str] = set()  # undecodable rows already logged
+        # The backlog loop (`_claim_batches`) and whether a drive has handed it rows since
+        # its last claim; runs it spawned for a row that already had a task of this worker.
+        self._batches: asyncio.Task[None] | None = None
+        self._batch_more = False
+        self._extra: set[asyncio.Task[Verdict | None]] = set()
+        self._batch_runs: set[asyncio.Task[Verdict | None]] = set()  # in flight
 
     @property
     def owner(self) -> LeaseOwnerIdentity:
@@ -114,7 +123,15 @@ class ProcessWorker:
             return []
         now = self._rt.clock.now_ms()
         items = await self.registry.list_work_items()
-        spawned = [self._spawn(item, run) for item in items if self._wants(item, now)]
+        wanted = [item for item in items if self._wants(item, now)]
+        batched = False
+        if run:
+            before = len(wanted)
+            wanted = self._hand_to_batches(wanted, now)
+            batched = len(wanted) < before
+        spawned = [self._spawn(item, run) for item in wanted]
+        if batched:  # one task for what the backlog loop claims and runs of it
+            spawned.append(asyncio.create_task(self._batches_settled(), name="batches-settled"))
         self.stats.drives += 1
         self.stats.last_drive_ms = now
         return spawned
@@ -132,7 +149,8 @@ class ProcessWorker:
             disposition=record.disposition,
             abandon_requested=record.abandon_request is not None,
         )
-        if not self._wants(item, self._rt.clock.now_ms()):
+        now = self._rt.clock.now_ms()
+        if not self._wants(item, now) or not self._hand_to_batches([item], now):
             return None
         return self._spawn(item)
 
@@ -151,6 +169,90 @@ class ProcessWorker:
         # Nor is a row whose live holder we cannot prove dead: the claim would only say Busy,
         # and every try is a write transaction on a shared file.
         return item.lease is None or not item.lease.bars(self.owner, now)
+
+    def _hand_to_batches(self, items: list[ProcessWorkItem], now: int) -> list[ProcessWorkItem]:
+        """The items left for the one-row path. Free rerunnable rows are the backlog loop's
+        when there are two or more of them, or when it is already running: it claims them
+        several at a time, picking in SQL the rows no other worker holds
+        (`claim_processes_for_run`). A single new row keeps the one-row path, whose claim
+        reads nothing first."""
+        batchable = [item for item in items if _batchable(item, now)]
+        if not batchable or (len(batchable) < 2 and not self._batching()):
+            return items
+        self._batch_more = True
+        if not self._batching():
+            self._batches = asyncio.create_task(self._claim_batches(), name="lashtui-batches")
+        return [item for item in items if not _batchable(item, now)]
+
+    async def _batches_settled(self) -> Verdict | None:
+        """Until the backlog loop has stopped claiming and every run it spawned has ended
+        (what a caller of `drive_pending_processes` awaits for the rows it handed over)."""
+        while self._batching() or self._batch_runs:
+            waiting: list[asyncio.Future[Any]] = list(self._batch_runs)
+            if self._batches is not None and not self._batches.done():
+                waiting.append(self._batches)
+            await asyncio.gather(*waiting, return_exceptions=True)
+        return None
+
+    def _batching(self) -> bool:
+        return self._batches is not None and not self._batches.done()
+
+    async def _claim_batches(self) -> None:
+        """Claim free rerunnable rows, as many at a time as there are free start slots,
+        until a claim finds fewer than it asked for and no drive has handed over more."""
+        rt = self._rt
+        while self._claiming and self._batch_more:
+            self._batch_more = False
+            slots = await rt.free_start_slots(BATCH_AT_MOST)
+            started = ProcessStarted(owner=rt.owner, started_at_ms=rt.clock.now_ms())
+            owners = [attempt_identity(rt.owner) for _ in slots]
+            skip = sorted(self._skipped)
+            claims: list[tuple[str, ProcessRunClaim | None]] = []
+            try:
+                if self._claiming:
+                    claims = await self.registry.claim_processes_for_run(
+                        owners, rt.timings.ttl_ms, started, skip
+                    )
+            except LashError as error:
+                log.warning("claiming a batch of rows failed: %s", error)
+            finally:
+                for slot in slots[len(claims) :]:
+                    slot.release()
+            for slot, (process_id, claimed) in zip(slots, claims, strict=False):
+                if claimed is None:
+                    self._skipped.add(process_id)
+                self._spawn_claimed(process_id, claimed, slot)
+            if claims and len(claims) == len(slots):
+                self._batch_more = True
+
+    def _spawn_claimed(
+        self, process_id: str, claimed: ProcessRunClaim | None, slot: StartSlot
+    ) -> None:
+        task = asyncio.create_task(
+            self._run_claimed(process_id, claimed, slot), name=f"run:{process_id}"
+        )
+        self._batch_runs.add(task)
+        task.add_done_callback(self._batch_runs.discard)
+        if process_id in self._tasks:  # a one-row task waiting for a slot: it will find Busy
+            self._extra.add(task)
+            task.add_done_callback(self._extra.discard)
+            return
+        self._tasks[process_id] = task
+
+        def forget(done: asyncio.Task[Verdict | None]) -> None:
+            if self._tasks.get(process_id) is done:
+                del self._tasks[process_id]
+
+        task.add_done_callback(forget)
+
+    async def _run_claimed(
+        self, process_id: str, claimed: ProcessRunClaim | None, slot: StartSlot
+    ) -> Verdict | None:
+        try:
+            return await run_claimed(self._rt, process_id, claimed, slot)
+        except LashError as error:
+            log.warning("recovery of %s failed: %s", process_id, error)
+            return None
 
     def _spawn(self, item: ProcessWorkItem, run: bool = True) -> asyncio.Task[Verdict | None]:
         pid = item.process_id
@@ -172,9 +274,12 @@ class ProcessWorker:
             return None
 
     async def idle(self) -> None:
-        """Until no run spawned by this worker is in flight."""
-        while self._tasks:
-            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        """Until no run spawned by this worker is in flight, nor a batch being claimed."""
+        while self._tasks or self._extra or self._batching():
+            waiting: list[asyncio.Future[Any]] = [*self._tasks.values(), *self._extra]
+            if self._batches is not None and not self._batches.done():
+                waiting.append(self._batches)
+            await asyncio.gather(*waiting, return_exceptions=True)
 
     async def drain_owner_bound_work(self) -> DrainReport:
         return await drain_owner_bound_work(self._rt)
@@ -189,7 +294,9 @@ class ProcessWorker:
 
     async def stop(self) -> None:
         """Cancel in-flight runs: they write no terminal and release their leases."""
-        tasks = list(self._tasks.values())
+        tasks: list[asyncio.Task[Any]] = [*self._tasks.values(), *self._extra]
+        if self._batches is not None:
+            tasks.append(self._batches)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -232,6 +339,25 @@ class ProcessWorker:
         async with contextlib.aclosing(wake.changed()) as pages:
             async for items in pages:
                 now = self._rt.clock.now_ms()
-                for item in items:
-                    if self._wants(item, now):
-                        self._spawn(item)
+                wanted = [item for item in items if self._wants(item, now)]
+                for item in self._hand_to_batches(wanted, now):
+                    self._spawn(item)
+
+
+# Rows one batch claims at most: its transaction holds the registry's write lock while it
+# claims them, and other worker processes wait that long. With 16, one of four workers in
+# tests/worker/test_crash.py's four-worker test was held off the lock for 2 s and its
+# runs' 1.5 s leases lapsed (16 rows run twice); 4 lapsed as often as 8 (what held it
+# off was SQLite's busy handler: sqlite/connection.py `_retrying`).
+BATCH_AT_MOST = 8
+
+
+def _batchable(item: ProcessWorkItem, now: int) -> bool:
+    """A row `claim_processes_for_run` would pick: rerunnable, free (or its lease lapsed),
+    no abandon request, decodable."""
+    return (
+        item.disposition is RecoveryDisposition.RERUNNABLE
+        and not item.abandon_requested
+        and not item.undecodable
+        and (item.lease is None or not item.lease.is_live_at(now))
+    )

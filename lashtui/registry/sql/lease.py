@@ -296,6 +296,27 @@ def work_items(conn: Tx) -> list[ProcessWorkItem]:
     return [_work_item(conn, row) for row in rows]
 
 
+def work_item(conn: Tx, process_id: str) -> ProcessWorkItem | None:
+    """The row's work item as it is now, or None when the row is terminal or gone: what a
+    worker checks before it claims a row its worklist listed a while ago, so a row another
+    worker has ended or holds costs one read instead of a write (the claim) and another
+    (the release). One primary-key lookup in each table, and the record's for a free row."""
+    rows = fetch_rows(
+        conn,
+        f"{_work_item_select(conn, ', p.status')} WHERE p.process_id = ?",
+        (process_id,),
+    )
+    if not rows or rows[0][-1] != "running":
+        return None
+    item = _work_item(conn, rows[0][:-1])
+    if item.lease is None and not item.undecodable:
+        # Likely claimed next: its record is read (and on SQLite's writer, decoded into the
+        # connection's record cache) now, in a read, so that the claim's transaction, which
+        # holds the file's write lock, finds it decoded (row.load_record).
+        load_record(conn, process_id, lenient=True)
+    return item
+
+
 def work_items_changed_since(
     conn: Tx, cursor: int, limit: int
 ) -> tuple[list[ProcessWorkItem], int]:

@@ -12,7 +12,9 @@ rerunnable or never started) and only if it is not set yet.
 
 from __future__ import annotations
 
-from lashtui.errors import UnknownProcess
+from collections.abc import Callable
+
+from lashtui.errors import UndecodableProcess, UnknownProcess
 from lashtui.model import (
     CANCEL_REQUESTED,
     LeaseOwnerIdentity,
@@ -22,7 +24,8 @@ from lashtui.model import (
     RecoveryDisposition,
 )
 from lashtui.registry.sql import event, lease
-from lashtui.registry.sql.dialect import Tx
+from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.filter import HELD
 from lashtui.registry.sql.row import load_record, save_changes
 
 
@@ -58,3 +61,60 @@ def claim_for_run(
         record = save_changes(conn, record, now, first_started=started)
     cancel = event.first_of_type(conn, process_id, CANCEL_REQUESTED, 0)  # the row exists
     return ProcessRunClaim(outcome, record, started=True, cancel_requested=cancel)
+
+
+def claim_next_for_run(
+    conn: Tx,
+    owners: list[LeaseOwnerIdentity],
+    ttl_ms: int,
+    started: ProcessStarted,
+    clock: Callable[[], int],
+    skip: list[str] | None = None,
+) -> list[tuple[str, ProcessRunClaim | None]]:
+    """Up to `len(owners)` rerunnable rows that no one holds, claimed to run in one
+    transaction, the first in id order: each exactly as `claim_for_run` claims one (its own
+    lease and fencing token, `owners[i]` the attempt identity of the i-th), with its claim;
+    None for a row picked whose record does not decode (nothing is written for it). Rows in
+    `skip` (a worker's rows it knows do not decode) are not picked. The leases run from
+    `clock()` read here, inside the transaction: a claim that waited for the write lock
+    (another worker process held it) must not hand out a lease already partly spent.
+
+    What several workers draining one backlog do instead of each claiming the rows its own
+    worklist listed: they all listed the same rows, so each claim of a row another worker
+    had taken or ended was a write for nothing. Here a row is found free inside the
+    claiming transaction, by SQL (the registry's write lock makes the pick and the claims
+    one step: SQLite's BEGIN IMMEDIATE, PostgreSQL's meta row). Only rerunnable rows
+    without an abandon request: any of them runs whenever it is claimed (§8), where an
+    owner_bound row that started must not, and an abandon request is the sweep's to
+    settle; the rest of the worklist stays with the worker's one-row path, as does a row
+    whose JSON the SQL cannot read. Walks the running rows in id order on the (status,
+    process_id) index; a row it passes over costs a lease lookup."""
+    lease.check_ttl(ttl_ms)
+    if not owners:
+        return []
+    now = clock()
+    sql = dialect(conn)
+    skip = (skip or [])[:SKIP_AT_MOST]
+    rows = conn.execute(
+        "SELECT p.process_id FROM processes p "
+        "LEFT JOIN process_leases l ON l.process_id = p.process_id "
+        f"WHERE p.status = 'running' AND NOT ({HELD} AND l.lease_expires_at_ms > ?) "
+        f"AND {sql.json_text('p.record_json', 'disposition')} = 'rerunnable' "
+        f"AND NOT {sql.json_has('p.record_json', 'abandon_request')} "
+        + (f"AND p.process_id NOT IN ({', '.join('?' * len(skip))}) " if skip else "")
+        + "ORDER BY p.process_id LIMIT ?",
+        (now, *skip, len(owners)),
+    ).fetchall()
+    claims: list[tuple[str, ProcessRunClaim | None]] = []
+    for (process_id,), owner in zip(rows, owners, strict=False):
+        try:
+            claimed: ProcessRunClaim | None = claim_for_run(
+                conn, process_id, owner, ttl_ms, started, now
+            )
+        except UndecodableProcess:  # raised by its read, before anything is written
+            claimed = None
+        claims.append((process_id, claimed))
+    return claims
+
+
+SKIP_AT_MOST = 500  # of a worker's undecodable rows named to the pick (each a bound value)

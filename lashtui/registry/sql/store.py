@@ -276,6 +276,17 @@ class SqlProcessRegistry(ABC):
             run.claim_for_run, process_id, owner, ttl_ms, started, self._now()
         )
 
+    async def claim_processes_for_run(
+        self,
+        owners: list[LeaseOwnerIdentity],
+        ttl_ms: int,
+        started: ProcessStarted,
+        skip: list[str] | None = None,
+    ) -> list[tuple[str, ProcessRunClaim | None]]:
+        return await self._db.short_write(
+            run.claim_next_for_run, list(owners), ttl_ms, started, self._now, skip
+        )
+
     async def reclaim_process_lease(
         self,
         process_id: str,
@@ -292,6 +303,9 @@ class SqlProcessRegistry(ABC):
 
     async def get_process_lease(self, process_id: str) -> ProcessLease | None:
         return await self._db.point_read(lease.get, process_id)
+
+    async def get_work_item(self, process_id: str) -> ProcessWorkItem | None:
+        return await self._db.point_read(lease.work_item, process_id)
 
     async def get_process_leases(self, process_ids: list[str]) -> dict[str, ProcessLease]:
         return await self._db.read(lease.get_many, list(process_ids))

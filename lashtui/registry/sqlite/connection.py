@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import sqlite3
 import threading
 import time
@@ -151,8 +152,9 @@ class SqliteConnection:
       and then runs here; joining the queue instead would keep it from ever draining while
       calls keep coming (measured: under load, nearly every call then took the thread);
     - with a busy timeout of 0: a write lock held by another OS process fails at once, and
-      the call then takes the thread, where it waits its turn with the full timeout (which
-      each hop sets for itself and puts back to 0 after);
+      the call then takes the thread, where it waits its turn for as long as the busy
+      timeout (a writable handle by its own short tries, `_retrying`; a read-only one with
+      SQLite's handler, which each hop sets for itself and puts back to 0 after);
     - with automatic checkpoints off: a commit never copies the WAL back into the database
       file on the loop. Every `CHECKPOINT_EVERY` commits a checkpoint runs on the reader's
       thread, behind the writes, and copies most of the WAL (its two fsyncs were ~15 ms
@@ -505,8 +507,9 @@ class SqliteConnection:
         try:
             with self._translated():
                 try:
+                    waits = _waiting if self.read_only else _retrying
                     return await aconn._execute(  # type: ignore[no-untyped-call,no-any-return]
-                        _waiting, aconn, self.busy_timeout_ms, runner, *args, **kwargs
+                        waits, aconn, self.busy_timeout_ms, runner, *args, **kwargs
                     )
                 except ValueError as error:
                     if str(error) != "Connection closed":  # aiosqlite's word for it
@@ -557,6 +560,39 @@ def _waiting(aconn: aiosqlite.Connection, busy_timeout_ms: int, runner: Callable
     finally:
         # Read afresh: a read-only handle's read may have replaced the connection.
         aconn._conn.execute("PRAGMA busy_timeout = 0")
+
+
+def _retrying(aconn: aiosqlite.Connection, busy_timeout_ms: int, runner: Callable[..., T],
+              *args: object, **kwargs: object) -> T:
+    """`_waiting` for a writable handle: its own waits for the write lock instead of
+    SQLite's busy handler, which sleeps 1, 2, 5, 10, 15, 20, 25... 100 ms between tries.
+    With several worker processes on one file, each holding the lock for a few ms at a
+    time, a writer that had lost a few races slept tens of ms per try while the others,
+    trying at once from their loops, took every free moment: one was starved of the lock
+    for 2 s and its runs' leases (1.5 s TTL) lapsed before their terminals landed. Here it
+    tries again after 50 us, doubling to at most 1 ms (jittered, so waiting processes do
+    not try in step), for as long as the busy timeout.
+
+    A try is repeated only when the lock was refused before anything was written (no
+    statement of it changed a row: `total_changes` did not move), so a runner that had
+    committed never runs twice; the connection's busy timeout stays 0 throughout."""
+    conn = aconn._conn
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    pause = RETRY_FIRST_S
+    while True:
+        changes = conn.total_changes
+        try:
+            return runner(conn, *args, **kwargs)
+        except sqlite3.OperationalError as error:
+            late = time.monotonic() >= deadline
+            if not _is_busy(error) or late or conn.total_changes != changes:
+                raise
+        time.sleep(pause * (0.5 + random.random()))
+        pause = min(pause * 2, RETRY_MOST_S)
+
+
+RETRY_FIRST_S = 0.00005
+RETRY_MOST_S = 0.001
 
 
 def _checkpoint(conn: sqlite3.Connection) -> None:

@@ -1,0 +1,125 @@
+"""`claim_processes_for_run` (lashtui/registry/sql/run.py `claim_next_for_run`): how a
+worker drains a backlog that other workers drain too. It picks, inside the claiming
+transaction, the first free rerunnable rows in id order and claims each exactly as
+`claim_process_for_run` claims one: its own lease and fencing token, first-started, the
+cancel check. Rows that are held, ended, not rerunnable or have an abandon request are
+never picked, and nothing is written for them."""
+
+from __future__ import annotations
+
+import json
+
+from lashtui.clock import ManualClock
+from lashtui.model import (
+    AbandonRequest,
+    ProcessEventAppendRequest,
+    ProcessStarted,
+    SuccessOutput,
+)
+from lashtui.registry import ProcessRegistry
+from tests.builders import ext, ob, own, rr
+from tests.raw import raw_connection
+
+LIVE = 60_000
+
+
+def started(name: str, at: int = 7) -> ProcessStarted:
+    return ProcessStarted(owner=own(name), started_at_ms=at)
+
+
+def attempts(n: int) -> list:  # type: ignore[type-arg]
+    return [own(f"w:attempt-{i}") for i in range(n)]
+
+
+async def test_free_rerunnable_rows_are_claimed_in_id_order_each_with_its_own_lease(
+    registry: ProcessRegistry,
+) -> None:
+    for pid in ("c", "a", "d", "b"):
+        await registry.register_process(rr(pid))
+    claims = await registry.claim_processes_for_run(attempts(3), LIVE, started("w"))
+    assert [pid for pid, _ in claims] == ["a", "b", "c"]
+    for (pid, claimed), owner in zip(claims, attempts(3), strict=True):
+        assert claimed is not None and claimed.started
+        lease = claimed.outcome.acquired()
+        assert lease is not None and lease.owner == owner and lease.fencing_token == 1
+        assert await registry.get_process_lease(pid) == lease
+        assert claimed.record == await registry.get_process(pid)
+        assert claimed.record is not None and claimed.record.first_started == started("w")
+    rest = await registry.claim_processes_for_run(attempts(3), LIVE, started("w"))
+    assert [pid for pid, _ in rest] == ["d"]  # fewer than asked: the backlog is drained
+    assert await registry.claim_processes_for_run(attempts(3), LIVE, started("w")) == []
+
+
+async def test_held_ended_and_other_rows_are_never_picked_nor_written(
+    registry: ProcessRegistry,
+) -> None:
+    await registry.register_process(rr("a-held"))
+    await registry.register_process(rr("b-ended"))
+    await registry.register_process(rr("c-abandon-requested"))
+    await registry.register_process(ob("d-owner-bound"))
+    await registry.register_process(ext("e-external"))
+    await registry.register_process(rr("f-free"))
+    held = (await registry.claim_process_lease("a-held", own("other"), LIVE)).acquired()
+    ended = (await registry.claim_process_lease("b-ended", own("other"), LIVE)).acquired()
+    assert held is not None and ended is not None
+    await registry.complete_process_with_lease(ended, SuccessOutput(value=1))
+    request = AbandonRequest(requested_by="operator", requested_at_ms=1)
+    await registry.request_process_abandon("c-abandon-requested", request)
+    before = {pid: await registry.get_process(pid) for pid in ("a-held", "b-ended")}
+
+    claims = await registry.claim_processes_for_run(attempts(8), LIVE, started("w"))
+    assert [pid for pid, _ in claims] == ["f-free"]
+    assert await registry.get_process_lease("a-held") == held  # untouched
+    for pid, record in before.items():
+        assert await registry.get_process(pid) == record
+
+
+async def test_a_lapsed_lease_is_claimed_with_the_next_fencing_token(
+    registry: ProcessRegistry, clock: ManualClock
+) -> None:
+    await registry.register_process(rr("p"))
+    first = (await registry.claim_process_lease("p", own("gone"), 1_000)).acquired()
+    assert first is not None
+    assert await registry.claim_processes_for_run(attempts(1), LIVE, started("w")) == []
+    clock.advance(1_000)  # an expiry equal to now is expired
+    [(pid, claimed)] = await registry.claim_processes_for_run(attempts(1), LIVE, started("w"))
+    assert pid == "p" and claimed is not None
+    lease = claimed.outcome.acquired()
+    assert lease is not None and lease.fencing_token == first.fencing_token + 1
+    assert lease.expires_at_epoch_ms == clock.now_ms() + LIVE  # from the claim's own time
+
+
+async def test_a_cancel_requested_before_the_claim_comes_back_with_it(
+    registry: ProcessRegistry,
+) -> None:
+    await registry.register_process(rr("p"))
+    request = ProcessEventAppendRequest.cancel_requested("p", "no longer needed")
+    appended = (await registry.append_event("p", request)).event
+    [(_, claimed)] = await registry.claim_processes_for_run(attempts(2), LIVE, started("w"))
+    assert claimed is not None and claimed.cancel_requested == appended
+
+
+async def test_a_row_that_does_not_decode_is_named_not_claimed_and_can_be_skipped(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    """JSON the SQL reads (its disposition says rerunnable) that the record model refuses:
+    picked, nothing written for it, reported as None; the worker then names it in `skip`."""
+    await registry.register_process(rr("a-bad"))
+    await registry.register_process(rr("b-good"))
+    bad = await registry.get_process("a-bad")
+    assert bad is not None
+    body = json.loads(bad.model_dump_json())
+    body["input"] = {"type": "external", "metadata": "PLACEHOLDER"}
+    text = json.dumps(body).replace('"PLACEHOLDER"', "[" * 300 + "]" * 300)
+    with raw_connection(registry_target) as conn:
+        conn.execute("UPDATE processes SET record_json = ? WHERE process_id = 'a-bad'", (text,))
+
+    claims = await registry.claim_processes_for_run(attempts(2), LIVE, started("w"))
+    assert [(pid, claimed is None) for pid, claimed in claims] == [
+        ("a-bad", True),
+        ("b-good", False),
+    ]
+    assert await registry.get_process_lease("a-bad") is None
+    await registry.register_process(rr("c-next"))
+    again = await registry.claim_processes_for_run(attempts(2), LIVE, started("w"), ["a-bad"])
+    assert [pid for pid, _ in again] == ["c-next"]

@@ -1,0 +1,74 @@
+"""A worker drains a backlog of free rerunnable rows by batch claims (worker.py
+`_claim_batches`, `claim_processes_for_run`), and two workers draining the same backlog
+split it without claiming each other's rows: every row runs once, and no claim is spent
+on a row another worker took or ended (before, each worker tried every row its worklist
+listed: most came back Busy or already terminal, each a write for nothing)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from lashtui.clock import ManualClock
+from lashtui.model import (
+    ProcessListFilter,
+    ProcessStatusFilter,
+    RecoveryDisposition,
+)
+from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.worker import ProcessContext, ProcessWorker
+from lashtui.worker.runtime import RunEnd, Verdict
+from tests.builders import own
+from tests.worker.support import Counting, make_worker, register, worker_on
+
+
+async def test_a_backlog_is_claimed_in_batches_and_each_row_runs_once(
+    registry: ProcessRegistry, worker: ProcessWorker
+) -> None:
+    quick = Counting()
+    worker.engines.register("echo", quick)
+    for n in range(40):
+        await register(registry, f"p{n:02}")
+    await register(registry, "ob", disposition=RecoveryDisposition.OWNER_BOUND)  # one-row path
+    spawned = await worker.drive_pending_processes()
+    assert len(spawned) == 2  # the owner_bound row's task, and the batches' settling
+    await worker.idle()
+    assert quick.calls == 41
+    assert worker.stats.verdicts == Counter({Verdict.RAN: 41})
+    assert worker.stats.runs == Counter({RunEnd.COMPLETED: 41})
+    records = await registry.list_processes(ProcessListFilter(status=ProcessStatusFilter.ANY))
+    assert all(record.is_terminal() for record in records)
+    for record in records:
+        assert await registry.get_process_lease(record.id) is None
+
+
+async def test_two_workers_split_a_backlog_without_claiming_each_others_rows(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:
+    runs: Counter[str] = Counter()
+
+    async def count(ctx: ProcessContext, payload: object) -> object:
+        runs[ctx.process_id] += 1
+        return None
+
+    for n in range(120):
+        await register(registry, f"p{n:03}")
+    async with (
+        open_registry(registry_target, clock=clock) as other,
+        worker_on(registry, clock) as first,
+    ):
+        second = make_worker(other, clock, owner=own("second-worker"))
+        try:
+            for worker in (first, second):
+                worker.engines.register("echo", count)
+            await first.drive_pending_processes()
+            await second.drive_pending_processes()
+            await first.idle()
+            await second.idle()
+        finally:
+            await second.stop()
+        verdicts = first.stats.verdicts + second.stats.verdicts
+    assert sorted(runs) == [f"p{n:03}" for n in range(120)]
+    assert set(runs.values()) == {1}
+    # Every verdict is a run: no claim was spent on a row the other had taken or ended.
+    assert verdicts == Counter({Verdict.RAN: 120})
+    assert first.stats.verdicts[Verdict.RAN] and second.stats.verdicts[Verdict.RAN]
