@@ -199,7 +199,7 @@ BAD_FILES = {
     # WAL switch would rewrite its header bytes 18-19 if it came first.
     "foreign-v10": (lambda p: _foreign(p, 10), "has no process registry tables"),
     "foreign-v0": (lambda p: _foreign(p, 0), "not a lash process registry"),
-    "other-version": (lambda p: _foreign(p, 9), "the database reports version 9 — lashtui also reads"),
+    "other-version": (lambda p: _foreign(p, 9), "reports version 9 — lashtui also reads"),
     "not-sqlite": (lambda p: p.write_text("my notes\n" * 50), "is not a SQLite database"),
     "truncated": (_truncated, "is damaged (SQLite: database disk image is malformed)"),
 }
