@@ -131,3 +131,23 @@ async def test_action_keys_change_nothing(tmp_path: Path) -> None:
     finally:
         await registry.close()
     assert listing(tmp_path) == before
+
+
+def test_v24_processes_view_snapshot(tmp_path: Path, snap_compare: Any) -> None:
+    """lash's newest layout read (v24: v21's rows, with parent-end plans and tool intents
+    beside them): the same two processes, the header naming v24."""
+    db = copied(24, tmp_path)
+    before = listing(tmp_path)
+    clock = ManualClock(V21_NOW_MS)
+    registry = asyncio.run(SqliteProcessRegistry.open(str(db), clock=clock, create=False))
+    try:
+
+        async def run_before(pilot: Pilot[Any]) -> None:
+            await home_loaded(pilot)
+
+        app = lash_app(registry, clock, 24)
+        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+        assert app.sub_title == "lash registry v24, read-only · v24-durable-read.db"
+    finally:
+        asyncio.run(registry.close())
+    assert listing(tmp_path) == before
