@@ -29,7 +29,7 @@ from lashtui.clock import ManualClock
 from lashtui.model import ProcessPageQuery
 from lashtui.registry import open_registry
 
-FIXTURE = Path("/work/shared/fixtures/lash/v24-durable-read.db")
+FIXTURE = Path(__file__).resolve().parents[1] / "tests/lash/fixtures/v24-durable-read.db"
 NOW_MS = 1_700_000_060_000
 
 

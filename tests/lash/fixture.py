@@ -1,5 +1,6 @@
-"""The registries lash itself wrote (/work/shared/fixtures/lash, see its README), copied
-into a test's folder before use, and the folder's listing that proves a read wrote nothing."""
+"""The registries lash itself wrote (tests/lash/fixtures/, copied byte for byte from the
+project's shared fixtures; its README says where each comes from), copied into a test's
+folder before use, and the folder's listing that proves a read wrote nothing."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import os
 import shutil
 from pathlib import Path
 
-FIXTURES = Path(os.environ.get("LASHTUI_LASH_FIXTURES", "/work/shared/fixtures/lash"))
+# In the repository, so a clean clone runs every test that reads them (none is skipped).
+FIXTURES = Path(os.environ.get("LASHTUI_LASH_FIXTURES", Path(__file__).parent / "fixtures"))
 FILES = {
     6: "v6-agent-workbench.db",
     21: "v21-durable-read.db",
@@ -20,10 +22,7 @@ def copied(version: int, folder: Path) -> Path:
     """The fixture of `version` copied into `folder`, writable like a file lash left behind
     (the fixtures are read-only files: a test must not pass because of that)."""
     source = FIXTURES / FILES[version]
-    if not source.exists():
-        import pytest
-
-        pytest.skip(f"lash's fixture {source} is not on this machine")
+    assert source.exists(), f"lash's fixture {source} is missing from the repository"
     target = folder / FILES[version]
     shutil.copyfile(source, target)
     target.chmod(0o644)

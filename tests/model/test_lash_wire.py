@@ -1,7 +1,7 @@
 """lash's exact wire shapes at its v10 commits (5b7ce08e0, 43e4b822f), and JSON lash wrote
 (issue 21): every shape reads, unknown fields are kept, and what lashtui writes is lash's.
 
-The fixtures are registries lash itself wrote (/work/shared/fixtures/lash/, see its README):
+The fixtures are registries lash itself wrote (tests/lash/fixtures/, see its README):
 each test copies the file before reading it with the standard library's sqlite3.
 """
 
@@ -41,14 +41,13 @@ from lashtui.model import (
 from lashtui.model.event import PointerSelector, event_invocation
 from lashtui.model.limit import MAX_JSON_BYTES, MAX_JSON_DEPTH, MAX_NAME_CHARS
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "lash"
+FIXTURES = Path(__file__).resolve().parents[1] / "lash" / "fixtures"
 CAUSES = TypeAdapter[Any](CausalRef)
 
 
 def _copy(name: str, tmp_path: Path) -> Path:
     source = FIXTURES / name
-    if not source.exists():
-        pytest.skip(f"lash's fixture {source} is not on this machine")
+    assert source.exists(), f"lash's fixture {source} is missing from the repository"
     copy = tmp_path / name
     shutil.copyfile(source, copy)
     return copy
