@@ -1,6 +1,7 @@
 """Regenerate the SVGs in this folder from the real app: the demo registry, seeded with a
-fixed clock, moved along by the embedded worker for a few seconds, then every view and a
-few modals drawn by Pilot, keys pressed as an operator would.
+fixed clock, moved along by a worker for a few seconds, then the dashboard with that worker
+embedded and running (as `lashtui demo` runs it), every view and a few modals drawn by
+Pilot, keys pressed as an operator would.
 
     .venv/bin/python screenshots/generate.py
 """
@@ -25,6 +26,7 @@ from lashtui.worker import ProcessWorker
 HERE = Path(__file__).resolve().parent
 FIXED_MS = 1_795_000_000_000
 SIZE = (160, 34)
+HEALTH_HEIGHT = 52
 
 
 SHOTS = (
@@ -72,8 +74,10 @@ async def shoot(pilot: Pilot[LashtuiApp], app: LashtuiApp) -> None:
     await settle(pilot)
     save("abandon-requests.svg")
     await pilot.press("4")
+    await pilot.resize_terminal(SIZE[0], HEALTH_HEIGHT)  # the verdicts and the charts whole
     await settle(pilot)
     save("health.svg")
+    await pilot.resize_terminal(*SIZE)
     await pilot.press("5")
     await settle(pilot)
     save("errors.svg")
@@ -110,19 +114,27 @@ async def main() -> None:
                 await asyncio.sleep(3)  # let the demo move: runs finish, waits park
             clock.advance(4_000)
             # Two operator actions, so the Audit view has something to show: a re-run of the
-            # failed row and a cancel the (stopped) worker has yet to honour.
+            # failed row and a cancel the worker honours once the dashboard runs it.
             observer = Processes(registry, clock=clock)
             await observer.actions.rerun("flaky-sync", operator="operator:dana")
             await observer.actions.cancel(
                 "nightly-import", "maintenance window", operator="operator:dana"
             )
+            # The app runs the same worker embedded, as `lashtui demo` does: its leases
+            # are held and counting down, the Health view counts its verdicts and run ends.
             app = make_app(
-                Processes(registry, clock=clock),
+                Processes(registry, worker=worker, clock=clock),
                 clock=clock,
                 subtitle="lashtui-demo.db",
                 operator="operator:dana",
             )
             async with app.run_test(size=SIZE) as pilot:
+                await settle(pilot)
+                # The embedded worker takes up the demo's work for two seconds, the clock
+                # moving with them (so runs take time and leases count down), then holds.
+                for _ in range(8):
+                    await asyncio.sleep(0.25)
+                    clock.advance(250)
                 await shoot(pilot, app)
     print(f"wrote {', '.join(SHOTS)} in {HERE}")
 
