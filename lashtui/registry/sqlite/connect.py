@@ -16,9 +16,9 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from lashtui.errors import NotARegistry, StorageFull, StoreError, UnsupportedSchema
@@ -30,6 +30,7 @@ from lashtui.registry.sqlite.file import FileState, check_path, create_private, 
 from lashtui.registry.sqlite.raw_text import bound_raw
 from lashtui.registry.sqlite.schema import DDL, SCHEMA_VERSION
 
+T = TypeVar("T")
 
 class RegistryConnection(RecordCache, sqlite3.Connection):
     """A sqlite3 connection with the registry's record cache; it speaks SQLite's dialect."""
@@ -137,39 +138,36 @@ def _check_version(conn: sqlite3.Connection, path: str) -> bool:
     if lash_version(conn, path) is not None:
         # The pre-open probe reads the main file only; this stamp was still in the -wal.
         raise StoreError(
-            f"process registry `{path}` was written by lash (version {version}) and is read "
-            "read-only: retry with --read-only"
+            f"process registry `{path}` was written by lash (version {version}), which lashtui "
+            "opens read-only only: retry with --read-only"
         )
     raise UnsupportedSchema(unreadable_message(path, version))
 
 
-def _read_only_check(conn: sqlite3.Connection, path: str) -> bool:
-    """The version check before anything is written, in one read snapshot. On an error the
-    snapshot is let go without a COMMIT: SQLite may have ended the transaction itself, and
-    "cannot commit - no transaction is active" would then hide the real cause."""
+def _in_read_snapshot(conn: sqlite3.Connection, judge: Callable[[], T]) -> T:
+    """`judge()` inside one read snapshot. On an error the snapshot is let go without a
+    COMMIT: SQLite may have ended the transaction itself, and "cannot commit - no
+    transaction is active" would then hide the real cause."""
     conn.execute("BEGIN")
     try:
-        fresh = _check_version(conn, path)
+        verdict = judge()
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
-    return fresh
+    return verdict
+
+
+def _read_only_check(conn: sqlite3.Connection, path: str) -> bool:
+    """The version check before anything is written, in one read snapshot."""
+    return _in_read_snapshot(conn, lambda: _check_version(conn, path))
 
 
 def _lash_check(conn: sqlite3.Connection, path: str) -> int | None:
     """The lash version of a registry lash wrote (registry/lash/detect.py), judged in one
     read snapshot like `_read_only_check`; None for any other file, which that judges."""
-    conn.execute("BEGIN")
-    try:
-        version = lash_version(conn, path)
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    return version
+    return _in_read_snapshot(conn, lambda: lash_version(conn, path))
 
 
 def _switch_to_wal(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
