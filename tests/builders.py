@@ -15,6 +15,7 @@ from lashtui.model import (
     ProcessInput,
     ProcessProvenance,
     ProcessRegistration,
+    ProcessStarted,
     RecoveryDisposition,
     SessionScope,
 )
@@ -68,6 +69,11 @@ def rr(process_id: str, **kw: object) -> ProcessRegistration:
 
 def own(name: str) -> LeaseOwnerIdentity:
     return LeaseOwnerIdentity.opaque(name, f"{name}:incarnation")
+
+
+def started(name: str, at: int = 7) -> ProcessStarted:
+    """The first-started fact a worker named `name` records for a run it begins."""
+    return ProcessStarted(owner=own(name), started_at_ms=at)
 
 
 def local(

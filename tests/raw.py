@@ -4,6 +4,7 @@ that write rows the way lash would or read what was stored, bypassing lashtui's 
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 from collections.abc import Iterator
 
@@ -28,6 +29,20 @@ def raw_connection(target: str) -> Iterator[Tx]:
             yield conn
     finally:
         conn.close()
+
+
+def patch_stored_json(db: str, record_patch: object, event_patch: object) -> None:
+    """Merge `record_patch` into every stored record and `event_patch` into every stored
+    event (SQLite's `json_patch`), as another program writing fields lashtui does not
+    know would leave them."""
+    with raw_connection(db) as conn:
+        for column, table, patch in (
+            ("record_json", "processes", record_patch),
+            ("event_json", "process_events", event_patch),
+        ):
+            conn.execute(
+                f"UPDATE {table} SET {column} = json_patch({column}, ?)", (json.dumps(patch),)
+            )
 
 
 def store_id_as_bytes(db: str, process_id: str, raw: bytes) -> None:

@@ -18,6 +18,7 @@ from lashtui.model import ProcessEventAppendRequest, ProcessEventType
 from lashtui.registry import open_registry
 from tests.builders import ext
 from tests.cli.test_cli_hostile import assert_nothing_obeyed, check_reads, run_cli
+from tests.raw import patch_stored_json
 
 RECORD_PATCH = {
     "\x1b[2J": "top \x1b]0;pwned\x07",
@@ -37,15 +38,7 @@ async def _write(db: Path) -> None:
 
 
 def _patch(db: Path) -> None:
-    with sqlite3.connect(db) as conn:
-        conn.execute(
-            "UPDATE processes SET record_json = json_patch(record_json, ?)",
-            (json.dumps(RECORD_PATCH),),
-        )
-        conn.execute(
-            "UPDATE process_events SET event_json = json_patch(event_json, ?)",
-            (json.dumps(EVENT_PATCH),),
-        )
+    patch_stored_json(str(db), RECORD_PATCH, EVENT_PATCH)
 
 
 def _stored(db: Path) -> dict[str, object]:

@@ -13,18 +13,13 @@ from lashtui.clock import ManualClock
 from lashtui.model import (
     AbandonRequest,
     ProcessEventAppendRequest,
-    ProcessStarted,
     SuccessOutput,
 )
 from lashtui.registry import ProcessRegistry
-from tests.builders import ext, ob, own, rr
+from tests.builders import ext, ob, own, rr, started
 from tests.raw import raw_connection
 
 LIVE = 60_000
-
-
-def started(name: str, at: int = 7) -> ProcessStarted:
-    return ProcessStarted(owner=own(name), started_at_ms=at)
 
 
 def attempts(n: int) -> list:  # type: ignore[type-arg]

@@ -10,17 +10,12 @@ import pytest
 from lashtui.errors import UnknownProcess
 from lashtui.model import (
     ProcessEventAppendRequest,
-    ProcessStarted,
     SuccessOutput,
 )
 from lashtui.registry import ProcessRegistry
-from tests.builders import ext, ob, own, rr
+from tests.builders import ext, ob, own, rr, started
 
 LIVE = 60_000
-
-
-def started(name: str, at: int = 7) -> ProcessStarted:
-    return ProcessStarted(owner=own(name), started_at_ms=at)
 
 
 async def test_a_runnable_row_is_claimed_read_and_marked_started(

@@ -81,23 +81,32 @@ def test_detail_snapshot(v21: Any, snap_compare: Any) -> None:
     )
 
 
-def test_v6_processes_view_snapshot(tmp_path: Path, snap_compare: Any) -> None:
-    """lash v6's agent run: its 68 processes in id order, lashlang processes named as lash
-    named their handles, a failure's reason in WHY, the counts in the status line."""
-    db = copied(6, tmp_path)
+def _processes_view_snapshot(
+    tmp_path: Path, snap_compare: Any, version: int, now_ms: int, size: tuple[int, int]
+) -> LashtuiApp:
+    """The Processes view on lash's fixture of `version`, opened as the dashboard opens it;
+    the folder unchanged afterwards."""
+    db = copied(version, tmp_path)
     before = listing(tmp_path)
-    clock = ManualClock(V6_NOW_MS)
+    clock = ManualClock(now_ms)
     registry = asyncio.run(SqliteProcessRegistry.open(str(db), clock=clock, create=False))
     try:
 
         async def run_before(pilot: Pilot[Any]) -> None:
             await home_loaded(pilot)
 
-        app = lash_app(registry, clock, 6)
-        assert snap_compare(app, terminal_size=(160, 24), run_before=run_before)
+        app = lash_app(registry, clock, version)
+        assert snap_compare(app, terminal_size=size, run_before=run_before)
     finally:
         asyncio.run(registry.close())
     assert listing(tmp_path) == before
+    return app
+
+
+def test_v6_processes_view_snapshot(tmp_path: Path, snap_compare: Any) -> None:
+    """lash v6's agent run: its 68 processes in id order, lashlang processes named as lash
+    named their handles, a failure's reason in WHY, the counts in the status line."""
+    _processes_view_snapshot(tmp_path, snap_compare, 6, V6_NOW_MS, (160, 24))
 
 
 async def test_action_keys_change_nothing(tmp_path: Path) -> None:
@@ -136,18 +145,5 @@ async def test_action_keys_change_nothing(tmp_path: Path) -> None:
 def test_v24_processes_view_snapshot(tmp_path: Path, snap_compare: Any) -> None:
     """lash's newest layout read (v24: v21's rows, with parent-end plans and tool intents
     beside them): the same two processes, the header naming v24."""
-    db = copied(24, tmp_path)
-    before = listing(tmp_path)
-    clock = ManualClock(V21_NOW_MS)
-    registry = asyncio.run(SqliteProcessRegistry.open(str(db), clock=clock, create=False))
-    try:
-
-        async def run_before(pilot: Pilot[Any]) -> None:
-            await home_loaded(pilot)
-
-        app = lash_app(registry, clock, 24)
-        assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
-        assert app.sub_title == "lash registry v24, read-only · v24-durable-read.db"
-    finally:
-        asyncio.run(registry.close())
-    assert listing(tmp_path) == before
+    app = _processes_view_snapshot(tmp_path, snap_compare, 24, V21_NOW_MS, SIZE)
+    assert app.sub_title == "lash registry v24, read-only · v24-durable-read.db"

@@ -7,8 +7,6 @@ left it), the real app driven by Pilot.
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.payload import PayloadScreen
 from lashtui.tui.widgets.payload_tree import PayloadTree
 from tests.builders import registration
+from tests.raw import patch_stored_json
 from tests.tui.scene import START_MS, until
 from tests.tui.test_hostile_app import check_screen, click_on
 from tests.tui.test_payload import CLICK_QUIT, EXTERNAL, app_for, detail, labels
@@ -53,15 +52,7 @@ async def processes(tmp_path: Path) -> AsyncIterator[Processes]:
         await registry.append_event("p", ProcessEventAppendRequest.new(event_type, {}))
     await registry.complete_process("p", SuccessOutput(value=1))
     await registry.close()
-    with sqlite3.connect(path) as conn:  # what another writer left
-        conn.execute(
-            "UPDATE processes SET record_json = json_patch(record_json, ?)",
-            (json.dumps(RECORD_PATCH),),
-        )
-        conn.execute(
-            "UPDATE process_events SET event_json = json_patch(event_json, ?)",
-            (json.dumps(EVENT_PATCH),),
-        )
+    patch_stored_json(str(path), RECORD_PATCH, EVENT_PATCH)  # what another writer left
     registry = await SqliteProcessRegistry.open(str(path), clock=clock)
     yield Processes(registry, clock=clock)
     await registry.close()
