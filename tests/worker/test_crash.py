@@ -50,6 +50,11 @@ from lashtui.model import (
 from lashtui.registry import ProcessRegistry, open_registry
 from tests.builders import registration
 
+# Real time and real leases: a worker starved of CPU past its 1.5 s lease may see its rows
+# re-run, as lash allows. So these run after the parallel part of the suite, in a pytest
+# process of their own (the README's test command, `-m alone`).
+pytestmark = pytest.mark.alone
+
 ROOT = Path(__file__).resolve().parents[2]
 TTL_MS = 1_500
 RENEW_MS = 500

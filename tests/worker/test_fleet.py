@@ -53,6 +53,9 @@ from tests.worker.test_crash import (
     terminal_events,
 )
 
+# Its bound is wall-clock time after a SIGKILL: it runs alone, after the parallel part.
+pytestmark = pytest.mark.alone
+
 # Short enough to keep the test near 20 s, long enough that a survivor under load keeps its
 # own leases (PostgreSQL serialises the fleet's writes today: a 1.5 s TTL is too tight for
 # it, see test_crash's four-worker test). ttl >= 3 x renew, as lash requires.
