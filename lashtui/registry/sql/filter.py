@@ -44,8 +44,13 @@ def started_owner_bound(sql: Dialect) -> str:
     )
 
 
-def waiting_sql(sql: Dialect) -> str:
-    return f"{sql.json_text('p.record_json', 'wait')} IS NOT NULL"
+def waiting_sql(sql: Dialect, column: str = "p.record_json") -> str:
+    # On PostgreSQL the record is cast only when it may hold a `wait` key at all: a live
+    # row that does not wait (nearly all of them) is told by a byte search there
+    # (`Dialect.may_hold_key`).
+    waiting = f"{sql.json_text(column, 'wait')} IS NOT NULL"
+    may_wait = sql.may_hold_key(column, "wait")
+    return waiting if may_wait is None else f"(CASE WHEN {may_wait} THEN {waiting} ELSE false END)"
 
 
 Arm = tuple[str, list[object]]

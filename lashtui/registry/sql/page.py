@@ -132,6 +132,12 @@ def census(conn: Tx) -> ProcessCensus:
         terminal[status] = int(count)
     # Two shared strings for the values, not one per row: 100,000 live ids take ~13 MB.
     running, waiting = ProcessState.RUNNING.value, ProcessState.WAITING.value
+    sql = dialect(conn)
+    if sql is not SQLITE:
+        return ProcessCensus(
+            cursor=int(cursor[0]) if cursor else 0, terminal=terminal,
+            live=_live_on_postgres(conn, label_dialect(conn, sql)),
+        )
     live_sql = (
         f"SELECT p.process_id, {waiting_sql(dialect(conn))} FROM processes p "
         "WHERE p.status = 'running'"
@@ -147,6 +153,23 @@ def census(conn: Tx) -> ProcessCensus:
         rows = fetch_rows(conn, live_sql)
         live = {process_id: waiting if parked else running for process_id, parked in rows}
     return ProcessCensus(cursor=int(cursor[0]) if cursor else 0, terminal=terminal, live=live)
+
+
+def _live_on_postgres(conn: Tx, sql: Dialect) -> dict[str, str]:
+    """The live rows by id from the status index alone, then the waiting ones from the
+    partial index of waiting rows (postgres/schema.py `WAITING_INDEX`), which the planner
+    matches only when the query writes its predicate as the index does: in the try-cast
+    form, `sql` here wherever the registry has the function. Reading every live row's
+    record instead took 2.3 s on 1,000,000 rows (100,000 live): their pages are spread over
+    the whole table, far past PostgreSQL's default buffers."""
+    running, waiting = ProcessState.RUNNING.value, ProcessState.WAITING.value
+    rows = conn.execute("SELECT p.process_id FROM processes p WHERE p.status = 'running'")
+    live = {process_id: running for (process_id,) in rows}
+    for (process_id,) in conn.execute(
+        f"SELECT p.process_id FROM processes p WHERE p.status = 'running' AND {waiting_sql(sql)}"
+    ):
+        live[process_id] = waiting
+    return live
 
 
 def get_many(conn: Tx, process_ids: list[str]) -> dict[str, ProcessRecord]:
