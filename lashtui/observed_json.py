@@ -250,7 +250,8 @@ def _tagged(variants: dict[str, Spec]) -> Any:
     def shaped(value: Json) -> Shaped:
         if type(value) is not dict:
             return None
-        variant = shapes.get(value.get("type"))  # type: ignore[arg-type]
+        tag = value.get("type")
+        variant = shapes.get(tag) if type(tag) is str else None
         return variant(value) if variant is not None else None
 
     shaped.variants = variants  # type: ignore[attr-defined]  # read by the tests
@@ -397,7 +398,7 @@ RECORD = _model(
     opt("first_started", STARTED),
     opt("abandon_request", ABANDON_REQUEST),
     opt("wait", WAIT),
-    opt("status", status),
+    dflt("status", status),
 )
 _RECORD_NAMES = frozenset(name for name, *_ in RECORD)
 
@@ -473,6 +474,10 @@ def observed_json(row: tuple[Any, ...], lease: tuple[Any, ...] | None) -> str | 
     try:
         record = _record(_DECODER.decode(text))
     except (ValueError, _Refused, RecursionError):
+        return None
+    except (TypeError, KeyError, AttributeError):  # pragma: no cover
+        # A shape this module's checks did not foresee (the differential tests look for
+        # them): not vouched for, so the models print it, as they always did.
         return None
     if record is None or record["id"] != process_id:
         return None  # the models' path keys it by the column (row.py `keyed`)
