@@ -287,12 +287,12 @@ def store_and_read(
     """`text` stored raw as a new row's record (and `lease` as its lease), read back with
     the store's own statements: what the `ls --json` read hands the printer."""
     pid = pid if pid is not None else f"x-{next(_counter):08d}"
-    conn.execute(
+    rowid = conn.execute(
         "INSERT INTO processes (process_id, registration_hash, owner_scope_id, created_at_ms, "
         "updated_at_ms, change_seq, status, record_json) VALUES (?, 'h', 'host', 0, 0, 0, "
         "'running', ?)",
         (pid, text),
-    )
+    ).lastrowid
     if lease is not None:
         conn.execute(
             "INSERT INTO process_leases (process_id, lease_owner_id, lease_owner_incarnation_id, "
@@ -300,8 +300,8 @@ def store_and_read(
             "lease_expires_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (pid, *lease),
         )
-    (rowid,) = conn.execute("SELECT last_insert_rowid()").fetchone()
     (row,) = fetch_rows(conn, f"SELECT {ROW_COLUMNS} FROM processes p WHERE p.rowid = ?", (rowid,))
+    assert row[1] == (pid.decode("utf-8", "surrogateescape") if isinstance(pid, bytes) else pid)
     if isinstance(pid, bytes):
         return row, None  # (a plain connection cannot bind it back; no lease is stored)
     return row, held_lease_rows(conn, [pid]).get(pid)
