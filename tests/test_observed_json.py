@@ -153,11 +153,9 @@ def test_the_enums_and_core_event_types_are_the_models() -> None:
     assert {c.value for c in ToolFailureClass} == oj.FAILURE_CLASSES
     assert {w.value for w in AbandonWriter} == oj.ABANDON_WRITERS
     assert {s.value for s in ProcessLifecycleStatus} == oj.LIFECYCLE
-    for tag, state in oj.OUTPUT_STATES.items():
-        model = {"success": SuccessOutput, "failure": FailureOutput}.get(tag)
-        model = model or {"cancelled": CancelledOutput, "abandoned": AbandonedOutput}[tag]
-        assert model.model_fields["type"].default == tag
-        assert model.terminal_state(model.model_construct()).value == state
+    for output in OUTPUTS:
+        assert oj.OUTPUT_STATES[output.type] == output.terminal_state().value
+    assert set(oj.OUTPUT_STATES) == {output.type for output in OUTPUTS}
     assert oj.CORE_EVENT_TYPES_JSON == _CORE_RECORD_JSON
 
 
@@ -192,7 +190,8 @@ INPUTS = [
     SessionTurn(create_request={"session_id": "child"}, turn_input="hi", output_contract=None),
     SessionTurn(create_request=[1], turn_input={}, output_contract={"a": 1}),
 ]
-OUTPUTS = [
+AwaitOutput = SuccessOutput | FailureOutput | CancelledOutput | AbandonedOutput
+OUTPUTS: list[AwaitOutput] = [
     SuccessOutput(value={"ok": True}),
     SuccessOutput(value=None, control={"c": 1}),
     FailureOutput(class_=ToolFailureClass.EXECUTION, code="boom", message="it \u202e broke"),
