@@ -288,7 +288,8 @@ def store_and_read(
     pid = pid if pid is not None else f"x-{next(_counter):08d}"
     rowid = conn.execute(
         "INSERT INTO processes (process_id, registration_hash, owner_scope_id, created_at_ms, "
-        "updated_at_ms, change_seq, status, record_json) VALUES (?, 'h', 'host', 0, 0, 0, "
+        "updated_at_ms, change_seq, status, record_json) VALUES (CAST(? AS TEXT), 'h', 'host', "
+        "0, 0, 0, "
         "'running', ?)",
         (pid, text),
     ).lastrowid
@@ -533,7 +534,13 @@ def test_hand_made_hostile_rows_are_declined(registry: sqlite3.Connection) -> No
         json.dumps({**base, "input": {"type": "engine", "kind": "k", "payload": [[[]]]}}).replace(
             "[[[]]]", "[" * 260 + "]" * 260
         ),
-        # another id than the row's
+        # floats Python writes another way than pydantic (1.5e-05 / 0.000015; inf / null)
+        json.dumps({**base, "input": {"type": "engine", "kind": "k", "payload": 1.5e-5}}),
+        json.dumps({**base, "input": {"type": "engine", "kind": "k", "payload": [2e-7]}}),
+        json.dumps({**base, "input": {"type": "external", "metadata": 1}}).replace(
+            '"metadata": 1', '"metadata": 1e400'
+        ),
+        # another id than the row's (the models print the column's: row.py `keyed`)
         json.dumps({**base, "id": "someone-else"}),
         # duplicate keys (the last wins, in both)
         json.dumps(base)[:-1] + ', "disposition": "rerunnable"}',
