@@ -215,3 +215,25 @@ def test_a_registry_held_exclusively_gets_the_same_sentence(
         holder.close()
     assert fast == reference
     assert fast[0] == 1 and b"has commits in its -wal but no -shm" in fast[2]
+
+
+def test_a_writer_that_starts_after_the_open_is_seen(registry: Path) -> None:
+    """The read opened the file at rest (immutable, no lock); a writer then commits. The
+    page is read again on a fresh connection, which sees the commit (as the store does)."""
+    from lashtui.registry.sqlite.connect import READ_ONLY_BUSY_TIMEOUT_MS, connect_file
+
+    copy = registry.parent / "overtaken.db"
+    copy.write_bytes(registry.read_bytes())
+    conn = connect_file(str(copy), True, False, READ_ONLY_BUSY_TIMEOUT_MS)
+    assert conn.immutable_at is not None
+    reader = listing._Reader(conn, str(copy))
+    writer = sqlite3.connect(copy, isolation_level=None)
+    try:
+        writer.execute("UPDATE processes SET process_id = 'a-first' WHERE process_id = 'p-000'")
+        page = listing._Page(frozenset(listing.ls_states("any", None) or ()), None, 1)
+        rows, _ = reader.page(page, False)
+    finally:
+        writer.close()
+        reader.conn.close()
+    assert [row[1] for row in rows] == ["a-first"]
+    assert reader.conn is not conn  # read again, on a connection opened afresh
