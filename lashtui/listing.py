@@ -39,8 +39,7 @@ import sqlite3
 import sys
 from argparse import Namespace
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, NamedTuple, TextIO
 
 from lashtui.errors import StoreError
 from lashtui.state import PROCESS_STATES, ProcessState
@@ -82,8 +81,7 @@ def notice(shown: int, last_id: str | None, after: str | None) -> str:
     )
 
 
-@dataclass(frozen=True)
-class _Page:
+class _Page(NamedTuple):
     """One id-order page as the store's SQL reads it (sql/filter.py `PageShape`)."""
 
     states: frozenset[str]
