@@ -41,8 +41,7 @@ minute per handle, for the plain attempt up to the row it fails on.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 
 class Cursor(Protocol):
@@ -67,9 +66,10 @@ JSONB_CAST, JSONB_TRY, JSONB_VALID = "cast", "try", "valid"
 TRY_JSONB = "lashtui_try_jsonb"
 
 
-@dataclass(frozen=True)
-class Dialect:
-    """The SQL fragments that differ between the two stores."""
+class Dialect(NamedTuple):
+    """The SQL fragments that differ between the two stores. (A NamedTuple rather than a
+    frozen dataclass: `dataclasses` and the `inspect` it imports cost ~40M instructions at
+    start-up, an eighth of `ls --json`'s budget against the stdlib, lashtui/listing.py.)"""
 
     name: str
     # Whether the store can edit the stored record JSON in place (SQLite's json_set); without
@@ -194,8 +194,8 @@ POSTGRES = Dialect(
     name="postgres", edits_json_in_place=False, not_indexed="", fixed_order_join="JOIN"
 )
 # The tolerant forms, for a statement the plain cast failed (see the module docstring).
-POSTGRES_TRY = replace(POSTGRES, jsonb=JSONB_TRY)
-POSTGRES_VALID = replace(POSTGRES, jsonb=JSONB_VALID)
+POSTGRES_TRY = POSTGRES._replace(jsonb=JSONB_TRY)
+POSTGRES_VALID = POSTGRES._replace(jsonb=JSONB_VALID)
 
 
 def dialect(conn: object) -> Dialect:
