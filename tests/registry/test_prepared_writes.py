@@ -1,8 +1,7 @@
-"""Writes built before their transaction on SQLite (issue 19): a leased completion prepared
-from the writer's record cache (sqlite/prepared.py), and the batch claim's read-ahead that
-decodes the rows it will pick before taking the write lock (sql/run.py `read_ahead`).
-Either must store exactly what the transaction built inside would have, and fall back to
-that path whenever what it was built from has moved on."""
+"""A leased completion built before its write transaction on SQLite (issue 19,
+sqlite/prepared.py), from the writer's record cache: it must store exactly what the
+transaction built inside would have, and fall back to that path whenever what it was built
+from has moved on."""
 
 from __future__ import annotations
 
@@ -19,7 +18,6 @@ from lashtui.model import (
     ProcessLease,
     SuccessOutput,
 )
-from lashtui.registry.sql import row
 from lashtui.registry.sql.store import SqlProcessRegistry
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from tests.builders import own, rr, started
@@ -139,33 +137,5 @@ async def test_a_prepared_completion_under_a_lapsed_lease_is_lost_and_writes_not
             await registry.complete_process_with_lease(lease, SuccessOutput(value=3))
         assert ran(statements, PREPARED) == 1 and ran(statements, INSIDE) == 0
         assert stored(registry.path) == before
-    finally:
-        await registry.close()
-
-
-async def test_a_batch_claim_decodes_nothing_inside_its_transaction(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    registry = await SqliteProcessRegistry.open(str(tmp_path / "r.db"))
-    try:
-        for n in range(6):
-            await registry.register_process(rr(f"p{n}"))
-        conn = registry._file._writer._connection
-        assert conn is not None
-        decoded: list[bool] = []  # whether each decode ran inside a transaction
-        decode = row.decode_record
-
-        def counted(text: str) -> object:
-            decoded.append(conn.in_transaction)
-            return decode(text)
-
-        # Out of the writer's cache: the rows are decoded afresh.
-        conn.records.clear()  # type: ignore[attr-defined]
-        monkeypatch.setattr(row, "decode_record", counted)
-        claims = await registry.claim_processes_for_run(
-            [own(f"w:{n}") for n in range(4)], TTL, started("w")
-        )
-        assert [pid for pid, _ in claims] == ["p0", "p1", "p2", "p3"]  # id order, as before
-        assert len(decoded) == 4 and not any(decoded)
     finally:
         await registry.close()

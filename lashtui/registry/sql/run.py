@@ -93,9 +93,20 @@ def claim_next_for_run(
     if not owners:
         return []
     now = clock()
-    picked = _free_rows(conn, now, len(owners), (skip or [])[:SKIP_AT_MOST])
+    sql = dialect(conn)
+    skip = (skip or [])[:SKIP_AT_MOST]
+    rows = conn.execute(
+        "SELECT p.process_id FROM processes p "
+        "LEFT JOIN process_leases l ON l.process_id = p.process_id "
+        f"WHERE p.status = 'running' AND NOT ({HELD} AND l.lease_expires_at_ms > ?) "
+        f"AND {sql.json_text('p.record_json', 'disposition')} = 'rerunnable' "
+        f"AND NOT {sql.json_has('p.record_json', 'abandon_request')} "
+        + (f"AND p.process_id NOT IN ({', '.join('?' * len(skip))}) " if skip else "")
+        + "ORDER BY p.process_id LIMIT ?",
+        (now, *skip, len(owners)),
+    ).fetchall()
     claims: list[tuple[str, ProcessRunClaim | None]] = []
-    for process_id, owner in zip(picked, owners, strict=False):
+    for (process_id,), owner in zip(rows, owners, strict=False):
         try:
             claimed: ProcessRunClaim | None = claim_for_run(
                 conn, process_id, owner, ttl_ms, started, now
@@ -104,38 +115,6 @@ def claim_next_for_run(
             claimed = None
         claims.append((process_id, claimed))
     return claims
-
-
-def _free_rows(conn: Tx, now: int, limit: int, skip: list[str]) -> list[str]:
-    """Up to `limit` ids of free rerunnable rows without an abandon request, in id order,
-    leaving out `skip`: `claim_next_for_run`'s pick (see there)."""
-    sql = dialect(conn)
-    where = f"AND p.process_id NOT IN ({', '.join('?' * len(skip))}) " if skip else ""
-    rows = conn.execute(
-        "SELECT p.process_id FROM processes p "
-        "LEFT JOIN process_leases l ON l.process_id = p.process_id "
-        f"WHERE p.status = 'running' AND NOT ({HELD} AND l.lease_expires_at_ms > ?) "
-        f"AND {sql.json_text('p.record_json', 'disposition')} = 'rerunnable' "
-        f"AND NOT {sql.json_has('p.record_json', 'abandon_request')} "
-        + where
-        + "ORDER BY p.process_id LIMIT ?",
-        (now, *skip, limit),
-    ).fetchall()
-    return [row[0] for row in rows]
-
-
-def read_ahead(conn: Tx, now: int, want: int, skip: list[str]) -> int:
-    """Read the rows a batch claim would pick now (the first `want` free ones, as
-    `claim_next_for_run` picks them), their records decoded into the connection's record
-    cache on SQLite's writer, before the claiming transaction: the claim, which holds the
-    file's write lock, then finds them decoded (row.py `load_record` compares the text)
-    and decodes nothing (issue 19). A row another worker claims first is a decode spent
-    for nothing, and the claim decodes the row it picks instead, as before. The number of
-    rows read."""
-    found = _free_rows(conn, now, want, skip[:SKIP_AT_MOST])
-    for process_id in found:
-        load_record(conn, process_id, lenient=True)
-    return len(found)
 
 
 SKIP_AT_MOST = 500  # of a worker's undecodable rows named to the pick (each a bound value)

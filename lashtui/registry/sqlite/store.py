@@ -7,15 +7,12 @@ from __future__ import annotations
 from lashtui.clock import Clock, SystemClock
 from lashtui.model import (
     DurabilityTier,
-    LeaseOwnerIdentity,
     ProcessAwaitOutput,
     ProcessExecutionEnvSpec,
     ProcessLease,
     ProcessRecord,
-    ProcessRunClaim,
-    ProcessStarted,
 )
-from lashtui.registry.sql import event, run
+from lashtui.registry.sql import event
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.store import SqlProcessRegistry
 from lashtui.registry.sqlite.connect import MEMORY
@@ -91,22 +88,6 @@ class SqliteProcessRegistry(SqlProcessRegistry):
         if prepared is None:
             return await self._db.short_write(event.complete_with_lease, lease, await_output, now)
         return await self._db.short_write(complete_prepared, prepared, lease, await_output, now)
-
-    async def claim_processes_for_run(
-        self,
-        owners: list[LeaseOwnerIdentity],
-        ttl_ms: int,
-        started: ProcessStarted,
-        skip: list[str] | None = None,
-    ) -> list[tuple[str, ProcessRunClaim | None]]:
-        # The rows likely claimed are read and decoded first, outside the write lock
-        # (run.py `read_ahead`), so the claiming transaction decodes nothing.
-        skip = list(skip or [])
-        if owners:
-            await self._db.point_read(run.read_ahead, self._now(), len(owners), skip)
-        return await self._db.short_write(
-            run.claim_next_for_run, list(owners), ttl_ms, started, self._now, skip
-        )
 
     async def data_version(self) -> int:
         # PRAGMA data_version is per connection: it moves when any other connection commits
