@@ -42,7 +42,9 @@ PHASES = {
     "event.first_of_type": "  of which the cancel-request read",
     "event.first_after": "cancel watcher's read",
     "process.record_first_started": "first-started (transaction)",
-    "event.complete_with_lease": "terminal + release (transaction)",
+    "prepared.complete_prepared": "terminal + release (transaction)",
+    "event.complete_with_lease": "terminal + release (transaction)",  # its fallback
+    "prepared.prepare_completion": "terminal built before its transaction",
     "run_group": "group commit (BEGIN, savepoints, COMMIT)",
     "SqliteConnection._flush_groups": "group commit (BEGIN, savepoints, COMMIT)",
     "process.get": "record read after the claim",
@@ -160,7 +162,7 @@ def _qualified(frame: Any) -> str:
     if owner:
         return f"{owner}.{name}"
     path = (frame.file_path or "").replace("\\", "/")
-    if "/lashtui/registry/sql/" in path:
+    if "/lashtui/registry/sql/" in path or path.endswith("/lashtui/registry/sqlite/prepared.py"):
         return f"{path.rsplit('/', 1)[-1].removesuffix('.py')}.{name}"
     return name
 

@@ -19,6 +19,7 @@ from lashtui.model import (
     ProcessEvent,
     ProcessEventAppendRequest,
     ProcessEventAppendResult,
+    ProcessEventType,
     ProcessLease,
     ProcessRecord,
     ProcessStatus,
@@ -31,6 +32,7 @@ from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.lease import release_if_current
 from lashtui.registry.sql.row import (
     DECODE_ERRORS,
+    RecordCache,
     Row,
     fetch_rows,
     require_exists,
@@ -160,38 +162,17 @@ def append_to(
                 )
             return stored, record
 
-    declared = record.event_type(request.event_type)
-    if declared is None:
-        raise InvalidRequest(
-            f"process `{pid}` emitted undeclared event type `{request.event_type}`"
-        )
-    if (declared.is_terminal() or declared.name == CANCEL_REQUESTED) and not key:
-        raise InvalidRequest(
-            f"process `{pid}` event `{declared.name}` requires a deterministic replay key"
-        )
-    problem = declared.payload_schema.validate_value(request.payload)
-    if problem is not None:
-        raise InvalidRequest(f"invalid `{declared.name}` payload: {problem}")
-
+    declared = declared_type(record, request)
     sequence = conn.execute(
         "SELECT COALESCE(MAX(sequence), 0) + 1 FROM process_events WHERE process_id = ?", (row_key,)
     ).fetchone()[0]
-    semantics = materialize(declared, pid, sequence, request.payload)
+    event = new_event(record, request, declared, sequence, now)
+    semantics = event.semantics
     if semantics.terminal is not None and record.is_terminal():
         raise ProcessConflict(f"process `{pid}` is already terminal")
 
-    event = ProcessEvent(
-        process_id=pid,
-        sequence=sequence,
-        event_type=request.event_type,
-        payload=request.payload,
-        invocation=event_invocation(pid, sequence, request.event_type, key),
-        semantics=semantics,
-        occurred_at=SystemTime.from_ms(now),
-    )
     conn.execute(
-        "INSERT INTO process_events (process_id, sequence, event_type, payload_hash, "
-        "idempotency_key, occurred_at_ms, event_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        INSERT_EVENT,
         (
             row_key,
             sequence,
@@ -202,11 +183,58 @@ def append_to(
             event.model_dump_json(),
         ),
     )
+    if isinstance(conn, RecordCache):
+        conn.note_sequence(row_key, sequence)
     if semantics.terminal is not None:
         record = _project_terminal(conn, record, semantics.terminal.await_output, now, row_key)
     else:
         record = save_changes(conn, record, now, row_key)
     return event, record
+
+
+def declared_type(record: ProcessRecord, request: ProcessEventAppendRequest) -> ProcessEventType:
+    """The record's declaration of the request's event type, once the request is checked
+    against it (declared, a replay key where one is required, the payload's schema)."""
+    pid = record.id
+    declared = record.event_type(request.event_type)
+    if declared is None:
+        raise InvalidRequest(
+            f"process `{pid}` emitted undeclared event type `{request.event_type}`"
+        )
+    if (declared.is_terminal() or declared.name == CANCEL_REQUESTED) and not request.replay_key:
+        raise InvalidRequest(
+            f"process `{pid}` event `{declared.name}` requires a deterministic replay key"
+        )
+    problem = declared.payload_schema.validate_value(request.payload)
+    if problem is not None:
+        raise InvalidRequest(f"invalid `{declared.name}` payload: {problem}")
+    return declared
+
+
+def new_event(
+    record: ProcessRecord,
+    request: ProcessEventAppendRequest,
+    declared: ProcessEventType,
+    sequence: int,
+    now: int,
+) -> ProcessEvent:
+    """The event `request` appends as the record's `sequence`-th, materialised."""
+    pid = record.id
+    return ProcessEvent(
+        process_id=pid,
+        sequence=sequence,
+        event_type=request.event_type,
+        payload=request.payload,
+        invocation=event_invocation(pid, sequence, request.event_type, request.replay_key),
+        semantics=materialize(declared, pid, sequence, request.payload),
+        occurred_at=SystemTime.from_ms(now),
+    )
+
+
+INSERT_EVENT = (
+    "INSERT INTO process_events (process_id, sequence, event_type, payload_hash, "
+    "idempotency_key, occurred_at_ms, event_json) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def append(

@@ -45,6 +45,9 @@ class RecordCache:
         # sequence handed out, and whether the clock row still holds an older one.
         self.last_seq: int | None = None
         self.seq_unsaved = False
+        # The last event sequence this connection appended to each process (a guess, never
+        # trusted: sqlite/prepared.py checks it in SQL before relying on it).
+        self.sequences: dict[str, int] = {}
 
     def save_clock(self) -> None:
         """Before COMMIT: the clock row takes the last sequence handed out."""
@@ -53,6 +56,11 @@ class RecordCache:
                 "UPDATE process_change_clock SET current_seq = ? WHERE singleton = 1",
                 (self.last_seq,),
             )
+
+    def note_sequence(self, process_id: str, sequence: int) -> None:
+        if len(self.sequences) >= 4 * self.CACHED_RECORDS:
+            self.sequences.clear()
+        self.sequences[process_id] = sequence
 
     def cached(self, process_id: str) -> tuple[str, ProcessRecord] | None:
         return self.staged.get(process_id) or self.records.get(process_id)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from dataclasses import dataclass
 
 from pydantic import ValidationError
 
@@ -335,28 +336,50 @@ def save_changes(
     if not dialect(conn).edits_json_in_place:
         save_record(conn, record, key)
         return record
-    key = key or record.id
-    values: list[object] = [record.updated_at_ms, next_change_seq(conn), key]
-    paths = ["'$.updated_at_ms', ?1"]
-    stored = "record_json"
-    for name, value in changes.items():
-        if value is None:
-            stored = f"json_remove({stored}, '$.{name}')"
-            continue
-        values.append(value.model_dump_json())
-        paths.append(f"'$.{name}', json(?{len(values)})")
-    status = ""
-    if "status" in changes:
-        values.append(record.status.state.value)
-        status = f"status = ?{len(values)}, "
-    row = conn.execute(
-        f"UPDATE processes SET updated_at_ms = ?1, change_seq = ?2, {status}"
-        f"record_json = json_set({stored}, {', '.join(paths)}) "
-        "WHERE process_id = ?3 RETURNING record_json",
-        values,
-    ).fetchone()
-    _stage(conn, record, row[0], key)
+    apply_edit(conn, JsonEdit.of(record, changes), key)
     return record
+
+
+@dataclass(frozen=True)
+class JsonEdit:
+    """`save_changes`'s statement for a record already touched, made before its
+    transaction: the values encoded and the SQL built, so that the transaction only runs
+    it (see sqlite/prepared.py). Its bound values leave ?2 (the change sequence) and ?3
+    (the key) to `apply_edit`."""
+
+    record: ProcessRecord
+    sql: str
+    values: tuple[object, ...]  # ?1, then ?4 on
+
+    @classmethod
+    def of(cls, record: ProcessRecord, changes: dict[str, WireModel | None]) -> JsonEdit:
+        values: list[object] = [record.updated_at_ms, None, None]
+        paths = ["'$.updated_at_ms', ?1"]
+        stored = "record_json"
+        for name, value in changes.items():
+            if value is None:
+                stored = f"json_remove({stored}, '$.{name}')"
+                continue
+            values.append(value.model_dump_json())
+            paths.append(f"'$.{name}', json(?{len(values)})")
+        status = ""
+        if "status" in changes:
+            values.append(record.status.state.value)
+            status = f"status = ?{len(values)}, "
+        sql = (
+            f"UPDATE processes SET updated_at_ms = ?1, change_seq = ?2, {status}"
+            f"record_json = json_set({stored}, {', '.join(paths)}) "
+            "WHERE process_id = ?3 RETURNING record_json"
+        )
+        return cls(record, sql, (values[0], *values[3:]))
+
+
+def apply_edit(conn: Tx, edit: JsonEdit, key: str | None = None) -> None:
+    """Run `edit` on the row keyed `key` (default: the record's id) and stage its result."""
+    key = key or edit.record.id
+    values = (edit.values[0], next_change_seq(conn), key, *edit.values[1:])
+    row = conn.execute(edit.sql, values).fetchone()
+    _stage(conn, edit.record, row[0], key)
 
 
 def touch(record: ProcessRecord, now_ms: int, **changes: object) -> ProcessRecord:

@@ -470,6 +470,12 @@ class SqliteConnection:
                 raise
             return result
 
+    def record_cache(self) -> RecordCache | None:
+        """The writer's record cache, read on the loop's thread to build a write before its
+        transaction (prepared.py); None when the handle is closed."""
+        conn = self._writer._connection
+        return conn if isinstance(conn, RecordCache) else None
+
     def known_env(self, env_ref: str) -> ProcessExecutionEnvSpec | None:
         """The env under `env_ref` if the writer has read or committed it (see
         `RecordCache.envs`); None when it has not, or the handle is closed."""

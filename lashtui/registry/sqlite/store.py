@@ -5,11 +5,19 @@ module opens the file and says when another connection has committed to it."""
 from __future__ import annotations
 
 from lashtui.clock import Clock, SystemClock
-from lashtui.model import DurabilityTier, ProcessExecutionEnvSpec
+from lashtui.model import (
+    DurabilityTier,
+    ProcessAwaitOutput,
+    ProcessExecutionEnvSpec,
+    ProcessLease,
+    ProcessRecord,
+)
+from lashtui.registry.sql import event
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.store import SqlProcessRegistry
 from lashtui.registry.sqlite.connect import MEMORY
 from lashtui.registry.sqlite.connection import SqliteConnection
+from lashtui.registry.sqlite.prepared import complete_prepared, prepare_completion
 from lashtui.registry.sqlite.schema import DDL
 
 
@@ -69,6 +77,17 @@ class SqliteProcessRegistry(SqlProcessRegistry):
         if known is not None:
             return known
         return await super().get_process_execution_env(env_ref)
+
+    async def complete_process_with_lease(
+        self, lease: ProcessLease, await_output: ProcessAwaitOutput
+    ) -> ProcessRecord:
+        # Built before the write transaction where the connection holds the row (prepared.py).
+        now = self._now()
+        cache = self._file.record_cache()
+        prepared = prepare_completion(cache, lease, await_output, now) if cache else None
+        if prepared is None:
+            return await self._db.short_write(event.complete_with_lease, lease, await_output, now)
+        return await self._db.short_write(complete_prepared, prepared, lease, await_output, now)
 
     async def data_version(self) -> int:
         # PRAGMA data_version is per connection: it moves when any other connection commits
