@@ -316,7 +316,7 @@ def load_record(conn: Tx, process_id: str, *, lenient: bool = False) -> ProcessR
     rows = fetch_rows(
         conn,
         "SELECT CASE WHEN record_json = ? THEN NULL ELSE record_json END "
-        "FROM processes WHERE process_id = ?",
+        f"FROM processes WHERE process_id = ?{dialect(conn).row_lock}",
         (held[0] if held else None, process_id),
     )
     if not rows:
@@ -346,7 +346,9 @@ def require_record(conn: Tx, process_id: str) -> ProcessRecord:
 
 def require_exists(conn: Tx, process_id: str) -> None:
     """The existence check, without decoding the row."""
-    row = conn.execute("SELECT 1 FROM processes WHERE process_id = ?", (process_id,)).fetchone()
+    row = conn.execute(
+        f"SELECT 1 FROM processes WHERE process_id = ?{dialect(conn).row_lock}", (process_id,)
+    ).fetchone()
     if row is None:
         raise UnknownProcess.process(process_id)
 

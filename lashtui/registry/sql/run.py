@@ -102,7 +102,7 @@ def claim_next_for_run(
         f"AND {sql.json_text('p.record_json', 'disposition')} = 'rerunnable' "
         f"AND NOT {sql.json_has('p.record_json', 'abandon_request')} "
         + (f"AND p.process_id NOT IN ({', '.join('?' * len(skip))}) " if skip else "")
-        + "ORDER BY p.process_id LIMIT ?",
+        + f"ORDER BY p.process_id LIMIT ?{sql.skip_locked('p')}",
         (now, *skip, len(owners)),
     ).fetchall()
     claims: list[tuple[str, ProcessRunClaim | None]] = []
