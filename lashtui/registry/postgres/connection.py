@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import psycopg
 import psycopg_pool
@@ -56,6 +56,7 @@ from pydantic import ValidationError
 
 from lashtui.errors import InvalidRequest, LashError, NotARegistry, StoreError
 from lashtui.registry.display import redacted
+from lashtui.registry.postgres.group import GroupCommit, PendingWrite, run_all
 from lashtui.registry.postgres.schema import (
     DDL,
     SEQ_BITS,
@@ -129,6 +130,8 @@ class PgTx(RecordCache):
         self.dialect: Dialect = POSTGRES
         # A write transaction's sequences run from its first (set at BEGIN) below this.
         self.seq_limit = 0
+        # The pipeline the transaction's statements are queued in (see `_run`).
+        self.pipeline: psycopg.Pipeline | None = None
 
     def begin_sequences(self, first: int) -> None:
         """The write transaction's first change sequence (schema.py): its saves count on
@@ -155,20 +158,50 @@ class PgTx(RecordCache):
         if self.dialect.jsonb != JSONB_CAST or "::jsonb" not in sql:
             return self._execute(sql, parameters)
         try:
-            return self._execute(sql, parameters)
+            cursor = self._execute(sql, parameters)
+            if self.pipeline is not None:
+                # Its failure must surface here, not at a later statement's fetch.
+                self.pipeline.sync()
+            return cursor
         except _JSONB_REFUSALS as error:
             raise JsonbRefused(error) from error
 
     def _execute(self, sql: str, parameters: Any) -> Cursor:
         assert self._pg is not None, "a PgTx is used inside a transaction only"
-        if not parameters:
-            return self._pg.execute(sql)
         try:
-            return self._pg.execute(_translated(sql), parameters)
+            if not parameters:
+                cursor = self._pg.execute(sql)
+            else:
+                cursor = self._pg.execute(_translated(sql), parameters)
         except UnicodeEncodeError as error:
             # PostgreSQL text is UTF-8: a lone surrogate (argv bytes that are not UTF-8)
             # names nothing stored here, so it is one sentence, not a traceback.
             raise unstorable_parameter(error) from None
+        return cursor if self.pipeline is None else _Pipelined(cursor, self.pipeline)
+
+
+class _Pipelined:
+    """A statement's cursor in pipeline mode: its rows are fetched when asked for (psycopg
+    sends what is queued and waits then), and its row count, which psycopg does not wait
+    for, waits for the results first."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any], pipeline: psycopg.Pipeline) -> None:
+        self._cursor = cursor
+        self._pipeline = pipeline
+
+    @property
+    def rowcount(self) -> int:
+        self._pipeline.sync()
+        return self._cursor.rowcount
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cursor.fetchall())
 
 
 def notify_channel(schema: str) -> str:
@@ -201,7 +234,7 @@ class PostgresConnection:
         self.channel = ""
         # Sent with each commit's notification, so a listener can tell this handle's own.
         self.handle_id = uuid.uuid4().hex
-        self._begin_write = ""
+        self._begin_write: tuple[str, ...] = ()
         self._pool = psycopg_pool.ConnectionPool(
             target,
             min_size=1,
@@ -218,6 +251,7 @@ class PostgresConnection:
             weakref.WeakKeyDictionary()
         )
         self._closed = False
+        self._group = GroupCommit(self._commit_group, self._write_alone)
         # The jsonb form after a refusal, and until when it holds (see the module docstring).
         self._tolerant: tuple[Dialect, float] = (POSTGRES, 0.0)
         # A row a read-only handle found jsonb refuses, to name it again cheaply.
@@ -239,11 +273,12 @@ class PostgresConnection:
         # One round trip: the writer lock (before the id, see schema.py), then the id, the
         # first sequence, the commit count and the NOTIFY.
         self._begin_write = (
-            "BEGIN; SELECT pg_advisory_xact_lock_shared("
-            f"{WRITER_LOCK_CLASS}, hashtext(current_schema())); "
+            "BEGIN",
+            "SELECT pg_advisory_xact_lock_shared("
+            f"{WRITER_LOCK_CLASS}, hashtext(current_schema()))",
             f"SELECT (pg_current_xact_id()::text::bigint << {SEQ_BITS}) + change_base, "
             "nextval('process_commit_counter'), "
-            f"pg_notify('{self.channel}', '{self.handle_id}') FROM process_registry_meta"
+            f"pg_notify('{self.channel}', '{self.handle_id}') FROM process_registry_meta",
         )
 
     def _open_pool(self) -> None:
@@ -260,6 +295,7 @@ class PostgresConnection:
     async def close(self) -> None:
         if self._closed:
             return
+        await self._group.settled()  # the writes queued commit first
         self._closed = True
         await asyncio.to_thread(self._pool.close)
         await asyncio.to_thread(self._threads.shutdown, wait=True)
@@ -280,8 +316,22 @@ class PostgresConnection:
         """`fn` in one read-only snapshot."""
         return await self._call(self._in_pool, self._transaction, _READ, fn, args, kwargs)
 
-    # One hop is the whole cost either way: the short forms are the long ones.
-    short_write = write
+    async def short_write(
+        self, fn: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`write` for a transaction that touches one process's rows: it joins the next
+        group of short writes, which commit as one transaction (group.py); the call
+        returns once its write has committed."""
+        self._refuse_read_only()
+        return cast(T, await self._group.write(fn, args, kwargs))
+
+    async def _commit_group(self, group: list[PendingWrite]) -> list[Any]:
+        return await self.write(run_all, group)
+
+    async def _write_alone(self, write: PendingWrite) -> Any:
+        return await self.write(write.fn, *write.args, **write.kwargs)
+
+    # One hop is the whole cost either way: the short read is the long one.
     short_read = read
 
     async def point_read(
@@ -394,24 +444,47 @@ class PostgresConnection:
                 tx.rolled_back()  # (a point read stages nothing; this only tidies)
             return result
         try:
-            if kind == _WRITE:
-                begun = pg.execute(self._begin_write)
-                begun.nextset()
-                begun.nextset()
-                row = begun.fetchone()
-                assert row is not None
-                tx.begin_sequences(int(row[0]))
-            else:
-                pg.execute(_READ_SNAPSHOT)
-            result = fn(tx, *args, **kwargs)
-            tx.save_clock()
-            pg.execute("COMMIT")
+            # Pipeline mode: a statement whose result is not read yet (BEGIN, an INSERT, an
+            # UPDATE whose count is not asked for, COMMIT) is sent with the next one whose
+            # result is, so a transaction costs a round trip per read, plus one at the end
+            # for COMMIT and the writes queued before it.
+            with pg.pipeline() as pipeline:
+                tx.pipeline = pipeline
+                try:
+                    result = self._in_pipeline(pg, tx, kind, fn, args, kwargs)
+                except BaseException as error:
+                    _drain(pipeline, error)
+                    raise
         except BaseException:
             tx.rolled_back()
             if pg.info.transaction_status != psycopg.pq.TransactionStatus.IDLE and not pg.closed:
                 pg.execute("ROLLBACK")
             raise
+        finally:
+            tx.pipeline = None
         tx.committed()
+        return result
+
+    def _in_pipeline(
+        self,
+        pg: psycopg.Connection[Any],
+        tx: PgTx,
+        kind: str,
+        fn: Callable[..., T],
+        args: tuple[object, ...],
+        kwargs: dict[str, object],
+    ) -> T:
+        if kind == _WRITE:
+            for statement in self._begin_write:
+                begun = pg.execute(statement)
+            row = begun.fetchone()
+            assert row is not None
+            tx.begin_sequences(int(row[0]))
+        else:
+            pg.execute(_READ_SNAPSHOT)
+        result = fn(tx, *args, **kwargs)
+        tx.save_clock()
+        pg.execute("COMMIT")
         return result
 
     def _prepare(self, pg: psycopg.Connection[Any]) -> str:
@@ -499,6 +572,19 @@ class PostgresConnection:
 
 
 _READ_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+
+def _drain(pipeline: psycopg.Pipeline, error: BaseException) -> None:
+    """After `error` inside a pipeline: receive what is still queued, so leaving the
+    pipeline raises (and logs) nothing more. A statement that failed there unread, having
+    lost a race, is raised instead (the transaction is then run again); else `error` is."""
+    try:
+        pipeline.sync()
+    except _RACES as lost:
+        if not isinstance(error, psycopg.Error):
+            raise lost from error
+    except psycopg.Error:
+        pass
 
 
 def _add_try_jsonb(pg: psycopg.Connection[Any], schema: str) -> None:
