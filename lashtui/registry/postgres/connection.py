@@ -251,7 +251,9 @@ class PostgresConnection:
             weakref.WeakKeyDictionary()
         )
         self._closed = False
-        self._group = GroupCommit(self._commit_group, self._write_alone)
+        self._group = GroupCommit(
+            self._commit_group, self._write_alone, in_flight=max(1, pool_size - 1)
+        )
         # The jsonb form after a refusal, and until when it holds (see the module docstring).
         self._tolerant: tuple[Dialect, float] = (POSTGRES, 0.0)
         # A row a read-only handle found jsonb refuses, to name it again cheaply.
