@@ -307,8 +307,8 @@ class PostgresConnection:
     async def write(
         self, fn: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """`fn` in one transaction holding the registry's write lock: committed if it
-        returns, rolled back (leaving the database unchanged) if it raises."""
+        """`fn` in one write transaction (locking the rows it reads to change): committed
+        if it returns, rolled back (leaving the database unchanged) if it raises."""
         self._refuse_read_only()
         return await self._call(self._in_pool, self._transaction, _WRITE, fn, args, kwargs)
 
