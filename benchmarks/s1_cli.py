@@ -19,11 +19,14 @@ Peer, in the same run, interleaved: a stdlib-only Python script (`python -c`, sq
 json) that runs the same SQL `ls` runs (the store's page statements for the same query, the
 store's record read with its columns, `ROW_COLUMNS`, and its lease read by id), parses each
 record's JSON and prints the rows as one JSON document of the raw record and lease columns.
-What it skips is what lashtui adds: the checks of a read-only open, validating each record
-into lash's model (and the stand-in for a row that does not decode), observing it with its
-lease and writing lash's wire shape; and the imports that brings (pydantic and the model,
-asyncio, aiosqlite, the store). `python -m benchmarks.s1_budget` counts the instructions
-of each of those (valgrind), which the wall times here are too noisy to split.
+What it skips is what lashtui adds: the checks of a read-only open, checking that each
+record is one lash's models accept unchanged and writing it, observed with its lease, in
+lash's wire shape (lashtui/observed_json.py; a row it cannot vouch for goes through the
+models, and a row that does not decode becomes its stand-in), and the command line's
+imports. In this common case `ls --json` imports neither pydantic nor asyncio
+(lashtui/listing.py); before issue 19 it did, and that alone cost more than the peer's run.
+`python -m benchmarks.s1_budget` counts the instructions of each of those (valgrind), which
+the wall times here are too noisy to split.
 
 What would make it unfair: the registry file is read warm (the warm-up run pulls its pages
 into the OS cache; a cold read of the 3 GB file is slower for both). This sandbox sets

@@ -618,6 +618,23 @@ def not_utf8(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _run(args: argparse.Namespace) -> int:
+    """The command. `ls -o json|jsonl` in its common case is read without asyncio or the
+    models (lashtui/listing.py says when and why); everything else is imported only now, so
+    `--help` and usage errors exit before loading asyncio or the model."""
+    if args.command == "ls":
+        from lashtui.listing import list_plainly
+
+        code = list_plainly(args)
+        if code is not None:
+            return code
+    import asyncio
+
+    from lashtui.command import COMMANDS
+
+    return asyncio.run(COMMANDS[args.command or "dash"](args))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     if "_ARGCOMPLETE" in os.environ:
@@ -631,18 +648,11 @@ def main(argv: list[str] | None = None) -> int:
     if problem is not None:
         print(f"lashtui: {problem}", file=sys.stderr)
         return 1
-    # Imported only now: `--help` and usage errors exit above without loading asyncio or
-    # the model.
-    import asyncio
-
-    from lashtui.command import COMMANDS
-
-    command = COMMANDS[args.command or "dash"]
     args.db = _registry(args)
     from lashtui.untrusted import visible
 
     try:
-        code = asyncio.run(command(args))
+        code = _run(args)
         sys.stdout.flush()  # here, so a reader that went away is caught below, not at exit
         return code
     except LashError as error:

@@ -50,7 +50,6 @@ from lashtui.command.output import (
     status_badge,
 )
 from lashtui.command.query import (
-    LS_PAGE,
     Listing,
     cmd_await,
     cmd_events,
@@ -63,6 +62,7 @@ from lashtui.command.query import (
 )
 from lashtui.command.worker import cmd_sweep, cmd_worker, run_worker
 from lashtui.completion import cmd_completion
+from lashtui.listing import LS_PAGE
 
 Command = Callable[[argparse.Namespace], Coroutine[Any, Any, int]]
 COMMANDS: dict[str, Command] = {

@@ -36,16 +36,17 @@ async def cmd_index(args: argparse.Namespace) -> int:
         )
         return 0
     names = ", ".join(report.created)
+    created, present = _indexes(len(report.created)), len(report.present)
     if not report.created:
-        say(f"nothing to do: all {len(report.present)} indexes are there; nothing written")
+        say(f"nothing to do: all {_indexes(present)} are there; nothing written")
     elif report.dry_run:
-        say(
-            f"would create {len(report.created)} indexes ({names}); "
-            f"{len(report.present)} are there; nothing written"
-        )
+        are = "is" if present == 1 else "are"
+        say(f"would create {created} ({names}); {present} {are} there; nothing written")
     else:
-        say(
-            f"created {len(report.created)} indexes in {report.seconds:.1f} s ({names}); "
-            f"{len(report.present)} were there"
-        )
+        were = "was" if present == 1 else "were"
+        say(f"created {created} in {report.seconds:.1f} s ({names}); {present} {were} there")
     return 0
+
+
+def _indexes(count: int) -> str:
+    return f"{count} index" if count == 1 else f"{count} indexes"

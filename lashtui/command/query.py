@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import shlex
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -21,12 +20,10 @@ from lashtui.command.argument import named_process
 from lashtui.command.facade import facade
 from lashtui.command.output import emit, print_rows, print_table, say
 from lashtui.errors import LashError
+from lashtui.listing import LS_PAGE, ls_states, notice
 from lashtui.model import (
-    PAGE_LIMIT_MAX,
-    PROCESS_STATES,
     ObservedProcess,
     ProcessPageQuery,
-    ProcessState,
     ProcessStatusFilter,
     SessionScope,
 )
@@ -35,16 +32,11 @@ from lashtui.untrusted import clipped, json_escaped, visible, visible_json
 
 def page_query(args: argparse.Namespace) -> ProcessPageQuery:
     """`ls`'s lens and filters as one keyset page query. `--status` and `--waiting` both
-    become the state set (a waiting row is a running row with a wait), so every page the
-    registry returns is already filtered and a page is full whenever enough rows match."""
+    become the state set (a waiting row is a running row with a wait: lashtui.listing
+    `ls_states`), so every page the registry returns is already filtered and a page is full
+    whenever enough rows match."""
     status = ProcessStatusFilter.decode(args.status or ProcessStatusFilter.RUNNING.value)
-    states = set(PROCESS_STATES) if status is ProcessStatusFilter.ANY else {ProcessState(status)}
-    if ProcessState.RUNNING in states:
-        states.add(ProcessState.WAITING)
-    if args.waiting is not None:
-        states &= (
-            {ProcessState.WAITING} if args.waiting else set(PROCESS_STATES) - {ProcessState.WAITING}
-        )
+    states = ls_states(status.value, args.waiting)
     fields: dict[str, Any] = {
         "states": states,
         "after_id": args.after,
@@ -56,12 +48,6 @@ def page_query(args: argparse.Namespace) -> ProcessPageQuery:
     elif args.originated_by:
         fields.update(lens="originated", scope=SessionScope.parse(args.originated_by))
     return ProcessPageQuery.model_validate(fields)
-
-
-# Rows per page read: the default `--limit` (1,000, plus the one row past it) in one page,
-# and `--limit 0` on a million rows in bounded memory (measured: ~370 MB RSS with pages of
-# 10,000 decoded records; a page costs one indexed query, so smaller pages cost little).
-LS_PAGE = min(2_000, PAGE_LIMIT_MAX)
 
 
 @dataclass
@@ -97,11 +83,7 @@ class Listing:
 
     def notice(self, after: str | None) -> str:
         """The stderr line when the output stopped at the limit: how to read on."""
-        since = f" after `{after}`" if after is not None else ""
-        return visible(
-            f"lashtui: showing the first {self.shown} matching processes{since}; "
-            f"--after {shlex.quote(self.last_id or '')} for the next page, --limit 0 for all"
-        )
+        return notice(self.shown, self.last_id, after)
 
 
 @contextmanager

@@ -2,36 +2,27 @@
 
 lash's lifecycle has five states (running and four terminals); an operator also needs to tell
 a running row that is parked on a wait from one that is working, so the dashboard speaks of
-six. `process_state` is that projection, and `silent_not_dead` is the rule for started
-owner_bound work whose lease has lapsed. Both are pure: the time is passed in.
+six (named in lashtui.state, outside this package, and re-exported here). `process_state`
+is that projection, and `silent_not_dead` is the rule for started owner_bound work whose
+lease has lapsed. Both are pure: the time is passed in.
 """
 
 from __future__ import annotations
-
-from enum import StrEnum
 
 from lashtui.model.input import RecoveryDisposition
 from lashtui.model.observed import ObservedProcess
 from lashtui.model.output import ProcessLifecycleStatus
 from lashtui.model.record import ProcessRecord
+from lashtui.state import LIVE_STATES, PROCESS_STATES, TERMINAL_STATES, ProcessState
 
-
-class ProcessState(StrEnum):
-    RUNNING = "running"
-    WAITING = "waiting"
-    COMPLETED = "completed"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    ABANDONED = "abandoned"
-
-    @property
-    def is_terminal(self) -> bool:
-        return self not in (ProcessState.RUNNING, ProcessState.WAITING)
-
-
-PROCESS_STATES: tuple[ProcessState, ...] = tuple(ProcessState)
-LIVE_STATES: tuple[ProcessState, ...] = (ProcessState.RUNNING, ProcessState.WAITING)
-TERMINAL_STATES: tuple[ProcessState, ...] = tuple(s for s in ProcessState if s.is_terminal)
+__all__ = [
+    "LIVE_STATES",
+    "PROCESS_STATES",
+    "TERMINAL_STATES",
+    "ProcessState",
+    "process_state",
+    "silent_not_dead",
+]
 
 
 def process_state(process: ProcessRecord | ObservedProcess) -> ProcessState:

@@ -9,12 +9,23 @@ from typing import TYPE_CHECKING
 
 from lashtui.clock import Clock
 from lashtui.errors import StoreError
-from lashtui.registry.protocol import ProcessRegistry
 
 if TYPE_CHECKING:
+    from lashtui.registry.protocol import ProcessRegistry
     from lashtui.registry.sql.store import SqlProcessRegistry
 
 __all__ = ["ProcessRegistry", "lash_version_of", "open_registry", "refuse_writes_to_lash"]
+
+
+def __getattr__(name: str) -> object:
+    """`ProcessRegistry` on first use: the Protocol's annotations import every model, and
+    the command line's `ls --json` read imports modules of this package without them
+    (lashtui/cli_listing.py)."""
+    if name == "ProcessRegistry":
+        from lashtui.registry.protocol import ProcessRegistry
+
+        return ProcessRegistry
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @contextlib.asynccontextmanager

@@ -27,7 +27,6 @@ from pathlib import Path
 
 import pytest
 
-from lashtui.clock import SystemClock
 from lashtui.model import (
     AbandonedOutput,
     AbandonRequest,
@@ -39,9 +38,9 @@ from lashtui.model import (
     RecoveryDisposition,
     SuccessOutput,
 )
-from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.registry import ProcessRegistry
 from tests.builders import ext
-from tests.worker.test_crash import (
+from tests.worker.lab import (
     POLL_S,
     Child,
     Lab,
@@ -52,6 +51,9 @@ from tests.worker.test_crash import (
     started,
     terminal_events,
 )
+
+# Its bound is wall-clock time after a SIGKILL: it runs alone, after the parallel part.
+pytestmark = pytest.mark.alone
 
 # Short enough to keep the test near 20 s, long enough that a survivor under load keeps its
 # own leases (PostgreSQL serialises the fleet's writes today: a 1.5 s TTL is too tight for
@@ -77,16 +79,13 @@ GUARD_S = 30.0
 
 @pytest.fixture
 async def lab(tmp_path: Path, postgres_schema: str) -> AsyncIterator[Lab]:
-    lab = Lab(tmp_path, postgres_schema)
-    try:
-        yield lab
-    finally:
-        await lab.close()
+    async with Lab.running(tmp_path, postgres_schema) as running:
+        yield running
 
 
 @pytest.fixture
 async def registry(lab: Lab) -> AsyncIterator[ProcessRegistry]:
-    async with open_registry(lab.db, clock=SystemClock()) as opened:
+    async with lab.registry() as opened:
         yield opened
 
 

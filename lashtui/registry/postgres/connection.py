@@ -46,7 +46,6 @@ import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import replace
 from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import psycopg
@@ -388,7 +387,7 @@ class PostgresConnection:
     ) -> T:
         """`_run`, again (rolled back first) when a write lost a race (see the module
         docstring), after a pause that grows with each try."""
-        tx.dialect = replace(form, row_lock=ROW_LOCK) if kind == _WRITE else form
+        tx.dialect = form._replace(row_lock=ROW_LOCK) if kind == _WRITE else form
         for attempt in range(RETRIES):
             try:
                 return self._run(pg, tx, kind, fn, args, kwargs)

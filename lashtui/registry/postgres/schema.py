@@ -62,6 +62,7 @@ from __future__ import annotations
 from lashtui.registry.sql.activity import TRANSITION_INDEX
 from lashtui.registry.sql.audit import OPERATOR_EVENTS_INDEX
 from lashtui.registry.sql.dialect import POSTGRES, POSTGRES_TRY, TRY_JSONB
+from lashtui.registry.sql.filter import waiting_sql
 from lashtui.registry.sql.order import index_ddl
 from lashtui.registry.sql.version import SCHEMA_VERSION as LASH_SCHEMA_VERSION
 
@@ -170,6 +171,14 @@ TRY_JSONB_DDL = f"""CREATE OR REPLACE FUNCTION {TRY_JSONB}(value text) RETURNS j
         RETURN NULL;
     END $$"""
 
+# The waiting rows, for the census (sql/page.py `_live_on_postgres`): the one state that is
+# not a status of its own. Through the try-cast function, so that it never fails a write;
+# its predicate casts only a record that may hold a `wait` key (`Dialect.may_hold_key`).
+WAITING_INDEX = (
+    "CREATE INDEX processes_waiting_idx ON processes(process_id) WHERE status = 'running' "
+    f"AND {waiting_sql(POSTGRES_TRY, 'record_json')}"
+)
+
 DDL: tuple[str, ...] = (
     """CREATE TABLE process_registry_meta (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
@@ -254,4 +263,5 @@ DDL: tuple[str, ...] = (
     # the try-cast function, which the label's index reads the record through: an index on
     # the plain cast would refuse the write of any row whose text jsonb refuses.
     *index_ddl(POSTGRES_TRY),
+    WAITING_INDEX,
 )

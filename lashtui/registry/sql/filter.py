@@ -1,20 +1,25 @@
 """What a page's lens, state set and text filter are in SQL: the pieces both the id-order
-pages (page.py) and the sorted pages (order.py) put together. See page.py's docstring for
-how each one walks its index, and what a text filter costs.
+pages (page.py) and the sorted pages (order.py) put together, and the id-order page's own
+SELECTs (`id_page_statements`). See page.py's docstring for how each one walks its index,
+and what a text filter costs.
+
+Nothing here imports the models (a query is read through `PageShape`, which
+`ProcessPageQuery` is): the command line's `ls --json` read (lashtui/cli_listing.py) runs
+these same statements without loading pydantic.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import heapq
+import itertools
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-from lashtui.model import (
-    LIVE_STATES,
-    PROCESS_STATES,
-    TERMINAL_STATES,
-    ProcessPageQuery,
-    ProcessState,
-)
-from lashtui.registry.sql.dialect import SQLITE, Dialect
+from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx
+from lashtui.registry.sql.fetch import fetch_rows
+from lashtui.state import LIVE_STATES, PROCESS_STATES, TERMINAL_STATES, ProcessState
+
+if TYPE_CHECKING:
+    from lashtui.model import SessionScope
 
 # SQLite's lower() folds ASCII only; a non-ASCII needle is matched through Python's
 # str.lower, registered on the connection, at about twice the cost per row. PostgreSQL's
@@ -44,8 +49,13 @@ def started_owner_bound(sql: Dialect) -> str:
     )
 
 
-def waiting_sql(sql: Dialect) -> str:
-    return f"{sql.json_text('p.record_json', 'wait')} IS NOT NULL"
+def waiting_sql(sql: Dialect, column: str = "p.record_json") -> str:
+    # On PostgreSQL the record is cast only when it may hold a `wait` key at all: a live
+    # row that does not wait (nearly all of them) is told by a byte search there
+    # (`Dialect.may_hold_key`).
+    waiting = f"{sql.json_text(column, 'wait')} IS NOT NULL"
+    may_wait = sql.may_hold_key(column, "wait")
+    return waiting if may_wait is None else f"(CASE WHEN {may_wait} THEN {waiting} ELSE false END)"
 
 
 Arm = tuple[str, list[object]]
@@ -89,7 +99,28 @@ class Lens(NamedTuple):
     status: str = "p.status"
 
 
-def lens_of(query: ProcessPageQuery, sql: Dialect) -> Lens:
+class PageShape(Protocol):
+    """What the SQL of a page reads from its query: `ProcessPageQuery` is one."""
+
+    @property
+    def lens(self) -> str: ...
+    @property
+    def scope(self) -> SessionScope | None: ...
+    @property
+    def states(self) -> frozenset[str] | None: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def after_id(self) -> str | None: ...
+    @property
+    def before_id(self) -> str | None: ...
+    @property
+    def limit(self) -> int: ...
+    @property
+    def backwards(self) -> bool: ...
+
+
+def lens_of(query: PageShape, sql: Dialect) -> Lens:
     scope = query.scope
     status = f"{sql.not_indexed}p.status"
     if query.lens == "all" or scope is None:
@@ -131,3 +162,37 @@ def text_filter(text: str, sql: Dialect) -> Arm:
     fields = ("p.process_id", "p.owner_scope_id", label_sql(sql))
     predicate = " OR ".join(sql.contains(f"{lower}({field})") for field in fields)
     return f"({predicate})", [needle, needle, needle]
+
+
+def id_page_statements(query: PageShape, down: bool, sql: Dialect = SQLITE) -> list[Arm]:
+    """The SELECTs of one page in id order, one per status arm: each returns process ids in
+    the page's direction (`down`: from high to low), at most `limit` of them."""
+    lens = lens_of(query, sql)
+    text, text_params = text_filter(query.text, sql)
+    column, order = lens.id_column, "DESC" if down else "ASC"
+    cursor = query.before_id if query.backwards else query.after_id
+    keyset = f"{column} {'<' if down else '>'} ?" if cursor is not None else ""
+    statements: list[Arm] = []
+    for status, status_params in status_arms(query.states, lens.status, sql):
+        terms = [term for term in (lens.predicate, status, keyset, text) if term]
+        where = f"WHERE {' AND '.join(terms)}" if terms else ""
+        select = f"SELECT {column} FROM {lens.source} {where} ORDER BY {column} {order} LIMIT ?"
+        params = [
+            *lens.params,
+            *status_params,
+            *([cursor] if keyset else []),
+            *text_params,
+            query.limit,
+        ]
+        statements.append((select, params))
+    return statements
+
+
+def id_page_ids(conn: Tx, query: PageShape, down: bool, sql: Dialect = SQLITE) -> list[str]:
+    """The ids of one page in id order: each status arm's walk, merged in the page's
+    direction and cut at `limit` (SQLite cannot merge several ranges of one index in order
+    itself: page.py)."""
+    statements = id_page_statements(query, down, sql)
+    arms = [fetch_rows(conn, select, params) for select, params in statements]
+    merged = heapq.merge(*arms, reverse=down)
+    return [row[0] for row in itertools.islice(merged, query.limit)]

@@ -23,6 +23,7 @@ from lashtui.model import (
 from lashtui.model.lease import LeaseOwnerLiveness, OpaqueLiveness
 from lashtui.model.wire import sha256_hex
 from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.fetch import held_lease_rows
 from lashtui.registry.sql.row import Row, fetch_rows, load_record, require_exists
 
 _DISPOSITIONS = frozenset(d.value for d in RecoveryDisposition)
@@ -271,20 +272,8 @@ def get(conn: Tx, process_id: str) -> ProcessLease | None:
 
 
 def get_many(conn: Tx, process_ids: list[str]) -> dict[str, ProcessLease]:
-    found: dict[str, ProcessLease] = {}
-    for start in range(0, len(process_ids), 500):  # under SQLite's bound-parameter limit
-        chunk = process_ids[start : start + 500]
-        rows = fetch_rows(
-            conn,
-            "SELECT process_id, lease_owner_id, lease_owner_incarnation_id, "
-            "lease_owner_liveness_json, lease_token, lease_fencing_token, lease_claimed_at_ms, "
-            "lease_expires_at_ms FROM process_leases WHERE lease_owner_id IS NOT NULL "
-            f"AND lease_token IS NOT NULL AND process_id IN ({','.join('?' * len(chunk))})",
-            chunk,
-        )
-        for process_id, *columns in rows:
-            found[process_id] = LeaseRow(*columns).lease(process_id)
-    return found
+    rows = held_lease_rows(conn, process_ids)
+    return {process_id: LeaseRow(*row).lease(process_id) for process_id, row in rows.items()}
 
 
 def work_items(conn: Tx) -> list[ProcessWorkItem]:

@@ -17,14 +17,10 @@ from __future__ import annotations
 
 import re
 import shlex
-import sqlite3
-from collections import OrderedDict
-from typing import Any
 
 from pydantic import ValidationError
 
 from lashtui.errors import (
-    InvalidRequest,
     LashError,
     StoreError,
     UndecodableProcess,
@@ -39,7 +35,6 @@ from lashtui.model import (
     FailureOutput,
     HostOriginator,
     ProcessAwaitOutput,
-    ProcessExecutionEnvSpec,
     ProcessIdentity,
     ProcessProvenance,
     ProcessRecord,
@@ -53,81 +48,21 @@ from lashtui.model import (
 )
 from lashtui.model.wire import WireModel
 from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.fetch import (
+    ROW_COLUMNS,
+    Row,
+    fetch_rows,
+    unstorable_parameter,
+)
+from lashtui.registry.sql.record_cache import RecordCache
 
-StagedMark = tuple[dict[str, tuple[str, ProcessRecord]], dict[str, ProcessExecutionEnvSpec]]
-
-
-class RecordCache:
-    """A connection's cache of decoded records (see the module docstring), mixed into the
-    connection class. Saves are staged and enter the cache only once their transaction
-    commits: the store's transaction runner calls `committed` or `rolled_back`."""
-
-    # Enough for a worker reading back what it wrote a moment before: its claims and starts
-    # in flight (16 start slots) and the runs they feed. Larger costs more than it saves in
-    # a long-lived process: every record held is ~25 objects the garbage collector walks on
-    # each full pass. Measured: 4,096 records doubled the dashboard's worst loop stall (D3)
-    # to ~90 ms; going from 256 to 64 took ~6k objects off the dashboard's ~38k and its
-    # full passes from 11-31 ms to 5-17 ms, and cost P1 (where the worker reads back most)
-    # 1-3%, within its noise.
-    CACHED_RECORDS = 64
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.records: OrderedDict[str, tuple[str, ProcessRecord]] = OrderedDict()
-        self.staged: dict[str, tuple[str, ProcessRecord]] = {}
-        # Execution envs are content-addressed and never change or go away, so one this
-        # connection has read or committed is known for good (every start captures one).
-        self.envs: dict[str, ProcessExecutionEnvSpec] = {}
-        self.staged_envs: dict[str, ProcessExecutionEnvSpec] = {}
-        # The change clock within the open transaction (see `next_change_seq`): the last
-        # sequence handed out, and whether the clock row still holds an older one.
-        self.last_seq: int | None = None
-        self.seq_unsaved = False
-
-    def save_clock(self) -> None:
-        """Before COMMIT: the clock row takes the last sequence handed out."""
-        if self.seq_unsaved:
-            self.execute(  # type: ignore[attr-defined]
-                "UPDATE process_change_clock SET current_seq = ? WHERE singleton = 1",
-                (self.last_seq,),
-            )
-
-    def cached(self, process_id: str) -> tuple[str, ProcessRecord] | None:
-        return self.staged.get(process_id) or self.records.get(process_id)
-
-    def remember(self, process_id: str, text: str, record: ProcessRecord) -> None:
-        records = self.records
-        records[process_id] = (text, record)
-        records.move_to_end(process_id)
-        if len(records) > self.CACHED_RECORDS:
-            records.popitem(last=False)
-
-    def _end_transaction(self) -> None:
-        self.staged.clear()
-        self.staged_envs.clear()
-        self.last_seq, self.seq_unsaved = None, False
-
-    def committed(self) -> None:
-        for process_id, (text, record) in self.staged.items():
-            self.remember(process_id, text, record)
-        if len(self.envs) > self.CACHED_RECORDS:
-            self.envs.clear()
-        self.envs.update(self.staged_envs)
-        self._end_transaction()
-
-    def rolled_back(self) -> None:
-        self._end_transaction()
-
-    def mark(self) -> StagedMark:
-        """What is staged now, for `rolled_back_to` when a savepoint is rolled back."""
-        return dict(self.staged), dict(self.staged_envs)
-
-    def rolled_back_to(self, mark: StagedMark) -> None:
-        # The clock keeps counting: if the savepoint took back the clock row's update, the
-        # sequences handed out since are a gap (the feed needs them increasing, not dense),
-        # and any later save sets the row past them at COMMIT.
-        self.staged, self.staged_envs = dict(mark[0]), dict(mark[1])
-
+__all__ = [
+    "ROW_COLUMNS",
+    "RecordCache",
+    "Row",
+    "fetch_rows",
+    "unstorable_parameter",
+]
 
 def decode_error(error: ValidationError) -> StoreError:
     """A stored row that does not decode, as one sentence naming the field."""
@@ -151,11 +86,6 @@ def decode_record(text: str) -> ProcessRecord:
 # nothing runs. Writes never save a stand-in: they load strictly and refuse the row in one
 # sentence that says how to end it (`end_undecodable`).
 
-ROW_COLUMNS = (
-    "p.record_json, p.process_id, p.registration_hash, p.owner_scope_id, p.created_at_ms, "
-    "p.updated_at_ms, p.status"
-)
-Row = tuple[Any, ...]
 # What decoding a row may raise: pydantic's ValidationError (a ValueError, as are the
 # UnicodeErrors of text with lone surrogates) and, for JSON nested past the interpreter's
 # stack, RecursionError.
@@ -268,43 +198,6 @@ def refuse_undecodable(process_id: str, reason: str) -> StoreError:
         f"process `{process_id}` could not be decoded ({reason}); nothing can change it but "
         f"ending it: `lashtui end-undecodable {shlex.quote(process_id)}`"
     )
-
-
-def unstorable_parameter(error: UnicodeEncodeError) -> InvalidRequest:
-    """The sentence for a bound value with a lone surrogate, which UTF-8 cannot encode."""
-    text = error.object if isinstance(error.object, str) else ""
-    code = f"\\u{ord(text[error.start]):04x}" if text else "a lone surrogate"
-    return InvalidRequest(
-        f"a value looked up holds a lone surrogate ({code}), which UTF-8 cannot store"
-    )
-
-
-def _lenient_text(data: bytes) -> str:
-    return data.decode("utf-8", "surrogateescape")
-
-
-def fetch_rows(conn: Tx, sql: str, params: Any = ()) -> list[Row]:
-    """`conn.execute(sql, params).fetchall()`, surviving TEXT that is not UTF-8 (another
-    program may store any bytes in an SQLite TEXT column, and sqlite3 then refuses the
-    whole result): the statement is run again in the same transaction with the bytes
-    decoded as lone surrogates, which make that row's record undecodable and nothing else.
-    The default decoder stays for every result without such bytes (it is C; a Python text
-    factory costs on every cell)."""
-    try:
-        return conn.execute(sql, params).fetchall()
-    except UnicodeEncodeError as error:
-        # A parameter no store can hold (psycopg raises this, not a DB error; the SQLite
-        # store binds the ones a byte decoded to: sqlite/raw_text.py).
-        raise unstorable_parameter(error) from None
-    except sqlite3.OperationalError as error:
-        if "decode" not in str(error) or not isinstance(conn, sqlite3.Connection):
-            raise
-    factory = conn.text_factory
-    conn.text_factory = _lenient_text
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.text_factory = factory
 
 
 def load_record(conn: Tx, process_id: str, *, lenient: bool = False) -> ProcessRecord | None:

@@ -9,6 +9,10 @@ schema version or of another application (at version 0 with objects, or stamped 
 version without lash's tables). Only then does it switch to WAL and create or check the
 schema, inside one IMMEDIATE transaction, so concurrent first opens of a fresh file all
 converge. A read-only connection never writes at all (file.py says how it opens).
+
+Opening an existing registry of lashtui's own imports no model (the schema's DDL and lash's
+views are imported only where they are used): the command line's `ls --json` read opens
+its connection here, with every check above, without loading pydantic.
 """
 
 from __future__ import annotations
@@ -22,13 +26,13 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from lashtui.errors import NotARegistry, StorageFull, StoreError, UnsupportedSchema
-from lashtui.registry.lash import view
 from lashtui.registry.lash.detect import lash_version, unreadable_message
 from lashtui.registry.sql.dialect import SQLITE
-from lashtui.registry.sql.row import RecordCache, unstorable_parameter
+from lashtui.registry.sql.fetch import unstorable_parameter
+from lashtui.registry.sql.record_cache import RecordCache
+from lashtui.registry.sql.version import SCHEMA_VERSION
 from lashtui.registry.sqlite.file import FileState, check_path, create_private, read_only_uri
 from lashtui.registry.sqlite.raw_text import bound_raw
-from lashtui.registry.sqlite.schema import DDL, SCHEMA_VERSION
 
 T = TypeVar("T")
 
@@ -189,6 +193,8 @@ def _switch_to_wal(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
 def _ensure_schema(conn: sqlite3.Connection, path: str) -> None:
     # IMMEDIATE: the check and the create are one decision; a deferred BEGIN would let two
     # first openers both see an empty file and both try to stamp it.
+    from lashtui.registry.sqlite.schema import DDL
+
     conn.execute("BEGIN IMMEDIATE")
     try:
         _check_version(conn, path)
@@ -270,6 +276,8 @@ def connect_read_only(path: str, busy_timeout_ms: int, *, first: bool) -> Regist
     with _closed_on_failure(conn, path, busy_timeout_ms):
         conn.lash_version = _lash_check(conn, path)
         if conn.lash_version is not None:
+            from lashtui.registry.lash import view
+
             view.install(conn, conn.lash_version)
         elif first and _read_only_check(conn, path):
             raise NotARegistry(f"not a lash process registry: {path} is empty")

@@ -512,7 +512,7 @@ class SqliteConnection:
                         waits, aconn, self.busy_timeout_ms, runner, *args, **kwargs
                     )
                 except ValueError as error:
-                    if str(error) != "Connection closed":  # aiosqlite's word for it
+                    if str(error) not in _CLOSED_WORDS:
                         raise
                     raise StoreError(f"process registry `{self.path}` is closed") from None
         finally:
@@ -530,6 +530,9 @@ class SqliteConnection:
             raise self._translate(error) from None
 
     def _translate(self, error: Exception) -> Exception:
+        if isinstance(error, sqlite3.ProgrammingError) and str(error) == _CLOSED_DATABASE:
+            # A call queued just as close() closed the connection under it.
+            return StoreError(f"process registry `{self.path}` is closed")
         if isinstance(error, sqlite3.Error):
             return store_error(error, self.path, self.busy_timeout_ms)
         if isinstance(error, ValidationError):
@@ -541,6 +544,12 @@ class SqliteConnection:
             )
         return error
 
+
+# aiosqlite's words for a closed handle: "Connection closed" when its thread has stopped,
+# "no active connection" when a call queued before close() runs after the connection went
+# (a poll racing the close; seen as a flaky watch test).
+_CLOSED_WORDS = frozenset({"Connection closed", "no active connection"})
+_CLOSED_DATABASE = "Cannot operate on a closed database."  # sqlite3's, in the same race
 
 _BUSY = object()  # an inline attempt that would have had to wait
 

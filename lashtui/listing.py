@@ -1,0 +1,269 @@
+"""`lashtui ls -o json|jsonl` on a SQLite registry of lashtui's own, read without importing
+pydantic or the models, and what it shares with `ls` itself (the page size, the states a
+`--status` and `--waiting` select, the notice when the output stops at `--limit`).
+
+Why this exists: `ls --json` printed its 1,000 rows at ~0.25x the stdlib doing the same SQL,
+and importing the models alone costs more than the peer's whole run (README, Performance,
+S1). So for the common case the command line (cli.py) comes here first, before it imports
+asyncio or the commands: id order (`--sort id`, either direction, `--after`), any
+`--status`/`--waiting`, `--limit`, no lens, no `--watch`, a SQLite file that lash did not
+write. Anything else returns None at once and runs today's `cmd_ls`.
+
+How it stays the same command: it opens the file with the store's own read-only open
+(sqlite/connect.py `connect_file`: every check before SQLite opens it, the version check,
+nothing written, the same one sentence for each refusal), runs the store's own statements
+(sql/filter.py `id_page_ids`, sql/fetch.py `stored_rows` and `held_lease_rows`, the same
+`ROW_COLUMNS`) in pages of `LS_PAGE` as `Listing.pages` does, and re-reads a page on a fresh
+connection when a writer overtook an immutable one, as the store's `_reading` does. Each
+row is printed by lashtui/observed_json.py when it can vouch for it, and otherwise exactly
+as before: decoded by the store's `decode_row` (a stand-in if it does not decode), its
+lease by `LeaseRow.lease`, printed by `ObservedProcess.to_json`, the models imported at the
+first such row. Output goes through the same `json_escaped`, and the notice is the same
+function's.
+
+Why it is synchronous, with the stdlib's sqlite3, when the rule is one async API and no sync
+twin: this is not a second API. It is one read-only, one-shot read of one command that owns
+its process, runs nothing else concurrently and exits after it; there is no event loop to
+block. asyncio, aiosqlite and the store's connection threads cost ~150M instructions for
+that (a third of the stdlib peer's whole run) and buy nothing here. It reuses the store's SQL
+and open rather than copying them, and every other command, and `ls` in every other case,
+goes through the facade.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import shlex
+import sqlite3
+import sys
+from argparse import Namespace
+from collections.abc import Iterator
+from typing import Any, NamedTuple, TextIO
+
+from lashtui.errors import StoreError
+from lashtui.state import PROCESS_STATES, ProcessState
+from lashtui.untrusted import json_escaped, visible
+
+# Rows per page read: the default `--limit` (1,000, plus the one row past it) in one page,
+# and `--limit 0` on a million rows in bounded memory (measured: ~370 MB RSS with pages of
+# 10,000 decoded records; a page costs one indexed query, so smaller pages cost little).
+# At most the model's PAGE_LIMIT_MAX (a test checks).
+LS_PAGE = 2_000
+
+_ANY = "any"
+
+
+def ls_states(status: str, waiting: bool | None) -> frozenset[str] | None:
+    """The states `ls --status STATUS` and `--waiting`/`--not-waiting` list, as one set (a
+    waiting row is a running row with a wait); None when STATUS names no status (the model's
+    `ProcessStatusFilter` refuses it in one sentence)."""
+    if status == _ANY:
+        states = set(PROCESS_STATES)
+    elif status in PROCESS_STATES and status != ProcessState.WAITING:
+        states = {ProcessState(status)}
+    else:
+        return None
+    if ProcessState.RUNNING in states:
+        states.add(ProcessState.WAITING)
+    if waiting is not None:
+        chosen = {ProcessState.WAITING} if waiting else set(PROCESS_STATES) - {ProcessState.WAITING}
+        states &= chosen
+    return frozenset(states)
+
+
+def notice(shown: int, last_id: str | None, after: str | None) -> str:
+    """The stderr line when the output stopped at the limit: how to read on."""
+    since = f" after `{after}`" if after is not None else ""
+    return visible(
+        f"lashtui: showing the first {shown} matching processes{since}; "
+        f"--after {shlex.quote(last_id or '')} for the next page, --limit 0 for all"
+    )
+
+
+class _Page(NamedTuple):
+    """One id-order page as the store's SQL reads it (sql/filter.py `PageShape`)."""
+
+    states: frozenset[str]
+    after_id: str | None
+    limit: int
+    lens: str = "all"
+    scope: None = None
+    text: str = ""
+    before_id: str | None = None
+    backwards: bool = False
+
+
+def eligible(args: Namespace) -> frozenset[str] | None:
+    """The state set when this read serves `args`, else None (today's `cmd_ls` serves)."""
+    target: str = args.db
+    if (
+        args.command != "ls"
+        or args.output not in ("json", "jsonl")
+        or getattr(args, "watch", False)
+        or args.sort != "id"
+        or args.granted_to
+        or args.originated_by
+        or target.startswith(("postgresql://", "postgres://"))
+        or target == ":memory:"
+    ):
+        return None
+    return ls_states(args.status or ProcessState.RUNNING.value, args.waiting)
+
+
+def list_plainly(args: Namespace) -> int | None:
+    """`ls`'s JSON listing, printed; None, having printed nothing, when this read does not
+    serve `args` (see the module docstring). Refusals raise the store's own `LashError`."""
+    states = eligible(args)
+    if states is None:
+        return None
+    from lashtui.registry.sqlite.connect import READ_ONLY_BUSY_TIMEOUT_MS, connect_file
+
+    conn = connect_file(args.db, True, False, READ_ONLY_BUSY_TIMEOUT_MS)
+    if conn.lash_version is not None:
+        conn.close()
+        return None  # lash's own registries read through views and their decoders
+    reader = _Reader(conn, os.path.abspath(args.db))
+    gc.disable()  # as `collector_paused` (command/query.py): many objects, no cycles
+    try:
+        listing = _Listing(reader, args, states)
+        if not listing.write(sys.stdout):
+            return None
+    finally:
+        reader.conn.close()
+    if listing.cut:
+        print(notice(listing.shown, listing.last_id, args.after), file=sys.stderr)
+    return 0
+
+
+class _Overtaken(Exception):
+    """Writers kept overtaking an immutable connection's read."""
+
+
+class _Reader:
+    """Reads on the store's read-only connection, each in one read snapshot; a read an
+    immutable connection was overtaken during is redone on a fresh one (the store's
+    sqlite/connection.py `_reading` says why)."""
+
+    ATTEMPTS = 5  # the store's REREAD_ATTEMPTS
+
+    def __init__(self, conn: Any, path: str) -> None:
+        self.conn, self.path = conn, path
+
+    def page(self, page: _Page, down: bool) -> tuple[list[Row], dict[str, Row]]:
+        from lashtui.registry.sqlite.connect import connect_read_only
+        from lashtui.registry.sqlite.file import still_immutable
+
+        for _ in range(self.ATTEMPTS):
+            state = self.conn.immutable_at
+            self.conn.execute("BEGIN")
+            try:
+                found = _read_page(self.conn, page, down)
+            finally:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+            if state is None or still_immutable(self.path, state):
+                return found
+            timeout = self.conn.execute("PRAGMA busy_timeout").fetchone()[0]
+            fresh = connect_read_only(self.path, timeout, first=False)
+            self.conn.close()
+            self.conn = fresh
+        raise _Overtaken
+
+
+def _read_page(conn: Any, page: _Page, down: bool) -> tuple[list[Row], dict[str, Row]]:
+    """One page's rows in order and their held leases, as the store reads them (it reads
+    the leases in a second snapshot; here they share the page's)."""
+    from lashtui.registry.sql.fetch import held_lease_rows, stored_rows
+    from lashtui.registry.sql.filter import id_page_ids
+
+    ids = id_page_ids(conn, page, down)
+    found = {row[1]: row for row in stored_rows(conn, ids)}
+    rows = [found[process_id] for process_id in ids if process_id in found]
+    return rows, held_lease_rows(conn, [row[1] for row in rows])
+
+
+Row = tuple[Any, ...]
+
+
+class _Listing:
+    """`Listing.pages` and `write_listing` (command/query.py) over the plain read: pages of
+    `LS_PAGE` in id order until `--limit` rows (0: all), one row past it read to know
+    whether more follow (`cut`)."""
+
+    def __init__(self, reader: _Reader, args: Namespace, states: frozenset[str]) -> None:
+        self.reader, self.states = reader, states
+        self.limit: int = args.limit
+        self.after: str | None = args.after
+        self.down: bool = args.desc
+        self.lines = args.output == "jsonl"
+        self.shown, self.last_id, self.cut = 0, None, False
+        self.models: Any = None  # today's row printer, imported at the first row it needs
+
+    def _pages(self) -> Iterator[tuple[list[Row], dict[str, Row]]]:
+        limit = self.limit
+        while True:
+            want = LS_PAGE if not limit else min(LS_PAGE, limit - self.shown + 1)
+            rows, leases = self.reader.page(_Page(self.states, self.after, want), self.down)
+            full = len(rows) == want
+            if limit and self.shown + len(rows) > limit:
+                rows, self.cut = rows[: limit - self.shown], True
+            if rows:
+                self.shown += len(rows)
+                self.last_id = self.after = rows[-1][1]
+                yield rows, leases
+            if self.cut or not full:
+                return
+
+    def write(self, out: TextIO) -> bool:
+        """The listing on `out`; False, having written nothing, if the first page could not
+        be read here (today's path then reads it, and says what is wrong)."""
+        from lashtui.observed_json import observed_json
+
+        pages = self._pages()
+        try:
+            page = next(pages, None)
+        except (sqlite3.Error, _Overtaken):
+            return False
+        opening, between, closing = ("", "\n", "\n") if self.lines else ("[", ",", "]\n")
+        first = True
+        while page is not None:
+            rows, leases = page
+            for row in rows:
+                lease = leases.get(row[1])
+                text = observed_json(row, lease)
+                if text is None:
+                    text = self._by_the_models(row, lease)
+                out.write((opening if first else between) + json_escaped(text))
+                first = False
+            page = self._next(pages)
+        if not first or not self.lines:
+            out.write(("[" if first else "") + closing)
+        return True
+
+    def _next(self, pages: Iterator[tuple[list[Row], dict[str, Row]]]) -> Any:
+        """The next page; a failure after output began is the store's one sentence."""
+        from lashtui.registry.sqlite.connect import READ_ONLY_BUSY_TIMEOUT_MS, store_error
+
+        try:
+            return next(pages, None)
+        except sqlite3.Error as error:
+            raise store_error(error, self.reader.path, READ_ONLY_BUSY_TIMEOUT_MS) from None
+        except _Overtaken:
+            raise StoreError(
+                f"process registry `{self.reader.path}` kept changing under a read-only read"
+            ) from None
+
+    def _by_the_models(self, row: Row, lease: Row | None) -> str:
+        """A row not vouched for, printed as `ls` always printed it: the store's decode (a
+        stand-in if it does not decode), its lease, `ObservedProcess.to_json`."""
+        if self.models is None:
+            from lashtui.model import ObservedProcess
+            from lashtui.registry.sql.lease import LeaseRow
+            from lashtui.registry.sql.row import decode_row
+
+            self.models = ObservedProcess, LeaseRow, decode_row
+        observed, lease_row, decode_row = self.models
+        held = lease_row(*lease).lease(row[1]) if lease is not None else None
+        text: str = observed.from_record(decode_row(row), held).to_json()
+        return text

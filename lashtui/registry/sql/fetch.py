@@ -1,0 +1,99 @@
+"""Reading rows of the `processes` and `process_leases` tables as they are stored: the
+columns every read that returns records takes (`ROW_COLUMNS`), the held-lease read, and
+`fetch_rows`, which survives TEXT that is not UTF-8.
+
+Nothing here imports the models: the command line's `ls --json` read
+(lashtui/cli_listing.py) reads the same columns with the same statements without loading
+pydantic, and row.py (which decodes them into records) re-exports these names.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from lashtui.errors import InvalidRequest
+from lashtui.registry.sql.dialect import Tx
+
+# A row's record JSON and the columns a stand-in is built from (row.py `undecodable_record`).
+ROW_COLUMNS = (
+    "p.record_json, p.process_id, p.registration_hash, p.owner_scope_id, p.created_at_ms, "
+    "p.updated_at_ms, p.status"
+)
+Row = tuple[Any, ...]
+
+
+def held_leases_sql(count: int) -> str:
+    """The held leases of `count` process ids (bound in order): each row is the process id,
+    then the columns of lease.py's `LeaseRow`."""
+    return (
+        "SELECT process_id, lease_owner_id, lease_owner_incarnation_id, "
+        "lease_owner_liveness_json, lease_token, lease_fencing_token, lease_claimed_at_ms, "
+        "lease_expires_at_ms FROM process_leases WHERE lease_owner_id IS NOT NULL "
+        f"AND lease_token IS NOT NULL AND process_id IN ({','.join('?' * count)})"
+    )
+
+
+def unstorable_parameter(error: UnicodeEncodeError) -> InvalidRequest:
+    """The sentence for a bound value with a lone surrogate, which UTF-8 cannot encode."""
+    text = error.object if isinstance(error.object, str) else ""
+    code = f"\\u{ord(text[error.start]):04x}" if text else "a lone surrogate"
+    return InvalidRequest(
+        f"a value looked up holds a lone surrogate ({code}), which UTF-8 cannot store"
+    )
+
+
+def _lenient_text(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
+
+
+def fetch_rows(conn: Tx, sql: str, params: Any = ()) -> list[Row]:
+    """`conn.execute(sql, params).fetchall()`, surviving TEXT that is not UTF-8 (another
+    program may store any bytes in an SQLite TEXT column, and sqlite3 then refuses the
+    whole result): the statement is run again in the same transaction with the bytes
+    decoded as lone surrogates, which make that row's record undecodable and nothing else.
+    The default decoder stays for every result without such bytes (it is C; a Python text
+    factory costs on every cell)."""
+    try:
+        return conn.execute(sql, params).fetchall()
+    except UnicodeEncodeError as error:
+        # A parameter no store can hold (psycopg raises this, not a DB error; the SQLite
+        # store binds the ones a byte decoded to: sqlite/raw_text.py).
+        raise unstorable_parameter(error) from None
+    except sqlite3.OperationalError as error:
+        if "decode" not in str(error) or not isinstance(conn, sqlite3.Connection):
+            raise
+    factory = conn.text_factory
+    conn.text_factory = _lenient_text
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.text_factory = factory
+
+
+CHUNK = 500  # ids bound per statement: well under SQLite's bound-parameter limit
+
+
+def stored_rows(conn: Tx, process_ids: list[str]) -> list[Row]:
+    """The rows of these ids, read with `ROW_COLUMNS` (in no particular order; an id with
+    no row has none)."""
+    rows: list[Row] = []
+    for start in range(0, len(process_ids), CHUNK):
+        chunk = process_ids[start : start + CHUNK]
+        rows += fetch_rows(
+            conn,
+            f"SELECT {ROW_COLUMNS} FROM processes p "
+            f"WHERE p.process_id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        )
+    return rows
+
+
+def held_lease_rows(conn: Tx, process_ids: list[str]) -> dict[str, Row]:
+    """The held leases of these ids: each id's `LeaseRow` columns (lease.py)."""
+    found: dict[str, Row] = {}
+    for start in range(0, len(process_ids), CHUNK):
+        chunk = process_ids[start : start + CHUNK]
+        for process_id, *columns in fetch_rows(conn, held_leases_sql(len(chunk)), chunk):
+            found[process_id] = tuple(columns)
+    return found

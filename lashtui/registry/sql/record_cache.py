@@ -1,0 +1,91 @@
+"""A connection's cache of the records it last decoded or saved (row.py's module docstring
+says why and how the reads use it), mixed into the SQLite store's connection class.
+
+Apart from row.py, so that the connection class (sqlite/connect.py) can be made without
+importing the models: the command line's `ls --json` read opens its connection through
+the same code without loading pydantic. The models appear here in annotations only.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lashtui.model import ProcessExecutionEnvSpec, ProcessRecord
+
+StagedMark = tuple[
+    "dict[str, tuple[str, ProcessRecord]]", "dict[str, ProcessExecutionEnvSpec]"
+]
+
+
+class RecordCache:
+    """A connection's cache of decoded records (see the module docstring), mixed into the
+    connection class. Saves are staged and enter the cache only once their transaction
+    commits: the store's transaction runner calls `committed` or `rolled_back`."""
+
+    # Enough for a worker reading back what it wrote a moment before: its claims and starts
+    # in flight (16 start slots) and the runs they feed. Larger costs more than it saves in
+    # a long-lived process: every record held is ~25 objects the garbage collector walks on
+    # each full pass. Measured: 4,096 records doubled the dashboard's worst loop stall (D3)
+    # to ~90 ms; going from 256 to 64 took ~6k objects off the dashboard's ~38k and its
+    # full passes from 11-31 ms to 5-17 ms, and cost P1 (where the worker reads back most)
+    # 1-3%, within its noise.
+    CACHED_RECORDS = 64
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.records: OrderedDict[str, tuple[str, ProcessRecord]] = OrderedDict()
+        self.staged: dict[str, tuple[str, ProcessRecord]] = {}
+        # Execution envs are content-addressed and never change or go away, so one this
+        # connection has read or committed is known for good (every start captures one).
+        self.envs: dict[str, ProcessExecutionEnvSpec] = {}
+        self.staged_envs: dict[str, ProcessExecutionEnvSpec] = {}
+        # The change clock within the open transaction (see `next_change_seq`): the last
+        # sequence handed out, and whether the clock row still holds an older one.
+        self.last_seq: int | None = None
+        self.seq_unsaved = False
+
+    def save_clock(self) -> None:
+        """Before COMMIT: the clock row takes the last sequence handed out."""
+        if self.seq_unsaved:
+            self.execute(  # type: ignore[attr-defined]
+                "UPDATE process_change_clock SET current_seq = ? WHERE singleton = 1",
+                (self.last_seq,),
+            )
+
+    def cached(self, process_id: str) -> tuple[str, ProcessRecord] | None:
+        return self.staged.get(process_id) or self.records.get(process_id)
+
+    def remember(self, process_id: str, text: str, record: ProcessRecord) -> None:
+        records = self.records
+        records[process_id] = (text, record)
+        records.move_to_end(process_id)
+        if len(records) > self.CACHED_RECORDS:
+            records.popitem(last=False)
+
+    def _end_transaction(self) -> None:
+        self.staged.clear()
+        self.staged_envs.clear()
+        self.last_seq, self.seq_unsaved = None, False
+
+    def committed(self) -> None:
+        for process_id, (text, record) in self.staged.items():
+            self.remember(process_id, text, record)
+        if len(self.envs) > self.CACHED_RECORDS:
+            self.envs.clear()
+        self.envs.update(self.staged_envs)
+        self._end_transaction()
+
+    def rolled_back(self) -> None:
+        self._end_transaction()
+
+    def mark(self) -> StagedMark:
+        """What is staged now, for `rolled_back_to` when a savepoint is rolled back."""
+        return dict(self.staged), dict(self.staged_envs)
+
+    def rolled_back_to(self, mark: StagedMark) -> None:
+        # The clock keeps counting: if the savepoint took back the clock row's update, the
+        # sequences handed out since are a gap (the feed needs them increasing, not dense),
+        # and any later save sets the row past them at COMMIT.
+        self.staged, self.staged_envs = dict(mark[0]), dict(mark[1])

@@ -1,0 +1,239 @@
+"""`lashtui ls -o json|jsonl` read without the models (lashtui/listing.py) against the same
+command through the facade, as it ran before: every byte of stdout and stderr and the exit
+status, over a real registry file holding rows of every shape the fast printer vouches for
+and hostile ones it must leave to the models (stand-ins for rows that do not decode, unknown
+fields, an id that is not UTF-8, control characters), for every option `ls` takes.
+
+The facade's path is the reference: `lashtui.listing.eligible` is made to decline, which is
+what sends every other `ls` there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+import pytest
+
+from lashtui import listing
+from lashtui.cli import main
+from lashtui.command import query
+from lashtui.registry import open_registry
+from tests.raw import store_id_as_bytes
+from tests.test_observed_json import LEASES, RECORDS, START_MS
+
+Result = tuple[int, bytes, bytes]
+
+
+def run_cli(*argv: str) -> Result:
+    out, err = io.BytesIO(), io.BytesIO()
+    stdout = io.TextIOWrapper(out, encoding="utf-8", errors="strict", write_through=True)
+    stderr = io.TextIOWrapper(err, encoding="utf-8", errors="strict", write_through=True)
+    with redirect_stdout(stdout), redirect_stderr(stderr):
+        code = main(list(argv))
+    stdout.flush()
+    stderr.flush()
+    return code, out.getvalue(), err.getvalue()
+
+
+def both(monkeypatch: pytest.MonkeyPatch, *argv: str) -> tuple[Result, Result]:
+    """The fast read's result and the facade's, for the same command."""
+    fast = run_cli(*argv)
+    with monkeypatch.context() as patched:
+        patched.setattr(listing, "eligible", lambda args: None)
+        reference = run_cli(*argv)
+    return fast, reference
+
+
+HOSTILE_RECORDS = [
+    "not json",
+    '{"id": 1}',
+    "[" * 300 + "]" * 300,
+]
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The store's file, then rows written raw as other programs would: every model-made
+    record (with a lease on some), unknown fields, rows that do not decode, a label full of
+    terminal controls, an id that is not UTF-8."""
+    path = tmp_path_factory.mktemp("listing") / "r.db"
+
+    async def make() -> None:
+        async with open_registry(str(path)):
+            pass
+
+    asyncio.run(make())
+    conn = sqlite3.connect(path, isolation_level=None)
+    rows = []
+    for n, record in enumerate(RECORDS):
+        pid = f"p-{n:03d}"
+        stored = record.model_copy(update={"id": pid})
+        text = stored.stored_json() if n % 2 else stored.model_dump_json()
+        if n % 9 == 4:  # an unknown field, which the models keep and print
+            text = text[:-1] + ',"from_newer_lash":{"x":[1,2]}}'
+        if n % 11 == 5:  # terminal controls and bidi in the label and the payload
+            text = text.replace('"kind":"k"', '"kind":"\\u001b]0;pwned\\u0007\\u202e"', 1)
+        rows.append((pid, stored.status.state.value, text, n))
+    for n, text in enumerate(HOSTILE_RECORDS):
+        rows.append((f"q-{n:03d}", ["running", "failed", "completed"][n % 3], text, n))
+    for pid, status, text, n in rows:
+        conn.execute(
+            "INSERT INTO processes (process_id, registration_hash, owner_scope_id, "
+            "created_at_ms, updated_at_ms, change_seq, status, record_json) "
+            "VALUES (?, 'h', 'host', ?, ?, 0, ?, ?)",
+            (pid, START_MS, START_MS, status, text),
+        )
+        lease = LEASES[n % len(LEASES)]
+        if lease is not None:
+            conn.execute(
+                "INSERT INTO process_leases (process_id, lease_owner_id, "
+                "lease_owner_incarnation_id, lease_owner_liveness_json, lease_token, "
+                "lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (pid, *lease),
+            )
+    conn.close()
+    store_id_as_bytes(str(path), "q-000", b"q-\xff-raw")
+    yield path
+
+
+ARGS = [
+    (),
+    ("-o", "jsonl"),
+    ("--status", "any"),
+    ("--status", "any", "-o", "jsonl"),
+    ("--status", "completed"),
+    ("--status", "failed", "--desc"),
+    ("--status", "abandoned", "-o", "jsonl"),
+    ("--status", "cancelled"),
+    ("--waiting",),
+    ("--not-waiting", "--status", "any"),
+    ("--status", "completed", "--waiting"),  # no state at all: an empty list
+    ("--status", "completed", "--waiting", "-o", "jsonl"),  # and nothing at all
+    ("--status", "any", "--limit", "7"),
+    ("--status", "any", "--limit", "7", "-o", "jsonl"),
+    ("--status", "any", "--limit", "0"),
+    ("--status", "any", "--after", "p-010", "--limit", "5"),
+    ("--status", "any", "--after", "p-010", "--limit", "5", "--desc"),
+    ("--status", "any", "--desc", "--limit", "3"),
+    ("--status", "any", "--after", "zzz"),
+    ("--status", "any", "--after", "\x1b[2J; rm -rf ~", "--limit", "1", "--desc"),
+    ("--status", "bogus"),  # refused in the models' sentence
+    ("--status", "waiting"),
+    ("--status", "any", "--sort", "label"),  # the facade's own (not this read's)
+    ("--status", "any", "--granted-to", "session:s"),
+]
+
+
+@pytest.mark.parametrize("args", ARGS, ids=" ".join)
+@pytest.mark.parametrize("page", [listing.LS_PAGE, 3], ids=["page-2000", "page-3"])
+def test_the_fast_read_prints_what_the_facade_prints(
+    registry: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], page: int
+) -> None:
+    # Pages of 3 rows: the keyset paging, the row past the limit and the notice, many times.
+    monkeypatch.setattr(listing, "LS_PAGE", page)
+    monkeypatch.setattr(query, "LS_PAGE", page)
+    fast, reference = both(monkeypatch, "--db", str(registry), "ls", "--json", *args)
+    assert fast == reference
+    if args == ("--status", "any"):  # the rows are really there, stand-ins and all
+        listed = json.loads(fast[1])
+        assert len(listed) == len(RECORDS) + len(HOSTILE_RECORDS)
+        assert sum("undecodable" in row for row in listed) == len(HOSTILE_RECORDS)
+
+
+def test_the_fast_read_serves_the_common_case(registry: Path) -> None:
+    """Not a decline in disguise: `ls --json` on these rows imports neither pydantic nor
+    asyncio (the models only for the rows it cannot vouch for: here, none, since the default
+    lists running rows and the hostile ones are pruned from this copy)."""
+    copy = registry.parent / "vouched.db"
+    copy.write_bytes(registry.read_bytes())
+    conn = sqlite3.connect(copy)
+    conn.execute("PRAGMA foreign_keys = OFF")
+    conn.execute(
+        "DELETE FROM processes WHERE process_id LIKE 'q-%' OR record_json LIKE '%from_newer%'"
+    )
+    conn.commit()
+    conn.close()
+    probe = (
+        "import sys; from lashtui.cli import main; code = main(sys.argv[1:]); "
+        "print(sorted(m for m in ('pydantic', 'asyncio', 'lashtui.model') if m in sys.modules),"
+        " file=sys.stderr); sys.exit(code)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "--db", str(copy), "ls", "--json", "--status", "any"],
+        capture_output=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.decode().strip() == "[]"
+    assert len(json.loads(done.stdout)) > len(RECORDS) // 2
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: p.write_text("my notes\n" * 50),
+        lambda p: p.touch(),
+        lambda p: p.mkdir(),
+    ],
+    ids=["not-sqlite", "empty", "directory"],
+)
+def test_a_bad_file_gets_the_same_sentence(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make: object
+) -> None:
+    path = tmp_path / "bad.db"
+    make(path)  # type: ignore[operator]
+    fast, reference = both(monkeypatch, "--db", str(path), "ls", "--json")
+    assert fast == reference
+    assert fast[0] == 1 and fast[1] == b"" and fast[2].count(b"\n") == 1
+
+
+def test_a_registry_held_exclusively_gets_the_same_sentence(
+    registry: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A writer in exclusive locking mode with a commit in its -wal and no -shm: a read-only
+    open cannot see that commit, and says so in the store's one sentence. (A read-only
+    open of a file at rest is immutable and takes no lock, so a writer's lock alone cannot
+    stop it; tests/registry/test_sqlite_file.py covers the locked sentence of the store.)"""
+    copy = registry.parent / "held.db"
+    copy.write_bytes(registry.read_bytes())
+    holder = sqlite3.connect(copy, isolation_level=None)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("UPDATE processes SET updated_at_ms = 1 WHERE process_id = 'p-000'")
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        fast, reference = both(monkeypatch, "--db", str(copy), "ls", "--json")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert fast == reference
+    assert fast[0] == 1 and b"has commits in its -wal but no -shm" in fast[2]
+
+
+def test_a_writer_that_starts_after_the_open_is_seen(registry: Path) -> None:
+    """The read opened the file at rest (immutable, no lock); a writer then commits. The
+    page is read again on a fresh connection, which sees the commit (as the store does)."""
+    from lashtui.registry.sqlite.connect import READ_ONLY_BUSY_TIMEOUT_MS, connect_file
+
+    copy = registry.parent / "overtaken.db"
+    copy.write_bytes(registry.read_bytes())
+    conn = connect_file(str(copy), True, False, READ_ONLY_BUSY_TIMEOUT_MS)
+    assert conn.immutable_at is not None
+    reader = listing._Reader(conn, str(copy))
+    writer = sqlite3.connect(copy, isolation_level=None)
+    try:
+        writer.execute("UPDATE processes SET process_id = 'a-first' WHERE process_id = 'p-000'")
+        page = listing._Page(frozenset(listing.ls_states("any", None) or ()), None, 1)
+        rows, _ = reader.page(page, False)
+    finally:
+        writer.close()
+        reader.conn.close()
+    assert [row[1] for row in rows] == ["a-first"]
+    assert reader.conn is not conn  # read again, on a connection opened afresh
