@@ -286,6 +286,7 @@ def _pg_peer_conn(url: str) -> tuple[PgConn, str]:
     from lashtui.registry.postgres.connection import LOCK_TIMEOUT_MS, notify_channel
     from lashtui.registry.postgres.schema import DDL as PG_DDL
     from lashtui.registry.postgres.schema import SCHEMA_VERSION as PG_SCHEMA_VERSION
+    from lashtui.registry.postgres.schema import SEQ_BITS, WRITER_LOCK_CLASS
 
     async def make() -> None:
         async with open_registry(url) as registry:
@@ -297,10 +298,14 @@ def _pg_peer_conn(url: str) -> tuple[PgConn, str]:
     schema = _one(conn, "SELECT current_schema()")
     version = _one(conn, "SELECT schema_version FROM process_registry_meta")
     assert version == PG_SCHEMA_VERSION and PG_DDL  # lashtui's own layout
+    # As the store begins a write (postgres/connection.py): the writer lock, the transaction's
+    # first change sequence, the commit count and the NOTIFY.
     begin = (
-        "BEGIN; WITH bump AS (UPDATE process_registry_meta SET commits = commits + 1 "
-        "WHERE singleton = 1 RETURNING commits) "
-        f"SELECT pg_notify('{notify_channel(schema)}', '') FROM bump"
+        f"BEGIN; SELECT pg_advisory_xact_lock_shared({WRITER_LOCK_CLASS}, "
+        "hashtext(current_schema())); "
+        f"SELECT (pg_current_xact_id()::text::bigint << {SEQ_BITS}) + change_base, "
+        f"nextval('process_commit_counter'), pg_notify('{notify_channel(schema)}', '') "
+        "FROM process_registry_meta"
     )
     return conn, begin
 
@@ -308,9 +313,16 @@ def _pg_peer_conn(url: str) -> tuple[PgConn, str]:
 def _pg_peer_append(conn: PgConn, begin: str, n: int) -> None:
     now = int(time.time() * 1000)
     payload = {"n": n}
-    conn.execute(begin)
+    begun = conn.execute(begin)
+    begun.nextset()
+    begun.nextset()
+    change_seq = begun.fetchone()[0]  # type: ignore[index]
     record = json.loads(
-        _one(conn, "SELECT record_json FROM processes WHERE process_id = %s", (PID,))
+        _one(
+            conn,
+            "SELECT record_json FROM processes WHERE process_id = %s FOR NO KEY UPDATE",
+            (PID,),
+        )
     )
     sequence = _one(
         conn,
@@ -325,11 +337,6 @@ def _pg_peer_append(conn: PgConn, begin: str, n: int) -> None:
         "idempotency_key, occurred_at_ms, event_json) VALUES (%s, %s, %s, %s, %s, %s, %s)",
         (PID, sequence, EVENT, payload_hash, None, now, _event_json(sequence, payload, now)),
     )
-    change_seq = _one(
-        conn,
-        "UPDATE process_change_clock SET current_seq = current_seq + 1 "
-        "WHERE singleton = 1 RETURNING current_seq",
-    )
     record["updated_at_ms"] = now
     conn.execute(
         "UPDATE processes SET updated_at_ms = %s, change_seq = %s, record_json = %s "
@@ -342,11 +349,13 @@ def _pg_peer_append(conn: PgConn, begin: str, n: int) -> None:
 def _pg_peer_claim_release(conn: PgConn, begin: str) -> None:
     now = int(time.time() * 1000)
     conn.execute(begin)
-    assert conn.execute("SELECT 1 FROM processes WHERE process_id = %s", (PID,)).fetchone()
+    assert conn.execute(
+        "SELECT 1 FROM processes WHERE process_id = %s FOR NO KEY UPDATE", (PID,)
+    ).fetchone()
     row = conn.execute(
         "SELECT lease_owner_id, lease_owner_incarnation_id, lease_owner_liveness_json, "
         "lease_token, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms "
-        "FROM process_leases WHERE process_id = %s",
+        "FROM process_leases WHERE process_id = %s FOR NO KEY UPDATE",
         (PID,),
     ).fetchone()
     fence = (row[4] if row else 0) + 1

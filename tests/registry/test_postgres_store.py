@@ -7,13 +7,15 @@ from __future__ import annotations
 import asyncio
 import socket
 
+import psycopg
 import pytest
 
 from lashtui.errors import NotARegistry, ProcessConflict, StoreError, UnsupportedSchema
+from lashtui.model import ProcessEventAppendRequest
 from lashtui.registry import open_registry
 from lashtui.registry.display import redacted
 from lashtui.registry.postgres import PostgresProcessRegistry
-from lashtui.registry.sql.version import SCHEMA_VERSION
+from lashtui.registry.postgres.schema import SCHEMA_VERSION
 from tests.builders import ext, ob
 from tests.raw import raw_connection
 
@@ -63,7 +65,8 @@ async def test_another_version_is_refused_and_left_untouched(postgres_schema: st
     with pytest.raises(UnsupportedSchema) as refused:
         async with open_registry(postgres_schema):
             pass
-    assert "supports schema version 10, but the database reports version 9" in str(refused.value)
+    assert "supports PostgreSQL schema version 11 (and migrates 10), but the database reports " \
+        "version 9" in str(refused.value)
     assert _tables(postgres_schema) == before
 
 
@@ -225,5 +228,55 @@ async def test_a_rolled_back_write_announces_nothing_and_own_commits_are_skipped
             # before would have come before this one.
             await asyncio.sleep(0)
             assert heard.count == 1
-        # The meta row counted the two commits, and not the rolled-back write.
-        assert await writer.data_version() == version + 2
+        # The version moved for the commits (the writer's own too: a wake-up too many).
+        assert await writer.data_version() != version
+
+
+def _as_version_10(url: str, clock: int) -> None:
+    """Make the registry at `url` what lashtui stamped before the feed was ordered by
+    transaction: the meta row's commit count (every old write updated it first), no base,
+    counter or bound function, and sequences taken from the clock row (here ahead of the
+    rows, as after a prune of the newest)."""
+    with raw_connection(url) as conn:
+        conn.execute("DROP FUNCTION lashtui_change_bound(pg_snapshot)")
+        conn.execute("DROP SEQUENCE process_commit_counter")
+        conn.execute("ALTER TABLE process_registry_meta DROP COLUMN change_base")
+        conn.execute(
+            "ALTER TABLE process_registry_meta ADD COLUMN commits BIGINT NOT NULL DEFAULT 7"
+        )
+        conn.execute("UPDATE process_registry_meta SET schema_version = 10")
+        ids = [pid for (pid,) in conn.execute("SELECT process_id FROM processes ORDER BY 1")]
+        for n, pid in enumerate(ids, start=1):
+            conn.execute("UPDATE processes SET change_seq = ? WHERE process_id = ?", (n, pid))
+        conn.execute("UPDATE process_change_clock SET current_seq = ?", (clock,))
+
+
+async def test_a_version_10_registry_is_migrated_and_its_old_writers_locked_out(
+    postgres_schema: str,
+) -> None:
+    async with open_registry(postgres_schema) as registry:
+        for pid in ("p", "q"):
+            await registry.register_process(ext(pid))
+    _as_version_10(postgres_schema, clock=40)
+    # A read-only open cannot migrate: one sentence, and nothing changed.
+    before = _tables(postgres_schema)
+    with pytest.raises(StoreError) as refused:
+        async with open_registry(postgres_schema, read_only=True):
+            pass
+    assert "made by an earlier lashtui (PostgreSQL schema version 10); open it writable" in str(
+        refused.value
+    )
+    assert _tables(postgres_schema) == before
+    async with open_registry(postgres_schema) as registry:
+        # A follower of the old registry was at the clock: new saves come after it.
+        after = ProcessEventAppendRequest.new("process.cancel_requested", {"reason": "a"}, "a")
+        await registry.append_event("p", after)
+        changed, cursor = await registry.processes_changed_since(40, 10)
+        assert [record.id for record in changed] == ["p"]
+        assert cursor > 40
+        assert (await registry.get_process("q")) is not None
+    with raw_connection(postgres_schema) as conn:
+        assert conn.execute("SELECT schema_version FROM process_registry_meta").fetchone()[0] == 11
+    # An old writer still running fails its next write whole, before writing anything.
+    with pytest.raises(psycopg.errors.UndefinedColumn), raw_connection(postgres_schema) as conn:
+        conn.execute("UPDATE process_registry_meta SET commits = commits + 1 WHERE singleton = 1")

@@ -8,14 +8,22 @@ the event loop on it where one hop per transaction spends 7-12%, and the loop is
 dashboard's; psycopg's own async driver was the slowest of the three. One hop per
 transaction also keeps one implementation of lash's semantics for both stores.
 
-Write transactions are serialised, as SQLite serialises them on its file: each begins by
-updating the one-row `process_registry_meta`, whose row lock is then held until commit. That
-is what keeps the change feed exact under concurrent commits: a transaction takes its
-`change_seq` values while no other writer can take any, and commits before the next writer
-starts, so a reader that has seen sequence N has seen every save up to N. Reads are never
-blocked (MVCC); a read that spans statements runs in one REPEATABLE READ snapshot. The same
-update counts commits (`data_version`) and queues a NOTIFY carrying the handle's id, which
-PostgreSQL delivers to listeners when, and only if, the transaction commits.
+Write transactions run concurrently, under READ COMMITTED, each locking the rows it reads
+to change: the shared functions read a process's row before they change anything of it
+(`load_record`, `require_exists`, and `load_lease_row` for a lease), and on PostgreSQL those
+reads end with `FOR NO KEY UPDATE` in a write transaction (`Dialect.row_lock`). So two
+writes to one process run one after the other, each reading what the other committed (a
+READ COMMITTED statement that waited for a lock reads the row's newest version, and the
+next statement takes a fresh snapshot), and writes to different processes never wait for
+each other. What the one write lock also settled is settled here: two first saves of one new
+id (the second fails on the primary key), a deadlock between two writes locking several
+rows, or a serialization failure run the transaction again, whole, up to `RETRIES` times:
+a transaction function is a plain function over its connection, so running it again after
+a rollback is running it once. The change feed stays exact by ordering saves by transaction
+id and reading only below a horizon (schema.py says how, and why that is exact); the BEGIN
+of each write takes the registry's writer lock (shared), the transaction's id and its first
+sequence in the same round trip, queues the NOTIFY (delivered only if the transaction
+commits) and counts the write in `process_commit_counter` (`data_version`).
 
 A statement that reads record JSON with the plain `::jsonb` cast fails, and aborts its
 transaction, when one row's text is not what jsonb reads (sql/dialect.py). The runner then
@@ -38,21 +46,23 @@ import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import psycopg
 import psycopg_pool
 from psycopg import errors as pg_errors
 from pydantic import ValidationError
 
-from lashtui.errors import InvalidRequest, LashError, NotARegistry, StoreError, UnsupportedSchema
+from lashtui.errors import InvalidRequest, LashError, NotARegistry, StoreError
 from lashtui.registry.display import redacted
+from lashtui.registry.postgres.group import GroupCommit, PendingWrite, run_all
 from lashtui.registry.postgres.schema import (
     DDL,
-    SCHEMA_VERSION,
+    SEQ_BITS,
     TRY_JSONB_DDL,
-    unsupported_schema_message,
+    WRITER_LOCK_CLASS,
 )
+from lashtui.registry.postgres.upgrade import check_version
 from lashtui.registry.sql.dialect import (
     JSONB_CAST,
     POSTGRES,
@@ -74,6 +84,14 @@ CONNECT_TIMEOUT_S = 10.0
 POOL_SIZE = 4
 
 _WRITE, _READ, _POINT = "write", "read", "point"
+
+# How many times a write transaction that lost a race (see the module docstring) runs again.
+RETRIES = 8
+# What losing such a race raises: another transaction's first save of the same key, a
+# deadlock PostgreSQL broke by failing this one, a serialization failure.
+_RACES = (pg_errors.UniqueViolation, pg_errors.DeadlockDetected, pg_errors.SerializationFailure)
+# What a write transaction's read of a row it may change ends with (`Dialect.row_lock`).
+ROW_LOCK = " FOR NO KEY UPDATE"
 
 # How long a handle that met a row the plain jsonb cast refuses keeps the tolerant form.
 TOLERANT_S = 60.0
@@ -109,6 +127,23 @@ class PgTx(RecordCache):
         self._pg = pg
         # The form the statements read record JSON in: set by the runner per transaction.
         self.dialect: Dialect = POSTGRES
+        # A write transaction's sequences run from its first (set at BEGIN) below this.
+        self.seq_limit = 0
+        # The pipeline the transaction's statements are queued in (see `_run`).
+        self.pipeline: psycopg.Pipeline | None = None
+
+    def begin_sequences(self, first: int) -> None:
+        """The write transaction's first change sequence (schema.py): its saves count on
+        from it in memory (`next_change_seq`), and no clock row is ever updated."""
+        self.last_seq, self.seq_limit = first - 1, first + (1 << SEQ_BITS)
+
+    def save_clock(self) -> None:
+        """Before COMMIT: nothing to save (the sequences come from the transaction id), only
+        the bound to check: past it they would run into the next transaction's."""
+        if self.last_seq is not None and self.last_seq >= self.seq_limit:
+            raise StoreError(
+                f"a transaction saved more than {1 << SEQ_BITS} process rows; split it"
+            )
 
     @contextmanager
     def bound(self, pg: psycopg.Connection[Any]) -> Iterator[PgTx]:
@@ -122,20 +157,50 @@ class PgTx(RecordCache):
         if self.dialect.jsonb != JSONB_CAST or "::jsonb" not in sql:
             return self._execute(sql, parameters)
         try:
-            return self._execute(sql, parameters)
+            cursor = self._execute(sql, parameters)
+            if self.pipeline is not None:
+                # Its failure must surface here, not at a later statement's fetch.
+                self.pipeline.sync()
+            return cursor
         except _JSONB_REFUSALS as error:
             raise JsonbRefused(error) from error
 
     def _execute(self, sql: str, parameters: Any) -> Cursor:
         assert self._pg is not None, "a PgTx is used inside a transaction only"
-        if not parameters:
-            return self._pg.execute(sql)
         try:
-            return self._pg.execute(_translated(sql), parameters)
+            if not parameters:
+                cursor = self._pg.execute(sql)
+            else:
+                cursor = self._pg.execute(_translated(sql), parameters)
         except UnicodeEncodeError as error:
             # PostgreSQL text is UTF-8: a lone surrogate (argv bytes that are not UTF-8)
             # names nothing stored here, so it is one sentence, not a traceback.
             raise unstorable_parameter(error) from None
+        return cursor if self.pipeline is None else _Pipelined(cursor, self.pipeline)
+
+
+class _Pipelined:
+    """A statement's cursor in pipeline mode: its rows are fetched when asked for (psycopg
+    sends what is queued and waits then), and its row count, which psycopg does not wait
+    for, waits for the results first."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any], pipeline: psycopg.Pipeline) -> None:
+        self._cursor = cursor
+        self._pipeline = pipeline
+
+    @property
+    def rowcount(self) -> int:
+        self._pipeline.sync()
+        return self._cursor.rowcount
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cursor.fetchall())
 
 
 def notify_channel(schema: str) -> str:
@@ -168,7 +233,7 @@ class PostgresConnection:
         self.channel = ""
         # Sent with each commit's notification, so a listener can tell this handle's own.
         self.handle_id = uuid.uuid4().hex
-        self._lock_sql = ""
+        self._begin_write: tuple[str, ...] = ()
         self._pool = psycopg_pool.ConnectionPool(
             target,
             min_size=1,
@@ -185,6 +250,9 @@ class PostgresConnection:
             weakref.WeakKeyDictionary()
         )
         self._closed = False
+        self._group = GroupCommit(
+            self._commit_group, self._write_alone, in_flight=max(1, pool_size - 1)
+        )
         # The jsonb form after a refusal, and until when it holds (see the module docstring).
         self._tolerant: tuple[Dialect, float] = (POSTGRES, 0.0)
         # A row a read-only handle found jsonb refuses, to name it again cheaply.
@@ -203,10 +271,15 @@ class PostgresConnection:
             await self.close()
             raise
         self.channel = notify_channel(self.schema)
-        self._lock_sql = (
-            "BEGIN; WITH bump AS (UPDATE process_registry_meta SET commits = commits + 1 "
-            "WHERE singleton = 1 RETURNING commits) "
-            f"SELECT pg_notify('{self.channel}', '{self.handle_id}') FROM bump"
+        # One round trip: the writer lock (before the id, see schema.py), then the id, the
+        # first sequence, the commit count and the NOTIFY.
+        self._begin_write = (
+            "BEGIN",
+            "SELECT pg_advisory_xact_lock_shared("
+            f"{WRITER_LOCK_CLASS}, hashtext(current_schema()))",
+            f"SELECT (pg_current_xact_id()::text::bigint << {SEQ_BITS}) + change_base, "
+            "nextval('process_commit_counter'), "
+            f"pg_notify('{self.channel}', '{self.handle_id}') FROM process_registry_meta",
         )
 
     def _open_pool(self) -> None:
@@ -223,6 +296,7 @@ class PostgresConnection:
     async def close(self) -> None:
         if self._closed:
             return
+        await self._group.settled()  # the writes queued commit first
         self._closed = True
         await asyncio.to_thread(self._pool.close)
         await asyncio.to_thread(self._threads.shutdown, wait=True)
@@ -232,8 +306,8 @@ class PostgresConnection:
     async def write(
         self, fn: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """`fn` in one transaction holding the registry's write lock: committed if it
-        returns, rolled back (leaving the database unchanged) if it raises."""
+        """`fn` in one write transaction (locking the rows it reads to change): committed
+        if it returns, rolled back (leaving the database unchanged) if it raises."""
         self._refuse_read_only()
         return await self._call(self._in_pool, self._transaction, _WRITE, fn, args, kwargs)
 
@@ -243,8 +317,22 @@ class PostgresConnection:
         """`fn` in one read-only snapshot."""
         return await self._call(self._in_pool, self._transaction, _READ, fn, args, kwargs)
 
-    # One hop is the whole cost either way: the short forms are the long ones.
-    short_write = write
+    async def short_write(
+        self, fn: Callable[Concatenate[Tx, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`write` for a transaction that touches one process's rows: it joins the next
+        group of short writes, which commit as one transaction (group.py); the call
+        returns once its write has committed."""
+        self._refuse_read_only()
+        return cast(T, await self._group.write(fn, args, kwargs))
+
+    async def _commit_group(self, group: list[PendingWrite]) -> list[Any]:
+        return await self.write(run_all, group)
+
+    async def _write_alone(self, write: PendingWrite) -> Any:
+        return await self.write(write.fn, *write.args, **write.kwargs)
+
+    # One hop is the whole cost either way: the short read is the long one.
     short_read = read
 
     async def point_read(
@@ -280,12 +368,34 @@ class PostgresConnection:
             cache = self._txs[pg] = PgTx()
         form, until = self._tolerant
         with cache.bound(pg) as tx:
-            tx.dialect = form if time.monotonic() < until else POSTGRES
+            form = form if time.monotonic() < until else POSTGRES
+            try:
+                return self._run_again_on_race(pg, tx, form, kind, fn, args, kwargs)
+            except JsonbRefused as refused:  # (rolled back by `_run`)
+                form = self._tolerate(pg, refused.error)
+            return self._run_again_on_race(pg, tx, form, kind, fn, args, kwargs)
+
+    def _run_again_on_race(
+        self,
+        pg: psycopg.Connection[Any],
+        tx: PgTx,
+        form: Dialect,
+        kind: str,
+        fn: Callable[..., T],
+        args: tuple[object, ...],
+        kwargs: dict[str, object],
+    ) -> T:
+        """`_run`, again (rolled back first) when a write lost a race (see the module
+        docstring), after a pause that grows with each try."""
+        tx.dialect = form._replace(row_lock=ROW_LOCK) if kind == _WRITE else form
+        for attempt in range(RETRIES):
             try:
                 return self._run(pg, tx, kind, fn, args, kwargs)
-            except JsonbRefused as refused:  # (rolled back by `_run`)
-                tx.dialect = self._tolerate(pg, refused.error)
-            return self._run(pg, tx, kind, fn, args, kwargs)
+            except _RACES:
+                if kind != _WRITE or attempt == RETRIES - 1:
+                    raise
+            time.sleep(0.001 * (attempt + 1))  # (a pool thread, not the event loop)
+        raise AssertionError("unreachable")
 
     def _tolerate(self, pg: psycopg.Connection[Any], error: psycopg.Error) -> Dialect:
         """The tolerant jsonb form, kept for `TOLERANT_S`: the registry's try-cast function,
@@ -334,17 +444,48 @@ class PostgresConnection:
             finally:
                 tx.rolled_back()  # (a point read stages nothing; this only tidies)
             return result
-        pg.execute(self._lock_sql if kind == _WRITE else _READ_SNAPSHOT)
         try:
-            result = fn(tx, *args, **kwargs)
-            tx.save_clock()
-            pg.execute("COMMIT")
+            # Pipeline mode: a statement whose result is not read yet (BEGIN, an INSERT, an
+            # UPDATE whose count is not asked for, COMMIT) is sent with the next one whose
+            # result is, so a transaction costs a round trip per read, plus one at the end
+            # for COMMIT and the writes queued before it.
+            with pg.pipeline() as pipeline:
+                tx.pipeline = pipeline
+                try:
+                    result = self._in_pipeline(pg, tx, kind, fn, args, kwargs)
+                except BaseException as error:
+                    _drain(pipeline, error)
+                    raise
         except BaseException:
             tx.rolled_back()
             if pg.info.transaction_status != psycopg.pq.TransactionStatus.IDLE and not pg.closed:
                 pg.execute("ROLLBACK")
             raise
+        finally:
+            tx.pipeline = None
         tx.committed()
+        return result
+
+    def _in_pipeline(
+        self,
+        pg: psycopg.Connection[Any],
+        tx: PgTx,
+        kind: str,
+        fn: Callable[..., T],
+        args: tuple[object, ...],
+        kwargs: dict[str, object],
+    ) -> T:
+        if kind == _WRITE:
+            for statement in self._begin_write:
+                begun = pg.execute(statement)
+            row = begun.fetchone()
+            assert row is not None
+            tx.begin_sequences(int(row[0]))
+        else:
+            pg.execute(_READ_SNAPSHOT)
+        result = fn(tx, *args, **kwargs)
+        tx.save_clock()
+        pg.execute("COMMIT")
         return result
 
     def _prepare(self, pg: psycopg.Connection[Any]) -> str:
@@ -370,10 +511,7 @@ class PostgresConnection:
                 )
             }
             if "process_registry_meta" in tables:
-                version = pg.execute("SELECT schema_version FROM process_registry_meta").fetchone()
-                found = int(version[0]) if version else 0
-                if found != SCHEMA_VERSION:
-                    raise UnsupportedSchema(unsupported_schema_message(found))
+                check_version(pg, self.display, read_only=self.read_only)
                 if not self.read_only:
                     _add_try_jsonb(pg, schema)
             elif tables:
@@ -435,6 +573,19 @@ class PostgresConnection:
 
 
 _READ_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+
+def _drain(pipeline: psycopg.Pipeline, error: BaseException) -> None:
+    """After `error` inside a pipeline: receive what is still queued, so leaving the
+    pipeline raises (and logs) nothing more. A statement that failed there unread, having
+    lost a race, is raised instead (the transaction is then run again); else `error` is."""
+    try:
+        pipeline.sync()
+    except _RACES as lost:
+        if not isinstance(error, psycopg.Error):
+            raise lost from error
+    except psycopg.Error:
+        pass
 
 
 def _add_try_jsonb(pg: psycopg.Connection[Any], schema: str) -> None:

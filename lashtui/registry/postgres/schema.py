@@ -10,9 +10,45 @@ operator events, and the audit table `lashtui_operator_actions` (a schema made b
 gets it with its first recorded action; lashtui/registry/sql/audit.py).
 
 SQLite keeps the version in the file header (`user_version`); here it is a one-row table,
-`process_registry_meta`, which also serves as the write lock (see connection.py) and counts
-commits for `data_version`. As in SQLite there are no migrations: a database stamped with
-another version is refused untouched.
+`process_registry_meta`. Its version is lashtui's own for PostgreSQL, 11: lash's layout 10
+with the change feed ordered by writing transaction (below), which a registry stamped 10 by
+an earlier lashtui is migrated to on its first writable open (connection.py `_migrate`).
+Any other version is refused untouched.
+
+The change feed without a write lock. Writers commit concurrently, each process's rows
+locked by the transaction that changes them (connection.py), so a sequence taken in one
+order may commit in another: a reader that saw sequence N would miss an N-1 committed
+later. So a save's `change_seq` is its writing transaction's id (`pg_current_xact_id()`,
+64 bits, taken at BEGIN) times 2^24, plus a count of the saves before it in that
+transaction, plus the registry's `change_base`; and a reader reads the feed only up to the
+position `lashtui_change_position()` gives in its own snapshot: just below the first
+sequence of the oldest transaction that may still write (the "xid8 high-water mark" of
+transactional outboxes). Why that is exact:
+
+- every transaction with an id below the horizon had ended when the reader's snapshot was
+  taken (it is below the snapshot's xmin, or in its in-progress list but known not to be a
+  writer of this registry, see below), so the reader's snapshot holds all it committed;
+- every transaction that commits later has an id at or above the horizon, so every save it
+  makes is above the position. The feed's order is the order of transaction ids, not of
+  commits, and the position never passes a transaction that could still commit.
+
+The snapshot's in-progress list covers the whole server, and a transaction that never
+writes here (another database's, a long report) would hold the feed back for as long as it
+runs. So each write transaction takes a shared advisory lock keyed on the registry's
+schema before it takes its id, and holds it until it ends; the horizon only stops at an
+in-progress id whose backend holds that lock (read from `pg_locks` first), or which has
+ended since the snapshot (`pg_xact_status`, read after: such an id was in progress the
+whole time before, so it held the lock then if it was ever going to). The cost: a read
+with writers in flight scans `pg_locks` once; a long write transaction of this registry
+holds the feed back while it runs (never its exactness).
+
+`change_base` is 0 in a registry made at version 11; a migrated one, or one restored onto
+another server (whose transaction ids start lower), gets the base that puts every new
+sequence above every stored one (`BASE_FOR_STORED`).
+
+`process_commit_counter` counts write transactions without a lock (a sequence is never
+rolled back or waited for): `data_version` is it with the registry's oldest writer in
+flight, which moves for every commit of another handle (and for some that are not).
 
 One addition is not lash's: `lashtui_try_jsonb`, the record JSON as jsonb or NULL where the
 cast fails, which the shared SQL falls back to when a row's text is not what jsonb reads
@@ -28,9 +64,101 @@ from lashtui.registry.sql.audit import OPERATOR_EVENTS_INDEX
 from lashtui.registry.sql.dialect import POSTGRES, POSTGRES_TRY, TRY_JSONB
 from lashtui.registry.sql.filter import waiting_sql
 from lashtui.registry.sql.order import index_ddl
-from lashtui.registry.sql.version import SCHEMA_VERSION, unsupported_schema_message
+from lashtui.registry.sql.version import SCHEMA_VERSION as LASH_SCHEMA_VERSION
 
-__all__ = ["DDL", "SCHEMA_VERSION", "TRY_JSONB_DDL", "unsupported_schema_message"]
+__all__ = [
+    "CHANGE_FEED_DDL",
+    "DDL",
+    "SCHEMA_VERSION",
+    "TRY_JSONB_DDL",
+    "unsupported_schema_message",
+]
+
+# lashtui's PostgreSQL layout: lash's 10 with the change feed ordered by transaction.
+SCHEMA_VERSION = 11
+# The registry stamped by lashtui before the feed was ordered so: migrated on open.
+MIGRATES_FROM = LASH_SCHEMA_VERSION
+
+# A save's sequence is its transaction's id shifted by this many bits, plus its count
+# within the transaction: room for 16,777,216 saves a transaction, and for 2^39 ids (128
+# wraparound epochs of the 32-bit counter) in a signed BIGINT.
+SEQ_BITS = 24
+# The first key of the write transactions' shared advisory lock ('lash'); the second is
+# hashtext(schema), so registries in different schemas do not hold each other back.
+WRITER_LOCK_CLASS = 1818325864
+
+
+def unsupported_schema_message(found: int) -> str:
+    return (
+        "Unsupported lash process registry schema: this binary supports PostgreSQL schema "
+        f"version {SCHEMA_VERSION} (and migrates {MIGRATES_FROM}), but the database reports "
+        f"version {found}; open it with the lashtui that made it, or start a fresh schema."
+    )
+
+
+# The first sequence the oldest transaction that may still save to this registry could
+# hold, as seen from the snapshot `snap` (the caller's: `pg_current_snapshot()` as the
+# argument is read in the caller's statement); the largest BIGINT if none may. Below it,
+# every save is visible in `snap`, and every save committed later is at or above it. An id
+# in the snapshot's in-progress list is passed over only when it cannot have saved here:
+# - still in progress now, and its backend held no writer lock at the earlier read of the
+#   locks (it had its id before the snapshot, so a writer of this registry would have
+#   held the lock then, as writers take it before their id);
+# - or ended since, and aborted or, under READ COMMITTED, with no save of its own in the
+#   table now (VOLATILE: that check runs in a snapshot of its own, later than the ending;
+#   a save since overwritten by another transaction is that one's change, which the
+#   horizon then stops at or lies below). Under REPEATABLE READ every statement reads the
+#   transaction's snapshot, where such saves are not visible, so an id that ended since
+#   holds the horizon there, and such a read only lags.
+CHANGE_BOUND_DDL = f"""CREATE OR REPLACE FUNCTION lashtui_change_bound(snap pg_snapshot)
+    RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
+    DECLARE
+        writers xid[];
+        x xid8;
+        first bigint;
+        status text;
+    BEGIN
+        IF pg_snapshot_xmin(snap) = pg_snapshot_xmax(snap) THEN
+            RETURN 9223372036854775807;
+        END IF;
+        -- The writers first, the ends after (see above).
+        writers := ARRAY(
+            SELECT t.transactionid FROM pg_locks a
+            JOIN pg_locks t ON t.pid = a.pid AND t.locktype = 'transactionid'
+            WHERE a.locktype = 'advisory' AND a.classid = {WRITER_LOCK_CLASS}
+              AND a.objid = hashtext(current_schema())::oid AND a.objsubid = 2
+              AND a.database = (SELECT oid FROM pg_database WHERE datname = current_database()));
+        FOR x IN SELECT * FROM pg_snapshot_xip(snap) AS xip ORDER BY 1 LOOP
+            first := (x::text::bigint << {SEQ_BITS})
+                + (SELECT change_base FROM process_registry_meta);
+            IF xid(x) = ANY(writers) THEN
+                RETURN first;
+            END IF;
+            status := pg_xact_status(x);
+            CONTINUE WHEN status = 'in progress' OR status = 'aborted';
+            IF current_setting('transaction_isolation') <> 'read committed' OR EXISTS (
+                SELECT 1 FROM processes
+                WHERE change_seq >= first AND change_seq < first + {1 << SEQ_BITS}
+            ) THEN
+                RETURN first;
+            END IF;
+        END LOOP;
+        RETURN 9223372036854775807;
+    END $$"""
+
+
+# The base that puts the sequences of the calling transaction (and every later one) above
+# every sequence stored, and at least the current base.
+BASE_FOR_STORED = f"""SELECT GREATEST(m.change_base,
+        COALESCE((SELECT max(change_seq) FROM processes), 0) + 1
+            - (pg_current_xact_id()::text::bigint << {SEQ_BITS}))
+    FROM process_registry_meta m"""
+
+# What version 11 adds to lash's tables, in a new registry and in a migrated one.
+CHANGE_FEED_DDL: tuple[str, ...] = (
+    "CREATE SEQUENCE process_commit_counter",
+    CHANGE_BOUND_DDL,
+)
 
 # PARALLEL UNSAFE because the exception block starts a subtransaction, which a parallel
 # worker cannot. WHEN OTHERS never catches a cancel (statement_timeout still stops it).
@@ -55,7 +183,7 @@ DDL: tuple[str, ...] = (
     """CREATE TABLE process_registry_meta (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
         schema_version INTEGER NOT NULL,
-        commits BIGINT NOT NULL
+        change_base BIGINT NOT NULL DEFAULT 0
     )""",
     """CREATE TABLE processes (
         process_id TEXT COLLATE "C" PRIMARY KEY,
@@ -127,8 +255,9 @@ DDL: tuple[str, ...] = (
         spec_json TEXT NOT NULL,
         created_at_ms BIGINT NOT NULL
     )""",
-    f"INSERT INTO process_registry_meta (singleton, schema_version, commits) "
+    f"INSERT INTO process_registry_meta (singleton, schema_version, change_base) "
     f"VALUES (1, {SCHEMA_VERSION}, 0)",
+    *CHANGE_FEED_DDL,
     TRY_JSONB_DDL,
     # lashtui's sorted pages (the Processes view's orders): see registry/sql/order.py. After
     # the try-cast function, which the label's index reads the record through: an index on

@@ -12,15 +12,25 @@ import psycopg
 
 from lashtui.clock import Clock, SystemClock
 from lashtui.errors import StoreError
-from lashtui.model import DurabilityTier
+from lashtui.model import DurabilityTier, ProcessRecord, ProcessWorkItem
 from lashtui.registry.postgres.connection import PostgresConnection, first_line
 from lashtui.registry.postgres.schema import DDL
+from lashtui.registry.sql import lease, process
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.store import SqlProcessRegistry
 
+# The write transactions begun (a sequence: counted without a lock) with the feed's bound:
+# while a commit is not yet visible its writer holds the bound, which moves once it and
+# every older writer have ended, so the pair moves after every commit (schema.py). A hash,
+# as a version is one number.
+_DATA_VERSION = (
+    "SELECT hashtextextended(c.last_value::text || ' ' || "
+    "lashtui_change_bound(pg_current_snapshot())::text, 0) FROM process_commit_counter c"
+)
 
-def _commits(conn: Tx) -> int:
-    return int(conn.execute("SELECT commits FROM process_registry_meta").fetchone()[0])
+
+def _version(conn: Tx) -> int:
+    return int(conn.execute(_DATA_VERSION).fetchone()[0])
 
 
 class PostgresProcessRegistry(SqlProcessRegistry):
@@ -64,11 +74,22 @@ class PostgresProcessRegistry(SqlProcessRegistry):
     def durability_tier(self) -> DurabilityTier:
         return DurabilityTier.DURABLE  # a database server's tables outlive every client
 
+    async def processes_changed_since(
+        self, cursor: int, limit: int
+    ) -> tuple[list[ProcessRecord], int]:
+        # One statement, so READ COMMITTED: there the feed's bound can pass over a
+        # transaction that ended during the read without saving here (schema.py).
+        return await self._db.point_read(process.changed_since, cursor, limit)
+
+    async def work_items_changed_since(
+        self, cursor: int, limit: int
+    ) -> tuple[list[ProcessWorkItem], int]:
+        return await self._db.point_read(lease.work_items_changed_since, cursor, limit)
+
     async def data_version(self) -> int:
-        # Every write transaction counts itself in the meta row. Unlike SQLite's
-        # data_version this moves for this handle's own commits as well: a wake-up too
-        # many, never one too few.
-        return await self._server.point_read(_commits)
+        # Unlike SQLite's data_version this moves for this handle's own commits as well,
+        # and while a write is in flight: a wake-up too many, never one too few.
+        return await self._server.point_read(_version)
 
     async def notifications(self) -> AsyncGenerator[None, None]:
         """Yield once listening, then once per write transaction that another handle (in

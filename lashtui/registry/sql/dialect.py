@@ -83,6 +83,10 @@ class Dialect(NamedTuple):
     # How PostgreSQL reads a text column as jsonb (see `PostgreSQL's record JSON` below):
     # the plain cast, the registry's try-cast function, or pg_input_is_valid (16+).
     jsonb: str = JSONB_CAST
+    # What a write transaction's read of a row it may change ends with: PostgreSQL's write
+    # transactions lock each process's rows as they read them (postgres/connection.py says
+    # why), SQLite's BEGIN IMMEDIATE already holds the whole file.
+    row_lock: str = ""
 
     def json_text(self, column: str, path: str) -> str:
         """The JSON value at dotted `path` as text (NULL when absent or JSON null).
@@ -180,12 +184,47 @@ class Dialect(NamedTuple):
             return "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?"
         return "SELECT 1 WHERE to_regclass(?) IS NOT NULL"
 
+    def change_position(self) -> str:
+        """A statement giving the change feed's position in the reader's snapshot: every
+        save at or below it is visible there, and every later save will be above it.
+        SQLite's clock row, which its one writer at a time moves; on PostgreSQL, where
+        writers commit concurrently, the horizon below which every writing transaction has
+        ended (postgres/schema.py `CHANGE_BOUND_DDL`)."""
+        if self.name == "sqlite":
+            return "SELECT current_seq FROM process_change_clock WHERE singleton = 1"
+        # The last save below the bound, not the sequence just below it: the bound moves
+        # with every transaction on the server, the last save only with this registry's
+        # commits, so a reader that has read the feed to its end is at the position.
+        return (
+            "SELECT COALESCE(max(change_seq), 0) FROM processes "
+            f"WHERE change_seq < {CHANGE_BOUND}"
+        )
+
+    def feed_bound(self, column: str) -> str:
+        """The condition (with a leading AND) that keeps a change-feed read at or below the
+        position: nothing on SQLite, whose clock only shows committed saves; on PostgreSQL,
+        below the bound: a save above it may have overtaken one still uncommitted."""
+        if self.name == "sqlite":
+            return ""
+        return f" AND {column} < {CHANGE_BOUND}"
+
+    def skip_locked(self, table: str) -> str:
+        """What a pick of rows to claim ends with: on PostgreSQL the rows it picks are
+        locked, passing over those another claim holds; SQLite has one writer."""
+        if self.name == "sqlite":
+            return ""
+        return f" FOR NO KEY UPDATE OF {table} SKIP LOCKED"
+
     def insert_or_ignore(self, insert: str) -> str:
         """`insert` ("INTO table (...) VALUES (...)") that does nothing on a key conflict."""
         if self.name == "sqlite":
             return f"INSERT OR IGNORE {insert}"
         return f"INSERT {insert} ON CONFLICT DO NOTHING"
 
+
+# The PostgreSQL change feed's bound in the statement's snapshot (see `change_position` and
+# postgres/schema.py): the first sequence the oldest transaction still writing could hold.
+CHANGE_BOUND = "(SELECT lashtui_change_bound(pg_current_snapshot()))"
 
 SQLITE = Dialect(
     name="sqlite", edits_json_in_place=True, not_indexed="+", fixed_order_join="CROSS JOIN"

@@ -100,7 +100,7 @@ def groups(conn: Tx, query: ErrorGroupQuery) -> ErrorSummary:
     """The summary of one window, in one snapshot (the caller's read transaction)."""
     sql = dialect(conn)
     cursor = conn.execute(
-        "SELECT current_seq FROM process_change_clock WHERE singleton = 1"
+        dialect(conn).change_position()
     ).fetchone()
     # Index only: counts the window's entries without reading a row.
     scanned = conn.execute(

@@ -75,7 +75,7 @@ def load_lease_row(conn: Tx, process_id: str) -> LeaseRow | None:
     row = conn.execute(
         "SELECT lease_owner_id, lease_owner_incarnation_id, lease_owner_liveness_json, "
         "lease_token, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms "
-        "FROM process_leases WHERE process_id = ?",
+        f"FROM process_leases WHERE process_id = ?{dialect(conn).row_lock}",
         (process_id,),
     ).fetchone()
     return LeaseRow(*row) if row else None
@@ -318,8 +318,8 @@ def work_items_changed_since(
         raise InvalidRequest(f"a change feed page limit must be >= 1, got {limit}")
     rows = fetch_rows(
         conn,
-        f"{_work_item_select(conn, ', p.status, p.change_seq')} WHERE p.change_seq > ? "
-        "ORDER BY p.change_seq LIMIT ?",
+        f"{_work_item_select(conn, ', p.status, p.change_seq')} WHERE p.change_seq > ?"
+        f"{dialect(conn).feed_bound('p.change_seq')} ORDER BY p.change_seq LIMIT ?",
         (cursor, limit),
     )
     if not rows:

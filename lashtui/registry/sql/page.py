@@ -98,7 +98,7 @@ def census(conn: Tx) -> ProcessCensus:
     """Terminal counts from the status index alone; live rows by id, their wait read from
     the JSON (only live rows can wait, and there are far fewer of them)."""
     cursor = conn.execute(
-        "SELECT current_seq FROM process_change_clock WHERE singleton = 1"
+        dialect(conn).change_position()
     ).fetchone()
     terminal = {state.value: 0 for state in TERMINAL_STATES}
     for status, count in conn.execute(

@@ -126,6 +126,6 @@ def change_cursor(conn: Tx) -> int:
     """The change feed's position now: a follower reads this before its first listing and
     then the feed after it, so a commit made while it listed is seen (twice at worst)."""
     row = conn.execute(
-        "SELECT current_seq FROM process_change_clock WHERE singleton = 1"
+        dialect(conn).change_position()
     ).fetchone()
     return int(row[0]) if row else 0

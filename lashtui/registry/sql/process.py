@@ -198,8 +198,8 @@ def changed_since(
         return [], cursor
     rows = fetch_rows(
         conn,
-        f"SELECT {ROW_COLUMNS}, p.change_seq FROM processes p WHERE p.change_seq > ? "
-        "ORDER BY p.change_seq, p.process_id LIMIT ?",
+        f"SELECT {ROW_COLUMNS}, p.change_seq FROM processes p WHERE p.change_seq > ?"
+        f"{dialect(conn).feed_bound('p.change_seq')} ORDER BY p.change_seq, p.process_id LIMIT ?",
         (cursor, limit),
     )
     if not rows:

@@ -25,7 +25,7 @@ from lashtui.model import (
     ProcessPruneReport,
     ProcessStatusFilter,
 )
-from lashtui.registry.sql.dialect import Tx
+from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.row import DECODE_ERRORS, decode_record, fetch_rows
 
 _CHUNK = 500  # stay well under SQLite's bound-parameter limit
@@ -74,7 +74,7 @@ def count(conn: Tx, cutoff_ms: int) -> ProcessPruneCount:
     """What `prune(conn, cutoff_ms, None, None)` would delete now, read in one snapshot (the
     store runs this as a read), and the change-feed position of that snapshot."""
     seq = conn.execute(
-        "SELECT current_seq FROM process_change_clock WHERE singleton = 1"
+        dialect(conn).change_position()
     ).fetchone()[0]
     processes, events = conn.execute(
         f"SELECT (SELECT count(*) FROM processes p WHERE {DOOMED}), "

@@ -1,6 +1,7 @@
 """Reading and writing the `processes` row: record JSON plus its projected columns.
 
-Every save takes a fresh `change_seq` from the clock row in the same transaction, which is
+Every save takes a fresh `change_seq` in the same transaction (SQLite: from the clock row;
+PostgreSQL: from the transaction's id, read below a bound, postgres/schema.py), which is
 what makes the change feed exact: a reader that saw sequence N has seen every save <= N.
 
 A connection that is a `RecordCache` (the SQLite store's are) keeps the records it last
@@ -210,7 +211,7 @@ def load_record(conn: Tx, process_id: str, *, lenient: bool = False) -> ProcessR
     rows = fetch_rows(
         conn,
         "SELECT CASE WHEN record_json = ? THEN NULL ELSE record_json END "
-        "FROM processes WHERE process_id = ?",
+        f"FROM processes WHERE process_id = ?{dialect(conn).row_lock}",
         (held[0] if held else None, process_id),
     )
     if not rows:
@@ -240,16 +241,19 @@ def require_record(conn: Tx, process_id: str) -> ProcessRecord:
 
 def require_exists(conn: Tx, process_id: str) -> None:
     """The existence check, without decoding the row."""
-    row = conn.execute("SELECT 1 FROM processes WHERE process_id = ?", (process_id,)).fetchone()
+    row = conn.execute(
+        f"SELECT 1 FROM processes WHERE process_id = ?{dialect(conn).row_lock}", (process_id,)
+    ).fetchone()
     if row is None:
         raise UnknownProcess.process(process_id)
 
 
 def next_change_seq(conn: Tx) -> int:
-    """The next change sequence. A transaction's first takes it from the clock row (which
-    also takes the row's lock: on PostgreSQL, what orders commits); the rest are counted
-    here and the row takes the last one at COMMIT (`RecordCache.save_clock`), one statement
-    instead of one per save: a group commit saves three times per process in P1."""
+    """The next change sequence. On SQLite a transaction's first takes it from the clock
+    row; the rest are counted here and the row takes the last one at COMMIT
+    (`RecordCache.save_clock`), one statement instead of one per save: a group commit saves
+    three times per process in P1. On PostgreSQL the store's connection sets the first at
+    BEGIN, from the transaction's id, and no clock row is written (postgres/schema.py)."""
     if isinstance(conn, RecordCache) and conn.last_seq is not None:
         conn.last_seq += 1
         conn.seq_unsaved = True

@@ -76,14 +76,15 @@ def claim_next_for_run(
     lease and fencing token, `owners[i]` the attempt identity of the i-th), with its claim;
     None for a row picked whose record does not decode (nothing is written for it). Rows in
     `skip` (a worker's rows it knows do not decode) are not picked. The leases run from
-    `clock()` read here, inside the transaction: a claim that waited for the write lock
-    (another worker process held it) must not hand out a lease already partly spent.
+    `clock()` read here, inside the transaction: a claim that waited for a lock (another
+    worker process held it) must not hand out a lease already partly spent.
 
     What several workers draining one backlog do instead of each claiming the rows its own
     worklist listed: they all listed the same rows, so each claim of a row another worker
     had taken or ended was a write for nothing. Here a row is found free inside the
-    claiming transaction, by SQL (the registry's write lock makes the pick and the claims
-    one step: SQLite's BEGIN IMMEDIATE, PostgreSQL's meta row). Only rerunnable rows
+    claiming transaction, by SQL (the pick and the claims are one step: SQLite's BEGIN
+    IMMEDIATE holds the file; on PostgreSQL the pick locks the rows it takes and skips those
+    another claim holds, `Dialect.skip_locked`). Only rerunnable rows
     without an abandon request: any of them runs whenever it is claimed (§8), where an
     owner_bound row that started must not, and an abandon request is the sweep's to
     settle; the rest of the worklist stays with the worker's one-row path, as does a row
@@ -102,7 +103,7 @@ def claim_next_for_run(
         f"AND {sql.json_text('p.record_json', 'disposition')} = 'rerunnable' "
         f"AND NOT {sql.json_has('p.record_json', 'abandon_request')} "
         + (f"AND p.process_id NOT IN ({', '.join('?' * len(skip))}) " if skip else "")
-        + "ORDER BY p.process_id LIMIT ?",
+        + f"ORDER BY p.process_id LIMIT ?{sql.skip_locked('p')}",
         (now, *skip, len(owners)),
     ).fetchall()
     claims: list[tuple[str, ProcessRunClaim | None]] = []

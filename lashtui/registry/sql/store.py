@@ -4,7 +4,7 @@ both stores.
 Each method stamps the time once, on the event loop, and hands one transaction function (from
 the sibling modules, grouped by what they own) to the store's `TransactionRunner`, which runs
 it as one transaction under the store's own rules: SQLite's BEGIN IMMEDIATE on a file, or
-PostgreSQL's write lock on a pooled connection. The runner's call says what kind of
+PostgreSQL's row locks on a pooled connection. The runner's call says what kind of
 transaction it is: a write, a read that needs one snapshot, or the short forms of both, which
 touch one process's rows and which a runner may run more cheaply.
 """

@@ -1,0 +1,87 @@
+"""The PostgreSQL registry's version check at open, and the one migration there is: from
+version 10, which lashtui stamped before its change feed was ordered by transaction
+(schema.py), to 11.
+
+Version 10 serialised every write on the meta row (each write transaction began with
+`UPDATE process_registry_meta SET commits = commits + 1`) and took its sequences from the
+clock row. Its writers and this build's must never write to one registry at the same time:
+a clock sequence taken by an old writer would fall below the new horizon and be missed by
+every reader. So the migration, in the opening transaction and under the open's advisory
+lock:
+
+1. locks the meta table exclusively: it waits for the old writers in flight (each holds the
+   row's lock until it commits) and holds off the next ones;
+2. drops the `commits` column that every old write transaction updates first, so an old
+   writer still running fails its next write, whole, with nothing written ("column
+   `commits` does not exist"), and an old build that opens the registry afterwards refuses
+   the new version stamp in its own one sentence;
+3. adds the base that puts every new sequence above every stored one (and above the clock
+   row, which may be ahead of the rows when the newest were pruned), the commit counter and
+   the horizon functions, and stamps 11.
+
+A read-only open cannot migrate, so it refuses a version-10 registry in one sentence that
+says what to do; any other version is refused untouched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+from lashtui.errors import StoreError, UnsupportedSchema
+from lashtui.registry.postgres.schema import (
+    BASE_FOR_STORED,
+    CHANGE_FEED_DDL,
+    MIGRATES_FROM,
+    SCHEMA_VERSION,
+    unsupported_schema_message,
+)
+
+
+def check_version(pg: psycopg.Connection[Any], display: str, *, read_only: bool) -> None:
+    """Refuse what this build cannot open; migrate a version-10 registry (the caller holds
+    the open's advisory lock, inside its transaction); on a writable open, move the base
+    past the stored sequences if they are ahead (a registry restored onto another server)."""
+    row = pg.execute("SELECT schema_version FROM process_registry_meta").fetchone()
+    found = int(row[0]) if row else 0
+    if found == MIGRATES_FROM:
+        if read_only:
+            raise StoreError(
+                f"process registry `{display}` was made by an earlier lashtui (PostgreSQL "
+                f"schema version {MIGRATES_FROM}); open it writable once (`lashtui dash` or "
+                f"`lashtui worker` does) to migrate it to version {SCHEMA_VERSION}"
+            )
+        _migrate(pg)
+        return
+    if found != SCHEMA_VERSION:
+        raise UnsupportedSchema(unsupported_schema_message(found))
+    if not read_only:
+        _raise_base(pg)
+
+
+def _migrate(pg: psycopg.Connection[Any]) -> None:
+    pg.execute("LOCK TABLE process_registry_meta IN ACCESS EXCLUSIVE MODE")
+    pg.execute(
+        "ALTER TABLE process_registry_meta DROP COLUMN IF EXISTS commits, "
+        "ADD COLUMN change_base BIGINT NOT NULL DEFAULT 0"
+    )
+    for statement in CHANGE_FEED_DDL:
+        pg.execute(statement)
+    # Above the clock too: a reader's cursor may be there when the newest rows were pruned.
+    clock = pg.execute("SELECT current_seq FROM process_change_clock").fetchone()
+    pg.execute(
+        "UPDATE process_registry_meta SET change_base = GREATEST(change_base, %s)",
+        (int(clock[0]) + 1 if clock else 0,),
+    )
+    _raise_base(pg)
+    pg.execute("UPDATE process_registry_meta SET schema_version = %s", (SCHEMA_VERSION,))
+
+
+def _raise_base(pg: psycopg.Connection[Any]) -> None:
+    row = pg.execute(BASE_FOR_STORED).fetchone()
+    assert row is not None  # (the meta row is there: its version was just read)
+    pg.execute(
+        "UPDATE process_registry_meta SET change_base = %s WHERE change_base < %s",
+        (int(row[0]), int(row[0])),
+    )
