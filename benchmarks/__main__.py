@@ -41,7 +41,7 @@ FULL_ONLY = {
     "PG1": "benchmarks.pg1_peers",
 }
 # The ids whose modules also report figures on PostgreSQL ("P1 (PostgreSQL)", ...).
-ON_POSTGRES = ("P1", "P2", "P3", "D1", "W1")
+ON_POSTGRES = ("P1", "P2", "P3", "D1", "D2", "W1")
 
 
 def main(argv: list[str] | None = None) -> int:

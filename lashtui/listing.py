@@ -124,13 +124,18 @@ def list_plainly(args: Namespace) -> int | None:
         conn.close()
         return None  # lash's own registries read through views and their decoders
     reader = _Reader(conn, os.path.abspath(args.db))
-    gc.disable()  # as `collector_paused` (command/query.py): many objects, no cycles
+    # As `collector_paused` (command/query.py): many objects, no cycles. Enabled again
+    # after, for a caller of `main` in a process that goes on (the tests, a Python user).
+    enabled = gc.isenabled()
+    gc.disable()
     try:
         listing = _Listing(reader, args, states)
         if not listing.write(sys.stdout):
             return None
     finally:
         reader.conn.close()
+        if enabled:
+            gc.enable()
     if listing.cut:
         print(notice(listing.shown, listing.last_id, args.after), file=sys.stderr)
     return 0

@@ -11,6 +11,7 @@ what sends every other `ls` there.
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import json
 import sqlite3
@@ -143,6 +144,7 @@ def test_the_fast_read_prints_what_the_facade_prints(
     monkeypatch.setattr(query, "LS_PAGE", page)
     fast, reference = both(monkeypatch, "--db", str(registry), "ls", "--json", *args)
     assert fast == reference
+    assert gc.isenabled()  # paused for the read, not for the rest of a caller's process
     if args == ("--status", "any"):  # the rows are really there, stand-ins and all
         listed = json.loads(fast[1])
         assert len(listed) == len(RECORDS) + len(HOSTILE_RECORDS)

@@ -97,7 +97,9 @@ async def test_runs_leave_no_task_timer_or_subscription_behind(
         await asyncio.gather(*await worker.drive_pending_processes())
     assert quick.calls == 20
     await asyncio.sleep(TIMINGS.renew_interval_ms / 1000 * 2)  # a keeper left armed would fire
-    assert asyncio.all_tasks() == before
+    # No task the runs started is left (one the registry had in flight before, such as
+    # PostgreSQL's group-commit flusher of the registrations, may have ended meanwhile).
+    assert asyncio.all_tasks() <= before
     assert not worker.hub._listeners
     assert len(worker._rt.timers) == 0  # every keeper and poll cancelled
     for n in range(20):
