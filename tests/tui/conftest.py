@@ -45,6 +45,16 @@ async def scene(tmp_path: Path) -> AsyncIterator[tuple[SqliteProcessRegistry, Ma
         await registry.close()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Snapshot tests run in the suite's `alone` part (the README's test command), with no
+    other test process on the CPUs: beside one, on 2 vCPUs, two of three runs caught a
+    table mid-layout (its header's columns not yet widened to the rows') in a frame that
+    then stayed still, which `settle` below cannot tell from a finished one."""
+    for item in items:
+        if "snap_compare" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.alone)
+
+
 SETTLE_WITHIN_S = 5.0  # a guard: a screen still moving then is the snapshot's to judge
 SETTLE_QUIET_S = 0.1
 
