@@ -6,6 +6,7 @@ listed: most came back Busy or already terminal, each a write for nothing)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 
 from lashtui.clock import ManualClock
@@ -60,8 +61,9 @@ async def test_two_workers_split_a_backlog_without_claiming_each_others_rows(
         try:
             for worker in (first, second):
                 worker.engines.register("echo", count)
-            await first.drive_pending_processes()
-            await second.drive_pending_processes()
+            # Both at once: driven one after the other, the first could claim all 120 before
+            # the second began (PostgreSQL's pipelined claims did, in a CI run).
+            await asyncio.gather(first.drive_pending_processes(), second.drive_pending_processes())
             await first.idle()
             await second.idle()
         finally:
