@@ -120,17 +120,24 @@ async def test_the_tolerant_form_is_kept_a_while_then_the_plain_cast_is_tried_ag
         assert server._tolerant == (POSTGRES_TRY, 0.0)
 
 
+async def _without_the_function(target: str, *process_ids: str) -> None:
+    """`process_ids` registered, then the try-cast function dropped, as in a registry only
+    ever opened read-only by a build from before it (skipped on 16+, which reads around a
+    row with pg_input_is_valid, function or not)."""
+    if _server_version(target) >= 160000:
+        pytest.skip("16+ reads around the row with pg_input_is_valid, function or not")
+    async with open_registry(target) as registry:
+        for process_id in process_ids:
+            await registry.register_process(rr(process_id))
+    with raw_connection(target) as conn:
+        # CASCADE: the sorted label index reads through it (a registry from before had neither)
+        conn.execute(f"DROP FUNCTION {TRY_JSONB}(text) CASCADE")
+
+
 async def test_read_only_without_the_function_names_the_row_in_one_sentence(
     postgres_schema: str,
 ) -> None:
-    if _server_version(postgres_schema) >= 160000:
-        pytest.skip("16+ reads around the row with pg_input_is_valid, function or not")
-    async with open_registry(postgres_schema) as registry:
-        await registry.register_process(rr("good"))
-        await registry.register_process(rr("b a d"))
-    with raw_connection(postgres_schema) as conn:
-        # CASCADE: the sorted label index reads through it (a registry from before had neither)
-        conn.execute(f"DROP FUNCTION {TRY_JSONB}(text) CASCADE")
+    await _without_the_function(postgres_schema, "good", "b a d")
     # Cut off after a `wait` key: the census must parse it (a text that cannot hold one is
     # told without the cast, below).
     _spoil(postgres_schema, {"b a d": '{"id": "b a d", "wait": '})
@@ -160,13 +167,7 @@ async def test_read_only_without_the_function_names_the_row_in_one_sentence(
 async def test_the_census_parses_only_a_row_that_may_wait(postgres_schema: str) -> None:
     """Without the function, read-only: a row whose text holds neither `"wait"` nor a
     backslash is counted live and not waiting without the cast that would refuse it."""
-    if _server_version(postgres_schema) >= 160000:
-        pytest.skip("16+ reads around the row with pg_input_is_valid, function or not")
-    async with open_registry(postgres_schema) as registry:
-        await registry.register_process(rr("good"))
-        await registry.register_process(rr("b a d"))
-    with raw_connection(postgres_schema) as conn:
-        conn.execute(f"DROP FUNCTION {TRY_JSONB}(text) CASCADE")
+    await _without_the_function(postgres_schema, "good", "b a d")
     _spoil(postgres_schema, {"b a d": REFUSED["not-json"]})
     async with open_registry(postgres_schema, read_only=True) as registry:
         census = await registry.process_census()
@@ -180,13 +181,7 @@ async def test_the_census_parses_only_a_row_that_may_wait(postgres_schema: str) 
 async def test_read_only_without_the_function_and_no_row_refused(postgres_schema: str) -> None:
     """A failure the scan cannot pin on a row (here a parameter's) is the statement's own
     error, with no row named."""
-    if _server_version(postgres_schema) >= 160000:
-        pytest.skip("16+ reads around the row with pg_input_is_valid, function or not")
-    async with open_registry(postgres_schema) as registry:
-        await registry.register_process(rr("good"))
-    with raw_connection(postgres_schema) as conn:
-        # CASCADE: the sorted label index reads through it (a registry from before had neither)
-        conn.execute(f"DROP FUNCTION {TRY_JSONB}(text) CASCADE")
+    await _without_the_function(postgres_schema, "good")
     body = json.dumps({"id": "good"})
     async with open_registry(postgres_schema, read_only=True) as registry:
         assert isinstance(registry, PostgresProcessRegistry)
