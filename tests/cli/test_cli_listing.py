@@ -12,36 +12,23 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import io
 import json
 import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
 from lashtui import listing
-from lashtui.cli import main
 from lashtui.command import query
 from lashtui.registry import open_registry
+from tests.cli.test_cli_hostile import run_cli
 from tests.raw import store_id_as_bytes
 from tests.test_observed_json import LEASES, RECORDS, START_MS
 
 Result = tuple[int, bytes, bytes]
-
-
-def run_cli(*argv: str) -> Result:
-    out, err = io.BytesIO(), io.BytesIO()
-    stdout = io.TextIOWrapper(out, encoding="utf-8", errors="strict", write_through=True)
-    stderr = io.TextIOWrapper(err, encoding="utf-8", errors="strict", write_through=True)
-    with redirect_stdout(stdout), redirect_stderr(stderr):
-        code = main(list(argv))
-    stdout.flush()
-    stderr.flush()
-    return code, out.getvalue(), err.getvalue()
 
 
 def both(monkeypatch: pytest.MonkeyPatch, *argv: str) -> tuple[Result, Result]:
