@@ -220,13 +220,30 @@ def load_record(conn: Tx, process_id: str, *, lenient: bool = False) -> ProcessR
     if text is None and held is not None:
         return held[1]
     try:
-        record = keyed(decode_record(text), process_id)
+        return _decoded(conn, process_id, text)
     except DECODE_ERRORS as error:
         reason = undecodable_reason(error)
         if not lenient:
             raise refuse_undecodable(process_id, reason) from None
         columns = f"SELECT {ROW_COLUMNS} FROM processes p WHERE p.process_id = ?"
         return undecodable_record(fetch_rows(conn, columns, (process_id,))[0], reason)
+
+
+def decoded_record(conn: Tx, process_id: str, text: str) -> ProcessRecord:
+    """The record of a row whose JSON the caller has read in this transaction, as
+    `load_record` reads it for a write: the connection's own record when it holds this
+    very text, else decoded (refused if it does not decode: `refuse_undecodable`)."""
+    held = conn.cached(process_id) if isinstance(conn, RecordCache) else None
+    if held is not None and held[0] == text:
+        return held[1]
+    try:
+        return _decoded(conn, process_id, text)
+    except DECODE_ERRORS as error:
+        raise refuse_undecodable(process_id, undecodable_reason(error)) from None
+
+
+def _decoded(conn: Tx, process_id: str, text: str) -> ProcessRecord:
+    record = keyed(decode_record(text), process_id)
     if isinstance(conn, RecordCache):
         conn.remember(process_id, text, record)
     return record

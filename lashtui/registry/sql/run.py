@@ -19,6 +19,8 @@ from lashtui.errors import UndecodableProcess, UnknownProcess
 from lashtui.model import (
     CANCEL_REQUESTED,
     LeaseOwnerIdentity,
+    ProcessLease,
+    ProcessLeaseClaimOutcome,
     ProcessRecord,
     ProcessRunClaim,
     ProcessStarted,
@@ -26,8 +28,9 @@ from lashtui.model import (
 )
 from lashtui.registry.sql import event, lease
 from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.fetch import fetch_rows
 from lashtui.registry.sql.filter import HELD
-from lashtui.registry.sql.row import load_record, save_changes
+from lashtui.registry.sql.row import decoded_record, load_record, save_changes
 
 
 def to_run(record: ProcessRecord) -> bool:
@@ -97,8 +100,12 @@ def claim_next_for_run(
     now = clock()
     sql = dialect(conn)
     skip = (skip or [])[:SKIP_AT_MOST]
-    rows = conn.execute(
-        "SELECT p.process_id FROM processes p "
+    # On SQLite the pick also reads what the claims need (the record's JSON, the lease
+    # row's fence), so that they are a few statements for the whole batch (`_claim_picked`).
+    extra = "" if sql.skip_locked("p") else ", p.record_json, l.lease_fencing_token"
+    rows = fetch_rows(
+        conn,
+        f"SELECT p.process_id{extra} FROM processes p "
         "LEFT JOIN process_leases l ON l.process_id = p.process_id "
         f"WHERE p.status = 'running' AND NOT ({HELD} AND l.lease_expires_at_ms > ?) "
         f"AND {sql.json_text('p.record_json', 'disposition')} = 'rerunnable' "
@@ -106,19 +113,71 @@ def claim_next_for_run(
         + (f"AND p.process_id NOT IN ({', '.join('?' * len(skip))}) " if skip else "")
         + f"ORDER BY p.process_id LIMIT ?{sql.skip_locked('p')}",
         (now, *skip, len(owners)),
-    ).fetchall()
-    if rows and sql.skip_locked("p"):
+    )
+    if not sql.skip_locked("p"):
+        return _claim_picked(conn, rows, owners, ttl_ms, started, now)
+    if rows:
         rows = _not_claimed_meanwhile(conn, rows, now)
     claims: list[tuple[str, ProcessRunClaim | None]] = []
     for (process_id,), owner in zip(rows, owners, strict=False):
-        try:
-            claimed: ProcessRunClaim | None = claim_for_run(
-                conn, process_id, owner, ttl_ms, started, now
-            )
-        except UndecodableProcess:  # raised by its read, before anything is written
-            claimed = None
-        claims.append((process_id, claimed))
+        claims.append((process_id, _claim_one(conn, process_id, owner, ttl_ms, started, now)))
     return claims
+
+
+def _claim_one(
+    conn: Tx,
+    process_id: str,
+    owner: LeaseOwnerIdentity,
+    ttl_ms: int,
+    started: ProcessStarted,
+    now: int,
+) -> ProcessRunClaim | None:
+    try:
+        return claim_for_run(conn, process_id, owner, ttl_ms, started, now)
+    except UndecodableProcess:  # raised by its read, before anything is written
+        return None
+
+
+def _claim_picked(
+    conn: Tx,
+    rows: list[Any],
+    owners: list[LeaseOwnerIdentity],
+    ttl_ms: int,
+    started: ProcessStarted,
+    now: int,
+) -> list[tuple[str, ProcessRunClaim | None]]:
+    """`claim_for_run` of every picked row, inside the one SQLite write transaction that
+    picked them free: the records and the lease rows' fences came with the pick, and the
+    cancel requests are one read for all, so each row costs two statements (its lease and
+    its first-started edit) where `claim_for_run` runs five. The writes are the same, with
+    the same values: the lease as `claim_existing` makes one for a free row (the next
+    fence), first-started only where unset. A row whose record does not decode gets None
+    and nothing is written for it; one that decodes to a row not to run (which the pick's
+    SQL cannot see: a blank id, a status the column does not say) takes `claim_for_run`'s
+    path, which decides it alone."""
+    picked: list[tuple[str, ProcessRecord, ProcessLease]] = []
+    claims: dict[str, ProcessRunClaim | None] = {}
+    for (process_id, text, fence), owner in zip(rows, owners, strict=False):
+        try:
+            record = decoded_record(conn, process_id, text)
+        except UndecodableProcess:
+            claims[process_id] = None
+            continue
+        if not to_run(record):
+            claims[process_id] = _claim_one(conn, process_id, owner, ttl_ms, started, now)
+            continue
+        new = lease.lease_for(process_id, owner, ttl_ms, now, (fence or 0) + 1)
+        picked.append((process_id, record, new))
+    lease.save_new_leases(conn, [new for _, _, new in picked])
+    cancels = event.first_of_type_each(conn, [pid for pid, _, _ in picked], CANCEL_REQUESTED)
+    for process_id, record, new in picked:
+        if record.first_started is None:
+            record = save_changes(conn, record, now, first_started=started)
+        outcome = ProcessLeaseClaimOutcome.acquired_lease(new)
+        claims[process_id] = ProcessRunClaim(
+            outcome, record, started=True, cancel_requested=cancels.get(process_id)
+        )
+    return [(process_id, claims[process_id]) for (process_id, *_) in rows[: len(owners)]]
 
 
 def _not_claimed_meanwhile(conn: Tx, rows: list[Any], now: int) -> list[Any]:
