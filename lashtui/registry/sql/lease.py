@@ -86,11 +86,19 @@ def _token(process_id: str, owner: LeaseOwnerIdentity, now: int, fence: int) -> 
 
 
 def lease_for(
-    process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int, now: int, fence: int
+    process_id: str,
+    owner: LeaseOwnerIdentity,
+    ttl_ms: int,
+    now: int,
+    fence: int,
+    *,
+    checked: bool = False,
 ) -> ProcessLease:
     """A new lease for `owner` (claims, reclaims and a run's claim all make one here, so the
-    owner's limits are checked once, before its identity is written)."""
-    owner.check_limits()
+    owner's limits are checked once, before its identity is written; `checked` when the
+    caller has checked them already, before its transaction)."""
+    if not checked:
+        owner.check_limits()
     return ProcessLease(
         process_id=process_id,
         owner=owner,

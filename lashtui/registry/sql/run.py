@@ -166,7 +166,8 @@ def _claim_picked(
         if not to_run(record):
             claims[process_id] = _claim_one(conn, process_id, owner, ttl_ms, started, now)
             continue
-        new = lease.lease_for(process_id, owner, ttl_ms, now, (fence or 0) + 1)
+        # The owners' limits were checked before the transaction (the store's caller).
+        new = lease.lease_for(process_id, owner, ttl_ms, now, (fence or 0) + 1, checked=True)
         picked.append((process_id, record, new))
     lease.save_new_leases(conn, [new for _, _, new in picked])
     cancels = event.first_of_type_each(conn, [pid for pid, _, _ in picked], CANCEL_REQUESTED)

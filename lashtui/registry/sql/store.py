@@ -283,6 +283,8 @@ class SqlProcessRegistry(ABC):
         started: ProcessStarted,
         skip: list[str] | None = None,
     ) -> list[tuple[str, ProcessRunClaim | None]]:
+        for owner in owners:  # here, not in the transaction, where other writers wait
+            owner.check_limits()
         return await self._db.short_write(
             run.claim_next_for_run, list(owners), ttl_ms, started, self._now, skip
         )
