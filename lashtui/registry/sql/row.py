@@ -256,6 +256,17 @@ def require_record(conn: Tx, process_id: str) -> ProcessRecord:
     return record
 
 
+def to_run(record: ProcessRecord) -> bool:
+    """Whether a worker holding the lease runs this row and may record that it started
+    (§8: a rerunnable row always, any other only if it never started; §7.4 a-c: never an
+    externally-owned row or a blank id, which the worker fails before any side effect)."""
+    if record.is_terminal() or not record.id.strip():
+        return False
+    if record.disposition is RecoveryDisposition.EXTERNALLY_OWNED:
+        return False
+    return record.runs_on_recovery()
+
+
 def require_exists(conn: Tx, process_id: str) -> None:
     """The existence check, without decoding the row."""
     row = conn.execute(

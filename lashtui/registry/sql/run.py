@@ -24,24 +24,13 @@ from lashtui.model import (
     ProcessRecord,
     ProcessRunClaim,
     ProcessStarted,
-    RecoveryDisposition,
+    ProcessStartRequest,
 )
-from lashtui.registry.sql import event, lease
+from lashtui.registry.sql import event, lease, process
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.fetch import fetch_rows
 from lashtui.registry.sql.filter import HELD
-from lashtui.registry.sql.row import decoded_record, load_record, save_changes
-
-
-def to_run(record: ProcessRecord) -> bool:
-    """Whether a worker holding the lease runs this row and may record that it started
-    (§8: a rerunnable row always, any other only if it never started; §7.4 a-c: never an
-    externally-owned row or a blank id, which the worker fails before any side effect)."""
-    if record.is_terminal() or not record.id.strip():
-        return False
-    if record.disposition is RecoveryDisposition.EXTERNALLY_OWNED:
-        return False
-    return record.runs_on_recovery()
+from lashtui.registry.sql.row import decoded_record, load_record, save_changes, to_run
 
 
 def claim_for_run(
@@ -65,6 +54,29 @@ def claim_for_run(
         record = save_changes(conn, record, now, first_started=started)
     cancel = event.first_of_type(conn, process_id, CANCEL_REQUESTED, 0)  # the row exists
     return ProcessRunClaim(outcome, record, started=True, cancel_requested=cancel)
+
+
+def start_for_run(
+    conn: Tx,
+    request: ProcessStartRequest,
+    owner: LeaseOwnerIdentity,
+    ttl_ms: int,
+    started: ProcessStarted,
+    now: int,
+) -> tuple[ProcessRecord, ProcessRunClaim | None]:
+    """`process.start` and, for the new row it inserts when a worker would run it, that
+    row claimed to run in the same transaction: what a start through a worker's facade
+    is followed by at once (the worker claims the row it was just handed). The claim is
+    `claim_for_run`'s, minus what a row made in this transaction cannot need: its record is
+    inserted with the first-started fact already in it (no edit of the JSON just written),
+    and it has no events, so no cancel request to read. A start that finds its row already
+    there (a replay), or makes one no worker runs, claims nothing: (its record, None)."""
+    lease.check_ttl(ttl_ms)
+    record, inserted = process.start_new(conn, request, now, started)
+    if not inserted or record.first_started is not started:  # (`to_run` said no)
+        return record, None
+    outcome = lease.claim_existing(conn, record.id, owner, ttl_ms, now)
+    return record, ProcessRunClaim(outcome, record, started=outcome.acquired() is not None)
 
 
 def claim_next_for_run(
