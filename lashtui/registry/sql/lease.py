@@ -116,8 +116,10 @@ def _new_lease(
     ttl_ms: int,
     now: int,
     fence: int,
+    *,
+    checked: bool = False,
 ) -> ProcessLease:
-    lease = lease_for(process_id, owner, ttl_ms, now, fence)
+    lease = lease_for(process_id, owner, ttl_ms, now, fence, checked=checked)
     save_new_leases(conn, [lease])
     return lease
 
@@ -169,9 +171,16 @@ def claim(
 
 
 def claim_existing(
-    conn: Tx, process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int, now: int
+    conn: Tx,
+    process_id: str,
+    owner: LeaseOwnerIdentity,
+    ttl_ms: int,
+    now: int,
+    *,
+    checked: bool = False,
 ) -> ProcessLeaseClaimOutcome:
-    """`claim` for a row the caller has just read in this transaction, with a valid ttl."""
+    """`claim` for a row the caller has just read in this transaction, with a valid ttl
+    (`checked`: the owner's limits too, before the transaction)."""
     row = load_lease_row(conn, process_id)
     if row is not None and row.held and row.expires_at_ms > now:
         current = row.lease(process_id)
@@ -188,7 +197,7 @@ def claim_existing(
         )
     fence = (row.fence if row else 0) + 1
     return ProcessLeaseClaimOutcome.acquired_lease(
-        _new_lease(conn, process_id, owner, ttl_ms, now, fence)
+        _new_lease(conn, process_id, owner, ttl_ms, now, fence, checked=checked)
     )
 
 

@@ -75,7 +75,8 @@ def start_for_run(
     record, inserted = process.start_new(conn, request, now, started)
     if not inserted or record.first_started is not started:  # (`to_run` said no)
         return record, None
-    outcome = lease.claim_existing(conn, record.id, owner, ttl_ms, now)
+    # The owner's limits were checked before the transaction (the store's caller).
+    outcome = lease.claim_existing(conn, record.id, owner, ttl_ms, now, checked=True)
     return record, ProcessRunClaim(outcome, record, started=outcome.acquired() is not None)
 
 
