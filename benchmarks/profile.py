@@ -64,6 +64,7 @@ PHASES = {
 OCCASIONAL = {
     "start (transaction)",  # a start through a worker claims in it (run.start_for_run)
     "claim to run (one transaction)",
+    "recover (worker: slots, decisions)",
     "  of which the cancel-request read",
     "cancel watcher's read",
     "first-started (transaction)",
