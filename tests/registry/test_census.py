@@ -82,11 +82,13 @@ async def test_census_is_exact_after_a_mix_of_changes(
 async def test_a_wait_key_spelled_another_way_is_still_waiting(
     registry: ProcessRegistry, registry_target: str, clock: ManualClock
 ) -> None:
-    """The census and the `waiting` filter parse a record only when its text may hold a
-    `wait` key (`Dialect.may_hold_key`): another program's JSON that spells the key with an
-    escape, or spaces it, is still read as waiting; a record that merely mentions the word
-    in a value is not."""
-    for pid in ("escaped", "spaced", "mentions", "plain"):
+    """The census and the `waiting` filter read another program's JSON as the models do: a
+    `wait` key spelled with an escape, or spaced, is waiting (on SQLite, whose json_extract
+    matches a key as written, through json_each for a record with a backslash: filter.py
+    `waiting_sql`); a record that merely mentions the word in a value is not, nor is one
+    with a backslash in a value and no `wait` key."""
+    pids = ("escaped", "spaced", "mentions", "backslash", "plain")
+    for pid in pids:
         await registry.register_process(ext(pid))
     for pid in ("escaped", "spaced"):
         await park(registry, pid, clock.now_ms())
@@ -96,6 +98,8 @@ async def test_a_wait_key_spelled_another_way_is_still_waiting(
             record = json.loads(text)
             if pid == "mentions":
                 record["metadata_note"] = "wait"
+            if pid == "backslash":
+                record["metadata_note"] = 'a \\ "quoted" \n wait'
             text = json.dumps(record, separators=(",", ":"))
             if pid == "escaped":
                 text = text.replace('"wait":', '"w\\u0061it":')
@@ -104,17 +108,23 @@ async def test_a_wait_key_spelled_another_way_is_still_waiting(
             conn.execute(
                 "UPDATE processes SET record_json = ? WHERE process_id = ?", (text, pid)
             )
-    # SQLite 3.40's json_extract matches a key as written, not unescaped: there the escaped
-    # key is no `wait` to SQL (a gap of SQLite's that predates the text search; serde_json,
-    # lash's writer, never escapes a letter). PostgreSQL's jsonb unescapes it.
-    escaped = "waiting" if registry_target.startswith("postgresql://") else "running"
-    census = await registry.process_census()
-    assert census.live == {
-        "escaped": escaped, "spaced": "waiting", "mentions": "running", "plain": "running"
+    expected = {
+        "escaped": "waiting",
+        "spaced": "waiting",
+        "mentions": "running",
+        "backslash": "running",
+        "plain": "running",
     }
+    census = await registry.process_census()
+    assert census.live == expected
+    # The models agree, row by row.
+    for pid in pids:
+        record = await registry.get_process(pid)
+        assert record is not None and (record.wait is not None) == (expected[pid] == "waiting")
     listed = await registry.page_processes(ProcessPageQuery(states=frozenset({"waiting"})))
-    waiting = [pid for pid, state in sorted(census.live.items()) if state == "waiting"]
-    assert [record.id for record in listed] == waiting
+    assert [record.id for record in listed] == ["escaped", "spaced"]
+    running = await registry.page_processes(ProcessPageQuery(states=frozenset({"running"})))
+    assert [record.id for record in running] == ["backslash", "mentions", "plain"]
 
 
 async def test_census_cursor_follows_the_feed_and_the_feed_after_it_is_the_news(
