@@ -97,6 +97,9 @@ def claim_next_for_run(
     now = clock()
     sql = dialect(conn)
     skip = (skip or [])[:SKIP_AT_MOST]
+    in_order, planner_back = sql.pick_in_id_order()
+    if in_order:
+        conn.execute(in_order)
     rows = conn.execute(
         "SELECT p.process_id FROM processes p "
         "LEFT JOIN process_leases l ON l.process_id = p.process_id "
@@ -107,6 +110,8 @@ def claim_next_for_run(
         + f"ORDER BY p.process_id LIMIT ?{sql.skip_locked('p')}",
         (now, *skip, len(owners)),
     ).fetchall()
+    if planner_back:
+        conn.execute(planner_back)
     if rows and sql.skip_locked("p"):
         rows = _not_claimed_meanwhile(conn, rows, now)
     claims: list[tuple[str, ProcessRunClaim | None]] = []
