@@ -55,6 +55,7 @@ from pydantic import ValidationError
 
 from lashtui.errors import InvalidRequest, LashError, NotARegistry, StoreError
 from lashtui.registry.display import redacted
+from lashtui.registry.postgres import notice
 from lashtui.registry.postgres.group import GroupCommit, PendingWrite, run_all
 from lashtui.registry.postgres.schema import (
     DDL,
@@ -233,7 +234,8 @@ class PostgresConnection:
         self.channel = ""
         # Sent with each commit's notification, so a listener can tell this handle's own.
         self.handle_id = uuid.uuid4().hex
-        self._begin_write: tuple[str, ...] = ()
+        # The BEGIN of a write transaction, by whether its commit is quiet (notice.py).
+        self._begin_write: dict[bool, tuple[str, ...]] = {}
         self._pool = psycopg_pool.ConnectionPool(
             target,
             min_size=1,
@@ -272,15 +274,20 @@ class PostgresConnection:
             raise
         self.channel = notify_channel(self.schema)
         # One round trip: the writer lock (before the id, see schema.py), then the id, the
-        # first sequence, the commit count and the NOTIFY.
-        self._begin_write = (
-            "BEGIN",
-            "SELECT pg_advisory_xact_lock_shared("
-            f"{WRITER_LOCK_CLASS}, hashtext(current_schema()))",
-            f"SELECT (pg_current_xact_id()::text::bigint << {SEQ_BITS}) + change_base, "
-            "nextval('process_commit_counter'), "
-            f"pg_notify('{self.channel}', '{self.handle_id}') FROM process_registry_meta",
-        )
+        # first sequence, the commit count and the NOTIFY, whose payload says whether the
+        # commit may make work for a worker (notice.py).
+        self._begin_write = {
+            quiet: (
+                "BEGIN",
+                "SELECT pg_advisory_xact_lock_shared("
+                f"{WRITER_LOCK_CLASS}, hashtext(current_schema()))",
+                f"SELECT (pg_current_xact_id()::text::bigint << {SEQ_BITS}) + change_base, "
+                "nextval('process_commit_counter'), "
+                f"pg_notify('{self.channel}', '{notice.payload(self.handle_id, quiet)}') "
+                "FROM process_registry_meta",
+            )
+            for quiet in (False, True)
+        }
 
     def _open_pool(self) -> None:
         # One plain connection first: the pool would retry a refused or misaddressed server
@@ -476,7 +483,11 @@ class PostgresConnection:
         kwargs: dict[str, object],
     ) -> T:
         if kind == _WRITE:
-            for statement in self._begin_write:
+            if fn is run_all:
+                writes = [write.fn for write in cast(list[PendingWrite], args[0])]
+            else:
+                writes = [fn]
+            for statement in self._begin_write[notice.is_quiet(writes)]:
                 begun = pg.execute(statement)
             row = begun.fetchone()
             assert row is not None
