@@ -122,6 +122,10 @@ class PgTx(RecordCache):
     cache: one per pooled connection, living as long as it does."""
 
     def __init__(self, pg: psycopg.Connection[Any] | None = None) -> None:
+        # The BEGIN's result (the first sequence), read when a save first needs it: see
+        # `last_seq`. (Set before the record cache's __init__, which sets `last_seq`.)
+        self._begun: Cursor | None = None
+        self._last_seq: int | None = None
         super().__init__()
         # Bound for one transaction at a time (see `bound`), so that the runner's map from
         # connection to cache does not keep a closed connection alive.
@@ -138,10 +142,30 @@ class PgTx(RecordCache):
         from it in memory (`next_change_seq`), and no clock row is ever updated."""
         self.last_seq, self.seq_limit = first - 1, first + (1 << SEQ_BITS)
 
+    def begin_sequences_from(self, begun: Cursor) -> None:
+        """`begin_sequences` from the BEGIN's row, read only when a save first asks for a
+        sequence (`last_seq`): in pipeline mode the BEGIN then travels with the
+        transaction's first read instead of costing a round trip of its own."""
+        self._begun = begun
+
+    @property
+    def last_seq(self) -> int | None:
+        if self._begun is not None:
+            row = self._begun.fetchone()
+            assert row is not None
+            self.begin_sequences(int(row[0]))  # (clears `_begun`)
+        return self._last_seq
+
+    @last_seq.setter
+    def last_seq(self, value: int | None) -> None:
+        self._begun = None
+        self._last_seq = value
+
     def save_clock(self) -> None:
         """Before COMMIT: nothing to save (the sequences come from the transaction id), only
-        the bound to check: past it they would run into the next transaction's."""
-        if self.last_seq is not None and self.last_seq >= self.seq_limit:
+        the bound to check: past it they would run into the next transaction's. (A
+        transaction that saved nothing never read its BEGIN's row, and does not now.)"""
+        if self._begun is None and self._last_seq is not None and self._last_seq >= self.seq_limit:
             raise StoreError(
                 f"a transaction saved more than {1 << SEQ_BITS} process rows; split it"
             )
@@ -489,9 +513,7 @@ class PostgresConnection:
                 writes = [fn]
             for statement in self._begin_write[notice.is_quiet(writes)]:
                 begun = pg.execute(statement)
-            row = begun.fetchone()
-            assert row is not None
-            tx.begin_sequences(int(row[0]))
+            tx.begin_sequences_from(begun)
         else:
             pg.execute(_READ_SNAPSHOT)
         result = fn(tx, *args, **kwargs)
