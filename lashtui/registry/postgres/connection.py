@@ -74,6 +74,7 @@ from lashtui.registry.sql.dialect import (
     Dialect,
     Tx,
 )
+from lashtui.registry.sql.fetch import Statement
 from lashtui.registry.sql.row import RecordCache, decode_error, unstorable_parameter
 
 P = ParamSpec("P")
@@ -136,6 +137,10 @@ class PgTx(RecordCache):
         self.seq_limit = 0
         # The pipeline the transaction's statements are queued in (see `_run`).
         self.pipeline: psycopg.Pipeline | None = None
+        # Reads to send with the next statement, and those sent, by statement and values,
+        # until a write function's `execute` of the same takes one (fetch.py `read_ahead`).
+        self._ahead: list[Statement] = []
+        self._sent_ahead: dict[tuple[str, tuple[Any, ...]], Cursor] = {}
 
     def begin_sequences(self, first: int) -> None:
         """The write transaction's first change sequence (schema.py): its saves count on
@@ -178,7 +183,37 @@ class PgTx(RecordCache):
         finally:
             self._pg = None
 
+    def read_ahead(self, statements: tuple[Statement, ...]) -> None:
+        """Send `statements` with the next statement (fetch.py `read_ahead`); outside a
+        pipeline (a point read), nothing."""
+        if self.pipeline is not None:
+            self._ahead.extend(statements)
+
+    def forget_read_ahead(self) -> None:
+        """At the end of each write function (a group runs several in one transaction) and
+        of each transaction: a result read ahead is used within the write that asked."""
+        self._ahead.clear()
+        self._sent_ahead.clear()
+
+    def _end_transaction(self) -> None:
+        super()._end_transaction()
+        self.forget_read_ahead()
+
     def execute(self, sql: str, parameters: Any = None, /) -> Cursor:
+        if self._sent_ahead:
+            sent = self._sent_ahead.pop((sql, tuple(parameters or ())), None)
+            if sent is not None:
+                return sent
+        cursor = self._execute_checked(sql, parameters)
+        if self._ahead:
+            ahead, self._ahead = self._ahead, []
+            for statement, values in ahead:
+                self._sent_ahead[(statement, tuple(values))] = self._execute_checked(
+                    statement, values
+                )
+        return cursor
+
+    def _execute_checked(self, sql: str, parameters: Any) -> Cursor:
         if self.dialect.jsonb != JSONB_CAST or "::jsonb" not in sql:
             return self._execute(sql, parameters)
         try:

@@ -47,8 +47,14 @@ class PendingWrite:
 
 
 def run_all(tx: Any, group: list[PendingWrite]) -> list[Any]:
-    """The group's writes in one transaction function (the runner's), in lock order."""
-    return [write.fn(tx, *write.args, **write.kwargs) for write in group]
+    """The group's writes in one transaction function (the runner's), in lock order. What
+    one write read ahead and did not use is forgotten before the next (fetch.py
+    `read_ahead`)."""
+    results = []
+    for write in group:
+        results.append(write.fn(tx, *write.args, **write.kwargs))
+        tx.forget_read_ahead()
+    return results
 
 
 class GroupCommit:

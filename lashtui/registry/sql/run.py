@@ -26,6 +26,7 @@ from lashtui.model import (
 )
 from lashtui.registry.sql import event, lease
 from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.fetch import read_ahead
 from lashtui.registry.sql.filter import HELD
 from lashtui.registry.sql.row import load_record, save_changes
 
@@ -50,6 +51,13 @@ def claim_for_run(
     now: int,
 ) -> ProcessRunClaim:
     lease.check_ttl(ttl_ms)
+    # On PostgreSQL the lease row and the cancel lookup travel with the row's read (which
+    # locks the row first): one round trip for the three (fetch.py `read_ahead`).
+    read_ahead(
+        conn,
+        lease.lease_row_statement(conn, process_id),
+        event.first_of_type_statement(process_id, CANCEL_REQUESTED, 0),
+    )
     record = load_record(conn, process_id)  # the claim's existence check, and the row
     if record is None:
         raise UnknownProcess.process(process_id)
