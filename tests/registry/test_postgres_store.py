@@ -15,7 +15,10 @@ from lashtui.model import ProcessEventAppendRequest
 from lashtui.registry import open_registry
 from lashtui.registry.display import redacted
 from lashtui.registry.postgres import PostgresProcessRegistry
+from lashtui.registry.postgres.connection import PgTx
 from lashtui.registry.postgres.schema import SCHEMA_VERSION
+from lashtui.registry.sql.dialect import Tx
+from lashtui.registry.sql.fetch import read_ahead
 from tests.builders import ext, ob, own, rr, started
 from tests.raw import raw_connection
 from tests.registry.rows import success
@@ -332,3 +335,35 @@ async def test_a_worker_is_not_woken_by_claims_renewals_and_terminals_under_a_le
                 while every.count < 8:
                     every.arrived.clear()
                     await every.arrived.wait()
+
+
+def _reads_ahead(tx: Tx) -> tuple[int, ...]:
+    tx.execute("CREATE TEMP TABLE ahead_probe (x int) ON COMMIT DROP")
+    count = ("SELECT count(*) FROM ahead_probe", ())
+
+    def counted() -> int:
+        return int(tx.execute(*count).fetchone()[0])
+
+    read_ahead(tx, count)
+    tx.execute("INSERT INTO ahead_probe VALUES (1)")  # sent right after this statement
+    tx.execute("INSERT INTO ahead_probe VALUES (2)")
+    ahead = counted()  # the result sent ahead, from between the two inserts
+    again = counted()  # used once: run now
+    read_ahead(tx, count)
+    tx.execute("INSERT INTO ahead_probe VALUES (3)")
+    tx.execute("INSERT INTO ahead_probe VALUES (4)")
+    assert isinstance(tx, PgTx)
+    tx.forget_read_ahead()  # what a group does before its next write
+    forgotten = counted()
+    return ahead, again, forgotten
+
+
+async def test_a_read_sent_ahead_travels_with_the_next_statement_and_is_used_once(
+    postgres_schema: str,
+) -> None:
+    """`read_ahead` (what claims and completions send with the row's read): the read runs
+    right after the next statement, a later execute of it takes that result once, and
+    what a write did not use is gone before the next write of a group."""
+    async with open_registry(postgres_schema) as registry:
+        assert isinstance(registry, PostgresProcessRegistry)
+        assert await registry._db.write(_reads_ahead) == (1, 2, 4)
