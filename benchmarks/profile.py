@@ -37,6 +37,7 @@ from benchmarks.p1_end_to_end import lashtui_rate
 # function is what names the step.
 PHASES = {
     "process.start": "start (transaction)",
+    "run.start_for_run": "start + claim to run (one transaction)",
     "run.claim_for_run": "claim to run (one transaction)",
     "lease.claim_existing": "  of which the lease claim",
     "event.first_of_type": "  of which the cancel-request read",
@@ -54,12 +55,16 @@ PHASES = {
     "run_and_complete": "run (worker: tasks, handler)",
     "recover": "recover (worker: slots, decisions)",
 }
-# Steps P1 need not take: the watcher reads only when a run outlives its first poll or this
-# OS process touches the row, first-started is the claim's unless a claim did not record it,
-# the record is read by the claim to run, the lease before a claim only when the claim
-# waited for a start slot, and an env only when the handle has not seen it yet. The claim's
-# cancel-request read is taken every time, but at a few us it can miss every 1 ms sample.
+# Steps P1 need not take: a start through the worker claims its row in its own transaction
+# (a plain start and a separate claim only when no start slot is free), the watcher reads
+# only when a run outlives its first poll or this OS process touches the row,
+# first-started is the claim's unless a claim did not record it, the record is read by the
+# claim to run, the lease before a claim only when the claim waited for a start slot, and
+# an env only when the handle has not seen it yet.
 OCCASIONAL = {
+    "start (transaction)",  # a start through a worker claims in it (run.start_for_run)
+    "claim to run (one transaction)",
+    "recover (worker: slots, decisions)",
     "  of which the cancel-request read",
     "cancel watcher's read",
     "first-started (transaction)",

@@ -118,14 +118,15 @@ class Processes:
     # --- starting
 
     async def start(self, request: ProcessStartRequest) -> ProcessRecord:
-        """Capture the env, register (idempotently) and grant, in one transaction, then
-        drive the worker so the first run is prompt. An engine or tool row started without
-        an env captures the default (empty) env. Refused first: see `check_start_request`."""
+        """Capture the env, register (idempotently) and grant, in one transaction; with a
+        worker, the new row is claimed for it in that transaction too and run at once
+        (`ProcessWorker.start_and_run`), so the first run is prompt. An engine or tool row
+        started without an env captures the default (empty) env. Refused first: see
+        `check_start_request`."""
         check_start_request(request)
-        record = await self.registry.start_process(request)
         if self.worker is not None:
-            self.worker.drive_started(record)
-        return record
+            return await self.worker.start_and_run(request)
+        return await self.registry.start_process(request)
 
     # --- observing
 

@@ -221,6 +221,20 @@ class ProcessRegistry(Protocol):
         moment where one is done and the next is not."""
         ...
 
+    async def start_process_for_run(
+        self,
+        request: ProcessStartRequest,
+        owner: LeaseOwnerIdentity,
+        ttl_ms: int,
+        started: ProcessStarted,
+    ) -> tuple[ProcessRecord, ProcessRunClaim | None]:
+        """`start_process` and, when it inserts a row a worker would run, that row claimed
+        as `claim_process_for_run` claims it (`owner` the claim's identity, `started` its
+        first-started fact, written in the inserted record), in the same transaction: the
+        record and its claim. A start that found its row already there, or made one no
+        worker runs, claims nothing (None): what a worker's facade starts with."""
+        ...
+
     async def end_undecodable_process(
         self, process_id: str, operator: str, reason: str
     ) -> ProcessRecord:

@@ -72,6 +72,7 @@ def _pid_first_arg(args: tuple[Any, ...]) -> str:
 _TICKS: dict[str, Callable[[tuple[Any, ...]], str]] = {
     "register_process": lambda args: str(args[0].id),
     "start_process": lambda args: str(args[0].id),
+    "start_process_for_run": lambda args: str(args[0].id),
     "set_external_ref": _pid_first_arg,
     "append_event": _pid_first_arg,
     "complete_process": _pid_first_arg,

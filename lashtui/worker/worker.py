@@ -26,6 +26,7 @@ from lashtui.model import (
     ProcessRecord,
     ProcessRunClaim,
     ProcessStarted,
+    ProcessStartRequest,
     ProcessWorkItem,
     RecoveryDisposition,
 )
@@ -153,6 +154,34 @@ class ProcessWorker:
         if not self._wants(item, now) or not self._hand_to_batches([item], now):
             return None
         return self._spawn(item)
+
+    async def start_and_run(self, request: ProcessStartRequest) -> ProcessRecord:
+        """Start a process and, when this worker would run it now, claim it in the start's
+        own transaction and run it (`start_process_for_run`): what `Processes.start` does
+        with a worker. Otherwise (no start slot free, not claiming, a replayed start, a row
+        no worker runs) a plain start, then `drive_started` as before."""
+        rt = self._rt
+        if not self._claiming or rt.starting.locked() or request.id in self._tasks:
+            record = await self.registry.start_process(request)
+            self.drive_started(record)
+            return record
+        slot = rt.start_slot()
+        await slot.__aenter__()  # free (checked above): returns without suspending
+        try:
+            owner = attempt_identity(rt.owner)
+            started = ProcessStarted(owner=rt.owner, started_at_ms=rt.clock.now_ms())
+            record, claimed = await self.registry.start_process_for_run(
+                request, owner, rt.timings.ttl_ms, started
+            )
+        except BaseException:
+            slot.release()
+            raise
+        if claimed is None:
+            slot.release()
+            self.drive_started(record)
+            return record
+        self._spawn_claimed(record.id, claimed, slot)
+        return record
 
     def _wants(self, item: ProcessWorkItem, now: int) -> bool:
         if item.process_id in self._tasks or not self._claiming:

@@ -287,3 +287,30 @@ async def test_changes_since_observes_changed_rows(processes: Processes) -> None
 async def test_external_rows_are_listed_as_running(processes: Processes) -> None:
     await processes.start(ProcessStartRequest.external("e", External(metadata=None).metadata))
     assert ids(await processes.list()) == ["e"]
+
+
+async def test_a_start_through_a_worker_is_claimed_in_the_start_and_runs(
+    live: Processes,
+) -> None:
+    # The row comes back already started by this worker: its claim was the start's own
+    # transaction (`start_process_for_run`), not a second one after it.
+    record = await live.start(steps("s", [{"finish": 7}]))
+    assert live.worker is not None
+    assert record.first_started is not None and record.first_started.owner == live.worker.owner
+    done = await live.worker.await_terminal("s")
+    assert done.model_dump(mode="json") == {"type": "success", "value": 7}
+
+
+async def test_starts_beyond_the_free_start_slots_still_each_run_once(live: Processes) -> None:
+    # More starts at once than the worker has start slots: those that find none free are
+    # plain starts the worker then claims as before; every row ends, each once.
+    count = 40
+    starts = [live.start(steps(f"s{n:02d}", [{"finish": n}])) for n in range(count)]
+    records = await asyncio.gather(*starts)
+    assert live.worker is not None
+    fused = sum(record.first_started is not None for record in records)
+    assert 0 < fused < count
+    for n in range(count):
+        done = await live.worker.await_terminal(f"s{n:02d}")
+        assert done.model_dump(mode="json") == {"type": "success", "value": n}
+    assert sum(live.worker.stats.runs.values()) == count

@@ -47,3 +47,42 @@ def test_a_record_with_every_optional_field_set_round_trips() -> None:
     stored = record.stored_json()
     assert json.loads(stored) == json.loads(record.model_dump_json())
     assert ProcessRecord.model_validate_json(stored) == record
+
+
+def test_a_stored_core_list_decodes_to_the_shared_core_types() -> None:
+    # Read back, the core list is the shared frozen objects, not seven new ones.
+    decoded = ProcessRecord.model_validate_json(record_of("engine").stored_json())
+    assert all(a is b for a, b in zip(decoded.event_types, CORE_EVENT_TYPES, strict=True))
+
+
+def _with_event_types(event_types: object) -> str:
+    body = json.loads(record_of("engine").stored_json())
+    body["event_types"] = event_types
+    return json.dumps(body)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "extra key",
+        "reordered",
+        "one missing",
+        "different pointer",
+    ],
+)
+def test_a_list_that_only_looks_core_is_validated_as_it_stands(change: str) -> None:
+    # What the interning must not swallow: each of these decodes to what it says (an extra
+    # key kept, the stored order kept, a different selector), never to the core objects.
+    core = json.loads(record_of("engine").stored_json())["event_types"]
+    varied = [dict(t) for t in core]
+    if change == "extra key":
+        varied[0]["note"] = "kept"
+    elif change == "reordered":
+        varied.reverse()
+    elif change == "one missing":
+        varied.pop()
+    else:
+        varied[3] = json.loads(json.dumps(varied[3]).replace("/await_output", "/other"))
+    decoded = ProcessRecord.model_validate_json(_with_event_types(varied))
+    assert [t.model_dump(mode="json") for t in decoded.event_types] == varied
+    assert not any(a is b for a, b in zip(decoded.event_types, CORE_EVENT_TYPES, strict=False))

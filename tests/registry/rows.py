@@ -7,8 +7,11 @@ Terminals follow api.md port decision 2: an externally-owned row closes through
 
 from __future__ import annotations
 
+import asyncio
+
 from lashtui.model import (
     ProcessAwaitOutput,
+    ProcessCensus,
     ProcessEvent,
     ProcessEventAppendRequest,
     ProcessEventSemanticsSpec,
@@ -98,6 +101,21 @@ async def feed_end(registry: ProcessRegistry) -> int:
         records, cursor = await registry.processes_changed_since(cursor, 1000)
         if not records:
             return cursor
+
+
+async def settled_census(registry: ProcessRegistry) -> tuple[ProcessCensus, int]:
+    """A census and the feed's end, read when they agree, within a few seconds. On
+    PostgreSQL a census's position may trail the feed's for a moment while another
+    transaction anywhere on the server ends (the test server is shared by the suite's
+    processes; schema.py `lashtui_change_bound`), then catches up: a lag, never a row
+    counted on the wrong side of it (test_census checks the counts against the rows)."""
+    for _ in range(100):
+        census = await registry.process_census()
+        end = await feed_end(registry)
+        if census.cursor == end:
+            break
+        await asyncio.sleep(0.05)
+    return census, end
 
 
 def ids(records: list[ProcessRecord]) -> list[str]:

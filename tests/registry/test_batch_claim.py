@@ -118,3 +118,49 @@ async def test_a_row_that_does_not_decode_is_named_not_claimed_and_can_be_skippe
     await registry.register_process(rr("c-next"))
     again = await registry.claim_processes_for_run(attempts(2), LIVE, started("w"), ["a-bad"])
     assert [pid for pid, _ in again] == ["c-next"]
+
+
+async def test_each_claim_gets_its_own_rows_cancel_request_and_only_its_own(
+    registry: ProcessRegistry,
+) -> None:
+    # The batch reads every picked row's cancel requests at once: each must come back with
+    # its own row's first request, and a row without one with none.
+    for pid in ("a", "b", "c"):
+        await registry.register_process(rr(pid))
+    first = (
+        await registry.append_event("b", ProcessEventAppendRequest.cancel_requested("b", "1st"))
+    ).event
+    await registry.append_event("b", ProcessEventAppendRequest.cancel_requested("b", "2nd"))
+    on_c = (
+        await registry.append_event("c", ProcessEventAppendRequest.cancel_requested("c", "c"))
+    ).event
+    claims = dict(await registry.claim_processes_for_run(attempts(3), LIVE, started("w")))
+    assert {pid: c.cancel_requested if c else "none" for pid, c in claims.items()} == {
+        "a": None,
+        "b": first,
+        "c": on_c,
+    }
+
+
+async def test_a_row_whose_record_says_ended_where_its_column_says_running_is_not_started(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    """The pick reads the status column; a record that says otherwise (another program's
+    write) is claimed as `claim_process_for_run` claims it: the lease taken, nothing
+    started, no first-started fact written; the rows beside it are claimed as usual."""
+    await registry.register_process(rr("a-odd"))
+    await registry.register_process(rr("b-usual"))
+    odd = await registry.get_process("a-odd")
+    assert odd is not None
+    body = json.loads(odd.model_dump_json())
+    body["status"] = {"state": "completed", "await_output": {"type": "success", "value": 1}}
+    with raw_connection(registry_target) as conn:
+        conn.execute(
+            "UPDATE processes SET record_json = ? WHERE process_id = 'a-odd'", (json.dumps(body),)
+        )
+    claims = dict(await registry.claim_processes_for_run(attempts(2), LIVE, started("w")))
+    assert claims["a-odd"] is not None and not claims["a-odd"].started
+    assert claims["a-odd"].outcome.acquired() == await registry.get_process_lease("a-odd")
+    stored = await registry.get_process("a-odd")
+    assert stored is not None and stored.first_started is None
+    assert claims["b-usual"] is not None and claims["b-usual"].started

@@ -24,7 +24,7 @@ from lashtui.model import (
 from lashtui.registry import ProcessRegistry, open_registry
 from tests.builders import ext, ob, own
 from tests.raw import raw_connection
-from tests.registry.rows import claim, feed_end, finish, park
+from tests.registry.rows import claim, finish, park, settled_census
 
 ZERO_TERMINALS = {"completed": 0, "failed": 0, "cancelled": 0, "abandoned": 0}
 
@@ -55,7 +55,7 @@ async def test_census_is_exact_after_a_mix_of_changes(
     evidence = AbandonEvidence(writer=AbandonWriter.SWEEP, owner=own("gone"), epoch_ms=1)
     await finish(registry, "owned", AbandonedOutput(evidence=evidence))
 
-    census = await registry.process_census()
+    census, end = await settled_census(registry)
 
     assert census.terminal == {"completed": 3, "failed": 1, "cancelled": 1, "abandoned": 1}
     assert census.live == {
@@ -76,7 +76,7 @@ async def test_census_is_exact_after_a_mix_of_changes(
         "abandoned": 1,
     }
     assert census.total() == 13
-    assert census.cursor == await feed_end(registry)
+    assert census.cursor == end
 
 
 async def test_a_wait_key_spelled_another_way_is_still_waiting(
@@ -122,8 +122,8 @@ async def test_census_cursor_follows_the_feed_and_the_feed_after_it_is_the_news(
 ) -> None:
     await registry.register_process(ext("a"))
     await registry.register_process(ext("b"))
-    first = await registry.process_census()
-    assert first.cursor == await feed_end(registry)
+    first, end = await settled_census(registry)
+    assert first.cursor == end
     assert await registry.processes_changed_since(first.cursor, 100) == ([], first.cursor)
 
     await park(registry, "a", clock.now_ms())
@@ -131,8 +131,8 @@ async def test_census_cursor_follows_the_feed_and_the_feed_after_it_is_the_news(
     changed, _ = await registry.processes_changed_since(first.cursor, 100)
     assert sorted(record.id for record in changed) == ["a", "b"]
 
-    second = await registry.process_census()
-    assert second.cursor == await feed_end(registry) > first.cursor
+    second, end = await settled_census(registry)
+    assert second.cursor == end > first.cursor
     assert second.live == {"a": "waiting"}
     assert second.terminal["completed"] == 1
 

@@ -16,7 +16,7 @@ from lashtui.model import LeaseOwnerIdentity, LocalProcessLiveness, ProcessStart
 from lashtui.registry import ProcessRegistry
 from lashtui.worker import ProcessWorker
 from lashtui.worker.identity import RECOVERY_SUFFIX_CHARS, attempt_identity
-from tests.builders import ob
+from tests.builders import ob, rr
 from tests.raw import raw_connection
 
 TTL_MS = 60_000
@@ -65,6 +65,13 @@ async def test_a_claim_past_the_limits_is_one_sentence_and_writes_nothing(
         started = ProcessStarted(owner=owner, started_at_ms=1)
         await registry.claim_process_for_run("p", owner, TTL_MS, started)
     assert await registry.get_process_lease("p") is None
+    # A batch claim checks every owner before its transaction: refused whole, nothing written.
+    await registry.register_process(rr("q"))
+    fine = identity(owner_id="fine")
+    with pytest.raises(InvalidRequest) as batch:
+        await registry.claim_processes_for_run([fine, owner], TTL_MS, started)
+    assert str(batch.value) == sentence
+    assert await registry.get_process_lease("q") is None
     # At the limit is accepted.
     fits = identity(owner_id="o" * 512, incarnation_id="i" * 512, host="h" * 256)
     claimed = await registry.claim_process_lease("p", fits, TTL_MS)

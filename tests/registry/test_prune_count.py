@@ -8,7 +8,10 @@ must seek the (status, updated_at_ms, process_id) index rather than scan the tab
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+
+import pytest
 
 from lashtui.model import ProcessEventAppendRequest, ProcessPruneCount
 from lashtui.registry import ProcessRegistry
@@ -87,3 +90,41 @@ def test_the_sqlite_count_seeks_the_status_and_update_index(tmp_path):
     )
     assert "COVERING INDEX processes_status_updated_idx (status=? AND updated_at_ms<?)" in plan
     assert "SCAN" not in plan
+
+
+async def test_a_count_while_a_writer_is_mid_transaction_is_what_the_prune_deletes(
+    registry, registry_target, clock
+):
+    """On PostgreSQL the change position stops below a write transaction still open (one
+    that began before later writers committed: its saves will land below theirs). Rows
+    ended after it began are committed but above the position: the count must leave them
+    out, as the prune bounded by its position spares them, and count them once it ends."""
+    if not registry_target.startswith("postgresql://"):
+        pytest.skip("SQLite's position is its clock row: every committed row is below it")
+    import psycopg
+
+    from lashtui.registry.postgres.schema import WRITER_LOCK_CLASS
+
+    slow = psycopg.connect(registry_target)  # not autocommit: its transaction stays open
+    try:  # a writer of this registry, as the store begins one: the lock, then an id
+        slow.execute(
+            f"SELECT pg_advisory_xact_lock_shared({WRITER_LOCK_CLASS}, hashtext(current_schema()))"
+        )
+        slow.execute("SELECT pg_current_xact_id()")
+        await three_ended_one_running(registry, clock)
+        count = await registry.count_prunable_processes(NEVER)
+        report = await registry.prune_terminal_processes(
+            NEVER, up_to_change_seq=count.up_to_change_seq
+        )
+        assert (report.pruned_processes, report.pruned_events) == (count.processes, count.events)
+        assert count.processes == 0  # all three ended after the slow writer began
+    finally:
+        slow.close()
+    for _ in range(100):  # (the suite's other processes' transactions may hold it a moment)
+        count = await registry.count_prunable_processes(NEVER)
+        if count.processes:
+            break
+        await asyncio.sleep(0.05)
+    assert (count.processes, count.events) == (3, 4)
+    report = await registry.prune_terminal_processes(NEVER, up_to_change_seq=count.up_to_change_seq)
+    assert (report.pruned_processes, report.pruned_events) == (3, 4)

@@ -5,15 +5,23 @@ row a worker runs and only once, and nothing at all when the lease is not acquir
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from lashtui.errors import UnknownProcess
+from lashtui.errors import InvalidRequest, UnknownProcess
 from lashtui.model import (
+    Engine,
+    External,
+    LeaseOwnerIdentity,
     ProcessEventAppendRequest,
+    ProcessStartRequest,
+    RecoveryDisposition,
     SuccessOutput,
 )
 from lashtui.registry import ProcessRegistry
 from tests.builders import ext, ob, own, rr, started
+from tests.raw import raw_connection
 
 LIVE = 60_000
 
@@ -97,3 +105,66 @@ async def test_a_row_no_worker_runs_is_not_marked_started(
 async def test_an_unknown_row_is_refused(registry: ProcessRegistry) -> None:
     with pytest.raises(UnknownProcess, match="unknown process `nope`"):
         await registry.claim_process_for_run("nope", own("w"), LIVE, started("w"))
+
+
+# --- start_process_for_run: a start and the claim of the row it makes, one transaction
+
+
+def start_request(pid: str, disposition: str = "rerunnable") -> ProcessStartRequest:
+    return ProcessStartRequest(
+        id=pid,
+        input=Engine(kind="echo", payload={}),
+        disposition=RecoveryDisposition(disposition),
+    )
+
+
+@pytest.mark.parametrize("disposition", ["rerunnable", "owner_bound"])
+async def test_a_new_row_is_started_and_claimed_with_its_first_start_in_the_insert(
+    registry: ProcessRegistry, registry_target: str, disposition: str
+) -> None:
+    record, claimed = await registry.start_process_for_run(
+        start_request("p", disposition), own("w:attempt"), LIVE, started("w")
+    )
+    assert claimed is not None and claimed.started and claimed.cancel_requested is None
+    lease = claimed.outcome.acquired()
+    assert lease is not None and lease.owner == own("w:attempt") and lease.fencing_token == 1
+    assert await registry.get_process_lease("p") == lease
+    assert record == claimed.record and record.first_started == started("w")
+    assert await registry.get_process("p") == record
+    # Written once, as inserted: the stored JSON is the record's own, not an edit of it.
+    with raw_connection(registry_target) as conn:
+        [(text, updated)] = conn.execute(
+            "SELECT record_json, updated_at_ms FROM processes WHERE process_id = 'p'"
+        ).fetchall()
+    assert json.loads(text) == json.loads(record.model_dump_json())
+    assert updated == record.created_at_ms
+
+
+async def test_a_replayed_start_claims_nothing(registry: ProcessRegistry) -> None:
+    first = await registry.start_process(start_request("p"))
+    record, claimed = await registry.start_process_for_run(
+        start_request("p"), own("w:attempt"), LIVE, started("w")
+    )
+    assert claimed is None and record == first and record.first_started is None
+    assert await registry.get_process_lease("p") is None
+
+
+async def test_a_row_no_worker_runs_is_started_not_claimed(registry: ProcessRegistry) -> None:
+    request = ProcessStartRequest(
+        id="p", input=External(), disposition=RecoveryDisposition.EXTERNALLY_OWNED
+    )
+    record, claimed = await registry.start_process_for_run(
+        request, own("w:attempt"), LIVE, started("w")
+    )
+    assert claimed is None and record.first_started is None
+    assert await registry.get_process("p") == record
+    assert await registry.get_process_lease("p") is None
+
+
+async def test_a_start_for_run_by_an_owner_past_the_limits_writes_nothing(
+    registry: ProcessRegistry,
+) -> None:
+    owner = LeaseOwnerIdentity.opaque("o" * 513, "w:1")
+    with pytest.raises(InvalidRequest, match=r"^a lease owner id may be at most 512"):
+        await registry.start_process_for_run(start_request("p"), owner, LIVE, started("w"))
+    assert await registry.get_process("p") is None

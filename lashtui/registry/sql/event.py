@@ -322,6 +322,25 @@ def first_of_type_statement(process_id: str, event_type: str, after: int) -> Sta
     )
 
 
+def first_of_type_each(
+    conn: Tx, process_ids: list[str], event_type: str
+) -> dict[str, ProcessEvent]:
+    """`first_of_type` (after 0) of rows known to exist, in one read: each id's first event
+    of the type, for the ids that have one."""
+    if not process_ids:
+        return {}
+    rows = fetch_rows(
+        conn,
+        f"SELECT {EVENT_COLUMNS} FROM process_events WHERE event_type = ? "
+        f"AND process_id IN ({', '.join('?' * len(process_ids))}) ORDER BY process_id, sequence",
+        (event_type, *process_ids),
+    )
+    first: dict[str, Row] = {}
+    for row in rows:
+        first.setdefault(row[1], row)
+    return {process_id: _event_row(row) for process_id, row in first.items()}
+
+
 def count_through(conn: Tx, process_id: str, event_type: str, sequence: int) -> int:
     require_exists(conn, process_id)
     row = conn.execute(

@@ -90,12 +90,20 @@ def _token(process_id: str, owner: LeaseOwnerIdentity, now: int, fence: int) -> 
     return sha256_hex(f"{process_id}:{owner.owner_id}:{owner.incarnation_id}:{now}:{fence}")
 
 
-def _lease_for(
-    process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int, now: int, fence: int
+def lease_for(
+    process_id: str,
+    owner: LeaseOwnerIdentity,
+    ttl_ms: int,
+    now: int,
+    fence: int,
+    *,
+    checked: bool = False,
 ) -> ProcessLease:
     """A new lease for `owner` (claims, reclaims and a run's claim all make one here, so the
-    owner's limits are checked once, before its identity is written)."""
-    owner.check_limits()
+    owner's limits are checked once, before its identity is written; `checked` when the
+    caller has checked them already, before its transaction)."""
+    if not checked:
+        owner.check_limits()
     return ProcessLease(
         process_id=process_id,
         owner=owner,
@@ -113,30 +121,43 @@ def _new_lease(
     ttl_ms: int,
     now: int,
     fence: int,
+    *,
+    checked: bool = False,
 ) -> ProcessLease:
-    lease = _lease_for(process_id, owner, ttl_ms, now, fence)
-    conn.execute(
-        "INSERT INTO process_leases (process_id, lease_owner_id, lease_owner_incarnation_id, "
-        "lease_owner_liveness_json, lease_token, lease_fencing_token, lease_claimed_at_ms, "
-        "lease_expires_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT(process_id) DO UPDATE SET lease_owner_id = excluded.lease_owner_id, "
-        "lease_owner_incarnation_id = excluded.lease_owner_incarnation_id, "
-        "lease_owner_liveness_json = excluded.lease_owner_liveness_json, "
-        "lease_token = excluded.lease_token, lease_fencing_token = excluded.lease_fencing_token, "
-        "lease_claimed_at_ms = excluded.lease_claimed_at_ms, "
-        "lease_expires_at_ms = excluded.lease_expires_at_ms",
-        (
-            process_id,
-            owner.owner_id,
-            owner.incarnation_id,
-            owner.liveness.model_dump_json(),
-            lease.lease_token,
-            fence,
-            now,
-            lease.expires_at_epoch_ms,
-        ),
-    )
+    lease = lease_for(process_id, owner, ttl_ms, now, fence, checked=checked)
+    save_new_leases(conn, [lease])
     return lease
+
+
+_SAVE_LEASE = (
+    "INSERT INTO process_leases (process_id, lease_owner_id, lease_owner_incarnation_id, "
+    "lease_owner_liveness_json, lease_token, lease_fencing_token, lease_claimed_at_ms, "
+    "lease_expires_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT(process_id) DO UPDATE SET lease_owner_id = excluded.lease_owner_id, "
+    "lease_owner_incarnation_id = excluded.lease_owner_incarnation_id, "
+    "lease_owner_liveness_json = excluded.lease_owner_liveness_json, "
+    "lease_token = excluded.lease_token, lease_fencing_token = excluded.lease_fencing_token, "
+    "lease_claimed_at_ms = excluded.lease_claimed_at_ms, "
+    "lease_expires_at_ms = excluded.lease_expires_at_ms"
+)
+
+
+def save_new_leases(conn: Tx, leases: list[ProcessLease]) -> None:
+    """Each lease (made by `lease_for`) stored over its row's lease."""
+    for lease in leases:
+        conn.execute(
+            _SAVE_LEASE,
+            (
+                lease.process_id,
+                lease.owner.owner_id,
+                lease.owner.incarnation_id,
+                lease.owner.liveness.model_dump_json(),
+                lease.lease_token,
+                lease.fencing_token,
+                lease.claimed_at_epoch_ms,
+                lease.expires_at_epoch_ms,
+            ),
+        )
 
 
 def check_ttl(ttl_ms: int) -> None:
@@ -155,9 +176,16 @@ def claim(
 
 
 def claim_existing(
-    conn: Tx, process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int, now: int
+    conn: Tx,
+    process_id: str,
+    owner: LeaseOwnerIdentity,
+    ttl_ms: int,
+    now: int,
+    *,
+    checked: bool = False,
 ) -> ProcessLeaseClaimOutcome:
-    """`claim` for a row the caller has just read in this transaction, with a valid ttl."""
+    """`claim` for a row the caller has just read in this transaction, with a valid ttl
+    (`checked`: the owner's limits too, before the transaction)."""
     row = load_lease_row(conn, process_id)
     if row is not None and row.held and row.expires_at_ms > now:
         current = row.lease(process_id)
@@ -174,7 +202,7 @@ def claim_existing(
         )
     fence = (row.fence if row else 0) + 1
     return ProcessLeaseClaimOutcome.acquired_lease(
-        _new_lease(conn, process_id, owner, ttl_ms, now, fence)
+        _new_lease(conn, process_id, owner, ttl_ms, now, fence, checked=checked)
     )
 
 
@@ -207,7 +235,7 @@ def reclaim(
     if not provable:
         return ProcessLeaseClaimOutcome.busy(current)
     fence = current.fencing_token + 1
-    lease = _lease_for(process_id, claimant, ttl_ms, now, fence)
+    lease = lease_for(process_id, claimant, ttl_ms, now, fence)
     changed = conn.execute(
         "UPDATE process_leases SET lease_owner_id = ?, lease_owner_incarnation_id = ?, "
         "lease_owner_liveness_json = ?, lease_token = ?, lease_fencing_token = ?, "

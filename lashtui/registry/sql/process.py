@@ -46,6 +46,7 @@ from lashtui.registry.sql.row import (
     save_changes,
     save_record,
     stored_id,
+    to_run,
     touch,
     undecodable_reason,
     undecodable_record,
@@ -55,6 +56,18 @@ from lashtui.registry.sql.row import (
 def register(
     conn: Tx, registration: ProcessRegistration, now: int
 ) -> ProcessRecord:
+    return register_new(conn, registration, now)[0]
+
+
+def register_new(
+    conn: Tx,
+    registration: ProcessRegistration,
+    now: int,
+    first_started: ProcessStarted | None = None,
+) -> tuple[ProcessRecord, bool]:
+    """`register`, and whether it inserted the row (False: the row was there already, an
+    idempotent replay). With `first_started`, a new row a worker would run (`to_run`) is
+    inserted with that fact already recorded (run.py `start_for_run`)."""
     prepared, registration_hash = registration.prepare()
     row = conn.execute(
         "SELECT registration_hash, record_json FROM processes WHERE process_id = ?",
@@ -67,12 +80,14 @@ def register(
                 f"existing {row[0]}, new {registration_hash}"
             )
         try:
-            return decode_record(row[1])
+            return decode_record(row[1]), False
         except DECODE_ERRORS as error:
             raise refuse_undecodable(prepared.id, undecodable_reason(error)) from None
     record = ProcessRecord.new(prepared, registration_hash, now)
+    if first_started is not None and to_run(record):
+        record = record.model_copy(update={"first_started": first_started})
     insert_record(conn, record)
-    return record
+    return record, True
 
 
 def set_external_ref(
@@ -208,15 +223,27 @@ def changed_since(
 
 
 def start(conn: Tx, request: ProcessStartRequest, now: int) -> ProcessRecord:
+    return start_new(conn, request, now)[0]
+
+
+def start_new(
+    conn: Tx,
+    request: ProcessStartRequest,
+    now: int,
+    first_started: ProcessStarted | None = None,
+) -> tuple[ProcessRecord, bool]:
+    """`start`, and whether it inserted the row (`register_new`, which `first_started`
+    goes to)."""
     if request.grant is not None:  # (the registration's own limits: `prepare`)
         request.grant.session_scope.check_limits("the granted scope")
         request.grant.descriptor.check_limits()
     spec = request.execution_env()
     env_ref = put_env(conn, spec, now) if spec is not None else None
-    record = register(conn, request.into_registration(env_ref), now)
+    registration = request.into_registration(env_ref)
+    record, inserted = register_new(conn, registration, now, first_started)
     if request.grant is not None:
         grant.grant(conn, request.grant.session_scope, record.id, request.grant.descriptor)
-    return record
+    return record, inserted
 
 
 def put_env(conn: Tx, spec: ProcessExecutionEnvSpec, now: int) -> str:

@@ -25,7 +25,7 @@ from lashtui.model import (
     ProcessPruneReport,
     ProcessStatusFilter,
 )
-from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.dialect import SQLITE, Tx, dialect
 from lashtui.registry.sql.row import DECODE_ERRORS, decode_record, fetch_rows
 
 _CHUNK = 500  # stay well under SQLite's bound-parameter limit
@@ -71,19 +71,26 @@ def prune(
 
 
 def count(conn: Tx, cutoff_ms: int) -> ProcessPruneCount:
-    """What `prune(conn, cutoff_ms, None, None)` would delete now, read in one snapshot (the
-    store runs this as a read), and the change-feed position of that snapshot."""
-    seq = conn.execute(
-        dialect(conn).change_position()
-    ).fetchone()[0]
+    """What `prune(conn, cutoff_ms, None, seq)` deletes, read in one snapshot (the store
+    runs this as a read), and that position, `seq`: the change feed's in that snapshot.
+    Only rows at or below it are counted. On SQLite that is every row; on PostgreSQL the
+    position trails any transaction still open anywhere on the server (dialect.py
+    `change_position`), and a row saved above it, though committed, is left for the next
+    count: counting it would promise a row the bounded prune then spares."""
+    sql = dialect(conn)
+    seq = int(conn.execute(sql.change_position()).fetchone()[0])
+    # On SQLite every row is at or below it: no condition, so the count stays on the index.
+    below, params = " AND p.change_seq <= ?", [cutoff_ms, seq]
+    if sql is SQLITE:
+        below, params = "", [cutoff_ms]
     processes, events = conn.execute(
-        f"SELECT (SELECT count(*) FROM processes p WHERE {DOOMED}), "
+        f"SELECT (SELECT count(*) FROM processes p WHERE {DOOMED}{below}), "
         "(SELECT count(*) FROM processes p JOIN process_events e "
-        f"ON e.process_id = p.process_id WHERE {DOOMED})",
-        [cutoff_ms, cutoff_ms],
+        f"ON e.process_id = p.process_id WHERE {DOOMED}{below})",
+        params * 2,
     ).fetchone()
     return ProcessPruneCount(
-        processes=int(processes), events=int(events), up_to_change_seq=int(seq)
+        processes=int(processes), events=int(events), up_to_change_seq=seq
     )
 
 

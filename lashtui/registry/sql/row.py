@@ -220,13 +220,30 @@ def load_record(conn: Tx, process_id: str, *, lenient: bool = False) -> ProcessR
     if text is None and held is not None:
         return held[1]
     try:
-        record = keyed(decode_record(text), process_id)
+        return _decoded(conn, process_id, text)
     except DECODE_ERRORS as error:
         reason = undecodable_reason(error)
         if not lenient:
             raise refuse_undecodable(process_id, reason) from None
         columns = f"SELECT {ROW_COLUMNS} FROM processes p WHERE p.process_id = ?"
         return undecodable_record(fetch_rows(conn, columns, (process_id,))[0], reason)
+
+
+def decoded_record(conn: Tx, process_id: str, text: str) -> ProcessRecord:
+    """The record of a row whose JSON the caller has read in this transaction, as
+    `load_record` reads it for a write: the connection's own record when it holds this
+    very text, else decoded (refused if it does not decode: `refuse_undecodable`)."""
+    held = conn.cached(process_id) if isinstance(conn, RecordCache) else None
+    if held is not None and held[0] == text:
+        return held[1]
+    try:
+        return _decoded(conn, process_id, text)
+    except DECODE_ERRORS as error:
+        raise refuse_undecodable(process_id, undecodable_reason(error)) from None
+
+
+def _decoded(conn: Tx, process_id: str, text: str) -> ProcessRecord:
+    record = keyed(decode_record(text), process_id)
     if isinstance(conn, RecordCache):
         conn.remember(process_id, text, record)
     return record
@@ -237,6 +254,17 @@ def require_record(conn: Tx, process_id: str) -> ProcessRecord:
     if record is None:
         raise UnknownProcess.process(process_id)
     return record
+
+
+def to_run(record: ProcessRecord) -> bool:
+    """Whether a worker holding the lease runs this row and may record that it started
+    (§8: a rerunnable row always, any other only if it never started; §7.4 a-c: never an
+    externally-owned row or a blank id, which the worker fails before any side effect)."""
+    if record.is_terminal() or not record.id.strip():
+        return False
+    if record.disposition is RecoveryDisposition.EXTERNALLY_OWNED:
+        return False
+    return record.runs_on_recovery()
 
 
 def require_exists(conn: Tx, process_id: str) -> None:

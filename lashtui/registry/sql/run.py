@@ -19,27 +19,18 @@ from lashtui.errors import UndecodableProcess, UnknownProcess
 from lashtui.model import (
     CANCEL_REQUESTED,
     LeaseOwnerIdentity,
+    ProcessLease,
+    ProcessLeaseClaimOutcome,
     ProcessRecord,
     ProcessRunClaim,
     ProcessStarted,
-    RecoveryDisposition,
+    ProcessStartRequest,
 )
-from lashtui.registry.sql import event, lease
+from lashtui.registry.sql import event, lease, process
 from lashtui.registry.sql.dialect import Tx, dialect
-from lashtui.registry.sql.fetch import read_ahead
+from lashtui.registry.sql.fetch import fetch_rows, read_ahead
 from lashtui.registry.sql.filter import HELD
-from lashtui.registry.sql.row import load_record, save_changes
-
-
-def to_run(record: ProcessRecord) -> bool:
-    """Whether a worker holding the lease runs this row and may record that it started
-    (§8: a rerunnable row always, any other only if it never started; §7.4 a-c: never an
-    externally-owned row or a blank id, which the worker fails before any side effect)."""
-    if record.is_terminal() or not record.id.strip():
-        return False
-    if record.disposition is RecoveryDisposition.EXTERNALLY_OWNED:
-        return False
-    return record.runs_on_recovery()
+from lashtui.registry.sql.row import decoded_record, load_record, save_changes, to_run
 
 
 def claim_for_run(
@@ -70,6 +61,30 @@ def claim_for_run(
         record = save_changes(conn, record, now, first_started=started)
     cancel = event.first_of_type(conn, process_id, CANCEL_REQUESTED, 0)  # the row exists
     return ProcessRunClaim(outcome, record, started=True, cancel_requested=cancel)
+
+
+def start_for_run(
+    conn: Tx,
+    request: ProcessStartRequest,
+    owner: LeaseOwnerIdentity,
+    ttl_ms: int,
+    started: ProcessStarted,
+    now: int,
+) -> tuple[ProcessRecord, ProcessRunClaim | None]:
+    """`process.start` and, for the new row it inserts when a worker would run it, that
+    row claimed to run in the same transaction: what a start through a worker's facade
+    is followed by at once (the worker claims the row it was just handed). The claim is
+    `claim_for_run`'s, minus what a row made in this transaction cannot need: its record is
+    inserted with the first-started fact already in it (no edit of the JSON just written),
+    and it has no events, so no cancel request to read. A start that finds its row already
+    there (a replay), or makes one no worker runs, claims nothing: (its record, None)."""
+    lease.check_ttl(ttl_ms)
+    record, inserted = process.start_new(conn, request, now, started)
+    if not inserted or record.first_started is not started:  # (`to_run` said no)
+        return record, None
+    # The owner's limits were checked before the transaction (the store's caller).
+    outcome = lease.claim_existing(conn, record.id, owner, ttl_ms, now, checked=True)
+    return record, ProcessRunClaim(outcome, record, started=outcome.acquired() is not None)
 
 
 def claim_next_for_run(
@@ -105,11 +120,15 @@ def claim_next_for_run(
     now = clock()
     sql = dialect(conn)
     skip = (skip or [])[:SKIP_AT_MOST]
+    # On SQLite the pick also reads what the claims need (the record's JSON, the lease
+    # row's fence), so that they are a few statements for the whole batch (`_claim_picked`).
+    extra = "" if sql.skip_locked("p") else ", p.record_json, l.lease_fencing_token"
     in_order, planner_back = sql.pick_in_id_order()
     if in_order:
         conn.execute(in_order)
-    rows = conn.execute(
-        "SELECT p.process_id FROM processes p "
+    rows = fetch_rows(
+        conn,
+        f"SELECT p.process_id{extra} FROM processes p "
         "LEFT JOIN process_leases l ON l.process_id = p.process_id "
         f"WHERE p.status = 'running' AND NOT ({HELD} AND l.lease_expires_at_ms > ?) "
         f"AND {sql.json_text('p.record_json', 'disposition')} = 'rerunnable' "
@@ -117,21 +136,74 @@ def claim_next_for_run(
         + (f"AND p.process_id NOT IN ({', '.join('?' * len(skip))}) " if skip else "")
         + f"ORDER BY p.process_id LIMIT ?{sql.skip_locked('p')}",
         (now, *skip, len(owners)),
-    ).fetchall()
+    )
     if planner_back:
         conn.execute(planner_back)
-    if rows and sql.skip_locked("p"):
+    if not sql.skip_locked("p"):
+        return _claim_picked(conn, rows, owners, ttl_ms, started, now)
+    if rows:
         rows = _not_claimed_meanwhile(conn, rows, now)
     claims: list[tuple[str, ProcessRunClaim | None]] = []
     for (process_id,), owner in zip(rows, owners, strict=False):
-        try:
-            claimed: ProcessRunClaim | None = claim_for_run(
-                conn, process_id, owner, ttl_ms, started, now
-            )
-        except UndecodableProcess:  # raised by its read, before anything is written
-            claimed = None
-        claims.append((process_id, claimed))
+        claims.append((process_id, _claim_one(conn, process_id, owner, ttl_ms, started, now)))
     return claims
+
+
+def _claim_one(
+    conn: Tx,
+    process_id: str,
+    owner: LeaseOwnerIdentity,
+    ttl_ms: int,
+    started: ProcessStarted,
+    now: int,
+) -> ProcessRunClaim | None:
+    try:
+        return claim_for_run(conn, process_id, owner, ttl_ms, started, now)
+    except UndecodableProcess:  # raised by its read, before anything is written
+        return None
+
+
+def _claim_picked(
+    conn: Tx,
+    rows: list[Any],
+    owners: list[LeaseOwnerIdentity],
+    ttl_ms: int,
+    started: ProcessStarted,
+    now: int,
+) -> list[tuple[str, ProcessRunClaim | None]]:
+    """`claim_for_run` of every picked row, inside the one SQLite write transaction that
+    picked them free: the records and the lease rows' fences came with the pick, and the
+    cancel requests are one read for all, so each row costs two statements (its lease and
+    its first-started edit) where `claim_for_run` runs five. The writes are the same, with
+    the same values: the lease as `claim_existing` makes one for a free row (the next
+    fence), first-started only where unset. A row whose record does not decode gets None
+    and nothing is written for it; one that decodes to a row not to run (which the pick's
+    SQL cannot see: a blank id, a status the column does not say) takes `claim_for_run`'s
+    path, which decides it alone."""
+    picked: list[tuple[str, ProcessRecord, ProcessLease]] = []
+    claims: dict[str, ProcessRunClaim | None] = {}
+    for (process_id, text, fence), owner in zip(rows, owners, strict=False):
+        try:
+            record = decoded_record(conn, process_id, text)
+        except UndecodableProcess:
+            claims[process_id] = None
+            continue
+        if not to_run(record):
+            claims[process_id] = _claim_one(conn, process_id, owner, ttl_ms, started, now)
+            continue
+        # The owners' limits were checked before the transaction (the store's caller).
+        new = lease.lease_for(process_id, owner, ttl_ms, now, (fence or 0) + 1, checked=True)
+        picked.append((process_id, record, new))
+    lease.save_new_leases(conn, [new for _, _, new in picked])
+    cancels = event.first_of_type_each(conn, [pid for pid, _, _ in picked], CANCEL_REQUESTED)
+    for process_id, record, new in picked:
+        if record.first_started is None:
+            record = save_changes(conn, record, now, first_started=started)
+        outcome = ProcessLeaseClaimOutcome.acquired_lease(new)
+        claims[process_id] = ProcessRunClaim(
+            outcome, record, started=True, cancel_requested=cancels.get(process_id)
+        )
+    return [(process_id, claims[process_id]) for (process_id, *_) in rows[: len(owners)]]
 
 
 def _not_claimed_meanwhile(conn: Tx, rows: list[Any], now: int) -> list[Any]:

@@ -283,6 +283,8 @@ class SqlProcessRegistry(ABC):
         started: ProcessStarted,
         skip: list[str] | None = None,
     ) -> list[tuple[str, ProcessRunClaim | None]]:
+        for owner in owners:  # here, not in the transaction, where other writers wait
+            owner.check_limits()
         return await self._db.short_write(
             run.claim_next_for_run, list(owners), ttl_ms, started, self._now, skip
         )
@@ -342,6 +344,18 @@ class SqlProcessRegistry(ABC):
 
     async def start_process(self, request: ProcessStartRequest) -> ProcessRecord:
         return await self._db.short_write(process.start, request, self._now())
+
+    async def start_process_for_run(
+        self,
+        request: ProcessStartRequest,
+        owner: LeaseOwnerIdentity,
+        ttl_ms: int,
+        started: ProcessStarted,
+    ) -> tuple[ProcessRecord, ProcessRunClaim | None]:
+        owner.check_limits()  # here, not in the transaction, where other writers wait
+        return await self._db.short_write(
+            run.start_for_run, request, owner, ttl_ms, started, self._now()
+        )
 
     async def end_undecodable_process(
         self, process_id: str, operator: str, reason: str
