@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import AsyncGenerator, Callable
@@ -43,7 +44,7 @@ logger = logging.getLogger(__name__)
 SAFETY_POLL_S = 1.0
 
 
-Notifications = Callable[[], AsyncGenerator[None, None]]
+Notifications = Callable[..., AsyncGenerator[None, None]]
 
 
 def registry_notifications(registry: ProcessRegistry) -> Notifications | None:
@@ -144,6 +145,7 @@ async def registry_changes(
     poll_s: float = 0.05,
     watch_files: bool = True,
     others_only: bool = False,
+    work_only: bool = False,
 ) -> AsyncGenerator[None, None]:
     """Yield whenever the registry may have changed through another connection, and once at
     the start, as soon as the watch is armed: read your baseline after that first yield,
@@ -151,6 +153,9 @@ async def registry_changes(
     reader is busy. `watch_files=False` polls `data_version()` every `poll_s` seconds only.
     `others_only` skips the wake-ups this handle's own commits make (a file event the
     version confirms not); a commit that lands while the reader is busy still wakes it.
+    `work_only` (a worker) asks a registry whose announcements say what a commit was
+    (PostgreSQL's, postgres/notice.py) to skip those that cannot have made work for a
+    worker; the version poll behind them still wakes on every commit.
 
     Stops when the reader is cancelled or closes the generator; the watcher thread and the
     poll are stopped and awaited before the cancellation goes on.
@@ -159,6 +164,8 @@ async def registry_changes(
     stop = asyncio.Event()
     path = registry_file(registry) if watch_files else None
     stream = registry_notifications(registry) if watch_files else None
+    if stream is not None and work_only:
+        stream = functools.partial(stream, work_only=True)
     tasks = [asyncio.create_task(wakeups.poll(), name="registry-changes-poll")]
     if stream is not None:
         tasks.append(asyncio.create_task(wakeups.listen(stream), name="registry-changes-listen"))

@@ -7,7 +7,9 @@ watch on the WAL on SQLite, the registry's LISTEN/NOTIFY on PostgreSQL, and a
 `data_version` poll behind both, here only at the renew interval (the worker polled
 nothing before, and no loop here runs faster than that). It is asked for other
 connections' commits only (`others_only`): the worker's own claims, events and terminals
-append to the WAL like anyone's, and must not wake it.
+append to the WAL like anyone's, and must not wake it; and, where the registry can tell
+(PostgreSQL's announcements, postgres/notice.py), for commits that may have made work
+only (`work_only`): another worker's claims and terminals make none.
 
 What: the change feed. Each wake reads the worklist's rows that changed after this
 worker's cursor (`work_items_changed_since`), so a wake costs what changed, never a read of
@@ -76,7 +78,9 @@ class CommitWake:
 
     async def _watch(self) -> None:
         try:
-            changes = registry_changes(self.registry, poll_s=self.poll_s, others_only=True)
+            changes = registry_changes(
+                self.registry, poll_s=self.poll_s, others_only=True, work_only=True
+            )
             async with contextlib.aclosing(changes):
                 async for _ in changes:
                     if self._armed.is_set():

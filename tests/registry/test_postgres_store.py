@@ -15,9 +15,13 @@ from lashtui.model import ProcessEventAppendRequest
 from lashtui.registry import open_registry
 from lashtui.registry.display import redacted
 from lashtui.registry.postgres import PostgresProcessRegistry
+from lashtui.registry.postgres.connection import PgTx
 from lashtui.registry.postgres.schema import SCHEMA_VERSION
-from tests.builders import ext, ob
+from lashtui.registry.sql.dialect import Tx
+from lashtui.registry.sql.fetch import read_ahead
+from tests.builders import ext, ob, own, rr, started
 from tests.raw import raw_connection
+from tests.registry.rows import success
 
 
 def _tables(url: str) -> dict[str, int]:
@@ -173,8 +177,8 @@ class Announcements:
     """A handle's notifications, counted by a task of their own (cancelling a wait on an
     async generator would end it)."""
 
-    def __init__(self, registry: PostgresProcessRegistry) -> None:
-        self.stream = registry.notifications()
+    def __init__(self, registry: PostgresProcessRegistry, *, work_only: bool = False) -> None:
+        self.stream = registry.notifications(work_only=work_only)
         self.count = 0
         self.arrived = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
@@ -280,3 +284,86 @@ async def test_a_version_10_registry_is_migrated_and_its_old_writers_locked_out(
     # An old writer still running fails its next write whole, before writing anything.
     with pytest.raises(psycopg.errors.UndefinedColumn), raw_connection(postgres_schema) as conn:
         conn.execute("UPDATE process_registry_meta SET commits = commits + 1 WHERE singleton = 1")
+
+
+async def test_a_worker_is_not_woken_by_claims_renewals_and_terminals_under_a_lease(
+    postgres_schema: str,
+) -> None:
+    """A listener asking for work only (a worker's wake) hears a new row and a released
+    lease, and not another worker's claims, renewals, first-started or leased terminals,
+    alone or committed as one group; a plain listener (the dashboard) hears every commit."""
+    async with open_registry(postgres_schema) as listener, open_registry(
+        postgres_schema
+    ) as writer:
+        assert isinstance(listener, PostgresProcessRegistry)
+        for n in range(4):
+            await writer.register_process(rr(f"r{n}"))
+        async with Announcements(listener) as every, Announcements(
+            listener, work_only=True
+        ) as work:
+            claim = await writer.claim_process_for_run("r0", own("w"), 30_000, started("w"))
+            lease = claim.outcome.acquired()
+            assert lease is not None
+            lease = await writer.renew_process_lease(lease, 30_000)
+            await writer.complete_process_with_lease(lease, success())
+            # Claims and terminals made in one moment commit as one group.
+            batch = await writer.claim_processes_for_run(
+                [own("w1"), own("w2")], 30_000, started("w")
+            )
+            leases = [c.outcome.acquired() for _, c in batch if c is not None]
+            assert len(leases) == 2 and all(leases)
+            await asyncio.gather(
+                *(writer.complete_process_with_lease(held, success()) for held in leases if held)
+            )
+            await writer.register_process(ext("new"))  # new work: heard by both
+            async with asyncio.timeout(5):
+                await work.arrived.wait()
+            # Delivered in commit order: the quiet commits' would have come before.
+            await asyncio.sleep(0)
+            assert work.count == 1
+            work.arrived.clear()
+            last = await writer.claim_process_for_run("r3", own("w"), 30_000, started("w"))
+            held = last.outcome.acquired()
+            assert held is not None
+            await writer.release_process_lease(held)  # a row free again: heard by both
+            async with asyncio.timeout(5):
+                await work.arrived.wait()
+            assert work.count == 2
+            # Every commit reached the plain listener: at least claim, renewal, terminal,
+            # batch claim, the two terminals (one group or two), register, claim, release.
+            async with asyncio.timeout(5):
+                while every.count < 8:
+                    every.arrived.clear()
+                    await every.arrived.wait()
+
+
+def _reads_ahead(tx: Tx) -> tuple[int, ...]:
+    tx.execute("CREATE TEMP TABLE ahead_probe (x int) ON COMMIT DROP")
+    count = ("SELECT count(*) FROM ahead_probe", ())
+
+    def counted() -> int:
+        return int(tx.execute(*count).fetchone()[0])
+
+    read_ahead(tx, count)
+    tx.execute("INSERT INTO ahead_probe VALUES (1)")  # sent right after this statement
+    tx.execute("INSERT INTO ahead_probe VALUES (2)")
+    ahead = counted()  # the result sent ahead, from between the two inserts
+    again = counted()  # used once: run now
+    read_ahead(tx, count)
+    tx.execute("INSERT INTO ahead_probe VALUES (3)")
+    tx.execute("INSERT INTO ahead_probe VALUES (4)")
+    assert isinstance(tx, PgTx)
+    tx.forget_read_ahead()  # what a group does before its next write
+    forgotten = counted()
+    return ahead, again, forgotten
+
+
+async def test_a_read_sent_ahead_travels_with_the_next_statement_and_is_used_once(
+    postgres_schema: str,
+) -> None:
+    """`read_ahead` (what claims and completions send with the row's read): the read runs
+    right after the next statement, a later execute of it takes that result once, and
+    what a write did not use is gone before the next write of a group."""
+    async with open_registry(postgres_schema) as registry:
+        assert isinstance(registry, PostgresProcessRegistry)
+        assert await registry._db.write(_reads_ahead) == (1, 2, 4)

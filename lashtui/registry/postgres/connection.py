@@ -55,6 +55,7 @@ from pydantic import ValidationError
 
 from lashtui.errors import InvalidRequest, LashError, NotARegistry, StoreError
 from lashtui.registry.display import redacted
+from lashtui.registry.postgres import notice
 from lashtui.registry.postgres.group import GroupCommit, PendingWrite, run_all
 from lashtui.registry.postgres.schema import (
     DDL,
@@ -73,6 +74,7 @@ from lashtui.registry.sql.dialect import (
     Dialect,
     Tx,
 )
+from lashtui.registry.sql.fetch import Statement
 from lashtui.registry.sql.row import RecordCache, decode_error, unstorable_parameter
 
 P = ParamSpec("P")
@@ -121,6 +123,10 @@ class PgTx(RecordCache):
     cache: one per pooled connection, living as long as it does."""
 
     def __init__(self, pg: psycopg.Connection[Any] | None = None) -> None:
+        # The BEGIN's result (the first sequence), read when a save first needs it: see
+        # `last_seq`. (Set before the record cache's __init__, which sets `last_seq`.)
+        self._begun: Cursor | None = None
+        self._last_seq: int | None = None
         super().__init__()
         # Bound for one transaction at a time (see `bound`), so that the runner's map from
         # connection to cache does not keep a closed connection alive.
@@ -131,16 +137,40 @@ class PgTx(RecordCache):
         self.seq_limit = 0
         # The pipeline the transaction's statements are queued in (see `_run`).
         self.pipeline: psycopg.Pipeline | None = None
+        # Reads to send with the next statement, and those sent, by statement and values,
+        # until a write function's `execute` of the same takes one (fetch.py `read_ahead`).
+        self._ahead: list[Statement] = []
+        self._sent_ahead: dict[tuple[str, tuple[Any, ...]], Cursor] = {}
 
     def begin_sequences(self, first: int) -> None:
         """The write transaction's first change sequence (schema.py): its saves count on
         from it in memory (`next_change_seq`), and no clock row is ever updated."""
         self.last_seq, self.seq_limit = first - 1, first + (1 << SEQ_BITS)
 
+    def begin_sequences_from(self, begun: Cursor) -> None:
+        """`begin_sequences` from the BEGIN's row, read only when a save first asks for a
+        sequence (`last_seq`): in pipeline mode the BEGIN then travels with the
+        transaction's first read instead of costing a round trip of its own."""
+        self._begun = begun
+
+    @property
+    def last_seq(self) -> int | None:
+        if self._begun is not None:
+            row = self._begun.fetchone()
+            assert row is not None
+            self.begin_sequences(int(row[0]))  # (clears `_begun`)
+        return self._last_seq
+
+    @last_seq.setter
+    def last_seq(self, value: int | None) -> None:
+        self._begun = None
+        self._last_seq = value
+
     def save_clock(self) -> None:
         """Before COMMIT: nothing to save (the sequences come from the transaction id), only
-        the bound to check: past it they would run into the next transaction's."""
-        if self.last_seq is not None and self.last_seq >= self.seq_limit:
+        the bound to check: past it they would run into the next transaction's. (A
+        transaction that saved nothing never read its BEGIN's row, and does not now.)"""
+        if self._begun is None and self._last_seq is not None and self._last_seq >= self.seq_limit:
             raise StoreError(
                 f"a transaction saved more than {1 << SEQ_BITS} process rows; split it"
             )
@@ -153,7 +183,37 @@ class PgTx(RecordCache):
         finally:
             self._pg = None
 
+    def read_ahead(self, statements: tuple[Statement, ...]) -> None:
+        """Send `statements` with the next statement (fetch.py `read_ahead`); outside a
+        pipeline (a point read), nothing."""
+        if self.pipeline is not None:
+            self._ahead.extend(statements)
+
+    def forget_read_ahead(self) -> None:
+        """At the end of each write function (a group runs several in one transaction) and
+        of each transaction: a result read ahead is used within the write that asked."""
+        self._ahead.clear()
+        self._sent_ahead.clear()
+
+    def _end_transaction(self) -> None:
+        super()._end_transaction()
+        self.forget_read_ahead()
+
     def execute(self, sql: str, parameters: Any = None, /) -> Cursor:
+        if self._sent_ahead:
+            sent = self._sent_ahead.pop((sql, tuple(parameters or ())), None)
+            if sent is not None:
+                return sent
+        cursor = self._execute_checked(sql, parameters)
+        if self._ahead:
+            ahead, self._ahead = self._ahead, []
+            for statement, values in ahead:
+                self._sent_ahead[(statement, tuple(values))] = self._execute_checked(
+                    statement, values
+                )
+        return cursor
+
+    def _execute_checked(self, sql: str, parameters: Any) -> Cursor:
         if self.dialect.jsonb != JSONB_CAST or "::jsonb" not in sql:
             return self._execute(sql, parameters)
         try:
@@ -233,7 +293,8 @@ class PostgresConnection:
         self.channel = ""
         # Sent with each commit's notification, so a listener can tell this handle's own.
         self.handle_id = uuid.uuid4().hex
-        self._begin_write: tuple[str, ...] = ()
+        # The BEGIN of a write transaction, by whether its commit is quiet (notice.py).
+        self._begin_write: dict[bool, tuple[str, ...]] = {}
         self._pool = psycopg_pool.ConnectionPool(
             target,
             min_size=1,
@@ -272,15 +333,20 @@ class PostgresConnection:
             raise
         self.channel = notify_channel(self.schema)
         # One round trip: the writer lock (before the id, see schema.py), then the id, the
-        # first sequence, the commit count and the NOTIFY.
-        self._begin_write = (
-            "BEGIN",
-            "SELECT pg_advisory_xact_lock_shared("
-            f"{WRITER_LOCK_CLASS}, hashtext(current_schema()))",
-            f"SELECT (pg_current_xact_id()::text::bigint << {SEQ_BITS}) + change_base, "
-            "nextval('process_commit_counter'), "
-            f"pg_notify('{self.channel}', '{self.handle_id}') FROM process_registry_meta",
-        )
+        # first sequence, the commit count and the NOTIFY, whose payload says whether the
+        # commit may make work for a worker (notice.py).
+        self._begin_write = {
+            quiet: (
+                "BEGIN",
+                "SELECT pg_advisory_xact_lock_shared("
+                f"{WRITER_LOCK_CLASS}, hashtext(current_schema()))",
+                f"SELECT (pg_current_xact_id()::text::bigint << {SEQ_BITS}) + change_base, "
+                "nextval('process_commit_counter'), "
+                f"pg_notify('{self.channel}', '{notice.payload(self.handle_id, quiet)}') "
+                "FROM process_registry_meta",
+            )
+            for quiet in (False, True)
+        }
 
     def _open_pool(self) -> None:
         # One plain connection first: the pool would retry a refused or misaddressed server
@@ -441,8 +507,14 @@ class PostgresConnection:
         if kind == _POINT:
             try:
                 result = fn(tx, *args, **kwargs)
-            finally:
-                tx.rolled_back()  # (a point read stages nothing; this only tidies)
+            except BaseException:
+                tx.rolled_back()
+                raise
+            # Each of its statements read committed rows, so what it staged (an execution
+            # env it decoded: content-addressed, never changed) is kept, as a write's is at
+            # COMMIT. Rolled back, it was read again by every run: one point read per row
+            # a worker ran (pg_stat_statements: 1.0 `spec_json` read per job in a drain).
+            tx.committed()
             return result
         try:
             # Pipeline mode: a statement whose result is not read yet (BEGIN, an INSERT, an
@@ -476,11 +548,13 @@ class PostgresConnection:
         kwargs: dict[str, object],
     ) -> T:
         if kind == _WRITE:
-            for statement in self._begin_write:
+            if fn is run_all:
+                writes = [write.fn for write in cast(list[PendingWrite], args[0])]
+            else:
+                writes = [fn]
+            for statement in self._begin_write[notice.is_quiet(writes)]:
                 begun = pg.execute(statement)
-            row = begun.fetchone()
-            assert row is not None
-            tx.begin_sequences(int(row[0]))
+            tx.begin_sequences_from(begun)
         else:
             pg.execute(_READ_SNAPSHOT)
         result = fn(tx, *args, **kwargs)

@@ -1,17 +1,17 @@
 """Group commit on PostgreSQL: the short writes made while the handle's previous group was
 committing run as one transaction, as the SQLite store's do (sqlite/group.py).
 
-A short write (one process's rows: a claim, a start, an append, a terminal, a release) is
-a few statements; its BEGIN (the writer lock, the id and the NOTIFY) and its COMMIT are
-two of its round trips and the only ones that are not its own. A worker finishing several
-runs at once, or claiming while it completes, makes several in one moment: in one
-transaction they share those two, one NOTIFY wakes the listeners once, and the server makes
-one commit. A handle has at most `in_flight` groups committing at once (fewer than its pool
-of connections, so that reads still find one); the writes made while that many are in
-flight wait for one to end and form the next group, so a busy handle makes large groups
-and an idle one commits a lone write at once. (With one group in flight, a one-worker
-drain ran 35% slower: a worker's claims and terminals, which had overlapped on several
-connections, waited for each other.)
+A short write (one process's rows: a claim, a start, an append, a terminal, a release) is a
+few statements; its BEGIN (the writer lock, the id and the NOTIFY, sent with its first
+read) and its COMMIT are the statements that are not its own, and the COMMIT a round trip.
+A worker finishing several runs at once, or claiming while it completes, makes several in
+one moment: in one transaction they share those two, one NOTIFY wakes the listeners once,
+and the server makes one commit. A handle has at most `in_flight` groups committing at once
+(fewer than its pool of connections, so that reads still find one); the writes made while
+that many are in flight wait for one to end and form the next group, so a busy handle makes
+large groups and an idle one commits a lone write at once. (With one group in flight, a
+one-worker drain ran 35% slower: a worker's claims and terminals, which had overlapped on
+several connections, waited for each other.)
 
 Nothing of one caller's write is visible to another's outcome. The writes run in one order
 sorted by the process each names first, so two groups that lock the same rows lock them in
@@ -47,8 +47,14 @@ class PendingWrite:
 
 
 def run_all(tx: Any, group: list[PendingWrite]) -> list[Any]:
-    """The group's writes in one transaction function (the runner's), in lock order."""
-    return [write.fn(tx, *write.args, **write.kwargs) for write in group]
+    """The group's writes in one transaction function (the runner's), in lock order. What
+    one write read ahead and did not use is forgotten before the next (fetch.py
+    `read_ahead`)."""
+    results = []
+    for write in group:
+        results.append(write.fn(tx, *write.args, **write.kwargs))
+        tx.forget_read_ahead()
+    return results
 
 
 class GroupCommit:

@@ -13,6 +13,7 @@ import psycopg
 from lashtui.clock import Clock, SystemClock
 from lashtui.errors import StoreError
 from lashtui.model import DurabilityTier, ProcessRecord, ProcessWorkItem
+from lashtui.registry.postgres import notice
 from lashtui.registry.postgres.connection import PostgresConnection, first_line
 from lashtui.registry.postgres.schema import DDL
 from lashtui.registry.sql import lease, process
@@ -91,12 +92,13 @@ class PostgresProcessRegistry(SqlProcessRegistry):
         # and while a write is in flight: a wake-up too many, never one too few.
         return await self._server.point_read(_version)
 
-    async def notifications(self) -> AsyncGenerator[None, None]:
+    async def notifications(self, *, work_only: bool = False) -> AsyncGenerator[None, None]:
         """Yield once listening, then once per write transaction that another handle (in
         this OS process or any other) commits: each sends a notification with its handle's
-        id, and this handle's own are skipped, as SQLite's data_version skips them. Ends
-        with a `StoreError` when the connection to the server is lost; the reader falls back
-        to polling `data_version`."""
+        id, and this handle's own are skipped, as SQLite's data_version skips them.
+        `work_only` skips too the commits that cannot have made work for a worker (claims,
+        renewals, terminals under a lease: notice.py). Ends with a `StoreError` when the
+        connection to the server is lost; the reader falls back to polling `data_version`."""
         try:
             listener = await psycopg.AsyncConnection.connect(
                 self._server.target, autocommit=True
@@ -111,7 +113,8 @@ class PostgresProcessRegistry(SqlProcessRegistry):
             yield
             own = self._server.handle_id
             async for note in conn.notifies():
-                if note.payload != own:
+                handle, quiet = notice.parse(note.payload)
+                if handle != own and not (quiet and work_only):
                     yield
         except psycopg.Error as error:
             raise StoreError(

@@ -215,6 +215,19 @@ class Dialect(NamedTuple):
             return ""
         return f" FOR NO KEY UPDATE OF {table} SKIP LOCKED"
 
+    def pick_in_id_order(self) -> tuple[str, str]:
+        """Statements to run before and after a pick of rows to claim (empty on SQLite):
+        on PostgreSQL, the planner is kept off sorting, so the pick walks an index in id
+        order and stops at its LIMIT. The planner cannot estimate the pick's record tests
+        (`json_text`, `json_has`: 0.5% of rows, its default), so it expects fewer matches
+        than the LIMIT, and reads every running row, casting each record to jsonb, to sort
+        them: 25-50 ms a pick on 2,000 rows, 250 ms on 10,000, where the index walk
+        takes 0.3 ms (EXPLAIN ANALYZE on PostgreSQL 15). `RESET` puts the session's
+        setting back for the rest of the transaction (a group commit's other writes)."""
+        if self.name == "sqlite":
+            return "", ""
+        return "SET LOCAL enable_sort = off", "RESET enable_sort"
+
     def insert_or_ignore(self, insert: str) -> str:
         """`insert` ("INTO table (...) VALUES (...)") that does nothing on a key conflict."""
         if self.name == "sqlite":

@@ -29,6 +29,7 @@ from lashtui.model import (
 from lashtui.model.event import event_invocation, event_payload_hash
 from lashtui.model.materialization import materialize, wake_delivery
 from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.fetch import Statement, read_ahead
 from lashtui.registry.sql.lease import release_if_current
 from lashtui.registry.sql.row import (
     DECODE_ERRORS,
@@ -87,11 +88,7 @@ class Replay:
         payload_hash = event_payload_hash(request.event_type, request.payload)
         stored = None
         if request.replay_key:
-            stored = conn.execute(
-                "SELECT payload_hash, event_json FROM process_events "
-                "WHERE process_id = ? AND idempotency_key = ?",
-                (process_id, request.replay_key),
-            ).fetchone()
+            stored = conn.execute(REPLAY_LOOKUP, (process_id, request.replay_key)).fetchone()
         return cls(payload_hash, stored)
 
     @property
@@ -163,9 +160,7 @@ def append_to(
             return stored, record
 
     declared = declared_type(record, request)
-    sequence = conn.execute(
-        "SELECT COALESCE(MAX(sequence), 0) + 1 FROM process_events WHERE process_id = ?", (row_key,)
-    ).fetchone()[0]
+    sequence = conn.execute(NEXT_SEQUENCE, (row_key,)).fetchone()[0]
     event = new_event(record, request, declared, sequence, now)
     semantics = event.semantics
     if semantics.terminal is not None and record.is_terminal():
@@ -231,6 +226,12 @@ def new_event(
     )
 
 
+REPLAY_LOOKUP = (
+    "SELECT payload_hash, event_json FROM process_events "
+    "WHERE process_id = ? AND idempotency_key = ?"
+)
+NEXT_SEQUENCE = "SELECT COALESCE(MAX(sequence), 0) + 1 FROM process_events WHERE process_id = ?"
+
 INSERT_EVENT = (
     "INSERT INTO process_events (process_id, sequence, event_type, payload_hash, "
     "idempotency_key, occurred_at_ms, event_json) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -268,8 +269,14 @@ def complete_with_lease(
     lost lease, whatever else it would conflict with. The release is the fence check (one
     statement): made before the append, and undone with it if the append fails."""
     pid = lease.process_id
-    record = require_record(conn, pid)
     request = ProcessEventAppendRequest.terminal(pid, output)
+    # On PostgreSQL the replay lookup and the next sequence travel with the row's read
+    # (which locks the row first): one round trip for the three (fetch.py `read_ahead`).
+    ahead: list[Statement] = [(NEXT_SEQUENCE, (pid,))]
+    if request.replay_key:
+        ahead.insert(0, (REPLAY_LOOKUP, (pid, request.replay_key)))
+    read_ahead(conn, *ahead)
+    record = require_record(conn, pid)
     replay = Replay.lookup(conn, pid, request)
     if not replay.identical and not release_if_current(conn, lease, now):
         raise LeaseLost.for_process(pid)
@@ -302,13 +309,17 @@ def first_of_type(
 ) -> ProcessEvent | None:
     """`first_after` for a row known to exist. A range of the primary key (process_id,
     sequence); only the one match is decoded."""
-    rows = fetch_rows(
-        conn,
+    rows = fetch_rows(conn, *first_of_type_statement(process_id, event_type, after))
+    return _event_row(rows[0]) if rows else None
+
+
+def first_of_type_statement(process_id: str, event_type: str, after: int) -> Statement:
+    """`first_of_type`'s read (for `read_ahead`)."""
+    return (
         f"SELECT {EVENT_COLUMNS} FROM process_events WHERE process_id = ? AND sequence > ? "
         "AND event_type = ? ORDER BY sequence LIMIT 1",
         (process_id, after, event_type),
     )
-    return _event_row(rows[0]) if rows else None
 
 
 def first_of_type_each(

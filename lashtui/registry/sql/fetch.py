@@ -34,6 +34,26 @@ def held_leases_sql(count: int) -> str:
     )
 
 
+Statement = tuple[str, tuple[Any, ...]]
+
+
+def read_ahead(conn: Tx, *statements: Statement) -> None:
+    """Ask a connection that pipelines its statements (PostgreSQL's) to send these reads
+    with the next statement it runs, so that their results come back in that statement's
+    round trip; a later `execute` of the very same statement (text and values) takes the
+    result already there instead of running it. On a connection that does not pipeline
+    (SQLite's) this does nothing, and each read runs when it is executed, as before.
+
+    The caller asks only for reads that nothing it does between its next statement and
+    their use can change: they run right after that statement, so after the row lock it
+    takes (a write's first read locks the process row, and every write to the process's
+    events and lease locks that row first). Each result is used at most once, and is
+    forgotten when the write that asked for it ends (the connection says when)."""
+    ahead = getattr(conn, "read_ahead", None)
+    if ahead is not None:
+        ahead(statements)
+
+
 def unstorable_parameter(error: UnicodeEncodeError) -> InvalidRequest:
     """The sentence for a bound value with a lone surrogate, which UTF-8 cannot encode."""
     text = error.object if isinstance(error.object, str) else ""

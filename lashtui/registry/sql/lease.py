@@ -23,7 +23,7 @@ from lashtui.model import (
 from lashtui.model.lease import LeaseOwnerLiveness, OpaqueLiveness
 from lashtui.model.wire import sha256_hex
 from lashtui.registry.sql.dialect import Tx, dialect
-from lashtui.registry.sql.fetch import held_lease_rows
+from lashtui.registry.sql.fetch import Statement, held_lease_rows
 from lashtui.registry.sql.row import Row, fetch_rows, load_record, require_exists
 
 _DISPOSITIONS = frozenset(d.value for d in RecoveryDisposition)
@@ -71,13 +71,18 @@ def _decode_liveness(text: str | None) -> LeaseOwnerLiveness:
         return OpaqueLiveness()
 
 
-def load_lease_row(conn: Tx, process_id: str) -> LeaseRow | None:
-    row = conn.execute(
+def lease_row_statement(conn: Tx, process_id: str) -> Statement:
+    """`load_lease_row`'s read (for `read_ahead`)."""
+    return (
         "SELECT lease_owner_id, lease_owner_incarnation_id, lease_owner_liveness_json, "
         "lease_token, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms "
         f"FROM process_leases WHERE process_id = ?{dialect(conn).row_lock}",
         (process_id,),
-    ).fetchone()
+    )
+
+
+def load_lease_row(conn: Tx, process_id: str) -> LeaseRow | None:
+    row = conn.execute(*lease_row_statement(conn, process_id)).fetchone()
     return LeaseRow(*row) if row else None
 
 

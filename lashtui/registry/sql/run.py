@@ -28,7 +28,7 @@ from lashtui.model import (
 )
 from lashtui.registry.sql import event, lease, process
 from lashtui.registry.sql.dialect import Tx, dialect
-from lashtui.registry.sql.fetch import fetch_rows
+from lashtui.registry.sql.fetch import fetch_rows, read_ahead
 from lashtui.registry.sql.filter import HELD
 from lashtui.registry.sql.row import decoded_record, load_record, save_changes, to_run
 
@@ -42,6 +42,13 @@ def claim_for_run(
     now: int,
 ) -> ProcessRunClaim:
     lease.check_ttl(ttl_ms)
+    # On PostgreSQL the lease row and the cancel lookup travel with the row's read (which
+    # locks the row first): one round trip for the three (fetch.py `read_ahead`).
+    read_ahead(
+        conn,
+        lease.lease_row_statement(conn, process_id),
+        event.first_of_type_statement(process_id, CANCEL_REQUESTED, 0),
+    )
     record = load_record(conn, process_id)  # the claim's existence check, and the row
     if record is None:
         raise UnknownProcess.process(process_id)
@@ -116,6 +123,9 @@ def claim_next_for_run(
     # On SQLite the pick also reads what the claims need (the record's JSON, the lease
     # row's fence), so that they are a few statements for the whole batch (`_claim_picked`).
     extra = "" if sql.skip_locked("p") else ", p.record_json, l.lease_fencing_token"
+    in_order, planner_back = sql.pick_in_id_order()
+    if in_order:
+        conn.execute(in_order)
     rows = fetch_rows(
         conn,
         f"SELECT p.process_id{extra} FROM processes p "
@@ -127,6 +137,8 @@ def claim_next_for_run(
         + f"ORDER BY p.process_id LIMIT ?{sql.skip_locked('p')}",
         (now, *skip, len(owners)),
     )
+    if planner_back:
+        conn.execute(planner_back)
     if not sql.skip_locked("p"):
         return _claim_picked(conn, rows, owners, ttl_ms, started, now)
     if rows:
