@@ -11,7 +11,12 @@ import psycopg
 import pytest
 
 from lashtui.errors import NotARegistry, ProcessConflict, StoreError, UnsupportedSchema
-from lashtui.model import ProcessEventAppendRequest
+from lashtui.model import (
+    Engine,
+    ProcessEventAppendRequest,
+    ProcessStartRequest,
+    RecoveryDisposition,
+)
 from lashtui.registry import open_registry
 from lashtui.registry.display import redacted
 from lashtui.registry.postgres import PostgresProcessRegistry
@@ -315,6 +320,15 @@ async def test_a_worker_is_not_woken_by_claims_renewals_and_terminals_under_a_le
             await asyncio.gather(
                 *(writer.complete_process_with_lease(held, success()) for held in leases if held)
             )
+            # A start through a worker's facade: its new row is claimed in its own
+            # transaction, nothing for another worker.
+            request = ProcessStartRequest(
+                id="started-and-claimed",
+                input=Engine(kind="echo", payload={}),
+                disposition=RecoveryDisposition.RERUNNABLE,
+            )
+            _, fused = await writer.start_process_for_run(request, own("w3"), 30_000, started("w"))
+            assert fused is not None and fused.started
             await writer.register_process(ext("new"))  # new work: heard by both
             async with asyncio.timeout(5):
                 await work.arrived.wait()

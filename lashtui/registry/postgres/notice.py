@@ -33,6 +33,10 @@ QUIET: frozenset[Callable[..., Any]] = frozenset(
     {
         run.claim_for_run,
         run.claim_next_for_run,
+        # A start through a worker's facade: its new row is that worker's, claimed in the
+        # same transaction; when it claims nothing (a replay, a row no worker runs) there is
+        # nothing new for a worker either.
+        run.start_for_run,
         lease.claim,
         lease.renew,
         process.record_first_started,
