@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
@@ -31,6 +32,7 @@ from lashtui.model import (
 )
 from lashtui.registry import ProcessRegistry
 from lashtui.worker import ProcessWorker
+from lashtui.worker.runtime import RunEnd
 from tests.builders import own
 
 S1 = SessionScope(session_id="s1")
@@ -313,4 +315,7 @@ async def test_starts_beyond_the_free_start_slots_still_each_run_once(live: Proc
     for n in range(count):
         done = await live.worker.await_terminal(f"s{n:02d}")
         assert done.model_dump(mode="json") == {"type": "success", "value": n}
-    assert sum(live.worker.stats.runs.values()) == count
+    # A run counts itself after its terminal is stored and its lease keeper has closed, so
+    # a terminal can be visible a moment before its run is counted (CI saw 33 of 40).
+    await live.worker.idle()
+    assert live.worker.stats.runs == Counter({RunEnd.COMPLETED: count})
