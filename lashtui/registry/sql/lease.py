@@ -8,11 +8,12 @@ and a lease whose expiry equals now is already expired.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 from pydantic import TypeAdapter, ValidationError
 
-from lashtui.errors import InvalidRequest, LeaseLost
+from lashtui.errors import InvalidRequest, LeaseLost, UnknownProcess
 from lashtui.model import (
     LeaseOwnerIdentity,
     ProcessLease,
@@ -28,6 +29,15 @@ from lashtui.registry.sql.row import Row, fetch_rows, load_record, require_exist
 
 _DISPOSITIONS = frozenset(d.value for d in RecoveryDisposition)
 _LIVENESS = TypeAdapter[LeaseOwnerLiveness](LeaseOwnerLiveness)
+
+
+class Unread(enum.Enum):
+    """A lease row not read yet (`claim_existing`'s default: it reads the row itself)."""
+
+    UNREAD = "unread"
+
+
+UNREAD = Unread.UNREAD
 
 
 @dataclass(frozen=True)
@@ -171,8 +181,25 @@ def claim(
     conn: Tx, process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int, now: int
 ) -> ProcessLeaseClaimOutcome:
     check_ttl(ttl_ms)
-    require_exists(conn, process_id)
-    return claim_existing(conn, process_id, owner, ttl_ms, now)
+    if dialect(conn).row_lock:  # each row locked by its own read
+        require_exists(conn, process_id)
+        return claim_existing(conn, process_id, owner, ttl_ms, now)
+    # No row locks to take (SQLite's transaction holds the file's write lock): the row's
+    # existence and its lease in one statement, where two cost ~3 us more per claim.
+    found = conn.execute(_PROCESS_AND_LEASE, (process_id,)).fetchone()
+    if found is None:
+        raise UnknownProcess.process(process_id)
+    row = LeaseRow(*found[1:]) if found[0] is not None else None
+    return claim_existing(conn, process_id, owner, ttl_ms, now, row=row)
+
+
+_PROCESS_AND_LEASE = (
+    "SELECT l.process_id, l.lease_owner_id, l.lease_owner_incarnation_id, "
+    "l.lease_owner_liveness_json, l.lease_token, l.lease_fencing_token, "
+    "l.lease_claimed_at_ms, l.lease_expires_at_ms "
+    "FROM processes p LEFT JOIN process_leases l ON l.process_id = p.process_id "
+    "WHERE p.process_id = ?"
+)
 
 
 def claim_existing(
@@ -183,10 +210,13 @@ def claim_existing(
     now: int,
     *,
     checked: bool = False,
+    row: LeaseRow | Unread | None = UNREAD,
 ) -> ProcessLeaseClaimOutcome:
     """`claim` for a row the caller has just read in this transaction, with a valid ttl
-    (`checked`: the owner's limits too, before the transaction)."""
-    row = load_lease_row(conn, process_id)
+    (`checked`: the owner's limits too, before the transaction; `row`: its lease row, when
+    the caller read it too)."""
+    if isinstance(row, Unread):
+        row = load_lease_row(conn, process_id)
     if row is not None and row.held and row.expires_at_ms > now:
         current = row.lease(process_id)
         if not current.owner.same_incarnation(owner):
