@@ -86,6 +86,18 @@ def _holder_is_gone(pid: int, process_start: str) -> bool:
     return start is not None and start != process_start
 
 
+def liveness_provably_dead(holder: LeaseOwnerLiveness, claimant: LeaseOwnerLiveness) -> bool:
+    """`LeaseOwnerIdentity.is_definitely_dead_for_claimant` on the two liveness facts
+    alone (what a change-feed read checks, before any identity model is built)."""
+    if not isinstance(holder, LocalProcessLiveness):
+        return False
+    if not isinstance(claimant, LocalProcessLiveness):
+        return False
+    if holder.host_id != claimant.host_id or holder.boot_id != claimant.boot_id:
+        return False
+    return _holder_is_gone(holder.pid, holder.process_start)
+
+
 class LeaseOwnerIdentity(WireModel):
     """Who holds (or held) a lease: a stable owner id, a per-boot incarnation, and liveness."""
 
@@ -138,14 +150,7 @@ class LeaseOwnerIdentity(WireModel):
         Both must be local processes on the same host and boot, and /proc must show the
         holder's pid missing or reused. The claimant's own pid is never compared.
         """
-        holder, mine = self.liveness, claimant.liveness
-        if not isinstance(holder, LocalProcessLiveness):
-            return False
-        if not isinstance(mine, LocalProcessLiveness):
-            return False
-        if holder.host_id != mine.host_id or holder.boot_id != mine.boot_id:
-            return False
-        return _holder_is_gone(holder.pid, holder.process_start)
+        return liveness_provably_dead(self.liveness, claimant.liveness)
 
 
 def _rust_duration(ms: int) -> str:

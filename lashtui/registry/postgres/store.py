@@ -12,7 +12,7 @@ import psycopg
 
 from lashtui.clock import Clock, SystemClock
 from lashtui.errors import StoreError
-from lashtui.model import DurabilityTier, ProcessRecord, ProcessWorkItem
+from lashtui.model import DurabilityTier, LeaseOwnerIdentity, ProcessRecord, ProcessWorkItem
 from lashtui.registry.postgres import notice
 from lashtui.registry.postgres.connection import PostgresConnection, first_line
 from lashtui.registry.postgres.schema import DDL
@@ -83,9 +83,11 @@ class PostgresProcessRegistry(SqlProcessRegistry):
         return await self._db.point_read(process.changed_since, cursor, limit)
 
     async def work_items_changed_since(
-        self, cursor: int, limit: int
+        self, cursor: int, limit: int, claimant: LeaseOwnerIdentity | None = None
     ) -> tuple[list[ProcessWorkItem], int]:
-        return await self._db.point_read(lease.work_items_changed_since, cursor, limit)
+        return await self._db.point_read(
+            lease.work_items_changed_since, cursor, limit, claimant, self._now()
+        )
 
     async def data_version(self) -> int:
         # Unlike SQLite's data_version this moves for this handle's own commits as well,
