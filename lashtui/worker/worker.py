@@ -85,6 +85,7 @@ class ProcessWorker:
         self._batch_more = False
         self._extra: set[asyncio.Task[Verdict | None]] = set()
         self._batch_runs: set[asyncio.Task[Verdict | None]] = set()  # in flight
+        self._stops = 0  # `stop` calls so far: a start through this worker checks it
 
     @property
     def owner(self) -> LeaseOwnerIdentity:
@@ -167,6 +168,7 @@ class ProcessWorker:
             return record
         slot = rt.start_slot()
         await slot.__aenter__()  # free (checked above): returns without suspending
+        stops = self._stops
         try:
             owner = attempt_identity(rt.owner)
             started = ProcessStarted(owner=rt.owner, started_at_ms=rt.clock.now_ms())
@@ -179,6 +181,15 @@ class ProcessWorker:
         if claimed is None:
             slot.release()
             self.drive_started(record)
+            return record
+        if self._stops != stops:
+            # The worker stopped while the start committed: its run is not spawned after
+            # the stop cancelled the others, and its lease is given back as theirs are
+            # (the row is left running, for the next worker to claim).
+            slot.release()
+            if (lease := claimed.outcome.acquired()) is not None:
+                with contextlib.suppress(LashError):
+                    await self.registry.release_process_lease(lease)
             return record
         self._spawn_claimed(record.id, claimed, slot)
         return record
@@ -323,6 +334,7 @@ class ProcessWorker:
 
     async def stop(self) -> None:
         """Cancel in-flight runs: they write no terminal and release their leases."""
+        self._stops += 1
         tasks: list[asyncio.Task[Any]] = [*self._tasks.values(), *self._extra]
         if self._batches is not None:
             tasks.append(self._batches)

@@ -303,6 +303,26 @@ async def test_a_start_through_a_worker_is_claimed_in_the_start_and_runs(
     assert done.model_dump(mode="json") == {"type": "success", "value": 7}
 
 
+async def test_a_start_whose_commit_lands_as_its_worker_stops_is_not_run(
+    registry: ProcessRegistry, clock: ManualClock
+) -> None:
+    # stop() cancels the runs in flight; a start through the worker that was committing
+    # meanwhile must not spawn its run after that, and gives its lease back as they do.
+    worker = ProcessWorker(registry, clock=clock)
+    processes = Processes(registry, worker=worker, clock=clock)
+    start = asyncio.ensure_future(processes.start(steps("s", [{"finish": 1}])))
+    await asyncio.sleep(0)  # the start is now waiting for its commit
+    stopping = asyncio.ensure_future(worker.stop())
+    record = await start
+    await stopping
+    await worker.idle()  # without the check, the run spawned after the stop ends here
+    assert record.first_started is not None  # it was claimed in its start ...
+    assert not worker.stats.runs  # ... and never run
+    stored = await registry.get_process("s")
+    assert stored is not None and not stored.is_terminal()
+    assert await registry.get_process_lease("s") is None  # free for the next worker
+
+
 async def test_starts_beyond_the_free_start_slots_still_each_run_once(live: Processes) -> None:
     # More starts at once than the worker has start slots: those that find none free are
     # plain starts the worker then claims as before; every row ends, each once.
