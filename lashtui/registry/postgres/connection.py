@@ -40,13 +40,14 @@ import asyncio
 import functools
 import hashlib
 import shlex
+import threading
 import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
 import psycopg
 import psycopg_pool
@@ -76,6 +77,9 @@ from lashtui.registry.sql.dialect import (
 )
 from lashtui.registry.sql.fetch import Statement
 from lashtui.registry.sql.row import RecordCache, decode_error, unstorable_parameter
+
+if TYPE_CHECKING:
+    from lashtui.model import ProcessRecord
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -118,16 +122,39 @@ def _translated(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
+class SharedCache(RecordCache):
+    """What a handle's pooled connections share of their record caches: the records and
+    execution envs committed, and the last event sequence appended to each process (only
+    those three of its `RecordCache` fields are used). Each is a guess checked in SQL
+    before it is relied on, so one thread's older record replacing another's newer one
+    costs a miss, never a wrong write; the lock keeps the dicts' multi-step updates whole."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.RLock()
+
+
 class PgTx(RecordCache):
     """A psycopg connection as the transaction functions see it (`Tx`), with the record
     cache: one per pooled connection, living as long as it does."""
 
-    def __init__(self, pg: psycopg.Connection[Any] | None = None) -> None:
+    def __init__(
+        self, pg: psycopg.Connection[Any] | None = None, shared: SharedCache | None = None
+    ) -> None:
         # The BEGIN's result (the first sequence), read when a save first needs it: see
-        # `last_seq`. (Set before the record cache's __init__, which sets `last_seq`.)
+        # `last_seq`; the transaction's first sequence once read, and how many of its
+        # sequences were handed out (`take_seq_offset`). (Set before the record cache's
+        # __init__, which sets `last_seq`.)
         self._begun: Cursor | None = None
-        self._last_seq: int | None = None
+        self._first: int | None = None
+        self._taken = 0
         super().__init__()
+        # The handle's connections share one cache of committed records (the completion
+        # is prepared from it before its transaction, on whichever connection it then
+        # runs: postgres/complete.py); staged saves stay this connection's own.
+        self._shared = shared
+        if shared is not None:
+            self.records, self.sequences, self.envs = shared.records, shared.sequences, shared.envs
         # Bound for one transaction at a time (see `bound`), so that the runner's map from
         # connection to cache does not keep a closed connection alive.
         self._pg = pg
@@ -145,7 +172,16 @@ class PgTx(RecordCache):
     def begin_sequences(self, first: int) -> None:
         """The write transaction's first change sequence (schema.py): its saves count on
         from it in memory (`next_change_seq`), and no clock row is ever updated."""
-        self.last_seq, self.seq_limit = first - 1, first + (1 << SEQ_BITS)
+        self._begun, self._first = None, first
+        self.seq_limit = first + (1 << SEQ_BITS)
+
+    def take_seq_offset(self) -> int:
+        """The next change sequence of this write transaction as its offset from the
+        transaction's first, for a statement that computes the sequence in the server
+        (postgres/complete.py): the BEGIN's row need not have been read."""
+        assert self._begun is not None or self._first is not None, "inside a write"
+        taken, self._taken = self._taken, self._taken + 1
+        return taken
 
     def begin_sequences_from(self, begun: Cursor) -> None:
         """`begin_sequences` from the BEGIN's row, read only when a save first asks for a
@@ -159,21 +195,39 @@ class PgTx(RecordCache):
             row = self._begun.fetchone()
             assert row is not None
             self.begin_sequences(int(row[0]))  # (clears `_begun`)
-        return self._last_seq
+        if self._first is None:
+            return None
+        return self._first + self._taken - 1
 
     @last_seq.setter
     def last_seq(self, value: int | None) -> None:
-        self._begun = None
-        self._last_seq = value
+        if value is None:  # the transaction's end
+            self._begun, self._first, self._taken = None, None, 0
+            return
+        first = self._first
+        assert first is not None, "sequences count on from the BEGIN's"
+        self._taken = value - first + 1
 
     def save_clock(self) -> None:
         """Before COMMIT: nothing to save (the sequences come from the transaction id), only
         the bound to check: past it they would run into the next transaction's. (A
         transaction that saved nothing never read its BEGIN's row, and does not now.)"""
-        if self._begun is None and self._last_seq is not None and self._last_seq >= self.seq_limit:
+        if self._taken > 1 << SEQ_BITS:
             raise StoreError(
                 f"a transaction saved more than {1 << SEQ_BITS} process rows; split it"
             )
+
+    def remember(self, process_id: str, text: str, record: ProcessRecord) -> None:
+        if self._shared is None:
+            return super().remember(process_id, text, record)
+        with self._shared.lock:
+            super().remember(process_id, text, record)
+
+    def committed(self) -> None:
+        if self._shared is None:
+            return super().committed()
+        with self._shared.lock:
+            super().committed()
 
     @contextmanager
     def bound(self, pg: psycopg.Connection[Any]) -> Iterator[PgTx]:
@@ -310,6 +364,7 @@ class PostgresConnection:
         self._txs: weakref.WeakKeyDictionary[psycopg.Connection[Any], PgTx] = (
             weakref.WeakKeyDictionary()
         )
+        self.shared = SharedCache()
         self._closed = False
         self._group = GroupCommit(
             self._commit_group, self._write_alone, in_flight=max(1, pool_size - 1)
@@ -431,7 +486,7 @@ class PostgresConnection:
     ) -> T:
         cache = self._txs.get(pg)
         if cache is None:
-            cache = self._txs[pg] = PgTx()
+            cache = self._txs[pg] = PgTx(shared=self.shared)
         form, until = self._tolerant
         with cache.bound(pg) as tx:
             form = form if time.monotonic() < until else POSTGRES

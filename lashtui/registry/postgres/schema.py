@@ -83,6 +83,8 @@ MIGRATES_FROM = LASH_SCHEMA_VERSION
 # within the transaction: room for 16,777,216 saves a transaction, and for 2^39 ids (128
 # wraparound epochs of the 32-bit counter) in a signed BIGINT.
 SEQ_BITS = 24
+# The leased completion's function (`COMPLETE_DDL`).
+COMPLETE_FUNCTION = "lashtui_complete"
 # The first key of the write transactions' shared advisory lock ('lash'); the second is
 # hashtext(schema), so registries in different schemas do not hold each other back.
 WRITER_LOCK_CLASS = 1818325864
@@ -153,6 +155,54 @@ BASE_FOR_STORED = f"""SELECT GREATEST(m.change_base,
         COALESCE((SELECT max(change_seq) FROM processes), 0) + 1
             - (pg_current_xact_id()::text::bigint << {SEQ_BITS}))
     FROM process_registry_meta m"""
+
+# A leased completion prepared before its transaction (postgres/complete.py), in one call:
+# the checks that the preparation still holds (the row's JSON is the text it was built
+# from, the log ends where assumed, nothing is stored under the terminal's replay key),
+# then the fenced release, the terminal event and the record, with the row's change
+# sequence computed here from the transaction's id as the BEGIN computes the first
+# (`offset` saves after it). Returns 0 when written, 1 when the lease is not current
+# (nothing written), 2 when the preparation no longer holds (nothing written: the caller
+# runs the shared path instead). The statements and their values are the shared path's
+# (event.py `complete_with_lease`), in its order, so a completion writes the same rows
+# either way. The row is locked first, as the shared path's first read locks it.
+COMPLETE_DDL = f"""CREATE OR REPLACE FUNCTION {COMPLETE_FUNCTION}(
+        p_id text, p_held text, p_seq bigint, p_key text, p_token text, p_owner text,
+        p_incarnation text, p_fence bigint, p_now bigint, p_type text, p_hash text,
+        p_event text, p_updated bigint, p_status text, p_record text, p_offset bigint)
+    RETURNS integer LANGUAGE plpgsql VOLATILE AS $$
+    DECLARE
+        stored text;
+    BEGIN
+        SELECT p.record_json INTO stored FROM processes p
+            WHERE p.process_id = p_id FOR NO KEY UPDATE;
+        IF NOT FOUND OR stored IS DISTINCT FROM p_held
+            OR (SELECT COALESCE(MAX(e.sequence), 0) FROM process_events e
+                WHERE e.process_id = p_id) <> p_seq - 1
+            OR EXISTS (SELECT 1 FROM process_events e
+                WHERE e.process_id = p_id AND e.idempotency_key = p_key) THEN
+            RETURN 2;
+        END IF;
+        UPDATE process_leases l SET lease_owner_id = NULL,
+            lease_owner_incarnation_id = NULL, lease_owner_liveness_json = NULL,
+            lease_token = NULL, lease_claimed_at_ms = 0, lease_expires_at_ms = 0
+            WHERE l.process_id = p_id AND l.lease_token = p_token
+            AND l.lease_owner_id = p_owner
+            AND COALESCE(l.lease_owner_incarnation_id, l.lease_owner_id) = p_incarnation
+            AND l.lease_fencing_token = p_fence AND l.lease_expires_at_ms > p_now;
+        IF NOT FOUND THEN
+            RETURN 1;
+        END IF;
+        INSERT INTO process_events (process_id, sequence, event_type, payload_hash,
+            idempotency_key, occurred_at_ms, event_json)
+            VALUES (p_id, p_seq, p_type, p_hash, p_key, p_now, p_event);
+        UPDATE processes p SET updated_at_ms = p_updated,
+            change_seq = (pg_current_xact_id()::text::bigint << {SEQ_BITS})
+                + (SELECT m.change_base FROM process_registry_meta m) + p_offset,
+            status = p_status, record_json = p_record
+            WHERE p.process_id = p_id;
+        RETURN 0;
+    END $$"""
 
 # What version 11 adds to lash's tables, in a new registry and in a migrated one.
 CHANGE_FEED_DDL: tuple[str, ...] = (
@@ -258,6 +308,7 @@ DDL: tuple[str, ...] = (
     f"INSERT INTO process_registry_meta (singleton, schema_version, change_base) "
     f"VALUES (1, {SCHEMA_VERSION}, 0)",
     *CHANGE_FEED_DDL,
+    COMPLETE_DDL,
     TRY_JSONB_DDL,
     # lashtui's sorted pages (the Processes view's orders): see registry/sql/order.py. After
     # the try-cast function, which the label's index reads the record through: an index on

@@ -12,13 +12,21 @@ import psycopg
 
 from lashtui.clock import Clock, SystemClock
 from lashtui.errors import StoreError
-from lashtui.model import DurabilityTier, ProcessRecord, ProcessWorkItem
+from lashtui.model import (
+    DurabilityTier,
+    ProcessAwaitOutput,
+    ProcessLease,
+    ProcessRecord,
+    ProcessWorkItem,
+)
 from lashtui.registry.postgres import notice
+from lashtui.registry.postgres.complete import complete_in_server
 from lashtui.registry.postgres.connection import PostgresConnection, first_line
 from lashtui.registry.postgres.schema import DDL
-from lashtui.registry.sql import lease, process
+from lashtui.registry.sql import event, lease, process
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.store import SqlProcessRegistry
+from lashtui.registry.sqlite.prepared import prepare_completion
 
 # The write transactions begun (a sequence: counted without a lock) with the feed's bound:
 # while a commit is not yet visible its writer holds the bound, which moves once it and
@@ -74,6 +82,19 @@ class PostgresProcessRegistry(SqlProcessRegistry):
 
     def durability_tier(self) -> DurabilityTier:
         return DurabilityTier.DURABLE  # a database server's tables outlive every client
+
+    async def complete_process_with_lease(
+        self, lease: ProcessLease, await_output: ProcessAwaitOutput
+    ) -> ProcessRecord:
+        # Built before the write transaction from what the handle's connections hold, then
+        # one call to a server-side function (complete.py).
+        now = self._now()
+        prepared = prepare_completion(self._server.shared, lease, await_output, now)
+        if prepared is None:
+            return await self._db.short_write(event.complete_with_lease, lease, await_output, now)
+        return await self._db.short_write(
+            complete_in_server, lease, prepared, await_output, now
+        )
 
     async def processes_changed_since(
         self, cursor: int, limit: int
