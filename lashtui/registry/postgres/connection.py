@@ -365,6 +365,9 @@ class PostgresConnection:
             weakref.WeakKeyDictionary()
         )
         self.shared = SharedCache()
+        # Whether the schema has the leased completion's function (postgres/complete.py):
+        # every registry but a version-11 one opened read-only (upgrade.py).
+        self.completes_in_server = True
         self._closed = False
         self._group = GroupCommit(
             self._commit_group, self._write_alone, in_flight=max(1, pool_size - 1)
@@ -640,7 +643,9 @@ class PostgresConnection:
                 )
             }
             if "process_registry_meta" in tables:
-                check_version(pg, self.display, read_only=self.read_only)
+                self.completes_in_server = check_version(
+                    pg, self.display, read_only=self.read_only
+                )
                 if not self.read_only:
                     _add_try_jsonb(pg, schema)
             elif tables:

@@ -10,10 +10,11 @@ operator events, and the audit table `lashtui_operator_actions` (a schema made b
 gets it with its first recorded action; lashtui/registry/sql/audit.py).
 
 SQLite keeps the version in the file header (`user_version`); here it is a one-row table,
-`process_registry_meta`. Its version is lashtui's own for PostgreSQL, 11: lash's layout 10
-with the change feed ordered by writing transaction (below), which a registry stamped 10 by
-an earlier lashtui is migrated to on its first writable open (connection.py `_migrate`).
-Any other version is refused untouched.
+`process_registry_meta`. Its version is lashtui's own for PostgreSQL, 12: lash's layout 10
+with the change feed ordered by writing transaction (below; version 11), and the leased
+completion's function (`COMPLETE_DDL`; version 12). A registry stamped 10 or 11 by an
+earlier lashtui is migrated on its first writable open (upgrade.py). Any other version is
+refused untouched.
 
 The change feed without a write lock. Writers commit concurrently, each process's rows
 locked by the transaction that changes them (connection.py), so a sequence taken in one
@@ -68,16 +69,21 @@ from lashtui.registry.sql.version import SCHEMA_VERSION as LASH_SCHEMA_VERSION
 
 __all__ = [
     "CHANGE_FEED_DDL",
+    "COMPLETE_DDL",
     "DDL",
     "SCHEMA_VERSION",
     "TRY_JSONB_DDL",
     "unsupported_schema_message",
 ]
 
-# lashtui's PostgreSQL layout: lash's 10 with the change feed ordered by transaction.
-SCHEMA_VERSION = 11
+# lashtui's PostgreSQL layout: lash's 10 with the change feed ordered by transaction (11),
+# and the leased completion's server-side function (12).
+SCHEMA_VERSION = 12
 # The registry stamped by lashtui before the feed was ordered so: migrated on open.
 MIGRATES_FROM = LASH_SCHEMA_VERSION
+# The registry stamped by lashtui before the completion's function: migrated on a writable
+# open (the function added); a read-only open reads it as it is (it never completes).
+FEED_VERSION = 11
 
 # A save's sequence is its transaction's id shifted by this many bits, plus its count
 # within the transaction: room for 16,777,216 saves a transaction, and for 2^39 ids (128
@@ -93,7 +99,8 @@ WRITER_LOCK_CLASS = 1818325864
 def unsupported_schema_message(found: int) -> str:
     return (
         "Unsupported lash process registry schema: this binary supports PostgreSQL schema "
-        f"version {SCHEMA_VERSION} (and migrates {MIGRATES_FROM}), but the database reports "
+        f"version {SCHEMA_VERSION} (and migrates {MIGRATES_FROM} and {FEED_VERSION}), but the "
+        "database reports "
         f"version {found}; open it with the lashtui that made it, or start a fresh schema."
     )
 

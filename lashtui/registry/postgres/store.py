@@ -89,7 +89,9 @@ class PostgresProcessRegistry(SqlProcessRegistry):
         # Built before the write transaction from what the handle's connections hold, then
         # one call to a server-side function (complete.py).
         now = self._now()
-        prepared = prepare_completion(self._server.shared, lease, await_output, now)
+        prepared = None
+        if self._server.completes_in_server:
+            prepared = prepare_completion(self._server.shared, lease, await_output, now)
         if prepared is None:
             return await self._db.short_write(event.complete_with_lease, lease, await_output, now)
         return await self._db.short_write(
