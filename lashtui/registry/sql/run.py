@@ -83,7 +83,14 @@ def start_for_run(
     if not inserted or record.first_started is not started:  # (`to_run` said no)
         return record, None
     # The owner's limits were checked before the transaction (the store's caller).
-    outcome = lease.claim_existing(conn, record.id, owner, ttl_ms, now, checked=True)
+    if dialect(conn).new_rows_leaseless:
+        # No lease row to read (`Dialect.new_rows_leaseless`): the first fence, where the
+        # read was a round trip of its own on PostgreSQL.
+        new = lease.lease_for(record.id, owner, ttl_ms, now, 1, checked=True)
+        lease.save_new_leases(conn, [new])
+        outcome = ProcessLeaseClaimOutcome.acquired_lease(new)
+    else:
+        outcome = lease.claim_existing(conn, record.id, owner, ttl_ms, now, checked=True)
     return record, ProcessRunClaim(outcome, record, started=outcome.acquired() is not None)
 
 
