@@ -23,7 +23,11 @@ from lashtui.errors import LeaseLost, UnsupportedSchema
 from lashtui.model import ProcessEventAppendRequest, ProcessLease, SuccessOutput
 from lashtui.registry import open_registry
 from lashtui.registry.postgres import PostgresProcessRegistry
-from lashtui.registry.postgres.schema import COMPLETE_FUNCTION, SCHEMA_VERSION
+from lashtui.registry.postgres.schema import (
+    BEGIN_WRITE_FUNCTION,
+    COMPLETE_FUNCTION,
+    SCHEMA_VERSION,
+)
 from lashtui.registry.sql import event
 from lashtui.registry.sqlite.prepared import prepare_completion
 from tests.builders import own, rr
@@ -229,16 +233,19 @@ def _as_version_11(url: str) -> None:
             f"DROP FUNCTION {COMPLETE_FUNCTION}(text, text, bigint, text, text, text, text, "
             "bigint, bigint, text, text, text, bigint, text, text, bigint)"
         )
+        conn.execute(f"DROP FUNCTION {BEGIN_WRITE_FUNCTION}(text, text)")
         conn.execute("UPDATE process_registry_meta SET schema_version = 11")
 
 
 def _has_function(url: str) -> bool:
+    """Whether the schema has version 12's functions (both, or neither)."""
     with raw_connection(url) as conn:
         found = conn.execute(
             "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-            "WHERE p.proname = ? AND n.nspname = current_schema()",
-            (COMPLETE_FUNCTION,),
+            "WHERE p.proname IN (?, ?) AND n.nspname = current_schema()",
+            (COMPLETE_FUNCTION, BEGIN_WRITE_FUNCTION),
         ).fetchone()
+        assert found[0] in (0, 2)
         return bool(found[0])
 
 

@@ -59,10 +59,10 @@ from lashtui.registry.display import redacted
 from lashtui.registry.postgres import notice
 from lashtui.registry.postgres.group import GroupCommit, PendingWrite, run_all
 from lashtui.registry.postgres.schema import (
+    BEGIN_WRITE_FUNCTION,
     DDL,
     SEQ_BITS,
     TRY_JSONB_DDL,
-    WRITER_LOCK_CLASS,
 )
 from lashtui.registry.postgres.upgrade import check_version
 from lashtui.registry.sql.dialect import (
@@ -390,18 +390,15 @@ class PostgresConnection:
             await self.close()
             raise
         self.channel = notify_channel(self.schema)
-        # One round trip: the writer lock (before the id, see schema.py), then the id, the
-        # first sequence, the commit count and the NOTIFY, whose payload says whether the
-        # commit may make work for a worker (notice.py).
+        # Sent with the transaction's first read: the writer lock (before the id, see
+        # schema.py), then the id, the first sequence, the commit count and the NOTIFY,
+        # whose payload says whether the commit may make work for a worker (notice.py); in
+        # one call to the schema's function (version 12), where it was two statements.
         self._begin_write = {
             quiet: (
                 "BEGIN",
-                "SELECT pg_advisory_xact_lock_shared("
-                f"{WRITER_LOCK_CLASS}, hashtext(current_schema()))",
-                f"SELECT (pg_current_xact_id()::text::bigint << {SEQ_BITS}) + change_base, "
-                "nextval('process_commit_counter'), "
-                f"pg_notify('{self.channel}', '{notice.payload(self.handle_id, quiet)}') "
-                "FROM process_registry_meta",
+                f"SELECT {BEGIN_WRITE_FUNCTION}('{self.channel}', "
+                f"'{notice.payload(self.handle_id, quiet)}')",
             )
             for quiet in (False, True)
         }

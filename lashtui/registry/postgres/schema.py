@@ -68,6 +68,7 @@ from lashtui.registry.sql.order import index_ddl
 from lashtui.registry.sql.version import SCHEMA_VERSION as LASH_SCHEMA_VERSION
 
 __all__ = [
+    "BEGIN_WRITE_DDL",
     "CHANGE_FEED_DDL",
     "COMPLETE_DDL",
     "DDL",
@@ -89,8 +90,10 @@ FEED_VERSION = 11
 # within the transaction: room for 16,777,216 saves a transaction, and for 2^39 ids (128
 # wraparound epochs of the 32-bit counter) in a signed BIGINT.
 SEQ_BITS = 24
-# The leased completion's function (`COMPLETE_DDL`).
+# The leased completion's function (`COMPLETE_DDL`) and the write transaction's start
+# (`BEGIN_WRITE_DDL`), version 12's.
 COMPLETE_FUNCTION = "lashtui_complete"
+BEGIN_WRITE_FUNCTION = "lashtui_begin_write"
 # The first key of the write transactions' shared advisory lock ('lash'); the second is
 # hashtext(schema), so registries in different schemas do not hold each other back.
 WRITER_LOCK_CLASS = 1818325864
@@ -211,6 +214,24 @@ COMPLETE_DDL = f"""CREATE OR REPLACE FUNCTION {COMPLETE_FUNCTION}(
         RETURN 0;
     END $$"""
 
+# A write transaction's start after its BEGIN, in one statement (connection.py): the
+# registry's writer lock, taken before the transaction's id (see above), then the first
+# sequence from that id, the commit counter's step and the NOTIFY queued (delivered only if
+# the transaction commits). In a function so that the lock comes first whatever order a
+# plan would evaluate one SELECT's expressions in.
+BEGIN_WRITE_DDL = f"""CREATE OR REPLACE FUNCTION {BEGIN_WRITE_FUNCTION}(
+        p_channel text, p_payload text) RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
+    DECLARE
+        first bigint;
+    BEGIN
+        PERFORM pg_advisory_xact_lock_shared({WRITER_LOCK_CLASS}, hashtext(current_schema()));
+        SELECT (pg_current_xact_id()::text::bigint << {SEQ_BITS}) + m.change_base
+            INTO first FROM process_registry_meta m;
+        PERFORM nextval('process_commit_counter');
+        PERFORM pg_notify(p_channel, p_payload);
+        RETURN first;
+    END $$"""
+
 # What version 11 adds to lash's tables, in a new registry and in a migrated one.
 CHANGE_FEED_DDL: tuple[str, ...] = (
     "CREATE SEQUENCE process_commit_counter",
@@ -316,6 +337,7 @@ DDL: tuple[str, ...] = (
     f"VALUES (1, {SCHEMA_VERSION}, 0)",
     *CHANGE_FEED_DDL,
     COMPLETE_DDL,
+    BEGIN_WRITE_DDL,
     TRY_JSONB_DDL,
     # lashtui's sorted pages (the Processes view's orders): see registry/sql/order.py. After
     # the try-cast function, which the label's index reads the record through: an index on

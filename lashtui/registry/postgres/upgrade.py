@@ -1,12 +1,13 @@
 """The PostgreSQL registry's version check at open, and its migrations: from version 10,
 which lashtui stamped before its change feed was ordered by transaction (schema.py), to 11;
-and from 11 to 12, which adds the leased completion's server-side function
-(`lashtui_complete`, postgres/complete.py) and nothing else.
+and from 11 to 12, which adds two server-side functions and nothing else: the leased
+completion's (`lashtui_complete`, postgres/complete.py) and a write transaction's start
+(`lashtui_begin_write`, connection.py).
 
 11 to 12, on a writable open, in the opening transaction and under the open's advisory
-lock: the function is created and the version stamped. Writers of version 11 still running
-write exactly what this build's shared path writes (the function's statements are those),
-so nothing needs to wait for them; a lashtui of version 11 that opens the registry later
+lock: the functions are created and the version stamped. Writers of version 11 still
+running write exactly what this build writes (the functions' statements are theirs), so
+nothing needs to wait for them; a lashtui of version 11 that opens the registry later
 refuses version 12 in its own sentence. A read-only open of a version-11 registry reads it
 as it is: reads need nothing the function adds.
 
@@ -41,6 +42,7 @@ import psycopg
 from lashtui.errors import StoreError, UnsupportedSchema
 from lashtui.registry.postgres.schema import (
     BASE_FOR_STORED,
+    BEGIN_WRITE_DDL,
     CHANGE_FEED_DDL,
     COMPLETE_DDL,
     FEED_VERSION,
@@ -84,6 +86,7 @@ def check_version(pg: psycopg.Connection[Any], display: str, *, read_only: bool)
 def _add_completion(pg: psycopg.Connection[Any]) -> None:
     """Version 11 to 12 (see the module docstring)."""
     pg.execute(COMPLETE_DDL)
+    pg.execute(BEGIN_WRITE_DDL)
     pg.execute("UPDATE process_registry_meta SET schema_version = %s", (SCHEMA_VERSION,))
 
 
