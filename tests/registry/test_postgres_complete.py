@@ -19,16 +19,19 @@ import psycopg
 import pytest
 
 from lashtui.clock import ManualClock
-from lashtui.errors import LeaseLost, UnsupportedSchema
+from lashtui.errors import LeaseLost, StoreError, UnsupportedSchema
 from lashtui.model import ProcessEventAppendRequest, ProcessLease, SuccessOutput
 from lashtui.registry import open_registry
 from lashtui.registry.postgres import PostgresProcessRegistry
+from lashtui.registry.postgres.connection import PgTx
 from lashtui.registry.postgres.schema import (
     BEGIN_WRITE_FUNCTION,
     COMPLETE_FUNCTION,
     SCHEMA_VERSION,
+    SEQ_BITS,
 )
 from lashtui.registry.sql import event
+from lashtui.registry.sql.row import next_change_seq
 from lashtui.registry.sqlite.prepared import prepare_completion
 from tests.builders import own, rr
 from tests.conftest import postgres_server
@@ -288,3 +291,21 @@ async def test_a_newer_version_is_refused(postgres_schema: str) -> None:
         assert "supports PostgreSQL schema version 12 (and migrates 10 and 11), but the " \
             "database reports version 13" in str(refused.value)
     assert _version(postgres_schema) == 13
+
+
+def test_sequences_by_offset_and_by_value_never_meet() -> None:
+    """The function's save takes an offset from the transaction's first sequence without
+    the BEGIN's row being read; saves counted in the client take the next after it, and
+    the transaction's limit counts both."""
+    tx = PgTx()
+    tx.begin_sequences(1_000)
+    assert tx.take_seq_offset() == 0  # 1,000, computed by the server
+    assert next_change_seq(tx) == 1_001
+    assert tx.take_seq_offset() == 2  # 1,002
+    assert next_change_seq(tx) == 1_003
+    tx.save_clock()  # within the limit
+    tx.last_seq = 1_000 + (1 << SEQ_BITS)  # one past the transaction's room
+    with pytest.raises(StoreError, match="split it"):
+        tx.save_clock()
+    tx.rolled_back()
+    assert tx.last_seq is None
