@@ -79,7 +79,7 @@ from lashtui.registry.sql.fetch import Statement
 from lashtui.registry.sql.row import RecordCache, decode_error, unstorable_parameter
 
 if TYPE_CHECKING:
-    from lashtui.model import ProcessRecord
+    from lashtui.model import ProcessExecutionEnvSpec, ProcessRecord
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -376,6 +376,11 @@ class PostgresConnection:
         self._tolerant: tuple[Dialect, float] = (POSTGRES, 0.0)
         # A row a read-only handle found jsonb refuses, to name it again cheaply.
         self._refused_id: str | None = None
+
+    def known_env(self, env_ref: str) -> ProcessExecutionEnvSpec | None:
+        """The env under `env_ref` if the handle's connections have read or committed it
+        (`SharedCache`); None when they have not, or the handle is closed."""
+        return None if self._closed else self.shared.envs.get(env_ref)
 
     def _configure(self, pg: psycopg.Connection[Any]) -> None:
         pg.execute(f"SET lock_timeout = {int(self.lock_timeout_ms)}")
