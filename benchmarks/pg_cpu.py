@@ -6,6 +6,9 @@ CPU a job moves much less).
     python -m benchmarks.pg_cpu --url postgresql://... e2e --jobs 1000
     python -m benchmarks.pg_cpu ... drain --profile x.json   # py-spy on the first worker
 
+(`--profile` runs `py-spy record --gil` from the interpreter's bin directory: `pip install
+py-spy`, not a dependency of the project; `.json` gives speedscope's format.)
+
 - `drain`: P3's shape (`p3_no_double_run.lashtui_drain`'s rows and workers, lash's default
   lease timings) in a fresh schema: the workers' CPU is read from /proc at the hold file and
   again when every row is terminal, so their imports and connects are not counted.
