@@ -84,11 +84,12 @@ class ProcessRegistry(Protocol):
         ...
 
     async def work_items_changed_since(
-        self, cursor: int, limit: int
+        self, cursor: int, limit: int, claimant: LeaseOwnerIdentity | None = None
     ) -> tuple[list[ProcessWorkItem], int]:
         """The non-terminal rows among the next `limit` the change feed has after `cursor`,
         as `list_work_items` gives them, and the feed position after those `limit` rows (a
-        lashtui extension: what a worker woken by a commit reads)."""
+        lashtui extension: what a worker woken by a commit reads). With a `claimant`, the
+        rows whose live lease it could only be refused (`ProcessLease.bars`) are left out."""
         ...
 
     # --- events and terminals

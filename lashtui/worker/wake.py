@@ -30,7 +30,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 
 from lashtui.errors import LashError
-from lashtui.model import ProcessWorkItem
+from lashtui.model import LeaseOwnerIdentity, ProcessWorkItem
 from lashtui.registry import ProcessRegistry
 from lashtui.registry.watch import registry_changes
 from lashtui.worker.runtime import log
@@ -43,10 +43,19 @@ WAKE_SPACING = 4
 class CommitWake:
     """One worker's watch on other connections' commits, and its change-feed cursor."""
 
-    def __init__(self, registry: ProcessRegistry, poll_s: float, seen: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        registry: ProcessRegistry,
+        poll_s: float,
+        seen: Callable[[], None],
+        claimant: LeaseOwnerIdentity | None = None,
+    ) -> None:
         self.registry = registry
         self.poll_s = poll_s
         self.seen = seen  # told of each commit that wakes it (the worker's observers)
+        # The worker's owner: the feed leaves out the rows whose live lease it could only
+        # be refused (see `work_items_changed_since`).
+        self.claimant = claimant
         self.cursor: int | None = None  # None: not following (the watch could not start)
         self.reads = 0  # change-feed pages read, for tests and the health view
         self._armed = asyncio.Event()
@@ -56,13 +65,17 @@ class CommitWake:
     @classmethod
     @contextlib.asynccontextmanager
     async def following(
-        cls, registry: ProcessRegistry, poll_s: float, seen: Callable[[], None]
+        cls,
+        registry: ProcessRegistry,
+        poll_s: float,
+        seen: Callable[[], None],
+        claimant: LeaseOwnerIdentity | None = None,
     ) -> AsyncIterator[CommitWake]:
         """Watch from the moment this enters: the cursor is read once the watch is armed,
         so a commit after that read both wakes the worker and lies after the cursor. A
         drive of the whole worklist made inside the block misses nothing committed before.
         `seen` is called on each wake-up."""
-        wake = cls(registry, poll_s, seen)
+        wake = cls(registry, poll_s, seen, claimant)
         watch = asyncio.create_task(wake._watch(), name="lashtui-worker-wake")
         try:
             await wake._armed.wait()
@@ -116,7 +129,9 @@ class CommitWake:
         began = time.monotonic()
         try:
             while True:
-                items, cursor = await self.registry.work_items_changed_since(self.cursor, FEED_PAGE)
+                items, cursor = await self.registry.work_items_changed_since(
+                    self.cursor, FEED_PAGE, self.claimant
+                )
                 self.reads += 1
                 if cursor == self.cursor:
                     return

@@ -347,7 +347,7 @@ class ProcessWorker:
         connection commits, the rows that commit changed (`wake`)."""
         interval = self.timings.renew_interval_ms / 1000
         async with CommitWake.following(
-            self.registry, interval, lambda: self._rt.observer.commit_seen()
+            self.registry, interval, lambda: self._rt.observer.commit_seen(), self.owner
         ) as wake:
             while True:
                 try:

@@ -16,6 +16,7 @@ from lashtui.model import (
     LocalProcessLiveness,
     ProcessLease,
     ProcessLeaseClaimOutcome,
+    limit,
 )
 from lashtui.model.lease import read_process_start
 from tests.builders import local, own
@@ -101,3 +102,16 @@ def test_claim_outcome_wire_shape() -> None:
     assert acquired.model_dump(mode="json") == {"acquired": lease.model_dump(mode="json")}
     assert ProcessLeaseClaimOutcome.model_validate(busy.model_dump(mode="json")) == busy
     assert lease.model_dump(mode="json")["schema_version"] == 2
+
+
+def test_an_owner_that_passed_its_limits_is_not_taken_for_another_that_does_not() -> None:
+    # Passing identities are remembered by object (model/lease.py `_CHECKED`): a new one
+    # that reuses a freed one's memory, and so its id(), is checked afresh.
+    for n in range(200):
+        fine = LeaseOwnerIdentity.opaque(f"owner-{n}", f"owner-{n}:1")
+        fine.check_limits()
+        fine.check_limits()  # remembered: passes again without the checks
+        del fine
+        too_long = LeaseOwnerIdentity.opaque("o" * (limit.MAX_ID_CHARS + 1), "i")
+        with pytest.raises(InvalidRequest, match=r"^a lease owner id may be at most"):
+            too_long.check_limits()

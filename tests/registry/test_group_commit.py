@@ -178,3 +178,33 @@ async def test_the_wal_stays_bounded_while_groups_never_stop(tmp_path: Path) -> 
     finally:
         await registry.close()
     assert wal < 12 * 1024 * 1024, wal
+
+
+async def test_a_write_made_alone_commits_at_once_without_a_turn_of_the_loop(
+    store: SqliteProcessRegistry,
+) -> None:
+    # Nothing else is ready to run, so no other write could join its group: it commits on
+    # the spot and its caller never suspends (two turns of the loop saved per write).
+    loop = asyncio.get_running_loop()
+    # An inline caller yields to the loop every YIELD_EVERY_S (4 ms); not within this test.
+    store._file.YIELD_EVERY_S = 60.0
+    for _ in range(100):  # let whatever the fixture left ready run first
+        if not loop._ready:  # type: ignore[attr-defined]
+            break
+        await asyncio.sleep(0)
+    commits = count_commits(store)
+    pending = store.append_event("p3", cancel("alone"))
+    with pytest.raises(StopIteration) as finished:
+        pending.send(None)  # runs to its end: it never waited for the loop
+    assert finished.value.value.event.sequence == 1
+    assert len(commits) == 1
+    # One that fails alone raises its own error at once, with nothing written.
+    undeclared = store.append_event("p3", ProcessEventAppendRequest.new("nobody.x", None, "k"))
+    with pytest.raises(InvalidRequest, match="undeclared event type"):
+        undeclared.send(None)
+    assert len(commits) == 1
+    # With another callback ready in the same turn, the write waits to be grouped instead.
+    loop.call_soon(lambda: None)
+    grouped = asyncio.ensure_future(store.append_event("p4", cancel("grouped")))
+    await grouped
+    assert grouped.result().event.sequence == 1 and len(commits) == 2

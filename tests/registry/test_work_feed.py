@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import pytest
 
+from lashtui.clock import ManualClock
 from lashtui.errors import InvalidRequest
 from lashtui.model import ProcessWorkItem, SuccessOutput
 from lashtui.registry import ProcessRegistry
-from tests.builders import ext, ob, own, rr
+from tests.builders import ext, local, ob, own, rr
 
 
 async def read_to_end(
@@ -69,3 +70,45 @@ async def test_the_feed_pages_by_limit_and_moves_past_ended_rows(
 async def test_a_page_limit_below_one_is_refused(registry: ProcessRegistry) -> None:
     with pytest.raises(InvalidRequest, match="a change feed page limit must be >= 1, got 0"):
         await registry.work_items_changed_since(0, 0)
+
+
+async def test_a_claimant_is_not_given_the_rows_it_could_only_be_refused(
+    registry: ProcessRegistry, clock: ManualClock
+) -> None:
+    # A woken worker passes itself: rows whose live lease is held by an owner it cannot
+    # prove dead are left out (most of a fleet's commits: each other's claims), the rest
+    # come as the worklist gives them, and the cursor moves past all of them.
+    me = local("me")  # this pid, alive
+    cursor = await registry.change_cursor()
+    holders = {
+        "held-live": (local("other"), 60_000),  # same host, alive: refused
+        "held-dead": (local("gone", start="not-its-start"), 60_000),  # provably dead
+        "held-elsewhere": (local("far", host="host-b"), 60_000),  # cannot be proved
+        "held-opaque": (own("x"), 60_000),  # cannot be proved
+        "lapsed": (own("y"), 0),  # expired at once
+    }
+    await registry.register_process(rr("free"))
+    for pid, (holder, ttl) in holders.items():
+        await registry.register_process(rr(pid))
+        assert (await registry.claim_process_lease(pid, holder, ttl)).acquired() is not None
+    await registry.register_process(ext("ended"))
+    await registry.complete_process("ended", SuccessOutput(value=1))
+
+    items, moved = await registry.work_items_changed_since(cursor, 100, me)
+    assert [item.process_id for item in items] == ["free", "held-dead", "lapsed"]
+    assert moved == await registry.change_cursor()
+    full = {item.process_id: item for item in await registry.list_work_items()}
+    assert items == [full["free"], full["held-dead"], full["lapsed"]]
+    # Without a claimant, every live row as before; the claimant's view agrees with
+    # `ProcessLease.bars` row by row.
+    every, same = await registry.work_items_changed_since(cursor, 100)
+    assert [item.process_id for item in every] == ["free", *holders] and same == moved
+    now = clock.now_ms()
+    for item in every:
+        assert (item in items) == (item.lease is None or not item.lease.bars(me, now))
+    # Paged, the cursor still moves past the rows left out.
+    pages: list[list[str]] = []
+    while (page := await registry.work_items_changed_since(cursor, 2, me))[1] != cursor:
+        pages.append([item.process_id for item in page[0]])
+        cursor = page[1]
+    assert pages == [["free"], ["held-dead"], ["lapsed"], []] and cursor == moved

@@ -109,8 +109,9 @@ async def test_the_prune_form_counts_processes_and_events_before_it_asks(big: An
         # A process that ends after the count is not part of what was confirmed.
         await processes.registry.complete_process("p-000001", SuccessOutput(value=1))
         typed.value = "150"
-        await pilot.pause()
-        assert not prune.disabled
+        # The Input's change reaches the form as a message: one pause is not always enough
+        # for it on a loaded machine (CI), so wait for what it does.
+        await until(pilot, lambda: not prune.disabled)
         await pilot.click("#prune")
         await until(pilot, lambda: not isinstance(app.screen, PruneScreen))
         await until(pilot, lambda: any("pruned" in n.message for n in app._notifications))
@@ -143,7 +144,7 @@ async def test_the_prune_form_recounts_when_the_age_changes(big: Any) -> None:
         assert form.query_one("#prune", Button).disabled
         assert not form.query("#typed-count")
         form.query_one("#prune-age", Input).value = "soon"
-        await pilot.pause()
+        await until(pilot, lambda: "soon" in shown(form, "#form-error"))  # as above
         assert form.preview is None and form.query_one("#prune", Button).disabled
         assert "soon" in shown(form, "#form-error")
         await pilot.press("escape")
@@ -179,7 +180,8 @@ async def test_an_action_on_a_hundred_marked_rows_asks_for_their_count(big: Any)
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         app.screen.query_one("#typed-count", Input).value = "150"
-        await pilot.pause()
+        yes = app.screen.query_one("#yes", Button)
+        await until(pilot, lambda: not yes.disabled)
         await pilot.click("#yes")
         await until(pilot, lambda: any("150 requested" in n.message for n in app._notifications))
     assert len(await cancel_requests(processes)) == 150

@@ -14,6 +14,7 @@ from lashtui.clock import Clock, SystemClock
 from lashtui.errors import StoreError
 from lashtui.model import (
     DurabilityTier,
+    LeaseOwnerIdentity,
     ProcessAwaitOutput,
     ProcessExecutionEnvSpec,
     ProcessLease,
@@ -117,9 +118,11 @@ class PostgresProcessRegistry(SqlProcessRegistry):
         return await self._db.point_read(process.changed_since, cursor, limit)
 
     async def work_items_changed_since(
-        self, cursor: int, limit: int
+        self, cursor: int, limit: int, claimant: LeaseOwnerIdentity | None = None
     ) -> tuple[list[ProcessWorkItem], int]:
-        return await self._db.point_read(lease.work_items_changed_since, cursor, limit)
+        return await self._db.point_read(
+            lease.work_items_changed_since, cursor, limit, claimant, self._now()
+        )
 
     async def data_version(self) -> int:
         # Unlike SQLite's data_version this moves for this handle's own commits as well,

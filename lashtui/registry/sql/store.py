@@ -178,11 +178,13 @@ class SqlProcessRegistry(ABC):
         return await self._db.read(lease.work_items)
 
     async def work_items_changed_since(
-        self, cursor: int, limit: int
+        self, cursor: int, limit: int, claimant: LeaseOwnerIdentity | None = None
     ) -> tuple[list[ProcessWorkItem], int]:
         # Short: a woken worker reads a handful of rows, and on SQLite a short read runs on
         # the loop's thread when the file is free, without queueing behind a long read.
-        return await self._db.short_read(lease.work_items_changed_since, cursor, limit)
+        return await self._db.short_read(
+            lease.work_items_changed_since, cursor, limit, claimant, self._now()
+        )
 
     # --- events and terminals
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lashtui.registry.sql.row import RecordCache
@@ -35,7 +35,8 @@ class PendingWrite:
     fn: Callable[..., Any]
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
-    future: asyncio.Future[Any]
+    # Set when the write joins a group; one committed alone at once never needs it.
+    future: asyncio.Future[Any] = field(init=False)
     result: Any = None
     error: Exception | None = None
 
