@@ -231,7 +231,10 @@ async def test_cancel_ends_a_waiting_process(live: Processes) -> None:  # 101
     async with asyncio.timeout(5):
         await live.awaiter.await_event("w", "process.waiting", 0)
     summary = await live.cancel("w")
-    assert summary.status.value == "running"
+    # The summary is the row read after the request commits: the live worker may already
+    # have ended it by then (seen on PostgreSQL once its cancel path took fewer round
+    # trips); the events below say the request came first either way.
+    assert summary.status.value in ("running", "cancelled")
     async with asyncio.timeout(3):
         output = await live.await_output("w")
     assert output.type == "cancelled"

@@ -21,7 +21,11 @@ from lashtui.registry import open_registry
 from lashtui.registry.display import redacted
 from lashtui.registry.postgres import PostgresProcessRegistry
 from lashtui.registry.postgres.connection import PgTx
-from lashtui.registry.postgres.schema import SCHEMA_VERSION
+from lashtui.registry.postgres.schema import (
+    BEGIN_WRITE_FUNCTION,
+    COMPLETE_FUNCTION,
+    SCHEMA_VERSION,
+)
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.fetch import read_ahead
 from tests.builders import ext, ob, own, rr, started
@@ -74,8 +78,8 @@ async def test_another_version_is_refused_and_left_untouched(postgres_schema: st
     with pytest.raises(UnsupportedSchema) as refused:
         async with open_registry(postgres_schema):
             pass
-    assert "supports PostgreSQL schema version 11 (and migrates 10), but the database reports " \
-        "version 9" in str(refused.value)
+    assert "supports PostgreSQL schema version 12 (and migrates 10 and 11), but the database " \
+        "reports version 9" in str(refused.value)
     assert _tables(postgres_schema) == before
 
 
@@ -248,6 +252,8 @@ def _as_version_10(url: str, clock: int) -> None:
     rows, as after a prune of the newest)."""
     with raw_connection(url) as conn:
         conn.execute("DROP FUNCTION lashtui_change_bound(pg_snapshot)")
+        conn.execute(f"DROP FUNCTION {COMPLETE_FUNCTION}")  # (version 12's)
+        conn.execute(f"DROP FUNCTION {BEGIN_WRITE_FUNCTION}")
         conn.execute("DROP SEQUENCE process_commit_counter")
         conn.execute("ALTER TABLE process_registry_meta DROP COLUMN change_base")
         conn.execute(
@@ -285,7 +291,11 @@ async def test_a_version_10_registry_is_migrated_and_its_old_writers_locked_out(
         assert cursor > 40
         assert (await registry.get_process("q")) is not None
     with raw_connection(postgres_schema) as conn:
-        assert conn.execute("SELECT schema_version FROM process_registry_meta").fetchone()[0] == 11
+        assert conn.execute("SELECT schema_version FROM process_registry_meta").fetchone()[0] == (
+            SCHEMA_VERSION
+        )
+        for function in (COMPLETE_FUNCTION, BEGIN_WRITE_FUNCTION):
+            assert conn.execute(f"SELECT to_regproc('{function}')").fetchone()[0]
     # An old writer still running fails its next write whole, before writing anything.
     with pytest.raises(psycopg.errors.UndefinedColumn), raw_connection(postgres_schema) as conn:
         conn.execute("UPDATE process_registry_meta SET commits = commits + 1 WHERE singleton = 1")

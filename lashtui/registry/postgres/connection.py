@@ -40,13 +40,14 @@ import asyncio
 import functools
 import hashlib
 import shlex
+import threading
 import time
 import uuid
 import weakref
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any, Concatenate, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
 import psycopg
 import psycopg_pool
@@ -58,10 +59,10 @@ from lashtui.registry.display import redacted
 from lashtui.registry.postgres import notice
 from lashtui.registry.postgres.group import GroupCommit, PendingWrite, run_all
 from lashtui.registry.postgres.schema import (
+    BEGIN_WRITE_FUNCTION,
     DDL,
     SEQ_BITS,
     TRY_JSONB_DDL,
-    WRITER_LOCK_CLASS,
 )
 from lashtui.registry.postgres.upgrade import check_version
 from lashtui.registry.sql.dialect import (
@@ -76,6 +77,9 @@ from lashtui.registry.sql.dialect import (
 )
 from lashtui.registry.sql.fetch import Statement
 from lashtui.registry.sql.row import RecordCache, decode_error, unstorable_parameter
+
+if TYPE_CHECKING:
+    from lashtui.model import ProcessExecutionEnvSpec, ProcessRecord
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -118,16 +122,39 @@ def _translated(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
+class SharedCache(RecordCache):
+    """What a handle's pooled connections share of their record caches: the records and
+    execution envs committed, and the last event sequence appended to each process (only
+    those three of its `RecordCache` fields are used). Each is a guess checked in SQL
+    before it is relied on, so one thread's older record replacing another's newer one
+    costs a miss, never a wrong write; the lock keeps the dicts' multi-step updates whole."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.RLock()
+
+
 class PgTx(RecordCache):
     """A psycopg connection as the transaction functions see it (`Tx`), with the record
     cache: one per pooled connection, living as long as it does."""
 
-    def __init__(self, pg: psycopg.Connection[Any] | None = None) -> None:
+    def __init__(
+        self, pg: psycopg.Connection[Any] | None = None, shared: SharedCache | None = None
+    ) -> None:
         # The BEGIN's result (the first sequence), read when a save first needs it: see
-        # `last_seq`. (Set before the record cache's __init__, which sets `last_seq`.)
+        # `last_seq`; the transaction's first sequence once read, and how many of its
+        # sequences were handed out (`take_seq_offset`). (Set before the record cache's
+        # __init__, which sets `last_seq`.)
         self._begun: Cursor | None = None
-        self._last_seq: int | None = None
+        self._first: int | None = None
+        self._taken = 0
         super().__init__()
+        # The handle's connections share one cache of committed records (the completion
+        # is prepared from it before its transaction, on whichever connection it then
+        # runs: postgres/complete.py); staged saves stay this connection's own.
+        self._shared = shared
+        if shared is not None:
+            self.records, self.sequences, self.envs = shared.records, shared.sequences, shared.envs
         # Bound for one transaction at a time (see `bound`), so that the runner's map from
         # connection to cache does not keep a closed connection alive.
         self._pg = pg
@@ -145,7 +172,16 @@ class PgTx(RecordCache):
     def begin_sequences(self, first: int) -> None:
         """The write transaction's first change sequence (schema.py): its saves count on
         from it in memory (`next_change_seq`), and no clock row is ever updated."""
-        self.last_seq, self.seq_limit = first - 1, first + (1 << SEQ_BITS)
+        self._begun, self._first = None, first
+        self.seq_limit = first + (1 << SEQ_BITS)
+
+    def take_seq_offset(self) -> int:
+        """The next change sequence of this write transaction as its offset from the
+        transaction's first, for a statement that computes the sequence in the server
+        (postgres/complete.py): the BEGIN's row need not have been read."""
+        assert self._begun is not None or self._first is not None, "inside a write"
+        taken, self._taken = self._taken, self._taken + 1
+        return taken
 
     def begin_sequences_from(self, begun: Cursor) -> None:
         """`begin_sequences` from the BEGIN's row, read only when a save first asks for a
@@ -159,21 +195,39 @@ class PgTx(RecordCache):
             row = self._begun.fetchone()
             assert row is not None
             self.begin_sequences(int(row[0]))  # (clears `_begun`)
-        return self._last_seq
+        if self._first is None:
+            return None
+        return self._first + self._taken - 1
 
     @last_seq.setter
     def last_seq(self, value: int | None) -> None:
-        self._begun = None
-        self._last_seq = value
+        if value is None:  # the transaction's end
+            self._begun, self._first, self._taken = None, None, 0
+            return
+        first = self._first
+        assert first is not None, "sequences count on from the BEGIN's"
+        self._taken = value - first + 1
 
     def save_clock(self) -> None:
         """Before COMMIT: nothing to save (the sequences come from the transaction id), only
         the bound to check: past it they would run into the next transaction's. (A
         transaction that saved nothing never read its BEGIN's row, and does not now.)"""
-        if self._begun is None and self._last_seq is not None and self._last_seq >= self.seq_limit:
+        if self._taken > 1 << SEQ_BITS:
             raise StoreError(
                 f"a transaction saved more than {1 << SEQ_BITS} process rows; split it"
             )
+
+    def remember(self, process_id: str, text: str, record: ProcessRecord) -> None:
+        if self._shared is None:
+            return super().remember(process_id, text, record)
+        with self._shared.lock:
+            super().remember(process_id, text, record)
+
+    def committed(self) -> None:
+        if self._shared is None:
+            return super().committed()
+        with self._shared.lock:
+            super().committed()
 
     @contextmanager
     def bound(self, pg: psycopg.Connection[Any]) -> Iterator[PgTx]:
@@ -310,6 +364,10 @@ class PostgresConnection:
         self._txs: weakref.WeakKeyDictionary[psycopg.Connection[Any], PgTx] = (
             weakref.WeakKeyDictionary()
         )
+        self.shared = SharedCache()
+        # Whether the schema has the leased completion's function (postgres/complete.py):
+        # every registry but a version-11 one opened read-only (upgrade.py).
+        self.completes_in_server = True
         self._closed = False
         self._group = GroupCommit(
             self._commit_group, self._write_alone, in_flight=max(1, pool_size - 1)
@@ -318,6 +376,11 @@ class PostgresConnection:
         self._tolerant: tuple[Dialect, float] = (POSTGRES, 0.0)
         # A row a read-only handle found jsonb refuses, to name it again cheaply.
         self._refused_id: str | None = None
+
+    def known_env(self, env_ref: str) -> ProcessExecutionEnvSpec | None:
+        """The env under `env_ref` if the handle's connections have read or committed it
+        (`SharedCache`); None when they have not, or the handle is closed."""
+        return None if self._closed else self.shared.envs.get(env_ref)
 
     def _configure(self, pg: psycopg.Connection[Any]) -> None:
         pg.execute(f"SET lock_timeout = {int(self.lock_timeout_ms)}")
@@ -332,18 +395,15 @@ class PostgresConnection:
             await self.close()
             raise
         self.channel = notify_channel(self.schema)
-        # One round trip: the writer lock (before the id, see schema.py), then the id, the
-        # first sequence, the commit count and the NOTIFY, whose payload says whether the
-        # commit may make work for a worker (notice.py).
+        # Sent with the transaction's first read: the writer lock (before the id, see
+        # schema.py), then the id, the first sequence, the commit count and the NOTIFY,
+        # whose payload says whether the commit may make work for a worker (notice.py); in
+        # one call to the schema's function (version 12), where it was two statements.
         self._begin_write = {
             quiet: (
                 "BEGIN",
-                "SELECT pg_advisory_xact_lock_shared("
-                f"{WRITER_LOCK_CLASS}, hashtext(current_schema()))",
-                f"SELECT (pg_current_xact_id()::text::bigint << {SEQ_BITS}) + change_base, "
-                "nextval('process_commit_counter'), "
-                f"pg_notify('{self.channel}', '{notice.payload(self.handle_id, quiet)}') "
-                "FROM process_registry_meta",
+                f"SELECT {BEGIN_WRITE_FUNCTION}('{self.channel}', "
+                f"'{notice.payload(self.handle_id, quiet)}')",
             )
             for quiet in (False, True)
         }
@@ -431,7 +491,7 @@ class PostgresConnection:
     ) -> T:
         cache = self._txs.get(pg)
         if cache is None:
-            cache = self._txs[pg] = PgTx()
+            cache = self._txs[pg] = PgTx(shared=self.shared)
         form, until = self._tolerant
         with cache.bound(pg) as tx:
             form = form if time.monotonic() < until else POSTGRES
@@ -585,7 +645,9 @@ class PostgresConnection:
                 )
             }
             if "process_registry_meta" in tables:
-                check_version(pg, self.display, read_only=self.read_only)
+                self.completes_in_server = check_version(
+                    pg, self.display, read_only=self.read_only
+                )
                 if not self.read_only:
                     _add_try_jsonb(pg, schema)
             elif tables:

@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from lashtui.registry.postgres import complete
 from lashtui.registry.sql import event, lease, process, run
 
 # Transaction functions that never make a row claimable or hand a worker anything to do
@@ -41,6 +42,7 @@ QUIET: frozenset[Callable[..., Any]] = frozenset(
         lease.renew,
         process.record_first_started,
         event.complete_with_lease,
+        complete.complete_in_server,
     }
 )
 

@@ -10,10 +10,11 @@ operator events, and the audit table `lashtui_operator_actions` (a schema made b
 gets it with its first recorded action; lashtui/registry/sql/audit.py).
 
 SQLite keeps the version in the file header (`user_version`); here it is a one-row table,
-`process_registry_meta`. Its version is lashtui's own for PostgreSQL, 11: lash's layout 10
-with the change feed ordered by writing transaction (below), which a registry stamped 10 by
-an earlier lashtui is migrated to on its first writable open (connection.py `_migrate`).
-Any other version is refused untouched.
+`process_registry_meta`. Its version is lashtui's own for PostgreSQL, 12: lash's layout 10
+with the change feed ordered by writing transaction (below; version 11), and the leased
+completion's function (`COMPLETE_DDL`; version 12). A registry stamped 10 or 11 by an
+earlier lashtui is migrated on its first writable open (upgrade.py). Any other version is
+refused untouched.
 
 The change feed without a write lock. Writers commit concurrently, each process's rows
 locked by the transaction that changes them (connection.py), so a sequence taken in one
@@ -67,22 +68,32 @@ from lashtui.registry.sql.order import index_ddl
 from lashtui.registry.sql.version import SCHEMA_VERSION as LASH_SCHEMA_VERSION
 
 __all__ = [
+    "BEGIN_WRITE_DDL",
     "CHANGE_FEED_DDL",
+    "COMPLETE_DDL",
     "DDL",
     "SCHEMA_VERSION",
     "TRY_JSONB_DDL",
     "unsupported_schema_message",
 ]
 
-# lashtui's PostgreSQL layout: lash's 10 with the change feed ordered by transaction.
-SCHEMA_VERSION = 11
+# lashtui's PostgreSQL layout: lash's 10 with the change feed ordered by transaction (11),
+# and the leased completion's server-side function (12).
+SCHEMA_VERSION = 12
 # The registry stamped by lashtui before the feed was ordered so: migrated on open.
 MIGRATES_FROM = LASH_SCHEMA_VERSION
+# The registry stamped by lashtui before the completion's function: migrated on a writable
+# open (the function added); a read-only open reads it as it is (it never completes).
+FEED_VERSION = 11
 
 # A save's sequence is its transaction's id shifted by this many bits, plus its count
 # within the transaction: room for 16,777,216 saves a transaction, and for 2^39 ids (128
 # wraparound epochs of the 32-bit counter) in a signed BIGINT.
 SEQ_BITS = 24
+# The leased completion's function (`COMPLETE_DDL`) and the write transaction's start
+# (`BEGIN_WRITE_DDL`), version 12's.
+COMPLETE_FUNCTION = "lashtui_complete"
+BEGIN_WRITE_FUNCTION = "lashtui_begin_write"
 # The first key of the write transactions' shared advisory lock ('lash'); the second is
 # hashtext(schema), so registries in different schemas do not hold each other back.
 WRITER_LOCK_CLASS = 1818325864
@@ -91,7 +102,8 @@ WRITER_LOCK_CLASS = 1818325864
 def unsupported_schema_message(found: int) -> str:
     return (
         "Unsupported lash process registry schema: this binary supports PostgreSQL schema "
-        f"version {SCHEMA_VERSION} (and migrates {MIGRATES_FROM}), but the database reports "
+        f"version {SCHEMA_VERSION} (and migrates {MIGRATES_FROM} and {FEED_VERSION}), but the "
+        "database reports "
         f"version {found}; open it with the lashtui that made it, or start a fresh schema."
     )
 
@@ -153,6 +165,72 @@ BASE_FOR_STORED = f"""SELECT GREATEST(m.change_base,
         COALESCE((SELECT max(change_seq) FROM processes), 0) + 1
             - (pg_current_xact_id()::text::bigint << {SEQ_BITS}))
     FROM process_registry_meta m"""
+
+# A leased completion prepared before its transaction (postgres/complete.py), in one call:
+# the checks that the preparation still holds (the row's JSON is the text it was built
+# from, the log ends where assumed, nothing is stored under the terminal's replay key),
+# then the fenced release, the terminal event and the record, with the row's change
+# sequence computed here from the transaction's id as the BEGIN computes the first
+# (`offset` saves after it). Returns 0 when written, 1 when the lease is not current
+# (nothing written), 2 when the preparation no longer holds (nothing written: the caller
+# runs the shared path instead). The statements and their values are the shared path's
+# (event.py `complete_with_lease`), in its order, so a completion writes the same rows
+# either way. The row is locked first, as the shared path's first read locks it.
+COMPLETE_DDL = f"""CREATE OR REPLACE FUNCTION {COMPLETE_FUNCTION}(
+        p_id text, p_held text, p_seq bigint, p_key text, p_token text, p_owner text,
+        p_incarnation text, p_fence bigint, p_now bigint, p_type text, p_hash text,
+        p_event text, p_updated bigint, p_status text, p_record text, p_offset bigint)
+    RETURNS integer LANGUAGE plpgsql VOLATILE AS $$
+    DECLARE
+        stored text;
+    BEGIN
+        SELECT p.record_json INTO stored FROM processes p
+            WHERE p.process_id = p_id FOR NO KEY UPDATE;
+        IF NOT FOUND OR stored IS DISTINCT FROM p_held
+            OR (SELECT COALESCE(MAX(e.sequence), 0) FROM process_events e
+                WHERE e.process_id = p_id) <> p_seq - 1
+            OR EXISTS (SELECT 1 FROM process_events e
+                WHERE e.process_id = p_id AND e.idempotency_key = p_key) THEN
+            RETURN 2;
+        END IF;
+        UPDATE process_leases l SET lease_owner_id = NULL,
+            lease_owner_incarnation_id = NULL, lease_owner_liveness_json = NULL,
+            lease_token = NULL, lease_claimed_at_ms = 0, lease_expires_at_ms = 0
+            WHERE l.process_id = p_id AND l.lease_token = p_token
+            AND l.lease_owner_id = p_owner
+            AND COALESCE(l.lease_owner_incarnation_id, l.lease_owner_id) = p_incarnation
+            AND l.lease_fencing_token = p_fence AND l.lease_expires_at_ms > p_now;
+        IF NOT FOUND THEN
+            RETURN 1;
+        END IF;
+        INSERT INTO process_events (process_id, sequence, event_type, payload_hash,
+            idempotency_key, occurred_at_ms, event_json)
+            VALUES (p_id, p_seq, p_type, p_hash, p_key, p_now, p_event);
+        UPDATE processes p SET updated_at_ms = p_updated,
+            change_seq = (pg_current_xact_id()::text::bigint << {SEQ_BITS})
+                + (SELECT m.change_base FROM process_registry_meta m) + p_offset,
+            status = p_status, record_json = p_record
+            WHERE p.process_id = p_id;
+        RETURN 0;
+    END $$"""
+
+# A write transaction's start after its BEGIN, in one statement (connection.py): the
+# registry's writer lock, taken before the transaction's id (see above), then the first
+# sequence from that id, the commit counter's step and the NOTIFY queued (delivered only if
+# the transaction commits). In a function so that the lock comes first whatever order a
+# plan would evaluate one SELECT's expressions in.
+BEGIN_WRITE_DDL = f"""CREATE OR REPLACE FUNCTION {BEGIN_WRITE_FUNCTION}(
+        p_channel text, p_payload text) RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
+    DECLARE
+        first bigint;
+    BEGIN
+        PERFORM pg_advisory_xact_lock_shared({WRITER_LOCK_CLASS}, hashtext(current_schema()));
+        SELECT (pg_current_xact_id()::text::bigint << {SEQ_BITS}) + m.change_base
+            INTO first FROM process_registry_meta m;
+        PERFORM nextval('process_commit_counter');
+        PERFORM pg_notify(p_channel, p_payload);
+        RETURN first;
+    END $$"""
 
 # What version 11 adds to lash's tables, in a new registry and in a migrated one.
 CHANGE_FEED_DDL: tuple[str, ...] = (
@@ -258,6 +336,8 @@ DDL: tuple[str, ...] = (
     f"INSERT INTO process_registry_meta (singleton, schema_version, change_base) "
     f"VALUES (1, {SCHEMA_VERSION}, 0)",
     *CHANGE_FEED_DDL,
+    COMPLETE_DDL,
+    BEGIN_WRITE_DDL,
     TRY_JSONB_DDL,
     # lashtui's sorted pages (the Processes view's orders): see registry/sql/order.py. After
     # the try-cast function, which the label's index reads the record through: an index on

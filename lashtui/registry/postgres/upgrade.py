@@ -1,6 +1,15 @@
-"""The PostgreSQL registry's version check at open, and the one migration there is: from
-version 10, which lashtui stamped before its change feed was ordered by transaction
-(schema.py), to 11.
+"""The PostgreSQL registry's version check at open, and its migrations: from version 10,
+which lashtui stamped before its change feed was ordered by transaction (schema.py), to 11;
+and from 11 to 12, which adds two server-side functions and nothing else: the leased
+completion's (`lashtui_complete`, postgres/complete.py) and a write transaction's start
+(`lashtui_begin_write`, connection.py).
+
+11 to 12, on a writable open, in the opening transaction and under the open's advisory
+lock: the functions are created and the version stamped. Writers of version 11 still
+running write exactly what this build writes (the functions' statements are theirs), so
+nothing needs to wait for them; a lashtui of version 11 that opens the registry later
+refuses version 12 in its own sentence. A read-only open of a version-11 registry reads it
+as it is: reads need nothing the function adds.
 
 Version 10 serialised every write on the meta row (each write transaction began with
 `UPDATE process_registry_meta SET commits = commits + 1`) and took its sequences from the
@@ -20,7 +29,8 @@ lock:
    the horizon functions, and stamps 11.
 
 A read-only open cannot migrate, so it refuses a version-10 registry in one sentence that
-says what to do; any other version is refused untouched.
+says what to do (a version-11 one it opens as it is, above); any other version is refused
+untouched.
 """
 
 from __future__ import annotations
@@ -32,17 +42,22 @@ import psycopg
 from lashtui.errors import StoreError, UnsupportedSchema
 from lashtui.registry.postgres.schema import (
     BASE_FOR_STORED,
+    BEGIN_WRITE_DDL,
     CHANGE_FEED_DDL,
+    COMPLETE_DDL,
+    FEED_VERSION,
     MIGRATES_FROM,
     SCHEMA_VERSION,
     unsupported_schema_message,
 )
 
 
-def check_version(pg: psycopg.Connection[Any], display: str, *, read_only: bool) -> None:
-    """Refuse what this build cannot open; migrate a version-10 registry (the caller holds
-    the open's advisory lock, inside its transaction); on a writable open, move the base
-    past the stored sequences if they are ahead (a registry restored onto another server)."""
+def check_version(pg: psycopg.Connection[Any], display: str, *, read_only: bool) -> bool:
+    """Refuse what this build cannot open; migrate a version-10 or -11 registry (the caller
+    holds the open's advisory lock, inside its transaction); on a writable open, move the
+    base past the stored sequences if they are ahead (a registry restored onto another
+    server). Returns whether the registry has the completion's function (a version-11
+    registry opened read-only has not)."""
     row = pg.execute("SELECT schema_version FROM process_registry_meta").fetchone()
     found = int(row[0]) if row else 0
     if found == MIGRATES_FROM:
@@ -53,11 +68,26 @@ def check_version(pg: psycopg.Connection[Any], display: str, *, read_only: bool)
                 f"`lashtui worker` does) to migrate it to version {SCHEMA_VERSION}"
             )
         _migrate(pg)
-        return
+        _add_completion(pg)
+        return True
+    if found == FEED_VERSION:
+        if read_only:
+            return False
+        _add_completion(pg)
+        _raise_base(pg)
+        return True
     if found != SCHEMA_VERSION:
         raise UnsupportedSchema(unsupported_schema_message(found))
     if not read_only:
         _raise_base(pg)
+    return True
+
+
+def _add_completion(pg: psycopg.Connection[Any]) -> None:
+    """Version 11 to 12 (see the module docstring)."""
+    pg.execute(COMPLETE_DDL)
+    pg.execute(BEGIN_WRITE_DDL)
+    pg.execute("UPDATE process_registry_meta SET schema_version = %s", (SCHEMA_VERSION,))
 
 
 def _migrate(pg: psycopg.Connection[Any]) -> None:
@@ -75,7 +105,7 @@ def _migrate(pg: psycopg.Connection[Any]) -> None:
         (int(clock[0]) + 1 if clock else 0,),
     )
     _raise_base(pg)
-    pg.execute("UPDATE process_registry_meta SET schema_version = %s", (SCHEMA_VERSION,))
+    pg.execute("UPDATE process_registry_meta SET schema_version = %s", (FEED_VERSION,))
 
 
 def _raise_base(pg: psycopg.Connection[Any]) -> None:

@@ -87,6 +87,11 @@ class Dialect(NamedTuple):
     # transactions lock each process's rows as they read them (postgres/connection.py says
     # why), SQLite's BEGIN IMMEDIATE already holds the whole file.
     row_lock: str = ""
+    # Whether a row inserted in this transaction is known to have no lease row: PostgreSQL
+    # enforces the leases' foreign key (ON DELETE CASCADE), so the lease of an earlier row
+    # of the same id went with that row; a SQLite file may hold one (lash's connections
+    # need not enforce foreign keys), whose fence the next claim must pass.
+    new_rows_leaseless: bool = False
 
     def json_text(self, column: str, path: str) -> str:
         """The JSON value at dotted `path` as text (NULL when absent or JSON null).
@@ -243,7 +248,11 @@ SQLITE = Dialect(
     name="sqlite", edits_json_in_place=True, not_indexed="+", fixed_order_join="CROSS JOIN"
 )
 POSTGRES = Dialect(
-    name="postgres", edits_json_in_place=False, not_indexed="", fixed_order_join="JOIN"
+    name="postgres",
+    edits_json_in_place=False,
+    not_indexed="",
+    fixed_order_join="JOIN",
+    new_rows_leaseless=True,
 )
 # The tolerant forms, for a statement the plain cast failed (see the module docstring).
 POSTGRES_TRY = POSTGRES._replace(jsonb=JSONB_TRY)

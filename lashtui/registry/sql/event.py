@@ -329,16 +329,20 @@ def first_of_type_each(
     of the type, for the ids that have one."""
     if not process_ids:
         return {}
-    rows = fetch_rows(
-        conn,
-        f"SELECT {EVENT_COLUMNS} FROM process_events WHERE event_type = ? "
-        f"AND process_id IN ({', '.join('?' * len(process_ids))}) ORDER BY process_id, sequence",
-        (event_type, *process_ids),
-    )
+    rows = fetch_rows(conn, *first_of_type_each_statement(process_ids, event_type))
     first: dict[str, Row] = {}
     for row in rows:
         first.setdefault(row[1], row)
     return {process_id: _event_row(row) for process_id, row in first.items()}
+
+
+def first_of_type_each_statement(process_ids: list[str], event_type: str) -> Statement:
+    """`first_of_type_each`'s read (for `read_ahead`)."""
+    return (
+        f"SELECT {EVENT_COLUMNS} FROM process_events WHERE event_type = ? "
+        f"AND process_id IN ({', '.join('?' * len(process_ids))}) ORDER BY process_id, sequence",
+        (event_type, *process_ids),
+    )
 
 
 def count_through(conn: Tx, process_id: str, event_type: str, sequence: int) -> int:

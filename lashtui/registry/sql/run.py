@@ -83,7 +83,14 @@ def start_for_run(
     if not inserted or record.first_started is not started:  # (`to_run` said no)
         return record, None
     # The owner's limits were checked before the transaction (the store's caller).
-    outcome = lease.claim_existing(conn, record.id, owner, ttl_ms, now, checked=True)
+    if dialect(conn).new_rows_leaseless:
+        # No lease row to read (`Dialect.new_rows_leaseless`): the first fence, where the
+        # read was a round trip of its own on PostgreSQL.
+        new = lease.lease_for(record.id, owner, ttl_ms, now, 1, checked=True)
+        lease.save_new_leases(conn, [new])
+        outcome = ProcessLeaseClaimOutcome.acquired_lease(new)
+    else:
+        outcome = lease.claim_existing(conn, record.id, owner, ttl_ms, now, checked=True)
     return record, ProcessRunClaim(outcome, record, started=outcome.acquired() is not None)
 
 
@@ -120,9 +127,10 @@ def claim_next_for_run(
     now = clock()
     sql = dialect(conn)
     skip = (skip or [])[:SKIP_AT_MOST]
-    # On SQLite the pick also reads what the claims need (the record's JSON, the lease
-    # row's fence), so that they are a few statements for the whole batch (`_claim_picked`).
-    extra = "" if sql.skip_locked("p") else ", p.record_json, l.lease_fencing_token"
+    # The pick also reads what the claims need (the record's JSON and, on SQLite, the lease
+    # row's fence), so that they are a few statements for the whole batch (`_claim_picked`;
+    # on PostgreSQL the fences are read after the pick: `_claim_locked`).
+    extra = ", p.record_json" if sql.skip_locked("p") else ", p.record_json, l.lease_fencing_token"
     in_order, planner_back = sql.pick_in_id_order()
     if in_order:
         conn.execute(in_order)
@@ -141,12 +149,7 @@ def claim_next_for_run(
         conn.execute(planner_back)
     if not sql.skip_locked("p"):
         return _claim_picked(conn, rows, owners, ttl_ms, started, now)
-    if rows:
-        rows = _not_claimed_meanwhile(conn, rows, now)
-    claims: list[tuple[str, ProcessRunClaim | None]] = []
-    for (process_id,), owner in zip(rows, owners, strict=False):
-        claims.append((process_id, _claim_one(conn, process_id, owner, ttl_ms, started, now)))
-    return claims
+    return _claim_locked(conn, rows, owners, ttl_ms, started, now)
 
 
 def _claim_one(
@@ -170,6 +173,7 @@ def _claim_picked(
     ttl_ms: int,
     started: ProcessStarted,
     now: int,
+    every: list[str] | None = None,
 ) -> list[tuple[str, ProcessRunClaim | None]]:
     """`claim_for_run` of every picked row, inside the one SQLite write transaction that
     picked them free: the records and the lease rows' fences came with the pick, and the
@@ -195,7 +199,9 @@ def _claim_picked(
         new = lease.lease_for(process_id, owner, ttl_ms, now, (fence or 0) + 1, checked=True)
         picked.append((process_id, record, new))
     lease.save_new_leases(conn, [new for _, _, new in picked])
-    cancels = event.first_of_type_each(conn, [pid for pid, _, _ in picked], CANCEL_REQUESTED)
+    # (`every`: the ids whose cancel requests `_claim_locked` read ahead, a superset.)
+    ids = every if every is not None and picked else [pid for pid, _, _ in picked]
+    cancels = event.first_of_type_each(conn, ids, CANCEL_REQUESTED)
     for process_id, record, new in picked:
         if record.first_started is None:
             record = save_changes(conn, record, now, first_started=started)
@@ -206,23 +212,43 @@ def _claim_picked(
     return [(process_id, claims[process_id]) for (process_id, *_) in rows[: len(owners)]]
 
 
-def _not_claimed_meanwhile(conn: Tx, rows: list[Any], now: int) -> list[Any]:
-    """The picked rows but those another worker claimed while the pick ran. On PostgreSQL
-    (READ COMMITTED) a row whose claim committed after the pick's snapshot is no longer
-    locked, so the pick locks it, and re-checks its conditions on the row's new version
-    but reads its lease as of the old snapshot: free. A statement of its own sees the
-    committed lease (seen here as 24 wasted claims, Busy, of 120 rows two workers split)."""
-    picked = [process_id for (process_id,) in rows]
-    held = {
-        process_id
-        for (process_id,) in conn.execute(
-            "SELECT l.process_id FROM process_leases l "
-            f"WHERE l.process_id IN ({', '.join('?' * len(picked))}) "
-            f"AND {HELD} AND l.lease_expires_at_ms > ?",
-            (*picked, now),
+def _claim_locked(
+    conn: Tx,
+    rows: list[Any],
+    owners: list[LeaseOwnerIdentity],
+    ttl_ms: int,
+    started: ProcessStarted,
+    now: int,
+) -> list[tuple[str, ProcessRunClaim | None]]:
+    """PostgreSQL's `_claim_picked`: the rows (id, record JSON) picked and locked by the
+    pick, their lease rows read after it, in a statement of their own, and claimed as on
+    SQLite. Why the leases are read again: under READ COMMITTED a row whose claim
+    committed after the pick's snapshot is no longer locked, so the pick locks it, and
+    re-checks its conditions on the row's new version but reads its lease as of the old
+    snapshot: free (seen as 24 wasted claims, Busy, of 120 rows two workers split). A
+    statement of its own sees the committed lease and its fence, and nothing changes them
+    until COMMIT: every write to a process's lease locks its row first, and the pick holds
+    these. The cancel requests travel with that read (fetch.py `read_ahead`), so a batch
+    is three round trips (the pick, these reads, COMMIT) where one read per row was."""
+    if not rows:
+        return []
+    picked = [process_id for process_id, _ in rows]
+    cancels = event.first_of_type_each_statement(picked, CANCEL_REQUESTED)
+    read_ahead(conn, cancels)
+    leases = {
+        process_id: (fence, bool(held))
+        for process_id, fence, held in conn.execute(
+            f"SELECT l.process_id, l.lease_fencing_token, {HELD} AND l.lease_expires_at_ms > ? "
+            f"FROM process_leases l WHERE l.process_id IN ({', '.join('?' * len(picked))})",
+            (now, *picked),
         )
     }
-    return [row for row in rows if row[0] not in held]
+    free = [
+        (process_id, text, leases.get(process_id, (None, False))[0])
+        for process_id, text in rows
+        if not leases.get(process_id, (None, False))[1]
+    ]
+    return _claim_picked(conn, free, owners, ttl_ms, started, now, every=picked)
 
 
 SKIP_AT_MOST = 500  # of a worker's undecodable rows named to the pick (each a bound value)
