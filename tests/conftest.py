@@ -9,6 +9,7 @@ by not testing a backend.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -56,6 +57,13 @@ def postgres_server() -> str:
 @pytest.fixture
 def postgres_schema() -> Iterator[str]:
     """A registry URL on a fresh, empty schema of the test server, dropped after the test."""
+    with fresh_schema() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def fresh_schema() -> Iterator[str]:
+    """`postgres_schema`'s URL, for a test that needs more than one schema."""
     import psycopg
 
     server = postgres_server()

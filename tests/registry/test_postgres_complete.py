@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
-import psycopg
 import pytest
 
 from lashtui.clock import ManualClock
@@ -34,7 +32,7 @@ from lashtui.registry.sql import event
 from lashtui.registry.sql.row import next_change_seq
 from lashtui.registry.sqlite.prepared import prepare_completion
 from tests.builders import own, rr
-from tests.conftest import postgres_server
+from tests.conftest import fresh_schema
 from tests.raw import raw_connection
 
 TTL = 60_000
@@ -44,16 +42,8 @@ START = 1_780_000_000_000
 @pytest.fixture
 def twin_schema() -> Iterator[str]:
     """A second fresh schema (as `postgres_schema`)."""
-    server = postgres_server()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    separator = "&" if "?" in server else "?"
-    try:
-        yield f"{server}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with fresh_schema() as url:
+        yield url
 
 
 def _rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
