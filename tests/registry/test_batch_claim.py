@@ -7,6 +7,8 @@ never picked, and nothing is written for them."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 
 from lashtui.clock import ManualClock
@@ -15,7 +17,7 @@ from lashtui.model import (
     ProcessEventAppendRequest,
     SuccessOutput,
 )
-from lashtui.registry import ProcessRegistry
+from lashtui.registry import ProcessRegistry, open_registry
 from tests.builders import ext, ob, own, rr, started
 from tests.raw import raw_connection
 
@@ -164,3 +166,39 @@ async def test_a_row_whose_record_says_ended_where_its_column_says_running_is_no
     stored = await registry.get_process("a-odd")
     assert stored is not None and stored.first_started is None
     assert claims["b-usual"] is not None and claims["b-usual"].started
+
+
+async def test_a_batch_comes_back_short_only_once_the_backlog_is_drained(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:
+    # Eight handles claim one backlog at once, each until a batch comes back empty. A batch
+    # short of what it asked for says the backlog is drained (a worker stops claiming
+    # there), so no later batch of the same handle may find a row. On PostgreSQL a row
+    # picked can turn out held by a claim that committed since the pick's snapshot; it
+    # was dropped and the batch came back short while hundreds of rows were free (in a
+    # four-worker drain three workers stopped after 16-112 of 2,000 rows).
+    for n in range(400):
+        await registry.register_process(rr(f"p{n:03d}"))
+    claimed: list[str] = []
+    premature: list[tuple[int, int]] = []
+
+    async def claimer(handle: ProcessRegistry, name: str) -> None:
+        short_at: int | None = None
+        for batch in range(1000):
+            claims = await handle.claim_processes_for_run(attempts(8), LIVE, started(name))
+            if not claims:
+                return
+            claimed.extend(pid for pid, _ in claims)
+            if short_at is not None:
+                premature.append((short_at, batch))  # rows came after a short batch
+            if len(claims) < 8:
+                short_at = batch
+
+    async with contextlib.AsyncExitStack() as stack:
+        handles = [registry] + [
+            await stack.enter_async_context(open_registry(registry_target, clock=clock))
+            for _ in range(7)
+        ]
+        await asyncio.gather(*(claimer(h, f"w{i}") for i, h in enumerate(handles)))
+    assert sorted(claimed) == [f"p{n:03d}" for n in range(400)]  # each row once
+    assert premature == []

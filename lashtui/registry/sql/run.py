@@ -127,9 +127,42 @@ def claim_next_for_run(
     now = clock()
     sql = dialect(conn)
     skip = (skip or [])[:SKIP_AT_MOST]
-    # The pick also reads what the claims need (the record's JSON and, on SQLite, the lease
-    # row's fence), so that they are a few statements for the whole batch (`_claim_picked`;
-    # on PostgreSQL the fences are read after the pick: `_claim_locked`).
+    if not sql.skip_locked("p"):
+        rows = _pick(conn, now, skip, len(owners))
+        return _claim_picked(conn, rows, owners, ttl_ms, started, now)
+    # On PostgreSQL a picked row can turn out held (`_claim_locked`): another worker's
+    # claim committed between this pick's snapshot and its lock. Such a row is dropped, and
+    # the shortfall picked again past it, so that a batch comes back short only when the
+    # backlog has no more free rows: a worker stops claiming at a short batch, and four
+    # workers draining one backlog had three of them stop after two or three batches (the
+    # fourth claimed 1,856 of 2,000 rows; counted in a PG1 drain).
+    claims: list[tuple[str, ProcessRunClaim | None]] = []
+    passed = list(skip)
+    for _ in range(PICKS_AT_MOST):
+        want = len(owners) - len(claims)
+        rows = _pick(conn, now, passed, want)
+        claims += _claim_locked(conn, rows, owners[len(claims) :], ttl_ms, started, now)
+        if len(rows) < want or len(claims) == len(owners):
+            break  # the backlog is drained, or the batch is full
+        passed += [process_id for process_id, *_ in rows]
+    return claims
+
+
+# Picks a PostgreSQL batch claim makes at most: each after the first is for rows the one
+# before found held by a claim that committed meanwhile, and passes over them. Eight
+# handles claiming one backlog at once ran out of eight picks now and then (a batch short
+# while rows were free); each pick passes over at least one row, so a larger bound only
+# bounds a pathological race.
+PICKS_AT_MOST = 64
+
+
+def _pick(conn: Tx, now: int, skip: list[str], limit: int) -> list[Any]:
+    """Up to `limit` free rerunnable rows in id order, past `skip` (see
+    `claim_next_for_run`): the pick also reads what the claims need (the record's JSON and,
+    on SQLite, the lease row's fence), so that they are a few statements for the whole batch
+    (`_claim_picked`; on PostgreSQL the rows are locked and the fences read after the pick:
+    `_claim_locked`)."""
+    sql = dialect(conn)
     extra = ", p.record_json" if sql.skip_locked("p") else ", p.record_json, l.lease_fencing_token"
     in_order, planner_back = sql.pick_in_id_order()
     if in_order:
@@ -143,13 +176,11 @@ def claim_next_for_run(
         f"AND NOT {sql.json_has('p.record_json', 'abandon_request')} "
         + (f"AND p.process_id NOT IN ({', '.join('?' * len(skip))}) " if skip else "")
         + f"ORDER BY p.process_id LIMIT ?{sql.skip_locked('p')}",
-        (now, *skip, len(owners)),
+        (now, *skip, limit),
     )
     if planner_back:
         conn.execute(planner_back)
-    if not sql.skip_locked("p"):
-        return _claim_picked(conn, rows, owners, ttl_ms, started, now)
-    return _claim_locked(conn, rows, owners, ttl_ms, started, now)
+    return rows
 
 
 def _claim_one(
