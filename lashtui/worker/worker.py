@@ -387,10 +387,14 @@ class ProcessWorker:
 
 # Rows one batch claims at most: its transaction holds the registry's write lock while it
 # claims them, and other worker processes wait that long. With 16, one of four workers in
-# tests/worker/test_crash.py's four-worker test was held off the lock for 2 s and its
-# runs' 1.5 s leases lapsed (16 rows run twice); 4 lapsed as often as 8 (what held it
-# off was SQLite's busy handler: sqlite/connection.py `_retrying`).
-BATCH_AT_MOST = 8
+# tests/worker/test_crash.py's four-worker test was once held off the lock for 2 s and its
+# runs' 1.5 s leases lapsed; what held it off was SQLite's busy handler, replaced since by
+# short tries (sqlite/connection.py `_retrying`). Measured again on a quiet machine
+# (2026-12-04), four workers draining 10,000 rows: 8 -> 2,713-2,827 rows/s, 16 -> 3,294-3,348,
+# 24 -> 3,296-3,332, 32 -> 3,251-3,408; the 1.5 s test passed 6 of 6 with 16, 3 beside
+# the registry suites. 16 is also a worker's start slots (runtime.py `START_SLOTS`), the
+# most a batch can take.
+BATCH_AT_MOST = 16
 
 
 def _batchable(item: ProcessWorkItem, now: int) -> bool:
