@@ -167,7 +167,7 @@ def _qualified(frame: Any) -> str:
     if owner:
         return f"{owner}.{name}"
     path = (frame.file_path or "").replace("\\", "/")
-    if "/lashtui/registry/sql/" in path or path.endswith("/lashtui/registry/sqlite/prepared.py"):
+    if "/lashtui/registry/sql/" in path:
         return f"{path.rsplit('/', 1)[-1].removesuffix('.py')}.{name}"
     return name
 

@@ -29,8 +29,8 @@ from lashtui.registry.postgres.schema import (
     SEQ_BITS,
 )
 from lashtui.registry.sql import event
+from lashtui.registry.sql.prepared import prepare_completion
 from lashtui.registry.sql.row import next_change_seq
-from lashtui.registry.sqlite.prepared import prepare_completion
 from tests.builders import own, rr
 from tests.conftest import fresh_schema
 from tests.raw import raw_connection

@@ -1,4 +1,4 @@
-"""The terminal event of a core terminal type built without the models (sqlite/prepared.py
+"""The terminal event of a core terminal type built without the models (sql/prepared.py
 `_core_completion`): for every output and every process id it must be, byte for byte, what
 the models build (`_modelled_completion`): the event's JSON, its payload hash, replay key
 and sequence, the record edit and the record it leaves; and it must refuse what the models
@@ -22,8 +22,8 @@ from lashtui.model import (
 from lashtui.model.lease import LeaseOwnerIdentity
 from lashtui.model.limit import MAX_JSON_DEPTH
 from lashtui.model.output import AbandonEvidence, AbandonWriter, ProcessAwaitOutput
+from lashtui.registry.sql import prepared
 from lashtui.registry.sql.record_cache import RecordCache
-from lashtui.registry.sqlite import prepared
 from tests.builders import rr
 
 NOW = 1_780_000_000_123

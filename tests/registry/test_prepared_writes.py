@@ -1,5 +1,5 @@
 """A leased completion built before its write transaction on SQLite (issue 19,
-sqlite/prepared.py), from the writer's record cache: it must store exactly what the
+sql/prepared.py), from the writer's record cache: it must store exactly what the
 transaction built inside would have, and fall back to that path whenever what it was built
 from has moved on."""
 

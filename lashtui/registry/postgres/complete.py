@@ -2,7 +2,7 @@
 "a transaction is one round trip where it can be").
 
 The completion is built before its transaction, as the SQLite store builds one
-(sqlite/prepared.py `prepare_completion`: the terminal event's JSON, its hash and replay
+(sql/prepared.py `prepare_completion`: the terminal event's JSON, its hash and replay
 key, the record made terminal), from the record the handle's connections last committed or
 read (connection.py `SharedCache`) and the last event sequence they appended to the row.
 Inside the transaction one statement runs `lashtui_complete` (schema.py `COMPLETE_DDL`):
@@ -25,8 +25,8 @@ from lashtui.model import ProcessAwaitOutput, ProcessLease, ProcessRecord
 from lashtui.registry.postgres.schema import COMPLETE_FUNCTION
 from lashtui.registry.sql import event
 from lashtui.registry.sql.dialect import Tx
+from lashtui.registry.sql.prepared import PreparedCompletion
 from lashtui.registry.sql.row import RecordCache
-from lashtui.registry.sqlite.prepared import PreparedCompletion
 
 WRITTEN, LOST, STALE = 0, 1, 2
 

@@ -27,8 +27,8 @@ from lashtui.registry.postgres.connection import PostgresConnection, first_line
 from lashtui.registry.postgres.schema import DDL
 from lashtui.registry.sql import event, lease, process
 from lashtui.registry.sql.dialect import Tx
+from lashtui.registry.sql.prepared import prepare_completion
 from lashtui.registry.sql.store import SqlProcessRegistry
-from lashtui.registry.sqlite.prepared import prepare_completion
 
 # The write transactions begun (a sequence: counted without a lock) with the feed's bound:
 # while a commit is not yet visible its writer holds the bound, which moves once it and

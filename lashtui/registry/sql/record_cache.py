@@ -46,7 +46,7 @@ class RecordCache:
         self.last_seq: int | None = None
         self.seq_unsaved = False
         # The last event sequence this connection appended to each process (a guess, never
-        # trusted: sqlite/prepared.py checks it in SQL before relying on it).
+        # trusted: sql/prepared.py checks it in SQL before relying on it).
         self.sequences: dict[str, int] = {}
 
     def save_clock(self) -> None:

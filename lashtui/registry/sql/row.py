@@ -376,7 +376,7 @@ def save_changes(
 class JsonEdit:
     """`save_changes`'s statement for a record already touched, made before its
     transaction: the values encoded and the SQL built, so that the transaction only runs
-    it (see sqlite/prepared.py). Its bound values leave ?2 (the change sequence) and ?3
+    it (see sql/prepared.py). Its bound values leave ?2 (the change sequence) and ?3
     (the key) to `apply_edit`."""
 
     record: ProcessRecord

@@ -14,10 +14,10 @@ from lashtui.model import (
 )
 from lashtui.registry.sql import event
 from lashtui.registry.sql.dialect import Tx
+from lashtui.registry.sql.prepared import complete_prepared, prepare_completion
 from lashtui.registry.sql.store import SqlProcessRegistry
 from lashtui.registry.sqlite.connect import MEMORY
 from lashtui.registry.sqlite.connection import SqliteConnection
-from lashtui.registry.sqlite.prepared import complete_prepared, prepare_completion
 from lashtui.registry.sqlite.schema import DDL
 
 

@@ -22,6 +22,9 @@ payload validated, a declared type's checks, an event with its invocation, the t
 materialised and validated again, then serialised) took ~90 us of a completion's ~100 us of
 Python. tests/registry/test_prepared_completion.py requires its bytes to be the models',
 over generated outputs and ids; any other row is built the models' way, as before.
+
+Both stores build completions here: SQLite runs `complete_prepared`, PostgreSQL sends the
+prepared values to one server-side function (postgres/complete.py).
 """
 
 from __future__ import annotations
