@@ -16,7 +16,6 @@ from lashtui.model import (
     DurabilityTier,
     LeaseOwnerIdentity,
     ProcessAwaitOutput,
-    ProcessExecutionEnvSpec,
     ProcessLease,
     ProcessRecord,
     ProcessWorkItem,
@@ -84,16 +83,6 @@ class PostgresProcessRegistry(SqlProcessRegistry):
 
     def durability_tier(self) -> DurabilityTier:
         return DurabilityTier.DURABLE  # a database server's tables outlive every client
-
-    async def get_process_execution_env(self, env_ref: str) -> ProcessExecutionEnvSpec:
-        # Envs are content-addressed and never change or go away, so one the handle's
-        # connections have read or committed is answered on the loop's thread, without a
-        # hop to the pool (a worker asks for every run's env; end to end the hop was ~6%
-        # of the GIL's samples), as the SQLite store answers from its connection.
-        known = self._server.known_env(env_ref)
-        if known is not None:
-            return known
-        return await super().get_process_execution_env(env_ref)
 
     async def complete_process_with_lease(
         self, lease: ProcessLease, await_output: ProcessAwaitOutput

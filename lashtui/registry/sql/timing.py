@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
+    from lashtui.model import ProcessExecutionEnvSpec
     from lashtui.registry.sql.store import TransactionRunner, TxFunction
 
 P = ParamSpec("P")
@@ -40,6 +41,9 @@ class TimedRunner:
 
     async def close(self) -> None:
         await self.inner.close()
+
+    def known_env(self, env_ref: str) -> ProcessExecutionEnvSpec | None:
+        return self.inner.known_env(env_ref)  # no transaction: nothing to time
 
     async def write(self, fn: TxFunction[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         began = time.perf_counter()

@@ -8,7 +8,6 @@ from lashtui.clock import Clock, SystemClock
 from lashtui.model import (
     DurabilityTier,
     ProcessAwaitOutput,
-    ProcessExecutionEnvSpec,
     ProcessLease,
     ProcessRecord,
 )
@@ -67,16 +66,6 @@ class SqliteProcessRegistry(SqlProcessRegistry):
     def durability_tier(self) -> DurabilityTier:
         # `:memory:` is gone with its connection; a file outlives the process.
         return DurabilityTier.INLINE if self.path == MEMORY else DurabilityTier.DURABLE
-
-    async def get_process_execution_env(self, env_ref: str) -> ProcessExecutionEnvSpec:
-        # Envs are content-addressed and never change or go away, so one this handle has
-        # read or committed is answered without a read. A worker asks for every run's env
-        # before running it, and the read's own cost (the inline call, its transaction
-        # bookkeeping) was ~3% of P1.
-        known = self._file.known_env(env_ref)
-        if known is not None:
-            return known
-        return await super().get_process_execution_env(env_ref)
 
     async def complete_process_with_lease(
         self, lease: ProcessLease, await_output: ProcessAwaitOutput
