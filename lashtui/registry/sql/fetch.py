@@ -23,14 +23,20 @@ ROW_COLUMNS = (
 Row = tuple[Any, ...]
 
 
+# The columns of lease.py's `LeaseRow`, in its order, from the lease table aliased `l`.
+LEASE_ROW_COLUMNS = (
+    "l.lease_owner_id, l.lease_owner_incarnation_id, l.lease_owner_liveness_json, "
+    "l.lease_token, l.lease_fencing_token, l.lease_claimed_at_ms, l.lease_expires_at_ms"
+)
+
+
 def held_leases_sql(count: int) -> str:
     """The held leases of `count` process ids (bound in order): each row is the process id,
     then the columns of lease.py's `LeaseRow`."""
     return (
-        "SELECT process_id, lease_owner_id, lease_owner_incarnation_id, "
-        "lease_owner_liveness_json, lease_token, lease_fencing_token, lease_claimed_at_ms, "
-        "lease_expires_at_ms FROM process_leases WHERE lease_owner_id IS NOT NULL "
-        f"AND lease_token IS NOT NULL AND process_id IN ({','.join('?' * count)})"
+        f"SELECT l.process_id, {LEASE_ROW_COLUMNS} FROM process_leases l "
+        "WHERE l.lease_owner_id IS NOT NULL AND l.lease_token IS NOT NULL "
+        f"AND l.process_id IN ({','.join('?' * count)})"
     )
 
 

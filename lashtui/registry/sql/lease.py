@@ -24,7 +24,7 @@ from lashtui.model import (
 from lashtui.model.lease import LeaseOwnerLiveness, OpaqueLiveness, liveness_provably_dead
 from lashtui.model.wire import sha256_hex
 from lashtui.registry.sql.dialect import Tx, dialect
-from lashtui.registry.sql.fetch import Statement, held_lease_rows
+from lashtui.registry.sql.fetch import LEASE_ROW_COLUMNS, Statement, held_lease_rows
 from lashtui.registry.sql.row import Row, fetch_rows, load_record, require_exists
 
 _DISPOSITIONS = frozenset(d.value for d in RecoveryDisposition)
@@ -84,9 +84,8 @@ def _decode_liveness(text: str | None) -> LeaseOwnerLiveness:
 def lease_row_statement(conn: Tx, process_id: str) -> Statement:
     """`load_lease_row`'s read (for `read_ahead`)."""
     return (
-        "SELECT lease_owner_id, lease_owner_incarnation_id, lease_owner_liveness_json, "
-        "lease_token, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms "
-        f"FROM process_leases WHERE process_id = ?{dialect(conn).row_lock}",
+        f"SELECT {LEASE_ROW_COLUMNS} FROM process_leases l "
+        f"WHERE l.process_id = ?{dialect(conn).row_lock}",
         (process_id,),
     )
 
@@ -124,7 +123,7 @@ def lease_for(
     )
 
 
-def _new_lease(
+def new_lease(
     conn: Tx,
     process_id: str,
     owner: LeaseOwnerIdentity,
@@ -194,9 +193,7 @@ def claim(
 
 
 _PROCESS_AND_LEASE = (
-    "SELECT l.process_id, l.lease_owner_id, l.lease_owner_incarnation_id, "
-    "l.lease_owner_liveness_json, l.lease_token, l.lease_fencing_token, "
-    "l.lease_claimed_at_ms, l.lease_expires_at_ms "
+    f"SELECT l.process_id, {LEASE_ROW_COLUMNS} "
     "FROM processes p LEFT JOIN process_leases l ON l.process_id = p.process_id "
     "WHERE p.process_id = ?"
 )
@@ -232,7 +229,7 @@ def claim_existing(
         )
     fence = (row.fence if row else 0) + 1
     return ProcessLeaseClaimOutcome.acquired_lease(
-        _new_lease(conn, process_id, owner, ttl_ms, now, fence, checked=checked)
+        new_lease(conn, process_id, owner, ttl_ms, now, fence, checked=checked)
     )
 
 
@@ -252,7 +249,7 @@ def reclaim(
     if row is None or not row.held or row.expires_at_ms <= now:
         fence = (row.fence if row else 0) + 1
         return ProcessLeaseClaimOutcome.acquired_lease(
-            _new_lease(conn, process_id, claimant, ttl_ms, now, fence)
+            new_lease(conn, process_id, claimant, ttl_ms, now, fence)
         )
     current = row.lease(process_id)
     provable = (
@@ -458,9 +455,8 @@ def _work_item_select(conn: Tx, more: str = "") -> str:
     return (
         f"SELECT p.process_id, {sql.json_text('p.record_json', 'disposition')}, "
         f"{sql.json_has('p.record_json', 'abandon_request')}, "
-        "l.lease_owner_id, l.lease_owner_incarnation_id, l.lease_owner_liveness_json, "
-        "l.lease_token, l.lease_fencing_token, l.lease_claimed_at_ms, l.lease_expires_at_ms"
-        f"{more} FROM processes p LEFT JOIN process_leases l ON l.process_id = p.process_id"
+        f"{LEASE_ROW_COLUMNS}{more} "
+        "FROM processes p LEFT JOIN process_leases l ON l.process_id = p.process_id"
     )
 
 

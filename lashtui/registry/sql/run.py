@@ -86,8 +86,7 @@ def start_for_run(
     if dialect(conn).new_rows_leaseless:
         # No lease row to read (`Dialect.new_rows_leaseless`): the first fence, where the
         # read was a round trip of its own on PostgreSQL.
-        new = lease.lease_for(record.id, owner, ttl_ms, now, 1, checked=True)
-        lease.save_new_leases(conn, [new])
+        new = lease.new_lease(conn, record.id, owner, ttl_ms, now, 1, checked=True)
         outcome = ProcessLeaseClaimOutcome.acquired_lease(new)
     else:
         outcome = lease.claim_existing(conn, record.id, owner, ttl_ms, now, checked=True)
@@ -206,10 +205,11 @@ def _claim_picked(
     now: int,
     every: list[str] | None = None,
 ) -> list[tuple[str, ProcessRunClaim | None]]:
-    """`claim_for_run` of every picked row, inside the one SQLite write transaction that
-    picked them free: the records and the lease rows' fences came with the pick, and the
-    cancel requests are one read for all, so each row costs two statements (its lease and
-    its first-started edit) where `claim_for_run` runs five. The writes are the same, with
+    """`claim_for_run` of every picked row, inside the write transaction that picked them
+    free (on SQLite, which holds the file; on PostgreSQL, after `_claim_locked`): the
+    records and the lease rows' fences came with the pick, and the cancel requests are one
+    read for all, so each row costs two statements (its lease and its first-started edit)
+    where `claim_for_run` runs five. The writes are the same, with
     the same values: the lease as `claim_existing` makes one for a free row (the next
     fence), first-started only where unset. A row whose record does not decode gets None
     and nothing is written for it; one that decodes to a row not to run (which the pick's
