@@ -52,6 +52,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -189,11 +190,16 @@ def lashtui_drain(tmp: str, rows: int, workers: int = WORKERS, url: str | None =
             errors.extend(f"worker {n}: {line.strip()}" for line in logged)
     finally:
         census.close()
-        for child in children:
-            if child.poll() is None:
-                child.kill()
-                child.wait()
+        reap(children)
     return Drain(rows, elapsed, read_record(record), errors)
+
+
+def reap(children: Iterable[subprocess.Popen[bytes]]) -> None:
+    """Kill and wait for the children still running (a drain that failed or timed out)."""
+    for child in children:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
 
 
 def huey_drain(tmp: str, rows: int, workers: int = WORKERS) -> Drain:

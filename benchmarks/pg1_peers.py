@@ -53,6 +53,7 @@ from benchmarks.p3_no_double_run import (
     Drain,
     lashtui_drain,
     read_record,
+    reap,
     spawn,
     wait_for,
 )
@@ -135,10 +136,7 @@ def peer_drain(peer: str, jobs: int, workers: int) -> Drain:
                 elapsed = time.perf_counter() - start
             errors = _reap(children, [p[2] for p in paths])
         finally:
-            for child in children:
-                if child.poll() is None:
-                    child.kill()
-                    child.wait()
+            reap(children)
         executions: Counter[str] = Counter()
         for record, _, _ in paths:
             executions.update(read_record(record))

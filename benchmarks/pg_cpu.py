@@ -40,6 +40,7 @@ from benchmarks.p3_no_double_run import (
     Census,
     _start_rows,
     read_record,
+    reap,
     wait_for,
 )
 from benchmarks.p3_worker import Recorder
@@ -124,10 +125,7 @@ def drain(url: str, jobs: int, workers: int, profile: str | None) -> dict[str, A
                 child.wait(timeout=120)
         finally:
             census.close()
-            for child in children:
-                if child.poll() is None:
-                    child.kill()
-                    child.wait()
+            reap(children)
         executions: Counter[str] = read_record(record)
         client = sum(a - b for a, b in zip(after, before, strict=True))
         return _figures(jobs, elapsed, client, server_before, server_after, executions,
