@@ -126,7 +126,7 @@ class LeaseOwnerIdentity(WireModel):
         """Refuse an identity past the limits (lashtui.model.limit) in one sentence: ids at
         most `MAX_ID_CHARS` (less `reserve`, what a worker's recovery attempts add to its
         owner id), the host, boot and start of its liveness at most `MAX_NAME_CHARS`."""
-        if not reserve and _checked(self):
+        if _checked(self, reserve):
             return
         limit.check_text("a lease owner id", self.owner_id, limit.MAX_ID_CHARS - reserve)
         limit.check_text("a lease owner's incarnation id", self.incarnation_id, limit.MAX_ID_CHARS)
@@ -137,8 +137,26 @@ class LeaseOwnerIdentity(WireModel):
             start = liveness.process_start
             limit.check_text("a lease owner's process start", start, limit.MAX_NAME_CHARS)
         check_extras_size("a lease owner", self)
-        if not reserve:
-            _remember_checked(self)
+        _remember_checked(self, reserve)
+
+    def attempt(self, suffix: str, incarnation_id: str, *, reserve: int) -> LeaseOwnerIdentity:
+        """This owner under `suffix` (appended to its owner id, at most `reserve` chars) and
+        a new incarnation id, with the same liveness: a worker's identity for one recovery
+        attempt (worker/identity.py). Within the limits by construction once this owner
+        passes `check_limits(reserve=reserve)` (checked here, once per owner), so the
+        attempt is remembered as checked: the check walks the model for extras (~30-50 us),
+        and a worker makes one attempt identity per claim."""
+        self.check_limits(reserve=reserve)
+        if len(suffix) > reserve or len(incarnation_id) > limit.MAX_ID_CHARS:
+            raise InvalidRequest(
+                f"a recovery attempt's suffix or incarnation id is too long ({len(suffix)} "
+                f"and {len(incarnation_id)} chars)"
+            )
+        attempt = LeaseOwnerIdentity(
+            owner_id=self.owner_id + suffix, incarnation_id=incarnation_id, liveness=self.liveness
+        )
+        _remember_checked(attempt, 0)
+        return attempt
 
     def same_incarnation(self, other: LeaseOwnerIdentity) -> bool:
         """Same owner and same incarnation; liveness is not compared."""
@@ -278,16 +296,20 @@ class ProcessLeaseClaimOutcome(WireModel):
 # (P2's claim + release spent ~4 us of its ~60 us in these checks). Keyed by `id()` with a
 # weak reference to tell a live object from a new one that reuses a dead one's id; frozen,
 # an identity that passed always passes.
-_CHECKED: dict[int, weakref.ref[LeaseOwnerIdentity]] = {}
+_CHECKED: dict[int, tuple[weakref.ref[LeaseOwnerIdentity], int]] = {}
 _CHECKED_AT_MOST = 1024
 
 
-def _checked(identity: LeaseOwnerIdentity) -> bool:
-    ref = _CHECKED.get(id(identity))
-    return ref is not None and ref() is identity
+def _checked(identity: LeaseOwnerIdentity, reserve: int) -> bool:
+    """Whether `identity` (this object) passed `check_limits` with at least `reserve`."""
+    entry = _CHECKED.get(id(identity))
+    return entry is not None and entry[0]() is identity and entry[1] >= reserve
 
 
-def _remember_checked(identity: LeaseOwnerIdentity) -> None:
+def _remember_checked(identity: LeaseOwnerIdentity, reserve: int) -> None:
     if len(_CHECKED) >= _CHECKED_AT_MOST:
         _CHECKED.clear()
-    _CHECKED[id(identity)] = weakref.ref(identity)
+    entry = _CHECKED.get(id(identity))
+    if entry is not None and entry[0]() is identity:
+        reserve = max(reserve, entry[1])
+    _CHECKED[id(identity)] = (weakref.ref(identity), reserve)

@@ -37,8 +37,8 @@ RECOVERY_SUFFIX_CHARS = len(RECOVERY) + 32
 
 def attempt_identity(owner: LeaseOwnerIdentity) -> LeaseOwnerIdentity:
     # Random hex rather than UUID objects: one per claim, so it shows in P1.
-    return LeaseOwnerIdentity(
-        owner_id=f"{owner.owner_id}{RECOVERY}{os.urandom(16).hex()}",
-        incarnation_id=os.urandom(16).hex(),
-        liveness=owner.liveness,
+    return owner.attempt(
+        f"{RECOVERY}{os.urandom(16).hex()}",
+        os.urandom(16).hex(),
+        reserve=RECOVERY_SUFFIX_CHARS,
     )

@@ -115,3 +115,27 @@ def test_an_owner_that_passed_its_limits_is_not_taken_for_another_that_does_not(
         too_long = LeaseOwnerIdentity.opaque("o" * (limit.MAX_ID_CHARS + 1), "i")
         with pytest.raises(InvalidRequest, match=r"^a lease owner id may be at most"):
             too_long.check_limits()
+
+
+def test_an_attempt_identity_is_checked_through_its_owner() -> None:
+    # A worker makes one attempt identity per claim (worker/identity.py); it is within the
+    # limits once its owner passes them with room for the suffix, and is remembered so.
+    from lashtui.model.lease import _checked
+    from lashtui.worker.identity import RECOVERY_SUFFIX_CHARS, attempt_identity
+
+    owner = local("o" * (limit.MAX_ID_CHARS - RECOVERY_SUFFIX_CHARS))
+    attempt = attempt_identity(owner)
+    assert attempt.owner_id.startswith(owner.owner_id + ":recovery:")
+    assert len(attempt.owner_id) == limit.MAX_ID_CHARS and attempt.liveness is owner.liveness
+    assert _checked(attempt, 0) and _checked(owner, RECOVERY_SUFFIX_CHARS)
+    attempt.check_limits()  # what the store's claim runs: passes
+
+    # An owner without that room is refused, even one already checked without the reserve.
+    crowded = local("o" * (limit.MAX_ID_CHARS - RECOVERY_SUFFIX_CHARS + 1))
+    crowded.check_limits()
+    assert not _checked(crowded, RECOVERY_SUFFIX_CHARS)
+    with pytest.raises(InvalidRequest, match=r"^a lease owner id may be at most"):
+        attempt_identity(crowded)
+    # And a suffix past the reserve it was checked for.
+    with pytest.raises(InvalidRequest, match=r"suffix or incarnation id is too long"):
+        owner.attempt("x" * (RECOVERY_SUFFIX_CHARS + 1), "i", reserve=RECOVERY_SUFFIX_CHARS)
