@@ -180,6 +180,34 @@ async def test_a_locked_database_fails_in_one_sentence_and_writes_nothing(
         await registry.close()
 
 
+async def test_a_write_waiting_for_another_process_lock_does_not_hold_up_reads(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    # A short write that finds the write lock held waits for it on the loop, between turns
+    # (sqlite/connection.py `_commit_group`), not queued on the writer's thread, where every
+    # read of the handle waited behind it until the other process let go.
+    path = tmp_path / "held.db"
+    registry = await SqliteProcessRegistry.open(str(path), clock=clock, busy_timeout_ms=5000)
+    try:
+        await registry.register_process(ext("p1"))
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            write = asyncio.create_task(registry.register_process(ext("p2")))
+            await asyncio.sleep(0.05)
+            assert not write.done()  # waiting for the lock
+            async with asyncio.timeout(0.5):  # the lock is held for seconds yet
+                found = await registry.get_process("p1")
+            assert found is not None and not write.done()
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        async with asyncio.timeout(2):
+            assert (await write).id == "p2"  # and the write commits once the lock is free
+    finally:
+        await registry.close()
+
+
 async def test_a_corrupt_row_is_read_as_undecodable_and_written_as_a_store_error(
     tmp_path: Path, clock: ManualClock
 ) -> None:

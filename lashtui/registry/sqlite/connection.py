@@ -153,10 +153,12 @@ class SqliteConnection:
       connection at once. A short call that finds work queued there waits until it is done
       and then runs here; joining the queue instead would keep it from ever draining while
       calls keep coming (measured: under load, nearly every call then took the thread);
-    - with a busy timeout of 0: a write lock held by another OS process fails at once, and
-      the call then takes the thread, where it waits its turn for as long as the busy
-      timeout (a writable handle by its own short tries, `_retrying`; a read-only one with
-      SQLite's handler, which each hop sets for itself and puts back to 0 after);
+    - with a busy timeout of 0: a write lock held by another OS process fails at once. A
+      short write's group then waits for it on the loop, with short tries between turns
+      (`_commit_group`); another call takes the thread, where it waits its turn for as
+      long as the busy timeout (a writable handle by its own short tries, `_retrying`; a
+      read-only one with SQLite's handler, which each hop sets for itself and puts back
+      to 0 after);
     - with automatic checkpoints off: a commit never copies the WAL back into the database
       file on the loop. Every `CHECKPOINT_EVERY` commits a checkpoint runs on the reader's
       thread, behind the writes, and copies most of the WAL (its two fsyncs were ~15 ms
@@ -361,16 +363,17 @@ class SqliteConnection:
             elif not write.future.done():
                 write.future.set_exception(error)
 
-    def _commit_here(self, group: list[PendingWrite]) -> bool:
+    def _commit_here(self, group: list[PendingWrite], last: bool = False) -> bool:
         """Run `group` on this thread; False, with nothing written, when the write lock is
-        held by another process (the group must then wait for it, on the writer's thread)."""
+        held by another process (the group must then wait for it, `_commit_group`), or the
+        store's busy error when that was the `last` try."""
         conn = self._writer._connection
         if conn is None:
             raise StoreError(f"process registry `{self.path}` is closed")
         try:  # `_translated` spelled out: a generator context manager costs ~1.5 us a write
             run_group(conn, group)
         except sqlite3.OperationalError as error:
-            if not _is_busy(error):
+            if last or not _is_busy(error):
                 raise self._translate(error) from None
             return False
         except _TRANSLATED as error:
@@ -437,9 +440,21 @@ class SqliteConnection:
         if self._checkpoint_due():
             await self._hop(self._writer, _checkpointed, run_group, group)
             return
-        if await self._inline_ok() and self._commit_here(group):
-            return
-        await self._hop(self._writer, run_group, group)
+        # The write lock held by another process: wait for it here, between turns of the
+        # loop, with `_retrying`'s short jittered tries, rather than on the writer's thread.
+        # There, four worker processes draining one file ran nearly every group (~97%) on
+        # their threads, whose GIL hand-offs with the busy loop cost CPU in each process, and
+        # whose queued hop held the loop's reads behind the wait (`_inline_ok`). Here the
+        # writes of the wait's turns join the next group. (asyncio sleeps at least ~1 ms
+        # once nothing else is ready: its selector counts in milliseconds.)
+        deadline = time.monotonic() + self.busy_timeout_ms / 1000
+        pause = RETRY_FIRST_S
+        while await self._inline_ok():
+            if self._commit_here(group, last=time.monotonic() >= deadline):
+                return
+            await asyncio.sleep(pause * (0.5 + random.random()))
+            pause = min(pause * 2, RETRY_MOST_S)
+        await self._hop(self._writer, run_group, group)  # called off the loop's thread
 
     async def short_read(
         self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
