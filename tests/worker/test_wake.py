@@ -138,3 +138,28 @@ async def test_the_headless_worker_runs_a_start_from_another_shell_at_once(
         async with asyncio.timeout(30):
             await worker.communicate()  # (its log lines, read so the pipe never fills)
     assert worker.returncode == 0
+
+
+async def test_reads_that_find_nothing_space_the_next_ones_out_until_one_finds_a_row(
+    registry_target: str,
+) -> None:
+    """A busy fleet's commits wake every worker, mostly for rows it cannot take (wake.py):
+    each read of the change feed that finds nothing doubles the gap before the next, up to
+    `WAKE_GAP_S * 2 ** EMPTY_DOUBLINGS`; a read that finds a row puts it back."""
+    from lashtui.worker.wake import EMPTY_DOUBLINGS, WAKE_GAP_S, CommitWake
+
+    async def gap_after_a_read(wake: CommitWake) -> float:
+        async for _ in wake.changed():
+            pass
+        return wake._next_read - time.monotonic()
+
+    async with open_registry(registry_target) as registry:
+        wake = CommitWake(registry, poll_s=60.0, seen=lambda: None)
+        wake.cursor = await registry.change_cursor()
+        for n in range(EMPTY_DOUBLINGS + 2):  # 20, 40, 80, 160, 160, 160 ms
+            gap = await gap_after_a_read(wake)  # (less the time since; more for a slow read)
+            doublings = min(n + 1, EMPTY_DOUBLINGS)
+            assert wake._empty == doublings and gap > WAKE_GAP_S * 2**doublings - 0.01, n
+        await Processes(registry).start(steps_request("found"))
+        await gap_after_a_read(wake)
+        assert wake._empty == 0
