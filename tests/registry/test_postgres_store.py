@@ -301,6 +301,45 @@ async def test_a_version_10_registry_is_migrated_and_its_old_writers_locked_out(
         conn.execute("UPDATE process_registry_meta SET commits = commits + 1 WHERE singleton = 1")
 
 
+async def test_quiet_commits_are_never_sent_to_a_listener_on_the_work_channel(
+    postgres_schema: str,
+) -> None:
+    """A claim and a terminal under its lease are announced on the quiet channel only
+    (notice.py): a connection listening on the registry's channel alone (what a worker's
+    wake listens on) is sent nothing for them, and one on the quiet channel is sent each."""
+    async with open_registry(postgres_schema) as writer:
+        assert isinstance(writer, PostgresProcessRegistry)
+        await writer.register_process(rr("r0"))
+        url = postgres_schema
+        work = await psycopg.AsyncConnection.connect(url, autocommit=True)
+        quiet = await psycopg.AsyncConnection.connect(url, autocommit=True)
+        try:
+            await work.execute(f'LISTEN "{writer.channel}"')
+            await quiet.execute(f'LISTEN "{writer.quiet_channel}"')
+            claim = await writer.claim_process_for_run("r0", own("w"), 30_000, started("w"))
+            lease = claim.outcome.acquired()
+            assert lease is not None
+            await writer.complete_process_with_lease(lease, success())
+            await writer.register_process(ext("new"))  # new work: on the channel
+
+            async def payloads(conn: psycopg.AsyncConnection[object], n: int) -> list[str]:
+                found: list[str] = []
+                async with asyncio.timeout(5):
+                    async for note in conn.notifies():
+                        found.append(note.payload)
+                        if len(found) == n:
+                            return found
+                return found
+
+            assert [p.endswith(" quiet") for p in await payloads(quiet, 2)] == [True, True]
+            assert [p.endswith(" quiet") for p in await payloads(work, 1)] == [False]
+            # Nothing else was sent on the work channel (the quiet ones came before).
+            assert [n async for n in work.notifies(timeout=0.2)] == []
+        finally:
+            await work.close()
+            await quiet.close()
+
+
 async def test_a_worker_is_not_woken_by_claims_renewals_and_terminals_under_a_lease(
     postgres_schema: str,
 ) -> None:

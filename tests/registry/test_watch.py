@@ -247,10 +247,10 @@ async def test_a_lost_listener_falls_back_to_the_version_poll(
         async with asyncio.timeout(5):
             await anext(changes)
         assert isinstance(reader, PostgresProcessRegistry)
-        listen = f'LISTEN "{reader.channel}"'
+        listen = f'LISTEN "{reader.channel}"%'
         with raw_connection(url) as conn:  # the server drops this reader's listener
             conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = ?",
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE ?",
                 (listen,),
             )
         [listener] = [t for t in watch_tasks() if t.get_name() == "registry-changes-listen"]

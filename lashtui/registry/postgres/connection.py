@@ -319,8 +319,18 @@ class _Pipelined:
 
 def notify_channel(schema: str) -> str:
     """The channel a registry's commits are announced on: one per schema, and short enough
-    for PostgreSQL's 63-byte identifiers whatever the schema's name."""
+    for PostgreSQL's 63-byte identifiers whatever the schema's name. Quiet commits go to
+    `quiet_channel` (notice.py)."""
     return "lashtui_" + hashlib.sha256(schema.encode()).hexdigest()[:16]
+
+
+def quiet_channel(channel: str) -> str:
+    """Where the commits that make no work for a worker are announced (notice.py): a
+    listener on `channel` alone (a worker's wake) is never sent them."""
+    return channel + QUIET_CHANNEL_SUFFIX
+
+
+QUIET_CHANNEL_SUFFIX = "_quiet"
 
 
 class PostgresConnection:
@@ -345,6 +355,7 @@ class PostgresConnection:
         self.lock_timeout_ms = lock_timeout_ms
         self.schema = ""
         self.channel = ""
+        self.quiet_channel = ""
         # Sent with each commit's notification, so a listener can tell this handle's own.
         self.handle_id = uuid.uuid4().hex
         # The BEGIN of a write transaction, by whether its commit is quiet (notice.py).
@@ -395,14 +406,17 @@ class PostgresConnection:
             await self.close()
             raise
         self.channel = notify_channel(self.schema)
+        self.quiet_channel = quiet_channel(self.channel)
         # Sent with the transaction's first read: the writer lock (before the id, see
         # schema.py), then the id, the first sequence, the commit count and the NOTIFY,
-        # whose payload says whether the commit may make work for a worker (notice.py); in
-        # one call to the schema's function (version 12), where it was two statements.
+        # on the quiet channel when the commit makes no work for a worker, and with a
+        # payload that says so too (notice.py); in one call to the schema's function
+        # (version 12), where it was two statements.
         self._begin_write = {
             quiet: (
                 "BEGIN",
-                f"SELECT {BEGIN_WRITE_FUNCTION}('{self.channel}', "
+                f"SELECT {BEGIN_WRITE_FUNCTION}("
+                f"'{self.quiet_channel if quiet else self.channel}', "
                 f"'{notice.payload(self.handle_id, quiet)}')",
             )
             for quiet in (False, True)

@@ -78,8 +78,13 @@ class PostgresProcessRegistry(SqlProcessRegistry):
 
     @property
     def channel(self) -> str:
-        """The LISTEN/NOTIFY channel this registry's commits are announced on."""
+        """The LISTEN/NOTIFY channel this registry's commits are announced on (those that
+        make no work for a worker on `quiet_channel`)."""
         return self._server.channel
+
+    @property
+    def quiet_channel(self) -> str:
+        return self._server.quiet_channel
 
     def durability_tier(self) -> DurabilityTier:
         return DurabilityTier.DURABLE  # a database server's tables outlive every client
@@ -135,7 +140,13 @@ class PostgresProcessRegistry(SqlProcessRegistry):
             ) from None
         conn: psycopg.AsyncConnection[Any] = listener
         try:
-            await conn.execute(f'LISTEN "{self._server.channel}"')
+            # A worker's wake listens on the work channel only: the server never sends it
+            # the quiet commits (notice.py), which were most of a drain's and each cost
+            # every listening worker a wake-up to parse and drop.
+            channels = [self._server.channel]
+            if not work_only:
+                channels.append(self._server.quiet_channel)
+            await conn.execute("; ".join(f'LISTEN "{channel}"' for channel in channels))
             yield
             own = self._server.handle_id
             async for note in conn.notifies():
