@@ -10,6 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from pathlib import Path
+
+import pytest
 
 from lashtui.clock import ManualClock
 from lashtui.model import (
@@ -18,6 +21,9 @@ from lashtui.model import (
     SuccessOutput,
 )
 from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.registry.sql import row, run
+from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.registry.sqlite.store import READ_AHEAD_SPREAD
 from tests.builders import ext, ob, own, rr, started
 from tests.raw import raw_connection
 
@@ -202,3 +208,83 @@ async def test_a_batch_comes_back_short_only_once_the_backlog_is_drained(
         await asyncio.gather(*(claimer(h, f"w{i}") for i, h in enumerate(handles)))
     assert sorted(claimed) == [f"p{n:03d}" for n in range(400)]  # each row once
     assert premature == []
+
+
+async def test_on_sqlite_a_batch_decodes_the_records_it_takes_before_its_transaction(
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Inside the claim's transaction every other worker process waits for the file's
+    # write lock, so the records are decoded ahead of it (sql/run.py `decode_ahead`).
+    decodes = {"inside": 0, "ahead": 0}
+    inside = False
+    decode, claim_picked = row.decode_record, run._claim_picked
+
+    def counted_decode(text: str) -> object:
+        decodes["inside" if inside else "ahead"] += 1
+        return decode(text)
+
+    def marked_claim(*args: object, **kwargs: object) -> object:
+        nonlocal inside
+        inside = True
+        try:
+            return claim_picked(*args, **kwargs)  # type: ignore[arg-type]
+        finally:
+            inside = False
+
+    path = str(tmp_path / "ahead.db")
+    async with open_registry(path, clock=clock) as other:  # so not in the claimer's cache
+        for pid in ("c", "a", "d", "b"):
+            await other.register_process(rr(pid))
+    monkeypatch.setattr(row, "decode_record", counted_decode)
+    monkeypatch.setattr(run, "_claim_picked", marked_claim)
+    async with open_registry(path, clock=clock) as registry:
+        claims = await registry.claim_processes_for_run(attempts(3), LIVE, started("w"))
+    assert [pid for pid, _ in claims] == ["a", "b", "c"]  # alone: in id order
+    assert all(claimed is not None and claimed.started for _, claimed in claims)
+    assert decodes == {"inside": 0, "ahead": 3}
+
+
+async def test_on_sqlite_a_handle_that_lost_rows_it_read_ahead_spreads_its_next_reads(
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Workers draining one backlog would all decode its first free rows: once a batch finds
+    # rows it read ahead taken by another, the handle's next read starts at a random one of
+    # the first READ_AHEAD_SPREAD batches' worth of free rows; a clean batch resets it.
+    path = str(tmp_path / "spread.db")
+    ahead = run.decode_ahead
+
+    def taken_meanwhile(conn: object, *args: object) -> list[str]:
+        found = ahead(conn, *args)  # type: ignore[arg-type]
+        with raw_connection(path) as other:  # another writer ends them meanwhile
+            for pid in found:
+                other.execute("UPDATE processes SET status = 'cancelled' WHERE process_id = ?",
+                              (pid,))
+        return found
+
+    async with open_registry(path, clock=clock) as registry:
+        assert isinstance(registry, SqliteProcessRegistry)
+        for n in range(200):
+            await registry.register_process(rr(f"p{n:03d}"))
+        monkeypatch.setattr(run, "decode_ahead", taken_meanwhile)
+        claims = await registry.claim_processes_for_run(attempts(4), LIVE, started("w"))
+        assert [pid for pid, _ in claims] == ["p004", "p005", "p006", "p007"]
+        assert registry._contended
+        monkeypatch.setattr(run, "decode_ahead", ahead)
+
+        offsets = set()
+        for _ in range(40):
+            registry._contended = True
+            with raw_connection(path) as conn:
+                free = [pid for (pid,) in conn.execute(
+                    "SELECT p.process_id FROM processes p LEFT JOIN process_leases l "
+                    "ON l.process_id = p.process_id WHERE p.status = 'running' "
+                    "AND l.process_id IS NULL ORDER BY p.process_id"
+                )]  # fmt: skip
+            claims = await registry.claim_processes_for_run(attempts(4), LIVE, started("w"))
+            ids = [pid for pid, _ in claims]
+            start = free.index(ids[0])
+            assert ids == free[start : start + 4]  # one window of free rows, in id order
+            assert start % 4 == 0 and start < 4 * READ_AHEAD_SPREAD
+            offsets.add(start)
+            assert not registry._contended  # every row it read ahead was still free
+        assert len(offsets) > 1
