@@ -1,6 +1,7 @@
 """`claim_processes_for_run` (lashtui/registry/sql/run.py `claim_next_for_run`): how a
 worker drains a backlog that other workers drain too. It picks, inside the claiming
-transaction, the first free rerunnable rows in id order and claims each exactly as
+transaction, the first free rerunnable rows in id order (on SQLite, those it decoded ahead
+first: `decode_ahead`) and claims each exactly as
 `claim_process_for_run` claims one: its own lease and fencing token, first-started, the
 cancel check. Rows that are held, ended, not rerunnable or have an abandon request are
 never picked, and nothing is written for them."""
