@@ -21,7 +21,9 @@ print exactly these bytes, so it is narrow on purpose:
   exponent, finite); NaN and Infinity, which `json.loads` reads and pydantic refuses, are
   refused; nesting is bounded far below pydantic-core's 254 levels by a bracket count;
 - and the whole printed text holds no lone surrogate (pydantic cannot write one, and the
-  models' path then escapes everything past ASCII: `WireModel.to_json`).
+  models' path then escapes everything past ASCII: `WireModel.to_json`), nor the stored
+  text a surrogate escape anywhere (the models refuse a lone one even in a field not
+  printed; a pair is declined too, for the models to print).
 Objects are rebuilt in the models' field order (a stored record may hold its fields in any
 order: lashtui stores the core event types last), omitted fields left out when absent or
 null, defaults filled in as the models print them.
@@ -110,6 +112,7 @@ def _constant(text: str) -> Json:
 _DECODER = json.JSONDecoder(parse_float=_float, parse_constant=_constant)
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 def _int(value: Json) -> bool:
@@ -470,6 +473,10 @@ def observed_json(row: tuple[Any, ...], lease: tuple[Any, ...] | None) -> str | 
     if type(text) is not str or type(process_id) is not str:
         return None
     if text.count("{") + text.count("[") > MAX_BRACKETS:
+        return None
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+        # A surrogate escaped anywhere, a field this printer leaves out included: the
+        # models refuse a lone one (`json.loads` takes it), so none is vouched for.
         return None
     try:
         record = _record(_DECODER.decode(text))

@@ -527,6 +527,8 @@ def test_hand_made_hostile_rows_are_declined(registry: sqlite3.Connection) -> No
         json.dumps(base).replace('"kind": "k"', '"kind": NaN'),
         json.dumps(base).replace('"kind": "k"', '"kind": "\\ud800"'),
         json.dumps(base).replace('"kind": "k"', '"kind": "\\ud800\\udc00"'),
+        # a lone surrogate in a field the printer leaves out (hypothesis found it)
+        json.dumps({**base, "registration_hash": "\\ud800"}).replace("\\\\", "\\"),
         json.dumps(base, ensure_ascii=False)
         .replace('"k"', '"\udcff"')
         .encode("utf-8", "surrogateescape"),
