@@ -277,10 +277,17 @@ async def test_in_a_group_its_change_sequence_is_its_own_and_in_the_feed(
         new = [_request(f"n{n}") for n in range(6)]
         assert all(_prepared(registry, request) for request in new)
         append = ProcessEventAppendRequest.new("process.cancel_requested", {"reason": "a"}, "c")
-        await asyncio.gather(
+        conflicting = _request("o0", disposition=RecoveryDisposition.OWNER_BOUND)
+        assert _prepared(registry, conflicting)
+        outcomes = await asyncio.gather(
             *(registry.start_process_for_run(r, own("w:1"), TTL, started("w")) for r in new),
             *(registry.append_event(pid, append) for pid in old),
+            registry.start_process_for_run(conflicting, own("w:1"), TTL, started("w")),
+            return_exceptions=True,
         )
+        # The conflict is its caller's alone: everything else in its group committed.
+        assert isinstance(outcomes[-1], ProcessConflict)
+        assert not any(isinstance(outcome, BaseException) for outcome in outcomes[:-1])
         changed, _ = await registry.processes_changed_since(cursor, 100)
         assert sorted(record.id for record in changed) == sorted(
             [*old, *(request.id for request in new)]

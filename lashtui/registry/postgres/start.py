@@ -13,7 +13,10 @@ the row's and the lease's inserts with the shared path's statements and values, 
 stored id, nothing written and the stored row's hash and record returned, from which the
 shared path's own replay-or-conflict step (sql/process.py `replayed`) decides: the stored
 record for an identical replay, `ProcessConflict` with its message for another hash, an
-undecodable stored record refused.
+undecodable stored record refused. That answer is read once the transaction has committed
+(`StartOutcome`): nothing the transaction writes depends on it, so a start sends its BEGIN,
+the call and its COMMIT together and is one round trip, where the shared path's existence
+read was a round trip of its own before COMMIT's.
 
 Only the common start is prepared: a row a worker would run (`to_run`), without a grant to
 make and with its execution env (every engine or tool row has one, the default at least)
@@ -25,9 +28,11 @@ unchanged, which then raises inside the transaction as before.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Container
 from dataclasses import dataclass
 
+from lashtui.errors import LashError
 from lashtui.model import (
     LeaseOwnerIdentity,
     ProcessLease,
@@ -41,7 +46,7 @@ from lashtui.model import (
 from lashtui.model.wire import canonical_json
 from lashtui.registry.postgres.schema import START_FUNCTION
 from lashtui.registry.sql import lease as leases
-from lashtui.registry.sql.dialect import Tx
+from lashtui.registry.sql.dialect import Cursor, Tx
 from lashtui.registry.sql.process import replayed
 from lashtui.registry.sql.row import RecordCache, to_run
 
@@ -91,13 +96,12 @@ def prepare_start(
         return None
 
 
-def start_in_server(
-    conn: Tx, prepared: PreparedStart
-) -> tuple[ProcessRecord, ProcessRunClaim | None]:
-    """`run.start_for_run` in one statement (see the module docstring)."""
+def start_in_server(conn: Tx, prepared: PreparedStart) -> StartOutcome:
+    """`run.start_for_run` in one statement (see the module docstring), whose answer is
+    read once the transaction has committed (`StartOutcome`)."""
     record, lease = prepared.record, prepared.lease
     offset = conn.take_seq_offset()  # type: ignore[attr-defined]
-    stored_hash, stored_json = conn.execute(
+    cursor = conn.execute(
         _CALL,
         (
             record.id,
@@ -116,10 +120,53 @@ def start_in_server(
             lease.claimed_at_epoch_ms,
             lease.expires_at_epoch_ms,
         ),
-    ).fetchone()
-    if stored_hash is not None:  # the id was stored: nothing written, no claim
-        return replayed(record.id, prepared.registration_hash, stored_hash, stored_json), None
-    if isinstance(conn, RecordCache):
-        conn.staged[record.id] = (prepared.text, record)
-    outcome = ProcessLeaseClaimOutcome.acquired_lease(lease)
-    return record, ProcessRunClaim(outcome, record, started=True)
+    )
+    outcome = StartOutcome(prepared, cursor)
+    conn.after_commit(functools.partial(outcome.read, conn))  # type: ignore[attr-defined]
+    return outcome
+
+
+class StartOutcome:
+    """What `start_in_server` answers, read from the function's row after COMMIT: nothing
+    the transaction writes depends on it (for a stored id the function wrote nothing), so
+    the start needs no round trip of its own before COMMIT (a read of the row in the
+    transaction is a pipeline sync: connection.py), and one start is one round trip.
+
+    The shared path's answers, with one difference where nothing is written: a replay or
+    a conflict is decided after the commit, not inside it, so a conflicting start's
+    transaction commits (having written nothing for it; its NOTIFY is quiet) where the
+    shared path's rolls back, and a group it shares with other writes is not rolled back
+    and run again write by write for it."""
+
+    def __init__(self, prepared: PreparedStart, cursor: Cursor) -> None:
+        self._prepared = prepared
+        self._cursor: Cursor | None = cursor
+        self._answer: tuple[ProcessRecord, ProcessRunClaim | None] | None = None
+        self._error: LashError | None = None
+
+    def read(self, conn: Tx) -> None:
+        """After COMMIT, on the transaction's thread, before its saves enter the cache."""
+        assert self._cursor is not None
+        stored_hash, stored_json = self._cursor.fetchone()
+        self._cursor = None
+        prepared = self._prepared
+        record = prepared.record
+        if stored_hash is not None:  # the id was stored: nothing written, no claim
+            try:
+                stored = replayed(record.id, prepared.registration_hash, stored_hash, stored_json)
+            except LashError as error:  # a conflict, an undecodable row: the caller's own
+                self._error = error
+                return
+            self._answer = (stored, None)
+            return
+        if isinstance(conn, RecordCache):
+            conn.staged[record.id] = (prepared.text, record)
+        outcome = ProcessLeaseClaimOutcome.acquired_lease(prepared.lease)
+        self._answer = (record, ProcessRunClaim(outcome, record, started=True))
+
+    def result(self) -> tuple[ProcessRecord, ProcessRunClaim | None]:
+        """The record and its claim, as `run.start_for_run` returns them (or raises)."""
+        if self._error is not None:
+            raise self._error
+        assert self._answer is not None, "read once committed"
+        return self._answer

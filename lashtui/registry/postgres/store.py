@@ -125,7 +125,8 @@ class PostgresProcessRegistry(SqlProcessRegistry):
             return await self._db.short_write(
                 run.start_for_run, request, owner, ttl_ms, started, now
             )
-        return await self._db.short_write(start_in_server, prepared)
+        outcome = await self._db.short_write(start_in_server, prepared)
+        return outcome.result()
 
     async def processes_changed_since(
         self, cursor: int, limit: int
