@@ -301,3 +301,41 @@ def test_sequences_by_offset_and_by_value_never_meet() -> None:
         tx.save_clock()
     tx.rolled_back()
     assert tx.last_seq is None
+
+
+async def test_in_a_group_a_lost_lease_and_a_stale_preparation_are_their_callers_alone(
+    postgres_schema: str,
+) -> None:
+    """The function's answer is read after COMMIT: a completion whose lease is lost gets
+    LeaseLost and one whose preparation moved on is completed by the shared path, while
+    the completions committed with them in one group stand, each written once."""
+    clock = ManualClock(START)
+    async with open_registry(postgres_schema, clock=clock) as registry, open_registry(
+        postgres_schema, clock=clock
+    ) as other:
+        assert isinstance(registry, PostgresProcessRegistry)
+        pids = [f"p{n}" for n in range(5)]
+        leases = {}
+        for pid in pids:
+            await registry.register_process(rr(pid))
+            leases[pid] = await _claimed(registry, pid)
+        lost = pids[0]
+        await other.release_process_lease(leases[lost])  # the lease is no longer current
+        stale = pids[1]
+        append = ProcessEventAppendRequest.new("process.cancel_requested", {"reason": "a"}, "c")
+        await other.append_event(stale, append)  # the log no longer ends where assumed
+        assert all(_in_server(registry, leases[pid], clock.now_ms()) for pid in pids)
+        outcomes = await asyncio.gather(
+            *(registry.complete_process_with_lease(leases[pid], SuccessOutput(value=pid))
+              for pid in pids),
+            return_exceptions=True,
+        )  # fmt: skip
+        assert isinstance(outcomes[0], LeaseLost)
+        assert (await other.get_process(lost)).status.is_terminal() is False  # type: ignore[union-attr]
+        for pid, outcome in zip(pids[1:], outcomes[1:], strict=True):
+            assert not isinstance(outcome, BaseException)
+            assert outcome == await other.get_process(pid) and outcome.is_terminal()
+        events = await other.events_after(stale, 0)
+        assert [e.event_type for e in events] == ["process.cancel_requested", "process.completed"]
+        for pid in pids[2:]:
+            assert [e.sequence for e in await other.events_after(pid, 0)] == [1]

@@ -100,11 +100,14 @@ class PostgresProcessRegistry(SqlProcessRegistry):
         prepared = None
         if self._server.completes_in_server:
             prepared = prepare_completion(self._server.shared, lease, await_output, now)
-        if prepared is None:
-            return await self._db.short_write(event.complete_with_lease, lease, await_output, now)
-        return await self._db.short_write(
-            complete_in_server, lease, prepared, await_output, now
-        )
+        if prepared is not None:
+            outcome = await self._db.short_write(
+                complete_in_server, lease, prepared, await_output, now
+            )
+            if not outcome.stale:
+                return outcome.result()
+        # (Stale: the function wrote nothing, and the shared path runs as it would have.)
+        return await self._db.short_write(event.complete_with_lease, lease, await_output, now)
 
     async def start_process_for_run(
         self,
