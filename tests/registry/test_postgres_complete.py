@@ -27,6 +27,7 @@ from lashtui.registry.postgres.schema import (
     COMPLETE_FUNCTION,
     SCHEMA_VERSION,
     SEQ_BITS,
+    START_FUNCTION,
 )
 from lashtui.registry.sql import event
 from lashtui.registry.sql.prepared import prepare_completion
@@ -227,6 +228,7 @@ def _as_version_11(url: str) -> None:
             "bigint, bigint, text, text, text, bigint, text, text, bigint)"
         )
         conn.execute(f"DROP FUNCTION {BEGIN_WRITE_FUNCTION}(text, text)")
+        conn.execute(f"DROP FUNCTION {START_FUNCTION}")  # (version 13's)
         conn.execute("UPDATE process_registry_meta SET schema_version = 11")
 
 
@@ -261,26 +263,26 @@ async def test_a_version_11_registry_is_read_as_it_is_and_migrated_by_a_writable
     assert (_version(postgres_schema), _has_function(postgres_schema)) == (11, False)
     async with open_registry(postgres_schema, clock=clock) as registry:
         assert isinstance(registry, PostgresProcessRegistry)
-        assert (_version(postgres_schema), _has_function(postgres_schema)) == (12, True)
+        assert (_version(postgres_schema), _has_function(postgres_schema)) == (13, True)
         await registry.get_process("p")  # (into the handle's cache)
         assert _in_server(registry, lease, clock.now_ms())
         record = await registry.complete_process_with_lease(lease, SuccessOutput(value=1))
         assert record.is_terminal()
-    assert SCHEMA_VERSION == 12
+    assert SCHEMA_VERSION == 13  # (through 12: test_postgres_start.py)
 
 
 async def test_a_newer_version_is_refused(postgres_schema: str) -> None:
     async with open_registry(postgres_schema):
         pass
     with raw_connection(postgres_schema) as conn:
-        conn.execute("UPDATE process_registry_meta SET schema_version = 13")
+        conn.execute("UPDATE process_registry_meta SET schema_version = 14")
     for read_only in (False, True):
         with pytest.raises(UnsupportedSchema) as refused:
             async with open_registry(postgres_schema, read_only=read_only):
                 pass
-        assert "supports PostgreSQL schema version 12 (and migrates 10 and 11), but the " \
-            "database reports version 13" in str(refused.value)
-    assert _version(postgres_schema) == 13
+        assert "supports PostgreSQL schema version 13 (and migrates 10, 11 and 12), but " \
+            "the database reports version 14" in str(refused.value)
+    assert _version(postgres_schema) == 14
 
 
 def test_sequences_by_offset_and_by_value_never_meet() -> None:
@@ -299,3 +301,41 @@ def test_sequences_by_offset_and_by_value_never_meet() -> None:
         tx.save_clock()
     tx.rolled_back()
     assert tx.last_seq is None
+
+
+async def test_in_a_group_a_lost_lease_and_a_stale_preparation_are_their_callers_alone(
+    postgres_schema: str,
+) -> None:
+    """The function's answer is read after COMMIT: a completion whose lease is lost gets
+    LeaseLost and one whose preparation moved on is completed by the shared path, while
+    the completions committed with them in one group stand, each written once."""
+    clock = ManualClock(START)
+    async with open_registry(postgres_schema, clock=clock) as registry, open_registry(
+        postgres_schema, clock=clock
+    ) as other:
+        assert isinstance(registry, PostgresProcessRegistry)
+        pids = [f"p{n}" for n in range(5)]
+        leases = {}
+        for pid in pids:
+            await registry.register_process(rr(pid))
+            leases[pid] = await _claimed(registry, pid)
+        lost = pids[0]
+        await other.release_process_lease(leases[lost])  # the lease is no longer current
+        stale = pids[1]
+        append = ProcessEventAppendRequest.new("process.cancel_requested", {"reason": "a"}, "c")
+        await other.append_event(stale, append)  # the log no longer ends where assumed
+        assert all(_in_server(registry, leases[pid], clock.now_ms()) for pid in pids)
+        outcomes = await asyncio.gather(
+            *(registry.complete_process_with_lease(leases[pid], SuccessOutput(value=pid))
+              for pid in pids),
+            return_exceptions=True,
+        )  # fmt: skip
+        assert isinstance(outcomes[0], LeaseLost)
+        assert (await other.get_process(lost)).status.is_terminal() is False  # type: ignore[union-attr]
+        for pid, outcome in zip(pids[1:], outcomes[1:], strict=True):
+            assert not isinstance(outcome, BaseException)
+            assert outcome == await other.get_process(pid) and outcome.is_terminal()
+        events = await other.events_after(stale, 0)
+        assert [e.event_type for e in events] == ["process.cancel_requested", "process.completed"]
+        for pid in pids[2:]:
+            assert [e.sequence for e in await other.events_after(pid, 0)] == [1]

@@ -25,6 +25,7 @@ from lashtui.registry.postgres.schema import (
     BEGIN_WRITE_FUNCTION,
     COMPLETE_FUNCTION,
     SCHEMA_VERSION,
+    START_FUNCTION,
 )
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.fetch import read_ahead
@@ -78,8 +79,8 @@ async def test_another_version_is_refused_and_left_untouched(postgres_schema: st
     with pytest.raises(UnsupportedSchema) as refused:
         async with open_registry(postgres_schema):
             pass
-    assert "supports PostgreSQL schema version 12 (and migrates 10 and 11), but the database " \
-        "reports version 9" in str(refused.value)
+    assert "supports PostgreSQL schema version 13 (and migrates 10, 11 and 12), but the " \
+        "database reports version 9" in str(refused.value)
     assert _tables(postgres_schema) == before
 
 
@@ -254,6 +255,7 @@ def _as_version_10(url: str, clock: int) -> None:
         conn.execute("DROP FUNCTION lashtui_change_bound(pg_snapshot)")
         conn.execute(f"DROP FUNCTION {COMPLETE_FUNCTION}")  # (version 12's)
         conn.execute(f"DROP FUNCTION {BEGIN_WRITE_FUNCTION}")
+        conn.execute(f"DROP FUNCTION {START_FUNCTION}")  # (version 13's)
         conn.execute("DROP SEQUENCE process_commit_counter")
         conn.execute("ALTER TABLE process_registry_meta DROP COLUMN change_base")
         conn.execute(
@@ -294,7 +296,7 @@ async def test_a_version_10_registry_is_migrated_and_its_old_writers_locked_out(
         assert conn.execute("SELECT schema_version FROM process_registry_meta").fetchone()[0] == (
             SCHEMA_VERSION
         )
-        for function in (COMPLETE_FUNCTION, BEGIN_WRITE_FUNCTION):
+        for function in (COMPLETE_FUNCTION, BEGIN_WRITE_FUNCTION, START_FUNCTION):
             assert conn.execute(f"SELECT to_regproc('{function}')").fetchone()[0]
     # An old writer still running fails its next write whole, before writing anything.
     with pytest.raises(psycopg.errors.UndefinedColumn), raw_connection(postgres_schema) as conn:

@@ -168,6 +168,9 @@ class PgTx(RecordCache):
         # until a write function's `execute` of the same takes one (fetch.py `read_ahead`).
         self._ahead: list[Statement] = []
         self._sent_ahead: dict[tuple[str, tuple[Any, ...]], Cursor] = {}
+        # What a write function left to do once its transaction has committed, before the
+        # staged saves enter the cache (`after_commit`).
+        self._after_commit: list[Callable[[], None]] = []
 
     def begin_sequences(self, first: int) -> None:
         """The write transaction's first change sequence (schema.py): its saves count on
@@ -243,6 +246,19 @@ class PgTx(RecordCache):
         if self.pipeline is not None:
             self._ahead.extend(statements)
 
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        """Run `fn` on this thread once the transaction has committed, before its staged
+        saves enter the cache (which `fn` may stage to); never if it rolls back. For a
+        statement whose result is read only then, so that the transaction's one round trip
+        is its COMMIT's (postgres/start.py). `fn` must not raise: the transaction has
+        committed, and a group's other writes with it."""
+        self._after_commit.append(fn)
+
+    def run_after_commit(self) -> None:
+        for fn in self._after_commit:
+            fn()
+        self._after_commit.clear()
+
     def forget_read_ahead(self) -> None:
         """At the end of each write function (a group runs several in one transaction) and
         of each transaction: a result read ahead is used within the write that asked."""
@@ -252,6 +268,7 @@ class PgTx(RecordCache):
     def _end_transaction(self) -> None:
         super()._end_transaction()
         self.forget_read_ahead()
+        self._after_commit.clear()
 
     def execute(self, sql: str, parameters: Any = None, /) -> Cursor:
         if self._sent_ahead:
@@ -609,6 +626,7 @@ class PostgresConnection:
             raise
         finally:
             tx.pipeline = None
+        tx.run_after_commit()  # (every result is in: leaving the pipeline synced it)
         tx.committed()
         return result
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from lashtui.registry.postgres import complete
+from lashtui.registry.postgres import complete, start
 from lashtui.registry.sql import event, lease, process, run
 
 # Transaction functions that never make a row claimable or hand a worker anything to do
@@ -45,6 +45,7 @@ QUIET: frozenset[Callable[..., Any]] = frozenset(
         # same transaction; when it claims nothing (a replay, a row no worker runs) there is
         # nothing new for a worker either.
         run.start_for_run,
+        start.start_in_server,  # (the same, in one call)
         lease.claim,
         lease.renew,
         process.record_first_started,

@@ -10,11 +10,11 @@ operator events, and the audit table `lashtui_operator_actions` (a schema made b
 gets it with its first recorded action; lashtui/registry/sql/audit.py).
 
 SQLite keeps the version in the file header (`user_version`); here it is a one-row table,
-`process_registry_meta`. Its version is lashtui's own for PostgreSQL, 12: lash's layout 10
-with the change feed ordered by writing transaction (below; version 11), and the leased
-completion's function (`COMPLETE_DDL`; version 12). A registry stamped 10 or 11 by an
-earlier lashtui is migrated on its first writable open (upgrade.py). Any other version is
-refused untouched.
+`process_registry_meta`. Its version is lashtui's own for PostgreSQL, 13: lash's layout 10
+with the change feed ordered by writing transaction (below; version 11), the leased
+completion's function (`COMPLETE_DDL`; version 12), and a worker's start's (`START_DDL`;
+version 13). A registry stamped 10, 11 or 12 by an earlier lashtui is migrated on its first
+writable open (upgrade.py). Any other version is refused untouched.
 
 The change feed without a write lock. Writers commit concurrently, each process's rows
 locked by the transaction that changes them (connection.py), so a sequence taken in one
@@ -73,18 +73,22 @@ __all__ = [
     "COMPLETE_DDL",
     "DDL",
     "SCHEMA_VERSION",
+    "START_DDL",
     "TRY_JSONB_DDL",
     "unsupported_schema_message",
 ]
 
 # lashtui's PostgreSQL layout: lash's 10 with the change feed ordered by transaction (11),
-# and the leased completion's server-side function (12).
-SCHEMA_VERSION = 12
+# the leased completion's server-side function (12), and a worker's start's (13).
+SCHEMA_VERSION = 13
 # The registry stamped by lashtui before the feed was ordered so: migrated on open.
 MIGRATES_FROM = LASH_SCHEMA_VERSION
 # The registry stamped by lashtui before the completion's function: migrated on a writable
 # open (the function added); a read-only open reads it as it is (it never completes).
 FEED_VERSION = 11
+# The registry stamped by lashtui before the start's function: migrated on a writable open
+# (the function added); a read-only open reads it as it is (it never starts anything).
+COMPLETE_VERSION = 12
 
 # A save's sequence is its transaction's id shifted by this many bits, plus its count
 # within the transaction: room for 16,777,216 saves a transaction, and for 2^39 ids (128
@@ -94,6 +98,8 @@ SEQ_BITS = 24
 # (`BEGIN_WRITE_DDL`), version 12's.
 COMPLETE_FUNCTION = "lashtui_complete"
 BEGIN_WRITE_FUNCTION = "lashtui_begin_write"
+# A start through a worker's facade (`START_DDL`, postgres/start.py), version 13's.
+START_FUNCTION = "lashtui_start"
 # The first key of the write transactions' shared advisory lock ('lash'); the second is
 # hashtext(schema), so registries in different schemas do not hold each other back.
 WRITER_LOCK_CLASS = 1818325864
@@ -102,7 +108,8 @@ WRITER_LOCK_CLASS = 1818325864
 def unsupported_schema_message(found: int) -> str:
     return (
         "Unsupported lash process registry schema: this binary supports PostgreSQL schema "
-        f"version {SCHEMA_VERSION} (and migrates {MIGRATES_FROM} and {FEED_VERSION}), but the "
+        f"version {SCHEMA_VERSION} (and migrates {MIGRATES_FROM}, {FEED_VERSION} and "
+        f"{COMPLETE_VERSION}), but the "
         "database reports "
         f"version {found}; open it with the lashtui that made it, or start a fresh schema."
     )
@@ -212,6 +219,49 @@ COMPLETE_DDL = f"""CREATE OR REPLACE FUNCTION {COMPLETE_FUNCTION}(
             status = p_status, record_json = p_record
             WHERE p.process_id = p_id;
         RETURN 0;
+    END $$"""
+
+# A start through a worker's facade prepared before its transaction (postgres/start.py), in
+# one call: the shared path's existence read (sql/process.py `register_new`: unlocked, as
+# there), then, for an id not stored, the row's insert (row.py `insert_record`) and its
+# lease's (lease.py `save_new_leases`, the first fence: the leases' foreign key rules out
+# a lease row for a row this transaction inserts), with the shared path's statements and
+# values, the row's change sequence computed from the transaction's id as the BEGIN
+# computes the first (`offset` saves after it). For an id stored it writes nothing and
+# returns the stored row's registration hash and record JSON, from which the caller takes
+# the shared path's replay or conflict outcome; NULLs when it inserted. Two starts of one
+# new id racing: the second's insert fails on the primary key, and the transaction runs
+# again (connection.py), to find the row, as on the shared path.
+START_DDL = f"""CREATE OR REPLACE FUNCTION {START_FUNCTION}(
+        p_id text, p_hash text, p_scope text, p_created bigint, p_updated bigint,
+        p_status text, p_record text, p_offset bigint, p_owner text, p_incarnation text,
+        p_liveness text, p_token text, p_fence bigint, p_claimed bigint, p_expires bigint,
+        OUT stored_hash text, OUT stored_record text)
+    LANGUAGE plpgsql VOLATILE AS $$
+    BEGIN
+        SELECT p.registration_hash, p.record_json INTO stored_hash, stored_record
+            FROM processes p WHERE p.process_id = p_id;
+        IF FOUND THEN
+            RETURN;
+        END IF;
+        INSERT INTO processes (process_id, registration_hash, owner_scope_id, created_at_ms,
+            updated_at_ms, change_seq, status, record_json)
+            VALUES (p_id, p_hash, p_scope, p_created, p_updated,
+                (pg_current_xact_id()::text::bigint << {SEQ_BITS})
+                    + (SELECT m.change_base FROM process_registry_meta m) + p_offset,
+                p_status, p_record);
+        INSERT INTO process_leases (process_id, lease_owner_id, lease_owner_incarnation_id,
+            lease_owner_liveness_json, lease_token, lease_fencing_token, lease_claimed_at_ms,
+            lease_expires_at_ms)
+            VALUES (p_id, p_owner, p_incarnation, p_liveness, p_token, p_fence, p_claimed,
+                p_expires)
+            ON CONFLICT (process_id) DO UPDATE SET lease_owner_id = excluded.lease_owner_id,
+            lease_owner_incarnation_id = excluded.lease_owner_incarnation_id,
+            lease_owner_liveness_json = excluded.lease_owner_liveness_json,
+            lease_token = excluded.lease_token,
+            lease_fencing_token = excluded.lease_fencing_token,
+            lease_claimed_at_ms = excluded.lease_claimed_at_ms,
+            lease_expires_at_ms = excluded.lease_expires_at_ms;
     END $$"""
 
 # A write transaction's start after its BEGIN, in one statement (connection.py): the
@@ -338,6 +388,7 @@ DDL: tuple[str, ...] = (
     *CHANGE_FEED_DDL,
     COMPLETE_DDL,
     BEGIN_WRITE_DDL,
+    START_DDL,
     TRY_JSONB_DDL,
     # lashtui's sorted pages (the Processes view's orders): see registry/sql/order.py. After
     # the try-cast function, which the label's index reads the record through: an index on

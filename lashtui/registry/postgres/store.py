@@ -18,13 +18,17 @@ from lashtui.model import (
     ProcessAwaitOutput,
     ProcessLease,
     ProcessRecord,
+    ProcessRunClaim,
+    ProcessStarted,
+    ProcessStartRequest,
     ProcessWorkItem,
 )
 from lashtui.registry.postgres import notice
 from lashtui.registry.postgres.complete import complete_in_server
 from lashtui.registry.postgres.connection import PostgresConnection, first_line
 from lashtui.registry.postgres.schema import DDL
-from lashtui.registry.sql import event, lease, process
+from lashtui.registry.postgres.start import prepare_start, start_in_server
+from lashtui.registry.sql import event, lease, process, run
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.prepared import prepare_completion
 from lashtui.registry.sql.store import SqlProcessRegistry
@@ -51,6 +55,9 @@ class PostgresProcessRegistry(SqlProcessRegistry):
     def __init__(self, db: PostgresConnection, clock: Clock) -> None:
         super().__init__(db, clock)
         self._server = db
+        # Whether a worker's start is one call to the schema's function (start.py): every
+        # writable handle's schema has it (upgrade.py); the tests turn it off for a twin.
+        self.starts_in_server = True
 
     @classmethod
     async def open(
@@ -98,11 +105,36 @@ class PostgresProcessRegistry(SqlProcessRegistry):
         prepared = None
         if self._server.completes_in_server:
             prepared = prepare_completion(self._server.shared, lease, await_output, now)
+        if prepared is not None:
+            outcome = await self._db.short_write(
+                complete_in_server, lease, prepared, await_output, now
+            )
+            if not outcome.stale:
+                return outcome.result()
+        # (Stale: the function wrote nothing, and the shared path runs as it would have.)
+        return await self._db.short_write(event.complete_with_lease, lease, await_output, now)
+
+    async def start_process_for_run(
+        self,
+        request: ProcessStartRequest,
+        owner: LeaseOwnerIdentity,
+        ttl_ms: int,
+        started: ProcessStarted,
+    ) -> tuple[ProcessRecord, ProcessRunClaim | None]:
+        # Built before the write transaction, then one call to a server-side function
+        # (start.py); a start it does not cover takes the shared path.
+        owner.check_limits()  # here, not in the transaction, where other writers wait
+        now = self._now()
+        prepared = None
+        if self.starts_in_server:
+            known = self._server.shared.envs
+            prepared = prepare_start(known, request, owner, ttl_ms, started, now)
         if prepared is None:
-            return await self._db.short_write(event.complete_with_lease, lease, await_output, now)
-        return await self._db.short_write(
-            complete_in_server, lease, prepared, await_output, now
-        )
+            return await self._db.short_write(
+                run.start_for_run, request, owner, ttl_ms, started, now
+            )
+        outcome = await self._db.short_write(start_in_server, prepared)
+        return outcome.result()
 
     async def processes_changed_since(
         self, cursor: int, limit: int

@@ -1,8 +1,13 @@
 """The PostgreSQL registry's version check at open, and its migrations: from version 10,
 which lashtui stamped before its change feed was ordered by transaction (schema.py), to 11;
-and from 11 to 12, which adds two server-side functions and nothing else: the leased
+from 11 to 12, which adds two server-side functions and nothing else: the leased
 completion's (`lashtui_complete`, postgres/complete.py) and a write transaction's start
-(`lashtui_begin_write`, connection.py).
+(`lashtui_begin_write`, connection.py); and from 12 to 13, which adds one more and nothing
+else: a worker's start's (`lashtui_start`, postgres/start.py).
+
+12 to 13 as 11 to 12, below: writers of version 12 still running write exactly what the
+function writes (its statements are theirs), and a read-only open reads a version-12
+registry as it is (the function only writes).
 
 11 to 12, on a writable open, in the opening transaction and under the open's advisory
 lock: the functions are created and the version stamped. Writers of version 11 still
@@ -45,19 +50,22 @@ from lashtui.registry.postgres.schema import (
     BEGIN_WRITE_DDL,
     CHANGE_FEED_DDL,
     COMPLETE_DDL,
+    COMPLETE_VERSION,
     FEED_VERSION,
     MIGRATES_FROM,
     SCHEMA_VERSION,
+    START_DDL,
     unsupported_schema_message,
 )
 
 
 def check_version(pg: psycopg.Connection[Any], display: str, *, read_only: bool) -> bool:
-    """Refuse what this build cannot open; migrate a version-10 or -11 registry (the caller
-    holds the open's advisory lock, inside its transaction); on a writable open, move the
-    base past the stored sequences if they are ahead (a registry restored onto another
+    """Refuse what this build cannot open; migrate a version-10, -11 or -12 registry (the
+    caller holds the open's advisory lock, inside its transaction); on a writable open, move
+    the base past the stored sequences if they are ahead (a registry restored onto another
     server). Returns whether the registry has the completion's function (a version-11
-    registry opened read-only has not)."""
+    registry opened read-only has not; a read-only handle never starts anything, so the
+    start's function, which a version-12 one opened so lacks, is never asked for)."""
     row = pg.execute("SELECT schema_version FROM process_registry_meta").fetchone()
     found = int(row[0]) if row else 0
     if found == MIGRATES_FROM:
@@ -69,12 +77,19 @@ def check_version(pg: psycopg.Connection[Any], display: str, *, read_only: bool)
             )
         _migrate(pg)
         _add_completion(pg)
+        _add_start(pg)
         return True
     if found == FEED_VERSION:
         if read_only:
             return False
         _add_completion(pg)
+        _add_start(pg)
         _raise_base(pg)
+        return True
+    if found == COMPLETE_VERSION:
+        if not read_only:
+            _add_start(pg)
+            _raise_base(pg)
         return True
     if found != SCHEMA_VERSION:
         raise UnsupportedSchema(unsupported_schema_message(found))
@@ -87,6 +102,12 @@ def _add_completion(pg: psycopg.Connection[Any]) -> None:
     """Version 11 to 12 (see the module docstring)."""
     pg.execute(COMPLETE_DDL)
     pg.execute(BEGIN_WRITE_DDL)
+    pg.execute("UPDATE process_registry_meta SET schema_version = %s", (COMPLETE_VERSION,))
+
+
+def _add_start(pg: psycopg.Connection[Any]) -> None:
+    """Version 12 to 13 (see the module docstring)."""
+    pg.execute(START_DDL)
     pg.execute("UPDATE process_registry_meta SET schema_version = %s", (SCHEMA_VERSION,))
 
 

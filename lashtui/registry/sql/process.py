@@ -74,20 +74,30 @@ def register_new(
         (prepared.id,),
     ).fetchone()
     if row is not None:
-        if row[0] != registration_hash:
-            raise ProcessConflict(
-                f"process `{prepared.id}` registration hash conflict: "
-                f"existing {row[0]}, new {registration_hash}"
-            )
-        try:
-            return decode_record(row[1]), False
-        except DECODE_ERRORS as error:
-            raise refuse_undecodable(prepared.id, undecodable_reason(error)) from None
+        return replayed(prepared.id, registration_hash, row[0], row[1]), False
     record = ProcessRecord.new(prepared, registration_hash, now)
     if first_started is not None and to_run(record):
         record = record.model_copy(update={"first_started": first_started})
     insert_record(conn, record)
     return record, True
+
+
+def replayed(
+    process_id: str, registration_hash: str, stored_hash: str, stored_json: str
+) -> ProcessRecord:
+    """A registration whose id is stored already: the stored record when the hashes agree
+    (an idempotent replay), else a conflict; a stored record that does not decode is
+    refused. (Also PostgreSQL's start in one call, postgres/start.py, from what its
+    function returns for a stored id.)"""
+    if stored_hash != registration_hash:
+        raise ProcessConflict(
+            f"process `{process_id}` registration hash conflict: "
+            f"existing {stored_hash}, new {registration_hash}"
+        )
+    try:
+        return decode_record(stored_json)
+    except DECODE_ERRORS as error:
+        raise refuse_undecodable(process_id, undecodable_reason(error)) from None
 
 
 def set_external_ref(
