@@ -39,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import logging
 import shlex
 import threading
 import time
@@ -255,8 +256,14 @@ class PgTx(RecordCache):
         self._after_commit.append(fn)
 
     def run_after_commit(self) -> None:
+        """Each `after_commit` function. One that raises anyway is contained here: the
+        transaction has committed, and letting the error out would have the runner run
+        the whole group again (its write's caller then finds no answer, and says so)."""
         for fn in self._after_commit:
-            fn()
+            try:
+                fn()
+            except Exception:  # committed: see the docstring
+                _log.exception("reading a committed write's answer failed")
         self._after_commit.clear()
 
     def forget_read_ahead(self) -> None:
@@ -332,6 +339,9 @@ class _Pipelined:
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self._cursor.fetchall())
+
+
+_log = logging.getLogger(__name__)
 
 
 def notify_channel(schema: str) -> str:
