@@ -112,13 +112,7 @@ def start_in_server(conn: Tx, prepared: PreparedStart) -> StartOutcome:
             record.status.state.value,
             prepared.text,
             offset,
-            lease.owner.owner_id,
-            lease.owner.incarnation_id,
-            lease.owner.liveness.model_dump_json(),
-            lease.lease_token,
-            lease.fencing_token,
-            lease.claimed_at_epoch_ms,
-            lease.expires_at_epoch_ms,
+            *leases.lease_values(lease),
         ),
     )
     outcome = StartOutcome(prepared, cursor)

@@ -154,19 +154,20 @@ _SAVE_LEASE = (
 def save_new_leases(conn: Tx, leases: list[ProcessLease]) -> None:
     """Each lease (made by `lease_for`) stored over its row's lease."""
     for lease in leases:
-        conn.execute(
-            _SAVE_LEASE,
-            (
-                lease.process_id,
-                lease.owner.owner_id,
-                lease.owner.incarnation_id,
-                lease.owner.liveness.model_dump_json(),
-                lease.lease_token,
-                lease.fencing_token,
-                lease.claimed_at_epoch_ms,
-                lease.expires_at_epoch_ms,
-            ),
-        )
+        conn.execute(_SAVE_LEASE, (lease.process_id, *lease_values(lease)))
+
+
+def lease_values(lease: ProcessLease) -> tuple[object, ...]:
+    """A lease row's columns after its process id, as every save of one writes them."""
+    return (
+        lease.owner.owner_id,
+        lease.owner.incarnation_id,
+        lease.owner.liveness.model_dump_json(),
+        lease.lease_token,
+        lease.fencing_token,
+        lease.claimed_at_epoch_ms,
+        lease.expires_at_epoch_ms,
+    )
 
 
 def check_ttl(ttl_ms: int) -> None:
