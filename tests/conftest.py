@@ -61,6 +61,13 @@ def postgres_schema() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def twin_schema() -> Iterator[str]:
+    """A second fresh schema (as `postgres_schema`), for writing the same rows two ways."""
+    with fresh_schema() as url:
+        yield url
+
+
 @contextlib.contextmanager
 def fresh_schema() -> Iterator[str]:
     """`postgres_schema`'s URL, for a test that needs more than one schema."""

@@ -10,8 +10,6 @@ commits in a group with other saves."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Iterator
 from typing import Any, NoReturn
 
 import pytest
@@ -33,18 +31,11 @@ from lashtui.registry.sql import event
 from lashtui.registry.sql.prepared import prepare_completion
 from lashtui.registry.sql.row import next_change_seq
 from tests.builders import own, rr
-from tests.conftest import fresh_schema
 from tests.raw import raw_connection
+from tests.registry.server_functions import calls, counted
 
 TTL = 60_000
 START = 1_780_000_000_000
-
-
-@pytest.fixture
-def twin_schema() -> Iterator[str]:
-    """A second fresh schema (as `postgres_schema`)."""
-    with fresh_schema() as url:
-        yield url
 
 
 def _rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
@@ -80,28 +71,6 @@ async def _claimed(registry: PostgresProcessRegistry, pid: str, owner: str = "w"
     return lease
 
 
-def _counted(url: str) -> str:
-    """`url` with the server counting calls of PL/pgSQL functions (`_calls`)."""
-    return url.replace("options=", "options=-ctrack_functions%3Dpl%20", 1)
-
-
-def _calls(url: str, expected: int) -> int:
-    """How many times the completion's function ran in this schema, once the handles that
-    called it have closed (a backend reports its counts as it exits: waited for, up to
-    10 s, while the count is not `expected`)."""
-    deadline = time.monotonic() + 10
-    while True:
-        with raw_connection(url) as conn:
-            row = conn.execute(
-                "SELECT COALESCE(sum(calls), 0) FROM pg_stat_user_functions "
-                "WHERE funcname = ? AND schemaname = current_schema()",
-                (COMPLETE_FUNCTION,),
-            ).fetchone()
-        if int(row[0]) == expected or time.monotonic() > deadline:
-            return int(row[0])
-        time.sleep(0.05)
-
-
 def _shared_path_not_taken(*args: object) -> NoReturn:
     raise AssertionError("the completion took the shared path")
 
@@ -114,14 +83,15 @@ async def test_it_writes_what_the_shared_path_writes(
     outputs = [SuccessOutput(value={"n": 1, "text": "ü\"\\\n"}), SuccessOutput(value=None)]
     for url, in_server in ((postgres_schema, True), (twin_schema, False)):
         clock = ManualClock(START)
-        async with open_registry(_counted(url), clock=clock) as registry:
+        async with open_registry(counted(url), clock=clock) as registry:
             assert isinstance(registry, PostgresProcessRegistry)
             registry._server.completes_in_server = in_server
             with monkeypatch.context() as patch:
                 if in_server:
                     patch.setattr(event, "complete_with_lease", _shared_path_not_taken)
                 await _complete_each(registry, clock, outputs, in_server)
-        assert _calls(url, len(outputs) if in_server else 0) == (len(outputs) if in_server else 0)
+        expected = len(outputs) if in_server else 0
+        assert calls(url, COMPLETE_FUNCTION, expected) == expected
     assert _rows(postgres_schema) == _rows(twin_schema)
 
 

@@ -10,8 +10,6 @@ sequences distinct and visible when it commits in a group with other saves."""
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Iterator
 from typing import Any, NoReturn
 
 import pytest
@@ -38,18 +36,11 @@ from lashtui.registry.postgres.schema import SEQ_BITS, START_FUNCTION
 from lashtui.registry.postgres.start import prepare_start, start_in_server
 from lashtui.registry.sql import run
 from tests.builders import own, started
-from tests.conftest import fresh_schema
 from tests.raw import raw_connection
+from tests.registry.server_functions import calls, counted
 
 TTL = 60_000
 START = 1_780_000_000_000
-
-
-@pytest.fixture
-def twin_schema() -> Iterator[str]:
-    """A second fresh schema (as `postgres_schema`)."""
-    with fresh_schema() as url:
-        yield url
 
 
 def _request(pid: str, **fields: Any) -> ProcessStartRequest:
@@ -100,28 +91,6 @@ def _rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
         }
 
 
-def _counted(url: str) -> str:
-    """`url` with the server counting calls of PL/pgSQL functions (`_calls`)."""
-    return url.replace("options=", "options=-ctrack_functions%3Dpl%20", 1)
-
-
-def _calls(url: str, expected: int) -> int:
-    """How many times the start's function ran in this schema, once the handles that called
-    it have closed (a backend reports its counts as it exits: waited for, up to 10 s, while
-    the count is not `expected`)."""
-    deadline = time.monotonic() + 10
-    while True:
-        with raw_connection(url) as conn:
-            row = conn.execute(
-                "SELECT COALESCE(sum(calls), 0) FROM pg_stat_user_functions "
-                "WHERE funcname = ? AND schemaname = current_schema()",
-                (START_FUNCTION,),
-            ).fetchone()
-        if int(row[0]) == expected or time.monotonic() > deadline:
-            return int(row[0])
-        time.sleep(0.05)
-
-
 def _shared_path_not_taken(*args: object) -> NoReturn:
     raise AssertionError("the start took the shared path")
 
@@ -158,7 +127,7 @@ async def test_it_writes_what_the_shared_path_writes(
     (but the env's own write) is the function's: the same rows, the same answers."""
     answers = []
     for url, in_server in ((postgres_schema, True), (twin_schema, False)):
-        async with open_registry(_counted(url), clock=ManualClock(START)) as registry:
+        async with open_registry(counted(url), clock=ManualClock(START)) as registry:
             assert isinstance(registry, PostgresProcessRegistry)
             registry.starts_in_server = in_server
             with monkeypatch.context() as patch:
@@ -167,8 +136,8 @@ async def test_it_writes_what_the_shared_path_writes(
                 answers.append(await _start_each(registry, in_server))
             for request in COVERED:  # each as it committed
                 assert (await registry.get_process(request.id)) is not None
-        calls = len(COVERED) + 2 if in_server else 0
-        assert _calls(url, calls) == calls
+        expected = len(COVERED) + 2 if in_server else 0
+        assert calls(url, START_FUNCTION, expected) == expected
     assert answers[0] == answers[1]
     assert _rows(postgres_schema) == _rows(twin_schema)
     outcomes = answers[0]
@@ -187,7 +156,7 @@ async def test_it_writes_what_the_shared_path_writes(
 async def test_a_start_it_does_not_cover_takes_the_shared_path(postgres_schema: str) -> None:
     """A grant to make, an env not yet stored, a row no worker runs, a bad ttl: the shared
     path, as before (and the function is never called)."""
-    async with open_registry(_counted(postgres_schema)) as registry:
+    async with open_registry(counted(postgres_schema)) as registry:
         assert isinstance(registry, PostgresProcessRegistry)
         fresh_env = _request("env")
         assert not _prepared(registry, fresh_env)  # (no env known yet)
@@ -212,7 +181,7 @@ async def test_a_start_it_does_not_cover_takes_the_shared_path(postgres_schema: 
         bad_ttl = prepare_start(envs, _request("t"), own("w:1"), -1, started("w"), START)
         assert bad_ttl is None
         assert _prepared(registry, _request("covered"))  # (the env is known now)
-    assert _calls(postgres_schema, 0) == 0
+    assert calls(postgres_schema, START_FUNCTION, 0) == 0
 
 
 async def test_an_undecodable_stored_row_is_refused_as_on_the_shared_path(
@@ -323,7 +292,7 @@ async def test_a_version_12_registry_is_read_as_it_is_and_migrated_by_a_writable
     async with open_registry(postgres_schema, read_only=True) as reader:
         assert (await reader.get_process("p")) is not None
     assert _state(postgres_schema) == (12, False)
-    async with open_registry(_counted(postgres_schema)) as registry:
+    async with open_registry(counted(postgres_schema)) as registry:
         assert isinstance(registry, PostgresProcessRegistry)
         assert _state(postgres_schema) == (13, True)
         await registry.get_process_execution_env(ProcessExecutionEnvSpec().stable_ref())
@@ -331,4 +300,4 @@ async def test_a_version_12_registry_is_read_as_it_is_and_migrated_by_a_writable
         request = _request("q")
         _, claim = await registry.start_process_for_run(request, own("w:1"), TTL, started("w"))
         assert claim is not None and claim.started
-    assert _calls(postgres_schema, 1) == 1
+    assert calls(postgres_schema, START_FUNCTION, 1) == 1
