@@ -28,7 +28,7 @@ from lashtui.registry.postgres.complete import complete_in_server
 from lashtui.registry.postgres.connection import PostgresConnection, first_line
 from lashtui.registry.postgres.schema import DDL
 from lashtui.registry.postgres.start import prepare_start, start_in_server
-from lashtui.registry.sql import event, lease, process, run
+from lashtui.registry.sql import event, lease, process
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.prepared import prepare_completion
 from lashtui.registry.sql.store import SqlProcessRegistry
@@ -124,15 +124,12 @@ class PostgresProcessRegistry(SqlProcessRegistry):
         # Built before the write transaction, then one call to a server-side function
         # (start.py); a start it does not cover takes the shared path.
         owner.check_limits()  # here, not in the transaction, where other writers wait
-        now = self._now()
         prepared = None
         if self.starts_in_server:
             known = self._server.shared.envs
-            prepared = prepare_start(known, request, owner, ttl_ms, started, now)
+            prepared = prepare_start(known, request, owner, ttl_ms, started, self._now())
         if prepared is None:
-            return await self._db.short_write(
-                run.start_for_run, request, owner, ttl_ms, started, now
-            )
+            return await super().start_process_for_run(request, owner, ttl_ms, started)
         outcome = await self._db.short_write(start_in_server, prepared)
         return outcome.result()
 
