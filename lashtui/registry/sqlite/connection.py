@@ -448,12 +448,11 @@ class SqliteConnection:
         # writes of the wait's turns join the next group. (asyncio sleeps at least ~1 ms
         # once nothing else is ready: its selector counts in milliseconds.)
         deadline = time.monotonic() + self.busy_timeout_ms / 1000
-        pause = RETRY_FIRST_S
+        pauses = _retry_pauses()
         while await self._inline_ok():
             if self._commit_here(group, last=time.monotonic() >= deadline):
                 return
-            await asyncio.sleep(pause * (0.5 + random.random()))
-            pause = min(pause * 2, RETRY_MOST_S)
+            await asyncio.sleep(next(pauses))
         await self._hop(self._writer, run_group, group)  # called off the loop's thread
 
     async def short_read(
@@ -639,7 +638,7 @@ def _retrying(aconn: aiosqlite.Connection, busy_timeout_ms: int, runner: Callabl
     committed never runs twice; the connection's busy timeout stays 0 throughout."""
     conn = aconn._conn
     deadline = time.monotonic() + busy_timeout_ms / 1000
-    pause = RETRY_FIRST_S
+    pauses = _retry_pauses()
     while True:
         changes = conn.total_changes
         try:
@@ -648,7 +647,16 @@ def _retrying(aconn: aiosqlite.Connection, busy_timeout_ms: int, runner: Callabl
             late = time.monotonic() >= deadline
             if not _is_busy(error) or late or conn.total_changes != changes:
                 raise
-        time.sleep(pause * (0.5 + random.random()))
+        time.sleep(next(pauses))
+
+
+def _retry_pauses() -> Iterator[float]:
+    """The waits between tries for a write lock another process holds (`_retrying`, and
+    `_commit_group` on the loop): 50 us, doubling to at most 1 ms, each jittered so that
+    waiting processes do not try in step."""
+    pause = RETRY_FIRST_S
+    while True:
+        yield pause * (0.5 + random.random())
         pause = min(pause * 2, RETRY_MOST_S)
 
 
