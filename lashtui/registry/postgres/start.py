@@ -41,13 +41,11 @@ from lashtui.model import (
     ProcessRunClaim,
     ProcessStarted,
     ProcessStartRequest,
-    limit,
 )
-from lashtui.model.wire import canonical_json
 from lashtui.registry.postgres.schema import START_FUNCTION
 from lashtui.registry.sql import lease as leases
 from lashtui.registry.sql.dialect import Cursor, Tx
-from lashtui.registry.sql.process import replayed
+from lashtui.registry.sql.process import checked_env_ref, replayed
 from lashtui.registry.sql.row import RecordCache, to_run
 
 _CALL = f"SELECT * FROM {START_FUNCTION}({', '.join('?' * 15)})"
@@ -80,9 +78,7 @@ def prepare_start(
         spec = request.execution_env()
         env_ref = None
         if spec is not None:  # what `process.put_env` checks, then its key
-            limit.check_depth("an execution env", [spec.plugin_options, spec.policy])
-            limit.encode_json("an execution env", canonical_json(spec.model_dump(mode="json")))
-            env_ref = spec.stable_ref()
+            env_ref = checked_env_ref(spec)
             if env_ref not in known_envs:
                 return None  # the shared path stores it
         prepared, registration_hash = request.into_registration(env_ref).prepare()

@@ -256,10 +256,15 @@ def start_new(
     return record, inserted
 
 
-def put_env(conn: Tx, spec: ProcessExecutionEnvSpec, now: int) -> str:
+def checked_env_ref(spec: ProcessExecutionEnvSpec) -> str:
+    """The key an execution env is stored under, once its limits hold (raises otherwise)."""
     limit.check_depth("an execution env", [spec.plugin_options, spec.policy])
     limit.encode_json("an execution env", canonical_json(spec.model_dump(mode="json")))
-    env_ref = spec.stable_ref()
+    return spec.stable_ref()
+
+
+def put_env(conn: Tx, spec: ProcessExecutionEnvSpec, now: int) -> str:
+    env_ref = checked_env_ref(spec)
     known = isinstance(conn, RecordCache) and env_ref in conn.envs
     if not known:  # (the insert would be ignored anyway)
         conn.execute(
