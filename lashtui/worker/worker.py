@@ -124,7 +124,11 @@ class ProcessWorker:
         if not self._claiming:
             return []
         now = self._rt.clock.now_ms()
-        items = await self.registry.list_work_items()
+        # Running, the backlog is the batch claim's: the drive reads only its first rows.
+        if run:
+            items = await self.registry.list_drive_work_items(now)
+        else:
+            items = await self.registry.list_work_items()
         wanted = [item for item in items if self._wants(item, now)]
         batched = False
         if run:

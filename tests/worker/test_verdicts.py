@@ -349,7 +349,12 @@ class WritesAfterListing:
         return getattr(self._inner, name)
 
     async def list_work_items(self) -> list[ProcessWorkItem]:
-        rows = await self._inner.list_work_items()
+        return await self._then_write(await self._inner.list_work_items())
+
+    async def list_drive_work_items(self, now_ms: int) -> list[ProcessWorkItem]:
+        return await self._then_write(await self._inner.list_drive_work_items(now_ms))
+
+    async def _then_write(self, rows: list[ProcessWorkItem]) -> list[ProcessWorkItem]:
         write, self._write = self._write, None
         if write is not None:
             await write()

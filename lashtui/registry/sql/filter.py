@@ -40,6 +40,25 @@ def label_sql(sql: Dialect, column: str = "p.record_json") -> str:
 HELD = "l.lease_owner_id IS NOT NULL AND l.lease_token IS NOT NULL"
 
 
+def in_backlog(sql: Dialect) -> str:
+    """The running row `p` with its lease row `l` is in the backlog at the bound time (one
+    `?`): rerunnable, without an abandon request, and no live lease. What a batch claim
+    picks (run.py `_pick`), and what a worker's drive leaves to it (lease.py
+    `drive_work_items`). Any of these runs whenever it is claimed (§8).
+
+    The record tests sit behind the lease test, in one CASE: a test of `p` alone would be
+    made as each running row is read, before its lease is joined, and on PostgreSQL it casts
+    the record to jsonb (twice). A pick passes over every row other workers hold, so with
+    four workers that was ~50 us for each of ~60 rows passed: 3.4 ms a pick and a third of
+    the server's CPU in a drain (pg_stat_statements). NULL (a record the SQL cannot read)
+    is not in the backlog: test it with `IS TRUE` / `IS NOT TRUE`."""
+    return (
+        f"CASE WHEN NOT ({HELD} AND l.lease_expires_at_ms > ?) "
+        f"THEN {sql.json_text('p.record_json', 'disposition')} = 'rerunnable' "
+        f"AND NOT {sql.json_has('p.record_json', 'abandon_request')} ELSE FALSE END"
+    )
+
+
 def started_owner_bound(sql: Dialect) -> str:
     """The process row `p` is owner_bound work that has started: what owner drain, the
     sweep and an operator's "silent, not dead" verdict are about."""

@@ -1,0 +1,100 @@
+"""`list_drive_work_items`: what a worker's periodic drive reads. On each store it is the
+worklist (`list_work_items`, item for item) with the backlog, the rows a worker hands to its
+batch claim, cut to its first two: whatever the rows are (leased, lapsed, abandon
+requested, owner-bound, external, undecodable), and whatever their ids' order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from lashtui.clock import ManualClock
+from lashtui.model import AbandonRequest, ProcessRecord, ProcessWorkItem, RecoveryDisposition
+from lashtui.registry import ProcessRegistry
+from lashtui.registry.sql.lease import BACKLOG_LISTED
+from tests.builders import ext, ob, own, rr
+from tests.raw import raw_connection
+from tests.registry.test_undecodable import SPOILERS
+
+
+def in_backlog(item: ProcessWorkItem, now: int) -> bool:
+    """The worker's test for a row its batch claim takes (worker.py `_batchable`), spelled
+    out again here so that the store's SQL is checked against the models' reading."""
+    return (
+        item.disposition is RecoveryDisposition.RERUNNABLE
+        and not item.abandon_requested
+        and not item.undecodable
+        and (item.lease is None or not item.lease.is_live_at(now))
+    )
+
+
+async def assert_drive_cuts_only_the_backlog(registry: ProcessRegistry, now: int) -> None:
+    full = await registry.list_work_items()
+    drive = await registry.list_drive_work_items(now)
+    backlog = [item for item in full if in_backlog(item, now)]
+    rest = [item for item in full if not in_backlog(item, now)]
+    expected = sorted(rest + backlog[:BACKLOG_LISTED], key=lambda item: item.process_id)
+    assert drive == expected
+
+
+async def test_a_drive_lists_the_worklist_with_the_backlog_cut_to_its_first_rows(
+    registry: ProcessRegistry, clock: ManualClock
+) -> None:
+    for n in range(6):
+        await registry.register_process(rr(f"m-backlog-{n}"))
+    await registry.register_process(rr("a-held"))
+    await registry.claim_process_lease("a-held", own("x"), 60_000)
+    await registry.register_process(rr("b-lapsed"))  # its lease ends at once: backlog again
+    await registry.claim_process_lease("b-lapsed", own("y"), 1)
+    await registry.register_process(rr("c-abandon"))
+    request = AbandonRequest(requested_by="operator:dana", requested_at_ms=1, reason="r")
+    await registry.request_process_abandon("c-abandon", request)
+    await registry.register_process(ob("d-owner-bound"))
+    await registry.register_process(ext("e-external"))
+    await registry.register_process(rr("z-last"))
+    clock.advance(10)
+    now = clock.now_ms()
+
+    drive = await registry.list_drive_work_items(now)
+    assert [item.process_id for item in drive] == [
+        "a-held", "b-lapsed", "c-abandon", "d-owner-bound", "e-external", "m-backlog-0",
+    ]
+    await assert_drive_cuts_only_the_backlog(registry, now)
+    # Seen from before the lapsed lease ended, that row is held, and listed as such.
+    early = await registry.list_drive_work_items(now - 10)
+    assert [item.process_id for item in early][:4] == [
+        "a-held", "b-lapsed", "c-abandon", "d-owner-bound",
+    ]
+    assert early[1].lease is not None
+    await assert_drive_cuts_only_the_backlog(registry, now - 10)
+
+
+async def test_a_drive_lists_a_backlog_of_one_or_none_whole(
+    registry: ProcessRegistry, clock: ManualClock
+) -> None:
+    now = clock.now_ms()
+    assert await registry.list_drive_work_items(now) == []
+    await registry.register_process(ob("owner-bound"))
+    await registry.register_process(rr("only"))
+    assert await registry.list_drive_work_items(now) == await registry.list_work_items()
+
+
+@pytest.mark.parametrize(("name", "spoil"), SPOILERS, ids=[s[0] for s in SPOILERS])
+async def test_a_drive_lists_a_row_whose_record_the_sql_cannot_read(
+    registry: ProcessRegistry,
+    registry_target: str,
+    clock: ManualClock,
+    name: str,
+    spoil: Callable[[ProcessRecord], str],
+) -> None:
+    # The backlog's first rows sort after the spoiled one: a row the SQL cannot tell is
+    # rerunnable is never cut with the backlog, and one it can is cut as any other.
+    bad = await registry.register_process(rr("a-bad"))
+    for n in range(4):
+        await registry.register_process(rr(f"b-{n}"))
+    with raw_connection(registry_target) as conn:
+        conn.execute(
+            "UPDATE processes SET record_json = ? WHERE process_id = ?", (spoil(bad), "a-bad")
+        )
+    await assert_drive_cuts_only_the_backlog(registry, clock.now_ms())
