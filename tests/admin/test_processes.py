@@ -247,7 +247,10 @@ async def test_cancel_ends_a_waiting_process(live: Processes) -> None:  # 101
 
 
 async def test_signal_resumes_a_waiting_process(live: Processes) -> None:  # I 96
-    await live.start(steps("w", [{"wait_signal": "ready"}], "ready"))
+    # After `ready` the run waits again, for `go`: the conflicting `ready` below then meets
+    # a running row, where it once raced the run's end (and met "already terminal").
+    plan: list[object] = [{"wait_signal": "ready"}, {"wait_signal": "go"}]
+    await live.start(steps("w", plan, "ready", "go"))
     async with asyncio.timeout(5):
         await live.awaiter.await_event("w", "process.waiting", 0)
     assert ids(await live.list(ProcessListFilter(waiting=True))) == ["w"]
@@ -260,6 +263,7 @@ async def test_signal_resumes_a_waiting_process(live: Processes) -> None:  # I 9
     assert (await live.signal("w", "ready", "1", "done")).sequence == first.sequence  # 98
     with pytest.raises(LashError, match="conflicts with an existing event"):
         await live.signal("w", "ready", "1", "other")
+    await live.signal("w", "go", "1", "done")
     assert await live.await_output("w", timeout=3) == SuccessOutput(value="done")
 
 
