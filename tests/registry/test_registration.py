@@ -9,6 +9,7 @@ trace: no row, no change-feed entry.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 
@@ -373,6 +374,14 @@ async def test_put_env_returns_a_content_address_that_get_env_resolves(registry)
 
     assert re.fullmatch(f"process-env:sha256:{HEX64}", env_ref)
     assert await registry.get_process_execution_env(env_ref) == spec
+
+
+async def test_the_empty_env_is_stored_under_the_hash_of_its_json(registry):
+    # Its key is a constant (no checks, no hashing at each start): the same content address.
+    canonical = b'{"plugin_options":{},"policy":{}}'
+    expected = "process-env:sha256:" + hashlib.sha256(canonical).hexdigest()
+    assert await registry.put_process_execution_env(ProcessExecutionEnvSpec()) == expected
+    assert await registry.get_process_execution_env(expected) == ProcessExecutionEnvSpec()
 
 
 async def test_equal_env_specs_get_the_same_ref_and_different_ones_do_not(registry):

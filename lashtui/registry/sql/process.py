@@ -258,6 +258,10 @@ def start_new(
 
 def checked_env_ref(spec: ProcessExecutionEnvSpec) -> str:
     """The key an execution env is stored under, once its limits hold (raises otherwise)."""
+    if not spec.plugin_options and not spec.policy:
+        # The empty env (every engine row started without one: most starts) is within
+        # every limit, and its key is a constant: its checks were ~10 us of each start.
+        return spec.stable_ref()
     limit.check_depth("an execution env", [spec.plugin_options, spec.policy])
     limit.encode_json("an execution env", canonical_json(spec.model_dump(mode="json")))
     return spec.stable_ref()
