@@ -13,7 +13,7 @@ from lashtui.clock import ManualClock
 from lashtui.model import AbandonRequest, ProcessRecord, ProcessWorkItem, RecoveryDisposition
 from lashtui.registry import ProcessRegistry
 from lashtui.registry.sql.lease import BACKLOG_LISTED
-from tests.builders import ext, ob, own, rr
+from tests.builders import ext, ob, own, rr, started
 from tests.raw import raw_connection
 from tests.registry.test_undecodable import SPOILERS
 
@@ -103,12 +103,14 @@ async def test_a_drive_lists_a_row_whose_record_the_sql_cannot_read(
 async def test_the_abandon_test_reads_the_records_keys_not_their_bytes(
     registry: ProcessRegistry, registry_target: str, clock: ManualClock
 ) -> None:
-    # On PostgreSQL a record is cast to jsonb for the test only where its text may hold the
-    # key (`Dialect.json_has`): a nested key of that name is no request, and on PostgreSQL
-    # a key spelled with an escape is one (SQLite 3.40's json_type matches keys as written).
-    spellings = {"nested": '"x":{"abandon_request":1},'}
-    if registry_target.startswith("postgresql://"):
-        spellings["escaped"] = '"abandon\\u005frequest":{"requested_by":"a"},'
+    # The SQL's abandon test (`Dialect.json_has`) reads keys as JSON does, where each store
+    # first reads the bytes: PostgreSQL casts a record only where its text may hold the key,
+    # and SQLite asks json_each again where a key it did not find may be escaped. A nested
+    # key of that name is no request; a top-level key spelled with an escape is one.
+    spellings = {
+        "nested": '"x":{"abandon_request":1},',
+        "escaped": '"abandon\\u005frequest":{"requested_by":"a","requested_at_ms":1},',
+    }
     for name, extra in spellings.items():
         record = await registry.register_process(rr(name))
         with raw_connection(registry_target) as conn:
@@ -118,6 +120,10 @@ async def test_the_abandon_test_reads_the_records_keys_not_their_bytes(
             )
     items = {item.process_id: item for item in await registry.list_work_items()}
     assert items["nested"].abandon_requested is False
-    if "escaped" in spellings:
-        assert items["escaped"].abandon_requested is True
+    assert items["escaped"].abandon_requested is True
+    stored = await registry.get_process("escaped")
+    assert stored is not None and stored.abandon_request is not None  # as the models read it
     await assert_drive_cuts_only_the_backlog(registry, clock.now_ms())
+    # A batch claim leaves the escaped request to the sweep, and takes the other.
+    claims = await registry.claim_processes_for_run([own("w1"), own("w2")], 60_000, started("w"))
+    assert [process_id for process_id, _ in claims] == ["nested"]
