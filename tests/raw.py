@@ -31,6 +31,15 @@ def raw_connection(target: str) -> Iterator[Tx]:
         conn.close()
 
 
+def store_record_json(target: str, process_id: str, text: str) -> None:
+    """Replace the row's stored record with `text`, as another program writing the
+    registry would (one committed UPDATE)."""
+    with raw_connection(target) as conn:
+        conn.execute(
+            "UPDATE processes SET record_json = ? WHERE process_id = ?", (text, process_id)
+        )
+
+
 def patch_stored_json(db: str, record_patch: object, event_patch: object) -> None:
     """Merge `record_patch` into every stored record and `event_patch` into every stored
     event (SQLite's `json_patch`), as another program writing fields lashtui does not

@@ -14,7 +14,7 @@ from lashtui.model import AbandonRequest, ProcessRecord, ProcessWorkItem, Recove
 from lashtui.registry import ProcessRegistry
 from lashtui.registry.sql.lease import BACKLOG_LISTED
 from tests.builders import ext, ob, own, rr, started
-from tests.raw import raw_connection
+from tests.raw import store_record_json
 from tests.registry.test_undecodable import SPOILERS
 
 
@@ -93,10 +93,7 @@ async def test_a_drive_lists_a_row_whose_record_the_sql_cannot_read(
     bad = await registry.register_process(rr("a-bad"))
     for n in range(4):
         await registry.register_process(rr(f"b-{n}"))
-    with raw_connection(registry_target) as conn:
-        conn.execute(
-            "UPDATE processes SET record_json = ? WHERE process_id = ?", (spoil(bad), "a-bad")
-        )
+    store_record_json(registry_target, "a-bad", spoil(bad))
     await assert_drive_cuts_only_the_backlog(registry, clock.now_ms())
 
 
@@ -113,11 +110,7 @@ async def test_the_abandon_test_reads_the_records_keys_not_their_bytes(
     }
     for name, extra in spellings.items():
         record = await registry.register_process(rr(name))
-        with raw_connection(registry_target) as conn:
-            conn.execute(
-                "UPDATE processes SET record_json = ? WHERE process_id = ?",
-                ("{" + extra + record.model_dump_json()[1:], name),
-            )
+        store_record_json(registry_target, name, "{" + extra + record.model_dump_json()[1:])
     items = {item.process_id: item for item in await registry.list_work_items()}
     assert items["nested"].abandon_requested is False
     assert items["escaped"].abandon_requested is True

@@ -24,7 +24,7 @@ from lashtui.model import (
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.worker import ProcessWorker
 from tests.builders import ext, rr
-from tests.raw import raw_connection
+from tests.raw import raw_connection, store_record_json
 from tests.registry.rows import ANY
 
 
@@ -65,18 +65,11 @@ SPOILERS: list[tuple[str, Callable[[ProcessRecord], str]]] = [
 ]
 
 
-async def _spoil(target: str, process_id: str, text: str) -> None:
-    with raw_connection(target) as conn:
-        conn.execute(
-            "UPDATE processes SET record_json = ? WHERE process_id = ?", (text, process_id)
-        )
-
-
 async def _two_rows(registry: ProcessRegistry, target: str, spoil: Callable[..., str]) -> None:
     """`good` and `bad`, both running rerunnable rows; `bad`'s record then spoiled."""
     await registry.register_process(rr("good"))
     bad = await registry.register_process(rr("bad"))
-    await _spoil(target, "bad", spoil(bad))
+    store_record_json(target, "bad", spoil(bad))
 
 
 @pytest.mark.parametrize(("name", "spoil"), SPOILERS, ids=[s[0] for s in SPOILERS])
@@ -174,11 +167,11 @@ async def test_the_worker_and_sweep_skip_it_and_say_so(
         await registry.register_process(rr(f"bad-{name}"))
         record = await registry.get_process(f"bad-{name}")
         assert record is not None
-        await _spoil(registry_target, record.id, spoil(record))
+        store_record_json(registry_target, record.id, spoil(record))
     await registry.register_process(ext("ext-deep"))
     external = await registry.get_process("ext-deep")
     assert external is not None
-    await _spoil(registry_target, "ext-deep", _deep(external, 300))
+    store_record_json(registry_target, "ext-deep", _deep(external, 300))
 
     worker = ProcessWorker(registry, clock=clock)
     for run in (True, False):  # a worker's pass, then a sweep-only pass
@@ -263,7 +256,7 @@ async def test_a_nul_escape_an_older_build_wrote_stops_no_query(
     nul = await registry.register_process(rr("nul"))
     body = json.loads(nul.model_dump_json())
     body["identity"]["label"] = "a\x00b"
-    await _spoil(registry_target, "nul", json.dumps(body))
+    store_record_json(registry_target, "nul", json.dumps(body))
 
     assert [r.identity.label for r in await registry.list_processes(ANY)] == [None, "a\x00b"]
     assert set((await registry.process_census()).live) == {"good", "nul"}
