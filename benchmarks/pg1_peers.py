@@ -56,6 +56,7 @@ from benchmarks.p3_no_double_run import (
     reap,
     spawn,
     wait_for,
+    wait_for_count,
 )
 from benchmarks.p3_worker import Recorder
 from benchmarks.report import Figure, Mode, print_table, scratch, write_json
@@ -131,8 +132,8 @@ def peer_drain(peer: str, jobs: int, workers: int) -> Drain:
                 wait_for(lambda: all(os.path.exists(p[1]) for p in paths), f"{peer} workers")
                 start = time.perf_counter()
                 open(hold, "w").close()
-                wait_for(lambda: _count(census, census_sql) == jobs, f"{peer}: every job",
-                         guard_s(jobs))  # fmt: skip
+                wait_for_count(lambda: _count(census, census_sql), jobs, f"{peer}: every job",
+                               guard_s(jobs))  # fmt: skip
                 elapsed = time.perf_counter() - start
             errors = _reap(children, [p[2] for p in paths])
         finally:

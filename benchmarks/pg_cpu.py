@@ -42,6 +42,7 @@ from benchmarks.p3_no_double_run import (
     read_record,
     reap,
     wait_for,
+    wait_for_count,
 )
 from benchmarks.p3_worker import Recorder
 from benchmarks.report import scratch
@@ -115,8 +116,8 @@ def drain(url: str, jobs: int, workers: int, profile: str | None) -> dict[str, A
             server_before = server_cpu(url)
             start = time.perf_counter()
             open(hold, "w").close()
-            wait_for(lambda: census.count("status != 'running'") == jobs, "every row",
-                     max(GUARD_S, jobs / GUARD_ROWS_PER_S))  # fmt: skip
+            wait_for_count(lambda: census.count("status != 'running'"), jobs, "every row",
+                           max(GUARD_S, jobs / GUARD_ROWS_PER_S))  # fmt: skip
             elapsed = time.perf_counter() - start
             after = [process_cpu(pid) for pid in pids]
             server_after = server_cpu(url)

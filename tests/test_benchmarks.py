@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import p2_primitives, pg1_peers, pg_server, profile
+from benchmarks import p2_primitives, p3_no_double_run, pg1_peers, pg_server, profile
 from benchmarks.__main__ import BENCHMARKS, FULL_ONLY, ON_POSTGRES
 from benchmarks.report import Mode, print_table
 
@@ -118,3 +118,43 @@ def test_the_p1_profile_charges_every_step_of_a_process(tmp_path: Path) -> None:
         assert row is not None, step
         assert int(row.split()[-1]) > 0, row  # us per process, all columns
     assert "SQLite" in table and "pydantic" in table
+
+
+class FakeTime:
+    """`time.monotonic` and `time.sleep` for the census: sleeping moves the clock."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_a_census_counts_less_often_while_the_end_is_far_and_sees_the_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A drain of 1,000 rows at a steady rate that ends at 1.0 s: counted every POLL_S it
+    # would be ~100 counts. The census waits half of what the last rate says is left, and
+    # still stops within POLL_S of the end.
+    clock = FakeTime()
+    monkeypatch.setattr(p3_no_double_run, "time", clock)
+    counts: list[float] = []
+
+    def count() -> int:
+        counts.append(clock.now)
+        return min(1_000, int(clock.now * 1_000))
+
+    p3_no_double_run.wait_for_count(count, 1_000, "the rows", guard_s=10)
+    assert 1.0 <= clock.now <= 1.0 + p3_no_double_run.POLL_S
+    assert len(counts) < 1.0 / p3_no_double_run.POLL_S / 2  # at least two times fewer
+
+
+def test_a_census_that_never_reaches_its_total_times_out_naming_what(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(p3_no_double_run, "time", FakeTime())
+    with pytest.raises(RuntimeError, match="timed out waiting for the rows"):
+        p3_no_double_run.wait_for_count(lambda: 5, 10, "the rows", guard_s=1)
