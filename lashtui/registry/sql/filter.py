@@ -55,7 +55,8 @@ def in_backlog(sql: Dialect) -> str:
     return (
         f"CASE WHEN NOT ({HELD} AND l.lease_expires_at_ms > ?) "
         f"THEN {sql.json_text('p.record_json', 'disposition')} = 'rerunnable' "
-        f"AND NOT {sql.json_has('p.record_json', 'abandon_request')} ELSE FALSE END"
+        f"AND NOT {sql.json_has('p.record_json', 'abandon_request', escaped_keys=True)} "
+        "ELSE FALSE END"
     )
 
 

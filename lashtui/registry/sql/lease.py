@@ -486,7 +486,7 @@ def _work_item_select(conn: Tx, more: str = "") -> str:
     sql = dialect(conn)
     return (
         f"SELECT p.process_id, {sql.json_text('p.record_json', 'disposition')}, "
-        f"{sql.json_has('p.record_json', 'abandon_request')}, "
+        f"{sql.json_has('p.record_json', 'abandon_request', escaped_keys=True)}, "
         f"{LEASE_ROW_COLUMNS}{more} "
         "FROM processes p LEFT JOIN process_leases l ON l.process_id = p.process_id"
     )
