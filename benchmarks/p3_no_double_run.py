@@ -45,6 +45,7 @@ every row through the registry (that competition is what this benchmark is about
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sqlite3
@@ -57,6 +58,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from benchmarks import pg_server
+from benchmarks.cpu import CpuMeter
 from benchmarks.report import Figure, Mode, scratch
 from lashtui.admin import Processes
 from lashtui.model import Engine, ProcessStartRequest, RecoveryDisposition
@@ -82,6 +84,9 @@ class Drain:
     elapsed: float
     executions: Counter[str]
     errors: list[str] = field(default_factory=list)
+    # CPU seconds on the clock: the workers' and, on PostgreSQL, the server's (cpu.py
+    # `CpuMeter`); None where not read.
+    cpu_s: float | None = None
 
     @property
     def duplicates(self) -> int:
@@ -197,6 +202,8 @@ def lashtui_drain(tmp: str, rows: int, workers: int = WORKERS, url: str | None =
     census = Census(db)
     try:
         wait_for(lambda: all(os.path.exists(path) for path in stats), "the workers to be ready")
+        meter = CpuMeter([_stats_pid(path) for path in stats], url)
+        meter.start()
         start = time.perf_counter()
         open(hold, "w").close()
         wait_for_count(
@@ -206,6 +213,7 @@ def lashtui_drain(tmp: str, rows: int, workers: int = WORKERS, url: str | None =
             max(GUARD_S, rows / GUARD_ROWS_PER_S),
         )
         elapsed = time.perf_counter() - start
+        cpu_s = meter.stop()
         completed = census.count("status = 'completed'")
         errors = []
         if completed != rows:
@@ -219,7 +227,12 @@ def lashtui_drain(tmp: str, rows: int, workers: int = WORKERS, url: str | None =
     finally:
         census.close()
         reap(children)
-    return Drain(rows, elapsed, read_record(record), errors)
+    return Drain(rows, elapsed, read_record(record), errors, cpu_s)
+
+
+def _stats_pid(path: str) -> int:
+    with open(path, encoding="utf-8") as handle:
+        return int(json.load(handle)["pid"])
 
 
 def reap(children: Iterable[subprocess.Popen[bytes]]) -> None:

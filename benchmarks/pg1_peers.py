@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -47,6 +48,7 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks import p1_end_to_end, pg_server
+from benchmarks.cpu import CpuMeter
 from benchmarks.p3_no_double_run import (
     GUARD_ROWS_PER_S,
     GUARD_S,
@@ -127,21 +129,24 @@ def peer_drain(peer: str, jobs: int, workers: int) -> Drain:
             for record, ready, log in paths
         ]
         census_sql = module.CENSUS if peer == "procrastinate" else module.census(jobs)
+        meter = CpuMeter([child.pid for child in children], url)
         try:
             with psycopg.connect(url, autocommit=True) as census:
                 wait_for(lambda: all(os.path.exists(p[1]) for p in paths), f"{peer} workers")
+                meter.start()
                 start = time.perf_counter()
                 open(hold, "w").close()
                 wait_for_count(lambda: _count(census, census_sql), jobs, f"{peer}: every job",
                                guard_s(jobs))  # fmt: skip
                 elapsed = time.perf_counter() - start
+                cpu_s = meter.stop()
             errors = _reap(children, [p[2] for p in paths])
         finally:
             reap(children)
         executions: Counter[str] = Counter()
         for record, _, _ in paths:
             executions.update(read_record(record))
-        return Drain(jobs, elapsed, executions, errors)
+        return Drain(jobs, elapsed, executions, errors, cpu_s)
 
 
 def _count(conn: Any, sql: str) -> int:
@@ -282,14 +287,33 @@ def figures(e2e_jobs: int, drain_jobs: int, runs: Runs, load: str) -> list[Figur
     return [
         pair("e2e", TARGET_PEER, "e2e", [load, clock]),
         pair("e2e-ctx", "pgqueuer", "e2e"),
-        pair("drain4", TARGET_PEER, "drain4"),
+        pair("drain4", TARGET_PEER, "drain4", [_cpu_note(runs, "drain4")]),
         pair("drain4-ctx", "pgqueuer", "drain4"),
-        pair("drain2", TARGET_PEER, "drain2"),
-        pair("drain1", TARGET_PEER, "drain1"),
+        pair("drain2", TARGET_PEER, "drain2", [_cpu_note(runs, "drain2")]),
+        pair("drain1", TARGET_PEER, "drain1", [_cpu_note(runs, "drain1")]),
         grow("grow2", "drain2", "drain1"),
         grow("grow4", "drain4", "drain2"),
         once,
     ]
+
+
+def _cpu_note(runs: Runs, shape: str) -> str:
+    """What each side's drains cost in CPU on the clock, workers and server together
+    (cpu.py `CpuMeter`), medians: a job's, and the cores that kept busy. On a 2-vCPU
+    machine that hosts the server, the cores busy say when the CPU, not the design, is
+    what bounds a drain (how PG1's scaling rows are read)."""
+    parts = []
+    for side in ("lashtui", TARGET_PEER, "pgqueuer"):
+        drains = runs.get((side, shape), [])
+        if not drains:
+            continue
+        if any(d.cpu_s is None for d in drains):
+            parts.append(f"{side}: not read")
+            continue
+        per_job = statistics.median(d.cpu_s / d.rows * 1000 for d in drains if d.cpu_s)
+        cores = statistics.median(d.cpu_s / d.elapsed for d in drains if d.cpu_s)
+        parts.append(f"{side} {per_job:.2f} ms a job, {cores:.2f} cores busy")
+    return "CPU on the clock, workers + server (medians): " + "; ".join(parts)
 
 
 def _once(runs: Runs) -> str:

@@ -33,6 +33,7 @@ from collections import Counter
 from typing import Any
 
 from benchmarks import p1_end_to_end, pg_server
+from benchmarks.cpu import process_cpu, server_cpu
 from benchmarks.p3_no_double_run import (
     GUARD_ROWS_PER_S,
     GUARD_S,
@@ -47,48 +48,7 @@ from benchmarks.p3_no_double_run import (
 from benchmarks.p3_worker import Recorder
 from benchmarks.report import scratch
 
-TICK = os.sysconf("SC_CLK_TCK")
 LEASH = ("--ttl-ms", "30000", "--renew-ms", "10000")  # lash's default lease timings
-
-
-def _stat(pid: int) -> list[str]:
-    with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-        return handle.read().rsplit(")", 1)[1].split()
-
-
-def process_cpu(pid: int, children: bool = False) -> float:
-    """Seconds of CPU of `pid` (and of its reaped children, if asked)."""
-    fields = _stat(pid)  # fields[0] is the state: utime is field 14, so index 11
-    ticks = int(fields[11]) + int(fields[12])
-    if children:
-        ticks += int(fields[13]) + int(fields[14])
-    return ticks / TICK
-
-
-def server_cpu(url: str) -> float | None:
-    """The postmaster tree's CPU seconds, if the server runs on this machine."""
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute("SELECT pg_postmaster_start_time(), setting FROM pg_settings "
-                           "WHERE name = 'data_directory'").fetchone()  # fmt: skip
-    if row is None:
-        return None
-    try:
-        with open(os.path.join(str(row[1]), "postmaster.pid"), encoding="ascii") as handle:
-            master = int(handle.readline())
-    except OSError:
-        return None
-    total = process_cpu(master, children=True)
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = _stat(int(entry))
-            except OSError:
-                continue
-            if int(fields[1]) == master:
-                total += (int(fields[11]) + int(fields[12])) / TICK
-    return total
 
 
 def drain(url: str, jobs: int, workers: int, profile: str | None) -> dict[str, Any]:

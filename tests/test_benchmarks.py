@@ -11,12 +11,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from benchmarks import p2_primitives, p3_no_double_run, pg1_peers, pg_server, profile
 from benchmarks.__main__ import BENCHMARKS, FULL_ONLY, ON_POSTGRES
+from benchmarks.cpu import CpuMeter
 from benchmarks.report import Mode, print_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -158,3 +160,18 @@ def test_a_census_that_never_reaches_its_total_times_out_naming_what(
     monkeypatch.setattr(p3_no_double_run, "time", FakeTime())
     with pytest.raises(RuntimeError, match="timed out waiting for the rows"):
         p3_no_double_run.wait_for_count(lambda: 5, 10, "the rows", guard_s=1)
+
+
+def test_a_cpu_meter_reads_what_its_processes_spent_and_nothing_once_one_is_gone() -> None:
+    meter = CpuMeter([os.getpid()])
+    meter.start()
+    busy_until = time.process_time() + 0.05
+    while time.process_time() < busy_until:
+        pass
+    spent = meter.stop()
+    assert spent is not None and spent >= 0.02  # /proc counts in ticks of 10 ms
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    meter = CpuMeter([os.getpid(), gone.pid])
+    meter.start()
+    assert meter.stop() is None  # its time cannot be read: not counted as nothing
