@@ -26,6 +26,21 @@ def process_cpu(pid: int, children: bool = False) -> float:
     return ticks / TICK
 
 
+def tree_cpu(pid: int) -> float:
+    """Seconds of CPU of `pid`, its reaped children and its live ones (one level down: a
+    consumer's worker processes, the postmaster's backends)."""
+    total = process_cpu(pid, children=True)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = _stat(int(entry))
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                total += (int(fields[11]) + int(fields[12])) / TICK
+    return total
+
+
 def server_cpu(url: str) -> float | None:
     """The postmaster tree's CPU seconds, if the server runs on this machine."""
     import psycopg
@@ -40,27 +55,20 @@ def server_cpu(url: str) -> float | None:
             master = int(handle.readline())
     except OSError:
         return None
-    total = process_cpu(master, children=True)
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = _stat(int(entry))
-            except OSError:
-                continue
-            if int(fields[1]) == master:
-                total += (int(fields[11]) + int(fields[12])) / TICK
-    return total
+    return tree_cpu(master)
 
 
 class CpuMeter:
     """The CPU seconds that `pids` (a drain's worker processes) and, given a `url` of a
     server on this machine, PostgreSQL's processes spend between `start()` and `stop()`.
     None when it cannot be read whole: a worker already gone at `stop()` (its time since
-    `start()` is lost with it), or a server elsewhere."""
+    `start()` is lost with it), or a server elsewhere. With `tree`, each of `pids` counts
+    with its child processes (`tree_cpu`: huey's consumer forks its workers)."""
 
-    def __init__(self, pids: list[int], url: str | None = None) -> None:
+    def __init__(self, pids: list[int], url: str | None = None, tree: bool = False) -> None:
         self.pids = pids
         self.url = url
+        self.tree = tree
         self._before: float | None = None
 
     def start(self) -> None:
@@ -74,7 +82,8 @@ class CpuMeter:
 
     def _read(self) -> float | None:
         try:
-            total = sum(process_cpu(pid) for pid in self.pids)
+            read = tree_cpu if self.tree else process_cpu
+            total = sum(read(pid) for pid in self.pids)
         except OSError:
             return None
         if self.url is None:

@@ -49,6 +49,7 @@ import json
 import os
 import signal
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
@@ -258,12 +259,15 @@ def huey_drain(tmp: str, rows: int, workers: int = WORKERS) -> Drain:
         os.path.join(tmp, "h-stderr.log"),
     )
     errors: list[str] = []
+    meter = CpuMeter([consumer.pid], tree=True)
     try:
         wait_for(lambda: os.path.exists(ready), "the huey consumer to be ready")
+        meter.start()
         start = time.perf_counter()
         open(hold, "w").close()
         wait_for_count(huey.storage.result_store_size, rows, "every huey result", GUARD_S)
         elapsed = time.perf_counter() - start
+        cpu_s = meter.stop()
     finally:
         consumer.send_signal(signal.SIGTERM)
         try:
@@ -272,7 +276,7 @@ def huey_drain(tmp: str, rows: int, workers: int = WORKERS) -> Drain:
             consumer.kill()
             consumer.wait()
         huey.storage.close()
-    return Drain(rows, elapsed, read_record(record), errors)
+    return Drain(rows, elapsed, read_record(record), errors, cpu_s)
 
 
 def run(mode: Mode) -> list[Figure]:
@@ -328,6 +332,9 @@ def scaling_figures(rows: int, scaling: dict[tuple[str, int], list[Drain]]) -> l
             notes=[
                 _runs("lashtui", scaling[("lashtui", workers)]),
                 _runs("huey", scaling[("huey", workers)]),
+                cpu_note(
+                    {"lashtui": scaling[("lashtui", workers)], "huey": scaling[("huey", workers)]}
+                ),
             ],
         )
         for workers in SCALING
@@ -386,9 +393,26 @@ def figures(rows: int, ours: list[Drain], peer: list[Drain]) -> list[Figure]:
             peer=[d.rows / d.elapsed for d in peer],
             target=">= 1.0x huey, 4 procs",
             rule="ratio>=:1",
-            notes=[CLOCK_NOTE],
+            notes=[CLOCK_NOTE, cpu_note({"lashtui": ours, "huey": peer})],
         ),
     ]
+
+
+def cpu_note(sides: dict[str, list[Drain]], per: str = "row") -> str:
+    """What each side's drains cost in CPU on the clock (cpu.py `CpuMeter`: the workers',
+    and the server's on PostgreSQL), medians: a `per`'s, and the cores it kept busy. On a
+    2-vCPU machine the cores busy say when the CPU, not the design, bounds a drain, and a
+    row's CPU is what the two sides' designs cost."""
+    parts = []
+    for side, drains in sides.items():
+        spent = [(d.cpu_s, d) for d in drains if d.cpu_s is not None]
+        if not drains or len(spent) < len(drains):
+            parts.append(f"{side}: not read")
+            continue
+        per_row = statistics.median(cpu / d.rows * 1e6 for cpu, d in spent)
+        cores = statistics.median(cpu / d.elapsed for cpu, d in spent)
+        parts.append(f"{side} {per_row:,.0f} us a {per}, {cores:.2f} cores busy")
+    return "CPU on the clock (medians): " + "; ".join(parts)
 
 
 def postgres_figures(

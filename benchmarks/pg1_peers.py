@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -53,6 +52,7 @@ from benchmarks.p3_no_double_run import (
     GUARD_ROWS_PER_S,
     GUARD_S,
     Drain,
+    cpu_note,
     lashtui_drain,
     read_record,
     reap,
@@ -298,22 +298,11 @@ def figures(e2e_jobs: int, drain_jobs: int, runs: Runs, load: str) -> list[Figur
 
 
 def _cpu_note(runs: Runs, shape: str) -> str:
-    """What each side's drains cost in CPU on the clock, workers and server together
-    (cpu.py `CpuMeter`), medians: a job's, and the cores that kept busy. On a 2-vCPU
-    machine that hosts the server, the cores busy say when the CPU, not the design, is
-    what bounds a drain (how PG1's scaling rows are read)."""
-    parts = []
-    for side in ("lashtui", TARGET_PEER, "pgqueuer"):
-        drains = runs.get((side, shape), [])
-        if not drains:
-            continue
-        if any(d.cpu_s is None for d in drains):
-            parts.append(f"{side}: not read")
-            continue
-        per_job = statistics.median(d.cpu_s / d.rows * 1000 for d in drains if d.cpu_s)
-        cores = statistics.median(d.cpu_s / d.elapsed for d in drains if d.cpu_s)
-        parts.append(f"{side} {per_job:.2f} ms a job, {cores:.2f} cores busy")
-    return "CPU on the clock, workers + server (medians): " + "; ".join(parts)
+    """Each side's CPU on the clock in `shape`, workers and server together (P3's note):
+    from two workers on, it says how full the two cores were, which is how PG1's scaling
+    rows are read."""
+    sides = ("lashtui", TARGET_PEER, "pgqueuer")
+    return cpu_note({side: runs[(side, shape)] for side in sides if (side, shape) in runs}, "job")
 
 
 def _once(runs: Runs) -> str:
