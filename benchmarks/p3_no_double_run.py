@@ -203,7 +203,7 @@ def lashtui_drain(tmp: str, rows: int, workers: int = WORKERS, url: str | None =
     census = Census(db)
     try:
         wait_for(lambda: all(os.path.exists(path) for path in stats), "the workers to be ready")
-        meter = CpuMeter([_stats_pid(path) for path in stats], url)
+        meter = CpuMeter([stats_pid(path) for path in stats], url)
         meter.start()
         start = time.perf_counter()
         open(hold, "w").close()
@@ -231,7 +231,8 @@ def lashtui_drain(tmp: str, rows: int, workers: int = WORKERS, url: str | None =
     return Drain(rows, elapsed, read_record(record), errors, cpu_s)
 
 
-def _stats_pid(path: str) -> int:
+def stats_pid(path: str) -> int:
+    """The OS pid a `p3_worker` wrote into its `--stats` file."""
     with open(path, encoding="utf-8") as handle:
         return int(json.load(handle)["pid"])
 

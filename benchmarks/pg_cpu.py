@@ -33,7 +33,7 @@ from collections import Counter
 from typing import Any
 
 from benchmarks import p1_end_to_end, pg_server
-from benchmarks.cpu import process_cpu, server_cpu
+from benchmarks.cpu import CpuMeter
 from benchmarks.p3_no_double_run import (
     GUARD_ROWS_PER_S,
     GUARD_S,
@@ -42,6 +42,7 @@ from benchmarks.p3_no_double_run import (
     _start_rows,
     read_record,
     reap,
+    stats_pid,
     wait_for,
     wait_for_count,
 )
@@ -71,31 +72,22 @@ def drain(url: str, jobs: int, workers: int, profile: str | None) -> dict[str, A
         census = Census(db)
         try:
             wait_for(lambda: all(os.path.exists(path) for path in stats), "the workers")
-            pids = [_pid(path) for path in stats]
-            before = [process_cpu(pid) for pid in pids]
-            server_before = server_cpu(url)
+            client, server = CpuMeter([stats_pid(path) for path in stats]), CpuMeter([], url)
+            client.start()
+            server.start()
             start = time.perf_counter()
             open(hold, "w").close()
             wait_for_count(lambda: census.count("status != 'running'"), jobs, "every row",
                            max(GUARD_S, jobs / GUARD_ROWS_PER_S))  # fmt: skip
             elapsed = time.perf_counter() - start
-            after = [process_cpu(pid) for pid in pids]
-            server_after = server_cpu(url)
+            client_s, server_s = client.stop(), server.stop()
             completed = census.count("status = 'completed'")
             for child in children:
                 child.wait(timeout=120)
         finally:
             census.close()
             reap(children)
-        executions: Counter[str] = read_record(record)
-        client = sum(a - b for a, b in zip(after, before, strict=True))
-        return _figures(jobs, elapsed, client, server_before, server_after, executions,
-                        completed)  # fmt: skip
-
-
-def _pid(stats: str) -> int:
-    with open(stats, encoding="utf-8") as handle:
-        return int(json.load(handle)["pid"])
+        return _figures(jobs, elapsed, client_s, server_s, read_record(record), completed)
 
 
 def e2e(url: str, jobs: int) -> dict[str, Any]:
@@ -106,23 +98,21 @@ def e2e(url: str, jobs: int) -> dict[str, Any]:
             recorder.record(ctx.process_id)
             return None
 
-        server_before = server_cpu(url)
+        server = CpuMeter([], url)
+        server.start()
         cpu = time.process_time()
         rate = p1_end_to_end.lashtui_rate(db, jobs, engine=noop)
         client = time.process_time() - cpu
-        server_after = server_cpu(url)
-        return _figures(jobs, jobs / rate, client, server_before, server_after,
-                        read_record(recorder.path), jobs)  # fmt: skip
+        return _figures(jobs, jobs / rate, client, server.stop(), read_record(recorder.path),
+                        jobs)  # fmt: skip
 
 
-def _figures(jobs: int, elapsed: float, client: float, server_before: float | None,
-             server_after: float | None, executions: Counter[str],
-             completed: int) -> dict[str, Any]:  # fmt: skip
-    server = None if server_before is None or server_after is None else server_after - server_before
+def _figures(jobs: int, elapsed: float, client: float | None, server: float | None,
+             executions: Counter[str], completed: int) -> dict[str, Any]:  # fmt: skip
     duplicates = sum(n - 1 for n in executions.values() if n > 1)
     return {
         "jobs_per_s": round(jobs / elapsed, 1),
-        "client_ms_per_job": round(1000 * client / jobs, 3),
+        "client_ms_per_job": None if client is None else round(1000 * client / jobs, 3),
         "server_ms_per_job": None if server is None else round(1000 * server / jobs, 3),
         "duplicates": duplicates,
         "missing": jobs - len(executions),
