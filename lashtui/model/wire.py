@@ -149,7 +149,11 @@ def canonical_json(value: Any) -> str:
 
 
 def sha256_hex(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    # `surrogateescape`: an id another program stored as bytes that are not UTF-8 reaches
+    # here as the read path decoded it (sqlite/raw_text.py), and a lease's token for its
+    # row hashes those bytes, where strict UTF-8 raised and failed a worker's whole batch
+    # claim. Text UTF-8 can encode hashes exactly as before.
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def string_form(value: JsonValue) -> str:

@@ -289,3 +289,80 @@ async def test_on_sqlite_a_handle_that_lost_rows_it_read_ahead_spreads_its_next_
             offsets.add(start)
             assert not registry._contended  # every row it read ahead was still free
         assert len(offsets) > 1
+
+
+async def _stored(target: str) -> list[tuple[object, ...]]:
+    with raw_connection(target) as conn:
+        return list(
+            conn.execute(
+                "SELECT process_id, change_seq, updated_at_ms, record_json FROM processes "
+                "ORDER BY process_id"
+            )
+        )
+
+
+async def test_a_batchs_first_started_facts_are_the_bytes_each_rows_own_edit_writes(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """SQLite records a batch's first-started facts in one statement (row.py
+    `save_same_changes`): each row must end exactly as `save_changes` leaves it, JSON byte
+    for byte, with its own change sequence in the batch's order, `updated_at_ms` never
+    moved back (row `b` was last written after the claim's clock), and the next write
+    reading it from the cache. The same rows claimed one by one are the reference."""
+    paths = [str(tmp_path / name) for name in ("batch.db", "alone.db")]
+    for path in paths:
+        async with open_registry(path, clock=clock) as registry:
+            clock.set(1_000)
+            for pid in ("a", "c", "d"):
+                await registry.register_process(rr(pid))
+            clock.set(5_000)
+            await registry.register_process(rr("b"))
+            clock.set(3_000)
+    async with open_registry(paths[0], clock=clock) as registry:
+        assert isinstance(registry, SqliteProcessRegistry)
+        claims = await registry.claim_processes_for_run(attempts(4), LIVE, started("w"))
+        assert [pid for pid, _ in claims] == ["a", "b", "c", "d"]
+        records = {pid: claimed.record for pid, claimed in claims if claimed is not None}
+        for pid, record in records.items():
+            assert record is not None and record == await registry.get_process(pid)
+        # The next write starts from the cached record of the text the batch stored.
+        await registry.append_event("b", ProcessEventAppendRequest.cancel_requested("b", "x"))
+
+    def one_by_one(conn: row.Tx) -> None:
+        for pid in ("a", "b", "c", "d"):
+            row.save_changes(conn, row.require_record(conn, pid), 3_000, first_started=started("w"))
+
+    async with open_registry(paths[1], clock=clock) as registry:
+        assert isinstance(registry, SqliteProcessRegistry)
+        await registry._db.write(one_by_one)
+        await registry.append_event("b", ProcessEventAppendRequest.cancel_requested("b", "x"))
+    batch, alone = await _stored(paths[0]), await _stored(paths[1])
+    assert batch == alone
+    assert [updated for _, _, updated, _ in batch] == [3_000, 5_000, 3_000, 3_000]
+    seqs = {pid: seq for pid, seq, _, _ in batch}
+    assert seqs["a"] < seqs["c"] < seqs["d"] < seqs["b"]  # b's cancel moved it last
+
+
+async def test_a_batch_with_an_id_stored_as_bytes_records_its_first_started_fact(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """A row whose id another program stored as bytes that are not UTF-8 (test_raw_id.py),
+    its JSON still decodable (there the id reads from the column: row.py `keyed`), is
+    found and returned by the batch's one statement like any other."""
+    db = str(tmp_path / "r.db")
+    async with open_registry(db, clock=clock) as registry:
+        for pid in ("a", "raw"):
+            await registry.register_process(rr(pid))
+    with raw_connection(db) as conn:
+        conn.execute(
+            "UPDATE processes SET process_id = CAST(? AS TEXT) WHERE process_id = 'raw'",
+            (b"r\xffw",),
+        )
+    async with open_registry(db, clock=clock) as registry:
+        claims = await registry.claim_processes_for_run(attempts(2), LIVE, started("w"))
+        raw_id = b"r\xffw".decode("utf-8", "surrogateescape")
+        assert [pid for pid, _ in claims] == ["a", raw_id]
+        for pid, claimed in claims:
+            assert claimed is not None and claimed.record is not None
+            assert claimed.record.first_started == started("w")
+            assert await registry.get_process(pid) == claimed.record

@@ -414,6 +414,42 @@ def apply_edit(conn: Tx, edit: JsonEdit, key: str | None = None) -> None:
     _stage(conn, edit.record, row[0], key)
 
 
+def save_same_changes(
+    conn: Tx, records: list[ProcessRecord], now_ms: int, **changes: WireModel
+) -> list[ProcessRecord]:
+    """`save_changes` of the same `changes` to each of `records` (each row keyed by its
+    record's id), in that order, each with its own change sequence: one statement for all
+    where the store edits JSON in place, a batch claim's first-started facts (sql/run.py).
+    Each of them was a statement of its own inside SQLite's write lock, which every other
+    worker process waits for. The values set are `save_changes`'s, row by row."""
+    if len(records) < 2 or not dialect(conn).edits_json_in_place:
+        return [save_changes(conn, record, now_ms, **changes) for record in records]
+    touched = [touch(record, now_ms, **changes) for record in records]
+    shared = [value.model_dump_json() for value in changes.values()]
+    paths = ", ".join(f"'$.{name}', json(?{n})" for n, name in enumerate(changes, 1))
+    # The shared values are ?1..?k; each row's (key, change sequence, updated_at_ms) follow
+    # as plain `?`s, which SQLite numbers from k + 1 on.
+    rows = ", ".join(["(?, ?, ?)"] * len(touched))
+    values: list[object] = list(shared)
+    for record in touched:
+        values += [record.id, next_change_seq(conn), record.updated_at_ms]
+    # (fetch_rows: an id another program stored as bytes that are not UTF-8 comes back
+    # as `keyed` made it; the statement's re-run then sets the same values again.)
+    texts = dict(
+        fetch_rows(
+            conn,
+            "UPDATE processes SET updated_at_ms = v.column3, change_seq = v.column2, "
+            f"record_json = json_set(record_json, '$.updated_at_ms', v.column3, {paths}) "
+            f"FROM (VALUES {rows}) AS v WHERE processes.process_id = v.column1 "
+            "RETURNING process_id, record_json",
+            values,
+        )
+    )
+    for record in touched:
+        _stage(conn, record, texts[record.id])
+    return touched
+
+
 def touch(record: ProcessRecord, now_ms: int, **changes: object) -> ProcessRecord:
     """The record with `changes` applied and `updated_at_ms` bumped (never backwards)."""
     return record.model_copy(update={**changes, "updated_at_ms": max(now_ms, record.updated_at_ms)})

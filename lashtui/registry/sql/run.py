@@ -30,7 +30,13 @@ from lashtui.registry.sql import event, lease, process
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.fetch import fetch_rows, read_ahead
 from lashtui.registry.sql.filter import HELD, in_backlog
-from lashtui.registry.sql.row import decoded_record, load_record, save_changes, to_run
+from lashtui.registry.sql.row import (
+    decoded_record,
+    load_record,
+    save_changes,
+    save_same_changes,
+    to_run,
+)
 
 
 def claim_for_run(
@@ -266,9 +272,13 @@ def _claim_picked(
     # (`every`: the ids whose cancel requests `_claim_locked` read ahead, a superset.)
     ids = every if every is not None and picked else [pid for pid, _, _ in picked]
     cancels = event.first_of_type_each(conn, ids, CANCEL_REQUESTED)
+    # Every first-started fact of the batch in one statement (`save_same_changes`).
+    fresh = [record for _, record, _ in picked if record.first_started is None]
+    touched = {
+        record.id: record for record in save_same_changes(conn, fresh, now, first_started=started)
+    }
     for process_id, record, new in picked:
-        if record.first_started is None:
-            record = save_changes(conn, record, now, first_started=started)
+        record = touched.get(process_id, record)
         outcome = ProcessLeaseClaimOutcome.acquired_lease(new)
         claims[process_id] = ProcessRunClaim(
             outcome, record, started=True, cancel_requested=cancels.get(process_id)
