@@ -23,6 +23,7 @@ from lashtui.model import (
 )
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.registry.sql import row, run
+from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.registry.sqlite.store import READ_AHEAD_SPREAD
 from tests.builders import ext, ob, own, rr, started
@@ -328,7 +329,7 @@ async def test_a_batchs_first_started_facts_are_the_bytes_each_rows_own_edit_wri
         # The next write starts from the cached record of the text the batch stored.
         await registry.append_event("b", ProcessEventAppendRequest.cancel_requested("b", "x"))
 
-    def one_by_one(conn: row.Tx) -> None:
+    def one_by_one(conn: Tx) -> None:
         for pid in ("a", "b", "c", "d"):
             row.save_changes(conn, row.require_record(conn, pid), 3_000, first_started=started("w"))
 
@@ -339,7 +340,7 @@ async def test_a_batchs_first_started_facts_are_the_bytes_each_rows_own_edit_wri
     batch, alone = await _stored(paths[0]), await _stored(paths[1])
     assert batch == alone
     assert [updated for _, _, updated, _ in batch] == [3_000, 5_000, 3_000, 3_000]
-    seqs = {pid: seq for pid, seq, _, _ in batch}
+    seqs = {str(pid): int(str(seq)) for pid, seq, _, _ in batch}
     assert seqs["a"] < seqs["c"] < seqs["d"] < seqs["b"]  # b's cancel moved it last
 
 

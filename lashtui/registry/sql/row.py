@@ -423,7 +423,7 @@ def save_same_changes(
     Each of them was a statement of its own inside SQLite's write lock, which every other
     worker process waits for. The values set are `save_changes`'s, row by row."""
     if len(records) < 2 or not dialect(conn).edits_json_in_place:
-        return [save_changes(conn, record, now_ms, **changes) for record in records]
+        return [save_changes(conn, record, now_ms, None, **changes) for record in records]
     touched = [touch(record, now_ms, **changes) for record in records]
     shared = [value.model_dump_json() for value in changes.values()]
     paths = ", ".join(f"'$.{name}', json(?{n})" for n, name in enumerate(changes, 1))
@@ -435,7 +435,7 @@ def save_same_changes(
         values += [record.id, next_change_seq(conn), record.updated_at_ms]
     # (fetch_rows: an id another program stored as bytes that are not UTF-8 comes back
     # as `keyed` made it; the statement's re-run then sets the same values again.)
-    texts = dict(
+    texts: dict[str, str] = dict(
         fetch_rows(
             conn,
             "UPDATE processes SET updated_at_ms = v.column3, change_seq = v.column2, "
