@@ -30,7 +30,7 @@ import sqlite3
 import statistics
 import time
 
-from benchmarks.seed import CACHE, big_registry
+from benchmarks.seed import CACHE, LAYOUT, big_registry
 from lashtui.admin import Processes
 from lashtui.model import PROCESS_ORDERS, ProcessPageQuery
 from lashtui.registry.sql.dialect import SQLITE
@@ -45,13 +45,16 @@ SPREAD = (
     "UPDATE processes SET updated_at_ms = created_at_ms + (abs(random()) % 3600000), "
     "record_json = json_set(record_json, '$.identity.label', "
     "printf('job-%03d', abs(random()) % 500))",
+    # The label's column follows the label (sqlite/schema.py `sort_label`), as it would
+    # have been written with the row.
+    "UPDATE processes SET sort_label = json_extract(record_json, '$.identity.label')",
     "UPDATE process_leases SET lease_expires_at_ms = "
     "lease_expires_at_ms + (abs(random()) % 600000)",
 )
 
 
 def sorted_registry(rows: int, running: int) -> str:
-    path = os.path.join(CACHE, f"sorted-{rows}-{running}.db")
+    path = os.path.join(CACHE, f"sorted-{rows}-{running}-{LAYOUT}.db")
     if os.path.exists(path):
         return path
     building = f"{path}.building"

@@ -47,6 +47,9 @@ from lashtui.registry.sqlite.schema import DDL
 START_MS = 1_780_000_000_000
 SESSIONS = 64  # originator / grantee sessions the rows are spread over
 CACHE = os.path.join(tempfile.gettempdir(), "lashtui-bench-cache")
+# In the cached files' names: a registry cached by a build of another layout (before the
+# `sort_label` column) is not reused.
+LAYOUT = "l2"
 TEMPLATE_PID = "tmpl-0000000"
 TEMPLATE_SESSION = "sess-tmpl"
 OWNER = LeaseOwnerIdentity.opaque("bench-worker", "bench-worker:1")
@@ -135,7 +138,7 @@ def big_registry(rows: int, running: int) -> str:
     started, half owner-bound, half rerunnable), the rest terminal in the four ways, every
     process granted to and originated by one of 64 sessions. Cached by size."""
     os.makedirs(CACHE, exist_ok=True)
-    path = os.path.join(CACHE, f"registry-{rows}-{running}.db")
+    path = os.path.join(CACHE, f"registry-{rows}-{running}-{LAYOUT}.db")
     if os.path.exists(path):
         return path
     with tempfile.TemporaryDirectory(dir=CACHE) as workdir:
@@ -201,7 +204,7 @@ def spread_registry(rows: int, running: int) -> str:
     then, and (if it ended) ended 1-300 s later by a duration drawn from its id. What the
     Health view's charts read (benchmarks/d4_charts.py); made from a copy of the big
     registry by SQL, then given the current schema's indexes. Cached by size."""
-    path = os.path.join(CACHE, f"registry-{rows}-{running}-spread.db")
+    path = os.path.join(CACHE, f"registry-{rows}-{running}-{LAYOUT}-spread.db")
     if os.path.exists(path):
         return path
     source = big_registry(rows, running)
@@ -256,7 +259,12 @@ def seed_postgres(url: str, rows: int, running: int) -> None:
     try:
         with psycopg.connect(url) as conn:
             for table in TABLES:
-                columns = [row[1] for row in source.execute(f"PRAGMA table_info({table})")]
+                # (Not SQLite's own `sort_label`: PostgreSQL's table has no such column.)
+                columns = [
+                    row[1]
+                    for row in source.execute(f"PRAGMA table_info({table})")
+                    if row[1] != "sort_label"
+                ]
                 names = ", ".join(columns)
                 with conn.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                     for row in source.execute(f"SELECT {names} FROM {table}"):

@@ -24,27 +24,45 @@ async def cmd_index(args: argparse.Namespace) -> int:
         # Even the dry run: it says what a write would add, and no write may.
         refuse_writes_to_lash(registry, args.db)
         report = await registry.add_missing_indexes(dry_run=dry_run)
+    dry = report.dry_run
     if args.json:
         emit_json(
             {
-                "dry_run": report.dry_run,
-                "created": [] if report.dry_run else report.created,
-                "would_create": report.created if report.dry_run else [],
+                "dry_run": dry,
+                "created": [] if dry else report.created,
+                "would_create": report.created if dry else [],
                 "present": report.present,
+                "added_columns": [] if dry else list(report.columns),
+                "would_add_columns": list(report.columns) if dry else [],
+                "dropped": [] if dry else list(report.dropped),
+                "would_drop": list(report.dropped) if dry else [],
                 "seconds": round(report.seconds, 3),
             }
         )
         return 0
-    names = ", ".join(report.created)
-    created, present = _indexes(len(report.created)), len(report.present)
-    if not report.created:
+    present = len(report.present)
+    if not (report.created or report.columns or report.dropped):
         say(f"nothing to do: all {_indexes(present)} are there; nothing written")
-    elif report.dry_run:
+        return 0
+    # In the order they are made: the column the new index reads, the indexes, and the
+    # superseded index they replace.
+    steps = []
+    if report.columns:
+        steps.append(("add", "added", f"column {', '.join(report.columns)}"))
+    if report.created:
+        steps.append(
+            ("create", "created", f"{_indexes(len(report.created))} ({', '.join(report.created)})")
+        )
+    if report.dropped:
+        steps.append(("drop", "dropped", f"{', '.join(report.dropped)} (replaced)"))
+    if dry:
         are = "is" if present == 1 else "are"
-        say(f"would create {created} ({names}); {present} {are} there; nothing written")
+        done = ", then ".join(f"{verb} {what}" for verb, _, what in steps)
+        say(f"would {done}; {present} {are} there; nothing written")
     else:
         were = "was" if present == 1 else "were"
-        say(f"created {created} in {report.seconds:.1f} s ({names}); {present} {were} there")
+        done = ", then ".join(f"{verb} {what}" for _, verb, what in steps)
+        say(f"{done} in {report.seconds:.1f} s; {present} {were} there")
     return 0
 
 

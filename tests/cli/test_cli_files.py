@@ -221,7 +221,9 @@ def test_a_file_that_is_not_a_registry_is_refused_untouched(
 def test_a_damaged_registry_is_refused_in_one_sentence(registry: Path) -> None:
     conn = sqlite3.connect(registry)
     conn.executemany(
-        "INSERT INTO processes VALUES (?, 'h', 'host', 0, 0, 0, 'running', ?)",
+        "INSERT INTO processes (process_id, registration_hash, owner_scope_id, created_at_ms, "
+        "updated_at_ms, change_seq, status, record_json) "
+        "VALUES (?, 'h', 'host', 0, 0, 0, 'running', ?)",
         [(f"pad{i}", "x" * 2000) for i in range(200)],
     )
     conn.commit()

@@ -13,8 +13,8 @@ import pytest
 
 from lashtui.cli import main
 from lashtui.model import ProcessPageQuery
-from lashtui.registry.sql.dialect import SQLITE
-from lashtui.registry.sql.order import sorted_statements
+from lashtui.registry.sql.dialect import SQLITE, SQLITE_LABELLED, Dialect
+from lashtui.registry.sql.order import label_key, sorted_statements
 from tests.raw import raw_connection
 
 # What an older build did not make: the sorted orders' and the charts' indexes.
@@ -94,3 +94,62 @@ def test_a_registry_that_is_not_there_is_one_sentence(
     code, out, err = run(capsys, missing, "index")
     assert code == 1 and out == "" and err.count("\n") == 1 and "none.db" in err
     assert not Path(missing).exists()
+
+
+def test_an_older_sqlite_registry_gets_the_label_column_and_its_index_replaced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file an older build made has no `sort_label` column and a label index on the
+    JSON alone: it is read and written as it is (inserts leave the column out, a label page
+    sorts by the JSON index), `index --dry-run` names the column, the new index and the one
+    it replaces and writes nothing, and `index` makes all three changes in one go; the rows
+    it had sort by their JSON, the ones inserted after by the column."""
+    db = str(tmp_path / "old.db")
+    for pid, label in (("a", "mike"), ("b", "alpha")):
+        assert run(capsys, db, "start", pid, "--external", "--label", label)[0] == 0
+    with raw_connection(db) as conn:
+        conn.execute("DROP INDEX processes_status_sort_label_idx")
+        conn.execute("ALTER TABLE processes DROP COLUMN sort_label")
+        conn.execute(
+            "CREATE INDEX processes_status_label_idx ON processes"
+            f"(status, ({label_key(SQLITE, 'record_json')}), process_id)"
+        )
+    assert run(capsys, db, "start", "c", "--external", "--label", "zulu")[0] == 0
+
+    def labelled() -> list[str]:
+        code, out, _ = run(capsys, db, "ls", "--sort", "label", "--json")
+        assert code == 0
+        return [p["process_id"] for p in json.loads(out)]
+
+    def plan(dialect: Dialect) -> str:
+        query = ProcessPageQuery(order="label", states=frozenset({"running"}))
+        (select, params), *_ = sorted_statements(query, dialect)[0]
+        with raw_connection(db) as conn:
+            return " ".join(str(r) for r in conn.execute(f"EXPLAIN QUERY PLAN {select}", params))
+
+    assert labelled() == ["b", "a", "c"] and "processes_status_label_idx" in plan(SQLITE)
+    before = files(db)
+    code, out, err = run(capsys, db, "index", "--dry-run", "--json")
+    report = json.loads(out)
+    assert (code, err, files(db)) == (0, "", before)
+    assert report["would_add_columns"] == ["sort_label"]
+    assert report["would_create"] == ["processes_status_sort_label_idx"]
+    assert report["would_drop"] == ["processes_status_label_idx"]
+
+    code, out, err = run(capsys, db, "index")
+    assert (code, err) == (0, "")
+    assert out.startswith(
+        "added column sort_label, then created 1 index (processes_status_sort_label_idx), "
+        "then dropped processes_status_label_idx (replaced) in "
+    )
+    assert run(capsys, db, "start", "d", "--external", "--label", "echo")[0] == 0
+    with raw_connection(db) as conn:
+        stored = dict(conn.execute("SELECT process_id, sort_label FROM processes"))
+        gone = conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'processes_status_label_idx'"
+        ).fetchone()[0]
+    assert stored == {"a": None, "b": None, "c": None, "d": "echo"} and gone == 0
+    assert labelled() == ["b", "d", "a", "c"]
+    assert "processes_status_sort_label_idx" in plan(SQLITE_LABELLED)
+    code, out, _ = run(capsys, db, "index")
+    assert out == f"nothing to do: all {ALL['sqlite']} indexes are there; nothing written\n"

@@ -125,7 +125,9 @@ def test_an_undecodable_row_is_listed_shown_and_ended_by_id(db: Path) -> None:
         record["input"]["metadata"] = "PLACEHOLDER"
         deep = json.dumps(record).replace('"PLACEHOLDER"', brackets(300))
         conn.execute(
-            "INSERT INTO processes SELECT 'deep', registration_hash, owner_scope_id, "
+            "INSERT INTO processes (process_id, registration_hash, owner_scope_id, "
+            "created_at_ms, updated_at_ms, change_seq, status, record_json) "
+            "SELECT 'deep', registration_hash, owner_scope_id, "
             "created_at_ms, updated_at_ms, change_seq + 1, status, ? FROM processes",
             (deep,),
         )

@@ -62,7 +62,10 @@ def _insert_as_lash(path: str, record_json: str) -> None:
             "UPDATE process_change_clock SET current_seq = current_seq + 1 RETURNING current_seq"
         ).fetchone()[0]
         conn.execute(
-            "INSERT INTO processes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            # lash names its columns (lash-sqlite-store's process_registry.rs).
+            "INSERT INTO processes (process_id, registration_hash, owner_scope_id, "
+            "created_at_ms, updated_at_ms, change_seq, status, record_json) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record["id"],
                 record["registration_hash"],

@@ -92,6 +92,9 @@ class Dialect(NamedTuple):
     # of the same id went with that row; a SQLite file may hold one (lash's connections
     # need not enforce foreign keys), whose fence the next claim must pass.
     new_rows_leaseless: bool = False
+    # Whether the registry's rows carry the label's projection, `sort_label` (SQLite, see
+    # order.py `label_key`): a label page then sorts by it, the index's expression.
+    sort_label: bool = False
 
     def json_text(self, column: str, path: str) -> str:
         """The JSON value at dotted `path` as text (NULL when absent or JSON null).
@@ -279,6 +282,8 @@ POSTGRES = Dialect(
     fixed_order_join="JOIN",
     new_rows_leaseless=True,
 )
+# A registry whose rows carry `sort_label` (order.py `label_dialect`).
+SQLITE_LABELLED = SQLITE._replace(sort_label=True)
 # The tolerant forms, for a statement the plain cast failed (see the module docstring).
 POSTGRES_TRY = POSTGRES._replace(jsonb=JSONB_TRY)
 POSTGRES_VALID = POSTGRES._replace(jsonb=JSONB_VALID)

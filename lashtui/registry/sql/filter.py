@@ -189,7 +189,7 @@ def lens_of(query: PageShape, sql: Dialect) -> Lens:
 def text_filter(text: str, sql: Dialect) -> Arm:
     if not text:
         return "", []
-    lower = "lower" if text.isascii() or sql is not SQLITE else UNICODE_LOWER
+    lower = "lower" if text.isascii() or sql.name != "sqlite" else UNICODE_LOWER
     needle = text.lower()
     # A substring test, not LIKE: the text is matched literally, % and _ included.
     fields = ("p.process_id", "p.owner_scope_id", label_sql(sql))

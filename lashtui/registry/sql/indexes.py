@@ -18,18 +18,22 @@ import time
 from typing import NamedTuple
 
 from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.version import has_sort_label
 
 _NAME = re.compile(r"CREATE (?:UNIQUE )?INDEX (?:IF NOT EXISTS )?(\w+)", re.IGNORECASE)
 
 
 class IndexReport(NamedTuple):
     """What `add_missing` found and did: the indexes it created (or, in a dry run, would
-    create), the ones already there, and how long the builds took."""
+    create), the ones already there, how long the builds took, the `processes` columns it
+    added first and the superseded indexes it dropped last (or would)."""
 
     created: list[str]
     present: list[str]
     dry_run: bool
     seconds: float = 0.0
+    columns: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()
 
 
 def index_statements(ddl: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -46,16 +50,47 @@ def missing(conn: Tx, ddl: tuple[str, ...]) -> list[str]:
     ]
 
 
-def add_missing(conn: Tx, ddl: tuple[str, ...], dry_run: bool) -> IndexReport:
-    """Create the indexes of `ddl` the registry lacks, in one transaction (all or none)."""
+def add_missing(
+    conn: Tx,
+    ddl: tuple[str, ...],
+    dry_run: bool,
+    columns: tuple[tuple[str, str], ...] = (),
+    superseded: tuple[str, ...] = (),
+) -> IndexReport:
+    """Create the indexes of `ddl` the registry lacks, in one transaction (all or none):
+    first the `processes` columns of `columns` ((name, ALTER statement), SQLite) it lacks,
+    which new indexes may read, and last drop the `superseded` indexes it has, each
+    replaced by one of `ddl` (order.py `SUPERSEDED`)."""
     absent = set(missing(conn, ddl))
     statements = index_statements(ddl)
     present = [name for name, _ in statements if name not in absent]
     created = [name for name, _ in statements if name in absent]
+    added = tuple(name for name, _ in columns if not _has_column(conn, name))
+    exists = dialect(conn).index_exists()
+    dropped = tuple(
+        name for name in superseded if conn.execute(exists, [name]).fetchone() is not None
+    )
     if dry_run:
-        return IndexReport(created, present, dry_run=True)
+        return IndexReport(created, present, dry_run=True, columns=added, dropped=dropped)
     started = time.perf_counter()
+    for name, statement in columns:
+        if name in added:
+            conn.execute(statement)
     for name, statement in statements:
         if name in absent:
             conn.execute(statement)
-    return IndexReport(created, present, dry_run=False, seconds=time.perf_counter() - started)
+    for name in dropped:
+        conn.execute(f"DROP INDEX {name}")
+    if added and hasattr(conn, "sort_label"):  # this connection's inserts now fill it
+        conn.sort_label = has_sort_label(conn)
+    return IndexReport(
+        created, present, dry_run=False, seconds=time.perf_counter() - started,
+        columns=added, dropped=dropped,
+    )
+
+
+def _has_column(conn: Tx, name: str) -> bool:
+    found = conn.execute(
+        "SELECT 1 FROM pragma_table_info('processes') WHERE name = ?", [name]
+    ).fetchone()
+    return found is not None

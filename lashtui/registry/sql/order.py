@@ -26,7 +26,14 @@ from lashtui.model import (
     ProcessPageQuery,
     SortKey,
 )
-from lashtui.registry.sql.dialect import POSTGRES_TRY, SQLITE, TRY_JSONB, Dialect, Tx
+from lashtui.registry.sql.dialect import (
+    POSTGRES_TRY,
+    SQLITE,
+    SQLITE_LABELLED,
+    TRY_JSONB,
+    Dialect,
+    Tx,
+)
 from lashtui.registry.sql.filter import (
     HELD,
     Arm,
@@ -37,6 +44,7 @@ from lashtui.registry.sql.filter import (
     text_filter,
 )
 from lashtui.registry.sql.row import fetch_rows
+from lashtui.registry.sql.version import has_sort_label
 
 
 def label_key(sql: Dialect, column: str = "p.record_json") -> str:
@@ -45,19 +53,31 @@ def label_key(sql: Dialect, column: str = "p.record_json") -> str:
     as SQLite and Python compare it; the jsonb text would otherwise take the database's
     default collation, which could be anything.
 
+    On SQLite the rows lashtui writes carry the label in a column of its own,
+    `sort_label` (row.py `insert_record`; never changed after, as the identity is not),
+    and the key reads it first (`sql.sort_label`): the index on the JSON's expression was
+    evaluated, four JSON parses of the ~1.3 kB record for the old entry and four for the
+    new, by every UPDATE of a record, ~8 us of each of a run's two edits inside the write
+    lock that worker processes queue for (P3: four workers drained ~9% faster without
+    it). COALESCE stops at a value, so the JSON is read only for a row another program
+    wrote without the column's value, which still sorts by its record's label.
+
     On PostgreSQL the index reads the record through the registry's try-cast function
     (`POSTGRES_TRY`), which never fails a write, and a page sorts by that same expression
     wherever the function exists (`label_dialect`), so the planner can match the two."""
     key = f"coalesce({label_sql(sql, column)}, '')"
-    return key if sql is SQLITE else f'({key}) COLLATE "C"'
+    if sql.sort_label:
+        key = f"coalesce({column.removesuffix('record_json')}sort_label, {key})"
+    return key if sql.name == "sqlite" else f'({key}) COLLATE "C"'
 
 
 def label_dialect(conn: Tx, sql: Dialect) -> Dialect:
-    """The dialect a label page writes its key in: on PostgreSQL the try-cast form, the
-    index's, when the registry has the function (every writable open adds it; a registry
-    only ever opened read-only by an older build may not, and has no label index either)."""
-    if sql is SQLITE:
-        return sql
+    """The dialect a label page writes its key in, the label index's: on SQLite reading
+    `sort_label` where the registry has it (`label_key`); on PostgreSQL the try-cast form
+    when the registry has the function (every writable open adds it; a registry only ever
+    opened read-only by an older build may not, and has no label index either)."""
+    if sql.name == "sqlite":
+        return SQLITE_LABELLED if has_sort_label(conn) else sql
     found = conn.execute("SELECT to_regprocedure(?) IS NOT NULL", [f"{TRY_JSONB}(text)"])
     row = found.fetchone()
     return POSTGRES_TRY if row is not None and row[0] else sql
@@ -87,14 +107,20 @@ def walks_down(query: ProcessPageQuery) -> bool:
 
 def index_ddl(sql: Dialect) -> tuple[str, ...]:
     """The indexes the sorted pages walk (lease expiry has none: see schema.py)."""
-    exists = "IF NOT EXISTS " if sql is SQLITE else ""
+    exists = "IF NOT EXISTS " if sql.name == "sqlite" else ""
+    # SQLite's label index reads `sort_label` first, under a name of its own: a registry
+    # of an older build keeps its JSON-only `processes_status_label_idx` until `lashtui
+    # index` replaces it (sqlite/schema.py `SUPERSEDED`).
+    on_sqlite = sql.name == "sqlite"
+    label = "processes_status_sort_label_idx" if on_sqlite else "processes_status_label_idx"
+    labelled = SQLITE_LABELLED if on_sqlite else sql
     return (
         f"CREATE INDEX {exists}processes_status_created_idx "
         "ON processes(status, created_at_ms, process_id)",
         f"CREATE INDEX {exists}processes_status_updated_idx "
         "ON processes(status, updated_at_ms, process_id)",
-        f"CREATE INDEX {exists}processes_status_label_idx "
-        f"ON processes(status, ({label_key(sql, 'record_json')}), process_id)",
+        f"CREATE INDEX {exists}{label} "
+        f"ON processes(status, ({label_key(labelled, 'record_json')}), process_id)",
     )
 
 

@@ -304,6 +304,27 @@ def _stage(conn: Tx, record: ProcessRecord, text: str, key: str | None = None) -
 
 def insert_record(conn: Tx, record: ProcessRecord) -> None:
     text = record.stored_json()
+    if getattr(conn, "sort_label", False):
+        identity = record.identity
+        conn.execute(
+            "INSERT INTO processes (process_id, registration_hash, owner_scope_id, "
+            "created_at_ms, updated_at_ms, change_seq, status, record_json, sort_label) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.id,
+                record.registration_hash,
+                record.originator_scope_id(),
+                record.created_at_ms,
+                record.updated_at_ms,
+                next_change_seq(conn),
+                record.status.state.value,
+                text,
+                # order.py `label_key`'s JSON expression, as Python reads the record.
+                identity.label or identity.kind or "",
+            ),
+        )
+        _stage(conn, record, text)
+        return
     conn.execute(
         "INSERT INTO processes (process_id, registration_hash, owner_scope_id, created_at_ms, "
         "updated_at_ms, change_seq, status, record_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -103,6 +103,9 @@ class SqlProcessRegistry(ABC):
     # The store's schema (its schema.py): what a new registry is made of, and the indexes
     # `add_missing_indexes` gives an older one.
     DDL: tuple[str, ...] = ()
+    # What else `add_missing_indexes` gives an older registry (sql/indexes.py `add_missing`).
+    COLUMNS: tuple[tuple[str, str], ...] = ()
+    SUPERSEDED: tuple[str, ...] = ()
 
     def __init__(self, runner: TransactionRunner, clock: Clock) -> None:
         self._db = runner
@@ -111,9 +114,10 @@ class SqlProcessRegistry(ABC):
     async def add_missing_indexes(self, *, dry_run: bool = False) -> indexes.IndexReport:
         """Create the store's indexes the registry lacks (sql/indexes.py says when and why);
         with `dry_run`, only say which, in a read that writes nothing."""
+        extra = (self.COLUMNS, self.SUPERSEDED)
         if dry_run:
-            return await self._db.read(indexes.add_missing, self.DDL, True)
-        return await self._db.write(indexes.add_missing, self.DDL, False)
+            return await self._db.read(indexes.add_missing, self.DDL, True, *extra)
+        return await self._db.write(indexes.add_missing, self.DDL, False, *extra)
 
     async def close(self) -> None:
         """Close the store's connections; calls after this fail with a `StoreError`."""

@@ -3,6 +3,8 @@ There is no migration chain, so a store refuses, untouched, a database of any ot
 
 from __future__ import annotations
 
+from typing import Any
+
 SCHEMA_VERSION = 10
 
 
@@ -12,3 +14,15 @@ def unsupported_schema_message(found: int) -> str:
         f"{SCHEMA_VERSION}, but the database reports version {found}. There is no migration "
         "chain — delete the process registry database and start fresh."
     )
+
+
+def has_sort_label(conn: Any) -> bool:
+    """Whether a SQLite registry's `processes` has lashtui's one column beyond lash's
+    layout, `sort_label` (sqlite/schema.py): every registry this build creates, and one
+    an older build made once `lashtui index` added it. A writable connection that found it
+    fills it in each insert (row.py `insert_record`), and a label page sorts by it
+    (order.py `label_key`)."""
+    found = conn.execute(
+        "SELECT 1 FROM pragma_table_info('processes') WHERE name = 'sort_label'"
+    ).fetchone()
+    return found is not None

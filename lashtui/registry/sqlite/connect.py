@@ -30,7 +30,7 @@ from lashtui.registry.lash.detect import lash_version, unreadable_message
 from lashtui.registry.sql.dialect import SQLITE
 from lashtui.registry.sql.fetch import unstorable_parameter
 from lashtui.registry.sql.record_cache import RecordCache
-from lashtui.registry.sql.version import SCHEMA_VERSION
+from lashtui.registry.sql.version import SCHEMA_VERSION, has_sort_label
 from lashtui.registry.sqlite.file import FileState, check_path, create_private, read_only_uri
 from lashtui.registry.sqlite.raw_text import bound_raw
 
@@ -46,6 +46,8 @@ class RegistryConnection(RecordCache, sqlite3.Connection):
     generation = 0
     # The lash version of a registry lash itself wrote, read through views (registry/lash/).
     lash_version: int | None = None
+    # Whether this writable connection's inserts fill `sort_label` (sql/version.py).
+    sort_label = False
 
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
         """`sqlite3.Connection.execute`, binding an id read back from bytes that are not
@@ -235,6 +237,7 @@ def connect_file(
         conn.execute("PRAGMA synchronous = NORMAL")
         if fresh:
             _ensure_schema(conn, path)
+        conn.sort_label = has_sort_label(conn)
         conn.execute("PRAGMA foreign_keys = ON")
     return conn
 

@@ -31,10 +31,19 @@ from lashtui.registry.sql.dialect import SQLITE
 from lashtui.registry.sql.order import index_ddl
 from lashtui.registry.sql.version import SCHEMA_VERSION, unsupported_schema_message
 
-__all__ = ["DDL", "SCHEMA_VERSION", "unsupported_schema_message"]
+__all__ = ["COLUMNS", "DDL", "SCHEMA_VERSION", "SUPERSEDED", "unsupported_schema_message"]
+
+# What `lashtui index` gives a registry an older build made besides the missing indexes
+# (sql/indexes.py `add_missing`): the `sort_label` column, before the index that reads it,
+# and, once that is built, no more the JSON-only label index it replaces.
+COLUMNS = (("sort_label", "ALTER TABLE processes ADD COLUMN sort_label TEXT"),)
+SUPERSEDED = ("processes_status_label_idx",)
 
 # One statement per entry: the DDL runs inside the opener's IMMEDIATE transaction, and
 # sqlite3's executescript() would commit it behind our back.
+# lashtui's one column beyond lash's layout, `sort_label` (last, nullable: lash's inserts
+# name their columns and leave it NULL): the label the label index sorts by, written once
+# with the row (order.py `label_key` says why). `lashtui index` adds it to an older file.
 DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS processes (
         process_id TEXT PRIMARY KEY,
@@ -44,7 +53,8 @@ DDL: tuple[str, ...] = (
         updated_at_ms INTEGER NOT NULL,
         change_seq INTEGER NOT NULL,
         status TEXT NOT NULL,
-        record_json TEXT NOT NULL
+        record_json TEXT NOT NULL,
+        sort_label TEXT
     )""",
     "CREATE INDEX IF NOT EXISTS processes_status_idx ON processes(status)",
     "CREATE INDEX IF NOT EXISTS processes_change_seq_idx ON processes(change_seq)",

@@ -22,7 +22,7 @@ from lashtui.registry.sql.prepared import complete_prepared, prepare_completion
 from lashtui.registry.sql.store import SqlProcessRegistry
 from lashtui.registry.sqlite.connect import MEMORY
 from lashtui.registry.sqlite.connection import SqliteConnection
-from lashtui.registry.sqlite.schema import DDL
+from lashtui.registry.sqlite.schema import COLUMNS, DDL, SUPERSEDED
 
 # Batches' worth of free rows within which a contended handle's read-ahead starts (see
 # `SqliteProcessRegistry.claim_processes_for_run`): four, for four workers on a file.
@@ -40,6 +40,8 @@ class SqliteProcessRegistry(SqlProcessRegistry):
     """A process registry in one SQLite file."""
 
     DDL = DDL
+    COLUMNS = COLUMNS
+    SUPERSEDED = SUPERSEDED
 
     def __init__(self, db: SqliteConnection, clock: Clock) -> None:
         super().__init__(db, clock)
