@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -143,6 +144,7 @@ async def main(argv: list[str]) -> int:
         if args.hold:
             await asyncio.to_thread(wait_for_file, args.hold)
         publisher = asyncio.create_task(publish(worker, args.stats))
+        gc.freeze()  # as `lashtui worker` does before its worker runs (command/worker.py)
         try:
             async with worker.running():
                 while True:
