@@ -29,3 +29,21 @@ def calls(url: str, function: str, expected: int) -> int:
         if int(row[0]) == expected or time.monotonic() > deadline:
             return int(row[0])
         time.sleep(0.05)
+
+
+def as_version_13_layout(url: str) -> None:
+    """Take from a registry of this build what version 14 added (postgres/upgrade.py):
+    the `sort_label` column, the index on it (back to version 13's on the JSON alone) and
+    the start function that fills it. The version stamp is the caller's to set."""
+    from lashtui.registry.postgres.schema import START_FUNCTION
+    from lashtui.registry.sql.dialect import POSTGRES_TRY
+    from lashtui.registry.sql.order import SORT_LABEL_INDEX, label_key
+
+    with raw_connection(url) as conn:
+        conn.execute(f"DROP INDEX {SORT_LABEL_INDEX}")
+        conn.execute("ALTER TABLE processes DROP COLUMN sort_label")
+        conn.execute(
+            "CREATE INDEX processes_status_label_idx ON processes"
+            f"(status, ({label_key(POSTGRES_TRY, 'record_json')}), process_id)"
+        )
+        conn.execute(f"DROP FUNCTION {START_FUNCTION}")

@@ -25,14 +25,13 @@ from lashtui.registry.postgres.schema import (
     COMPLETE_FUNCTION,
     SCHEMA_VERSION,
     SEQ_BITS,
-    START_FUNCTION,
 )
 from lashtui.registry.sql import event
 from lashtui.registry.sql.prepared import prepare_completion
 from lashtui.registry.sql.row import next_change_seq
 from tests.builders import own, rr
 from tests.raw import raw_connection
-from tests.registry.server_functions import calls, counted
+from tests.registry.server_functions import as_version_13_layout, calls, counted
 
 TTL = 60_000
 START = 1_780_000_000_000
@@ -198,7 +197,6 @@ def _as_version_11(url: str) -> None:
             "bigint, bigint, text, text, text, bigint, text, text, bigint)"
         )
         conn.execute(f"DROP FUNCTION {BEGIN_WRITE_FUNCTION}(text, text)")
-        conn.execute(f"DROP FUNCTION {START_FUNCTION}")  # (version 13's)
         conn.execute("UPDATE process_registry_meta SET schema_version = 11")
 
 
@@ -226,6 +224,7 @@ async def test_a_version_11_registry_is_read_as_it_is_and_migrated_by_a_writable
     async with open_registry(postgres_schema, clock=clock) as registry:
         await registry.register_process(rr("p"))
         lease = await _claimed(registry, "p")  # type: ignore[arg-type]
+    as_version_13_layout(postgres_schema)
     _as_version_11(postgres_schema)
     assert not _has_function(postgres_schema)
     async with open_registry(postgres_schema, read_only=True) as reader:
@@ -233,26 +232,26 @@ async def test_a_version_11_registry_is_read_as_it_is_and_migrated_by_a_writable
     assert (_version(postgres_schema), _has_function(postgres_schema)) == (11, False)
     async with open_registry(postgres_schema, clock=clock) as registry:
         assert isinstance(registry, PostgresProcessRegistry)
-        assert (_version(postgres_schema), _has_function(postgres_schema)) == (13, True)
+        assert (_version(postgres_schema), _has_function(postgres_schema)) == (14, True)
         await registry.get_process("p")  # (into the handle's cache)
         assert _in_server(registry, lease, clock.now_ms())
         record = await registry.complete_process_with_lease(lease, SuccessOutput(value=1))
         assert record.is_terminal()
-    assert SCHEMA_VERSION == 13  # (through 12: test_postgres_start.py)
+    assert SCHEMA_VERSION == 14  # (through 12 and 13: test_postgres_start.py)
 
 
 async def test_a_newer_version_is_refused(postgres_schema: str) -> None:
     async with open_registry(postgres_schema):
         pass
     with raw_connection(postgres_schema) as conn:
-        conn.execute("UPDATE process_registry_meta SET schema_version = 14")
+        conn.execute("UPDATE process_registry_meta SET schema_version = 15")
     for read_only in (False, True):
         with pytest.raises(UnsupportedSchema) as refused:
             async with open_registry(postgres_schema, read_only=read_only):
                 pass
-        assert "supports PostgreSQL schema version 13 (and migrates 10, 11 and 12), but " \
-            "the database reports version 14" in str(refused.value)
-    assert _version(postgres_schema) == 14
+        assert "supports PostgreSQL schema version 14 (and migrates 10, 11, 12 and 13), " \
+            "but the database reports version 15" in str(refused.value)
+    assert _version(postgres_schema) == 15
 
 
 def test_sequences_by_offset_and_by_value_never_meet() -> None:

@@ -23,6 +23,7 @@ from lashtui.model import (
     ProcessEventType,
     ProcessExecutionEnvSpec,
     ProcessIdentity,
+    ProcessPageQuery,
     ProcessRecord,
     ProcessRunClaim,
     ProcessStartGrant,
@@ -37,7 +38,7 @@ from lashtui.registry.postgres.start import prepare_start, start_in_server
 from lashtui.registry.sql import run
 from tests.builders import own, started
 from tests.raw import raw_connection
-from tests.registry.server_functions import calls, counted
+from tests.registry.server_functions import as_version_13_layout, calls, counted
 
 TTL = 60_000
 START = 1_780_000_000_000
@@ -268,8 +269,8 @@ async def test_in_a_group_its_change_sequence_is_its_own_and_in_the_feed(
 
 def _as_version_12(url: str) -> None:
     """What lashtui stamped before the start's function."""
+    as_version_13_layout(url)
     with raw_connection(url) as conn:
-        conn.execute(f"DROP FUNCTION {START_FUNCTION}")
         conn.execute("UPDATE process_registry_meta SET schema_version = 12")
 
 
@@ -294,10 +295,59 @@ async def test_a_version_12_registry_is_read_as_it_is_and_migrated_by_a_writable
     assert _state(postgres_schema) == (12, False)
     async with open_registry(counted(postgres_schema)) as registry:
         assert isinstance(registry, PostgresProcessRegistry)
-        assert _state(postgres_schema) == (13, True)
+        assert _state(postgres_schema) == (14, True)
         await registry.get_process_execution_env(ProcessExecutionEnvSpec().stable_ref())
         assert _prepared(registry, _request("q"))
         request = _request("q")
         _, claim = await registry.start_process_for_run(request, own("w:1"), TTL, started("w"))
         assert claim is not None and claim.started
+    assert calls(postgres_schema, START_FUNCTION, 1) == 1
+
+
+def _labels(url: str) -> dict[str, object]:
+    with raw_connection(url) as conn:
+        version = conn.execute("SELECT schema_version FROM process_registry_meta").fetchone()[0]
+        column = conn.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = "
+            "current_schema() AND table_name = 'processes' AND column_name = 'sort_label'"
+        ).fetchone()[0]
+        rows = dict(conn.execute("SELECT process_id, sort_label FROM processes")) if column else {}
+    return {"version": version, "rows": rows}
+
+
+async def test_a_version_13_registry_gets_the_label_column_and_keeps_sorting_by_label(
+    postgres_schema: str,
+) -> None:
+    """Version 13 to 14 (postgres/upgrade.py): a read-only open reads it as it is; a
+    writable one adds `sort_label` and the start function that fills it, and leaves the
+    rows it had NULL (they sort by their JSON) and the JSON-only label index in place
+    until `lashtui index` replaces it. Label pages sort the same all along."""
+    def labelled(label: str) -> Any:
+        return {"kind": "echo", "label": label}
+
+    async with open_registry(postgres_schema) as registry:
+        await registry.put_process_execution_env(ProcessExecutionEnvSpec())
+        for pid, label in (("a", "zulu"), ("b", "alpha")):
+            await registry.start_process(_request(pid, identity=labelled(label)))
+    as_version_13_layout(postgres_schema)
+    with raw_connection(postgres_schema) as conn:
+        conn.execute("UPDATE process_registry_meta SET schema_version = 13")
+    query = ProcessPageQuery(order="label")
+    async with open_registry(postgres_schema, read_only=True) as reader:
+        assert [r.id for r in await reader.page_processes(query)] == ["b", "a"]
+    assert _labels(postgres_schema) == {"version": 13, "rows": {}}
+    async with open_registry(counted(postgres_schema)) as registry:
+        assert isinstance(registry, PostgresProcessRegistry)
+        await registry.get_process_execution_env(ProcessExecutionEnvSpec().stable_ref())
+        request = _request("m", identity=labelled("mike"))
+        assert _prepared(registry, request)
+        _, claim = await registry.start_process_for_run(request, own("w:1"), TTL, started("w"))
+        assert claim is not None and claim.started
+        assert [r.id for r in await registry.page_processes(query)] == ["b", "m", "a"]
+        report = await registry.add_missing_indexes()
+        assert (report.created, report.dropped) == (
+            ["processes_status_sort_label_idx"], ("processes_status_label_idx",)
+        )
+        assert [r.id for r in await registry.page_processes(query)] == ["b", "m", "a"]
+    assert _labels(postgres_schema) == {"version": 14, "rows": {"a": None, "b": None, "m": "mike"}}
     assert calls(postgres_schema, START_FUNCTION, 1) == 1

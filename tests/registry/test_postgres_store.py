@@ -32,6 +32,7 @@ from lashtui.registry.sql.fetch import read_ahead
 from tests.builders import ext, ob, own, rr, started
 from tests.raw import raw_connection
 from tests.registry.rows import success
+from tests.registry.server_functions import as_version_13_layout
 
 
 def _tables(url: str) -> dict[str, int]:
@@ -79,8 +80,8 @@ async def test_another_version_is_refused_and_left_untouched(postgres_schema: st
     with pytest.raises(UnsupportedSchema) as refused:
         async with open_registry(postgres_schema):
             pass
-    assert "supports PostgreSQL schema version 13 (and migrates 10, 11 and 12), but the " \
-        "database reports version 9" in str(refused.value)
+    assert "supports PostgreSQL schema version 14 (and migrates 10, 11, 12 and 13), but " \
+        "the database reports version 9" in str(refused.value)
     assert _tables(postgres_schema) == before
 
 
@@ -251,11 +252,11 @@ def _as_version_10(url: str, clock: int) -> None:
     transaction: the meta row's commit count (every old write updated it first), no base,
     counter or bound function, and sequences taken from the clock row (here ahead of the
     rows, as after a prune of the newest)."""
+    as_version_13_layout(url)
     with raw_connection(url) as conn:
         conn.execute("DROP FUNCTION lashtui_change_bound(pg_snapshot)")
         conn.execute(f"DROP FUNCTION {COMPLETE_FUNCTION}")  # (version 12's)
         conn.execute(f"DROP FUNCTION {BEGIN_WRITE_FUNCTION}")
-        conn.execute(f"DROP FUNCTION {START_FUNCTION}")  # (version 13's)
         conn.execute("DROP SEQUENCE process_commit_counter")
         conn.execute("ALTER TABLE process_registry_meta DROP COLUMN change_base")
         conn.execute(

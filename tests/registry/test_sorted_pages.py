@@ -215,7 +215,10 @@ async def test_postgres_label_index_never_refuses_a_write_and_old_registries_sti
             identity = ProcessIdentity(kind="k", label=label)
             await registry.register_process(ext(pid, identity=identity))
     with raw_connection(postgres_schema) as conn:  # another program's row: not JSON at all
-        conn.execute("UPDATE processes SET record_json = ? WHERE process_id = 'c'", ("{",))
+        conn.execute(  # (whose insert named lash's columns: no `sort_label`)
+            "UPDATE processes SET record_json = ?, sort_label = NULL WHERE process_id = 'c'",
+            ("{",),
+        )
     async with open_registry(postgres_schema) as registry:
         query = ProcessPageQuery(order="label")
         assert ids(await registry.page_processes(query)) == ["c", "b", "a"]  # c: no label, ''

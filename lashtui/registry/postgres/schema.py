@@ -74,13 +74,15 @@ __all__ = [
     "DDL",
     "SCHEMA_VERSION",
     "START_DDL",
+    "SUPERSEDED",
     "TRY_JSONB_DDL",
     "unsupported_schema_message",
 ]
 
 # lashtui's PostgreSQL layout: lash's 10 with the change feed ordered by transaction (11),
-# the leased completion's server-side function (12), and a worker's start's (13).
-SCHEMA_VERSION = 13
+# the leased completion's server-side function (12), a worker's start's (13), and the
+# label's column `sort_label`, with the start's function that fills it (14).
+SCHEMA_VERSION = 14
 # The registry stamped by lashtui before the feed was ordered so: migrated on open.
 MIGRATES_FROM = LASH_SCHEMA_VERSION
 # The registry stamped by lashtui before the completion's function: migrated on a writable
@@ -89,6 +91,9 @@ FEED_VERSION = 11
 # The registry stamped by lashtui before the start's function: migrated on a writable open
 # (the function added); a read-only open reads it as it is (it never starts anything).
 COMPLETE_VERSION = 12
+# The registry stamped by lashtui before the `sort_label` column: migrated on a writable
+# open (the column and the start's new function added); a read-only open reads it as it is.
+START_VERSION = 13
 
 # A save's sequence is its transaction's id shifted by this many bits, plus its count
 # within the transaction: room for 16,777,216 saves a transaction, and for 2^39 ids (128
@@ -98,8 +103,11 @@ SEQ_BITS = 24
 # (`BEGIN_WRITE_DDL`), version 12's.
 COMPLETE_FUNCTION = "lashtui_complete"
 BEGIN_WRITE_FUNCTION = "lashtui_begin_write"
-# A start through a worker's facade (`START_DDL`, postgres/start.py), version 13's.
-START_FUNCTION = "lashtui_start"
+# A start through a worker's facade (`START_DDL`, postgres/start.py), version 14's: it
+# writes `sort_label` too. Version 13's, `lashtui_start`, stays in a migrated registry for
+# the writers of version 13 still running (their rows leave the column NULL, and sort by
+# their JSON: order.py `label_key`).
+START_FUNCTION = "lashtui_start_labelled"
 # The first key of the write transactions' shared advisory lock ('lash'); the second is
 # hashtext(schema), so registries in different schemas do not hold each other back.
 WRITER_LOCK_CLASS = 1818325864
@@ -108,8 +116,8 @@ WRITER_LOCK_CLASS = 1818325864
 def unsupported_schema_message(found: int) -> str:
     return (
         "Unsupported lash process registry schema: this binary supports PostgreSQL schema "
-        f"version {SCHEMA_VERSION} (and migrates {MIGRATES_FROM}, {FEED_VERSION} and "
-        f"{COMPLETE_VERSION}), but the "
+        f"version {SCHEMA_VERSION} (and migrates {MIGRATES_FROM}, {FEED_VERSION}, "
+        f"{COMPLETE_VERSION} and {START_VERSION}), but the "
         "database reports "
         f"version {found}; open it with the lashtui that made it, or start a fresh schema."
     )
@@ -236,7 +244,7 @@ START_DDL = f"""CREATE OR REPLACE FUNCTION {START_FUNCTION}(
         p_id text, p_hash text, p_scope text, p_created bigint, p_updated bigint,
         p_status text, p_record text, p_offset bigint, p_owner text, p_incarnation text,
         p_liveness text, p_token text, p_fence bigint, p_claimed bigint, p_expires bigint,
-        OUT stored_hash text, OUT stored_record text)
+        p_label text, OUT stored_hash text, OUT stored_record text)
     LANGUAGE plpgsql VOLATILE AS $$
     BEGIN
         SELECT p.registration_hash, p.record_json INTO stored_hash, stored_record
@@ -245,11 +253,11 @@ START_DDL = f"""CREATE OR REPLACE FUNCTION {START_FUNCTION}(
             RETURN;
         END IF;
         INSERT INTO processes (process_id, registration_hash, owner_scope_id, created_at_ms,
-            updated_at_ms, change_seq, status, record_json)
+            updated_at_ms, change_seq, status, record_json, sort_label)
             VALUES (p_id, p_hash, p_scope, p_created, p_updated,
                 (pg_current_xact_id()::text::bigint << {SEQ_BITS})
                     + (SELECT m.change_base FROM process_registry_meta m) + p_offset,
-                p_status, p_record);
+                p_status, p_record, p_label);
         INSERT INTO process_leases (process_id, lease_owner_id, lease_owner_incarnation_id,
             lease_owner_liveness_json, lease_token, lease_fencing_token, lease_claimed_at_ms,
             lease_expires_at_ms)
@@ -307,6 +315,11 @@ WAITING_INDEX = (
     f"AND {waiting_sql(POSTGRES_TRY, 'record_json')}"
 )
 
+# The label index of version 13 and before, on the JSON alone: `lashtui index` drops it
+# once it has built the one that reads `sort_label` (order.py `index_ddl`). A migration
+# does not build that one: on a large registry the build holds writers off for as long.
+SUPERSEDED = ("processes_status_label_idx",)
+
 DDL: tuple[str, ...] = (
     """CREATE TABLE process_registry_meta (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
@@ -321,7 +334,8 @@ DDL: tuple[str, ...] = (
         updated_at_ms BIGINT NOT NULL,
         change_seq BIGINT NOT NULL,
         status TEXT COLLATE "C" NOT NULL,
-        record_json TEXT NOT NULL
+        record_json TEXT NOT NULL,
+        sort_label TEXT
     )""",
     "CREATE INDEX processes_status_idx ON processes(status)",
     "CREATE INDEX processes_change_seq_idx ON processes(change_seq)",

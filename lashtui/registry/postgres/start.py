@@ -46,9 +46,9 @@ from lashtui.registry.postgres.schema import START_FUNCTION
 from lashtui.registry.sql import lease as leases
 from lashtui.registry.sql.dialect import Cursor, Tx
 from lashtui.registry.sql.process import checked_env_ref, replayed
-from lashtui.registry.sql.row import RecordCache, to_run
+from lashtui.registry.sql.row import RecordCache, sort_label, to_run
 
-_CALL = f"SELECT * FROM {START_FUNCTION}({', '.join('?' * 15)})"
+_CALL = f"SELECT * FROM {START_FUNCTION}({', '.join('?' * 16)})"
 
 
 @dataclass(frozen=True)
@@ -109,6 +109,7 @@ def start_in_server(conn: Tx, prepared: PreparedStart) -> StartOutcome:
             prepared.text,
             offset,
             *leases.lease_values(lease),
+            sort_label(record),
         ),
     )
     outcome = StartOutcome(prepared, cursor)

@@ -26,7 +26,7 @@ from lashtui.model import (
 from lashtui.registry.postgres import notice
 from lashtui.registry.postgres.complete import complete_in_server
 from lashtui.registry.postgres.connection import PostgresConnection, first_line
-from lashtui.registry.postgres.schema import DDL
+from lashtui.registry.postgres.schema import DDL, SUPERSEDED
 from lashtui.registry.postgres.start import prepare_start, start_in_server
 from lashtui.registry.sql import event, lease, process
 from lashtui.registry.sql.dialect import Tx
@@ -51,6 +51,7 @@ class PostgresProcessRegistry(SqlProcessRegistry):
     """A process registry in one PostgreSQL schema (the first on the URL's search_path)."""
 
     DDL = DDL
+    SUPERSEDED = SUPERSEDED
 
     def __init__(self, db: PostgresConnection, clock: Clock) -> None:
         super().__init__(db, clock)

@@ -9,6 +9,16 @@ else: a worker's start's (`lashtui_start`, postgres/start.py).
 function writes (its statements are theirs), and a read-only open reads a version-12
 registry as it is (the function only writes).
 
+13 to 14, on a writable open, in the opening transaction: the `processes` table gets the
+nullable `sort_label` column (a catalogue change: it waits for the transactions using the
+table to end, and holds the next ones off until the open commits, moments later), and the
+start function that fills it, `lashtui_start_labelled`. Writers of version 13 still
+running keep calling theirs, `lashtui_start`, which stays, and insert without the column:
+their rows leave it NULL and sort by their JSON (order.py `label_key`). The index that
+reads the column is `lashtui index`'s to build, as any index a registry lacks: it replaces
+the JSON-only label index, whose cast of every edited record is what the column saves
+(schema.py `SUPERSEDED`). A read-only open reads a version-13 registry as it is.
+
 11 to 12, on a writable open, in the opening transaction and under the open's advisory
 lock: the functions are created and the version stamped. Writers of version 11 still
 running write exactly what this build writes (the functions' statements are theirs), so
@@ -55,12 +65,13 @@ from lashtui.registry.postgres.schema import (
     MIGRATES_FROM,
     SCHEMA_VERSION,
     START_DDL,
+    START_VERSION,
     unsupported_schema_message,
 )
 
 
 def check_version(pg: psycopg.Connection[Any], display: str, *, read_only: bool) -> bool:
-    """Refuse what this build cannot open; migrate a version-10, -11 or -12 registry (the
+    """Refuse what this build cannot open; migrate a version-10 to -13 registry (the
     caller holds the open's advisory lock, inside its transaction); on a writable open, move
     the base past the stored sequences if they are ahead (a registry restored onto another
     server). Returns whether the registry has the completion's function (a version-11
@@ -78,17 +89,25 @@ def check_version(pg: psycopg.Connection[Any], display: str, *, read_only: bool)
         _migrate(pg)
         _add_completion(pg)
         _add_start(pg)
+        _add_sort_label(pg)
         return True
     if found == FEED_VERSION:
         if read_only:
             return False
         _add_completion(pg)
         _add_start(pg)
+        _add_sort_label(pg)
         _raise_base(pg)
         return True
     if found == COMPLETE_VERSION:
         if not read_only:
             _add_start(pg)
+            _add_sort_label(pg)
+            _raise_base(pg)
+        return True
+    if found == START_VERSION:
+        if not read_only:
+            _add_sort_label(pg)
             _raise_base(pg)
         return True
     if found != SCHEMA_VERSION:
@@ -106,7 +125,15 @@ def _add_completion(pg: psycopg.Connection[Any]) -> None:
 
 
 def _add_start(pg: psycopg.Connection[Any]) -> None:
-    """Version 12 to 13 (see the module docstring)."""
+    """Version 12 to 13 (see the module docstring): this build's start function, which
+    `_add_sort_label` then gives the column it fills."""
+    pg.execute(START_DDL)
+    pg.execute("UPDATE process_registry_meta SET schema_version = %s", (START_VERSION,))
+
+
+def _add_sort_label(pg: psycopg.Connection[Any]) -> None:
+    """Version 13 to 14 (see the module docstring)."""
+    pg.execute("ALTER TABLE processes ADD COLUMN IF NOT EXISTS sort_label TEXT")
     pg.execute(START_DDL)
     pg.execute("UPDATE process_registry_meta SET schema_version = %s", (SCHEMA_VERSION,))
 

@@ -71,13 +71,21 @@ def label_key(sql: Dialect, column: str = "p.record_json") -> str:
     return key if sql.name == "sqlite" else f'({key}) COLLATE "C"'
 
 
+SORT_LABEL_INDEX = "processes_status_sort_label_idx"
+
+
 def label_dialect(conn: Tx, sql: Dialect) -> Dialect:
     """The dialect a label page writes its key in, the label index's: on SQLite reading
-    `sort_label` where the registry has it (`label_key`); on PostgreSQL the try-cast form
-    when the registry has the function (every writable open adds it; a registry only ever
-    opened read-only by an older build may not, and has no label index either)."""
+    `sort_label` where the registry has it (`label_key`); on PostgreSQL reading it where
+    the index on it is there (a registry migrated from version 13 has the column, and its
+    JSON-only index until `lashtui index` replaces it), else the try-cast form when the
+    registry has the function (every writable open adds it; a registry only ever opened
+    read-only by an older build may not, and has no label index either)."""
     if sql.name == "sqlite":
         return SQLITE_LABELLED if has_sort_label(conn) else sql
+    indexed = conn.execute("SELECT to_regclass(?) IS NOT NULL", [SORT_LABEL_INDEX]).fetchone()
+    if indexed is not None and indexed[0]:
+        return POSTGRES_TRY._replace(sort_label=True)
     found = conn.execute("SELECT to_regprocedure(?) IS NOT NULL", [f"{TRY_JSONB}(text)"])
     row = found.fetchone()
     return POSTGRES_TRY if row is not None and row[0] else sql
@@ -108,19 +116,17 @@ def walks_down(query: ProcessPageQuery) -> bool:
 def index_ddl(sql: Dialect) -> tuple[str, ...]:
     """The indexes the sorted pages walk (lease expiry has none: see schema.py)."""
     exists = "IF NOT EXISTS " if sql.name == "sqlite" else ""
-    # SQLite's label index reads `sort_label` first, under a name of its own: a registry
-    # of an older build keeps its JSON-only `processes_status_label_idx` until `lashtui
-    # index` replaces it (sqlite/schema.py `SUPERSEDED`).
-    on_sqlite = sql.name == "sqlite"
-    label = "processes_status_sort_label_idx" if on_sqlite else "processes_status_label_idx"
-    labelled = SQLITE_LABELLED if on_sqlite else sql
+    # The label index reads `sort_label` first, under a name of its own: a registry of an
+    # older build keeps its JSON-only `processes_status_label_idx` until `lashtui index`
+    # replaces it (each store's schema.py `SUPERSEDED`).
     return (
         f"CREATE INDEX {exists}processes_status_created_idx "
         "ON processes(status, created_at_ms, process_id)",
         f"CREATE INDEX {exists}processes_status_updated_idx "
         "ON processes(status, updated_at_ms, process_id)",
-        f"CREATE INDEX {exists}{label} "
-        f"ON processes(status, ({label_key(labelled, 'record_json')}), process_id)",
+        f"CREATE INDEX {exists}{SORT_LABEL_INDEX} "
+        f"ON processes(status, ({label_key(sql._replace(sort_label=True), 'record_json')}), "
+        "process_id)",
     )
 
 

@@ -302,10 +302,15 @@ def _stage(conn: Tx, record: ProcessRecord, text: str, key: str | None = None) -
         conn.staged[key or record.id] = (text, keyed(record, key or record.id))
 
 
+def sort_label(record: ProcessRecord) -> str:
+    """The `sort_label` column's value (order.py `label_key`): its JSON expression, as
+    Python reads the record (the identity's label, else its kind, else '')."""
+    return record.identity.label or record.identity.kind or ""
+
+
 def insert_record(conn: Tx, record: ProcessRecord) -> None:
     text = record.stored_json()
     if getattr(conn, "sort_label", False):
-        identity = record.identity
         conn.execute(
             "INSERT INTO processes (process_id, registration_hash, owner_scope_id, "
             "created_at_ms, updated_at_ms, change_seq, status, record_json, sort_label) "
@@ -319,8 +324,7 @@ def insert_record(conn: Tx, record: ProcessRecord) -> None:
                 next_change_seq(conn),
                 record.status.state.value,
                 text,
-                # order.py `label_key`'s JSON expression, as Python reads the record.
-                identity.label or identity.kind or "",
+                sort_label(record),
             ),
         )
         _stage(conn, record, text)
