@@ -87,28 +87,15 @@ def check_version(pg: psycopg.Connection[Any], display: str, *, read_only: bool)
                 f"`lashtui worker` does) to migrate it to version {SCHEMA_VERSION}"
             )
         _migrate(pg)
-        _add_completion(pg)
-        _add_start(pg)
-        _add_sort_label(pg)
+        for step in _STEPS[FEED_VERSION]:
+            step(pg)
         return True
-    if found == FEED_VERSION:
-        if read_only:
-            return False
-        _add_completion(pg)
-        _add_start(pg)
-        _add_sort_label(pg)
+    if found in _STEPS:
+        if read_only:  # read as it is: only a version-11 one lacks the completion's function
+            return found != FEED_VERSION
+        for step in _STEPS[found]:
+            step(pg)
         _raise_base(pg)
-        return True
-    if found == COMPLETE_VERSION:
-        if not read_only:
-            _add_start(pg)
-            _add_sort_label(pg)
-            _raise_base(pg)
-        return True
-    if found == START_VERSION:
-        if not read_only:
-            _add_sort_label(pg)
-            _raise_base(pg)
         return True
     if found != SCHEMA_VERSION:
         raise UnsupportedSchema(unsupported_schema_message(found))
@@ -136,6 +123,14 @@ def _add_sort_label(pg: psycopg.Connection[Any]) -> None:
     pg.execute("ALTER TABLE processes ADD COLUMN IF NOT EXISTS sort_label TEXT")
     pg.execute(START_DDL)
     pg.execute("UPDATE process_registry_meta SET schema_version = %s", (SCHEMA_VERSION,))
+
+
+# From each version a writable open migrates, the steps to this build's, in order.
+_STEPS = {
+    FEED_VERSION: (_add_completion, _add_start, _add_sort_label),
+    COMPLETE_VERSION: (_add_start, _add_sort_label),
+    START_VERSION: (_add_sort_label,),
+}
 
 
 def _migrate(pg: psycopg.Connection[Any]) -> None:

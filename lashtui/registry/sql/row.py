@@ -310,40 +310,30 @@ def sort_label(record: ProcessRecord) -> str:
 
 def insert_record(conn: Tx, record: ProcessRecord) -> None:
     text = record.stored_json()
-    if getattr(conn, "sort_label", False):
-        conn.execute(
-            "INSERT INTO processes (process_id, registration_hash, owner_scope_id, "
-            "created_at_ms, updated_at_ms, change_seq, status, record_json, sort_label) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                record.id,
-                record.registration_hash,
-                record.originator_scope_id(),
-                record.created_at_ms,
-                record.updated_at_ms,
-                next_change_seq(conn),
-                record.status.state.value,
-                text,
-                sort_label(record),
-            ),
-        )
-        _stage(conn, record, text)
-        return
-    conn.execute(
-        "INSERT INTO processes (process_id, registration_hash, owner_scope_id, created_at_ms, "
-        "updated_at_ms, change_seq, status, record_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            record.id,
-            record.registration_hash,
-            record.originator_scope_id(),
-            record.created_at_ms,
-            record.updated_at_ms,
-            next_change_seq(conn),
-            record.status.state.value,
-            text,
-        ),
+    values: tuple[object, ...] = (
+        record.id,
+        record.registration_hash,
+        record.originator_scope_id(),
+        record.created_at_ms,
+        record.updated_at_ms,
+        next_change_seq(conn),
+        record.status.state.value,
+        text,
     )
+    columns = _INSERT_COLUMNS
+    # A registry an older lashtui made has no `sort_label` until `lashtui index` adds it
+    # (SQLite); a connection that found it says so.
+    if getattr(conn, "sort_label", False):
+        columns, values = f"{columns}, sort_label", (*values, sort_label(record))
+    marks = ", ".join("?" * len(values))
+    conn.execute(f"INSERT INTO processes ({columns}) VALUES ({marks})", values)
     _stage(conn, record, text)
+
+
+_INSERT_COLUMNS = (
+    "process_id, registration_hash, owner_scope_id, created_at_ms, updated_at_ms, "
+    "change_seq, status, record_json"
+)
 
 
 def save_record(conn: Tx, record: ProcessRecord, key: str | None = None) -> None:
