@@ -259,12 +259,7 @@ def seed_postgres(url: str, rows: int, running: int) -> None:
     try:
         with psycopg.connect(url) as conn:
             for table in TABLES:
-                # (Not SQLite's own `sort_label`: PostgreSQL's table has no such column.)
-                columns = [
-                    row[1]
-                    for row in source.execute(f"PRAGMA table_info({table})")
-                    if row[1] != "sort_label"
-                ]
+                columns = [row[1] for row in source.execute(f"PRAGMA table_info({table})")]
                 names = ", ".join(columns)
                 with conn.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                     for row in source.execute(f"SELECT {names} FROM {table}"):

@@ -60,7 +60,7 @@ def add_missing(
     """Create the indexes of `ddl` the registry lacks, in one transaction (all or none):
     first the `processes` columns of `columns` ((name, ALTER statement), SQLite) it lacks,
     which new indexes may read, and last drop the `superseded` indexes it has, each
-    replaced by one of `ddl` (order.py `SUPERSEDED`)."""
+    replaced by one of `ddl` (each store's schema.py `SUPERSEDED`)."""
     absent = set(missing(conn, ddl))
     statements = index_statements(ddl)
     present = [name for name, _ in statements if name not in absent]

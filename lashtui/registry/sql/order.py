@@ -53,14 +53,16 @@ def label_key(sql: Dialect, column: str = "p.record_json") -> str:
     as SQLite and Python compare it; the jsonb text would otherwise take the database's
     default collation, which could be anything.
 
-    On SQLite the rows lashtui writes carry the label in a column of its own,
-    `sort_label` (row.py `insert_record`; never changed after, as the identity is not),
-    and the key reads it first (`sql.sort_label`): the index on the JSON's expression was
-    evaluated, four JSON parses of the ~1.3 kB record for the old entry and four for the
-    new, by every UPDATE of a record, ~8 us of each of a run's two edits inside the write
-    lock that worker processes queue for (P3: four workers drained ~9% faster without
-    it). COALESCE stops at a value, so the JSON is read only for a row another program
-    wrote without the column's value, which still sorts by its record's label.
+    The rows lashtui writes carry the label in a column of its own, `sort_label` (row.py
+    `insert_record`, PostgreSQL's start function; never changed after, as the identity is
+    not), and the key reads it first (`sql.sort_label`). On SQLite the index on the JSON's
+    expression was evaluated, four JSON parses of the ~1.3 kB record for the old entry
+    and four for the new, by every UPDATE of a record, ~8 us of each of a run's two edits
+    inside the write lock that worker processes queue for (P3: four workers drained ~9%
+    faster without it); on PostgreSQL it cast the new record to jsonb through the
+    try-cast function on every update. COALESCE stops at a value, so the JSON is read
+    only for a row another program wrote without the column's value, which still sorts by
+    its record's label.
 
     On PostgreSQL the index reads the record through the registry's try-cast function
     (`POSTGRES_TRY`), which never fails a write, and a page sorts by that same expression
