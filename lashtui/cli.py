@@ -518,8 +518,10 @@ def _add_many(sub: Any) -> None:
         "add the indexes this lashtui reads by to a registry an older one made",
         description=(
             "Create the indexes a registry made by an older lashtui lacks (sorted pages, the "
-            "Health charts and the audit trail scan without them). Building them holds the "
-            "registry's write lock meanwhile (seconds on a million rows): workers wait."
+            "Health charts and the audit trail scan without them), first adding the label's "
+            "column an older SQLite file lacks, and then dropping the older label index the "
+            "new one replaces. Building them holds the registry's write lock meanwhile "
+            "(seconds on a million rows): workers wait."
         ),
     )
     index.add_argument(
