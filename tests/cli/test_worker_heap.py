@@ -20,7 +20,9 @@ from lashtui.worker import ProcessWorker
 
 
 async def test_the_start_up_heap_is_frozen_while_the_worker_serves(tmp_path: Path) -> None:
-    before = gc.get_freeze_count()
+    # A command run earlier in this process (`ls --json`'s fast read: command/query.py) may
+    # have frozen its own heap; the collector keeps one permanent generation for all.
+    gc.unfreeze()
     frozen_at_start: list[int] = []
     entered = asyncio.Event()
     args = argparse.Namespace(db=str(tmp_path / "r.db"), metrics=None, grace=5.0, drain=False)
@@ -40,5 +42,5 @@ async def test_the_start_up_heap_is_frozen_while_the_worker_serves(tmp_path: Pat
         await asyncio.wait_for(entered.wait(), 30)  # the stop signals' handlers are set
         os.kill(os.getpid(), signal.SIGTERM)
         assert await asyncio.wait_for(serving, 30) == 0
-    assert frozen_at_start[0] > before
-    assert gc.get_freeze_count() == before
+    assert frozen_at_start[0] > 0
+    assert gc.get_freeze_count() == 0
