@@ -7,7 +7,9 @@ else: a worker's start's (`lashtui_start`, postgres/start.py).
 
 12 to 13 as 11 to 12, below: writers of version 12 still running write exactly what the
 function writes (its statements are theirs), and a read-only open reads a version-12
-registry as it is (the function only writes).
+registry as it is (the function only writes). This build takes a version-12 registry to 14
+in one step (`_add_start`: the column below and the start function that fills it), so it
+never creates version 13's function.
 
 13 to 14, on a writable open, in the opening transaction: the `processes` table gets the
 nullable `sort_label` column (a catalogue change: it waits for the transactions using the
@@ -112,14 +114,9 @@ def _add_completion(pg: psycopg.Connection[Any]) -> None:
 
 
 def _add_start(pg: psycopg.Connection[Any]) -> None:
-    """Version 12 to 13 (see the module docstring): this build's start function, which
-    `_add_sort_label` then gives the column it fills."""
-    pg.execute(START_DDL)
-    pg.execute("UPDATE process_registry_meta SET schema_version = %s", (START_VERSION,))
-
-
-def _add_sort_label(pg: psycopg.Connection[Any]) -> None:
-    """Version 13 to 14 (see the module docstring)."""
+    """Version 12 or 13 to 14 (see the module docstring): the `sort_label` column and the
+    start function that fills it (a version-12 registry has no start function; a
+    version-13 one keeps its own for its writers still running)."""
     pg.execute("ALTER TABLE processes ADD COLUMN IF NOT EXISTS sort_label TEXT")
     pg.execute(START_DDL)
     pg.execute("UPDATE process_registry_meta SET schema_version = %s", (SCHEMA_VERSION,))
@@ -127,9 +124,9 @@ def _add_sort_label(pg: psycopg.Connection[Any]) -> None:
 
 # From each version a writable open migrates, the steps to this build's, in order.
 _STEPS = {
-    FEED_VERSION: (_add_completion, _add_start, _add_sort_label),
-    COMPLETE_VERSION: (_add_start, _add_sort_label),
-    START_VERSION: (_add_sort_label,),
+    FEED_VERSION: (_add_completion, _add_start),
+    COMPLETE_VERSION: (_add_start,),
+    START_VERSION: (_add_start,),
 }
 
 

@@ -92,8 +92,8 @@ class Dialect(NamedTuple):
     # of the same id went with that row; a SQLite file may hold one (lash's connections
     # need not enforce foreign keys), whose fence the next claim must pass.
     new_rows_leaseless: bool = False
-    # Whether the registry's rows carry the label's projection, `sort_label` (SQLite, see
-    # order.py `label_key`): a label page then sorts by it, the index's expression.
+    # Whether the label index reads the rows' label column, `sort_label` (order.py
+    # `label_key`, `label_dialect`): a label page then sorts by it, the index's expression.
     sort_label: bool = False
 
     def json_text(self, column: str, path: str) -> str:

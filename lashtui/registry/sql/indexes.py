@@ -18,7 +18,7 @@ import time
 from typing import NamedTuple
 
 from lashtui.registry.sql.dialect import Tx, dialect
-from lashtui.registry.sql.version import has_sort_label
+from lashtui.registry.sql.version import has_column, has_sort_label
 
 _NAME = re.compile(r"CREATE (?:UNIQUE )?INDEX (?:IF NOT EXISTS )?(\w+)", re.IGNORECASE)
 
@@ -65,7 +65,7 @@ def add_missing(
     statements = index_statements(ddl)
     present = [name for name, _ in statements if name not in absent]
     created = [name for name, _ in statements if name in absent]
-    added = tuple(name for name, _ in columns if not _has_column(conn, name))
+    added = tuple(name for name, _ in columns if not has_column(conn, name))
     exists = dialect(conn).index_exists()
     dropped = tuple(
         name for name in superseded if conn.execute(exists, [name]).fetchone() is not None
@@ -88,9 +88,3 @@ def add_missing(
         columns=added, dropped=dropped,
     )
 
-
-def _has_column(conn: Tx, name: str) -> bool:
-    found = conn.execute(
-        "SELECT 1 FROM pragma_table_info('processes') WHERE name = ?", [name]
-    ).fetchone()
-    return found is not None

@@ -364,13 +364,13 @@ def drive_work_items(conn: Tx, now: int) -> list[ProcessWorkItem]:
     items (~75-95 ms on SQLite, one of the costs that grow with the fleet), and a periodic
     drive over 100,000 waiting rows did so every renew interval. The statement still tests
     every running row in SQL, but builds and sends only the rows it lists."""
-    select = _work_item_select(conn)
+    select, backlog = _work_item_select(conn), in_backlog(dialect(conn))
     rows = fetch_rows(
         conn,
         f"SELECT * FROM ({select} WHERE p.status = 'running' "
-        f"AND ({in_backlog(dialect(conn))}) IS NOT TRUE) rest "
+        f"AND ({backlog}) IS NOT TRUE) rest "
         f"UNION ALL SELECT * FROM ({select} WHERE p.status = 'running' "
-        f"AND ({in_backlog(dialect(conn))}) IS TRUE ORDER BY p.process_id LIMIT ?) backlog "
+        f"AND ({backlog}) IS TRUE ORDER BY p.process_id LIMIT ?) backlog "
         "ORDER BY 1",
         (now, now, BACKLOG_LISTED),
     )

@@ -85,12 +85,13 @@ def label_dialect(conn: Tx, sql: Dialect) -> Dialect:
     read-only by an older build may not, and has no label index either)."""
     if sql.name == "sqlite":
         return SQLITE_LABELLED if has_sort_label(conn) else sql
-    indexed = conn.execute("SELECT to_regclass(?) IS NOT NULL", [SORT_LABEL_INDEX]).fetchone()
-    if indexed is not None and indexed[0]:
+    row = conn.execute(
+        "SELECT to_regclass(?) IS NOT NULL, to_regprocedure(?) IS NOT NULL",
+        [SORT_LABEL_INDEX, f"{TRY_JSONB}(text)"],
+    ).fetchone()
+    if row is not None and row[0]:
         return POSTGRES_TRY._replace(sort_label=True)
-    found = conn.execute("SELECT to_regprocedure(?) IS NOT NULL", [f"{TRY_JSONB}(text)"])
-    row = found.fetchone()
-    return POSTGRES_TRY if row is not None and row[0] else sql
+    return POSTGRES_TRY if row is not None and row[1] else sql
 
 
 def key_sql(order: ProcessOrder, sql: Dialect) -> str:

@@ -22,7 +22,12 @@ def has_sort_label(conn: Any) -> bool:
     an older build made once `lashtui index` added it. A writable connection that found it
     fills it in each insert (row.py `insert_record`), and a label page sorts by it
     (order.py `label_key`)."""
+    return has_column(conn, "sort_label")
+
+
+def has_column(conn: Any, name: str) -> bool:
+    """Whether a SQLite registry's `processes` table has the column `name`."""
     found = conn.execute(
-        "SELECT 1 FROM pragma_table_info('processes') WHERE name = 'sort_label'"
+        "SELECT 1 FROM pragma_table_info('processes') WHERE name = ?", [name]
     ).fetchone()
     return found is not None
