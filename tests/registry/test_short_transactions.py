@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from lashtui.model import (
     LeaseOwnerIdentity,
@@ -17,7 +20,7 @@ from lashtui.model import (
     ProcessStarted,
     SuccessOutput,
 )
-from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.registry.sqlite import SqliteProcessRegistry, connection
 from lashtui.registry.sqlite.connection import SqliteConnection
 from tests.builders import ext, ob
 
@@ -103,10 +106,44 @@ async def test_the_wal_stays_bounded_though_inline_commits_never_checkpoint(
         await registry.close()
     # Without the checkpoints every CHECKPOINT_EVERY commits, these 3,600 appends leave a WAL
     # of about 95 MB; with them it is reused from its start and stays near 8 MB (13 MB since
-    # cancel requests also enter the audit's partial index: more pages per commit), and
-    # 22.6 MB was seen once, with the suite on two processes of a loaded 2-core machine.
-    # Bounded, not a size: under 40 MB is still less than half of the unbounded WAL.
+    # cancel requests also enter the audit's partial index: more pages per commit). It grew
+    # for as long as a checkpoint took, 46 MB once with the suite on a loaded 2-core
+    # machine; now the writes wait for a checkpoint a round late (the test above), so two
+    # rounds, ~26 MB, is the most. Under 40 MB is still less than half the unbounded WAL.
     assert wal < 40 * 1024 * 1024, wal
+
+
+async def test_a_slow_checkpoint_holds_the_writes_back_rather_than_let_the_wal_grow(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkpoint behind the writes that is still running a whole round of commits after
+    it started (a slow disk) makes the next writes wait for it: the commits made while it
+    runs stay within about two rounds. Without that, every commit the loop could make in
+    the checkpoint's time went into the WAL (hundreds here, thousands on a slow disk)."""
+    every = 20
+    monkeypatch.setattr(SqliteConnection, "CHECKPOINT_EVERY", every)
+    during: list[int] = []
+
+    def slow_checkpoint(conn: sqlite3.Connection) -> None:
+        def events() -> int:
+            return int(conn.execute("SELECT count(*) FROM process_events").fetchone()[0])
+
+        before = events()
+        time.sleep(0.2)
+        during.append(events() - before)
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+
+    monkeypatch.setattr(connection, "_checkpoint", slow_checkpoint)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "r.db"))
+    try:
+        await registry.register_process(ext("p"))
+        for n in range(every * 5):
+            await registry.append_event("p", cancel(f"r{n}"))
+    finally:
+        await registry.close()
+    assert during, "no checkpoint ran"
+    # A round to fall late, then a group of writes already queued when it did, at most.
+    assert max(during) <= 2 * every + 2, during
 
 
 async def test_another_process_commit_is_seen_and_the_file_stays_whole(tmp_path: Path) -> None:

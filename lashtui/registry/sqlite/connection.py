@@ -166,7 +166,11 @@ class SqliteConnection:
       from its beginning after a checkpoint with no frame appended meanwhile, so the first
       commit after that one takes the writer's thread and checkpoints again, right after
       it commits, while the next writes wait: that one has only the last few commits to
-      copy. The WAL then starts over instead of growing.
+      copy. The WAL then starts over instead of growing. A checkpoint behind the writes
+      still running after another `CHECKPOINT_EVERY` commits (a slow or busy disk) holds
+      the next writes back until it ends (`_checkpoint_late`): the WAL then stays within
+      about two rounds of commits, however slow the disk, where it grew for as long as the
+      checkpoint took (46 MB, once, with the suite on a loaded 2-core machine).
 
     A transaction function only reads and writes its connection, so running it again after
     a rolled-back attempt is safe. The reader never writes (a checkpoint changes no data),
@@ -259,6 +263,7 @@ class SqliteConnection:
         """Run `fn` in one BEGIN IMMEDIATE transaction on the writer's thread: committed if
         it returns, rolled back (leaving the database unchanged) if it raises."""
         self._refuse_read_only()
+        await self._checkpoint_caught_up()
         if self._checkpoint_due():
             return await self._hop(
                 self._writer, _checkpointed, _in_transaction, "BEGIN IMMEDIATE", fn, *args,
@@ -325,6 +330,8 @@ class SqliteConnection:
             return False
         if self._flush_soon_armed or self._writer_queued or self._restart_due:
             return False
+        if self._checkpoint_late():
+            return False
         return time.monotonic() - self._yielded_at <= self.YIELD_EVERY_S
 
     def _flush_soon(self) -> None:
@@ -333,7 +340,8 @@ class SqliteConnection:
         self._flush_soon_armed = False
         if self._flusher is not None or not self._group:
             return  # the task commits what is queued
-        if self._writer_queued or self._restart_due or self._loop_thread is None:
+        late = self._checkpoint_late()
+        if self._writer_queued or self._restart_due or late or self._loop_thread is None:
             self._flusher = asyncio.create_task(self._flush_groups(), name="lashtui-group-commit")
             return
         group = self._take_group()
@@ -399,6 +407,18 @@ class SqliteConnection:
             return True
         return False
 
+    def _checkpoint_late(self) -> bool:
+        """Whether the checkpoint behind the writes is still running a whole round of
+        commits after it started: the writes then wait for it (`_checkpoint_caught_up`)."""
+        return self._behind is not None and self._commits >= self.CHECKPOINT_EVERY
+
+    async def _checkpoint_caught_up(self) -> None:
+        """Wait for a late checkpoint behind the writes to end; `asyncio.wait`, as a
+        caller cancelled meanwhile must not cancel the checkpoint."""
+        while self._checkpoint_late():
+            assert self._behind is not None
+            await asyncio.wait({self._behind})
+
     async def _checkpoint_behind(self) -> None:
         try:
             await self._hop(self._reader, _checkpoint)
@@ -416,6 +436,7 @@ class SqliteConnection:
             while self._group:
                 while self._writer_queued:
                     await self._writer_idle.wait()
+                await self._checkpoint_caught_up()
                 group = self._take_group()
                 try:
                     if group:
