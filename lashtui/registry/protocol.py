@@ -83,11 +83,15 @@ class ProcessRegistry(Protocol):
         """Every non-terminal row as a light work item with its held lease, id order."""
         ...
 
-    async def list_drive_work_items(self, now_ms: int) -> list[ProcessWorkItem]:
+    async def list_drive_work_items(
+        self, now_ms: int, claimant: LeaseOwnerIdentity | None = None
+    ) -> list[ProcessWorkItem]:
         """`list_work_items` with the backlog at `now_ms` (the free rerunnable rows without
         an abandon request: what `claim_processes_for_run` picks) cut to its first two rows
         (a lashtui extension: what a worker's periodic drive reads; the batch claim takes
-        the backlog)."""
+        the backlog). With a `claimant`, the rows whose lease is live at `now_ms` and held
+        by an owner the claimant cannot prove dead are left out too, as
+        `work_items_changed_since` leaves them out."""
         ...
 
     async def work_items_changed_since(

@@ -126,7 +126,7 @@ class ProcessWorker:
         now = self._rt.clock.now_ms()
         # Running, the backlog is the batch claim's: the drive reads only its first rows.
         if run:
-            items = await self.registry.list_drive_work_items(now)
+            items = await self.registry.list_drive_work_items(now, self.owner)
         else:
             items = await self.registry.list_work_items()
         wanted = [item for item in items if self._wants(item, now)]

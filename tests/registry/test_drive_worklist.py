@@ -13,7 +13,7 @@ from lashtui.clock import ManualClock
 from lashtui.model import AbandonRequest, ProcessRecord, ProcessWorkItem, RecoveryDisposition
 from lashtui.registry import ProcessRegistry
 from lashtui.registry.sql.lease import BACKLOG_LISTED
-from tests.builders import ext, ob, own, rr, started
+from tests.builders import ext, local, ob, own, rr, started
 from tests.raw import store_record_json
 from tests.registry.test_undecodable import SPOILERS
 
@@ -68,6 +68,47 @@ async def test_a_drive_lists_the_worklist_with_the_backlog_cut_to_its_first_rows
     ]
     assert early[1].lease is not None
     await assert_drive_cuts_only_the_backlog(registry, now - 10)
+
+
+async def test_a_workers_drive_leaves_out_the_rows_it_could_only_be_refused(
+    registry: ProcessRegistry, clock: ManualClock
+) -> None:
+    # A worker's drive (with itself as the claimant) is the drive without one, less the
+    # rows whose live lease it cannot take: held by another owner it cannot prove dead, or
+    # by itself. What it keeps of the leased rows: a lapsed lease, and a live one whose
+    # holder is a process on its own host that is gone.
+    me = local("me")
+    ghost = local("ghost", start="not-its-start")  # this pid, another start: gone
+    assert ghost.is_definitely_dead_for_claimant(me)
+    holders = {
+        "a-other": own("other"),  # opaque: never provably dead
+        "b-ghost": ghost,
+        "c-mine": me,
+        "d-elsewhere": local("far", host="host-b"),  # another host: not provable from here
+        "e-ghost-too": ghost,
+    }
+    for process_id, holder in holders.items():
+        await registry.register_process(rr(process_id))
+        await registry.claim_process_lease(process_id, holder, 60_000)
+    await registry.register_process(rr("f-lapsed"))
+    await registry.claim_process_lease("f-lapsed", own("other"), 1)
+    await registry.register_process(ob("g-owner-bound"))
+    for n in range(4):
+        await registry.register_process(rr(f"m-backlog-{n}"))
+    clock.advance(10)
+    now = clock.now_ms()
+
+    whole = await registry.list_drive_work_items(now)
+    drive = await registry.list_drive_work_items(now, me)
+    assert drive == [item for item in whole if item.lease is None or not item.lease.bars(me, now)]
+    assert [item.process_id for item in drive] == [
+        "b-ghost", "e-ghost-too", "f-lapsed", "g-owner-bound", "m-backlog-0",
+    ]  # the lapsed row is rerunnable: the backlog's first, with one more
+    # With no holder it can prove dead, every live lease is left out.
+    alone = await registry.list_drive_work_items(now, local("me", host="host-c"))
+    assert [item.process_id for item in alone] == [
+        "f-lapsed", "g-owner-bound", "m-backlog-0",
+    ]
 
 
 async def test_a_drive_lists_a_backlog_of_one_or_none_whole(

@@ -351,8 +351,10 @@ class WritesAfterListing:
     async def list_work_items(self) -> list[ProcessWorkItem]:
         return await self._then_write(await self._inner.list_work_items())
 
-    async def list_drive_work_items(self, now_ms: int) -> list[ProcessWorkItem]:
-        return await self._then_write(await self._inner.list_drive_work_items(now_ms))
+    async def list_drive_work_items(
+        self, now_ms: int, claimant: LeaseOwnerIdentity | None = None
+    ) -> list[ProcessWorkItem]:
+        return await self._then_write(await self._inner.list_drive_work_items(now_ms, claimant))
 
     async def _then_write(self, rows: list[ProcessWorkItem]) -> list[ProcessWorkItem]:
         write, self._write = self._write, None
@@ -440,3 +442,44 @@ async def test_owner_bound_row_started_by_a_peer_after_listing_is_not_run_a_seco
     assert row.first_started is not None and row.first_started.owner == own("peer")
     assert await registry.get_process_lease("p") is None
     await worker.stop()
+
+
+class DriveSpy:
+    """The registry, noting for each drive listing the claimant it was asked for and the
+    rows it gave."""
+
+    def __init__(self, inner: ProcessRegistry) -> None:
+        self._inner = inner
+        self.asked: list[tuple[LeaseOwnerIdentity | None, list[str]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def list_drive_work_items(
+        self, now_ms: int, claimant: LeaseOwnerIdentity | None = None
+    ) -> list[ProcessWorkItem]:
+        items = await self._inner.list_drive_work_items(now_ms, claimant)
+        self.asked.append((claimant, [item.process_id for item in items]))
+        return items
+
+
+async def test_a_drive_reads_only_the_leased_rows_the_worker_could_take(
+    registry: ProcessRegistry, clock: ManualClock
+) -> None:
+    # The worker asks for its drive as the claimant: the row a live peer holds is not even
+    # read (its claim could only be refused), the one a gone holder on this host left is,
+    # and is recovered as before.
+    await register_engine(registry, "held", RR)
+    await claim(registry, "held", own("peer"), LIVE_TTL_MS)
+    await register_engine(registry, "gone", RR)
+    await claim(registry, "gone", dead_holder(), LIVE_TTL_MS)
+    spy = DriveSpy(registry)
+    worker = make_worker(spy, clock)  # type: ignore[arg-type]
+    echo = Counting()
+    worker.engines.register("echo", echo)
+
+    assert list(await sweep(worker)) == ["gone"]
+    assert spy.asked == [(worker.owner, ["gone"])]
+    assert echo.calls == 1
+    lease = await registry.get_process_lease("held")
+    assert lease is not None and lease.owner == own("peer")

@@ -24,8 +24,8 @@ from lashtui.model import (
 from lashtui.model.lease import LeaseOwnerLiveness, OpaqueLiveness, liveness_provably_dead
 from lashtui.model.wire import sha256_hex
 from lashtui.registry.sql.dialect import Tx, dialect
-from lashtui.registry.sql.fetch import LEASE_ROW_COLUMNS, Statement, held_lease_rows
-from lashtui.registry.sql.filter import in_backlog
+from lashtui.registry.sql.fetch import CHUNK, LEASE_ROW_COLUMNS, Statement, held_lease_rows
+from lashtui.registry.sql.filter import HELD, in_backlog
 from lashtui.registry.sql.row import Row, fetch_rows, load_record, require_exists
 
 _DISPOSITIONS = frozenset(d.value for d in RecoveryDisposition)
@@ -352,29 +352,63 @@ def work_items(conn: Tx) -> list[ProcessWorkItem]:
 BACKLOG_LISTED = 2
 
 
-def drive_work_items(conn: Tx, now: int) -> list[ProcessWorkItem]:
+def drive_work_items(
+    conn: Tx, now: int, claimant: LeaseOwnerIdentity | None = None
+) -> list[ProcessWorkItem]:
     """`work_items` with the backlog at `now` (filter.py `in_backlog`) cut to its first
-    `BACKLOG_LISTED` rows, in one statement (one snapshot on either store): what a worker's
-    periodic drive reads. The backlog is the batch claim's, which finds its rows free in SQL
-    as it claims them; the drive needs only to know there is one. The rest of the worklist
-    (owner_bound and externally owned rows, abandon requests, leased rows, records the SQL
-    cannot read) is listed whole, as before.
+    `BACKLOG_LISTED` rows: what a worker's periodic drive reads. The backlog is the batch
+    claim's, which finds its rows free in SQL as it claims them; the drive needs only to
+    know there is one. The rest of the worklist (owner_bound and externally owned rows,
+    abandon requests, leased rows, records the SQL cannot read) is listed whole, as before.
 
     Why: four workers starting on a backlog of 10,000 rows each read and built 10,000 work
     items (~75-95 ms on SQLite, one of the costs that grow with the fleet), and a periodic
     drive over 100,000 waiting rows did so every renew interval. The statement still tests
-    every running row in SQL, but builds and sends only the rows it lists."""
+    every running row in SQL, but builds and sends only the rows it lists.
+
+    With a `claimant` (the driving worker), the rows whose lease is live at `now` and held
+    by an owner the claimant cannot prove dead are left out too, as from a woken worker's
+    feed read (`work_items_changed_since`): its claim could only be refused, and the worker
+    drops them unread (worker.py `_wants`). A fleet's running rows are mostly those: each
+    worker's drive, every renew interval, read every one of them with its record's JSON
+    (cast to jsonb on PostgreSQL) and its lease. The holders of live leases are read first,
+    without the records (`_unbarred`), each proved dead or not once."""
     select, backlog = _work_item_select(conn), in_backlog(dialect(conn))
+    unbarred, values = _unbarred(conn, claimant, now) if claimant is not None else ("", ())
     rows = fetch_rows(
         conn,
         f"SELECT * FROM ({select} WHERE p.status = 'running' "
-        f"AND ({backlog}) IS NOT TRUE) rest "
+        f"AND ({backlog}) IS NOT TRUE{unbarred}) rest "
         f"UNION ALL SELECT * FROM ({select} WHERE p.status = 'running' "
         f"AND ({backlog}) IS TRUE ORDER BY p.process_id LIMIT ?) backlog "
         "ORDER BY 1",
-        (now, now, BACKLOG_LISTED),
+        (now, *values, now, BACKLOG_LISTED),
     )
     return [_work_item(conn, row) for row in rows]
+
+
+def _unbarred(conn: Tx, claimant: LeaseOwnerIdentity, now: int) -> tuple[str, tuple[object, ...]]:
+    """A condition on the lease row `l` (and its values) that keeps a row unless its lease
+    is live at `now` and its holder is one `claimant` cannot prove dead (`_barred`). The
+    distinct holders of live leases are read first, one statement over the leases alone;
+    a holder that took its lease after that read is left out with the barred ones, and the
+    next drive or wake sees it. Past `CHUNK` dead holders, nothing is left out."""
+    holders = fetch_rows(
+        conn,
+        f"SELECT DISTINCT l.lease_owner_liveness_json FROM process_leases l "
+        f"WHERE {HELD} AND l.lease_expires_at_ms > ?",
+        (now,),
+    )
+    proofs: dict[str | None, bool] = {}
+    # A holder without liveness (NULL) reads as opaque, never provably dead: never here.
+    dead = [text for (text,) in holders if _provably_dead(text, claimant, proofs)]
+    if len(dead) > CHUNK:
+        return "", ()
+    live = f"{HELD} AND l.lease_expires_at_ms > ?"
+    if not dead:
+        return f" AND NOT ({live})", (now,)
+    marks = ", ".join("?" * len(dead))
+    return f" AND (NOT ({live}) OR l.lease_owner_liveness_json IN ({marks}))", (now, *dead)
 
 
 def work_item(conn: Tx, process_id: str) -> ProcessWorkItem | None:
@@ -458,11 +492,20 @@ def _barred(
     owner_id, token, expires_at_ms, liveness_json = lease_columns
     if owner_id is None or token is None or expires_at_ms <= now:
         return False
+    return not _provably_dead(liveness_json, claimant, proofs)
+
+
+def _provably_dead(
+    liveness_json: str | None, claimant: LeaseOwnerIdentity, proofs: dict[str | None, bool]
+) -> bool:
+    """Whether `claimant` can prove dead the holder whose liveness is `liveness_json`;
+    `proofs` keeps each answer, so a holder costs one /proc read however many rows it
+    holds."""
     dead = proofs.get(liveness_json)
     if dead is None:
         holder = _decode_liveness(liveness_json)
         dead = proofs[liveness_json] = liveness_provably_dead(holder, claimant.liveness)
-    return not dead
+    return dead
 
 
 def _work_items_of(conn: Tx, process_ids: list[str]) -> list[ProcessWorkItem]:

@@ -185,8 +185,10 @@ class SqlProcessRegistry(ABC):
     async def list_work_items(self) -> list[ProcessWorkItem]:
         return await self._db.read(lease.work_items)
 
-    async def list_drive_work_items(self, now_ms: int) -> list[ProcessWorkItem]:
-        return await self._db.read(lease.drive_work_items, now_ms)
+    async def list_drive_work_items(
+        self, now_ms: int, claimant: LeaseOwnerIdentity | None = None
+    ) -> list[ProcessWorkItem]:
+        return await self._db.read(lease.drive_work_items, now_ms, claimant)
 
     async def work_items_changed_since(
         self, cursor: int, limit: int, claimant: LeaseOwnerIdentity | None = None
