@@ -393,10 +393,10 @@ def _unbarred(conn: Tx, claimant: LeaseOwnerIdentity, now: int) -> tuple[str, tu
     distinct holders of live leases are read first, one statement over the leases alone;
     a holder that took its lease after that read is left out with the barred ones, and the
     next drive or wake sees it. Past `CHUNK` dead holders, nothing is left out."""
+    live = f"{HELD} AND l.lease_expires_at_ms > ?"  # (one `?`: `now`)
     holders = fetch_rows(
         conn,
-        f"SELECT DISTINCT l.lease_owner_liveness_json FROM process_leases l "
-        f"WHERE {HELD} AND l.lease_expires_at_ms > ?",
+        f"SELECT DISTINCT l.lease_owner_liveness_json FROM process_leases l WHERE {live}",
         (now,),
     )
     proofs: dict[str | None, bool] = {}
@@ -404,7 +404,6 @@ def _unbarred(conn: Tx, claimant: LeaseOwnerIdentity, now: int) -> tuple[str, tu
     dead = [text for (text,) in holders if _provably_dead(text, claimant, proofs)]
     if len(dead) > CHUNK:
         return "", ()
-    live = f"{HELD} AND l.lease_expires_at_ms > ?"
     if not dead:
         return f" AND NOT ({live})", (now,)
     marks = ", ".join("?" * len(dead))
