@@ -7,7 +7,8 @@ CPU a job moves much less).
     python -m benchmarks.pg_cpu ... drain --profile x.json   # py-spy on the first worker
 
 (`--profile` runs `py-spy record --gil` from the interpreter's bin directory: `pip install
-py-spy`, not a dependency of the project; `.json` gives speedscope's format.)
+py-spy`, not a dependency of the project; `.json` gives speedscope's format, `.txt` collapsed
+stacks, one line each, anything else a flame graph.)
 
 - `drain`: P3's shape (`p3_no_double_run.lashtui_drain`'s rows and workers, lash's default
   lease timings) in a fresh schema: the workers' CPU is read from /proc at the hold file and
@@ -64,7 +65,8 @@ def drain(url: str, jobs: int, workers: int, profile: str | None) -> dict[str, A
             command = [*argv, "--owner-id", f"w{n}", "--stats", stats[n]]
             if profile and n == 0:
                 spy = os.path.join(os.path.dirname(sys.executable), "py-spy")
-                fmt = "speedscope" if profile.endswith(".json") else "flamegraph"
+                kind = os.path.splitext(profile)[1]
+                fmt = {".json": "speedscope", ".txt": "raw"}.get(kind, "flamegraph")
                 command = [spy, "record", "--gil", "-r", "200", "-f", fmt, "-o", profile,
                            "--", *command]  # fmt: skip
             children.append(subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL,

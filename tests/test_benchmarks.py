@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import p2_primitives, p3_no_double_run, pg1_peers, pg_server, profile
+from benchmarks import p1_budget, p2_primitives, p3_no_double_run, pg1_peers, pg_server, profile
 from benchmarks.__main__ import BENCHMARKS, FULL_ONLY, ON_POSTGRES
 from benchmarks.cpu import CpuMeter
 from benchmarks.report import Mode, print_table
@@ -120,6 +120,59 @@ def test_the_p1_profile_charges_every_step_of_a_process(tmp_path: Path) -> None:
         assert row is not None, step
         assert int(row.split()[-1]) > 0, row  # us per process, all columns
     assert "SQLite" in table and "pydantic" in table
+
+
+def test_the_p1_budget_names_the_tree_of_every_page_a_process_writes() -> None:
+    """`python -m benchmarks.p1_budget`'s WAL count (the evidence for P1's kernel share):
+    every frame a stretch of P1's processes appends is a page of one of the registry's
+    tables or indexes, each process writes its row, its event and its lease, and a
+    registry with only lash's layout writes the same pages for lash's trees and none for
+    the indexes lashtui adds."""
+    if not p1_budget._has_dbstat():
+        pytest.skip("this SQLite has no dbstat table")
+    full_frames, full = p1_budget.wal_frames(lash_layout_only=False)
+    lean_frames, lean = p1_budget.wal_frames(lash_layout_only=True)
+    for by_tree in (full, lean):
+        assert not [name for name in by_tree if name.startswith("page ")], by_tree
+        for tree in ("processes", "process_events", "process_leases"):
+            assert by_tree[tree] >= p1_budget.STRETCH, (tree, by_tree)
+    assert set(lean) & set(p1_budget.LASHTUI_INDEXES) == set()
+    assert set(full) - set(lean) <= set(p1_budget.LASHTUI_INDEXES)
+    assert "processes_status_updated_idx" in full  # every process's terminal moves it
+    for tree, count in lean.items():
+        if tree != "sqlite_schema":  # page 1: written when the file grows, which varies
+            assert abs(full[tree] - count) <= p1_budget.STRETCH // 10, (tree, full, lean)
+    assert lean_frames < full_frames
+
+
+def test_the_p1_budget_charges_each_line_to_its_library() -> None:
+    """callgrind_annotate leaves out the object of a function's code from a second source
+    file: such a line is told by its path (CPython's tree, glibc's), and the libraries sum
+    to the total."""
+    annotated = """\
+--------------------------------------------------------------------------------
+Ir
+--------------------------------------------------------------------------------
+1,000 (100.0%)  PROGRAM TOTALS
+--------------------------------------------------------------------------------
+Ir                  file:function
+--------------------------------------------------------------------------------
+400 (40.00%)  /tmp/b/Python-3.11.7/Python/ceval.c:_PyEval_EvalFrame [/lib/libpython3.11.so.1.0]
+250 (25.00%)  ???:sqlite3VdbeExec [/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6]
+200 (20.00%)  /tmp/b/Python-3.11.7/Objects/dictobject.c:_PyDict_Next
+ 80 ( 8.00%)  ./malloc/./malloc/arena.c:free
+ 50 ( 5.00%)  ???:0x0000000000001234 [/usr/lib/x86_64-linux-gnu/libcrypto.so.3]
+ 20 ( 2.00%)  ???:0x00000000000abcde [???]
+"""
+    counts = p1_budget.by_library(annotated)
+    assert counts == {
+        "total": 1_000,
+        "the interpreter (CPython)": 600,
+        "SQLite": 250,
+        "libc": 80,
+        "OpenSSL (hashes)": 50,
+        "other": 20,
+    }
 
 
 class FakeTime:
