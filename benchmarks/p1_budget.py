@@ -7,7 +7,7 @@ step of a few percent cannot be seen in it. Counts do not move. For P1's loop
 another, on a fresh registry file) this prints, per process:
 
 - the user-space instructions, by library (valgrind's callgrind, all threads; about 50x
-  slower, ~3 minutes in all). Two loop sizes are counted and differenced, so the
+  slower, ~2 minutes in all). Two loop sizes are counted and differenced, so the
   interpreter's start-up and the imports drop out;
 - the pages each process's commit writes to the WAL, by the table or index they belong to
   (the frames appended by a stretch of processes, read from the WAL itself and named through
@@ -159,7 +159,7 @@ def wal_frames(lash_layout_only: bool) -> tuple[float, Counter[str]]:
     with tempfile.TemporaryDirectory(prefix="lashtui-p1-budget-") as tmp:
         path = os.path.join(tmp, "p1.db")
         fresh_registry(path, lash_layout_only)
-        start, data = asyncio.run(_stretch(path))
+        start, salts, data = asyncio.run(_stretch(path))
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
             page_size = conn.execute("PRAGMA page_size").fetchone()[0]
@@ -167,7 +167,8 @@ def wal_frames(lash_layout_only: bool) -> tuple[float, Counter[str]]:
         finally:
             conn.close()
     frame = FRAME_HEADER + page_size
-    if (start - WAL_HEADER) % frame or len(data) < start:
+    # A checkpoint that let the WAL start over gives it new salts (bytes 16-24 of its header).
+    if data[16:24] != salts or (start - WAL_HEADER) % frame or len(data) < start:
         raise RuntimeError("the WAL was reset inside the stretch: nothing to count")
     by_tree: Counter[str] = Counter()
     for offset in range(start, len(data) - frame + 1, frame):
@@ -176,26 +177,27 @@ def wal_frames(lash_layout_only: bool) -> tuple[float, Counter[str]]:
     return sum(by_tree.values()) / STRETCH, by_tree
 
 
-async def _stretch(path: str) -> tuple[int, bytes]:
+async def _stretch(path: str) -> tuple[int, bytes, bytes]:
     """P1's loop (`p1_end_to_end`): `WARM` processes, then `STRETCH` more; the WAL's size
-    before the stretch and its bytes after it, read before the registry closes (the last
-    connection to close checkpoints it away)."""
+    and salts before the stretch and its bytes after it, read before the registry closes
+    (the last connection to close checkpoints it away)."""
     async with open_registry(path) as registry:
         worker = ProcessWorker(registry)
         worker.engines.register("noop", noop)
         processes = Processes(registry, worker=worker)
         async with worker.running():
-            start = 0
+            start, salts = 0, b""
             for n in range(WARM + STRETCH):
                 if n == WARM:
                     await worker.idle()
-                    start = await asyncio.to_thread(os.path.getsize, path + "-wal")
+                    header = await asyncio.to_thread(Path(path + "-wal").read_bytes)
+                    start, salts = len(header), header[16:24]
                 await processes.start(ProcessStartRequest(
                     id=f"p1-{n:06d}", input=Engine(kind="noop", payload={}),
                     disposition=RecoveryDisposition.RERUNNABLE,
                 ))  # fmt: skip
             await worker.idle()
-            return start, await asyncio.to_thread(Path(path + "-wal").read_bytes)
+            return start, salts, await asyncio.to_thread(Path(path + "-wal").read_bytes)
 
 
 def _has_dbstat() -> bool:
