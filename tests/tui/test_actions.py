@@ -254,3 +254,37 @@ async def test_marked_rows_report_a_count_per_outcome(live: Any) -> None:
         assert lines[0] == "2 requested, 1 unchanged"
         assert lines[1].startswith("requested: m-1: cancel requested by operator:test")
         assert lines[3].startswith("unchanged: m-2: a cancel was already requested")
+
+
+async def test_the_footer_is_rebuilt_only_when_the_keys_it_offers_change(live: Any) -> None:
+    # The cursor landing on another process re-checks the keys (they may differ for it);
+    # the footer is rebuilt when they do, and left as it is when they do not: a rebuild
+    # held the loop 15-25 ms, and a busy view's cursor changes process all the time.
+    from textual.widgets._footer import FooterKey
+
+    app, processes, worker = live
+    async with app.run_test(size=(160, 24)) as pilot:
+        for pid in ("w1", "w2"):
+            await processes.start(waiting(pid))
+            async with asyncio.timeout(10):
+                await worker.awaiter.await_event(pid, "process.waiting", 0)
+        done = ProcessStartRequest(
+            id="z-done", input=Engine(kind="steps", payload={"steps": [{"finish": "ok"}]}),
+            disposition="rerunnable",
+        )  # fmt: skip
+        await processes.start(done)
+        table = await select(pilot, "w1")
+        await until(pilot, lambda: table.processes["z-done"].lifecycle.value == "completed")
+
+        def keys() -> dict[str, FooterKey]:
+            return {key.description: key for key in app.screen.query(FooterKey)}
+
+        await until(pilot, lambda: "Cancel" in keys())
+        before = keys()
+        assert not before["Cancel"].has_class("-disabled")
+        await select(pilot, "w2")  # waiting too: the same keys, each as enabled
+        await pilot.pause(0.1)
+        assert keys() == before and all(keys()[d] is key for d, key in before.items())
+        await select(pilot, "z-done")  # ended: Cancel is dimmed, so the footer is rebuilt
+        await until(pilot, lambda: keys()["Cancel"].has_class("-disabled"))
+        assert keys()["Cancel"] is not before["Cancel"]

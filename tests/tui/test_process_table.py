@@ -6,6 +6,8 @@ in place while the table scrolls sideways included."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from rich.segment import Segment
 from rich.style import Style
@@ -147,3 +149,60 @@ async def test_a_theme_change_redraws_every_line() -> None:
         assert all(new != old for new, old in zip(after, before, strict=True))
         assert after == [list(DataTable.render_line(table, y)) for y in range(4)]
         assert len(COLUMNS) == len(table.columns)
+
+
+class TwoTablesApp(App[None]):
+    """A table that fills what is left (as the views' do) and one sized by its rows."""
+
+    CSS = "#process-table { height: 1fr; } #auto { height: auto; }"
+
+    def compose(self) -> ComposeResult:
+        yield ProcessTable(id="process-table")
+        yield ProcessTable(id="auto")
+
+
+async def test_rows_added_lay_out_the_screen_only_when_the_table_is_sized_by_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A row added to a table whose size its container decides moves its scrollbar and
+    # repaints it; the screen is laid out again (~10 ms a time on a busy dashboard) only
+    # when the scrollbar appears, or for a table whose height follows its rows.
+    from textual.screen import Screen
+
+    layouts: list[Screen[None]] = []
+    original = Screen._refresh_layout
+
+    def counted(screen: Screen[None], *args: Any, **kwargs: Any) -> None:
+        layouts.append(screen)
+        original(screen, *args, **kwargs)
+
+    monkeypatch.setattr(Screen, "_refresh_layout", counted)
+    app = TwoTablesApp()
+    async with app.run_test(size=(200, 30)) as pilot:
+        filled = app.query_one("#process-table", ProcessTable)
+        sized = app.query_one("#auto", ProcessTable)
+        sized.add_row(*row(0), key="p-0000")
+        await pilot.pause()
+        assert not filled.show_vertical_scrollbar
+        layouts.clear()
+        for n in range(3):  # fits: no scrollbar yet
+            filled.add_row(*row(n), key=f"p-{n:04d}")
+            await pilot.pause()
+        assert layouts == []
+        for n in range(3, 60):  # overflows: the scrollbar appears (and lays out the screen)
+            filled.add_row(*row(n), key=f"p-{n:04d}")
+            await pilot.pause()
+        assert filled.show_vertical_scrollbar and 1 <= len(layouts) <= 2
+        assert filled.max_scroll_y == filled.virtual_size.height - filled.size.height
+        layouts.clear()
+        for n in range(60, 70):
+            filled.add_row(*row(n), key=f"p-{n:04d}")
+            await pilot.pause()
+        assert layouts == []
+        filled.scroll_end(animate=False)
+        await pilot.pause()
+        assert filled.scroll_y == filled.max_scroll_y > 0
+        sized.add_row(*row(1), key="p-0001")
+        await pilot.pause()
+        assert layouts  # its height follows its rows: the screen is laid out
+        assert sized.size.height == 3  # a header and two rows

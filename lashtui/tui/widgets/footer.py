@@ -4,6 +4,13 @@ Textual's Footer lays its keys out in one row and crops what does not fit, so on
 terminal the view's last keys, `?` among them, fell off the right edge: the one key that
 lists all the others. Here `?` is docked at the right beside the command palette's key (which
 the Footer already docks there), and the rest flow to the left of both as before.
+
+It is also rebuilt only when what it shows changed. Textual's Footer recomposes on every
+"bindings updated" signal, and a view sends one whenever its cursor lands on another
+process, because the keys it offers may differ for it. With a worker starting 100
+processes a second the cursor's process changes all the time, and each rebuild (the keys
+removed, new ones mounted and laid out) held the event loop 15-25 ms, for keys that were
+nearly always the same (D3's slow turns).
 """
 
 from __future__ import annotations
@@ -47,16 +54,32 @@ class KeyFooter(Footer):
     def __init__(self) -> None:
         super().__init__()
         self._recomposing = asyncio.Lock()
+        self._composed: tuple[object, ...] | None = None  # what `shown` was when composed
 
     async def recompose(self) -> None:
         """One at a time: the Footer recomposes whenever the bindings change, and Textual's
         recompose (remove the children, then mount new ones) awaits between the two, so two
         in flight could both mount, and every key would show twice (seen here as a second
-        group of right-hand keys, when it had an id, refused as a duplicate)."""
+        group of right-hand keys, when it had an id, refused as a duplicate). And not at
+        all when the keys it would show are the ones it shows (see the module docstring)."""
         async with self._recomposing:
+            if not self.is_attached or self._pruning:
+                return  # removed meanwhile (its screen popped): as Textual's recompose does
+            if self.shown() == self._composed:
+                return
             await super().recompose()
 
+    def shown(self) -> tuple[object, ...]:
+        """Everything Footer's compose reads, as it would read it now: each active binding
+        (key, description, display), whether it is enabled and its tooltip."""
+        active = tuple(
+            (key, binding, enabled, tooltip)
+            for key, (_node, binding, enabled, tooltip) in self.screen.active_bindings.items()
+        )
+        return (self._bindings_ready, self.show_command_palette, self.compact, active)
+
     def compose(self) -> ComposeResult:
+        self._composed = self.shown()
         right: list[Widget] = []
         for widget in super().compose():
             if isinstance(widget, FooterKey) and (

@@ -15,10 +15,10 @@ left to DataTable.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Self
 
 from rich.cells import cell_len, set_cell_size
 from rich.errors import MarkupError
@@ -29,7 +29,7 @@ from textual._segment_tools import line_crop
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widgets import DataTable
-from textual.widgets.data_table import ColumnKey
+from textual.widgets.data_table import ColumnKey, RowKey
 
 Cell = str | Text  # a str cell is one DataTable shows as it is (see `is_plain`)
 
@@ -105,7 +105,43 @@ class PlainRowsTable(DataTable[Cell]):
         # Before DataTable's __init__, whose reactive watchers already clear caches.
         self._lines: dict[int, tuple[tuple[object, ...], Strip]] = {}  # by table line
         self._frame: _Frame | None = None
+        self._resizing_quietly = False  # inside `_update_dimensions`, see there
         super().__init__(**kwargs)
+
+    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
+        """DataTable's, except that when the table's size is its container's to decide
+        (a height and a width that are not `auto`: the views' tables fill what is left),
+        the virtual size it sets (rows added, a column widened) moves the scrollbars and
+        repaints the table instead of laying out the whole screen again. Textual lays out
+        every widget on the screen when any widget's virtual size changes, as a widget
+        sized by its content would need: with a worker starting 100 processes a second
+        each new row did that, ~10 ms of the event loop each time, ~20 times a second."""
+        styles = self.styles
+        quiet = not (styles.height is not None and styles.height.is_auto) and not (
+            styles.width is not None and styles.width.is_auto
+        )
+        self._resizing_quietly = quiet
+        try:
+            super()._update_dimensions(new_rows)
+        finally:
+            self._resizing_quietly = False
+
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False,
+        recompose: bool = False,
+    ) -> Self:
+        if layout and self._resizing_quietly:
+            # What a layout would do for this table alone: show or hide its scrollbars (a
+            # change there asks for a layout of the screen, as it must: not quietly), size
+            # their thumbs, keep the scroll offset in range.
+            self._resizing_quietly = False
+            self._scroll_update(self.virtual_size)
+            # What DataTable does on the Resize event a layout would have sent it (its
+            # size as Textual compares it includes the virtual one): its render caches
+            # are keyed on this count, so a widened column's header is drawn anew.
+            self._update_count += 1
+            layout = False
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._frame = None  # styles and geometry are read again once per frame
