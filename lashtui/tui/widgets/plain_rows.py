@@ -136,9 +136,10 @@ class PlainRowsTable(DataTable[Cell]):
             # their thumbs, keep the scroll offset in range.
             self._resizing_quietly = False
             self._scroll_update(self.virtual_size)
-            # What DataTable does on the Resize event a layout would have sent it (its
-            # size as Textual compares it includes the virtual one): its render caches
-            # are keyed on this count, so a widened column's header is drawn anew.
+            # DataTable's render caches are keyed on this count, not on the column widths
+            # `_update_dimensions` may just have changed: counted up, every line is drawn
+            # again at the new widths (without it, one snapshot run drew the header at its
+            # old widths).
             self._update_count += 1
             layout = False
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
