@@ -38,6 +38,8 @@ def label_sql(sql: Dialect, column: str = "p.record_json") -> str:
 # A lease is held while it has an owner and a token (lease.get_many reads the same rows);
 # over the lease row `l`.
 HELD = "l.lease_owner_id IS NOT NULL AND l.lease_token IS NOT NULL"
+# Held and not expired at the bound time (one `?`): a live lease, which bars a claim.
+LIVE = f"{HELD} AND l.lease_expires_at_ms > ?"
 
 
 def in_backlog(sql: Dialect) -> str:
@@ -53,7 +55,7 @@ def in_backlog(sql: Dialect) -> str:
     the server's CPU in a drain (pg_stat_statements). NULL (a record the SQL cannot read)
     is not in the backlog: test it with `IS TRUE` / `IS NOT TRUE`."""
     return (
-        f"CASE WHEN NOT ({HELD} AND l.lease_expires_at_ms > ?) "
+        f"CASE WHEN NOT ({LIVE}) "
         f"THEN {sql.json_text('p.record_json', 'disposition')} = 'rerunnable' "
         f"AND NOT {sql.json_has('p.record_json', 'abandon_request', escaped_keys=True)} "
         "ELSE FALSE END"

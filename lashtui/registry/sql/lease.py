@@ -25,7 +25,7 @@ from lashtui.model.lease import LeaseOwnerLiveness, OpaqueLiveness, liveness_pro
 from lashtui.model.wire import sha256_hex
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.fetch import CHUNK, LEASE_ROW_COLUMNS, Statement, held_lease_rows
-from lashtui.registry.sql.filter import HELD, in_backlog
+from lashtui.registry.sql.filter import LIVE, in_backlog
 from lashtui.registry.sql.row import Row, fetch_rows, load_record, require_exists
 
 _DISPOSITIONS = frozenset(d.value for d in RecoveryDisposition)
@@ -393,10 +393,9 @@ def _unbarred(conn: Tx, claimant: LeaseOwnerIdentity, now: int) -> tuple[str, tu
     distinct holders of live leases are read first, one statement over the leases alone;
     a holder that took its lease after that read is left out with the barred ones, and the
     next drive or wake sees it. Past `CHUNK` dead holders, nothing is left out."""
-    live = f"{HELD} AND l.lease_expires_at_ms > ?"  # (one `?`: `now`)
     holders = fetch_rows(
         conn,
-        f"SELECT DISTINCT l.lease_owner_liveness_json FROM process_leases l WHERE {live}",
+        f"SELECT DISTINCT l.lease_owner_liveness_json FROM process_leases l WHERE {LIVE}",
         (now,),
     )
     proofs: dict[str | None, bool] = {}
@@ -405,9 +404,9 @@ def _unbarred(conn: Tx, claimant: LeaseOwnerIdentity, now: int) -> tuple[str, tu
     if len(dead) > CHUNK:
         return "", ()
     if not dead:
-        return f" AND NOT ({live})", (now,)
+        return f" AND NOT ({LIVE})", (now,)
     marks = ", ".join("?" * len(dead))
-    return f" AND (NOT ({live}) OR l.lease_owner_liveness_json IN ({marks}))", (now, *dead)
+    return f" AND (NOT ({LIVE}) OR l.lease_owner_liveness_json IN ({marks}))", (now, *dead)
 
 
 def work_item(conn: Tx, process_id: str) -> ProcessWorkItem | None:

@@ -53,6 +53,7 @@ from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, dialect
 from lashtui.registry.sql.fetch import stored_rows
 from lashtui.registry.sql.filter import (
     HELD,
+    LIVE,
     UNICODE_LOWER,
     Arm,
     id_page_ids,
@@ -179,7 +180,7 @@ def abandon_candidates(conn: Tx, limit: int, lapsed_at_ms: int | None) -> list[P
     if lapsed_at_ms is not None:
         lapsed = (
             "AND NOT EXISTS (SELECT 1 FROM process_leases l WHERE l.process_id = p.process_id "
-            f"AND {HELD} AND l.lease_expires_at_ms > ?)"
+            f"AND {LIVE})"
         )
         params.append(lapsed_at_ms)
     rows = fetch_rows(

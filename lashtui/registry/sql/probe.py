@@ -22,7 +22,7 @@ from __future__ import annotations
 from lashtui.model import ProbeFacts
 from lashtui.registry.sql.activity import _indexed
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
-from lashtui.registry.sql.filter import HELD, started_owner_bound
+from lashtui.registry.sql.filter import HELD, LIVE, started_owner_bound
 
 # A lease with a holder (a released one keeps its row with the owner and token cleared).
 
@@ -51,7 +51,7 @@ def _live(conn: Tx, now_ms: int) -> tuple[int, int, int | None, int]:
         f"SELECT count(*), count(CASE WHEN {count_requested} THEN 1 END), min({oldest}), "
         f"count(CASE WHEN l.process_id IS NOT NULL THEN NULL WHEN {silent} THEN 1 END) "
         "FROM processes p LEFT JOIN process_leases l ON l.process_id = p.process_id "
-        f"AND {HELD} AND l.lease_expires_at_ms > ? WHERE p.status = 'running'",
+        f"AND {LIVE} WHERE p.status = 'running'",
         params,
     ).fetchone()
     return int(row[0]), int(row[1]), None if row[2] is None else int(row[2]), int(row[3])

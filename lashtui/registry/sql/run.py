@@ -29,7 +29,7 @@ from lashtui.model import (
 from lashtui.registry.sql import event, lease, process
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.fetch import fetch_rows, read_ahead
-from lashtui.registry.sql.filter import HELD, in_backlog
+from lashtui.registry.sql.filter import LIVE, in_backlog
 from lashtui.registry.sql.row import (
     decoded_record,
     load_record,
@@ -312,7 +312,7 @@ def _claim_locked(
     leases = {
         process_id: (fence, bool(held))
         for process_id, fence, held in conn.execute(
-            f"SELECT l.process_id, l.lease_fencing_token, {HELD} AND l.lease_expires_at_ms > ? "
+            f"SELECT l.process_id, l.lease_fencing_token, {LIVE} "
             f"FROM process_leases l WHERE l.process_id IN ({', '.join('?' * len(picked))})",
             (now, *picked),
         )
