@@ -109,10 +109,19 @@ class WorkerRuntime:
         return StartSlot(self.starting)
 
     async def free_start_slots(self, most: int) -> list[StartSlot]:
-        """One start slot (waiting for it), then as many more of those free now as make
-        `most`: the places a batch claim fills, each held until its run's handler starts."""
+        """One start slot (waiting for it), then, a turn of the loop later, as many more of
+        those free then as make `most`: the places a batch claim fills, each held until its
+        run's handler starts.
+
+        The turn is for the runs the last batch spawned: they give their slots back as
+        their handlers start, not all in the same turn, and the first one back wakes the
+        claim. Taking only what was free at that moment split batches of 16 into one of
+        1-3 rows and one of 13-15 on PostgreSQL (a four-worker drain of 2,000 rows: 250
+        claims, 8 rows each); after the turn 126 of 129 claims took all 16, and a drain
+        cost ~10% less CPU a row with 1, 2 and 4 workers (interleaved pairs, README)."""
         first = self.start_slot()
         await first.__aenter__()
+        await asyncio.sleep(0)
         slots = [first]
         while len(slots) < most and not self.starting.locked():
             slot = self.start_slot()

@@ -17,7 +17,7 @@ from lashtui.model import (
 )
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.worker import ProcessContext, ProcessWorker
-from lashtui.worker.runtime import RunEnd, Verdict
+from lashtui.worker.runtime import START_SLOTS, RunEnd, StartSlot, Verdict
 from tests.builders import own
 from tests.worker.support import Counting, make_worker, register, worker_on
 
@@ -74,3 +74,31 @@ async def test_two_workers_split_a_backlog_without_claiming_each_others_rows(
     # Every verdict is a run: no claim was spent on a row the other had taken or ended.
     assert verdicts == Counter({Verdict.RAN: 120})
     assert first.stats.verdicts[Verdict.RAN] and second.stats.verdicts[Verdict.RAN]
+
+
+async def test_a_batch_claim_waits_a_turn_for_the_slots_runs_are_giving_back(
+    worker: ProcessWorker,
+) -> None:
+    # Every start slot held by the runs of the last batch, which give them back as their
+    # handlers start: half in their first step, half a turn of the loop later (a run whose
+    # first step awaited something). The first one back wakes the claim; it must fill up
+    # with all of them, not take the half free at that moment (PostgreSQL's drains split
+    # their batches that way: runtime.py `free_start_slots`).
+    rt = worker._rt
+    held = [rt.start_slot() for _ in range(START_SLOTS)]
+    for slot in held:
+        await slot.__aenter__()
+
+    async def run_starts(n: int, slot: StartSlot) -> None:
+        for _ in range(n % 2):
+            await asyncio.sleep(0)
+        slot.release()
+
+    claim = asyncio.create_task(rt.free_start_slots(START_SLOTS))
+    await asyncio.sleep(0)  # the claim now waits for a slot
+    runs = [asyncio.create_task(run_starts(n, slot)) for n, slot in enumerate(held)]
+    slots = await claim
+    await asyncio.gather(*runs)
+    assert len(slots) == START_SLOTS
+    for slot in slots:
+        slot.release()
