@@ -27,6 +27,7 @@ from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.registry.sqlite.store import READ_AHEAD_SPREAD
 from tests.builders import ext, ob, own, rr, started
+from tests.conftest import fresh_schema
 from tests.raw import raw_connection
 
 LIVE = 60_000
@@ -302,43 +303,53 @@ async def _stored(target: str) -> list[tuple[object, ...]]:
         )
 
 
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
 async def test_a_batchs_first_started_facts_are_the_bytes_each_rows_own_edit_writes(
-    tmp_path: Path, clock: ManualClock
+    store: str, tmp_path: Path, clock: ManualClock
 ) -> None:
-    """SQLite records a batch's first-started facts in one statement (row.py
-    `save_same_changes`): each row must end exactly as `save_changes` leaves it, JSON byte
-    for byte, with its own change sequence in the batch's order, `updated_at_ms` never
-    moved back (row `b` was last written after the claim's clock), and the next write
-    reading it from the cache. The same rows claimed one by one are the reference."""
-    paths = [str(tmp_path / name) for name in ("batch.db", "alone.db")]
-    for path in paths:
-        async with open_registry(path, clock=clock) as registry:
-            clock.set(1_000)
-            for pid in ("a", "c", "d"):
-                await registry.register_process(rr(pid))
-            clock.set(5_000)
-            await registry.register_process(rr("b"))
-            clock.set(3_000)
-    async with open_registry(paths[0], clock=clock) as registry:
-        assert isinstance(registry, SqliteProcessRegistry)
-        claims = await registry.claim_processes_for_run(attempts(4), LIVE, started("w"))
-        assert [pid for pid, _ in claims] == ["a", "b", "c", "d"]
-        records = {pid: claimed.record for pid, claimed in claims if claimed is not None}
-        for pid, record in records.items():
-            assert record is not None and record == await registry.get_process(pid)
-        # The next write starts from the cached record of the text the batch stored.
-        await registry.append_event("b", ProcessEventAppendRequest.cancel_requested("b", "x"))
+    """A batch records its first-started facts in one statement (row.py
+    `save_same_changes`: SQLite edits each row's JSON in place, PostgreSQL writes each
+    whole record): each row must end exactly as `save_changes` leaves it, JSON byte for
+    byte, with its own change sequence in the batch's order, `updated_at_ms` never moved
+    back (row `b` was last written after the claim's clock), and the next write reading it
+    from the cache. The same rows claimed one by one are the reference."""
+    with contextlib.ExitStack() as stack:
+        if store == "sqlite":
+            paths = [str(tmp_path / name) for name in ("batch.db", "alone.db")]
+        else:
+            paths = [stack.enter_context(fresh_schema()) for _ in range(2)]
+        for path in paths:
+            async with open_registry(path, clock=clock) as registry:
+                clock.set(1_000)
+                for pid in ("a", "c", "d"):
+                    await registry.register_process(rr(pid))
+                clock.set(5_000)
+                await registry.register_process(rr("b"))
+                clock.set(3_000)
+        async with open_registry(paths[0], clock=clock) as registry:
+            claims = await registry.claim_processes_for_run(attempts(4), LIVE, started("w"))
+            assert [pid for pid, _ in claims] == ["a", "b", "c", "d"]
+            records = {pid: claimed.record for pid, claimed in claims if claimed is not None}
+            for pid, record in records.items():
+                assert record is not None and record == await registry.get_process(pid)
+            # The next write starts from the cached record of the text the batch stored.
+            await registry.append_event("b", ProcessEventAppendRequest.cancel_requested("b", "x"))
 
-    def one_by_one(conn: Tx) -> None:
-        for pid in ("a", "b", "c", "d"):
-            row.save_changes(conn, row.require_record(conn, pid), 3_000, first_started=started("w"))
+        def one_by_one(conn: Tx) -> None:
+            for pid in ("a", "b", "c", "d"):
+                record = row.require_record(conn, pid)
+                row.save_changes(conn, record, 3_000, first_started=started("w"))
 
-    async with open_registry(paths[1], clock=clock) as registry:
-        assert isinstance(registry, SqliteProcessRegistry)
-        await registry._db.write(one_by_one)
-        await registry.append_event("b", ProcessEventAppendRequest.cancel_requested("b", "x"))
-    batch, alone = await _stored(paths[0]), await _stored(paths[1])
-    assert batch == alone
+        async with open_registry(paths[1], clock=clock) as registry:
+            await registry._db.write(one_by_one)  # type: ignore[attr-defined]
+            await registry.append_event("b", ProcessEventAppendRequest.cancel_requested("b", "x"))
+        batch, alone = await _stored(paths[0]), await _stored(paths[1])
+    # PostgreSQL's change sequences come from the transaction's id: equal only on SQLite.
+    assert [(pid, up, text) for pid, _, up, text in batch] == [
+        (pid, up, text) for pid, _, up, text in alone
+    ]
+    if store == "sqlite":
+        assert batch == alone
     assert [updated for _, _, updated, _ in batch] == [3_000, 5_000, 3_000, 3_000]
     seqs = {str(pid): int(str(seq)) for pid, seq, _, _ in batch}
     assert seqs["a"] < seqs["c"] < seqs["d"] < seqs["b"]  # b's cancel moved it last

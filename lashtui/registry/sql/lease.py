@@ -139,10 +139,11 @@ def new_lease(
     return lease
 
 
-_SAVE_LEASE = (
+_LEASE_ROW = "(?, ?, ?, ?, ?, ?, ?, ?)"
+_SAVE_LEASES = (
     "INSERT INTO process_leases (process_id, lease_owner_id, lease_owner_incarnation_id, "
     "lease_owner_liveness_json, lease_token, lease_fencing_token, lease_claimed_at_ms, "
-    "lease_expires_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+    "lease_expires_at_ms) VALUES {rows} "
     "ON CONFLICT(process_id) DO UPDATE SET lease_owner_id = excluded.lease_owner_id, "
     "lease_owner_incarnation_id = excluded.lease_owner_incarnation_id, "
     "lease_owner_liveness_json = excluded.lease_owner_liveness_json, "
@@ -152,10 +153,18 @@ _SAVE_LEASE = (
 )
 
 
+_SAVE_LEASE = _SAVE_LEASES.format(rows=_LEASE_ROW)
+
+
 def save_new_leases(conn: Tx, leases: list[ProcessLease]) -> None:
-    """Each lease (made by `lease_for`) stored over its row's lease."""
-    for lease in leases:
-        conn.execute(_SAVE_LEASE, (lease.process_id, *lease_values(lease)))
+    """Each lease (made by `lease_for`) stored over its row's lease, all in one statement
+    (a batch claim's: a statement a lease was ~10% of a PostgreSQL drain worker's CPU,
+    each one dumped, sent and read back on its own). The leases name distinct rows."""
+    if len(leases) == 1:
+        conn.execute(_SAVE_LEASE, (leases[0].process_id, *lease_values(leases[0])))
+    elif leases:
+        values = [value for new in leases for value in (new.process_id, *lease_values(new))]
+        conn.execute(_SAVE_LEASES.format(rows=", ".join([_LEASE_ROW] * len(leases))), values)
 
 
 def lease_values(lease: ProcessLease) -> tuple[object, ...]:
