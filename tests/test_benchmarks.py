@@ -16,7 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import p1_budget, p2_primitives, p3_no_double_run, pg1_peers, pg_server, profile
+from benchmarks import (
+    p1_budget,
+    p2_primitives,
+    p3_budget,
+    p3_no_double_run,
+    pg1_peers,
+    pg_server,
+    profile,
+)
 from benchmarks.__main__ import BENCHMARKS, FULL_ONLY, ON_POSTGRES
 from benchmarks.cpu import CpuMeter
 from benchmarks.report import Mode, print_table
@@ -173,6 +181,23 @@ Ir                  file:function
         "OpenSSL (hashes)": 50,
         "other": 20,
     }
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_the_p3_budget_drains_its_backlog_each_row_once_and_refuses_less(store: str) -> None:
+    """`python -m benchmarks.p3_budget` counts what its worker does to a backlog: the
+    worker it spawns (run here without valgrind) drains every row once, and a backlog left
+    undrained is refused, not counted as a cheap one."""
+    if store == "postgres" and (why := pg_server.unavailable()) is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(why)
+        pytest.skip(why)
+    with p3_budget.backlog(20, store) as (record, argv):
+        subprocess.run(argv, cwd=ROOT, check=True, timeout=120, capture_output=True)
+        ran = p3_no_double_run.read_record(record)
+    assert ran == {f"p3-{n:06d}": 1 for n in range(20)}
+    with pytest.raises(RuntimeError, match="ran 0 times over 0 rows"), p3_budget.backlog(5, store):
+        pass
 
 
 class FakeTime:
