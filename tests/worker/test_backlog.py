@@ -7,6 +7,7 @@ listed: most came back Busy or already terminal, each a write for nothing)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 
 from lashtui.clock import ManualClock
@@ -102,3 +103,19 @@ async def test_a_batch_claim_waits_a_turn_for_the_slots_runs_are_giving_back(
     assert len(slots) == START_SLOTS
     for slot in slots:
         slot.release()
+
+
+async def test_a_batch_claim_cancelled_during_its_turn_keeps_no_slot(
+    worker: ProcessWorker,
+) -> None:
+    # The worker stopping cancels its backlog loop, possibly while its claim lets the
+    # turn pass holding the first slot: the slot goes back, or the worker would start its
+    # next run with one place fewer.
+    rt = worker._rt
+    claim = asyncio.create_task(rt.free_start_slots(START_SLOTS))
+    await asyncio.sleep(0)  # the claim holds its first slot and lets the turn pass
+    claim.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await claim
+    assert claim.cancelled()
+    assert len(await rt.free_start_slots(START_SLOTS)) == START_SLOTS
