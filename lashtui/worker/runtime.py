@@ -76,7 +76,9 @@ class StartSlot:
             self._semaphore.release()
 
 
-START_SLOTS = 16
+# The most rows a worker has claimed and not yet started (see `StartSlot`), and so the most a
+# batch claim takes (worker.py `BATCH_AT_MOST`, where the figures for 32 are).
+START_SLOTS = 32
 
 
 @dataclass
@@ -115,10 +117,11 @@ class WorkerRuntime:
 
         The turn is for the runs the last batch spawned: they give their slots back as
         their handlers start, not all in the same turn, and the first one back wakes the
-        claim. Taking only what was free at that moment split batches of 16 into one of
-        1-3 rows and one of 13-15 on PostgreSQL (a four-worker drain of 2,000 rows: 250
-        claims, 8 rows each); after the turn 126 of 129 claims took all 16, and a drain
-        there cost ~10% less CPU a row with 1, 2 and 4 workers (interleaved pairs, README)."""
+        claim. Taking only what was free at that moment split batches of 16 (the slots
+        then) into one of 1-3 rows and one of 13-15 on PostgreSQL (a four-worker drain of
+        2,000 rows: 250 claims, 8 rows each); after the turn 126 of 129 claims took all 16,
+        and a drain there cost ~10% less CPU a row with 1, 2 and 4 workers (interleaved
+        pairs, README)."""
         first = self.start_slot()
         await first.__aenter__()
         try:

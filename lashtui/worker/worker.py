@@ -393,12 +393,16 @@ class ProcessWorker:
 # claims them, and other worker processes wait that long. With 16, one of four workers in
 # tests/worker/test_crash.py's four-worker test was once held off the lock for 2 s and its
 # runs' 1.5 s leases lapsed; what held it off was SQLite's busy handler, replaced since by
-# short tries (sqlite/connection.py `_retrying`). Measured again on a quiet machine
-# (2026-12-04), four workers draining 10,000 rows: 8 -> 2,713-2,827 rows/s, 16 -> 3,294-3,348,
-# 24 -> 3,296-3,332, 32 -> 3,251-3,408; the 1.5 s test passed 6 of 6 with 16, 3 beside
-# the registry suites. 16 is also a worker's start slots (runtime.py `START_SLOTS`), the
-# most a batch can take.
-BATCH_AT_MOST = 16
+# short tries (sqlite/connection.py `_retrying`). Measured on a quiet machine (2026-12-04),
+# four workers draining 10,000 rows: 8 -> 2,713-2,827 rows/s, 16 -> 3,294-3,348; 24 and 32
+# no better then. Measured again once a claim waited a turn for its slots
+# (runtime.py `free_start_slots`, thirteenth session), interleaved pairs, 32 against 16:
+# on PostgreSQL faster in 8 of 8 (one, two and four workers), on SQLite in 9 of 12 (two
+# workers +16-27%), with fewer instructions a row (one worker, benchmarks/p3_budget.py:
+# SQLite -3%, PostgreSQL -2%): fewer claims and commits a row, and with several workers
+# fewer times each finds the others' commits in its way. 32 is also a worker's start slots
+# (runtime.py `START_SLOTS`), the most a batch can take.
+BATCH_AT_MOST = 32
 
 
 def _batchable(item: ProcessWorkItem, now: int) -> bool:
