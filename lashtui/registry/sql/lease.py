@@ -158,8 +158,8 @@ _SAVE_LEASE = _SAVE_LEASES.format(rows=_LEASE_ROW)
 
 def save_new_leases(conn: Tx, leases: list[ProcessLease]) -> None:
     """Each lease (made by `lease_for`) stored over its row's lease, all in one statement
-    (a batch claim's 16 were 16 statements, each sent and answered on its own on
-    PostgreSQL: see `row.save_same_changes` for what the two cost). The leases name
+    (a batch claim's leases were a statement each, each sent and answered on its own on
+    PostgreSQL: see `row._save_running_records` for what that cost). The leases name
     distinct rows, as one upsert may touch a row once."""
     if len(leases) == 1:
         conn.execute(_SAVE_LEASE, (leases[0].process_id, *lease_values(leases[0])))

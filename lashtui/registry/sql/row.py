@@ -472,9 +472,10 @@ def _save_running_records(conn: Tx, records: list[ProcessRecord]) -> list[Proces
     """`save_record` of each of `records`, in one statement where none is terminal (the
     status column, which a running row keeps, is then left as it is): on a store that
     encodes whole records (PostgreSQL), a batch claim's first-started facts. With the
-    batch's leases in one statement too (lease.py `save_new_leases`), a 16-row batch
-    sends 30 statements fewer: a PostgreSQL drain worker ran ~4% fewer instructions a row
-    (benchmarks/p3_budget.py's method), the server 11% fewer statements."""
+    batch's leases in one statement too (lease.py `save_new_leases`), a batch of n rows
+    sends 2n - 2 statements fewer: with batches of 16, a PostgreSQL drain worker ran ~4%
+    fewer instructions a row (benchmarks/p3_budget.py's method), the server 11% fewer
+    statements."""
     if any(record.is_terminal() for record in records):
         for record in records:
             save_record(conn, record)
