@@ -225,8 +225,12 @@ def syscalls(argv: list[str], env: dict[str, str]) -> Counter[str]:
     return counts
 
 
-def _per_process(small: Counter[str], large: Counter[str]) -> dict[str, float]:
-    return {key: (large[key] - small[key]) / (LARGE - SMALL) for key in large | small}
+def per_unit(
+    small: Counter[str], large: Counter[str], sizes: tuple[int, int] = (SMALL, LARGE)
+) -> dict[str, float]:
+    """Two counts of a loop run `sizes` times, differenced: what one more turn costs, with
+    start-up and imports left out (p3_budget.py counts its drains the same way)."""
+    return {key: (large[key] - small[key]) / (sizes[1] - sizes[0]) for key in large | small}
 
 
 # --- the report ------------------------------------------------------------------------
@@ -241,7 +245,7 @@ def report(lash_layout_only: bool, env: dict[str, str]) -> dict[str, float]:
     if shutil.which("valgrind") and shutil.which("callgrind_annotate"):
         # Once outside the counters, so that neither count includes compiling the modules.
         subprocess.run(_argv(SMALL // 10, lash_layout_only), env=env, check=True)
-        per = _per_process(
+        per = per_unit(
             instructions_by_library(_argv(SMALL, lash_layout_only), env),
             instructions_by_library(_argv(LARGE, lash_layout_only), env),
         )
@@ -260,8 +264,8 @@ def report(lash_layout_only: bool, env: dict[str, str]) -> dict[str, float]:
     else:
         print("WAL frames: not counted (this SQLite has no dbstat table)")
     if shutil.which("strace"):
-        per = _per_process(syscalls(_argv(SMALL, lash_layout_only), env),
-                           syscalls(_argv(LARGE, lash_layout_only), env))  # fmt: skip
+        per = per_unit(syscalls(_argv(SMALL, lash_layout_only), env),
+                       syscalls(_argv(LARGE, lash_layout_only), env))  # fmt: skip
         totals["syscalls"] = sum(per.values())
         shown = [(name, n) for name, n in sorted(per.items(), key=lambda kv: -kv[1]) if n >= 0.05]
         print(f"system calls a process: {totals['syscalls']:.1f} ("

@@ -75,8 +75,7 @@ def instructions_a_row(store: str, env: dict[str, str]) -> dict[str, float]:
     for rows in (SMALL, LARGE):
         with backlog(rows, store) as (_, argv):
             counts.append(p1_budget.instructions_by_library(argv, env))
-    small, large = counts
-    return {key: (large[key] - small[key]) / (LARGE - SMALL) for key in large | small}
+    return p1_budget.per_unit(*counts, (SMALL, LARGE))
 
 
 def report(store: str, env: dict[str, str]) -> None:
