@@ -159,13 +159,13 @@ _SAVE_LEASE = _SAVE_LEASES.format(rows=_LEASE_ROW)
 def save_new_leases(conn: Tx, leases: list[ProcessLease]) -> None:
     """Each lease (made by `lease_for`) stored over its row's lease, all in one statement
     (a batch claim's leases were a statement each, each sent and answered on its own on
-    PostgreSQL: see `row._save_running_records` for what that cost). The leases name
+    PostgreSQL: see `row._save_whole_records` for what that cost). The leases name
     distinct rows, as one upsert may touch a row once."""
-    if len(leases) == 1:
-        conn.execute(_SAVE_LEASE, (leases[0].process_id, *lease_values(leases[0])))
-    elif leases:
-        values = [value for new in leases for value in (new.process_id, *lease_values(new))]
-        conn.execute(_SAVE_LEASES.format(rows=", ".join([_LEASE_ROW] * len(leases))), values)
+    if not leases:
+        return
+    many = len(leases) > 1
+    sql = _SAVE_LEASES.format(rows=", ".join([_LEASE_ROW] * len(leases))) if many else _SAVE_LEASE
+    conn.execute(sql, [value for new in leases for value in (new.process_id, *lease_values(new))])
 
 
 def lease_values(lease: ProcessLease) -> tuple[object, ...]:

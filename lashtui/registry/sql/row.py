@@ -442,7 +442,7 @@ def save_same_changes(
         return [save_changes(conn, record, now_ms, None, **changes) for record in records]
     touched = [touch(record, now_ms, **changes) for record in records]
     if not dialect(conn).edits_json_in_place:
-        return _save_running_records(conn, touched)
+        return _save_whole_records(conn, touched)
     shared = [value.model_dump_json() for value in changes.values()]
     paths = ", ".join(f"'$.{name}', json(?{n})" for n, name in enumerate(changes, 1))
     # The shared values are ?1..?k; each row's (key, change sequence, updated_at_ms) follow
@@ -468,27 +468,25 @@ def save_same_changes(
     return touched
 
 
-def _save_running_records(conn: Tx, records: list[ProcessRecord]) -> list[ProcessRecord]:
-    """`save_record` of each of `records`, in one statement where none is terminal (the
-    status column, which a running row keeps, is then left as it is): on a store that
-    encodes whole records (PostgreSQL), a batch claim's first-started facts. With the
-    batch's leases in one statement too (lease.py `save_new_leases`), a batch of n rows
-    sends 2n - 2 statements fewer: with batches of 16, a PostgreSQL drain worker ran ~4%
-    fewer instructions a row (benchmarks/p3_budget.py's method), the server 11% fewer
+def _save_whole_records(conn: Tx, records: list[ProcessRecord]) -> list[ProcessRecord]:
+    """`save_record` of each of `records`, in one statement: on a store that encodes whole
+    records (PostgreSQL), a batch claim's first-started facts. (Its status column is set
+    too, where `save_record` leaves a running row's alone: SQLite's reason, its status
+    indexes, is not this store's, and one statement serves running and terminal rows.)
+    With the batch's leases in one statement too (lease.py `save_new_leases`), a batch of
+    n rows sends 2n - 2 statements fewer: with batches of 16, a PostgreSQL drain worker ran
+    ~4% fewer instructions a row (benchmarks/p3_budget.py's method), the server 11% fewer
     statements."""
-    if any(record.is_terminal() for record in records):
-        for record in records:
-            save_record(conn, record)
-        return records
     texts = [record.model_dump_json() for record in records]
     values: list[object] = []
     for record, text in zip(records, texts, strict=True):
-        values += [record.id, next_change_seq(conn), record.updated_at_ms, text]
-    rows = ", ".join(["(?, CAST(? AS BIGINT), CAST(? AS BIGINT), ?)"] * len(records))
+        values += [record.id, next_change_seq(conn), record.updated_at_ms,
+                   record.status.state.value, text]  # fmt: skip
+    rows = ", ".join(["(?, CAST(? AS BIGINT), CAST(? AS BIGINT), ?, ?)"] * len(records))
     conn.execute(
-        "UPDATE processes SET updated_at_ms = v.updated, change_seq = v.seq, record_json = "
-        f"v.record FROM (VALUES {rows}) AS v(id, seq, updated, record) "
-        "WHERE processes.process_id = v.id",
+        "UPDATE processes SET updated_at_ms = v.updated, change_seq = v.seq, "
+        f"status = v.status, record_json = v.record FROM (VALUES {rows}) "
+        "AS v(id, seq, updated, status, record) WHERE processes.process_id = v.id",
         values,
     )
     for record, text in zip(records, texts, strict=True):
