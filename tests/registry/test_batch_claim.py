@@ -247,6 +247,42 @@ async def test_on_sqlite_a_batch_decodes_the_records_it_takes_before_its_transac
     assert decodes == {"inside": 0, "ahead": 3}
 
 
+async def test_on_sqlite_a_row_read_ahead_whose_record_changed_meanwhile_is_tested_again(
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The claim skips the record tests for a row whose JSON is still the text read ahead
+    # (filter.py `in_backlog`'s `seen`): one that changed since is tested again.
+    path = str(tmp_path / "changed.db")
+    ahead = run.decode_ahead
+    request = json.dumps({"requested_at_ms": 1, "reason": "operator"})
+
+    def changed_meanwhile(conn: object, *args: object) -> dict[str, str]:
+        found = ahead(conn, *args)  # type: ignore[arg-type]
+        assert list(found) == ["a", "b", "c"]
+        with raw_connection(path) as other:  # another writer, between the read and the claim
+            other.execute(
+                "UPDATE processes SET record_json = "
+                "json_set(record_json, '$.abandon_request', json(?)) WHERE process_id = 'b'",
+                (request,),
+            )
+            other.execute(  # the same record, spelled another way: still tested, still free
+                "UPDATE processes SET record_json = json(record_json) || ' ' "
+                "WHERE process_id = 'c'"
+            )
+        return found
+
+    async with open_registry(path, clock=clock) as registry:
+        for pid in ("a", "b", "c", "d"):
+            await registry.register_process(rr(pid))
+        monkeypatch.setattr(run, "decode_ahead", changed_meanwhile)
+        claims = await registry.claim_processes_for_run(attempts(3), LIVE, started("w"))
+    assert [pid for pid, _ in claims] == ["a", "c", "d"]  # not b: its abandon request
+    with raw_connection(path) as conn:
+        leased = [pid for (pid,) in conn.execute(
+            "SELECT process_id FROM process_leases ORDER BY process_id")]  # fmt: skip
+    assert leased == ["a", "c", "d"]
+
+
 async def test_on_sqlite_a_handle_that_lost_rows_it_read_ahead_spreads_its_next_reads(
     tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -256,7 +292,7 @@ async def test_on_sqlite_a_handle_that_lost_rows_it_read_ahead_spreads_its_next_
     path = str(tmp_path / "spread.db")
     ahead = run.decode_ahead
 
-    def taken_meanwhile(conn: object, *args: object) -> list[str]:
+    def taken_meanwhile(conn: object, *args: object) -> dict[str, str]:
         found = ahead(conn, *args)  # type: ignore[arg-type]
         with raw_connection(path) as other:  # another writer ends them meanwhile
             for pid in found:

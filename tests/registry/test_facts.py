@@ -29,7 +29,7 @@ from lashtui.model import (
     WaitKind,
     WaitState,
 )
-from lashtui.registry import ProcessRegistry
+from lashtui.registry import ProcessRegistry, open_registry
 from tests.builders import ext, ob, own, rr
 
 LIVE = 60_000
@@ -344,6 +344,19 @@ async def test_terminal_clears_the_wait(
     record = await registry.complete_process("p", SuccessOutput(value=1))
     assert record.wait is None
     assert (await record_of(registry)).wait is None
+
+
+async def test_a_leased_completion_clears_the_wait(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:  # scenario 56, through the completion a worker writes (sql/prepared.py)
+    await registry.register_process(ext("p"))
+    lease = await claim(registry, "w")
+    await registry.set_process_wait("p", signal_wait("p", "ready", 1, clock.now_ms()))
+    record = await registry.complete_process_with_lease(lease, SuccessOutput(value=1))
+    assert record.wait is None
+    # Read as stored, by another handle (this one's record cache holds what it wrote).
+    async with open_registry(registry_target) as other:
+        assert (await record_of(other)).wait is None
 
 
 async def test_clear_wait_is_allowed_on_a_terminal_row(registry: ProcessRegistry) -> None:

@@ -6,6 +6,8 @@ refuse (the limits), so that the transaction's own path reports it as before."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from typing import Any
 
 import pytest
@@ -24,6 +26,7 @@ from lashtui.model.limit import MAX_JSON_DEPTH
 from lashtui.model.output import AbandonEvidence, AbandonWriter, ProcessAwaitOutput
 from lashtui.registry.sql import prepared
 from lashtui.registry.sql.record_cache import RecordCache
+from lashtui.registry.sql.row import JsonEdit
 from tests.builders import rr
 
 NOW = 1_780_000_000_123
@@ -135,3 +138,66 @@ def test_what_the_models_refuse_the_core_build_refuses(
 ) -> None:
     core, modelled = _both(pid, output, NOW)
     assert isinstance(core, str) and core == modelled
+
+
+# --- the record edit: a field the stored text does not hold is not removed (row.py JsonEdit)
+
+OBJECTS = st.dictionaries(TEXT, JSON, max_size=6).filter(lambda value: "wait" not in value)
+STATUS = '{"completed":{"await_output":{"type":"success","value":1}}}'
+
+
+def _edited(text: str, remove: bool) -> object:
+    """The terminal's edit of `text` as SQLite runs it, with or without the `json_remove`
+    of `wait`, or the error it raises."""
+    stored = "json_remove(?1, '$.wait')" if remove else "?1"
+    with sqlite3.connect(":memory:") as conn:
+        try:
+            return conn.execute(
+                f"SELECT json_set({stored}, '$.updated_at_ms', 7, '$.status', json(?2))",
+                (text, STATUS),
+            ).fetchone()[0]
+        except sqlite3.Error as error:
+            return str(error)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=OBJECTS,
+    indent=st.sampled_from([None, 0, 2]),
+    ascii_only=st.booleans(),
+    spaced=st.booleans(),
+)
+def test_an_edit_without_the_removal_writes_the_same_bytes(
+    value: dict[str, Any], indent: int | None, ascii_only: bool, spaced: bool
+) -> None:
+    """Any object another program may have stored, in any layout (indented, escaped or
+    not): where its text does not hold `"wait"`, the edit without `json_remove` is the
+    same bytes, as `JsonEdit.of` assumes when it leaves the removal out."""
+    separators = (", ", ": ") if spaced else (",", ":")
+    text = json.dumps(value, indent=indent, ensure_ascii=ascii_only, separators=separators)
+    if '"wait"' in text:
+        return  # a string value spelled `"wait"`: the edit keeps its removal
+    assert _edited(text, remove=False) == _edited(text, remove=True)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        _record("p").stored_json(),
+        '{"a": 1, "a": 2, "w\\u0061it": {"x": 1}}',  # a duplicate key; an escaped key
+        '{"a": [1, 2.50, -0E0, 1e999]}',  # numbers kept as written
+        "not json",
+        "[1, 2]",
+    ],
+)
+def test_the_edit_writes_the_same_bytes_for_awkward_records(text: str) -> None:
+    assert _edited(text, remove=False) == _edited(text, remove=True)
+
+
+def test_the_removal_is_left_out_only_where_the_text_cannot_hold_the_field() -> None:
+    record = _record("p")
+    changes: dict[str, Any] = {"wait": None}
+    assert "json_remove" in JsonEdit.of(record, changes).sql  # the stored text unknown
+    assert "json_remove" in JsonEdit.of(record, changes, held='{"wait":null}').sql
+    assert "json_remove" in JsonEdit.of(record, changes, held='{"label":"wait"}').sql
+    assert "json_remove" not in JsonEdit.of(record, changes, held=record.stored_json()).sql

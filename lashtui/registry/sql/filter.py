@@ -42,7 +42,7 @@ HELD = "l.lease_owner_id IS NOT NULL AND l.lease_token IS NOT NULL"
 LIVE = f"{HELD} AND l.lease_expires_at_ms > ?"
 
 
-def in_backlog(sql: Dialect) -> str:
+def in_backlog(sql: Dialect, seen: int = 0) -> str:
     """The running row `p` with its lease row `l` is in the backlog at the bound time (one
     `?`): rerunnable, without an abandon request, and no live lease. What a batch claim
     picks (run.py `_pick`), and what a worker's drive leaves to it (lease.py
@@ -53,13 +53,22 @@ def in_backlog(sql: Dialect) -> str:
     the record to jsonb (twice). A pick passes over every row other workers hold, so with
     four workers that was ~50 us for each of ~60 rows passed: 3.4 ms a pick and a third of
     the server's CPU in a drain (pg_stat_statements). NULL (a record the SQL cannot read)
-    is not in the backlog: test it with `IS TRUE` / `IS NOT TRUE`."""
-    return (
-        f"CASE WHEN NOT ({LIVE}) "
-        f"THEN {sql.json_text('p.record_json', 'disposition')} = 'rerunnable' "
-        f"AND NOT {sql.json_has('p.record_json', 'abandon_request', escaped_keys=True)} "
-        "ELSE FALSE END"
+    is not in the backlog: test it with `IS TRUE` / `IS NOT TRUE`.
+
+    `seen`: that many record texts, bound after the time, which this test found in the
+    backlog a moment ago (run.py `decode_ahead`). A row whose JSON is still one of them
+    passes the record tests without them: they read nothing but that text, so the answer
+    stands, and SQLite's JSON parse of the ~1.3 kB record is ~25,000 instructions a row
+    inside the write lock, where a text comparison is a memcmp. (A CASE, not OR: SQLite
+    evaluates both sides of an OR that is a value.) The lease is tested afresh."""
+    record = (
+        f"{sql.json_text('p.record_json', 'disposition')} = 'rerunnable' "
+        f"AND NOT {sql.json_has('p.record_json', 'abandon_request', escaped_keys=True)}"
     )
+    if seen:
+        texts = ", ".join("?" * seen)
+        record = f"CASE WHEN p.record_json IN ({texts}) THEN TRUE ELSE {record} END"
+    return f"CASE WHEN NOT ({LIVE}) THEN {record} ELSE FALSE END"
 
 
 def started_owner_bound(sql: Dialect) -> str:

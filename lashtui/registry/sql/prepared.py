@@ -156,7 +156,7 @@ def _prepared(
     now: int,
 ) -> PreparedCompletion:
     changes: dict[str, WireModel | None] = {"status": ProcessStatus.terminal(output), "wait": None}
-    edit = JsonEdit.of(touch(record, now, **changes), changes)
+    edit = JsonEdit.of(touch(record, now, **changes), changes, held=text)
     return PreparedCompletion(text, sequence, event_type, payload_hash, key, event_json, edit)
 
 

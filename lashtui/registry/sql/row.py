@@ -399,13 +399,24 @@ class JsonEdit:
     values: tuple[object, ...]  # ?1, then ?4 on
 
     @classmethod
-    def of(cls, record: ProcessRecord, changes: dict[str, WireModel | None]) -> JsonEdit:
+    def of(
+        cls, record: ProcessRecord, changes: dict[str, WireModel | None], held: str | None = None
+    ) -> JsonEdit:
+        """`held`: the stored JSON the edit will apply to, where the caller's transaction
+        checks it is exactly that text (sql/prepared.py). A field to remove whose quoted
+        name the text does not hold is left out of the statement: SQLite 3.40 matches a
+        key as it is written, so `json_remove` would change nothing but still parse and
+        render the whole ~1.3 kB record (~50,000 instructions, a fifth of a drained row's
+        JSON work inside the write lock, for the `wait` every completion clears and nearly
+        none has). `json_set` renders the same tree either way, so the bytes are the same
+        (tests/registry/test_prepared_completion.py)."""
         values: list[object] = [record.updated_at_ms, None, None]
         paths = ["'$.updated_at_ms', ?1"]
         stored = "record_json"
         for name, value in changes.items():
             if value is None:
-                stored = f"json_remove({stored}, '$.{name}')"
+                if held is None or f'"{name}"' in held:
+                    stored = f"json_remove({stored}, '$.{name}')"
                 continue
             values.append(value.model_dump_json())
             paths.append(f"'$.{name}', json(?{len(values)})")

@@ -106,7 +106,7 @@ def claim_next_for_run(
     started: ProcessStarted,
     clock: Callable[[], int],
     skip: list[str] | None = None,
-    prefer: list[str] | None = None,
+    prefer: dict[str, str] | None = None,
 ) -> list[tuple[str, ProcessRunClaim | None]]:
     """Up to `len(owners)` rerunnable rows that no one holds, claimed to run in one
     transaction, the first in id order: each exactly as `claim_for_run` claims one (its own
@@ -169,33 +169,38 @@ def claim_next_for_run(
 PICKS_AT_MOST = 64
 
 
-def decode_ahead(conn: Tx, now: int, skip: list[str], limit: int, offset: int) -> list[str]:
+def decode_ahead(
+    conn: Tx, now: int, skip: list[str], limit: int, offset: int
+) -> dict[str, str]:
     """A read before a batch claim's write transaction, on SQLite (sqlite/store.py): the
     free rerunnable rows it is likely to take (`limit` of them, past the first `offset`,
     in id order), their records decoded into the connection's cache, where the claim's
-    `decoded_record` finds them by their text. Their ids, for its `prefer`; an undecodable
-    row is left to the claim, which decides it as ever.
+    `decoded_record` finds them by their text. Their ids and the record texts found free,
+    for its `prefer` (a row whose text is unchanged skips the backlog's record tests:
+    filter.py `in_backlog`); an undecodable row is left to the claim, which decides it as
+    ever.
 
     Why: a claim runs inside SQLite's one write lock, which every other worker process
     waits for, and decoding a record there was ~35 us of its ~146 us a row (four workers
     held the lock ~92% of a drain). Read here, a row another worker takes meanwhile only
     cost the decode, outside the lock."""
-    ids = []
+    ahead = {}
     for process_id, text, _ in _pick(conn, now, skip, limit, offset=offset):
         try:
             decoded_record(conn, process_id, text)
         except UndecodableProcess:
             continue
-        ids.append(process_id)
-    return ids
+        ahead[process_id] = text
+    return ahead
 
 
 def _pick(
-    conn: Tx, now: int, skip: list[str], limit: int, only: list[str] | None = None,
+    conn: Tx, now: int, skip: list[str], limit: int, only: dict[str, str] | None = None,
     offset: int = 0,
 ) -> list[Any]:
     """Up to `limit` free rerunnable rows in id order, past `skip` (see
-    `claim_next_for_run`), among `only` if given, after the first `offset`: the pick also
+    `claim_next_for_run`), among the ids of `only` if given (each with the record text
+    `decode_ahead` found free), after the first `offset`: the pick also
     reads what the claims need (the record's JSON and,
     on SQLite, the lease row's fence), so that they are a few statements for the whole batch
     (`_claim_picked`; on PostgreSQL the rows are locked and the fences read after the pick:
@@ -212,9 +217,9 @@ def _pick(
         "WHERE p.status = 'running' "
         + (f"AND p.process_id NOT IN ({', '.join('?' * len(skip))}) " if skip else "")
         + (f"AND p.process_id IN ({', '.join('?' * len(only))}) " if only else "")
-        + f"AND ({in_backlog(sql)}) IS TRUE "
+        + f"AND ({in_backlog(sql, len(only or ()))}) IS TRUE "
         f"ORDER BY p.process_id LIMIT ?{' OFFSET ?' if offset else ''}{sql.skip_locked('p')}",
-        (*skip, *(only or []), now, limit, *([offset] if offset else [])),
+        (*skip, *(only or ()), now, *(only or {}).values(), limit, *([offset] if offset else [])),
     )
     if planner_back:
         conn.execute(planner_back)
