@@ -31,6 +31,7 @@ from lashtui.model import (
 )
 from lashtui.registry import ProcessRegistry, open_registry
 from tests.builders import ext, ob, own, rr
+from tests.raw import raw_connection
 
 LIVE = 60_000
 
@@ -357,6 +358,32 @@ async def test_a_leased_completion_clears_the_wait(
     # Read as stored, by another handle (this one's record cache holds what it wrote).
     async with open_registry(registry_target) as other:
         assert (await record_of(other)).wait is None
+
+
+@pytest.mark.parametrize("leased", [True, False])
+async def test_a_wait_key_another_program_spelled_with_an_escape_ends_with_the_row(
+    registry_target: str, clock: ManualClock, leased: bool
+) -> None:
+    # JSON (and the models) read `"w\u0061it"` as `wait`; SQLite 3.40's json_remove does
+    # not, so a terminal edit in place would have left an ended row still waiting.
+    async with open_registry(registry_target, clock=clock) as registry:
+        await registry.register_process(ext("p"))
+        await registry.set_process_wait("p", signal_wait("p", "ready", 1, clock.now_ms()))
+    with raw_connection(registry_target) as conn:
+        conn.execute(
+            "UPDATE processes SET record_json = replace(record_json, ?, ?)",
+            ('"wait"', '"w\\u0061it"'),
+        )
+    async with open_registry(registry_target, clock=clock) as registry:
+        assert (await record_of(registry)).wait is not None  # read as a wait
+        if leased:
+            lease = await claim(registry, "w")
+            await registry.complete_process_with_lease(lease, SuccessOutput(value=1))
+        else:
+            await registry.complete_process("p", SuccessOutput(value=1))
+    async with open_registry(registry_target, clock=clock) as other:
+        record = await record_of(other)
+        assert (record.status.state, record.wait) == ("completed", None)
 
 
 async def test_clear_wait_is_allowed_on_a_terminal_row(registry: ProcessRegistry) -> None:

@@ -72,8 +72,8 @@ def prepare_completion(
     if held is None:
         return None
     text, record = held
-    if record.is_terminal() or record.id != pid:
-        return None
+    if record.is_terminal() or record.id != pid or record.wait is not None:
+        return None  # (a waiting row's terminal is saved whole: row.py `removes_a_field`)
     try:
         event_type = output.terminal_state().event_type()
         if record.event_type(event_type) is _CORE_TERMINALS.get(event_type) and now >= 0:
