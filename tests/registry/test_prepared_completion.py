@@ -184,7 +184,9 @@ def test_an_edit_without_the_removal_writes_the_same_bytes(
     "text",
     [
         _record("p").stored_json(),
-        '{"a": 1, "a": 2, "w\\u0061it": {"x": 1}}',  # a duplicate key; an escaped key
+        # A duplicate key. (Not an escaped `wait`: SQLite 3.40 leaves it, later versions
+        # may remove it; a row holding one is saved whole: row.py `removes_a_field`.)
+        '{"a": 1, "a": 2, "w": {"x": 1}}',
         '{"a": [1, 2.50, -0E0, 1e999]}',  # numbers kept as written
         "not json",
         "[1, 2]",

@@ -417,12 +417,13 @@ class JsonEdit:
     ) -> JsonEdit:
         """`held`: the stored JSON the edit will apply to, where the caller's transaction
         checks it is exactly that text (sql/prepared.py). A field to remove whose quoted
-        name the text does not hold is left out of the statement: SQLite 3.40 matches a
-        key as it is written, so `json_remove` would change nothing but still parse and
-        render the whole ~1.3 kB record (~50,000 instructions, a fifth of a drained row's
-        JSON work inside the write lock, for the `wait` every completion clears and nearly
-        none has). `json_set` renders the same tree either way, so the bytes are the same
-        (tests/registry/test_prepared_completion.py)."""
+        name the text does not hold is left out of the statement: `json_remove` would
+        change nothing (SQLite 3.40 matches a key as it is written) but still parse and
+        render the whole ~1.3 kB record, ~50,000 instructions inside the write lock, for
+        the `wait` every completion clears and nearly no row has. `json_set` renders the
+        same tree either way, so the bytes are the same
+        (tests/registry/test_prepared_completion.py). A field the record holds under a
+        spelling with escapes never gets here: `removes_a_field`."""
         values: list[object] = [record.updated_at_ms, None, None]
         paths = ["'$.updated_at_ms', ?1"]
         stored = "record_json"
