@@ -349,7 +349,7 @@ async def test_terminal_clears_the_wait(
 
 async def test_a_leased_completion_clears_the_wait(
     registry: ProcessRegistry, registry_target: str, clock: ManualClock
-) -> None:  # scenario 56, through the completion a worker writes (sql/prepared.py)
+) -> None:  # scenario 56, through a worker's completion (a waiting row's is saved whole)
     await registry.register_process(ext("p"))
     lease = await claim(registry, "w")
     await registry.set_process_wait("p", signal_wait("p", "ready", 1, clock.now_ms()))
