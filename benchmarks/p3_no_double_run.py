@@ -185,22 +185,35 @@ class Census:
         self.conn.close()
 
 
-def lashtui_drain(tmp: str, rows: int, workers: int = WORKERS, url: str | None = None) -> Drain:
+def lashtui_drain(
+    tmp: str, rows: int, workers: int = WORKERS, url: str | None = None, files: bool = False
+) -> Drain:
     """The lashtui side on a registry file in `tmp`, or on the PostgreSQL registry at `url`
-    (an empty schema)."""
+    (an empty schema). With `files`, each worker drains a registry file of its own holding
+    its share of the rows (`SHARDED`)."""
     record, hold = (os.path.join(tmp, name) for name in ("l.record", "l.hold"))
-    db = url or os.path.join(tmp, "l.db")
-    asyncio.run(_start_rows(db, [f"p3-{n:06d}" for n in range(rows)]))
-    common = ["--db", db, "--record", record, "--hold", hold, "--until-empty"]
+    ids = [f"p3-{n:06d}" for n in range(rows)]
+    if files:
+        dbs = [os.path.join(tmp, f"l-{n}.db") for n in range(workers)]
+        for n, db in enumerate(dbs):
+            asyncio.run(_start_rows(db, ids[n::workers]))
+    else:
+        dbs = [url or os.path.join(tmp, "l.db")]
+        asyncio.run(_start_rows(dbs[0], ids))
+    common = ["--record", record, "--hold", hold, "--until-empty"]
     timings = ["--ttl-ms", "30000", "--renew-ms", "10000"]  # lash's defaults
     stats = [os.path.join(tmp, f"l-stats-{n}.json") for n in range(workers)]
     logs = [os.path.join(tmp, f"l-stderr-{n}.log") for n in range(workers)]
     argv = [sys.executable, "-m", "benchmarks.p3_worker", *common, *timings]
     children = [
-        spawn([*argv, "--owner-id", f"p3-worker-{n}", "--stats", stats[n]], logs[n])
-        for n in range(workers)
+        spawn([*argv, "--db", db, "--owner-id", f"p3-worker-{n}", "--stats", stats[n]], logs[n])
+        for n, db in enumerate(dbs * workers if len(dbs) == 1 else dbs)
     ]
-    census = Census(db)
+    census = [Census(db) for db in dbs]
+
+    def count(where: str) -> int:
+        return sum(each.count(where) for each in census)
+
     try:
         wait_for(lambda: all(os.path.exists(path) for path in stats), "the workers to be ready")
         meter = CpuMeter([stats_pid(path) for path in stats], url)
@@ -208,14 +221,14 @@ def lashtui_drain(tmp: str, rows: int, workers: int = WORKERS, url: str | None =
         start = time.perf_counter()
         open(hold, "w").close()
         wait_for_count(
-            lambda: census.count("status != 'running'"),
+            lambda: count("status != 'running'"),
             rows,
             "every row terminal",
             max(GUARD_S, rows / GUARD_ROWS_PER_S),
         )
         elapsed = time.perf_counter() - start
         cpu_s = meter.stop()
-        completed = census.count("status = 'completed'")
+        completed = count("status = 'completed'")
         errors = []
         if completed != rows:
             errors.append(f"{rows - completed} row(s) ended other than completed")
@@ -226,7 +239,8 @@ def lashtui_drain(tmp: str, rows: int, workers: int = WORKERS, url: str | None =
                 logged = [line for line in log if line.startswith(("WARNING", "ERROR", "Trace"))]
             errors.extend(f"worker {n}: {line.strip()}" for line in logged)
     finally:
-        census.close()
+        for each in census:
+            each.close()
         reap(children)
     return Drain(rows, elapsed, read_record(record), errors, cpu_s)
 
@@ -245,38 +259,52 @@ def reap(children: Iterable[subprocess.Popen[bytes]]) -> None:
             child.wait()
 
 
-def huey_drain(tmp: str, rows: int, workers: int = WORKERS) -> Drain:
+def huey_drain(tmp: str, rows: int, workers: int = WORKERS, files: bool = False) -> Drain:
+    """huey's side: one consumer of `workers` processes on one file or, with `files`,
+    `workers` consumers of one process each, each on a file of its own holding its share
+    of the tasks (`SHARDED`)."""
     from benchmarks.p3_huey import make_huey
 
-    db, record, ready, hold = (
-        os.path.join(tmp, name) for name in ("h.db", "h.record", "h.ready", "h.hold")
-    )
-    huey, count = make_huey(db, record)
+    record, hold = (os.path.join(tmp, name) for name in ("h.record", "h.hold"))
+    shards = workers if files else 1
+    dbs = [os.path.join(tmp, f"h-{n}.db") for n in range(shards)]
+    readies = [os.path.join(tmp, f"h-{n}.ready") for n in range(shards)]
+    queues = [make_huey(db, record) for db in dbs]
     for n in range(rows):
-        count(n)
+        queues[n % shards][1](n)
     code = "from benchmarks.p3_huey import serve; serve()"
-    consumer = spawn(
-        [sys.executable, "-c", code, db, record, ready, hold, str(workers)],
-        os.path.join(tmp, "h-stderr.log"),
-    )
+    consumers = [
+        spawn(
+            [sys.executable, "-c", code, db, record, ready, hold, str(workers // shards)],
+            os.path.join(tmp, f"h-stderr-{n}.log"),
+        )
+        for n, (db, ready) in enumerate(zip(dbs, readies, strict=True))
+    ]
     errors: list[str] = []
-    meter = CpuMeter([consumer.pid], tree=True)
+    meter = CpuMeter([consumer.pid for consumer in consumers], tree=True)
+
+    def results() -> int:
+        return sum(huey.storage.result_store_size() for huey, _ in queues)
+
     try:
-        wait_for(lambda: os.path.exists(ready), "the huey consumer to be ready")
+        wait_for(lambda: all(map(os.path.exists, readies)), "the huey consumers to be ready")
         meter.start()
         start = time.perf_counter()
         open(hold, "w").close()
-        wait_for_count(huey.storage.result_store_size, rows, "every huey result", GUARD_S)
+        wait_for_count(results, rows, "every huey result", GUARD_S)
         elapsed = time.perf_counter() - start
         cpu_s = meter.stop()
     finally:
-        consumer.send_signal(signal.SIGTERM)
-        try:
-            consumer.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            consumer.kill()
-            consumer.wait()
-        huey.storage.close()
+        for consumer in consumers:
+            consumer.send_signal(signal.SIGTERM)
+        for consumer in consumers:
+            try:
+                consumer.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                consumer.kill()
+                consumer.wait()
+        for huey, _ in queues:
+            huey.storage.close()
     return Drain(rows, elapsed, read_record(record), errors, cpu_s)
 
 
@@ -307,6 +335,12 @@ def run(mode: Mode) -> list[Figure]:
                 )
             with scratch("p3") as tmp:
                 scaling.setdefault(("huey", workers), []).append(huey_drain(tmp, rows, workers))
+        with scratch("p3") as tmp:
+            scaling.setdefault(("lashtui", SHARDED), []).append(
+                lashtui_drain(tmp, rows, files=True)
+            )
+        with scratch("p3") as tmp:
+            scaling.setdefault(("huey", SHARDED), []).append(huey_drain(tmp, rows, files=True))
     return [
         *figures(rows, ours, peer),
         *scaling_figures(rows, scaling),
@@ -315,21 +349,29 @@ def run(mode: Mode) -> list[Figure]:
 
 
 SCALING = (1, 2)
+# The scaling table's last row: the 4 workers each on a file of their own, with a quarter of
+# the rows (huey: 4 one-process consumers). Nothing is shared but the machine, so set
+# against the 4-worker row it splits what 4 workers cost a row into what sharing the 2
+# vCPUs costs (here too) and what sharing one backlog costs (only there): how workers find
+# and claim work across processes, and SQLite's one write lock, bound the second alone.
+SHARDED = -WORKERS
 
 
 def scaling_figures(rows: int, scaling: dict[tuple[str, int], list[Drain]]) -> list[Figure]:
     """P3's scaling table: throughput with 1 and 2 worker processes each side (the 4-worker
-    row is the target's), with each run's exactly-once counts."""
+    row is the target's), then 4 on a file each (`SHARDED`), with each run's exactly-once
+    counts."""
     return [
         Figure(
             id="P3",
-            figure=f"{workers} worker proc{'s' if workers > 1 else ''} drain {rows:,} "
-            "rerunnable: throughput (scaling)",
+            figure=f"{_procs(workers)} drain {rows:,} rerunnable: throughput (scaling)",
             unit="proc/s",
             lashtui=[d.rows / d.elapsed for d in scaling[("lashtui", workers)]],
-            peer_name=f"huey SqliteHuey, {workers} proc{'s' if workers > 1 else ''}",
+            peer_name=f"huey SqliteHuey, {_procs(workers, huey=True)}",
             peer=[d.rows / d.elapsed for d in scaling[("huey", workers)]],
-            target="context: scaling (exactly once every run)",
+            target="context: scaling (exactly once every run)"
+            if workers > 0
+            else "context: the 4-worker row without a shared backlog (exactly once every run)",
             notes=[
                 _runs("lashtui", scaling[("lashtui", workers)]),
                 _runs("huey", scaling[("huey", workers)]),
@@ -338,8 +380,18 @@ def scaling_figures(rows: int, scaling: dict[tuple[str, int], list[Drain]]) -> l
                 ),
             ],
         )
-        for workers in SCALING
+        for workers in (*SCALING, SHARDED)
     ]
+
+
+def _procs(workers: int, huey: bool = False) -> str:
+    """A scaling row's workers, as its figure (lashtui) or its peer (huey) names them."""
+    if workers == SHARDED:
+        if huey:
+            return f"{-workers} consumers of 1 proc, a file each"
+        return f"{-workers} worker procs, a registry file each,"
+    procs = f"{workers} proc{'s' if workers > 1 else ''}"
+    return procs if huey else f"{workers} worker {procs.split(' ', 1)[1]}"
 
 
 def _runs(side: str, drains: list[Drain]) -> str:
