@@ -88,6 +88,9 @@ class Drain:
     # CPU seconds on the clock: the workers' and, on PostgreSQL, the server's (cpu.py
     # `CpuMeter`); None where not read.
     cpu_s: float | None = None
+    # On SQLite, the workers' use of the file's write lock during the drain, summed: seconds
+    # held, holds, tries refused (`lock_use`); None where not read.
+    lock: LockUse | None = None
 
     @property
     def duplicates(self) -> int:
@@ -100,6 +103,34 @@ class Drain:
     @property
     def wrong(self) -> int:
         return self.duplicates + self.missing + len(self.errors)
+
+
+@dataclass(frozen=True)
+class LockUse:
+    held_s: float
+    holds: int
+    refused: int
+
+    def __sub__(self, other: LockUse) -> LockUse:
+        return LockUse(
+            self.held_s - other.held_s, self.holds - other.holds, self.refused - other.refused
+        )
+
+
+def lock_use(stats_paths: list[str]) -> LockUse | None:
+    """The write-lock use the workers' `--stats` files hold, summed; None when any lacks it
+    (a PostgreSQL drain, or a worker that never wrote it)."""
+    total = LockUse(0.0, 0, 0)
+    for path in stats_paths:
+        with open(path, encoding="utf-8") as handle:
+            use = json.load(handle).get("write_lock")
+        if use is None:
+            return None
+        total = LockUse(
+            total.held_s + use["held_s"], total.holds + use["holds"],
+            total.refused + use["refused"],
+        )  # fmt: skip
+    return total
 
 
 def read_record(path: str) -> Counter[str]:
@@ -216,6 +247,7 @@ def lashtui_drain(
 
     try:
         wait_for(lambda: all(os.path.exists(path) for path in stats), "the workers to be ready")
+        lock_before = lock_use(stats)
         meter = CpuMeter([stats_pid(path) for path in stats], url)
         meter.start()
         start = time.perf_counter()
@@ -238,11 +270,16 @@ def lashtui_drain(
             with open(logs[n], encoding="utf-8", errors="replace") as log:
                 logged = [line for line in log if line.startswith(("WARNING", "ERROR", "Trace"))]
             errors.extend(f"worker {n}: {line.strip()}" for line in logged)
+        # Read once every worker has exited (their last stats): the drive starts at the
+        # hold file and the workers write nothing after the last row, so this is the
+        # drain's use of the lock.
+        lock_after = lock_use(stats)
     finally:
         for each in census:
             each.close()
         reap(children)
-    return Drain(rows, elapsed, read_record(record), errors, cpu_s)
+    lock = lock_after - lock_before if lock_before and lock_after else None
+    return Drain(rows, elapsed, read_record(record), errors, cpu_s, lock)
 
 
 def stats_pid(path: str) -> int:
@@ -378,6 +415,7 @@ def scaling_figures(rows: int, scaling: dict[tuple[str, int], list[Drain]]) -> l
                 cpu_note(
                     {"lashtui": scaling[("lashtui", workers)], "huey": scaling[("huey", workers)]}
                 ),
+                lock_note(scaling[("lashtui", workers)], -workers if workers < 0 else 1),
             ],
         )
         for workers in (*SCALING, SHARDED)
@@ -446,7 +484,7 @@ def figures(rows: int, ours: list[Drain], peer: list[Drain]) -> list[Figure]:
             peer=[d.rows / d.elapsed for d in peer],
             target=">= 1.0x huey, 4 procs",
             rule="ratio>=:1",
-            notes=[CLOCK_NOTE, cpu_note({"lashtui": ours, "huey": peer})],
+            notes=[CLOCK_NOTE, cpu_note({"lashtui": ours, "huey": peer}), lock_note(ours)],
         ),
     ]
 
@@ -466,6 +504,25 @@ def cpu_note(sides: dict[str, list[Drain]], per: str = "row") -> str:
         cores = statistics.median(cpu / d.elapsed for cpu, d in spent)
         parts.append(f"{side} {per_row:,.0f} us a {per}, {cores:.2f} cores busy")
     return "CPU on the clock (medians): " + "; ".join(parts)
+
+
+def lock_note(drains: list[Drain], files: int = 1) -> str:
+    """lashtui's workers' use of the registry file's write lock (registry/sqlite/
+    write_lock.py), medians over `drains`: the share of the drain's clock it was held (the
+    workers' holds summed; with `files`, each file's lock counts, so up to `files` x 100%),
+    its hold a row, and the tries another worker's hold refused. A share near 100% says the
+    lock, not the CPU, bounds the drain: another worker would only wait for it."""
+    used = [(d.lock, d) for d in drains if d.lock is not None]
+    if not drains or len(used) < len(drains):
+        return "write lock: not read"
+    share = statistics.median(lock.held_s / d.elapsed for lock, d in used)
+    per_row = statistics.median(lock.held_s / d.rows * 1e6 for lock, d in used)
+    refused = statistics.median(lock.refused / d.rows for lock, d in used)
+    which = "the file's write lock" if files == 1 else f"the {files} files' write locks"
+    return (
+        f"lashtui's hold of {which} (medians, the workers' holds summed): {share:.0%} of the "
+        f"drain, {per_row:,.0f} us a row; {refused:.2f} tries a row refused by another's hold"
+    )
 
 
 def postgres_figures(

@@ -18,7 +18,9 @@ processes never interleave. Engines (the ones tests/worker/worker_child.py uses)
 `--until-empty` exits 0 once no row is live (running or waiting) and nothing is in flight.
 `--hold FILE` waits for FILE to exist before the worker starts driving (P4 starts the
 survivor early, so its interpreter start-up overlaps the victim's). `--stats` gets `{"pid",
-"drives", "verdicts", "runs"}` rewritten atomically when they change.
+"drives", "verdicts", "runs"}` rewritten atomically when they change, and on SQLite
+`"write_lock"`: the worker's use of the file's write lock so far (holds, seconds held, tries
+refused: registry/sqlite/write_lock.py).
 """
 
 from __future__ import annotations
@@ -85,12 +87,17 @@ def register_engines(worker: ProcessWorker, recorder: Recorder) -> None:
 
 def write_stats(path: str, worker: ProcessWorker) -> dict[str, Any]:
     stats = worker.stats
-    data = {
+    data: dict[str, Any] = {
         "pid": os.getpid(),
         "drives": stats.drives,
         "verdicts": {str(k): v for k, v in stats.verdicts.items()},
         "runs": {str(k): v for k, v in stats.runs.items()},
     }
+    # On SQLite, the worker's hold of the file's write lock (registry/sqlite/write_lock.py).
+    write_lock_use = getattr(worker.registry, "write_lock_use", None)
+    if callable(write_lock_use):
+        use = write_lock_use()
+        data["write_lock"] = {"holds": use.holds, "held_s": use.held_s, "refused": use.refused}
     temporary = f"{path}.tmp"
     with open(temporary, "w", encoding="utf-8") as handle:
         json.dump(data, handle)

@@ -4,7 +4,11 @@ An observer (observer.py) like the log lines, fed by the same hooks (among them
 `commit_seen`: another connection's commit woke the worker, through the one watch it keeps
 on the registry, wake.py), plus a feed of its own: the registry's transaction timings
 (`observe_transactions`, which the SQL stores offer without importing anything of
-Prometheus: registry/sql/timing.py), whose commits stamp the last commit seen too.
+Prometheus: registry/sql/timing.py), whose commits stamp the last commit seen too. On a
+SQLite registry, its use of the file's one write lock is read at each scrape
+(`write_lock_use`, registry/sqlite/write_lock.py): summed over a fleet's workers, the rate
+of `lashtui_registry_write_lock_seconds_total` is the share of the time the lock is held,
+and near 1 another worker on that file only adds waiting.
 
 The series live in a `CollectorRegistry` of their own, not prometheus-client's global one:
 nothing else in the process (a library, a test's second worker) can add to them or clash
@@ -17,10 +21,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily, Metric
 
 from lashtui.errors import InvalidRequest
 from lashtui.model import ProcessRecord, ProcessTerminalState
@@ -38,6 +43,43 @@ TRANSACTION_KINDS = ("write", "read", "short_write", "short_read", "point_read")
 LATENCY_BUCKETS = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
+
+
+class LockUse(Protocol):
+    """What `write_lock_use()` returns (registry/sqlite/write_lock.py `WriteLockUse`)."""
+
+    holds: int
+    held_s: float
+    refused: int
+
+
+class WriteLockSeries:
+    """The registry's write-lock counters, read when scraped (a prometheus-client
+    collector): the connection counts them itself, on every transaction."""
+
+    def __init__(self, read: Callable[[], LockUse]) -> None:
+        self.read = read
+
+    def collect(self) -> Iterator[Metric]:
+        use = self.read()
+        yield CounterMetricFamily(
+            "lashtui_registry_write_lock_seconds",
+            "Time this worker held the registry file's write lock (SQLite: from BEGIN "
+            "IMMEDIATE to the end of its COMMIT or ROLLBACK); summed over a fleet, its rate "
+            "is the share of the time the lock is held",
+            value=use.held_s,
+        )
+        yield CounterMetricFamily(
+            "lashtui_registry_write_lock_holds",
+            "Write transactions this worker ran under the registry file's write lock",
+            value=use.holds,
+        )
+        yield CounterMetricFamily(
+            "lashtui_registry_write_lock_refused",
+            "Tries to take the registry file's write lock refused because another "
+            "connection held it (each tried again)",
+            value=use.refused,
+        )
 
 
 class WorkerMetrics(WorkerObserver):
@@ -122,6 +164,10 @@ class WorkerMetrics(WorkerObserver):
     def commit_seen(self) -> None:
         self.last_commit.set(time.time())
 
+    def watch_write_lock(self, read: Callable[[], LockUse]) -> None:
+        """Export the write-lock counters `read()` returns (a SQLite registry's)."""
+        self.registry.register(WriteLockSeries(read))
+
 
 @contextlib.asynccontextmanager
 async def serving_metrics(
@@ -137,6 +183,9 @@ async def serving_metrics(
             f"cannot serve metrics on {host}:{port}: {error.strerror or error}"
         ) from None
     worker.add_observer(metrics)
+    write_lock_use = getattr(registry, "write_lock_use", None)
+    if callable(write_lock_use):
+        metrics.watch_write_lock(write_lock_use)
     observe = getattr(registry, "observe_transactions", None)
     if callable(observe):
         observe(metrics.transaction)

@@ -161,6 +161,12 @@ def test_metrics_are_served_and_move_after_a_run(target: str, workers: list[Work
     writes = "lashtui_registry_transaction_seconds_count{kind=short_write}"
     assert after[writes] > before[writes]
     assert after["lashtui_worker_last_commit_seen_timestamp_seconds"] > 0
+    holds = "lashtui_registry_write_lock_holds_total"
+    if db.startswith("postgresql"):  # no file lock to export
+        assert holds not in after
+    else:  # the run's claim and terminal, under the registry file's write lock
+        assert after[holds] >= before[holds] + 2
+        assert after["lashtui_registry_write_lock_seconds_total"] > 0
     worker.signal(signal.SIGTERM)
     assert worker.wait() == 0
 

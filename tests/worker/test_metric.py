@@ -63,3 +63,26 @@ async def test_another_connections_commit_stamps_the_last_commit_seen(
                     await asyncio.sleep(0.01)
     finally:
         await worker.stop()
+
+
+async def test_the_write_lock_series_move_on_sqlite_and_are_absent_on_postgresql(
+    registry: ProcessRegistry, worker: ProcessWorker
+) -> None:
+    """Read at each scrape from the registry's own counters (write_lock.py): a run's
+    claim and terminal are write transactions under the file's lock. PostgreSQL has no
+    such lock, and its registry offers no counters to export."""
+    metrics = WorkerMetrics()
+    read = getattr(registry, "write_lock_use", None)
+    if read is None:
+        assert metrics.registry.get_sample_value("lashtui_registry_write_lock_holds_total") is None
+        return
+    metrics.watch_write_lock(read)
+    before = _value(metrics, "lashtui_registry_write_lock_holds_total")
+    worker.engines.register("echo", Counting())
+    await register(registry)
+
+    await sweep(worker)
+
+    assert _value(metrics, "lashtui_registry_write_lock_holds_total") >= before + 2
+    assert _value(metrics, "lashtui_registry_write_lock_seconds_total") > 0
+    assert _value(metrics, "lashtui_registry_write_lock_refused_total") == 0

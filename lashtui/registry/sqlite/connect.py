@@ -33,6 +33,7 @@ from lashtui.registry.sql.record_cache import RecordCache
 from lashtui.registry.sql.version import SCHEMA_VERSION, has_sort_label
 from lashtui.registry.sqlite.file import FileState, check_path, create_private, read_only_uri
 from lashtui.registry.sqlite.raw_text import bound_raw
+from lashtui.registry.sqlite.write_lock import WriteLockUse
 
 T = TypeVar("T")
 
@@ -48,6 +49,10 @@ class RegistryConnection(RecordCache, sqlite3.Connection):
     lash_version: int | None = None
     # Whether this writable connection's inserts fill `sort_label` (sql/version.py).
     sort_label = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.write_lock = WriteLockUse()  # counted by transaction.py
 
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
         """`sqlite3.Connection.execute`, binding an id read back from bytes that are not

@@ -44,6 +44,7 @@ from lashtui.registry.sqlite.connect import (
 from lashtui.registry.sqlite.file import SHM, FileState, still_immutable
 from lashtui.registry.sqlite.group import PendingWrite, run_group
 from lashtui.registry.sqlite.transaction import transaction
+from lashtui.registry.sqlite.write_lock import WriteLockUse, is_busy
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -101,13 +102,6 @@ def _overtaken(path: str, state: FileState | None) -> bool:
     if state is not None:
         return not still_immutable(path, state)
     return not os.path.exists(path + SHM)
-
-
-def _is_busy(error: sqlite3.Error) -> bool:
-    code = getattr(error, "sqlite_errorcode", None)
-    if code is None:
-        return "locked" in str(error) or "busy" in str(error)
-    return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _in_transaction(
@@ -381,7 +375,7 @@ class SqliteConnection:
         try:  # `_translated` spelled out: a generator context manager costs ~1.5 us a write
             run_group(conn, group)
         except sqlite3.OperationalError as error:
-            if last or not _is_busy(error):
+            if last or not is_busy(error):
                 raise self._translate(error) from None
             return False
         except _TRANSLATED as error:
@@ -528,10 +522,17 @@ class SqliteConnection:
             try:
                 result: T = runner(conn, *lead, fn, *args, **kwargs)
             except sqlite3.OperationalError as error:
-                if _is_busy(error):
+                if is_busy(error):
                     return _BUSY
                 raise
             return result
+
+    def write_lock_use(self) -> WriteLockUse:
+        """How much this handle held the file's write lock, and was refused it, since it
+        opened (write_lock.py); all zeros for a read-only handle, which never takes it."""
+        conn = self._writer._connection
+        use = getattr(conn, "write_lock", None)
+        return use.copy() if isinstance(use, WriteLockUse) else WriteLockUse()
 
     def record_cache(self) -> RecordCache | None:
         """The writer's record cache, read on the loop's thread to build a write before its
@@ -666,7 +667,7 @@ def _retrying(aconn: aiosqlite.Connection, busy_timeout_ms: int, runner: Callabl
             return runner(conn, *args, **kwargs)
         except sqlite3.OperationalError as error:
             late = time.monotonic() >= deadline
-            if not _is_busy(error) or late or conn.total_changes != changes:
+            if not is_busy(error) or late or conn.total_changes != changes:
                 raise
         time.sleep(next(pauses))
 

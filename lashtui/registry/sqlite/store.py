@@ -23,6 +23,7 @@ from lashtui.registry.sql.store import SqlProcessRegistry
 from lashtui.registry.sqlite.connect import MEMORY
 from lashtui.registry.sqlite.connection import SqliteConnection
 from lashtui.registry.sqlite.schema import COLUMNS, DDL, SUPERSEDED
+from lashtui.registry.sqlite.write_lock import WriteLockUse
 
 # Batches' worth of free rows within which a contended handle's read-ahead starts (see
 # `SqliteProcessRegistry.claim_processes_for_run`): four, for four workers on a file.
@@ -74,6 +75,11 @@ class SqliteProcessRegistry(SqlProcessRegistry):
     def lash_version(self) -> int | None:
         """The lash version of a registry lash itself wrote (registry/lash/), else None."""
         return self._file.lash_version
+
+    def write_lock_use(self) -> WriteLockUse:
+        """This handle's use of the file's one write lock (sqlite/write_lock.py): what the
+        worker's metrics export as `lashtui_registry_write_lock_*`."""
+        return self._file.write_lock_use()
 
     def durability_tier(self) -> DurabilityTier:
         # `:memory:` is gone with its connection; a file outlives the process.

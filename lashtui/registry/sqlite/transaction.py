@@ -6,23 +6,29 @@ from __future__ import annotations
 import sqlite3
 from types import TracebackType
 
-from lashtui.registry.sql.row import RecordCache
+from lashtui.registry.sqlite.connect import RegistryConnection
+from lashtui.registry.sqlite.write_lock import begin_write, end_write
 
 
 class transaction:  # lower case: used as `with transaction(conn, begin):`, like a function
     """`begin`, then the body: COMMIT if it returns, ROLLBACK if it (or the COMMIT)
     raises, with the error raised on. The connection's record cache is told which, so it
-    keeps only what was committed.
+    keeps only what was committed. A BEGIN IMMEDIATE's hold of the file's write lock is
+    counted on the connection (write_lock.py).
 
     A class rather than a `contextmanager` generator: every short write runs one, and the
     generator's machinery was ~2 us of a ~40 us write."""
 
-    __slots__ = ("conn",)
+    __slots__ = ("conn", "since")
 
     def __init__(self, conn: sqlite3.Connection, begin: str) -> None:
-        assert isinstance(conn, RecordCache)  # every connection here is opened as one
+        assert isinstance(conn, RegistryConnection)  # every connection here is opened as one
         self.conn = conn
-        conn.execute(begin)
+        self.since: float | None = None  # when a BEGIN IMMEDIATE took the write lock
+        if begin == "BEGIN IMMEDIATE":
+            self.since = begin_write(conn, conn.write_lock, begin)
+        else:
+            conn.execute(begin)
 
     def __enter__(self) -> None:
         return None
@@ -34,16 +40,20 @@ class transaction:  # lower case: used as `with transaction(conn, begin):`, like
         traceback: TracebackType | None,
     ) -> None:
         conn = self.conn
-        if kind is None:
-            try:
-                conn.save_clock()
-                conn.execute("COMMIT")
-            except BaseException:
-                self._roll_back()
-                raise
-            conn.committed()
-            return
-        self._roll_back()  # and the body's error propagates
+        try:
+            if kind is None:
+                try:
+                    conn.save_clock()
+                    conn.execute("COMMIT")
+                except BaseException:
+                    self._roll_back()
+                    raise
+                conn.committed()
+                return
+            self._roll_back()  # and the body's error propagates
+        finally:
+            if self.since is not None:
+                end_write(conn.write_lock, self.since)
 
     def _roll_back(self) -> None:
         conn = self.conn
