@@ -17,8 +17,12 @@ Peer, in the same run: huey's SqliteHuey (WAL, synchronous=NORMAL) with a consum
 worker OS processes, N tasks enqueued first, the same hold file, the same O_APPEND record;
 the clock stops when huey's result store holds N results. Sides alternate per repeat.
 The throughput's target (issue 19) is >= 1.0x huey's 4-process consumer. A scaling table
-follows it: the same drain with 1 and 2 worker processes on each side (once in quick mode,
-every repeat in the full one), each run's exactly-once counts in its notes.
+follows it: the same drain with 1 and 2 worker processes on each side, then with 4 each on a
+registry file of its own holding a quarter of the rows (huey: 4 one-process consumers, a
+file each), which shares nothing but the machine (once in quick mode, every repeat in the
+full one), each run's exactly-once counts in its notes. Each lashtui row's notes also say
+how much of the drain its workers held the file's write lock, and how long a row
+(`lock_note`, from the counters each worker keeps: registry/sqlite/write_lock.py).
 
 How lashtui's workers share the backlog: each claims free rerunnable rows several at a
 time (`claim_processes_for_run`, one transaction per batch, one fenced lease per row), the

@@ -4,12 +4,12 @@ another connection's hold refused it.
 SQLite lets one connection write a file at a time: from BEGIN IMMEDIATE until its COMMIT
 (or ROLLBACK) ends, every other connection's BEGIN IMMEDIATE is refused, whichever process
 it is in. Several workers draining one file therefore take turns at the lock, and once it
-is held nearly all of the time, another worker adds nothing but waiting: measured in P3,
-four workers held it ~93% of a drain, a row ~210 us of it, against ~115 us with one worker
-(the README's Performance section). The sum of the workers' held seconds over a span,
-divided by the span, is the lock's busy share; the worker's Prometheus series
-(`lashtui_registry_write_lock_*`, worker/metric.py) let an operator see it before adding
-workers to one file.
+is held nearly all of the time, another worker adds nothing but waiting: measured in P3 on
+2 vCPUs, four no-op workers held it 88% of a drain, 183 us a row, where one worker alone
+held it 100 us a row (the README's Performance section, the twelfth pass). The sum of the
+workers' held seconds over a span, divided by the span, is the lock's busy share; the
+worker's Prometheus series (`lashtui_registry_write_lock_*`, worker/metric.py) let an
+operator see it before adding workers to one file.
 
 Counted where every transaction begins and ends (transaction.py): a single write and a group
 of short writes alike. A read never takes the lock, nor does a checkpoint (it copies the
