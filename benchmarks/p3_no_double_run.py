@@ -68,6 +68,7 @@ from benchmarks.report import Figure, Mode, scratch
 from lashtui.admin import Processes
 from lashtui.model import Engine, ProcessStartRequest, RecoveryDisposition
 from lashtui.registry import open_registry
+from lashtui.registry.sqlite.write_lock import WriteLockUse
 
 if TYPE_CHECKING:  # psycopg is imported only when there is a server to measure
     import psycopg
@@ -94,7 +95,7 @@ class Drain:
     cpu_s: float | None = None
     # On SQLite, the workers' use of the file's write lock during the drain, summed: seconds
     # held, holds, tries refused (`lock_use`); None where not read.
-    lock: LockUse | None = None
+    lock: WriteLockUse | None = None
 
     @property
     def duplicates(self) -> int:
@@ -109,31 +110,16 @@ class Drain:
         return self.duplicates + self.missing + len(self.errors)
 
 
-@dataclass(frozen=True)
-class LockUse:
-    held_s: float
-    holds: int
-    refused: int
-
-    def __sub__(self, other: LockUse) -> LockUse:
-        return LockUse(
-            self.held_s - other.held_s, self.holds - other.holds, self.refused - other.refused
-        )
-
-
-def lock_use(stats_paths: list[str]) -> LockUse | None:
+def lock_use(stats_paths: list[str]) -> WriteLockUse | None:
     """The write-lock use the workers' `--stats` files hold, summed; None when any lacks it
     (a PostgreSQL drain, or a worker that never wrote it)."""
-    total = LockUse(0.0, 0, 0)
+    total = WriteLockUse()
     for path in stats_paths:
         with open(path, encoding="utf-8") as handle:
             use = json.load(handle).get("write_lock")
         if use is None:
             return None
-        total = LockUse(
-            total.held_s + use["held_s"], total.holds + use["holds"],
-            total.refused + use["refused"],
-        )  # fmt: skip
+        total += WriteLockUse(**use)
     return total
 
 
@@ -282,7 +268,7 @@ def lashtui_drain(
         for each in census:
             each.close()
         reap(children)
-    lock = lock_after - lock_before if lock_before and lock_after else None
+    lock = None if lock_before is None or lock_after is None else lock_after.since(lock_before)
     return Drain(rows, elapsed, read_record(record), errors, cpu_s, lock)
 
 

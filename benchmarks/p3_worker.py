@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import gc
 import json
 import logging
@@ -96,8 +97,7 @@ def write_stats(path: str, worker: ProcessWorker) -> dict[str, Any]:
     # On SQLite, the worker's hold of the file's write lock (registry/sqlite/write_lock.py).
     write_lock_use = getattr(worker.registry, "write_lock_use", None)
     if callable(write_lock_use):
-        use = write_lock_use()
-        data["write_lock"] = {"holds": use.holds, "held_s": use.held_s, "refused": use.refused}
+        data["write_lock"] = dataclasses.asdict(write_lock_use())
     temporary = f"{path}.tmp"
     with open(temporary, "w", encoding="utf-8") as handle:
         json.dump(data, handle)

@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, Metric
@@ -34,6 +34,7 @@ from lashtui.worker.observer import WorkerObserver
 from lashtui.worker.runtime import Verdict
 
 if TYPE_CHECKING:
+    from lashtui.registry.sqlite.write_lock import WriteLockUse
     from lashtui.worker.worker import ProcessWorker
 
 RUN_OUTCOMES = (*(state.value for state in ProcessTerminalState), "lease_lost", "stopped")
@@ -45,19 +46,11 @@ LATENCY_BUCKETS = (
 )  # fmt: skip
 
 
-class LockUse(Protocol):
-    """What `write_lock_use()` returns (registry/sqlite/write_lock.py `WriteLockUse`)."""
-
-    holds: int
-    held_s: float
-    refused: int
-
-
 class WriteLockSeries:
     """The registry's write-lock counters, read when scraped (a prometheus-client
     collector): the connection counts them itself, on every transaction."""
 
-    def __init__(self, read: Callable[[], LockUse]) -> None:
+    def __init__(self, read: Callable[[], WriteLockUse]) -> None:
         self.read = read
 
     def collect(self) -> Iterator[Metric]:
@@ -164,7 +157,7 @@ class WorkerMetrics(WorkerObserver):
     def commit_seen(self) -> None:
         self.last_commit.set(time.time())
 
-    def watch_write_lock(self, read: Callable[[], LockUse]) -> None:
+    def watch_write_lock(self, read: Callable[[], WriteLockUse]) -> None:
         """Export the write-lock counters `read()` returns (a SQLite registry's)."""
         self.registry.register(WriteLockSeries(read))
 

@@ -34,6 +34,19 @@ class WriteLockUse:
     def copy(self) -> WriteLockUse:
         return WriteLockUse(self.holds, self.held_s, self.refused)
 
+    def since(self, earlier: WriteLockUse) -> WriteLockUse:
+        """The use between `earlier` (a reading of the same counters) and this one."""
+        return WriteLockUse(
+            self.holds - earlier.holds, self.held_s - earlier.held_s,
+            self.refused - earlier.refused,
+        )  # fmt: skip
+
+    def __add__(self, other: WriteLockUse) -> WriteLockUse:
+        """Two connections' use together (a fleet's workers on one file)."""
+        return WriteLockUse(
+            self.holds + other.holds, self.held_s + other.held_s, self.refused + other.refused
+        )
+
 
 def begin_write(conn: sqlite3.Connection, use: WriteLockUse, begin: str) -> float:
     """Run `begin` (a BEGIN IMMEDIATE) on `conn`; when it took the lock, the moment it did
