@@ -8,10 +8,10 @@ the event loop's thread, where every P1 transaction runs). It writes, into `--ou
 
 * `p1.txt`: the call tree, pyinstrument's own rendering;
 * `p1-flat.txt`: functions by the time spent in them (self time);
-* `p1-phases.txt`: the table the README quotes, each sample's time charged to the step of a
-  process's life it was taken in (the innermost registry call or worker step on its stack)
-  and to what was running at the leaf (SQLite, pydantic, asyncio, lashtui's own code...),
-  in microseconds per process.
+* `p1-phases.txt`: the table docs/performance-history.md quotes, each sample's time
+  charged to the step of a process's life it was taken in (the innermost registry call or
+  worker step on its stack) and to what was running at the leaf (SQLite, pydantic,
+  asyncio, lashtui's own code...), in microseconds per process.
 
 Sampling adds its own cost (about 70% here: 1 ms samples of a loop whose steps are tens of
 microseconds), so the rate it prints is well below P1's; the shares are what it is for.

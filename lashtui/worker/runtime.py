@@ -121,7 +121,7 @@ class WorkerRuntime:
         then) into one of 1-3 rows and one of 13-15 on PostgreSQL (a four-worker drain of
         2,000 rows: 250 claims, 8 rows each); after the turn 126 of 129 claims took all 16,
         and a drain there cost ~10% less CPU a row with 1, 2 and 4 workers (interleaved
-        pairs, README)."""
+        pairs, docs/performance-history.md)."""
         first = self.start_slot()
         await first.__aenter__()
         try:

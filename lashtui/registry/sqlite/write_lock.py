@@ -6,7 +6,7 @@ SQLite lets one connection write a file at a time: from BEGIN IMMEDIATE until it
 it is in. Several workers draining one file therefore take turns at the lock, and once it
 is held nearly all of the time, another worker adds nothing but waiting: measured in P3 on
 2 vCPUs, four no-op workers held it 88% of a drain, 183 us a row, where one worker alone
-held it 100 us a row (the README's Performance section, the twelfth pass). The sum of the
+held it 100 us a row (docs/performance-history.md, the twelfth pass). The sum of the
 workers' held seconds over a span, divided by the span, is the lock's busy share; the
 worker's Prometheus series (`lashtui_registry_write_lock_*`, worker/metric.py) let an
 operator see it before adding workers to one file.
