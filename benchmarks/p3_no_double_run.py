@@ -474,7 +474,12 @@ def figures(rows: int, ours: list[Drain], peer: list[Drain]) -> list[Figure]:
             peer=[d.rows / d.elapsed for d in peer],
             target=">= 1.0x huey, 4 procs",
             rule="ratio>=:1",
-            notes=[CLOCK_NOTE, cpu_note({"lashtui": ours, "huey": peer}), lock_note(ours)],
+            notes=[
+                CLOCK_NOTE,
+                cpu_note({"lashtui": ours, "huey": peer}),
+                lock_note(ours),
+                ceiling_note(ours, peer),
+            ],
         ),
     ]
 
@@ -494,6 +499,25 @@ def cpu_note(sides: dict[str, list[Drain]], per: str = "row") -> str:
         cores = statistics.median(cpu / d.elapsed for cpu, d in spent)
         parts.append(f"{side} {per_row:,.0f} us a {per}, {cores:.2f} cores busy")
     return "CPU on the clock (medians): " + "; ".join(parts)
+
+
+def ceiling_note(ours: list[Drain], peer: list[Drain], cpus: int | None = None) -> str:
+    """The arithmetic that bounds a drain on this machine, whatever the lock does: at
+    lashtui's CPU a row, `cpus` CPUs busy all the time drain at most so many rows a second;
+    and the most CPU a row may cost for the peer's rate (1.0x, the target). Both medians.
+    When lashtui's CPU a row is above that most, no change to how workers share the file
+    reaches the target here; only a row that costs less CPU can."""
+    cpus = cpus or os.cpu_count() or 1
+    spent = [(d.cpu_s, d) for d in ours if d.cpu_s is not None]
+    if not ours or not peer or len(spent) < len(ours):
+        return "CPU ceiling: not read"
+    per_row = statistics.median(cpu / d.rows for cpu, d in spent)
+    peer_rate = statistics.median(d.rows / d.elapsed for d in peer)
+    return (
+        f"CPU ceiling: at {per_row * 1e6:,.0f} us a row, {cpus} CPUs drain at most "
+        f"{cpus / per_row:,.0f} rows/s; 1.0x huey ({peer_rate:,.0f}/s) needs at most "
+        f"{cpus / peer_rate * 1e6:,.0f} us a row"
+    )
 
 
 def lock_note(drains: list[Drain], files: int = 1) -> str:

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -252,3 +253,20 @@ def test_a_cpu_meter_reads_what_its_processes_spent_and_nothing_once_one_is_gone
     meter = CpuMeter([os.getpid(), gone.pid])
     meter.start()
     assert meter.stop() is None  # its time cannot be read: not counted as nothing
+
+
+def test_the_p3_ceiling_note_says_the_rows_the_cpu_allows_and_the_cpu_the_target_allows() -> None:
+    def drain(rows: int, elapsed: float, cpu_s: float | None) -> p3_no_double_run.Drain:
+        return p3_no_double_run.Drain(rows, elapsed, Counter(), cpu_s=cpu_s)
+
+    # 400 us of CPU a row: 2 CPUs drain at most 5,000 rows/s; the peer's 8,000 rows/s
+    # leaves at most 250 us a row.
+    ours = [drain(10_000, 2.5, 4.0), drain(10_000, 2.0, 4.0), drain(10_000, 3.0, 4.0)]
+    peer = [drain(10_000, 1.25, None), drain(10_000, 1.0, None), drain(10_000, 2.0, None)]
+    note = p3_no_double_run.ceiling_note(ours, peer, cpus=2)
+    assert note == (
+        "CPU ceiling: at 400 us a row, 2 CPUs drain at most 5,000 rows/s; "
+        "1.0x huey (8,000/s) needs at most 250 us a row"
+    )
+    ours[1].cpu_s = None  # one drain's CPU not read: no ceiling from the others alone
+    assert p3_no_double_run.ceiling_note(ours, peer, cpus=2) == "CPU ceiling: not read"
