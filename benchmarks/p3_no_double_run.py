@@ -505,8 +505,9 @@ def ceiling_note(ours: list[Drain], peer: list[Drain], cpus: int | None = None) 
     """The arithmetic that bounds a drain on this machine, whatever the lock does: at
     lashtui's CPU a row, `cpus` CPUs busy all the time drain at most so many rows a second;
     and the most CPU a row may cost for the peer's rate (1.0x, the target). Both medians.
-    When lashtui's CPU a row is above that most, no change to how workers share the file
-    reaches the target here; only a row that costs less CPU can."""
+    While lashtui's CPU a row is above that most, the target needs a row that costs less
+    CPU (its own work, or what sharing the file and the CPUs adds to it), not a lock held
+    less."""
     cpus = cpus or os.cpu_count() or 1
     spent = [(d.cpu_s, d) for d in ours if d.cpu_s is not None]
     if not ours or not peer or len(spent) < len(ours):
