@@ -25,10 +25,12 @@ from benchmarks import (
     pg1_peers,
     pg_server,
     profile,
+    sql_floor,
 )
 from benchmarks.__main__ import BENCHMARKS, FULL_ONLY, ON_POSTGRES
 from benchmarks.cpu import CpuMeter
 from benchmarks.report import Mode, print_table
+from lashtui.registry.sqlite.connect import RegistryConnection
 from tests.conftest import postgres_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -198,6 +200,32 @@ def test_the_p3_budget_drains_its_backlog_each_row_once_and_refuses_less(store: 
     assert ran == {f"p3-{n:06d}": 1 for n in range(20)}
     with pytest.raises(RuntimeError, match="ran 0 times over 0 rows"), p3_budget.backlog(5, store):
         pass
+
+
+def test_the_sql_floor_replays_p1_and_a_p3_workers_sql_to_every_row_completed() -> None:
+    """`python -m benchmarks.sql_floor` records P1 and a real P3 worker's drain and replays
+    their statements: each replay must end every row completed (a P3 completion dealt to
+    another process than its claim, or run before it, would leave rows running and fail
+    it), and the recording is taken off again."""
+    execute = RegistryConnection.execute
+    [(rate, cpu)] = sql_floor.measure_p1(count=40, repeats=1)
+    assert rate > 0 and cpu > 0 and RegistryConnection.execute is execute
+    results = sql_floor.measure(rows=80, repeats=1, workers=(1, 2))
+    for workers in (1, 2):
+        [(rate, cpu)] = results[workers]
+        assert rate > 0 and cpu > 0
+    units = [
+        [("BEGIN IMMEDIATE", ()), ("INSERT INTO process_leases VALUES (?)", ("p3-000001",)),
+         ("COMMIT", ())],
+        [("BEGIN IMMEDIATE", ()), ("INSERT INTO process_leases VALUES (?)", ("p3-000002",)),
+         ("COMMIT", ())],
+        [("BEGIN IMMEDIATE", ()), ("UPDATE processes SET x = ? WHERE process_id = ?",
+                                   ("{}", "p3-000002")), ("COMMIT", ())],
+        [("BEGIN IMMEDIATE", ()), ("UPDATE processes SET x = ? WHERE process_id = ?",
+                                   ("{}", "p3-000001")), ("COMMIT", ())],
+    ]  # fmt: skip
+    first, second = sql_floor.deal(units, 2)  # claims in turn, each completion with its claim
+    assert first == [units[0], units[3]] and second == [units[1], units[2]]
 
 
 class FakeTime:
