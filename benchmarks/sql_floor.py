@@ -117,6 +117,7 @@ def transactions(ran: Ran, first: str) -> list[Unit]:
 
 
 def process_ids(unit: Unit, prefix: str = "p3-") -> list[str]:
+    """The P3 process ids (`p3-000123`) bound anywhere in `unit`, in order."""
     return [
         value
         for _, parameters in unit
