@@ -413,7 +413,11 @@ class JsonEdit:
 
     @classmethod
     def of(
-        cls, record: ProcessRecord, changes: dict[str, WireModel | None], held: str | None = None
+        cls,
+        record: ProcessRecord,
+        changes: dict[str, WireModel | None],
+        held: str | None = None,
+        encoded: dict[str, str] | None = None,
     ) -> JsonEdit:
         """`held`: the stored JSON the edit will apply to, where the caller's transaction
         checks it is exactly that text (sql/prepared.py). A field to remove whose quoted
@@ -423,7 +427,8 @@ class JsonEdit:
         the `wait` every completion clears and nearly no row has. `json_set` renders the
         same tree either way, so the bytes are the same
         (tests/registry/test_prepared_completion.py). A field the record holds under a
-        spelling with escapes never gets here: `removes_a_field`."""
+        spelling with escapes never gets here: `removes_a_field`. `encoded`: a change's
+        JSON where the caller has it already (a terminal's status, prepared.py)."""
         values: list[object] = [record.updated_at_ms, None, None]
         paths = ["'$.updated_at_ms', ?1"]
         stored = "record_json"
@@ -432,7 +437,8 @@ class JsonEdit:
                 if held is None or f'"{name}"' in held:
                     stored = f"json_remove({stored}, '$.{name}')"
                 continue
-            values.append(value.model_dump_json())
+            text = encoded.get(name) if encoded else None
+            values.append(value.model_dump_json() if text is None else text)
             paths.append(f"'$.{name}', json(?{len(values)})")
         status = ""
         if "status" in changes:
