@@ -203,3 +203,19 @@ def test_the_removal_is_left_out_only_where_the_text_cannot_hold_the_field() -> 
     assert "json_remove" in JsonEdit.of(record, changes, held='{"wait":null}').sql
     assert "json_remove" in JsonEdit.of(record, changes, held='{"label":"wait"}').sql
     assert "json_remove" not in JsonEdit.of(record, changes, held=record.stored_json()).sql
+
+
+# --- a string's JSON without the models (prepared.py `_string_json`)
+
+
+@pytest.mark.parametrize("char", [chr(code) for code in range(128)])
+def test_each_ascii_character_is_encoded_as_the_models_encode_it(char: str) -> None:
+    for text in (char, f"p-{char}-1", char * 3):
+        assert prepared._string_json(text) == prepared._STRING.dump_json(text).decode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text() | TEXT)
+def test_any_text_is_encoded_as_the_models_encode_it(text: str) -> None:
+    expected = _outcome(lambda: prepared._STRING.dump_json(text).decode())
+    assert _outcome(lambda: prepared._string_json(text)) == expected

@@ -107,6 +107,15 @@ _CORE_TERMINALS = {t.name: t for t in CORE_EVENT_TYPES if t.is_terminal()}
 _STRING = TypeAdapter(str)  # a string's JSON exactly as the models write one
 
 
+def _string_json(text: str) -> str:
+    """`text`'s JSON exactly as the models write it: printable ASCII with no quote or
+    backslash is itself between quotes (serde_json, and so pydantic, escapes nothing else
+    there), as nearly every process id is; anything else is the models' own encoding."""
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return f'"{text}"'
+    return _STRING.dump_json(text).decode()
+
+
 def _core_completion(
     text: str,
     record: ProcessRecord,
@@ -128,14 +137,14 @@ def _core_completion(
         limit.check_depth("an event payload", payload)
     payload_hash = event_payload_hash(event_type, payload)
     sequence = cache.sequences.get(pid, 0) + 1
-    pid_json, type_json = _STRING.dump_json(pid).decode(), _STRING.dump_json(event_type).decode()
+    pid_json, type_json = _string_json(pid), _string_json(event_type)
     event_json = (
         f'{{"process_id":{pid_json},"sequence":{sequence},"event_type":{type_json},'
         f'"payload":{{"await_output":{out}}},'
         f'"invocation":{{"scope":{{"session_id":"{RUNTIME_SESSION}"}},'
         f'"subject":{{"type":"process_event","process_id":{pid_json},"sequence":{sequence},'
         f'"event_type":{type_json}}},"caused_by":{{"type":"process","process_id":{pid_json}}},'
-        f'"replay":{{"key":{_STRING.dump_json(key).decode()}}}}},'
+        f'"replay":{{"key":{_string_json(key)}}}}},'
         f'"semantics":{{"terminal":{{"state":"{output.terminal_state().value}",'
         f'"await_output":{out}}}}},'
         f'"occurred_at":{{"secs_since_epoch":{now // 1000},'
