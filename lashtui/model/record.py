@@ -107,6 +107,8 @@ _CORE_RECORD_JSON = "[" + ",".join(t.model_dump_json() for t in CORE_EVENT_TYPES
 _CORE_PLACEHOLDER = "lashtui:core-event-types:5f0c2a"
 # The same list as JSON decodes it: what a stored record's `event_types` is compared with.
 _CORE_DECODED = json.loads(_CORE_RECORD_JSON)
+# How `ProcessRecord.stored_json` ends a record that declares the core types only.
+_CORE_TAIL = f',"event_types":{_CORE_RECORD_JSON}}}'
 
 
 def _core_interned(value: object) -> object:
@@ -304,6 +306,30 @@ class ProcessRecord(WireModel):
             return self.model_dump_json()
         body = self.model_dump_json(exclude={"event_types"})
         return f'{body[:-1]},"event_types":{_CORE_RECORD_JSON}}}'
+
+    @classmethod
+    def from_stored_json(cls, text: str) -> ProcessRecord:
+        """`model_validate_json(text)`, the same record, faster for a text whose last member
+        is exactly the core event types as `stored_json` writes them (a row started here and
+        not edited since: a worker's claim decodes such rows). Those are two thirds of the
+        text, and decoding them to compare (`_core_interned`) was 6.3 of a decode's 11.6 us.
+        The rest is validated without them and the shared core objects put in their place,
+        as the full decode would: the member right before a JSON text's final `}` is the
+        outer object's own (inside a string its quotes would be escaped), and where JSON
+        repeats a key the last one counts. Anything else takes the full decode, which also
+        makes its errors: a text that ends otherwise, another `"event_types"` anywhere in
+        the rest (a payload's key of that name is only slower), a rest that does not
+        validate alone."""
+        if text.endswith(_CORE_TAIL):
+            head = text[: -len(_CORE_TAIL)]
+            if '"event_types"' not in head:
+                try:
+                    record = cls.model_validate_json(head + "}")
+                except ValueError:
+                    pass
+                else:
+                    return record.model_copy(update={"event_types": list(CORE_EVENT_TYPES)})
+        return cls.model_validate_json(text)
 
     def is_terminal(self) -> bool:
         return self.status.is_terminal()

@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
 
 from lashtui.model import ProcessRecord, ProcessStarted, SuccessOutput
 from lashtui.model.event import CORE_EVENT_TYPES
 from lashtui.model.output import ProcessStatus
 from tests.builders import own
 from tests.model.test_registration_hash import CASES
+from tests.registry.test_prepared_completion import JSON, TEXT
 
 
 def record_of(name: str) -> ProcessRecord:
@@ -86,3 +88,100 @@ def test_a_list_that_only_looks_core_is_validated_as_it_stands(change: str) -> N
     decoded = ProcessRecord.model_validate_json(_with_event_types(varied))
     assert [t.model_dump(mode="json") for t in decoded.event_types] == varied
     assert not any(a is b for a, b in zip(decoded.event_types, CORE_EVENT_TYPES, strict=False))
+
+
+# --- reading it back: `ProcessRecord.from_stored_json` must be `model_validate_json`
+
+
+def _same_decode(text: str) -> None:
+    """Both decodes give an equal record (fields, which were set, extras) or both refuse."""
+    try:
+        expected = ProcessRecord.model_validate_json(text)
+    except ValueError as error:
+        with pytest.raises(type(error)) as raised:
+            ProcessRecord.from_stored_json(text)
+        assert str(raised.value) == str(error)
+        return
+    decoded = ProcessRecord.from_stored_json(text)
+    assert decoded == expected
+    assert decoded.model_fields_set == expected.model_fields_set
+    assert decoded.model_extra == expected.model_extra
+    if all(a is b for a, b in zip(expected.event_types, CORE_EVENT_TYPES, strict=False)):
+        # the shared core objects, as the full decode interns them (`_only_core` then
+        # tells them by identity)
+        assert all(a is b for a, b in zip(decoded.event_types, expected.event_types, strict=True))
+
+
+def _ending(name: str = "engine") -> tuple[str, str]:
+    """A stored record with the core types last, split before its `"event_types"` member."""
+    stored = record_of(name).stored_json()
+    at = stored.rindex(',"event_types":')
+    return stored[:at], stored[at:]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_every_stored_record_reads_back_as_the_models_read_it(name: str) -> None:
+    _same_decode(record_of(name).stored_json())
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        # an edit that appends a member after the event types (json_set's first_started)
+        lambda head, tail: f'{head}{tail[:-1]},"first_started":{{"owner":{{"owner_id":"w",'
+        '"incarnation_id":"w:1"}},"started_at_ms":5}}',
+        # a duplicate of the key earlier on, valid and not (the last one counts)
+        lambda head, tail: f'{head},"event_types":[]{tail}',
+        lambda head, tail: f'{head},"event_types":7{tail}',
+        lambda head, tail: f'{head},"event_\\u0074ypes":[{{"name":"x"}}]{tail}',
+        # an unknown field, and one the rest does not validate with
+        lambda head, tail: f'{head},"added_by_a_newer_lash":{{"a":[1]}}{tail}',
+        lambda head, tail: f'{head},"created_at_ms":"soon"{tail}',
+        # whitespace, a truncated text, text after the object, not JSON at all
+        lambda head, tail: f"{head}{tail[:-1]} }}",
+        lambda head, tail: f"{head}{tail[:-2]}}}",
+        lambda head, tail: f"{head}{tail} ",
+        lambda head, tail: f"[{tail[1:]}",
+        lambda head, tail: tail[1:],
+        lambda head, tail: "{" + tail[1:],
+        # the tail inside a payload's string, and as a payload's own member
+        lambda head, tail: head.replace('"payload":{}', '"payload":' + json.dumps(tail))
+        + tail,
+        lambda head, tail: head.replace('"payload":{}', '"payload":{"x":1' + tail) + tail,
+    ],
+)
+def test_edited_and_hostile_texts_read_back_as_the_models_read_them(edit: object) -> None:
+    head, tail = _ending()
+    assert '"payload":{}' in head  # (the edits above that need it find it)
+    _same_decode(edit(head, tail))  # type: ignore[operator]
+
+
+@settings(max_examples=200, deadline=None)
+@given(payload=JSON, label=TEXT)
+def test_any_payload_reads_back_as_the_models_read_it(payload: object, label: str) -> None:
+    record = record_of("engine")
+    record = record.model_copy(
+        update={"input": record.input.model_copy(update={"payload": payload})}
+    )
+    text = record.stored_json()
+    _same_decode(text)
+    head, tail = text[: text.rindex(',"event_types":')], text[text.rindex(',"event_types":'):]
+    _same_decode(f'{head},"label_{json.dumps(label)[1:]}:{json.dumps(label)}{tail}')
+
+
+def test_a_stored_core_record_is_read_without_its_event_types(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The faster path is the one taken for what `stored_json` writes (the tests above
+    would pass with the full decode alone)."""
+    read: list[str] = []
+    full = ProcessRecord.model_validate_json
+
+    def spy(cls: type[ProcessRecord], /, text: str, **kw: object) -> ProcessRecord:
+        read.append(text)
+        return full(text, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ProcessRecord, "model_validate_json", classmethod(spy))
+    record = ProcessRecord.from_stored_json(record_of("engine").stored_json())
+    assert len(read) == 1 and '"event_types"' not in read[0]
+    assert all(a is b for a, b in zip(record.event_types, CORE_EVENT_TYPES, strict=True))

@@ -73,7 +73,7 @@ def decode_error(error: ValidationError) -> StoreError:
 
 
 def decode_record(text: str) -> ProcessRecord:
-    return ProcessRecord.model_validate_json(text)
+    return ProcessRecord.from_stored_json(text)
 
 
 # --- rows the read path cannot decode ----------------------------------------------------
