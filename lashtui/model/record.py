@@ -308,7 +308,7 @@ class ProcessRecord(WireModel):
         return f'{body[:-1]},"event_types":{_CORE_RECORD_JSON}}}'
 
     @classmethod
-    def from_stored_json(cls, text: str) -> ProcessRecord:
+    def from_stored_json(cls, text: str | bytes) -> ProcessRecord:
         """`model_validate_json(text)`, the same record, faster for a text whose last member
         is exactly the core event types as `stored_json` writes them (a row started here and
         not edited since: a worker's claim decodes such rows). Those are two thirds of the
@@ -319,8 +319,9 @@ class ProcessRecord(WireModel):
         repeats a key the last one counts. Anything else takes the full decode, which also
         makes its errors: a text that ends otherwise, another `"event_types"` anywhere in
         the rest (a payload's key of that name is only slower), a rest that does not
-        validate alone."""
-        if text.endswith(_CORE_TAIL):
+        validate alone, and bytes (a row another program stored as a blob, read as the
+        read path finds it)."""
+        if isinstance(text, str) and text.endswith(_CORE_TAIL):
             head = text[: -len(_CORE_TAIL)]
             if '"event_types"' not in head:
                 try:

@@ -185,3 +185,11 @@ def test_a_stored_core_record_is_read_without_its_event_types(
     record = ProcessRecord.from_stored_json(record_of("engine").stored_json())
     assert len(read) == 1 and '"event_types"' not in read[0]
     assert all(a is b for a, b in zip(record.event_types, CORE_EVENT_TYPES, strict=True))
+
+
+def test_a_stored_record_as_bytes_reads_back_as_the_models_read_it() -> None:
+    # Another program may store the JSON as a blob; the read path hands it on as bytes.
+    text = record_of("engine").stored_json()
+    assert ProcessRecord.from_stored_json(text.encode()) == ProcessRecord.model_validate_json(
+        text.encode()
+    )
