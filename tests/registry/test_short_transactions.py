@@ -113,6 +113,36 @@ async def test_the_wal_stays_bounded_though_inline_commits_never_checkpoint(
     assert wal < 40 * 1024 * 1024, wal
 
 
+@pytest.mark.parametrize(("restart_at", "restarts"), [(1, True), (10**6, False)])
+async def test_the_wal_starts_over_only_once_it_holds_enough_frames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, restart_at: int, restarts: bool
+) -> None:
+    """The checkpoint that lets the WAL start over runs on the writer's thread while the
+    next writes wait (two fsyncs). It runs after a checkpoint behind the writes only once
+    the WAL holds `RESTART_AT_FRAMES` frames (SQLite's own checkpoint point): a WAL of
+    small transactions grows a round more first, where each round's writes waited."""
+    monkeypatch.setattr(SqliteConnection, "CHECKPOINT_EVERY", 20)
+    monkeypatch.setattr(SqliteConnection, "RESTART_AT_FRAMES", restart_at)
+    made: list[int] = []
+    real = connection._checkpointed
+
+    def counted(conn: sqlite3.Connection, runner: object, *args: object, **kw: object) -> object:
+        made.append(1)
+        return real(conn, runner, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(connection, "_checkpointed", counted)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "r.db"))
+    try:
+        await registry.register_process(ext("p"))
+        for n in range(20 * 20):
+            await registry.append_event("p", cancel(f"r{n}"))
+            if n % 10 == 0:
+                await asyncio.sleep(0.002)  # the checkpoint behind the writes ends meanwhile
+    finally:
+        await registry.close()
+    assert bool(made) == restarts, made
+
+
 async def test_a_slow_checkpoint_holds_the_writes_back_rather_than_let_the_wal_grow(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

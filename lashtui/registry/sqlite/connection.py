@@ -157,10 +157,11 @@ class SqliteConnection:
       file on the loop. Every `CHECKPOINT_EVERY` commits a checkpoint runs on the reader's
       thread, behind the writes, and copies most of the WAL (its two fsyncs were ~15 ms
       of the loop's time here when writes waited for them). The WAL can only start over
-      from its beginning after a checkpoint with no frame appended meanwhile, so the first
-      commit after that one takes the writer's thread and checkpoints again, right after
-      it commits, while the next writes wait: that one has only the last few commits to
-      copy. The WAL then starts over instead of growing. A checkpoint behind the writes
+      from its beginning after a checkpoint with no frame appended meanwhile, so once the
+      WAL holds `RESTART_AT_FRAMES` frames the first commit after that one takes the
+      writer's thread and checkpoints again, right after it commits, while the next writes
+      wait: that one has only the last few commits to copy. The WAL then starts over
+      instead of growing; a shorter one grows a round more first. A checkpoint behind the writes
       still running after another `CHECKPOINT_EVERY` commits (a slow or busy disk) holds
       the next writes back until it ends (`_checkpoint_late`): the WAL then stays within
       about two rounds of commits, however slow the disk, where it grew for as long as the
@@ -175,6 +176,9 @@ class SqliteConnection:
     # Every 300 commits (measured, when writes waited for every checkpoint: P1 ran 25%
     # faster than at every 100) keeps the WAL near 8 MB.
     CHECKPOINT_EVERY = 300
+    # The WAL starts over once it holds this many frames (4 MB of 4 kB pages), SQLite's own
+    # automatic checkpoint point; before, at every checkpoint behind the writes.
+    RESTART_AT_FRAMES = 1000
     YIELD_EVERY_S = 0.004  # short reads: see `_inline_ok`
 
     def __init__(
@@ -414,13 +418,21 @@ class SqliteConnection:
             await asyncio.wait({self._behind})
 
     async def _checkpoint_behind(self) -> None:
+        restart = True
         try:
-            await self._hop(self._reader, _checkpoint)
+            found = await self._hop(self._reader, _checkpoint)
+            # A WAL still short of SQLite's own checkpoint point (`RESTART_AT_FRAMES`) is
+            # left to grow a round more rather than start over now: the restart makes the
+            # next writes wait for its two fsyncs (~1 ms here), and small transactions (a
+            # claim, a release: a frame or two each) paid it every 300 commits, ~9 us of
+            # P2's ~48 us claim-and-release cycle (2026-12-05).
+            if found is not None and 0 <= found[1] < self.RESTART_AT_FRAMES:
+                restart = False
         except (StoreError, asyncio.CancelledError):
             pass  # closed meanwhile; or busy, and the next one copies what this did not
         finally:
             self._behind = None
-            self._restart_due = True
+            self._restart_due = restart
 
     async def _flush_groups(self) -> None:
         """Commit the queued groups until none is left. A group runs here when it cannot
@@ -686,8 +698,9 @@ RETRY_FIRST_S = 0.00005
 RETRY_MOST_S = 0.001
 
 
-def _checkpoint(conn: sqlite3.Connection) -> None:
-    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+def _checkpoint(conn: sqlite3.Connection) -> tuple[int, int, int] | None:
+    """A passive checkpoint: (busy, frames in the WAL, frames copied back), as SQLite says."""
+    return conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()  # type: ignore[no-any-return]
 
 
 def _checkpointed(conn: sqlite3.Connection, runner: Callable[..., T], *args: object,
