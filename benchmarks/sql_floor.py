@@ -57,11 +57,13 @@ from benchmarks.p3_no_double_run import ROOT
 from benchmarks.report import scratch
 from lashtui.registry import open_registry
 from lashtui.registry.sqlite.connect import RegistryConnection
+from lashtui.registry.sqlite.connection import SqliteConnection
+from lashtui.registry.sqlite.write_lock import is_busy
 
 Statement = tuple[str, Any]
 Unit = list[Statement]  # one transaction: the reads before its BEGIN, through its COMMIT
 
-CHECKPOINT_EVERY = 300  # commits, as SqliteConnection.CHECKPOINT_EVERY
+CHECKPOINT_EVERY = SqliteConnection.CHECKPOINT_EVERY  # commits, as the store makes them
 WORKERS = (1, 2, 4)
 BEGIN = "BEGIN IMMEDIATE"
 READ_AHEAD = "SELECT p.process_id, p.record_json, l.lease_fencing_token"  # run.py `_pick`
@@ -211,7 +213,7 @@ def _begin(conn: sqlite3.Connection, sql: str) -> None:
             conn.execute(sql)
             return
         except sqlite3.OperationalError as error:
-            if "locked" not in str(error) and "busy" not in str(error):
+            if not is_busy(error):
                 raise
             time.sleep(random.uniform(0.00005, 0.001))
 

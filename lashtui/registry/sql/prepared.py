@@ -150,15 +150,8 @@ def _core_completion(
         f'"occurred_at":{{"secs_since_epoch":{now // 1000},'
         f'"nanos_since_epoch":{now % 1000 * 1_000_000}}}}}'
     )
-    # The record's edit as `_prepared` makes it, with the status built from the output
-    # the models have validated already and its JSON from `out`, the output's own.
-    state = output.terminal_state().lifecycle()
-    status = ProcessStatus.model_construct(state=state, await_output=output)
-    changes: dict[str, WireModel | None] = {"status": status, "wait": None}
-    status_json = f'{{"state":"{state.value}","await_output":{out}}}'
-    edit = JsonEdit.of(touch(record, now, **changes), changes, held=text,
-                       encoded={"status": status_json})
-    return PreparedCompletion(text, sequence, event_type, payload_hash, key, event_json, edit)
+    return _prepared(text, record, sequence, event_type, payload_hash, key, event_json,
+                     output, now, out=out)
 
 
 def _shallow_ascii(out: str) -> bool:
@@ -179,9 +172,20 @@ def _prepared(
     event_json: str,
     output: ProcessAwaitOutput,
     now: int,
+    out: str | None = None,
 ) -> PreparedCompletion:
-    changes: dict[str, WireModel | None] = {"status": ProcessStatus.terminal(output), "wait": None}
-    edit = JsonEdit.of(touch(record, now, **changes), changes, held=text)
+    """The completion, its record made terminal. `out`: the output's JSON, where the
+    caller has it (`_core_completion`): the status is then built from the output the
+    models have validated already, and its JSON from `out`, not encoded again."""
+    encoded: dict[str, str] | None = None
+    if out is None:
+        status = ProcessStatus.terminal(output)
+    else:
+        state = output.terminal_state().lifecycle()
+        status = ProcessStatus.model_construct(state=state, await_output=output)
+        encoded = {"status": f'{{"state":"{state.value}","await_output":{out}}}'}
+    changes: dict[str, WireModel | None] = {"status": status, "wait": None}
+    edit = JsonEdit.of(touch(record, now, **changes), changes, held=text, encoded=encoded)
     return PreparedCompletion(text, sequence, event_type, payload_hash, key, event_json, edit)
 
 
