@@ -86,6 +86,7 @@ class WorkerStats:
     drives: int = 0
     last_drive_ms: int | None = None
     wakes: int = 0  # drives of what another connection's commit changed (wake.py)
+    saturated: int = 0  # times it stopped following commits, its backlog loop saturated
     verdicts: Counter[Verdict] = field(default_factory=Counter)
     runs: Counter[RunEnd] = field(default_factory=Counter)
 

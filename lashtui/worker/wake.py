@@ -71,6 +71,7 @@ class CommitWake:
         self._woken = asyncio.Event()
         self._next_read = 0.0  # time.monotonic() before which a wake waits to read
         self._empty = 0  # reads in a row that found no row (see the module docstring)
+        self._interrupted = asyncio.Event()  # `interrupt`: `wait` returns False at once
 
     @classmethod
     @contextlib.asynccontextmanager
@@ -115,16 +116,24 @@ class CommitWake:
         finally:
             self._armed.set()
 
+    def interrupt(self) -> None:
+        """End the current or next `wait` at once, returning False (the worker's backlog
+        loop has saturated: worker.py `_drive_forever`). A commit's wake stays pending."""
+        self._interrupted.set()
+        self._woken.set()
+
     async def wait(self, timeout_s: float) -> bool:
-        """Until another connection commits (True, once the spacing allows a read) or
-        `timeout_s` passes (False)."""
-        if self.cursor is None:
-            await asyncio.sleep(timeout_s)
-            return False
+        """Until another connection commits (True, once the spacing allows a read), or
+        `timeout_s` passes, or `interrupt` is called (False)."""
+        # Not following (the watch could not start), only an interrupt ends the wait early.
+        event = self._woken if self.cursor is not None else self._interrupted
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout_s):
-                await self._woken.wait()
-        if not self._woken.is_set():
+                await event.wait()
+        if self._interrupted.is_set():
+            self._interrupted.clear()
+            return False
+        if self.cursor is None or not self._woken.is_set():
             return False
         delay = self._next_read - time.monotonic()
         if delay > 0:

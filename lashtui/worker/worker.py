@@ -85,6 +85,8 @@ class ProcessWorker:
         self._batch_more = False
         self._extra: set[asyncio.Task[Verdict | None]] = set()
         self._batch_runs: set[asyncio.Task[Verdict | None]] = set()  # in flight
+        self._full_batches = 0  # claims in a row that took every slot (`_saturated`)
+        self._wake: CommitWake | None = None  # while following other connections' commits
         self._stops = 0  # `stop` calls so far: a start through this worker checks it
 
     @property
@@ -244,6 +246,12 @@ class ProcessWorker:
     async def _claim_batches(self) -> None:
         """Claim free rerunnable rows, as many at a time as there are free start slots,
         until a claim finds fewer than it asked for and no drive has handed over more."""
+        try:
+            await self._claim_until_short()
+        finally:
+            self._full_batches = 0
+
+    async def _claim_until_short(self) -> None:
         rt = self._rt
         while self._claiming and self._batch_more:
             self._batch_more = False
@@ -268,6 +276,11 @@ class ProcessWorker:
                 self._spawn_claimed(process_id, claimed, slot)
             if claims and len(claims) == len(slots):
                 self._batch_more = True
+                self._full_batches += 1
+                if self._full_batches == SATURATED_AFTER and self._wake is not None:
+                    self._wake.interrupt()  # stop following (`_drive_forever`)
+            else:
+                self._full_batches = 0
 
     def _spawn_claimed(
         self, process_id: str, claimed: ProcessRunClaim | None, slot: StartSlot
@@ -360,22 +373,59 @@ class ProcessWorker:
 
     async def _drive_forever(self) -> None:
         """Drive the whole worklist every renew interval, and in between, whenever another
-        connection commits, the rows that commit changed (`wake`)."""
+        connection commits, the rows that commit changed (`wake`).
+
+        Except while the backlog loop is saturated (`_saturated`): a worker whose claims
+        keep taking every slot it has cannot run more than it does, and following the
+        others' commits then only cost it CPU. On SQLite every commit wakes every worker
+        (the file changed), and each wake's change-feed read walks every row the others
+        claimed or ended since the last one; with four workers draining 10,000 rows on two
+        vCPUs the watch and the reads were ~30 us of CPU a row, 10-12% of the drain's rate
+        (interleaved pairs, 2026-12-05). So the worker stops following until the loop ends
+        or the interval passes, then follows again from a full drive, whose cursor is read
+        once the watch is armed again (`CommitWake.following`): nothing committed
+        meanwhile is missed, only seen later. New rerunnable rows are the loop's next
+        claims anyway; other work (an owner_bound start, an abandon request) waits for the
+        end of the backlog or the next interval, as all work did before wakes (issue 18)."""
         interval = self.timings.renew_interval_ms / 1000
-        async with CommitWake.following(
-            self.registry, interval, lambda: self._rt.observer.commit_seen(), self.owner
-        ) as wake:
-            while True:
+        while True:
+            async with CommitWake.following(
+                self.registry, interval, lambda: self._rt.observer.commit_seen(), self.owner
+            ) as wake:
+                self._wake = wake
                 try:
-                    await self.drive_pending_processes()
+                    await self._follow(wake, interval)
+                finally:
+                    self._wake = None
+            self.stats.saturated += 1
+            log.debug("draining a backlog: other connections' commits unheeded until it ends")
+            if self._batches is not None:
+                await asyncio.wait({self._batches}, timeout=interval)
+
+    async def _follow(self, wake: CommitWake, interval: float) -> None:
+        """Full drives every `interval` and the rows other connections' commits change in
+        between, until the backlog loop is saturated."""
+        while True:
+            try:
+                await self.drive_pending_processes()
+            except LashError as error:
+                log.warning("drive failed: %s", error)
+            deadline = time.monotonic() + interval
+            while (left := deadline - time.monotonic()) > 0:
+                if self._saturated():
+                    return
+                if not await wake.wait(left):
+                    continue  # the interval ran out, or the loop has just saturated
+                try:
+                    await self._drive_changed(wake)
                 except LashError as error:
-                    log.warning("drive failed: %s", error)
-                deadline = time.monotonic() + interval
-                while (left := deadline - time.monotonic()) > 0 and await wake.wait(left):
-                    try:
-                        await self._drive_changed(wake)
-                    except LashError as error:
-                        log.warning("drive after a commit failed: %s", error)
+                    log.warning("drive after a commit failed: %s", error)
+            if self._saturated():
+                return
+
+    def _saturated(self) -> bool:
+        """Whether the backlog loop is claiming full batches, `SATURATED_AFTER` in a row."""
+        return self._batching() and self._full_batches >= SATURATED_AFTER
 
     async def _drive_changed(self, wake: CommitWake) -> None:
         """Drive the rows another connection's commit changed (and any others that changed
@@ -403,6 +453,10 @@ class ProcessWorker:
 # fewer times each finds the others' commits in its way. 32 is also a worker's start slots
 # (runtime.py `START_SLOTS`), the most a batch can take.
 BATCH_AT_MOST = 32
+# Full batches in a row after which the backlog loop is saturated and the worker stops
+# following other connections' commits (`_drive_forever`): two (64 rows) so that a burst of a
+# few rows, which one or two claims take, does not stop and restart the watch.
+SATURATED_AFTER = 2
 
 
 def _batchable(item: ProcessWorkItem, now: int) -> bool:

@@ -35,6 +35,7 @@ LASHTUI = str(Path(sys.executable).parent / "lashtui")
 MINUTE = LeaseTimings(ttl_ms=180_000, renew_interval_ms=60_000)
 FINISH = json.dumps({"steps": [{"finish": "ok"}]})
 GUARD_S = 10.0  # a guard only: a woken run ends in milliseconds; the interval is 60 s
+OWNER_BOUND = RecoveryDisposition.OWNER_BOUND
 
 
 async def lashtui(target: str, *args: str) -> str:
@@ -163,3 +164,68 @@ async def test_reads_that_find_nothing_space_the_next_ones_out_until_one_finds_a
         await Processes(registry).start(steps_request("found"))
         await gap_after_a_read(wake)
         assert wake._empty == 0
+
+
+async def test_a_worker_draining_a_backlog_stops_following_commits_and_misses_none(
+    registry_target: str,
+) -> None:
+    """A worker whose backlog loop keeps taking full batches stops following the others'
+    commits (worker.py `_drive_forever`): it could not run more meanwhile, and on SQLite
+    every commit cost it a wake and a read of all the others changed. What is committed
+    meanwhile is not missed but seen when the backlog ends, by a full drive, not at the
+    interval (a minute here): an owner_bound row another handle starts mid-drain runs
+    within the guard. After the drain the worker follows again: a start wakes it."""
+    async with (
+        open_registry(registry_target) as registry,
+        open_registry(registry_target) as other,
+    ):
+        elsewhere = Processes(other)
+        for n in range(1_500):
+            await elsewhere.start(steps_request(f"backlog-{n:04}"))
+        worker = ProcessWorker(registry, timings=MINUTE, clock=SystemClock())
+        async with worker.running():
+            async with asyncio.timeout(GUARD_S):
+                while worker.stats.saturated == 0:  # noqa: ASYNC110 (a guard on the drain)
+                    await asyncio.sleep(0.001)
+            mid_drain = steps_request("owner-bound")
+            await elsewhere.start(mid_drain.model_copy(update={"disposition": OWNER_BOUND}))
+            async with asyncio.timeout(GUARD_S):
+                assert await worker.await_terminal("owner-bound") == SuccessOutput(value="ok")
+                for n in range(1_500):
+                    await worker.await_terminal(f"backlog-{n:04}")
+            wakes = worker.stats.wakes
+            await elsewhere.start(steps_request("after"))
+            async with asyncio.timeout(GUARD_S):
+                assert await worker.await_terminal("after") == SuccessOutput(value="ok")
+        assert worker.stats.wakes > wakes  # following again: a wake ran it
+        assert worker.stats.drives >= 2  # the first, and the one after the backlog
+
+
+async def test_an_interrupt_ends_a_wait_at_once_and_keeps_a_commits_wake(
+    registry_target: str,
+) -> None:
+    """`CommitWake.interrupt` (the worker's backlog loop has saturated) ends a wait with
+    False at once, and a commit's wake that came meanwhile is still there for the next."""
+    from lashtui.worker.wake import CommitWake
+
+    async with open_registry(registry_target) as registry:
+        wake = CommitWake(registry, poll_s=60.0, seen=lambda: None)
+        wake.cursor = await registry.change_cursor()
+        waiting = asyncio.create_task(wake.wait(60.0))
+        await asyncio.sleep(0.01)
+        wake.interrupt()
+        async with asyncio.timeout(GUARD_S):
+            assert await waiting is False
+        wake._woken.set()  # a commit's wake, as the watch sets it
+        wake.interrupt()
+        assert await wake.wait(60.0) is False
+        async with asyncio.timeout(GUARD_S):
+            assert await wake.wait(60.0) is True
+        wake.cursor = None  # not following: only an interrupt ends a wait early
+        wake.interrupt()
+        async with asyncio.timeout(GUARD_S):
+            assert await wake.wait(60.0) is False
+        began = time.monotonic()
+        wake._woken.set()
+        assert await wake.wait(0.2) is False
+        assert time.monotonic() - began >= 0.2
