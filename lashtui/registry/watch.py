@@ -24,6 +24,14 @@ too. A dashboard wants those (the embedded worker's runs), a worker does not (it
 claims and terminals would wake it for nothing, all the time), so `others_only` confirms
 each file event with `data_version()`, which moves only for other connections' commits.
 The server's announcements already skip the handle's own.
+
+Such a reader in a process that commits all the time (an embedded worker running the
+host's starts) would mostly watch its own writes, and a watch costs every write in the
+kernel: once the file events have been its own `BUSY_AFTER` times in a row, it lets the
+watch go and reads `data_version()` every `BUSY_POLL_S` instead (as prompt as the watch's
+step, and ~200 reads of a few microseconds a second), until its handle has not committed
+for `IDLE_AFTER_S` (`write_lock_use().holds`, counted by the store); then it watches again,
+and reads the version once more for what came in between. P1 ran ~5% faster.
 """
 
 from __future__ import annotations
@@ -33,15 +41,24 @@ import contextlib
 import functools
 import logging
 import os
+import time
 from collections.abc import AsyncGenerator, Callable
 
-from lashtui.registry.file_watch import watch_writes
+from lashtui.registry.file_watch import WatchGate, watch_writes
 from lashtui.registry.protocol import ProcessRegistry
 
 logger = logging.getLogger(__name__)
 
 # While file events arrive, the version poll is only a safety net: once a second is enough.
 SAFETY_POLL_S = 1.0
+# A reader of other connections' commits only, in a process that keeps committing itself
+# (file events that `data_version` shows to be its own, `BUSY_AFTER` wakes in a row), gives
+# the file watch up (file_watch.py `WatchGate`: the watch costs every write) and reads the
+# version every `BUSY_POLL_S` instead, until its handle has not committed for
+# `IDLE_AFTER_S`; then it watches again.
+BUSY_AFTER = 3
+BUSY_POLL_S = 0.005
+IDLE_AFTER_S = 0.05
 
 
 Notifications = Callable[..., AsyncGenerator[None, None]]
@@ -61,15 +78,30 @@ def registry_file(registry: ProcessRegistry) -> str | None:
     return path
 
 
+def own_commits(registry: ProcessRegistry) -> Callable[[], int] | None:
+    """How many write transactions the registry's handle has made, for a store that counts
+    them (SQLite's write-lock use); None for the others."""
+    use = getattr(registry, "write_lock_use", None)
+    return (lambda: int(use().holds)) if callable(use) else None
+
+
 class _Wakeups:
     """The two sources of wake-ups, feeding one coalescing event."""
 
-    def __init__(self, registry: ProcessRegistry, poll_s: float) -> None:
+    def __init__(
+        self, registry: ProcessRegistry, poll_s: float, gate: WatchGate | None = None
+    ) -> None:
         self.registry = registry
         self.poll_s = poll_s
         self.changed = asyncio.Event()
         self.armed = asyncio.Event()  # the poll's baseline version has been read
-        self.watcher_down = asyncio.Event()
+        # The file watch has failed, or given way to busy polling: the poll's slow wait ends.
+        self.poll_sooner = asyncio.Event()
+        self.gate = gate  # busy polling instead of the file watch (module docstring)
+        self.own_commits = own_commits(registry) if gate is not None else None
+        self.own_wakes = 0  # file events in a row that were this handle's own commits
+        self.own_seen = 0  # its commits counted when busy polling last looked
+        self.quiet_since = 0.0  # time.monotonic() since when it has not committed
         self.listening = asyncio.Event()  # the server's stream is on, or has failed
         self.watch_armed = asyncio.Event()  # the file watch is on, or has failed
         self.watching = False
@@ -82,11 +114,14 @@ class _Wakeups:
             self.last = await self.registry.data_version()
             self.armed.set()
             while True:
-                if self.watching:
-                    # A failing watcher ends the slow wait early.
+                if self.gate is not None and self.gate.paused:
+                    await asyncio.sleep(BUSY_POLL_S)
+                    self._busy_or_not()
+                elif self.watching:
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(max(self.poll_s, SAFETY_POLL_S)):
-                            await self.watcher_down.wait()
+                            await self.poll_sooner.wait()
+                    self.poll_sooner.clear()
                 else:
                     await asyncio.sleep(self.poll_s)
                 if await self.moved():
@@ -100,13 +135,34 @@ class _Wakeups:
     async def watch(self, path: str, stop: asyncio.Event) -> None:
         self.watching = True
         try:
-            await watch_writes(path, self.changed.set, stop, self.watch_armed)
+            await watch_writes(path, self.changed.set, stop, self.watch_armed, self.gate)
         except Exception as error:  # no watching possible here: the poll takes over
             logger.info("watching %s failed, polling instead: %s", path, error)
         finally:
             self.watch_armed.set()
             self.watching = False
-            self.watcher_down.set()
+            self.gate = None  # (nothing to give way to)
+            self.poll_sooner.set()
+
+    def _own_commit(self) -> None:
+        """A file event was this handle's own commit; enough in a row, and the watch gives
+        way to busy polling."""
+        self.own_wakes += 1
+        if self.own_wakes >= BUSY_AFTER and self.gate is not None and self.own_commits:
+            self.own_seen = self.own_commits()
+            self.quiet_since = time.monotonic()
+            self.gate.pause()
+            self.poll_sooner.set()
+
+    def _busy_or_not(self) -> None:
+        """Busy polling: back to the watch once the handle has not committed for a while."""
+        assert self.gate is not None and self.own_commits is not None
+        now, seen = time.monotonic(), self.own_commits()
+        if seen != self.own_seen:
+            self.own_seen, self.quiet_since = seen, now
+        elif now - self.quiet_since >= IDLE_AFTER_S:
+            self.own_wakes = 0
+            self.gate.resume()  # the watch, back, wakes once to read the version again
 
     async def moved(self) -> bool:
         """Whether `data_version()` moved since it was last read here."""
@@ -119,7 +175,13 @@ class _Wakeups:
     async def woken(self, others_only: bool) -> bool:
         """After `changed` was set: whether to wake the reader (see the module docstring)."""
         confirmed, self.confirmed = self.confirmed, False
-        return confirmed or not others_only or await self.moved()
+        if confirmed or not others_only:
+            return True
+        if await self.moved():
+            self.own_wakes = 0
+            return True
+        self._own_commit()
+        return False
 
     async def listen(self, stream: Notifications) -> None:
         notes = stream()
@@ -135,7 +197,7 @@ class _Wakeups:
         finally:
             self.watching = False
             self.listening.set()
-            self.watcher_down.set()
+            self.poll_sooner.set()
             await notes.aclose()
 
 
@@ -160,9 +222,9 @@ async def registry_changes(
     Stops when the reader is cancelled or closes the generator; the watcher thread and the
     poll are stopped and awaited before the cancellation goes on.
     """
-    wakeups = _Wakeups(registry, poll_s)
     stop = asyncio.Event()
     path = registry_file(registry) if watch_files else None
+    wakeups = _Wakeups(registry, poll_s, WatchGate() if others_only and path else None)
     stream = registry_notifications(registry) if watch_files else None
     if stream is not None and work_only:
         stream = functools.partial(stream, work_only=True)

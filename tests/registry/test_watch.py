@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sys
 from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
@@ -286,3 +287,66 @@ async def test_a_burst_of_writes_costs_a_few_wake_ups_not_one_each(tmp_path: Pat
             watch.cancel()
             await asyncio.gather(watch, return_exceptions=True)
     assert 1 <= len(woken) < 100, len(woken)
+
+
+def inotify_watches() -> int:
+    """The inotify watches this OS process holds, as the kernel lists them."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            if os.readlink(f"/proc/self/fd/{fd}") == "anon_inode:inotify":
+                with open(f"/proc/self/fdinfo/{fd}", encoding="ascii") as info:
+                    count += sum(line.startswith("inotify wd:") for line in info)
+    return count
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="inotify and /proc: Linux")
+async def test_a_reader_busy_with_its_own_commits_gives_the_watch_up_and_still_sees_others(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """A worker's watch (`others_only`) in a process that keeps committing would mostly see
+    its own writes, and the watch costs every write in the kernel (file_watch.py
+    `WatchGate`): after `BUSY_AFTER` own wake-ups in a row it is given up (the kernel lists
+    no watch) and the version is read every `BUSY_POLL_S` instead, so another handle's
+    commit still wakes the reader at once. Once its handle has not committed for
+    `IDLE_AFTER_S`, the watch is back, and another OS process's commit wakes it (the poll
+    is a minute)."""
+    from lashtui.registry.watch import IDLE_AFTER_S
+
+    path = str(tmp_path / "busy.db")
+    before = inotify_watches()
+    async with (
+        open_registry(path, clock=clock) as mine,
+        open_registry(path, clock=clock) as other,
+    ):
+        changes = registry_changes(mine, poll_s=MINUTE_S, others_only=True)
+        async with contextlib.aclosing(changes):
+            async with asyncio.timeout(5):
+                await anext(changes)
+            assert inotify_watches() == before + 1
+            waiting = asyncio.ensure_future(anext(changes))
+            try:
+                busy = asyncio.get_running_loop().time() + 5
+                n = 0
+                while inotify_watches() != before:  # committing until the watch is given up
+                    assert asyncio.get_running_loop().time() < busy, "the watch was kept"
+                    await mine.register_process(ext(f"own-{n}"))
+                    await asyncio.sleep(0.001)
+                    n += 1
+                assert not waiting.done()  # its own commits woke it not once
+                await other.register_process(ext("next-door"))
+                seen_by = asyncio.get_running_loop().time() + 0.5
+                while not waiting.done():  # still busy: the version poll sees the other handle
+                    assert asyncio.get_running_loop().time() < seen_by, "unseen while busy"
+                    await mine.register_process(ext(f"own-{n}"))
+                    await asyncio.sleep(0.001)
+                    n += 1
+            finally:
+                waiting.cancel()
+            quiet = asyncio.get_running_loop().time()
+            while inotify_watches() != before + 1:  # quiet: the watch comes back
+                assert asyncio.get_running_loop().time() - quiet < 2, "no watch once quiet"
+                await asyncio.sleep(0.005)
+            assert asyncio.get_running_loop().time() - quiet >= IDLE_AFTER_S
+            await woken_by(changes, register_elsewhere(path, "from-another-process"))
+    assert inotify_watches() == before
