@@ -174,12 +174,17 @@ async def test_a_worker_draining_a_backlog_stops_following_commits_and_misses_no
     every commit cost it a wake and a read of all the others changed. What is committed
     meanwhile is not missed but seen when the backlog ends, by a full drive, not at the
     interval (a minute here): an owner_bound row another handle starts mid-drain runs
-    within the guard. After the drain the worker follows again: a start wakes it."""
+    within the guard. A worker starting on a backlog claims it before it reads the
+    worklist (`_backlog_first`): an owner_bound row there from the start runs after it,
+    by that same drive, its only one. After the drain the worker follows again: a start
+    wakes it."""
     async with (
         open_registry(registry_target) as registry,
         open_registry(registry_target) as other,
     ):
         elsewhere = Processes(other)
+        at_start = steps_request("owner-bound-at-start")
+        await elsewhere.start(at_start.model_copy(update={"disposition": OWNER_BOUND}))
         for n in range(1_500):
             await elsewhere.start(steps_request(f"backlog-{n:04}"))
         worker = ProcessWorker(registry, timings=MINUTE, clock=SystemClock())
@@ -191,6 +196,8 @@ async def test_a_worker_draining_a_backlog_stops_following_commits_and_misses_no
             await elsewhere.start(mid_drain.model_copy(update={"disposition": OWNER_BOUND}))
             async with asyncio.timeout(GUARD_S):
                 assert await worker.await_terminal("owner-bound") == SuccessOutput(value="ok")
+                ok = SuccessOutput(value="ok")
+                assert await worker.await_terminal("owner-bound-at-start") == ok
                 for n in range(1_500):
                     await worker.await_terminal(f"backlog-{n:04}")
             wakes = worker.stats.wakes
@@ -198,7 +205,7 @@ async def test_a_worker_draining_a_backlog_stops_following_commits_and_misses_no
             async with asyncio.timeout(GUARD_S):
                 assert await worker.await_terminal("after") == SuccessOutput(value="ok")
         assert worker.stats.wakes > wakes  # following again: a wake ran it
-        assert worker.stats.drives >= 2  # the first, and the one after the backlog
+        assert worker.stats.drives == 1  # after the backlog, which the start claimed first
 
 
 async def test_an_interrupt_ends_a_wait_at_once_and_keeps_a_commits_wake(
