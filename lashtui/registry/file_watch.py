@@ -71,19 +71,21 @@ async def watch_writes(
     is set once writes are watched. While `gate` is paused nothing is watched; when it
     resumes, `changed` is called once (a commit may have come meanwhile). Raises when no
     watch can be made."""
-    inotify = await _inotify(path)
-    if inotify is None:
+    made = await _inotify(path)
+    if made is None:
         armed.set()  # watchfiles makes its watch on the loop's next turn
         await _watchfiles(path, changed, stop)
     else:
+        inotify, watch = made
         with inotify:
             armed.set()
-            await _read_lazily(inotify, path, changed, gate or WatchGate())
+            await _read_lazily(inotify, watch, path, changed, gate or WatchGate())
 
 
-async def _inotify(path: str) -> Any | None:
-    """An inotify instance watching `path`'s directory, or None where inotify is not to be
-    had (the watch itself failing, say for want of free watches, raises)."""
+async def _inotify(path: str) -> tuple[Any, int] | None:
+    """An inotify instance watching `path`'s directory and its watch's descriptor, or None
+    where inotify is not to be had (the watch itself failing, say for want of free
+    watches, raises)."""
     try:
         import inotify_simple  # type: ignore[import-untyped]
     except ImportError:
@@ -99,16 +101,14 @@ async def _inotify(path: str) -> Any | None:
     except (OSError, AttributeError):  # not Linux: no inotify_init1 in this libc
         return None
     try:
-        _add_watch(inotify, path)
+        return inotify, _add_watch(inotify, path)
     except OSError:
         inotify.close()
         raise
-    return inotify
 
 
 def _add_watch(inotify: Any, path: str) -> int:
-    """Watch `path`'s directory for writes and new files; the watch's descriptor (the
-    same one again for a directory this instance watches already)."""
+    """Watch `path`'s directory for writes and new files; the watch's descriptor."""
     import inotify_simple
 
     flags = inotify_simple.flags
@@ -116,13 +116,12 @@ def _add_watch(inotify: Any, path: str) -> int:
 
 
 async def _read_lazily(
-    inotify: Any, path: str, changed: Callable[[], None], gate: WatchGate
+    inotify: Any, watch: int, path: str, changed: Callable[[], None], gate: WatchGate
 ) -> None:
     loop = asyncio.get_running_loop()
     names = watched_names(path)
     woken = gate.turned  # the descriptor readable, or the gate turned
     fd = inotify.fileno()
-    watch = _add_watch(inotify, path)  # (the one `_inotify` made)
     while True:
         if gate.paused:
             inotify.rm_watch(watch)

@@ -86,7 +86,8 @@ class ProcessWorker:
         self._extra: set[asyncio.Task[Verdict | None]] = set()
         self._batch_runs: set[asyncio.Task[Verdict | None]] = set()  # in flight
         self._full_batches = 0  # claims in a row that took every slot (`_saturated`)
-        self._saturation = asyncio.Event()  # set while the backlog loop is saturated
+        # Set while the backlog loop's last `SATURATED_AFTER` claims or more were full.
+        self._saturation = asyncio.Event()
         self._wake: CommitWake | None = None  # while following other connections' commits
         self._stops = 0  # `stop` calls so far: a start through this worker checks it
 
@@ -285,6 +286,7 @@ class ProcessWorker:
                         self._wake.interrupt()  # stop following (`_drive_forever`)
             else:
                 self._full_batches = 0
+                self._saturation.clear()
 
     def _spawn_claimed(
         self, process_id: str, claimed: ProcessRunClaim | None, slot: StartSlot
@@ -453,7 +455,7 @@ class ProcessWorker:
 
     def _saturated(self) -> bool:
         """Whether the backlog loop is claiming full batches, `SATURATED_AFTER` in a row."""
-        return self._batching() and self._full_batches >= SATURATED_AFTER
+        return self._saturation.is_set()
 
     async def _drive_changed(self, wake: CommitWake) -> None:
         """Drive the rows another connection's commit changed (and any others that changed

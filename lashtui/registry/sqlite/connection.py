@@ -161,8 +161,8 @@ class SqliteConnection:
       WAL holds `RESTART_AT_FRAMES` frames the first commit after that one takes the
       writer's thread and checkpoints again, right after it commits, while the next writes
       wait: that one has only the last few commits to copy. The WAL then starts over
-      instead of growing; a shorter one grows a round more first. A checkpoint behind the writes
-      still running after another `CHECKPOINT_EVERY` commits (a slow or busy disk) holds
+      instead of growing; a shorter one grows a round more first. A checkpoint behind the
+      writes still running after another `CHECKPOINT_EVERY` commits (a slow or busy disk) holds
       the next writes back until it ends (`_checkpoint_late`): the WAL then stays within
       about two rounds of commits, however slow the disk, where it grew for as long as the
       checkpoint took (46 MB, once, with the suite on a loaded 2-core machine).
