@@ -24,7 +24,7 @@ from lashtui.model import (
 from lashtui.model.lease import LeaseOwnerIdentity
 from lashtui.model.limit import MAX_JSON_DEPTH
 from lashtui.model.output import AbandonEvidence, AbandonWriter, ProcessAwaitOutput
-from lashtui.registry.sql import prepared
+from lashtui.registry.sql import event_json, prepared
 from lashtui.registry.sql.record_cache import RecordCache
 from lashtui.registry.sql.row import JsonEdit
 from tests.builders import rr
@@ -205,17 +205,17 @@ def test_the_removal_is_left_out_only_where_the_text_cannot_hold_the_field() -> 
     assert "json_remove" not in JsonEdit.of(record, changes, held=record.stored_json()).sql
 
 
-# --- a string's JSON without the models (prepared.py `_string_json`)
+# --- a string's JSON without the models (event_json.py `string_json`)
 
 
 @pytest.mark.parametrize("char", [chr(code) for code in range(128)])
 def test_each_ascii_character_is_encoded_as_the_models_encode_it(char: str) -> None:
     for text in (char, f"p-{char}-1", char * 3):
-        assert prepared._string_json(text) == prepared._STRING.dump_json(text).decode()
+        assert event_json.string_json(text) == event_json._STRING.dump_json(text).decode()
 
 
 @settings(max_examples=300, deadline=None)
 @given(text=st.text() | TEXT)
 def test_any_text_is_encoded_as_the_models_encode_it(text: str) -> None:
-    expected = _outcome(lambda: prepared._STRING.dump_json(text).decode())
-    assert _outcome(lambda: prepared._string_json(text)) == expected
+    expected = _outcome(lambda: event_json._STRING.dump_json(text).decode())
+    assert _outcome(lambda: event_json.string_json(text)) == expected

@@ -29,6 +29,7 @@ from lashtui.model import (
 from lashtui.model.event import event_invocation, event_payload_hash
 from lashtui.model.materialization import materialize, wake_delivery
 from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.event_json import NO_SEMANTICS, event_json, value_json
 from lashtui.registry.sql.fetch import Statement, read_ahead
 from lashtui.registry.sql.lease import release_if_current
 from lashtui.registry.sql.row import (
@@ -161,22 +162,14 @@ def append_to(
 
     declared = declared_type(record, request)
     sequence = conn.execute(NEXT_SEQUENCE, (row_key,)).fetchone()[0]
-    event = new_event(record, request, declared, sequence, now)
+    event, text = _new_event_json(record, request, declared, sequence, now)
     semantics = event.semantics
     if semantics.terminal is not None and record.is_terminal():
         raise ProcessConflict(f"process `{pid}` is already terminal")
 
     conn.execute(
         INSERT_EVENT,
-        (
-            row_key,
-            sequence,
-            request.event_type,
-            payload_hash,
-            key or None,
-            now,
-            event.model_dump_json(),
-        ),
+        (row_key, sequence, request.event_type, payload_hash, key or None, now, text),
     )
     if isinstance(conn, RecordCache):
         conn.note_sequence(row_key, sequence)
@@ -185,6 +178,27 @@ def append_to(
     else:
         record = save_changes(conn, record, now, row_key)
     return event, record
+
+
+def _new_event_json(
+    record: ProcessRecord,
+    request: ProcessEventAppendRequest,
+    declared: ProcessEventType,
+    sequence: int,
+    now: int,
+) -> tuple[ProcessEvent, str]:
+    """`new_event` and its JSON. An event whose type declares neither a terminal nor a wake
+    (its semantics are `{}` whatever the payload) is built as JSON first and read back
+    (event_json.py says why); any other is built as models, then serialised."""
+    spec = declared.semantics
+    if spec.terminal is not None or spec.wake is not None:
+        event = new_event(record, request, declared, sequence, now)
+        return event, event.model_dump_json()
+    payload = value_json(request.payload)
+    text = event_json(
+        record.id, sequence, request.event_type, payload, request.replay_key, NO_SEMANTICS, now
+    )
+    return ProcessEvent.model_validate_json(text), text
 
 
 def declared_type(record: ProcessRecord, request: ProcessEventAppendRequest) -> ProcessEventType:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pydantic import JsonValue, TypeAdapter
+from pydantic import JsonValue
 
 from lashtui.errors import LeaseLost
 from lashtui.model import (
@@ -42,10 +42,11 @@ from lashtui.model import (
     ProcessStatus,
     limit,
 )
-from lashtui.model.event import CORE_EVENT_TYPES, RUNTIME_SESSION, event_payload_hash
+from lashtui.model.event import CORE_EVENT_TYPES, event_payload_hash
 from lashtui.model.wire import WireModel
 from lashtui.registry.sql import event
 from lashtui.registry.sql.dialect import Tx
+from lashtui.registry.sql.event_json import event_json
 from lashtui.registry.sql.lease import release_if_current
 from lashtui.registry.sql.row import JsonEdit, RecordCache, apply_edit, touch
 
@@ -104,18 +105,6 @@ def _modelled_completion(
 # The core terminal types by event type: a row that declares one of these very objects
 # takes `_core_completion`.
 _CORE_TERMINALS = {t.name: t for t in CORE_EVENT_TYPES if t.is_terminal()}
-_STRING = TypeAdapter(str)  # a string's JSON exactly as the models write one
-
-
-def _string_json(text: str) -> str:
-    """`text`'s JSON exactly as the models write it: printable ASCII with no quote or
-    backslash is itself between quotes (serde_json, and so pydantic, escapes nothing else
-    there), as nearly every process id is; anything else is the models' own encoding."""
-    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
-        return f'"{text}"'
-    return _STRING.dump_json(text).decode()
-
-
 def _core_completion(
     text: str,
     record: ProcessRecord,
@@ -137,21 +126,11 @@ def _core_completion(
         limit.check_depth("an event payload", payload)
     payload_hash = event_payload_hash(event_type, payload)
     sequence = cache.sequences.get(pid, 0) + 1
-    pid_json, type_json = _string_json(pid), _string_json(event_type)
-    event_json = (
-        f'{{"process_id":{pid_json},"sequence":{sequence},"event_type":{type_json},'
-        f'"payload":{{"await_output":{out}}},'
-        f'"invocation":{{"scope":{{"session_id":"{RUNTIME_SESSION}"}},'
-        f'"subject":{{"type":"process_event","process_id":{pid_json},"sequence":{sequence},'
-        f'"event_type":{type_json}}},"caused_by":{{"type":"process","process_id":{pid_json}}},'
-        f'"replay":{{"key":{_string_json(key)}}}}},'
-        f'"semantics":{{"terminal":{{"state":"{output.terminal_state().value}",'
-        f'"await_output":{out}}}}},'
-        f'"occurred_at":{{"secs_since_epoch":{now // 1000},'
-        f'"nanos_since_epoch":{now % 1000 * 1_000_000}}}}}'
-    )
-    return _prepared(text, record, sequence, event_type, payload_hash, key, event_json,
-                     output, now, out=out)
+    state = output.terminal_state().value
+    semantics = f'{{"terminal":{{"state":"{state}","await_output":{out}}}}}'
+    built = event_json(pid, sequence, event_type, f'{{"await_output":{out}}}', key, semantics, now)
+    return _prepared(text, record, sequence, event_type, payload_hash, key, built, output,
+                     now, out=out)
 
 
 def _shallow_ascii(out: str) -> bool:
