@@ -61,6 +61,19 @@ class LogObserver(WorkerObserver):
                 level, "sweep verdict: %s %s", process_id, verdict.value, extra={"fields": fields}
             )
 
+    def draining_backlog(self, draining: bool) -> None:
+        fields = {"event": "draining_backlog", "draining": draining}
+        if draining:
+            self.log.info(
+                "draining a backlog in full batches: other connections' commits are read when "
+                "it ends or at the next drive", extra={"fields": fields},
+            )  # fmt: skip
+        else:
+            self.log.info(
+                "no longer draining a backlog in full batches: other connections' commits are "
+                "followed again once the backlog loop ends", extra={"fields": fields},
+            )  # fmt: skip
+
     def lease_lost(self, process_id: str, why: str) -> None:
         fields = {"event": "lease_lost", "process_id": process_id, "why": why}
         self.log.warning("lost the lease of %s %s", process_id, why, extra={"fields": fields})

@@ -112,6 +112,12 @@ class WorkerMetrics(WorkerObserver):
             "When the worker last saw a commit to the registry: its own, or another "
             "connection's (0 until the first)", registry=r,
         )  # fmt: skip
+        self.draining = Gauge(
+            "lashtui_worker_draining_backlog",
+            "1 while the worker's backlog loop takes full batches: meanwhile other "
+            "connections' commits are read when the backlog ends or at the next drive "
+            "(every renew interval), not as they happen; 0 otherwise", registry=r,
+        )  # fmt: skip
         self._zeros()
 
     def _zeros(self) -> None:
@@ -156,6 +162,9 @@ class WorkerMetrics(WorkerObserver):
 
     def commit_seen(self) -> None:
         self.last_commit.set(time.time())
+
+    def draining_backlog(self, draining: bool) -> None:
+        self.draining.set(1 if draining else 0)
 
     def watch_write_lock(self, read: Callable[[], WriteLockUse]) -> None:
         """Export the write-lock counters `read()` returns (a SQLite registry's)."""

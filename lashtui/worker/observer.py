@@ -49,6 +49,12 @@ class WorkerObserver:
     def commit_seen(self) -> None:
         """Another connection committed to the registry, and woke the worker (wake.py)."""
 
+    def draining_backlog(self, draining: bool) -> None:
+        """The worker's backlog loop began (True) or stopped (False) taking full batches.
+        Meanwhile the worker does not follow other connections' commits: what they commit
+        is read when the backlog ends, or by the drive every renew interval (worker.py
+        `_drive_forever`)."""
+
 
 class Observers(WorkerObserver):
     """Several observers, each told every moment, in order."""
@@ -83,3 +89,7 @@ class Observers(WorkerObserver):
     def commit_seen(self) -> None:
         for observer in self.observers:
             observer.commit_seen()
+
+    def draining_backlog(self, draining: bool) -> None:
+        for observer in self.observers:
+            observer.draining_backlog(draining)

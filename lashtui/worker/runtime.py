@@ -87,6 +87,9 @@ class WorkerStats:
     last_drive_ms: int | None = None
     wakes: int = 0  # drives of what another connection's commit changed (wake.py)
     saturated: int = 0  # times it stopped following commits, its backlog loop saturated
+    # Since when its backlog loop has been taking full batches (worker.py `_saturate`):
+    # meanwhile other connections' commits are read at the backlog's end or at a drive.
+    draining_since_ms: int | None = None
     verdicts: Counter[Verdict] = field(default_factory=Counter)
     runs: Counter[RunEnd] = field(default_factory=Counter)
 

@@ -104,6 +104,12 @@ class ProcessWorker:
         return self._rt.stats
 
     @property
+    def following(self) -> bool:
+        """Whether another connection's commit wakes this worker now: its drive loop runs
+        (`running`) and is not draining a backlog in full batches (`_drive_forever`)."""
+        return self._wake is not None
+
+    @property
     def in_flight(self) -> list[str]:
         """Ids of the rows this worker is working on now."""
         return sorted(self._tasks)
@@ -252,7 +258,7 @@ class ProcessWorker:
             await self._claim_until_short()
         finally:
             self._full_batches = 0
-            self._saturation.clear()
+            self._saturate(False)
 
     async def _claim_until_short(self) -> None:
         rt = self._rt
@@ -281,12 +287,27 @@ class ProcessWorker:
                 self._batch_more = True
                 self._full_batches += 1
                 if self._full_batches == SATURATED_AFTER:
-                    self._saturation.set()
+                    self._saturate(True)
                     if self._wake is not None:
                         self._wake.interrupt()  # stop following (`_drive_forever`)
             else:
                 self._full_batches = 0
-                self._saturation.clear()
+                self._saturate(False)
+
+    def _saturate(self, saturated: bool) -> None:
+        """Set or clear the backlog loop's saturation (`_saturated`), and on a change say
+        so: the stats' `draining_since_ms` (the Health view's line) and the observers'
+        `draining_backlog` (a log line, a metric), so that an operator sees why this worker
+        reads other connections' commits only at the backlog's end or at a drive."""
+        if saturated == self._saturation.is_set():
+            return
+        if saturated:
+            self._saturation.set()
+            self.stats.draining_since_ms = self._rt.clock.now_ms()
+        else:
+            self._saturation.clear()
+            self.stats.draining_since_ms = None
+        self._rt.observer.draining_backlog(saturated)
 
     def _spawn_claimed(
         self, process_id: str, claimed: ProcessRunClaim | None, slot: StartSlot

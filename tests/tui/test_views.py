@@ -240,6 +240,8 @@ async def test_health_shows_the_embedded_worker_running_its_work(tmp_path: Path)
             facts = text(screen, "#engine-facts").splitlines()
             assert facts[0] == "state      running"
             assert facts[1] == f"owner      {fmt.owner(worker.owner)}"
+            assert facts[4] == "backlog    not in full batches"
+            assert facts[5].startswith("commits    followed as they happen (")
             await processes.signal("parked", "go", "once", None)
             async with asyncio.timeout(10):
                 await processes.await_output("parked")
@@ -251,6 +253,38 @@ async def test_health_shows_the_embedded_worker_running_its_work(tmp_path: Path)
             await until(pilot, lambda: tallied().get("completed") == "1")
             assert tallied()["ran"] == "1"  # a verdict is counted when its run ends
             assert "in flight  0: none" in text(screen, "#engine-facts")
+    finally:
+        await worker.stop()
+        await registry.close()
+
+
+async def test_health_says_how_the_worker_reads_other_connections_commits(
+    tmp_path: Path,
+) -> None:
+    """Followed as they happen; or, while it drains a backlog in full batches, read at
+    the backlog's end or at a drive (worker.py `_drive_forever`); or not at all while its
+    drive loop is not running."""
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "engine.db"))
+    worker = ProcessWorker(registry)
+    now = 1_780_000_000_000
+    try:
+        assert HealthScreen._commits_fact(worker, now).splitlines() == [
+            "backlog    not in full batches",
+            "commits    not followed: the worker's drive loop is not running",
+        ]
+        worker.stats.draining_since_ms = now - 65_000
+        assert HealthScreen._commits_fact(worker, now).splitlines() == [
+            "backlog    draining in full batches for 1m05s",
+            "commits    read at the backlog's end or at a drive",
+        ]
+        worker.stats.draining_since_ms = None
+        async with worker.running():
+            async with asyncio.timeout(10):
+                while not worker.following:  # noqa: ASYNC110 (a guard on the drive loop)
+                    await asyncio.sleep(0.01)
+            assert HealthScreen._commits_fact(worker, now).splitlines()[1] == (
+                "commits    followed as they happen (0 wakes)"
+            )
     finally:
         await worker.stop()
         await registry.close()

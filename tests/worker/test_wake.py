@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -30,6 +31,8 @@ from lashtui.model import (
 )
 from lashtui.registry import open_registry
 from lashtui.worker import ProcessWorker
+from lashtui.worker.metric import WorkerMetrics
+from lashtui.worker.observer import WorkerObserver
 
 LASHTUI = str(Path(sys.executable).parent / "lashtui")
 MINUTE = LeaseTimings(ttl_ms=180_000, renew_interval_ms=60_000)
@@ -166,8 +169,21 @@ async def test_reads_that_find_nothing_space_the_next_ones_out_until_one_finds_a
         assert wake._empty == 0
 
 
+class DrainingSeen(WorkerObserver):
+    """Each `draining_backlog` told, with what the worker's stats and metrics said then."""
+
+    def __init__(self, worker: ProcessWorker, metrics: WorkerMetrics) -> None:
+        self.worker, self.metrics = worker, metrics
+        self.told: list[tuple[bool, bool, float | None]] = []
+
+    def draining_backlog(self, draining: bool) -> None:
+        since = self.worker.stats.draining_since_ms is not None
+        gauge = self.metrics.registry.get_sample_value("lashtui_worker_draining_backlog")
+        self.told.append((draining, since, gauge))
+
+
 async def test_a_worker_draining_a_backlog_stops_following_commits_and_misses_none(
-    registry_target: str,
+    registry_target: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A worker whose backlog loop keeps taking full batches stops following the others'
     commits (worker.py `_drive_forever`): it could not run more meanwhile, and on SQLite
@@ -177,7 +193,8 @@ async def test_a_worker_draining_a_backlog_stops_following_commits_and_misses_no
     within the guard. A worker starting on a backlog claims it before it reads the
     worklist (`_backlog_first`): an owner_bound row there from the start runs after it,
     by that same drive, its only one. After the drain the worker follows again: a start
-    wakes it."""
+    wakes it. Each change is told (observer.py `draining_backlog`): the stats say since
+    when (the Health view's line), a gauge says 1 then 0, a log line says each at INFO."""
     async with (
         open_registry(registry_target) as registry,
         open_registry(registry_target) as other,
@@ -188,6 +205,10 @@ async def test_a_worker_draining_a_backlog_stops_following_commits_and_misses_no
         for n in range(1_500):
             await elsewhere.start(steps_request(f"backlog-{n:04}"))
         worker = ProcessWorker(registry, timings=MINUTE, clock=SystemClock())
+        seen = DrainingSeen(worker, WorkerMetrics())
+        worker.add_observer(seen.metrics)
+        worker.add_observer(seen)
+        caplog.set_level(logging.INFO, logger="lashtui.worker")
         async with worker.running():
             async with asyncio.timeout(GUARD_S):
                 while worker.stats.saturated == 0:  # noqa: ASYNC110 (a guard on the drain)
@@ -204,8 +225,17 @@ async def test_a_worker_draining_a_backlog_stops_following_commits_and_misses_no
             await elsewhere.start(steps_request("after"))
             async with asyncio.timeout(GUARD_S):
                 assert await worker.await_terminal("after") == SuccessOutput(value="ok")
+            assert worker.following and worker.stats.draining_since_ms is None
         assert worker.stats.wakes > wakes  # following again: a wake ran it
         assert worker.stats.drives == 1  # after the backlog, which the start claimed first
+        # Told at each change, alternating, from the first full batches to the end.
+        assert seen.told[0] == (True, True, 1.0) and seen.told[-1] == (False, False, 0.0)
+        assert [draining for draining, *_ in seen.told] == [True, False] * (len(seen.told) // 2)
+        assert all(since == draining for draining, since, _ in seen.told)
+        told = [getattr(r, "fields", {}) | {"level": r.levelno} for r in caplog.records]
+        lines = [fields for fields in told if fields.get("event") == "draining_backlog"]
+        assert [fields["draining"] for fields in lines] == [d for d, *_ in seen.told]
+        assert {fields["level"] for fields in lines} == {logging.INFO}
 
 
 async def test_an_interrupt_ends_a_wait_at_once_and_keeps_a_commits_wake(

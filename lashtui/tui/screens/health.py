@@ -237,8 +237,26 @@ class HealthScreen(LiveScreen):
                 f"owner      {fmt.owner(worker.owner)}",
                 f"in flight  {len(in_flight)}: {fmt.first_few(in_flight, IN_FLIGHT_SHOWN)}",
                 f"drives     {stats.drives}, last drive and sweep {last}",
+                self._commits_fact(worker, now_ms),
             )
         )
+
+    @staticmethod
+    def _commits_fact(worker: ProcessWorker, now_ms: int) -> str:
+        """Whether the worker follows other connections' commits as they happen, or drains
+        a backlog in full batches and reads them at its end or at a drive (worker.py
+        `_drive_forever`)."""
+        since = worker.stats.draining_since_ms
+        backlog = "not in full batches"
+        if since is not None:
+            backlog = f"draining in full batches for {fmt.duration(now_ms - since)}"
+        if worker.following:
+            commits = f"followed as they happen ({worker.stats.wakes} wakes)"
+        elif since is not None:
+            commits = "read at the backlog's end or at a drive"
+        else:
+            commits = "not followed: the worker's drive loop is not running"
+        return f"backlog    {backlog}\ncommits    {commits}"
 
     def sweep_facts(self, worker: ProcessWorker | None) -> str:
         if worker is None:

@@ -323,7 +323,8 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         if worker is None:
             return "observer: no embedded worker"
         in_flight, drives = len(worker.in_flight), worker.stats.drives
-        return f"worker {fmt.owner(worker.owner)}: {in_flight} in flight, {drives} drives"
+        draining = ", draining a backlog" if worker.stats.draining_since_ms is not None else ""
+        return f"worker {fmt.owner(worker.owner)}: {in_flight} in flight, {drives} drives{draining}"
 
     # --- selection, marks and actions
 
