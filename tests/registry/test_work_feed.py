@@ -3,38 +3,92 @@
 On each store: the cursor read before a commit lies before it; the feed after that cursor
 gives the live rows that changed (as the full worklist gives them, lease included), in
 change order, skips rows that ended but moves past them, pages by `limit`, and gives
-nothing (and the same cursor) once read to the end."""
+nothing (and the same cursor) once read to the end.
+
+On PostgreSQL the cursor and each feed read stop below the writing transactions still in
+flight (postgres/schema.py `CHANGE_BOUND_DDL`), and a read in a repeatable-read snapshot
+also below any transaction on the server that committed while it began, which on the
+shared test server may be another test's: such a read gives a prefix of the answer, and
+its rows again later (a reader sees a change late rather than miss one). So the cursor here
+is read until it covers every row saved (`caught_up`), and a feed read asserted on is one
+that has caught up too (`settled`): the exact answer, which is what is asserted."""
 
 from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import pytest
 
 from lashtui.clock import ManualClock
 from lashtui.errors import InvalidRequest
-from lashtui.model import ProcessWorkItem, SuccessOutput
+from lashtui.model import LeaseOwnerIdentity, ProcessWorkItem, SuccessOutput
 from lashtui.registry import ProcessRegistry
 from tests.builders import ext, local, ob, own, rr
+from tests.raw import raw_connection
+
+GUARD_S = 10.0  # a guard only: a transaction in flight elsewhere ends in milliseconds
+T = TypeVar("T")
 
 
-async def read_to_end(
-    registry: ProcessRegistry, cursor: int, limit: int
-) -> tuple[list[list[str]], int]:
+async def caught_up(registry: ProcessRegistry, target: str) -> int:
+    """The change cursor, once it covers every row saved so far (see the docstring)."""
+    with raw_connection(target) as conn:
+        last = conn.execute("SELECT COALESCE(MAX(change_seq), 0) FROM processes").fetchone()[0]
+    async with asyncio.timeout(GUARD_S):
+        while (cursor := await registry.change_cursor()) < last:  # noqa: ASYNC110 (a guard)
+            await asyncio.sleep(0.01)
+    return cursor
+
+
+async def settled(read: Callable[[], Awaitable[tuple[T, int]]], head: int) -> tuple[T, int]:
+    """`read()`'s answer (what it gives, the cursor it ends at) once it ends at `head` and
+    two reads in a row agree: a read cut short by the bound ends before `head`, or (paged)
+    splits a page, and the next one does not (see the docstring)."""
+    last: tuple[T, int] | None = None
+    async with asyncio.timeout(GUARD_S):
+        while True:
+            answer = await read()
+            if answer[1] == head and answer == last:
+                return answer
+            last = answer
+            await asyncio.sleep(0 if answer[1] == head else 0.01)
+
+
+def feed(
+    registry: ProcessRegistry,
+    cursor: int,
+    limit: int,
+    claimant: LeaseOwnerIdentity | None = None,
+) -> Callable[[], Awaitable[tuple[list[ProcessWorkItem], int]]]:
+    return lambda: registry.work_items_changed_since(cursor, limit, claimant)
+
+
+def read_to_end(
+    registry: ProcessRegistry, cursor: int, limit: int, claimant: LeaseOwnerIdentity | None = None
+) -> Callable[[], Awaitable[tuple[list[list[str]], int]]]:
     """Every page's live ids, until the cursor stops moving."""
-    pages: list[list[str]] = []
-    while True:
-        items, moved = await registry.work_items_changed_since(cursor, limit)
-        if moved == cursor:
-            assert items == []
-            return pages, cursor
-        pages.append([item.process_id for item in items])
-        cursor = moved
+
+    async def read() -> tuple[list[list[str]], int]:
+        pages: list[list[str]] = []
+        at = cursor
+        while True:
+            items, moved = await registry.work_items_changed_since(at, limit, claimant)
+            if moved == at:
+                assert items == []
+                return pages, at
+            pages.append([item.process_id for item in items])
+            at = moved
+
+    return read
 
 
 async def test_the_feed_gives_the_live_rows_changed_after_the_cursor(
-    registry: ProcessRegistry,
+    registry: ProcessRegistry, registry_target: str
 ) -> None:
     await registry.register_process(rr("before"))
-    cursor = await registry.change_cursor()
+    cursor = await caught_up(registry, registry_target)
     assert await registry.work_items_changed_since(cursor, 10) == ([], cursor)
 
     await registry.register_process(rr("new"))
@@ -43,9 +97,9 @@ async def test_the_feed_gives_the_live_rows_changed_after_the_cursor(
     await registry.register_process(ob("held"))
     lease = (await registry.claim_process_lease("held", own("x"), 60_000)).acquired()
 
-    items, moved = await registry.work_items_changed_since(cursor, 10)
+    head = await caught_up(registry, registry_target)
+    items, moved = await settled(feed(registry, cursor, 10), head)
     assert [item.process_id for item in items] == ["new", "held"]  # change order; ended skipped
-    assert moved == await registry.change_cursor()
     full = {item.process_id: item for item in await registry.list_work_items()}
     assert items == [full["new"], full["held"]]  # the worklist's own items, lease included
     assert isinstance(items[1], ProcessWorkItem) and items[1].lease == lease
@@ -53,18 +107,18 @@ async def test_the_feed_gives_the_live_rows_changed_after_the_cursor(
 
 
 async def test_the_feed_pages_by_limit_and_moves_past_ended_rows(
-    registry: ProcessRegistry,
+    registry: ProcessRegistry, registry_target: str
 ) -> None:
-    cursor = await registry.change_cursor()
+    cursor = await caught_up(registry, registry_target)
     for n in range(5):
         await registry.register_process(rr(f"r{n}"))
     await registry.register_process(ext("gone"))
     await registry.complete_process("gone", SuccessOutput(value=1))
     await registry.register_process(rr("last"))
 
-    pages, end = await read_to_end(registry, cursor, 2)
+    head = await caught_up(registry, registry_target)
+    pages, _ = await settled(read_to_end(registry, cursor, 2), head)
     assert pages == [["r0", "r1"], ["r2", "r3"], ["r4"], ["last"]]  # "gone" filled a page slot
-    assert end == await registry.change_cursor()
 
 
 async def test_a_page_limit_below_one_is_refused(registry: ProcessRegistry) -> None:
@@ -73,13 +127,13 @@ async def test_a_page_limit_below_one_is_refused(registry: ProcessRegistry) -> N
 
 
 async def test_a_claimant_is_not_given_the_rows_it_could_only_be_refused(
-    registry: ProcessRegistry, clock: ManualClock
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
 ) -> None:
     # A woken worker passes itself: rows whose live lease is held by an owner it cannot
     # prove dead are left out (most of a fleet's commits: each other's claims), the rest
     # come as the worklist gives them, and the cursor moves past all of them.
     me = local("me")  # this pid, alive
-    cursor = await registry.change_cursor()
+    cursor = await caught_up(registry, registry_target)
     holders = {
         "held-live": (local("other"), 60_000),  # same host, alive: refused
         "held-dead": (local("gone", start="not-its-start"), 60_000),  # provably dead
@@ -94,21 +148,18 @@ async def test_a_claimant_is_not_given_the_rows_it_could_only_be_refused(
     await registry.register_process(ext("ended"))
     await registry.complete_process("ended", SuccessOutput(value=1))
 
-    items, moved = await registry.work_items_changed_since(cursor, 100, me)
+    head = await caught_up(registry, registry_target)
+    items, moved = await settled(feed(registry, cursor, 100, me), head)
     assert [item.process_id for item in items] == ["free", "held-dead", "lapsed"]
-    assert moved == await registry.change_cursor()
     full = {item.process_id: item for item in await registry.list_work_items()}
     assert items == [full["free"], full["held-dead"], full["lapsed"]]
     # Without a claimant, every live row as before; the claimant's view agrees with
     # `ProcessLease.bars` row by row.
-    every, same = await registry.work_items_changed_since(cursor, 100)
+    every, same = await settled(feed(registry, cursor, 100), head)
     assert [item.process_id for item in every] == ["free", *holders] and same == moved
     now = clock.now_ms()
     for item in every:
         assert (item in items) == (item.lease is None or not item.lease.bars(me, now))
     # Paged, the cursor still moves past the rows left out.
-    pages: list[list[str]] = []
-    while (page := await registry.work_items_changed_since(cursor, 2, me))[1] != cursor:
-        pages.append([item.process_id for item in page[0]])
-        cursor = page[1]
-    assert pages == [["free"], ["held-dead"], ["lapsed"], []] and cursor == moved
+    pages, end = await settled(read_to_end(registry, cursor, 2, me), head)
+    assert pages == [["free"], ["held-dead"], ["lapsed"], []] and end == moved
