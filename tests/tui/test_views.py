@@ -240,7 +240,7 @@ async def test_health_shows_the_embedded_worker_running_its_work(tmp_path: Path)
             facts = text(screen, "#engine-facts").splitlines()
             assert facts[0] == "state      running"
             assert facts[1] == f"owner      {fmt.owner(worker.owner)}"
-            assert facts[4] == "backlog    not in full batches"
+            assert facts[4] == "backlog    not draining in full batches"
             assert facts[5].startswith("commits    followed as they happen (")
             await processes.signal("parked", "go", "once", None)
             async with asyncio.timeout(10):
@@ -269,7 +269,7 @@ async def test_health_says_how_the_worker_reads_other_connections_commits(
     now = 1_780_000_000_000
     try:
         assert HealthScreen._commits_fact(worker, now).splitlines() == [
-            "backlog    not in full batches",
+            "backlog    not draining in full batches",
             "commits    not followed: the worker's drive loop is not running",
         ]
         worker.stats.draining_since_ms = now - 65_000

@@ -247,7 +247,7 @@ class HealthScreen(LiveScreen):
         a backlog in full batches and reads them at its end or at a drive (worker.py
         `_drive_forever`)."""
         since = worker.stats.draining_since_ms
-        backlog = "not in full batches"
+        backlog = "not draining in full batches"
         if since is not None:
             backlog = f"draining in full batches for {fmt.duration(now_ms - since)}"
         if worker.following:
