@@ -421,7 +421,12 @@ class SqlProcessRegistry(ABC):
         return await self._db.read(probe.facts, now_ms, failed_since_ms)
 
     async def change_cursor(self) -> int:
-        return await self._db.read(probe.change_cursor)
+        # One statement, so no snapshot of its own: on PostgreSQL, in READ COMMITTED, the
+        # position passes over a transaction that ended during the read without saving
+        # here, where a REPEATABLE READ snapshot stopped below any transaction on the
+        # server that committed while it began, and a follower read rows it had seen again
+        # (postgres/schema.py `CHANGE_BOUND_DDL`).
+        return await self._db.point_read(probe.change_cursor)
 
     async def error_group_rows(
         self, key: ErrorGroupKey, window: int, limit: int = 500
