@@ -149,6 +149,7 @@ def test_metrics_are_served_and_move_after_a_run(target: str, workers: list[Work
     before = _scrape(url)
     assert before["lashtui_worker_runs_total{outcome=completed}"] == 0
     assert before["lashtui_worker_runs_in_flight"] == 0
+    assert before["lashtui_worker_draining_backlog"] == 0  # no backlog: following commits
 
     start(db, "quick", steps({"finish": "ok"}))
     worker.until_event("run_ended", "quick")
