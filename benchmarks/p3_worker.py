@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
-import gc
 import json
 import logging
 import os
@@ -40,6 +39,7 @@ from typing import Any
 from lashtui.clock import SystemClock
 from lashtui.model import LIVE_STATES, LeaseOwnerIdentity, LeaseTimings, ProcessPageQuery
 from lashtui.registry import open_registry
+from lashtui.tui.heap import worker_heap
 from lashtui.worker import ProcessWorker
 from lashtui.worker.identity import host_id
 
@@ -151,15 +151,16 @@ async def main(argv: list[str]) -> int:
         if args.hold:
             await asyncio.to_thread(wait_for_file, args.hold)
         publisher = asyncio.create_task(publish(worker, args.stats))
-        gc.freeze()  # as `lashtui worker` does before its worker runs (command/worker.py)
         try:
-            async with worker.running():
-                while True:
-                    await asyncio.sleep(0.05)
-                    if not args.until_empty or worker.in_flight:
-                        continue
-                    if not await worker.registry.page_processes(ANY_LIVE):
-                        break
+            # The collector's settings of `lashtui worker` (command/worker.py, tui/heap.py).
+            with worker_heap():
+                async with worker.running():
+                    while True:
+                        await asyncio.sleep(0.05)
+                        if not args.until_empty or worker.in_flight:
+                            continue
+                        if not await worker.registry.page_processes(ANY_LIVE):
+                            break
         finally:
             publisher.cancel()
             await asyncio.gather(publisher, return_exceptions=True)
