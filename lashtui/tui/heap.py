@@ -60,8 +60,8 @@ def worker_heap() -> Iterator[None]:
     make no reference cycles (an embedded worker's 5,000 P1 processes set off 106 young
     collections and 9 middle ones, which found 0 objects to free), so at 700 the collector
     only walked what was still alive, every few runs. At 50,000: four workers draining
-    10,000 rows +5% (5 interleaved pairs, CPU a row 245 -> 233 us; +4% at 10,000, +6-10% at
-    50,000 with the older generations' thresholds doubled too), one worker +6%. What a
+    10,000 rows +5% and +8% (5 and 4 interleaved pairs, CPU a row 245 -> 233 and 251 -> 234
+    us; +4% at 10,000), one worker +5.5% (188 -> 180 us). What a
     handler leaves in cycles (an exception kept with its traceback) waits at most that many
     allocations to be freed: a few megabytes. The dashboard keeps CPython's young threshold:
     its young objects live (the window's rows, the table's strips), and its loop's pauses
