@@ -257,7 +257,6 @@ class ProcessWorker:
         try:
             await self._claim_until_short()
         finally:
-            self._full_batches = 0
             self._saturate(False)
 
     async def _claim_until_short(self) -> None:
@@ -291,14 +290,16 @@ class ProcessWorker:
                     if self._wake is not None:
                         self._wake.interrupt()  # stop following (`_drive_forever`)
             else:
-                self._full_batches = 0
                 self._saturate(False)
 
     def _saturate(self, saturated: bool) -> None:
         """Set or clear the backlog loop's saturation (`_saturated`), and on a change say
         so: the stats' `draining_since_ms` (the Health view's line) and the observers'
         `draining_backlog` (a log line, a metric), so that an operator sees why this worker
-        reads other connections' commits only at the backlog's end or at a drive."""
+        reads other connections' commits only at the backlog's end or at a drive. Clearing
+        it starts the count of full batches in a row again."""
+        if not saturated:
+            self._full_batches = 0
         if saturated == self._saturation.is_set():
             return
         if saturated:

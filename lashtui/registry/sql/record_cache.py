@@ -80,16 +80,15 @@ class RecordCache:
         self.last_seq, self.seq_unsaved = None, False
 
     def committed(self) -> None:
+        # (A claim, a release or a renewal stages nothing: most transactions skip both.)
         if self.staged:
             for process_id, (text, record) in self.staged.items():
                 self.remember(process_id, text, record)
-            self.staged.clear()
         if self.staged_envs:
             if len(self.envs) > self.CACHED_RECORDS:
                 self.envs.clear()
             self.envs.update(self.staged_envs)
-            self.staged_envs.clear()
-        self.last_seq, self.seq_unsaved = None, False
+        self._end_transaction()
 
     def rolled_back(self) -> None:
         self._end_transaction()
