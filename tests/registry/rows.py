@@ -29,6 +29,7 @@ from lashtui.model import (
 )
 from lashtui.registry import ProcessRegistry
 from tests.builders import own
+from tests.raw import raw_connection
 
 WAKE = "producer.wake"
 LEASE_TTL_MS = 60_000
@@ -101,6 +102,20 @@ async def feed_end(registry: ProcessRegistry) -> int:
         records, cursor = await registry.processes_changed_since(cursor, 1000)
         if not records:
             return cursor
+
+
+async def caught_up(registry: ProcessRegistry, target: str) -> int:
+    """The change cursor, once it covers every row saved so far (read from the rows
+    themselves, in `target`'s database). On PostgreSQL the position stops below the
+    registry's writing transactions still in flight (schema.py `lashtui_change_bound`), and
+    a read in a snapshot of its own also below any transaction on the shared test server
+    that ended as it began: a lag, never a change missed."""
+    with raw_connection(target) as conn:
+        last = conn.execute("SELECT COALESCE(MAX(change_seq), 0) FROM processes").fetchone()[0]
+    async with asyncio.timeout(10.0):  # a guard only: a transaction in flight ends in ms
+        while (cursor := await registry.change_cursor()) < last:  # noqa: ASYNC110 (a guard)
+            await asyncio.sleep(0.01)
+    return cursor
 
 
 async def settled_census(registry: ProcessRegistry) -> tuple[ProcessCensus, int]:

@@ -4,13 +4,11 @@ abandon request, a failure inside and one outside the window)."""
 
 from __future__ import annotations
 
-import asyncio
-
 from lashtui.clock import ManualClock
 from lashtui.model import AbandonRequest, FailureOutput, ProcessStarted
 from lashtui.registry import ProcessRegistry
 from tests.builders import ext, ob, own, rr
-from tests.registry.rows import feed_end, finish
+from tests.registry.rows import caught_up, finish
 
 MINUTE = 60_000
 
@@ -85,21 +83,12 @@ async def test_probe_facts_of_an_empty_registry(
     }
 
 
-async def settled_cursor(registry: ProcessRegistry) -> int:
-    """`change_cursor` once it agrees with the feed's end (on the shared PostgreSQL test
-    server a position may trail for a moment: rows.py `settled_census`)."""
-    for _ in range(100):
-        cursor = await registry.change_cursor()
-        if cursor == await feed_end(registry):
-            break
-        await asyncio.sleep(0.05)
-    return cursor
-
-
-async def test_change_cursor_follows_the_feed(registry: ProcessRegistry) -> None:
-    before = await settled_cursor(registry)
+async def test_change_cursor_follows_the_feed(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    before = await caught_up(registry, registry_target)
     await registry.register_process(ext("a"))
-    after = await settled_cursor(registry)
+    after = await caught_up(registry, registry_target)
     assert after > before
     changed, cursor = await registry.processes_changed_since(before, 10)
     assert [r.id for r in changed] == ["a"] and cursor == after

@@ -26,20 +26,10 @@ from lashtui.errors import InvalidRequest
 from lashtui.model import LeaseOwnerIdentity, ProcessWorkItem, SuccessOutput
 from lashtui.registry import ProcessRegistry
 from tests.builders import ext, local, ob, own, rr
-from tests.raw import raw_connection
+from tests.registry.rows import caught_up
 
 GUARD_S = 10.0  # a guard only: a transaction in flight elsewhere ends in milliseconds
 T = TypeVar("T")
-
-
-async def caught_up(registry: ProcessRegistry, target: str) -> int:
-    """The change cursor, once it covers every row saved so far (see the docstring)."""
-    with raw_connection(target) as conn:
-        last = conn.execute("SELECT COALESCE(MAX(change_seq), 0) FROM processes").fetchone()[0]
-    async with asyncio.timeout(GUARD_S):
-        while (cursor := await registry.change_cursor()) < last:  # noqa: ASYNC110 (a guard)
-            await asyncio.sleep(0.01)
-    return cursor
 
 
 async def settled(read: Callable[[], Awaitable[tuple[T, int]]], head: int) -> tuple[T, int]:
