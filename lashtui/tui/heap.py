@@ -61,11 +61,11 @@ def worker_heap() -> Iterator[None]:
     collections and 9 middle ones, which found 0 objects to free), so at 700 the collector
     only walked what was still alive, every few runs. At 50,000: four workers draining
     10,000 rows +5% and +8% (5 and 4 interleaved pairs, CPU a row 245 -> 233 and 251 -> 234
-    us; +4% at 10,000), one worker +5.5% (188 -> 180 us). What a
-    handler leaves in cycles (an exception kept with its traceback) waits at most that many
-    allocations to be freed: a few megabytes. The dashboard keeps CPython's young threshold:
-    its young objects live (the window's rows, the table's strips), and its loop's pauses
-    are what it schedules (`FullCollections`)."""
+    us; +4% at 10,000), one worker +5.5% (188 -> 180 us). What a handler leaves in cycles
+    (an exception kept with its traceback) waits at most that many allocations to be freed:
+    a few megabytes. The dashboard keeps CPython's young threshold: its young objects live
+    (the window's rows, the table's strips), and its loop's pauses are what it schedules
+    (`FullCollections`)."""
     young, middle, full = gc.get_threshold()
     gc.set_threshold(WORKER_YOUNG_THRESHOLD, middle, full)
     try:
