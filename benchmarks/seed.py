@@ -48,8 +48,8 @@ START_MS = 1_780_000_000_000
 SESSIONS = 64  # originator / grantee sessions the rows are spread over
 CACHE = os.path.join(tempfile.gettempdir(), "lashtui-bench-cache")
 # In the cached files' names: a registry cached by a build of another layout (before the
-# `sort_label` column) is not reused.
-LAYOUT = "l2"
+# `sort_label` column, or the `backlog_seq` one) is not reused.
+LAYOUT = "l3"
 TEMPLATE_PID = "tmpl-0000000"
 TEMPLATE_SESSION = "sess-tmpl"
 OWNER = LeaseOwnerIdentity.opaque("bench-worker", "bench-worker:1")
@@ -185,8 +185,11 @@ def _copies(
         for row in templates[name][table]:
             copied = tuple(_swap(value, pid, session) for value in row)
             if table == "processes":
-                # change_seq must be unique per row for the change feed's order.
-                copied = (*copied[:5], n + 1, *copied[6:])
+                # change_seq must be unique per row for the change feed's order; a row the
+                # template's insert marked plainly the backlog's keeps its mark with it
+                # (lashtui/registry/sql/backlog_mark.py).
+                marked = copied[9] is not None and copied[9] == copied[5]
+                copied = (*copied[:5], n + 1, *copied[6:9], n + 1 if marked else None)
             yield copied
 
 
@@ -245,7 +248,8 @@ TABLES = ("processes", "process_events", "process_handle_grants", "process_lease
 def seed_postgres(url: str, rows: int, running: int) -> None:
     """Fill the empty schema at `url` with `big_registry(rows, running)`'s rows: the same
     processes, events, grants and leases, byte for byte (the two stores share lash's
-    layout, column for column), streamed from the cached SQLite file with COPY. The schema
+    layout, column for column; SQLite's `backlog_seq`, which PostgreSQL has not, is left
+    out), streamed from the cached SQLite file with COPY. The schema
     is made by the PostgreSQL store itself first; its change clock is set past the rows'
     `change_seq` as the store would have left it, and the tables vacuumed and analysed
     as autovacuum would have, so the planner sees a registry in use rather than a fresh
@@ -259,7 +263,17 @@ def seed_postgres(url: str, rows: int, running: int) -> None:
     try:
         with psycopg.connect(url) as conn:
             for table in TABLES:
-                columns = [row[1] for row in source.execute(f"PRAGMA table_info({table})")]
+                present = {
+                    name for (name,) in conn.execute(
+                        "SELECT column_name FROM information_schema.columns "
+                        "WHERE table_schema = current_schema() AND table_name = %s",
+                        (table,),
+                    )
+                }
+                columns = [
+                    row[1] for row in source.execute(f"PRAGMA table_info({table})")
+                    if row[1] in present
+                ]
                 names = ", ".join(columns)
                 with conn.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                     for row in source.execute(f"SELECT {names} FROM {table}"):

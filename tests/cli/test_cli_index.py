@@ -5,6 +5,7 @@ through `main([...])`, as the console script runs it."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from pathlib import Path
@@ -13,15 +14,18 @@ import pytest
 
 from lashtui.cli import main
 from lashtui.model import ProcessPageQuery
+from lashtui.registry import open_registry
+from lashtui.registry.sql.backlog_mark import STALE_INDEX, UNMARKED_INDEX
 from lashtui.registry.sql.dialect import SQLITE, SQLITE_LABELLED, Dialect
 from lashtui.registry.sql.order import label_key, sorted_statements
 from tests.raw import raw_connection
 
 # What an older build did not make: the sorted orders' and the charts' indexes.
 OLDER = ("processes_status_created_idx", "processes_status_updated_idx", "processes_created_idx")
-# Every index a registry of this build has; PostgreSQL's census reads one more, the waiting
-# rows' (postgres/schema.py WAITING_INDEX).
-ALL = {"sqlite": 13, "postgres": 14}
+# Every index a registry of this build has: on SQLite with the drive's two
+# (sql/backlog_mark.py), on PostgreSQL with the waiting rows' its census reads
+# (postgres/schema.py WAITING_INDEX).
+ALL = {"sqlite": 15, "postgres": 14}
 
 
 def run(capsys: pytest.CaptureFixture[str], target: str, *args: str) -> tuple[int, str, str]:
@@ -153,3 +157,58 @@ def test_an_older_sqlite_registry_gets_the_label_column_and_its_index_replaced(
     assert "processes_status_sort_label_idx" in plan(SQLITE_LABELLED)
     code, out, _ = run(capsys, db, "index")
     assert out == f"nothing to do: all {ALL['sqlite']} indexes are there; nothing written\n"
+
+
+async def _drive(db: str) -> list[str]:
+    async with open_registry(db) as registry:
+        return [item.process_id for item in await registry.list_drive_work_items(10**13)]
+
+
+def test_an_older_sqlite_registry_gets_the_backlog_mark_filled_and_the_drive_index(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A file an older build made has no `backlog_seq` column, its trigger or the drive's
+    indexes: a worker's drive tests every running row there, as before. `index` adds them
+    all, and marks the running rows already there whose records are plainly the
+    backlog's, so the drive reads the index alone and lists what it listed before."""
+    db = str(tmp_path / "old.db")
+    rerunnable = ("--disposition", "rerunnable", "--engine", "echo")
+    for pid in ("a", "b", "c"):
+        assert run(capsys, db, "start", pid, *rerunnable)[0] == 0
+    assert run(capsys, db, "start", "x", "--external")[0] == 0
+    with raw_connection(db) as conn:
+        conn.execute(f"DROP INDEX {UNMARKED_INDEX}")
+        conn.execute(f"DROP INDEX {STALE_INDEX}")
+        conn.execute("DROP TRIGGER processes_backlog_seq_stale")
+        conn.execute("ALTER TABLE processes DROP COLUMN backlog_seq")
+    assert run(capsys, db, "start", "d", *rerunnable)[0] == 0  # leaves the column out
+    before = asyncio.run(_drive(db))
+    assert before == ["a", "b", "x"]  # the backlog's first two, and the external row
+
+    code, out, err = run(capsys, db, "index", "--dry-run", "--json")
+    report = json.loads(out)
+    assert (code, err) == (0, "")
+    assert (report["would_add_columns"], report["would_create"]) == (
+        ["backlog_seq"], [UNMARKED_INDEX, STALE_INDEX],
+    )
+    code, out, err = run(capsys, db, "index")
+    assert (code, err) == (0, "")
+    assert out.startswith(
+        f"added column backlog_seq, then created 2 indexes ({UNMARKED_INDEX}, {STALE_INDEX})"
+    )
+    with raw_connection(db) as conn:
+        marked = conn.execute(
+            "SELECT process_id FROM processes WHERE backlog_seq = change_seq ORDER BY 1"
+        ).fetchall()
+        triggers = conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        ).fetchall()
+    assert [pid for (pid,) in marked] == ["a", "b", "c", "d"]  # not the external row
+    assert triggers == [("processes_backlog_seq_stale",)]
+    assert asyncio.run(_drive(db)) == before
+    assert run(capsys, db, "start", "e", *rerunnable)[0] == 0
+    with raw_connection(db) as conn:
+        (mark,) = conn.execute(
+            "SELECT backlog_seq = change_seq FROM processes WHERE process_id = 'e'"
+        ).fetchone()
+    assert mark == 1  # this build's inserts mark the rows they start

@@ -6,15 +6,26 @@ requested, owner-bound, external, undecodable), and whatever their ids' order.""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from lashtui.clock import ManualClock
-from lashtui.model import AbandonRequest, ProcessRecord, ProcessWorkItem, RecoveryDisposition
-from lashtui.registry import ProcessRegistry
-from lashtui.registry.sql.lease import BACKLOG_LISTED
+from lashtui.model import (
+    AbandonRequest,
+    ProcessIdentity,
+    ProcessRecord,
+    ProcessWorkItem,
+    RecoveryDisposition,
+    default_process_event_types,
+)
+from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.registry.sql.backlog_mark import STALE, STALE_INDEX, UNMARKED, UNMARKED_INDEX
+from lashtui.registry.sql.lease import BACKLOG_LISTED, drive_work_items
+from lashtui.registry.sqlite.connect import connect_file
 from tests.builders import ext, local, ob, own, rr, started
-from tests.raw import store_record_json
+from tests.raw import raw_connection, store_record_json
+from tests.registry.rows import append_wake, finish, wake_event_type
 from tests.registry.test_undecodable import SPOILERS
 
 
@@ -161,3 +172,150 @@ async def test_the_abandon_test_reads_the_records_keys_not_their_bytes(
     # A batch claim leaves the escaped request to the sweep, and takes the other.
     claims = await registry.claim_processes_for_run([own("w1"), own("w2")], 60_000, started("w"))
     assert [process_id for process_id, _ in claims] == ["nested"]
+
+
+# --- SQLite's drive indexes (sql/backlog_mark.py) -------------------------------------------
+
+
+WAKEABLE = [*default_process_event_types(), wake_event_type()]
+
+
+def indexed_rows(db: str) -> dict[str, set[str]]:
+    """The running rows each of the drive's indexes holds, by index."""
+    with raw_connection(db) as conn:
+        return {
+            name: {
+                process_id
+                for (process_id,) in conn.execute(
+                    f"SELECT process_id FROM processes p INDEXED BY {name} "
+                    f"WHERE p.status = 'running' AND {condition}"
+                )
+            }
+            for name, condition in ((UNMARKED_INDEX, UNMARKED), (STALE_INDEX, STALE))
+        }
+
+
+async def a_registry_of_every_shape(registry: ProcessRegistry, db: str, clock: ManualClock) -> None:
+    """Rows of every kind a drive tells apart, lashtui's own and other programs' (records
+    saved without a new change sequence, escaped keys, text that looks like the keys)."""
+    for n in range(5):
+        await registry.register_process(rr(f"m-backlog-{n}"))
+    await registry.register_process(rr("a-held"))
+    await registry.claim_process_lease("a-held", own("x"), 60_000)
+    await registry.register_process(rr("b-ghost"))
+    await registry.claim_process_lease("b-ghost", local("ghost", start="not-its-start"), 60_000)
+    await registry.register_process(rr("c-lapsed"))
+    await registry.claim_process_lease("c-lapsed", own("y"), 1)
+    await registry.register_process(rr("d-abandon"))
+    request = AbandonRequest(requested_by="operator:dana", requested_at_ms=1, reason="r")
+    await registry.request_process_abandon("d-abandon", request)
+    await registry.register_process(ob("e-owner-bound"))
+    await registry.register_process(ext("f-external"))
+    # Labels holding the keys' text: a rerunnable row stays in the backlog, an owner-bound
+    # row out of it, whatever its text says. (Its quotes are escaped in the JSON, so the
+    # rerunnable row's insert cannot tell it plain without a parse: it goes in the index.)
+    tricky = ProcessIdentity(kind="k", label='"abandon_request":{},"disposition":"owner_bound"')
+    await registry.register_process(rr("g-rr-text", identity=tricky))
+    odd = ProcessIdentity(kind="k", label='"disposition":"rerunnable"')
+    await registry.register_process(ob("h-ob-text", identity=odd))
+    # Another program's edits, saved without a new change sequence as a hand edit would be.
+    plain = await registry.register_process(rr("i-escaped"))
+    escaped = '"abandon\\u005frequest":{"requested_by":"a","requested_at_ms":1},'
+    store_record_json(db, "i-escaped", "{" + escaped + plain.model_dump_json()[1:])
+    plain = await registry.register_process(rr("j-hand-abandon"))
+    with_request = plain.model_copy(update={"abandon_request": request}).model_dump_json()
+    store_record_json(db, "j-hand-abandon", with_request)
+    plain = await registry.register_process(rr("k-spoiled"))
+    store_record_json(db, "k-spoiled", "{not json")
+    # lashtui's saves: a batch claim's first-started facts, an appended event.
+    await registry.register_process(rr("l-appended", event_types=WAKEABLE))
+    await append_wake(registry, "l-appended", "l")
+    await registry.register_process(rr("n-moved"))
+    clock.advance(10)
+
+
+@pytest.mark.parametrize("claimant", [None, "me", "far"])
+async def test_the_drive_index_lists_what_a_drive_without_it_lists(
+    tmp_path: Path, clock: ManualClock, claimant: str | None
+) -> None:
+    # Each row the index leaves out is in the backlog exactly when its lease is not live:
+    # the drive through the index lists what the drive over every running row lists.
+    db = str(tmp_path / "r.db")
+    who = {None: None, "me": local("me"), "far": local("me", host="host-c")}[claimant]
+    async with open_registry(db, clock=clock) as registry:
+        await a_registry_of_every_shape(registry, db, clock)
+        now = clock.now_ms()
+        indexed = await registry.list_drive_work_items(now, who)
+        # The rows whose records may keep them out of the backlog; not the leased rows,
+        # which the drive finds from their leases, nor the row with an event appended.
+        # Other programs' saves: without a new change sequence the trigger took the mark
+        # (i-, j-, k-), with one the mark is stale (n-, whose save moved only that).
+        with raw_connection(db) as conn:
+            conn.execute("UPDATE processes SET change_seq = change_seq + 1000 "
+                         "WHERE process_id = 'n-moved'")
+        assert indexed_rows(db) == {
+            UNMARKED_INDEX: {
+                "d-abandon", "e-owner-bound", "f-external", "g-rr-text", "h-ob-text",
+                "i-escaped", "j-hand-abandon", "k-spoiled",
+            },
+            STALE_INDEX: {"n-moved"},
+        }
+        with raw_connection(db) as conn:
+            conn.execute(f"DROP INDEX {STALE_INDEX}")
+        assert await registry.list_drive_work_items(now, who) == indexed
+        if who is None:
+            await assert_drive_cuts_only_the_backlog(registry, now)
+    listed = {item.process_id for item in indexed}
+    assert {"d-abandon", "i-escaped", "j-hand-abandon", "k-spoiled"} <= listed
+
+
+async def test_lashtuis_saves_keep_the_mark_but_an_abandon_request_and_an_end_take_it(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    db = str(tmp_path / "r.db")
+    async with open_registry(db, clock=clock) as registry:
+        for n in range(4):
+            await registry.register_process(rr(f"r-{n}", event_types=WAKEABLE))
+        owners = [own("w1"), own("w2")]
+        claims = await registry.claim_processes_for_run(owners, 60_000, started("w"))
+        assert len(claims) == 2 and indexed_rows(db) == {UNMARKED_INDEX: set(), STALE_INDEX: set()}
+        with raw_connection(db) as conn:  # the mark moved with the first-started fact
+            marks = conn.execute(
+                "SELECT count(*) FROM processes WHERE backlog_seq = change_seq"
+            ).fetchone()
+        assert marks == (4,)
+        await append_wake(registry, "r-3", "r-3")  # keeps the mark
+        request = AbandonRequest(requested_by="operator:dana", requested_at_ms=1, reason="r")
+        await registry.request_process_abandon("r-2", request)
+        assert indexed_rows(db) == {UNMARKED_INDEX: {"r-2"}, STALE_INDEX: set()}
+        await finish(registry, "r-2")
+        assert indexed_rows(db) == {UNMARKED_INDEX: set(), STALE_INDEX: set()}
+
+
+async def test_a_drive_reads_the_index_and_the_leases_not_every_running_row(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    db = str(tmp_path / "r.db")
+    async with open_registry(db, clock=clock) as registry:
+        await a_registry_of_every_shape(registry, db, clock)
+    statements: list[str] = []
+    conn = connect_file(db, read_only=False, create=False, busy_timeout_ms=1_000)
+    try:
+        conn.set_trace_callback(statements.append)
+        drive_work_items(conn, clock.now_ms(), local("ghost-finder"))
+        conn.set_trace_callback(None)
+        (drive,) = [s for s in statements if "UNION ALL" in s]
+        plan = [str(row[-1]) for row in conn.execute(f"EXPLAIN QUERY PLAN {drive}")]
+    finally:
+        conn.close()
+    # The rows of the two indexes, whole; the live leases (the lease table has no index by
+    # expiry: sqlite/schema.py), each row of theirs by its key; and the backlog's first
+    # rows, in id order from the status index, stopping at two. No running row is read
+    # for the test alone.
+    assert [line for line in plan if line.startswith(("SCAN p", "SEARCH p", "SCAN l"))] == [
+        f"SCAN p USING INDEX {UNMARKED_INDEX}",
+        f"SCAN p USING INDEX {STALE_INDEX}",
+        "SEARCH p USING INDEX processes_status_process_idx (status=? AND process_id=?)",
+        "SCAN l",
+        "SEARCH p USING INDEX processes_status_process_idx (status=?)",
+    ]

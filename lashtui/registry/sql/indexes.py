@@ -18,7 +18,7 @@ import time
 from typing import NamedTuple
 
 from lashtui.registry.sql.dialect import Tx, dialect
-from lashtui.registry.sql.version import has_column, has_sort_label
+from lashtui.registry.sql.version import has_backlog_seq, has_column, has_sort_label
 
 _NAME = re.compile(r"CREATE (?:UNIQUE )?INDEX (?:IF NOT EXISTS )?(\w+)", re.IGNORECASE)
 
@@ -54,13 +54,14 @@ def add_missing(
     conn: Tx,
     ddl: tuple[str, ...],
     dry_run: bool,
-    columns: tuple[tuple[str, str], ...] = (),
+    columns: tuple[tuple[str, tuple[str, ...]], ...] = (),
     superseded: tuple[str, ...] = (),
 ) -> IndexReport:
     """Create the indexes of `ddl` the registry lacks, in one transaction (all or none):
-    first the `processes` columns of `columns` ((name, ALTER statement), SQLite) it lacks,
-    which new indexes may read, and last drop the `superseded` indexes it has, each
-    replaced by one of `ddl` (each store's schema.py `SUPERSEDED`)."""
+    first the `processes` columns of `columns` ((name, statements: the ALTER, then any
+    that fill it), SQLite) it lacks, which new indexes may read, and last drop the
+    `superseded` indexes it has, each replaced by one of `ddl` (each store's schema.py
+    `SUPERSEDED`)."""
     absent = set(missing(conn, ddl))
     statements = index_statements(ddl)
     present = [name for name, _ in statements if name not in absent]
@@ -73,16 +74,19 @@ def add_missing(
     if dry_run:
         return IndexReport(created, present, dry_run=True, columns=added, dropped=dropped)
     started = time.perf_counter()
-    for name, statement in columns:
+    for name, column_statements in columns:
         if name in added:
-            conn.execute(statement)
+            for statement in column_statements:
+                conn.execute(statement)
     for name, statement in statements:
         if name in absent:
             conn.execute(statement)
     for name in dropped:
         conn.execute(f"DROP INDEX {name}")
-    if added and hasattr(conn, "sort_label"):  # this connection's inserts now fill it
+    # This connection's inserts now fill the columns added.
+    if added and hasattr(conn, "sort_label") and hasattr(conn, "backlog_seq"):
         conn.sort_label = has_sort_label(conn)
+        conn.backlog_seq = has_backlog_seq(conn)
     return IndexReport(
         created, present, dry_run=False, seconds=time.perf_counter() - started,
         columns=added, dropped=dropped,

@@ -23,6 +23,7 @@ from lashtui.model import (
 )
 from lashtui.model.lease import LeaseOwnerLiveness, OpaqueLiveness, liveness_provably_dead
 from lashtui.model.wire import sha256_hex
+from lashtui.registry.sql import backlog_mark
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.fetch import CHUNK, LEASE_ROW_COLUMNS, Statement, held_lease_rows
 from lashtui.registry.sql.filter import LIVE, in_backlog
@@ -373,8 +374,7 @@ def drive_work_items(
 
     Why: four workers starting on a backlog of 10,000 rows each read and built 10,000 work
     items (~75-95 ms on SQLite, one of the costs that grow with the fleet), and a periodic
-    drive over 100,000 waiting rows did so every renew interval. The statement still tests
-    every running row in SQL, but builds and sends only the rows it lists.
+    drive over 100,000 waiting rows did so every renew interval.
 
     With a `claimant` (the driving worker), the rows whose lease is live at `now` and held
     by an owner the claimant cannot prove dead are left out too, as from a woken worker's
@@ -382,27 +382,83 @@ def drive_work_items(
     drops them unread (worker.py `_wants`). A fleet's running rows are mostly those: each
     worker's drive, every renew interval, read every one of them with its record's JSON
     (cast to jsonb on PostgreSQL) and its lease. The holders of live leases are read first,
-    without the records (`_unbarred`), each proved dead or not once."""
-    select, backlog = _work_item_select(conn), in_backlog(dialect(conn))
-    unbarred, values = _unbarred(conn, claimant, now) if claimant is not None else ("", ())
+    without the records (`_dead_holders`), each proved dead or not once.
+
+    On a SQLite registry with the indexes of the running rows not marked plainly the
+    backlog's (sql/backlog_mark.py), the rest is read from those and from the live leases
+    instead of testing every running row's record (`_indexed_rest`): over a backlog of
+    100,000 rows, ~0.3 ms instead of ~350 ms of CPU a drive, every renew interval, for
+    each worker (~3.5 s over a million)."""
+    sql = dialect(conn)
+    select, backlog = _work_item_select(conn), in_backlog(sql)
+    dead = _dead_holders(conn, claimant, now) if claimant is not None else None
+    unbarred, values = _unbarred(dead, now)
+    if sql.name == "sqlite" and _has_drive_indexes(conn):
+        rest, rest_values = _indexed_rest(conn, backlog, unbarred, values, dead, now)
+    else:
+        rest = f"{select} WHERE p.status = 'running' AND ({backlog}) IS NOT TRUE{unbarred}"
+        rest_values = (now, *values)
     rows = fetch_rows(
         conn,
-        f"SELECT * FROM ({select} WHERE p.status = 'running' "
-        f"AND ({backlog}) IS NOT TRUE{unbarred}) rest "
+        f"SELECT * FROM ({rest}) rest "
         f"UNION ALL SELECT * FROM ({select} WHERE p.status = 'running' "
         f"AND ({backlog}) IS TRUE ORDER BY p.process_id LIMIT ?) backlog "
         "ORDER BY 1",
-        (now, *values, now, BACKLOG_LISTED),
+        (*rest_values, now, BACKLOG_LISTED),
     )
     return [_work_item(conn, row) for row in rows]
 
 
-def _unbarred(conn: Tx, claimant: LeaseOwnerIdentity, now: int) -> tuple[str, tuple[object, ...]]:
-    """A condition on the lease row `l` (and its values) that keeps a row unless its lease
-    is live at `now` and its holder is one `claimant` cannot prove dead (`_barred`). The
-    distinct holders of live leases are read first, one statement over the leases alone;
-    a holder that took its lease after that read is left out with the barred ones, and the
-    next drive or wake sees it. Past `CHUNK` dead holders, nothing is left out."""
+def _indexed_rest(
+    conn: Tx,
+    backlog: str,
+    unbarred: str,
+    values: tuple[object, ...],
+    dead: list[str] | None,
+    now: int,
+) -> tuple[str, tuple[object, ...]]:
+    """The drive's rest (the running rows out of the backlog, less the barred) and its
+    values: the rows of the two indexes of running rows not marked plainly the backlog's
+    (backlog_mark.py), and the marked rows whose lease is live and not barred (held by a
+    holder in `dead`, or by anyone when `dead` is None), found from the leases. Every
+    other running row is marked, so its record is the backlog's, and its lease is not
+    live: it is in the backlog. The indexes are named: SQLite's planner, without
+    statistics, prefers the status index, and would test every running row's record."""
+    parts = [
+        f"{_work_item_select(conn, source=f'processes p INDEXED BY {index}')} "
+        f"WHERE p.status = 'running' AND {condition} AND ({backlog}) IS NOT TRUE{unbarred}"
+        for index, condition in (
+            (backlog_mark.UNMARKED_INDEX, backlog_mark.UNMARKED),
+            (backlog_mark.STALE_INDEX, backlog_mark.STALE),
+        )
+    ]
+    part_values = (now, *values) * 2
+    if dead == []:  # every live lease is barred
+        return " UNION ALL ".join(parts), part_values
+    holders = "" if dead is None else f" AND l.lease_owner_liveness_json IN ({_marks(dead)})"
+    parts.append(
+        f"{_work_item_select(conn)} WHERE p.process_id IN (SELECT l.process_id "
+        f"FROM process_leases l WHERE {LIVE}{holders}) "
+        f"AND p.status = 'running' AND {backlog_mark.MARKED}"
+    )
+    return " UNION ALL ".join(parts), (*part_values, now, *(dead or ()))
+
+
+def _has_drive_indexes(conn: Tx) -> bool:
+    """Whether the SQLite registry has both of the drive's indexes (an older build's has
+    neither until `lashtui index` adds them)."""
+    exists = dialect(conn).index_exists()
+    return all(
+        conn.execute(exists, [name]).fetchone() is not None
+        for name in (backlog_mark.UNMARKED_INDEX, backlog_mark.STALE_INDEX)
+    )
+
+
+def _dead_holders(conn: Tx, claimant: LeaseOwnerIdentity, now: int) -> list[str] | None:
+    """The liveness texts of the live leases' holders that `claimant` can prove dead, or
+    None past `CHUNK` of them (none is then left out). The distinct holders of live leases
+    are read in one statement over the leases alone; a holder that took its lease after
+    that read is left out with the barred ones, and the next drive or wake sees it."""
     holders = fetch_rows(
         conn,
         f"SELECT DISTINCT l.lease_owner_liveness_json FROM process_leases l WHERE {LIVE}",
@@ -411,12 +467,22 @@ def _unbarred(conn: Tx, claimant: LeaseOwnerIdentity, now: int) -> tuple[str, tu
     proofs: dict[str | None, bool] = {}
     # A holder without liveness (NULL) reads as opaque, never provably dead: never here.
     dead = [text for (text,) in holders if _provably_dead(text, claimant, proofs)]
-    if len(dead) > CHUNK:
+    return None if len(dead) > CHUNK else dead
+
+
+def _unbarred(dead: list[str] | None, now: int) -> tuple[str, tuple[object, ...]]:
+    """A condition on the lease row `l` (and its values) that keeps a row unless its lease
+    is live at `now` and its holder is not in `dead` (`_dead_holders`); nothing when
+    `dead` is None."""
+    if dead is None:
         return "", ()
     if not dead:
         return f" AND NOT ({LIVE})", (now,)
-    marks = ", ".join("?" * len(dead))
-    return f" AND (NOT ({LIVE}) OR l.lease_owner_liveness_json IN ({marks}))", (now, *dead)
+    return f" AND (NOT ({LIVE}) OR l.lease_owner_liveness_json IN ({_marks(dead)}))", (now, *dead)
+
+
+def _marks(values: list[str]) -> str:
+    return ", ".join("?" * len(values))
 
 
 def work_item(conn: Tx, process_id: str) -> ProcessWorkItem | None:
@@ -531,15 +597,15 @@ def _work_items_of(conn: Tx, process_ids: list[str]) -> list[ProcessWorkItem]:
     return [_work_item(conn, found[pid][:-1]) for pid in process_ids if pid in found]
 
 
-def _work_item_select(conn: Tx, more: str = "") -> str:
+def _work_item_select(conn: Tx, more: str = "", source: str = "processes p") -> str:
     """`SELECT` (id, disposition, abandon requested, the lease columns, then `more`) `FROM`
-    the rows and their leases, for the caller's `WHERE`."""
+    the rows (`source`, as `p`) and their leases, for the caller's `WHERE`."""
     sql = dialect(conn)
     return (
         f"SELECT p.process_id, {sql.json_text('p.record_json', 'disposition')}, "
         f"{sql.json_has('p.record_json', 'abandon_request', escaped_keys=True)}, "
         f"{LEASE_ROW_COLUMNS}{more} "
-        "FROM processes p LEFT JOIN process_leases l ON l.process_id = p.process_id"
+        f"FROM {source} LEFT JOIN process_leases l ON l.process_id = p.process_id"
     )
 
 

@@ -48,6 +48,7 @@ from lashtui.model import (
     originator_from_scope_id,
 )
 from lashtui.model.wire import WireModel
+from lashtui.registry.sql.backlog_mark import CARRY_MARK, carries, plainly_backlog
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.fetch import (
     ROW_COLUMNS,
@@ -321,10 +322,13 @@ def insert_record(conn: Tx, record: ProcessRecord) -> None:
         text,
     )
     columns = _INSERT_COLUMNS
-    # A registry an older lashtui made has no `sort_label` until `lashtui index` adds it
-    # (SQLite); a connection that found it says so.
+    # A registry an older lashtui made has no `sort_label` or `backlog_seq` until `lashtui
+    # index` adds them (SQLite); a connection that found them says so.
     if getattr(conn, "sort_label", False):
         columns, values = f"{columns}, sort_label", (*values, sort_label(record))
+    if getattr(conn, "backlog_seq", False):
+        plain = plainly_backlog(record.disposition.value, text)
+        columns, values = f"{columns}, backlog_seq", (*values, values[5] if plain else None)
     marks = ", ".join("?" * len(values))
     conn.execute(f"INSERT INTO processes ({columns}) VALUES ({marks})", values)
     _stage(conn, record, text)
@@ -346,10 +350,11 @@ def save_record(conn: Tx, record: ProcessRecord, key: str | None = None) -> None
         # A running row was running before (status only ever moves running -> terminal), so
         # leave the column out: SQLite then skips the two indexes on it, which is most of
         # the cost they add to a save (measured: 142 -> 85 us).
+        marked, values = _backlog_mark(conn, record, text, change_seq)
         conn.execute(
-            "UPDATE processes SET updated_at_ms = ?, change_seq = ?, record_json = ? "
+            f"UPDATE processes SET updated_at_ms = ?, change_seq = ?, {marked}record_json = ? "
             "WHERE process_id = ?",
-            (record.updated_at_ms, change_seq, text, key),
+            (record.updated_at_ms, change_seq, *values, text, key),
         )
     else:
         conn.execute(
@@ -364,6 +369,21 @@ def save_record(conn: Tx, record: ProcessRecord, key: str | None = None) -> None
             ),
         )
     _stage(conn, record, text, key)
+
+
+def _backlog_mark(
+    conn: Tx, record: ProcessRecord, text: str, change_seq: int
+) -> tuple[str, tuple[object, ...]]:
+    """The `backlog_seq` assignment (and its value) of a running row's save of `text`,
+    where the connection's registry has the column (sql/backlog_mark.py): its mark for a
+    rerunnable record, and none for another, which has no mark to keep (leaving the
+    column out leaves the drive's index of unmarked rows alone)."""
+    if not getattr(conn, "backlog_seq", False):
+        return "", ()
+    if record.disposition is not RecoveryDisposition.RERUNNABLE:
+        return "", ()
+    plain = plainly_backlog(record.disposition.value, text)
+    return "backlog_seq = ?, ", (change_seq if plain else None,)
 
 
 def save_changes(
@@ -410,6 +430,11 @@ class JsonEdit:
     record: ProcessRecord
     sql: str
     values: tuple[object, ...]  # ?1, then ?4 on
+    # The same statement carrying the row's `backlog_seq` mark to its new sequence, for a
+    # registry with the column, or None where the record is not rerunnable, the edit may
+    # take it out of the backlog or ends the row (sql/backlog_mark.py): a rerunnable row's
+    # appended event or wait would otherwise move it into the drive's index.
+    marked_sql: str | None = None
 
     @classmethod
     def of(
@@ -444,19 +469,27 @@ class JsonEdit:
         if "status" in changes:
             values.append(record.status.state.value)
             status = f"status = ?{len(values)}, "
-        sql = (
-            f"UPDATE processes SET updated_at_ms = ?1, change_seq = ?2, {status}"
-            f"record_json = json_set({stored}, {', '.join(paths)}) "
-            "WHERE process_id = ?3 RETURNING record_json"
-        )
-        return cls(record, sql, (values[0], *values[3:]))
+
+        def statement(mark: str = "") -> str:
+            return (
+                f"UPDATE processes SET updated_at_ms = ?1, change_seq = ?2, {status}{mark}"
+                f"record_json = json_set({stored}, {', '.join(paths)}) "
+                "WHERE process_id = ?3 RETURNING record_json"
+            )
+
+        keeps = not status and carries(record.disposition.value, changes)
+        marked = statement(CARRY_MARK.format(seq="?2")) if keeps else None
+        return cls(record, statement(), (values[0], *values[3:]), marked)
 
 
 def apply_edit(conn: Tx, edit: JsonEdit, key: str | None = None) -> None:
     """Run `edit` on the row keyed `key` (default: the record's id) and stage its result."""
     key = key or edit.record.id
     values = (edit.values[0], next_change_seq(conn), key, *edit.values[1:])
-    row = conn.execute(edit.sql, values).fetchone()
+    sql = edit.sql
+    if edit.marked_sql is not None and getattr(conn, "backlog_seq", False):
+        sql = edit.marked_sql
+    row = conn.execute(sql, values).fetchone()
     _stage(conn, edit.record, row[0], key)
 
 
@@ -482,12 +515,20 @@ def save_same_changes(
     values: list[object] = list(shared)
     for record in touched:
         values += [record.id, next_change_seq(conn), record.updated_at_ms]
+    # A batch claim's rows keep their marks (backlog_mark.py `CARRY_MARK`): they stay out
+    # of the drive's indexes while they run.
+    marked = ""
+    if getattr(conn, "backlog_seq", False) and all(
+        carries(record.disposition.value, changes) for record in touched
+    ):
+        marked = CARRY_MARK.format(seq="v.column2")
     # (fetch_rows: an id another program stored as bytes that are not UTF-8 comes back
     # as `keyed` made it; the statement's re-run then sets the same values again.)
     texts: dict[str, str] = dict(
         fetch_rows(
             conn,
             "UPDATE processes SET updated_at_ms = v.column3, change_seq = v.column2, "
+            f"{marked}"
             f"record_json = json_set(record_json, '$.updated_at_ms', v.column3, {paths}) "
             f"FROM (VALUES {rows}) AS v WHERE processes.process_id = v.column1 "
             "RETURNING process_id, record_json",
@@ -497,6 +538,8 @@ def save_same_changes(
     for record in touched:
         _stage(conn, record, texts[record.id])
     return touched
+
+
 
 
 def _save_whole_records(conn: Tx, records: list[ProcessRecord]) -> list[ProcessRecord]:

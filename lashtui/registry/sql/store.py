@@ -104,7 +104,7 @@ class SqlProcessRegistry(ABC):
     # `add_missing_indexes` gives an older one.
     DDL: tuple[str, ...] = ()
     # What else `add_missing_indexes` gives an older registry (sql/indexes.py `add_missing`).
-    COLUMNS: tuple[tuple[str, str], ...] = ()
+    COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = ()
     SUPERSEDED: tuple[str, ...] = ()
 
     def __init__(self, runner: TransactionRunner, clock: Clock) -> None:

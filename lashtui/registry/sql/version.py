@@ -25,6 +25,13 @@ def has_sort_label(conn: Any) -> bool:
     return has_column(conn, "sort_label")
 
 
+def has_backlog_seq(conn: Any) -> bool:
+    """Whether a SQLite registry's `processes` has lashtui's column `backlog_seq`
+    (sql/filter.py `NOT_BACKLOG`), as `has_sort_label` tells its other one. A writable
+    connection that found it fills it in each insert (row.py `insert_record`)."""
+    return has_column(conn, "backlog_seq")
+
+
 def has_column(conn: Any, name: str) -> bool:
     """Whether a SQLite registry's `processes` table has the column `name`."""
     found = conn.execute(

@@ -30,7 +30,7 @@ from lashtui.registry.lash.detect import lash_version, unreadable_message
 from lashtui.registry.sql.dialect import SQLITE
 from lashtui.registry.sql.fetch import unstorable_parameter
 from lashtui.registry.sql.record_cache import RecordCache
-from lashtui.registry.sql.version import SCHEMA_VERSION, has_sort_label
+from lashtui.registry.sql.version import SCHEMA_VERSION, has_backlog_seq, has_sort_label
 from lashtui.registry.sqlite.file import FileState, check_path, create_private, read_only_uri
 from lashtui.registry.sqlite.raw_text import bound_raw
 from lashtui.registry.sqlite.write_lock import WriteLockUse
@@ -47,8 +47,10 @@ class RegistryConnection(RecordCache, sqlite3.Connection):
     generation = 0
     # The lash version of a registry lash itself wrote, read through views (registry/lash/).
     lash_version: int | None = None
-    # Whether this writable connection's inserts fill `sort_label` (sql/version.py).
+    # Whether this writable connection's inserts fill `sort_label` and `backlog_seq`
+    # (sql/version.py).
     sort_label = False
+    backlog_seq = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -243,6 +245,7 @@ def connect_file(
         if fresh:
             _ensure_schema(conn, path)
         conn.sort_label = has_sort_label(conn)
+        conn.backlog_seq = has_backlog_seq(conn)
         conn.execute("PRAGMA foreign_keys = ON")
     return conn
 

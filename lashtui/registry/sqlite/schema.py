@@ -5,19 +5,21 @@ with another version is refused untouched. Version 10 is lash's layout with the 
 (`change_seq` and the clock row); the env table is where lashtui keeps captured execution
 envs beside the processes that reference them.
 
-lashtui adds indexes for the dashboard's keyset pages over a large registry, by status and by
-originator scope, each ending in the process id; three for its sorted orders (status with
-created, updated or the label, then the id; registry/sql/order.py); one for the audit trail's
-event source: a partial index of the operator events (cancel requests, re-run links) by time;
-two for the Health view's charts: by creation time, and a partial index of the terminal and
-wait events by time (only those six event types pay for it on append;
-registry/sql/activity.py); the sorted orders' (status, updated_at_ms, process_id) also serves a
-prune's count and delete (sql/prune.py). An index is not a layout change (no row or column
-means anything new), so the version stays 10; they are created with a new file only, because
-opening an existing registry writes nothing, and every query is correct without them; `lashtui
-index` adds those an older build did not make, when the operator asks (sql/indexes.py). lashtui's
-audit table (`lashtui_operator_actions`) is no part of lash's layout either, and nothing of
-lash's reads it: a new file gets it, an existing one with its first recorded action
+lashtui adds indexes for the dashboard's keyset pages over a large registry, by status and
+by originator scope, each ending in the process id; three for its sorted orders (status with
+created, updated or the label, then the id; registry/sql/order.py); one for the audit
+trail's event source: a partial index of the operator events (cancel requests, re-run links)
+by time; two for the Health view's charts: by creation time, and a partial index of the
+terminal and wait events by time (only those six event types pay for it on append;
+registry/sql/activity.py); two for a worker's drive: partial indexes of the running rows
+not marked plainly the backlog's (sql/backlog_mark.py), with a trigger; the
+sorted orders' (status, updated_at_ms, process_id) also serves a prune's count and delete
+(sql/prune.py). An index is not a layout change (no row or column means anything new), so
+the version stays 10; they are created with a new file only, because opening an existing
+registry writes nothing, and every query is correct without them; `lashtui index` adds those
+an older build did not make, when the operator asks (sql/indexes.py). lashtui's audit table
+(`lashtui_operator_actions`) is no part of lash's layout either, and nothing of lash's reads
+it: a new file gets it, an existing one with its first recorded action
 (lashtui/registry/sql/audit.py). Leases get no index by expiry: renewal is the worker's hot
 path, and measured here such an index made each renewal ~80% dearer (1M lease rows), to save
 the lease list a ~70 ms scan.
@@ -25,6 +27,7 @@ the lease list a ~70 ms scan.
 
 from __future__ import annotations
 
+from lashtui.registry.sql import backlog_mark
 from lashtui.registry.sql.activity import TRANSITION_INDEX
 from lashtui.registry.sql.audit import OPERATOR_EVENTS_INDEX
 from lashtui.registry.sql.dialect import SQLITE
@@ -34,16 +37,22 @@ from lashtui.registry.sql.version import SCHEMA_VERSION, unsupported_schema_mess
 __all__ = ["COLUMNS", "DDL", "SCHEMA_VERSION", "SUPERSEDED", "unsupported_schema_message"]
 
 # What `lashtui index` gives a registry an older build made besides the missing indexes
-# (sql/indexes.py `add_missing`): the `sort_label` column, before the index that reads it,
-# and, once that is built, no more the JSON-only label index it replaces.
-COLUMNS = (("sort_label", "ALTER TABLE processes ADD COLUMN sort_label TEXT"),)
+# (sql/indexes.py `add_missing`): the `sort_label` and `backlog_seq` columns, before the
+# indexes that read them, and, once the label index is built, no more the JSON-only label
+# index it replaces.
+COLUMNS = (
+    ("sort_label", ("ALTER TABLE processes ADD COLUMN sort_label TEXT",)),
+    ("backlog_seq", backlog_mark.ADD_COLUMN),
+)
 SUPERSEDED = ("processes_status_label_idx",)
 
 # One statement per entry: the DDL runs inside the opener's IMMEDIATE transaction, and
 # sqlite3's executescript() would commit it behind our back.
-# lashtui's one column beyond lash's layout, `sort_label` (last, nullable: lash's inserts
-# name their columns and leave it NULL): the label the label index sorts by, written once
-# with the row (order.py `label_key` says why). `lashtui index` adds it to an older file.
+# lashtui's two columns beyond lash's layout (last, nullable: lash's inserts name their
+# columns and leave them NULL): `sort_label`, the label the label index sorts by, written
+# once with the row (order.py `label_key` says why), and `backlog_seq`, which marks a
+# record lashtui wrote plainly the backlog's while no other program has saved it since
+# (sql/backlog_mark.py). `lashtui index` adds them to an older file.
 DDL: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS processes (
         process_id TEXT PRIMARY KEY,
@@ -54,7 +63,8 @@ DDL: tuple[str, ...] = (
         change_seq INTEGER NOT NULL,
         status TEXT NOT NULL,
         record_json TEXT NOT NULL,
-        sort_label TEXT
+        sort_label TEXT,
+        backlog_seq INTEGER
     )""",
     "CREATE INDEX IF NOT EXISTS processes_status_idx ON processes(status)",
     "CREATE INDEX IF NOT EXISTS processes_change_seq_idx ON processes(change_seq)",
@@ -66,6 +76,10 @@ DDL: tuple[str, ...] = (
     *index_ddl(SQLITE),
     # The Health view's charts (sql/activity.py): starts per minute walk this index.
     "CREATE INDEX IF NOT EXISTS processes_created_idx ON processes(created_at_ms)",
+    # A worker's drive: the running rows not marked plainly the backlog's, and the trigger
+    # that keeps the marks true (sql/backlog_mark.py).
+    *backlog_mark.INDEX_DDL,
+    backlog_mark.TRIGGER_DDL,
     """CREATE TABLE IF NOT EXISTS process_change_clock (
         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
         current_seq INTEGER NOT NULL
