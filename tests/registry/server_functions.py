@@ -31,14 +31,27 @@ def calls(url: str, function: str, expected: int) -> int:
         time.sleep(0.05)
 
 
-def as_version_13_layout(url: str) -> None:
-    """Take from a registry of this build what version 14 added (postgres/upgrade.py):
-    the `sort_label` column, the index on it (back to version 13's on the JSON alone) and
-    the start function that fills it. The version stamp is the caller's to set."""
+def as_version_14_layout(url: str) -> None:
+    """Take from a registry of this build what version 15 added (postgres/upgrade.py):
+    the `backlog_seq` column, its trigger and the drive's indexes on it, and the start
+    function that fills it. The version stamp is the caller's to set."""
     from lashtui.registry.postgres.schema import START_FUNCTION
+
+    with raw_connection(url) as conn:
+        conn.execute("ALTER TABLE processes DROP COLUMN backlog_seq CASCADE")
+        conn.execute("DROP FUNCTION lashtui_backlog_seq_stale()")
+        conn.execute(f"DROP FUNCTION {START_FUNCTION}")
+
+
+def as_version_13_layout(url: str) -> None:
+    """Take from a registry of this build what versions 14 and 15 added
+    (postgres/upgrade.py): `as_version_14_layout`, then the `sort_label` column and the
+    index on it (back to version 13's on the JSON alone). The version stamp is the
+    caller's to set."""
     from lashtui.registry.sql.dialect import POSTGRES_TRY
     from lashtui.registry.sql.order import SORT_LABEL_INDEX, label_key
 
+    as_version_14_layout(url)
     with raw_connection(url) as conn:
         conn.execute(f"DROP INDEX {SORT_LABEL_INDEX}")
         conn.execute("ALTER TABLE processes DROP COLUMN sort_label")
@@ -46,4 +59,3 @@ def as_version_13_layout(url: str) -> None:
             "CREATE INDEX processes_status_label_idx ON processes"
             f"(status, ({label_key(POSTGRES_TRY, 'record_json')}), process_id)"
         )
-        conn.execute(f"DROP FUNCTION {START_FUNCTION}")

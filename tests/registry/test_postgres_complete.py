@@ -232,26 +232,26 @@ async def test_a_version_11_registry_is_read_as_it_is_and_migrated_by_a_writable
     assert (_version(postgres_schema), _has_function(postgres_schema)) == (11, False)
     async with open_registry(postgres_schema, clock=clock) as registry:
         assert isinstance(registry, PostgresProcessRegistry)
-        assert (_version(postgres_schema), _has_function(postgres_schema)) == (14, True)
+        assert (_version(postgres_schema), _has_function(postgres_schema)) == (15, True)
         await registry.get_process("p")  # (into the handle's cache)
         assert _in_server(registry, lease, clock.now_ms())
         record = await registry.complete_process_with_lease(lease, SuccessOutput(value=1))
         assert record.is_terminal()
-    assert SCHEMA_VERSION == 14  # (through 12 and 13: test_postgres_start.py)
+    assert SCHEMA_VERSION == 15  # (through 12, 13 and 14: test_postgres_start.py)
 
 
 async def test_a_newer_version_is_refused(postgres_schema: str) -> None:
     async with open_registry(postgres_schema):
         pass
     with raw_connection(postgres_schema) as conn:
-        conn.execute("UPDATE process_registry_meta SET schema_version = 15")
+        conn.execute("UPDATE process_registry_meta SET schema_version = 16")
     for read_only in (False, True):
         with pytest.raises(UnsupportedSchema) as refused:
             async with open_registry(postgres_schema, read_only=read_only):
                 pass
-        assert "supports PostgreSQL schema version 14 (and migrates 10, 11, 12 and 13), " \
-            "but the database reports version 15" in str(refused.value)
-    assert _version(postgres_schema) == 15
+        assert "supports PostgreSQL schema version 15 (and migrates 10, 11, 12, 13 and 14), " \
+            "but the database reports version 16" in str(refused.value)
+    assert _version(postgres_schema) == 16
 
 
 def test_sequences_by_offset_and_by_value_never_meet() -> None:

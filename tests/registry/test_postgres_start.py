@@ -36,9 +36,15 @@ from lashtui.registry.postgres import PostgresProcessRegistry, notice
 from lashtui.registry.postgres.schema import SEQ_BITS, START_FUNCTION
 from lashtui.registry.postgres.start import prepare_start, start_in_server
 from lashtui.registry.sql import run
+from lashtui.registry.sql.backlog_mark import STALE_INDEX, UNMARKED_INDEX
 from tests.builders import own, started
 from tests.raw import raw_connection
-from tests.registry.server_functions import as_version_13_layout, calls, counted
+from tests.registry.server_functions import (
+    as_version_13_layout,
+    as_version_14_layout,
+    calls,
+    counted,
+)
 
 TTL = 60_000
 START = 1_780_000_000_000
@@ -295,7 +301,7 @@ async def test_a_version_12_registry_is_read_as_it_is_and_migrated_by_a_writable
     assert _state(postgres_schema) == (12, False)
     async with open_registry(counted(postgres_schema)) as registry:
         assert isinstance(registry, PostgresProcessRegistry)
-        assert _state(postgres_schema) == (14, True)
+        assert _state(postgres_schema) == (15, True)
         await registry.get_process_execution_env(ProcessExecutionEnvSpec().stable_ref())
         assert _prepared(registry, _request("q"))
         request = _request("q")
@@ -318,10 +324,10 @@ def _labels(url: str) -> dict[str, object]:
 async def test_a_version_13_registry_gets_the_label_column_and_keeps_sorting_by_label(
     postgres_schema: str,
 ) -> None:
-    """Version 13 to 14 (postgres/upgrade.py): a read-only open reads it as it is; a
-    writable one adds `sort_label` and the start function that fills it, and leaves the
-    rows it had NULL (they sort by their JSON) and the JSON-only label index in place
-    until `lashtui index` replaces it. Label pages sort the same all along."""
+    """Version 13 to 15, through 14 (postgres/upgrade.py): a read-only open reads it as
+    it is; a writable one adds `sort_label` and the start function that fills it, and
+    leaves the rows it had NULL (they sort by their JSON) and the JSON-only label index in
+    place until `lashtui index` replaces it. Label pages sort the same all along."""
     def labelled(label: str) -> Any:
         return {"kind": "echo", "label": label}
 
@@ -346,8 +352,72 @@ async def test_a_version_13_registry_gets_the_label_column_and_keeps_sorting_by_
         assert [r.id for r in await registry.page_processes(query)] == ["b", "m", "a"]
         report = await registry.add_missing_indexes()
         assert (report.created, report.dropped) == (
-            ["processes_status_sort_label_idx"], ("processes_status_label_idx",)
+            ["processes_status_sort_label_idx", UNMARKED_INDEX, STALE_INDEX],
+            ("processes_status_label_idx",),
         )
         assert [r.id for r in await registry.page_processes(query)] == ["b", "m", "a"]
-    assert _labels(postgres_schema) == {"version": 14, "rows": {"a": None, "b": None, "m": "mike"}}
+    assert _labels(postgres_schema) == {"version": 15, "rows": {"a": None, "b": None, "m": "mike"}}
+    assert calls(postgres_schema, START_FUNCTION, 1) == 1
+
+
+def _marks(url: str) -> dict[str, object]:
+    """The schema's version, whether it has the mark's trigger, and each row's mark
+    (True where it equals the row's change sequence), when it has the column."""
+    with raw_connection(url) as conn:
+        version = conn.execute("SELECT schema_version FROM process_registry_meta").fetchone()[0]
+        trigger = conn.execute(
+            "SELECT count(*) FROM information_schema.triggers WHERE trigger_schema = "
+            "current_schema() AND trigger_name = 'processes_backlog_seq_stale'"
+        ).fetchone()[0]
+        column = conn.execute(
+            "SELECT count(*) FROM information_schema.columns WHERE table_schema = "
+            "current_schema() AND table_name = 'processes' AND column_name = 'backlog_seq'"
+        ).fetchone()[0]
+        rows = (
+            dict(conn.execute(
+                "SELECT process_id, backlog_seq IS NOT NULL AND backlog_seq = change_seq "
+                "FROM processes"
+            ))
+            if column else {}
+        )
+    return {"version": version, "trigger": bool(trigger), "marks": rows}
+
+
+async def test_a_version_14_registry_gets_the_backlog_mark_and_its_drive_reads_the_same(
+    postgres_schema: str,
+) -> None:
+    """Version 14 to 15 (postgres/upgrade.py): a read-only open reads it as it is; a
+    writable one adds `backlog_seq`, its trigger and the start function that marks, and
+    leaves the rows it had unmarked; `lashtui index` builds the drive's two indexes. A
+    worker's drive lists the same rows at every step."""
+    async with open_registry(postgres_schema) as registry:
+        await registry.put_process_execution_env(ProcessExecutionEnvSpec())
+        for pid in ("a", "b", "c"):
+            await registry.start_process(_request(pid))
+    as_version_14_layout(postgres_schema)
+    with raw_connection(postgres_schema) as conn:
+        conn.execute("UPDATE process_registry_meta SET schema_version = 14")
+    async with open_registry(postgres_schema, read_only=True) as reader:
+        before = await reader.list_drive_work_items(START)
+        assert [item.process_id for item in before] == ["a", "b"]  # the backlog's first two
+    assert _marks(postgres_schema) == {"version": 14, "trigger": False, "marks": {}}
+    async with open_registry(counted(postgres_schema)) as registry:
+        assert isinstance(registry, PostgresProcessRegistry)
+        assert await registry.list_drive_work_items(START) == before
+        await registry.get_process_execution_env(ProcessExecutionEnvSpec().stable_ref())
+        request = _request("d")
+        assert _prepared(registry, request)
+        _, claim = await registry.start_process_for_run(request, own("w:1"), TTL, started("w"))
+        assert claim is not None and claim.started
+        await registry.start_process(_request("e"))
+        assert _marks(postgres_schema) == {
+            "version": 15,
+            "trigger": True,
+            "marks": {"a": False, "b": False, "c": False, "d": True, "e": True},
+        }
+        unindexed = await registry.list_drive_work_items(START)
+        report = await registry.add_missing_indexes()
+        assert report.created == [UNMARKED_INDEX, STALE_INDEX]
+        assert await registry.list_drive_work_items(START) == unindexed
+        assert [item.process_id for item in unindexed] == ["a", "b", "d"]  # d: its lease
     assert calls(postgres_schema, START_FUNCTION, 1) == 1

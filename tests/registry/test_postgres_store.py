@@ -80,8 +80,8 @@ async def test_another_version_is_refused_and_left_untouched(postgres_schema: st
     with pytest.raises(UnsupportedSchema) as refused:
         async with open_registry(postgres_schema):
             pass
-    assert "supports PostgreSQL schema version 14 (and migrates 10, 11, 12 and 13), but " \
-        "the database reports version 9" in str(refused.value)
+    assert "supports PostgreSQL schema version 15 (and migrates 10, 11, 12, 13 and 14), " \
+        "but the database reports version 9" in str(refused.value)
     assert _tables(postgres_schema) == before
 
 

@@ -139,9 +139,11 @@ class PgTx(RecordCache):
     """A psycopg connection as the transaction functions see it (`Tx`), with the record
     cache: one per pooled connection, living as long as it does."""
 
-    # Inserts fill `sort_label` (row.py `insert_record`): a writable open has migrated the
-    # registry to version 14, which has it, and a read-only handle inserts nothing.
+    # Inserts fill `sort_label` and `backlog_seq` (row.py `insert_record`,
+    # sql/backlog_mark.py): a writable open has migrated the registry to version 15, which
+    # has both, and a read-only handle inserts nothing.
     sort_label = True
+    backlog_seq = True
 
     def __init__(
         self, pg: psycopg.Connection[Any] | None = None, shared: SharedCache | None = None

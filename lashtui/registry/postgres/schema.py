@@ -10,11 +10,13 @@ operator events, and the audit table `lashtui_operator_actions` (a schema made b
 gets it with its first recorded action; lashtui/registry/sql/audit.py).
 
 SQLite keeps the version in the file header (`user_version`); here it is a one-row table,
-`process_registry_meta`. Its version is lashtui's own for PostgreSQL, 13: lash's layout 10
+`process_registry_meta`. Its version is lashtui's own for PostgreSQL, 15: lash's layout 10
 with the change feed ordered by writing transaction (below; version 11), the leased
-completion's function (`COMPLETE_DDL`; version 12), and a worker's start's (`START_DDL`;
-version 13). A registry stamped 10, 11 or 12 by an earlier lashtui is migrated on its first
-writable open (upgrade.py). Any other version is refused untouched.
+completion's function (`COMPLETE_DDL`; version 12), a worker's start's (version 13), the
+label's column `sort_label` (14), and the backlog's mark `backlog_seq` with its trigger
+(sql/backlog_mark.py) and the start's function that writes both (`START_DDL`; 15). A
+registry stamped 10 to 14 by an earlier lashtui is migrated on its first writable open
+(upgrade.py). Any other version is refused untouched.
 
 The change feed without a write lock. Writers commit concurrently, each process's rows
 locked by the transaction that changes them (connection.py), so a sequence taken in one
@@ -60,6 +62,7 @@ does, and reads that need it then say so in one sentence.
 
 from __future__ import annotations
 
+from lashtui.registry.sql import backlog_mark
 from lashtui.registry.sql.activity import TRANSITION_INDEX
 from lashtui.registry.sql.audit import OPERATOR_EVENTS_INDEX
 from lashtui.registry.sql.dialect import POSTGRES, POSTGRES_TRY, TRY_JSONB
@@ -72,6 +75,7 @@ __all__ = [
     "CHANGE_FEED_DDL",
     "COMPLETE_DDL",
     "DDL",
+    "LABEL_VERSION",
     "SCHEMA_VERSION",
     "START_DDL",
     "SUPERSEDED",
@@ -80,9 +84,11 @@ __all__ = [
 ]
 
 # lashtui's PostgreSQL layout: lash's 10 with the change feed ordered by transaction (11),
-# the leased completion's server-side function (12), a worker's start's (13), and the
-# label's column `sort_label`, with the start's function that fills it (14).
-SCHEMA_VERSION = 14
+# the leased completion's server-side function (12), a worker's start's (13), the label's
+# column `sort_label`, with the start's function that fills it (14), and the backlog's mark
+# `backlog_seq` (sql/backlog_mark.py), with its trigger and the start's function that
+# marks (15).
+SCHEMA_VERSION = 15
 # The registry stamped by lashtui before the feed was ordered so: migrated on open.
 MIGRATES_FROM = LASH_SCHEMA_VERSION
 # The registry stamped by lashtui before the completion's function: migrated on a writable
@@ -94,6 +100,10 @@ COMPLETE_VERSION = 12
 # The registry stamped by lashtui before the `sort_label` column: migrated on a writable
 # open (the column and the start's new function added); a read-only open reads it as it is.
 START_VERSION = 13
+# The registry stamped by lashtui before the `backlog_seq` column: migrated on a writable
+# open (the column, its trigger and the start's new function added); a read-only open
+# reads it as it is.
+LABEL_VERSION = 14
 
 # A save's sequence is its transaction's id shifted by this many bits, plus its count
 # within the transaction: room for 16,777,216 saves a transaction, and for 2^39 ids (128
@@ -103,11 +113,12 @@ SEQ_BITS = 24
 # (`BEGIN_WRITE_DDL`), version 12's.
 COMPLETE_FUNCTION = "lashtui_complete"
 BEGIN_WRITE_FUNCTION = "lashtui_begin_write"
-# A start through a worker's facade (`START_DDL`, postgres/start.py), version 14's: it
-# writes `sort_label` too. Version 13's, `lashtui_start`, stays in a migrated registry for
-# the writers of version 13 still running (their rows leave the column NULL, and sort by
-# their JSON: order.py `label_key`).
-START_FUNCTION = "lashtui_start_labelled"
+# A start through a worker's facade (`START_DDL`, postgres/start.py), version 15's: it
+# writes `sort_label` and `backlog_seq` too. Version 13's, `lashtui_start`, and 14's,
+# `lashtui_start_labelled`, stay in a migrated registry for the writers of those versions
+# still running (their rows leave the columns NULL: they sort by their JSON, order.py
+# `label_key`, and a drive reads them as rows it cannot tell, sql/backlog_mark.py).
+START_FUNCTION = "lashtui_start_marked"
 # The first key of the write transactions' shared advisory lock ('lash'); the second is
 # hashtext(schema), so registries in different schemas do not hold each other back.
 WRITER_LOCK_CLASS = 1818325864
@@ -117,7 +128,7 @@ def unsupported_schema_message(found: int) -> str:
     return (
         "Unsupported lash process registry schema: this binary supports PostgreSQL schema "
         f"version {SCHEMA_VERSION} (and migrates {MIGRATES_FROM}, {FEED_VERSION}, "
-        f"{COMPLETE_VERSION} and {START_VERSION}), but the "
+        f"{COMPLETE_VERSION}, {START_VERSION} and {LABEL_VERSION}), but the "
         "database reports "
         f"version {found}; open it with the lashtui that made it, or start a fresh schema."
     )
@@ -244,20 +255,22 @@ START_DDL = f"""CREATE OR REPLACE FUNCTION {START_FUNCTION}(
         p_id text, p_hash text, p_scope text, p_created bigint, p_updated bigint,
         p_status text, p_record text, p_offset bigint, p_owner text, p_incarnation text,
         p_liveness text, p_token text, p_fence bigint, p_claimed bigint, p_expires bigint,
-        p_label text, OUT stored_hash text, OUT stored_record text)
+        p_label text, p_plain boolean, OUT stored_hash text, OUT stored_record text)
     LANGUAGE plpgsql VOLATILE AS $$
+    DECLARE
+        seq bigint;
     BEGIN
         SELECT p.registration_hash, p.record_json INTO stored_hash, stored_record
             FROM processes p WHERE p.process_id = p_id;
         IF FOUND THEN
             RETURN;
         END IF;
+        seq := (pg_current_xact_id()::text::bigint << {SEQ_BITS})
+            + (SELECT m.change_base FROM process_registry_meta m) + p_offset;
         INSERT INTO processes (process_id, registration_hash, owner_scope_id, created_at_ms,
-            updated_at_ms, change_seq, status, record_json, sort_label)
-            VALUES (p_id, p_hash, p_scope, p_created, p_updated,
-                (pg_current_xact_id()::text::bigint << {SEQ_BITS})
-                    + (SELECT m.change_base FROM process_registry_meta m) + p_offset,
-                p_status, p_record, p_label);
+            updated_at_ms, change_seq, status, record_json, sort_label, backlog_seq)
+            VALUES (p_id, p_hash, p_scope, p_created, p_updated, seq, p_status, p_record,
+                p_label, CASE WHEN p_plain THEN seq END);
         INSERT INTO process_leases (process_id, lease_owner_id, lease_owner_incarnation_id,
             lease_owner_liveness_json, lease_token, lease_fencing_token, lease_claimed_at_ms,
             lease_expires_at_ms)
@@ -335,7 +348,8 @@ DDL: tuple[str, ...] = (
         change_seq BIGINT NOT NULL,
         status TEXT COLLATE "C" NOT NULL,
         record_json TEXT NOT NULL,
-        sort_label TEXT
+        sort_label TEXT,
+        backlog_seq BIGINT
     )""",
     "CREATE INDEX processes_status_idx ON processes(status)",
     "CREATE INDEX processes_change_seq_idx ON processes(change_seq)",
@@ -409,4 +423,8 @@ DDL: tuple[str, ...] = (
     # the plain cast would refuse the write of any row whose text jsonb refuses.
     *index_ddl(POSTGRES_TRY),
     WAITING_INDEX,
+    # A worker's drive: the running rows not marked plainly the backlog's, and the trigger
+    # that keeps the marks true (sql/backlog_mark.py).
+    *backlog_mark.INDEX_DDL,
+    *backlog_mark.POSTGRES_TRIGGER_DDL,
 )

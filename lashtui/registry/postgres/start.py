@@ -44,11 +44,12 @@ from lashtui.model import (
 )
 from lashtui.registry.postgres.schema import START_FUNCTION
 from lashtui.registry.sql import lease as leases
+from lashtui.registry.sql.backlog_mark import plainly_backlog
 from lashtui.registry.sql.dialect import Cursor, Tx
 from lashtui.registry.sql.process import checked_env_ref, replayed
 from lashtui.registry.sql.row import RecordCache, sort_label, to_run
 
-_CALL = f"SELECT * FROM {START_FUNCTION}({', '.join('?' * 16)})"
+_CALL = f"SELECT * FROM {START_FUNCTION}({', '.join('?' * 17)})"
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ def start_in_server(conn: Tx, prepared: PreparedStart) -> StartOutcome:
             offset,
             *leases.lease_values(lease),
             sort_label(record),
+            plainly_backlog(record.disposition.value, prepared.text),
         ),
     )
     outcome = StartOutcome(prepared, cursor)

@@ -7,19 +7,30 @@ else: a worker's start's (`lashtui_start`, postgres/start.py).
 
 12 to 13 as 11 to 12, below: writers of version 12 still running write exactly what the
 function writes (its statements are theirs), and a read-only open reads a version-12
-registry as it is (the function only writes). This build takes a version-12 registry to 14
-in one step (`_add_start`: the column below and the start function that fills it), so it
-never creates version 13's function.
+registry as it is (the function only writes). This build takes a version-12 registry to 15
+in one step (`_add_label` and `_add_mark`: the columns below and the start function that
+fills them), so it never creates version 13's function, nor 14's.
 
 13 to 14, on a writable open, in the opening transaction: the `processes` table gets the
 nullable `sort_label` column (a catalogue change: it waits for the transactions using the
-table to end, and holds the next ones off until the open commits, moments later), and the
-start function that fills it, `lashtui_start_labelled`. Writers of version 13 still
-running keep calling theirs, `lashtui_start`, which stays, and insert without the column:
-their rows leave it NULL and sort by their JSON (order.py `label_key`). The index that
-reads the column is `lashtui index`'s to build, as any index a registry lacks: it replaces
-the JSON-only label index, whose cast of every edited record is what the column saves
-(schema.py `SUPERSEDED`). A read-only open reads a version-13 registry as it is.
+table to end, and holds the next ones off until the open commits, moments later), and (in
+version 14's build) the start function that fills it, `lashtui_start_labelled`. Writers of
+version 13 still running keep calling theirs, `lashtui_start`, which stays, and insert
+without the column: their rows leave it NULL and sort by their JSON (order.py `label_key`).
+The index that reads the column is `lashtui index`'s to build, as any index a registry
+lacks: it replaces the JSON-only label index, whose cast of every edited record is what the
+column saves (schema.py `SUPERSEDED`). A read-only open reads a version-13 registry as it
+is.
+
+14 to 15, on a writable open, in the opening transaction: the nullable `backlog_seq`
+column (sql/backlog_mark.py: the mark of a row whose record lashtui wrote plainly the
+backlog's; a catalogue change, as above), its trigger, and the start function that fills
+it and `sort_label`, `lashtui_start_marked`. The rows already there stay unmarked, and a
+drive reads them as rows it cannot tell, testing their records as before. Writers of
+version 14 still running keep calling `lashtui_start_labelled`, which stays: their rows
+are unmarked, and their saves of a marked row leave its mark stale (a new change
+sequence) or, through the trigger, take it; a drive lists both. The two indexes the drive
+reads are `lashtui index`'s to build; until then it tests every running row's record.
 
 11 to 12, on a writable open, in the opening transaction and under the open's advisory
 lock: the functions are created and the version stamped. Writers of version 11 still
@@ -64,16 +75,18 @@ from lashtui.registry.postgres.schema import (
     COMPLETE_DDL,
     COMPLETE_VERSION,
     FEED_VERSION,
+    LABEL_VERSION,
     MIGRATES_FROM,
     SCHEMA_VERSION,
     START_DDL,
     START_VERSION,
     unsupported_schema_message,
 )
+from lashtui.registry.sql.backlog_mark import POSTGRES_TRIGGER_DDL
 
 
 def check_version(pg: psycopg.Connection[Any], display: str, *, read_only: bool) -> bool:
-    """Refuse what this build cannot open; migrate a version-10 to -13 registry (the
+    """Refuse what this build cannot open; migrate a version-10 to -14 registry (the
     caller holds the open's advisory lock, inside its transaction); on a writable open, move
     the base past the stored sequences if they are ahead (a registry restored onto another
     server). Returns whether the registry has the completion's function (a version-11
@@ -113,20 +126,32 @@ def _add_completion(pg: psycopg.Connection[Any]) -> None:
     pg.execute("UPDATE process_registry_meta SET schema_version = %s", (COMPLETE_VERSION,))
 
 
-def _add_start(pg: psycopg.Connection[Any]) -> None:
-    """Version 12 or 13 to 14 (see the module docstring): the `sort_label` column and the
-    start function that fills it (a version-12 registry has no start function; a
-    version-13 one keeps its own for its writers still running)."""
+def _add_label(pg: psycopg.Connection[Any]) -> None:
+    """Version 12 or 13 to 14 (see the module docstring): the `sort_label` column. Its
+    start function, version 14's, is not made: `_add_mark` follows in the same
+    transaction with version 15's, which fills it too (a version-12 registry has no start
+    function; a version-13 one keeps its own for its writers still running)."""
     pg.execute("ALTER TABLE processes ADD COLUMN IF NOT EXISTS sort_label TEXT")
+    pg.execute("UPDATE process_registry_meta SET schema_version = %s", (LABEL_VERSION,))
+
+
+def _add_mark(pg: psycopg.Connection[Any]) -> None:
+    """Version 14 to 15 (see the module docstring): the `backlog_seq` column, its trigger
+    and the start function that fills it and `sort_label` (a version-14 registry keeps its
+    own for its writers still running)."""
+    pg.execute("ALTER TABLE processes ADD COLUMN IF NOT EXISTS backlog_seq BIGINT")
+    for statement in POSTGRES_TRIGGER_DDL:
+        pg.execute(statement)
     pg.execute(START_DDL)
     pg.execute("UPDATE process_registry_meta SET schema_version = %s", (SCHEMA_VERSION,))
 
 
 # From each version a writable open migrates, the steps to this build's, in order.
 _STEPS = {
-    FEED_VERSION: (_add_completion, _add_start),
-    COMPLETE_VERSION: (_add_start,),
-    START_VERSION: (_add_start,),
+    FEED_VERSION: (_add_completion, _add_label, _add_mark),
+    COMPLETE_VERSION: (_add_label, _add_mark),
+    START_VERSION: (_add_label, _add_mark),
+    LABEL_VERSION: (_add_mark,),
 }
 
 

@@ -1,11 +1,13 @@
-"""lashtui's mark on a SQLite registry's running rows whose records are plainly the
-backlog's, and the two partial indexes of the rest, which a worker's drive reads instead of
-testing every running row's record (lease.py `drive_work_items`).
+"""lashtui's mark on a registry's running rows whose records are plainly the backlog's, and
+the two partial indexes of the rest, which a worker's drive reads instead of testing every
+running row's record (lease.py `drive_work_items`). The same on both stores (PostgreSQL
+since its schema version 15, postgres/upgrade.py).
 
 A drive lists the worklist with the backlog (filter.py `in_backlog`: rerunnable, no abandon
 request, no live lease) cut to its first rows. Telling the backlog from the rest took a test
 of every running row's record JSON: over a backlog of 100,000 rows ~0.35 s of CPU a drive,
-for each worker, every renew interval (~3.5 s over a million). An index on that JSON test is
+for each worker, every renew interval (~3.5 s over a million; on PostgreSQL, which casts
+each record to jsonb, ~1.1 s over 100,000). An index on that JSON test is
 evaluated by every save of a running row (a parse of the ~1.3 kB record and a byte search,
 for the old row and the new) inside the write lock: four workers drained 7% slower with it
 (5 interleaved pairs, 2026-12-05). So lashtui marks instead what it writes.
@@ -21,9 +23,10 @@ trigger (`TRIGGER_DDL`). So a running row whose mark equals its change sequence 
 record in the backlog, and is in it while its lease is not live.
 
 The rest is two partial indexes, on columns a save that keeps a row in them does not
-change, so that no save moves an entry in or out (each move is a page more to write at
-commit: an event appended to an external row cost 10.8 -> 15.5 us with one index on
-`backlog_seq IS NOT change_seq`, whose entry every save moved):
+change, so that on SQLite no save moves an entry in or out (each move is a page more to
+write at commit: an event appended to an external row cost 10.8 -> 15.5 us with one index
+on `backlog_seq IS NOT change_seq`, whose entry every save moved; PostgreSQL writes a new
+entry in every index a saved row is in anyway, its `change_seq` index being one):
 
 - `UNMARKED_INDEX`: running rows without a mark: owner-bound and external work, abandon
   requests, rows other programs started, records lashtui could not tell plain without a
@@ -39,7 +42,7 @@ from collections.abc import Iterable
 # The two indexes' conditions on the row `p` (with `status = 'running'`), and the marked
 # rows' (neither).
 UNMARKED = "p.backlog_seq IS NULL"
-STALE = "p.backlog_seq IS NOT NULL AND p.backlog_seq IS NOT p.change_seq"
+STALE = "p.backlog_seq IS NOT NULL AND p.backlog_seq <> p.change_seq"
 MARKED = "p.backlog_seq = p.change_seq"
 
 UNMARKED_INDEX = "processes_drive_unmarked_idx"
@@ -56,7 +59,16 @@ def _index_ddl(name: str, condition: str) -> str:
 INDEX_DDL = (_index_ddl(UNMARKED_INDEX, UNMARKED), _index_ddl(STALE_INDEX, STALE))
 
 # lashtui's saves all move `change_seq`, so for them the condition is false and the body
-# never runs.
+# never runs. On PostgreSQL, a row trigger whose condition the server tests without
+# calling the function, and which clears the mark in the row being written.
+POSTGRES_TRIGGER_DDL = (
+    "CREATE OR REPLACE FUNCTION lashtui_backlog_seq_stale() RETURNS trigger "
+    "LANGUAGE plpgsql AS $$ BEGIN NEW.backlog_seq := NULL; RETURN NEW; END $$",
+    "DROP TRIGGER IF EXISTS processes_backlog_seq_stale ON processes",
+    "CREATE TRIGGER processes_backlog_seq_stale BEFORE UPDATE OF record_json ON processes "
+    "FOR EACH ROW WHEN (NEW.backlog_seq IS NOT NULL AND NEW.change_seq = OLD.change_seq) "
+    "EXECUTE PROCEDURE lashtui_backlog_seq_stale()",
+)
 TRIGGER_DDL = (
     "CREATE TRIGGER IF NOT EXISTS processes_backlog_seq_stale "
     "AFTER UPDATE OF record_json ON processes "

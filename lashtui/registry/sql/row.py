@@ -552,15 +552,28 @@ def _save_whole_records(conn: Tx, records: list[ProcessRecord]) -> list[ProcessR
     ~4% fewer instructions a row (benchmarks/p3_budget.py's method), the server 11% fewer
     statements."""
     texts = [record.model_dump_json() for record in records]
+    # Each row's mark as its insert would make it (backlog_mark.py), where every record is
+    # rerunnable; otherwise the column is left out (a mark left behind is only stale).
+    marks = getattr(conn, "backlog_seq", False) and all(
+        record.disposition is RecoveryDisposition.RERUNNABLE for record in records
+    )
     values: list[object] = []
     for record, text in zip(records, texts, strict=True):
-        values += [record.id, next_change_seq(conn), record.updated_at_ms,
-                   record.status.state.value, text]  # fmt: skip
-    rows = ", ".join(["(?, CAST(? AS BIGINT), CAST(? AS BIGINT), ?, ?)"] * len(records))
+        seq = next_change_seq(conn)
+        values += [record.id, seq, record.updated_at_ms, record.status.state.value, text]
+        if marks:
+            values.append(seq if plainly_backlog(record.disposition.value, text) else None)
+    mark, mark_column, mark_value = ("", "", "")
+    if marks:
+        mark, mark_column, mark_value = "backlog_seq = v.mark, ", ", mark", ", CAST(? AS BIGINT)"
+    rows = ", ".join(
+        [f"(?, CAST(? AS BIGINT), CAST(? AS BIGINT), ?, ?{mark_value})"] * len(records)
+    )
     conn.execute(
-        "UPDATE processes SET updated_at_ms = v.updated, change_seq = v.seq, "
+        f"UPDATE processes SET updated_at_ms = v.updated, change_seq = v.seq, {mark}"
         f"status = v.status, record_json = v.record FROM (VALUES {rows}) "
-        "AS v(id, seq, updated, status, record) WHERE processes.process_id = v.id",
+        f"AS v(id, seq, updated, status, record{mark_column}) "
+        "WHERE processes.process_id = v.id",
         values,
     )
     for record, text in zip(records, texts, strict=True):
