@@ -4,7 +4,7 @@ print one table (lashtui next to its peer measured in the same run) and write it
 Each figure lives in its own module; see its docstring for what is measured, against what,
 and what would make the comparison unfair. Targets: spec/performance.md.
 
-P1-P3, D1 and W1 are also measured on PostgreSQL, in the same run, each in a fresh schema
+P1-P3, P5, D1 and W1 are also measured on PostgreSQL, in the same run, each in a fresh schema
 dropped afterwards, on the server at $LASHTUI_BENCH_POSTGRES, else $LASHTUI_TEST_POSTGRES
 (`.ci/postgres` starts one); without one, those figures are reported as not measured, with
 the reason (benchmarks/pg_server.py). PG1 (lashtui on PostgreSQL beside procrastinate and
@@ -33,6 +33,7 @@ BENCHMARKS = {
     "S1": "benchmarks.s1_cli",
     "D4": "benchmarks.d4_charts",
     "W1": "benchmarks.w1_wake",
+    "P5": "benchmarks.p5_drive",
 }
 # Run only in full mode, or when named in --only: PG1 takes minutes a repeat at the spec's
 # sizes and needs the optional peers (lashtui[bench]), so `--quick` (which the suite runs)
@@ -41,7 +42,7 @@ FULL_ONLY = {
     "PG1": "benchmarks.pg1_peers",
 }
 # The ids whose modules also report figures on PostgreSQL ("P1 (PostgreSQL)", ...).
-ON_POSTGRES = ("P1", "P2", "P3", "D1", "D2", "W1")
+ON_POSTGRES = ("P1", "P2", "P3", "D1", "D2", "W1", "P5")
 
 
 def main(argv: list[str] | None = None) -> int:
