@@ -310,13 +310,19 @@ async def test_a_version_12_registry_is_read_as_it_is_and_migrated_by_a_writable
     assert calls(postgres_schema, START_FUNCTION, 1) == 1
 
 
+def _has_column(conn: Any, name: str) -> bool:
+    """Whether the schema's `processes` has the column `name`."""
+    return bool(conn.execute(
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = "
+        "current_schema() AND table_name = 'processes' AND column_name = ?",
+        (name,),
+    ).fetchone()[0])
+
+
 def _labels(url: str) -> dict[str, object]:
     with raw_connection(url) as conn:
         version = conn.execute("SELECT schema_version FROM process_registry_meta").fetchone()[0]
-        column = conn.execute(
-            "SELECT count(*) FROM information_schema.columns WHERE table_schema = "
-            "current_schema() AND table_name = 'processes' AND column_name = 'sort_label'"
-        ).fetchone()[0]
+        column = _has_column(conn, "sort_label")
         rows = dict(conn.execute("SELECT process_id, sort_label FROM processes")) if column else {}
     return {"version": version, "rows": rows}
 
@@ -369,10 +375,7 @@ def _marks(url: str) -> dict[str, object]:
             "SELECT count(*) FROM information_schema.triggers WHERE trigger_schema = "
             "current_schema() AND trigger_name = 'processes_backlog_seq_stale'"
         ).fetchone()[0]
-        column = conn.execute(
-            "SELECT count(*) FROM information_schema.columns WHERE table_schema = "
-            "current_schema() AND table_name = 'processes' AND column_name = 'backlog_seq'"
-        ).fetchone()[0]
+        column = _has_column(conn, "backlog_seq")
         rows = (
             dict(conn.execute(
                 "SELECT process_id, backlog_seq IS NOT NULL AND backlog_seq = change_seq "
