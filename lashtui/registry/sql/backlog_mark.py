@@ -93,10 +93,10 @@ def carries(disposition: str, fields: Iterable[str]) -> bool:
 
 def plainly_backlog(disposition: str, text: str) -> bool:
     """Whether `text`, a record lashtui encoded with that disposition, is one that
-    `in_backlog`'s record test on SQLite passes, known without parsing it: valid JSON (the
-    models' own), its top-level `disposition` is `rerunnable`, and it has no key named
-    `abandon_request`: not that text at all, nor a backslash, so no key is spelled with an
-    escape."""
+    `in_backlog`'s record test passes on either store, known without parsing it: valid
+    JSON (the models' own, each key once), its top-level `disposition` is `rerunnable`,
+    and it has no key named `abandon_request`: not that text at all, nor a backslash, so
+    no key is spelled with an escape (and no `\u0000`, which jsonb refuses)."""
     return disposition == "rerunnable" and "\\" not in text and '"abandon_request"' not in text
 
 
