@@ -360,3 +360,29 @@ async def test_on_postgresql_the_drives_statement_can_read_the_two_indexes(
         conn.execute("SET LOCAL enable_seqscan = off")
         plan = " ".join(str(row[0]) for row in conn.execute(f"EXPLAIN {drive}", values))
     assert UNMARKED_INDEX in plan and STALE_INDEX in plan
+
+
+async def test_a_batch_claim_trusts_a_current_mark_and_tests_every_other_row(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    # The batch claim's pick passes a row marked plainly the backlog's without its record
+    # tests (sql/run.py `_pick`). Another program's save leaves a mark stale or, without
+    # a new sequence, takes it: an abandon request written either way keeps the row out
+    # of the batch, for the sweep; a foreign insert (no mark) is tested, and taken.
+    for pid in ("a-stale", "b-taken", "c-plain", "d-foreign"):
+        await registry.register_process(rr(pid))
+    request = AbandonRequest(requested_by="operator:dana", requested_at_ms=1, reason="r")
+    for pid, new_sequence in (("a-stale", True), ("b-taken", False)):
+        record = await registry.get_process(pid)
+        assert record is not None
+        text = record.model_copy(update={"abandon_request": request}).model_dump_json()
+        with raw_connection(registry_target) as conn:
+            bump = ", change_seq = change_seq + 1" if new_sequence else ""
+            conn.execute(
+                f"UPDATE processes SET record_json = ?{bump} WHERE process_id = ?", (text, pid)
+            )
+    with raw_connection(registry_target) as conn:
+        conn.execute("UPDATE processes SET backlog_seq = NULL WHERE process_id = 'd-foreign'")
+    owners = [own(f"w{n}") for n in range(4)]
+    claims = await registry.claim_processes_for_run(owners, 60_000, started("w"))
+    assert [process_id for process_id, _ in claims] == ["c-plain", "d-foreign"]

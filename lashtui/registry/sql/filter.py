@@ -42,7 +42,7 @@ HELD = "l.lease_owner_id IS NOT NULL AND l.lease_token IS NOT NULL"
 LIVE = f"{HELD} AND l.lease_expires_at_ms > ?"
 
 
-def in_backlog(sql: Dialect, seen: int = 0) -> str:
+def in_backlog(sql: Dialect, seen: int = 0, marked: bool = False) -> str:
     """The running row `p` with its lease row `l` is in the backlog at the bound time (one
     `?`): rerunnable, without an abandon request, and no live lease. What a batch claim
     picks (run.py `_pick`), and what a worker's drive leaves to it (lease.py
@@ -60,7 +60,10 @@ def in_backlog(sql: Dialect, seen: int = 0) -> str:
     passes the record tests without them: they read nothing but that text, so the answer
     stands, and SQLite's JSON parse of the ~1.3 kB record is ~25,000 instructions a row
     inside the write lock, where a text comparison is a memcmp. (A CASE, not OR: SQLite
-    evaluates both sides of an OR that is a value.) The lease is tested afresh."""
+    evaluates both sides of an OR that is a value.) The lease is tested afresh.
+
+    `marked`: the registry has lashtui's mark (backlog_mark.py), and a row marked plainly
+    the backlog's passes the record tests without them, as a seen one does."""
     record = (
         f"{sql.json_text('p.record_json', 'disposition')} = 'rerunnable' "
         f"AND NOT {sql.json_has('p.record_json', 'abandon_request', escaped_keys=True)}"
@@ -68,6 +71,8 @@ def in_backlog(sql: Dialect, seen: int = 0) -> str:
     if seen:
         texts = ", ".join("?" * seen)
         record = f"CASE WHEN p.record_json IN ({texts}) THEN TRUE ELSE {record} END"
+    if marked:
+        record = f"CASE WHEN p.backlog_seq = p.change_seq THEN TRUE ELSE {record} END"
     return f"CASE WHEN NOT ({LIVE}) THEN {record} ELSE FALSE END"
 
 

@@ -207,6 +207,10 @@ def _pick(
     `_claim_locked`)."""
     sql = dialect(conn)
     extra = ", p.record_json" if sql.skip_locked("p") else ", p.record_json, l.lease_fencing_token"
+    # A row marked plainly the backlog's (backlog_mark.py) needs neither its record tests
+    # nor its text compared with one seen ahead, which leaves the texts unbound.
+    marked = getattr(conn, "backlog_seq", False)
+    seen = {} if marked else (only or {})
     in_order, planner_back = sql.pick_in_id_order()
     if in_order:
         conn.execute(in_order)
@@ -217,9 +221,9 @@ def _pick(
         "WHERE p.status = 'running' "
         + (f"AND p.process_id NOT IN ({', '.join('?' * len(skip))}) " if skip else "")
         + (f"AND p.process_id IN ({', '.join('?' * len(only))}) " if only else "")
-        + f"AND ({in_backlog(sql, len(only or ()))}) IS TRUE "
+        + f"AND ({in_backlog(sql, len(seen), marked)}) IS TRUE "
         f"ORDER BY p.process_id LIMIT ?{' OFFSET ?' if offset else ''}{sql.skip_locked('p')}",
-        (*skip, *(only or ()), now, *(only or {}).values(), limit, *([offset] if offset else [])),
+        (*skip, *(only or ()), now, *seen.values(), limit, *([offset] if offset else [])),
     )
     if planner_back:
         conn.execute(planner_back)

@@ -310,4 +310,6 @@ def connect_again(path: str, read_only: bool, busy_timeout_ms: int) -> RegistryC
     with _closed_on_failure(conn, path, busy_timeout_ms):
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
+        # (Its reads ahead of a batch claim read the backlog's mark: sql/run.py `_pick`.)
+        conn.backlog_seq = has_backlog_seq(conn)
     return conn
