@@ -34,6 +34,7 @@ async def cmd_index(args: argparse.Namespace) -> int:
                 "present": report.present,
                 "added_columns": [] if dry else list(report.columns),
                 "would_add_columns": list(report.columns) if dry else [],
+                "filled": dict(report.filled),
                 "dropped": [] if dry else list(report.dropped),
                 "would_drop": list(report.dropped) if dry else [],
                 "seconds": round(report.seconds, 3),
@@ -48,7 +49,11 @@ async def cmd_index(args: argparse.Namespace) -> int:
     # superseded index they replace.
     steps = []
     if report.columns:
-        steps.append(("add", "added", f"column {', '.join(report.columns)}"))
+        filled = "".join(
+            f" ({name} set on {rows} {'row' if rows == 1 else 'rows'})"
+            for name, rows in report.filled
+        )
+        steps.append(("add", "added", f"column {', '.join(report.columns)}{filled}"))
     if report.created:
         steps.append(
             ("create", "created", f"{_indexes(len(report.created))} ({', '.join(report.created)})")

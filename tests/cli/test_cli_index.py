@@ -77,6 +77,7 @@ def test_index_creates_the_missing_ones_then_has_nothing_to_do(
     assert (code, err) == (0, "")
     report = json.loads(out)
     assert sorted(report["created"]) == sorted(OLDER) and report["dry_run"] is False
+    assert (report["added_columns"], report["filled"]) == ([], {})
     code, out, _ = run(capsys, older, "index")
     assert out == f"nothing to do: all {ALL[backend]} indexes are there; nothing written\n"
     if backend == "sqlite":  # the age order seeks by its index again
@@ -193,7 +194,8 @@ def test_an_older_sqlite_registry_gets_the_backlog_mark_filled_and_the_drive_ind
     code, out, err = run(capsys, db, "index")
     assert (code, err) == (0, "")
     assert out.startswith(
-        f"added column backlog_seq, then created 2 indexes ({UNMARKED_INDEX}, {STALE_INDEX})"
+        "added column backlog_seq (backlog_seq set on 4 rows), "
+        f"then created 2 indexes ({UNMARKED_INDEX}, {STALE_INDEX})"
     )
     with raw_connection(db) as conn:
         marked = conn.execute(

@@ -26,7 +26,8 @@ _NAME = re.compile(r"CREATE (?:UNIQUE )?INDEX (?:IF NOT EXISTS )?(\w+)", re.IGNO
 class IndexReport(NamedTuple):
     """What `add_missing` found and did: the indexes it created (or, in a dry run, would
     create), the ones already there, how long the builds took, the `processes` columns it
-    added first and the superseded indexes it dropped last (or would)."""
+    added first (with the rows each one's fill wrote, where it has one) and the superseded
+    indexes it dropped last (or would)."""
 
     created: list[str]
     present: list[str]
@@ -34,6 +35,7 @@ class IndexReport(NamedTuple):
     seconds: float = 0.0
     columns: tuple[str, ...] = ()
     dropped: tuple[str, ...] = ()
+    filled: tuple[tuple[str, int], ...] = ()
 
 
 def index_statements(ddl: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -74,10 +76,13 @@ def add_missing(
     if dry_run:
         return IndexReport(created, present, dry_run=True, columns=added, dropped=dropped)
     started = time.perf_counter()
-    for name, column_statements in columns:
+    filled = []
+    for name, (alter, *fill) in columns:
         if name in added:
-            for statement in column_statements:
-                conn.execute(statement)
+            conn.execute(alter)
+            if fill:
+                written = [conn.execute(statement).rowcount for statement in fill]
+                filled.append((name, sum(count for count in written if count > 0)))
     for name, statement in statements:
         if name in absent:
             conn.execute(statement)
@@ -89,6 +94,6 @@ def add_missing(
         conn.backlog_seq = has_backlog_seq(conn)
     return IndexReport(
         created, present, dry_run=False, seconds=time.perf_counter() - started,
-        columns=added, dropped=dropped,
+        columns=added, dropped=dropped, filled=tuple(filled),
     )
 
