@@ -470,16 +470,21 @@ class JsonEdit:
             values.append(record.status.state.value)
             status = f"status = ?{len(values)}, "
 
-        def statement(mark: str = "") -> str:
-            return (
-                f"UPDATE processes SET updated_at_ms = ?1, change_seq = ?2, {status}{mark}"
-                f"record_json = json_set({stored}, {', '.join(paths)}) "
-                "WHERE process_id = ?3 RETURNING record_json"
-            )
+        sql = (
+            f"UPDATE processes SET updated_at_ms = ?1, change_seq = ?2, {status}"
+            f"record_json = json_set({stored}, {', '.join(paths)}) "
+            "WHERE process_id = ?3 RETURNING record_json"
+        )
+        marked = None
+        # (The identity test first: an append to a row that is not rerunnable, P2's, pays
+        # one comparison for the mark.)
+        rerunnable = record.disposition is RecoveryDisposition.RERUNNABLE
+        if rerunnable and not status and carries(record.disposition.value, changes):
+            marked = sql.replace("?2, ", f"?2, {_CARRY_AT_2}", 1)  # after change_seq's
+        return cls(record, sql, (values[0], *values[3:]), marked)
 
-        keeps = not status and carries(record.disposition.value, changes)
-        marked = statement(CARRY_MARK.format(seq="?2")) if keeps else None
-        return cls(record, statement(), (values[0], *values[3:]), marked)
+
+_CARRY_AT_2 = CARRY_MARK.format(seq="?2")
 
 
 def apply_edit(conn: Tx, edit: JsonEdit, key: str | None = None) -> None:
