@@ -117,12 +117,39 @@ async def _serve(args: argparse.Namespace, worker: ProcessWorker, registry: Proc
                 extra={"fields": {"event": "started", "owner": worker.owner.owner_id,
                                   "db": where}},
             )  # fmt: skip
+            await _say_missing_indexes(registry)
             await signals.stop.wait()
             await shut_down(
                 worker, grace_s=args.grace, hurry=signals.hurry, drain=args.drain,
                 why=signals.received[0].name,
             )  # fmt: skip
         return signals.exit_status()
+
+
+async def _say_missing_indexes(registry: ProcessRegistry) -> None:
+    """Say at start which of this build's indexes the registry lacks (a read that writes
+    nothing), and that `lashtui index` adds them: opening a registry never does (an
+    index build holds writers off), and without the drive's two a worker's drive tests
+    every running row's record, every renew interval (sql/backlog_mark.py)."""
+    from lashtui.registry.sql.backlog_mark import STALE_INDEX, UNMARKED_INDEX
+    from lashtui.registry.sql.store import SqlProcessRegistry
+    from lashtui.worker.runtime import log
+
+    if not isinstance(registry, SqlProcessRegistry):
+        return
+    missing = (await registry.add_missing_indexes(dry_run=True)).created
+    if not missing:
+        return
+    drive = {UNMARKED_INDEX, STALE_INDEX} & set(missing)
+    why = (
+        "; without the drive's, each drive tests every running row's record"
+        if drive else ""
+    )
+    log.info(
+        "the registry lacks %d of this build's indexes (%s): `lashtui index` adds them%s",
+        len(missing), ", ".join(missing), why,
+        extra={"fields": {"event": "indexes_missing", "indexes": missing}},
+    )  # fmt: skip
 
 
 def _bracketed(host: str) -> str:

@@ -274,3 +274,30 @@ def test_the_log_level_chooses_the_lines(db: Path) -> None:
     assert lines[0] == "INFO run started: told (kind steps)"
     assert lines[1].startswith("INFO run ended: told (kind steps) completed after ")
     assert lines[2] == "DEBUG sweep verdict: told ran"
+
+
+def test_a_worker_on_an_older_registry_says_which_indexes_it_lacks(
+    db: Path, workers: list[Worker]
+) -> None:
+    # A registry an older build made lacks the drive's indexes: the worker says so once at
+    # start, and what adds them; on a registry of this build it says nothing of the kind.
+    from tests.raw import raw_connection
+
+    start(db, "a", QUICK)
+    worker = Worker(db)
+    workers.append(worker)
+    worker.until_event("started")
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+    assert worker.events("indexes_missing") == []
+    with raw_connection(str(db)) as conn:
+        conn.execute("DROP INDEX processes_drive_stale_idx")
+    older = Worker(db, log_format="text")
+    workers.append(older)
+    line = older.until(
+        lambda: next((x for x in older.lines if "lacks" in x), None), "the indexes line"
+    )
+    assert "lacks 1 of this build's indexes (processes_drive_stale_idx)" in line
+    assert "`lashtui index` adds them" in line and "each drive tests" in line
+    older.signal(signal.SIGTERM)
+    assert older.wait() == 0
