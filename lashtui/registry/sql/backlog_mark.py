@@ -104,6 +104,12 @@ def plainly_backlog(disposition: str, text: str) -> bool:
     return disposition == "rerunnable" and "\\" not in text and '"abandon_request"' not in text
 
 
+def mark(disposition: str, text: str, seq: int) -> int | None:
+    """The mark a save of `text` with that disposition and change sequence writes: the
+    sequence where the record is plainly the backlog's (`plainly_backlog`), else none."""
+    return seq if plainly_backlog(disposition, text) else None
+
+
 def not_backlog_json(column: str = "p.record_json") -> str:
     """On SQLite, 1 where the record JSON may keep its running row out of the backlog
     (`in_backlog`'s record test may say no, or NULL), 0 where it plainly cannot, read from

@@ -27,6 +27,7 @@ from lashtui.registry.sql import backlog_mark
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.fetch import CHUNK, LEASE_ROW_COLUMNS, Statement, held_lease_rows
 from lashtui.registry.sql.filter import LIVE, in_backlog
+from lashtui.registry.sql.indexes import missing
 from lashtui.registry.sql.row import Row, fetch_rows, load_record, require_exists
 
 _DISPOSITIONS = frozenset(d.value for d in RecoveryDisposition)
@@ -454,11 +455,7 @@ def _indexed_by(index: str, named: bool) -> str:
 def _has_drive_indexes(conn: Tx) -> bool:
     """Whether the registry has both of the drive's indexes (an older build's has neither
     until `lashtui index` adds them)."""
-    exists = dialect(conn).index_exists()
-    return all(
-        conn.execute(exists, [name]).fetchone() is not None
-        for name in (backlog_mark.UNMARKED_INDEX, backlog_mark.STALE_INDEX)
-    )
+    return not missing(conn, backlog_mark.INDEX_DDL)
 
 
 def _dead_holders(conn: Tx, claimant: LeaseOwnerIdentity, now: int) -> list[str] | None:

@@ -48,7 +48,7 @@ from lashtui.model import (
     originator_from_scope_id,
 )
 from lashtui.model.wire import WireModel
-from lashtui.registry.sql.backlog_mark import CARRY_MARK, carries, plainly_backlog
+from lashtui.registry.sql.backlog_mark import CARRY_MARK, carries, mark
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.fetch import (
     ROW_COLUMNS,
@@ -317,7 +317,7 @@ def insert_record(conn: Tx, record: ProcessRecord) -> None:
         record.originator_scope_id(),
         record.created_at_ms,
         record.updated_at_ms,
-        next_change_seq(conn),
+        change_seq := next_change_seq(conn),
         record.status.state.value,
         text,
     )
@@ -327,8 +327,8 @@ def insert_record(conn: Tx, record: ProcessRecord) -> None:
     if getattr(conn, "sort_label", False):
         columns, values = f"{columns}, sort_label", (*values, sort_label(record))
     if getattr(conn, "backlog_seq", False):
-        plain = plainly_backlog(record.disposition.value, text)
-        columns, values = f"{columns}, backlog_seq", (*values, values[5] if plain else None)
+        columns = f"{columns}, backlog_seq"
+        values = (*values, mark(record.disposition.value, text, change_seq))
     marks = ", ".join("?" * len(values))
     conn.execute(f"INSERT INTO processes ({columns}) VALUES ({marks})", values)
     _stage(conn, record, text)
@@ -382,8 +382,7 @@ def _backlog_mark(
         return "", ()
     if record.disposition is not RecoveryDisposition.RERUNNABLE:
         return "", ()
-    plain = plainly_backlog(record.disposition.value, text)
-    return "backlog_seq = ?, ", (change_seq if plain else None,)
+    return "backlog_seq = ?, ", (mark(record.disposition.value, text, change_seq),)
 
 
 def save_changes(
@@ -567,15 +566,17 @@ def _save_whole_records(conn: Tx, records: list[ProcessRecord]) -> list[ProcessR
         seq = next_change_seq(conn)
         values += [record.id, seq, record.updated_at_ms, record.status.state.value, text]
         if marks:
-            values.append(seq if plainly_backlog(record.disposition.value, text) else None)
-    mark, mark_column, mark_value = ("", "", "")
+            values.append(mark(record.disposition.value, text, seq))
+    set_mark, mark_column, mark_value = ("", "", "")
     if marks:
-        mark, mark_column, mark_value = "backlog_seq = v.mark, ", ", mark", ", CAST(? AS BIGINT)"
+        set_mark, mark_column, mark_value = (
+            "backlog_seq = v.mark, ", ", mark", ", CAST(? AS BIGINT)"
+        )
     rows = ", ".join(
         [f"(?, CAST(? AS BIGINT), CAST(? AS BIGINT), ?, ?{mark_value})"] * len(records)
     )
     conn.execute(
-        f"UPDATE processes SET updated_at_ms = v.updated, change_seq = v.seq, {mark}"
+        f"UPDATE processes SET updated_at_ms = v.updated, change_seq = v.seq, {set_mark}"
         f"status = v.status, record_json = v.record FROM (VALUES {rows}) "
         f"AS v(id, seq, updated, status, record{mark_column}) "
         "WHERE processes.process_id = v.id",

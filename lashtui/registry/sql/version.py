@@ -27,8 +27,9 @@ def has_sort_label(conn: Any) -> bool:
 
 def has_backlog_seq(conn: Any) -> bool:
     """Whether a SQLite registry's `processes` has lashtui's column `backlog_seq`
-    (sql/filter.py `NOT_BACKLOG`), as `has_sort_label` tells its other one. A writable
-    connection that found it fills it in each insert (row.py `insert_record`)."""
+    (sql/backlog_mark.py), as `has_sort_label` tells its other one. A connection that
+    found it marks each row it inserts (row.py `insert_record`) and trusts the marks in a
+    batch claim's pick (sql/run.py `_pick`)."""
     return has_column(conn, "backlog_seq")
 
 
