@@ -5,14 +5,20 @@ The registry: one rerunnable row started by lashtui, copied in SQL to 100,000 fr
 rerunnable rows (10,000 quick) as lashtui's inserts would have written them (each with its
 own change sequence and the backlog's mark at it: lashtui/registry/sql/backlog_mark.py),
 plus 100 owner-bound rows and 100 rows held under live leases by another worker, which a
-drive must list or leave out. The figure is one drive's wall time, with the driving
-worker as the claimant (as `ProcessWorker` drives), the median of 5 drives a run.
+drive must list or leave out, and a history of as many ended rows as the backlog (one row
+claimed, completed and released by lashtui, copied in SQL with its lease row, released: a
+lease row stays when its lease ends, so the lease table holds one for every row that ever
+ran). The figure is one drive's wall time, with the driving worker as the claimant (as
+`ProcessWorker` drives), the median of 5 drives a run.
 
-Beside it, same run, same rows: the same drive after the drive's two indexes are dropped,
-which is how this build reads a file an older build made (until `lashtui index`), and what
-every drive did before the mark: it tests every running row's record JSON (SQLite parses
-it, PostgreSQL casts it to jsonb). Context, not a peer: huey and the peers keep no worklist
-to read; the bound is the target.
+Beside it, same run, same rows: the same drive after the drive's indexes are dropped, which
+is how this build reads a registry an older build made (until `lashtui index`), and what
+every drive did before them: it tests every running row's record JSON (SQLite parses it,
+PostgreSQL casts it to jsonb) and, on PostgreSQL, reads the whole lease table for the live
+leases' holders (the held leases' index, `filter.HELD_INDEX`). SQLite has no such index (a
+claim and a release would each move an entry: lashtui/registry/sql/filter.py), so its drive
+still reads every lease row once: ~4 ms of this figure over the history's 100,000. Context,
+not a peer: huey and the peers keep no worklist to read; the bound is the target.
 
 What would make it unfair: the rows are copies of one record, so their JSON is the same
 size and shape (a real backlog's records differ in their inputs); the file is in the page
@@ -39,9 +45,11 @@ from lashtui.model import (
     ProcessIdentity,
     ProcessRegistration,
     RecoveryDisposition,
+    SuccessOutput,
 )
 from lashtui.registry import open_registry
 from lashtui.registry.sql.backlog_mark import STALE_INDEX, UNMARKED_INDEX
+from lashtui.registry.sql.filter import HELD_INDEX
 
 DRIVES = 5
 OTHERS = 100  # owner-bound rows, and rows another worker holds
@@ -82,10 +90,15 @@ def _raw(target: str) -> Iterator[Any]:
 
 
 async def _fill(target: str, rows: int) -> None:
-    """The backlog, the owner-bound rows and the held ones (see the module docstring)."""
+    """The backlog, the owner-bound rows, the held ones and the history (see the module
+    docstring)."""
     rerunnable, owner_bound = RecoveryDisposition.RERUNNABLE, RecoveryDisposition.OWNER_BOUND
     async with open_registry(target) as registry:
         await registry.register_process(_registration("tmpl", rerunnable))
+        await registry.register_process(_registration("done", rerunnable))
+        lease = (await registry.claim_process_lease("done", ME, 60_000)).acquired()
+        assert lease is not None
+        await registry.complete_process_with_lease(lease, SuccessOutput(value=None))
         for n in range(OTHERS):
             await registry.register_process(_registration(f"o-{n:04d}", owner_bound))
             await registry.register_process(_registration(f"h-{n:04d}", rerunnable))
@@ -97,6 +110,7 @@ async def _fill(target: str, rows: int) -> None:
         "SELECT i FROM n)"
     )
     pid = "'p-' || lpad(i::text, 7, '0')" if on_postgres else "printf('p-%07d', i)"
+    ended = pid.replace("p-", "e-")
     with _raw(target) as conn:
         conn.execute(
             "INSERT INTO processes (process_id, registration_hash, owner_scope_id, "
@@ -106,9 +120,30 @@ async def _fill(target: str, rows: int) -> None:
             f"FROM processes, {numbers} WHERE process_id = 'tmpl'",
             (rows,),
         )
+        # The history: the ended row's copies, after the backlog's sequences, each with its
+        # released lease row.
+        conn.execute(
+            "INSERT INTO processes (process_id, registration_hash, owner_scope_id, "
+            "created_at_ms, updated_at_ms, change_seq, status, record_json, sort_label) "
+            f"SELECT {ended}, registration_hash, owner_scope_id, created_at_ms, "
+            f"updated_at_ms, change_seq + {rows} + i, status, record_json, sort_label "
+            f"FROM processes, {numbers} WHERE process_id = 'done'",
+            (rows,),
+        )
+        conn.execute(
+            "INSERT INTO process_leases (process_id, lease_owner_id, "
+            "lease_owner_incarnation_id, lease_owner_liveness_json, lease_token, "
+            "lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms) "
+            f"SELECT {ended}, lease_owner_id, lease_owner_incarnation_id, "
+            "lease_owner_liveness_json, lease_token, lease_fencing_token, "
+            "lease_claimed_at_ms, lease_expires_at_ms "
+            f"FROM process_leases, {numbers} WHERE process_id = 'done'",
+            (rows,),
+        )
     if on_postgres:
         with _raw(target) as conn:
             conn.execute("ANALYZE processes")
+            conn.execute("ANALYZE process_leases")
 
 
 async def _drives(target: str) -> tuple[float, int]:
@@ -129,8 +164,8 @@ async def _both(target: str, rows: int) -> tuple[float, float, int]:
     await _fill(target, rows)
     indexed, listed = await _drives(target)
     with _raw(target) as conn:
-        for name in (UNMARKED_INDEX, STALE_INDEX):
-            conn.execute(f"DROP INDEX {name}")
+        for name in (UNMARKED_INDEX, STALE_INDEX, HELD_INDEX):
+            conn.execute(f"DROP INDEX IF EXISTS {name}")
     unindexed, listed_without = await _drives(target)
     assert listed == listed_without == OTHERS + 2, (listed, listed_without)
     return indexed, unindexed, listed
@@ -138,7 +173,7 @@ async def _both(target: str, rows: int) -> tuple[float, float, int]:
 
 def run(mode: Mode) -> list[Figure]:
     rows = mode.size(10_000, 100_000)
-    label = f"a worker's drive over a backlog of {rows:,} rows"
+    label = f"a worker's drive over a backlog of {rows:,} rows and {rows:,} ended"
     sqlite_on, sqlite_off, pg_on, pg_off = [], [], [], []
     with scratch("p5") as tmp:
         for n in range(mode.repeats):

@@ -34,10 +34,13 @@ def calls(url: str, function: str, expected: int) -> int:
 def as_version_14_layout(url: str) -> None:
     """Take from a registry of this build what version 15 added (postgres/upgrade.py):
     the `backlog_seq` column, its trigger and the drive's indexes on it, and the start
-    function that fills it. The version stamp is the caller's to set."""
+    function that fills it; and the held leases' index, which no build of version 14 made
+    (an index, `lashtui index`'s to add). The version stamp is the caller's to set."""
     from lashtui.registry.postgres.schema import START_FUNCTION
+    from lashtui.registry.sql.filter import HELD_INDEX
 
     with raw_connection(url) as conn:
+        conn.execute(f"DROP INDEX {HELD_INDEX}")
         conn.execute("ALTER TABLE processes DROP COLUMN backlog_seq CASCADE")
         conn.execute("DROP FUNCTION lashtui_backlog_seq_stale()")
         conn.execute(f"DROP FUNCTION {START_FUNCTION}")

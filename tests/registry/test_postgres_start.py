@@ -37,6 +37,7 @@ from lashtui.registry.postgres.schema import SEQ_BITS, START_FUNCTION
 from lashtui.registry.postgres.start import prepare_start, start_in_server
 from lashtui.registry.sql import run
 from lashtui.registry.sql.backlog_mark import STALE_INDEX, UNMARKED_INDEX
+from lashtui.registry.sql.filter import HELD_INDEX
 from tests.builders import own, started
 from tests.raw import raw_connection
 from tests.registry.server_functions import (
@@ -358,7 +359,7 @@ async def test_a_version_13_registry_gets_the_label_column_and_keeps_sorting_by_
         assert [r.id for r in await registry.page_processes(query)] == ["b", "m", "a"]
         report = await registry.add_missing_indexes()
         assert (report.created, report.dropped) == (
-            ["processes_status_sort_label_idx", UNMARKED_INDEX, STALE_INDEX],
+            [HELD_INDEX, "processes_status_sort_label_idx", UNMARKED_INDEX, STALE_INDEX],
             ("processes_status_label_idx",),
         )
         assert [r.id for r in await registry.page_processes(query)] == ["b", "m", "a"]
@@ -420,7 +421,7 @@ async def test_a_version_14_registry_gets_the_backlog_mark_and_its_drive_reads_t
         }
         unindexed = await registry.list_drive_work_items(START)
         report = await registry.add_missing_indexes()
-        assert report.created == [UNMARKED_INDEX, STALE_INDEX]
+        assert report.created == [HELD_INDEX, UNMARKED_INDEX, STALE_INDEX]
         assert await registry.list_drive_work_items(START) == unindexed
         assert [item.process_id for item in unindexed] == ["a", "b", "d"]  # d: its lease
     assert calls(postgres_schema, START_FUNCTION, 1) == 1

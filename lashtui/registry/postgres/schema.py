@@ -7,7 +7,9 @@ lens's id ranges rely on that order; a database's default collation could be any
 
 lashtui's additions are the SQLite store's too: the page indexes, the partial index of
 operator events, and the audit table `lashtui_operator_actions` (a schema made before it
-gets it with its first recorded action; lashtui/registry/sql/audit.py).
+gets it with its first recorded action; lashtui/registry/sql/audit.py); and one of its own,
+the held leases' partial index (sql/filter.py `HELD_INDEX`: a fleet's drives read it
+instead of every lease row the history left).
 
 SQLite keeps the version in the file header (`user_version`); here it is a one-row table,
 `process_registry_meta`. Its version is lashtui's own for PostgreSQL, 15: lash's layout 10
@@ -66,7 +68,7 @@ from lashtui.registry.sql import backlog_mark
 from lashtui.registry.sql.activity import TRANSITION_INDEX
 from lashtui.registry.sql.audit import OPERATOR_EVENTS_INDEX
 from lashtui.registry.sql.dialect import POSTGRES, POSTGRES_TRY, TRY_JSONB
-from lashtui.registry.sql.filter import waiting_sql
+from lashtui.registry.sql.filter import HELD_INDEX_DDL, waiting_sql
 from lashtui.registry.sql.order import index_ddl
 from lashtui.registry.sql.version import SCHEMA_VERSION as LASH_SCHEMA_VERSION
 
@@ -406,6 +408,8 @@ DDL: tuple[str, ...] = (
         lease_claimed_at_ms BIGINT NOT NULL DEFAULT 0,
         lease_expires_at_ms BIGINT NOT NULL DEFAULT 0
     )""",
+    # The held leases (sql/filter.py says why PostgreSQL's only).
+    HELD_INDEX_DDL,
     """CREATE TABLE process_execution_envs (
         env_ref TEXT COLLATE "C" PRIMARY KEY,
         spec_json TEXT NOT NULL,

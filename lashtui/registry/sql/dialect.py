@@ -248,6 +248,25 @@ class Dialect(NamedTuple):
             return ""
         return f" FOR NO KEY UPDATE OF {table} SKIP LOCKED"
 
+    def running_by_id(self, alias: str = "p") -> tuple[str, str]:
+        """The running rows' condition and the order that walks them by id, for a read
+        that stops at a LIMIT (a batch claim's pick, the drive's first backlog rows, the
+        sweep's abandon candidates): both stores then walk the (status, process_id) index
+        from the first running row. On PostgreSQL the status is a range, not an equality:
+        the planner drops an ORDER BY column that an equality fixes, so `ORDER BY
+        process_id` could also be walked on the primary key, testing each row's status, and
+        it prefers that walk by its statistics. On a registry whose ended rows' ids sort
+        first (ids that grow with time: a history of 100,000 rows before a backlog) that
+        walk read the whole history at every pick: 123 ms a pick of 32, against 3 ms on
+        the (status, process_id) index (EXPLAIN ANALYZE, PostgreSQL 15). The range leaves
+        the order's first column in place, so only that index gives it."""
+        if self.name == "sqlite":
+            return f"{alias}.status = 'running'", f"{alias}.process_id"
+        return (
+            f"{alias}.status >= 'running' AND {alias}.status <= 'running'",
+            f"{alias}.status, {alias}.process_id",
+        )
+
     def pick_in_id_order(self) -> tuple[str, str]:
         """Statements to run before and after a pick of rows to claim (empty on SQLite):
         on PostgreSQL, the planner is kept off sorting, so the pick walks an index in id

@@ -38,6 +38,23 @@ def label_sql(sql: Dialect, column: str = "p.record_json") -> str:
 # A lease is held while it has an owner and a token (lease.get_many reads the same rows);
 # over the lease row `l`.
 HELD = "l.lease_owner_id IS NOT NULL AND l.lease_token IS NOT NULL"
+# The held leases, on PostgreSQL (postgres/schema.py): the reads that want only those (a
+# drive's live holders and their rows, lease.py; the Health view's lease counts, probe.py;
+# the leased rows and the lease-expiry order, page.py and order.py) read this index instead
+# of the lease table. A released lease keeps its row (its fencing token goes on rising), so
+# the table holds one for every row that ever ran, and every worker's drive, every renew
+# interval, read all of them on the server the fleet shares (~33 ms over a million rows).
+# Partial, on columns a renewal does not write, so a renewal moves no entry; a claim adds
+# one and a release takes it out (a four-worker drain ~3% dearer on this machine's server,
+# which the fleet's drives repay). Its predicate is HELD's, term for term. SQLite has none:
+# one host's few workers, and a claim and a release each moving an entry cost its drains
+# ~3% and its claim-and-release cycles (P2) ~16% (interleaved pairs, 2026-12-05), where
+# the scan costs a drive ~40 ms over a million released leases, every renew interval.
+HELD_INDEX = "process_leases_held_idx"
+HELD_INDEX_DDL = (
+    f"CREATE INDEX IF NOT EXISTS {HELD_INDEX} ON process_leases(process_id) "
+    f"WHERE {HELD.replace('l.', '')}"
+)
 # Held and not expired at the bound time (one `?`): a live lease, which bars a claim.
 LIVE = f"{HELD} AND l.lease_expires_at_ms > ?"
 

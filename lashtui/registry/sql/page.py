@@ -183,12 +183,13 @@ def abandon_candidates(conn: Tx, limit: int, lapsed_at_ms: int | None) -> list[P
             f"AND {LIVE})"
         )
         params.append(lapsed_at_ms)
+    running, by_id = sql.running_by_id()
     rows = fetch_rows(
         conn,
-        f"SELECT {ROW_COLUMNS} FROM processes p WHERE p.status = 'running' AND ("
+        f"SELECT {ROW_COLUMNS} FROM processes p WHERE {running} AND ("
         f"{sql.json_has('p.record_json', 'abandon_request')} OR ("
         f"{started_owner_bound(sql)} {lapsed})) "
-        "ORDER BY p.process_id LIMIT ?",
+        f"ORDER BY {by_id} LIMIT ?",
         (*params, limit),
     )
     return [decode_row(row) for row in rows]

@@ -214,15 +214,16 @@ def _pick(
     in_order, planner_back = sql.pick_in_id_order()
     if in_order:
         conn.execute(in_order)
+    running, by_id = sql.running_by_id()
     rows = fetch_rows(
         conn,
         f"SELECT p.process_id{extra} FROM processes p "
         "LEFT JOIN process_leases l ON l.process_id = p.process_id "
-        "WHERE p.status = 'running' "
+        f"WHERE {running} "
         + (f"AND p.process_id NOT IN ({', '.join('?' * len(skip))}) " if skip else "")
         + (f"AND p.process_id IN ({', '.join('?' * len(only))}) " if only else "")
         + f"AND ({in_backlog(sql, len(seen), marked)}) IS TRUE "
-        f"ORDER BY p.process_id LIMIT ?{' OFFSET ?' if offset else ''}{sql.skip_locked('p')}",
+        f"ORDER BY {by_id} LIMIT ?{' OFFSET ?' if offset else ''}{sql.skip_locked('p')}",
         (*skip, *(only or ()), now, *seen.values(), limit, *([offset] if offset else [])),
     )
     if planner_back:

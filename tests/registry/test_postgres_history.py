@@ -1,0 +1,147 @@
+"""On PostgreSQL, a registry with a history: the ended rows of earlier work, whose ids sort
+before the backlog's (ids that grow with time), and statistics that say so. The reads a
+worker makes all the time must not read that history: a batch claim's pick, the drive, the
+sweep's abandon candidates. Each statement is planned here as the store runs it (its own
+statements before it, in its transaction: the planner settings it makes) and its plan
+checked, since PostgreSQL chooses by statistics, which a small test registry would not
+have."""
+
+from __future__ import annotations
+
+import contextlib
+
+from lashtui.clock import ManualClock
+from lashtui.model import RecoveryDisposition, SuccessOutput
+from lashtui.registry import open_registry
+from lashtui.registry.postgres.connection import JsonbRefused
+from lashtui.registry.sql import page, run
+from lashtui.registry.sql.backlog_mark import UNMARKED_INDEX
+from lashtui.registry.sql.filter import HELD_INDEX
+from lashtui.registry.sql.lease import BACKLOG_LISTED, drive_work_items
+from tests.builders import local, ob, own, rr, started
+from tests.raw import raw_connection
+from tests.registry.test_drive_worklist import Traced
+
+ENDED, WAITING, OWNER_BOUND = 3_000, 3_000, 20
+
+
+async def with_a_history(url: str, clock: ManualClock) -> None:
+    """`ENDED` ended rows (ids `a-...`, each lease row released), `WAITING` free
+    rerunnable rows (`w-...`, marked the backlog's as lashtui's starts mark them) and
+    `OWNER_BOUND` owner-bound rows (`o-...`), with fresh statistics."""
+    async with open_registry(url, clock=clock) as registry:
+        await registry.register_process(rr("tmpl"))
+        await registry.register_process(rr("done"))
+        lease = (await registry.claim_process_lease("done", own("w:1"), 60_000)).acquired()
+        assert lease is not None
+        await registry.complete_process_with_lease(lease, SuccessOutput(value=None))
+        for n in range(OWNER_BOUND):
+            await registry.register_process(ob(f"o-{n:04d}"))
+    with raw_connection(url) as conn:
+        numbered = "generate_series(1, ?) AS n(i)"
+        conn.execute(
+            "INSERT INTO processes (process_id, registration_hash, owner_scope_id, "
+            "created_at_ms, updated_at_ms, change_seq, status, record_json, sort_label) "
+            "SELECT 'a-' || lpad(i::text, 6, '0'), registration_hash, owner_scope_id, "
+            "created_at_ms, updated_at_ms, change_seq + i, status, record_json, sort_label "
+            f"FROM processes, {numbered} WHERE process_id = 'done'",
+            (ENDED,),
+        )
+        conn.execute(
+            "INSERT INTO process_leases SELECT 'a-' || lpad(i::text, 6, '0'), "
+            "lease_owner_id, lease_owner_incarnation_id, lease_owner_liveness_json, "
+            "lease_token, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms "
+            f"FROM process_leases, {numbered} WHERE process_id = 'done'",
+            (ENDED,),
+        )
+        conn.execute(
+            "INSERT INTO processes (process_id, registration_hash, owner_scope_id, "
+            "created_at_ms, updated_at_ms, change_seq, status, record_json, sort_label, "
+            "backlog_seq) SELECT 'w-' || lpad(i::text, 6, '0'), registration_hash, "
+            "owner_scope_id, created_at_ms, updated_at_ms, change_seq + ? + i, status, "
+            "record_json, sort_label, change_seq + ? + i "
+            f"FROM processes, {numbered} WHERE process_id = 'tmpl'",
+            (ENDED, ENDED, WAITING),
+        )
+        conn.execute("DELETE FROM processes WHERE process_id IN ('tmpl', 'done')")
+    with raw_connection(url) as conn:
+        conn.execute("ANALYZE")
+
+
+def plan_as_run(url: str, traced: Traced, marker: str) -> str:
+    """The plan of the traced statement holding `marker`, made in a transaction that has
+    run the statements traced before it, as the store's transaction had."""
+    index = next(n for n, (sql, _) in enumerate(traced.ran) if marker in sql)
+    with raw_connection(url) as conn:
+        for sql, values in traced.ran[:index]:
+            conn.execute(sql, values)
+        sql, values = traced.ran[index]
+        return "\n".join(str(row[0]) for row in conn.execute(f"EXPLAIN {sql}", values))
+
+
+async def test_a_batch_pick_walks_the_running_rows_not_the_history_before_them(
+    postgres_schema: str, clock: ManualClock
+) -> None:
+    # On the primary key, in id order, the pick would test every ended row's status
+    # before the first running one (123 ms a pick past 100,000 such rows).
+    await with_a_history(postgres_schema, clock)
+    with raw_connection(postgres_schema) as conn:
+        traced = Traced(conn)
+        owners = [own(f"w:attempt-{n}") for n in range(4)]
+        claims = run.claim_next_for_run(
+            traced, owners, 60_000, started("w"), clock.now_ms  # type: ignore[arg-type]
+        )
+    assert [pid for pid, _ in claims] == [f"w-{n:06d}" for n in range(1, 5)]
+    plan = plan_as_run(postgres_schema, traced, "SKIP LOCKED")
+    assert "Index Scan using processes_status_process_idx on processes p" in plan, plan
+    assert "on processes p " not in plan.replace("processes_status_process_idx on", ""), plan
+
+
+async def test_the_sweeps_abandon_candidates_walk_the_running_rows_not_the_history(
+    postgres_schema: str, clock: ManualClock
+) -> None:
+    await with_a_history(postgres_schema, clock)
+    with raw_connection(postgres_schema) as conn:
+        traced = Traced(conn)
+        found = page.abandon_candidates(traced, 10, None)  # type: ignore[arg-type]
+    assert found == []  # none started, none asked to be abandoned
+    plan = plan_as_run(postgres_schema, traced, "ORDER BY")
+    assert "processes_status_process_idx" in plan and "processes_pkey" not in plan, plan
+
+
+async def test_a_drive_over_a_history_walks_its_indexes_whatever_the_statistics_say(
+    postgres_schema: str, clock: ManualClock
+) -> None:
+    # The statistics make the drive's partial indexes look like half the table (most rows
+    # are unmarked: the history's); planned on them alone, the drive scanned the table.
+    await with_a_history(postgres_schema, clock)
+    traced: Traced | None = None
+    with contextlib.suppress(JsonbRefused), raw_connection(postgres_schema) as conn:
+        traced = Traced(conn)
+        items = drive_work_items(traced, clock.now_ms(), local("ghost-finder"))  # type: ignore[arg-type]
+    assert traced is not None
+    assert [item.process_id for item in items] == sorted(
+        [f"o-{n:04d}" for n in range(OWNER_BOUND)]
+        + [f"w-{n:06d}" for n in range(1, BACKLOG_LISTED + 1)]
+    )
+    assert all(
+        item.disposition is RecoveryDisposition.OWNER_BOUND
+        for item in items if item.process_id.startswith("o-")
+    )
+    plan = plan_as_run(postgres_schema, traced, "UNION ALL")
+    assert UNMARKED_INDEX in plan, plan
+    for scan in ("Seq Scan", "Bitmap Heap Scan", "Hash", "Merge", "JIT"):
+        assert scan not in plan, plan
+
+
+async def test_the_held_leases_are_read_from_their_index_not_the_lease_table(
+    postgres_schema: str, clock: ManualClock
+) -> None:
+    # A released lease keeps its row: the history's 3,000 lease rows, none held.
+    await with_a_history(postgres_schema, clock)
+    with raw_connection(postgres_schema) as conn:
+        traced = Traced(conn)
+        drive_work_items(traced, clock.now_ms(), local("ghost-finder"))  # type: ignore[arg-type]
+    plan = plan_as_run(postgres_schema, traced, "SELECT DISTINCT l.lease_owner_liveness_json")
+    assert f"Index Scan using {HELD_INDEX}" in plan, plan
+    assert "Seq Scan" not in plan, plan
