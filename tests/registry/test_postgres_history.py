@@ -1,23 +1,26 @@
 """On PostgreSQL, a registry with a history: the ended rows of earlier work, whose ids sort
-before the backlog's (ids that grow with time), and statistics that say so. The reads a
-worker makes all the time must not read that history: a batch claim's pick, the drive, the
-sweep's abandon candidates. Each statement is planned here as the store runs it (its own
-statements before it, in its transaction: the planner settings it makes) and its plan
-checked, since PostgreSQL chooses by statistics, which a small test registry would not
-have."""
+before the backlog's (ids that grow with time), and statistics that say so. The reads made
+all the time must not read that history: a batch claim's pick, the drive, the sweep's
+abandon candidates, the dashboard's pages of running rows. Each statement is planned here
+as the store runs it (its own statements before it, in its transaction: the planner
+settings it makes) and its plan checked, since PostgreSQL chooses by statistics, which a
+small test registry would not have."""
 
 from __future__ import annotations
 
 import contextlib
 
 from lashtui.clock import ManualClock
-from lashtui.model import RecoveryDisposition, SuccessOutput
+from lashtui.model import ProcessPageQuery, RecoveryDisposition, SuccessOutput
 from lashtui.registry import open_registry
 from lashtui.registry.postgres.connection import JsonbRefused
 from lashtui.registry.sql import page, run
 from lashtui.registry.sql.backlog_mark import UNMARKED_INDEX
+from lashtui.registry.sql.dialect import POSTGRES
 from lashtui.registry.sql.filter import HELD_INDEX
 from lashtui.registry.sql.lease import BACKLOG_LISTED, drive_work_items
+from lashtui.registry.sql.order import sorted_statements
+from lashtui.registry.sql.page import page_statements
 from tests.builders import local, ob, own, rr, started
 from tests.raw import raw_connection
 from tests.registry.test_drive_worklist import Traced
@@ -145,3 +148,35 @@ async def test_the_held_leases_are_read_from_their_index_not_the_lease_table(
     plan = plan_as_run(postgres_schema, traced, "SELECT DISTINCT l.lease_owner_liveness_json")
     assert f"Index Scan using {HELD_INDEX}" in plan, plan
     assert "Seq Scan" not in plan, plan
+
+
+async def test_the_dashboards_pages_of_running_rows_walk_their_status_not_the_history(
+    postgres_schema: str, clock: ManualClock
+) -> None:
+    # The Processes view's pages: by id, by age and in lease-expiry order (whose rows
+    # without a lease follow by id), of the running rows and of every row.
+    await with_a_history(postgres_schema, clock)
+    running = frozenset({"running"})
+    queries = [
+        ProcessPageQuery(states=running, limit=50),
+        ProcessPageQuery(states=running, order="age", limit=50),
+        ProcessPageQuery(order="age", limit=50),
+        ProcessPageQuery(order="lease_expiry", limit=50),
+    ]
+    with raw_connection(postgres_schema) as conn:
+        for query in queries:
+            statements = (
+                page_statements(query, POSTGRES)
+                if query.order == "id"
+                else [arm for group in sorted_statements(query, POSTGRES) for arm in group]
+            )
+            for select, params in statements:
+                if "'running'" not in select:
+                    continue
+                plan = "\n".join(
+                    str(row[0]) for row in conn.execute(f"EXPLAIN {select}", params)
+                )
+                assert "processes_pkey" not in plan and "Seq Scan" not in plan, (query, plan)
+    async with open_registry(postgres_schema, clock=clock) as registry:
+        page = await registry.page_processes(ProcessPageQuery(states=running, limit=3))
+    assert [record.id for record in page] == ["o-0000", "o-0001", "o-0002"]

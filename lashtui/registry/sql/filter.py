@@ -137,16 +137,16 @@ def status_arms(states: frozenset[str] | None, status: str, sql: Dialect) -> lis
     if states is None or set(states) >= set(PROCESS_STATES):
         return [("", [])]
     arms: list[Arm] = [
-        (f"{status} = ?", [state.value]) for state in TERMINAL_STATES if state in states
+        (sql.status_is(status, state.value), []) for state in TERMINAL_STATES if state in states
     ]
     live = [state for state in LIVE_STATES if state in states]
-    waiting = waiting_sql(sql)
+    waiting, running = waiting_sql(sql), sql.status_is(status, "running")
     if len(live) == 2:
-        arms.append((f"{status} = 'running'", []))
+        arms.append((running, []))
     elif live == [ProcessState.WAITING]:
-        arms.append((f"{status} = 'running' AND {waiting}", []))
+        arms.append((f"{running} AND {waiting}", []))
     elif live == [ProcessState.RUNNING]:
-        arms.append((f"{status} = 'running' AND NOT ({waiting})", []))
+        arms.append((f"{running} AND NOT ({waiting})", []))
     return arms
 
 
@@ -242,7 +242,12 @@ def id_page_statements(query: PageShape, down: bool, sql: Dialect = SQLITE) -> l
     for status, status_params in status_arms(query.states, lens.status, sql):
         terms = [term for term in (lens.predicate, status, keyset, text) if term]
         where = f"WHERE {' AND '.join(terms)}" if terms else ""
-        select = f"SELECT {column} FROM {lens.source} {where} ORDER BY {column} {order} LIMIT ?"
+        # An arm with no lens walks its status's range of the (status, process_id) index.
+        first = sql.status_first(lens.status, order) if status and not lens.predicate else ""
+        select = (
+            f"SELECT {column} FROM {lens.source} {where} ORDER BY {first}{column} {order} "
+            "LIMIT ?"
+        )
         params = [
             *lens.params,
             *status_params,

@@ -18,9 +18,11 @@ from typing import NamedTuple
 
 from lashtui.errors import InvalidRequest
 from lashtui.model import (
+    LIVE_STATES,
     NEWEST_FIRST,
     NO_LEASE,
     PROCESS_STATES,
+    TERMINAL_STATES,
     ProcessLifecycleStatus,
     ProcessOrder,
     ProcessPageQuery,
@@ -216,11 +218,17 @@ def _sorted_arms(
         predicate = " OR ".join(f"({arm})" for arm, _ in arms)
         return [_SortedArm(f"({predicate})", [v for _, params in arms for v in params])]
     if states is None or set(states) >= set(PROCESS_STATES):
-        return [_SortedArm("p.status = ?", [s.value], s.value) for s in ProcessLifecycleStatus]
-    # A terminal arm binds its status; the live arms write 'running' (see `_status_arms`).
+        return [
+            _SortedArm(sql.status_is("p.status", s.value), [], s.value)
+            for s in ProcessLifecycleStatus
+        ]
+    statuses = [s.value for s in TERMINAL_STATES if s in states]
+    if any(s in states for s in LIVE_STATES):
+        statuses.append(ProcessLifecycleStatus.RUNNING.value)  # (`status_arms`'s order)
+    arms = status_arms(states, "p.status", sql)
     return [
-        _SortedArm(arm, params, str(params[0]) if params else ProcessLifecycleStatus.RUNNING)
-        for arm, params in status_arms(states, "p.status", sql)
+        _SortedArm(arm, params, status)
+        for (arm, params), status in zip(arms, statuses, strict=True)
     ]
 
 
@@ -278,6 +286,9 @@ def sorted_statements(query: ProcessPageQuery, sql: Dialect = SQLITE) -> list[li
             order_by = f"{column} {direction}"
             if constant is None:
                 order_by = f"{segment.key} {direction}, {order_by}"
+            if arm.status is not None and not lens.predicate:
+                # The arm walks its status's range of a (status, key, process_id) index.
+                order_by = f"{sql.status_first('p.status', direction)}{order_by}"
             terms = [lens.predicate, segment.predicate, arm.predicate, keyset[0], text]
             where = " AND ".join(term for term in terms if term)
             select = (
