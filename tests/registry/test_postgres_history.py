@@ -8,12 +8,12 @@ small test registry would not have."""
 
 from __future__ import annotations
 
-import contextlib
+from collections.abc import Callable
+from typing import TypeVar
 
 from lashtui.clock import ManualClock
 from lashtui.model import ProcessPageQuery, RecoveryDisposition, SuccessOutput
 from lashtui.registry import open_registry
-from lashtui.registry.postgres.connection import JsonbRefused
 from lashtui.registry.sql import page, run
 from lashtui.registry.sql.backlog_mark import UNMARKED_INDEX
 from lashtui.registry.sql.dialect import POSTGRES
@@ -26,6 +26,7 @@ from tests.raw import raw_connection
 from tests.registry.test_drive_worklist import Traced
 
 ENDED, WAITING, OWNER_BOUND = 3_000, 3_000, 20
+T = TypeVar("T")
 
 
 async def with_a_history(url: str, clock: ManualClock) -> None:
@@ -71,15 +72,20 @@ async def with_a_history(url: str, clock: ManualClock) -> None:
         conn.execute("ANALYZE")
 
 
-def plan_as_run(url: str, traced: Traced, marker: str) -> str:
-    """The plan of the traced statement holding `marker`, made in a transaction that has
-    run the statements traced before it, as the store's transaction had."""
+def run_and_plan(url: str, call: Callable[[Traced], T], marker: str) -> tuple[T, str]:
+    """`call`'s result on a traced connection to `url`, and the plan of the statement it
+    ran holding `marker`, made in a transaction that has run the statements before it, as
+    the store's transaction had (the planner settings among them)."""
+    with raw_connection(url) as conn:
+        traced = Traced(conn)
+        result = call(traced)
     index = next(n for n, (sql, _) in enumerate(traced.ran) if marker in sql)
     with raw_connection(url) as conn:
         for sql, values in traced.ran[:index]:
             conn.execute(sql, values)
         sql, values = traced.ran[index]
-        return "\n".join(str(row[0]) for row in conn.execute(f"EXPLAIN {sql}", values))
+        plan = "\n".join(str(row[0]) for row in conn.execute(f"EXPLAIN {sql}", values))
+    return result, plan
 
 
 async def test_a_batch_pick_walks_the_running_rows_not_the_history_before_them(
@@ -88,14 +94,13 @@ async def test_a_batch_pick_walks_the_running_rows_not_the_history_before_them(
     # On the primary key, in id order, the pick would test every ended row's status
     # before the first running one (123 ms a pick past 100,000 such rows).
     await with_a_history(postgres_schema, clock)
-    with raw_connection(postgres_schema) as conn:
-        traced = Traced(conn)
-        owners = [own(f"w:attempt-{n}") for n in range(4)]
-        claims = run.claim_next_for_run(
-            traced, owners, 60_000, started("w"), clock.now_ms  # type: ignore[arg-type]
-        )
+    owners = [own(f"w:attempt-{n}") for n in range(4)]
+    claims, plan = run_and_plan(
+        postgres_schema,
+        lambda conn: run.claim_next_for_run(conn, owners, 60_000, started("w"), clock.now_ms),  # type: ignore[arg-type]
+        "SKIP LOCKED",
+    )
     assert [pid for pid, _ in claims] == [f"w-{n:06d}" for n in range(1, 5)]
-    plan = plan_as_run(postgres_schema, traced, "SKIP LOCKED")
     assert "Index Scan using processes_status_process_idx on processes p" in plan, plan
     assert "on processes p " not in plan.replace("processes_status_process_idx on", ""), plan
 
@@ -104,11 +109,12 @@ async def test_the_sweeps_abandon_candidates_walk_the_running_rows_not_the_histo
     postgres_schema: str, clock: ManualClock
 ) -> None:
     await with_a_history(postgres_schema, clock)
-    with raw_connection(postgres_schema) as conn:
-        traced = Traced(conn)
-        found = page.abandon_candidates(traced, 10, None)  # type: ignore[arg-type]
+    found, plan = run_and_plan(
+        postgres_schema,
+        lambda conn: page.abandon_candidates(conn, 10, None),  # type: ignore[arg-type]
+        "ORDER BY",
+    )
     assert found == []  # none started, none asked to be abandoned
-    plan = plan_as_run(postgres_schema, traced, "ORDER BY")
     assert "processes_status_process_idx" in plan and "processes_pkey" not in plan, plan
 
 
@@ -118,11 +124,11 @@ async def test_a_drive_over_a_history_walks_its_indexes_whatever_the_statistics_
     # The statistics make the drive's partial indexes look like half the table (most rows
     # are unmarked: the history's); planned on them alone, the drive scanned the table.
     await with_a_history(postgres_schema, clock)
-    traced: Traced | None = None
-    with contextlib.suppress(JsonbRefused), raw_connection(postgres_schema) as conn:
-        traced = Traced(conn)
-        items = drive_work_items(traced, clock.now_ms(), local("ghost-finder"))  # type: ignore[arg-type]
-    assert traced is not None
+    items, plan = run_and_plan(
+        postgres_schema,
+        lambda conn: drive_work_items(conn, clock.now_ms(), local("ghost-finder")),  # type: ignore[arg-type]
+        "UNION ALL",
+    )
     assert [item.process_id for item in items] == sorted(
         [f"o-{n:04d}" for n in range(OWNER_BOUND)]
         + [f"w-{n:06d}" for n in range(1, BACKLOG_LISTED + 1)]
@@ -131,7 +137,6 @@ async def test_a_drive_over_a_history_walks_its_indexes_whatever_the_statistics_
         item.disposition is RecoveryDisposition.OWNER_BOUND
         for item in items if item.process_id.startswith("o-")
     )
-    plan = plan_as_run(postgres_schema, traced, "UNION ALL")
     assert UNMARKED_INDEX in plan, plan
     for scan in ("Seq Scan", "Bitmap Heap Scan", "Hash", "Merge", "JIT"):
         assert scan not in plan, plan
@@ -142,10 +147,11 @@ async def test_the_held_leases_are_read_from_their_index_not_the_lease_table(
 ) -> None:
     # A released lease keeps its row: the history's 3,000 lease rows, none held.
     await with_a_history(postgres_schema, clock)
-    with raw_connection(postgres_schema) as conn:
-        traced = Traced(conn)
-        drive_work_items(traced, clock.now_ms(), local("ghost-finder"))  # type: ignore[arg-type]
-    plan = plan_as_run(postgres_schema, traced, "SELECT DISTINCT l.lease_owner_liveness_json")
+    _, plan = run_and_plan(
+        postgres_schema,
+        lambda conn: drive_work_items(conn, clock.now_ms(), local("ghost-finder")),  # type: ignore[arg-type]
+        "SELECT DISTINCT l.lease_owner_liveness_json",
+    )
     assert f"Index Scan using {HELD_INDEX}" in plan, plan
     assert "Seq Scan" not in plan, plan
 
