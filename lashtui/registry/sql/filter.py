@@ -136,17 +136,27 @@ def status_arms(states: frozenset[str] | None, status: str, sql: Dialect) -> lis
     `status` is the column as the lens wants it written (see `Lens.status`)."""
     if states is None or set(states) >= set(PROCESS_STATES):
         return [("", [])]
-    arms: list[Arm] = [
-        (sql.status_is(status, state.value), []) for state in TERMINAL_STATES if state in states
+    return [arm for _, arm in stored_status_arms(states, status, sql)]
+
+
+def stored_status_arms(
+    states: frozenset[str], status: str, sql: Dialect
+) -> list[tuple[str, Arm]]:
+    """`status_arms` of a state set that leaves some state out, each arm with the stored
+    status it fixes (a sorted walk reads that status's range of its index, order.py)."""
+    arms: list[tuple[str, Arm]] = [
+        (state.value, (sql.status_is(status, state.value), []))
+        for state in TERMINAL_STATES
+        if state in states
     ]
     live = [state for state in LIVE_STATES if state in states]
     waiting, running = waiting_sql(sql), sql.status_is(status, "running")
     if len(live) == 2:
-        arms.append((running, []))
+        arms.append(("running", (running, [])))
     elif live == [ProcessState.WAITING]:
-        arms.append((f"{running} AND {waiting}", []))
+        arms.append(("running", (f"{running} AND {waiting}", [])))
     elif live == [ProcessState.RUNNING]:
-        arms.append((f"{running} AND NOT ({waiting})", []))
+        arms.append(("running", (f"{running} AND NOT ({waiting})", [])))
     return arms
 
 

@@ -18,11 +18,9 @@ from typing import NamedTuple
 
 from lashtui.errors import InvalidRequest
 from lashtui.model import (
-    LIVE_STATES,
     NEWEST_FIRST,
     NO_LEASE,
     PROCESS_STATES,
-    TERMINAL_STATES,
     ProcessLifecycleStatus,
     ProcessOrder,
     ProcessPageQuery,
@@ -43,6 +41,7 @@ from lashtui.registry.sql.filter import (
     label_sql,
     lens_of,
     status_arms,
+    stored_status_arms,
     text_filter,
 )
 from lashtui.registry.sql.row import fetch_rows
@@ -222,13 +221,9 @@ def _sorted_arms(
             _SortedArm(sql.status_is("p.status", s.value), [], s.value)
             for s in ProcessLifecycleStatus
         ]
-    statuses = [s.value for s in TERMINAL_STATES if s in states]
-    if any(s in states for s in LIVE_STATES):
-        statuses.append(ProcessLifecycleStatus.RUNNING.value)  # (`status_arms`'s order)
-    arms = status_arms(states, "p.status", sql)
     return [
-        _SortedArm(arm, params, status)
-        for (arm, params), status in zip(arms, statuses, strict=True)
+        _SortedArm(arm, params, stored)
+        for stored, (arm, params) in stored_status_arms(states, "p.status", sql)
     ]
 
 

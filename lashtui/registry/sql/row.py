@@ -468,7 +468,6 @@ class JsonEdit:
         if "status" in changes:
             values.append(record.status.state.value)
             status = f"status = ?{len(values)}, "
-
         sql = (
             f"UPDATE processes SET updated_at_ms = ?1, change_seq = ?2, {status}"
             f"record_json = json_set({stored}, {', '.join(paths)}) "
@@ -542,8 +541,6 @@ def save_same_changes(
     for record in touched:
         _stage(conn, record, texts[record.id])
     return touched
-
-
 
 
 def _save_whole_records(conn: Tx, records: list[ProcessRecord]) -> list[ProcessRecord]:
