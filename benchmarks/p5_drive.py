@@ -17,7 +17,7 @@ every drive did before them: it tests every running row's record JSON (SQLite pa
 PostgreSQL casts it to jsonb) and, on PostgreSQL, reads the whole lease table for the live
 leases' holders (the held leases' index, `filter.HELD_INDEX`). SQLite has no such index (a
 claim and a release would each move an entry: lashtui/registry/sql/filter.py), so its drive
-still reads every lease row once: ~4 ms of this figure over the history's 100,000. Context,
+still reads every lease row once: ~3 ms of this figure over the history's 100,000. Context,
 not a peer: huey and the peers keep no worklist to read; the bound is the target.
 
 What would make it unfair: the rows are copies of one record, so their JSON is the same
