@@ -16,7 +16,12 @@ Each repeat is a fresh OS process running the real dashboard headless (`make_app
   `_reread` (the once-a-second window re-read). The figure is the p95 of `catch_up`, its
   reading of "refresh tick"; the 1-s re-read and the event loop's worst lag over the same
   seconds (a 5 ms probe) are shown beside it;
-- RSS: the peak resident set of that process (`ru_maxrss`), Python and Textual included.
+- RSS: the peak resident set of that process (`ru_maxrss`), Python and Textual included;
+- a view left on screen while nothing commits (after the churn): the dashboard process's
+  CPU a second with the Processes, Leases and Abandon requests views current in turn (and,
+  on PostgreSQL, the server's beside it). The Leases and Abandon requests views read only
+  once the registry has moved (lashtui/tui/screens/live.py); before, they re-read every
+  refresh, four times a second.
 
 Peers, context only (same file, same run, stdlib `sqlite3`): `SELECT status, count(*)
 GROUP BY status` over every row, what the counts would cost per tick if they were not kept
@@ -52,6 +57,8 @@ if TYPE_CHECKING:
 
 RATE = 100.0  # changes a second from the other OS process
 GUARD_S = 120.0
+# The views measured left idle, by key, and the words their figure goes by.
+IDLE_VIEWS = {"1": "Processes", "2": "Leases", "3": "Abandon requests"}
 
 
 class Reads:
@@ -112,6 +119,7 @@ async def _child(path: str, rows: int, running: int, seconds: float) -> dict[str
             if writer.returncode != 0:
                 raise RuntimeError("D2: the churn writer failed")
             errors_paint = await _errors_first_paint(app)
+            idle = await _idle_views(app, path, seconds)
     finally:
         await registry.close()
     return {
@@ -126,7 +134,31 @@ async def _child(path: str, rows: int, running: int, seconds: float) -> dict[str
         "lag_p99": percentile(lags, 0.99),
         "writer": json.loads(out),
         "rows_read": rows_read,
+        "idle": idle,
     }
+
+
+async def _idle_views(app: LashtuiApp, target: str, seconds: float) -> dict[str, list[float]]:
+    """Each of `IDLE_VIEWS` current in turn with nothing committing: [the dashboard
+    process's CPU seconds a second, the server's (PostgreSQL on this machine; else 0)]."""
+    from benchmarks.cpu import process_cpu, server_cpu
+
+    def server() -> float:
+        if not target.startswith("postgresql://"):
+            return 0.0
+        return server_cpu(target) or 0.0
+
+    shares: dict[str, list[float]] = {}
+    for key, name in IDLE_VIEWS.items():
+        await app.switch_mode({"1": "processes", "2": "leases", "3": "abandon"}[key])
+        await asyncio.sleep(min(2.0, seconds))  # its first read and paint, then idle
+        own, theirs, started = process_cpu(os.getpid()), server(), time.monotonic()
+        await asyncio.sleep(seconds)
+        took = time.monotonic() - started
+        shares[name] = [
+            (process_cpu(os.getpid()) - own) / took, (server() - theirs) / took
+        ]
+    return shares
 
 
 def _rows_read(target: str) -> int:
@@ -221,13 +253,16 @@ def _on_postgres(rows: int, running: int, seconds: float, repeats: int) -> list[
         seeded = f"seeded by COPY in {time.perf_counter() - seeding:.0f} s; {pg_server.settings()}"
         figures = _measure(url, rows, running, seconds, repeats, pg_server.STORE)
     figures[0].notes.append(seeded)
-    return [f for f in figures if f.figure.startswith(("first paint", "feed refresh", "peak"))]
+    shown = ("first paint", "feed refresh", "peak", "the ")
+    return [f for f in figures if f.figure.startswith(shown)]
 
 
 def _measure(
     target: str, rows: int, running: int, seconds: float, repeats: int, store: str = ""
 ) -> list[Figure]:
     paints, ticks, rereads, lags, rss, group_by = [], [], [], [], [], []
+    idle: dict[str, list[float]] = {name: [] for name in IDLE_VIEWS.values()}
+    idle_server: dict[str, list[float]] = {name: [] for name in IDLE_VIEWS.values()}
     errors: list[float] = []
     notes: list[str] = []
     for _ in range(repeats):
@@ -242,6 +277,11 @@ def _measure(
         rereads.append(percentile(reread, 0.95) if reread else 0.0)
         lags.append(float(result["lag_max"]))  # type: ignore[arg-type]
         rss.append(float(result["rss_peak"]) / 2**20)  # type: ignore[arg-type]
+        shares = result["idle"]
+        assert isinstance(shares, dict)
+        for name, (own, server) in shares.items():
+            idle[name].append(own)
+            idle_server[name].append(server)
         notes.append(
             f"run: {len(catch_up)} feed refreshes (max {max(catch_up) * 1000:.0f} ms), "
             f"re-read max {max(reread or [0]) * 1000:.0f} ms, writer {result['writer']}, "
@@ -281,6 +321,17 @@ def _measure(
         Figure(
             id="D2", figure=f"peak RSS of the dashboard process, {size}", unit="MB",
             lashtui=rss, target="<= 200 MB", rule="max<=:200", store=store,
+        ),
+        *(
+            Figure(
+                id="D2", figure=f"the {name} view left on screen, nothing committing: CPU a "
+                "second of the dashboard process", unit="s",
+                lashtui=idle[name], target="context (no polling storms: dashboard.md)",
+                store=store,
+                notes=[f"the server's beside it: {max(idle_server[name]) * 1000:.0f} ms a "
+                       "second at most"] if store else [],
+            )
+            for name in IDLE_VIEWS.values()
         ),
     ]
 

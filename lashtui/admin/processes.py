@@ -57,6 +57,7 @@ from lashtui.model import (
 )
 from lashtui.model.rerun import RerunLink
 from lashtui.registry import ProcessRegistry
+from lashtui.registry.watch import own_commits
 from lashtui.worker import ChangeHub, ProcessAwaiter, ProcessWorker, notifying
 from lashtui.worker.steps import parse_plan
 
@@ -299,6 +300,17 @@ class Processes:
     async def data_version(self) -> int:
         """Moves when another connection commits; see `registry_changes` to wait for that."""
         return await self.registry.data_version()
+
+    async def change_mark(self) -> tuple[int, int]:
+        """A mark that moves whenever a commit may have changed what a read returns: another
+        connection's (`data_version`) or one of this handle's own write transactions, which
+        SQLite's `data_version` does not count (PostgreSQL's does; its handle counts none
+        here). Taken before a read, it says whether the next read could differ: while it
+        stands, nothing has committed since (the dashboard's Leases, Abandon requests and
+        Audit views re-read only then). A write that rolled back moves it too: a read too
+        many, never one too few."""
+        counted = own_commits(self.registry)
+        return await self.registry.data_version(), counted() if counted else 0
 
     async def session_snapshot(self, session_id: str) -> builtins.list[session.ProcessSnapshotItem]:
         """What a resumed session is shown (semantics §3.19; `session.session_snapshot`)."""

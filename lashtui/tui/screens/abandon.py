@@ -90,6 +90,10 @@ def silent_row(process: ObservedProcess, now_ms: int) -> Row:
 
 class AbandonRequestsScreen(ProcessActions, LiveScreen):
     REFRESH_WORKER = "refresh_abandon_requests"
+    # Requests and first starts change by commits; a silent row's lease lapses without one
+    # (its owner stopped renewing), so the rows are read again at least once a second.
+    READS_ON_COMMIT = True
+    CLOCK_READ_MS = 1_000
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Detail"),
         Binding("tab", "other_section", "Other section"),

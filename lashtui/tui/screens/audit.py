@@ -87,6 +87,7 @@ def entry_row(entry: OperatorAction, now_ms: int) -> Row:
 
 class AuditScreen(LiveScreen):
     REFRESH_WORKER = "refresh_audit"
+    READS_ON_COMMIT = True  # operators' actions are commits; a new query reads (`wake`)
     AUTO_FOCUS = "#audit-table"  # not the filter field, which would take the keys
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Detail"),

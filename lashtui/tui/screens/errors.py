@@ -194,6 +194,7 @@ class ErrorGroupScreen(LiveScreen):
     """The rows of one group, newest change first; Enter opens a row's detail."""
 
     REFRESH_WORKER = "refresh_error_group"
+    READS_ON_COMMIT = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("enter", "open", "Detail"),

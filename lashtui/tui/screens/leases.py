@@ -131,6 +131,7 @@ def arrange(held: list[Held], health: dict[str, str], now_ms: int) -> list[Row]:
 
 class LeasesScreen(ProcessActions, LiveScreen):
     REFRESH_WORKER = "refresh_leases"
+    READS_ON_COMMIT = True  # a lease changes only by a commit; countdowns are `show`'s
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Detail"),
         *ACTION_BINDINGS,
@@ -141,7 +142,7 @@ class LeasesScreen(ProcessActions, LiveScreen):
     def __init__(self, dashboard: Dashboard) -> None:
         super().__init__(dashboard)
         self.held: list[Held] = []
-        self.health: dict[str, str] = {}  # by owner key, judged at each read
+        self.health: dict[str, str] = {}  # by owner key, judged at each refresh
         self.by_id: dict[str, ObservedProcess] = {}
         self._judge: LeaseOwnerIdentity | None = None
         self._placed = False
@@ -167,11 +168,19 @@ class LeasesScreen(ProcessActions, LiveScreen):
             assert holder is not None
             fence = lease.fencing_token if lease else None
             held.append(Held(p, holder, expires or 0, fence))
-        holders = {owner_key(h.holder): h.holder for h in held}
-        # Judging reads /proc (a few small files per owner): off the event loop.
-        self.health = await asyncio.to_thread(self._judge_all, holders)
+        self.health = await self._judged(held)  # before `held`: a tick may show between
         self.held = held
         self.by_id = {h.process.process_id: h.process for h in held}
+
+    async def recheck(self) -> None:
+        """An owner's health changes without a commit (its process ends): judged again at
+        every refresh, from the holders last read."""
+        self.health = await self._judged(self.held)
+
+    async def _judged(self, held: list[Held]) -> dict[str, str]:
+        # Judging reads /proc (a few small files per owner): off the event loop.
+        holders = {owner_key(h.holder): h.holder for h in held}
+        return await asyncio.to_thread(self._judge_all, holders)
 
     def _judge_all(self, holders: dict[str, LeaseOwnerIdentity]) -> dict[str, str]:
         if self._judge is None:

@@ -6,12 +6,25 @@ it is current, and at once when it comes back on screen; a view in another mode,
 the process detail, costs no registry reads. A one-second tick re-renders the clock-relative
 cells (countdowns, ages) from what was last read, without reading again. A view with a `p`
 binding pauses: it reads nothing until resumed, and renders as of its last read (pause.py).
+
+A view whose rows only a commit can change (`READS_ON_COMMIT`: the Leases, Abandon requests
+and Audit views, a group of the Errors view) reads again only when the registry's change
+mark has moved since its last read (`Processes.change_mark`: any connection's commit, this
+handle's own included), or when its clock alone may have moved its rows (`CLOCK_READ_S`),
+and then no sooner than `READ_SHARE` times as long as its last read took. Reading on every
+refresh was a polling storm on a big registry: left on the Leases view, a dashboard over
+1,000,000 rows that nothing was writing spent ~47% of a core re-reading the same rows
+four times a second (the lease table's scan and a thousand records decoded each time), the
+Abandon requests view ~35%, and on PostgreSQL the server a share of one too. Between reads
+a view re-checks what changes without a commit (`recheck`: the Leases view's owner health,
+read from /proc).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import ClassVar
 
 from rich.text import Text
@@ -24,6 +37,9 @@ from lashtui.tui import pause, text
 from lashtui.tui.context import Dashboard
 
 TICK_S = 1.0
+# A re-read waits at least this many times as long as the last one took: on a registry
+# that changes all the time, a view whose read is long takes at most a sixth of a core.
+READ_SHARE = 5
 
 
 class LiveScreen(Screen[None]):
@@ -34,6 +50,14 @@ class LiveScreen(Screen[None]):
     focus through `AUTO_FOCUS`."""
 
     REFRESH_WORKER: ClassVar[str]  # `refresh_<view>`, the name of the refresh worker
+    # Whether what `load` reads changes only by a commit (or by the clock, `CLOCK_READ_S`):
+    # then a refresh reads only once the registry's change mark has moved.
+    READS_ON_COMMIT: ClassVar[bool] = False
+    # For such a view whose rows the clock alone can change too (a lease lapsing adds a
+    # row to the Abandon requests view without a commit): the longest, in clock
+    # milliseconds, a read stands while nothing commits. None: the clock moves only cells,
+    # which `show` computes for its `now_ms`.
+    CLOCK_READ_MS: ClassVar[int | None] = None
 
     def __init__(self, dashboard: Dashboard) -> None:
         super().__init__()
@@ -43,6 +67,13 @@ class LiveScreen(Screen[None]):
         self.paused = False
         self.read_at_ms: int | None = None  # clock time of the last read
         self._wake = asyncio.Event()
+        self._forced = False  # the next refresh reads, whatever the change mark says
+        # The change mark taken before the last read, when that read started (monotonic
+        # seconds) and how long it took: what `_due` judges the next refresh by.
+        self._mark: tuple[int, int] | None = None
+        self._read_s = 0.0
+        self._took_s = 0.0
+        self._loaded_ms: int | None = None  # clock time of the last read that loaded
         self._said: dict[str, str | Text] = {}
 
     @property
@@ -57,15 +88,23 @@ class LiveScreen(Screen[None]):
         """Render what was last loaded, as of `now_ms`."""
         raise NotImplementedError
 
+    async def recheck(self) -> None:
+        """Between reads of a `READS_ON_COMMIT` view: bring up to date what changes without
+        a commit and without reading the registry (nothing, unless a view says)."""
+
     def on_mount(self) -> None:
         self.run_worker(self._follow(), group="refresh", name=self.REFRESH_WORKER)
         self.set_interval(TICK_S, self.tick)
 
     def on_screen_resume(self) -> None:
-        self.wake()  # back on screen: read now, not at the end of the current wait
+        # Back on screen: refresh now, not at the end of the current wait (it reads if the
+        # registry moved meanwhile).
+        self._wake.set()
 
     def wake(self) -> None:
-        """Read again now (after an action, say), not at the end of the current wait."""
+        """Read again now (after an action, or a new query), not at the end of the current
+        wait, whether or not the change mark has moved."""
+        self._forced = True
         self._wake.set()
 
     async def _follow(self) -> None:
@@ -74,26 +113,60 @@ class LiveScreen(Screen[None]):
             while True:
                 self._wake.clear()  # before the read: a wake during it reads once more
                 if first or (self.is_current and not self.paused):
+                    forced, self._forced = first or self._forced, False
                     first = False
-                    await self._refresh()
+                    await self._refresh(forced)
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.refresh_s):
                         await self._wake.wait()
         except NoMatches:
             return  # the app is closing while a read was in flight
 
-    async def _refresh(self) -> None:
-        await self._read()
-        self.show(self.now_ms())
+    async def _refresh(self, forced: bool = True) -> None:
+        error = self.error
+        # A refresh that read nothing leaves the rendering to the once-a-second tick (which
+        # shows what `recheck` found): re-rendering a thousand rows four times a second to
+        # draw the same cells was most of what an idle view still cost.
+        if await self._read(forced) or self.error != error or not self.loaded.is_set():
+            self.show(self.now_ms())
         self.loaded.set()
 
-    async def _read(self) -> None:
+    async def _read(self, forced: bool = True) -> bool:
+        """Read what the view shows, unless a `READS_ON_COMMIT` view's registry has not
+        moved; whether it read (a failed read counts: it has an error to show)."""
+        clock = self.dashboard.clock
         try:
+            mark = None
+            if self.READS_ON_COMMIT:
+                # Taken before the read, so a commit the read misses moves it for the next.
+                mark = await self.dashboard.processes.change_mark()
+                due = forced or self._due(mark, clock.now_ms())
+                if due is not True:
+                    await self.recheck()
+                    if due is None:  # nothing moved since a read that loaded: it stands
+                        self.error = None
+                        if self.CLOCK_READ_MS is None:  # and is what a read would return now
+                            self.read_at_ms = clock.now_ms()
+                    return False
+            started = time.monotonic()
+            self._mark = None  # a read that fails is made again at the next refresh
             await self.load()
+            self._mark, self._read_s, self._took_s = mark, started, time.monotonic() - started
             self.error = None
-            self.read_at_ms = self.dashboard.clock.now_ms()
+            self.read_at_ms = self._loaded_ms = clock.now_ms()
         except LashError as error:
             self.error = str(error)
+        return True
+
+    def _due(self, mark: tuple[int, int], now_ms: int) -> bool | None:
+        """Whether a refresh of a `READS_ON_COMMIT` view reads: True; False when it must but
+        not yet (its last read was long, `READ_SHARE`); None when nothing has moved."""
+        clock_moved = self.CLOCK_READ_MS is not None and (
+            self._loaded_ms is None or now_ms - self._loaded_ms >= self.CLOCK_READ_MS
+        )
+        if mark == self._mark and not clock_moved:
+            return None
+        return time.monotonic() - self._read_s >= READ_SHARE * self._took_s
 
     def now_ms(self) -> int:
         """The time the clock-relative cells are computed for (pause.py)."""

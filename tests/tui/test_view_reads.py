@@ -1,0 +1,251 @@
+"""The Leases, Abandon requests and Audit views, and a group of the Errors view, read the
+registry only when it has moved (live.py's docstring says why): a commit by another
+connection or by the dashboard's own handle, on SQLite and on PostgreSQL, is shown at the
+next refresh; while nothing commits they read nothing, yet what changes without a commit
+still shows: the countdowns (the clock tick), an owner's death (read from /proc at every
+refresh), a lease that lapses into the "silent, not dead" list (the Abandon view reads
+again once its clock has moved a second). A read that failed is made again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lashtui.admin import Processes
+from lashtui.clock import ManualClock
+from lashtui.errors import StoreError
+from lashtui.model import LeaseOwnerIdentity, LocalProcessLiveness, ProcessLease, ProcessStarted
+from lashtui.model.lease import read_boot_id, read_process_start
+from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.tui.app import LashtuiApp, make_app
+from lashtui.tui.screens.abandon import AbandonRequestsScreen
+from lashtui.tui.screens.leases import LeasesScreen, owner_key
+from lashtui.tui.widgets.keyed_table import KeyedTable
+from lashtui.worker.identity import host_id
+from tests.builders import ext, ob
+from tests.tui.scene import START_MS, far, home_loaded, until
+from tests.tui.test_views import SIZE, open_view
+
+TTL_MS = 10_000
+REFRESH_S = 0.02  # a refresh every 20 ms: a view that read at each would read dozens of times
+
+
+class Counted:
+    """The facade's read, counted: the real method is called every time."""
+
+    def __init__(self, read: Callable[..., Awaitable[Any]]) -> None:
+        self.read = read
+        self.calls = 0
+        self.fail_next = False
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        if self.fail_next:
+            self.fail_next = False
+            raise StoreError("the registry could not be read (injected)")
+        return await self.read(*args, **kwargs)
+
+
+def counting(owner: object, name: str) -> Counted:
+    """`owner.name` replaced by a counted call of itself."""
+    counted = Counted(getattr(owner, name))
+    setattr(owner, name, counted)
+    return counted
+
+
+async def _lease(registry: ProcessRegistry, pid: str) -> ProcessLease:
+    lease = await registry.get_process_lease(pid)
+    assert lease is not None
+    return lease
+
+
+def _countdown(table: KeyedTable, pid: str) -> str:
+    return str(table.shown[pid].cells[-1])
+
+
+async def _quiet(pilot: Any, counted: Counted) -> None:
+    """Many refreshes with nothing committed: not one read."""
+    before = counted.calls
+    await pilot.pause(20 * REFRESH_S)
+    assert counted.calls == before
+
+
+@pytest.fixture
+async def held(
+    registry_target: str, clock: ManualClock
+) -> AsyncIterator[tuple[ProcessRegistry, str]]:
+    """A registry (SQLite file or PostgreSQL schema) with one held lease."""
+    async with open_registry(registry_target, clock=clock) as registry:
+        await registry.register_process(ext("ext-held"))
+        assert (await registry.claim_process_lease("ext-held", far("w-1"), TTL_MS)).acquired()
+        yield registry, registry_target
+
+
+def acting(registry: ProcessRegistry, clock: ManualClock) -> tuple[LashtuiApp, Processes]:
+    processes = Processes(registry, clock=clock)
+    app = make_app(processes, clock=clock, operator="operator:dana", refresh_s=REFRESH_S)
+    return app, processes
+
+
+async def test_the_leases_view_reads_only_when_a_commit_lands(
+    held: tuple[ProcessRegistry, str], clock: ManualClock
+) -> None:
+    registry, target = held
+    app, processes = acting(registry, clock)
+    reads = counting(processes, "leases")
+    async with app.run_test(size=SIZE) as pilot:
+        await home_loaded(pilot)
+        leases = await open_view(pilot, "2", LeasesScreen)
+        table = leases.query_one(KeyedTable)
+        assert _countdown(table, "ext-held") == "10s left"
+        await _quiet(pilot, reads)
+
+        clock.advance(2_000)  # the clock moves the countdown; the tick draws it, unread
+        leases.tick()
+        assert _countdown(table, "ext-held") == "8s left"
+        await _quiet(pilot, reads)
+
+        # Another connection (another program) renews: shown at the next refresh.
+        async with open_registry(target, clock=clock) as other:
+            await other.renew_process_lease(await _lease(other, "ext-held"), 30_000)
+        await until(pilot, lambda: _countdown(table, "ext-held") == "30s left")
+        await _quiet(pilot, reads)
+
+        # The dashboard's own handle commits (as its actions and embedded worker do).
+        await registry.renew_process_lease(await _lease(registry, "ext-held"), 50_000)
+        await until(pilot, lambda: _countdown(table, "ext-held") == "50s left")
+        await _quiet(pilot, reads)
+
+
+async def test_a_read_that_failed_is_made_again_though_nothing_moved(
+    held: tuple[ProcessRegistry, str], clock: ManualClock
+) -> None:
+    registry, _ = held
+    app, processes = acting(registry, clock)
+    reads = counting(processes, "leases")
+    async with app.run_test(size=SIZE) as pilot:
+        await home_loaded(pilot)
+        leases = await open_view(pilot, "2", LeasesScreen)
+        errors: list[str | None] = []
+        shown = leases.show
+
+        def show(now_ms: int) -> None:  # what each render had to say
+            errors.append(leases.error)
+            shown(now_ms)
+
+        leases.show = show  # type: ignore[method-assign]
+        before = reads.calls
+        reads.fail_next = True
+        leases.wake()  # as an action does: read now
+        # The failed read is shown, then made again at the next refresh, with no commit.
+        await until(pilot, lambda: reads.calls == before + 2 and leases.error is None)
+        assert any("injected" in (error or "") for error in errors)
+        assert "ext-held" in leases.query_one(KeyedTable).shown
+        await _quiet(pilot, reads)
+
+
+@pytest.fixture
+def sleeper() -> Iterator[subprocess.Popen[bytes]]:
+    """A real process on this host, to hold a lease and then be SIGKILLed."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    yield child
+    if child.poll() is None:
+        child.kill()
+        child.wait()
+
+
+async def test_an_owner_that_dies_shows_provably_dead_without_a_commit(
+    tmp_path: Path, clock: ManualClock, sleeper: subprocess.Popen[bytes]
+) -> None:
+    boot, start = read_boot_id(), read_process_start(sleeper.pid)
+    if boot is None or start is None:
+        pytest.skip("no /proc here: nothing on this host can be proven dead")
+    owner = LeaseOwnerIdentity(
+        owner_id="sleeper",
+        incarnation_id="sleeper:1",
+        liveness=LocalProcessLiveness(
+            host_id=host_id(), boot_id=boot, pid=sleeper.pid, process_start=start
+        ),
+    )
+    async with open_registry(str(tmp_path / "r.db"), clock=clock) as registry:
+        await registry.register_process(ob("ob-held"))
+        assert (await registry.claim_process_lease("ob-held", owner, 60_000)).acquired()
+        processes = Processes(registry, clock=clock)
+        reads = counting(processes, "leases")
+        app = make_app(processes, clock=clock, read_only=True, refresh_s=REFRESH_S)
+        async with app.run_test(size=SIZE) as pilot:
+            await home_loaded(pilot)
+            table = (await open_view(pilot, "2", LeasesScreen)).query_one(KeyedTable)
+            assert table.shown[owner_key(owner)].cells[2] == "✓ alive"
+            before = reads.calls
+
+            os.kill(sleeper.pid, signal.SIGKILL)
+            sleeper.wait()
+
+            await until(pilot, lambda: table.shown[owner_key(owner)].cells[2] == "✗ provably dead")
+            assert reads.calls == before  # judged again, not read again
+
+
+async def test_a_lease_that_lapses_adds_a_silent_row_without_a_commit(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    async with open_registry(str(tmp_path / "r.db"), clock=clock) as registry:
+        await registry.register_process(ob("ob-quiet"))
+        lease = (await registry.claim_process_lease("ob-quiet", far("w-1"), TTL_MS)).acquired()
+        assert lease is not None
+        started = ProcessStarted(owner=far("w-1"), started_at_ms=START_MS)
+        await registry.record_first_started("ob-quiet", started, lease)
+        app, processes = acting(registry, clock)
+        reads = counting(processes, "abandon_candidates")
+        async with app.run_test(size=SIZE) as pilot:
+            await home_loaded(pilot)
+            screen = await open_view(pilot, "3", AbandonRequestsScreen)
+            assert screen.silent == []  # its owner's lease is live
+            await _quiet(pilot, reads)  # the clock stands still: nothing to read
+
+            clock.advance(TTL_MS + 1)  # no renewal, no commit: the lease lapses
+            await until(pilot, lambda: [p.process_id for p in screen.silent] == ["ob-quiet"])
+            await _quiet(pilot, reads)
+
+
+async def test_an_idle_view_reads_nothing_on_a_registry_another_program_keeps_open(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """A read-only dashboard beside a live writer: SQLite's data version, read through the
+    read-only -shm, stands still while nothing commits."""
+    path = str(tmp_path / "r.db")
+    async with open_registry(path, clock=clock) as writer:
+        await writer.register_process(ext("ext-held"))
+        assert (await writer.claim_process_lease("ext-held", far("w-1"), TTL_MS)).acquired()
+        async with open_registry(path, clock=clock, read_only=True) as reader:
+            processes = Processes(reader, clock=clock)
+            reads = counting(processes, "leases")
+            app = make_app(processes, clock=clock, read_only=True, refresh_s=REFRESH_S)
+            async with app.run_test(size=SIZE) as pilot:
+                await home_loaded(pilot)
+                table = (await open_view(pilot, "2", LeasesScreen)).query_one(KeyedTable)
+                await _quiet(pilot, reads)
+                await writer.renew_process_lease(await _lease(writer, "ext-held"), 30_000)
+                await until(pilot, lambda: _countdown(table, "ext-held") == "30s left")
+                await _quiet(pilot, reads)
+
+
+async def test_the_views_are_quiet_where_they_were_a_polling_storm(
+    held: tuple[ProcessRegistry, str], clock: ManualClock
+) -> None:
+    """Each view that reads on commits only, left on screen: no read after its first."""
+    registry, _ = held
+    app, processes = acting(registry, clock)
+    audit = counting(processes.registry, "operator_actions")
+    async with app.run_test(size=SIZE) as pilot:
+        await home_loaded(pilot)
+        await pilot.press("6")
+        await until(pilot, lambda: audit.calls >= 1)
+        await _quiet(pilot, audit)
