@@ -246,13 +246,22 @@ class Processes:
         id order: what is already asked to be abandoned, and what an operator may want to
         abandon. `limit` bounds the two together; rows whose owner still renews its lease
         never use it up."""
-        records = await self.registry.list_abandon_candidates(limit, lapsed_at_ms=now_ms)
-        observed = await self._observe_all(records)
+        requested, silent, _ = await self.bounded_abandon_candidates(now_ms, limit)
+        return requested, silent
+
+    async def bounded_abandon_candidates(
+        self, now_ms: int, limit: int = 1000
+    ) -> tuple[builtins.list[ObservedProcess], builtins.list[ObservedProcess], bool]:
+        """`abandon_candidates`, and whether the registry held more candidates than `limit`:
+        then the two lists are those among the first `limit` by id, not all of them."""
+        records = await self.registry.list_abandon_candidates(limit + 1, lapsed_at_ms=now_ms)
+        more = len(records) > limit
+        observed = await self._observe_all(records[:limit])
         requested = [p for p in observed if p.abandon_request is not None]
         # The registry already narrowed by lease expiry; the lease read since may be newer,
         # so the verdict is made again on the observed facts.
         silent = [p for p in observed if p.abandon_request is None and silent_not_dead(p, now_ms)]
-        return requested, silent
+        return requested, silent, more
 
     async def error_groups(self, query: ErrorGroupQuery | None = None) -> ErrorSummary:
         """Why rows ended badly, grouped, over a window of the most recently changed rows

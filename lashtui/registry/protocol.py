@@ -328,6 +328,11 @@ class ProcessRegistry(Protocol):
         levels run forwards from them instead of back from the rows live now."""
         ...
 
+    async def count_held_leases(self, now_ms: int) -> tuple[int, int]:
+        """(leases with a holder, those lapsed by `now_ms`): one pass over the lease table,
+        for the totals beside a bounded list of them."""
+        ...
+
     async def probe_facts(self, now_ms: int, failed_since_ms: int) -> ProbeFacts:
         """The health facts `lashtui check` judges, from one snapshot (model/probe.py)."""
         ...

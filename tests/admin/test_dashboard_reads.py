@@ -105,6 +105,31 @@ async def test_leases_soonest_expiry_first(processes: Processes) -> None:
     assert ids(await processes.leases(limit=1)) == ["short"]
 
 
+async def test_held_leases_counted_beside_the_bounded_list(
+    processes: Processes, clock: ManualClock
+) -> None:
+    """The Leases view's totals when its list stops short (tui/screens/leases.py)."""
+    await start_owned(processes, "long", 9_000)
+    await start_owned(processes, "short", 1_000)
+    await start_owned(processes, "released", None)
+    registry = processes.registry
+    assert await registry.count_held_leases(clock.now_ms()) == (2, 0)
+    assert await registry.count_held_leases(clock.now_ms() + 1_000) == (2, 1)  # at: lapsed
+    assert await registry.count_held_leases(clock.now_ms() + 9_000) == (2, 2)
+
+
+async def test_abandon_candidates_say_when_there_are_more(
+    processes: Processes, clock: ManualClock
+) -> None:
+    for pid in ("a", "b", "c"):
+        await start_owned(processes, pid, None)
+    now = clock.now_ms()
+    _, silent, more = await processes.bounded_abandon_candidates(now, 3)
+    assert (ids(silent), more) == (["a", "b", "c"], False)  # all of them: none more
+    _, silent, more = await processes.bounded_abandon_candidates(now, 2)
+    assert (ids(silent), more) == (["a", "b"], True)
+
+
 async def test_abandon_candidates_split_requests_from_silent_rows(
     processes: Processes, clock: ManualClock
 ) -> None:

@@ -4,7 +4,9 @@ connection or by the dashboard's own handle, on SQLite and on PostgreSQL, is sho
 next refresh; while nothing commits they read nothing, yet what changes without a commit
 still shows: the countdowns (the clock tick), an owner's death (read from /proc at every
 refresh), a lease that lapses into the "silent, not dead" list (the Abandon view reads
-again once its clock has moved a second). A read that failed is made again."""
+again once its clock has moved a second). A read that failed is made again. A list that
+stops at its limit says so: the Leases view with the registry's total, the Abandon requests
+view that more are not shown."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Static
 
 from lashtui.admin import Processes
 from lashtui.clock import ManualClock
@@ -25,6 +28,8 @@ from lashtui.model import LeaseOwnerIdentity, LocalProcessLiveness, ProcessLease
 from lashtui.model.lease import read_boot_id, read_process_start
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.tui.app import LashtuiApp, make_app
+from lashtui.tui.screens import abandon as abandon_view
+from lashtui.tui.screens import leases as leases_view
 from lashtui.tui.screens.abandon import AbandonRequestsScreen
 from lashtui.tui.screens.leases import LeasesScreen, owner_key
 from lashtui.tui.widgets.keyed_table import KeyedTable
@@ -249,3 +254,49 @@ async def test_the_views_are_quiet_where_they_were_a_polling_storm(
         await pilot.press("6")
         await until(pilot, lambda: audit.calls >= 1)
         await _quiet(pilot, audit)
+
+
+# --- a list that stops short says so (it never counts only what it lists)
+
+
+async def test_a_leases_list_cut_short_says_how_many_are_held(
+    held: tuple[ProcessRegistry, str], clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry, _ = held
+    for pid in ("ext-2", "ext-3"):
+        await registry.register_process(ext(pid))
+        assert (await registry.claim_process_lease(pid, far("w-1"), 2 * TTL_MS)).acquired()
+    monkeypatch.setattr(leases_view, "LIMIT", 2)
+    app, _ = acting(registry, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await home_loaded(pilot)
+        screen = await open_view(pilot, "2", LeasesScreen)
+        status = str(screen.query_one("#leases-status", Static).render())
+        assert status.startswith(
+            "3 leases held, 0 lapsed at the last read  ·  the 2 leases soonest to lapse "
+            "shown: 1 owner, 0 lapsed"
+        )
+        assert [k for k in screen.by_id] == ["ext-held", "ext-2"]
+
+
+async def test_abandon_candidates_cut_short_say_there_are_more(
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with open_registry(str(tmp_path / "r.db"), clock=clock) as registry:
+        for pid in ("ob-1", "ob-2"):
+            await registry.register_process(ob(pid))
+            lease = (await registry.claim_process_lease(pid, far("w-1"), TTL_MS)).acquired()
+            assert lease is not None
+            started = ProcessStarted(owner=far("w-1"), started_at_ms=START_MS)
+            await registry.record_first_started(pid, started, lease)
+        clock.advance(TTL_MS)  # both lapsed: silent, not dead
+        monkeypatch.setattr(abandon_view, "LIMIT", 1)
+        app, _ = acting(registry, clock)
+        async with app.run_test(size=SIZE) as pilot:
+            await home_loaded(pilot)
+            screen = await open_view(pilot, "3", AbandonRequestsScreen)
+            title = str(screen.query_one("#silent-title", Static).render())
+            assert title.startswith(
+                "Silent, not dead (1 among the first 1 candidates by id; more not shown)"
+            )
+            assert [p.process_id for p in screen.silent] == ["ob-1"]

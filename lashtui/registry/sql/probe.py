@@ -92,6 +92,12 @@ def _leases(conn: Tx, now_ms: int) -> tuple[int, int, int | None, int | None]:
     return int(row[0]), int(row[1]), claim, expiry
 
 
+def held_leases(conn: Tx, now_ms: int) -> tuple[int, int]:
+    """(held leases, lapsed among them by `now_ms`): the lease table's pass alone."""
+    held, lapsed, _, _ = _leases(conn, now_ms)
+    return held, lapsed
+
+
 def _failed(conn: Tx, since_ms: int) -> int:
     """`process.failed` events at or after `since_ms`; the partial index's predicate is
     repeated word for word, or SQLite would not use it (activity.py)."""

@@ -417,6 +417,9 @@ class SqlProcessRegistry(ABC):
     async def error_groups(self, query: ErrorGroupQuery) -> ErrorSummary:
         return await self._db.read(error.groups, query)
 
+    async def count_held_leases(self, now_ms: int) -> tuple[int, int]:
+        return await self._db.read(probe.held_leases, now_ms)
+
     async def probe_facts(self, now_ms: int, failed_since_ms: int) -> ProbeFacts:
         return await self._db.read(probe.facts, now_ms, failed_since_ms)
 

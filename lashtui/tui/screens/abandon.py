@@ -44,6 +44,10 @@ SILENT_COLUMNS = (
     ("lapsed", "LEASE"),
 )
 REASON_WIDTH = 40
+# The candidates (pending and silent together) a read lists at most, by id; past it each
+# section says that it shows those among the first LIMIT, not how many there are (counting
+# every silent row reads every live row's record).
+LIMIT = 1_000
 
 
 def pending_row(process: ObservedProcess, now_ms: int) -> Row:
@@ -106,6 +110,7 @@ class AbandonRequestsScreen(ProcessActions, LiveScreen):
         super().__init__(dashboard)
         self.pending: list[ObservedProcess] = []
         self.silent: list[ObservedProcess] = []
+        self.more = False  # the registry held more candidates than a read lists (LIMIT)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -123,7 +128,10 @@ class AbandonRequestsScreen(ProcessActions, LiveScreen):
 
     async def load(self) -> None:
         now = self.dashboard.clock.now_ms()
-        self.pending, self.silent = await self.dashboard.processes.abandon_candidates(now)
+        processes = self.dashboard.processes
+        self.pending, self.silent, self.more = await processes.bounded_abandon_candidates(
+            now, LIMIT
+        )
 
     def show(self, now_ms: int) -> None:
         pending = self.query_one("#pending-table", KeyedTable)
@@ -132,7 +140,7 @@ class AbandonRequestsScreen(ProcessActions, LiveScreen):
         changed = pending.show([pending_row(p, now_ms) for p in self.pending], frozen=frozen)
         silent_rows = [silent_row(p, now_ms) for p in self.silent]
         changed = silent.show(silent_rows, frozen=frozen) or changed
-        title = f"Pending abandon requests ({len(self.pending)})"
+        title = f"Pending abandon requests ({self._how_many(self.pending)})"
         title += "  ·  the last column says what the sweep will do"
         if self.error:
             title = f"error: {self.error}  ·  {title}"
@@ -141,8 +149,8 @@ class AbandonRequestsScreen(ProcessActions, LiveScreen):
         act = "read-only" if self.dashboard.read_only else "a requests abandon"
         self.say(
             "#silent-title",
-            f"Silent, not dead ({len(self.silent)})  ·  started owner_bound work whose lease "
-            f"lapsed; the sweep never ends it on its own  ·  {act}",
+            f"Silent, not dead ({self._how_many(self.silent)})  ·  started owner_bound work "
+            f"whose lease lapsed; the sweep never ends it on its own  ·  {act}",
         )
         self.set_class(not self.pending, "-no-pending")
         self.set_class(not self.silent, "-no-silent")
@@ -150,6 +158,13 @@ class AbandonRequestsScreen(ProcessActions, LiveScreen):
         if changed:
             self.refresh_bindings()
         self.refresh_offers()  # the process in hand ended or was ended under the cursor
+
+    def _how_many(self, rows: list[ObservedProcess]) -> str:
+        """How many rows a section shows, and when the read stopped short, that there are
+        more than it lists."""
+        if not self.more:
+            return f"{len(rows):,}"
+        return f"{len(rows):,} among the first {LIMIT:,} candidates by id; more not shown"
 
     def _keep_focus_on_a_section_with_rows(self, pending: KeyedTable, silent: KeyedTable) -> None:
         if self.focused is pending and not self.pending and self.silent:

@@ -30,6 +30,10 @@ from lashtui.tui.widgets.keyed_table import KeyedTable, Row
 from lashtui.untrusted import clipped, visible
 from lashtui.worker import default_owner
 
+# The leases a read lists at most, the soonest to lapse first; past it the view says how
+# many are held in all (one more pass over the lease table) instead of counting what it lists.
+LIMIT = 1_000
+
 COLUMNS = (
     ("owner", "OWNER"),
     ("incarnation", "INCARNATION"),
@@ -144,6 +148,8 @@ class LeasesScreen(ProcessActions, LiveScreen):
         self.held: list[Held] = []
         self.health: dict[str, str] = {}  # by owner key, judged at each refresh
         self.by_id: dict[str, ObservedProcess] = {}
+        # (held, lapsed) in the whole registry at the last read, when it held more than LIMIT.
+        self.totals: tuple[int, int] | None = None
         self._judge: LeaseOwnerIdentity | None = None
         self._placed = False
 
@@ -157,7 +163,12 @@ class LeasesScreen(ProcessActions, LiveScreen):
 
     async def load(self) -> None:
         processes = self.dashboard.processes
-        observed = [p for p in await processes.leases() if p.lease_holder is not None]
+        listed = await processes.leases(LIMIT + 1)
+        totals = None
+        if len(listed) > LIMIT:
+            listed = listed[:LIMIT]
+            totals = await processes.registry.count_held_leases(self.dashboard.clock.now_ms())
+        observed = [p for p in listed if p.lease_holder is not None]
         # The fencing token is not part of ObservedProcess; one batched lease read adds it.
         leases = await processes.registry.get_process_leases([p.process_id for p in observed])
         held = []
@@ -169,7 +180,7 @@ class LeasesScreen(ProcessActions, LiveScreen):
             fence = lease.fencing_token if lease else None
             held.append(Held(p, holder, expires or 0, fence))
         self.health = await self._judged(held)  # before `held`: a tick may show between
-        self.held = held
+        self.held, self.totals = held, totals
         self.by_id = {h.process.process_id: h.process for h in held}
 
     async def recheck(self) -> None:
@@ -204,13 +215,17 @@ class LeasesScreen(ProcessActions, LiveScreen):
     def status(self, now_ms: int) -> str:
         status = "owner health as a sweep on this host would judge it"
         if self.held:
-            owners = len(self.health)
+            owners = f"{len(self.health)} owner{'s' if len(self.health) != 1 else ''}"
             lapsed = sum(h.expires_at_ms <= now_ms for h in self.held)
-            held = f"{len(self.held)} lease{'s' if len(self.held) != 1 else ''}"
-            status = (
-                f"{held} held by {owners} owner{'s' if owners != 1 else ''}, {lapsed} lapsed"
-                f"  ·  {status}"
-            )
+            held = f"{len(self.held):,} lease{'s' if len(self.held) != 1 else ''}"
+            if self.totals is None:
+                status = f"{held} held by {owners}, {lapsed:,} lapsed  ·  {status}"
+            else:  # the list stops short of the registry's leases: say how many there are
+                total, lapsed_total = self.totals
+                status = (
+                    f"{total:,} leases held, {lapsed_total:,} lapsed at the last read  ·  the "
+                    f"{held} soonest to lapse shown: {owners}, {lapsed:,} lapsed  ·  {status}"
+                )
         if self.error:
             status = f"error: {self.error}  ·  {status}"
         return "  ·  ".join([*self.paused_note(), status])
