@@ -1,5 +1,5 @@
-"""The Leases, Abandon requests and Audit views, and a group of the Errors view, read the
-registry only when it has moved (live.py's docstring says why): a commit by another
+"""The Leases, Abandon requests and Audit views, a group of the Errors view and the process
+detail read the registry only when it has moved (live.py's docstring says why): a commit by another
 connection or by the dashboard's own handle, on SQLite and on PostgreSQL, is shown at the
 next refresh; while nothing commits they read nothing, yet what changes without a commit
 still shows: the countdowns (the clock tick), an owner's death (read from /proc at every
@@ -19,22 +19,31 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from lashtui.admin import Processes
 from lashtui.clock import ManualClock
 from lashtui.errors import StoreError
-from lashtui.model import LeaseOwnerIdentity, LocalProcessLiveness, ProcessLease, ProcessStarted
+from lashtui.model import (
+    LeaseOwnerIdentity,
+    LocalProcessLiveness,
+    ProcessEventAppendRequest,
+    ProcessEventType,
+    ProcessLease,
+    ProcessStarted,
+)
 from lashtui.model.lease import read_boot_id, read_process_start
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.tui.app import LashtuiApp, make_app
 from lashtui.tui.screens import abandon as abandon_view
 from lashtui.tui.screens import leases as leases_view
 from lashtui.tui.screens.abandon import AbandonRequestsScreen
+from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.leases import LeasesScreen, owner_key
 from lashtui.tui.widgets.keyed_table import KeyedTable
 from lashtui.worker.identity import host_id
 from tests.builders import ext, ob
+from tests.registry.rows import success
 from tests.tui.scene import START_MS, far, home_loaded, until
 from tests.tui.test_views import SIZE, open_view
 
@@ -300,3 +309,50 @@ async def test_abandon_candidates_cut_short_say_there_are_more(
                 "Silent, not dead (1 among the first 1 candidates by id; more not shown)"
             )
             assert [p.process_id for p in screen.silent] == ["ob-1"]
+
+
+# --- the process detail
+
+
+async def test_the_detail_reads_only_when_a_commit_lands_and_its_times_move_between(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    path = str(tmp_path / "r.db")
+    async with open_registry(path, clock=clock) as registry:
+        await registry.register_process(
+            ext("ext-p", event_types=[ProcessEventType.plain("note")])
+        )
+        await registry.append_event("ext-p", ProcessEventAppendRequest.new("note", {"n": 1}))
+        app, processes = acting(registry, clock)
+        reads = counting(processes, "get")
+        async with app.run_test(size=SIZE) as pilot:
+            await home_loaded(pilot)
+            screen = pilot.app.screen
+            screen.action_open("ext-p")  # type: ignore[attr-defined]
+            await until(pilot, lambda: isinstance(pilot.app.screen, ProcessDetailScreen))
+            detail = pilot.app.screen
+            assert isinstance(detail, ProcessDetailScreen)
+            await detail.loaded.wait()
+            timeline = detail.query_one("#timeline", DataTable)
+            summary = detail.query_one("#summary", Static)
+            await until(pilot, lambda: timeline.row_count == 1)  # the note
+            await _quiet(pilot, reads)
+
+            clock.advance(120_000)  # the times move on the tick, with nothing read
+            detail.tick()
+            assert "created 2m00s ago" in str(summary.render())
+            assert str(timeline.get_cell("1", "at")) == "2m00s ago"
+            await _quiet(pilot, reads)
+
+            async with open_registry(path, clock=clock) as other:  # another program appends
+                await other.append_event("ext-p", ProcessEventAppendRequest.new("note", {}))
+            await until(pilot, lambda: timeline.row_count == 2)
+            await _quiet(pilot, reads)
+
+            async with open_registry(path, clock=clock) as other:  # ends it, prunes it away
+                await other.complete_process("ext-p", success())
+                await other.prune_terminal_processes(clock.now_ms() + 1)
+            await until(pilot, lambda: "is gone" in str(summary.render()))
+            clock.advance(1_000)
+            detail.tick()  # the tick leaves that said
+            assert "is gone" in str(summary.render())
