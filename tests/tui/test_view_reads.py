@@ -356,3 +356,42 @@ async def test_the_detail_reads_only_when_a_commit_lands_and_its_times_move_betw
             clock.advance(1_000)
             detail.tick()  # the tick leaves that said
             assert "is gone" in str(summary.render())
+
+
+async def test_a_long_timeline_moves_the_times_on_screen_and_all_of_them_on_r(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """A tick re-times the rows on screen only; one scrolled into view is re-timed at the
+    next tick; `r` re-times every row at once."""
+    async with open_registry(str(tmp_path / "r.db"), clock=clock) as registry:
+        await registry.register_process(
+            ext("ext-p", event_types=[ProcessEventType.plain("note")])
+        )
+        for n in range(120):
+            await registry.append_event("ext-p", ProcessEventAppendRequest.new("note", {"n": n}))
+        app, _ = acting(registry, clock)
+        async with app.run_test(size=SIZE) as pilot:
+            await home_loaded(pilot)
+            pilot.app.screen.action_open("ext-p")  # type: ignore[attr-defined]
+            await until(pilot, lambda: isinstance(pilot.app.screen, ProcessDetailScreen))
+            detail = pilot.app.screen
+            assert isinstance(detail, ProcessDetailScreen)
+            await detail.loaded.wait()
+            timeline = detail.query_one("#timeline", DataTable)
+            await until(pilot, lambda: timeline.row_count == 120)
+            await pilot.pause()
+
+            def at(sequence: int) -> str:
+                return str(timeline.get_cell(str(sequence), "at"))
+
+            clock.advance(120_000)
+            detail.tick()  # the timeline follows its end: the last rows are on screen
+            assert (at(120), at(1)) == ("2m00s ago", "0ms ago")  # row 1 off screen: as drawn
+
+            timeline.scroll_home(animate=False)
+            await pilot.pause()
+            detail.tick()
+            assert at(1) == "2m00s ago"
+
+            await pilot.press("r")  # absolute times, every row
+            assert at(120) == at(1) != "2m00s ago"
