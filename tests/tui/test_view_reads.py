@@ -36,6 +36,7 @@ from lashtui.model.lease import read_boot_id, read_process_start
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.tui.app import LashtuiApp, make_app
 from lashtui.tui.screens import abandon as abandon_view
+from lashtui.tui.screens import detail as detail_view
 from lashtui.tui.screens import leases as leases_view
 from lashtui.tui.screens.abandon import AbandonRequestsScreen
 from lashtui.tui.screens.detail import ProcessDetailScreen
@@ -43,7 +44,7 @@ from lashtui.tui.screens.leases import LeasesScreen, owner_key
 from lashtui.tui.widgets.keyed_table import KeyedTable
 from lashtui.worker.identity import host_id
 from tests.builders import ext, ob
-from tests.registry.rows import success
+from tests.registry.rows import WAKE, scope, success, wake_event_type
 from tests.tui.scene import START_MS, far, home_loaded, until
 from tests.tui.test_views import SIZE, open_view
 
@@ -359,10 +360,12 @@ async def test_the_detail_reads_only_when_a_commit_lands_and_its_times_move_betw
 
 
 async def test_a_long_timeline_moves_the_times_on_screen_and_all_of_them_on_r(
-    tmp_path: Path, clock: ManualClock
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A tick re-times the rows on screen only; one scrolled into view is re-timed at the
-    next tick; `r` re-times every row at once."""
+    """A long log is drawn a share at a time (here 50 rows), whole, in order, the cursor
+    following it to its end. A tick re-times the rows on screen only; one scrolled into
+    view is re-timed at the next tick; `r` re-times every row at once."""
+    monkeypatch.setattr(detail_view, "ROWS_A_TURN", 50)
     async with open_registry(str(tmp_path / "r.db"), clock=clock) as registry:
         await registry.register_process(
             ext("ext-p", event_types=[ProcessEventType.plain("note")])
@@ -380,6 +383,8 @@ async def test_a_long_timeline_moves_the_times_on_screen_and_all_of_them_on_r(
             timeline = detail.query_one("#timeline", DataTable)
             await until(pilot, lambda: timeline.row_count == 120)
             await pilot.pause()
+            assert [int(str(r.key.value)) for r in timeline.ordered_rows] == list(range(1, 121))
+            assert timeline.cursor_row == 119
 
             def at(sequence: int) -> str:
                 return str(timeline.get_cell(str(sequence), "at"))
@@ -395,3 +400,33 @@ async def test_a_long_timeline_moves_the_times_on_screen_and_all_of_them_on_r(
 
             await pilot.press("r")  # absolute times, every row
             assert at(120) == at(1) != "2m00s ago"
+
+
+async def test_a_wake_taken_by_another_program_moves_out_of_pending(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    path = str(tmp_path / "r.db")
+    async with open_registry(path, clock=clock) as registry:
+        await registry.register_process(
+            ext("ext-w", event_types=[wake_event_type()], wake_target=scope("s1"))
+        )
+        for n in range(2):
+            request = ProcessEventAppendRequest.new(WAKE, f"wake {n}")
+            await registry.append_event("ext-w", request)
+        app, _ = acting(registry, clock)
+        async with app.run_test(size=SIZE) as pilot:
+            await home_loaded(pilot)
+            pilot.app.screen.action_open("ext-w")  # type: ignore[attr-defined]
+            await until(pilot, lambda: isinstance(pilot.app.screen, ProcessDetailScreen))
+            detail = pilot.app.screen
+            assert isinstance(detail, ProcessDetailScreen)
+            await detail.loaded.wait()
+            timeline = detail.query_one("#timeline", DataTable)
+
+            def wakes() -> list[str]:
+                return [str(timeline.get_cell(str(n), "wake")) for n in (1, 2)]
+
+            await until(pilot, lambda: wakes() == ["pending", "pending"])
+            async with open_registry(path, clock=clock) as other:  # a session takes one
+                await other.ack_wake("ext-w", 1)
+            await until(pilot, lambda: wakes() == ["", "pending"])

@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import JsonValue
 from rich.style import Style
@@ -60,6 +60,8 @@ from lashtui.tui.undecodable import way_out
 from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.state_style import STATE_CLASSES, paint
 from lashtui.untrusted import is_visible, visible_json
+
+ROWS_A_TURN = 250  # timeline rows drawn in one turn of the event loop (~25-80 ms)
 
 TIMELINE_COLUMNS = (
     ("seq", "SEQ"),
@@ -252,6 +254,9 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         self._facts: Text | None = None  # the summary as last drawn
         self._cells: dict[str, tuple[str, str]] = {}  # a timeline row's (at, wake) as drawn
         self._by_sequence: dict[str, ObservedProcessEvent] = {}  # the events, by row key
+        self._drawn_pending: set[int] = set()  # the wakes drawn as pending
+        self._last_row = 0  # the highest sequence given a row
+        self._unordered = False  # a row came in below it: the timeline needs sorting
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -347,14 +352,25 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             self.rerun_of = await processes.rerun_link(self.process_id)
             self.rerun_read = True
         self.reruns = await processes.reruns(self.process_id) if process.terminal else []
-        self.show(process, events, grants)
+        # A long log is drawn a share at a time, the loop's other work between: drawn
+        # whole, 30,000 events held the loop for 2.7 s.
+        for start in range(0, max(len(events), 1), ROWS_A_TURN):
+            if start:
+                await asyncio.sleep(0)
+            share = events[start : start + ROWS_A_TURN]
+            last = start + ROWS_A_TURN >= len(events)
+            self.show(process, share, grants, follow=last and bool(events))
 
     def show(
         self,
         process: ObservedProcess,
         events: list[ObservedProcessEvent],
         grants: list[tuple[str, ProcessHandleGrant]],
+        *,
+        follow: bool = True,
     ) -> None:
+        """The row as read and its new `events`; the timeline follows them to its end
+        (the last share of a long log does, the ones before it do not)."""
         if process != self.process:
             self.process = process
             self.refresh_bindings()
@@ -365,7 +381,7 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         self._by_sequence.update((str(event.sequence), event) for event in events)
         if events:
             self.after = events[-1].sequence
-        self.render_timeline(follow=bool(events))
+        self.render_timeline(follow=follow and bool(events), appended=events)
         if events and self.searching.needle:
             self.search()  # the new events' text, for the search
 
@@ -393,11 +409,32 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             return fmt.timestamp(event.occurred_at_ms)
         return fmt.ago(event.occurred_at_ms, now_ms)
 
-    def render_timeline(self, *, follow: bool = False, every_time: bool = False) -> None:
+    def render_timeline(
+        self,
+        *,
+        follow: bool = False,
+        every_time: bool = False,
+        appended: list[ObservedProcessEvent] | None = None,
+    ) -> None:
         """Rows for the shown events, updated in place (wakes move from pending to
         delivered; times move with the clock: those on screen here and at each tick, every
-        row's with `every_time`)."""
+        row's with `every_time`). `appended`: only these events are new, and the rows
+        already drawn still stand (no new search), so only they are looked at."""
         timeline = self.query_one("#timeline", DataTable)
+        if appended is not None and not self.searching.needle:
+            for event in appended:
+                self._add_row(timeline, event)
+            self._move_wakes(timeline)  # (the times on screen move at the next tick)
+        else:
+            self._render_all(timeline, every_time)
+            self._move_times()
+        if self._unordered:  # new events come in order, but rows a filter brings back may not
+            timeline.sort("seq", key=int)
+            self._unordered = False
+        if follow and timeline.row_count:
+            timeline.move_cursor(row=timeline.row_count - 1)
+
+    def _render_all(self, timeline: DataTable[Any], every_time: bool) -> None:
         now = self.dashboard.clock.now_ms()
         shown = [e for e in self.events if self.searching.matches(e)]
         field = self.query_one("#type-filter", Input)
@@ -408,32 +445,43 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         for row_key in [k for k in timeline.rows if k.value not in keys]:
             timeline.remove_row(row_key)
             cells.pop(str(row_key.value), None)
-        added = False
+        self._drawn_pending = set(self.pending)
         for event in shown:
             key = str(event.sequence)
-            wake = "pending" if event.sequence in self.pending else ""
-            if key in timeline.rows:
-                at, was = cells[key]
-                if every_time:
-                    at = self.at(event, now)
-                    timeline.update_cell(key, "at", at)
-                if was != wake:
-                    timeline.update_cell(key, "wake", wake)
-                cells[key] = (at, wake)
+            if key not in timeline.rows:
+                self._add_row(timeline, event)
                 continue
-            at = self.at(event, now)
-            stored = visible_json(event.payload)
-            why = event.undecodable
-            payload = text.cell(f"undecodable: {why}" if why is not None else stored)
-            kind = text.cell(event.event_type)
-            timeline.add_row(key, at, kind, wake, payload, key=key)
+            wake = "pending" if event.sequence in self._drawn_pending else ""
+            at, was = cells[key]
+            if every_time:
+                at = self.at(event, now)
+                timeline.update_cell(key, "at", at)
+            if was != wake:
+                timeline.update_cell(key, "wake", wake)
             cells[key] = (at, wake)
-            added = True
-        if added:  # new events come in order, but rows a filter brings back may not
-            timeline.sort("seq", key=int)
-        self._move_times()
-        if follow and timeline.row_count:
-            timeline.move_cursor(row=timeline.row_count - 1)
+
+    def _add_row(self, timeline: DataTable[Any], event: ObservedProcessEvent) -> None:
+        key = str(event.sequence)
+        at = self.at(event, self.dashboard.clock.now_ms())
+        wake = "pending" if event.sequence in self._drawn_pending else ""
+        why = event.undecodable
+        stored = f"undecodable: {why}" if why is not None else visible_json(event.payload)
+        payload = text.cell(stored)
+        timeline.add_row(key, at, text.cell(event.event_type), wake, payload, key=key)
+        self._cells[key] = (at, wake)
+        self._unordered = self._unordered or event.sequence < self._last_row
+        self._last_row = max(self._last_row, event.sequence)
+
+    def _move_wakes(self, timeline: DataTable[Any]) -> None:
+        """The wake cells of the rows whose delivery changed since they were drawn."""
+        pending = set(self.pending)
+        for sequence in pending ^ self._drawn_pending:
+            key = str(sequence)
+            if key in timeline.rows:
+                wake = "pending" if sequence in pending else ""
+                timeline.update_cell(key, "wake", wake)
+                self._cells[key] = (self._cells[key][0], wake)
+        self._drawn_pending = pending
 
     def search(self) -> None:
         """Show the matches known now; make the missing events' text (one worker at a time,
