@@ -315,6 +315,17 @@ async def test_abandon_candidates_cut_short_say_there_are_more(
 # --- the process detail
 
 
+async def open_detail(pilot: Any, process_id: str) -> ProcessDetailScreen:
+    """The detail of `process_id`, opened from the Processes view, once it has read."""
+    await home_loaded(pilot)
+    pilot.app.screen.action_open(process_id)
+    await until(pilot, lambda: isinstance(pilot.app.screen, ProcessDetailScreen))
+    detail = pilot.app.screen
+    assert isinstance(detail, ProcessDetailScreen)
+    await detail.loaded.wait()
+    return detail
+
+
 async def test_the_detail_reads_only_when_a_commit_lands_and_its_times_move_between(
     tmp_path: Path, clock: ManualClock
 ) -> None:
@@ -327,13 +338,7 @@ async def test_the_detail_reads_only_when_a_commit_lands_and_its_times_move_betw
         app, processes = acting(registry, clock)
         reads = counting(processes, "get")
         async with app.run_test(size=SIZE) as pilot:
-            await home_loaded(pilot)
-            screen = pilot.app.screen
-            screen.action_open("ext-p")  # type: ignore[attr-defined]
-            await until(pilot, lambda: isinstance(pilot.app.screen, ProcessDetailScreen))
-            detail = pilot.app.screen
-            assert isinstance(detail, ProcessDetailScreen)
-            await detail.loaded.wait()
+            detail = await open_detail(pilot, "ext-p")
             timeline = detail.query_one("#timeline", DataTable)
             summary = detail.query_one("#summary", Static)
             await until(pilot, lambda: timeline.row_count == 1)  # the note
@@ -374,12 +379,7 @@ async def test_a_long_timeline_moves_the_times_on_screen_and_all_of_them_on_r(
             await registry.append_event("ext-p", ProcessEventAppendRequest.new("note", {"n": n}))
         app, _ = acting(registry, clock)
         async with app.run_test(size=SIZE) as pilot:
-            await home_loaded(pilot)
-            pilot.app.screen.action_open("ext-p")  # type: ignore[attr-defined]
-            await until(pilot, lambda: isinstance(pilot.app.screen, ProcessDetailScreen))
-            detail = pilot.app.screen
-            assert isinstance(detail, ProcessDetailScreen)
-            await detail.loaded.wait()
+            detail = await open_detail(pilot, "ext-p")
             timeline = detail.query_one("#timeline", DataTable)
             await until(pilot, lambda: timeline.row_count == 120)
             await pilot.pause()
@@ -415,12 +415,7 @@ async def test_a_wake_taken_by_another_program_moves_out_of_pending(
             await registry.append_event("ext-w", request)
         app, _ = acting(registry, clock)
         async with app.run_test(size=SIZE) as pilot:
-            await home_loaded(pilot)
-            pilot.app.screen.action_open("ext-w")  # type: ignore[attr-defined]
-            await until(pilot, lambda: isinstance(pilot.app.screen, ProcessDetailScreen))
-            detail = pilot.app.screen
-            assert isinstance(detail, ProcessDetailScreen)
-            await detail.loaded.wait()
+            detail = await open_detail(pilot, "ext-w")
             timeline = detail.query_one("#timeline", DataTable)
 
             def wakes() -> list[str]:
