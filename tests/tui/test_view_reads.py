@@ -425,3 +425,26 @@ async def test_a_wake_taken_by_another_program_moves_out_of_pending(
             async with open_registry(path, clock=clock) as other:  # a session takes one
                 await other.ack_wake("ext-w", 1)
             await until(pilot, lambda: wakes() == ["", "pending"])
+
+
+async def test_the_detail_draws_its_summary_again_after_a_failed_read(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    async with open_registry(str(tmp_path / "r.db"), clock=clock) as registry:
+        await registry.register_process(ext("ext-p"))
+        app, processes = acting(registry, clock)
+        marks = counting(processes, "change_mark")
+        async with app.run_test(size=SIZE) as pilot:
+            detail = await open_detail(pilot, "ext-p")
+            summary = detail.query_one("#summary", Static)
+            said: list[str] = []
+            update = summary.update
+
+            def noted(content: Any = "", **kw: Any) -> None:
+                said.append(str(content))
+                update(content, **kw)
+
+            summary.update = noted  # type: ignore[method-assign]
+            marks.fail_next = True  # the registry cannot be read once; nothing commits
+            await until(pilot, lambda: any("injected" in words for words in said))
+            await until(pilot, lambda: "ext-p" in str(summary.render()))

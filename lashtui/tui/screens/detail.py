@@ -13,10 +13,12 @@ matches appears; the match count is on the field's border). Times show relative 
 `i` and `o` the process's input and output (`screens.payload`).
 
 It reads the registry again only once the registry's change mark has moved (as the Leases
-view does, live.py), or at once after an action; a once-a-second tick moves the times. Each
-refresh re-read the row and re-set every timeline row's cells, and sorted the timeline: a
-process with 3,000 events held open cost a third of a core while nothing happened. Now a
-cell is set only when its text changes, and the timeline sorted only when rows come in.
+view does, live.py), or at once after an action; a once-a-second tick moves the times of
+the summary and of the timeline rows on screen. Each refresh used to re-read the row,
+re-set every timeline row's cells and sort the timeline: a process with 3,000 events held
+open cost a third of a core while nothing happened. Now a read adds its new events' rows
+(a long log `ROWS_A_TURN` at a time, so the loop is not held while it opens), sets a wake
+cell only when its delivery changed, and sorts only when a row comes in below the last.
 """
 
 from __future__ import annotations
@@ -297,7 +299,8 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
                         await self.read()
                         read_at = mark
                 except LashError as error:
-                    self._facts = None
+                    # Said in place of the summary, until a read draws it again.
+                    self._facts, read_at = None, None
                     self.query_one("#summary", Static).update(text.plain(str(error)))
                 self.loaded.set()
                 with contextlib.suppress(TimeoutError):
