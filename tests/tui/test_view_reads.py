@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import JsonValue
 from textual.widgets import DataTable, Static
 
 from lashtui.admin import Processes
@@ -448,3 +449,47 @@ async def test_the_detail_draws_its_summary_again_after_a_failed_read(
             marks.fail_next = True  # the registry cannot be read once; nothing commits
             await until(pilot, lambda: any("injected" in words for words in said))
             await until(pilot, lambda: "ext-p" in str(summary.render()))
+
+
+async def test_a_long_timeline_draws_a_window_of_its_newest_events_and_older_on_request(
+    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(detail_view, "TIMELINE_ROWS", 10)
+    path = str(tmp_path / "r.db")
+    async with open_registry(path, clock=clock) as registry:
+        await registry.register_process(
+            ext("ext-p", event_types=[ProcessEventType.plain("note")])
+        )
+        for n in range(1, 31):
+            payload: JsonValue = {"odd": n} if n % 2 else {"even": n}
+            await registry.append_event("ext-p", ProcessEventAppendRequest.new("note", payload))
+        app, _ = acting(registry, clock)
+        async with app.run_test(size=SIZE) as pilot:
+            detail = await open_detail(pilot, "ext-p")
+            timeline = detail.query_one("#timeline", DataTable)
+            summary = detail.query_one("#summary", Static)
+
+            def rows() -> list[int]:
+                return [int(str(r.key.value)) for r in timeline.ordered_rows]
+
+            await until(pilot, lambda: rows() == list(range(21, 31)))
+            assert "timeline: the newest 10 of 30 events shown; [ shows 10 more" in str(
+                summary.render()
+            )
+            timeline.move_cursor(row=timeline.get_row_index("25"))
+            await pilot.press("left_square_bracket")
+            assert rows() == list(range(11, 31))
+            assert timeline.coordinate_to_cell_key(timeline.cursor_coordinate).row_key == "25"
+            assert "the newest 20 of 30 events shown" in str(summary.render())
+
+            async with open_registry(path, clock=clock) as other:  # the log grows
+                await other.append_event("ext-p", ProcessEventAppendRequest.new("note", {}))
+            await until(pilot, lambda: rows() == list(range(12, 32)))
+            await until(pilot, lambda: "the newest 20 of 31 events shown" in str(summary.render()))
+
+            await pilot.press("slash")
+            await pilot.press(*"odd")  # 15 of the 31 match: all fit the window of 20
+            await until(pilot, lambda: rows() == list(range(1, 31, 2)))
+            assert "timeline:" not in str(summary.render())
+            await pilot.press("escape")  # the search cleared: the newest 20 again
+            await until(pilot, lambda: rows() == list(range(12, 32)))

@@ -64,6 +64,10 @@ from lashtui.tui.widgets.state_style import STATE_CLASSES, paint
 from lashtui.untrusted import is_visible, visible_json
 
 ROWS_A_TURN = 250  # timeline rows drawn in one turn of the event loop (~25-80 ms)
+# The timeline draws the newest this many events (of those a search matches) and `[` this
+# many more each time: every event stays read, searched and exported, but a table of
+# 30,000 rows took 4-7 s to fill and a second of CPU each time it re-measured them.
+TIMELINE_ROWS = 1_000
 
 TIMELINE_COLUMNS = (
     ("seq", "SEQ"),
@@ -225,6 +229,7 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         Binding("o", "show_output", "Output", show=False),
         Binding("r", "toggle_time", "Rel/abs time"),
         Binding("e", "export", "Export"),
+        Binding("left_square_bracket", "older", "Older events", show=False),
         *COPY_BINDINGS,
     ]
 
@@ -258,6 +263,8 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         self._by_sequence: dict[str, ObservedProcessEvent] = {}  # the events, by row key
         self._drawn_pending: set[int] = set()  # the wakes drawn as pending
         self._last_row = 0  # the highest sequence given a row
+        self.window = TIMELINE_ROWS  # the newest events (matching the search) given rows
+        self._window_note: Text | None = None  # says so when the window hides older ones
         self._unordered = False  # a row came in below it: the timeline needs sorting
 
     def compose(self) -> ComposeResult:
@@ -355,6 +362,9 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             self.rerun_of = await processes.rerun_link(self.process_id)
             self.rerun_read = True
         self.reruns = await processes.reruns(self.process_id) if process.terminal else []
+        if len(events) > self.window and not self.searching.needle:
+            self._hold(events[: -self.window])  # older than the window: read, not drawn
+            events = events[-self.window :]
         # A long log is drawn a share at a time, the loop's other work between: drawn
         # whole, 30,000 events held the loop for 2.7 s.
         for start in range(0, max(len(events), 1), ROWS_A_TURN):
@@ -379,14 +389,18 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             self.refresh_bindings()
         self.grants = grants
         self.scopes = [scope_id for scope_id, _ in grants]
-        self.paint_summary(process)
+        self._hold(events)
+        self.render_timeline(follow=follow and bool(events), appended=events)
+        self.paint_summary(process)  # (after the timeline: it says what the window holds)
+        if events and self.searching.needle:
+            self.search()  # the new events' text, for the search
+
+    def _hold(self, events: list[ObservedProcessEvent]) -> None:
+        """New events into the log the timeline is drawn from."""
         self.events.extend(events)
         self._by_sequence.update((str(event.sequence), event) for event in events)
         if events:
             self.after = events[-1].sequence
-        self.render_timeline(follow=follow and bool(events), appended=events)
-        if events and self.searching.needle:
-            self.search()  # the new events' text, for the search
 
     def paint_summary(self, process: ObservedProcess) -> None:
         """The summary as of now, drawn only when its text changed."""
@@ -401,6 +415,7 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
                 *rerun_lines(self.rerun_of, self.reruns, now),
                 grants_line(self.grants),
                 wakes_line(process, self.pending),
+                *([self._window_note] if self._window_note is not None else []),
             ]
         )
         if facts != self._facts:
@@ -428,9 +443,16 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             for event in appended:
                 self._add_row(timeline, event)
             self._move_wakes(timeline)  # (the times on screen move at the next tick)
+            excess = timeline.row_count - self.window
+            for row in timeline.ordered_rows[: max(excess, 0)]:  # the oldest leave
+                timeline.remove_row(row.key)
+                self._cells.pop(str(row.key.value), None)
+            self._note_window(len(self.events))
         else:
             self._render_all(timeline, every_time)
             self._move_times()
+            if self.process is not None and self._facts is not None:
+                self.paint_summary(self.process)  # what the window holds may have changed
         if self._unordered:  # new events come in order, but rows a filter brings back may not
             timeline.sort("seq", key=int)
             self._unordered = False
@@ -439,10 +461,12 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
 
     def _render_all(self, timeline: DataTable[Any], every_time: bool) -> None:
         now = self.dashboard.clock.now_ms()
-        shown = [e for e in self.events if self.searching.matches(e)]
+        matching = [e for e in self.events if self.searching.matches(e)]
         field = self.query_one("#type-filter", Input)
-        counted = f"{len(shown):,} of {len(self.events):,} events match"
+        counted = f"{len(matching):,} of {len(self.events):,} events match"
         field.border_title = text.plain(counted) if self.searching.needle else None
+        shown = matching[-self.window :]
+        self._note_window(len(matching))
         keys = {str(e.sequence) for e in shown}
         cells = self._cells
         for row_key in [k for k in timeline.rows if k.value not in keys]:
@@ -462,6 +486,29 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             if was != wake:
                 timeline.update_cell(key, "wake", wake)
             cells[key] = (at, wake)
+
+    def _note_window(self, matching: int) -> None:
+        """What the summary says of the window: nothing while it holds every event."""
+        drawn = min(matching, self.window)
+        self._window_note = None
+        if matching > drawn:
+            which = "events" if not self.searching.needle else "matching events"
+            self._window_note = text.plain(
+                f"timeline: the newest {drawn:,} of {matching:,} {which} shown; "
+                f"[ shows {TIMELINE_ROWS:,} more"
+            )
+
+    def action_older(self) -> None:
+        """`[`: the timeline's window takes in the next `TIMELINE_ROWS` older events, the
+        cursor staying on the event it was on."""
+        timeline = self.query_one("#timeline", DataTable)
+        held = None
+        if timeline.row_count:
+            held = timeline.coordinate_to_cell_key(timeline.cursor_coordinate).row_key
+        self.window += TIMELINE_ROWS
+        self.render_timeline()
+        if held is not None and held in timeline.rows:
+            timeline.move_cursor(row=timeline.get_row_index(held))
 
     def _add_row(self, timeline: DataTable[Any], event: ObservedProcessEvent) -> None:
         key = str(event.sequence)
