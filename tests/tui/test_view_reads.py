@@ -493,3 +493,24 @@ async def test_a_long_timeline_draws_a_window_of_its_newest_events_and_older_on_
             assert "timeline:" not in str(summary.render())
             await pilot.press("escape")  # the search cleared: the newest 20 again
             await until(pilot, lambda: rows() == list(range(12, 32)))
+
+
+async def test_a_view_shown_again_draws_its_times_as_of_now_at_once(
+    held: tuple[ProcessRegistry, str], clock: ManualClock
+) -> None:
+    """Nothing committed while it was off screen, so nothing is read: its countdowns are
+    drawn for the time it comes back, not left as they were when it went."""
+    registry, _ = held
+    app, processes = acting(registry, clock)
+    reads = counting(processes, "leases")
+    async with app.run_test(size=SIZE) as pilot:
+        await home_loaded(pilot)
+        leases = await open_view(pilot, "2", LeasesScreen)
+        table = leases.query_one(KeyedTable)
+        await pilot.press("1")
+        clock.advance(4_000)
+        before = reads.calls
+        await pilot.press("2")
+        assert _countdown(table, "ext-held") == "6s left"
+        await _quiet(pilot, reads)
+        assert reads.calls == before

@@ -97,8 +97,12 @@ class LiveScreen(Screen[None]):
         self.set_interval(TICK_S, self.tick)
 
     def on_screen_resume(self) -> None:
-        # Back on screen: refresh now, not at the end of the current wait (it reads if the
-        # registry moved meanwhile).
+        # Back on screen: its clock cells as of now at once (the tick would take up to a
+        # second, and nothing may be read), then a refresh now rather than at the end of
+        # the current wait (it reads if the registry moved meanwhile).
+        if self.loaded.is_set():
+            with contextlib.suppress(NoMatches):
+                self.show(self.now_ms())
         self._wake.set()
 
     def wake(self) -> None:
