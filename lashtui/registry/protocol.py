@@ -113,7 +113,13 @@ class ProcessRegistry(Protocol):
     async def complete_process_with_lease(
         self, lease: ProcessLease, await_output: ProcessAwaitOutput
     ) -> ProcessRecord: ...
-    async def events_after(self, process_id: str, after_sequence: int) -> list[ProcessEvent]: ...
+    async def events_after(
+        self, process_id: str, after_sequence: int, *, limit: int | None = None
+    ) -> list[ProcessEvent]:
+        """The events with a sequence above `after_sequence`, in order; with `limit`, the
+        first `limit` of them (a lashtui extension: a long log read in pages)."""
+        ...
+
     async def first_event_after(
         self, process_id: str, event_type: str, after_sequence: int
     ) -> ProcessEvent | None:

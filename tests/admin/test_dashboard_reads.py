@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 
 from lashtui.admin import Processes
+from lashtui.admin import processes as admin_processes
 from lashtui.clock import ManualClock
 from lashtui.model import (
     ObservedProcess,
+    ProcessEventAppendRequest,
+    ProcessEventType,
     ProcessPageQuery,
     ProcessStarted,
     ProcessStartGrant,
@@ -186,3 +189,20 @@ async def test_a_read_only_facade_reads_pages_and_census(
         assert await processes.leases() == []
         assert await processes.abandon_candidates(clock.now_ms()) == ([], [])
         assert isinstance(await processes.data_version(), int)
+
+
+async def test_events_are_read_in_pages_whole_and_in_order(
+    processes: Processes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The facade reads a long log a page at a time (`EVENTS_A_PAGE`, here 2): every event,
+    once, in order, whatever the page boundaries."""
+    monkeypatch.setattr(admin_processes, "EVENTS_A_PAGE", 2)
+    await processes.registry.register_process(
+        ob("p", event_types=[ProcessEventType.plain("note")])
+    )
+    for n in range(5):
+        await processes.registry.append_event("p", ProcessEventAppendRequest.new("note", n))
+    assert [e.sequence for e in await processes.events("p")] == [1, 2, 3, 4, 5]
+    assert [e.sequence for e in await processes.events("p", 3)] == [4, 5]
+    assert [e.sequence for e in await processes.events("p", 4)] == [5]
+    assert await processes.events("p", 5) == []

@@ -223,6 +223,23 @@ async def test_events_after_returns_strictly_later_events_in_order(
     assert await sequences(registry, "p", 0) == [1, 2, 3]
 
 
+async def test_events_after_reads_a_page_of_a_long_log(registry: ProcessRegistry) -> None:
+    """`limit` (a lashtui extension): the first `limit` later events, so a long log is read
+    in pages; a limit that is not a whole number >= 1 is refused in one sentence."""
+    await start(registry, "p", line_type())
+    for line in ("one", "two", "three", "four", "five"):
+        await registry.append_event("p", req("producer.line", {"line": line}))
+    assert [e.sequence for e in await registry.events_after("p", 0, limit=2)] == [1, 2]
+    assert [e.sequence for e in await registry.events_after("p", 2, limit=2)] == [3, 4]
+    assert [e.sequence for e in await registry.events_after("p", 4, limit=2)] == [5]
+    assert await registry.events_after("p", 5, limit=2) == []
+    for bad in (0, -1, True, 1.5):
+        with pytest.raises(InvalidRequest, match=re.escape(f"got `{bad}`")):
+            await registry.events_after("p", 0, limit=bad)  # type: ignore[arg-type]
+    with pytest.raises(UnknownProcess):
+        await registry.events_after("missing", 0, limit=2)
+
+
 async def test_first_event_after_is_events_after_filtered_to_one_type(
     registry: ProcessRegistry,
 ) -> None:

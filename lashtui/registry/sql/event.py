@@ -297,15 +297,20 @@ def complete_with_lease(
     return append_to(conn, record, request, now, replay)[1]
 
 
-def events_after(conn: Tx, process_id: str, after: int) -> list[ProcessEvent]:
+def events_after(
+    conn: Tx, process_id: str, after: int, limit: int | None = None
+) -> list[ProcessEvent]:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise InvalidRequest(f"an event page's limit must be a whole number >= 1, got `{limit}`")
     require_exists(conn, process_id)
-    rows = fetch_rows(
-        conn,
+    sql = (
         f"SELECT {EVENT_COLUMNS} FROM process_events WHERE process_id = ? AND sequence > ? "
-        "ORDER BY sequence",
-        (process_id, after),
+        "ORDER BY sequence"
     )
-    return [_event_row(row) for row in rows]
+    params: tuple[object, ...] = (process_id, after)
+    if limit is not None:
+        sql, params = f"{sql} LIMIT ?", (*params, limit)
+    return [_event_row(row) for row in fetch_rows(conn, sql, params)]
 
 
 def first_after(

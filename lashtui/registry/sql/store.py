@@ -218,8 +218,10 @@ class SqlProcessRegistry(ABC):
             event.complete_with_lease, lease, await_output, self._now()
         )
 
-    async def events_after(self, process_id: str, after_sequence: int) -> list[ProcessEvent]:
-        return await self._db.read(event.events_after, process_id, after_sequence)
+    async def events_after(
+        self, process_id: str, after_sequence: int, *, limit: int | None = None
+    ) -> list[ProcessEvent]:
+        return await self._db.read(event.events_after, process_id, after_sequence, limit)
 
     async def first_event_after(
         self, process_id: str, event_type: str, after_sequence: int
