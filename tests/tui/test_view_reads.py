@@ -86,6 +86,16 @@ def _countdown(table: KeyedTable, pid: str) -> str:
     return str(table.shown[pid].cells[-1])
 
 
+async def renewed_and_shown(
+    pilot: Any, by: ProcessRegistry, table: KeyedTable, ttl_ms: int, reads: Counted
+) -> None:
+    """`by` renews `ext-held`'s lease for `ttl_ms`: the Leases view shows it, then reads
+    nothing more."""
+    await by.renew_process_lease(await _lease(by, "ext-held"), ttl_ms)
+    await until(pilot, lambda: _countdown(table, "ext-held") == f"{ttl_ms // 1000}s left")
+    await _quiet(pilot, reads)
+
+
 async def _quiet(pilot: Any, counted: Counted) -> None:
     """Many refreshes with nothing committed: not one read."""
     before = counted.calls
@@ -130,14 +140,10 @@ async def test_the_leases_view_reads_only_when_a_commit_lands(
 
         # Another connection (another program) renews: shown at the next refresh.
         async with open_registry(target, clock=clock) as other:
-            await other.renew_process_lease(await _lease(other, "ext-held"), 30_000)
-        await until(pilot, lambda: _countdown(table, "ext-held") == "30s left")
-        await _quiet(pilot, reads)
+            await renewed_and_shown(pilot, other, table, 30_000, reads)
 
         # The dashboard's own handle commits (as its actions and embedded worker do).
-        await registry.renew_process_lease(await _lease(registry, "ext-held"), 50_000)
-        await until(pilot, lambda: _countdown(table, "ext-held") == "50s left")
-        await _quiet(pilot, reads)
+        await renewed_and_shown(pilot, registry, table, 50_000, reads)
 
 
 async def test_a_read_that_failed_is_made_again_though_nothing_moved(
@@ -248,9 +254,7 @@ async def test_an_idle_view_reads_nothing_on_a_registry_another_program_keeps_op
                 await home_loaded(pilot)
                 table = (await open_view(pilot, "2", LeasesScreen)).query_one(KeyedTable)
                 await _quiet(pilot, reads)
-                await writer.renew_process_lease(await _lease(writer, "ext-held"), 30_000)
-                await until(pilot, lambda: _countdown(table, "ext-held") == "30s left")
-                await _quiet(pilot, reads)
+                await renewed_and_shown(pilot, writer, table, 30_000, reads)
 
 
 async def test_the_views_are_quiet_where_they_were_a_polling_storm(
