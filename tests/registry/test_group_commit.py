@@ -160,8 +160,11 @@ async def test_a_write_cancelled_before_its_group_commits_is_not_written(
 
 async def test_the_wal_stays_bounded_while_groups_never_stop(tmp_path: Path) -> None:
     """Checkpoints run behind the writes; only the commit after one waits for a short
-    checkpoint of its own, which lets the WAL start over. Measured: without checkpoints
-    this load leaves a WAL of 32 MB; with them, under 6 MB."""
+    checkpoint of its own, which lets the WAL start over (once it holds 1,000 frames).
+    Measured (2026-12-05): without checkpoints this load leaves a WAL of ~186 MB, a quarter
+    of it ~38 MB; with them ~8.7 MB at either size, and once 14.9 MB in a CI run whose
+    restarts came late, so the bound is set well above what a restart leaves and far
+    below what the load would grow to."""
     path = tmp_path / "r.db"
     registry = await SqliteProcessRegistry.open(str(path))
     registry._file.CHECKPOINT_EVERY = 50
@@ -170,14 +173,14 @@ async def test_the_wal_stays_bounded_while_groups_never_stop(tmp_path: Path) -> 
             await registry.register_process(ext(f"w{n}"))
 
         async def writer(n: int) -> None:
-            for k in range(400):
+            for k in range(1_600):
                 await registry.append_event(f"w{n}", cancel(f"r{k}"))
 
         await asyncio.gather(*(writer(n) for n in range(8)))
         wal = Path(f"{path}-wal").stat().st_size  # noqa: ASYNC240 - one stat, in a test
     finally:
         await registry.close()
-    assert wal < 12 * 1024 * 1024, wal
+    assert wal < 32 * 1024 * 1024, wal
 
 
 async def test_a_write_made_alone_commits_at_once_without_a_turn_of_the_loop(
