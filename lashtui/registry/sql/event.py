@@ -32,6 +32,7 @@ from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.event_json import NO_SEMANTICS, event_json, value_json
 from lashtui.registry.sql.fetch import Statement, read_ahead
 from lashtui.registry.sql.lease import release_if_current
+from lashtui.registry.sql.page import check_limit
 from lashtui.registry.sql.row import (
     DECODE_ERRORS,
     RecordCache,
@@ -300,8 +301,8 @@ def complete_with_lease(
 def events_after(
     conn: Tx, process_id: str, after: int, limit: int | None = None
 ) -> list[ProcessEvent]:
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise InvalidRequest(f"an event page's limit must be a whole number >= 1, got `{limit}`")
+    if limit is not None:
+        check_limit(limit, "an event-page", least=1)  # (0 would page for ever)
     require_exists(conn, process_id)
     sql = (
         f"SELECT {EVENT_COLUMNS} FROM process_events WHERE process_id = ? AND sequence > ? "

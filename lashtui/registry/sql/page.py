@@ -152,15 +152,17 @@ def get_many(conn: Tx, process_ids: list[str]) -> dict[str, ProcessRecord]:
     return {row[1]: decode_row(row) for row in stored_rows(conn, process_ids)}
 
 
-def _check_limit(limit: int, what: str) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-        raise InvalidRequest(f"a {what} limit must be a whole number >= 0, got `{limit}`")
+def check_limit(limit: int, what: str, least: int = 0) -> None:
+    """Refuse, in one sentence, a read's row limit that is not a whole number >= `least`;
+    `what` names the limit, article and all ("a leased-process")."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < least:
+        raise InvalidRequest(f"{what} limit must be a whole number >= {least}, got `{limit}`")
 
 
 def leased(conn: Tx, limit: int) -> list[ProcessRecord]:
     """Rows whose lease is held (expired or not), the soonest to lapse first. A scan of the
     lease table (see schema.py for why there is no index by expiry)."""
-    _check_limit(limit, "leased-process")
+    check_limit(limit, "a leased-process")
     rows = fetch_rows(
         conn,
         f"SELECT {ROW_COLUMNS} FROM process_leases l JOIN processes p "
@@ -174,7 +176,7 @@ def leased(conn: Tx, limit: int) -> list[ProcessRecord]:
 def abandon_candidates(conn: Tx, limit: int, lapsed_at_ms: int | None) -> list[ProcessRecord]:
     """Live rows with a pending abandon request, and started owner_bound rows (with
     `lapsed_at_ms`, only those whose lease is gone or expired by then), in id order."""
-    _check_limit(limit, "abandon-candidate")
+    check_limit(limit, "an abandon-candidate")
     sql = dialect(conn)
     lapsed, params = "", []
     if lapsed_at_ms is not None:
