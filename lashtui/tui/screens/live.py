@@ -10,7 +10,7 @@ binding pauses: it reads nothing until resumed, and renders as of its last read 
 A view whose rows only a commit can change (`READS_ON_COMMIT`: the Leases, Abandon requests
 and Audit views, a group of the Errors view) reads again only when the registry's change
 mark has moved since its last read (`Processes.change_mark`: any connection's commit, this
-handle's own included), or when its clock alone may have moved its rows (`CLOCK_READ_S`),
+handle's own included), or when its clock alone may have moved its rows (`CLOCK_READ_MS`),
 and then no sooner than `READ_SHARE` times as long as its last read took. Reading on every
 refresh was a polling storm on a big registry: left on the Leases view, a dashboard over
 1,000,000 rows that nothing was writing spent ~47% of a core re-reading the same rows
@@ -50,7 +50,7 @@ class LiveScreen(Screen[None]):
     focus through `AUTO_FOCUS`."""
 
     REFRESH_WORKER: ClassVar[str]  # `refresh_<view>`, the name of the refresh worker
-    # Whether what `load` reads changes only by a commit (or by the clock, `CLOCK_READ_S`):
+    # Whether what `load` reads changes only by a commit (or by the clock, `CLOCK_READ_MS`):
     # then a refresh reads only once the registry's change mark has moved.
     READS_ON_COMMIT: ClassVar[bool] = False
     # For such a view whose rows the clock alone can change too (a lease lapsing adds a
@@ -73,7 +73,6 @@ class LiveScreen(Screen[None]):
         self._mark: tuple[int, int] | None = None
         self._read_s = 0.0
         self._took_s = 0.0
-        self._loaded_ms: int | None = None  # clock time of the last read that loaded
         self._said: dict[str, str | Text] = {}
 
     @property
@@ -157,7 +156,7 @@ class LiveScreen(Screen[None]):
             await self.load()
             self._mark, self._read_s, self._took_s = mark, started, time.monotonic() - started
             self.error = None
-            self.read_at_ms = self._loaded_ms = clock.now_ms()
+            self.read_at_ms = clock.now_ms()
         except LashError as error:
             self.error = str(error)
         return True
@@ -165,8 +164,9 @@ class LiveScreen(Screen[None]):
     def _due(self, mark: tuple[int, int], now_ms: int) -> bool | None:
         """Whether a refresh of a `READS_ON_COMMIT` view reads: True; False when it must but
         not yet (its last read was long, `READ_SHARE`); None when nothing has moved."""
+        # (Such a view's `read_at_ms` moves only when it loads: see `_read`.)
         clock_moved = self.CLOCK_READ_MS is not None and (
-            self._loaded_ms is None or now_ms - self._loaded_ms >= self.CLOCK_READ_MS
+            self.read_at_ms is None or now_ms - self.read_at_ms >= self.CLOCK_READ_MS
         )
         if mark == self._mark and not clock_moved:
             return None
