@@ -72,6 +72,57 @@ def json_escaped(text: str) -> str:
     return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
+def visible_clipped(text: str, width: int) -> str:
+    """`visible(text)` cut to at most `width` characters (`…` when cut), made from the
+    start of `text` alone: a stored string may be a mebibyte, and what is measured, escaped
+    and drawn for a one-line cell must not grow with it."""
+    return clipped(visible(text[: width + 1]), width)
+
+
+def json_preview(value: Any, width: int) -> str:
+    """`visible_json(value)` cut to at most `width` characters (`…` when cut), encoded only
+    as far as the cut: a payload may be a mebibyte of JSON, and a row that shows its start
+    must cost what the start costs (encoding each payload whole, then escaping and
+    measuring it for a cell, held the dashboard's event loop for 5 s on a log of 300 such
+    events). A string's JSON escape of a prefix is a prefix of its escape, so each string
+    is encoded only as far as the room left."""
+    pieces: list[str] = []
+    room = width + 1  # one past the width: enough to know a cut is needed
+
+    def put(piece: str) -> None:
+        nonlocal room
+        pieces.append(piece[:room])
+        room -= len(pieces[-1])
+
+    def walk(value: Any) -> None:
+        if isinstance(value, str):
+            put(_encode_string(value[:room]))
+        elif isinstance(value, dict):
+            put("{")
+            for n, (key, item) in enumerate(value.items()):
+                if room <= 0:
+                    return
+                put(("," if n else "") + _encode_string(str(key)[:room]) + ":")
+                walk(item)
+            put("}")
+        elif isinstance(value, list):
+            put("[")
+            for n, item in enumerate(value):
+                if room <= 0:
+                    return
+                put("," if n else "")
+                walk(item)
+            put("]")
+        else:  # a number, true, false or null: short
+            put(json.dumps(value))
+
+    walk(value)
+    return visible_clipped("".join(pieces), width)
+
+
+_encode_string = json.encoder.encode_basestring  # as `json.dumps(ensure_ascii=False)` does
+
+
 def clipped(text: str, width: int) -> str:
     """At most `width` characters of already-visible text, with `…` when cut (a cell never
     grows without bound because a stored label does)."""

@@ -4,15 +4,21 @@ escape, and everything else (markup brackets, non-Latin text) is kept exactly.""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from lashtui import untrusted
 from lashtui.untrusted import (
     clipped,
     is_visible,
     json_escaped,
+    json_preview,
     printable_name,
     visible,
+    visible_clipped,
     visible_json,
 )
 
@@ -74,3 +80,44 @@ def test_json_escaped_is_the_same_json_with_no_control_character() -> None:
     assert json.loads(text) == value
     assert all(not (0x7F <= ord(c) <= 0x9F) and c not in "\u202e\u2028\ud800" for c in text)
     assert json_escaped('{"a":"b"}') == '{"a":"b"}'
+
+
+# JSON values as payloads hold them, control and bidi characters and lone surrogates too.
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(JSON_VALUES, st.integers(min_value=0, max_value=60))
+def test_a_json_preview_is_the_start_of_the_whole_json_shown(value: Any, width: int) -> None:
+    whole = visible_json(value)
+    assert json_preview(value, width) == clipped(whole, width)
+    assert len(json_preview(value, width)) <= max(width, 1)
+
+
+@given(st.text(), st.integers(min_value=0, max_value=30))
+def test_visible_clipped_is_the_start_of_the_whole_shown(value: str, width: int) -> None:
+    assert visible_clipped(value, width) == clipped(visible(value), width)
+
+
+def test_a_preview_encodes_a_big_string_only_as_far_as_the_cut(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A mebibyte payload's row costs what its start costs: no string is encoded past the
+    room left (each row of 300 such payloads was encoded, escaped and measured whole)."""
+    encoded: list[int] = []
+    encode = untrusted._encode_string
+
+    def counted(text: str) -> str:
+        encoded.append(len(text))
+        return encode(text)
+
+    monkeypatch.setattr(untrusted, "_encode_string", counted)
+    big = {"k" * 500_000: ["x" * 1_000_000, {"y": "z" * 1_000_000}], "after": 1}
+    assert json_preview(big, 40) == clipped(visible_json(big), 40)
+    assert max(encoded) <= 41 and len(encoded) == 1  # the key's start; nothing after it
+    encoded.clear()
+    assert json_preview(["a", "x" * 1_000_000, "b"], 10) == '["a","xxx…'
+    assert encoded == [1, 6]  # "a", then what was left of 11 after `["a",`

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+from collections.abc import AsyncIterator
 
 from pydantic import JsonValue
 
@@ -67,6 +68,10 @@ HOST_CANCEL_REASON = "requested by host"
 # the registry's thread for ~0.9 s, starving the event loop of the GIL (a 164 ms stall),
 # then observed on the loop in one turn (~150 ms more).
 EVENTS_A_PAGE = 2_000
+# ...and no more than this many characters of stored JSON a page (then as many events as
+# end with the one that passes it): an event may be a mebibyte, and a page of 2,000 such
+# events would be 2 GiB (`events_after`'s `max_chars`, sql/log_read.py).
+EVENT_PAGE_CHARS = 8 << 20
 
 def check_start_request(request: ProcessStartRequest) -> None:
     """What `start` refuses before anything is written, beyond the model's own checks: a
@@ -178,15 +183,36 @@ class Processes:
     async def events(
         self, process_id: str, after_sequence: int = 0
     ) -> builtins.list[ObservedProcessEvent]:
+        """Every event above `after_sequence`, in order: the whole log, held. A reader that
+        need not hold it takes `event_pages`."""
         observed: builtins.list[ObservedProcessEvent] = []
-        while True:  # each page its own read: other work runs between them
-            page = await self.registry.events_after(
-                process_id, after_sequence, limit=EVENTS_A_PAGE
-            )
-            observed.extend(ObservedProcessEvent.from_event(event) for event in page)
-            if len(page) < EVENTS_A_PAGE:
-                return observed
+        async for page in self.event_pages(process_id, after_sequence):
+            observed += page
+        return observed
+
+    async def event_pages(
+        self, process_id: str, after_sequence: int = 0
+    ) -> AsyncIterator[builtins.list[ObservedProcessEvent]]:
+        """The events above `after_sequence` in order, a page at a time, each page its own
+        read (other work runs between them) of at most `EVENTS_A_PAGE` events and
+        `EVENT_PAGE_CHARS` characters of stored JSON plus one event; unknown process:
+        `UnknownProcess` at the first."""
+        while page := await self.registry.events_after(
+            process_id, after_sequence, limit=EVENTS_A_PAGE, max_chars=EVENT_PAGE_CHARS
+        ):
+            yield [ObservedProcessEvent.from_event(event) for event in page]
             after_sequence = page[-1].sequence
+
+    async def events_before(
+        self, process_id: str, before_sequence: int | None = None
+    ) -> builtins.list[ObservedProcessEvent]:
+        """One page of the newest events below `before_sequence` (the log's newest when
+        None), in order, bounded as `event_pages` bounds a page: a long log read from its
+        end backwards."""
+        page = await self.registry.recent_events(
+            process_id, EVENTS_A_PAGE, before=before_sequence, max_chars=EVENT_PAGE_CHARS
+        )
+        return [ObservedProcessEvent.from_event(event) for event in page]
 
     async def await_output(
         self,
@@ -221,8 +247,7 @@ class Processes:
 
     async def pending_wakes(self, process_id: str) -> builtins.list[int]:
         """Sequences of the process's wake-bearing events no session has taken delivery of."""
-        events = await self.registry.wake_events_after(process_id, 0)
-        return [event.sequence for event in events]
+        return await self.registry.pending_wake_sequences(process_id)
 
     async def changes_since(
         self, cursor: int, limit: int

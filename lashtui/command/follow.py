@@ -28,12 +28,12 @@ from typing import Any
 from lashtui.command.argument import named_process
 from lashtui.command.facade import facade
 from lashtui.command.output import compact, status_badge
-from lashtui.command.query import Listing, cmd_events, cmd_ls, page_query
+from lashtui.command.query import PAYLOAD_WIDTH, Listing, cmd_events, cmd_ls, page_query
 from lashtui.errors import LashError
 from lashtui.model import ObservedProcess, ObservedProcessEvent, ProcessPageQuery
 from lashtui.model.state import process_state
 from lashtui.registry.watch import registry_changes
-from lashtui.untrusted import clipped, json_escaped, visible, visible_json
+from lashtui.untrusted import clipped, json_escaped, json_preview, visible, visible_json
 
 FEED_PAGE = 500  # change-feed rows read per step while catching up
 
@@ -79,10 +79,17 @@ def write(line: str) -> None:
 # --- events --follow
 
 
-def event_line(event: ObservedProcessEvent, as_json: bool) -> str:
-    if as_json:
+def event_line(event: ObservedProcessEvent, args: argparse.Namespace) -> str:
+    """One event: its JSON object, or its sequence, type and payload (cut as `events`
+    cuts it, whole with `-o wide`)."""
+    if streams_json(args):
         return json_escaped(compact(event.model_dump(mode="json")))
-    return f"{event.sequence:>4}  {visible(event.event_type)}  {visible_json(event.payload)}"
+    payload = (
+        visible_json(event.payload)
+        if args.output == "wide"
+        else json_preview(event.payload, PAYLOAD_WIDTH)
+    )
+    return f"{event.sequence:>4}  {visible(event.event_type)}  {payload}"
 
 
 async def follow_events(args: argparse.Namespace) -> None:
@@ -93,9 +100,10 @@ async def follow_events(args: argparse.Namespace) -> None:
         last = args.after
         async with contextlib.aclosing(registry_changes(processes.registry)) as changes:
             async for _ in changes:  # once armed, then once per commit elsewhere
-                for event in await processes.events(process_id, last):
-                    write(event_line(event, streams_json(args)))
-                    last = event.sequence
+                async for page in processes.event_pages(process_id, last):
+                    for event in page:
+                        write(event_line(event, args))
+                        last = event.sequence
 
 
 # --- ls --watch

@@ -18,16 +18,17 @@ from typing import Any
 
 from lashtui.command.argument import named_process
 from lashtui.command.facade import facade
-from lashtui.command.output import emit, print_rows, print_table, say
+from lashtui.command.output import compact, emit, print_rows, print_table, say
 from lashtui.errors import LashError
 from lashtui.listing import LS_PAGE, ls_states, notice
 from lashtui.model import (
     ObservedProcess,
+    ObservedProcessEvent,
     ProcessPageQuery,
     ProcessStatusFilter,
     SessionScope,
 )
-from lashtui.untrusted import clipped, json_escaped, visible, visible_json
+from lashtui.untrusted import json_escaped, json_preview, visible, visible_json
 
 
 def page_query(args: argparse.Namespace) -> ProcessPageQuery:
@@ -119,14 +120,24 @@ async def write_listing(listing: Listing, output: str, now_ms: int = 0) -> None:
         rows = [p async for page in listing.pages() for p in page]
         print_table(rows, wide=output == "wide", now_ms=now_ms)
         return
-    # Streamed page by page: never the whole list in memory. Each row is the wire model's
-    # own compact JSON (what `emit_json` prints for it, in ~60% of the time).
+    # Each row is the wire model's own compact JSON (what `emit_json` prints for it, in ~60%
+    # of the time).
+    async def documents() -> AsyncIterator[list[str]]:
+        async for page in listing.pages():
+            yield [json_escaped(process.to_json()) for process in page]
+
+    await write_streamed(documents(), output)
+
+
+async def write_streamed(pages: AsyncIterator[list[str]], output: str) -> None:
+    """`-o json` (one array) or `-o jsonl` of JSON documents that come a page at a time,
+    written as they come: never the whole list in memory. Prints what `emit` would."""
     out, lines = sys.stdout, output == "jsonl"
     opening, between, closing = ("", "\n", "\n") if lines else ("[", ",", "]\n")
     first = True
-    async for page in listing.pages():
-        for process in page:
-            out.write((opening if first else between) + json_escaped(process.to_json()))
+    async for page in pages:
+        for document in page:
+            out.write((opening if first else between) + document)
             first = False
     if not first or not lines:
         out.write(("[" if first else "") + closing)
@@ -152,28 +163,42 @@ PAYLOAD_WIDTH = 80
 
 
 async def cmd_events(args: argparse.Namespace) -> int:
+    """The log read a page at a time (`Processes.event_pages`): JSON is written as it is
+    read, and the table holds its rows' cells, each payload cut to its start unless
+    `-o wide`, never the events (a log of mebibyte payloads held whole took a gigabyte)."""
     from lashtui.tui import format as fmt  # pure formatting, shared with the dashboard
 
-    async with facade(args, writes=False) as processes:
-        events = await processes.events(await named_process(processes, args.id), args.after)
-        now = processes.clock.now_ms()
-    if emit(events, args.output):
-        return 0
     wide = args.output == "wide"
     rows = [("SEQ", "AT", "AGO", "TYPE", "PAYLOAD")]
-    for event in events:
-        payload = visible_json(event.payload)
-        rows.append(
-            (
-                str(event.sequence),
-                fmt.timestamp(event.occurred_at_ms),
-                fmt.duration(now - event.occurred_at_ms),
-                visible(event.event_type),
-                payload if wide else clipped(payload, PAYLOAD_WIDTH),
-            )
-        )
+    async with facade(args, writes=False) as processes:
+        pages = processes.event_pages(await named_process(processes, args.id), args.after)
+        if args.output in ("json", "jsonl"):
+            await write_streamed(event_documents(pages), args.output)
+            return 0
+        now = processes.clock.now_ms()
+        async for page in pages:
+            rows += [
+                (
+                    str(event.sequence),
+                    fmt.timestamp(event.occurred_at_ms),
+                    fmt.duration(now - event.occurred_at_ms),
+                    visible(event.event_type),
+                    visible_json(event.payload)
+                    if wide
+                    else json_preview(event.payload, PAYLOAD_WIDTH),
+                )
+                for event in page
+            ]
     print_rows(rows)
     return 0
+
+
+async def event_documents(
+    pages: AsyncIterator[list[ObservedProcessEvent]],
+) -> AsyncIterator[list[str]]:
+    """Each event as `emit` prints it: its compact JSON, controls escaped."""
+    async for page in pages:
+        yield [json_escaped(compact(event.model_dump(mode="json"))) for event in page]
 
 
 async def cmd_await(args: argparse.Namespace) -> int:

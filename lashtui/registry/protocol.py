@@ -114,10 +114,18 @@ class ProcessRegistry(Protocol):
         self, lease: ProcessLease, await_output: ProcessAwaitOutput
     ) -> ProcessRecord: ...
     async def events_after(
-        self, process_id: str, after_sequence: int, *, limit: int | None = None
+        self,
+        process_id: str,
+        after_sequence: int,
+        *,
+        limit: int | None = None,
+        max_chars: int | None = None,
     ) -> list[ProcessEvent]:
         """The events with a sequence above `after_sequence`, in order; with `limit`, the
-        first `limit` of them (a lashtui extension: a long log read in pages)."""
+        first `limit` of them, and with `max_chars` only as many as end with the one whose
+        stored JSON takes their total to `max_chars` characters or past it (lashtui
+        extensions: a long log, whose events may be a mebibyte each, read in pages that
+        never hold more than `max_chars` plus one event; sql/log_read.py)."""
         ...
 
     async def first_event_after(
@@ -131,7 +139,23 @@ class ProcessRegistry(Protocol):
     async def count_events_through(
         self, process_id: str, event_type: str, sequence: int
     ) -> int: ...
-    async def recent_events(self, process_id: str, limit: int) -> list[ProcessEvent]: ...
+    async def recent_events(
+        self,
+        process_id: str,
+        limit: int,
+        *,
+        before: int | None = None,
+        max_chars: int | None = None,
+    ) -> list[ProcessEvent]:
+        """The newest `limit` events, in order; with `before`, the newest below that
+        sequence, and with `max_chars` only the newest that fit in it, as `events_after`
+        counts (lashtui extensions: a long log read from its end, a page at a time)."""
+        ...
+
+    async def pending_wake_sequences(self, process_id: str) -> list[int]:
+        """The sequences `wake_events_after(process_id, 0)` lists, read without holding the
+        log (a lashtui extension: what the process detail shows as pending delivery)."""
+        ...
     async def wake_events_after(
         self, process_id: str, after_sequence: int
     ) -> list[ProcessEvent]: ...

@@ -49,8 +49,8 @@ async def export_timeline(
     """One process's events, in sequence order, one per line."""
 
     async def lines() -> AsyncIterator[list[str]]:
-        events = await processes.events(process_id)
-        yield [event.model_dump_json() for event in events]
+        async for page in processes.event_pages(process_id):  # never the whole log held
+            yield [event.model_dump_json() for event in page]
 
     safe_id = "".join(c if c.isalnum() or c in "-_." else "_" for c in process_id)
     return await _write(Path(path) if path else default_path(f"events-{safe_id}", now_ms), lines())

@@ -206,3 +206,26 @@ async def test_events_are_read_in_pages_whole_and_in_order(
     assert [e.sequence for e in await processes.events("p", 3)] == [4, 5]
     assert [e.sequence for e in await processes.events("p", 4)] == [5]
     assert await processes.events("p", 5) == []
+
+
+async def test_event_pages_are_cut_by_size_and_read_back_from_the_end(
+    processes: Processes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`event_pages` and `events_before` read pages of at most `EVENTS_A_PAGE` events and
+    `EVENT_PAGE_CHARS` characters plus one event (here 3 events, and one big payload fills
+    a page: a small event's JSON is ~450 characters)."""
+    monkeypatch.setattr(admin_processes, "EVENTS_A_PAGE", 3)
+    monkeypatch.setattr(admin_processes, "EVENT_PAGE_CHARS", 1_500)
+    await processes.registry.register_process(
+        ob("p", event_types=[ProcessEventType.plain("note")])
+    )
+    for n in range(8):
+        payload = "x" * 1_500 if n in (0, 1, 2, 6) else n  # events 1, 2, 3 and 7 are big
+        await processes.registry.append_event("p", ProcessEventAppendRequest.new("note", payload))
+    pages = [[e.sequence for e in page] async for page in processes.event_pages("p")]
+    assert pages == [[1], [2], [3], [4, 5, 6], [7], [8]]
+    assert [e.sequence for e in await processes.events("p")] == list(range(1, 9))
+    assert [e.sequence for e in await processes.events_before("p")] == [7, 8]
+    assert [e.sequence for e in await processes.events_before("p", 7)] == [4, 5, 6]
+    assert [e.sequence for e in await processes.events_before("p", 4)] == [3]
+    assert await processes.events_before("p", 1) == []

@@ -210,6 +210,50 @@ def test_events_have_a_time_column(db: Path, capsys: pytest.CaptureFixture[str])
     assert rows[-1].split()[4] == "process.completed"
 
 
+def test_events_of_mebibyte_payloads_show_their_start_and_stream_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The table shows each payload's start (`-o wide` all of it); JSON is written a page at
+    a time (`Processes.event_pages`, its pages cut to one event here) and is the whole log."""
+    import asyncio
+
+    from lashtui.admin import processes as processes_module
+    from lashtui.command.query import PAYLOAD_WIDTH
+    from lashtui.model import ProcessEventAppendRequest, ProcessEventType
+    from lashtui.registry import open_registry
+    from tests.builders import ext
+
+    db = str(tmp_path / "r.db")
+    big = "\x1b]0;t\x07" + "z" * 900_000
+
+    async def fill() -> None:
+        async with open_registry(db) as registry:
+            await registry.register_process(
+                ext("big", event_types=[ProcessEventType.plain("note")])
+            )
+            for n in range(3):
+                note = ProcessEventAppendRequest.new("note", {"n": n, "blob": big})
+                await registry.append_event("big", note)
+
+    asyncio.run(fill())
+    monkeypatch.setattr(processes_module, "EVENT_PAGE_CHARS", 1)
+    code, out, _ = run(capsys, "--db", db, "events", "big")
+    assert code == 0
+    _, *rows = out.splitlines()
+    assert [row.split()[0] for row in rows] == ["1", "2", "3"]
+    shown = rows[1][rows[1].index('{"n":1'):]
+    assert shown == '{"n":1,"blob":"\\u001b]0;t\\u0007' + "z" * (PAYLOAD_WIDTH - 32) + "…"
+    assert len(shown) == PAYLOAD_WIDTH
+    wide = run(capsys, "--db", db, "events", "big", "-o", "wide")[1]
+    assert wide.count("z" * 900_000) == 3 and "\x1b" not in wide
+    listed = json.loads(run(capsys, "--db", db, "events", "big", "-o", "json")[1])
+    assert [(e["sequence"], e["payload"]) for e in listed] == [
+        (n + 1, {"n": n, "blob": big}) for n in range(3)
+    ]
+    lines = run(capsys, "--db", db, "events", "big", "-o", "jsonl")[1].splitlines()
+    assert [json.loads(line) for line in lines] == listed
+
+
 def test_sweep_is_one_pass_in_words_or_json(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # `--once` is the only mode, so it may be left out; README's `sweep --once` still works.
     for argv in (("sweep",), ("sweep", "--once")):

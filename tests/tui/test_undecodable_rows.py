@@ -20,10 +20,11 @@ from textual.widgets._footer import FooterKey
 from lashtui.admin import Processes
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.tui.app import LashtuiApp, make_app
-from lashtui.tui.screens.detail import ProcessDetailScreen
+from lashtui.tui.screens.detail import PAYLOAD_CHARS, ProcessDetailScreen
 from lashtui.tui.screens.modals import EndUndecodableScreen
 from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.tui.widgets.process_table import ProcessTable
+from lashtui.untrusted import json_preview
 from tests.raw import raw_connection, rows_keyed, store_id_as_bytes
 from tests.tui.test_actions import select, toasts
 from tests.tui.test_processes_view import MINUTE_S, loaded, until, wait_steps
@@ -154,9 +155,17 @@ async def test_e_ends_an_undecodable_row_as_failed_by_the_operator(
         detail = await detail_of(pilot, "b-deep")
         timeline = detail.query_one("#timeline", DataTable)
         await until(pilot, lambda: timeline.row_count == 1)
-        payload = str(timeline.get_row_at(0)[-1])
-        assert "ended by operator:dana: written by a bad build" in payload
+        assert "ended by operator:dana: written by a bad build" in ended_as(detail, timeline)
         assert str(timeline.get_row_at(0)[2]) == "process.failed"
+
+
+def ended_as(detail: ProcessDetailScreen, timeline: DataTable[Any]) -> str:
+    """The one event's payload as JSON, once its row shows the start of it (a row shows
+    `PAYLOAD_CHARS`: the failure's message comes after the record's reason)."""
+    (event,) = detail.events
+    shown = str(timeline.get_row_at(0)[-1])
+    assert shown == json_preview(event.payload, PAYLOAD_CHARS)
+    return json.dumps(event.payload)
 
 
 async def test_the_detail_of_an_undecodable_row_says_why_and_ends_it(
@@ -258,7 +267,7 @@ async def test_e_ends_a_row_whose_id_is_not_utf8_and_prune_removes_it(tmp_path: 
             detail = await detail_of(pilot, raw_id)  # its detail reads by the raw id too
             timeline = detail.query_one("#timeline", DataTable)
             await until(pilot, lambda: timeline.row_count == 1)
-            assert "ended by operator:dana: bad bytes" in str(timeline.get_row_at(0)[-1])
+            assert "ended by operator:dana: bad bytes" in ended_as(detail, timeline)
             assert "r\\udcffw" in summary(detail)
         processes = Processes(registry)
         report = await processes.prune(253_402_300_799_999)

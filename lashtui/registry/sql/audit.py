@@ -32,7 +32,7 @@ from lashtui.model.audit import (
     OperatorAction,
 )
 from lashtui.registry.sql.dialect import Tx, dialect
-from lashtui.registry.sql.event import EVENT_COLUMNS, _event_row
+from lashtui.registry.sql.event import EVENT_COLUMNS, event_row
 from lashtui.registry.sql.row import fetch_rows
 
 # The event types of the partial index, written the same way in the index and the query
@@ -157,7 +157,7 @@ def _event_page(conn: Tx, query: AuditQuery) -> AuditPage:
         for row in rows:
             scanned += 1
             cursor = (int(row[4]), str(row[1]), int(row[2]))
-            action = OperatorAction.from_event(_event_row(row))
+            action = OperatorAction.from_event(event_row(row))
             if action is not None and query.operator in (None, action.operator):
                 entries.append(action)
                 if len(entries) == query.limit:

@@ -32,7 +32,6 @@ from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.event_json import NO_SEMANTICS, event_json, value_json
 from lashtui.registry.sql.fetch import Statement, read_ahead
 from lashtui.registry.sql.lease import release_if_current
-from lashtui.registry.sql.page import check_limit
 from lashtui.registry.sql.row import (
     DECODE_ERRORS,
     RecordCache,
@@ -55,7 +54,7 @@ def _decode_event(text: str) -> ProcessEvent:
 EVENT_COLUMNS = "event_json, process_id, sequence, event_type, occurred_at_ms"
 
 
-def _event_row(row: Row) -> ProcessEvent:
+def event_row(row: Row) -> ProcessEvent:
     try:
         event = _decode_event(row[0])
     except DECODE_ERRORS as error:
@@ -298,22 +297,6 @@ def complete_with_lease(
     return append_to(conn, record, request, now, replay)[1]
 
 
-def events_after(
-    conn: Tx, process_id: str, after: int, limit: int | None = None
-) -> list[ProcessEvent]:
-    if limit is not None:
-        check_limit(limit, "an event-page", least=1)  # (0 would page for ever)
-    require_exists(conn, process_id)
-    sql = (
-        f"SELECT {EVENT_COLUMNS} FROM process_events WHERE process_id = ? AND sequence > ? "
-        "ORDER BY sequence"
-    )
-    params: tuple[object, ...] = (process_id, after)
-    if limit is not None:
-        sql, params = f"{sql} LIMIT ?", (*params, limit)
-    return [_event_row(row) for row in fetch_rows(conn, sql, params)]
-
-
 def first_after(
     conn: Tx, process_id: str, event_type: str, after: int
 ) -> ProcessEvent | None:
@@ -330,7 +313,7 @@ def first_of_type(
     """`first_after` for a row known to exist. A range of the primary key (process_id,
     sequence); only the one match is decoded."""
     rows = fetch_rows(conn, *first_of_type_statement(process_id, event_type, after))
-    return _event_row(rows[0]) if rows else None
+    return event_row(rows[0]) if rows else None
 
 
 def first_of_type_statement(process_id: str, event_type: str, after: int) -> Statement:
@@ -353,7 +336,7 @@ def first_of_type_each(
     first: dict[str, Row] = {}
     for row in rows:
         first.setdefault(row[1], row)
-    return {process_id: _event_row(row) for process_id, row in first.items()}
+    return {process_id: event_row(row) for process_id, row in first.items()}
 
 
 def first_of_type_each_statement(process_ids: list[str], event_type: str) -> Statement:
@@ -375,19 +358,6 @@ def count_through(conn: Tx, process_id: str, event_type: str, sequence: int) -> 
     return int(row[0])
 
 
-def recent(conn: Tx, process_id: str, limit: int) -> list[ProcessEvent]:
-    require_exists(conn, process_id)
-    if limit < 0:
-        raise InvalidRequest(f"a recent-events limit must be >= 0, got {limit}")
-    rows = fetch_rows(
-        conn,
-        f"SELECT {EVENT_COLUMNS} FROM process_events WHERE process_id = ? "
-        "ORDER BY sequence DESC LIMIT ?",
-        (process_id, limit),
-    )
-    return [_event_row(row) for row in reversed(rows)]
-
-
 def wake_events_after(conn: Tx, process_id: str, after: int) -> list[ProcessEvent]:
     """Wake-bearing events after `after` that nobody has acked yet."""
     require_exists(conn, process_id)
@@ -399,7 +369,7 @@ def wake_events_after(conn: Tx, process_id: str, after: int) -> list[ProcessEven
         "WHERE e.process_id = ? AND e.sequence > ? AND a.sequence IS NULL ORDER BY e.sequence",
         (process_id, after),
     )
-    events = (_event_row(row) for row in rows)
+    events = (event_row(row) for row in rows)
     return [event for event in events if event.semantics.wake is not None]
 
 

@@ -73,15 +73,22 @@ def _lenient_text(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
 
-def fetch_rows(conn: Tx, sql: str, params: Any = ()) -> list[Row]:
+def fetch_rows(
+    conn: Tx, sql: str, params: Any = (), *, max_chars: int | None = None
+) -> list[Row]:
     """`conn.execute(sql, params).fetchall()`, surviving TEXT that is not UTF-8 (another
     program may store any bytes in an SQLite TEXT column, and sqlite3 then refuses the
     whole result): the statement is run again in the same transaction with the bytes
     decoded as lone surrogates, which make that row's record undecodable and nothing else.
     The default decoder stays for every result without such bytes (it is C; a Python text
-    factory costs on every cell)."""
+    factory costs on every cell).
+
+    With `max_chars`, the rows stop after the one whose first column (stored JSON) takes
+    their total length to `max_chars` or past it: rows past it are never stepped, so never
+    read (SQLite yields a result a row at a time; see log_read.py for PostgreSQL's, which
+    arrives whole and is cut by the server)."""
     try:
-        return conn.execute(sql, params).fetchall()
+        return _take(conn.execute(sql, params), max_chars)
     except UnicodeEncodeError as error:
         # A parameter no store can hold (psycopg raises this, not a DB error; the SQLite
         # store binds the ones a byte decoded to: sqlite/raw_text.py).
@@ -92,9 +99,25 @@ def fetch_rows(conn: Tx, sql: str, params: Any = ()) -> list[Row]:
     factory = conn.text_factory
     conn.text_factory = _lenient_text
     try:
-        return conn.execute(sql, params).fetchall()
+        return _take(conn.execute(sql, params), max_chars)
     finally:
         conn.text_factory = factory
+
+
+def _take(cursor: Any, max_chars: int | None) -> list[Row]:
+    if max_chars is None:
+        return cursor.fetchall()  # type: ignore[no-any-return]
+    rows: list[Row] = []
+    total = 0
+    for row in cursor:
+        rows.append(row)
+        total += len(row[0]) if isinstance(row[0], str | bytes) else 0
+        if total >= max_chars:
+            break
+    close = getattr(cursor, "close", None)
+    if close is not None:
+        close()  # (a statement left part-stepped would hold its read open)
+    return rows
 
 
 CHUNK = 500  # ids bound per statement: well under SQLite's bound-parameter limit

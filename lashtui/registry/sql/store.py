@@ -60,6 +60,7 @@ from lashtui.registry.sql import (
     grant,
     indexes,
     lease,
+    log_read,
     page,
     probe,
     process,
@@ -219,9 +220,16 @@ class SqlProcessRegistry(ABC):
         )
 
     async def events_after(
-        self, process_id: str, after_sequence: int, *, limit: int | None = None
+        self,
+        process_id: str,
+        after_sequence: int,
+        *,
+        limit: int | None = None,
+        max_chars: int | None = None,
     ) -> list[ProcessEvent]:
-        return await self._db.read(event.events_after, process_id, after_sequence, limit)
+        return await self._db.read(
+            log_read.events_after, process_id, after_sequence, limit, max_chars
+        )
 
     async def first_event_after(
         self, process_id: str, event_type: str, after_sequence: int
@@ -233,8 +241,18 @@ class SqlProcessRegistry(ABC):
     async def count_events_through(self, process_id: str, event_type: str, sequence: int) -> int:
         return await self._db.short_read(event.count_through, process_id, event_type, sequence)
 
-    async def recent_events(self, process_id: str, limit: int) -> list[ProcessEvent]:
-        return await self._db.read(event.recent, process_id, limit)
+    async def recent_events(
+        self,
+        process_id: str,
+        limit: int,
+        *,
+        before: int | None = None,
+        max_chars: int | None = None,
+    ) -> list[ProcessEvent]:
+        return await self._db.read(log_read.recent, process_id, limit, before, max_chars)
+
+    async def pending_wake_sequences(self, process_id: str) -> list[int]:
+        return await self._db.read(log_read.pending_wake_sequences, process_id)
 
     async def wake_events_after(self, process_id: str, after_sequence: int) -> list[ProcessEvent]:
         return await self._db.read(event.wake_events_after, process_id, after_sequence)

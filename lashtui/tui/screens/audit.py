@@ -30,9 +30,11 @@ from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.live import LiveScreen
 from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.keyed_table import KeyedTable, Row
-from lashtui.untrusted import visible_json
+from lashtui.untrusted import json_preview
 
 AUDIT_PAGE = 200
+# An entry's detail (a JSON value another program may have stored) shows this many characters.
+DETAIL_CHARS = 300
 EVENTS_REFRESH_S = 5.0
 COLUMNS = (
     ("at", "AT"),
@@ -73,7 +75,7 @@ def parse_filter(words: str) -> dict[str, str]:
 def entry_row(entry: OperatorAction, now_ms: int) -> Row:
     what: list[str | Text] = [text.data(entry.sentence)]
     if entry.detail:
-        what += ["  ", text.data(visible_json(entry.detail))]
+        what += ["  ", text.data(json_preview(entry.detail, DETAIL_CHARS))]
     cells = (
         fmt.ago(entry.at_ms, now_ms),
         text.cell(entry.operator) if entry.operator is not None else "(not recorded)",

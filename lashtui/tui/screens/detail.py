@@ -29,6 +29,7 @@ import json
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+import pydantic_core
 from pydantic import JsonValue
 from rich.style import Style
 from rich.text import Text
@@ -61,13 +62,22 @@ from lashtui.tui.timeline_search import TimelineSearch
 from lashtui.tui.undecodable import way_out
 from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.state_style import STATE_CLASSES, paint
-from lashtui.untrusted import is_visible, visible_json
+from lashtui.untrusted import is_visible, json_preview, visible_clipped
 
 ROWS_A_TURN = 250  # timeline rows drawn in one turn of the event loop (~25-80 ms)
 # The timeline draws the newest this many events (of those a search matches) and `[` this
 # many more each time: every event stays read, searched and exported, but a table of
 # 30,000 rows took 4-7 s to fill and a second of CPU each time it re-measured them.
 TIMELINE_ROWS = 1_000
+# The timeline holds (to draw and search) the newest events whose payloads' JSON fits in
+# this many characters, and what `[` reads past them: a payload may be a mebibyte and a log
+# has no length limit, and the detail held every event it had read (300 events of 0.9 MiB
+# took 860 MB). Events older than what is held are read again only by `[` and the export.
+HELD_CHARS = 32 << 20
+# A timeline row shows this many characters of its payload (Enter shows all of it), and
+# the summary this many of a cancel request's reason.
+PAYLOAD_CHARS = 200
+REASON_CHARS = 300
 
 TIMELINE_COLUMNS = (
     ("seq", "SEQ"),
@@ -153,6 +163,11 @@ def summary(
     return text.joined(facts)
 
 
+def payload_sizes(events: list[ObservedProcessEvent]) -> list[int]:
+    """Each event's payload as JSON, in bytes (pydantic-core's encoder: no text is built)."""
+    return [len(pydantic_core.to_json(event.payload)) for event in events]
+
+
 def undecodable_line(process: ObservedProcess, *, read_only: bool) -> list[Text]:
     """For a row whose stored record cannot be decoded: why, and the one way to end it."""
     if process.undecodable is None:
@@ -172,7 +187,12 @@ def cancel_line(cancel: ProcessEvent | None, now_ms: int) -> list[Text]:
         return []
     payload = cancel.payload
     reason = payload.get("reason") if isinstance(payload, dict) else None
-    asked = text.data(reason) if isinstance(reason, str) else text.data(visible_json(payload))
+    shown = (
+        visible_clipped(reason, REASON_CHARS)
+        if isinstance(reason, str)
+        else json_preview(payload, REASON_CHARS)
+    )
+    asked = text.data(shown)
     return [
         text.plain("cancel requested · ", asked, f" · {fmt.ago(cancel.occurred_at_ms, now_ms)}")
     ]
@@ -266,6 +286,14 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         self.window = TIMELINE_ROWS  # the newest events (matching the search) given rows
         self._window_note: Text | None = None  # says so when the window hides older ones
         self._unordered = False  # a row came in below it: the timeline needs sorting
+        # What is held: the newest events whose payloads fit in `_budget` characters (each
+        # event's size in `_sizes`), read from the log's end first (`_tail_read`); `older`:
+        # events below the oldest held are in the registry, not held.
+        self._sizes: dict[int, int] = {}
+        self._held_chars = 0
+        self._budget = HELD_CHARS  # grows by what `[` reads past it
+        self._tail_read = False
+        self.older = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -351,7 +379,11 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             self._facts = None  # the tick leaves it said
             self.query_one("#summary", Static).update(gone)
             return
-        events = await processes.events(self.process_id, self.after)
+        if self._tail_read:
+            events = await self._read_new()
+        else:
+            events = await self._read_tail()
+            self._tail_read = True
         grants = await processes.registry.handle_grant_scopes(self.process_id)
         self.pending = await processes.pending_wakes(self.process_id)
         asked = any(event.event_type == CANCEL_REQUESTED for event in events)
@@ -389,18 +421,78 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             self.refresh_bindings()
         self.grants = grants
         self.scopes = [scope_id for scope_id, _ in grants]
-        self._hold(events)
+        events = self._hold(events)  # (those the budget kept)
         self.render_timeline(follow=follow and bool(events), appended=events)
         self.paint_summary(process)  # (after the timeline: it says what the window holds)
         if events and self.searching.needle:
             self.search()  # the new events' text, for the search
 
-    def _hold(self, events: list[ObservedProcessEvent]) -> None:
-        """New events into the log the timeline is drawn from."""
+    async def _read_tail(self) -> list[ObservedProcessEvent]:
+        """The log's newest events that fit in the budget, read from its end a page at a
+        time: a log of gigabytes opens as fast as its last few mebibytes."""
+        pages: list[list[ObservedProcessEvent]] = []
+        chars, before = 0, None
+        while chars < self._budget:
+            page = await self.dashboard.processes.events_before(self.process_id, before)
+            if not page:
+                break
+            chars += await self._measure(page)
+            pages.append(page)
+            before = page[0].sequence
+        self.older = chars >= self._budget and before is not None and before > 1
+        return [event for page in reversed(pages) for event in page]
+
+    async def _read_new(self) -> list[ObservedProcessEvent]:
+        """The events since the last read (a page at a time); of a burst past the budget only
+        its newest that fit are kept, and then nothing held before it."""
+        new: list[ObservedProcessEvent] = []
+        chars = 0
+        async for page in self.dashboard.processes.event_pages(self.process_id, self.after):
+            chars += await self._measure(page)
+            new += page
+            while chars > self._budget and len(new) > 1:
+                chars -= self._sizes.pop(new.pop(0).sequence, 0)
+                self._trim(len(self.events))  # what is held is older than what was dropped
+        return new
+
+    async def _measure(self, events: list[ObservedProcessEvent]) -> int:
+        """Note the size of each event's payload (its JSON, made on a thread); their sum."""
+        sizes = await asyncio.to_thread(payload_sizes, events)
+        self._sizes.update(zip((event.sequence for event in events), sizes, strict=True))
+        return sum(sizes)
+
+    def _hold(self, events: list[ObservedProcessEvent]) -> list[ObservedProcessEvent]:
+        """New events into the log the timeline is drawn from; the oldest held leave once
+        it passes the budget (one event always stays). The new events still held."""
         self.events.extend(events)
         self._by_sequence.update((str(event.sequence), event) for event in events)
+        self._held_chars += sum(self._sizes.get(event.sequence, 0) for event in events)
         if events:
             self.after = events[-1].sequence
+        count = 0
+        chars = self._held_chars
+        while chars > self._budget and count < len(self.events) - 1:
+            chars -= self._sizes.get(self.events[count].sequence, 0)
+            count += 1
+        self._trim(count)
+        first = self.events[0].sequence if self.events else 0
+        return [event for event in events if event.sequence >= first]
+
+    def _trim(self, count: int) -> None:
+        """The oldest `count` held events leave (their rows too): they stay in the registry."""
+        if count <= 0:
+            return
+        gone, self.events = self.events[:count], self.events[count:]
+        timeline = self.query_one("#timeline", DataTable)
+        for event in gone:
+            key = str(event.sequence)
+            self._held_chars -= self._sizes.pop(event.sequence, 0)
+            self._by_sequence.pop(key, None)
+            self.searching.texts.pop(event.sequence, None)
+            if key in timeline.rows:
+                timeline.remove_row(key)
+                self._cells.pop(key, None)
+        self.older = True
 
     def paint_summary(self, process: ObservedProcess) -> None:
         """The summary as of now, drawn only when its text changed."""
@@ -463,7 +555,8 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         now = self.dashboard.clock.now_ms()
         matching = [e for e in self.events if self.searching.matches(e)]
         field = self.query_one("#type-filter", Input)
-        counted = f"{len(matching):,} of {len(self.events):,} events match"
+        held = "held events" if self.older else "events"
+        counted = f"{len(matching):,} of {len(self.events):,} {held} match"
         field.border_title = text.plain(counted) if self.searching.needle else None
         shown = matching[-self.window :]
         self._note_window(len(matching))
@@ -488,19 +581,34 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             cells[key] = (at, wake)
 
     def _note_window(self, matching: int) -> None:
-        """What the summary says of the window: nothing while it holds every event."""
+        """What the summary says of the window: nothing while it draws every event."""
         drawn = min(matching, self.window)
-        self._window_note = None
+        notes = []
         if matching > drawn:
             which = "events" if not self.searching.needle else "matching events"
+            notes.append(f"the newest {drawn:,} of {matching:,} {which} shown")
+        if self.older and self.events:
+            notes.append(
+                f"events before #{self.events[0].sequence:,} not held (a log is held up to "
+                f"{HELD_CHARS >> 20} MiB of payloads)"
+            )
+        self._window_note = None
+        if notes:
             self._window_note = text.plain(
-                f"timeline: the newest {drawn:,} of {matching:,} {which} shown; "
-                f"[ shows {TIMELINE_ROWS:,} more"
+                f"timeline: {'; '.join(notes)}; [ shows {TIMELINE_ROWS:,} more"
             )
 
     def action_older(self) -> None:
         """`[`: the timeline's window takes in the next `TIMELINE_ROWS` older events, the
-        cursor staying on the event it was on."""
+        cursor staying on the event it was on; once it draws every held event, the events
+        before them are read first."""
+        matching = sum(1 for event in self.events if self.searching.matches(event))
+        if matching <= self.window and self.older:
+            self.run_worker(self.read_older(), group="older", name="load_older", exclusive=True)
+            return
+        self.widen()
+
+    def widen(self) -> None:
         timeline = self.query_one("#timeline", DataTable)
         held = None
         if timeline.row_count:
@@ -510,12 +618,42 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         if held is not None and held in timeline.rows:
             timeline.move_cursor(row=timeline.get_row_index(held))
 
+    async def read_older(self) -> None:
+        """A page of the events before the oldest held, held too (the budget grows by it:
+        they were asked for), then drawn."""
+        first = self.events[0].sequence if self.events else None
+        try:
+            page = await self.dashboard.processes.events_before(self.process_id, first)
+        except LashError as error:
+            text.say(self, str(error), title="older events", severity="error")
+            return
+        if not page:
+            self.older = False
+            text.say(self, "no older events", title="older events")
+            self.render_timeline()
+            return
+        chars = await self._measure(page)
+        self._budget += chars
+        self._held_chars += chars
+        self.events[:0] = page
+        self._by_sequence.update((str(event.sequence), event) for event in page)
+        self.older = page[0].sequence > 1
+        if self.searching.needle:
+            self.search()  # their text, for the search
+        self.widen()
+
     def _add_row(self, timeline: DataTable[Any], event: ObservedProcessEvent) -> None:
         key = str(event.sequence)
         at = self.at(event, self.dashboard.clock.now_ms())
         wake = "pending" if event.sequence in self._drawn_pending else ""
         why = event.undecodable
-        stored = f"undecodable: {why}" if why is not None else visible_json(event.payload)
+        # The payload's start only: a payload may be a mebibyte, and a cell holding all of it
+        # is escaped and measured whole (300 such events held the event loop for 5 s).
+        stored = (
+            visible_clipped(f"undecodable: {why}", PAYLOAD_CHARS)
+            if why is not None
+            else json_preview(event.payload, PAYLOAD_CHARS)
+        )
         payload = text.cell(stored)
         timeline.add_row(key, at, text.cell(event.event_type), wake, payload, key=key)
         self._cells[key] = (at, wake)

@@ -1,0 +1,135 @@
+"""Reading a process's event log a page at a time, each page bounded by its size as well as
+by its count (lashtui's extensions to lash's `events_after` and `recent_events`), and the
+sequences of the wakes nobody has taken delivery of.
+
+An event's payload may be a mebibyte (the write limit, `lashtui.model.limit`) and a log has
+no length limit, so a page of 2,000 events could be 2 GiB, and a reader that holds a whole
+log holds whatever another program wrote. With `max_chars` a page ends with the event whose
+stored JSON takes the page's total to `max_chars` characters or past it (one event at
+least, when there is one): a page never holds more than `max_chars` plus one event.
+
+SQLite yields a result a row at a time, so the rows past the cut are never stepped
+(fetch.py `fetch_rows`). PostgreSQL's result arrives whole, so the server makes the cut: a
+running sum of each event's `octet_length` (which reads a stored value's length from its
+header, never the value: a TOASTed mebibyte is not fetched to be measured), bytes rather
+than characters there, never fewer.
+"""
+
+from __future__ import annotations
+
+from lashtui.errors import InvalidRequest
+from lashtui.model import ProcessEvent
+from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.event import EVENT_COLUMNS, event_row
+from lashtui.registry.sql.page import check_limit
+from lashtui.registry.sql.row import Row, fetch_rows, require_exists
+
+# The pages `pending_wake_sequences` reads the un-acked events in.
+WAKE_PAGE = 500
+WAKE_PAGE_CHARS = 4 << 20
+
+
+def events_after(
+    conn: Tx,
+    process_id: str,
+    after: int,
+    limit: int | None = None,
+    max_chars: int | None = None,
+) -> list[ProcessEvent]:
+    """The events above sequence `after`, in order: the first `limit` of them, cut at
+    `max_chars` (each optional)."""
+    _check(limit, max_chars)
+    require_exists(conn, process_id)
+    source = "FROM process_events e WHERE e.process_id = ? AND e.sequence > ?"
+    rows = page_rows(conn, source, (process_id, after), "ASC", limit, max_chars)
+    return [event_row(row) for row in rows]
+
+
+def recent(
+    conn: Tx,
+    process_id: str,
+    limit: int,
+    before: int | None = None,
+    max_chars: int | None = None,
+) -> list[ProcessEvent]:
+    """The newest `limit` events (below sequence `before`, when given), in order, cut at
+    `max_chars` counted from the newest: the page holds the newest events that fit."""
+    if limit < 0:
+        raise InvalidRequest(f"a recent-events limit must be >= 0, got {limit}")
+    _check(None, max_chars)
+    require_exists(conn, process_id)
+    source = "FROM process_events e WHERE e.process_id = ?"
+    params: tuple[object, ...] = (process_id,)
+    if before is not None:
+        source, params = f"{source} AND e.sequence < ?", (process_id, before)
+    rows = page_rows(conn, source, params, "DESC", limit, max_chars)
+    return [event_row(row) for row in reversed(rows)]
+
+
+def pending_wake_sequences(conn: Tx, process_id: str) -> list[int]:
+    """The sequences `wake_events_after(process_id, 0)` would list (wake-bearing events
+    nobody has acked), without holding the log: the un-acked events are read in bounded
+    pages, and only those whose stored JSON may name a wake at all (it holds `"wake"`, or a
+    backslash, behind which an escape could spell it) are decoded. Every other event is
+    plain to the dashboard's read of it (a log of plain events was decoded whole at each
+    read of the process detail)."""
+    require_exists(conn, process_id)
+    source = (
+        "FROM process_events e LEFT JOIN process_wake_acks a "
+        "ON a.process_id = e.process_id AND a.sequence = e.sequence "
+        "WHERE e.process_id = ? AND e.sequence > ? AND a.sequence IS NULL "
+        f"AND {_may_name_wake('e.event_json', conn)}"
+    )
+    found: list[int] = []
+    after = 0
+    while page := page_rows(conn, source, (process_id, after), "ASC", WAKE_PAGE, WAKE_PAGE_CHARS):
+        events = (event_row(row) for row in page)
+        found += [event.sequence for event in events if event.semantics.wake is not None]
+        after = int(page[-1][2])  # EVENT_COLUMNS: the sequence is the third
+    return found
+
+
+def page_rows(
+    conn: Tx,
+    source: str,
+    params: tuple[object, ...],
+    order: str,
+    limit: int | None,
+    max_chars: int | None,
+) -> list[Row]:
+    """`SELECT EVENT_COLUMNS {source}` (its events aliased `e`) in sequence `order`, at most
+    `limit` rows, cut at `max_chars` as the module docstring says."""
+    columns = ", ".join(f"e.{column}" for column in EVENT_COLUMNS.split(", "))
+    limited = " LIMIT ?" if limit is not None else ""
+    bound = (*params, limit) if limit is not None else params
+    if max_chars is None or dialect(conn).name == "sqlite":
+        sql = f"SELECT {columns} {source} ORDER BY e.sequence {order}{limited}"
+        return fetch_rows(conn, sql, bound, max_chars=max_chars)
+    size = "octet_length(e.event_json)"
+    sized = (
+        f"SELECT {columns}, SUM({size}) OVER (ORDER BY e.sequence {order} "
+        f"ROWS UNBOUNDED PRECEDING) - {size} AS before_chars "
+        f"{source} ORDER BY e.sequence {order}{limited}"
+    )
+    sql = (
+        f"SELECT {EVENT_COLUMNS} FROM ({sized}) page WHERE page.before_chars < ? "
+        f"ORDER BY page.sequence {order}"
+    )
+    return fetch_rows(conn, sql, (*bound, max_chars))
+
+
+def _may_name_wake(column: str, conn: Tx) -> str:
+    """Whether the JSON text in `column` may hold the key `wake`: a byte search for `"wake"`
+    or a backslash (on SQLite in the text's bytes: its `instr` on text counts characters)."""
+    on_server = dialect(conn).may_hold_key(column, "wake")
+    if on_server is not None:
+        return on_server
+    blob = f"CAST({column} AS BLOB)"
+    return f"(instr({blob}, CAST('\"wake\"' AS BLOB)) > 0 OR instr({blob}, X'5C') > 0)"
+
+
+def _check(limit: int | None, max_chars: int | None) -> None:
+    if limit is not None:
+        check_limit(limit, "an event-page", least=1)  # (0 would page for ever)
+    if max_chars is not None:
+        check_limit(max_chars, "an event-page size", least=1)
