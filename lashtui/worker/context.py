@@ -28,6 +28,10 @@ from lashtui.model import (
 from lashtui.registry import ProcessRegistry
 from lashtui.worker.awaiter import ProcessAwaiter
 
+# `_since_ms` reads the log back in pages of at most this many events and characters.
+SINCE_PAGE = 200
+SINCE_PAGE_CHARS = 4 << 20
+
 
 class ProcessContext:
     """Handed to engines and tools as `ctx`."""
@@ -104,12 +108,19 @@ class ProcessContext:
         current = await self.registry.get_process(self.process_id)
         if current is not None and current.wait is not None and current.wait.kind.key == key:
             return current.wait.since_ms
-        for event in reversed(await self.registry.events_after(self.process_id, 0)):
-            payload = event.payload
-            if event.event_type == WAITING and isinstance(payload, dict):
-                wait = payload.get("wait")
-                if isinstance(wait, dict) and WaitState.model_validate(wait).kind.key == key:
-                    return WaitState.model_validate(wait).since_ms
+        # The log from its end back, a bounded page at a time: it may be long, its events a
+        # mebibyte each, and the wait entered last is near its end.
+        before = None
+        while page := await self.registry.recent_events(
+            self.process_id, SINCE_PAGE, before=before, max_chars=SINCE_PAGE_CHARS
+        ):
+            for event in reversed(page):
+                payload = event.payload
+                if event.event_type == WAITING and isinstance(payload, dict):
+                    wait = payload.get("wait")
+                    if isinstance(wait, dict) and WaitState.model_validate(wait).kind.key == key:
+                        return WaitState.model_validate(wait).since_ms
+            before = page[0].sequence
         return self.clock.now_ms()
 
     async def _nth_signal(self, event_type: str, ordinal: int) -> ProcessEvent:

@@ -27,7 +27,7 @@ from lashtui.model import (
     process_signal_wait_key,
 )
 from lashtui.registry import ProcessRegistry
-from lashtui.worker import ProcessWorker
+from lashtui.worker import ProcessWorker, context
 from tests.builders import ext, local
 from tests.worker.support import (
     PAST_TTL_MS,
@@ -299,9 +299,13 @@ async def test_a_broken_steps_program_fails_the_process_with_a_message(
 # --- re-execution after a crash --------------------------------------------------------------- ---
 
 
+# The re-run finds each wait's first `since_ms` reading the log back from its end a page at
+# a time (`context.SINCE_PAGE`): here also one event a page.
+@pytest.mark.parametrize("since_page", [context.SINCE_PAGE, 1])
 async def test_a_rerun_after_a_crash_rederives_the_same_waits_and_resumes_on_earlier_signals(
-    registry: ProcessRegistry, clock: ManualClock
+    registry: ProcessRegistry, clock: ManualClock, since_page: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(context, "SINCE_PAGE", since_page)
     steps: list[JsonValue] = [
         {"emit": {"type": "producer.line", "payload": {"line": "before"}}},
         {"wait_signal": "approve"},
