@@ -33,7 +33,7 @@ from lashtui.errors import LashError
 from lashtui.model import ObservedProcess, ObservedProcessEvent, ProcessPageQuery
 from lashtui.model.state import process_state
 from lashtui.registry.watch import registry_changes
-from lashtui.untrusted import clipped, json_escaped, json_preview, visible, visible_json
+from lashtui.untrusted import json_escaped, json_preview, visible, visible_clipped, visible_json
 
 FEED_PAGE = 500  # change-feed rows read per step while catching up
 
@@ -120,10 +120,10 @@ def process_line(process: ObservedProcess, as_json: bool) -> str:
         (
             visible(process.process_id),
             visible(status_badge(process)),  # a wait's signal name is stored text
-            clipped(visible(process.label), TABLE_LABEL_WIDTH) or "-",
+            visible_clipped(process.label, TABLE_LABEL_WIDTH) or "-",
             process.disposition_text(),
             visible(process.originator.scope_id()),
-            clipped(visible(owner), TABLE_LABEL_WIDTH),
+            visible_clipped(owner, TABLE_LABEL_WIDTH),
             "requested" if process.abandon_request else "-",
         )
     )

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from lashtui.model import ObservedProcess, ProcessActionOutcome
-from lashtui.untrusted import clipped, json_escaped, visible
+from lashtui.untrusted import json_escaped, visible, visible_clipped
 
 
 def compact(value: Any) -> str:
@@ -61,7 +61,7 @@ def process_row(p: ObservedProcess, now_ms: int, *, wide: bool) -> tuple[str, ..
 
     owner = p.lease_holder.owner_id if p.lease_holder else "-"
     width = 1 << 30 if wide else TABLE_LABEL_WIDTH
-    label, owner = clipped(visible(p.label), width), clipped(visible(owner), width)
+    label, owner = visible_clipped(p.label, width), visible_clipped(owner, width)
     abandon = "requested" if p.abandon_request else "-"
     origin = visible(p.originator.scope_id())
     if not wide:

@@ -17,7 +17,7 @@ from lashtui.model import (
     process_state,
     silent_not_dead,
 )
-from lashtui.untrusted import clipped, visible
+from lashtui.untrusted import visible_clipped
 
 BADGES = {
     "running": "● running",
@@ -106,11 +106,11 @@ def owner(identity: LeaseOwnerIdentity | None) -> str:
     (the write path's limits do not bind it), and a cell must stay a cell."""
     if identity is None:
         return "-"
-    name = clipped(visible(identity.owner_id.split(":recovery:")[0]), OWNER_WIDTH)
+    name = visible_clipped(identity.owner_id.split(":recovery:")[0], OWNER_WIDTH)
     liveness = identity.liveness
     if not isinstance(liveness, LocalProcessLiveness):
         return name
-    host = clipped(visible(liveness.host_id), HOST_WIDTH)
+    host = visible_clipped(liveness.host_id, HOST_WIDTH)
     where = name if name.endswith(f"@{host}") else f"{name}@{host}"
     return f"{where}:{liveness.pid}"
 

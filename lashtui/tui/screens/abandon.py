@@ -27,7 +27,7 @@ from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.live import LiveScreen
 from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.keyed_table import KeyedTable, Row
-from lashtui.untrusted import clipped, visible
+from lashtui.untrusted import visible_clipped
 
 PENDING_COLUMNS = (
     ("process", "PROCESS"),
@@ -56,7 +56,7 @@ def pending_row(process: ObservedProcess, now_ms: int) -> Row:
     assert request is not None
     when = fmt.ago(request.requested_at_ms, now_ms)
     asked = text.plain(text.data(request.requested_by), f" · {when}")
-    reason = text.data(clipped(visible(request.reason or "no reason given"), REASON_WIDTH))
+    reason = text.data(visible_clipped(request.reason or "no reason given", REASON_WIDTH))
     expires = process.lease_expires_at_ms
     if process.lease_holder is None:
         lease: str | Text = "no lease"

@@ -34,7 +34,7 @@ from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.live import LiveScreen
 from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.keyed_table import KeyedTable, Row
-from lashtui.untrusted import clipped, visible
+from lashtui.untrusted import visible_clipped
 
 # A twentieth of the other views' pace (every 5 s at the default 0.25 s): a read parses the
 # JSON of up to a window of rows on the registry's one reader connection, which the other
@@ -69,8 +69,8 @@ def group_key(group: ErrorGroupKey) -> str:
 
 
 def group_row(group: ErrorGroup, now_ms: int) -> Row:
-    message = text.cell(clipped(visible(group.message), MESSAGE_CELL)) if group.message else "—"
-    code = text.cell(clipped(visible(group.code), 24)) if group.code else "—"
+    message = text.cell(visible_clipped(group.message, MESSAGE_CELL)) if group.message else "—"
+    code = text.cell(visible_clipped(group.code, 24)) if group.code else "—"
     cells = (
         fmt.BADGES[group.state.value],
         f"{group.count:,}",
@@ -229,7 +229,7 @@ class ErrorGroupScreen(LiveScreen):
                     text.cell(p.process_id),
                     text.cell(p.label),
                     fmt.ago(p.updated_at_ms, now_ms),
-                    text.cell(clipped(visible(reason(p)), 200)),
+                    text.cell(visible_clipped(reason(p), 200)),
                 ),
             )
             for p in self.rows

@@ -27,7 +27,7 @@ from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.live import LiveScreen
 from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.keyed_table import KeyedTable, Row
-from lashtui.untrusted import clipped, visible
+from lashtui.untrusted import visible_clipped
 from lashtui.worker import default_owner
 
 # The leases a read lists at most, the soonest to lapse first; past it the view says how
@@ -94,7 +94,7 @@ def group_rows(members: list[Held], health: str, now_ms: int) -> list[Row]:
     holder = members[0].holder
     incarnations = {m.holder.incarnation_id for m in members}
     incarnation = (
-        text.data(clipped(visible(holder.incarnation_id), 16))
+        text.data(visible_clipped(holder.incarnation_id, 16))
         if len(incarnations) == 1
         else f"{len(incarnations)} incarnations"
     )

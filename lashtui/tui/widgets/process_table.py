@@ -47,7 +47,7 @@ from lashtui.tui import text
 from lashtui.tui.widgets import column_plan
 from lashtui.tui.widgets.plain_rows import Cell, PlainRowsTable, is_plain
 from lashtui.tui.widgets.state_style import PAINTED, STATE_CLASSES, paint
-from lashtui.untrusted import clipped, visible
+from lashtui.untrusted import visible, visible_clipped
 
 COLUMNS = (
     ("mark", " "),
@@ -114,7 +114,7 @@ def _badge(state: str, style: Style) -> Text:
 def _why_cell(why: str) -> Cell:
     """A reason as its cell: made visible, then clipped (an escape is never cut open by
     clipping first); cached, as the same reasons come back on every tick."""
-    return stored(clipped(visible(why), WHY_WIDTH)) if why else ""
+    return stored(visible_clipped(why, WHY_WIDTH)) if why else ""
 
 
 def _why(process: ObservedProcess, now_ms: int, paint_: Paint) -> Cell:
