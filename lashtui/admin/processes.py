@@ -245,9 +245,12 @@ class Processes:
         """The re-runs of this process still in the registry, oldest first."""
         return await rerun.reruns_of(self.registry, process_id)
 
-    async def pending_wakes(self, process_id: str) -> builtins.list[int]:
-        """Sequences of the process's wake-bearing events no session has taken delivery of."""
-        return await self.registry.pending_wake_sequences(process_id)
+    async def pending_wakes(
+        self, process_id: str, after_sequence: int = 0
+    ) -> builtins.list[int]:
+        """Sequences of the process's wake-bearing events above `after_sequence` that no
+        session has taken delivery of."""
+        return await self.registry.pending_wake_sequences(process_id, after_sequence)
 
     async def changes_since(
         self, cursor: int, limit: int

@@ -152,9 +152,10 @@ class ProcessRegistry(Protocol):
         counts (lashtui extensions: a long log read from its end, a page at a time)."""
         ...
 
-    async def pending_wake_sequences(self, process_id: str) -> list[int]:
-        """The sequences `wake_events_after(process_id, 0)` lists, read without holding the
-        log (a lashtui extension: what the process detail shows as pending delivery)."""
+    async def pending_wake_sequences(self, process_id: str, after_sequence: int = 0) -> list[int]:
+        """The sequences `wake_events_after(process_id, after_sequence)` lists, read without
+        holding the log (a lashtui extension: what the process detail shows as pending
+        delivery)."""
         ...
     async def wake_events_after(
         self, process_id: str, after_sequence: int

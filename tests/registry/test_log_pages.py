@@ -121,6 +121,8 @@ async def test_pending_wakes_are_the_wake_events_nobody_acked(registry: ProcessR
     assert await registry.pending_wake_sequences("p") == listed
     await registry.ack_wake("p", 5)
     assert await registry.pending_wake_sequences("p") == [1, 9]
+    assert await registry.pending_wake_sequences("p", 1) == [9]  # past a sequence
+    assert await registry.pending_wake_sequences("p", 9) == []
 
 
 async def test_a_wake_written_with_an_escaped_key_is_still_pending(

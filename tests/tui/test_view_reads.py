@@ -410,6 +410,8 @@ async def test_a_long_timeline_moves_the_times_on_screen_and_all_of_them_on_r(
 async def test_a_wake_taken_by_another_program_moves_out_of_pending(
     tmp_path: Path, clock: ManualClock
 ) -> None:
+    """And each read looks for pending wakes only past the oldest still pending, or past the
+    last event read when none is: nothing at or below it can become pending."""
     path = str(tmp_path / "r.db")
     async with open_registry(path, clock=clock) as registry:
         await registry.register_process(
@@ -418,18 +420,37 @@ async def test_a_wake_taken_by_another_program_moves_out_of_pending(
         for n in range(2):
             request = ProcessEventAppendRequest.new(WAKE, f"wake {n}")
             await registry.append_event("ext-w", request)
-        app, _ = acting(registry, clock)
+        app, processes = acting(registry, clock)
+        asked_past: list[int] = []
+        pending_wakes = processes.pending_wakes
+
+        async def recorded(process_id: str, after_sequence: int = 0) -> list[int]:
+            asked_past.append(after_sequence)
+            return await pending_wakes(process_id, after_sequence)
+
+        processes.pending_wakes = recorded  # type: ignore[method-assign]
         async with app.run_test(size=SIZE) as pilot:
             detail = await open_detail(pilot, "ext-w")
             timeline = detail.query_one("#timeline", DataTable)
 
-            def wakes() -> list[str]:
-                return [str(timeline.get_cell(str(n), "wake")) for n in (1, 2)]
+            def wakes(last: int = 2) -> list[str]:
+                keys = [str(n) for n in range(1, last + 1)]
+                return [str(timeline.get_cell(k, "wake")) for k in keys if k in timeline.rows]
 
             await until(pilot, lambda: wakes() == ["pending", "pending"])
+            assert set(asked_past) == {0}
             async with open_registry(path, clock=clock) as other:  # a session takes one
                 await other.ack_wake("ext-w", 1)
             await until(pilot, lambda: wakes() == ["", "pending"])
+            async with open_registry(path, clock=clock) as other:  # and the other
+                await other.ack_wake("ext-w", 2)
+            await until(pilot, lambda: wakes() == ["", ""])
+            async with open_registry(path, clock=clock) as other:  # a new one comes
+                await other.append_event("ext-w", ProcessEventAppendRequest.new(WAKE, "w"))
+            await until(pilot, lambda: wakes(3) == ["", "", "pending"])
+            # Past the oldest pending (1, then 2: from 0, then 1), then past the last event
+            # read (2) when none was pending.
+            assert [n for i, n in enumerate(asked_past) if n not in asked_past[:i]] == [0, 1, 2]
 
 
 async def test_the_detail_draws_its_summary_again_after_a_failed_read(

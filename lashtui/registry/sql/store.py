@@ -251,8 +251,8 @@ class SqlProcessRegistry(ABC):
     ) -> list[ProcessEvent]:
         return await self._db.read(log_read.recent, process_id, limit, before, max_chars)
 
-    async def pending_wake_sequences(self, process_id: str) -> list[int]:
-        return await self._db.read(log_read.pending_wake_sequences, process_id)
+    async def pending_wake_sequences(self, process_id: str, after_sequence: int = 0) -> list[int]:
+        return await self._db.read(log_read.pending_wake_sequences, process_id, after_sequence)
 
     async def wake_events_after(self, process_id: str, after_sequence: int) -> list[ProcessEvent]:
         return await self._db.read(event.wake_events_after, process_id, after_sequence)

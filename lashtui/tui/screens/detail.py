@@ -294,6 +294,7 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         self._budget = HELD_CHARS  # grows by what `[` reads past it
         self._tail_read = False
         self.older = False
+        self._wakes_through = 0  # every wake up to it that is pending is in `pending`
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -379,13 +380,16 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             self._facts = None  # the tick leaves it said
             self.query_one("#summary", Static).update(gone)
             return
-        if self._tail_read:
-            events = await self._read_new()
-        else:
-            events = await self._read_tail()
-            self._tail_read = True
+        # (A read that fails before its events are held is made again whole: from the end.)
+        events = await (self._read_new() if self._tail_read else self._read_tail())
         grants = await processes.registry.handle_grant_scopes(self.process_id)
-        self.pending = await processes.pending_wakes(self.process_id)
+        # Past the oldest wake still pending, or past the last event read when none is: an
+        # event at or below it cannot become pending (events and acks are never taken back),
+        # and the search reads every event's bytes (0.4 s a read on a log of 270 MB).
+        scanned = min(self.pending, default=self._wakes_through + 1) - 1
+        read_through = events[-1].sequence if events else self.after
+        self.pending = await processes.pending_wakes(self.process_id, scanned)
+        self._wakes_through = max(self._wakes_through, read_through)
         asked = any(event.event_type == CANCEL_REQUESTED for event in events)
         if self.cancel is None and (asked or not self.cancel_read):
             self.cancel = await processes.cancel_request(self.process_id)
@@ -405,6 +409,7 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             share = events[start : start + ROWS_A_TURN]
             last = start + ROWS_A_TURN >= len(events)
             self.show(process, share, grants, follow=last and bool(events))
+        self._tail_read = True
 
     def show(
         self,
