@@ -54,10 +54,10 @@ def recent(
 ) -> list[ProcessEvent]:
     """The newest `limit` events (below sequence `before`, when given), in order, cut at
     `max_chars` counted from the newest: the page holds the newest events that fit."""
+    require_exists(conn, process_id)  # (first, as lash's read checks)
     if limit < 0:
         raise InvalidRequest(f"a recent-events limit must be >= 0, got {limit}")
     _check(None, max_chars)
-    require_exists(conn, process_id)
     source = "FROM process_events e WHERE e.process_id = ?"
     params: tuple[object, ...] = (process_id,)
     if before is not None:

@@ -629,15 +629,21 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         first = self.events[0].sequence if self.events else None
         try:
             page = await self.dashboard.processes.events_before(self.process_id, first)
+            chars = await self._measure(page)
         except LashError as error:
             text.say(self, str(error), title="older events", severity="error")
             return
+        if first != (self.events[0].sequence if self.events else None):
+            return  # new events pushed the oldest held out meanwhile: `[` reads again
+        with contextlib.suppress(NoMatches):  # (the screen was closed meanwhile)
+            self._take_older(page, chars)
+
+    def _take_older(self, page: list[ObservedProcessEvent], chars: int) -> None:
         if not page:
             self.older = False
             text.say(self, "no older events", title="older events")
             self.render_timeline()
             return
-        chars = await self._measure(page)
         self._budget += chars
         self._held_chars += chars
         self.events[:0] = page
