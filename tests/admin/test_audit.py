@@ -19,6 +19,7 @@ from lashtui.model import FailureOutput, SessionScope, ToolFailureClass
 from lashtui.model.audit import AuditPage, AuditQuery
 from lashtui.model.outcome import cutoff_text
 from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.registry.sql import audit as audit_sql
 from tests.admin.test_processes import external, steps
 from tests.raw import raw_connection
 
@@ -111,9 +112,13 @@ async def test_filters_and_keyset_pages(processes: Processes) -> None:
         AuditQuery.model_validate({"action": "reboot"})
 
 
+# The event source reads in chunks cut by size as well as by count (a cancel request's
+# payload may be a mebibyte): here also a chunk of one event each.
+@pytest.mark.parametrize("chunk_chars", [audit_sql.CHUNK_CHARS, 1])
 async def test_the_event_log_source_reads_cancel_requests_and_rerun_links(
-    processes: Processes,
+    processes: Processes, chunk_chars: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(audit_sql, "CHUNK_CHARS", chunk_chars)
     await processes.start(external("a"))
     await processes.cancel("a")  # a program's cancel: lash's own `requested by host`
     await ended(processes, "b")

@@ -32,8 +32,8 @@ from lashtui.model.audit import (
     OperatorAction,
 )
 from lashtui.registry.sql.dialect import Tx, dialect
-from lashtui.registry.sql.event import EVENT_COLUMNS, event_row
-from lashtui.registry.sql.row import fetch_rows
+from lashtui.registry.sql.event import event_row
+from lashtui.registry.sql.log_read import page_rows
 
 # The event types of the partial index, written the same way in the index and the query
 # (SQLite uses a partial index only for a query whose WHERE holds the index's own term).
@@ -46,6 +46,8 @@ assert set(AUDIT_EVENT_TYPES) == {"process.cancel_requested", "lashtui.rerun_of"
 # At most this many index entries are read for one page of the event source when a filter
 # is applied in Python; the page then ends early and says where to go on from.
 EVENT_SCAN_BUDGET = 5_000
+# ...in chunks of at most this many characters of stored JSON (plus one event).
+CHUNK_CHARS = 8 << 20
 
 _COLUMNS = "id, at_ms, operator, action, process_id, outcome, sentence, detail_json"
 
@@ -148,12 +150,18 @@ def _event_page(conn: Tx, query: AuditQuery) -> AuditPage:
     scanned = 0
     while scanned < EVENT_SCAN_BUDGET:
         keyset = ["(occurred_at_ms, process_id, sequence) < (?, ?, ?)"] if cursor else []
-        rows = fetch_rows(
+        # A chunk is cut by size as well (a cancel request's payload may be a mebibyte, and
+        # 5,000 of them would be 5 GiB held), so only an empty one says the scan has ended.
+        rows = page_rows(
             conn,
-            f"SELECT {EVENT_COLUMNS} FROM process_events WHERE {' AND '.join(where + keyset)} "
-            "ORDER BY occurred_at_ms DESC, process_id DESC, sequence DESC LIMIT ?",
-            (*params, *(cursor or ()), chunk),
+            f"FROM process_events e WHERE {' AND '.join(where + keyset)}",
+            (*params, *(cursor or ())),
+            "occurred_at_ms DESC, process_id DESC, sequence DESC",
+            chunk,
+            CHUNK_CHARS,
         )
+        if not rows:
+            return AuditPage(source="events", entries=entries)
         for row in rows:
             scanned += 1
             cursor = (int(row[4]), str(row[1]), int(row[2]))
@@ -162,8 +170,6 @@ def _event_page(conn: Tx, query: AuditQuery) -> AuditPage:
                 entries.append(action)
                 if len(entries) == query.limit:
                     return AuditPage(source="events", entries=entries, next_before=action.id)
-        if len(rows) < chunk:
-            return AuditPage(source="events", entries=entries)
     # The budget ran out first: the page is short, and the next one goes on from here.
     assert cursor is not None
     at, process_id, sequence = cursor

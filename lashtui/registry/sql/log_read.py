@@ -41,7 +41,7 @@ def events_after(
     _check(limit, max_chars)
     require_exists(conn, process_id)
     source = "FROM process_events e WHERE e.process_id = ? AND e.sequence > ?"
-    rows = page_rows(conn, source, (process_id, after), "ASC", limit, max_chars)
+    rows = page_rows(conn, source, (process_id, after), "sequence ASC", limit, max_chars)
     return [event_row(row) for row in rows]
 
 
@@ -62,7 +62,7 @@ def recent(
     params: tuple[object, ...] = (process_id,)
     if before is not None:
         source, params = f"{source} AND e.sequence < ?", (process_id, before)
-    rows = page_rows(conn, source, params, "DESC", limit, max_chars)
+    rows = page_rows(conn, source, params, "sequence DESC", limit, max_chars)
     return [event_row(row) for row in reversed(rows)]
 
 
@@ -82,10 +82,11 @@ def pending_wake_sequences(conn: Tx, process_id: str, after: int = 0) -> list[in
         f"AND {_may_name_wake('e.event_json', conn)}"
     )
     found: list[int] = []
-    while page := page_rows(conn, source, (process_id, after), "ASC", WAKE_PAGE, WAKE_PAGE_CHARS):
+    params = (process_id, after)
+    while page := page_rows(conn, source, params, "sequence ASC", WAKE_PAGE, WAKE_PAGE_CHARS):
         events = (event_row(row) for row in page)
         found += [event.sequence for event in events if event.semantics.wake is not None]
-        after = int(page[-1][2])  # EVENT_COLUMNS: the sequence is the third
+        params = (process_id, int(page[-1][2]))  # EVENT_COLUMNS: the sequence is the third
     return found
 
 
@@ -93,27 +94,29 @@ def page_rows(
     conn: Tx,
     source: str,
     params: tuple[object, ...],
-    order: str,
+    order_by: str,
     limit: int | None,
     max_chars: int | None,
 ) -> list[Row]:
-    """`SELECT EVENT_COLUMNS {source}` (its events aliased `e`) in sequence `order`, at most
-    `limit` rows, cut at `max_chars` as the module docstring says."""
+    """`SELECT EVENT_COLUMNS {source}` (its events aliased `e`) in the order of `order_by`
+    (columns of the events table with their directions: `"sequence DESC"`), at most `limit`
+    rows, cut at `max_chars` as the module docstring says."""
     columns = ", ".join(f"e.{column}" for column in EVENT_COLUMNS.split(", "))
+    parts = [part.strip() for part in order_by.split(",")]
+    order = ", ".join(f"e.{part}" for part in parts)
     limited = " LIMIT ?" if limit is not None else ""
     bound = (*params, limit) if limit is not None else params
     if max_chars is None or dialect(conn).name == "sqlite":
-        sql = f"SELECT {columns} {source} ORDER BY e.sequence {order}{limited}"
+        sql = f"SELECT {columns} {source} ORDER BY {order}{limited}"
         return fetch_rows(conn, sql, bound, max_chars=max_chars)
     size = "octet_length(e.event_json)"
     sized = (
-        f"SELECT {columns}, SUM({size}) OVER (ORDER BY e.sequence {order} "
-        f"ROWS UNBOUNDED PRECEDING) - {size} AS before_chars "
-        f"{source} ORDER BY e.sequence {order}{limited}"
+        f"SELECT {columns}, SUM({size}) OVER (ORDER BY {order} ROWS UNBOUNDED PRECEDING) "
+        f"- {size} AS before_chars {source} ORDER BY {order}{limited}"
     )
     sql = (
         f"SELECT {EVENT_COLUMNS} FROM ({sized}) page WHERE page.before_chars < ? "
-        f"ORDER BY page.sequence {order}"
+        f"ORDER BY {', '.join(f'page.{part}' for part in parts)}"
     )
     return fetch_rows(conn, sql, (*bound, max_chars))
 
