@@ -31,6 +31,7 @@ from lashtui.command.output import compact, status_badge
 from lashtui.command.query import PAYLOAD_WIDTH, Listing, cmd_events, cmd_ls, page_query
 from lashtui.errors import LashError
 from lashtui.model import ObservedProcess, ObservedProcessEvent, ProcessPageQuery
+from lashtui.model.limit import MAX_NAME_CHARS
 from lashtui.model.state import process_state
 from lashtui.registry.watch import registry_changes
 from lashtui.untrusted import json_escaped, json_preview, visible, visible_clipped, visible_json
@@ -84,12 +85,12 @@ def event_line(event: ObservedProcessEvent, args: argparse.Namespace) -> str:
     cuts it, whole with `-o wide`)."""
     if streams_json(args):
         return json_escaped(compact(event.model_dump(mode="json")))
-    payload = (
-        visible_json(event.payload)
-        if args.output == "wide"
-        else json_preview(event.payload, PAYLOAD_WIDTH)
-    )
-    return f"{event.sequence:>4}  {visible(event.event_type)}  {payload}"
+    if args.output == "wide":
+        kind, payload = visible(event.event_type), visible_json(event.payload)
+    else:
+        kind = visible_clipped(event.event_type, MAX_NAME_CHARS)
+        payload = json_preview(event.payload, PAYLOAD_WIDTH)
+    return f"{event.sequence:>4}  {kind}  {payload}"
 
 
 async def follow_events(args: argparse.Namespace) -> None:

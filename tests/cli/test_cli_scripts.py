@@ -222,6 +222,7 @@ def test_events_of_mebibyte_payloads_show_their_start_and_stream_whole(
     from lashtui.model import ProcessEventAppendRequest, ProcessEventType
     from lashtui.registry import open_registry
     from tests.builders import ext
+    from tests.raw import raw_connection
 
     db = str(tmp_path / "r.db")
     big = "\x1b]0;t\x07" + "z" * 900_000
@@ -252,6 +253,17 @@ def test_events_of_mebibyte_payloads_show_their_start_and_stream_whole(
     ]
     lines = run(capsys, "--db", db, "events", "big", "-o", "jsonl")[1].splitlines()
     assert [json.loads(line) for line in lines] == listed
+    # An event that does not decode shows its type column as another program stored it:
+    # cut to the type limit in the table, whole with -o wide.
+    with raw_connection(db) as conn:
+        conn.execute(
+            "INSERT INTO process_events (process_id, sequence, event_type, payload_hash, "
+            "occurred_at_ms, event_json) VALUES ('big', 4, ?, 'h', 1, 'not json')",
+            ("t" * 100_000,),
+        )
+    last = run(capsys, "--db", db, "events", "big")[1].splitlines()[-1]
+    assert "t" * 255 + "…" in last and "t" * 256 not in last
+    assert "t" * 100_000 in run(capsys, "--db", db, "events", "big", "-o", "wide")[1]
 
 
 def test_sweep_is_one_pass_in_words_or_json(db: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,11 +22,12 @@ from textual.widgets import DataTable, Input, Static
 from lashtui.admin import processes as processes_module
 from lashtui.clock import ManualClock
 from lashtui.model import ProcessEventAppendRequest, ProcessEventType
-from lashtui.model.limit import MAX_JSON_BYTES
+from lashtui.model.limit import MAX_JSON_BYTES, MAX_NAME_CHARS
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.tui.screens import detail as detail_view
 from lashtui.tui.screens.payload import PayloadScreen
 from tests.builders import ext
+from tests.raw import raw_connection
 from tests.tui.scene import until
 from tests.tui.test_view_reads import acting, counting, open_detail
 from tests.tui.test_views import SIZE
@@ -163,3 +164,28 @@ async def test_a_burst_past_the_budget_keeps_only_its_newest(
                 await append(other, 9, 5)
             assert [event.sequence for event in await detail._read_new()] == [13]
             assert held(detail) == []
+
+
+async def test_an_undecodable_event_shows_its_stored_type_cut(
+    tmp_path: Path, clock: ManualClock
+) -> None:
+    """An event that does not decode shows the type its row's column holds, which another
+    program may have made any length: cut to the type limit, as its payload's reason is."""
+    path = str(tmp_path / "r.db")
+    long_type = "t" * 100_000
+    async with open_registry(path, clock=clock) as registry:
+        await noted(registry, 1)
+    with raw_connection(path) as conn:
+        conn.execute(
+            "INSERT INTO process_events (process_id, sequence, event_type, payload_hash, "
+            "occurred_at_ms, event_json) VALUES ('ext-p', 2, ?, 'h', 1, 'not json')",
+            (long_type,),
+        )
+    async with open_registry(path, clock=clock) as registry:
+        app, _ = acting(registry, clock)
+        async with app.run_test(size=SIZE) as pilot:
+            detail = await open_detail(pilot, "ext-p")
+            timeline = detail.query_one("#timeline", DataTable)
+            await until(pilot, lambda: timeline.row_count == 2)
+            assert str(timeline.get_cell("2", "type")) == "t" * (MAX_NAME_CHARS - 1) + "…"
+            assert str(timeline.get_cell("2", "payload")).startswith("undecodable: ")

@@ -51,6 +51,7 @@ from lashtui.model import (
     ProcessHandleGrant,
     silent_not_dead,
 )
+from lashtui.model.limit import MAX_NAME_CHARS
 from lashtui.model.rerun import RerunLink
 from lashtui.tui import format as fmt
 from lashtui.tui import text
@@ -666,7 +667,9 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             else json_preview(event.payload, PAYLOAD_CHARS)
         )
         payload = text.cell(stored)
-        timeline.add_row(key, at, text.cell(event.event_type), wake, payload, key=key)
+        # (An event that does not decode shows its type column as stored: any length.)
+        kind = text.cell(visible_clipped(event.event_type, MAX_NAME_CHARS))
+        timeline.add_row(key, at, kind, wake, payload, key=key)
         self._cells[key] = (at, wake)
         self._unordered = self._unordered or event.sequence < self._last_row
         self._last_row = max(self._last_row, event.sequence)
@@ -710,7 +713,7 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             return
         title = text.plain(
             "process ", text.data(self.process_id), f" · event #{found.sequence} ",
-            text.data(found.event_type), " · payload",
+            text.data(visible_clipped(found.event_type, MAX_NAME_CHARS)), " · payload",
         )
         note = None
         if found.undecodable is not None:
