@@ -18,6 +18,7 @@ from textual.widgets import Button, DataTable, Input
 from textual.widgets._footer import FooterKey
 
 from lashtui.admin import Processes
+from lashtui.model.limit import MAX_LABEL_CHARS
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.tui.app import LashtuiApp, make_app
 from lashtui.tui.screens.detail import PAYLOAD_CHARS, ProcessDetailScreen
@@ -98,6 +99,26 @@ async def test_the_table_lists_an_undecodable_row_beside_the_good_ones(
         await until(pilot, lambda: len(table.processes) == 3)
         assert set(table.processes) == {"a-good", "b-deep", "c-good"}
         assert str(table.get_cell("b-deep", "label")).startswith("undecodable: ")
+
+
+async def test_an_id_past_the_limits_is_shown_cut_and_copied_whole(
+    spoiled: tuple[str, ProcessRegistry],
+) -> None:
+    """Another program may store an id of any length (the write limit is 512): its cell
+    shows the start (1,024 characters), and copying the row still gives all of it."""
+    db, registry = spoiled
+    long_id = "L" * 200_000
+    with raw_connection(db) as conn:
+        conn.execute("UPDATE processes SET process_id = ? WHERE process_id = 'c-good'", (long_id,))
+    app = make_app(Processes(registry), refresh_s=MINUTE_S, subtitle="undecodable")
+    async with app.run_test(size=(160, 20)) as pilot:
+        await loaded(pilot)
+        table = app.screen.query_one(ProcessTable)
+        await until(pilot, lambda: long_id in table.processes)
+        assert str(table.get_cell(long_id, "id")) == "L" * (MAX_LABEL_CHARS - 1) + "…"
+        await select(pilot, long_id)
+        await pilot.press("y")  # the id, copied
+        await until(pilot, lambda: app.clipboard == long_id)
 
 
 async def test_an_action_key_on_an_undecodable_row_says_why_and_names_the_way_out(
