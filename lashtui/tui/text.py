@@ -24,7 +24,11 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widget import Widget
 
-from lashtui.untrusted import visible
+from lashtui.model.limit import MAX_LABEL_CHARS
+from lashtui.untrusted import visible, visible_clipped
+
+# The most a one-line cell shows: the longest field a write allows (a label).
+CELL_CHARS = MAX_LABEL_CHARS
 
 
 def data(value: str, style: str | Style = "", *, multiline: bool = False) -> Text:
@@ -34,8 +38,10 @@ def data(value: str, style: str | Style = "", *, multiline: bool = False) -> Tex
 
 def cell(value: str, style: str | Style = "") -> Text:
     """Stored text for a one-line table cell: never wrapped, so a value wider than its
-    column is cropped the way DataTable crops a plain string."""
-    text = data(value, style)
+    column is cropped the way DataTable crops a plain string; and cut at `CELL_CHARS`
+    first, so that a value another program made a mebibyte long is not escaped and
+    measured whole (DataTable measures every cell it is given)."""
+    text = Text(visible_clipped(value, CELL_CHARS), style=style, end="")
     text.no_wrap = True
     return text
 

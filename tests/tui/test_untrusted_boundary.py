@@ -256,3 +256,14 @@ def test_the_check_catches_each_way_to_forget(tmp_path: Path, source: str) -> No
 def test_the_check_passes_what_is_safe(tmp_path: Path, source: str) -> None:
     (tmp_path / "view.py").write_text(f"HELP = 'keys'\ndef view(self):\n    {source}\n")
     assert problems(tmp_path) == []
+
+
+def test_a_cell_shows_at_most_cell_chars_of_a_stored_value() -> None:
+    """Every one-line cell of stored text is cut before it is escaped and measured: a value
+    another program made a mebibyte long costs what its first 1,024 characters cost."""
+    from lashtui.tui import text
+
+    assert text.cell("ok\x1b").plain == "ok\\x1b"
+    long = text.cell("\x1b" + "x" * 1_000_000)
+    assert long.plain == ("\\x1b" + "x" * 1_000_000)[: text.CELL_CHARS - 1] + "…"
+    assert long.no_wrap
