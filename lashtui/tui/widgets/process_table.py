@@ -42,7 +42,6 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
 from lashtui.model import ObservedProcess
-from lashtui.model.limit import MAX_LABEL_CHARS
 from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.widgets import column_plan
@@ -69,7 +68,7 @@ KEYS = tuple(key for key, _ in COLUMNS)
 LABELS = tuple(label for _, label in COLUMNS)
 FIXED = 2  # the mark and the id stay put while the table scrolls sideways
 WHY_WIDTH = 48  # a failure message can be 4,096 characters; the detail shows it whole
-STORED_CHARS = MAX_LABEL_CHARS  # a stored cell: the longest field a write allows (a label)
+STORED_CHARS = text.CELL_CHARS  # a stored cell: the longest field a write allows (a label)
 MARK = "▶"
 # top/bottom: pushed past the window's first/last row; first/last: jump to the very ends
 Edge = Literal["top", "bottom", "first", "last"]
