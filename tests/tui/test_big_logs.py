@@ -5,8 +5,9 @@ Each timeline row shows its payload's start (`PAYLOAD_CHARS`), encoded only that
 payloads of 0.9 MiB drawn whole held the event loop for 5 s. The detail holds the newest
 events whose payloads fit in `HELD_CHARS` (read from the log's end), says so when older
 ones are not held, reads them on `[`, lets the oldest held go as new ones arrive, and
-exports the whole log from the registry. Real SQLite, the real app under Pilot; the budget
-is patched down so that a few small events pass it.
+exports the whole log from the registry. Each test on SQLite and on PostgreSQL (whose pages
+are cut on the server), the real app under Pilot; the budget is patched down so that a few
+small events pass it.
 """
 
 from __future__ import annotations
@@ -58,10 +59,10 @@ def held(detail: detail_view.ProcessDetailScreen) -> list[int]:
 
 
 async def test_a_mebibyte_payload_shows_its_start_and_opens_whole(
-    tmp_path: Path, clock: ManualClock
+    clock: ManualClock, registry_target: str
 ) -> None:
     big = "\x1b[2J" + "z" * (MAX_JSON_BYTES - 100)  # a control, then nearly the write limit
-    async with open_registry(str(tmp_path / "r.db"), clock=clock) as registry:
+    async with open_registry(registry_target, clock=clock) as registry:
         await registry.register_process(ext("ext-p", event_types=[ProcessEventType.plain(NOTE)]))
         for _ in range(3):
             await registry.append_event("ext-p", ProcessEventAppendRequest.new(NOTE, {"big": big}))
@@ -81,11 +82,11 @@ async def test_a_mebibyte_payload_shows_its_start_and_opens_whole(
 
 
 async def test_a_log_past_the_budget_holds_its_newest_and_reads_older_on_request(
-    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, clock: ManualClock, registry_target: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(detail_view, "HELD_CHARS", BUDGET)
     monkeypatch.chdir(tmp_path)  # where `e` writes its export
-    path = str(tmp_path / "r.db")
+    path = registry_target
     async with open_registry(path, clock=clock) as registry:
         await noted(registry, 20)
         app, _ = acting(registry, clock)
@@ -124,13 +125,13 @@ async def test_a_log_past_the_budget_holds_its_newest_and_reads_older_on_request
 
 
 async def test_a_long_log_is_read_from_its_end_until_the_budget_is_full(
-    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+    clock: ManualClock, registry_target: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Opening reads pages back from the newest and stops once they fill the budget: a log
     of gigabytes opens as its last few mebibytes do, not after being read whole."""
     monkeypatch.setattr(detail_view, "HELD_CHARS", BUDGET)
     monkeypatch.setattr(processes_module, "EVENTS_A_PAGE", 2)
-    async with open_registry(str(tmp_path / "r.db"), clock=clock) as registry:
+    async with open_registry(registry_target, clock=clock) as registry:
         await noted(registry, 20)
         app, _ = acting(registry, clock)
         backwards = counting(registry, "recent_events")
@@ -142,10 +143,10 @@ async def test_a_long_log_is_read_from_its_end_until_the_budget_is_full(
 
 
 async def test_a_burst_past_the_budget_keeps_only_its_newest(
-    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+    clock: ManualClock, registry_target: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(detail_view, "HELD_CHARS", 1)  # one event at most, whatever its size
-    path = str(tmp_path / "r.db")
+    path = registry_target
     async with open_registry(path, clock=clock) as registry:
         await noted(registry, 2)
         app, _ = acting(registry, clock)
@@ -167,11 +168,11 @@ async def test_a_burst_past_the_budget_keeps_only_its_newest(
 
 
 async def test_an_undecodable_event_shows_its_stored_type_cut(
-    tmp_path: Path, clock: ManualClock
+    clock: ManualClock, registry_target: str
 ) -> None:
     """An event that does not decode shows the type its row's column holds, which another
     program may have made any length: cut to the type limit, as its payload's reason is."""
-    path = str(tmp_path / "r.db")
+    path = registry_target
     long_type = "t" * 100_000
     async with open_registry(path, clock=clock) as registry:
         await noted(registry, 1)
