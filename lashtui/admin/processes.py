@@ -72,6 +72,9 @@ EVENTS_A_PAGE = 2_000
 # end with the one that passes it): an event may be a mebibyte, and a page of 2,000 such
 # events would be 2 GiB (`events_after`'s `max_chars`, sql/log_read.py).
 EVENT_PAGE_CHARS = 8 << 20
+# A change-feed page holds at most this many characters of records (plus one): a record may
+# be a mebibyte or two, and the dashboard reads 1,000 changed rows a page.
+FEED_PAGE_CHARS = 16 << 20
 
 def check_start_request(request: ProcessStartRequest) -> None:
     """What `start` refuses before anything is written, beyond the model's own checks: a
@@ -255,7 +258,11 @@ class Processes:
     async def changes_since(
         self, cursor: int, limit: int
     ) -> tuple[builtins.list[ObservedProcess], int]:
-        records, next_cursor = await self.registry.processes_changed_since(cursor, limit)
+        """A page of the change feed: at most `limit` rows and `FEED_PAGE_CHARS` characters
+        of records plus one row; read on from `next_cursor` until a page comes back empty."""
+        records, next_cursor = await self.registry.processes_changed_since(
+            cursor, limit, max_chars=FEED_PAGE_CHARS
+        )
         return await self._observe_all(records), next_cursor
 
     # --- the dashboard's window on a large registry

@@ -229,3 +229,21 @@ async def test_event_pages_are_cut_by_size_and_read_back_from_the_end(
     assert [e.sequence for e in await processes.events_before("p", 7)] == [4, 5, 6]
     assert [e.sequence for e in await processes.events_before("p", 4)] == [3]
     assert await processes.events_before("p", 1) == []
+
+
+async def test_the_facade_reads_the_change_feed_in_pages_cut_by_size(
+    processes: Processes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`changes_since` pages hold at most `FEED_PAGE_CHARS` of records plus one row (here
+    one row each); read on until an empty page, they hold every change once."""
+    monkeypatch.setattr(admin_processes, "FEED_PAGE_CHARS", 1)
+    _, cursor = await processes.changes_since(0, 0)
+    for pid in ("a", "b", "c"):
+        await processes.registry.register_process(ob(pid))
+    pages = []
+    while True:
+        page, cursor = await processes.changes_since(cursor, 100)
+        if not page:
+            break
+        pages.append([p.process_id for p in page])
+    assert pages == [["a"], ["b"], ["c"]]

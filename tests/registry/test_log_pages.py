@@ -6,6 +6,7 @@ stored JSON takes it to `max_chars` or past it, one event at least, so a reader 
 most `max_chars` plus one event a page. `recent_events` also takes `before`, so a log is read
 from its end backwards. `pending_wake_sequences` is `wake_events_after(pid, 0)`'s
 sequences, read in such pages and decoding only the events whose JSON may name a wake.
+The change feed takes `max_chars` too: a record may be a mebibyte or two.
 """
 
 from __future__ import annotations
@@ -17,7 +18,13 @@ import pytest
 from pydantic import JsonValue
 
 from lashtui.errors import InvalidRequest, UnknownProcess
-from lashtui.model import ProcessEventAppendRequest, ProcessEventType, SessionScope
+from lashtui.model import (
+    External,
+    ProcessEventAppendRequest,
+    ProcessEventType,
+    ProcessIdentity,
+    SessionScope,
+)
 from lashtui.model.event import ProcessEventSemanticsSpec, ProcessWakeSpec
 from lashtui.registry import ProcessRegistry
 from tests.builders import ext
@@ -155,3 +162,32 @@ async def test_a_wake_written_with_an_escaped_key_is_still_pending(
         )
     assert await registry.wake_events_after("p", 0) == []
     assert await registry.pending_wake_sequences("p") == []
+
+
+async def test_the_change_feed_is_cut_by_size_and_read_whole_until_an_empty_page(
+    registry: ProcessRegistry,
+) -> None:
+    """`processes_changed_since(..., max_chars=)`: a page ends with the row whose record
+    takes it to `max_chars` (one row at least), each row once, in feed order; only an empty
+    page says the end has been reached."""
+    _, start = await registry.processes_changed_since(0, 0)
+    for n in range(6):
+        blob = "b" * (BIG // 2 if n in (1, 4) else 10)  # rows 1 and 4 are big
+        external = External(metadata={"blob": blob})
+        registration = ext(f"p{n}").model_copy(
+            update={"input": external, "identity": ProcessIdentity.from_process_input(external)}
+        )
+        await registry.register_process(registration)
+    whole, _ = await registry.processes_changed_since(start, 100)
+    read, cursor, pages = [], start, []
+    while True:
+        page, cursor = await registry.processes_changed_since(cursor, 3, max_chars=BIG // 2)
+        if not page:
+            break
+        pages.append([record.id for record in page])
+        read += page
+    assert [r.id for r in read] == [r.id for r in whole] == [f"p{n}" for n in range(6)]
+    assert pages == [["p0", "p1"], ["p2", "p3", "p4"], ["p5"]]
+    refused = "a change-feed page size limit must be a whole number >= 1, got `0`"
+    with pytest.raises(InvalidRequest, match=re.escape(refused)):
+        await registry.processes_changed_since(start, 3, max_chars=0)

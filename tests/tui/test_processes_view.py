@@ -17,6 +17,7 @@ from textual.pilot import Pilot
 from textual.widgets import DataTable
 
 from lashtui.admin import Processes
+from lashtui.admin import processes as admin_processes
 from lashtui.clock import ManualClock
 from lashtui.model import (
     Engine,
@@ -99,11 +100,15 @@ async def until(pilot: Pilot[Any], condition: Any, within: float = 15) -> None:
             await pilot.pause(0.05)
 
 
+# Also with change-feed pages of one row each (their size cut at one character): the view
+# reads the feed until a page comes back empty.
+@pytest.mark.parametrize("feed_chars", [admin_processes.FEED_PAGE_CHARS, 1])
 async def test_changes_from_another_os_process_appear_and_the_selection_stays(
-    registry_target: str,
+    registry_target: str, feed_chars: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """On both stores: the file watch wakes the view for SQLite, LISTEN/NOTIFY for
     PostgreSQL (the periodic re-read is pushed out of the test's reach)."""
+    monkeypatch.setattr(admin_processes, "FEED_PAGE_CHARS", feed_chars)
     db = registry_target
     async with open_registry(db) as registry:
         for pid in ("b-one", "d-two"):

@@ -135,11 +135,11 @@ class PostgresProcessRegistry(SqlProcessRegistry):
         return outcome.result()
 
     async def processes_changed_since(
-        self, cursor: int, limit: int
+        self, cursor: int, limit: int, *, max_chars: int | None = None
     ) -> tuple[list[ProcessRecord], int]:
-        # One statement, so READ COMMITTED: there the feed's bound can pass over a
-        # transaction that ended during the read without saving here (schema.py).
-        return await self._db.point_read(process.changed_since, cursor, limit)
+        # One statement (its size cut too), so READ COMMITTED: there the feed's bound can
+        # pass over a transaction that ended during the read without saving here (schema.py).
+        return await self._db.point_read(process.changed_since, cursor, limit, max_chars)
 
     async def work_items_changed_since(
         self, cursor: int, limit: int, claimant: LeaseOwnerIdentity | None = None

@@ -13,7 +13,7 @@ import sqlite3
 from typing import Any
 
 from lashtui.errors import InvalidRequest
-from lashtui.registry.sql.dialect import Tx
+from lashtui.registry.sql.dialect import Tx, dialect
 
 # A row's record JSON and the columns a stand-in is built from (row.py `undecodable_record`).
 ROW_COLUMNS = (
@@ -118,6 +118,48 @@ def _take(cursor: Any, max_chars: int | None) -> list[Row]:
     if close is not None:
         close()  # (a statement left part-stepped would hold its read open)
     return rows
+
+
+def sized_page(
+    conn: Tx,
+    columns: list[str],
+    source: str,
+    params: tuple[object, ...],
+    order_by: list[str],
+    limit: int | None,
+    max_chars: int | None,
+) -> list[Row]:
+    """`SELECT {columns} {source} ORDER BY {order_by} LIMIT ?`, the rows cut once their first
+    column (stored JSON) reaches `max_chars` in all (the row that reaches it included).
+    Each name in `order_by` ("p.change_seq DESC") must be one of `columns`.
+
+    SQLite yields a result a row at a time, so the rows past the cut are never stepped
+    (`fetch_rows`). PostgreSQL's result arrives whole, so the server makes the cut: a
+    running sum of the column's `octet_length` (which reads a stored value's length from
+    its header, never the value: a TOASTed mebibyte is not fetched to be measured), bytes
+    rather than characters there, never fewer."""
+    limited = " LIMIT ?" if limit is not None else ""
+    bound = (*params, limit) if limit is not None else params
+    order = ", ".join(order_by)
+    if max_chars is None or dialect(conn).name == "sqlite":
+        sql = f"SELECT {', '.join(columns)} {source} ORDER BY {order}{limited}"
+        return fetch_rows(conn, sql, bound, max_chars=max_chars)
+    size = f"octet_length({columns[0]})"
+    named = ", ".join(f"{column} AS c{n}" for n, column in enumerate(columns))
+    outer_order = ", ".join(_by_position(columns, part) for part in order_by)
+    sized = (
+        f"SELECT {named}, SUM({size}) OVER (ORDER BY {order} ROWS UNBOUNDED PRECEDING) "
+        f"- {size} AS before_chars {source} ORDER BY {order}{limited}"
+    )
+    outer = ", ".join(f"c{n}" for n in range(len(columns)))
+    sql = f"SELECT {outer} FROM ({sized}) page WHERE before_chars < ? ORDER BY {outer_order}"
+    return fetch_rows(conn, sql, (*bound, max_chars))
+
+
+def _by_position(columns: list[str], order: str) -> str:
+    """`e.sequence DESC` as the outer query names it: `c2 DESC`."""
+    name, _, direction = order.partition(" ")
+    return f"c{columns.index(name)} {direction}".rstrip()
 
 
 CHUNK = 500  # ids bound per statement: well under SQLite's bound-parameter limit

@@ -8,11 +8,8 @@ log holds whatever another program wrote. With `max_chars` a page ends with the 
 stored JSON takes the page's total to `max_chars` characters or past it (one event at
 least, when there is one): a page never holds more than `max_chars` plus one event.
 
-SQLite yields a result a row at a time, so the rows past the cut are never stepped
-(fetch.py `fetch_rows`). PostgreSQL's result arrives whole, so the server makes the cut: a
-running sum of each event's `octet_length` (which reads a stored value's length from its
-header, never the value: a TOASTed mebibyte is not fetched to be measured), bytes rather
-than characters there, never fewer.
+On SQLite the rows past the cut are never stepped; on PostgreSQL the server makes the cut
+from each event's stored size, without fetching it (fetch.py `sized_page`).
 """
 
 from __future__ import annotations
@@ -21,8 +18,9 @@ from lashtui.errors import InvalidRequest
 from lashtui.model import ProcessEvent
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.event import EVENT_COLUMNS, event_row
+from lashtui.registry.sql.fetch import sized_page
 from lashtui.registry.sql.page import check_limit
-from lashtui.registry.sql.row import Row, fetch_rows, require_exists
+from lashtui.registry.sql.row import Row, require_exists
 
 # The pages `pending_wake_sequences` reads the un-acked events in.
 WAKE_PAGE = 500
@@ -100,25 +98,10 @@ def page_rows(
 ) -> list[Row]:
     """`SELECT EVENT_COLUMNS {source}` (its events aliased `e`) in the order of `order_by`
     (columns of the events table with their directions: `"sequence DESC"`), at most `limit`
-    rows, cut at `max_chars` as the module docstring says."""
-    columns = ", ".join(f"e.{column}" for column in EVENT_COLUMNS.split(", "))
-    parts = [part.strip() for part in order_by.split(",")]
-    order = ", ".join(f"e.{part}" for part in parts)
-    limited = " LIMIT ?" if limit is not None else ""
-    bound = (*params, limit) if limit is not None else params
-    if max_chars is None or dialect(conn).name == "sqlite":
-        sql = f"SELECT {columns} {source} ORDER BY {order}{limited}"
-        return fetch_rows(conn, sql, bound, max_chars=max_chars)
-    size = "octet_length(e.event_json)"
-    sized = (
-        f"SELECT {columns}, SUM({size}) OVER (ORDER BY {order} ROWS UNBOUNDED PRECEDING) "
-        f"- {size} AS before_chars {source} ORDER BY {order}{limited}"
-    )
-    sql = (
-        f"SELECT {EVENT_COLUMNS} FROM ({sized}) page WHERE page.before_chars < ? "
-        f"ORDER BY {', '.join(f'page.{part}' for part in parts)}"
-    )
-    return fetch_rows(conn, sql, (*bound, max_chars))
+    rows, cut at `max_chars` as the module docstring says (fetch.py `sized_page`)."""
+    columns = [f"e.{column}" for column in EVENT_COLUMNS.split(", ")]
+    order = [f"e.{part.strip()}" for part in order_by.split(",")]
+    return sized_page(conn, columns, source, params, order, limit, max_chars)
 
 
 def _may_name_wake(column: str, conn: Tx) -> str:

@@ -28,7 +28,9 @@ from lashtui.model.wire import canonical_json, check_extras_size
 from lashtui.registry.sql import grant
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.event import append_to
+from lashtui.registry.sql.fetch import sized_page
 from lashtui.registry.sql.lease import require_current_lease
+from lashtui.registry.sql.page import check_limit
 from lashtui.registry.sql.row import (
     DECODE_ERRORS,
     ROW_COLUMNS,
@@ -215,17 +217,26 @@ def list_non_terminal(conn: Tx) -> list[ProcessRecord]:
 
 
 def changed_since(
-    conn: Tx, cursor: int, limit: int
+    conn: Tx, cursor: int, limit: int, max_chars: int | None = None
 ) -> tuple[list[ProcessRecord], int]:
+    """lash's change-feed page; with `max_chars` (a lashtui extension) it ends with the row
+    whose record takes the page's records to `max_chars` characters (a record may be a
+    mebibyte or two, and a page of 1,000 of them gigabytes): only an empty page then says
+    the feed has been read to its end."""
     if limit < 0:
         raise InvalidRequest(f"a change feed page limit must be >= 0, got {limit}")
+    if max_chars is not None:
+        check_limit(max_chars, "a change-feed page size", least=1)
     if limit == 0:
         return [], cursor
-    rows = fetch_rows(
+    rows = sized_page(
         conn,
-        f"SELECT {ROW_COLUMNS}, p.change_seq FROM processes p WHERE p.change_seq > ?"
-        f"{dialect(conn).feed_bound('p.change_seq')} ORDER BY p.change_seq, p.process_id LIMIT ?",
-        (cursor, limit),
+        [*(column.strip() for column in ROW_COLUMNS.split(",")), "p.change_seq"],
+        f"FROM processes p WHERE p.change_seq > ?{dialect(conn).feed_bound('p.change_seq')}",
+        (cursor,),
+        ["p.change_seq", "p.process_id"],
+        limit,
+        max_chars,
     )
     if not rows:
         return [], cursor

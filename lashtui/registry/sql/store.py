@@ -365,9 +365,9 @@ class SqlProcessRegistry(ABC):
         return await self._db.read(prune.count, cutoff_epoch_ms)
 
     async def processes_changed_since(
-        self, cursor: int, limit: int
+        self, cursor: int, limit: int, *, max_chars: int | None = None
     ) -> tuple[list[ProcessRecord], int]:
-        return await self._db.read(process.changed_since, cursor, limit)
+        return await self._db.read(process.changed_since, cursor, limit, max_chars)
 
     async def put_process_execution_env(self, spec: ProcessExecutionEnvSpec) -> str:
         return await self._db.short_write(process.put_env, spec, self._now())
