@@ -1,6 +1,7 @@
 """Reading rows of the `processes` and `process_leases` tables as they are stored: the
-columns every read that returns records takes (`ROW_COLUMNS`), the held-lease read, and
-`fetch_rows`, which survives TEXT that is not UTF-8.
+columns every read that returns records takes (`ROW_COLUMNS`), the held-lease read,
+`fetch_rows`, which survives TEXT that is not UTF-8, and `sized_page`, a page of stored
+JSON (records, events) cut by its size as well as its count.
 
 Nothing here imports the models: the command line's `ls --json` read
 (lashtui/cli_listing.py) reads the same columns with the same statements without loading
@@ -85,8 +86,8 @@ def fetch_rows(
 
     With `max_chars`, the rows stop after the one whose first column (stored JSON) takes
     their total length to `max_chars` or past it: rows past it are never stepped, so never
-    read (SQLite yields a result a row at a time; see log_read.py for PostgreSQL's, which
-    arrives whole and is cut by the server)."""
+    read (SQLite yields a result a row at a time; PostgreSQL's result arrives whole, and
+    `sized_page` has the server cut it)."""
     try:
         return _take(conn.execute(sql, params), max_chars)
     except UnicodeEncodeError as error:
