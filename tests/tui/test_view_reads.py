@@ -10,6 +10,7 @@ view that more are not shown."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -120,15 +121,23 @@ def acting(registry: ProcessRegistry, clock: ManualClock) -> tuple[LashtuiApp, P
     return app, processes
 
 
-async def test_the_leases_view_reads_only_when_a_commit_lands(
-    held: tuple[ProcessRegistry, str], clock: ManualClock
-) -> None:
-    registry, target = held
+@contextlib.asynccontextmanager
+async def leases_shown(
+    registry: ProcessRegistry, clock: ManualClock
+) -> AsyncIterator[tuple[Any, LeasesScreen, Counted]]:
+    """The app on `registry` with the Leases view open, its reads of the leases counted."""
     app, processes = acting(registry, clock)
     reads = counting(processes, "leases")
     async with app.run_test(size=SIZE) as pilot:
         await home_loaded(pilot)
-        leases = await open_view(pilot, "2", LeasesScreen)
+        yield pilot, await open_view(pilot, "2", LeasesScreen), reads
+
+
+async def test_the_leases_view_reads_only_when_a_commit_lands(
+    held: tuple[ProcessRegistry, str], clock: ManualClock
+) -> None:
+    registry, target = held
+    async with leases_shown(registry, clock) as (pilot, leases, reads):
         table = leases.query_one(KeyedTable)
         assert _countdown(table, "ext-held") == "10s left"
         await _quiet(pilot, reads)
@@ -150,11 +159,7 @@ async def test_a_read_that_failed_is_made_again_though_nothing_moved(
     held: tuple[ProcessRegistry, str], clock: ManualClock
 ) -> None:
     registry, _ = held
-    app, processes = acting(registry, clock)
-    reads = counting(processes, "leases")
-    async with app.run_test(size=SIZE) as pilot:
-        await home_loaded(pilot)
-        leases = await open_view(pilot, "2", LeasesScreen)
+    async with leases_shown(registry, clock) as (pilot, leases, reads):
         errors: list[str | None] = []
         shown = leases.show
 
@@ -526,11 +531,7 @@ async def test_a_view_shown_again_draws_its_times_as_of_now_at_once(
     """Nothing committed while it was off screen, so nothing is read: its countdowns are
     drawn for the time it comes back, not left as they were when it went."""
     registry, _ = held
-    app, processes = acting(registry, clock)
-    reads = counting(processes, "leases")
-    async with app.run_test(size=SIZE) as pilot:
-        await home_loaded(pilot)
-        leases = await open_view(pilot, "2", LeasesScreen)
+    async with leases_shown(registry, clock) as (pilot, leases, reads):
         table = leases.query_one(KeyedTable)
         await pilot.press("1")
         clock.advance(4_000)
