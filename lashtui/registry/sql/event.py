@@ -358,21 +358,6 @@ def count_through(conn: Tx, process_id: str, event_type: str, sequence: int) -> 
     return int(row[0])
 
 
-def wake_events_after(conn: Tx, process_id: str, after: int) -> list[ProcessEvent]:
-    """Wake-bearing events after `after` that nobody has acked yet."""
-    require_exists(conn, process_id)
-    columns = ", ".join(f"e.{column}" for column in EVENT_COLUMNS.split(", "))
-    rows = fetch_rows(
-        conn,
-        f"SELECT {columns} FROM process_events e LEFT JOIN process_wake_acks a "
-        "ON a.process_id = e.process_id AND a.sequence = e.sequence "
-        "WHERE e.process_id = ? AND e.sequence > ? AND a.sequence IS NULL ORDER BY e.sequence",
-        (process_id, after),
-    )
-    events = (event_row(row) for row in rows)
-    return [event for event in events if event.semantics.wake is not None]
-
-
 def ack_wake(conn: Tx, process_id: str, sequence: int) -> None:
     require_exists(conn, process_id)
     conn.execute(

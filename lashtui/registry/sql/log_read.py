@@ -64,6 +64,23 @@ def recent(
     return [event_row(row) for row in reversed(rows)]
 
 
+# The un-acked events of a process above a sequence (bound in that order), events aliased `e`.
+UNACKED = (
+    "FROM process_events e LEFT JOIN process_wake_acks a "
+    "ON a.process_id = e.process_id AND a.sequence = e.sequence "
+    "WHERE e.process_id = ? AND e.sequence > ? AND a.sequence IS NULL"
+)
+
+
+def wake_events_after(conn: Tx, process_id: str, after: int) -> list[ProcessEvent]:
+    """Wake-bearing events after `after` that nobody has acked yet (lash's read: the whole
+    list)."""
+    require_exists(conn, process_id)
+    rows = page_rows(conn, UNACKED, (process_id, after), "sequence ASC", None, None)
+    events = (event_row(row) for row in rows)
+    return [event for event in events if event.semantics.wake is not None]
+
+
 def pending_wake_sequences(conn: Tx, process_id: str, after: int = 0) -> list[int]:
     """The sequences `wake_events_after(process_id, after)` would list (wake-bearing events
     nobody has acked), without holding the log: the un-acked events are read in bounded
@@ -73,12 +90,7 @@ def pending_wake_sequences(conn: Tx, process_id: str, after: int = 0) -> list[in
     event's bytes past `after` (~1.3 ms a mebibyte): a reader that knew the answer up to a
     sequence asks past it."""
     require_exists(conn, process_id)
-    source = (
-        "FROM process_events e LEFT JOIN process_wake_acks a "
-        "ON a.process_id = e.process_id AND a.sequence = e.sequence "
-        "WHERE e.process_id = ? AND e.sequence > ? AND a.sequence IS NULL "
-        f"AND {_may_name_wake('e.event_json', conn)}"
-    )
+    source = f"{UNACKED} AND {_may_name_wake('e.event_json', conn)}"
     found: list[int] = []
     params = (process_id, after)
     while page := page_rows(conn, source, params, "sequence ASC", WAKE_PAGE, WAKE_PAGE_CHARS):

@@ -255,7 +255,7 @@ class SqlProcessRegistry(ABC):
         return await self._db.read(log_read.pending_wake_sequences, process_id, after_sequence)
 
     async def wake_events_after(self, process_id: str, after_sequence: int) -> list[ProcessEvent]:
-        return await self._db.read(event.wake_events_after, process_id, after_sequence)
+        return await self._db.read(log_read.wake_events_after, process_id, after_sequence)
 
     async def ack_wake(self, process_id: str, sequence: int) -> None:
         await self._db.short_write(event.ack_wake, process_id, sequence)

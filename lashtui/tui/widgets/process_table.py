@@ -68,7 +68,6 @@ KEYS = tuple(key for key, _ in COLUMNS)
 LABELS = tuple(label for _, label in COLUMNS)
 FIXED = 2  # the mark and the id stay put while the table scrolls sideways
 WHY_WIDTH = 48  # a failure message can be 4,096 characters; the detail shows it whole
-STORED_CHARS = text.CELL_CHARS  # a stored cell: the longest field a write allows (a label)
 MARK = "▶"
 # top/bottom: pushed past the window's first/last row; first/last: jump to the very ends
 Edge = Literal["top", "bottom", "first", "last"]
@@ -81,10 +80,10 @@ Paint = Callable[[str], Style]  # a state's or mark's style, by name (state_styl
 @lru_cache(maxsize=8192)
 def _shown(value: str) -> tuple[str, bool]:
     """`value` made visible, and whether DataTable shows that as is: cached, because the
-    same ids, labels and scopes are rendered again on every tick. Cut at `STORED_CHARS`:
+    same ids, labels and scopes are rendered again on every tick. Cut at `text.CELL_CHARS`:
     a row another program wrote may hold an id of any length (50 ids of 200,000
     characters held the event loop 0.25 s as they were escaped and measured)."""
-    shown = visible_clipped(value, STORED_CHARS)
+    shown = visible_clipped(value, text.CELL_CHARS)
     return shown, is_plain(shown)
 
 
