@@ -43,7 +43,7 @@ def process_ids(db: str, prefix: str) -> list[str]:
 
 
 async def _read(db: str, prefix: str) -> list[str]:
-    from lashtui.model import PROCESS_STATES, ProcessPageQuery
+    from lashtui.model import PAGE_CHARS, PROCESS_STATES, ProcessPageQuery
     from lashtui.registry import open_registry
 
     async with open_registry(db, read_only=True, create=False) as registry:
@@ -51,7 +51,7 @@ async def _read(db: str, prefix: str) -> list[str]:
         query = ProcessPageQuery(
             states=set(PROCESS_STATES), after_id=prefix or None, order="id", limit=CAP
         )
-        page = await registry.page_processes(query)
+        page, _ = await registry.page_processes_within(query, PAGE_CHARS)  # (a cut: fewer)
     ids = exact + [record.id for record in page]
     # Ids run in order from the prefix, so the first that does not start with it ends them.
     # An id a shell would obey rather than show (a control character) is not offered.

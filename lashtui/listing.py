@@ -50,6 +50,10 @@ from lashtui.untrusted import json_escaped, visible
 # 10,000 decoded records; a page costs one indexed query, so smaller pages cost little).
 # At most the model's PAGE_LIMIT_MAX (a test checks).
 LS_PAGE = 2_000
+# ...and at most this many characters of records a page (then up to the row that passes
+# it): a record may be a mebibyte or two, and 2,000 of them gigabytes. The facade's
+# `PAGE_CHARS`, which `ls` reads through otherwise (a test checks).
+LS_PAGE_CHARS = 16 << 20
 
 _ANY = "any"
 
@@ -155,7 +159,7 @@ class _Reader:
     def __init__(self, conn: Any, path: str) -> None:
         self.conn, self.path = conn, path
 
-    def page(self, page: _Page, down: bool) -> tuple[list[Row], dict[str, Row]]:
+    def page(self, page: _Page, down: bool) -> tuple[list[Row], dict[str, Row], bool]:
         from lashtui.registry.sqlite.connect import connect_read_only
         from lashtui.registry.sqlite.file import still_immutable
 
@@ -176,16 +180,16 @@ class _Reader:
         raise _Overtaken
 
 
-def _read_page(conn: Any, page: _Page, down: bool) -> tuple[list[Row], dict[str, Row]]:
-    """One page's rows in order and their held leases, as the store reads them (it reads
-    the leases in a second snapshot; here they share the page's)."""
-    from lashtui.registry.sql.fetch import held_lease_rows, stored_rows
+def _read_page(conn: Any, page: _Page, down: bool) -> tuple[list[Row], dict[str, Row], bool]:
+    """One page's rows in order, their held leases, and whether the page was cut short by
+    its records' size, as the store reads them (it reads the leases in a second snapshot;
+    here they share the page's)."""
+    from lashtui.registry.sql.fetch import held_lease_rows, ordered_rows
     from lashtui.registry.sql.filter import id_page_ids
 
     ids = id_page_ids(conn, page, down)
-    found = {row[1]: row for row in stored_rows(conn, ids)}
-    rows = [found[process_id] for process_id in ids if process_id in found]
-    return rows, held_lease_rows(conn, [row[1] for row in rows])
+    rows, covered = ordered_rows(conn, ids, LS_PAGE_CHARS)
+    return rows, held_lease_rows(conn, [row[1] for row in rows]), covered < len(ids)
 
 
 Row = tuple[Any, ...]
@@ -209,8 +213,9 @@ class _Listing:
         limit = self.limit
         while True:
             want = LS_PAGE if not limit else min(LS_PAGE, limit - self.shown + 1)
-            rows, leases = self.reader.page(_Page(self.states, self.after, want), self.down)
-            full = len(rows) == want
+            page = _Page(self.states, self.after, want)
+            rows, leases, cut = self.reader.page(page, self.down)
+            full = cut or len(rows) == want  # (cut: a page of large records ends early)
             if limit and self.shown + len(rows) > limit:
                 rows, self.cut = rows[: limit - self.shown], True
             if rows:

@@ -27,6 +27,7 @@ from lashtui.model import (
     CANCEL_REQUESTED,
     DURATION_RUNS,
     MINUTE_MS,
+    PAGE_CHARS,
     AbandonRequest,
     Engine,
     ErrorGroupKey,
@@ -271,6 +272,27 @@ class Processes:
         """One keyset page of observed rows (see `ProcessPageQuery`), ascending id order."""
         return await self._observe_all(await self.registry.page_processes(query))
 
+    async def page_within(
+        self, query: ProcessPageQuery
+    ) -> tuple[builtins.list[ObservedProcess], bool]:
+        """`page`, holding at most `PAGE_CHARS` (lashtui.model.page) characters of records
+        plus one row, and whether it was cut so: then more rows match after its last
+        (`query.after`). A page shorter than its limit and not cut is the last."""
+        records, cut = await self.registry.page_processes_within(query, PAGE_CHARS)
+        return await self._observe_all(records), cut
+
+    async def pages(self, query: ProcessPageQuery) -> AsyncIterator[builtins.list[ObservedProcess]]:
+        """Every row matching `query` from its cursor on, in its order, a page at a time
+        (`page_within`: at most `query.limit` rows and `PAGE_CHARS` of records plus one row,
+        each page its own read)."""
+        while True:
+            rows, cut = await self.page_within(query)
+            if rows:
+                yield rows
+            if not rows or (not cut and len(rows) < query.limit):
+                return
+            query = query.after(rows[-1])
+
     async def census(self) -> ProcessCensus:
         """Counts by state and the live ids, as of a change-feed cursor to follow from."""
         return await self.registry.process_census()
@@ -285,6 +307,16 @@ class Processes:
         """Rows whose lease has a holder, the soonest to lapse (or longest lapsed) first."""
         return await self._observe_all(await self.registry.list_leased_processes(limit))
 
+    async def bounded_leases(
+        self, limit: int = 1000
+    ) -> tuple[builtins.list[ObservedProcess], bool]:
+        """`leases`, holding at most `PAGE_CHARS` characters of records plus one row, and
+        whether the registry held more than the rows returned (past `limit`, or past that
+        size)."""
+        records, cut = await self.registry.list_leased_processes_within(limit + 1, PAGE_CHARS)
+        more = cut or len(records) > limit
+        return await self._observe_all(records[:limit]), more
+
     async def abandon_candidates(
         self, now_ms: int, limit: int = 1000
     ) -> tuple[builtins.list[ObservedProcess], builtins.list[ObservedProcess]]:
@@ -297,17 +329,22 @@ class Processes:
 
     async def bounded_abandon_candidates(
         self, now_ms: int, limit: int = 1000
-    ) -> tuple[builtins.list[ObservedProcess], builtins.list[ObservedProcess], bool]:
-        """`abandon_candidates`, and whether the registry held more candidates than `limit`:
-        then the two lists are those among the first `limit` by id, not all of them."""
-        records = await self.registry.list_abandon_candidates(limit + 1, lapsed_at_ms=now_ms)
-        more = len(records) > limit
-        observed = await self._observe_all(records[:limit])
+    ) -> tuple[builtins.list[ObservedProcess], builtins.list[ObservedProcess], int | None]:
+        """`abandon_candidates`, and when the registry held more candidates than it returned
+        (past `limit`, or past `PAGE_CHARS` characters of records plus one row) how many it
+        read: the two lists are then those among the first that many by id; None when they
+        are all of them."""
+        records, cut = await self.registry.list_abandon_candidates_within(
+            limit + 1, PAGE_CHARS, lapsed_at_ms=now_ms
+        )
+        more = cut or len(records) > limit
+        records = records[:limit]
+        observed = await self._observe_all(records)
         requested = [p for p in observed if p.abandon_request is not None]
         # The registry already narrowed by lease expiry; the lease read since may be newer,
         # so the verdict is made again on the observed facts.
         silent = [p for p in observed if p.abandon_request is None and silent_not_dead(p, now_ms)]
-        return requested, silent, more
+        return requested, silent, len(records) if more else None
 
     async def error_groups(self, query: ErrorGroupQuery | None = None) -> ErrorSummary:
         """Why rows ended badly, grouped, over a window of the most recently changed rows
@@ -319,6 +356,15 @@ class Processes:
     ) -> builtins.list[ObservedProcess]:
         """The rows of one error group in that window, newest change first."""
         return await self._observe_all(await self.registry.error_group_rows(key, window, limit))
+
+    async def bounded_error_group_rows(
+        self, key: ErrorGroupKey, window: int, limit: int = 500
+    ) -> tuple[builtins.list[ObservedProcess], bool]:
+        """`error_group_rows`, holding at most `PAGE_CHARS` characters of records plus one
+        row, and whether that cut them short (then the group's newer rows only)."""
+        records, cut = await self.registry.error_group_rows_within(key, window, limit, PAGE_CHARS)
+        return await self._observe_all(records), cut
+
     async def activity(
         self, window: HealthWindow, now_ms: int, since: ProcessActivity | None = None
     ) -> ProcessActivity:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from lashtui.admin.action import outcome, refused_unknown
 from lashtui.errors import InvalidRequest, ProcessConflict, UndecodableProcess, UnknownProcess
-from lashtui.model import ProcessPageQuery, RecoveryDisposition
+from lashtui.model import PAGE_CHARS, ProcessPageQuery, RecoveryDisposition
 from lashtui.model.outcome import ProcessActionOutcome, ago, check_operator_name
 from lashtui.model.rerun import RERUN_OF, RerunLink, rerun_id, rerun_number, rerun_prefix
 from lashtui.registry import ProcessRegistry
@@ -35,10 +35,11 @@ async def rerun_ids(registry: ProcessRegistry, process_id: str) -> list[str]:
     prefix, after, found = rerun_prefix(process_id), rerun_prefix(process_id), []
     while True:
         query = ProcessPageQuery(after_id=after, limit=_RANGE_PAGE)
-        page = [record.id for record in await registry.page_processes(query)]
+        records, cut = await registry.page_processes_within(query, PAGE_CHARS)
+        page = [record.id for record in records]
         inside = [pid for pid in page if pid.startswith(prefix)]
         found.extend(inside)
-        if len(inside) < _RANGE_PAGE:
+        if len(inside) < len(page) or not (cut or len(page) == _RANGE_PAGE):
             return found
         after = inside[-1]
 

@@ -84,11 +84,6 @@ def print_rows(rows: Sequence[tuple[str, ...]]) -> None:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
-def print_table(processes: list[ObservedProcess], *, wide: bool = False, now_ms: int = 0) -> None:
-    header = WIDE_COLUMNS if wide else COLUMNS
-    print_rows([header, *(process_row(p, now_ms, wide=wide) for p in processes)])
-
-
 def emit_jsonl(items: list[Any]) -> None:
     """`-o jsonl`: one compact JSON object a line (a process, an event, a group)."""
     for item in items:

@@ -18,7 +18,15 @@ from typing import Any
 
 from lashtui.command.argument import named_process
 from lashtui.command.facade import facade
-from lashtui.command.output import compact, emit, print_rows, print_table, say
+from lashtui.command.output import (
+    COLUMNS,
+    WIDE_COLUMNS,
+    compact,
+    emit,
+    print_rows,
+    process_row,
+    say,
+)
 from lashtui.errors import LashError
 from lashtui.listing import LS_PAGE, ls_states, notice
 from lashtui.model import (
@@ -71,8 +79,8 @@ class Listing:
             want = LS_PAGE
             if self.limit:
                 want = min(want, self.limit - self.shown + 1)
-            page = await self.processes.page(query.model_copy(update={"limit": want}))
-            full = len(page) == want
+            page, cut = await self.processes.page_within(query.model_copy(update={"limit": want}))
+            full = cut or len(page) == want  # (cut: a page of large records ends early)
             if self.limit and self.shown + len(page) > self.limit:
                 page, self.cut = page[: self.limit - self.shown], True
             if page:
@@ -118,8 +126,12 @@ async def cmd_ls(args: argparse.Namespace) -> int:
 
 async def write_listing(listing: Listing, output: str, now_ms: int = 0) -> None:
     if output in ("table", "wide"):
-        rows = [p async for page in listing.pages() for p in page]
-        print_table(rows, wide=output == "wide", now_ms=now_ms)
+        # The table holds its rows' cells, not the records (a page of large ones is 16 MiB).
+        wide = output == "wide"
+        rows: list[tuple[str, ...]] = [WIDE_COLUMNS if wide else COLUMNS]
+        async for page in listing.pages():
+            rows += [process_row(p, now_ms, wide=wide) for p in page]
+        print_rows(rows)
         return
     # Each row is the wire model's own compact JSON (what `emit_json` prints for it, in ~60%
     # of the time).

@@ -125,6 +125,7 @@ from lashtui.model.output import (
 from lashtui.model.page import (
     NEWEST_FIRST,
     NO_LEASE,
+    PAGE_CHARS,
     PAGE_LIMIT_MAX,
     PROCESS_ORDERS,
     ProcessCensus,
@@ -187,6 +188,7 @@ __all__ = [
     "NEWEST_FIRST",
     "NO_LEASE",
     "OPERATOR_NAME_MAX",
+    "PAGE_CHARS",
     "PAGE_LIMIT_MAX",
     "PROCESS_ORDERS",
     "PROCESS_STATES",

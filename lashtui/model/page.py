@@ -22,6 +22,10 @@ from lashtui.model.scope import SessionScope
 from lashtui.model.state import LIVE_STATES, PROCESS_STATES, TERMINAL_STATES, ProcessState
 
 PAGE_LIMIT_MAX = 10_000
+# The most characters of records one page of lashtui's own readers holds (then up to the row
+# that passes it): a record may be a mebibyte or two, so a page of 2,000 (`ls`) could be
+# gigabytes (`ProcessRegistry.page_processes_within`).
+PAGE_CHARS = 16 << 20
 _LENSES = ("all", "granted", "originated")
 _STATE_NAMES = ", ".join(f"`{s.value}`" for s in PROCESS_STATES)
 

@@ -313,6 +313,14 @@ class ProcessRegistry(Protocol):
         """One keyset page in ascending process-id order (see `ProcessPageQuery`)."""
         ...
 
+    async def page_processes_within(
+        self, query: ProcessPageQuery, max_chars: int
+    ) -> tuple[list[ProcessRecord], bool]:
+        """`page_processes`, ending with the row whose record takes the page's records to
+        `max_chars` characters or past it, and whether it ended so: then more rows match
+        after it (a short page that was not cut is the last)."""
+        ...
+
     async def process_census(self) -> ProcessCensus:
         """Terminal counts by state and every live id with its state, as of the change-feed
         position `cursor`, all from one snapshot."""
@@ -334,6 +342,20 @@ class ProcessRegistry(Protocol):
         then (so the limit is not spent on rows whose owner is still renewing). Id order."""
         ...
 
+    async def list_leased_processes_within(
+        self, limit: int, max_chars: int
+    ) -> tuple[list[ProcessRecord], bool]:
+        """`list_leased_processes`, cut by its records' size as `page_processes_within`
+        cuts a page, and whether it was."""
+        ...
+
+    async def list_abandon_candidates_within(
+        self, limit: int, max_chars: int, *, lapsed_at_ms: int | None = None
+    ) -> tuple[list[ProcessRecord], bool]:
+        """`list_abandon_candidates`, cut by its records' size as `page_processes_within`
+        cuts a page, and whether it was."""
+        ...
+
     async def error_groups(self, query: ErrorGroupQuery) -> ErrorSummary:
         """Failed, cancelled and abandoned rows grouped by (state, clipped code, clipped
         message) over a window of the most recently changed processes (model/error.py)."""
@@ -343,6 +365,13 @@ class ProcessRegistry(Protocol):
         self, key: ErrorGroupKey, window: int, limit: int = 500
     ) -> list[ProcessRecord]:
         """The rows of one error group in the same window, newest change first."""
+        ...
+
+    async def error_group_rows_within(
+        self, key: ErrorGroupKey, window: int, limit: int, max_chars: int
+    ) -> tuple[list[ProcessRecord], bool]:
+        """`error_group_rows`, cut by its records' size as `page_processes_within` cuts a
+        page, and whether it was."""
         ...
 
     async def process_activity(

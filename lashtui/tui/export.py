@@ -16,7 +16,7 @@ from pathlib import Path
 
 from lashtui.admin import Processes
 from lashtui.errors import LashError
-from lashtui.model import ObservedProcess, ProcessPageQuery
+from lashtui.model import ProcessPageQuery
 
 EXPORT_PAGE = 1_000
 
@@ -31,14 +31,12 @@ async def export_rows(
     """Every process matching `query` (ignoring its paging), one per line."""
 
     async def lines() -> AsyncIterator[list[str]]:
-        after: ObservedProcess | None = None
-        while True:  # in the view's order, so the file reads as the table does
-            page = query.after(after).model_copy(update={"limit": EXPORT_PAGE})
-            rows = await processes.page(page)
+        # In the view's order, so the file reads as the table does; pages bounded by their
+        # records' size too, so a registry of large records is never held whole.
+        async for rows in processes.pages(
+            query.after(None).model_copy(update={"limit": EXPORT_PAGE})
+        ):
             yield [row.to_json() for row in rows]  # (an id that is not UTF-8: to_json)
-            if len(rows) < EXPORT_PAGE:
-                return
-            after = rows[-1]
 
     return await _write(Path(path) if path else default_path("processes", now_ms), lines())
 

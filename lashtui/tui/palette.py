@@ -48,7 +48,7 @@ class ProcessIdProvider(Provider):
             return
         app: LashtuiApp = self.app  # type: ignore[assignment]
         try:
-            rows = await app.dashboard.processes.page(
+            rows, _ = await app.dashboard.processes.page_within(  # (a cut: fewer hits)
                 ProcessPageQuery(text=typed, limit=LOOKUP_LIMIT)
             )
         except LashError:

@@ -49,18 +49,26 @@ async def rare_page(
     at: Callable[[str, Any], Any],
     place: Place,
     matches: Callable[[ProcessPageQuery, ObservedProcess], bool | None],
-) -> list[ObservedProcess]:
+) -> tuple[list[ObservedProcess], bool]:
     """`query`'s page, its `state` rows read from `ids` (the census's, ascending), the rest
-    of its states from the registry; in `place` order (ascending), as the registry pages."""
+    of its states from the registry; in `place` order (ascending), as the registry pages;
+    and whether the registry's part was cut short by its records' size (`page_within`),
+    so that the page stops at its last row and is not the last."""
     rest = query.states - {state} if query.states is not None else frozenset()
-    rows = await processes.page(query.model_copy(update={"states": rest})) if rest else []
+    rows: list[ObservedProcess] = []
+    cut = False
+    if rest:
+        rows, cut = await processes.page_within(query.model_copy(update={"states": rest}))
     bound = await _cursor_place(processes, query, at, place)
     candidates = await _read(processes, query, _nearest(query, ids, bound), state, matches)
     found = {p.process_id: p for p in candidates}
     found.update({p.process_id: p for p in rows})  # a row in both: the registry's read
     beyond = [p for p in found.values() if bound is None or _past(query, place(p), bound)]
     beyond.sort(key=place)
-    return beyond[-query.limit :] if query.backwards else beyond[: query.limit]
+    if cut:  # rows of the other states past the registry's last may come before the rest
+        edge = place(rows[0] if query.backwards else rows[-1])
+        beyond = [p for p in beyond if not _past(query, place(p), edge)]
+    return (beyond[-query.limit :] if query.backwards else beyond[: query.limit]), cut
 
 
 def _past(query: ProcessPageQuery, at: Any, bound: Any) -> bool:

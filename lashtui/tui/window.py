@@ -10,6 +10,11 @@ row the change feed moves (an update moves it in "updated" order) moves in the w
 The change feed updates rows inside the window's range at once; a once-a-second re-read of
 the window itself catches what the feed cannot say (lease renewals, grants, pruned rows).
 
+A record may be a mebibyte or two (its input; more when another program wrote it), so the
+window also holds at most `WINDOW_CHARS` of its rows' JSON, and its pages are cut by size
+too (`Processes.page_within`): over large records it holds fewer rows, and slides as
+before.
+
 No Textual here: the window is plain state over the facade, tested without an app.
 """
 
@@ -25,6 +30,7 @@ from lashtui.admin import Processes, originated_by_scope
 from lashtui.errors import InvalidRequest
 from lashtui.model import (
     NEWEST_FIRST,
+    PAGE_CHARS,
     ObservedProcess,
     ProcessPageQuery,
     process_state,
@@ -35,6 +41,9 @@ from lashtui.tui.rare_state import rare_page, rare_state
 
 WINDOW = 300  # the most rows held at once: a few screens either side of the cursor
 STEP = 100  # rows read when the cursor reaches an edge of the window
+# The most characters of rows' JSON held at once: a page either side of the anchor and one
+# read as the cursor moves (each page at most `PAGE_CHARS` plus one row).
+WINDOW_CHARS = 3 * PAGE_CHARS
 
 
 @functools.total_ordering
@@ -118,6 +127,8 @@ class ProcessWindow:
         self.rows: dict[str, ObservedProcess] = {}
         self.ids: list[str] = []  # the keys of `rows`, in the query's order
         self.positions: list[Any] = []  # `position` of each of `ids`, ascending
+        self.sizes: dict[str, int] = {}  # each held row's JSON, in characters
+        self.chars = 0  # their sum
         self.at_start = True
         self.at_end = True
         self.split = 0  # rows the last `load` read before its anchor
@@ -149,7 +160,9 @@ class ProcessWindow:
         after: ObservedProcess | None = None,
         before: ObservedProcess | str | None = None,
         query: ProcessPageQuery | None = None,
-    ) -> list[ObservedProcess]:
+    ) -> tuple[list[ObservedProcess], bool]:
+        """A page of at most `limit` rows, and whether it was cut short by its records' size
+        (`Processes.page_within`): then it is not the last, however short."""
         page = (query or self.query).model_copy(update={"limit": limit})
         if isinstance(before, str):  # an id the window does not hold: the registry's key
             page = page.model_copy(update={"before_id": before, "after_id": None})
@@ -160,14 +173,17 @@ class ProcessWindow:
         counts = self.census()
         state = rare_state(page, counts)
         if state is None or counts is None:
-            return await self.processes.page(page)
+            return await self.processes.page_within(page)
         ids = counts.ids_in(state)
         return await rare_page(
             self.processes, page, state, ids, placer(page), position(page), matches
         )
 
     def _replace(self, rows: Iterable[ObservedProcess], at_start: bool, at_end: bool) -> None:
-        self.rows = {p.process_id: p for p in rows}
+        fresh = {p.process_id: p for p in rows}
+        self.sizes = {pid: self._size(p) for pid, p in fresh.items()}
+        self.chars = sum(self.sizes.values())
+        self.rows = fresh
         placed = sorted((self.position(p), p.process_id) for p in self.rows.values())
         self.positions = [place for place, _ in placed]
         self.ids = [pid for _, pid in placed]
@@ -180,16 +196,17 @@ class ProcessWindow:
         held = self.rows.get(anchor) if anchor is not None else None
         self.query = query
         if anchor is None:
-            rows = await self._page(WINDOW // 2)
-            self._replace(rows, True, len(rows) < WINDOW // 2)
+            rows, cut = await self._page(WINDOW // 2)
+            self._replace(rows, True, _last(rows, cut, WINDOW // 2))
             return
         try:
-            before = await self._page(WINDOW // 2, before=held or anchor)
+            before, cut_before = await self._page(WINDOW // 2, before=held or anchor)
         except InvalidRequest:  # a sorted order, and the anchor is gone: from the start
             await self.load(query)
             return
-        rest = await self._page(WINDOW // 2, after=before[-1] if before else None)
-        self._replace([*before, *rest], len(before) < WINDOW // 2, len(rest) < WINDOW // 2)
+        rest, cut = await self._page(WINDOW // 2, after=before[-1] if before else None)
+        at_start = _last(before, cut_before, WINDOW // 2)
+        self._replace([*before, *rest], at_start, _last(rest, cut, WINDOW // 2))
         self.split = len(before)
 
     def nearest(self, anchor: str) -> str | None:
@@ -204,16 +221,16 @@ class ProcessWindow:
     async def load_last(self) -> None:
         """The last page: the first page of the reversed order, turned round."""
         flipped = self.query.model_copy(update={"descending": not self.query.descending})
-        rows = await self._page(WINDOW // 2, query=flipped)
-        self._replace(rows, len(rows) < WINDOW // 2, True)
+        rows, cut = await self._page(WINDOW // 2, query=flipped)
+        self._replace(rows, _last(rows, cut, WINDOW // 2), True)
 
     async def extend_down(self) -> bool:
         """Read the next page past the last row; False when there is nothing more."""
         if self.at_end:
             return False
-        rows = await self._page(STEP, after=self.rows[self.ids[-1]] if self.ids else None)
+        rows, cut = await self._page(STEP, after=self.rows[self.ids[-1]] if self.ids else None)
         self._merge(rows)
-        self.at_end = len(rows) < STEP
+        self.at_end = _last(rows, cut, STEP)
         self._trim(keep_end=True)
         return bool(rows)
 
@@ -223,9 +240,9 @@ class ProcessWindow:
         if not self.ids:
             await self.load_last()
             return bool(self.ids)
-        rows = await self._page(STEP, before=self.rows[self.ids[0]])
+        rows, cut = await self._page(STEP, before=self.rows[self.ids[0]])
         self._merge(rows)
-        self.at_start = len(rows) < STEP
+        self.at_start = _last(rows, cut, STEP)
         self._trim(keep_end=False)
         return bool(rows)
 
@@ -237,13 +254,21 @@ class ProcessWindow:
             return
         first = None
         if not self.at_start:
-            previous = await self._page(1, before=self.rows[self.ids[0]])
+            previous, _ = await self._page(1, before=self.rows[self.ids[0]])
             first = previous[0] if previous else None
+        at_start = self.at_start or first is None
         limit = len(self.ids) + (STEP if self.at_end else 0)
-        rows = await self._page(max(limit, 1), after=first)
-        await asyncio.sleep(0)  # building the rows and comparing them: a turn between
+        last = self.positions[-1]
+        rows: list[ObservedProcess] = []
+        while True:  # pages of large records end early: read on to the range's end
+            page, cut = await self._page(max(limit - len(rows), 1), after=first)
+            rows += page
+            await asyncio.sleep(0)  # building the rows and comparing them: a turn between
+            past = not self.at_end and last < self.position(page[-1])
+            if not cut or len(rows) >= limit or past:
+                break
+            first = page[-1]
         if not self.at_end:  # keep the range: rows past the old last row are not ours yet
-            last = self.positions[-1]
             rows = [p for p in rows if not last < self.position(p)]
         # Keep the rows already held where nothing changed, and let the fresh copies go at
         # once: replacing all of them every second kept ~15k objects alive just long
@@ -251,8 +276,7 @@ class ProcessWindow:
         # about once a second and stalled the loop (benchmarks/d3_loop_lag.py).
         held = self.rows
         rows = [held[p.process_id] if held.get(p.process_id) == p else p for p in rows]
-        at_start = self.at_start or first is None
-        self._replace(rows, at_start, self.at_end and len(rows) < limit)
+        self._replace(rows, at_start, self.at_end and _last(rows, cut, limit))
 
     # --- following the change feed
 
@@ -291,8 +315,17 @@ class ProcessWindow:
 
     # --- bookkeeping
 
+    def _size(self, process: ObservedProcess) -> int:
+        """The row's JSON in characters (~7 us a row of a few hundred bytes, ~0.7 ms a row
+        holding a mebibyte): kept for a row held as it is."""
+        pid = process.process_id
+        if self.rows.get(pid) is process:
+            return self.sizes[pid]
+        return len(process.to_json())  # (an id that is not UTF-8: to_json)
+
     def _put(self, process: ObservedProcess) -> None:
         pid = process.process_id
+        size = self._size(process)
         if pid in self.rows:
             self._remove(pid)  # its position may have moved (e.g. a newer `updated`)
         place = self.position(process)
@@ -300,26 +333,45 @@ class ProcessWindow:
         self.positions.insert(index, place)
         self.ids.insert(index, pid)
         self.rows[pid] = process
+        self.sizes[pid] = size
+        self.chars += size
 
     def _remove(self, pid: str) -> None:
         index = bisect.bisect_left(self.positions, self.position(self.rows.pop(pid)))
         del self.positions[index], self.ids[index]
+        self.chars -= self.sizes.pop(pid)
 
     def _merge(self, rows: Iterable[ObservedProcess]) -> None:
         for process in rows:
             self._put(process)
 
     def _trim(self, *, keep_end: bool) -> None:
-        """Drop rows beyond `WINDOW` from the end the operator moved away from."""
-        excess = len(self.ids) - WINDOW
-        if excess <= 0:
+        """Drop rows beyond `WINDOW` rows or `WINDOW_CHARS` characters from the end the
+        operator moved away from (one row always stays)."""
+        excess, chars = 0, self.chars
+        for pid in self.ids if keep_end else reversed(self.ids):
+            if excess == len(self.ids) - 1:
+                break
+            if len(self.ids) - excess <= WINDOW and chars <= WINDOW_CHARS:
+                break
+            excess += 1
+            chars -= self.sizes[pid]
+        if excess == 0:
             return
         dropped = self.ids[:excess] if keep_end else self.ids[-excess:]
         for pid in dropped:
             del self.rows[pid]
+            del self.sizes[pid]
+        self.chars = chars
         if keep_end:
             self.ids, self.positions = self.ids[excess:], self.positions[excess:]
             self.at_start = False
         else:
             self.ids, self.positions = self.ids[:-excess], self.positions[:-excess]
             self.at_end = False
+
+
+def _last(rows: list[ObservedProcess], cut: bool, limit: int) -> bool:
+    """Whether a page of at most `limit` rows reached the last matching row: it came back
+    short, and not because its records' size cut it."""
+    return not cut and len(rows) < limit

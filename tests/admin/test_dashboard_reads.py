@@ -127,10 +127,10 @@ async def test_abandon_candidates_say_when_there_are_more(
     for pid in ("a", "b", "c"):
         await start_owned(processes, pid, None)
     now = clock.now_ms()
-    _, silent, more = await processes.bounded_abandon_candidates(now, 3)
-    assert (ids(silent), more) == (["a", "b", "c"], False)  # all of them: none more
-    _, silent, more = await processes.bounded_abandon_candidates(now, 2)
-    assert (ids(silent), more) == (["a", "b"], True)
+    _, silent, first = await processes.bounded_abandon_candidates(now, 3)
+    assert (ids(silent), first) == (["a", "b", "c"], None)  # all of them: none more
+    _, silent, first = await processes.bounded_abandon_candidates(now, 2)
+    assert (ids(silent), first) == (["a", "b"], 2)
 
 
 async def test_abandon_candidates_split_requests_from_silent_rows(
@@ -247,3 +247,25 @@ async def test_the_facade_reads_the_change_feed_in_pages_cut_by_size(
             break
         pages.append([p.process_id for p in page])
     assert pages == [["a"], ["b"], ["c"]]
+
+
+async def test_the_facade_pages_cut_by_size_read_on_to_the_end(
+    processes: Processes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`page_within` holds at most `PAGE_CHARS` of records plus one row and says when that
+    cut it (here a row each); `pages` reads on past such pages, and only a short page that
+    was not cut ends it."""
+    for pid in "abcde":
+        await processes.registry.register_process(ob(pid))
+    monkeypatch.setattr(admin_processes, "PAGE_CHARS", 1)
+    rows, cut = await processes.page_within(ProcessPageQuery(limit=3))
+    assert ids(rows) == ["a"] and cut
+    rows, cut = await processes.page_within(ProcessPageQuery(limit=3, after_id="d"))
+    assert ids(rows) == ["e"] and not cut
+    read = [ids(page) async for page in processes.pages(ProcessPageQuery(limit=3))]
+    assert read == [["a"], ["b"], ["c"], ["d"], ["e"]]
+    backwards = ProcessPageQuery(limit=3, descending=True, after_id="d")
+    assert [ids(page) async for page in processes.pages(backwards)] == [["c"], ["b"], ["a"]]
+    monkeypatch.setattr(admin_processes, "PAGE_CHARS", 10**9)
+    read = [ids(page) async for page in processes.pages(ProcessPageQuery(limit=3))]
+    assert read == [["a", "b", "c"], ["d", "e"]]

@@ -22,7 +22,9 @@ from pathlib import Path
 import pytest
 
 from lashtui import listing
+from lashtui.admin import processes as admin_processes
 from lashtui.command import query
+from lashtui.model import PAGE_CHARS
 from lashtui.registry import open_registry
 from tests.cli.test_cli_hostile import run_cli
 from tests.raw import store_id_as_bytes
@@ -122,20 +124,40 @@ ARGS = [
 
 
 @pytest.mark.parametrize("args", ARGS, ids=" ".join)
-@pytest.mark.parametrize("page", [listing.LS_PAGE, 3], ids=["page-2000", "page-3"])
+@pytest.mark.parametrize(
+    ("page", "chars"),
+    [(listing.LS_PAGE, None), (3, None), (listing.LS_PAGE, 1)],
+    ids=["page-2000", "page-3", "cut-by-size"],
+)
 def test_the_fast_read_prints_what_the_facade_prints(
-    registry: Path, monkeypatch: pytest.MonkeyPatch, args: tuple[str, ...], page: int
+    registry: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...],
+    page: int,
+    chars: int | None,
 ) -> None:
     # Pages of 3 rows: the keyset paging, the row past the limit and the notice, many times.
+    # Pages cut by size (one row each, as records of a mebibyte would be cut): the same
+    # bytes again, each path reading on past its short pages.
+    command = ("--db", str(registry), "ls", "--json", *args)
+    whole = run_cli(*command) if chars is not None else None
     monkeypatch.setattr(listing, "LS_PAGE", page)
     monkeypatch.setattr(query, "LS_PAGE", page)
-    fast, reference = both(monkeypatch, "--db", str(registry), "ls", "--json", *args)
+    if chars is not None:
+        monkeypatch.setattr(listing, "LS_PAGE_CHARS", chars)
+        monkeypatch.setattr(admin_processes, "PAGE_CHARS", chars)
+    fast, reference = both(monkeypatch, *command)
     assert fast == reference
+    assert whole is None or fast == whole
     assert gc.isenabled()  # paused for the read, not for the rest of a caller's process
     if args == ("--status", "any"):  # the rows are really there, stand-ins and all
         listed = json.loads(fast[1])
         assert len(listed) == len(RECORDS) + len(HOSTILE_RECORDS)
         assert sum("undecodable" in row for row in listed) == len(HOSTILE_RECORDS)
+
+
+def test_both_paths_cut_pages_at_the_same_size() -> None:
+    assert listing.LS_PAGE_CHARS == PAGE_CHARS
 
 
 def test_the_fast_read_serves_the_common_case(registry: Path) -> None:
@@ -220,7 +242,7 @@ def test_a_writer_that_starts_after_the_open_is_seen(registry: Path) -> None:
     try:
         writer.execute("UPDATE processes SET process_id = 'a-first' WHERE process_id = 'p-000'")
         page = listing._Page(frozenset(listing.ls_states("any", None) or ()), None, 1)
-        rows, _ = reader.page(page, False)
+        rows, _, _ = reader.page(page, False)
     finally:
         writer.close()
         reader.conn.close()

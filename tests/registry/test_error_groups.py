@@ -139,6 +139,13 @@ async def test_a_groups_rows_newest_change_first(
     assert ids(await registry.error_group_rows(sweep, 50_000)) == ["a1"]
     # The same window as the groups: f1 changed long before the last four rows.
     assert ids(await registry.error_group_rows(timeout, 4)) == []
+    # Cut by the records' size too (one row here: each record passes one character).
+    rows, cut = await registry.error_group_rows_within(timeout, 50_000, 500, 1)
+    assert (ids(rows), cut) == (["f3"], True)
+    rows, cut = await registry.error_group_rows_within(timeout, 50_000, 500, 10**9)
+    assert (ids(rows), cut) == (["f3", "f2", "f1"], False)
+    with pytest.raises(InvalidRequest, match="an error group's row list size limit must be"):
+        await registry.error_group_rows_within(timeout, 50_000, 500, 0)
 
 
 async def test_an_empty_registry_has_no_groups(registry: ProcessRegistry) -> None:

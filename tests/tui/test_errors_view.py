@@ -12,6 +12,7 @@ import pytest
 from textual.pilot import Pilot
 
 from lashtui.admin import Processes
+from lashtui.admin import processes as admin_processes
 from lashtui.clock import ManualClock
 from lashtui.model import (
     CancelledOutput,
@@ -180,6 +181,25 @@ async def test_enter_opens_a_groups_rows_and_then_a_process(
         assert app.screen is group
         await pilot.press("escape")
         assert app.screen is errors  # type: ignore[comparison-overlap]
+
+
+async def test_a_groups_rows_cut_by_size_say_they_are_the_newest(
+    errors_scene: tuple[SqliteProcessRegistry, ManualClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A group's rows are read holding at most `PAGE_CHARS` of records plus one row (here
+    one row); the status then says they are the newest so many, not the group."""
+    registry, clock = errors_scene
+    monkeypatch.setattr(admin_processes, "PAGE_CHARS", 1)
+    app = observer(registry, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_errors(pilot)
+        await pilot.press("enter")
+        group = app.screen
+        assert isinstance(group, ErrorGroupScreen)
+        await group.loaded.wait()
+        await pilot.pause()
+        assert shown(group.query_one(KeyedTable)) == ["l-timeout"]
+        assert "1 row, the newest 1, newest change first" in str(group.status())
 
 
 async def test_a_new_failure_reaches_the_view(

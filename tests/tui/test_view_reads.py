@@ -24,6 +24,7 @@ from pydantic import JsonValue
 from textual.widgets import DataTable, Static
 
 from lashtui.admin import Processes
+from lashtui.admin import processes as admin_processes
 from lashtui.clock import ManualClock
 from lashtui.errors import StoreError
 from lashtui.model import (
@@ -127,7 +128,7 @@ async def leases_shown(
 ) -> AsyncIterator[tuple[Any, LeasesScreen, Counted]]:
     """The app on `registry` with the Leases view open, its reads of the leases counted."""
     app, processes = acting(registry, clock)
-    reads = counting(processes, "leases")
+    reads = counting(processes, "bounded_leases")
     async with app.run_test(size=SIZE) as pilot:
         await home_loaded(pilot)
         yield pilot, await open_view(pilot, "2", LeasesScreen), reads
@@ -205,7 +206,7 @@ async def test_an_owner_that_dies_shows_provably_dead_without_a_commit(
         await registry.register_process(ob("ob-held"))
         assert (await registry.claim_process_lease("ob-held", owner, 60_000)).acquired()
         processes = Processes(registry, clock=clock)
-        reads = counting(processes, "leases")
+        reads = counting(processes, "bounded_leases")
         app = make_app(processes, clock=clock, read_only=True, refresh_s=REFRESH_S)
         async with app.run_test(size=SIZE) as pilot:
             await home_loaded(pilot)
@@ -230,11 +231,11 @@ async def test_a_lease_that_lapses_adds_a_silent_row_without_a_commit(
         started = ProcessStarted(owner=far("w-1"), started_at_ms=START_MS)
         await registry.record_first_started("ob-quiet", started, lease)
         app, processes = acting(registry, clock)
-        reads = counting(processes, "abandon_candidates")
+        reads = counting(processes, "bounded_abandon_candidates")  # the view's one read
         async with app.run_test(size=SIZE) as pilot:
             await home_loaded(pilot)
             screen = await open_view(pilot, "3", AbandonRequestsScreen)
-            assert screen.silent == []  # its owner's lease is live
+            assert screen.silent == [] and reads.calls >= 1  # its owner's lease is live
             await _quiet(pilot, reads)  # the clock stands still: nothing to read
 
             clock.advance(TTL_MS + 1)  # no renewal, no commit: the lease lapses
@@ -253,7 +254,7 @@ async def test_an_idle_view_reads_nothing_on_a_registry_another_program_keeps_op
         assert (await writer.claim_process_lease("ext-held", far("w-1"), TTL_MS)).acquired()
         async with open_registry(path, clock=clock, read_only=True) as reader:
             processes = Processes(reader, clock=clock)
-            reads = counting(processes, "leases")
+            reads = counting(processes, "bounded_leases")
             app = make_app(processes, clock=clock, read_only=True, refresh_s=REFRESH_S)
             async with app.run_test(size=SIZE) as pilot:
                 await home_loaded(pilot)
@@ -279,47 +280,72 @@ async def test_the_views_are_quiet_where_they_were_a_polling_storm(
 # --- a list that stops short says so (it never counts only what it lists)
 
 
+# Cut short by count (the view's LIMIT) or by size (a read holds at most PAGE_CHARS of
+# records plus one row: here one row, as a read of mebibyte records is cut after ~16).
+CUT_SHORT = pytest.mark.parametrize(
+    ("limit", "chars"), [(2, None), (1, None), (1_000, 1)], ids=["by-count", "one", "by-size"]
+)
+
+
+@CUT_SHORT
 async def test_a_leases_list_cut_short_says_how_many_are_held(
-    held: tuple[ProcessRegistry, str], clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+    held: tuple[ProcessRegistry, str],
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+    limit: int,
+    chars: int | None,
 ) -> None:
     registry, _ = held
     for pid in ("ext-2", "ext-3"):
         await registry.register_process(ext(pid))
         assert (await registry.claim_process_lease(pid, far("w-1"), 2 * TTL_MS)).acquired()
-    monkeypatch.setattr(leases_view, "LIMIT", 2)
+    monkeypatch.setattr(leases_view, "LIMIT", limit)
+    if chars is not None:
+        monkeypatch.setattr(admin_processes, "PAGE_CHARS", chars)
+    shown = min(limit, 2) if chars is None else 1
     app, _ = acting(registry, clock)
     async with app.run_test(size=SIZE) as pilot:
         await home_loaded(pilot)
         screen = await open_view(pilot, "2", LeasesScreen)
         status = str(screen.query_one("#leases-status", Static).render())
+        leases = "2 leases" if shown == 2 else "1 lease"
         assert status.startswith(
-            "3 leases held, 0 lapsed at the last read  ·  the 2 leases soonest to lapse "
+            f"3 leases held, 0 lapsed at the last read  ·  the {leases} soonest to lapse "
             "shown: 1 owner, 0 lapsed"
         )
-        assert [k for k in screen.by_id] == ["ext-held", "ext-2"]
+        assert [k for k in screen.by_id] == ["ext-held", "ext-2"][:shown]
 
 
+@CUT_SHORT
 async def test_abandon_candidates_cut_short_say_there_are_more(
-    tmp_path: Path, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+    limit: int,
+    chars: int | None,
 ) -> None:
     async with open_registry(str(tmp_path / "r.db"), clock=clock) as registry:
-        for pid in ("ob-1", "ob-2"):
+        for pid in ("ob-1", "ob-2", "ob-3"):
             await registry.register_process(ob(pid))
             lease = (await registry.claim_process_lease(pid, far("w-1"), TTL_MS)).acquired()
             assert lease is not None
             started = ProcessStarted(owner=far("w-1"), started_at_ms=START_MS)
             await registry.record_first_started(pid, started, lease)
         clock.advance(TTL_MS)  # both lapsed: silent, not dead
-        monkeypatch.setattr(abandon_view, "LIMIT", 1)
+        monkeypatch.setattr(abandon_view, "LIMIT", limit)
+        if chars is not None:
+            monkeypatch.setattr(admin_processes, "PAGE_CHARS", chars)
+        shown = min(limit, 2) if chars is None else 1
         app, _ = acting(registry, clock)
         async with app.run_test(size=SIZE) as pilot:
             await home_loaded(pilot)
             screen = await open_view(pilot, "3", AbandonRequestsScreen)
             title = str(screen.query_one("#silent-title", Static).render())
             assert title.startswith(
-                "Silent, not dead (1 among the first 1 candidates by id; more not shown)"
+                f"Silent, not dead ({shown} among the first {shown} candidates by id; "
+                "more not shown)"
             )
-            assert [p.process_id for p in screen.silent] == ["ob-1"]
+            assert [p.process_id for p in screen.silent] == ["ob-1", "ob-2"][:shown]
 
 
 # --- the process detail

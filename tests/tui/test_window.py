@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from lashtui.admin import Processes
+from lashtui.admin import processes as admin_processes
 from lashtui.clock import ManualClock
 from lashtui.model import (
     PROCESS_ORDERS,
@@ -21,6 +22,7 @@ from lashtui.model import (
     SuccessOutput,
 )
 from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.tui import window as window_module
 from lashtui.tui.counts import StateCounts
 from lashtui.tui.rare_state import FEW
 from lashtui.tui.window import STEP, WINDOW, ProcessWindow
@@ -194,9 +196,9 @@ async def test_a_rare_live_state_read_from_the_census_pages_as_the_registry_does
     assert census.counts()["waiting"] == 6 and census.counts()["running"] == 34
     plain, by_census = ProcessWindow(processes), ProcessWindow(processes, census=lambda: census)
     asked: list[ProcessPageQuery] = []
-    page = processes.page
+    page = processes.page_within
 
-    async def counting(query: ProcessPageQuery) -> list[ObservedProcess]:
+    async def counting(query: ProcessPageQuery) -> tuple[list[ObservedProcess], bool]:
         asked.append(query)
         return await page(query)
 
@@ -216,11 +218,11 @@ async def test_a_rare_live_state_read_from_the_census_pages_as_the_registry_does
                     {"before": middle},
                     {"before": middle.process_id},
                 ):
-                    expected = await plain._page(4, query=query, **side)  # type: ignore[arg-type]
-                    processes.page = counting  # type: ignore[method-assign]
+                    expected, _ = await plain._page(4, query=query, **side)  # type: ignore[arg-type]
+                    processes.page_within = counting  # type: ignore[method-assign]
                     asked.clear()
-                    got = await by_census._page(4, query=query, **side)  # type: ignore[arg-type]
-                    processes.page = page  # type: ignore[method-assign]
+                    got, _ = await by_census._page(4, query=query, **side)  # type: ignore[arg-type]
+                    processes.page_within = page  # type: ignore[method-assign]
                     assert [p.process_id for p in got] == [p.process_id for p in expected], (
                         query,
                         side,
@@ -258,3 +260,97 @@ async def test_a_common_live_state_is_left_to_the_registry(
     monkeypatch.setattr(processes, "observe", counting)
     await window.load(ProcessPageQuery(states=frozenset({"running"})))
     assert len(window) == WINDOW // 2 and not read_by_id
+
+
+async def test_pages_cut_by_size_are_not_taken_for_the_end(
+    processes: Processes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pages of large records end early (`Processes.page_within`, here a few rows each):
+    the window still knows the registry goes on, slides to its real end, and a re-read
+    reads its whole range again, page after page, in either direction and with a census."""
+    monkeypatch.setattr(admin_processes, "PAGE_CHARS", 5_000)
+    rows, cut = await processes.page_within(ProcessPageQuery())
+    assert cut and 1 < len(rows) < 20  # the size, not the count, ended it
+    census = StateCounts(await processes.census(), processes.clock.now_ms())
+    for window in (ProcessWindow(processes), ProcessWindow(processes, census=lambda: census)):
+        await window.load(ProcessPageQuery(states=frozenset({"running"})))
+        assert len(window) == len(rows) and window.at_start and not window.at_end
+        while await window.extend_down():
+            assert window.ids == sorted(window.ids)
+        assert window.at_end and window.ids[-1] == pid(2 * (ROWS - 1))
+        await window.load(ProcessPageQuery(), anchor=pid(1001))
+        assert not window.at_start and not window.at_end
+        while await window.extend_up():
+            pass
+        assert window.at_start and window.ids[0] == pid(0)
+        held = list(window.ids)
+        await window.reread()
+        assert window.ids == held and window.at_start and not window.at_end
+        await window.load_last()
+        assert window.at_end and not window.at_start and window.ids[-1] == pid(2 * (ROWS - 1))
+
+
+@pytest.mark.parametrize("order", PROCESS_ORDERS)
+async def test_a_rare_state_merged_with_cut_pages_reads_every_row_once(
+    varied: Processes, order: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the census a page of `waiting` and `failed` merges the waiting rows read by id
+    with the registry's page of failed rows; when that page is cut by size (two rows here),
+    the merged page stops at its last row, so sliding down reads every matching row once,
+    in order, both ways round."""
+    census = StateCounts(await varied.census(), varied.clock.now_ms())
+    for descending in (False, True):
+        query = ProcessPageQuery(
+            states=frozenset({"waiting", "failed"}), order=order, descending=descending
+        )
+        every = [p.process_id for p in await varied.page(query.model_copy(update={"limit": 100}))]
+        with monkeypatch.context() as patched:
+            patched.setattr(admin_processes, "PAGE_CHARS", 1_000)
+            window = ProcessWindow(varied, census=lambda: census)
+            await window.load(query)
+            first = len(window)
+            while await window.extend_down():
+                pass
+        assert first < len(every) and window.at_end, (order, descending)
+        assert window.ids == every, (order, descending)
+
+
+async def test_the_window_holds_a_bounded_size_of_rows(
+    processes: Processes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Over large rows the window holds at most `WINDOW_CHARS` of their JSON (here a few
+    rows' worth), dropping from the end the operator moved away from, and counts what it
+    holds exactly as it changes: slid down to the end and up, fed changes, re-read. One row
+    larger than the whole budget is still held."""
+    monkeypatch.setattr(admin_processes, "PAGE_CHARS", 5_000)
+    monkeypatch.setattr(window_module, "WINDOW_CHARS", 15_000)
+    window = ProcessWindow(processes)
+
+    def exact() -> int:
+        assert window.chars == sum(len(p.to_json()) for p in window.ordered())
+        assert set(window.sizes) == set(window.rows)
+        return window.chars
+
+    await window.load(ProcessPageQuery())
+    exact()
+    slid = 0
+    while await window.extend_down():
+        assert exact() <= 15_000 and window.ids == sorted(window.ids)
+        slid += 1
+    assert slid > 50 and window.at_end and window.ids[-1] == pid(2 * (ROWS - 1))
+    assert not window.at_start and len(window) < 50  # rows of ~380 characters
+    while await window.extend_up():
+        assert exact() <= 15_000
+    assert window.at_start and window.ids[0] == pid(0) and not window.at_end
+    registry = processes.registry
+    await registry.register_process(ext(pid(1)))
+    assert window.apply((await processes.observe([pid(1)])).values())
+    assert exact() <= 15_000 and window.ids[:2] == [pid(0), pid(1)]
+    await registry.complete_process(pid(0), SuccessOutput(value="x" * 500))  # a held row grows
+    assert window.apply((await processes.observe([pid(0)])).values())
+    assert exact() <= 15_000 and window.ids[0] == pid(0)
+    await window.reread()
+    assert exact() <= 15_000 and window.ids[0] == pid(0)
+    monkeypatch.setattr(window_module, "WINDOW_CHARS", 10)
+    await window.extend_down()
+    assert len(window) == 1 and exact() > 10

@@ -33,7 +33,8 @@ from lashtui.model import (
     check_group_rows,
 )
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
-from lashtui.registry.sql.row import ROW_COLUMNS, decode_row, fetch_rows
+from lashtui.registry.sql.page import records_within
+from lashtui.registry.sql.row import fetch_rows
 
 _ORDER = {
     "count": "n DESC, last_seen DESC, status, code, message",
@@ -45,7 +46,7 @@ _STATES = "p.status IN ('failed', 'cancelled', 'abandoned')"
 
 
 def _window(sql: Dialect) -> str:
-    """The window's rows, newest change first (`p.` columns kept for ROW_COLUMNS), each
+    """The window's rows, newest change first (`p.` columns kept), each
     ended-badly row with its outcome object and abandon reason read out of the record.
 
     PostgreSQL keeps no parse between two `::jsonb` casts, so the whole record is cast once
@@ -131,14 +132,23 @@ def groups(conn: Tx, query: ErrorGroupQuery) -> ErrorSummary:
 
 
 def group_rows(conn: Tx, key: ErrorGroupKey, window: int, limit: int) -> list[ProcessRecord]:
-    """The rows of one group in the same window, newest change first, at most `limit`."""
+    return group_rows_within(conn, key, window, limit, None)[0]
+
+
+def group_rows_within(
+    conn: Tx, key: ErrorGroupKey, window: int, limit: int, max_chars: int | None
+) -> tuple[list[ProcessRecord], bool]:
+    """The rows of one group in the same window, newest change first, at most `limit`; with
+    `max_chars` cut by their records' size (page.py `records_within`), and whether they
+    were. The ids are found first, so the window's sort holds ids, not records."""
     check_group_rows(window, limit)
     sql = dialect(conn)
-    rows = fetch_rows(
+    found = fetch_rows(
         conn,
-        f"SELECT {ROW_COLUMNS} FROM {_window(sql)} "
+        f"SELECT p.process_id FROM {_window(sql)} "
         f"WHERE p.status = ? AND {_code(sql)} = ? AND {_message(sql)} = ? "
         "ORDER BY p.change_seq DESC LIMIT ?",
         (window, key.state.value, key.code, key.message, limit),
     )
-    return [decode_row(row) for row in rows]
+    ids = [process_id for (process_id,) in found]
+    return records_within(conn, ids, max_chars, "an error group's row list")

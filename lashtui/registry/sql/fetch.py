@@ -181,6 +181,62 @@ def stored_rows(conn: Tx, process_ids: list[str]) -> list[Row]:
     return rows
 
 
+def ordered_rows(
+    conn: Tx, process_ids: list[str], max_chars: int | None
+) -> tuple[list[Row], int]:
+    """The rows of these ids read with `ROW_COLUMNS`, in the ids' order (an id with no row
+    has none), and how many of the ids that read covered: all of them, or with `max_chars`
+    those up to the row whose record takes the rows' total to `max_chars` characters or
+    past it. The records past that row are never read (a record may be a mebibyte or two,
+    and a page of 2,000 of them gigabytes).
+
+    SQLite looks each id up in the order given (a CROSS JOIN keeps the ids as the outer
+    loop) and steps no row past the cut (`fetch_rows`); PostgreSQL's server makes the cut
+    from the records' stored sizes (`sized_page`), in one statement."""
+    if dialect(conn).name != "sqlite":
+        return _ordered_on_server(conn, process_ids, max_chars)
+    rows: list[Row] = []
+    left = max_chars
+    for start in range(0, len(process_ids), CHUNK):
+        chunk = process_ids[start : start + CHUNK]
+        values = ",".join(["(?)"] * len(chunk))
+        read = fetch_rows(
+            conn,
+            f"SELECT {ROW_COLUMNS} FROM (VALUES {values}) AS v "
+            "CROSS JOIN processes p ON p.process_id = v.column1",
+            chunk,
+            max_chars=left,
+        )
+        rows += read
+        if left is not None:
+            left -= sum(len(row[0]) for row in read if isinstance(row[0], str | bytes))
+            if left <= 0:  # cut at the last row read: the ids after it are not covered
+                return rows, start + chunk.index(read[-1][1]) + 1
+    return rows, len(process_ids)
+
+
+def _ordered_on_server(
+    conn: Tx, process_ids: list[str], max_chars: int | None
+) -> tuple[list[Row], int]:
+    """`ordered_rows` on PostgreSQL: without a cut, the rows put in order here; with one,
+    in the ids' order and cut by the server, which also says each record's stored size so
+    that the cut is known from what came back."""
+    if max_chars is None:
+        found = {row[1]: row for row in stored_rows(conn, process_ids)}
+        return [found[pid] for pid in process_ids if pid in found], len(process_ids)
+    size = "coalesce(octet_length(p.record_json), 0)"  # as `sized_page`'s cut counts
+    columns = [*(column.strip() for column in ROW_COLUMNS.split(",")), "v.n", size]
+    source = (
+        "FROM unnest(?::text[]) WITH ORDINALITY AS v(id, n) "
+        "JOIN processes p ON p.process_id = v.id"
+    )
+    rows = sized_page(conn, columns, source, (process_ids,), ["v.n"], None, max_chars)
+    covered = len(process_ids)
+    if sum(int(row[-1]) for row in rows) >= max_chars:  # cut at the last row returned
+        covered = int(rows[-1][-2])
+    return [row[:-2] for row in rows], covered
+
+
 def held_lease_rows(conn: Tx, process_ids: list[str]) -> dict[str, Row]:
     """The held leases of these ids: each id's `LeaseRow` columns (lease.py)."""
     found: dict[str, Row] = {}

@@ -50,7 +50,7 @@ from lashtui.model import (
     ProcessState,
 )
 from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, dialect
-from lashtui.registry.sql.fetch import stored_rows
+from lashtui.registry.sql.fetch import ordered_rows, stored_rows
 from lashtui.registry.sql.filter import (
     HELD,
     LIVE,
@@ -63,7 +63,7 @@ from lashtui.registry.sql.filter import (
     waiting_sql,
 )
 from lashtui.registry.sql.order import label_dialect, sorted_ids, walks_down, with_key
-from lashtui.registry.sql.row import ROW_COLUMNS, Row, decode_row, fetch_rows
+from lashtui.registry.sql.row import Row, decode_row, fetch_rows
 
 
 def page_statements(query: ProcessPageQuery, sql: Dialect = SQLITE) -> list[Arm]:
@@ -74,8 +74,20 @@ def page_statements(query: ProcessPageQuery, sql: Dialect = SQLITE) -> list[Arm]
 
 
 def page(conn: Tx, query: ProcessPageQuery) -> list[ProcessRecord]:
+    return page_within(conn, query, None)[0]
+
+
+def page_within(
+    conn: Tx, query: ProcessPageQuery, max_chars: int | None
+) -> tuple[list[ProcessRecord], bool]:
+    """One page, and whether it was cut short by size: with `max_chars` it ends with the
+    row whose record takes the page's records to `max_chars` characters (the rows nearest
+    the cursor kept, and at least one), and the rows past it, which match the query too,
+    are left for the next page (`fetch.ordered_rows`)."""
+    if max_chars is not None:
+        check_limit(max_chars, "a process page size", least=1)
     if query.states is not None and not query.states:
-        return []
+        return [], False
     sql = dialect(conn)
     if not query.text.isascii() and sql is SQLITE:  # the function `_text` asks for
         assert isinstance(conn, sqlite3.Connection)
@@ -86,13 +98,15 @@ def page(conn: Tx, query: ProcessPageQuery) -> list[ProcessRecord]:
         if query.order == "label":  # the label index's own expression (order.py)
             sql = label_dialect(conn, sql)
         ids = sorted_ids(conn, with_key(conn, query, sql), sql)
-    if query.backwards:
-        ids.reverse()
     # Same transaction, so every id found above is still there; only a lease row whose
     # process is gone (a file written with foreign keys off) names an id with no record,
     # and the lease-expiry page does not probe for that (order.py): it is skipped here.
-    found = get_many(conn, ids)
-    return [found[process_id] for process_id in ids if process_id in found]
+    # The ids are in the walk's order, nearest the cursor first, so a cut keeps those.
+    rows, covered = ordered_rows(conn, ids, max_chars)
+    records = [decode_row(row) for row in rows]
+    if query.backwards:
+        records.reverse()
+    return records, covered < len(ids)
 
 
 def census(conn: Tx) -> ProcessCensus:
@@ -160,22 +174,37 @@ def check_limit(limit: int, what: str, least: int = 0) -> None:
 
 
 def leased(conn: Tx, limit: int) -> list[ProcessRecord]:
+    return leased_within(conn, limit, None)[0]
+
+
+def leased_within(
+    conn: Tx, limit: int, max_chars: int | None
+) -> tuple[list[ProcessRecord], bool]:
     """Rows whose lease is held (expired or not), the soonest to lapse first. A scan of the
-    lease table (see schema.py for why there is no index by expiry)."""
+    lease table (see schema.py for why there is no index by expiry), sorting ids only.
+    With `max_chars`, cut by the records' size as `page_within` cuts a page, and whether it
+    was (then more rows follow its last)."""
     check_limit(limit, "a leased-process")
-    rows = fetch_rows(
+    ids = _ids(
         conn,
-        f"SELECT {ROW_COLUMNS} FROM process_leases l JOIN processes p "
+        "SELECT p.process_id FROM process_leases l JOIN processes p "
         "ON p.process_id = l.process_id "
         f"WHERE {HELD} ORDER BY l.lease_expires_at_ms, l.process_id LIMIT ?",
         (limit,),
     )
-    return [decode_row(row) for row in rows]
+    return records_within(conn, ids, max_chars, "a leased-process list")
 
 
 def abandon_candidates(conn: Tx, limit: int, lapsed_at_ms: int | None) -> list[ProcessRecord]:
+    return abandon_candidates_within(conn, limit, lapsed_at_ms, None)[0]
+
+
+def abandon_candidates_within(
+    conn: Tx, limit: int, lapsed_at_ms: int | None, max_chars: int | None
+) -> tuple[list[ProcessRecord], bool]:
     """Live rows with a pending abandon request, and started owner_bound rows (with
-    `lapsed_at_ms`, only those whose lease is gone or expired by then), in id order."""
+    `lapsed_at_ms`, only those whose lease is gone or expired by then), in id order; with
+    `max_chars`, cut by the records' size as `leased_within` is."""
     check_limit(limit, "an abandon-candidate")
     sql = dialect(conn)
     lapsed, params = "", []
@@ -186,12 +215,27 @@ def abandon_candidates(conn: Tx, limit: int, lapsed_at_ms: int | None) -> list[P
         )
         params.append(lapsed_at_ms)
     running, by_id = sql.running_by_id()
-    rows = fetch_rows(
+    ids = _ids(
         conn,
-        f"SELECT {ROW_COLUMNS} FROM processes p WHERE {running} AND ("
+        f"SELECT p.process_id FROM processes p WHERE {running} AND ("
         f"{sql.json_has('p.record_json', 'abandon_request')} OR ("
         f"{started_owner_bound(sql)} {lapsed})) "
         f"ORDER BY {by_id} LIMIT ?",
         (*params, limit),
     )
-    return [decode_row(row) for row in rows]
+    return records_within(conn, ids, max_chars, "an abandon-candidate list")
+
+
+def _ids(conn: Tx, sql: str, params: tuple[object, ...]) -> list[str]:
+    return [process_id for (process_id,) in fetch_rows(conn, sql, params)]
+
+
+def records_within(
+    conn: Tx, ids: list[str], max_chars: int | None, what: str
+) -> tuple[list[ProcessRecord], bool]:
+    """The records of `ids` in their order, cut at `max_chars` (refused in one sentence
+    naming `what` when it is not a size), and whether they were (`fetch.ordered_rows`)."""
+    if max_chars is not None:
+        check_limit(max_chars, f"{what} size", least=1)
+    rows, covered = ordered_rows(conn, ids, max_chars)
+    return [decode_row(row) for row in rows], covered < len(ids)

@@ -420,6 +420,11 @@ class SqlProcessRegistry(ABC):
     async def page_processes(self, query: ProcessPageQuery) -> list[ProcessRecord]:
         return await self._db.read(page.page, query)
 
+    async def page_processes_within(
+        self, query: ProcessPageQuery, max_chars: int
+    ) -> tuple[list[ProcessRecord], bool]:
+        return await self._db.read(page.page_within, query, max_chars)
+
     async def process_census(self) -> ProcessCensus:
         return await self._db.read(page.census)
 
@@ -429,10 +434,20 @@ class SqlProcessRegistry(ABC):
     async def list_leased_processes(self, limit: int = 1000) -> list[ProcessRecord]:
         return await self._db.read(page.leased, limit)
 
+    async def list_leased_processes_within(
+        self, limit: int, max_chars: int
+    ) -> tuple[list[ProcessRecord], bool]:
+        return await self._db.read(page.leased_within, limit, max_chars)
+
     async def list_abandon_candidates(
         self, limit: int = 1000, *, lapsed_at_ms: int | None = None
     ) -> list[ProcessRecord]:
         return await self._db.read(page.abandon_candidates, limit, lapsed_at_ms)
+
+    async def list_abandon_candidates_within(
+        self, limit: int, max_chars: int, *, lapsed_at_ms: int | None = None
+    ) -> tuple[list[ProcessRecord], bool]:
+        return await self._db.read(page.abandon_candidates_within, limit, lapsed_at_ms, max_chars)
 
     async def error_groups(self, query: ErrorGroupQuery) -> ErrorSummary:
         return await self._db.read(error.groups, query)
@@ -455,6 +470,11 @@ class SqlProcessRegistry(ABC):
         self, key: ErrorGroupKey, window: int, limit: int = 500
     ) -> list[ProcessRecord]:
         return await self._db.read(error.group_rows, key, window, limit)
+
+    async def error_group_rows_within(
+        self, key: ErrorGroupKey, window: int, limit: int, max_chars: int
+    ) -> tuple[list[ProcessRecord], bool]:
+        return await self._db.read(error.group_rows_within, key, window, limit, max_chars)
     async def process_activity(
         self,
         first_minute: int,

@@ -45,7 +45,7 @@ SILENT_COLUMNS = (
 )
 REASON_WIDTH = 40
 # The candidates (pending and silent together) a read lists at most, by id; past it each
-# section says that it shows those among the first LIMIT, not how many there are (counting
+# section says that it shows those among the first it read, not how many there are (counting
 # every silent row reads every live row's record).
 LIMIT = 1_000
 
@@ -110,7 +110,9 @@ class AbandonRequestsScreen(ProcessActions, LiveScreen):
         super().__init__(dashboard)
         self.pending: list[ObservedProcess] = []
         self.silent: list[ObservedProcess] = []
-        self.more = False  # the registry held more candidates than a read lists (LIMIT)
+        # When the registry held more candidates than a read lists (past LIMIT, or past the
+        # size of records a read holds), how many it read; None when it listed all of them.
+        self.first: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -129,7 +131,7 @@ class AbandonRequestsScreen(ProcessActions, LiveScreen):
     async def load(self) -> None:
         now = self.dashboard.clock.now_ms()
         processes = self.dashboard.processes
-        self.pending, self.silent, self.more = await processes.bounded_abandon_candidates(
+        self.pending, self.silent, self.first = await processes.bounded_abandon_candidates(
             now, LIMIT
         )
 
@@ -162,9 +164,9 @@ class AbandonRequestsScreen(ProcessActions, LiveScreen):
     def _how_many(self, rows: list[ObservedProcess]) -> str:
         """How many rows a section shows, and when the read stopped short, that there are
         more than it lists."""
-        if not self.more:
+        if self.first is None:
             return f"{len(rows):,}"
-        return f"{len(rows):,} among the first {LIMIT:,} candidates by id; more not shown"
+        return f"{len(rows):,} among the first {self.first:,} candidates by id; more not shown"
 
     def _keep_focus_on_a_section_with_rows(self, pending: KeyedTable, silent: KeyedTable) -> None:
         if self.focused is pending and not self.pending and self.silent:

@@ -206,6 +206,7 @@ class ErrorGroupScreen(LiveScreen):
         self.group = group
         self.window = window
         self.rows: list[ObservedProcess] = []
+        self.cut = False  # the rows stopped at the size of records a read holds
 
     @property
     def refresh_s(self) -> float:
@@ -219,7 +220,9 @@ class ErrorGroupScreen(LiveScreen):
 
     async def load(self) -> None:
         processes = self.dashboard.processes
-        self.rows = await processes.error_group_rows(self.group.key(), self.window, GROUP_ROWS)
+        self.rows, self.cut = await processes.bounded_error_group_rows(
+            self.group.key(), self.window, GROUP_ROWS
+        )
 
     def show(self, now_ms: int) -> None:
         rows = [
@@ -241,10 +244,11 @@ class ErrorGroupScreen(LiveScreen):
         group = self.group
         parts = [fmt.BADGES[group.state.value]]
         parts += [part for part in (group.code, group.message) if part]
-        limit = f", the newest {GROUP_ROWS}" if len(self.rows) >= GROUP_ROWS else ""
+        shown = len(self.rows)
+        limit = f", the newest {shown:,}" if self.cut or shown >= GROUP_ROWS else ""
         words = text.plain(
             text.data("  ·  ".join(parts)),
-            f"  ·  {len(self.rows):,} rows{limit}, newest change first, among the "
+            f"  ·  {shown:,} row{'' if shown == 1 else 's'}{limit}, newest change first, among the "
             f"{self.window:,} most recently changed processes  ·  Esc back",
         )
         if self.error:

@@ -148,7 +148,8 @@ class LeasesScreen(ProcessActions, LiveScreen):
         self.held: list[Held] = []
         self.health: dict[str, str] = {}  # by owner key, judged at each refresh
         self.by_id: dict[str, ObservedProcess] = {}
-        # (held, lapsed) in the whole registry at the last read, when it held more than LIMIT.
+        # (held, lapsed) in the whole registry at the last read, when it held more than a read
+        # lists (past LIMIT, or past the size of records a read holds).
         self.totals: tuple[int, int] | None = None
         self._judge: LeaseOwnerIdentity | None = None
         self._placed = False
@@ -163,10 +164,9 @@ class LeasesScreen(ProcessActions, LiveScreen):
 
     async def load(self) -> None:
         processes = self.dashboard.processes
-        listed = await processes.leases(LIMIT + 1)
+        listed, more = await processes.bounded_leases(LIMIT)
         totals = None
-        if len(listed) > LIMIT:
-            listed = listed[:LIMIT]
+        if more:  # past LIMIT, or past the size of records a read holds: count them all
             totals = await processes.registry.count_held_leases(self.dashboard.clock.now_ms())
         observed = [p for p in listed if p.lease_holder is not None]
         # The fencing token is not part of ObservedProcess; one batched lease read adds it.

@@ -390,19 +390,15 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
 
     async def mark_all(self) -> None:
         """Mark every process matching the lens and filters, page by page, up to a limit."""
-        after: ObservedProcess | None = None
-        while len(self.marked) < MARK_LIMIT:
-            page = self.page_query.after(after).model_copy(update={"limit": 1_000})
-            try:
-                rows = await self.dashboard.processes.page(page)
-            except LashError as error:
-                text.say(self, str(error), title="marking stopped", severity="error")
-                break
-            for process in rows[: MARK_LIMIT - len(self.marked)]:
-                self.marked[process.process_id] = None
-            if len(rows) < 1_000:
-                break
-            after = rows[-1]
+        query = self.page_query.after(None).model_copy(update={"limit": 1_000})
+        try:  # pages bounded by their records' size too (`Processes.pages`)
+            async for rows in self.dashboard.processes.pages(query):
+                for process in rows[: MARK_LIMIT - len(self.marked)]:
+                    self.marked[process.process_id] = None
+                if len(self.marked) >= MARK_LIMIT:
+                    break
+        except LashError as error:
+            text.say(self, str(error), title="marking stopped", severity="error")
         if len(self.marked) >= MARK_LIMIT:
             text.say(self, f"marked the first {MARK_LIMIT:,} matching processes", title="marks")
         self.render_window()
