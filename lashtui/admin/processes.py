@@ -441,9 +441,9 @@ class Processes:
 
     async def cancel_all(self) -> builtins.list[ProcessCancelSummary]:
         summaries = []
-        for record in await self.registry.list_non_terminal():
+        for process_id in await action.live_ids(self.registry):
             try:
-                summaries.append(await self.cancel(record.id))
+                summaries.append(await self.cancel(process_id))
             except ProcessConflict:
                 continue  # it ended between the listing and the cancel
         return summaries

@@ -349,6 +349,14 @@ class ProcessRegistry(Protocol):
         cuts a page, and whether it was."""
         ...
 
+    async def list_started_by(
+        self, owner_id: str, *, after_id: str | None = None, limit: int = 1000
+    ) -> list[str]:
+        """The ids of running owner_bound rows whose record's first-started owner has this
+        `owner_id` (the rest of the identity is the caller's to check), in id order after
+        `after_id`, at most `limit` (a lashtui extension: an owner drain's candidates)."""
+        ...
+
     async def list_abandon_candidates_within(
         self, limit: int, max_chars: int, *, lapsed_at_ms: int | None = None
     ) -> tuple[list[ProcessRecord], bool]:

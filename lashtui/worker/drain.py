@@ -22,28 +22,46 @@ class DrainReport:
     deferred: list[str] = field(default_factory=list)
 
 
+# Candidate ids read a page at a time (`list_started_by`), never every running record.
+DRAIN_PAGE = 500
+
+
 async def drain_owner_bound_work(rt: WorkerRuntime) -> DrainReport:
     report = DrainReport()
-    for record in await rt.registry.list_non_terminal():
-        started = record.first_started
-        if record.disposition is not RecoveryDisposition.OWNER_BOUND or started is None:
-            continue
-        if started.owner != rt.owner:
-            continue
-        lease, _, _ = await claim_for_recovery(
-            rt, record.id, attempt_identity(rt.owner), reclaim_dead=False
-        )
-        if lease is None:
-            report.deferred.append(record.id)
-            continue
-        fresh = await rt.registry.get_process(record.id)
-        if fresh is None or fresh.is_terminal():
-            await release_quietly(rt, lease)
-            report.deferred.append(record.id)
-            continue
-        output = abandoned(AbandonWriter.OWNER_DRAIN, started.owner, rt.clock.now_ms())
-        if await abandon_under_lease(rt, lease, output):
-            report.abandoned.append(record.id)
-        else:
-            report.deferred.append(record.id)
+    after: str | None = None
+    while ids := await rt.registry.list_started_by(
+        rt.owner.owner_id, after_id=after, limit=DRAIN_PAGE
+    ):
+        after = ids[-1]
+        for process_id in ids:
+            await _drain_one(rt, process_id, report)
     return report
+
+
+async def _drain_one(rt: WorkerRuntime, process_id: str, report: DrainReport) -> None:
+    """Abandon one candidate if it is still running owner_bound work this very identity
+    started; defer it when its claim is refused or it ended meanwhile."""
+    record = await rt.registry.get_process(process_id)
+    if record is None or record.is_terminal():
+        return
+    started = record.first_started
+    if record.disposition is not RecoveryDisposition.OWNER_BOUND or started is None:
+        return
+    if started.owner != rt.owner:
+        return
+    lease, _, _ = await claim_for_recovery(
+        rt, record.id, attempt_identity(rt.owner), reclaim_dead=False
+    )
+    if lease is None:
+        report.deferred.append(record.id)
+        return
+    fresh = await rt.registry.get_process(record.id)
+    if fresh is None or fresh.is_terminal():
+        await release_quietly(rt, lease)
+        report.deferred.append(record.id)
+        return
+    output = abandoned(AbandonWriter.OWNER_DRAIN, started.owner, rt.clock.now_ms())
+    if await abandon_under_lease(rt, lease, output):
+        report.abandoned.append(record.id)
+    else:
+        report.deferred.append(record.id)

@@ -61,6 +61,27 @@ async def test_cancel_of_an_externally_owned_row_is_requested_not_done(
     assert outcome.process is not None and outcome.process.lifecycle.value == "running"
 
 
+async def test_cancel_all_reports_each_running_row_read_by_id_not_by_record(
+    processes: Processes,
+) -> None:
+    """Every running row, in id order, each with its outcome; ended rows are
+    left out. The ids come from the census (the status index), never a list of every
+    running record, which on a big registry took seconds and a gigabyte."""
+    for pid in ("b", "a", "done"):
+        await processes.start(external(pid))
+    await processes.registry.complete_process("done", SuccessOutput(value=1))
+
+    async def no_records() -> list[object]:
+        raise AssertionError("cancel all read every running record")
+
+    processes.registry.list_non_terminal = no_records  # type: ignore[method-assign]
+    outcomes = await processes.actions.cancel_all("stale", operator="dana@h")
+    assert [(o.process_id, o.outcome) for o in outcomes] == [("a", "requested"), ("b", "requested")]
+    assert await cancel_reasons(processes, "a") == ["requested by dana@h: stale"]
+    assert [s.process_id for s in await processes.cancel_all()] == ["a", "b"]
+    assert await cancel_reasons(processes, "done") == []
+
+
 async def test_a_second_cancel_is_unchanged_and_names_the_first(
     processes: Processes, clock: ManualClock
 ) -> None:

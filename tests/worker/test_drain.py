@@ -22,7 +22,7 @@ from lashtui.model import (
     SuccessOutput,
 )
 from lashtui.registry import ProcessRegistry
-from lashtui.worker import ProcessWorker
+from lashtui.worker import ProcessWorker, drain
 from tests.builders import ext, own
 from tests.worker.support import (
     GUARD_S,
@@ -57,12 +57,22 @@ async def assert_untouched(registry: ProcessRegistry, pid: str) -> None:
     assert (await event_types(registry, pid)) == [], pid
 
 
+@pytest.mark.parametrize("page", [drain.DRAIN_PAGE, 1], ids=["one-page", "page-of-one"])
 async def test_drain_abandons_only_owner_bound_rows_this_worker_started(
-    registry: ProcessRegistry, clock: ManualClock, worker: ProcessWorker
+    registry: ProcessRegistry,
+    clock: ManualClock,
+    worker: ProcessWorker,
+    page: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Its candidates are read a page at a time from the records' JSON (`list_started_by`:
+    the rows some identity with this owner id started), each then checked whole."""
+    monkeypatch.setattr(drain, "DRAIN_PAGE", page)
     me = worker.owner
     await register(registry, "a-mine", OB)
     await started_by(registry, clock, "a-mine", me, lease="released")
+    await register(registry, "aa-mine-too", OB)
+    await started_by(registry, clock, "aa-mine-too", me, lease="released")
     await register(registry, "b-unstarted", OB)
     await register(registry, "c-others", OB)
     await started_by(registry, clock, "c-others", own("other-worker"), lease="released")
@@ -75,9 +85,20 @@ async def test_drain_abandons_only_owner_bound_rows_this_worker_started(
     await registry.register_process(ext("f-external"))
     await started_by(registry, clock, "f-external", me, lease="released")
 
+    await register(registry, "g-mine-ended", OB)
+    held = await started_by(registry, clock, "g-mine-ended", me, lease="live")
+    await registry.complete_process_with_lease(held, SuccessOutput(value=None))
+    # The candidates: every row some identity with this owner id started, the rest never.
+    assert await registry.list_started_by(me.owner_id) == [
+        "a-mine", "aa-mine-too", "d-my-earlier-incarnation",
+    ]
+    assert await registry.list_started_by(me.owner_id, after_id="a-mine", limit=1) == [
+        "aa-mine-too"
+    ]
+
     report = await worker.drain_owner_bound_work()
 
-    assert report.abandoned == ["a-mine"]
+    assert report.abandoned == ["a-mine", "aa-mine-too"]
     output = await terminal(worker, "a-mine")
     assert isinstance(output, AbandonedOutput), output
     assert output.evidence.writer is AbandonWriter.OWNER_DRAIN

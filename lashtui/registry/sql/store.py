@@ -444,6 +444,11 @@ class SqlProcessRegistry(ABC):
     ) -> list[ProcessRecord]:
         return await self._db.read(page.abandon_candidates, limit, lapsed_at_ms)
 
+    async def list_started_by(
+        self, owner_id: str, *, after_id: str | None = None, limit: int = 1000
+    ) -> list[str]:
+        return await self._db.read(page.started_by, owner_id, after_id, limit)
+
     async def list_abandon_candidates_within(
         self, limit: int, max_chars: int, *, lapsed_at_ms: int | None = None
     ) -> tuple[list[ProcessRecord], bool]:
