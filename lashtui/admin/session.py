@@ -15,15 +15,14 @@ from pydantic import Field, JsonValue
 
 from lashtui.errors import ProcessConflict
 from lashtui.model import (
+    PAGE_CHARS,
     ObservedProcess,
     ObservedProcessEvent,
     ProcessCancelSummary,
     ProcessEvent,
     ProcessHandleDescriptor,
     ProcessHandleSummary,
-    ProcessListFilter,
     ProcessRecord,
-    ProcessStatusFilter,
     SessionScope,
 )
 from lashtui.model.wire import WireModel
@@ -54,15 +53,19 @@ async def session_snapshot(
         record.id: (record, grant.descriptor)
         for grant, record in await registry.list_handle_grants(root)
     }
-    for record in await registry.list_processes(
-        ProcessListFilter(status=ProcessStatusFilter.ANY)
-    ):
-        target = record.wake_target
-        if record.id not in items and target is not None and target.session_id == session_id:
-            descriptor = ProcessHandleDescriptor(
-                kind=record.identity.kind, label=record.identity.label
-            )
-            items[record.id] = (record, descriptor)
+    after: str | None = None
+    while True:  # the rows that wake it, found in SQL a page at a time (never every record)
+        waking, after = await registry.list_waking_session(
+            session_id, after_id=after, max_chars=PAGE_CHARS
+        )
+        for record in waking:
+            if record.id not in items:
+                descriptor = ProcessHandleDescriptor(
+                    kind=record.identity.kind, label=record.identity.label
+                )
+                items[record.id] = (record, descriptor)
+        if after is None:
+            break
     snapshot = [await snapshot_item(registry, r, d) for r, d in items.values()]
     snapshot.sort(key=lambda item: item.handle.process_id)
     snapshot.sort(key=lambda item: (item.updated_at_ms, item.created_at_ms), reverse=True)

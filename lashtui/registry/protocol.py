@@ -357,6 +357,20 @@ class ProcessRegistry(Protocol):
         `after_id`, at most `limit` (a lashtui extension: an owner drain's candidates)."""
         ...
 
+    async def list_waking_session(
+        self,
+        session_id: str,
+        *,
+        after_id: str | None = None,
+        limit: int = 1000,
+        max_chars: int | None = None,
+    ) -> tuple[list[ProcessRecord], str | None]:
+        """The rows whose wake target is in session `session_id` (any frame), in id order
+        after `after_id`, found among at most `limit` candidate rows and `max_chars` of
+        their records plus one row; and the id to read on after, None once every row has
+        been looked at (a lashtui extension: the session snapshot's second source)."""
+        ...
+
     async def list_abandon_candidates_within(
         self, limit: int, max_chars: int, *, lapsed_at_ms: int | None = None
     ) -> tuple[list[ProcessRecord], bool]:

@@ -17,6 +17,7 @@ from lashtui.model import (
     CANCEL_REQUESTED,
     Engine,
     ProcessHandleDescriptor,
+    ProcessRecord,
     ProcessStartGrant,
     ProcessStartRequest,
     RecoveryDisposition,
@@ -71,7 +72,7 @@ async def test_cancel_all_reports_each_running_row_read_by_id_not_by_record(
         await processes.start(external(pid))
     await processes.registry.complete_process("done", SuccessOutput(value=1))
 
-    async def no_records() -> list[object]:
+    async def no_records() -> list[ProcessRecord]:
         raise AssertionError("cancel all read every running record")
 
     processes.registry.list_non_terminal = no_records  # type: ignore[method-assign]

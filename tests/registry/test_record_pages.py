@@ -21,9 +21,11 @@ from lashtui.model import (
     ProcessRecord,
     ProcessRegistration,
     ProcessStarted,
+    SessionScope,
 )
 from lashtui.registry import ProcessRegistry
 from tests.builders import ext, ob, own
+from tests.raw import store_record_json
 
 BIG = 100_000  # characters of one big input
 
@@ -160,3 +162,39 @@ async def test_the_lease_and_abandon_lists_are_cut_by_size_too(
         await leased(10, 0)
     with pytest.raises(InvalidRequest, match="an abandon-candidate list size limit must be"):
         await candidates(10, 0)
+
+
+async def test_the_rows_that_wake_a_session_are_found_without_decoding_the_rest(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    """`list_waking_session`: the rows whose wake target is in the session (any frame),
+    exactly as the models read the records, including a key another program spelled with
+    an escape; read on page after page (by candidates, by size) to the end."""
+    s, f = SessionScope(session_id="s"), SessionScope(session_id="s", agent_frame_id="f")
+    await registry.register_process(ext("a-root", wake_target=s))
+    await registry.register_process(ext("b-frame", wake_target=f))
+    await registry.register_process(ext("c-other", wake_target=SessionScope(session_id="t")))
+    await registry.register_process(ext("d-none"))
+    await registry.register_process(ext("e-escaped", wake_target=s))
+    quoted = ProcessIdentity(kind="external", label='a "quoted" label')  # a backslash
+    await registry.register_process(ext("f-backslash", identity=quoted))
+    stored = await registry.get_process("e-escaped")
+    assert stored is not None
+    text = stored.stored_json()
+    assert text.count('"wake_target":') == 1
+    escaped = text.replace('"wake_target":', '"w\\u0061ke_target":')
+    store_record_json(registry_target, "e-escaped", escaped)
+    expected = ["a-root", "b-frame", "e-escaped"]
+    found, after = await registry.list_waking_session("s")
+    assert ([r.id for r in found], after) == (expected, None)
+    for limit, max_chars in ((1, None), (2, None), (100, 1)):
+        read, after = [], None
+        while True:
+            found, after = await registry.list_waking_session(
+                "s", after_id=after, limit=limit, max_chars=max_chars
+            )
+            read += [r.id for r in found]
+            if after is None:
+                break
+        assert read == expected, (limit, max_chars)
+    assert (await registry.list_waking_session("nobody"))[0] == []

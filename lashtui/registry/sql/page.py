@@ -247,6 +247,41 @@ def started_by(conn: Tx, owner_id: str, after_id: str | None, limit: int) -> lis
     )
 
 
+def waking(
+    conn: Tx, session_id: str, after_id: str | None, limit: int, max_chars: int | None
+) -> tuple[list[ProcessRecord], str | None]:
+    """The rows whose record's wake target is in session `session_id`, read in id order
+    after `after_id`, and the id to read on after (None once the registry is read): each
+    call looks at `limit` candidate rows at most and holds at most `max_chars` of their
+    records plus one row. A candidate is a row whose JSON names the session there, as SQL
+    reads it, or (SQLite, whose JSON functions match a key as it is written, not as JSON
+    reads it) holds a backslash at all; each is then checked on its decoded record, so the
+    result is exactly the rows the models say wake the session. The rest are never decoded:
+    a session snapshot read every record in the registry."""
+    check_limit(limit, "a waking-rows", least=1)
+    sql = dialect(conn)
+    names = f"{sql.json_text('p.record_json', 'wake_target.session_id')} = ?"
+    if sql.name == "sqlite":
+        names = f"({names} OR instr(CAST(p.record_json AS BLOB), X'5C') > 0)"
+    else:
+        may = sql.may_hold_key("p.record_json", "wake_target")
+        names = f"(CASE WHEN {may} THEN {names} ELSE false END)"
+    after, params = "", [session_id]
+    if after_id is not None:
+        after, params = "AND p.process_id > ? ", [session_id, after_id]
+    ids = _ids(
+        conn,
+        f"SELECT p.process_id FROM processes p WHERE {names} {after}"
+        "ORDER BY p.process_id LIMIT ?",
+        (*params, limit),
+    )
+    rows, covered = ordered_rows(conn, ids, max_chars)
+    records = [decode_row(row) for row in rows]
+    found = [r for r in records if r.wake_target and r.wake_target.session_id == session_id]
+    more = covered < len(ids) or len(ids) == limit
+    return found, (ids[covered - 1] if more else None)
+
+
 def _ids(conn: Tx, sql: str, params: tuple[object, ...]) -> list[str]:
     return [process_id for (process_id,) in fetch_rows(conn, sql, params)]
 

@@ -449,6 +449,16 @@ class SqlProcessRegistry(ABC):
     ) -> list[str]:
         return await self._db.read(page.started_by, owner_id, after_id, limit)
 
+    async def list_waking_session(
+        self,
+        session_id: str,
+        *,
+        after_id: str | None = None,
+        limit: int = 1000,
+        max_chars: int | None = None,
+    ) -> tuple[list[ProcessRecord], str | None]:
+        return await self._db.read(page.waking, session_id, after_id, limit, max_chars)
+
     async def list_abandon_candidates_within(
         self, limit: int, max_chars: int, *, lapsed_at_ms: int | None = None
     ) -> tuple[list[ProcessRecord], bool]:
