@@ -27,6 +27,7 @@ from lashtui.model import LIVE_STATES, ObservedProcess, ProcessPageQuery, proces
 from lashtui.tui.counts import StateCounts
 
 FEW = 500  # the most live rows of one state read by id for a page (each is decoded)
+READ_CHUNK = 50  # of those, read (and held) at once
 
 Place = Callable[[ObservedProcess], Any]
 
@@ -60,7 +61,8 @@ async def rare_page(
     if rest:
         rows, cut = await processes.page_within(query.model_copy(update={"states": rest}))
     bound = await _cursor_place(processes, query, at, place)
-    candidates = await _read(processes, query, _nearest(query, ids, bound), state, matches)
+    nearest = _nearest(query, ids, bound)
+    candidates = await _read(processes, query, nearest, state, matches, place, bound)
     found = {p.process_id: p for p in candidates}
     found.update({p.process_id: p for p in rows})  # a row in both: the registry's read
     beyond = [p for p in found.values() if bound is None or _past(query, place(p), bound)]
@@ -94,18 +96,29 @@ async def _read(
     ids: list[str],
     state: str,
     matches: Callable[[ProcessPageQuery, ObservedProcess], bool | None],
+    place: Place,
+    bound: Any,
 ) -> list[ObservedProcess]:
-    """The rows of `ids` still in `state` and matching the query, read a page's worth at a
-    time in id order (a text filter may drop some), all of them in a sorted order."""
-    step = query.limit if query.order == "id" else len(ids)
+    """The rows of `ids` still in `state`, matching the query and past the cursor, read
+    `READ_CHUNK` at a time in id order; only the `query.limit` nearest the cursor are kept
+    as they come (in id order the ids come nearest first, so the read stops there). So a
+    chunk and a page of rows are held at most, however many ids the census has (a record
+    may be a mebibyte, and a sorted order reads every id)."""
     kept: list[ObservedProcess] = []
-    for start in range(0, len(ids), max(step, 1)):
-        chunk = ids[start : start + step]
+    for start in range(0, len(ids), READ_CHUNK):
+        chunk = ids[start : start + READ_CHUNK]
         observed = await processes.observe(chunk)
         for pid in chunk:
             process = observed.get(pid)
-            if process is not None and process_state(process) == state and matches(query, process):
+            if (
+                process is not None
+                and process_state(process) == state
+                and matches(query, process)
+                and (bound is None or _past(query, place(process), bound))
+            ):
                 kept.append(process)
+        kept.sort(key=place)
+        kept = kept[-query.limit :] if query.backwards else kept[: query.limit]
         if query.order == "id" and len(kept) >= query.limit:
             break
     return kept

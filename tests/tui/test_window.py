@@ -22,6 +22,7 @@ from lashtui.model import (
     SuccessOutput,
 )
 from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.tui import rare_state as rare_state_module
 from lashtui.tui import window as window_module
 from lashtui.tui.counts import StateCounts
 from lashtui.tui.rare_state import FEW
@@ -183,14 +184,16 @@ async def varied(tmp_path: Path) -> AsyncIterator[Processes]:
     await registry.close()
 
 
+@pytest.mark.parametrize("chunk", [rare_state_module.READ_CHUNK, 1], ids=["chunk-50", "chunk-1"])
 @pytest.mark.parametrize("order", PROCESS_ORDERS)
 async def test_a_rare_live_state_read_from_the_census_pages_as_the_registry_does(
-    varied: Processes, order: str
+    varied: Processes, order: str, chunk: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With the census, a page of `waiting` (or `running`, each rare here) reads those rows by
     id and merges them with the registry's page of the other states: every page, forwards
     and backwards, from an id or a row, either direction, with and without a text filter,
     is the page the registry's own walk returns."""
+    monkeypatch.setattr(rare_state_module, "READ_CHUNK", chunk)  # (one: a row at a time)
     processes = varied
     census = StateCounts(await processes.census(), processes.clock.now_ms())
     assert census.counts()["waiting"] == 6 and census.counts()["running"] == 34
