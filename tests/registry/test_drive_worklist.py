@@ -107,21 +107,32 @@ async def test_a_workers_drive_leaves_out_the_rows_it_could_only_be_refused(
     await registry.register_process(rr("f-lapsed"))
     await registry.claim_process_lease("f-lapsed", own("other"), 1)
     await registry.register_process(ob("g-owner-bound"))
+    # External work is its owner's: a worker claims it only to reconcile an abandon request.
+    await registry.register_process(ext("h-external"))
+    await registry.register_process(ext("i-external-asked"))
+    request = AbandonRequest(requested_by="operator:dana", requested_at_ms=1, reason="r")
+    await registry.request_process_abandon("i-external-asked", request)
     for n in range(4):
         await registry.register_process(rr(f"m-backlog-{n}"))
     clock.advance(10)
     now = clock.now_ms()
 
     whole = await registry.list_drive_work_items(now)
+    assert "h-external" in [item.process_id for item in whole]
     drive = await registry.list_drive_work_items(now, me)
-    assert drive == [item for item in whole if item.lease is None or not item.lease.bars(me, now)]
+    assert drive == [
+        item
+        for item in whole
+        if (item.lease is None or not item.lease.bars(me, now))
+        and (item.disposition is not RecoveryDisposition.EXTERNALLY_OWNED or item.abandon_requested)
+    ]  # what the worker itself would drop (worker.py `_wants`)
     assert [item.process_id for item in drive] == [
-        "b-ghost", "e-ghost-too", "f-lapsed", "g-owner-bound", "m-backlog-0",
+        "b-ghost", "e-ghost-too", "f-lapsed", "g-owner-bound", "i-external-asked", "m-backlog-0",
     ]  # the lapsed row is rerunnable: the backlog's first, with one more
     # With no holder it can prove dead, every live lease is left out.
     alone = await registry.list_drive_work_items(now, local("me", host="host-c"))
     assert [item.process_id for item in alone] == [
-        "f-lapsed", "g-owner-bound", "m-backlog-0",
+        "f-lapsed", "g-owner-bound", "i-external-asked", "m-backlog-0",
     ]
 
 

@@ -24,7 +24,7 @@ from lashtui.model import (
 from lashtui.model.lease import LeaseOwnerLiveness, OpaqueLiveness, liveness_provably_dead
 from lashtui.model.wire import sha256_hex
 from lashtui.registry.sql import backlog_mark
-from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.dialect import Dialect, Tx, dialect
 from lashtui.registry.sql.fetch import CHUNK, LEASE_ROW_COLUMNS, Statement, held_lease_rows
 from lashtui.registry.sql.filter import LIVE, in_backlog
 from lashtui.registry.sql.indexes import missing
@@ -383,7 +383,9 @@ def drive_work_items(
     drops them unread (worker.py `_wants`). A fleet's running rows are mostly those: each
     worker's drive, every renew interval, read every one of them with its record's JSON
     (cast to jsonb on PostgreSQL) and its lease. The holders of live leases are read first,
-    without the records (`_dead_holders`), each proved dead or not once.
+    without the records (`_dead_holders`), each proved dead or not once. Left out too are
+    the externally owned rows without an abandon request, which no worker claims
+    (`_left_to_its_owner`).
 
     On a registry with the indexes of the running rows not marked plainly the
     backlog's (sql/backlog_mark.py), the rest is read from those and from the live leases
@@ -394,6 +396,8 @@ def drive_work_items(
     select, backlog = _work_item_select(conn), in_backlog(sql)
     dead = _dead_holders(conn, claimant, now) if claimant is not None else None
     unbarred, values = _unbarred(dead, now)
+    if claimant is not None:  # a worker's drive: what it would drop unread, left in SQL
+        unbarred += f" AND ({_left_to_its_owner(sql)}) IS NOT TRUE"
     if _has_drive_indexes(conn):
         if sql.name == "postgres":
             conn.execute(_INDEX_WALKS_ONLY)
@@ -619,6 +623,23 @@ def _work_items_of(conn: Tx, process_ids: list[str]) -> list[ProcessWorkItem]:
     )
     found = {row[0]: row for row in rows if row[-1] == "running"}
     return [_work_item(conn, found[pid][:-1]) for pid in process_ids if pid in found]
+
+
+def _left_to_its_owner(sql: Dialect) -> str:
+    """The running row `p` is externally owned work without an abandon request, read with
+    the very expressions its work item is built from (`_work_item_select`): the worker
+    drops such an item unclaimed (worker.py `_wants`), so the drive leaves the row in SQL
+    rather than build its item. External work lives as long as its owner's system keeps it
+    running: over 20,000 such rows a drive took ~260 ms, every renew interval, for each
+    worker. A row whose disposition the SQL cannot read stays (its record decides)."""
+    disposition = sql.json_text("p.record_json", "disposition")
+    requested = sql.json_has("p.record_json", "abandon_request", escaped_keys=True)
+    quiet = f"{disposition} = 'externally_owned' AND NOT {requested}"
+    if sql.name == "sqlite":  # SQLite keeps the parse its select's columns made
+        return quiet
+    # PostgreSQL casts the record afresh for each test: only where the value can be there
+    # as written (one spelled with escapes is kept, and its item decides).
+    return f"CASE WHEN strpos(p.record_json, '\"externally_owned\"') > 0 THEN {quiet} END"
 
 
 def _work_item_select(conn: Tx, more: str = "", source: str = "processes p") -> str:
