@@ -264,9 +264,10 @@ class ProcessWindow:
             page, cut = await self._page(max(limit - len(rows), 1), after=first)
             rows += page
             await asyncio.sleep(0)  # building the rows and comparing them: a turn between
-            past = not self.at_end and last < self.position(page[-1])
-            if not cut or len(rows) >= limit or past:
+            if not cut or len(rows) >= limit:  # (a cut page holds a row at least)
                 break
+            if not self.at_end and last < self.position(page[-1]):
+                break  # past the window's range
             first = page[-1]
         if not self.at_end:  # keep the range: rows past the old last row are not ours yet
             rows = [p for p in rows if not last < self.position(p)]
@@ -277,6 +278,8 @@ class ProcessWindow:
         held = self.rows
         rows = [held[p.process_id] if held.get(p.process_id) == p else p for p in rows]
         self._replace(rows, at_start, self.at_end and _last(rows, cut, limit))
+        if self.chars > WINDOW_CHARS:  # new rows at the end, or rows grown since
+            self._trim(keep_end=False)
 
     # --- following the change feed
 

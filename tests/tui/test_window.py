@@ -357,3 +357,34 @@ async def test_the_window_holds_a_bounded_size_of_rows(
     monkeypatch.setattr(window_module, "WINDOW_CHARS", 10)
     await window.extend_down()
     assert len(window) == 1 and exact() > 10
+
+
+async def test_a_reread_of_a_range_pruned_whole_or_grown_past_the_budget(
+    processes: Processes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A re-read finds every row of its range pruned (an empty page: the window empties),
+    or, at the registry's end, new rows past the size budget (trimmed to it)."""
+    window = ProcessWindow(processes)
+    await window.load(ProcessPageQuery())
+    assert not window.at_end
+    registry, clock = processes.registry, processes.clock
+    assert isinstance(clock, ManualClock)
+    for n in range(0, 2 * ROWS, 2):
+        await registry.complete_process(pid(n), SuccessOutput(value=None))
+    clock.advance(10_000)
+    await processes.prune(clock.now_ms())
+    await window.reread()
+    assert len(window) == 0 and window.chars == 0
+    monkeypatch.setattr(admin_processes, "PAGE_CHARS", 5_000)
+    monkeypatch.setattr(window_module, "WINDOW_CHARS", 15_000)
+    for n in range(80):
+        await registry.register_process(ext(f"q-{n:03d}"))
+    await window.load_last()
+    first = window.ids[0]
+    assert window.at_end and 0 < window.chars <= 15_000
+    for n in range(80, 120):  # new rows at the end, read by the next re-read
+        await registry.register_process(ext(f"q-{n:03d}"))
+    await window.reread()
+    assert window.chars <= 15_000 and window.ids[0] == first  # trimmed from the end
+    assert not window.at_end and window.ids[-1] < "q-119"
+    assert window.chars == sum(len(p.to_json()) for p in window.ordered())
