@@ -349,6 +349,12 @@ class ProcessRegistry(Protocol):
         cuts a page, and whether it was."""
         ...
 
+    async def next_lease_lapse(self, now_ms: int) -> int | None:
+        """The soonest expiry after `now_ms` of a live lease on running owner_bound work
+        that has started (when a row next becomes an abandon candidate by the clock alone);
+        None when there is none (a lashtui extension: the Abandon requests view's clock)."""
+        ...
+
     async def list_started_by(
         self, owner_id: str, *, after_id: str | None = None, limit: int = 1000
     ) -> list[str]:

@@ -24,7 +24,7 @@ from lashtui.model import (
     SuccessOutput,
 )
 from lashtui.registry import ProcessRegistry, open_registry
-from tests.builders import ob, own
+from tests.builders import ob, own, rr
 from tests.registry.rows import park
 
 S1 = SessionScope(session_id="s1")
@@ -269,3 +269,24 @@ async def test_the_facade_pages_cut_by_size_read_on_to_the_end(
     monkeypatch.setattr(admin_processes, "PAGE_CHARS", 10**9)
     read = [ids(page) async for page in processes.pages(ProcessPageQuery(limit=3))]
     assert read == [["a", "b", "c"], ["d", "e"]]
+
+
+async def test_the_next_lease_lapse_is_the_soonest_live_lease_of_started_owner_bound_work(
+    processes: Processes, clock: ManualClock
+) -> None:
+    """When the Abandon requests view must read again by the clock alone: the soonest
+    expiry of a live lease on running owner_bound work that has started. Leases on other
+    work, on unstarted rows, and lapsed or released ones do not count."""
+    registry = processes.registry
+    now = clock.now_ms()
+    assert await registry.next_lease_lapse(now) is None
+    await start_owned(processes, "a-soon", 5_000)
+    await start_owned(processes, "b-later", 9_000)
+    await start_owned(processes, "c-released", None)
+    await registry.register_process(ob("d-unstarted"))
+    assert (await registry.claim_process_lease("d-unstarted", own("w"), 1_000)).acquired()
+    await registry.register_process(rr("e-rerunnable"))
+    assert (await registry.claim_process_lease("e-rerunnable", own("w"), 1_000)).acquired()
+    assert await registry.next_lease_lapse(now) == now + 5_000
+    assert await registry.next_lease_lapse(now + 5_000) == now + 9_000  # a-soon lapsed
+    assert await registry.next_lease_lapse(now + 9_000) is None

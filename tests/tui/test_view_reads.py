@@ -238,9 +238,15 @@ async def test_a_lease_that_lapses_adds_a_silent_row_without_a_commit(
             assert screen.silent == [] and reads.calls >= 1  # its owner's lease is live
             await _quiet(pilot, reads)  # the clock stands still: nothing to read
 
-            clock.advance(TTL_MS + 1)  # no renewal, no commit: the lease lapses
-            await until(pilot, lambda: [p.process_id for p in screen.silent] == ["ob-quiet"])
+            assert screen.next_lapse_ms == START_MS + TTL_MS  # when to read by the clock
+            clock.advance(TTL_MS - 1)  # a second before it: the clock alone reads nothing
             await _quiet(pilot, reads)
+            clock.advance(2)  # no renewal, no commit: the lease lapses
+            await until(pilot, lambda: [p.process_id for p in screen.silent] == ["ob-quiet"])
+            assert screen.next_lapse_ms is None  # no live lease left to lapse
+            for _ in range(3):  # minutes of clock with nothing committing: not one read
+                clock.advance(60_000)
+                await _quiet(pilot, reads)
 
 
 async def test_an_idle_view_reads_nothing_on_a_registry_another_program_keeps_open(

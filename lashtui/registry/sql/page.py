@@ -226,6 +226,21 @@ def abandon_candidates_within(
     return records_within(conn, ids, max_chars, "an abandon-candidate list")
 
 
+def next_lapse(conn: Tx, now_ms: int) -> int | None:
+    """The soonest expiry after `now_ms` of a live lease on running owner_bound work that
+    has started: when such a row next becomes "silent, not dead" without a commit (its
+    owner stops renewing), and so joins `abandon_candidates(lapsed_at_ms=...)`. None when
+    no such lease is live. The held leases and their rows' JSON only, not every row."""
+    sql = dialect(conn)
+    row = conn.execute(
+        "SELECT min(l.lease_expires_at_ms) FROM process_leases l JOIN processes p "
+        f"ON p.process_id = l.process_id WHERE {LIVE} AND p.status = 'running' "
+        f"AND {started_owner_bound(sql)}",
+        (now_ms,),
+    ).fetchone()
+    return int(row[0]) if row is not None and row[0] is not None else None
+
+
 def started_by(conn: Tx, owner_id: str, after_id: str | None, limit: int) -> list[str]:
     """The ids of running owner_bound rows whose record says `owner_id` started them, in id
     order after `after_id`, at most `limit`: what an owner drain looks at (the drain then

@@ -444,6 +444,9 @@ class SqlProcessRegistry(ABC):
     ) -> list[ProcessRecord]:
         return await self._db.read(page.abandon_candidates, limit, lapsed_at_ms)
 
+    async def next_lease_lapse(self, now_ms: int) -> int | None:
+        return await self._db.read(page.next_lapse, now_ms)
+
     async def list_started_by(
         self, owner_id: str, *, after_id: str | None = None, limit: int = 1000
     ) -> list[str]:

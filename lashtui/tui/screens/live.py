@@ -10,7 +10,7 @@ binding pauses: it reads nothing until resumed, and renders as of its last read 
 A view whose rows only a commit can change (`READS_ON_COMMIT`: the Leases, Abandon requests
 and Audit views, a group of the Errors view) reads again only when the registry's change
 mark has moved since its last read (`Processes.change_mark`: any connection's commit, this
-handle's own included), or when its clock alone may have moved its rows (`CLOCK_READ_MS`),
+handle's own included), or when its clock alone may have moved its rows (`clock_moved`),
 and then no sooner than `READ_SHARE` times as long as its last read took. Reading on every
 refresh was a polling storm on a big registry: left on the Leases view, a dashboard over
 1,000,000 rows that nothing was writing spent ~47% of a core re-reading the same rows
@@ -50,14 +50,9 @@ class LiveScreen(Screen[None]):
     focus through `AUTO_FOCUS`."""
 
     REFRESH_WORKER: ClassVar[str]  # `refresh_<view>`, the name of the refresh worker
-    # Whether what `load` reads changes only by a commit (or by the clock, `CLOCK_READ_MS`):
+    # Whether what `load` reads changes only by a commit (or by the clock, `clock_moved`):
     # then a refresh reads only once the registry's change mark has moved.
     READS_ON_COMMIT: ClassVar[bool] = False
-    # For such a view whose rows the clock alone can change too (a lease lapsing adds a
-    # row to the Abandon requests view without a commit): the longest, in clock
-    # milliseconds, a read stands while nothing commits. None: the clock moves only cells,
-    # which `show` computes for its `now_ms`.
-    CLOCK_READ_MS: ClassVar[int | None] = None
 
     def __init__(self, dashboard: Dashboard) -> None:
         super().__init__()
@@ -86,6 +81,13 @@ class LiveScreen(Screen[None]):
     def show(self, now_ms: int) -> None:
         """Render what was last loaded, as of `now_ms`."""
         raise NotImplementedError
+
+    def clock_moved(self, now_ms: int) -> bool:
+        """For a `READS_ON_COMMIT` view whose rows the clock alone can change too (a lease
+        lapsing adds a row to the Abandon requests view without a commit): whether it may
+        have since the last read. By default the clock moves only cells, which `show`
+        computes for its `now_ms`."""
+        return False
 
     async def recheck(self) -> None:
         """Between reads of a `READS_ON_COMMIT` view: bring up to date what changes without
@@ -146,10 +148,9 @@ class LiveScreen(Screen[None]):
                 due = forced or self._due(mark, clock.now_ms())
                 if due is not True:
                     await self.recheck()
-                    if due is None:  # nothing moved since a read that loaded: it stands
-                        self.error = None
-                        if self.CLOCK_READ_MS is None:  # and is what a read would return now
-                            self.read_at_ms = clock.now_ms()
+                    if due is None:  # nothing moved since a read that loaded: it stands,
+                        self.error = None  # and is what a read would return now
+                        self.read_at_ms = clock.now_ms()
                     return False
             started = time.monotonic()
             self._mark = None  # a read that fails is made again at the next refresh
@@ -165,10 +166,7 @@ class LiveScreen(Screen[None]):
         """Whether a refresh of a `READS_ON_COMMIT` view reads: True; False when it must but
         not yet (its last read was long, `READ_SHARE`); None when nothing has moved."""
         # (Such a view's `read_at_ms` moves only when it loads: see `_read`.)
-        clock_moved = self.CLOCK_READ_MS is not None and (
-            self.read_at_ms is None or now_ms - self.read_at_ms >= self.CLOCK_READ_MS
-        )
-        if mark == self._mark and not clock_moved:
+        if mark == self._mark and not self.clock_moved(now_ms):
             return None
         return time.monotonic() - self._read_s >= READ_SHARE * self._took_s
 
