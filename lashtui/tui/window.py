@@ -44,6 +44,9 @@ STEP = 100  # rows read when the cursor reaches an edge of the window
 # The most characters of rows' JSON held at once: a page either side of the anchor and one
 # read as the cursor moves (each page at most `PAGE_CHARS` plus one row).
 WINDOW_CHARS = 3 * PAGE_CHARS
+# A load reads on past pages cut by size until it holds this many rows (a tall screen and
+# more), or its size budget, or the end: a screen half empty would read as the list's end.
+FILL = 100
 
 
 @functools.total_ordering
@@ -179,9 +182,40 @@ class ProcessWindow:
             self.processes, page, state, ids, placer(page), position(page), matches
         )
 
-    def _replace(self, rows: Iterable[ObservedProcess], at_start: bool, at_end: bool) -> None:
+    async def _fill(
+        self,
+        limit: int,
+        budget: int,
+        sizes: dict[str, int],
+        *,
+        after: ObservedProcess | None = None,
+        query: ProcessPageQuery | None = None,
+    ) -> tuple[list[ObservedProcess], bool]:
+        """Up to `limit` rows after `after`, as `_page` reads them, reading on past pages
+        cut by size until `FILL` rows are read or they hold `budget` characters of JSON;
+        each row's size is put in `sizes`."""
+        rows: list[ObservedProcess] = []
+        while True:
+            page, cut = await self._page(limit - len(rows), after=after, query=query)
+            rows += page
+            sizes.update((p.process_id, self._size(p)) for p in page)
+            held = sum(sizes[p.process_id] for p in rows)
+            if not cut or len(rows) >= min(limit, FILL) or held >= budget:
+                return rows, cut
+            after = page[-1]
+
+    def _replace(
+        self,
+        rows: Iterable[ObservedProcess],
+        at_start: bool,
+        at_end: bool,
+        sizes: dict[str, int] | None = None,
+    ) -> None:
         fresh = {p.process_id: p for p in rows}
-        self.sizes = {pid: self._size(p) for pid, p in fresh.items()}
+        known = sizes or {}
+        self.sizes = {
+            pid: known[pid] if pid in known else self._size(p) for pid, p in fresh.items()
+        }
         self.chars = sum(self.sizes.values())
         self.rows = fresh
         placed = sorted((self.position(p), p.process_id) for p in self.rows.values())
@@ -195,18 +229,24 @@ class ProcessWindow:
         before it, the rest from it on. No anchor means the first page."""
         held = self.rows.get(anchor) if anchor is not None else None
         self.query = query
+        sizes: dict[str, int] = {}
         if anchor is None:
-            rows, cut = await self._page(WINDOW // 2)
-            self._replace(rows, True, _last(rows, cut, WINDOW // 2))
+            rows, cut = await self._fill(WINDOW // 2, WINDOW_CHARS, sizes)
+            self._replace(rows, True, _last(rows, cut, WINDOW // 2), sizes)
+            self._trim(keep_end=False)  # (the last page read may pass the budget)
             return
         try:
             before, cut_before = await self._page(WINDOW // 2, before=held or anchor)
         except InvalidRequest:  # a sorted order, and the anchor is gone: from the start
             await self.load(query)
             return
-        rest, cut = await self._page(WINDOW // 2, after=before[-1] if before else None)
+        sizes.update((p.process_id, self._size(p)) for p in before)
+        budget = WINDOW_CHARS - sum(sizes.values())
+        after = before[-1] if before else None
+        rest, cut = await self._fill(WINDOW // 2, budget, sizes, after=after)
         at_start = _last(before, cut_before, WINDOW // 2)
-        self._replace([*before, *rest], at_start, _last(rest, cut, WINDOW // 2))
+        self._replace([*before, *rest], at_start, _last(rest, cut, WINDOW // 2), sizes)
+        self._trim(keep_end=False)
         self.split = len(before)
 
     def nearest(self, anchor: str) -> str | None:
@@ -221,8 +261,10 @@ class ProcessWindow:
     async def load_last(self) -> None:
         """The last page: the first page of the reversed order, turned round."""
         flipped = self.query.model_copy(update={"descending": not self.query.descending})
-        rows, cut = await self._page(WINDOW // 2, query=flipped)
-        self._replace(rows, _last(rows, cut, WINDOW // 2), True)
+        sizes: dict[str, int] = {}
+        rows, cut = await self._fill(WINDOW // 2, WINDOW_CHARS, sizes, query=flipped)
+        self._replace(rows, _last(rows, cut, WINDOW // 2), True, sizes)
+        self._trim(keep_end=True)
 
     async def extend_down(self) -> bool:
         """Read the next page past the last row; False when there is nothing more."""

@@ -16,6 +16,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from lashtui.admin import Processes
+from lashtui.admin import processes as admin_processes
 from lashtui.clock import ManualClock
 from lashtui.model import SessionScope
 from lashtui.registry.sqlite import SqliteProcessRegistry
@@ -207,7 +208,14 @@ async def test_prune_from_the_command_line_removes_old_terminal_rows(scene: Any)
         assert screen.counts is not None and screen.counts.counts()["completed"] == 0
 
 
-async def test_export_writes_every_matching_row_as_jsonl(scene: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("page_chars", [None, 1], ids=["pages-by-count", "pages-by-size"])
+async def test_export_writes_every_matching_row_as_jsonl(
+    scene: Any, tmp_path: Path, page_chars: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Cut by size (one row a page, as mebibyte records would be cut every ~16), the file
+    # still holds every row: the export reads on past short pages (`Processes.pages`).
+    if page_chars is not None:
+        monkeypatch.setattr(admin_processes, "PAGE_CHARS", page_chars)
     processes, clock = scene
     out = tmp_path / "out.jsonl"
     app = make_app(processes, clock=clock, read_only=True)

@@ -274,6 +274,15 @@ async def test_pages_cut_by_size_are_not_taken_for_the_end(
     monkeypatch.setattr(admin_processes, "PAGE_CHARS", 5_000)
     rows, cut = await processes.page_within(ProcessPageQuery())
     assert cut and 1 < len(rows) < 20  # the size, not the count, ended it
+    # A load reads on past cut pages until it fills `FILL` rows (a screen half empty would
+    # read as the list's end)...
+    filled = ProcessWindow(processes)
+    await filled.load(ProcessPageQuery())
+    assert len(filled) == window_module.FILL and not filled.at_end
+    await filled.load_last()
+    assert len(filled) == window_module.FILL and filled.at_end and not filled.at_start
+    # ...and, loading a page at a time here, slides on past them.
+    monkeypatch.setattr(window_module, "FILL", 1)
     census = StateCounts(await processes.census(), processes.clock.now_ms())
     for window in (ProcessWindow(processes), ProcessWindow(processes, census=lambda: census)):
         await window.load(ProcessPageQuery(states=frozenset({"running"})))
@@ -309,6 +318,7 @@ async def test_a_rare_state_merged_with_cut_pages_reads_every_row_once(
         every = [p.process_id for p in await varied.page(query.model_copy(update={"limit": 100}))]
         with monkeypatch.context() as patched:
             patched.setattr(admin_processes, "PAGE_CHARS", 1_000)
+            patched.setattr(window_module, "FILL", 1)  # a page a load: the slides merge
             window = ProcessWindow(varied, census=lambda: census)
             await window.load(query)
             first = len(window)
