@@ -1,5 +1,8 @@
 """The dashboard's reads over a large registry: keyset pages, the census, batch gets, the
-lease holders and the abandon candidates (lashtui extensions, not lash's trait).
+lease holders and the abandon candidates, and when the next lease of started owner_bound
+work lapses; and the other reads that must not decode every record to find a few: the
+rows an owner drain looks at, and the rows that wake a session (lashtui extensions, not
+lash's trait). Every read that returns records can cut them by size (`records_within`).
 
 A page in id order walks an index in process-id order and stops after `limit` rows: its cost does
 not grow with the registry. A state filter is split into one arm per stored status, each a
