@@ -31,11 +31,22 @@ from lashtui.registry.sql.dialect import SQLITE
 from lashtui.registry.sql.fetch import unstorable_parameter
 from lashtui.registry.sql.record_cache import RecordCache
 from lashtui.registry.sql.version import SCHEMA_VERSION, has_backlog_seq, has_sort_label
-from lashtui.registry.sqlite.file import FileState, check_path, create_private, read_only_uri
+from lashtui.registry.sqlite.file import (
+    FileState,
+    check_path,
+    create_private,
+    read_only_uri,
+    write_marks,
+)
 from lashtui.registry.sqlite.raw_text import bound_raw
 from lashtui.registry.sqlite.write_lock import WriteLockUse
 
 T = TypeVar("T")
+
+# How recent a write to the files may be for `steady_version` to take a moved
+# data_version as a commit whatever the files' marks say: ten ticks of a coarse clock.
+WRITE_TICK_NS = 50_000_000
+
 
 class RegistryConnection(RecordCache, sqlite3.Connection):
     """A sqlite3 connection with the registry's record cache; it speaks SQLite's dialect."""
@@ -51,10 +62,33 @@ class RegistryConnection(RecordCache, sqlite3.Connection):
     # (sql/version.py).
     sort_label = False
     backlog_seq = False
+    # A read-only connection mapping an existing -shm it may not write (`readonly_shm`):
+    # the registry's path, for `steady_version`.
+    shm_read_only_of: str | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.write_lock = WriteLockUse()  # counted by transaction.py
+        self._version_read: int | None = None  # SQLite's data_version at the last mark
+        self._marks_read: tuple[int, int, int, int] | None = None  # the files' then
+        self._steady = 0
+
+    def steady_version(self, version: int) -> int:
+        """For a `readonly_shm` connection, SQLite's `data_version` (`version`) held still
+        while the files say nothing can have committed. With no live writer SQLite cannot
+        trust the -shm and rebuilds its index of the -wal at every read, and data_version
+        then moves at each one: a dashboard on a registry whose writers had gone, leaving
+        their -wal and -shm, re-read every view at every refresh (22-27% of a core on
+        100,000 rows against 2-3%). A commit writes the -wal, a checkpoint the main file,
+        so the number moves only when data_version does and their sizes or times moved
+        too, or were written within `WRITE_TICK_NS`: a file system stamps times in ticks of
+        a few ms, within which a second write may leave both unchanged."""
+        marks = write_marks(self.shm_read_only_of or "")
+        recent = time.time_ns() - max(marks[1], marks[3]) < WRITE_TICK_NS
+        if version != self._version_read and (marks != self._marks_read or recent):
+            self._steady += 1
+        self._version_read, self._marks_read = version, marks
+        return self._steady
 
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
         """`sqlite3.Connection.execute`, binding an id read back from bytes that are not
@@ -284,6 +318,8 @@ def connect_read_only(path: str, busy_timeout_ms: int, *, first: bool) -> Regist
     uri, state = read_only_uri(path)
     conn = _connect(uri, path, busy_timeout_ms)
     conn.immutable_at = state
+    if "readonly_shm=1" in uri:
+        conn.shm_read_only_of = path
     with _closed_on_failure(conn, path, busy_timeout_ms):
         conn.lash_version = _lash_check(conn, path)
         if conn.lash_version is not None:

@@ -268,6 +268,20 @@ def read_only_uri(path: str) -> tuple[str, FileState | None]:
     return f"{target}?immutable=1", file_state(path)
 
 
+def write_marks(path: str) -> tuple[int, int, int, int]:
+    """The main file's and its -wal's size and modification time (ns; -1 where absent): a
+    commit writes the -wal, a checkpoint the main file. Stats only (see the module
+    docstring: nothing here opens the -shm, whose locks SQLite holds)."""
+    marks: list[int] = []
+    for name in (path, path + WAL):
+        try:
+            info = os.stat(name)
+            marks += (info.st_size, info.st_mtime_ns)
+        except OSError:
+            marks += (-1, -1)
+    return marks[0], marks[1], marks[2], marks[3]
+
+
 def still_immutable(path: str, state: FileState) -> bool:
     """Whether an immutable connection opened when the file was `state` still reads the
     whole truth: no -wal has appeared (or grown) and the main file is as it was."""

@@ -20,7 +20,7 @@ from lashtui.registry.sql import event, run
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.prepared import complete_prepared, prepare_completion
 from lashtui.registry.sql.store import SqlProcessRegistry
-from lashtui.registry.sqlite.connect import MEMORY
+from lashtui.registry.sqlite.connect import MEMORY, RegistryConnection
 from lashtui.registry.sqlite.connection import SqliteConnection
 from lashtui.registry.sqlite.schema import COLUMNS, DDL, SUPERSEDED
 from lashtui.registry.sqlite.write_lock import WriteLockUse
@@ -34,6 +34,8 @@ def _data_version(conn: Tx) -> int:
     # A read-only handle may replace its connection (connection.py `_reading`), whose
     # version then starts over: its generation keeps the number moving.
     version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+    if isinstance(conn, RegistryConnection) and conn.shm_read_only_of is not None:
+        version = conn.steady_version(version)  # a -shm it cannot trust alone
     return version + (getattr(conn, "generation", 0) << 32)
 
 
