@@ -198,3 +198,5 @@ async def test_the_rows_that_wake_a_session_are_found_without_decoding_the_rest(
                 break
         assert read == expected, (limit, max_chars)
     assert (await registry.list_waking_session("nobody"))[0] == []
+    with pytest.raises(InvalidRequest, match="a waking-rows page size limit must be"):
+        await registry.list_waking_session("s", max_chars=0)

@@ -43,6 +43,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from lashtui.registry.sql.dialect import has_backslash
+
 # The two indexes' conditions on the row `p` (with `status = 'running'`), and the marked
 # rows' (neither).
 UNMARKED = "p.backlog_seq IS NULL"
@@ -118,7 +120,7 @@ def not_backlog_json(column: str = "p.record_json") -> str:
         f"(CASE WHEN NOT json_valid({column}) THEN 1 "
         f"WHEN json_extract({column}, '$.disposition') IS NOT 'rerunnable' THEN 1 "
         f"WHEN json_type({column}, '$.abandon_request') IS NOT NULL THEN 1 "
-        f"WHEN instr(CAST({column} AS BLOB), X'5C') > 0 THEN 1 ELSE 0 END)"
+        f"WHEN {has_backslash(column)} THEN 1 ELSE 0 END)"
     )
 
 

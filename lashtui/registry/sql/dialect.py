@@ -66,6 +66,13 @@ JSONB_CAST, JSONB_TRY, JSONB_VALID = "cast", "try", "valid"
 TRY_JSONB = "lashtui_try_jsonb"
 
 
+def has_backslash(column: str) -> str:
+    """On SQLite, whether the JSON text in `column` holds a backslash anywhere, so that an
+    escape may spell a key another way (SQLite 3.40's JSON functions match keys as written):
+    a byte search of its blob, since `instr` on text counts characters."""
+    return f"(instr(CAST({column} AS BLOB), X'5C') > 0)"
+
+
 class Dialect(NamedTuple):
     """The SQL fragments that differ between the two stores. (A NamedTuple rather than a
     frozen dataclass: `dataclasses` and the `inspect` it imports cost ~40M instructions at
@@ -162,7 +169,7 @@ class Dialect(NamedTuple):
             found = f"json_type({column}, '$.{key}') IS NOT NULL"
             return (
                 f"(CASE WHEN NOT json_valid({column}) THEN 0 WHEN {found} THEN 1 "
-                f"WHEN instr(CAST({column} AS BLOB), X'5C') = 0 THEN 0 "
+                f"WHEN NOT {has_backslash(column)} THEN 0 "
                 f"ELSE EXISTS (SELECT 1 FROM json_each({column}) WHERE key = '{key}') END)"
             )
         return (

@@ -33,7 +33,7 @@ from lashtui.model import (
     check_group_rows,
 )
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
-from lashtui.registry.sql.page import records_within
+from lashtui.registry.sql.page import check_size, records_within
 from lashtui.registry.sql.row import fetch_rows
 
 _ORDER = {
@@ -142,6 +142,7 @@ def group_rows_within(
     `max_chars` cut by their records' size (page.py `records_within`), and whether they
     were. The ids are found first, so the window's sort holds ids, not records."""
     check_group_rows(window, limit)
+    check_size(max_chars, "an error group's row list")
     sql = dialect(conn)
     found = fetch_rows(
         conn,
@@ -151,4 +152,4 @@ def group_rows_within(
         (window, key.state.value, key.code, key.message, limit),
     )
     ids = [process_id for (process_id,) in found]
-    return records_within(conn, ids, max_chars, "an error group's row list")
+    return records_within(conn, ids, max_chars)

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from lashtui.errors import InvalidRequest
 from lashtui.model import ProcessEvent
-from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.dialect import Tx, dialect, has_backslash
 from lashtui.registry.sql.event import EVENT_COLUMNS, event_row
 from lashtui.registry.sql.fetch import sized_page
-from lashtui.registry.sql.page import check_limit
+from lashtui.registry.sql.page import check_limit, check_size
 from lashtui.registry.sql.row import Row, require_exists
 
 # The pages `pending_wake_sequences` reads the un-acked events in.
@@ -123,11 +123,10 @@ def _may_name_wake(column: str, conn: Tx) -> str:
     if on_server is not None:
         return on_server
     blob = f"CAST({column} AS BLOB)"
-    return f"(instr({blob}, CAST('\"wake\"' AS BLOB)) > 0 OR instr({blob}, X'5C') > 0)"
+    return f"(instr({blob}, CAST('\"wake\"' AS BLOB)) > 0 OR {has_backslash(column)})"
 
 
 def _check(limit: int | None, max_chars: int | None) -> None:
     if limit is not None:
         check_limit(limit, "an event-page", least=1)  # (0 would page for ever)
-    if max_chars is not None:
-        check_limit(max_chars, "an event-page size", least=1)
+    check_size(max_chars, "an event-page")

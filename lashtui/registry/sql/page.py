@@ -52,7 +52,7 @@ from lashtui.model import (
     ProcessRecord,
     ProcessState,
 )
-from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, dialect
+from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, dialect, has_backslash
 from lashtui.registry.sql.fetch import ordered_rows, stored_rows
 from lashtui.registry.sql.filter import (
     HELD,
@@ -87,8 +87,7 @@ def page_within(
     row whose record takes the page's records to `max_chars` characters (the rows nearest
     the cursor kept, and at least one), and the rows past it, which match the query too,
     are left for the next page (`fetch.ordered_rows`)."""
-    if max_chars is not None:
-        check_limit(max_chars, "a process page size", least=1)
+    check_size(max_chars, "a process page")
     if query.states is not None and not query.states:
         return [], False
     sql = dialect(conn)
@@ -105,11 +104,10 @@ def page_within(
     # process is gone (a file written with foreign keys off) names an id with no record,
     # and the lease-expiry page does not probe for that (order.py): it is skipped here.
     # The ids are in the walk's order, nearest the cursor first, so a cut keeps those.
-    rows, covered = ordered_rows(conn, ids, max_chars)
-    records = [decode_row(row) for row in rows]
+    records, cut = records_within(conn, ids, max_chars)
     if query.backwards:
         records.reverse()
-    return records, covered < len(ids)
+    return records, cut
 
 
 def census(conn: Tx) -> ProcessCensus:
@@ -176,6 +174,13 @@ def check_limit(limit: int, what: str, least: int = 0) -> None:
         raise InvalidRequest(f"{what} limit must be a whole number >= {least}, got `{limit}`")
 
 
+def check_size(max_chars: int | None, what: str) -> None:
+    """Refuse a read's size bound (`max_chars`, None for none) that is not a whole number
+    >= 1, naming the read (`what`: "a process page")."""
+    if max_chars is not None:
+        check_limit(max_chars, f"{what} size", least=1)
+
+
 def leased(conn: Tx, limit: int) -> list[ProcessRecord]:
     return leased_within(conn, limit, None)[0]
 
@@ -188,6 +193,7 @@ def leased_within(
     With `max_chars`, cut by the records' size as `page_within` cuts a page, and whether it
     was (then more rows follow its last)."""
     check_limit(limit, "a leased-process")
+    check_size(max_chars, "a leased-process list")
     ids = _ids(
         conn,
         "SELECT p.process_id FROM process_leases l JOIN processes p "
@@ -195,7 +201,7 @@ def leased_within(
         f"WHERE {HELD} ORDER BY l.lease_expires_at_ms, l.process_id LIMIT ?",
         (limit,),
     )
-    return records_within(conn, ids, max_chars, "a leased-process list")
+    return records_within(conn, ids, max_chars)
 
 
 def abandon_candidates(conn: Tx, limit: int, lapsed_at_ms: int | None) -> list[ProcessRecord]:
@@ -209,6 +215,7 @@ def abandon_candidates_within(
     `lapsed_at_ms`, only those whose lease is gone or expired by then), in id order; with
     `max_chars`, cut by the records' size as `leased_within` is."""
     check_limit(limit, "an abandon-candidate")
+    check_size(max_chars, "an abandon-candidate list")
     sql = dialect(conn)
     lapsed, params = "", []
     if lapsed_at_ms is not None:
@@ -226,7 +233,7 @@ def abandon_candidates_within(
         f"ORDER BY {by_id} LIMIT ?",
         (*params, limit),
     )
-    return records_within(conn, ids, max_chars, "an abandon-candidate list")
+    return records_within(conn, ids, max_chars)
 
 
 def next_lapse(conn: Tx, now_ms: int) -> int | None:
@@ -277,10 +284,11 @@ def waking(
     result is exactly the rows the models say wake the session. The rest are never decoded:
     a session snapshot read every record in the registry."""
     check_limit(limit, "a waking-rows", least=1)
+    check_size(max_chars, "a waking-rows page")
     sql = dialect(conn)
     names = f"{sql.json_text('p.record_json', 'wake_target.session_id')} = ?"
     if sql.name == "sqlite":
-        names = f"({names} OR instr(CAST(p.record_json AS BLOB), X'5C') > 0)"
+        names = f"({names} OR {has_backslash('p.record_json')})"
     else:
         may = sql.may_hold_key("p.record_json", "wake_target")
         names = f"(CASE WHEN {may} THEN {names} ELSE false END)"
@@ -293,11 +301,11 @@ def waking(
         "ORDER BY p.process_id LIMIT ?",
         (*params, limit),
     )
-    rows, covered = ordered_rows(conn, ids, max_chars)
-    records = [decode_row(row) for row in rows]
+    records, cut = records_within(conn, ids, max_chars)
     found = [r for r in records if r.wake_target and r.wake_target.session_id == session_id]
-    more = covered < len(ids) or len(ids) == limit
-    return found, (ids[covered - 1] if more else None)
+    if cut:  # read on after the last row read
+        return found, records[-1].id
+    return found, (ids[-1] if len(ids) == limit else None)
 
 
 def _ids(conn: Tx, sql: str, params: tuple[object, ...]) -> list[str]:
@@ -305,11 +313,9 @@ def _ids(conn: Tx, sql: str, params: tuple[object, ...]) -> list[str]:
 
 
 def records_within(
-    conn: Tx, ids: list[str], max_chars: int | None, what: str
+    conn: Tx, ids: list[str], max_chars: int | None
 ) -> tuple[list[ProcessRecord], bool]:
-    """The records of `ids` in their order, cut at `max_chars` (refused in one sentence
-    naming `what` when it is not a size), and whether they were (`fetch.ordered_rows`)."""
-    if max_chars is not None:
-        check_limit(max_chars, f"{what} size", least=1)
+    """The records of `ids` in their order, cut at `max_chars` (its caller checked it,
+    `check_size`), and whether they were (`fetch.ordered_rows`)."""
     rows, covered = ordered_rows(conn, ids, max_chars)
     return [decode_row(row) for row in rows], covered < len(ids)

@@ -30,7 +30,7 @@ from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.event import append_to
 from lashtui.registry.sql.fetch import sized_page
 from lashtui.registry.sql.lease import require_current_lease
-from lashtui.registry.sql.page import check_limit
+from lashtui.registry.sql.page import check_size
 from lashtui.registry.sql.row import (
     DECODE_ERRORS,
     ROW_COLUMNS,
@@ -225,8 +225,7 @@ def changed_since(
     the feed has been read to its end."""
     if limit < 0:
         raise InvalidRequest(f"a change feed page limit must be >= 0, got {limit}")
-    if max_chars is not None:
-        check_limit(max_chars, "a change-feed page size", least=1)
+    check_size(max_chars, "a change-feed page")
     if limit == 0:
         return [], cursor
     rows = sized_page(
