@@ -25,8 +25,9 @@ import sys
 from benchmarks.s1_cli import LIMIT, PEER, installed_env, lashtui_command
 from benchmarks.seed import big_registry
 from lashtui.model import ProcessPageQuery
+from lashtui.registry.sql.dialect import SQLITE
+from lashtui.registry.sql.fetch import row_columns_in
 from lashtui.registry.sql.page import page_statements
-from lashtui.registry.sql.row import ROW_COLUMNS
 
 # (label, Python source run with `python -c`): each adds one part of `ls` to the step before.
 IMPORTS = [
@@ -68,7 +69,7 @@ def main() -> int:
     query = ProcessPageQuery(states=frozenset({"running", "waiting"}), limit=LIMIT + 1)
     peer_argv = [
         sys.executable, "-c", PEER, path, json.dumps(page_statements(query)), str(LIMIT),
-        ROW_COLUMNS,
+        row_columns_in(SQLITE),
     ]  # fmt: skip
     ls_argv = [*lashtui_command(), "--db", path, "ls", "--json"]
     subprocess.run(ls_argv, capture_output=True, env=env, check=True)  # bytecode cache

@@ -17,7 +17,7 @@
 
 Peer, in the same run, interleaved: a stdlib-only Python script (`python -c`, sqlite3 and
 json) that runs the same SQL `ls` runs (the store's page statements for the same query, the
-store's record read with its columns, `ROW_COLUMNS`, and its lease read by id), parses each
+store's record read with its columns, `row_columns`, and its lease read by id), parses each
 record's JSON and prints the rows as one JSON document of the raw record and lease columns.
 What it skips is what lashtui adds: the checks of a read-only open, checking that each
 record is one lash's models accept unchanged and writing it, observed with its lease, in
@@ -48,8 +48,9 @@ import time
 from benchmarks.report import Figure, Mode
 from benchmarks.seed import CACHE, big_registry
 from lashtui.model import ProcessPageQuery, SessionScope
+from lashtui.registry.sql.dialect import SQLITE
+from lashtui.registry.sql.fetch import row_columns_in
 from lashtui.registry.sql.page import page_statements
-from lashtui.registry.sql.row import ROW_COLUMNS
 
 LIMIT = 1000  # `ls`'s default --limit
 LENS_SCOPE = "session:sess-07"
@@ -151,7 +152,7 @@ def ls_figure(
     ours_argv = [*command, "--db", path, "ls", "--json", *args]
     # `ls` reads one row past its limit to know whether to say there are more.
     statements = json.dumps(page_statements(query.model_copy(update={"limit": LIMIT + 1})))
-    peer_argv = [sys.executable, "-c", PEER, path, statements, str(LIMIT), ROW_COLUMNS]
+    peer_argv = [sys.executable, "-c", PEER, path, statements, str(LIMIT), row_columns_in(SQLITE)]
     _, first, notice = wall(ours_argv, env)  # warm-up: OS page cache, bytecode cache
     _, peer_first, _ = wall(peer_argv, env)
     printed, peer_printed = len(json.loads(first)), len(json.loads(peer_first))

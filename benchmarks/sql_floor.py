@@ -56,6 +56,7 @@ from benchmarks import p1_end_to_end, p3_budget
 from benchmarks.p3_no_double_run import ROOT
 from benchmarks.report import scratch
 from lashtui.registry import open_registry
+from lashtui.registry.sql.dialect import SQLITE
 from lashtui.registry.sqlite.connect import RegistryConnection
 from lashtui.registry.sqlite.connection import SqliteConnection
 from lashtui.registry.sqlite.write_lock import is_busy
@@ -66,7 +67,8 @@ Unit = list[Statement]  # one transaction: the reads before its BEGIN, through i
 CHECKPOINT_EVERY = SqliteConnection.CHECKPOINT_EVERY  # commits, as the store makes them
 WORKERS = (1, 2, 4)
 BEGIN = "BEGIN IMMEDIATE"
-READ_AHEAD = "SELECT p.process_id, p.record_json, l.lease_fencing_token"  # run.py `_pick`
+# run.py `_pick`'s read, its record as every read takes one (sql/dialect.py `stored_json`)
+READ_AHEAD = f"SELECT p.process_id, {SQLITE.stored_json('p.record_json')}, l.lease_fencing_token"
 LEASES = "INSERT INTO process_leases"  # a batch claim's leases (lease.py `save_new_leases`)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import tracemalloc
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,9 @@ from lashtui.clock import ManualClock
 from lashtui.errors import NotARegistry, StoreError, UnsupportedSchema
 from lashtui.model import ProcessListFilter, ProcessStatusFilter
 from lashtui.registry import lash_version_of, open_registry
+from lashtui.registry.sql.dialect import MAX_STORED_BYTES
+from lashtui.registry.sql.event import EVENT_TOO_LARGE
+from lashtui.registry.sql.row import TOO_LARGE
 from tests.lash.fixture import copied, listing
 
 NOW_MS = 1_800_000_000_000
@@ -267,3 +271,43 @@ async def test_a_handle_opened_at_rest_follows_lash_when_it_starts_writing(
             assert [e.sequence for e in events] == [1, 2]
             assert lash_version_of(registry) == 21
             assert listing(tmp_path) == before
+
+
+@pytest.mark.parametrize("version", [6, 21])
+async def test_a_row_past_the_ceiling_never_reaches_a_decoder(tmp_path: Path, version: int) -> None:
+    """A record or an event past what any reader takes (sql/dialect.py `MAX_STORED_BYTES`)
+    is never handed to the views' translating functions (lash/v6.py, lash/v21.py) or to
+    Python at all: the row and the event are their stand-ins, the others read as ever."""
+    db = copied(version, tmp_path)
+    padding = "x" * MAX_STORED_BYTES
+    with sqlite3.connect(db) as conn:
+        (big,) = conn.execute("SELECT min(process_id) FROM processes").fetchone()
+        (logged, sequence) = conn.execute(
+            "SELECT process_id, min(sequence) FROM process_events "
+            "GROUP BY process_id ORDER BY process_id LIMIT 1"
+        ).fetchone()
+        conn.execute(
+            "UPDATE processes SET record_json = json_set(record_json, '$.padding', ?) "
+            "WHERE process_id = ?",
+            (padding, big),
+        )
+        conn.execute(
+            "UPDATE process_events SET event_json = json_set(event_json, '$.padding', ?) "
+            "WHERE process_id = ? AND sequence = ?",
+            (padding, logged, sequence),
+        )
+    conn.close()
+    del padding
+    tracemalloc.start()
+    try:
+        async with open_registry(str(db), read_only=True) as registry:
+            rows = {row.process_id: row for row in await Processes(registry).list(ANY)}
+            events = await registry.events_after(logged, 0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < MAX_STORED_BYTES // 2
+    assert rows[big].undecodable == TOO_LARGE
+    assert [row.process_id for row in rows.values() if row.undecodable] == [big]
+    assert [e.undecodable for e in events if e.sequence == sequence] == [EVENT_TOO_LARGE]
+    assert [e.sequence for e in events if e.undecodable] == [sequence]

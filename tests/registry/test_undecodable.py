@@ -22,6 +22,7 @@ from lashtui.model import (
     ProcessRecord,
 )
 from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.registry.sql.dialect import MAX_STORED_BYTES
 from lashtui.worker import ProcessWorker
 from tests.builders import ext, rr
 from tests.raw import raw_connection, store_record_json
@@ -53,6 +54,14 @@ def _unvalidated(record: ProcessRecord) -> str:
     return json.dumps(body)
 
 
+def _too_large(record: ProcessRecord) -> str:
+    """A record that would decode, made larger than any reader takes (sql/dialect.py
+    `MAX_STORED_BYTES`) by its label."""
+    body = json.loads(record.model_dump_json())
+    body["identity"]["label"] = "x" * MAX_STORED_BYTES
+    return json.dumps(body)
+
+
 # (name, how to spoil the record). On PostgreSQL "not json" and "lone surrogate" are texts
 # jsonb refuses, which fail the plain `::jsonb` cast: the statements run again in the
 # tolerant form (sql/dialect.py).
@@ -62,6 +71,7 @@ SPOILERS: list[tuple[str, Callable[[ProcessRecord], str]]] = [
     ("not json", _invalid),
     ("not a record", _unvalidated),
     ("lone surrogate", _lone_surrogate),
+    ("too large", _too_large),
 ]
 
 
@@ -184,6 +194,7 @@ async def test_the_worker_and_sweep_skip_it_and_say_so(
         "bad-not json": "running",
         "bad-not a record": "running",
         "bad-lone surrogate": "running",
+        "bad-too large": "running",
         "ext-deep": "running",
     }
     assert await registry.get_process_lease("bad-deep") is None

@@ -66,6 +66,21 @@ JSONB_CAST, JSONB_TRY, JSONB_VALID = "cast", "try", "valid"
 TRY_JSONB = "lashtui_try_jsonb"
 
 
+# The most of one stored record or event (its JSON, in UTF-8 bytes) that any reader takes.
+# Another program may store a value of any size (SQLite's own ceiling is a gigabyte), and a
+# reader that took one whole would hold it, decode it into several times its size and, on
+# a live screen, do so again every second: one record of 600 MB took `lashtui ls` 1.7 s and
+# 1.2 GB, `ls --json` 9.9 s and 2.4 GB, `lashtui check` 6.1 s and 3.6 GB (SQLite's JSON
+# functions parsing it). A value past it is never handed to a reader (`stored_json`: the
+# read gets NULL, and the row or event is shown as undecodable, saying why: row.py
+# `TOO_LARGE`), nor read as JSON in SQL (`json_text` and its siblings read NULL). lashtui's
+# own writes stay far inside it (a registration and an output are 1 MiB each at most:
+# lashtui/model/limit.py), and refuse a whole record past it (fetch.py
+# `check_stored_size`), so what one writes every reader reads; lash's largest rows are a
+# 120 KB record and a 199 KB event.
+MAX_STORED_BYTES = 16 << 20
+
+
 def has_backslash(column: str) -> str:
     """On SQLite, whether the JSON text in `column` holds a backslash anywhere, so that an
     escape may spell a key another way (SQLite 3.40's JSON functions match keys as written):
@@ -103,8 +118,30 @@ class Dialect(NamedTuple):
     # `label_key`, `label_dialect`): a label page then sorts by it, the index's expression.
     sort_label: bool = False
 
-    def json_text(self, column: str, path: str) -> str:
+    def too_large(self, column: str) -> str:
+        """Whether the stored JSON in `column` is past `MAX_STORED_BYTES`. PostgreSQL reads
+        a value's size from its header (`octet_length`), never the value. SQLite 3.40 has
+        no such function for text (`octet_length` came in 3.43): `length` of the value as
+        a blob is its size in bytes, and SQLite loads the value, in its own memory, to take
+        it (600 MB: ~0.4 s and as many bytes, freed at once), but parses and hands nothing
+        on. On rows of ordinary size it costs nothing measurable (0.62 against 0.69 us a
+        300-byte row, 42 against 44 us a 100 kB one)."""
+        if self.name == "sqlite":
+            return f"length(CAST({column} AS BLOB)) > {MAX_STORED_BYTES}"
+        return f"octet_length({column}) > {MAX_STORED_BYTES}"
+
+    def stored_json(self, column: str) -> str:
+        """`column`, a stored record's or event's JSON, as a read takes it: NULL when it is
+        past `MAX_STORED_BYTES` (`too_large`)."""
+        return f"CASE WHEN {self.too_large(column)} THEN NULL ELSE {column} END"
+
+    def json_text(self, column: str, path: str, *, any_size: bool = False) -> str:
         """The JSON value at dotted `path` as text (NULL when absent or JSON null).
+
+        NULL too when the text is past `MAX_STORED_BYTES`, which is never parsed; with
+        `any_size`, read whatever its size: the label index's expression, which a page's
+        key must spell as the index was made (order.py `label_key`), and which reads the
+        record only for a row another program wrote without its label column.
 
         On SQLite, NULL too when the column is not JSON SQLite can read (another program
         wrote it, or it nests past SQLite's depth limit): json_extract would otherwise fail
@@ -118,9 +155,10 @@ class Dialect(NamedTuple):
         store's connection runs it again tolerant (see the module docstring). A NULL read
         here is no verdict: the worklist decodes such a row in Python (`lease.work_items`)."""
         if self.name == "sqlite":
-            return f"(CASE WHEN json_valid({column}) THEN json_extract({column}, '$.{path}') END)"
+            valid = f"json_valid({column})" if any_size else self.json_valid(column)
+            return f"(CASE WHEN {valid} THEN json_extract({column}, '$.{path}') END)"
         keys = ",".join(path.split("."))
-        return f"({self._jsonb(column)} #>> '{{{keys}}}')"
+        return f"({self._jsonb(column, any_size=any_size)} #>> '{{{keys}}}')"
 
     def json_value(self, column: str, path: str) -> str:
         """The JSON value at dotted `path` as JSON text, whatever its type (`json_text`
@@ -131,17 +169,25 @@ class Dialect(NamedTuple):
             # json_quote leaves a value json_extract returned as JSON (an object, an array)
             # as it is, and quotes a string: JSON text either way.
             extract = f"json_extract({column}, '$.{path}')"
-            return f"(CASE WHEN json_valid({column}) THEN json_quote({extract}) END)"
+            return f"(CASE WHEN {self.json_valid(column)} THEN json_quote({extract}) END)"
         keys = ",".join(path.split("."))
         return f"(({self._jsonb(column)} #> '{{{keys}}}')::text)"
 
-    def _jsonb(self, column: str) -> str:
-        """`column` as jsonb, or NULL where the cast would fail (as `jsonb` says)."""
+    def json_valid(self, column: str) -> str:
+        """On SQLite, whether `column` holds JSON its functions may read: JSON SQLite
+        parses, within `MAX_STORED_BYTES` (tested first: a larger value is never parsed)."""
+        return f"(NOT {self.too_large(column)} AND json_valid({column}))"
+
+    def _jsonb(self, column: str, *, any_size: bool = False) -> str:
+        """`column` as jsonb, or NULL where the cast would fail (as `jsonb` says) or the
+        text is past `MAX_STORED_BYTES` (its size read from its header, never cast)."""
         if self.jsonb == JSONB_TRY:
-            return f"{TRY_JSONB}({column})"
-        if self.jsonb == JSONB_VALID:
-            return f"(CASE WHEN pg_input_is_valid({column}, 'jsonb') THEN {column}::jsonb END)"
-        return f"(CASE WHEN strpos({column}, '\\u0000') = 0 THEN {column}::jsonb END)"
+            cast = f"{TRY_JSONB}({column})"
+        elif self.jsonb == JSONB_VALID:
+            cast = f"(CASE WHEN pg_input_is_valid({column}, 'jsonb') THEN {column}::jsonb END)"
+        else:
+            cast = f"(CASE WHEN strpos({column}, '\\u0000') = 0 THEN {column}::jsonb END)"
+        return cast if any_size else f"(CASE WHEN NOT {self.too_large(column)} THEN {cast} END)"
 
     def json_has(self, column: str, key: str, *, escaped_keys: bool = False) -> str:
         """Whether the top-level `key` is present in the JSON object (even as null).
@@ -163,12 +209,12 @@ class Dialect(NamedTuple):
         if self.name == "sqlite":
             if not escaped_keys:
                 return (
-                    f"(CASE WHEN json_valid({column}) THEN json_type({column}, '$.{key}') END "
+                    f"(CASE WHEN {self.json_valid(column)} THEN json_type({column}, '$.{key}') END "
                     "IS NOT NULL)"
                 )
             found = f"json_type({column}, '$.{key}') IS NOT NULL"
             return (
-                f"(CASE WHEN NOT json_valid({column}) THEN 0 WHEN {found} THEN 1 "
+                f"(CASE WHEN NOT {self.json_valid(column)} THEN 0 WHEN {found} THEN 1 "
                 f"WHEN NOT {has_backslash(column)} THEN 0 "
                 f"ELSE EXISTS (SELECT 1 FROM json_each({column}) WHERE key = '{key}') END)"
             )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lashtui.errors import InvalidRequest, LeaseLost, ProcessConflict
+from lashtui.errors import InvalidRequest, LeaseLost, ProcessConflict, StoreError
 from lashtui.model import (
     CANCEL_REQUESTED,
     ProcessAwaitOutput,
@@ -28,9 +28,9 @@ from lashtui.model import (
 )
 from lashtui.model.event import event_invocation, event_payload_hash
 from lashtui.model.materialization import materialize, wake_delivery
-from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Tx, dialect
 from lashtui.registry.sql.event_json import NO_SEMANTICS, event_json, value_json
-from lashtui.registry.sql.fetch import Statement, read_ahead
+from lashtui.registry.sql.fetch import Statement, read_ahead, stored_json
 from lashtui.registry.sql.lease import release_if_current
 from lashtui.registry.sql.row import (
     DECODE_ERRORS,
@@ -43,8 +43,15 @@ from lashtui.registry.sql.row import (
     undecodable_reason,
 )
 
+# Why an event left unread (fetch.py `stored_json`) is a stand-in, or refused.
+EVENT_TOO_LARGE = (
+    f"the event is over {MAX_STORED_BYTES >> 20} MiB of JSON, more than any reader takes"
+)
 
-def _decode_event(text: str) -> ProcessEvent:
+
+def _decode_event(text: str | None) -> ProcessEvent:
+    if text is None:
+        raise ValueError(EVENT_TOO_LARGE)
     return ProcessEvent.model_validate_json(text)
 
 
@@ -52,6 +59,14 @@ def _decode_event(text: str) -> ProcessEvent:
 # decode (another program wrote it: see row.py) is a stand-in built from them, payload null
 # and `undecodable` saying why, so one bad event never hides a process's timeline.
 EVENT_COLUMNS = "event_json, process_id, sequence, event_type, occurred_at_ms"
+
+
+def event_columns(conn: Tx, alias: str = "") -> list[str]:
+    """`EVENT_COLUMNS` (each with `alias`, as `e.`) as every read of events takes them: the
+    event's JSON NULL when it is past `MAX_STORED_BYTES` (fetch.py `stored_json`;
+    `event_row` makes it a stand-in)."""
+    columns = [f"{alias}{column}" for column in EVENT_COLUMNS.split(", ")]
+    return [stored_json(conn, columns[0]), *columns[1:]]
 
 
 def event_row(row: Row) -> ProcessEvent:
@@ -80,7 +95,8 @@ class Replay:
     up once per transaction, by whichever step needs it first."""
 
     payload_hash: str
-    stored: tuple[str, str] | None  # (payload_hash, event_json) under the key, if any
+    # (payload_hash, event_json) under the key, if any (the JSON None past the ceiling)
+    stored: tuple[str, str | None] | None
 
     @classmethod
     def lookup(
@@ -89,7 +105,7 @@ class Replay:
         payload_hash = event_payload_hash(request.event_type, request.payload)
         stored = None
         if request.replay_key:
-            stored = conn.execute(REPLAY_LOOKUP, (process_id, request.replay_key)).fetchone()
+            stored = conn.execute(replay_lookup(conn), (process_id, request.replay_key)).fetchone()
         return cls(payload_hash, stored)
 
     @property
@@ -106,7 +122,13 @@ class Replay:
                 f"process `{process_id}` event replay key `{key}` conflicts with an existing "
                 "event"
             )
-        return _decode_event(self.stored[1])
+        try:
+            return _decode_event(self.stored[1])
+        except DECODE_ERRORS as error:  # another program's event, or one past the ceiling
+            raise StoreError(
+                f"process `{process_id}` event under replay key `{key}` could not be decoded "
+                f"({undecodable_reason(error)})"
+            ) from None
 
 
 def _result(
@@ -240,10 +262,12 @@ def new_event(
     )
 
 
-REPLAY_LOOKUP = (
-    "SELECT payload_hash, event_json FROM process_events "
-    "WHERE process_id = ? AND idempotency_key = ?"
-)
+def replay_lookup(conn: Tx) -> str:
+    """The event stored under a replay key: its payload hash and JSON (`stored_json`)."""
+    return (
+        f"SELECT payload_hash, {stored_json(conn, 'event_json')} FROM process_events "
+        "WHERE process_id = ? AND idempotency_key = ?"
+    )
 NEXT_SEQUENCE = "SELECT COALESCE(MAX(sequence), 0) + 1 FROM process_events WHERE process_id = ?"
 
 INSERT_EVENT = (
@@ -288,7 +312,7 @@ def complete_with_lease(
     # (which locks the row first): one round trip for the three (fetch.py `read_ahead`).
     ahead: list[Statement] = [(NEXT_SEQUENCE, (pid,))]
     if request.replay_key:
-        ahead.insert(0, (REPLAY_LOOKUP, (pid, request.replay_key)))
+        ahead.insert(0, (replay_lookup(conn), (pid, request.replay_key)))
     read_ahead(conn, *ahead)
     record = require_record(conn, pid)
     replay = Replay.lookup(conn, pid, request)
@@ -312,14 +336,17 @@ def first_of_type(
 ) -> ProcessEvent | None:
     """`first_after` for a row known to exist. A range of the primary key (process_id,
     sequence); only the one match is decoded."""
-    rows = fetch_rows(conn, *first_of_type_statement(process_id, event_type, after))
+    rows = fetch_rows(conn, *first_of_type_statement(conn, process_id, event_type, after))
     return event_row(rows[0]) if rows else None
 
 
-def first_of_type_statement(process_id: str, event_type: str, after: int) -> Statement:
+def first_of_type_statement(
+    conn: Tx, process_id: str, event_type: str, after: int
+) -> Statement:
     """`first_of_type`'s read (for `read_ahead`)."""
     return (
-        f"SELECT {EVENT_COLUMNS} FROM process_events WHERE process_id = ? AND sequence > ? "
+        f"SELECT {', '.join(event_columns(conn))} FROM process_events "
+        "WHERE process_id = ? AND sequence > ? "
         "AND event_type = ? ORDER BY sequence LIMIT 1",
         (process_id, after, event_type),
     )
@@ -332,17 +359,19 @@ def first_of_type_each(
     of the type, for the ids that have one."""
     if not process_ids:
         return {}
-    rows = fetch_rows(conn, *first_of_type_each_statement(process_ids, event_type))
+    rows = fetch_rows(conn, *first_of_type_each_statement(conn, process_ids, event_type))
     first: dict[str, Row] = {}
     for row in rows:
         first.setdefault(row[1], row)
     return {process_id: event_row(row) for process_id, row in first.items()}
 
 
-def first_of_type_each_statement(process_ids: list[str], event_type: str) -> Statement:
+def first_of_type_each_statement(
+    conn: Tx, process_ids: list[str], event_type: str
+) -> Statement:
     """`first_of_type_each`'s read (for `read_ahead`)."""
     return (
-        f"SELECT {EVENT_COLUMNS} FROM process_events WHERE event_type = ? "
+        f"SELECT {', '.join(event_columns(conn))} FROM process_events WHERE event_type = ? "
         f"AND process_id IN ({', '.join('?' * len(process_ids))}) ORDER BY process_id, sequence",
         (event_type, *process_ids),
     )

@@ -1,5 +1,6 @@
 """Reading rows of the `processes` and `process_leases` tables as they are stored: the
-columns every read that returns records takes (`ROW_COLUMNS`), the held-lease read,
+columns every read that returns records takes (`row_columns`), the ceiling on one stored
+record or event a reader takes (`MAX_STORED_BYTES`, `stored_json`), the held-lease read,
 `fetch_rows`, which survives TEXT that is not UTF-8, and `sized_page`, a page of stored
 JSON (records, events) cut by its size as well as its count.
 
@@ -14,14 +15,62 @@ import sqlite3
 from typing import Any
 
 from lashtui.errors import InvalidRequest
-from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.dialect import MAX_STORED_BYTES, SQLITE, Dialect, Tx, dialect
 
-# A row's record JSON and the columns a stand-in is built from (row.py `undecodable_record`).
+
+def stored_json(conn: Tx, column: str) -> str:
+    """`column`, a stored record's or event's JSON, as a read takes it: NULL when it is
+    past `MAX_STORED_BYTES` (dialect.py says how each store measures it)."""
+    return dialect(conn).stored_json(column)
+
+
+def too_large(conn: Tx, column: str) -> str:
+    """Whether the stored JSON in `column` is past `MAX_STORED_BYTES`."""
+    return dialect(conn).too_large(column)
+
+
+def stored_json_sqlite(column: str) -> str:
+    """`stored_json` on SQLite, for SQL written before any connection: the views over the
+    registries lash wrote (lashtui/registry/lash/), whose functions translate a value only
+    once it is known to be within the ceiling."""
+    return SQLITE.stored_json(column)
+
+
+def check_stored_size(text: str, what: str) -> None:
+    """Refuse a whole record or event whose JSON no reader would take (`MAX_STORED_BYTES`):
+    one sentence naming its size, and nothing written."""
+    if len(text) * 4 <= MAX_STORED_BYTES:
+        return  # (UTF-8 takes at most four bytes a character)
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_STORED_BYTES:
+        raise InvalidRequest(
+            f"{what} would be {size:,} bytes of JSON; the most any reader takes is "
+            f"{MAX_STORED_BYTES:,} (16 MiB)"
+        )
+
+
+# A row's record JSON and the columns a stand-in is built from (row.py `undecodable_record`):
+# what `row_columns` reads, with the record guarded.
 ROW_COLUMNS = (
     "p.record_json, p.process_id, p.registration_hash, p.owner_scope_id, p.created_at_ms, "
     "p.updated_at_ms, p.status"
 )
 Row = tuple[Any, ...]
+
+
+def row_columns(conn: Tx) -> str:
+    """`ROW_COLUMNS` as every read that returns records takes them: the record NULL when it
+    is past `MAX_STORED_BYTES` (`stored_json`; row.py `decode_row` makes it a stand-in)."""
+    return row_columns_in(dialect(conn))
+
+
+def row_columns_in(sql: Dialect, unread: str | None = None) -> str:
+    """`row_columns` in that dialect (the benchmarks' stdlib peers read the same), the
+    record NULL also where `unread` holds (tested first)."""
+    record = sql.stored_json("p.record_json")
+    if unread is not None:
+        record = f"CASE WHEN {unread} THEN NULL ELSE {record} END"
+    return ROW_COLUMNS.replace("p.record_json", record, 1)
 
 
 # The columns of lease.py's `LeaseRow`, in its order, from the lease table aliased `l`.
@@ -105,6 +154,15 @@ def fetch_rows(
         conn.text_factory = factory
 
 
+def stored_chars(value: object) -> int:
+    """What a read's stored JSON counts toward a page's `max_chars`: its length, and the
+    whole ceiling for one left unread (`stored_json`), so that a page holding one ends
+    there: SQLite loaded it to measure it, and a page of them would load each."""
+    if value is None:
+        return MAX_STORED_BYTES
+    return len(value) if isinstance(value, str | bytes) else 0
+
+
 def _take(cursor: Any, max_chars: int | None) -> list[Row]:
     if max_chars is None:
         return cursor.fetchall()  # type: ignore[no-any-return]
@@ -112,7 +170,7 @@ def _take(cursor: Any, max_chars: int | None) -> list[Row]:
     total = 0
     for row in cursor:
         rows.append(row)
-        total += len(row[0]) if isinstance(row[0], str | bytes) else 0
+        total += stored_chars(row[0])
         if total >= max_chars:
             break
     close = getattr(cursor, "close", None)
@@ -145,7 +203,7 @@ def sized_page(
     if max_chars is None or dialect(conn).name == "sqlite":
         sql = f"SELECT {', '.join(columns)} {source} ORDER BY {order}{limited}"
         return fetch_rows(conn, sql, bound, max_chars=max_chars)
-    size = f"octet_length({columns[0]})"
+    size = f"coalesce(octet_length({columns[0]}), {MAX_STORED_BYTES})"  # as `stored_chars`
     named = ", ".join(f"{column} AS c{n}" for n, column in enumerate(columns))
     outer_order = ", ".join(_by_position(columns, part) for part in order_by)
     sized = (
@@ -167,24 +225,31 @@ CHUNK = 500  # ids bound per statement: well under SQLite's bound-parameter limi
 
 
 def stored_rows(conn: Tx, process_ids: list[str]) -> list[Row]:
-    """The rows of these ids, read with `ROW_COLUMNS` (in no particular order; an id with
-    no row has none)."""
+    """The rows of these ids, read with `row_columns` (in no particular order; an id with
+    no row has none), a record past the ceiling left unread unmeasured (`past_ceiling`)."""
     rows: list[Row] = []
     for start in range(0, len(process_ids), CHUNK):
         chunk = process_ids[start : start + CHUNK]
+        large = past_ceiling(conn, chunk)
         rows += fetch_rows(
             conn,
-            f"SELECT {ROW_COLUMNS} FROM processes p "
+            f"SELECT {_unread_among(conn, large)} FROM processes p "
             f"WHERE p.process_id IN ({','.join('?' * len(chunk))})",
-            chunk,
+            [*large, *chunk],
         )
     return rows
+
+
+def _unread_among(conn: Tx, large: list[str]) -> str:
+    """`row_columns`, with the records of these ids (bound first) left unread."""
+    unread = f"p.process_id IN ({','.join('?' * len(large))})" if large else None
+    return row_columns_in(dialect(conn), unread)
 
 
 def ordered_rows(
     conn: Tx, process_ids: list[str], max_chars: int | None
 ) -> tuple[list[Row], int]:
-    """The rows of these ids read with `ROW_COLUMNS`, in the ids' order (an id with no row
+    """The rows of these ids read with `row_columns`, in the ids' order (an id with no row
     has none), and how many of the ids that read covered: all of them, or with `max_chars`
     those up to the row whose record takes the rows' total to `max_chars` characters or
     past it. The records past that row are never read (a record may be a mebibyte or two,
@@ -200,19 +265,48 @@ def ordered_rows(
     for start in range(0, len(process_ids), CHUNK):
         chunk = process_ids[start : start + CHUNK]
         values = ",".join(["(?)"] * len(chunk))
+        large = past_ceiling(conn, chunk)  # left unread, not measured again
         read = fetch_rows(
             conn,
-            f"SELECT {ROW_COLUMNS} FROM (VALUES {values}) AS v "
+            f"SELECT {_unread_among(conn, large)} FROM (VALUES {values}) AS v "
             "CROSS JOIN processes p ON p.process_id = v.column1",
-            chunk,
+            [*large, *chunk],
             max_chars=left,
         )
         rows += read
         if left is not None:
-            left -= sum(len(row[0]) for row in read if isinstance(row[0], str | bytes))
+            left -= sum(stored_chars(row[0]) for row in read)
             if left <= 0:  # cut at the last row read: the ids after it are not covered
                 return rows, start + chunk.index(read[-1][1]) + 1
     return rows, len(process_ids)
+
+
+def past_ceiling(conn: Tx, process_ids: list[str]) -> list[str]:
+    """On SQLite, those of these ids whose stored record is past `MAX_STORED_BYTES`, told
+    from each value's size as its row's header gives it (the length of an incremental-blob
+    handle, ~3 us), never from the value: `stored_json` loads a value to measure it, and
+    the live views read their rows again every second (with `stored_json` alone, one
+    record of 600 MB kept the dashboard at 57% of a core; before either, 88% and 2.4 GB).
+    Read from lash's own table under a registry of lash's (lash/: the views are not
+    tables), whose records its views then never translate."""
+    blobopen = getattr(conn, "blobopen", None)
+    if blobopen is None:
+        return []
+    found = fetch_rows(
+        conn,
+        "SELECT p.rowid, p.process_id FROM main.processes p "
+        f"WHERE p.process_id IN ({','.join('?' * len(process_ids))})",
+        process_ids,
+    )
+    large = []
+    for rowid, process_id in found:
+        try:
+            with blobopen("processes", "record_json", rowid, readonly=True, name="main") as blob:
+                if len(blob) > MAX_STORED_BYTES:
+                    large.append(process_id)
+        except sqlite3.Error:
+            continue  # (a NULL, which no layout stores): `stored_json` decides as ever
+    return large
 
 
 def _ordered_on_server(
@@ -225,7 +319,7 @@ def _ordered_on_server(
         found = {row[1]: row for row in stored_rows(conn, process_ids)}
         return [found[pid] for pid in process_ids if pid in found], len(process_ids)
     size = "coalesce(octet_length(p.record_json), 0)"  # as `sized_page`'s cut counts
-    columns = [*(column.strip() for column in ROW_COLUMNS.split(",")), "v.n", size]
+    columns = [*(column.strip() for column in row_columns(conn).split(",")), "v.n", size]
     source = (
         "FROM unnest(?::text[]) WITH ORDINALITY AS v(id, n) "
         "JOIN processes p ON p.process_id = v.id"

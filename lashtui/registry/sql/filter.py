@@ -27,11 +27,11 @@ if TYPE_CHECKING:
 UNICODE_LOWER = "lashtui_lower"
 
 
-def label_sql(sql: Dialect, column: str = "p.record_json") -> str:
+def label_sql(sql: Dialect, column: str = "p.record_json", *, any_size: bool = False) -> str:
     """A row's label as the dashboard shows it (ObservedProcess.label): the identity's
-    label, or its kind when the label is absent or empty."""
-    label = sql.json_text(column, "identity.label")
-    kind = sql.json_text(column, "identity.kind")
+    label, or its kind when the label is absent or empty (`any_size`: `Dialect.json_text`)."""
+    label = sql.json_text(column, "identity.label", any_size=any_size)
+    kind = sql.json_text(column, "identity.kind", any_size=any_size)
     return f"coalesce(nullif({label}, ''), {kind})"
 
 
@@ -105,8 +105,9 @@ def started_owner_bound(sql: Dialect) -> str:
 def waiting_sql(sql: Dialect, column: str = "p.record_json") -> str:
     # On PostgreSQL the record is cast only when it may hold a `wait` key at all: a live
     # row that does not wait (nearly all of them) is told by a byte search there
-    # (`Dialect.may_hold_key`).
-    waiting = f"{sql.json_text(column, 'wait')} IS NOT NULL"
+    # (`Dialect.may_hold_key`). Any size there, as the waiting rows' index was made
+    # (postgres/schema.py `WAITING_INDEX`), so that the census's read still matches it.
+    waiting = f"{sql.json_text(column, 'wait', any_size=True)} IS NOT NULL"
     may_wait = sql.may_hold_key(column, "wait")
     if may_wait is not None:
         return f"(CASE WHEN {may_wait} THEN {waiting} ELSE false END)"
@@ -117,8 +118,12 @@ def waiting_sql(sql: Dialect, column: str = "p.record_json") -> str:
     # asked again through it. serde_json never escapes a letter: lash's rows never get there.
     # A CASE, not OR/AND: SQLite evaluates its arms lazily, where the subquery under an AND
     # doubled the census on 100,000 rows with not one backslash among them (72 -> 159 ms).
+    # A record past the ceiling (dialect.py `MAX_STORED_BYTES`) is measured once, first,
+    # and never parsed or searched: SQLite 3.40 loads a text to measure it, and each of the
+    # three tests below would load it again (one of 600 MB took the census 1.4 s).
     return (
-        f"(CASE WHEN {waiting} THEN 1 WHEN NOT {has_backslash(column)} THEN 0 "
+        f"(CASE WHEN {sql.too_large(column)} THEN 0 WHEN {waiting} THEN 1 "
+        f"WHEN NOT {has_backslash(column)} THEN 0 "
         f"WHEN json_valid({column}) THEN EXISTS (SELECT 1 FROM json_each({column}) "
         "WHERE key = 'wait' AND type <> 'null') ELSE 0 END)"
     )

@@ -15,9 +15,9 @@ from lashtui.model import (
     SessionScope,
 )
 from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.fetch import row_columns, stored_json
 from lashtui.registry.sql.row import (
     DECODE_ERRORS,
-    ROW_COLUMNS,
     decode_record,
     decode_row,
     fetch_rows,
@@ -99,7 +99,7 @@ def list_grants(
     live = "AND p.status = 'running'" if live_only else ""
     rows = fetch_rows(
         conn,
-        f"SELECT {ROW_COLUMNS}, g.session_id, g.descriptor_json "
+        f"SELECT {row_columns(conn)}, g.session_id, g.descriptor_json "
         "FROM process_handle_grants g JOIN processes p ON p.process_id = g.process_id "
         f"WHERE g.scope_id = ? {live} ORDER BY g.process_id",
         (scope.id(),),
@@ -153,7 +153,7 @@ def delete_session(
         ).fetchone()[0]
         (preserved if remaining else orphaned).add(process_id)
     targeted = conn.execute(
-        "SELECT record_json FROM processes "
+        f"SELECT {stored_json(conn, 'record_json')} FROM processes "
         f"WHERE {dialect(conn).json_text('record_json', 'wake_target.session_id')} = ?",
         (session_id,),
     ).fetchall()

@@ -17,7 +17,7 @@ from __future__ import annotations
 from lashtui.errors import InvalidRequest
 from lashtui.model import ProcessEvent
 from lashtui.registry.sql.dialect import Tx, dialect, has_backslash
-from lashtui.registry.sql.event import EVENT_COLUMNS, event_row
+from lashtui.registry.sql.event import event_columns, event_row
 from lashtui.registry.sql.fetch import sized_page
 from lashtui.registry.sql.page import check_limit, check_size
 from lashtui.registry.sql.row import Row, require_exists
@@ -96,7 +96,7 @@ def pending_wake_sequences(conn: Tx, process_id: str, after: int = 0) -> list[in
     while page := page_rows(conn, source, params, "sequence ASC", WAKE_PAGE, WAKE_PAGE_CHARS):
         events = (event_row(row) for row in page)
         found += [event.sequence for event in events if event.semantics.wake is not None]
-        params = (process_id, int(page[-1][2]))  # EVENT_COLUMNS: the sequence is the third
+        params = (process_id, int(page[-1][2]))  # event_columns: the sequence is the third
     return found
 
 
@@ -108,10 +108,10 @@ def page_rows(
     limit: int | None,
     max_chars: int | None,
 ) -> list[Row]:
-    """`SELECT EVENT_COLUMNS {source}` (its events aliased `e`) in the order of `order_by`
+    """`SELECT` `event_columns` `{source}` (its events aliased `e`) in the order of `order_by`
     (columns of the events table with their directions: `"sequence DESC"`), at most `limit`
     rows, cut at `max_chars` as the module docstring says (fetch.py `sized_page`)."""
-    columns = [f"e.{column}" for column in EVENT_COLUMNS.split(", ")]
+    columns = event_columns(conn, "e.")
     order = [f"e.{part.strip()}" for part in order_by.split(",")]
     return sized_page(conn, columns, source, params, order, limit, max_chars)
 

@@ -68,7 +68,7 @@ def label_key(sql: Dialect, column: str = "p.record_json") -> str:
     On PostgreSQL the index reads the record through the registry's try-cast function
     (`POSTGRES_TRY`), which never fails a write, and a page sorts by that same expression
     wherever the function exists (`label_dialect`), so the planner can match the two."""
-    key = f"coalesce({label_sql(sql, column)}, '')"
+    key = f"coalesce({label_sql(sql, column, any_size=True)}, '')"
     if sql.sort_label:
         key = f"coalesce({column.removesuffix('record_json')}sort_label, {key})"
     return key if sql.name == "sqlite" else f'({key}) COLLATE "C"'

@@ -28,12 +28,17 @@ from lashtui.model.wire import canonical_json, check_extras_size
 from lashtui.registry.sql import grant
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.event import append_to
-from lashtui.registry.sql.fetch import sized_page
+from lashtui.registry.sql.fetch import (
+    past_ceiling,
+    row_columns,
+    row_columns_in,
+    sized_page,
+    stored_json,
+)
 from lashtui.registry.sql.lease import require_current_lease
 from lashtui.registry.sql.page import check_size
 from lashtui.registry.sql.row import (
     DECODE_ERRORS,
-    ROW_COLUMNS,
     UNDECODABLE_CODE,
     UNDECODABLE_KIND,
     RecordCache,
@@ -72,7 +77,8 @@ def register_new(
     inserted with that fact already recorded (run.py `start_for_run`)."""
     prepared, registration_hash = registration.prepare()
     row = conn.execute(
-        "SELECT registration_hash, record_json FROM processes WHERE process_id = ?",
+        f"SELECT registration_hash, {stored_json(conn, 'record_json')} FROM processes "
+        "WHERE process_id = ?",
         (prepared.id,),
     ).fetchone()
     if row is not None:
@@ -85,7 +91,7 @@ def register_new(
 
 
 def replayed(
-    process_id: str, registration_hash: str, stored_hash: str, stored_json: str
+    process_id: str, registration_hash: str, stored_hash: str, stored_text: str | None
 ) -> ProcessRecord:
     """A registration whose id is stored already: the stored record when the hashes agree
     (an idempotent replay), else a conflict; a stored record that does not decode is
@@ -97,7 +103,7 @@ def replayed(
             f"existing {stored_hash}, new {registration_hash}"
         )
     try:
-        return decode_record(stored_json)
+        return decode_record(stored_text)
     except DECODE_ERRORS as error:
         raise refuse_undecodable(process_id, undecodable_reason(error)) from None
 
@@ -181,6 +187,14 @@ def clear_wait(conn: Tx, process_id: str, now: int) -> ProcessRecord:
 
 
 def get(conn: Tx, process_id: str) -> ProcessRecord | None:
+    """The row's record, or its stand-in. On SQLite a record past the ceiling is told
+    from its row's header first (fetch.py `past_ceiling`): the process detail reads its
+    row again on every change, and measuring the value in SQL loads it each time."""
+    if past_ceiling(conn, [process_id]):
+        unread = row_columns_in(dialect(conn), "TRUE")
+        rows = fetch_rows(conn, f"SELECT {unread} FROM processes p WHERE p.process_id = ?",
+                          (process_id,))  # fmt: skip
+        return decode_row(rows[0]) if rows else None
     return load_record(conn, process_id, lenient=True)
 
 
@@ -202,7 +216,7 @@ def list_matching(conn: Tx, list_filter: ProcessListFilter) -> list[ProcessRecor
         params.append(list_filter.created_at_end_ms)
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     rows = fetch_rows(
-        conn, f"SELECT {ROW_COLUMNS} FROM processes p {where} ORDER BY p.process_id", params
+        conn, f"SELECT {row_columns(conn)} FROM processes p {where} ORDER BY p.process_id", params
     )
     records = (decode_row(row) for row in rows)
     return [record for record in records if list_filter.matches_record(record)]
@@ -211,7 +225,8 @@ def list_matching(conn: Tx, list_filter: ProcessListFilter) -> list[ProcessRecor
 def list_non_terminal(conn: Tx) -> list[ProcessRecord]:
     rows = fetch_rows(
         conn,
-        f"SELECT {ROW_COLUMNS} FROM processes p WHERE p.status = 'running' ORDER BY p.process_id",
+        f"SELECT {row_columns(conn)} FROM processes p WHERE p.status = 'running' "
+        "ORDER BY p.process_id",
     )
     return [decode_row(row) for row in rows]
 
@@ -230,7 +245,7 @@ def changed_since(
         return [], cursor
     rows = sized_page(
         conn,
-        [*(column.strip() for column in ROW_COLUMNS.split(",")), "p.change_seq"],
+        [*(column.strip() for column in row_columns(conn).split(",")), "p.change_seq"],
         f"FROM processes p WHERE p.change_seq > ?{dialect(conn).feed_bound('p.change_seq')}",
         (cursor,),
         ["p.change_seq", "p.process_id"],
@@ -321,7 +336,7 @@ def end_undecodable(
     limit.check_text("an operator", operator, limit.MAX_NAME_CHARS)
     limit.check_text("a reason", reason, limit.MAX_REASON_CHARS)
     rows = fetch_rows(
-        conn, f"SELECT {ROW_COLUMNS} FROM processes p WHERE p.process_id = ?", (process_id,)
+        conn, f"SELECT {row_columns(conn)} FROM processes p WHERE p.process_id = ?", (process_id,)
     )
     if not rows:
         raise UnknownProcess.process(process_id)

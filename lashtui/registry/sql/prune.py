@@ -26,6 +26,7 @@ from lashtui.model import (
     ProcessStatusFilter,
 )
 from lashtui.registry.sql.dialect import SQLITE, Tx, dialect
+from lashtui.registry.sql.fetch import stored_json
 from lashtui.registry.sql.row import DECODE_ERRORS, decode_record, fetch_rows
 
 _CHUNK = 500  # stay well under SQLite's bound-parameter limit
@@ -49,7 +50,8 @@ def prune(
         params.append(up_to_change_seq)
     rows = fetch_rows(
         conn,
-        f"SELECT process_id, record_json FROM processes p WHERE {DOOMED} {bound} "
+        f"SELECT process_id, {stored_json(conn, 'record_json')} FROM processes p "
+        f"WHERE {DOOMED} {bound} "
         "ORDER BY process_id",
         params,
     )
@@ -94,7 +96,7 @@ def count(conn: Tx, cutoff_ms: int) -> ProcessPruneCount:
     )
 
 
-def _matches_ignoring_status(list_filter: ProcessListFilter, text: str) -> bool:
+def _matches_ignoring_status(list_filter: ProcessListFilter, text: str | None) -> bool:
     """A prune filter's status defaults to `running`, which would prune nothing; only an
     explicit terminal status narrows it, so match the other fields and the status if set."""
     try:

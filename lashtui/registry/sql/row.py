@@ -49,20 +49,23 @@ from lashtui.model import (
 )
 from lashtui.model.wire import WireModel
 from lashtui.registry.sql.backlog_mark import CARRY_MARK, carries, mark
-from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Tx, dialect
 from lashtui.registry.sql.fetch import (
-    ROW_COLUMNS,
     Row,
+    check_stored_size,
     fetch_rows,
+    row_columns,
+    stored_json,
+    too_large,
     unstorable_parameter,
 )
 from lashtui.registry.sql.record_cache import RecordCache
 
 __all__ = [
-    "ROW_COLUMNS",
     "RecordCache",
     "Row",
     "fetch_rows",
+    "row_columns",
     "unstorable_parameter",
 ]
 
@@ -73,7 +76,14 @@ def decode_error(error: ValidationError) -> StoreError:
     return StoreError(f"failed to decode process registry row: {where}: {first['msg']}")
 
 
-def decode_record(text: str) -> ProcessRecord:
+# Why a row whose record was left unread (`stored_json`) is a stand-in, or refused.
+TOO_LARGE = f"its record is over {MAX_STORED_BYTES >> 20} MiB of JSON, more than any reader takes"
+
+
+def decode_record(text: str | None) -> ProcessRecord:
+    """A stored record's JSON as its record; None is one left unread (`stored_json`)."""
+    if text is None:
+        raise ValueError(TOO_LARGE)
     return ProcessRecord.from_stored_json(text)
 
 
@@ -83,7 +93,7 @@ def decode_record(text: str) -> ProcessRecord:
 # pydantic-core parses (254 levels), text that is not JSON, a record that fails validation,
 # invalid UTF-8 or lone surrogates. One such row must never take the registry from its
 # operators, so every read that returns records reads the row's columns with its JSON
-# (`ROW_COLUMNS`) and turns a row that fails into a stand-in built from the columns
+# (`row_columns`) and turns a row that fails into a stand-in built from the columns
 # (`undecodable_record`): a valid record marked `undecodable`, shown in every list, that
 # nothing runs. Writes never save a stand-in: they load strictly and refuse the row in one
 # sentence that says how to end it (`end_undecodable`).
@@ -158,7 +168,8 @@ def undecodable_record(row: Row, reason: str) -> ProcessRecord:
 
 
 def decode_row(row: Row) -> ProcessRecord:
-    """A row read with `ROW_COLUMNS` as its record, or its stand-in if it does not decode."""
+    """A row read with `row_columns` as its record, or its stand-in if it does not decode
+    or was too large to read."""
     try:
         return keyed(decode_record(row[0]), row[1])
     except DECODE_ERRORS as error:
@@ -211,29 +222,31 @@ def load_record(conn: Tx, process_id: str, *, lenient: bool = False) -> ProcessR
     # The JSON only comes back when the row has moved on from the version held.
     rows = fetch_rows(
         conn,
-        "SELECT CASE WHEN record_json = ? THEN NULL ELSE record_json END "
+        f"SELECT CASE WHEN record_json = ? THEN NULL ELSE {stored_json(conn, 'record_json')} "
+        f"END, {too_large(conn, 'record_json')} "
         f"FROM processes WHERE process_id = ?{dialect(conn).row_lock}",
         (held[0] if held else None, process_id),
     )
     if not rows:
         return None
-    text = rows[0][0]
-    if text is None and held is not None:
+    text, large = rows[0]
+    if text is None and held is not None and not large:
         return held[1]
     try:
-        return _decoded(conn, process_id, text)
+        return _decoded(conn, process_id, None if large else text)
     except DECODE_ERRORS as error:
         reason = undecodable_reason(error)
         if not lenient:
             raise refuse_undecodable(process_id, reason) from None
-        columns = f"SELECT {ROW_COLUMNS} FROM processes p WHERE p.process_id = ?"
+        columns = f"SELECT {row_columns(conn)} FROM processes p WHERE p.process_id = ?"
         return undecodable_record(fetch_rows(conn, columns, (process_id,))[0], reason)
 
 
-def decoded_record(conn: Tx, process_id: str, text: str) -> ProcessRecord:
+def decoded_record(conn: Tx, process_id: str, text: str | None) -> ProcessRecord:
     """The record of a row whose JSON the caller has read in this transaction, as
     `load_record` reads it for a write: the connection's own record when it holds this
-    very text, else decoded (refused if it does not decode: `refuse_undecodable`)."""
+    very text, else decoded (refused if it does not decode, or was too large to read and
+    so is None: `refuse_undecodable`)."""
     held = conn.cached(process_id) if isinstance(conn, RecordCache) else None
     if held is not None and held[0] == text:
         return held[1]
@@ -243,9 +256,9 @@ def decoded_record(conn: Tx, process_id: str, text: str) -> ProcessRecord:
         raise refuse_undecodable(process_id, undecodable_reason(error)) from None
 
 
-def _decoded(conn: Tx, process_id: str, text: str) -> ProcessRecord:
+def _decoded(conn: Tx, process_id: str, text: str | None) -> ProcessRecord:
     record = keyed(decode_record(text), process_id)
-    if isinstance(conn, RecordCache):
+    if isinstance(conn, RecordCache) and text is not None:  # (None never decodes)
         conn.remember(process_id, text, record)
     return record
 
@@ -311,6 +324,7 @@ def sort_label(record: ProcessRecord) -> str:
 
 def insert_record(conn: Tx, record: ProcessRecord) -> None:
     text = record.stored_json()
+    check_stored_size(text, f"process `{record.id}`'s record")
     values: tuple[object, ...] = (
         record.id,
         record.registration_hash,
@@ -345,6 +359,7 @@ def save_record(conn: Tx, record: ProcessRecord, key: str | None = None) -> None
     row whose id is not UTF-8, see `stored_id`)."""
     # The record's own serialisation, so a row lash wrote keeps lash's field order.
     change_seq, text = next_change_seq(conn), record.model_dump_json()
+    check_stored_size(text, f"process `{record.id}`'s record")
     key = key or record.id
     if not record.is_terminal():
         # A running row was running before (status only ever moves running -> terminal), so

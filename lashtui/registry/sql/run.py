@@ -28,7 +28,7 @@ from lashtui.model import (
 )
 from lashtui.registry.sql import event, lease, process
 from lashtui.registry.sql.dialect import Tx, dialect
-from lashtui.registry.sql.fetch import fetch_rows, read_ahead
+from lashtui.registry.sql.fetch import fetch_rows, read_ahead, stored_json
 from lashtui.registry.sql.filter import LIVE, in_backlog
 from lashtui.registry.sql.row import (
     decoded_record,
@@ -53,7 +53,7 @@ def claim_for_run(
     read_ahead(
         conn,
         lease.lease_row_statement(conn, process_id),
-        event.first_of_type_statement(process_id, CANCEL_REQUESTED, 0),
+        event.first_of_type_statement(conn, process_id, CANCEL_REQUESTED, 0),
     )
     record = load_record(conn, process_id)  # the claim's existence check, and the row
     if record is None:
@@ -206,7 +206,8 @@ def _pick(
     (`_claim_picked`; on PostgreSQL the rows are locked and the fences read after the pick:
     `_claim_locked`)."""
     sql = dialect(conn)
-    extra = ", p.record_json" if sql.skip_locked("p") else ", p.record_json, l.lease_fencing_token"
+    record = stored_json(conn, "p.record_json")
+    extra = f", {record}" if sql.skip_locked("p") else f", {record}, l.lease_fencing_token"
     # A row marked plainly the backlog's (backlog_mark.py) needs neither its record tests
     # nor its text compared with one seen ahead, which leaves the texts unbound.
     marked = getattr(conn, "backlog_seq", False)
@@ -317,7 +318,7 @@ def _claim_locked(
     if not rows:
         return []
     picked = [process_id for process_id, _ in rows]
-    cancels = event.first_of_type_each_statement(picked, CANCEL_REQUESTED)
+    cancels = event.first_of_type_each_statement(conn, picked, CANCEL_REQUESTED)
     read_ahead(conn, cancels)
     leases = {
         process_id: (fence, bool(held))

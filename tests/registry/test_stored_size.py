@@ -1,0 +1,233 @@
+"""One stored record or event larger than any reader takes (sql/dialect.py
+`MAX_STORED_BYTES`, 16 MiB), on both stores.
+
+Another program may store a value of any size. A reader never receives one past the ceiling:
+its read gets NULL in its place, so the value never becomes a Python object (measured here
+with tracemalloc, which sees every str and bytes Python makes, including psycopg's), and the
+row or event is its stand-in, saying why. A page counts it as the whole ceiling, so a page
+holding one ends there. lashtui's own writes refuse a record past it, so what one writes
+every reader reads. (tests/registry/test_undecodable.py runs such a row through every read,
+the writes' refusal, `end_undecodable`, prune, the worker and the sweep, with the other
+kinds of undecodable row.)
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tracemalloc
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+from lashtui.errors import InvalidRequest, StoreError
+from lashtui.model import ProcessEventAppendRequest, ProcessPageQuery, ProcessRecord
+from lashtui.model.page import PAGE_CHARS
+from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.registry.sql import row
+from lashtui.registry.sql.dialect import MAX_STORED_BYTES
+from lashtui.registry.sql.event import EVENT_TOO_LARGE
+from lashtui.registry.sql.fetch import check_stored_size
+from lashtui.registry.sqlite.connect import RegistryConnection
+from tests.builders import ext
+from tests.raw import raw_connection, store_record_json
+from tests.registry.rows import ANY
+
+T = TypeVar("T")
+
+
+def past_ceiling(text: str) -> str:
+    """A stored record's or event's JSON, still one its model reads, padded past the
+    ceiling by a field the models keep (an identity's label; an event's unknown field)."""
+    body = json.loads(text)
+    if "identity" in body:
+        body["identity"]["label"] = "x" * MAX_STORED_BYTES
+    else:
+        body["padding"] = "x" * MAX_STORED_BYTES
+    return json.dumps(body)
+
+
+async def held_at_most(limit: int, read: Callable[[], Awaitable[T]]) -> T:
+    """`read()`, failing if Python held `limit` bytes or more at once meanwhile."""
+    tracemalloc.start()
+    try:
+        result = await read()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < limit, f"the read held {peak:,} bytes at its peak"
+    return result
+
+
+def ids(records: list[ProcessRecord]) -> list[str]:
+    return [record.id for record in records]
+
+
+async def test_a_record_past_the_ceiling_is_never_read(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    for process_id in ("a", "big", "c"):
+        await registry.register_process(ext(process_id))
+    big = await registry.get_process("big")
+    assert big is not None
+    store_record_json(registry_target, "big", past_ceiling(big.model_dump_json()))
+
+    async def every_read() -> tuple[Any, ...]:
+        return (
+            await registry.get_process("big"),
+            await registry.list_processes(ANY),
+            await registry.page_processes_within(ProcessPageQuery(limit=10), PAGE_CHARS),
+            await registry.processes_changed_since(0, 10, max_chars=PAGE_CHARS),
+            await registry.process_census(),
+            await registry.list_work_items(),
+        )
+
+    got, listed, (page, cut), (feed, _), census, items = await held_at_most(
+        MAX_STORED_BYTES // 2, every_read
+    )
+
+    assert isinstance(got, ProcessRecord)
+    assert got.undecodable == row.TOO_LARGE
+    assert got.identity.label == f"undecodable: {row.TOO_LARGE}"
+    assert got.status.state.value == "running" and got.created_at_ms == big.created_at_ms
+    assert [(r.id, r.undecodable) for r in listed] == [
+        ("a", None), ("big", row.TOO_LARGE), ("c", None),
+    ]  # fmt: skip
+    # The page counts it as the whole ceiling: it ends with it, cut, so a reader reads on.
+    assert (ids(page), cut) == (["a", "big"], True)
+    assert ids(feed) == ["a", "big"]  # (the feed's order: its saves, "big" the last)
+    assert set(census.live) == {"a", "big", "c"}
+    assert {item.process_id for item in items} == {"a", "big", "c"}
+    rest, cut = await registry.page_processes_within(
+        ProcessPageQuery(limit=10, after_id="big"), PAGE_CHARS
+    )
+    assert (ids(rest), cut) == (["c"], False)
+
+
+async def test_an_event_past_the_ceiling_is_its_stand_in(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    await registry.register_process(ext("p"))
+    for reason in ("one", "two", "three"):
+        await registry.append_event("p", ProcessEventAppendRequest.cancel_requested("p", reason))
+    with raw_connection(registry_target) as conn:
+        (text,) = conn.execute(
+            "SELECT event_json FROM process_events WHERE process_id = 'p' AND sequence = 2"
+        ).fetchone()
+        conn.execute(
+            "UPDATE process_events SET event_json = ? WHERE process_id = 'p' AND sequence = 2",
+            (past_ceiling(text),),
+        )
+
+    async def every_read() -> tuple[Any, ...]:
+        return (
+            await registry.events_after("p", 0),
+            await registry.events_after("p", 0, max_chars=8 << 20),
+            await registry.recent_events("p", 10, max_chars=8 << 20),
+        )
+
+    whole, first_page, newest = await held_at_most(MAX_STORED_BYTES // 2, every_read)
+
+    assert [(e.sequence, e.undecodable) for e in whole] == [
+        (1, None), (2, EVENT_TOO_LARGE), (3, None),
+    ]  # fmt: skip
+    stand_in = whole[1]
+    assert stand_in.event_type == "process.cancel_requested" and stand_in.payload is None
+    # Pages count it as the whole ceiling: they end with it (from the oldest or the newest).
+    assert [e.sequence for e in first_page] == [1, 2]
+    assert [e.sequence for e in newest] == [2, 3]
+
+
+async def test_a_replay_of_an_event_past_the_ceiling_is_one_sentence(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    await registry.register_process(ext("p"))
+    request = ProcessEventAppendRequest.cancel_requested("p", "stop")
+    await registry.append_event("p", request)
+    with raw_connection(registry_target) as conn:
+        (text,) = conn.execute("SELECT event_json FROM process_events").fetchone()
+        conn.execute("UPDATE process_events SET event_json = ?", (past_ceiling(text),))
+
+    with pytest.raises(StoreError) as refused:
+        await registry.append_event("p", request)  # the same key and payload: a replay
+    assert str(refused.value) == (
+        f"process `p` event under replay key `{request.replay_key}` could not be decoded "
+        f"({EVENT_TOO_LARGE})"
+    )
+    assert len(await registry.events_after("p", 0)) == 1  # nothing written
+
+
+def test_a_write_refuses_what_no_reader_would_take(tmp_path: Path) -> None:
+    check_stored_size("x" * MAX_STORED_BYTES, "a record")  # at the ceiling: taken
+    with pytest.raises(InvalidRequest) as refused:
+        check_stored_size("x" * (MAX_STORED_BYTES + 1), "process `p`'s record")
+    assert str(refused.value) == (
+        "process `p`'s record would be 16,777,217 bytes of JSON; the most any reader takes "
+        "is 16,777,216 (16 MiB)"
+    )
+    # Measured in UTF-8 bytes, as the stores measure it, not in characters.
+    with pytest.raises(InvalidRequest, match="would be 16,777,218 bytes"):
+        check_stored_size("é" * (MAX_STORED_BYTES // 2 + 1), "a record")
+
+
+async def test_the_store_refuses_to_save_such_a_record(tmp_path: Path) -> None:
+    """lashtui's own limits keep every record it builds far inside the ceiling, so the save's
+    check is reached here by a record made without them (`model_copy` validates nothing)."""
+    db = str(tmp_path / "r.db")
+    async with open_registry(db) as registry:
+        record = await registry.register_process(ext("p"))
+    huge = record.model_copy(
+        update={
+            "id": "q",
+            "identity": record.identity.model_copy(update={"label": "x" * MAX_STORED_BYTES}),
+        }
+    )
+    conn = sqlite3.connect(db)
+    try:
+        for save in (row.insert_record, row.save_record):
+            target = huge if save is row.insert_record else huge.model_copy(update={"id": "p"})
+            with pytest.raises(
+                InvalidRequest, match=r"record would be 16,7\d\d,\d{3} bytes of JSON"
+            ):
+                save(conn, target)
+        conn.rollback()
+        stored = conn.execute("SELECT process_id, length(record_json) FROM processes").fetchall()
+    finally:
+        conn.close()
+    assert [(pid, size < 10_000) for pid, size in stored] == [("p", True)]  # nothing written
+
+
+async def test_sqlite_reads_by_id_never_load_such_a_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite the reads of given rows (a page's records, the Processes view's window, the
+    detail's row) tell a record past the ceiling from its row's header and never load it,
+    where measuring it in SQL would (SQLite 3.40 has no `octet_length`). Proved with SQLite's
+    own length limit set to the ceiling: any statement that loaded the value would fail."""
+    db = str(tmp_path / "r.db")
+    async with open_registry(db) as registry:
+        for process_id in ("a", "big", "c"):
+            await registry.register_process(ext(process_id))
+        big = await registry.get_process("big")
+    assert big is not None
+    store_record_json(db, "big", past_ceiling(big.model_dump_json()))
+    limit_at_open = RegistryConnection.__init__
+
+    def limited(self: RegistryConnection, *args: Any, **kwargs: Any) -> None:
+        limit_at_open(self, *args, **kwargs)
+        self.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_STORED_BYTES)
+
+    monkeypatch.setattr(RegistryConnection, "__init__", limited)
+    async with open_registry(db, read_only=True) as registry:
+        got = await registry.get_process("big")
+        page, cut = await registry.page_processes_within(ProcessPageQuery(limit=10), PAGE_CHARS)
+        by_id = await registry.get_processes(["a", "big", "c"])
+        with pytest.raises(StoreError, match="too big"):  # (the limit holds: SQL measuring)
+            await registry.list_processes(ANY)
+    assert got is not None and got.undecodable == row.TOO_LARGE
+    assert (ids(page), cut) == (["a", "big"], True)
+    assert {pid: r.undecodable for pid, r in by_id.items()} == {
+        "a": None, "big": row.TOO_LARGE, "c": None,
+    }  # fmt: skip
