@@ -10,7 +10,10 @@ lashtui knows: a row another program wrote past them is shown as undecodable onl
 cannot be decoded, so lash's own registries always load. Unknown fields, which every model
 keeps (lashtui.model.wire), are held to their two limits (name length, depth) wherever a model
 is built, read included: nothing of lashtui's ever looks inside them, so a reader can refuse
-them without losing a field it uses.
+them without losing a field it uses. One bound holds on the read path whatever wrote the
+row: no reader takes a whole record or event past 16 MiB of JSON (`MAX_STORED_BYTES`,
+lashtui/registry/sql/dialect.py, where the write path refuses one too), eight times the most
+these limits let a record hold.
 
 | limit              | value | what it bounds                                                   |
 |--------------------|-------|------------------------------------------------------------------|

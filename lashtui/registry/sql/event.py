@@ -10,6 +10,7 @@ the first write, so the transaction rolls back to nothing.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from lashtui.errors import InvalidRequest, LeaseLost, ProcessConflict, StoreError
@@ -28,9 +29,9 @@ from lashtui.model import (
 )
 from lashtui.model.event import event_invocation, event_payload_hash
 from lashtui.model.materialization import materialize, wake_delivery
-from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Tx, dialect
+from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Dialect, Tx, dialect
 from lashtui.registry.sql.event_json import NO_SEMANTICS, event_json, value_json
-from lashtui.registry.sql.fetch import Statement, read_ahead, stored_json
+from lashtui.registry.sql.fetch import Statement, read_ahead
 from lashtui.registry.sql.lease import release_if_current
 from lashtui.registry.sql.row import (
     DECODE_ERRORS,
@@ -65,8 +66,20 @@ def event_columns(conn: Tx, alias: str = "") -> list[str]:
     """`EVENT_COLUMNS` (each with `alias`, as `e.`) as every read of events takes them: the
     event's JSON NULL when it is past `MAX_STORED_BYTES` (fetch.py `stored_json`;
     `event_row` makes it a stand-in)."""
+    return list(_event_columns(dialect(conn), alias))
+
+
+@functools.cache
+def _event_columns(sql: Dialect, alias: str) -> tuple[str, ...]:
     columns = [f"{alias}{column}" for column in EVENT_COLUMNS.split(", ")]
-    return [stored_json(conn, columns[0]), *columns[1:]]
+    return (sql.stored_json(columns[0]), *columns[1:])
+
+
+@functools.cache
+def _selected_events(sql: Dialect) -> str:
+    """`SELECT` and the events' columns, for the reads of the first event of a type (a
+    claim's cancel lookup: made once per dialect)."""
+    return f"SELECT {', '.join(_event_columns(sql, ''))} FROM process_events "
 
 
 def event_row(row: Row) -> ProcessEvent:
@@ -264,8 +277,13 @@ def new_event(
 
 def replay_lookup(conn: Tx) -> str:
     """The event stored under a replay key: its payload hash and JSON (`stored_json`)."""
+    return _replay_lookup(dialect(conn))
+
+
+@functools.cache
+def _replay_lookup(sql: Dialect) -> str:
     return (
-        f"SELECT payload_hash, {stored_json(conn, 'event_json')} FROM process_events "
+        f"SELECT payload_hash, {sql.stored_json('event_json')} FROM process_events "
         "WHERE process_id = ? AND idempotency_key = ?"
     )
 NEXT_SEQUENCE = "SELECT COALESCE(MAX(sequence), 0) + 1 FROM process_events WHERE process_id = ?"
@@ -345,8 +363,7 @@ def first_of_type_statement(
 ) -> Statement:
     """`first_of_type`'s read (for `read_ahead`)."""
     return (
-        f"SELECT {', '.join(event_columns(conn))} FROM process_events "
-        "WHERE process_id = ? AND sequence > ? "
+        f"{_selected_events(dialect(conn))}WHERE process_id = ? AND sequence > ? "
         "AND event_type = ? ORDER BY sequence LIMIT 1",
         (process_id, after, event_type),
     )
@@ -371,7 +388,7 @@ def first_of_type_each_statement(
 ) -> Statement:
     """`first_of_type_each`'s read (for `read_ahead`)."""
     return (
-        f"SELECT {', '.join(event_columns(conn))} FROM process_events WHERE event_type = ? "
+        f"{_selected_events(dialect(conn))}WHERE event_type = ? "
         f"AND process_id IN ({', '.join('?' * len(process_ids))}) ORDER BY process_id, sequence",
         (event_type, *process_ids),
     )

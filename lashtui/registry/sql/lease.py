@@ -25,7 +25,13 @@ from lashtui.model.lease import LeaseOwnerLiveness, OpaqueLiveness, liveness_pro
 from lashtui.model.wire import sha256_hex
 from lashtui.registry.sql import backlog_mark
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
-from lashtui.registry.sql.fetch import CHUNK, LEASE_ROW_COLUMNS, Statement, held_lease_rows
+from lashtui.registry.sql.fetch import (
+    CHUNK,
+    LEASE_ROW_COLUMNS,
+    Statement,
+    held_lease_rows,
+    past_ceiling,
+)
 from lashtui.registry.sql.filter import LIVE, in_backlog
 from lashtui.registry.sql.indexes import missing
 from lashtui.registry.sql.row import Row, fetch_rows, load_record, require_exists
@@ -670,8 +676,11 @@ def _work_item(conn: Tx, row: Row) -> ProcessWorkItem:
 
 def _decoded_item(conn: Tx, process_id: str, lease: ProcessLease | None) -> ProcessWorkItem:
     """The work item of a row whose JSON the SQL could not read (see `Dialect.json_text`):
-    from its decoded record if it decodes, else marked undecodable (the worker skips it)."""
-    record = load_record(conn, process_id, lenient=True)
+    from its decoded record if it decodes, else marked undecodable (the worker skips it).
+    A record past the ceiling is told from its row's header (`past_ceiling`), not loaded
+    again to be measured."""
+    large = past_ceiling(conn, [process_id])
+    record = None if large else load_record(conn, process_id, lenient=True)
     if record is None or record.undecodable is not None:
         return ProcessWorkItem(
             process_id=process_id,

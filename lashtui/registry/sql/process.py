@@ -3,6 +3,8 @@ captured-env store (semantics §5.1, §5.3, §5.12-§5.16, §5.19, §5.22)."""
 
 from __future__ import annotations
 
+import functools
+
 from lashtui.errors import InvalidRequest, ProcessConflict, UnknownProcess
 from lashtui.model import (
     AbandonRequest,
@@ -26,14 +28,13 @@ from lashtui.model import (
 )
 from lashtui.model.wire import canonical_json, check_extras_size
 from lashtui.registry.sql import grant
-from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.dialect import Dialect, Tx, dialect
 from lashtui.registry.sql.event import append_to
 from lashtui.registry.sql.fetch import (
     past_ceiling,
     row_columns,
     row_columns_in,
     sized_page,
-    stored_json,
 )
 from lashtui.registry.sql.lease import require_current_lease
 from lashtui.registry.sql.page import check_size
@@ -76,11 +77,7 @@ def register_new(
     idempotent replay). With `first_started`, a new row a worker would run (`to_run`) is
     inserted with that fact already recorded (run.py `start_for_run`)."""
     prepared, registration_hash = registration.prepare()
-    row = conn.execute(
-        f"SELECT registration_hash, {stored_json(conn, 'record_json')} FROM processes "
-        "WHERE process_id = ?",
-        (prepared.id,),
-    ).fetchone()
+    row = conn.execute(_registered_sql(dialect(conn)), (prepared.id,)).fetchone()
     if row is not None:
         return replayed(prepared.id, registration_hash, row[0], row[1]), False
     record = ProcessRecord.new(prepared, registration_hash, now)
@@ -88,6 +85,15 @@ def register_new(
         record = record.model_copy(update={"first_started": first_started})
     insert_record(conn, record)
     return record, True
+
+
+@functools.cache
+def _registered_sql(sql: Dialect) -> str:
+    """`register_new`'s existence read (made once per dialect: every start runs it)."""
+    return (
+        f"SELECT registration_hash, {sql.stored_json('record_json')} FROM processes "
+        "WHERE process_id = ?"
+    )
 
 
 def replayed(

@@ -15,6 +15,7 @@ to be right.
 
 from __future__ import annotations
 
+import functools
 import re
 import shlex
 from dataclasses import dataclass
@@ -49,14 +50,12 @@ from lashtui.model import (
 )
 from lashtui.model.wire import WireModel
 from lashtui.registry.sql.backlog_mark import CARRY_MARK, carries, mark
-from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Tx, dialect
+from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Dialect, Tx, dialect
 from lashtui.registry.sql.fetch import (
     Row,
     check_stored_size,
     fetch_rows,
     row_columns,
-    stored_json,
-    too_large,
     unstorable_parameter,
 )
 from lashtui.registry.sql.record_cache import RecordCache
@@ -213,6 +212,18 @@ def refuse_undecodable(process_id: str, reason: str) -> StoreError:
     )
 
 
+@functools.cache
+def _load_sql(sql: Dialect) -> str:
+    """`load_record`'s read: the JSON (unless the connection holds that very text, or it is
+    past the ceiling: `stored_json`), and whether it is past the ceiling. Made once per
+    dialect: every write's first read is this one."""
+    return (
+        f"SELECT CASE WHEN record_json = ? THEN NULL ELSE {sql.stored_json('record_json')} "
+        f"END, {sql.too_large('record_json')} "
+        f"FROM processes WHERE process_id = ?{sql.row_lock}"
+    )
+
+
 def load_record(conn: Tx, process_id: str, *, lenient: bool = False) -> ProcessRecord | None:
     """The row's record; None if there is no such row. A row that does not decode is its
     stand-in when `lenient` (reads), else refused (`refuse_undecodable`: writes). Only the
@@ -220,13 +231,7 @@ def load_record(conn: Tx, process_id: str, *, lenient: bool = False) -> ProcessR
     fetched only for a row that fails."""
     held = conn.cached(process_id) if isinstance(conn, RecordCache) else None
     # The JSON only comes back when the row has moved on from the version held.
-    rows = fetch_rows(
-        conn,
-        f"SELECT CASE WHEN record_json = ? THEN NULL ELSE {stored_json(conn, 'record_json')} "
-        f"END, {too_large(conn, 'record_json')} "
-        f"FROM processes WHERE process_id = ?{dialect(conn).row_lock}",
-        (held[0] if held else None, process_id),
-    )
+    rows = fetch_rows(conn, _load_sql(dialect(conn)), (held[0] if held else None, process_id))
     if not rows:
         return None
     text, large = rows[0]

@@ -28,7 +28,7 @@ from lashtui.model import (
 )
 from lashtui.registry.sql import event, lease, process
 from lashtui.registry.sql.dialect import Tx, dialect
-from lashtui.registry.sql.fetch import fetch_rows, read_ahead, stored_json
+from lashtui.registry.sql.fetch import fetch_rows, read_ahead
 from lashtui.registry.sql.filter import LIVE, in_backlog
 from lashtui.registry.sql.row import (
     decoded_record,
@@ -206,7 +206,7 @@ def _pick(
     (`_claim_picked`; on PostgreSQL the rows are locked and the fences read after the pick:
     `_claim_locked`)."""
     sql = dialect(conn)
-    record = stored_json(conn, "p.record_json")
+    record = sql.stored_json("p.record_json")
     extra = f", {record}" if sql.skip_locked("p") else f", {record}, l.lease_fencing_token"
     # A row marked plainly the backlog's (backlog_mark.py) needs neither its record tests
     # nor its text compared with one seen ahead, which leaves the texts unbound.
