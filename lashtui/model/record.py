@@ -363,6 +363,10 @@ class ProcessRecord(WireModel):
 class ProcessHandleDescriptor(WireModel):
     kind: str | None = omitted()
     label: str | None = omitted()
+    # Set only on the stand-in the registry reads for a grant whose stored descriptor does
+    # not decode (why; registry/sql/grant.py), as `ProcessRecord.undecodable`: never
+    # serialised, and a stand-in is never saved (a transfer moves the stored text).
+    undecodable: str | None = Field(default=None, exclude=True)
 
     def check_limits(self) -> None:
         limit.check_text("a handle's kind", self.kind, limit.MAX_NAME_CHARS)

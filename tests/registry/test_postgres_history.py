@@ -150,7 +150,7 @@ async def test_the_held_leases_are_read_from_their_index_not_the_lease_table(
     _, plan = run_and_plan(
         postgres_schema,
         lambda conn: drive_work_items(conn, clock.now_ms(), local("ghost-finder")),  # type: ignore[arg-type]
-        "SELECT DISTINCT l.lease_owner_liveness_json",
+        "SELECT DISTINCT CASE WHEN length(l.lease_owner_liveness_json)",
     )
     assert f"Index Scan using {HELD_INDEX}" in plan, plan
     assert "Seq Scan" not in plan, plan

@@ -23,7 +23,12 @@ from typing import Any, TypeVar
 import pytest
 
 from lashtui.errors import InvalidRequest, StoreError
-from lashtui.model import ProcessEventAppendRequest, ProcessPageQuery, ProcessRecord
+from lashtui.model import (
+    OpaqueLiveness,
+    ProcessEventAppendRequest,
+    ProcessPageQuery,
+    ProcessRecord,
+)
 from lashtui.model.page import PAGE_CHARS
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.registry.sql import row
@@ -31,7 +36,7 @@ from lashtui.registry.sql.dialect import MAX_STORED_BYTES
 from lashtui.registry.sql.event import EVENT_TOO_LARGE
 from lashtui.registry.sql.fetch import check_stored_size
 from lashtui.registry.sqlite.connect import RegistryConnection
-from tests.builders import ext
+from tests.builders import ext, local
 from tests.raw import raw_connection, store_record_json
 from tests.registry.rows import ANY
 
@@ -231,3 +236,30 @@ async def test_sqlite_reads_by_id_never_load_such_a_value(
     assert {pid: r.undecodable for pid, r in by_id.items()} == {
         "a": None, "big": row.TOO_LARGE, "c": None,
     }  # fmt: skip
+
+
+async def test_a_lease_holders_liveness_past_the_ceiling_reads_as_opaque(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    """A lease's holder liveness another program stored past the ceiling is never read into
+    Python: the lease reads with opaque liveness (never provably dead), as a missing one."""
+    await registry.register_process(ext("p"))
+    await registry.claim_process_lease("p", local("w"), 60_000)
+    padded = json.dumps({"type": "local_process", "padding": "x" * MAX_STORED_BYTES})
+    with raw_connection(registry_target) as conn:
+        conn.execute("UPDATE process_leases SET lease_owner_liveness_json = ?", (padded,))
+    del padded
+
+    async def every_read() -> tuple[Any, ...]:
+        return (
+            await registry.get_process_lease("p"),
+            await registry.get_process_leases(["p"]),
+            await registry.list_leased_processes_within(10, PAGE_CHARS),
+            await registry.list_work_items(),
+        )
+
+    lease, leases, (leased, _), items = await held_at_most(MAX_STORED_BYTES // 2, every_read)
+    assert lease is not None and lease.owner.owner_id == "w"
+    assert lease.owner.liveness == OpaqueLiveness()
+    assert leases["p"] == lease and ids(leased) == ["p"]
+    assert [item.lease for item in items] == [lease]

@@ -18,8 +18,10 @@ from lashtui.clock import ManualClock
 from lashtui.errors import LashError, ProcessConflict
 from lashtui.model import (
     ProcessEventAppendRequest,
+    ProcessHandleDescriptor,
     ProcessPageQuery,
     ProcessRecord,
+    SessionScope,
 )
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES
@@ -276,3 +278,50 @@ async def test_a_nul_escape_an_older_build_wrote_stops_no_query(
     await registry.list_abandon_candidates(10)
     items = {i.process_id: i for i in await registry.list_work_items()}
     assert not items["nul"].undecodable and items["nul"].disposition.value == "rerunnable"
+
+
+# How another program may spoil a grant's stored descriptor (process_handle_grants).
+DESCRIPTOR_SPOILERS = {
+    "not json": "not json",
+    "not a descriptor": '{"kind": 5}',
+    "too large": json.dumps({"label": "x" * MAX_STORED_BYTES}),
+}
+
+
+@pytest.mark.parametrize("name", list(DESCRIPTOR_SPOILERS))
+async def test_a_grant_whose_descriptor_does_not_decode_hides_nothing(
+    registry: ProcessRegistry, registry_target: str, name: str
+) -> None:
+    """One grant row must not fail the reads of a process's grants, of a session's, or the
+    security lens: the spoiled descriptor is a stand-in saying why, the rest read as ever,
+    and a transfer moves the stored text as it is."""
+    scope, other = SessionScope(session_id="s1"), SessionScope(session_id="s2")
+    for process_id, label in (("bad", "b"), ("good", "g")):
+        await registry.register_process(ext(process_id))
+        await registry.grant_handle(scope, process_id, ProcessHandleDescriptor(label=label))
+    with raw_connection(registry_target) as conn:
+        conn.execute(
+            "UPDATE process_handle_grants SET descriptor_json = ? WHERE process_id = 'bad'",
+            (DESCRIPTOR_SPOILERS[name],),
+        )
+
+    listed = {g.process_id: g.descriptor for g, _ in await registry.list_handle_grants(scope)}
+    live = await registry.list_live_handle_grants(scope)
+    (for_bad,) = await registry.handle_grants_for_process("bad")
+    ((scope_id, _),) = await registry.handle_grant_scopes("bad")
+    lens = await Processes(registry).list_granted_to(scope)
+    snapshot = await Processes(registry).session_snapshot("s1")
+
+    bad = listed["bad"]
+    assert bad.undecodable and bad.label == f"undecodable: {bad.undecodable}"
+    assert "undecodable" not in bad.model_dump(mode="json")  # never serialised
+    assert listed["good"] == ProcessHandleDescriptor(label="g")
+    assert len(live) == 2 and for_bad.descriptor == bad and scope_id == "session:s1"
+    assert {p.process_id for p in lens} == {"bad", "good"}
+    assert {item.handle.process_id for item in snapshot} == {"bad", "good"}
+    await registry.transfer_handle_grants(scope, other, ["bad"])
+    with raw_connection(registry_target) as conn:
+        (moved,) = conn.execute(
+            "SELECT descriptor_json FROM process_handle_grants WHERE process_id = 'bad'"
+        ).fetchone()
+    assert moved == DESCRIPTOR_SPOILERS[name]

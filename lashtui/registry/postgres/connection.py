@@ -805,7 +805,10 @@ def _add_try_jsonb(pg: psycopg.Connection[Any], schema: str) -> None:
 def _jsonb_reads(pg: psycopg.Connection[Any], process_id: str) -> bool:
     """Whether the plain cast reads the row's record (a missing row reads)."""
     try:
-        pg.execute("SELECT record_json::jsonb FROM processes WHERE process_id = %s", (process_id,))
+        pg.execute(  # (the cast's outcome, not the value: a record may be any size)
+            "SELECT record_json::jsonb IS NOT NULL FROM processes WHERE process_id = %s",
+            (process_id,),
+        )
     except _JSONB_REFUSALS:
         return False
     return True

@@ -73,9 +73,19 @@ def row_columns_in(sql: Dialect, unread: str | None = None) -> str:
     return ROW_COLUMNS.replace("p.record_json", record, 1)
 
 
+# A lease holder's liveness JSON (lease table `l`) as every read takes it: NULL past the
+# ceiling, which reads as opaque liveness (never provably dead; lease.py
+# `_decode_liveness`), as NULL always has. Measured with `length` (characters, never more
+# than its bytes) rather than each store's byte count, so that one text serves both stores:
+# these statements are made before any connection. A liveness is a few hundred bytes.
+LIVENESS = (
+    f"CASE WHEN length(l.lease_owner_liveness_json) > {MAX_STORED_BYTES} THEN NULL "
+    "ELSE l.lease_owner_liveness_json END"
+)
+
 # The columns of lease.py's `LeaseRow`, in its order, from the lease table aliased `l`.
 LEASE_ROW_COLUMNS = (
-    "l.lease_owner_id, l.lease_owner_incarnation_id, l.lease_owner_liveness_json, "
+    f"l.lease_owner_id, l.lease_owner_incarnation_id, {LIVENESS}, "
     "l.lease_token, l.lease_fencing_token, l.lease_claimed_at_ms, l.lease_expires_at_ms"
 )
 

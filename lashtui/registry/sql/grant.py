@@ -14,7 +14,7 @@ from lashtui.model import (
     ProcessSessionDeleteReport,
     SessionScope,
 )
-from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Tx, dialect
 from lashtui.registry.sql.fetch import row_columns, stored_json
 from lashtui.registry.sql.row import (
     DECODE_ERRORS,
@@ -24,12 +24,28 @@ from lashtui.registry.sql.row import (
     require_exists,
     save_record,
     touch,
+    undecodable_reason,
 )
 
 
-def _grant(session_id: str, process_id: str, descriptor_json: str) -> ProcessHandleGrant:
-    descriptor = ProcessHandleDescriptor.model_validate_json(descriptor_json)
+def _grant(session_id: str, process_id: str, descriptor_json: str | None) -> ProcessHandleGrant:
+    """A grant row as read (its descriptor through `stored_json`). A descriptor another
+    program stored that does not decode, or that is past the ceiling (None), is a stand-in
+    labelled with why, as an undecodable record is: one grant row must not fail the read of
+    a process's grants, a session's or the security lens's list."""
+    try:
+        if descriptor_json is None:
+            raise ValueError(DESCRIPTOR_TOO_LARGE)
+        descriptor = ProcessHandleDescriptor.model_validate_json(descriptor_json)
+    except DECODE_ERRORS as error:
+        why = undecodable_reason(error)
+        descriptor = ProcessHandleDescriptor(label=f"undecodable: {why}", undecodable=why)
     return ProcessHandleGrant(session_id=session_id, process_id=process_id, descriptor=descriptor)
+
+
+DESCRIPTOR_TOO_LARGE = (
+    f"the descriptor is over {MAX_STORED_BYTES >> 20} MiB of JSON, more than any reader takes"
+)
 
 
 def _upsert(
@@ -99,7 +115,7 @@ def list_grants(
     live = "AND p.status = 'running'" if live_only else ""
     rows = fetch_rows(
         conn,
-        f"SELECT {row_columns(conn)}, g.session_id, g.descriptor_json "
+        f"SELECT {row_columns(conn)}, g.session_id, {stored_json(conn, 'g.descriptor_json')} "
         "FROM process_handle_grants g JOIN processes p ON p.process_id = g.process_id "
         f"WHERE g.scope_id = ? {live} ORDER BY g.process_id",
         (scope.id(),),
@@ -111,8 +127,8 @@ def grants_for_process(conn: Tx, process_id: str) -> list[ProcessHandleGrant]:
     require_exists(conn, process_id)
     rows = fetch_rows(
         conn,
-        "SELECT session_id, process_id, descriptor_json FROM process_handle_grants "
-        "WHERE process_id = ? ORDER BY session_id, scope_id",
+        f"SELECT session_id, process_id, {stored_json(conn, 'descriptor_json')} "
+        "FROM process_handle_grants WHERE process_id = ? ORDER BY session_id, scope_id",
         (process_id,),
     )
     return [_grant(*row) for row in rows]
@@ -123,8 +139,8 @@ def scopes_for_process(conn: Tx, process_id: str) -> list[tuple[str, ProcessHand
     require_exists(conn, process_id)
     rows = fetch_rows(
         conn,
-        "SELECT scope_id, session_id, process_id, descriptor_json FROM process_handle_grants "
-        "WHERE process_id = ? ORDER BY session_id, scope_id",
+        f"SELECT scope_id, session_id, process_id, {stored_json(conn, 'descriptor_json')} "
+        "FROM process_handle_grants WHERE process_id = ? ORDER BY session_id, scope_id",
         (process_id,),
     )
     return [(scope_id, _grant(*rest)) for scope_id, *rest in rows]

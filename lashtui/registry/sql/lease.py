@@ -28,6 +28,7 @@ from lashtui.registry.sql.dialect import Dialect, Tx, dialect
 from lashtui.registry.sql.fetch import (
     CHUNK,
     LEASE_ROW_COLUMNS,
+    LIVENESS,
     Statement,
     held_lease_rows,
     past_ceiling,
@@ -495,7 +496,7 @@ def _dead_holders(conn: Tx, claimant: LeaseOwnerIdentity, now: int) -> list[str]
     that read is left out with the barred ones, and the next drive or wake sees it."""
     holders = fetch_rows(
         conn,
-        f"SELECT DISTINCT l.lease_owner_liveness_json FROM process_leases l WHERE {LIVE}",
+        f"SELECT DISTINCT {LIVENESS} FROM process_leases l WHERE {LIVE}",
         (now,),
     )
     proofs: dict[str | None, bool] = {}
@@ -576,7 +577,7 @@ def work_items_changed_since(
     rows = fetch_rows(
         conn,
         "SELECT p.process_id, p.status, p.change_seq, l.lease_owner_id, l.lease_token, "
-        "l.lease_expires_at_ms, l.lease_owner_liveness_json FROM processes p "
+        f"l.lease_expires_at_ms, {LIVENESS} FROM processes p "
         "LEFT JOIN process_leases l ON l.process_id = p.process_id WHERE p.change_seq > ?"
         f"{dialect(conn).feed_bound('p.change_seq')} ORDER BY p.change_seq LIMIT ?",
         (cursor, limit),
