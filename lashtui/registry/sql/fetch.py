@@ -45,7 +45,7 @@ def check_stored_size(text: str, what: str) -> None:
     if size > MAX_STORED_BYTES:
         raise InvalidRequest(
             f"{what} would be {size:,} bytes of JSON; the most any reader takes is "
-            f"{MAX_STORED_BYTES:,} (16 MiB)"
+            f"{MAX_STORED_BYTES:,} ({MAX_STORED_BYTES >> 20} MiB)"
         )
 
 
@@ -167,7 +167,7 @@ def fetch_rows(
 def stored_chars(value: object) -> int:
     """What a read's stored JSON counts toward a page's `max_chars`: its length, and the
     whole ceiling for one left unread (`stored_json`), so that a page holding one ends
-    there: SQLite loaded it to measure it, and a page of them would load each."""
+    there: a page cut in SQL had SQLite load it to measure it, and would load each."""
     if value is None:
         return MAX_STORED_BYTES
     return len(value) if isinstance(value, str | bytes) else 0
