@@ -22,12 +22,16 @@ from typing import Any, TypeVar
 
 import pytest
 
+from lashtui.clock import ManualClock
 from lashtui.errors import InvalidRequest, StoreError
 from lashtui.model import (
+    Engine,
     OpaqueLiveness,
     ProcessEventAppendRequest,
     ProcessPageQuery,
     ProcessRecord,
+    ProcessStartRequest,
+    RecoveryDisposition,
 )
 from lashtui.model.page import PAGE_CHARS
 from lashtui.registry import ProcessRegistry, open_registry
@@ -36,11 +40,16 @@ from lashtui.registry.sql.dialect import MAX_STORED_BYTES
 from lashtui.registry.sql.event import EVENT_TOO_LARGE
 from lashtui.registry.sql.fetch import check_stored_size
 from lashtui.registry.sqlite.connect import RegistryConnection
+from lashtui.worker import ProcessWorker
 from tests.builders import ext, local
 from tests.raw import raw_connection, store_record_json
 from tests.registry.rows import ANY
 
 T = TypeVar("T")
+
+
+async def echo(ctx: object, payload: object) -> object:
+    return payload
 
 
 def past_ceiling(text: str) -> str:
@@ -263,3 +272,48 @@ async def test_a_lease_holders_liveness_past_the_ceiling_reads_as_opaque(
     assert lease.owner.liveness == OpaqueLiveness()
     assert leases["p"] == lease and ids(leased) == ["p"]
     assert [item.lease for item in items] == [lease]
+
+
+async def test_a_workers_drives_never_load_such_a_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, clock: ManualClock
+) -> None:
+    """On SQLite a worker's drive tests records in SQL, which would load a value past the
+    ceiling to measure it, every renew interval (one of 600 MB held each drive 3-7 s and
+    3.5 GB). Its first drive finds such rows by their headers, and every drive then leaves
+    them out of its SQL and counts them skipped; the other rows run. Proved with SQLite's
+    length limit at the ceiling, as above, on a worker's own connections."""
+    db = str(tmp_path / "r.db")
+    async with open_registry(db, clock=clock) as registry:
+        for process_id in ("a-run", "b-big", "c-run"):
+            await registry.start_process(
+                ProcessStartRequest(
+                    id=process_id,
+                    input=Engine(kind="echo", payload={}),
+                    disposition=RecoveryDisposition.RERUNNABLE,
+                )
+            )
+        await registry.register_process(ext("d-big"))
+        for process_id in ("b-big", "d-big"):
+            record = await registry.get_process(process_id)
+            assert record is not None
+            store_record_json(db, process_id, past_ceiling(record.model_dump_json()))
+    limit_at_open = RegistryConnection.__init__
+
+    def limited(self: RegistryConnection, *args: Any, **kwargs: Any) -> None:
+        limit_at_open(self, *args, **kwargs)
+        self.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_STORED_BYTES)
+
+    monkeypatch.setattr(RegistryConnection, "__init__", limited)
+    async with open_registry(db, clock=clock) as registry:
+        worker = ProcessWorker(registry, clock=clock)
+        worker.engines.register("echo", echo)
+        for _ in range(3):
+            await worker.drive_pending_processes(run=True)
+            await worker.idle()
+    monkeypatch.undo()  # (a whole list measures records in SQL: loads, as the docs say)
+    async with open_registry(db, clock=clock) as registry:
+        states = {r.id: r.status.state.value for r in await registry.list_processes(ANY)}
+    assert states == {
+        "a-run": "completed", "b-big": "running", "c-run": "completed", "d-big": "running",
+    }  # fmt: skip
+    assert worker.stats.verdicts["skipped_undecodable"] >= 6  # type: ignore[index]

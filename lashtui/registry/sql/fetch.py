@@ -316,6 +316,9 @@ def past_ceiling(conn: Tx, process_ids: list[str]) -> list[str]:
                     large.append(process_id)
         except sqlite3.Error:
             continue  # (a NULL, which no layout stores): `stored_json` decides as ever
+    known = getattr(conn, "large_records", None)  # (a RecordCache's, for its drives)
+    if large and known is not None:
+        known.update(large)
     return large
 
 

@@ -403,25 +403,87 @@ def drive_work_items(
     select, backlog = _work_item_select(conn), in_backlog(sql)
     dead = _dead_holders(conn, claimant, now) if claimant is not None else None
     unbarred, values = _unbarred(dead, now)
+    lease_barred = (unbarred, values)
     if claimant is not None:  # a worker's drive: what it would drop unread, left in SQL
         unbarred += f" AND ({_left_to_its_owner(sql)}) IS NOT TRUE"
+    large = _still_large(conn)
+    skip = f" AND p.process_id NOT IN ({_marks(large)})" if large else ""
     if _has_drive_indexes(conn):
         if sql.name == "postgres":
             conn.execute(_INDEX_WALKS_ONLY)
-        rest, rest_values = _indexed_rest(conn, backlog, unbarred, values, dead, now)
+        rest, rest_values = _indexed_rest(conn, backlog, unbarred, values, dead, now, large)
     else:
-        rest = f"{select} WHERE p.status = 'running' AND ({backlog}) IS NOT TRUE{unbarred}"
-        rest_values = (now, *values)
+        rest = (
+            f"{select} WHERE p.status = 'running'{skip} AND ({backlog}) IS NOT TRUE{unbarred}"
+        )
+        rest_values = (*large, now, *values)
     running, by_id = sql.running_by_id()
     rows = fetch_rows(
         conn,
         f"SELECT * FROM ({rest}) rest "
-        f"UNION ALL SELECT * FROM ({select} WHERE {running} "
+        f"UNION ALL SELECT * FROM ({select} WHERE {running}{skip} "
         f"AND ({backlog}) IS TRUE ORDER BY {by_id} LIMIT ?) backlog "
         "ORDER BY 1",
-        (*rest_values, now, BACKLOG_LISTED),
+        (*rest_values, *large, now, BACKLOG_LISTED),
     )
+    if large:  # read without their records: undecodable items, as the worker counts them
+        barred, barred_values = lease_barred
+        rows += fetch_rows(
+            conn,
+            f"SELECT p.process_id, NULL, NULL, {LEASE_ROW_COLUMNS} FROM processes p "
+            "LEFT JOIN process_leases l ON l.process_id = p.process_id "
+            f"WHERE p.status = 'running' AND p.process_id IN ({_marks(large)}){barred}",
+            (*large, *barred_values),
+        )
+        rows.sort(key=lambda row: str(row[0]))
     return [_work_item(conn, row) for row in rows]
+
+
+def _still_large(conn: Tx, among: list[str] | None = None) -> list[str]:
+    """The rows (of `among`, else all) this connection found with a record past the
+    ceiling (`RecordCache.large_records`) that still have one, told again from their rows'
+    headers (fetch.py `past_ceiling`, ~3 us a row); one rewritten smaller or gone is
+    forgotten. A drive and a woken worker's read leave them out of their SQL: on SQLite
+    every JSON test of such a record loads it to measure it (one of 600 MB held each drive
+    of a worker's event loop 3-7 s and took 3.5 GB).
+
+    A connection's first drive looks for them first among the rows its SQL tests records
+    of (`_drive_candidates`), once: later ones are found as their rows change, by the
+    woken worker's read or the drive that meets one (`_decoded_item`)."""
+    known = getattr(conn, "large_records", None)
+    if known is None or not hasattr(conn, "blobopen"):  # (PostgreSQL measures headers)
+        return []
+    if among is None and not getattr(conn, "large_looked_for", True):
+        conn.large_looked_for = True  # type: ignore[attr-defined]
+        for start in range(0, len(candidates := _drive_candidates(conn)), CHUNK):
+            past_ceiling(conn, candidates[start : start + CHUNK])  # (found ones are known)
+    ids = sorted(known if among is None else known.intersection(among))
+    if not ids:
+        return []
+    still = past_ceiling(conn, ids)
+    known.difference_update(set(ids) - set(still))
+    return still
+
+
+def _drive_candidates(conn: Tx) -> list[str]:
+    """The running rows whose records a drive's SQL tests: those of its two indexes (the
+    rows not marked plainly the backlog's), else every running row."""
+    if not _has_drive_indexes(conn):
+        rows = fetch_rows(conn, "SELECT p.process_id FROM processes p WHERE p.status = 'running'")
+        return [row[0] for row in rows]
+    named = dialect(conn).name == "sqlite"
+    rows = fetch_rows(
+        conn,
+        " UNION ALL ".join(
+            f"SELECT p.process_id FROM processes p{_indexed_by(index, named)} "
+            f"WHERE p.status = 'running' AND {condition}"
+            for index, condition in (
+                (backlog_mark.UNMARKED_INDEX, backlog_mark.UNMARKED),
+                (backlog_mark.STALE_INDEX, backlog_mark.STALE),
+            )
+        ),
+    )
+    return [row[0] for row in rows]
 
 
 # The drive's statement reads `processes` only through its two partial indexes, the live
@@ -448,6 +510,7 @@ def _indexed_rest(
     values: tuple[object, ...],
     dead: list[str] | None,
     now: int,
+    large: list[str],
 ) -> tuple[str, tuple[object, ...]]:
     """The drive's rest (the running rows out of the backlog, less the barred) and its
     values: the rows of the two indexes of running rows not marked plainly the backlog's
@@ -459,15 +522,17 @@ def _indexed_rest(
     # running row's record: the indexes are named there. PostgreSQL's matches a partial
     # index by its predicate, written here as the index's.
     named = dialect(conn).name == "sqlite"
+    skip = f" AND p.process_id NOT IN ({_marks(large)})" if large else ""  # (`_still_large`)
     parts = [
         f"{_work_item_select(conn, source=f'processes p{_indexed_by(index, named)}')} "
-        f"WHERE p.status = 'running' AND {condition} AND ({backlog}) IS NOT TRUE{unbarred}"
+        f"WHERE p.status = 'running' AND {condition}{skip} AND ({backlog}) IS NOT TRUE"
+        f"{unbarred}"
         for index, condition in (
             (backlog_mark.UNMARKED_INDEX, backlog_mark.UNMARKED),
             (backlog_mark.STALE_INDEX, backlog_mark.STALE),
         )
     ]
-    part_values = (now, *values) * 2
+    part_values = (*large, now, *values) * 2
     if dead == []:  # every live lease is barred
         return " UNION ALL ".join(parts), part_values
     holders = "" if dead is None else f" AND l.lease_owner_liveness_json IN ({_marks(dead)})"
@@ -623,10 +688,15 @@ def _work_items_of(conn: Tx, process_ids: list[str]) -> list[ProcessWorkItem]:
     if not process_ids:
         return []
     marks = ", ".join("?" * len(process_ids))
+    # A record known past the ceiling is told again from its row's header and its JSON
+    # left unread (`_still_large` says why); its item is then undecodable (`_decoded_item`).
+    large = _still_large(conn, process_ids)
+    unread = f"p.process_id IN ({_marks(large)})" if large else ""
     rows = fetch_rows(
         conn,
-        f"{_work_item_select(conn, ', p.status')} WHERE p.process_id IN ({marks})",
-        tuple(process_ids),
+        f"{_work_item_select(conn, ', p.status', unread=unread)} "
+        f"WHERE p.process_id IN ({marks})",
+        (*large, *large, *process_ids),
     )
     found = {row[0]: row for row in rows if row[-1] == "running"}
     return [_work_item(conn, found[pid][:-1]) for pid in process_ids if pid in found]
@@ -649,14 +719,20 @@ def _left_to_its_owner(sql: Dialect) -> str:
     return f"CASE WHEN strpos(p.record_json, '\"externally_owned\"') > 0 THEN {quiet} END"
 
 
-def _work_item_select(conn: Tx, more: str = "", source: str = "processes p") -> str:
+def _work_item_select(
+    conn: Tx, more: str = "", source: str = "processes p", unread: str = ""
+) -> str:
     """`SELECT` (id, disposition, abandon requested, the lease columns, then `more`) `FROM`
-    the rows (`source`, as `p`) and their leases, for the caller's `WHERE`."""
+    the rows (`source`, as `p`) and their leases, for the caller's `WHERE`; where `unread`
+    holds (its values bound first, twice), the record's two fields NULL, its JSON unread."""
     sql = dialect(conn)
+    disposition = sql.json_text("p.record_json", "disposition")
+    requested = sql.json_has("p.record_json", "abandon_request", escaped_keys=True)
+    if unread:
+        disposition = f"CASE WHEN {unread} THEN NULL ELSE {disposition} END"
+        requested = f"CASE WHEN {unread} THEN NULL ELSE {requested} END"
     return (
-        f"SELECT p.process_id, {sql.json_text('p.record_json', 'disposition')}, "
-        f"{sql.json_has('p.record_json', 'abandon_request', escaped_keys=True)}, "
-        f"{LEASE_ROW_COLUMNS}{more} "
+        f"SELECT p.process_id, {disposition}, {requested}, {LEASE_ROW_COLUMNS}{more} "
         f"FROM {source} LEFT JOIN process_leases l ON l.process_id = p.process_id"
     )
 

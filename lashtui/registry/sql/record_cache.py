@@ -50,6 +50,12 @@ class RecordCache:
         # The last event sequence this connection appended to each process (a guess, never
         # trusted: sql/prepared.py checks it in SQL before relying on it).
         self.sequences: dict[str, int] = {}
+        # The rows this connection found with a record past the ceiling (fetch.py
+        # `past_ceiling`): a worker's drive probes them again by their headers and leaves
+        # them out of its SQL, which on SQLite would load each to measure it (lease.py
+        # `drive_work_items`).
+        self.large_records: set[str] = set()
+        self.large_looked_for = False  # (whether a drive has looked for them yet)
 
     def save_clock(self) -> None:
         """Before COMMIT: the clock row takes the last sequence handed out."""
