@@ -41,7 +41,7 @@ from lashtui.registry.sql.event import EVENT_TOO_LARGE
 from lashtui.registry.sql.fetch import check_stored_size
 from lashtui.registry.sqlite.connect import RegistryConnection
 from lashtui.worker import ProcessWorker
-from tests.builders import ext, local
+from tests.builders import ext, local, started
 from tests.raw import raw_connection, store_record_json
 from tests.registry.rows import ANY
 
@@ -317,3 +317,38 @@ async def test_a_workers_drives_never_load_such_a_record(
         "a-run": "completed", "b-big": "running", "c-run": "completed", "d-big": "running",
     }  # fmt: skip
     assert worker.stats.verdicts["skipped_undecodable"] >= 6  # type: ignore[index]
+
+
+async def test_a_batch_claims_pick_passes_such_a_row_unloaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch claim's pick walks the running rows in id order and tests the records of
+    those not marked plainly the backlog's (a rewrite by another program clears the mark):
+    one past the ceiling, first in the walk, is passed over by its header, never loaded,
+    and the rows after it are claimed."""
+    db = str(tmp_path / "r.db")
+    async with open_registry(db) as registry:
+        for process_id in ("a-big", "b-run", "c-run"):
+            await registry.start_process(
+                ProcessStartRequest(
+                    id=process_id,
+                    input=Engine(kind="echo", payload={}),
+                    disposition=RecoveryDisposition.RERUNNABLE,
+                )
+            )
+        big = await registry.get_process("a-big")
+        assert big is not None
+        store_record_json(db, "a-big", past_ceiling(big.model_dump_json()))
+    limit_at_open = RegistryConnection.__init__
+
+    def limited(self: RegistryConnection, *args: Any, **kwargs: Any) -> None:
+        limit_at_open(self, *args, **kwargs)
+        self.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_STORED_BYTES)
+
+    monkeypatch.setattr(RegistryConnection, "__init__", limited)
+    async with open_registry(db) as registry:
+        owners = [local(f"w{n}") for n in range(4)]
+        claims = await registry.claim_processes_for_run(owners, 60_000, started("w"))
+    assert [(pid, claim is not None) for pid, claim in claims] == [
+        ("b-run", True), ("c-run", True),
+    ]  # fmt: skip

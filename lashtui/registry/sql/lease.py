@@ -406,7 +406,7 @@ def drive_work_items(
     lease_barred = (unbarred, values)
     if claimant is not None:  # a worker's drive: what it would drop unread, left in SQL
         unbarred += f" AND ({_left_to_its_owner(sql)}) IS NOT TRUE"
-    large = _still_large(conn)
+    large = still_large(conn)
     skip = f" AND p.process_id NOT IN ({_marks(large)})" if large else ""
     if _has_drive_indexes(conn):
         if sql.name == "postgres":
@@ -439,13 +439,14 @@ def drive_work_items(
     return [_work_item(conn, row) for row in rows]
 
 
-def _still_large(conn: Tx, among: list[str] | None = None) -> list[str]:
+def still_large(conn: Tx, among: list[str] | None = None) -> list[str]:
     """The rows (of `among`, else all) this connection found with a record past the
     ceiling (`RecordCache.large_records`) that still have one, told again from their rows'
     headers (fetch.py `past_ceiling`, ~3 us a row); one rewritten smaller or gone is
-    forgotten. A drive and a woken worker's read leave them out of their SQL: on SQLite
-    every JSON test of such a record loads it to measure it (one of 600 MB held each drive
-    of a worker's event loop 3-7 s and took 3.5 GB).
+    forgotten. A drive, a woken worker's read and a batch claim's pick (run.py `_pick`)
+    leave them out of their SQL: on SQLite every JSON test of such a record loads it to
+    measure it (one of 600 MB held each drive of a worker's event loop 3-7 s and took
+    3.5 GB).
 
     A connection's first drive looks for them first among the rows its SQL tests records
     of (`_drive_candidates`), once: later ones are found as their rows change, by the
@@ -522,7 +523,7 @@ def _indexed_rest(
     # running row's record: the indexes are named there. PostgreSQL's matches a partial
     # index by its predicate, written here as the index's.
     named = dialect(conn).name == "sqlite"
-    skip = f" AND p.process_id NOT IN ({_marks(large)})" if large else ""  # (`_still_large`)
+    skip = f" AND p.process_id NOT IN ({_marks(large)})" if large else ""  # (`still_large`)
     parts = [
         f"{_work_item_select(conn, source=f'processes p{_indexed_by(index, named)}')} "
         f"WHERE p.status = 'running' AND {condition}{skip} AND ({backlog}) IS NOT TRUE"
@@ -689,8 +690,8 @@ def _work_items_of(conn: Tx, process_ids: list[str]) -> list[ProcessWorkItem]:
         return []
     marks = ", ".join("?" * len(process_ids))
     # A record known past the ceiling is told again from its row's header and its JSON
-    # left unread (`_still_large` says why); its item is then undecodable (`_decoded_item`).
-    large = _still_large(conn, process_ids)
+    # left unread (`still_large` says why); its item is then undecodable (`_decoded_item`).
+    large = still_large(conn, process_ids)
     unread = f"p.process_id IN ({_marks(large)})" if large else ""
     rows = fetch_rows(
         conn,

@@ -206,6 +206,7 @@ def _pick(
     (`_claim_picked`; on PostgreSQL the rows are locked and the fences read after the pick:
     `_claim_locked`)."""
     sql = dialect(conn)
+    skip = [*skip, *lease.still_large(conn)]  # (never a record past the ceiling's tests)
     record = sql.stored_json("p.record_json")
     extra = f", {record}" if sql.skip_locked("p") else f", {record}, l.lease_fencing_token"
     # A row marked plainly the backlog's (backlog_mark.py) needs neither its record tests
