@@ -279,9 +279,10 @@ async def test_a_workers_drives_never_load_such_a_record(
 ) -> None:
     """On SQLite a worker's drive tests records in SQL, which would load a value past the
     ceiling to measure it, every renew interval (one of 600 MB held each drive 3-7 s and
-    3.5 GB). Its first drive finds such rows by their headers, and every drive then leaves
-    them out of its SQL and counts them skipped; the other rows run. Proved with SQLite's
-    length limit at the ceiling, as above, on a worker's own connections."""
+    3.5 GB). Its first drive finds such rows by their headers, and every drive (and a
+    sweep-only pass, `lashtui sweep`) then leaves them out of its SQL and counts them
+    skipped; the other rows run. Proved with SQLite's length limit at the ceiling, as
+    above, on a worker's own connections."""
     db = str(tmp_path / "r.db")
     async with open_registry(db, clock=clock) as registry:
         for process_id in ("a-run", "b-big", "c-run"):
@@ -307,8 +308,8 @@ async def test_a_workers_drives_never_load_such_a_record(
     async with open_registry(db, clock=clock) as registry:
         worker = ProcessWorker(registry, clock=clock)
         worker.engines.register("echo", echo)
-        for _ in range(3):
-            await worker.drive_pending_processes(run=True)
+        for run in (True, True, False):  # two worker's passes, then a sweep-only pass
+            await worker.drive_pending_processes(run=run)
             await worker.idle()
     monkeypatch.undo()  # (a whole list measures records in SQL: loads, as the docs say)
     async with open_registry(db, clock=clock) as registry:

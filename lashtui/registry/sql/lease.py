@@ -359,11 +359,35 @@ def get_many(conn: Tx, process_ids: list[str]) -> dict[str, ProcessLease]:
 
 def work_items(conn: Tx) -> list[ProcessWorkItem]:
     """The worklist in one query: disposition and the abandon-request fact straight from
-    the record JSON (no decoding in Python), joined with the lease columns."""
+    the record JSON (no decoding in Python), joined with the lease columns; the rows known
+    past the ceiling without it (`still_large`)."""
+    large = still_large(conn)
+    skip = f" AND p.process_id NOT IN ({_marks(large)})" if large else ""
     rows = fetch_rows(
-        conn, f"{_work_item_select(conn)} WHERE p.status = 'running' ORDER BY p.process_id"
+        conn,
+        f"{_work_item_select(conn)} WHERE p.status = 'running'{skip} ORDER BY p.process_id",
+        large,
     )
-    return [_work_item(conn, row) for row in rows]
+    return [_work_item(conn, row) for row in _with_unread(conn, rows, large, "", ())]
+
+
+def _with_unread(
+    conn: Tx, rows: list[Row], large: list[str], barred: str, values: tuple[object, ...]
+) -> list[Row]:
+    """`rows` (work-item rows in id order) with those of the running rows `large` among
+    them, read without their records (disposition and request NULL, so that `_work_item`
+    makes each an undecodable item, as the worker counts them), less those `barred` (a
+    condition on the lease `l`, with its `values`)."""
+    if not large:
+        return rows
+    rows = rows + fetch_rows(
+        conn,
+        f"SELECT p.process_id, NULL, NULL, {LEASE_ROW_COLUMNS} FROM processes p "
+        "LEFT JOIN process_leases l ON l.process_id = p.process_id "
+        f"WHERE p.status = 'running' AND p.process_id IN ({_marks(large)}){barred}",
+        (*large, *values),
+    )
+    return sorted(rows, key=lambda row: str(row[0]))
 
 
 # Of the backlog, the rows a worker's drive lists: two or more make it claim in batches, one
@@ -426,16 +450,7 @@ def drive_work_items(
         "ORDER BY 1",
         (*rest_values, *large, now, BACKLOG_LISTED),
     )
-    if large:  # read without their records: undecodable items, as the worker counts them
-        barred, barred_values = lease_barred
-        rows += fetch_rows(
-            conn,
-            f"SELECT p.process_id, NULL, NULL, {LEASE_ROW_COLUMNS} FROM processes p "
-            "LEFT JOIN process_leases l ON l.process_id = p.process_id "
-            f"WHERE p.status = 'running' AND p.process_id IN ({_marks(large)}){barred}",
-            (*large, *barred_values),
-        )
-        rows.sort(key=lambda row: str(row[0]))
+    rows = _with_unread(conn, rows, large, *lease_barred)
     return [_work_item(conn, row) for row in rows]
 
 
