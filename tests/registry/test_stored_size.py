@@ -79,6 +79,29 @@ def ids(records: list[ProcessRecord]) -> list[str]:
     return [record.id for record in records]
 
 
+def rerunnable(process_id: str) -> ProcessStartRequest:
+    """A start a worker runs (engine `echo`), its env captured as a start captures one."""
+    return ProcessStartRequest(
+        id=process_id,
+        input=Engine(kind="echo", payload={}),
+        disposition=RecoveryDisposition.RERUNNABLE,
+    )
+
+
+def refuse_to_load_past_the_ceiling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every SQLite connection a registry opens from now on has SQLite's own length limit at
+    the ceiling: a statement that loads a value past it fails ("string or blob too big"),
+    so a read that passes never loaded one, even in SQLite's memory, where tracemalloc
+    cannot see."""
+    open_as_ever = RegistryConnection.__init__
+
+    def limited(self: RegistryConnection, *args: Any, **kwargs: Any) -> None:
+        open_as_ever(self, *args, **kwargs)
+        self.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_STORED_BYTES)
+
+    monkeypatch.setattr(RegistryConnection, "__init__", limited)
+
+
 async def test_a_record_past_the_ceiling_is_never_read(
     registry: ProcessRegistry, registry_target: str
 ) -> None:
@@ -228,13 +251,7 @@ async def test_sqlite_reads_by_id_never_load_such_a_value(
         big = await registry.get_process("big")
     assert big is not None
     store_record_json(db, "big", past_ceiling(big.model_dump_json()))
-    limit_at_open = RegistryConnection.__init__
-
-    def limited(self: RegistryConnection, *args: Any, **kwargs: Any) -> None:
-        limit_at_open(self, *args, **kwargs)
-        self.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_STORED_BYTES)
-
-    monkeypatch.setattr(RegistryConnection, "__init__", limited)
+    refuse_to_load_past_the_ceiling(monkeypatch)
     async with open_registry(db, read_only=True) as registry:
         got = await registry.get_process("big")
         page, cut = await registry.page_processes_within(ProcessPageQuery(limit=10), PAGE_CHARS)
@@ -292,25 +309,13 @@ async def test_a_workers_drives_never_load_such_a_record(
     db = str(tmp_path / "r.db")
     async with open_registry(db, clock=clock) as registry:
         for process_id in ("a-run", "b-big", "c-run"):
-            await registry.start_process(
-                ProcessStartRequest(
-                    id=process_id,
-                    input=Engine(kind="echo", payload={}),
-                    disposition=RecoveryDisposition.RERUNNABLE,
-                )
-            )
+            await registry.start_process(rerunnable(process_id))
         await registry.register_process(ext("d-big"))
         for process_id in ("b-big", "d-big"):
             record = await registry.get_process(process_id)
             assert record is not None
             store_record_json(db, process_id, past_ceiling(record.model_dump_json()))
-    limit_at_open = RegistryConnection.__init__
-
-    def limited(self: RegistryConnection, *args: Any, **kwargs: Any) -> None:
-        limit_at_open(self, *args, **kwargs)
-        self.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_STORED_BYTES)
-
-    monkeypatch.setattr(RegistryConnection, "__init__", limited)
+    refuse_to_load_past_the_ceiling(monkeypatch)
     async with open_registry(db, clock=clock) as registry:
         worker = ProcessWorker(registry, clock=clock)
         worker.engines.register("echo", echo)
@@ -336,23 +341,11 @@ async def test_a_batch_claims_pick_passes_such_a_row_unloaded(
     db = str(tmp_path / "r.db")
     async with open_registry(db) as registry:
         for process_id in ("a-big", "b-run", "c-run"):
-            await registry.start_process(
-                ProcessStartRequest(
-                    id=process_id,
-                    input=Engine(kind="echo", payload={}),
-                    disposition=RecoveryDisposition.RERUNNABLE,
-                )
-            )
+            await registry.start_process(rerunnable(process_id))
         big = await registry.get_process("a-big")
         assert big is not None
         store_record_json(db, "a-big", past_ceiling(big.model_dump_json()))
-    limit_at_open = RegistryConnection.__init__
-
-    def limited(self: RegistryConnection, *args: Any, **kwargs: Any) -> None:
-        limit_at_open(self, *args, **kwargs)
-        self.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, MAX_STORED_BYTES)
-
-    monkeypatch.setattr(RegistryConnection, "__init__", limited)
+    refuse_to_load_past_the_ceiling(monkeypatch)
     async with open_registry(db) as registry:
         owners = [local(f"w{n}") for n in range(4)]
         claims = await registry.claim_processes_for_run(owners, 60_000, started("w"))
