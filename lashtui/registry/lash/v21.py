@@ -33,7 +33,7 @@ from __future__ import annotations
 from typing import Any
 
 from lashtui.registry.lash.decode import Functions, Json, SqlValue, as_dict, translated
-from lashtui.registry.sql.fetch import stored_json_sqlite
+from lashtui.registry.sql.dialect import SQLITE
 
 # Renamed (the fingerprint) or folded into the status (the outcome).
 _DROPPED = ("registration_fingerprint", "outcome")
@@ -110,11 +110,11 @@ VIEWS: tuple[str, ...] = (
         registration_fingerprint AS registration_hash, {_SCOPE_ID} AS owner_scope_id,
         created_at_ms, updated_at_ms, change_seq,
         CASE status WHEN 'waiting' THEN 'running' ELSE status END AS status,
-        lash_v21_record({stored_json_sqlite("record_json")}, wake_session_id)
+        lash_v21_record({SQLITE.stored_json("record_json")}, wake_session_id)
         AS record_json FROM main.processes""",
     f"""CREATE TEMP VIEW process_events AS SELECT process_id, sequence, event_type,
         '' AS payload_hash, idempotency_key, occurred_at_ms,
-        lash_v21_event({stored_json_sqlite("event_json")}) AS event_json
+        lash_v21_event({SQLITE.stored_json("event_json")}) AS event_json
         FROM main.process_events""",
     """CREATE TEMP VIEW process_handle_grants AS SELECT session_id,
         'session:' || session_id AS scope_id, process_id, '{}' AS descriptor_json

@@ -30,7 +30,7 @@ from pydantic import TypeAdapter, ValidationError
 from lashtui.model import ProcessIdentity
 from lashtui.model.input import ProcessInput
 from lashtui.registry.lash.decode import Functions, Json, SqlValue, as_dict, translated
-from lashtui.registry.sql.fetch import stored_json_sqlite
+from lashtui.registry.sql.dialect import SQLITE
 
 _INPUT: TypeAdapter[ProcessInput] = TypeAdapter(ProcessInput)
 LASHLANG = "lashlang_process"
@@ -76,7 +76,7 @@ def _provenance(stored: Json) -> Json:
 VIEWS: tuple[str, ...] = (
     f"""CREATE TEMP VIEW processes AS SELECT process_id, registration_hash, owner_scope_id,
         created_at_ms, updated_at_ms, updated_at_ms AS change_seq, status,
-        lash_v6_record({stored_json_sqlite("record_json")}) AS record_json
+        lash_v6_record({SQLITE.stored_json("record_json")}) AS record_json
         FROM main.processes""",
     """CREATE TEMP VIEW process_change_clock AS SELECT 1 AS singleton,
         coalesce((SELECT max(updated_at_ms) FROM main.processes), 0) AS current_seq""",

@@ -44,7 +44,7 @@ from lashtui.registry.sql.row import (
     undecodable_reason,
 )
 
-# Why an event left unread (fetch.py `stored_json`) is a stand-in, or refused.
+# Why an event left unread (dialect.py `stored_json`) is a stand-in, or refused.
 EVENT_TOO_LARGE = (
     f"the event is over {MAX_STORED_BYTES >> 20} MiB of JSON, more than any reader takes"
 )
@@ -64,7 +64,7 @@ EVENT_COLUMNS = "event_json, process_id, sequence, event_type, occurred_at_ms"
 
 def event_columns(conn: Tx, alias: str = "") -> list[str]:
     """`EVENT_COLUMNS` (each with `alias`, as `e.`) as every read of events takes them: the
-    event's JSON NULL when it is past `MAX_STORED_BYTES` (fetch.py `stored_json`;
+    event's JSON NULL when it is past `MAX_STORED_BYTES` (dialect.py `stored_json`;
     `event_row` makes it a stand-in)."""
     return list(_event_columns(dialect(conn), alias))
 

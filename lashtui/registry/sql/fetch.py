@@ -1,6 +1,7 @@
 """Reading rows of the `processes` and `process_leases` tables as they are stored: the
-columns every read that returns records takes (`row_columns`), the ceiling on one stored
-record or event a reader takes (`MAX_STORED_BYTES`, `stored_json`), the held-lease read,
+columns every read that returns records takes (`row_columns`), the rows whose record is
+past the ceiling on one stored value (`past_ceiling`; dialect.py `MAX_STORED_BYTES`,
+`Dialect.stored_json`), the held-lease read,
 `fetch_rows`, which survives TEXT that is not UTF-8, and `sized_page`, a page of stored
 JSON (records, events) cut by its size as well as its count.
 
@@ -15,25 +16,7 @@ import sqlite3
 from typing import Any
 
 from lashtui.errors import InvalidRequest
-from lashtui.registry.sql.dialect import MAX_STORED_BYTES, SQLITE, Dialect, Tx, dialect
-
-
-def stored_json(conn: Tx, column: str) -> str:
-    """`column`, a stored record's or event's JSON, as a read takes it: NULL when it is
-    past `MAX_STORED_BYTES` (dialect.py says how each store measures it)."""
-    return dialect(conn).stored_json(column)
-
-
-def too_large(conn: Tx, column: str) -> str:
-    """Whether the stored JSON in `column` is past `MAX_STORED_BYTES`."""
-    return dialect(conn).too_large(column)
-
-
-def stored_json_sqlite(column: str) -> str:
-    """`stored_json` on SQLite, for SQL written before any connection: the views over the
-    registries lash wrote (lashtui/registry/lash/), whose functions translate a value only
-    once it is known to be within the ceiling."""
-    return SQLITE.stored_json(column)
+from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Dialect, Tx, dialect
 
 
 def check_stored_size(text: str, what: str) -> None:
@@ -252,8 +235,13 @@ def stored_rows(conn: Tx, process_ids: list[str]) -> list[Row]:
 
 def _unread_among(conn: Tx, large: list[str]) -> str:
     """`row_columns`, with the records of these ids (bound first) left unread."""
-    unread = f"p.process_id IN ({','.join('?' * len(large))})" if large else None
-    return row_columns_in(dialect(conn), unread)
+    return row_columns_in(dialect(conn), id_among(large) if large else None)
+
+
+def id_among(process_ids: list[str]) -> str:
+    """The row `p` is one of these ids (bound in order): how the reads name the rows
+    `past_ceiling` found, whose records they leave unread."""
+    return f"p.process_id IN ({','.join('?' * len(process_ids))})"
 
 
 def ordered_rows(

@@ -15,7 +15,7 @@ from lashtui.model import (
     SessionScope,
 )
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Tx, dialect
-from lashtui.registry.sql.fetch import row_columns, stored_json
+from lashtui.registry.sql.fetch import row_columns
 from lashtui.registry.sql.row import (
     DECODE_ERRORS,
     decode_record,
@@ -115,7 +115,8 @@ def list_grants(
     live = "AND p.status = 'running'" if live_only else ""
     rows = fetch_rows(
         conn,
-        f"SELECT {row_columns(conn)}, g.session_id, {stored_json(conn, 'g.descriptor_json')} "
+        f"SELECT {row_columns(conn)}, g.session_id, "
+        f"{dialect(conn).stored_json('g.descriptor_json')} "
         "FROM process_handle_grants g JOIN processes p ON p.process_id = g.process_id "
         f"WHERE g.scope_id = ? {live} ORDER BY g.process_id",
         (scope.id(),),
@@ -127,7 +128,7 @@ def grants_for_process(conn: Tx, process_id: str) -> list[ProcessHandleGrant]:
     require_exists(conn, process_id)
     rows = fetch_rows(
         conn,
-        f"SELECT session_id, process_id, {stored_json(conn, 'descriptor_json')} "
+        f"SELECT session_id, process_id, {dialect(conn).stored_json('descriptor_json')} "
         "FROM process_handle_grants WHERE process_id = ? ORDER BY session_id, scope_id",
         (process_id,),
     )
@@ -139,7 +140,7 @@ def scopes_for_process(conn: Tx, process_id: str) -> list[tuple[str, ProcessHand
     require_exists(conn, process_id)
     rows = fetch_rows(
         conn,
-        f"SELECT scope_id, session_id, process_id, {stored_json(conn, 'descriptor_json')} "
+        f"SELECT scope_id, session_id, process_id, {dialect(conn).stored_json('descriptor_json')} "
         "FROM process_handle_grants WHERE process_id = ? ORDER BY session_id, scope_id",
         (process_id,),
     )
@@ -169,7 +170,7 @@ def delete_session(
         ).fetchone()[0]
         (preserved if remaining else orphaned).add(process_id)
     targeted = conn.execute(
-        f"SELECT {stored_json(conn, 'record_json')} FROM processes "
+        f"SELECT {dialect(conn).stored_json('record_json')} FROM processes "
         f"WHERE {dialect(conn).json_text('record_json', 'wake_target.session_id')} = ?",
         (session_id,),
     ).fetchall()

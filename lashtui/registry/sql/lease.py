@@ -31,6 +31,7 @@ from lashtui.registry.sql.fetch import (
     LIVENESS,
     Statement,
     held_lease_rows,
+    id_among,
     past_ceiling,
 )
 from lashtui.registry.sql.filter import LIVE, in_backlog
@@ -362,7 +363,7 @@ def work_items(conn: Tx) -> list[ProcessWorkItem]:
     the record JSON (no decoding in Python), joined with the lease columns; the rows known
     past the ceiling without it (`still_large`)."""
     large = still_large(conn)
-    skip = f" AND p.process_id NOT IN ({_marks(large)})" if large else ""
+    skip = f" AND NOT {id_among(large)}" if large else ""
     rows = fetch_rows(
         conn,
         f"{_work_item_select(conn)} WHERE p.status = 'running'{skip} ORDER BY p.process_id",
@@ -384,7 +385,7 @@ def _with_unread(
         conn,
         f"SELECT p.process_id, NULL, NULL, {LEASE_ROW_COLUMNS} FROM processes p "
         "LEFT JOIN process_leases l ON l.process_id = p.process_id "
-        f"WHERE p.status = 'running' AND p.process_id IN ({_marks(large)}){barred}",
+        f"WHERE p.status = 'running' AND {id_among(large)}{barred}",
         (*large, *values),
     )
     return sorted(rows, key=lambda row: str(row[0]))
@@ -431,11 +432,11 @@ def drive_work_items(
     if claimant is not None:  # a worker's drive: what it would drop unread, left in SQL
         unbarred += f" AND ({_left_to_its_owner(sql)}) IS NOT TRUE"
     large = still_large(conn)
-    skip = f" AND p.process_id NOT IN ({_marks(large)})" if large else ""
+    skip = f" AND NOT {id_among(large)}" if large else ""
     if _has_drive_indexes(conn):
         if sql.name == "postgres":
             conn.execute(_INDEX_WALKS_ONLY)
-        rest, rest_values = _indexed_rest(conn, backlog, unbarred, values, dead, now, large)
+        rest, rest_values = _indexed_rest(conn, backlog, unbarred, values, dead, now, large, skip)
     else:
         rest = (
             f"{select} WHERE p.status = 'running'{skip} AND ({backlog}) IS NOT TRUE{unbarred}"
@@ -463,9 +464,10 @@ def still_large(conn: Tx, among: list[str] | None = None) -> list[str]:
     measure it (one of 600 MB held each drive of a worker's event loop 3-7 s and took
     3.5 GB).
 
-    A connection's first drive looks for them first among the rows its SQL tests records
-    of (`_drive_candidates`), once: later ones are found as their rows change, by the
-    woken worker's read or the drive that meets one (`_decoded_item`)."""
+    A connection's first call without `among` (its first drive or batch pick) looks for
+    them first among the rows a drive's SQL tests records of (`_drive_candidates`), once:
+    later ones are found as their rows change, by the woken worker's read or the drive
+    that meets one (`_decoded_item`)."""
     known = getattr(conn, "large_records", None)
     if known is None or not hasattr(conn, "blobopen"):  # (PostgreSQL measures headers)
         return []
@@ -527,9 +529,11 @@ def _indexed_rest(
     dead: list[str] | None,
     now: int,
     large: list[str],
+    skip: str,
 ) -> tuple[str, tuple[object, ...]]:
     """The drive's rest (the running rows out of the backlog, less the barred) and its
-    values: the rows of the two indexes of running rows not marked plainly the backlog's
+    values (`skip` leaves out the rows `large`, bound first: `still_large`): the rows of
+    the two indexes of running rows not marked plainly the backlog's
     (backlog_mark.py), and the marked rows whose lease is live and not barred (held by a
     holder in `dead`, or by anyone when `dead` is None), found from the leases. Every
     other running row is marked, so its record is the backlog's, and its lease is not
@@ -538,7 +542,6 @@ def _indexed_rest(
     # running row's record: the indexes are named there. PostgreSQL's matches a partial
     # index by its predicate, written here as the index's.
     named = dialect(conn).name == "sqlite"
-    skip = f" AND p.process_id NOT IN ({_marks(large)})" if large else ""  # (`still_large`)
     parts = [
         f"{_work_item_select(conn, source=f'processes p{_indexed_by(index, named)}')} "
         f"WHERE p.status = 'running' AND {condition}{skip} AND ({backlog}) IS NOT TRUE"
@@ -707,7 +710,7 @@ def _work_items_of(conn: Tx, process_ids: list[str]) -> list[ProcessWorkItem]:
     # A record known past the ceiling is told again from its row's header and its JSON
     # left unread (`still_large` says why); its item is then undecodable (`_decoded_item`).
     large = still_large(conn, process_ids)
-    unread = f"p.process_id IN ({_marks(large)})" if large else ""
+    unread = id_among(large) if large else ""
     rows = fetch_rows(
         conn,
         f"{_work_item_select(conn, ', p.status', unread=unread)} "

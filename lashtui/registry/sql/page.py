@@ -53,7 +53,7 @@ from lashtui.model import (
     ProcessState,
 )
 from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, dialect, has_backslash
-from lashtui.registry.sql.fetch import ordered_rows, stored_rows
+from lashtui.registry.sql.fetch import id_among, ordered_rows, stored_rows
 from lashtui.registry.sql.filter import (
     HELD,
     LIVE,
@@ -247,8 +247,7 @@ def _unless_large(conn: Tx, condition: str) -> tuple[str, list[str]]:
     large = still_large(conn)
     if not large:
         return f"({condition})", []
-    marks = ",".join("?" * len(large))
-    return f"(CASE WHEN p.process_id IN ({marks}) THEN FALSE ELSE ({condition}) END)", large
+    return f"(CASE WHEN {id_among(large)} THEN FALSE ELSE ({condition}) END)", large
 
 
 def next_lapse(conn: Tx, now_ms: int) -> int | None:

@@ -26,7 +26,6 @@ from lashtui.model import (
     ProcessStatusFilter,
 )
 from lashtui.registry.sql.dialect import SQLITE, Tx, dialect
-from lashtui.registry.sql.fetch import stored_json
 from lashtui.registry.sql.row import DECODE_ERRORS, decode_record, fetch_rows
 
 _CHUNK = 500  # stay well under SQLite's bound-parameter limit
@@ -50,7 +49,7 @@ def prune(
         params.append(up_to_change_seq)
     rows = fetch_rows(
         conn,
-        f"SELECT process_id, {stored_json(conn, 'record_json')} FROM processes p "
+        f"SELECT process_id, {dialect(conn).stored_json('record_json')} FROM processes p "
         f"WHERE {DOOMED} {bound} "
         "ORDER BY process_id",
         params,
