@@ -123,6 +123,27 @@ def json_preview(value: Any, width: int) -> str:
 _encode_string = json.encoder.encode_basestring  # as `json.dumps(ensure_ascii=False)` does
 
 
+# The most of one stored string a person is shown: the longest plain-text field any write
+# allows (a cancel or abandon reason, `lashtui.model.limit.MAX_REASON_CHARS`; ids are 512,
+# labels 1,024), so every value lashtui or lash writes is shown whole. Another program may
+# store far more in an id, a scope or a name (SQLite takes a gigabyte), and a string shown
+# whole is escaped, measured and wrapped whole: a lease incarnation id of 50 MB held the
+# dashboard's event loop for ~10 s while a process's facts wrapped it, and one id of 12 MB
+# padded every line of `lashtui ls` with 12 MB of spaces. JSON output stays whole (a
+# program reading it asked for the stored value); a payload shown as JSON has its own
+# bounds (`json_preview`, the payload tree).
+SHOWN_CHARS = 4096
+
+
+def bounded(text: str, limit: int = SHOWN_CHARS) -> str:
+    """`text` itself when it is at most `limit` characters; otherwise its first `limit` and
+    how many more there were: `abc… (49,999,997 more characters)`. Cut before it is made
+    visible, so escaping and measuring cost what is shown, not what is stored."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+
+
 def clipped(text: str, width: int) -> str:
     """At most `width` characters of already-visible text, with `…` when cut (a cell never
     grows without bound because a stored label does)."""

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from lashtui.command.facade import facade
 from lashtui.command.output import compact, emit, emit_jsonl, say
 from lashtui.model.audit import AUDIT_TABLE, AuditQuery, OperatorAction
-from lashtui.untrusted import visible
+from lashtui.untrusted import bounded, visible
 
 
 def audit_query(args: argparse.Namespace) -> AuditQuery:
@@ -38,10 +38,12 @@ def audit_query(args: argparse.Namespace) -> AuditQuery:
 def line(entry: OperatorAction, *, wide: bool = False) -> str:
     """One entry; `wide` adds what the action named (a signal's name, a prune's cutoff)."""
     at = datetime.fromtimestamp(entry.at_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    who = entry.operator or "-"
-    target = entry.process_id or "(registry)"
-    named = f"  {compact(entry.detail)}" if wide and entry.detail else ""
-    return f"{at}  {who}  {entry.action}  {target}  {entry.outcome}: {entry.sentence}{named}"
+    # Another program may have written any of these at any length: each is cut on its own
+    # past what a write allows (`bounded`), so a long one cannot hide the others.
+    who, action = bounded(entry.operator or "-"), bounded(entry.action)
+    target, sentence = bounded(entry.process_id or "(registry)"), bounded(entry.sentence)
+    named = f"  {bounded(compact(entry.detail))}" if wide and entry.detail else ""
+    return f"{at}  {who}  {action}  {target}  {bounded(entry.outcome)}: {sentence}{named}"
 
 
 async def cmd_audit(args: argparse.Namespace) -> int:

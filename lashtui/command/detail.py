@@ -5,7 +5,9 @@ without loading Textual.
 The facts and their order follow lashtui/tui/screens/detail.py; the formatting rules are
 the dashboard's own pure ones (lashtui/tui/format.py). Every stored string goes through
 `visible`, so a label can neither drive the terminal nor break a line. Lease owners and
-hosts are printed whole here (the table and the dashboard clip them).
+hosts are printed whole here (the table and the dashboard clip them), up to what any write
+allows: a longer stored value shows its first 4,096 characters and a count of the rest
+(`bounded`), and the input and output, bounded by the write limits, are printed whole.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from lashtui.model import (
 )
 from lashtui.model.rerun import RerunLink
 from lashtui.tui import format as fmt
-from lashtui.untrusted import visible, visible_json
+from lashtui.untrusted import SHOWN_CHARS, bounded, json_preview, visible, visible_json
 
 
 @dataclass
@@ -57,11 +59,12 @@ class Detail:
     def lines(self) -> list[str]:
         p, why = self.process, fmt.why(self.process, self.now_ms)
         lines = [
-            f"{p.process_id}  {fmt.badge(p)}  {p.label} ({p.kind})",
-            *([f"why            {why}"] if why else []),
+            f"{bounded(p.process_id)}  {bounded(fmt.badge(p))}  {bounded(p.label)} "
+            f"({bounded(p.kind)})",
+            *([f"why            {bounded(why)}"] if why else []),
             *self.undecodable(),
             f"disposition    {p.disposition_text()}",
-            f"originator     {p.originator.scope_id()}",
+            f"originator     {bounded(p.originator.scope_id())}",
             f"created        {self.when(p.created_at_ms)}",
             f"updated        {self.when(p.updated_at_ms)}",
             f"lease          {self.lease()}",
@@ -87,21 +90,23 @@ class Detail:
         """Why the stored record cannot be decoded, and the one way to end it."""
         if self.process.undecodable is None:
             return []
-        way_out = f"lashtui end-undecodable {shlex.quote(self.process.process_id)} --reason R"
-        return [f"undecodable    {self.process.undecodable}; only `{way_out}` changes it"]
+        pid = bounded(self.process.process_id)
+        way_out = f"lashtui end-undecodable {shlex.quote(pid)} --reason R"
+        return [f"undecodable    {bounded(self.process.undecodable)}; only `{way_out}` changes it"]
 
     def lease(self) -> str:
         holder = self.process.lease_holder
         if holder is None:
             return "-"
         expires = fmt.countdown(self.process.lease_expires_at_ms, self.now_ms)
-        return f"{self.owner_text(holder)} ({expires}), incarnation {holder.incarnation_id}"
+        incarnation = bounded(holder.incarnation_id)
+        return f"{self.owner_text(holder)} ({expires}), incarnation {incarnation}"
 
     @staticmethod
     def owner_text(identity: Any) -> str:
         liveness = getattr(identity.liveness, "host_id", None)
-        where = f" on {liveness}:{identity.liveness.pid}" if liveness is not None else ""
-        return f"{identity.owner_id}{where}"
+        where = f" on {bounded(liveness)}:{identity.liveness.pid}" if liveness is not None else ""
+        return f"{bounded(identity.owner_id)}{where}"
 
     def first_started(self) -> str:
         started = self.process.first_started
@@ -115,30 +120,32 @@ class Detail:
             return "-"
         reason = request.reason or "no reason given"
         asked = fmt.ago(request.requested_at_ms, self.now_ms)
-        return f"requested by {request.requested_by} {asked}: {reason}"
+        return f"requested by {bounded(request.requested_by)} {asked}: {bounded(reason)}"
 
     def cancelled(self) -> list[str]:
         if self.cancel is None:
             return []
         payload = self.cancel.payload
         reason = payload.get("reason") if isinstance(payload, dict) else None
-        asked = reason if isinstance(reason, str) else visible_json(payload)
+        asked = bounded(reason) if isinstance(reason, str) else json_preview(payload, SHOWN_CHARS)
         return [f"cancel         {asked}, {fmt.ago(self.cancel.occurred_at_ms, self.now_ms)}"]
 
     def wait(self) -> str:
         wait = self.process.wait
-        return f"signal {wait.kind.name} #{wait.kind.ordinal}" if wait else "-"
+        return f"signal {bounded(wait.kind.name)} #{wait.kind.ordinal}" if wait else "-"
 
     def rerun_lines(self) -> list[str]:
         lines = []
         if self.rerun_of is not None:
             link = self.rerun_of
             lines.append(
-                f"re-runs        {link.rerun_of}, by {link.by} {fmt.ago(link.at_ms, self.now_ms)}"
+                f"re-runs        {bounded(link.rerun_of)}, by {bounded(link.by)} "
+                f"{fmt.ago(link.at_ms, self.now_ms)}"
             )
         if self.reruns:
             runs = [
-                f"{r.process_id} (by {r.by} {fmt.ago(r.at_ms, self.now_ms)})" for r in self.reruns
+                f"{bounded(r.process_id)} (by {bounded(r.by)} {fmt.ago(r.at_ms, self.now_ms)})"
+                for r in self.reruns
             ]
             lines.append(f"re-run as      {', '.join(runs)}")
         return lines
@@ -146,8 +153,8 @@ class Detail:
     def grants_text(self) -> str:
         parts = []
         for scope_id, grant in self.grants:
-            label = grant.descriptor.label
-            parts.append(f"{scope_id} ({label})" if label else scope_id)
+            label, scope = grant.descriptor.label, bounded(scope_id)
+            parts.append(f"{scope} ({bounded(label)})" if label else scope)
         return ", ".join(parts) or "-"
 
     def wakes(self) -> str:
@@ -155,4 +162,4 @@ class Detail:
         if target is None:
             return "-"
         waiting = ", ".join(f"#{seq}" for seq in self.pending) or "none"
-        return f"{target.id()}, pending delivery {waiting}"
+        return f"{bounded(target.id())}, pending delivery {waiting}"

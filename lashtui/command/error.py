@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from lashtui.command.facade import facade
 from lashtui.command.output import emit, emit_jsonl, print_rows
 from lashtui.model import CLIP_CHARS, ErrorGroupQuery, ErrorSummary
-from lashtui.untrusted import visible, visible_clipped
+from lashtui.untrusted import bounded, visible, visible_clipped
 
 MESSAGE_WIDTH = 80  # characters of a message the table shows (--json has the clip whole)
 
@@ -58,8 +58,13 @@ def print_groups(summary: ErrorSummary, query: ErrorGroupQuery, *, wide: bool = 
                 str(g.count),
                 utc(g.first_seen_ms),
                 utc(g.last_seen_ms),
-                visible(g.code) or "-",
-                (visible(g.message) if wide else visible_clipped(g.message, MESSAGE_WIDTH)) or "-",
+                visible(bounded(g.code)) or "-",
+                (
+                    visible(bounded(g.message))
+                    if wide
+                    else visible_clipped(g.message, MESSAGE_WIDTH)
+                )
+                or "-",
             )
         )
     print_rows(rows)

@@ -34,7 +34,14 @@ from lashtui.model import ObservedProcess, ObservedProcessEvent, ProcessPageQuer
 from lashtui.model.limit import MAX_NAME_CHARS
 from lashtui.model.state import process_state
 from lashtui.registry.watch import registry_changes
-from lashtui.untrusted import json_escaped, json_preview, visible, visible_clipped, visible_json
+from lashtui.untrusted import (
+    bounded,
+    json_escaped,
+    json_preview,
+    visible,
+    visible_clipped,
+    visible_json,
+)
 
 FEED_PAGE = 500  # change-feed rows read per step while catching up
 
@@ -86,7 +93,7 @@ def event_line(event: ObservedProcessEvent, args: argparse.Namespace) -> str:
     if streams_json(args):
         return json_escaped(compact(event.model_dump(mode="json")))
     if args.output == "wide":
-        kind, payload = visible(event.event_type), visible_json(event.payload)
+        kind, payload = visible(bounded(event.event_type)), visible_json(event.payload)
     else:
         kind = visible_clipped(event.event_type, MAX_NAME_CHARS)
         payload = json_preview(event.payload, PAYLOAD_WIDTH)
@@ -119,11 +126,11 @@ def process_line(process: ObservedProcess, as_json: bool) -> str:
     owner = process.lease_holder.owner_id if process.lease_holder else "-"
     return "  ".join(
         (
-            visible(process.process_id),
-            visible(status_badge(process)),  # a wait's signal name is stored text
+            visible(bounded(process.process_id)),
+            visible(bounded(status_badge(process))),  # a wait's signal name is stored text
             visible_clipped(process.label, TABLE_LABEL_WIDTH) or "-",
             process.disposition_text(),
-            visible(process.originator.scope_id()),
+            visible(bounded(process.originator.scope_id())),
             visible_clipped(owner, TABLE_LABEL_WIDTH),
             "requested" if process.abandon_request else "-",
         )

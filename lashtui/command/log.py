@@ -28,7 +28,7 @@ import sys
 import time
 from typing import Any
 
-from lashtui.untrusted import visible
+from lashtui.untrusted import bounded, visible
 
 
 def _timestamp(record: logging.LogRecord) -> str:
@@ -39,12 +39,12 @@ def _timestamp(record: logging.LogRecord) -> str:
 
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        line = visible(f"{_timestamp(record)} {record.levelname} {record.getMessage()}")
+        line = visible(f"{_timestamp(record)} {record.levelname} {bounded(record.getMessage())}")
         if record.exc_info:
             # Indented, so that no line of it, a stored string's own newline included, can
             # pass for a record of its own (each starts with its timestamp).
             trace = self.formatException(record.exc_info).splitlines()
-            line += "".join(f"\n  {visible(part)}" for part in trace)
+            line += "".join(f"\n  {visible(bounded(part))}" for part in trace)
         return line
 
 

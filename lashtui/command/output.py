@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from lashtui.model import ObservedProcess, ProcessActionOutcome
-from lashtui.untrusted import json_escaped, visible, visible_clipped
+from lashtui.untrusted import bounded, json_escaped, visible, visible_clipped
 
 
 def compact(value: Any) -> str:
@@ -30,6 +30,12 @@ def emit_json(value: BaseModel | list[Any] | dict[str, Any]) -> None:
 
     document = [plain(v) for v in value] if isinstance(value, list) else plain(value)
     print(json_escaped(compact(document)))
+
+
+def shown(value: str) -> str:
+    """A stored value as a cell or a line shows it: made visible, and past what any write
+    allows cut and counted (`lashtui.untrusted.bounded`)."""
+    return visible(bounded(value))
 
 
 def say(line: str) -> None:
@@ -45,6 +51,9 @@ def status_badge(process: ObservedProcess) -> str:
 
 # A label and a lease owner are clipped in the table (the whole of each is in `show` and in
 # `-o wide`); process ids are never clipped, because a script or a person copies them here.
+# Only a stored value longer than any write allows is cut, in every column and `-o wide`
+# (`bounded`: its first 4,096 characters and a count of the rest), so that one such value
+# cannot pad every line of the table to its length.
 TABLE_LABEL_WIDTH = 48
 
 COLUMNS = ("ID", "STATUS", "LABEL", "DISPOSITION", "ORIGINATOR", "LEASE", "ABANDON")
@@ -60,26 +69,38 @@ def process_row(p: ObservedProcess, now_ms: int, *, wide: bool) -> tuple[str, ..
     from lashtui.tui import format as fmt  # pure formatting, shared with the dashboard
 
     owner = p.lease_holder.owner_id if p.lease_holder else "-"
-    width = 1 << 30 if wide else TABLE_LABEL_WIDTH
-    label, owner = visible_clipped(p.label, width), visible_clipped(owner, width)
+    if wide:
+        label, owner = shown(p.label), shown(owner)
+    else:
+        label = visible_clipped(p.label, TABLE_LABEL_WIDTH)
+        owner = visible_clipped(owner, TABLE_LABEL_WIDTH)
+    pid, badge = shown(p.process_id), shown(status_badge(p))  # a wait's signal name
     abandon = "requested" if p.abandon_request else "-"
-    origin = visible(p.originator.scope_id())
+    origin = shown(p.originator.scope_id())
     if not wide:
-        badge, disposition = visible(status_badge(p)), p.disposition_text()  # a signal name
-        return (visible(p.process_id), badge, label, disposition, origin, owner, abandon)
+        return (pid, badge, label, p.disposition_text(), origin, owner, abandon)
     started = p.first_started.owner.owner_id if p.first_started else "-"
     return (
-        visible(p.process_id), visible(status_badge(p)), label, visible(fmt.why(p, now_ms)) or "-",
+        pid, badge, label, shown(fmt.why(p, now_ms)) or "-",
         p.disposition_text(), origin, owner,
         fmt.countdown(p.lease_expires_at_ms, now_ms) if p.lease_holder else "-",
-        visible(started), abandon, fmt.duration(now_ms - p.created_at_ms),
+        shown(started), abandon, fmt.duration(now_ms - p.created_at_ms),
         fmt.ago(p.updated_at_ms, now_ms),
     )  # fmt: skip
 
 
+# A column is as wide as its widest cell up to this many characters; a longer cell (a label
+# in `-o wide`, an id another program made long) runs past its column on its own line
+# rather than padding every other line to its length.
+ALIGNED_CHARS = 80
+
+
 def print_rows(rows: Sequence[tuple[str, ...]]) -> None:
     """Rows of already-visible cells in aligned columns, the first row the header."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    widths = [
+        max((len(row[i]) for row in rows if len(row[i]) <= ALIGNED_CHARS), default=0)
+        for i in range(len(rows[0]))
+    ]
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
@@ -115,7 +136,7 @@ def report(outcomes: list[ProcessActionOutcome], as_json: bool, *, many: bool = 
         if outcome.refused:
             named = f"`{outcome.process_id}`" in outcome.sentence
             line = outcome.sentence if named else f"{outcome.process_id}: {outcome.sentence}"
-            print(visible(f"lashtui: {line}"), file=sys.stderr)
+            print(shown(f"lashtui: {line}"), file=sys.stderr)
         elif not as_json:
-            print(visible(outcome.line()))
+            print(shown(outcome.line()))
     return 1 if any(outcome.refused for outcome in outcomes) else 0

@@ -37,7 +37,14 @@ from lashtui.model import (
     SessionScope,
 )
 from lashtui.model.limit import MAX_NAME_CHARS
-from lashtui.untrusted import json_escaped, json_preview, visible, visible_clipped, visible_json
+from lashtui.untrusted import (
+    bounded,
+    json_escaped,
+    json_preview,
+    visible,
+    visible_clipped,
+    visible_json,
+)
 
 
 def page_query(args: argparse.Namespace) -> ProcessPageQuery:
@@ -195,7 +202,7 @@ async def cmd_events(args: argparse.Namespace) -> int:
                     str(event.sequence),
                     fmt.timestamp(event.occurred_at_ms),
                     fmt.duration(now - event.occurred_at_ms),
-                    visible(event.event_type)
+                    visible(bounded(event.event_type))
                     if wide
                     else visible_clipped(event.event_type, MAX_NAME_CHARS),
                     visible_json(event.payload)

@@ -18,6 +18,7 @@ from lashtui.model import (
     silent_not_dead,
 )
 from lashtui.untrusted import visible_clipped
+from lashtui.worker.identity import RECOVERY
 
 BADGES = {
     "running": "● running",
@@ -106,7 +107,9 @@ def owner(identity: LeaseOwnerIdentity | None) -> str:
     (the write path's limits do not bind it), and a cell must stay a cell."""
     if identity is None:
         return "-"
-    name = visible_clipped(identity.owner_id.split(":recovery:")[0], OWNER_WIDTH)
+    # Only the start of the id is looked at: what is shown of it, and room for the marker.
+    start = identity.owner_id[: OWNER_WIDTH + len(RECOVERY) + 1]
+    name = visible_clipped(start.split(RECOVERY)[0], OWNER_WIDTH)
     liveness = identity.liveness
     if not isinstance(liveness, LocalProcessLiveness):
         return name

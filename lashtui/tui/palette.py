@@ -22,7 +22,7 @@ from lashtui.errors import LashError
 from lashtui.model import ProcessPageQuery
 from lashtui.tui import format as fmt
 from lashtui.tui import text
-from lashtui.untrusted import visible
+from lashtui.untrusted import bounded, visible
 
 if TYPE_CHECKING:
     from lashtui.tui.app import LashtuiApp
@@ -55,8 +55,9 @@ class ProcessIdProvider(Provider):
             return  # a lookup that fails shows no hits; the palette stays usable
         matcher = self.matcher(typed)
         for process in rows:
-            title = f"process {visible(process.process_id)}"
-            score = matcher.match(process.process_id) or 0.1  # label or scope matched
+            shown = bounded(process.process_id)  # a stored id may be megabytes long
+            title = f"process {visible(shown)}"
+            score = matcher.match(shown) or 0.1  # label or scope matched
             facts = text.content(
                 f"{fmt.badge(process)}  {process.label}  {process.originator.scope_id()}",
                 "dim",

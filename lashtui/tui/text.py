@@ -7,7 +7,9 @@ click action and `[/]` would crash the app. Here every string is first made visi
 (`lashtui.untrusted.visible`: control characters shown as escapes) and then wrapped in a
 `rich.text.Text`, which is never parsed as markup. A view builds its content with `data`
 (stored text), `plain` (its own words around stored text) or `joined`, and shows a message
-with `say`; a table cell is `cell` and a palette hit is `content`.
+with `say`; a table cell is `cell` and a palette hit is `content`. Each stored string is
+shown to at most `SHOWN_CHARS` characters (`lashtui.untrusted.bounded`: the rest is counted,
+not drawn), so no stored value, however long, is escaped, measured or wrapped whole.
 tests/tui/test_untrusted_boundary.py fails when a view passes a bare string to a
 markup-reading call.
 """
@@ -25,15 +27,16 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 from lashtui.model.limit import MAX_LABEL_CHARS
-from lashtui.untrusted import visible, visible_clipped
+from lashtui.untrusted import bounded, visible, visible_clipped
 
 # The most a one-line cell shows: the longest field a write allows (a label).
 CELL_CHARS = MAX_LABEL_CHARS
 
 
 def data(value: str, style: str | Style = "", *, multiline: bool = False) -> Text:
-    """Stored text as shown: control characters escaped, markup left as literal brackets."""
-    return Text(visible(value, multiline=multiline), style=style, end="")
+    """Stored text as shown: control characters escaped, markup left as literal brackets,
+    and past `SHOWN_CHARS` cut and counted."""
+    return Text(visible(bounded(value), multiline=multiline), style=style, end="")
 
 
 def cell(value: str, style: str | Style = "") -> Text:
@@ -48,7 +51,8 @@ def cell(value: str, style: str | Style = "") -> Text:
 
 def content(value: str, style: str = "") -> Content:
     """Stored text as Textual `Content` (the palette's hits take it), likewise never markup."""
-    return Content.styled(visible(value), style) if style else Content(visible(value))
+    shown = visible(bounded(value))
+    return Content.styled(shown, style) if style else Content(shown)
 
 
 def plain(*parts: str | Text, style: str = "") -> Text:
@@ -56,7 +60,7 @@ def plain(*parts: str | Text, style: str = "") -> Text:
     visible too (a message may quote an error that quotes a stored id), none is markup."""
     text = Text(style=style, end="")
     for part in parts:
-        text.append(part if isinstance(part, Text) else visible(part, multiline=True))
+        text.append(part if isinstance(part, Text) else visible(bounded(part), multiline=True))
     return text
 
 
@@ -77,5 +81,6 @@ def say(
 ) -> None:
     """A notification whose text is shown literally: `notify` reads its message as markup
     unless told not to, and a refusal quotes stored ids and reasons."""
-    body = message.plain if isinstance(message, Text) else visible(message, multiline=True)
-    node.notify(body, title=visible(title), severity=severity, timeout=timeout, markup=False)
+    body = message.plain if isinstance(message, Text) else visible(bounded(message), multiline=True)
+    title = visible(bounded(title))
+    node.notify(body, title=title, severity=severity, timeout=timeout, markup=False)

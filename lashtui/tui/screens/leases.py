@@ -29,6 +29,7 @@ from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.keyed_table import KeyedTable, Row
 from lashtui.untrusted import visible_clipped
 from lashtui.worker import default_owner
+from lashtui.worker.identity import RECOVERY
 
 # The leases a read lists at most, the soonest to lapse first; past it the view says how
 # many are held in all (one more pass over the lease table) instead of counting what it lists.
@@ -73,7 +74,7 @@ def owner_key(holder: LeaseOwnerIdentity) -> str:
     Made of the whole ids, not the clipped `fmt.owner`: two owners alike for 48 characters
     are still two."""
     liveness = holder.liveness
-    name = holder.owner_id.split(":recovery:")[0]
+    name = holder.owner_id.split(RECOVERY)[0]
     where = (
         f"@{liveness.host_id}:{liveness.pid}/{liveness.boot_id}/{liveness.process_start}"
         if isinstance(liveness, LocalProcessLiveness)

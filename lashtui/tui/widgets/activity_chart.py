@@ -141,7 +141,8 @@ class DurationChart(ActivityChart):
         self.plt.title(f"run duration (s), latest {activity.duration_runs:,} runs")
         if not kinds:
             return
-        labels = [visible(d.kind)[:LABEL_WIDTH] for d in kinds]
+        # Escape only what is shown (the same label: each character escapes on its own).
+        labels = [visible(d.kind[:LABEL_WIDTH])[:LABEL_WIDTH] for d in kinds]
         values = [
             [d.p50_ms / 1000 for d in kinds],
             [d.p90_ms / 1000 for d in kinds],

@@ -1,0 +1,115 @@
+"""Stored values far longer than any write allows, through the real command line: every
+human read shows each such value as its first `SHOWN_CHARS` characters and a count of the
+rest, so what is printed stays proportionate to what is shown (one id of 12 MB padded
+every line of `ls` to 12 MB; a lease incarnation of 50 MB was printed whole by `show`).
+JSON output still carries every stored value whole: a program reading it asked for them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from lashtui.model.limit import MAX_REASON_CHARS
+from lashtui.untrusted import SHOWN_CHARS, bounded
+from tests.cli.test_cli_hostile import assert_nothing_obeyed, run_cli
+from tests.long_values import (
+    FAILED,
+    LEASED,
+    LONG_CHARS,
+    LONG_ID,
+    LONG_RUN,
+    SHORT,
+    SHOWN_WHOLE,
+    long,
+    long_values_registry,
+)
+
+
+def cut(name: str) -> str:
+    """How `long(name)` is shown: its first `SHOWN_CHARS` characters, the rest counted."""
+    return f"{'y' * SHOWN_CHARS}… ({LONG_CHARS + len(name) - SHOWN_CHARS:,} more characters)"
+
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("long") / "long.db"
+    long_values_registry(path)
+    return path
+
+
+def human(db: Path, *argv: str, code: int = 0, whole_payloads: bool = False) -> str:
+    """A command's human output (stdout and stderr), which holds no stored value longer
+    than `SHOWN_CHARS` (but the payloads `-o wide` prints whole, with `whole_payloads`:
+    JSON within the write limits, shown as the operator asked)."""
+    status, out, err = run_cli("--db", str(db), *argv)
+    assert status == code, err.decode()[:300]
+    text = assert_nothing_obeyed(out) + assert_nothing_obeyed(err)
+    shown = re.sub(r"\{.*\}$", "{}", text, flags=re.M) if whole_payloads else text
+    found = SHOWN_WHOLE.search(shown)
+    where = found.span() if found else None
+    assert where is None, f"`{argv[0]}` printed a stored value whole, at {where}"
+    return text
+
+
+def test_the_bound_is_the_longest_field_a_write_allows() -> None:
+    assert SHOWN_CHARS == MAX_REASON_CHARS
+    assert bounded("x" * SHOWN_CHARS) == "x" * SHOWN_CHARS
+    assert bounded("x" * (SHOWN_CHARS + 5)) == "x" * SHOWN_CHARS + "… (5 more characters)"
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_ls_cuts_a_long_value_and_it_pads_no_other_line(db: Path, wide: bool) -> None:
+    out = human(db, "ls", "--status", "any", *(["-o", "wide"] if wide else []))
+    header, *rows = out.splitlines()
+    long_row = next(row for row in rows if row.startswith("y"))
+    assert long_row.startswith("y" * SHOWN_CHARS + "… (") and "more characters)" in long_row
+    # A row with no long value is as short as ever, its columns under the header's.
+    short = next(row for row in rows if row.startswith(SHORT))
+    assert len(short) < 300 and short.index("running") == header.index("STATUS")
+
+
+def test_show_cuts_each_long_value_on_its_own(db: Path) -> None:
+    out = human(db, "show", LEASED)
+    # Every long value is cut, and each line still has what follows its long value.
+    lease = next(line for line in out.splitlines() if line.startswith("lease "))
+    assert lease == (
+        f"lease          {cut('OWNER')} on {cut('HOST')}:1 (59m59s left), "
+        f"incarnation {cut('INCARNATION')}"
+    ) or lease.count("more characters)") == 3  # the time left may have ticked
+    assert f"signal {cut('SIGNAL')} #1" in out
+    scope = bounded("session:" + long("GRANT"))  # the scope id, cut as one value
+    assert f"grants         {scope} ({cut('GRANTLABEL')})" in out
+
+    first = human(db, "show", "--", LONG_ID).splitlines()[0]
+    assert first.startswith(cut("ID")) and f"{cut('LABEL')} (external)" in first
+
+
+def test_events_audit_and_the_errors_of_actions_cut_too(db: Path) -> None:
+    wide = human(db, "events", "-o", "wide", "--", LONG_ID, whole_payloads=True)
+    assert "x." + "y" * (SHOWN_CHARS - 2) + "… (" in wide
+
+    audit = human(db, "audit", "-o", "wide")
+    entry = audit.splitlines()[0]
+    assert entry.count("more characters)") >= 3  # the operator, the id, the sentence
+
+    # A refusal quotes the id it refused, cut.
+    err = human(db, "show", "--", LONG_ID + "?", code=1)
+    assert err.startswith("lashtui: unknown process") and "more characters)" in err
+
+    # The failure's code and message are grouped on their start; the whole is in JSON.
+    human(db, "errors", "-o", "wide")
+
+
+def test_json_output_keeps_every_stored_value_whole(db: Path) -> None:
+    status, out, _ = run_cli("--db", str(db), "ls", "--status", "any", "--json")
+    assert status == 0
+    listed = {p["process_id"]: p for p in json.loads(out)}
+    assert set(listed) == {LONG_ID, LEASED, FAILED, SHORT}
+    assert listed[LONG_ID]["identity"]["label"] == long("LABEL")
+    assert listed[LEASED]["lease_holder"]["incarnation_id"] == long("INCARNATION")
+    assert out.count(LONG_RUN.encode()) >= 10
