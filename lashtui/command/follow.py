@@ -31,16 +31,13 @@ from lashtui.command.output import compact, status_badge
 from lashtui.command.query import PAYLOAD_WIDTH, Listing, cmd_events, cmd_ls, page_query
 from lashtui.errors import LashError
 from lashtui.model import ObservedProcess, ObservedProcessEvent, ProcessPageQuery
-from lashtui.model.limit import MAX_NAME_CHARS
 from lashtui.model.state import process_state
 from lashtui.registry.watch import registry_changes
 from lashtui.untrusted import (
     bounded,
     json_escaped,
-    json_preview,
     visible,
     visible_clipped,
-    visible_json,
 )
 
 FEED_PAGE = 500  # change-feed rows read per step while catching up
@@ -92,11 +89,11 @@ def event_line(event: ObservedProcessEvent, args: argparse.Namespace) -> str:
     cuts it, whole with `-o wide`)."""
     if streams_json(args):
         return json_escaped(compact(event.model_dump(mode="json")))
-    if args.output == "wide":
-        kind, payload = visible(bounded(event.event_type)), visible_json(event.payload)
-    else:
-        kind = visible_clipped(event.event_type, MAX_NAME_CHARS)
-        payload = json_preview(event.payload, PAYLOAD_WIDTH)
+    from lashtui.tui import format as fmt  # pure formatting, shared with the dashboard
+
+    wide = args.output == "wide"
+    kind = fmt.event_type(event, wide=wide)
+    payload = fmt.payload(event, None if wide else PAYLOAD_WIDTH)
     return f"{event.sequence:>4}  {kind}  {payload}"
 
 

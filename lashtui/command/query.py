@@ -36,14 +36,8 @@ from lashtui.model import (
     ProcessStatusFilter,
     SessionScope,
 )
-from lashtui.model.limit import MAX_NAME_CHARS
 from lashtui.untrusted import (
-    bounded,
     json_escaped,
-    json_preview,
-    visible,
-    visible_clipped,
-    visible_json,
 )
 
 
@@ -202,12 +196,8 @@ async def cmd_events(args: argparse.Namespace) -> int:
                     str(event.sequence),
                     fmt.timestamp(event.occurred_at_ms),
                     fmt.duration(now - event.occurred_at_ms),
-                    visible(bounded(event.event_type))
-                    if wide
-                    else visible_clipped(event.event_type, MAX_NAME_CHARS),
-                    visible_json(event.payload)
-                    if wide
-                    else json_preview(event.payload, PAYLOAD_WIDTH),
+                    fmt.event_type(event, wide=wide),
+                    fmt.payload(event, None if wide else PAYLOAD_WIDTH),
                 )
                 for event in page
             ]

@@ -14,10 +14,12 @@ from lashtui.model import (
     LeaseOwnerIdentity,
     LocalProcessLiveness,
     ObservedProcess,
+    ObservedProcessEvent,
     process_state,
     silent_not_dead,
 )
-from lashtui.untrusted import visible_clipped
+from lashtui.model.limit import MAX_NAME_CHARS
+from lashtui.untrusted import bounded, json_preview, visible, visible_clipped, visible_json
 from lashtui.worker.identity import RECOVERY
 
 BADGES = {
@@ -46,6 +48,26 @@ ABANDONED_BY = {
     AbandonWriter.RECONCILED_REQUEST: "abandon request, lease lapsed",
 }
 SILENT = "silent, not dead: lease lapsed"
+
+
+def payload(event: ObservedProcessEvent, width: int | None) -> str:
+    """An event's payload as a timeline row, `lashtui events` and `--follow` show it: its
+    JSON's first `width` characters (None: all of it), or, for an event whose stored JSON
+    does not decode, `undecodable: <why>`: its payload was never read, and `null` would
+    say that null was stored."""
+    why = event.undecodable
+    if why is not None:
+        said = f"undecodable: {why}"
+        return visible(bounded(said)) if width is None else visible_clipped(said, width)
+    return visible_json(event.payload) if width is None else json_preview(event.payload, width)
+
+
+def event_type(event: ObservedProcessEvent, *, wide: bool = False) -> str:
+    """An event's type: cut to the longest a write allows (`MAX_NAME_CHARS`: an event that
+    does not decode shows its column as another program stored it, any length), or with
+    `wide` up to `SHOWN_CHARS`, the rest counted."""
+    kind = event.event_type
+    return visible(bounded(kind)) if wide else visible_clipped(kind, MAX_NAME_CHARS)
 
 
 def why(process: ObservedProcess, now_ms: int) -> str:

@@ -7,6 +7,7 @@ away ends it quietly."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import queue
 import signal
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from lashtui.command.follow import event_line
+from lashtui.model import ObservedProcessEvent
 from tests.cli.test_cli import LASHTUI, lashtui
 
 LATENCY_LIMIT_S = 1.0  # the brief's "well under a second"; measured values are far below
@@ -193,3 +196,13 @@ def test_follow_through_writers_that_come_and_go(tmp_path: Path) -> None:
     assert json.loads(follower.next()[1])["process_id"] == "p0"
     code, err = follower.interrupt()
     assert (code, err) == (0, "")
+
+
+@pytest.mark.parametrize("output", ["text", "wide"])
+def test_a_followed_event_that_does_not_decode_says_so(output: str) -> None:
+    """Its payload was never read: `null` would say that null was stored."""
+    event = ObservedProcessEvent(
+        sequence=3, event_type="job.note", occurred_at_ms=1, payload=None, undecodable="not JSON"
+    )
+    line = event_line(event, argparse.Namespace(output=output, json=False))
+    assert line == "   3  job.note  undecodable: not JSON"

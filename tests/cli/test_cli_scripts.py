@@ -264,8 +264,11 @@ def test_events_of_mebibyte_payloads_show_their_start_and_stream_whole(
         )
     last = run(capsys, "--db", db, "events", "big")[1].splitlines()[-1]
     assert "t" * 255 + "…" in last and "t" * 256 not in last
+    # Its payload was never read: the row says why, where `null` would say null was stored.
+    assert last.endswith("  undecodable: Invalid JSON: expected ident at line 1 column 2")
     wide = run(capsys, "--db", db, "events", "big", "-o", "wide")[1]
     assert "t" * 4096 + "… (95,904 more characters)" in wide and "t" * 4097 not in wide
+    assert wide.rstrip().endswith("  undecodable: Invalid JSON: expected ident at line 1 column 2")
 
 
 def test_sweep_is_one_pass_in_words_or_json(db: Path, capsys: pytest.CaptureFixture[str]) -> None:

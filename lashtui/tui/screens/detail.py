@@ -658,17 +658,11 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         key = str(event.sequence)
         at = self.at(event, self.dashboard.clock.now_ms())
         wake = "pending" if event.sequence in self._drawn_pending else ""
-        why = event.undecodable
         # The payload's start only: a payload may be a mebibyte, and a cell holding all of it
         # is escaped and measured whole (300 such events held the event loop for 5 s).
-        stored = (
-            visible_clipped(f"undecodable: {why}", PAYLOAD_CHARS)
-            if why is not None
-            else json_preview(event.payload, PAYLOAD_CHARS)
-        )
-        payload = text.cell(stored)
+        payload = text.cell(fmt.payload(event, PAYLOAD_CHARS))
         # (An event that does not decode shows its type column as stored: any length.)
-        kind = text.cell(visible_clipped(event.event_type, MAX_NAME_CHARS))
+        kind = text.cell(fmt.event_type(event))
         timeline.add_row(key, at, kind, wake, payload, key=key)
         self._cells[key] = (at, wake)
         self._unordered = self._unordered or event.sequence < self._last_row
