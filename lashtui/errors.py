@@ -75,3 +75,12 @@ class StorageFull(StoreError):
 class UndecodableProcess(StoreError):
     """The row's record cannot be decoded (another program or an older build wrote it), so
     nothing may change it but `end_undecodable_process`; reads show it marked instead."""
+
+    @classmethod
+    def output(cls, process_id: str, state: str, reason: str) -> UndecodableProcess:
+        """Awaiting a row that ended but does not decode: its output is in that record (the
+        stand-in's is a placeholder, and a success with no value would be made up)."""
+        return cls(
+            f"process `{process_id}` is {state}, but its record could not be decoded "
+            f"({reason}), so its output cannot be read"
+        )

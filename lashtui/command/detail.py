@@ -79,6 +79,10 @@ class Detail:
         if silent_not_dead(p, self.now_ms):
             lines.append("silent, not dead: started owner_bound work whose lease has lapsed")
         shown = [visible(line) for line in lines]
+        if p.undecodable is not None:
+            # The stand-in's input and output are placeholders (registry/sql/row.py).
+            output = fmt.UNKNOWN_VALUE if p.terminal else "-"
+            return [*shown, f"input:  {fmt.UNKNOWN_VALUE}", f"output: {output}"]
         # JSON last, as lash's wire shapes (what `show --json` holds), indented for reading.
         document = p.model_dump(mode="json")
         output = document["status"].get("await_output")

@@ -27,7 +27,7 @@ from lashtui.command.output import (
     process_row,
     say,
 )
-from lashtui.errors import LashError
+from lashtui.errors import LashError, UndecodableProcess
 from lashtui.listing import LS_PAGE, ls_states, notice
 from lashtui.model import (
     ObservedProcess,
@@ -232,4 +232,6 @@ async def look_once(processes: Any, process_id: str) -> Any:
         raise LashError(f"unknown process `{process_id}`")
     if not found.terminal or found.status.await_output is None:
         raise LashError(f"process `{process_id}` did not finish within 0s")
+    if found.undecodable is not None:
+        raise UndecodableProcess.output(process_id, found.lifecycle.value, found.undecodable)
     return found.status.await_output

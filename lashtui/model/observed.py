@@ -65,7 +65,11 @@ class ObservedProcess(WireModel):
     disposition_recorded: bool = Field(default=True, exclude_if=bool)
 
     def disposition_text(self) -> str:
-        """The disposition as the views show it (see `disposition_recorded`)."""
+        """The disposition as the views show it (see `disposition_recorded`); "unknown" on
+        an undecodable row's stand-in, whose disposition is a placeholder (it is in the
+        record that could not be decoded)."""
+        if self.undecodable is not None:
+            return "unknown"
         return self.disposition.value if self.disposition_recorded else "not recorded"
 
     @classmethod

@@ -48,6 +48,9 @@ ABANDONED_BY = {
     AbandonWriter.RECONCILED_REQUEST: "abandon request, lease lapsed",
 }
 SILENT = "silent, not dead: lease lapsed"
+UNDECODABLE = "record could not be decoded"
+# An undecodable row's input or output, which its stand-in only holds a placeholder for.
+UNKNOWN_VALUE = "unknown: it is in the record that could not be decoded"
 
 
 def payload(event: ObservedProcessEvent, width: int | None) -> str:
@@ -74,7 +77,11 @@ def why(process: ObservedProcess, now_ms: int) -> str:
     """Why a process ended, from its own record: a failure's `code: message`, a cancel's
     reason, who abandoned it (and the operator's request and reason, when one was
     honoured); for live work, that it is silent, not dead; else empty. Stored text: the
-    caller shows it through lashtui/tui/text.py."""
+    caller shows it through lashtui/tui/text.py. For an undecodable row, that its record
+    could not be decoded: the stand-in's output is a placeholder (registry/sql/row.py), and
+    "abandon request, lease lapsed" or a success would be made up."""
+    if process.undecodable is not None:
+        return f"{UNDECODABLE}: {process.undecodable}"
     output = process.status.await_output
     if isinstance(output, FailureOutput):
         return f"{output.code}: {output.message}"

@@ -7,7 +7,7 @@ here times out by itself; callers bound it with `asyncio.timeout`.
 
 from __future__ import annotations
 
-from lashtui.errors import UnknownProcess
+from lashtui.errors import UndecodableProcess, UnknownProcess
 from lashtui.model import ProcessAwaitOutput, ProcessEvent
 from lashtui.registry import ProcessRegistry
 from lashtui.worker.hub import ChangeHub
@@ -31,6 +31,9 @@ class ProcessAwaiter:
             if record is None:
                 raise UnknownProcess.process(process_id)
             if record.status.await_output is not None:
+                if record.undecodable is not None:  # ended, its output unreadable
+                    state = record.status.state.value
+                    raise UndecodableProcess.output(process_id, state, record.undecodable)
                 return record.status.await_output
             delay = await self._pause(process_id, seen, delay)
 

@@ -200,6 +200,35 @@ def test_show_says_why_a_failure_ended(db: Path, capsys: pytest.CaptureFixture[s
     assert out.splitlines()[1] == "why            E1: boom"
 
 
+def test_a_row_that_does_not_decode_shows_no_made_up_facts(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`job` ended completed; another program then stored a record that is not one. Its
+    stand-in's disposition, input, output and why are placeholders (registry/sql/row.py):
+    shown as unknown, and `await` says the output cannot be read instead of printing a
+    success with no value (exit 0, as a script would take it)."""
+    from tests.raw import store_record_json
+
+    store_record_json(str(db), "job", '{"not": "a record"}')
+    out = run(capsys, "--db", str(db), "show", "job")[1].splitlines()
+    assert out[1] == "why            record could not be decoded: id: Field required"
+    assert "disposition    unknown" in out
+    assert out[-2:] == [
+        "input:  unknown: it is in the record that could not be decoded",
+        "output: unknown: it is in the record that could not be decoded",
+    ]
+    wide = run(capsys, "--db", str(db), "ls", "--status", "any", "-o", "wide")[1]
+    row = next(line for line in wide.splitlines() if line.startswith("job "))
+    assert "record could not be decoded: id: Field required  unknown  " in row
+    for timeout in ("0", "5"):
+        code, out_, err = run(capsys, "--db", str(db), "await", "job", "--timeout", timeout)
+        assert (code, out_) == (1, "")
+        assert err == (
+            "lashtui: process `job` is completed, but its record could not be decoded "
+            "(id: Field required), so its output cannot be read\n"
+        )
+
+
 def test_events_have_a_time_column(db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "--db", str(db), "events", "job")
     assert code == 0

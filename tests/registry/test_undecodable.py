@@ -15,7 +15,7 @@ import pytest
 
 from lashtui.admin import Processes
 from lashtui.clock import ManualClock
-from lashtui.errors import LashError, ProcessConflict
+from lashtui.errors import LashError, ProcessConflict, UndecodableProcess
 from lashtui.model import (
     ProcessEventAppendRequest,
     ProcessHandleDescriptor,
@@ -200,6 +200,32 @@ async def test_the_worker_and_sweep_skip_it_and_say_so(
         "ext-deep": "running",
     }
     assert await registry.get_process_lease("bad-deep") is None
+
+
+async def test_awaiting_one_that_ended_says_its_output_cannot_be_read(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    """The stand-in's output is a placeholder (a success with no value, an abandonment by a
+    request no one made): awaiting such a row says the output is unreadable instead of
+    returning it; a running one is awaited as any other."""
+    processes = Processes(registry)
+    for state in ("completed", "failed", "cancelled", "abandoned", "running"):
+        record = await registry.register_process(ext(state))
+        with raw_connection(registry_target) as conn:
+            conn.execute(
+                "UPDATE processes SET status = ? WHERE process_id = ?", (state, state)
+            )
+        store_record_json(registry_target, state, _unvalidated(record))
+    for state in ("completed", "failed", "cancelled", "abandoned"):
+        with pytest.raises(UndecodableProcess) as refused:
+            await processes.await_output(state, timeout=5)
+        assert str(refused.value) == (
+            f"process `{state}` is {state}, but its record could not be decoded "
+            "(disposition: Input should be 'rerunnable', 'owner_bound' or "
+            "'externally_owned'), so its output cannot be read"
+        )
+    with pytest.raises(LashError, match=r"did not finish within 0\.1s"):
+        await processes.await_output("running", timeout=0.1)
 
 
 async def test_text_that_is_not_utf8_or_holds_lone_surrogates(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from textual.widgets._footer import FooterKey
 from lashtui.admin import Processes
 from lashtui.model.limit import MAX_LABEL_CHARS
 from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.tui import format as fmt
 from lashtui.tui.app import LashtuiApp, make_app
 from lashtui.tui.screens.detail import PAYLOAD_CHARS, ProcessDetailScreen
 from lashtui.tui.screens.modals import EndUndecodableScreen
@@ -200,6 +201,14 @@ async def test_the_detail_of_an_undecodable_row_says_why_and_ends_it(
         shown = summary(detail)
         assert "record could not be decoded: " in shown
         assert "press E to end it (or `lashtui end-undecodable b-deep`)" in shown
+        # Its disposition and input are in the record that does not decode: the stand-in's
+        # are placeholders, so neither is shown as a fact.
+        assert "disposition unknown" in shown and "\noutput -" in shown
+        await pilot.press("i")
+        await until(pilot, lambda: bool(toasts(app)))
+        assert toasts(app)[-1] == f"its input is {fmt.UNKNOWN_VALUE}"
+        assert fmt.UNKNOWN_VALUE == "unknown: it is in the record that could not be decoded"
+        app.clear_notifications()
         assert detail.check_action("cancel", ()) is None
         await pilot.press("a")
         await until(pilot, lambda: bool(toasts(app)))

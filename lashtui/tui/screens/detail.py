@@ -114,7 +114,6 @@ def summary(
     started = process.first_started
     request = process.abandon_request
     wait = process.wait
-    output = process.status.await_output
     first = (
         text.plain(data(fmt.owner(started.owner)), f" {fmt.ago(started.started_at_ms, now_ms)}")
         if started
@@ -156,12 +155,21 @@ def summary(
         text.plain("abandon request ", asked),
         *cancel_line(cancel, now_ms),
         text.plain("wait ", signal),
-        text.plain("output ", data(output.model_dump_json()) if output else "-"),
+        text.plain("output ", output_text(process)),
     ]
     if silent_not_dead(process, now_ms):
         silent = "silent, not dead: started owner_bound work whose lease has lapsed"
         facts.append(Text(silent, style=paint_("silent"), end=""))
     return text.joined(facts)
+
+
+def output_text(process: ObservedProcess) -> str | Text:
+    """The summary's output: its JSON, `-` before the end, or (an undecodable row's stand-in
+    holds only a placeholder) that it is unknown."""
+    output = process.status.await_output
+    if process.undecodable is not None and output is not None:
+        return fmt.UNKNOWN_VALUE
+    return text.data(output.model_dump_json()) if output else "-"
 
 
 def payload_sizes(events: list[ObservedProcessEvent]) -> list[int]:
@@ -715,8 +723,12 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         self.app.push_screen(PayloadScreen(title, found.payload, note))
 
     def action_show_input(self) -> None:
-        if self.process is not None:
-            self.open_value("input", json.loads(self.process.input.model_dump_json()))
+        if self.process is None:
+            return
+        if self.process.undecodable is not None:
+            text.say(self, f"its input is {fmt.UNKNOWN_VALUE}", title="input")
+            return
+        self.open_value("input", json.loads(self.process.input.model_dump_json()))
 
     def action_show_output(self) -> None:
         if self.process is None:
@@ -724,6 +736,9 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         output = self.process.status.await_output
         if output is None:
             text.say(self, "it has no output yet: it has not ended", title="output")
+            return
+        if self.process.undecodable is not None:
+            text.say(self, f"its output is {fmt.UNKNOWN_VALUE}", title="output")
             return
         self.open_value("output", json.loads(output.model_dump_json()))
 
