@@ -495,6 +495,8 @@ def observed_json(row: tuple[Any, ...], lease: tuple[Any, ...] | None) -> str | 
     identity = record["identity"]
     status_: dict[str, Json] = record.get("status") or _RUNNING
     state = status_["state"]
+    if state != row[6]:
+        return None  # its status column says otherwise: the models decide (row.py `checked`)
     output = status_.get("await_output")
     process_input = record["input"]
     provenance = record["provenance"]

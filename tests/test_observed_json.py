@@ -280,18 +280,31 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[sqlite3.Conne
 _counter = iter(range(10**9))
 
 
+def _state_of(text: str | bytes) -> str:
+    """The state a stored record's JSON names, else `running`."""
+    try:
+        state = json.loads(text)["status"]["state"]
+    except (ValueError, TypeError, KeyError, RecursionError):
+        return "running"
+    return state if isinstance(state, str) else "running"
+
+
 def store_and_read(
-    conn: sqlite3.Connection, text: str | bytes, lease: tuple[Any, ...] | None, pid: Any = None
+    conn: sqlite3.Connection,
+    text: str | bytes,
+    lease: tuple[Any, ...] | None,
+    pid: Any = None,
+    status: str | None = None,
 ) -> tuple[tuple[Any, ...], tuple[Any, ...] | None]:
-    """`text` stored raw as a new row's record (and `lease` as its lease), read back with
-    the store's own statements: what the `ls --json` read hands the printer."""
+    """`text` stored raw as a new row's record (and `lease` as its lease), its status column
+    the state its JSON names if it names one (as every writer sets it), read back with the
+    store's own statements: what the `ls --json` read hands the printer."""
     pid = pid if pid is not None else f"x-{next(_counter):08d}"
     rowid = conn.execute(
         "INSERT INTO processes (process_id, registration_hash, owner_scope_id, created_at_ms, "
         "updated_at_ms, change_seq, status, record_json) VALUES (CAST(? AS TEXT), 'h', 'host', "
-        "0, 0, 0, "
-        "'running', ?)",
-        (pid, text),
+        "0, 0, 0, ?, ?)",
+        (pid, status or _state_of(text), text),
     ).lastrowid
     if lease is not None:
         conn.execute(
@@ -316,10 +329,14 @@ def by_the_models(row: tuple[Any, ...], lease: tuple[Any, ...] | None) -> tuple[
 
 
 def check(
-    conn: sqlite3.Connection, text: str | bytes, lease: tuple[Any, ...] | None, pid: Any = None
+    conn: sqlite3.Connection,
+    text: str | bytes,
+    lease: tuple[Any, ...] | None,
+    pid: Any = None,
+    status: str | None = None,
 ) -> str | None:
     """The differential check of one stored row; the fast printer's answer."""
-    row, read_lease = store_and_read(conn, text, lease, pid)
+    row, read_lease = store_and_read(conn, text, lease, pid, status)
     try:
         expected, rejected = by_the_models(row, read_lease)
     except ValueError:
@@ -360,6 +377,23 @@ def test_every_record_the_models_wrote_is_vouched_for_and_printed_alike(
                     vouched += 1
     # Every one of them: the fast path serves the rows lashtui and lash write.
     assert vouched == len(RECORDS) * len(LEASES) * 3
+
+
+def test_a_status_column_that_contradicts_the_record_is_left_to_the_models(
+    registry: sqlite3.Connection,
+) -> None:
+    """The models read such a row as undecodable (row.py `checked`); the fast printer
+    declines any row whose column differs from its record, and the models print it (a
+    column that names no state contradicts nothing: the record's state)."""
+    ended = next(r for r in RECORDS if r.status.state.value == "cancelled")
+    for status, undecodable in (("running", True), ("completed", True), ("zombie", False)):
+        pid = f"col-{next(_counter):08d}"
+        text = ended.model_copy(update={"id": pid}).stored_json()
+        assert check(registry, text, None, pid=pid, status=status) is None
+        row, _ = store_and_read(registry, text, None, f"{pid}-again", status)
+        printed = json.loads(by_the_models(row, None)[0])
+        assert ("undecodable" in printed) is undecodable
+        assert printed["lifecycle"] == ("cancelled" if status == "zombie" else status)
 
 
 # Values a hostile or careless writer might store in place of any field.

@@ -157,8 +157,9 @@ async def test_a_row_whose_record_says_ended_where_its_column_says_running_is_no
     registry: ProcessRegistry, registry_target: str
 ) -> None:
     """The pick reads the status column; a record that says otherwise (another program's
-    write) is claimed as `claim_process_for_run` claims it: the lease taken, nothing
-    started, no first-started fact written; the rows beside it are claimed as usual."""
+    write) is a row that does not decode (row.py `StatusMismatch`): it is left unclaimed,
+    no lease taken, nothing started, no first-started fact written; the rows beside it are
+    claimed as usual."""
     await registry.register_process(rr("a-odd"))
     await registry.register_process(rr("b-usual"))
     odd = await registry.get_process("a-odd")
@@ -170,10 +171,10 @@ async def test_a_row_whose_record_says_ended_where_its_column_says_running_is_no
             "UPDATE processes SET record_json = ? WHERE process_id = 'a-odd'", (json.dumps(body),)
         )
     claims = dict(await registry.claim_processes_for_run(attempts(2), LIVE, started("w")))
-    assert claims["a-odd"] is not None and not claims["a-odd"].started
-    assert claims["a-odd"].outcome.acquired() == await registry.get_process_lease("a-odd")
+    assert claims["a-odd"] is None and await registry.get_process_lease("a-odd") is None
     stored = await registry.get_process("a-odd")
     assert stored is not None and stored.first_started is None
+    assert stored.undecodable == "its status column says running, its record completed"
     assert claims["b-usual"] is not None and claims["b-usual"].started
 
 

@@ -202,6 +202,41 @@ async def test_the_worker_and_sweep_skip_it_and_say_so(
     assert await registry.get_process_lease("bad-deep") is None
 
 
+async def test_a_status_column_that_contradicts_its_record_reads_as_undecodable(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:
+    """Another program set `bad`'s status column to completed and left its record running.
+    Lists filter by the column and showed the record: `bad` was listed as running under
+    `--status completed` and missing from `--status running`. Now it reads as a row that
+    does not decode, in the column's state, so every filter and count agrees with what is
+    shown; writes refuse it and the operator ends it. A column that names no state at all
+    contradicts nothing: the record's state is shown."""
+    await registry.register_process(ext("bad"))
+    await registry.register_process(ext("odd"))
+    with raw_connection(registry_target) as conn:
+        conn.execute("UPDATE processes SET status = 'completed' WHERE process_id = 'bad'")
+        conn.execute("UPDATE processes SET status = 'zombie' WHERE process_id = 'odd'")
+    why = "its status column says completed, its record running"
+
+    for read in (
+        await registry.get_process("bad"),
+        (await registry.get_processes(["bad"]))["bad"],
+        *(await registry.page_processes(ProcessPageQuery(limit=10, states=["completed"]))),
+    ):
+        assert read is not None and read.id == "bad"
+        assert read.undecodable == why and read.status.state.value == "completed"
+    running = await registry.page_processes(ProcessPageQuery(limit=10, states=["running"]))
+    assert [r.id for r in running] == []  # `odd` matches no state filter, `bad` is completed
+    odd = await registry.get_process("odd")
+    assert odd is not None and odd.undecodable is None and odd.status.state.value == "running"
+
+    with pytest.raises(UndecodableProcess, match=f"could not be decoded \\({why}\\)"):
+        await registry.append_event("bad", ProcessEventAppendRequest.cancel_requested("bad", "x"))
+    ended = await Processes(registry, clock=clock).end_undecodable("bad", "dana", "mended")
+    assert ended.lifecycle.value == "failed" and ended.undecodable is None
+    assert (await registry.get_process("bad")).undecodable is None  # type: ignore[union-attr]
+
+
 async def test_awaiting_one_that_ended_says_its_output_cannot_be_read(
     registry: ProcessRegistry, registry_target: str
 ) -> None:

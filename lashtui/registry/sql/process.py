@@ -43,6 +43,7 @@ from lashtui.registry.sql.row import (
     UNDECODABLE_CODE,
     UNDECODABLE_KIND,
     RecordCache,
+    checked,
     decode_record,
     decode_row,
     fetch_rows,
@@ -347,7 +348,7 @@ def end_undecodable(
     if not rows:
         raise UnknownProcess.process(process_id)
     try:
-        decode_record(rows[0][0])
+        checked(decode_record(rows[0][0]), rows[0][6])
     except DECODE_ERRORS as error:
         why = undecodable_reason(error)
     else:

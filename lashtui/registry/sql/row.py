@@ -38,6 +38,7 @@ from lashtui.model import (
     HostOriginator,
     ProcessAwaitOutput,
     ProcessIdentity,
+    ProcessLifecycleStatus,
     ProcessProvenance,
     ProcessRecord,
     ProcessStatus,
@@ -98,9 +99,30 @@ def decode_record(text: str | None) -> ProcessRecord:
 # sentence that says how to end it (`end_undecodable`).
 
 # What decoding a row may raise: pydantic's ValidationError (a ValueError, as are the
-# UnicodeErrors of text with lone surrogates) and, for JSON nested past the interpreter's
-# stack, RecursionError.
+# UnicodeErrors of text with lone surrogates, and `StatusMismatch`) and, for JSON nested
+# past the interpreter's stack, RecursionError.
 DECODE_ERRORS = (ValueError, RecursionError)
+
+
+class StatusMismatch(ValueError):
+    """The row's `status` column names another state than its record: another program
+    changed one without the other. The lists filter and count by the column and show the
+    record, so such a row was listed under `--status completed` as running, and left out of
+    `--status running`; which of the two is true is not known. So it reads as a row that
+    does not decode (its state the column's, as every filter and count has it), writes
+    refuse it and `end_undecodable` ends it. A column holding no state at all is no state
+    to contradict: the record's is shown (no filter but `any` matches it either way)."""
+
+
+_STATES = frozenset(state.value for state in ProcessLifecycleStatus)
+
+
+def checked(record: ProcessRecord, column: object) -> ProcessRecord:
+    """`record`, if its row's status column (`column`) agrees with it (`StatusMismatch`)."""
+    state = record.status.state.value
+    if column != state and column in _STATES:
+        raise StatusMismatch(f"its status column says {column}, its record {state}")
+    return record
 UNDECODABLE_KIND = "undecodable"
 
 
@@ -170,7 +192,7 @@ def decode_row(row: Row) -> ProcessRecord:
     """A row read with `row_columns` as its record, or its stand-in if it does not decode
     or was too large to read."""
     try:
-        return keyed(decode_record(row[0]), row[1])
+        return checked(keyed(decode_record(row[0]), row[1]), row[6])
     except DECODE_ERRORS as error:
         return undecodable_record(row, undecodable_reason(error))
 
@@ -215,11 +237,11 @@ def refuse_undecodable(process_id: str, reason: str) -> StoreError:
 @functools.cache
 def _load_sql(sql: Dialect) -> str:
     """`load_record`'s read: the JSON (unless the connection holds that very text, or it is
-    past the ceiling: `stored_json`), and whether it is past the ceiling. Made once per
-    dialect: every write's first read is this one."""
+    past the ceiling: `stored_json`), whether it is past the ceiling, and the status column
+    (`checked`). Made once per dialect: every write's first read is this one."""
     return (
         f"SELECT CASE WHEN record_json = ? THEN NULL ELSE {sql.stored_json('record_json')} "
-        f"END, {sql.too_large('record_json')} "
+        f"END, {sql.too_large('record_json')}, status "
         f"FROM processes WHERE process_id = ?{sql.row_lock}"
     )
 
@@ -234,11 +256,11 @@ def load_record(conn: Tx, process_id: str, *, lenient: bool = False) -> ProcessR
     rows = fetch_rows(conn, _load_sql(dialect(conn)), (held[0] if held else None, process_id))
     if not rows:
         return None
-    text, large = rows[0]
-    if text is None and held is not None and not large:
-        return held[1]
+    text, large, status = rows[0]
     try:
-        return _decoded(conn, process_id, None if large else text)
+        if text is None and held is not None and not large:
+            return checked(held[1], status)
+        return checked(_decoded(conn, process_id, None if large else text), status)
     except DECODE_ERRORS as error:
         reason = undecodable_reason(error)
         if not lenient:
