@@ -118,10 +118,11 @@ _STATES = frozenset(state.value for state in ProcessLifecycleStatus)
 
 
 def checked(record: ProcessRecord, column: object) -> ProcessRecord:
-    """`record`, if its row's status column (`column`) agrees with it (`StatusMismatch`)."""
-    state = record.status.state.value
-    if column != state and column in _STATES:
-        raise StatusMismatch(f"its status column says {column}, its record {state}")
+    """`record`, if its row's status column (`column`) agrees with it (`StatusMismatch`).
+    On every write's read: the state, a str enum, is compared as the str it is."""
+    state = record.status.state
+    if state != column and column in _STATES:
+        raise StatusMismatch(f"its status column says {column}, its record {state.value}")
     return record
 UNDECODABLE_KIND = "undecodable"
 
