@@ -651,7 +651,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lashtui: {problem}", file=sys.stderr)
         return 1
     args.db = _registry(args)
-    from lashtui.untrusted import bounded, visible
+    from lashtui.untrusted import shown
 
     try:
         code = _run(args)
@@ -659,7 +659,7 @@ def main(argv: list[str] | None = None) -> int:
         return code
     except LashError as error:
         # An error quotes what it refused (an id, a label), which may come from a registry.
-        print(visible(bounded(f"lashtui: {error}")), file=sys.stderr)
+        print(shown(f"lashtui: {error}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

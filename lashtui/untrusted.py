@@ -144,6 +144,11 @@ def bounded(text: str, limit: int = SHOWN_CHARS) -> str:
     return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
 
 
+def shown(text: str, *, multiline: bool = False) -> str:
+    """`text` as a person is shown it: `bounded`, then `visible`."""
+    return visible(bounded(text), multiline=multiline)
+
+
 def clipped(text: str, width: int) -> str:
     """At most `width` characters of already-visible text, with `…` when cut (a cell never
     grows without bound because a stored label does)."""

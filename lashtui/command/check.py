@@ -25,7 +25,7 @@ from lashtui.command.facade import facade
 from lashtui.command.output import compact
 from lashtui.errors import LashError
 from lashtui.model import ProbeFacts
-from lashtui.untrusted import bounded, json_escaped, visible
+from lashtui.untrusted import json_escaped, shown
 
 PIPE_ESCAPE = "\\x7c"  # `|` in the line's text, as `visible` writes a control character
 
@@ -163,7 +163,7 @@ def emit(status: Status, text: str, checks: list[Check], now_ms: int | None, as_
     else:
         perfdata = " ".join(c.perfdata() for c in checks)
         # `|` starts Nagios's performance data: one in the text (a path) is escaped.
-        line = f"LASHTUI {status.name} - {visible(bounded(text)).replace('|', PIPE_ESCAPE)}"
+        line = f"LASHTUI {status.name} - {shown(text).replace('|', PIPE_ESCAPE)}"
         print(f"{line} | {perfdata}" if perfdata else line, flush=True)
     return int(status)
 
@@ -176,7 +176,7 @@ async def cmd_check(args: argparse.Namespace) -> int:
     except LashError as error:  # missing, unreadable, not a registry...: UNKNOWN, one sentence
         return emit(Status.UNKNOWN, str(error), [], None, as_json)
     except Exception as error:  # a probe never ends in a traceback a monitor cannot read
-        print(visible(bounded(f"lashtui: {type(error).__name__}: {error}")), file=sys.stderr)
+        print(shown(f"lashtui: {type(error).__name__}: {error}"), file=sys.stderr)
         return emit(Status.UNKNOWN, f"the check failed: {error}", [], None, as_json)
     checks = judge(facts, args)
     status, text = summary(checks)

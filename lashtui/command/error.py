@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from lashtui.command.facade import facade
 from lashtui.command.output import emit, emit_jsonl, print_rows
 from lashtui.model import CLIP_CHARS, ErrorGroupQuery, ErrorSummary
-from lashtui.untrusted import bounded, visible, visible_clipped
+from lashtui.untrusted import shown, visible_clipped
 
 MESSAGE_WIDTH = 80  # characters of a message the table shows (--json has the clip whole)
 
@@ -37,7 +37,7 @@ def utc(epoch_ms: int) -> str:
 
 
 def print_groups(summary: ErrorSummary, query: ErrorGroupQuery, *, wide: bool = False) -> None:
-    shown = (
+    first = (
         f", the first {len(summary.groups):,} shown"
         if len(summary.groups) < summary.total_groups
         else ""
@@ -45,7 +45,7 @@ def print_groups(summary: ErrorSummary, query: ErrorGroupQuery, *, wide: bool = 
     order = "largest first" if query.order == "count" else "most recent first"
     print(
         f"failed, cancelled and abandoned among {summary.covers()}: {summary.rows:,} rows in "
-        f"{summary.total_groups:,} groups{shown}, {order}; codes and messages grouped on their "
+        f"{summary.total_groups:,} groups{first}, {order}; codes and messages grouped on their "
         f"first {CLIP_CHARS} characters"
     )
     if not summary.groups:
@@ -58,13 +58,8 @@ def print_groups(summary: ErrorSummary, query: ErrorGroupQuery, *, wide: bool = 
                 str(g.count),
                 utc(g.first_seen_ms),
                 utc(g.last_seen_ms),
-                visible(bounded(g.code)) or "-",
-                (
-                    visible(bounded(g.message))
-                    if wide
-                    else visible_clipped(g.message, MESSAGE_WIDTH)
-                )
-                or "-",
+                shown(g.code) or "-",
+                (shown(g.message) if wide else visible_clipped(g.message, MESSAGE_WIDTH)) or "-",
             )
         )
     print_rows(rows)

@@ -33,12 +33,7 @@ from lashtui.errors import LashError
 from lashtui.model import ObservedProcess, ObservedProcessEvent, ProcessPageQuery
 from lashtui.model.state import process_state
 from lashtui.registry.watch import registry_changes
-from lashtui.untrusted import (
-    bounded,
-    json_escaped,
-    visible,
-    visible_clipped,
-)
+from lashtui.untrusted import json_escaped, shown, visible_clipped
 
 FEED_PAGE = 500  # change-feed rows read per step while catching up
 
@@ -123,11 +118,11 @@ def process_line(process: ObservedProcess, as_json: bool) -> str:
     owner = process.lease_holder.owner_id if process.lease_holder else "-"
     return "  ".join(
         (
-            visible(bounded(process.process_id)),
-            visible(bounded(status_badge(process))),  # a wait's signal name is stored text
+            shown(process.process_id),
+            shown(status_badge(process)),  # a wait's signal name is stored text
             visible_clipped(process.label, TABLE_LABEL_WIDTH) or "-",
             process.disposition_text(),
-            visible(bounded(process.originator.scope_id())),
+            shown(process.originator.scope_id()),
             visible_clipped(owner, TABLE_LABEL_WIDTH),
             "requested" if process.abandon_request else "-",
         )

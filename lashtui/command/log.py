@@ -28,7 +28,7 @@ import sys
 import time
 from typing import Any
 
-from lashtui.untrusted import bounded, visible
+from lashtui.untrusted import bounded, shown, visible
 
 
 def _timestamp(record: logging.LogRecord) -> str:
@@ -44,7 +44,7 @@ class TextFormatter(logging.Formatter):
             # Indented, so that no line of it, a stored string's own newline included, can
             # pass for a record of its own (each starts with its timestamp).
             trace = self.formatException(record.exc_info).splitlines()
-            line += "".join(f"\n  {visible(bounded(part))}" for part in trace)
+            line += "".join(f"\n  {shown(part)}" for part in trace)
         return line
 
 

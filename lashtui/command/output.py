@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from lashtui.model import ObservedProcess, ProcessActionOutcome
-from lashtui.untrusted import bounded, json_escaped, visible, visible_clipped
+from lashtui.untrusted import json_escaped, shown, visible, visible_clipped
 
 
 def compact(value: Any) -> str:
@@ -30,12 +30,6 @@ def emit_json(value: BaseModel | list[Any] | dict[str, Any]) -> None:
 
     document = [plain(v) for v in value] if isinstance(value, list) else plain(value)
     print(json_escaped(compact(document)))
-
-
-def shown(value: str) -> str:
-    """A stored value as a cell or a line shows it: made visible, and past what any write
-    allows cut and counted (`lashtui.untrusted.bounded`)."""
-    return visible(bounded(value))
 
 
 def say(line: str) -> None:

@@ -19,7 +19,7 @@ from lashtui.model import (
     silent_not_dead,
 )
 from lashtui.model.limit import MAX_NAME_CHARS
-from lashtui.untrusted import bounded, json_preview, visible, visible_clipped, visible_json
+from lashtui.untrusted import json_preview, shown, visible_clipped, visible_json
 from lashtui.worker.identity import RECOVERY
 
 BADGES = {
@@ -61,7 +61,7 @@ def payload(event: ObservedProcessEvent, width: int | None) -> str:
     why = event.undecodable
     if why is not None:
         said = f"undecodable: {why}"
-        return visible(bounded(said)) if width is None else visible_clipped(said, width)
+        return shown(said) if width is None else visible_clipped(said, width)
     return visible_json(event.payload) if width is None else json_preview(event.payload, width)
 
 
@@ -70,7 +70,7 @@ def event_type(event: ObservedProcessEvent, *, wide: bool = False) -> str:
     does not decode shows its column as another program stored it, any length), or with
     `wide` up to `SHOWN_CHARS`, the rest counted."""
     kind = event.event_type
-    return visible(bounded(kind)) if wide else visible_clipped(kind, MAX_NAME_CHARS)
+    return shown(kind) if wide else visible_clipped(kind, MAX_NAME_CHARS)
 
 
 def why(process: ObservedProcess, now_ms: int) -> str:

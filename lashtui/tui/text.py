@@ -27,7 +27,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 from lashtui.model.limit import MAX_LABEL_CHARS
-from lashtui.untrusted import bounded, visible, visible_clipped
+from lashtui.untrusted import shown, visible_clipped
 
 # The most a one-line cell shows: the longest field a write allows (a label).
 CELL_CHARS = MAX_LABEL_CHARS
@@ -36,7 +36,7 @@ CELL_CHARS = MAX_LABEL_CHARS
 def data(value: str, style: str | Style = "", *, multiline: bool = False) -> Text:
     """Stored text as shown: control characters escaped, markup left as literal brackets,
     and past `SHOWN_CHARS` cut and counted."""
-    return Text(visible(bounded(value), multiline=multiline), style=style, end="")
+    return Text(shown(value, multiline=multiline), style=style, end="")
 
 
 def cell(value: str, style: str | Style = "") -> Text:
@@ -51,8 +51,8 @@ def cell(value: str, style: str | Style = "") -> Text:
 
 def content(value: str, style: str = "") -> Content:
     """Stored text as Textual `Content` (the palette's hits take it), likewise never markup."""
-    shown = visible(bounded(value))
-    return Content.styled(shown, style) if style else Content(shown)
+    safe = shown(value)
+    return Content.styled(safe, style) if style else Content(safe)
 
 
 def plain(*parts: str | Text, style: str = "") -> Text:
@@ -60,7 +60,7 @@ def plain(*parts: str | Text, style: str = "") -> Text:
     visible too (a message may quote an error that quotes a stored id), none is markup."""
     text = Text(style=style, end="")
     for part in parts:
-        text.append(part if isinstance(part, Text) else visible(bounded(part), multiline=True))
+        text.append(part if isinstance(part, Text) else shown(part, multiline=True))
     return text
 
 
@@ -81,6 +81,6 @@ def say(
 ) -> None:
     """A notification whose text is shown literally: `notify` reads its message as markup
     unless told not to, and a refusal quotes stored ids and reasons."""
-    body = message.plain if isinstance(message, Text) else visible(bounded(message), multiline=True)
-    title = visible(bounded(title))
+    body = message.plain if isinstance(message, Text) else shown(message, multiline=True)
+    title = shown(title)
     node.notify(body, title=title, severity=severity, timeout=timeout, markup=False)
