@@ -269,11 +269,11 @@ class _Listing:
         stand-in if it does not decode), its lease, `ObservedProcess.to_json`."""
         if self.models is None:
             from lashtui.model import ObservedProcess
-            from lashtui.registry.sql.lease import LeaseRow
+            from lashtui.registry.sql.lease import read_lease
             from lashtui.registry.sql.row import decode_row
 
-            self.models = ObservedProcess, LeaseRow, decode_row
-        observed, lease_row, decode_row = self.models
-        held = lease_row(*lease).lease(row[1]) if lease is not None else None
+            self.models = ObservedProcess, read_lease, decode_row
+        observed, read_lease, decode_row = self.models
+        held = read_lease(row[1], lease) if lease is not None else None
         text: str = observed.from_record(decode_row(row), held).to_json()
         return text

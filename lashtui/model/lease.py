@@ -235,6 +235,10 @@ class ProcessLease(WireModel):
     fencing_token: int
     claimed_at_epoch_ms: int
     expires_at_epoch_ms: int
+    # Why the stored lease row could not be decoded, on the stand-in a read shows for it
+    # (registry/sql/lease.py `read_lease`: its owner as stored, its numbers 0, never acted
+    # on). Never serialised, like `ProcessRecord.undecodable`.
+    undecodable: str | None = Field(default=None, exclude=True)
 
     def is_live_at(self, now_ms: int) -> bool:
         """Held and unexpired; an expiry equal to now counts as expired."""

@@ -59,6 +59,10 @@ class ObservedProcess(WireModel):
     # times; kind `undecodable`, label `undecodable: <why>`). Omitted otherwise, so lash's
     # shape is unchanged.
     undecodable: str | None = omitted()
+    # Why the row's lease could not be decoded (another program stored something other than
+    # a whole number in its fence or times): its holder is then the owner stored, its
+    # expiry unknown (None), and no worker or sweep acts on it. Omitted otherwise.
+    lease_undecodable: str | None = omitted()
     # False where the registry keeps no disposition (a lash v6 registry, read-only):
     # `disposition` then holds `externally_owned` and is shown as "not recorded". Omitted
     # when true, so lash's shape is unchanged.
@@ -77,6 +81,7 @@ class ObservedProcess(WireModel):
         output = record.status.await_output
         error = output.message if isinstance(output, FailureOutput | CancelledOutput) else None
         child = record.input.child_session_id() if isinstance(record.input, SessionTurn) else None
+        known = lease is not None and lease.undecodable is None  # (else its expiry is not)
         return cls(
             process_id=record.id,
             graph_key=f"process:{record.id}",
@@ -91,7 +96,8 @@ class ObservedProcess(WireModel):
             updated_at_ms=record.updated_at_ms,
             first_started=record.first_started,
             lease_holder=lease.owner if lease else None,
-            lease_expires_at_ms=lease.expires_at_epoch_ms if lease else None,
+            lease_expires_at_ms=lease.expires_at_epoch_ms if known and lease else None,
+            lease_undecodable=lease.undecodable if lease else None,
             abandon_request=record.abandon_request,
             input=record.input,
             originator=record.provenance.originator,

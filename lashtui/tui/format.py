@@ -82,6 +82,8 @@ def why(process: ObservedProcess, now_ms: int) -> str:
     "abandon request, lease lapsed" or a success would be made up."""
     if process.undecodable is not None:
         return f"{UNDECODABLE}: {process.undecodable}"
+    if process.lease_undecodable is not None:
+        return f"lease could not be decoded: {process.lease_undecodable}"
     output = process.status.await_output
     if isinstance(output, FailureOutput):
         return f"{output.code}: {output.message}"
@@ -154,6 +156,8 @@ HOST_WIDTH = 32
 def lease(process: ObservedProcess, now_ms: int) -> str:
     if process.lease_holder is None:
         return "-"
+    if process.lease_undecodable is not None:  # its expiry is not known
+        return f"{owner(process.lease_holder)} (could not be decoded)"
     return f"{owner(process.lease_holder)} ({countdown(process.lease_expires_at_ms, now_ms)})"
 
 

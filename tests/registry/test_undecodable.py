@@ -8,6 +8,7 @@ prune removes."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from lashtui.model import (
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES
 from lashtui.worker import ProcessWorker
-from tests.builders import ext, rr
+from tests.builders import ext, ob, own, rr
 from tests.raw import raw_connection, store_record_json
 from tests.registry.rows import ANY
 
@@ -261,6 +262,80 @@ async def test_awaiting_one_that_ended_says_its_output_cannot_be_read(
         )
     with pytest.raises(LashError, match=r"did not finish within 0\.1s"):
         await processes.await_output("running", timeout=0.1)
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("lease_fencing_token", 1.5), ("lease_expires_at_ms", "abc"), ("lease_claimed_at_ms", b"x")],
+)
+async def test_a_lease_row_whose_numbers_are_not_whole_hides_nothing(
+    tmp_path: Path, clock: ManualClock, column: str, value: object
+) -> None:
+    """SQLite keeps whatever another program stores in a lease's fence or times. One such
+    row failed every read that joins the leases (`ls`, `show`, the dashboard's views) and
+    every sweep. Now reads show its holder as stored and say why (its expiry unknown), the
+    worker and the sweep skip it, writes refuse it in one sentence, and the operator ends
+    it (PostgreSQL's columns hold only integers)."""
+    db = str(tmp_path / "r.db")
+    async with open_registry(db, clock=clock) as registry:
+        for pid in ("held", "other"):
+            await registry.register_process(ob(pid))
+            assert (await registry.claim_process_lease(pid, own("w"), 60_000)).acquired()
+        with raw_connection(db) as conn:
+            spoil = f"UPDATE process_leases SET {column} = ? WHERE process_id = 'held'"
+            conn.execute(spoil, (value,))
+        why = f"its lease row's {column} holds {value!r}, not a whole number"
+
+        leases = await registry.get_process_leases(["held", "other"])
+        assert leases["held"].undecodable == why and leases["other"].undecodable is None
+        assert (await registry.get_process_lease("held")).undecodable == why  # type: ignore[union-attr]
+        processes = Processes(registry, clock=clock)
+        shown = await processes.get("held")
+        assert shown is not None and shown.lease_undecodable == why
+        assert shown.lease_holder == own("w") and shown.lease_expires_at_ms is None
+        assert {p.process_id for p in await processes.page(ProcessPageQuery(limit=10))} == {
+            "held", "other",
+        }  # fmt: skip
+        items = {i.process_id: i for i in await registry.list_work_items()}
+        assert items["held"].undecodable and not items["other"].undecodable
+
+        worker = ProcessWorker(registry, clock=clock)
+        await worker.drive_pending_processes(run=False)  # the sweep's pass: no failure
+        assert worker.stats.verdicts["skipped_undecodable"] == 1  # type: ignore[index]
+        with pytest.raises(UndecodableProcess, match=re.escape(f"could not be decoded ({why})")):
+            await registry.claim_process_lease("held", own("x"), 60_000)
+
+        await processes.end_undecodable("held", "dana", "a bad lease")
+        assert await registry.get_process_lease("held") is None
+        with raw_connection(db) as conn:
+            kinds = conn.execute(
+                "SELECT typeof(lease_fencing_token), typeof(lease_claimed_at_ms), "
+                "typeof(lease_expires_at_ms) FROM process_leases WHERE process_id = 'held'"
+            ).fetchone()
+        assert kinds == ("integer", "integer", "integer")
+
+
+@pytest.mark.parametrize("value", ["x", 1.5, b"\x00"])
+async def test_a_change_position_that_is_not_whole_stops_no_feed(
+    tmp_path: Path, value: object
+) -> None:
+    """Another program stored something other than a whole number as a row's change
+    position: a text sorts above every number (the reader failed on it) and a real between
+    two (a page ending at it was read again for ever). Such a row has no place in the feed;
+    the feed reads the others and ends."""
+    db = str(tmp_path / "r.db")
+    async with open_registry(db) as registry:
+        for pid in ("a", "b", "c"):
+            await registry.register_process(ext(pid))
+        with raw_connection(db) as conn:
+            conn.execute("UPDATE processes SET change_seq = ? WHERE process_id = 'b'", (value,))
+        seen, cursor = [], 0
+        for _ in range(10):
+            page, cursor = await registry.processes_changed_since(cursor, 1)
+            if not page:
+                break
+            seen += [r.id for r in page]
+        assert seen == ["a", "c"]
 
 
 async def test_text_that_is_not_utf8_or_holds_lone_surrogates(tmp_path: Path) -> None:

@@ -288,10 +288,13 @@ class Dialect(NamedTuple):
 
     def feed_bound(self, column: str) -> str:
         """The condition (with a leading AND) that keeps a change-feed read at or below the
-        position: nothing on SQLite, whose clock only shows committed saves; on PostgreSQL,
-        below the bound: a save above it may have overtaken one still uncommitted."""
+        position: on SQLite, whose clock only shows committed saves, only that the position
+        is a whole number (another program may store any value there: a text sorts above
+        every number and a real between two, so a page ending at one would be read again
+        for ever, and a text failed the reader); on PostgreSQL, whose column holds only
+        integers, below the bound: a save above it may have overtaken one uncommitted."""
         if self.name == "sqlite":
-            return ""
+            return f" AND typeof({column}) = 'integer'"
         return f" AND {column} < {CHANGE_BOUND}"
 
     def skip_locked(self, table: str) -> str:

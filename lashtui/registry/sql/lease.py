@@ -9,7 +9,9 @@ and a lease whose expiry equals now is already expired.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -36,7 +38,13 @@ from lashtui.registry.sql.fetch import (
 )
 from lashtui.registry.sql.filter import LIVE, in_backlog
 from lashtui.registry.sql.indexes import missing
-from lashtui.registry.sql.row import Row, fetch_rows, load_record, require_exists
+from lashtui.registry.sql.row import (
+    Row,
+    fetch_rows,
+    load_record,
+    refuse_undecodable,
+    require_exists,
+)
 
 _DISPOSITIONS = frozenset(d.value for d in RecoveryDisposition)
 _LIVENESS = TypeAdapter[LeaseOwnerLiveness](LeaseOwnerLiveness)
@@ -103,7 +111,55 @@ def lease_row_statement(conn: Tx, process_id: str) -> Statement:
 
 def load_lease_row(conn: Tx, process_id: str) -> LeaseRow | None:
     row = conn.execute(*lease_row_statement(conn, process_id)).fetchone()
-    return LeaseRow(*row) if row else None
+    return lease_row(process_id, row) if row else None
+
+
+# --- lease rows another program wrote ---------------------------------------------------
+#
+# A lease row's fence and times are whole numbers; SQLite stores whatever another program
+# gives it (text, a real, a blob). One such row failed every read that joins the leases
+# (`ls`, `show`, the dashboard's views) and every sweep, and a claim compared its text with
+# a number (a TypeError). Now a write (claim, renew, release...) refuses it in one sentence,
+# as a row whose record does not decode; a read shows its process as such a row (the lease
+# a stand-in saying why: `read_lease`); the worker and the sweep skip it; and
+# `end_undecodable` ends it and rewrites the numbers.
+_WHOLE_COLUMNS = {
+    "fence": "lease_fencing_token",
+    "claimed_at_ms": "lease_claimed_at_ms",
+    "expires_at_ms": "lease_expires_at_ms",
+}
+
+
+def lease_row_problem(row: LeaseRow) -> str | None:
+    """Why the row's numbers cannot be read, or None."""
+    for field, column in _WHOLE_COLUMNS.items():
+        value = getattr(row, field)
+        if type(value) is not int:
+            shown = repr(value)
+            shown = shown if len(shown) <= 40 else f"{shown[:39]}…"
+            return f"its lease row's {column} holds {shown}, not a whole number"
+    return None
+
+
+def lease_row(process_id: str, columns: Sequence[Any]) -> LeaseRow:
+    """The lease columns as a `LeaseRow`, refused (`UndecodableProcess`) when another
+    program stored something other than a whole number in its fence or times."""
+    row = LeaseRow(*columns)
+    problem = lease_row_problem(row)
+    if problem is not None:
+        raise refuse_undecodable(process_id, problem)
+    return row
+
+
+def read_lease(process_id: str, columns: Sequence[Any]) -> ProcessLease:
+    """A held lease row as a read shows it: its lease, or a stand-in saying why it does not
+    decode (its owner as stored, its numbers 0; `ProcessLease.undecodable`)."""
+    row = LeaseRow(*columns)
+    problem = lease_row_problem(row)
+    if problem is None:
+        return row.lease(process_id)
+    fixed = LeaseRow(row.owner_id, row.incarnation_id, row.liveness_json, row.token, 0, 0, 0)
+    return fixed.lease(process_id).model_copy(update={"undecodable": problem})
 
 
 def _token(process_id: str, owner: LeaseOwnerIdentity, now: int, fence: int) -> str:
@@ -210,7 +266,7 @@ def claim(
     found = conn.execute(_PROCESS_AND_LEASE, (process_id,)).fetchone()
     if found is None:
         raise UnknownProcess.process(process_id)
-    row = LeaseRow(*found[1:]) if found[0] is not None else None
+    row = lease_row(process_id, found[1:]) if found[0] is not None else None
     return claim_existing(conn, process_id, owner, ttl_ms, now, row=row)
 
 
@@ -348,14 +404,17 @@ def renew(conn: Tx, lease: ProcessLease, ttl_ms: int, now: int) -> ProcessLease:
 
 
 def get(conn: Tx, process_id: str) -> ProcessLease | None:
-    """The held lease, expired or not (a raw fact); None when free, released or unknown."""
-    row = load_lease_row(conn, process_id)
-    return row.lease(process_id) if row is not None and row.held else None
+    """The held lease, expired or not (a raw fact); None when free, released or unknown; a
+    stand-in saying why for a row whose numbers do not decode (`read_lease`)."""
+    row = conn.execute(*lease_row_statement(conn, process_id)).fetchone()
+    if row is None or not LeaseRow(*row).held:
+        return None
+    return read_lease(process_id, row)
 
 
 def get_many(conn: Tx, process_ids: list[str]) -> dict[str, ProcessLease]:
     rows = held_lease_rows(conn, process_ids)
-    return {process_id: LeaseRow(*row).lease(process_id) for process_id, row in rows.items()}
+    return {process_id: read_lease(process_id, row) for process_id, row in rows.items()}
 
 
 def work_items(conn: Tx) -> list[ProcessWorkItem]:
@@ -759,7 +818,14 @@ def _work_item_select(
 def _work_item(conn: Tx, row: Row) -> ProcessWorkItem:
     process_id, disposition, requested, *columns = row
     held = columns[0] is not None and columns[3] is not None  # owner id and token
-    lease = LeaseRow(*columns).lease(process_id) if held else None
+    lease = read_lease(process_id, columns) if held else None
+    if lease is not None and lease.undecodable is not None:  # skipped, as such a record
+        return ProcessWorkItem(
+            process_id=process_id,
+            disposition=RecoveryDisposition.EXTERNALLY_OWNED,
+            lease=None,
+            undecodable=True,
+        )
     if disposition not in _DISPOSITIONS:  # not read in SQL: ask the record itself
         return _decoded_item(conn, process_id, lease)
     return ProcessWorkItem(

@@ -36,7 +36,12 @@ from lashtui.registry.sql.fetch import (
     row_columns_in,
     sized_page,
 )
-from lashtui.registry.sql.lease import require_current_lease
+from lashtui.registry.sql.lease import (
+    LeaseRow,
+    lease_row_problem,
+    lease_row_statement,
+    require_current_lease,
+)
 from lashtui.registry.sql.page import check_size
 from lashtui.registry.sql.row import (
     DECODE_ERRORS,
@@ -352,9 +357,13 @@ def end_undecodable(
     except DECODE_ERRORS as error:
         why = undecodable_reason(error)
     else:
-        raise ProcessConflict(
-            f"process `{process_id}` is not undecodable; cancel or abandon it instead"
-        )
+        held = conn.execute(*lease_row_statement(conn, process_id)).fetchone()
+        problem = lease_row_problem(LeaseRow(*held)) if held else None
+        if problem is None:
+            raise ProcessConflict(
+                f"process `{process_id}` is not undecodable; cancel or abandon it instead"
+            )
+        why = problem
     stand_in = undecodable_record(rows[0], why)
     record = stand_in.model_copy(
         update={
@@ -378,9 +387,17 @@ def end_undecodable(
         f"process:{record.id}:end_undecodable:{now}",
     )
     _, record = append_to(conn, record, request, now, row_key=process_id)
+    # Freed, its numbers whole again: SQLite stores any value another program gives it
+    # (PostgreSQL's columns hold only integers).
+    fence = (
+        ", lease_fencing_token = CASE WHEN typeof(lease_fencing_token) = 'integer' "
+        "THEN lease_fencing_token ELSE 0 END"
+        if dialect(conn).name == "sqlite"
+        else ""
+    )
     conn.execute(
         "UPDATE process_leases SET lease_owner_id = NULL, lease_token = NULL, "
-        "lease_claimed_at_ms = 0, lease_expires_at_ms = 0 WHERE process_id = ?",
+        f"lease_claimed_at_ms = 0, lease_expires_at_ms = 0{fence} WHERE process_id = ?",
         (process_id,),
     )
     return keyed(record, process_id)
