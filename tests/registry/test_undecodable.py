@@ -27,7 +27,7 @@ from lashtui.model import (
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES
 from lashtui.worker import ProcessWorker
-from tests.builders import ext, ob, own, rr
+from tests.builders import ext, ob, own, rr, started
 from tests.raw import raw_connection, store_record_json
 from tests.registry.rows import ANY
 
@@ -280,7 +280,9 @@ async def test_a_lease_row_whose_numbers_are_not_whole_hides_nothing(
     async with open_registry(db, clock=clock) as registry:
         for pid in ("held", "other"):
             await registry.register_process(ob(pid))
-            assert (await registry.claim_process_lease(pid, own("w"), 60_000)).acquired()
+            lease = (await registry.claim_process_lease(pid, own("w"), 60_000)).acquired()
+            assert lease is not None
+            await registry.record_first_started(pid, started("w"), lease)
         with raw_connection(db) as conn:
             spoil = f"UPDATE process_leases SET {column} = ? WHERE process_id = 'held'"
             conn.execute(spoil, (value,))
@@ -298,6 +300,12 @@ async def test_a_lease_row_whose_numbers_are_not_whole_hides_nothing(
         }  # fmt: skip
         items = {i.process_id: i for i in await registry.list_work_items()}
         assert items["held"].undecodable and not items["other"].undecodable
+        # `lashtui check`'s facts and the Abandon requests view's next lapse read the
+        # leases' numbers in SQL: a text sorted above every number and failed them.
+        await processes.probe_facts(60_000)
+        other = await registry.get_process_lease("other")
+        assert other is not None
+        assert await registry.next_lease_lapse(clock.now_ms()) == other.expires_at_epoch_ms
 
         worker = ProcessWorker(registry, clock=clock)
         await worker.drive_pending_processes(run=False)  # the sweep's pass: no failure

@@ -286,6 +286,14 @@ class Dialect(NamedTuple):
             f"WHERE change_seq < {CHANGE_BOUND}"
         )
 
+    def whole(self, column: str) -> str:
+        """`column`'s value where it is a whole number, else NULL: SQLite stores whatever
+        another program gives it (a text sorts above every number, so one would win every
+        `max`, and fail the reader's `int`); PostgreSQL's integer columns hold only those."""
+        if self.name == "sqlite":
+            return f"CASE WHEN typeof({column}) = 'integer' THEN {column} END"
+        return column
+
     def feed_bound(self, column: str) -> str:
         """The condition (with a leading AND) that keeps a change-feed read at or below the
         position: on SQLite, whose clock only shows committed saves, only that the position

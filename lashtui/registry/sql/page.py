@@ -258,7 +258,7 @@ def next_lapse(conn: Tx, now_ms: int) -> int | None:
     sql = dialect(conn)
     started, large = _unless_large(conn, started_owner_bound(sql))
     row = conn.execute(
-        "SELECT min(l.lease_expires_at_ms) FROM process_leases l JOIN processes p "
+        f"SELECT min({sql.whole('l.lease_expires_at_ms')}) FROM process_leases l JOIN processes p "
         f"ON p.process_id = l.process_id WHERE {LIVE} AND p.status = 'running' "
         f"AND {started}",
         (now_ms, *large),

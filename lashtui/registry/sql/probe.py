@@ -80,10 +80,12 @@ def _holds(sql: Dialect, needle: str, params: list[object]) -> str:
 
 def _leases(conn: Tx, now_ms: int) -> tuple[int, int, int | None, int | None]:
     """(held leases, lapsed among them, the newest claim, the newest expiry)."""
+    whole = dialect(conn).whole  # (a lease row's numbers as another program stored them)
+    expires = whole("l.lease_expires_at_ms")
     row = conn.execute(
         "SELECT count(*), "
-        "coalesce(sum(CASE WHEN l.lease_expires_at_ms <= ? THEN 1 ELSE 0 END), 0), "
-        f"max(l.lease_claimed_at_ms), max(l.lease_expires_at_ms) FROM process_leases l "
+        f"coalesce(sum(CASE WHEN {expires} <= ? THEN 1 ELSE 0 END), 0), "
+        f"max({whole('l.lease_claimed_at_ms')}), max({expires}) FROM process_leases l "
         f"WHERE {HELD}",
         (now_ms,),
     ).fetchone()
