@@ -18,6 +18,8 @@ from lashtui.admin import Processes
 from lashtui.clock import ManualClock
 from lashtui.errors import LashError, ProcessConflict, UndecodableProcess
 from lashtui.model import (
+    ErrorGroupQuery,
+    FailureOutput,
     ProcessEventAppendRequest,
     ProcessHandleDescriptor,
     ProcessPageQuery,
@@ -29,7 +31,7 @@ from lashtui.registry.sql.dialect import MAX_STORED_BYTES
 from lashtui.worker import ProcessWorker
 from tests.builders import ext, ob, own, rr, started
 from tests.raw import raw_connection, store_record_json
-from tests.registry.rows import ANY
+from tests.registry.rows import ANY, finish
 
 
 def _deep(record: ProcessRecord, depth: int) -> str:
@@ -344,6 +346,29 @@ async def test_a_change_position_that_is_not_whole_stops_no_feed(
                 break
             seen += [r.id for r in page]
         assert seen == ["a", "c"]
+
+
+async def test_a_time_or_clock_that_is_not_whole_fails_no_count(tmp_path: Path) -> None:
+    """The error groups' first and last seen (`max` of the rows' times) and the census's
+    position (the change clock) read only whole numbers: a text won `max` and failed the
+    reader (the dashboard ended with a traceback). The clock then reads as the last whole
+    position a row holds; a group whose rows hold no whole time says 0."""
+    db = str(tmp_path / "r.db")
+    async with open_registry(db) as registry:
+        for pid in ("a", "b"):
+            await registry.register_process(ext(pid))
+            await finish(registry, pid, FailureOutput.model_validate(
+                {"class": "execution", "code": "E", "message": "m"}
+            ))  # fmt: skip
+        last = (await registry.process_census()).cursor
+        with raw_connection(db) as conn:
+            conn.execute("UPDATE processes SET updated_at_ms = 'abc' WHERE process_id = 'a'")
+            conn.execute("UPDATE process_change_clock SET current_seq = 'abc'")
+        (group,) = (await registry.error_groups(ErrorGroupQuery())).groups
+        stored = await registry.get_process("b")
+        assert stored is not None and group.count == 2
+        assert group.first_seen_ms == group.last_seen_ms == stored.updated_at_ms
+        assert (await registry.process_census()).cursor == last
 
 
 async def test_text_that_is_not_utf8_or_holds_lone_surrogates(tmp_path: Path) -> None:

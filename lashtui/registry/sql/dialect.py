@@ -277,7 +277,13 @@ class Dialect(NamedTuple):
         writers commit concurrently, the horizon below which every writing transaction has
         ended (postgres/schema.py `CHANGE_BOUND_DDL`)."""
         if self.name == "sqlite":
-            return "SELECT current_seq FROM process_change_clock WHERE singleton = 1"
+            # A clock another program set to something other than a whole number reads as
+            # the last whole position a row holds (`whole`; the reader's int() failed).
+            return (
+                f"SELECT coalesce({self.whole('current_seq')}, (SELECT max(change_seq) FROM "
+                "processes WHERE typeof(change_seq) = 'integer'), 0) "
+                "FROM process_change_clock WHERE singleton = 1"
+            )
         # The last save below the bound, not the sequence just below it: the bound moves
         # with every transaction on the server, the last save only with this registry's
         # commits, so a reader that has read the feed to its end is at the position.

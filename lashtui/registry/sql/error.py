@@ -84,9 +84,13 @@ def _message(sql: Dialect) -> str:
 def group_statement(query: ErrorGroupQuery, sql: Dialect) -> tuple[str, list[object]]:
     """The grouping SELECT (exposed so tests can read its plan): one row per group in the
     query's order, each with the number of groups and of rows over all of them."""
+    updated = sql.whole("p.updated_at_ms")
     grouped = (
         f"SELECT p.status AS status, {_code(sql)} AS code, {_message(sql)} AS message, "
-        "count(*) AS n, min(p.updated_at_ms) AS first_seen, max(p.updated_at_ms) AS last_seen "
+        # Times another program stored as other than whole numbers are left out (a text
+        # won `max` and failed the reader), a group with none at all reads 0.
+        f"count(*) AS n, coalesce(min({updated}), 0) AS first_seen, "
+        f"coalesce(max({updated}), 0) AS last_seen "
         f"FROM {_window(sql)} WHERE {_STATES} GROUP BY 1, 2, 3"
     )
     select = (
