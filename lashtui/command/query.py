@@ -36,9 +36,7 @@ from lashtui.model import (
     ProcessStatusFilter,
     SessionScope,
 )
-from lashtui.untrusted import (
-    json_escaped,
-)
+from lashtui.untrusted import json_escaped
 
 
 def page_query(args: argparse.Namespace) -> ProcessPageQuery:

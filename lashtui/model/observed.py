@@ -81,7 +81,9 @@ class ObservedProcess(WireModel):
         output = record.status.await_output
         error = output.message if isinstance(output, FailureOutput | CancelledOutput) else None
         child = record.input.child_session_id() if isinstance(record.input, SessionTurn) else None
-        known = lease is not None and lease.undecodable is None  # (else its expiry is not)
+        expires = None  # a lease that does not decode has no known one (`lease_undecodable`)
+        if lease is not None and lease.undecodable is None:
+            expires = lease.expires_at_epoch_ms
         return cls(
             process_id=record.id,
             graph_key=f"process:{record.id}",
@@ -96,7 +98,7 @@ class ObservedProcess(WireModel):
             updated_at_ms=record.updated_at_ms,
             first_started=record.first_started,
             lease_holder=lease.owner if lease else None,
-            lease_expires_at_ms=lease.expires_at_epoch_ms if known and lease else None,
+            lease_expires_at_ms=expires,
             lease_undecodable=lease.undecodable if lease else None,
             abandon_request=record.abandon_request,
             input=record.input,

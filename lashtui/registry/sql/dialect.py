@@ -88,6 +88,12 @@ def has_backslash(column: str) -> str:
     return f"(instr(CAST({column} AS BLOB), X'5C') > 0)"
 
 
+def _integer(column: str) -> str:
+    """SQLite's test that `column` holds a whole number (it stores whatever another program
+    gives it; PostgreSQL's integer columns need none)."""
+    return f"typeof({column}) = 'integer'"
+
+
 class Dialect(NamedTuple):
     """The SQL fragments that differ between the two stores. (A NamedTuple rather than a
     frozen dataclass: `dataclasses` and the `inspect` it imports cost ~40M instructions at
@@ -281,7 +287,7 @@ class Dialect(NamedTuple):
             # the last whole position a row holds (`whole`; the reader's int() failed).
             return (
                 f"SELECT coalesce({self.whole('current_seq')}, (SELECT max(change_seq) FROM "
-                "processes WHERE typeof(change_seq) = 'integer'), 0) "
+                f"processes WHERE {_integer('change_seq')}), 0) "
                 "FROM process_change_clock WHERE singleton = 1"
             )
         # The last save below the bound, not the sequence just below it: the bound moves
@@ -297,7 +303,7 @@ class Dialect(NamedTuple):
         another program gives it (a text sorts above every number, so one would win every
         `max`, and fail the reader's `int`); PostgreSQL's integer columns hold only those."""
         if self.name == "sqlite":
-            return f"CASE WHEN typeof({column}) = 'integer' THEN {column} END"
+            return f"CASE WHEN {_integer(column)} THEN {column} END"
         return column
 
     def feed_bound(self, column: str) -> str:
@@ -308,7 +314,7 @@ class Dialect(NamedTuple):
         for ever, and a text failed the reader); on PostgreSQL, whose column holds only
         integers, below the bound: a save above it may have overtaken one uncommitted."""
         if self.name == "sqlite":
-            return f" AND typeof({column}) = 'integer'"
+            return f" AND {_integer(column)}"
         return f" AND {column} < {CHANGE_BOUND}"
 
     def skip_locked(self, table: str) -> str:

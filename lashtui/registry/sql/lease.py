@@ -8,6 +8,7 @@ and a lease whose expiry equals now is already expired.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ from lashtui.registry.sql.row import (
     refuse_undecodable,
     require_exists,
 )
+from lashtui.untrusted import clipped
 
 _DISPOSITIONS = frozenset(d.value for d in RecoveryDisposition)
 _LIVENESS = TypeAdapter[LeaseOwnerLiveness](LeaseOwnerLiveness)
@@ -135,9 +137,7 @@ def lease_row_problem(row: LeaseRow) -> str | None:
     for field, column in _WHOLE_COLUMNS.items():
         value = getattr(row, field)
         if type(value) is not int:
-            shown = repr(value)
-            shown = shown if len(shown) <= 40 else f"{shown[:39]}…"
-            return f"its lease row's {column} holds {shown}, not a whole number"
+            return f"its lease row's {column} holds {clipped(repr(value), 40)}, not a whole number"
     return None
 
 
@@ -158,7 +158,7 @@ def read_lease(process_id: str, columns: Sequence[Any]) -> ProcessLease:
     problem = lease_row_problem(row)
     if problem is None:
         return row.lease(process_id)
-    fixed = LeaseRow(row.owner_id, row.incarnation_id, row.liveness_json, row.token, 0, 0, 0)
+    fixed = dataclasses.replace(row, fence=0, claimed_at_ms=0, expires_at_ms=0)
     return fixed.lease(process_id).model_copy(update={"undecodable": problem})
 
 

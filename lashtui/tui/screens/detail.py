@@ -183,7 +183,7 @@ def undecodable_line(process: ObservedProcess, *, read_only: bool) -> list[Text]
         return []
     return [
         text.plain(
-            "record could not be decoded: ", text.data(process.undecodable),
+            f"{fmt.UNDECODABLE}: ", text.data(process.undecodable),
             "; only ending it changes it: ", way_out(process.process_id, read_only=read_only),
         )
     ]
