@@ -152,6 +152,12 @@ def _check_flags(check: argparse.ArgumentParser) -> None:
         "leases are held (default 5m,15m); a renewal is dated from its expiry less --ttl",
     )  # fmt: skip
     check.add_argument(
+        "--unknown-state", type=count_levels, default=(1, None), metavar="WARN[,CRIT]",
+        help="rows whose state is not known: their status column holds no state, or a live "
+        "row's record says another state or is not JSON; nothing runs or recovers them, "
+        "and only `end-undecodable` ends them (default 1: warn at one)",
+    )  # fmt: skip
+    check.add_argument(
         "--ttl", type=duration_ms, default=30_000, metavar="DURATION",
         help="the workers' lease TTL (`worker --ttl-ms`; default 30s)",
     )  # fmt: skip

@@ -17,6 +17,7 @@ opened read-only, which on SQLite writes no byte and creates no file.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from dataclasses import asdict, dataclass
 from enum import IntEnum
@@ -126,7 +127,18 @@ def judge(facts: ProbeFacts, args: argparse.Namespace) -> list[Check]:
             f"{facts.failed_since} failed in the last {window}",
         ),
         renewal(facts, args),
+        unknown_state(facts, args),
     ]  # fmt: skip
+
+
+def unknown_state(facts: ProbeFacts, args: argparse.Namespace) -> Check:
+    """Rows whose state is not known (`ProbeFacts.unknown_state`), naming the first, so
+    that the operator can look at it (`lashtui show`) and end it (`end-undecodable`)."""
+    count, first = facts.unknown_state, facts.unknown_state_first
+    sentence = f"{plural(count, 'row')} whose state is unknown"
+    if first is not None:
+        sentence += f", first {first} (`lashtui show {shlex.quote(first)}` says why)"
+    return Check("unknown_state", count, "rows", *levels(args.unknown_state), sentence)
 
 
 def renewal(facts: ProbeFacts, args: argparse.Namespace) -> Check:

@@ -125,6 +125,7 @@ from lashtui.model.output import (
 from lashtui.model.page import (
     NEWEST_FIRST,
     NO_LEASE,
+    NO_STATE,
     PAGE_CHARS,
     PAGE_LIMIT_MAX,
     PROCESS_ORDERS,
@@ -187,6 +188,7 @@ __all__ = [
     "MINUTE_MS",
     "NEWEST_FIRST",
     "NO_LEASE",
+    "NO_STATE",
     "OPERATOR_NAME_MAX",
     "PAGE_CHARS",
     "PAGE_LIMIT_MAX",

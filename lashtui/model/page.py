@@ -203,24 +203,37 @@ def _check_keys(data: dict[str, Any]) -> None:
             raise InvalidRequest(f"a sort key in `{order}` order cannot be `{key!r}`")
 
 
+# The key `ProcessCensus.counts` gives `no_state` under, beside the states' names.
+NO_STATE = "no state"
+
+
 class ProcessCensus(BaseModel):
     """Every row counted once, as of change-feed position `cursor` (read in the same
     transaction): terminal rows by state, and each live row's id with its state. Apply the
     change feed after `cursor` to keep it current; a live row is the only kind that can
-    still change state, which is why only live rows are listed by id."""
+    still change state, which is why only live rows are listed by id.
+
+    `no_state`: rows whose status column holds no state at all (another program wrote it:
+    `'zombie'`, a blob). Every filter but `any` leaves them out, so they are counted apart,
+    never in a state; each reads as a row that does not decode (sql/row.py
+    `StatusMismatch`)."""
 
     model_config = ConfigDict(frozen=True)
 
     cursor: int
     terminal: dict[str, int]
     live: dict[str, str]
+    no_state: int = 0
 
     def counts(self) -> dict[str, int]:
-        """All six states with their counts (zeros included), in the dashboard's order."""
+        """All six states with their counts (zeros included), in the dashboard's order, then
+        `no_state` under `NO_STATE`, when not zero."""
         live = Counter(self.live.values())
         counts = {state.value: live.get(state.value, 0) for state in LIVE_STATES}
         counts.update({state.value: self.terminal.get(state.value, 0) for state in TERMINAL_STATES})
+        if self.no_state:
+            counts[NO_STATE] = self.no_state
         return counts
 
     def total(self) -> int:
-        return len(self.live) + sum(self.terminal.values())
+        return len(self.live) + sum(self.terminal.values()) + self.no_state

@@ -23,7 +23,11 @@ class ProbeFacts(BaseModel):
       abandon request (the rows only an operator can decide, as the Abandon requests view
       lists them; a row with a request is already on its way to the sweep);
     - `abandon_requests` / `oldest_abandon_request_ms`: pending requests on live rows;
-    - `failed_since`: `process.failed` events at or after `failed_since_ms`.
+    - `failed_since`: `process.failed` events at or after `failed_since_ms`;
+    - `unknown_state` / `unknown_state_first`: rows whose state is not known, and the first
+      of them by id: those whose status column holds no state, and live rows whose record
+      says another state or is not JSON at all. Each reads as a row that does not decode,
+      which no worker or sweep touches and only `end-undecodable` ends.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -39,3 +43,5 @@ class ProbeFacts(BaseModel):
     oldest_abandon_request_ms: int | None
     failed_since_ms: int
     failed_since: int
+    unknown_state: int
+    unknown_state_first: str | None

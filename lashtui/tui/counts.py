@@ -8,6 +8,9 @@ change. A terminal row can still come back through the feed (an event appended t
 wake target cleared), so a terminal is counted only when a live row ends, or when a row
 created after the census arrives already ended, and only once. Pruning is the one thing the
 feed does not report; the screen takes a fresh census after a prune, and now and then.
+
+Rows whose status column holds no state (another program wrote it) are in no state's count:
+the census counts them apart, and they are shown apart (under `NO_STATE`) until the next one.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from lashtui.model import ObservedProcess, ProcessCensus, process_state
+from lashtui.model import NO_STATE, ObservedProcess, ProcessCensus, process_state
 
 STATES = ("running", "waiting", "completed", "failed", "cancelled", "abandoned")
 
@@ -25,6 +28,7 @@ class StateCounts:
         self.live = dict(census.live)  # live process id -> running | waiting
         self.tally = Counter(census.terminal)
         self.tally.update(self.live.values())
+        self.no_state = census.no_state
         self.taken_at_ms = taken_at_ms
         self.ended: set[str] = set()  # rows counted terminal since the census
         self._ids: dict[str, list[str]] = {}  # `ids_in`'s answers until the next change
@@ -53,7 +57,10 @@ class StateCounts:
         return self._ids[state]
 
     def counts(self) -> dict[str, int]:
-        return {state: self.tally[state] for state in STATES}
+        counts = {state: self.tally[state] for state in STATES}
+        if self.no_state:
+            counts[NO_STATE] = self.no_state
+        return counts
 
     def total(self) -> int:
-        return sum(self.tally[state] for state in STATES)
+        return sum(self.tally[state] for state in STATES) + self.no_state

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 
 from lashtui.model import (
+    NO_STATE,
     AbandonedOutput,
     AbandonWriter,
     CancelledOutput,
@@ -30,6 +31,10 @@ BADGES = {
     "cancelled": "⊘ cancelled",
     "abandoned": "☠ abandoned",
 }
+
+def count_label(name: str) -> str:
+    """A state's badge, or what the rows counted under `NO_STATE` are."""
+    return BADGES.get(name) or "? status column holds no state"
 
 
 def state(process: ObservedProcess) -> str:
@@ -194,8 +199,9 @@ def tally(pairs: Iterable[tuple[str, int]]) -> str:
 
 def state_counts(counts: Mapping[str, int]) -> str:
     """The six states with their badges, in lifecycle order, zeros included so the panel
-    keeps its shape as rows come and go."""
-    return tally((BADGES[name], counts.get(name, 0)) for name in BADGES)
+    keeps its shape as rows come and go; then the rows with no state, if any."""
+    names = [*BADGES, NO_STATE] if counts.get(NO_STATE) else BADGES
+    return tally((count_label(name), counts.get(name, 0)) for name in names)
 
 
 LIVE_WITHIN_MS = 5_000

@@ -18,15 +18,16 @@ from lashtui.model import AbandonRequest, FailureOutput, ProcessStarted
 from lashtui.registry import ProcessRegistry, open_registry
 from tests.builders import ext, ob, own, rr
 from tests.cli.test_cli import digest, lashtui
+from tests.raw import raw_connection
 from tests.registry.rows import finish
 
 MINUTE = 60_000
 HOUR = 60 * MINUTE
 OK_LINE = (
     "LASHTUI OK - 0 silent-not-dead rows, 0 lapsed leases of 0 held, no abandon request "
-    "pending, 0 failed in the last 15m, no lease held | silent_not_dead=0;1;;0 "
-    "lapsed_leases=0;1;10;0 abandon_request_age=U;600;3600;0 failed=0;1;;0 "
-    "renewal_age=U;300;900;0"
+    "pending, 0 failed in the last 15m, no lease held, 0 rows whose state is unknown | "
+    "silent_not_dead=0;1;;0 lapsed_leases=0;1;10;0 abandon_request_age=U;600;3600;0 "
+    "failed=0;1;;0 renewal_age=U;300;900;0 unknown_state=0;1;;0"
 )
 
 
@@ -108,6 +109,28 @@ async def test_warning_names_the_check_and_its_level(tmp_path: Path) -> None:
     quiet = lashtui("check", "--lapsed", "off", db=db)
     assert quiet.returncode == 0, quiet.stdout
     assert "1 lapsed lease of 1 held" in quiet.stdout
+
+
+async def test_a_row_of_unknown_state_warns_and_is_named(tmp_path: Path) -> None:
+    """A row whose status column another program set to no state, with an abandon request
+    pending on it: nothing lists it under a state, and no sweep will honour the request.
+    `check` said OK; now it warns, naming the row and how to see why."""
+    db = tmp_path / "odd.db"
+    await healthy(str(db))
+    async with open_registry(str(db)) as registry:
+        request = AbandonRequest(requested_by="dana", requested_at_ms=real_now())
+        await registry.request_process_abandon("import-7", request)
+    with raw_connection(str(db)) as conn:
+        conn.execute("UPDATE processes SET status = 'zombie' WHERE process_id = 'import-7'")
+    result = lashtui("check", db=db)
+    assert result.returncode == 1, result.stdout
+    assert nagios_line(result).startswith(
+        "LASHTUI WARNING - 1 row whose state is unknown, first import-7 (`lashtui show "
+        "import-7` says why) (warning at 1) | "
+    )
+    shown = lashtui("show", "import-7", db=db)
+    assert "its status column holds 'zombie', which is no state" in shown.stdout
+    assert lashtui("check", "--unknown-state", "off", db=db).returncode == 0
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])

@@ -8,6 +8,7 @@ from lashtui.clock import ManualClock
 from lashtui.model import AbandonRequest, FailureOutput, ProcessStarted
 from lashtui.registry import ProcessRegistry
 from tests.builders import ext, ob, own, rr
+from tests.raw import raw_connection, store_record_json
 from tests.registry.rows import caught_up, finish
 
 MINUTE = 60_000
@@ -80,7 +81,42 @@ async def test_probe_facts_of_an_empty_registry(
         "oldest_abandon_request_ms": None,
         "failed_since_ms": 0,
         "failed_since": 0,
+        "unknown_state": 0,
+        "unknown_state_first": None,
     }
+
+
+async def test_rows_of_unknown_state_are_counted_and_the_first_named(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:
+    """Rows another program left in no state: a status column that names none (any row),
+    a live row whose record says it ended, a live row whose record is not JSON. Each reads
+    as undecodable, which no worker or sweep touches: `check` said OK over them, and
+    nothing said that an abandon request on one would never be honoured."""
+    for pid in ("a-fine", "b-zombie", "c-ended", "d-not-json", "e-done", "f-fine"):
+        await registry.register_process(ext(pid))
+    await finish(registry, "c-ended")
+    await finish(registry, "e-done")
+    await registry.request_process_abandon(
+        "b-zombie", AbandonRequest(requested_by="dana", requested_at_ms=clock.now_ms())
+    )
+    facts = await registry.probe_facts(clock.now_ms(), 0)
+    assert (facts.unknown_state, facts.unknown_state_first) == (0, None)
+    with raw_connection(registry_target) as conn:
+        conn.execute("UPDATE processes SET status = 'zombie' WHERE process_id = 'b-zombie'")
+        conn.execute("UPDATE processes SET status = 'running' WHERE process_id = 'c-ended'")
+    assert (await registry.probe_facts(clock.now_ms(), 0)).unknown_state == 2
+    store_record_json(registry_target, "d-not-json", "not json")
+    facts = await registry.probe_facts(clock.now_ms(), 0)
+    assert (facts.unknown_state, facts.unknown_state_first) == (3, "b-zombie")
+    assert facts.live == 4  # a-fine, c-ended, d-not-json, f-fine: by their column
+    with raw_connection(registry_target) as conn:
+        # A terminal column is not weighed against its record (the many terminal rows are
+        # never read here); such a row lists as undecodable in the column's state.
+        conn.execute("UPDATE processes SET status = 'completed' WHERE process_id = 'b-zombie'")
+        conn.execute("UPDATE processes SET status = '' WHERE process_id = 'f-fine'")
+    facts = await registry.probe_facts(clock.now_ms(), 0)
+    assert (facts.unknown_state, facts.unknown_state_first) == (3, "c-ended")
 
 
 async def test_change_cursor_follows_the_feed(

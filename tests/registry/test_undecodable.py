@@ -18,6 +18,7 @@ from lashtui.admin import Processes
 from lashtui.clock import ManualClock
 from lashtui.errors import LashError, ProcessConflict, UndecodableProcess
 from lashtui.model import (
+    AbandonRequest,
     ErrorGroupQuery,
     FailureOutput,
     ProcessEventAppendRequest,
@@ -212,8 +213,10 @@ async def test_a_status_column_that_contradicts_its_record_reads_as_undecodable(
     Lists filter by the column and showed the record: `bad` was listed as running under
     `--status completed` and missing from `--status running`. Now it reads as a row that
     does not decode, in the column's state, so every filter and count agrees with what is
-    shown; writes refuse it and the operator ends it. A column that names no state at all
-    contradicts nothing: the record's state is shown."""
+    shown; writes refuse it and the operator ends it. `odd`'s column names no state at all:
+    it was shown as its record has it, as if nothing were wrong, while no state filter
+    listed it, no count counted it and no worker or sweep would touch it. It reads as a row
+    that does not decode too, in its record's state, and the census counts it apart."""
     await registry.register_process(ext("bad"))
     await registry.register_process(ext("odd"))
     with raw_connection(registry_target) as conn:
@@ -230,14 +233,30 @@ async def test_a_status_column_that_contradicts_its_record_reads_as_undecodable(
         assert read.undecodable == why and read.status.state.value == "completed"
     running = await registry.page_processes(ProcessPageQuery(limit=10, states=["running"]))
     assert [r.id for r in running] == []  # `odd` matches no state filter, `bad` is completed
-    odd = await registry.get_process("odd")
-    assert odd is not None and odd.undecodable is None and odd.status.state.value == "running"
+    odd_why = "its status column holds 'zombie', which is no state; its record says running"
+    for read in (
+        await registry.get_process("odd"),
+        (await registry.get_processes(["odd"]))["odd"],
+        *(await registry.page_processes(ProcessPageQuery(limit=10, after_id="bad"))),
+    ):
+        assert read is not None and read.id == "odd"
+        assert read.undecodable == odd_why and read.status.state.value == "running"
+    census = await registry.process_census()
+    assert (census.live, census.no_state, census.total()) == ({}, 1, 2)
+    assert census.counts()["completed"] == 1 and census.counts()["no state"] == 1
 
     with pytest.raises(UndecodableProcess, match=f"could not be decoded \\({why}\\)"):
         await registry.append_event("bad", ProcessEventAppendRequest.cancel_requested("bad", "x"))
     ended = await Processes(registry, clock=clock).end_undecodable("bad", "dana", "mended")
     assert ended.lifecycle.value == "failed" and ended.undecodable is None
     assert (await registry.get_process("bad")).undecodable is None  # type: ignore[union-attr]
+    with pytest.raises(UndecodableProcess, match="holds 'zombie', which is no state"):
+        await registry.request_process_abandon(
+            "odd", AbandonRequest(requested_by="dana", requested_at_ms=clock.now_ms())
+        )
+    ended = await Processes(registry, clock=clock).end_undecodable("odd", "dana", "mended")
+    assert ended.lifecycle.value == "failed" and ended.undecodable is None
+    assert (await registry.process_census()).no_state == 0
 
 
 async def test_awaiting_one_that_ended_says_its_output_cannot_be_read(
@@ -494,3 +513,24 @@ async def test_a_grant_whose_descriptor_does_not_decode_hides_nothing(
             "SELECT descriptor_json FROM process_handle_grants WHERE process_id = 'bad'"
         ).fetchone()
     assert moved == DESCRIPTOR_SPOILERS[name]
+
+
+async def test_deleting_a_session_leaves_a_row_whose_status_disagrees_untouched(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    """Deleting a session clears the wake target of the records that name it, each saved
+    again; a row whose status column disagrees with its record was rewritten too, as if
+    the two agreed. Only `end_undecodable` changes such a row."""
+    scope = SessionScope(session_id="s")
+    await registry.register_process(ext("odd", wake_target=scope))
+    await registry.register_process(ext("fine", wake_target=scope))
+    with raw_connection(registry_target) as conn:
+        conn.execute("UPDATE processes SET status = 'zombie' WHERE process_id = 'odd'")
+        before = conn.execute("SELECT record_json FROM processes WHERE process_id = 'odd'")
+        stored = before.fetchone()[0]
+    await registry.delete_session_process_state("s")
+    with raw_connection(registry_target) as conn:
+        after = conn.execute("SELECT record_json FROM processes WHERE process_id = 'odd'")
+        assert after.fetchone()[0] == stored
+    fine = await registry.get_process("fine")
+    assert fine is not None and fine.wake_target is None

@@ -18,6 +18,7 @@ from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Tx, dialect
 from lashtui.registry.sql.fetch import row_columns
 from lashtui.registry.sql.row import (
     DECODE_ERRORS,
+    checked,
     decode_record,
     decode_row,
     fetch_rows,
@@ -170,13 +171,13 @@ def delete_session(
         ).fetchone()[0]
         (preserved if remaining else orphaned).add(process_id)
     targeted = conn.execute(
-        f"SELECT {dialect(conn).stored_json('record_json')} FROM processes "
+        f"SELECT {dialect(conn).stored_json('record_json')}, status FROM processes "
         f"WHERE {dialect(conn).json_text('record_json', 'wake_target.session_id')} = ?",
         (session_id,),
     ).fetchall()
-    for (text,) in targeted:
+    for text, status in targeted:
         try:
-            record = decode_record(text)
+            record = checked(decode_record(text), status)
         except DECODE_ERRORS:
             continue  # not ours to rewrite: only `end_undecodable` changes such a row
         save_record(conn, touch(record, now, wake_target=None))

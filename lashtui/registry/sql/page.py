@@ -111,6 +111,9 @@ def page_within(
     return records, cut
 
 
+_TERMINAL_LIST = ", ".join(f"'{state.value}'" for state in TERMINAL_STATES)
+
+
 def census(conn: Tx) -> ProcessCensus:
     """Terminal counts from the status index alone; live rows by id, their wait read from
     the JSON (only live rows can wait, and there are far fewer of them)."""
@@ -118,17 +121,25 @@ def census(conn: Tx) -> ProcessCensus:
         dialect(conn).change_position()
     ).fetchone()
     terminal = {state.value: 0 for state in TERMINAL_STATES}
+    no_state = 0
+    # Grouped by the column itself, so the status index is walked in order; a value that
+    # names no state comes back as NULL, never as whatever another program stored there
+    # (a blob, text that is not UTF-8: `fetch` could not even decode it).
     for status, count in conn.execute(
-        "SELECT status, count(*) FROM processes WHERE status != 'running' GROUP BY status"
+        f"SELECT CASE WHEN status IN ({_TERMINAL_LIST}) THEN status END, count(*) "
+        "FROM processes WHERE status != 'running' GROUP BY status"
     ):
-        terminal[status] = int(count)
+        if status is None:
+            no_state += int(count)
+        else:
+            terminal[status] = int(count)
     # Two shared strings for the values, not one per row: 100,000 live ids take ~13 MB.
     running, waiting = ProcessState.RUNNING.value, ProcessState.WAITING.value
     sql = dialect(conn)
     if sql is not SQLITE:
         return ProcessCensus(
             cursor=int(cursor[0]) if cursor else 0, terminal=terminal,
-            live=_live_on_postgres(conn, label_dialect(conn, sql)),
+            live=_live_on_postgres(conn, label_dialect(conn, sql)), no_state=no_state,
         )
     live_sql = (
         f"SELECT p.process_id, {waiting_sql(dialect(conn))} FROM processes p "
@@ -144,7 +155,9 @@ def census(conn: Tx) -> ProcessCensus:
         # `fetch_rows` does. Iterated otherwise, so 100,000 live ids are never one list.
         rows = fetch_rows(conn, live_sql)
         live = {process_id: waiting if parked else running for process_id, parked in rows}
-    return ProcessCensus(cursor=int(cursor[0]) if cursor else 0, terminal=terminal, live=live)
+    return ProcessCensus(
+        cursor=int(cursor[0]) if cursor else 0, terminal=terminal, live=live, no_state=no_state
+    )
 
 
 def _live_on_postgres(conn: Tx, sql: Dialect) -> dict[str, str]:

@@ -1,11 +1,14 @@
 """The facts `lashtui check` judges (lashtui.model.probe), in one snapshot, both stores.
 
-Three statements, each bounded by an index or a small table rather than by the registry:
+Four statements, each bounded by an index or a small table rather than by the registry:
 
 - the live rows (the status index's `running` range): how many, the pending abandon
-  requests and the oldest of them, and the silent-not-dead rows. This reads each live row's
-  JSON (disposition, first start, abandon request), as the census and the Abandon requests
-  view do, so it costs in proportion to the live rows, not to the registry;
+  requests and the oldest of them, the silent-not-dead rows, and those whose record does not
+  say running. This reads each live row's JSON (disposition, first start, abandon request,
+  state), as the census and the Abandon requests view do, so it costs in proportion to the
+  live rows, not to the registry;
+- the rows whose status column holds no state: the status index's ranges between the five
+  states, empty in a registry every writer kept, so it reads nothing else;
 - the lease table: held, lapsed, the newest claim and expiry (one pass; there is no index by
   expiry, see the schema, and the table holds a row per process that was ever claimed);
 - the `process.failed` events since a time: a range of the partial index over the terminal
@@ -19,16 +22,20 @@ the README.
 
 from __future__ import annotations
 
-from lashtui.model import ProbeFacts
+from itertools import pairwise
+
+from lashtui.model import ProbeFacts, ProcessLifecycleStatus
 from lashtui.registry.sql.activity import _indexed
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
+from lashtui.registry.sql.fetch import fetch_rows
 from lashtui.registry.sql.filter import HELD, LIVE, started_owner_bound
 
 # A lease with a holder (a released one keeps its row with the owner and token cleared).
 
 
-def _live(conn: Tx, now_ms: int) -> tuple[int, int, int | None, int]:
-    """(live rows, pending abandon requests, the oldest request's time, silent-not-dead).
+def _live(conn: Tx, now_ms: int) -> tuple[int, int, int | None, int, int, str | None]:
+    """(live rows, pending abandon requests, the oldest request's time, silent-not-dead,
+    live rows whose record does not say running (`_not_running`), the first of them).
 
     The records' JSON is the cost here, so a row with a live lease (a LEFT JOIN, tested
     first) never has its JSON read for the silent count, and on PostgreSQL a plain text test
@@ -46,15 +53,48 @@ def _live(conn: Tx, now_ms: int) -> tuple[int, int, int | None, int]:
         f"{_holds(sql, _FIRST_STARTED, params)}{_holds(sql, _OWNER_BOUND, params)}"
         f"{started_owner_bound(sql)} AND NOT {requested}"
     )
+    # (Twice, in the order written: on PostgreSQL each test binds its own needle.)
+    not_running, first_not_running = _not_running(sql, params), _not_running(sql, params)
     params.append(now_ms)
-    row = conn.execute(
+    row = fetch_rows(
+        conn,
         f"SELECT count(*), count(CASE WHEN {count_requested} THEN 1 END), min({oldest}), "
-        f"count(CASE WHEN l.process_id IS NOT NULL THEN NULL WHEN {silent} THEN 1 END) "
+        f"count(CASE WHEN l.process_id IS NOT NULL THEN NULL WHEN {silent} THEN 1 END), "
+        f"count(CASE WHEN {not_running} THEN 1 END), "
+        f"min(CASE WHEN {first_not_running} THEN p.process_id END) "
         "FROM processes p LEFT JOIN process_leases l ON l.process_id = p.process_id "
         f"AND {LIVE} WHERE p.status = 'running'",
         params,
-    ).fetchone()
-    return int(row[0]), int(row[1]), None if row[2] is None else int(row[2]), int(row[3])
+    )[0]
+    oldest_ms = None if row[2] is None else int(row[2])
+    return int(row[0]), int(row[1]), oldest_ms, int(row[3]), int(row[4]), row[5]
+
+
+def _not_running(sql: Dialect, params: list[object]) -> str:
+    """Whether a live row's record does not say running: it names another state (another
+    program changed the record or the column without the other), or it is not JSON at all.
+    Either reads as a row that does not decode (sql/row.py), which nothing runs or recovers.
+    On PostgreSQL a text test stands for the JSON read (`_holds` says why): a record that
+    holds `"state":"running"` anywhere is taken to say it (every writer there is lashtui's
+    own functions, which set both in one statement)."""
+    if sql.name == "sqlite":
+        return f"{sql.json_text('p.record_json', 'status.state')} IS NOT 'running'"
+    params.append('"state":"running"')
+    return f"NOT ({sql.contains('p.record_json')})"
+
+
+def _no_state(conn: Tx) -> tuple[int, str | None]:
+    """(rows whose status column holds no state, the first of them by id): the ranges of the
+    status index between and around the five states (SQLite and PostgreSQL's "C" collation
+    both compare text bytewise; SQLite sorts a number before any text and a blob after)."""
+    bounds = sorted(state.value for state in ProcessLifecycleStatus)
+    gaps = [f"p.status < '{bounds[0]}'", f"p.status > '{bounds[-1]}'"] + [
+        f"(p.status > '{low}' AND p.status < '{high}')" for low, high in pairwise(bounds)
+    ]
+    row = fetch_rows(
+        conn, f"SELECT count(*), min(p.process_id) FROM processes p WHERE {' OR '.join(gaps)}"
+    )[0]
+    return int(row[0]), row[1]
 
 
 # The text a record must hold for a JSON read of it to be worth making (see `_holds`).
@@ -113,8 +153,11 @@ def _failed(conn: Tx, since_ms: int) -> int:
 
 
 def facts(conn: Tx, now_ms: int, failed_since_ms: int) -> ProbeFacts:
-    live, requests, oldest, silent = _live(conn, now_ms)
+    live, requests, oldest, silent, not_running, first_not_running = _live(conn, now_ms)
+    no_state, first_no_state = _no_state(conn)
     held, lapsed, claim, expiry = _leases(conn, now_ms)
+    # (An id another program stored as a blob is named as Python writes bytes.)
+    firsts = [str(pid) for pid in (first_no_state, first_not_running) if pid is not None]
     return ProbeFacts(
         now_ms=now_ms,
         live=live,
@@ -127,6 +170,8 @@ def facts(conn: Tx, now_ms: int, failed_since_ms: int) -> ProbeFacts:
         oldest_abandon_request_ms=oldest,
         failed_since_ms=failed_since_ms,
         failed_since=_failed(conn, failed_since_ms),
+        unknown_state=no_state + not_running,
+        unknown_state_first=min(firsts, default=None),
     )
 
 

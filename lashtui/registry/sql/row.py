@@ -60,6 +60,7 @@ from lashtui.registry.sql.fetch import (
     unstorable_parameter,
 )
 from lashtui.registry.sql.record_cache import RecordCache
+from lashtui.untrusted import clipped
 
 __all__ = [
     "RecordCache",
@@ -105,13 +106,22 @@ DECODE_ERRORS = (ValueError, RecursionError)
 
 
 class StatusMismatch(ValueError):
-    """The row's `status` column names another state than its record: another program
-    changed one without the other. The lists filter and count by the column and show the
-    record, so such a row was listed under `--status completed` as running, and left out of
+    """The row's `status` column disagrees with its record: another program changed one
+    without the other. The lists filter and count by the column and show the record, so
+    such a row was listed under `--status completed` as running, and left out of
     `--status running`; which of the two is true is not known. So it reads as a row that
-    does not decode (its state the column's, as every filter and count has it), writes
-    refuse it and `end_undecodable` ends it. A column holding no state at all is no state
-    to contradict: the record's is shown (no filter but `any` matches it either way)."""
+    does not decode, writes refuse it and `end_undecodable` ends it.
+
+    `state` is the state its stand-in takes: the column's, as every filter and count has
+    it, when the column names another state; the record's when the column holds no state
+    at all (`'zombie'`, a blob): no filter but `any` lists such a row, and it was shown as
+    its record has it, as if nothing were wrong, while no worker or sweep would touch it
+    and `check` did not count it (an abandon request on it went unreported). The census
+    counts it apart (`ProcessCensus.no_state`) and `check` names it."""
+
+    def __init__(self, why: str, state: str) -> None:
+        super().__init__(why)
+        self.state = state
 
 
 _STATES = frozenset(state.value for state in ProcessLifecycleStatus)
@@ -121,9 +131,23 @@ def checked(record: ProcessRecord, column: object) -> ProcessRecord:
     """`record`, if its row's status column (`column`) agrees with it (`StatusMismatch`).
     On every write's read: the state, a str enum, is compared as the str it is."""
     state = record.status.state
-    if state != column and column in _STATES:
-        raise StatusMismatch(f"its status column says {column}, its record {state.value}")
-    return record
+    if state == column:
+        return record
+    if column in _STATES:
+        raise StatusMismatch(f"its status column says {column}, its record {state.value}", column)
+    raise StatusMismatch(
+        f"its status column holds {no_state(column)}, which is no state; its record says "
+        f"{state.value}",
+        state.value,
+    )
+
+
+def no_state(column: object) -> str:
+    """A status column's value that names no state, as a sentence quotes it: clipped, and
+    as Python writes it (quoted, a blob as bytes), so that an empty one still shows."""
+    return clipped(repr(column), 40)
+
+
 UNDECODABLE_KIND = "undecodable"
 
 
@@ -169,11 +193,13 @@ def _stand_in_status(status: object, reason: str, at_ms: int) -> ProcessStatus:
 UNDECODABLE_CODE = "process_record_undecodable"
 
 
-def undecodable_record(row: Row, reason: str) -> ProcessRecord:
+def undecodable_record(row: Row, reason: str, state: str | None = None) -> ProcessRecord:
     """The stand-in for a row that does not decode (see above): id, hash, originator, times
-    and status from the SQL columns; kind `undecodable`, the label saying why; externally
-    owned and without a lease request, so no worker or sweep ever claims it."""
+    and status from the SQL columns (the state `state` instead when given:
+    `StatusMismatch.state`); kind `undecodable`, the label saying why; externally owned and
+    without a lease request, so no worker or sweep ever claims it."""
     _, process_id, registration_hash, scope_id, created, updated, status = row[:7]
+    status = status if state is None else state
     return ProcessRecord(
         id=str(process_id),
         registration_hash=str(registration_hash),
@@ -195,7 +221,13 @@ def decode_row(row: Row) -> ProcessRecord:
     try:
         return checked(keyed(decode_record(row[0]), row[1]), row[6])
     except DECODE_ERRORS as error:
-        return undecodable_record(row, undecodable_reason(error))
+        return stand_in(row, error)
+
+
+def stand_in(row: Row, error: BaseException) -> ProcessRecord:
+    """The stand-in of a row whose decoding raised `error` (one of `DECODE_ERRORS`)."""
+    state = error.state if isinstance(error, StatusMismatch) else None
+    return undecodable_record(row, undecodable_reason(error), state)
 
 
 # --- ids that are not UTF-8 --------------------------------------------------------------
@@ -263,11 +295,10 @@ def load_record(conn: Tx, process_id: str, *, lenient: bool = False) -> ProcessR
             return checked(held[1], status)
         return checked(_decoded(conn, process_id, None if large else text), status)
     except DECODE_ERRORS as error:
-        reason = undecodable_reason(error)
         if not lenient:
-            raise refuse_undecodable(process_id, reason) from None
+            raise refuse_undecodable(process_id, undecodable_reason(error)) from None
         columns = f"SELECT {row_columns(conn)} FROM processes p WHERE p.process_id = ?"
-        return undecodable_record(fetch_rows(conn, columns, (process_id,))[0], reason)
+        return stand_in(fetch_rows(conn, columns, (process_id,))[0], error)
 
 
 def decoded_record(conn: Tx, process_id: str, text: str | None) -> ProcessRecord:

@@ -274,7 +274,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         if self.counts is not None:
             counts = self.counts.counts()
             self.dashboard.pulse.counts = counts
-            shown = "  ".join(f"{fmt.BADGES[s]} {n:,}" for s, n in counts.items() if n)
+            shown = "  ".join(f"{fmt.count_label(s)} {n:,}" for s, n in counts.items() if n)
             parts.append(shown or "no processes")
         parts.extend(self.filters())
         if order := self.describe_order():

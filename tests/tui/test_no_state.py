@@ -1,0 +1,54 @@
+"""The real dashboard (Pilot, real SQLite) over rows whose status column another program set
+to no state at all: `'zombie'`, and a blob that is not UTF-8. The census counted them under
+whatever the column held, so the first made every count vanish from the dashboard (it
+could not be read as a state's name) and the second was counted nowhere. Both are now
+counted apart, in the status line and the Health view, and each row lists as undecodable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lashtui.admin import Processes
+from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.tui.app import make_app
+from lashtui.tui.screens.health import HealthScreen
+from lashtui.tui.screens.processes import ProcessesScreen
+from tests.builders import ext
+from tests.raw import raw_connection
+from tests.registry.rows import finish
+from tests.tui.scene import until
+from tests.tui.test_hostile_app import check_screen, loaded, screen_text, view
+
+NO_STATE = "? status column holds no state 2"
+
+
+async def test_rows_with_no_state_are_counted_apart_and_marked(tmp_path: Path) -> None:
+    db = tmp_path / "no-state.db"
+    registry = await SqliteProcessRegistry.open(str(db))
+    try:
+        for pid in ("fine", "done", "zombie", "blob"):
+            await registry.register_process(ext(pid))
+        await finish(registry, "done")
+        with raw_connection(str(db)) as conn:
+            conn.execute("UPDATE processes SET status = 'zombie' WHERE process_id = 'zombie'")
+            conn.execute("UPDATE processes SET status = x'ff00' WHERE process_id = 'blob'")
+
+        app = make_app(Processes(registry))
+        async with app.run_test(size=(160, 40)) as pilot:
+            home = app.screen
+            assert isinstance(home, ProcessesScreen)
+            await loaded(home)
+            await until(pilot, lambda: NO_STATE in home.status_line)
+            assert "● running 1" in home.status_line and "✓ completed 1" in home.status_line
+            # Every row is listed (no state filter), the two marked with why.
+            await until(pilot, lambda: "which is no state" in screen_text(app))
+            shown = check_screen(app, "fine", "done", "zombie", "blob")
+            assert shown.count("undecodable: its status column holds") == 2, shown
+
+            health = await view(pilot, "4", HealthScreen)
+            await until(pilot, lambda: "no state" in screen_text(app))
+            assert "? status column holds no state      2" in screen_text(app)
+            assert health.is_attached and app.is_running
+    finally:
+        await registry.close()
