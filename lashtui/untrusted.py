@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from datetime import UTC, datetime
 from typing import Any
 
 # Characters a terminal or a layout obeys rather than shows: C0 and C1 controls (ESC, BEL,
@@ -161,3 +162,17 @@ def printable_name(text: str) -> bool:
     """Whether a name (signal, engine kind, scope part) is made only of characters that are
     shown as themselves and are not blank: letters, marks, numbers, punctuation, symbols."""
     return bool(text) and all(unicodedata.category(c)[0] in "LMNPS" for c in text)
+
+
+def utc_text(epoch_ms: int, pattern: str) -> str:
+    """`epoch_ms` in UTC by strftime `pattern`, in which `%f` stands for the milliseconds
+    (three digits); a time no date holds (`datetime` covers the years 1 to 9999, and
+    another program may store any number in a registry) reads `no date (<n> ms since
+    1970)` instead of failing whatever shows it."""
+    try:
+        moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
+    except (OverflowError, ValueError, OSError):
+        # (A number of more than 4,300 digits cannot even be written out by str().)
+        number = f"{epoch_ms} ms since 1970" if abs(epoch_ms) < 10**100 else "past any date"
+        return f"no date ({number})"
+    return moment.strftime(pattern.replace("%f", f"{epoch_ms % 1000:03d}"))

@@ -121,3 +121,23 @@ def test_a_preview_encodes_a_big_string_only_as_far_as_the_cut(
     encoded.clear()
     assert json_preview(["a", "x" * 1_000_000, "b"], 10) == '["a","xxx…'
     assert encoded == [1, 6]  # "a", then what was left of 11 after `["a",`
+
+
+@given(st.integers(min_value=-(10**120), max_value=10**120))
+def test_utc_text_never_fails_and_says_when_no_date_holds(epoch_ms: int) -> None:
+    """Another program may store any number as a time: a date when `datetime` holds one,
+    else what the number was (or that it is past any date), never an exception."""
+    text = untrusted.utc_text(epoch_ms, "%Y-%m-%d %H:%M:%S.%fZ")
+    if -62_135_596_800_000 <= epoch_ms <= 253_402_300_799_999:  # years 1 to 9999
+        assert text.endswith(f".{epoch_ms % 1000:03d}Z") and not text.startswith("no date")
+    elif abs(epoch_ms) < 10**100:
+        assert text == f"no date ({epoch_ms} ms since 1970)"
+    else:
+        assert text == "no date (past any date)"
+
+
+def test_utc_text_writes_milliseconds_where_the_pattern_says() -> None:
+    assert untrusted.utc_text(1_780_000_000_123, "%Y-%m-%dT%H:%M:%S.%fZ") == (
+        "2026-05-28T20:26:40.123Z"
+    )
+    assert untrusted.utc_text(-1_500, "%H:%M:%S.%f") == "23:59:58.500"

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 
 from lashtui.command.facade import facade
 from lashtui.command.output import compact, emit, emit_jsonl, say
 from lashtui.model.audit import AUDIT_TABLE, AuditQuery, OperatorAction
-from lashtui.untrusted import bounded, visible
+from lashtui.untrusted import bounded, utc_text, visible
 
 
 def audit_query(args: argparse.Namespace) -> AuditQuery:
@@ -37,7 +36,7 @@ def audit_query(args: argparse.Namespace) -> AuditQuery:
 
 def line(entry: OperatorAction, *, wide: bool = False) -> str:
     """One entry; `wide` adds what the action named (a signal's name, a prune's cutoff)."""
-    at = datetime.fromtimestamp(entry.at_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    at = utc_text(entry.at_ms, "%Y-%m-%dT%H:%M:%SZ")
     # Another program may have written any of these at any length: each is cut on its own
     # past what a write allows (`bounded`), so a long one cannot hide the others.
     who, action = bounded(entry.operator or "-"), bounded(entry.action)

@@ -9,12 +9,11 @@ JSON document, `-o jsonl` one group a line.
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 
 from lashtui.command.facade import facade
 from lashtui.command.output import emit, emit_jsonl, print_rows
 from lashtui.model import CLIP_CHARS, ErrorGroupQuery, ErrorSummary
-from lashtui.untrusted import shown, visible_clipped
+from lashtui.untrusted import shown, utc_text, visible_clipped
 
 MESSAGE_WIDTH = 80  # characters of a message the table shows (--json has the clip whole)
 
@@ -30,10 +29,12 @@ async def cmd_errors(args: argparse.Namespace) -> int:
     return 0
 
 
-def utc(epoch_ms: int) -> str:
-    """`2026-05-28T14:06:40.000Z` (`--json` has the epoch milliseconds)."""
-    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def utc(epoch_ms: int | None) -> str:
+    """`2026-05-28T14:06:40.000Z` (`--json` has the epoch milliseconds); `unknown` for a
+    group whose rows hold no time that is a whole number (`ErrorGroup.first_seen_ms`)."""
+    if epoch_ms is None:
+        return "unknown"
+    return utc_text(epoch_ms, "%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def print_groups(summary: ErrorSummary, query: ErrorGroupQuery, *, wide: bool = False) -> None:

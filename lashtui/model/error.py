@@ -76,11 +76,13 @@ class ErrorGroupKey(BaseModel):
 class ErrorGroup(ErrorGroupKey):
     """A group with its size and when its rows ended: first and last seen are the rows'
     `updated_at_ms`, which lash sets to the terminal event's time (a non-terminal event
-    appended to an ended row later, such as a late signal, moves it on)."""
+    appended to an ended row later, such as a late signal, moves it on). None when no row
+    of the group holds a whole number there (another program stored something else): not
+    known, where a 0 would have read as 1970."""
 
     count: int
-    first_seen_ms: int
-    last_seen_ms: int
+    first_seen_ms: int | None
+    last_seen_ms: int | None
 
     def key(self) -> ErrorGroupKey:
         return ErrorGroupKey(state=self.state, code=self.code, message=self.message)

@@ -23,7 +23,6 @@ Pure: the clock time and the observed rows are handed in.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import computed_field
@@ -33,7 +32,7 @@ from lashtui.model.event import ProcessEvent
 from lashtui.model.observed import ObservedProcess
 from lashtui.model.output import ProcessLifecycleStatus
 from lashtui.model.wire import WireModel, omitted
-from lashtui.untrusted import printable_name
+from lashtui.untrusted import printable_name, utc_text
 
 Outcome = Literal["done", "requested", "unchanged", "refused"]
 ProcessAction = Literal["cancel", "signal", "abandon", "transfer", "rerun", "end-undecodable"]
@@ -77,8 +76,7 @@ def counted(count: int, one: str, many: str) -> str:
 
 def cutoff_text(cutoff_epoch_ms: int) -> str:
     """A prune cutoff as a sentence names it: `2026-12-02 10:00:00 UTC`."""
-    moment = datetime.fromtimestamp(cutoff_epoch_ms / 1000, UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return utc_text(cutoff_epoch_ms, "%Y-%m-%d %H:%M:%S UTC")
 
 
 def prune_extent(processes: int, events: int, cutoff_epoch_ms: int) -> str:

@@ -4,7 +4,6 @@ every rule is unit-tested without an app, and every time is relative to an injec
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 
 from lashtui.model import (
     NO_STATE,
@@ -20,7 +19,7 @@ from lashtui.model import (
     silent_not_dead,
 )
 from lashtui.model.limit import MAX_NAME_CHARS
-from lashtui.untrusted import json_preview, shown, visible_clipped, visible_json
+from lashtui.untrusted import json_preview, shown, utc_text, visible_clipped, visible_json
 from lashtui.worker.identity import RECOVERY
 
 BADGES = {
@@ -125,7 +124,15 @@ def duration(ms: int) -> str:
 
 
 def ago(epoch_ms: int, now_ms: int) -> str:
+    """`3m05s ago`; a time after now (another host's clock ahead of this one's, or a time
+    another program stored) is `3m05s from now`, never a made-up `0ms ago`."""
+    if epoch_ms > now_ms:
+        return f"{duration(epoch_ms - now_ms)} from now"
     return f"{duration(now_ms - epoch_ms)} ago"
+
+
+def ago_or_unknown(epoch_ms: int | None, now_ms: int) -> str:
+    return "unknown" if epoch_ms is None else ago(epoch_ms, now_ms)
 
 
 def countdown(expires_at_ms: int | None, now_ms: int) -> str:
@@ -234,5 +241,4 @@ def lapse(expires_at_ms: int | None, now_ms: int) -> str:
 
 def timestamp(epoch_ms: int) -> str:
     """An absolute time in UTC with milliseconds: `2026-05-28 14:06:40.000Z`."""
-    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+    return utc_text(epoch_ms, "%Y-%m-%d %H:%M:%S.%fZ")

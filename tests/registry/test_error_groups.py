@@ -61,14 +61,15 @@ async def end_all(registry: ProcessRegistry, clock: ManualClock) -> None:
 def table(summary: ErrorSummary) -> list[tuple[str, str, str, int, int, int]]:
     """Each group as (state, code, message, count, first, last), seconds after the start."""
     start = 1_780_000_000_000
+    assert all(g.first_seen_ms is not None and g.last_seen_ms for g in summary.groups)
     return [
         (
             g.state.value,
             g.code,
             g.message,
             g.count,
-            (g.first_seen_ms - start) // 1000,
-            (g.last_seen_ms - start) // 1000,
+            (g.first_seen_ms - start) // 1000,  # type: ignore[operator]
+            (g.last_seen_ms - start) // 1000,  # type: ignore[operator]
         )
         for g in summary.groups
     ]

@@ -371,7 +371,8 @@ async def test_a_time_or_clock_that_is_not_whole_fails_no_count(tmp_path: Path) 
     """The error groups' first and last seen (`max` of the rows' times) and the census's
     position (the change clock) read only whole numbers: a text won `max` and failed the
     reader (the dashboard ended with a traceback). The clock then reads as the last whole
-    position a row holds; a group whose rows hold no whole time says 0."""
+    position a row holds; a group whose rows hold no whole time has none (it said 0, which
+    every view showed as 1970), and sorts last by time."""
     db = str(tmp_path / "r.db")
     async with open_registry(db) as registry:
         for pid in ("a", "b"):
@@ -388,6 +389,16 @@ async def test_a_time_or_clock_that_is_not_whole_fails_no_count(tmp_path: Path) 
         assert stored is not None and group.count == 2
         assert group.first_seen_ms == group.last_seen_ms == stored.updated_at_ms
         assert (await registry.process_census()).cursor == last
+        with raw_connection(db) as conn:
+            conn.execute("UPDATE processes SET updated_at_ms = x'00' WHERE process_id = 'b'")
+        await registry.register_process(ext("c"))
+        await finish(registry, "c", FailureOutput.model_validate(
+            {"class": "execution", "code": "F", "message": "m"}
+        ))  # fmt: skip
+        by_time = await registry.error_groups(ErrorGroupQuery(order="last_seen"))
+        timeless, timed = by_time.groups[1], by_time.groups[0]
+        assert (timeless.code, timeless.first_seen_ms, timeless.last_seen_ms) == ("E", None, None)
+        assert timed.code == "F" and timed.last_seen_ms is not None
 
 
 async def test_text_that_is_not_utf8_or_holds_lone_surrogates(tmp_path: Path) -> None:

@@ -83,3 +83,17 @@ def test_latency_and_lapse() -> None:
     assert fmt.lapse(None, 10) == "no lease"
     assert fmt.lapse(1_000, 90_000) == "lapsed 1m29s ago"
     assert fmt.lapse(5_000, 2_000) == "3s left"
+
+
+def test_a_time_after_now_is_from_now_and_an_unknown_one_unknown() -> None:
+    """Another host's clock ahead, or a time another program stored: never `0ms ago`."""
+    assert fmt.ago(10_000, 12_500) == "2s ago"
+    assert fmt.ago(15_000, 12_500) == "2s from now"
+    assert fmt.ago_or_unknown(None, 12_500) == "unknown"
+
+
+def test_state_counts_add_the_rows_with_no_state_only_when_there_are_some() -> None:
+    lines = fmt.state_counts({"running": 4, "no state": 2}).splitlines()
+    assert len(lines) == 7 and lines[-1].split()[-1] == "2"
+    assert lines[-1].startswith("? status column holds no state")
+    assert len(fmt.state_counts({"running": 4, "no state": 0}).splitlines()) == 6

@@ -37,8 +37,8 @@ from lashtui.registry.sql.page import check_size, records_within
 from lashtui.registry.sql.row import fetch_rows
 
 _ORDER = {
-    "count": "n DESC, last_seen DESC, status, code, message",
-    "last_seen": "last_seen DESC, n DESC, status, code, message",
+    "count": "n DESC, last_seen DESC NULLS LAST, status, code, message",
+    "last_seen": "last_seen DESC NULLS LAST, n DESC, status, code, message",
 }
 
 
@@ -88,9 +88,8 @@ def group_statement(query: ErrorGroupQuery, sql: Dialect) -> tuple[str, list[obj
     grouped = (
         f"SELECT p.status AS status, {_code(sql)} AS code, {_message(sql)} AS message, "
         # Times another program stored as other than whole numbers are left out (a text
-        # won `max` and failed the reader), a group with none at all reads 0.
-        f"count(*) AS n, coalesce(min({updated}), 0) AS first_seen, "
-        f"coalesce(max({updated}), 0) AS last_seen "
+        # won `max` and failed the reader); a group with none at all has no time (NULL).
+        f"count(*) AS n, min({updated}) AS first_seen, max({updated}) AS last_seen "
         f"FROM {_window(sql)} WHERE {_STATES} GROUP BY 1, 2, 3"
     )
     select = (
@@ -120,8 +119,8 @@ def groups(conn: Tx, query: ErrorGroupQuery) -> ErrorSummary:
             code=code,
             message=message,
             count=int(n),
-            first_seen_ms=int(first),
-            last_seen_ms=int(last),
+            first_seen_ms=None if first is None else int(first),
+            last_seen_ms=None if last is None else int(last),
         )
         for status, code, message, n, first, last, _, _ in rows
     ]

@@ -74,8 +74,8 @@ def group_row(group: ErrorGroup, now_ms: int) -> Row:
     cells = (
         fmt.BADGES[group.state.value],
         f"{group.count:,}",
-        fmt.ago(group.last_seen_ms, now_ms),
-        fmt.ago(group.first_seen_ms, now_ms),
+        fmt.ago_or_unknown(group.last_seen_ms, now_ms),
+        fmt.ago_or_unknown(group.first_seen_ms, now_ms),
         code,
         message,
     )

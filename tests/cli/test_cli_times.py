@@ -1,0 +1,48 @@
+"""Times another program stored that no date holds, or none at all, through the real
+command line: `show`, `events`, `audit` and `errors` each ended in a traceback on a time
+past the year 9999 (`datetime` cannot hold it), a created time in the future read `0ms
+ago`, and an error group whose rows hold no whole-number time said 1970. Each now says
+what is known: `no date (<n> ms since 1970)`, `... from now`, `unknown`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_cli import lashtui
+from tests.stored_times import FAR, NO_DATE, times_registry
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("times") / "times.db"
+    times_registry(path)
+    return path
+
+
+def test_show_says_a_time_no_date_holds_and_one_in_the_future(db: Path) -> None:
+    shown = lashtui("show", "a", db=db)
+    assert shown.returncode == 0, shown.stderr
+    assert f"from now ({NO_DATE})" in shown.stdout  # created: was a traceback
+    assert f"ago (no date ({-FAR} ms since 1970))" in shown.stdout  # updated
+
+
+def test_events_and_audit_say_no_date(db: Path) -> None:
+    wide = ("-o", "wide")
+    for args in (("events", "b"), ("events", "b", *wide), ("audit",), ("audit", *wide)):
+        result = lashtui(*args, db=db)
+        assert result.returncode == 0, (args, result.stderr)
+        assert NO_DATE in result.stdout, (args, result.stdout)
+        assert "Traceback" not in result.stderr
+
+
+def test_an_error_group_with_no_whole_time_says_unknown(db: Path) -> None:
+    result = lashtui("errors", db=db)
+    assert result.returncode == 0, result.stderr
+    gone = next(line for line in result.stdout.splitlines() if " gone" in line)
+    assert gone.split()[2:4] == ["unknown", "unknown"], gone
+    assert "1970" not in result.stdout
+    by_time = lashtui("errors", "--sort", "last_seen", db=db)
+    assert by_time.stdout.splitlines()[-1].endswith("gone")  # no time: last
