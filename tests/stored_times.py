@@ -1,7 +1,8 @@
 """A registry whose stored times no date holds, or that are no whole number at all (another
 program wrote them), for the command line's and the dashboard's tests: `a` created past the
 year 9999 and updated before the year 1, `b`'s event past 9999, every audit entry past
-9999, and `c`, in an error group of its own, with an update time that is text.
+9999 but `c`'s, which is text, and `c`, in an error group of its own, with an update time
+that is text.
 """
 
 from __future__ import annotations
@@ -34,4 +35,5 @@ def times_registry(path: Path) -> None:
             (FAR // 1000, FAR % 1000 * 1_000_000),
         )
         conn.execute("UPDATE lashtui_operator_actions SET at_ms = ?", (FAR,))
+        conn.execute("UPDATE lashtui_operator_actions SET at_ms = 'abc' WHERE process_id = 'c'")
         conn.execute("UPDATE processes SET updated_at_ms = 'abc' WHERE process_id = 'c'")

@@ -36,7 +36,7 @@ def audit_query(args: argparse.Namespace) -> AuditQuery:
 
 def line(entry: OperatorAction, *, wide: bool = False) -> str:
     """One entry; `wide` adds what the action named (a signal's name, a prune's cutoff)."""
-    at = utc_text(entry.at_ms, "%Y-%m-%dT%H:%M:%SZ")
+    at = "unknown" if entry.at_ms is None else utc_text(entry.at_ms, "%Y-%m-%dT%H:%M:%SZ")
     # Another program may have written any of these at any length: each is cut on its own
     # past what a write allows (`bounded`), so a long one cannot hide the others.
     who, action = bounded(entry.operator or "-"), bounded(entry.action)

@@ -52,13 +52,15 @@ class OperatorAction(BaseModel):
     source (newest has the highest) and is the keyset cursor: the table's row id, or for an event
     `<occurred_at_ms>:<process_id>:<sequence>` (see `AuditQuery.before`). `operator` is
     None when the source does not say who. `detail` holds what the action named beyond
-    its target (a signal's name, a transfer's scopes, a prune's cutoff and counts)."""
+    its target (a signal's name, a transfer's scopes, a prune's cutoff and counts).
+    `at_ms` is None for a recorded row whose time another program stored as other than a
+    whole number."""
 
     model_config = ConfigDict(frozen=True)
 
     source: AuditSource
     id: str
-    at_ms: int
+    at_ms: int | None
     operator: str | None
     # One of AUDIT_ACTIONS and OUTCOMES as lashtui writes them; read as plain text, since
     # another program can write the table, and one odd row must not hide the others.

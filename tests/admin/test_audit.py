@@ -88,6 +88,7 @@ async def test_every_action_is_recorded_with_who_what_and_the_result(
     assert signal.detail == {"signal": "go", "signal_id": "sig-1"}
     assert signal.sentence.startswith("signal.go stored as event 1")
     assert abandon.detail == {"reason": "host gone"}
+    assert prune.at_ms is not None
     assert cancel.detail == {"reason": "stale"} and cancel.at_ms == prune.at_ms - 61_000
     assert [e.id for e in page.entries] == sorted((e.id for e in page.entries), key=int)[::-1]
 
@@ -171,3 +172,23 @@ async def test_a_registry_without_the_table_says_nothing_was_recorded_until_an_a
     await processes.actions.cancel("x", operator="ann")
     page = await audit(processes)
     assert page.recorded and rows(page) == [("ann", "cancel", "x", "requested")]
+
+
+async def test_a_recorded_time_that_is_not_whole_reads_unknown(tmp_path: object) -> None:
+    """Another program may write the table (SQLite keeps any value): a time stored as text
+    read as 0, which `audit` printed as 1970 and the view as ~20,000 days ago."""
+    target = f"{tmp_path}/r.db"
+    clock = ManualClock(1_780_000_000_000)
+    async with open_registry(target, clock=clock) as registry:
+        processes = Processes(registry, clock=clock)
+        await processes.start(external("x"))
+        await processes.start(external("y"))
+        await processes.actions.cancel("x", operator="ann")
+        await processes.actions.cancel("y", operator="bob")
+        with raw_connection(target) as conn:
+            conn.execute("UPDATE lashtui_operator_actions SET at_ms = 'abc' WHERE operator = 'ann'")
+        page = await registry.operator_actions(AuditQuery())
+    assert [(e.operator, e.at_ms) for e in page.entries] == [
+        ("bob", 1_780_000_000_000),
+        ("ann", None),
+    ]

@@ -36,6 +36,8 @@ def test_events_and_audit_say_no_date(db: Path) -> None:
         assert result.returncode == 0, (args, result.stderr)
         assert NO_DATE in result.stdout, (args, result.stdout)
         assert "Traceback" not in result.stderr
+    audit = lashtui("audit", db=db).stdout.splitlines()
+    assert [line.split()[0] for line in audit if "  c  " in line] == ["unknown"]  # not 1970
 
 
 def test_an_error_group_with_no_whole_time_says_unknown(db: Path) -> None:

@@ -60,6 +60,8 @@ async def test_times_no_date_holds_are_shown_as_such(db: Path) -> None:
             assert gone.count("unknown") == 2, gone
             await view(pilot, "6", AuditScreen)
             await until(pilot, lambda: "from now" in screen_text(app))
+            (c_line,) = [line for line in screen_text(app).splitlines() if " c " in line]
+            assert "unknown" in c_line, c_line
             assert app.is_running
     finally:
         await registry.close()

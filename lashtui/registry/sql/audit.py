@@ -109,12 +109,13 @@ def page(conn: Tx, query: AuditQuery) -> AuditPage:
 def _recorded(row: tuple[object, ...]) -> OperatorAction:
     """A row of the table as an entry. The table is in the registry, so any program may
     have written it: a value of the wrong type is shown as what it is, never a failed read
-    (the dashboard shows it through the untrusted-text boundary like any stored text)."""
+    (the dashboard shows it through the untrusted-text boundary like any stored text), and
+    a time that is not a whole number as unknown (it read as 0: 1970)."""
     id_, at_ms, operator, action, process_id, outcome, sentence, detail = row
     return OperatorAction(
         source="recorded",
         id=str(id_),
-        at_ms=at_ms if isinstance(at_ms, int) else 0,
+        at_ms=at_ms if isinstance(at_ms, int) else None,
         operator=operator if isinstance(operator, str) else None,
         action=str(action),
         process_id=process_id if isinstance(process_id, str) else None,

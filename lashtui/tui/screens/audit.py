@@ -77,7 +77,7 @@ def entry_row(entry: OperatorAction, now_ms: int) -> Row:
     if entry.detail:
         what += ["  ", text.data(json_preview(entry.detail, DETAIL_CHARS))]
     cells = (
-        fmt.ago(entry.at_ms, now_ms),
+        fmt.ago_or_unknown(entry.at_ms, now_ms),
         text.cell(entry.operator) if entry.operator is not None else "(not recorded)",
         text.cell(entry.action),
         text.cell(entry.process_id) if entry.process_id is not None else "(whole registry)",
