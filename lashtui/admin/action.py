@@ -78,6 +78,11 @@ def abandon_outlook(process: ObservedProcess, now_ms: int | None = None) -> str:
         return f"process `{process.process_id}` is already {process.lifecycle.value}"
     if process.undecodable is not None:
         return "not applicable: its record could not be decoded; only end-undecodable ends it"
+    if process.lease_undecodable is not None:  # (the sweep skips such a row)
+        return (
+            f"not applicable: its lease could not be decoded ({process.lease_undecodable}); "
+            "only end-undecodable ends it"
+        )
     if process.disposition is RecoveryDisposition.RERUNNABLE:
         return "not applicable: rerunnable rows are re-run by the sweep, not abandoned"
     if process.disposition is RecoveryDisposition.OWNER_BOUND and process.first_started is None:

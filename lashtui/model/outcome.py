@@ -155,6 +155,12 @@ def still_to_happen(process: ObservedProcess, now_ms: int) -> str:
     """After a cancel request on a live row: who must act on it for the row to end."""
     if process.disposition.value == "externally_owned":
         return "externally owned: its owner must end it"
+    if process.lease_undecodable is not None:  # its holder and expiry are not known
+        return (
+            f"its lease could not be decoded ({process.lease_undecodable}), so whether a "
+            "worker is running it is not known; no worker or sweep takes it until "
+            "end-undecodable ends it"
+        )
     expires = process.lease_expires_at_ms
     if process.lease_holder is not None and expires is not None and expires > now_ms:
         return (

@@ -192,3 +192,37 @@ async def test_a_recorded_time_that_is_not_whole_reads_unknown(tmp_path: object)
         ("bob", 1_780_000_000_000),
         ("ann", None),
     ]
+
+
+async def test_the_event_source_pages_by_the_rows_not_by_what_their_json_says(
+    tmp_path: object,
+) -> None:
+    """The audit read from the event log pages by each row's time and sequence. A time
+    column stored as text failed the read (`int('abc')`), and a page's cursor came from
+    the last event's JSON: a JSON time far from its row's made the next page read the
+    same events again. Now such a row is left out, and the cursor is the row's."""
+    target = f"{tmp_path}/r.db"
+    clock = ManualClock(1_780_000_000_000)
+    async with open_registry(target, clock=clock) as registry:
+        processes = Processes(registry, clock=clock)
+        for pid in ("a", "b", "c", "d"):
+            await processes.start(external(pid))
+            clock.advance(1_000)
+            await processes.actions.cancel(pid, operator="ann")
+        with raw_connection(target) as conn:
+            conn.execute("UPDATE process_events SET occurred_at_ms = 'abc' WHERE process_id = 'a'")
+            conn.execute(
+                "UPDATE process_events SET event_json = json_set(event_json, "
+                "'$.occurred_at.secs_since_epoch', 1900000000) WHERE process_id = 'c'"
+            )
+        seen: list[str | None] = []
+        before = None
+        for _ in range(10):
+            page = await registry.operator_actions(
+                AuditQuery(source="events", limit=1, before=before)
+            )
+            seen += [e.process_id for e in page.entries]
+            if page.next_before is None:
+                break
+            before = page.next_before
+    assert seen == ["d", "c", "b"]

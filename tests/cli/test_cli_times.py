@@ -2,11 +2,14 @@
 command line: `show`, `events`, `audit` and `errors` each ended in a traceback on a time
 past the year 9999 (`datetime` cannot hold it), a created time in the future read `0ms
 ago`, and an error group whose rows hold no whole-number time said 1970. Each now says
-what is known: `no date (<n> ms since 1970)`, `... from now`, `unknown`.
+what is known: `no date (<n> ms since 1970)`, `... from now`, `unknown`. And an event's
+sequence that its JSON and its row disagree on, which `lashtui events` read on from for
+ever.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -48,3 +51,20 @@ def test_an_error_group_with_no_whole_time_says_unknown(db: Path) -> None:
     assert "1970" not in result.stdout
     by_time = lashtui("errors", "--sort", "last_seen", db=db)
     assert by_time.stdout.splitlines()[-1].endswith("gone")  # no time: last
+
+
+def test_events_ends_over_an_event_whose_json_names_another_sequence(tmp_path: Path) -> None:
+    """`lashtui events` read on from each page's last sequence as the JSON said it: a JSON
+    of -1 under a row of 1 made it print the same event for ever (10 MB in 10 s). It ends,
+    the event marked undecodable."""
+    db = tmp_path / "r.db"
+    assert lashtui("start", "p", "--external", db=db).returncode == 0
+    assert lashtui("abandon", "p", db=db).returncode == 0
+    assert lashtui("sweep", db=db).returncode == 0  # one event: process.abandoned, 1
+    with sqlite3.connect(db) as conn:
+        edit = "UPDATE process_events SET event_json = json_set(event_json, '$.sequence', -1)"
+        conn.execute(edit)
+    for args in (("events", "p"), ("events", "p", "--json")):
+        result = lashtui(*args, db=db, timeout=20)
+        assert result.returncode == 0, result.stderr
+        assert len(result.stdout) < 1000 and result.stdout.count("its JSON says sequence -1") == 1

@@ -21,7 +21,9 @@ from lashtui.model import (
     AbandonRequest,
     ErrorGroupQuery,
     FailureOutput,
+    ProcessEvent,
     ProcessEventAppendRequest,
+    ProcessEventType,
     ProcessHandleDescriptor,
     ProcessPageQuery,
     ProcessRecord,
@@ -286,17 +288,26 @@ async def test_awaiting_one_that_ended_says_its_output_cannot_be_read(
 
 
 @pytest.mark.parametrize(
-    ("column", "value"),
-    [("lease_fencing_token", 1.5), ("lease_expires_at_ms", "abc"), ("lease_claimed_at_ms", b"x")],
+    ("column", "value", "not_what"),
+    [
+        ("lease_fencing_token", 1.5, "a whole number"),
+        ("lease_expires_at_ms", "abc", "a whole number"),
+        ("lease_claimed_at_ms", b"x", "a whole number"),
+        ("lease_owner_id", b"\xff\x00", "text"),
+        ("lease_owner_incarnation_id", b"\xff", "text"),
+        ("lease_token", b"\xfe", "text"),
+    ],
 )
 async def test_a_lease_row_whose_numbers_are_not_whole_hides_nothing(
-    tmp_path: Path, clock: ManualClock, column: str, value: object
+    tmp_path: Path, clock: ManualClock, column: str, value: object, not_what: str
 ) -> None:
-    """SQLite keeps whatever another program stores in a lease's fence or times. One such
-    row failed every read that joins the leases (`ls`, `show`, the dashboard's views) and
-    every sweep. Now reads show its holder as stored and say why (its expiry unknown), the
-    worker and the sweep skip it, writes refuse it in one sentence, and the operator ends
-    it (PostgreSQL's columns hold only integers)."""
+    """SQLite keeps whatever another program stores in a lease's fence or times, and a blob
+    in its names. One such row failed every read that joins the leases (`ls`, `show`, the
+    dashboard's views; a blob owner `ls --json` with a traceback) and every sweep. Now reads
+    show its holder as stored and say why (its expiry unknown), the worker and the sweep
+    skip it, writes refuse it in one sentence, a cancel or an abandon request says it is
+    not known what will come of it (they said the lease had lapsed), and the operator ends
+    it (PostgreSQL's columns hold only integers and text)."""
     db = str(tmp_path / "r.db")
     async with open_registry(db, clock=clock) as registry:
         for pid in ("held", "other"):
@@ -307,7 +318,7 @@ async def test_a_lease_row_whose_numbers_are_not_whole_hides_nothing(
         with raw_connection(db) as conn:
             spoil = f"UPDATE process_leases SET {column} = ? WHERE process_id = 'held'"
             conn.execute(spoil, (value,))
-        why = f"its lease row's {column} holds {value!r}, not a whole number"
+        why = f"its lease row's {column} holds {value!r}, not {not_what}"
 
         leases = await registry.get_process_leases(["held", "other"])
         assert leases["held"].undecodable == why and leases["other"].undecodable is None
@@ -315,7 +326,13 @@ async def test_a_lease_row_whose_numbers_are_not_whole_hides_nothing(
         processes = Processes(registry, clock=clock)
         shown = await processes.get("held")
         assert shown is not None and shown.lease_undecodable == why
-        assert shown.lease_holder == own("w") and shown.lease_expires_at_ms is None
+        assert shown.lease_expires_at_ms is None and shown.lease_holder is not None
+        if column == "lease_owner_id":  # shown as the bytes stored
+            assert shown.lease_holder.owner_id == repr(value)
+        elif column == "lease_owner_incarnation_id":
+            assert shown.lease_holder.incarnation_id == repr(value)
+        else:
+            assert shown.lease_holder == own("w")
         assert {p.process_id for p in await processes.page(ProcessPageQuery(limit=10))} == {
             "held", "other",
         }  # fmt: skip
@@ -334,6 +351,16 @@ async def test_a_lease_row_whose_numbers_are_not_whole_hides_nothing(
         with pytest.raises(UndecodableProcess, match=re.escape(f"could not be decoded ({why})")):
             await registry.claim_process_lease("held", own("x"), 60_000)
 
+        cancel = await processes.actions.cancel("held", operator="dana")
+        assert cancel.sentence.endswith(
+            f"its lease could not be decoded ({why}), so whether a worker is running it is "
+            "not known; no worker or sweep takes it until end-undecodable ends it"
+        )
+        abandon = await processes.actions.request_abandon("held", "dana")
+        assert abandon.sentence.endswith(
+            f"not applicable: its lease could not be decoded ({why}); only end-undecodable "
+            "ends it"
+        )
         await processes.end_undecodable("held", "dana", "a bad lease")
         assert await registry.get_process_lease("held") is None
         with raw_connection(db) as conn:
@@ -545,3 +572,64 @@ async def test_deleting_a_session_leaves_a_row_whose_status_disagrees_untouched(
         assert after.fetchone()[0] == stored
     fine = await registry.get_process("fine")
     assert fine is not None and fine.wake_target is None
+
+
+def tick(n: int) -> ProcessEventAppendRequest:
+    return ProcessEventAppendRequest(event_type="x.tick", payload={"n": n})
+
+
+async def read_whole_log(registry: ProcessRegistry, pid: str) -> list[ProcessEvent]:
+    """The log a page of one event at a time, each page after the last one's sequence, as
+    `lashtui events` and the detail read it; a page that does not move on fails."""
+    events: list[ProcessEvent] = []
+    while page := await registry.events_after(pid, events[-1].sequence if events else 0, limit=1):
+        assert not events or page[0].sequence > events[-1].sequence, "read the same page again"
+        events += page
+    return events
+
+
+@pytest.mark.parametrize("said", [-1, 1, 2**63 - 1])
+async def test_an_event_whose_json_names_another_sequence_reads_as_undecodable(
+    registry: ProcessRegistry, registry_target: str, said: int
+) -> None:
+    """Another program wrote an event's JSON with a sequence other than its row's: every
+    page read on from the JSON's, so a JSON of -1 under a row of 2 read the same page for
+    ever (`lashtui events` printed without end). The row's sequence is the event's place;
+    which of the two is true is not known, so it reads as an event that does not decode."""
+    await registry.register_process(ext("p", event_types=[ProcessEventType.plain("x.tick")]))
+    for n in (1, 2, 3):
+        await registry.append_event("p", tick(n))
+    with raw_connection(registry_target) as conn:
+        (text,) = conn.execute(
+            "SELECT event_json FROM process_events WHERE process_id = 'p' AND sequence = 2"
+        ).fetchone()
+        stored = json.loads(text) | {"sequence": said}
+        conn.execute(
+            "UPDATE process_events SET event_json = ? WHERE process_id = 'p' AND sequence = 2",
+            (json.dumps(stored),),
+        )
+    log = await read_whole_log(registry, "p")
+    assert [(e.sequence, e.undecodable) for e in log] == [
+        (1, None),
+        (2, f"its JSON says sequence {said}, its row 2"),
+        (3, None),
+    ]
+    assert [e.sequence for e in await registry.recent_events("p", 10)] == [1, 2, 3]
+
+
+@pytest.mark.parametrize("stored", ["'abc'", "x'00'", "1.5"])
+async def test_an_event_whose_sequence_is_no_whole_number_is_left_out(
+    tmp_path: Path, stored: str
+) -> None:
+    """SQLite keeps any value in the sequence column: a text or a blob sorted above every
+    number, so every page ended on it and read on from it for ever. The log's reads take
+    only whole-number sequences (PostgreSQL's column holds nothing else)."""
+    db = str(tmp_path / "r.db")
+    async with open_registry(db) as registry:
+        await registry.register_process(ext("p", event_types=[ProcessEventType.plain("x.tick")]))
+        for n in (1, 2, 3):
+            await registry.append_event("p", tick(n))
+        with raw_connection(db) as conn:
+            conn.execute(f"UPDATE process_events SET sequence = {stored} WHERE sequence = 2")
+        assert [e.sequence for e in await read_whole_log(registry, "p")] == [1, 3]
+        assert [e.sequence for e in await registry.recent_events("p", 10)] == [1, 3]

@@ -153,9 +153,13 @@ def _event_page(conn: Tx, query: AuditQuery) -> AuditPage:
         keyset = ["(occurred_at_ms, process_id, sequence) < (?, ?, ?)"] if cursor else []
         # A chunk is cut by size as well (a cancel request's payload may be a mebibyte, and
         # 5,000 of them would be 5 GiB held), so only an empty one says the scan has ended.
+        # The keyset reads on from the last row's columns, so they must be whole numbers
+        # (page_rows tests the sequence; the time is tested here: on SQLite another program
+        # may store any value there).
+        whole = dialect(conn).whole_only("e.occurred_at_ms")
         rows = page_rows(
             conn,
-            f"FROM process_events e WHERE {' AND '.join(where + keyset)}",
+            f"FROM process_events e WHERE {' AND '.join(where + keyset)}{whole}",
             (*params, *(cursor or ())),
             "occurred_at_ms DESC, process_id DESC, sequence DESC",
             chunk,
@@ -167,6 +171,9 @@ def _event_page(conn: Tx, query: AuditQuery) -> AuditPage:
             scanned += 1
             cursor = (int(row[4]), str(row[1]), int(row[2]))
             action = OperatorAction.from_event(event_row(row))
+            if action is not None and action.id != ":".join(map(str, cursor)):
+                # The next page goes on from the row's columns, not from what its JSON says.
+                action = action.model_copy(update={"id": ":".join(map(str, cursor))})
             if action is not None and query.operator in (None, action.operator):
                 entries.append(action)
                 if len(entries) == query.limit:

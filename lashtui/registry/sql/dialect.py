@@ -317,6 +317,13 @@ class Dialect(NamedTuple):
             return f" AND {_integer(column)}"
         return f" AND {column} < {CHANGE_BOUND}"
 
+    def whole_only(self, column: str) -> str:
+        """The condition (with a leading AND) that `column` holds a whole number: on SQLite,
+        which stores whatever another program gives it, a read that pages by the column
+        takes no other row (a text or a blob sorts above every number, so a page would end
+        on it for ever); nothing on PostgreSQL, whose integer columns hold nothing else."""
+        return f" AND {_integer(column)}" if self.name == "sqlite" else ""
+
     def skip_locked(self, table: str) -> str:
         """What a pick of rows to claim ends with: on PostgreSQL the rows it picks are
         locked, passing over those another claim holds; SQLite has one writer."""

@@ -83,17 +83,30 @@ def _selected_events(sql: Dialect) -> str:
 
 
 def event_row(row: Row) -> ProcessEvent:
+    """The event a row of the log holds, or a stand-in saying why it does not decode. The
+    row's sequence column is the event's place in the log, which every page reads on from:
+    an event whose JSON names another sequence (another program wrote one without the
+    other: a JSON saying -1 under a row of 1 made `lashtui events` read the same page for
+    ever) does not decode, as a record whose status column disagrees (row.py
+    `StatusMismatch`): which of the two is true is not known."""
+    sequence = row[2]
     try:
         event = _decode_event(row[0])
+        if event.sequence != sequence and type(sequence) is int:
+            raise ValueError(f"its JSON says sequence {event.sequence}, its row {sequence}")
     except DECODE_ERRORS as error:
-        _, process_id, sequence, event_type, occurred_at_ms = row
+        _, process_id, _, event_type, occurred_at_ms = row
+        # (Numbers the reads did not test are read as 0 when they are no whole number.)
+        sequence = sequence if type(sequence) is int else 0
         return ProcessEvent(
             process_id=str(process_id),
-            sequence=int(sequence),
+            sequence=sequence,
             event_type=str(event_type),
             payload=None,
-            invocation=event_invocation(str(process_id), int(sequence), str(event_type), None),
-            occurred_at=SystemTime.from_ms(int(occurred_at_ms)),
+            invocation=event_invocation(str(process_id), sequence, str(event_type), None),
+            occurred_at=SystemTime.from_ms(
+                occurred_at_ms if type(occurred_at_ms) is int else 0
+            ),
             undecodable=undecodable_reason(error),
         )
     if event.process_id != row[1] and isinstance(row[1], str):

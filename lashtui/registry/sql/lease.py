@@ -130,20 +130,32 @@ _WHOLE_COLUMNS = {
     "claimed_at_ms": "lease_claimed_at_ms",
     "expires_at_ms": "lease_expires_at_ms",
 }
+# The text columns, which SQLite lets hold a blob too: one that is not UTF-8 failed every
+# read of its process (`ls --json` with a traceback), as the numbers did.
+_TEXT_COLUMNS = {
+    "owner_id": "lease_owner_id",
+    "incarnation_id": "lease_owner_incarnation_id",
+    "token": "lease_token",
+}
 
 
 def lease_row_problem(row: LeaseRow) -> str | None:
-    """Why the row's numbers cannot be read, or None."""
+    """Why the row's numbers or names cannot be read, or None."""
     for field, column in _WHOLE_COLUMNS.items():
         value = getattr(row, field)
         if type(value) is not int:
             return f"its lease row's {column} holds {clipped(repr(value), 40)}, not a whole number"
+    for field, column in _TEXT_COLUMNS.items():
+        value = getattr(row, field)
+        if value is not None and not isinstance(value, str):
+            return f"its lease row's {column} holds {clipped(repr(value), 40)}, not text"
     return None
 
 
 def lease_row(process_id: str, columns: Sequence[Any]) -> LeaseRow:
     """The lease columns as a `LeaseRow`, refused (`UndecodableProcess`) when another
-    program stored something other than a whole number in its fence or times."""
+    program stored something other than a whole number in its fence or times, or other
+    than text in its owner, incarnation or token."""
     row = LeaseRow(*columns)
     problem = lease_row_problem(row)
     if problem is not None:
@@ -158,8 +170,14 @@ def read_lease(process_id: str, columns: Sequence[Any]) -> ProcessLease:
     problem = lease_row_problem(row)
     if problem is None:
         return row.lease(process_id)
-    fixed = dataclasses.replace(row, fence=0, claimed_at_ms=0, expires_at_ms=0)
+    # (A name that is not text is shown as Python writes what was stored: `b'\xff'`.)
+    names = {f: _as_text(getattr(row, f)) for f in _TEXT_COLUMNS}
+    fixed = dataclasses.replace(row, fence=0, claimed_at_ms=0, expires_at_ms=0, **names)
     return fixed.lease(process_id).model_copy(update={"undecodable": problem})
+
+
+def _as_text(value: object) -> str | None:
+    return value if value is None or isinstance(value, str) else repr(value)
 
 
 def _token(process_id: str, owner: LeaseOwnerIdentity, now: int, fence: int) -> str:

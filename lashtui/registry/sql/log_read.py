@@ -110,9 +110,14 @@ def page_rows(
 ) -> list[Row]:
     """`SELECT` `event_columns` `{source}` (its events aliased `e`) in the order of `order_by`
     (columns of the events table with their directions: `"sequence DESC"`), at most `limit`
-    rows, cut at `max_chars` as the module docstring says (fetch.py `sized_page`)."""
+    rows, cut at `max_chars` as the module docstring says (fetch.py `sized_page`).
+
+    Every page reads on from the sequence of its last event, so only events whose sequence
+    is a whole number are read (`whole_only`): another program may store any value there
+    on SQLite, and a text there ended every page, which `lashtui events` read for ever."""
     columns = event_columns(conn, "e.")
     order = [f"e.{part.strip()}" for part in order_by.split(",")]
+    source += dialect(conn).whole_only("e.sequence")
     return sized_page(conn, columns, source, params, order, limit, max_chars)
 
 
