@@ -135,17 +135,12 @@ def checked(record: ProcessRecord, column: object) -> ProcessRecord:
         return record
     if column in _STATES:
         raise StatusMismatch(f"its status column says {column}, its record {state.value}", column)
+    # The value as Python writes it (quoted, a blob as bytes): an empty one still shows.
     raise StatusMismatch(
-        f"its status column holds {no_state(column)}, which is no state; its record says "
-        f"{state.value}",
+        f"its status column holds {clipped(repr(column), 40)}, which is no state; its record "
+        f"says {state.value}",
         state.value,
     )
-
-
-def no_state(column: object) -> str:
-    """A status column's value that names no state, as a sentence quotes it: clipped, and
-    as Python writes it (quoted, a blob as bytes), so that an empty one still shows."""
-    return clipped(repr(column), 40)
 
 
 UNDECODABLE_KIND = "undecodable"
