@@ -132,6 +132,19 @@ def waiting_sql(sql: Dialect, column: str = "p.record_json") -> str:
 Arm = tuple[str, list[object]]
 
 
+def no_state(column: str) -> str:
+    """Whether the status `column` holds no state at all (another program wrote it: see
+    row.py `StatusMismatch`): the status index's ranges between and around the five states,
+    which SQLite and PostgreSQL's "C" collation both compare bytewise (SQLite sorts a number
+    before any text and a blob after). Empty in a registry every writer kept, so a walk of
+    it reads nothing else."""
+    bounds = sorted([ProcessState.RUNNING.value, *(state.value for state in TERMINAL_STATES)])
+    gaps = [f"{column} < '{bounds[0]}'", f"{column} > '{bounds[-1]}'"] + [
+        f"({column} > '{low}' AND {column} < '{high}')" for low, high in itertools.pairwise(bounds)
+    ]
+    return f"({' OR '.join(gaps)})"
+
+
 def unicode_lower(value: str | None) -> str | None:
     return value.lower() if isinstance(value, str) else value
 

@@ -40,6 +40,7 @@ from lashtui.registry.sql.filter import (
     Lens,
     label_sql,
     lens_of,
+    no_state,
     status_arms,
     stored_status_arms,
     text_filter,
@@ -201,6 +202,7 @@ class _SortedArm(NamedTuple):
     predicate: str
     params: list[object]
     status: str | None = None
+    unindexed: bool = False  # its ORDER BY must not walk the key's index (see above)
 
 
 def _sorted_arms(
@@ -217,10 +219,19 @@ def _sorted_arms(
         predicate = " OR ".join(f"({arm})" for arm, _ in arms)
         return [_SortedArm(f"({predicate})", [v for _, params in arms for v in params])]
     if states is None or set(states) >= set(PROCESS_STATES):
-        return [
+        walks = [
             _SortedArm(sql.status_is("p.status", s.value), [], s.value)
             for s in ProcessLifecycleStatus
         ]
+        if query.order == "status":
+            return walks  # (a row with no state has no place in the status order: left out)
+        # The rows whose status column holds no state, which the page in id order lists
+        # too: their own walk, none in a registry every writer kept. On SQLite its key and
+        # id are written `+key` (in the keyset and the ORDER BY), which turns their indexes
+        # off, so that the planner reads those ranges of the status index and sorts the few
+        # rows there, never walking the key's or the ids' index testing every row
+        # (PostgreSQL's planner estimates those ranges empty from the column's statistics).
+        return [*walks, _SortedArm(no_state("p.status"), [], None, unindexed=True)]
     return [
         _SortedArm(arm, params, stored)
         for stored, (arm, params) in stored_status_arms(states, "p.status", sql)
@@ -275,12 +286,15 @@ def sorted_statements(query: ProcessPageQuery, sql: Dialect = SQLITE) -> list[li
         for arm in _sorted_arms(query, lens, segment, sql):
             # In status order an arm that fixes the status has a constant key.
             constant = arm.status if query.order == "status" else segment.constant
-            keyset = _keyset(query, segment.key, constant, column, down)
+            key, walked = segment.key, column
+            if arm.unindexed:
+                key, walked = f"{sql.not_indexed}{key}", f"{sql.not_indexed}{column}"
+            keyset = _keyset(query, key, constant, walked, down)
             if keyset is None:
                 continue
-            order_by = f"{column} {direction}"
+            order_by = f"{walked} {direction}"
             if constant is None:
-                order_by = f"{segment.key} {direction}, {order_by}"
+                order_by = f"{key} {direction}, {order_by}"
             if arm.status is not None and not lens.predicate:
                 # The arm walks its status's range of a (status, key, process_id) index.
                 order_by = f"{sql.status_first('p.status', direction)}{order_by}"

@@ -22,13 +22,11 @@ the README.
 
 from __future__ import annotations
 
-from itertools import pairwise
-
-from lashtui.model import ProbeFacts, ProcessLifecycleStatus
+from lashtui.model import ProbeFacts
 from lashtui.registry.sql.activity import _indexed
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
 from lashtui.registry.sql.fetch import fetch_rows
-from lashtui.registry.sql.filter import HELD, LIVE, started_owner_bound
+from lashtui.registry.sql.filter import HELD, LIVE, no_state, started_owner_bound
 
 # A lease with a holder (a released one keeps its row with the owner and token cleared).
 
@@ -84,15 +82,9 @@ def _not_running(sql: Dialect, params: list[object]) -> str:
 
 
 def _no_state(conn: Tx) -> tuple[int, str | None]:
-    """(rows whose status column holds no state, the first of them by id): the ranges of the
-    status index between and around the five states (SQLite and PostgreSQL's "C" collation
-    both compare text bytewise; SQLite sorts a number before any text and a blob after)."""
-    bounds = sorted(state.value for state in ProcessLifecycleStatus)
-    gaps = [f"p.status < '{bounds[0]}'", f"p.status > '{bounds[-1]}'"] + [
-        f"(p.status > '{low}' AND p.status < '{high}')" for low, high in pairwise(bounds)
-    ]
+    """(rows whose status column holds no state, the first of them by id)."""
     row = fetch_rows(
-        conn, f"SELECT count(*), min(p.process_id) FROM processes p WHERE {' OR '.join(gaps)}"
+        conn, f"SELECT count(*), min(p.process_id) FROM processes p WHERE {no_state('p.status')}"
     )[0]
     return int(row[0]), row[1]
 
