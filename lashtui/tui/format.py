@@ -31,6 +31,7 @@ BADGES = {
     "abandoned": "☠ abandoned",
 }
 
+
 def count_label(name: str) -> str:
     """A state's badge, or what the rows counted under `NO_STATE` are."""
     return BADGES.get(name) or "? status column holds no state"

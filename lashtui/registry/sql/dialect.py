@@ -314,7 +314,7 @@ class Dialect(NamedTuple):
         for ever, and a text failed the reader); on PostgreSQL, whose column holds only
         integers, below the bound: a save above it may have overtaken one uncommitted."""
         if self.name == "sqlite":
-            return f" AND {_integer(column)}"
+            return self.whole_only(column)
         return f" AND {column} < {CHANGE_BOUND}"
 
     def whole_only(self, column: str) -> str:

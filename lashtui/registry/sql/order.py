@@ -202,7 +202,7 @@ class _SortedArm(NamedTuple):
     predicate: str
     params: list[object]
     status: str | None = None
-    unindexed: bool = False  # its ORDER BY must not walk the key's index (see above)
+    unindexed: bool = False  # its walk must not use the key's index (`_sorted_arms`)
 
 
 def _sorted_arms(
