@@ -225,24 +225,22 @@ async def test_a_status_column_that_contradicts_its_record_reads_as_undecodable(
         conn.execute("UPDATE processes SET status = 'completed' WHERE process_id = 'bad'")
         conn.execute("UPDATE processes SET status = 'zombie' WHERE process_id = 'odd'")
     why = "its status column says completed, its record running"
+    odd_why = "its status column holds 'zombie', which is no state; its record says running"
 
-    for read in (
-        await registry.get_process("bad"),
-        (await registry.get_processes(["bad"]))["bad"],
-        *(await registry.page_processes(ProcessPageQuery(limit=10, states=["completed"]))),
+    async def every_read(pid: str, page: ProcessPageQuery) -> list[ProcessRecord | None]:
+        """The row as each read returns it: alone, in a batch, in a page."""
+        alone, batch = await registry.get_process(pid), await registry.get_processes([pid])
+        return [alone, batch[pid], *await registry.page_processes(page)]
+
+    for pid, page, reason, state in (
+        ("bad", ProcessPageQuery(limit=10, states=["completed"]), why, "completed"),
+        ("odd", ProcessPageQuery(limit=10, after_id="bad"), odd_why, "running"),
     ):
-        assert read is not None and read.id == "bad"
-        assert read.undecodable == why and read.status.state.value == "completed"
+        for read in await every_read(pid, page):
+            assert read is not None and read.id == pid
+            assert read.undecodable == reason and read.status.state.value == state
     running = await registry.page_processes(ProcessPageQuery(limit=10, states=["running"]))
     assert [r.id for r in running] == []  # `odd` matches no state filter, `bad` is completed
-    odd_why = "its status column holds 'zombie', which is no state; its record says running"
-    for read in (
-        await registry.get_process("odd"),
-        (await registry.get_processes(["odd"]))["odd"],
-        *(await registry.page_processes(ProcessPageQuery(limit=10, after_id="bad"))),
-    ):
-        assert read is not None and read.id == "odd"
-        assert read.undecodable == odd_why and read.status.state.value == "running"
     census = await registry.process_census()
     assert (census.live, census.no_state, census.total()) == ({}, 1, 2)
     assert census.counts()["completed"] == 1 and census.counts()["no state"] == 1

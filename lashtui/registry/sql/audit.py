@@ -171,14 +171,19 @@ def _event_page(conn: Tx, query: AuditQuery) -> AuditPage:
             scanned += 1
             cursor = (int(row[4]), str(row[1]), int(row[2]))
             action = OperatorAction.from_event(event_row(row))
-            if action is not None and action.id != ":".join(map(str, cursor)):
+            if action is not None and action.id != _place(cursor):
                 # The next page goes on from the row's columns, not from what its JSON says.
-                action = action.model_copy(update={"id": ":".join(map(str, cursor))})
+                action = action.model_copy(update={"id": _place(cursor)})
             if action is not None and query.operator in (None, action.operator):
                 entries.append(action)
                 if len(entries) == query.limit:
                     return AuditPage(source="events", entries=entries, next_before=action.id)
     # The budget ran out first: the page is short, and the next one goes on from here.
     assert cursor is not None
-    at, process_id, sequence = cursor
-    return AuditPage(source="events", entries=entries, next_before=f"{at}:{process_id}:{sequence}")
+    return AuditPage(source="events", entries=entries, next_before=_place(cursor))
+
+
+def _place(cursor: tuple[int, str, int]) -> str:
+    """An event's place in the audit's keyset, as `AuditQuery.before` takes it back:
+    `<occurred_at_ms>:<process_id>:<sequence>`."""
+    return ":".join(map(str, cursor))

@@ -388,16 +388,12 @@ def end_undecodable(
     )
     _, record = append_to(conn, record, request, now, row_key=process_id)
     # Freed, its numbers whole again: SQLite stores any value another program gives it
-    # (PostgreSQL's columns hold only integers).
-    fence = (
-        ", lease_fencing_token = CASE WHEN typeof(lease_fencing_token) = 'integer' "
-        "THEN lease_fencing_token ELSE 0 END"
-        if dialect(conn).name == "sqlite"
-        else ""
-    )
+    # (`whole`; PostgreSQL's columns hold only integers, and keep their fence).
+    fence = dialect(conn).whole("lease_fencing_token")
     conn.execute(
         "UPDATE process_leases SET lease_owner_id = NULL, lease_token = NULL, "
-        f"lease_claimed_at_ms = 0, lease_expires_at_ms = 0{fence} WHERE process_id = ?",
+        "lease_claimed_at_ms = 0, lease_expires_at_ms = 0, "
+        f"lease_fencing_token = coalesce({fence}, 0) WHERE process_id = ?",
         (process_id,),
     )
     return keyed(record, process_id)
