@@ -433,3 +433,20 @@ async def test_a_read_sent_ahead_travels_with_the_next_statement_and_is_used_onc
     async with open_registry(postgres_schema) as registry:
         assert isinstance(registry, PostgresProcessRegistry)
         assert await registry._db.write(_reads_ahead) == (1, 2, 4)
+
+
+async def test_a_new_registrys_first_commit_moves_the_data_version(
+    postgres_schema: str,
+) -> None:
+    """A new sequence's `last_value` is 1 before its first `nextval` and after it: the
+    version read from it alone stood still over a new registry's first commit, which a
+    dashboard view that re-reads only once it moves (tui/screens/live.py) would not have
+    read, nor a worker that polls for work (when it cannot listen) have seen."""
+    async with open_registry(postgres_schema) as reader, open_registry(
+        postgres_schema
+    ) as writer:
+        versions = [await reader.data_version()]
+        for pid in ("first", "second"):
+            await writer.register_process(ext(pid))
+            versions.append(await reader.data_version())
+    assert len(set(versions)) == 3

@@ -33,18 +33,28 @@ from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.prepared import prepare_completion
 from lashtui.registry.sql.store import SqlProcessRegistry
 
-# The write transactions begun (a sequence: counted without a lock) with the feed's bound:
+# The write transactions begun (a sequence: counted without a lock), then the feed's bound:
 # while a commit is not yet visible its writer holds the bound, which moves once it and
-# every older writer have ended, so the pair moves after every commit (schema.py). A hash,
-# as a version is one number.
-_DATA_VERSION = (
-    "SELECT hashtextextended(c.last_value::text || ' ' || "
-    "lashtui_change_bound(pg_current_snapshot())::text, 0) FROM process_commit_counter c"
+# every older writer have ended, so the pair moves after every commit (schema.py). A new
+# sequence's `last_value` is its start, 1, before the first `nextval` and after it, so
+# `is_called` tells those two apart: without it a new registry's first commit left the
+# version as it was. Two statements, the counter first: a sequence is read as it stands,
+# not as of a snapshot, so read in the bound's statement, after its snapshot, it could
+# count a writer that began since, which that snapshot does not hold the bound back for:
+# that writer's commit would then leave the pair as it was taken before. A hash, as a
+# version is one number.
+_COMMITS_BEGUN = (
+    "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM process_commit_counter"
+)
+_VERSION = (
+    "SELECT hashtextextended(?::text || ' ' || "
+    "lashtui_change_bound(pg_current_snapshot())::text, 0)"
 )
 
 
 def _version(conn: Tx) -> int:
-    return int(conn.execute(_DATA_VERSION).fetchone()[0])
+    begun = conn.execute(_COMMITS_BEGUN).fetchone()[0]
+    return int(conn.execute(_VERSION, (begun,)).fetchone()[0])
 
 
 class PostgresProcessRegistry(SqlProcessRegistry):
