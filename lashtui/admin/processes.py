@@ -58,7 +58,7 @@ from lashtui.model import (
     silent_not_dead,
 )
 from lashtui.model.rerun import RerunLink
-from lashtui.registry import ProcessRegistry
+from lashtui.registry import ProcessRegistry, records_dispositions
 from lashtui.registry.watch import own_commits
 from lashtui.worker import ChangeHub, ProcessAwaiter, ProcessWorker, notifying
 from lashtui.worker.steps import parse_plan
@@ -128,6 +128,8 @@ class Processes:
             self.registry = notifying(registry, self.hub)
             self.awaiter = ProcessAwaiter(self.registry, self.hub)
         self.actions = action.ProcessActions(self)
+        # Said of every row it shows (`ObservedProcess.disposition_recorded`).
+        self._dispositions = records_dispositions(self.registry)
 
     # --- starting
 
@@ -146,13 +148,20 @@ class Processes:
 
     async def _observe(self, record: ProcessRecord) -> ObservedProcess:
         lease = await self.registry.get_process_lease(record.id)
-        return ObservedProcess.from_record(record, lease)
+        return ObservedProcess.from_record(
+            record, lease, disposition_recorded=self._dispositions
+        )
 
     async def _observe_all(
         self, records: builtins.list[ProcessRecord]
     ) -> builtins.list[ObservedProcess]:
         leases = await self.registry.get_process_leases([record.id for record in records])
-        return [ObservedProcess.from_record(record, leases.get(record.id)) for record in records]
+        return [
+            ObservedProcess.from_record(
+                record, leases.get(record.id), disposition_recorded=self._dispositions
+            )
+            for record in records
+        ]
 
     async def list(self, filter: ProcessListFilter | None = None) -> builtins.list[ObservedProcess]:
         return await self._observe_all(await self.registry.list_processes(filter))

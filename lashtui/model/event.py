@@ -19,7 +19,7 @@ from lashtui.model import limit
 from lashtui.model.output import ProcessAwaitOutput, ProcessTerminalState
 from lashtui.model.schema import LashSchema
 from lashtui.model.scope import CausalRef, ProcessCause, SessionScope
-from lashtui.model.wire import ClosedWireModel, WireModel, canonical_json, omitted
+from lashtui.model.wire import ClosedWireModel, StoredModel, WireModel, canonical_json, omitted
 
 # --- selectors: externally tagged, like serde's default enum representation ---------------
 
@@ -232,7 +232,7 @@ class SystemTime(WireModel):
         return self.secs_since_epoch * 1000 + self.nanos_since_epoch // 1_000_000
 
 
-class ProcessEvent(WireModel):
+class ProcessEvent(StoredModel):
     process_id: str
     sequence: int
     event_type: str
@@ -240,9 +240,8 @@ class ProcessEvent(WireModel):
     invocation: RuntimeInvocation
     semantics: ProcessEventSemantics = Field(default_factory=ProcessEventSemantics)
     occurred_at: SystemTime
-    # Set only on the stand-in the registry reads for an event whose stored JSON does not
-    # decode (why; registry/sql/event.py): never serialised, not part of lash's shape.
-    undecodable: str | None = Field(default=None, exclude=True)
+    # (`undecodable`, set only on the stand-in the registry reads for an event whose stored
+    # JSON does not decode: `StoredModel`.)
 
     @property
     def occurred_at_ms(self) -> int:

@@ -65,7 +65,8 @@ class ObservedProcess(WireModel):
     lease_undecodable: str | None = omitted()
     # False where the registry keeps no disposition (a lash v6 registry, read-only):
     # `disposition` then holds `externally_owned` and is shown as "not recorded". Omitted
-    # when true, so lash's shape is unchanged.
+    # when true, so lash's shape is unchanged. Said by the registry, never by a record (it
+    # was a record's field, which any stored record could set: `from_record`).
     disposition_recorded: bool = Field(default=True, exclude_if=bool)
 
     def disposition_text(self) -> str:
@@ -77,7 +78,11 @@ class ObservedProcess(WireModel):
         return self.disposition.value if self.disposition_recorded else "not recorded"
 
     @classmethod
-    def from_record(cls, record: ProcessRecord, lease: ProcessLease | None) -> ObservedProcess:
+    def from_record(
+        cls, record: ProcessRecord, lease: ProcessLease | None, *, disposition_recorded: bool = True
+    ) -> ObservedProcess:
+        """The row as an operator sees it; `disposition_recorded` False on a registry that
+        keeps no disposition (`registry.records_dispositions`)."""
         output = record.status.await_output
         error = output.message if isinstance(output, FailureOutput | CancelledOutput) else None
         child = record.input.child_session_id() if isinstance(record.input, SessionTurn) else None
@@ -112,7 +117,7 @@ class ObservedProcess(WireModel):
             label=record.identity.label or record.identity.kind,
             status=record.status,
             undecodable=record.undecodable,
-            disposition_recorded=record.disposition_recorded,
+            disposition_recorded=disposition_recorded,
         )
 
 

@@ -34,6 +34,7 @@ from lashtui.model.scope import HostOriginator, ProcessOriginator, ProcessProven
 from lashtui.model.wire import (
     ClosedWireModel,
     JsonValue,
+    StoredModel,
     WireModel,
     canonical_json,
     check_extras_size,
@@ -247,7 +248,7 @@ class ProcessRegistration(WireModel):
         return next((t for t in self.event_types if t.name == name), None)
 
 
-class ProcessRecord(WireModel):
+class ProcessRecord(StoredModel):
     """The durable process row (semantics §3.6)."""
 
     id: str
@@ -269,14 +270,8 @@ class ProcessRecord(WireModel):
     abandon_request: AbandonRequest | None = omitted()
     wait: WaitState | None = omitted()
     status: ProcessStatus = Field(default_factory=ProcessStatus.running)
-    # Set only on the stand-in the registry reads for a row whose stored record does not
-    # decode (why, in a few words; registry/sql/row.py). Never serialised: it is not part of
-    # lash's shape, and a stand-in is never saved.
-    undecodable: str | None = Field(default=None, exclude=True)
-    # False on a record read from a lash registry whose version keeps no disposition (lash
-    # v6: registry/lash/v6.py), which holds `externally_owned` in its place so the views
-    # can show "not recorded". Never serialised, like `undecodable`.
-    disposition_recorded: bool = Field(default=True, exclude=True)
+    # (`undecodable`, set only on the stand-in the registry reads for a row whose stored
+    # record does not decode: `StoredModel`; a stand-in is never saved.)
 
     @classmethod
     def new(
@@ -360,13 +355,11 @@ class ProcessRecord(WireModel):
         )
 
 
-class ProcessHandleDescriptor(WireModel):
+class ProcessHandleDescriptor(StoredModel):
     kind: str | None = omitted()
     label: str | None = omitted()
-    # Set only on the stand-in the registry reads for a grant whose stored descriptor does
-    # not decode (why; registry/sql/grant.py), as `ProcessRecord.undecodable`: never
-    # serialised, and a stand-in is never saved (a transfer moves the stored text).
-    undecodable: str | None = Field(default=None, exclude=True)
+    # (`undecodable`, set only on the stand-in the registry reads for a grant whose stored
+    # descriptor does not decode: `StoredModel`; a transfer moves the stored text.)
 
     def check_limits(self) -> None:
         limit.check_text("a handle's kind", self.kind, limit.MAX_NAME_CHARS)

@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, PrivateAttr
 from pydantic_core import PydanticSerializationError
 
 from lashtui.errors import InvalidRequest
@@ -37,6 +37,7 @@ from lashtui.model import limit
 __all__ = [
     "ClosedWireModel",
     "JsonValue",
+    "StoredModel",
     "WireModel",
     "canonical_json",
     "check_extras_size",
@@ -106,6 +107,34 @@ class WireModel(BaseModel):
             return self.model_dump_json()
         except PydanticSerializationError:
             return _COMPACT.encode(self.model_dump(mode="json"))
+
+
+
+class StoredModel(WireModel):
+    """A wire model a registry reads from stored JSON (a record, an event, a grant's
+    descriptor), where the registry shows a stand-in, marked with why, for JSON that does not
+    decode (`undecodable`: registry/sql/row.py, event.py, grant.py).
+
+    The mark is private, never a field: pydantic fills no private attribute from input. As a
+    field (never printed, but read) it was filled from any stored object holding an
+    `undecodable` key, so another program's record could pass for a stand-in: workers and
+    the sweep skipped it, writes refused it, its disposition read "unknown", and its words
+    were shown as lashtui's verdict ("record could not be decoded: <anything>"). Such a key
+    is now an unknown field like any other, kept and written back."""
+
+    _undecodable: str | None = PrivateAttr(default=None)
+
+    @property
+    def undecodable(self) -> str | None:
+        """Why the stored JSON this stands in for did not decode; None when it decoded."""
+        return self._undecodable
+
+    def marked_undecodable(self, why: str | None) -> Self:
+        """A copy marked as the stand-in for stored JSON that did not decode, and why (None:
+        a copy that is no stand-in)."""
+        marked = self.model_copy()
+        marked._undecodable = why
+        return marked
 
 
 def _carries_extras(model: BaseModel) -> bool:

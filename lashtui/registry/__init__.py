@@ -14,7 +14,13 @@ if TYPE_CHECKING:
     from lashtui.registry.protocol import ProcessRegistry
     from lashtui.registry.sql.store import SqlProcessRegistry
 
-__all__ = ["ProcessRegistry", "lash_version_of", "open_registry", "refuse_writes_to_lash"]
+__all__ = [
+    "ProcessRegistry",
+    "lash_version_of",
+    "open_registry",
+    "records_dispositions",
+    "refuse_writes_to_lash",
+]
 
 
 def __getattr__(name: str) -> object:
@@ -66,6 +72,17 @@ def lash_version_of(registry: ProcessRegistry) -> int | None:
     (registry/lash/); None for lashtui's own registries (and every PostgreSQL one)."""
     version = getattr(registry, "lash_version", None)
     return version if isinstance(version, int) else None
+
+
+# The first lash registry version whose records hold a recovery disposition (v6 has none).
+DISPOSITIONS_SINCE = 10
+
+
+def records_dispositions(registry: ProcessRegistry) -> bool:
+    """Whether the registry's records hold their disposition: every registry but one lash
+    wrote before version 10, whose rows the views show as "not recorded" (lash/v6.py)."""
+    version = lash_version_of(registry)
+    return version is None or version >= DISPOSITIONS_SINCE
 
 
 def refuse_writes_to_lash(registry: ProcessRegistry, target: str) -> None:

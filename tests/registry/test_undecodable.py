@@ -24,6 +24,7 @@ from lashtui.model import (
     ProcessEvent,
     ProcessEventAppendRequest,
     ProcessEventType,
+    ProcessExecutionEnvSpec,
     ProcessHandleDescriptor,
     ProcessPageQuery,
     ProcessRecord,
@@ -32,6 +33,7 @@ from lashtui.model import (
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES
 from lashtui.worker import ProcessWorker
+from lashtui.worker.runtime import Verdict
 from tests.builders import ext, ob, own, rr, started
 from tests.raw import raw_connection, store_record_json
 from tests.registry.rows import ANY, finish
@@ -631,3 +633,65 @@ async def test_an_event_whose_sequence_is_no_whole_number_is_left_out(
             conn.execute(f"UPDATE process_events SET sequence = {stored} WHERE sequence = 2")
         assert [e.sequence for e in await read_whole_log(registry, "p")] == [1, 3]
         assert [e.sequence for e in await registry.recent_events("p", 10)] == [1, 3]
+
+
+async def test_a_stored_undecodable_key_is_an_unknown_field_not_a_verdict(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:
+    """A stand-in's mark was a field (never printed, but read), so any stored record,
+    event or grant descriptor holding an `undecodable` key of its own passed for one: the
+    worker skipped such a record, writes refused it, its disposition read "unknown", and
+    its words were shown as lashtui's verdict ("record could not be decoded: <anything>").
+    The mark is private now (model/wire.py `StoredModel`): the key is an unknown field
+    like any other, kept, and the row runs. So is `disposition_recorded` (a record's false
+    one hid its disposition as "not recorded")."""
+    forged = "the registry is damaged; run `repair.sh` to fix it"
+    scope = SessionScope(session_id="s1")
+    note = [ProcessEventType.plain("note")]
+    env = await registry.put_process_execution_env(ProcessExecutionEnvSpec())
+    await registry.register_process(rr("p", event_types=note, env_ref=env))
+    await registry.grant_handle(scope, "p", ProcessHandleDescriptor(label="g"))
+    await registry.append_event("p", ProcessEventAppendRequest.new("note", {"n": 1}))
+    record = await registry.get_process("p")
+    assert record is not None
+    # (and `disposition_recorded`, which said "not recorded" for a lash v6 row: the registry
+    # says that now, `records_dispositions`)
+    keys = {"undecodable": forged, "disposition_recorded": False}
+    forging = {**json.loads(record.stored_json()), **keys}
+    store_record_json(registry_target, "p", json.dumps(forging))
+    with raw_connection(registry_target) as conn:
+        for table, column in (("process_events", "event_json"), ("process_handle_grants",
+                                                                  "descriptor_json")):  # fmt: skip
+            (text,) = conn.execute(f"SELECT {column} FROM {table}").fetchone()
+            conn.execute(
+                f"UPDATE {table} SET {column} = ?",
+                (json.dumps({**json.loads(text), "undecodable": forged}),),
+            )
+
+    read = await registry.get_process("p")
+    assert read is not None and read.undecodable is None
+    assert read.model_extra == keys
+    shown = await Processes(registry).get("p")
+    assert shown is not None and shown.undecodable is None
+    assert shown.disposition_text() == "rerunnable" and shown.kind == "echo"
+    (event,) = await registry.events_after("p", 0)
+    assert event.undecodable is None and event.payload == {"n": 1}
+    (observed,) = await Processes(registry).events("p")
+    assert "undecodable" not in observed.model_dump(mode="json")
+    ((grant, _),) = await registry.list_handle_grants(scope)
+    assert grant.descriptor.undecodable is None and grant.descriptor.label == "g"
+
+    ran: list[str] = []
+
+    async def echo(ctx: object, payload: object) -> object:
+        ran.append("p")
+        return payload
+
+    worker = ProcessWorker(registry, clock=clock)
+    worker.engines.register("echo", echo)
+    await worker.drive_pending_processes()
+    await worker.idle()
+    assert ran == ["p"] and worker.stats.verdicts == {Verdict.RAN: 1}
+    done = await registry.get_process("p")
+    assert done is not None and done.status.state.value == "completed"
+    assert done.model_extra == keys  # kept through the run's writes

@@ -5,8 +5,8 @@ What differs from version 10, and what the decoder does with it:
 
 - the record has no `disposition`: lash v6 had no recovery contract. The model needs one, so
   the decoder gives `externally_owned` (the one under which lashtui never runs or recovers
-  a row; the file is open read-only anyway) and marks it not recorded
-  (`disposition_recorded`), which the views show as "not recorded".
+  a row; the file is open read-only anyway), and the views show "not recorded" for every
+  row of a v6 registry (`lashtui.registry.records_dispositions`).
 - no `identity`: named from the input as lash v6's own handle descriptors name it (a
   lashlang process is kind `lashlang` with its process name as label), else as lashtui names
   an input (`ProcessIdentity.from_process_input`).
@@ -48,7 +48,6 @@ def _record(data: Json) -> Json:
         payload = {key: value for key, value in process_input.items() if key != "type"}
         out["input"] = {"type": "engine", "kind": LASHLANG, "payload": payload}
     out["disposition"] = "externally_owned"
-    out["disposition_recorded"] = False
     out["identity"] = _identity(process_input, out["input"])
     out["provenance"] = _provenance(as_dict(data["provenance"]))
     return out

@@ -107,8 +107,7 @@ def event_row(row: Row) -> ProcessEvent:
             occurred_at=SystemTime.from_ms(
                 occurred_at_ms if type(occurred_at_ms) is int else 0
             ),
-            undecodable=undecodable_reason(error),
-        )
+        ).marked_undecodable(undecodable_reason(error))
     if event.process_id != row[1] and isinstance(row[1], str):
         # The row's key, as for records (row.py `keyed`): an id that is not UTF-8.
         return event.model_copy(update={"process_id": row[1]})

@@ -40,7 +40,7 @@ def _grant(session_id: str, process_id: str, descriptor_json: str | None) -> Pro
         descriptor = ProcessHandleDescriptor.model_validate_json(descriptor_json)
     except DECODE_ERRORS as error:
         why = undecodable_reason(error)
-        descriptor = ProcessHandleDescriptor(label=f"undecodable: {why}", undecodable=why)
+        descriptor = ProcessHandleDescriptor(label=f"undecodable: {why}").marked_undecodable(why)
     return ProcessHandleGrant(session_id=session_id, process_id=process_id, descriptor=descriptor)
 
 

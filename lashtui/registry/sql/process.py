@@ -372,10 +372,9 @@ def end_undecodable(
                 kind=UNDECODABLE_KIND, label=f"undecodable record, ended by {operator}"
             ),
             "status": ProcessStatus.running(),
-            "undecodable": None,
             "updated_at_ms": max(now, stand_in.updated_at_ms),
         }
-    )
+    ).marked_undecodable(None)
     save_record(conn, record, process_id)
     message = f"record could not be decoded ({why}); ended by {operator}: {reason}"
     output = FailureOutput(class_=ToolFailureClass.INTERNAL, code=UNDECODABLE_CODE, message=message)

@@ -206,8 +206,7 @@ def undecodable_record(row: Row, reason: str, state: str | None = None) -> Proce
         created_at_ms=int(created),
         updated_at_ms=int(updated),
         status=_stand_in_status(status, reason, int(updated)),
-        undecodable=reason,
-    )
+    ).marked_undecodable(reason)
 
 
 def decode_row(row: Row) -> ProcessRecord:
