@@ -46,6 +46,12 @@ NEWEST_FIRST: frozenset[ProcessOrder] = frozenset({"age", "updated"})
 # come last in ascending order (first in descending), ordered among themselves by id.
 NO_LEASE = 2**63 - 1
 SortKey = int | str
+# The status-order key of a row whose status column holds no state (another program wrote
+# it: registry/sql/row.py `StatusMismatch`): after the five states, as the registry sorts
+# it too. Letters, so that a collation that skips spaces still puts it after `running`.
+NO_STATE_KEY = "zz no state"
+# What a stand-in's reason says of such a row (registry/sql/row.py `no_state_words`).
+NO_STATE_WORDS = "which is no state"
 _ORDER_NAMES = ", ".join(f"`{order}`" for order in PROCESS_ORDERS)
 
 
@@ -63,6 +69,9 @@ def sort_key(order: ProcessOrder, process: ObservedProcess) -> SortKey | None:
     if order == "id" or (process.undecodable is not None and order == "label"):
         return None
     if order == "status":
+        # A stand-in takes its record's state when its column holds none; it sorts apart.
+        if process.undecodable is not None and NO_STATE_WORDS in process.undecodable:
+            return NO_STATE_KEY
         return process.lifecycle.value
     if order == "label":
         return process.label

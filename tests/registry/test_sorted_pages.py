@@ -19,12 +19,15 @@ from lashtui.errors import InvalidRequest
 from lashtui.model import (
     NEWEST_FIRST,
     NO_LEASE,
+    NO_STATE_KEY,
     PROCESS_ORDERS,
+    ObservedProcess,
     ProcessIdentity,
     ProcessOrder,
     ProcessPageQuery,
     ProcessRecord,
     SortKey,
+    sort_key,
 )
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.registry.sql.dialect import SQLITE_LABELLED, TRY_JSONB
@@ -251,37 +254,46 @@ async def test_lease_expiry_skips_a_lease_whose_process_is_gone(tmp_path: object
         assert listed == ["b", "c"]
 
 
-@pytest.mark.parametrize("order", ["age", "updated", "label", "lease_expiry"])
+@pytest.mark.parametrize("order", ["age", "updated", "label", "lease_expiry", "status"])
 @pytest.mark.parametrize("descending", [False, True])
-async def test_a_row_with_no_state_is_listed_in_every_order_but_status(
+async def test_a_row_with_no_state_is_listed_in_every_order(
     registry: ProcessRegistry, registry_target: str, clock: ManualClock,
     order: ProcessOrder, descending: bool,
 ) -> None:  # fmt: skip
     """A row whose status column holds no state (another program wrote it) is listed in id
     order with no state filter, as undecodable; the sorted orders walked the five states'
     ranges alone, so it vanished when the operator sorted. It is walked on its own now,
-    once, in its place (status order has no place for it, and leaves it out)."""
-    for n, pid in enumerate(("a", "b", "odd", "c", "d")):
+    once, in its place: in status order after the five states (`NO_STATE_KEY`), where it
+    was left out, whether the registry reads a cursor's key or the caller gives it (from
+    `sort_key`, as the dashboard's window does), and so is one whose record does not
+    decode either."""
+    for n, pid in enumerate(("a", "b", "odd", "c", "d", "worse")):
         identity = ProcessIdentity(kind="k", label=f"label-{4 - n}")
         await registry.register_process(ext(pid, identity=identity))
         clock.advance(1_000)
     with raw_connection(registry_target) as conn:
         conn.execute("UPDATE processes SET status = 'zombie' WHERE process_id = 'odd'")
-    for limit in (1, 2, 50):
+        conn.execute(
+            "UPDATE processes SET status = '', record_json = 'x' WHERE process_id = 'worse'"
+        )
+    every = ["a", "b", "c", "d", "odd", "worse"]
+    for limit, keyed in ((1, False), (2, False), (50, False), (1, True), (2, True)):
         query = ProcessPageQuery(order=order, descending=descending, limit=limit)
         seen: list[str] = []
-        page = ids(await registry.page_processes(query))
-        while page:
-            seen += page
-            page = ids(
-                await registry.page_processes(query.model_copy(update={"after_id": page[-1]}))
-            )
-        assert sorted(seen) == ["a", "b", "c", "d", "odd"], (limit, seen)
+        page = await registry.page_processes(query)
+        while page and len(seen) <= len(every):  # (a wrong cursor could page for ever)
+            seen += ids(page)
+            last = page[-1]
+            key = sort_key(order, ObservedProcess.from_record(last, None)) if keyed else None
+            cursor = {"after_id": last.id, "after_key": key}
+            page = await registry.page_processes(query.model_copy(update=cursor))
+        assert sorted(seen) == every, (limit, keyed, seen)
         if order in ("age", "updated"):
-            assert seen == (["d", "c", "odd", "b", "a"] if descending != (order in NEWEST_FIRST)
-                            else ["a", "b", "odd", "c", "d"])  # fmt: skip
-    by_status = ids(await registry.page_processes(ProcessPageQuery(order="status", limit=50)))
-    assert sorted(by_status) == ["a", "b", "c", "d"]
+            in_order = ["a", "b", "odd", "c", "d", "worse"]
+            assert seen == (in_order[::-1] if descending != (order in NEWEST_FIRST)
+                            else in_order)  # fmt: skip
+        if order == "status":  # all running, then the two with no state, by id
+            assert seen == (every[::-1] if descending else every), (limit, keyed, seen)
 
 
 async def test_the_walk_of_rows_with_no_state_reads_no_key_index(tmp_path: object) -> None:
@@ -292,7 +304,10 @@ async def test_the_walk_of_rows_with_no_state_reads_no_key_index(tmp_path: objec
     async with open_registry(db) as registry:
         await registry.register_process(ext("a"))
     with raw_connection(db) as conn:
-        for order, key in (("age", 1), ("updated", 1), ("label", "x"), ("lease_expiry", 2**62)):
+        for order, key in (
+            ("age", 1), ("updated", 1), ("label", "x"), ("lease_expiry", 2**62),
+            ("status", NO_STATE_KEY),
+        ):  # fmt: skip
             for cursor in ({}, {"after_id": "a", "after_key": key}):
                 query = ProcessPageQuery(order=order, **cursor)  # type: ignore[arg-type]
                 (select, params), = [

@@ -2,7 +2,8 @@
 to no state at all: `'zombie'`, and a blob that is not UTF-8. The census counted them under
 whatever the column held, so the first made every count vanish from the dashboard (it
 could not be read as a state's name) and the second was counted nowhere. Both are now
-counted apart, in the status line and the Health view, and each row lists as undecodable.
+counted apart, in the status line and the Health view, and each row lists as undecodable,
+in every order: sorted by status, after the five states.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import make_app
 from lashtui.tui.screens.health import HealthScreen
 from lashtui.tui.screens.processes import ProcessesScreen
+from lashtui.tui.widgets.process_table import ProcessTable
 from tests.builders import ext
 from tests.raw import raw_connection
 from tests.registry.rows import finish
@@ -45,6 +47,13 @@ async def test_rows_with_no_state_are_counted_apart_and_marked(tmp_path: Path) -
             await until(pilot, lambda: "which is no state" in screen_text(app))
             shown = check_screen(app, "fine", "done", "zombie", "blob")
             assert shown.count("undecodable: its status column holds") == 2, shown
+
+            # Sorted by status (`>`: the next column from id), they come after the states,
+            # where the sorted orders left them out.
+            await pilot.press("greater_than_sign")
+            table = home.query_one(ProcessTable)
+            await until(pilot, lambda: home.page_query.order == "status")
+            await until(pilot, lambda: table.order == ["done", "fine", "blob", "zombie"])
 
             health = await view(pilot, "4", HealthScreen)
             await until(pilot, lambda: "no state" in screen_text(app))

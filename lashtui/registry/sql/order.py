@@ -20,6 +20,7 @@ from lashtui.errors import InvalidRequest
 from lashtui.model import (
     NEWEST_FIRST,
     NO_LEASE,
+    NO_STATE_KEY,
     PROCESS_STATES,
     ProcessLifecycleStatus,
     ProcessOrder,
@@ -96,11 +97,19 @@ def label_dialect(conn: Tx, sql: Dialect) -> Dialect:
     return POSTGRES_TRY if row is not None and row[1] else sql
 
 
+# The status order's key: the stored status, and `NO_STATE_KEY` for a value that names no
+# state (another program wrote it), so that such rows sort after the five, as one.
+_STATUS_KEY = (
+    f"CASE WHEN p.status IN ({', '.join(repr(s.value) for s in ProcessLifecycleStatus)}) "
+    f"THEN p.status ELSE '{NO_STATE_KEY}' END"
+)
+
+
 def key_sql(order: ProcessOrder, sql: Dialect) -> str:
     """The sort key of `order` over the processes row `p` (and for lease expiry, the lease
     row `l`)."""
     if order == "status":
-        return "p.status"
+        return _STATUS_KEY
     if order == "label":
         return label_key(sql)
     if order == "age":
@@ -203,6 +212,7 @@ class _SortedArm(NamedTuple):
     params: list[object]
     status: str | None = None
     unindexed: bool = False  # its walk must not use the key's index (`_sorted_arms`)
+    no_state: bool = False  # the rows whose status column holds no state
 
 
 def _sorted_arms(
@@ -223,15 +233,14 @@ def _sorted_arms(
             _SortedArm(sql.status_is("p.status", s.value), [], s.value)
             for s in ProcessLifecycleStatus
         ]
-        if query.order == "status":
-            return walks  # (a row with no state has no place in the status order: left out)
         # The rows whose status column holds no state, which the page in id order lists
-        # too: their own walk, none in a registry every writer kept. On SQLite its key and
-        # id are written `+key` (in the keyset and the ORDER BY), which turns their indexes
-        # off, so that the planner reads those ranges of the status index and sorts the few
-        # rows there, never walking the key's or the ids' index testing every row
-        # (PostgreSQL's planner estimates those ranges empty from the column's statistics).
-        return [*walks, _SortedArm(no_state("p.status"), [], None, unindexed=True)]
+        # too: their own walk, none in a registry every writer kept (in status order at
+        # the key `NO_STATE_KEY`, after the five). On SQLite its key and id are written
+        # `+key` (in the keyset and the ORDER BY), which turns their indexes off, so that
+        # the planner reads those ranges of the status index and sorts the few rows there,
+        # never walking the key's or the ids' index testing every row (PostgreSQL's planner
+        # estimates those ranges empty from the column's statistics).
+        return [*walks, _SortedArm(no_state("p.status"), [], unindexed=True, no_state=True)]
     return [
         _SortedArm(arm, params, stored)
         for stored, (arm, params) in stored_status_arms(states, "p.status", sql)
@@ -284,8 +293,9 @@ def sorted_statements(query: ProcessPageQuery, sql: Dialect = SQLITE) -> list[li
         column = segment.column or lens.id_column
         group: list[Arm] = []
         for arm in _sorted_arms(query, lens, segment, sql):
-            # In status order an arm that fixes the status has a constant key.
-            constant = arm.status if query.order == "status" else segment.constant
+            constant: SortKey | None = segment.constant
+            if query.order == "status":  # an arm that fixes the status has a constant key
+                constant = NO_STATE_KEY if arm.no_state else arm.status
             key, walked = segment.key, column
             if arm.unindexed:
                 key, walked = f"{sql.not_indexed}{key}", f"{sql.not_indexed}{column}"

@@ -29,6 +29,7 @@ from lashtui.errors import (
     UnknownProcess,
 )
 from lashtui.model import (
+    NO_STATE_WORDS,
     AbandonedOutput,
     AbandonEvidence,
     AbandonWriter,
@@ -135,12 +136,14 @@ def checked(record: ProcessRecord, column: object) -> ProcessRecord:
         return record
     if column in _STATES:
         raise StatusMismatch(f"its status column says {column}, its record {state.value}", column)
-    # The value as Python writes it (quoted, a blob as bytes): an empty one still shows.
-    raise StatusMismatch(
-        f"its status column holds {clipped(repr(column), 40)}, which is no state; its record "
-        f"says {state.value}",
-        state.value,
-    )
+    raise StatusMismatch(f"{no_state_words(column)}; its record says {state.value}", state.value)
+
+
+def no_state_words(column: object) -> str:
+    """What a stand-in's reason says of a status column that holds no state: the value as
+    Python writes it (quoted, a blob as bytes: an empty one still shows), and the words
+    that sort such a row apart in status order (`NO_STATE_WORDS`, model/page.py)."""
+    return f"its status column holds {clipped(repr(column), 40)}, {NO_STATE_WORDS}"
 
 
 UNDECODABLE_KIND = "undecodable"
@@ -194,6 +197,8 @@ def undecodable_record(row: Row, reason: str, state: str | None = None) -> Proce
     `StatusMismatch.state`); kind `undecodable`, the label saying why; externally owned and
     without a lease request, so no worker or sweep ever claims it."""
     _, process_id, registration_hash, scope_id, created, updated, status = row[:7]
+    if state is None and status not in _STATES:  # (the record, unread, cannot say either)
+        reason = f"{reason}; {no_state_words(status)}"
     status = status if state is None else state
     return ProcessRecord(
         id=str(process_id),
