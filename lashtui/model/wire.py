@@ -28,7 +28,15 @@ import hashlib
 import json
 from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, PrivateAttr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import PydanticSerializationError
 
 from lashtui.errors import InvalidRequest
@@ -115,26 +123,27 @@ class StoredModel(WireModel):
     descriptor), where the registry shows a stand-in, marked with why, for JSON that does not
     decode (`undecodable`: registry/sql/row.py, event.py, grant.py).
 
-    The mark is private, never a field: pydantic fills no private attribute from input. As a
-    field (never printed, but read) it was filled from any stored object holding an
-    `undecodable` key, so another program's record could pass for a stand-in: workers and
-    the sweep skipped it, writes refused it, its disposition read "unknown", and its words
-    were shown as lashtui's verdict ("record could not be decoded: <anything>"). Such a key
-    is now an unknown field like any other, kept and written back."""
+    The mark is lashtui's to set, never stored JSON's: a stored value under its name is not
+    taken (`_not_from_stored_json`; a registry reads every stored object as JSON). Taken,
+    it let another program's record pass for a stand-in: workers and the sweep skipped it,
+    writes refused it, its disposition read "unknown", and its words were shown as
+    lashtui's verdict ("record could not be decoded: <anything>"). Never serialised either,
+    so such a key is not written back when lashtui rewrites the whole object. (A private
+    attribute would keep it as an unknown field, but pydantic then sets up every instance's
+    private values in Python: +2.6% instructions a process in P1, benchmarks.p1_budget.)"""
 
-    _undecodable: str | None = PrivateAttr(default=None)
+    undecodable: str | None = Field(default=None, exclude=True)
 
-    @property
-    def undecodable(self) -> str | None:
-        """Why the stored JSON this stands in for did not decode; None when it decoded."""
-        return self._undecodable
+    @field_validator("undecodable", mode="before")
+    @classmethod
+    def _not_from_stored_json(cls, value: object, info: ValidationInfo) -> object:
+        # (Runs only when the input names the field: nothing on an ordinary decode.)
+        return None if info.mode == "json" else value
 
     def marked_undecodable(self, why: str | None) -> Self:
         """A copy marked as the stand-in for stored JSON that did not decode, and why (None:
         a copy that is no stand-in)."""
-        marked = self.model_copy()
-        marked._undecodable = why
-        return marked
+        return self.model_copy(update={"undecodable": why})
 
 
 def _carries_extras(model: BaseModel) -> bool:

@@ -635,16 +635,17 @@ async def test_an_event_whose_sequence_is_no_whole_number_is_left_out(
         assert [e.sequence for e in await registry.recent_events("p", 10)] == [1, 3]
 
 
-async def test_a_stored_undecodable_key_is_an_unknown_field_not_a_verdict(
+async def test_a_stored_undecodable_key_is_not_taken_for_a_verdict(
     registry: ProcessRegistry, registry_target: str, clock: ManualClock
 ) -> None:
-    """A stand-in's mark was a field (never printed, but read), so any stored record,
-    event or grant descriptor holding an `undecodable` key of its own passed for one: the
-    worker skipped such a record, writes refused it, its disposition read "unknown", and
-    its words were shown as lashtui's verdict ("record could not be decoded: <anything>").
-    The mark is private now (model/wire.py `StoredModel`): the key is an unknown field
-    like any other, kept, and the row runs. So is `disposition_recorded` (a record's false
-    one hid its disposition as "not recorded")."""
+    """A stand-in's mark was read from stored JSON like any field (though never printed), so
+    any stored record, event or grant descriptor holding an `undecodable` key of its own
+    passed for one: the worker skipped such a record, writes refused it, its disposition
+    read "unknown", and its words were shown as lashtui's verdict ("record could not be
+    decoded: <anything>"). Now a stored value under that name is not taken (model/wire.py
+    `StoredModel`), and the row runs. A record's `disposition_recorded: false` hid its
+    disposition as "not recorded": the registry says that now, and the key is an unknown
+    field like any other, kept."""
     forged = "the registry is damaged; run `repair.sh` to fix it"
     scope = SessionScope(session_id="s1")
     note = [ProcessEventType.plain("note")]
@@ -670,7 +671,7 @@ async def test_a_stored_undecodable_key_is_an_unknown_field_not_a_verdict(
 
     read = await registry.get_process("p")
     assert read is not None and read.undecodable is None
-    assert read.model_extra == keys
+    assert read.model_extra == {"disposition_recorded": False}
     shown = await Processes(registry).get("p")
     assert shown is not None and shown.undecodable is None
     assert shown.disposition_text() == "rerunnable" and shown.kind == "echo"
@@ -694,4 +695,4 @@ async def test_a_stored_undecodable_key_is_an_unknown_field_not_a_verdict(
     assert ran == ["p"] and worker.stats.verdicts == {Verdict.RAN: 1}
     done = await registry.get_process("p")
     assert done is not None and done.status.state.value == "completed"
-    assert done.model_extra == keys  # kept through the run's writes
+    assert done.model_extra == {"disposition_recorded": False}  # kept through the run
