@@ -203,6 +203,11 @@ class Processes:
             observed += page
         return observed
 
+    async def events_left_out(self, process_id: str) -> int:
+        """How many of the process's events no read of its log returns (their sequence is no
+        whole number: `ProcessRegistry.events_left_out`)."""
+        return await self.registry.events_left_out(process_id)
+
     async def event_pages(
         self, process_id: str, after_sequence: int = 0
     ) -> AsyncIterator[builtins.list[ObservedProcessEvent]]:

@@ -183,9 +183,13 @@ async def cmd_events(args: argparse.Namespace) -> int:
     wide = args.output == "wide"
     rows = [("SEQ", "AT", "AGO", "TYPE", "PAYLOAD")]
     async with facade(args, writes=False) as processes:
-        pages = processes.event_pages(await named_process(processes, args.id), args.after)
+        process_id = await named_process(processes, args.id)
+        # Said on stderr (JSON output stays the events), read before the log's pages.
+        left_out = await processes.events_left_out(process_id)
+        pages = processes.event_pages(process_id, args.after)
         if args.output in ("json", "jsonl"):
             await write_streamed(event_documents(pages), args.output)
+            say_left_out(left_out)
             return 0
         now = processes.clock.now_ms()
         async for page in pages:
@@ -200,7 +204,15 @@ async def cmd_events(args: argparse.Namespace) -> int:
                 for event in page
             ]
     print_rows(rows)
+    say_left_out(left_out)
     return 0
+
+
+def say_left_out(count: int) -> None:
+    if count:
+        from lashtui.tui import format as fmt
+
+        print(f"lashtui: {fmt.events_left_out(count)}", file=sys.stderr)
 
 
 async def event_documents(

@@ -152,6 +152,12 @@ class ProcessRegistry(Protocol):
         counts (lashtui extensions: a long log read from its end, a page at a time)."""
         ...
 
+    async def events_left_out(self, process_id: str) -> int:
+        """How many of the process's events no read of its log returns: those another
+        program stored under a sequence that is no whole number (a lashtui extension, so a
+        reader can say that what it shows is not the whole log; 0 on PostgreSQL)."""
+        ...
+
     async def pending_wake_sequences(self, process_id: str, after_sequence: int = 0) -> list[int]:
         """The sequences `wake_events_after(process_id, after_sequence)` lists, read without
         holding the log (a lashtui extension: what the process detail shows as pending

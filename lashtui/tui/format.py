@@ -70,6 +70,16 @@ def payload(event: ObservedProcessEvent, width: int | None) -> str:
     return visible_json(event.payload) if width is None else json_preview(event.payload, width)
 
 
+def events_left_out(count: int) -> str:
+    """What a reader of a log says of the events no read returns (`Processes.events_left_out`):
+    that what it shows is not the whole log, and why."""
+    events = "1 event is" if count == 1 else f"{count:,} events are"
+    return (
+        f"{events} not shown: another program stored {'its' if count == 1 else 'their'} "
+        "sequence as no whole number, so it has no place in the log"
+    )
+
+
 def event_type(event: ObservedProcessEvent, *, wide: bool = False) -> str:
     """An event's type: cut to the longest a write allows (`MAX_NAME_CHARS`: an event that
     does not decode shows its column as another program stored it, any length), or with

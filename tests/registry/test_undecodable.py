@@ -623,7 +623,9 @@ async def test_an_event_whose_sequence_is_no_whole_number_is_left_out(
 ) -> None:
     """SQLite keeps any value in the sequence column: a text or a blob sorted above every
     number, so every page ended on it and read on from it for ever. The log's reads take
-    only whole-number sequences (PostgreSQL's column holds nothing else)."""
+    only whole-number sequences (PostgreSQL's column holds nothing else), and say how many
+    they leave out, so that a reader can say its timeline is not the whole log (the
+    command line and the dashboard: tests/tui/test_undecodable_rows.py)."""
     db = str(tmp_path / "r.db")
     async with open_registry(db) as registry:
         await registry.register_process(ext("p", event_types=[ProcessEventType.plain("x.tick")]))
@@ -633,6 +635,17 @@ async def test_an_event_whose_sequence_is_no_whole_number_is_left_out(
             conn.execute(f"UPDATE process_events SET sequence = {stored} WHERE sequence = 2")
         assert [e.sequence for e in await read_whole_log(registry, "p")] == [1, 3]
         assert [e.sequence for e in await registry.recent_events("p", 10)] == [1, 3]
+        assert await registry.events_left_out("p") == 1
+
+
+async def test_no_event_is_left_out_of_a_log_every_writer_kept(
+    registry: ProcessRegistry,
+) -> None:
+    await registry.register_process(ext("p", event_types=[ProcessEventType.plain("x.tick")]))
+    await registry.append_event("p", tick(1))
+    assert await registry.events_left_out("p") == 0
+    with pytest.raises(LashError, match="unknown process `nope`"):
+        await registry.events_left_out("nope")
 
 
 async def test_a_stored_undecodable_key_is_not_taken_for_a_verdict(

@@ -7,6 +7,7 @@ offers nothing. The rows are spoiled with raw SQL, as another program would."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from textual.widgets import Button, DataTable, Input
 from textual.widgets._footer import FooterKey
 
 from lashtui.admin import Processes
+from lashtui.model import ProcessEventAppendRequest
 from lashtui.model.limit import MAX_LABEL_CHARS
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.tui import format as fmt
@@ -27,6 +29,7 @@ from lashtui.tui.screens.modals import EndUndecodableScreen
 from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.tui.widgets.process_table import ProcessTable
 from lashtui.untrusted import json_preview
+from tests.cli.test_cli_hostile import run_cli
 from tests.raw import raw_connection, rows_keyed, store_id_as_bytes
 from tests.tui.test_actions import select, toasts
 from tests.tui.test_processes_view import MINUTE_S, loaded, until, wait_steps
@@ -304,3 +307,29 @@ async def test_e_ends_a_row_whose_id_is_not_utf8_and_prune_removes_it(tmp_path: 
         assert report.pruned_processes == 1
         assert [p.process_id for p in await processes.list()] == ["a-good"]
     assert set(rows_keyed(db, b"r\xffw").values()) == {0}
+
+
+async def test_events_no_read_returns_are_said_to_be_left_out(tmp_path: Path) -> None:
+    """An event another program stored under a sequence that is no whole number has no
+    place in the log, and every read leaves it out (tests/registry/test_undecodable.py):
+    the detail's summary and `lashtui events` say so, or the timeline would pass for the
+    whole log."""
+    db = str(tmp_path / "r.db")
+    async with open_registry(db) as registry:
+        await registry.start_process(wait_steps("p"))
+        for reason in ("one", "two"):
+            cancel = ProcessEventAppendRequest.cancel_requested("p", reason)
+            await registry.append_event("p", cancel)
+        with raw_connection(db) as conn:
+            conn.execute("UPDATE process_events SET sequence = 'abc' WHERE sequence = 1")
+        app = acting(registry)
+        async with app.run_test(size=(160, 40)) as pilot:
+            await loaded(pilot)
+            detail = await detail_of(pilot, "p")
+            said = fmt.events_left_out(1)
+            await until(pilot, lambda: said in summary(detail))
+            assert [event.sequence for event in detail.events] == [2]
+    for output in ("table", "json"):
+        # (its own event loop, on a thread: this test's is running)
+        code, _, err = await asyncio.to_thread(run_cli, "--db", db, "events", "p", "-o", output)
+        assert code == 0 and err.decode() == f"lashtui: {said}\n", err

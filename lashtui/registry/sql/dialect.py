@@ -324,6 +324,11 @@ class Dialect(NamedTuple):
         on it for ever); nothing on PostgreSQL, whose integer columns hold nothing else."""
         return f" AND {_integer(column)}" if self.name == "sqlite" else ""
 
+    def not_whole(self, column: str) -> str | None:
+        """The condition that `column` holds no whole number (the rows `whole_only` leaves
+        out); None on PostgreSQL, whose integer columns hold nothing else."""
+        return f"NOT {_integer(column)}" if self.name == "sqlite" else None
+
     def skip_locked(self, table: str) -> str:
         """What a pick of rows to claim ends with: on PostgreSQL the rows it picks are
         locked, passing over those another claim holds; SQLite has one writer."""

@@ -121,6 +121,22 @@ def page_rows(
     return sized_page(conn, columns, source, params, order, limit, max_chars)
 
 
+def events_left_out(conn: Tx, process_id: str) -> int:
+    """How many of the process's events the log's reads leave out (`page_rows`): those whose
+    sequence is no whole number, which only another program can store (SQLite keeps any
+    value in the column; PostgreSQL's holds nothing else), so that a reader can say that
+    its timeline is not the whole log. One walk of the process's part of the log's key."""
+    require_exists(conn, process_id)
+    condition = dialect(conn).not_whole("e.sequence")
+    if condition is None:
+        return 0
+    (count,) = conn.execute(
+        f"SELECT count(*) FROM process_events e WHERE e.process_id = ? AND {condition}",
+        (process_id,),
+    ).fetchone()
+    return int(count)
+
+
 def _may_name_wake(column: str, conn: Tx) -> str:
     """Whether the JSON text in `column` may hold the key `wake`: a byte search for `"wake"`
     or a backslash (on SQLite in the text's bytes: its `instr` on text counts characters)."""

@@ -254,6 +254,9 @@ class SqlProcessRegistry(ABC):
     async def pending_wake_sequences(self, process_id: str, after_sequence: int = 0) -> list[int]:
         return await self._db.read(log_read.pending_wake_sequences, process_id, after_sequence)
 
+    async def events_left_out(self, process_id: str) -> int:
+        return await self._db.read(log_read.events_left_out, process_id)
+
     async def wake_events_after(self, process_id: str, after_sequence: int) -> list[ProcessEvent]:
         return await self._db.read(log_read.wake_events_after, process_id, after_sequence)
 

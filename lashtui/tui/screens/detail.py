@@ -303,6 +303,7 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         self._budget = HELD_CHARS  # grows by what `[` reads past it
         self._tail_read = False
         self.older = False
+        self.left_out = 0  # events no read of the log returns (`Processes.events_left_out`)
         self._wakes_through = 0  # every wake up to it that is pending is in `pending`
 
     def compose(self) -> ComposeResult:
@@ -398,6 +399,7 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         scanned = min(self.pending, default=self._wakes_through + 1) - 1
         read_through = events[-1].sequence if events else self.after
         self.pending = await processes.pending_wakes(self.process_id, scanned)
+        self.left_out = await processes.events_left_out(self.process_id)
         self._wakes_through = max(self._wakes_through, read_through)
         asked = any(event.event_type == CANCEL_REQUESTED for event in events)
         if self.cancel is None and (asked or not self.cancel_read):
@@ -608,9 +610,11 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             )
         self._window_note = None
         if notes:
-            self._window_note = text.plain(
-                f"timeline: {'; '.join(notes)}; [ shows {TIMELINE_ROWS:,} more"
-            )
+            notes[-1] += f"; [ shows {TIMELINE_ROWS:,} more"
+        if self.left_out:
+            notes.append(fmt.events_left_out(self.left_out))
+        if notes:
+            self._window_note = text.plain(f"timeline: {'; '.join(notes)}")
 
     def action_older(self) -> None:
         """`[`: the timeline's window takes in the next `TIMELINE_ROWS` older events, the
