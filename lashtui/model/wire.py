@@ -117,7 +117,6 @@ class WireModel(BaseModel):
             return _COMPACT.encode(self.model_dump(mode="json"))
 
 
-
 class StoredModel(WireModel):
     """A wire model a registry reads from stored JSON (a record, an event, a grant's
     descriptor), where the registry shows a stand-in, marked with why, for JSON that does not

@@ -73,10 +73,14 @@ def payload(event: ObservedProcessEvent, width: int | None) -> str:
 def events_left_out(count: int) -> str:
     """What a reader of a log says of the events no read returns (`Processes.events_left_out`):
     that what it shows is not the whole log, and why."""
-    events = "1 event is" if count == 1 else f"{count:,} events are"
+    if count == 1:
+        return (
+            "1 event is not shown: another program stored its sequence as no whole number, "
+            "so it has no place in the log"
+        )
     return (
-        f"{events} not shown: another program stored {'its' if count == 1 else 'their'} "
-        "sequence as no whole number, so it has no place in the log"
+        f"{count:,} events are not shown: another program stored their sequences as no whole "
+        "number, so they have no place in the log"
     )
 
 

@@ -97,3 +97,10 @@ def test_state_counts_add_the_rows_with_no_state_only_when_there_are_some() -> N
     assert len(lines) == 7 and lines[-1].split()[-1] == "2"
     assert lines[-1].startswith("? status column holds no state")
     assert len(fmt.state_counts({"running": 4, "no state": 0}).splitlines()) == 6
+
+
+def test_events_left_out_are_counted_in_a_sentence() -> None:
+    assert fmt.events_left_out(1).startswith("1 event is not shown: ")
+    assert fmt.events_left_out(1).endswith("so it has no place in the log")
+    assert fmt.events_left_out(1_234).startswith("1,234 events are not shown: ")
+    assert fmt.events_left_out(2).endswith("so they have no place in the log")
