@@ -158,6 +158,12 @@ def _check_flags(check: argparse.ArgumentParser) -> None:
         "and only `end-undecodable` ends them (default 1: warn at one)",
     )  # fmt: skip
     check.add_argument(
+        "--long-ids", type=count_levels, default=(1, None), metavar="WARN[,CRIT]",
+        help="rows whose id is longer than any write allows (512 characters: another "
+        "program stored it); every read takes an id whole, so a huge one slows them all "
+        "(default 1: warn at one)",
+    )  # fmt: skip
+    check.add_argument(
         "--ttl", type=duration_ms, default=30_000, metavar="DURATION",
         help="the workers' lease TTL (`worker --ttl-ms`; default 30s)",
     )  # fmt: skip

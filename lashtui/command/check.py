@@ -26,6 +26,7 @@ from lashtui.command.facade import facade
 from lashtui.command.output import compact
 from lashtui.errors import LashError
 from lashtui.model import ProbeFacts
+from lashtui.model.limit import MAX_ID_CHARS
 from lashtui.untrusted import json_escaped, shown
 
 PIPE_ESCAPE = "\\x7c"  # `|` in the line's text, as `visible` writes a control character
@@ -128,6 +129,7 @@ def judge(facts: ProbeFacts, args: argparse.Namespace) -> list[Check]:
         ),
         renewal(facts, args),
         unknown_state(facts, args),
+        long_ids(facts, args),
     ]  # fmt: skip
 
 
@@ -139,6 +141,17 @@ def unknown_state(facts: ProbeFacts, args: argparse.Namespace) -> Check:
     if first is not None:
         sentence += f", first {first} (`lashtui show {shlex.quote(first)}` says why)"
     return Check("unknown_state", count, "rows", *levels(args.unknown_state), sentence)
+
+
+def long_ids(facts: ProbeFacts, args: argparse.Namespace) -> Check:
+    """Rows whose id is longer than any write allows (`ProbeFacts.long_ids`), naming the
+    start of the first: every read takes such an id whole, so a huge one slows them all
+    (`prune` removes the row once it has ended)."""
+    count, first = facts.long_ids, facts.long_ids_first
+    sentence = f"{plural(count, 'row')} whose id is over {MAX_ID_CHARS} characters"
+    if first is not None:
+        sentence += f", first {first}..."
+    return Check("long_ids", count, "rows", *levels(args.long_ids), sentence)
 
 
 def renewal(facts: ProbeFacts, args: argparse.Namespace) -> Check:

@@ -27,7 +27,11 @@ class ProbeFacts(BaseModel):
     - `unknown_state` / `unknown_state_first`: rows whose state is not known, and the first
       of them by id: those whose status column holds no state, and live rows whose record
       says another state or is not JSON at all. Each reads as a row that does not decode,
-      which no worker or sweep touches and only `end-undecodable` ends.
+      which no worker or sweep touches and only `end-undecodable` ends;
+    - `long_ids` / `long_ids_first`: rows whose id is longer than any write allows
+      (`MAX_ID_CHARS`: only another program stores one), and the first 64 characters of
+      the first of them by id. Every read takes an id whole, so one of a few hundred
+      megabytes slows every read of the rows around it, the dashboard's first.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -45,3 +49,5 @@ class ProbeFacts(BaseModel):
     failed_since: int
     unknown_state: int
     unknown_state_first: str | None
+    long_ids: int
+    long_ids_first: str | None

@@ -25,9 +25,10 @@ MINUTE = 60_000
 HOUR = 60 * MINUTE
 OK_LINE = (
     "LASHTUI OK - 0 silent-not-dead rows, 0 lapsed leases of 0 held, no abandon request "
-    "pending, 0 failed in the last 15m, no lease held, 0 rows whose state is unknown | "
+    "pending, 0 failed in the last 15m, no lease held, 0 rows whose state is unknown, "
+    "0 rows whose id is over 512 characters | "
     "silent_not_dead=0;1;;0 lapsed_leases=0;1;10;0 abandon_request_age=U;600;3600;0 "
-    "failed=0;1;;0 renewal_age=U;300;900;0 unknown_state=0;1;;0"
+    "failed=0;1;;0 renewal_age=U;300;900;0 unknown_state=0;1;;0 long_ids=0;1;;0"
 )
 
 
@@ -131,6 +132,28 @@ async def test_a_row_of_unknown_state_warns_and_is_named(tmp_path: Path) -> None
     shown = lashtui("show", "import-7", db=db)
     assert "its status column holds 'zombie', which is no state" in shown.stdout
     assert lashtui("check", "--unknown-state", "off", db=db).returncode == 0
+
+
+async def test_an_id_past_the_write_limit_warns_and_is_named_by_its_start(
+    tmp_path: Path,
+) -> None:
+    """Another program stored an id of 5 MB (a write allows 512 characters): every read takes
+    it whole, and one of a few hundred megabytes made the dashboard spend a core and
+    gigabytes. `check` warns, naming its start and never printing it whole."""
+    db = tmp_path / "long.db"
+    await healthy(str(db))
+    long_id = "L" * 5_000_000
+    with raw_connection(str(db)) as conn:
+        rename = "UPDATE processes SET process_id = ? WHERE process_id = 'import-7'"
+        conn.execute(rename, (long_id,))
+    result = lashtui("check", db=db)
+    assert result.returncode == 1, result.stdout
+    assert nagios_line(result).startswith(
+        f"LASHTUI WARNING - 1 row whose id is over 512 characters, first {'L' * 64}... "
+        "(warning at 1) | "
+    )
+    assert len(result.stdout) < 2_000
+    assert lashtui("check", "--long-ids", "off", db=db).returncode == 0
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from lashtui.clock import ManualClock
 from lashtui.model import AbandonRequest, FailureOutput, ProcessStarted
+from lashtui.model.limit import MAX_ID_CHARS
 from lashtui.registry import ProcessRegistry
 from tests.builders import ext, ob, own, rr
 from tests.raw import raw_connection, store_record_json
@@ -83,6 +84,8 @@ async def test_probe_facts_of_an_empty_registry(
         "failed_since": 0,
         "unknown_state": 0,
         "unknown_state_first": None,
+        "long_ids": 0,
+        "long_ids_first": None,
     }
 
 
@@ -117,6 +120,22 @@ async def test_rows_of_unknown_state_are_counted_and_the_first_named(
         conn.execute("UPDATE processes SET status = '' WHERE process_id = 'f-fine'")
     facts = await registry.probe_facts(clock.now_ms(), 0)
     assert (facts.unknown_state, facts.unknown_state_first) == (3, "c-ended")
+
+
+async def test_ids_past_the_write_limit_are_counted_and_the_first_named_by_its_start(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:
+    """Only another program stores an id past `MAX_ID_CHARS`; every read takes it whole.
+    The facts count such rows and name the first by its first 64 characters, cut in SQL."""
+    for pid in ("a", "b", "c"):
+        await registry.register_process(ext(pid))
+    # 512 characters (not past it), 513, and 600 characters of 2 bytes each
+    renamed = {"a": "x" * MAX_ID_CHARS, "b": "b" * (MAX_ID_CHARS + 1), "c": "c" + "é" * 599}
+    with raw_connection(registry_target) as conn:
+        for pid, stored in renamed.items():
+            conn.execute("UPDATE processes SET process_id = ? WHERE process_id = ?", (stored, pid))
+    facts = await registry.probe_facts(clock.now_ms(), 0)
+    assert (facts.long_ids, facts.long_ids_first) == (2, "b" * 64)
 
 
 async def test_change_cursor_follows_the_feed(
