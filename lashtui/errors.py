@@ -77,10 +77,11 @@ class UndecodableProcess(StoreError):
     nothing may change it but `end_undecodable_process`; reads show it marked instead."""
 
     @classmethod
-    def output(cls, process_id: str, state: str, reason: str) -> UndecodableProcess:
+    def output(cls, process_id: str, state: str | None, reason: str) -> UndecodableProcess:
         """Awaiting a row that ended but does not decode: its output is in that record (the
-        stand-in's is a placeholder, and a success with no value would be made up)."""
+        stand-in's is a placeholder, and a success with no value would be made up). `state`
+        None: the row's status column holds no state (the stand-in's is a placeholder too)."""
         return cls(
-            f"process `{process_id}` is {state}, but its record could not be decoded "
-            f"({reason}), so its output cannot be read"
+            f"process `{process_id}` is {state or 'in no state'}, but its record could not be "
+            f"decoded ({reason}), so its output cannot be read"
         )

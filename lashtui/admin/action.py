@@ -74,6 +74,8 @@ def check_prune_cutoff(cutoff_epoch_ms: int) -> int:
 def abandon_outlook(process: ObservedProcess, now_ms: int | None = None) -> str:
     """What the sweep will do with a pending abandon request on this row, in one sentence
     (given the time, it also says whether the owner's lease has already lapsed)."""
+    if process.no_state:  # (its stand-in's state, terminal or not, is a placeholder)
+        return "not applicable: its status column holds no state; only end-undecodable ends it"
     if process.terminal:
         return f"process `{process.process_id}` is already {process.lifecycle.value}"
     if process.undecodable is not None:

@@ -30,8 +30,12 @@ from lashtui.command.facade import facade
 from lashtui.command.output import compact, status_badge
 from lashtui.command.query import PAYLOAD_WIDTH, Listing, cmd_events, cmd_ls, page_query
 from lashtui.errors import LashError
-from lashtui.model import ObservedProcess, ObservedProcessEvent, ProcessPageQuery
-from lashtui.model.state import process_state
+from lashtui.model import (
+    ObservedProcess,
+    ObservedProcessEvent,
+    ProcessPageQuery,
+    in_states,
+)
 from lashtui.registry.watch import registry_changes
 from lashtui.untrusted import json_escaped, shown, visible_clipped
 
@@ -131,7 +135,7 @@ def process_line(process: ObservedProcess, as_json: bool) -> str:
 
 async def belongs(processes: Any, query: ProcessPageQuery, process: ObservedProcess) -> bool:
     """Whether a changed row matches `ls`'s filters now (its state, its lens)."""
-    if query.states is not None and process_state(process) not in query.states:
+    if query.states is not None and not in_states(process, query.states):
         return False
     if query.lens is None or query.scope is None:
         return True

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from lashtui.model import ObservedProcess, ProcessActionOutcome
+from lashtui.model import NO_STATE, ObservedProcess, ProcessActionOutcome
 from lashtui.untrusted import json_escaped, shown, visible, visible_clipped
 
 
@@ -38,6 +38,8 @@ def say(line: str) -> None:
 
 
 def status_badge(process: ObservedProcess) -> str:
+    if process.no_state:  # (its stand-in's state is a placeholder: `ObservedProcess.no_state`)
+        return NO_STATE
     if process.lifecycle.value == "running" and process.wait is not None:
         return f"waiting:{process.wait.kind.name}"
     return process.lifecycle.value

@@ -243,5 +243,6 @@ async def look_once(processes: Any, process_id: str) -> Any:
     if not found.terminal or found.status.await_output is None:
         raise LashError(f"process `{process_id}` did not finish within 0s")
     if found.undecodable is not None:
-        raise UndecodableProcess.output(process_id, found.lifecycle.value, found.undecodable)
+        state = None if found.no_state else found.lifecycle.value
+        raise UndecodableProcess.output(process_id, state, found.undecodable)
     return found.status.await_output

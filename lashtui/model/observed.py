@@ -6,6 +6,8 @@ Lease holder and expiry are raw facts; the lease may already have lapsed. lash d
 
 from __future__ import annotations
 
+import operator
+
 from pydantic import Field, JsonValue
 
 from lashtui.model.event import ProcessEvent
@@ -68,6 +70,10 @@ class ObservedProcess(WireModel):
     # when true, so lash's shape is unchanged. Said by the registry, never by a record (it
     # was a record's field, which any stored record could set: `from_record`).
     disposition_recorded: bool = Field(default=True, exclude_if=bool)
+    # True when the row's status column holds no state at all (another program wrote it):
+    # `lifecycle` and `status` are then the stand-in's placeholders (`ProcessRecord.no_state`)
+    # and the views say "no state". Omitted when false, so lash's shape is unchanged.
+    no_state: bool = Field(default=False, exclude_if=operator.not_)
 
     def disposition_text(self) -> str:
         """The disposition as the views show it (see `disposition_recorded`); "unknown" on
@@ -118,6 +124,7 @@ class ObservedProcess(WireModel):
             status=record.status,
             undecodable=record.undecodable,
             disposition_recorded=disposition_recorded,
+            no_state=record.no_state,
         )
 
 

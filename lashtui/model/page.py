@@ -50,8 +50,6 @@ SortKey = int | str
 # it: registry/sql/row.py `StatusMismatch`): after the five states, as the registry sorts
 # it too. Letters, so that a collation that skips spaces still puts it after `running`.
 NO_STATE_KEY = "zz no state"
-# What a stand-in's reason says of such a row (registry/sql/row.py `no_state_words`).
-NO_STATE_WORDS = "which is no state"
 _ORDER_NAMES = ", ".join(f"`{order}`" for order in PROCESS_ORDERS)
 
 
@@ -69,8 +67,8 @@ def sort_key(order: ProcessOrder, process: ObservedProcess) -> SortKey | None:
     if order == "id" or (process.undecodable is not None and order == "label"):
         return None
     if order == "status":
-        # A stand-in takes its record's state when its column holds none; it sorts apart.
-        if process.undecodable is not None and NO_STATE_WORDS in process.undecodable:
+        # A row whose column holds no state sorts apart, whatever its stand-in's state.
+        if process.no_state:
             return NO_STATE_KEY
         return process.lifecycle.value
     if order == "label":
@@ -225,7 +223,7 @@ class ProcessCensus(BaseModel):
     `no_state`: rows whose status column holds no state at all (another program wrote it:
     `'zombie'`, a blob). Every filter but `any` leaves them out, so they are counted apart,
     never in a state; each reads as a row that does not decode (sql/row.py
-    `StatusMismatch`)."""
+    `StatusMismatch`); `no_state_ids` are their ids."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -233,6 +231,7 @@ class ProcessCensus(BaseModel):
     terminal: dict[str, int]
     live: dict[str, str]
     no_state: int = 0
+    no_state_ids: frozenset[str] = frozenset()
 
     def counts(self) -> dict[str, int]:
         """All six states with their counts (zeros included), in the dashboard's order, then

@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
 
 from lashtui.errors import InvalidRequest
 from lashtui.model import limit
@@ -38,6 +38,7 @@ from lashtui.model.wire import (
     WireModel,
     canonical_json,
     check_extras_size,
+    not_from_stored_json,
     omitted,
     sha256_hex,
 )
@@ -272,6 +273,18 @@ class ProcessRecord(StoredModel):
     status: ProcessStatus = Field(default_factory=ProcessStatus.running)
     # (`undecodable`, set only on the stand-in the registry reads for a row whose stored
     # record does not decode: `StoredModel`; a stand-in is never saved.)
+    # True on the stand-in for a row whose status column holds no state at all (another
+    # program wrote `'zombie'` or a blob there: registry/sql/row.py `StatusMismatch`). Such a
+    # stand-in's `status` is a placeholder (its record's state, or a failure when the
+    # record does not decode either): every filter but `any` leaves the row out, the census
+    # counts it apart, status order sorts it last, and the views say "no state". lashtui's
+    # to set, as `undecodable` is: never read from stored JSON, never written.
+    no_state: bool = Field(default=False, exclude=True)
+
+    @field_validator("no_state", mode="before")
+    @classmethod
+    def _no_state_not_from_stored_json(cls, value: object, info: ValidationInfo) -> object:
+        return not_from_stored_json(value, info, False)
 
     @classmethod
     def new(

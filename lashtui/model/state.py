@@ -9,6 +9,8 @@ lease has lapsed. Both are pure: the time is passed in.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from lashtui.model.input import RecoveryDisposition
 from lashtui.model.observed import ObservedProcess
 from lashtui.model.output import ProcessLifecycleStatus
@@ -20,6 +22,7 @@ __all__ = [
     "PROCESS_STATES",
     "TERMINAL_STATES",
     "ProcessState",
+    "in_states",
     "process_state",
     "silent_not_dead",
 ]
@@ -31,6 +34,12 @@ def process_state(process: ProcessRecord | ObservedProcess) -> ProcessState:
     if lifecycle is ProcessLifecycleStatus.RUNNING:
         return ProcessState.WAITING if process.wait is not None else ProcessState.RUNNING
     return ProcessState(lifecycle.value)
+
+
+def in_states(process: ProcessRecord | ObservedProcess, states: Collection[str]) -> bool:
+    """Whether `process` is in one of `states`, as the registry's filters have it: a row whose
+    status column holds no state is in none (its stand-in's state is a placeholder)."""
+    return not process.no_state and process_state(process) in states
 
 
 def silent_not_dead(process: ObservedProcess, now_ms: int) -> bool:

@@ -117,6 +117,14 @@ class WireModel(BaseModel):
             return _COMPACT.encode(self.model_dump(mode="json"))
 
 
+def not_from_stored_json(value: object, info: ValidationInfo, default: object = None) -> object:
+    """A before-validator's body for a field only lashtui's code sets (`StoredModel`): a
+    value given in JSON mode, as every registry read validates stored JSON, becomes the
+    field's `default`, so that it neither passes for lashtui's mark nor fails the decode.
+    Runs only when the input names the field: nothing on an ordinary decode."""
+    return default if info.mode == "json" else value
+
+
 class StoredModel(WireModel):
     """A wire model a registry reads from stored JSON (a record, an event, a grant's
     descriptor), where the registry shows a stand-in, marked with why, for JSON that does not
@@ -136,8 +144,7 @@ class StoredModel(WireModel):
     @field_validator("undecodable", mode="before")
     @classmethod
     def _not_from_stored_json(cls, value: object, info: ValidationInfo) -> object:
-        # (Runs only when the input names the field: nothing on an ordinary decode.)
-        return None if info.mode == "json" else value
+        return not_from_stored_json(value, info)
 
     def marked_undecodable(self, why: str | None) -> Self:
         """A copy marked as the stand-in for stored JSON that did not decode, and why (None:

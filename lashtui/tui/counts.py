@@ -9,8 +9,11 @@ wake target cleared), so a terminal is counted only when a live row ends, or whe
 created after the census arrives already ended, and only once. Pruning is the one thing the
 feed does not report; the screen takes a fresh census after a prune, and now and then.
 
-Rows whose status column holds no state (another program wrote it) are in no state's count:
-the census counts them apart, and they are shown apart (under `NO_STATE`) until the next one.
+Rows whose status column holds no state (another program wrote it: `ObservedProcess.no_state`)
+are in no state's count: the census counts them apart, by id, and so does `apply`, as rows
+enter and leave that count. The one change it cannot place is an ended row whose column
+loses its state (which terminal count held it is not in the row any more): it then asks for
+a fresh census (`stale`).
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ class StateCounts:
         self.tally = Counter(census.terminal)
         self.tally.update(self.live.values())
         self.no_state = census.no_state
+        self.unstated = set(census.no_state_ids)  # the rows counted under `NO_STATE`
         self.taken_at_ms = taken_at_ms
         self.ended: set[str] = set()  # rows counted terminal since the census
+        self.stale = False  # a change these counts cannot place: take a census
         self._ids: dict[str, list[str]] = {}  # `ids_in`'s answers until the next change
 
     def apply(self, changed: Iterable[ObservedProcess]) -> None:
@@ -38,16 +43,39 @@ class StateCounts:
         for process in changed:
             pid = process.process_id
             was = self.live.pop(pid, None)
+            if process.no_state:
+                self._unstated(process, was)
+                continue
+            again = pid in self.unstated  # its column holds a state again: counted anew
+            if again:
+                self.unstated.discard(pid)
+                self.no_state -= 1
             state = process_state(process)
             if not process.terminal:
                 self.live[pid] = state
-            elif was is None and (pid in self.ended or process.created_at_ms < self.taken_at_ms):
+            elif not again and was is None and (
+                pid in self.ended or process.created_at_ms < self.taken_at_ms
+            ):
                 continue  # an ended row touched again: it was counted already
             else:
                 self.ended.add(pid)
             if was is not None:
                 self.tally[was] -= 1
             self.tally[state] += 1
+
+    def _unstated(self, process: ObservedProcess, was: str | None) -> None:
+        """Count a row whose status column holds no state apart: one that was live leaves
+        its state's count, a new one enters; an ended one's count is not known (`stale`)."""
+        pid = process.process_id
+        if pid in self.unstated:
+            return
+        if was is not None:
+            self.tally[was] -= 1
+        elif pid in self.ended or process.created_at_ms < self.taken_at_ms:
+            self.stale = True  # an ended row: which terminal count held it is not said
+            return
+        self.unstated.add(pid)
+        self.no_state += 1
 
     def ids_in(self, state: str) -> list[str]:
         """The live ids in `state`, ascending (a walk of every live id, kept until the

@@ -32,18 +32,31 @@ BADGES = {
 }
 
 
+# A row whose status column holds no state (`ObservedProcess.no_state`): the name `state`
+# gives it (a mark's: lashtui/tui/theme.py `MARKS`) and its badge. Its stand-in's state is a
+# placeholder, so no state's badge would be true of it.
+NOSTATE = "nostate"
+NO_STATE_BADGE = "? no state"
+
+
 def count_label(name: str) -> str:
     """A state's badge, or what the rows counted under `NO_STATE` are."""
     return BADGES.get(name) or "? status column holds no state"
 
 
 def state(process: ObservedProcess) -> str:
-    """running, waiting, or the terminal state, as a plain name (a `BADGES` key)."""
-    return process_state(process).value
+    """running, waiting, or the terminal state, as a plain name (a `BADGES` key); `NOSTATE`
+    for a row whose status column holds none."""
+    return NOSTATE if process.no_state else process_state(process).value
+
+
+def badge_of(name: str) -> str:
+    """The badge of a name `state` gives."""
+    return BADGES.get(name, NO_STATE_BADGE)
 
 
 def badge(process: ObservedProcess) -> str:
-    return BADGES[state(process)]
+    return badge_of(state(process))
 
 
 # Who wrote `abandoned`, as the operator reads it (the evidence records only the writer).

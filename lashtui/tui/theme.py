@@ -5,10 +5,11 @@ Themes are the one place colours are named; everything else in the app uses the 
 variables (`$primary`, `$error`, `$state-failed`, ...) from `styles/*.tcss`, so a theme
 restyles every view.
 
-Each process state, a lapsed lease and a "silent, not dead" row have a variable for their
-colour (`$state-<name>`) and one for their text style (`$state-<name>-style`). A theme may
-set them in its `variables`; any theme that does not (Textual's own) gets them from its own
-colours (`state_defaults`), so they follow the theme and no colour is named here for them.
+Each process state, a lapsed lease, a "silent, not dead" row and a row with no state have a
+variable for their colour (`$state-<name>`) and one for their text style
+(`$state-<name>-style`). A theme may set them in its `variables`; any theme that does not
+(Textual's own) gets them from its own colours (`state_defaults`), so they follow the theme
+and no colour is named here for them.
 The high-contrast theme names its own: pure black and white with saturated accents, each
 chosen to stay distinct for the common colour-vision deficiencies (yellow/cyan/magenta
 rather than red/green alone), and the states that need the operator (failed, abandoned,
@@ -19,9 +20,9 @@ from __future__ import annotations
 
 from textual.theme import Theme
 
-# The states an operator tells apart, then the two conditions that must stand out.
+# The states an operator tells apart, then the conditions that must stand out.
 STATES = ("running", "waiting", "completed", "failed", "cancelled", "abandoned")
-MARKS = ("lapsed", "silent")
+MARKS = ("lapsed", "silent", "nostate")  # (`nostate`: a status column holding no state)
 
 # For a theme that does not set them: (one of the theme's generated colours, text style).
 _DEFAULTS = {
@@ -33,6 +34,7 @@ _DEFAULTS = {
     "abandoned": ("text-error", "bold reverse"),
     "lapsed": ("text-warning", "bold"),
     "silent": ("text-warning", "bold reverse"),
+    "nostate": ("text-warning", "italic reverse"),
 }
 
 
@@ -86,5 +88,7 @@ HIGH_CONTRAST = Theme(
         "state-lapsed-style": "bold underline",
         "state-silent": "#FFAF00",
         "state-silent-style": "bold reverse",
+        "state-nostate": "#FF00FF",
+        "state-nostate-style": "italic reverse",
     },
 )

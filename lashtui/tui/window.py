@@ -33,7 +33,7 @@ from lashtui.model import (
     PAGE_CHARS,
     ObservedProcess,
     ProcessPageQuery,
-    process_state,
+    in_states,
     sort_key,
 )
 from lashtui.tui.counts import StateCounts
@@ -97,7 +97,7 @@ def position(query: ProcessPageQuery) -> Callable[[ObservedProcess], Any]:
 def matches(query: ProcessPageQuery, process: ObservedProcess) -> bool | None:
     """Whether `process` belongs in the query's results; None when the row alone cannot
     say (a grant lives beside the row, not in it)."""
-    if query.states is not None and process_state(process) not in query.states:
+    if query.states is not None and not in_states(process, query.states):
         return False
     if query.text:
         text = query.text.lower()

@@ -32,7 +32,7 @@ class ProcessAwaiter:
                 raise UnknownProcess.process(process_id)
             if record.status.await_output is not None:
                 if record.undecodable is not None:  # ended, its output unreadable
-                    state = record.status.state.value
+                    state = None if record.no_state else record.status.state.value
                     raise UndecodableProcess.output(process_id, state, record.undecodable)
                 return record.status.await_output
             delay = await self._pause(process_id, seen, delay)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from lashtui.admin import Processes
+from lashtui.admin.action import abandon_outlook
 from lashtui.clock import ManualClock
 from lashtui.errors import LashError, ProcessConflict, UndecodableProcess
 from lashtui.model import (
@@ -29,7 +30,10 @@ from lashtui.model import (
     ProcessPageQuery,
     ProcessRecord,
     SessionScope,
+    in_states,
+    sort_key,
 )
+from lashtui.model.page import NO_STATE_KEY
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES
 from lashtui.worker import ProcessWorker
@@ -285,6 +289,59 @@ async def test_awaiting_one_that_ended_says_its_output_cannot_be_read(
         )
     with pytest.raises(LashError, match=r"did not finish within 0\.1s"):
         await processes.await_output("running", timeout=0.1)
+
+
+async def test_a_row_with_no_state_is_said_to_have_none_whatever_its_stand_in_holds(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:
+    """Another program set two rows' status column to no state: `odd`'s record decodes (it
+    says running), `lost`'s does not. A stand-in needs a state, so `odd`'s took its
+    record's and `lost`'s a failure, and the views showed `lost` as failed (`ls`, the
+    dashboard's badge, `await`: "process `lost` is failed"), though neither the column nor
+    the record says so; which of them was "no state" was told by the words of its reason.
+    Now each read marks such a row (`no_state`, in the observed JSON too), and the views,
+    the filters, status order, the census and `await` go by the mark."""
+    await registry.register_process(ext("fine"))
+    await registry.register_process(ext("odd"))
+    lost = await registry.register_process(ext("lost"))
+    store_record_json(registry_target, "lost", _unvalidated(lost))
+    with raw_connection(registry_target) as conn:
+        conn.execute("UPDATE processes SET status = 'zombie' WHERE process_id != 'fine'")
+    processes = Processes(registry, clock=clock)
+
+    every = ProcessPageQuery(limit=10)
+    for read in [*(await registry.get_processes(["fine", "odd", "lost"])).values(),
+                 *await registry.page_processes(every)]:  # fmt: skip
+        assert read is not None and read.no_state is (read.id != "fine"), read.id
+    observed = {p.process_id: p for p in await processes.page(every)}
+    assert observed["lost"].lifecycle.value == "failed"  # (lash's shape needs a state)
+    for pid in ("odd", "lost"):
+        shown = observed[pid]
+        assert shown.no_state and shown.model_dump(mode="json")["no_state"] is True
+        assert sort_key("status", shown) == NO_STATE_KEY
+        assert not in_states(shown, {"running", "failed"})
+        assert abandon_outlook(shown).startswith("not applicable: its status column holds no")
+    assert "no_state" not in observed["fine"].model_dump(mode="json")
+    assert in_states(observed["fine"], {"running"})
+    census = await registry.process_census()
+    assert (census.no_state, census.no_state_ids) == (2, frozenset({"odd", "lost"}))
+
+    with pytest.raises(UndecodableProcess) as refused:
+        await processes.await_output("lost", timeout=5)
+    assert str(refused.value).startswith(
+        "process `lost` is in no state, but its record could not be decoded (disposition: "
+    )
+    # The mark is lashtui's: a stored record saying it is taken for nothing.
+    fine = await registry.get_process("fine")
+    assert fine is not None
+    forging = {**json.loads(fine.stored_json()), "no_state": True}
+    store_record_json(registry_target, "fine", json.dumps(forging))
+    read = await registry.get_process("fine")
+    assert read is not None and read.undecodable is None and not read.no_state
+    ended = await processes.end_undecodable("lost", "dana", "mended")
+    assert not ended.no_state and ended.lifecycle.value == "failed"
+    census = await registry.process_census()
+    assert (census.no_state, census.no_state_ids) == (1, frozenset({"odd"}))
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ from lashtui.tui.counts import StateCounts
 from lashtui.tui.rare_state import FEW
 from lashtui.tui.window import STEP, WINDOW, ProcessWindow
 from tests.builders import ext, ob
+from tests.raw import raw_connection
 from tests.registry.rows import park
 from tests.tui.scene import START_MS
 
@@ -119,6 +120,51 @@ async def test_counts_follow_the_feed_exactly_like_a_fresh_census(
     counts.apply(changed)
     assert counts.counts() == (await processes.census()).counts()
     assert counts.total() == ROWS + 2
+
+
+def set_status(db: str, process_id: str, status: str) -> None:
+    """Another program's write of a row's status column alone, moving the change clock as
+    lash's writes do, so that the feed reports it."""
+    with raw_connection(db) as conn:
+        conn.execute("UPDATE process_change_clock SET current_seq = current_seq + 1")
+        conn.execute(
+            "UPDATE processes SET status = ?, change_seq = (SELECT current_seq FROM "
+            "process_change_clock) WHERE process_id = ?",
+            (status, process_id),
+        )
+
+
+async def test_counts_follow_rows_into_and_out_of_no_state(
+    processes: Processes, tmp_path: Path
+) -> None:
+    """A row whose status column another program set to no state is counted apart, in no
+    state's count. The counts moved it by its stand-in's state (its record's), so a live row
+    that lost its state stayed counted as running, and one ended from there was counted
+    twice. Now they follow it out of its state and back as a fresh census would; an ended
+    row that loses its state cannot be placed (which terminal count held it is not in the
+    row any more), and the counts say so (`stale`), for the view to take a census."""
+    db, registry = str(tmp_path / "w.db"), processes.registry
+    await registry.complete_process(pid(2), SuccessOutput(value=1))
+    set_status(db, pid(4), "zombie")
+    assert isinstance(processes.clock, ManualClock)
+    processes.clock.advance(1_000)  # (the rows were made before the census, as they are)
+    census = await processes.census()
+    assert census.no_state_ids == {pid(4)}
+    counts = StateCounts(census, processes.clock.now_ms())
+    set_status(db, pid(0), "zombie")  # a live row loses its state
+    set_status(db, pid(6), "zombie")
+    set_status(db, pid(6), "also-none")  # and again
+    await processes.end_undecodable(pid(4), "dana", "mended")  # one counted apart ends
+    changed, cursor = await processes.changes_since(census.cursor, 1_000)
+    counts.apply(changed)
+    fresh = await processes.census()
+    assert counts.counts() == fresh.counts() and counts.total() == fresh.total() == ROWS
+    assert counts.counts()["no state"] == 2 and not counts.stale
+    await processes.end_undecodable(pid(0), "dana", "mended")
+    set_status(db, pid(2), "zombie")  # an ended row loses its state
+    changed, _ = await processes.changes_since(cursor, 1_000)
+    counts.apply(changed)
+    assert counts.stale
 
 
 async def test_a_sorted_window_pages_and_follows_the_feed_in_its_order(

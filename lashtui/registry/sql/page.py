@@ -65,6 +65,9 @@ from lashtui.registry.sql.filter import (
     unicode_lower,
     waiting_sql,
 )
+from lashtui.registry.sql.filter import (
+    no_state as no_state_sql,
+)
 from lashtui.registry.sql.lease import still_large
 from lashtui.registry.sql.order import label_dialect, sorted_ids, walks_down, with_key
 from lashtui.registry.sql.row import Row, decode_row, fetch_rows
@@ -133,6 +136,12 @@ def census(conn: Tx) -> ProcessCensus:
             no_state += int(count)
         else:
             terminal[status] = int(count)
+    # Such rows by id (rare: another program wrote them), so that a view's counts can tell
+    # one leaving that count from one of the terminal rows (tui/counts.py).
+    no_state_ids: frozenset[str] = frozenset()
+    if no_state:
+        found = fetch_rows(conn, f"SELECT process_id FROM processes WHERE {no_state_sql('status')}")
+        no_state_ids = frozenset(str(process_id) for (process_id,) in found)
     # Two shared strings for the values, not one per row: 100,000 live ids take ~13 MB.
     running, waiting = ProcessState.RUNNING.value, ProcessState.WAITING.value
     sql = dialect(conn)
@@ -140,6 +149,7 @@ def census(conn: Tx) -> ProcessCensus:
         return ProcessCensus(
             cursor=int(cursor[0]) if cursor else 0, terminal=terminal,
             live=_live_on_postgres(conn, label_dialect(conn, sql)), no_state=no_state,
+            no_state_ids=no_state_ids,
         )
     live_sql = (
         f"SELECT p.process_id, {waiting_sql(dialect(conn))} FROM processes p "
@@ -156,7 +166,8 @@ def census(conn: Tx) -> ProcessCensus:
         rows = fetch_rows(conn, live_sql)
         live = {process_id: waiting if parked else running for process_id, parked in rows}
     return ProcessCensus(
-        cursor=int(cursor[0]) if cursor else 0, terminal=terminal, live=live, no_state=no_state
+        cursor=int(cursor[0]) if cursor else 0, terminal=terminal, live=live, no_state=no_state,
+        no_state_ids=no_state_ids,
     )
 
 

@@ -372,6 +372,7 @@ def end_undecodable(
                 kind=UNDECODABLE_KIND, label=f"undecodable record, ended by {operator}"
             ),
             "status": ProcessStatus.running(),
+            "no_state": False,  # (its column is written with its state from here on)
             "updated_at_ms": max(now, stand_in.updated_at_ms),
         }
     ).marked_undecodable(None)

@@ -29,7 +29,6 @@ from lashtui.errors import (
     UnknownProcess,
 )
 from lashtui.model import (
-    NO_STATE_WORDS,
     AbandonedOutput,
     AbandonEvidence,
     AbandonWriter,
@@ -118,11 +117,13 @@ class StatusMismatch(ValueError):
     at all (`'zombie'`, a blob): no filter but `any` lists such a row, and it was shown as
     its record has it, as if nothing were wrong, while no worker or sweep would touch it
     and `check` did not count it (an abandon request on it went unreported). The census
-    counts it apart (`ProcessCensus.no_state`) and `check` names it."""
+    counts it apart (`ProcessCensus.no_state`) and `check` names it. `no_state` says which
+    (it marks the stand-in: `ProcessRecord.no_state`)."""
 
-    def __init__(self, why: str, state: str) -> None:
+    def __init__(self, why: str, state: str, *, no_state: bool = False) -> None:
         super().__init__(why)
         self.state = state
+        self.no_state = no_state
 
 
 _STATES = frozenset(state.value for state in ProcessLifecycleStatus)
@@ -136,14 +137,14 @@ def checked(record: ProcessRecord, column: object) -> ProcessRecord:
         return record
     if column in _STATES:
         raise StatusMismatch(f"its status column says {column}, its record {state.value}", column)
-    raise StatusMismatch(f"{no_state_words(column)}; its record says {state.value}", state.value)
+    why = f"{no_state_words(column)}; its record says {state.value}"
+    raise StatusMismatch(why, state.value, no_state=True)
 
 
 def no_state_words(column: object) -> str:
     """What a stand-in's reason says of a status column that holds no state: the value as
-    Python writes it (quoted, a blob as bytes: an empty one still shows), and the words
-    that sort such a row apart in status order (`NO_STATE_WORDS`, model/page.py)."""
-    return f"its status column holds {clipped(repr(column), 40)}, {NO_STATE_WORDS}"
+    Python writes it (quoted, a blob as bytes: an empty one still shows)."""
+    return f"its status column holds {clipped(repr(column), 40)}, which is no state"
 
 
 UNDECODABLE_KIND = "undecodable"
@@ -191,14 +192,18 @@ def _stand_in_status(status: object, reason: str, at_ms: int) -> ProcessStatus:
 UNDECODABLE_CODE = "process_record_undecodable"
 
 
-def undecodable_record(row: Row, reason: str, state: str | None = None) -> ProcessRecord:
+def undecodable_record(
+    row: Row, reason: str, state: str | None = None, *, no_state: bool = False
+) -> ProcessRecord:
     """The stand-in for a row that does not decode (see above): id, hash, originator, times
     and status from the SQL columns (the state `state` instead when given:
     `StatusMismatch.state`); kind `undecodable`, the label saying why; externally owned and
-    without a lease request, so no worker or sweep ever claims it."""
+    without a lease request, so no worker or sweep ever claims it. Marked `no_state` when
+    its status column holds no state (`no_state` given, or found here)."""
     _, process_id, registration_hash, scope_id, created, updated, status = row[:7]
     if state is None and status not in _STATES:  # (the record, unread, cannot say either)
         reason = f"{reason}; {no_state_words(status)}"
+        no_state = True
     status = status if state is None else state
     return ProcessRecord(
         id=str(process_id),
@@ -211,6 +216,7 @@ def undecodable_record(row: Row, reason: str, state: str | None = None) -> Proce
         created_at_ms=int(created),
         updated_at_ms=int(updated),
         status=_stand_in_status(status, reason, int(updated)),
+        no_state=no_state,
     ).marked_undecodable(reason)
 
 
@@ -225,8 +231,11 @@ def decode_row(row: Row) -> ProcessRecord:
 
 def stand_in(row: Row, error: BaseException) -> ProcessRecord:
     """The stand-in of a row whose decoding raised `error` (one of `DECODE_ERRORS`)."""
-    state = error.state if isinstance(error, StatusMismatch) else None
-    return undecodable_record(row, undecodable_reason(error), state)
+    if isinstance(error, StatusMismatch):
+        return undecodable_record(
+            row, undecodable_reason(error), error.state, no_state=error.no_state
+        )
+    return undecodable_record(row, undecodable_reason(error))
 
 
 # --- ids that are not UTF-8 --------------------------------------------------------------

@@ -149,11 +149,14 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
 
     async def recount(self) -> None:
         async with self.reading:
-            census = await self.dashboard.processes.census()
-            if self.counts is None:
-                self.cursor = census.cursor  # the feed continues exactly where it counted
-            self.counts = StateCounts(census, self.dashboard.clock.now_ms())
+            await self._take_census()
         self.show_status()
+
+    async def _take_census(self) -> None:
+        census = await self.dashboard.processes.census()
+        if self.counts is None:
+            self.cursor = census.cursor  # the feed continues exactly where it counted
+        self.counts = StateCounts(census, self.dashboard.clock.now_ms())
 
     async def reload(self, anchor: str | None = None) -> None:
         """Read the window again around `anchor` (else the selection), and select the
@@ -175,6 +178,8 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
                 self.cursor = cursor
                 if self.counts is not None:
                     self.counts.apply(changed)
+                    if self.counts.stale:  # (an ended row's column lost its state)
+                        await self._take_census()
                 if self.window.apply(changed):
                     self.render_window(retime=False)
                     self._report_applied(changed)

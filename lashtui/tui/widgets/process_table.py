@@ -109,7 +109,7 @@ def _same_row(new: tuple[Cell, ...], old: tuple[Cell, ...]) -> bool:
 def _badge(state: str, style: Style) -> Text:
     """A status badge in its style: one `Text` per state and theme, shared by every row
     (nothing mutates a cell once it is in the table)."""
-    return Text(fmt.BADGES[state], style=style, end="")
+    return Text(fmt.badge_of(state), style=style, end="")
 
 
 @lru_cache(maxsize=4096)

@@ -30,4 +30,4 @@ def paint(widget: Widget, name: str) -> Style:
 def badge(widget: Widget, process: ObservedProcess) -> Text:
     """The status badge (`✗ failed`) in its state's style."""
     state = fmt.state(process)
-    return Text(fmt.BADGES[state], style=paint(widget, state), end="")
+    return Text(fmt.badge_of(state), style=paint(widget, state), end="")
