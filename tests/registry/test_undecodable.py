@@ -336,8 +336,8 @@ async def test_a_row_with_no_state_is_said_to_have_none_whatever_its_stand_in_ho
     assert fine is not None
     forging = {**json.loads(fine.stored_json()), "no_state": True}
     store_record_json(registry_target, "fine", json.dumps(forging))
-    read = await registry.get_process("fine")
-    assert read is not None and read.undecodable is None and not read.no_state
+    again = await registry.get_process("fine")
+    assert again is not None and again.undecodable is None and not again.no_state
     ended = await processes.end_undecodable("lost", "dana", "mended")
     assert not ended.no_state and ended.lifecycle.value == "failed"
     census = await registry.process_census()
