@@ -2,7 +2,7 @@
 program wrote them), for the command line's and the dashboard's tests: `a` created past the
 year 9999 and updated before the year 1, `b`'s event past 9999, every audit entry past
 9999 but `c`'s, which is text, and `c`, in an error group of its own, with an update time
-that is text.
+that is text, and an event whose JSON does not decode and whose time is text.
 """
 
 from __future__ import annotations
@@ -37,3 +37,7 @@ def times_registry(path: Path) -> None:
         conn.execute("UPDATE lashtui_operator_actions SET at_ms = ?", (FAR,))
         conn.execute("UPDATE lashtui_operator_actions SET at_ms = 'abc' WHERE process_id = 'c'")
         conn.execute("UPDATE processes SET updated_at_ms = 'abc' WHERE process_id = 'c'")
+        conn.execute(
+            "UPDATE process_events SET event_json = '{bad', occurred_at_ms = 'soon' "
+            "WHERE process_id = 'c'"
+        )

@@ -97,6 +97,11 @@ def abandon_outlook(process: ObservedProcess, now_ms: int | None = None) -> str:
     return "will abandon once the owner's lease lapses"
 
 
+def _when(event: ProcessEvent, now_ms: int) -> str:
+    """How long ago `event` was, or that its time is not known (`time_unknown`)."""
+    return "at a time not known" if event.time_unknown else ago(event.occurred_at_ms, now_ms)
+
+
 async def outcome(
     processes: Processes,
     process_id: str,
@@ -182,7 +187,7 @@ async def cancel_reported(
         said = payload.get("reason") if isinstance(payload, dict) else None
         by = f" ({said})" if isinstance(said, str) and said else ""
         sentence = (
-            f"a cancel was already requested {ago(earlier.occurred_at_ms, now)}{by}; "
+            f"a cancel was already requested {_when(earlier, now)}{by}; "
             f"{next_step}"
         )
         return await outcome(processes, process_id, "cancel", "unchanged", sentence, observed)

@@ -132,7 +132,7 @@ class Detail:
         payload = self.cancel.payload
         reason = payload.get("reason") if isinstance(payload, dict) else None
         asked = bounded(reason) if isinstance(reason, str) else json_preview(payload, SHOWN_CHARS)
-        return [f"cancel         {asked}, {fmt.ago(self.cancel.occurred_at_ms, self.now_ms)}"]
+        return [f"cancel         {asked}, {fmt.event_ago(self.cancel, self.now_ms)}"]
 
     def wait(self) -> str:
         wait = self.process.wait

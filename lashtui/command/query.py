@@ -196,8 +196,8 @@ async def cmd_events(args: argparse.Namespace) -> int:
             rows += [
                 (
                     str(event.sequence),
-                    fmt.timestamp(event.occurred_at_ms),
-                    fmt.duration(now - event.occurred_at_ms),
+                    fmt.event_timestamp(event),
+                    "-" if event.time_unknown else fmt.duration(now - event.occurred_at_ms),
                     fmt.event_type(event, wide=wide),
                     fmt.payload(event, None if wide else PAYLOAD_WIDTH),
                 )

@@ -12,14 +12,28 @@ import hashlib
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, JsonValue, ValidationError
+from pydantic import (
+    BeforeValidator,
+    Field,
+    JsonValue,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from lashtui.errors import InvalidRequest
 from lashtui.model import limit
 from lashtui.model.output import ProcessAwaitOutput, ProcessTerminalState
 from lashtui.model.schema import LashSchema
 from lashtui.model.scope import CausalRef, ProcessCause, SessionScope
-from lashtui.model.wire import ClosedWireModel, StoredModel, WireModel, canonical_json, omitted
+from lashtui.model.wire import (
+    ClosedWireModel,
+    StoredModel,
+    WireModel,
+    canonical_json,
+    not_from_stored_json,
+    omitted,
+)
 
 # --- selectors: externally tagged, like serde's default enum representation ---------------
 
@@ -242,6 +256,16 @@ class ProcessEvent(StoredModel):
     occurred_at: SystemTime
     # (`undecodable`, set only on the stand-in the registry reads for an event whose stored
     # JSON does not decode: `StoredModel`.)
+    # True on such a stand-in whose time column holds no whole number either (another
+    # program wrote it): its `occurred_at` is then a placeholder (0, 1970), and the views
+    # say the time is unknown. lashtui's to set, as `undecodable` is: never read from
+    # stored JSON, never written.
+    time_unknown: bool = Field(default=False, exclude=True)
+
+    @field_validator("time_unknown", mode="before")
+    @classmethod
+    def _time_unknown_not_from_stored_json(cls, value: object, info: ValidationInfo) -> object:
+        return not_from_stored_json(value, info, False)
 
     @property
     def occurred_at_ms(self) -> int:

@@ -135,6 +135,9 @@ class ObservedProcessEvent(WireModel):
     payload: JsonValue
     # Why the stored event could not be decoded (its payload is then null); omitted otherwise.
     undecodable: str | None = omitted()
+    # True when such an event's time column holds no whole number either: `occurred_at_ms`
+    # is then a placeholder (0) and the views say the time is unknown. Omitted when false.
+    time_unknown: bool = Field(default=False, exclude_if=operator.not_)
 
     @classmethod
     def from_event(cls, event: ProcessEvent) -> ObservedProcessEvent:
@@ -144,4 +147,5 @@ class ObservedProcessEvent(WireModel):
             occurred_at_ms=event.occurred_at_ms,
             payload=event.payload,
             undecodable=event.undecodable,
+            time_unknown=event.time_unknown,
         )

@@ -15,6 +15,7 @@ from lashtui.model import (
     LocalProcessLiveness,
     ObservedProcess,
     ObservedProcessEvent,
+    ProcessEvent,
     process_state,
     silent_not_dead,
 )
@@ -161,6 +162,19 @@ def ago(epoch_ms: int, now_ms: int) -> str:
 
 def ago_or_unknown(epoch_ms: int | None, now_ms: int) -> str:
     return "unknown" if epoch_ms is None else ago(epoch_ms, now_ms)
+
+
+# An event's time, which a stand-in whose time column holds no whole number does not know
+# (`time_unknown`: its `occurred_at_ms` is a placeholder, 0, which would read as 1970).
+TIME_UNKNOWN = "time unknown"
+
+
+def event_ago(event: ProcessEvent | ObservedProcessEvent, now_ms: int) -> str:
+    return TIME_UNKNOWN if event.time_unknown else ago(event.occurred_at_ms, now_ms)
+
+
+def event_timestamp(event: ProcessEvent | ObservedProcessEvent) -> str:
+    return TIME_UNKNOWN if event.time_unknown else timestamp(event.occurred_at_ms)
 
 
 def countdown(expires_at_ms: int | None, now_ms: int) -> str:

@@ -9,6 +9,7 @@ ever.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 
@@ -41,6 +42,25 @@ def test_events_and_audit_say_no_date(db: Path) -> None:
         assert "Traceback" not in result.stderr
     audit = lashtui("audit", db=db).stdout.splitlines()
     assert [line.split()[0] for line in audit if "  c  " in line] == ["unknown"]  # not 1970
+
+
+def test_an_event_that_does_not_decode_and_holds_no_whole_time_says_its_time_is_unknown(
+    db: Path,
+) -> None:
+    """`c`'s event: its JSON does not decode, so its time is read from its column, which
+    holds text. It read as 0: `1970-01-01 00:00:00.000Z`, 56 years old."""
+    for wide in ((), ("-o", "wide")):
+        table = lashtui("events", "c", *wide, db=db)
+        assert table.returncode == 0, table.stderr
+        (line,) = table.stdout.splitlines()[1:]
+        assert line.split()[1:4] == ["time", "unknown", "-"], line
+        assert "1970" not in table.stdout
+    assert "its time column holds 'soon', which is no whole number" in line  # (wide: whole)
+    (event,) = json.loads(lashtui("events", "c", "--json", db=db).stdout)
+    assert event["time_unknown"] is True and event["occurred_at_ms"] == 0
+    assert event["undecodable"].endswith("its time column holds 'soon', which is no whole number")
+    shown = lashtui("show", "c", db=db)
+    assert shown.returncode == 0 and "1970" not in shown.stdout, shown.stdout
 
 
 def test_an_error_group_with_no_whole_time_says_unknown(db: Path) -> None:

@@ -54,6 +54,19 @@ async def test_times_no_date_holds_are_shown_as_such(db: Path) -> None:
             check_screen(app)
             await pilot.press("escape")
 
+            # `c`'s event holds no whole time (nor JSON that decodes): not 1970, not 56y ago.
+            home.action_open("c")
+            await pilot.pause()
+            detail = app.screen
+            assert isinstance(detail, ProcessDetailScreen)
+            await loaded(detail)
+            for absolute in (False, True):
+                await until(pilot, lambda: "time unknown" in screen_text(app))
+                assert "1970" not in screen_text(app) and "56y" not in screen_text(app)
+                assert detail.absolute is absolute
+                await pilot.press("r")
+            await pilot.press("escape")
+
             await view(pilot, "5", ErrorsScreen)
             await until(pilot, lambda: "gone" in screen_text(app))
             gone = next(line for line in screen_text(app).splitlines() if "gone" in line)

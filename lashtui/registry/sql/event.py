@@ -43,6 +43,7 @@ from lashtui.registry.sql.row import (
     save_changes,
     undecodable_reason,
 )
+from lashtui.untrusted import clipped
 
 # Why an event left unread (dialect.py `stored_json`) is a stand-in, or refused.
 EVENT_TOO_LARGE = (
@@ -96,18 +97,23 @@ def event_row(row: Row) -> ProcessEvent:
             raise ValueError(f"its JSON says sequence {event.sequence}, its row {sequence}")
     except DECODE_ERRORS as error:
         _, process_id, _, event_type, occurred_at_ms = row
-        # (Numbers the reads did not test are read as 0 when they are no whole number.)
+        # (Numbers the reads did not test are read as 0 when they are no whole number: a
+        # time so read is marked unknown, and the reason says what the column holds.)
         sequence = sequence if type(sequence) is int else 0
+        reason = undecodable_reason(error)
+        time_unknown = type(occurred_at_ms) is not int
+        if time_unknown:
+            held = clipped(repr(occurred_at_ms), 40)
+            reason = f"{reason}; its time column holds {held}, which is no whole number"
         return ProcessEvent(
             process_id=str(process_id),
             sequence=sequence,
             event_type=str(event_type),
             payload=None,
             invocation=event_invocation(str(process_id), sequence, str(event_type), None),
-            occurred_at=SystemTime.from_ms(
-                occurred_at_ms if type(occurred_at_ms) is int else 0
-            ),
-        ).marked_undecodable(undecodable_reason(error))
+            occurred_at=SystemTime.from_ms(0 if time_unknown else occurred_at_ms),
+            time_unknown=time_unknown,
+        ).marked_undecodable(reason)
     if event.process_id != row[1] and isinstance(row[1], str):
         # The row's key, as for records (row.py `keyed`): an id that is not UTF-8.
         return event.model_copy(update={"process_id": row[1]})

@@ -203,7 +203,7 @@ def cancel_line(cancel: ProcessEvent | None, now_ms: int) -> list[Text]:
     )
     asked = text.data(shown)
     return [
-        text.plain("cancel requested · ", asked, f" · {fmt.ago(cancel.occurred_at_ms, now_ms)}")
+        text.plain("cancel requested · ", asked, f" · {fmt.event_ago(cancel, now_ms)}")
     ]
 
 
@@ -532,8 +532,8 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
 
     def at(self, event: ObservedProcessEvent, now_ms: int) -> str:
         if self.absolute:
-            return fmt.timestamp(event.occurred_at_ms)
-        return fmt.ago(event.occurred_at_ms, now_ms)
+            return fmt.event_timestamp(event)
+        return fmt.event_ago(event, now_ms)
 
     def render_timeline(
         self,
