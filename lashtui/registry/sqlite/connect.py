@@ -35,6 +35,7 @@ from lashtui.registry.sqlite.file import (
     FileState,
     check_path,
     create_private,
+    gone_registry,
     read_only_uri,
     write_marks,
 )
@@ -46,6 +47,9 @@ T = TypeVar("T")
 # How recent a write to the files may be for `steady_version` to take a moved
 # data_version as a commit whatever the files' marks say: ten ticks of a coarse clock.
 WRITE_TICK_NS = 50_000_000
+# How often at most a writable connection looks that its file is still at its path
+# (`RegistryConnection.still_there`): a stat, ~1 us, against transactions of ~20-80 us.
+FILE_CHECK_S = 0.1
 
 
 class RegistryConnection(RecordCache, sqlite3.Connection):
@@ -65,6 +69,9 @@ class RegistryConnection(RecordCache, sqlite3.Connection):
     # A read-only connection mapping an existing -shm it may not write (`readonly_shm`):
     # the registry's path, for `steady_version`.
     shm_read_only_of: str | None = None
+    # A writable connection's file: its path, device and inode as opened (`still_there`).
+    opened: tuple[str, int, int] | None = None
+    _seen_at = 0.0  # time.monotonic() when `still_there` last found it
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -72,6 +79,33 @@ class RegistryConnection(RecordCache, sqlite3.Connection):
         self._version_read: int | None = None  # SQLite's data_version at the last mark
         self._marks_read: tuple[int, int, int, int] | None = None  # the files' then
         self._steady = 0
+
+    def still_there(self) -> None:
+        """Refuse to go on when the file at the registry's path is no longer the one this
+        connection opened (deleted, moved away, replaced by another file): SQLite goes on
+        reading and writing the file it holds open, so a dashboard showed the old registry
+        as live, and its actions and a worker's runs were committed to a file no other
+        program opens. Looked at (a stat) once every `FILE_CHECK_S` at most; every
+        transaction and `data_version` read asks. A read-only connection needs none: it
+        opens the file afresh when it changes (connection.py `_reading`)."""
+        if self.opened is None:
+            return
+        now = time.monotonic()
+        if now - self._seen_at < FILE_CHECK_S:
+            return
+        path, device, inode = self.opened
+        try:
+            info = os.stat(path)
+        except FileNotFoundError:
+            raise gone_registry(path) from None
+        except OSError:
+            return  # (not a verdict on the file: the next look may say)
+        if (info.st_dev, info.st_ino) != (device, inode):
+            raise StoreError(
+                f"process registry `{path}` was replaced by another file after it was "
+                "opened: what this handle reads and writes is no longer at that path"
+            )
+        self._seen_at = now
 
     def steady_version(self, version: int) -> int:
         """For a `readonly_shm` connection, SQLite's `data_version` (`version`) held still
@@ -281,6 +315,9 @@ def connect_file(
         conn.sort_label = has_sort_label(conn)
         conn.backlog_seq = has_backlog_seq(conn)
         conn.execute("PRAGMA foreign_keys = ON")
+        if not is_memory:
+            info = os.stat(path)  # (just opened: the file SQLite holds)
+            conn.opened = (path, info.st_dev, info.st_ino)
     return conn
 
 
@@ -314,7 +351,10 @@ def _connect(uri: str, path: str, busy_timeout_ms: int) -> RegistryConnection:
 
 def connect_read_only(path: str, busy_timeout_ms: int, *, first: bool) -> RegistryConnection:
     """A read-only connection that writes nothing (file.py says how it is chosen). The
-    `first` one of a handle checks the version; the others open a file it has checked."""
+    `first` one of a handle checks the version; the others open a file it has checked, and
+    say so when it is gone (a read-only open creates nothing there)."""
+    if not first and not os.path.exists(path):
+        raise gone_registry(path)
     uri, state = read_only_uri(path)
     conn = _connect(uri, path, busy_timeout_ms)
     conn.immutable_at = state
@@ -348,4 +388,6 @@ def connect_again(path: str, read_only: bool, busy_timeout_ms: int) -> RegistryC
         conn.execute("PRAGMA foreign_keys = ON")
         # (Its reads ahead of a batch claim read the backlog's mark: sql/run.py `_pick`.)
         conn.backlog_seq = has_backlog_seq(conn)
+        info = os.stat(path)
+        conn.opened = (path, info.st_dev, info.st_ino)
     return conn

@@ -65,6 +65,13 @@ _KINDS = (
 )
 
 
+def gone_registry(path: str) -> StoreError:
+    """A registry a handle opened that is no longer at its path."""
+    return StoreError(
+        f"process registry `{path}` is gone: it was deleted or moved after it was opened"
+    )
+
+
 def missing_registry(path: str) -> StoreError:
     return StoreError(
         f"no process registry at `{path}` (only `start`, `worker` and `demo` create one; "
@@ -264,8 +271,9 @@ def read_only_uri(path: str) -> tuple[str, FileState | None]:
             return f"{target}?mode=ro&readonly_shm=1", None
     # The state is read before the open: a change between the two is then caught too. (An
     # empty -wal without a -shm is what a writer leaves when it dies before its first
-    # commit: nothing in it, so the main file is the whole truth.)
-    return f"{target}?immutable=1", file_state(path)
+    # commit: nothing in it, so the main file is the whole truth.) `mode=ro`, or SQLite
+    # creates an empty file where the registry was deleted since the handle opened it.
+    return f"{target}?mode=ro&immutable=1", file_state(path)
 
 
 def write_marks(path: str) -> tuple[int, int, int, int]:

@@ -33,6 +33,8 @@ READ_AHEAD_SPREAD = 4
 def _data_version(conn: Tx) -> int:
     # A read-only handle may replace its connection (connection.py `_reading`), whose
     # version then starts over: its generation keeps the number moving.
+    if isinstance(conn, RegistryConnection):
+        conn.still_there()  # (a watcher learns of a deleted or replaced file here)
     version = int(conn.execute("PRAGMA data_version").fetchone()[0])
     if isinstance(conn, RegistryConnection) and conn.shm_read_only_of is not None:
         version = conn.steady_version(version)  # a -shm it cannot trust alone

@@ -23,6 +23,7 @@ class transaction:  # lower case: used as `with transaction(conn, begin):`, like
 
     def __init__(self, conn: sqlite3.Connection, begin: str) -> None:
         assert isinstance(conn, RegistryConnection)  # every connection here is opened as one
+        conn.still_there()  # (its file not deleted or replaced since it opened)
         self.conn = conn
         self.since: float | None = None  # when a BEGIN IMMEDIATE took the write lock
         if begin == "BEGIN IMMEDIATE":

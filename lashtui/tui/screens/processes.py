@@ -42,6 +42,7 @@ from lashtui.tui.window import ProcessWindow
 
 FEED_PAGE = 1_000
 MARK_LIMIT = 10_000  # "mark all matching" stops here: a bulk action is one call per row
+WATCH_AGAIN_S = 1.0  # after the registry failed to be watched (`refresh_on_commit`)
 RECOUNT_S = 60.0  # a fresh census now and then catches prunes made by other processes
 
 
@@ -122,9 +123,19 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
 
     async def refresh_on_commit(self) -> None:
         """Wake the feed as soon as another process commits (a watch on the WAL, with a
-        `data_version` poll as the fallback)."""
-        async for _ in registry_changes(self.dashboard.processes.registry):
-            self.wake.set()
+        `data_version` poll as the fallback). A registry that cannot be read (deleted,
+        replaced by another file, locked) is said in the status line, as a failed read is,
+        and watched again a little later: it ended the dashboard with a traceback."""
+        while True:
+            try:
+                async for _ in registry_changes(self.dashboard.processes.registry):
+                    self.wake.set()
+            except LashError as error:
+                self.last_error = self.dashboard.pulse.error = str(error)
+                with contextlib.suppress(NoMatches):  # (the app is closing)
+                    self.show_status()
+                await asyncio.sleep(WATCH_AGAIN_S)
+                self.wake.set()  # (a read then says whether the registry is back)
 
     async def _start(self) -> None:
         await self._read(self.recount)

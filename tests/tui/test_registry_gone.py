@@ -1,0 +1,102 @@
+"""The real dashboard (Pilot, real SQLite files) while its registry file is deleted or
+replaced by another file. Read-only, the file's deletion made SQLite create an empty file in
+its place (a read-only dashboard wrote a file, and `lashtui ls` then called the registry
+empty), and the status line blamed a missing table; a file that is not SQLite put there
+ended the dashboard with a traceback. Now the dashboard keeps running, says in its status
+line what is wrong, creates nothing, and reads again once a registry is back.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from lashtui.admin import Processes
+from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.tui.app import make_app
+from lashtui.tui.screens.processes import ProcessesScreen
+from tests.builders import ext
+from tests.tui.scene import until
+from tests.tui.test_actions import select, toasts
+from tests.tui.test_hostile_app import loaded
+
+
+async def made(path: Path, *ids: str) -> None:
+    registry = await SqliteProcessRegistry.open(str(path))
+    try:
+        for pid in ids:
+            await registry.register_process(ext(pid))
+    finally:
+        await registry.close()
+
+
+def files(directory: Path) -> list[str]:
+    return sorted(os.listdir(directory))
+
+
+async def test_a_read_only_dashboard_says_its_registry_is_gone_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "r.db"
+    await made(db, "a", "b")
+    spare = tmp_path / "spare"
+    spare.mkdir()
+    shutil.copy(db, spare / "r.db")
+    registry = await SqliteProcessRegistry.open(str(db), read_only=True)
+    try:
+        app = make_app(Processes(registry), read_only=True, refresh_s=0.1)
+        async with app.run_test(size=(160, 40)) as pilot:
+            home = app.screen
+            assert isinstance(home, ProcessesScreen)
+            await loaded(home)
+            assert files(tmp_path) == ["r.db", "spare"]
+
+            db.unlink()
+            await until(pilot, lambda: "is gone: it was deleted or moved" in home.status_line)
+            await pilot.pause(0.5)
+            assert files(tmp_path) == ["spare"], "a read-only dashboard created a file"
+
+            db.write_bytes(b"this is not a registry\n" * 10)
+            await until(pilot, lambda: "not a SQLite database" in home.status_line)
+            await pilot.pause(1.5)  # (one more watch of the registry, which fails again)
+            assert app.is_running and db.read_bytes().startswith(b"this is not")
+
+            shutil.copy(spare / "r.db", db)  # a registry is back: read again, no error
+            await until(pilot, lambda: "error" not in home.status_line)
+            assert app.is_running
+    finally:
+        await registry.close()
+
+
+async def test_a_dashboard_that_writes_refuses_a_registry_deleted_or_replaced_under_it(
+    tmp_path: Path,
+) -> None:
+    """SQLite goes on with the file it holds open: the dashboard showed the deleted
+    registry as live, and a cancel said `requested` though it went to a file no other
+    program opens. Now its status line says the registry is gone, and the action is
+    refused with that sentence; a registry put in its place is not taken for the one it
+    opened either."""
+    db = tmp_path / "w.db"
+    await made(db, "a", "b")
+    registry = await SqliteProcessRegistry.open(str(db))
+    try:
+        app = make_app(Processes(registry), operator="operator:dana", refresh_s=0.1)
+        async with app.run_test(size=(160, 40)) as pilot:
+            home = app.screen
+            assert isinstance(home, ProcessesScreen)
+            await loaded(home)
+            for name in ("w.db", "w.db-wal", "w.db-shm"):
+                (tmp_path / name).unlink(missing_ok=True)
+            await until(pilot, lambda: "is gone: it was deleted or moved" in home.status_line)
+            await select(pilot, "a")
+            await pilot.press("c")
+            await pilot.click("#yes")
+            await until(pilot, lambda: any("is gone" in toast for toast in toasts(app)))
+            assert not any("requested" in toast for toast in toasts(app)), toasts(app)
+
+            await made(db, "c")  # another registry where it was
+            await until(pilot, lambda: "was replaced by another file" in home.status_line)
+            assert app.is_running
+    finally:
+        await registry.close()
