@@ -18,16 +18,26 @@ A row whose stored record cannot be decoded (`ObservedProcess.undecodable`) refu
 write but one, so on it the four keys above are dimmed and, pressed, name that one way out:
 `E` (shown only on such a row, or when a marked row is one) ends it with a reason, as the
 operator (`Processes.end_undecodable`); marked rows that decode are skipped and counted.
+
+Once confirmed, an action runs as a worker of the app's (`_act`), not in the handler of the
+dialog's answer: the screen handles no key while one of its handlers runs, so every key
+waited for the whole action (12 s for 10,000 cancels; 15 s a target while another program
+held the registry's write lock). The view stays live, an action still running after
+`STILL_WORKING_S` says how far it has got, and one outlives the screen it started on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from pydantic import JsonValue
+from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.events import Key
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
@@ -56,6 +66,24 @@ from lashtui.tui.screens.prune import PruneScreen
 from lashtui.tui.screens.typed_count import needs_typed_count
 
 TARGETED = ("cancel", "signal", "abandon", "transfer", "rerun")
+# An action still running after this long says how far it has got (`_act`).
+STILL_WORKING_S = 1.0
+
+
+@dataclass
+class Progress:
+    """How far an action running in the background has got: `done` of `total` targets (a
+    transfer, a prune and an end of undecodable rows are one call: 0 until it returns)."""
+
+    what: str
+    total: int
+    done: int = 0
+    finished: bool = False
+
+    def sentence(self) -> str:
+        targets = f"{self.total:,} process" + ("" if self.total == 1 else "es")
+        so_far = f", {self.done:,} done so far" if self.done else ""
+        return f"{self.what}: still in progress ({targets}{so_far}); the view stays live"
 # The keys every screen that holds a process offers for it.
 ACTION_BINDINGS: list[BindingType] = [
     Binding("c", "cancel", "Cancel"),
@@ -186,7 +214,7 @@ class ProcessActions:
                 def cancel(pid: str) -> Awaitable[ProcessActionOutcome]:
                     return board.processes.actions.cancel(pid, operator=board.operator)
 
-                await self._each("cancel", "cancel", targets, cancel)
+                self._act("cancel", targets, self._each("cancel", targets, cancel))
 
         typed = len(targets) if needs_typed_count(len(targets)) else None
         self._screen.app.push_screen(ConfirmScreen(question, typed), confirmed)
@@ -210,8 +238,9 @@ class ProcessActions:
 
                 await self._counted(
                     f"Signal {name} to {describe(targets)}?",
+                    f"signal.{name}",
                     targets,
-                    lambda: self._each("signal", f"signal.{name}", targets, send),
+                    self._each("signal", targets, send),
                 )
 
         self._screen.app.push_screen(SignalScreen(describe(targets), waiting), chosen)
@@ -237,8 +266,9 @@ class ProcessActions:
 
                 await self._counted(
                     f"Request that the sweep abandon {describe(targets)}?",
+                    "abandon request",
                     targets,
-                    lambda: self._each("abandon", "abandon request", targets, ask),
+                    self._each("abandon", targets, ask),
                 )
 
         self._screen.app.push_screen(AbandonScreen(describe(targets), outlook), requested)
@@ -254,13 +284,20 @@ class ProcessActions:
                 question = f"Transfer the grants of {describe(targets)}"
                 question += f" from {source.id()} to {destination.id()}?"
                 await self._counted(
-                    question, targets, lambda: self._transfer(targets, source, destination)
+                    question,
+                    "transfer",
+                    targets,
+                    lambda progress: self._transfer(targets, source, destination, progress),
                 )
 
         self._screen.app.push_screen(TransferScreen(describe(targets), self.default_scope()), moved)
 
     async def _transfer(
-        self, targets: Sequence[ObservedProcess], source: SessionScope, destination: SessionScope
+        self,
+        targets: Sequence[ObservedProcess],
+        source: SessionScope,
+        destination: SessionScope,
+        progress: Progress,
     ) -> None:
         ids = [t.process_id for t in targets]
         try:  # one call: a transfer moves all its grants or none (scenario 79)
@@ -269,8 +306,8 @@ class ProcessActions:
             outcomes = await act.transfer(source, destination, ids, operator=who)
         except LashError as error:  # a scope refused before anything moved
             outcomes = [refusal("transfer", pid, error) for pid in ids]
-        self.acted()
-        self.report("transfer", outcomes)
+        self._acted()
+        self.report(progress.what, outcomes)
 
     async def action_rerun(self) -> None:
         targets = await self._targets_for("rerun")
@@ -288,7 +325,7 @@ class ProcessActions:
                 def rerun(pid: str) -> Awaitable[ProcessActionOutcome]:
                     return board.processes.actions.rerun(pid, operator=board.operator)
 
-                await self._each("rerun", "run again", targets, rerun)
+                self._act("run again", targets, self._each("rerun", targets, rerun))
 
         typed = len(targets) if needs_typed_count(len(targets)) else None
         self._screen.app.push_screen(ConfirmScreen(question, typed), confirmed)
@@ -312,23 +349,28 @@ class ProcessActions:
             if reason is not None:
                 await self._counted(
                     f"End {describe(targets)}?",
+                    "end undecodable",
                     targets,
-                    lambda: self._end_undecodable(targets, reason, skipped),
+                    lambda progress: self._end_undecodable(targets, reason, skipped, progress),
                 )
 
         screen = EndUndecodableScreen(describe(targets), outlook)
         self._screen.app.push_screen(screen, ended)
 
     async def _end_undecodable(
-        self, targets: Sequence[ObservedProcess], reason: str, skipped: Sequence[str]
+        self,
+        targets: Sequence[ObservedProcess],
+        reason: str,
+        skipped: Sequence[str],
+        progress: Progress,
     ) -> None:
         board = self.dashboard
         processes, operator = board.processes, board.operator
         ended, refused = await undecodable.end_each(processes, operator, targets, reason)
-        self.acted()
+        self._acted()
         severity: SeverityLevel = "error" if refused else "information"
         message = undecodable.result(ended, refused, skipped)
-        text.say(self._screen, message, title="end undecodable", severity=severity)
+        text.say(self._app, message, title=progress.what, severity=severity)
 
     def default_scope(self) -> str:
         """The scope a transfer most likely moves grants from (a screen with a granted
@@ -343,18 +385,22 @@ class ProcessActions:
         def count(age_ms: int) -> Awaitable[ProcessPrunePreview]:
             return board.processes.actions.prune_preview(board.clock.now_ms() - age_ms)
 
-        async def chosen(preview: ProcessPrunePreview | None) -> None:
-            if preview is None:
-                return
+        async def prune(preview: ProcessPrunePreview, progress: Progress) -> None:
             try:  # bounded by the count's position: rows that ended since are kept
                 outcome = await board.processes.actions.prune(
                     preview.cutoff_epoch_ms, preview.up_to_change_seq, operator=board.operator
                 )
             except LashError as error:
-                text.say(self._screen, str(error), title="prune refused", severity="error")
+                text.say(self._app, str(error), title="prune refused", severity="error")
                 return
-            text.say(self._screen, f"{outcome.outcome}: {outcome.sentence}", title="prune")
-            self.pruned()
+            text.say(self._app, f"{outcome.outcome}: {outcome.sentence}", title=progress.what)
+            with contextlib.suppress(NoMatches):  # (the screen may be gone meanwhile)
+                self.pruned()
+
+        def chosen(preview: ProcessPrunePreview | None) -> None:
+            if preview is not None:
+                progress = Progress("prune", preview.processes)
+                self._run(progress, prune(preview, progress))
 
         self._screen.app.push_screen(PruneScreen(age, count), chosen)
 
@@ -366,20 +412,49 @@ class ProcessActions:
     async def _counted(
         self,
         question: str,
+        what: str,
         targets: Sequence[ObservedProcess],
-        go: Callable[[], Awaitable[None]],
+        go: Callable[[Progress], Awaitable[None]],
     ) -> None:
-        """Run a form's action now, or, on `TYPED_COUNT_FROM` targets or more, once the
+        """Start a form's action now, or, on `TYPED_COUNT_FROM` targets or more, once the
         operator has confirmed it by typing their count (No stays the default)."""
         if not needs_typed_count(len(targets)):
-            await go()
+            self._act(what, targets, go)
             return
 
-        async def answered(yes: bool | None) -> None:
+        def answered(yes: bool | None) -> None:
             if yes:
-                await go()
+                self._act(what, targets, go)
 
         self._screen.app.push_screen(ConfirmScreen(question, len(targets)), answered)
+
+    def _act(
+        self,
+        what: str,
+        targets: Sequence[ObservedProcess],
+        go: Callable[[Progress], Awaitable[None]],
+    ) -> None:
+        """Carry out an action on `targets` in the background (see the module docstring)."""
+        progress = Progress(what, len(targets))
+        self._run(progress, go(progress))
+
+    def _run(self, progress: Progress, work: Awaitable[None]) -> None:
+        app = self._app
+
+        async def carried_out() -> None:
+            try:
+                await work
+            finally:
+                progress.finished = True
+
+        def still_working() -> None:
+            if not progress.finished:
+                text.say(app, progress.sentence(), title=progress.what)
+
+        # The app's, not the screen's: a worker ends with the screen that runs it, and an
+        # action left half done without its report would say nothing of what it did.
+        app.run_worker(carried_out(), group="actions", name=f"act {progress.what}")
+        app.set_timer(STILL_WORKING_S, still_working)
 
     async def _targets_for(self, action: str) -> list[ObservedProcess]:
         if not self.offers(action):
@@ -390,21 +465,30 @@ class ProcessActions:
             text.say(self._screen, str(error), title="refused", severity="error")
             return []
 
-    async def _each(
+    def _each(
         self,
         action: ProcessAction,
-        what: str,
         targets: Sequence[ObservedProcess],
         act: Callable[[str], Awaitable[ProcessActionOutcome]],
-    ) -> None:
-        outcomes = []
-        for process in targets:
-            try:
-                outcomes.append(await act(process.process_id))
-            except LashError as error:  # a bad argument or a store that cannot serve
-                outcomes.append(refusal(action, process.process_id, error))
-        self.acted()
-        self.report(what, outcomes)
+    ) -> Callable[[Progress], Awaitable[None]]:
+        """The work of acting on each target in turn, then reporting (for `_act`)."""
+
+        async def each(progress: Progress) -> None:
+            outcomes = []
+            for process in targets:
+                try:
+                    outcomes.append(await act(process.process_id))
+                except LashError as error:  # a bad argument or a store that cannot serve
+                    outcomes.append(refusal(action, process.process_id, error))
+                progress.done += 1
+            self._acted()
+            self.report(progress.what, outcomes)
+
+        return each
+
+    def _acted(self) -> None:
+        with contextlib.suppress(NoMatches):  # (the screen may be gone meanwhile)
+            self.acted()
 
     def report(self, what: str, outcomes: Sequence[ProcessActionOutcome]) -> None:
         """One notification: the outcome for one target, or for many a count per outcome
@@ -422,7 +506,7 @@ class ProcessActions:
         )
         if len(outcomes) == 1:
             only = outcomes[0]
-            text.say(self._screen, only.line(), title=what, severity=severity)
+            text.say(self._app, only.line(), title=what, severity=severity)
             return
         lines = [", ".join(f"{len(items)} {kind}" for kind, items in grouped.items())]
         for kind, items in grouped.items():
@@ -431,7 +515,7 @@ class ProcessActions:
             lines += [f"{kind}: {item.process_id}: {item.sentence}" for item in items[:REPORTED]]
             if len(items) > REPORTED:
                 lines.append(f"and {len(items) - REPORTED} more {kind}")
-        text.say(self._screen, "\n".join(lines), title=what, severity=severity)
+        text.say(self._app, "\n".join(lines), title=what, severity=severity)
 
     def acted(self) -> None:
         """Called after an action; a screen with marks clears them."""
@@ -440,6 +524,11 @@ class ProcessActions:
     def _screen(self) -> Screen[None]:
         assert isinstance(self, Screen)
         return self
+
+    @property
+    def _app(self) -> App[object]:
+        """The app, also once the screen an action started on is gone (`_run`)."""
+        return self._screen.app
 
 
 def unavailable(action: str, process: ObservedProcess) -> str | None:
