@@ -140,9 +140,15 @@ class LashtuiApp(App[int]):
             await FullCollections().run()
 
     async def run_engine(self, worker: ProcessWorker) -> None:
-        """The embedded worker and sweep, for as long as the app runs."""
-        async with worker.running():
-            await asyncio.Event().wait()
+        """The embedded worker and sweep, for as long as the app runs; its warnings are
+        kept for the Health view (tui/worker_problems.py)."""
+        problems = self.dashboard.worker_problems
+        problems.attach()
+        try:
+            async with worker.running():
+                await asyncio.Event().wait()
+        finally:
+            problems.detach()
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

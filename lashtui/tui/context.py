@@ -1,6 +1,7 @@
 """What every screen of the dashboard shares: the facade, the clock, the embedded worker (if
 any), whether actions are allowed, who the operator is, how often to refresh, the `Pulse`
-the Processes view keeps for the health view, and an optional `ViewObserver`."""
+the Processes view keeps for the health view, the embedded worker's warnings, and an
+optional `ViewObserver`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Protocol
 
 from lashtui.admin import Processes
 from lashtui.clock import Clock
+from lashtui.tui.worker_problems import WorkerProblems
 from lashtui.worker import ProcessWorker
 
 
@@ -54,3 +56,8 @@ class Dashboard:
     refresh_s: float
     pulse: Pulse = field(default_factory=Pulse)
     observer: ViewObserver | None = None
+    # The embedded worker's warnings, kept while it runs (tui/worker_problems.py).
+    worker_problems: WorkerProblems = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "worker_problems", WorkerProblems(self.clock))  # (frozen)

@@ -13,13 +13,16 @@ import shutil
 from pathlib import Path
 
 from lashtui.admin import Processes
+from lashtui.model import LeaseTimings
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import make_app
+from lashtui.tui.screens.health import HealthScreen
 from lashtui.tui.screens.processes import ProcessesScreen
+from lashtui.worker import ProcessWorker
 from tests.builders import ext
 from tests.tui.scene import until
 from tests.tui.test_actions import select, toasts
-from tests.tui.test_hostile_app import loaded
+from tests.tui.test_hostile_app import loaded, screen_text
 
 
 async def made(path: Path, *ids: str) -> None:
@@ -99,4 +102,32 @@ async def test_a_dashboard_that_writes_refuses_a_registry_deleted_or_replaced_un
             await until(pilot, lambda: "was replaced by another file" in home.status_line)
             assert app.is_running
     finally:
+        await registry.close()
+
+
+async def test_the_health_view_says_what_the_embedded_worker_could_not_do(
+    tmp_path: Path,
+) -> None:
+    """The worker's warnings went to a logger nothing prints under the dashboard: Health
+    said `state running` and no problem while every drive failed. It counts them now and
+    shows the last."""
+    db = tmp_path / "w.db"
+    await made(db, "a")
+    registry = await SqliteProcessRegistry.open(str(db))
+    worker = ProcessWorker(registry, timings=LeaseTimings(ttl_ms=3_000, renew_interval_ms=200))
+    try:
+        app = make_app(Processes(registry, worker=worker), refresh_s=0.1)
+        async with app.run_test(size=(160, 50)) as pilot:
+            await loaded(app.screen)  # type: ignore[arg-type]
+            await pilot.press("4")
+            health = app.screen
+            assert isinstance(health, HealthScreen)
+            await until(pilot, lambda: "problems   none" in screen_text(app))
+            for name in ("w.db", "w.db-wal", "w.db-shm"):
+                (tmp_path / name).unlink(missing_ok=True)
+            said = "ago: drive failed: process registry"
+            await until(pilot, lambda: said in screen_text(app).replace("\n", ""))
+            assert "problems   " in screen_text(app) and "warning" in screen_text(app)
+    finally:
+        await worker.stop()
         await registry.close()

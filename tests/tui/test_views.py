@@ -240,8 +240,9 @@ async def test_health_shows_the_embedded_worker_running_its_work(tmp_path: Path)
             facts = text(screen, "#engine-facts").splitlines()
             assert facts[0] == "state      running"
             assert facts[1] == f"owner      {fmt.owner(worker.owner)}"
-            assert facts[4] == "backlog    not draining in full batches"
-            assert facts[5].startswith("commits    followed as they happen (")
+            assert facts[4] == "problems   none"
+            assert facts[5] == "backlog    not draining in full batches"
+            assert facts[6].startswith("commits    followed as they happen (")
             await processes.signal("parked", "go", "once", None)
             async with asyncio.timeout(10):
                 await processes.await_output("parked")

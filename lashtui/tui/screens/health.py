@@ -237,9 +237,20 @@ class HealthScreen(LiveScreen):
                 f"owner      {fmt.owner(worker.owner)}",
                 f"in flight  {len(in_flight)}: {fmt.first_few(in_flight, IN_FLIGHT_SHOWN)}",
                 f"drives     {stats.drives}, last drive and sweep {last}",
+                self._problems_fact(now_ms),
                 self._commits_fact(worker, now_ms),
             )
         )
+
+    def _problems_fact(self, now_ms: int) -> str:
+        """The worker's warnings while it runs (a lease it could not renew, a drive that
+        failed): how many, and the last one, said as it was logged."""
+        problems = self.dashboard.worker_problems
+        if problems.last is None:
+            return "problems   none"
+        at_ms, message = problems.last
+        count = f"{problems.count:,} warning" + ("" if problems.count == 1 else "s")
+        return f"problems   {count}, the last {fmt.ago(at_ms, now_ms)}: {message}"
 
     @staticmethod
     def _commits_fact(worker: ProcessWorker, now_ms: int) -> str:
