@@ -76,15 +76,63 @@ async def run_worker(args: argparse.Namespace, *, once: bool, run: bool = True) 
             refuse_writes_to_lash(registry, args.db)
             worker = ProcessWorker(registry, timings=timings)
             if once:
-                await worker.drive_pending_processes(run=run)
-                await worker.idle()
-                verdicts = {k.value: v for k, v in worker.stats.verdicts.items()}
-                if not emit(verdicts, args.output):
-                    print(pass_line(verdicts, run=run))
-                return 0
+                return await _once(args, worker, run=run)
             return await _serve(args, worker, registry)
     finally:
         unconfigure_logging(handler)
+
+
+# How long a `--once` pass waits for the runs it started before it says it is still waiting.
+ONCE_WAITING_SAY_S = 1.0
+
+
+async def _once(args: argparse.Namespace, worker: ProcessWorker, *, run: bool) -> int:
+    """One pass, then wait for the runs it started (a run parked on a wait ends only when
+    its signal comes). SIGINT and SIGTERM stop it as they stop `worker`: runs in flight get
+    `--grace` seconds, the rest are stopped with their leases released, and the exit status
+    says whether the stop was orderly. A signal used to end it at once (143), leaving the
+    leases it held to lapse, and nothing said what it waited for."""
+    from lashtui.worker.runtime import log
+    from lashtui.worker.shutdown import shut_down
+
+    with StopSignals() as signals:
+        await worker.drive_pending_processes(run=run)
+        idle = asyncio.create_task(worker.idle(), name="lashtui-once-idle")
+        stop = asyncio.create_task(signals.stop.wait(), name="lashtui-once-stop")
+        done, _ = await asyncio.wait({idle, stop}, timeout=ONCE_WAITING_SAY_S)
+        if not done:
+            waiting = worker.in_flight
+            runs = f"{len(waiting)} run" + ("" if len(waiting) == 1 else "s")
+            log.info(
+                "one pass done; waiting for the %s it started to end (%s); SIGINT or "
+                "SIGTERM stops them, their leases released", runs, ", ".join(waiting),
+                extra={"fields": {"event": "once_waiting", "in_flight": waiting}},
+            )  # fmt: skip
+            await asyncio.wait({idle, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if signals.stop.is_set():
+            await shut_down(
+                worker, grace_s=getattr(args, "grace", 0.0), hurry=signals.hurry,
+                drain=getattr(args, "drain", False), why=signals.received[0].name,
+            )  # fmt: skip
+        await idle
+        counts = pass_counts(worker)
+        if not emit(counts, args.output):
+            print(pass_line(counts, run=run))
+        return signals.exit_status()
+
+
+def pass_counts(worker: ProcessWorker) -> dict[str, int]:
+    """A pass's rows by verdict, then the runs that did not end by completing (stopped by a
+    signal, their leases released; or their lease lost), which count no verdict: a pass
+    whose only run was stopped said "nothing to recover or run"."""
+    from lashtui.worker.runtime import RunEnd
+
+    counts = {k.value: v for k, v in worker.stats.verdicts.items()}
+    for end in (RunEnd.STOPPED, RunEnd.LEASE_LOST):
+        if worker.stats.runs[end]:
+            counts[f"run_{end.value}"] = worker.stats.runs[end]
+    return counts
 
 
 async def _serve(args: argparse.Namespace, worker: ProcessWorker, registry: ProcessRegistry) -> int:
@@ -175,6 +223,8 @@ VERDICT_WORDS = {
     "untouched": "untouched",
     "deferred": "runnable, left for a worker",
     "skipped_undecodable": "skipped (undecodable)",
+    "run_stopped": "stopped before they ended (leases released)",
+    "run_lease_lost": "stopped when they lost their lease",
 }
 
 

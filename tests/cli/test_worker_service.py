@@ -301,3 +301,42 @@ def test_a_worker_on_an_older_registry_says_which_indexes_it_lacks(
     assert "`lashtui index` adds them" in line and "each drive tests" in line
     older.signal(signal.SIGTERM)
     assert older.wait() == 0
+
+
+WAITS = steps({"wait_signal": "go"}, {"finish": "ok"})
+
+
+async def test_a_once_pass_says_what_it_waits_for_and_stops_on_sigterm(
+    db: Path, workers: list[Worker]
+) -> None:
+    """`worker --once` waits for the runs it started, and a run parked on a wait ends only
+    when its signal comes. It said nothing of that, and SIGTERM ended it at once (143),
+    leaving the lease it held to lapse; its pass line then said "nothing to recover or
+    run". It now says what it waits for, stops as `worker` does (the grace, the lease
+    released, exit 0), and counts the stopped run."""
+    start(db, "parked", WAITS)
+    worker = Worker(db, "--once", "--grace", "0.2")
+    workers.append(worker)
+    waiting = worker.until_event("once_waiting")
+    assert waiting["in_flight"] == ["parked"]
+
+    worker.signal(signal.SIGTERM)
+
+    assert worker.wait() == 0, worker.lines
+    assert worker.events("stopped")[0]["stopped"] == ["parked"]
+    assert worker.process.stdout is not None
+    said = worker.process.stdout.read()
+    assert said == "worker: one pass: 1 stopped before they ended (leases released)\n", said
+    assert await _state_and_lease(db, "parked") == (ProcessLifecycleStatus.RUNNING, None)
+
+
+async def test_a_second_signal_hurries_a_once_pass(db: Path, workers: list[Worker]) -> None:
+    start(db, "parked", WAITS)
+    worker = Worker(db, "--once", "--grace", "600")
+    workers.append(worker)
+    worker.until_event("once_waiting")
+    worker.signal(signal.SIGINT)
+    worker.until_event("stopping")
+    worker.signal(signal.SIGTERM)
+    assert worker.wait(guard_s=10) == 143, worker.lines
+    assert await _state_and_lease(db, "parked") == (ProcessLifecycleStatus.RUNNING, None)
