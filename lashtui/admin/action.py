@@ -402,14 +402,18 @@ async def abandon_reported(
 
 
 async def end_undecodable(
-    processes: Processes, process_id: str, operator: str, reason: str
+    processes: Processes, process_id: str, operator: str, reason: str, *, by: str | None = None
 ) -> ObservedProcess:
     """End a row whose stored record cannot be decoded (it lists as `undecodable`, and
     cancel, signal and abandon refuse it): it becomes an ordinary `failed` row whose
-    terminal event says why and who, which prune then removes like any other. Recorded in
-    the audit trail (lashtui.admin.audit)."""
+    terminal event says why and who (`by`, else the operator), which prune then removes
+    like any other. Recorded in the audit trail as the operator's (lashtui.admin.audit),
+    with `by` in its detail when it names someone else."""
     detail: dict[str, JsonValue] = {"reason": reason}
-    record = await processes.registry.end_undecodable_process(process_id, operator, reason)
+    ender = operator if by is None else by
+    if ender != operator:
+        detail["by"] = ender
+    record = await processes.registry.end_undecodable_process(process_id, ender, reason)
     observed = await processes._observe(record)
     ended = ProcessActionOutcome(
         process_id=process_id, action="end-undecodable", outcome="done",
@@ -496,10 +500,23 @@ class ProcessActions:
         return await prune_preview(self.processes, cutoff_epoch_ms)
 
     async def request_abandon(
-        self, process_id: str, requested_by: str, reason: str | None = None
+        self,
+        process_id: str,
+        requested_by: str,
+        reason: str | None = None,
+        *,
+        operator: str | None = None,
     ) -> ProcessActionOutcome:
+        """The request is `requested_by`'s; the audit trail records it as `operator`'s (the
+        one acting: `--as`), else `requested_by`'s, with `requested_by` in its detail when
+        they differ (the audit had only `--by`, so `audit --by` could not find the operator
+        who made such a request)."""
         done = await request_abandon(self.processes, process_id, requested_by, reason)
-        return (await self._record("abandon", requested_by, [done], {"reason": reason}))[0]
+        detail: dict[str, JsonValue] = {"reason": reason}
+        actor = requested_by if operator is None else operator
+        if actor != requested_by:
+            detail["requested_by"] = requested_by
+        return (await self._record("abandon", actor, [done], detail))[0]
 
     async def rerun(
         self, process_id: str, *, operator: str = HOST_OPERATOR

@@ -503,11 +503,12 @@ class Processes:
         return observed
 
     async def end_undecodable(
-        self, process_id: str, operator: str, reason: str
+        self, process_id: str, operator: str, reason: str, *, by: str | None = None
     ) -> ObservedProcess:
         """End a row whose stored record cannot be decoded: it becomes an ordinary
-        `failed` row whose terminal event says why and who."""
-        return await action.end_undecodable(self, process_id, operator, reason)
+        `failed` row whose terminal event says why and who (`by`, else `operator`, who
+        the audit trail records)."""
+        return await action.end_undecodable(self, process_id, operator, reason, by=by)
 
     def for_session(self, scope: SessionScope) -> session.SessionProcesses:
         """The same vocabulary seen from inside a session: only what its grants reach. A

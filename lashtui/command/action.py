@@ -107,17 +107,18 @@ async def cmd_signal(args: argparse.Namespace) -> int:
 
 
 async def cmd_abandon(args: argparse.Namespace) -> int:
-    who = requester(args)
+    who, acting = requester(args), operator(args)
     async with facade(args, writes=True) as processes:
-        outcome = await processes.actions.request_abandon(args.id, who, args.reason)
+        act = processes.actions
+        outcome = await act.request_abandon(args.id, who, args.reason, operator=acting)
     return report([outcome], args.json)
 
 
 async def cmd_end_undecodable(args: argparse.Namespace) -> int:
-    who = requester(args)
+    who, acting = requester(args), operator(args)
     async with facade(args, writes=True) as processes:
         process_id = await named_process(processes, args.id)
-        observed = await processes.end_undecodable(process_id, who, args.reason)
+        observed = await processes.end_undecodable(process_id, acting, args.reason, by=who)
     emit_json(observed) if args.json else say(
         f"ended undecodable process {process_id}: now {observed.lifecycle.value}"
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -85,6 +86,40 @@ def test_as_after_any_action_is_recorded(db: Path, capsys: pytest.CaptureFixture
     assert code == 0 and "requested by erin" in out
     code, out, _ = run(capsys, "audit", "--db", str(db), "-o", "jsonl")
     assert code == 0 and json.loads(out.splitlines()[0])["operator"] == "erin"
+
+
+def test_by_names_who_asks_and_the_audit_keeps_the_operator(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`abandon --by WHO` (and `end-undecodable --by`) names who asks; the audit trail took
+    it for the operator, so the operator who ran the command (`--as`) was nowhere in it and
+    `audit --by` could not find them. It records the operator now, and who asked beside."""
+    code, out, _ = run(capsys, "--db", str(db), "--as", "ops", "abandon", "ext", "--by",
+                       "mallory", "--reason", "r")  # fmt: skip
+    assert code == 0 and "requested by mallory" in out
+    code, out, _ = run(capsys, "--db", str(db), "audit", "--by", "ops", "-o", "jsonl")
+    (entry,) = [json.loads(line) for line in out.splitlines()]
+    assert (entry["operator"], entry["action"]) == ("ops", "abandon")
+    assert entry["detail"] == {"reason": "r", "requested_by": "mallory"}
+    assert run(capsys, "--db", str(db), "audit", "--by", "mallory")[1].count("abandon") == 0
+
+
+def test_an_end_by_someone_else_is_the_operators_in_the_audit(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE processes SET record_json = '{bad' WHERE process_id = 'ext'")
+    code, _, err = run(capsys, "--db", str(db), "--as", "ops", "end-undecodable", "ext",
+                       "--by", "mallory", "--reason", "mended")  # fmt: skip
+    assert code == 0, err
+    code, out, _ = run(capsys, "--db", str(db), "events", "ext", "--json")
+    assert json.loads(out)[-1]["payload"]["await_output"]["message"].endswith(
+        "ended by mallory: mended"
+    )
+    code, out, _ = run(capsys, "--db", str(db), "audit", "--by", "ops", "-o", "jsonl")
+    (entry,) = [json.loads(line) for line in out.splitlines()]
+    assert entry["action"] == "end-undecodable"
+    assert entry["detail"] == {"reason": "mended", "by": "mallory"}
 
 
 # --- item 6: -o table|wide|json|jsonl on every read ------------------------------------------
