@@ -24,10 +24,12 @@ from lashtui.model import (
     ProcessIdentity,
     ProcessPruneOutcome,
     ProcessPrunePreview,
+    ProcessRecord,
     ProcessStartGrant,
     ProcessStartRequest,
     SessionScope,
     originator_from_scope_id,
+    process_state,
 )
 
 
@@ -69,9 +71,30 @@ async def cmd_start(args: argparse.Namespace) -> int:
     request = start_request(args)
     request.into_registration(None).check_limits()  # refused before any file is created
     async with facade(args, writes=True, create=True) as processes:
+        # Read first, so the line can say whether this start made the row or found it
+        # (a start given again is an idempotent replay: it said "started" either way).
+        before = await processes.registry.get_process(request.id)
         record = await processes.start(request)
-    emit_json(record) if args.json else say(f"started {record.id} ({record.disposition.value})")
+    if args.json:
+        emit_json(record)
+    elif before is None:
+        say(f"started {record.id} ({record.disposition.value})")
+    else:
+        say(replayed(record, request))
     return 0
+
+
+def replayed(record: ProcessRecord, request: ProcessStartRequest) -> str:
+    """What a start given again did: nothing started, and the grant it carries given again
+    (semantics §5.2: a replay re-grants)."""
+    state = process_state(record).value
+    line = (
+        f"unchanged: {record.id} was started before with the same registration and is "
+        f"{state}: nothing started again"
+    )
+    if request.grant is not None:
+        line += f"; granted to {request.grant.session_scope.id()} (a start given again grants)"
+    return line
 
 
 def operator(args: argparse.Namespace) -> str:

@@ -122,6 +122,27 @@ def test_an_end_by_someone_else_is_the_operators_in_the_audit(
     assert entry["detail"] == {"reason": "mended", "by": "mallory"}
 
 
+def test_a_start_given_again_says_nothing_started(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`job` completed (the fixture's worker pass). The same start again printed `started
+    job (rerunnable)`, and added its grant without a word (a replay re-grants: semantics
+    §5.2)."""
+    job = ("--engine", "steps", "--disposition", "rerunnable", "--payload", STEPS_OK,
+           "--label", "my job")  # fmt: skip
+    code, out, _ = run(capsys, "--db", str(db), "start", "job", *job, "--grant", "session:eve")
+    assert code == 0
+    assert out == (
+        "unchanged: job was started before with the same registration and is completed: "
+        "nothing started again; granted to session:eve (a start given again grants)\n"
+    )
+    granted = ("ls", "--granted-to", "session:eve", "--status", "any")
+    code, out, _ = run(capsys, "--db", str(db), *granted)
+    assert code == 0 and "job" in out
+    code, out, _ = run(capsys, "--db", str(db), "start", "new", *job)
+    assert (code, out) == (0, "started new (rerunnable)\n")
+
+
 # --- item 6: -o table|wide|json|jsonl on every read ------------------------------------------
 
 READS = [
