@@ -86,6 +86,12 @@ async def rerun(processes: Processes, process_id: str, operator: str) -> Process
             f"decoded ({record.undecodable}), so its input is unknown"
         )
         return await outcome(processes, process_id, "rerun", "refused", sentence)
+    if record.was_undecodable():  # (it was re-run as an externally owned placeholder)
+        sentence = (
+            f"process `{process_id}` cannot be run again: its record could not be decoded "
+            "when it was ended (end-undecodable), so its input is unknown"
+        )
+        return await outcome(processes, process_id, "rerun", "refused", sentence)
     if not record.is_terminal():
         sentence = (
             f"process `{process_id}` is {record.status.state.value}: only a terminal "

@@ -25,6 +25,7 @@ from lashtui.model.record import (
     ProcessRecord,
     ProcessStarted,
     WaitState,
+    ended_undecodable,
 )
 from lashtui.model.scope import CausalRef, ProcessOriginator, SessionScope
 from lashtui.model.wire import WireModel, omitted
@@ -78,10 +79,19 @@ class ObservedProcess(WireModel):
     def disposition_text(self) -> str:
         """The disposition as the views show it (see `disposition_recorded`); "unknown" on
         an undecodable row's stand-in, whose disposition is a placeholder (it is in the
-        record that could not be decoded)."""
-        if self.undecodable is not None:
+        record that could not be decoded), and on a row `end_undecodable` ended, which
+        keeps that placeholder (`placeholders`)."""
+        if self.placeholders():
             return "unknown"
         return self.disposition.value if self.disposition_recorded else "not recorded"
+
+    def placeholders(self) -> bool:
+        """Whether this row's input and disposition are placeholders, not its own: an
+        undecodable row's stand-in, or a row `end_undecodable` ended (record.py
+        `ended_undecodable`), whose output, the failure that ended it, is its own."""
+        return self.undecodable is not None or ended_undecodable(
+            self.identity, self.input, self.disposition
+        )
 
     @classmethod
     def from_record(

@@ -249,6 +249,27 @@ class ProcessRegistration(WireModel):
         return next((t for t in self.event_types if t.name == name), None)
 
 
+# What `end_undecodable` (registry/sql/process.py) saves in place of a record it could not
+# decode: the stand-in's placeholders (an external input, externally owned) under this kind
+# and a label naming who ended it. Such a row's input and disposition are not its own, so
+# it is not run again, and the views say they are unknown, not `externally_owned`.
+UNDECODABLE_KIND = "undecodable"
+ENDED_UNDECODABLE_LABEL = "undecodable record, ended by "
+
+
+def ended_undecodable(
+    identity: ProcessIdentity, process_input: ProcessInput, disposition: RecoveryDisposition
+) -> bool:
+    """Whether a decoded row is one `end_undecodable` ended: all of its placeholders, not
+    the kind alone (a process may be started with an engine kind of that name)."""
+    return (
+        identity.kind == UNDECODABLE_KIND
+        and (identity.label or "").startswith(ENDED_UNDECODABLE_LABEL)
+        and isinstance(process_input, External)
+        and disposition is RecoveryDisposition.EXTERNALLY_OWNED
+    )
+
+
 class ProcessRecord(StoredModel):
     """The durable process row (semantics §3.6)."""
 
@@ -342,6 +363,10 @@ class ProcessRecord(StoredModel):
 
     def is_terminal(self) -> bool:
         return self.status.is_terminal()
+
+    def was_undecodable(self) -> bool:
+        """Whether this is a row `end_undecodable` ended (`ended_undecodable`)."""
+        return ended_undecodable(self.identity, self.input, self.disposition)
 
     def runs_on_recovery(self) -> bool:
         """Whether a worker holding its lease runs this row (semantics §8): a rerunnable row

@@ -168,11 +168,13 @@ async def test_the_embedded_worker_runs_the_rerun_to_completion(live: Processes)
     assert events[0] == RERUN_OF and events[-1] == "process.completed"
 
 
-async def test_an_undecodable_row_is_refused_then_runs_again_once_ended(
+async def test_an_undecodable_row_is_refused_before_and_after_it_is_ended(
     processes: Processes, registry: ProcessRegistry, registry_target: str
 ) -> None:
     """A row whose record does not decode has no input to copy: refused, naming why. Ended
-    with end-undecodable (recorded in the audit trail), it is an ordinary failed row."""
+    with end-undecodable (recorded in the audit trail), it is a failed row whose input and
+    disposition are still the stand-in's placeholders: it was run again as an externally
+    owned copy of them, which nobody owns; it is refused, naming why."""
     await failed(processes, "bad")
     with raw_connection(registry_target) as conn:
         conn.execute(
@@ -192,7 +194,14 @@ async def test_an_undecodable_row_is_refused_then_runs_again_once_ended(
     ]
     assert page.entries[0].detail == {"reason": "garbage"}
     again = await processes.actions.rerun("bad", operator="dana")
-    assert again.outcome == "done" and "`bad~rerun-1`" in again.sentence
+    assert (again.outcome, again.sentence) == (
+        "refused",
+        "process `bad` cannot be run again: its record could not be decoded when it was "
+        "ended (end-undecodable), so its input is unknown",
+    )
+    assert await registry.get_process("bad~rerun-1") is None
+    shown = await processes.get("bad")
+    assert shown is not None and shown.disposition_text() == "unknown"
 
 
 async def test_a_row_whose_env_is_gone_is_refused_naming_it(

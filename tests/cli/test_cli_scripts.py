@@ -143,6 +143,25 @@ def test_a_start_given_again_says_nothing_started(
     assert (code, out) == (0, "started new (rerunnable)\n")
 
 
+def test_a_row_ended_as_undecodable_is_not_run_again_as_a_placeholder(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`end-undecodable` saves the stand-in's placeholders (an external input, externally
+    owned) in place of the record it could not read. `rerun` then made a copy of those: an
+    externally owned process nobody owns, where `job` was a rerunnable steps process, and
+    `show` said `disposition externally_owned`, input `{"type":"external"}`."""
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE processes SET record_json = 'notjson' WHERE process_id = 'job'")
+    assert run(capsys, "--db", str(db), "end-undecodable", "job", "--reason", "fix")[0] == 0
+    code, _, err = run(capsys, "--db", str(db), "rerun", "job")
+    assert code == 1
+    assert "cannot be run again: its record could not be decoded when it was ended" in err
+    code, out, _ = run(capsys, "--db", str(db), "show", "job")
+    assert code == 0 and "disposition    unknown" in out, out
+    assert "input:  unknown: it is in the record that could not be decoded" in out
+    assert "external" not in out and "ended by" in out  # (the output, its own, is shown)
+
+
 # --- item 6: -o table|wide|json|jsonl on every read ------------------------------------------
 
 READS = [

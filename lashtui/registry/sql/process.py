@@ -26,6 +26,7 @@ from lashtui.model import (
     WaitState,
     limit,
 )
+from lashtui.model.record import ENDED_UNDECODABLE_LABEL, UNDECODABLE_KIND
 from lashtui.model.wire import canonical_json, check_extras_size
 from lashtui.registry.sql import grant
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
@@ -46,7 +47,6 @@ from lashtui.registry.sql.page import check_size
 from lashtui.registry.sql.row import (
     DECODE_ERRORS,
     UNDECODABLE_CODE,
-    UNDECODABLE_KIND,
     RecordCache,
     checked,
     decode_record,
@@ -369,7 +369,7 @@ def end_undecodable(
         update={
             "id": stored_id(process_id),
             "identity": ProcessIdentity(
-                kind=UNDECODABLE_KIND, label=f"undecodable record, ended by {operator}"
+                kind=UNDECODABLE_KIND, label=f"{ENDED_UNDECODABLE_LABEL}{operator}"
             ),
             "status": ProcessStatus.running(),
             "no_state": False,  # (its column is written with its state from here on)

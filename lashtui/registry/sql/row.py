@@ -49,6 +49,7 @@ from lashtui.model import (
     default_process_event_types,
     originator_from_scope_id,
 )
+from lashtui.model.record import UNDECODABLE_KIND
 from lashtui.model.wire import WireModel
 from lashtui.registry.sql.backlog_mark import CARRY_MARK, carries, mark
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Dialect, Tx, dialect
@@ -147,7 +148,6 @@ def no_state_words(column: object) -> str:
     return f"its status column holds {clipped(repr(column), 40)}, which is no state"
 
 
-UNDECODABLE_KIND = "undecodable"
 
 
 def undecodable_reason(error: BaseException) -> str:

@@ -729,7 +729,7 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
     def action_show_input(self) -> None:
         if self.process is None:
             return
-        if self.process.undecodable is not None:
+        if self.process.placeholders():  # (undecodable, or ended as such)
             text.say(self, f"its input is {fmt.UNKNOWN_VALUE}", title="input")
             return
         self.open_value("input", json.loads(self.process.input.model_dump_json()))
