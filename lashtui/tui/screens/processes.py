@@ -27,6 +27,7 @@ from textual.widgets import Header, Input, Static
 
 from lashtui.errors import LashError
 from lashtui.model import ObservedProcess, ProcessPageQuery
+from lashtui.model.audit import AuditQuery
 from lashtui.registry.watch import registry_changes
 from lashtui.tui import format as fmt
 from lashtui.tui import pause, text
@@ -43,7 +44,10 @@ from lashtui.tui.window import ProcessWindow
 FEED_PAGE = 1_000
 MARK_LIMIT = 10_000  # "mark all matching" stops here: a bulk action is one call per row
 WATCH_AGAIN_S = 1.0  # after the registry failed to be watched (`refresh_on_commit`)
-RECOUNT_S = 60.0  # a fresh census now and then catches prunes made by other processes
+RECOUNT_S = 60.0
+# How often at most a commit that changed no row makes the view look for a prune made
+# elsewhere (`_pruned_elsewhere`).
+PRUNE_LOOK_S = 1.0  # a fresh census now and then catches prunes made by other processes
 
 
 class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
@@ -76,6 +80,8 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         self.wake = asyncio.Event()
         self.counts: StateCounts | None = None
         self.cursor = 0
+        self._prune_mark: str | None = None  # the newest prune in the audit trail, once read
+        self._prune_looked = 0.0  # time.monotonic() of the last look (`_pruned_elsewhere`)
         self.paused = False
         self.marked: dict[str, None] = {}  # an ordered set of process ids
         self.status_name = "all"
@@ -164,10 +170,33 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         self.show_status()
 
     async def _take_census(self) -> None:
+        if self._prune_mark is None:  # (a prune before the first census is in it)
+            self._prune_mark = await self._last_prune()
         census = await self.dashboard.processes.census()
         if self.counts is None:
             self.cursor = census.cursor  # the feed continues exactly where it counted
         self.counts = StateCounts(census, self.dashboard.clock.now_ms())
+
+    async def _last_prune(self) -> str:
+        """The newest prune in lashtui's audit trail ("" for none, or no trail)."""
+        query = AuditQuery(action="prune", limit=1)
+        page = await self.dashboard.processes.registry.operator_actions(query)
+        return page.entries[0].id if page.entries else ""
+
+    async def _pruned_elsewhere(self) -> bool:
+        """Whether another program pruned since the last look. The feed reports no deleted
+        row, so the counts kept the pruned rows until the next census, a minute later
+        (and the Errors view, which reads afresh, disagreed meanwhile); every prune lashtui
+        makes is in its audit trail. Looked at, at most every `PRUNE_LOOK_S`, when a commit
+        changed no row (a prune's does not)."""
+        now = time.monotonic()
+        if now - self._prune_looked < PRUNE_LOOK_S:
+            return False
+        self._prune_looked = now
+        mark = await self._last_prune()
+        moved = self._prune_mark is not None and mark != self._prune_mark
+        self._prune_mark = mark
+        return moved
 
     async def reload(self, anchor: str | None = None) -> None:
         """Read the window again around `anchor` (else the selection), and select the
@@ -180,12 +209,16 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
 
     async def catch_up(self) -> None:
         async with self.reading:
+            first = True  # (the feed's first page: empty when the commit changed no row)
             while True:
                 changed, cursor = await self.dashboard.processes.changes_since(
                     self.cursor, FEED_PAGE
                 )
                 if not changed:
+                    if first and await self._pruned_elsewhere():
+                        await self._take_census()
                     return
+                first = False
                 self.cursor = cursor
                 if self.counts is not None:
                     self.counts.apply(changed)
