@@ -7,7 +7,9 @@ A live row's previous state is known from the census map, and terminal states ne
 change. A terminal row can still come back through the feed (an event appended to it, a
 wake target cleared), so a terminal is counted only when a live row ends, or when a row
 created after the census arrives already ended, and only once. Pruning is the one thing the
-feed does not report; the screen takes a fresh census after a prune, and now and then.
+feed does not report; the screen takes a fresh census after a prune (its own, or one another
+program made, which lashtui's audit trail records: screens/processes.py `_pruned_elsewhere`),
+and now and then.
 
 Rows whose status column holds no state (another program wrote it: `ObservedProcess.no_state`)
 are in no state's count: the census counts them apart, by id, and so does `apply`, as rows
