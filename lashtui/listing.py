@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import gc
 import os
-import shlex
 import sqlite3
 import sys
 from argparse import Namespace
@@ -43,7 +42,7 @@ from typing import Any, NamedTuple, TextIO
 
 from lashtui.errors import StoreError
 from lashtui.state import PROCESS_STATES, ProcessState
-from lashtui.untrusted import json_escaped, visible
+from lashtui.untrusted import json_escaped, shell_word, visible
 
 # Rows per page read: the default `--limit` (1,000, plus the one row past it) in one page,
 # and `--limit 0` on a million rows in bounded memory (measured: ~370 MB RSS with pages of
@@ -81,7 +80,7 @@ def notice(shown: int, last_id: str | None, after: str | None) -> str:
     since = f" after `{after}`" if after is not None else ""
     return visible(
         f"lashtui: showing the first {shown} matching processes{since}; "
-        f"--after {shlex.quote(last_id or '')} for the next page, --limit 0 for all"
+        f"--after {shell_word(last_id or '')} for the next page, --limit 0 for all"
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import unicodedata
 from datetime import UTC, datetime
 from typing import Any
@@ -47,6 +48,31 @@ def visible(text: str, *, multiline: bool = False) -> str:
 def is_visible(text: str) -> bool:
     """Whether `text` would be shown unchanged by `visible`."""
     return _OBEYED.search(text) is None
+
+
+def shell_word(text: str) -> str:
+    """`text` as one word a shell reads back exactly, to print in a command to run next.
+    `shlex.quote`, unless `text` holds a character `visible` would show escaped: the quoted
+    word, shown, was then another text (`--after 'a\x0ab'`, which read on from the id
+    `a\x0ab` and skipped rows). Such a word is written in ANSI-C quoting (bash, zsh, ksh),
+    `$'a\nb'`, each such character as an escape the shell turns back into it: a byte of an
+    id that is not UTF-8 (a lone surrogate, `fetch_rows`) as that byte, `\xff`."""
+    if is_visible(text):
+        return shlex.quote(text)
+    return "$'" + "".join(_ansi_c(char) for char in text) + "'"
+
+
+def _ansi_c(char: str) -> str:
+    if char in "\\'":
+        return "\\" + char
+    code = ord(char)
+    if not _OBEYED.match(char):
+        return char
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8, as the id holds it
+        return f"\\x{code - 0xDC00:02x}"
+    if code < 0x80:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}"
 
 
 def visible_json(value: Any, *, indent: int | None = None) -> str:

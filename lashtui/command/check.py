@@ -17,7 +17,6 @@ opened read-only, which on SQLite writes no byte and creates no file.
 from __future__ import annotations
 
 import argparse
-import shlex
 import sys
 from dataclasses import asdict, dataclass
 from enum import IntEnum
@@ -27,7 +26,7 @@ from lashtui.command.output import compact
 from lashtui.errors import LashError
 from lashtui.model import ProbeFacts
 from lashtui.model.limit import MAX_ID_CHARS
-from lashtui.untrusted import json_escaped, shown
+from lashtui.untrusted import json_escaped, shell_word, shown
 
 PIPE_ESCAPE = "\\x7c"  # `|` in the line's text, as `visible` writes a control character
 
@@ -139,7 +138,7 @@ def unknown_state(facts: ProbeFacts, args: argparse.Namespace) -> Check:
     count, first = facts.unknown_state, facts.unknown_state_first
     sentence = f"{plural(count, 'row')} whose state is unknown"
     if first is not None:
-        sentence += f", first {first} (`lashtui show {shlex.quote(first)}` says why)"
+        sentence += f", first {first} (`lashtui show {shell_word(first)}` says why)"
     return Check("unknown_state", count, "rows", *levels(args.unknown_state), sentence)
 
 

@@ -12,7 +12,6 @@ allows: a longer stored value shows its first 4,096 characters and a count of th
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +23,14 @@ from lashtui.model import (
 )
 from lashtui.model.rerun import RerunLink
 from lashtui.tui import format as fmt
-from lashtui.untrusted import SHOWN_CHARS, bounded, json_preview, visible, visible_json
+from lashtui.untrusted import (
+    SHOWN_CHARS,
+    bounded,
+    json_preview,
+    shell_word,
+    visible,
+    visible_json,
+)
 
 
 @dataclass
@@ -99,7 +105,7 @@ class Detail:
         if self.process.undecodable is None:
             return []
         pid = bounded(self.process.process_id)
-        way_out = f"lashtui end-undecodable {shlex.quote(pid)} --reason R"
+        way_out = f"lashtui end-undecodable {shell_word(pid)} --reason R"
         return [f"undecodable    {bounded(self.process.undecodable)}; only `{way_out}` changes it"]
 
     def lease(self) -> str:

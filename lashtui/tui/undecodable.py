@@ -7,13 +7,13 @@ shows them through `lashtui.tui.text`, since they quote stored ids and reasons."
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Sequence
 
 from lashtui.admin import Processes
 from lashtui.errors import LashError
 from lashtui.model import ObservedProcess
 from lashtui.tui import format as fmt
+from lashtui.untrusted import shell_word
 
 SHOWN = 5  # ids listed in a sentence; the rest are counted
 
@@ -21,7 +21,7 @@ SHOWN = 5  # ids listed in a sentence; the rest are counted
 def way_out(process_id: str, *, read_only: bool = False) -> str:
     """How an undecodable row is ended, from here (the `E` key) and from the command line
     (quoted as the registry's refusal quotes it)."""
-    command = f"`lashtui end-undecodable {shlex.quote(process_id)}`"
+    command = f"`lashtui end-undecodable {shell_word(process_id)}`"
     if read_only:
         return f"{command} ends it (not from a read-only dashboard)"
     return f"press E to end it (or {command})"

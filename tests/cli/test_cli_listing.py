@@ -26,6 +26,7 @@ from lashtui.admin import processes as admin_processes
 from lashtui.command import query
 from lashtui.model import PAGE_CHARS
 from lashtui.registry import open_registry
+from tests.cli.test_cli import LASHTUI
 from tests.cli.test_cli_hostile import run_cli
 from tests.raw import store_id_as_bytes
 from tests.test_observed_json import LEASES, RECORDS, START_MS
@@ -248,3 +249,35 @@ def test_a_writer_that_starts_after_the_open_is_seen(registry: Path) -> None:
         reader.conn.close()
     assert [row[1] for row in rows] == ["a-first"]
     assert reader.conn is not conn  # read again, on a connection opened afresh
+
+
+def test_the_next_page_hint_reads_on_from_an_id_with_control_characters(tmp_path: Path) -> None:
+    """`ls` ends a page with `--after ID` for the next one. An id holding a control
+    character was quoted, then shown escaped (`--after 'a\\x0ab'`): another id, and
+    following it skipped rows. Such an id is now written as `$'a\\x0ab'`, which a shell
+    reads back as the id: followed through bash, the pages list every row once, in order."""
+    db = str(tmp_path / "h.db")
+    for pid in ("a\nb", "a\x1bc", "a b", "r-w", "a~z"):
+        argv = [LASHTUI, "--db", db, "start", pid, "--external"]
+        assert subprocess.run(argv, capture_output=True, timeout=60).returncode == 0
+    store_id_as_bytes(db, "r-w", b"r\xffw")  # (another program's id, not UTF-8)
+    everything = subprocess.run(
+        [LASHTUI, "--db", db, "ls", "--limit", "0", "--json"], capture_output=True, timeout=60
+    )
+    ids = [p["process_id"] for p in json.loads(everything.stdout)]
+    seen: list[str] = []
+    after = ""
+    while True:
+        page = subprocess.run(
+            ["bash", "-c", f"{LASHTUI} --db {db} ls --limit 1 --json {after}"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert page.returncode == 0, page.stderr
+        seen += [p["process_id"] for p in json.loads(page.stdout)]
+        if "--after " not in page.stderr:
+            break
+        hint = page.stderr.split("--after ", 1)[1].split(" for the next page")[0]
+        assert "\x1b" not in hint and "\n" not in hint
+        after = f"--after {hint}"
+        assert len(seen) <= len(ids), seen
+    assert seen == ids and len(ids) == 5

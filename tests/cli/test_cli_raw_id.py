@@ -63,7 +63,12 @@ def test_end_undecodable_by_id_then_prune(db: Path, named: str | bytes) -> None:
     assert looked.returncode == 0, looked.stderr
     first, _, rest = looked.stdout.partition("\n")
     assert first.startswith(f"{ESCAPED}  ") and first.endswith(" (undecodable)")
-    assert "`lashtui end-undecodable 'r\\udcffw' --reason R` changes it" in rest
+    # The way out names the id as a shell reads it back: its byte 0xff, in ANSI-C quoting.
+    assert "`lashtui end-undecodable $'r\\xffw' --reason R` changes it" in rest
+    hint = subprocess.run(
+        ["bash", "-c", f"{LASHTUI} --db {db} show $'r\\xffw'"], capture_output=True, timeout=60
+    )
+    assert hint.returncode == 0 and hint.stdout.startswith(ESCAPED.encode()), hint.stderr
 
     ended = run("--as", "dana", "end-undecodable", named, "--reason", "bad bytes", db=db)
 
