@@ -50,6 +50,7 @@ from lashtui.model.outcome import (
     check_operator_name,
     cutoff_text,
     prune_extent,
+    signal_then,
     still_to_happen,
 )
 from lashtui.registry import ProcessRegistry
@@ -246,14 +247,14 @@ async def signal(
             "nothing was appended"
         )
         return await outcome(processes, process_id, "signal", "unchanged", sentence, event=event)
-    waiting = record.wait is not None and record.wait.kind.name == signal_name
+    observed = await processes.get(process_id)
     then = (
-        "the wait on it resumes"
-        if waiting
-        else f"the process's next wait on `{signal_name}` receives it"
+        signal_then(observed, signal_name, processes.clock.now_ms())
+        if observed is not None
+        else "the process is gone since"
     )
     sentence = f"{event_type} stored as event {event.sequence}; {then}"
-    return await outcome(processes, process_id, "signal", "done", sentence, event=event)
+    return await outcome(processes, process_id, "signal", "done", sentence, observed, event=event)
 
 
 async def transfer(

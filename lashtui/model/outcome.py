@@ -151,6 +151,33 @@ def check_operator_name(name: str, source: str = "an operator name") -> str:
     return name
 
 
+def _held(process: ObservedProcess, now_ms: int) -> bool:
+    """Whether a worker holds the row's lease now (one that has not lapsed)."""
+    expires = process.lease_expires_at_ms
+    return process.lease_holder is not None and expires is not None and expires > now_ms
+
+
+def signal_then(process: ObservedProcess, name: str, now_ms: int) -> str:
+    """After a signal stored on a live row: what receives it, and when. A wait on it
+    resumes only in a run: a row no worker runs (its lease lapsed) was said to resume."""
+    if process.wait is None or process.wait.kind.name != name:
+        return f"the process's next wait on `{name}` receives it"
+    if _held(process, now_ms):
+        assert process.lease_holder is not None
+        return f"the run waiting on it resumes ({process.lease_holder.owner_id} holds it)"
+    if process.disposition.value == "externally_owned":
+        return "externally owned: its wait resumes when its owner reads it"
+    if process.disposition.value == "rerunnable" or process.first_started is None:
+        return (
+            "no worker is running it now: the next one to claim it runs it to its wait, "
+            "which receives it"
+        )
+    return (
+        "no worker is running it (its owner's lease has lapsed): its wait resumes only if "
+        "its owner is alive; else request an abandon"
+    )
+
+
 def still_to_happen(process: ObservedProcess, now_ms: int) -> str:
     """After a cancel request on a live row: who must act on it for the row to end."""
     if process.disposition.value == "externally_owned":
@@ -161,16 +188,18 @@ def still_to_happen(process: ObservedProcess, now_ms: int) -> str:
             "worker is running it is not known; no worker or sweep takes it until "
             "end-undecodable ends it"
         )
-    expires = process.lease_expires_at_ms
-    if process.lease_holder is not None and expires is not None and expires > now_ms:
+    if _held(process, now_ms):
+        assert process.lease_holder is not None
         return (
             f"the worker holding it ({process.lease_holder.owner_id}) stops it within its next poll"
         )
     if process.disposition.value == "rerunnable" or process.first_started is None:
         return "the next worker to claim it ends it as cancelled without running it"
+    # A started owner_bound row: the sweep ends it only once its owner is proved dead (it
+    # said "or the sweep ends it", and the sweep left such a row running for ever).
     return (
         "its owner's lease has lapsed, so no worker is running it: only its owner (if alive) "
-        "or the sweep ends it, or request an abandon"
+        "ends it, or the sweep once it proves the owner dead; or request an abandon"
     )
 
 

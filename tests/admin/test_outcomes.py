@@ -16,6 +16,7 @@ from lashtui.errors import InvalidRequest, UnknownProcess
 from lashtui.model import (
     CANCEL_REQUESTED,
     Engine,
+    ProcessEventType,
     ProcessHandleDescriptor,
     ProcessRecord,
     ProcessStartGrant,
@@ -28,6 +29,8 @@ from lashtui.model import (
 from lashtui.registry import ProcessRegistry
 from lashtui.worker.steps import parse_plan
 from tests.admin.test_processes import external, steps
+from tests.builders import ob, rr, started
+from tests.registry.rows import LEASE_TTL_MS, claim, park
 
 V = SessionScope(session_id="v")
 VF = SessionScope(session_id="v", agent_frame_id="f")
@@ -308,3 +311,40 @@ async def test_the_cancel_request_a_worker_acts_on_names_who_asked(processes: Pr
     await processes.actions.cancel("p", operator="eve@h")  # unchanged: the first request stands
     request = await processes.cancel_request("p")
     assert request is not None and request.payload == {"reason": "requested by dana@h: stale"}
+
+
+async def test_a_signal_says_what_receives_it_by_who_runs_the_waiting_row(
+    processes: Processes, registry: ProcessRegistry, clock: ManualClock
+) -> None:
+    """A signal to a row parked on a wait for it said "the wait on it resumes", whoever ran
+    the row: of a started owner_bound row whose owner's lease had lapsed nothing resumes
+    (no worker may run it). The sentence now goes by the lease; a cancel's says the sweep
+    ends such a row only once it proves the owner dead (it said "or the sweep ends it")."""
+    ready = [ProcessEventType.plain("signal.ready")]
+    for pid, registration in (("held", ob), ("lapsed", ob), ("rerun", rr)):
+        await registry.register_process(registration(pid, event_types=ready))
+        await park(registry, pid, clock.now_ms())
+    lease = await claim(registry, "lapsed", "w-dead")
+    await registry.record_first_started("lapsed", started("w-dead"), lease)
+    clock.advance(LEASE_TTL_MS + 1)  # its lease lapses
+    lease = await claim(registry, "held", "w-live")
+    await registry.record_first_started("held", started("w-live"), lease)
+
+    said = {
+        pid: (await processes.actions.signal(pid, "ready", f"{pid}-1", None)).sentence
+        for pid in ("held", "lapsed", "rerun")
+    }
+    assert said["held"].endswith("; the run waiting on it resumes (w-live holds it)")
+    assert said["lapsed"].endswith(
+        "; no worker is running it (its owner's lease has lapsed): its wait resumes only if "
+        "its owner is alive; else request an abandon"
+    )
+    assert said["rerun"].endswith(
+        "; no worker is running it now: the next one to claim it runs it to its wait, which "
+        "receives it"
+    )
+    cancel = await processes.actions.cancel("lapsed", operator="dana")
+    assert cancel.outcome == "requested" and cancel.sentence.endswith(
+        "only its owner (if alive) ends it, or the sweep once it proves the owner dead; or "
+        "request an abandon"
+    )
