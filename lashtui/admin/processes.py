@@ -357,7 +357,7 @@ class Processes:
         requested = [p for p in observed if p.abandon_request is not None]
         # The registry already narrowed by lease expiry; the lease read since may be newer,
         # so the verdict is made again on the observed facts.
-        silent = [p for p in observed if p.abandon_request is None and silent_not_dead(p, now_ms)]
+        silent = [p for p in observed if silent_not_dead(p, now_ms)]
         return requested, silent, len(records) if more else None
 
     async def error_groups(self, query: ErrorGroupQuery | None = None) -> ErrorSummary:

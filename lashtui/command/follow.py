@@ -117,6 +117,8 @@ TABLE_LABEL_WIDTH = 48  # as `ls` clips (command.output)
 
 def process_line(process: ObservedProcess, as_json: bool) -> str:
     """One process: `ls --json`'s object, or the table's columns separated by two spaces."""
+    from lashtui.tui import format as fmt  # pure formatting, shared with the dashboard
+
     if as_json:
         return json_escaped(process.to_json())
     owner = process.lease_holder.owner_id if process.lease_holder else "-"
@@ -128,7 +130,7 @@ def process_line(process: ObservedProcess, as_json: bool) -> str:
             process.disposition_text(),
             shown(process.originator.scope_id()),
             visible_clipped(owner, TABLE_LABEL_WIDTH),
-            "requested" if process.abandon_request else "-",
+            fmt.abandon_column(process),
         )
     )
 

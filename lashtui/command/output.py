@@ -71,7 +71,7 @@ def process_row(p: ObservedProcess, now_ms: int, *, wide: bool) -> tuple[str, ..
         label = visible_clipped(p.label, TABLE_LABEL_WIDTH)
         owner = visible_clipped(owner, TABLE_LABEL_WIDTH)
     pid, badge = shown(p.process_id), shown(status_badge(p))  # a wait's signal name
-    abandon = "requested" if p.abandon_request else "-"
+    abandon = fmt.abandon_column(p)
     origin = shown(p.originator.scope_id())
     if not wide:
         return (pid, badge, label, p.disposition_text(), origin, owner, abandon)

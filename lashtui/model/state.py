@@ -43,12 +43,15 @@ def in_states(process: ProcessRecord | ObservedProcess, states: Collection[str])
 
 
 def silent_not_dead(process: ObservedProcess, now_ms: int) -> bool:
-    """Started owner_bound work whose lease has lapsed (or is gone): the one genuinely
-    ambiguous state (lash docs, "detecting a stuck process"). Only an operator can decide
-    it; a lease whose expiry equals now has lapsed."""
+    """Started owner_bound work whose lease has lapsed (or is gone), with no abandon request:
+    the one genuinely ambiguous state (lash docs, "detecting a stuck process"). Only an
+    operator can decide it; once one has requested its abandon, the next sweep honours it
+    (`lashtui check` counted such a row apart, `ls` and the views called it silent); a lease
+    whose expiry equals now has lapsed."""
     expires = process.lease_expires_at_ms
     return (
-        not process.terminal
+        process.abandon_request is None
+        and not process.terminal
         and process.disposition is RecoveryDisposition.OWNER_BOUND
         and process.first_started is not None
         and (expires is None or expires <= now_ms)

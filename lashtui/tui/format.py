@@ -124,6 +124,11 @@ def why(process: ObservedProcess, now_ms: int) -> str:
         return output.message
     if isinstance(output, AbandonedOutput):
         by = ABANDONED_BY[output.evidence.writer]
+        if (
+            output.evidence.writer is AbandonWriter.RECONCILED_REQUEST
+            and process.disposition.value == "externally_owned"
+        ):
+            by = "abandon request honoured (externally owned: it had no lease)"
         request = process.abandon_request
         if request is None:
             return by
@@ -132,6 +137,23 @@ def why(process: ObservedProcess, now_ms: int) -> str:
     if silent_not_dead(process, now_ms):
         return SILENT
     return ""
+
+
+def abandon_column(process: ObservedProcess) -> str:
+    """The ABANDON column: whether an abandon request is pending, honoured (the row was
+    abandoned for it), or stands on a row that ended another way. It said `requested` of
+    a request long honoured."""
+    if process.abandon_request is None:
+        return "-"
+    if not process.terminal:
+        return "requested"
+    output = process.status.await_output
+    if (
+        isinstance(output, AbandonedOutput)
+        and output.evidence.writer is AbandonWriter.RECONCILED_REQUEST
+    ):
+        return "honoured"
+    return "not honoured"
 
 
 def duration(ms: int) -> str:

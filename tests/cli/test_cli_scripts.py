@@ -162,6 +162,21 @@ def test_a_row_ended_as_undecodable_is_not_run_again_as_a_placeholder(
     assert "external" not in out and "ended by" in out  # (the output, its own, is shown)
 
 
+def test_an_abandon_request_honoured_on_an_external_row_says_so(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The sweep honours an abandon request on an externally owned row, which has no lease:
+    its WHY said `abandon request, lease lapsed`, and its ABANDON column still said
+    `requested` after the request was honoured."""
+    assert run(capsys, "--db", str(db), "abandon", "ext", "--reason", "gone")[0] == 0
+    assert run(capsys, "--db", str(db), "sweep")[0] == 0
+    code, out, _ = run(capsys, "--db", str(db), "ls", "--status", "any", "-o", "wide")
+    assert code == 0
+    (line,) = [line for line in out.splitlines() if line.startswith("ext ")]
+    assert "abandon request honoured (externally owned: it had no lease)" in line, line
+    assert "lease lapsed" not in line and " honoured  " in line and "requested  " not in line
+
+
 # --- item 6: -o table|wide|json|jsonl on every read ------------------------------------------
 
 READS = [

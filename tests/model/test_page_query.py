@@ -184,10 +184,13 @@ def test_only_owner_bound_rows_can_be_silent_not_dead() -> None:
         prepared, digest = registration.prepare()
         row = ProcessRecord.new(prepared, digest, NOW).model_copy(update={"first_started": STARTED})
         assert not silent_not_dead(ObservedProcess.from_record(row, None), NOW)
+    assert silent_not_dead(ObservedProcess.from_record(record(first_started=STARTED), None), NOW)
+    # Once an operator has requested its abandon, the next sweep honours it: no longer a row
+    # only an operator can decide (as `lashtui check` counts; `ls` and the views said silent).
     requested = record(
         first_started=STARTED, abandon_request=AbandonRequest(requested_by="op", requested_at_ms=0)
     )
-    assert silent_not_dead(ObservedProcess.from_record(requested, None), NOW)
+    assert not silent_not_dead(ObservedProcess.from_record(requested, None), NOW)
 
 
 # --- orders and their cursors

@@ -156,7 +156,7 @@ def cells(
         stored(process.originator.scope_id()),
         _lease(process, now_ms, paint_),
         stored(fmt.owner(started.owner)) if started else "-",
-        "requested" if process.abandon_request else "-",
+        fmt.abandon_column(process),
         fmt.duration(now_ms - process.created_at_ms),
         fmt.ago(process.updated_at_ms, now_ms),
     )
