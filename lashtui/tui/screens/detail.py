@@ -582,6 +582,12 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             timeline.remove_row(row_key)
             cells.pop(str(row_key.value), None)
         self._drawn_pending = set(self.pending)
+        # Times switched between relative and absolute change width: the AT column must be
+        # measured again, or it keeps the old width and cuts `2026-12-06 07:49:57.303Z` to
+        # `2026-12-06`. DataTable re-measures a widened cell alone but, for a narrowed one,
+        # the whole column: narrowing, one cell asks for it (one pass over the column, not
+        # one a row).
+        measure = every_time
         for event in shown:
             key = str(event.sequence)
             if key not in timeline.rows:
@@ -591,7 +597,8 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             at, was = cells[key]
             if every_time:
                 at = self.at(event, now)
-                timeline.update_cell(key, "at", at)
+                timeline.update_cell(key, "at", at, update_width=measure)
+                measure = self.absolute
             if was != wake:
                 timeline.update_cell(key, "wake", wake)
             cells[key] = (at, wake)
