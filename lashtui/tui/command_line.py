@@ -21,7 +21,9 @@ STATE_GROUPS: dict[str, frozenset[str] | None] = {
     "live": frozenset({"running", "waiting"}),
     "terminal": frozenset({"completed", "failed", "cancelled", "abandoned"}),
 }
-VIEWS = ("processes", "leases", "abandon", "health")
+# Every view the keys 1-6 reach, in their order (the app's modes: `lashtui.tui.app.VIEWS`;
+# a test keeps the two the same).
+VIEWS = ("processes", "leases", "abandon", "health", "errors", "audit")
 
 USAGE = {
     "all": "all                    every process (no lens)",
@@ -33,7 +35,7 @@ USAGE = {
     "filter": "filter [text]          id, label or scope contains text (empty clears)",
     "goto": "goto <process-id>      select a process (the nearest id if it is gone)",
     "open": "open <process-id>      open a process's detail",
-    "view": "view <name>            processes leases abandon health",
+    "view": "view <name>            " + " ".join(VIEWS),
     "mark": "mark all | none        mark every row matching the filters, or none",
     "export": "export [path]          write the rows matching the filters as JSONL",
     "prune": "prune <age>            remove terminal processes older than e.g. 7d",

@@ -7,6 +7,7 @@ import pytest
 
 from lashtui.errors import InvalidRequest
 from lashtui.model import SessionScope
+from lashtui.tui.app import VIEWS
 from lashtui.tui.command_line import Command, parse
 
 
@@ -32,6 +33,7 @@ def test_values_arrive_whole() -> None:
     assert parse("filter").text == ""
     assert parse("goto p-42").text == "p-42"
     assert parse("view leases").text == "leases"
+    assert [parse(f"view {name}").text for name in VIEWS] == list(VIEWS)  # every key's view
     assert parse("prune 7d").age_ms == 7 * 86_400_000
     assert parse("export /tmp/out.jsonl").text == "/tmp/out.jsonl"
     assert parse("mark all").text == "all"
@@ -63,7 +65,10 @@ def test_values_arrive_whole() -> None:
             "granted s1/frame:",
             "a scope is `session:<id>` or `session:<id>/frame:<id>`, got `s1/frame:`",
         ),
-        ("view queue", "`queue` is not a view; use one of processes, leases, abandon, health"),
+        (
+            "view queue",
+            "`queue` is not a view; use one of processes, leases, abandon, health, errors, audit",
+        ),
         ("mark some", "`mark` takes `all` or `none`, got `some`"),
         (
             "prune soon",
