@@ -33,7 +33,7 @@ USAGE = {
     "live terminal all",
     "sort": "sort <column> [desc]   id status label age updated lease_expiry",
     "filter": "filter [text]          id, label or scope contains text (empty clears)",
-    "goto": "goto <process-id>      select a process (the nearest id if it is gone)",
+    "goto": "goto <process-id>      select a process (says so if it is not shown)",
     "open": "open <process-id>      open a process's detail",
     "view": "view <name>            " + " ".join(VIEWS),
     "mark": "mark all | none        mark every row matching the filters, or none",

@@ -18,7 +18,7 @@ from lashtui.tui.app import LashtuiApp, make_app
 from lashtui.tui.screens.audit import AuditScreen
 from lashtui.tui.screens.errors import ErrorsScreen
 from tests.tui.scene import home_loaded, until
-from tests.tui.test_actions import toasts
+from tests.tui.test_actions import select, toasts
 
 SIZE = (160, 30)
 
@@ -48,3 +48,37 @@ async def test_view_reaches_every_view_the_keys_reach(
         await typed(pilot, "view audit")
         await until(pilot, lambda: isinstance(app.screen, AuditScreen))
         assert not toasts(app)
+
+
+async def test_goto_an_id_that_is_not_there_says_so_and_keeps_the_selection(
+    scene: tuple[SqliteProcessRegistry, ManualClock],
+) -> None:
+    app = app_on(scene, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        home = await home_loaded(pilot)
+        await select(pilot, "a-running")
+        # `b-nosuch` sorts between a-running and b-waiting: it selected b-waiting.
+        await typed(pilot, "goto b-nosuch")
+        await until(pilot, lambda: bool(toasts(app)))
+        assert toasts(app) == [
+            "there is no process `b-nosuch`; the selection stays where it was"
+        ]
+        await pilot.pause(0.2)
+        assert home.selected_id() == "a-running"
+
+        await typed(pilot, "goto d-failed")  # there: selected, nothing said
+        await until(pilot, lambda: home.selected_id() == "d-failed")
+        assert len(toasts(app)) == 1
+
+        # There, but the status filter leaves it out: said, and the selection stays.
+        await typed(pilot, "status live")
+        await until(pilot, lambda: "d-failed" not in home.window.rows)
+        await select(pilot, "b-waiting")
+        await typed(pilot, "goto c-done")
+        await until(pilot, lambda: len(toasts(app)) == 2)
+        assert toasts(app)[-1] == (
+            "process `c-done` is not shown: the lens and filters leave it out (Esc clears "
+            "them); the selection stays where it was"
+        )
+        await pilot.pause(0.2)
+        assert home.selected_id() == "b-waiting"

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from lashtui.model import ObservedProcess
+    from lashtui.tui.context import Dashboard
     from lashtui.tui.window import ProcessWindow
 
 # What the status line calls each order (age and updated ascend from the smallest age).
@@ -60,6 +61,7 @@ else:
 
 class ProcessFilters(_Base):
     if TYPE_CHECKING:  # provided by ProcessesScreen
+        dashboard: Dashboard
         window: ProcessWindow
         status_name: str
         marked: dict[str, None]
@@ -167,6 +169,32 @@ class ProcessFilters(_Base):
                 return
             self.run_command(command)
 
+    async def goto(self, process_id: str) -> None:
+        """`:goto ID`: select that process, or say why not and leave the selection where it
+        was. It used to select the row after where the id would sit, saying nothing, so a
+        mistyped or pruned id selected some other process as if it were the one asked for."""
+        if process_id not in self.window.rows:
+            try:
+                found = await self.dashboard.processes.get(process_id)
+            except LashError as error:
+                text.say(self, str(error), title="goto", severity="error")
+                return
+            if found is None:
+                sentence = f"there is no process `{process_id}`; the selection stays where it was"
+                text.say(self, sentence, title="goto", severity="warning")
+                return
+        before = self.selected_id()
+        await self._read(lambda: self.reload(process_id))
+        if process_id in self.window.rows:
+            return
+        # It exists, but the lens or the filters leave it out: back to where the cursor was.
+        await self._read(lambda: self.reload(before))
+        sentence = (
+            f"process `{process_id}` is not shown: the lens and filters leave it out "
+            "(Esc clears them); the selection stays where it was"
+        )
+        text.say(self, sentence, title="goto", severity="warning")
+
     def close_command_line(self) -> None:
         field = self.query_one("#command", Input)
         field.remove_class("-open")
@@ -203,7 +231,8 @@ class ProcessFilters(_Base):
                 self.query_one("#filter", Input).value = command.text
                 self.requery(self.page_query.model_copy(update={"text": command.text}))
             case "goto":
-                self.requery(self.page_query, anchor=command.text)
+                goto = self.goto(command.text)
+                self.run_worker(goto, group="load", exclusive=True, name="load_goto")
             case "open":
                 self.action_open(command.text)
             case "view":
