@@ -379,6 +379,9 @@ class ProcessActions:
 
     def action_prune(self, age: str = "7d") -> None:
         if not self.offers("prune"):
+            # Only `:prune` gets here (the key is hidden): it did nothing and said nothing.
+            sentence = "prune is not offered: the dashboard is read-only (--read-only)"
+            text.say(self._screen, sentence, title="prune", severity="warning")
             return
         board = self.dashboard
 

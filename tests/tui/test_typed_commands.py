@@ -17,6 +17,8 @@ from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import LashtuiApp, make_app
 from lashtui.tui.screens.audit import AuditScreen
 from lashtui.tui.screens.errors import ErrorsScreen
+from lashtui.tui.screens.processes import ProcessesScreen
+from lashtui.tui.screens.prune import PruneScreen
 from tests.tui.scene import home_loaded, until
 from tests.tui.test_actions import select, toasts
 
@@ -82,3 +84,23 @@ async def test_goto_an_id_that_is_not_there_says_so_and_keeps_the_selection(
         )
         await pilot.pause(0.2)
         assert home.selected_id() == "b-waiting"
+
+
+async def test_prune_typed_in_a_read_only_dashboard_says_it_is_not_offered(
+    scene: tuple[SqliteProcessRegistry, ManualClock],
+) -> None:
+    app = app_on(scene, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await home_loaded(pilot)
+        await typed(pilot, "prune 0s")
+        await until(pilot, lambda: bool(toasts(app)))
+        assert toasts(app) == [
+            "prune is not offered: the dashboard is read-only (--read-only)"
+        ]
+        assert isinstance(app.screen, ProcessesScreen)
+
+    writable = app_on(scene)  # (the same command where prune is offered opens its form)
+    async with writable.run_test(size=SIZE) as pilot:
+        await home_loaded(pilot)
+        await typed(pilot, "prune 0s")
+        await until(pilot, lambda: isinstance(writable.screen, PruneScreen))
