@@ -385,9 +385,6 @@ class ProcessActions:
             return
         board = self.dashboard
 
-        def count(age_ms: int) -> Awaitable[ProcessPrunePreview]:
-            return board.processes.actions.prune_preview(board.clock.now_ms() - age_ms)
-
         async def prune(preview: ProcessPrunePreview, progress: Progress) -> None:
             try:  # bounded by the count's position: rows that ended since are kept
                 outcome = await board.processes.actions.prune(
@@ -405,7 +402,8 @@ class ProcessActions:
                 progress = Progress("prune", preview.processes)
                 self._run(progress, prune(preview, progress))
 
-        self._screen.app.push_screen(PruneScreen(age, count), chosen)
+        count = board.processes.actions.prune_preview
+        self._screen.app.push_screen(PruneScreen(age, count, board.clock.now_ms), chosen)
 
     def pruned(self) -> None:
         """Called after a prune; a screen holding counts re-takes its census."""

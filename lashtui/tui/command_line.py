@@ -146,7 +146,8 @@ def parse(line: str) -> Command:
                 raise InvalidRequest(f"`mark` takes `all` or `none`, got `{choice}`")
             return Command(name, text=choice)
         case "prune":
-            return Command(name, age_ms=parse_duration_ms(need("an age such as 7d")))
+            age = need("an age such as 7d")  # (kept as typed: the form shows it, and names it)
+            return Command(name, text=age, age_ms=parse_duration_ms(age))
         case "theme":
             return Command(name, text=need("a theme name"))
         case "sort":

@@ -24,6 +24,7 @@ from lashtui.clock import ManualClock
 from lashtui.model import ProcessListFilter, ProcessStatusFilter, SuccessOutput
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import LashtuiApp, make_app
+from lashtui.tui.command_line import parse
 from lashtui.tui.screens.modals import AbandonScreen, ConfirmScreen, SignalScreen
 from lashtui.tui.screens.prune import PruneScreen
 from lashtui.tui.widgets.process_table import ProcessTable
@@ -151,6 +152,30 @@ async def test_the_prune_form_recounts_when_the_age_changes(big: Any) -> None:
         await until(pilot, lambda: not isinstance(app.screen, PruneScreen))
     count = await processes.registry.count_prunable_processes(clock.now_ms())
     assert count.processes == 150  # nothing was pruned
+
+
+async def test_an_age_past_1970_is_refused_by_the_age_typed(big: Any) -> None:
+    """It was refused by the cutoff the form made of it: `a prune cutoff is epoch
+    milliseconds from 0 to 253402300799999 ..., got -6843370214978`."""
+    processes, clock = big
+    app = app_for(processes, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        home = await home_loaded(pilot)
+        home.run_command(parse("prune 99999d"))  # `:prune` fills the form as typed
+        await until(pilot, lambda: isinstance(app.screen, PruneScreen))
+        form = app.screen
+        assert isinstance(form, PruneScreen)
+        await pilot.pause()  # (composed)
+        assert form.query_one("#prune-age", Input).value == "99999d"
+        refusal = (
+            "`99999d` reaches back before 1970: an age is at most 20609d20h (the time since "
+            "1970-01-01 UTC)"
+        )
+        await until(pilot, lambda: shown(form, "#form-error") == refusal)
+        assert form.preview is None and form.query_one("#prune", Button).disabled
+        form.query_one("#prune-age", Input).value = "20609d20h"  # the oldest it names: counted
+        await until(pilot, lambda: form.preview is not None and form.preview.processes == 0)
+        assert shown(form, "#form-error") == ""
 
 
 async def test_an_action_on_a_hundred_marked_rows_asks_for_their_count(big: Any) -> None:

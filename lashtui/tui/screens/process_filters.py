@@ -12,7 +12,6 @@ from textual.widgets import Input
 
 from lashtui.errors import LashError
 from lashtui.model import PROCESS_ORDERS, ProcessOrder, ProcessPageQuery, SessionOriginator
-from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.command_line import STATE_GROUPS, Command, describe_states, parse
 from lashtui.tui.widgets.process_table import ProcessTable
@@ -246,7 +245,7 @@ class ProcessFilters(_Base):
             case "export":
                 self.action_export(command.text)
             case "prune":
-                self.action_prune(fmt.duration(command.age_ms))
+                self.action_prune(command.text)
             case "theme":
                 if command.text not in self.app.available_themes:
                     names = ", ".join(sorted(self.app.available_themes))

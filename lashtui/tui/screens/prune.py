@@ -24,20 +24,22 @@ from lashtui.clock import parse_duration_ms
 from lashtui.errors import InvalidRequest, LashError
 from lashtui.model import ProcessPrunePreview
 from lashtui.model.outcome import cutoff_text
+from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.screens.modals import FormScreen
 from lashtui.tui.screens.typed_count import TypedCount, needs_typed_count
 
-Count = Callable[[int], Awaitable[ProcessPrunePreview]]  # an age in ms -> its preview
+Count = Callable[[int], Awaitable[ProcessPrunePreview]]  # a cutoff (epoch ms) -> its preview
 
 
 class PruneScreen(FormScreen[ProcessPrunePreview]):
     """Prune terminal processes older than an age, once their count has been shown."""
 
-    def __init__(self, age: str, count: Count) -> None:
+    def __init__(self, age: str, count: Count, now_ms: Callable[[], int]) -> None:
         super().__init__()
         self.age = age
         self.count = count
+        self.now_ms = now_ms
         self.preview: ProcessPrunePreview | None = None  # the count for the age shown
 
     def compose(self) -> ComposeResult:
@@ -66,20 +68,33 @@ class PruneScreen(FormScreen[ProcessPrunePreview]):
         self.preview = None
         self.query_one("#prune-guard").remove_children()
         try:
-            age_ms = parse_duration_ms(self.value("#prune-age"))
+            cutoff_ms = self.cutoff(self.value("#prune-age"))
         except InvalidRequest as error:
             self.show(text.plain(""), text.plain(str(error)))
             self.workers.cancel_group(self, "prune-count")
             return
         self.show(text.plain("Counting what this would delete…"), text.plain(""))
-        self.load_count(age_ms)
+        self.load_count(cutoff_ms)
+
+    def cutoff(self, age: str) -> int:
+        """The cutoff `age` before now, or one sentence naming the age as typed: an age past
+        1970 made a negative cutoff, which the registry refused by its value
+        (`got -6843370214978`), a number the operator never typed."""
+        age_ms = parse_duration_ms(age)
+        now_ms = self.now_ms()
+        if age_ms > now_ms:
+            raise InvalidRequest(
+                f"`{age}` reaches back before 1970: an age is at most {fmt.duration(now_ms)} "
+                "(the time since 1970-01-01 UTC)"
+            )
+        return now_ms - age_ms
 
     # Exclusive: a count for an age typed over is cancelled (made from the method, so one
     # cancelled before it starts leaves no coroutine un-awaited).
     @work(group="prune-count", exclusive=True, exit_on_error=False, name="load_prune_count")
-    async def load_count(self, age_ms: int) -> None:
+    async def load_count(self, cutoff_ms: int) -> None:
         try:
-            preview = await self.count(age_ms)
+            preview = await self.count(cutoff_ms)
         except LashError as error:
             self.show(text.plain(""), text.plain(str(error)))
             return
