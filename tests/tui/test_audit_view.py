@@ -16,6 +16,7 @@ from textual.widgets import Input, Static
 
 from lashtui.admin import Processes
 from lashtui.clock import ManualClock
+from lashtui.errors import InvalidRequest
 from lashtui.model import (
     FailureOutput,
     ProcessHandleDescriptor,
@@ -24,7 +25,7 @@ from lashtui.model import (
 )
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import make_app
-from lashtui.tui.screens.audit import NOT_RECORDED, AuditScreen
+from lashtui.tui.screens.audit import NOT_RECORDED, AuditScreen, parse_filter
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.widgets.keyed_table import KeyedTable
 from tests.builders import ext
@@ -191,3 +192,71 @@ async def test_a_row_another_program_wrote_shows_as_text_beside_the_others(
             assert cells(screen, 5)[0] == '[@click=app.quit]x[/]  {"undecodable":"{bad"}'
     finally:
         await reader.close()
+
+
+@pytest.mark.parametrize(
+    ("typed", "refusal"),
+    [
+        ("by:", "`by:` needs a value, e.g. `by:dana@host`"),
+        (
+            "who:qa@h",
+            "`who:qa@h`: `who` is not a filter key; the keys are by:, action:, outcome: and "
+            "id: (for id text with a colon), and other words are id text",
+        ),
+        (
+            "sync BY:qa@h",
+            "`BY:qa@h`: `BY` is not a filter key; the keys are by:, action:, outcome: and "
+            "id: (for id text with a colon), and other words are id text",
+        ),
+        (
+            "by:qa@h by:nobody",
+            "`by:nobody`: `by:` is given twice (first `by:qa@h`); a filter takes each key once",
+        ),
+    ],
+)
+def test_a_filter_word_that_names_no_filter_is_refused_naming_it(
+    typed: str, refusal: str
+) -> None:
+    """Each became text searched for in the process id (or the last `by:` won), unsaid."""
+    with pytest.raises(InvalidRequest) as refused:
+        parse_filter(typed)
+    assert str(refused.value) == refusal
+
+
+def test_the_filter_keys_and_id_text() -> None:
+    assert parse_filter("by:dana@ops action:cancel outcome:done imp 7") == {
+        "operator": "dana@ops", "action": "cancel", "outcome": "done", "text": "imp 7",
+    }
+    assert parse_filter("id:session:a x") == {"text": "session:a x"}  # a colon in id text
+
+
+async def test_a_refused_filter_word_is_said_and_the_list_is_left_as_it_was(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "audit.db"), clock=clock)
+    try:
+        await seed(registry, clock)
+        app = observer(registry, clock)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_audit(pilot)
+            await pilot.press("slash")
+            field = screen.query_one("#audit-filter", Input)
+            field.value = "by:eve@ops by:nobody"
+            await pilot.press("enter")
+            await until(pilot, lambda: "refused" in shown(screen, "#audit-status"))
+            assert shown(screen, "#audit-status").startswith(
+                "filter refused: `by:nobody`: `by:` is given twice (first `by:eve@ops`); a "
+                "filter takes each key once"
+            )
+            assert len(cells(screen, 1)) == 5  # not filtered by either
+            field.value = "who:eve@ops"
+            await pilot.press("enter")
+            await until(pilot, lambda: "`who:eve@ops`" in shown(screen, "#audit-status"))
+            assert len(cells(screen, 1)) == 5  # not searched for as id text (none matched)
+            field.value = "by:eve@ops"
+            await pilot.press("enter")
+            await until(pilot, lambda: cells(screen, 1) == ["eve@ops", "eve@ops"])
+            assert "refused" not in shown(screen, "#audit-status")
+    finally:
+        await registry.close()

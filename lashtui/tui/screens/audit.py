@@ -9,7 +9,8 @@ that nothing was recorded there, rather than showing an empty list as if nothing
 
 The view reads one keyset page (`AUDIT_PAGE` entries) of the chosen source, re-read while
 it is on screen; `]` pages to older entries and `[` back to the newest. `/` filters with
-`by:NAME`, `action:A`, `outcome:O` and any other words as text in the process id. Enter
+`by:NAME`, `action:A`, `outcome:O`, `id:TEXT` and any other words as text in the process id
+(each key once; a word with another key is refused, as a bad value is). Enter
 opens the process an entry names, if it is still in the registry.
 """
 
@@ -56,17 +57,44 @@ NOT_RECORDED = (
 )
 
 
+# What each `key:` of the filter sets in the query. `id:` takes text with a colon in it:
+# every other word with one is refused unless its key is one of these.
+FILTER_KEYS = {"by": "operator", "action": "action", "outcome": "outcome", "id": "text"}
+FILTER_EXAMPLES = {"by": "dana@host", "action": "cancel", "outcome": "done", "id": "import:7"}
+
+
 def parse_filter(words: str) -> dict[str, str]:
-    """`by:dana action:cancel imp` -> operator, action and text (the rest, joined)."""
+    """`by:dana action:cancel imp` -> operator, action and text (the rest, joined).
+
+    Refused in one sentence naming the word as typed: a key that is not one of
+    `FILTER_KEYS` (`who:qa`, `BY:qa`), a key without a value (`by:`), or a key given twice
+    (`by:qa by:nobody`). Each used to become text searched for in the process id, or the
+    last of two silently won: a filter that matched nothing, or something else, unsaid."""
     fields: dict[str, str] = {}
+    given: dict[str, str] = {}  # key -> the word that gave it
     rest = []
     for word in words.split():
         key, colon, value = word.partition(":")
-        name = {"by": "operator", "action": "action", "outcome": "outcome"}.get(key)
-        if colon and name and value:
-            fields[name] = value
-        else:
+        if not colon:
             rest.append(word)
+            continue
+        if key not in FILTER_KEYS:
+            raise InvalidRequest(
+                f"`{word}`: `{key}` is not a filter key; the keys are by:, action:, outcome: "
+                "and id: (for id text with a colon), and other words are id text"
+            )
+        if not value:
+            raise InvalidRequest(f"`{word}` needs a value, e.g. `{key}:{FILTER_EXAMPLES[key]}`")
+        if key in given:
+            raise InvalidRequest(
+                f"`{word}`: `{key}:` is given twice (first `{given[key]}`); a filter takes "
+                "each key once"
+            )
+        given[key] = word
+        if key == "id":
+            rest.append(value)
+        else:
+            fields[FILTER_KEYS[key]] = value
     if rest:
         fields["text"] = " ".join(rest)
     return fields
@@ -186,8 +214,8 @@ class AuditScreen(LiveScreen):
         field.focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        fields = parse_filter(event.value)
         try:
+            fields = parse_filter(event.value)
             query = AuditQuery.model_validate(
                 {"source": self.audit_query.source, "limit": AUDIT_PAGE, **fields}
             )
