@@ -46,6 +46,7 @@ from lashtui.admin import abandon_outlook
 from lashtui.errors import LashError
 from lashtui.model import (
     ObservedProcess,
+    Outcome,
     ProcessAction,
     ProcessActionOutcome,
     ProcessPrunePreview,
@@ -100,12 +101,41 @@ COPY_BINDINGS: list[BindingType] = [
 REPORTED = 5  # outcomes of one kind listed one by one in a result; the rest are counted
 
 
+class Targets(list[ObservedProcess]):
+    """The processes an action is on, as read just before it is asked, and `gone`: the
+    marked ids no longer in the registry (another program pruned or deleted them), left
+    out. They travel with the targets so that the question and the result both say so: a
+    bulk cancel with one of three marked rows gone asked `Cancel 2 processes: a, b?` and
+    reported `2 requested`, nothing said of the third."""
+
+    def __init__(self, processes: Sequence[ObservedProcess], gone: Sequence[str] = ()) -> None:
+        super().__init__(processes)
+        self.gone = list(gone)
+
+
+def gone_of(targets: Sequence[ObservedProcess]) -> list[str]:
+    return targets.gone if isinstance(targets, Targets) else []
+
+
+def left_out(gone: Sequence[str]) -> str:
+    """`1 marked process is gone from the registry and left out: c`."""
+    if len(gone) == 1:
+        return f"1 marked process is gone from the registry and left out: {gone[0]}"
+    return (
+        f"{len(gone):,} marked processes are gone from the registry and left out: "
+        f"{fmt.first_few(gone, 5)}"
+    )
+
+
 def describe(targets: Sequence[ObservedProcess]) -> str:
     """`process a (label)` for one target, `3 processes: a, b, c` for a few, and the first
-    five then `and N more` for many."""
+    five then `and N more` for many; then the marked ones left out, if any are gone."""
     if len(targets) == 1:
-        return f"process {targets[0].process_id} ({targets[0].label})"
-    return f"{len(targets)} processes: {fmt.first_few([t.process_id for t in targets], 5)}"
+        named = f"process {targets[0].process_id} ({targets[0].label})"
+    else:
+        named = f"{len(targets)} processes: {fmt.first_few([t.process_id for t in targets], 5)}"
+    gone = gone_of(targets)
+    return f"{named} ({left_out(gone)})" if gone else named
 
 
 class ProcessActions:
@@ -192,14 +222,21 @@ class ProcessActions:
             text.say(self._screen, reason, title="not offered", severity="warning")
             event.stop()
 
-    async def targets(self) -> list[ObservedProcess]:
-        """The marked processes as they are now (gone ones drop out), else the selection."""
+    async def targets(self) -> Targets:
+        """The marked processes as they are now, else the selection. Marked ones that are
+        gone are left out, named in `gone`, and unmarked (`forget_marks`)."""
         marked = self.marked_ids()
         if marked:
             observed = await self.dashboard.processes.observe(marked)
-            return [observed[pid] for pid in marked if pid in observed]
+            gone = [pid for pid in marked if pid not in observed]
+            if gone:
+                self.forget_marks(gone)
+            return Targets([observed[pid] for pid in marked if pid in observed], gone)
         process = self.target()
-        return [process] if process is not None else []
+        return Targets([process] if process is not None else [])
+
+    def forget_marks(self, gone: Sequence[str]) -> None:
+        """Unmark processes found gone; a screen with marks overrides it."""
 
     async def action_cancel(self) -> None:
         targets = await self._targets_for("cancel")
@@ -307,7 +344,7 @@ class ProcessActions:
         except LashError as error:  # a scope refused before anything moved
             outcomes = [refusal("transfer", pid, error) for pid in ids]
         self._acted()
-        self.report(progress.what, outcomes)
+        self.report(progress.what, outcomes, gone_of(targets))
 
     async def action_rerun(self) -> None:
         targets = await self._targets_for("rerun")
@@ -332,7 +369,7 @@ class ProcessActions:
 
     async def action_end_undecodable(self) -> None:
         held = await self._targets_for("end_undecodable")
-        targets = [p for p in held if p.undecodable is not None]
+        targets = Targets([p for p in held if p.undecodable is not None], held.gone)
         skipped = [p.process_id for p in held if p.undecodable is None]
         if not targets:  # ended meanwhile (the rows held were read before)
             if held:
@@ -370,6 +407,8 @@ class ProcessActions:
         self._acted()
         severity: SeverityLevel = "error" if refused else "information"
         message = undecodable.result(ended, refused, skipped)
+        if gone := gone_of(targets):
+            message += f"\n{left_out(gone)}"
         text.say(self._app, message, title=progress.what, severity=severity)
 
     def default_scope(self) -> str:
@@ -457,14 +496,18 @@ class ProcessActions:
         app.run_worker(carried_out(), group="actions", name=f"act {progress.what}")
         app.set_timer(STILL_WORKING_S, still_working)
 
-    async def _targets_for(self, action: str) -> list[ObservedProcess]:
+    async def _targets_for(self, action: str) -> Targets:
         if not self.offers(action):
-            return []
+            return Targets([])
         try:
-            return await self.targets()
+            targets = await self.targets()
         except LashError as error:
             text.say(self._screen, str(error), title="refused", severity="error")
-            return []
+            return Targets([])
+        if not targets and targets.gone:  # every marked process is gone: nothing is asked
+            sentence = f"nothing to {action.replace('_', ' ')}: {left_out(targets.gone)}"
+            text.say(self._screen, sentence, title=action, severity="warning")
+        return targets
 
     def _each(
         self,
@@ -483,7 +526,7 @@ class ProcessActions:
                     outcomes.append(refusal(action, process.process_id, error))
                 progress.done += 1
             self._acted()
-            self.report(progress.what, outcomes)
+            self.report(progress.what, outcomes, gone_of(targets))
 
         return each
 
@@ -491,10 +534,13 @@ class ProcessActions:
         with contextlib.suppress(NoMatches):  # (the screen may be gone meanwhile)
             self.acted()
 
-    def report(self, what: str, outcomes: Sequence[ProcessActionOutcome]) -> None:
+    def report(
+        self, what: str, outcomes: Sequence[ProcessActionOutcome], gone: Sequence[str] = ()
+    ) -> None:
         """One notification: the outcome for one target, or for many a count per outcome
         (`2 done, 1 requested, 1 refused`) then each outcome other than done with its
-        sentence, at most `REPORTED` of a kind. Its severity is the worst outcome's."""
+        sentence, at most `REPORTED` of a kind; then the marked processes left out because
+        they were gone. Its severity is the worst outcome's (a warning, if any was left out)."""
         if not outcomes:
             return
         grouped = tally(list(outcomes))
@@ -502,20 +548,12 @@ class ProcessActions:
             "error"
             if "refused" in grouped
             else "warning"
-            if "unchanged" in grouped
+            if "unchanged" in grouped or gone
             else "information"
         )
-        if len(outcomes) == 1:
-            only = outcomes[0]
-            text.say(self._app, only.line(), title=what, severity=severity)
-            return
-        lines = [", ".join(f"{len(items)} {kind}" for kind, items in grouped.items())]
-        for kind, items in grouped.items():
-            if kind == "done":
-                continue
-            lines += [f"{kind}: {item.process_id}: {item.sentence}" for item in items[:REPORTED]]
-            if len(items) > REPORTED:
-                lines.append(f"and {len(items) - REPORTED} more {kind}")
+        lines = [outcomes[0].line()] if len(outcomes) == 1 else tallied(grouped)
+        if gone:
+            lines.append(left_out(gone))
         text.say(self._app, "\n".join(lines), title=what, severity=severity)
 
     def acted(self) -> None:
@@ -530,6 +568,18 @@ class ProcessActions:
     def _app(self) -> App[object]:
         """The app, also once the screen an action started on is gone (`_run`)."""
         return self._screen.app
+
+
+def tallied(grouped: dict[Outcome, list[ProcessActionOutcome]]) -> list[str]:
+    """A count per outcome, then each outcome other than done with its sentence."""
+    lines = [", ".join(f"{len(items)} {kind}" for kind, items in grouped.items())]
+    for kind, items in grouped.items():
+        if kind == "done":
+            continue
+        lines += [f"{kind}: {item.process_id}: {item.sentence}" for item in items[:REPORTED]]
+        if len(items) > REPORTED:
+            lines.append(f"and {len(items) - REPORTED} more {kind}")
+    return lines
 
 
 def unavailable(action: str, process: ObservedProcess) -> str | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -390,6 +390,12 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
     def marked_rows(self) -> list[ObservedProcess]:
         rows = self.window.rows
         return [rows[pid] for pid in self.marked if pid in rows]
+
+    def forget_marks(self, gone: Sequence[str]) -> None:
+        for process_id in gone:
+            self.marked.pop(process_id, None)
+        self.render_window()  # (the status line's count of marks)
+        self.refresh_bindings()
 
     def acted(self) -> None:
         self.marked.clear()
