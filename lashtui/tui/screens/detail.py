@@ -10,7 +10,9 @@ payload contains a text, ignoring case: a filter, like `/` in the Processes view
 the timeline follows new events live and a filter keeps following (a new event that
 matches appears; the match count is on the field's border). Times show relative or absolute
 (`r`); the timeline exports as JSONL (`e`). Enter on an event opens its payload as a tree,
-`i` and `o` the process's input and output (`screens.payload`).
+`i` and `o` the process's input and output (`screens.payload`). An id that is not in the
+registry says so; a process pruned or deleted while open is said gone, what was read of it
+is dropped, and its action keys are dimmed and say why.
 
 It reads the registry again only once the registry's change mark has moved (as the Leases
 view does, live.py), or at once after an action; a once-a-second tick moves the times of
@@ -55,7 +57,7 @@ from lashtui.model.limit import MAX_NAME_CHARS
 from lashtui.model.rerun import RerunLink
 from lashtui.tui import format as fmt
 from lashtui.tui import text
-from lashtui.tui.actions import ACTION_BINDINGS, COPY_BINDINGS, ProcessActions
+from lashtui.tui.actions import ACTION_BINDINGS, COPY_BINDINGS, TARGETED, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.export import export_timeline
 from lashtui.tui.screens.payload import PayloadScreen
@@ -266,6 +268,21 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         super().__init__()
         self.dashboard = dashboard
         self.process_id = process_id
+        self.absolute = False
+        self.searching = TimelineSearch()  # `/`: type or payload, any case
+        self.making_texts = False
+        self.loaded = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._forced = False  # the next refresh reads, whatever the change mark says
+        self._facts: Text | None = None  # the summary as last drawn
+        # Read once and then found no longer in the registry (pruned or deleted since): what
+        # was read of it is dropped, and no action is offered on it.
+        self.gone = False
+        self._start_reading()
+
+    def _start_reading(self) -> None:
+        """What is held of the process and its log, as before the first read. Again once it
+        is gone: an id pruned can be registered again, and its log is not the one held."""
         self.process: ObservedProcess | None = None
         self.events: list[ObservedProcessEvent] = []
         self.pending: list[int] = []  # sequences of wakes nobody has taken delivery of
@@ -280,14 +297,7 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         self.rerun_read = False
         self.reruns: list[RerunLink] = []
         self.after = 0
-        self.absolute = False
-        self.searching = TimelineSearch()  # `/`: type or payload, any case
-        self.making_texts = False
-        self.loaded = asyncio.Event()
         self.grants: list[tuple[str, ProcessHandleGrant]] = []
-        self._wake = asyncio.Event()
-        self._forced = False  # the next refresh reads, whatever the change mark says
-        self._facts: Text | None = None  # the summary as last drawn
         self._cells: dict[str, tuple[str, str]] = {}  # a timeline row's (at, wake) as drawn
         self._by_sequence: dict[str, ObservedProcessEvent] = {}  # the events, by row key
         self._drawn_pending: set[int] = set()  # the wakes drawn as pending
@@ -331,6 +341,8 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         return self.process_id
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if self.gone and action in TARGETED:
+            return None  # dimmed; pressed, it says why (`on_key`)
         return self.offers(action)
 
     async def refresh_detail(self) -> None:
@@ -386,10 +398,9 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         processes = self.dashboard.processes
         process = await processes.get(self.process_id)
         if process is None:
-            gone = text.plain("process `", text.data(self.process_id), "` is gone")
-            self._facts = None  # the tick leaves it said
-            self.query_one("#summary", Static).update(gone)
+            self._not_there()
             return
+        self.gone = False
         # (A read that fails before its events are held is made again whole: from the end.)
         events = await (self._read_new() if self._tail_read else self._read_tail())
         grants = await processes.registry.handle_grant_scopes(self.process_id)
@@ -421,6 +432,26 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             last = start + ROWS_A_TURN >= len(events)
             self.show(process, share, grants, follow=last and bool(events))
         self._tail_read = True
+
+    def _not_there(self) -> None:
+        """Say that the process is not in the registry: never was (as far as this screen
+        knows), or no longer is. A process pruned while open kept its timeline and its
+        actions (`c` said it had ended, `R` asked, then was refused as unknown)."""
+        if self.process is not None or self.gone:
+            sentence = text.plain(
+                "process `", text.data(self.process_id), "` is gone: it is no longer in the "
+                "registry (pruned or deleted since it was opened); what was read of it is dropped"
+            )
+            if not self.gone:
+                self.gone = True
+                self._start_reading()
+                self.searching.texts.clear()
+                self.query_one("#timeline", DataTable).clear()
+                self.refresh_bindings()
+        else:
+            sentence = text.plain("there is no process `", text.data(self.process_id), "`")
+        self._facts = None  # the tick leaves it said
+        self.query_one("#summary", Static).update(sentence)
 
     def show(
         self,
@@ -770,6 +801,15 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         self.query_one("#timeline", DataTable).focus()
 
     def on_key(self, event: Key) -> None:
+        active = self.active_bindings.get(event.key)
+        if self.gone and active is not None and active.binding.action in TARGETED:
+            sentence = (
+                f"{active.binding.action} is not offered: process {self.process_id} is no "
+                "longer in the registry"
+            )
+            text.say(self, sentence, title="not offered", severity="warning")
+            event.stop()
+            return
         field = self.query_one("#type-filter", Input)
         if event.key == "escape" and field.has_focus:
             field.value = ""

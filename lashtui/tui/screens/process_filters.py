@@ -194,6 +194,20 @@ class ProcessFilters(_Base):
         )
         text.say(self, sentence, title="goto", severity="warning")
 
+    async def open(self, process_id: str) -> None:
+        """`:open ID`: the detail of a process in the registry; for any other id, one
+        sentence and no detail (it opened one that called a process never there `gone`)."""
+        try:
+            found = await self.dashboard.processes.get(process_id)
+        except LashError as error:
+            text.say(self, str(error), title="open", severity="error")
+            return
+        if found is None:
+            sentence = f"there is no process `{process_id}`; nothing opened"
+            text.say(self, sentence, title="open", severity="warning")
+            return
+        self.action_open(process_id)
+
     def close_command_line(self) -> None:
         field = self.query_one("#command", Input)
         field.remove_class("-open")
@@ -233,7 +247,7 @@ class ProcessFilters(_Base):
                 goto = self.goto(command.text)
                 self.run_worker(goto, group="load", exclusive=True, name="load_goto")
             case "open":
-                self.action_open(command.text)
+                self.run_worker(self.open(command.text), group="load", name="load_open")
             case "view":
                 self.app.switch_mode(command.text)
             case "mark":
