@@ -217,7 +217,11 @@ VERDICT_WORDS = {
     "ran": "ran",
     "abandoned_by_sweep": "abandoned (owner provably dead)",
     "abandoned_reconciled": "abandoned (abandon request honoured)",
-    "left_running": "left running (owner may be alive)",
+    # Started owner_bound work whose lease had lapsed, so the sweep's claim took it without
+    # looking at its owner (semantics §8: death is proved only of a holder whose lease is
+    # live). It said "owner may be alive" of a worker killed on this host.
+    "left_running": "left running (its lease had lapsed: nothing proves the owner dead, and "
+    "only an abandon request ends it)",
     "busy": "busy (held by a live lease)",
     "already_terminal": "already ended",
     "untouched": "untouched",

@@ -6,6 +6,7 @@ help text on every option."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import re
 import sqlite3
@@ -14,6 +15,9 @@ from pathlib import Path
 import pytest
 
 from lashtui.cli import OUTPUTS, build_parser, main
+from lashtui.registry import open_registry
+from tests.builders import ob, started
+from tests.registry.rows import claim
 
 STEPS_OK = json.dumps(
     {
@@ -175,6 +179,29 @@ def test_an_abandon_request_honoured_on_an_external_row_says_so(
     (line,) = [line for line in out.splitlines() if line.startswith("ext ")]
     assert "abandon request honoured (externally owned: it had no lease)" in line, line
     assert "lease lapsed" not in line and " honoured  " in line and "requested  " not in line
+
+
+def test_a_sweep_says_why_it_leaves_started_owner_bound_work_running(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its owner's lease lapsed, so the sweep's claim took the row without looking at the
+    owner (semantics §8): it said "owner may be alive" of a worker killed on this host."""
+    db = str(tmp_path / "s.db")
+
+    async def lapsed() -> None:
+        async with open_registry(db) as registry:
+            await registry.register_process(ob("k3"))
+            lease = await claim(registry, "k3", "gone")
+            await registry.record_first_started("k3", started("gone"), lease)
+            await registry.release_process_lease(lease)  # (as a lapsed one, claimable)
+
+    asyncio.run(lapsed())
+    code, out, _ = run(capsys, "--db", db, "sweep")
+    assert (code, out) == (
+        0,
+        "sweep: one pass: 1 left running (its lease had lapsed: nothing proves the owner "
+        "dead, and only an abandon request ends it)\n",
+    )
 
 
 # --- item 6: -o table|wide|json|jsonl on every read ------------------------------------------
