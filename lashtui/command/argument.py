@@ -11,6 +11,7 @@ the limits data meets where it enters are the ones every reader can decode
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
@@ -43,14 +44,37 @@ def parse_json(flag: str, text: str) -> JsonValue:
             f"{flag} may nest at most {limit.MAX_JSON_DEPTH} levels; this one nests {depth}"
         )
     try:
-        value: JsonValue = json.loads(text)
-    except json.JSONDecodeError as error:
+        value: JsonValue = json.loads(
+            text, parse_constant=_not_a_json_number, parse_float=_finite_float
+        )
+    except (json.JSONDecodeError, _NotJson) as error:
         # The argument echoed back one line long, its control characters shown as escapes.
         shown = visible(text if len(text) <= 200 else f"{text[:200]}...")
-        raise InvalidRequest(f"{flag} is not valid JSON ({error.msg}): `{shown}`") from None
+        why = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+        raise InvalidRequest(f"{flag} is not valid JSON ({why}): `{shown}`") from None
     for string in limit.walk_strings(value):
         if not string.isascii():
             limit.check_text(flag, string, len(string))
+    return value
+
+
+class _NotJson(ValueError):
+    """A number Python's `json` reads but JSON has not (RFC 8259 §6)."""
+
+
+def _not_a_json_number(name: str) -> float:
+    """`NaN`, `Infinity`, `-Infinity`: Python's `json` reads them, but every JSON encoder
+    downstream (pydantic's among them) writes them as `null`, so the registry would store
+    a null where the operator typed a number, and say `started`."""
+    raise _NotJson(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    """A JSON number past a float's range (`1e999`) reads as infinity: stored as `null`
+    for the same reason, so it is refused the same way."""
+    value = float(text)
+    if math.isinf(value):
+        raise _NotJson(f"{text} is too large for a JSON number: it reads as infinity")
     return value
 
 

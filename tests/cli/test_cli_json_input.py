@@ -59,6 +59,38 @@ def test_a_bad_payload_is_one_sentence_and_writes_nothing(
     assert digest(db) == before
 
 
+NOT_JSON_NUMBERS = [
+    ('{"a": NaN, "b": 1}', "NaN is not a JSON number"),
+    ('{"b": Infinity}', "Infinity is not a JSON number"),
+    ("[-Infinity]", "-Infinity is not a JSON number"),
+    ("1e999", "1e999 is too large for a JSON number: it reads as infinity"),
+    ('{"c": [-1E+400]}', "-1E+400 is too large for a JSON number: it reads as infinity"),
+]
+
+
+@pytest.mark.parametrize(("payload", "why"), NOT_JSON_NUMBERS, ids=[n[0] for n in NOT_JSON_NUMBERS])
+def test_a_number_json_has_not_is_refused_not_stored_as_null(
+    db: Path, payload: str, why: str
+) -> None:
+    """Python's `json` reads NaN, Infinity and -Infinity, and 1e999 as infinity; the
+    registry then stored each as `null` and the command said `started`. Every flag that
+    takes JSON (start's and signal's `--payload`) refuses them as it refuses other bad
+    JSON, naming the flag and echoing the argument."""
+    before = digest(db)
+    sentence = f"lashtui: --payload is not valid JSON ({why}): `{payload}`"
+    for args in (("start", "nn", "--external"), ("signal", "job", "go")):
+        refused = run(*args, f"--payload={payload}", db=db)
+        one_line_error(refused, sentence)
+        assert refused.stderr.strip() == sentence
+    assert digest(db) == before
+    # A number JSON has, however large, is still taken as it was typed.
+    large = "[1e308, 123456789012345678901]"
+    started = run("start", "big", "--external", "--payload", large, db=db)
+    assert started.returncode == 0, started.stderr
+    shown = json.loads(run("show", "big", "--json", db=db).stdout)
+    assert shown["input"]["metadata"] == [1e308, 123456789012345678901]
+
+
 def test_argv_that_is_not_utf8_is_one_sentence(db: Path) -> None:
     before = digest(db)
     payload = b'"caf\xe9"'  # Latin-1, as a misconfigured terminal sends it
