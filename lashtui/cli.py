@@ -84,6 +84,17 @@ def _limit(text: str) -> int:
     return value
 
 
+def _given(text: str) -> str:
+    """A flag's text value, refused when empty. An empty value is almost always a shell
+    variable that was not set (`--granted-to "$SESSION"`), and each flag read it as if left
+    out: the security lens listed every process, a signal id became a fresh one."""
+    if not text:
+        raise argparse.ArgumentTypeError(
+            "must not be empty (an unset shell variable expands to nothing)"
+        )
+    return text
+
+
 def _whole(text: str, low: int, high: int, what: str) -> int:
     try:
         value = int(text)
@@ -299,15 +310,22 @@ def _add_dashboards(sub: Any) -> None:
 def _add_start(sub: Any) -> None:
     start = _command(sub, "start", "start a process")
     start.add_argument("id", help="the new process's id")
-    start.add_argument("--engine", metavar="KIND", help="engine kind, e.g. steps")
+    start.add_argument("--engine", type=_given, metavar="KIND", help="engine kind, e.g. steps")
     start.add_argument("--payload", metavar="JSON", help="engine payload (or external metadata)")
     start.add_argument(
-        "--disposition", metavar="D", help="rerunnable, owner_bound or externally_owned"
-    )
+        "--disposition", type=_given, metavar="D",
+        help="rerunnable, owner_bound or externally_owned",
+    )  # fmt: skip
     start.add_argument("--external", action="store_true", help="an externally-owned placeholder")
-    start.add_argument("--originator", metavar="SCOPE", help="who starts it (default: host)")
-    start.add_argument("--grant", metavar="SCOPE", help="grant a handle to this session scope")
-    start.add_argument("--label", metavar="L", help="a label people read (the table's LABEL)")
+    start.add_argument(
+        "--originator", type=_given, metavar="SCOPE", help="who starts it (default: host)"
+    )
+    start.add_argument(
+        "--grant", type=_given, metavar="SCOPE", help="grant a handle to this session scope"
+    )
+    start.add_argument(
+        "--label", type=_given, metavar="L", help="a label people read (the table's LABEL)"
+    )
     _add_json(start)
 
 
@@ -315,12 +333,13 @@ def _add_ls(sub: Any) -> None:
     ls = _command(sub, "ls", "list processes, in id order or --sort, a page at a time")
     ls.add_argument(
         "--status",
+        type=_given,
         metavar="S",
         help="running (default), completed, failed, cancelled, abandoned, any",
     )
     lens = ls.add_mutually_exclusive_group()
-    lens.add_argument("--granted-to", metavar="SCOPE", help="the security lens")
-    lens.add_argument("--originated-by", metavar="SCOPE", help="the lineage lens")
+    lens.add_argument("--granted-to", type=_given, metavar="SCOPE", help="the security lens")
+    lens.add_argument("--originated-by", type=_given, metavar="SCOPE", help="the lineage lens")
     waiting = ls.add_mutually_exclusive_group()
     waiting.add_argument(
         "--waiting",
@@ -349,6 +368,7 @@ def _add_ls(sub: Any) -> None:
     )
     ls.add_argument(
         "--sort",
+        type=_given,
         default="id",
         metavar="FIELD",
         help="the order: id (default), status, label, age, updated, lease_expiry; "
@@ -417,14 +437,21 @@ def _add_audit(sub: Any) -> None:
     audit = _command(
         sub, "audit", "what operators did, newest first (lashtui's record or the event log)"
     )
-    audit.add_argument("--by", metavar="OPERATOR", help="only this operator's actions")
+    audit.add_argument(
+        "--by", type=_given, metavar="OPERATOR", help="only this operator's actions"
+    )
     audit.add_argument(
         "--action",
+        type=_given,
         metavar="A",
         help="cancel, signal, abandon, transfer, prune, rerun or end-undecodable",
     )
-    audit.add_argument("--outcome", metavar="O", help="done, requested, unchanged or refused")
-    audit.add_argument("--process", metavar="TEXT", help="process ids containing TEXT")
+    audit.add_argument(
+        "--outcome", type=_given, metavar="O", help="done, requested, unchanged or refused"
+    )
+    audit.add_argument(
+        "--process", type=_given, metavar="TEXT", help="process ids containing TEXT"
+    )
     audit.add_argument(
         "--source",
         choices=("recorded", "events"),
@@ -432,7 +459,9 @@ def _add_audit(sub: Any) -> None:
         help="recorded: every action lashtui made (default); events: the event log's cancel "
         "requests and re-run links",
     )
-    audit.add_argument("--before", metavar="CURSOR", help="the next page (printed after a page)")
+    audit.add_argument(
+        "--before", type=_given, metavar="CURSOR", help="the next page (printed after a page)"
+    )
     audit.add_argument(
         "--limit", type=_limit_audit, default=100, metavar="N", help="1-1000 entries (default 100)"
     )
@@ -442,20 +471,28 @@ def _add_audit(sub: Any) -> None:
 def _add_actions(sub: Any) -> None:
     cancel = _command(sub, "cancel", "ask a running process to stop")
     _process_id(cancel, "the process to cancel")
-    cancel.add_argument("--reason", help="why; recorded as `requested by <operator>: <reason>`")
+    cancel.add_argument(
+        "--reason", type=_given,
+        help="why; recorded as `requested by <operator>: <reason>` (left out: `requested by "
+        "<operator>`)",
+    )  # fmt: skip
     _add_json(cancel)
 
     signal = _command(sub, "signal", "send a signal to a process")
     _process_id(signal, "the process to signal")
     signal.add_argument("name", help="the signal's name (a `wait_signal` step waits for one)")
-    signal.add_argument("--signal-id", metavar="X", help="idempotency id (default: a fresh one)")
+    signal.add_argument(
+        "--signal-id", type=_given, metavar="X",
+        help="idempotency id: the same id and payload again store nothing more (default: a "
+        "fresh one, so a retry stores the signal again)",
+    )  # fmt: skip
     signal.add_argument("--payload", metavar="JSON", help="the signal's JSON payload")
     _add_json(signal)
 
     abandon = _command(sub, "abandon", "request that the sweep abandon a process")
     _process_id(abandon, "the process to abandon")
     abandon.add_argument("--by", metavar="WHO", help="who asks (default: the operator, see --as)")
-    abandon.add_argument("--reason", help="why; stored with the request")
+    abandon.add_argument("--reason", type=_given, help="why; stored with the request")
     _add_json(abandon)
 
     end = _command(
@@ -468,7 +505,9 @@ def _add_actions(sub: Any) -> None:
         "the id as `ls` shows it: bytes that are not UTF-8 may be given as they are or "
         "as `\\udcXX` escapes (tried only if no process has the id exactly as given)",
     )
-    end.add_argument("--reason", required=True, help="why; stored in its terminal event")
+    end.add_argument(
+        "--reason", type=_given, required=True, help="why; stored in its terminal event"
+    )
     end.add_argument(
         "--by", metavar="WHO", help="who ends it (default: $LASHTUI_OPERATOR, else user@host)"
     )
@@ -490,11 +529,13 @@ def _add_many(sub: Any) -> None:
 
     transfer = _command(sub, "transfer", "move handle grants between session scopes")
     transfer.add_argument(
-        "--from", dest="from_scope", required=True, metavar="SCOPE", help="the scope losing them"
-    )
+        "--from", dest="from_scope", type=_given, required=True, metavar="SCOPE",
+        help="the scope losing them",
+    )  # fmt: skip
     transfer.add_argument(
-        "--to", dest="to_scope", required=True, metavar="SCOPE", help="the scope gaining them"
-    )
+        "--to", dest="to_scope", type=_given, required=True, metavar="SCOPE",
+        help="the scope gaining them",
+    )  # fmt: skip
     ids = transfer.add_argument("ids", nargs="+", metavar="ID", help="the processes")
     ids.completer = _complete_process_id  # type: ignore[attr-defined]
     _add_json(transfer)

@@ -33,7 +33,8 @@ come first, worst first. --json (or -o json) prints one object instead: {"status
 
 levels: each check flag takes WARN[,CRIT]; a check alerts when its value reaches a level.
 `off` (or an empty part) leaves a level unset: `--failed off` turns that check off,
-`--lapsed ,10` keeps only the critical level. Durations are a number and a unit: 30s, 10m,
+`--lapsed ,10` keeps only the critical level; an empty value (`--failed ''`) is
+refused. Durations are a number and a unit: 30s, 10m,
 2h, 1d (or 500ms).
 """
 
@@ -62,8 +63,14 @@ def _count(text: str) -> int:
 
 
 def _levels(parse: Any, text: str) -> tuple[int | None, int | None]:
-    """WARN[,CRIT] with `parse` for each part; `off` or an empty part is no level."""
+    """WARN[,CRIT] with `parse` for each part; `off` or an empty part is no level. A value
+    with no part at all (`''`, `,`) is refused: it turned the check off unasked, as an unset
+    shell variable does, where `off` says so."""
     parts = text.split(",")
+    if all(not p.strip() for p in parts):
+        raise argparse.ArgumentTypeError(
+            f"levels are WARN[,CRIT] (`off` turns the check off), got `{text}`"
+        )
     if len(parts) > 2:
         raise argparse.ArgumentTypeError(f"levels are WARN[,CRIT], got `{text}`")
     found = [None if p.strip() in ("", "off") else parse(p.strip()) for p in parts]

@@ -105,13 +105,14 @@ def eligible(args: Namespace) -> frozenset[str] | None:
         or args.output not in ("json", "jsonl")
         or getattr(args, "watch", False)
         or args.sort != "id"
-        or args.granted_to
-        or args.originated_by
+        or args.granted_to is not None
+        or args.originated_by is not None
         or target.startswith(("postgresql://", "postgres://"))
         or target == ":memory:"
     ):
         return None
-    return ls_states(args.status or ProcessState.RUNNING.value, args.waiting)
+    status = ProcessState.RUNNING.value if args.status is None else args.status
+    return ls_states(status, args.waiting)
 
 
 def list_plainly(args: Namespace) -> int | None:

@@ -36,16 +36,18 @@ from lashtui.model import (
 def start_request(args: argparse.Namespace) -> ProcessStartRequest:
     fields: dict[str, Any] = {"id": args.id}
     payload = parse_json("--payload", args.payload) if args.payload is not None else None
-    if args.originator:
+    if args.originator is not None:
         fields["originator"] = originator_from_scope_id(args.originator)
-    if args.grant:
+    if args.grant is not None:
         descriptor = ProcessHandleDescriptor(label=args.label)
         fields["grant"] = ProcessStartGrant(
             session_scope=SessionScope.parse(args.grant), descriptor=descriptor
         )
     if args.external:
         metadata = (
-            payload if payload is not None else ({"label": args.label} if args.label else None)
+            payload
+            if payload is not None
+            else ({"label": args.label} if args.label is not None else None)
         )
         return ProcessStartRequest.external(
             args.id, metadata, **{k: v for k, v in fields.items() if k != "id"}
@@ -121,10 +123,13 @@ async def cmd_cancel(args: argparse.Namespace) -> int:
 
 async def cmd_signal(args: argparse.Namespace) -> int:
     payload = parse_json("--payload", args.payload) if args.payload is not None else None
+    # Left out, a fresh id: each run stores the signal. An empty one is refused by the parser,
+    # where it became a fresh one too, so a retried `--signal-id "$ID"` stored it twice.
+    signal_id = uuid.uuid4().hex if args.signal_id is None else args.signal_id
     who = operator(args)
     async with facade(args, writes=True) as processes:
         outcome = await processes.actions.signal(
-            args.id, args.name, args.signal_id or uuid.uuid4().hex, payload, operator=who
+            args.id, args.name, signal_id, payload, operator=who
         )
     return report([outcome], args.json)
 

@@ -27,7 +27,7 @@ def audit_query(args: argparse.Namespace) -> AuditQuery:
             "operator": args.by,
             "action": args.action,
             "outcome": args.outcome,
-            "text": args.process or "",
+            "text": "" if args.process is None else args.process,
             "before": args.before,
             "limit": args.limit,
         }

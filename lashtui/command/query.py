@@ -44,7 +44,9 @@ def page_query(args: argparse.Namespace) -> ProcessPageQuery:
     become the state set (a waiting row is a running row with a wait: lashtui.listing
     `ls_states`), so every page the registry returns is already filtered and a page is full
     whenever enough rows match."""
-    status = ProcessStatusFilter.decode(args.status or ProcessStatusFilter.RUNNING.value)
+    status = ProcessStatusFilter.decode(
+        ProcessStatusFilter.RUNNING.value if args.status is None else args.status
+    )
     states = ls_states(status.value, args.waiting)
     fields: dict[str, Any] = {
         "states": states,
@@ -52,9 +54,10 @@ def page_query(args: argparse.Namespace) -> ProcessPageQuery:
         "order": args.sort,
         "descending": args.desc,
     }
-    if args.granted_to:
+    # `is not None`: an empty scope is refused (cli.py `_given`), never read as no lens.
+    if args.granted_to is not None:
         fields.update(lens="granted", scope=SessionScope.parse(args.granted_to))
-    elif args.originated_by:
+    elif args.originated_by is not None:
         fields.update(lens="originated", scope=SessionScope.parse(args.originated_by))
     return ProcessPageQuery.model_validate(fields)
 
