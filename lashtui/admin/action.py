@@ -34,6 +34,7 @@ from lashtui.model import (
     ProcessLifecycleStatus,
     RecoveryDisposition,
     SessionScope,
+    limit,
     process_signal_event_type,
     process_signal_replay_key,
 )
@@ -146,6 +147,12 @@ async def cancel(
     default). A row already cancelled, or with a cancel request already made, is
     unchanged; any other terminal row is refused (port decision 1)."""
     operator = check_operator_name(operator)
+    try:
+        # The reason as the operator wrote it, before `requested by <operator>: ` is added
+        # (the stored text has room for that: limit.MAX_CANCEL_REASON_CHARS).
+        limit.check_text("a cancel reason", reason, limit.MAX_REASON_CHARS)
+    except InvalidRequest as error:
+        return await outcome(processes, process_id, "cancel", "refused", str(error))
     record = await processes.registry.get_process(process_id)
     if record is None:
         return await refused_unknown(processes, process_id, "cancel")

@@ -141,7 +141,10 @@ class Detail:
             return []
         payload = self.cancel.payload
         reason = payload.get("reason") if isinstance(payload, dict) else None
-        asked = bounded(reason) if isinstance(reason, str) else json_preview(payload, SHOWN_CHARS)
+        if isinstance(reason, str):
+            asked = cancel_reason(reason)
+        else:
+            asked = json_preview(payload, SHOWN_CHARS)
         return [f"cancel         {asked}, {fmt.event_ago(self.cancel, self.now_ms)}"]
 
     def wait(self) -> str:
@@ -177,3 +180,15 @@ class Detail:
             return "-"
         waiting = ", ".join(f"#{seq}" for seq in self.pending) or "none"
         return f"{bounded(target.id())}, pending delivery {waiting}"
+
+
+def cancel_reason(reason: str) -> str:
+    """A cancel request's reason as `show` prints it. lashtui stores `requested by
+    <operator>: <why>` in lash's one field, and each part is cut on its own (`bounded`), as
+    the abandon line's are: the operator's reason, at most what a write allows, then shows
+    whole after its prefix. Any other reason is one value. (An operator name has no space,
+    so the first `: ` ends it.)"""
+    head, colon, why = reason.partition(": ")
+    if colon and head.startswith("requested by ") and " " not in head[len("requested by ") :]:
+        return f"{bounded(head)}{colon}{bounded(why)}"
+    return bounded(reason)

@@ -306,7 +306,7 @@ class ProcessEventAppendRequest(WireModel):
     @classmethod
     def cancel_requested(cls, process_id: str, reason: str | None) -> ProcessEventAppendRequest:
         """The standard cancel request; the same reason always gives the same replay key."""
-        limit.check_text("a cancel reason", reason, limit.MAX_REASON_CHARS)
+        limit.check_text("a cancel reason", reason, limit.MAX_CANCEL_REASON_CHARS)
         payload: JsonValue = {"reason": reason}
         digest = event_payload_hash(CANCEL_REQUESTED, payload)
         return cls.new(CANCEL_REQUESTED, payload, f"process:{process_id}:cancel_requested:{digest}")

@@ -75,6 +75,12 @@ MAX_ID_CHARS = 512
 MAX_KEY_CHARS = 2048
 MAX_LABEL_CHARS = 1024
 MAX_REASON_CHARS = 4096
+# A cancel request's stored reason. lash's payload `{"reason": ...}` has no actor field, so
+# lashtui stores `requested by <operator>: <reason>` in it (model.outcome
+# `cancel_request_reason`): the operator's reason is held to MAX_REASON_CHARS on its own (as
+# an abandon reason is), and the stored text has room for that prefix with the longest
+# operator name (128 characters, model.outcome OPERATOR_NAME_MAX; a test checks).
+MAX_CANCEL_REASON_CHARS = MAX_REASON_CHARS + len("requested by : ") + 128
 MAX_NAME_CHARS = 256
 MAX_SCOPE_CHARS = 256
 

@@ -97,8 +97,9 @@ def test_event_payloads_names_and_reasons() -> None:
     request = ProcessEventAppendRequest.new("t", nested(65))
     with pytest.raises(InvalidRequest, match=r"^an event payload may nest at most 64 levels"):
         request.check_limits()
-    with pytest.raises(InvalidRequest, match=r"^a cancel reason may be at most 4,096 characters"):
-        ProcessEventAppendRequest.cancel_requested("p", "r" * 4097)
+    # The stored reason: the operator's (4,096) after `requested by <operator>: `.
+    with pytest.raises(InvalidRequest, match=r"^a cancel reason may be at most 4,239 characters"):
+        ProcessEventAppendRequest.cancel_requested("p", "r" * 4240)
     with pytest.raises(InvalidRequest, match=r"^a signal name may be at most 256 characters"):
         process_signal_event_type("s" * 257)
 
