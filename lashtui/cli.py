@@ -17,7 +17,7 @@ import argparse
 import math
 import os
 import sys
-from typing import Any
+from typing import Any, cast
 
 from lashtui.cli_probe import CommandParser, add_check_parser, add_follow_flag
 from lashtui.errors import LashError
@@ -310,13 +310,21 @@ def _add_dashboards(sub: Any) -> None:
 def _add_start(sub: Any) -> None:
     start = _command(sub, "start", "start a process")
     start.add_argument("id", help="the new process's id")
-    start.add_argument("--engine", type=_given, metavar="KIND", help="engine kind, e.g. steps")
+    # An external placeholder has no engine: argparse refuses the two together.
+    kind = start.add_mutually_exclusive_group()
+    kind.add_argument(
+        "--engine", type=_given, metavar="KIND",
+        help="engine kind, e.g. steps (with --disposition; steps takes its plan as --payload)",
+    )  # fmt: skip
+    kind.add_argument(
+        "--external", action="store_true",
+        help="an externally-owned placeholder (no --engine; its --payload is its metadata)",
+    )  # fmt: skip
     start.add_argument("--payload", metavar="JSON", help="engine payload (or external metadata)")
     start.add_argument(
         "--disposition", type=_given, metavar="D",
         help="rerunnable, owner_bound or externally_owned",
     )  # fmt: skip
-    start.add_argument("--external", action="store_true", help="an externally-owned placeholder")
     start.add_argument(
         "--originator", type=_given, metavar="SCOPE", help="who starts it (default: host)"
     )
@@ -327,6 +335,18 @@ def _add_start(sub: Any) -> None:
         "--label", type=_given, metavar="L", help="a label people read (the table's LABEL)"
     )
     _add_json(start)
+    cast(CommandParser, start).checks.append(_external_disposition)  # (`sub` makes them so)
+
+
+def _external_disposition(args: argparse.Namespace) -> str | None:
+    """`--external` is externally_owned: another `--disposition` contradicts it (and was
+    dropped without a word). A group cannot say this: `--disposition externally_owned` agrees."""
+    if args.external and args.disposition not in (None, "externally_owned"):
+        return (
+            f"argument --disposition: `{args.disposition}` contradicts --external, which "
+            "starts an externally_owned placeholder"
+        )
+    return None
 
 
 def _add_ls(sub: Any) -> None:

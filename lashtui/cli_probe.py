@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 UNKNOWN = 3  # Nagios's UNKNOWN, also a `check` usage error's exit status
@@ -94,11 +95,16 @@ class CommandParser(argparse.ArgumentParser):
     """The parser class of every subcommand (cli.py passes it to `add_subparsers`): an
     ordinary ArgumentParser, except with `probe=True` (`check`), where a usage error is one
     line on stderr and Nagios's UNKNOWN (3). There, arguments it does not know are its own
-    usage error too (argparse would hand them to the top-level parser, which exits 2)."""
+    usage error too (argparse would hand them to the top-level parser, which exits 2).
+
+    `checks` are rules between flags that argparse's groups cannot state (`start --external`
+    with a `--disposition` other than its own): each returns the sentence of a usage error,
+    or None, and a problem is this parser's usage error like any other."""
 
     def __init__(self, *args: Any, probe: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.probe = probe
+        self.checks: list[Callable[[argparse.Namespace], str | None]] = []
 
     def error(self, message: str) -> NoReturn:
         if not self.probe:
@@ -112,6 +118,10 @@ class CommandParser(argparse.ArgumentParser):
         parsed, extras = super().parse_known_args(args, namespace)
         if self.probe and extras:
             self.error(f"unrecognized arguments: {' '.join(extras)}")
+        for check in self.checks:
+            problem = check(parsed)
+            if problem is not None:
+                self.error(problem)
         return parsed, extras
 
 

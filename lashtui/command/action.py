@@ -13,6 +13,8 @@ import argparse
 import uuid
 from typing import Any
 
+from pydantic import JsonValue
+
 from lashtui.clock import SystemClock, parse_duration_ms
 from lashtui.command.argument import named_process, parse_disposition, parse_json
 from lashtui.command.facade import facade
@@ -55,7 +57,6 @@ def start_request(args: argparse.Namespace) -> ProcessStartRequest:
     if args.engine is None or args.disposition is None:
         raise InvalidRequest("start needs --engine KIND and --disposition D (or --external)")
     from lashtui.worker import declared_event_types
-    from lashtui.worker.steps import parse_plan
 
     process_input = Engine(kind=args.engine, payload=payload)
     fields.update(
@@ -64,9 +65,21 @@ def start_request(args: argparse.Namespace) -> ProcessStartRequest:
         identity=ProcessIdentity(kind=args.engine, label=args.label),
     )
     if args.engine == "steps":
-        parse_plan(payload)  # a plan that is not one is refused before the registry opens
+        steps_plan(args.payload, payload)  # refused before the registry opens
         fields["event_types"] = declared_event_types(payload)
     return ProcessStartRequest.model_validate(fields)
+
+
+def steps_plan(text: str | None, payload: JsonValue) -> None:
+    """The steps engine's plan is `--payload`: a plan that is not one is refused naming it."""
+    from lashtui.worker.steps import PLAN_HINT, parse_plan
+
+    if text is None:
+        raise InvalidRequest(f"--engine steps needs its plan as --payload: {PLAN_HINT}")
+    try:
+        parse_plan(payload)
+    except InvalidRequest as error:
+        raise InvalidRequest(f"--payload is not a steps plan: {error}") from None
 
 
 async def cmd_start(args: argparse.Namespace) -> int:

@@ -206,7 +206,8 @@ def test_a_steps_plan_that_is_not_one_is_refused_before_a_file_is_made(
         capsys, fresh, "start", "p", "--engine", "steps", "--disposition", "rerunnable",
         "--payload", bad,
     )  # fmt: skip
-    assert code == 1 and one_line(err).startswith("lashtui: step 2 has `sleeep_ms`")
+    sentence = "lashtui: --payload is not a steps plan: step 2 has `sleeep_ms`"
+    assert code == 1 and one_line(err).startswith(sentence)
     assert not fresh.exists()
     ok = ("start", "p", "--engine", "steps", "--disposition", "rerunnable", "--payload", WAIT)
     assert run(capsys, fresh, *ok)[0] == 0
