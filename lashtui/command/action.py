@@ -10,7 +10,9 @@ printable) is refused here, so a mistyped command creates no file and writes not
 from __future__ import annotations
 
 import argparse
+import sys
 import uuid
+from collections import Counter
 from typing import Any
 
 from pydantic import JsonValue
@@ -33,6 +35,7 @@ from lashtui.model import (
     originator_from_scope_id,
     process_state,
 )
+from lashtui.untrusted import shown
 
 
 def start_request(args: argparse.Namespace) -> ProcessStartRequest:
@@ -166,18 +169,31 @@ async def cmd_end_undecodable(args: argparse.Namespace) -> int:
     return 0
 
 
+def distinct(ids: list[str], action: str) -> list[str]:
+    """The ids in the order given, each once, and a note on stderr for each given more than
+    once: `rerun s1 s1` started two re-runs of s1, and `transfer` merged them unsaid."""
+    counts = Counter(ids)
+    for process_id, count in counts.items():
+        if count > 1:
+            note = f"lashtui: `{process_id}` was given {count} times; {action} acts on it once"
+            print(shown(note), file=sys.stderr)
+    return list(counts)
+
+
 async def cmd_rerun(args: argparse.Namespace) -> int:
+    ids = distinct(args.ids, "rerun")
     who = operator(args)
     async with facade(args, writes=True) as processes:
-        outcomes = [await processes.actions.rerun(pid, operator=who) for pid in args.ids]
+        outcomes = [await processes.actions.rerun(pid, operator=who) for pid in ids]
     return report(outcomes, args.json, many=True)
 
 
 async def cmd_transfer(args: argparse.Namespace) -> int:
     source, target = SessionScope.parse(args.from_scope), SessionScope.parse(args.to_scope)
+    ids = distinct(args.ids, "transfer")
     who = operator(args)
     async with facade(args, writes=True) as processes:
-        outcomes = await processes.actions.transfer(source, target, args.ids, operator=who)
+        outcomes = await processes.actions.transfer(source, target, ids, operator=who)
     return report(outcomes, args.json, many=True)
 
 
