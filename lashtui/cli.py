@@ -20,7 +20,8 @@ import sys
 from typing import Any, cast
 
 from lashtui.cli_probe import CommandParser, add_check_parser, add_follow_flag
-from lashtui.errors import LashError
+from lashtui.clock import SystemClock, parse_duration_ms
+from lashtui.errors import InvalidRequest, LashError
 
 DEFAULT_DB = "lashtui.db"
 DEMO_DB = "lashtui-demo.db"
@@ -37,6 +38,10 @@ TTL_MS_MAX = 86_400_000
 # which the facade checks too; repeated here so `--help` loads no model).
 CUTOFF_MS_MAX = 253_402_300_799_999
 
+# The largest number either store keeps (SQLite integers and PostgreSQL BIGINT are signed
+# 64-bit): an event sequence past it reached the store and was refused there, naming no flag.
+INT64_MAX = (1 << 63) - 1
+
 # `errors`: its window and group limit (lashtui.model.error's WINDOW_DEFAULT, WINDOW_MAX and
 # GROUPS_MAX, which the model checks too; repeated here so `--help` loads no model).
 WINDOW_DEFAULT = 20_000
@@ -48,8 +53,9 @@ EXIT_CODES = """exit status:
   0    done: every target done, requested or unchanged (each says which on stdout)
   1    refused or failed: a target was refused, a value was refused, or the registry could
        not serve; one line per problem on stderr, `lashtui: <sentence>`
-  2    usage error: unknown command or flag, missing argument, or a number flag out of its
-       range (--timeout, --ttl-ms, --before, --limit, --window); `dash` without a terminal
+  2    usage error: unknown command or flag, missing argument, flags that contradict each
+       other, an empty flag value, a number flag out of its range (--timeout, --ttl-ms,
+       --before, --after, --limit, --window) or a bad --older-than; `dash` without a terminal
   130  interrupted (Ctrl-C)
   141  stdout was closed by its reader (`lashtui ls | head`): output stopped quietly
   143  `worker`: stopped at once by a second SIGTERM (130: a second SIGINT)
@@ -117,6 +123,23 @@ def _cutoff_ms(text: str) -> int:
     return _whole(text, 0, CUTOFF_MS_MAX, "a cutoff in epoch milliseconds")
 
 
+def _sequence(text: str) -> int:
+    """`events --after`: an event sequence number, 0 (the default) to the stores' largest."""
+    return _whole(text, 0, INT64_MAX, "a sequence number")
+
+
+def _age(text: str) -> int:
+    """`prune --older-than`: a duration (`7d`, `1h30m`) in milliseconds, reaching back no
+    further than 1970 (a prune cutoff is epoch milliseconds >= 0)."""
+    try:
+        age = parse_duration_ms(text)
+    except InvalidRequest as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if age > SystemClock().now_ms():
+        raise argparse.ArgumentTypeError(f"{text} reaches back before 1970")
+    return age
+
+
 def _seconds(text: str, what: str, note: str = "") -> float:
     """A finite number of seconds >= 0: nan, inf and negatives would wait forever, or not
     at all, without saying so. `what` (and `note`) say which, for the usage error."""
@@ -168,6 +191,7 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     default = argparse.SUPPRESS if suppress else None
     parser.add_argument(
         "--db",
+        type=_given,
         default=default,
         metavar="PATH",
         help="the registry: a SQLite file, or a postgresql:// URL (default: $LASHTUI_DB, "
@@ -411,7 +435,7 @@ def _add_reads(sub: Any) -> None:
     events = _command(sub, "events", "a process's event log, oldest first")
     _process_id(events, "the process (as `ls` shows it)")
     events.add_argument(
-        "--after", type=int, default=0, metavar="N", help="only events after sequence N"
+        "--after", type=_sequence, default=0, metavar="N", help="only events after sequence N"
     )
     _add_output(events)
     wait = _command(sub, "await", "wait for a process to end and print its output")
@@ -566,8 +590,9 @@ def _add_many(sub: Any) -> None:
         "--before", type=_cutoff_ms, metavar="EPOCH_MS", help="last changed before this time"
     )
     cutoff.add_argument(
-        "--older-than", metavar="DURATION", help="last changed longer ago than this: 30m, 1h, 7d"
-    )
+        "--older-than", type=_age, metavar="DURATION",
+        help="last changed longer ago than this: 30m, 1h, 7d, 1h30m",
+    )  # fmt: skip
     prune.add_argument(
         "--dry-run", action="store_true", help="count what would be deleted; delete nothing"
     )
@@ -707,6 +732,9 @@ def main(argv: list[str] | None = None) -> int:
 
         argcomplete.autocomplete(parser)
     args = parser.parse_args(argv)
+    if args.db is None and os.environ.get("LASHTUI_DB") == "":
+        # As `--db ''`: an empty path opened the current directory ("... is a directory").
+        parser.error("$LASHTUI_DB is empty: set it to a registry, or unset it for ./lashtui.db")
     problem = not_utf8(args)
     if problem is not None:
         print(f"lashtui: {problem}", file=sys.stderr)

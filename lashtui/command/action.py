@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import JsonValue
 
-from lashtui.clock import SystemClock, parse_duration_ms
+from lashtui.clock import SystemClock
 from lashtui.command.argument import named_process, parse_disposition, parse_json
 from lashtui.command.facade import facade
 from lashtui.command.output import emit_json, report, say
@@ -200,13 +200,8 @@ async def cmd_transfer(args: argparse.Namespace) -> int:
 async def cmd_prune(args: argparse.Namespace) -> int:
     from lashtui.admin import check_prune_cutoff
 
-    if args.before is not None:
-        cutoff = args.before
-    else:
-        age = parse_duration_ms(args.older_than)
-        cutoff = SystemClock().now_ms() - age
-        if cutoff < 0:
-            raise InvalidRequest(f"--older-than {args.older_than} reaches back before 1970")
+    # --older-than is milliseconds, and no further back than 1970 (cli.py `_age`).
+    cutoff = args.before if args.before is not None else SystemClock().now_ms() - args.older_than
     check_prune_cutoff(cutoff)
     who = operator(args)
     # A dry run only reads, so it opens the registry read-only: it cannot write a byte.

@@ -152,7 +152,6 @@ def test_cancel_abandon_transfer_prune(db: Path) -> None:
         (("ls", "--status", "bogus"), ("got `bogus`",)),
         (("ls", "--granted-to", "alice"), ("got `alice`",)),
         (("ls", "--sort", "size"), ("unknown process order `size`", "`label`", "`lease_expiry`")),
-        (("prune", "--older-than", "3 weeks"), ("got `3 weeks`",)),
         (("start", "x", "--engine", "steps", "--disposition", "sometimes"), ("got `sometimes`",)),
     ],
 )

@@ -333,6 +333,18 @@ def get_env(conn: Tx, env_ref: str) -> ProcessExecutionEnvSpec:
     return spec
 
 
+def not_undecodable(process_id: str, record: ProcessRecord) -> str:
+    """Why `end_undecodable` refuses a row that decodes, saying what is true of it: a live
+    one is ended by cancel or abandon; an ended one has nothing left to end (and both of
+    those would be refused on it)."""
+    if record.is_terminal():
+        return (
+            f"process `{process_id}` is not undecodable: it has already ended "
+            f"({record.status.state.value}), so there is nothing to end"
+        )
+    return f"process `{process_id}` is not undecodable; cancel or abandon it instead"
+
+
 def end_undecodable(
     conn: Tx, process_id: str, operator: str, reason: str, now: int
 ) -> ProcessRecord:
@@ -353,16 +365,14 @@ def end_undecodable(
     if not rows:
         raise UnknownProcess.process(process_id)
     try:
-        checked(decode_record(rows[0][0]), rows[0][6])
+        decoded = checked(decode_record(rows[0][0]), rows[0][6])
     except DECODE_ERRORS as error:
         why = undecodable_reason(error)
     else:
         held = conn.execute(*lease_row_statement(conn, process_id)).fetchone()
         problem = lease_row_problem(LeaseRow(*held)) if held else None
         if problem is None:
-            raise ProcessConflict(
-                f"process `{process_id}` is not undecodable; cancel or abandon it instead"
-            )
+            raise ProcessConflict(not_undecodable(process_id, decoded))
         why = problem
     stand_in = undecodable_record(rows[0], why)
     record = stand_in.model_copy(

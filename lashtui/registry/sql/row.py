@@ -271,7 +271,7 @@ def keyed(record: ProcessRecord, column_id: object) -> ProcessRecord:
 def refuse_undecodable(process_id: str, reason: str) -> StoreError:
     return UndecodableProcess(
         f"process `{process_id}` could not be decoded ({reason}); nothing can change it but "
-        f"ending it: `lashtui end-undecodable {shlex.quote(process_id)}`"
+        f"ending it: `lashtui end-undecodable {shlex.quote(process_id)} --reason R`"
     )
 
 

@@ -1,0 +1,157 @@
+"""Messages and exit statuses the auditor found unclear, through the installed `lashtui`:
+a bad flag value is a usage error (exit 2) naming the flag and the value as typed, a hint
+is a command that works when followed, and a refusal says what is true.
+
+- `events --after 99999999999999999999999` reached the store, which refused it (exit 1) as
+  "a number is too large for the registry", naming neither flag nor value.
+- `prune --older-than 1x` exited 1 where `prune --before abc` exited 2.
+- `--db ''` (and an empty $LASHTUI_DB) said "<cwd> is a directory".
+- A write refused on an undecodable row hinted `lashtui end-undecodable ID`, which exits 2
+  without the `--reason` it requires.
+- `end-undecodable` on an ended row said "cancel or abandon it instead": both are refused
+  on an ended row.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_cli import LASHTUI, digest
+
+INT64_MAX = 2**63 - 1
+FINISH = json.dumps({"steps": [{"finish": 1}]})
+
+
+def run(
+    target: str | Path, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    argv = [LASHTUI, "--db", str(target), *args]
+    return subprocess.run(
+        argv, capture_output=True, text=True, timeout=60, check=False, env=env, cwd=cwd
+    )
+
+
+def usage_error(result: subprocess.CompletedProcess[str], last_line: str) -> None:
+    assert result.returncode == 2 and result.stdout == "", result
+    assert result.stderr.strip().splitlines()[-1] == last_line
+
+
+def ended(target: str) -> None:
+    """`s1`, a steps process run to completion."""
+    start = ("start", "s1", "--engine", "steps", "--disposition", "rerunnable", "--payload")
+    assert run(target, *start, FINISH).returncode == 0
+    assert run(target, "worker", "--once").returncode == 0
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_events_after_is_a_usage_error_past_what_a_store_holds(registry_target: str) -> None:
+    ended(registry_target)
+    for value in ("99999999999999999999999", str(INT64_MAX + 1), "-1", "abc"):
+        usage_error(
+            run(registry_target, "events", "s1", "--after", value),
+            "lashtui events: error: argument --after: a sequence number is a whole number "
+            f"from 0 to {INT64_MAX}, got `{value}`",
+        )
+    last = run(registry_target, "events", "s1", "--after", str(INT64_MAX), "--json")
+    assert (last.returncode, last.stdout) == (0, "[]\n")
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        ("1x", "a duration is a number with a unit (ms, s, m, h, d) such as `30m` or `1h`, "
+               "got `1x`"),
+        ("3 weeks", "a duration is a number with a unit (ms, s, m, h, d) such as `30m` or "
+                    "`1h`, got `3 weeks`"),
+        ("99999999d", "99999999d reaches back before 1970"),
+    ],
+)  # fmt: skip
+def test_a_bad_older_than_is_a_usage_error_as_a_bad_before_is(
+    tmp_path: Path, value: str, says: str
+) -> None:
+    db = tmp_path / "reg.db"
+    assert run(db, "start", "x", "--external").returncode == 0
+    before = digest(db)
+    for dry_run in ((), ("--dry-run",)):
+        result = run(db, "prune", "--older-than", value, *dry_run)
+        usage_error(result, f"lashtui prune: error: argument --older-than: {says}")
+    assert run(db, "prune", "--before", "abc").returncode == 2
+    assert digest(db) == before
+
+
+def test_an_empty_registry_path_is_a_usage_error(tmp_path: Path) -> None:
+    usage_error(
+        run("", "ls", cwd=tmp_path),
+        "lashtui: error: argument --db: must not be empty (an unset shell variable expands "
+        "to nothing)",
+    )
+    env = {k: v for k, v in os.environ.items() if k != "LASHTUI_DB"}
+    argv = [LASHTUI, "start", "x", "--external"]
+    result = subprocess.run(
+        argv, capture_output=True, text=True, timeout=60, check=False,
+        env={**env, "LASHTUI_DB": ""}, cwd=tmp_path,
+    )  # fmt: skip
+    usage_error(
+        result,
+        "lashtui: error: $LASHTUI_DB is empty: set it to a registry, or unset it for "
+        "./lashtui.db",
+    )
+    assert os.listdir(tmp_path) == []  # no ./lashtui.db made
+
+
+def undecodable_row(db: Path) -> None:
+    """`deep`: a copy of `job`'s row, its record nested too deep to decode."""
+    conn = sqlite3.connect(db)
+    with conn:
+        record = json.loads(conn.execute("SELECT record_json FROM processes").fetchone()[0])
+        record["id"], record["input"]["metadata"] = "deep", "PLACEHOLDER"
+        deep = json.dumps(record).replace('"PLACEHOLDER"', "[" * 300 + "]" * 300)
+        conn.execute(
+            "INSERT INTO processes (process_id, registration_hash, owner_scope_id, "
+            "created_at_ms, updated_at_ms, change_seq, status, record_json) "
+            "SELECT 'deep', registration_hash, owner_scope_id, "
+            "created_at_ms, updated_at_ms, change_seq + 1, status, ? FROM processes",
+            (deep,),
+        )
+    conn.close()
+
+
+def test_the_way_out_of_an_undecodable_row_is_a_command_that_works(tmp_path: Path) -> None:
+    db = tmp_path / "reg.db"
+    assert run(db, "start", "job", "--external").returncode == 0
+    undecodable_row(db)
+    refused = run(db, "cancel", "deep")
+    assert refused.returncode == 1
+    hint = re.search(r"nothing can change it but ending it: `([^`]*)`$", refused.stderr.strip())
+    assert hint is not None, refused.stderr
+    assert hint.group(1) == "lashtui end-undecodable deep --reason R"
+    argv = shlex.split(hint.group(1))
+    followed = run(db, *argv[1:])
+    assert followed.returncode == 0, followed.stderr
+    assert followed.stdout == "ended undecodable process deep: now failed\n"
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_end_undecodable_on_an_ended_row_says_it_has_ended(registry_target: str) -> None:
+    ended(registry_target)
+    result = run(registry_target, "end-undecodable", "s1", "--reason", "x")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "lashtui: process `s1` is not undecodable: it has already ended (completed), so "
+        "there is nothing to end\n"
+    )
+    # A live one that decodes is still pointed at cancel and abandon, which work on it.
+    assert run(registry_target, "start", "live", "--external").returncode == 0
+    live = run(registry_target, "end-undecodable", "live", "--reason", "x")
+    assert live.stderr == (
+        "lashtui: process `live` is not undecodable; cancel or abandon it instead\n"
+    )
+    assert run(registry_target, "cancel", "live").returncode == 0
