@@ -1,6 +1,6 @@
 """What the dashboard does with a row whose stored record cannot be decoded (it lists as the
 registry's stand-in, `ObservedProcess.undecodable` saying why): every write but one refuses
-it, so the words here name that one way out (`E`, or `lashtui end-undecodable ID`), and
+it, so the words here name that one way out (`E`, or `lashtui end-undecodable ID --reason R`), and
 ending rows with `Processes.end_undecodable` reports each one (`b: ended: now failed`), and
 the marked rows that decode, which are skipped rather than ended. Plain sentences: a screen
 shows them through `lashtui.tui.text`, since they quote stored ids and reasons."""
@@ -21,7 +21,7 @@ SHOWN = 5  # ids listed in a sentence; the rest are counted
 def way_out(process_id: str, *, read_only: bool = False) -> str:
     """How an undecodable row is ended, from here (the `E` key) and from the command line
     (quoted as the registry's refusal quotes it)."""
-    command = f"`lashtui end-undecodable {shell_word(process_id)}`"
+    command = f"`lashtui end-undecodable {shell_word(process_id)} --reason R`"
     if read_only:
         return f"{command} ends it (not from a read-only dashboard)"
     return f"press E to end it (or {command})"

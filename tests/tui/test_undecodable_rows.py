@@ -147,7 +147,7 @@ async def test_an_action_key_on_an_undecodable_row_says_why_and_names_the_way_ou
         assert toast.startswith(
             "cancel is not offered for process b-deep: its record could not be decoded ("
         )
-        assert toast.endswith("press E to end it (or `lashtui end-undecodable b-deep`)")
+        assert toast.endswith("press E to end it (or `lashtui end-undecodable b-deep --reason R`)")
         assert await registry.events_after("b-deep", 0) == []
 
 
@@ -203,7 +203,7 @@ async def test_the_detail_of_an_undecodable_row_says_why_and_ends_it(
         detail = await detail_of(pilot, "b-deep")
         shown = summary(detail)
         assert "record could not be decoded: " in shown
-        assert "press E to end it (or `lashtui end-undecodable b-deep`)" in shown
+        assert "press E to end it (or `lashtui end-undecodable b-deep --reason R`)" in shown
         # Its disposition and input are in the record that does not decode: the stand-in's
         # are placeholders, so neither is shown as a fact.
         assert "disposition unknown" in shown and "\noutput -" in shown

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import re
-import shlex
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -61,7 +60,7 @@ from lashtui.registry.sql.fetch import (
     unstorable_parameter,
 )
 from lashtui.registry.sql.record_cache import RecordCache
-from lashtui.untrusted import clipped
+from lashtui.untrusted import clipped, shell_word
 
 __all__ = [
     "RecordCache",
@@ -271,7 +270,7 @@ def keyed(record: ProcessRecord, column_id: object) -> ProcessRecord:
 def refuse_undecodable(process_id: str, reason: str) -> StoreError:
     return UndecodableProcess(
         f"process `{process_id}` could not be decoded ({reason}); nothing can change it but "
-        f"ending it: `lashtui end-undecodable {shlex.quote(process_id)} --reason R`"
+        f"ending it: `lashtui end-undecodable {shell_word(process_id)} --reason R`"
     )
 
 
