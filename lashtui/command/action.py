@@ -54,6 +54,10 @@ def start_request(args: argparse.Namespace) -> ProcessStartRequest:
             if payload is not None
             else ({"label": args.label} if args.label is not None else None)
         )
+        if payload is not None and args.label is not None:
+            # The label cannot ride in metadata the payload gives: it names the row itself
+            # (it was dropped without a word).
+            fields["identity"] = ProcessIdentity(kind="external", label=args.label)
         return ProcessStartRequest.external(
             args.id, metadata, **{k: v for k, v in fields.items() if k != "id"}
         )

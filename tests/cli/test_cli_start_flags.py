@@ -8,6 +8,7 @@ without its plan named neither flag (`a steps plan is ..., got `null``): now it 
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -55,6 +56,20 @@ def test_contradictory_flags_are_a_usage_error_and_create_nothing(
 def test_flags_that_agree_still_start(tmp_path: Path) -> None:
     agreed = run(tmp_path / "new.db", "--external", "--disposition", "externally_owned")
     assert (agreed.returncode, agreed.stdout) == (0, "started s7 (externally_owned)\n")
+
+
+def test_an_external_start_keeps_its_label_beside_a_payload(tmp_path: Path) -> None:
+    """`--label` rides in an external row's metadata; given a `--payload` (the metadata),
+    it was dropped without a word. It names the row now, the payload kept as given."""
+    db = tmp_path / "new.db"
+    started = run(db, "--external", "--payload", '{"ticket": 7}', "--label", "nightly import")
+    assert started.returncode == 0, started.stderr
+    shown = subprocess.run(
+        [LASHTUI, "--db", str(db), "show", "s7", "--json"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    row = json.loads(shown.stdout)
+    assert row["label"] == "nightly import" and row["input"]["metadata"] == {"ticket": 7}
 
 
 @pytest.mark.parametrize(
