@@ -32,6 +32,7 @@ from lashtui.model import (
     ProcessEvent,
     ProcessEventAppendRequest,
     ProcessLifecycleStatus,
+    ProcessRecord,
     RecoveryDisposition,
     SessionScope,
     limit,
@@ -39,7 +40,7 @@ from lashtui.model import (
     process_signal_replay_key,
 )
 from lashtui.model.audit import AuditAction
-from lashtui.model.event import event_payload_hash
+from lashtui.model.event import SIGNAL_PREFIX, event_payload_hash
 from lashtui.model.outcome import (
     Outcome,
     ProcessAction,
@@ -243,6 +244,12 @@ async def signal(
     if record.is_terminal():
         sentence = f"process `{process_id}` is already terminal"
         return await outcome(processes, process_id, "signal", "refused", sentence)
+    if record.undecodable is None and record.event_type(event_type) is None:
+        # The registry would refuse it in lash's words, "process `w` emitted undeclared
+        # event type `signal.x`", which blame the process for what the operator sent.
+        return await outcome(
+            processes, process_id, "signal", "refused", undeclared(record, signal_name)
+        )
     last = await registry.recent_events(process_id, 1)
     try:
         event = (await registry.append_event(process_id, request)).event
@@ -262,6 +269,20 @@ async def signal(
     )
     sentence = f"{event_type} stored as event {event.sequence}; {then}"
     return await outcome(processes, process_id, "signal", "done", sentence, observed, event=event)
+
+
+def undeclared(record: ProcessRecord, signal_name: str) -> str:
+    """Why a signal the process does not declare is not sent, naming those it does."""
+    declared = sorted(
+        t.name.removeprefix(SIGNAL_PREFIX)
+        for t in record.event_types
+        if t.name.startswith(SIGNAL_PREFIX)
+    )
+    takes = f"its signals are {', '.join(declared)}" if declared else "it declares no signal"
+    return (
+        f"process `{record.id}` declares no signal `{signal_name}`, so nothing was sent "
+        f"({takes})"
+    )
 
 
 async def transfer(

@@ -348,3 +348,18 @@ async def test_a_signal_says_what_receives_it_by_who_runs_the_waiting_row(
         "only its owner (if alive) ends it, or the sweep once it proves the owner dead; or "
         "request an abandon"
     )
+
+
+async def test_a_signal_the_process_does_not_declare_is_refused_naming_those_it_does(
+    processes: Processes, registry: ProcessRegistry
+) -> None:
+    """The registry refuses it in lash's words, "process `w` emitted undeclared event type
+    `signal.nosuch`", which blamed the process for what the operator sent (the facade's
+    own `signal` keeps them: api.md)."""
+    await processes.start(steps("w", [{"wait_signal": "go"}], "go"))
+    refused = await processes.actions.signal("w", "nosuch", "id-1", None)
+    assert (refused.outcome, refused.sentence) == (
+        "refused",
+        "process `w` declares no signal `nosuch`, so nothing was sent (its signals are go)",
+    )
+    assert await processes.events("w") == []
