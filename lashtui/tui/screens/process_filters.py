@@ -172,16 +172,10 @@ class ProcessFilters(_Base):
         """`:goto ID`: select that process, or say why not and leave the selection where it
         was. It used to select the row after where the id would sit, saying nothing, so a
         mistyped or pruned id selected some other process as if it were the one asked for."""
-        if process_id not in self.window.rows:
-            try:
-                found = await self.dashboard.processes.get(process_id)
-            except LashError as error:
-                text.say(self, str(error), title="goto", severity="error")
-                return
-            if found is None:
-                sentence = f"there is no process `{process_id}`; the selection stays where it was"
-                text.say(self, sentence, title="goto", severity="warning")
-                return
+        stays = "the selection stays where it was"
+        shown = process_id in self.window.rows
+        if not shown and not await self._exists(process_id, "goto", stays):
+            return
         before = self.selected_id()
         await self._read(lambda: self.reload(process_id))
         if process_id in self.window.rows:
@@ -190,23 +184,28 @@ class ProcessFilters(_Base):
         await self._read(lambda: self.reload(before))
         sentence = (
             f"process `{process_id}` is not shown: the lens and filters leave it out "
-            "(Esc clears them); the selection stays where it was"
+            f"(Esc clears them); {stays}"
         )
         text.say(self, sentence, title="goto", severity="warning")
 
     async def open(self, process_id: str) -> None:
         """`:open ID`: the detail of a process in the registry; for any other id, one
         sentence and no detail (it opened one that called a process never there `gone`)."""
+        if await self._exists(process_id, "open", "nothing opened"):
+            self.action_open(process_id)
+
+    async def _exists(self, process_id: str, title: str, so: str) -> bool:
+        """Whether `process_id` is in the registry; if not, or the read fails, says so (`so`:
+        what the command then did)."""
         try:
             found = await self.dashboard.processes.get(process_id)
         except LashError as error:
-            text.say(self, str(error), title="open", severity="error")
-            return
+            text.say(self, str(error), title=title, severity="error")
+            return False
         if found is None:
-            sentence = f"there is no process `{process_id}`; nothing opened"
-            text.say(self, sentence, title="open", severity="warning")
-            return
-        self.action_open(process_id)
+            sentence = f"there is no process `{process_id}`; {so}"
+            text.say(self, sentence, title=title, severity="warning")
+        return found is not None
 
     def close_command_line(self) -> None:
         field = self.query_one("#command", Input)
