@@ -3,6 +3,8 @@ by (state, code, message) over a window of the most recently changed rows, on bo
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from lashtui.clock import ManualClock
@@ -172,16 +174,45 @@ def test_a_group_is_of_an_ended_badly_state() -> None:
         ErrorGroupKey.model_validate({"state": "completed", "code": "", "message": ""})
 
 
-async def test_a_row_that_is_not_json_groups_under_no_code_and_no_message(
+async def test_a_row_that_is_not_json_groups_as_undecodable(
     registry: ProcessRegistry, registry_target: str, clock: ManualClock
 ) -> None:
+    """Under the stand-in's code and words (it grouped under no code and no message)."""
     await end_all(registry, clock)
     with raw_connection(registry_target) as conn:
         conn.execute("UPDATE processes SET record_json = 'not json {' WHERE process_id = 'f1'")
     summary = await registry.error_groups(ErrorGroupQuery())
-    assert ("failed", "", "", 1) in [
+    code, words = "process_record_undecodable", "record could not be decoded"
+    assert ("failed", code, words, 1) in [
         (g.state.value, g.code, g.message, g.count) for g in summary.groups
     ]
-    broken = ErrorGroupKey(state="failed", code="", message="")
+    broken = ErrorGroupKey(state="failed", code=code, message=words)
     rows = await registry.error_group_rows(broken, 50_000)
     assert ids(rows) == ["f1"] and rows[0].undecodable
+
+
+async def test_a_row_whose_outcome_contradicts_its_status_groups_as_undecodable(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:
+    """Another program gave a failed row a cancel's output, and set a running row's status
+    column to failed: neither record decodes (`show` says so), yet the Errors view grouped
+    the first under the cancel's words ("failed - operator cancelled it") and the second
+    under no code. Both group under the stand-in's code and words now."""
+    await end_all(registry, clock)
+    await registry.register_process(ext("edited"))
+    await registry.complete_process("edited", failure("boom", "it broke"))
+    cancel = CancelledOutput(message="operator cancelled it").model_dump_json()
+    with raw_connection(registry_target) as conn:
+        edit = "UPDATE processes SET record_json = ? WHERE process_id = 'edited'"
+        (stored,) = conn.execute(
+            "SELECT record_json FROM processes WHERE process_id = 'edited'"
+        ).fetchone()
+        record = json.loads(stored)
+        record["status"]["await_output"] = json.loads(cancel)
+        conn.execute(edit, (json.dumps(record),))
+        conn.execute("UPDATE processes SET status = 'failed' WHERE process_id = 'live'")
+    summary = await registry.error_groups(ErrorGroupQuery())
+    found = {(g.state.value, g.code, g.message): g.count for g in summary.groups}
+    assert found[("failed", "process_record_undecodable", "record could not be decoded")] == 2
+    assert not any("operator cancelled it" in message for _, _, message in found)
+    assert found[("failed", "upstream_timeout", "no answer in 30s")] == 3  # the others hold

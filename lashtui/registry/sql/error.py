@@ -34,7 +34,7 @@ from lashtui.model import (
 )
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
 from lashtui.registry.sql.page import check_size, records_within
-from lashtui.registry.sql.row import fetch_rows
+from lashtui.registry.sql.row import UNDECODABLE_CODE, UNDECODABLE_WORDS, fetch_rows
 
 _ORDER = {
     "count": "n DESC, last_seen DESC NULLS LAST, status, code, message",
@@ -68,17 +68,41 @@ def _clip(expression: str) -> str:
     return f"coalesce(substr({expression}, 1, {CLIP_CHARS}), '')"
 
 
+# The outcome's tag each ended-badly state's record holds (lashtui/model/output.py).
+_OUTCOME_TYPES = {"failed": "failure", "cancelled": "cancelled", "abandoned": "abandoned"}
+
+
+def _unlike(sql: Dialect) -> str:
+    """Whether a row's outcome is not of its status column's kind: another program wrote
+    one without the other (a failed row holding a cancel's output, a row whose record says
+    it still runs), so its record does not decode (registry/sql/row.py) and its stored
+    words are no verdict. Such a row groups under the stand-in's code and words (it was
+    grouped under the words of the record it contradicts). A test of the small outcome
+    read anyway, not a decode: a record may fail to decode in ways SQL cannot see."""
+    kind = sql.json_text("p.outcome", "type")
+    agree = " OR ".join(
+        f"(p.status = '{status}' AND {kind} = '{tag}')" for status, tag in _OUTCOME_TYPES.items()
+    )
+    return f"NOT coalesce({agree}, FALSE)"
+
+
 def _code(sql: Dialect) -> str:
     """A row's group code: the failure code, the abandon writer, none for a cancel."""
     failure = sql.json_text("p.outcome", "code")
     writer = sql.json_text("p.outcome", "evidence.writer")
-    return _clip(f"CASE p.status WHEN 'failed' THEN {failure} WHEN 'abandoned' THEN {writer} END")
+    return _clip(
+        f"CASE WHEN {_unlike(sql)} THEN '{UNDECODABLE_CODE}' "
+        f"WHEN p.status = 'failed' THEN {failure} WHEN p.status = 'abandoned' THEN {writer} END"
+    )
 
 
 def _message(sql: Dialect) -> str:
     """A row's group message: the failure message or cancel reason, the abandon reason."""
     output = sql.json_text("p.outcome", "message")
-    return _clip(f"CASE p.status WHEN 'abandoned' THEN p.reason ELSE {output} END")
+    return _clip(
+        f"CASE WHEN {_unlike(sql)} THEN '{UNDECODABLE_WORDS}' "
+        f"WHEN p.status = 'abandoned' THEN p.reason ELSE {output} END"
+    )
 
 
 def group_statement(query: ErrorGroupQuery, sql: Dialect) -> tuple[str, list[object]]:

@@ -171,7 +171,7 @@ def _originator(scope_id: object) -> HostOriginator | SessionOriginator:
 
 def _stand_in_status(status: object, reason: str, at_ms: int) -> ProcessStatus:
     """The status the column says, with an output that says the record is unreadable."""
-    message = f"record could not be decoded ({reason})"
+    message = f"{UNDECODABLE_WORDS} ({reason})"
     output: ProcessAwaitOutput
     if status == "completed":
         output = SuccessOutput(value=None)
@@ -189,6 +189,9 @@ def _stand_in_status(status: object, reason: str, at_ms: int) -> ProcessStatus:
 
 
 UNDECODABLE_CODE = "process_record_undecodable"
+# What a stand-in's output says (then why, in brackets); the Errors view's group of rows
+# whose outcome contradicts their status column says it too (sql/error.py `_unlike`).
+UNDECODABLE_WORDS = "record could not be decoded"
 
 
 def undecodable_record(
