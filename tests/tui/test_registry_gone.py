@@ -128,6 +128,11 @@ async def test_the_health_view_says_what_the_embedded_worker_could_not_do(
             said = "ago: drive failed: process registry"
             await until(pilot, lambda: said in screen_text(app).replace("\n", ""))
             assert "problems   " in screen_text(app) and "warning" in screen_text(app)
+            # The Processes view's status line says so too, where the operator looks.
+            await pilot.press("1")
+            home = app.screen
+            assert isinstance(home, ProcessesScreen)
+            await until(pilot, lambda: "(4: Health says what)" in home.status_line)
     finally:
         await worker.stop()
         await registry.close()

@@ -45,6 +45,8 @@ FEED_PAGE = 1_000
 MARK_LIMIT = 10_000  # "mark all matching" stops here: a bulk action is one call per row
 WATCH_AGAIN_S = 1.0  # after the registry failed to be watched (`refresh_on_commit`)
 RECOUNT_S = 60.0
+# How long the status line says the embedded worker warned of a problem (`engine_state`).
+RECENT_PROBLEM_MS = 60_000
 # How often at most a commit that changed no row makes the view look for a prune made
 # elsewhere (`_pruned_elsewhere`).
 PRUNE_LOOK_S = 1.0  # a fresh census now and then catches prunes made by other processes
@@ -373,7 +375,14 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
             return "observer: no embedded worker"
         in_flight, drives = len(worker.in_flight), worker.stats.drives
         draining = ", draining a backlog" if worker.stats.draining_since_ms is not None else ""
-        return f"worker {fmt.owner(worker.owner)}: {in_flight} in flight, {drives} drives{draining}"
+        owner = fmt.owner(worker.owner)
+        state = f"worker {owner}: {in_flight} in flight, {drives} drives{draining}"
+        # A recent warning is said here too, where the operator looks (Health has it whole).
+        last = self.dashboard.worker_problems.last
+        now_ms = self.dashboard.clock.now_ms()
+        if last is not None and now_ms - last[0] < RECENT_PROBLEM_MS:
+            state += f", a problem {fmt.ago(last[0], now_ms)} (4: Health says what)"
+        return state
 
     # --- selection, marks and actions
 
