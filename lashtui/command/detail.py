@@ -89,14 +89,13 @@ class Detail:
             # The stand-in's input and output are placeholders (registry/sql/row.py).
             output = fmt.UNKNOWN_VALUE if p.terminal else "-"
             return [*shown, f"input:  {fmt.UNKNOWN_VALUE}", f"output: {output}"]
-        if p.placeholders():  # ended by end-undecodable: its output is its own
-            shown.append(f"input:  {fmt.UNKNOWN_VALUE}")
-            document = p.model_dump(mode="json")
-            return [*shown, "output:", visible_json(document["status"]["await_output"], indent=2)]
         # JSON last, as lash's wire shapes (what `show --json` holds), indented for reading.
         document = p.model_dump(mode="json")
         output = document["status"].get("await_output")
-        shown += ["input:", visible_json(document["input"], indent=2)]
+        if p.placeholders():  # ended by end-undecodable: its output is its own, not its input
+            shown.append(f"input:  {fmt.UNKNOWN_VALUE}")
+        else:
+            shown += ["input:", visible_json(document["input"], indent=2)]
         shown += ["output:", visible_json(output, indent=2) if output is not None else "-"]
         return shown
 

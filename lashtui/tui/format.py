@@ -124,10 +124,7 @@ def why(process: ObservedProcess, now_ms: int) -> str:
         return output.message
     if isinstance(output, AbandonedOutput):
         by = ABANDONED_BY[output.evidence.writer]
-        if (
-            output.evidence.writer is AbandonWriter.RECONCILED_REQUEST
-            and process.disposition.value == "externally_owned"
-        ):
+        if honoured(process) and process.disposition.value == "externally_owned":
             by = "abandon request honoured (externally owned: it had no lease)"
         request = process.abandon_request
         if request is None:
@@ -139,6 +136,15 @@ def why(process: ObservedProcess, now_ms: int) -> str:
     return ""
 
 
+def honoured(process: ObservedProcess) -> bool:
+    """Whether the row was abandoned for an operator's request (the sweep reconciled it)."""
+    output = process.status.await_output
+    return (
+        isinstance(output, AbandonedOutput)
+        and output.evidence.writer is AbandonWriter.RECONCILED_REQUEST
+    )
+
+
 def abandon_column(process: ObservedProcess) -> str:
     """The ABANDON column: whether an abandon request is pending, honoured (the row was
     abandoned for it), or stands on a row that ended another way. It said `requested` of
@@ -147,13 +153,7 @@ def abandon_column(process: ObservedProcess) -> str:
         return "-"
     if not process.terminal:
         return "requested"
-    output = process.status.await_output
-    if (
-        isinstance(output, AbandonedOutput)
-        and output.evidence.writer is AbandonWriter.RECONCILED_REQUEST
-    ):
-        return "honoured"
-    return "not honoured"
+    return "honoured" if honoured(process) else "not honoured"
 
 
 def duration(ms: int) -> str:

@@ -13,8 +13,7 @@ from __future__ import annotations
 import logging
 
 from lashtui.clock import Clock
-
-WORKER_LOGGER = "lashtui.worker"
+from lashtui.worker.runtime import log
 
 
 class WorkerProblems(logging.Handler):
@@ -33,7 +32,7 @@ class WorkerProblems(logging.Handler):
         self.last = (self.clock.now_ms(), message)
 
     def attach(self) -> None:
-        logging.getLogger(WORKER_LOGGER).addHandler(self)
+        log.addHandler(self)
 
     def detach(self) -> None:
-        logging.getLogger(WORKER_LOGGER).removeHandler(self)
+        log.removeHandler(self)

@@ -47,6 +47,7 @@ from lashtui.registry.sql.page import check_size
 from lashtui.registry.sql.row import (
     DECODE_ERRORS,
     UNDECODABLE_CODE,
+    UNDECODABLE_WORDS,
     RecordCache,
     checked,
     decode_record,
@@ -387,7 +388,7 @@ def end_undecodable(
         }
     ).marked_undecodable(None)
     save_record(conn, record, process_id)
-    message = f"record could not be decoded ({why}); ended by {operator}: {reason}"
+    message = f"{UNDECODABLE_WORDS} ({why}); ended by {operator}: {reason}"
     output = FailureOutput(class_=ToolFailureClass.INTERNAL, code=UNDECODABLE_CODE, message=message)
     # A key of its own: the old row's log may already hold a `process.failed` under the
     # usual terminal key, with a different payload.

@@ -148,7 +148,6 @@ def no_state_words(column: object) -> str:
 
 
 
-
 def undecodable_reason(error: BaseException) -> str:
     """Why a row did not decode, in a few words (the first of pydantic's errors)."""
     if isinstance(error, ValidationError):

@@ -107,6 +107,11 @@ class RegistryConnection(RecordCache, sqlite3.Connection):
             )
         self._seen_at = now
 
+    def remember_file(self, path: str) -> None:
+        """Note the file just opened at `path` (the one SQLite holds), for `still_there`."""
+        info = os.stat(path)
+        self.opened = (path, info.st_dev, info.st_ino)
+
     def steady_version(self, version: int) -> int:
         """For a `readonly_shm` connection, SQLite's `data_version` (`version`) held still
         while the files say nothing can have committed. With no live writer SQLite cannot
@@ -316,8 +321,7 @@ def connect_file(
         conn.backlog_seq = has_backlog_seq(conn)
         conn.execute("PRAGMA foreign_keys = ON")
         if not is_memory:
-            info = os.stat(path)  # (just opened: the file SQLite holds)
-            conn.opened = (path, info.st_dev, info.st_ino)
+            conn.remember_file(path)
     return conn
 
 
@@ -388,6 +392,5 @@ def connect_again(path: str, read_only: bool, busy_timeout_ms: int) -> RegistryC
         conn.execute("PRAGMA foreign_keys = ON")
         # (Its reads ahead of a batch claim read the backlog's mark: sql/run.py `_pick`.)
         conn.backlog_seq = has_backlog_seq(conn)
-        info = os.stat(path)
-        conn.opened = (path, info.st_dev, info.st_ino)
+        conn.remember_file(path)
     return conn

@@ -44,12 +44,12 @@ from lashtui.tui.window import ProcessWindow
 FEED_PAGE = 1_000
 MARK_LIMIT = 10_000  # "mark all matching" stops here: a bulk action is one call per row
 WATCH_AGAIN_S = 1.0  # after the registry failed to be watched (`refresh_on_commit`)
-RECOUNT_S = 60.0
+RECOUNT_S = 60.0  # a fresh census now and then (a prune that left no mark, lash's own)
 # How long the status line says the embedded worker warned of a problem (`engine_state`).
 RECENT_PROBLEM_MS = 60_000
 # How often at most a commit that changed no row makes the view look for a prune made
 # elsewhere (`_pruned_elsewhere`).
-PRUNE_LOOK_S = 1.0  # a fresh census now and then catches prunes made by other processes
+PRUNE_LOOK_S = 1.0
 
 
 class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
