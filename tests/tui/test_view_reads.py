@@ -589,3 +589,33 @@ async def test_a_view_shown_again_draws_its_times_as_of_now_at_once(
         assert _countdown(table, "ext-held") == "6s left"
         await _quiet(pilot, reads)
         assert reads.calls == before
+
+
+async def test_the_processes_window_is_read_again_only_after_a_commit(
+    held: tuple[ProcessRegistry, str], clock: ManualClock
+) -> None:
+    """Its once-a-second re-read (for what changes with no feed entry: leases, grants,
+    pruned rows) reads nothing while nothing commits: re-read every second, an idle window
+    over one stored id of 400 MB kept a core busy loading it."""
+    registry, target = held
+    app, processes = acting(registry, clock)
+    reads = counting(processes, "page_within")
+    async with app.run_test(size=SIZE) as pilot:
+        home = await home_loaded(pilot)
+        await home.tick()  # (the first re-read has no mark to stand on)
+        before = reads.calls
+        for _ in range(5):  # five seconds of ticks, nothing committed
+            await home.tick()
+        assert reads.calls == before
+        assert "ext-held" in home.window.rows
+
+        # Another program renews the lease (a commit with no feed entry): read again.
+        async with open_registry(target, clock=clock) as other:
+            await other.renew_process_lease(await _lease(other, "ext-held"), 30_000)
+        await home.tick()
+        assert reads.calls > before
+        assert home.window.rows["ext-held"].lease_expires_at_ms == clock.now_ms() + 30_000
+        after = reads.calls
+        for _ in range(3):
+            await home.tick()
+        assert reads.calls == after  # and then not again

@@ -84,6 +84,8 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         self.cursor = 0
         self._prune_mark: str | None = None  # the newest prune in the audit trail, once read
         self._prune_looked = 0.0  # time.monotonic() of the last look (`_pruned_elsewhere`)
+        # The registry's change mark taken before the last window re-read (`_reread`).
+        self._reread_mark: tuple[int, int] | None = None
         self.paused = False
         self.marked: dict[str, None] = {}  # an ordered set of process ids
         self.status_name = "all"
@@ -262,8 +264,23 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
                 self.render_window()
 
     async def _reread(self) -> None:
+        """The window read again, unless nothing has committed since the last re-read:
+        then it would read what it holds (its leases, grants and rows change only with a
+        commit; ages and countdowns are computed as the window is shown). Re-read every
+        second regardless, an idle window over a registry with one stored id of 400 MB
+        kept a core busy loading that id (SQLite loads a spilled key to compare it)."""
         async with self.reading:
+            mark = await self.dashboard.processes.change_mark()
+            if mark == self._reread_mark:
+                return
+            self._reread_mark = None  # (a re-read that fails is made again next time)
             await self.window.reread()
+            self._reread_mark = mark
+
+    async def _reread_now(self) -> None:
+        """`_reread`, whether or not anything has committed since."""
+        self._reread_mark = None
+        await self._reread()
 
     def render_window(self, select: str | None = None, *, retime: bool = True) -> None:
         """Show the window; `retime=False` (a feed change) re-renders only changed rows."""
@@ -416,7 +433,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
 
     async def _after_prune(self) -> None:
         await self._read(self.recount)
-        await self._read(self._reread)
+        await self._read(self._reread_now)
         self.render_window()
 
     def default_scope(self) -> str:
@@ -501,7 +518,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         """Read the window again before the clock moves its cells: rows held through a
         pause are as old as the pause, and a lease renewed meanwhile is not lapsed."""
         try:
-            await self._read(self._reread)
+            await self._read(self._reread_now)
             self.paused = False
             self.wake.set()
             self.render_window()
