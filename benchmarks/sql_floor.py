@@ -57,6 +57,7 @@ from benchmarks.p3_no_double_run import ROOT
 from benchmarks.report import scratch
 from lashtui.registry import open_registry
 from lashtui.registry.sql.dialect import SQLITE
+from lashtui.registry.sql.long_id import read_text
 from lashtui.registry.sqlite.connect import RegistryConnection
 from lashtui.registry.sqlite.connection import SqliteConnection
 from lashtui.registry.sqlite.write_lock import is_busy
@@ -67,8 +68,12 @@ Unit = list[Statement]  # one transaction: the reads before its BEGIN, through i
 CHECKPOINT_EVERY = SqliteConnection.CHECKPOINT_EVERY  # commits, as the store makes them
 WORKERS = (1, 2, 4)
 BEGIN = "BEGIN IMMEDIATE"
-# run.py `_pick`'s read, its record as every read takes one (sql/dialect.py `stored_json`)
-READ_AHEAD = f"SELECT p.process_id, {SQLITE.stored_json('p.record_json')}, l.lease_fencing_token"
+# run.py `_pick`'s read, its id and record as every read takes them (sql/long_id.py
+# `read_text`, sql/dialect.py `stored_json`)
+READ_AHEAD = (
+    f"SELECT {read_text('p.process_id')}, {SQLITE.stored_json('p.record_json')}, "
+    "l.lease_fencing_token"
+)
 LEASES = "INSERT INTO process_leases"  # a batch claim's leases (lease.py `save_new_leases`)
 
 

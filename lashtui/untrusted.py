@@ -162,13 +162,36 @@ _encode_string = json.encoder.encode_basestring  # as `json.dumps(ensure_ascii=F
 SHOWN_CHARS = 4096
 
 
+# What ends an id that a read took only the first `SHOWN_CHARS` characters of (a cut id:
+# lashtui/registry/sql/long_id.py), the last code point, so that it sorts after every id it
+# begins: what was not read is not counted.
+CUT_MARK = "\U0010ffff"
+
+
+# What a detail says of a cut id's row beside its stand-in: what was left unread.
+CUT_NOT_READ = "its lease, events, grants, cancel and reruns (keyed by the id it was cut from)"
+
+
+def is_cut_id(process_id: object) -> bool:
+    """Whether an id is a cut id (see `CUT_MARK`): a row lashtui lists but cannot act on."""
+    return (
+        isinstance(process_id, str)
+        and len(process_id) == SHOWN_CHARS + 1
+        and process_id[-1] == CUT_MARK
+    )
+
+
 def bounded(text: str, limit: int = SHOWN_CHARS) -> str:
     """`text` itself when it is at most `limit` characters; otherwise its first `limit` and
-    how many more there were: `abc… (49,999,997 more characters)`. Cut before it is made
-    visible, so escaping and measuring cost what is shown, not what is stored."""
+    how many more there were: `abc… (49,999,997 more characters)`, or for a cut id, whose
+    rest was never read, `abc… (more than 4,096 characters: not read)`. Cut before it is
+    made visible, so escaping and measuring cost what is shown, not what is stored."""
     if len(text) <= limit:
         return text
-    return f"{text[:limit]}… ({len(text) - limit:,} more characters)"
+    if is_cut_id(text):
+        return f"{text[:limit]}… (more than {SHOWN_CHARS:,} characters: not read)"
+    more = len(text) - limit
+    return f"{text[:limit]}… ({more:,} more character{'' if more == 1 else 's'})"
 
 
 def shown(text: str, *, multiline: bool = False) -> str:

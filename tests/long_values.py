@@ -1,7 +1,9 @@
 """A registry in which another program stored plain-text values far longer than any write
 allows: an id, a label, a scope, an event type, a lease owner, its incarnation and host, a
 grant's scope and label, a signal name, an abandon request's requester and reason, a
-failure's code and message, and an operator's audit entry.
+failure's code and message, and an operator's audit entry. The long id has a row of its
+own: a read takes no id whole past 4,096 characters (a cut id,
+lashtui/registry/sql/long_id.py), so that row lists as a stand-in and shows no other value.
 
 lashtui writes every row first with a `LONG` marker in each such value (through the
 registry and the real command line, so every table holds its usual shape), then every text
@@ -34,7 +36,7 @@ from lashtui.model import (
     WaitState,
 )
 from lashtui.registry import open_registry
-from lashtui.untrusted import SHOWN_CHARS
+from lashtui.untrusted import CUT_MARK, SHOWN_CHARS
 from tests.builders import ext, ob
 from tests.registry.rows import finish
 
@@ -45,8 +47,10 @@ LONG_RUN = "y" * LONG_CHARS
 # More of a long value than anything shows of one: where it was shown whole.
 SHOWN_WHOLE = re.compile(f"y{{{SHOWN_CHARS + 1},}}")
 MARKER = "LONG"
-# The ids as stored once the markers are replaced.
+# The ids as stored once the markers are replaced, and the long one as every read holds it.
 LONG_ID = f"{LONG_RUN}ID"
+CUT_ID = LONG_ID[:SHOWN_CHARS] + CUT_MARK
+LABELLED = "labelled"  # the row whose label, scope, event type and abandon request are long
 LEASED = "leased"
 FAILED = "failed"
 SHORT = "short"  # a row with no long value, for lines that must stay as they were
@@ -59,9 +63,10 @@ def long(name: str) -> str:
 
 async def write_rows(db: Path) -> None:
     async with open_registry(str(db), create=True) as registry:
+        await registry.register_process(ext("LONGID"))
         await registry.register_process(
             ext(
-                "LONGID",
+                LABELLED,
                 identity=ProcessIdentity(kind="external", label="LONGLABEL"),
                 provenance=ProcessProvenance(
                     originator=SessionOriginator(scope=SessionScope(session_id="LONGSESSION"))
@@ -70,10 +75,10 @@ async def write_rows(db: Path) -> None:
             )
         )
         await registry.append_event(
-            "LONGID", ProcessEventAppendRequest(event_type="x.LONGTYPE", payload={"n": 1})
+            LABELLED, ProcessEventAppendRequest(event_type="x.LONGTYPE", payload={"n": 1})
         )
         await registry.request_process_abandon(
-            "LONGID", AbandonRequest(requested_by="LONGBY", requested_at_ms=1, reason="LONGWHY")
+            LABELLED, AbandonRequest(requested_by="LONGBY", requested_at_ms=1, reason="LONGWHY")
         )
 
         await registry.register_process(ob(LEASED))
@@ -124,10 +129,12 @@ def lengthen(db: Path) -> None:
 
 
 def long_values_registry(db: Path) -> None:
-    """The registry described above, at `db`: four processes (`LONG_ID`, `LEASED`, `FAILED`,
-    and `SHORT` with no long value) and an operator's cancel of the first in the audit
-    table. Call it outside an event loop (the command line runs its own)."""
+    """The registry described above, at `db`: five processes (`LONG_ID`, `LABELLED`,
+    `LEASED`, `FAILED`, and `SHORT` with no long value) and an operator's cancels of the
+    second and then the first in the audit table. Call it outside an event loop (the
+    command line runs its own)."""
     asyncio.run(write_rows(db))
-    cancel = ["cancel", "LONGID", "--reason", "LONGCANCEL"]
-    assert main(["--db", str(db), "--as", "LONGOPERATOR", *cancel]) == 0
+    for process_id in (LABELLED, "LONGID"):
+        cancel = ["cancel", process_id, "--reason", "LONGCANCEL"]
+        assert main(["--db", str(db), "--as", "LONGOPERATOR", *cancel]) == 0
     lengthen(db)

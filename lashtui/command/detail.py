@@ -24,8 +24,10 @@ from lashtui.model import (
 from lashtui.model.rerun import RerunLink
 from lashtui.tui import format as fmt
 from lashtui.untrusted import (
+    CUT_NOT_READ,
     SHOWN_CHARS,
     bounded,
+    is_cut_id,
     json_preview,
     shell_word,
     visible,
@@ -48,6 +50,8 @@ class Detail:
     @classmethod
     async def read(cls, processes: Any, process: ObservedProcess) -> Detail:
         pid = process.process_id
+        if is_cut_id(pid):  # its row's other tables are keyed by the id it was cut from
+            return cls(process, processes.clock.now_ms())
         return cls(
             process,
             processes.clock.now_ms(),
@@ -82,6 +86,11 @@ class Detail:
             f"grants         {self.grants_text()}",
             f"wake target    {self.wakes()}",
         ]
+        if is_cut_id(p.process_id):  # (nothing keyed by the id it was cut from was read)
+            unread = ("lease ", "grants ", "wake target ")
+            lines = [
+                next((f"{w:<15}not read" for w in unread if ln.startswith(w)), ln) for ln in lines
+            ]
         if silent_not_dead(p, self.now_ms):
             lines.append("silent, not dead: started owner_bound work whose lease has lapsed")
         shown = [visible(line) for line in lines]
@@ -103,6 +112,11 @@ class Detail:
         """Why the stored record cannot be decoded, and the one way to end it."""
         if self.process.undecodable is None:
             return []
+        if is_cut_id(self.process.process_id):  # (its words say so: nothing ends it here)
+            return [
+                f"undecodable    {bounded(self.process.undecodable)}",
+                f"not read       {CUT_NOT_READ}",
+            ]
         pid = bounded(self.process.process_id)
         way_out = f"lashtui end-undecodable {shell_word(pid)} --reason R"
         return [f"undecodable    {bounded(self.process.undecodable)}; only `{way_out}` changes it"]

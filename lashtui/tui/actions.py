@@ -65,6 +65,7 @@ from lashtui.tui.screens.modals import (
 )
 from lashtui.tui.screens.prune import PruneScreen
 from lashtui.tui.screens.typed_count import needs_typed_count
+from lashtui.untrusted import is_cut_id
 
 TARGETED = ("cancel", "signal", "abandon", "transfer", "rerun")
 # An action still running after this long says how far it has got (`_act`).
@@ -197,7 +198,8 @@ class ProcessActions:
                 return False
             process = self.target()
             held = self.marked_rows() if self.marked_ids() else [process] if process else []
-            return any(p.undecodable is not None for p in held)
+            # (not a cut id's row: long_id.py, its id is not read whole to end it by)
+            return any(p.undecodable is not None and not is_cut_id(p.process_id) for p in held)
         if action not in TARGETED:
             return True
         if self.dashboard.read_only:

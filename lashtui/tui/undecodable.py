@@ -13,7 +13,7 @@ from lashtui.admin import Processes
 from lashtui.errors import LashError
 from lashtui.model import ObservedProcess
 from lashtui.tui import format as fmt
-from lashtui.untrusted import shell_word
+from lashtui.untrusted import is_cut_id, shell_word
 
 SHOWN = 5  # ids listed in a sentence; the rest are counted
 
@@ -29,6 +29,8 @@ def way_out(process_id: str, *, read_only: bool = False) -> str:
 
 def not_offered(action: str, process: ObservedProcess) -> str:
     """Why an action other than ending is not offered on an undecodable row, in one sentence."""
+    if is_cut_id(process.process_id):  # (nothing ends it from here: long_id.py)
+        return f"{action} is not offered for process {process.process_id}: {process.undecodable}"
     return (
         f"{action} is not offered for process {process.process_id}: its record could not be "
         f"decoded ({process.undecodable}); only ending it changes it: "

@@ -2,7 +2,9 @@
 human read shows each such value as its first `SHOWN_CHARS` characters and a count of the
 rest, so what is printed stays proportionate to what is shown (one id of 12 MB padded
 every line of `ls` to 12 MB; a lease incarnation of 50 MB was printed whole by `show`).
-JSON output still carries every stored value whole: a program reading it asked for them.
+JSON output still carries every stored value a read takes whole: a program reading it
+asked for them. An id is not read past 4,096 characters (lashtui/registry/sql/long_id.py):
+its row lists as a stand-in under its cut id, which says the rest was not read.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from lashtui.model.limit import MAX_REASON_CHARS
 from lashtui.untrusted import SHOWN_CHARS, bounded
 from tests.cli.test_cli_hostile import assert_nothing_obeyed, run_cli
 from tests.long_values import (
+    CUT_ID,
     FAILED,
+    LABELLED,
     LEASED,
     LONG_CHARS,
     LONG_ID,
@@ -27,6 +31,10 @@ from tests.long_values import (
     long,
     long_values_registry,
 )
+
+# How a cut id is shown: its first `SHOWN_CHARS` characters, and that the rest was not read.
+CUT_SHOWN = f"{'y' * SHOWN_CHARS}… (more than {SHOWN_CHARS:,} characters: not read)"
+
 
 
 def cut(name: str) -> str:
@@ -66,8 +74,8 @@ def test_the_bound_is_the_longest_field_a_write_allows() -> None:
 def test_ls_cuts_a_long_value_and_it_pads_no_other_line(db: Path, wide: bool) -> None:
     out = human(db, "ls", "--status", "any", *(["-o", "wide"] if wide else []))
     header, *rows = out.splitlines()
-    long_row = next(row for row in rows if row.startswith("y"))
-    assert long_row.startswith("y" * SHOWN_CHARS + "… (") and "more characters)" in long_row
+    long_row = next(row for row in rows if row.startswith("y"))  # (the cut id's stand-in)
+    assert long_row.startswith(CUT_SHOWN) and "undecodable: its id is over 4,096" in long_row
     # A row with no long value is as short as ever, its columns under the header's.
     short = next(row for row in rows if row.startswith(SHORT))
     assert len(short) < 300 and short.index("running") == header.index("STATUS")
@@ -85,20 +93,29 @@ def test_show_cuts_each_long_value_on_its_own(db: Path) -> None:
     scope = bounded("session:" + long("GRANT"))  # the scope id, cut as one value
     assert f"grants         {scope} ({cut('GRANTLABEL')})" in out
 
-    first = human(db, "show", "--", LONG_ID).splitlines()[0]
-    assert first.startswith(cut("ID")) and f"{cut('LABEL')} (external)" in first
+    first = human(db, "show", LABELLED).splitlines()[0]
+    assert first.startswith(LABELLED) and f"{cut('LABEL')} (external)" in first
+
+    # The long id, typed whole (another program's: nothing lashtui writes is this long),
+    # and its cut id as `ls --json` lists it: the stand-in, which says what was not read.
+    for typed in (LONG_ID, CUT_ID):
+        shown = human(db, "show", "--", typed).splitlines()
+        assert shown[0].startswith(CUT_SHOWN) and "(undecodable)" in shown[0]
+        assert "lease          not read" in shown and "grants         not read" in shown
+        assert not any("end-undecodable" in line for line in shown)  # nothing ends it here
 
 
 def test_events_audit_and_the_errors_of_actions_cut_too(db: Path) -> None:
-    wide = human(db, "events", "-o", "wide", "--", LONG_ID, whole_payloads=True)
+    wide = human(db, "events", "-o", "wide", LABELLED, whole_payloads=True)
     assert "x." + "y" * (SHOWN_CHARS - 2) + "… (" in wide
 
     audit = human(db, "audit", "-o", "wide")
     entry = audit.splitlines()[0]
     assert entry.count("more characters)") >= 3  # the operator, the id, the sentence
 
-    # A refusal quotes the id it refused, cut.
-    err = human(db, "show", "--", LONG_ID + "?", code=1)
+    # A refusal quotes the id it refused, cut. (An id past 4,096 characters is looked up by
+    # those: `LONG_ID + "?"` would name the long id's row.)
+    err = human(db, "show", "--", "z" * LONG_CHARS, code=1)
     assert err.startswith("lashtui: unknown process") and "more characters)" in err
 
     # The failure's code and message are grouped on their start; the whole is in JSON.
@@ -109,7 +126,8 @@ def test_json_output_keeps_every_stored_value_whole(db: Path) -> None:
     status, out, _ = run_cli("--db", str(db), "ls", "--status", "any", "--json")
     assert status == 0
     listed = {p["process_id"]: p for p in json.loads(out)}
-    assert set(listed) == {LONG_ID, LEASED, FAILED, SHORT}
-    assert listed[LONG_ID]["identity"]["label"] == long("LABEL")
+    assert set(listed) == {CUT_ID, LABELLED, LEASED, FAILED, SHORT}
+    assert listed[LABELLED]["identity"]["label"] == long("LABEL")
+    assert listed[CUT_ID]["undecodable"].startswith("its id is over 4,096 characters")
     assert listed[LEASED]["lease_holder"]["incarnation_id"] == long("INCARNATION")
     assert out.count(LONG_RUN.encode()) >= 10

@@ -28,7 +28,7 @@ from lashtui.tui.screens.detail import PAYLOAD_CHARS, ProcessDetailScreen
 from lashtui.tui.screens.modals import EndUndecodableScreen
 from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.tui.widgets.process_table import ProcessTable
-from lashtui.untrusted import json_preview
+from lashtui.untrusted import CUT_MARK, SHOWN_CHARS, json_preview
 from tests.cli.test_cli_hostile import run_cli
 from tests.raw import raw_connection, rows_keyed, store_id_as_bytes
 from tests.tui.test_actions import select, toasts
@@ -108,21 +108,24 @@ async def test_the_table_lists_an_undecodable_row_beside_the_good_ones(
 async def test_an_id_past_the_limits_is_shown_cut_and_copied_whole(
     spoiled: tuple[str, ProcessRegistry],
 ) -> None:
-    """Another program may store an id of any length (the write limit is 512): its cell
-    shows the start (1,024 characters), and copying the row still gives all of it."""
+    """Another program may store an id of any length (the write limit is 512): it lists as
+    its cut id (the first 4,096 characters read: registry/sql/long_id.py), its cell shows
+    the start (1,024 characters), and copying the row gives the cut id, which `lashtui
+    show` and the `:open` command take back to the row."""
     db, registry = spoiled
     long_id = "L" * 200_000
     with raw_connection(db) as conn:
         conn.execute("UPDATE processes SET process_id = ? WHERE process_id = 'c-good'", (long_id,))
+    cut_id = long_id[:SHOWN_CHARS] + CUT_MARK
     app = make_app(Processes(registry), refresh_s=MINUTE_S, subtitle="undecodable")
     async with app.run_test(size=(160, 20)) as pilot:
         await loaded(pilot)
         table = app.screen.query_one(ProcessTable)
-        await until(pilot, lambda: long_id in table.processes)
-        assert str(table.get_cell(long_id, "id")) == "L" * (MAX_LABEL_CHARS - 1) + "…"
-        await select(pilot, long_id)
+        await until(pilot, lambda: cut_id in table.processes)
+        assert str(table.get_cell(cut_id, "id")) == "L" * (MAX_LABEL_CHARS - 1) + "…"
+        await select(pilot, cut_id)
         await pilot.press("y")  # the id, copied
-        await until(pilot, lambda: app.clipboard == long_id)
+        await until(pilot, lambda: app.clipboard == cut_id)
 
 
 async def test_an_action_key_on_an_undecodable_row_says_why_and_names_the_way_out(

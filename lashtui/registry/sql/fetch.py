@@ -17,6 +17,7 @@ from typing import Any
 
 from lashtui.errors import InvalidRequest
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Dialect, Tx, dialect
+from lashtui.registry.sql.long_id import as_read, cut_rows, is_cut, read_text
 
 
 def check_stored_size(text: str, what: str) -> None:
@@ -33,11 +34,20 @@ def check_stored_size(text: str, what: str) -> None:
 
 
 # A row's record JSON and the columns a stand-in is built from (row.py `undecodable_record`):
-# what `row_columns` reads, with the record guarded.
-ROW_COLUMNS = (
-    "p.record_json, p.process_id, p.registration_hash, p.owner_scope_id, p.created_at_ms, "
-    "p.updated_at_ms, p.status"
+# what `row_columns` reads, with the record guarded, and each text column as every read takes
+# one (long_id.py `read_text`: at most one character past what a reader takes whole).
+ROW_COLUMN_LIST = (
+    "p.record_json",
+    read_text("p.process_id"),
+    read_text("p.registration_hash"),
+    read_text("p.owner_scope_id"),
+    "p.created_at_ms",
+    "p.updated_at_ms",
+    read_text("p.status"),
 )
+ROW_COLUMNS = ", ".join(ROW_COLUMN_LIST)
+# The same for the rows of cut ids (long_id.py `cut_rows`), whose records are never decoded.
+CUT_ROW_COLUMNS = ", ".join(("''", *ROW_COLUMN_LIST[1:]))
 Row = tuple[Any, ...]
 
 
@@ -47,13 +57,22 @@ def row_columns(conn: Tx) -> str:
     return row_columns_in(dialect(conn))
 
 
+def row_column_list(conn: Tx) -> list[str]:
+    """`row_columns`, a column an item."""
+    return [_record_column(dialect(conn), None), *ROW_COLUMN_LIST[1:]]
+
+
 def row_columns_in(sql: Dialect, unread: str | None = None) -> str:
     """`row_columns` in that dialect (the benchmarks' stdlib peers read the same), the
     record NULL also where `unread` holds (tested first)."""
+    return ", ".join((_record_column(sql, unread), *ROW_COLUMN_LIST[1:]))
+
+
+def _record_column(sql: Dialect, unread: str | None) -> str:
     record = sql.stored_json("p.record_json")
     if unread is not None:
         record = f"CASE WHEN {unread} THEN NULL ELSE {record} END"
-    return ROW_COLUMNS.replace("p.record_json", record, 1)
+    return record
 
 
 # A lease holder's liveness JSON (lease table `l`) as every read takes it: NULL past the
@@ -210,7 +229,9 @@ def sized_page(
 
 def _by_position(columns: list[str], order: str) -> str:
     """`e.sequence DESC` as the outer query names it: `c2 DESC`."""
-    name, _, direction = order.partition(" ")
+    name, _, direction = order.rpartition(" ")
+    if direction not in ("ASC", "DESC"):  # (an expression's own spaces: no direction)
+        name, direction = order, ""
     return f"c{columns.index(name)} {direction}".rstrip()
 
 
@@ -220,6 +241,10 @@ CHUNK = 500  # ids bound per statement: well under SQLite's bound-parameter limi
 def stored_rows(conn: Tx, process_ids: list[str]) -> list[Row]:
     """The rows of these ids, read with `row_columns` (in no particular order; an id with
     no row has none), a record past the ceiling left unread unmeasured (`past_ceiling`)."""
+    cut = [process_id for process_id in process_ids if is_cut(process_id)]
+    if cut:  # (long_id.py)
+        whole = [process_id for process_id in process_ids if not is_cut(process_id)]
+        return stored_rows(conn, whole) + cut_rows(conn, CUT_ROW_COLUMNS, cut)
     rows: list[Row] = []
     for start in range(0, len(process_ids), CHUNK):
         chunk = process_ids[start : start + CHUNK]
@@ -255,7 +280,10 @@ def ordered_rows(
 
     SQLite looks each id up in the order given (a CROSS JOIN keeps the ids as the outer
     loop) and steps no row past the cut (`fetch_rows`); PostgreSQL's server makes the cut
-    from the records' stored sizes (`sized_page`), in one statement."""
+    from the records' stored sizes (`sized_page`), in one statement. A cut id (long_id.py)
+    reads the row it was cut from, with no record."""
+    if any(is_cut(process_id) for process_id in process_ids):
+        return _with_cut_rows(conn, process_ids, max_chars)
     if dialect(conn).name != "sqlite":
         return _ordered_on_server(conn, process_ids, max_chars)
     rows: list[Row] = []
@@ -277,6 +305,32 @@ def ordered_rows(
             if left <= 0:  # cut at the last row read: the ids after it are not covered
                 return rows, start + chunk.index(read[-1][1]) + 1
     return rows, len(process_ids)
+
+
+def _with_cut_rows(
+    conn: Tx, process_ids: list[str], max_chars: int | None
+) -> tuple[list[Row], int]:
+    """`ordered_rows` of ids some of which are cut: the others read as ever, the cut ones'
+    rows (no record: they count nothing toward `max_chars`) put back in their places, up to
+    where the others' read stopped."""
+    whole = [process_id for process_id in process_ids if not is_cut(process_id)]
+    rows, covered = ordered_rows(conn, whole, max_chars)
+    found = {row[1]: row for row in rows}
+    cut_ids = [process_id for process_id in process_ids if is_cut(process_id)]
+    cut = {row[1]: row for row in cut_rows(conn, CUT_ROW_COLUMNS, cut_ids)}
+    ordered: list[Row] = []
+    taken = 0  # of the whole ids
+    for at, process_id in enumerate(process_ids):
+        if is_cut(process_id):
+            if as_read(process_id) in cut:  # (once: an id given twice reads once)
+                ordered.append(cut.pop(as_read(process_id)))
+        else:
+            if taken == covered:
+                return ordered, at
+            taken += 1
+            if process_id in found:
+                ordered.append(found[process_id])
+    return ordered, len(process_ids)
 
 
 def past_ceiling(conn: Tx, process_ids: list[str]) -> list[str]:
@@ -320,7 +374,7 @@ def _ordered_on_server(
         found = {row[1]: row for row in stored_rows(conn, process_ids)}
         return [found[pid] for pid in process_ids if pid in found], len(process_ids)
     size = "coalesce(octet_length(p.record_json), 0)"  # as `sized_page`'s cut counts
-    columns = [*(column.strip() for column in row_columns(conn).split(",")), "v.n", size]
+    columns = [*row_column_list(conn), "v.n", size]
     source = (
         "FROM unnest(?::text[]) WITH ORDINALITY AS v(id, n) "
         "JOIN processes p ON p.process_id = v.id"

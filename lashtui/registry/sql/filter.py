@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, has_backslash
 from lashtui.registry.sql.fetch import fetch_rows
+from lashtui.registry.sql.long_id import as_read, cursor_bound, read_text
 from lashtui.state import LIVE_STATES, PROCESS_STATES, TERMINAL_STATES, ProcessState
 
 if TYPE_CHECKING:
@@ -266,6 +267,8 @@ def id_page_statements(query: PageShape, down: bool, sql: Dialect = SQLITE) -> l
     column, order = lens.id_column, "DESC" if down else "ASC"
     cursor = query.before_id if query.backwards else query.after_id
     keyset = f"{column} {'<' if down else '>'} ?" if cursor is not None else ""
+    if cursor is not None:
+        cursor = cursor_bound(cursor, down, sql.name)  # (a cut id's: long_id.py)
     statements: list[Arm] = []
     for status, status_params in status_arms(query.states, lens.status, sql):
         terms = [term for term in (lens.predicate, status, keyset, text) if term]
@@ -273,8 +276,8 @@ def id_page_statements(query: PageShape, down: bool, sql: Dialect = SQLITE) -> l
         # An arm with no lens walks its status's range of the (status, process_id) index.
         first = sql.status_first(lens.status, order) if status and not lens.predicate else ""
         select = (
-            f"SELECT {column} FROM {lens.source} {where} ORDER BY {first}{column} {order} "
-            "LIMIT ?"
+            f"SELECT {read_text(column)} FROM {lens.source} {where} "
+            f"ORDER BY {first}{column} {order} LIMIT ?"
         )
         params = [
             *lens.params,
@@ -294,4 +297,4 @@ def id_page_ids(conn: Tx, query: PageShape, down: bool, sql: Dialect = SQLITE) -
     statements = id_page_statements(query, down, sql)
     arms = [fetch_rows(conn, select, params) for select, params in statements]
     merged = heapq.merge(*arms, reverse=down)
-    return [row[0] for row in itertools.islice(merged, query.limit)]
+    return [as_read(row[0]) for row in itertools.islice(merged, query.limit)]

@@ -39,6 +39,7 @@ from lashtui.registry.sql.fetch import (
 )
 from lashtui.registry.sql.filter import LIVE, in_backlog
 from lashtui.registry.sql.indexes import missing
+from lashtui.registry.sql.long_id import as_read, past_read, read_text
 from lashtui.registry.sql.row import (
     Row,
     fetch_rows,
@@ -460,7 +461,7 @@ def _with_unread(
         return rows
     rows = rows + fetch_rows(
         conn,
-        f"SELECT p.process_id, NULL, NULL, {LEASE_ROW_COLUMNS} FROM processes p "
+        f"SELECT {read_text('p.process_id')}, NULL, NULL, {LEASE_ROW_COLUMNS} FROM processes p "
         "LEFT JOIN process_leases l ON l.process_id = p.process_id "
         f"WHERE p.status = 'running' AND {id_among(large)}{barred}",
         (*large, *values),
@@ -564,13 +565,15 @@ def _drive_candidates(conn: Tx) -> list[str]:
     """The running rows whose records a drive's SQL tests: those of its two indexes (the
     rows not marked plainly the backlog's), else every running row."""
     if not _has_drive_indexes(conn):
-        rows = fetch_rows(conn, "SELECT p.process_id FROM processes p WHERE p.status = 'running'")
-        return [row[0] for row in rows]
+        rows = fetch_rows(
+            conn, f"SELECT {read_text('p.process_id')} FROM processes p WHERE p.status = 'running'"
+        )
+        return [row[0] for row in rows if not past_read(row[0])]
     named = dialect(conn).name == "sqlite"
     rows = fetch_rows(
         conn,
         " UNION ALL ".join(
-            f"SELECT p.process_id FROM processes p{_indexed_by(index, named)} "
+            f"SELECT {read_text('p.process_id')} FROM processes p{_indexed_by(index, named)} "
             f"WHERE p.status = 'running' AND {condition}"
             for index, condition in (
                 (backlog_mark.UNMARKED_INDEX, backlog_mark.UNMARKED),
@@ -578,7 +581,7 @@ def _drive_candidates(conn: Tx) -> list[str]:
             )
         ),
     )
-    return [row[0] for row in rows]
+    return [row[0] for row in rows if not past_read(row[0])]  # (long_id.py)
 
 
 # The drive's statement reads `processes` only through its two partial indexes, the live
@@ -737,7 +740,8 @@ def work_items_changed_since(
         return items, int(rows[-1][-1])
     rows = fetch_rows(
         conn,
-        "SELECT p.process_id, p.status, p.change_seq, l.lease_owner_id, l.lease_token, "
+        f"SELECT {read_text('p.process_id')}, p.status, p.change_seq, l.lease_owner_id, "
+        "l.lease_token, "
         f"l.lease_expires_at_ms, {LIVENESS} FROM processes p "
         "LEFT JOIN process_leases l ON l.process_id = p.process_id WHERE p.change_seq > ?"
         f"{dialect(conn).feed_bound('p.change_seq')} ORDER BY p.change_seq LIMIT ?",
@@ -749,7 +753,9 @@ def work_items_changed_since(
     wanted = [
         row[0]
         for row in rows
-        if row[1] == "running" and not _barred(row[3:], claimant, now, proofs)
+        if row[1] == "running"
+        and not past_read(row[0])  # (never claimed: long_id.py)
+        and not _barred(row[3:], claimant, now, proofs)
     ]
     return _work_items_of(conn, wanted), int(rows[-1][2])
 
@@ -828,13 +834,21 @@ def _work_item_select(
         disposition = f"CASE WHEN {unread} THEN NULL ELSE {disposition} END"
         requested = f"CASE WHEN {unread} THEN NULL ELSE {requested} END"
     return (
-        f"SELECT p.process_id, {disposition}, {requested}, {LEASE_ROW_COLUMNS}{more} "
+        f"SELECT {read_text('p.process_id')}, {disposition}, {requested}, "
+        f"{LEASE_ROW_COLUMNS}{more} "
         f"FROM {source} LEFT JOIN process_leases l ON l.process_id = p.process_id"
     )
 
 
 def _work_item(conn: Tx, row: Row) -> ProcessWorkItem:
     process_id, disposition, requested, *columns = row
+    if past_read(process_id):  # its id is not read whole (long_id.py): never claimed
+        return ProcessWorkItem(
+            process_id=as_read(process_id),
+            disposition=RecoveryDisposition.EXTERNALLY_OWNED,
+            lease=None,
+            undecodable=True,
+        )
     held = columns[0] is not None and columns[3] is not None  # owner id and token
     lease = read_lease(process_id, columns) if held else None
     if lease is not None and lease.undecodable is not None:  # skipped, as such a record

@@ -46,6 +46,13 @@ from lashtui.registry.sql.filter import (
     stored_status_arms,
     text_filter,
 )
+from lashtui.registry.sql.long_id import (
+    MAX_READ_ID_CHARS,
+    as_read,
+    cursor_bound,
+    is_cut,
+    read_text,
+)
 from lashtui.registry.sql.row import fetch_rows
 from lashtui.registry.sql.version import has_sort_label
 
@@ -161,7 +168,14 @@ def with_key(conn: Tx, query: ProcessPageQuery, sql: Dialect) -> ProcessPageQuer
         )
     else:
         select = f"SELECT {key_sql(query.order, sql)} FROM processes p WHERE p.process_id = ?"
-    row = conn.execute(select, [process_id]).fetchone()
+    params = [process_id]
+    if is_cut(process_id):  # the row it was cut from (long_id.py `cut_rows`)
+        select = select.replace(
+            "p.process_id = ?",
+            "p.process_id > ? AND p.process_id < ? ORDER BY p.process_id LIMIT 1",
+        )
+        params = [process_id[:MAX_READ_ID_CHARS], as_read(process_id)]
+    row = conn.execute(select, params).fetchone()
     if row is None:
         raise InvalidRequest(f"no process `{process_id}` to page from in `{query.order}` order")
     side = "before_key" if query.backwards else "after_key"
@@ -248,7 +262,12 @@ def _sorted_arms(
 
 
 def _keyset(
-    query: ProcessPageQuery, key: str, constant: SortKey | None, column: str, down: bool
+    query: ProcessPageQuery,
+    key: str,
+    constant: SortKey | None,
+    column: str,
+    down: bool,
+    sql: Dialect,
 ) -> Arm | None:
     """The keyset condition of a walk past the query's cursor; None when the whole walk
     lies before the cursor (a constant key on the wrong side of it).
@@ -262,6 +281,7 @@ def _keyset(
     if cursor is None:
         return "", []
     process_id, value = cursor
+    process_id = cursor_bound(process_id, down, sql.name)  # (a cut id's: long_id.py)
     comparison = "<" if down else ">"
     if constant is None and key.startswith("l.") and value == NO_LEASE:
         return ("", []) if down else None  # the cursor is past every lease
@@ -299,7 +319,7 @@ def sorted_statements(query: ProcessPageQuery, sql: Dialect = SQLITE) -> list[li
             key, walked = segment.key, column
             if arm.unindexed:
                 key, walked = f"{sql.not_indexed}{key}", f"{sql.not_indexed}{column}"
-            keyset = _keyset(query, key, constant, walked, down)
+            keyset = _keyset(query, key, constant, walked, down, sql)
             if keyset is None:
                 continue
             order_by = f"{walked} {direction}"
@@ -311,7 +331,8 @@ def sorted_statements(query: ProcessPageQuery, sql: Dialect = SQLITE) -> list[li
             terms = [lens.predicate, segment.predicate, arm.predicate, keyset[0], text]
             where = " AND ".join(term for term in terms if term)
             select = (
-                f"SELECT {segment.key or segment.constant}, {column} FROM {segment.source} "
+                f"SELECT {segment.key or segment.constant}, {read_text(column)} "
+                f"FROM {segment.source} "
                 f"{'WHERE ' if where else ''}{where} ORDER BY {order_by} LIMIT ?"
             )
             params = [*lens.params, *arm.params, *keyset[1], *text_params, query.limit]
@@ -332,7 +353,7 @@ def sorted_ids(conn: Tx, query: ProcessPageQuery, sql: Dialect) -> list[str]:
             for statement, params in group
         ]
         merged = heapq.merge(*arms, reverse=down)
-        ids.extend(pid for _, pid in itertools.islice(merged, query.limit - len(ids)))
+        ids.extend(as_read(pid) for _, pid in itertools.islice(merged, query.limit - len(ids)))
         if len(ids) >= query.limit:
             break
     return ids

@@ -69,6 +69,7 @@ from lashtui.registry.sql.filter import (
     no_state as no_state_sql,
 )
 from lashtui.registry.sql.lease import still_large
+from lashtui.registry.sql.long_id import as_read, read_text
 from lashtui.registry.sql.order import label_dialect, sorted_ids, walks_down, with_key
 from lashtui.registry.sql.row import Row, decode_row, fetch_rows
 
@@ -140,8 +141,11 @@ def census(conn: Tx) -> ProcessCensus:
     # one leaving that count from one of the terminal rows (tui/counts.py).
     no_state_ids: frozenset[str] = frozenset()
     if no_state:
-        found = fetch_rows(conn, f"SELECT process_id FROM processes WHERE {no_state_sql('status')}")
-        no_state_ids = frozenset(str(process_id) for (process_id,) in found)
+        found = fetch_rows(
+            conn,
+            f"SELECT {read_text('process_id')} FROM processes WHERE {no_state_sql('status')}",
+        )
+        no_state_ids = frozenset(str(as_read(process_id)) for (process_id,) in found)
     # Two shared strings for the values, not one per row: 100,000 live ids take ~13 MB.
     running, waiting = ProcessState.RUNNING.value, ProcessState.WAITING.value
     sql = dialect(conn)
@@ -152,19 +156,19 @@ def census(conn: Tx) -> ProcessCensus:
             no_state_ids=no_state_ids,
         )
     live_sql = (
-        f"SELECT p.process_id, {waiting_sql(dialect(conn))} FROM processes p "
+        f"SELECT {read_text('p.process_id')}, {waiting_sql(dialect(conn))} FROM processes p "
         "WHERE p.status = 'running'"
     )
     try:
         rows: Iterable[Row] = conn.execute(live_sql)
-        live = {process_id: waiting if parked else running for process_id, parked in rows}
+        live = {as_read(pid): waiting if parked else running for pid, parked in rows}
     except sqlite3.OperationalError as error:
         if "decode" not in str(error):
             raise
         # An id that is not UTF-8 (another program wrote it): read again, decoding it as
         # `fetch_rows` does. Iterated otherwise, so 100,000 live ids are never one list.
         rows = fetch_rows(conn, live_sql)
-        live = {process_id: waiting if parked else running for process_id, parked in rows}
+        live = {as_read(pid): waiting if parked else running for pid, parked in rows}
     return ProcessCensus(
         cursor=int(cursor[0]) if cursor else 0, terminal=terminal, live=live, no_state=no_state,
         no_state_ids=no_state_ids,
@@ -179,12 +183,13 @@ def _live_on_postgres(conn: Tx, sql: Dialect) -> dict[str, str]:
     record instead took 2.3 s on 1,000,000 rows (100,000 live): their pages are spread over
     the whole table, far past PostgreSQL's default buffers."""
     running, waiting = ProcessState.RUNNING.value, ProcessState.WAITING.value
-    rows = conn.execute("SELECT p.process_id FROM processes p WHERE p.status = 'running'")
-    live = {process_id: running for (process_id,) in rows}
+    pid = read_text("p.process_id")
+    rows = conn.execute(f"SELECT {pid} FROM processes p WHERE p.status = 'running'")
+    live = {as_read(process_id): running for (process_id,) in rows}
     for (process_id,) in conn.execute(
-        f"SELECT p.process_id FROM processes p WHERE p.status = 'running' AND {waiting_sql(sql)}"
+        f"SELECT {pid} FROM processes p WHERE p.status = 'running' AND {waiting_sql(sql)}"
     ):
-        live[process_id] = waiting
+        live[as_read(process_id)] = waiting
     return live
 
 

@@ -32,7 +32,10 @@ from lashtui.registry.sql import grant
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
 from lashtui.registry.sql.event import append_to
 from lashtui.registry.sql.fetch import (
+    CUT_ROW_COLUMNS,
+    ROW_COLUMN_LIST,
     past_ceiling,
+    row_column_list,
     row_columns,
     row_columns_in,
     sized_page,
@@ -43,6 +46,7 @@ from lashtui.registry.sql.lease import (
     lease_row_statement,
     require_current_lease,
 )
+from lashtui.registry.sql.long_id import cut_rows, is_cut, refuse_cut
 from lashtui.registry.sql.page import check_size
 from lashtui.registry.sql.row import (
     DECODE_ERRORS,
@@ -202,7 +206,11 @@ def clear_wait(conn: Tx, process_id: str, now: int) -> ProcessRecord:
 def get(conn: Tx, process_id: str) -> ProcessRecord | None:
     """The row's record, or its stand-in. On SQLite a record past the ceiling is told
     from its row's header first (fetch.py `past_ceiling`): the process detail reads its
-    row again on every change, and measuring the value in SQL loads it each time."""
+    row again on every change, and measuring the value in SQL loads it each time. A cut
+    id (long_id.py) is the stand-in of the row it was read from, if that is still there."""
+    if is_cut(process_id):
+        rows = cut_rows(conn, CUT_ROW_COLUMNS, [process_id])
+        return decode_row(rows[0]) if rows else None
     if past_ceiling(conn, [process_id]):
         unread = row_columns_in(dialect(conn), "TRUE")
         rows = fetch_rows(conn, f"SELECT {unread} FROM processes p WHERE p.process_id = ?",
@@ -258,10 +266,10 @@ def changed_since(
         return [], cursor
     rows = sized_page(
         conn,
-        [*(column.strip() for column in row_columns(conn).split(",")), "p.change_seq"],
+        [*row_column_list(conn), "p.change_seq"],
         f"FROM processes p WHERE p.change_seq > ?{dialect(conn).feed_bound('p.change_seq')}",
         (cursor,),
-        ["p.change_seq", "p.process_id"],
+        ["p.change_seq", ROW_COLUMN_LIST[1]],  # (the id as read: `sized_page` names columns)
         limit,
         max_chars,
     )
@@ -360,6 +368,8 @@ def end_undecodable(
     `stored_id` writes it (row.py): the reads give such a row its column's id back."""
     limit.check_text("an operator", operator, limit.MAX_NAME_CHARS)
     limit.check_text("a reason", reason, limit.MAX_REASON_CHARS)
+    if is_cut(process_id):
+        raise refuse_cut(process_id)
     rows = fetch_rows(
         conn, f"SELECT {row_columns(conn)} FROM processes p WHERE p.process_id = ?", (process_id,)
     )

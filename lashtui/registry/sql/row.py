@@ -59,6 +59,7 @@ from lashtui.registry.sql.fetch import (
     row_columns,
     unstorable_parameter,
 )
+from lashtui.registry.sql.long_id import CUT_ID_WORDS, as_read, is_cut, past_read, refuse_cut
 from lashtui.registry.sql.record_cache import RecordCache
 from lashtui.untrusted import clipped, shell_word
 
@@ -208,12 +209,12 @@ def undecodable_record(
     status = status if state is None else state
     return ProcessRecord(
         id=str(process_id),
-        registration_hash=str(registration_hash),
+        registration_hash=str(as_read(registration_hash)),  # (as read: long_id.py)
         input=External(),
         disposition=RecoveryDisposition.EXTERNALLY_OWNED,
         identity=ProcessIdentity(kind=UNDECODABLE_KIND, label=f"undecodable: {reason}"),
         event_types=default_process_event_types(),
-        provenance=ProcessProvenance(originator=_originator(scope_id)),
+        provenance=ProcessProvenance(originator=_originator(as_read(scope_id))),
         created_at_ms=int(created),
         updated_at_ms=int(updated),
         status=_stand_in_status(status, reason, int(updated)),
@@ -222,8 +223,10 @@ def undecodable_record(
 
 
 def decode_row(row: Row) -> ProcessRecord:
-    """A row read with `row_columns` as its record, or its stand-in if it does not decode
-    or was too large to read."""
+    """A row read with `row_columns` as its record, or its stand-in if it does not decode,
+    was too large to read, or its id was (long_id.py: its record is not read)."""
+    if past_read(row[1]):
+        return undecodable_record((None, as_read(row[1]), *row[2:]), CUT_ID_WORDS)
     try:
         return checked(keyed(decode_record(row[0]), row[1]), row[6])
     except DECODE_ERRORS as error:
@@ -293,6 +296,8 @@ def load_record(conn: Tx, process_id: str, *, lenient: bool = False) -> ProcessR
     stand-in when `lenient` (reads), else refused (`refuse_undecodable`: writes). Only the
     JSON is read first: this is every write's read, and the columns a stand-in needs are
     fetched only for a row that fails."""
+    if is_cut(process_id):  # (reads take a cut id's row by `process.get`)
+        raise refuse_cut(process_id)
     held = conn.cached(process_id) if isinstance(conn, RecordCache) else None
     # The JSON only comes back when the row has moved on from the version held.
     rows = fetch_rows(conn, _load_sql(dialect(conn)), (held[0] if held else None, process_id))
@@ -351,6 +356,8 @@ def to_run(record: ProcessRecord) -> bool:
 
 def require_exists(conn: Tx, process_id: str) -> None:
     """The existence check, without decoding the row."""
+    if is_cut(process_id):
+        raise refuse_cut(process_id)
     row = conn.execute(
         f"SELECT 1 FROM processes WHERE process_id = ?{dialect(conn).row_lock}", (process_id,)
     ).fetchone()

@@ -30,6 +30,7 @@ from lashtui.registry.sql import event, lease, process
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.fetch import fetch_rows, read_ahead
 from lashtui.registry.sql.filter import LIVE, in_backlog
+from lashtui.registry.sql.long_id import past_read, read_text
 from lashtui.registry.sql.row import (
     decoded_record,
     load_record,
@@ -219,7 +220,7 @@ def _pick(
     running, by_id = sql.running_by_id()
     rows = fetch_rows(
         conn,
-        f"SELECT p.process_id{extra} FROM processes p "
+        f"SELECT {read_text('p.process_id')}{extra} FROM processes p "
         "LEFT JOIN process_leases l ON l.process_id = p.process_id "
         f"WHERE {running} "
         + (f"AND p.process_id NOT IN ({', '.join('?' * len(skip))}) " if skip else "")
@@ -230,7 +231,7 @@ def _pick(
     )
     if planner_back:
         conn.execute(planner_back)
-    return rows
+    return [row for row in rows if not past_read(row[0])]  # (never claimed: long_id.py)
 
 
 def _claim_one(

@@ -65,7 +65,7 @@ from lashtui.tui.timeline_search import TimelineSearch
 from lashtui.tui.undecodable import way_out
 from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.state_style import STATE_CLASSES, paint
-from lashtui.untrusted import is_visible, json_preview, visible_clipped
+from lashtui.untrusted import CUT_NOT_READ, is_cut_id, is_visible, json_preview, visible_clipped
 
 ROWS_A_TURN = 250  # timeline rows drawn in one turn of the event loop (~25-80 ms)
 # The timeline draws the newest this many events (of those a search matches) and `[` this
@@ -183,6 +183,11 @@ def undecodable_line(process: ObservedProcess, *, read_only: bool) -> list[Text]
     """For a row whose stored record cannot be decoded: why, and the one way to end it."""
     if process.undecodable is None:
         return []
+    if is_cut_id(process.process_id):  # (its words say nothing here can act on it)
+        return [
+            text.plain(f"{fmt.UNDECODABLE}: ", text.data(process.undecodable)),
+            text.plain(f"not read: {CUT_NOT_READ}"),
+        ]
     return [
         text.plain(
             f"{fmt.UNDECODABLE}: ", text.data(process.undecodable),
@@ -401,6 +406,10 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             self._not_there()
             return
         self.gone = False
+        if is_cut_id(self.process_id):  # its other tables are keyed by the id it was cut from
+            self.show(process, [], [])
+            self._tail_read = True
+            return
         # (A read that fails before its events are held is made again whole: from the end.)
         events = await (self._read_new() if self._tail_read else self._read_tail())
         grants = await processes.registry.handle_grant_scopes(self.process_id)
