@@ -33,6 +33,11 @@ from lashtui.worker.runtime import RunEnd, StartSlot, WorkerRuntime
 
 RECOVERY_FAILED = "process_recovery_failed"
 PROCESS_FAILED = "process_failed"
+# What a run that nobody cancelled fails with when its handler lets a CancelledError out.
+ESCAPED_CANCEL = (
+    "the handler raised CancelledError though nothing cancelled its run (no cancel request, "
+    "worker stop or lost lease); a task it awaited may have been cancelled"
+)
 
 
 class RunRefused(Exception):
@@ -84,7 +89,9 @@ async def _handle(
 ) -> ProcessOutput | None:
     """The handler's output: its own, a failure for what it raised, or `cancelled` when a
     cancel request stopped it; None when the run must end without a terminal (its lease
-    lost). A cancellation from outside the run (the worker stopping) propagates."""
+    lost). A cancellation from outside the run (the worker stopping) propagates; one that
+    only the handler raised, with this task not being cancelled, is a failure like any
+    other exception."""
     state, task = guard.state, guard.task
     output: ProcessOutput | None
     outside = False
@@ -92,8 +99,15 @@ async def _handle(
     try:
         output = await _execute(rt, guard, slot, claimed)
     except asyncio.CancelledError:
-        output = CancelledOutput(message=f"process was cancelled: {state.cancel_reason}")
-        outside = not guard.fired and state.cancel_reason is None
+        if guard.fired or state.cancel_reason is not None:
+            output = CancelledOutput(message=f"process was cancelled: {state.cancel_reason}")
+        elif task.cancelling():
+            output, outside = None, True
+        else:
+            # Nobody cancelled this task: the handler let a CancelledError of its own escape
+            # (a sub-task it awaited was cancelled). Taken for a stop, the run released its
+            # lease without a terminal and a rerunnable row ran again at once, forever.
+            output = failure(PROCESS_FAILED, ESCAPED_CANCEL)
     except LeaseLost:
         output = None
     except Exception as error:  # a handler's crash is its run's failure

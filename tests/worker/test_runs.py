@@ -150,6 +150,35 @@ async def test_a_handler_that_raises_fails_the_process_with_its_message(
     assert await registry.get_process_lease("p") is None
 
 
+@pytest.mark.parametrize("disposition", [OB, RR], ids=["owner_bound", "rerunnable"])
+async def test_a_cancelled_error_the_handler_lets_out_fails_the_process(
+    registry: ProcessRegistry, worker: ProcessWorker, disposition: RecoveryDisposition
+) -> None:
+    """Nothing cancelled the run (no request, no stop, no lost lease): the CancelledError
+    is the handler's own, a failure like any other exception. Taken for a worker stop, a
+    rerunnable row re-ran at once, forever, and an owner_bound one stayed running with its
+    lease released."""
+    calls = 0
+
+    async def handler(ctx: ProcessContext, payload: JsonValue) -> None:
+        nonlocal calls
+        calls += 1
+        sub = asyncio.create_task(asyncio.sleep(10))
+        sub.cancel()
+        await sub
+
+    worker.engines.register("echo", handler)
+    await register(registry, disposition=disposition)
+
+    output = failed(await run(worker), "process_failed")
+    await idle(worker)
+
+    assert "CancelledError" in output.message
+    assert calls == 1
+    assert (await event_types(registry, "p")) == ["process.failed"]
+    assert await registry.get_process_lease("p") is None
+
+
 async def test_an_unknown_engine_kind_fails_with_engine_missing(
     registry: ProcessRegistry, worker: ProcessWorker
 ) -> None:
