@@ -2,8 +2,9 @@
 
 An `engine` row runs the engine registered under its `kind`; a `tool_call` row runs the
 tool of its name; a `session_turn` row needs a pluggable session runner. What a handler
-returns becomes the process's output; what it raises becomes a `failure`. Problems with the
-handler itself (none registered, no session runner) are outputs too, never exceptions.
+returns becomes the process's output (but never `abandoned`: semantics §3.8); what it raises
+becomes a `failure`. Problems with the handler itself (none registered, no session runner)
+are outputs too, never exceptions.
 """
 
 from __future__ import annotations
@@ -33,6 +34,14 @@ ToolHandler = Callable[[ProcessContext, JsonValue], Awaitable[Any]]
 SessionTurnRunner = Callable[[ProcessContext, SessionTurn], Awaitable[Any]]
 
 ENGINE_MISSING = "process_engine_missing"
+PROCESS_FAILED = "process_failed"  # what a handler raised, or returned and may not
+# Semantics §3.8: abandonment is recovery's verdict on a run (the sweep's, an owner drain's,
+# a reconciled request's) and never the run's own report; a handler that returned one would
+# forge its writer and evidence.
+ABANDON_REFUSED = (
+    "a handler cannot report abandonment: only the sweep, an owner drain or a reconciled "
+    "abandon request abandons a process"
+)
 SESSION_TURN_FAILED = "process_session_turn_failed"
 # An External input that reaches a run fails as lash's worker fails it: building its runtime
 # is a run error (semantics §7.4e), so the code is a run error's (scenario 62), not
@@ -74,8 +83,11 @@ class ToolRegistry(HandlerRegistry):
 
 
 def as_output(result: Any) -> ProcessOutput:
-    """A handler may return a ready output or any JSON value (a success)."""
-    if isinstance(result, SuccessOutput | FailureOutput | CancelledOutput | AbandonedOutput):
+    """A handler may return a ready output or any JSON value (a success); an abandoned
+    output is refused, as a failure of the run."""
+    if isinstance(result, AbandonedOutput):
+        return failure(PROCESS_FAILED, ABANDON_REFUSED)
+    if isinstance(result, SuccessOutput | FailureOutput | CancelledOutput):
         return result
     return SuccessOutput(value=result)
 

@@ -27,12 +27,11 @@ from lashtui.model import (
     failure,
 )
 from lashtui.worker.context import ProcessContext
-from lashtui.worker.engine import ProcessOutput, dispatch
+from lashtui.worker.engine import PROCESS_FAILED, ProcessOutput, dispatch
 from lashtui.worker.guard import RunGuard, RunState
 from lashtui.worker.runtime import RunEnd, StartSlot, WorkerRuntime
 
 RECOVERY_FAILED = "process_recovery_failed"
-PROCESS_FAILED = "process_failed"
 # What a run that nobody cancelled fails with when its handler lets a CancelledError out.
 ESCAPED_CANCEL = (
     "the handler raised CancelledError though nothing cancelled its run (no cancel request, "

@@ -18,6 +18,9 @@ from pydantic import JsonValue
 from lashtui.clock import ManualClock
 from lashtui.model import (
     CANCEL_REQUESTED,
+    AbandonedOutput,
+    AbandonEvidence,
+    AbandonWriter,
     CancelledOutput,
     External,
     FailureOutput,
@@ -133,6 +136,30 @@ async def test_a_returned_await_output_is_used_as_is(
 
     assert await run(worker) == output
     assert (await record(registry, "p")).status.state is output.terminal_state().lifecycle()
+
+
+@pytest.mark.parametrize("disposition", [OB, RR], ids=["owner_bound", "rerunnable"])
+async def test_a_handler_cannot_report_abandonment(
+    registry: ProcessRegistry, worker: ProcessWorker, disposition: RecoveryDisposition
+) -> None:
+    """Semantics §3.8: only recovery abandons; a handler that returns an abandoned output
+    (here forging the sweep's evidence) fails its run instead."""
+    forged = AbandonedOutput(evidence=AbandonEvidence(writer=AbandonWriter.SWEEP, epoch_ms=0))
+
+    async def handler(ctx: ProcessContext, payload: JsonValue) -> ProcessAwaitOutput:
+        return forged
+
+    worker.engines.register("echo", handler)
+    await register(registry, disposition=disposition)
+
+    output = failed(await run(worker), "process_failed")
+    assert output.message == (
+        "a handler cannot report abandonment: only the sweep, an owner drain or a "
+        "reconciled abandon request abandons a process"
+    )
+    assert (await record(registry, "p")).status.state is ProcessLifecycleStatus.FAILED
+    assert (await event_types(registry, "p")) == ["process.failed"]
+    assert await registry.get_process_lease("p") is None
 
 
 async def test_a_handler_that_raises_fails_the_process_with_its_message(
