@@ -68,6 +68,8 @@ class RunGuard:
 
     async def _renew(self) -> None:
         state = self.state
+        if self.task in self._rt.left_to_lapse:
+            return  # a stop gave up on this run: its lease lapses (worker.py `stop`)
         began = time.monotonic()
         try:
             state.lease = await self._rt.registry.renew_process_lease(

@@ -8,6 +8,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from lashtui.clock import Clock
 from lashtui.model import LeaseOwnerIdentity, LeaseTimings
@@ -110,6 +111,9 @@ class WorkerRuntime:
     timers: GuardTimers = field(default_factory=GuardTimers)  # the runs' keepers and polls
     # Told each run's start and end, verdict, claim and lease renewal (observer.py).
     observer: WorkerObserver = field(default_factory=WorkerObserver)
+    # The tasks of runs a stop gave up on (their handlers swallowed its cancellation): their
+    # keepers renew no more, so their leases lapse (worker.py `stop`).
+    left_to_lapse: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def start_slot(self) -> StartSlot:
         return StartSlot(self.starting)

@@ -31,6 +31,9 @@ class ShutdownReport:
 
     finished: list[str] = field(default_factory=list)
     stopped: list[str] = field(default_factory=list)
+    # Cancelled but still running when the stop gave up on them (ProcessWorker.stop): their
+    # handlers swallowed the cancellation; their leases are left to lapse, not released.
+    left: list[str] = field(default_factory=list)
     drained: list[str] | None = None  # None: no drain was run
     hurried: bool = False
 
@@ -46,14 +49,17 @@ async def shut_down(
         why, len(in_flight), grace_s,
         event="stopping", why=why, in_flight=len(in_flight), grace_s=grace_s,
     )  # fmt: skip
-    # Never cancelled: cancelling it would cancel the runs it gathers before they are
-    # counted. It ends once they have, whether they finish or are stopped below.
+    # It ends once the runs have, whether they finish or are stopped below, or once the
+    # stop gives up on those that will not end.
     idle = asyncio.create_task(worker.idle(), name="lashtui-worker-idle")
     await _within_grace(idle, grace_s, hurry)
     report = ShutdownReport(hurried=hurry.is_set())
-    report.stopped = worker.in_flight
-    report.finished = [pid for pid in in_flight if pid not in report.stopped]
-    await worker.stop()  # each stopped run releases its lease on the way out
+    stopping = worker.in_flight
+    report.finished = [pid for pid in in_flight if pid not in stopping]
+    # Each stopped run releases its lease on the way out; the stop waits for that a bounded
+    # time (STOP_GRACE_S) and leaves behind a run whose handler swallows its cancellation.
+    report.left = await worker.stop()
+    report.stopped = [pid for pid in stopping if pid not in report.left]
     await idle
     if drain and not report.hurried:
         report.drained = await _drain(worker, hurry)
@@ -96,10 +102,11 @@ async def _within_grace(idle: asyncio.Task[None], grace_s: float, hurry: asyncio
 
 def _told(report: ShutdownReport) -> None:
     drained = "not run" if report.drained is None else f"abandoned {len(report.drained)}"
+    left = f", {len(report.left)} left running (leases to lapse)" if report.left else ""
     _say(
-        "stopped: %d finished, %d stopped with their leases released; owner drain %s",
-        len(report.finished), len(report.stopped), drained,
-        event="stopped", finished=report.finished, stopped=report.stopped,
+        "stopped: %d finished, %d stopped with their leases released%s; owner drain %s",
+        len(report.finished), len(report.stopped), left, drained,
+        event="stopped", finished=report.finished, stopped=report.stopped, left=report.left,
         drained=report.drained, hurried=report.hurried,
     )  # fmt: skip
     if report.drained:

@@ -43,6 +43,11 @@ from lashtui.worker.steps import steps_engine
 from lashtui.worker.sweep import recover, run_claimed
 from lashtui.worker.wake import CommitWake
 
+# How long `stop` waits for the runs it cancelled to end before it gives up on them: the
+# default grace a SIGTERM gives a `lashtui worker`'s runs in flight (`--grace`, spelt out in
+# cli.py, which imports no engine module; tests/worker/test_runs.py checks they agree).
+STOP_GRACE_S = 30.0
+
 
 class ProcessWorker:
     def __init__(
@@ -54,6 +59,7 @@ class ProcessWorker:
         clock: Clock | None = None,
         hub: ChangeHub | None = None,
         session_runner: SessionTurnRunner | None = None,
+        stop_grace_s: float = STOP_GRACE_S,
     ) -> None:
         owner = owner or default_owner()
         # Refused here, not at its first claim: every claim it makes would be refused.
@@ -90,6 +96,10 @@ class ProcessWorker:
         self._saturation = asyncio.Event()
         self._wake: CommitWake | None = None  # while following other connections' commits
         self._stops = 0  # `stop` calls so far: a start through this worker checks it
+        self.stop_grace_s = stop_grace_s  # how long `stop` waits for the runs it cancels
+        # Pulsed when a stop gives up on runs that will not end, so that `idle` stops
+        # waiting for them too.
+        self._gave_up = asyncio.Event()
 
     @property
     def owner(self) -> LeaseOwnerIdentity:
@@ -359,12 +369,26 @@ class ProcessWorker:
             return None
 
     async def idle(self) -> None:
-        """Until no run spawned by this worker is in flight, nor a batch being claimed."""
-        while self._tasks or self._extra or self._batching():
-            waiting: list[asyncio.Future[Any]] = [*self._tasks.values(), *self._extra]
+        """Until no run spawned by this worker is in flight (but those a stop gave up on:
+        `stop`), nor a batch being claimed."""
+        left = self._rt.left_to_lapse
+        while True:
+            waiting: list[asyncio.Future[Any]] = [
+                task for task in (*self._tasks.values(), *self._extra) if task not in left
+            ]
             if self._batches is not None and not self._batches.done():
                 waiting.append(self._batches)
-            await asyncio.gather(*waiting, return_exceptions=True)
+            if not waiting:
+                return
+            # Not cancelled when this wait is: gathering the runs shields them (shut_down.py
+            # cancels nothing through it); a stop giving up on one ends the wait.
+            settled = asyncio.gather(*waiting, return_exceptions=True)
+            gave_up = asyncio.ensure_future(self._gave_up.wait())
+            either: set[asyncio.Future[Any]] = {settled, gave_up}
+            try:
+                await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                gave_up.cancel()
 
     async def drain_owner_bound_work(self) -> DrainReport:
         return await drain_owner_bound_work(self._rt)
@@ -377,15 +401,51 @@ class ProcessWorker:
     ) -> ProcessEvent:
         return await self.awaiter.await_event(process_id, event_type, after_sequence)
 
-    async def stop(self) -> None:
-        """Cancel in-flight runs: they write no terminal and release their leases."""
+    async def stop(self, grace_s: float | None = None) -> list[str]:
+        """Cancel in-flight runs: they write no terminal and release their leases. Wait at
+        most `grace_s` (default `stop_grace_s`) for them to end, then give up on the runs
+        whose handlers swallowed the cancellation: say which, in one warning, stop renewing
+        their leases (which lapse within the TTL) and return their ids. Waiting for them
+        hung the stop, and so the exit from `running()`, for as long as they ran."""
         self._stops += 1
-        tasks: list[asyncio.Task[Any]] = [*self._tasks.values(), *self._extra]
+        runs = {task: pid for pid, task in self._tasks.items()}
+        runs.update({task: task.get_name().removeprefix("run:") for task in self._extra})
+        tasks: list[asyncio.Task[Any]] = list(runs)
         if self._batches is not None:
             tasks.append(self._batches)
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if not tasks:
+            return []
+        grace = self.stop_grace_s if grace_s is None else grace_s
+        _, pending = await asyncio.wait(tasks, timeout=grace)
+        for task in tasks:
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved, as gathering them did: a stop reports none
+        stuck = sorted({runs[task] for task in pending if task in runs})
+        if stuck:
+            self._leave_to_lapse([task for task in pending if task in runs], stuck, grace)
+        return stuck
+
+    def _leave_to_lapse(
+        self, tasks: list[asyncio.Task[Any]], pids: list[str], grace: float
+    ) -> None:
+        """Stop renewing the leases of runs a stop gave up on (guard.py checks), and say so."""
+        left = self._rt.left_to_lapse
+        for task in tasks:
+            left.add(task)
+            task.add_done_callback(left.discard)
+        self._gave_up.set()
+        self._gave_up.clear()  # a pulse: `idle`'s waits so far have seen it
+        ttl_s = self.timings.ttl_ms / 1000
+        log.warning(
+            "stopped waiting for %d run%s still running %.3gs after being cancelled (their "
+            "handlers swallowed the cancellation): %s; their leases are no longer renewed and "
+            "lapse within %.3gs, after which another worker may claim them",
+            len(pids), "" if len(pids) == 1 else "s", grace, ", ".join(pids), ttl_s,
+            extra={"fields": {"event": "stop_gave_up", "process_ids": pids, "grace_s": grace,
+                              "ttl_s": ttl_s}},
+        )  # fmt: skip
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[ProcessWorker]:

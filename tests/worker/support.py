@@ -37,6 +37,7 @@ from lashtui.model import (
 )
 from lashtui.registry import ProcessRegistry
 from lashtui.worker import ProcessContext, ProcessWorker, Verdict
+from lashtui.worker.observer import WorkerObserver
 from tests.builders import local, registration
 
 TIMINGS = LeaseTimings(ttl_ms=300, renew_interval_ms=100)
@@ -266,6 +267,44 @@ class Blocking:
     async def wait_started(self) -> None:
         async with asyncio.timeout(GUARD_S):
             await self.started.wait()
+
+
+class Stubborn:
+    """An engine handler that swallows every cancellation until `done` is set (so no stop
+    can end it), counting them, then returns."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+        self.done = asyncio.Event()
+        self.cancellations = 0
+
+    async def __call__(self, ctx: ProcessContext, payload: JsonValue) -> JsonValue:
+        self.started.set()
+        while not self.done.is_set():
+            try:
+                await self.done.wait()
+            except asyncio.CancelledError:
+                self.cancellations += 1
+        return "too late"
+
+
+class Watching(WorkerObserver):
+    """What a worker tells (`add_observer`): the rows whose leases it renewed, in order, and
+    `ended`, set once a run has ended (its lease released or left)."""
+
+    def __init__(self) -> None:
+        self.renewed: list[str] = []
+        self.ended = asyncio.Event()
+
+    def lease_renewed(self, process_id: str, seconds: float) -> None:
+        self.renewed.append(process_id)
+
+    def run_ended(self, record: ProcessRecord, outcome: str, duration_s: float) -> None:
+        self.ended.set()
+
+    async def wait_ended(self) -> None:
+        async with asyncio.timeout(GUARD_S):
+            await self.ended.wait()
 
 
 class Counting:

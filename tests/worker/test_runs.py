@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from typing import Any
 
 import pytest
@@ -36,6 +37,7 @@ from lashtui.model import (
 )
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.worker import ProcessContext, ProcessWorker
+from lashtui.worker.worker import STOP_GRACE_S
 from tests.builders import ENV_REF, own, registration
 from tests.worker.support import (
     GUARD_S,
@@ -43,8 +45,11 @@ from tests.worker.support import (
     OB,
     PAST_TTL_MS,
     RR,
+    TIMINGS,
     Blocking,
     Counting,
+    Stubborn,
+    Watching,
     cancel,
     engine_row,
     env_ref,
@@ -421,6 +426,55 @@ async def test_leaving_running_stops_in_flight_runs_the_same_way(
     assert (await record(registry, "p")).status.state is ProcessLifecycleStatus.RUNNING
     assert (await event_types(registry, "p")) == []
     assert await registry.get_process_lease("p") is None
+
+
+async def test_leaving_running_gives_up_on_a_run_that_swallows_its_cancellation(
+    registry: ProcessRegistry, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The stop waits its grace for a run it cancelled, then says which run it left and
+    that its lease will lapse, and returns; the lease is renewed no more. It waited for as
+    long as the handler ran: forever, here, until the test lets it end."""
+    handler, watching = Stubborn(), Watching()
+    async with worker_on(registry, clock, stop_grace_s=0.2) as worker:
+        worker.engines.register("echo", handler)
+        worker.add_observer(watching)
+        await register(registry, "stubborn")
+
+        async def leave_running() -> None:
+            async with worker.running():
+                await handler.started.wait()
+
+        leaving = asyncio.create_task(leave_running())
+        try:
+            with caplog.at_level(logging.WARNING, logger="lashtui.worker"):
+                left, _ = await asyncio.wait({leaving}, timeout=GUARD_S)
+            assert left, "leaving running() hung on a run that swallows its cancellation"
+            warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+            assert len(warnings) == 1, warnings
+            assert "stubborn" in warnings[0] and "lapse" in warnings[0]
+            assert worker.in_flight == ["stubborn"]  # still running, and the worker says so
+            assert handler.cancellations >= 1
+            # Its lease is held, not released, and no longer renewed: a window of three
+            # renew intervals sees no renewal (only a negative needs a window).
+            assert await registry.get_process_lease("stubborn") is not None
+            seen = len(watching.renewed)
+            await asyncio.sleep(3 * TIMINGS.renew_interval_ms / 1000)
+            assert len(watching.renewed) == seen
+        finally:
+            handler.done.set()  # let it end, whatever happened above
+            await asyncio.wait({leaving}, timeout=GUARD_S)
+        await watching.wait_ended()  # `idle` does not wait for a run the stop gave up on
+
+    # When the handler did end, its run was still a stopped one: no terminal, lease given back.
+    assert (await record(registry, "stubborn")).status.state is ProcessLifecycleStatus.RUNNING
+    assert (await event_types(registry, "stubborn")) == []
+    assert await registry.get_process_lease("stubborn") is None
+
+
+def test_the_stop_grace_is_the_worker_commands_default_grace() -> None:
+    from lashtui.cli import build_parser
+
+    assert build_parser().parse_args(["worker"]).grace == STOP_GRACE_S
 
 
 async def test_a_second_drive_while_a_run_is_in_flight_does_not_start_a_second_run(

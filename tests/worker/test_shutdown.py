@@ -18,6 +18,8 @@ from tests.worker.support import (
     GUARD_S,
     OB,
     Blocking,
+    Stubborn,
+    Watching,
     record,
     register,
     sweep,
@@ -112,3 +114,32 @@ async def test_drain_abandons_the_owner_bound_work_the_stop_left_started(
     assert (await record(registry, "rerun")).status.state is ProcessLifecycleStatus.RUNNING
     assert await registry.get_process_lease("rerun") is None  # a peer may take it at once
     assert sorted(report.stopped) == ["mine", "rerun"]
+
+
+async def test_a_run_that_swallows_its_cancellation_is_left_to_its_lease_lapsing(
+    registry: ProcessRegistry, clock: ManualClock
+) -> None:
+    """The stop gives up on it after its own grace: the shutdown ends, its report says the
+    run was left (not stopped, its lease not released). It hung for as long as the run."""
+    handler, watching = Stubborn(), Watching()
+    async with worker_on(registry, clock, stop_grace_s=0.1) as worker:
+        worker.engines.register("stubborn", handler)
+        worker.add_observer(watching)
+        await register(registry, "stubborn", kind="stubborn")
+        await worker.drive_pending_processes()
+        async with asyncio.timeout(GUARD_S):
+            await handler.started.wait()
+
+        shutting = asyncio.create_task(
+            shut_down(worker, grace_s=0.05, hurry=asyncio.Event(), drain=False, why="SIGTERM")
+        )
+        try:
+            ended, _ = await asyncio.wait({shutting}, timeout=GUARD_S)
+            assert ended, "the shutdown hung on a run that swallows its cancellation"
+            report = shutting.result()
+            assert (report.finished, report.stopped, report.left) == ([], [], ["stubborn"])
+            assert await registry.get_process_lease("stubborn") is not None
+        finally:
+            handler.done.set()  # let it end, whatever happened above
+            await asyncio.wait({shutting}, timeout=GUARD_S)
+        await watching.wait_ended()
