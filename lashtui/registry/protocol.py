@@ -11,6 +11,7 @@ of a million retained rows without ever loading the whole table.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from lashtui.model import (
@@ -266,6 +267,12 @@ class ProcessRegistry(Protocol):
     async def get_process_execution_env(self, env_ref: str) -> ProcessExecutionEnvSpec: ...
 
     # --- lashtui extensions, not in lash's trait
+    def before_close(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Await `hook` when the registry begins to close, before its connections do (the
+        `open_registry` block's exit): a worker made on it stops its runs in flight there,
+        while they can still release their leases."""
+        ...
+
     async def start_process(self, request: ProcessStartRequest) -> ProcessRecord:
         """A host's start in one transaction: capture the request's execution env (the
         default empty one for an engine or tool row without one), register the process

@@ -100,6 +100,7 @@ class ProcessWorker:
         # Pulsed when a stop gives up on runs that will not end, so that `idle` stops
         # waiting for them too.
         self._gave_up = asyncio.Event()
+        registry.before_close(self._registry_closing)
 
     @property
     def owner(self) -> LeaseOwnerIdentity:
@@ -446,6 +447,23 @@ class ProcessWorker:
             extra={"fields": {"event": "stop_gave_up", "process_ids": pids, "grace_s": grace,
                               "ttl_s": ttl_s}},
         )  # fmt: skip
+
+    async def _registry_closing(self) -> None:
+        """The registry is closing under this worker (its `open_registry` block ends) while
+        runs it started may be in flight: a facade's start runs its row without `running()`.
+        Stop them now, as leaving `running()` would, while they can still release their
+        leases: left to run on, each failed every later write ("... is closed") and kept its
+        lease until the TTL, and nothing said why."""
+        self.stop_claiming()  # nothing more can be claimed through a closed registry
+        in_flight = self.in_flight
+        if in_flight:
+            log.warning(
+                "the registry is closing with %d run%s of this worker in flight (%s): "
+                "stopping them first; they write no terminal and release their leases",
+                len(in_flight), "" if len(in_flight) == 1 else "s", ", ".join(in_flight),
+                extra={"fields": {"event": "registry_closing", "in_flight": in_flight}},
+            )  # fmt: skip
+        await self.stop()
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[ProcessWorker]:

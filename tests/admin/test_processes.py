@@ -4,11 +4,13 @@ one API the command line and the dashboard use (scenarios G, H, I, J; api.md §6
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 
 import pytest
+from pydantic import JsonValue
 
 from lashtui.admin import Processes, abandon_outlook
 from lashtui.clock import ManualClock
@@ -30,8 +32,8 @@ from lashtui.model import (
     SessionScope,
     SuccessOutput,
 )
-from lashtui.registry import ProcessRegistry
-from lashtui.worker import ProcessWorker
+from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.worker import ProcessContext, ProcessWorker
 from lashtui.worker.runtime import RunEnd
 from tests.builders import own
 
@@ -328,6 +330,46 @@ async def test_a_start_whose_commit_lands_as_its_worker_stops_is_not_run(
     stored = await registry.get_process("s")
     assert stored is not None and not stored.is_terminal()
     assert await registry.get_process_lease("s") is None  # free for the next worker
+
+
+async def test_closing_the_registry_stops_the_runs_its_worker_has_in_flight(
+    registry_target: str, clock: ManualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A start through the facade runs its row on the worker even without `running()`.
+    Closing the registry under that run stops it first, says so once, and gives its lease
+    back. It ran on against the closed store, every write of its failing ("... is closed"),
+    and kept its lease until the TTL."""
+    parked = asyncio.Event()
+
+    async def park(ctx: ProcessContext, payload: JsonValue) -> None:
+        parked.set()
+        await asyncio.Event().wait()
+
+    with caplog.at_level(logging.WARNING, logger="lashtui.worker"):
+        async with open_registry(registry_target, clock=clock) as registry:
+            worker = ProcessWorker(registry, clock=clock)
+            worker.engines.register("park", park)
+            processes = Processes(registry, worker=worker, clock=clock)
+            await processes.start(
+                ProcessStartRequest(
+                    id="d1",
+                    input=Engine(kind="park", payload=None),
+                    disposition=RecoveryDisposition.RERUNNABLE,
+                )
+            )
+            async with asyncio.timeout(5):
+                await parked.wait()
+
+    assert worker.in_flight == []
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [
+        "the registry is closing with 1 run of this worker in flight (d1): stopping them "
+        "first; they write no terminal and release their leases"
+    ]
+    async with open_registry(registry_target, clock=clock) as reopened:
+        row = await reopened.get_process("d1")
+        assert row is not None and not row.is_terminal()
+        assert await reopened.get_process_lease("d1") is None  # the next worker may run it
 
 
 async def test_starts_beyond_the_free_start_slots_still_each_run_once(live: Processes) -> None:

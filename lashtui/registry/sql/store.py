@@ -12,7 +12,7 @@ touch one process's rows and which a runner may run more cheaply.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 from lashtui.clock import Clock
@@ -111,6 +111,7 @@ class SqlProcessRegistry(ABC):
     def __init__(self, runner: TransactionRunner, clock: Clock) -> None:
         self._db = runner
         self._clock = clock
+        self._closing: list[Callable[[], Awaitable[None]]] = []  # `before_close` hooks
 
     async def add_missing_indexes(self, *, dry_run: bool = False) -> indexes.IndexReport:
         """Create the store's indexes the registry lacks (sql/indexes.py says when and why);
@@ -120,9 +121,18 @@ class SqlProcessRegistry(ABC):
             return await self._db.read(indexes.add_missing, self.DDL, True, *extra)
         return await self._db.write(indexes.add_missing, self.DDL, False, *extra)
 
+    def before_close(self, hook: Callable[[], Awaitable[None]]) -> None:
+        self._closing.append(hook)
+
     async def close(self) -> None:
-        """Close the store's connections; calls after this fail with a `StoreError`."""
-        await self._db.close()
+        """Await the `before_close` hooks in turn (a worker stopping its runs), then close
+        the store's connections; calls after this fail with a `StoreError`."""
+        hooks, self._closing = self._closing, []
+        try:
+            for hook in hooks:
+                await hook()
+        finally:
+            await self._db.close()
 
     @property
     def read_only(self) -> bool:
