@@ -359,7 +359,8 @@ def _add_start(sub: Any) -> None:
         "--label", type=_given, metavar="L", help="a label people read (the table's LABEL)"
     )
     _add_json(start)
-    cast(CommandParser, start).checks.append(_external_disposition)  # (`sub` makes them so)
+    checks = cast(CommandParser, start).checks  # (`sub` makes them so)
+    checks += [_external_disposition, _engine_and_disposition]
 
 
 def _external_disposition(args: argparse.Namespace) -> str | None:
@@ -371,6 +372,20 @@ def _external_disposition(args: argparse.Namespace) -> str | None:
             "starts an externally_owned placeholder"
         )
     return None
+
+
+def _engine_and_disposition(args: argparse.Namespace) -> str | None:
+    """A start that is not `--external` names what runs it and how it recovers: without
+    either it is a usage error like any missing argument (it exited 1, as if the registry
+    had refused it)."""
+    if args.external or (args.engine is not None and args.disposition is not None):
+        return None
+    missing = [f for f, v in (("--engine", args.engine), ("--disposition", args.disposition))
+               if v is None]  # fmt: skip
+    return (
+        f"the following arguments are required: {', '.join(missing)} (or --external, an "
+        "externally owned placeholder)"
+    )
 
 
 def _add_ls(sub: Any) -> None:
@@ -616,6 +631,14 @@ def _add_many(sub: Any) -> None:
     _add_json(index)
 
 
+def _once_metrics(args: argparse.Namespace) -> str | None:
+    """`--once` exits after its pass: nothing would scrape metrics served that long (they
+    were silently not served)."""
+    if args.once and args.metrics is not None:
+        return "argument --metrics: not allowed with --once (one pass serves no metrics)"
+    return None
+
+
 def _add_ttl(parser: argparse.ArgumentParser, note: str) -> None:
     parser.add_argument(
         "--ttl-ms", type=_ttl_ms, metavar="N", help=f"lease TTL, {TTL_MS_MIN} to {TTL_MS_MAX}{note}"
@@ -630,6 +653,7 @@ def _add_engine(sub: Any) -> None:
     _add_ttl(worker, " (renew every third; default 30000)")
     _add_worker_service(worker)
     _add_output(worker)
+    cast(CommandParser, worker).checks.append(_once_metrics)
     sweep = _command(
         sub,
         "sweep",

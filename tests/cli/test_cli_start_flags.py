@@ -3,7 +3,8 @@ combination is a usage error naming the flags (exit 2) and nothing is created. B
 `start s7 --external --disposition rerunnable --engine steps --payload ...` printed
 `started s7 (externally_owned)`, dropping two of the flags without a word. A steps start
 without its plan named neither flag (`a steps plan is ..., got `null``): now it names
-`--payload`.
+`--payload`. A start missing `--engine` or `--disposition` exited 1, as if the registry
+had refused it: it is a usage error naming them.
 """
 
 from __future__ import annotations
@@ -33,6 +34,16 @@ CONTRADICTIONS = {
     "the auditor's": (
         ("--external", "--disposition", "rerunnable", "--engine", "steps", "--payload", PLAN),
         "argument --engine: not allowed with argument --external",
+    ),
+    "no disposition": (
+        ("--engine", "steps", "--payload", PLAN),
+        "the following arguments are required: --disposition (or --external, an externally "
+        "owned placeholder)",
+    ),
+    "neither engine nor disposition": (
+        (),
+        "the following arguments are required: --engine, --disposition (or --external, an "
+        "externally owned placeholder)",
     ),
     "external and another disposition": (
         ("--disposition", "owner_bound", "--external"),

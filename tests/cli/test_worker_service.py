@@ -226,6 +226,9 @@ def test_json_lines_carry_the_stored_id_exactly(db: Path, workers: list[Worker])
         (("--metrics", "127.0.0.1:70000"), 2, "a port from 0 to 65535, got `127.0.0.1:70000`"),
         (("--grace", "-1"), 2, "a grace period is a finite number of seconds >= 0, got `-1`"),
         (("--log-format", "xml"), 2, "invalid choice: 'xml'"),
+        # One pass exits: metrics it served would be gone before a scrape (they were
+        # silently not served).
+        (("--once", "--metrics", "127.0.0.1:0"), 2, "--metrics: not allowed with --once"),
     ],
 )
 def test_bad_service_options_are_usage_errors(
