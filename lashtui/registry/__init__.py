@@ -4,11 +4,12 @@ that picks a concrete store from a target: a PostgreSQL URL, or else a SQLite fi
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 from lashtui.clock import Clock
-from lashtui.errors import StoreError
+from lashtui.errors import InvalidRequest, StoreError
 
 if TYPE_CHECKING:
     from lashtui.registry.protocol import ProcessRegistry
@@ -36,11 +37,17 @@ def __getattr__(name: str) -> object:
 
 @contextlib.asynccontextmanager
 async def open_registry(
-    target: str, *, clock: Clock | None = None, read_only: bool = False, create: bool = True
+    target: str | os.PathLike[str],
+    *,
+    clock: Clock | None = None,
+    read_only: bool = False,
+    create: bool = True,
 ) -> AsyncIterator[ProcessRegistry]:
     """Open the registry at `target` for the duration of the `async with` block: a
-    `postgresql://` (or `postgres://`) URL, or a SQLite file path (or ":memory:").
-    `create=False` refuses a target that does not exist yet."""
+    `postgresql://` (or `postgres://`) URL, or a SQLite file path (or ":memory:"), as text
+    or as a path object (`pathlib.Path`). `create=False` refuses a target that does not
+    exist yet."""
+    target = _target_text(target)
     registry: SqlProcessRegistry
     if target.startswith(("postgresql://", "postgres://")):
         # Imported here so that importing lashtui.registry opens nothing and loads no driver.
@@ -65,6 +72,21 @@ async def open_registry(
         yield registry
     finally:
         await registry.close()
+
+
+def _target_text(target: object) -> str:
+    """`target` as the text the stores take: a path object (any `os.PathLike`, as
+    `open()` takes) by its file system path; anything else but text is refused naming it,
+    where a string's method on it raised an `AttributeError`."""
+    if isinstance(target, str):
+        return target
+    if isinstance(target, os.PathLike):
+        # fsdecode: a bytes path (os.PathLike[bytes]) decodes as the file system would.
+        return os.fsdecode(target)
+    raise InvalidRequest(
+        "a registry target is a file path or a postgresql:// URL, "
+        f"got {type(target).__name__} `{target!r}`"
+    )
 
 
 def lash_version_of(registry: ProcessRegistry) -> int | None:

@@ -74,6 +74,24 @@ async def test_reopening_keeps_the_data(tmp_path: Path) -> None:
         assert (await registry.get_process("p1")) is not None
 
 
+async def test_a_path_object_opens_the_file_it_names(tmp_path: Path) -> None:
+    # As `open()` takes one: a pathlib.Path names the same file as its text.
+    async with open_registry(tmp_path / "r.db") as registry:
+        await registry.register_process(ext("p1"))
+    async with open_registry(str(tmp_path / "r.db")) as registry:
+        assert (await registry.get_process("p1")) is not None
+
+
+@pytest.mark.parametrize("target", [5, None, b"r.db", ["r.db"]])
+async def test_a_target_that_is_no_path_is_refused_naming_it(target: object) -> None:
+    with pytest.raises(InvalidRequest, match=re.escape(f"`{target!r}`")) as refused:
+        async with open_registry(target):  # type: ignore[arg-type]
+            pass
+    assert str(refused.value).startswith(
+        f"a registry target is a file path or a postgresql:// URL, got {type(target).__name__}"
+    )
+
+
 async def test_a_wrong_version_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     make_sqlite(path, user_version=9)
