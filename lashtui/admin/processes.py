@@ -238,6 +238,13 @@ class Processes:
         timeout: float | None = None,  # noqa: ASYNC109 (the facade's contract, api.md §6)
     ) -> ProcessAwaitOutput:
         """The output once the process is terminal; a `LashError` after `timeout` seconds."""
+        # One look before the deadline starts: a process that has ended is returned, and an
+        # unknown one refused as such, whatever the timeout. Under the deadline, a zero
+        # timeout cancelled PostgreSQL's first read (a hop to a pool thread) before it came
+        # back, and said "did not finish" of a finished or unknown process.
+        record = await self._require(process_id)
+        if record.status.await_output is not None:
+            return await self.awaiter.await_terminal(process_id)  # (its undecodable check)
         try:
             async with asyncio.timeout(timeout):
                 return await self.awaiter.await_terminal(process_id)

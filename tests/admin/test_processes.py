@@ -275,6 +275,21 @@ async def test_await_output_timeout_is_one_sentence(processes: Processes) -> Non
         await processes.await_output("slow", timeout=0.05)
 
 
+async def test_a_zero_timeout_still_says_ended_or_unknown(
+    processes: Processes, registry: ProcessRegistry
+) -> None:
+    # Only a process still running is out of time: on PostgreSQL a zero deadline cancelled
+    # the first read, and a finished or unknown process "did not finish within 0s".
+    await processes.start(external("done-1"))
+    await registry.complete_process("done-1", SuccessOutput(value=1))
+    await processes.start(external("live-1"))
+    assert await processes.await_output("done-1", timeout=0) == SuccessOutput(value=1)
+    with pytest.raises(UnknownProcess, match=re.escape("unknown process `nope`")):
+        await processes.await_output("nope", timeout=0)
+    with pytest.raises(LashError, match=re.escape("process `live-1` did not finish within 0s")):
+        await processes.await_output("live-1", timeout=0)
+
+
 async def test_abandon_outlook_says_when_a_request_cannot_apply(processes: Processes) -> None:
     await processes.start(steps("rerun", [{"finish": 1}]))
     await processes.start(external("ext"))
