@@ -21,6 +21,7 @@ from pydantic import JsonValue
 
 from lashtui.admin import action, rerun, session
 from lashtui.admin.action import check_prune_cutoff
+from lashtui.admin.argument import checked
 from lashtui.clock import Clock, SystemClock
 from lashtui.errors import LashError, ProcessConflict, UnknownProcess
 from lashtui.model import (
@@ -133,6 +134,7 @@ class Processes:
 
     # --- starting
 
+    @checked
     async def start(self, request: ProcessStartRequest) -> ProcessRecord:
         """Capture the env, register (idempotently) and grant, in one transaction; with a
         worker, the new row is claimed for it in that transaction too and run at once
@@ -163,9 +165,11 @@ class Processes:
             for record in records
         ]
 
+    @checked
     async def list(self, filter: ProcessListFilter | None = None) -> builtins.list[ObservedProcess]:
         return await self._observe_all(await self.registry.list_processes(filter))
 
+    @checked
     async def list_granted_to(
         self, scope: SessionScope, filter: ProcessListFilter | None = None
     ) -> builtins.list[ObservedProcess]:
@@ -175,6 +179,7 @@ class Processes:
         pairs = await self.registry.list_handle_grants(scope)
         return await self._observe_all([r for _, r in pairs if wanted.matches_record(r)])
 
+    @checked
     async def list_originated_by(
         self, scope: SessionScope, filter: ProcessListFilter | None = None
     ) -> builtins.list[ObservedProcess]:
@@ -183,6 +188,7 @@ class Processes:
         records = await self.registry.list_processes(filter)
         return await self._observe_all([r for r in records if originated_by(r, scope)])
 
+    @checked
     async def get(self, process_id: str) -> ObservedProcess | None:
         record = await self.registry.get_process(process_id)
         return await self._observe(record) if record is not None else None
@@ -193,6 +199,7 @@ class Processes:
             raise UnknownProcess.process(process_id)
         return record
 
+    @checked
     async def events(
         self, process_id: str, after_sequence: int = 0
     ) -> builtins.list[ObservedProcessEvent]:
@@ -203,11 +210,13 @@ class Processes:
             observed += page
         return observed
 
+    @checked
     async def events_left_out(self, process_id: str) -> int:
         """How many of the process's events no read of its log returns (their sequence is no
         whole number: `ProcessRegistry.events_left_out`)."""
         return await self.registry.events_left_out(process_id)
 
+    @checked
     async def event_pages(
         self, process_id: str, after_sequence: int = 0
     ) -> AsyncIterator[builtins.list[ObservedProcessEvent]]:
@@ -221,6 +230,7 @@ class Processes:
             yield [ObservedProcessEvent.from_event(event) for event in page]
             after_sequence = page[-1].sequence
 
+    @checked
     async def events_before(
         self, process_id: str, before_sequence: int | None = None
     ) -> builtins.list[ObservedProcessEvent]:
@@ -232,6 +242,7 @@ class Processes:
         )
         return [ObservedProcessEvent.from_event(event) for event in page]
 
+    @checked
     async def await_output(
         self,
         process_id: str,
@@ -251,25 +262,30 @@ class Processes:
         except TimeoutError:
             raise LashError(f"process `{process_id}` did not finish within {timeout:g}s") from None
 
+    @checked
     async def grants(self, process_id: str) -> builtins.list[ProcessHandleGrant]:
         """Every session scope holding a handle to the process."""
         await self._require(process_id)
         return await self.registry.handle_grants_for_process(process_id)
 
+    @checked
     async def cancel_request(self, process_id: str) -> ProcessEvent | None:
         """The first `process.cancel_requested` event, the one a worker acts on: its payload's
         `reason` says who asked (`requested by <operator>[: why]`), `occurred_at` when. What
         the detail view shows beside the abandon request."""
         return await self.registry.first_event_after(process_id, CANCEL_REQUESTED, 0)
 
+    @checked
     async def rerun_link(self, process_id: str) -> RerunLink | None:
         """Which process this one re-runs, if it is a re-run (lashtui.admin.rerun)."""
         return await rerun.rerun_link(self.registry, process_id)
 
+    @checked
     async def reruns(self, process_id: str) -> builtins.list[RerunLink]:
         """The re-runs of this process still in the registry, oldest first."""
         return await rerun.reruns_of(self.registry, process_id)
 
+    @checked
     async def pending_wakes(
         self, process_id: str, after_sequence: int = 0
     ) -> builtins.list[int]:
@@ -277,6 +293,7 @@ class Processes:
         session has taken delivery of."""
         return await self.registry.pending_wake_sequences(process_id, after_sequence)
 
+    @checked
     async def changes_since(
         self, cursor: int, limit: int
     ) -> tuple[builtins.list[ObservedProcess], int]:
@@ -289,10 +306,12 @@ class Processes:
 
     # --- the dashboard's window on a large registry
 
+    @checked
     async def page(self, query: ProcessPageQuery) -> builtins.list[ObservedProcess]:
         """One keyset page of observed rows (see `ProcessPageQuery`), ascending id order."""
         return await self._observe_all(await self.registry.page_processes(query))
 
+    @checked
     async def page_within(
         self, query: ProcessPageQuery
     ) -> tuple[builtins.list[ObservedProcess], bool]:
@@ -302,6 +321,7 @@ class Processes:
         records, cut = await self.registry.page_processes_within(query, PAGE_CHARS)
         return await self._observe_all(records), cut
 
+    @checked
     async def pages(self, query: ProcessPageQuery) -> AsyncIterator[builtins.list[ObservedProcess]]:
         """Every row matching `query` from its cursor on, in its order, a page at a time
         (`page_within`: at most `query.limit` rows and `PAGE_CHARS` of records plus one row,
@@ -318,16 +338,19 @@ class Processes:
         """Counts by state and the live ids, as of a change-feed cursor to follow from."""
         return await self.registry.process_census()
 
+    @checked
     async def observe(self, process_ids: builtins.list[str]) -> dict[str, ObservedProcess]:
         """These rows as they are now; an id that is gone (pruned, never existed) is absent."""
         records = await self.registry.get_processes(process_ids)
         observed = await self._observe_all(builtins.list(records.values()))
         return {process.process_id: process for process in observed}
 
+    @checked
     async def leases(self, limit: int = 1000) -> builtins.list[ObservedProcess]:
         """Rows whose lease has a holder, the soonest to lapse (or longest lapsed) first."""
         return await self._observe_all(await self.registry.list_leased_processes(limit))
 
+    @checked
     async def bounded_leases(
         self, limit: int = 1000
     ) -> tuple[builtins.list[ObservedProcess], bool]:
@@ -338,6 +361,7 @@ class Processes:
         more = cut or len(records) > limit
         return await self._observe_all(records[:limit]), more
 
+    @checked
     async def abandon_candidates(
         self, now_ms: int, limit: int = 1000
     ) -> tuple[builtins.list[ObservedProcess], builtins.list[ObservedProcess]]:
@@ -348,6 +372,7 @@ class Processes:
         requested, silent, _ = await self.bounded_abandon_candidates(now_ms, limit)
         return requested, silent
 
+    @checked
     async def bounded_abandon_candidates(
         self, now_ms: int, limit: int = 1000
     ) -> tuple[builtins.list[ObservedProcess], builtins.list[ObservedProcess], int | None]:
@@ -367,17 +392,20 @@ class Processes:
         silent = [p for p in observed if silent_not_dead(p, now_ms)]
         return requested, silent, len(records) if more else None
 
+    @checked
     async def error_groups(self, query: ErrorGroupQuery | None = None) -> ErrorSummary:
         """Why rows ended badly, grouped, over a window of the most recently changed rows
         (`lashtui.model.error` says what a group is and what a window covers)."""
         return await self.registry.error_groups(query or ErrorGroupQuery())
 
+    @checked
     async def error_group_rows(
         self, key: ErrorGroupKey, window: int, limit: int = 500
     ) -> builtins.list[ObservedProcess]:
         """The rows of one error group in that window, newest change first."""
         return await self._observe_all(await self.registry.error_group_rows(key, window, limit))
 
+    @checked
     async def bounded_error_group_rows(
         self, key: ErrorGroupKey, window: int, limit: int = 500
     ) -> tuple[builtins.list[ObservedProcess], bool]:
@@ -386,6 +414,7 @@ class Processes:
         records, cut = await self.registry.error_group_rows_within(key, window, limit, PAGE_CHARS)
         return await self._observe_all(records), cut
 
+    @checked
     async def activity(
         self, window: HealthWindow, now_ms: int, since: ProcessActivity | None = None
     ) -> ProcessActivity:
@@ -409,6 +438,7 @@ class Processes:
         )
         return since.updated(recent, first)
 
+    @checked
     async def probe_facts(self, failed_window_ms: int) -> ProbeFacts:
         """The health facts `lashtui check` judges, now, with the failures of the last
         `failed_window_ms` (lashtui.model.probe)."""
@@ -434,6 +464,7 @@ class Processes:
         counted = own_commits(self.registry)
         return await self.registry.data_version(), counted() if counted else 0
 
+    @checked
     async def session_snapshot(self, session_id: str) -> builtins.list[session.ProcessSnapshotItem]:
         """What a resumed session is shown (semantics §3.19; `session.session_snapshot`)."""
         return await session.session_snapshot(self.registry, session_id)
@@ -449,6 +480,7 @@ class Processes:
             raise ProcessConflict(f"process `{process_id}` is already terminal")
         return record
 
+    @checked
     async def cancel(
         self, process_id: str, reason: str = HOST_CANCEL_REASON
     ) -> ProcessCancelSummary:
@@ -469,6 +501,7 @@ class Processes:
                 continue  # it ended between the listing and the cancel
         return summaries
 
+    @checked
     async def signal(
         self, process_id: str, signal_name: str, signal_id: str, payload: JsonValue
     ) -> ProcessEvent:
@@ -481,6 +514,7 @@ class Processes:
         request = ProcessEventAppendRequest.new(event_type, payload, key)
         return (await self.registry.append_event(process_id, request)).event
 
+    @checked
     async def transfer(
         self, from_scope: SessionScope, to_scope: SessionScope, process_ids: builtins.list[str]
     ) -> None:
@@ -488,9 +522,11 @@ class Processes:
         from_scope, to_scope = from_scope.checked(), to_scope.checked()
         await self.registry.transfer_handle_grants(from_scope, to_scope, process_ids)
 
+    @checked
     async def prune(self, cutoff_epoch_ms: int) -> ProcessPruneReport:
         return await self.registry.prune_terminal_processes(check_prune_cutoff(cutoff_epoch_ms))
 
+    @checked
     async def request_abandon(
         self, process_id: str, requested_by: str, reason: str | None = None
     ) -> ObservedProcess:
@@ -509,6 +545,7 @@ class Processes:
             await self.worker.drive_pending_processes()
         return observed
 
+    @checked
     async def end_undecodable(
         self, process_id: str, operator: str, reason: str, *, by: str | None = None
     ) -> ObservedProcess:
@@ -517,6 +554,7 @@ class Processes:
         the audit trail records)."""
         return await action.end_undecodable(self, process_id, operator, reason, by=by)
 
+    @checked
     def for_session(self, scope: SessionScope) -> session.SessionProcesses:
         """The same vocabulary seen from inside a session: only what its grants reach. A
         session id that would make another scope's id is refused (`SessionScope.checked`)."""

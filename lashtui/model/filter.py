@@ -10,7 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from pydantic import JsonValue
+from pydantic import JsonValue, model_validator
 
 from lashtui.errors import InvalidRequest
 from lashtui.model.record import ProcessRecord
@@ -61,6 +61,27 @@ _INTEGER_KEYS = ("created_at_start_ms", "created_at_end_ms")
 _ALLOWED_KEYS = {"definition", "status", "waiting", *_STRING_KEYS, *_INTEGER_KEYS}
 
 
+def _filter_value(key: str, value: object) -> Any:
+    """A known filter's value, as the filter holds it, or lash's sentence refusing it."""
+    if key == "status":
+        return ProcessStatusFilter.decode(value)
+    if key == "waiting":
+        if not isinstance(value, bool):
+            raise InvalidRequest("processes.list `waiting` filter must be a boolean")
+    elif key in _STRING_KEYS:
+        if not isinstance(value, str):
+            raise InvalidRequest(f"processes.list `{key}` filter must be a string")
+    elif key in _INTEGER_KEYS and (
+        not isinstance(value, int) or isinstance(value, bool) or value < 0
+    ):
+        raise InvalidRequest(f"processes.list `{key}` filter must be an integer")
+    return value
+
+
+def _given(key: str, value: object) -> bool:
+    return key in _ALLOWED_KEYS and (value is not None or key == "status")
+
+
 class ProcessListFilter(WireModel):
     definition: JsonValue | None = omitted()
     status: ProcessStatusFilter = ProcessStatusFilter.RUNNING
@@ -82,23 +103,21 @@ class ProcessListFilter(WireModel):
         for key, value in obj.items():
             if key not in _ALLOWED_KEYS:
                 raise InvalidRequest(f"processes.list unknown filter `{key}`")
-            if key == "status":
-                fields["status"] = ProcessStatusFilter.decode(value)
-            elif key == "waiting":
-                if not isinstance(value, bool):
-                    raise InvalidRequest("processes.list `waiting` filter must be a boolean")
-                fields["waiting"] = value
-            elif key in _STRING_KEYS:
-                if not isinstance(value, str):
-                    raise InvalidRequest(f"processes.list `{key}` filter must be a string")
-                fields[key] = value
-            elif key in _INTEGER_KEYS:
-                if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                    raise InvalidRequest(f"processes.list `{key}` filter must be an integer")
-                fields[key] = value
-            else:
-                fields[key] = value
+            fields[key] = _filter_value(key, value)
         return cls(**fields)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _checked(cls, data: Any) -> Any:
+        """A filter built in Python (`ProcessListFilter(status="bogus")`) is refused in the
+        same sentences as one decoded from JSON, not with pydantic's report; None stands
+        for an optional filter left out (`status` is not optional)."""
+        if not isinstance(data, dict):
+            return data
+        return {
+            key: _filter_value(key, value) if _given(key, value) else value
+            for key, value in data.items()
+        }
 
     def mode(self) -> ProcessListMode:
         """`running` lists live grants only; every other status lists all."""

@@ -1,0 +1,149 @@
+"""A facade argument of the wrong type is refused in one sentence naming the parameter and
+the value (api.md §2; lashtui.admin.argument), before anything is read or written, on
+either store: not a TypeError from deep inside, a pydantic report, a PostgreSQL error quoting
+SQL, or a quiet wrong answer."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from lashtui.admin import Processes
+from lashtui.clock import ManualClock
+from lashtui.errors import InvalidRequest, LashError
+from lashtui.model import (
+    ProcessListFilter,
+    ProcessPageQuery,
+    ProcessStartRequest,
+    SessionScope,
+)
+from lashtui.registry import ProcessRegistry
+
+S1 = SessionScope(session_id="s1")
+S2 = SessionScope(session_id="s2")
+
+Call = Callable[[Any], Any]
+
+CALLS: list[tuple[str, Call, str]] = [
+    (
+        "abandon-by-none",
+        lambda p: p.request_abandon("p", None),
+        "`requested_by` of Processes.request_abandon must be a str, got NoneType `None`",
+    ),
+    (
+        "abandon-reason-int",
+        lambda p: p.request_abandon("p", "me", 5),
+        "`reason` of Processes.request_abandon must be a str or None, got int `5`",
+    ),
+    (
+        "cancel-reason-int",
+        lambda p: p.cancel("p", reason=123),
+        "`reason` of Processes.cancel must be a str, got int `123`",
+    ),
+    (
+        "signal-id-int",
+        lambda p: p.signal("p", "go", 7, {}),
+        "`signal_id` of Processes.signal must be a str, got int `7`",
+    ),
+    (
+        "prune-text",
+        lambda p: p.prune("yesterday"),
+        "`cutoff_epoch_ms` of Processes.prune must be an int, got str `'yesterday'`",
+    ),
+    (
+        "prune-bool",
+        lambda p: p.prune(True),
+        "`cutoff_epoch_ms` of Processes.prune must be an int, got bool `True`",
+    ),
+    (
+        "await-timeout-text",
+        lambda p: p.await_output("p", timeout="1"),
+        "`timeout` of Processes.await_output must be a float or None, got str `'1'`",
+    ),
+    (
+        "list-dict",
+        lambda p: p.list({"status": "any"}),
+        "`filter` of Processes.list must be a ProcessListFilter or None, "
+        "got dict `{'status': 'any'}`",
+    ),
+    (
+        "granted-to-text",
+        lambda p: p.list_granted_to("session:s1"),
+        "`scope` of Processes.list_granted_to must be a SessionScope, got str `'session:s1'`",
+    ),
+    (
+        "transfer-scopes-text",
+        lambda p: p.transfer("a", "b", ["p"]),
+        "`from_scope` of Processes.transfer must be a SessionScope, got str `'a'`",
+    ),
+    (
+        "transfer-one-id-text",
+        lambda p: p.transfer(S1, S2, "g0"),
+        "`process_ids` of Processes.transfer must be a list of str, got str `'g0'`",
+    ),
+    (
+        "events-after-text",
+        lambda p: p.events("p", "x"),
+        "`after_sequence` of Processes.events must be an int, got str `'x'`",
+    ),
+    (
+        "changes-cursor-text",
+        lambda p: p.changes_since("a", 10),
+        "`cursor` of Processes.changes_since must be an int, got str `'a'`",
+    ),
+    (
+        "get-int",
+        lambda p: p.get(5),
+        "`process_id` of Processes.get must be a str, got int `5`",
+    ),
+    (
+        "start-dict",
+        lambda p: p.start({"id": "p"}),
+        "`request` of Processes.start must be a ProcessStartRequest, got dict `{'id': 'p'}`",
+    ),
+    (
+        "event-pages-int",
+        lambda p: p.event_pages(5),
+        "`process_id` of Processes.event_pages must be a str, got int `5`",
+    ),
+]
+
+
+@pytest.fixture
+def processes(registry: ProcessRegistry, clock: ManualClock) -> Processes:
+    return Processes(registry, clock=clock)
+
+
+@pytest.mark.parametrize(("call", "sentence"), [c[1:] for c in CALLS], ids=[c[0] for c in CALLS])
+async def test_a_wrong_typed_argument_is_one_sentence_naming_it(
+    processes: Processes, call: Call, sentence: str
+) -> None:
+    with pytest.raises(InvalidRequest, match=f"^{re.escape(sentence)}$"):
+        made = call(processes)
+        if isinstance(made, Awaitable):
+            await made
+        else:  # an async generator: refused when called
+            await anext(made)
+
+
+async def test_arguments_of_the_right_type_pass(processes: Processes) -> None:
+    # An int where a float is hinted, None for an optional one, keywords as positionals.
+    await processes.start(ProcessStartRequest.external("p", {"label": "p"}))
+    assert await processes.get(process_id="p") is not None
+    assert await processes.list(None) != []
+    assert await processes.list_granted_to(S1, ProcessListFilter()) == []
+    assert await processes.page(ProcessPageQuery(limit=5)) != []
+    with pytest.raises(LashError, match="did not finish within 0s"):
+        await processes.await_output("p", timeout=0)
+
+
+def test_a_list_filter_built_in_python_is_refused_in_lashs_sentence() -> None:
+    # Where ProcessPageQuery(order="bogus") already said one sentence, this gave pydantic's.
+    with pytest.raises(InvalidRequest, match=re.escape("status must be `running`, `comp")):
+        ProcessListFilter(status="bogus")  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequest, match="`waiting` filter must be a boolean"):
+        ProcessListFilter(waiting="yes")  # type: ignore[arg-type]
+    assert ProcessListFilter(status="any", waiting=None).waiting is None  # type: ignore[arg-type]
