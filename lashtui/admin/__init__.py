@@ -2,10 +2,13 @@
 §13, api.md §6): `Processes`, the host's view of every row, and `SessionProcesses`, a
 session's view of what its grants reach.
 
-A package of four modules, each owning one thing: `processes` (the facade: its state,
-reads and starts), `action` (what an operator may do, each act producing one outcome per
-target), `operator` (who an act is recorded as) and `session` (a session's view and
-snapshot). Callers import from here; the names below are the package's public surface.
+Its modules each own one thing: `processes` (the facade: its state, reads and starts),
+`start` (what a start checks and completes before anything is written), `argument` (the
+facade's arguments held to its type hints), `action` (what an operator may do, each act
+producing one outcome per target), `operator` (who an act is recorded as), `audit` (the
+record of those acts), `rerun` (running a terminal process again) and `session` (a
+session's view and snapshot). Callers import from here; the names below are the package's
+public surface.
 """
 
 from lashtui.admin.action import (
@@ -18,11 +21,11 @@ from lashtui.admin.operator import HOST_OPERATOR, OPERATOR_ENV, default_operator
 from lashtui.admin.processes import (
     HOST_CANCEL_REASON,
     Processes,
-    check_start_request,
     originated_by,
     originated_by_scope,
 )
 from lashtui.admin.session import SNAPSHOT_EVENT_TAIL, ProcessSnapshotItem, SessionProcesses
+from lashtui.admin.start import check_start_request
 
 __all__ = [
     "HOST_CANCEL_REASON",

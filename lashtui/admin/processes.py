@@ -22,6 +22,7 @@ from pydantic import JsonValue
 from lashtui.admin import action, rerun, session
 from lashtui.admin.action import check_prune_cutoff
 from lashtui.admin.argument import checked
+from lashtui.admin.start import check_start_request
 from lashtui.clock import Clock, SystemClock
 from lashtui.errors import LashError, ProcessConflict, UnknownProcess
 from lashtui.model import (
@@ -30,7 +31,6 @@ from lashtui.model import (
     MINUTE_MS,
     PAGE_CHARS,
     AbandonRequest,
-    Engine,
     ErrorGroupKey,
     ErrorGroupQuery,
     ErrorSummary,
@@ -53,7 +53,6 @@ from lashtui.model import (
     ProcessStartRequest,
     SessionOriginator,
     SessionScope,
-    limit,
     process_signal_event_type,
     process_signal_replay_key,
     silent_not_dead,
@@ -62,7 +61,6 @@ from lashtui.model.rerun import RerunLink
 from lashtui.registry import ProcessRegistry, records_dispositions
 from lashtui.registry.watch import own_commits
 from lashtui.worker import ChangeHub, ProcessAwaiter, ProcessWorker, notifying
-from lashtui.worker.steps import parse_plan
 
 # lash's reason for a cancel its host makes (api.md §6's default).
 HOST_CANCEL_REASON = "requested by host"
@@ -77,23 +75,6 @@ EVENT_PAGE_CHARS = 8 << 20
 # A change-feed page holds at most this many characters of records (plus one): a record may
 # be a mebibyte or two, and the dashboard reads 1,000 changed rows a page.
 FEED_PAGE_CHARS = 16 << 20
-
-def check_start_request(request: ProcessStartRequest) -> None:
-    """What `start` refuses before anything is written, beyond the model's own checks: a
-    scope whose id would name another scope (originator, wake target, grant), and a `steps`
-    payload that is not a plan (the steps engine's own parser says what is wrong)."""
-    originator = request.originator
-    if isinstance(originator, SessionOriginator):
-        originator.scope.checked()
-    if request.wake_target is not None:
-        request.wake_target.checked()
-    if request.grant is not None:
-        request.grant.session_scope.checked()
-    if isinstance(request.input, Engine) and request.input.kind == "steps":
-        # The limits first: a plan nested past them is refused for its depth, not read.
-        limit.check_depth("an engine payload", request.input.payload)
-        parse_plan(request.input.payload)
-
 
 def originated_by(record: ProcessRecord, scope: SessionScope) -> bool:
     """The lineage lens (semantics §2.4): same session; the frame only if the query names
@@ -141,7 +122,7 @@ class Processes:
         (`ProcessWorker.start_and_run`), so the first run is prompt. An engine or tool row
         started without an env captures the default (empty) env. Refused first: see
         `check_start_request`."""
-        check_start_request(request)
+        request = check_start_request(request)
         if self.worker is not None:
             return await self.worker.start_and_run(request)
         return await self.registry.start_process(request)

@@ -4,6 +4,7 @@ one API the command line and the dashboard use (scenarios G, H, I, J; api.md §6
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 from collections import Counter
@@ -325,6 +326,63 @@ async def test_a_start_through_a_worker_is_claimed_in_the_start_and_runs(
     assert record.first_started is not None and record.first_started.owner == live.worker.owner
     done = await live.worker.await_terminal("s")
     assert done.model_dump(mode="json") == {"type": "success", "value": 7}
+
+
+PLAN: list[object] = [
+    {"emit": {"type": "x.t", "payload": 1}},
+    {"wait_signal": "approve"},
+    {"finish": 42},
+]
+
+
+def plan_start(pid: str, **fields: object) -> ProcessStartRequest:
+    return ProcessStartRequest.model_validate(
+        {
+            "id": pid,
+            "input": Engine(kind="steps", payload={"steps": PLAN}),
+            "disposition": RecoveryDisposition.OWNER_BOUND,
+            **fields,
+        }
+    )
+
+
+async def test_a_steps_start_declaring_no_types_runs_its_emits_and_waits(live: Processes) -> None:
+    # It failed « emitted undeclared event type `x.t` » where `lashtui start` ran it: the
+    # command line declared the plan's types itself; now start does, for every caller.
+    await live.start(plan_start("steps1"))
+    async with asyncio.timeout(10):  # a guard: a failed run never waits
+        await live.awaiter.await_event("steps1", "process.waiting", 0)
+    await live.signal("steps1", "approve", "1", "yes")
+    assert await live.await_output("steps1", timeout=10) == SuccessOutput(value=42)
+    assert "x.t" in [e.event_type for e in await live.events("steps1")]
+
+
+async def test_a_steps_start_from_python_is_the_command_lines_start(
+    processes: Processes,
+) -> None:
+    # The same declarations in the same order: one registration hash, so the two starts
+    # of one id are one process, not a conflict.
+    from lashtui.cli import build_parser
+    from lashtui.command.action import start_request
+
+    argv = ["start", "steps1", "--engine", "steps", "--disposition", "owner_bound"]
+    args = build_parser().parse_args([*argv, "--payload", json.dumps({"steps": PLAN})])
+    first = await processes.start(start_request(args))
+    assert await processes.start(plan_start("steps1")) == first
+
+
+async def test_a_steps_start_declaring_its_own_types_must_declare_the_plans(
+    processes: Processes,
+) -> None:
+    # It chose its types (the signal's schema): one the plan uses and it lacks is named at
+    # the start, not found by the run; nothing is written.
+    approve = ProcessEventType.plain("signal.approve", {"type": "string"})
+    with pytest.raises(InvalidRequest, match=re.escape("declares event types, but not `x.t`")):
+        await processes.start(plan_start("steps1", event_types=[approve]))
+    assert await processes.get("steps1") is None
+    x_t = ProcessEventType.plain("x.t")
+    record = await processes.start(plan_start("steps1", event_types=[approve, x_t]))
+    assert [t.name for t in record.event_types][:2] == ["signal.approve", "x.t"]
 
 
 async def test_a_start_whose_commit_lands_as_its_worker_stops_is_not_run(
