@@ -279,8 +279,14 @@ class ProcessEvent(StoredModel):
 def event_payload_hash(event_type: str, payload: JsonValue) -> str:
     """What replay compares: SHA-256 of the compact JSON `[event_type, payload]`. Every
     append computes it first, so it is also where an event payload's size is refused
-    (lashtui.model.limit): the text is encoded once for both."""
-    data = limit.encode_json("an event payload", canonical_json([event_type, payload]))
+    (lashtui.model.limit): the text is encoded once for both. And where NaN and ±Infinity
+    are refused (`canonical_json`), named where they are in the payload."""
+    try:
+        text = canonical_json([event_type, payload])
+    except InvalidRequest:
+        limit.check_finite("an event payload", payload)
+        raise
+    data = limit.encode_json("an event payload", text)
     return hashlib.sha256(data).hexdigest()
 
 

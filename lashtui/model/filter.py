@@ -15,7 +15,7 @@ from pydantic import JsonValue, model_validator
 from lashtui.errors import InvalidRequest
 from lashtui.model.record import ProcessRecord
 from lashtui.model.scope import TriggerOccurrenceCause
-from lashtui.model.wire import WireModel, canonical_json, omitted
+from lashtui.model.wire import WireModel, lenient_json, omitted
 
 _STATUS_ERROR = (
     "processes.list status must be `running`, `completed`, `failed`, `cancelled`, "
@@ -43,7 +43,7 @@ class ProcessStatusFilter(StrEnum):
                 return cls(value)
             except ValueError:
                 pass
-        shown = value if isinstance(value, str) else canonical_json(value)
+        shown = value if isinstance(value, str) else lenient_json(value)
         raise InvalidRequest(_STATUS_ERROR.format(shown))
 
     def matches(self, state: str) -> bool:

@@ -51,7 +51,9 @@ How the numbers were chosen (measured with pydantic 2 / pydantic-core, Python 3.
   times what any real value needs and small enough for a table cell and a log line.
 
 Text is refused when it holds a lone surrogate (UTF-8, and so SQLite and PostgreSQL, cannot
-store one) or the NUL character (PostgreSQL's text and jsonb cannot hold it).
+store one) or the NUL character (PostgreSQL's text and jsonb cannot hold it). A number is
+refused when it is NaN, Infinity or -Infinity (`check_finite`): no JSON number, and pydantic
+writes each as null.
 
 The checks are made to be cheap on the write path: depth is one iterative walk over the
 containers of a value (never its strings), and sizes are taken from the JSON text the write
@@ -62,6 +64,7 @@ engine start 10.9 -> 14.2 us, an event's payload hash 2.2 -> 2.6 us.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Iterator
 
@@ -186,6 +189,33 @@ def check_text(what: str, value: str | None, limit: int) -> None:
                 f"{what} holds a lone surrogate ({_surrogate(value, error)}), which UTF-8 "
                 "cannot store"
             ) from None
+
+
+def check_finite(what: str, value: object) -> None:
+    """Refuse NaN, Infinity and -Infinity anywhere in `value`: Python floats, but not JSON
+    numbers (RFC 8259 §6). pydantic's encoder writes each as `null`, so a registry stored
+    null where the caller gave a number, under a hash taken over the number. The canonical
+    encoder refuses them (lashtui.model.wire); this names the first and where it is, for
+    the sentence, as the command line names one in a JSON argument. Only a refused
+    encoding calls it, so the way that succeeds never walks a value for it."""
+    stack: list[tuple[object, str]] = [(value, "")]
+    while stack:
+        node, pointer = stack.pop()
+        if isinstance(node, float) and not math.isfinite(node):
+            name = "NaN" if math.isnan(node) else ("Infinity" if node > 0 else "-Infinity")
+            at = f" at `{pointer}`" if pointer else ""
+            raise InvalidRequest(f"{what} holds {name}{at}, which is not a JSON number")
+        if isinstance(node, dict):
+            # JSON Pointer (RFC 6901): `~` and `/` in a key escaped. Reversed, so the first
+            # refused in document order is the one named.
+            items = [(v, f"{pointer}/{_pointer_key(k)}") for k, v in node.items()]
+            stack.extend(reversed(items))
+        elif isinstance(node, list | tuple):
+            stack.extend(reversed([(v, f"{pointer}/{i}") for i, v in enumerate(node)]))
+
+
+def _pointer_key(key: object) -> str:
+    return str(key).replace("~", "~0").replace("/", "~1")
 
 
 def check_values(values: Iterable[tuple[str, JsonValue]]) -> None:

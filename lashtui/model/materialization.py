@@ -37,7 +37,7 @@ from lashtui.model.output import (
     failure,
 )
 from lashtui.model.scope import CausalRef, SessionScope
-from lashtui.model.wire import JsonValue, canonical_json, sha256_hex, string_form
+from lashtui.model.wire import JsonValue, lenient_json, sha256_hex, string_form
 
 _OUTPUT = TypeAdapter[ProcessAwaitOutput](ProcessAwaitOutput)
 _MISSING = object()
@@ -171,7 +171,7 @@ def wake_delivery(
         return None
     scope_id = target.id()
     return ProcessWakeDelivery(
-        wake_id="wake:" + sha256_hex(canonical_json([scope_id, wake.dedupe_key])),
+        wake_id="wake:" + sha256_hex(lenient_json([scope_id, wake.dedupe_key])),
         target_session_id=target.session_id,
         target_scope_id=scope_id,
         process_id=process_id,

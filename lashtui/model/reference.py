@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pydantic import JsonValue
 
 from lashtui.model.record import ProcessRecord
-from lashtui.model.wire import WireModel, canonical_json
+from lashtui.model.wire import WireModel, lenient_json
 
 
 class ProcessLiveReferenceSummary(WireModel):
@@ -28,7 +28,7 @@ class ProcessLiveReferenceSummary(WireModel):
     def sort_key(self) -> tuple[str, str]:
         """lash's order: the definition's serde JSON (sorted keys), then the env ref; an
         absent one as the empty string."""
-        definition = "" if self.definition is None else canonical_json(self.definition)
+        definition = "" if self.definition is None else lenient_json(self.definition)
         return definition, self.env_ref or ""
 
     @classmethod
@@ -38,7 +38,7 @@ class ProcessLiveReferenceSummary(WireModel):
             if record.is_terminal():
                 continue
             definition = record.identity.definition
-            key = (canonical_json(definition), record.env_ref)
+            key = (lenient_json(definition), record.env_ref)
             _, count = counts.get(key, (definition, 0))
             counts[key] = (definition, count + 1)
         return summaries(

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import Field, JsonValue
 
-from lashtui.model.wire import WireModel, canonical_json
+from lashtui.model.wire import WireModel, lenient_json
 
 
 class LashSchema(WireModel):
@@ -33,7 +33,7 @@ class LashSchema(WireModel):
 def _display(value: Any) -> str:
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return canonical_json(value)
+    return lenient_json(value)
 
 
 def _path(path: str) -> str:

@@ -49,6 +49,7 @@ __all__ = [
     "WireModel",
     "canonical_json",
     "check_extras_size",
+    "lenient_json",
     "omitted",
     "sha256_hex",
     "string_form",
@@ -169,7 +170,7 @@ def check_extras_size(what: str, model: BaseModel) -> None:
     `MAX_JSON_BYTES` (without, its known fields' own limits bound it). A registration needs
     none of this: its whole JSON is measured anyway (`ProcessRegistration.prepare`)."""
     if _carries_extras(model):
-        limit.encode_json(what, canonical_json(model.model_dump(mode="json")))
+        limit.encode_json(what, canonical_json(model.model_dump(mode="json"), what))
 
 
 class ClosedWireModel(WireModel):
@@ -180,16 +181,37 @@ class ClosedWireModel(WireModel):
 
 
 # Made once: `json.dumps` with any non-default option builds a new encoder on every call,
-# a fifth of the cost of encoding a registration.
-_CANONICAL = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+# a fifth of the cost of encoding a registration. `allow_nan=False`: NaN and ±Infinity are
+# no JSON (serde_json refuses them too), and pydantic writes each as `null`, so a value that
+# held one was stored as null under a hash taken over the number (`canonical_json`).
+_CANONICAL = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, sort_keys=True, allow_nan=False
+)
+# The same form, NaN and ±Infinity written as Python's words (`lenient_json`).
+_LENIENT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 # ASCII: the lone surrogates it is used for cannot be written as UTF-8 (see `to_json`).
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
 
 
-def canonical_json(value: Any) -> str:
+def canonical_json(value: Any, what: str = "a JSON value") -> str:
     """Compact JSON with sorted keys and UTF-8 kept: serde_json's form of a JSON value
-    (its maps are BTreeMaps) and the hashing form of semantics §18.7."""
-    return _CANONICAL.encode(value)
+    (its maps are BTreeMaps) and the hashing form of semantics §18.7. Every value a write
+    stores is hashed or measured in this form first, so here is where NaN and ±Infinity
+    are refused: an `InvalidRequest` saying `what` holds one, and where
+    (`limit.check_finite`)."""
+    try:
+        return _CANONICAL.encode(value)
+    except ValueError:
+        limit.check_finite(what, value)
+        raise  # not a number JSON lacks (a circular reference): as json raised it
+
+
+def lenient_json(value: Any) -> str:
+    """`canonical_json`, but never refusing NaN or ±Infinity (written as `NaN`,
+    `Infinity`): for a value read back from a registry, where another program's row may
+    hold one (Python's `json` and pydantic read them) and no row may lock a reader out, and
+    for a value quoted in a message."""
+    return _LENIENT.encode(value)
 
 
 def sha256_hex(text: str) -> str:
@@ -201,5 +223,6 @@ def sha256_hex(text: str) -> str:
 
 
 def string_form(value: JsonValue) -> str:
-    """The "string form" of semantics §4.5: a JSON string as is, anything else as compact JSON."""
-    return value if isinstance(value, str) else canonical_json(value)
+    """The "string form" of semantics §4.5: a JSON string as is, anything else as compact JSON
+    (lenient: it renders payloads the write path has checked already, and stored ones)."""
+    return value if isinstance(value, str) else lenient_json(value)

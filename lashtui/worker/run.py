@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import time
 
-from lashtui.errors import LashError, LeaseLost
+from lashtui.errors import InvalidRequest, LashError, LeaseLost
 from lashtui.model import (
     CancelledOutput,
     ProcessLease,
@@ -121,6 +121,19 @@ async def _handle(
     return None if state.lease_lost else output
 
 
+async def _complete(rt: WorkerRuntime, lease: ProcessLease, output: ProcessOutput) -> ProcessOutput:
+    """Write the run's terminal, and return the output written: an output the registry
+    refuses to store (a NaN, a value past its limits) ends the run failed in the registry's
+    words, as a returned value that is not JSON does; raised out of the run, it left the
+    row running under its lease, to be run again."""
+    try:
+        await rt.registry.complete_process_with_lease(lease, output)
+    except InvalidRequest as refused:
+        output = failure(PROCESS_FAILED, str(refused))
+        await rt.registry.complete_process_with_lease(lease, output)
+    return output
+
+
 async def run_and_complete(
     rt: WorkerRuntime,
     record: ProcessRecord,
@@ -147,7 +160,7 @@ async def run_and_complete(
             end = RunEnd.LEASE_LOST
             return end
         try:
-            await rt.registry.complete_process_with_lease(guard.state.lease, output)
+            output = await _complete(rt, guard.state.lease, output)
         except LeaseLost:
             rt.observer.lease_lost(record.id, "before its terminal write")
             end = RunEnd.LEASE_LOST

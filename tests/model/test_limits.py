@@ -5,6 +5,7 @@ nothing written; generous enough for every row lash itself wrote."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -13,23 +14,29 @@ import pytest
 from pydantic import JsonValue
 
 from lashtui.admin import Processes
+from lashtui.clock import ManualClock
 from lashtui.errors import InvalidRequest
 from lashtui.model import (
     AbandonRequest,
     Engine,
     External,
     ExternalRef,
+    FailureOutput,
+    LeaseTimings,
     ProcessEventAppendRequest,
+    ProcessEventType,
     ProcessExecutionEnvSpec,
     ProcessHandleDescriptor,
     ProcessRegistration,
     ProcessStartRequest,
     RecoveryDisposition,
+    SuccessOutput,
     event_payload_hash,
     limit,
     process_signal_event_type,
 )
 from lashtui.registry import ProcessRegistry
+from lashtui.worker import ProcessWorker
 from tests.builders import ext, registration, rr
 from tests.registry.rows import ANY, scope
 
@@ -150,6 +157,81 @@ async def test_the_facade_start_that_used_to_lock_readers_out_is_refused(
         await processes.start(request)
     assert str(refused.value) == "an engine payload may nest at most 64 levels; this one nests 200"
     assert await processes.list() == []
+
+
+NOT_NUMBERS = [(float("nan"), "NaN"), (float("inf"), "Infinity"), (float("-inf"), "-Infinity")]
+
+
+@pytest.mark.parametrize(("number", "name"), NOT_NUMBERS, ids=[n for _, n in NOT_NUMBERS])
+async def test_nan_and_infinity_are_refused_at_each_write_naming_where(
+    registry: ProcessRegistry, number: float, name: str
+) -> None:
+    """No JSON number, and pydantic wrote each as null: the row held null under a hash taken
+    over the number, and a start of the null it showed conflicted with it."""
+    processes = Processes(registry)
+    payload: dict[str, JsonValue] = {"a": number}
+    request = ProcessStartRequest(
+        id="nan1",
+        input=Engine(kind="k", payload=payload),
+        disposition=RecoveryDisposition.RERUNNABLE,
+    )
+    with pytest.raises(InvalidRequest) as refused:
+        await processes.start(request)
+    sentence = f"an engine payload holds {name} at `/a`, which is not a JSON number"
+    assert str(refused.value) == sentence
+    null = request.model_copy(update={"input": Engine(kind="k", payload={"a": None})})
+    assert (await processes.start(null)).input == Engine(kind="k", payload={"a": None})
+
+    def refused_as(sentence: str) -> pytest.RaisesExc[InvalidRequest]:
+        return pytest.raises(InvalidRequest, match=f"^{re.escape(sentence)}$")
+
+    await registry.register_process(ext("x", event_types=[ProcessEventType.plain("k")]))
+    with refused_as(f"an event payload holds {name} at `/v`, which is not a JSON number"):
+        await registry.append_event("x", ProcessEventAppendRequest.new("k", {"v": number}, "k1"))
+    output = SuccessOutput(value=[1, number])
+    at = "/await_output/value/1"
+    with refused_as(f"an event payload holds {name} at `{at}`, which is not a JSON number"):
+        await registry.complete_process("x", output)
+    ref = ExternalRef(backend="b", id="1", metadata={"m": number})
+    with refused_as(f"an external ref holds {name} at `/metadata/m`, which is not a JSON number"):
+        await registry.set_external_ref("x", ref)
+    env = ProcessExecutionEnvSpec(policy={"k": number})
+    with refused_as(f"an execution env holds {name} at `/policy/k`, which is not a JSON number"):
+        await registry.put_process_execution_env(env)
+    record = await registry.get_process("x")
+    assert record is not None and not record.is_terminal() and record.external_ref is None
+    assert await registry.events_after("x", 0) == []
+
+
+async def test_a_handler_returning_nan_ends_its_run_failed_naming_it(
+    registry: ProcessRegistry, clock: ManualClock
+) -> None:
+    """In-process, await_output gave the NaN and every other reader null; now the run fails
+    in the registry's sentence, as a value that is not JSON fails it."""
+    worker = ProcessWorker(
+        registry, timings=LeaseTimings(ttl_ms=30_000, renew_interval_ms=100), clock=clock
+    )
+
+    async def scores(ctx: object, payload: JsonValue) -> JsonValue:
+        return {"score": float("nan")}
+
+    worker.engines.register("scores", scores)
+    processes = Processes(registry, worker=worker, clock=clock)
+    async with worker.running():
+        await processes.start(
+            ProcessStartRequest(
+                id="h",
+                input=Engine(kind="scores", payload={}),
+                disposition=RecoveryDisposition.OWNER_BOUND,
+            )
+        )
+        output = await processes.await_output("h", timeout=10)
+    assert isinstance(output, FailureOutput) and output.code == "process_failed", output
+    assert output.message == (
+        "an event payload holds NaN at `/await_output/value/score`, which is not a JSON number"
+    )
+    stored = await registry.get_process("h")
+    assert stored is not None and stored.status.await_output == output
 
 
 def test_every_row_lash_wrote_is_within_the_limits(tmp_path: Path) -> None:

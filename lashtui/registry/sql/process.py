@@ -132,7 +132,9 @@ def set_external_ref(
     limit.check_text("an external ref's id", ref.id, limit.MAX_ID_CHARS)
     limit.check_depth("an external ref's metadata", ref.metadata)
     # (From the dumped value: pydantic's own JSON encoder fails on a lone surrogate.)
-    limit.encode_json("an external ref", canonical_json(ref.model_dump(mode="json")))
+    limit.encode_json(
+        "an external ref", canonical_json(ref.model_dump(mode="json"), "an external ref")
+    )
     record = require_record(conn, process_id)
     if record.external_ref is not None:
         if record.external_ref == ref:
@@ -309,7 +311,9 @@ def checked_env_ref(spec: ProcessExecutionEnvSpec) -> str:
         # every limit, and its key is a constant: its checks were ~10 us of each start.
         return spec.stable_ref()
     limit.check_depth("an execution env", [spec.plugin_options, spec.policy])
-    limit.encode_json("an execution env", canonical_json(spec.model_dump(mode="json")))
+    limit.encode_json(
+        "an execution env", canonical_json(spec.model_dump(mode="json"), "an execution env")
+    )
     return spec.stable_ref()
 
 

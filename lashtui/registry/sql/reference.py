@@ -23,7 +23,7 @@ from pydantic import JsonValue
 
 from lashtui.model import ProcessLiveReferenceSummary
 from lashtui.model.reference import summaries
-from lashtui.model.wire import canonical_json
+from lashtui.model.wire import lenient_json
 from lashtui.registry.sql.dialect import Tx, dialect
 
 
@@ -39,7 +39,7 @@ def live_reference_summary(conn: Tx) -> list[ProcessLiveReferenceSummary]:
     for definition_text, env, count in rows:
         value: JsonValue | None = None if definition_text is None else json.loads(definition_text)
         env = None if env is None else str(env)
-        key = (canonical_json(value), env)
+        key = (lenient_json(value), env)
         _, before = merged.get(key, (value, 0))
         merged[key] = (value, before + int(count))
     return summaries((value, env, count) for (_, env), (value, count) in merged.items())
