@@ -6,6 +6,18 @@ worker's liveness, so a second drive in the same worker is fenced by the first a
 instead of re-entering it, while a same-host peer can still prove the whole OS process dead.
 `first_started.owner` is always the worker's configured identity: that is how a drain
 recognises its own work.
+
+"Same host" for a death proof means "reads the same /proc": a pid means something only in
+its PID namespace. Containers that share the host's network (Docker `--network host`,
+Kubernetes `hostNetwork`) share its hostname and its kernel boot id, yet each has its own
+PID namespace, where the worker may well be pid 1; a peer probing `/proc/1` in its own
+namespace finds another process and "proves" a live worker dead. So the liveness host id
+names the PID namespace too (`host_id`). That keeps lash's wire form: a
+`LocalProcessLiveness` is `{kind, host_id, boot_id, pid, process_start}`, and lash compares
+`host_id` by equality, so a lash peer reading our leases also sees another host rather than
+a dead pid. (A separate field would be kept by lashtui but ignored by lash, which would go
+on proving us dead.) The owner id keeps the plain hostname: it must stay stable across
+restarts, and a namespace is new at every container start.
 """
 
 from __future__ import annotations
@@ -17,16 +29,39 @@ import uuid
 from lashtui.model import LeaseOwnerIdentity
 
 
-def host_id() -> str:
+def hostname() -> str:
     return socket.gethostname() or "localhost"
 
 
+def pid_namespace() -> str | None:
+    """This process's PID namespace as the kernel names it (`pid:[4026531836]`), if /proc is
+    this namespace's own: a process in a child namespace that sees its parent's /proc (no
+    `--mount-proc`) would read another process's start time for its own pid, and a peer
+    would probe the wrong pids for it. None then, and where there is no /proc."""
+    try:
+        if os.readlink("/proc/self") != str(os.getpid()):
+            return None
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return None
+
+
+def host_id() -> str | None:
+    """The host of a `local_process` liveness: the hostname and the PID namespace
+    (`vm/pid:[4026531836]`), or None where a pid cannot be told apart (module docstring)."""
+    namespace = pid_namespace()
+    return None if namespace is None else f"{hostname()}/{namespace}"
+
+
 def default_owner(owner_id: str | None = None) -> LeaseOwnerIdentity:
-    """`local_process` on Linux (opaque elsewhere), fresh incarnation per OS process."""
+    """`local_process` on Linux with a /proc of its own PID namespace (opaque elsewhere),
+    fresh incarnation per OS process."""
+    owner_id = owner_id or f"lashtui-worker@{hostname()}"
+    incarnation = uuid.uuid4().hex
     host = host_id()
-    return LeaseOwnerIdentity.local_process(
-        owner_id or f"lashtui-worker@{host}", uuid.uuid4().hex, host
-    )
+    if host is None:
+        return LeaseOwnerIdentity.opaque(owner_id, incarnation)
+    return LeaseOwnerIdentity.local_process(owner_id, incarnation, host)
 
 
 RECOVERY = ":recovery:"

@@ -36,10 +36,18 @@ def start(db: Path | str, process_id: str, plan: str, disposition: str = "rerunn
 
 
 class Worker:
-    """`lashtui --db DB worker --ttl-ms 1500 ARGS...`, its stderr read line by line."""
+    """`lashtui --db DB worker --ttl-ms 1500 ARGS...`, its stderr read line by line; after
+    `wrapper` when given (a command that runs the rest of its argv, such as `unshare`)."""
 
-    def __init__(self, db: Path | str, *args: str, log_format: str = "json") -> None:
-        argv = [LASHTUI, "--db", str(db), "worker", "--ttl-ms", TTL_MS,
+    def __init__(
+        self,
+        db: Path | str,
+        *args: str,
+        log_format: str = "json",
+        ttl_ms: str = TTL_MS,
+        wrapper: tuple[str, ...] = (),
+    ) -> None:
+        argv = [*wrapper, LASHTUI, "--db", str(db), "worker", "--ttl-ms", ttl_ms,
                 "--log-format", log_format, *args]  # fmt: skip
         self.process = subprocess.Popen(
             argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace"

@@ -197,14 +197,14 @@ def sleeper() -> Iterator[subprocess.Popen[bytes]]:
 async def test_an_owner_that_dies_shows_provably_dead_without_a_commit(
     tmp_path: Path, clock: ManualClock, sleeper: subprocess.Popen[bytes]
 ) -> None:
-    boot, start = read_boot_id(), read_process_start(sleeper.pid)
-    if boot is None or start is None:
+    boot, start, here = read_boot_id(), read_process_start(sleeper.pid), host_id()
+    if boot is None or start is None or here is None:
         pytest.skip("no /proc here: nothing on this host can be proven dead")
     owner = LeaseOwnerIdentity(
         owner_id="sleeper",
         incarnation_id="sleeper:1",
         liveness=LocalProcessLiveness(
-            host_id=host_id(), boot_id=boot, pid=sleeper.pid, process_start=start
+            host_id=here, boot_id=boot, pid=sleeper.pid, process_start=start
         ),
     )
     async with open_registry(str(tmp_path / "r.db"), clock=clock) as registry:

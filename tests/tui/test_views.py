@@ -311,10 +311,9 @@ def gone_pid() -> int:
 async def test_an_owner_on_this_host_is_alive_or_provably_dead(
     tmp_path: Path, gone_pid: int
 ) -> None:
-    boot = read_boot_id()
-    if boot is None:
+    boot, here = read_boot_id(), host_id()
+    if boot is None or here is None:
         pytest.skip("no /proc boot id: nothing on this host can be proven dead")
-    here = host_id()
     me = local("me", host=here)  # this test process: its pid, boot and start time
     assert isinstance(me.liveness, LocalProcessLiveness) and me.liveness.pid == os.getpid()
     gone = LeaseOwnerIdentity(
