@@ -16,6 +16,14 @@ kinds, messages) that any program may have written:
   kind, outcome, duration_s, verdict...). `json.dumps` with its default `ensure_ascii`
   writes every control and non-ASCII character as a `\\u` escape.
 
+The libraries under the stores log too: psycopg's pool says when it drops a broken
+connection or fails to make one (several times a second while the server is away), and
+aiosqlite when closing fails. With no handler of their own those records fell to Python's
+last-resort handler: bare text, from WARNING whatever `--log-level` said, and a JSON log
+with lines that are not JSON. They go through the same handler now, from `--log-level` or
+WARNING, whichever is higher: psycopg's pool logs every connection it hands out at INFO,
+a line per transaction that would bury the worker's own.
+
 A tiny `Formatter` subclass each: python-json-logger would do the second, but it is a
 dependency for twenty lines, and neither it nor the stdlib knows about `visible`.
 """
@@ -64,21 +72,44 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+# The stores' libraries (`psycopg.pool` is `psycopg`'s child), and the least a record of
+# theirs must be to be written (module docstring).
+LIBRARY_LOGGERS = ("psycopg", "aiosqlite")
+LIBRARY_FLOOR = logging.WARNING
+
+
+class CommandHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """stderr, and how the loggers it was given to were set before, to set them back."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+        self.before: dict[str, tuple[int, bool]] = {}
+
+    def attach(self, name: str, level: int) -> None:
+        logger = logging.getLogger(name)
+        self.before[name] = (logger.level, logger.propagate)
+        logger.addHandler(self)
+        logger.setLevel(level)
+        logger.propagate = False  # a host's root handlers would print each line twice
+
+
 def configure_logging(level: str, fmt: str) -> logging.Handler:
-    """Send the `lashtui` loggers' records from `level` up to stderr in `fmt`; returns the
-    handler, which `unconfigure_logging` removes (a test runs several commands in one
-    process)."""
-    handler = logging.StreamHandler(sys.stderr)
+    """Send the `lashtui` loggers' records from `level` up, and the stores' libraries' from
+    `level` or WARNING up, to stderr in `fmt`; returns the handler, which
+    `unconfigure_logging` removes (a test runs several commands in one process)."""
+    handler = CommandHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
-    root = logging.getLogger("lashtui")
-    root.addHandler(handler)
-    root.setLevel(level.upper())
-    root.propagate = False  # a host's root handlers would print each line twice
+    chosen = logging.getLevelName(level.upper())
+    handler.attach("lashtui", chosen)
+    for name in LIBRARY_LOGGERS:
+        handler.attach(name, max(chosen, LIBRARY_FLOOR))
     return handler
 
 
 def unconfigure_logging(handler: logging.Handler) -> None:
-    root = logging.getLogger("lashtui")
-    root.removeHandler(handler)
-    root.setLevel(logging.NOTSET)
-    root.propagate = True
+    before = handler.before if isinstance(handler, CommandHandler) else {}
+    for name, (level, propagate) in before.items():
+        logger = logging.getLogger(name)
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate

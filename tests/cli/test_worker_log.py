@@ -1,12 +1,18 @@
 """The worker command's log formats (lashtui/command/log.py): one line per record, no
-character a terminal would obey, the engine's fields as JSON keys."""
+character a terminal would obey, the engine's fields as JSON keys; the stores' libraries'
+records in the same format, from the same level (WARNING at least)."""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 
-from lashtui.command.log import JsonFormatter, TextFormatter
+import pytest
+
+from lashtui.command.log import JsonFormatter, TextFormatter, configure_logging, unconfigure_logging
+from tests.cli.service import Worker
+from tests.proxy import Proxy, proxied, target_of
 
 HOSTILE = "id\x1b[2J\x07\n\u202e\ud800"
 
@@ -52,3 +58,50 @@ def test_a_json_line_is_ascii_and_carries_the_fields() -> None:
     assert entry["message"] == f"run started: {HOSTILE} (kind steps)"  # a field cannot clobber it
     assert (entry["level"], entry["logger"], entry["event"]) == ("info", "lashtui.worker",
                                                                  "run_started")  # fmt: skip
+
+
+@pytest.fixture
+def workers() -> Iterator[list[Worker]]:
+    started: list[Worker] = []
+    yield started
+    for worker in started:
+        worker.kill()
+
+
+def test_a_worker_whose_server_went_away_still_writes_json_lines(
+    postgres_schema: str, workers: list[Worker]
+) -> None:
+    """psycopg's pool logs each broken connection and failed attempt (several lines each,
+    in its own words): they were bare text in a `--log-format json` log."""
+    proxy = Proxy(*target_of(postgres_schema))
+    proxy.start()
+    try:
+        worker = Worker(proxied(postgres_schema, proxy))
+        workers.append(worker)
+        worker.until_event("started")
+        proxy.kill()
+
+        def pool_said() -> list[dict[str, object]]:
+            # `records` parses every line so far: one that is not JSON fails the test here.
+            return [r for r in worker.records() if str(r["logger"]).startswith("psycopg")]
+
+        said = worker.until(pool_said, "a line from psycopg's pool")
+        assert said[0]["level"] == "warning"
+    finally:
+        proxy.kill()
+
+
+@pytest.mark.parametrize(("level", "shown"), [("info", ["warning"]), ("error", [])])
+def test_the_libraries_records_follow_the_level_from_warning_up(
+    capsys: pytest.CaptureFixture[str], level: str, shown: list[str]
+) -> None:
+    handler = configure_logging(level, "json")
+    try:
+        pool = logging.getLogger("psycopg.pool")
+        pool.info("connection given by 'lashtui-registry'")  # one a transaction: never shown
+        pool.warning("discarding closed connection:\n<psycopg.Connection [BAD]>")
+    finally:
+        unconfigure_logging(handler)
+    lines = capsys.readouterr().err.splitlines()
+    assert [json.loads(line)["level"] for line in lines] == shown
+    assert handler not in logging.getLogger("psycopg").handlers
