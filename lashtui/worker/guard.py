@@ -9,6 +9,15 @@ in the worker's `GuardTimers` (timers.py), not loop timers of their own. Most ru
 either fires. Measured on P1, two tasks made, started and cancelled for every run (the
 keeper sleeping, the watcher reading and waiting) cost more than the run's own
 first-started transaction.
+
+A renewal that fails for another reason than a lost lease (the file locked, the server out
+of reach) is tried again, but only while the lease lasts by this worker's clock: the keeper
+wakes at the lease's expiry at the latest, and each attempt may take only the time the lease
+has left. Past it, the run is stopped as a lost lease (semantics §7.4: a failed renewal
+cancels the run), whatever the store says later: another worker may claim the row from that
+moment on, and a handler still running then would run beside its new owner's. (A PostgreSQL
+renewal with the server gone takes ~10 s to fail, the pool's connect timeout, longer than a
+short TTL; a SQLite one waits for the write lock up to its busy timeout, 15 s.)
 """
 
 from __future__ import annotations
@@ -60,31 +69,53 @@ class RunGuard:
     def keep_lease(self) -> None:
         """Renew every `renew_interval` until `close`: through the handler and the terminal
         write after it, which may queue behind other writes for longer than the lease has
-        left."""
-        self._timers.set(
-            (self, "renew"), self._rt.timings.renew_interval_ms / 1000,
-            lambda: self._spawn(self._renew),
-        )
+        left. After failed renewals the next try comes no later than the lease's expiry,
+        where the run is stopped if none succeeded (module docstring)."""
+        delay_s = min(self._rt.timings.renew_interval_ms / 1000, self._lease_left_s())
+        self._timers.set((self, "renew"), max(delay_s, 0.0), lambda: self._spawn(self._renew))
+
+    def _lease_left_s(self) -> float:
+        """How long the lease lasts yet, by this worker's clock (the one the store stamps
+        expiries with, in this process)."""
+        return (self.state.lease.expires_at_epoch_ms - self._rt.clock.now_ms()) / 1000
 
     async def _renew(self) -> None:
         state = self.state
         if self.task in self._rt.left_to_lapse:
             return  # a stop gave up on this run: its lease lapses (worker.py `stop`)
         began = time.monotonic()
+        left_s = self._lease_left_s()
         try:
-            state.lease = await self._rt.registry.renew_process_lease(
-                state.lease, self._rt.timings.ttl_ms
-            )
+            if left_s <= 0:
+                raise TimeoutError
+            # An attempt outlasting the lease is a lost lease, even if it commits later.
+            async with asyncio.timeout(left_s):
+                state.lease = await self._rt.registry.renew_process_lease(
+                    state.lease, self._rt.timings.ttl_ms
+                )
         except LeaseLost:
-            self._rt.observer.lease_lost(state.lease.process_id, "at renewal; cancelling its run")
-            state.lease_lost = True
-            self._stop_handler()
+            self._lose("at renewal; cancelling its run")
             return
-        except LashError as error:  # e.g. the file is locked for a moment: retry next time
+        except TimeoutError:
+            self._lapsed(None)
+            return
+        except LashError as error:  # e.g. the file is locked for a moment: retry
             log.warning("could not renew the lease of %s: %s", state.lease.process_id, error)
+            if self._lease_left_s() <= 0:
+                self._lapsed(error)
+                return
         else:
             self._rt.observer.lease_renewed(state.lease.process_id, time.monotonic() - began)
         self.keep_lease()
+
+    def _lapsed(self, error: LashError | None) -> None:
+        why = f" (the last attempt: {error})" if error is not None else ""
+        self._lose(f"when it expired unrenewed{why}; cancelling its run")
+
+    def _lose(self, why: str) -> None:
+        self._rt.observer.lease_lost(self.state.lease.process_id, why)
+        self.state.lease_lost = True
+        self._stop_handler()
 
     # --- the watcher
 
