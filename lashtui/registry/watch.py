@@ -16,6 +16,11 @@ nothing here hears it, so:
   watching is switched off, and a slow safety net when it can: an event is a hint, and the
   version is the proof.
 
+A broken stream is opened again, `LISTEN_RETRY_S` after it broke and twice as long after
+each attempt that fails, up to `LISTEN_RETRY_CAP_S`: a server restart or a dropped
+connection must not leave a worker polling for good (its poll is slow: its start latency
+stays up to its renew interval). The break is logged once, and the return once.
+
 A registry with neither (`:memory:`) is polled only.
 Nothing here reads rows, so it serves read-only registries as well as writable ones.
 
@@ -59,6 +64,9 @@ SAFETY_POLL_S = 1.0
 BUSY_AFTER = 3
 BUSY_POLL_S = 0.005
 IDLE_AFTER_S = 0.05
+# Listening again after the server's stream broke (module docstring).
+LISTEN_RETRY_S = 0.5
+LISTEN_RETRY_CAP_S = 10.0
 
 
 Notifications = Callable[..., AsyncGenerator[None, None]]
@@ -184,16 +192,37 @@ class _Wakeups:
         return False
 
     async def listen(self, stream: Notifications) -> None:
-        notes = stream()
+        """Listen to the server's announcements for as long as the reader reads; while the
+        stream is broken the poll takes over, and it is opened again with backoff."""
+        retry_s, broken = LISTEN_RETRY_S, False
+        while True:
+            heard, error = await self._listen_once(stream, back=broken)
+            if heard:
+                retry_s, broken = LISTEN_RETRY_S, False
+            if not broken:
+                logger.info("listening to the registry failed, polling instead: %s", error)
+                broken = True
+            await asyncio.sleep(retry_s)
+            retry_s = min(retry_s * 2, LISTEN_RETRY_CAP_S)
+
+    async def _listen_once(self, stream: Notifications, *, back: bool) -> tuple[bool, Exception]:
+        """One stream, until it breaks: (whether it was listening, why it ended)."""
+        notes, heard = stream(), False
         try:
             await anext(notes)  # listening from here on
+            heard = True
             self.watching = True
             self.listening.set()
+            if back:
+                logger.info("listening to the registry again")
+                # What was committed between the poll's last read and the LISTEN: read now.
+                self.poll_sooner.set()
             async for _ in notes:
                 self.confirmed = True
                 self.changed.set()
+            return heard, ConnectionError("the registry's stream ended")
         except Exception as error:  # the server's stream broke: the poll takes over
-            logger.info("listening to the registry failed, polling instead: %s", error)
+            return heard, error
         finally:
             self.watching = False
             self.listening.set()

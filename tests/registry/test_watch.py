@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from pathlib import Path
 
 import pytest
 
 from lashtui.clock import ManualClock
 from lashtui.errors import StoreError
-from lashtui.registry import ProcessRegistry, file_watch, open_registry
+from lashtui.registry import ProcessRegistry, file_watch, open_registry, watch
 from lashtui.registry.postgres import PostgresProcessRegistry
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.registry.watch import registry_changes, registry_file
 from tests.builders import ext
+from tests.proxy import Proxy, proxied, target_of
 from tests.raw import raw_connection
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -239,26 +241,92 @@ async def test_listen_notify_wakes_a_reader_when_another_process_commits(
     assert watch_tasks() == []
 
 
+def drop_listener(url: str, reader: ProcessRegistry) -> None:
+    """The server ends the connection `reader` listens on (its pool's stay)."""
+    assert isinstance(reader, PostgresProcessRegistry)
+    listen = f'LISTEN "{reader.channel}"%'
+    with raw_connection(url) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE ?",
+            (listen,),
+        )
+
+
+class WatchLog(logging.Handler):
+    """The watch's log lines, to wait for one as it comes."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+        self._new = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+        self._new.set()
+
+    def count(self, words: str) -> int:
+        return sum(words in line for line in self.lines)
+
+    async def said(self, words: str) -> None:
+        """Until the watch has logged `words` (5 s at most)."""
+        async with asyncio.timeout(5):
+            while not self.count(words):
+                self._new.clear()
+                await self._new.wait()
+
+
+@pytest.fixture
+def watch_log() -> Iterator[WatchLog]:
+    handler, logger = WatchLog(), logging.getLogger("lashtui.registry.watch")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
 async def test_a_lost_listener_falls_back_to_the_version_poll(
-    on_server: tuple[str, ProcessRegistry],
+    on_server: tuple[str, ProcessRegistry], watch_log: WatchLog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url, reader = on_server
+    # Not listening again before the commit below: the poll alone must wake the reader.
+    monkeypatch.setattr(watch, "LISTEN_RETRY_S", MINUTE_S)
     changes = registry_changes(reader, poll_s=0.02)
     async with contextlib.aclosing(changes):
         async with asyncio.timeout(5):
             await anext(changes)
-        assert isinstance(reader, PostgresProcessRegistry)
-        listen = f'LISTEN "{reader.channel}"%'
-        with raw_connection(url) as conn:  # the server drops this reader's listener
-            conn.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE ?",
-                (listen,),
-            )
-        [listener] = [t for t in watch_tasks() if t.get_name() == "registry-changes-listen"]
-        async with asyncio.timeout(5):
-            await listener  # it ends, and says so in the log, not by raising
+        drop_listener(url, reader)
+        await watch_log.said("listening to the registry failed, polling instead")
         await woken_by(changes, register_elsewhere(url, "polled"))
         assert await reader.get_process("polled") is not None
+
+
+async def test_the_watch_listens_again_once_the_server_is_back(
+    postgres_schema: str, watch_log: WatchLog
+) -> None:
+    """The reader's connections go through a proxy that is killed (the server gone, for
+    them) and started again: the listener comes back, with the poll pushed out to a minute
+    so that only a notification can wake the reader after it. It used to listen no more."""
+    proxy = Proxy(*target_of(postgres_schema))
+    proxy.start()
+    try:
+        async with open_registry(postgres_schema) as writer:
+            await writer.register_process(ext("first"))
+        async with open_registry(proxied(postgres_schema, proxy), read_only=True) as reader:
+            changes = registry_changes(reader, poll_s=MINUTE_S)
+            async with contextlib.aclosing(changes):
+                async with asyncio.timeout(5):
+                    await anext(changes)
+                proxy.kill()
+                await watch_log.said("listening to the registry failed, polling instead")
+                proxy.start()
+                await watch_log.said("listening to the registry again")
+                await woken_by(changes, register_elsewhere(postgres_schema, "after"))
+            assert watch_log.count("listening to the registry failed") == 1
+            assert watch_log.count("listening to the registry again") == 1
+    finally:
+        proxy.kill()
 
 
 async def test_a_burst_of_writes_costs_a_few_wake_ups_not_one_each(tmp_path: Path) -> None:
