@@ -11,6 +11,13 @@ append to the WAL like anyone's, and must not wake it; and, where the registry c
 (PostgreSQL's announcements, postgres/notice.py), for commits that may have made work
 only (`work_only`): another worker's claims and terminals make none.
 
+The watch ends with an error when the registry cannot be read (PostgreSQL out of reach: its
+version poll fails). The worker then drives every interval, as it would without a watch,
+and watches again `WATCH_AGAIN_S` later, twice as long after each attempt that fails, up to
+`WATCH_AGAIN_CAP_S`; once back it reads the feed from its cursor, for what was committed
+meanwhile. (It used to stop watching for good after one outage.) The failure is logged
+once, and the return once.
+
 What: the change feed. Each wake reads the worklist's rows that changed after this
 worker's cursor (`work_items_changed_since`), so a wake costs what changed, never a read of
 the whole worklist; the renew interval's full drive stays as the fallback (and is what
@@ -47,6 +54,9 @@ FEED_PAGE = 500  # rows of the change feed a read walks (a wake reads pages unti
 WAKE_GAP_S = 0.01
 WAKE_SPACING = 4
 EMPTY_DOUBLINGS = 4  # reads in a row that found nothing, after which the gap stops growing
+# Watching again after the watch failed (see the module docstring).
+WATCH_AGAIN_S = 0.5
+WATCH_AGAIN_CAP_S = 10.0
 
 
 class CommitWake:
@@ -101,20 +111,42 @@ class CommitWake:
             await asyncio.gather(watch, return_exceptions=True)
 
     async def _watch(self) -> None:
+        again_s, broken = WATCH_AGAIN_S, False
         try:
-            changes = registry_changes(
-                self.registry, poll_s=self.poll_s, others_only=True, work_only=True
-            )
-            async with contextlib.aclosing(changes):
-                async for _ in changes:
-                    if self._armed.is_set():
-                        self._woken.set()
-                        self.seen()
-                    self._armed.set()  # the first yield: watching from here on
-        except LashError as error:
-            log.warning("watching the registry failed, driving every interval: %s", error)
+            while True:
+                changes = registry_changes(
+                    self.registry, poll_s=self.poll_s, others_only=True, work_only=True
+                )
+                try:
+                    async with contextlib.aclosing(changes):
+                        async for _ in changes:
+                            if broken:  # the first yield after a failure: watching again
+                                broken, again_s = False, WATCH_AGAIN_S
+                                await self._back()
+                            elif self._armed.is_set():
+                                self._woken.set()
+                                self.seen()
+                            self._armed.set()  # the first yield: watching from here on
+                except LashError as error:
+                    if not broken:
+                        log.warning(
+                            "watching the registry failed, driving every interval until it "
+                            "is back: %s", error,
+                        )  # fmt: skip
+                        broken = True
+                    self._armed.set()  # (`following` waits for the first watch, or this)
+                    await asyncio.sleep(again_s)
+                    again_s = min(again_s * 2, WATCH_AGAIN_CAP_S)
         finally:
             self._armed.set()
+
+    async def _back(self) -> None:
+        """Watching again: read the feed from the cursor for what was committed while the
+        watch was down (the cursor read now if it could not be at the start)."""
+        log.info("watching the registry again")
+        if self.cursor is None:
+            self.cursor = await self.registry.change_cursor()
+        self._woken.set()
 
     def interrupt(self) -> None:
         """End the current or next `wait` at once, returning False (the worker's backlog
