@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from lashtui.command.log import JsonFormatter, TextFormatter, configure_logging, unconfigure_logging
-from tests.cli.service import Worker
+from tests.cli.service import Worker, start, steps
 from tests.proxy import Proxy, proxied, target_of
 
 HOSTILE = "id\x1b[2J\x07\n\u202e\ud800"
@@ -79,6 +79,10 @@ def test_a_worker_whose_server_went_away_still_writes_json_lines(
         worker = Worker(proxied(postgres_schema, proxy))
         workers.append(worker)
         worker.until_event("started")
+        # A run first: past start-up, whose one-off reads (the index check after `started`)
+        # end the worker if the server is gone (a failure to start, said in plain text).
+        start(postgres_schema, "first", steps({"finish": "ok"}))
+        worker.until_event("run_ended", "first")
         proxy.kill()
 
         def pool_said() -> list[dict[str, object]]:
