@@ -121,16 +121,17 @@ async def _handle(
     return None if state.lease_lost else output
 
 
-async def _complete(rt: WorkerRuntime, lease: ProcessLease, output: ProcessOutput) -> ProcessOutput:
-    """Write the run's terminal, and return the output written: an output the registry
-    refuses to store (a NaN, a value past its limits) ends the run failed in the registry's
-    words, as a returned value that is not JSON does; raised out of the run, it left the
-    row running under its lease, to be run again."""
+async def _complete(rt: WorkerRuntime, guard: RunGuard, output: ProcessOutput) -> ProcessOutput:
+    """Write `output` as the terminal under the run's lease, and return what was written.
+    An output the registry refuses to store (over the 1 MiB an event payload may hold, a
+    NaN, a lone surrogate, a NUL) is the handler's failure, written instead: taken for a worker
+    stop, it left the row running with its lease released, and a rerunnable row ran again
+    and again, each run refused the same way."""
     try:
-        await rt.registry.complete_process_with_lease(lease, output)
+        await rt.registry.complete_process_with_lease(guard.state.lease, output)
     except InvalidRequest as refused:
         output = failure(PROCESS_FAILED, str(refused))
-        await rt.registry.complete_process_with_lease(lease, output)
+        await rt.registry.complete_process_with_lease(guard.state.lease, output)
     return output
 
 
@@ -160,7 +161,7 @@ async def run_and_complete(
             end = RunEnd.LEASE_LOST
             return end
         try:
-            output = await _complete(rt, guard.state.lease, output)
+            output = await _complete(rt, guard, output)
         except LeaseLost:
             rt.observer.lease_lost(record.id, "before its terminal write")
             end = RunEnd.LEASE_LOST

@@ -182,6 +182,34 @@ async def test_a_handler_that_raises_fails_the_process_with_its_message(
     assert await registry.get_process_lease("p") is None
 
 
+async def test_an_output_too_large_to_store_fails_the_process_once(
+    registry: ProcessRegistry, worker: ProcessWorker
+) -> None:
+    """An event payload holds at most 1 MiB of JSON: a handler that returns more has
+    failed, once. Taken for a worker stop, the row stayed running with its lease released
+    and a rerunnable row ran again at every drive, each run refused the same way."""
+    calls = 0
+
+    async def handler(ctx: ProcessContext, payload: JsonValue) -> str:
+        nonlocal calls
+        calls += 1
+        return "x" * (2 << 20)
+
+    worker.engines.register("echo", handler)
+    await register(registry, disposition=RR)
+
+    output = failed(await run(worker), "process_failed")
+    await worker.drive_pending_processes()  # a drive after it finds nothing to run again
+    await idle(worker)
+
+    assert output.message == (
+        "an event payload may be at most 1.0 MiB of JSON; this one is 2.0 MiB"
+    )
+    assert calls == 1
+    assert (await event_types(registry, "p")) == ["process.failed"]
+    assert await registry.get_process_lease("p") is None
+
+
 @pytest.mark.parametrize("disposition", [OB, RR], ids=["owner_bound", "rerunnable"])
 async def test_a_cancelled_error_the_handler_lets_out_fails_the_process(
     registry: ProcessRegistry, worker: ProcessWorker, disposition: RecoveryDisposition
