@@ -26,10 +26,11 @@ from lashtui.model import (
     RecoveryDisposition,
     failure,
 )
+from lashtui.worker.awaiter import BACKOFF_CAP_S, BACKOFF_START_S
 from lashtui.worker.context import ProcessContext
 from lashtui.worker.engine import PROCESS_FAILED, ProcessOutput, dispatch
 from lashtui.worker.guard import RunGuard, RunState
-from lashtui.worker.runtime import RunEnd, StartSlot, WorkerRuntime
+from lashtui.worker.runtime import RunEnd, StartSlot, WorkerRuntime, log
 
 RECOVERY_FAILED = "process_recovery_failed"
 # What a run that nobody cancelled fails with when its handler lets a CancelledError out.
@@ -121,17 +122,59 @@ async def _handle(
     return None if state.lease_lost else output
 
 
-async def _complete(rt: WorkerRuntime, guard: RunGuard, output: ProcessOutput) -> ProcessOutput:
-    """Write `output` as the terminal under the run's lease, and return what was written.
-    An output the registry refuses to store (over the 1 MiB an event payload may hold, a
-    NaN, a lone surrogate, a NUL) is the handler's failure, written instead: taken for a worker
-    stop, it left the row running with its lease released, and a rerunnable row ran again
-    and again, each run refused the same way."""
-    try:
-        await rt.registry.complete_process_with_lease(guard.state.lease, output)
-    except InvalidRequest as refused:
-        output = failure(PROCESS_FAILED, str(refused))
-        await rt.registry.complete_process_with_lease(guard.state.lease, output)
+async def _complete(
+    rt: WorkerRuntime, guard: RunGuard, output: ProcessOutput
+) -> ProcessOutput | None:
+    """Write `output` as the terminal under the run's lease; what was written, or None when
+    the lease was lost first (said here, or by the keeper).
+
+    A registry that cannot take the write for a while (a SQLite file another process holds
+    locked, a PostgreSQL connection lost) is tried again, backing off, for as long as the
+    lease is ours, which the keeper goes on renewing meanwhile: the handler's work is done,
+    and taken for a stop, the run threw it away (a rerunnable row ran again, an owner_bound
+    one stayed running, silent). An output the registry refuses to store (over the 1 MiB an
+    event payload may hold, a NaN, a lone surrogate, a NUL) is the handler's failure, written
+    instead: taken for a stop, a rerunnable row ran again and again, each run
+    refused."""
+    pid, state = guard.ctx.process_id, guard.state
+    delay, tries, refused = BACKOFF_START_S, 0, False
+    while True:
+        try:
+            await rt.registry.complete_process_with_lease(state.lease, output)
+            break
+        except LeaseLost:
+            if not state.lease_lost:  # the keeper tells its own loss
+                rt.observer.lease_lost(pid, "before its terminal write")
+            return None
+        except InvalidRequest as error:
+            if refused:
+                raise  # the failure written instead was refused too: not the handler's doing
+            output, refused = failure(PROCESS_FAILED, str(error)), True
+            continue
+        except LashError as error:
+            tries += 1
+            if state.lease_lost:
+                return None
+            if not state.lease.is_live_at(rt.clock.now_ms()):
+                rt.observer.lease_lost(
+                    pid, f"while the registry could not take its terminal write ({tries} "
+                    f"tries; the last: {error})",
+                )  # fmt: skip
+                return None
+            if tries == 1:
+                log.warning(
+                    "could not write the terminal of %s: %s; trying again while its lease "
+                    "lasts", pid, error,
+                    extra={"fields": {"event": "terminal_retrying", "process_id": pid,
+                                      "error": str(error)}},
+                )  # fmt: skip
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, BACKOFF_CAP_S)
+    if tries:
+        log.info(
+            "wrote the terminal of %s after %d failed tries", pid, tries,
+            extra={"fields": {"event": "terminal_written", "process_id": pid, "tries": tries}},
+        )  # fmt: skip
     return output
 
 
@@ -160,14 +203,12 @@ async def run_and_complete(
                 rt.observer.lease_lost(record.id, "while the run wrote under it")
             end = RunEnd.LEASE_LOST
             return end
-        try:
-            output = await _complete(rt, guard, output)
-        except LeaseLost:
-            rt.observer.lease_lost(record.id, "before its terminal write")
+        stored = await _complete(rt, guard, output)
+        if stored is None:
             end = RunEnd.LEASE_LOST
             return end
         end = RunEnd.COMPLETED
-        written = output.terminal_state().value
+        written = stored.terminal_state().value
         return end
     finally:
         await guard.close()

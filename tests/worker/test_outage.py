@@ -1,0 +1,129 @@
+"""A registry that cannot serve for a while, under a worker: a real SQLite file whose write
+lock another connection holds (a short busy timeout makes each refused write fail fast).
+
+What the worker's runs did meanwhile must be what it says: a finished run's terminal is
+written once the registry can take it, while the lease is the run's; a lease that lapsed
+meanwhile is a lost lease, never a "stop".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from lashtui.clock import ManualClock
+from lashtui.model import ProcessLifecycleStatus, ProcessRecord, SuccessOutput
+from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.worker import ProcessWorker
+from lashtui.worker.observer import WorkerObserver
+from tests.worker.support import (
+    GUARD_S,
+    OB,
+    PAST_TTL_MS,
+    Blocking,
+    event_types,
+    record,
+    register,
+    terminal,
+    worker_on,
+)
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "outage.db"
+
+
+@pytest.fixture
+async def registry(path: Path, clock: ManualClock) -> AsyncIterator[SqliteProcessRegistry]:
+    opened = await SqliteProcessRegistry.open(str(path), clock=clock, busy_timeout_ms=100)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+def lock(path: Path) -> Iterator[sqlite3.Connection]:
+    """Another connection to the file, to hold its write lock with BEGIN IMMEDIATE."""
+    holder = sqlite3.connect(path, isolation_level=None)
+    yield holder
+    if holder.in_transaction:
+        holder.execute("ROLLBACK")
+    holder.close()
+
+
+class Ends(WorkerObserver):
+    """The outcome of every run that ended, and the leases said lost."""
+
+    def __init__(self) -> None:
+        self.outcomes: list[str] = []
+        self.lost: list[str] = []
+        self.ended = asyncio.Event()
+
+    def run_ended(self, record: ProcessRecord, outcome: str, duration_s: float) -> None:
+        self.outcomes.append(outcome)
+        self.ended.set()
+
+    def lease_lost(self, process_id: str, why: str) -> None:
+        self.lost.append(why)
+
+
+async def _finish_under_lock(
+    registry: SqliteProcessRegistry, worker: ProcessWorker, lock: sqlite3.Connection
+) -> tuple[Blocking, Ends]:
+    """A run whose handler returns while the file is locked: its terminal write refused."""
+    handler, ends = Blocking(), Ends()
+    worker.engines.register("echo", handler)
+    worker.add_observer(ends)
+    await register(registry, disposition=OB)
+    await worker.drive_pending_processes()
+    await handler.wait_started()
+    lock.execute("BEGIN IMMEDIATE")
+    handler.release.set()
+    await asyncio.sleep(0.5)  # a few refused tries (each fails after 100 ms)
+    assert ends.outcomes == []  # still trying, not given up
+    return handler, ends
+
+
+async def test_a_finished_run_writes_its_terminal_once_the_registry_can_take_it(
+    registry: SqliteProcessRegistry, clock: ManualClock, lock: sqlite3.Connection
+) -> None:
+    """The lock outlasts the busy timeout: the write is tried again while the lease lasts.
+    It was thrown away: the run said `stopped`, then "recovery of p failed", and the
+    owner_bound row stayed running with no lease, silent, its handler's work lost."""
+    async with worker_on(registry, clock) as worker:
+        handler, ends = await _finish_under_lock(registry, worker, lock)
+        lock.execute("ROLLBACK")
+
+        assert await terminal(worker, "p") == SuccessOutput(value="done")
+        async with asyncio.timeout(GUARD_S):
+            await ends.ended.wait()
+
+    assert ends.outcomes == ["completed"]
+    assert handler.calls == 1
+    assert (await record(registry, "p")).status.state is ProcessLifecycleStatus.COMPLETED
+    assert await registry.get_process_lease("p") is None
+
+
+async def test_a_lease_that_lapses_while_the_terminal_waits_is_a_lost_lease(
+    registry: SqliteProcessRegistry, clock: ManualClock, lock: sqlite3.Connection
+) -> None:
+    """Once the lease has lapsed the run is no longer the writer: it stops trying, writes
+    nothing, releases nothing, and says it lost the lease (never `stopped`)."""
+    async with worker_on(registry, clock) as worker:
+        _, ends = await _finish_under_lock(registry, worker, lock)
+        clock.advance(PAST_TTL_MS)
+        async with asyncio.timeout(GUARD_S):
+            await ends.ended.wait()
+        lock.execute("ROLLBACK")
+
+    assert ends.outcomes == ["lease_lost"]
+    assert len(ends.lost) == 1 and "could not take its terminal write" in ends.lost[0]
+    assert (await record(registry, "p")).status.state is ProcessLifecycleStatus.RUNNING
+    assert (await event_types(registry, "p")) == []
+    assert await registry.get_process_lease("p") is not None  # left to its new writer
