@@ -92,7 +92,6 @@ async def _once(args: argparse.Namespace, worker: ProcessWorker, *, run: bool) -
     `--grace` seconds, the rest are stopped with their leases released, and the exit status
     says whether the stop was orderly. A signal used to end it at once (143), leaving the
     leases it held to lapse, and nothing said what it waited for."""
-    from lashtui.worker.runtime import log
     from lashtui.worker.shutdown import shut_down
 
     with StopSignals() as signals:
@@ -101,13 +100,7 @@ async def _once(args: argparse.Namespace, worker: ProcessWorker, *, run: bool) -
         stop = asyncio.create_task(signals.stop.wait(), name="lashtui-once-stop")
         done, _ = await asyncio.wait({idle, stop}, timeout=ONCE_WAITING_SAY_S)
         if not done:
-            waiting = worker.in_flight
-            runs = f"{len(waiting)} run" + ("" if len(waiting) == 1 else "s")
-            log.info(
-                "one pass done; waiting for the %s it started to end (%s); SIGINT or "
-                "SIGTERM stops them, their leases released", runs, ", ".join(waiting),
-                extra={"fields": {"event": "once_waiting", "in_flight": waiting}},
-            )  # fmt: skip
+            _say_waiting(worker)
             await asyncio.wait({idle, stop}, return_when=asyncio.FIRST_COMPLETED)
         stop.cancel()
         if signals.stop.is_set():
@@ -116,10 +109,42 @@ async def _once(args: argparse.Namespace, worker: ProcessWorker, *, run: bool) -
                 drain=getattr(args, "drain", False), why=signals.received[0].name,
             )  # fmt: skip
         await idle
+        failed = worker.stats.registry_error
+        if failed is not None and not signals.hurry.is_set():
+            # The registry could not serve part of the pass (a claim, a write): exit 1 with
+            # the store's sentence. Counted as Busy, a pass on a locked file said "1 busy
+            # (held by a live lease)" of a row no one held, and exited 0.
+            raise failed
         counts = pass_counts(worker)
         if not emit(counts, args.output):
             print(pass_line(counts, run=run))
         return signals.exit_status()
+
+
+def _say_waiting(worker: ProcessWorker) -> None:
+    """What a `--once` pass still waits for: runs it started, and rows it is still
+    claiming (a claim may wait for a registry another process holds locked). It called
+    both "runs it started", of a row whose claim was waiting for the lock."""
+    from lashtui.worker.runtime import log
+
+    waiting, begun = worker.in_flight, worker.runs_begun
+    claiming = [pid for pid in waiting if pid not in begun]
+    parts = [
+        f"{_count(len(ids), what)} ({', '.join(ids)})"
+        for ids, what in ((begun, "run it started"), (claiming, "row it is still claiming"))
+        if ids
+    ]
+    log.info(
+        "one pass done; waiting for %s to end; SIGINT or SIGTERM stops them, their "
+        "leases released", " and ".join(parts),
+        extra={"fields": {"event": "once_waiting", "in_flight": waiting, "runs": begun,
+                          "claiming": claiming}},
+    )  # fmt: skip
+
+
+def _count(n: int, what: str) -> str:
+    noun, _, rest = what.partition(" ")
+    return f"{n} {noun}{'' if n == 1 else 's'} {rest}"
 
 
 def pass_counts(worker: ProcessWorker) -> dict[str, int]:

@@ -195,6 +195,7 @@ async def run_and_complete(
     written: str | None = None  # the terminal state written, for the observer
     began = time.monotonic()
     rt.observer.run_started(record)
+    rt.running.add(record.id)
     try:
         guard.keep_lease()
         output = await _handle(rt, guard, slot, claimed)
@@ -215,5 +216,6 @@ async def run_and_complete(
         if end is RunEnd.STOPPED:
             with contextlib.suppress(LashError):
                 await rt.registry.release_process_lease(guard.state.lease)
+        rt.running.discard(record.id)
         rt.stats.runs[end] += 1
         rt.observer.run_ended(record, written or end.value, time.monotonic() - began)

@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from lashtui.clock import Clock
+from lashtui.errors import StoreError
 from lashtui.model import LeaseOwnerIdentity, LeaseTimings
 from lashtui.registry import ProcessRegistry
 from lashtui.worker.awaiter import ProcessAwaiter
@@ -93,6 +94,11 @@ class WorkerStats:
     draining_since_ms: int | None = None
     verdicts: Counter[Verdict] = field(default_factory=Counter)
     runs: Counter[RunEnd] = field(default_factory=Counter)
+    # Times the registry could not serve the worker (a `StoreError`: locked past its busy
+    # timeout, a lost connection, a file replaced), and the last such error: a `--once`
+    # pass that met one exits 1 with its sentence.
+    registry_errors: int = 0
+    registry_error: StoreError | None = None
 
 
 @dataclass
@@ -114,6 +120,8 @@ class WorkerRuntime:
     # The tasks of runs a stop gave up on (their handlers swallowed its cancellation): their
     # keepers renew no more, so their leases lapse (worker.py `stop`).
     left_to_lapse: set[asyncio.Task[Any]] = field(default_factory=set)
+    # The rows whose runs have begun (run.py), as against those still being claimed.
+    running: set[str] = field(default_factory=set)
 
     def start_slot(self) -> StartSlot:
         return StartSlot(self.starting)

@@ -8,7 +8,7 @@ whose owner went silent stays running until death is proven or an operator asks.
 
 from __future__ import annotations
 
-from lashtui.errors import LashError, UndecodableProcess
+from lashtui.errors import LashError, StoreError, UndecodableProcess
 from lashtui.model import (
     AbandonedOutput,
     AbandonEvidence,
@@ -67,8 +67,12 @@ async def claim_for_recovery(
         lease = taken.acquired()
         rt.observer.claimed(process_id, lease is not None)
         return (lease, holder, None) if lease is not None else (None, None, None)
-    except UndecodableProcess:
-        raise  # `recover` says so, once
+    except StoreError:
+        # Undecodable: `recover` says so, once. Otherwise the registry could not serve (a
+        # file locked past its busy timeout, a lost connection): no verdict on the row, and
+        # the caller says so. Taken for Busy, `worker --once` on a locked file said "1 busy
+        # (held by a live lease)" of a row no one held, and exited 0.
+        raise
     except LashError as error:
         log.warning("could not claim %s for recovery: %s", process_id, error)
         return None, None, None

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from lashtui.clock import Clock, SystemClock
-from lashtui.errors import LashError
+from lashtui.errors import LashError, StoreError
 from lashtui.model import (
     LeaseOwnerIdentity,
     LeaseTimings,
@@ -124,6 +124,11 @@ class ProcessWorker:
     def in_flight(self) -> list[str]:
         """Ids of the rows this worker is working on now."""
         return sorted(self._tasks)
+
+    @property
+    def runs_begun(self) -> list[str]:
+        """Ids of the rows whose runs have begun (of `in_flight`, those not being claimed)."""
+        return sorted(self._rt.running)
 
     def set_session_runner(self, runner: SessionTurnRunner | None) -> None:
         self._rt.session_runner = runner
@@ -285,7 +290,7 @@ class ProcessWorker:
                         owners, rt.timings.ttl_ms, started, skip
                     )
             except LashError as error:
-                log.warning("claiming a batch of rows failed: %s", error)
+                self._failed("claiming a batch of rows", error)
             finally:
                 for slot in slots[len(claims) :]:
                     slot.release()
@@ -347,7 +352,7 @@ class ProcessWorker:
         try:
             return await run_claimed(self._rt, process_id, claimed, slot)
         except LashError as error:
-            log.warning("recovery of %s failed: %s", process_id, error)
+            self._failed(f"recovery of {process_id}", error)
             return None
 
     def _spawn(self, item: ProcessWorkItem, run: bool = True) -> asyncio.Task[Verdict | None]:
@@ -366,8 +371,16 @@ class ProcessWorker:
         try:
             return await recover(self._rt, item, run=run)
         except LashError as error:
-            log.warning("recovery of %s failed: %s", item.process_id, error)
+            self._failed(f"recovery of {item.process_id}", error)
             return None
+
+    def _failed(self, doing: str, error: LashError) -> None:
+        """Say that `doing` failed, and count it when the registry could not serve (a
+        `StoreError`), for `--once`'s exit status and an operator's alert."""
+        if isinstance(error, StoreError):
+            self.stats.registry_errors += 1
+            self.stats.registry_error = error
+        log.warning("%s failed: %s", doing, error)
 
     async def idle(self) -> None:
         """Until no run spawned by this worker is in flight (but those a stop gave up on:
@@ -539,7 +552,7 @@ class ProcessWorker:
             try:
                 await self.drive_pending_processes()
             except LashError as error:
-                log.warning("drive failed: %s", error)
+                self._failed("drive", error)
             deadline = time.monotonic() + interval
             while (left := deadline - time.monotonic()) > 0:
                 if self._saturated():
@@ -549,7 +562,7 @@ class ProcessWorker:
                 try:
                     await self._drive_changed(wake)
                 except LashError as error:
-                    log.warning("drive after a commit failed: %s", error)
+                    self._failed("drive after a commit", error)
             if self._saturated():
                 return
 

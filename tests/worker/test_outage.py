@@ -8,6 +8,7 @@ meanwhile is a lost lease, never a "stop".
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
@@ -16,9 +17,11 @@ from pathlib import Path
 import pytest
 
 from lashtui.clock import ManualClock
+from lashtui.command.worker import _once
+from lashtui.errors import StoreError
 from lashtui.model import ProcessLifecycleStatus, ProcessRecord, SuccessOutput
 from lashtui.registry.sqlite import SqliteProcessRegistry
-from lashtui.worker import ProcessWorker
+from lashtui.worker import ProcessWorker, Verdict
 from lashtui.worker.observer import WorkerObserver
 from tests.worker.support import (
     GUARD_S,
@@ -127,3 +130,23 @@ async def test_a_lease_that_lapses_while_the_terminal_waits_is_a_lost_lease(
     assert (await record(registry, "p")).status.state is ProcessLifecycleStatus.RUNNING
     assert (await event_types(registry, "p")) == []
     assert await registry.get_process_lease("p") is not None  # left to its new writer
+
+
+async def test_a_once_pass_on_a_locked_registry_fails_with_the_stores_sentence(
+    registry: SqliteProcessRegistry,
+    clock: ManualClock,
+    lock: sqlite3.Connection,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The claim cannot be made: that is the registry failing (exit 1, its sentence), not
+    a verdict on the row. It was counted Busy: "1 busy (held by a live lease)" of a row no
+    one held, and exit 0."""
+    await register(registry, "l3")
+    lock.execute("BEGIN IMMEDIATE")
+    args = argparse.Namespace(output="table", grace=0.0, drain=False)
+    async with worker_on(registry, clock) as worker:
+        with pytest.raises(StoreError, match="is locked by another process"):
+            await _once(args, worker, run=True)  # `lashtui` prints it and exits 1
+
+        assert worker.stats.verdicts[Verdict.BUSY] == 0
+    assert capsys.readouterr().out == ""  # no pass line made of what it could not do
