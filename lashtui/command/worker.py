@@ -1,16 +1,17 @@
-"""The commands that run the engine: `worker` (the loop, until SIGINT or SIGTERM; or one
+"""The commands that run the engine: `worker` (the loop, until a stop signal; or one
 pass with `--once`) and `sweep` (one recovery pass that runs nothing).
 
 They open the registry themselves, not through the facade: a worker is the engine, not
 an observer of it.
 
-Stopping (lashtui/worker/shutdown.py): the first SIGINT or SIGTERM stops claiming, lets the
-runs in flight finish within `--grace` seconds, stops the rest (no terminal written, leases
-released) and, with `--drain`, runs the owner drain; then exit 0. A second signal ends the
-grace period at once, skips the drain, still releases the leases, and exits 128 + that
-signal's number (130 for SIGINT, 143 for SIGTERM), as a shell reports a process a signal
-ended: the stop was not the orderly one. What the worker does goes to stderr as log lines
-(lashtui/command/log.py); `--metrics` serves Prometheus series (lashtui/worker/metric.py).
+Stopping (lashtui/worker/shutdown.py): the first SIGINT, SIGTERM or SIGHUP stops claiming,
+lets the runs in flight finish within `--grace` seconds, stops the rest (no terminal
+written, leases released) and, with `--drain`, runs the owner drain; then exit 0. A second
+signal ends the grace period at once, skips the drain, still releases the leases, and exits
+128 + that signal's number (130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP), as a shell
+reports a process a signal ended: the stop was not the orderly one. What the worker does
+goes to stderr as log lines (lashtui/command/log.py); `--metrics` serves Prometheus series
+(lashtui/worker/metric.py).
 """
 
 from __future__ import annotations
@@ -30,11 +31,14 @@ if TYPE_CHECKING:
     from lashtui.registry import ProcessRegistry
     from lashtui.worker import ProcessWorker
 
-STOP_SIGNALS = (os_signal.SIGINT, os_signal.SIGTERM)
+# SIGHUP too: a worker started from a terminal or an ssh session gets it when that closes,
+# and its default action killed the worker at once (exit 129, not a line logged, its
+# leases held until their TTL), where a stop lets its runs finish and releases the rest.
+STOP_SIGNALS = (os_signal.SIGINT, os_signal.SIGTERM, os_signal.SIGHUP)
 
 
 class StopSignals:
-    """SIGINT and SIGTERM on the running loop: the first sets `stop`, the next `hurry`."""
+    """The stop signals on the running loop: the first sets `stop`, the next `hurry`."""
 
     def __init__(self) -> None:
         self.stop = asyncio.Event()
@@ -88,7 +92,7 @@ ONCE_WAITING_SAY_S = 1.0
 
 async def _once(args: argparse.Namespace, worker: ProcessWorker, *, run: bool) -> int:
     """One pass, then wait for the runs it started (a run parked on a wait ends only when
-    its signal comes). SIGINT and SIGTERM stop it as they stop `worker`: runs in flight get
+    its signal comes). The stop signals stop it as they stop `worker`: runs in flight get
     `--grace` seconds, the rest are stopped with their leases released, and the exit status
     says whether the stop was orderly. A signal used to end it at once (143), leaving the
     leases it held to lapse, and nothing said what it waited for."""
@@ -135,7 +139,7 @@ def _say_waiting(worker: ProcessWorker) -> None:
         if ids
     ]
     log.info(
-        "one pass done; waiting for %s to end; SIGINT or SIGTERM stops them, their "
+        "one pass done; waiting for %s to end; SIGINT, SIGTERM or SIGHUP stops them, their "
         "leases released", " and ".join(parts),
         extra={"fields": {"event": "once_waiting", "in_flight": waiting, "runs": begun,
                           "claiming": claiming}},

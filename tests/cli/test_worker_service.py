@@ -97,6 +97,23 @@ async def test_a_second_signal_stops_at_once_releasing_the_lease(
     assert await _state_and_lease(db, "endless") == (ProcessLifecycleStatus.RUNNING, None)
 
 
+async def test_sighup_stops_the_worker_well(db: Path, workers: list[Worker]) -> None:
+    """A closed terminal or ssh session sends SIGHUP: it stops the worker as SIGTERM does.
+    Its default action killed it at once (exit 129, no line said so, the lease held until
+    its TTL)."""
+    worker = Worker(db, "--grace", "0.2")
+    workers.append(worker)
+    start(db, "endless", ENDLESS)
+    worker.until_event("run_started", "endless")
+
+    worker.signal(signal.SIGHUP)
+
+    assert worker.wait() == 0, worker.lines
+    assert worker.events("stopping")[0]["why"] == "SIGHUP"
+    assert worker.events("stopped")[0]["stopped"] == ["endless"]
+    assert await _state_and_lease(db, "endless") == (ProcessLifecycleStatus.RUNNING, None)
+
+
 async def test_drain_abandons_the_owner_bound_work_it_started(
     db: Path, workers: list[Worker]
 ) -> None:
