@@ -10,6 +10,7 @@
           ├── UnsupportedSchema   read-only, unreadable rows
           ├── NotARegistry
           ├── StorageFull         the disk (or quota) is full; the transaction wrote nothing
+          ├── RegistryGone        the file a handle opened is no longer at its path
           └── UndecodableProcess  a write to a row whose record cannot be decoded
 
 Shaped like httpx/_exceptions.py: a shallow tree whose leaves say what kind of thing went
@@ -70,6 +71,12 @@ class NotARegistry(StoreError):
 class StorageFull(StoreError):
     """The disk holding the registry is full: the transaction was rolled back whole, and
     everything committed before it is still there."""
+
+
+class RegistryGone(StoreError):
+    """The registry file a handle opened is no longer at its path (deleted, moved away,
+    replaced by another file): that handle can never serve the registry at the path again,
+    though another opened now can."""
 
 
 class UndecodableProcess(StoreError):

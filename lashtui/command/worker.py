@@ -195,12 +195,42 @@ async def _serve(args: argparse.Namespace, worker: ProcessWorker, registry: Proc
                                   "db": where}},
             )  # fmt: skip
             await _say_missing_indexes(registry)
-            await signals.stop.wait()
+            if not await _until_stopped(signals, worker):
+                return 1  # leaving the block stops the runs in flight
             await shut_down(
                 worker, grace_s=args.grace, hurry=signals.hurry, drain=args.drain,
                 why=signals.received[0].name,
             )  # fmt: skip
         return signals.exit_status()
+
+
+async def _until_stopped(signals: StopSignals, worker: ProcessWorker) -> bool:
+    """Until a stop signal (True) or the registry's file is found no longer at its path
+    (False, said in one line): that handle can never serve the registry at the path again.
+    The worker logged "drive failed: ... was replaced by another file" every renew interval
+    and ran nothing more, the new file at the path unserved; exiting 1 lets a supervisor
+    start a worker on it."""
+    from lashtui.worker.runtime import log
+
+    stop = asyncio.ensure_future(signals.stop.wait())
+    gone = asyncio.ensure_future(worker.until_gone())
+    try:
+        await asyncio.wait({stop, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop.cancel()
+        gone.cancel()
+    if signals.stop.is_set() or worker.gone is None:
+        return True
+    in_flight = worker.in_flight
+    log.error(
+        "the registry can no longer be served: %s; exiting (1) so that a supervisor starts "
+        "a worker on the file now at that path; %d run%s in flight stopped, their leases "
+        "moot (they are in the file that is gone)", worker.gone,
+        len(in_flight), "" if len(in_flight) == 1 else "s",
+        extra={"fields": {"event": "registry_gone", "error": str(worker.gone),
+                          "in_flight": in_flight}},
+    )  # fmt: skip
+    return False
 
 
 async def _say_missing_indexes(registry: ProcessRegistry) -> None:

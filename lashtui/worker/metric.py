@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, Metric
 
-from lashtui.errors import InvalidRequest
+from lashtui.errors import InvalidRequest, StoreError
 from lashtui.model import ProcessRecord, ProcessTerminalState
 from lashtui.registry import ProcessRegistry
 from lashtui.worker.observer import WorkerObserver
@@ -98,6 +98,11 @@ class WorkerMetrics(WorkerObserver):
         self.leases_lost = Counter(
             "lashtui_worker_leases_lost", "Run leases lost (the run stopped)", registry=r
         )
+        self.registry_errors = Counter(
+            "lashtui_worker_registry_errors", "Times the registry could not serve the worker "
+            "(a drive, a claim, a terminal write): locked past its busy timeout, a lost "
+            "connection, its file deleted or replaced", registry=r,
+        )  # fmt: skip
         self.renewal = Histogram(
             "lashtui_worker_lease_renewal_seconds", "How long a lease renewal took",
             buckets=LATENCY_BUCKETS, registry=r,
@@ -152,6 +157,9 @@ class WorkerMetrics(WorkerObserver):
 
     def lease_lost(self, process_id: str, why: str) -> None:
         self.leases_lost.inc()
+
+    def registry_failed(self, doing: str, error: StoreError) -> None:
+        self.registry_errors.inc()
 
     # --- the registry's
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from lashtui.model import ProcessRecord
 
 if TYPE_CHECKING:
+    from lashtui.errors import StoreError
     from lashtui.worker.runtime import Verdict
 
 
@@ -45,6 +46,10 @@ class WorkerObserver:
 
     def lease_lost(self, process_id: str, why: str) -> None:
         """A run lost its lease: it stops and writes nothing more. `why` says when."""
+
+    def registry_failed(self, doing: str, error: StoreError) -> None:
+        """The registry could not serve the worker `doing` something (a drive, a claim, a
+        terminal write): locked past its busy timeout, a lost connection, a file replaced."""
 
     def commit_seen(self) -> None:
         """Another connection committed to the registry, and woke the worker (wake.py)."""
@@ -85,6 +90,10 @@ class Observers(WorkerObserver):
     def lease_lost(self, process_id: str, why: str) -> None:
         for observer in self.observers:
             observer.lease_lost(process_id, why)
+
+    def registry_failed(self, doing: str, error: StoreError) -> None:
+        for observer in self.observers:
+            observer.registry_failed(doing, error)
 
     def commit_seen(self) -> None:
         for observer in self.observers:

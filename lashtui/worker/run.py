@@ -153,6 +153,7 @@ async def _complete(
             continue
         except LashError as error:
             tries += 1
+            rt.registry_failed("writing a terminal", error)
             if state.lease_lost:
                 return None
             if not state.lease.is_live_at(rt.clock.now_ms()):

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from lashtui.clock import Clock
-from lashtui.errors import StoreError
+from lashtui.errors import LashError, StoreError
 from lashtui.model import LeaseOwnerIdentity, LeaseTimings
 from lashtui.registry import ProcessRegistry
 from lashtui.worker.awaiter import ProcessAwaiter
@@ -125,6 +125,15 @@ class WorkerRuntime:
 
     def start_slot(self) -> StartSlot:
         return StartSlot(self.starting)
+
+    def registry_failed(self, doing: str, error: LashError) -> None:
+        """Count a registry call that failed because the registry could not serve (a
+        `StoreError`; any other error is a verdict on the request, not on the registry),
+        and tell the observers: an operator alerts on it."""
+        if isinstance(error, StoreError):
+            self.stats.registry_errors += 1
+            self.stats.registry_error = error
+            self.observer.registry_failed(doing, error)
 
     async def free_start_slots(self, most: int) -> list[StartSlot]:
         """One start slot (waiting for it), then, a turn of the loop later, as many more of

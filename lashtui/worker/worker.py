@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from lashtui.clock import Clock, SystemClock
-from lashtui.errors import LashError, StoreError
+from lashtui.errors import LashError, RegistryGone
 from lashtui.model import (
     LeaseOwnerIdentity,
     LeaseTimings,
@@ -100,6 +100,8 @@ class ProcessWorker:
         # Pulsed when a stop gives up on runs that will not end, so that `idle` stops
         # waiting for them too.
         self._gave_up = asyncio.Event()
+        self.gone: RegistryGone | None = None  # `_failed`
+        self._gone = asyncio.Event()
         registry.before_close(self._registry_closing)
 
     @property
@@ -376,11 +378,20 @@ class ProcessWorker:
 
     def _failed(self, doing: str, error: LashError) -> None:
         """Say that `doing` failed, and count it when the registry could not serve (a
-        `StoreError`), for `--once`'s exit status and an operator's alert."""
-        if isinstance(error, StoreError):
-            self.stats.registry_errors += 1
-            self.stats.registry_error = error
-        log.warning("%s failed: %s", doing, error)
+        `StoreError`), for `--once`'s exit status and an operator's alert. A registry
+        file no longer at its path can never be served again through this handle: `gone`
+        is set, for `lashtui worker` to exit on."""
+        self._rt.registry_failed(doing, error)
+        if isinstance(error, RegistryGone) and self.gone is None:
+            self.gone = error
+            self._gone.set()
+        log.warning("%s failed: %s", doing, error)  # (the dashboard's Health shows it)
+
+    async def until_gone(self) -> RegistryGone:
+        """Until the registry's file is found no longer at its path (`_failed`)."""
+        await self._gone.wait()
+        assert self.gone is not None
+        return self.gone
 
     async def idle(self) -> None:
         """Until no run spawned by this worker is in flight (but those a stop gave up on:

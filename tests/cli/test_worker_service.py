@@ -114,6 +114,30 @@ async def test_sighup_stops_the_worker_well(db: Path, workers: list[Worker]) -> 
     assert await _state_and_lease(db, "endless") == (ProcessLifecycleStatus.RUNNING, None)
 
 
+def test_a_registry_file_replaced_under_the_worker_ends_it_with_exit_1(
+    db: Path, workers: list[Worker]
+) -> None:
+    """The file it opened is no longer at the path: it can never serve that registry again,
+    so it says so once and exits 1, for a supervisor to start a worker on the new file. It
+    logged "drive failed: ... was replaced by another file" every renew interval, forever,
+    and ran nothing."""
+    worker = Worker(db, "--grace", "30")
+    workers.append(worker)
+    start(db, "endless", ENDLESS)
+    worker.until_event("run_started", "endless")
+    for suffix in ("", "-wal", "-shm"):  # moved away whole, as an operator would
+        Path(f"{db}{suffix}").rename(f"{db}.old{suffix}")
+    start(db, "fresh", QUICK)  # a new registry at the path
+
+    assert worker.wait(guard_s=10) == 1, worker.lines
+    gone = worker.events("registry_gone")
+    assert len(gone) == 1, worker.lines
+    # (Seen before or after the new file was made.)
+    assert "was replaced by another file" in gone[0]["error"] or "is gone" in gone[0]["error"]
+    assert gone[0]["in_flight"] == ["endless"]
+    assert len([line for line in worker.lines if "drive failed" in line]) <= 1
+
+
 async def test_drain_abandons_the_owner_bound_work_it_started(
     db: Path, workers: list[Worker]
 ) -> None:

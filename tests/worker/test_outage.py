@@ -22,6 +22,7 @@ from lashtui.errors import StoreError
 from lashtui.model import ProcessLifecycleStatus, ProcessRecord, SuccessOutput
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.worker import ProcessWorker, Verdict
+from lashtui.worker.metric import WorkerMetrics
 from lashtui.worker.observer import WorkerObserver
 from tests.worker.support import (
     GUARD_S,
@@ -150,3 +151,18 @@ async def test_a_once_pass_on_a_locked_registry_fails_with_the_stores_sentence(
 
         assert worker.stats.verdicts[Verdict.BUSY] == 0
     assert capsys.readouterr().out == ""  # no pass line made of what it could not do
+
+
+async def test_a_claim_the_registry_could_not_serve_is_counted_for_an_alert(
+    registry: SqliteProcessRegistry, clock: ManualClock, lock: sqlite3.Connection
+) -> None:
+    metrics = WorkerMetrics()
+    await register(registry, "l3")
+    lock.execute("BEGIN IMMEDIATE")
+    async with worker_on(registry, clock) as worker:
+        worker.add_observer(metrics)
+        async with asyncio.timeout(GUARD_S):
+            await asyncio.gather(*await worker.drive_pending_processes())
+
+    value = metrics.registry.get_sample_value("lashtui_worker_registry_errors_total")
+    assert value == 1

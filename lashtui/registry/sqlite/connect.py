@@ -25,7 +25,13 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from lashtui.errors import NotARegistry, StorageFull, StoreError, UnsupportedSchema
+from lashtui.errors import (
+    NotARegistry,
+    RegistryGone,
+    StorageFull,
+    StoreError,
+    UnsupportedSchema,
+)
 from lashtui.registry.lash.detect import lash_version, unreadable_message
 from lashtui.registry.sql.dialect import SQLITE
 from lashtui.registry.sql.fetch import unstorable_parameter
@@ -101,7 +107,7 @@ class RegistryConnection(RecordCache, sqlite3.Connection):
         except OSError:
             return  # (not a verdict on the file: the next look may say)
         if (info.st_dev, info.st_ino) != (device, inode):
-            raise StoreError(
+            raise RegistryGone(
                 f"process registry `{path}` was replaced by another file after it was "
                 "opened: what this handle reads and writes is no longer at that path"
             )

@@ -50,7 +50,7 @@ import tempfile
 from typing import NamedTuple
 from urllib.parse import quote
 
-from lashtui.errors import NotARegistry, StoreError
+from lashtui.errors import NotARegistry, RegistryGone, StoreError
 from lashtui.registry.lash.detect import lash_layout
 
 # The -shm SQLite makes beside a WAL database, and the -wal it appends commits to.
@@ -65,9 +65,9 @@ _KINDS = (
 )
 
 
-def gone_registry(path: str) -> StoreError:
+def gone_registry(path: str) -> RegistryGone:
     """A registry a handle opened that is no longer at its path."""
-    return StoreError(
+    return RegistryGone(
         f"process registry `{path}` is gone: it was deleted or moved after it was opened"
     )
 
