@@ -13,7 +13,6 @@ outside) writes no terminal and releases its lease, so a peer can take the row.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 
 from lashtui.errors import InvalidRequest, LashError, LeaseLost
@@ -179,6 +178,27 @@ async def _complete(
     return output
 
 
+async def _give_back(rt: WorkerRuntime, state: RunState, pid: str) -> RunEnd:
+    """Release a stopped run's lease: STOPPED. LEASE_LOST when the release is refused
+    because the lease is no longer the run's, or cannot be made and the lease has lapsed
+    meanwhile (an outage outlasting the TTL): those runs lost their lease, and counted as
+    stopped, no lost lease was told (`lashtui_worker_leases_lost_total` stayed 0)."""
+    try:
+        await rt.registry.release_process_lease(state.lease)
+    except LeaseLost:
+        lost = "before its stopped run could release it"
+    except LashError as error:
+        rt.registry_failed("releasing a lease", error)
+        if state.lease.is_live_at(rt.clock.now_ms()):
+            return RunEnd.STOPPED
+        lost = f"while the registry could not be reached to release it ({error})"
+    else:
+        return RunEnd.STOPPED
+    if not state.lease_lost:  # the keeper tells its own loss
+        rt.observer.lease_lost(pid, lost)
+    return RunEnd.LEASE_LOST
+
+
 async def run_and_complete(
     rt: WorkerRuntime,
     record: ProcessRecord,
@@ -215,8 +235,7 @@ async def run_and_complete(
     finally:
         await guard.close()
         if end is RunEnd.STOPPED:
-            with contextlib.suppress(LashError):
-                await rt.registry.release_process_lease(guard.state.lease)
+            end = await _give_back(rt, guard.state, record.id)
         rt.running.discard(record.id)
         rt.stats.runs[end] += 1
         rt.observer.run_ended(record, written or end.value, time.monotonic() - began)

@@ -166,3 +166,27 @@ async def test_a_claim_the_registry_could_not_serve_is_counted_for_an_alert(
 
     value = metrics.registry.get_sample_value("lashtui_worker_registry_errors_total")
     assert value == 1
+
+
+async def test_a_stopped_run_whose_lease_lapsed_in_an_outage_is_a_lost_lease(
+    registry: SqliteProcessRegistry, clock: ManualClock, lock: sqlite3.Connection
+) -> None:
+    """Stopped while the registry could not be reached, after its lease had lapsed: the
+    run lost its lease, and says so (the metric an operator alerts on moves). It was
+    counted `stopped`, "lease released", and no lost lease was told."""
+    metrics, handler = WorkerMetrics(), Blocking()
+    async with worker_on(registry, clock) as worker:
+        worker.add_observer(metrics)
+        worker.engines.register("echo", handler)
+        await register(registry)
+        await worker.drive_pending_processes()
+        await handler.wait_started()
+        lock.execute("BEGIN IMMEDIATE")
+        clock.advance(PAST_TTL_MS)
+        await worker.stop()
+    lock.execute("ROLLBACK")
+
+    sample = metrics.registry.get_sample_value
+    assert sample("lashtui_worker_leases_lost_total") == 1
+    assert sample("lashtui_worker_runs_total", {"outcome": "lease_lost"}) == 1
+    assert sample("lashtui_worker_runs_total", {"outcome": "stopped"}) == 0
