@@ -69,11 +69,12 @@ scopes are written as scope ids: host, session:ID, session:ID/frame:F (a session
 LOG_LEVELS = ("debug", "info", "warning", "error")  # lashtui/command/log.py LEVELS
 
 WORKER_STOP = """Claims and runs the registry's work until SIGINT, SIGTERM or SIGHUP (its terminal
-or ssh session closed). Then it claims
-nothing more, lets the runs in flight finish within --grace, stops the rest (they write
-no terminal and release their leases, so another worker can take them), runs the owner
-drain if --drain, and exits 0. A second signal stops at once: no more grace and no drain,
-leases still released, exit 128 + the signal's number (130 SIGINT, 143 SIGTERM, 129 SIGHUP)."""
+or ssh session closed). Then it claims nothing more, lets the runs in flight finish within
+--grace, stops the rest (they write no terminal and release their leases, so another worker
+can take them; a lease the registry does not take back is left to lapse, and said so), runs
+the owner drain if --drain, and exits 0. A second signal stops at once: no more grace and no
+drain, leases released if the registry takes them within 1 s (else left to lapse), exit 128
++ the signal's number (130 SIGINT, 143 SIGTERM, 129 SIGHUP)."""
 
 # --- argument types ----------------------------------------------------------------------
 

@@ -7,7 +7,8 @@ an observer of it.
 Stopping (lashtui/worker/shutdown.py): the first SIGINT, SIGTERM or SIGHUP stops claiming,
 lets the runs in flight finish within `--grace` seconds, stops the rest (no terminal
 written, leases released) and, with `--drain`, runs the owner drain; then exit 0. A second
-signal ends the grace period at once, skips the drain, still releases the leases, and exits
+signal ends the grace period at once, skips the drain, releases the leases the registry takes
+within 1 s (`HURRIED_RELEASE_S`; the rest lapse), and exits
 128 + that signal's number (130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP), as a shell
 reports a process a signal ended: the stop was not the orderly one. What the worker does
 goes to stderr as log lines (lashtui/command/log.py); `--metrics` serves Prometheus series
@@ -19,7 +20,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal as os_signal
+import sys
+import threading
 from typing import TYPE_CHECKING
 
 from lashtui.command.log import configure_logging, unconfigure_logging
@@ -58,11 +62,46 @@ class StopSignals:
 
     def _received(self, signum: os_signal.Signals) -> None:
         self.received.append(os_signal.Signals(signum))
-        (self.hurry if self.stop.is_set() else self.stop).set()
+        if not self.stop.is_set():
+            self.stop.set()
+        elif not self.hurry.is_set():
+            self._hurry()
+
+    def _hurry(self) -> None:
+        """The second signal: said in one line, and the exit made certain. The hurried
+        stop is bounded (shutdown.py), but closing a registry that cannot be reached waits
+        for its connection threads (PostgreSQL's 10 s connect timeout): the exit took 20-25
+        s, with nothing said."""
+        from lashtui.worker.runtime import HURRIED_RELEASE_S, log
+
+        self.hurry.set()
+        status, name = self.exit_status(), self.received[1].name
+        log.warning(
+            "%s again: stopping at once (no more grace, no drain); a lease not released "
+            "within %.3gs is left to lapse; exiting %d within %.3gs", name,
+            HURRIED_RELEASE_S, status, HURRIED_EXIT_S,
+            extra={"fields": {"event": "hurried", "signal": name, "exit_status": status}},
+        )  # fmt: skip
+        timer = threading.Timer(HURRIED_EXIT_S, _exit_now, args=(status,))
+        timer.daemon = True
+        timer.start()
 
     def exit_status(self) -> int:
         """0 for an orderly stop; 128 + the second signal's number for a hurried one."""
         return 128 + self.received[1].value if self.hurry.is_set() else 0
+
+
+# How long a hurried stop may take before the process exits regardless (`StopSignals`).
+HURRIED_EXIT_S = 3.0
+
+
+def _exit_now(status: int) -> None:
+    """End the process with `status` from the hurry's timer thread, what was logged flushed
+    first: the loop is still waiting on a registry that does not answer."""
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+        sys.stdout.flush()
+    os._exit(status)
 
 
 async def run_worker(args: argparse.Namespace, *, once: bool, run: bool = True) -> int:

@@ -83,7 +83,9 @@ class WorkerMetrics(WorkerObserver):
         r = self.registry
         self.runs = Counter(
             "lashtui_worker_runs", "Runs ended, by outcome: the terminal state written, "
-            "lease_lost (wrote nothing) or stopped (the worker stopped it; lease released)",
+            "lease_lost (wrote nothing; its lease lost or lapsed) or stopped (the worker "
+            "stopped it; its lease released, or left to lapse if the registry did not take "
+            "the release: the stop's report says which)",
             ["outcome"], registry=r,
         )  # fmt: skip
         self.in_flight = Gauge("lashtui_worker_runs_in_flight", "Runs under way now", registry=r)

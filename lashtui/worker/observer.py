@@ -33,7 +33,7 @@ class WorkerObserver:
         """A run ended: `outcome` is the terminal state it wrote (`completed`, `failed`,
         `cancelled`, `abandoned`), or `lease_lost` (it wrote nothing: someone else is the
         writer now), or `stopped` (its worker stopped it; it wrote no terminal and released
-        its lease)."""
+        its lease, or left it to lapse when the registry did not take the release)."""
 
     def verdict(self, process_id: str, verdict: Verdict) -> None:
         """One recovery attempt's verdict for one row (semantics §8)."""

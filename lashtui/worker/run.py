@@ -7,7 +7,9 @@ started counts too). Both are `RunGuard`s (guard.py), and they stop the handler 
 this task, as `asyncio.timeout` does, telling their cancellation apart from anyone else's by
 `Task.uncancel`. A run that lost its lease writes nothing and releases nothing: someone else
 is the single writer now. A run stopped by its worker shutting down (its task cancelled from
-outside) writes no terminal and releases its lease, so a peer can take the row.
+outside) writes no terminal and releases its lease, so a peer can take the row; a release
+the registry does not take (out of reach, or not within `HURRIED_RELEASE_S` of a hurried
+stop) leaves the lease to lapse, recorded for the stop's report (shutdown.py).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from lashtui.errors import InvalidRequest, LashError, LeaseLost
+from lashtui.errors import InvalidRequest, LashError, LeaseLost, StoreError
 from lashtui.model import (
     CancelledOutput,
     ProcessLease,
@@ -29,7 +31,7 @@ from lashtui.worker.awaiter import BACKOFF_CAP_S, BACKOFF_START_S
 from lashtui.worker.context import ProcessContext
 from lashtui.worker.engine import PROCESS_FAILED, ProcessOutput, dispatch
 from lashtui.worker.guard import RunGuard, RunState
-from lashtui.worker.runtime import RunEnd, StartSlot, WorkerRuntime, log
+from lashtui.worker.runtime import HURRIED_RELEASE_S, RunEnd, StartSlot, WorkerRuntime, log
 
 RECOVERY_FAILED = "process_recovery_failed"
 # What a run that nobody cancelled fails with when its handler lets a CancelledError out.
@@ -178,20 +180,49 @@ async def _complete(
     return output
 
 
+class ReleaseHurried(StoreError):
+    """The registry did not take a stopped run's release within `HURRIED_RELEASE_S` of a
+    hurried stop: the lease is left to lapse."""
+
+
+async def _release(rt: WorkerRuntime, lease: ProcessLease) -> None:
+    """Release `lease`, waiting at most `HURRIED_RELEASE_S` once the stop is hurried
+    (ReleaseHurried then): the operator's second signal stops at once."""
+    release = asyncio.ensure_future(rt.registry.release_process_lease(lease))
+    hurried = asyncio.ensure_future(rt.hurried.wait())
+    try:
+        await asyncio.wait({release, hurried}, return_when=asyncio.FIRST_COMPLETED)
+        if not release.done():
+            await asyncio.wait({release}, timeout=HURRIED_RELEASE_S)
+    finally:
+        hurried.cancel()
+        given_up = not release.done()
+        if given_up:
+            release.cancel()
+    if given_up:
+        raise ReleaseHurried(
+            f"the stop was hurried and the registry had not taken the release within "
+            f"{HURRIED_RELEASE_S:.3g}s"
+        )
+    release.result()  # its error, if any
+
+
 async def _give_back(rt: WorkerRuntime, state: RunState, pid: str) -> RunEnd:
     """Release a stopped run's lease: STOPPED. LEASE_LOST when the release is refused
     because the lease is no longer the run's, or cannot be made and the lease has lapsed
     meanwhile (an outage outlasting the TTL): those runs lost their lease, and counted as
     stopped, no lost lease was told (`lashtui_worker_leases_lost_total` stayed 0)."""
     try:
-        await rt.registry.release_process_lease(state.lease)
+        await _release(rt, state.lease)
     except LeaseLost:
         lost = "before its stopped run could release it"
     except LashError as error:
         rt.registry_failed("releasing a lease", error)
         if state.lease.is_live_at(rt.clock.now_ms()):
+            rt.unreleased[pid] = str(error)  # the stop's report says so (shutdown.py)
             return RunEnd.STOPPED
         lost = f"while the registry could not be reached to release it ({error})"
+        rt.unreleased[pid] = f"its lease lapsed first ({error})"
     else:
         return RunEnd.STOPPED
     if not state.lease_lost:  # the keeper tells its own loss

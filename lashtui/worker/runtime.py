@@ -78,6 +78,11 @@ class StartSlot:
             self._semaphore.release()
 
 
+# How long a stopped run waits for its lease's release once the stop is hurried: a
+# registry that cannot be reached held the exit for its connect timeout (10 s on
+# PostgreSQL, twice over), a locked file for its busy timeout (15 s).
+HURRIED_RELEASE_S = 1.0
+
 # The most rows a worker has claimed and not yet started (see `StartSlot`), and so the most a
 # batch claim takes (worker.py `BATCH_AT_MOST`, where the figures for 32 are).
 START_SLOTS = 32
@@ -122,6 +127,11 @@ class WorkerRuntime:
     left_to_lapse: set[asyncio.Task[Any]] = field(default_factory=set)
     # The rows whose runs have begun (run.py), as against those still being claimed.
     running: set[str] = field(default_factory=set)
+    # Set when the operator hurries a stop (a second signal: `ProcessWorker.hurried_by`):
+    # a stopped run then waits at most `HURRIED_RELEASE_S` for its lease's release.
+    hurried: asyncio.Event = field(default_factory=asyncio.Event)
+    # Stopped runs whose leases were not released, and why: they are left to lapse.
+    unreleased: dict[str, str] = field(default_factory=dict)
 
     def start_slot(self) -> StartSlot:
         return StartSlot(self.starting)

@@ -11,7 +11,11 @@ choice, never implied by stopping, since it writes a terminal that cannot be tak
 
 `hurry` is the operator's second signal: it ends the grace period at once, and the drain is
 skipped, or cut short if it has begun (it is more work, and whoever hurries wants the worker
-gone); the stopped runs' leases are still released, which is quick.
+gone); the stopped runs' leases are still released, each waited for at most
+`HURRIED_RELEASE_S` (a registry that cannot be reached held the exit for 20 s and more).
+
+A lease the registry did not take back (it could not be reached, or not in time) is left to
+lapse, and the report says which and why: it said "released" of every stopped run's lease.
 """
 
 from __future__ import annotations
@@ -30,7 +34,9 @@ class ShutdownReport:
     (leases released), what the drain abandoned, and whether it was hurried."""
 
     finished: list[str] = field(default_factory=list)
-    stopped: list[str] = field(default_factory=list)
+    stopped: list[str] = field(default_factory=list)  # their leases released
+    # Stopped, their leases not released (left to lapse), with why.
+    unreleased: dict[str, str] = field(default_factory=dict)
     # Cancelled but still running when the stop gave up on them (ProcessWorker.stop): their
     # handlers swallowed the cancellation; their leases are left to lapse, not released.
     left: list[str] = field(default_factory=list)
@@ -43,6 +49,7 @@ async def shut_down(
 ) -> ShutdownReport:
     """Stop `worker` well (see the module docstring); `why` names what asked (a signal)."""
     worker.stop_claiming()
+    worker.hurried_by(hurry)
     in_flight = worker.in_flight
     _say(
         "stopping (%s): claiming nothing more; %d in flight, %.3gs to finish",
@@ -59,7 +66,12 @@ async def shut_down(
     # Each stopped run releases its lease on the way out; the stop waits for that a bounded
     # time (STOP_GRACE_S) and leaves behind a run whose handler swallows its cancellation.
     report.left = await worker.stop()
-    report.stopped = [pid for pid in stopping if pid not in report.left]
+    report.hurried = hurry.is_set()  # (perhaps while the stop waited for the releases)
+    unreleased = worker.unreleased
+    report.unreleased = {pid: unreleased[pid] for pid in stopping if pid in unreleased}
+    report.stopped = [
+        pid for pid in stopping if pid not in report.left and pid not in unreleased
+    ]
     await idle
     if drain and not report.hurried:
         report.drained = await _drain(worker, hurry)
@@ -103,11 +115,19 @@ async def _within_grace(idle: asyncio.Task[None], grace_s: float, hurry: asyncio
 def _told(report: ShutdownReport) -> None:
     drained = "not run" if report.drained is None else f"abandoned {len(report.drained)}"
     left = f", {len(report.left)} left running (leases to lapse)" if report.left else ""
+    unreleased = ""
+    if report.unreleased:
+        whys = "; ".join(f"{pid}: {why}" for pid, why in report.unreleased.items())
+        unreleased = (
+            f", {len(report.unreleased)} stopped with their leases not released (left to "
+            f"lapse within the TTL: {whys})"
+        )
     _say(
-        "stopped: %d finished, %d stopped with their leases released%s; owner drain %s",
-        len(report.finished), len(report.stopped), left, drained,
-        event="stopped", finished=report.finished, stopped=report.stopped, left=report.left,
-        drained=report.drained, hurried=report.hurried,
+        "stopped: %d finished, %d stopped with their leases released%s%s; owner drain %s",
+        len(report.finished), len(report.stopped), unreleased, left, drained,
+        event="stopped", finished=report.finished, stopped=report.stopped,
+        unreleased=report.unreleased, left=report.left, drained=report.drained,
+        hurried=report.hurried,
     )  # fmt: skip
     if report.drained:
         log.info("drained: abandoned %s", ", ".join(report.drained))

@@ -38,7 +38,14 @@ from lashtui.worker.hub import ChangeHub, notifying
 from lashtui.worker.identity import RECOVERY_SUFFIX_CHARS, attempt_identity, default_owner
 from lashtui.worker.logline import LogObserver
 from lashtui.worker.observer import Observers, WorkerObserver
-from lashtui.worker.runtime import StartSlot, Verdict, WorkerRuntime, WorkerStats, log
+from lashtui.worker.runtime import (
+    HURRIED_RELEASE_S,
+    StartSlot,
+    Verdict,
+    WorkerRuntime,
+    WorkerStats,
+    log,
+)
 from lashtui.worker.steps import steps_engine
 from lashtui.worker.sweep import recover, run_claimed
 from lashtui.worker.wake import CommitWake
@@ -433,8 +440,11 @@ class ProcessWorker:
         their leases (which lapse within the TTL) and return their ids. Waiting for them
         hung the stop, and so the exit from `running()`, for as long as they ran."""
         self._stops += 1
-        runs = {task: pid for pid, task in self._tasks.items()}
-        runs.update({task: task.get_name().removeprefix("run:") for task in self._extra})
+        left = self._rt.left_to_lapse  # given up on by an earlier stop: not waited for again
+        runs = {task: pid for pid, task in self._tasks.items() if task not in left}
+        runs.update(
+            {task: task.get_name().removeprefix("run:") for task in self._extra if task not in left}
+        )
         tasks: list[asyncio.Task[Any]] = list(runs)
         if self._batches is not None:
             tasks.append(self._batches)
@@ -443,7 +453,7 @@ class ProcessWorker:
         if not tasks:
             return []
         grace = self.stop_grace_s if grace_s is None else grace_s
-        _, pending = await asyncio.wait(tasks, timeout=grace)
+        pending = await self._settle(tasks, grace)
         for task in tasks:
             if task.done() and not task.cancelled():
                 task.exception()  # retrieved, as gathering them did: a stop reports none
@@ -451,6 +461,47 @@ class ProcessWorker:
         if stuck:
             self._leave_to_lapse([task for task in pending if task in runs], stuck, grace)
         return stuck
+
+    async def _settle(
+        self, tasks: list[asyncio.Task[Any]], grace: float
+    ) -> set[asyncio.Future[Any]]:
+        """Wait for `tasks` at most `grace`, and once the stop is hurried (`hurried_by`)
+        only as long as a stopped run waits for its release (a little more, so that each
+        says whether it released): the tasks still pending."""
+        bound = HURRIED_RELEASE_S + 0.25
+        pending: set[asyncio.Future[Any]] = set(tasks)
+        deadline = time.monotonic() + grace
+        hurried: asyncio.Future[Any] | None = None
+        if self._rt.hurried.is_set():
+            deadline = min(deadline, time.monotonic() + bound)
+        else:
+            hurried = asyncio.ensure_future(self._rt.hurried.wait())
+        try:
+            while pending and (left := deadline - time.monotonic()) > 0:
+                waits = pending if hurried is None else {*pending, hurried}
+                _, pending = await asyncio.wait(
+                    waits, timeout=left, return_when=asyncio.FIRST_COMPLETED
+                )
+                if hurried is not None:
+                    pending.discard(hurried)
+                    if hurried.done():
+                        hurried = None
+                        deadline = min(deadline, time.monotonic() + bound)
+        finally:
+            if hurried is not None:
+                hurried.cancel()
+        return pending
+
+    def hurried_by(self, hurry: asyncio.Event) -> None:
+        """Take `hurry` (the operator's second signal) as the stop's: once set, a stop
+        waits no longer for its runs than their releases, which wait `HURRIED_RELEASE_S`
+        at most; a lease not released by then is left to lapse, and said so."""
+        self._rt.hurried = hurry
+
+    @property
+    def unreleased(self) -> dict[str, str]:
+        """The rows whose runs were stopped without their leases released, and why."""
+        return dict(self._rt.unreleased)
 
     def _leave_to_lapse(
         self, tasks: list[asyncio.Task[Any]], pids: list[str], grace: float

@@ -6,7 +6,9 @@ process on both stores.)"""
 from __future__ import annotations
 
 import signal
+import sqlite3
 import subprocess
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -136,6 +138,33 @@ def test_a_registry_file_replaced_under_the_worker_ends_it_with_exit_1(
     assert "was replaced by another file" in gone[0]["error"] or "is gone" in gone[0]["error"]
     assert gone[0]["in_flight"] == ["endless"]
     assert len([line for line in worker.lines if "drive failed" in line]) <= 1
+
+
+def test_a_second_signal_exits_at_once_though_a_release_waits_for_the_registry(
+    db: Path, workers: list[Worker]
+) -> None:
+    """Another process holds the file's write lock: the stopped run's release waits for it
+    (the 15 s busy timeout). The second signal is said in one line and ends the wait: the
+    lease is left to lapse, and the report says so. It took the whole wait, said nothing,
+    and reported the lease released."""
+    worker = Worker(db, "--grace", "0")
+    workers.append(worker)
+    start(db, "endless", ENDLESS)
+    worker.until_event("run_started", "endless")
+    lock = sqlite3.connect(db, isolation_level=None)
+    try:
+        lock.execute("BEGIN IMMEDIATE")
+        worker.signal(signal.SIGTERM)
+        worker.until_event("stopping")
+        worker.signal(signal.SIGTERM)
+        began = time.monotonic()
+        assert worker.wait(guard_s=10) == 143, worker.lines
+        assert time.monotonic() - began < 5
+    finally:
+        lock.close()
+    assert len(worker.events("hurried")) == 1, worker.lines
+    stopped = worker.events("stopped")[0]
+    assert (stopped["stopped"], list(stopped["unreleased"])) == ([], ["endless"])
 
 
 async def test_drain_abandons_the_owner_bound_work_it_started(

@@ -24,6 +24,8 @@ from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.worker import ProcessWorker, Verdict
 from lashtui.worker.metric import WorkerMetrics
 from lashtui.worker.observer import WorkerObserver
+from lashtui.worker.runtime import HURRIED_RELEASE_S
+from lashtui.worker.shutdown import shut_down
 from tests.worker.support import (
     GUARD_S,
     OB,
@@ -190,3 +192,54 @@ async def test_a_stopped_run_whose_lease_lapsed_in_an_outage_is_a_lost_lease(
     assert sample("lashtui_worker_leases_lost_total") == 1
     assert sample("lashtui_worker_runs_total", {"outcome": "lease_lost"}) == 1
     assert sample("lashtui_worker_runs_total", {"outcome": "stopped"}) == 0
+
+
+async def test_the_stop_reports_a_lease_it_could_not_release_as_left_to_lapse(
+    registry: SqliteProcessRegistry, clock: ManualClock, lock: sqlite3.Connection
+) -> None:
+    """It said "stopped with their leases released" of a lease still held."""
+    handler = Blocking()
+    async with worker_on(registry, clock) as worker:
+        worker.engines.register("echo", handler)
+        await register(registry)
+        await worker.drive_pending_processes()
+        await handler.wait_started()
+        lock.execute("BEGIN IMMEDIATE")
+        report = await shut_down(
+            worker, grace_s=0.0, hurry=asyncio.Event(), drain=False, why="SIGTERM"
+        )
+    lock.execute("ROLLBACK")
+
+    assert report.stopped == []
+    assert list(report.unreleased) == ["p"]
+    assert "is locked by another process" in report.unreleased["p"]
+    assert await registry.get_process_lease("p") is not None  # indeed not released
+
+
+async def test_a_hurried_stop_waits_for_a_release_only_a_moment(
+    path: Path, clock: ManualClock
+) -> None:
+    """A release that waits for a locked file (here 30 s; a PostgreSQL server out of reach:
+    the connect timeout) held the hurried stop, and the exit, that long."""
+    handler = Blocking()
+    registry = await SqliteProcessRegistry.open(str(path), clock=clock, busy_timeout_ms=30_000)
+    lock = sqlite3.connect(path, isolation_level=None)  # (once the file is a registry)
+    try:
+        async with worker_on(registry, clock) as worker:
+            worker.engines.register("echo", handler)
+            await register(registry)
+            await worker.drive_pending_processes()
+            await handler.wait_started()
+            lock.execute("BEGIN IMMEDIATE")
+            hurry = asyncio.Event()
+            asyncio.get_running_loop().call_later(0.3, hurry.set)
+            async with asyncio.timeout(HURRIED_RELEASE_S + 2):
+                report = await shut_down(
+                    worker, grace_s=0.0, hurry=hurry, drain=False, why="SIGTERM"
+                )
+    finally:
+        lock.close()  # (its transaction rolled back)
+        await registry.close()
+
+    assert report.hurried and report.stopped == []
+    assert "hurried" in report.unreleased["p"]
