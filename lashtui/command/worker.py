@@ -277,13 +277,21 @@ async def _say_missing_indexes(registry: ProcessRegistry) -> None:
     nothing), and that `lashtui index` adds them: opening a registry never does (an
     index build holds writers off), and without the drive's two a worker's drive tests
     every running row's record, every renew interval (sql/backlog_mark.py)."""
+    from lashtui.errors import LashError
     from lashtui.registry.sql.backlog_mark import STALE_INDEX, UNMARKED_INDEX
     from lashtui.registry.sql.store import SqlProcessRegistry
     from lashtui.worker.runtime import log
 
     if not isinstance(registry, SqlProcessRegistry):
         return
-    missing = (await registry.add_missing_indexes(dry_run=True)).created
+    try:
+        missing = (await registry.add_missing_indexes(dry_run=True)).created
+    except LashError as error:  # a hiccup at start-up: a note, not the worker's end
+        log.warning(
+            "could not tell which indexes the registry lacks: %s", error,
+            extra={"fields": {"event": "indexes_unknown", "error": str(error)}},
+        )  # fmt: skip
+        return
     if not missing:
         return
     drive = {UNMARKED_INDEX, STALE_INDEX} & set(missing)

@@ -5,6 +5,7 @@ process on both stores.)"""
 
 from __future__ import annotations
 
+import logging
 import signal
 import sqlite3
 import subprocess
@@ -413,3 +414,21 @@ async def test_a_second_signal_hurries_a_once_pass(db: Path, workers: list[Worke
     worker.signal(signal.SIGTERM)
     assert worker.wait(guard_s=10) == 143, worker.lines
     assert await _state_and_lease(db, "parked") == (ProcessLifecycleStatus.RUNNING, None)
+
+
+async def test_a_registry_that_fails_the_index_look_at_start_is_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The look at which indexes a registry lacks is a note: a registry that fails it (a
+    PostgreSQL connection dropped in the worker's first second) ended the worker with a
+    plain-text line where its log was JSON. Here the registry is closed under it."""
+    from lashtui.command.worker import _say_missing_indexes
+    from lashtui.registry import open_registry
+
+    async with open_registry(str(tmp_path / "r.db"), create=True) as registry:
+        pass
+    with caplog.at_level(logging.WARNING, logger="lashtui"):
+        await _say_missing_indexes(registry)  # (closed: every read fails)
+    said = [r for r in caplog.records if "could not tell which indexes" in r.getMessage()]
+    assert len(said) == 1, [r.getMessage() for r in caplog.records]
+    assert said[0].getMessage().startswith("could not tell which indexes the registry lacks: ")
