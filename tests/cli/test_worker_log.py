@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 
@@ -59,13 +58,6 @@ def test_a_json_line_is_ascii_and_carries_the_fields() -> None:
     assert (entry["level"], entry["logger"], entry["event"]) == ("info", "lashtui.worker",
                                                                  "run_started")  # fmt: skip
 
-
-@pytest.fixture
-def workers() -> Iterator[list[Worker]]:
-    started: list[Worker] = []
-    yield started
-    for worker in started:
-        worker.kill()
 
 
 def test_a_worker_whose_server_went_away_still_writes_json_lines(

@@ -11,7 +11,6 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,13 +32,6 @@ def _unshare_works() -> bool:
     tried = subprocess.run([*UNSHARE, "true"], capture_output=True, timeout=GUARD_S, check=False)
     return tried.returncode == 0
 
-
-@pytest.fixture
-def workers() -> Iterator[list[Worker]]:
-    started: list[Worker] = []
-    yield started
-    for worker in started:
-        worker.kill()
 
 
 def _sweep(db: Path) -> dict[str, int]:

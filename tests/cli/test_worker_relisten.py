@@ -7,10 +7,7 @@ again on the same port; the starts go to the server directly."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from tests.cli.service import Worker, start, steps
 from tests.proxy import Proxy, proxied, target_of
@@ -21,13 +18,6 @@ QUICK = steps({"finish": "ok"})
 TTL_MS = "120000"
 PROMPT_S = 10.0  # a quarter of the drive's interval
 
-
-@pytest.fixture
-def workers() -> Iterator[list[Worker]]:
-    started: list[Worker] = []
-    yield started
-    for worker in started:
-        worker.kill()
 
 
 def _said(worker: Worker, words: str) -> list[dict[str, Any]]:

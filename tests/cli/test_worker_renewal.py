@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.cli.service import Worker, start, steps
 from tests.proxy import Proxy, proxied, target_of
@@ -29,13 +26,6 @@ sys.stdin.read()
 conn.execute("ROLLBACK")
 """
 
-
-@pytest.fixture
-def workers() -> Iterator[list[Worker]]:
-    started: list[Worker] = []
-    yield started
-    for worker in started:
-        worker.kill()
 
 
 def _stopped_as_lost(worker: Worker, process_id: str) -> None:

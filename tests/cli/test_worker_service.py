@@ -11,7 +11,6 @@ import sqlite3
 import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,14 +28,6 @@ ENDLESS = steps({"sleep_ms": 600_000})
 def db(tmp_path: Path) -> Path:
     return tmp_path / "reg.db"
 
-
-@pytest.fixture
-def workers() -> Iterator[list[Worker]]:
-    """Every worker a test starts, killed after it if it is still there."""
-    started: list[Worker] = []
-    yield started
-    for worker in started:
-        worker.kill()
 
 
 async def _state_and_lease(db: Path, process_id: str) -> tuple[ProcessLifecycleStatus, object]:
