@@ -71,8 +71,7 @@ def test_a_worker_whose_server_went_away_still_writes_json_lines(
         worker = Worker(proxied(postgres_schema, proxy))
         workers.append(worker)
         worker.until_event("started")
-        # A run first: past start-up, whose one-off reads (the index check after `started`)
-        # end the worker if the server is gone (a failure to start, said in plain text).
+        # A run first: past start-up, so that the lines counted below are the pool's.
         start(postgres_schema, "first", steps({"finish": "ok"}))
         worker.until_event("run_ended", "first")
         proxy.kill()

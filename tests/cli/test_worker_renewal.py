@@ -66,8 +66,7 @@ def test_a_run_stops_when_its_lease_expires_with_the_server_out_of_reach(
     try:
         worker = Worker(proxied(postgres_schema, proxy))
         workers.append(worker)
-        # Started, and past start-up's one-off reads by the time the run below begins:
-        # with the server gone those end the worker (tests/cli/test_worker_log.py).
+        # Started, and past start-up's one-off reads by the time the run below begins.
         worker.until_event("started")
         start(postgres_schema, "held", ENDLESS)
         worker.until_event("run_started", "held")
