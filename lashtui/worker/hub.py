@@ -16,25 +16,52 @@ from typing import Any, cast
 
 from lashtui.registry import ProcessRegistry
 
+# How many processes' versions the hub keeps at most before it forgets the oldest (`tick`).
+KEPT_VERSIONS = 10_000
+
 
 class ChangeHub:
-    """Per-process tick counters with an event to wait on."""
+    """Per-process versions with an event to wait on.
+
+    A version is the value of one counter for the whole hub at the process's last tick, so
+    that the hub can forget the processes nobody waits on: a long-lived worker kept an
+    entry for every process it ever ran (2,000 after pruning all 2,000 rows). A forgotten
+    process reads as the highest version forgotten so far (`_floor`), never lower than its
+    own last one: a waiter that took a version before its process was forgotten sees a
+    change (at worst one that did not happen, and reads again), never misses a tick."""
 
     def __init__(self) -> None:
         self._versions: dict[str, int] = {}
+        self._clock = 0  # the hub's counter, one step a tick
+        self._floor = 0  # the highest version of a forgotten process
         self._events: dict[str, asyncio.Event] = {}
         self._listeners: dict[str, list[Callable[[], None]]] = {}
 
     def version(self, process_id: str) -> int:
-        return self._versions.get(process_id, 0)
+        return self._versions.get(process_id, self._floor)
 
     def tick(self, process_id: str) -> None:
-        self._versions[process_id] = self.version(process_id) + 1
+        self._clock += 1
+        self._versions.pop(process_id, None)  # (re-inserted last: the oldest go first)
+        self._versions[process_id] = self._clock
+        if len(self._versions) > KEPT_VERSIONS:
+            self._forget()
         event = self._events.pop(process_id, None)
         if event is not None:
             event.set()
         for listener in tuple(self._listeners.get(process_id, ())):
             listener()
+
+    def _forget(self) -> None:
+        """Forget the least recently ticked half of the versions, but those of processes a
+        waiter or a listener is on."""
+        keep = KEPT_VERSIONS // 2
+        for process_id in list(self._versions):
+            if len(self._versions) <= keep:
+                break
+            if process_id in self._events or process_id in self._listeners:
+                continue
+            self._floor = max(self._floor, self._versions.pop(process_id))
 
     def subscribe(self, process_id: str, listener: Callable[[], None]) -> None:
         """Call `listener` on every tick of `process_id` until `unsubscribe`: for a watcher
