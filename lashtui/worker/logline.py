@@ -27,6 +27,22 @@ from lashtui.worker.runtime import Verdict, log
 _WROTE = frozenset({Verdict.ABANDONED_BY_SWEEP, Verdict.ABANDONED_RECONCILED})
 
 
+# What each verdict means, beside its name (a name alone is not a sentence: "ob1
+# abandoned_by_sweep" said neither why nor by whom).
+VERDICT_WORDS = {
+    Verdict.RAN: "this worker claimed it and ran it",
+    Verdict.ABANDONED_BY_SWEEP: "abandoned: its owner is provably dead",
+    Verdict.ABANDONED_RECONCILED: "abandoned: its abandon request was honoured",
+    Verdict.LEFT_RUNNING: "left running: nothing proves its owner dead",
+    Verdict.BUSY: "left alone: a live lease holds it",
+    Verdict.ALREADY_TERMINAL: "left alone: it had ended meanwhile",
+    Verdict.UNTOUCHED: "left alone: externally owned, with no abandon request",
+    Verdict.DEFERRED: "runnable, left for a worker: this pass only sweeps",
+    Verdict.SKIPPED_UNDECODABLE: "left alone: its record cannot be decoded; "
+    "`lashtui end-undecodable` ends it",
+}
+
+
 class LogObserver(WorkerObserver):
     def __init__(self, logger: logging.Logger = log) -> None:
         self.log = logger
@@ -58,8 +74,9 @@ class LogObserver(WorkerObserver):
         if self.log.isEnabledFor(level):
             fields = {"event": "verdict", "process_id": process_id, "verdict": verdict.value}
             self.log.log(
-                level, "sweep verdict: %s %s", process_id, verdict.value, extra={"fields": fields}
-            )
+                level, "sweep verdict: %s %s (%s)", process_id, verdict.value,
+                VERDICT_WORDS[verdict], extra={"fields": fields},
+            )  # fmt: skip
 
     def draining_backlog(self, draining: bool) -> None:
         fields = {"event": "draining_backlog", "draining": draining}

@@ -338,7 +338,7 @@ def test_the_log_level_chooses_the_lines(db: Path) -> None:
     lines = once("--log-level", "DEBUG")
     assert lines[0] == "INFO run started: told (kind steps)"
     assert lines[1].startswith("INFO run ended: told (kind steps) completed after ")
-    assert lines[2] == "DEBUG sweep verdict: told ran"
+    assert lines[2] == "DEBUG sweep verdict: told ran (this worker claimed it and ran it)"
 
 
 def test_a_worker_on_an_older_registry_says_which_indexes_it_lacks(

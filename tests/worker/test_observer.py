@@ -160,4 +160,15 @@ async def test_the_log_lines_say_what_ran_and_how_it_ended(
     )  # fmt: skip
     assert fields is not None and fields["outcome"] == "completed"
     assert fields["duration_s"] >= 0
-    assert lines[2][:2] == ("DEBUG", "sweep verdict: job\x1b[2J ran")
+    assert lines[2][:2] == (
+        "DEBUG", "sweep verdict: job\x1b[2J ran (this worker claimed it and ran it)"
+    )
+
+
+def test_every_verdict_is_told_in_words() -> None:
+    """A verdict's log line says what it means beside its name ("ob1 abandoned_by_sweep"
+    said neither why nor by whom)."""
+    from lashtui.worker.logline import VERDICT_WORDS
+    from lashtui.worker.runtime import Verdict
+
+    assert set(VERDICT_WORDS) == set(Verdict)
