@@ -227,10 +227,14 @@ async def _serve(args: argparse.Namespace, worker: ProcessWorker, registry: Proc
             # objects are collected every 50,000 allocations, not 700: +5% more (heap.py).
             stack.enter_context(worker_heap())
             await stack.enter_async_context(worker.running())
-            where = redacted(args.db)
+            where, owner = redacted(args.db), worker.owner
+            # The pid and incarnation tell apart the workers one host runs on one registry
+            # (their owner ids are alike), as their leases name them.
             log.info(
-                "worker %s on %s", worker.owner.owner_id, where,
-                extra={"fields": {"event": "started", "owner": worker.owner.owner_id,
+                "worker %s (pid %d, incarnation %s) on %s", owner.owner_id, os.getpid(),
+                owner.incarnation_id, where,
+                extra={"fields": {"event": "started", "owner": owner.owner_id,
+                                  "pid": os.getpid(), "incarnation": owner.incarnation_id,
                                   "db": where}},
             )  # fmt: skip
             await _say_missing_indexes(registry)

@@ -253,6 +253,17 @@ def test_renewals_are_timed_and_runs_in_flight_counted(db: Path, workers: list[W
     assert worker.wait() == 0
 
 
+def test_the_start_line_tells_workers_on_one_host_apart(db: Path, workers: list[Worker]) -> None:
+    """Two workers a host runs on one registry share an owner id; their start lines said
+    nothing more ("worker lashtui-worker@vm on r.db" twice)."""
+    pair = [Worker(db), Worker(db)]
+    workers.extend(pair)
+    started = [worker.until_event("started") for worker in pair]
+    assert [entry["pid"] for entry in started] == [worker.process.pid for worker in pair]
+    assert started[0]["incarnation"] != started[1]["incarnation"]
+    assert f"(pid {pair[0].process.pid}, incarnation " in started[0]["message"]
+
+
 def test_text_lines_show_stored_control_characters_escaped(db: Path, workers: list[Worker]) -> None:
     hostile = "evil\x1b]0;owned\x07\nfake line"
     worker = Worker(db, log_format="text")
