@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import math
 from collections.abc import AsyncIterator
 
 from pydantic import JsonValue
@@ -24,7 +25,7 @@ from lashtui.admin.action import check_prune_cutoff
 from lashtui.admin.argument import checked
 from lashtui.admin.start import check_start_request
 from lashtui.clock import Clock, SystemClock
-from lashtui.errors import LashError, ProcessConflict, UnknownProcess
+from lashtui.errors import InvalidRequest, LashError, ProcessConflict, UnknownProcess
 from lashtui.model import (
     CANCEL_REQUESTED,
     DURATION_RUNS,
@@ -230,6 +231,10 @@ class Processes:
         timeout: float | None = None,  # noqa: ASYNC109 (the facade's contract, api.md §6)
     ) -> ProcessAwaitOutput:
         """The output once the process is terminal; a `LashError` after `timeout` seconds."""
+        if timeout is not None and math.isnan(timeout):  # (every wait would end at once)
+            raise InvalidRequest(
+                "`timeout` of Processes.await_output is NaN, not a number of seconds"
+            )
         # One look before the deadline starts: a process that has ended is returned, and an
         # unknown one refused as such, whatever the timeout. Under the deadline, a zero
         # timeout cancelled PostgreSQL's first read (a hop to a pool thread) before it came
