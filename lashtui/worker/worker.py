@@ -616,15 +616,21 @@ class ProcessWorker:
             except LashError as error:
                 self._failed("drive", error)
             deadline = time.monotonic() + interval
+            retry: float | None = None  # after a failed read of the changes: when to try again
             while (left := deadline - time.monotonic()) > 0:
                 if self._saturated():
                     return
-                if not await wake.wait(left):
+                woke = await wake.wait(left if retry is None else min(left, retry))
+                if not woke and (retry is None or wake.cursor is None):
                     continue  # the interval ran out, or the loop has just saturated
                 try:
                     await self._drive_changed(wake)
+                    retry = None
                 except LashError as error:
+                    # Tried again soon, not at the next wake: the commit that woke it may
+                    # be the last for a while (a start after an outage waited the interval).
                     self._failed("drive after a commit", error)
+                    retry = RETRY_CHANGED_S if retry is None else min(retry * 2, interval)
             if self._saturated():
                 return
 
@@ -642,6 +648,11 @@ class ProcessWorker:
                 wanted = [item for item in items if self._wants(item, now)]
                 for item in self._hand_to_batches(wanted, now):
                     self._spawn(item)
+
+
+# How soon a worker reads the changes again after that read failed (doubling, up to its
+# drive interval): the commit that woke it may be the last for a while.
+RETRY_CHANGED_S = 0.5
 
 
 # Rows one batch claims at most: its transaction holds the registry's write lock while it

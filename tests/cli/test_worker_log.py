@@ -59,7 +59,6 @@ def test_a_json_line_is_ascii_and_carries_the_fields() -> None:
                                                                  "run_started")  # fmt: skip
 
 
-
 def test_a_worker_whose_server_went_away_still_writes_json_lines(
     postgres_schema: str, workers: list[Worker]
 ) -> None:

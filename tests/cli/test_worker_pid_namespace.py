@@ -33,7 +33,6 @@ def _unshare_works() -> bool:
     return tried.returncode == 0
 
 
-
 def _sweep(db: Path) -> dict[str, int]:
     """One recovery pass from this test's own PID namespace: its verdicts by count."""
     done = subprocess.run(

@@ -19,7 +19,6 @@ TTL_MS = "120000"
 PROMPT_S = 10.0  # a quarter of the drive's interval
 
 
-
 def _said(worker: Worker, words: str) -> list[dict[str, Any]]:
     return [r for r in worker.records() if words in str(r["message"])]
 

@@ -27,7 +27,6 @@ conn.execute("ROLLBACK")
 """
 
 
-
 def _stopped_as_lost(worker: Worker, process_id: str) -> None:
     lost = worker.until_event("lease_lost", process_id)
     assert "expired unrenewed" in lost["why"], lost

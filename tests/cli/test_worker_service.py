@@ -29,7 +29,6 @@ def db(tmp_path: Path) -> Path:
     return tmp_path / "reg.db"
 
 
-
 async def _state_and_lease(db: Path, process_id: str) -> tuple[ProcessLifecycleStatus, object]:
     async with open_registry(str(db), read_only=True) as registry:
         record = await registry.get_process(process_id)
