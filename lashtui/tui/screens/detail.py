@@ -606,6 +606,10 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             self._unordered = False
         if follow and timeline.row_count:
             timeline.move_cursor(row=timeline.row_count - 1)
+            # Scrolled again once this turn's rows are laid out: the cursor's own scroll is
+            # made against the table's size before them, and on a loaded machine a long
+            # log drawn a share at a time could stay short of its end (CI saw it twice).
+            timeline.call_after_refresh(timeline.scroll_end, animate=False)
 
     def _render_all(self, timeline: DataTable[Any], every_time: bool) -> None:
         now = self.dashboard.clock.now_ms()
