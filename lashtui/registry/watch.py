@@ -49,6 +49,7 @@ import os
 import time
 from collections.abc import AsyncGenerator, Callable
 
+from lashtui.errors import StoreError
 from lashtui.registry.file_watch import WatchGate, watch_writes
 from lashtui.registry.protocol import ProcessRegistry
 
@@ -67,6 +68,8 @@ IDLE_AFTER_S = 0.05
 # Listening again after the server's stream broke (module docstring).
 LISTEN_RETRY_S = 0.5
 LISTEN_RETRY_CAP_S = 10.0
+# Reads of the version a failure is given before it ends the watch (`_moved_or_failed`).
+POLL_TRIES = 3
 
 
 Notifications = Callable[..., AsyncGenerator[None, None]]
@@ -132,7 +135,7 @@ class _Wakeups:
                     self.poll_sooner.clear()
                 else:
                     await asyncio.sleep(self.poll_s)
-                if await self.moved():
+                if await self._moved_or_failed():
                     self.confirmed = True
                     self.changed.set()
         except Exception as error:  # the registry failed (closed, unreadable): tell the reader
@@ -171,6 +174,20 @@ class _Wakeups:
         elif now - self.quiet_since >= IDLE_AFTER_S:
             self.own_wakes = 0
             self.gate.resume()  # the watch, back, wakes once to read the version again
+
+    async def _moved_or_failed(self) -> bool:
+        """`moved`, tried again (`POLL_TRIES` in all, backing off from 0.1 s) before a failure
+        ends the watch: after a PostgreSQL outage the pool may hand out a connection that
+        died with it once or twice before a fresh one (the listener's return reads the
+        version at once, and ended its reader that way)."""
+        for attempt in range(POLL_TRIES):
+            try:
+                return await self.moved()
+            except StoreError:
+                if attempt == POLL_TRIES - 1:
+                    raise
+                await asyncio.sleep(0.1 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def moved(self) -> bool:
         """Whether `data_version()` moved since it was last read here."""
