@@ -322,8 +322,9 @@ def _with_cut_rows(
     taken = 0  # of the whole ids
     for at, process_id in enumerate(process_ids):
         if is_cut(process_id):
-            if as_read(process_id) in cut:  # (once: an id given twice reads once)
-                ordered.append(cut.pop(as_read(process_id)))
+            row = cut.pop(as_read(process_id), None)  # (once: an id given twice reads once)
+            if row is not None:
+                ordered.append(row)
         else:
             if taken == covered:
                 return ordered, at

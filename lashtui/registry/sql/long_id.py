@@ -11,8 +11,9 @@ character more of an id column, in SQL, and a longer one is never held in Python
 read as its cut id, its first `MAX_READ_ID_CHARS` characters and `CUT_MARK`. A row read
 with a cut id is a stand-in that says why (row.py `decode_row`), lists where its id sorts
 (the cut id sorts among the others as the whole one does, and after every id it begins:
-a page's cursor on it moves past it) and is never run, recovered or changed: no statement
-keyed by a cut id finds a row. `lashtui check --long-ids` counts such rows.
+a page's cursor on it moves past it, `cursor_bound`), is read again by a range of the key
+(`cut_rows`), and is never run, recovered or changed: the worker's reads leave it out, and
+every write refuses a cut id (`refuse_cut`). `lashtui check --long-ids` counts such rows.
 
 What this does not take away: SQLite loads a value to read any part of it (3.40 has no
 cheap length of TEXT), and compares an index key that spills over its page by loading it,
@@ -90,11 +91,6 @@ def cursor_bound(process_id: str, down: bool, sql_name: str) -> str:
     if not is_cut(process_id) or not down:
         return as_read(process_id)
     return process_id[:MAX_READ_ID_CHARS] + ("\x00" if sql_name == "sqlite" else "\x01")
-
-
-def read_ids(rows: list[tuple[object, ...]], at: int = 0) -> list[str]:
-    """Column `at` of rows read with `read_text`, as read (`as_read`)."""
-    return [as_read(row[at]) for row in rows]  # type: ignore[misc]
 
 
 def cut_rows(conn: Tx, columns: str, cut_ids: list[str]) -> list[tuple[object, ...]]:
