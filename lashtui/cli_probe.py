@@ -142,8 +142,9 @@ def add_check_parser(sub: Any) -> None:
 def _check_flags(check: argparse.ArgumentParser) -> None:
     check.add_argument(
         "--silent", type=count_levels, default=(1, None), metavar="WARN[,CRIT]",
-        help="silent-not-dead rows: started owner_bound work whose lease lapsed, with no "
-        "abandon request (only an operator can decide them) (default 1: warn at one)",
+        help="silent-not-dead rows: started owner_bound work whose lease lapsed or was "
+        "released, with no abandon request (only an operator can decide them) "
+        "(default 1: warn at one)",
     )  # fmt: skip
     check.add_argument(
         "--lapsed", type=count_levels, default=(1, 10), metavar="WARN[,CRIT]",

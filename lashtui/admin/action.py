@@ -35,6 +35,7 @@ from lashtui.model import (
     ProcessRecord,
     RecoveryDisposition,
     SessionScope,
+    lease_lapsed,
     limit,
     process_signal_event_type,
     process_signal_replay_key,
@@ -96,7 +97,9 @@ def abandon_outlook(process: ObservedProcess, now_ms: int | None = None) -> str:
         return "will abandon at the next sweep: externally-owned rows have no owner lease"
     expires = process.lease_expires_at_ms
     if now_ms is not None and (expires is None or expires <= now_ms):
-        return "will abandon at the next sweep: the owner's lease has lapsed"
+        if lease_lapsed(process):
+            return "will abandon at the next sweep: the owner's lease has lapsed"
+        return "will abandon at the next sweep: the owner holds no lease"
     return "will abandon once the owner's lease lapses"
 
 

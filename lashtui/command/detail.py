@@ -92,7 +92,7 @@ class Detail:
                 next((f"{w:<15}not read" for w in unread if ln.startswith(w)), ln) for ln in lines
             ]
         if silent_not_dead(p, self.now_ms):
-            lines.append("silent, not dead: started owner_bound work whose lease has lapsed")
+            lines.append(fmt.silent_sentence(p))
         shown = [visible(line) for line in lines]
         if p.undecodable is not None:
             # The stand-in's input and output are placeholders (registry/sql/row.py).

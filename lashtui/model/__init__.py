@@ -176,6 +176,7 @@ from lashtui.model.state import (
     TERMINAL_STATES,
     ProcessState,
     in_states,
+    lease_lapsed,
     process_state,
     silent_not_dead,
 )
@@ -326,6 +327,7 @@ __all__ = [
     "event_payload_hash",
     "failure",
     "in_states",
+    "lease_lapsed",
     "order_problem",
     "originator_from_scope_id",
     "process_signal_event_type",

@@ -31,6 +31,7 @@ from lashtui.errors import InvalidRequest
 from lashtui.model.event import ProcessEvent
 from lashtui.model.observed import ObservedProcess
 from lashtui.model.output import ProcessLifecycleStatus
+from lashtui.model.state import lease_lapsed
 from lashtui.model.wire import WireModel, omitted
 from lashtui.untrusted import printable_name, utc_text
 
@@ -157,6 +158,11 @@ def _held(process: ObservedProcess, now_ms: int) -> bool:
     return process.lease_holder is not None and expires is not None and expires > now_ms
 
 
+def no_lease_held(process: ObservedProcess) -> str:
+    """Why no worker holds a row's lease (`lease_lapsed`: a lapse is not a release)."""
+    return "its owner's lease has lapsed" if lease_lapsed(process) else "its owner holds no lease"
+
+
 def signal_then(process: ObservedProcess, name: str, now_ms: int) -> str:
     """After a signal stored on a live row: what receives it, and when. A wait on it
     resumes only in a run: a row no worker runs (its lease lapsed) was said to resume."""
@@ -173,7 +179,7 @@ def signal_then(process: ObservedProcess, name: str, now_ms: int) -> str:
             "which receives it"
         )
     return (
-        "no worker is running it (its owner's lease has lapsed): its wait resumes only if "
+        f"no worker is running it ({no_lease_held(process)}): its wait resumes only if "
         "its owner is alive; else request an abandon"
     )
 
@@ -198,7 +204,7 @@ def still_to_happen(process: ObservedProcess, now_ms: int) -> str:
     # A started owner_bound row: the sweep ends it only once its owner is proved dead (it
     # said "or the sweep ends it", and the sweep left such a row running for ever).
     return (
-        "its owner's lease has lapsed, so no worker is running it: only its owner (if alive) "
+        f"{no_lease_held(process)}, so no worker is running it: only its owner (if alive) "
         "ends it, or the sweep once it proves the owner dead; or request an abandon"
     )
 

@@ -23,6 +23,7 @@ __all__ = [
     "TERMINAL_STATES",
     "ProcessState",
     "in_states",
+    "lease_lapsed",
     "process_state",
     "silent_not_dead",
 ]
@@ -56,3 +57,11 @@ def silent_not_dead(process: ObservedProcess, now_ms: int) -> bool:
         and process.first_started is not None
         and (expires is None or expires <= now_ms)
     )
+
+
+def lease_lapsed(process: ObservedProcess) -> bool:
+    """For a row no worker holds: whether a holder is on record with an expiry (so it
+    lapsed), rather than no lease held at all (released without an outcome, as an orderly
+    stop that does not drain leaves it). What the views say of such a row follows this:
+    "lease lapsed" for a released lease would make up an expiry that never came."""
+    return process.lease_holder is not None and process.lease_expires_at_ms is not None

@@ -16,6 +16,7 @@ from lashtui.model import (
     ObservedProcess,
     ObservedProcessEvent,
     ProcessEvent,
+    lease_lapsed,
     process_state,
     silent_not_dead,
 )
@@ -66,7 +67,12 @@ ABANDONED_BY = {
     AbandonWriter.SWEEP: "owner provably dead",
     AbandonWriter.RECONCILED_REQUEST: "abandon request, lease lapsed",
 }
+# A silent row's why, by what the registry holds of its lease: a holder on record past its
+# expiry (it lapsed), or none (its holder released it without an outcome, as an orderly stop
+# that does not drain does: "lease lapsed" would make up an expiry that never came).
 SILENT = "silent, not dead: lease lapsed"
+SILENT_NO_LEASE = "silent, not dead: no lease held"
+SILENT_WHYS = (SILENT, SILENT_NO_LEASE)
 UNDECODABLE = "record could not be decoded"
 # An undecodable row's input or output, which its stand-in only holds a placeholder for.
 UNKNOWN_VALUE = "unknown: it is in the record that could not be decoded"
@@ -132,8 +138,15 @@ def why(process: ObservedProcess, now_ms: int) -> str:
         reason = f": {request.reason}" if request.reason else ""
         return f"{by} · requested by {request.requested_by}{reason}"
     if silent_not_dead(process, now_ms):
-        return SILENT
+        return SILENT if lease_lapsed(process) else SILENT_NO_LEASE
     return ""
+
+
+def silent_sentence(process: ObservedProcess) -> str:
+    """A silent, not dead row as the detail view and `lashtui show` say it."""
+    if lease_lapsed(process):
+        return "silent, not dead: started owner_bound work whose lease has lapsed"
+    return "silent, not dead: started owner_bound work that holds no lease"
 
 
 def honoured(process: ObservedProcess) -> bool:

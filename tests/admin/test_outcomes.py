@@ -10,7 +10,7 @@ import re
 import pytest
 from pydantic import JsonValue
 
-from lashtui.admin import Processes, default_operator, resolve_operator
+from lashtui.admin import Processes, abandon_outlook, default_operator, resolve_operator
 from lashtui.clock import ManualClock
 from lashtui.errors import InvalidRequest, UnknownProcess
 from lashtui.model import (
@@ -348,6 +348,32 @@ async def test_a_signal_says_what_receives_it_by_who_runs_the_waiting_row(
         "only its owner (if alive) ends it, or the sweep once it proves the owner dead; or "
         "request an abandon"
     )
+
+
+async def test_a_released_lease_is_not_said_to_have_lapsed(
+    processes: Processes, registry: ProcessRegistry, clock: ManualClock
+) -> None:
+    """An orderly stop that does not drain releases a started owner_bound row's lease long
+    before it would lapse: what the signal, cancel and abandon sentences say of it is that
+    its owner holds no lease (they said its lease "has lapsed", an expiry that never came)."""
+    ready = [ProcessEventType.plain("signal.ready")]
+    await registry.register_process(ob("let-go", event_types=ready))
+    await park(registry, "let-go", clock.now_ms())
+    lease = await claim(registry, "let-go", "w-stopped")
+    await registry.record_first_started("let-go", started("w-stopped"), lease)
+    await registry.release_process_lease(lease)
+
+    signalled = (await processes.actions.signal("let-go", "ready", "r-1", None)).sentence
+    assert signalled.endswith(
+        "; no worker is running it (its owner holds no lease): its wait resumes only if "
+        "its owner is alive; else request an abandon"
+    )
+    cancel = await processes.actions.cancel("let-go", operator="dana")
+    assert "its owner holds no lease, so no worker is running it" in cancel.sentence
+    requested = await processes.request_abandon("let-go", "operator")
+    outlook = abandon_outlook(requested, clock.now_ms())
+    assert outlook == "will abandon at the next sweep: the owner holds no lease"
+    assert "lapse" not in signalled + cancel.sentence + outlook
 
 
 async def test_a_signal_the_process_does_not_declare_is_refused_naming_those_it_does(

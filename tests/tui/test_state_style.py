@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from rich.style import Style
+from rich.text import Text
 from textual.content import Content
 from textual.pilot import Pilot
 from textual.style import Style as TextualStyle
@@ -23,6 +24,7 @@ from lashtui.model import (
     AbandonEvidence,
     AbandonRequest,
     AbandonWriter,
+    ProcessStarted,
     ProcessStatus,
     failure,
 )
@@ -39,7 +41,7 @@ from lashtui.tui.widgets.keyed_table import KeyedTable
 from lashtui.tui.widgets.process_table import KEYS, WHY_WIDTH, ProcessTable, cells
 from lashtui.tui.widgets.state_style import paint
 from lashtui.untrusted import visible
-from tests.builders import rr
+from tests.builders import ob, rr
 from tests.tui.scene import START_MS, far, home_loaded, until
 
 HIGH_CONTRAST = "lashtui-high-contrast"
@@ -166,6 +168,47 @@ async def test_terminal_rows_say_why_they_ended_and_silent_rows_say_so(
         assert table.get_cell("g-silent", "lease").style == paint(table, "lapsed")
         assert why("c-done") == why("a-running") == why("h-requested") == ""
         assert table.get_cell("h-requested", "lease") == "worker-7@host-b:4242 (8m30s left)"
+
+
+async def test_a_silent_row_whose_lease_was_released_says_so_not_lapsed(
+    scene: tuple[SqliteProcessRegistry, ManualClock],
+) -> None:
+    """An orderly stop that does not drain releases its owner_bound leases: the row is
+    silent, not dead, but no lease lapsed, and no view may say one did."""
+    registry, clock = scene
+    await registry.register_process(ob("g-released"))
+    owner = far("worker-4", "host-e")
+    lease = (await registry.claim_process_lease("g-released", owner, 600_000)).acquired()
+    assert lease is not None
+    await registry.record_first_started(
+        "g-released", ProcessStarted(owner=owner, started_at_ms=clock.now_ms()), lease
+    )
+    await registry.release_process_lease(lease)  # long before its 10 minutes are up
+    app = observer(registry, clock)
+    async with app.run_test(size=(160, 30)) as pilot:
+        home = await home_loaded(pilot)
+        table = home.query_one(ProcessTable)
+        assert str(table.get_cell("g-released", "why")) == "silent, not dead: no lease held"
+        cell = table.get_cell("g-released", "why")
+        assert isinstance(cell, Text) and cell.style == paint(table, "silent")
+        assert str(table.get_cell("g-silent", "why")) == "silent, not dead: lease lapsed"
+        table.move_cursor(row=table.get_row_index("g-released"))
+        await pilot.press("enter")
+        detail = app.screen
+        assert isinstance(detail, ProcessDetailScreen)
+        async with asyncio.timeout(10):
+            await detail.loaded.wait()
+        shown = str(detail.query_one(Summary).render())
+        assert "silent, not dead: started owner_bound work that holds no lease" in shown
+        assert "lapsed" not in shown
+        await pilot.press("escape")
+        await open_view(pilot, "3")
+        abandon = app.screen
+        assert isinstance(abandon, AbandonRequestsScreen)
+        silent_table = abandon.query_one("#silent-table", KeyedTable)
+        assert str(silent_table.get_cell("g-released", "lapsed")) == "no lease"
+        assert not silent_table.get_cell("g-released", "lapsed").spans  # not marked lapsed
+        assert silent_table.get_cell("g-silent", "lapsed").spans
 
 
 async def test_the_detail_leases_and_abandon_views_style_states_and_lapses(

@@ -4,9 +4,9 @@ will do with each request, and the rows that only an operator can settle.
 Two sections, one table each. Pending requests show who asked, when and why, the lease the
 sweep must wait out, and the sweep's verdict in the facade's own sentence
 (`abandon_outlook`), so the view can never disagree with what the modal said. The "silent,
-not dead" rows (started owner_bound work whose lease lapsed, with no request) are the one
-state the sweep never ends on its own (lash docs, "detecting a stuck process"); `a` on one
-asks for it, and the row moves to the pending section on the next read.
+not dead" rows (started owner_bound work whose lease lapsed or was released, with no
+request) are the one state the sweep never ends on its own (lash docs, "detecting a stuck
+process"); `a` on one asks for it, and the row moves to the pending section on the next read.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Header, Static
 
 from lashtui.admin import abandon_outlook
-from lashtui.model import ObservedProcess
+from lashtui.model import ObservedProcess, lease_lapsed
 from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.actions import ACTION_BINDINGS, ProcessActions
@@ -88,7 +88,9 @@ def silent_row(process: ObservedProcess, now_ms: int) -> Row:
             fmt.ago(started.started_at_ms, now_ms) if started else "-",
             fmt.lapse(process.lease_expires_at_ms, now_ms),
         ),
-        states=((0, "silent"), (4, "lapsed")),  # every row here is silent, not dead
+        # Every row here is silent, not dead; its lease is marked lapsed only if one did (a
+        # released lease shows "no lease").
+        states=((0, "silent"), *([(4, "lapsed")] if lease_lapsed(process) else [])),
     )
 
 
@@ -162,7 +164,7 @@ class AbandonRequestsScreen(ProcessActions, LiveScreen):
         self.say(
             "#silent-title",
             f"Silent, not dead ({self._how_many(self.silent)})  ·  started owner_bound work "
-            f"whose lease lapsed; the sweep never ends it on its own  ·  {act}",
+            f"whose lease lapsed or was released; the sweep never ends it on its own  ·  {act}",
         )
         self.set_class(not self.pending, "-no-pending")
         self.set_class(not self.silent, "-no-silent")

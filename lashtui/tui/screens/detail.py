@@ -160,8 +160,7 @@ def summary(
         text.plain("output ", output_text(process)),
     ]
     if silent_not_dead(process, now_ms):
-        silent = "silent, not dead: started owner_bound work whose lease has lapsed"
-        facts.append(Text(silent, style=paint_("silent"), end=""))
+        facts.append(Text(fmt.silent_sentence(process), style=paint_("silent"), end=""))
     return text.joined(facts)
 
 

@@ -122,7 +122,7 @@ def _why_cell(why: str) -> Cell:
 def _why(process: ObservedProcess, now_ms: int, paint_: Paint) -> Cell:
     """The WHY cell: stored text clipped; a silent row's in the `silent` style."""
     why = fmt.why(process, now_ms)
-    if why == fmt.SILENT:
+    if why in fmt.SILENT_WHYS:
         return text.cell(why, paint_("silent"))
     return _why_cell(why)
 
