@@ -6,6 +6,8 @@
      ├── ProcessConflict          the request contradicts durable state: hash/replay/ref
      │                            conflicts, already terminal, refusals on terminal rows
      ├── LeaseLost                « process lease for `<pid>` is missing or expired »
+     ├── AwaitTimeout             an await's own deadline passed before the process ended
+     │                            (also a builtin TimeoutError, so `except TimeoutError` works)
      └── StoreError               the database itself: wrong schema, not a registry, locked,
           ├── UnsupportedSchema   read-only, unreadable rows
           ├── NotARegistry
@@ -54,6 +56,18 @@ class LeaseLost(LashError):
     @classmethod
     def for_process(cls, process_id: str) -> LeaseLost:
         return cls(f"process lease for `{process_id}` is missing or expired")
+
+
+class AwaitTimeout(LashError, TimeoutError):
+    """`Processes.await_output(pid, timeout=...)` ran out of time while the process was still
+    running; nothing was written and the process runs on. lash's awaiter never times out by
+    itself (semantics §12: callers bound it), so the name and the sentence are lashtui's.
+    It is also the builtin `TimeoutError`, the one `asyncio.timeout` raises, so code that
+    bounds waits that way catches both alike."""
+
+    @classmethod
+    def after(cls, process_id: str, timeout: float) -> AwaitTimeout:
+        return cls(f"process `{process_id}` did not finish within {timeout:g}s")
 
 
 class StoreError(LashError):

@@ -25,7 +25,7 @@ from lashtui.admin.action import check_prune_cutoff
 from lashtui.admin.argument import checked
 from lashtui.admin.start import check_start_request
 from lashtui.clock import Clock, SystemClock
-from lashtui.errors import InvalidRequest, LashError, ProcessConflict, UnknownProcess
+from lashtui.errors import AwaitTimeout, InvalidRequest, ProcessConflict, UnknownProcess
 from lashtui.model import (
     CANCEL_REQUESTED,
     DURATION_RUNS,
@@ -230,7 +230,8 @@ class Processes:
         process_id: str,
         timeout: float | None = None,  # noqa: ASYNC109 (the facade's contract, api.md §6)
     ) -> ProcessAwaitOutput:
-        """The output once the process is terminal; a `LashError` after `timeout` seconds."""
+        """The output once the process is terminal; `AwaitTimeout` (a `LashError` and a
+        builtin `TimeoutError`) if it is still running after `timeout` seconds."""
         if timeout is not None and math.isnan(timeout):  # (every wait would end at once)
             raise InvalidRequest(
                 "`timeout` of Processes.await_output is NaN, not a number of seconds"
@@ -240,13 +241,13 @@ class Processes:
         # timeout cancelled PostgreSQL's first read (a hop to a pool thread) before it came
         # back, and said "did not finish" of a finished or unknown process.
         record = await self._require(process_id)
-        if record.status.await_output is not None:
+        if record.status.await_output is not None or timeout is None:
             return await self.awaiter.await_terminal(process_id)  # (its undecodable check)
         try:
             async with asyncio.timeout(timeout):
                 return await self.awaiter.await_terminal(process_id)
         except TimeoutError:
-            raise LashError(f"process `{process_id}` did not finish within {timeout:g}s") from None
+            raise AwaitTimeout.after(process_id, timeout) from None
 
     @checked
     async def grants(self, process_id: str) -> builtins.list[ProcessHandleGrant]:

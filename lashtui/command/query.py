@@ -27,7 +27,7 @@ from lashtui.command.output import (
     process_row,
     say,
 )
-from lashtui.errors import LashError, UndecodableProcess
+from lashtui.errors import AwaitTimeout, LashError, UndecodableProcess
 from lashtui.listing import LS_PAGE, ls_states, notice
 from lashtui.model import (
     ObservedProcess,
@@ -244,7 +244,7 @@ async def look_once(processes: Any, process_id: str) -> Any:
     if found is None:
         raise LashError(f"unknown process `{process_id}`")
     if not found.terminal or found.status.await_output is None:
-        raise LashError(f"process `{process_id}` did not finish within 0s")
+        raise AwaitTimeout.after(process_id, 0)
     if found.undecodable is not None:
         state = None if found.no_state else found.lifecycle.value
         raise UndecodableProcess.output(process_id, state, found.undecodable)

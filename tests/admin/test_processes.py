@@ -15,7 +15,13 @@ from pydantic import JsonValue
 
 from lashtui.admin import Processes, abandon_outlook
 from lashtui.clock import ManualClock
-from lashtui.errors import InvalidRequest, LashError, ProcessConflict, UnknownProcess
+from lashtui.errors import (
+    AwaitTimeout,
+    InvalidRequest,
+    LashError,
+    ProcessConflict,
+    UnknownProcess,
+)
 from lashtui.model import (
     Engine,
     External,
@@ -272,8 +278,26 @@ async def test_signal_resumes_a_waiting_process(live: Processes) -> None:  # I 9
 
 async def test_await_output_timeout_is_one_sentence(processes: Processes) -> None:
     await processes.start(external("slow"))
-    with pytest.raises(LashError, match=re.escape("process `slow` did not finish within 0.05s")):
+    with pytest.raises(AwaitTimeout, match=re.escape("process `slow` did not finish within 0.05s")):
         await processes.await_output("slow", timeout=0.05)
+
+
+async def test_an_await_timeout_is_caught_as_itself_and_as_a_timeout_error(
+    processes: Processes,
+) -> None:
+    # A caller tells running out of time from every other refusal: by lashtui's own class,
+    # or by the builtin TimeoutError that asyncio.timeout raises, while `except LashError`
+    # still catches it with the rest.
+    await processes.start(external("slow"))
+    for caught in (AwaitTimeout, TimeoutError, LashError):
+        with pytest.raises(caught) as info:
+            await processes.await_output("slow", timeout=0.01)
+        assert type(info.value) is AwaitTimeout
+        assert str(info.value) == "process `slow` did not finish within 0.01s"
+    with pytest.raises(UnknownProcess) as unknown:  # not a timeout, whatever the timeout
+        await processes.await_output("nope", timeout=0.01)
+    assert not isinstance(unknown.value, TimeoutError)
+    assert (await processes.get("slow")).terminal is False  # type: ignore[union-attr]
 
 
 async def test_a_zero_timeout_still_says_ended_or_unknown(
@@ -287,7 +311,7 @@ async def test_a_zero_timeout_still_says_ended_or_unknown(
     assert await processes.await_output("done-1", timeout=0) == SuccessOutput(value=1)
     with pytest.raises(UnknownProcess, match=re.escape("unknown process `nope`")):
         await processes.await_output("nope", timeout=0)
-    with pytest.raises(LashError, match=re.escape("process `live-1` did not finish within 0s")):
+    with pytest.raises(AwaitTimeout, match=re.escape("process `live-1` did not finish within 0s")):
         await processes.await_output("live-1", timeout=0)
     # NaN is no number of seconds: it ended every wait at once, "within nans".
     with pytest.raises(InvalidRequest, match=re.escape("`timeout` of Processes.await_output")):
