@@ -773,8 +773,10 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # here, so a reader that went away is caught below, not at exit
         return code
     except LashError as error:
+        from lashtui.command.advice import for_the_command_line
+
         # An error quotes what it refused (an id, a label), which may come from a registry.
-        print(shown(f"lashtui: {error}"), file=sys.stderr)
+        print(shown(f"lashtui: {for_the_command_line(error)}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

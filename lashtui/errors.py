@@ -11,6 +11,8 @@
      └── StoreError               the database itself: wrong schema, not a registry, locked,
           ├── UnsupportedSchema   read-only, unreadable rows
           ├── NotARegistry
+          ├── RegistryMissing     nothing at the target, and the open was not one that creates
+          ├── WritableOpenNeeded  a read-only open lacks what one writable open would add
           ├── StorageFull         the disk (or quota) is full; the transaction wrote nothing
           ├── RegistryGone        the file a handle opened is no longer at its path
           └── UndecodableProcess  a write to a row whose record cannot be decoded
@@ -82,6 +84,17 @@ class NotARegistry(StoreError):
     """The file is not a SQLite database, or is one that belongs to something else."""
 
 
+class RegistryMissing(StoreError):
+    """No registry is at the target (no file; an empty PostgreSQL schema) and the open was
+    read-only or `create=False`, so none was made."""
+
+
+class WritableOpenNeeded(StoreError):
+    """A read-only open found the registry lacking what only a writable open adds (the
+    migration to this build's schema, a function a read needs); opening it once without
+    `read_only` adds it."""
+
+
 class StorageFull(StoreError):
     """The disk holding the registry is full: the transaction was rolled back whole, and
     everything committed before it is still there."""
@@ -95,7 +108,20 @@ class RegistryGone(StoreError):
 
 class UndecodableProcess(StoreError):
     """The row's record cannot be decoded (another program or an older build wrote it), so
-    nothing may change it but `end_undecodable_process`; reads show it marked instead."""
+    nothing may change it but `end_undecodable_process`; reads show it marked instead.
+    `process_id` is the row's id when a write was refused (`refusing`), else None."""
+
+    process_id: str | None = None
+
+    @classmethod
+    def refusing(cls, process_id: str, reason: str) -> UndecodableProcess:
+        """A write refused on the row (`reason`: why its record does not decode)."""
+        error = cls(
+            f"process `{process_id}` could not be decoded ({reason}); nothing can change it "
+            "but ending it"
+        )
+        error.process_id = process_id
+        return error
 
     @classmethod
     def output(cls, process_id: str, state: str | None, reason: str) -> UndecodableProcess:

@@ -7,8 +7,9 @@ registry read-only and refuse a file that does not exist instead of creating one
 A package by what the commands do: `query` reads (ls, show, events, await), `audit`
 reads the audit trail, `error` groups why rows ended badly (errors), `action` writes
 (start and the operator's acts), `worker` runs the engine (worker, sweep), `dashboard`
-draws (dash, demo) and `detail` is `show`'s human output; `argument`, `output` and
-`facade` are what they share (`completion`, the shell's, is lashtui.completion).
+draws (dash, demo) and `detail` is `show`'s human output; `argument`, `output`,
+`facade` and `advice` (what a refusal's sentence gains on the command line) are what they
+share (`completion`, the shell's, is lashtui.completion).
 `COMMANDS` maps each subcommand's name to its function. Importing it loads neither the
 facade's store nor the dashboard: each command imports those when it runs.
 """

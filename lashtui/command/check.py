@@ -21,6 +21,7 @@ import sys
 from dataclasses import asdict, dataclass
 from enum import IntEnum
 
+from lashtui.command.advice import for_the_command_line
 from lashtui.command.facade import facade
 from lashtui.command.output import compact
 from lashtui.errors import LashError
@@ -198,7 +199,7 @@ async def cmd_check(args: argparse.Namespace) -> int:
         async with facade(args, writes=False) as processes:
             facts = await processes.probe_facts(args.failed_window)
     except LashError as error:  # missing, unreadable, not a registry...: UNKNOWN, one sentence
-        return emit(Status.UNKNOWN, str(error), [], None, as_json)
+        return emit(Status.UNKNOWN, for_the_command_line(error), [], None, as_json)
     except Exception as error:  # a probe never ends in a traceback a monitor cannot read
         print(shown(f"lashtui: {type(error).__name__}: {error}"), file=sys.stderr)
         return emit(Status.UNKNOWN, f"the check failed: {error}", [], None, as_json)

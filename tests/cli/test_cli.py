@@ -195,8 +195,15 @@ def test_missing_directory_and_missing_file(tmp_path: Path) -> None:
         f"directory `{missing_dir.parent}` does not exist",
     )
     missing = tmp_path / "typo.db"
-    one_line_error(lashtui("ls", db=missing), f"no process registry at `{missing}`")
-    one_line_error(lashtui("cancel", "x", db=missing), f"no process registry at `{missing}`")
+    # The store's sentence, and the command line's advice after it (a Python caller of
+    # open_registry gets the sentence alone: tests/registry/test_sqlite_file.py).
+    said = (
+        f"no process registry at `{missing}`: no such file (only `start`, `worker` and `demo` "
+        "create one; check --db or $LASHTUI_DB)"
+    )
+    one_line_error(lashtui("ls", db=missing), said)
+    one_line_error(lashtui("ls", "-o", "json", db=missing), said)
+    one_line_error(lashtui("cancel", "x", db=missing), said)
     assert not missing.exists()
 
 

@@ -10,7 +10,15 @@ import socket
 import psycopg
 import pytest
 
-from lashtui.errors import NotARegistry, ProcessConflict, StoreError, UnsupportedSchema
+from lashtui.command.advice import for_the_command_line
+from lashtui.errors import (
+    NotARegistry,
+    ProcessConflict,
+    RegistryMissing,
+    StoreError,
+    UnsupportedSchema,
+    WritableOpenNeeded,
+)
 from lashtui.model import (
     Engine,
     ProcessEventAppendRequest,
@@ -97,10 +105,10 @@ async def test_a_schema_of_other_tables_is_not_a_registry(postgres_schema: str) 
 async def test_an_empty_schema_opened_without_create_or_read_only_is_refused(
     postgres_schema: str,
 ) -> None:
-    with pytest.raises(StoreError, match="no process registry at"):
+    with pytest.raises(RegistryMissing, match="no process registry at"):
         async with open_registry(postgres_schema, create=False):
             pass
-    with pytest.raises(StoreError, match="to open read-only"):
+    with pytest.raises(RegistryMissing, match="to open read-only"):
         async with open_registry(postgres_schema, read_only=True):
             pass
     assert _tables(postgres_schema) == {}
@@ -278,11 +286,16 @@ async def test_a_version_10_registry_is_migrated_and_its_old_writers_locked_out(
     _as_version_10(postgres_schema, clock=40)
     # A read-only open cannot migrate: one sentence, and nothing changed.
     before = _tables(postgres_schema)
-    with pytest.raises(StoreError) as refused:
+    with pytest.raises(WritableOpenNeeded) as refused:
         async with open_registry(postgres_schema, read_only=True):
             pass
-    assert "made by an earlier lashtui (PostgreSQL schema version 10); open it writable" in str(
-        refused.value
+    assert str(refused.value).endswith(
+        "made by an earlier lashtui (PostgreSQL schema version 10); open it writable once to "
+        f"migrate it to version {SCHEMA_VERSION}"
+    )
+    # The command line, where it catches the refusal, says which of its commands do that.
+    assert for_the_command_line(refused.value).endswith(
+        f"version {SCHEMA_VERSION} (`lashtui dash` or `lashtui worker` opens it writable)"
     )
     assert _tables(postgres_schema) == before
     async with open_registry(postgres_schema) as registry:

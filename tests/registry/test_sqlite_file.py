@@ -18,6 +18,7 @@ from lashtui.clock import ManualClock
 from lashtui.errors import (
     InvalidRequest,
     NotARegistry,
+    RegistryMissing,
     StorageFull,
     StoreError,
     UnsupportedSchema,
@@ -275,6 +276,20 @@ async def test_create_false_refuses_a_missing_file(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=re.escape(f"no process registry at `{missing}`")):
         async with open_registry(str(missing), create=False):
             pass
+    assert not missing.exists()
+
+
+@pytest.mark.parametrize(("read_only", "create"), [(True, True), (False, False)])
+async def test_a_missing_file_is_named_to_python_without_the_command_lines_advice(
+    tmp_path: Path, read_only: bool, create: bool
+) -> None:
+    # A Python caller has no --db, no $LASHTUI_DB and runs no `lashtui start`: the
+    # sentence names the path and what is wrong, and the class says which refusal it is.
+    missing = tmp_path / "typo.db"
+    with pytest.raises(RegistryMissing) as refused:
+        async with open_registry(missing, read_only=read_only, create=create):
+            pass
+    assert str(refused.value) == f"no process registry at `{missing}`: no such file"
     assert not missing.exists()
 
 

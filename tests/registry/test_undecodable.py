@@ -146,7 +146,9 @@ async def test_writes_refuse_an_undecodable_row_in_one_sentence(
         await registry.append_event("bad", request)
     message = str(refused.value)
     assert message.startswith("process `bad` could not be decoded (")
-    assert "lashtui end-undecodable bad" in message
+    # A Python caller runs no `lashtui end-undecodable`: the command line adds that.
+    assert message.endswith("); nothing can change it but ending it"), message
+    assert isinstance(refused.value, UndecodableProcess) and refused.value.process_id == "bad"
     # The facade's cancel reaches the same refusal, and nothing was written.
     with pytest.raises(LashError, match="could not be decoded"):
         await Processes(registry).cancel("bad")

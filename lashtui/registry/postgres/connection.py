@@ -55,7 +55,14 @@ import psycopg_pool
 from psycopg import errors as pg_errors
 from pydantic import ValidationError
 
-from lashtui.errors import InvalidRequest, LashError, NotARegistry, StoreError
+from lashtui.errors import (
+    InvalidRequest,
+    LashError,
+    NotARegistry,
+    RegistryMissing,
+    StoreError,
+    WritableOpenNeeded,
+)
 from lashtui.registry.display import redacted
 from lashtui.registry.postgres import notice
 from lashtui.registry.postgres.group import GroupCommit, PendingWrite, run_all
@@ -607,11 +614,10 @@ class PostgresConnection:
         if found is None:
             return error
         shown = found if len(found) <= 200 else f"{found[:200]}..."
-        return StoreError(
+        return WritableOpenNeeded(
             f"process registry `{self.display}` holds a row PostgreSQL cannot read as JSON "
             f"(process {shlex.quote(shown)}: {first_line(error)}); open the registry writable "
-            "once (`lashtui dash` or `lashtui worker` does) to add the function that reads "
-            "around it"
+            "once to add the function that reads around it"
         )
 
     def _run(
@@ -716,9 +722,11 @@ class PostgresConnection:
                     "other tables)"
                 )
             elif self.read_only:
-                raise StoreError(f"no process registry at `{self.display}` to open read-only")
+                raise RegistryMissing(
+                    f"no process registry at `{self.display}` to open read-only"
+                )
             elif not self.create:
-                raise StoreError(f"no process registry at `{self.display}`")
+                raise RegistryMissing(f"no process registry at `{self.display}`")
             else:
                 for statement in DDL:
                     pg.execute(statement)

@@ -67,7 +67,7 @@ from typing import Any
 
 import psycopg
 
-from lashtui.errors import StoreError, UnsupportedSchema
+from lashtui.errors import UnsupportedSchema, WritableOpenNeeded
 from lashtui.registry.postgres.schema import (
     BASE_FOR_STORED,
     BEGIN_WRITE_DDL,
@@ -96,10 +96,10 @@ def check_version(pg: psycopg.Connection[Any], display: str, *, read_only: bool)
     found = int(row[0]) if row else 0
     if found == MIGRATES_FROM:
         if read_only:
-            raise StoreError(
+            raise WritableOpenNeeded(
                 f"process registry `{display}` was made by an earlier lashtui (PostgreSQL "
-                f"schema version {MIGRATES_FROM}); open it writable once (`lashtui dash` or "
-                f"`lashtui worker` does) to migrate it to version {SCHEMA_VERSION}"
+                f"schema version {MIGRATES_FROM}); open it writable once to migrate it to "
+                f"version {SCHEMA_VERSION}"
             )
         _migrate(pg)
         for step in _STEPS[FEED_VERSION]:

@@ -61,7 +61,7 @@ from lashtui.registry.sql.fetch import (
 )
 from lashtui.registry.sql.long_id import CUT_ID_WORDS, as_read, is_cut, past_read, refuse_cut
 from lashtui.registry.sql.record_cache import RecordCache
-from lashtui.untrusted import clipped, shell_word
+from lashtui.untrusted import clipped
 
 __all__ = [
     "RecordCache",
@@ -273,10 +273,7 @@ def keyed(record: ProcessRecord, column_id: object) -> ProcessRecord:
 
 
 def refuse_undecodable(process_id: str, reason: str) -> StoreError:
-    return UndecodableProcess(
-        f"process `{process_id}` could not be decoded ({reason}); nothing can change it but "
-        f"ending it: `lashtui end-undecodable {shell_word(process_id)} --reason R`"
-    )
+    return UndecodableProcess.refusing(process_id, reason)
 
 
 @functools.cache

@@ -231,7 +231,7 @@ def _check_version(conn: sqlite3.Connection, path: str) -> bool:
         # The pre-open probe reads the main file only; this stamp was still in the -wal.
         raise StoreError(
             f"process registry `{path}` was written by lash (version {version}), which lashtui "
-            "opens read-only only: retry with --read-only"
+            "opens only read-only"
         )
     raise UnsupportedSchema(unreadable_message(path, version))
 

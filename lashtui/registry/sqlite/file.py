@@ -50,7 +50,7 @@ import tempfile
 from typing import NamedTuple
 from urllib.parse import quote
 
-from lashtui.errors import NotARegistry, RegistryGone, StoreError
+from lashtui.errors import NotARegistry, RegistryGone, RegistryMissing, StoreError
 from lashtui.registry.lash.detect import lash_layout
 
 # The -shm SQLite makes beside a WAL database, and the -wal it appends commits to.
@@ -72,11 +72,10 @@ def gone_registry(path: str) -> RegistryGone:
     )
 
 
-def missing_registry(path: str) -> StoreError:
-    return StoreError(
-        f"no process registry at `{path}` (only `start`, `worker` and `demo` create one; "
-        "check --db or $LASHTUI_DB)"
-    )
+def missing_registry(path: str) -> RegistryMissing:
+    # No advice on making one: a Python caller opens with `create=True`, the command line
+    # names its commands that create (lashtui/command/advice.py).
+    return RegistryMissing(f"no process registry at `{path}`: no such file")
 
 
 def _kind(mode: int) -> str | None:
