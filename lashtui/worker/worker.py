@@ -154,8 +154,12 @@ class ProcessWorker:
     async def drive_pending_processes(
         self, *, run: bool = True
     ) -> list[asyncio.Task[Verdict | None]]:
-        """One sweep pass: a recovery task per non-terminal row, not awaited. `run=False`
-        applies the sweep's verdicts without running any work."""
+        """One sweep pass; returns the tasks it spawned, not awaited. A row the pass drives
+        itself gets a task `recover:<id>` whose result is its verdict (None if the registry
+        failed it). Free rerunnable rows handed to the batch claim (`_hand_to_batches`),
+        which picks its rows in SQL as it claims, get no task each: one more task,
+        `batches-settled`, result None, ends when that claim and its runs have. `run=False`
+        applies the sweep's verdicts without running any work (and hands nothing over)."""
         if not self._claiming:
             return []
         now = self._rt.clock.now_ms()

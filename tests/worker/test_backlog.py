@@ -43,6 +43,29 @@ async def test_a_backlog_is_claimed_in_batches_and_each_row_runs_once(
         assert await registry.get_process_lease(record.id) is None
 
 
+async def test_a_pass_returns_a_task_per_row_it_drives_and_one_for_the_batch_claim(
+    registry: ProcessRegistry, worker: ProcessWorker
+) -> None:
+    # What README's From Python says a pass returns: `recover:<id>` with the row's verdict
+    # for each row it drives itself, one `batches-settled` (None) for the rows the batch
+    # claim takes, and gathering them waits for every run the pass set going.
+    quick = Counting()
+    worker.engines.register("echo", quick)
+    for n in range(5):
+        await register(registry, f"p{n}")
+    await register(registry, "ob", disposition=RecoveryDisposition.OWNER_BOUND)
+    spawned = await worker.drive_pending_processes()
+    async with asyncio.timeout(10):
+        results = await asyncio.gather(*spawned)
+    assert dict(zip((t.get_name() for t in spawned), results, strict=True)) == {
+        "recover:ob": Verdict.RAN,
+        "batches-settled": None,
+    }
+    records = await registry.list_processes(ProcessListFilter(status=ProcessStatusFilter.ANY))
+    assert len(records) == 6 and all(record.is_terminal() for record in records)
+    assert quick.calls == 6
+
+
 async def test_two_workers_split_a_backlog_without_claiming_each_others_rows(
     registry: ProcessRegistry, registry_target: str, clock: ManualClock
 ) -> None:
