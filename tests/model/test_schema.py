@@ -62,3 +62,18 @@ def test_additional_properties_true_and_schema() -> None:
     )
     assert typed.validate_value({"a": 1.5}) is None
     assert typed.validate_value({"a": "x"}) == 'a: expected number, got "x"'
+
+
+def test_an_unknown_type_name_is_accepted_and_constrains_nothing_as_in_lash() -> None:
+    # lash's LashSchema (lash-core schema.rs, `matches_single_type`: `_ => true`) accepts a
+    # type name it does not know and lets every value through it, and its registration
+    # checks no schema: a row lash wrote with such a schema must load and behave the same
+    # here. A known name beside it in a list still constrains.
+    nonsense = LashSchema(schema_={"type": "nonsense"})
+    values: list[JsonValue] = [None, 1, "x", [1], {"a": {}}]
+    assert all(nonsense.validate_value(value) is None for value in values)
+    either = LashSchema(schema_={"type": ["string", "nonsense"]})
+    assert either.validate_value(1) is None  # the unknown name lets it through, as in lash
+    assert LashSchema(schema_={"type": ["string"]}).validate_value(1) == (
+        "arguments: expected string, got 1"
+    )
