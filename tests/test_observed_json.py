@@ -281,12 +281,21 @@ _counter = iter(range(10**9))
 
 
 def _state_of(text: str | bytes) -> str:
-    """The state a stored record's JSON names, else `running`."""
+    """The state a stored record's JSON names, else `running`. A state UTF-8 cannot encode
+    (a lone surrogate, which the JSON holds escaped: `"\\ud800"`) is `running` too: sqlite3
+    cannot bind it as text (UnicodeEncodeError), and lash's serde cannot read it to write
+    it. The column then contradicts the record, which the models read as undecodable."""
     try:
         state = json.loads(text)["status"]["state"]
     except (ValueError, TypeError, KeyError, RecursionError):
         return "running"
-    return state if isinstance(state, str) else "running"
+    if not isinstance(state, str):
+        return "running"
+    try:
+        state.encode("utf-8")
+    except UnicodeEncodeError:
+        return "running"
+    return state
 
 
 def store_and_read(
@@ -563,6 +572,8 @@ def test_hand_made_hostile_rows_are_declined(registry: sqlite3.Connection) -> No
         json.dumps(base).replace('"kind": "k"', '"kind": "\\ud800\\udc00"'),
         # a lone surrogate in a field the printer leaves out (hypothesis found it)
         json.dumps({**base, "registration_hash": "\\ud800"}).replace("\\\\", "\\"),
+        # ... and as the state, which the status column cannot hold (hypothesis found it)
+        json.dumps({**base, "status": {"state": "\\ud800"}}).replace("\\\\", "\\"),
         json.dumps(base, ensure_ascii=False)
         .replace('"k"', '"\udcff"')
         .encode("utf-8", "surrogateescape"),
