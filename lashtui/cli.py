@@ -19,7 +19,7 @@ import os
 import sys
 from typing import Any, cast
 
-from lashtui.cli_probe import CommandParser, add_check_parser, add_follow_flag
+from lashtui.cli_probe import CommandParser, Once, add_check_parser, add_follow_flag
 from lashtui.clock import SystemClock, parse_duration_ms
 from lashtui.errors import InvalidRequest, LashError
 
@@ -54,8 +54,9 @@ EXIT_CODES = """exit status:
   1    refused or failed: a target was refused, a value was refused, or the registry could
        not serve; one line per problem on stderr, `lashtui: <sentence>`
   2    usage error: unknown command or flag, missing argument, flags that contradict each
-       other, an empty flag value, a number flag out of its range (--timeout, --ttl-ms,
-       --before, --after, --limit, --window) or a bad --older-than; `dash` without a terminal
+       other, a filter flag given twice (each takes one value), an empty flag value, a
+       number flag out of its range (--timeout, --ttl-ms, --before, --after, --limit,
+       --window) or a bad --older-than; `dash` without a terminal
   130  interrupted (Ctrl-C)
   141  stdout was closed by its reader (`lashtui ls | head`): output stopped quietly
   143  `worker`: stopped at once by a second SIGTERM (130: a second SIGINT)
@@ -394,13 +395,18 @@ def _add_ls(sub: Any) -> None:
     ls = _command(sub, "ls", "list processes, in id order or --sort, a page at a time")
     ls.add_argument(
         "--status",
+        action=Once,
         type=_given,
         metavar="S",
         help="running (default), completed, failed, cancelled, abandoned, any",
     )
     lens = ls.add_mutually_exclusive_group()
-    lens.add_argument("--granted-to", type=_given, metavar="SCOPE", help="the security lens")
-    lens.add_argument("--originated-by", type=_given, metavar="SCOPE", help="the lineage lens")
+    lens.add_argument(
+        "--granted-to", action=Once, type=_given, metavar="SCOPE", help="the security lens"
+    )
+    lens.add_argument(
+        "--originated-by", action=Once, type=_given, metavar="SCOPE", help="the lineage lens"
+    )
     waiting = ls.add_mutually_exclusive_group()
     waiting.add_argument(
         "--waiting",
@@ -418,6 +424,7 @@ def _add_ls(sub: Any) -> None:
     )
     ls.add_argument(
         "--limit",
+        action=Once,
         type=_limit,
         default=DEFAULT_LIMIT,
         metavar="N",
@@ -425,10 +432,12 @@ def _add_ls(sub: Any) -> None:
         "a note on stderr says when more match",
     )
     ls.add_argument(
-        "--after", metavar="ID", help="only processes after ID in the order (the next page)"
-    )
+        "--after", action=Once, metavar="ID",
+        help="only processes after ID in the order (the next page)",
+    )  # fmt: skip
     ls.add_argument(
         "--sort",
+        action=Once,
         type=_given,
         default="id",
         metavar="FIELD",
@@ -452,8 +461,9 @@ def _add_reads(sub: Any) -> None:
     events = _command(sub, "events", "a process's event log, oldest first")
     _process_id(events, "the process (as `ls` shows it)")
     events.add_argument(
-        "--after", type=_sequence, default=0, metavar="N", help="only events after sequence N"
-    )
+        "--after", action=Once, type=_sequence, default=0, metavar="N",
+        help="only events after sequence N",
+    )  # fmt: skip
     _add_output(events)
     wait = _command(sub, "await", "wait for a process to end and print its output")
     _process_id(wait, "the process to wait for")
@@ -476,16 +486,19 @@ def _add_errors(sub: Any) -> None:
     )
     errors.add_argument(
         "--window",
+        action=Once,
         type=lambda text: _whole(text, 1, WINDOW_MAX, "a window"),
         default=WINDOW_DEFAULT,
         metavar="N",
         help=f"group among the N most recently changed processes (default {WINDOW_DEFAULT:,})",
     )
     errors.add_argument(
-        "--sort", choices=("count", "last_seen"), default="count", help="largest or latest first"
-    )
+        "--sort", action=Once, choices=("count", "last_seen"), default="count",
+        help="largest or latest first",
+    )  # fmt: skip
     errors.add_argument(
         "--limit",
+        action=Once,
         type=lambda text: _whole(text, 1, GROUPS_MAX, "a group limit"),
         default=1000,
         metavar="N",
@@ -499,33 +512,38 @@ def _add_audit(sub: Any) -> None:
         sub, "audit", "what operators did, newest first (lashtui's record or the event log)"
     )
     audit.add_argument(
-        "--by", type=_given, metavar="OPERATOR", help="only this operator's actions"
+        "--by", action=Once, type=_given, metavar="OPERATOR", help="only this operator's actions"
     )
     audit.add_argument(
         "--action",
+        action=Once,
         type=_given,
         metavar="A",
         help="cancel, signal, abandon, transfer, prune, rerun or end-undecodable",
     )
     audit.add_argument(
-        "--outcome", type=_given, metavar="O", help="done, requested, unchanged or refused"
-    )
+        "--outcome", action=Once, type=_given, metavar="O",
+        help="done, requested, unchanged or refused",
+    )  # fmt: skip
     audit.add_argument(
-        "--process", type=_given, metavar="TEXT", help="process ids containing TEXT"
+        "--process", action=Once, type=_given, metavar="TEXT", help="process ids containing TEXT"
     )
     audit.add_argument(
         "--source",
+        action=Once,
         choices=("recorded", "events"),
         default="recorded",
         help="recorded: every action lashtui made (default); events: the event log's cancel "
         "requests and re-run links",
     )
     audit.add_argument(
-        "--before", type=_given, metavar="CURSOR", help="the next page (printed after a page)"
-    )
+        "--before", action=Once, type=_given, metavar="CURSOR",
+        help="the next page (printed after a page)",
+    )  # fmt: skip
     audit.add_argument(
-        "--limit", type=_limit_audit, default=100, metavar="N", help="1-1000 entries (default 100)"
-    )
+        "--limit", action=Once, type=_limit_audit, default=100, metavar="N",
+        help="1-1000 entries (default 100)",
+    )  # fmt: skip
     _add_output(audit)
 
 
@@ -604,10 +622,11 @@ def _add_many(sub: Any) -> None:
     prune = _command(sub, "prune", "delete old terminal processes")
     cutoff = prune.add_mutually_exclusive_group(required=True)
     cutoff.add_argument(
-        "--before", type=_cutoff_ms, metavar="EPOCH_MS", help="last changed before this time"
-    )
+        "--before", action=Once, type=_cutoff_ms, metavar="EPOCH_MS",
+        help="last changed before this time",
+    )  # fmt: skip
     cutoff.add_argument(
-        "--older-than", type=_age, metavar="DURATION",
+        "--older-than", action=Once, type=_age, metavar="DURATION",
         help="last changed longer ago than this: 30m, 1h, 7d, 1h30m",
     )  # fmt: skip
     prune.add_argument(

@@ -99,12 +99,14 @@ class CommandParser(argparse.ArgumentParser):
 
     `checks` are rules between flags that argparse's groups cannot state (`start --external`
     with a `--disposition` other than its own): each returns the sentence of a usage error,
-    or None, and a problem is this parser's usage error like any other."""
+    or None, and a problem is this parser's usage error like any other. `given` holds the
+    flags given so far in this parse (see `Once`)."""
 
     def __init__(self, *args: Any, probe: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.probe = probe
         self.checks: list[Callable[[argparse.Namespace], str | None]] = []
+        self.given: set[str] = set()
 
     def error(self, message: str) -> NoReturn:
         if not self.probe:
@@ -115,6 +117,7 @@ class CommandParser(argparse.ArgumentParser):
         sys.exit(UNKNOWN)
 
     def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        self.given = set()
         parsed, extras = super().parse_known_args(args, namespace)
         if self.probe and extras:
             self.error(f"unrecognized arguments: {' '.join(extras)}")
@@ -123,6 +126,26 @@ class CommandParser(argparse.ArgumentParser):
             if problem is not None:
                 self.error(problem)
         return parsed, extras
+
+
+class Once(argparse.Action):
+    """A filter flag that takes one value (`ls --status`, `audit --by`): given twice, it is a
+    usage error naming the flag. argparse keeps the last value and drops the others without a
+    word, so `audit --by alice --by bob` listed bob's actions alone, where a reader expects
+    either both or a refusal; the dashboard's Audit filter refuses a repeated key too. Works
+    on a `CommandParser`, which forgets what was given at the start of each parse."""
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+        option_string: str | None = None,
+    ) -> None:  # fmt: skip
+        given: set[str] = getattr(parser, "given", set())
+        if self.dest in given:
+            raise argparse.ArgumentError(
+                self, "given more than once; it takes one value"
+            )
+        given.add(self.dest)
+        setattr(namespace, self.dest, values)
 
 
 def add_check_parser(sub: Any) -> None:

@@ -155,3 +155,57 @@ def test_end_undecodable_on_an_ended_row_says_it_has_ended(registry_target: str)
         "lashtui: process `live` is not undecodable; cancel or abandon it instead\n"
     )
     assert run(registry_target, "cancel", "live").returncode == 0
+
+
+# Each filter flag given twice: argparse kept the last value and dropped the first without a
+# word (`audit --by alice --by bob` listed bob's actions alone).
+REPEATED = [
+    ("ls", "--status", "failed", "--status", "any"),
+    ("ls", "--granted-to", "session:a", "--granted-to", "session:b"),
+    ("ls", "--originated-by", "session:a", "--originated-by", "session:b"),
+    ("ls", "--after", "a", "--after", "b"),
+    ("ls", "--sort", "label", "--sort", "age"),
+    ("ls", "--limit", "1", "--limit", "2"),
+    ("events", "s1", "--after", "1", "--after", "2"),
+    ("audit", "--by", "alice@h", "--by", "bob@h"),
+    ("audit", "--action", "cancel", "--action", "signal"),
+    ("audit", "--outcome", "done", "--outcome", "requested"),
+    ("audit", "--process", "a", "--process", "b"),
+    ("audit", "--source", "recorded", "--source", "events"),
+    ("audit", "--before", "9", "--before", "8"),
+    ("audit", "--limit", "1", "--limit", "2"),
+    ("errors", "--window", "10", "--window", "20"),
+    ("errors", "--sort", "count", "--sort", "last_seen"),
+    ("errors", "--limit", "1", "--limit", "2"),
+    ("prune", "--before", "1", "--before", "2"),
+    ("prune", "--older-than", "7d", "--older-than", "1d", "--dry-run"),
+]
+
+
+@pytest.mark.parametrize("args", REPEATED, ids=" ".join)
+def test_a_filter_given_twice_is_a_usage_error_naming_it(
+    tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    db = tmp_path / "reg.db"
+    assert run(db, "start", "s1", "--external").returncode == 0
+    before = digest(db)
+    command, flag = args[0], next(a for a in args if a.startswith("--"))
+    usage_error(
+        run(db, *args),
+        f"lashtui {command}: error: argument {flag}: given more than once; it takes one value",
+    )
+    assert digest(db) == before
+
+
+def test_audit_by_two_operators_is_refused_not_the_last_one_alone(tmp_path: Path) -> None:
+    db = tmp_path / "reg.db"
+    for n, operator in enumerate(("alice@h", "bob@h")):
+        started = run(db, "start", f"p{n}", "--external")
+        assert started.returncode == 0, started.stderr
+        assert run(db, "--as", operator, "cancel", f"p{n}").returncode == 0
+    alice = run(db, "audit", "--by", "alice@h", "-o", "jsonl")
+    assert [json.loads(line)["process_id"] for line in alice.stdout.splitlines()] == ["p0"]
+    usage_error(
+        run(db, "audit", "--by", "alice@h", "--by", "bob@h", "-o", "jsonl"),
+        "lashtui audit: error: argument --by: given more than once; it takes one value",
+    )
