@@ -5,7 +5,8 @@ section "the parser" says how to add one). Read commands take `-o table|wide|jso
 (`--json` is `-o json`: exactly one JSON document in lash's wire shapes). Shell completion
 is argcomplete's, answered here before anything else loads (lashtui/completion.py).
 Errors are one line on stderr, `lashtui: <message>`, exit 1; usage errors exit 2 (argparse),
-and so are number flags out of their range (checked here, by argparse types). The exit
+and so are number flags out of their range and malformed filter, scope and disposition
+values (checked here, by argparse types and choices, and by the parsers' `checks`). The exit
 codes are in `--help` (EXIT_CODES). Nothing here imports the dashboard, and the commands
 themselves load only once the arguments parse: `lashtui --help` starts in a blink and never
 loads textual, asyncio or the model (so the ranges below are plain numbers, not imports).
@@ -17,6 +18,7 @@ import argparse
 import math
 import os
 import sys
+from collections.abc import Callable
 from typing import Any, cast
 
 from lashtui.cli_probe import CommandParser, Once, add_check_parser, add_follow_flag
@@ -42,6 +44,14 @@ CUTOFF_MS_MAX = 253_402_300_799_999
 # 64-bit): an event sequence past it reached the store and was refused there, naming no flag.
 INT64_MAX = (1 << 63) - 1
 
+# The words a flag takes, from the model (a test checks they are the same), repeated here so
+# `--help` loads no model: a word outside them is a usage error, as `errors --sort size` is.
+STATUSES = ("running", "completed", "failed", "cancelled", "abandoned", "any")  # ls --status
+ORDERS = ("id", "status", "label", "age", "updated", "lease_expiry")  # ls --sort
+AUDIT_ACTIONS = ("cancel", "signal", "abandon", "transfer", "prune", "rerun", "end-undecodable")
+OUTCOMES = ("done", "requested", "unchanged", "refused")  # audit --outcome
+DISPOSITIONS = ("rerunnable", "owner_bound", "externally_owned")  # start --disposition
+
 # `errors`: its window and group limit (lashtui.model.error's WINDOW_DEFAULT, WINDOW_MAX and
 # GROUPS_MAX, which the model checks too; repeated here so `--help` loads no model).
 WINDOW_DEFAULT = 20_000
@@ -55,6 +65,8 @@ EXIT_CODES = """exit status:
        not serve; one line per problem on stderr, `lashtui: <sentence>`
   2    usage error: unknown command or flag, missing argument, flags that contradict each
        other, a filter flag given twice (each takes one value), an empty flag value, a
+       value that is not one of its flag's words (--status, --sort, --action, --outcome,
+       --disposition) or not in its flag's form (a scope, an audit --before cursor), a
        number flag out of its range (--timeout, --ttl-ms, --before, --after, --limit,
        --window) or a bad --older-than; `dash` without a terminal
   130  interrupted (Ctrl-C)
@@ -349,7 +361,7 @@ def _add_start(sub: Any) -> None:
     )  # fmt: skip
     start.add_argument("--payload", metavar="JSON", help="engine payload (or external metadata)")
     start.add_argument(
-        "--disposition", type=_given, metavar="D",
+        "--disposition", type=_given, choices=DISPOSITIONS, metavar="D",
         help="rerunnable, owner_bound or externally_owned",
     )  # fmt: skip
     start.add_argument(
@@ -363,7 +375,11 @@ def _add_start(sub: Any) -> None:
     )
     _add_json(start)
     checks = cast(CommandParser, start).checks  # (`sub` makes them so)
-    checks += [_external_disposition, _engine_and_disposition]
+    checks += [
+        _external_disposition,
+        _engine_and_disposition,
+        _scopes(originator="--originator", grant="--grant"),
+    ]
 
 
 def _external_disposition(args: argparse.Namespace) -> str | None:
@@ -391,12 +407,60 @@ def _engine_and_disposition(args: argparse.Namespace) -> str | None:
     )
 
 
+def _scopes(**flags: str) -> Callable[[argparse.Namespace], str | None]:
+    """A check that each scope flag (dest=flag) is written as a scope, read as the command
+    will read it, so a malformed one is a usage error naming it (it was refused with exit 1,
+    as if the registry had refused it). Run once the arguments parse: reading a scope loads
+    the model, which the command is about to load anyway."""
+
+    def check(args: argparse.Namespace) -> str | None:
+        for dest, flag in flags.items():
+            value = getattr(args, dest)
+            if value is None or not _utf8(value):
+                continue  # not UTF-8: `not_utf8` says so
+            # Only now: `ls --json` without a lens reads without the model (lashtui/listing.py).
+            from lashtui.model.scope import SessionScope, originator_from_scope_id
+
+            read = originator_from_scope_id if dest == "originator" else SessionScope.parse
+            try:
+                read(value)
+            except InvalidRequest as error:
+                return f"argument {flag}: {error}"
+        return None
+
+    return check
+
+
+def _audit_cursor(args: argparse.Namespace) -> str | None:
+    """`audit --before` in the form of its `--source`'s cursor, read as the registry will
+    read it (a row id, or `<ms>:<process>:<sequence>`)."""
+    if args.before is None or not _utf8(args.before):
+        return None
+    from lashtui.model.audit import AuditQuery
+
+    query = AuditQuery(source=args.source, before=args.before)
+    try:
+        query.row_cursor() if args.source == "recorded" else query.event_cursor()
+    except InvalidRequest as error:
+        return f"argument --before: {error}"
+    return None
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _add_ls(sub: Any) -> None:
     ls = _command(sub, "ls", "list processes, in id order or --sort, a page at a time")
     ls.add_argument(
         "--status",
         action=Once,
         type=_given,
+        choices=STATUSES,
         metavar="S",
         help="running (default), completed, failed, cancelled, abandoned, any",
     )
@@ -439,6 +503,7 @@ def _add_ls(sub: Any) -> None:
         "--sort",
         action=Once,
         type=_given,
+        choices=ORDERS,
         default="id",
         metavar="FIELD",
         help="the order: id (default), status, label, age, updated, lease_expiry; "
@@ -446,6 +511,9 @@ def _add_ls(sub: Any) -> None:
     )
     ls.add_argument("--desc", action="store_true", help="the order reversed")
     _add_output(ls)
+    cast(CommandParser, ls).checks.append(
+        _scopes(granted_to="--granted-to", originated_by="--originated-by")
+    )
 
 
 def _process_id(command: argparse.ArgumentParser, text: str) -> None:
@@ -518,11 +586,12 @@ def _add_audit(sub: Any) -> None:
         "--action",
         action=Once,
         type=_given,
+        choices=AUDIT_ACTIONS,
         metavar="A",
         help="cancel, signal, abandon, transfer, prune, rerun or end-undecodable",
     )
     audit.add_argument(
-        "--outcome", action=Once, type=_given, metavar="O",
+        "--outcome", action=Once, type=_given, choices=OUTCOMES, metavar="O",
         help="done, requested, unchanged or refused",
     )  # fmt: skip
     audit.add_argument(
@@ -545,6 +614,7 @@ def _add_audit(sub: Any) -> None:
         help="1-1000 entries (default 100)",
     )  # fmt: skip
     _add_output(audit)
+    cast(CommandParser, audit).checks.append(_audit_cursor)
 
 
 def _add_actions(sub: Any) -> None:
@@ -618,6 +688,7 @@ def _add_many(sub: Any) -> None:
     ids = transfer.add_argument("ids", nargs="+", metavar="ID", help="the processes")
     ids.completer = _complete_process_id  # type: ignore[attr-defined]
     _add_json(transfer)
+    cast(CommandParser, transfer).checks.append(_scopes(from_scope="--from", to_scope="--to"))
 
     prune = _command(sub, "prune", "delete old terminal processes")
     cutoff = prune.add_mutually_exclusive_group(required=True)

@@ -117,8 +117,6 @@ ARGS = [
     ("--status", "any", "--desc", "--limit", "3"),
     ("--status", "any", "--after", "zzz"),
     ("--status", "any", "--after", "\x1b[2J; rm -rf ~", "--limit", "1", "--desc"),
-    ("--status", "bogus"),  # refused in the models' sentence
-    ("--status", "waiting"),
     ("--status", "any", "--sort", "label"),  # the facade's own (not this read's)
     ("--status", "any", "--granted-to", "session:s"),
 ]

@@ -209,3 +209,83 @@ def test_audit_by_two_operators_is_refused_not_the_last_one_alone(tmp_path: Path
         run(db, "audit", "--by", "alice@h", "--by", "bob@h", "-o", "jsonl"),
         "lashtui audit: error: argument --by: given more than once; it takes one value",
     )
+
+
+SCOPE = "a session scope is written `session:ID` or `session:ID/frame:F`, got"
+
+
+# A malformed filter (or scope, or disposition) value: it was refused with exit 1, as if the
+# registry had refused it, where an empty one, a number out of range or `errors --sort size`
+# was a usage error.
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("ls", "--status", "bogus"), "argument --status: invalid choice: 'bogus' (choose "
+         "from 'running', 'completed', 'failed', 'cancelled', 'abandoned', 'any')"),
+        (("ls", "--status", "waiting"), "argument --status: invalid choice: 'waiting' (choose "
+         "from 'running', 'completed', 'failed', 'cancelled', 'abandoned', 'any')"),
+        (("ls", "--sort", "size"), "argument --sort: invalid choice: 'size' (choose from 'id', "
+         "'status', 'label', 'age', 'updated', 'lease_expiry')"),
+        (("ls", "--granted-to", "alice"), f"argument --granted-to: {SCOPE} `alice`"),
+        (("ls", "--originated-by", "session:"), f"argument --originated-by: {SCOPE} `session:`"),
+        (("ls", "--granted-to", "session:a/b"), "argument --granted-to: session id `a/b` "
+         "contains `/`, so its scope id `session:a/b` could name another session's frame; a "
+         "session id has no `/`"),
+        (("audit", "--action", "reboot"), "argument --action: invalid choice: 'reboot' (choose "
+         "from 'cancel', 'signal', 'abandon', 'transfer', 'prune', 'rerun', 'end-undecodable')"),
+        (("audit", "--outcome", "ok"), "argument --outcome: invalid choice: 'ok' (choose from "
+         "'done', 'requested', 'unchanged', 'refused')"),
+        (("audit", "--before", "xyz"), "argument --before: not an audit row cursor: `xyz`"),
+        (("audit", "--source", "events", "--before", "12"),
+         "argument --before: not an audit event cursor: `12`"),
+        (("transfer", "--from", "bob", "--to", "session:b", "s1"),
+         f"argument --from: {SCOPE} `bob`"),
+        (("transfer", "--from", "session:a", "--to", "host", "s1"),
+         f"argument --to: {SCOPE} `host`"),
+        (("start", "x", "--engine", "steps", "--disposition", "sometimes", "--payload", FINISH),
+         "argument --disposition: invalid choice: 'sometimes' (choose from 'rerunnable', "
+         "'owner_bound', 'externally_owned')"),
+        (("start", "x", "--external", "--originator", "web"), "argument --originator: a scope "
+         "is written `host`, `session:ID` or `session:ID/frame:F`, got `web`"),
+        (("start", "x", "--external", "--grant", "bob"), f"argument --grant: {SCOPE} `bob`"),
+    ],
+)  # fmt: skip
+def test_a_malformed_value_is_a_usage_error_naming_it(
+    tmp_path: Path, args: tuple[str, ...], says: str
+) -> None:
+    db = tmp_path / "reg.db"
+    assert run(db, "start", "s1", "--external").returncode == 0
+    before = digest(db)
+    usage_error(run(db, *args), f"lashtui {args[0]}: error: {says}")
+    assert digest(db) == before
+
+
+def test_well_formed_values_still_read(tmp_path: Path) -> None:
+    """The other side of the usage errors above: each form the command reads is taken."""
+    db = tmp_path / "reg.db"
+    start = ("start", "s1", "--external", "--originator", "host:web", "--grant", "session:a")
+    assert run(db, *start).returncode == 0
+    for args in (
+        ("ls", "--granted-to", "session:a/frame:f", "--status", "any", "--sort", "label"),
+        ("ls", "--originated-by", "session:a"),
+        ("transfer", "--from", "session:a", "--to", "session:b", "s1"),
+        ("audit", "--before", "12", "--action", "transfer", "--outcome", "done"),
+        ("audit", "--source", "events", "--before", "1:s1:2"),
+    ):
+        result = run(db, *args)
+        assert result.returncode == 0, (args, result.stderr)
+    moved = run(db, "ls", "--granted-to", "session:b", "-o", "jsonl")
+    assert [json.loads(line)["process_id"] for line in moved.stdout.splitlines()] == ["s1"]
+
+
+def test_the_command_lines_words_are_the_models() -> None:
+    from lashtui import cli
+    from lashtui.model import PROCESS_ORDERS, ProcessStatusFilter, RecoveryDisposition
+    from lashtui.model.audit import AUDIT_ACTIONS
+    from lashtui.model.outcome import OUTCOMES
+
+    assert tuple(s.value for s in ProcessStatusFilter) == cli.STATUSES
+    assert cli.ORDERS == PROCESS_ORDERS
+    assert cli.AUDIT_ACTIONS == AUDIT_ACTIONS
+    assert cli.OUTCOMES == OUTCOMES
+    assert tuple(d.value for d in RecoveryDisposition) == cli.DISPOSITIONS
