@@ -11,7 +11,9 @@ keeper sleeping, the watcher reading and waiting) cost more than the run's own
 first-started transaction.
 
 A renewal that fails for another reason than a lost lease (the file locked, the server out
-of reach) is tried again, but only while the lease lasts by this worker's clock: the keeper
+of reach) is counted as the registry failing (`WorkerRuntime.registry_failed`: the metric
+`lashtui_worker_registry_errors_total`, and a `--once` pass's exit 1, as for a claim or a
+terminal write) and tried again, but only while the lease lasts by this worker's clock: the keeper
 wakes at the lease's expiry at the latest, and each attempt may take only the time the lease
 has left. Past it, the run is stopped as a lost lease (semantics §7.4: a failed renewal
 cancels the run), whatever the store says later: another worker may claim the row from that
@@ -100,6 +102,9 @@ class RunGuard:
             self._lapsed(None)
             return
         except LashError as error:  # e.g. the file is locked for a moment: retry
+            # Counted as the registry failing (a `StoreError`), as a refused claim or
+            # terminal write is: an operator alerts on it before leases start to lapse.
+            self._rt.registry_failed("renewing a lease", error)
             log.warning("could not renew the lease of %s: %s", state.lease.process_id, error)
             if self._lease_left_s() <= 0:
                 self._lapsed(error)

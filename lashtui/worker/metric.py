@@ -102,8 +102,9 @@ class WorkerMetrics(WorkerObserver):
         )
         self.registry_errors = Counter(
             "lashtui_worker_registry_errors", "Times the registry could not serve the worker "
-            "(a drive, a claim, a terminal write): locked past its busy timeout, a lost "
-            "connection, its file deleted or replaced", registry=r,
+            "(a drive, a claim, a lease renewal, a terminal write, a lease release): locked "
+            "past its busy timeout, a lost connection, its file deleted or replaced",
+            registry=r,
         )  # fmt: skip
         self.renewal = Histogram(
             "lashtui_worker_lease_renewal_seconds", "How long a lease renewal took",

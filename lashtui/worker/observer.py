@@ -49,7 +49,8 @@ class WorkerObserver:
 
     def registry_failed(self, doing: str, error: StoreError) -> None:
         """The registry could not serve the worker `doing` something (a drive, a claim, a
-        terminal write): locked past its busy timeout, a lost connection, a file replaced."""
+        lease renewal, a terminal write, a lease release): locked past its busy timeout, a
+        lost connection, a file replaced."""
 
     def commit_seen(self) -> None:
         """Another connection committed to the registry, and woke the worker (wake.py)."""

@@ -173,6 +173,46 @@ async def test_a_claim_the_registry_could_not_serve_is_counted_for_an_alert(
     assert value == 1
 
 
+class Failures(WorkerObserver):
+    """What the registry could not serve the worker, in order."""
+
+    def __init__(self) -> None:
+        self.doing: list[str] = []
+        self.seen = asyncio.Event()
+
+    def registry_failed(self, doing: str, error: StoreError) -> None:
+        self.doing.append(doing)
+        self.seen.set()
+
+
+async def test_a_renewal_the_registry_could_not_serve_is_counted_for_an_alert(
+    registry: SqliteProcessRegistry, clock: ManualClock, lock: sqlite3.Connection
+) -> None:
+    """A renewal refused by a file locked past its busy timeout (100 ms here) is the
+    registry failing, as a refused claim or terminal write is: it was logged and retried,
+    but `lashtui_worker_registry_errors_total` stayed 0. The run goes on: the lease lasts
+    (the clock stands still), and the next renewal once the lock is gone succeeds."""
+    metrics, failures, handler = WorkerMetrics(), Failures(), Blocking()
+    await register(registry)
+    async with worker_on(registry, clock) as worker:
+        worker.engines.register("echo", handler)
+        worker.add_observer(metrics)
+        worker.add_observer(failures)
+        await worker.drive_pending_processes()
+        await handler.wait_started()
+        lock.execute("BEGIN IMMEDIATE")
+        async with asyncio.timeout(GUARD_S):
+            await failures.seen.wait()  # the keeper renews every 100 ms
+        lock.execute("ROLLBACK")
+        errors = metrics.registry.get_sample_value("lashtui_worker_registry_errors_total")
+        handler.release.set()
+        assert await terminal(worker, "p") == SuccessOutput(value="done")
+
+    assert failures.doing[0] == "renewing a lease"
+    assert errors == len(failures.doing) >= 1
+    assert metrics.registry.get_sample_value("lashtui_worker_leases_lost_total") == 0
+
+
 async def test_a_stopped_run_whose_lease_lapsed_in_an_outage_is_a_lost_lease(
     registry: SqliteProcessRegistry, clock: ManualClock, lock: sqlite3.Connection
 ) -> None:
