@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 
 import psycopg
 import pytest
@@ -28,7 +29,7 @@ from lashtui.model import (
 from lashtui.registry import open_registry
 from lashtui.registry.display import redacted
 from lashtui.registry.postgres import PostgresProcessRegistry
-from lashtui.registry.postgres.connection import PgTx
+from lashtui.registry.postgres.connection import CONNECT_TIMEOUT_S, PgTx
 from lashtui.registry.postgres.schema import (
     BEGIN_WRITE_FUNCTION,
     COMPLETE_FUNCTION,
@@ -38,6 +39,7 @@ from lashtui.registry.postgres.schema import (
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.fetch import read_ahead
 from tests.builders import ext, ob, own, rr, started
+from tests.proxy import Proxy, proxied, target_of
 from tests.raw import raw_connection
 from tests.registry.rows import success
 from tests.registry.server_functions import as_version_13_layout
@@ -463,3 +465,34 @@ async def test_a_new_registrys_first_commit_moves_the_data_version(
             await writer.register_process(ext(pid))
             versions.append(await reader.data_version())
     assert len(set(versions)) == 3
+
+
+async def test_a_listener_gives_up_on_a_server_that_never_answers_within_the_connect_timeout(
+    postgres_schema: str,
+) -> None:
+    """The server reached at open, then silent: the proxy in front of it is killed and its
+    port taken by a socket that completes TCP handshakes and never answers PostgreSQL's
+    startup message (as a server behind a firewall that drops packets, seen from here). The
+    listener's connect gives up within the connect timeout every other connection of the
+    store has (CONNECT_TIMEOUT_S); it had none, so psycopg's default, 130 s, held each try
+    to listen again that long."""
+    proxy = Proxy(*target_of(postgres_schema))
+    proxy.start()
+    try:
+        async with open_registry(proxied(postgres_schema, proxy)) as registry:
+            assert isinstance(registry, PostgresProcessRegistry)
+            proxy.kill()
+            with socket.socket() as silent:
+                silent.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                silent.bind(("127.0.0.1", proxy.port))
+                silent.listen(8)  # never accepted: the kernel answers the handshake alone
+                began = time.monotonic()
+                stream = registry.notifications()
+                with pytest.raises(StoreError, match="cannot listen on process registry"):
+                    async with asyncio.timeout(CONNECT_TIMEOUT_S + 20):  # only a guard
+                        await anext(stream)
+                took = time.monotonic() - began
+                await stream.aclose()
+    finally:
+        proxy.kill()
+    assert CONNECT_TIMEOUT_S - 1 <= took < CONNECT_TIMEOUT_S + 5, took

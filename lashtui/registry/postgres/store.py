@@ -25,7 +25,11 @@ from lashtui.model import (
 )
 from lashtui.registry.postgres import notice
 from lashtui.registry.postgres.complete import complete_in_server
-from lashtui.registry.postgres.connection import PostgresConnection, first_line
+from lashtui.registry.postgres.connection import (
+    CONNECT_TIMEOUT_S,
+    PostgresConnection,
+    first_line,
+)
 from lashtui.registry.postgres.schema import DDL, SUPERSEDED
 from lashtui.registry.postgres.start import prepare_start, start_in_server
 from lashtui.registry.sql import event, lease, process
@@ -171,8 +175,11 @@ class PostgresProcessRegistry(SqlProcessRegistry):
         renewals, terminals under a lease: notice.py). Ends with a `StoreError` when the
         connection to the server is lost; the reader falls back to polling `data_version`."""
         try:
+            # The pool's connect timeout: without one psycopg waits 130 s for a server that
+            # takes the TCP connection and never answers, and each try to listen again
+            # (registry/watch.py) was held that long.
             listener = await psycopg.AsyncConnection.connect(
-                self._server.target, autocommit=True
+                self._server.target, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT_S)
             )
         except psycopg.Error as error:
             raise StoreError(
