@@ -69,6 +69,8 @@ EXIT_CODES = """exit status:
        --disposition) or not in its flag's form (a scope, an audit --before cursor), a
        number flag out of its range (--timeout, --ttl-ms, --before, --after, --limit,
        --window) or a bad --older-than; `dash` without a terminal
+  124  `worker --once --timeout`: the bound came with runs still in flight; they were
+       stopped (the `stopped` log line says what became of their leases)
   130  interrupted (Ctrl-C)
   141  stdout was closed by its reader (`lashtui ls | head`): output stopped quietly
   143  `worker`: stopped at once by a second SIGTERM (130: a second SIGINT)
@@ -723,6 +725,27 @@ def _add_many(sub: Any) -> None:
     _add_json(index)
 
 
+def _once_timeout(text: str) -> float:
+    """`worker --once --timeout`: a finite number of seconds > 0 (0 is no bound to GNU
+    `timeout`, and would stop every run the pass starts; refused rather than guessed)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(
+            f"a timeout is a finite number of seconds > 0, got `{text}`"
+        )
+    return value
+
+
+def _timeout_needs_once(args: argparse.Namespace) -> str | None:
+    """`--timeout` bounds one pass: a worker without `--once` runs until it is stopped."""
+    if args.timeout is not None and not args.once:
+        return "argument --timeout: only with --once (without it the worker runs until stopped)"
+    return None
+
+
 def _once_metrics(args: argparse.Namespace) -> str | None:
     """`--once` exits after its pass: nothing would scrape metrics served that long (they
     were silently not served)."""
@@ -742,10 +765,16 @@ def _add_engine(sub: Any) -> None:
     worker.add_argument(
         "--once", action="store_true", help="one pass; wait for the runs it starts, exit"
     )
+    worker.add_argument(
+        "--timeout", type=_once_timeout, metavar="SECONDS",
+        help="with --once: at most SECONDS for the pass and its runs; then the runs still "
+        "in flight are stopped (no terminal; leases released, or left to lapse if the "
+        "registry does not take them back) and it exits 124 (default: no bound)",
+    )  # fmt: skip
     _add_ttl(worker, " (renew every third; default 30000)")
     _add_worker_service(worker)
     _add_output(worker)
-    cast(CommandParser, worker).checks.append(_once_metrics)
+    cast(CommandParser, worker).checks += [_once_metrics, _timeout_needs_once]
     sweep = _command(
         sub,
         "sweep",

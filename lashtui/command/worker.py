@@ -127,6 +127,9 @@ async def run_worker(args: argparse.Namespace, *, once: bool, run: bool = True) 
 
 # How long a `--once` pass waits for the runs it started before it says it is still waiting.
 ONCE_WAITING_SAY_S = 1.0
+# `worker --once --timeout`'s exit status when the bound came with runs still in flight: GNU
+# `timeout`'s, which a cron user knows; no other exit of lashtui uses it.
+TIMED_OUT = 124
 
 
 async def _once(args: argparse.Namespace, worker: ProcessWorker, *, run: bool) -> int:
@@ -134,22 +137,41 @@ async def _once(args: argparse.Namespace, worker: ProcessWorker, *, run: bool) -
     its signal comes). The stop signals stop it as they stop `worker`: runs in flight get
     `--grace` seconds, the rest are stopped with their leases released, and the exit status
     says whether the stop was orderly. A signal used to end it at once (143), leaving the
-    leases it held to lapse, and nothing said what it waited for."""
+    leases it held to lapse, and nothing said what it waited for. `--timeout` bounds the
+    pass and the wait: at the bound the runs still in flight are stopped at once (no grace:
+    the bound was theirs), as a stop does, and it exits `TIMED_OUT`."""
     from lashtui.worker.shutdown import shut_down
 
+    timeout_s: float | None = getattr(args, "timeout", None)
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout_s is None else loop.time() + timeout_s
     with StopSignals() as signals:
         await worker.drive_pending_processes(run=run)
         idle = asyncio.create_task(worker.idle(), name="lashtui-once-idle")
         stop = asyncio.create_task(signals.stop.wait(), name="lashtui-once-stop")
-        done, _ = await asyncio.wait({idle, stop}, timeout=ONCE_WAITING_SAY_S)
-        if not done:
-            _say_waiting(worker)
-            await asyncio.wait({idle, stop}, return_when=asyncio.FIRST_COMPLETED)
+        say_s = ONCE_WAITING_SAY_S
+        if deadline is not None:
+            say_s = min(say_s, max(deadline - loop.time(), 0.0))
+        done, _ = await asyncio.wait({idle, stop}, timeout=say_s)
+        if not done and (deadline is None or loop.time() < deadline):
+            _say_waiting(worker, timeout_s)
+            left_s = None if deadline is None else max(deadline - loop.time(), 0.0)
+            done, _ = await asyncio.wait(
+                {idle, stop}, timeout=left_s, return_when=asyncio.FIRST_COMPLETED
+            )
         stop.cancel()
+        timed_out = not done
         if signals.stop.is_set():
             await shut_down(
                 worker, grace_s=getattr(args, "grace", 0.0), hurry=signals.hurry,
                 drain=getattr(args, "drain", False), why=signals.received[0].name,
+            )  # fmt: skip
+        elif timed_out:
+            assert timeout_s is not None
+            _say_timed_out(worker, timeout_s)
+            await shut_down(
+                worker, grace_s=0.0, hurry=signals.hurry, drain=getattr(args, "drain", False),
+                why=f"--timeout {timeout_s:g}s",
             )  # fmt: skip
         await idle
         failed = worker.stats.registry_error
@@ -161,10 +183,12 @@ async def _once(args: argparse.Namespace, worker: ProcessWorker, *, run: bool) -
         counts = pass_counts(worker)
         if not emit(counts, args.output):
             print(pass_line(counts, run=run))
+        if timed_out and not signals.hurry.is_set():
+            return TIMED_OUT
         return signals.exit_status()
 
 
-def _say_waiting(worker: ProcessWorker) -> None:
+def _say_waiting(worker: ProcessWorker, timeout_s: float | None) -> None:
     """What a `--once` pass still waits for: runs it started, and rows it is still
     claiming (a claim may wait for a registry another process holds locked). It called
     both "runs it started", of a row whose claim was waiting for the lock."""
@@ -177,11 +201,27 @@ def _say_waiting(worker: ProcessWorker) -> None:
         for ids, what in ((begun, "run it started"), (claiming, "row it is still claiming"))
         if ids
     ]
+    bound = "" if timeout_s is None else f" (until --timeout {timeout_s:g}s, then it stops them)"
     log.info(
-        "one pass done; waiting for %s to end; SIGINT, SIGTERM or SIGHUP stops them, their "
-        "leases released", " and ".join(parts),
+        "one pass done; waiting for %s to end%s; SIGINT, SIGTERM or SIGHUP stops them, their "
+        "leases released", " and ".join(parts), bound,
         extra={"fields": {"event": "once_waiting", "in_flight": waiting, "runs": begun,
-                          "claiming": claiming}},
+                          "claiming": claiming, "timeout_s": timeout_s}},
+    )  # fmt: skip
+
+
+def _say_timed_out(worker: ProcessWorker, timeout_s: float) -> None:
+    """`--timeout` came with runs (or claims) still in flight: which, before they are
+    stopped (the `stopped` line after says what became of their leases)."""
+    from lashtui.worker.runtime import log
+
+    waiting = worker.in_flight
+    log.warning(
+        "--timeout %gs reached with %s still in flight (%s): stopping them; exiting %d",
+        timeout_s, f"{len(waiting)} run{'' if len(waiting) == 1 else 's'}", ", ".join(waiting),
+        TIMED_OUT,
+        extra={"fields": {"event": "once_timed_out", "timeout_s": timeout_s,
+                          "in_flight": waiting, "exit_status": TIMED_OUT}},
     )  # fmt: skip
 
 

@@ -417,6 +417,68 @@ async def test_a_second_signal_hurries_a_once_pass(db: Path, workers: list[Worke
     assert await _state_and_lease(db, "parked") == (ProcessLifecycleStatus.RUNNING, None)
 
 
+async def test_a_once_pass_with_a_timeout_stops_the_runs_still_in_flight_and_exits_124(
+    db: Path, workers: list[Worker]
+) -> None:
+    """`--once` waited without bound for a run parked on a wait: a cron job never ended.
+    `--timeout` bounds the pass; at the bound it says which runs were still in flight,
+    stops them as a stop does (no terminal, leases released), prints the pass line and
+    exits 124 (GNU `timeout`'s), not 0: the pass did not finish what it started."""
+    start(db, "parked", WAITS)
+    start(db, "quick", steps({"finish": "ok"}))
+    began = time.monotonic()
+    worker = Worker(db, "--once", "--timeout", "1.5", "--grace", "600")
+    workers.append(worker)
+
+    assert worker.wait() == 124, worker.lines
+    assert time.monotonic() - began < 15  # the bound, not the 600 s grace, nor the wait
+    timed_out = worker.events("once_timed_out")
+    assert [(t["in_flight"], t["timeout_s"]) for t in timed_out] == [(["parked"], 1.5)]
+    stopped = worker.events("stopped")
+    assert [(s["finished"], s["stopped"], s["unreleased"]) for s in stopped] == [
+        ([], ["parked"], {})
+    ]
+    assert worker.process.stdout is not None
+    said = worker.process.stdout.read()
+    assert said == "worker: one pass: 1 ran, 1 stopped before they ended (leases released)\n"
+    assert await _state_and_lease(db, "parked") == (ProcessLifecycleStatus.RUNNING, None)
+    assert (await _state_and_lease(db, "quick"))[0] is ProcessLifecycleStatus.COMPLETED
+
+
+async def test_a_once_pass_that_ends_within_its_timeout_exits_0(
+    db: Path, workers: list[Worker]
+) -> None:
+    start(db, "quick", QUICK)
+    worker = Worker(db, "--once", "--timeout", "60")
+    workers.append(worker)
+    assert worker.wait() == 0, worker.lines
+    assert worker.events("once_timed_out") == [] and worker.events("stopped") == []
+    assert await _state_and_lease(db, "quick") == (ProcessLifecycleStatus.COMPLETED, None)
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("--timeout", "5"), "argument --timeout: only with --once (without it the worker runs "
+         "until stopped)"),
+        (("--once", "--timeout", "0"), "argument --timeout: a timeout is a finite number of "
+         "seconds > 0, got `0`"),
+        (("--once", "--timeout", "inf"), "argument --timeout: a timeout is a finite number of "
+         "seconds > 0, got `inf`"),
+    ],
+)  # fmt: skip
+def test_a_worker_timeout_is_one_pass_s_bound(
+    db: Path, args: tuple[str, ...], says: str
+) -> None:
+    result = subprocess.run(
+        [LASHTUI, "--db", str(db), "worker", *args],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2 and result.stdout == "", result
+    assert result.stderr.strip().splitlines()[-1] == f"lashtui worker: error: {says}"
+    assert not db.exists()
+
+
 async def test_a_registry_that_fails_the_index_look_at_start_is_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
