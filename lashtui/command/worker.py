@@ -232,14 +232,22 @@ def _count(n: int, what: str) -> str:
 
 def pass_counts(worker: ProcessWorker) -> dict[str, int]:
     """A pass's rows by verdict, then the runs that did not end by completing (stopped by a
-    signal, their leases released; or their lease lost), which count no verdict: a pass
-    whose only run was stopped said "nothing to recover or run"."""
+    signal or `--timeout`, their leases released or left to lapse; or their lease lost),
+    which count no verdict: a pass whose only run was stopped said "nothing to recover or
+    run". A stopped run whose release the registry did not take in time (a second signal
+    hurried it past a locked file) was counted among the leases released."""
     from lashtui.worker.runtime import RunEnd
 
     counts = {k.value: v for k, v in worker.stats.verdicts.items()}
-    for end in (RunEnd.STOPPED, RunEnd.LEASE_LOST):
-        if worker.stats.runs[end]:
-            counts[f"run_{end.value}"] = worker.stats.runs[end]
+    stopped = worker.stats.runs[RunEnd.STOPPED]
+    unreleased = worker.stats.stopped_unreleased
+    for name, count in (
+        ("run_stopped", stopped - unreleased),
+        ("run_stopped_unreleased", unreleased),
+        ("run_lease_lost", worker.stats.runs[RunEnd.LEASE_LOST]),
+    ):
+        if count:
+            counts[name] = count
     return counts
 
 
@@ -378,6 +386,7 @@ VERDICT_WORDS = {
     "deferred": "runnable, left for a worker",
     "skipped_undecodable": "skipped (undecodable)",
     "run_stopped": "stopped before they ended (leases released)",
+    "run_stopped_unreleased": "stopped before they ended (leases not released: left to lapse)",
     "run_lease_lost": "stopped when they lost their lease",
 }
 

@@ -220,6 +220,7 @@ async def _give_back(rt: WorkerRuntime, state: RunState, pid: str) -> RunEnd:
         rt.registry_failed("releasing a lease", error)
         if state.lease.is_live_at(rt.clock.now_ms()):
             rt.unreleased[pid] = str(error)  # the stop's report says so (shutdown.py)
+            rt.stats.stopped_unreleased += 1
             return RunEnd.STOPPED
         lost = f"while the registry could not be reached to release it ({error})"
         rt.unreleased[pid] = f"its lease lapsed first ({error})"

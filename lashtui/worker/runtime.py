@@ -99,6 +99,9 @@ class WorkerStats:
     draining_since_ms: int | None = None
     verdicts: Counter[Verdict] = field(default_factory=Counter)
     runs: Counter[RunEnd] = field(default_factory=Counter)
+    # Of `runs[STOPPED]`, those whose leases the registry did not take back in time (left
+    # to lapse): a `--once` pass line said all stopped runs' leases were released.
+    stopped_unreleased: int = 0
     # Times the registry could not serve the worker (a `StoreError`: locked past its busy
     # timeout, a lost connection, a file replaced), and the last such error: a `--once`
     # pass that met one exits 1 with its sentence.

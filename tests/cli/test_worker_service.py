@@ -417,6 +417,35 @@ async def test_a_second_signal_hurries_a_once_pass(db: Path, workers: list[Worke
     assert await _state_and_lease(db, "parked") == (ProcessLifecycleStatus.RUNNING, None)
 
 
+async def test_a_once_pass_line_says_a_lease_left_to_lapse_was_not_released(
+    db: Path, workers: list[Worker]
+) -> None:
+    """Another process holds the file's write lock when a second signal hurries the stop:
+    the stopped run's lease is left to lapse. The stop's log line said so, but the pass
+    line said "1 stopped before they ended (leases released)"."""
+    start(db, "parked", WAITS)
+    worker = Worker(db, "--once", "--grace", "600")
+    workers.append(worker)
+    worker.until_event("once_waiting")
+    lock = sqlite3.connect(db, isolation_level=None)
+    try:
+        lock.execute("BEGIN IMMEDIATE")
+        worker.signal(signal.SIGINT)
+        worker.until_event("stopping")
+        worker.signal(signal.SIGTERM)
+        assert worker.wait(guard_s=10) == 143, worker.lines
+    finally:
+        lock.close()
+    assert list(worker.events("stopped")[0]["unreleased"]) == ["parked"]
+    assert worker.process.stdout is not None
+    said = worker.process.stdout.read()
+    assert said == (
+        "worker: one pass: 1 stopped before they ended (leases not released: left to lapse)\n"
+    ), said
+    state, lease = await _state_and_lease(db, "parked")
+    assert state is ProcessLifecycleStatus.RUNNING and lease is not None  # held, to lapse
+
+
 async def test_a_once_pass_with_a_timeout_stops_the_runs_still_in_flight_and_exits_124(
     db: Path, workers: list[Worker]
 ) -> None:
