@@ -422,9 +422,10 @@ async def test_a_once_pass_line_says_a_lease_left_to_lapse_was_not_released(
 ) -> None:
     """Another process holds the file's write lock when a second signal hurries the stop:
     the stopped run's lease is left to lapse. The stop's log line said so, but the pass
-    line said "1 stopped before they ended (leases released)"."""
+    line said "1 stopped before they ended (leases released)". (A long TTL: with the
+    short one the lease may lapse under load while the lock is held, a lost lease.)"""
     start(db, "parked", WAITS)
-    worker = Worker(db, "--once", "--grace", "600")
+    worker = Worker(db, "--once", "--grace", "600", ttl_ms="60000")
     workers.append(worker)
     worker.until_event("once_waiting")
     lock = sqlite3.connect(db, isolation_level=None)
