@@ -33,7 +33,7 @@ from lashtui.tui import format as fmt
 from lashtui.tui.app import make_app
 from lashtui.tui.screens.abandon import AbandonRequestsScreen
 from lashtui.tui.screens.detail import ProcessDetailScreen, Summary
-from lashtui.tui.screens.leases import LeasesScreen
+from lashtui.tui.screens.leases import LeasesScreen, process_key
 from lashtui.tui.screens.live import LiveScreen
 from lashtui.tui.theme import MARKS, STATES
 from lashtui.tui.widgets import column_plan
@@ -242,15 +242,16 @@ async def test_the_detail_leases_and_abandon_views_style_states_and_lapses(
         leases = app.screen
         assert isinstance(leases, LeasesScreen)
         held = leases.query_one(KeyedTable)
-        lapsed = held.get_cell("g-silent", "lease")
+        silent_lease = (process_key("g-silent"), "lease")
+        lapsed = held.get_cell(*silent_lease)
         assert str(lapsed) == "lapsed 1m29s" and lapsed.spans[-1].style == paint(held, "lapsed")
-        assert not held.get_cell("h-requested", "lease").spans  # 8m30s left: not lapsed
+        assert not held.get_cell(process_key("h-requested"), "lease").spans  # 8m30s left
         before = paint(held, "lapsed")
         app.theme = HIGH_CONTRAST  # a theme change repaints the cells it painted
         await until(pilot, lambda: paint(held, "lapsed") != before)
         await until(
             pilot,
-            lambda: held.get_cell("g-silent", "lease").spans[-1].style == paint(held, "lapsed"),
+            lambda: held.get_cell(*silent_lease).spans[-1].style == paint(held, "lapsed"),
         )
         await open_view(pilot, "3")
         abandon = app.screen

@@ -44,7 +44,7 @@ from lashtui.tui.screens import detail as detail_view
 from lashtui.tui.screens import leases as leases_view
 from lashtui.tui.screens.abandon import AbandonRequestsScreen
 from lashtui.tui.screens.detail import ProcessDetailScreen
-from lashtui.tui.screens.leases import LeasesScreen, owner_key
+from lashtui.tui.screens.leases import LeasesScreen, owner_key, process_key
 from lashtui.tui.widgets.keyed_table import KeyedTable
 from lashtui.worker.identity import host_id
 from tests.builders import ext, ob
@@ -90,7 +90,7 @@ async def _lease(registry: ProcessRegistry, pid: str) -> ProcessLease:
 
 
 def _countdown(table: KeyedTable, pid: str) -> str:
-    return str(table.shown[pid].cells[-1])
+    return str(table.shown[process_key(pid)].cells[-1])
 
 
 async def renewed_and_shown(
@@ -180,7 +180,7 @@ async def test_a_read_that_failed_is_made_again_though_nothing_moved(
         # The failed read is shown, then made again at the next refresh, with no commit.
         await until(pilot, lambda: reads.calls == before + 2 and leases.error is None)
         assert any("injected" in (error or "") for error in errors)
-        assert "ext-held" in leases.query_one(KeyedTable).shown
+        assert process_key("ext-held") in leases.query_one(KeyedTable).shown
         await _quiet(pilot, reads)
 
 

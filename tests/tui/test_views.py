@@ -37,7 +37,7 @@ from lashtui.tui.screens import health
 from lashtui.tui.screens.abandon import AbandonRequestsScreen
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.health import HealthScreen
-from lashtui.tui.screens.leases import Held, LeasesScreen, arrange, owner_key
+from lashtui.tui.screens.leases import Held, LeasesScreen, arrange, owner_key, process_key
 from lashtui.tui.screens.live import LiveScreen
 from lashtui.tui.screens.modals import AbandonScreen
 from lashtui.tui.widgets.keyed_table import KeyedTable
@@ -162,18 +162,18 @@ async def test_enter_on_a_lease_opens_its_process_and_escape_returns(
         await home_loaded(pilot)
         leases = await open_view(pilot, "2", LeasesScreen)
         table = leases.query_one(KeyedTable)
-        assert table.selected_key == "g-silent"  # the first lease, not its owner's row
+        assert table.selected_key == process_key("g-silent")  # the first lease, not its owner's row
         table.move_cursor(row=0)  # an owner's row opens nothing
         await pilot.press("enter")
         assert app.screen is leases
-        table.move_cursor(row=table.get_row_index("a-running"))
+        table.move_cursor(row=table.get_row_index(process_key("a-running")))
         await pilot.press("enter")
         detail = app.screen
         assert isinstance(detail, ProcessDetailScreen)
         assert detail.process_id == "a-running"
         await pilot.press("escape")
         assert app.screen is leases
-        assert table.selected_key == "a-running"
+        assert table.selected_key == process_key("a-running")
 
 
 async def test_requesting_abandon_moves_a_silent_row_to_the_pending_requests(
@@ -218,10 +218,11 @@ async def test_a_countdown_follows_the_clock_between_reads(
         await home_loaded(pilot)
         leases = await open_view(pilot, "2", LeasesScreen)
         table = leases.query_one(KeyedTable)
-        assert table.shown["h-requested"].cells[-1] == "8m30s left"
+        key = process_key("h-requested")
+        assert table.shown[key].cells[-1] == "8m30s left"
         clock.advance(95_000)
-        await until(pilot, lambda: table.shown["h-requested"].cells[-1] == "6m55s left")
-        assert str(table.get_cell("h-requested", "lease")) == "6m55s left"
+        await until(pilot, lambda: table.shown[key].cells[-1] == "6m55s left")
+        assert str(table.get_cell(key, "lease")) == "6m55s left"
 
 
 async def test_health_shows_the_embedded_worker_running_its_work(tmp_path: Path) -> None:
@@ -360,7 +361,8 @@ async def test_leases_group_by_owner_process_with_lapsed_groups_first(
         now_ms=now,
     )
     keys = [row.key for row in rows]
-    assert keys == [owner_key(other), "d", "c", owner_key(worker), "b", "a"]
+    leases = [process_key(pid) for pid in "dcba"]
+    assert keys == [owner_key(other), *leases[:2], owner_key(worker), *leases[2:]]
     assert rows[0].cells[-1] == "2 leases, 1 lapsed"
     assert rows[1].cells[-2:] == ("2", "lapsed 500ms")
     assert tuple(map(str, rows[3].cells[:2])) == ("worker-1@host-b:4242", "2 incarnations")

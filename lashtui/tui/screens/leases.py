@@ -6,11 +6,17 @@ incarnation would give one group per lease. Its health is judged the way the swe
 it, with the model's own rule (`is_definitely_dead_for_claimant`) from this host: `provably
 dead` means a sweep here would take its work now; `unknown` means it waits the lease out.
 Groups with a lapsed lease come first, then by earliest expiry; countdowns tick every second.
+
+Owners' rows and leases' rows share one table, so their keys are of two kinds that cannot
+meet (`owner_key`, `process_key`): a row keyed by a raw process id took the place of the
+owner row of the same key, and a process another program named `owner:w@h:1/b/1` hid its
+owner's header and drew that owner's leases under the group above.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -34,6 +40,7 @@ from lashtui.worker.identity import RECOVERY
 # The leases a read lists at most, the soonest to lapse first; past it the view says how
 # many are held in all (one more pass over the lease table) instead of counting what it lists.
 LIMIT = 1_000
+OWNER, PROCESS = "owner:", "process:"  # the two kinds of row key (module docstring)
 
 COLUMNS = (
     ("owner", "OWNER"),
@@ -72,15 +79,20 @@ def owner_health(holder: LeaseOwnerIdentity, judge: LeaseOwnerIdentity) -> str:
 def owner_key(holder: LeaseOwnerIdentity) -> str:
     """The group of a holder: its OS process (boot and start time guard against pid reuse).
     Made of the whole ids, not the clipped `fmt.owner`: two owners alike for 48 characters
-    are still two."""
+    are still two. The parts are a JSON list, not joined by `@`, `:` and `/`, which another
+    program's ids may hold (owner `a@h:1/b/1` with no /proc identity and owner `a` on host
+    `h` were one group); the `owner:` prefix is one `process_key` never has."""
     liveness = holder.liveness
-    name = holder.owner_id.split(RECOVERY)[0]
-    where = (
-        f"@{liveness.host_id}:{liveness.pid}/{liveness.boot_id}/{liveness.process_start}"
-        if isinstance(liveness, LocalProcessLiveness)
-        else ""
-    )
-    return f"owner:{name}{where}"
+    parts: list[str | int] = [holder.owner_id.split(RECOVERY)[0]]
+    if isinstance(liveness, LocalProcessLiveness):
+        parts += [liveness.host_id, liveness.pid, liveness.boot_id, liveness.process_start]
+    return OWNER + json.dumps(parts)
+
+
+def process_key(process_id: str) -> str:
+    """The row of a lease: its process id behind a prefix no `owner_key` has, since a
+    process id is whatever another program stored, `owner:…` included."""
+    return PROCESS + process_id
 
 
 @dataclass(frozen=True)
@@ -116,7 +128,7 @@ def group_rows(members: list[Held], health: str, now_ms: int) -> list[Row]:
         # The process in its state's style (running or waiting), its lease when lapsed.
         lapsed_here = ((7, "lapsed"),) if m.expires_at_ms <= now_ms else ()
         states = ((3, fmt.state(p)), *lapsed_here)
-        rows.append(Row(p.process_id, cells, states=states))
+        rows.append(Row(process_key(p.process_id), cells, states=states))
     return rows
 
 
@@ -233,7 +245,9 @@ class LeasesScreen(ProcessActions, LiveScreen):
 
     def target(self) -> ObservedProcess | None:
         selected = self.query_one(KeyedTable).selected_key
-        return self.by_id.get(selected) if selected else None
+        if selected is None or not selected.startswith(PROCESS):
+            return None  # an owner's row
+        return self.by_id.get(selected.removeprefix(PROCESS))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "open":
