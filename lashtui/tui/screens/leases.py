@@ -7,6 +7,14 @@ it, with the model's own rule (`is_definitely_dead_for_claimant`) from this host
 dead` means a sweep here would take its work now; `unknown` means it waits the lease out.
 Groups with a lapsed lease come first, then by earliest expiry; countdowns tick every second.
 
+A lease row another program stored with numbers that are not whole (or names that are not
+text) reads as a stand-in whose numbers are 0 (`ProcessLease.undecodable`): its expiry and
+fence are unknown, and it is shown so, with why, as the Processes view says "lease could not
+be decoded". It is counted neither lapsed nor live: it was shown `FENCE 0`, `lapsed 20793d`
+(since 1970) and counted among the lapsed. The sweep skips it and its holder cannot renew
+it, so only the operator ends it (`end-undecodable`): its group comes first, and it first
+in its group.
+
 Owners' rows and leases' rows share one table, so their keys are of two kinds that cannot
 meet (`owner_key`, `process_key`): a row keyed by a raw process id took the place of the
 owner row of the same key, and a process another program named `owner:w@h:1/b/1` hid its
@@ -20,11 +28,12 @@ import json
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Header, Static
 
-from lashtui.model import LeaseOwnerIdentity, LocalProcessLiveness, ObservedProcess
+from lashtui.model import LeaseOwnerIdentity, LocalProcessLiveness, ObservedProcess, ProcessLease
 from lashtui.model.lease import read_process_start
 from lashtui.tui import format as fmt
 from lashtui.tui import text
@@ -95,12 +104,45 @@ def process_key(process_id: str) -> str:
     return PROCESS + process_id
 
 
+# The characters of why a lease could not be decoded that its LEASE cell shows.
+WHY_CHARS = 72
+
+
 @dataclass(frozen=True)
 class Held:
     process: ObservedProcess
     holder: LeaseOwnerIdentity
-    expires_at_ms: int
-    fence: int | None  # None when the lease was released between the two reads
+    expires_at_ms: int | None  # None when the lease could not be decoded
+    fence: int | None  # None when the lease was released between the two reads, or undecoded
+    undecodable: str | None = None  # why the stored lease could not be decoded
+
+    def lapsed(self, now_ms: int) -> bool:
+        """Known to have lapsed: an expiry that could not be decoded is no lapse."""
+        return self.expires_at_ms is not None and self.expires_at_ms <= now_ms
+
+    def order(self) -> tuple[bool, int, str]:
+        """Undecodable leases first (only the operator ends them), then by expiry."""
+        expires = self.expires_at_ms
+        return (expires is not None, expires or 0, self.process.process_id)
+
+
+def lease_cells(held: Held, now_ms: int) -> tuple[str, str | Text]:
+    """A lease's FENCE and LEASE cells: unknown, and why, when it could not be decoded."""
+    if held.undecodable is not None:
+        why = text.cell(visible_clipped(held.undecodable, WHY_CHARS))
+        return "?", text.plain("expiry unknown: ", why)
+    fence = str(held.fence) if held.fence is not None else "-"
+    return fence, fmt.countdown(held.expires_at_ms, now_ms)
+
+
+def summary(members: list[Held], now_ms: int) -> str:
+    """An owner's leases: how many, how many lapsed, how many could not be decoded."""
+    lapsed = sum(m.lapsed(now_ms) for m in members)
+    unknown = sum(m.undecodable is not None for m in members)
+    parts = [f"{len(members)} lease{'s' if len(members) != 1 else ''}"]
+    parts += [f"{lapsed} lapsed"] if lapsed else []
+    parts += [f"{unknown} could not be decoded"] if unknown else []
+    return ", ".join(parts)
 
 
 def group_rows(members: list[Held], health: str, now_ms: int) -> list[Row]:
@@ -111,36 +153,40 @@ def group_rows(members: list[Held], health: str, now_ms: int) -> list[Row]:
         if len(incarnations) == 1
         else f"{len(incarnations)} incarnations"
     )
-    lapsed = sum(m.expires_at_ms <= now_ms for m in members)
-    count = f"{len(members)} lease{'s' if len(members) != 1 else ''}"
-    summary = f"{count}, {lapsed} lapsed" if lapsed else count
+    lapsed = any(m.lapsed(now_ms) for m in members)
     key = owner_key(holder)
-    header = (text.data(fmt.owner(holder)), incarnation, health, "", "", "", "", summary)
+    header = (
+        text.data(fmt.owner(holder)), incarnation, health, "", "", "", "",
+        summary(members, now_ms),
+    )  # fmt: skip
     rows = [Row(key, header, style="bold", states=((7, "lapsed"),) if lapsed else ())]
     for m in members:
         p = m.process
-        fence = str(m.fence) if m.fence is not None else "-"
-        lease = fmt.countdown(m.expires_at_ms, now_ms)
+        fence, lease = lease_cells(m, now_ms)
         cells = (
             "", "", "", text.data(p.process_id), text.data(p.label), p.disposition_text(),
             fence, lease,
         )
         # The process in its state's style (running or waiting), its lease when lapsed.
-        lapsed_here = ((7, "lapsed"),) if m.expires_at_ms <= now_ms else ()
+        lapsed_here = ((7, "lapsed"),) if m.lapsed(now_ms) else ()
         states = ((3, fmt.state(p)), *lapsed_here)
         rows.append(Row(process_key(p.process_id), cells, states=states))
     return rows
 
 
 def arrange(held: list[Held], health: dict[str, str], now_ms: int) -> list[Row]:
-    """Owners with a lapsed lease first, then by earliest expiry; leases by expiry."""
+    """Owners with a lease that could not be decoded or has lapsed first (either waits for
+    the operator), then by earliest expiry; leases in `Held.order`."""
     groups: dict[str, list[Held]] = {}
-    for h in sorted(held, key=lambda h: (h.expires_at_ms, h.process.process_id)):
+    for h in sorted(held, key=Held.order):
         groups.setdefault(owner_key(h.holder), []).append(h)
-    ordered = sorted(
-        groups.items(),
-        key=lambda item: (item[1][0].expires_at_ms > now_ms, item[1][0].expires_at_ms, item[0]),
-    )
+
+    def urgency(item: tuple[str, list[Held]]) -> tuple[bool, tuple[bool, int, str], str]:
+        first = item[1][0]
+        waits = first.undecodable is not None or first.lapsed(now_ms)
+        return (not waits, first.order(), item[0])
+
+    ordered = sorted(groups.items(), key=urgency)
     return [
         row for key, members in ordered for row in group_rows(members, health.get(key, "…"), now_ms)
     ]
@@ -186,15 +232,24 @@ class LeasesScreen(ProcessActions, LiveScreen):
         leases = await processes.registry.get_process_leases([p.process_id for p in observed])
         held = []
         for p in observed:
-            lease = leases.get(p.process_id)
-            holder = lease.owner if lease else p.lease_holder
-            expires = lease.expires_at_epoch_ms if lease else p.lease_expires_at_ms
-            assert holder is not None
-            fence = lease.fencing_token if lease else None
-            held.append(Held(p, holder, expires or 0, fence))
+            held.append(self._held(p, leases.get(p.process_id)))
         self.health = await self._judged(held)  # before `held`: a tick may show between
         self.held, self.totals = held, totals
         self.by_id = {h.process.process_id: h.process for h in held}
+
+    @staticmethod
+    def _held(process: ObservedProcess, lease: ProcessLease | None) -> Held:
+        """A lease as last read (None: released since the rows were read, so as the row
+        saw it). A stand-in for one that could not be decoded holds 0 for its numbers: they
+        are not known, and are not shown."""
+        holder = lease.owner if lease else process.lease_holder
+        assert holder is not None
+        why = lease.undecodable if lease else process.lease_undecodable
+        if why is not None:
+            return Held(process, holder, None, None, why)
+        if lease is not None:
+            return Held(process, holder, lease.expires_at_epoch_ms, lease.fencing_token)
+        return Held(process, holder, process.lease_expires_at_ms, None)
 
     async def recheck(self) -> None:
         """An owner's health changes without a commit (its process ends): judged again at
@@ -229,15 +284,20 @@ class LeasesScreen(ProcessActions, LiveScreen):
         status = "owner health as a sweep on this host would judge it"
         if self.held:
             owners = f"{len(self.health)} owner{'s' if len(self.health) != 1 else ''}"
-            lapsed = sum(h.expires_at_ms <= now_ms for h in self.held)
+            lapsed = sum(h.lapsed(now_ms) for h in self.held)
+            unknown = sum(h.undecodable is not None for h in self.held)
+            if unknown:  # counted neither lapsed nor live
+                lapsed_words = f"{lapsed:,} lapsed, {unknown:,} could not be decoded"
+            else:
+                lapsed_words = f"{lapsed:,} lapsed"
             held = f"{len(self.held):,} lease{'s' if len(self.held) != 1 else ''}"
             if self.totals is None:
-                status = f"{held} held by {owners}, {lapsed:,} lapsed  ·  {status}"
+                status = f"{held} held by {owners}, {lapsed_words}  ·  {status}"
             else:  # the list stops short of the registry's leases: say how many there are
                 total, lapsed_total = self.totals
                 status = (
                     f"{total:,} leases held, {lapsed_total:,} lapsed at the last read  ·  the "
-                    f"{held} soonest to lapse shown: {owners}, {lapsed:,} lapsed  ·  {status}"
+                    f"{held} soonest to lapse shown: {owners}, {lapsed_words}  ·  {status}"
                 )
         if self.error:
             status = f"error: {self.error}  ·  {status}"
