@@ -1,8 +1,8 @@
 """The Leases view over what other programs stored in a registry: whatever a process id or
 an owner's ids hold, each owner keeps its own header row and its own leases under it; a
 lease row that does not decode is shown with its expiry and fence unknown, and why, counted
-neither lapsed nor live; and the status line counts what is drawn. Real SQLite files, the
-real app under Pilot."""
+neither lapsed nor live (in the Abandon requests view too); and the status line counts what
+is drawn. Real SQLite files, the real app under Pilot."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from textual.widgets import Static
 
 from lashtui.admin import Processes
 from lashtui.clock import ManualClock
-from lashtui.model import LeaseOwnerIdentity
+from lashtui.model import AbandonRequest, LeaseOwnerIdentity, ProcessStarted
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import make_app
+from lashtui.tui.screens.abandon import AbandonRequestsScreen
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.leases import LeasesScreen, owner_key, process_key
 from lashtui.tui.widgets.keyed_table import KeyedTable
@@ -182,3 +183,38 @@ async def test_a_lease_that_does_not_decode_is_shown_unknown_not_lapsed(
         await until(pilot, lambda: status(leases).startswith("3 leases held by 2 owners, 2 lapsed"))
         assert drawn(table)[1] == ("", "etl-orders", "?", f"expiry unknown: its lease row's {why}")
         assert "2 lapsed, 1 could not be decoded" in status(leases)
+
+
+async def test_the_abandon_requests_view_says_an_undecoded_lease_is_held_expiry_unknown(
+    registry: tuple[SqliteProcessRegistry, ManualClock], tmp_path: Path
+) -> None:
+    """The silent list said `no lease` of a lease whose owner another program stored as
+    bytes (its expiry whole and lapsed, so the read lists it there), and a pending request's
+    LEASE cell a bare `-` under the holder of one whose expiry is 1e300."""
+    store, clock = registry
+    nine = far("worker-9", host="host-c")
+    started = ProcessStarted(owner=nine, started_at_ms=START_MS)
+    for pid, ttl in (("g-silent", 1_000), ("h-asked", MINUTES_10)):
+        await hold(store, pid, nine, ttl)
+        lease = await store.get_process_lease(pid)
+        assert lease is not None
+        await store.record_first_started(pid, started, lease)
+    asked = AbandonRequest(requested_by="operator:dana", requested_at_ms=START_MS, reason="x")
+    await store.request_process_abandon("h-asked", asked)
+    with raw_connection(str(tmp_path / DB)) as conn:
+        spoil = "UPDATE process_leases SET {} = ? WHERE process_id = ?"
+        conn.execute(spoil.format("lease_owner_id"), (b"\xff", "g-silent"))
+        conn.execute(spoil.format("lease_expires_at_ms"), (1e300, "h-asked"))
+    clock.advance(2_000)
+    app = make_app(Processes(store, clock=clock), clock=clock, read_only=True, refresh_s=0.05)
+    async with app.run_test(size=(200, 30)) as pilot:
+        await home_loaded(pilot)
+        screen = await open_view(pilot, "3", AbandonRequestsScreen)
+        silent = screen.query_one("#silent-table", KeyedTable)
+        pending = screen.query_one("#pending-table", KeyedTable)
+        assert str(silent.get_cell("g-silent", "lapsed")) == "expiry unknown: could not be decoded"
+        assert str(pending.get_cell("h-asked", "lease")).splitlines() == [
+            "worker-9@host-c:4242", "expiry unknown: could not be decoded",
+        ]  # fmt: skip
+        lapsed = paint(pending, "lapsed")
+        assert all(s.style != lapsed for s in pending.get_cell("h-asked", "lease").spans)

@@ -50,6 +50,18 @@ REASON_WIDTH = 40
 LIMIT = 1_000
 
 
+# What a LEASE cell says of a lease another program stored that could not be decoded: its
+# holder is known, its expiry is not (the read's stand-in holds 0), so it is neither lapsed
+# nor live, and held all the same (it said `-`, and in the silent list `no lease`).
+UNDECODED = "expiry unknown: could not be decoded"
+
+
+def lease_time(process: ObservedProcess, now_ms: int) -> str:
+    if process.lease_undecodable is not None:
+        return UNDECODED
+    return fmt.countdown(process.lease_expires_at_ms, now_ms)
+
+
 def pending_row(process: ObservedProcess, now_ms: int) -> Row:
     """Two lines a row: the facts on the first, their detail underneath."""
     request = process.abandon_request
@@ -62,7 +74,7 @@ def pending_row(process: ObservedProcess, now_ms: int) -> Row:
         lease: str | Text = "no lease"
     else:
         owner = text.data(fmt.owner(process.lease_holder))
-        lease = text.joined([owner, fmt.countdown(expires, now_ms)])
+        lease = text.joined([owner, lease_time(process, now_ms)])
     lapsed = process.lease_holder is not None and expires is not None and expires <= now_ms
     return Row(
         process.process_id,
@@ -86,7 +98,9 @@ def silent_row(process: ObservedProcess, now_ms: int) -> Row:
             text.data(process.label),
             text.data(fmt.owner(started.owner)) if started else "-",
             fmt.ago(started.started_at_ms, now_ms) if started else "-",
-            fmt.lapse(process.lease_expires_at_ms, now_ms),
+            UNDECODED
+            if process.lease_undecodable is not None
+            else fmt.lapse(process.lease_expires_at_ms, now_ms),
         ),
         # Every row here is silent, not dead; its lease is marked lapsed only if one did (a
         # released lease shows "no lease").
