@@ -284,3 +284,40 @@ async def test_a_search_keeps_following_new_events(processes: Processes) -> None
         request = ProcessEventAppendRequest.new("note", {"when": "Later!"})
         await processes.registry.append_event("p", request)
         await until(pilot, lambda: [str(k.value) for k in timeline.rows] == ["6"])
+
+
+async def test_the_timeline_follows_new_events_only_from_its_newest_row(
+    processes: Processes,
+) -> None:
+    """Moved up to read an older event, the cursor stays on it as another program adds
+    events (it jumped to the newest, and Enter opened that one); the summary says how many
+    arrived below. Back on the newest row, the timeline follows again, as `tail -f`."""
+    app = app_for(processes)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = await detail(pilot)
+        timeline = screen.query_one("#timeline", DataTable)
+
+        def on() -> str:
+            return str(timeline.coordinate_to_cell_key(timeline.cursor_coordinate).row_key.value)
+
+        assert on() == "5"  # opened on the newest event, following
+        await pilot.press("up", "up")
+        assert on() == "3"
+        for n in range(2):
+            request = ProcessEventAppendRequest.new("note", {"n": n})
+            await processes.registry.append_event("p", request)
+            await until(pilot, lambda n=n: timeline.row_count == 6 + n)  # type: ignore[misc]
+            assert on() == "3"
+        await until(pilot, lambda: "2 new events below the cursor" in screen_text(app))
+        await pilot.press("enter")  # the event the operator chose, not the newest
+        await until(pilot, lambda: isinstance(app.screen, PayloadScreen))
+        assert "event #3 wide" in screen_text(app)
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)
+        await pilot.press("ctrl+end")  # back on the newest row: seen, and followed again
+        assert on() == "7"
+        await until(pilot, lambda: "new event" not in screen_text(app))
+        await processes.registry.append_event("p", ProcessEventAppendRequest.new("note", 8))
+        await until(pilot, lambda: timeline.row_count == 8)
+        assert on() == "8"
+        assert "new event" not in screen_text(app)

@@ -10,7 +10,11 @@ payload contains a text, ignoring case: a filter, like `/` in the Processes view
 the timeline follows new events live and a filter keeps following (a new event that
 matches appears; the match count is on the field's border). Times show relative or absolute
 (`r`); the timeline exports as JSONL (`e`). Enter on an event opens its payload as a tree,
-`i` and `o` the process's input and output (`screens.payload`). An id that is not in the
+`i` and `o` the process's input and output (`screens.payload`). The timeline follows new
+events as `tail -f` does, only while its cursor is on the newest row: moved up to read an
+older event, the cursor stays on that event as new ones arrive (Enter opened the newest
+instead), and the summary says how many arrived below it until the cursor is back at the
+end. An id that is not in the
 registry says so; a process pruned or deleted while open is said gone, what was read of it
 is dropped, and its action keys are dimmed and say why.
 
@@ -233,6 +237,21 @@ def rerun_lines(link: RerunLink | None, reruns: list[RerunLink], now_ms: int) ->
     return lines
 
 
+def cursor_key(timeline: DataTable[Any]) -> str | None:
+    """The key of the timeline row under the cursor (None for an empty timeline)."""
+    if not timeline.row_count:
+        return None
+    return str(timeline.coordinate_to_cell_key(timeline.cursor_coordinate).row_key.value)
+
+
+def unseen_line(unseen: int) -> list[Text]:
+    """Says that events arrived below a cursor the operator left on an older one."""
+    if not unseen:
+        return []
+    events = "event" if unseen == 1 else "events"
+    return [text.plain(f"timeline: {unseen:,} new {events} below the cursor (ctrl+End: newest)")]
+
+
 def grants_line(grants: list[tuple[str, ProcessHandleGrant]]) -> Text:
     """Each grant by the full scope id that holds it (`session:S/frame:F`): what a transfer
     names as its source."""
@@ -316,6 +335,10 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         self._held_chars = 0
         self._budget = HELD_CHARS  # grows by what `[` reads past it
         self._tail_read = False
+        # Whether the timeline follows new events (its cursor was on the newest row when
+        # the read began); the rows drawn below a cursor left elsewhere, and not yet seen.
+        self._following = True
+        self.unseen = 0
         self.older = False
         self.left_out = 0  # events no read of the log returns (`Processes.events_left_out`)
         self._wakes_through = 0  # every wake up to it that is pending is in `pending`
@@ -428,6 +451,7 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             self.rerun_of = await processes.rerun_link(self.process_id)
             self.rerun_read = True
         self.reruns = await processes.reruns(self.process_id) if process.terminal else []
+        self._following = self.at_newest()
         if len(events) > self.window and not self.searching.needle:
             self._hold(events[: -self.window])  # older than the window: read, not drawn
             events = events[-self.window :]
@@ -438,8 +462,27 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
                 await asyncio.sleep(0)
             share = events[start : start + ROWS_A_TURN]
             last = start + ROWS_A_TURN >= len(events)
-            self.show(process, share, grants, follow=last and bool(events))
+            self.show(process, share, grants, follow=self._following and last and bool(events))
         self._tail_read = True
+
+    def at_newest(self) -> bool:
+        """Whether new events should move the cursor to them: on the first read of the log,
+        with no rows, or with the cursor on the newest row (as `tail -f`); not when the
+        operator moved it up to an older event."""
+        if not self._tail_read:
+            return True
+        with contextlib.suppress(NoMatches):
+            timeline = self.query_one("#timeline", DataTable)
+            return timeline.row_count == 0 or timeline.cursor_row >= timeline.row_count - 1
+        return True
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """Back on the newest row: the events that arrived below are seen."""
+        timeline = event.data_table
+        if self.unseen and event.cursor_row >= timeline.row_count - 1:
+            self.unseen = 0
+            if self.process is not None and self._facts is not None:
+                self.paint_summary(self.process)
 
     def _not_there(self) -> None:
         """Say that the process is not in the registry: never was (as far as this screen
@@ -563,6 +606,7 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
                 grants_line(self.grants),
                 wakes_line(process, self.pending),
                 *([self._window_note] if self._window_note is not None else []),
+                *unseen_line(self.unseen),
             ]
         )
         if facts != self._facts:
@@ -586,6 +630,7 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         row's with `every_time`). `appended`: only these events are new, and the rows
         already drawn still stand (no new search), so only they are looked at."""
         timeline = self.query_one("#timeline", DataTable)
+        held = cursor_key(timeline)  # the event the operator is on, kept unless following
         if appended is not None and not self.searching.needle:
             for event in appended:
                 self._add_row(timeline, event)
@@ -604,11 +649,21 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             timeline.sort("seq", key=int)
             self._unordered = False
         if follow and timeline.row_count:
+            self.unseen = 0
             timeline.move_cursor(row=timeline.row_count - 1)
             # Scrolled again once this turn's rows are laid out: the cursor's own scroll is
             # made against the table's size before them, and on a loaded machine a long
             # log drawn a share at a time could stay short of its end (CI saw it twice).
             timeline.call_after_refresh(timeline.scroll_end, animate=False)
+            return
+        if appended and not self._following:
+            self.unseen += sum(1 for event in appended if str(event.sequence) in timeline.rows)
+        # Rows taken from above it (the oldest leaving the window) or sorted in would leave
+        # the cursor at its index, on another event: it goes back to its own.
+        if held is not None and held in timeline.rows:
+            index = timeline.get_row_index(held)
+            if index != timeline.cursor_row:
+                timeline.move_cursor(row=index)
 
     def _render_all(self, timeline: DataTable[Any], every_time: bool) -> None:
         now = self.dashboard.clock.now_ms()
@@ -677,14 +732,8 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         self.widen()
 
     def widen(self) -> None:
-        timeline = self.query_one("#timeline", DataTable)
-        held = None
-        if timeline.row_count:
-            held = timeline.coordinate_to_cell_key(timeline.cursor_coordinate).row_key
         self.window += TIMELINE_ROWS
-        self.render_timeline()
-        if held is not None and held in timeline.rows:
-            timeline.move_cursor(row=timeline.get_row_index(held))
+        self.render_timeline()  # (the cursor stays on the event it was on)
 
     async def read_older(self) -> None:
         """A page of the events before the oldest held, held too (the budget grows by it:
