@@ -9,6 +9,9 @@ each row's position computed from the row as the registry computes it (`sort_key
 row the change feed moves (an update moves it in "updated" order) moves in the window too.
 The change feed updates rows inside the window's range at once; a once-a-second re-read of
 the window itself catches what the feed cannot say (lease renewals, grants, pruned rows).
+A row the feed moves out of the range (or pushes out past `WINDOW` rows) still belongs to
+the list: `apply` names it in `departed`, so the view can read the window again around it
+when it is the selected one, rather than let the cursor land on another process.
 
 A record may be a mebibyte or two (its input; more when another program wrote it), so the
 window also holds at most `WINDOW_CHARS` of its rows' JSON, and its pages are cut by size
@@ -135,6 +138,9 @@ class ProcessWindow:
         self.at_start = True
         self.at_end = True
         self.split = 0  # rows the last `load` read before its anchor
+        # Rows the last `apply` let go that still match the query: moved past the window's
+        # edges (an ended row in status order) or pushed out by rows that came in ahead.
+        self.departed: set[str] = set()
 
     @property
     def query(self) -> ProcessPageQuery:
@@ -337,6 +343,7 @@ class ProcessWindow:
         """Merge changed rows from the feed; True if the window changed. A row whose
         membership the row alone cannot decide (the granted lens) is left to `reread`."""
         touched = False
+        departed: set[str] = set()
         for process in changed:
             pid = process.process_id
             belongs = matches(self.query, process)
@@ -348,8 +355,11 @@ class ProcessWindow:
             elif pid in self.rows:
                 self._remove(pid)
                 touched = True
+                if belongs:  # still in the list, beyond the window's edge
+                    departed.add(pid)
         if touched:
-            self._trim(keep_end=False)
+            departed.update(self._trim(keep_end=False))
+        self.departed = departed - self.rows.keys()
         return touched
 
     def replace_rows(self, observed: dict[str, ObservedProcess]) -> None:
@@ -390,9 +400,9 @@ class ProcessWindow:
         for process in rows:
             self._put(process)
 
-    def _trim(self, *, keep_end: bool) -> None:
+    def _trim(self, *, keep_end: bool) -> list[str]:
         """Drop rows beyond `WINDOW` rows or `WINDOW_CHARS` characters from the end the
-        operator moved away from (one row always stays)."""
+        operator moved away from (one row always stays); the ids dropped."""
         excess, chars = 0, self.chars
         for pid in self.ids if keep_end else reversed(self.ids):
             if excess == len(self.ids) - 1:
@@ -402,7 +412,7 @@ class ProcessWindow:
             excess += 1
             chars -= self.sizes[pid]
         if excess == 0:
-            return
+            return []
         dropped = self.ids[:excess] if keep_end else self.ids[-excess:]
         for pid in dropped:
             del self.rows[pid]
@@ -414,6 +424,7 @@ class ProcessWindow:
         else:
             self.ids, self.positions = self.ids[:-excess], self.positions[:-excess]
             self.at_end = False
+        return dropped
 
 
 def _last(rows: list[ObservedProcess], cut: bool, limit: int) -> bool:

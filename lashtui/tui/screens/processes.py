@@ -9,6 +9,12 @@ Three loops keep it current without polling storms:
 - paging: when the cursor leaves the window, the next keyset page is read.
 All three hold `reading`, so a slow read can never lay older rows over newer ones. A paused
 view keeps its cursor and catches up on resume.
+
+The selected process stays selected while it is in the list, wherever it moves: a change
+that takes it out of the window's range (it ended, in status order; a renewal, in lease
+order) reads the window again around it, as `:goto` does. One that takes it out of the list
+(it no longer matches the filters; pruned) leaves no row selected, rather than the one that
+took its place: the status line says so, and the next cursor key selects a row again.
 """
 
 from __future__ import annotations
@@ -39,7 +45,8 @@ from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.process_filters import ORDER_COLUMNS, ProcessFilters
 from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.process_table import ProcessTable
-from lashtui.tui.window import ProcessWindow
+from lashtui.tui.window import ProcessWindow, matches
+from lashtui.untrusted import visible_clipped
 
 FEED_PAGE = 1_000
 MARK_LIMIT = 10_000  # "mark all matching" stops here: a bulk action is one call per row
@@ -50,6 +57,7 @@ RECENT_PROBLEM_MS = 60_000
 # How often at most a commit that changed no row makes the view look for a prune made
 # elsewhere (`_pruned_elsewhere`).
 PRUNE_LOOK_S = 1.0
+LOST_CHARS = 60  # of the id of a selected process that left the list, in the status line
 
 
 class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
@@ -206,7 +214,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         """Read the window again around `anchor` (else the selection), and select the
         anchor, or the nearest row after it if it is not shown."""
         async with self.reading:
-            anchor = anchor or self.selected_id()
+            anchor = anchor or self.anchor_id()
             await self.window.load(self.page_query, anchor)
             select = self.window.nearest(anchor) if anchor is not None else None
             self.render_window(select=select)
@@ -228,11 +236,27 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
                     self.counts.apply(changed)
                     if self.counts.stale:  # (an ended row's column lost its state)
                         await self._take_census()
+                selected = self.selected_id()
                 if self.window.apply(changed):
-                    self.render_window(retime=False)
+                    moved = selected in self.window.departed
+                    followed = await self._follow(selected) if moved else None
+                    self.render_window(select=followed, retime=followed is None)
                     self._report_applied(changed)
                 self.applied += 1
                 self.dashboard.pulse.last_change_ms = self.dashboard.clock.now_ms()
+
+    async def _follow(self, selected: str | None) -> str | None:
+        """The window read again around the selected process, which left the window's range
+        but not the list; it, when the window then holds it and the operator has not moved
+        the cursor meanwhile (else None: the table keeps the operator's row, or selects
+        none). The cursor stayed at the row's index, on another process, and `c` asked to
+        cancel that one."""
+        if selected is None:
+            return None
+        await self.window.load(self.page_query, selected)
+        if selected not in self.window.rows or self.selected_id() != selected:
+            return None
+        return selected
 
     def _report_applied(self, changed: list[ObservedProcess]) -> None:
         observer = self.dashboard.observer
@@ -274,7 +298,16 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
             if mark == self._reread_mark:
                 return
             self._reread_mark = None  # (a re-read that fails is made again next time)
+            selected = self.selected_id()
             await self.window.reread()
+            if selected is not None and selected not in self.window.rows:
+                # Moved out of the range without a feed entry (a lease renewal, in lease
+                # order), or left the list (pruned; a grant taken away): followed if it is
+                # still in the list.
+                found = await self.dashboard.processes.get(selected)
+                belongs = found is not None and matches(self.page_query, found) is not False
+                if belongs and (followed := await self._follow(selected)):
+                    self.render_window(select=followed)
             self._reread_mark = mark
 
     async def _reread_now(self) -> None:
@@ -349,6 +382,9 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
             parts.append(order)
         if self.marked:
             parts.append(f"{len(self.marked):,} marked")
+        if (lost := self.lost_id()) is not None:
+            shown = visible_clipped(lost, LOST_CHARS)
+            parts.append(f"{shown} left the list: no process selected (↑/↓ select one)")
         if self.last_error:
             parts.append(f"error: {self.last_error}")
         line = "  ·  ".join(parts)
@@ -369,6 +405,12 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
             status.clear_cached_dimensions()
             if status.get_content_height(status.size, self.app.size, width) != height:
                 status.refresh(layout=True)
+
+    def lost_id(self) -> str | None:
+        try:
+            return self.query_one(ProcessTable).lost
+        except NoMatches:
+            return None
 
     def filters(self) -> list[str]:
         query = self.page_query
@@ -405,6 +447,12 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
 
     def selected_id(self) -> str | None:
         return self.query_one(ProcessTable).selected_id
+
+    def anchor_id(self) -> str | None:
+        """Where a reload centres: the selection, or the process that left it (a filter
+        that lets it back in selects it again)."""
+        table = self.query_one(ProcessTable)
+        return table.selected_id or table.lost
 
     def target(self) -> ObservedProcess | None:
         selected = self.selected_id()

@@ -5,6 +5,11 @@ ones on screen and rewrites only the cells that changed (a clear-and-re-add of 1
 costs seconds; in-place updates cost milliseconds). The cursor follows the selected process
 id across inserts, removals and re-sorts, never a row index. When the cursor is pushed past
 the first or last row the table posts `EdgeReached`, and the screen slides its window.
+When the selected process leaves the rows without the operator choosing another (it ended
+under a status filter, was pruned), no row is selected (`lost`, the cursor hidden): the
+cursor used to stay at its index, on the next process, which an action then took as if the
+operator had chosen it. The next cursor key or click selects a row again; so does the lost
+process coming back.
 
 Its lines are drawn by `PlainRowsTable` (widgets/plain_rows.py), cached by what they show,
 so a change re-renders only the lines that changed.
@@ -206,6 +211,7 @@ class ProcessTable(PlainRowsTable):
         self.widths: dict[str, tuple[int, ...]] = {}  # and those cells' widths
         self.widest: tuple[int, ...] = column_plan.widest(LABELS, ())  # by column, as fitted
         self.announced: str | None = None  # the process id last announced as selected
+        self.lost: str | None = None  # the selected process once it left: no row selected
         self.order: list[str] = []  # the row ids in the order they are shown
         self.sorted_by: tuple[str | None, bool] = (None, False)  # the header's arrow
         self.wide = False  # every column, scrolling sideways (`w`)
@@ -290,7 +296,7 @@ class ProcessTable(PlainRowsTable):
 
     @property
     def selected_id(self) -> str | None:
-        if not self.row_count:
+        if not self.row_count or self.lost is not None:
             return None
         return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
 
@@ -356,8 +362,14 @@ class ProcessTable(PlainRowsTable):
         if grew or gone:
             self.fit_columns()  # a column widened, or one may have narrowed
         target = index
+        if self.lost is not None and self.lost in self.processes:
+            selected = select or self.lost  # it came back: selected again
         if selected is not None and selected in self.processes:
             target = self.get_row_index(selected)
+            self._select_again(announce=False)  # (the screen refreshes its offers after)
+        elif selected is not None:
+            self.lost = selected  # it left: no row is selected (the cursor stays, hidden)
+            self.show_cursor = False
         if self.row_count and (target != self.cursor_row or target >= self.row_count):
             # only a real move: each move announces a highlight, and screens react to it
             self.move_cursor(row=min(target, self.row_count - 1))
@@ -423,27 +435,47 @@ class ProcessTable(PlainRowsTable):
         """The rows on screen in their shown order (the window's: by id or by a column)."""
         return [self.processes[pid] for pid in self.order if pid in self.processes]
 
+    def _select_again(self, *, announce: bool = True) -> bool:
+        """Show the cursor again after the selected process left; whether it was hidden."""
+        if self.lost is None:
+            return False
+        self.lost = None
+        self.show_cursor = True
+        self.announced = None  # (the row under the cursor is announced at its next move)
+        if announce and self.row_count:
+            self.post_message(self.ProcessSelected(str(self.selected_id)))
+        return True
+
+    async def _on_click(self, event: events.Click) -> None:
+        self._select_again()  # (DataTable moves no hidden cursor)
+        await super()._on_click(event)
+
     def _at_edge(self, edge: Edge) -> bool:
         if edge == "top":
             return self.cursor_row <= 0
         return self.cursor_row >= self.row_count - 1
 
     def action_cursor_down(self) -> None:
+        if self._select_again():
+            return  # on the row that took the lost one's place: the one after it
         if self._at_edge("bottom"):
             self.post_message(self.EdgeReached("bottom"))
         super().action_cursor_down()
 
     def action_cursor_up(self) -> None:
+        self._select_again()
         if self._at_edge("top"):
             self.post_message(self.EdgeReached("top"))
         super().action_cursor_up()
 
     def action_page_down(self) -> None:
+        self._select_again()
         super().action_page_down()
         if self._at_edge("bottom"):
             self.post_message(self.EdgeReached("bottom"))
 
     def action_page_up(self) -> None:
+        self._select_again()
         super().action_page_up()
         if self._at_edge("top"):
             self.post_message(self.EdgeReached("top"))
