@@ -9,6 +9,7 @@ leaves nothing half written; the writes run on a thread, off the event loop.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import tempfile
 from collections.abc import AsyncIterator
@@ -19,10 +20,29 @@ from lashtui.errors import LashError
 from lashtui.model import ProcessPageQuery
 
 EXPORT_PAGE = 1_000
+# The most of a process id a timeline's default file name keeps. A file name is at most 255
+# bytes on the usual file systems, and an id may be 512 characters (more, if another
+# program wrote it): the whole id in the name failed the export of a legal 300-character id
+# ("File name too long").
+NAMED_ID_CHARS = 64
 
 
 def default_path(what: str, now_ms: int) -> Path:
     return Path.cwd() / f"lashtui-{what}-{now_ms}.jsonl"
+
+
+def id_in_file_name(process_id: str) -> str:
+    """A process id as a part of a file name that any file system takes: its first
+    `NAMED_ID_CHARS` characters with every one but ASCII letters, digits, `-`, `_` and `.`
+    as `_` (a `/` would name a directory; a non-ASCII letter is up to 4 bytes), then a short
+    hash of the whole id, so two ids that read the same once cut or replaced (`a/b`, `a_b`)
+    still name two files. At most `NAMED_ID_CHARS` + 9 ASCII characters."""
+    kept = "".join(
+        c if (c.isascii() and c.isalnum()) or c in "-_." else "_"
+        for c in process_id[:NAMED_ID_CHARS]
+    )
+    digest = hashlib.sha256(process_id.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f"{kept}-{digest}"
 
 
 async def export_rows(
@@ -50,8 +70,8 @@ async def export_timeline(
         async for page in processes.event_pages(process_id):  # never the whole log held
             yield [event.model_dump_json() for event in page]
 
-    safe_id = "".join(c if c.isalnum() or c in "-_." else "_" for c in process_id)
-    return await _write(Path(path) if path else default_path(f"events-{safe_id}", now_ms), lines())
+    named = id_in_file_name(process_id)
+    return await _write(Path(path) if path else default_path(f"events-{named}", now_ms), lines())
 
 
 async def _write(path: Path, batches: AsyncIterator[list[str]]) -> tuple[Path, int]:
