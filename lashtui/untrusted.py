@@ -5,10 +5,12 @@ Everything in a registry (ids, labels, payloads, events, scopes, signal names, r
 outputs) was written by some other program. Shown as it is, a stored string could drive the
 terminal (`\\x1b]0;...\\x07` retitles it, `\\x1b[2J` clears it), reorder what is shown around
 it (bidi overrides, "Trojan source"), break a one-line cell (newlines) or fail to encode
-(lone surrogates). `visible` turns each such character into its Python escape, so it is shown,
-never obeyed; everything else is kept exactly. Markup is the dashboard's other half of the
-same problem and lives beside the widgets (`lashtui.tui.text`): a string made safe here is
-still only ever given to Textual as plain text.
+(lone surrogates), or draw as nothing at all (a zero-width space, a tag character: two
+different ids would look the same). `visible` turns each such character into its Python
+escape, so it is shown, never obeyed and never hidden; everything else is kept exactly.
+Markup is the dashboard's other half of the same problem and lives beside the widgets
+(`lashtui.tui.text`): a string made safe here is still only ever given to Textual as plain
+text.
 
 Pure and dependency-free: the command line imports it without loading textual.
 """
@@ -24,18 +26,39 @@ from typing import Any
 
 # Characters a terminal or a layout obeys rather than shows: C0 and C1 controls (ESC, BEL,
 # CR, backspace...), DEL, line and paragraph separators, the bidi embeddings, overrides and
-# isolates, and lone surrogates (which no terminal encoding can carry). Newline and tab are
-# in the set too: a one-line cell shows them escaped; `multiline=True` keeps newlines.
+# isolates, the invisible ones (`_UNSEEN`), and lone surrogates (which no terminal encoding
+# can carry). Newline and tab are in the set too: a one-line cell shows them escaped;
+# `multiline=True` keeps newlines.
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_OBEYED = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}\ud800-\udfff]")
-_OBEYED_BUT_NEWLINE = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029{_BIDI}\ud800-\udfff]")
+# Characters drawn as nothing, or as a blank indistinguishable from none: Unicode's
+# Default_Ignorable_Code_Point (DerivedCoreProperties.txt: the zero-width space, joiners and
+# non-joiners U+200B-200D, word joiner and invisible operators U+2060-206F, soft hyphen,
+# BOM, variation selectors, Hangul fillers, tag characters U+E0000-E0FFF...) and every
+# format character (category Cf, which adds the Arabic and Egyptian format controls and
+# interlinear annotation marks), as of Unicode 15. Drawn raw, `payroll\u200b-run` read
+# exactly as `payroll-run`: two ids, two failure codes, one look. They are escaped even
+# where text uses them legitimately (the ZWJ of an emoji family, the U+FE0F of `❤️`, a flag's
+# tags): an operator telling ids apart matters more here than an emoji drawn whole.
+# tests/test_untrusted.py checks the set against the running Python's Unicode data.
+_UNSEEN = (
+    "\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160"
+    "\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164"
+    "\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
+)
+_OBEYED = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}{_UNSEEN}\ud800-\udfff]")
+_OBEYED_BUT_NEWLINE = re.compile(
+    f"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029{_BIDI}{_UNSEEN}\ud800-\udfff]"
+)
 
 
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
     if code <= 0xFF:
         return f"\\x{code:02x}"
-    return f"\\u{code:04x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"  # a tag character: `\\ue0069` would read as U+E006 and a `9`
 
 
 def visible(text: str, *, multiline: bool = False) -> str:
@@ -72,7 +95,9 @@ def _ansi_c(char: str) -> str:
         return f"\\x{code - 0xDC00:02x}"
     if code < 0x80:
         return f"\\x{code:02x}"
-    return f"\\u{code:04x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"  # (bash and zsh read `\\U` with eight hex digits)
 
 
 def visible_json(value: Any, *, indent: int | None = None) -> str:

@@ -4,6 +4,8 @@ escape, and everything else (markup brackets, non-Latin text) is kept exactly.""
 from __future__ import annotations
 
 import json
+import subprocess
+import unicodedata
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from lashtui.untrusted import (
     json_escaped,
     json_preview,
     printable_name,
+    shell_word,
     visible,
     visible_clipped,
     visible_json,
@@ -41,6 +44,59 @@ def test_what_a_terminal_would_obey_is_shown_escaped(stored: str, shown: str) ->
     assert not is_visible(stored)
     assert is_visible(visible(stored))
     visible(stored).encode("utf-8")  # always encodable, even from a lone surrogate
+
+
+# Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt, Unicode 15), written
+# out: Python's `unicodedata` does not have the property.
+DEFAULT_IGNORABLE = [
+    (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160), (0x17B4, 0x17B5),
+    (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x206F), (0x3164, 0x3164),
+    (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8),
+    (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0000, 0xE0FFF),
+]  # fmt: skip
+# What draws as nothing: those, and every format character (Cf) of this Python's Unicode.
+UNSEEN = frozenset(
+    [chr(c) for low, high in DEFAULT_IGNORABLE for c in range(low, high + 1)]
+    + [chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Cf"]
+)
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [
+        ("payroll\u200b-run", "payroll\\u200b-run"),
+        ("a\u200c\u200db\u2060c\u2064\ufeff", "a\\u200c\\u200db\\u2060c\\u2064\\ufeff"),
+        ("soft\u00adhyphen \u180e", "soft\\xadhyphen \\u180e"),
+        ("ok\U000e0069\U000e007f", "ok\\U000e0069\\U000e007f"),  # not `\ue0069`: U+E006, 9
+        ("\ufe0f\u3164\u034f", "\\ufe0f\\u3164\\u034f"),
+        # Chosen: a family emoji's joiners are shown too (README, Untrusted registry content).
+        ("👨\u200d👩", "👨\\u200d👩"),
+    ],
+)
+def test_what_draws_as_nothing_is_shown_escaped(stored: str, shown: str) -> None:
+    """Two ids that differ only by an invisible character (`payroll\u200b-run`,
+    `payroll-run`) were drawn the same."""
+    assert visible(stored) == shown
+    assert not is_visible(stored)
+    assert visible(stored, multiline=True) == shown
+
+
+def test_every_invisible_character_is_shown_escaped() -> None:
+    """Every Default_Ignorable_Code_Point and every format character (Cf) this Python knows,
+    so a newer Unicode's Cf is caught here."""
+    missed = sorted(f"U+{ord(c):04X}" for c in UNSEEN if is_visible(c))
+    assert not missed
+
+
+def test_an_invisible_character_in_a_command_is_read_back_by_bash() -> None:
+    """`shell_word` writes it as an escape bash turns back into it, beyond U+FFFF too."""
+    word = "payroll\u200b-run\U000e0069\u00ad"
+    assert shell_word(word) == "$'payroll\\u200b-run\\U000e0069\\u00ad'"
+    said = subprocess.run(
+        ["bash", "-c", f"printf %s {shell_word(word)}"],
+        capture_output=True, check=True, env={"LC_ALL": "C.UTF-8"},
+    )  # fmt: skip
+    assert said.stdout.decode() == word
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,7 @@ from lashtui.model import (
 from lashtui.registry import open_registry
 from tests.builders import ext
 from tests.cli.test_cli import LASHTUI
+from tests.test_untrusted import UNSEEN
 
 NASTY = [
     "[/]",
@@ -72,6 +73,12 @@ def assert_nothing_obeyed(output: bytes) -> str:
     bad = sorted({f"U+{ord(c):04X}" for c in text if c in OBEYED})
     assert not bad, f"control characters reached the terminal: {bad}"
     return text
+
+
+def assert_nothing_unseen(text: str) -> None:
+    """Human output draws no character as nothing: each is shown as its escape."""
+    unseen = sorted({f"U+{ord(c):04X}" for c in text if c in UNSEEN})
+    assert not unseen, f"drawn as nothing: {unseen}"
 
 
 def run_cli(*argv: str) -> tuple[int, bytes, bytes]:
@@ -127,7 +134,7 @@ async def store(path: Path, rows: list[tuple[str, str, str, str]]) -> list[str]:
 def check_reads(db: Path, stored: list[str]) -> None:
     code, out, err = run_cli("--db", str(db), "ls", "--status", "any")
     assert code == 0, err
-    assert_nothing_obeyed(out)
+    assert_nothing_unseen(assert_nothing_obeyed(out))
     assert len(out.decode().splitlines()) >= 1 + len(stored)
 
     code, out, err = run_cli("--db", str(db), "ls", "--status", "any", "--json")
@@ -141,7 +148,7 @@ def check_reads(db: Path, stored: list[str]) -> None:
         for command in ("show", "events"):
             code, out, err = run_cli("--db", str(db), command, "--", process_id)
             assert code == 0, err
-            assert_nothing_obeyed(out)
+            assert_nothing_unseen(assert_nothing_obeyed(out))
             code, out, err = run_cli("--db", str(db), command, "--json", "--", process_id)
             assert code == 0, err
             json.loads(assert_nothing_obeyed(out))  # parses; an empty log is `[]`
@@ -183,6 +190,33 @@ def test_every_nasty_value_at_once_through_the_installed_command(tmp_path: Path)
     text = assert_nothing_obeyed(result.stdout)
     assert "[@click=app.quit]click me[/]" in text and "fake [green]completed[/]" in text
     assert "\\x1b]0;pwned\\x07" in text
+
+
+def test_invisible_characters_are_shown_and_json_keeps_them(tmp_path: Path) -> None:
+    """`ls` drew `payroll\u200b-run` as `payroll-run` (and its columns one cell short of the
+    others); `--json` keeps the stored id exactly, for programs."""
+    db = tmp_path / "lookalike.db"
+    ids = ["payroll-run", "payroll\u200b-run", "tags\U000e0069\U000e0067", "soft\u00ad\ufeff"]
+    assert asyncio.run(store(db, [(pid, "payroll run", "s", "r") for pid in ids])) == ids
+    code, out, err = run_cli("--db", str(db), "ls")
+    assert code == 0, err
+    text = assert_nothing_obeyed(out)
+    assert_nothing_unseen(text)
+    lines = text.splitlines()
+    for shown in ("payroll\\u200b-run", "tags\\U000e0069\\U000e0067", "soft\\xad\\ufeff"):
+        assert any(line.startswith(shown + " ") for line in lines), text
+    # Every row's STATUS column starts where the header's does.
+    column = lines[0].index("STATUS")
+    assert all(line[column - 1] == " " and line[column] != " " for line in lines), text
+
+    code, out, err = run_cli("--db", str(db), "show", "--", ids[1])
+    assert code == 0, err
+    assert "payroll\\u200b-run" in assert_nothing_obeyed(out)
+    assert_nothing_unseen(out.decode())
+
+    code, out, err = run_cli("--db", str(db), "ls", "--json")
+    assert code == 0, err
+    assert sorted(p["process_id"] for p in json.loads(out)) == sorted(ids)
 
 
 @pytest.mark.parametrize("reader", ["head", "python"])

@@ -47,6 +47,7 @@ from lashtui.model import (
     SessionScope,
     WaitKind,
     WaitState,
+    failure,
 )
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import make_app
@@ -59,8 +60,10 @@ from lashtui.tui.screens.modals import ConfirmScreen
 from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.tui.widgets.process_table import ProcessTable
 from lashtui.untrusted import visible
-from tests.builders import registration
+from tests.builders import ext, registration
+from tests.test_untrusted import UNSEEN
 from tests.tui.scene import START_MS, until
+from tests.tui.test_errors_view import open_errors
 
 CLICK_EXPORT = "[@click=screen.export('victim.txt')]click me[/]"
 CLICK_QUIT = "[@click=app.quit]quit here[/]"
@@ -159,6 +162,8 @@ def check_screen(app: App[Any], *shown: str) -> str:
     """The screen holds no control character, and each of `shown` literally."""
     screen = screen_text(app)
     assert not CONTROL.search(screen), repr(CONTROL.findall(screen))
+    unseen = sorted({f"U+{ord(c):04X}" for c in screen if c in UNSEEN})
+    assert not unseen, f"drawn as nothing: {unseen}"
     for value in shown:
         assert value in screen, f"{value!r} is not on screen"
     return screen
@@ -279,6 +284,57 @@ async def test_the_issues_hostile_text_is_shown_literally_and_clicks_run_nothing
             check_screen(app, f"process {pids[2]}", visible(NASTY[4]))
             await pilot.press("escape")
             assert app.is_running and not (tmp_path / "victim.txt").exists()
+    finally:
+        await registry.close()
+
+
+async def test_invisible_characters_are_shown_so_lookalike_ids_look_different(
+    tmp_path: Path,
+) -> None:
+    """`payroll\u200b-run` beside `payroll-run`: a zero-width space, tag characters, a soft
+    hyphen, joiners and a BOM were drawn as nothing, so two ids (in the table, a cancel's
+    question) and two failure codes (the Errors view's groups) read the same."""
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "lookalike.db"), clock=clock)
+    try:
+        labels = {
+            "payroll-run": "payroll run",
+            "payroll\u200b-run": "payroll run",
+            "tags": "ok\U000e0069\U000e0067\U000e006e done",
+            "soft": "a\u00adb \u2060\ufeff\u200d\u180e end",
+        }
+        for pid, label in labels.items():
+            identity = ProcessIdentity(kind="k", label=label)
+            await registry.register_process(ext(pid, identity=identity))
+        for pid, code in (("f-1", "upstream_timeout"), ("f-2", "upstream\u200b_timeout")):
+            await registry.register_process(ext(pid))
+            await registry.complete_process(pid, failure(code, "no answer in 30s"))
+        app = make_app(Processes(registry, clock=clock), clock=clock)
+        async with app.run_test(size=SIZE) as pilot:
+            home = app.screen
+            assert isinstance(home, ProcessesScreen)
+            await loaded(home)
+            await pilot.pause()
+            check_screen(
+                app,
+                "payroll\\u200b-run",
+                "ok\\U000e0069\\U000e0067\\U000e006e done",
+                "a\\xadb \\u2060\\ufeff\\u200d\\u180e end",
+            )
+
+            table = home.query_one(ProcessTable)
+            table.move_cursor(row=table.get_row_index("payroll\u200b-run"))
+            await pilot.pause()
+            await pilot.press("c")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.pause()
+            check_screen(app, "Cancel process payroll\\u200b-run (payroll run)?")
+            await pilot.press("escape")
+
+            await open_errors(pilot)
+            screen = check_screen(app, "upstream\\u200b_timeout")
+            groups = [line for line in screen.splitlines() if "upstream" in line]
+            assert len(groups) == 2 and len(set(groups)) == 2, groups
     finally:
         await registry.close()
 
