@@ -290,10 +290,10 @@ class ProcessActions:
             return
         now = self.dashboard.clock.now_ms()
         outlooks = Counter(abandon_outlook(t, now) for t in targets)
-        outlook = "\n".join(
+        outlook = [  # (a sentence may quote a stored id: lines, not a joined str)
             sentence if len(targets) == 1 else f"{count}: {sentence}"
             for sentence, count in outlooks.most_common()
-        )
+        ]
 
         async def requested(reason: str | None) -> None:
             if reason is not None:
@@ -408,10 +408,10 @@ class ProcessActions:
         ended, refused = await undecodable.end_each(processes, operator, targets, reason)
         self._acted()
         severity: SeverityLevel = "error" if refused else "information"
-        message = undecodable.result(ended, refused, skipped)
+        lines = undecodable.result(ended, refused, skipped)
         if gone := gone_of(targets):
-            message += f"\n{left_out(gone)}"
-        text.say(self._app, message, title=progress.what, severity=severity)
+            lines.append(left_out(gone))
+        text.say(self._app, lines, title=progress.what, severity=severity)
 
     def default_scope(self) -> str:
         """The scope a transfer most likely moves grants from (a screen with a granted
@@ -556,7 +556,9 @@ class ProcessActions:
         lines = [outcomes[0].line()] if len(outcomes) == 1 else tallied(grouped)
         if gone:
             lines.append(left_out(gone))
-        text.say(self._app, "\n".join(lines), title=what, severity=severity)
+        # As lines: a line joined into one str here could not be told from one a stored id
+        # with a newline wrote (`text.say`).
+        text.say(self._app, lines, title=what, severity=severity)
 
     def acted(self) -> None:
         """Called after an action; a screen with marks clears them."""

@@ -258,11 +258,11 @@ def clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
-def two_lines(sentence: str) -> str:
-    """A `verdict: why` sentence broken after its first colon, for a two-line cell; a
-    sentence without one stays on one line."""
+def two_lines(sentence: str) -> list[str]:
+    """A `verdict: why` sentence broken after its first colon, for a two-line cell
+    (`text.joined`); a sentence without one stays on one line."""
     head, sep, tail = sentence.partition(": ")
-    return f"{head}:\n{tail}" if sep else sentence
+    return [f"{head}:", tail] if sep else [sentence]
 
 
 def first_few(items: Sequence[str], limit: int = 10) -> str:
@@ -274,14 +274,14 @@ def first_few(items: Sequence[str], limit: int = 10) -> str:
     return f"{shown} and {rest} more" if rest > 0 else shown
 
 
-def tally(pairs: Iterable[tuple[str, int]]) -> str:
+def tally(pairs: Iterable[tuple[str, int]]) -> list[str]:
     """One `name  count` line per pair, the counts aligned in a column."""
     rows = list(pairs)
     width = max((len(name) for name, _ in rows), default=0)
-    return "\n".join(f"{name:<{width}}  {count:>5}" for name, count in rows)
+    return [f"{name:<{width}}  {count:>5}" for name, count in rows]
 
 
-def state_counts(counts: Mapping[str, int]) -> str:
+def state_counts(counts: Mapping[str, int]) -> list[str]:
     """The six states with their badges, in lifecycle order, zeros included so the panel
     keeps its shape as rows come and go; then the rows with no state, if any."""
     names = [*BADGES, NO_STATE] if counts.get(NO_STATE) else BADGES

@@ -12,11 +12,17 @@ shown to at most `SHOWN_CHARS` characters (`lashtui.untrusted.bounded`: the rest
 not drawn), so no stored value, however long, is escaped, measured or wrapped whole.
 tests/tui/test_untrusted_boundary.py fails when a view passes a bare string to a
 markup-reading call.
+
+A line break is the dashboard's own only where it joins lines (`joined`, or `say` given a
+sequence of lines): every `str` is shown on one line, its newlines as `\\x0a`. A sentence
+is built from stored text (`f"refused: {process_id}: ..."`), and once built nothing tells
+a break the dashboard wrote from one an id held: an id `zz\\n10 done\\ndone: payroll-run:
+cancelled` wrote two fake lines into a cancel's result.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from rich.style import Style
 from rich.text import Text
@@ -31,6 +37,9 @@ from lashtui.untrusted import shown, visible_clipped
 
 # The most a one-line cell shows: the longest field a write allows (a label).
 CELL_CHARS = MAX_LABEL_CHARS
+
+# Words on one line (`plain`), or lines the dashboard breaks between (`joined`).
+Words = str | Text | Sequence[str | Text]
 
 
 def data(value: str, style: str | Style = "", *, multiline: bool = False) -> Text:
@@ -56,31 +65,41 @@ def content(value: str, style: str = "") -> Content:
 
 
 def plain(*parts: str | Text, style: str = "") -> Text:
-    """The dashboard's own words with stored text in between: every `str` part is made
-    visible too (a message may quote an error that quotes a stored id), none is markup."""
+    """The dashboard's own words with stored text in between, on one line: every `str` part
+    is made visible too (a message may quote an error that quotes a stored id), newlines
+    included, and none is markup."""
     text = Text(style=style, end="")
     for part in parts:
-        text.append(part if isinstance(part, Text) else shown(part, multiline=True))
+        text.append(part if isinstance(part, Text) else shown(part))
     return text
 
 
 def joined(lines: Iterable[str | Text], separator: str = "\n") -> Text:
-    """Lines (each plain words or `data`) as one text."""
+    """Lines (each plain words or `data`) as one text: the only line breaks that are the
+    dashboard's own."""
     return Text(separator, end="").join(
         line if isinstance(line, Text) else plain(line) for line in lines
     )
 
 
+def words(value: Words) -> Text:
+    """Words on one line (a `str`, as `plain`; a `Text`, as it is), or lines (`joined`)."""
+    if isinstance(value, Text):
+        return value
+    return plain(value) if isinstance(value, str) else joined(value)
+
+
 def say(
     node: Widget | Screen[object] | App[object],
-    message: str | Text,
+    message: Words,
     *,
     title: str = "",
     severity: SeverityLevel = "information",
     timeout: float | None = None,
 ) -> None:
     """A notification whose text is shown literally: `notify` reads its message as markup
-    unless told not to, and a refusal quotes stored ids and reasons."""
-    body = message.plain if isinstance(message, Text) else shown(message, multiline=True)
+    unless told not to, and a refusal quotes stored ids and reasons. A `str` message is one
+    line; a message of several lines is given as their sequence (see the module docstring)."""
+    body = words(message).plain
     title = shown(title)
     node.notify(body, title=title, severity=severity, timeout=timeout, markup=False)

@@ -65,7 +65,7 @@ async def end_each(
     return ended, refused
 
 
-def result(ended: Sequence[str], refused: Sequence[str], skipped: Sequence[str]) -> str:
+def result(ended: Sequence[str], refused: Sequence[str], skipped: Sequence[str]) -> list[str]:
     """One notification: the line for one target, or for many a count (`2 ended, 1
     refused`) and the refusals; then the skipped marked rows and what ends them instead."""
     if len(ended) + len(refused) == 1:
@@ -81,4 +81,4 @@ def result(ended: Sequence[str], refused: Sequence[str], skipped: Sequence[str])
             f"skipped {len(skipped)} marked {noun} that can be decoded "
             f"({fmt.first_few(skipped, SHOWN)}): cancel or abandon {them}"
         )
-    return "\n".join(lines)
+    return lines

@@ -43,12 +43,13 @@ def test_owner_names_shorten_recovery_attempts() -> None:
 def test_clip_and_two_lines() -> None:
     assert fmt.clip("retired", 10) == "retired"
     assert fmt.clip("a reason far too long", 10) == "a reason …"
-    assert fmt.two_lines("not applicable: rerunnable rows are re-run") == (
-        "not applicable:\nrerunnable rows are re-run"
-    )
-    assert fmt.two_lines("will abandon once the owner's lease lapses") == (
+    assert fmt.two_lines("not applicable: rerunnable rows are re-run") == [
+        "not applicable:",
+        "rerunnable rows are re-run",
+    ]
+    assert fmt.two_lines("will abandon once the owner's lease lapses") == [
         "will abandon once the owner's lease lapses"
-    )
+    ]
 
 
 def test_first_few_names_ten_then_counts_the_rest() -> None:
@@ -60,10 +61,11 @@ def test_first_few_names_ten_then_counts_the_rest() -> None:
 
 
 def test_tally_aligns_counts_and_state_counts_keep_every_state() -> None:
-    assert fmt.tally([("ran", 3), ("left_running", 12)]) == (
-        "ran               3\nleft_running     12"
-    )
-    lines = fmt.state_counts({"running": 4, "failed": 1}).splitlines()
+    assert fmt.tally([("ran", 3), ("left_running", 12)]) == [
+        "ran               3",
+        "left_running     12",
+    ]
+    lines = fmt.state_counts({"running": 4, "failed": 1})
     assert [line.split()[1] for line in lines] == list(fmt.BADGES)
     assert [int(line.split()[-1]) for line in lines] == [4, 0, 0, 1, 0, 0]
 
@@ -93,10 +95,10 @@ def test_a_time_after_now_is_from_now_and_an_unknown_one_unknown() -> None:
 
 
 def test_state_counts_add_the_rows_with_no_state_only_when_there_are_some() -> None:
-    lines = fmt.state_counts({"running": 4, "no state": 2}).splitlines()
+    lines = fmt.state_counts({"running": 4, "no state": 2})
     assert len(lines) == 7 and lines[-1].split()[-1] == "2"
     assert lines[-1].startswith("? status column holds no state")
-    assert len(fmt.state_counts({"running": 4, "no state": 0}).splitlines()) == 6
+    assert len(fmt.state_counts({"running": 4, "no state": 0})) == 6
 
 
 def test_events_left_out_are_counted_in_a_sentence() -> None:

@@ -27,7 +27,7 @@ from rich.console import Console
 from textual.app import App
 from textual.command import CommandPalette
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from lashtui.admin import Processes
 from lashtui.clock import ManualClock
@@ -56,7 +56,7 @@ from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.health import HealthScreen
 from lashtui.tui.screens.leases import LeasesScreen
 from lashtui.tui.screens.live import LiveScreen
-from lashtui.tui.screens.modals import ConfirmScreen
+from lashtui.tui.screens.modals import AbandonScreen, ConfirmScreen
 from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.tui.widgets.process_table import ProcessTable
 from lashtui.untrusted import visible
@@ -335,6 +335,67 @@ async def test_invisible_characters_are_shown_so_lookalike_ids_look_different(
             screen = check_screen(app, "upstream\\u200b_timeout")
             groups = [line for line in screen.splitlines() if "upstream" in line]
             assert len(groups) == 2 and len(set(groups)) == 2, groups
+    finally:
+        await registry.close()
+
+
+FORGER = "zz\n10 done\ndone: payroll-run: cancelled"
+
+
+async def test_a_stored_newline_writes_no_line_into_a_message(tmp_path: Path) -> None:
+    """An id holding newlines was escaped in the table, but an action's result, `y`'s
+    `copied ...` and the abandon dialog's outlook kept its newlines: a refused cancel on
+    it showed the fake lines `10 done` and `done: payroll-run: cancelled`. Stored text in
+    the dashboard's sentences is one line; the dashboard's own lines still break."""
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "forger.db"), clock=clock)
+    try:
+        await registry.register_process(ext("crawl-docs"))
+        await registry.register_process(ext(FORGER))
+        await registry.complete_process(FORGER, failure("boom", "it failed"))
+        app = make_app(Processes(registry, clock=clock), clock=clock, operator="op:test")
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            home = app.screen
+            assert isinstance(home, ProcessesScreen)
+            await loaded(home)
+            table = home.query_one(ProcessTable)
+            escaped = visible(FORGER)
+
+            async def mark_both() -> None:
+                for pid in ("crawl-docs", FORGER):
+                    table.move_cursor(row=table.get_row_index(pid))
+                    await pilot.press("space")
+
+            def toasts() -> list[str]:
+                return [n.message for n in app._notifications]
+
+            await mark_both()
+            await pilot.press("c")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            question = str(app.screen.query_one("#question", Static).render())
+            assert escaped in question and "\n" not in question
+            await pilot.click("#yes")
+            await until(pilot, lambda: bool(toasts()))
+            (result,) = toasts()
+            lines = result.splitlines()  # the dashboard's own lines, still broken
+            assert lines[0] == "1 requested, 1 refused", result
+            assert lines[1].startswith("requested: crawl-docs: cancel requested by op:test")
+            assert lines[2].startswith(f"refused: {escaped}: process `{escaped}`"), result
+            assert len(lines) == 3, result
+            check_screen(app)
+            app.clear_notifications()
+
+            table.move_cursor(row=table.get_row_index(FORGER))
+            await pilot.press("y")
+            await until(pilot, lambda: bool(toasts()))
+            assert toasts() == [f"copied {escaped}"]
+
+            await mark_both()
+            await pilot.press("a")
+            await until(pilot, lambda: isinstance(app.screen, AbandonScreen))
+            outlook = str(app.screen.query_one("#outlook", Static).render()).splitlines()
+            assert len(outlook) == 2, outlook  # one line for each of the two outlooks
+            assert f"1: process `{escaped}` is already failed" in outlook
     finally:
         await registry.close()
 

@@ -205,7 +205,7 @@ async def test_requesting_abandon_moves_a_silent_row_to_the_pending_requests(
         assert silent.display is False and pending.display is True
         request = str(pending.shown["g-silent"].cells[2])  # stored text: a `Text` cell
         assert request == "operator:test · 0ms ago\nhost-d was retired"
-        verdict = pending.shown["g-silent"].cells[4]
+        verdict = str(pending.shown["g-silent"].cells[4])  # two lines, joined: a `Text`
         assert verdict == "will abandon at the next sweep:\nthe owner's lease has lapsed"
 
 
@@ -270,12 +270,12 @@ async def test_health_says_how_the_worker_reads_other_connections_commits(
     worker = ProcessWorker(registry)
     now = 1_780_000_000_000
     try:
-        assert HealthScreen._commits_fact(worker, now).splitlines() == [
+        assert HealthScreen._commits_fact(worker, now) == [
             "backlog    not draining in full batches",
             "commits    not followed: the worker's drive loop is not running",
         ]
         worker.stats.draining_since_ms = now - 65_000
-        assert HealthScreen._commits_fact(worker, now).splitlines() == [
+        assert HealthScreen._commits_fact(worker, now) == [
             "backlog    draining in full batches for 1m05s",
             "commits    read at the backlog's end or at a drive",
         ]
@@ -284,7 +284,7 @@ async def test_health_says_how_the_worker_reads_other_connections_commits(
             async with asyncio.timeout(10):
                 while not worker.following:  # noqa: ASYNC110 (a guard on the drive loop)
                     await asyncio.sleep(0.01)
-            assert HealthScreen._commits_fact(worker, now).splitlines()[1] == (
+            assert HealthScreen._commits_fact(worker, now)[1] == (
                 "commits    followed as they happen (0 wakes)"
             )
     finally:

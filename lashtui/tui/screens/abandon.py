@@ -83,7 +83,7 @@ def pending_row(process: ObservedProcess, now_ms: int) -> Row:
             process.disposition_text(),
             text.joined([asked, reason]),
             lease,
-            fmt.two_lines(abandon_outlook(process, now_ms)),
+            text.joined(fmt.two_lines(abandon_outlook(process, now_ms))),
         ),
         states=((0, fmt.state(process)), *([(3, "lapsed")] if lapsed else [])),
     )

@@ -183,18 +183,18 @@ class HealthScreen(LiveScreen):
             for chart in (ThroughputChart, LoadChart, DurationChart):
                 self.query_one(chart).show(self.activity)
 
-    def _activity_facts(self) -> str:
+    def _activity_facts(self) -> list[str]:
         window = f"{WINDOW_NAMES[self.window]} (w: next window)"
         activity = self.activity
         if activity is None or self._activity_window is not self.window:
-            return f"{window}, reading..."
+            return [f"{window}, reading..."]
         started = sum(activity.started)
         ended = ", ".join(f"{sum(n):,} {state}" for state, n in activity.ended.items())
-        facts = f"{window}: {started:,} started; ended {ended}"
+        facts = [f"{window}: {started:,} started; ended {ended}"]
         if activity.scanned:
             took = self._activity_took_s
-            facts += (
-                f"\nread by scans in {took:.1f} s: this registry has no chart indexes (made "
+            facts.append(
+                f"read by scans in {took:.1f} s: this registry has no chart indexes (made "
                 f"before them), so the charts refresh every {READ_SHARE * took:.0f} s at most"
             )
         return facts
@@ -219,7 +219,9 @@ class HealthScreen(LiveScreen):
                 self._engine = job
         return self._engine
 
-    def engine_facts(self, worker: ProcessWorker | None, now_ms: int) -> str:
+    def engine_facts(self, worker: ProcessWorker | None, now_ms: int) -> list[str]:
+        """One fact a line, as lines: a fact may quote a stored id (in flight, a problem's
+        message), and one with a newline would start a line of its own (`text.say`)."""
         state = f"state      {self.engine_state()}"
         if worker is None:
             why = (
@@ -227,20 +229,18 @@ class HealthScreen(LiveScreen):
                 if self.dashboard.read_only
                 else "rows are run and swept by workers elsewhere"
             )
-            return f"{state}\n{why}"
+            return [state, why]
         stats = worker.stats
         in_flight = worker.in_flight
         last = fmt.ago(stats.last_drive_ms, now_ms) if stats.last_drive_ms is not None else "-"
-        return "\n".join(
-            (
-                state,
-                f"owner      {fmt.owner(worker.owner)}",
-                f"in flight  {len(in_flight)}: {fmt.first_few(in_flight, IN_FLIGHT_SHOWN)}",
-                f"drives     {stats.drives}, last drive and sweep {last}",
-                self._problems_fact(now_ms),
-                self._commits_fact(worker, now_ms),
-            )
-        )
+        return [
+            state,
+            f"owner      {fmt.owner(worker.owner)}",
+            f"in flight  {len(in_flight)}: {fmt.first_few(in_flight, IN_FLIGHT_SHOWN)}",
+            f"drives     {stats.drives}, last drive and sweep {last}",
+            self._problems_fact(now_ms),
+            *self._commits_fact(worker, now_ms),
+        ]
 
     def _problems_fact(self, now_ms: int) -> str:
         """The worker's warnings while it runs (a lease it could not renew, a drive that
@@ -253,7 +253,7 @@ class HealthScreen(LiveScreen):
         return f"problems   {count}, the last {fmt.ago(at_ms, now_ms)}: {message}"
 
     @staticmethod
-    def _commits_fact(worker: ProcessWorker, now_ms: int) -> str:
+    def _commits_fact(worker: ProcessWorker, now_ms: int) -> list[str]:
         """Whether the worker follows other connections' commits as they happen, or drains
         a backlog in full batches and reads them at its end or at a drive (worker.py
         `_drive_forever`)."""
@@ -267,12 +267,12 @@ class HealthScreen(LiveScreen):
             commits = "read at the backlog's end or at a drive"
         else:
             commits = "not followed: the worker's drive loop is not running"
-        return f"backlog    {backlog}\ncommits    {commits}"
+        return [f"backlog    {backlog}", f"commits    {commits}"]
 
-    def sweep_facts(self, worker: ProcessWorker | None) -> str:
+    def sweep_facts(self, worker: ProcessWorker | None) -> list[str]:
         if worker is None:
-            return "no embedded worker: verdicts are counted by the worker that sweeps"
+            return ["no embedded worker: verdicts are counted by the worker that sweeps"]
         stats = worker.stats
         verdicts = fmt.tally((v.value, stats.verdicts[v]) for v in Verdict)
         runs = fmt.tally((r.value, stats.runs[r]) for r in RunEnd)
-        return f"verdicts\n{verdicts}\n\nrun ends\n{runs}"
+        return ["verdicts", *verdicts, "", "run ends", *runs]

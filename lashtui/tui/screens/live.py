@@ -27,7 +27,6 @@ import contextlib
 import time
 from typing import ClassVar
 
-from rich.text import Text
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Static
@@ -68,7 +67,7 @@ class LiveScreen(Screen[None]):
         self._mark: tuple[int, int] | None = None
         self._read_s = 0.0
         self._took_s = 0.0
-        self._said: dict[str, str | Text] = {}
+        self._said: dict[str, text.Words] = {}
 
     @property
     def refresh_s(self) -> float:
@@ -200,13 +199,13 @@ class LiveScreen(Screen[None]):
         except NoMatches:
             return  # the app is closing
 
-    def say(self, selector: str, words: str | Text) -> None:
+    def say(self, selector: str, words: text.Words) -> None:
         """Set a Static's text, only if it changed: a view re-rendered every refresh stays
         idle (no repaint, no layout) while nothing moves. The words may quote stored text
         (an error, an id): they are shown through `text.plain`, never as markup."""
         if self._said.get(selector) != words:
             self._said[selector] = words
-            self.query_one(selector, Static).update(text.plain(words))
+            self.query_one(selector, Static).update(text.words(words))
 
     def tick(self) -> None:
         if not self.is_current or not self.loaded.is_set():

@@ -149,7 +149,7 @@ class AbandonScreen(ModalScreen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Cancel")]
 
-    def __init__(self, targets: Words, outlook: Words) -> None:
+    def __init__(self, targets: Words, outlook: text.Words) -> None:
         super().__init__()
         self.targets = targets
         self.outlook = outlook
@@ -157,7 +157,7 @@ class AbandonScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(text.plain("Request that the sweep abandon ", self.targets, "?"))
-            yield Static(text.plain(self.outlook), id="outlook")
+            yield Static(text.words(self.outlook), id="outlook")
             yield Input(placeholder="reason (optional)", id="abandon-reason")
             with Horizontal(classes="buttons"):
                 yield Button("No", id="no", variant="primary")
@@ -177,7 +177,7 @@ class EndUndecodableScreen(FormScreen[str]):
     """End rows whose stored record cannot be decoded: names them (and the marked rows that
     are skipped), asks for the reason the terminal event records; No has the focus."""
 
-    def __init__(self, targets: Words, outlook: Words) -> None:
+    def __init__(self, targets: Words, outlook: text.Words) -> None:
         super().__init__()
         self.targets = targets
         self.outlook = outlook
@@ -186,7 +186,7 @@ class EndUndecodableScreen(FormScreen[str]):
         with Vertical(classes="dialog"):
             question = text.plain("End ", self.targets, "? Only ending changes an undecodable row.")
             yield Label(question, id="question")
-            yield Static(text.plain(self.outlook), id="outlook")
+            yield Static(text.words(self.outlook), id="outlook")
             yield Input(placeholder="reason (required), e.g. bad build", id="end-reason")
             yield Static("", id="form-error")
             with Horizontal(classes="buttons"):
