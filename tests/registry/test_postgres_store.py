@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 import time
 
 import psycopg
 import pytest
 
+from lashtui.clock import ManualClock
 from lashtui.command.advice import for_the_command_line
 from lashtui.errors import (
     NotARegistry,
@@ -23,6 +25,7 @@ from lashtui.errors import (
 from lashtui.model import (
     Engine,
     ProcessEventAppendRequest,
+    ProcessLease,
     ProcessStartRequest,
     RecoveryDisposition,
 )
@@ -36,6 +39,7 @@ from lashtui.registry.postgres.schema import (
     SCHEMA_VERSION,
     START_FUNCTION,
 )
+from lashtui.registry.sql import lease
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.fetch import read_ahead
 from tests.builders import ext, ob, own, rr, started
@@ -448,6 +452,57 @@ async def test_a_read_sent_ahead_travels_with_the_next_statement_and_is_used_onc
     async with open_registry(postgres_schema) as registry:
         assert isinstance(registry, PostgresProcessRegistry)
         assert await registry._db.write(_reads_ahead) == (1, 2, 4)
+
+
+def _renew_and_hold(
+    conn: Tx, held: ProcessLease, now: int, renewed: threading.Event, release: threading.Event
+) -> ProcessLease:
+    """Renew `held` for a minute, then keep the transaction open until `release` (on a pool
+    thread): a write in flight, its BEGIN (the writer lock, its id, the commit counter's
+    step) already run."""
+    renewal = lease.renew(conn, held, 60_000, now)
+    renewed.set()
+    if not release.wait(30):
+        raise TimeoutError("never released")
+    return renewal
+
+
+async def test_the_data_version_moves_when_a_write_in_flight_commits(
+    postgres_schema: str, clock: ManualClock
+) -> None:
+    """A version taken while a write is in flight (counted by the commit counter, not yet
+    visible) must move once it commits: a dashboard view reads again only when it has moved
+    (tui/screens/live.py), so a version that reached its final value before the commit was
+    visible left the view showing the old lease for as long as nothing else committed.
+
+    It did, when the writer's id was the newest on the server: a snapshot lists as in
+    progress only the ids below its `xmax` (the last one completed, plus one), so the
+    writer was in no list, the bound (`lashtui_change_bound`) stood at its end, and the
+    version was the one the commit then left. Alone on the server, that is every time."""
+    async with open_registry(postgres_schema, clock=clock) as reader, open_registry(
+        postgres_schema, clock=clock
+    ) as writer:
+        assert isinstance(writer, PostgresProcessRegistry)
+        await writer.register_process(ext("p"))
+        claim = await writer.claim_process_lease("p", own("w-1"), 10_000)
+        assert claim.lease is not None
+        renewed, release = threading.Event(), threading.Event()
+        write = asyncio.create_task(
+            writer._db.write(_renew_and_hold, claim.lease, clock.now_ms(), renewed, release)
+        )
+        try:
+            assert await asyncio.to_thread(renewed.wait, 10)
+            in_flight = await reader.data_version()
+            unseen = await reader.get_process_lease("p")  # what a read at that version sees
+            assert unseen is not None
+            assert unseen.expires_at_epoch_ms == claim.lease.expires_at_epoch_ms
+        finally:
+            release.set()
+            renewal = await write
+        assert await reader.data_version() != in_flight
+        seen = await reader.get_process_lease("p")
+        assert seen is not None
+        assert seen.expires_at_epoch_ms == renewal.expires_at_epoch_ms
 
 
 async def test_a_new_registrys_first_commit_moves_the_data_version(

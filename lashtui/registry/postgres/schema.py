@@ -35,7 +35,13 @@ transactional outboxes). Why that is exact:
   writer of this registry, see below), so the reader's snapshot holds all it committed;
 - every transaction that commits later has an id at or above the horizon, so every save it
   makes is above the position. The feed's order is the order of transaction ids, not of
-  commits, and the position never passes a transaction that could still commit.
+  commits, and the position never passes a transaction that could still commit;
+- a transaction whose id is at or above the snapshot's xmax (the last id completed, plus
+  one) is in no in-progress list, so the horizon does not stop at it though it may still
+  be writing. The feed needs no more: every save the snapshot sees has a smaller id, so
+  the position (the last save visible below the horizon) lies below each of its saves.
+  But the horizon is no sign that every writer has ended, and `data_version` lists the
+  writers in flight itself (postgres/store.py).
 
 The snapshot's in-progress list covers the whole server, and a transaction that never
 writes here (another database's, a long report) would hold the feed back for as long as it
@@ -52,8 +58,9 @@ another server (whose transaction ids start lower), gets the base that puts ever
 sequence above every stored one (`BASE_FOR_STORED`).
 
 `process_commit_counter` counts write transactions without a lock (a sequence is never
-rolled back or waited for): `data_version` is it with the registry's oldest writer in
-flight, which moves for every commit of another handle (and for some that are not).
+rolled back or waited for): `data_version` is it with the ids of the registry's writers in
+flight (the holders of the writer lock), which moves after every commit, once it is
+visible (and for some writes that roll back).
 
 One addition is not lash's: `lashtui_try_jsonb`, the record JSON as jsonb or NULL where the
 cast fails, which the shared SQL falls back to when a row's text is not what jsonb reads

@@ -30,30 +30,45 @@ from lashtui.registry.postgres.connection import (
     PostgresConnection,
     first_line,
 )
-from lashtui.registry.postgres.schema import DDL, SUPERSEDED
+from lashtui.registry.postgres.schema import DDL, SUPERSEDED, WRITER_LOCK_CLASS
 from lashtui.registry.postgres.start import prepare_start, start_in_server
 from lashtui.registry.sql import event, lease, process
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.prepared import prepare_completion
 from lashtui.registry.sql.store import SqlProcessRegistry
 
-# The write transactions begun (a sequence: counted without a lock), then the feed's bound:
-# while a commit is not yet visible its writer holds the bound, which moves once it and
-# every older writer have ended, so the pair moves after every commit (schema.py). A new
-# sequence's `last_value` is its start, 1, before the first `nextval` and after it, so
-# `is_called` tells those two apart: without it a new registry's first commit left the
-# version as it was. Two statements, the counter first: a sequence is read as it stands,
-# not as of a snapshot, so read in the bound's statement, after its snapshot, it could
-# count a writer that began since, which that snapshot does not hold the bound back for:
-# that writer's commit would then leave the pair as it was taken before. A hash, as a
-# version is one number.
+# The write transactions begun (a sequence: counted without a lock), then the writers still
+# in flight: the ids of the transactions that hold the registry's writer lock, which each
+# takes before its id and its step of the counter, and lets go only once its commit is
+# visible (PostgreSQL leaves the proc array, which snapshots read, before it releases a
+# transaction's locks). So a writer counted in the first number is either still listed
+# in the second, and leaves it when it ends, or visible to every read begun after: the
+# pair moves after every commit, and once it stands a read made after it has seen every
+# commit that moved it. A new sequence's `last_value` is its start, 1, before the first
+# `nextval` and after it, so `is_called` tells those two apart: without it a new
+# registry's first commit left the version as it was. Two statements, the counter first:
+# a writer that begins after the count is counted by the next version, one counted must
+# be in the list or have ended.
+#
+# Not the feed's bound (`lashtui_change_bound`), which this was: a snapshot lists as in
+# progress only the ids below its `xmax` (the last id completed, plus one), so a writer
+# whose id was the newest on the server was in no list, the bound stood at its end, and
+# the version taken while it was in flight was the one its commit left. A dashboard view
+# read at that version, before the commit was visible, and never again while nothing
+# else committed (tui/screens/live.py). The feed loses nothing by it: every row a
+# snapshot sees lies below such a writer's sequences (schema.py). A hash, as a version
+# is one number.
 _COMMITS_BEGUN = (
     "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM process_commit_counter"
 )
-_VERSION = (
-    "SELECT hashtextextended(?::text || ' ' || "
-    "lashtui_change_bound(pg_current_snapshot())::text, 0)"
-)
+_VERSION = f"""SELECT hashtextextended(?::text || ' ' || COALESCE((
+        SELECT string_agg(t.transactionid::text, ',' ORDER BY t.transactionid::text)
+        FROM pg_locks a
+        JOIN pg_locks t ON t.pid = a.pid AND t.locktype = 'transactionid' AND t.granted
+        WHERE a.locktype = 'advisory' AND a.granted AND a.classid = {WRITER_LOCK_CLASS}
+          AND a.objid = hashtext(current_schema())::oid AND a.objsubid = 2
+          AND a.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    ), ''), 0)"""
 
 
 def _version(conn: Tx) -> int:
