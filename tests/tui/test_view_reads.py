@@ -10,6 +10,7 @@ view that more are not shown."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -45,6 +46,7 @@ from lashtui.tui.screens import leases as leases_view
 from lashtui.tui.screens.abandon import AbandonRequestsScreen
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.leases import LeasesScreen, owner_key, process_key
+from lashtui.tui.screens.live import LiveScreen
 from lashtui.tui.widgets.keyed_table import KeyedTable
 from lashtui.worker.identity import host_id
 from tests.builders import ext, ob
@@ -94,13 +96,26 @@ def _countdown(table: KeyedTable, pid: str) -> str:
 
 
 async def renewed_and_shown(
-    pilot: Any, by: ProcessRegistry, table: KeyedTable, ttl_ms: int, reads: Counted
+    pilot: Any, by: ProcessRegistry, leases: LeasesScreen, ttl_ms: int, reads: Counted
 ) -> None:
-    """`by` renews `ext-held`'s lease for `ttl_ms`: the Leases view shows it, then reads
-    nothing more."""
+    """`by` renews `ext-held`'s lease for `ttl_ms`: the Leases view shows it, then, once it
+    has read at the mark the renewal left, reads nothing more."""
+    table = leases.query_one(KeyedTable)
     await by.renew_process_lease(await _lease(by, "ext-held"), ttl_ms)
     await until(pilot, lambda: _countdown(table, "ext-held") == f"{ttl_ms // 1000}s left")
+    await _settled(pilot, leases)
     await _quiet(pilot, reads)
+
+
+async def _settled(pilot: Any, view: LiveScreen) -> None:
+    """Until `view`'s last read was made at the registry's change mark as it stands. A read
+    at a mark taken while a commit was in flight may show that commit already (it landed
+    between the mark and the read); the mark moves once more when the commit lands, and the
+    view reads once more: a read too many, never one too few (live.py)."""
+    processes = view.dashboard.processes
+    async with asyncio.timeout(10):
+        while view._mark != await processes.change_mark():
+            await pilot.pause(REFRESH_S)
 
 
 async def _quiet(pilot: Any, counted: Counted) -> None:
@@ -155,10 +170,10 @@ async def test_the_leases_view_reads_only_when_a_commit_lands(
 
         # Another connection (another program) renews: shown at the next refresh.
         async with open_registry(target, clock=clock) as other:
-            await renewed_and_shown(pilot, other, table, 30_000, reads)
+            await renewed_and_shown(pilot, other, leases, 30_000, reads)
 
         # The dashboard's own handle commits (as its actions and embedded worker do).
-        await renewed_and_shown(pilot, registry, table, 50_000, reads)
+        await renewed_and_shown(pilot, registry, leases, 50_000, reads)
 
 
 async def test_a_read_that_failed_is_made_again_though_nothing_moved(
@@ -269,9 +284,9 @@ async def test_an_idle_view_reads_nothing_on_a_registry_another_program_keeps_op
             app = make_app(processes, clock=clock, read_only=True, refresh_s=REFRESH_S)
             async with app.run_test(size=SIZE) as pilot:
                 await home_loaded(pilot)
-                table = (await open_view(pilot, "2", LeasesScreen)).query_one(KeyedTable)
+                leases = await open_view(pilot, "2", LeasesScreen)
                 await _quiet(pilot, reads)
-                await renewed_and_shown(pilot, writer, table, 30_000, reads)
+                await renewed_and_shown(pilot, writer, leases, 30_000, reads)
 
 
 async def test_the_views_are_quiet_where_they_were_a_polling_storm(
