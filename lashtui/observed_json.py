@@ -46,6 +46,11 @@ Shaped = Any  # an object rebuilt in its model's order (a dict), or None: not vo
 
 # Whole numbers the models' int fields are vouched for at: 64-bit, as lash writes them.
 _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+# The longest lease name (owner, incarnation, token) vouched for: the ceiling every read
+# takes a plain-text column under (registry/sql/stored_text.py `READ_CHARS`, 4,096; a test
+# checks they are the same). A longer one was read cut, and its lease is a stand-in the
+# models print with why.
+MAX_NAME_READ = 4096
 # pydantic-core refuses JSON nested 254 levels or more; a text with fewer brackets than this
 # cannot nest that deep (brackets inside strings only make the count safer).
 MAX_BRACKETS = 200
@@ -442,6 +447,7 @@ def _lease(lease: tuple[Any, ...] | None) -> tuple[Shaped, int | None] | None:
         type(owner_id) is str
         and (incarnation is None or type(incarnation) is str)
         and type(token) is str
+        and max(len(owner_id), len(incarnation or ""), len(token)) <= MAX_NAME_READ
         and _int(fence)
         and _int(claimed)
         and _int(expires)

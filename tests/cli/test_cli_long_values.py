@@ -3,8 +3,10 @@ human read shows each such value as its first `SHOWN_CHARS` characters and a cou
 rest, so what is printed stays proportionate to what is shown (one id of 12 MB padded
 every line of `ls` to 12 MB; a lease incarnation of 50 MB was printed whole by `show`).
 JSON output still carries every stored value a read takes whole: a program reading it
-asked for them. An id is not read past 4,096 characters (lashtui/registry/sql/long_id.py):
-its row lists as a stand-in under its cut id, which says the rest was not read.
+asked for them. No plain-text column is read past 4,096 characters
+(lashtui/registry/sql/stored_text.py): such a value is held cut, and says the rest was not
+read; an id's row lists as a stand-in under its cut id (long_id.py), a lease whose owner or
+incarnation is cut as a stand-in lease.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from lashtui.model.limit import MAX_REASON_CHARS
-from lashtui.untrusted import SHOWN_CHARS, bounded
+from lashtui.untrusted import CUT_MARK, SHOWN_CHARS, bounded
 from tests.cli.test_cli_hostile import assert_nothing_obeyed, run_cli
 from tests.long_values import (
     CUT_ID,
@@ -34,6 +36,8 @@ from tests.long_values import (
 
 # How a cut id is shown: its first `SHOWN_CHARS` characters, and that the rest was not read.
 CUT_SHOWN = f"{'y' * SHOWN_CHARS}… (more than {SHOWN_CHARS:,} characters: not read)"
+# A plain-text value past what a reader takes, as held (registry/sql/stored_text.py).
+CUT = "y" * SHOWN_CHARS + CUT_MARK
 
 
 
@@ -84,11 +88,14 @@ def test_ls_cuts_a_long_value_and_it_pads_no_other_line(db: Path, wide: bool) ->
 def test_show_cuts_each_long_value_on_its_own(db: Path) -> None:
     out = human(db, "show", LEASED)
     # Every long value is cut, and each line still has what follows its long value.
+    # The lease's owner and incarnation are read cut (registry/sql/stored_text.py): the
+    # lease is a stand-in saying why, its time left unknown.
     lease = next(line for line in out.splitlines() if line.startswith("lease "))
     assert lease == (
-        f"lease          {cut('OWNER')} on {cut('HOST')}:1 (59m59s left), "
-        f"incarnation {cut('INCARNATION')}"
-    ) or lease.count("more characters)") == 3  # the time left may have ticked
+        f"lease          {CUT_SHOWN} on {cut('HOST')}:1 (-), incarnation {CUT_SHOWN}"
+    )
+    why = "its lease row's lease_owner_id is over 4,096 characters, more than any reader takes"
+    assert f"why            lease could not be decoded: {why}" in out
     assert f"signal {cut('SIGNAL')} #1" in out
     scope = bounded("session:" + long("GRANT"))  # the scope id, cut as one value
     assert f"grants         {scope} ({cut('GRANTLABEL')})" in out
@@ -122,12 +129,19 @@ def test_events_audit_and_the_errors_of_actions_cut_too(db: Path) -> None:
     human(db, "errors", "-o", "wide")
 
 
-def test_json_output_keeps_every_stored_value_whole(db: Path) -> None:
+def test_json_output_keeps_every_stored_value_a_read_takes_whole(db: Path) -> None:
     status, out, _ = run_cli("--db", str(db), "ls", "--status", "any", "--json")
     assert status == 0
     listed = {p["process_id"]: p for p in json.loads(out)}
     assert set(listed) == {CUT_ID, LABELLED, LEASED, FAILED, SHORT}
-    assert listed[LABELLED]["identity"]["label"] == long("LABEL")
     assert listed[CUT_ID]["undecodable"].startswith("its id is over 4,096 characters")
-    assert listed[LEASED]["lease_holder"]["incarnation_id"] == long("INCARNATION")
-    assert out.count(LONG_RUN.encode()) >= 10
+    assert listed[LABELLED]["identity"]["label"] == long("LABEL")
+    # A plain-text column past what a reader takes is read cut, and says so: the lease's
+    # owner and incarnation (registry/sql/stored_text.py), as the id.
+    lease = listed[LEASED]
+    assert lease["lease_holder"]["incarnation_id"] == lease["lease_holder"]["owner_id"] == CUT
+    assert lease["lease_undecodable"].endswith(
+        "is over 4,096 characters, more than any reader takes"
+    )
+    assert lease["lease_holder"]["liveness"]["host_id"] == long("HOST")  # (JSON: its own ceiling)
+    assert out.count(LONG_RUN.encode()) >= 8

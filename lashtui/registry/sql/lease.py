@@ -39,7 +39,6 @@ from lashtui.registry.sql.fetch import (
 )
 from lashtui.registry.sql.filter import LIVE, in_backlog
 from lashtui.registry.sql.indexes import missing
-from lashtui.registry.sql.long_id import as_read, past_read, read_text
 from lashtui.registry.sql.row import (
     Row,
     fetch_rows,
@@ -47,6 +46,7 @@ from lashtui.registry.sql.row import (
     refuse_undecodable,
     require_exists,
 )
+from lashtui.registry.sql.stored_text import READ_CHARS, as_read, past_read, read_text
 from lashtui.untrusted import clipped
 
 _DISPOSITIONS = frozenset(d.value for d in RecoveryDisposition)
@@ -132,7 +132,9 @@ _WHOLE_COLUMNS = {
     "expires_at_ms": "lease_expires_at_ms",
 }
 # The text columns, which SQLite lets hold a blob too: one that is not UTF-8 failed every
-# read of its process (`ls --json` with a traceback), as the numbers did.
+# read of its process (`ls --json` with a traceback), as the numbers did. One longer than a
+# reader takes (stored_text.py) is read cut, and a cut name is no lease: a fence or a
+# token compared with it would never match, or worse, so the row is refused as these are.
 _TEXT_COLUMNS = {
     "owner_id": "lease_owner_id",
     "incarnation_id": "lease_owner_incarnation_id",
@@ -150,6 +152,11 @@ def lease_row_problem(row: LeaseRow) -> str | None:
         value = getattr(row, field)
         if value is not None and not isinstance(value, str):
             return f"its lease row's {column} holds {clipped(repr(value), 40)}, not text"
+        if past_read(value):
+            return (
+                f"its lease row's {column} is over {READ_CHARS:,} characters, more than "
+                "any reader takes"
+            )
     return None
 
 
@@ -178,7 +185,8 @@ def read_lease(process_id: str, columns: Sequence[Any]) -> ProcessLease:
 
 
 def _as_text(value: object) -> str | None:
-    return value if value is None or isinstance(value, str) else repr(value)
+    """A name as a stand-in shows it: cut past what a reader takes (stored_text.py)."""
+    return as_read(value) if value is None or isinstance(value, str) else repr(value)
 
 
 def _token(process_id: str, owner: LeaseOwnerIdentity, now: int, fence: int) -> str:
@@ -740,8 +748,8 @@ def work_items_changed_since(
         return items, int(rows[-1][-1])
     rows = fetch_rows(
         conn,
-        f"SELECT {read_text('p.process_id')}, p.status, p.change_seq, l.lease_owner_id, "
-        "l.lease_token, "
+        f"SELECT {read_text('p.process_id')}, p.status, p.change_seq, "
+        f"{read_text('l.lease_owner_id')}, {read_text('l.lease_token')}, "
         f"l.lease_expires_at_ms, {LIVENESS} FROM processes p "
         "LEFT JOIN process_leases l ON l.process_id = p.process_id WHERE p.change_seq > ?"
         f"{dialect(conn).feed_bound('p.change_seq')} ORDER BY p.change_seq LIMIT ?",

@@ -1,6 +1,6 @@
-"""Process ids longer than any reader takes whole: how the reads take an id column
-(`read_text`), what such an id becomes once read (`as_read`, a cut id), and how the rows of
-cut ids are read again (`cut_rows`).
+"""Process ids longer than any reader takes whole: an id column is read as every plain-text
+column is (stored_text.py `read_text`; such an id becomes a cut id once read, `as_read`);
+here, how the rows of cut ids are read again (`cut_rows`) and kept from every write.
 
 Another program may store an id of any length (SQLite's own ceiling is a gigabyte; a write
 of lashtui's allows 512 characters, `limit.MAX_ID_CHARS`). Taken whole, one id of 400 MB
@@ -24,20 +24,20 @@ indexes refuse a key past ~2.7 kB, so its `processes` key holds no such id.
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 from lashtui.errors import InvalidRequest
 from lashtui.registry.sql.dialect import Tx
-from lashtui.untrusted import CUT_MARK, SHOWN_CHARS
+from lashtui.registry.sql.stored_text import READ_CHARS, as_read, past_read, read_text
+
+__all__ = ["as_read", "past_read", "read_text"]  # (stored_text.py's, as every reader's)
 
 # How much of a cut id a refusal quotes (as `lashtui check --long-ids` names one).
 CUT_QUOTED = 64
-_Id = TypeVar("_Id")  # (an id column may hold a number another program stored)
 
-# The most of an id any reader takes whole: eight times what a write allows, as the 16 MiB
-# ceiling on a record's JSON is eight times the largest record a write makes; the longest
-# value lashtui shows, which shows a cut id as cut (`untrusted.bounded`).
-MAX_READ_ID_CHARS = SHOWN_CHARS
+# The most of an id any reader takes whole: that of every plain-text column (stored_text.py),
+# eight times what a write allows, as the 16 MiB ceiling on a record's JSON is eight times
+# the largest record a write makes; the longest value lashtui shows, which shows a cut id as
+# cut (`untrusted.bounded`).
+MAX_READ_ID_CHARS = READ_CHARS
 # What ends a cut id (`untrusted.CUT_MARK`): the last code point, so that the cut id sorts
 # after every id that begins with its first `MAX_READ_ID_CHARS` characters (SQLite and
 # PostgreSQL's "C" collation compare UTF-8 bytes, which order as code points do).
@@ -46,18 +46,6 @@ CUT_ID_WORDS = (
     "allows 512); lashtui shows its first characters and cannot act on it: "
     "`lashtui check --long-ids` counts such rows"
 )
-
-
-def read_text(column: str) -> str:
-    """A plain-text column (`column`) as a read takes it: at most one character past
-    `MAX_READ_ID_CHARS` (`substr` on both stores), which tells a longer one (`past_read`)."""
-    return f"substr({column}, 1, {MAX_READ_ID_CHARS + 1})"
-
-
-def past_read(value: object) -> bool:
-    """Whether a value read with `read_text` (or made a cut id) is longer than a reader
-    takes whole."""
-    return isinstance(value, str) and len(value) > MAX_READ_ID_CHARS
 
 
 def is_cut(process_id: object) -> bool:
@@ -73,14 +61,6 @@ def refuse_cut(process_id: str) -> InvalidRequest:
         f"process `{process_id[:CUT_QUOTED]}…` has an id over {MAX_READ_ID_CHARS:,} "
         "characters, which no read takes whole, so lashtui cannot act on it"
     )
-
-
-def as_read(process_id: _Id) -> _Id:
-    """A value read with `read_text` as every reader holds it: itself, or cut (its first
-    `MAX_READ_ID_CHARS` characters and `CUT_MARK`; a cut value is its own cut)."""
-    if isinstance(process_id, str) and len(process_id) > MAX_READ_ID_CHARS:
-        return process_id[:MAX_READ_ID_CHARS] + CUT_MARK  # type: ignore[return-value]
-    return process_id
 
 
 def cursor_bound(process_id: str, down: bool, sql_name: str) -> str:

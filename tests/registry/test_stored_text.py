@@ -1,0 +1,106 @@
+"""Plain-text columns longer than any reader takes whole (lashtui/registry/sql/stored_text.py),
+on both stores: another program's, since lashtui's writes allow a few hundred characters.
+
+Each is read as its first 4,096 characters and `CUT_MARK` (a cut value), which says it was
+cut wherever it is shown; a value of 4,096 characters or fewer reads back exactly. A cut
+lease name is no lease: the lease reads as a stand-in saying why, no worker claims or
+recovers its row, and a write keyed by it is refused in one sentence naming the row. The
+value itself never becomes a Python object (tracemalloc, on SQLite).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from lashtui.errors import UndecodableProcess
+from lashtui.model import LeaseOwnerIdentity, LocalProcessLiveness
+from lashtui.observed_json import MAX_NAME_READ
+from lashtui.registry import ProcessRegistry
+from lashtui.registry.sql.stored_text import READ_CHARS, as_read
+from lashtui.untrusted import CUT_MARK, bounded
+from tests.builders import ob
+from tests.raw import raw_connection
+from tests.registry.test_stored_size import held_at_most
+
+TTL_MS = 3_600_000
+LONG = "o" * 6_000
+CUT = "o" * READ_CHARS + CUT_MARK
+LEASE_NAMES = ("lease_owner_id", "lease_owner_incarnation_id", "lease_token")
+
+
+def owner(name: str = "w") -> LeaseOwnerIdentity:
+    liveness = LocalProcessLiveness(host_id="h", boot_id="b", pid=42, process_start="7")
+    return LeaseOwnerIdentity(owner_id=name, incarnation_id=f"{name}:1", liveness=liveness)
+
+
+async def leased(registry: ProcessRegistry, target: str, column: str, value: str) -> None:
+    """Row `p`, leased, then its lease's `column` stored as `value` by another program."""
+    await registry.register_process(ob("p"))
+    assert (await registry.claim_process_lease("p", owner(), TTL_MS)).acquired()
+    with raw_connection(target) as conn:
+        conn.execute(f"UPDATE process_leases SET {column} = ? WHERE process_id = 'p'", (value,))
+
+
+def test_the_ceiling_is_what_lashtui_shows_and_the_json_printer_vouches_for() -> None:
+    assert READ_CHARS == MAX_NAME_READ == 4096
+    assert as_read(LONG) == as_read(CUT) == CUT and as_read("o" * READ_CHARS) == "o" * READ_CHARS
+    assert bounded(CUT).endswith("… (more than 4,096 characters: not read)")
+
+
+@pytest.mark.parametrize("column", LEASE_NAMES)
+async def test_a_lease_name_past_the_ceiling_reads_cut_and_nothing_acts_by_it(
+    registry: ProcessRegistry, registry_target: str, column: str
+) -> None:
+    await leased(registry, registry_target, column, LONG)
+    why = f"its lease row's {column} is over 4,096 characters, more than any reader takes"
+
+    lease = await registry.get_process_lease("p")
+    assert lease is not None and lease.undecodable == why
+    names = {
+        "lease_owner_id": lease.owner.owner_id,
+        "lease_owner_incarnation_id": lease.owner.incarnation_id,
+        "lease_token": lease.lease_token,
+    }
+    assert names[column] == CUT  # (held cut: shown as such, `bounded`)
+    assert (await registry.get_process_leases(["p"]))["p"].undecodable == why
+    (item,) = await registry.list_work_items()
+    assert item.undecodable and item.lease is None  # no worker or sweep takes it
+
+    # A claim or a reclaim (keyed by the stored names) is refused, naming the row.
+    refused = f"process `p` could not be decoded ({why})"
+    with pytest.raises(UndecodableProcess, match=re.escape(refused)):
+        await registry.claim_process_lease("p", owner("x"), TTL_MS)
+    with pytest.raises(UndecodableProcess, match=re.escape(refused)):
+        await registry.reclaim_process_lease("p", owner("x"), lease, TTL_MS)
+
+
+@pytest.mark.parametrize("column", LEASE_NAMES)
+async def test_a_lease_name_at_the_ceiling_reads_back_whole(
+    registry: ProcessRegistry, registry_target: str, column: str
+) -> None:
+    whole = "o" * READ_CHARS
+    await leased(registry, registry_target, column, whole)
+    lease = await registry.get_process_lease("p")
+    assert lease is not None and lease.undecodable is None
+    assert whole in (lease.owner.owner_id, lease.owner.incarnation_id, lease.lease_token)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_a_huge_lease_name_is_never_held(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    await leased(registry, registry_target, "lease_owner_id", "o" * (20 << 20))  # 20 MB
+
+    async def every_read() -> tuple[Any, ...]:
+        return (
+            await registry.get_process_lease("p"),
+            await registry.get_process_leases(["p"]),
+            await registry.list_work_items(),
+            await registry.list_leased_processes(),
+        )
+
+    lease, _, (item,), _ = await held_at_most(4 << 20, every_read)
+    assert lease is not None and lease.owner.owner_id == CUT and item.undecodable
