@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from lashtui.model.limit import MAX_REASON_CHARS
+from lashtui.registry.sql.stored_text import as_read
 from lashtui.untrusted import CUT_MARK, SHOWN_CHARS, bounded
 from tests.cli.test_cli_hostile import assert_nothing_obeyed, run_cli
 from tests.long_values import (
@@ -97,7 +98,9 @@ def test_show_cuts_each_long_value_on_its_own(db: Path) -> None:
     why = "its lease row's lease_owner_id is over 4,096 characters, more than any reader takes"
     assert f"why            lease could not be decoded: {why}" in out
     assert f"signal {cut('SIGNAL')} #1" in out
-    scope = bounded("session:" + long("GRANT"))  # the scope id, cut as one value
+    # The scope id, read cut as one value (registry/sql/stored_text.py).
+    scope = bounded(as_read("session:" + long("GRANT")))
+    assert scope.endswith("… (more than 4,096 characters: not read)")
     assert f"grants         {scope} ({cut('GRANTLABEL')})" in out
 
     first = human(db, "show", LABELLED).splitlines()[0]

@@ -16,12 +16,19 @@ from typing import Any
 import pytest
 
 from lashtui.errors import UndecodableProcess
-from lashtui.model import LeaseOwnerIdentity, LocalProcessLiveness
+from lashtui.model import (
+    LeaseOwnerIdentity,
+    LocalProcessLiveness,
+    ProcessEventAppendRequest,
+    ProcessEventType,
+    ProcessHandleDescriptor,
+    SessionScope,
+)
 from lashtui.observed_json import MAX_NAME_READ
 from lashtui.registry import ProcessRegistry
 from lashtui.registry.sql.stored_text import READ_CHARS, as_read
 from lashtui.untrusted import CUT_MARK, bounded
-from tests.builders import ob
+from tests.builders import ext, ob
 from tests.raw import raw_connection
 from tests.registry.test_stored_size import held_at_most
 
@@ -104,3 +111,75 @@ async def test_a_huge_lease_name_is_never_held(
 
     lease, _, (item,), _ = await held_at_most(4 << 20, every_read)
     assert lease is not None and lease.owner.owner_id == CUT and item.undecodable
+
+
+async def granted(registry: ProcessRegistry, target: str, column: str, value: str) -> None:
+    """Row `p` granted to session `s`, then the grant's `column` stored as `value`."""
+    await registry.register_process(ob("p"))
+    await registry.grant_handle(SessionScope(session_id="s"), "p", ProcessHandleDescriptor())
+    with raw_connection(target) as conn:
+        conn.execute(f"UPDATE process_handle_grants SET {column} = ?", (value,))
+
+
+@pytest.mark.parametrize("column", ["session_id", "scope_id"])
+async def test_a_grant_scope_past_the_ceiling_reads_cut(
+    registry: ProcessRegistry, registry_target: str, column: str
+) -> None:
+    await granted(registry, registry_target, column, LONG)
+    ((scope_id, grant),) = await registry.handle_grant_scopes("p")
+    (same,) = await registry.handle_grants_for_process("p")
+    if column == "session_id":
+        assert grant.session_id == same.session_id == CUT and scope_id == "session:s"
+        ((listed, _),) = await registry.list_handle_grants(SessionScope(session_id="s"))
+        assert listed.session_id == CUT
+    else:
+        assert scope_id == CUT and grant.session_id == same.session_id == "s"
+    assert bounded(CUT).endswith("(more than 4,096 characters: not read)")
+
+
+async def test_a_grant_scope_at_the_ceiling_reads_back_whole(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    whole = "o" * READ_CHARS
+    await granted(registry, registry_target, "session_id", whole)
+    ((_, grant),) = await registry.handle_grant_scopes("p")
+    assert grant.session_id == whole
+
+
+async def test_an_event_type_past_the_ceiling_reads_cut(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    """The type column is shown only by a stand-in (an event whose JSON does not decode),
+    whose type it is; the JSON's own type is read with the JSON."""
+    await registry.register_process(ext("p", event_types=[ProcessEventType.plain("x.t")]))
+    await registry.append_event("p", ProcessEventAppendRequest(event_type="x.t", payload={}))
+    with raw_connection(registry_target) as conn:
+        conn.execute(
+            "UPDATE process_events SET event_type = ?, event_json = '{' WHERE event_type = 'x.t'",
+            (LONG,),
+        )
+    (event,) = [e for e in await registry.events_after("p", 0) if e.undecodable]
+    assert event.event_type == CUT
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_a_huge_grant_scope_or_event_type_is_never_held(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    huge = "o" * (20 << 20)  # 20 MB
+    await granted(registry, registry_target, "session_id", huge)
+    await registry.register_process(ext("e", event_types=[ProcessEventType.plain("x.t")]))
+    await registry.append_event("e", ProcessEventAppendRequest(event_type="x.t", payload={}))
+    with raw_connection(registry_target) as conn:
+        conn.execute("UPDATE process_events SET event_type = ? WHERE event_type = 'x.t'", (huge,))
+
+    async def every_read() -> tuple[Any, ...]:
+        return (
+            await registry.handle_grant_scopes("p"),
+            await registry.handle_grants_for_process("p"),
+            await registry.list_handle_grants(SessionScope(session_id="s")),
+            await registry.events_after("e", 0),
+        )
+
+    ((_, grant),), _, _, events = await held_at_most(4 << 20, every_read)
+    assert grant.session_id == CUT and any(e.event_type == "x.t" for e in events)
