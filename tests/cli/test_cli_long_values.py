@@ -121,7 +121,10 @@ def test_events_audit_and_the_errors_of_actions_cut_too(db: Path) -> None:
 
     audit = human(db, "audit", "-o", "wide")
     entry = audit.splitlines()[0]
-    assert entry.count("more characters)") >= 3  # the operator, the id, the sentence
+    # The operator, the id and the sentence, each read cut (registry/sql/stored_text.py),
+    # and the detail, a reason of 300,000 characters, past its own ceiling: not read.
+    assert entry.count("characters: not read)") >= 3
+    assert '{"undecodable":"more than 65,536 characters of JSON: not read"}' in entry
 
     # A refusal quotes the id it refused, cut. (An id past 4,096 characters is looked up by
     # those: `LONG_ID + "?"` would name the long id's row.)

@@ -10,6 +10,7 @@ value itself never becomes a Python object (tracemalloc, on SQLite).
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -24,8 +25,10 @@ from lashtui.model import (
     ProcessHandleDescriptor,
     SessionScope,
 )
+from lashtui.model.audit import AuditQuery, OperatorAction
 from lashtui.observed_json import MAX_NAME_READ
 from lashtui.registry import ProcessRegistry
+from lashtui.registry.sql.audit import DETAIL_READ_CHARS
 from lashtui.registry.sql.stored_text import READ_CHARS, as_read
 from lashtui.untrusted import CUT_MARK, bounded
 from tests.builders import ext, ob
@@ -183,3 +186,62 @@ async def test_a_huge_grant_scope_or_event_type_is_never_held(
 
     ((_, grant),), _, _, events = await held_at_most(4 << 20, every_read)
     assert grant.session_id == CUT and any(e.event_type == "x.t" for e in events)
+
+
+AUDIT_TEXTS = ("operator", "action", "process_id", "outcome", "sentence")
+
+
+async def audited(registry: ProcessRegistry, target: str, column: str, value: str) -> None:
+    """One recorded operator action, then its `column` stored as `value`."""
+    action = OperatorAction(
+        source="recorded", id="", at_ms=1, operator="dana", action="cancel", process_id="p",
+        outcome="requested", sentence="cancel requested by dana", detail={"reason": "why"},
+    )  # fmt: skip
+    await registry.record_operator_actions([action])
+    with raw_connection(target) as conn:
+        conn.execute(f"UPDATE lashtui_operator_actions SET {column} = ?", (value,))
+
+
+@pytest.mark.parametrize("column", AUDIT_TEXTS)
+async def test_an_audit_text_past_the_ceiling_reads_cut(
+    registry: ProcessRegistry, registry_target: str, column: str
+) -> None:
+    await audited(registry, registry_target, column, LONG)
+    (entry,) = (await registry.operator_actions(AuditQuery())).entries
+    assert getattr(entry, column) == CUT
+    assert entry.detail == {"reason": "why"}  # the rest as stored
+
+
+async def test_an_audit_detail_past_its_ceiling_is_left_unread(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    # The longest detail lashtui writes: a reason of 4,096 astral characters, escaped.
+    reason = "\U0001f600" * 4096
+    longest = json.dumps({"reason": reason})
+    assert len(longest) <= DETAIL_READ_CHARS
+    await audited(registry, registry_target, "detail_json", longest)
+    (entry,) = (await registry.operator_actions(AuditQuery())).entries
+    assert entry.detail == {"reason": reason}
+
+    with raw_connection(registry_target) as conn:
+        conn.execute(
+            "UPDATE lashtui_operator_actions SET detail_json = ?",
+            (json.dumps({"reason": "o" * DETAIL_READ_CHARS}),),
+        )
+    (entry,) = (await registry.operator_actions(AuditQuery())).entries
+    assert entry.detail == {"undecodable": "more than 65,536 characters of JSON: not read"}
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_a_huge_audit_text_is_never_held(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    await audited(registry, registry_target, "sentence", "o" * (20 << 20))  # 20 MB
+    with raw_connection(registry_target) as conn:
+        conn.execute("UPDATE lashtui_operator_actions SET detail_json = ?", ("o" * (20 << 20),))
+
+    async def read() -> Any:
+        return await registry.operator_actions(AuditQuery())
+
+    (entry,) = (await held_at_most(4 << 20, read)).entries
+    assert entry.sentence == CUT and entry.detail is not None and "undecodable" in entry.detail

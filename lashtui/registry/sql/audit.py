@@ -34,6 +34,7 @@ from lashtui.model.audit import (
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.event import event_row
 from lashtui.registry.sql.log_read import page_rows
+from lashtui.registry.sql.stored_text import READ_CHARS, as_read, past_read, read_text
 
 # The event types of the partial index, written the same way in the index and the query
 # (SQLite uses a partial index only for a query whose WHERE holds the index's own term).
@@ -49,7 +50,23 @@ EVENT_SCAN_BUDGET = 5_000
 # ...in chunks of at most this many characters of stored JSON (plus one event).
 CHUNK_CHARS = 8 << 20
 
-_COLUMNS = "id, at_ms, operator, action, process_id, outcome, sentence, detail_json"
+# The most of a row's detail JSON a read takes: a detail is what an action named beyond its
+# target (a reason of at most 4,096 characters, a signal, two scopes, a prune's counts), and
+# `json.dumps` escapes each character past ASCII, so the longest lashtui writes is a reason
+# of astral characters, 12 each: ~49,000. A longer one is left unread (`_detail`).
+DETAIL_READ_CHARS = 16 * READ_CHARS
+# The table's columns as a read takes them: its text under the ceiling on plain text, its
+# detail under its own (stored_text.py). Another program's operator, id or sentence of
+# 200 MB cost `audit` 440 MB and `audit --json` 4.4 s and 630 MB, and printed it.
+_COLUMNS = ", ".join(
+    (
+        "id",
+        "at_ms",
+        *(read_text(column) for column in ("operator", "action", "process_id", "outcome")),
+        read_text("sentence"),
+        read_text("detail_json", DETAIL_READ_CHARS),
+    )
+)
 
 
 def has_table(conn: Tx) -> bool:
@@ -111,7 +128,10 @@ def _recorded(row: tuple[object, ...]) -> OperatorAction:
     have written it: a value of the wrong type is shown as what it is, never a failed read
     (the dashboard shows it through the untrusted-text boundary like any stored text), and
     a time that is not a whole number as unknown (it read as 0: 1970)."""
-    id_, at_ms, operator, action, process_id, outcome, sentence, detail = row
+    id_, at_ms, *texts, detail = row
+    # A text past the ceiling is held cut, and shown so (stored_text.py): its id, if cut, is
+    # a cut id, which a detail opens as the row it was cut from and nothing acts on.
+    operator, action, process_id, outcome, sentence = (as_read(text) for text in texts)
     return OperatorAction(
         source="recorded",
         id=str(id_),
@@ -128,6 +148,8 @@ def _recorded(row: tuple[object, ...]) -> OperatorAction:
 def _detail(text: object) -> dict[str, JsonValue] | None:
     if not isinstance(text, str):
         return None
+    if past_read(text, DETAIL_READ_CHARS):
+        return {"undecodable": f"more than {DETAIL_READ_CHARS:,} characters of JSON: not read"}
     try:
         value = json.loads(text)
     except (ValueError, RecursionError):

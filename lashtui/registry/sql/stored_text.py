@@ -38,17 +38,19 @@ _Value = TypeVar("_Value")  # (a text column may hold a number or a blob another
 READ_CHARS = SHOWN_CHARS
 
 
-def read_text(column: str) -> str:
+def read_text(column: str, chars: int = READ_CHARS) -> str:
     """A plain-text column (`column`) as a read takes it: at most one character past
     `READ_CHARS` (`substr` on both stores), which tells a longer one (`past_read`). A blob
-    another program stored stays a blob (its first bytes), so a reader still tells it."""
-    return f"substr({column}, 1, {READ_CHARS + 1})"
+    another program stored stays a blob (its first bytes), so a reader still tells it.
+    (`chars`: another ceiling, for a column of small JSON that is never shown cut, only
+    left unread past it: the audit trail's details.)"""
+    return f"substr({column}, 1, {chars + 1})"
 
 
-def past_read(value: object) -> bool:
+def past_read(value: object, chars: int = READ_CHARS) -> bool:
     """Whether a value read with `read_text` (or made a cut value) is longer than a reader
     takes whole."""
-    return isinstance(value, str) and len(value) > READ_CHARS
+    return isinstance(value, str) and len(value) > chars
 
 
 def as_read(value: _Value) -> _Value:
@@ -57,11 +59,3 @@ def as_read(value: _Value) -> _Value:
     if isinstance(value, str) and len(value) > READ_CHARS:
         return value[:READ_CHARS] + CUT_MARK  # type: ignore[return-value]
     return value
-
-
-def past_read_words(column: str) -> str:
-    """Why a row whose `column` was cut is not acted on: what a stand-in says."""
-    return (
-        f"its {column} is over {READ_CHARS:,} characters, more than any reader takes "
-        "(lashtui writes at most 512)"
-    )
