@@ -23,6 +23,8 @@ from lashtui.model import (
     ProcessEventAppendRequest,
     ProcessEventType,
     ProcessHandleDescriptor,
+    ProcessIdentity,
+    ProcessPageQuery,
     SessionScope,
 )
 from lashtui.model.audit import AuditQuery, OperatorAction
@@ -245,3 +247,42 @@ async def test_a_huge_audit_text_is_never_held(
 
     (entry,) = (await held_at_most(4 << 20, read)).entries
     assert entry.sentence == CUT and entry.detail is not None and "undecodable" in entry.detail
+
+
+async def labelled(registry: ProcessRegistry, target: str, label: str) -> None:
+    """Rows `a`, `m` and `z` labelled so; then `m`'s label column stored as `label`."""
+    for process_id in ("a", "m", "z"):
+        identity = ProcessIdentity(kind="external", label=process_id)
+        await registry.register_process(ext(process_id, identity=identity))
+    with raw_connection(target) as conn:
+        conn.execute("UPDATE processes SET sort_label = ? WHERE process_id = 'm'", (label,))
+
+
+@pytest.mark.parametrize("descending", [False, True])
+async def test_a_label_past_the_ceiling_sorts_and_pages_past_its_row(
+    registry: ProcessRegistry, registry_target: str, descending: bool
+) -> None:
+    await labelled(registry, registry_target, "m" + LONG)
+    whole = await registry.page_processes(ProcessPageQuery(order="label", limit=10))
+    assert [record.id for record in whole] == ["a", "m", "z"]
+    # One row a page, the cursor on each row in turn (its key read from its row): every
+    # row once, the one whose label was cut included.
+    seen: list[str] = []
+    query = ProcessPageQuery(order="label", limit=1, descending=descending)
+    while page := await registry.page_processes(query):
+        seen += [record.id for record in page]
+        assert len(seen) <= 3, seen
+        query = query.model_copy(update={"after_id": page[-1].id})
+    assert seen == (["z", "m", "a"] if descending else ["a", "m", "z"])
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_a_huge_label_is_never_held(registry: ProcessRegistry, registry_target: str) -> None:
+    await labelled(registry, registry_target, "m" * (20 << 20))  # 20 MB
+
+    async def pages() -> Any:
+        first = await registry.page_processes(ProcessPageQuery(order="label", limit=2))
+        after = ProcessPageQuery(order="label", limit=2, after_id=first[-1].id)
+        return first + await registry.page_processes(after)
+
+    assert [record.id for record in await held_at_most(4 << 20, pages)] == ["a", "m", "z"]

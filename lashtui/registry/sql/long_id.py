@@ -67,7 +67,8 @@ def cursor_bound(process_id: str, down: bool, sql_name: str) -> str:
     """A page cursor's id as its walk compares rows with it: a cut id walking up is past
     every id it was cut from (itself); walking down, the smallest extension of its first
     `MAX_READ_ID_CHARS` characters, so that those ids are behind it and the id of exactly
-    those characters is not (NUL, which PostgreSQL's text cannot hold: there the next)."""
+    those characters is not (NUL, which PostgreSQL's text cannot hold: there the next).
+    (A cut label is bounded the same way: order.py `_read_key`.)"""
     if not is_cut(process_id) or not down:
         return as_read(process_id)
     return process_id[:MAX_READ_ID_CHARS] + ("\x00" if sql_name == "sqlite" else "\x01")

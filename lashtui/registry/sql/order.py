@@ -167,7 +167,8 @@ def with_key(conn: Tx, query: ProcessPageQuery, sql: Dialect) -> ProcessPageQuer
             "FROM processes p WHERE p.process_id = ?"
         )
     else:
-        select = f"SELECT {key_sql(query.order, sql)} FROM processes p WHERE p.process_id = ?"
+        key = _read_key(query.order, key_sql(query.order, sql))
+        select = f"SELECT {key} FROM processes p WHERE p.process_id = ?"
     params = [process_id]
     if is_cut(process_id):  # the row it was cut from (long_id.py `cut_rows`)
         select = select.replace(
@@ -179,7 +180,18 @@ def with_key(conn: Tx, query: ProcessPageQuery, sql: Dialect) -> ProcessPageQuer
     if row is None:
         raise InvalidRequest(f"no process `{process_id}` to page from in `{query.order}` order")
     side = "before_key" if query.backwards else "after_key"
-    return query.model_copy(update={side: row[0]})
+    return query.model_copy(update={side: as_read(row[0])})
+
+
+def _read_key(order: ProcessOrder, key: str) -> str:
+    """A sort key as a page reads it: the label, free text another program may have stored
+    at any length in `sort_label` or the record (one of 200 MB cost `ls --sort label`
+    440 MB), under the ceiling on plain text (stored_text.py). A cut label sorts after every
+    label it begins, as a cut id does among ids; `_keyset` bounds a walk by it as
+    `cursor_bound` does by a cut id, so a page's cursor on its row moves past it both ways
+    (labels that share their first 4,096 characters may be passed over: only another
+    program's are that long)."""
+    return read_text(key) if order == "label" else key
 
 
 class _Segment(NamedTuple):
@@ -282,6 +294,8 @@ def _keyset(
         return "", []
     process_id, value = cursor
     process_id = cursor_bound(process_id, down, sql.name)  # (a cut id's: long_id.py)
+    if isinstance(value, str) and query.order == "label":
+        value = cursor_bound(value, down, sql.name)  # (a cut label's: `_read_key`)
     comparison = "<" if down else ">"
     if constant is None and key.startswith("l.") and value == NO_LEASE:
         return ("", []) if down else None  # the cursor is past every lease
@@ -330,8 +344,9 @@ def sorted_statements(query: ProcessPageQuery, sql: Dialect = SQLITE) -> list[li
                 order_by = f"{sql.status_first('p.status', direction)}{order_by}"
             terms = [lens.predicate, segment.predicate, arm.predicate, keyset[0], text]
             where = " AND ".join(term for term in terms if term)
+            read_key = _read_key(query.order, segment.key) if segment.key else segment.constant
             select = (
-                f"SELECT {segment.key or segment.constant}, {read_text(column)} "
+                f"SELECT {read_key}, {read_text(column)} "
                 f"FROM {segment.source} "
                 f"{'WHERE ' if where else ''}{where} ORDER BY {order_by} LIMIT ?"
             )
