@@ -28,10 +28,11 @@ from lashtui.model import (
     SessionScope,
 )
 from lashtui.model.audit import AuditQuery, OperatorAction
+from lashtui.model.lease import OpaqueLiveness
 from lashtui.observed_json import MAX_NAME_READ
 from lashtui.registry import ProcessRegistry
 from lashtui.registry.sql.audit import DETAIL_READ_CHARS
-from lashtui.registry.sql.stored_text import READ_CHARS, as_read
+from lashtui.registry.sql.stored_text import READ_CHARS, SMALL_JSON_CHARS, as_read
 from lashtui.untrusted import CUT_MARK, bounded
 from tests.builders import ext, ob
 from tests.raw import raw_connection
@@ -286,3 +287,48 @@ async def test_a_huge_label_is_never_held(registry: ProcessRegistry, registry_ta
         return first + await registry.page_processes(after)
 
     assert [record.id for record in await held_at_most(4 << 20, pages)] == ["a", "m", "z"]
+
+
+def liveness_json(chars: int) -> str:
+    """A holder's liveness JSON of exactly `chars` characters (its host id padded)."""
+    shape = '{"kind":"local_process","host_id":"%s","boot_id":"b","pid":42,"process_start":"7"}'
+    return shape % ("h" * (chars - len(shape % "")))
+
+
+async def test_a_liveness_past_its_ceiling_reads_as_opaque(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    """At the ceiling on small JSON a liveness reads back whole; past it, unread, as
+    opaque: never provably dead, so never taken early (as a NULL one)."""
+    stored = liveness_json(SMALL_JSON_CHARS)
+    await leased(registry, registry_target, "lease_owner_liveness_json", stored)
+    lease = await registry.get_process_lease("p")
+    assert lease is not None and isinstance(lease.owner.liveness, LocalProcessLiveness)
+    assert len(lease.owner.liveness.host_id) > 60_000
+
+    with raw_connection(registry_target) as conn:
+        conn.execute(
+            "UPDATE process_leases SET lease_owner_liveness_json = ?",
+            (liveness_json(SMALL_JSON_CHARS + 1),),
+        )
+    lease = await registry.get_process_lease("p")
+    assert lease is not None and isinstance(lease.owner.liveness, OpaqueLiveness)
+    assert lease.undecodable is None  # (a lease as ever: its holder is just not known)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_a_large_liveness_is_never_held(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    # 10 MB: under the 16 MiB of a record, which was the ceiling before.
+    await leased(registry, registry_target, "lease_owner_liveness_json", liveness_json(10 << 20))
+
+    async def every_read() -> tuple[Any, ...]:
+        return (
+            await registry.get_process_lease("p"),
+            await registry.get_process_leases(["p"]),
+            await registry.list_work_items(),
+        )
+
+    lease, _, _ = await held_at_most(4 << 20, every_read)
+    assert lease is not None and isinstance(lease.owner.liveness, OpaqueLiveness)

@@ -34,7 +34,7 @@ from lashtui.model.audit import (
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.event import event_row
 from lashtui.registry.sql.log_read import page_rows
-from lashtui.registry.sql.stored_text import READ_CHARS, as_read, past_read, read_text
+from lashtui.registry.sql.stored_text import SMALL_JSON_CHARS, as_read, past_read, read_text
 
 # The event types of the partial index, written the same way in the index and the query
 # (SQLite uses a partial index only for a query whose WHERE holds the index's own term).
@@ -50,11 +50,12 @@ EVENT_SCAN_BUDGET = 5_000
 # ...in chunks of at most this many characters of stored JSON (plus one event).
 CHUNK_CHARS = 8 << 20
 
-# The most of a row's detail JSON a read takes: a detail is what an action named beyond its
-# target (a reason of at most 4,096 characters, a signal, two scopes, a prune's counts), and
-# `json.dumps` escapes each character past ASCII, so the longest lashtui writes is a reason
-# of astral characters, 12 each: ~49,000. A longer one is left unread (`_detail`).
-DETAIL_READ_CHARS = 16 * READ_CHARS
+# The most of a row's detail JSON a read takes (stored_text.py): a detail is what an action
+# named beyond its target (a reason of at most 4,096 characters, a signal, two scopes, a
+# prune's counts), and `json.dumps` escapes each character past ASCII, so the longest
+# lashtui writes is a reason of astral characters, 12 each: ~49,000. A longer one is left
+# unread (`_detail`).
+DETAIL_READ_CHARS = SMALL_JSON_CHARS
 # The table's columns as a read takes them: its text under the ceiling on plain text, its
 # detail under its own (stored_text.py). Another program's operator, id or sentence of
 # 200 MB cost `audit` 440 MB and `audit --json` 4.4 s and 630 MB, and printed it.
