@@ -425,3 +425,35 @@ async def test_a_version_14_registry_gets_the_backlog_mark_and_its_drive_reads_t
         assert await registry.list_drive_work_items(START) == unindexed
         assert [item.process_id for item in unindexed] == ["a", "b", "d"]  # d: its lease
     assert calls(postgres_schema, START_FUNCTION, 1) == 1
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "said"),
+    [
+        # A stored hash past the ceiling on plain text (sql/stored_text.py), quoted by its
+        # start, and a record past the ceiling on stored JSON, left unread: the server's
+        # answer takes them as every read does, so both paths say the same.
+        ("registration_hash", "'h' || repeat('o', 6000)", "existing hoooo"),
+        ("record_json", "'{\"pad\": \"' || repeat('x', 17000000) || '\"}'", "over 16 MiB"),
+    ],
+)
+async def test_a_stored_row_past_the_ceilings_is_answered_as_on_the_shared_path(
+    postgres_schema: str, column: str, value: str, said: str
+) -> None:
+    async with open_registry(postgres_schema) as registry:
+        await registry.put_process_execution_env(ProcessExecutionEnvSpec())
+        await registry.start_process(_request("p"))
+    with raw_connection(postgres_schema) as conn:
+        conn.execute(f"UPDATE processes SET {column} = {value} WHERE process_id = 'p'")
+    refusals = []
+    for in_server in (True, False):
+        async with open_registry(postgres_schema) as registry:
+            assert isinstance(registry, PostgresProcessRegistry)
+            registry.starts_in_server = in_server
+            await registry.put_process_execution_env(ProcessExecutionEnvSpec())
+            assert _prepared(registry, _request("p")) is in_server
+            with pytest.raises((ProcessConflict, UndecodableProcess)) as refused:
+                await registry.start_process_for_run(_request("p"), own("w:1"), TTL, started("w"))
+            refusals.append(str(refused.value))
+    assert refusals[0] == refusals[1] and said in refusals[0], refusals
+    assert len(refusals[0]) < 300

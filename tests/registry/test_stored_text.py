@@ -16,12 +16,13 @@ from typing import Any
 
 import pytest
 
-from lashtui.errors import UndecodableProcess
+from lashtui.errors import InvalidRequest, ProcessConflict, UndecodableProcess
 from lashtui.model import (
     LeaseOwnerIdentity,
     LocalProcessLiveness,
     ProcessEventAppendRequest,
     ProcessEventType,
+    ProcessExecutionEnvSpec,
     ProcessHandleDescriptor,
     ProcessIdentity,
     ProcessPageQuery,
@@ -30,8 +31,9 @@ from lashtui.model import (
 from lashtui.model.audit import AuditQuery, OperatorAction
 from lashtui.model.lease import OpaqueLiveness
 from lashtui.observed_json import MAX_NAME_READ
-from lashtui.registry import ProcessRegistry
+from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.registry.sql.audit import DETAIL_READ_CHARS
+from lashtui.registry.sql.dialect import MAX_STORED_BYTES
 from lashtui.registry.sql.stored_text import READ_CHARS, SMALL_JSON_CHARS, as_read
 from lashtui.untrusted import CUT_MARK, bounded
 from tests.builders import ext, ob
@@ -332,3 +334,55 @@ async def test_a_large_liveness_is_never_held(
 
     lease, _, _ = await held_at_most(4 << 20, every_read)
     assert lease is not None and isinstance(lease.owner.liveness, OpaqueLiveness)
+
+
+async def test_a_registration_hash_past_the_ceiling_is_a_conflict_quoted_by_its_start(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    await registry.register_process(ext("p"))
+    with raw_connection(registry_target) as conn:
+        conn.execute("UPDATE processes SET registration_hash = ?", ("h" + LONG,))
+    with pytest.raises(ProcessConflict) as conflict:
+        await registry.register_process(ext("p"))
+    said = str(conflict.value)
+    assert said.startswith("process `p` registration hash conflict: existing hooo")
+    assert "…, new " in said
+    assert len(said) < 300  # (it quoted the stored hash whole)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_an_env_spec_past_the_stored_ceiling_is_refused_unread(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    env_ref = await registry.put_process_execution_env(ProcessExecutionEnvSpec())
+    with raw_connection(registry_target) as conn:
+        padded = json.dumps({"pad": "x" * (MAX_STORED_BYTES + 1)})
+        conn.execute("UPDATE process_execution_envs SET spec_json = ?", (padded,))
+    del padded
+
+    async with open_registry(registry_target) as fresh:  # (the writer's knows it already)
+
+        async def read() -> Any:
+            with pytest.raises(InvalidRequest, match="is over 16 MiB of JSON, more than any"):
+                await fresh.get_process_execution_env(env_ref)
+
+        await held_at_most(4 << 20, read)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+async def test_a_huge_stored_payload_hash_is_a_conflict_never_held(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    await registry.register_process(ext("p", event_types=[ProcessEventType.plain("x.t")]))
+    again = ProcessEventAppendRequest.new("x.t", {}, replay_key="k")
+    await registry.append_event("p", again)
+    with raw_connection(registry_target) as conn:
+        conn.execute("UPDATE process_events SET payload_hash = ?", ("o" * (20 << 20),))
+
+    async with open_registry(registry_target) as fresh:  # (nothing of the row cached)
+
+        async def append() -> Any:
+            with pytest.raises(ProcessConflict, match="event replay key `k` conflicts"):
+                await fresh.append_event("p", again)
+
+        await held_at_most(4 << 20, append)

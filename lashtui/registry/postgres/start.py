@@ -45,11 +45,19 @@ from lashtui.model import (
 from lashtui.registry.postgres.schema import START_FUNCTION
 from lashtui.registry.sql import lease as leases
 from lashtui.registry.sql.backlog_mark import plainly_backlog
-from lashtui.registry.sql.dialect import Cursor, Tx
+from lashtui.registry.sql.dialect import POSTGRES, Cursor, Tx
 from lashtui.registry.sql.process import checked_env_ref, replayed
 from lashtui.registry.sql.row import RecordCache, sort_label, to_run
+from lashtui.registry.sql.stored_text import read_text
 
-_CALL = f"SELECT * FROM {START_FUNCTION}({', '.join('?' * 17)})"
+# The function's answer for a stored id, as every read takes those columns: the hash under
+# the ceiling on plain text (sql/stored_text.py), the record NULL past the ceiling on stored
+# JSON (`stored_json`), so that a start of an id another program stored with a hash or a
+# record of hundreds of MB never brings it to the client.
+_CALL = (
+    f"SELECT {read_text('stored_hash')}, {POSTGRES.stored_json('stored_record')} "
+    f"FROM {START_FUNCTION}({', '.join('?' * 17)})"
+)
 
 
 @dataclass(frozen=True)

@@ -309,7 +309,10 @@ def replay_lookup(conn: Tx) -> str:
 @functools.cache
 def _replay_lookup(sql: Dialect) -> str:
     return (
-        f"SELECT payload_hash, {sql.stored_json('event_json')} FROM process_events "
+        # (The hash under the ceiling on plain text, stored_text.py: a cut one matches no
+        # payload's, so the append is refused as a conflict naming the process and key.)
+        f"SELECT {read_text('payload_hash')}, {sql.stored_json('event_json')} "
+        "FROM process_events "
         "WHERE process_id = ? AND idempotency_key = ?"
     )
 NEXT_SEQUENCE = "SELECT COALESCE(MAX(sequence), 0) + 1 FROM process_events WHERE process_id = ?"

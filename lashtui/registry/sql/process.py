@@ -29,7 +29,7 @@ from lashtui.model import (
 from lashtui.model.record import ENDED_UNDECODABLE_LABEL, UNDECODABLE_KIND
 from lashtui.model.wire import canonical_json, check_extras_size
 from lashtui.registry.sql import grant
-from lashtui.registry.sql.dialect import Dialect, Tx, dialect
+from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Dialect, Tx, dialect
 from lashtui.registry.sql.event import append_to
 from lashtui.registry.sql.fetch import (
     CUT_ROW_COLUMNS,
@@ -46,7 +46,7 @@ from lashtui.registry.sql.lease import (
     lease_row_statement,
     require_current_lease,
 )
-from lashtui.registry.sql.long_id import cut_rows, is_cut, refuse_cut
+from lashtui.registry.sql.long_id import CUT_QUOTED, cut_rows, is_cut, refuse_cut
 from lashtui.registry.sql.page import check_size
 from lashtui.registry.sql.row import (
     DECODE_ERRORS,
@@ -70,6 +70,7 @@ from lashtui.registry.sql.row import (
     undecodable_reason,
     undecodable_record,
 )
+from lashtui.registry.sql.stored_text import past_read, read_text
 
 
 def register(
@@ -102,7 +103,8 @@ def register_new(
 def _registered_sql(sql: Dialect) -> str:
     """`register_new`'s existence read (made once per dialect: every start runs it)."""
     return (
-        f"SELECT registration_hash, {sql.stored_json('record_json')} FROM processes "
+        f"SELECT {read_text('registration_hash')}, {sql.stored_json('record_json')} "
+        "FROM processes "
         "WHERE process_id = ?"
     )
 
@@ -115,9 +117,12 @@ def replayed(
     refused. (Also PostgreSQL's start in one call, postgres/start.py, from what its
     function returns for a stored id.)"""
     if stored_hash != registration_hash:
+        # A stored hash past what a reader takes (stored_text.py; a hash is 64 characters)
+        # is quoted by its start: it matches no registration's, whatever follows.
+        existing = f"{stored_hash[:CUT_QUOTED]}…" if past_read(stored_hash) else stored_hash
         raise ProcessConflict(
             f"process `{process_id}` registration hash conflict: "
-            f"existing {stored_hash}, new {registration_hash}"
+            f"existing {existing}, new {registration_hash}"
         )
     try:
         return decode_record(stored_text)
@@ -335,11 +340,19 @@ def put_env(conn: Tx, spec: ProcessExecutionEnvSpec, now: int) -> str:
 def get_env(conn: Tx, env_ref: str) -> ProcessExecutionEnvSpec:
     if isinstance(conn, RecordCache) and env_ref in conn.envs:
         return conn.envs[env_ref]
+    # (Its JSON under the ceiling on stored JSON: a write allows 1 MiB.)
     row = conn.execute(
-        "SELECT spec_json FROM process_execution_envs WHERE env_ref = ?", (env_ref,)
+        f"SELECT {dialect(conn).stored_json('spec_json')} FROM process_execution_envs "
+        "WHERE env_ref = ?",
+        (env_ref,),
     ).fetchone()
     if row is None:
         raise UnknownProcess(f"unknown process execution env `{env_ref}`")
+    if row[0] is None:
+        raise InvalidRequest(
+            f"process execution env `{env_ref}` is over {MAX_STORED_BYTES >> 20} MiB of "
+            "JSON, more than any reader takes"
+        )
     spec = ProcessExecutionEnvSpec.model_validate_json(row[0])
     if isinstance(conn, RecordCache):
         conn.staged_envs[env_ref] = spec
