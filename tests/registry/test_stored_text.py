@@ -30,11 +30,13 @@ from lashtui.model import (
 )
 from lashtui.model.audit import AuditQuery, OperatorAction
 from lashtui.model.lease import OpaqueLiveness
+from lashtui.model.limit import MAX_JSON_BYTES
 from lashtui.observed_json import MAX_NAME_READ
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.registry.sql.audit import DETAIL_READ_CHARS
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES
-from lashtui.registry.sql.stored_text import READ_CHARS, SMALL_JSON_CHARS, as_read
+from lashtui.registry.sql.fetch import LIVENESS_CHARS
+from lashtui.registry.sql.stored_text import READ_CHARS, as_read
 from lashtui.untrusted import CUT_MARK, bounded
 from tests.builders import ext, ob
 from tests.raw import raw_connection
@@ -61,6 +63,7 @@ async def leased(registry: ProcessRegistry, target: str, column: str, value: str
 
 def test_the_ceiling_is_what_lashtui_shows_and_the_json_printer_vouches_for() -> None:
     assert READ_CHARS == MAX_NAME_READ == 4096
+    assert LIVENESS_CHARS == MAX_JSON_BYTES  # (what a write allows of an owner's JSON)
     assert as_read(LONG) == as_read(CUT) == CUT and as_read("o" * READ_CHARS) == "o" * READ_CHARS
     assert bounded(CUT).endswith("… (more than 4,096 characters: not read)")
 
@@ -300,18 +303,19 @@ def liveness_json(chars: int) -> str:
 async def test_a_liveness_past_its_ceiling_reads_as_opaque(
     registry: ProcessRegistry, registry_target: str
 ) -> None:
-    """At the ceiling on small JSON a liveness reads back whole; past it, unread, as
-    opaque: never provably dead, so never taken early (as a NULL one)."""
-    stored = liveness_json(SMALL_JSON_CHARS)
+    """At its ceiling (what a write allows of a lease owner's JSON) a liveness reads back
+    whole; past it, unread, as opaque: never provably dead, so never taken early (as a
+    NULL one)."""
+    stored = liveness_json(LIVENESS_CHARS)
     await leased(registry, registry_target, "lease_owner_liveness_json", stored)
     lease = await registry.get_process_lease("p")
     assert lease is not None and isinstance(lease.owner.liveness, LocalProcessLiveness)
-    assert len(lease.owner.liveness.host_id) > 60_000
+    assert len(lease.owner.liveness.host_id) > 1_000_000
 
     with raw_connection(registry_target) as conn:
         conn.execute(
             "UPDATE process_leases SET lease_owner_liveness_json = ?",
-            (liveness_json(SMALL_JSON_CHARS + 1),),
+            (liveness_json(LIVENESS_CHARS + 1),),
         )
     lease = await registry.get_process_lease("p")
     assert lease is not None and isinstance(lease.owner.liveness, OpaqueLiveness)

@@ -18,7 +18,7 @@ from typing import Any
 from lashtui.errors import InvalidRequest
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Dialect, Tx, dialect
 from lashtui.registry.sql.long_id import cut_rows, is_cut
-from lashtui.registry.sql.stored_text import SMALL_JSON_CHARS, as_read, read_text
+from lashtui.registry.sql.stored_text import as_read, read_text
 
 
 def check_stored_size(text: str, what: str) -> None:
@@ -77,14 +77,16 @@ def _record_column(sql: Dialect, unread: str | None) -> str:
 
 
 # A lease holder's liveness JSON (lease table `l`) as every read takes it: NULL past the
-# ceiling on small JSON (stored_text.py `SMALL_JSON_CHARS`, 65,536 characters), which reads
-# as opaque liveness (never provably dead; lease.py `_decode_liveness`), as NULL always has.
-# Measured with `length` (characters) rather than each store's byte count, so that one text
-# serves both stores: these statements are made before any connection. A liveness is a few
-# hundred bytes; the ceiling was a record's (16 MiB), which let a lease list of a thousand
-# rows hold 16 GB of them.
+# most a write allows of it, which reads as opaque liveness (never provably dead; lease.py
+# `_decode_liveness`), as NULL always has. A liveness is a few hundred bytes, but a write
+# takes an owner with unknown fields up to `MAX_JSON_BYTES` of JSON (model/wire.py
+# `check_extras_size`), so that is the ceiling, in characters (never more than its bytes);
+# it was a record's (16 MiB), which let a lease list of a thousand rows hold 16 GB of them.
+# Measured with `length` rather than each store's byte count, so that one text serves both
+# stores: these statements are made before any connection.
+LIVENESS_CHARS = 1 << 20  # `lashtui.model.limit.MAX_JSON_BYTES`, which imports pydantic
 LIVENESS = (
-    f"CASE WHEN length(l.lease_owner_liveness_json) > {SMALL_JSON_CHARS} THEN NULL "
+    f"CASE WHEN length(l.lease_owner_liveness_json) > {LIVENESS_CHARS} THEN NULL "
     "ELSE l.lease_owner_liveness_json END"
 )
 

@@ -36,11 +36,10 @@ _Value = TypeVar("_Value")  # (a text column may hold a number or a blob another
 
 # The most of a plain-text column any reader takes whole.
 READ_CHARS = SHOWN_CHARS
-# The most of a small JSON column any reader takes (a lease holder's liveness, an audit row's
-# detail), past which it is left unread: sixteen times the plain-text ceiling, room for the
-# longest such value lashtui writes (three names of 256 characters; a reason of 4,096
-# characters `json.dumps` escaped, ~49,000) while a reader of a thousand leases holds at most
-# 64 MB of them. (Records and events have their own, `dialect.MAX_STORED_BYTES`.)
+# The most of a small JSON column any reader takes (an audit row's detail), past which it is
+# left unread: sixteen times the plain-text ceiling, room for the longest such value lashtui
+# writes (a reason of 4,096 characters `json.dumps` escaped, ~49,000). (Records and events
+# have their own, `dialect.MAX_STORED_BYTES`; a lease's liveness the write's, fetch.py.)
 SMALL_JSON_CHARS = 16 * READ_CHARS
 
 
