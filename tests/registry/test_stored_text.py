@@ -390,3 +390,16 @@ async def test_a_huge_stored_payload_hash_is_a_conflict_never_held(
                 await fresh.append_event("p", again)
 
         await held_at_most(4 << 20, append)
+
+
+async def test_a_recorded_sentence_is_stored_within_what_a_read_takes(
+    registry: ProcessRegistry,
+) -> None:
+    long_sentence = "s" * (READ_CHARS + 10)
+    action = OperatorAction(
+        source="recorded", id="", at_ms=1, operator="dana", action="signal", process_id="p",
+        outcome="refused", sentence=long_sentence,
+    )  # fmt: skip
+    await registry.record_operator_actions([action])
+    (entry,) = (await registry.operator_actions(AuditQuery())).entries
+    assert entry.sentence == "s" * (READ_CHARS - 1) + "…"  # (not read back cut)

@@ -34,7 +34,13 @@ from lashtui.model.audit import (
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.event import event_row
 from lashtui.registry.sql.log_read import page_rows
-from lashtui.registry.sql.stored_text import SMALL_JSON_CHARS, as_read, past_read, read_text
+from lashtui.registry.sql.stored_text import (
+    READ_CHARS,
+    SMALL_JSON_CHARS,
+    as_read,
+    past_read,
+    read_text,
+)
 
 # The event types of the partial index, written the same way in the index and the query
 # (SQLite uses a partial index only for a query whose WHERE holds the index's own term).
@@ -80,6 +86,12 @@ def record(conn: Tx, actions: list[OperatorAction]) -> None:
     for action in actions:
         limit.check_text("an operator", action.operator, limit.MAX_NAME_CHARS)
         detail = json.dumps(action.detail) if action.detail is not None else None
+        # A sentence is stored within what a read takes of it (stored_text.py), so that what
+        # lashtui records reads back as it was stored: a refusal may quote a long list (a
+        # process's declared signals). Its whole was the action's own answer.
+        sentence = action.sentence
+        if len(sentence) > READ_CHARS:
+            sentence = sentence[: READ_CHARS - 1] + "…"
         conn.execute(
             f"INSERT INTO {AUDIT_TABLE} (at_ms, operator, action, process_id, outcome, "
             "sentence, detail_json) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -89,7 +101,7 @@ def record(conn: Tx, actions: list[OperatorAction]) -> None:
                 action.action,
                 action.process_id,
                 action.outcome,
-                action.sentence,
+                sentence,
                 detail,
             ),
         )
