@@ -403,3 +403,23 @@ async def test_a_recorded_sentence_is_stored_within_what_a_read_takes(
     await registry.record_operator_actions([action])
     (entry,) = (await registry.operator_actions(AuditQuery())).entries
     assert entry.sentence == "s" * (READ_CHARS - 1) + "…"  # (not read back cut)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("spoil", ["status = 'zombie'", "record_json = '{'"])
+async def test_a_huge_id_check_names_as_unknown_state_is_named_cut(
+    registry: ProcessRegistry, registry_target: str, spoil: str
+) -> None:
+    """`lashtui check`'s first row in no state (or whose record says another) is the id of
+    the least: read as every id is, so one of 20 MB is named cut, never held."""
+    await registry.register_process(ext("long"))
+    huge = "o" * (20 << 20)
+    with raw_connection(registry_target) as conn:
+        conn.execute(f"UPDATE processes SET process_id = ?, {spoil}", (huge,))
+    del huge
+
+    async def read() -> Any:
+        return await registry.probe_facts(1, 0)
+
+    facts = await held_at_most(4 << 20, read)
+    assert facts.unknown_state == 1 and facts.unknown_state_first == CUT

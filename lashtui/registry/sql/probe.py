@@ -28,6 +28,7 @@ from lashtui.registry.sql.activity import _indexed
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
 from lashtui.registry.sql.fetch import fetch_rows
 from lashtui.registry.sql.filter import HELD, LIVE, no_state, started_owner_bound
+from lashtui.registry.sql.stored_text import as_read, read_text
 
 # A lease with a holder (a released one keeps its row with the owner and token cleared).
 
@@ -60,13 +61,13 @@ def _live(conn: Tx, now_ms: int) -> tuple[int, int, int | None, int, int, str | 
         f"SELECT count(*), count(CASE WHEN {count_requested} THEN 1 END), min({oldest}), "
         f"count(CASE WHEN l.process_id IS NOT NULL THEN NULL WHEN {silent} THEN 1 END), "
         f"count(CASE WHEN {not_running} THEN 1 END), "
-        f"min(CASE WHEN {first_not_running} THEN p.process_id END) "
+        f"{read_text(f'min(CASE WHEN {first_not_running} THEN p.process_id END)')} "
         "FROM processes p LEFT JOIN process_leases l ON l.process_id = p.process_id "
         f"AND {LIVE} WHERE p.status = 'running'",
         params,
     )[0]
     oldest_ms = None if row[2] is None else int(row[2])
-    return int(row[0]), int(row[1]), oldest_ms, int(row[3]), int(row[4]), row[5]
+    return int(row[0]), int(row[1]), oldest_ms, int(row[3]), int(row[4]), as_read(row[5])
 
 
 def _not_running(sql: Dialect, params: list[object]) -> str:
@@ -83,11 +84,13 @@ def _not_running(sql: Dialect, params: list[object]) -> str:
 
 
 def _no_state(conn: Tx) -> tuple[int, str | None]:
-    """(rows whose status column holds no state, the first of them by id)."""
+    """(rows whose status column holds no state, the first of them by id, as every read
+    takes an id: stored_text.py)."""
+    first = read_text("min(p.process_id)")
     row = fetch_rows(
-        conn, f"SELECT count(*), min(p.process_id) FROM processes p WHERE {no_state('p.status')}"
+        conn, f"SELECT count(*), {first} FROM processes p WHERE {no_state('p.status')}"
     )[0]
-    return int(row[0]), row[1]
+    return int(row[0]), as_read(row[1])
 
 
 # How much of the first over-long id `check` names: enough to find it by.
