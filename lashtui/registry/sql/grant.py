@@ -37,7 +37,8 @@ def _grant(session_id: str, process_id: str, descriptor_json: str | None) -> Pro
     labelled with why, as an undecodable record is: one grant row must not fail the read of
     a process's grants, a session's or the security lens's list. A session id past what a
     reader takes is held cut (stored_text.py), which says so where it is shown; no action
-    is keyed by a grant as read (a transfer names its scopes, which are held to 256)."""
+    is keyed by a grant as read (a transfer names its scopes, whose session and frame ids
+    are held to 256 characters each, so a cut scope is refused as too long)."""
     session_id = as_read(session_id)
     try:
         if descriptor_json is None:

@@ -133,8 +133,9 @@ _WHOLE_COLUMNS = {
 }
 # The text columns, which SQLite lets hold a blob too: one that is not UTF-8 failed every
 # read of its process (`ls --json` with a traceback), as the numbers did. One longer than a
-# reader takes (stored_text.py) is read cut, and a cut name is no lease: a fence or a
-# token compared with it would never match, or worse, so the row is refused as these are.
+# reader takes (stored_text.py) is read cut, and a cut name is no lease: every check of a
+# presented lease (and a reclaim's, of the holder it observed) compares it with the stored
+# one, which it never equals, so the row is a stand-in and refused, as these are, with why.
 _TEXT_COLUMNS = {
     "owner_id": "lease_owner_id",
     "incarnation_id": "lease_owner_incarnation_id",

@@ -17,13 +17,14 @@ refuses in one sentence naming the row (lease.py `lease_row_problem`, long_id.py
 `refuse_cut`). A value at most `READ_CHARS` long is read, and written out, exactly as stored.
 
 The ceiling is `untrusted.SHOWN_CHARS`, the longest text lashtui shows whole, eight times
-the longest id a write allows and sixteen times the longest name or scope: no value a
-lashtui or lash write makes is cut.
+the longest id a write allows and sixteen times the longest name or scope part: no value a
+lashtui or lash write makes is cut (an audit sentence, which no other limit bounds, is
+stored within it: audit.py `record`).
 
 What this does not take away: SQLite loads a value to take any part of it (3.40 has no
 cheap prefix or length of TEXT), so a statement that reads such a column still has SQLite
-load it, for that statement, in its own memory, and free it. PostgreSQL's `substr` of a
-TOASTed value fetches only the slices it needs.
+load it, for that statement, in its own memory, and free it (~200 MB for one of 200 MB).
+PostgreSQL's server takes the first characters itself: the client never sees the rest.
 """
 
 from __future__ import annotations
