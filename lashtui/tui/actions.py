@@ -29,6 +29,7 @@ held the registry's write lock). The view stays live, an action still running af
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -246,24 +247,17 @@ class ProcessActions:
             return
         question = f"Cancel {describe(targets)}? Each owner is asked to stop."
 
-        async def confirmed(yes: bool | None) -> None:
-            if yes:
-                board = self.dashboard
+        board = self.dashboard
 
-                def cancel(pid: str) -> Awaitable[ProcessActionOutcome]:
-                    return board.processes.actions.cancel(pid, operator=board.operator)
+        def cancel(pid: str) -> Awaitable[ProcessActionOutcome]:
+            return board.processes.actions.cancel(pid, operator=board.operator)
 
-                self._act("cancel", targets, self._each("cancel", targets, cancel))
-
-        typed = len(targets) if needs_typed_count(len(targets)) else None
-        self._screen.app.push_screen(ConfirmScreen(question, typed), confirmed)
+        self._confirmed(question, "cancel", targets, self._each("cancel", targets, cancel))
 
     async def action_signal(self) -> None:
         targets = await self._targets_for("signal")
         if not targets:
             return
-        first = targets[0]
-        waiting = first.wait.kind.name if first.wait else None
 
         async def chosen(choice: tuple[str, JsonValue] | None) -> None:
             if choice is not None:
@@ -275,14 +269,12 @@ class ProcessActions:
                     act = board.processes.actions
                     return act.signal(pid, name, signal_id, payload, operator=board.operator)
 
-                await self._counted(
-                    f"Signal {name} to {describe(targets)}?",
-                    f"signal.{name}",
-                    targets,
-                    self._each("signal", targets, send),
-                )
+                question = f"Signal {name} to {describe(targets)}? Payload: {shown(payload)}"
+                each = self._each("signal", targets, send)
+                self._confirmed(question, f"signal.{name}", targets, each)
 
-        self._screen.app.push_screen(SignalScreen(describe(targets), waiting), chosen)
+        screen = SignalScreen(describe(targets), suggested_signal(targets))
+        self._screen.app.push_screen(screen, chosen)
 
     async def action_abandon(self) -> None:
         targets = await self._targets_for("abandon")
@@ -322,7 +314,7 @@ class ProcessActions:
                 source, destination = scopes
                 question = f"Transfer the grants of {describe(targets)}"
                 question += f" from {source.id()} to {destination.id()}?"
-                await self._counted(
+                self._confirmed(
                     question,
                     "transfer",
                     targets,
@@ -357,17 +349,12 @@ class ProcessActions:
             "the same input, disposition, event types and grants."
         )
 
-        async def confirmed(yes: bool | None) -> None:
-            if yes:
-                board = self.dashboard
+        board = self.dashboard
 
-                def rerun(pid: str) -> Awaitable[ProcessActionOutcome]:
-                    return board.processes.actions.rerun(pid, operator=board.operator)
+        def rerun(pid: str) -> Awaitable[ProcessActionOutcome]:
+            return board.processes.actions.rerun(pid, operator=board.operator)
 
-                self._act("run again", targets, self._each("rerun", targets, rerun))
-
-        typed = len(targets) if needs_typed_count(len(targets)) else None
-        self._screen.app.push_screen(ConfirmScreen(question, typed), confirmed)
+        self._confirmed(question, "run again", targets, self._each("rerun", targets, rerun))
 
     async def action_end_undecodable(self) -> None:
         held = await self._targets_for("end_undecodable")
@@ -458,17 +445,32 @@ class ProcessActions:
         targets: Sequence[ObservedProcess],
         go: Callable[[Progress], Awaitable[None]],
     ) -> None:
-        """Start a form's action now, or, on `TYPED_COUNT_FROM` targets or more, once the
-        operator has confirmed it by typing their count (No stays the default)."""
+        """Start the action of a form that was itself the question, with No focused (an
+        abandon request, ending undecodable rows) now, or, on `TYPED_COUNT_FROM` targets or
+        more, once the operator has confirmed it by typing their count."""
         if not needs_typed_count(len(targets)):
             self._act(what, targets, go)
             return
+        self._confirmed(question, what, targets, go)
+
+    def _confirmed(
+        self,
+        question: str,
+        what: str,
+        targets: Sequence[ObservedProcess],
+        go: Callable[[Progress], Awaitable[None]],
+    ) -> None:
+        """Ask `question` (it names the action, its targets and their count), No focused,
+        and on `TYPED_COUNT_FROM` targets or more with the count typed; start on Yes. A
+        signal or a transfer asks this after its form: the form's Enter sent a signal to
+        every marked row in two keystrokes, with no question."""
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self._act(what, targets, go)
 
-        self._screen.app.push_screen(ConfirmScreen(question, len(targets)), answered)
+        typed = len(targets) if needs_typed_count(len(targets)) else None
+        self._screen.app.push_screen(ConfirmScreen(question, typed), answered)
 
     def _act(
         self,
@@ -610,3 +612,20 @@ def refusal(action: ProcessAction, process_id: str, error: LashError) -> Process
     return ProcessActionOutcome(
         process_id=process_id, action=action, outcome="refused", sentence=str(error)
     )
+
+
+def suggested_signal(targets: Sequence[ObservedProcess]) -> str | None:
+    """The signal name the form offers: the one every target waits for, else none. (It was
+    the first target's: with two marked rows waiting for different signals, the other was
+    refused the name it was never asked about.)"""
+    names = {t.wait.kind.name if t.wait is not None else None for t in targets}
+    return names.pop() if len(names) == 1 else None
+
+
+SHOWN_PAYLOAD = 80  # characters of a signal's payload the confirmation shows
+
+
+def shown(payload: JsonValue) -> str:
+    """A signal's payload as the confirmation shows it: compact JSON on one line, cut."""
+    compact = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return compact if len(compact) <= SHOWN_PAYLOAD else compact[: SHOWN_PAYLOAD - 1] + "…"

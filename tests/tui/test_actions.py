@@ -108,6 +108,8 @@ async def test_signal_from_the_ui_resumes_a_waiting_process(live: Any) -> None:
         payload.value = '"ship it"'  # type: ignore[attr-defined]
         payload.focus()
         await pilot.press("enter")  # submitting from the field, as an operator would
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))  # then it asks
+        await pilot.click("#yes")
         try:
             await until(pilot, lambda: table.processes["w"].lifecycle.value == "completed")
         except TimeoutError:

@@ -187,7 +187,9 @@ async def test_transfer_moves_the_grants_of_the_selection(scene: Any) -> None:
         await until(pilot, lambda: isinstance(app.screen, TransferScreen))
         app.screen.query_one("#to-scope", Input).value = "session:s2"
         await pilot.press("enter")
-        await until(pilot, lambda: not isinstance(app.screen, TransferScreen))
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))  # then it asks
+        await pilot.click("#yes")
+        await until(pilot, lambda: isinstance(app.screen, ProcessesScreen))
         await until(pilot, lambda: not table.processes)  # no longer granted to s1
         assert await processes.registry.has_handle_grant(s2, "z-granted")
         assert not await processes.registry.has_handle_grant(s1, "z-granted")

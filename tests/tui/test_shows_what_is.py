@@ -19,7 +19,7 @@ from lashtui.model import ProcessHandleDescriptor, SessionScope
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import make_app
 from lashtui.tui.screens.detail import ProcessDetailScreen
-from lashtui.tui.screens.modals import TransferScreen
+from lashtui.tui.screens.modals import ConfirmScreen, TransferScreen
 from lashtui.tui.widgets.process_table import ProcessTable
 from tests.builders import ext, ob
 from tests.tui.scene import START_MS, far, home_loaded, until
@@ -55,6 +55,8 @@ async def test_the_detail_names_a_frames_grant_and_a_transfer_from_it_moves_it(
             assert form.query_one("#from-scope", Input).value == "session:alice/frame:coder"
             form.query_one("#to-scope", Input).value = "session:bob"
             form.query_one("#transfer", Button).press()
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))  # then it asks
+            await pilot.click("#yes")
             await until(pilot, lambda: app.screen is detail)
             # The form closes first; the transfer it asked for lands on a later loop turn.
             async with asyncio.timeout(10):

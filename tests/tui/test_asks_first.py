@@ -1,0 +1,193 @@
+"""Every action asks first, after its form: a signal or a transfer filled in and submitted
+with Enter is a question naming the action, its targets and their count, No focused, not a
+signal sent or a grant moved. Real registry files, the real app under Pilot."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, Label
+
+from lashtui.admin import Processes
+from lashtui.clock import ManualClock
+from lashtui.model import (
+    ProcessEventType,
+    ProcessHandleDescriptor,
+    SessionScope,
+    WaitKind,
+    WaitState,
+)
+from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.tui.app import LashtuiApp, make_app
+from lashtui.tui.screens.detail import ProcessDetailScreen
+from lashtui.tui.screens.modals import ConfirmScreen, SignalScreen, TransferScreen
+from lashtui.tui.screens.processes import ProcessesScreen
+from lashtui.tui.widgets.process_table import ProcessTable
+from tests.builders import ob, rr
+from tests.tui.scene import START_MS, _started, far, home_loaded, seed_every_state, until
+
+# The rows waiting for a signal, and the one each waits for (each declares only that one).
+WAITING = {"w-approve-1": "approve", "w-approve-2": "approve", "w-review": "review"}
+
+
+@pytest.fixture
+async def scene(tmp_path: Path) -> AsyncIterator[tuple[Processes, ManualClock]]:
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "ask.db"), clock=clock)
+    await seed_every_state(registry, clock)
+    for pid, name in WAITING.items():
+        signal = ProcessEventType.plain(f"signal.{name}")
+        await registry.register_process(rr(pid, event_types=[signal]))
+        await _started(registry, pid, far("worker-7"), 60_000)
+        key = f"process:{pid}:signal.{name}:1"
+        wait = WaitKind(name=name, event_type=f"signal.{name}", key=key, ordinal=1)
+        await registry.set_process_wait(pid, WaitState(kind=wait, since_ms=START_MS))
+    yield Processes(registry, clock=clock), clock
+    await registry.close()
+
+
+def app_for(processes: Processes, clock: ManualClock) -> LashtuiApp:
+    return make_app(processes, clock=clock, operator="operator:test", refresh_s=0.05)
+
+
+async def mark(pilot: Pilot[Any], *pids: str) -> ProcessesScreen:
+    screen = await home_loaded(pilot)
+    table = screen.query_one(ProcessTable)
+    for pid in pids:
+        await until(pilot, lambda: pid in table.processes)  # noqa: B023 (awaited here)
+        table.move_cursor(row=table.get_row_index(pid))
+        await until(pilot, lambda: table.selected_id == pid)  # noqa: B023
+        await pilot.press("space")
+        await until(pilot, lambda: pid in screen.marked)  # noqa: B023
+    return screen
+
+
+def question(app: LashtuiApp) -> str:
+    assert isinstance(app.screen, ConfirmScreen)
+    return str(app.screen.query_one("#question", Label).render())
+
+
+async def signals(processes: Processes, *pids: str) -> list[tuple[str, str]]:
+    return [
+        (pid, event.event_type)
+        for pid in pids
+        for event in await processes.events(pid)
+        if event.event_type.startswith("signal.")
+    ]
+
+
+async def test_a_signal_to_marked_rows_asks_after_the_form_with_no_focused(scene: Any) -> None:
+    processes, clock = scene
+    app = app_for(processes, clock)
+    async with app.run_test(size=(140, 30)) as pilot:
+        home = await mark(pilot, "w-approve-1", "w-review")
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, SignalScreen))
+        name = app.screen.query_one("#signal-name", Input)
+        # They wait for different signals: no name is guessed from the first of them.
+        assert name.value == ""
+        assert name.has_focus
+        name.value = "approve"
+        await pilot.press("enter")  # the form's Enter: a question, nothing sent
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert question(app) == (
+            "Signal approve to 2 processes: w-approve-1, w-review? Payload: null"
+        )
+        await pilot.press("enter")  # the focused default is No
+        await until(pilot, lambda: app.screen is home)
+        assert await signals(processes, *WAITING) == []
+        assert list(home.marked) == ["w-approve-1", "w-review"]  # kept: nothing was done
+
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, SignalScreen))
+        app.screen.query_one("#signal-name", Input).value = "approve"
+        app.screen.query_one("#signal-payload", Input).value = '{"by": "me"}'
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert question(app).endswith('? Payload: {"by":"me"}')
+        await pilot.click("#yes")
+        await until(pilot, lambda: not home.marked)
+        await until(pilot, lambda: any(n.title == "signal.approve" for n in app._notifications))
+        (result,) = [n for n in app._notifications if n.title == "signal.approve"]
+        lines = result.message.splitlines()
+        assert lines[0] == "1 done, 1 refused"
+        assert lines[-1] == (
+            "refused: w-review: process `w-review` declares no signal `approve`, so nothing "
+            "was sent (its signals are review)"
+        )
+    assert await signals(processes, *WAITING) == [("w-approve-1", "signal.approve")]
+
+
+async def test_the_signal_form_offers_the_name_every_target_waits_for(scene: Any) -> None:
+    processes, clock = scene
+    app = app_for(processes, clock)
+    async with app.run_test(size=(140, 30)) as pilot:
+        home = await mark(pilot, "w-approve-1", "w-approve-2")
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, SignalScreen))
+        assert app.screen.query_one("#signal-name", Input).value == "approve"
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is home)
+        home.action_clear()  # drop the marks: the selection alone
+        await until(pilot, lambda: not home.marked)
+        table = home.query_one(ProcessTable)
+        table.move_cursor(row=table.get_row_index("w-review"))
+        await until(pilot, lambda: table.selected_id == "w-review")
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, SignalScreen))
+        assert app.screen.query_one("#signal-name", Input).value == "review"
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert question(app).startswith("Signal review to process w-review (echo)?")
+        await pilot.press("escape")  # Escape is No too
+        await until(pilot, lambda: app.screen is home)
+    assert await signals(processes, *WAITING) == []
+
+
+async def test_a_transfer_from_the_detail_asks_before_it_moves_the_grant(tmp_path: Path) -> None:
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "grants.db"), clock=clock)
+    coder = SessionScope(session_id="alice", agent_frame_id="coder")
+    try:
+        await registry.register_process(ob("p"))
+        await registry.grant_handle(coder, "p", ProcessHandleDescriptor(label="build"))
+        app = app_for(Processes(registry, clock=clock), clock)
+        async with app.run_test(size=(140, 30)) as pilot:
+            (await home_loaded(pilot)).action_open("p")
+            await until(pilot, lambda: isinstance(app.screen, ProcessDetailScreen))
+            detail = app.screen
+            assert isinstance(detail, ProcessDetailScreen)
+            async with asyncio.timeout(10):
+                await detail.loaded.wait()
+            for answer in ("enter", "yes"):
+                await pilot.press("t")
+                await until(pilot, lambda: isinstance(app.screen, TransferScreen))
+                field = app.screen.query_one("#to-scope", Input)
+                assert field.has_focus
+                field.value = "session:carol"
+                await pilot.press("enter")
+                await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+                assert question(app) == (
+                    "Transfer the grants of process p (external) from "
+                    "session:alice/frame:coder to session:carol?"
+                )
+                if answer == "enter":  # No, focused
+                    await pilot.press("enter")
+                    await until(pilot, lambda: app.screen is detail)
+                    scopes = [s for s, _ in await registry.handle_grant_scopes("p")]
+                    assert scopes == ["session:alice/frame:coder"]
+                else:
+                    await pilot.click("#yes")
+                    await until(pilot, lambda: app.screen is detail)
+            async with asyncio.timeout(10):
+                while [s for s, _ in await registry.handle_grant_scopes("p")] != [
+                    "session:carol"
+                ]:
+                    await pilot.pause(0.05)
+    finally:
+        await registry.close()
