@@ -13,6 +13,7 @@ from textual.widgets import Input
 
 from lashtui.admin import Processes
 from lashtui.clock import ManualClock
+from lashtui.model import ProcessHandleDescriptor, SessionScope
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import LashtuiApp, make_app
 from lashtui.tui.screens.audit import AuditScreen
@@ -104,3 +105,37 @@ async def test_prune_typed_in_a_read_only_dashboard_says_it_is_not_offered(
         await home_loaded(pilot)
         await typed(pilot, "prune 0s")
         await until(pilot, lambda: isinstance(writable.screen, PruneScreen))
+
+
+async def test_a_lens_key_leaves_the_cursor_after_the_words_it_fills_in(
+    scene: tuple[SqliteProcessRegistry, ManualClock],
+) -> None:
+    # `g` and `o` fill in `granted ` / `originated <scope>`; the text was selected, so the
+    # first key typed replaced it: `session:bob` + Enter said "`session:bob` is not a
+    # command" and no lens was ever applied by typing a scope.
+    registry, _ = scene
+    bob = SessionScope(session_id="bob")
+    await registry.grant_handle(bob, "b-waiting", ProcessHandleDescriptor(label="b"))
+    app = app_on(scene, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        home = await home_loaded(pilot)
+        await select(pilot, "a-running")  # started by the host: no scope to guess
+        await pilot.press("g")
+        field = home.query_one("#command", Input)
+        await until(pilot, lambda: field.has_focus)
+        await pilot.pause()
+        assert field.value == "granted "
+        assert field.selection.is_empty and field.cursor_position == len("granted ")
+        await pilot.press(*"session:bob", "enter")
+        await until(pilot, lambda: list(home.window.rows) == ["b-waiting"])
+        assert "granted to session:bob (Esc clears)" in home.status_line
+        assert not toasts(app)
+
+        await pilot.press("o")  # the lens's scope is filled in, to be edited
+        await until(pilot, lambda: field.has_focus)
+        await pilot.pause()
+        assert field.value == "originated session:bob"
+        assert field.selection.is_empty and field.cursor_position == len(field.value)
+        await pilot.press(*"/frame:x", "enter")
+        await until(pilot, lambda: "originated by session:bob/frame:x" in home.status_line)
+        assert not toasts(app)

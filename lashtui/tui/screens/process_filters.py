@@ -146,8 +146,10 @@ class ProcessFilters(_Base):
         self.action_command_line(f"{lens} {scope}")
 
     def action_command_line(self, text: str = "") -> None:
+        """Open the `:` line holding `text`, the cursor after it (nothing selected)."""
         field = self.query_one("#command", Input)
         field.value = text
+        field.cursor_position = len(text)
         field.add_class("-open")
         field.focus()
 

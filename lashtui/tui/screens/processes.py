@@ -111,7 +111,13 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         yield Static(id="engine-status")
         yield Input(placeholder="filter by id, label or scope (Esc clears)", id="filter")
         yield ProcessTable(id="process-table")
-        yield Input(placeholder=":command (help lists them; Esc closes)", id="command")
+        # Not selected on focus: `g`/`o` fill in the start of a command to be finished, and
+        # a selection made the first key typed replace it.
+        yield Input(
+            placeholder=":command (help lists them; Esc closes)",
+            select_on_focus=False,
+            id="command",
+        )
         yield KeyFooter()
 
     def on_mount(self) -> None:
