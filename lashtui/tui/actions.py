@@ -9,9 +9,11 @@ them by outcome and lists every outcome other than done with its sentence. Targe
 on one at a time (a transfer: all in one call, all or none), so one refusal never hides the
 rest. Actions that cannot apply are not offered: none in read-only mode (hidden); on a
 terminal row no cancel, signal or abandon, and on a live one no re-run: the key is shown
-dimmed and, pressed, says why (`unavailable`). For marked rows the facade's refusals name
-the rows they do not apply to. Every action is recorded as the dashboard's operator
-(`Dashboard.operator`) in the audit trail (the Audit view, `6`). Every message goes
+dimmed and, pressed, says why (`unavailable`). On marked rows an action asks about and acts
+on only the rows it applies to; the question and the result name the others, left out, and
+why (`Targets.left`), or that it applies to none of them, asking nothing. Every action
+is recorded as the dashboard's operator (`Dashboard.operator`) in the audit trail (the
+Audit view, `6`). Every message goes
 through `text.say`: the sentences quote stored ids and reasons.
 
 A row whose stored record cannot be decoded (`ObservedProcess.undecodable`) refuses every
@@ -54,7 +56,6 @@ from lashtui.model import (
     SessionScope,
     tally,
 )
-from lashtui.tui import format as fmt
 from lashtui.tui import text, undecodable
 from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.modals import (
@@ -66,9 +67,18 @@ from lashtui.tui.screens.modals import (
 )
 from lashtui.tui.screens.prune import PruneScreen
 from lashtui.tui.screens.typed_count import needs_typed_count
+from lashtui.tui.targets import (
+    TARGETED,
+    Targets,
+    describe,
+    gone_of,
+    left_out,
+    left_out_why,
+    not_applied,
+    unavailable,
+)
 from lashtui.untrusted import is_cut_id
 
-TARGETED = ("cancel", "signal", "abandon", "transfer", "rerun")
 # An action still running after this long says how far it has got (`_act`).
 STILL_WORKING_S = 1.0
 
@@ -101,43 +111,6 @@ COPY_BINDINGS: list[BindingType] = [
     Binding("Y", "copy_json", "Copy JSON", show=False),
 ]
 REPORTED = 5  # outcomes of one kind listed one by one in a result; the rest are counted
-
-
-class Targets(list[ObservedProcess]):
-    """The processes an action is on, as read just before it is asked, and `gone`: the
-    marked ids no longer in the registry (another program pruned or deleted them), left
-    out. They travel with the targets so that the question and the result both say so: a
-    bulk cancel with one of three marked rows gone asked `Cancel 2 processes: a, b?` and
-    reported `2 requested`, nothing said of the third."""
-
-    def __init__(self, processes: Sequence[ObservedProcess], gone: Sequence[str] = ()) -> None:
-        super().__init__(processes)
-        self.gone = list(gone)
-
-
-def gone_of(targets: Sequence[ObservedProcess]) -> list[str]:
-    return targets.gone if isinstance(targets, Targets) else []
-
-
-def left_out(gone: Sequence[str]) -> str:
-    """`1 marked process is gone from the registry and left out: c`."""
-    if len(gone) == 1:
-        return f"1 marked process is gone from the registry and left out: {gone[0]}"
-    return (
-        f"{len(gone):,} marked processes are gone from the registry and left out: "
-        f"{fmt.first_few(gone, 5)}"
-    )
-
-
-def describe(targets: Sequence[ObservedProcess]) -> str:
-    """`process a (label)` for one target, `3 processes: a, b, c` for a few, and the first
-    five then `and N more` for many; then the marked ones left out, if any are gone."""
-    if len(targets) == 1:
-        named = f"process {targets[0].process_id} ({targets[0].label})"
-    else:
-        named = f"{len(targets)} processes: {fmt.first_few([t.process_id for t in targets], 5)}"
-    gone = gone_of(targets)
-    return f"{named} ({left_out(gone)})" if gone else named
 
 
 class ProcessActions:
@@ -206,6 +179,9 @@ class ProcessActions:
         if self.dashboard.read_only:
             return False
         if self.marked_ids():
+            # Offered: the marked rows are read again when it is asked (`targets`), and it
+            # then says which it leaves out, or that it applies to none of them. (The rows
+            # held may be older: one pruned since would be called ended, not gone.)
             return True
         process = self.target()
         if process is None:
@@ -338,7 +314,7 @@ class ProcessActions:
         except LashError as error:  # a scope refused before anything moved
             outcomes = [refusal("transfer", pid, error) for pid in ids]
         self._acted()
-        self.report(progress.what, outcomes, gone_of(targets))
+        self.report(progress.what, outcomes, targets)
 
     async def action_rerun(self) -> None:
         targets = await self._targets_for("rerun")
@@ -508,10 +484,30 @@ class ProcessActions:
         except LashError as error:
             text.say(self._screen, str(error), title="refused", severity="error")
             return Targets([])
-        if not targets and targets.gone:  # every marked process is gone: nothing is asked
-            sentence = f"nothing to {action.replace('_', ' ')}: {left_out(targets.gone)}"
+        if action in TARGETED:
+            targets = self._applicable(action, targets)
+        if not targets and (notes := not_applied(targets)):  # nothing is asked
+            sentence = f"nothing to {action.replace('_', ' ')}: {'; '.join(notes)}"
             text.say(self._screen, sentence, title=action, severity="warning")
         return targets
+
+    def _applicable(self, action: str, targets: Targets) -> Targets:
+        """The targets `action` applies to; the rest of the marked ones are `left`, said in
+        the question and the result. The selection alone (nothing marked) that no longer
+        takes it (it ended since the key was offered) is said at once, nothing asked."""
+        if not self.marked_ids():
+            reasons = [unavailable(action, p) for p in targets]
+            if any(reasons):
+                sentence = next(r for r in reasons if r)
+                text.say(self._screen, sentence, title="not offered", severity="warning")
+                return Targets([])
+            return targets
+        why = {p.process_id: left_out_why(action, p) for p in targets}
+        return Targets(
+            [p for p in targets if why[p.process_id] is None],
+            targets.gone,
+            [(pid, reason) for pid, reason in why.items() if reason is not None],
+        )
 
     def _each(
         self,
@@ -530,7 +526,7 @@ class ProcessActions:
                     outcomes.append(refusal(action, process.process_id, error))
                 progress.done += 1
             self._acted()
-            self.report(progress.what, outcomes, gone_of(targets))
+            self.report(progress.what, outcomes, targets)
 
         return each
 
@@ -539,12 +535,16 @@ class ProcessActions:
             self.acted()
 
     def report(
-        self, what: str, outcomes: Sequence[ProcessActionOutcome], gone: Sequence[str] = ()
+        self,
+        what: str,
+        outcomes: Sequence[ProcessActionOutcome],
+        targets: Sequence[ObservedProcess] = (),
     ) -> None:
         """One notification: the outcome for one target, or for many a count per outcome
         (`2 done, 1 requested, 1 refused`) then each outcome other than done with its
-        sentence, at most `REPORTED` of a kind; then the marked processes left out because
-        they were gone. Its severity is the worst outcome's (a warning, if any was left out)."""
+        sentence, at most `REPORTED` of a kind; then the marked processes left out (gone, or
+        ones the action does not apply to, as the question said). Its severity is the worst
+        outcome's (a warning, if any was gone: the question could not say so)."""
         if not outcomes:
             return
         grouped = tally(list(outcomes))
@@ -552,12 +552,11 @@ class ProcessActions:
             "error"
             if "refused" in grouped
             else "warning"
-            if "unchanged" in grouped or gone
+            if "unchanged" in grouped or gone_of(targets)
             else "information"
         )
         lines = [outcomes[0].line()] if len(outcomes) == 1 else tallied(grouped)
-        if gone:
-            lines.append(left_out(gone))
+        lines += not_applied(targets)
         # As lines: a line joined into one str here could not be told from one a stored id
         # with a newline wrote (`text.say`).
         text.say(self._app, lines, title=what, severity=severity)
@@ -586,25 +585,6 @@ def tallied(grouped: dict[Outcome, list[ProcessActionOutcome]]) -> list[str]:
         if len(items) > REPORTED:
             lines.append(f"and {len(items) - REPORTED} more {kind}")
     return lines
-
-
-def unavailable(action: str, process: ObservedProcess) -> str | None:
-    """Why `action` is not offered for this row, in one sentence, or None if it is."""
-    if action in TARGETED and process.undecodable is not None:
-        return undecodable.not_offered(action, process)
-    if action == "rerun":
-        if process.terminal:
-            return None
-        return (
-            f"rerun is not offered for process {process.process_id}: it is still "
-            f"{process.lifecycle.value}; only an ended process can be run again"
-        )
-    if action not in ("cancel", "signal", "abandon") or not process.terminal:
-        return None
-    state = process.lifecycle.value
-    return (
-        f"{action} is not offered for process {process.process_id}: it has already ended ({state})"
-    )
 
 
 def refusal(action: ProcessAction, process_id: str, error: LashError) -> ProcessActionOutcome:

@@ -1,6 +1,8 @@
 """Every action asks first, after its form: a signal or a transfer filled in and submitted
 with Enter is a question naming the action, its targets and their count, No focused, not a
-signal sent or a grant moved. Real registry files, the real app under Pilot."""
+signal sent or a grant moved. On marked rows it asks about, and acts on, only the rows it
+applies to, and names the others left out and why. Real registry files, the real app under
+Pilot."""
 
 from __future__ import annotations
 
@@ -25,7 +27,12 @@ from lashtui.model import (
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import LashtuiApp, make_app
 from lashtui.tui.screens.detail import ProcessDetailScreen
-from lashtui.tui.screens.modals import ConfirmScreen, SignalScreen, TransferScreen
+from lashtui.tui.screens.modals import (
+    AbandonScreen,
+    ConfirmScreen,
+    SignalScreen,
+    TransferScreen,
+)
 from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.tui.widgets.process_table import ProcessTable
 from tests.builders import ob, rr
@@ -191,3 +198,90 @@ async def test_a_transfer_from_the_detail_asks_before_it_moves_the_grant(tmp_pat
                     await pilot.pause(0.05)
     finally:
         await registry.close()
+
+
+# --- marked rows an action does not apply to are left out, and said to be ---------------
+
+async def test_a_bulk_cancel_asks_about_the_rows_it_applies_to_and_names_the_rest(
+    scene: Any,
+) -> None:
+    processes, clock = scene
+    app = app_for(processes, clock)
+    async with app.run_test(size=(160, 40)) as pilot:
+        home = await home_loaded(pilot)
+        rows = home.window.ordered()
+        ended = [p.process_id for p in rows if p.terminal]
+        live = [p.process_id for p in rows if not p.terminal]
+        await pilot.press("asterisk")  # every row, the ended ones too
+        await until(pilot, lambda: len(home.marked) == len(live) + len(ended))
+        assert len(ended) == 6 and len(live) == 8
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert question(app) == (
+            f"Cancel 8 processes: {', '.join(live[:5])} and 3 more (6 marked processes have "
+            f"already ended and are left out: {', '.join(ended[:5])} and 1 more)? Each owner "
+            "is asked to stop."
+        )
+        await pilot.click("#yes")
+        await until(pilot, lambda: any(n.title == "cancel" for n in app._notifications))
+        (result,) = [n for n in app._notifications if n.title == "cancel"]
+        # Expected, and said before: not refusals, not an error.
+        assert "refused" not in result.message
+        assert result.severity != "error"
+        assert result.message.splitlines()[-1] == (
+            f"6 marked processes have already ended and are left out: {', '.join(ended[:5])} "
+            "and 1 more"
+        )
+    for pid in ended:  # nothing appended to an ended row
+        events = [e.event_type for e in await processes.events(pid)]
+        assert "process.cancel_requested" not in events
+
+
+async def test_abandon_and_signal_on_marked_rows_leave_the_ended_ones_out(scene: Any) -> None:
+    processes, clock = scene
+    app = app_for(processes, clock)
+    async with app.run_test(size=(160, 40)) as pilot:
+        home = await mark(pilot, "c-done", "w-approve-1", "w-approve-2")
+        note = "(1 marked process has already ended and is left out: c-done)"
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, AbandonScreen))
+        label = str(app.screen.query_one(Label).render())
+        targets = f"2 processes: w-approve-1, w-approve-2 {note}"
+        assert label == f"Request that the sweep abandon {targets}?"
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is home)
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, SignalScreen))
+        # (c-done, which waits for nothing, is left out of the name's choice too)
+        assert app.screen.query_one("#signal-name", Input).value == "approve"
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert question(app) == (
+            f"Signal approve to 2 processes: w-approve-1, w-approve-2 {note}? Payload: null"
+        )
+        await pilot.click("#yes")
+        await until(pilot, lambda: any(n.title == "signal.approve" for n in app._notifications))
+        (result,) = [n for n in app._notifications if n.title == "signal.approve"]
+        assert result.message.splitlines()[0] == "2 done"
+        assert result.severity == "information"
+    assert await signals(processes, "c-done", "w-approve-1", "w-approve-2") == [
+        ("w-approve-1", "signal.approve"),
+        ("w-approve-2", "signal.approve"),
+    ]
+
+
+async def test_an_action_on_marked_rows_that_have_all_ended_asks_nothing_and_says_why(
+    scene: Any,
+) -> None:
+    processes, clock = scene
+    app = app_for(processes, clock)
+    async with app.run_test(size=(160, 40)) as pilot:
+        home = await mark(pilot, "c-done", "d-failed")
+        await pilot.press("c")
+        await until(pilot, lambda: bool(app._notifications))
+        assert app.screen is home  # nothing asked
+        assert [n.message for n in app._notifications] == [
+            "nothing to cancel: 2 marked processes have already ended and are left out: "
+            "c-done, d-failed"
+        ]
+        assert list(home.marked) == ["c-done", "d-failed"]

@@ -153,7 +153,7 @@ async def test_marked_rows_are_cancelled_together_with_a_result_for_each(scene: 
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         question = str(app.screen.query_one("#question").render())
-        assert "3 processes: a-running, c-done, g-silent" in question
+        assert "2 processes: a-running, g-silent (1 marked process has already ended" in question
         await pilot.press("enter")  # No has the focus
         assert screen.marked_ids()  # nothing happened
         await pilot.press("c")
@@ -161,9 +161,10 @@ async def test_marked_rows_are_cancelled_together_with_a_result_for_each(scene: 
         await pilot.click("#yes")
         await until(pilot, lambda: not screen.marked_ids())
         toasts = [n.message for n in app._notifications]
+        # The ended row was left out, as asked: not refused (an error), nor cancelled.
         assert any(
-            m.startswith("2 requested, 1 refused\n")
-            and "refused: c-done: process `c-done` is already terminal" in m
+            m.startswith("2 requested\n")
+            and m.endswith("\n1 marked process has already ended and is left out: c-done")
             for m in toasts
         )
         for pid in ("a-running", "g-silent"):

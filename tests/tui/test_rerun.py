@@ -56,7 +56,7 @@ async def test_R_asks_defaults_to_no_then_runs_the_row_again(live: Any) -> None:
         await until(pilot, lambda: "done~rerun-1" in table.processes)
 
 
-async def test_marked_rows_run_again_and_a_live_one_is_refused(live: Any) -> None:
+async def test_marked_rows_run_again_and_a_live_one_is_left_out(live: Any) -> None:
     app, processes, _ = live
     await ended(processes, "m-1", "m-2")
     await processes.registry.register_process(ext("m-3"))  # still running
@@ -68,13 +68,16 @@ async def test_marked_rows_run_again_and_a_live_one_is_refused(live: Any) -> Non
             await pilot.press("space")
         await pilot.press("R")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        assert question(app).startswith("Run 3 processes: m-1, m-2, m-3 again?")
+        assert question(app).startswith(
+            "Run 2 processes: m-1, m-2 (1 marked process has not ended yet and is left out: "
+            "m-3) again?"
+        )
         await pilot.click("#yes")
         await until(pilot, lambda: bool(toasts(app)))
         (toast,) = toasts(app)
         assert toast.splitlines() == [
-            "2 done, 1 refused",
-            "refused: m-3: process `m-3` is running: only a terminal process can be run again",
+            "2 done",
+            "1 marked process has not ended yet and is left out: m-3",
         ]
         assert [r.process_id for r in await processes.reruns("m-1")] == ["m-1~rerun-1"]
         assert [r.process_id for r in await processes.reruns("m-2")] == ["m-2~rerun-1"]

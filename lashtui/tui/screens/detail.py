@@ -61,10 +61,11 @@ from lashtui.model.limit import MAX_NAME_CHARS
 from lashtui.model.rerun import RerunLink
 from lashtui.tui import format as fmt
 from lashtui.tui import text
-from lashtui.tui.actions import ACTION_BINDINGS, COPY_BINDINGS, TARGETED, ProcessActions
+from lashtui.tui.actions import ACTION_BINDINGS, COPY_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.export import export_timeline
 from lashtui.tui.screens.payload import PayloadScreen
+from lashtui.tui.targets import TARGETED
 from lashtui.tui.timeline_search import TimelineSearch
 from lashtui.tui.undecodable import way_out
 from lashtui.tui.widgets.footer import KeyFooter
