@@ -139,3 +139,26 @@ async def test_a_lens_key_leaves_the_cursor_after_the_words_it_fills_in(
         await pilot.press(*"/frame:x", "enter")
         await until(pilot, lambda: "originated by session:bob/frame:x" in home.status_line)
         assert not toasts(app)
+
+
+async def test_with_marks_and_a_filter_the_status_line_says_what_each_esc_does(
+    scene: tuple[SqliteProcessRegistry, ManualClock],
+) -> None:
+    # It said `matching "ed" (Esc clears)` while Esc dropped the marks first, silently.
+    app = app_on(scene, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        home = await home_loaded(pilot)
+        await typed(pilot, "filter ed")
+        await until(pilot, lambda: 'matching "ed" (Esc clears)' in home.status_line)
+        await pilot.press("asterisk")
+        await until(pilot, lambda: bool(home.marked))
+        marks = f"{len(home.marked)} marked (Esc unmarks)"
+        await until(pilot, lambda: marks in home.status_line)
+        assert 'matching "ed" (a second Esc clears)' in home.status_line
+        await pilot.press("escape")  # as said: the marks go, the filter stays
+        await until(pilot, lambda: not home.marked)
+        assert home.page_query.text == "ed"
+        assert 'matching "ed" (Esc clears)' in home.status_line
+        await pilot.press("escape")
+        await until(pilot, lambda: not home.page_query.text)
+        assert "matching" not in home.status_line

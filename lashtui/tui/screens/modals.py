@@ -236,7 +236,7 @@ Processes
   ↑ ↓ PgUp PgDn  move (the list pages in from the registry)   Home End  first / last
   Enter          open the process            /   filter by id, label or scope
   f              status: all, running, waiting, live, terminal
-  g / o          lens: granted to a scope / originated by a scope   Esc  clear
+  g / o          lens: granted to a scope / originated by a scope   Esc  unmark, then clear
   > / <          sort by the next / previous column (from the registry)   I  invert
   space          mark / unmark               *   mark every row matching the filters
   p              pause / resume live updates

@@ -185,9 +185,10 @@ class ProcessFilters(_Base):
             return
         # It exists, but the lens or the filters leave it out: back to where the cursor was.
         await self._read(lambda: self.reload(before))
+        esc = "a second Esc clears them: the first unmarks" if self.marked else "Esc clears them"
         sentence = (
             f"process `{process_id}` is not shown: the lens and filters leave it out "
-            f"(Esc clears them); {stays}"
+            f"({esc}); {stays}"
         )
         text.say(self, sentence, title="goto", severity="warning")
 

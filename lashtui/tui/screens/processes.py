@@ -387,7 +387,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         if order := self.describe_order():
             parts.append(order)
         if self.marked:
-            parts.append(f"{len(self.marked):,} marked")
+            parts.append(f"{len(self.marked):,} marked (Esc unmarks)")
         if (lost := self.lost_id()) is not None:
             shown = visible_clipped(lost, LOST_CHARS)
             parts.append(f"{shown} left the list: no process selected (↑/↓ select one)")
@@ -429,7 +429,8 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         if query.text:
             shown.append(f'matching "{query.text}"')
         if shown:
-            shown[-1] += " (Esc clears)"
+            # Esc drops the marks first (`action_clear`): the hint said it cleared these.
+            shown[-1] += " (a second Esc clears)" if self.marked else " (Esc clears)"
         return shown
 
     def engine_state(self) -> str:
