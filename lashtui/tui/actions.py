@@ -13,8 +13,8 @@ dimmed and, pressed, says why (`unavailable`). On marked rows an action asks abo
 on only the rows it applies to; the question and the result name the others, left out, and
 why (`Targets.left`), or that it applies to none of them, asking nothing. Every action
 is recorded as the dashboard's operator (`Dashboard.operator`) in the audit trail (the
-Audit view, `6`). Every message goes
-through `text.say`: the sentences quote stored ids and reasons.
+Audit view, `6`). Every message goes through `text.say`: the sentences quote stored ids
+and reasons.
 
 A row whose stored record cannot be decoded (`ObservedProcess.undecodable`) refuses every
 write but one, so on it the four keys above are dimmed and, pressed, name that one way out:

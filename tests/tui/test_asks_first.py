@@ -96,9 +96,9 @@ async def test_a_signal_to_marked_rows_asks_after_the_form_with_no_focused(scene
         await pilot.press("s")
         await until(pilot, lambda: isinstance(app.screen, SignalScreen))
         name = app.screen.query_one("#signal-name", Input)
+        await until(pilot, lambda: name.has_focus)
         # They wait for different signals: no name is guessed from the first of them.
         assert name.value == ""
-        assert name.has_focus
         name.value = "approve"
         await pilot.press("enter")  # the form's Enter: a question, nothing sent
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
@@ -175,7 +175,7 @@ async def test_a_transfer_from_the_detail_asks_before_it_moves_the_grant(tmp_pat
                 await pilot.press("t")
                 await until(pilot, lambda: isinstance(app.screen, TransferScreen))
                 field = app.screen.query_one("#to-scope", Input)
-                assert field.has_focus
+                await until(pilot, lambda: field.has_focus)  # noqa: B023 (awaited here)
                 field.value = "session:carol"
                 await pilot.press("enter")
                 await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
