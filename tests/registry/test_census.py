@@ -127,6 +127,52 @@ async def test_a_wait_key_spelled_another_way_is_still_waiting(
     assert [record.id for record in running] == ["backslash", "mentions", "plain"]
 
 
+async def test_a_record_that_names_wait_twice_is_undecodable_and_counted_as_it_reads(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:
+    """A record another program wrote with `wait` twice: SQLite's JSON functions read the
+    first, Python and jsonb the last, so the census said waiting of a row shown running
+    (the status line said "waiting 3" over two waiting rows). Such a row reads as
+    undecodable (its stand-in runs, it does not wait) wherever it is read, and the census
+    and the state filters count it so, on both stores, whichever of the two is null."""
+    pids = ("first-null", "last-null", "escaped", "one-wait")
+    for pid in pids:
+        await registry.register_process(ext(pid))
+        await park(registry, pid, clock.now_ms())
+    with raw_connection(registry_target) as conn:
+        rows = conn.execute("SELECT process_id, record_json FROM processes").fetchall()
+        for pid, text in rows:
+            record = json.loads(text)
+            wait = json.dumps(record.pop("wait"))
+            body = json.dumps(record)[:-1]
+            if pid == "first-null":
+                text = f'{body}, "wait": null, "wait": {wait}}}'
+            elif pid == "last-null":
+                text = f'{body}, "wait": {wait}, "wait": null}}'
+            elif pid == "escaped":
+                text = f'{body}, "wait": {wait}, "w\\u0061it": null}}'
+            else:
+                continue
+            conn.execute(
+                "UPDATE processes SET record_json = ? WHERE process_id = ?", (text, pid)
+            )
+    census = await registry.process_census()
+    repeated = {pid: "running" for pid in pids[:3]}
+    assert census.live == {**repeated, "one-wait": "waiting"}
+    for pid in pids[:3]:
+        record = await registry.get_process(pid)
+        assert record is not None and record.wait is None
+        assert record.undecodable is not None and "names `wait` twice" in record.undecodable
+    one = await registry.get_process("one-wait")
+    assert one is not None and one.undecodable is None and one.wait is not None
+    listed = await registry.page_processes(ProcessPageQuery(states=frozenset({"waiting"})))
+    assert [record.id for record in listed] == ["one-wait"]
+    running = await registry.page_processes(ProcessPageQuery(states=frozenset({"running"})))
+    assert [record.id for record in running] == ["escaped", "first-null", "last-null"]
+    changed, _ = await registry.processes_changed_since(0, 10)
+    assert {r.id for r in changed if r.undecodable} == set(pids[:3])
+
+
 async def test_census_cursor_follows_the_feed_and_the_feed_after_it_is_the_news(
     registry: ProcessRegistry, clock: ManualClock
 ) -> None:

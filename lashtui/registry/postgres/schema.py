@@ -75,7 +75,7 @@ from lashtui.registry.sql import backlog_mark
 from lashtui.registry.sql.activity import TRANSITION_INDEX
 from lashtui.registry.sql.audit import OPERATOR_EVENTS_INDEX
 from lashtui.registry.sql.dialect import POSTGRES, POSTGRES_TRY, TRY_JSONB
-from lashtui.registry.sql.filter import HELD_INDEX_DDL, waiting_sql
+from lashtui.registry.sql.filter import HELD_INDEX_DDL, holds_wait_sql
 from lashtui.registry.sql.order import index_ddl
 from lashtui.registry.sql.version import SCHEMA_VERSION as LASH_SCHEMA_VERSION
 
@@ -334,7 +334,7 @@ TRY_JSONB_DDL = f"""CREATE OR REPLACE FUNCTION {TRY_JSONB}(value text) RETURNS j
 # its predicate casts only a record that may hold a `wait` key (`Dialect.may_hold_key`).
 WAITING_INDEX = (
     "CREATE INDEX processes_waiting_idx ON processes(process_id) WHERE status = 'running' "
-    f"AND {waiting_sql(POSTGRES_TRY, 'record_json')}"
+    f"AND {holds_wait_sql(POSTGRES_TRY, 'record_json')}"
 )
 
 # The label index of version 13 and before, on the JSON alone: `lashtui index` drops it
