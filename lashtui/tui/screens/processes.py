@@ -55,9 +55,16 @@ RECOUNT_S = 60.0  # a fresh census now and then (a prune that left no mark, lash
 # How long the status line says the embedded worker warned of a problem (`engine_state`).
 RECENT_PROBLEM_MS = 60_000
 # How often at most a commit that changed no row makes the view look for a prune made
-# elsewhere (`_pruned_elsewhere`).
+# elsewhere (`_pruned_elsewhere`) and for a change clock moved back (`_look_elsewhere`).
 PRUNE_LOOK_S = 1.0
 LOST_CHARS = 60  # of the id of a selected process that left the list, in the status line
+# The least time between two censuses taken because the view saw rows vanish or the change
+# clock move back (`_recount_if_due`): a program deleting rows every second would otherwise
+# have a million-row registry counted every second (~50 ms a census there).
+RECOUNT_SOON_S = 2.0
+# The most vanished rows the view looks up to tell deleted rows from rows that moved out of
+# its range (`_vanished`): a few suffice, and each is read whole.
+VANISHED_LOOKED_UP = 16
 
 
 class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
@@ -92,6 +99,9 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         self.cursor = 0
         self._prune_mark: str | None = None  # the newest prune in the audit trail, once read
         self._prune_looked = 0.0  # time.monotonic() of the last look (`_pruned_elsewhere`)
+        self._census_at = 0.0  # time.monotonic() of the last census
+        self._recount_due = False  # a census is owed (`_recount_if_due`)
+        self._rewind = False  # ...and the feed follows on from its cursor, not the view's
         # The registry's change mark taken before the last window re-read (`_reread`).
         self._reread_mark: tuple[int, int] | None = None
         self.paused = False
@@ -191,9 +201,33 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         if self._prune_mark is None:  # (a prune before the first census is in it)
             self._prune_mark = await self._last_prune()
         census = await self.dashboard.processes.census()
-        if self.counts is None:
+        if self.counts is None or self._rewind:
             self.cursor = census.cursor  # the feed continues exactly where it counted
         self.counts = StateCounts(census, self.dashboard.clock.now_ms())
+        self._census_at = time.monotonic()
+        self._recount_due = self._rewind = False
+
+    async def _recount_if_due(self) -> None:
+        """The census owed, unless one was taken less than `RECOUNT_SOON_S` ago (then at a
+        later read: the tick re-reads every second). Under `reading`."""
+        if self._recount_due and time.monotonic() - self._census_at >= RECOUNT_SOON_S:
+            await self._take_census()
+
+    async def _look_elsewhere(self) -> None:
+        """After a feed read that found nothing, at most every `PRUNE_LOOK_S`: whether
+        another program pruned (`_pruned_elsewhere`), or moved the change clock back (the
+        file restored from an older copy, another program renumbering). Then a census is
+        owed: the feed reports no deleted row, and below the view's cursor it reports no
+        change at all, so the counts kept deleted rows, and missed every change, until the
+        census a minute later. After a clock moved back the feed follows on from the
+        census's cursor."""
+        now = time.monotonic()
+        if now - self._prune_looked >= PRUNE_LOOK_S:
+            if await self._pruned_elsewhere():
+                self._recount_due = True
+            if await self.dashboard.processes.registry.change_cursor() < self.cursor:
+                self._recount_due = self._rewind = True
+        await self._recount_if_due()
 
     async def _last_prune(self) -> str:
         """The newest prune in lashtui's audit trail ("" for none, or no trail)."""
@@ -205,12 +239,9 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         """Whether another program pruned since the last look. The feed reports no deleted
         row, so the counts kept the pruned rows until the next census, a minute later
         (and the Errors view, which reads afresh, disagreed meanwhile); every prune lashtui
-        makes is in its audit trail. Looked at, at most every `PRUNE_LOOK_S`, when a commit
-        changed no row (a prune's does not)."""
-        now = time.monotonic()
-        if now - self._prune_looked < PRUNE_LOOK_S:
-            return False
-        self._prune_looked = now
+        makes is in its audit trail. Looked at by `_look_elsewhere`, when a commit changed
+        no row (a prune's does not)."""
+        self._prune_looked = time.monotonic()
         mark = await self._last_prune()
         moved = self._prune_mark is not None and mark != self._prune_mark
         self._prune_mark = mark
@@ -233,8 +264,8 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
                     self.cursor, FEED_PAGE
                 )
                 if not changed:
-                    if first and await self._pruned_elsewhere():
-                        await self._take_census()
+                    if first:
+                        await self._look_elsewhere()
                     return
                 first = False
                 self.cursor = cursor
@@ -305,7 +336,10 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
                 return
             self._reread_mark = None  # (a re-read that fails is made again next time)
             selected = self.selected_id()
+            held = set(self.window.rows)
             await self.window.reread()
+            await self._vanished(held.difference(self.window.rows))
+            await self._recount_if_due()
             if selected is not None and selected not in self.window.rows:
                 # Moved out of the range without a feed entry (a lease renewal, in lease
                 # order), or left the list (pruned; a grant taken away): followed if it is
@@ -315,6 +349,18 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
                 if belongs and (followed := await self._follow(selected)):
                     self.render_window(select=followed)
             self._reread_mark = mark
+
+    async def _vanished(self, gone: set[str]) -> None:
+        """Rows the window held and its re-read did not find: deleted by another program
+        (lash's own prune, an operator's sqlite3), which the feed does not report and the
+        counts still held, or moved out of the window's range. A few are looked up, and a
+        census is owed if one is gone from the registry."""
+        if not gone or self.counts is None or self._recount_due:
+            return
+        looked = sorted(gone)[:VANISHED_LOOKED_UP]
+        found = await self.dashboard.processes.observe(looked)
+        if len(found) < len(looked):
+            self._recount_due = True
 
     async def _reread_now(self) -> None:
         """`_reread`, whether or not anything has committed since."""
