@@ -80,7 +80,7 @@ def process_row(p: ObservedProcess, now_ms: int, *, wide: bool) -> tuple[str, ..
         pid, badge, label, shown(fmt.why(p, now_ms)) or "-",
         p.disposition_text(), origin, owner,
         fmt.countdown(p.lease_expires_at_ms, now_ms) if p.lease_holder else "-",
-        shown(started), abandon, fmt.duration(now_ms - p.created_at_ms),
+        shown(started), abandon, fmt.age(p.created_at_ms, now_ms),
         fmt.ago(p.updated_at_ms, now_ms),
     )  # fmt: skip
 

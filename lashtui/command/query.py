@@ -200,7 +200,7 @@ async def cmd_events(args: argparse.Namespace) -> int:
                 (
                     str(event.sequence),
                     fmt.event_timestamp(event),
-                    "-" if event.time_unknown else fmt.duration(now - event.occurred_at_ms),
+                    "-" if event.time_unknown else fmt.age(event.occurred_at_ms, now),
                     fmt.event_type(event, wide=wide),
                     fmt.payload(event, None if wide else PAYLOAD_WIDTH),
                 )

@@ -195,6 +195,15 @@ def ago(epoch_ms: int, now_ms: int) -> str:
     return f"{duration(now_ms - epoch_ms)} ago"
 
 
+def age(epoch_ms: int, now_ms: int) -> str:
+    """How long ago `epoch_ms` was, as the AGE columns show it (`3m05s`); a time after now
+    is `3m05s from now`, as `ago` says it (the AGE of a row created by a host whose clock
+    runs ahead read `0ms`, beside its UPDATED's `... from now`)."""
+    if epoch_ms > now_ms:
+        return f"{duration(epoch_ms - now_ms)} from now"
+    return duration(now_ms - epoch_ms)
+
+
 def ago_or_unknown(epoch_ms: int | None, now_ms: int) -> str:
     return "unknown" if epoch_ms is None else ago(epoch_ms, now_ms)
 

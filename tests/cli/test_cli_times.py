@@ -88,3 +88,16 @@ def test_events_ends_over_an_event_whose_json_names_another_sequence(tmp_path: P
         result = lashtui(*args, db=db, timeout=20)
         assert result.returncode == 0, result.stderr
         assert len(result.stdout) < 1000 and result.stdout.count("its JSON says sequence -1") == 1
+
+
+def test_an_age_in_the_future_says_so(db: Path) -> None:
+    """`ls -o wide`'s AGE of `a`, created past the year 9999, and `events`' AGE of `b`'s
+    event, which happens then, read `0ms`; they say `... from now`, as `show` does."""
+    listed = lashtui("ls", "--status", "any", "-o", "wide", db=db)
+    assert listed.returncode == 0, listed.stderr
+    (row,) = [line for line in listed.stdout.splitlines() if line.startswith("a ")]
+    assert "from now" in row and "0ms" not in row, row
+    events = lashtui("events", "b", db=db)
+    assert events.returncode == 0, events.stderr
+    (line,) = events.stdout.splitlines()[1:]
+    assert "from now" in line and "0ms" not in line, line

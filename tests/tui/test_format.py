@@ -92,6 +92,8 @@ def test_a_time_after_now_is_from_now_and_an_unknown_one_unknown() -> None:
     assert fmt.ago(10_000, 12_500) == "2s ago"
     assert fmt.ago(15_000, 12_500) == "2s from now"
     assert fmt.ago_or_unknown(None, 12_500) == "unknown"
+    assert fmt.age(10_000, 12_500) == "2s"  # the AGE columns: a duration, ...
+    assert fmt.age(15_000, 12_500) == "2s from now"  # ...never `0ms` for a time ahead
 
 
 def test_state_counts_add_the_rows_with_no_state_only_when_there_are_some() -> None:

@@ -78,3 +78,22 @@ async def test_times_no_date_holds_are_shown_as_such(db: Path) -> None:
             assert app.is_running
     finally:
         await registry.close()
+
+
+async def test_an_age_in_the_future_says_so(db: Path) -> None:
+    """`a` was created past the year 9999 (a host whose clock runs ahead makes the same
+    case nearer): its AGE read `0ms` while the rest of the app said `... from now`."""
+    registry = await SqliteProcessRegistry.open(str(db))
+    try:
+        app = make_app(Processes(registry))
+        async with app.run_test(size=(320, 30)) as pilot:
+            home = app.screen
+            assert isinstance(home, ProcessesScreen)
+            await loaded(home)
+            await pilot.press("w")  # every column, AGE and UPDATED included
+            await until(pilot, lambda: "AGE" in screen_text(app))
+            (row,) = [line for line in screen_text(app).splitlines() if line.split()[:1] == ["a"]]
+            assert row.count("from now") == 1 and "0ms" not in row, row  # AGE; UPDATED: ago
+            assert row.rstrip().endswith(" ago"), row
+    finally:
+        await registry.close()

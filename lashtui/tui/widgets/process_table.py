@@ -162,7 +162,7 @@ def cells(
         _lease(process, now_ms, paint_),
         stored(fmt.owner(started.owner)) if started else "-",
         fmt.abandon_column(process),
-        fmt.duration(now_ms - process.created_at_ms),
+        fmt.age(process.created_at_ms, now_ms),
         fmt.ago(process.updated_at_ms, now_ms),
     )
     if frozen is None:
