@@ -29,8 +29,10 @@ from lashtui.tui.screens.audit import NOT_RECORDED, AuditScreen, parse_filter
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.widgets.keyed_table import KeyedTable
 from tests.builders import ext
+from tests.cli.test_cli import lashtui
 from tests.raw import raw_connection
 from tests.tui.scene import START_MS, home_loaded, until
+from tests.tui.test_hostile_app import screen_text
 
 SIZE = (140, 20)
 S1, S2 = SessionScope(session_id="alice"), SessionScope(session_id="bob")
@@ -188,10 +190,53 @@ async def test_a_row_another_program_wrote_shows_as_text_beside_the_others(
             screen = await open_audit(pilot)
             assert cells(screen, 1) == ["[red]evil\\x1b[2J", "dana@ops"]
             assert cells(screen, 2) == ["reboot", "cancel"]
-            assert cells(screen, 4) == ["42", "requested"]
+            assert cells(screen, 4) == ["42", "requested"]  # (TEXT affinity: stored as '42')
             assert cells(screen, 5)[0] == '[@click=app.quit]x[/]  {"undecodable":"{bad"}'
     finally:
         await reader.close()
+
+
+async def test_an_operator_or_process_stored_as_other_than_text_is_shown_as_what_it_is(
+    tmp_path: Path,
+) -> None:
+    """Another program stored a cancel's operator and process id as blobs (SQLite keeps a
+    blob in a TEXT column; a number it stores as text): they read as absent, "(not
+    recorded)" and "(whole registry)", so one operator's cancel of one process read as an
+    anonymous action on the whole registry. Each is shown as what it is, said not to be
+    text, in the view and in `lashtui audit`."""
+    path = str(tmp_path / "odd.db")
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(path, clock=clock)
+    await registry.register_process(ext("x"))
+    await Processes(registry, clock=clock).actions.cancel("x", operator="dana@ops")
+    await registry.close()
+    with raw_connection(path) as conn:
+        insert = (
+            "INSERT INTO lashtui_operator_actions (at_ms, operator, action, process_id, "
+            "outcome, sentence, detail_json) VALUES (?, ?, 'cancel', ?, 'done', "
+            "'cancel requested', '{}')"
+        )
+        conn.execute(insert, (START_MS, b"mallory\xff", b"payroll-run\xff"))
+        conn.execute(insert, (START_MS, b"", b"\x00" * 100))
+    blob = "x'6d616c6c6f7279ff' (a blob of 8 bytes, not text)"
+    payroll = "x'706179726f6c6c2d72756eff' (a blob of 12 bytes, not text)"
+    long_blob = f"x'{'00' * 64}'… (a blob of 100 bytes, not text)"
+    reader = await SqliteProcessRegistry.open(path, clock=clock, read_only=True)
+    try:
+        async with observer(reader, clock).run_test(size=(400, 20)) as pilot:
+            screen = await open_audit(pilot)
+            empty = "x'' (a blob of 0 bytes, not text)"
+            assert cells(screen, 1) == [empty, blob, "dana@ops"]
+            assert cells(screen, 3) == [long_blob, payroll, "x"]
+            assert "(not recorded)" not in screen_text(pilot.app)
+            assert "(whole registry)" not in screen_text(pilot.app)
+    finally:
+        await reader.close()
+    listed = await asyncio.to_thread(lashtui, "audit", db=Path(path))
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert blob in lines[1] and payroll in lines[1], lines[1]
+    assert "x'' (a blob of 0 bytes, not text)" in lines[0] and long_blob in lines[0], lines[0]
 
 
 @pytest.mark.parametrize(

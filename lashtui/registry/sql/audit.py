@@ -149,13 +149,32 @@ def _recorded(row: tuple[object, ...]) -> OperatorAction:
         source="recorded",
         id=str(id_),
         at_ms=at_ms if isinstance(at_ms, int) else None,
-        operator=operator if isinstance(operator, str) else None,
-        action=str(action),
-        process_id=process_id if isinstance(process_id, str) else None,
-        outcome=str(outcome),
-        sentence=str(sentence),
+        operator=_as_text(operator),
+        action=str(_as_text(action)),
+        process_id=_as_text(process_id),
+        outcome=str(_as_text(outcome)),
+        sentence=str(_as_text(sentence)),
         detail=_detail(detail),
     )
+
+
+# The most of a blob `_as_text` shows, in bytes (twice as many hex digits).
+BLOB_SHOWN = 64
+
+
+def _as_text(value: object) -> str | None:
+    """A text column's value as text: None only where the column holds NULL. A value that
+    is not text (SQLite keeps a blob or a number another program stored) is written as
+    what it is and said not to be text: a blob as `x'...'` hex (its first `BLOB_SHOWN`
+    bytes), a number as its digits. Read as absent, an operator stored as a blob was
+    "(not recorded)" and a process id "(whole registry)": one operator's cancel of one
+    process read as an anonymous action on the whole registry."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        cut = "…" if len(value) > BLOB_SHOWN else ""
+        return f"x'{value[:BLOB_SHOWN].hex()}'{cut} (a blob of {len(value):,} bytes, not text)"
+    return f"{value!r} (a number, not text)"
 
 
 def _detail(text: object) -> dict[str, JsonValue] | None:
