@@ -22,6 +22,7 @@ from lashtui.model import (
     failure,
 )
 from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.registry.sql.dialect import MAX_STORED_BYTES
 from tests.builders import ext, ob, own
 from tests.raw import raw_connection
 from tests.registry.rows import claim, finish, park, settled_census
@@ -135,7 +136,7 @@ async def test_a_record_that_names_wait_twice_is_undecodable_and_counted_as_it_r
     (the status line said "waiting 3" over two waiting rows). Such a row reads as
     undecodable (its stand-in runs, it does not wait) wherever it is read, and the census
     and the state filters count it so, on both stores, whichever of the two is null."""
-    pids = ("first-null", "last-null", "escaped", "one-wait")
+    pids = ("first-null", "last-null", "escaped", "too-large", "one-wait")
     for pid in pids:
         await registry.register_process(ext(pid))
         await park(registry, pid, clock.now_ms())
@@ -151,26 +152,29 @@ async def test_a_record_that_names_wait_twice_is_undecodable_and_counted_as_it_r
                 text = f'{body}, "wait": {wait}, "wait": null}}'
             elif pid == "escaped":
                 text = f'{body}, "wait": {wait}, "w\\u0061it": null}}'
+            elif pid == "too-large":  # (read by no reader: its stand-in does not wait)
+                record["identity"]["label"] = "x" * MAX_STORED_BYTES
+                text = json.dumps({**record, "wait": json.loads(wait)})
             else:
                 continue
             conn.execute(
                 "UPDATE processes SET record_json = ? WHERE process_id = ?", (text, pid)
             )
     census = await registry.process_census()
-    repeated = {pid: "running" for pid in pids[:3]}
-    assert census.live == {**repeated, "one-wait": "waiting"}
-    for pid in pids[:3]:
+    unread = {pid: "running" for pid in pids[:4]}
+    assert census.live == {**unread, "one-wait": "waiting"}
+    for pid in pids[:4]:
         record = await registry.get_process(pid)
-        assert record is not None and record.wait is None
-        assert record.undecodable is not None and "names `wait` twice" in record.undecodable
+        assert record is not None and record.wait is None and record.undecodable is not None
+        assert "names `wait` twice" in record.undecodable or pid == "too-large"
     one = await registry.get_process("one-wait")
     assert one is not None and one.undecodable is None and one.wait is not None
     listed = await registry.page_processes(ProcessPageQuery(states=frozenset({"waiting"})))
     assert [record.id for record in listed] == ["one-wait"]
     running = await registry.page_processes(ProcessPageQuery(states=frozenset({"running"})))
-    assert [record.id for record in running] == ["escaped", "first-null", "last-null"]
+    assert [r.id for r in running] == ["escaped", "first-null", "last-null", "too-large"]
     changed, _ = await registry.processes_changed_since(0, 10)
-    assert {r.id for r in changed if r.undecodable} == set(pids[:3])
+    assert {r.id for r in changed if r.undecodable} == set(pids[:4])
 
 
 async def test_census_cursor_follows_the_feed_and_the_feed_after_it_is_the_news(
