@@ -203,7 +203,8 @@ async def test_an_operator_or_process_stored_as_other_than_text_is_shown_as_what
     blob in a TEXT column; a number it stores as text): they read as absent, "(not
     recorded)" and "(whole registry)", so one operator's cancel of one process read as an
     anonymous action on the whole registry. Each is shown as what it is, said not to be
-    text, in the view and in `lashtui audit`."""
+    text, in the view and in `lashtui audit` (an empty blob too, which SQLite's substr
+    makes NULL; a blob past what a read takes says it is larger, not the size read)."""
     path = str(tmp_path / "odd.db")
     clock = ManualClock(START_MS)
     registry = await SqliteProcessRegistry.open(path, clock=clock)
@@ -217,10 +218,10 @@ async def test_an_operator_or_process_stored_as_other_than_text_is_shown_as_what
             "'cancel requested', '{}')"
         )
         conn.execute(insert, (START_MS, b"mallory\xff", b"payroll-run\xff"))
-        conn.execute(insert, (START_MS, b"", b"\x00" * 100))
+        conn.execute(insert, (START_MS, b"", b"\x00" * 5_000))  # (past what a read takes)
     blob = "x'6d616c6c6f7279ff' (a blob of 8 bytes, not text)"
     payroll = "x'706179726f6c6c2d72756eff' (a blob of 12 bytes, not text)"
-    long_blob = f"x'{'00' * 64}'… (a blob of 100 bytes, not text)"
+    long_blob = f"x'{'00' * 64}'… (a blob of more than 4,096 bytes, not text)"
     reader = await SqliteProcessRegistry.open(path, clock=clock, read_only=True)
     try:
         async with observer(reader, clock).run_test(size=(400, 20)) as pilot:

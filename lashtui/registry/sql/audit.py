@@ -69,7 +69,12 @@ _COLUMNS = ", ".join(
     (
         "id",
         "at_ms",
-        *(read_text(column) for column in ("operator", "action", "process_id", "outcome")),
+        # (SQLite's substr of an empty blob is NULL, which reads as absent: the column
+        # itself, empty, is taken then.)
+        *(
+            f"coalesce({read_text(column)}, {column})"
+            for column in ("operator", "action", "process_id", "outcome")
+        ),
         read_text("sentence"),
         read_text("detail_json", DETAIL_READ_CHARS),
     )
@@ -173,7 +178,10 @@ def _as_text(value: object) -> str | None:
         return value
     if isinstance(value, bytes):
         cut = "…" if len(value) > BLOB_SHOWN else ""
-        return f"x'{value[:BLOB_SHOWN].hex()}'{cut} (a blob of {len(value):,} bytes, not text)"
+        # (A read takes one byte past READ_CHARS of a blob too: a longer one's size is not
+        # known, only that it is larger.)
+        size = f"more than {READ_CHARS:,}" if len(value) > READ_CHARS else f"{len(value):,}"
+        return f"x'{value[:BLOB_SHOWN].hex()}'{cut} (a blob of {size} bytes, not text)"
     return f"{value!r} (a number, not text)"
 
 
