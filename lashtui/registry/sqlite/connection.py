@@ -27,7 +27,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import aiosqlite
 from pydantic import ValidationError
 
-from lashtui.errors import InvalidRequest, StoreError
+from lashtui.errors import InvalidRequest, RegistryGone, StoreError
 from lashtui.model import ProcessExecutionEnvSpec
 from lashtui.registry.lash.detect import read_only_refusal
 from lashtui.registry.sql.row import RecordCache, decode_error
@@ -88,11 +88,28 @@ def _reading(
             if state is None or still_immutable(path, state):
                 return result
         timeout = conn.execute("PRAGMA busy_timeout").fetchone()[0]
-        fresh = connect_read_only(path, timeout, first=False)
+        fresh = _reconnect(path, timeout)
         fresh.generation = conn.generation + 1
         aconn._connection = fresh
         conn.close()
         conn = fresh
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _reconnect(path: str, busy_timeout_ms: int) -> RegistryConnection:
+    """A read-only connection opened afresh, tried again if the open fails while writers
+    come and go: the open chooses how to read by the files it finds (file.py), and a
+    one-shot writer exiting may delete the -shm it found before SQLite opens it ("unable to
+    open database file", seen once in CI, `test_follow_through_writers_that_come_and_go`);
+    the next try finds the files as they are now. A file that is gone says so at once."""
+    for attempt in range(1, REREAD_ATTEMPTS + 1):
+        try:
+            return connect_read_only(path, busy_timeout_ms, first=False)
+        except RegistryGone:
+            raise
+        except StoreError:
+            if attempt == REREAD_ATTEMPTS:
+                raise
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
