@@ -41,7 +41,7 @@ from lashtui.model import (
     process_signal_replay_key,
 )
 from lashtui.model.audit import AuditAction
-from lashtui.model.event import SIGNAL_PREFIX, event_payload_hash
+from lashtui.model.event import SIGNAL_PREFIX
 from lashtui.model.outcome import (
     Outcome,
     ProcessAction,
@@ -237,9 +237,7 @@ async def signal(
     key = process_signal_replay_key(process_id, signal_name, signal_id)
     # The payload's limits (depth, size, text) are the operator's argument, not the
     # target's: refused before any target is looked at, like a bad signal name.
-    request = ProcessEventAppendRequest.new(event_type, payload, key)
-    request.check_limits()
-    event_payload_hash(event_type, payload)
+    request = ProcessEventAppendRequest.checked(event_type, payload, key)
     registry = processes.registry
     record = await registry.get_process(process_id)
     if record is None:

@@ -310,6 +310,19 @@ class ProcessEventAppendRequest(WireModel):
             raise
 
     @classmethod
+    def checked(
+        cls, event_type: str, payload: JsonValue = None, replay_key: str | None = None
+    ) -> ProcessEventAppendRequest:
+        """`new`, held to every limit the registry's append holds it to (`check_limits`,
+        and the payload's size, NaN and text through `event_payload_hash`): what an
+        operator's event is checked with before anything is asked or written, by the
+        facade and by the dashboard's signal form alike."""
+        request = cls.new(event_type, payload, replay_key)
+        request.check_limits()
+        event_payload_hash(event_type, payload)
+        return request
+
+    @classmethod
     def cancel_requested(cls, process_id: str, reason: str | None) -> ProcessEventAppendRequest:
         """The standard cancel request; the same reason always gives the same replay key."""
         limit.check_text("a cancel reason", reason, limit.MAX_CANCEL_REASON_CHARS)

@@ -64,13 +64,16 @@ engine start 10.9 -> 14.2 us, an event's payload hash 2.2 -> 2.6 us.
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import sys
 from collections.abc import Iterable, Iterator
 
 from pydantic import JsonValue
 
 from lashtui.errors import InvalidRequest
+from lashtui.untrusted import visible
 
 MAX_JSON_DEPTH = 64
 MAX_JSON_BYTES = 1 << 20
@@ -235,3 +238,75 @@ def walk_strings(value: object) -> Iterator[str]:
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
+
+
+def read_json(what: str, text: str) -> JsonValue:
+    """JSON text an operator typed (a command-line argument, the dashboard's payload field),
+    held to these limits before it is parsed: argv bytes that are not UTF-8 (Python hands
+    them over as lone surrogates), a document past the size or depth limit (past ~1,000
+    levels `json.loads` itself raises RecursionError, so depth is read from the brackets
+    first), an integer longer than Python reads, and `\\ud800`-style escapes that decode to
+    a lone surrogate each end in one sentence, before anything is opened or asked."""
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            code = ord(text[error.start])
+            byte = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+            raise InvalidRequest(
+                f"{what} is not valid UTF-8 ({byte} at character {error.start})"
+            ) from None
+    encode_json(what, text)
+    depth = text_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise InvalidRequest(
+            f"{what} may nest at most {MAX_JSON_DEPTH} levels; this one nests {depth}"
+        )
+    try:
+        value: JsonValue = json.loads(
+            text,
+            parse_constant=_not_a_json_number,
+            parse_float=_finite_float,
+            parse_int=_whole_number,
+        )
+    except (json.JSONDecodeError, _NotJson) as error:
+        # The argument echoed back one line long, its control characters shown as escapes.
+        shown = visible(text if len(text) <= 200 else f"{text[:200]}...")
+        why = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+        raise InvalidRequest(f"{what} is not valid JSON ({why}): `{shown}`") from None
+    for string in walk_strings(value):
+        if not string.isascii():
+            check_text(what, string, len(string))
+    return value
+
+
+class _NotJson(ValueError):
+    """A number Python's `json` reads but JSON has not (RFC 8259 §6)."""
+
+
+def _not_a_json_number(name: str) -> float:
+    """`NaN`, `Infinity`, `-Infinity`: Python's `json` reads them, but every JSON encoder
+    downstream (pydantic's among them) writes them as `null`, so the registry would store
+    a null where the operator typed a number, and say `started`."""
+    raise _NotJson(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    """A JSON number past a float's range (`1e999`) reads as infinity: stored as `null`
+    for the same reason, so it is refused the same way."""
+    value = float(text)
+    if math.isinf(value):
+        raise _NotJson(f"{text} is too large for a JSON number: it reads as infinity")
+    return value
+
+
+def _whole_number(text: str) -> int:
+    """Python reads an integer of at most 4,300 digits (`sys.get_int_max_str_digits`) and
+    raises a ValueError past it, which is not a JSON syntax error: refused the same way."""
+    try:
+        return int(text)
+    except ValueError:
+        digits = len(text.lstrip("-"))
+        most = sys.get_int_max_str_digits()
+        too_long = f"a number of {digits:,} digits is longer than the {most:,} Python reads"
+        raise _NotJson(too_long) from None

@@ -44,6 +44,12 @@ BAD_PAYLOADS = [
     ),
     ("a lone surrogate", '"\\ud800"', "--payload holds a lone surrogate (\\ud800)"),
     ("a NUL", '{"a": "\\u0000"}', "--payload holds the NUL character (\\u0000)"),
+    (  # json.loads raised a ValueError of its own here: a traceback
+        "a number Python does not read",
+        "[" + "9" * 5000 + "]",
+        "--payload is not valid JSON (a number of 5,000 digits is longer than the 4,300 "
+        "Python reads)",
+    ),
 ]
 
 

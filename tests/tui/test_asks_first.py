@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, Label
+from textual.widgets import Input, Label, Static
 
 from lashtui.admin import Processes
 from lashtui.clock import ManualClock
@@ -285,3 +285,41 @@ async def test_an_action_on_marked_rows_that_have_all_ended_asks_nothing_and_say
             "c-done, d-failed"
         ]
         assert list(home.marked) == ["c-done", "d-failed"]
+
+
+async def test_the_signal_form_refuses_a_payload_past_the_write_limits_before_asking(
+    scene: Any,
+) -> None:
+    """A pasted payload too deep for json.loads (RecursionError past ~1,000 levels) crashed
+    the app; one past the 64-level limit (or NaN, or too large) passed the form and the
+    question and was refused only after Yes. Each is now the limit's own sentence in the
+    form, which stays open: nothing asked, nothing sent."""
+    processes, clock = scene
+    app = app_for(processes, clock)
+    most = 1 << 20  # MAX_JSON_BYTES; the write path sizes `["signal.approve", payload]`
+    refusals = {
+        "[" * 100_000: "an event payload may nest at most 64 levels; this one nests 100000",
+        "[" * 1_100: "an event payload may nest at most 64 levels; this one nests 1100",
+        "[" * 70 + "]" * 70: "an event payload may nest at most 64 levels; this one nests 70",
+        '{"n": [1, NaN]}': "an event payload is not valid JSON (NaN is not a JSON number): "
+        '`{"n": [1, NaN]}`',
+        # Within 1 MiB as typed, past it with its event type, as the append measures it.
+        '"' + "x" * (most - 2) + '"': "an event payload may be at most 1.0 MiB of JSON; "
+        "this one is 1.0 MiB",
+    }
+    async with app.run_test(size=(140, 30)) as pilot:
+        await mark(pilot, "w-approve-1")
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, SignalScreen))
+        form = app.screen
+        error = form.query_one("#form-error", Static)
+        for payload, sentence in refusals.items():
+            form.query_one("#signal-payload", Input).value = payload
+            await pilot.press("enter")
+            await until(pilot, lambda: str(error.render()) == sentence)  # noqa: B023
+            assert app.screen is form  # no question asked
+        form.query_one("#signal-payload", Input).value = "[" * 64 + "]" * 64
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))  # the limit is 64
+        await pilot.press("escape")
+    assert await signals(processes, *WAITING) == []

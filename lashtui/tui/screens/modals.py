@@ -12,7 +12,6 @@ prefilled into a field only when it can be shown and typed back as it is."""
 
 from __future__ import annotations
 
-import json
 from typing import ClassVar, TypeVar
 
 from pydantic import JsonValue
@@ -24,7 +23,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from lashtui.errors import InvalidRequest
-from lashtui.model import SessionScope, validate_process_signal_name
+from lashtui.model import (
+    ProcessEventAppendRequest,
+    SessionScope,
+    limit,
+    process_signal_event_type,
+    validate_process_signal_name,
+)
 from lashtui.tui import text
 from lashtui.tui.screens.typed_count import TypedCount
 from lashtui.untrusted import is_visible
@@ -74,13 +79,12 @@ class ConfirmScreen(ModalScreen[bool]):
 
 
 def parse_payload(text: str) -> JsonValue:
+    """The payload field's JSON, held to the limits an event payload meets on the write
+    path (`lashtui.model.limit.read_json`: depth read from the brackets first, so a pasted
+    `[[[[...` is one sentence, not json.loads' RecursionError)."""
     if not text.strip():
         return None
-    try:
-        value: JsonValue = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InvalidRequest(f"the payload is not valid JSON ({error.msg})") from None
-    return value
+    return limit.read_json("an event payload", text)
 
 
 Answer = TypeVar("Answer")
@@ -141,7 +145,11 @@ class SignalScreen(FormScreen[tuple[str, JsonValue]]):
     def read(self) -> tuple[str, JsonValue]:
         name = self.value("#signal-name")
         validate_process_signal_name(name)
-        return name, parse_payload(self.query_one("#signal-payload", Input).value)
+        payload = parse_payload(self.query_one("#signal-payload", Input).value)
+        # Every check the append makes (size with its event type, depth, NaN, text), so
+        # nothing is refused after the operator said Yes.
+        ProcessEventAppendRequest.checked(process_signal_event_type(name), payload)
+        return name, payload
 
 
 class AbandonScreen(ModalScreen[str | None]):
