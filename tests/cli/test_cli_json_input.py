@@ -50,6 +50,12 @@ BAD_PAYLOADS = [
         "--payload is not valid JSON (a number of 5,000 digits is longer than the 4,300 "
         "Python reads)",
     ),
+    (  # measuring its depth restarted at every quote: ~60 s, now a blink (argv's limit
+        # for one argument, 128 KiB, keeps it from being longer; the dashboard's test is)
+        "an unclosed string of escaped quotes",
+        '"' + '\\"' * 65_000,
+        "--payload is not valid JSON (Unterminated string starting at)",
+    ),
 ]
 
 

@@ -307,6 +307,11 @@ async def test_the_signal_form_refuses_a_payload_past_the_write_limits_before_as
         '"' + "x" * (most - 2) + '"': "an event payload may be at most 1.0 MiB of JSON; "
         "this one is 1.0 MiB",
     }
+    # Unclosed, of escaped quotes: measuring its depth restarted at every quote, and hung
+    # the app for hours; now a blink.
+    quotes = '"' + '\\"' * 400_000
+    unclosed = "Unterminated string starting at"
+    refusals[quotes] = f"an event payload is not valid JSON ({unclosed}): `{quotes[:200]}...`"
     async with app.run_test(size=(140, 30)) as pilot:
         await mark(pilot, "w-approve-1")
         await pilot.press("s")
