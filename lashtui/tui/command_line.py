@@ -110,16 +110,42 @@ def parse_sort(rest: str, args: list[str]) -> Command:
     return Command("sort", text=args[0], descending=direction == "desc")
 
 
+# Commands whose argument is one process id. Ids are stored by other programs and may hold
+# anything (runs of spaces, a backslash, a quote, a tab), so the rest of the line is the id
+# as typed: read through shlex, `a  b` became `a b`, `back\slash` `backslash`, `it's` a
+# "No closing quotation", and the refusal named an id nobody typed.
+ONE_ID = frozenset({"goto", "open"})
+
+
+def typed_id(rest: str) -> str:
+    """The rest of a `goto`/`open` line as typed (outer blanks dropped), or, when all of it
+    is one quoted word (`"a b "`, `'x'`), that word unquoted: quoting reaches an id that
+    starts or ends with a blank or starts with a quote."""
+    if len(rest) >= 2 and rest[0] in "'\"" and rest[-1] == rest[0]:
+        try:
+            words = shlex.split(rest)
+        except ValueError:
+            return rest
+        if len(words) == 1:
+            return words[0]
+    return rest
+
+
 def parse(line: str) -> Command:
     """One command line (without the leading `:`)."""
-    try:
-        words = shlex.split(line)
-    except ValueError as error:
-        raise InvalidRequest(f"cannot read `{line}`: {error}") from None
-    if not words:
-        raise InvalidRequest("type a command, e.g. `status running` or `help`")
-    name, args = words[0].lower(), words[1:]
-    rest = " ".join(args)
+    head, *tail = line.split(None, 1) or [""]
+    if head.lower() in ONE_ID:
+        name, rest = head.lower(), typed_id(tail[0].strip()) if tail else ""
+        args = [rest] if rest else []
+    else:
+        try:
+            words = shlex.split(line)
+        except ValueError as error:
+            raise InvalidRequest(f"cannot read `{line}`: {error}") from None
+        if not words:
+            raise InvalidRequest("type a command, e.g. `status running` or `help`")
+        name, args = words[0].lower(), words[1:]
+        rest = " ".join(args)
     if name not in USAGE:
         raise InvalidRequest(f"`{name}` is not a command; `help` lists them")
 

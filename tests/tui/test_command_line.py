@@ -32,6 +32,12 @@ def test_values_arrive_whole() -> None:
     assert parse('filter "nightly build"').text == "nightly build"
     assert parse("filter").text == ""
     assert parse("goto p-42").text == "p-42"
+    # An id is the rest of the line as typed (blanks, backslashes, quotes, tabs kept); one
+    # quoted word is unquoted, which reaches an id with a blank at either end.
+    assert parse("goto  a  b\\c's\td ").text == "a  b\\c's\td"
+    assert parse("OPEN 'x  y'").text == "x  y"
+    assert parse('goto " lead"').text == " lead"
+    assert parse('goto "a" "b"').text == '"a" "b"'
     assert parse("view leases").text == "leases"
     assert [parse(f"view {name}").text for name in VIEWS] == list(VIEWS)  # every key's view
     assert parse("prune 7d").age_ms == 7 * 86_400_000

@@ -17,9 +17,11 @@ from lashtui.model import ProcessHandleDescriptor, SessionScope
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import LashtuiApp, make_app
 from lashtui.tui.screens.audit import AuditScreen
+from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.errors import ErrorsScreen
 from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.tui.screens.prune import PruneScreen
+from tests.builders import ext
 from tests.tui.scene import home_loaded, until
 from tests.tui.test_actions import select, toasts
 
@@ -162,3 +164,38 @@ async def test_with_marks_and_a_filter_the_status_line_says_what_each_esc_does(
         await pilot.press("escape")
         await until(pilot, lambda: not home.page_query.text)
         assert "matching" not in home.status_line
+
+
+ODD_IDS = ("a  b", "back\\slash", "it's", "tab\there", " lead")
+
+
+async def test_goto_and_open_take_the_id_as_typed(
+    scene: tuple[SqliteProcessRegistry, ManualClock],
+) -> None:
+    """Ids are stored by other programs and may hold runs of spaces, a backslash, a quote or
+    a tab. `goto` and `open` read the id through shlex: `a  b` became `a b`, `back\\slash`
+    `backslash`, `it's` a "No closing quotation", and the refusal named an id nobody typed.
+    The rest of the line is now the id as typed; one quoted word is unquoted (which reaches
+    an id with a blank at either end)."""
+    registry, _ = scene
+    for pid in ODD_IDS:
+        await registry.register_process(ext(pid))
+    app = app_on(scene, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        home = await home_loaded(pilot)
+        for pid in ODD_IDS:
+            await select(pilot, "a-running")
+            await typed(pilot, f'goto "{pid}"' if pid.startswith(" ") else f"goto {pid}")
+            await until(pilot, lambda: home.selected_id() == pid)  # noqa: B023
+        assert not toasts(app)
+        await typed(pilot, "goto x  y\\z's")  # not there: named exactly as typed
+        await until(pilot, lambda: bool(toasts(app)))
+        assert toasts(app) == ["there is no process `x  y\\z's`; the selection stays where it was"]
+        await typed(pilot, "open it's")
+        await until(pilot, lambda: isinstance(app.screen, ProcessDetailScreen))
+        assert app.screen.process_id == "it's"  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is home)
+        await typed(pilot, "open a  b")
+        await until(pilot, lambda: isinstance(app.screen, ProcessDetailScreen))
+        assert app.screen.process_id == "a  b"  # type: ignore[attr-defined]
