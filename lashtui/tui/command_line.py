@@ -134,8 +134,9 @@ def typed_id(rest: str) -> str:
 def parse(line: str) -> Command:
     """One command line (without the leading `:`)."""
     head, *tail = line.split(None, 1) or [""]
+    typed = tail[0].strip() if tail else ""  # the rest of the line, for refusals to name
     if head.lower() in ONE_ID:
-        name, rest = head.lower(), typed_id(tail[0].strip()) if tail else ""
+        name, rest = head.lower(), typed_id(typed)
         args = [rest] if rest else []
     else:
         try:
@@ -178,5 +179,9 @@ def parse(line: str) -> Command:
             return Command(name, text=need("a theme name"))
         case "sort":
             return parse_sort(need("a column"), args)
-        case _:  # all, filter, export, pause, resume, help, quit
+        case "all" | "pause" | "resume" | "help" | "quit":
+            if rest:  # (they were ignored: `:quit now` quit, `:all of them` cleared the lens)
+                raise InvalidRequest(f"`{name}` takes no argument, got `{typed}`")
+            return Command(name)
+        case _:  # filter, export
             return Command(name, text=rest)

@@ -17,6 +17,9 @@ def test_lenses_take_a_scope_with_or_without_the_session_prefix() -> None:
         session_id="s1", agent_frame_id="f2"
     )
     assert parse("all").name == "all"
+    for word in ("all", "pause", "resume", "help", "quit"):
+        with pytest.raises(InvalidRequest, match=f"^`{word}` takes no argument, got `a  b`$"):
+            parse(f"{word} a  b")
 
 
 def test_status_accepts_states_and_groups() -> None:

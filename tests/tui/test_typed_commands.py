@@ -199,3 +199,24 @@ async def test_goto_and_open_take_the_id_as_typed(
         await typed(pilot, "open a  b")
         await until(pilot, lambda: isinstance(app.screen, ProcessDetailScreen))
         assert app.screen.process_id == "a  b"  # type: ignore[attr-defined]
+
+
+async def test_a_command_that_takes_no_argument_refuses_extra_words(
+    scene: tuple[SqliteProcessRegistry, ManualClock],
+) -> None:
+    """`:quit now` quit and `:all extra junk` cleared the lens, the words dropped unread: a
+    typo (`:all` for `:filter all`...) did something else than asked, silently."""
+    app = app_on(scene, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        home = await home_loaded(pilot)
+        await typed(pilot, "granted s1")
+        await until(pilot, lambda: home.page_query.lens == "granted")
+        await typed(pilot, "all extra junk")
+        await until(pilot, lambda: bool(toasts(app)))
+        assert toasts(app) == ["`all` takes no argument, got `extra junk`"]
+        await typed(pilot, "quit now")
+        await until(pilot, lambda: len(toasts(app)) == 2)
+        assert toasts(app)[-1] == "`quit` takes no argument, got `now`"
+        await pilot.pause(0.2)
+        assert app.is_running and app.screen is home
+        assert home.page_query.lens == "granted"
