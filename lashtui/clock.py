@@ -47,6 +47,7 @@ class ManualClock:
 
 
 _DURATION = re.compile(r"(\d+)(ms|s|m|h|d)")
+_DURATION_DIGITS = 18
 _UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
 
 
@@ -57,5 +58,13 @@ def parse_duration_ms(text: str) -> int:
         raise InvalidRequest(
             f"a duration is a number with a unit (ms, s, m, h, d) such as `30m` or `1h`, "
             f"got `{text}`"
+        )
+    # Past 4,300 digits `int` raises a ValueError of its own (a traceback in the dashboard);
+    # 18 is more than any age since 1970 needs in any unit, and stays within int64.
+    longest = max(len(number.lstrip("0")) for number, _ in parts)
+    if longest > _DURATION_DIGITS:
+        raise InvalidRequest(
+            f"a duration's number may have at most {_DURATION_DIGITS} digits; "
+            f"this one has {longest:,}"
         )
     return sum(int(number) * _UNIT_MS[unit] for number, unit in parts)

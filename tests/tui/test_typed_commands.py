@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from lashtui.admin import Processes
 from lashtui.clock import ManualClock
@@ -220,3 +220,25 @@ async def test_a_command_that_takes_no_argument_refuses_extra_words(
         await pilot.pause(0.2)
         assert app.is_running and app.screen is home
         assert home.page_query.lens == "granted"
+
+
+async def test_an_age_of_thousands_of_digits_is_one_sentence(
+    scene: tuple[SqliteProcessRegistry, ManualClock],
+) -> None:
+    """`:prune 999...9d` (5,000 digits), or the same typed in the prune form, crashed the
+    app: past 4,300 digits Python's `int` raises a ValueError of its own."""
+    sentence = "a duration's number may have at most 18 digits; this one has 5,000"
+    app = app_on(scene)
+    async with app.run_test(size=SIZE) as pilot:
+        home = await home_loaded(pilot)
+        await typed(pilot, "prune " + "9" * 5000 + "d")
+        await until(pilot, lambda: bool(toasts(app)))
+        assert toasts(app) == [sentence]
+        assert app.screen is home
+        await pilot.press("P")
+        await until(pilot, lambda: isinstance(app.screen, PruneScreen))
+        form = app.screen
+        form.query_one("#prune-age", Input).value = "9" * 5000 + "d"
+        error = form.query_one("#form-error", Static)
+        await until(pilot, lambda: str(error.render()) == sentence)
+        assert app.screen is form and app.is_running
