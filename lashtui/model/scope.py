@@ -44,6 +44,11 @@ class SessionScope(WireModel):
         limit.check_text(f"{what}'s session id", self.session_id, limit.MAX_SCOPE_CHARS)
         limit.check_text(f"{what}'s frame id", self.agent_frame_id, limit.MAX_SCOPE_CHARS)
 
+    def check_destination(self) -> None:
+        """A grant transfer's destination, held to the limits the registry's transfer holds
+        it to (the dashboard's form checks it before it asks, not after Yes)."""
+        self.check_limits("the destination scope")
+
     def checked(self) -> SessionScope:
         """This scope, if its id can name no other scope (see the module docstring); else
         an `InvalidRequest` naming the session id."""

@@ -328,3 +328,43 @@ async def test_the_signal_form_refuses_a_payload_past_the_write_limits_before_as
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))  # the limit is 64
         await pilot.press("escape")
     assert await signals(processes, *WAITING) == []
+
+
+async def test_the_transfer_form_refuses_a_destination_past_the_limits_before_asking(
+    tmp_path: Path,
+) -> None:
+    """A destination scope past 256 characters passed the form and the question and was
+    refused after Yes, for each target ("the scope granted to's session id may be ...")."""
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "grants.db"), clock=clock)
+    coder = SessionScope(session_id="alice", agent_frame_id="coder")
+    try:
+        await registry.register_process(ob("p"))
+        await registry.grant_handle(coder, "p", ProcessHandleDescriptor(label="build"))
+        app = app_for(Processes(registry, clock=clock), clock)
+        async with app.run_test(size=(140, 30)) as pilot:
+            await mark(pilot, "p")
+            await pilot.press("t")
+            await until(pilot, lambda: isinstance(app.screen, TransferScreen))
+            form = app.screen
+            form.query_one("#from-scope", Input).value = "session:alice/frame:coder"
+            field = form.query_one("#to-scope", Input)
+            field.focus()
+            await until(pilot, lambda: field.has_focus)
+            field.value = "session:" + "c" * 300
+            await pilot.press("enter")
+            error = form.query_one("#form-error", Static)
+            await until(pilot, lambda: str(error.render()) != "")
+            assert str(error.render()) == (
+                "the destination scope's session id may be at most 256 characters; this one "
+                "has 300"
+            )
+            assert app.screen is form  # nothing asked
+            field.value = "session:" + "c" * 256  # the limit: asked
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            await pilot.press("escape")
+        scopes = [s for s, _ in await registry.handle_grant_scopes("p")]
+        assert scopes == ["session:alice/frame:coder"]
+    finally:
+        await registry.close()

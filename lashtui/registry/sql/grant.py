@@ -101,7 +101,7 @@ def transfer(
     conn: Tx, from_scope: SessionScope, to_scope: SessionScope, ids: list[str]
 ) -> None:
     """All or nothing: one missing grant rolls back the grants already moved."""
-    to_scope.check_limits("the scope granted to")
+    to_scope.check_destination()
     for process_id in ids:
         row = conn.execute(
             "SELECT descriptor_json FROM process_handle_grants WHERE scope_id = ? "

@@ -234,7 +234,9 @@ class TransferScreen(FormScreen[tuple[SessionScope, SessionScope]]):
 
     def read(self) -> tuple[SessionScope, SessionScope]:
         source = SessionScope.parse(self.value("#from-scope"))
-        return source, SessionScope.parse(self.value("#to-scope"))
+        destination = SessionScope.parse(self.value("#to-scope"))
+        destination.check_destination()  # (refused after Yes, for each target, before)
+        return source, destination
 
 
 HELP = """\
