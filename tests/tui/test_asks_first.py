@@ -368,3 +368,28 @@ async def test_the_transfer_form_refuses_a_destination_past_the_limits_before_as
         assert scopes == ["session:alice/frame:coder"]
     finally:
         await registry.close()
+
+
+async def test_the_abandon_form_refuses_a_reason_past_the_limit_before_acting(
+    scene: Any,
+) -> None:
+    """A reason past 4,096 characters closed the form and was refused for each target."""
+    processes, clock = scene
+    app = app_for(processes, clock)
+    async with app.run_test(size=(140, 30)) as pilot:
+        await mark(pilot, "w-approve-1")
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, AbandonScreen))
+        form = app.screen
+        form.query_one("#abandon-reason", Input).value = "x" * 4097
+        await pilot.click("#request")
+        error = form.query_one("#form-error", Static)
+        await until(pilot, lambda: str(error.render()) != "")
+        assert str(error.render()) == (
+            "an abandon reason may be at most 4,096 characters; this one has 4,097"
+        )
+        assert app.screen is form
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, AbandonScreen))
+    record = await processes.registry.get_process("w-approve-1")
+    assert record is not None and record.abandon_request is None

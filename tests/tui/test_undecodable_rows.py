@@ -336,3 +336,23 @@ async def test_events_no_read_returns_are_said_to_be_left_out(tmp_path: Path) ->
         # (its own event loop, on a thread: this test's is running)
         code, _, err = await asyncio.to_thread(run_cli, "--db", db, "events", "p", "-o", output)
         assert code == 0 and err.decode() == f"lashtui: {said}\n", err
+
+
+async def test_a_reason_past_the_limit_is_refused_in_the_form(
+    spoiled: tuple[str, ProcessRegistry],
+) -> None:
+    """A reason past 4,096 characters closed the form and was refused by the registry."""
+    _, registry = spoiled
+    app = acting(registry)
+    async with app.run_test(size=(160, 24)) as pilot:
+        await loaded(pilot)
+        await select(pilot, "b-deep")
+        await end_with(pilot, "x" * 4097)
+        modal = app.screen
+        assert isinstance(modal, EndUndecodableScreen)
+        error = modal.query_one("#form-error")
+        await until(pilot, lambda: str(error.render()) != "")
+        assert str(error.render()) == "a reason may be at most 4,096 characters; this one has 4,097"
+        assert app.screen is modal and not toasts(app)
+    record = await registry.get_process("b-deep")
+    assert record is not None and not record.is_terminal()

@@ -167,6 +167,7 @@ class AbandonScreen(ModalScreen[str | None]):
             yield Label(text.plain("Request that the sweep abandon ", self.targets, "?"))
             yield Static(text.words(self.outlook), id="outlook")
             yield Input(placeholder="reason (optional)", id="abandon-reason")
+            yield Static("", id="form-error")
             with Horizontal(classes="buttons"):
                 yield Button("No", id="no", variant="primary")
                 yield Button("Request", id="request", variant="error")
@@ -177,8 +178,14 @@ class AbandonScreen(ModalScreen[str | None]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "no":
             self.dismiss(None)
-        else:
-            self.dismiss(self.query_one("#abandon-reason", Input).value.strip())
+            return
+        reason = self.query_one("#abandon-reason", Input).value.strip()
+        try:  # the registry's own check, before anything is asked (it was after)
+            limit.check_text("an abandon reason", reason, limit.MAX_REASON_CHARS)
+        except InvalidRequest as error:
+            self.query_one("#form-error", Static).update(text.plain(str(error)))
+            return
+        self.dismiss(reason)
 
 
 class EndUndecodableScreen(FormScreen[str]):
@@ -208,6 +215,7 @@ class EndUndecodableScreen(FormScreen[str]):
         reason = self.value("#end-reason")
         if not reason:
             raise InvalidRequest("a reason is required: the row's terminal event records it")
+        limit.check_text("a reason", reason, limit.MAX_REASON_CHARS)  # the registry's check
         return reason
 
 
