@@ -110,17 +110,18 @@ def parse_sort(rest: str, args: list[str]) -> Command:
     return Command("sort", text=args[0], descending=direction == "desc")
 
 
-# Commands whose argument is one process id. Ids are stored by other programs and may hold
-# anything (runs of spaces, a backslash, a quote, a tab), so the rest of the line is the id
-# as typed: read through shlex, `a  b` became `a b`, `back\slash` `backslash`, `it's` a
-# "No closing quotation", and the refusal named an id nobody typed.
-ONE_ID = frozenset({"goto", "open"})
+# Commands whose argument is one value: a process id, or the export's path. Ids are stored
+# by other programs and may hold anything (runs of spaces, a backslash, a quote, a tab), as
+# may a file name, so the rest of the line is the value as typed: read through shlex, `a  b`
+# became `a b`, `back\slash` `backslash`, `it's` a "No closing quotation", and the refusal
+# named an id nobody typed (or the export wrote a file of another name).
+ONE_VALUE = frozenset({"goto", "open", "export"})
 
 
-def typed_id(rest: str) -> str:
-    """The rest of a `goto`/`open` line as typed (outer blanks dropped), or, when all of it
-    is one quoted word (`"a b "`, `'x'`), that word unquoted: quoting reaches an id that
-    starts or ends with a blank or starts with a quote."""
+def typed_value(rest: str) -> str:
+    """The rest of a `goto`/`open`/`export` line as typed (outer blanks dropped), or, when
+    all of it is one quoted word (`"a b "`, `'x'`), that word unquoted: quoting reaches a
+    value that starts or ends with a blank or starts with a quote."""
     if len(rest) >= 2 and rest[0] in "'\"" and rest[-1] == rest[0]:
         try:
             words = shlex.split(rest)
@@ -135,8 +136,8 @@ def parse(line: str) -> Command:
     """One command line (without the leading `:`)."""
     head, *tail = line.split(None, 1) or [""]
     typed = tail[0].strip() if tail else ""  # the rest of the line, for refusals to name
-    if head.lower() in ONE_ID:
-        name, rest = head.lower(), typed_id(typed)
+    if head.lower() in ONE_VALUE:
+        name, rest = head.lower(), typed_value(typed)
         args = [rest] if rest else []
     else:
         try:

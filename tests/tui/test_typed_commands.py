@@ -6,6 +6,9 @@ nothing; `prune` in a read-only dashboard did nothing and said nothing; `view er
 
 from __future__ import annotations
 
+import asyncio
+import os
+from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
@@ -242,3 +245,18 @@ async def test_an_age_of_thousands_of_digits_is_one_sentence(
         error = form.query_one("#form-error", Static)
         await until(pilot, lambda: str(error.render()) == sentence)
         assert app.screen is form and app.is_running
+
+
+async def test_export_writes_the_file_named_as_typed(
+    scene: tuple[SqliteProcessRegistry, ManualClock], tmp_path: Path
+) -> None:
+    """`:export` read its path through shlex: `rows  of it's.jsonl` was "No closing
+    quotation", and `a  b.jsonl` wrote `a b.jsonl`, a file of another name."""
+    app = app_on(scene, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await home_loaded(pilot)
+        out = tmp_path / "rows  of it's.jsonl"
+        await typed(pilot, f"export {out}")
+        await until(pilot, out.exists)
+        names = await asyncio.to_thread(os.listdir, tmp_path)
+        assert [name for name in names if name.endswith(".jsonl")] == [out.name]
