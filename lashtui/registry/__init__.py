@@ -21,6 +21,7 @@ __all__ = [
     "open_registry",
     "records_dispositions",
     "refuse_writes_to_lash",
+    "registry_files",
 ]
 
 
@@ -94,6 +95,22 @@ def lash_version_of(registry: ProcessRegistry) -> int | None:
     (registry/lash/); None for lashtui's own registries (and every PostgreSQL one)."""
     version = getattr(registry, "lash_version", None)
     return version if isinstance(version, int) else None
+
+
+# What SQLite keeps beside a database file: its write-ahead log, the log's shared-memory
+# index, and a rollback journal.
+SIDECARS = ("-wal", "-shm", "-journal")
+
+
+def registry_files(registry: ProcessRegistry) -> tuple[str, ...]:
+    """The paths of the files a registry is kept in, whether or not each exists now: a
+    SQLite file and the files SQLite keeps beside it; none for a PostgreSQL registry or
+    SQLite's `:memory:`. What a program writing files of its own (the dashboard's export)
+    must never write over."""
+    path = getattr(registry, "path", None)
+    if not isinstance(path, str) or path == ":memory:":
+        return ()
+    return (path, *(path + suffix for suffix in SIDECARS))
 
 
 # The first lash registry version whose records hold a recovery disposition (v6 has none).

@@ -165,7 +165,7 @@ class ProcessActions:
         but the action cannot apply to it (Textual shows the key dimmed, and `on_key` says
         why when it is pressed); False when it is not offered here at all (read-only, or
         nothing in hand: the key is hidden)."""
-        if action == "prune":
+        if action in ("prune", "export"):  # (an export writes a file: export.py)
             return not self.dashboard.read_only
         if action == "end_undecodable":  # shown only where it applies, hidden elsewhere
             if self.dashboard.read_only:

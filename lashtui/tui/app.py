@@ -179,15 +179,14 @@ class LashtuiApp(App[int]):
                 home.action_cycle_status,
             ),
             ("Mark every matching process", "for a bulk action", home.action_mark_all),
-            (
-                "Export the process list as JSONL",
-                "every row matching the filters",
-                home.action_export,
-            ),
             ("Pause / resume live updates", "the view keeps its place", home.action_toggle_pause),
             ("Command line", "type :help for the commands", home.action_command_line),
         ]
-        if not self.dashboard.read_only:
+        if not self.dashboard.read_only:  # (each writes: a read-only dashboard writes nothing)
+            commands.append(
+                ("Export the process list as JSONL", "every row matching the filters",
+                 home.action_export)
+            )
             commands.append(("Prune terminal processes…", "older than an age", home.action_prune))
         for title, help_text, callback in commands:
             yield SystemCommand(title, help_text, self._on_home(callback))

@@ -221,7 +221,7 @@ async def test_export_writes_every_matching_row_as_jsonl(
         monkeypatch.setattr(admin_processes, "PAGE_CHARS", page_chars)
     processes, clock = scene
     out = tmp_path / "out.jsonl"
-    app = make_app(processes, clock=clock, read_only=True)
+    app = actionable(processes, clock)  # (a read-only dashboard exports nothing: test_export)
     async with app.run_test(size=(140, 30)) as pilot:
         _screen, table = await home(pilot)
         await command(pilot, "status live")

@@ -63,7 +63,7 @@ from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.actions import ACTION_BINDINGS, COPY_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
-from lashtui.tui.export import export_timeline
+from lashtui.tui.export import start_export, timeline_export
 from lashtui.tui.screens.payload import PayloadScreen
 from lashtui.tui.targets import TARGETED
 from lashtui.tui.timeline_search import TimelineSearch
@@ -884,17 +884,9 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         self.render_timeline(every_time=True)
 
     def action_export(self) -> None:
-        self.run_worker(self.export(), group="export", name="load_export")
-
-    async def export(self) -> None:
-        try:
-            path, count = await export_timeline(
-                self.dashboard.processes, self.process_id, "", self.dashboard.clock.now_ms()
-            )
-        except LashError as error:
-            text.say(self, str(error), title="export failed", severity="error")
-            return
-        text.say(self, f"wrote {count:,} events to {path}", title="export")
+        board = self.dashboard
+        export = timeline_export(board.processes, self.process_id, board.clock.now_ms())
+        start_export(self, board, export)
 
     def default_scope(self) -> str:
         """A transfer from the detail starts from the grant it shows, when there is one

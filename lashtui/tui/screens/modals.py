@@ -259,7 +259,7 @@ Processes
   space          mark / unmark               *   mark every row matching the filters
   p              pause / resume live updates
   w              wide: every column, the id held while scrolling (narrow: least useful hidden)
-  y / Y          copy the id / the process as JSON    e   export the rows as JSONL
+  y / Y          copy the id / the process as JSON    e   export the rows as JSONL (not read-only)
   :              command line (try :help)
 
 Acting on the selected or marked processes (never offered read-only)

@@ -40,7 +40,7 @@ from lashtui.tui import pause, text
 from lashtui.tui.actions import ACTION_BINDINGS, COPY_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.counts import StateCounts
-from lashtui.tui.export import export_rows
+from lashtui.tui.export import rows_export, start_export
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.process_filters import ORDER_COLUMNS, ProcessFilters
 from lashtui.tui.widgets.footer import KeyFooter
@@ -596,17 +596,9 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
             self.action_clear_all()
 
     def action_export(self, path: str = "") -> None:
-        self.run_worker(self.export(path), group="export", name="load_export")
-
-    async def export(self, path: str) -> None:
-        try:
-            written, count = await export_rows(
-                self.dashboard.processes, self.page_query, path, self.dashboard.clock.now_ms()
-            )
-        except LashError as error:
-            text.say(self, str(error), title="export failed", severity="error")
-            return
-        text.say(self, f"wrote {count:,} processes to {written}", title="export")
+        board = self.dashboard
+        export = rows_export(board.processes, self.page_query, path, board.clock.now_ms())
+        start_export(self, board, export)
 
     def action_toggle_pause(self) -> None:
         if not self.paused:
