@@ -11,8 +11,12 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
 
 from lashtui.admin import Processes
+from lashtui.clock import ManualClock
 from lashtui.model import LeaseTimings
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import make_app
@@ -136,3 +140,83 @@ async def test_the_health_view_says_what_the_embedded_worker_could_not_do(
     finally:
         await worker.stop()
         await registry.close()
+
+
+# --- a view first shown after its registry went: the error alone (audit L, item 2)
+#
+# Each view reads when it is first shown. Shown first after the registry file was deleted,
+# the Leases view said "no leases held" under the error (two were held), the Abandon
+# requests view counted "(0)" of each kind and said there were none, the Audit view "0
+# entries" and "no operator action has been recorded yet" (one was), the Errors view
+# "reading…" for ever, the Health view's charts "reading..." for ever. Nothing of it was read.
+
+GONE = "is gone: it was deleted or moved"
+
+
+def delete_registry(path: Path) -> None:
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+        (path.parent / name).unlink(missing_ok=True)
+
+
+async def shown_after_error(pilot: Pilot[Any], key: str, then: float = 1.0) -> str:
+    """The screen once view `key` says the registry is gone, and `then` seconds of its
+    refreshes later (what stays there)."""
+    await pilot.press(key)
+    await until(pilot, lambda: GONE in screen_text(pilot.app).replace("\n", ""), within=20)
+    await pilot.pause(then)
+    return screen_text(pilot.app)
+
+
+async def test_views_first_shown_after_the_registry_went_state_only_the_error(
+    scene: tuple[SqliteProcessRegistry, ManualClock],
+) -> None:
+    registry, clock = scene
+    processes = Processes(registry, clock=clock)
+    done = await processes.actions.cancel("a-running", operator="operator:dana")
+    assert done.outcome == "requested", done  # one action in the audit trail
+    app = make_app(processes, clock=clock, refresh_s=0.1)
+    async with app.run_test(size=(200, 40)) as pilot:
+        home = app.screen
+        assert isinstance(home, ProcessesScreen)
+        await loaded(home)
+        delete_registry(Path(registry.path))
+        await until(pilot, lambda: GONE in home.status_line, within=20)
+
+        leases = await shown_after_error(pilot, "2")
+        assert "no leases held" not in leases, leases
+
+        abandon = await shown_after_error(pilot, "3")
+        for claim in ("(0)", "no pending abandon requests", "no silent rows"):
+            assert claim not in abandon, (claim, abandon)
+
+        errors = await shown_after_error(pilot, "5", then=2.0)
+        assert "reading" not in errors, errors
+
+        audit = await shown_after_error(pilot, "6")
+        for claim in ("0 entries", "no operator action has been recorded yet"):
+            assert claim not in audit, (claim, audit)
+
+        await pilot.press("4")
+        said = "not read: process registry"
+        await until(pilot, lambda: said in screen_text(app).replace("\n", ""), within=20)
+        assert "reading..." not in screen_text(app)
+
+
+async def test_health_counts_nothing_it_never_counted(
+    scene: tuple[SqliteProcessRegistry, ManualClock],
+) -> None:
+    """Gone before the dashboard's first read: the Health view showed six zeros under
+    "Processes by state"; the Processes view had counted nothing, nor had it."""
+    registry, clock = scene
+    delete_registry(Path(registry.path))
+    app = make_app(Processes(registry, clock=clock), clock=clock, refresh_s=0.1)
+    async with app.run_test(size=(200, 40)) as pilot:
+        home = app.screen
+        assert isinstance(home, ProcessesScreen)
+        await until(pilot, lambda: GONE in home.status_line, within=20)
+        await pilot.press("4")
+        said = "not read: process registry"
+        await until(pilot, lambda: said in screen_text(app).replace("\n", ""), within=20)
+        shown = screen_text(app)
+        assert "not counted yet" in shown, shown
+        assert "running        0" not in shown and "0 running" not in shown, shown

@@ -168,7 +168,7 @@ class AbandonRequestsScreen(ProcessActions, LiveScreen):
         changed = pending.show([pending_row(p, now_ms) for p in self.pending], frozen=frozen)
         silent_rows = [silent_row(p, now_ms) for p in self.silent]
         changed = silent.show(silent_rows, frozen=frozen) or changed
-        title = f"Pending abandon requests ({self._how_many(self.pending)})"
+        title = f"Pending abandon requests{self._how_many(self.pending)}"
         title += "  ·  the last column says what the sweep will do"
         if self.error:
             title = f"error: {self.error}  ·  {title}"
@@ -177,11 +177,11 @@ class AbandonRequestsScreen(ProcessActions, LiveScreen):
         act = "read-only" if self.dashboard.read_only else "a requests abandon"
         self.say(
             "#silent-title",
-            f"Silent, not dead ({self._how_many(self.silent)})  ·  started owner_bound work "
+            f"Silent, not dead{self._how_many(self.silent)}  ·  started owner_bound work "
             f"whose lease lapsed or was released; the sweep never ends it on its own  ·  {act}",
         )
-        self.set_class(not self.pending, "-no-pending")
-        self.set_class(not self.silent, "-no-silent")
+        self.set_class(not self.pending and self.known_empty, "-no-pending")
+        self.set_class(not self.silent and self.known_empty, "-no-silent")
         self._keep_focus_on_a_section_with_rows(pending, silent)
         if changed:
             self.refresh_bindings()
@@ -189,10 +189,12 @@ class AbandonRequestsScreen(ProcessActions, LiveScreen):
 
     def _how_many(self, rows: list[ObservedProcess]) -> str:
         """How many rows a section shows, and when the read stopped short, that there are
-        more than it lists."""
+        more than it lists; nothing before a read has loaded (it counted nothing)."""
+        if self.unread:
+            return ""
         if self.first is None:
-            return f"{len(rows):,}"
-        return f"{len(rows):,} among the first {self.first:,} candidates by id; more not shown"
+            return f" ({len(rows):,})"
+        return f" ({len(rows):,} among the first {self.first:,} candidates by id; more not shown)"
 
     def _keep_focus_on_a_section_with_rows(self, pending: KeyedTable, silent: KeyedTable) -> None:
         if self.focused is pending and not self.pending and self.silent:

@@ -141,6 +141,10 @@ class AuditScreen(LiveScreen):
         super().__init__(dashboard)
         self.audit_query = AuditQuery(limit=AUDIT_PAGE)
         self.page = AuditPage(source="recorded", entries=[])
+        # The query `page` answers: None until a read has loaded one. A page is shown only
+        # for the query it answers, and an empty one is said empty only then: a first read
+        # that failed showed "0 entries" and "no operator action has been recorded yet".
+        self.answers: AuditQuery | None = None
         self.filter_error: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -152,19 +156,31 @@ class AuditScreen(LiveScreen):
         yield KeyFooter()
 
     async def load(self) -> None:
-        self.page = await self.dashboard.processes.registry.operator_actions(self.audit_query)
+        query = self.audit_query
+        self.page = await self.dashboard.processes.registry.operator_actions(query)
+        self.answers = query
+
+    @property
+    def answered(self) -> bool:
+        """Whether the page held answers the query the view is set to."""
+        return self.answers == self.audit_query
 
     def show(self, now_ms: int) -> None:
         table = self.query_one(KeyedTable)
-        if table.show([entry_row(entry, now_ms) for entry in self.page.entries]):
-            self.refresh_bindings()
+        # A page of another query stays drawn while its own read is in flight, and is taken
+        # off once that read fails: it is not what the status line says it is.
+        if self.answered or self.error:
+            entries = self.page.entries if self.answered else []
+            if table.show([entry_row(entry, now_ms) for entry in entries]):
+                self.refresh_bindings()
         self.say("#audit-status", self.status())
         self.say("#audit-empty", self.empty())
-        self.set_class(not self.page.entries, "-empty")
+        self.set_class(self.answered and self.error is None and not self.page.entries, "-empty")
 
     def status(self) -> str:
         query = self.audit_query
-        shown = f"{len(self.page.entries)} entr{'y' if len(self.page.entries) == 1 else 'ies'}"
+        count = len(self.page.entries)
+        shown = f"{count} entr{'y' if count == 1 else 'ies'}"
         where = "newest first" if query.before is None else "older entries ([ for the newest)"
         filters = [
             f"{name} {value}"
@@ -174,8 +190,10 @@ class AuditScreen(LiveScreen):
             )
             if value
         ]  # fmt: skip
-        parts = [f"source: {SOURCES[query.source]}", f"{shown}, {where}", *filters]
-        if self.page.next_before is not None:
+        # What the page holds, once it answers this query (a failed read is said alone).
+        held = f"{shown}, {where}" if self.answered else "reading…" if self.error is None else ""
+        parts = [f"source: {SOURCES[query.source]}", *filter(None, [held]), *filters]
+        if self.answered and self.page.next_before is not None:
             parts.append("] for older")
         if self.filter_error:
             parts.insert(0, f"filter refused: {self.filter_error}")
@@ -202,7 +220,7 @@ class AuditScreen(LiveScreen):
         self.requery(source=source, before=None)
 
     def action_older(self) -> None:
-        if self.page.next_before is not None:
+        if self.answered and self.page.next_before is not None:
             self.requery(before=self.page.next_before)
 
     def action_newest(self) -> None:
@@ -239,14 +257,15 @@ class AuditScreen(LiveScreen):
 
     def selected(self) -> OperatorAction | None:
         key = self.query_one(KeyedTable).selected_key
-        return next((e for e in self.page.entries if f"{e.source}:{e.id}" == key), None)
+        entries = self.page.entries if self.answered else []
+        return next((e for e in entries if f"{e.source}:{e.id}" == key), None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "open":
             entry = self.selected()
             return entry is not None and entry.process_id is not None
         if action == "older":
-            return self.page.next_before is not None
+            return self.answered and self.page.next_before is not None
         return True
 
     def opened_process_id(self) -> str | None:

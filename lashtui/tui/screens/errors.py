@@ -139,11 +139,14 @@ class ErrorsScreen(LiveScreen):
         groups = summary.groups if summary else []
         self.query_one(KeyedTable).show([group_row(g, now_ms) for g in groups])
         self.say("#errors-status", self.status())
-        self.set_class(summary is not None and not groups, "-empty")
+        self.set_class(summary is not None and not groups and self.error is None, "-empty")
 
     def status(self) -> str:
         summary = self.summary
         if summary is None:
+            # A read that failed is said alone: it said "reading…" for ever beside it.
+            if self.error:
+                return f"error: {self.error}"
             words = "reading…"
         else:
             shown = (
@@ -246,10 +249,13 @@ class ErrorGroupScreen(LiveScreen):
         parts += [part for part in (group.code, group.message) if part]
         shown = len(self.rows)
         limit = f", the newest {shown:,}" if self.cut or shown >= GROUP_ROWS else ""
+        counted = (
+            f"  ·  {shown:,} row{'' if shown == 1 else 's'}{limit}, newest change first, among "
+            f"the {self.window:,} most recently changed processes"
+        )
+        # (no count before a read has loaded: it counted nothing)
         words = text.plain(
-            text.data("  ·  ".join(parts)),
-            f"  ·  {shown:,} row{'' if shown == 1 else 's'}{limit}, newest change first, among the "
-            f"{self.window:,} most recently changed processes  ·  Esc back",
+            text.data("  ·  ".join(parts)), "" if self.unread else counted, "  ·  Esc back"
         )
         if self.error:
             words = text.plain(f"error: {self.error}  ·  ", words)

@@ -176,8 +176,9 @@ class HealthScreen(LiveScreen):
         change = fmt.last_change(pulse.last_change_ms, now_ms)
         self.say("#last-change", f"last change  {change}")
         self.say("#pulse-error", f"last read error  {pulse.error}" if pulse.error else "")
-        counts = pulse.counts or self.census
-        self.say("#state-counts", fmt.state_counts(counts))
+        counts = pulse.counts or self.census  # (a census always holds the six states)
+        # Nothing counted yet (the registry failed before any count): no zeros stated.
+        self.say("#state-counts", fmt.state_counts(counts) if counts else "not counted yet")
         self.say("#activity-facts", self._activity_facts())
         if self.activity is not None and self._activity_window is self.window:
             for chart in (ThroughputChart, LoadChart, DurationChart):
@@ -187,6 +188,9 @@ class HealthScreen(LiveScreen):
         window = f"{WINDOW_NAMES[self.window]} (w: next window)"
         activity = self.activity
         if activity is None or self._activity_window is not self.window:
+            # A read that failed is said, where "reading..." stayed for ever.
+            if self.error:
+                return [f"{window}: not read: {self.error}"]
             return [f"{window}, reading..."]
         started = sum(activity.started)
         ended = ", ".join(f"{sum(n):,} {state}" for state, n in activity.ended.items())

@@ -278,9 +278,11 @@ class LeasesScreen(ProcessActions, LiveScreen):
             table.move_cursor(row=1)  # start on the first lease, not on its owner
             self._placed = True
         self.say("#leases-status", self.status(now_ms))
-        self.set_class(not self.held, "-empty")
+        self.set_class(not self.held and self.known_empty, "-empty")
 
     def status(self, now_ms: int) -> str:
+        if self.error and self.unread:  # nothing read: the error alone
+            return "  ·  ".join([*self.paused_note(), f"error: {self.error}"])
         status = "owner health as a sweep on this host would judge it"
         if self.held:
             owners = f"{len(self.health)} owner{'s' if len(self.health) != 1 else ''}"

@@ -169,6 +169,20 @@ class LiveScreen(Screen[None]):
             return None
         return time.monotonic() - self._read_s >= READ_SHARE * self._took_s
 
+    @property
+    def unread(self) -> bool:
+        """No read of this view has loaded yet (its first failed): it holds nothing of the
+        registry's, so it shows the error alone, with no count and no "none held"."""
+        return self.read_at_ms is None
+
+    @property
+    def known_empty(self) -> bool:
+        """Whether a view may say that it has no rows: only while its last read loaded (or
+        stands). A read that failed leaves what was read before on screen, with the error,
+        but claims no emptiness: the Leases view said "no leases held", where two were, next
+        to the error of a first read of a registry deleted meanwhile."""
+        return self.error is None and not self.unread
+
     def now_ms(self) -> int:
         """The time the clock-relative cells are computed for (pause.py)."""
         return pause.as_of(self.paused, self.read_at_ms, self.dashboard.clock.now_ms())
