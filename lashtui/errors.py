@@ -13,6 +13,7 @@
           ├── NotARegistry
           ├── RegistryMissing     nothing at the target, and the open was not one that creates
           ├── WritableOpenNeeded  a read-only open lacks what one writable open would add
+          ├── RegistryNotWritable a writable open of a file the user may only read
           ├── StorageFull         the disk (or quota) is full; the transaction wrote nothing
           ├── RegistryGone        the file a handle opened is no longer at its path
           └── UndecodableProcess  a write to a row whose record cannot be decoded
@@ -93,6 +94,17 @@ class WritableOpenNeeded(StoreError):
     """A read-only open found the registry lacking what only a writable open adds (the
     migration to this build's schema, a function a read needs); opening it once without
     `read_only` adds it."""
+
+
+class RegistryNotWritable(StoreError):
+    """A writable open of a registry the user may not write: the file, or the directory
+    where SQLite makes the -wal and -shm beside it. Nothing was opened; a read-only open of
+    it works (`dash` makes one, and says so). `why` names what is not writable, in words
+    that follow "read-only: "."""
+
+    def __init__(self, message: str, why: str) -> None:
+        super().__init__(message)
+        self.why = why
 
 
 class StorageFull(StoreError):

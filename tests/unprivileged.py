@@ -25,6 +25,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pydantic
 import pytest
@@ -52,9 +53,12 @@ def _env(paths: tuple[str, ...] = (_SOURCE, _SITE)) -> dict[str, str]:
     }
 
 
-# What the read commands import (the CLI, the SQLite store, the facade): the top-level
-# packages of these are what a staged copy needs.
-_READ_PATH_MODULES = ("lashtui.cli", "lashtui.command", "lashtui.admin", "lashtui.registry.sqlite")
+# What the read commands and `dash` import (the CLI, the SQLite store, the facade, the
+# dashboard): the top-level packages of these are what a staged copy needs.
+_READ_PATH_MODULES = (
+    "lashtui.cli", "lashtui.command", "lashtui.admin", "lashtui.registry.sqlite",
+    "lashtui.tui.app",
+)
 
 
 @functools.cache
@@ -123,6 +127,20 @@ def lashtui_as_reader(
         [python, "-m", "lashtui.cli", "--db", str(db), *args],
         env=_env(paths), capture_output=True, text=True, timeout=timeout, cwd="/",
         **_identity(),
+    )
+
+
+def popen_as_reader(db: Path, *args: str, **popen: Any) -> subprocess.Popen[bytes]:
+    """`lashtui --db DB ARGS...` started as the unprivileged user (`popen`: its streams),
+    with TERM set for a dashboard drawn on a pseudo-terminal."""
+    found = interpreter()
+    if found is None:
+        pytest.skip("no Python interpreter that user nobody may run lashtui with")
+    python, paths = found
+    env = {**_env(paths), "TERM": "xterm-256color"}
+    return subprocess.Popen(  # type: ignore[call-overload, no-any-return]
+        [python, "-m", "lashtui.cli", "--db", str(db), *args],
+        env=env, cwd="/", **_identity(), **popen,
     )
 
 

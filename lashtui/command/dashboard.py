@@ -9,6 +9,7 @@ refuse before opening anything when there is no terminal to draw on.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from lashtui.clock import SystemClock
@@ -33,10 +34,16 @@ def without_terminal(command: str) -> bool:
 
 async def cmd_dash(args: argparse.Namespace) -> int:
     """The dashboard. The registry is opened first, so a bad file is one line and exit 1
-    before any screen is drawn. It never creates a registry: a mistyped --db is named."""
+    before any screen is drawn. It never creates a registry: a mistyped --db is named.
+
+    A registry file the user may read but not write opens read-only, as `--read-only` opens
+    it, and the header says so and why (`read-only: no write permission on the file`): the
+    dashboard refused it ("only read-only access is possible", exit 1) without naming
+    `--read-only`, where a monitor (htop, k9s) shows what it may and offers no more."""
     if without_terminal("dash"):
         return 2
     from lashtui.admin import Processes
+    from lashtui.errors import RegistryNotWritable
     from lashtui.registry import lash_version_of, open_registry
     from lashtui.registry.display import redacted
     from lashtui.tui.app import make_app
@@ -45,7 +52,18 @@ async def cmd_dash(args: argparse.Namespace) -> int:
     read_only = bool(getattr(args, "read_only", False))
     observer = read_only or bool(getattr(args, "no_worker", False))
     clock = SystemClock()
-    async with open_registry(args.db, clock=clock, read_only=read_only, create=False) as registry:
+    read_only_why: str | None = None
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            registry = await stack.enter_async_context(
+                open_registry(args.db, clock=clock, read_only=read_only, create=False)
+            )
+        except RegistryNotWritable as error:  # (a read-only open never raises it)
+            registry = await stack.enter_async_context(
+                open_registry(args.db, clock=clock, read_only=True, create=False)
+            )
+            read_only = observer = True
+            read_only_why = error.why
         # A registry lash itself wrote opens read-only whatever was asked (registry/lash/):
         # no worker, no actions.
         lash_version = lash_version_of(registry)
@@ -57,6 +75,7 @@ async def cmd_dash(args: argparse.Namespace) -> int:
             processes,
             clock=clock,
             read_only=read_only,
+            read_only_why=read_only_why,
             subtitle=redacted(args.db),
             operator=getattr(args, "operator", None),
             lash_version=lash_version,

@@ -72,6 +72,7 @@ class LashtuiApp(App[int]):
         subtitle: str,
         background: Sequence[Callable[[], Awaitable[None]]] = (),
         lash_version: int | None = None,
+        read_only_why: str | None = None,
     ) -> None:
         super().__init__()
         self.dashboard = dashboard
@@ -81,6 +82,8 @@ class LashtuiApp(App[int]):
         # says so first, where a long path cannot clip it off the header.
         if lash_version is not None:
             subtitle = f"lash registry v{lash_version}, read-only · {subtitle}"
+        elif read_only_why is not None:  # read-only though not asked to be (`dash`)
+            subtitle = f"{subtitle} · read-only: {read_only_why}"
         elif dashboard.read_only:
             subtitle = f"{subtitle} · read-only"
         self.sub_title = visible(subtitle)
@@ -234,11 +237,13 @@ def make_app(
     background: Sequence[Callable[[], Awaitable[None]]] = (),
     observer: ViewObserver | None = None,
     lash_version: int | None = None,
+    read_only_why: str | None = None,
 ) -> LashtuiApp:
     """The dashboard over `processes`; its worker (if any) and `background` jobs run with
     the app. `observer` hears when changes reach the process table (benchmarks, tests).
-    `lash_version`: the registry is one lash itself wrote (registry/lash/), always read-only."""
-    read_only = read_only or lash_version is not None
+    `lash_version`: the registry is one lash itself wrote (registry/lash/), always read-only.
+    `read_only_why`: why it is open read-only when that was not asked (the header says)."""
+    read_only = read_only or lash_version is not None or read_only_why is not None
     dashboard = Dashboard(
         processes=processes,
         clock=clock or SystemClock(),
@@ -249,5 +254,6 @@ def make_app(
         observer=observer,
     )
     return LashtuiApp(
-        dashboard, subtitle=subtitle, background=background, lash_version=lash_version
+        dashboard, subtitle=subtitle, background=background, lash_version=lash_version,
+        read_only_why=read_only_why,
     )

@@ -6,14 +6,17 @@ the file: those get a pseudo-terminal."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import pty
 import select
 import socket
 import sqlite3
+import struct
 import subprocess
 import sys
+import termios
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.filesystem import fill, small_disk
-from tests.unprivileged import lashtui_as_reader, seal, shared_directory
+from tests.unprivileged import lashtui_as_reader, popen_as_reader, seal, shared_directory
 
 ROOT = Path(__file__).resolve().parents[2]
 LASHTUI = [sys.executable, "-m", "lashtui.cli"]
@@ -308,6 +311,67 @@ def test_acting_in_a_folder_the_user_may_not_write_is_refused() -> None:
         result = lashtui_as_reader(db, "cancel", "a")
         assert listing(directory) == before
         one_sentence(result, 1, f"its directory `{directory}` is not writable")
+
+
+def drawn_until(process: subprocess.Popen[bytes], leader: int, *shown: bytes) -> bytes:
+    """What `process` drew on its pseudo-terminal until every one of `shown` is there; then
+    `q`, and the process's exit awaited."""
+    screen = b""
+    deadline = time.monotonic() + 30
+    while not all(s in screen for s in shown) and time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        if select.select([leader], [], [], 0.5)[0]:
+            try:
+                screen += os.read(leader, 65536)
+            except OSError:
+                break
+    assert all(s in screen for s in shown), screen[-3000:]
+    os.write(leader, b"q")
+    while process.poll() is None and time.monotonic() < deadline:
+        if select.select([leader], [], [], 0.2)[0]:
+            try:
+                os.read(leader, 65536)
+            except OSError:
+                break
+    return screen
+
+
+@pytest.mark.parametrize(
+    ("mode", "why"),
+    [
+        (0o644, b"read-only: no write permission on the file"),
+        (0o666, b"read-only: its directory is not writable"),
+    ],
+    ids=["file-0644-not-theirs", "folder-not-theirs"],
+)
+def test_dash_on_a_registry_the_user_may_not_write_opens_it_read_only(
+    mode: int, why: bytes
+) -> None:
+    """As a real unprivileged user in a pseudo-terminal: `dash` refused the file ("only
+    read-only access is possible", exit 1) and never named `--read-only`. It opens it
+    read-only now, the header says so and why, and no file is written."""
+    with shared_directory() as directory:
+        db = directory / "reg.db"
+        assert lashtui(db, "start", "kept-row", "--external").returncode == 0
+        seal(directory, mode)
+        before = listing(directory)
+        leader, follower = pty.openpty()
+        # Wide enough for the header's whole subtitle (a temporary directory's path in it).
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 200, 0, 0))
+        process = popen_as_reader(
+            db, "dash", stdin=follower, stdout=follower, stderr=follower
+        )
+        os.close(follower)
+        try:
+            drawn_until(process, leader, b"kept-row", why)
+            assert process.wait(timeout=20) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            os.close(leader)
+        assert listing(directory) == before
 
 
 def test_dash_read_only_on_a_terminal_writes_nothing(registry: Path) -> None:

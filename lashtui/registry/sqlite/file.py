@@ -50,7 +50,13 @@ import tempfile
 from typing import NamedTuple
 from urllib.parse import quote
 
-from lashtui.errors import NotARegistry, RegistryGone, RegistryMissing, StoreError
+from lashtui.errors import (
+    NotARegistry,
+    RegistryGone,
+    RegistryMissing,
+    RegistryNotWritable,
+    StoreError,
+)
 from lashtui.registry.lash.detect import lash_layout
 
 # The -shm SQLite makes beside a WAL database, and the -wal it appends commits to.
@@ -175,16 +181,18 @@ def _check_writable(path: str, directory: str) -> None:
     """A handle that writes needs the file, and the directory unless the -wal and -shm are
     already there (SQLite makes them beside the file, and deletes them at the last close)."""
     if not os.access(path, os.W_OK):
-        raise StoreError(
+        raise RegistryNotWritable(
             f"process registry `{path}` is read-only (no write permission); "
-            "only read-only access is possible"
+            "only read-only access is possible",
+            "no write permission on the file",
         )
     sidecars = all(os.path.exists(path + suffix) for suffix in (WAL, SHM))
     if not sidecars and not os.access(directory, os.W_OK | os.X_OK):
-        raise StoreError(
+        raise RegistryNotWritable(
             f"cannot write process registry `{path}`: its directory `{directory}` is not "
             "writable (SQLite keeps the -wal and -shm beside the file); "
-            "only read-only access is possible"
+            "only read-only access is possible",
+            "its directory is not writable",
         )
 
 
