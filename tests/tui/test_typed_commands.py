@@ -252,7 +252,7 @@ async def test_export_writes_the_file_named_as_typed(
 ) -> None:
     """`:export` read its path through shlex: `rows  of it's.jsonl` was "No closing
     quotation", and `a  b.jsonl` wrote `a b.jsonl`, a file of another name."""
-    app = app_on(scene, read_only=True)
+    app = app_on(scene, read_only=False)  # (a read-only dashboard writes no file)
     async with app.run_test(size=SIZE) as pilot:
         await home_loaded(pilot)
         out = tmp_path / "rows  of it's.jsonl"
