@@ -2,10 +2,12 @@
 first, one page at a time. It opens the registry read-only and changes nothing.
 
 Human output is one line per entry, `<UTC time>  <operator>  <action>  <process>
-<outcome>: <sentence>`, then, when more entries follow, the `--before` that reads them. A
+<outcome>: <sentence>`; when more entries follow, the `--before` that reads them is said on
+stderr (as `ls` says its `--after`), quoted as one shell word: an events cursor holds a
+process id, which another program wrote (`$(...)` in it ran when the hint was pasted). A
 registry without lashtui's audit table says in one line that nothing was recorded there
 (exit 0: that is an answer, not a failure). `-o json` prints the page as one document,
-`-o jsonl` one entry a line (the next page's cursor on stderr).
+`-o jsonl` one entry a line (the next page's cursor on stderr too).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import sys
 from lashtui.command.facade import facade
 from lashtui.command.output import compact, emit, emit_jsonl, say
 from lashtui.model.audit import AUDIT_TABLE, AuditQuery, OperatorAction
-from lashtui.untrusted import bounded, utc_text, visible
+from lashtui.untrusted import bounded, shell_word, utc_text, visible
 
 
 def audit_query(args: argparse.Namespace) -> AuditQuery:
@@ -52,8 +54,7 @@ async def cmd_audit(args: argparse.Namespace) -> int:
     if args.output == "jsonl":
         # One entry a line; the cursor of the next page goes to stderr, out of the stream.
         emit_jsonl(page.entries)
-        if page.next_before is not None:
-            print(visible(f"lashtui: more: --before {page.next_before}"), file=sys.stderr)
+        more(page.next_before)
         return 0
     if emit(page, args.output):
         return 0
@@ -66,6 +67,11 @@ async def cmd_audit(args: argparse.Namespace) -> int:
         return 0
     for entry in page.entries:
         say(line(entry, wide=args.output == "wide"))
-    if page.next_before is not None:
-        say(f"more: --before {page.next_before}")
+    more(page.next_before)
     return 0
+
+
+def more(next_before: str | None) -> None:
+    """The stderr line that reads the next page, its cursor one shell word."""
+    if next_before is not None:
+        print(visible(f"lashtui: more: --before {shell_word(next_before)}"), file=sys.stderr)

@@ -106,9 +106,9 @@ def test_audit_pages_and_refuses_a_bad_action_in_one_sentence(
     capsys: pytest.CaptureFixture[str], db: Path
 ) -> None:
     assert run(capsys, db, "rerun", "a", "b", "--as", "dana@h")[0] == 0
-    code, out, _ = run(capsys, db, "audit", "--limit", "1")
-    first, more = out.splitlines()
-    assert " b  done: " in first and more.startswith("more: --before ")
+    code, out, err = run(capsys, db, "audit", "--limit", "1")
+    (first,), more = out.splitlines(), err.strip()  # the hint on stderr, as `ls` says it
+    assert " b  done: " in first and more.startswith("lashtui: more: --before ")
     code, out, _ = run(capsys, db, "audit", "--limit", "1", "--before", more.split()[-1])
     assert code == 0 and " a  done: " in out.splitlines()[0]
     with pytest.raises(SystemExit) as refused:  # a usage error (tests/cli/test_cli_usage_values.py)
