@@ -151,7 +151,7 @@ class AuditQuery(BaseModel):
         at, _, rest = self.before.partition(":")
         process_id, _, sequence = rest.rpartition(":")
         try:
-            return int(at), process_id, int(sequence)
+            return _int64(at), process_id, _int64(sequence)
         except ValueError:
             raise InvalidRequest(f"not an audit event cursor: `{self.before}`") from None
 
@@ -160,9 +160,19 @@ class AuditQuery(BaseModel):
         if self.before is None:
             return None
         try:
-            return int(self.before)
+            return _int64(self.before)
         except ValueError:
             raise InvalidRequest(f"not an audit row cursor: `{self.before}`") from None
+
+
+def _int64(text: str) -> int:
+    """A cursor's number, within what both stores keep (signed 64-bit): past it, SQLite
+    refused the query (exit 1, naming no value) and PostgreSQL read the cursor as no cursor
+    at all and listed every entry."""
+    value = int(text)
+    if not -(2**63) <= value < 2**63:
+        raise ValueError(text)
+    return value
 
 
 class AuditPage(BaseModel):

@@ -1,11 +1,15 @@
-"""`lashtui audit --before`, through the installed command: the next-page hint is one shell
-word on stderr (an events cursor holds a process id another program wrote)."""
+"""`lashtui audit --before`, through the installed command on both stores: the next-page
+hint is one shell word on stderr (an events cursor holds a process id another program
+wrote), and a cursor past what the stores keep (signed 64-bit) is a usage error naming it,
+where SQLite refused the query naming nothing and PostgreSQL listed every entry."""
 
 from __future__ import annotations
 
 import shlex
 import subprocess
 from pathlib import Path
+
+import pytest
 
 from tests.cli.test_cli import lashtui
 
@@ -43,3 +47,28 @@ def test_the_next_page_hint_is_one_shell_word_on_stderr(tmp_path: Path) -> None:
     assert not planted.exists()
     recorded = lashtui("--db", target, "audit", "--limit", "1")
     assert len(recorded.stdout.splitlines()) == 1 and hint(recorded)[0] == "--before"
+
+
+@pytest.mark.parametrize(
+    ("source", "cursor"),
+    [
+        ("recorded", "9223372036854775808"),
+        ("recorded", "-9223372036854775809"),
+        ("events", "99999999999999999999:a:1"),
+        ("events", "1:a:9223372036854775808"),
+    ],
+)
+def test_a_cursor_past_64_bits_is_a_usage_error_on_both_stores(
+    registry_target: str, source: str, cursor: str
+) -> None:
+    acted(registry_target, "a")
+    result = lashtui(
+        "--db", registry_target, "audit", "--source", source, "--before", cursor
+    )
+    assert (result.returncode, result.stdout) == (2, ""), (result.stdout, result.stderr)
+    kind = "row" if source == "recorded" else "event"
+    assert f"argument --before: not an audit {kind} cursor: `{cursor}`" in result.stderr
+    # The largest cursor each store keeps still reads the page (every entry is before it).
+    largest = "9223372036854775807" if source == "recorded" else "9223372036854775807:a:1"
+    result = lashtui("--db", registry_target, "audit", "--source", source, "--before", largest)
+    assert result.returncode == 0 and " cancel  a  " in result.stdout, result.stderr
