@@ -63,7 +63,7 @@ from lashtui.errors import (
     StoreError,
     WritableOpenNeeded,
 )
-from lashtui.registry.display import redacted
+from lashtui.registry.display import redacted, url_problem
 from lashtui.registry.postgres import notice
 from lashtui.registry.postgres.group import GroupCommit, PendingWrite, run_all
 from lashtui.registry.postgres.schema import (
@@ -386,6 +386,9 @@ class PostgresConnection:
         lock_timeout_ms: int | None = None,
         pool_size: int = POOL_SIZE,
     ) -> None:
+        problem = url_problem(target)
+        if problem is not None:
+            raise InvalidRequest(problem)
         self.target = target
         self.display = redacted(target)
         self.read_only = read_only

@@ -1,0 +1,41 @@
+"""A `postgresql://` URL too malformed to take apart (a port that is not a number or out of
+range, an IPv6 host's bracket left open) is refused in one sentence that names it, its
+password hidden, by the installed command and by `open_registry`: it was a ValueError
+traceback, raised where the password was hidden for a message. No server is needed."""
+
+from __future__ import annotations
+
+import pytest
+
+from lashtui.errors import InvalidRequest
+from lashtui.registry import open_registry
+from tests.cli.test_cli import lashtui
+
+MALFORMED = [
+    ("postgresql://u:s3cret@host:port/x", "postgresql://u:***@host:port/x", "its port"),
+    ("postgresql://u:s3cret@host:99999/x", "postgresql://u:***@host:99999/x", "its port"),
+    ("postgres://u:s3cret@[::1/x", "postgres://u:***@[::1/x", "the `[` and `]`"),
+]
+
+
+@pytest.mark.parametrize(("url", "shown", "why"), MALFORMED)
+def test_a_malformed_url_is_one_sentence_naming_it(url: str, shown: str, why: str) -> None:
+    sentence = f"not a PostgreSQL URL: `{shown}` ({why}"
+    for argv in (["ls"], ["start", "a", "--external"], ["worker", "--once"]):
+        result = lashtui("--db", url, *argv)
+        assert (result.returncode, result.stdout) == (1, ""), result.stderr
+        assert result.stderr.startswith(f"lashtui: {sentence}"), result.stderr
+        assert len(result.stderr.splitlines()) == 1 and "s3cret" not in result.stderr
+    probe = lashtui("--db", url, "check")
+    assert (probe.returncode, probe.stderr) == (3, ""), probe.stderr
+    assert probe.stdout.startswith(f"LASHTUI UNKNOWN - {sentence}") and "s3cret" not in probe.stdout
+
+
+@pytest.mark.parametrize(("url", "shown", "why"), MALFORMED)
+async def test_open_registry_refuses_it_as_an_invalid_request(
+    url: str, shown: str, why: str
+) -> None:
+    with pytest.raises(InvalidRequest) as refused:
+        async with open_registry(url, read_only=True):
+            pass
+    assert str(refused.value).startswith(f"not a PostgreSQL URL: `{shown}` ({why}")
