@@ -21,7 +21,13 @@ import sys
 from collections.abc import Callable
 from typing import Any, cast
 
-from lashtui.cli_probe import CommandParser, Once, add_check_parser, add_follow_flag
+from lashtui.cli_probe import (
+    CommandParser,
+    EntryParser,
+    Once,
+    add_check_parser,
+    add_follow_flag,
+)
 from lashtui.clock import SystemClock, parse_duration_ms
 from lashtui.errors import InvalidRequest, LashError
 
@@ -313,7 +319,7 @@ def _add_worker_service(worker: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = EntryParser(
         prog="lashtui",
         description="Run and watch lash's durable background processes.",
         epilog=EXIT_CODES,
@@ -334,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     # `check` is made by cli_probe.py with its own epilog (Nagios's exit codes); it takes
     # the global options after it as every other subcommand does.
     _global_options(sub.choices["check"], suppress=True)
+    parser.probe = sub.choices["check"]  # its usage errors, given before `check`, are check's
     return parser
 
 
@@ -824,7 +831,8 @@ def _registry(args: argparse.Namespace) -> str:
 # Arguments that are paths, where any bytes are a name the OS can open.
 _PATH_ARGUMENTS = frozenset({"db", "command"})
 _POSITIONALS = frozenset({"id", "ids", "name"})
-_FLAGS = {"from_scope": "--from", "to_scope": "--to"}  # where the flag is not the dest
+# Where the flag is not the dest.
+_FLAGS = {"from_scope": "--from", "to_scope": "--to", "operator": "--as"}
 # Whose ID may be bytes that are not UTF-8: an id another program stored that way
 # (lashtui/command/argument.py says how such an ID is read).
 RAW_ID_COMMANDS = frozenset({"show", "events", "end-undecodable"})
@@ -882,6 +890,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("$LASHTUI_DB is empty: set it to a registry, or unset it for ./lashtui.db")
     problem = not_utf8(args)
     if problem is not None:
+        if args.command == "check":
+            parser.error(problem)  # check's usage error: exit 3, as a monitor reads it
         print(f"lashtui: {problem}", file=sys.stderr)
         return 1
     args.db = _registry(args)

@@ -7,12 +7,15 @@ this module imports only the standard library.
 
 `check` follows the Nagios plugin conventions: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 A usage error there (a bad flag, a bad duration) is therefore exit 3, not argparse's 2,
-which a monitoring system would read as CRITICAL; its parser class does that.
+which a monitoring system would read as CRITICAL; its parser class does that, and so does
+the top-level parser's (`EntryParser`) for what comes before the command (`lashtui --db ''
+check`). The usage error is the one line a monitor reads, or under `--json` the object.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from collections.abc import Callable
@@ -107,17 +110,31 @@ class CommandParser(argparse.ArgumentParser):
         self.probe = probe
         self.checks: list[Callable[[argparse.Namespace], str | None]] = []
         self.given: set[str] = set()
+        self.tokens: list[str] = []  # this parse's arguments (`--json` shapes a usage error)
 
     def error(self, message: str) -> NoReturn:
         if not self.probe:
             super().error(message)
-        # The usage on stderr; the one line a monitoring system shows, on stdout.
+        from lashtui.untrusted import json_escaped, shown
+
+        # The usage on stderr; the one line (or object) a monitoring system shows, on stdout.
         self.print_usage(sys.stderr)
-        print(f"LASHTUI UNKNOWN - usage: {message}", flush=True)
+        text = f"usage: {message}"
+        if wants_json(self.tokens):
+            document = {
+                "status": "UNKNOWN", "exit_status": UNKNOWN, "summary": text,
+                "checked_at_ms": None, "checks": [],
+            }  # fmt: skip (lashtui/command/check.py `emit`'s shape)
+            print(json_escaped(json.dumps(document, separators=(",", ":"))), flush=True)
+        else:
+            # `|` starts Nagios's performance data (check.py's PIPE_ESCAPE).
+            print(f"LASHTUI UNKNOWN - {shown(text).replace('|', chr(92) + 'x7c')}", flush=True)
         sys.exit(UNKNOWN)
 
     def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
         self.given = set()
+        if args is not None:
+            self.tokens = list(args)
         parsed, extras = super().parse_known_args(args, namespace)
         if self.probe and extras:
             self.error(f"unrecognized arguments: {' '.join(extras)}")
@@ -126,6 +143,69 @@ class CommandParser(argparse.ArgumentParser):
             if problem is not None:
                 self.error(problem)
         return parsed, extras
+
+
+class EntryParser(argparse.ArgumentParser):
+    """The top-level parser. Its usage errors come before the command is parsed (`lashtui
+    --db '' check`, an empty $LASHTUI_DB, a `--as` that is not UTF-8): when that command is
+    `check`, they are `check`'s usage errors (exit 3, the UNKNOWN line or object), not
+    argparse's exit 2, which a monitor reads as CRITICAL. `probe` is `check`'s parser."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.probe: CommandParser | None = None
+        self.command: str | None = None
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        self.command, after = command_word(argv)
+        if self.probe is not None and self.command == "check":
+            self.probe.tokens = after
+        return super().parse_known_args(argv, namespace)
+
+    def error(self, message: str) -> NoReturn:
+        if self.probe is not None and self.command == "check":
+            self.probe.error(message)
+        super().error(message)
+
+
+# The top-level options that take a value (`--db PATH`, `--as NAME`), as argparse reads
+# them: written out, or as a prefix of one (`--d x`).
+_GLOBAL_VALUED = ("--db", "--as")
+
+
+def command_word(argv: list[str]) -> tuple[str | None, list[str]]:
+    """The command `argv` names (its first word that is not an option or an option's
+    value) and the arguments after it; (None, []) when it names none."""
+    tokens = iter(argv)
+    for token in tokens:
+        if token == "--":
+            token = next(tokens, "")
+        elif token.startswith("-") and token != "-":
+            takes = "=" not in token and len(token) > 2
+            if takes and any(flag.startswith(token) for flag in _GLOBAL_VALUED):
+                next(tokens, None)
+            continue
+        return token or None, list(tokens)
+    return None, []
+
+
+def wants_json(tokens: list[str]) -> bool:
+    """Whether `check`'s arguments ask for JSON (`--json`, `-o json|jsonl`): read from the
+    words, as a usage error may come before they parse. The last one given wins."""
+    chosen, words = "text", iter(tokens)
+    for token in words:
+        if token == "--":
+            break
+        if token == "--json":
+            chosen = "json"
+        elif token in ("-o", "--output"):
+            chosen = next(words, chosen)
+        elif token.startswith("--output="):
+            chosen = token.removeprefix("--output=")
+        elif token.startswith("-o") and not token.startswith("--"):
+            chosen = token.removeprefix("-o").removeprefix("=")
+    return chosen in ("json", "jsonl")
 
 
 class Once(argparse.Action):

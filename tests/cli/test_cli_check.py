@@ -226,3 +226,48 @@ def test_usage_errors_are_unknown(tmp_path: Path, flag: str, value: str, says: s
     line = nagios_line(result)
     assert line.startswith("LASHTUI UNKNOWN - usage: ") and says in line, line
     assert "usage: lashtui check" in result.stderr
+
+
+NOT_UTF8 = os.fsdecode(b"\xff")  # as Python hands over an argv byte that is not UTF-8
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "says"),
+    [
+        (["--db", "", "check"], {}, "argument --db: must not be empty"),
+        (["check"], {"LASHTUI_DB": ""}, "$LASHTUI_DB is empty"),
+        (["--as", NOT_UTF8, "check"], {}, "--as is not valid UTF-8 (byte 0xff"),
+        (["check", "--as", NOT_UTF8], {}, "--as is not valid UTF-8 (byte 0xff"),
+        (["--bogus", "check"], {}, "unrecognized arguments: --bogus"),
+    ],
+)
+@pytest.mark.parametrize("output", [[], ["--json"], ["-o", "jsonl"]])
+def test_usage_errors_before_or_around_the_command_are_unknown(
+    tmp_path: Path, argv: list[str], env: dict[str, str], says: str, output: list[str]
+) -> None:
+    """What the top-level parser or the command line refuses before `check` runs is check's
+    usage error too: exit 3 and the UNKNOWN line (or object), where it was argparse's exit 2
+    (CRITICAL to a monitor) or exit 1 with nothing on stdout (and `--operator` named)."""
+    environ = {k: v for k, v in os.environ.items() if k != "LASHTUI_DB"}
+    environ |= {"LASHTUI_DB": str(tmp_path / "never-opened.db")} | env
+    result = lashtui(*argv, *output, env=environ)
+    assert result.returncode == 3, (result.stdout, result.stderr)
+    if output:
+        document = json.loads(nagios_line(result))
+        assert (document["status"], document["exit_status"], document["checks"]) == (
+            "UNKNOWN", 3, [],
+        )
+        summary = document["summary"]
+    else:
+        summary = nagios_line(result).removeprefix("LASHTUI UNKNOWN - ")
+    assert summary.startswith("usage: ") and says in summary, summary
+    assert "usage: lashtui check" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "never-opened.db").exists()
+
+
+def test_other_commands_keep_their_usage_exit(tmp_path: Path) -> None:
+    """Only `check` reads the top-level parser's usage errors as UNKNOWN; `ls` names `--as`."""
+    assert lashtui("--db", "", "ls").returncode == 2
+    refused = lashtui("--as", NOT_UTF8, "ls", db=tmp_path / "never-opened.db")
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("lashtui: --as is not valid UTF-8"), refused.stderr
