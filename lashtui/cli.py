@@ -22,11 +22,13 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from lashtui.cli_probe import (
+    UNKNOWN,
     CommandParser,
     EntryParser,
     Once,
     add_check_parser,
     add_follow_flag,
+    command_word,
 )
 from lashtui.clock import SystemClock, parse_duration_ms
 from lashtui.errors import InvalidRequest, LashError
@@ -67,8 +69,9 @@ GROUPS_MAX = 10_000
 
 EXIT_CODES = """exit status:
   0    done: every target done, requested or unchanged (each says which on stdout)
-  1    refused or failed: a target was refused, a value was refused, or the registry could
-       not serve; one line per problem on stderr, `lashtui: <sentence>`
+  1    refused or failed: a target was refused, a value was refused, the registry could
+       not serve, or stdout could not be written (full or closed); one line per problem on
+       stderr, `lashtui: <sentence>`
   2    usage error: unknown command or flag, missing argument, flags that contradict each
        other, a filter flag given twice (each takes one value), an empty flag value, a
        value that is not one of its flag's words (--status, --sort, --action, --outcome,
@@ -877,6 +880,30 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line. Its stdout fails in one sentence (lashtui/stdout.py): exit 1, for
+    `check` UNKNOWN (3); what argparse printed before it exits is flushed here too."""
+    from lashtui.stdout import Stdout, StdoutFailed
+
+    stdout = Stdout(sys.stdout)
+    sys.stdout = stdout  # a TextIO in all that is used of it
+    try:
+        try:
+            code = _main(argv)
+        except SystemExit:
+            stdout.check()  # `--help`, check's usage line: argparse has printed them
+            raise
+        stdout.check()
+        return code
+    except StdoutFailed as error:
+        stdout.discard()
+        print(f"lashtui: could not write to stdout: {error.strerror}", file=sys.stderr)
+        command, _ = command_word(sys.argv[1:] if argv is None else argv)
+        return UNKNOWN if command == "check" else 1
+    finally:
+        sys.stdout = stdout.stream
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     if "_ARGCOMPLETE" in os.environ:
         # The shell is completing (`lashtui completion`): argcomplete answers and exits.

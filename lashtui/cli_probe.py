@@ -27,8 +27,8 @@ CHECK_EXIT_CODES = """exit status (Nagios plugin conventions):
   0    OK: every check is below its warning level
   1    WARNING: a check reached its warning level (and none its critical level)
   2    CRITICAL: a check reached its critical level
-  3    UNKNOWN: the registry could not be read (missing, not a registry, ...), or a usage
-       error (a bad flag or value)
+  3    UNKNOWN: the registry could not be read (missing, not a registry, ...), stdout
+       could not be written (full or closed), or a usage error (a bad flag or value)
 
 output: one line, `LASHTUI <STATUS> - <what> | <perfdata>`; the checks that reached a level
 come first, worst first. --json (or -o json) prints one object instead: {"status",
