@@ -80,9 +80,10 @@ EXIT_CODES = """exit status:
        --window) or a bad --older-than; `dash` without a terminal
   124  `worker --once --timeout`: the bound came with runs still in flight; they were
        stopped (the `stopped` log line says what became of their leases)
-  130  interrupted (Ctrl-C)
+  129  `worker`: stopped at once by a second SIGHUP (the first stops it well)
+  130  interrupted (Ctrl-C); `worker`: stopped at once by a second SIGINT
   141  stdout was closed by its reader (`lashtui ls | head`): output stopped quietly
-  143  `worker`: stopped at once by a second SIGTERM (130: a second SIGINT)
+  143  `worker`: stopped at once by a second SIGTERM
   `check` exits as a Nagios plugin instead: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
 
 operator: every action records who made it (see `lashtui audit`): --as NAME, else

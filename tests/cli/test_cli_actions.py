@@ -7,6 +7,7 @@ out-of-range flags in one sentence with the documented exit status. In-process t
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,16 @@ def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> No
     out = capsys.readouterr().out
     for line in ("exit status:", "  0 ", "  1 ", "  2 ", "  130 ", "--as NAME"):
         assert line in out, line
+
+
+def test_help_lists_every_exit_status_the_readme_lists() -> None:
+    """The installed `lashtui --help` and README's table agree: 129 (a second SIGHUP to
+    `worker`) was in the README alone."""
+    from tests.cli.test_cli import lashtui
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    table = readme.split("| exit status | meaning |", 1)[1].split("\n\n", 1)[0]
+    listed = re.findall(r"^\| (\d+) \|", table, re.M)
+    assert "129" in listed and len(listed) >= 7, listed
+    shown = lashtui("--help").stdout
+    assert [s for s in listed if f"\n  {s} " not in shown] == []
