@@ -37,6 +37,11 @@ def utc(epoch_ms: int | None) -> str:
     return utc_text(epoch_ms, "%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def counted(count: int, noun: str) -> str:
+    """`1 row`, `2 rows`: "1 rows in 1 groups" read as a slip."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def print_groups(summary: ErrorSummary, query: ErrorGroupQuery, *, wide: bool = False) -> None:
     first = (
         f", the first {len(summary.groups):,} shown"
@@ -45,8 +50,9 @@ def print_groups(summary: ErrorSummary, query: ErrorGroupQuery, *, wide: bool = 
     )
     order = "largest first" if query.order == "count" else "most recent first"
     print(
-        f"failed, cancelled and abandoned among {summary.covers()}: {summary.rows:,} rows in "
-        f"{summary.total_groups:,} groups{first}, {order}; codes and messages grouped on their "
+        f"failed, cancelled and abandoned among {summary.covers()}: "
+        f"{counted(summary.rows, 'row')} in {counted(summary.total_groups, 'group')}{first}, "
+        f"{order}; codes and messages grouped on their "
         f"first {CLIP_CHARS} characters"
     )
     if not summary.groups:

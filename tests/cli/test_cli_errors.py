@@ -88,3 +88,17 @@ def test_the_command_lines_ranges_are_the_models() -> None:
         error.WINDOW_MAX,
         error.GROUPS_MAX,
     )
+
+
+def test_one_row_in_one_group_is_said_in_the_singular(tmp_path: Path) -> None:
+    path = tmp_path / "one.db"
+
+    async def build() -> None:
+        async with open_registry(str(path)) as registry:
+            await registry.register_process(ext("f1"))
+            await registry.complete_process("f1", failure("boom", "it broke"))
+
+    asyncio.run(build())
+    result = lashtui("errors", db=path)
+    assert result.returncode == 0, result.stderr
+    assert ": 1 row in 1 group, largest first;" in result.stdout.splitlines()[0], result.stdout
