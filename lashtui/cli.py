@@ -361,7 +361,7 @@ def _add_dashboards(sub: Any) -> None:
 
 def _add_start(sub: Any) -> None:
     start = _command(sub, "start", "start a process")
-    start.add_argument("id", help="the new process's id")
+    start.add_argument("id", type=_given, help="the new process's id")
     # An external placeholder has no engine: argparse refuses the two together.
     kind = start.add_mutually_exclusive_group()
     kind.add_argument(

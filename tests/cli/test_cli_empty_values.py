@@ -125,3 +125,16 @@ def test_an_empty_after_is_kept_it_is_the_first_page(db: Path) -> None:
     through `ls` wants: every id is after the empty one."""
     listed = run(str(db), "ls", "--after", "", "--json")
     assert [p["process_id"] for p in json.loads(listed.stdout)] == ["job", "other"]
+
+
+def test_start_with_an_empty_id_is_a_usage_error(tmp_path: Path, db: Path) -> None:
+    """`start "$ID" --external` with $ID unset: exit 2 naming the argument, where the
+    registry refused it with exit 1 (`process id must be a non-empty string`); a registry
+    it would have created is not created."""
+    before = digest(db)
+    usage_error(run(str(db), "start", "", "--external"), "id")
+    assert digest(db) == before
+    fresh = tmp_path / "fresh.db"
+    steps = ("--engine", "steps", "--disposition", "rerunnable")
+    usage_error(run(str(fresh), "start", "", *steps), "id")
+    assert not fresh.exists()
