@@ -4,7 +4,8 @@ first, one page at a time. It opens the registry read-only and changes nothing.
 Human output is one line per entry, `<UTC time>  <operator>  <action>  <process>
 <outcome>: <sentence>`; when more entries follow, the `--before` that reads them is said on
 stderr (as `ls` says its `--after`), quoted as one shell word: an events cursor holds a
-process id, which another program wrote (`$(...)` in it ran when the hint was pasted). A
+process id, which another program wrote (`$(...)` in it ran when the hint was pasted). An
+empty page says so on stderr (it printed nothing at all, as if it had not run). A
 registry without lashtui's audit table says in one line that nothing was recorded there
 (exit 0: that is an answer, not a failure). `-o json` prints the page as one document,
 `-o jsonl` one entry a line (the next page's cursor on stderr too).
@@ -67,8 +68,24 @@ async def cmd_audit(args: argparse.Namespace) -> int:
         return 0
     for entry in page.entries:
         say(line(entry, wide=args.output == "wide"))
+    if not page.entries:
+        print(f"lashtui: {nothing_found(args)}", file=sys.stderr)
     more(page.next_before)
     return 0
+
+
+def nothing_found(args: argparse.Namespace) -> str:
+    """What an empty page means, on stderr (stdout stays the rows): it printed nothing at
+    all, as if the command had not run."""
+    given = (args.by, args.action, args.outcome, args.process, args.before)
+    filtered = any(value is not None for value in given)
+    if args.source == "events":
+        if filtered:
+            return "no cancel request or re-run in the event log matches"
+        return "the event log holds no cancel request or re-run"
+    if filtered:
+        return "no recorded operator action matches"
+    return "no operator action is recorded in this registry"
 
 
 def more(next_before: str | None) -> None:

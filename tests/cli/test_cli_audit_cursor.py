@@ -72,3 +72,20 @@ def test_a_cursor_past_64_bits_is_a_usage_error_on_both_stores(
     largest = "9223372036854775807" if source == "recorded" else "9223372036854775807:a:1"
     result = lashtui("--db", registry_target, "audit", "--source", source, "--before", largest)
     assert result.returncode == 0 and " cancel  a  " in result.stdout, result.stderr
+
+
+def test_an_empty_page_is_said_on_stderr(tmp_path: Path) -> None:
+    """`audit` with nothing to list printed nothing at all, as if it had not run."""
+    target = str(tmp_path / "reg.db")
+    assert lashtui("--db", target, "start", "a", "--external").returncode == 0
+    for argv, said in [
+        ([], "no operator action is recorded in this registry"),
+        (["--by", "nobody"], "no recorded operator action matches"),
+        (["--source", "events"], "the event log holds no cancel request or re-run"),
+    ]:
+        result = lashtui("--db", target, "audit", *argv)
+        assert (result.returncode, result.stdout) == (0, ""), result.stderr
+        assert result.stderr == f"lashtui: {said}\n"
+    acted(target, "b")
+    result = lashtui("--db", target, "audit", "--by", "nobody", "--source", "events")
+    assert result.stderr == "lashtui: no cancel request or re-run in the event log matches\n"
