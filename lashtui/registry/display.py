@@ -10,22 +10,28 @@ from urllib.parse import urlsplit, urlunsplit
 # `scheme://user:password@`, for a URL urllib cannot take apart: everything from the first
 # `:` after the user to the last `@` is hidden (too much hidden beats a password shown).
 _CREDENTIALS = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^:@/]*):[^@]*@")
+# libpq also takes the password as a query parameter (`?password=...`), which was shown.
+_PASSWORD_PARAMETER = re.compile(r"([?&]password=)[^&#]*")
 
 
 def redacted(target: str) -> str:
-    """The URL without its password, for messages."""
+    """The URL without its password (in its user part or as `?password=`), for messages."""
     try:
         parts = urlsplit(target)
         password, port = parts.password, parts.port
     except ValueError:  # a port that is not a number, an IPv6 host left open
-        return _CREDENTIALS.sub(r"\1:***@", target, count=1)
-    if password is None:
+        hidden = _CREDENTIALS.sub(r"\1:***@", target, count=1)
+        return _PASSWORD_PARAMETER.sub(r"\1***", hidden)
+    query = _PASSWORD_PARAMETER.sub(r"\1***", "?" + parts.query)[1:]
+    if password is None and query == parts.query:
         return target
-    host = parts.hostname or ""
-    if port is not None:
-        host = f"{host}:{port}"
-    user = f"{parts.username}:***@" if parts.username else ""
-    return urlunsplit(parts._replace(netloc=f"{user}{host}"))
+    netloc = parts.netloc
+    if password is not None:
+        host = parts.hostname or ""
+        if port is not None:
+            host = f"{host}:{port}"
+        netloc = f"{parts.username}:***@{host}" if parts.username else host
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 def url_problem(target: str) -> str | None:

@@ -39,3 +39,14 @@ async def test_open_registry_refuses_it_as_an_invalid_request(
         async with open_registry(url, read_only=True):
             pass
     assert str(refused.value).startswith(f"not a PostgreSQL URL: `{shown}` ({why}")
+
+
+def test_a_password_given_as_a_query_parameter_is_hidden_too() -> None:
+    """libpq takes `?password=`; a message quoting the URL showed it (here: no server
+    listens on port 1, so the command says it cannot reach the registry)."""
+    url = "postgresql://u@127.0.0.1:1/x?sslmode=disable&password=s3cret"
+    for argv in (["ls"], ["check"]):
+        result = lashtui("--db", url, *argv)
+        said = result.stdout + result.stderr
+        assert result.returncode == (3 if argv == ["check"] else 1), said
+        assert "s3cret" not in said and "/x?sslmode=disable&password=***`" in said, said
