@@ -120,11 +120,11 @@ class CommandParser(argparse.ArgumentParser):
         # The usage on stderr; the one line (or object) a monitoring system shows, on stdout.
         self.print_usage(sys.stderr)
         text = f"usage: {message}"
-        if wants_json(self.tokens):
+        if wants_json(self.tokens):  # the shape of lashtui/command/check.py `emit`
             document = {
                 "status": "UNKNOWN", "exit_status": UNKNOWN, "summary": text,
                 "checked_at_ms": None, "checks": [],
-            }  # fmt: skip (lashtui/command/check.py `emit`'s shape)
+            }  # fmt: skip
             print(json_escaped(json.dumps(document, separators=(",", ":"))), flush=True)
         else:
             # `|` starts Nagios's performance data (check.py's PIPE_ESCAPE).
