@@ -227,5 +227,9 @@ async def test_an_empty_registry_says_so(tmp_path: Path) -> None:
             assert screen.query_one("#errors-empty").display
             assert not screen.query_one(KeyedTable).display
             assert "every process (0): 0 rows in 0 groups" in screen.status()
+            # One failure is one row in one group (it said "1 rows in 1 groups").
+            await registry.register_process(ext("o-timeout"))
+            await registry.complete_process("o-timeout", failure("timeout", "no answer"))
+            await until(pilot, lambda: "1 row in 1 group," in screen.status())
     finally:
         await registry.close()

@@ -156,7 +156,8 @@ class ErrorsScreen(LiveScreen):
             )
             words = (
                 f"failed, cancelled and abandoned among {summary.covers()}: "
-                f"{summary.rows:,} rows in {summary.total_groups:,} groups{shown}, "
+                f"{_counted(summary.rows, 'row')} in {_counted(summary.total_groups, 'group')}"
+                f"{shown}, "
                 f"{ORDER_WORDS[self.group_query.order]}  ·  o order, w window  ·  codes and "
                 f"messages grouped on their first {CLIP_CHARS} characters"
             )
@@ -276,3 +277,8 @@ class ErrorGroupScreen(LiveScreen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+
+def _counted(count: int, noun: str) -> str:
+    """`1 row`, `10 rows`: the status line said "1 rows in 1 groups"."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
