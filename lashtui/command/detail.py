@@ -12,6 +12,7 @@ allows: a longer stored value shows its first 4,096 characters and a count of th
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,10 +20,12 @@ from lashtui.model import (
     ObservedProcess,
     ProcessEvent,
     ProcessHandleGrant,
+    ProcessLease,
     silent_not_dead,
 )
 from lashtui.model.rerun import RerunLink
 from lashtui.tui import format as fmt
+from lashtui.tui.holder import fence_text, owner_health, sweep_identity
 from lashtui.untrusted import (
     CUT_NOT_READ,
     SHOWN_CHARS,
@@ -46,15 +49,25 @@ class Detail:
     reruns: list[RerunLink] = field(default_factory=list)
     grants: list[tuple[str, ProcessHandleGrant]] = field(default_factory=list)
     pending: list[int] = field(default_factory=list)
+    lease_read: ProcessLease | None = None  # the held lease (its fencing token)
+    health: str | None = None  # its holder's, as a sweep on this host would judge it
 
     @classmethod
     async def read(cls, processes: Any, process: ObservedProcess) -> Detail:
         pid = process.process_id
         if is_cut_id(pid):  # its row's other tables are keyed by the id it was cut from
             return cls(process, processes.clock.now_ms())
+        leases = await processes.registry.get_process_leases([pid])
+        holder = process.lease_holder
+        # Judged as the dashboard's detail and Leases view judge it (reads /proc: a thread).
+        health = (
+            await asyncio.to_thread(owner_health, holder, sweep_identity(None)) if holder else None
+        )
         return cls(
             process,
             processes.clock.now_ms(),
+            lease_read=leases.get(pid),
+            health=health,
             cancel=await processes.cancel_request(pid),
             rerun_of=await processes.rerun_link(pid),
             reruns=await processes.reruns(pid) if process.terminal else [],
@@ -125,9 +138,16 @@ class Detail:
         holder = self.process.lease_holder
         if holder is None:
             return "-"
-        expires = fmt.countdown(self.process.lease_expires_at_ms, self.now_ms)
+        if self.process.lease_undecodable is not None:  # a stand-in's numbers are 0, not read
+            expires = "could not be decoded: expiry unknown"
+        else:
+            expires = fmt.countdown(self.process.lease_expires_at_ms, self.now_ms)
         incarnation = bounded(holder.incarnation_id)
-        return f"{self.owner_text(holder)} ({expires}), incarnation {incarnation}"
+        health = self.health if self.health is not None else "not judged"
+        return (
+            f"{self.owner_text(holder)} ({expires}), fence {fence_text(self.lease_read)}, "
+            f"health {health}, incarnation {incarnation}"
+        )
 
     @staticmethod
     def owner_text(identity: Any) -> str:

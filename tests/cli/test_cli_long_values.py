@@ -90,10 +90,11 @@ def test_show_cuts_each_long_value_on_its_own(db: Path) -> None:
     out = human(db, "show", LEASED)
     # Every long value is cut, and each line still has what follows its long value.
     # The lease's owner and incarnation are read cut (registry/sql/stored_text.py): the
-    # lease is a stand-in saying why, its time left unknown.
+    # lease is a stand-in saying why, its time left and its fence unknown.
     lease = next(line for line in out.splitlines() if line.startswith("lease "))
     assert lease == (
-        f"lease          {CUT_SHOWN} on {cut('HOST')}:1 (-), incarnation {CUT_SHOWN}"
+        f"lease          {CUT_SHOWN} on {cut('HOST')}:1 (could not be decoded: expiry unknown), "
+        f"fence unknown, health ? unknown: other host, incarnation {CUT_SHOWN}"
     )
     why = "its lease row's lease_owner_id is over 4,096 characters, more than any reader takes"
     assert f"why            lease could not be decoded: {why}" in out

@@ -51,10 +51,12 @@ from lashtui.admin.rerun import RERUNS_SHOWN
 from lashtui.errors import LashError
 from lashtui.model import (
     CANCEL_REQUESTED,
+    LeaseOwnerIdentity,
     ObservedProcess,
     ObservedProcessEvent,
     ProcessEvent,
     ProcessHandleGrant,
+    ProcessLease,
     silent_not_dead,
 )
 from lashtui.model.limit import MAX_NAME_CHARS
@@ -64,6 +66,7 @@ from lashtui.tui import text
 from lashtui.tui.actions import ACTION_BINDINGS, COPY_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.export import start_export, timeline_export
+from lashtui.tui.holder import fence_text, owner_health, sweep_identity
 from lashtui.tui.screens.payload import PayloadScreen
 from lashtui.tui.targets import TARGETED
 from lashtui.tui.timeline_search import TimelineSearch
@@ -113,10 +116,14 @@ def summary(
     *,
     read_only: bool = False,
     paint_: Callable[[str], Style] = _unpainted,
+    lease: ProcessLease | None = None,
+    health: str | None = None,
 ) -> Text:
     """The process's facts, one a line; every stored value is `text.data`, so a label can
     neither become markup nor break a line. `cancel` is the first cancel request, if any;
-    `paint_` styles the badge, a lapsed lease and a silent row by their theme variables."""
+    `paint_` styles the badge, a lapsed lease and a silent row by their theme variables.
+    `lease` is the held lease as read (its fencing token) and `health` its holder's as
+    the sweep would judge it (`holder.owner_health`; None before it is judged)."""
     data = text.data
     started = process.first_started
     request = process.abandon_request
@@ -137,13 +144,18 @@ def summary(
     )
     holder = process.lease_holder
     incarnation = text.plain("   incarnation ", data(holder.incarnation_id)) if holder else ""
+    held = (
+        f"   fence {fence_text(lease)}   health {health if health is not None else '…'}"
+        if holder
+        else ""
+    )
     wake = data(process.wake_target.id()) if process.wake_target else "-"
     signal = (
         text.plain("signal ", data(wait.kind.name), f" #{wait.kind.ordinal}") if wait else "-"
     )
     expires = process.lease_expires_at_ms
     lapsed = holder is not None and expires is not None and expires <= now_ms
-    lease = data(fmt.lease(process, now_ms), paint_("lapsed") if lapsed else "")
+    shown_lease = data(fmt.lease(process, now_ms), paint_("lapsed") if lapsed else "")
     badge = Text(fmt.badge(process), style=paint_(fmt.state(process)), end="")
     facts: list[str | Text] = [
         text.plain(
@@ -157,7 +169,7 @@ def summary(
         ),
         f"created {fmt.ago(process.created_at_ms, now_ms)}   updated "
         f"{fmt.ago(process.updated_at_ms, now_ms)}",
-        text.plain("lease ", lease, incarnation),
+        text.plain("lease ", shown_lease, held, incarnation),
         text.plain("first started ", first),
         text.plain("abandon request ", asked),
         *cancel_line(cancel, now_ms),
@@ -302,6 +314,7 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         # Read once and then found no longer in the registry (pruned or deleted since): what
         # was read of it is dropped, and no action is offered on it.
         self.gone = False
+        self._judge: LeaseOwnerIdentity | None = None  # who judges the holder (`recheck`)
         self._start_reading()
 
     def _start_reading(self) -> None:
@@ -322,6 +335,10 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         self.reruns: list[RerunLink] = []
         self.after = 0
         self.grants: list[tuple[str, ProcessHandleGrant]] = []
+        # The held lease as last read (its fencing token), and its holder's health as the
+        # sweep would judge it, judged again at each refresh: a holder dies without a commit.
+        self.lease: ProcessLease | None = None
+        self.health: str | None = None
         self._cells: dict[str, tuple[str, str]] = {}  # a timeline row's (at, wake) as drawn
         self._by_sequence: dict[str, ObservedProcessEvent] = {}  # the events, by row key
         self._drawn_pending: set[int] = set()  # the wakes drawn as pending
@@ -384,6 +401,8 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
                         self._forced, read_at = False, None  # a failed read is made again
                         await self.read()
                         read_at = mark
+                    else:
+                        await self.recheck()
                 except LashError as error:
                     # Said in place of the summary, until a read draws it again.
                     self._facts, read_at = None, None
@@ -394,6 +413,24 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
                         await self._wake.wait()
         except NoMatches:
             return  # the screen was popped while a read was in flight
+
+    async def recheck(self) -> None:
+        """The holder's health, judged again (it changes without a commit: its process
+        ends); the summary is drawn again only if it changed."""
+        health = await self._judged(self.process)
+        if health != self.health:
+            self.health = health
+            if self.process is not None and self._facts is not None:
+                self.paint_summary(self.process)
+
+    async def _judged(self, process: ObservedProcess | None) -> str | None:
+        holder = process.lease_holder if process is not None else None
+        if holder is None:
+            return None
+        if self._judge is None:
+            self._judge = sweep_identity(self.dashboard.worker)
+        # Judging reads /proc: off the event loop.
+        return await asyncio.to_thread(owner_health, holder, self._judge)
 
     def acted(self) -> None:
         self._forced = True  # show the outcome now, not at the next refresh
@@ -436,6 +473,9 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
         # (A read that fails before its events are held is made again whole: from the end.)
         events = await (self._read_new() if self._tail_read else self._read_tail())
         grants = await processes.registry.handle_grant_scopes(self.process_id)
+        leases = await processes.registry.get_process_leases([self.process_id])
+        self.lease = leases.get(self.process_id)
+        self.health = await self._judged(process)
         # Past the oldest wake still pending, or past the last event read when none is: an
         # event at or below it cannot become pending (events and acks are never taken back),
         # and the search reads every event's bytes (0.4 s a read on a log of 270 MB).
@@ -601,7 +641,8 @@ class ProcessDetailScreen(ProcessActions, Screen[None]):
             [
                 summary(
                     process, now, self.cancel, read_only=self.dashboard.read_only,
-                    paint_=lambda name: paint(painted, name),
+                    paint_=lambda name: paint(painted, name), lease=self.lease,
+                    health=self.health,
                 ),
                 *rerun_lines(self.rerun_of, self.reruns, now),
                 grants_line(self.grants),

@@ -34,16 +34,15 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Header, Static
 
 from lashtui.model import LeaseOwnerIdentity, LocalProcessLiveness, ObservedProcess, ProcessLease
-from lashtui.model.lease import read_process_start
 from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.actions import ACTION_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
+from lashtui.tui.holder import owner_health, sweep_identity
 from lashtui.tui.screens.live import LiveScreen
 from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.keyed_table import KeyedTable, Row
 from lashtui.untrusted import visible_clipped
-from lashtui.worker import default_owner
 from lashtui.worker.identity import RECOVERY
 
 # The leases a read lists at most, the soonest to lapse first; past it the view says how
@@ -61,28 +60,6 @@ COLUMNS = (
     ("fence", "FENCE"),
     ("lease", "LEASE"),
 )
-
-
-def owner_health(holder: LeaseOwnerIdentity, judge: LeaseOwnerIdentity) -> str:
-    """How a sweep running as `judge` sees `holder`: `provably dead` exactly when it would
-    take the holder's work, `alive` when /proc shows that very process, else `unknown` and
-    why (the sweep then treats it as alive and waits its lease out). Reads /proc."""
-    if holder.is_definitely_dead_for_claimant(judge):
-        return "✗ provably dead"
-    theirs, mine = holder.liveness, judge.liveness
-    if not isinstance(theirs, LocalProcessLiveness):
-        return "? unknown: opaque owner"
-    if not isinstance(mine, LocalProcessLiveness):
-        return "? unknown: no /proc here"
-    if theirs.host_id != mine.host_id:
-        return "? unknown: other host"
-    # The sweep proves death only within one boot; a holder from another boot is surely
-    # gone, but the sweep will not act on it, and this view says what the sweep will do.
-    if theirs.boot_id != mine.boot_id:
-        return "? unknown: other boot"
-    if read_process_start(theirs.pid) == theirs.process_start:
-        return "✓ alive"
-    return "? unknown: /proc unreadable"
 
 
 def owner_key(holder: LeaseOwnerIdentity) -> str:
@@ -263,10 +240,7 @@ class LeasesScreen(ProcessActions, LiveScreen):
 
     def _judge_all(self, holders: dict[str, LeaseOwnerIdentity]) -> dict[str, str]:
         if self._judge is None:
-            worker = self.dashboard.worker
-            # The embedded worker's sweep judges with its own identity; without one, judge
-            # as a sweep started on this host would.
-            self._judge = worker.owner if worker is not None else default_owner()
+            self._judge = sweep_identity(self.dashboard.worker)
         return {key: owner_health(holder, self._judge) for key, holder in holders.items()}
 
     def show(self, now_ms: int) -> None:
