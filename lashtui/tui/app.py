@@ -20,7 +20,7 @@ from lashtui.admin import Processes, resolve_operator
 from lashtui.clock import Clock, SystemClock
 from lashtui.tui.context import Dashboard, ViewObserver
 from lashtui.tui.heap import FullCollections, frozen_heap
-from lashtui.tui.palette import ProcessIdProvider
+from lashtui.tui.palette import ProcessIdProvider, action_commands
 from lashtui.tui.screens.abandon import AbandonRequestsScreen
 from lashtui.tui.screens.audit import AuditScreen
 from lashtui.tui.screens.errors import ErrorsScreen
@@ -155,6 +155,7 @@ class LashtuiApp(App[int]):
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        yield from action_commands(screen)  # what the screen's action keys offer now
         for key, (mode, title) in enumerate(VIEWS.items(), start=1):
             yield SystemCommand(
                 f"View: {title}",

@@ -1,5 +1,12 @@
 """The command palette (ctrl+p): every view, lens and action by name, and any process by id.
 
+`action_commands` offers the actions the current screen's keys offer (cancel, signal,
+abandon, transfer, run again, end undecodable), on its selection or marked rows, exactly
+where its footer offers the key: none in read-only mode, none the row cannot take (a
+terminal row's cancel). A chosen one runs the screen's own action, which asks first as the
+key does; if the row changed meanwhile (it ended) it says why, as a dimmed key pressed does.
+Its title and help are fixed words: a stored id never reaches the palette's markup there.
+
 `ProcessIdProvider` looks ids up in the registry as the operator types (a keyset page
 filtered by the typed text, so it stays fast on a million rows) and jumps the Processes
 view to the chosen one. The app's system commands add the views and actions.
@@ -11,9 +18,12 @@ the badge, label and scope are its second line.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import partial
 from typing import TYPE_CHECKING
 
+from textual.app import SystemCommand
+from textual.binding import Binding
 from textual.command import Hit, Hits, Provider
 from textual.content import Content
 from textual.fuzzy import Matcher
@@ -22,12 +32,48 @@ from lashtui.errors import LashError
 from lashtui.model import ProcessPageQuery
 from lashtui.tui import format as fmt
 from lashtui.tui import text
+from lashtui.tui.actions import ACTION_BINDINGS, ProcessActions
+from lashtui.tui.targets import unavailable
 from lashtui.untrusted import bounded, visible
 
 if TYPE_CHECKING:
     from lashtui.tui.app import LashtuiApp
 
 LOOKUP_LIMIT = 20
+
+
+def action_commands(screen: object) -> Iterator[SystemCommand]:
+    """`Action: Cancel`, ... for each action key `screen` offers now (its `check_action`
+    says True: the footer shows it lit), on what the key would act on."""
+    if not isinstance(screen, ProcessActions):
+        return
+    marked = len(screen.marked_ids())
+    on = f"the {marked:,} marked processes" if marked else "the selected process"
+    for binding in ACTION_BINDINGS:
+        if not isinstance(binding, Binding):
+            continue
+        if screen._screen.check_action(binding.action, ()) is not True:  # hidden or dimmed
+            continue
+        yield SystemCommand(
+            f"Action: {binding.description}",
+            f"on {on} (key {binding.key}); asks first",
+            partial(act, screen, binding.action),
+        )
+
+
+async def act(screen: ProcessActions, action: str) -> None:
+    """Run `action` as its key would on `screen`: through its own handler (which asks
+    first), and only while it is still offered; if it no longer is, say why."""
+    shown = screen._screen
+    if shown.app.screen is not shown:
+        return  # the palette closed onto another screen
+    if shown.check_action(action, ()) is not True:
+        process = screen.target()
+        why = unavailable(action, process) if process is not None else None
+        said = why or f"{action} is no longer offered here"
+        text.say(shown, said, title="not offered", severity="warning")
+        return
+    await shown.run_action(action)
 
 
 def highlighted(matcher: Matcher, candidate: str) -> Content:
