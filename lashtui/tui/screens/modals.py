@@ -275,10 +275,14 @@ Acting on the selected or marked processes (never offered read-only)
 Process detail
   /   search: show the events whose type or payload contains a text (any case)
   Enter  the selected event's payload as a tree    i / o  the input / the output
+  r   times: relative / absolute (shown whole)     e   export the timeline as JSONL
+  [   older events: the timeline draws the newest 1,000, [ takes in 1,000 more
+  y / Y  copy the id / the process as JSON         c s a t R E  act on it (above)
   In a tree: Enter or space opens and closes, Y copies the node's JSON, Esc back
 
 Leases, Abandon requests
-  Enter  open the process      c s a  act on it      Tab  next section (abandon requests)
+  Enter  open the process      c s a t R E  act on it (above)      p  pause / resume
+  Tab  next section (abandon requests)
 
 Errors
   Enter  the rows of a group, then a process      o  order: largest / most recent first
@@ -286,13 +290,13 @@ Errors
 
 Audit (what operators did, newest first)
   s  source: recorded by lashtui / the event log    /  filter: by:NAME action:A outcome:O text
-  ]  older entries    [  the newest    Enter  open the process
+  ]  older entries    [  the newest    Enter  open the process    Esc  clear the filter
 
 Engine health
   w  the charts' window: the last 15 minutes, the last hour, the last 24 hours
 
 Anywhere
-  Esc  back     ?  this help     ctrl+p  command palette (ids, views, themes)     q  quit
+  Esc  back     ?  this help     ctrl+p  command palette (actions, ids, views, themes)     q  quit
 """
 
 
