@@ -321,3 +321,25 @@ async def test_the_timeline_follows_new_events_only_from_its_newest_row(
         await until(pilot, lambda: timeline.row_count == 8)
         assert on() == "8"
         assert "new event" not in screen_text(app)
+
+
+async def test_a_deep_payload_scrolls_sideways_to_keep_the_cursor_in_view(
+    processes: Processes,
+) -> None:
+    """At 80 columns, walking down a value nested 60 levels with the keys: the tree kept
+    `scroll_x` at 0 (Textual's `Tree` scrolls only up and down), so the cursor's key and
+    value were drawn past the right edge and only guide lines showed."""
+    app = app_for(processes)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await detail(pilot)
+        tree = await open_event(pilot, 2)
+        for _ in range(DEPTH - 1):
+            await pilot.press("down", "space")  # onto the next level, and open it
+        await pilot.press("down")  # the leaf
+        leaf = tree.cursor_node
+        assert leaf is not None and leaf.data is not None
+        assert leaf.data.path == "$" + ".a" * DEPTH
+        await until(pilot, lambda: 'a: "bottom"' in screen_text(app))
+        assert tree.scroll_x > 0
+        await pilot.press("home")  # back at the root: the tree scrolls back to its left edge
+        await until(pilot, lambda: tree.scroll_x == 0)

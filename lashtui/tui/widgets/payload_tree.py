@@ -13,6 +13,11 @@ by a `… N more` node that adds the next batch when selected. A scalar's label 
 `LABEL_CHARS`; copying the node (`Y` on the payload screen) gives the whole value.
 Nesting is bounded by the write limits (64 levels, 1 MiB: `lashtui.model.limit`), and
 since each level is built only when opened, depth costs nothing until it is looked at.
+
+The tree scrolls sideways to keep the cursor's label in view: Textual's `Tree` scrolls only
+up and down to the cursor ("scrolling the X axis is quite jarring"), so walking down a
+value nested 24 levels at 80 columns left the cursor's key and value past the right edge,
+with only guide lines on screen. A label wider than the tree shows its start.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from dataclasses import dataclass
 
 from pydantic import JsonValue
 from rich.text import Text
+from textual.geometry import Region
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
@@ -87,6 +93,22 @@ class PayloadTree(Tree[PayloadNode]):
     def process_label(self, label: str | Text) -> Text:
         """A `str` label would be read as markup by `Tree`; here it is stored text."""
         return super().process_label(text.data(label) if isinstance(label, str) else label)
+
+    def scroll_to_line(self, line: int, animate: bool = True) -> None:
+        """Up and down as `Tree` does, and sideways as far as the label's start and as much
+        of it as fits (module docstring). `_get_label_region` is Textual 8's own measure of
+        where a line's label is drawn (textual is pinned to one minor series)."""
+        region = self._get_label_region(line)
+        if region is None:
+            return
+        fits = max(1, min(region.width, self.scrollable_content_region.width))
+        self.scroll_to_region(
+            Region(region.x, region.y, fits, 1),
+            animate=animate,
+            force=True,
+            center=self.center_scroll,
+            origin_visible=False,
+        )
 
     def show(self, value: JsonValue, title: Text) -> None:
         """Replace the tree with `value`, its first level open."""
