@@ -41,7 +41,7 @@ import math
 import re
 from typing import Any
 
-from lashtui.state import repeats_wait
+from lashtui.state import repeated_key
 
 Json = Any  # a value `json.loads` made
 Shaped = Any  # an object rebuilt in its model's order (a dict), or None: not vouched for
@@ -496,8 +496,8 @@ def observed_json(row: tuple[Any, ...], lease: tuple[Any, ...] | None) -> str | 
         return None
     if record is None or record["id"] != process_id:
         return None  # the models' path keys it by the column (row.py `keyed`)
-    if "wait" in record and repeats_wait(text):
-        return None  # it names `wait` twice: the models' path reads it as undecodable
+    if repeated_key(text, record) is not None:
+        return None  # it names a read key twice: the models' path reads it as undecodable
     leased = _lease(lease)
     if leased is None:
         return None

@@ -11,7 +11,14 @@ the projection of a record onto these states, stays in lashtui/model/state.py.
 
 from __future__ import annotations
 
+import functools
+import re
+from collections.abc import Collection
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import json
 
 
 class ProcessState(StrEnum):
@@ -51,19 +58,107 @@ REPEATED_WAIT = (
 )
 
 
+def repeated_words(path: str) -> str:
+    """Why a record that names `path` twice does not decode, in one sentence."""
+    if path == "wait":
+        return REPEATED_WAIT
+    return (
+        f"its record names `{path}` twice, and readers differ on which counts (SQLite takes "
+        "the first, Python and PostgreSQL the last), so which holds is not known"
+    )
+
+
+# The keys some reader reads with SQL (json_extract / `#>>` paths in lashtui/registry/sql),
+# as a tree: a record that repeats one of them is read one way by SQLite's JSON functions
+# (the first) and another by the models and jsonb (the last). The worker picks rows to
+# re-run or abandon by `disposition` and `abandon_request` in SQL, so such a row was acted
+# on by one reading and shown by the other.
+_READ: dict[str, dict[str, Any]] = {
+    "disposition": {},
+    "wait": {},
+    "env_ref": {},
+    "identity": {"kind": {}, "label": {}, "definition": {}},
+    "status": {"state": {}, "await_output": {}},
+    "first_started": {"owner": {"owner_id": {}}, "started_at_ms": {}},
+    "abandon_request": {"reason": {}, "requested_at_ms": {}},
+    "wake_target": {"session_id": {}},
+}
+_QUOTED = tuple((f'"{key}"', key) for key in _READ)
+_NESTED = tuple((quoted, key, _READ[key]) for quoted, key in _QUOTED if _READ[key])
+_COLON = re.compile(r"[ \t\n\r]*:[ \t\n\r]*")
+
+
 def repeats_wait(text: str | bytes) -> bool:
-    """Whether the JSON object `text` names `wait` more than once at its top level (escaped
-    spellings such as `"w\\u0061it"` included: JSON reads them as the same key). False for
-    text that is not a JSON object."""
-    if isinstance(text, str) and "\\" not in text and text.count('"wait"') < 2:
-        return False  # (no escape, one `"wait"` at most: ~1 us, where parsing is ~50)
+    """Whether the JSON object `text` names `wait` more than once at its top level."""
+    return repeated_key(text) == "wait"
+
+
+def repeated_key(text: str | bytes, present: Collection[str] | None = None) -> str | None:
+    """The dotted path of a key some reader reads in SQL (`_READ`) that the JSON object
+    `text` names more than once (escaped spellings such as `"w\\u0061it"` included: JSON
+    reads them as the same key), or None. None for text that is not a JSON object.
+    `present`, when given, holds the top-level keys a parse of `text` found (pydantic's
+    fields set): a key named twice is found, so the others need no look.
+
+    Cheap where it can be: with no backslash, a top-level key quoted once is that key, so
+    only the small objects under the present ones (`identity`, `status`, `first_started`)
+    are parsed, alone (~1 us each, beside ~1 us a key to count its quotes); anything else
+    (a backslash, a read name quoted twice) is parsed whole (~50 us a 2 kB record)."""
+    if isinstance(text, str) and "\\" not in text:
+        keys = _QUOTED if present is None else [(q, k) for q, k in _QUOTED if k in present]
+        if all(text.count(quoted) < 2 for quoted, _ in keys):
+            return _repeated_parts(text, {key for _, key in keys})
+    try:
+        pairs = _decoder().decode(text if isinstance(text, str) else text.decode())
+    except (ValueError, RecursionError):
+        return None
+    return _repeat(pairs, _READ, "")
+
+
+def _repeated_parts(text: str, present: Collection[str]) -> str | None:
+    """`repeated_key` for text with no backslash and each present read top-level key quoted
+    once: the value after each nested one's quoted name, parsed alone."""
+    decoder = _decoder()
+    for quoted, key, read in _NESTED:
+        if key not in present:
+            continue
+        at = text.find(quoted)
+        colon = None if at < 0 else _COLON.match(text, at + len(quoted))
+        if colon is None:
+            continue  # (absent, or a string value that spells it: the key is absent)
+        try:
+            value, _ = decoder.raw_decode(text, colon.end())
+        except (ValueError, RecursionError):
+            return None
+        found = _repeat(value, read, f"{key}.")
+        if found is not None:
+            return found
+    return None
+
+
+def _repeat(pairs: object, read: dict[str, Any], where: str) -> str | None:
+    if not isinstance(pairs, _Pairs):
+        return None
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in read:
+            if key in seen:
+                return f"{where}{key}"
+            seen.add(key)
+    for key, value in pairs:
+        nested = read.get(key)
+        if nested:
+            found = _repeat(value, nested, f"{where}{key}.")
+            if found is not None:
+                return found
+    return None
+
+
+@functools.cache
+def _decoder() -> json.JSONDecoder:
     import json  # (only here: the command line's model-free read imports this module)
 
-    try:
-        pairs = json.loads(text, object_pairs_hook=_pairs)
-    except (ValueError, RecursionError):
-        return False
-    return isinstance(pairs, _Pairs) and sum(key == "wait" for key, _ in pairs) > 1
+    return json.JSONDecoder(object_pairs_hook=_pairs)
 
 
 class _Pairs(list[tuple[str, object]]):

@@ -19,6 +19,7 @@ from lashtui.model import (
     AbandonWriter,
     CancelledOutput,
     ProcessPageQuery,
+    ProcessStarted,
     failure,
 )
 from lashtui.registry import ProcessRegistry, open_registry
@@ -175,6 +176,55 @@ async def test_a_record_that_names_wait_twice_is_undecodable_and_counted_as_it_r
     assert [r.id for r in running] == ["escaped", "first-null", "last-null", "too-large"]
     changed, _ = await registry.processes_changed_since(0, 10)
     assert {r.id for r in changed if r.undecodable} == set(pids[:4])
+
+
+async def test_a_record_that_repeats_any_key_sql_reads_is_undecodable_on_every_path(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    """Not only `wait`: every key some reader reads in SQL (the disposition the worker picks
+    rows to re-run or abandon by, the kind and label lists filter and sort by, the owner,
+    `status.state` in `check`, ...) is read first by SQLite and last by the models and jsonb.
+    A record that names one twice, at the path SQL reads, is undecodable wherever it is read,
+    with the path in its one sentence; one that repeats a key SQL does not read (inside the
+    input) or names a read key once in two places decodes as before."""
+    cases = {
+        "disposition": lambda r: f'{{"disposition": "rerunnable", {r[1:]}',
+        "escaped": lambda r: f'{{"disp\\u006fsition": "rerunnable", {r[1:]}',
+        "kind": lambda r: r.replace('"identity": {', '"identity": {"kind": "other", ', 1),
+        "state": lambda r: r.replace('"status": {', '"status": {"state": "completed", ', 1),
+        "owner": lambda r: r.replace('"owner": {', '"owner": {"owner_id": "ghost", ', 1),
+        "input": lambda r: r.replace('"input": {', '"input": {"kind": "x", ', 1),
+    }
+    for pid in cases:
+        await registry.register_process(ob(pid))
+        started = ProcessStarted(owner=own("w-1"), started_at_ms=1_000)
+        await registry.record_first_started(pid, started, await claim(registry, pid, "w-1"))
+    with raw_connection(registry_target) as conn:
+        for pid, change in cases.items():
+            (text,) = conn.execute(
+                "SELECT record_json FROM processes WHERE process_id = ?", (pid,)
+            ).fetchone()
+            text = change(json.dumps(json.loads(text)))
+            conn.execute(
+                "UPDATE processes SET record_json = ? WHERE process_id = ?", (text, pid)
+            )
+    words = {
+        "disposition": "`disposition` twice",
+        "escaped": "`disposition` twice",
+        "kind": "`identity.kind` twice",
+        "state": "`status.state` twice",
+        "owner": "`first_started.owner.owner_id` twice",
+    }
+    for pid in cases:
+        record = await registry.get_process(pid)
+        assert record is not None
+        if pid in words:
+            assert record.undecodable is not None and words[pid] in record.undecodable, pid
+        else:
+            assert record.undecodable is None, record.undecodable
+    listed = await registry.page_processes(ProcessPageQuery(states=frozenset({"running"})))
+    shown = {r.id: r.undecodable is not None for r in listed}
+    assert shown == {pid: pid in words for pid in cases}
 
 
 async def test_census_cursor_follows_the_feed_and_the_feed_after_it_is_the_news(

@@ -105,7 +105,7 @@ def started_owner_bound(sql: Dialect) -> str:
 
 def waiting_sql(sql: Dialect, column: str = "p.record_json") -> str:
     """Whether the running row's record waits, as the models read it: one `wait` key, not
-    null. A record that names `wait` twice does not decode (lashtui/state.py `repeats_wait`)
+    null. A record that names `wait` twice does not decode (lashtui/state.py `repeated_key`)
     and its stand-in does not wait, so the census and the state filters count it running:
     SQLite's json_extract reads the first of the two, jsonb the last, and one of them said
     waiting where the row showed running. Only a row the first test finds waiting is looked

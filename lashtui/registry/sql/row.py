@@ -61,7 +61,7 @@ from lashtui.registry.sql.fetch import (
 )
 from lashtui.registry.sql.long_id import CUT_ID_WORDS, as_read, is_cut, past_read, refuse_cut
 from lashtui.registry.sql.record_cache import RecordCache
-from lashtui.state import REPEATED_WAIT, repeats_wait
+from lashtui.state import repeated_key, repeated_words
 from lashtui.untrusted import clipped
 
 __all__ = [
@@ -85,14 +85,15 @@ TOO_LARGE = f"its record is over {MAX_STORED_BYTES >> 20} MiB of JSON, more than
 
 def decode_record(text: str | None) -> ProcessRecord:
     """A stored record's JSON as its record; None is one left unread (`stored_json`). One
-    that names `wait` twice does not decode (lashtui/state.py `repeats_wait` says why): only
-    a record that holds the key at all (pydantic's fields set, free to ask) is parsed again
-    to look."""
+    that names twice a key some reader reads in SQL (`wait`, `disposition`, ...) does not
+    decode (lashtui/state.py `repeated_key` says why and how cheaply it looks): SQLite would
+    act on the first, the models on the last."""
     if text is None:
         raise ValueError(TOO_LARGE)
     record = ProcessRecord.from_stored_json(text)
-    if "wait" in record.model_fields_set and repeats_wait(text):
-        raise ValueError(REPEATED_WAIT)
+    repeated = repeated_key(text, record.model_fields_set)
+    if repeated is not None:
+        raise ValueError(repeated_words(repeated))
     return record
 
 
