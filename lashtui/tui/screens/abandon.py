@@ -172,14 +172,14 @@ class AbandonRequestsScreen(ProcessActions, LiveScreen):
         title += "  ·  the last column says what the sweep will do"
         if self.error:
             title = f"error: {self.error}  ·  {title}"
-        title = "  ·  ".join([*self.paused_note(), title])
+        title = "  ·  ".join([*self.paused_note(), title, *self.lost_note(pending.lost)])
         self.say("#pending-title", title)
         act = "read-only" if self.dashboard.read_only else "a requests abandon"
-        self.say(
-            "#silent-title",
+        silent_title = (
             f"Silent, not dead{self._how_many(self.silent)}  ·  started owner_bound work "
-            f"whose lease lapsed or was released; the sweep never ends it on its own  ·  {act}",
+            f"whose lease lapsed or was released; the sweep never ends it on its own  ·  {act}"
         )
+        self.say("#silent-title", "  ·  ".join([silent_title, *self.lost_note(silent.lost)]))
         self.set_class(not self.pending and self.known_empty, "-no-pending")
         self.set_class(not self.silent and self.known_empty, "-no-silent")
         self._keep_focus_on_a_section_with_rows(pending, silent)

@@ -145,6 +145,7 @@ class AuditScreen(LiveScreen):
         # for the query it answers, and an empty one is said empty only then: a first read
         # that failed showed "0 entries" and "no operator action has been recorded yet".
         self.answers: AuditQuery | None = None
+        self.drawn: AuditQuery | None = None  # the query whose rows the table holds
         self.filter_error: str | None = None
 
     def compose(self) -> ComposeResult:
@@ -171,7 +172,11 @@ class AuditScreen(LiveScreen):
         # off once that read fails: it is not what the status line says it is.
         if self.answered or self.error:
             entries = self.page.entries if self.answered else []
-            if table.show([entry_row(entry, now_ms) for entry in entries]):
+            # A page for a query the operator just asked selects the row at the cursor; a
+            # row leaving the same query's page (it aged out) leaves no row selected.
+            anew = not self.answered or self.drawn != self.answers
+            self.drawn = self.answers
+            if table.show([entry_row(entry, now_ms) for entry in entries], anew=anew):
                 self.refresh_bindings()
         self.say("#audit-status", self.status())
         self.say("#audit-empty", self.empty())

@@ -137,8 +137,12 @@ class ErrorsScreen(LiveScreen):
     def show(self, now_ms: int) -> None:
         summary = self.summary
         groups = summary.groups if summary else []
-        self.query_one(KeyedTable).show([group_row(g, now_ms) for g in groups])
-        self.say("#errors-status", self.status())
+        # No summary: the operator asked another question (o, w), not a group that left.
+        rows = [group_row(g, now_ms) for g in groups]
+        self.query_one(KeyedTable).show(rows, anew=summary is None)
+        lost = self.query_one(KeyedTable).lost is not None
+        note = "the selected group left the list: no row selected (↑/↓ select one)"
+        self.say("#errors-status", "  ·  ".join([self.status(), *([note] if lost else [])]))
         self.set_class(summary is not None and not groups and self.error is None, "-empty")
 
     def status(self) -> str:
@@ -190,7 +194,9 @@ class ErrorsScreen(LiveScreen):
     def _requery(self, **change: object) -> None:
         self.group_query = self.group_query.model_copy(update=change)
         self.summary = None  # what was read answered another query: read again
-        self.say("#errors-status", self.status())
+        lost = self.query_one(KeyedTable).lost is not None
+        note = "the selected group left the list: no row selected (↑/↓ select one)"
+        self.say("#errors-status", "  ·  ".join([self.status(), *([note] if lost else [])]))
         self.wake()
 
 
@@ -260,6 +266,8 @@ class ErrorGroupScreen(LiveScreen):
         )
         if self.error:
             words = text.plain(f"error: {self.error}  ·  ", words)
+        for note in self.lost_note(self.query_one(KeyedTable).lost):
+            words = text.plain(words, f"  ·  {note}")
         return words
 
     def target(self) -> ObservedProcess | None:

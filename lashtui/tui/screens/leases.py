@@ -277,7 +277,13 @@ class LeasesScreen(ProcessActions, LiveScreen):
                 )
         if self.error:
             status = f"error: {self.error}  ·  {status}"
-        return "  ·  ".join([*self.paused_note(), status])
+        return "  ·  ".join([*self.paused_note(), status, *self._lost()])
+
+    def _lost(self) -> list[str]:
+        lost = self.query_one(KeyedTable).lost
+        if lost is not None and not lost.startswith(PROCESS):
+            return ["the selected owner left the list: no row selected (↑/↓ select one)"]
+        return self.lost_note(lost.removeprefix(PROCESS) if lost else None)
 
     def target(self) -> ObservedProcess | None:
         selected = self.query_one(KeyedTable).selected_key

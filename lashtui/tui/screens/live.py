@@ -34,8 +34,10 @@ from textual.widgets import Static
 from lashtui.errors import LashError
 from lashtui.tui import pause, text
 from lashtui.tui.context import Dashboard
+from lashtui.untrusted import visible_clipped
 
 TICK_S = 1.0
+LOST_CHARS = 60  # of the id of a selected process that left its list, in a status line
 # A re-read waits at least this many times as long as the last one took: on a registry
 # that changes all the time, a view whose read is long takes at most a sixth of a core.
 READ_SHARE = 5
@@ -195,6 +197,15 @@ class LiveScreen(Screen[None]):
     def paused_note(self) -> list[str]:
         """The words a view's status line starts with while it is paused."""
         return [pause.PAUSED] if self.paused else []
+
+    @staticmethod
+    def lost_note(lost: str | None) -> list[str]:
+        """What a status line says while the selected process left its table's rows
+        (`KeyedTable.lost`, here as the process id): no row is selected."""
+        if lost is None:
+            return []
+        shown = visible_clipped(lost, LOST_CHARS)
+        return [f"{shown} left the list: no process selected (↑/↓ select one)"]
 
     def action_toggle_pause(self) -> None:
         if not self.paused:

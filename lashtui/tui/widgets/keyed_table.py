@@ -3,7 +3,14 @@ in id order (lease holders grouped by owner, abandon requests). A paused view sh
 clock-relative columns (countdowns, ages, verdicts that turn on a lapse) in the theme's
 disabled colour, as the Processes view's table does (`show(..., frozen=True)`). Cells can
 be painted in a state's style (widgets/state_style.py): a process in its state's, a lapsed
-lease, a silent row."""
+lease, a silent row.
+
+When the selected row leaves the rows without the operator choosing another (its lease was
+released, its abandon request honoured, it was pruned), no row is selected (`lost`, the
+cursor hidden), as in the Processes view's table: the cursor used to stay at its index, on
+the row that took its place, and `c`/`a`/Enter then acted on a process the operator never
+chose. A row that only moved (a lease renewed into another owner's group) stays selected.
+The next cursor key or click selects a row again; so does the lost row coming back."""
 
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.widgets import DataTable
 
 from lashtui.tui import text
@@ -71,6 +79,7 @@ class KeyedTable(DataTable[Text]):
         self.clock_columns = frozenset(clock_columns)
         self.shown: dict[str, Row] = {}
         self.frozen = False
+        self.lost: str | None = None  # the selected row's key once it left: no row selected
         self._paints: tuple[Style, ...] = ()  # the states' styles the cells were painted in
 
     def on_mount(self) -> None:
@@ -79,17 +88,24 @@ class KeyedTable(DataTable[Text]):
 
     @property
     def selected_key(self) -> str | None:
-        if not self.row_count:
+        if not self.row_count or self.lost is not None:
             return None
         return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
 
-    def show(self, rows: Sequence[Row], *, frozen: bool = False) -> bool:
+    def show(self, rows: Sequence[Row], *, frozen: bool = False, anew: bool = False) -> bool:
         """Make the table hold exactly `rows`, in order; True if anything changed. `frozen`:
-        the rows are as of a paused view's last read, and the clock columns look it."""
+        the rows are as of a paused view's last read, and the clock columns look it. `anew`:
+        the rows answer a new question the operator asked (a filter, another source): a
+        selected row they leave out is not kept as lost, the cursor stays where it is."""
         refrozen = frozen != self.frozen
         self.frozen = frozen
+        if anew and self.lost is not None:
+            self.lost = None
+            self.show_cursor = True
         selected = self.selected_key
         wanted = {row.key for row in rows}
+        if self.lost is not None and self.lost in wanted:
+            selected = self.lost  # it came back: selected again
         gone = [key for key in self.shown if key not in wanted]
         for key in gone:
             del self.shown[key]
@@ -105,9 +121,57 @@ class KeyedTable(DataTable[Text]):
             changed = changed or old != row
             self.shown[row.key] = row
         changed = self._arrange([row.key for row in rows]) or changed
-        if selected in self.shown and self.selected_key != selected:
-            self.move_cursor(row=self.get_row_index(selected))
+        if selected is not None and selected in self.shown:
+            if self.lost is not None:
+                self.lost = None
+                self.show_cursor = True
+            if self.cursor_row != self.get_row_index(selected):
+                self.move_cursor(row=self.get_row_index(selected))
+        elif selected is not None and not anew:
+            self.lost = selected  # it left: no row is selected (the cursor stays, hidden)
+            self.show_cursor = False
         return changed
+
+    def _select_again(self) -> bool:
+        """Show the cursor again after the selected row left; whether it was hidden. The
+        row now under it is announced, so the screen offers the keys that apply to it."""
+        if self.lost is None:
+            return False
+        self.lost = None
+        self.show_cursor = True
+        if self.row_count:
+            row_key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+            self.post_message(self.RowHighlighted(self, self.cursor_row, row_key))
+        return True
+
+    async def _on_click(self, event: events.Click) -> None:
+        # Before DataTable's own handler, which moves no hidden cursor. (Textual runs the
+        # handler of every class in the MRO: calling super's too opened the detail twice.)
+        self._select_again()
+
+    def action_cursor_down(self) -> None:
+        if not self._select_again():  # (else on the row that took its place: selected)
+            super().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self._select_again()
+        super().action_cursor_up()
+
+    def action_page_down(self) -> None:
+        self._select_again()
+        super().action_page_down()
+
+    def action_page_up(self) -> None:
+        self._select_again()
+        super().action_page_up()
+
+    def action_scroll_top(self) -> None:
+        self._select_again()
+        super().action_scroll_top()
+
+    def action_scroll_bottom(self) -> None:
+        self._select_again()
+        super().action_scroll_bottom()
 
     def _frozen(self, column: str) -> Style | None:
         if self.frozen and column in self.clock_columns:

@@ -1,0 +1,223 @@
+"""The Leases and Abandon requests views, and a group of the Errors view, never act on a row
+the operator did not choose, when another program changes the selected process: one whose
+row only moves (its lease taken by another owner) stays selected; one whose row leaves (its
+lease released, its abandon request settled) leaves no row selected, the status line says
+so, and `c` then offers nothing, as in the Processes view (test_selection_stays.py).
+
+They used to leave the cursor at the row's index, on the row that took its place, and
+`c` asked "Cancel process p-3?" of a process the operator never chose. Real SQLite, the real
+app under Pilot, the change made through a second connection, as another program would, and
+the view refreshing on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.screen import Screen
+from textual.widgets import Static
+
+from lashtui.admin import Processes
+from lashtui.clock import ManualClock
+from lashtui.model import AbandonRequest, LeaseOwnerIdentity
+from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.tui.app import make_app
+from lashtui.tui.screens.abandon import AbandonRequestsScreen
+from lashtui.tui.screens.detail import ProcessDetailScreen
+from lashtui.tui.screens.errors import ErrorGroupScreen, ErrorsScreen
+from lashtui.tui.screens.leases import LeasesScreen, owner_key, process_key
+from lashtui.tui.screens.modals import ConfirmScreen
+from lashtui.tui.widgets.keyed_table import KeyedTable
+from tests.builders import ob
+from tests.registry.rows import success
+from tests.tui.scene import START_MS, far, home_loaded, until
+from tests.tui.test_errors_view import seed_errors
+from tests.tui.test_hostile_app import screen_text
+from tests.tui.test_views import open_view
+
+MINUTES_10 = 600_000
+HELD = ("p-1", "p-2", "p-3")
+
+
+@pytest.fixture
+async def path(tmp_path: Path) -> AsyncIterator[str]:
+    """A registry where worker-7 holds three leases, each with a pending abandon request."""
+    file = str(tmp_path / "keyed.db")
+    store = await SqliteProcessRegistry.open(file, clock=ManualClock(START_MS))
+    try:
+        for pid in HELD:
+            await store.register_process(ob(pid))
+            lease = await store.claim_process_lease(pid, far("worker-7"), MINUTES_10)
+            assert lease.acquired() is not None
+            asked = AbandonRequest(requested_by="operator:dana", requested_at_ms=START_MS)
+            await store.request_process_abandon(pid, asked)
+    finally:
+        await store.close()
+    yield file
+
+
+@pytest.fixture
+async def processes(path: str) -> AsyncIterator[Processes]:
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(path, clock=clock)
+    try:
+        yield Processes(registry, clock=clock)
+    finally:
+        await registry.close()
+
+
+async def elsewhere(path: str) -> SqliteProcessRegistry:
+    """Another program's connection to the same file."""
+    return await SqliteProcessRegistry.open(path, clock=ManualClock(START_MS + 1_000))
+
+
+async def release_elsewhere(path: str, pid: str, to: LeaseOwnerIdentity | None = None) -> None:
+    """Another program releases the lease (and `to` claims it)."""
+    other = await elsewhere(path)
+    try:
+        lease = await other.get_process_lease(pid)
+        assert lease is not None
+        await other.release_process_lease(lease)
+        if to is not None:
+            assert (await other.claim_process_lease(pid, to, MINUTES_10)).acquired()
+    finally:
+        await other.close()
+
+
+def words(screen: Screen[Any], selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+async def test_a_released_lease_leaves_no_row_selected_in_the_leases_view(
+    processes: Processes, path: str
+) -> None:
+    app = make_app(processes, clock=processes.clock, refresh_s=0.05)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await home_loaded(pilot)
+        leases = await open_view(pilot, "2", LeasesScreen)
+        table = leases.query_one(KeyedTable)
+        await until(pilot, lambda: table.selected_key == process_key("p-1"))
+        await pilot.press("down")  # the operator chooses p-2
+        assert table.selected_key == process_key("p-2")
+
+        await release_elsewhere(path, "p-2")
+        await until(pilot, lambda: process_key("p-2") not in table.shown)
+        assert table.selected_key is None and not table.show_cursor
+        await until(pilot, lambda: "p-2 left the list" in words(leases, "#leases-status"))
+        await pilot.press("c", "enter")
+        await pilot.pause()
+        assert app.screen is leases  # no question about p-3, no detail
+
+        await pilot.press("down")  # the row now where it was: p-3, chosen
+        assert table.selected_key == process_key("p-3") and table.show_cursor
+        await until(pilot, lambda: "left the list" not in words(leases, "#leases-status"))
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "process p-3" in screen_text(app)
+
+
+async def test_a_lease_taken_by_another_owner_stays_selected_in_its_new_group(
+    processes: Processes, path: str
+) -> None:
+    app = make_app(processes, clock=processes.clock, refresh_s=0.05)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await home_loaded(pilot)
+        leases = await open_view(pilot, "2", LeasesScreen)
+        table = leases.query_one(KeyedTable)
+        await until(pilot, lambda: table.selected_key == process_key("p-1"))
+        await pilot.press("down")
+        nine = far("worker-9", host="host-c")
+
+        await release_elsewhere(path, "p-2", to=nine)
+        await until(pilot, lambda: owner_key(nine) in table.shown)
+        await until(pilot, lambda: table.selected_key == process_key("p-2"))
+        assert table.show_cursor
+        order = [str(row.key.value) for row in table.ordered_rows]
+        assert order.index(process_key("p-2")) == order.index(owner_key(nine)) + 1
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "process p-2" in screen_text(app)
+
+
+async def test_a_settled_abandon_request_leaves_no_row_selected(
+    processes: Processes, path: str
+) -> None:
+    app = make_app(processes, clock=processes.clock, refresh_s=0.05)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await home_loaded(pilot)
+        view = await open_view(pilot, "3", AbandonRequestsScreen)
+        pending = view.query_one("#pending-table", KeyedTable)
+        await until(pilot, lambda: len(pending.shown) == len(HELD))
+        pending.focus()
+        await pilot.press("down")  # the operator chooses p-2
+        assert pending.selected_key == "p-2"
+
+        other = await elsewhere(path)
+        try:
+            lease = await other.get_process_lease("p-2")
+            assert lease is not None
+            await other.complete_process_with_lease(lease, success())  # its request is moot
+        finally:
+            await other.close()
+        await until(pilot, lambda: "p-2" not in pending.shown)
+        assert pending.selected_key is None and not pending.show_cursor
+        await until(pilot, lambda: "p-2 left the list" in words(view, "#pending-title"))
+        await pilot.press("c", "enter")
+        await pilot.pause()
+        assert app.screen is view  # no question about p-3, no detail
+
+        await pilot.press("down")
+        assert pending.selected_key == "p-3"
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "process p-3" in screen_text(app)
+
+
+async def test_a_row_pruned_from_an_error_group_leaves_no_row_selected(tmp_path: Path) -> None:
+    """In a group of the Errors view (the three timeouts, newest first), the selected
+    oldest row is pruned by another program: Enter then opens nothing (it opened j-timeout,
+    the row that took its place)."""
+    file = str(tmp_path / "errors.db")
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(file, clock=clock)
+    try:
+        await seed_errors(registry, clock)
+        processes = Processes(registry, clock=clock)
+        app = make_app(processes, clock=clock, read_only=True, refresh_s=0.05)
+        async with app.run_test(size=(160, 30)) as pilot:
+            await home_loaded(pilot)
+            await pilot.press("5")
+            errors = app.screen
+            assert isinstance(errors, ErrorsScreen)
+            await until(pilot, lambda: errors.target() is not None)
+            await pilot.press("enter")  # the largest group: the three timeouts
+            group = app.screen
+            assert isinstance(group, ErrorGroupScreen)
+            rows = group.query_one(KeyedTable)
+            await until(pilot, lambda: len(rows.shown) == 3)
+            await pilot.press("down", "down")
+            assert rows.selected_key == "d-failed"
+            oldest = next(p for p in group.rows if p.process_id == "d-failed")
+
+            other = await elsewhere(file)
+            try:
+                await other.prune_terminal_processes(oldest.updated_at_ms + 1)
+            finally:
+                await other.close()
+            await until(pilot, lambda: "d-failed" not in rows.shown)
+            assert rows.selected_key is None and not rows.show_cursor
+            status = "#error-group-status"
+            await until(pilot, lambda: "d-failed left the list" in words(group, status))
+            await pilot.press("enter")
+            await pilot.pause()
+            assert app.screen is group  # no detail of j-timeout
+            await pilot.press("down")  # the operator chooses again: the row at the cursor
+            assert rows.selected_key == "j-timeout"
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, ProcessDetailScreen))
+            assert app.screen.process_id == "j-timeout"  # type: ignore[attr-defined]
+    finally:
+        await registry.close()
