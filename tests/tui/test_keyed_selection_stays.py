@@ -22,7 +22,7 @@ from textual.widgets import Static
 
 from lashtui.admin import Processes
 from lashtui.clock import ManualClock
-from lashtui.model import AbandonRequest, LeaseOwnerIdentity
+from lashtui.model import AbandonRequest, LeaseOwnerIdentity, ProcessStarted
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import make_app
 from lashtui.tui.screens.abandon import AbandonRequestsScreen
@@ -221,3 +221,86 @@ async def test_a_row_pruned_from_an_error_group_leaves_no_row_selected(tmp_path:
             assert app.screen.process_id == "j-timeout"  # type: ignore[attr-defined]
     finally:
         await registry.close()
+
+
+async def test_a_silent_row_asked_to_abandon_is_followed_into_the_pending_section(
+    processes: Processes, path: str
+) -> None:
+    """The selected silent row `s-2` gets an abandon request from another program: it moves
+    to the pending section, which takes the focus with `s-2` selected; `c` asks about it,
+    not about `s-1`, the silent row left under that section's cursor."""
+    await silent_rows(path)
+    app = make_app(processes, clock=processes.clock, refresh_s=0.05)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await home_loaded(pilot)
+        view = await open_view(pilot, "3", AbandonRequestsScreen)
+        pending = view.query_one("#pending-table", KeyedTable)
+        silent = view.query_one("#silent-table", KeyedTable)
+        await until(pilot, lambda: len(silent.shown) == 2 and len(pending.shown) == 3)
+        silent.focus()
+        await pilot.press("down")  # the operator chooses s-2
+        assert silent.selected_key == "s-2"
+
+        other = await elsewhere(path)
+        try:
+            asked = AbandonRequest(requested_by="operator:eve", requested_at_ms=START_MS)
+            await other.request_process_abandon("s-2", asked)
+        finally:
+            await other.close()
+        await until(pilot, lambda: "s-2" in pending.shown)
+        await until(pilot, lambda: view.focused is pending)
+        assert pending.selected_key == "s-2"
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert "process s-2" in screen_text(app)
+
+
+async def silent_rows(path: str) -> None:
+    """s-1 and s-2: started owner_bound work whose lease was released (silent, not dead)."""
+    other = await elsewhere(path)
+    try:
+        for pid in ("s-1", "s-2"):
+            await other.register_process(ob(pid))
+            lease = (await other.claim_process_lease(pid, far("worker-8"), MINUTES_10)).acquired()
+            assert lease is not None
+            started = ProcessStarted(owner=far("worker-8"), started_at_ms=START_MS)
+            await other.record_first_started(pid, started, lease)
+            await other.release_process_lease(lease)
+    finally:
+        await other.close()
+
+
+async def test_focus_moved_off_an_emptied_section_selects_no_row_there(
+    processes: Processes, path: str
+) -> None:
+    """The pending section empties while p-2 is selected there (every request settled by
+    another program): focus moves to the silent section, where no row is selected; `c`
+    asks nothing (it asked about s-1, under that section's cursor)."""
+    await silent_rows(path)
+    app = make_app(processes, clock=processes.clock, refresh_s=0.05)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await home_loaded(pilot)
+        view = await open_view(pilot, "3", AbandonRequestsScreen)
+        pending = view.query_one("#pending-table", KeyedTable)
+        silent = view.query_one("#silent-table", KeyedTable)
+        await until(pilot, lambda: len(silent.shown) == 2 and len(pending.shown) == 3)
+        pending.focus()
+        await pilot.press("down")
+        assert pending.selected_key == "p-2"
+
+        other = await elsewhere(path)
+        try:
+            for pid in HELD:
+                lease = await other.get_process_lease(pid)
+                assert lease is not None
+                await other.complete_process_with_lease(lease, success())
+        finally:
+            await other.close()
+        await until(pilot, lambda: not pending.shown and view.focused is silent)
+        assert silent.selected_key is None and not silent.show_cursor
+        await until(pilot, lambda: "p-2 left the list" in words(view, "#silent-title"))
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.screen is view
+        await pilot.press("down")
+        assert silent.selected_key == "s-1"

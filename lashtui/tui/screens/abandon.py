@@ -197,10 +197,25 @@ class AbandonRequestsScreen(ProcessActions, LiveScreen):
         return f" ({len(rows):,} among the first {self.first:,} candidates by id; more not shown)"
 
     def _keep_focus_on_a_section_with_rows(self, pending: KeyedTable, silent: KeyedTable) -> None:
-        if self.focused is pending and not self.pending and self.silent:
-            silent.focus()
-        elif self.focused is silent and not self.silent:
-            pending.focus()
+        """Focus leaves a section that emptied. The process selected there is followed into
+        the other section when it moved there (a silent row whose abandon was requested);
+        else, once it left, no row is selected there either, not the one that happens to be
+        under that section's cursor."""
+        focused = self.focused
+        if focused is not pending and focused is not silent:
+            return
+        here, there = (pending, silent) if focused is pending else (silent, pending)
+        if here.lost is not None and here.lost in there.shown:
+            there.select(here.lost)
+        elif (here is pending and not self.pending and self.silent) or (
+            here is silent and not self.silent
+        ):
+            if here.lost is not None:
+                there.lose(here.lost)
+        else:
+            return
+        here.lost, here.show_cursor = None, True
+        there.focus()
 
     def _table(self) -> KeyedTable:
         focused = self.focused

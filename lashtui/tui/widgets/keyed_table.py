@@ -132,6 +132,18 @@ class KeyedTable(DataTable[Text]):
             self.show_cursor = False
         return changed
 
+    def select(self, key: str) -> None:
+        """Select the row of `key` (the process the operator chose, found in this table)."""
+        self.lost = None
+        self.show_cursor = True
+        self.move_cursor(row=self.get_row_index(key))
+
+    def lose(self, key: str) -> None:
+        """Select no row here: the operator's choice, `key`, left another table of the view
+        and focus moved here, onto a row the operator never chose."""
+        self.lost = key
+        self.show_cursor = False
+
     def _select_again(self) -> bool:
         """Show the cursor again after the selected row left; whether it was hidden. The
         row now under it is announced, so the screen offers the keys that apply to it."""
