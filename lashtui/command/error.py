@@ -13,6 +13,7 @@ import argparse
 from lashtui.command.facade import facade
 from lashtui.command.output import emit, emit_jsonl, print_rows
 from lashtui.model import CLIP_CHARS, ErrorGroupQuery, ErrorSummary
+from lashtui.model.outcome import counted
 from lashtui.untrusted import shown, utc_text, visible_clipped
 
 MESSAGE_WIDTH = 80  # characters of a message the table shows (--json has the clip whole)
@@ -37,11 +38,6 @@ def utc(epoch_ms: int | None) -> str:
     return utc_text(epoch_ms, "%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def counted(count: int, noun: str) -> str:
-    """`1 row`, `2 rows`: "1 rows in 1 groups" read as a slip."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
-
-
 def print_groups(summary: ErrorSummary, query: ErrorGroupQuery, *, wide: bool = False) -> None:
     first = (
         f", the first {len(summary.groups):,} shown"
@@ -51,7 +47,8 @@ def print_groups(summary: ErrorSummary, query: ErrorGroupQuery, *, wide: bool = 
     order = "largest first" if query.order == "count" else "most recent first"
     print(
         f"failed, cancelled and abandoned among {summary.covers()}: "
-        f"{counted(summary.rows, 'row')} in {counted(summary.total_groups, 'group')}{first}, "
+        f"{counted(summary.rows, 'row', 'rows')} in "
+        f"{counted(summary.total_groups, 'group', 'groups')}{first}, "
         f"{order}; codes and messages grouped on their "
         f"first {CLIP_CHARS} characters"
     )

@@ -28,6 +28,7 @@ from lashtui.model import (
     ErrorSummary,
     ObservedProcess,
 )
+from lashtui.model.outcome import counted
 from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.context import Dashboard
@@ -160,8 +161,8 @@ class ErrorsScreen(LiveScreen):
             )
             words = (
                 f"failed, cancelled and abandoned among {summary.covers()}: "
-                f"{_counted(summary.rows, 'row')} in {_counted(summary.total_groups, 'group')}"
-                f"{shown}, "
+                f"{counted(summary.rows, 'row', 'rows')} in "
+                f"{counted(summary.total_groups, 'group', 'groups')}{shown}, "
                 f"{ORDER_WORDS[self.group_query.order]}  ·  o order, w window  ·  codes and "
                 f"messages grouped on their first {CLIP_CHARS} characters"
             )
@@ -256,13 +257,13 @@ class ErrorGroupScreen(LiveScreen):
         parts += [part for part in (group.code, group.message) if part]
         shown = len(self.rows)
         limit = f", the newest {shown:,}" if self.cut or shown >= GROUP_ROWS else ""
-        counted = (
-            f"  ·  {shown:,} row{'' if shown == 1 else 's'}{limit}, newest change first, among "
+        total = (
+            f"  ·  {counted(shown, 'row', 'rows')}{limit}, newest change first, among "
             f"the {self.window:,} most recently changed processes"
         )
         # (no count before a read has loaded: it counted nothing)
         words = text.plain(
-            text.data("  ·  ".join(parts)), "" if self.unread else counted, "  ·  Esc back"
+            text.data("  ·  ".join(parts)), "" if self.unread else total, "  ·  Esc back"
         )
         if self.error:
             words = text.plain(f"error: {self.error}  ·  ", words)
@@ -285,8 +286,3 @@ class ErrorGroupScreen(LiveScreen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
-
-
-def _counted(count: int, noun: str) -> str:
-    """`1 row`, `10 rows`: the status line said "1 rows in 1 groups"."""
-    return f"{count:,} {noun}{'' if count == 1 else 's'}"
