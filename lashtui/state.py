@@ -39,18 +39,16 @@ LIVE_STATES: tuple[ProcessState, ...] = (ProcessState.RUNNING, ProcessState.WAIT
 TERMINAL_STATES: tuple[ProcessState, ...] = tuple(s for s in ProcessState if s.is_terminal)
 
 
-# --- a record that names `wait` twice --------------------------------------------------------
+# --- a record that names a key twice ----------------------------------------------------------
 #
-# Whether a running row waits is the one fact of its record the counts read (its state is its
-# status column, row.py `checked`). JSON leaves a repeated key's meaning open and the
-# registry's readers differ: SQLite's JSON functions take the first `wait`, Python, pydantic
-# and PostgreSQL's jsonb the last. So a record that names `wait` twice in its own object is
-# undecodable: which of them holds is not known (row.py `decode_record`; the census and the
-# state filters count it as the running stand-in it reads as, sql/filter.py `waiting_sql`;
-# `ls --json`'s printer leaves it to the models, observed_json.py). Only a record that holds
-# the key is tested, so rows that do not wait pay nothing, and only one whose text could
-# name it twice (a backslash, or `"wait"` twice) is parsed again, which costs as much as
-# decoding it (~50 us a 2 kB record here).
+# JSON leaves a repeated key's meaning open and the registry's readers differ: SQLite's JSON
+# functions take the first, Python, pydantic and PostgreSQL's jsonb the last. So a record
+# that names twice a key some reader reads in SQL (`_READ` below) is undecodable: which of
+# them holds is not known (row.py `decode_record`; the census and the state filters count a
+# repeated `wait` as the running stand-in it reads as, sql/filter.py `waiting_sql`; `ls
+# --json`'s printer leaves such a row to the models, observed_json.py). Every record is
+# looked at (`repeated_key` says how cheaply); only one whose text could name a read key
+# twice is parsed whole again, which costs as much as decoding it (~50 us a 2 kB record).
 
 REPEATED_WAIT = (
     "its record names `wait` twice, and readers differ on which counts (SQLite takes the "
@@ -86,11 +84,6 @@ _READ: dict[str, dict[str, Any]] = {
 _QUOTED = tuple((f'"{key}"', key) for key in _READ)
 _NESTED = tuple((quoted, key, _READ[key]) for quoted, key in _QUOTED if _READ[key])
 _COLON = re.compile(r"[ \t\n\r]*:[ \t\n\r]*")
-
-
-def repeats_wait(text: str | bytes) -> bool:
-    """Whether the JSON object `text` names `wait` more than once at its top level."""
-    return repeated_key(text) == "wait"
 
 
 def repeated_key(text: str | bytes, present: Collection[str] | None = None) -> str | None:

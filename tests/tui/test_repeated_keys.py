@@ -2,7 +2,7 @@
 twice (`"wait": {...}, "wait": null`). SQLite's JSON functions read the first, Python the
 last: the row showed `● running` while the status line and the Health view counted it
 waiting ("waiting 3" over two waiting rows), and the `waiting` filter listed it. Such a
-record now reads as undecodable everywhere (lashtui/state.py `repeats_wait`), and every
+record now reads as undecodable everywhere (lashtui/state.py `repeated_key`), and every
 count agrees with the rows shown."""
 
 from __future__ import annotations
