@@ -44,11 +44,12 @@ TERMINAL_STATES: tuple[ProcessState, ...] = tuple(s for s in ProcessState if s.i
 # JSON leaves a repeated key's meaning open and the registry's readers differ: SQLite's JSON
 # functions take the first, Python, pydantic and PostgreSQL's jsonb the last. So a record
 # that names twice a key some reader reads in SQL (`_READ` below) is undecodable: which of
-# them holds is not known (row.py `decode_record`; the census and the state filters count a
-# repeated `wait` as the running stand-in it reads as, sql/filter.py `waiting_sql`; `ls
-# --json`'s printer leaves such a row to the models, observed_json.py). Every record is
-# looked at (`repeated_key` says how cheaply); only one whose text could name a read key
-# twice is parsed whole again, which costs as much as decoding it (~50 us a 2 kB record).
+# them holds is not known (row.py `decode_record`; the census, the state filters and
+# `check` count it as the running stand-in it reads as, asking this very function in
+# SQLite's SQL, registry/sql/repeated.py; `ls --json`'s printer leaves such a row to the
+# models, observed_json.py). Every record is looked at (`repeated_key` says how cheaply);
+# only one whose text could name a read key twice is parsed whole again, which costs as
+# much as decoding it (~50 us a 2 kB record).
 
 REPEATED_WAIT = (
     "its record names `wait` twice, and readers differ on which counts (SQLite takes the "

@@ -34,6 +34,7 @@ from lashtui.model import (
     failure,
 )
 from lashtui.registry import open_registry
+from lashtui.registry.sql import repeated
 from lashtui.registry.sql.page import page_statements
 from lashtui.registry.sqlite.schema import DDL, SCHEMA_VERSION
 from tests.builders import ext, own
@@ -179,6 +180,7 @@ FULL_SCAN = re.compile(r"SCAN \w+$")  # a table scan; "SCAN p USING ... INDEX" w
 def plans(large: Large, query: ProcessPageQuery) -> list[list[str]]:
     """SQLite's plan for each statement the page runs."""
     conn = sqlite3.connect(f"file:{large.path}?mode=ro", uri=True)
+    repeated.install(conn)  # (the function the waiting test asks: sql/repeated.py)
     try:
         return [
             [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]

@@ -6,11 +6,13 @@ tests/cli/test_cli_index.py.)"""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from lashtui.clock import ManualClock
 from lashtui.model import ProcessEventAppendRequest, ProcessIdentity, ProcessPageQuery
 from lashtui.registry import open_registry
+from lashtui.registry.sql import repeated
 from lashtui.registry.sql.dialect import SQLITE_LABELLED
 from lashtui.registry.sql.order import sorted_statements
 from tests.builders import ext
@@ -78,5 +80,7 @@ async def test_a_label_page_seeks_by_the_label_index(tmp_path: Path, clock: Manu
         query.model_copy(update={"after_key": "k"}), SQLITE_LABELLED
     )[0]
     with raw_connection(db) as conn:
+        assert isinstance(conn, sqlite3.Connection)
+        repeated.install(conn)  # (the function the running arm's waiting test asks)
         plan = " ".join(str(row) for row in conn.execute(f"EXPLAIN QUERY PLAN {select}", params))
     assert "processes_status_sort_label_idx" in plan and "TEMP B-TREE" not in plan

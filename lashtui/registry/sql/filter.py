@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, has_backslash
 from lashtui.registry.sql.fetch import fetch_rows
 from lashtui.registry.sql.long_id import as_read, cursor_bound, read_text
+from lashtui.registry.sql.repeated import repeated_sql
 from lashtui.state import LIVE_STATES, PROCESS_STATES, TERMINAL_STATES, ProcessState
 
 if TYPE_CHECKING:
@@ -108,8 +109,9 @@ def waiting_sql(sql: Dialect, column: str = "p.record_json") -> str:
     null. A record that names `wait` twice does not decode (lashtui/state.py `repeated_key`)
     and its stand-in does not wait, so the census and the state filters count it running:
     SQLite's json_extract reads the first of the two, jsonb the last, and one of them said
-    waiting where the row showed running. Only a row the first test finds waiting is looked
-    at again, so the census pays in proportion to the waiting rows."""
+    waiting where the row showed running. On SQLite so is one that names any other key
+    SQL reads twice (`disposition`, ...: repeated.py). Only a row the first test finds
+    waiting is looked at again, so the census pays in proportion to the waiting rows."""
     if sql.name == "sqlite":
         return _waiting_on_sqlite(sql, column)
     # The first term for the planner, which uses the waiting rows' index only where a
@@ -172,13 +174,16 @@ def _waiting_on_sqlite(sql: Dialect, column: str) -> str:
         f"(SELECT count(*) = 1 AND min(type) <> 'null' FROM json_each({column}) "
         "WHERE key = 'wait')"
     )
-    return (
+    waits = (
         f"(CASE WHEN {sql.too_large(column)} THEN 0 "
         f"WHEN {waiting} THEN (CASE WHEN NOT {has_backslash(column)} AND {once} THEN 1 "
         f"ELSE {one_wait} END) "
         f"WHEN NOT {has_backslash(column)} THEN 0 "
         f"WHEN json_valid({column}) THEN {one_wait} ELSE 0 END)"
     )
+    # A waiting record that names any other read key twice does not decode either, and its
+    # stand-in does not wait (repeated.py); asked only of the rows found waiting.
+    return f"(CASE WHEN {waits} THEN NOT {repeated_sql(sql, column)} ELSE 0 END)"
 
 
 Arm = tuple[str, list[object]]

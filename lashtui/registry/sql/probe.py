@@ -25,49 +25,92 @@ from __future__ import annotations
 from lashtui.model import ProbeFacts
 from lashtui.model.limit import MAX_ID_CHARS
 from lashtui.registry.sql.activity import _indexed
+from lashtui.registry.sql.backlog_mark import MARKED
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
 from lashtui.registry.sql.fetch import fetch_rows
 from lashtui.registry.sql.filter import HELD, LIVE, no_state, started_owner_bound
+from lashtui.registry.sql.repeated import repeated_sql
 from lashtui.registry.sql.stored_text import as_read, read_text
+from lashtui.registry.sql.version import has_backlog_seq
 
 # A lease with a holder (a released one keeps its row with the owner and token cleared).
 
 
-def _live(conn: Tx, now_ms: int) -> tuple[int, int, int | None, int, int, str | None]:
+def _live(conn: Tx, now_ms: int) -> tuple[int, int, int | None, int, int, str | None, int]:
     """(live rows, pending abandon requests, the oldest request's time, silent-not-dead,
-    live rows whose record does not say running (`_not_running`), the first of them).
+    live rows whose record does not say running (`_not_running`), the first of them, and
+    the other live rows whose record names a read key twice).
 
     The records' JSON is the cost here, so a row with a live lease (a LEFT JOIN, tested
     first) never has its JSON read for the silent count, and on PostgreSQL a plain text test
     (`_holds`) skips the JSON reads of rows whose record does not hold the key at all.
     On SQLite a NOT EXISTS beside the JSON reads made it read each record twice (1.8 s
-    against ~0.6 s for 100,000 rows, most of it the records' text)."""
+    against ~0.6 s for 100,000 rows, most of it the records' text).
+
+    A record that names a read key twice is a stand-in, undecodable, with no abandon
+    request and not owner_bound (repeated.py): the requests and the silent rows leave it
+    out (asked last, of the few rows they would count), and it is counted with the rows
+    whose state is unknown, as `ls` shows it undecodable: once a row, since the test is a
+    Python call, and not for a row lashtui marked plainly the backlog's, whose text
+    lashtui wrote, each key once (backlog_mark.py). Its first is found apart, only when
+    there is one (`_first_repeated`)."""
     sql = dialect(conn)
     params: list[object] = []
+    repeated = repeated_sql(sql)
     requested = sql.json_has("p.record_json", "abandon_request")
-    count_requested = f"{_holds(sql, _ABANDON, params)}{requested}"
+    count_requested = f"{_holds(sql, _ABANDON, params)}{requested} AND NOT {repeated}"
     oldest_at = sql.json_text("p.record_json", "abandon_request.requested_at_ms")
     oldest_guard = _holds(sql, _ABANDON, params)
-    oldest = f"CASE WHEN {oldest_guard}TRUE THEN CAST({oldest_at} AS BIGINT) END"
+    oldest = (
+        f"CASE WHEN {oldest_guard}{requested} AND NOT {repeated} "
+        f"THEN CAST({oldest_at} AS BIGINT) END"
+    )
     silent = (
         f"{_holds(sql, _FIRST_STARTED, params)}{_holds(sql, _OWNER_BOUND, params)}"
-        f"{started_owner_bound(sql)} AND NOT {requested}"
+        f"{started_owner_bound(sql)} AND NOT {requested} AND NOT {repeated}"
     )
     # (Twice, in the order written: on PostgreSQL each test binds its own needle.)
     not_running, first_not_running = _not_running(sql, params), _not_running(sql, params)
+    unasked = _not_asked(conn, sql)
     params.append(now_ms)
     row = fetch_rows(
         conn,
         f"SELECT count(*), count(CASE WHEN {count_requested} THEN 1 END), min({oldest}), "
         f"count(CASE WHEN l.process_id IS NOT NULL THEN NULL WHEN {silent} THEN 1 END), "
         f"count(CASE WHEN {not_running} THEN 1 END), "
-        f"{read_text(f'min(CASE WHEN {first_not_running} THEN p.process_id END)')} "
+        f"{read_text(f'min(CASE WHEN {first_not_running} THEN p.process_id END)')}, "
+        f"count(CASE WHEN {unasked} THEN NULL WHEN {repeated} THEN 1 END) "
         "FROM processes p LEFT JOIN process_leases l ON l.process_id = p.process_id "
         f"AND {LIVE} WHERE p.status = 'running'",
         params,
     )[0]
     oldest_ms = None if row[2] is None else int(row[2])
-    return int(row[0]), int(row[1]), oldest_ms, int(row[3]), int(row[4]), as_read(row[5])
+    counts = int(row[0]), int(row[1]), oldest_ms, int(row[3]), int(row[4])
+    return (*counts, as_read(row[5]), int(row[6]))
+
+
+def _not_asked(conn: Tx, sql: Dialect) -> str:
+    """The live rows `_live` does not ask whether their record names a read key twice:
+    every row on PostgreSQL (repeated.py says why); on SQLite those lashtui marked plainly
+    the backlog's, and those whose record does not say running (`_not_running` counts
+    them already; written here with no parameter, which PostgreSQL's form binds)."""
+    if sql.name != "sqlite":
+        return "TRUE"
+    state = f"{sql.json_text('p.record_json', 'status.state')} IS NOT 'running'"
+    marked = f"{MARKED} OR " if has_backlog_seq(conn) else ""  # (an older file has none)
+    return f"({marked}{state})"
+
+
+def _first_repeated(conn: Tx) -> str | None:
+    """The first live row by id that `_live` counted for naming a read key twice (read only
+    when it counted one)."""
+    sql = dialect(conn)
+    row = fetch_rows(
+        conn,
+        f"SELECT {read_text('min(p.process_id)')} FROM processes p WHERE p.status = 'running' "
+        f"AND CASE WHEN {_not_asked(conn, sql)} THEN 0 ELSE {repeated_sql(sql)} END",
+    )[0]
+    return None if row[0] is None else str(as_read(row[0]))
 
 
 def _not_running(sql: Dialect, params: list[object]) -> str:
@@ -171,12 +214,16 @@ def _failed(conn: Tx, since_ms: int) -> int:
 
 
 def facts(conn: Tx, now_ms: int, failed_since_ms: int) -> ProbeFacts:
-    live, requests, oldest, silent, not_running, first_not_running = _live(conn, now_ms)
+    live, requests, oldest, silent, not_running, first_not_running, repeated = _live(
+        conn, now_ms
+    )
+    first_repeated = _first_repeated(conn) if repeated else None
     no_state, first_no_state = _no_state(conn)
     long_ids, first_long_id = _long_ids(conn)
     held, lapsed, claim, expiry = _leases(conn, now_ms)
     # (An id another program stored as a blob is named as Python writes bytes.)
-    firsts = [str(pid) for pid in (first_no_state, first_not_running) if pid is not None]
+    found = (first_no_state, first_not_running, first_repeated)
+    firsts = [str(pid) for pid in found if pid is not None]
     return ProbeFacts(
         now_ms=now_ms,
         live=live,
@@ -189,7 +236,7 @@ def facts(conn: Tx, now_ms: int, failed_since_ms: int) -> ProbeFacts:
         oldest_abandon_request_ms=oldest,
         failed_since_ms=failed_since_ms,
         failed_since=_failed(conn, failed_since_ms),
-        unknown_state=no_state + not_running,
+        unknown_state=no_state + not_running + repeated,
         unknown_state_first=min(firsts, default=None),
         long_ids=long_ids,
         long_ids_first=None if first_long_id is None else str(first_long_id),

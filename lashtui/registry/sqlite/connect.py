@@ -33,6 +33,7 @@ from lashtui.errors import (
     UnsupportedSchema,
 )
 from lashtui.registry.lash.detect import lash_version, unreadable_message
+from lashtui.registry.sql import repeated
 from lashtui.registry.sql.dialect import SQLITE
 from lashtui.registry.sql.fetch import unstorable_parameter
 from lashtui.registry.sql.record_cache import RecordCache
@@ -354,6 +355,7 @@ def _connect(uri: str, path: str, busy_timeout_ms: int) -> RegistryConnection:
             factory=RegistryConnection,
         )
         conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
+        repeated.install(conn)  # (what the SQL readers ask of a record: sql/repeated.py)
     except sqlite3.Error as error:
         raise store_error(error, path, busy_timeout_ms) from None
     return conn

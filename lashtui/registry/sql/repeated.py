@@ -1,0 +1,65 @@
+"""The SQL readers' half of a record that names a key twice (lashtui/state.py
+`repeated_key`): such a record does not decode, so the models show its stand-in (running,
+never waiting, externally owned, with no abandon request: row.py `undecodable_record`),
+while SQLite's JSON functions read the first of the two values. A census, a state filter
+or `check`'s counts that read the first counted the row as what the rest of the tool does
+not show it to be. `repeated_sql` asks the models' own question in SQL.
+
+On SQLite it is `repeated_key` itself, registered on each of the store's connections as a
+deterministic function (`install`): written again in SQL, from json_each over the record
+and over each object it names, it cost twice as much (~24 against ~12 us a 1.4 kB record,
+10,000 live rows, SQLite 3.40), and it would be a second statement of the rule to keep in
+step with the models. It costs a Python call a row, so every reader asks it only of the
+rows it would count otherwise: a waiting row for the census and the state filters, a live
+row not already counted apart for `check` (and none lashtui marked plainly the backlog's:
+it wrote that text itself, each key once: backlog_mark.py).
+
+On PostgreSQL this is no test (false): the record is text there too, and another program
+may store a repeat in it, but its SQL reads the record through jsonb, which keeps the last
+value, as a plain parse would; a row the models show undecodable for a repeated key is
+counted there by that last value. (Only `wait` is asked again there: filter.py
+`waiting_sql`.)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lashtui.registry.sql.dialect import Dialect
+from lashtui.state import repeated_key
+
+if TYPE_CHECKING:
+    import sqlite3
+
+REPEATED_KEY = "lashtui_repeated_key"
+
+
+def repeated_key_of(value: object) -> str | None:
+    """What SQLite's `lashtui_repeated_key(blob)` returns: the dotted path of the read key
+    the record names twice (`repeated_key`), or NULL; NULL too for a value that is not
+    UTF-8 JSON text (the record is read as a blob: sqlite3 fails the whole statement when
+    it cannot decode a text argument, and another program may store any bytes)."""
+    if not isinstance(value, bytes):
+        return None
+    try:
+        return repeated_key(value.decode())
+    except (ValueError, RecursionError):  # (not UTF-8; repeated_key takes the rest)
+        return None
+
+
+def install(conn: sqlite3.Connection) -> None:
+    """Give `conn` the function `repeated_sql` calls."""
+    conn.create_function(REPEATED_KEY, 1, repeated_key_of, deterministic=True)
+
+
+def repeated_sql(sql: Dialect, column: str = "p.record_json") -> str:
+    """Whether the record JSON in `column` names twice a key some reader reads in SQL, as
+    the models decide it (see the module docstring); false for a record past the ceiling
+    (never read: dialect.py `MAX_STORED_BYTES`) and on PostgreSQL."""
+    if sql.name != "sqlite":
+        return "FALSE"
+    return (
+        f"(CASE WHEN {sql.too_large(column)} THEN 0 "
+        f"ELSE {REPEATED_KEY}(CAST({column} AS BLOB)) IS NOT NULL END)"
+    )
+
