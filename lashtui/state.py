@@ -71,13 +71,17 @@ def repeated_words(path: str) -> str:
 # as a tree: a record that repeats one of them is read one way by SQLite's JSON functions
 # (the first) and another by the models and jsonb (the last). The worker picks rows to
 # re-run or abandon by `disposition` and `abandon_request` in SQL, so such a row was acted
-# on by one reading and shown by the other.
+# on by one reading and shown by the other. The outcome's keys are the Errors view's
+# (sql/error.py groups failed rows by the `code` SQLite read first; `show` said the last).
+OUTCOME_READ: dict[str, dict[str, Any]] = {
+    "type": {}, "code": {}, "message": {}, "evidence": {"writer": {}},
+}  # fmt: skip
 _READ: dict[str, dict[str, Any]] = {
     "disposition": {},
     "wait": {},
     "env_ref": {},
     "identity": {"kind": {}, "label": {}, "definition": {}},
-    "status": {"state": {}, "await_output": {}},
+    "status": {"state": {}, "await_output": OUTCOME_READ},
     "first_started": {"owner": {"owner_id": {}}, "started_at_ms": {}},
     "abandon_request": {"reason": {}, "requested_at_ms": {}},
     "wake_target": {"session_id": {}},

@@ -1,6 +1,6 @@
 """A record that names twice a key some reader reads in SQL is undecodable (lashtui/state.py
 `repeated_key`): the models show its stand-in, a running (never waiting) externally owned
-row with no abandon request. The SQL that counts and filters rows must say the same
+row with no abandon request. The SQL that counts, filters and groups rows must say the same
 of it, not what SQLite's JSON functions read, which is the first of the two values.
 
 SQLite only: on PostgreSQL the record is text too, and another program may store a repeat
@@ -15,8 +15,15 @@ import json
 import pytest
 
 from lashtui.clock import ManualClock
-from lashtui.model import ProcessPageQuery, ProcessState
+from lashtui.model import (
+    ErrorGroupKey,
+    ErrorGroupQuery,
+    ProcessPageQuery,
+    ProcessState,
+    failure,
+)
 from lashtui.registry import ProcessRegistry
+from lashtui.registry.sql.row import UNDECODABLE_CODE, UNDECODABLE_WORDS
 from tests.builders import ext
 from tests.raw import raw_connection
 from tests.registry.rows import park
@@ -78,3 +85,29 @@ async def test_a_waiting_row_that_repeats_a_read_key_counts_and_filters_as_runni
     )
     assert [r.id for r in running] == ["twice"]
 
+
+async def test_an_outcome_that_names_its_code_twice_is_undecodable_and_grouped_so(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    """The Errors view groups failed rows by the outcome's code and message, read in SQL
+    (sql/error.py), and `show` reads them through the models: a failed row whose outcome
+    names `code` twice was grouped under the first and shown with the last. It is now
+    undecodable, named so, and grouped with the stand-ins' code and words; a failure
+    beside it that names its code once groups as before."""
+    for pid in ("twice", "once"):
+        await registry.register_process(ext(pid))
+        await registry.complete_process(pid, failure("first", "it broke"))
+    rewrite(
+        registry_target, "twice",
+        lambda t: t.replace('"code": "first"', '"code": "first", "code": "last"')
+        .replace('"code":"first"', '"code":"first","code":"last"'),
+    )  # fmt: skip
+    record = await registry.get_process("twice")
+    assert record is not None and record.undecodable is not None
+    assert "`status.await_output.code` twice" in record.undecodable
+
+    summary = await registry.error_groups(ErrorGroupQuery())
+    groups = {(g.code, g.message): g.count for g in summary.groups}
+    assert groups == {("first", "it broke"): 1, (UNDECODABLE_CODE, UNDECODABLE_WORDS): 1}
+    key = ErrorGroupKey(state=ProcessState.FAILED, code=UNDECODABLE_CODE, message=UNDECODABLE_WORDS)
+    assert [r.id for r in await registry.error_group_rows(key, 1000)] == ["twice"]

@@ -34,6 +34,7 @@ from lashtui.model import (
 )
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
 from lashtui.registry.sql.page import check_size, records_within
+from lashtui.registry.sql.repeated import outcome_may_repeat, repeated_sql
 from lashtui.registry.sql.row import UNDECODABLE_CODE, UNDECODABLE_WORDS, fetch_rows
 
 _ORDER = {
@@ -57,11 +58,21 @@ def _window(sql: Dialect) -> str:
     The LIMIT keeps either store from merging this subquery into the grouping around it."""
     outcome = sql.json_text("p.record_json", "status.await_output")
     reason = sql.json_text("p.record_json", "abandon_request.reason")
-    return (
-        f"(SELECT p.*, CASE WHEN {_STATES} THEN {outcome} END AS outcome, "
+    window = (
+        f"SELECT p.*, CASE WHEN {_STATES} THEN {outcome} END AS outcome, "
         f"CASE WHEN p.status = 'abandoned' THEN {reason} END AS reason "
-        "FROM processes p ORDER BY p.change_seq DESC LIMIT ?) p"
+        "FROM processes p ORDER BY p.change_seq DESC LIMIT ?"
     )
+    # A record whose outcome names one of the keys read below twice does not decode (the
+    # models read the last, SQLite the first: repeated.py), and groups with the stand-ins:
+    # asked once a row (this LIMIT too keeps the grouping from copying the test into each
+    # place that reads it), and only of an outcome that may (a text test, ~3 us a row: the
+    # default window's read ~120 -> ~175 ms of CPU). A record that repeats only another
+    # read key (`disposition`) still groups by its outcome: asking every record took the
+    # read to ~350 ms.
+    may_repeat = outcome_may_repeat(sql, "w.outcome")
+    repeated = f"CASE WHEN {may_repeat} THEN {repeated_sql(sql, 'w.record_json')} ELSE FALSE END"
+    return f"(SELECT w.*, {repeated} AS repeated FROM ({window}) w LIMIT ?) p"
 
 
 def _clip(expression: str) -> str:
@@ -83,7 +94,7 @@ def _unlike(sql: Dialect) -> str:
     agree = " OR ".join(
         f"(p.status = '{status}' AND {kind} = '{tag}')" for status, tag in _OUTCOME_TYPES.items()
     )
-    return f"NOT coalesce({agree}, FALSE)"
+    return f"(NOT coalesce({agree}, FALSE) OR p.repeated)"
 
 
 def _code(sql: Dialect) -> str:
@@ -121,7 +132,7 @@ def group_statement(query: ErrorGroupQuery, sql: Dialect) -> tuple[str, list[obj
         "count(*) OVER () AS total_groups, sum(n) OVER () AS total_rows "
         f"FROM ({grouped}) g ORDER BY {_ORDER[query.order]} LIMIT ?"
     )
-    return select, [query.window, query.limit]
+    return select, [query.window, query.window, query.limit]
 
 
 def groups(conn: Tx, query: ErrorGroupQuery) -> ErrorSummary:
@@ -176,7 +187,7 @@ def group_rows_within(
         f"SELECT p.process_id FROM {_window(sql)} "
         f"WHERE p.status = ? AND {_code(sql)} = ? AND {_message(sql)} = ? "
         "ORDER BY p.change_seq DESC LIMIT ?",
-        (window, key.state.value, key.code, key.message, limit),
+        (window, window, key.state.value, key.code, key.message, limit),
     )
     ids = [process_id for (process_id,) in found]
     return records_within(conn, ids, max_chars)
