@@ -103,8 +103,10 @@ def _not_asked(conn: Tx, sql: Dialect) -> str:
 
 def _first_repeated(conn: Tx) -> str | None:
     """The first live row by id that `_live` counted for naming a read key twice (read only
-    when it counted one)."""
+    when it counted one; never on PostgreSQL, where it counts none)."""
     sql = dialect(conn)
+    if sql.name != "sqlite":
+        return None
     row = fetch_rows(
         conn,
         f"SELECT {read_text('min(p.process_id)')} FROM processes p WHERE p.status = 'running' "
