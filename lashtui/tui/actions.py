@@ -21,6 +21,9 @@ write but one, so on it the four keys above are dimmed and, pressed, name that o
 `E` (shown only on such a row, or when a marked row is one) ends it with a reason, as the
 operator (`Processes.end_undecodable`); marked rows that decode are skipped and counted.
 
+Before it asks anything, an action looks at the registry (`_registry_answers`): one deleted
+or replaced under the dashboard is said at once, in one sentence, and nothing is asked.
+
 Once confirmed, an action runs as a worker of the app's (`_act`), not in the handler of the
 dialog's answer: the screen handles no key while one of its handlers runs, so every key
 waited for the whole action (12 s for 10,000 cancels; 15 s a target while another program
@@ -381,11 +384,13 @@ class ProcessActions:
         lens knows it)."""
         return ""
 
-    def action_prune(self, age: str = "7d") -> None:
+    async def action_prune(self, age: str = "7d") -> None:
         if not self.offers("prune"):
             # Only `:prune` gets here (the key is hidden): it did nothing and said nothing.
             sentence = "prune is not offered: the dashboard is read-only (--read-only)"
             text.say(self._screen, sentence, title="prune", severity="warning")
+            return
+        if not await self._registry_answers("prune"):
             return
         board = self.dashboard
 
@@ -477,7 +482,7 @@ class ProcessActions:
         app.set_timer(STILL_WORKING_S, still_working)
 
     async def _targets_for(self, action: str) -> Targets:
-        if not self.offers(action):
+        if not self.offers(action) or not await self._registry_answers(action):
             return Targets([])
         try:
             targets = await self.targets()
@@ -490,6 +495,21 @@ class ProcessActions:
             sentence = f"nothing to {action.replace('_', ' ')}: {'; '.join(notes)}"
             text.say(self._screen, sentence, title=action, severity="warning")
         return targets
+
+    async def _registry_answers(self, action: str) -> bool:
+        """Whether the registry answers now; if it does not, say so at once and ask nothing.
+        Deleted or replaced under the dashboard, it opened the question (or the form) of
+        every action, and only the answer said the registry was gone: the selection is the
+        row as last read, so nothing was read before asking. A `data_version` read looks at
+        the file the handle opened first (sqlite/store.py: `RegistryGone` when it is no
+        longer at its path) and reaches a PostgreSQL server; it costs one small read."""
+        try:
+            await self.dashboard.processes.data_version()
+        except LashError as error:
+            what = action.replace("_", " ")
+            text.say(self._screen, str(error), title=f"{what} refused", severity="error")
+            return False
+        return True
 
     def _applicable(self, action: str, targets: Targets) -> Targets:
         """The targets `action` applies to; the rest of the marked ones are `left`, said in

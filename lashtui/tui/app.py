@@ -168,7 +168,7 @@ class LashtuiApp(App[int]):
             lambda: setattr(self, "theme", HIGH_CONTRAST.name),
         )
         home = self.home()
-        commands = [
+        commands: list[tuple[str, str, Callable[[], object]]] = [
             ("Lens: all processes", "drop the lens and every filter", home.action_clear_all),
             ("Lens: granted to a scope…", "the security lens", lambda: home.action_lens("granted")),
             (

@@ -20,7 +20,9 @@ from lashtui.clock import ManualClock
 from lashtui.model import LeaseTimings
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import make_app
+from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.health import HealthScreen
+from lashtui.tui.screens.modals import ConfirmScreen
 from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.worker import ProcessWorker
 from tests.builders import ext
@@ -93,11 +95,12 @@ async def test_a_dashboard_that_writes_refuses_a_registry_deleted_or_replaced_un
             home = app.screen
             assert isinstance(home, ProcessesScreen)
             await loaded(home)
+            await select(pilot, "a")
+            await pilot.press("c")  # asked while the registry was there, answered after
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
             for name in ("w.db", "w.db-wal", "w.db-shm"):
                 (tmp_path / name).unlink(missing_ok=True)
             await until(pilot, lambda: "is gone: it was deleted or moved" in home.status_line)
-            await select(pilot, "a")
-            await pilot.press("c")
             await pilot.click("#yes")
             await until(pilot, lambda: any("is gone" in toast for toast in toasts(app)))
             assert not any("requested" in toast for toast in toasts(app)), toasts(app)
@@ -220,3 +223,73 @@ async def test_health_counts_nothing_it_never_counted(
         shown = screen_text(app)
         assert "not counted yet" in shown, shown
         assert "running        0" not in shown and "0 running" not in shown, shown
+
+
+# --- an action on a registry that is gone: said at once, nothing asked (audit, session 31)
+
+
+def said(app: Any) -> list[tuple[str, str]]:
+    """The notifications so far, as (title, message)."""
+    return [(n.title, n.message) for n in app._notifications]
+
+
+async def refused_at_once(pilot: Pilot[Any], key: str, title: str) -> None:
+    """Press `key`: the refusal naming the gone registry comes, and no question or form."""
+    on = pilot.app.screen
+    before = len(said(pilot.app))
+    await pilot.press(key)
+    await until(pilot, lambda: len(said(pilot.app)) > before or pilot.app.screen is not on)
+    assert pilot.app.screen is on, f"{key} asked: {pilot.app.screen}"
+    shown_title, message = said(pilot.app)[-1]
+    assert (shown_title, GONE in message) == (title, True), (key, shown_title, message)
+
+
+async def test_an_action_on_a_registry_gone_says_so_at_once_and_asks_nothing(
+    scene: tuple[SqliteProcessRegistry, ManualClock],
+) -> None:
+    """Deleted under a dashboard that writes, every action key still opened its question
+    or its form (cancel, signal, abandon, transfer, run again, prune, on the selection or
+    on marked rows, in the view or the detail), and only the answer said the registry was
+    gone: an operator filled in a signal's payload or an abandon's reason for nothing. Now
+    the key says so at once, in one sentence, and asks nothing."""
+    registry, clock = scene
+    app = make_app(Processes(registry, clock=clock), clock=clock, operator="operator:dana",
+                   refresh_s=0.1)  # fmt: skip
+    async with app.run_test(size=(200, 40)) as pilot:
+        home = app.screen
+        assert isinstance(home, ProcessesScreen)
+        await loaded(home)
+        await select(pilot, "a-running")
+        await pilot.press("enter")  # the detail, opened while the registry was there
+        detail = app.screen
+        assert isinstance(detail, ProcessDetailScreen)
+        await until(pilot, lambda: detail.process is not None)
+        delete_registry(Path(registry.path))
+        # (Once the dashboard can know: the store looks at the file at most every 0.1 s.)
+        await until(pilot, lambda: GONE in screen_text(app).replace("\n", ""), within=20)
+        await refused_at_once(pilot, "c", "cancel refused")
+
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is home)
+        await until(pilot, lambda: GONE in home.status_line, within=20)
+        for key, title in (
+            ("c", "cancel refused"),
+            ("s", "signal refused"),
+            ("a", "abandon refused"),
+            ("t", "transfer refused"),
+            ("P", "prune refused"),
+        ):
+            await refused_at_once(pilot, key, title)
+        await select(pilot, "c-done")
+        await refused_at_once(pilot, "R", "rerun refused")
+        await pilot.press("space")
+        await select(pilot, "e-cancelled")
+        await pilot.press("space")
+        assert len(home.marked) == 2
+        await refused_at_once(pilot, "R", "rerun refused")  # (on the marked rows)
+
+        before = len(said(app))
+        await pilot.press("colon", *"prune 7d", "enter")
+        await until(pilot, lambda: len(said(app)) > before)
+        await pilot.pause(0.3)
+        assert app.screen is home and said(app)[-1][0] == "prune refused", said(app)[-1]
