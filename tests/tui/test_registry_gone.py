@@ -293,3 +293,30 @@ async def test_an_action_on_a_registry_gone_says_so_at_once_and_asks_nothing(
         await until(pilot, lambda: len(said(app)) > before)
         await pilot.pause(0.3)
         assert app.screen is home and said(app)[-1][0] == "prune refused", said(app)[-1]
+
+
+async def test_health_marks_the_counts_it_holds_as_last_read_once_the_registry_went(
+    scene: tuple[SqliteProcessRegistry, ManualClock],
+) -> None:
+    """The Health view's "Processes by state" kept showing the counts last read after the
+    registry file was deleted, unmarked, as if current (the other views say the error
+    before what they read). Now they are said to be as of the last read, and how long ago."""
+    registry, clock = scene
+    app = make_app(Processes(registry, clock=clock), clock=clock, refresh_s=0.1)
+    async with app.run_test(size=(200, 50)) as pilot:
+        home = app.screen
+        assert isinstance(home, ProcessesScreen)
+        await loaded(home)
+        await pilot.press("4")
+        read = "last 15 minutes (w: next window): 11 started"
+        await until(pilot, lambda: read in screen_text(app) and "● running" in screen_text(app))
+        assert "as last read" not in screen_text(app)
+        delete_registry(Path(registry.path))
+        await until(pilot, lambda: "unreachable: process registry" in screen_text(app), within=20)
+        clock.advance(30_000)
+        marked = "as last read, 30s ago: the registry could not be read since"
+        await until(pilot, lambda: screen_text(app).count(marked) == 2)
+        shown = screen_text(app)
+        # Above the counts, and above the charts' figures.
+        first, second = shown.index(marked), shown.rindex(marked)
+        assert first < shown.index("● running") and second < shown.index(read), shown

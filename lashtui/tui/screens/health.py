@@ -176,13 +176,31 @@ class HealthScreen(LiveScreen):
         change = fmt.last_change(pulse.last_change_ms, now_ms)
         self.say("#last-change", f"last change  {change}")
         self.say("#pulse-error", f"last read error  {pulse.error}" if pulse.error else "")
-        counts = pulse.counts or self.census  # (a census always holds the six states)
-        # Nothing counted yet (the registry failed before any count): no zeros stated.
-        self.say("#state-counts", fmt.state_counts(counts) if counts else "not counted yet")
+        self.say("#state-counts", self._state_counts(now_ms))
         self.say("#activity-facts", self._activity_facts())
         if self.activity is not None and self._activity_window is self.window:
             for chart in (ThroughputChart, LoadChart, DurationChart):
                 self.query_one(chart).show(self.activity)
+
+    def _state_counts(self, now_ms: int) -> list[str]:
+        """The counts per state, marked as of their last read while the registry cannot be
+        read: deleted under the dashboard, this panel went on showing the counts it held
+        as if they were current, beside the error."""
+        pulse = self.dashboard.pulse
+        if pulse.counts:  # kept by the Processes view as it follows the change feed
+            counts, read_at, failing = pulse.counts, pulse.last_read_ms, pulse.error
+        else:  # (a census always holds the six states)
+            counts, read_at, failing = self.census, self.read_at_ms, None
+        if not counts:  # the registry failed before any count: no zeros stated
+            return ["not counted yet"]
+        if (failing or self.error) and read_at is not None:
+            return [self._last_read(read_at, now_ms), *fmt.state_counts(counts)]
+        return fmt.state_counts(counts)
+
+    @staticmethod
+    def _last_read(read_at_ms: int, now_ms: int) -> str:
+        """What figures held through failing reads are marked with."""
+        return f"as last read, {fmt.ago(read_at_ms, now_ms)}: the registry could not be read since"
 
     def _activity_facts(self) -> list[str]:
         window = f"{WINDOW_NAMES[self.window]} (w: next window)"
@@ -195,6 +213,8 @@ class HealthScreen(LiveScreen):
         started = sum(activity.started)
         ended = ", ".join(f"{sum(n):,} {state}" for state, n in activity.ended.items())
         facts = [f"{window}: {started:,} started; ended {ended}"]
+        if self.error and self.read_at_ms is not None:  # (the charts too are as last read)
+            facts.insert(0, self._last_read(self.read_at_ms, self.now_ms()))
         if activity.scanned:
             took = self._activity_took_s
             facts.append(
