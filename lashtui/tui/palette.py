@@ -1,11 +1,15 @@
 """The command palette (ctrl+p): every view, lens and action by name, and any process by id.
 
 `action_commands` offers the actions the current screen's keys offer (cancel, signal,
-abandon, transfer, run again, end undecodable), on its selection or marked rows, exactly
-where its footer offers the key: none in read-only mode, none the row cannot take (a
-terminal row's cancel). A chosen one runs the screen's own action, which asks first as the
-key does; if the row changed meanwhile (it ended) it says why, as a dimmed key pressed does.
-Its title and help are fixed words: a stored id never reaches the palette's markup there.
+abandon, transfer, run again, end undecodable), on its selection or marked rows, as its
+footer does: a key the footer hides (read-only mode, nothing in hand) is not listed; a key it
+shows dimmed (a terminal row's cancel) is listed as `Action: Cancel (not offered now)`, its
+help saying why in fixed words, and chosen it says why in full, as the dimmed key pressed
+does. (Left out, typing `cancel` on an ended row found nothing, as if there were no cancel,
+while the footer showed the key; Textual's palette has no dimmed entry of its own.) A lit
+one runs the screen's own action, which asks first as the key does; if the row changed
+meanwhile (it ended) it says why. Titles and help are fixed words: a stored id never
+reaches the palette's markup there.
 
 `ProcessIdProvider` looks ids up in the registry as the operator types (a keyset page
 filtered by the typed text, so it stays fast on a million rows) and jumps the Processes
@@ -33,7 +37,7 @@ from lashtui.model import ProcessPageQuery
 from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.actions import ACTION_BINDINGS, ProcessActions
-from lashtui.tui.targets import unavailable
+from lashtui.tui.targets import LEFT_OUT_WHY, left_out_why, unavailable
 from lashtui.untrusted import bounded, visible
 
 if TYPE_CHECKING:
@@ -44,7 +48,8 @@ LOOKUP_LIMIT = 20
 
 def action_commands(screen: object) -> Iterator[SystemCommand]:
     """`Action: Cancel`, ... for each action key `screen` offers now (its `check_action`
-    says True: the footer shows it lit), on what the key would act on."""
+    says True: the footer shows it lit), on what the key would act on; and `Action: Cancel
+    (not offered now)`, ... for each it shows dimmed (None)."""
     if not isinstance(screen, ProcessActions):
         return
     marked = len(screen.marked_ids())
@@ -52,13 +57,26 @@ def action_commands(screen: object) -> Iterator[SystemCommand]:
     for binding in ACTION_BINDINGS:
         if not isinstance(binding, Binding):
             continue
-        if screen._screen.check_action(binding.action, ()) is not True:  # hidden or dimmed
+        offered = screen._screen.check_action(binding.action, ())
+        if offered is False:  # hidden in the footer too
             continue
-        yield SystemCommand(
-            f"Action: {binding.description}",
-            f"on {on} (key {binding.key}); asks first",
-            partial(act, screen, binding.action),
-        )
+        title, help_text = f"Action: {binding.description}", f"on {on} (key {binding.key})"
+        if offered is True:
+            help_text += "; asks first"
+        else:
+            title += " (not offered now)"
+            help_text = f"{dimmed_why(screen, binding.action)} (key {binding.key} is dimmed)"
+        yield SystemCommand(title, help_text, partial(act, screen, binding.action))
+
+
+def dimmed_why(screen: ProcessActions, action: str) -> str:
+    """Why a dimmed action does not apply, in fixed words (the palette reads help as
+    markup: the full sentence, which names the row, is said when it is chosen)."""
+    process = screen.target()
+    why = left_out_why(action, process) if process is not None else None
+    if why is None:  # (the detail of a process no longer in the registry)
+        return "not offered for the selected process now"
+    return f"the selected process {LEFT_OUT_WHY[why][0]}"
 
 
 async def act(screen: ProcessActions, action: str) -> None:

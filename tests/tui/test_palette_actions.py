@@ -1,8 +1,10 @@
 """The command palette (ctrl+p) offers the actions the current screen's keys offer, on its
 selection or marked rows, and runs them through the same question as the key. It offered
 none: `cancel`, `signal`, `transfer`, `run again` found nothing, `abandon` only the
-Abandon requests view. Where the footer does not offer a key (read-only, an ended row's
-cancel) the palette does not either. Real SQLite file, the real app under Pilot."""
+Abandon requests view. Where the footer hides a key (read-only) the palette does not offer
+it either; where it shows one dimmed (an ended row's cancel) the palette lists it as not
+offered now, saying why, and chosen it says why in full, as the key does. Real SQLite
+file, the real app under Pilot."""
 
 from __future__ import annotations
 
@@ -74,8 +76,9 @@ async def test_the_palette_offers_the_selections_actions_and_asks_first(
         await home_loaded(pilot)
         await select(pilot, "a-running")
         titles = await offered(pilot, expect="Action: Cancel")
-        # As the footer: no run again on a live row, no end of a row that decodes.
-        assert titles == sorted(EVERY_ACTION - {"Action: Run again", "Action: End undecodable"})
+        # As the keys: run again dimmed on a live row, no end of a row that decodes (hidden).
+        lit = EVERY_ACTION - {"Action: Run again", "Action: End undecodable"}
+        assert titles == sorted([*lit, "Action: Run again (not offered now)"])
         await chosen(pilot, "Action: Cancel")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         assert "a-running" in question(pilot)  # the key's own question, No focused
@@ -91,11 +94,19 @@ async def test_the_palette_offers_the_selections_actions_and_asks_first(
             while await processes.cancel_request("a-running") is None:
                 await pilot.pause(0.05)
 
-        # An ended row: no cancel, signal or abandon (dimmed in the footer), run again offered.
+        # An ended row: cancel, signal and abandon dimmed in the footer, listed as not offered
+        # now and why (they were left out: `cancel` found nothing); run again offered.
         await select(pilot, "c-done")
         titles = await offered(pilot, expect="Action: Run again")
-        assert titles == ["Action: Run again", "Action: Transfer"]
-        await pilot.press("escape")
+        assert titles == [
+            "Action: Abandon (not offered now)", "Action: Cancel (not offered now)",
+            "Action: Run again", "Action: Signal (not offered now)", "Action: Transfer",
+        ]  # fmt: skip
+        assert "the selected process has already ended (key c is dimmed)" in screen_text(app)
+        await chosen(pilot, "Action: Cancel (not offered now)")
+        said = "cancel is not offered for process c-done: it has already ended (completed)"
+        await until(pilot, lambda: said in [n.message for n in app._notifications])
+        assert isinstance(app.screen, ProcessesScreen)  # nothing asked
 
         # The detail and the Leases view offer theirs too, on the process they hold.
         app.screen.action_open("h-requested")  # type: ignore[attr-defined]
