@@ -110,18 +110,21 @@ def parse_sort(rest: str, args: list[str]) -> Command:
     return Command("sort", text=args[0], descending=direction == "desc")
 
 
-# Commands whose argument is one value: a process id, or the export's path. Ids are stored
-# by other programs and may hold anything (runs of spaces, a backslash, a quote, a tab), as
-# may a file name, so the rest of the line is the value as typed: read through shlex, `a  b`
-# became `a b`, `back\slash` `backslash`, `it's` a "No closing quotation", and the refusal
-# named an id nobody typed (or the export wrote a file of another name).
-ONE_VALUE = frozenset({"goto", "open", "export"})
+# Commands whose argument is one value: a process id, the text a filter looks for (in ids,
+# labels and scopes), or the export's path. Ids and labels are stored by other programs and
+# may hold anything (runs of spaces, a backslash, a quote, a tab), as may a file name, so
+# the rest of the line is the value as typed: read through shlex, `a  b` became `a b`,
+# `back\slash` `backslash`, `it's` a "No closing quotation", and the refusal named an id
+# nobody typed (the export wrote a file of another name; the filter matched other rows, or
+# none, than the same text typed after `/`).
+ONE_VALUE = frozenset({"goto", "open", "export", "filter"})
 
 
 def typed_value(rest: str) -> str:
-    """The rest of a `goto`/`open`/`export` line as typed (outer blanks dropped), or, when
-    all of it is one quoted word (`"a b "`, `'x'`), that word unquoted: quoting reaches a
-    value that starts or ends with a blank or starts with a quote."""
+    """The rest of a `goto`/`open`/`export`/`filter` line as typed (outer blanks dropped), or,
+    when all of it is one quoted word (`"a b "`, `'x'`), that word unquoted: quoting reaches
+    a value that starts or ends with a blank or starts with a quote. (A filter's outer
+    blanks are dropped still, as the `/` field drops them: process_filters.py.)"""
     if len(rest) >= 2 and rest[0] in "'\"" and rest[-1] == rest[0]:
         try:
             words = shlex.split(rest)
@@ -184,5 +187,5 @@ def parse(line: str) -> Command:
             if rest:  # (they were ignored: `:quit now` quit, `:all of them` cleared the lens)
                 raise InvalidRequest(f"`{name}` takes no argument, got `{typed}`")
             return Command(name)
-        case _:  # filter, export
+        case _:  # filter, export (empty: the filter cleared; the export's default path)
             return Command(name, text=rest)

@@ -34,6 +34,10 @@ def test_status_accepts_states_and_groups() -> None:
 def test_values_arrive_whole() -> None:
     assert parse('filter "nightly build"').text == "nightly build"
     assert parse("filter").text == ""
+    # A filter's text too is the rest of the line as typed (shlex made `a  b` `a b`,
+    # `back\slash` `backslash`, and refused `it's`).
+    assert parse("filter  a  b\\c's\td ").text == "a  b\\c's\td"
+    assert parse('filter "open').text == '"open'
     assert parse("goto p-42").text == "p-42"
     # An id is the rest of the line as typed (blanks, backslashes, quotes, tabs kept); one
     # quoted word is unquoted, which reaches an id with a blank at either end.
@@ -83,7 +87,7 @@ def test_values_arrive_whole() -> None:
             "prune soon",
             "a duration is a number with a unit (ms, s, m, h, d) such as `30m` or `1h`, got `soon`",
         ),
-        ('filter "open', 'cannot read `filter "open`: No closing quotation'),
+        ('sort "label', 'cannot read `sort "label`: No closing quotation'),
         (
             "sort size",
             "unknown process order `size`; the orders are `id`, `status`, `label`, `age`, "

@@ -24,6 +24,7 @@ from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.errors import ErrorsScreen
 from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.tui.screens.prune import PruneScreen
+from lashtui.tui.widgets.process_table import ProcessTable
 from tests.builders import ext
 from tests.tui.scene import home_loaded, until
 from tests.tui.test_actions import select, toasts
@@ -202,6 +203,36 @@ async def test_goto_and_open_take_the_id_as_typed(
         await typed(pilot, "open a  b")
         await until(pilot, lambda: isinstance(app.screen, ProcessDetailScreen))
         assert app.screen.process_id == "a  b"  # type: ignore[attr-defined]
+
+
+async def test_filter_takes_its_text_as_typed(
+    scene: tuple[SqliteProcessRegistry, ManualClock],
+) -> None:
+    """`:filter` read its text through shlex, as `goto` did: `:filter a  b` filtered by
+    `a b` (showing `a b`, not `a  b`), `:filter back\\slash` by `backslash` (nothing), and
+    `:filter it's` was refused ("No closing quotation"), where `/` took each as typed. The
+    rest of the line is now the filter's text, as `/` takes it."""
+    registry, _ = scene
+    for pid in (*ODD_IDS, "a b", "backslash"):
+        await registry.register_process(ext(pid))
+    app = app_on(scene, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        home = await home_loaded(pilot)
+        table = home.query_one(ProcessTable)
+        for line, text, shown in (
+            ("filter a  b", "a  b", {"a  b"}),
+            ("filter back\\slash", "back\\slash", {"back\\slash"}),
+            ("filter it's", "it's", {"it's"}),
+            ('filter " lead"', "lead", {" lead"}),  # (outer blanks dropped, as `/` does)
+        ):
+            await typed(pilot, line)
+            await until(pilot, lambda: set(table.processes) == shown)  # noqa: B023
+            assert home.page_query.text == text
+            assert home.query_one("#filter", Input).value.strip() == text
+        assert not toasts(app)
+        await typed(pilot, "filter")  # empty: cleared
+        await until(pilot, lambda: "a-running" in table.processes)
+        assert home.page_query.text == ""
 
 
 async def test_a_command_that_takes_no_argument_refuses_extra_words(

@@ -244,8 +244,9 @@ class ProcessFilters(_Base):
                 order = {"order": command.text, "descending": command.descending}
                 self.requery(self.page_query.model_copy(update=order))
             case "filter":
+                # The text as the `/` field takes it (`on_input_changed`), outer blanks dropped.
                 self.query_one("#filter", Input).value = command.text
-                self.requery(self.page_query.model_copy(update={"text": command.text}))
+                self.requery(self.page_query.model_copy(update={"text": command.text.strip()}))
             case "goto":
                 goto = self.goto(command.text)
                 self.run_worker(goto, group="load", exclusive=True, name="load_goto")
