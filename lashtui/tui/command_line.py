@@ -111,13 +111,14 @@ def parse_sort(rest: str, args: list[str]) -> Command:
 
 
 # Commands whose argument is one value: a process id, the text a filter looks for (in ids,
-# labels and scopes), or the export's path. Ids and labels are stored by other programs and
-# may hold anything (runs of spaces, a backslash, a quote, a tab), as may a file name, so
-# the rest of the line is the value as typed: read through shlex, `a  b` became `a b`,
-# `back\slash` `backslash`, `it's` a "No closing quotation", and the refusal named an id
-# nobody typed (the export wrote a file of another name; the filter matched other rows, or
-# none, than the same text typed after `/`).
-ONE_VALUE = frozenset({"goto", "open", "export", "filter"})
+# labels and scopes), a lens's scope, or the export's path. Ids, labels and scopes are
+# stored by other programs and may hold anything (runs of spaces, a backslash, a quote, a
+# tab), as may a file name, so the rest of the line is the value as typed: read through
+# shlex, `a  b` became `a b`, `back\slash` `backslash`, `it's` a "No closing quotation",
+# and the refusal named an id nobody typed (the export wrote a file of another name; the
+# filter matched other rows, or none, than the same text typed after `/`; a lens showed
+# the processes of another scope).
+ONE_VALUE = frozenset({"goto", "open", "export", "filter", "granted", "originated"})
 
 
 def typed_value(rest: str) -> str:
@@ -133,6 +134,15 @@ def typed_value(rest: str) -> str:
         if len(words) == 1:
             return words[0]
     return rest
+
+
+def as_typed(value: str) -> str:
+    """`value` as it must be typed for `typed_value` to give it back whole (what a key that
+    fills in the `:` line puts there): as it is, or quoted when it has a blank at either end
+    or is itself one quoted word."""
+    if value != value.strip() or (len(value) >= 2 and value[0] in "'\"" and value[-1] == value[0]):
+        return shlex.quote(value)
+    return value
 
 
 def parse(line: str) -> Command:

@@ -8,7 +8,7 @@ import pytest
 from lashtui.errors import InvalidRequest
 from lashtui.model import SessionScope
 from lashtui.tui.app import VIEWS
-from lashtui.tui.command_line import Command, parse
+from lashtui.tui.command_line import Command, as_typed, parse
 
 
 def test_lenses_take_a_scope_with_or_without_the_session_prefix() -> None:
@@ -20,6 +20,18 @@ def test_lenses_take_a_scope_with_or_without_the_session_prefix() -> None:
     for word in ("all", "pause", "resume", "help", "quit"):
         with pytest.raises(InvalidRequest, match=f"^`{word}` takes no argument, got `a  b`$"):
             parse(f"{word} a  b")
+
+
+def test_a_lens_takes_its_scope_as_typed() -> None:
+    """Read through shlex, `granted session:a  b` lensed on `session:a b`, another scope,
+    and a scope holding a quote was refused; a key that fills the scope in types it so
+    that it arrives whole (`as_typed`)."""
+    for scope in ("session:a  b", "session:back\\slash", "session:it's", "session:x ", '"q"'):
+        expected = SessionScope.parse(scope if scope.startswith("session:") else f"session:{scope}")
+        assert parse(f"granted {as_typed(scope)}").scope == expected, scope
+        assert parse(f"originated {as_typed(scope)}").scope == expected, scope
+    assert parse("granted session:a  b").scope == SessionScope(session_id="a  b")
+    assert parse("granted it's").scope == SessionScope(session_id="it's")
 
 
 def test_status_accepts_states_and_groups() -> None:

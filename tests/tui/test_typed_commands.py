@@ -19,6 +19,7 @@ from lashtui.clock import ManualClock
 from lashtui.model import ProcessHandleDescriptor, SessionScope
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import LashtuiApp, make_app
+from lashtui.tui.command_line import as_typed
 from lashtui.tui.screens.audit import AuditScreen
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.errors import ErrorsScreen
@@ -233,6 +234,45 @@ async def test_filter_takes_its_text_as_typed(
         await typed(pilot, "filter")  # empty: cleared
         await until(pilot, lambda: "a-running" in table.processes)
         assert home.page_query.text == ""
+
+
+async def test_a_lens_takes_its_scope_as_typed_and_the_lens_keys_fill_it_in_whole(
+    scene: tuple[SqliteProcessRegistry, ManualClock],
+) -> None:
+    """`:granted session:a  b` showed the processes granted to `session:a b`, another scope
+    (a security lens answering for someone else), `:granted session:back\\slash` those of
+    `session:backslash`, and `:granted session:it's` was refused, as was Enter on the line
+    `g` or `o` filled in with such a scope. The scope is now the rest of the line as typed,
+    and the keys fill it in so that it arrives whole (quoted if it ends with a blank)."""
+    registry, _ = scene
+    granted = {
+        "session:a  b": "b-waiting", "session:a b": "c-done", "session:it's": "d-failed",
+        "session:back\\slash": "e-cancelled", "session:backslash": "a-running",
+        "session:x ": "g-silent",
+    }  # fmt: skip
+    for scope, pid in granted.items():
+        handle = ProcessHandleDescriptor(label="l")
+        await registry.grant_handle(SessionScope.parse(scope), pid, handle)
+    app = app_on(scene, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        home = await home_loaded(pilot)
+        field = home.query_one("#command", Input)
+        for scope in ("session:a  b", "session:back\\slash", "session:it's"):
+            await typed(pilot, f"granted {scope}")
+            await until(pilot, lambda: list(home.window.rows) == [granted[scope]])  # noqa: B023
+            assert home.page_query.scope == SessionScope.parse(scope)
+        await typed(pilot, "granted 'session:x '")
+        await until(pilot, lambda: list(home.window.rows) == ["g-silent"])
+        for scope in ("session:it's", "session:x "):
+            await typed(pilot, f"granted {as_typed(scope)}")
+            await until(pilot, lambda: list(home.window.rows) == [granted[scope]])  # noqa: B023
+            await pilot.press("g")  # the lens's scope filled in: Enter keeps the lens
+            await until(pilot, lambda: field.has_focus)
+            await pilot.press("enter")
+            await pilot.pause(0.2)
+            assert home.page_query.scope == SessionScope.parse(scope), scope
+            assert list(home.window.rows) == [granted[scope]]
+        assert not toasts(app)
 
 
 async def test_a_command_that_takes_no_argument_refuses_extra_words(

@@ -13,7 +13,13 @@ from textual.widgets import Input
 from lashtui.errors import LashError
 from lashtui.model import PROCESS_ORDERS, ProcessOrder, ProcessPageQuery, SessionOriginator
 from lashtui.tui import text
-from lashtui.tui.command_line import STATE_GROUPS, Command, describe_states, parse
+from lashtui.tui.command_line import (
+    STATE_GROUPS,
+    Command,
+    as_typed,
+    describe_states,
+    parse,
+)
 from lashtui.tui.widgets.process_table import ProcessTable
 
 if TYPE_CHECKING:
@@ -143,7 +149,7 @@ class ProcessFilters(_Base):
             scope = query.scope.id()
         elif (process := self.target()) and isinstance(process.originator, SessionOriginator):
             scope = process.originator.scope_id()
-        self.action_command_line(f"{lens} {scope}")
+        self.action_command_line(f"{lens} {as_typed(scope)}")
 
     def action_command_line(self, text: str = "") -> None:
         """Open the `:` line holding `text`, the cursor after it (nothing selected)."""
