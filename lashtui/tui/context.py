@@ -26,6 +26,7 @@ class Pulse:
     last_read_ms: int | None = None  # clock time of the last successful read
     read_latency_ms: float | None = None  # wall time of the last read, in milliseconds
     error: str | None = None
+    paused: bool = False  # the view is paused (`p`): it reads nothing, the counts stand still
 
 
 class ViewObserver(Protocol):

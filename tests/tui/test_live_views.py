@@ -31,6 +31,7 @@ from tests.builders import ext, ob
 from tests.raw import raw_connection
 from tests.registry.rows import success
 from tests.tui.scene import START_MS, far, home_loaded, until
+from tests.tui.test_hostile_app import screen_text
 from tests.tui.test_views import SIZE, open_view
 
 TTL_MS = 10_000
@@ -176,6 +177,28 @@ async def test_pause_freezes_the_abandon_requests_view_and_its_verdict(
 
 
 # --- lease owners past the limits, stored by another program
+
+
+async def test_the_health_view_marks_the_counts_a_paused_processes_view_holds(
+    scene: tuple[SqliteProcessRegistry, ManualClock],
+) -> None:
+    """Paused, the Processes view keeps no counts per state: the Health view showed the ones
+    it held as current while the charts below them moved on. They are now marked as last
+    read, and why; resumed, the mark goes and the counts move again."""
+    registry, clock = scene
+    app = make_app(Processes(registry, clock=clock), clock=clock, refresh_s=0.05)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await home_loaded(pilot)
+        await pilot.press("p")
+        await registry.register_process(ext("z-new"))  # a fifth running row, not counted
+        clock.advance(30_000)
+        await pilot.press("4")
+        marked = "as last read, 30s ago: not counted since: the Processes view is paused"
+        await until(pilot, lambda: marked in screen_text(app))
+        assert "● running        4" in screen_text(app)
+        await pilot.press("1", "p", "4")
+        await until(pilot, lambda: "● running        5" in screen_text(app))
+        assert "as last read" not in screen_text(app)
 
 
 async def test_an_over_long_lease_owner_is_clipped_in_every_view(

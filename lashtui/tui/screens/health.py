@@ -183,9 +183,11 @@ class HealthScreen(LiveScreen):
                 self.query_one(chart).show(self.activity)
 
     def _state_counts(self, now_ms: int) -> list[str]:
-        """The counts per state, marked as of their last read while the registry cannot be
-        read: deleted under the dashboard, this panel went on showing the counts it held
-        as if they were current, beside the error."""
+        """The counts per state, marked as of their last read while nothing keeps them: the
+        registry cannot be read (deleted under the dashboard, this panel went on showing
+        the counts it held as if they were current, beside the error), or the Processes
+        view that keeps them is paused (they stood still, unmarked, while the charts below
+        moved on)."""
         pulse = self.dashboard.pulse
         if pulse.counts:  # kept by the Processes view as it follows the change feed
             counts, read_at, failing = pulse.counts, pulse.last_read_ms, pulse.error
@@ -193,14 +195,20 @@ class HealthScreen(LiveScreen):
             counts, read_at, failing = self.census, self.read_at_ms, None
         if not counts:  # the registry failed before any count: no zeros stated
             return ["not counted yet"]
-        if (failing or self.error) and read_at is not None:
-            return [self._last_read(read_at, now_ms), *fmt.state_counts(counts)]
+        if read_at is not None:
+            if failing or self.error:
+                return [self._last_read(read_at, now_ms), *fmt.state_counts(counts)]
+            if pulse.counts and pulse.paused:
+                why = "not counted since: the Processes view is paused (p there resumes it)"
+                return [self._last_read(read_at, now_ms, why), *fmt.state_counts(counts)]
         return fmt.state_counts(counts)
 
     @staticmethod
-    def _last_read(read_at_ms: int, now_ms: int) -> str:
-        """What figures held through failing reads are marked with."""
-        return f"as last read, {fmt.ago(read_at_ms, now_ms)}: the registry could not be read since"
+    def _last_read(
+        read_at_ms: int, now_ms: int, why: str = "the registry could not be read since"
+    ) -> str:
+        """What figures held while nothing reads them again are marked with."""
+        return f"as last read, {fmt.ago(read_at_ms, now_ms)}: {why}"
 
     def _activity_facts(self) -> list[str]:
         window = f"{WINDOW_NAMES[self.window]} (w: next window)"

@@ -602,7 +602,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
 
     def action_toggle_pause(self) -> None:
         if not self.paused:
-            self.paused = True
+            self.paused = self.dashboard.pulse.paused = True
             self.render_window()  # freeze the clock-relative cells now
         else:
             self.run_worker(self._resume(), group="refresh", name="refresh_on_resume")
@@ -612,7 +612,7 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
         pause are as old as the pause, and a lease renewed meanwhile is not lapsed."""
         try:
             await self._read(self._reread_now)
-            self.paused = False
+            self.paused = self.dashboard.pulse.paused = False
             self.wake.set()
             self.render_window()
         except NoMatches:
