@@ -177,6 +177,7 @@ from lashtui.model.state import (
     ProcessState,
     in_states,
     lease_lapsed,
+    lease_lapsed_at,
     process_state,
     silent_not_dead,
 )
@@ -328,6 +329,7 @@ __all__ = [
     "failure",
     "in_states",
     "lease_lapsed",
+    "lease_lapsed_at",
     "order_problem",
     "originator_from_scope_id",
     "process_signal_event_type",

@@ -24,6 +24,7 @@ __all__ = [
     "ProcessState",
     "in_states",
     "lease_lapsed",
+    "lease_lapsed_at",
     "process_state",
     "silent_not_dead",
 ]
@@ -65,3 +66,12 @@ def lease_lapsed(process: ObservedProcess) -> bool:
     stop that does not drain leaves it). What the views say of such a row follows this:
     "lease lapsed" for a released lease would make up an expiry that never came."""
     return process.lease_holder is not None and process.lease_expires_at_ms is not None
+
+
+def lease_lapsed_at(process: ObservedProcess, now_ms: int) -> bool:
+    """Whether the row's lease on record had lapsed by `now_ms`: a holder and an expiry are
+    stored, and the expiry is at or before now (a lease whose expiry equals now has lapsed,
+    as in `silent_not_dead`). A row no one holds, or whose expiry is not known, has no
+    lapsed lease to show (`lease_lapsed` says which of the two a row no worker holds is)."""
+    expires = process.lease_expires_at_ms
+    return process.lease_holder is not None and expires is not None and expires <= now_ms

@@ -19,7 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Header, Static
 
 from lashtui.admin import abandon_outlook
-from lashtui.model import ObservedProcess, lease_lapsed
+from lashtui.model import ObservedProcess, lease_lapsed, lease_lapsed_at
 from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.actions import ACTION_BINDINGS, ProcessActions
@@ -69,13 +69,12 @@ def pending_row(process: ObservedProcess, now_ms: int) -> Row:
     when = fmt.ago(request.requested_at_ms, now_ms)
     asked = text.plain(text.data(request.requested_by), f" · {when}")
     reason = text.data(visible_clipped(request.reason or "no reason given", REASON_WIDTH))
-    expires = process.lease_expires_at_ms
     if process.lease_holder is None:
         lease: str | Text = "no lease"
     else:
         owner = text.data(fmt.owner(process.lease_holder))
         lease = text.joined([owner, lease_time(process, now_ms)])
-    lapsed = process.lease_holder is not None and expires is not None and expires <= now_ms
+    lapsed = lease_lapsed_at(process, now_ms)
     return Row(
         process.process_id,
         (

@@ -57,6 +57,7 @@ from lashtui.model import (
     ProcessEvent,
     ProcessHandleGrant,
     ProcessLease,
+    lease_lapsed_at,
     silent_not_dead,
 )
 from lashtui.model.limit import MAX_NAME_CHARS
@@ -153,8 +154,7 @@ def summary(
     signal = (
         text.plain("signal ", data(wait.kind.name), f" #{wait.kind.ordinal}") if wait else "-"
     )
-    expires = process.lease_expires_at_ms
-    lapsed = holder is not None and expires is not None and expires <= now_ms
+    lapsed = lease_lapsed_at(process, now_ms)
     shown_lease = data(fmt.lease(process, now_ms), paint_("lapsed") if lapsed else "")
     badge = Text(fmt.badge(process), style=paint_(fmt.state(process)), end="")
     facts: list[str | Text] = [

@@ -46,7 +46,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey, RowKey
 
-from lashtui.model import ObservedProcess
+from lashtui.model import ObservedProcess, lease_lapsed_at
 from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.widgets import column_plan
@@ -133,8 +133,7 @@ def _why(process: ObservedProcess, now_ms: int, paint_: Paint) -> Cell:
 
 
 def _lease(process: ObservedProcess, now_ms: int, paint_: Paint) -> Cell:
-    expires = process.lease_expires_at_ms
-    if process.lease_holder is not None and expires is not None and expires <= now_ms:
+    if lease_lapsed_at(process, now_ms):
         return text.cell(fmt.lease(process, now_ms), paint_("lapsed"))
     return stored(fmt.lease(process, now_ms))
 
