@@ -385,6 +385,7 @@ VERDICT_WORDS = {
     "untouched": "untouched",
     "deferred": "runnable, left for a worker",
     "skipped_undecodable": "skipped (undecodable)",
+    "abandon_refused": "not abandoned (the registry refused it: see the warnings)",
     "run_stopped": "stopped before they ended (leases released)",
     "run_stopped_unreleased": "stopped before they ended (leases not released: left to lapse)",
     "run_lease_lost": "stopped when they lost their lease",

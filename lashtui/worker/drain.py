@@ -61,7 +61,7 @@ async def _drain_one(rt: WorkerRuntime, process_id: str, report: DrainReport) ->
         report.deferred.append(record.id)
         return
     output = abandoned(AbandonWriter.OWNER_DRAIN, started.owner, rt.clock.now_ms())
-    if await abandon_under_lease(rt, lease, output):
+    if await abandon_under_lease(rt, lease, output) is None:
         report.abandoned.append(record.id)
     else:
         report.deferred.append(record.id)

@@ -40,6 +40,8 @@ VERDICT_WORDS = {
     Verdict.DEFERRED: "runnable, left for a worker: this pass only sweeps",
     Verdict.SKIPPED_UNDECODABLE: "left alone: its record cannot be decoded; "
     "`lashtui end-undecodable` ends it",
+    Verdict.ABANDON_REFUSED: "left running: the registry refused its abandon (the warning "
+    "before says why)",
 }
 
 

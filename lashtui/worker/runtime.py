@@ -37,6 +37,9 @@ class Verdict(StrEnum):
     # The row's record cannot be decoded: left alone (never ended by the worker or sweep;
     # an operator ends it with `end_undecodable`), counted here and logged once per row.
     SKIPPED_UNDECODABLE = "skipped_undecodable"
+    # The sweep decided to abandon the row, and the registry refused the terminal (a
+    # warning says why): left running, its lease released; the next drive tries again.
+    ABANDON_REFUSED = "abandon_refused"
 
 
 class RunEnd(StrEnum):

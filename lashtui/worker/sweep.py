@@ -8,7 +8,7 @@ whose owner went silent stays running until death is proven or an operator asks.
 
 from __future__ import annotations
 
-from lashtui.errors import LashError, StoreError, UndecodableProcess
+from lashtui.errors import LashError, LeaseLost, StoreError, UndecodableProcess
 from lashtui.model import (
     AbandonedOutput,
     AbandonEvidence,
@@ -80,14 +80,25 @@ async def claim_for_recovery(
 
 async def abandon_under_lease(
     rt: WorkerRuntime, lease: ProcessLease, output: AbandonedOutput
-) -> bool:
-    """Write `abandoned` through the fenced completion; False if the lease was lost."""
+) -> Verdict | None:
+    """Write `abandoned` through the fenced completion. None when it was written; else the
+    verdict of a row left running: BUSY when the lease was lost (another holder has the
+    row), ABANDON_REFUSED when the registry refused the terminal (a row another program
+    wrote without `process.abandoned` among its event types, a lost connection), said in a
+    warning, the lease then released so that the row is not held for its TTL by a worker
+    that does nothing with it. Callers used to report the row abandoned either way: the
+    log said `abandoned_reconciled (abandoned: its abandon request was honoured)` and the
+    metric counted it, every drive, of a row that stayed running."""
     try:
         await rt.registry.complete_process_with_lease(lease, output)
+    except LeaseLost as error:
+        log.warning("could not abandon %s: %s", lease.process_id, error)
+        return Verdict.BUSY
     except LashError as error:
         log.warning("could not abandon %s: %s", lease.process_id, error)
-        return False
-    return True
+        await release_quietly(rt, lease)
+        return Verdict.ABANDON_REFUSED
+    return None
 
 
 async def release_quietly(rt: WorkerRuntime, lease: ProcessLease) -> None:
@@ -116,8 +127,8 @@ async def _reconcile_external(rt: WorkerRuntime, item: ProcessWorkItem) -> Verdi
         await release_quietly(rt, lease)
         return _skip_undecodable(rt, pid, fresh.undecodable)
     now = rt.clock.now_ms()
-    await abandon_under_lease(rt, lease, abandoned(AbandonWriter.RECONCILED_REQUEST, None, now))
-    return Verdict.ABANDONED_RECONCILED
+    output = abandoned(AbandonWriter.RECONCILED_REQUEST, None, now)
+    return await abandon_under_lease(rt, lease, output) or Verdict.ABANDONED_RECONCILED
 
 
 async def recover(rt: WorkerRuntime, item: ProcessWorkItem, *, run: bool = True) -> Verdict:
@@ -232,14 +243,12 @@ async def _decide(
         return Verdict.RAN
     now = rt.clock.now_ms()
     if dead_holder is not None:  # death evidence wins even over a pending request
-        await abandon_under_lease(rt, lease, abandoned(AbandonWriter.SWEEP, dead_holder.owner, now))
-        return Verdict.ABANDONED_BY_SWEEP
+        output = abandoned(AbandonWriter.SWEEP, dead_holder.owner, now)
+        return await abandon_under_lease(rt, lease, output) or Verdict.ABANDONED_BY_SWEEP
     if fresh.abandon_request is not None:
         assert fresh.first_started is not None
         owner = fresh.first_started.owner
-        await abandon_under_lease(
-            rt, lease, abandoned(AbandonWriter.RECONCILED_REQUEST, owner, now)
-        )
-        return Verdict.ABANDONED_RECONCILED
+        output = abandoned(AbandonWriter.RECONCILED_REQUEST, owner, now)
+        return await abandon_under_lease(rt, lease, output) or Verdict.ABANDONED_RECONCILED
     await release_quietly(rt, lease)
     return Verdict.LEFT_RUNNING

@@ -9,6 +9,7 @@ real registry exactly as their runs would have left it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,7 +29,9 @@ from lashtui.model import (
 )
 from lashtui.registry import ProcessRegistry
 from lashtui.worker import ProcessContext, ProcessWorker
+from lashtui.worker.runtime import Verdict
 from tests.builders import ext, local, own
+from tests.raw import raw_connection, store_record_json
 from tests.worker.support import (
     LIVE_TTL_MS,
     OB,
@@ -332,6 +335,77 @@ async def test_externally_owned_row_with_request_under_a_live_lease_waits(
     await sweep(worker)
 
     assert lifecycle(await record(registry, "x")) is ProcessLifecycleStatus.RUNNING
+
+
+# --- an abandon the registry refuses ------------------------------------------------------ ---
+
+
+def undeclare_abandoned(target: str, pid: str) -> None:
+    """Store the row's record without `process.abandoned` among its event types, as another
+    program may write it: the registry then refuses the sweep's terminal (semantics §4.4)."""
+    with raw_connection(target) as conn:
+        text = conn.execute(
+            "SELECT record_json FROM processes WHERE process_id = ?", (pid,)
+        ).fetchone()[0]
+    stored = json.loads(text)
+    stored["event_types"] = [
+        t for t in stored["event_types"] if t["name"] != "process.abandoned"
+    ]
+    store_record_json(target, pid, json.dumps(stored, separators=(",", ":")))
+
+
+async def _ob_requested_lapsed(registry: ProcessRegistry, clock: ManualClock) -> str:
+    await register_engine(registry, "p", OB)
+    await started_by(registry, clock, "p", own("silent"), lease="lapsed")
+    await request_abandon(registry, clock, "p")
+    return "p"
+
+
+async def _ob_dead_holder(registry: ProcessRegistry, clock: ManualClock) -> str:
+    await register_engine(registry, "p", OB)
+    await started_by(registry, clock, "p", dead_holder(), lease="live")
+    return "p"
+
+
+async def _ext_requested(registry: ProcessRegistry, clock: ManualClock) -> str:
+    await registry.register_process(ext("p"))
+    await request_abandon(registry, clock, "p")
+    return "p"
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [_ob_requested_lapsed, _ob_dead_holder, _ext_requested],
+    ids=["owner_bound-requested", "owner_bound-dead-holder", "externally_owned-requested"],
+)
+async def test_an_abandon_the_registry_refuses_is_not_reported_as_done(
+    registry: ProcessRegistry,
+    registry_target: str,
+    clock: ManualClock,
+    worker: ProcessWorker,
+    caplog: pytest.LogCaptureFixture,
+    setup: Callable[[ProcessRegistry, ManualClock], Awaitable[str]],
+) -> None:
+    """The sweep decides to abandon, the fenced completion is refused: the verdict says the
+    row was left running, the lease it took is released at once, and the next drive tries
+    again. It said `abandoned_reconciled` (or `abandoned_by_sweep`) of a row that stayed
+    running, in the log and the metric, every drive, and held the lease for its TTL."""
+    pid = await setup(registry, clock)
+    undeclare_abandoned(registry_target, pid)
+
+    assert await sweep(worker) == {pid: Verdict.ABANDON_REFUSED}
+
+    assert lifecycle(await record(registry, pid)) is ProcessLifecycleStatus.RUNNING
+    assert await registry.get_process_lease(pid) is None
+    assert "could not abandon p" in caplog.text
+    assert "process.abandoned" in caplog.text
+    assert worker.stats.verdicts[Verdict.ABANDONED_RECONCILED] == 0
+    assert worker.stats.verdicts[Verdict.ABANDONED_BY_SWEEP] == 0
+    # The next drive decides again (a dead holder's evidence went with its lease: the row
+    # is then left running, as any silent one), and never says it abandoned the row.
+    again = (await sweep(worker))[pid]
+    assert again in (Verdict.ABANDON_REFUSED, Verdict.LEFT_RUNNING), again
+    assert lifecycle(await record(registry, pid)) is ProcessLifecycleStatus.RUNNING
 
 
 # --- port decision 4: decide from the row as it is after claiming ------------------------ ---
