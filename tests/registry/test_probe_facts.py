@@ -4,6 +4,8 @@ abandon request, a failure inside and one outside the window)."""
 
 from __future__ import annotations
 
+import json
+
 from lashtui.clock import ManualClock
 from lashtui.model import AbandonRequest, FailureOutput, ProcessStarted
 from lashtui.model.limit import MAX_ID_CHARS
@@ -120,6 +122,36 @@ async def test_rows_of_unknown_state_are_counted_and_the_first_named(
         conn.execute("UPDATE processes SET status = '' WHERE process_id = 'f-fine'")
     facts = await registry.probe_facts(clock.now_ms(), 0)
     assert (facts.unknown_state, facts.unknown_state_first) == (3, "c-ended")
+
+
+async def test_a_live_record_another_encoder_spaced_is_of_known_state(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:
+    """Another program stores records with whitespace between JSON's tokens (Python's
+    `json.dumps` default: `"state": "running"`). Every reader decodes such a row as
+    running, so `check` must not count it as of unknown state: on PostgreSQL it did (the
+    count looked for the compact text only), and `check` warned, naming a row whose
+    `show` said nothing wrong. A spaced record that says another state still counts."""
+    ended = {"state": "cancelled", "await_output": {"type": "cancelled", "message": "m"}}
+    for pid, indent, status in (
+        ("a-spaced", None, None),
+        ("b-tabbed", "\t", None),
+        ("c-ended-spaced", None, ended),
+    ):
+        row = await registry.register_process(ext(pid))
+        stored = row.model_dump(mode="json", by_alias=True)
+        if status is not None:
+            stored["status"] = status
+        text = json.dumps(stored, indent=indent)
+        assert '"state":"' not in text
+        store_record_json(registry_target, pid, text)
+    for pid in ("a-spaced", "b-tabbed"):
+        read = await registry.get_process(pid)
+        assert read is not None and read.undecodable is None
+
+    facts = await registry.probe_facts(clock.now_ms(), 0)
+
+    assert (facts.unknown_state, facts.unknown_state_first) == (1, "c-ended-spaced")
 
 
 async def test_ids_past_the_write_limit_are_counted_and_the_first_named_by_its_start(

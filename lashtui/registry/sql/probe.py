@@ -120,12 +120,22 @@ def _not_running(sql: Dialect, params: list[object]) -> str:
     program changed the record or the column without the other), or it is not JSON at all.
     Either reads as a row that does not decode (sql/row.py), which nothing runs or recovers.
     On PostgreSQL a text test stands for the JSON read (`_holds` says why): a record that
-    holds `"state":"running"` anywhere is taken to say it (every writer there is lashtui's
-    own functions, which set both in one statement)."""
+    holds `"state":"running"` anywhere is taken to say it (lashtui's own functions set both
+    in one statement). JSON may space its tokens, as another program's encoder does
+    (Python's `json.dumps` writes `"state": "running"`), so a record without the compact
+    form is matched again allowing whitespace around the colon: the compact test alone
+    counted every such row as of unknown state, and `check` warned of rows that every
+    reader decodes as running. (The regular expression runs only on records the plain
+    search missed.)"""
     if sql.name == "sqlite":
         return f"{sql.json_text('p.record_json', 'status.state')} IS NOT 'running'"
-    params.append('"state":"running"')
-    return f"NOT ({sql.contains('p.record_json')})"
+    params.extend(('"state":"running"', _SPACED_RUNNING))
+    return f"NOT ({sql.contains('p.record_json')} OR p.record_json ~ ?)"
+
+
+# `"state"`, a colon and `"running"`, with JSON's whitespace (space, tab, LF, CR) allowed
+# around the colon: a POSIX regular expression for PostgreSQL's `~`.
+_SPACED_RUNNING = '"state"[ \t\n\r]*:[ \t\n\r]*"running"'
 
 
 def _no_state(conn: Tx) -> tuple[int, str | None]:
