@@ -66,6 +66,7 @@ from lashtui.errors import (
 from lashtui.registry.display import redacted, url_problem
 from lashtui.registry.postgres import notice
 from lashtui.registry.postgres.group import GroupCommit, PendingWrite, run_all
+from lashtui.registry.postgres.privilege import reads_commit_counter, refuse_read_only_role
 from lashtui.registry.postgres.schema import (
     BEGIN_WRITE_FUNCTION,
     DDL,
@@ -422,6 +423,9 @@ class PostgresConnection:
         # Whether the schema has the leased completion's function (postgres/complete.py):
         # every registry but a version-11 one opened read-only (upgrade.py).
         self.completes_in_server = True
+        # Whether the role may read the commit counter, which `data_version` reads (a role
+        # granted SELECT on the tables alone may not: privilege.py).
+        self.reads_commit_counter = True
         self._closed = False
         self._group = GroupCommit(
             self._commit_group, self._write_alone, in_flight=max(1, pool_size - 1)
@@ -714,11 +718,14 @@ class PostgresConnection:
                 )
             }
             if "process_registry_meta" in tables:
+                if not self.read_only:  # (asked before anything is written: privilege.py)
+                    refuse_read_only_role(pg, schema, self.display)
                 self.completes_in_server = check_version(
                     pg, self.display, read_only=self.read_only
                 )
                 if not self.read_only:
                     _add_try_jsonb(pg, schema)
+                self.reads_commit_counter = reads_commit_counter(pg, schema)
             elif tables:
                 raise NotARegistry(
                     f"not a lash process registry: {self.display} (schema `{schema}` holds "

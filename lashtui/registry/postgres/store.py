@@ -76,6 +76,23 @@ def _version(conn: Tx) -> int:
     return int(conn.execute(_VERSION, (begun,)).fetchone()[0])
 
 
+# For a role that may not read the counter (granted SELECT on the tables alone: privilege.py),
+# the first number is the server's: one past the newest transaction id ended when the
+# read's snapshot was taken. A write transaction of this registry that took its id and
+# ended between two reads moved it past that id; one still in flight is in the writers'
+# list, as above. It moves for every other transaction on the server too: a version that
+# changes more often than the registry does (a re-read too many, never one too few), paid
+# only by such a role's polls, which NOTIFY makes the fallback. Without it, every read-only
+# dashboard of such a role showed "permission denied for sequence process_commit_counter"
+# for as long as it ran, and `ls --watch` exited 1 at once.
+_SERVER_ENDED = "SELECT pg_snapshot_xmax(pg_current_snapshot())::text"
+
+
+def _version_without_counter(conn: Tx) -> int:
+    ended = conn.execute(_SERVER_ENDED).fetchone()[0]
+    return int(conn.execute(_VERSION, (ended,)).fetchone()[0])
+
+
 class PostgresProcessRegistry(SqlProcessRegistry):
     """A process registry in one PostgreSQL schema (the first on the URL's search_path)."""
 
@@ -180,7 +197,9 @@ class PostgresProcessRegistry(SqlProcessRegistry):
     async def data_version(self) -> int:
         # Unlike SQLite's data_version this moves for this handle's own commits as well,
         # and while a write is in flight: a wake-up too many, never one too few.
-        return await self._server.point_read(_version)
+        if self._server.reads_commit_counter:
+            return await self._server.point_read(_version)
+        return await self._server.point_read(_version_without_counter)
 
     async def notifications(self, *, work_only: bool = False) -> AsyncGenerator[None, None]:
         """Yield once listening, then once per write transaction that another handle (in
