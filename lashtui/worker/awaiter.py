@@ -7,7 +7,7 @@ here times out by itself; callers bound it with `asyncio.timeout`.
 
 from __future__ import annotations
 
-from lashtui.errors import UndecodableProcess, UnknownProcess
+from lashtui.errors import RegistryGone, StoreError, UndecodableProcess, UnknownProcess
 from lashtui.model import ProcessAwaitOutput, ProcessEvent
 from lashtui.registry import ProcessRegistry
 from lashtui.worker.hub import ChangeHub
@@ -40,11 +40,28 @@ class ProcessAwaiter:
     async def await_event(
         self, process_id: str, event_type: str, after_sequence: int
     ) -> ProcessEvent:
-        """The first event of `event_type` with a sequence strictly after `after_sequence`."""
+        """The first event of `event_type` with a sequence strictly after `after_sequence`.
+
+        A read the registry cannot serve for a while (a lost connection, a server out of
+        reach, a file locked) is tried again on the same backoff: a run parked on a signal
+        spends its life here, and the read's error, raised through its handler, ended the
+        run `failed` (`process_failed: cannot reach process registry ...`, written once the
+        server was back) after a network blip of a few seconds, a terminal nothing takes
+        back, on owner_bound work an operator was about to approve. What bounds the wait
+        is the run's lease: a keeper that cannot renew it stops the run when it lapses, as
+        a lost lease, which writes no terminal (guard.py). A row that cannot be decoded, or
+        a registry file gone, is no outage, and still raises."""
         delay = BACKOFF_START_S
         while True:
             seen = self.hub.version(process_id)
-            event = await self.registry.first_event_after(process_id, event_type, after_sequence)
+            try:
+                event = await self.registry.first_event_after(
+                    process_id, event_type, after_sequence
+                )
+            except (UndecodableProcess, RegistryGone):
+                raise
+            except StoreError:
+                event = None
             if event is not None:
                 return event
             delay = await self._pause(process_id, seen, delay)

@@ -170,6 +170,9 @@ class RunGuard:
                 self.ctx.process_id, CANCEL_REQUESTED, 0
             )
         except LashError as error:  # the next poll tries again
+            # Counted as the registry failing, as a failed renewal is: a server out of
+            # reach shows here first while a run waits, and the metric stayed at 0.
+            self._rt.registry_failed("reading cancel requests", error)
             log.warning("could not read the cancel requests of %s: %s", self.ctx.process_id,
                         error)
             return False
