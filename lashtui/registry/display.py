@@ -23,8 +23,11 @@ def redacted(target: str) -> str:
         hidden = _CREDENTIALS.sub(r"\1:***@", target, count=1)
         return _PASSWORD_PARAMETER.sub(r"\1***", hidden)
     query = _PASSWORD_PARAMETER.sub(r"\1***", "?" + parts.query)[1:]
-    if password is None and query == parts.query:
-        return target
+    if password is None:
+        # Hidden in the text as given: urlunsplit drops the `//` of an empty host part
+        # (`postgresql:///db?host=...` came back as `postgresql:/db?...`).
+        head, mark, rest = target.partition("?")
+        return head + mark + _PASSWORD_PARAMETER.sub(r"\1***", "?" + rest)[1:]
     netloc = parts.netloc
     if password is not None:
         host = parts.hostname or ""

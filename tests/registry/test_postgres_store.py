@@ -161,6 +161,15 @@ def test_redaction_keeps_everything_but_the_password() -> None:
     assert redacted("postgresql://h/db") == "postgresql://h/db"
 
 
+def test_redaction_keeps_an_empty_host_part() -> None:
+    """libpq's URL with its host in the query (`postgresql:///db?host=...`): the message
+    showed `postgresql:/db?...`, a URL the user never gave (urlunsplit drops the `//` of an
+    empty netloc), in the worker's start line and every error."""
+    url = "postgresql:///ops?host=/run/postgresql&user=lash&password=s3cret"
+    assert redacted(url) == "postgresql:///ops?host=/run/postgresql&user=lash&password=***"
+    assert redacted("postgresql:///ops?host=h") == "postgresql:///ops?host=h"
+
+
 async def test_the_change_feed_misses_nothing_while_many_connections_commit(
     postgres_schema: str,
 ) -> None:
