@@ -3,6 +3,7 @@ that picks a concrete store from a target: a PostgreSQL URL, or else a SQLite fi
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from lashtui.clock import Clock
 from lashtui.errors import InvalidRequest, StoreError
+from lashtui.registry.display import keyword_form_problem
 
 if TYPE_CHECKING:
     from lashtui.registry.protocol import ProcessRegistry
@@ -64,6 +66,11 @@ async def open_registry(
             target, clock=clock, read_only=read_only, create=create
         )
     else:
+        # libpq's key=value string was opened (or created) as a file, its password then
+        # printed in the message naming it; a file really named so still opens.
+        problem = keyword_form_problem(target)
+        if problem is not None and not await asyncio.to_thread(os.path.exists, target):
+            raise InvalidRequest(problem)
         from lashtui.registry.sqlite import SqliteProcessRegistry
 
         registry = await SqliteProcessRegistry.open(

@@ -51,3 +51,27 @@ def url_problem(target: str) -> str | None:
         )  # fmt: skip
         return f"not a PostgreSQL URL: `{redacted(target)}` ({why})"
     return None
+
+
+# libpq's other connection string, `host=h dbname=d password=p` (a keyword, `=`, a value,
+# blank-separated), which `--db` does not take: it was opened as a SQLite path, and the
+# message naming the missing file printed its password.
+_KEYWORDS = (
+    "host", "hostaddr", "port", "dbname", "user", "password", "passfile", "service",
+    "sslmode", "options", "application_name", "connect_timeout", "target_session_attrs",
+)  # fmt: skip
+_KEYWORD_FORM = re.compile(rf"^\s*(?:{'|'.join(_KEYWORDS)})\s*=")
+_KEYWORD_PASSWORD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'?|\S*)")
+
+
+def keyword_form_problem(target: str) -> str | None:
+    """One sentence naming a libpq key=value connection string (its password hidden) given
+    where a registry is named, else None. The caller asks only of a target that is no
+    file, so a file that happens to be named so still opens."""
+    if _KEYWORD_FORM.match(target) is None:
+        return None
+    shown = _KEYWORD_PASSWORD.sub(r"\1***", target)
+    return (
+        f"not a registry: `{shown}` is libpq's key=value form; name a PostgreSQL registry "
+        "by its URL, postgresql://USER@HOST:PORT/DBNAME"
+    )

@@ -5,6 +5,8 @@ traceback, raised where the password was hidden for a message. No server is need
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from lashtui.errors import InvalidRequest
@@ -50,3 +52,29 @@ def test_a_password_given_as_a_query_parameter_is_hidden_too() -> None:
         said = result.stdout + result.stderr
         assert result.returncode == (3 if argv == ["check"] else 1), said
         assert "s3cret" not in said and "/x?sslmode=disable&password=***`" in said, said
+
+
+KEYWORD_FORM = "host=127.0.0.1 port=1 dbname=ops user=lash password=s3cret"
+
+
+def test_libpqs_key_value_form_is_refused_naming_it(tmp_path: Path) -> None:
+    """`--db 'host=... password=...'` (libpq's other connection string) was taken for a
+    SQLite path: `worker` and `start` created a registry file named after it, password and
+    all, and ran on that empty local file while the operator thought it served the fleet;
+    a read named the missing file, password and all. Now it is one sentence naming it, its
+    password hidden, and nothing is created."""
+    for argv in (["ls"], ["start", "a", "--external"], ["worker", "--once"]):
+        result = lashtui("--db", KEYWORD_FORM, *argv, cwd=tmp_path)
+        assert (result.returncode, result.stdout) == (1, ""), result.stderr
+        assert result.stderr.startswith(
+            "lashtui: not a registry: `host=127.0.0.1 port=1 dbname=ops user=lash "
+            "password=***` is libpq's key=value form"
+        ), result.stderr
+        assert len(result.stderr.splitlines()) == 1 and "s3cret" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+    probe = lashtui("--db", KEYWORD_FORM, "check", cwd=tmp_path)
+    assert probe.returncode == 3 and "s3cret" not in probe.stdout, probe.stdout
+    # A file really named so is a file.
+    (tmp_path / "host=here").write_bytes(b"")
+    named = lashtui("--db", "host=here", "ls", cwd=tmp_path)
+    assert "not a lash process registry" in named.stderr, named.stderr
