@@ -41,6 +41,7 @@ import math
 import re
 from typing import Any
 
+from lashtui.core_event_types import CORE_EVENT_TYPES_JSON
 from lashtui.state import repeated_key
 
 Json = Any  # a value `json.loads` made
@@ -57,21 +58,7 @@ MAX_NAME_READ = 4096
 # cannot nest that deep (brackets inside strings only make the count safer).
 MAX_BRACKETS = 200
 
-# lash's core event types as ProcessRecord stores them (lashtui.model.record
-# `_CORE_RECORD_JSON`; tests/test_observed_json.py checks that they are the same).
-CORE_EVENT_TYPES_JSON = (
-    '[{"name":"process.cancel_requested","payload_schema":{"schema":{}},"semantics":{}},'
-    '{"name":"process.waiting","payload_schema":{"schema":{}},"semantics":{}},'
-    '{"name":"process.resumed","payload_schema":{"schema":{}},"semantics":{}},'
-    '{"name":"process.completed","payload_schema":{"schema":{}},"semantics":{"terminal":'
-    '{"state":"completed","await_output":{"pointer":"/await_output"}}}},'
-    '{"name":"process.failed","payload_schema":{"schema":{}},"semantics":{"terminal":'
-    '{"state":"failed","await_output":{"pointer":"/await_output"}}}},'
-    '{"name":"process.cancelled","payload_schema":{"schema":{}},"semantics":{"terminal":'
-    '{"state":"cancelled","await_output":{"pointer":"/await_output"}}}},'
-    '{"name":"process.abandoned","payload_schema":{"schema":{}},"semantics":{"terminal":'
-    '{"state":"abandoned","await_output":{"pointer":"/await_output"}}}}]'
-)
+# lash's core event types as ProcessRecord stores them, decoded.
 _CORE = json.loads(CORE_EVENT_TYPES_JSON)
 
 # The enums' values (tests check each against its model).

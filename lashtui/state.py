@@ -17,6 +17,8 @@ from collections.abc import Collection
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from lashtui.core_event_types import CORE_EVENT_TYPES_JSON
+
 if TYPE_CHECKING:
     import json
 
@@ -47,9 +49,10 @@ TERMINAL_STATES: tuple[ProcessState, ...] = tuple(s for s in ProcessState if s.i
 # them holds is not known (row.py `decode_record`; the census, the state filters and
 # `check` count it as the running stand-in it reads as, asking this very function in
 # SQLite's SQL, registry/sql/repeated.py; `ls --json`'s printer leaves such a row to the
-# models, observed_json.py). Every record is looked at (`repeated_key` says how cheaply);
-# only one whose text could name a read key twice is parsed whole again, which costs as
-# much as decoding it (~50 us a 2 kB record).
+# models, observed_json.py). Every record is looked at, so the look is cheap
+# (`repeated_key`): the text is searched for the read names, not parsed, and only a record
+# where one is named twice in the same stretch is parsed, the value in question alone, or
+# the whole record when that does not settle it.
 
 REPEATED_WAIT = (
     "its record names `wait` twice, and readers differ on which counts (SQLite takes the "
@@ -86,26 +89,38 @@ _READ: dict[str, dict[str, Any]] = {
     "abandon_request": {"reason": {}, "requested_at_ms": {}},
     "wake_target": {"session_id": {}},
 }
-_QUOTED = tuple((f'"{key}"', key) for key in _READ)
-_NESTED = tuple((quoted, key, _READ[key]) for quoted, key in _QUOTED if _READ[key])
+_QUOTED = {key: f'"{key}"' for key in _READ}
+
+
+def _below(read: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(name for key, under in read.items() for name in (f'"{key}"', *_below(under)))
+
+
+# Under each read key that has read keys of its own, every name read anywhere below it.
+_BELOW = tuple((_QUOTED[key], _below(read)) for key, read in _READ.items() if read)
+# The core event types as nearly every record holds them (core_event_types.py): two thirds
+# of a typical record's text, naming `state` and `await_output` four times each, under
+# `event_types`, which no reader reads.
+_CORE_MEMBER = f'"event_types":{CORE_EVENT_TYPES_JSON}'
+_CORE_START = _CORE_MEMBER[:48]  # (found first, the rest then compared in place)
 _COLON = re.compile(r"[ \t\n\r]*:[ \t\n\r]*")
 
 
-def repeated_key(text: str | bytes, present: Collection[str] | None = None) -> str | None:
+def repeated_key(text: str | bytes, present: Collection[str]) -> str | None:
     """The dotted path of a key some reader reads in SQL (`_READ`) that the JSON object
     `text` names more than once (escaped spellings such as `"w\\u0061it"` included: JSON
-    reads them as the same key), or None. None for text that is not a JSON object.
-    `present`, when given, holds the top-level keys a parse of `text` found (pydantic's
-    fields set): a key named twice is found, so the others need no look.
+    reads them as the same key), or None; None for text that is not a JSON object.
+    `present` holds the top-level keys a parse of `text` found (the decoded object, or
+    pydantic's fields set: the record's fields have no aliases, a test checks).
 
-    Cheap where it can be: with no backslash, a top-level key quoted once is that key, so
-    only the small objects under the present ones (`identity`, `status`, `first_started`)
-    are parsed, alone (~1 us each, beside ~1 us a key to count its quotes); anything else
-    (a backslash, a read name quoted twice) is parsed whole (~50 us a 2 kB record)."""
+    Looked over rather than parsed where it can be (`_looked_over`; on S1's registry ~57k
+    instructions a record against ~127k for its json decode); a text with a backslash, or
+    one where that look cannot decide, is parsed whole (~2x a json decode)."""
     if isinstance(text, str) and "\\" not in text:
-        keys = _QUOTED if present is None else [(q, k) for q, k in _QUOTED if k in present]
-        if all(text.count(quoted) < 2 for quoted, _ in keys):
-            return _repeated_parts(text, {key for _, key in keys})
+        try:
+            return _looked_over(text, present)
+        except _Undecided:
+            pass
     try:
         pairs = _decoder().decode(text if isinstance(text, str) else text.decode())
     except (ValueError, RecursionError):
@@ -113,40 +128,68 @@ def repeated_key(text: str | bytes, present: Collection[str] | None = None) -> s
     return _repeat(pairs, _READ, "")
 
 
-def _repeated_parts(text: str, present: Collection[str]) -> str | None:
-    """`repeated_key` for text with no backslash and each present read top-level key quoted
-    once: the value after each nested one's quoted name, parsed alone."""
-    decoder = _decoder()
-    for quoted, key, read in _NESTED:
-        if key not in present:
-            continue
-        at = text.find(quoted)
-        colon = None if at < 0 else _COLON.match(text, at + len(quoted))
-        if colon is None:
-            continue  # (absent, or a string value that spells it: the key is absent)
-        try:
-            value, _ = decoder.raw_decode(text, colon.end())
-        except (ValueError, RecursionError):
-            return None
-        found = _repeat(value, read, f"{key}.")
-        if found is not None:
-            return found
+class _Undecided(Exception):
+    """`_looked_over` cannot tell: the text is parsed whole."""
+
+
+def _looked_over(text: str, present: Collection[str]) -> str | None:
+    """`repeated_key` for a JSON object with no backslash, looked over rather than parsed.
+
+    With no backslash, every `"name"` in the text is a whole string (a quote inside one would
+    be escaped), spelled as JSON reads it. So a present read top-level key named exactly once
+    is named there as that key, and its value lies between there and the next of those
+    names: the names read below it are counted in that stretch, and only a value where one
+    is named twice is parsed, alone. The core event types, which name none of them where a
+    reader reads, are stepped over first. Raises _Undecided where a present key is named
+    twice (or not at all): whether that is its repeat is left to the whole parse."""
+    core = text.find(_CORE_START)
+    if core >= 0 and text.startswith(_CORE_MEMBER, core):
+        text = text[:core] + text[core + len(_CORE_MEMBER) :]
+    at: dict[str, int] = {}  # where each present read top-level key is named, by its quoted name
+    for quoted in filter(None, map(_QUOTED.get, present)):
+        around = text.split(quoted, 2)  # (one scan: cheaper than two finds)
+        if len(around) != 2:
+            raise _Undecided
+        at[quoted] = len(around[0])
+    bounds = sorted(at.values())
+    bounds.append(len(text))
+    for quoted, below in _BELOW:
+        first = at.get(quoted)
+        if first is not None:
+            end = bounds[bounds.index(first) + 1]
+            if max(map(text[first:end].count, below)) > 1:
+                found = _repeated_in_value(text, first + len(quoted), quoted[1:-1])
+                if found is not None:
+                    return found
     return None
 
 
+def _repeated_in_value(text: str, after: int, key: str) -> str | None:
+    """`repeated_key` below `key`, whose name ends at `after`: its value, parsed alone."""
+    colon = _COLON.match(text, after)
+    if colon is None:
+        raise _Undecided
+    try:
+        value, _ = _decoder().raw_decode(text, colon.end())
+    except (ValueError, RecursionError):
+        raise _Undecided from None  # (the core was stepped over inside it, say)
+    return _repeat(value, _READ[key], f"{key}.")
+
+
 def _repeat(pairs: object, read: dict[str, Any], where: str) -> str | None:
+    """The first read key `pairs` names twice, else the first below one of them, in
+    `read`'s order (as `_looked_over` looks)."""
     if not isinstance(pairs, _Pairs):
         return None
-    seen: set[str] = set()
-    for key, _ in pairs:
-        if key in read:
-            if key in seen:
-                return f"{where}{key}"
-            seen.add(key)
+    values: dict[str, object] = {}
     for key, value in pairs:
-        nested = read.get(key)
-        if nested:
-            found = _repeat(value, nested, f"{where}{key}.")
+        if key in read:
+            if key in values:
+                return f"{where}{key}"
+            values[key] = value
+    for key, nested in read.items():
+        if nested and key in values:
+            found = _repeat(values[key], nested, f"{where}{key}.")
             if found is not None:
                 return found
     return None

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from lashtui import observed_json as oj
 from lashtui.clock import ManualClock
+from lashtui.core_event_types import CORE_EVENT_TYPES_JSON
 from lashtui.model import (
     AbandonedOutput,
     AbandonEvidence,
@@ -156,7 +157,7 @@ def test_the_enums_and_core_event_types_are_the_models() -> None:
     for output in OUTPUTS:
         assert oj.OUTPUT_STATES[output.type] == output.terminal_state().value
     assert set(oj.OUTPUT_STATES) == {output.type for output in OUTPUTS}
-    assert oj.CORE_EVENT_TYPES_JSON == _CORE_RECORD_JSON
+    assert CORE_EVENT_TYPES_JSON == _CORE_RECORD_JSON
 
 
 # --- records the models wrote ---------------------------------------------------------------

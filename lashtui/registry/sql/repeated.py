@@ -25,6 +25,7 @@ counted there by that last value. (Only `wait` is asked again there: filter.py
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -45,9 +46,13 @@ def repeated_key_of(value: object) -> str | None:
     if not isinstance(value, bytes):
         return None
     try:
-        return repeated_key(value.decode())
-    except (ValueError, RecursionError):  # (not UTF-8; repeated_key takes the rest)
+        text = value.decode()
+        # `repeated_key` needs the top-level keys a parse finds (it counts each once in the
+        # text): a plain parse gives them (the models' path passes pydantic's fields set).
+        record = json.loads(text)
+    except (ValueError, RecursionError):  # (not UTF-8, or not JSON: nothing repeats)
         return None
+    return repeated_key(text, record) if isinstance(record, dict) else None
 
 
 def install(conn: sqlite3.Connection) -> None:
