@@ -69,9 +69,9 @@ GROUPS_MAX = 10_000
 
 EXIT_CODES = """exit status:
   0    done: every target done, requested or unchanged (each says which on stdout)
-  1    refused or failed: a target was refused, a value was refused, the registry could
-       not serve, or stdout could not be written (full or closed); one line per problem on
-       stderr, `lashtui: <sentence>`
+  1    refused or failed: a target was refused (its line on stdout says so, as every
+       target's does), a value was refused, the registry could not serve, or stdout could
+       not be written (full or closed); one line per problem on stderr, `lashtui: <sentence>`
   2    usage error: unknown command or flag, missing argument, flags that contradict each
        other, a filter flag given twice (each takes one value), an empty flag value, a
        value that is not one of its flag's words (--status, --sort, --action, --outcome,

@@ -21,9 +21,10 @@ from lashtui.clock import SystemClock
 from lashtui.command.argument import named_process, parse_disposition, parse_json
 from lashtui.command.facade import facade
 from lashtui.command.output import emit_json, report, say
-from lashtui.errors import InvalidRequest
+from lashtui.errors import InvalidRequest, ProcessConflict, UnknownProcess
 from lashtui.model import (
     Engine,
+    ProcessActionOutcome,
     ProcessHandleDescriptor,
     ProcessIdentity,
     ProcessPruneOutcome,
@@ -166,11 +167,21 @@ async def cmd_end_undecodable(args: argparse.Namespace) -> int:
     who, acting = requester(args), operator(args)
     async with facade(args, writes=True) as processes:
         process_id = await named_process(processes, args.id)
-        observed = await processes.end_undecodable(process_id, acting, args.reason, by=who)
-    emit_json(observed) if args.json else say(
-        f"ended undecodable process {process_id}: now {observed.lifecycle.value}"
-    )
-    return 0
+        try:
+            observed = await processes.end_undecodable(process_id, acting, args.reason, by=who)
+        except (UnknownProcess, ProcessConflict) as error:
+            # A refusal of the target is its line, as every action's is (it was stderr
+            # alone, and `--json` printed nothing); a registry that cannot serve is not.
+            refused = ProcessActionOutcome(
+                process_id=process_id, action="end-undecodable", outcome="refused",
+                sentence=str(error), process=await processes.get(process_id),
+            )  # fmt: skip
+            return report([refused], args.json)
+    ended = ProcessActionOutcome(
+        process_id=process_id, action="end-undecodable", outcome="done",
+        sentence=f"ended undecodable process: now {observed.lifecycle.value}", process=observed,
+    )  # fmt: skip
+    return report([ended], args.json)
 
 
 def distinct(ids: list[str], action: str) -> list[str]:

@@ -123,16 +123,18 @@ def emit(value: BaseModel | list[Any] | dict[str, Any], output: str) -> bool:
 def report(outcomes: list[ProcessActionOutcome], as_json: bool, *, many: bool = False) -> int:
     """Print each target's outcome and return the exit status: 1 if any was refused.
 
-    Human output is one line per target on stdout, `<id>: <outcome>: <sentence>`; each
-    refusal is also one line on stderr, `lashtui: <sentence>` (naming the id). With
-    `--json` stdout holds one document: the outcome object (`many`: a list of them)."""
+    Human output is one line per target on stdout, `<id>: <outcome>: <sentence>`, a refused
+    one too (`transfer --from a --to b s1 nope` printed a line for s1 alone, so a script
+    reading stdout could not tell `nope` was ever looked at); each refusal is also one line
+    on stderr, `lashtui: <sentence>` (naming the id). With `--json` stdout holds one
+    document: the outcome object (`many`: a list of them)."""
     if as_json:
         emit_json(outcomes if many else outcomes[0])
     for outcome in outcomes:
+        if not as_json:
+            print(shown(outcome.line()))
         if outcome.refused:
             named = f"`{outcome.process_id}`" in outcome.sentence
             line = outcome.sentence if named else f"{outcome.process_id}: {outcome.sentence}"
             print(shown(f"lashtui: {line}"), file=sys.stderr)
-        elif not as_json:
-            print(shown(outcome.line()))
     return 1 if any(outcome.refused for outcome in outcomes) else 0

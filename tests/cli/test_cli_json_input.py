@@ -197,7 +197,7 @@ def test_an_undecodable_row_is_listed_shown_and_ended_by_id(db: Path) -> None:
         env=env,
     )
     assert ended.returncode == 0, ended.stderr
-    assert ended.stdout.strip() == "ended undecodable process deep: now failed"
+    assert ended.stdout.strip() == "deep: done: ended undecodable process: now failed"
     events = json.loads(run("events", "deep", "--json", db=db).stdout)
     message = events[-1]["payload"]["await_output"]["message"]
     assert message.endswith("; ended by dana: host retired")

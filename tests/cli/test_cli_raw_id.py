@@ -73,7 +73,7 @@ def test_end_undecodable_by_id_then_prune(db: Path, named: str | bytes) -> None:
     ended = run("--as", "dana", "end-undecodable", named, "--reason", "bad bytes", db=db)
 
     assert ended.returncode == 0, ended.stderr
-    assert ended.stdout == f"ended undecodable process {ESCAPED}: now failed\n"
+    assert ended.stdout == f"{ESCAPED}: done: ended undecodable process: now failed\n"
     events = run("events", named, "--json", db=db)
     assert events.returncode == 0, events.stderr
     (event,) = json.loads(events.stdout)

@@ -136,18 +136,19 @@ def test_the_way_out_of_an_undecodable_row_is_a_command_that_works(tmp_path: Pat
     argv = shlex.split(hint.group(1))
     followed = run(db, *argv[1:])
     assert followed.returncode == 0, followed.stderr
-    assert followed.stdout == "ended undecodable process deep: now failed\n"
+    assert followed.stdout == "deep: done: ended undecodable process: now failed\n"
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_end_undecodable_on_an_ended_row_says_it_has_ended(registry_target: str) -> None:
     ended(registry_target)
     result = run(registry_target, "end-undecodable", "s1", "--reason", "x")
-    assert (result.returncode, result.stdout) == (1, "")
-    assert result.stderr == (
-        "lashtui: process `s1` is not undecodable: it has already ended (completed), so "
-        "there is nothing to end\n"
+    sentence = (
+        "process `s1` is not undecodable: it has already ended (completed), so there is "
+        "nothing to end"
     )
+    assert (result.returncode, result.stdout) == (1, f"s1: refused: {sentence}\n")
+    assert result.stderr == f"lashtui: {sentence}\n"
     # A live one that decodes is still pointed at cancel and abandon, which work on it.
     assert run(registry_target, "start", "live", "--external").returncode == 0
     live = run(registry_target, "end-undecodable", "live", "--reason", "x")
