@@ -73,11 +73,11 @@ EXIT_CODES = """exit status:
        target's does), a value was refused, the registry could not serve, or stdout could
        not be written (full or closed); one line per problem on stderr, `lashtui: <sentence>`
   2    usage error: unknown command or flag, missing argument, flags that contradict each
-       other, a filter flag given twice (each takes one value), an empty flag value, a
-       value that is not one of its flag's words (--status, --sort, --action, --outcome,
-       --disposition) or not in its flag's form (a scope, an audit --before cursor), a
-       number flag out of its range (--timeout, --ttl-ms, --before, --after, --limit,
-       --window) or a bad --older-than; `dash` without a terminal
+       other, a filter flag given twice (each takes one value), an empty flag value or
+       process id, a value that is not one of its flag's words (--status, --sort, --action,
+       --outcome, --disposition) or not in its flag's form (a scope, an audit --before
+       cursor), a number flag out of its range (--timeout, --ttl-ms, --before, --after,
+       --limit, --window) or a bad --older-than; `dash` without a terminal
   124  `worker --once --timeout`: the bound came with runs still in flight; they were
        stopped (the `stopped` log line says what became of their leases)
   129  `worker`: stopped at once by a second SIGHUP (the first stops it well)
@@ -530,8 +530,10 @@ def _add_ls(sub: Any) -> None:
 
 
 def _process_id(command: argparse.ArgumentParser, text: str) -> None:
-    """A process id positional, completed from the registry (`lashtui completion`)."""
-    action = command.add_argument("id", help=text)
+    """A process id positional, completed from the registry (`lashtui completion`). An empty
+    one is a usage error, as `start ''` is: no process can have it (semantics §2.1), and it
+    is what an unset `"$ID"` gives (`show ''` and the rest exited 1, `unknown process ```)."""
+    action = command.add_argument("id", type=_given, help=text)
     action.completer = _complete_process_id  # type: ignore[attr-defined]
 
 
@@ -685,7 +687,9 @@ def _add_many(sub: Any) -> None:
         "run terminal processes again, each as a new process <id>~rerun-<n> with the same "
         "input, disposition, event types and grants",
     )
-    ids = rerun.add_argument("ids", nargs="+", metavar="ID", help="the ended processes")
+    ids = rerun.add_argument(
+        "ids", nargs="+", type=_given, metavar="ID", help="the ended processes"
+    )
     ids.completer = _complete_process_id  # type: ignore[attr-defined]
     _add_json(rerun)
 
@@ -698,7 +702,7 @@ def _add_many(sub: Any) -> None:
         "--to", dest="to_scope", type=_given, required=True, metavar="SCOPE",
         help="the scope gaining them",
     )  # fmt: skip
-    ids = transfer.add_argument("ids", nargs="+", metavar="ID", help="the processes")
+    ids = transfer.add_argument("ids", nargs="+", type=_given, metavar="ID", help="the processes")
     ids.completer = _complete_process_id  # type: ignore[attr-defined]
     _add_json(transfer)
     cast(CommandParser, transfer).checks.append(_scopes(from_scope="--from", to_scope="--to"))

@@ -138,3 +138,32 @@ def test_start_with_an_empty_id_is_a_usage_error(tmp_path: Path, db: Path) -> No
     steps = ("--engine", "steps", "--disposition", "rerunnable")
     usage_error(run(str(fresh), "start", "", *steps), "id")
     assert not fresh.exists()
+
+
+# Every command that takes process ids, with its id left empty (`"$ID"` unset) and the
+# other arguments it needs; the flag named in the usage error is `id`, or `ID` for a list.
+EMPTY_IDS = {
+    "show": ("show", ""),
+    "events": ("events", ""),
+    "events --follow": ("events", "", "--follow"),
+    "await": ("await", "", "--timeout", "0"),
+    "cancel": ("cancel", ""),
+    "signal": ("signal", "", "approve"),
+    "abandon": ("abandon", "", "--reason", "r"),
+    "end-undecodable": ("end-undecodable", "", "--reason", "r"),
+    "rerun": ("rerun", ""),
+    "rerun among others": ("rerun", "job", ""),
+    "transfer": ("transfer", "--from", "session:alice", "--to", "session:b", "job", ""),
+}
+
+
+@pytest.mark.parametrize("name", EMPTY_IDS)
+@pytest.mark.parametrize("output", [[], ["--json"]])
+def test_an_empty_process_id_is_a_usage_error(db: Path, name: str, output: list[str]) -> None:
+    """As `start ''` is: each exited 1 with `unknown process ``` (and `transfer job ''`
+    printed job's line first), as if the registry had been asked about an id no process
+    can have (semantics §2.1)."""
+    before = digest(db)
+    args = EMPTY_IDS[name]
+    usage_error(run(str(db), *args, *output), "ID" if args[0] in ("rerun", "transfer") else "id")
+    assert digest(db) == before
