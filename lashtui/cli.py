@@ -74,10 +74,11 @@ EXIT_CODES = """exit status:
        not be written (full or closed); one line per problem on stderr, `lashtui: <sentence>`
   2    usage error: unknown command or flag, missing argument, flags that contradict each
        other, a filter flag given twice (each takes one value), an empty flag value or
-       process id, a value that is not one of its flag's words (--status, --sort, --action,
-       --outcome, --disposition) or not in its flag's form (a scope, an audit --before
-       cursor), a number flag out of its range (--timeout, --ttl-ms, --before, --after,
-       --limit, --window) or a bad --older-than; `dash` without a terminal
+       process id, an argument that is not UTF-8 (shown as a shell word), a value that
+       is not one of its flag's words (--status, --sort, --action, --outcome,
+       --disposition) or not in its flag's form (a scope, an audit --before cursor), a
+       number flag out of its range (--timeout, --ttl-ms, --before, --after, --limit,
+       --window) or a bad --older-than; `dash` without a terminal
   124  `worker --once --timeout`: the bound came with runs still in flight; they were
        stopped (the `stopped` log line says what became of their leases)
   129  `worker`: stopped at once by a second SIGHUP (the first stops it well)
@@ -322,7 +323,7 @@ def _add_worker_service(worker: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> EntryParser:
     parser = EntryParser(
         prog="lashtui",
         description="Run and watch lash's durable background processes.",
@@ -345,6 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     # the global options after it as every other subcommand does.
     _global_options(sub.choices["check"], suppress=True)
     parser.probe = sub.choices["check"]  # its usage errors, given before `check`, are check's
+    parser.commands = dict(sub.choices)
     return parser
 
 
@@ -838,7 +840,8 @@ def _registry(args: argparse.Namespace) -> str:
 
 # Arguments that are paths, where any bytes are a name the OS can open.
 _PATH_ARGUMENTS = frozenset({"db", "command"})
-_POSITIONALS = frozenset({"id", "ids", "name"})
+# The positionals, named as argparse's own usage errors name them (`ID` is the lists' metavar).
+_POSITIONALS = {"id": "id", "ids": "ID", "name": "name"}
 # Where the flag is not the dest.
 _FLAGS = {"from_scope": "--from", "to_scope": "--to", "operator": "--as"}
 # Whose ID may be bytes that are not UTF-8: an id another program stored that way
@@ -846,12 +849,14 @@ _FLAGS = {"from_scope": "--from", "to_scope": "--to", "operator": "--as"}
 RAW_ID_COMMANDS = frozenset({"show", "events", "end-undecodable"})
 
 
-def not_utf8(args: argparse.Namespace) -> str | None:
-    """One sentence naming the first argument that is not UTF-8, else None. Python hands
+def not_utf8(args: argparse.Namespace, registry: str) -> str | None:
+    """The usage error naming the first argument that is not UTF-8, else None. Python hands
     argv bytes that are not UTF-8 over as lone surrogates, which no registry can store or
-    even look up (sqlite3 and psycopg raise on them)."""
+    even look up (sqlite3 and psycopg raise on them). A raw ID is an id another program
+    stored (`RAW_ID_COMMANDS`), but only in a SQLite file: PostgreSQL's text is UTF-8."""
+    raw_ids = args.command in RAW_ID_COMMANDS and not _is_postgres(registry)
     for dest, value in vars(args).items():
-        if dest in _PATH_ARGUMENTS or (dest == "id" and args.command in RAW_ID_COMMANDS):
+        if dest in _PATH_ARGUMENTS or (dest == "id" and raw_ids):
             continue
         for text in value if isinstance(value, list) else [value]:
             if not isinstance(text, str) or text.isascii():
@@ -859,12 +864,32 @@ def not_utf8(args: argparse.Namespace) -> str | None:
             try:
                 text.encode("utf-8")
             except UnicodeEncodeError as error:
-                code = ord(text[error.start])
-                byte = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else "a surrogate"
-                name = _FLAGS.get(dest) or f"--{dest.replace('_', '-')}"
-                name = dest.upper() if dest in _POSITIONALS else name
-                return f"{name} is not valid UTF-8 ({byte} at character {error.start})"
+                name = _POSITIONALS.get(dest) or _FLAGS.get(dest) or f"--{dest.replace('_', '-')}"
+                return f"argument {name}: {_not_utf8_sentence(text, error.start)}"
     return None
+
+
+# How much of a value that is not UTF-8 its usage error shows, around its first bad byte:
+# enough to find it by, never a whole payload.
+SHOWN_AROUND = 32
+
+
+def _not_utf8_sentence(text: str, start: int) -> str:
+    """`not valid UTF-8 (byte 0xff at character 1): $'a\xffb'`: the value as a shell word
+    that reads back as the bytes given (ANSI-C quoting), so no raw byte reaches the
+    terminal; a long value only around its first bad byte, `...` marking what is left out."""
+    code = ord(text[start])
+    byte = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else "a surrogate"
+    from lashtui.untrusted import shell_word
+
+    low, high = max(start - SHOWN_AROUND, 0), start + SHOWN_AROUND
+    word = shell_word(text[low:high])
+    word = ("..." if low else "") + word + ("..." if high < len(text) else "")
+    return f"not valid UTF-8 ({byte} at character {start}): {word}"
+
+
+def _is_postgres(registry: str) -> bool:
+    return registry.startswith(("postgresql://", "postgres://"))  # as open_registry reads it
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -920,13 +945,12 @@ def _main(argv: list[str] | None) -> int:
     if args.db is None and os.environ.get("LASHTUI_DB") == "":
         # As `--db ''`: an empty path opened the current directory ("... is a directory").
         parser.error("$LASHTUI_DB is empty: set it to a registry, or unset it for ./lashtui.db")
-    problem = not_utf8(args)
-    if problem is not None:
-        if args.command == "check":
-            parser.error(problem)  # check's usage error: exit 3, as a monitor reads it
-        print(f"lashtui: {problem}", file=sys.stderr)
-        return 1
     args.db = _registry(args)
+    problem = not_utf8(args, args.db)
+    if problem is not None:
+        # A usage error of the command (exit 2; check's exit 3, as a monitor reads it),
+        # where it exited 1 as if the registry had refused the value.
+        parser.commands.get(args.command or "", parser).error(problem)
     from lashtui.untrusted import shown
 
     try:

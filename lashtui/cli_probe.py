@@ -155,6 +155,8 @@ class EntryParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
         self.probe: CommandParser | None = None
         self.command: str | None = None
+        # Each command's parser by name: a usage error found after parsing is its command's.
+        self.commands: dict[str, argparse.ArgumentParser] = {}
 
     def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
         argv = list(sys.argv[1:] if args is None else args)

@@ -113,4 +113,8 @@ def test_an_escape_no_row_has_names_the_id_as_given(db: Path) -> None:
         "unknown process `nope\\udcff`",
     )
     # Only these three commands take such bytes; the others still refuse them.
-    one_line_error(run("cancel", RAW, db=db), "ID is not valid UTF-8 (byte 0xff at character 1)")
+    refused = run("cancel", RAW, db=db)
+    assert refused.returncode == 2, refused
+    assert refused.stderr.strip().endswith(
+        "argument id: not valid UTF-8 (byte 0xff at character 1): $'r\\xffw'"
+    ), refused.stderr
