@@ -796,7 +796,9 @@ def _add_engine(sub: Any) -> None:
         sub,
         "sweep",
         "one recovery pass that runs no work: abandon what the rules say to abandon (dead "
-        "owners' owner_bound work, honoured abandon requests) and say what it decided",
+        "owners' owner_bound work, honoured abandon requests) and say how many rows it "
+        "looked at and what it decided (-o json: `looked_at` and every verdict's count, 0 "
+        "when none)",
     )
     sweep.add_argument(
         "--once", action="store_true", help="one pass and exit (the only mode; may be left out)"

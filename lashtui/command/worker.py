@@ -231,24 +231,29 @@ def _count(n: int, what: str) -> str:
 
 
 def pass_counts(worker: ProcessWorker) -> dict[str, int]:
-    """A pass's rows by verdict, then the runs that did not end by completing (stopped by a
-    signal or `--timeout`, their leases released or left to lapse; or their lease lost),
-    which count no verdict: a pass whose only run was stopped said "nothing to recover or
-    run". A stopped run whose release the registry did not take in time (a second signal
-    hurried it past a locked file) was counted among the leases released."""
-    from lashtui.worker.runtime import RunEnd
+    """What a pass looked at (`looked_at`: the live rows it read to decide on; a sweep
+    reads every one, a worker's drive leaves in SQL those it could not act on, such as
+    externally owned rows without an abandon request), its rows by verdict, then
+    the runs that did not end by completing (stopped by a signal or `--timeout`, their
+    leases released or left to lapse; or their lease lost), which count no verdict: a pass
+    whose only run was stopped said "nothing to recover or run". A stopped run whose
+    release the registry did not take in time (a second signal hurried it past a locked
+    file) was counted among the leases released.
 
-    counts = {k.value: v for k, v in worker.stats.verdicts.items()}
-    stopped = worker.stats.runs[RunEnd.STOPPED]
-    unreleased = worker.stats.stopped_unreleased
-    for name, count in (
-        ("run_stopped", stopped - unreleased),
-        ("run_stopped_unreleased", unreleased),
-        ("run_lease_lost", worker.stats.runs[RunEnd.LEASE_LOST]),
-    ):
-        if count:
-            counts[name] = count
-    return counts
+    Every key is there, 0 when nothing came to it: a pass that decided nothing printed `{}`,
+    which said neither that it had looked nor at what, and a script had to know every key
+    to read one that was missing as 0."""
+    from lashtui.worker.runtime import RunEnd, Verdict
+
+    stats = worker.stats
+    stopped, unreleased = stats.runs[RunEnd.STOPPED], stats.stopped_unreleased
+    return {
+        "looked_at": stats.looked_at,
+        **{verdict.value: stats.verdicts[verdict] for verdict in Verdict},
+        "run_stopped": stopped - unreleased,
+        "run_stopped_unreleased": unreleased,
+        "run_lease_lost": stats.runs[RunEnd.LEASE_LOST],
+    }
 
 
 async def _serve(args: argparse.Namespace, worker: ProcessWorker, registry: ProcessRegistry) -> int:
@@ -362,12 +367,19 @@ def _bracketed(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def pass_line(verdicts: dict[str, int], *, run: bool) -> str:
-    """A `--once` pass for people: what it decided for how many rows, e.g. `one pass: 2
-    ran, 1 abandoned (owner provably dead)`. `-o json` prints the counts by verdict."""
+def pass_line(counts: dict[str, int], *, run: bool) -> str:
+    """A `--once` pass for people: how many rows it looked at and what it decided for how
+    many, e.g. `worker: one pass, 3 rows looked at: 2 ran, 1 abandoned (owner provably
+    dead)`, or that it decided nothing. `-o json` prints `pass_counts` as they are."""
     what = "worker" if run else "sweep"
-    decided = [f"{count} {VERDICT_WORDS.get(name, name)}" for name, count in verdicts.items()]
-    return f"{what}: one pass: {', '.join(decided) if decided else 'nothing to recover or run'}"
+    looked = counts.get("looked_at", 0)
+    decided = [
+        f"{count} {VERDICT_WORDS.get(name, name)}"
+        for name, count in counts.items()
+        if count and name != "looked_at"
+    ]
+    said = ", ".join(decided) if decided else "nothing decided (nothing to recover or run)"
+    return f"{what}: one pass, {looked} row{'' if looked == 1 else 's'} looked at: {said}"
 
 
 # What each recovery verdict (lashtui.worker.runtime.Verdict) means, for `--once`'s line.

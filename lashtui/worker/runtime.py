@@ -100,6 +100,10 @@ class WorkerStats:
     # Since when its backlog loop has been taking full batches (worker.py `_saturate`):
     # meanwhile other connections' commits are read at the backlog's end or at a drive.
     draining_since_ms: int | None = None
+    # Live rows its drives and batch claims read to decide on, each counted once a read
+    # (`worker.py` `drive_pending_processes`; a sweep's drive reads every live row): what a
+    # `--once` pass says it looked at, so a pass that decided nothing says of how many.
+    looked_at: int = 0
     verdicts: Counter[Verdict] = field(default_factory=Counter)
     runs: Counter[RunEnd] = field(default_factory=Counter)
     # Of `runs[STOPPED]`, those whose leases the registry did not take back in time (left

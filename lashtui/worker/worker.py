@@ -170,10 +170,15 @@ class ProcessWorker:
             items = await self.registry.list_work_items()
         wanted = [item for item in items if self._wants(item, now)]
         batched = False
+        handed = 0
         if run:
             before = len(wanted)
             wanted = self._hand_to_batches(wanted, now)
-            batched = len(wanted) < before
+            handed = before - len(wanted)
+            batched = handed > 0
+        # The rows handed to the batch claim are counted when it takes them (with the rest
+        # of the backlog the drive did not read), not twice.
+        self.stats.looked_at += len(items) - handed
         spawned = [self._spawn(item, run) for item in wanted]
         if batched:  # one task for what the backlog loop claims and runs of it
             spawned.append(asyncio.create_task(self._batches_settled(), name="batches-settled"))
@@ -307,6 +312,7 @@ class ProcessWorker:
             finally:
                 for slot in slots[len(claims) :]:
                     slot.release()
+            self.stats.looked_at += len(claims)
             for slot, (process_id, claimed) in zip(slots, claims, strict=False):
                 if claimed is None:
                     self._skipped.add(process_id)

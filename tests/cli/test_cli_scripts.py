@@ -50,7 +50,7 @@ def db(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.M
     assert run(capsys, "--db", db, "start", "bad", *job, "--payload", STEPS_FAIL)[0] == 0
     assert run(capsys, "--db", db, "start", "ext", "--external", "--label", "ext")[0] == 0
     code, out, _ = run(capsys, "--db", db, "worker", "--once")
-    assert (code, out) == (0, "worker: one pass: 2 ran\n")
+    assert (code, out) == (0, "worker: one pass, 2 rows looked at: 2 ran\n")
     assert run(capsys, "--db", db, "--as", "dana", "cancel", "ext")[0] == 0
     return path
 
@@ -199,7 +199,8 @@ def test_a_sweep_says_why_it_leaves_started_owner_bound_work_running(
     code, out, _ = run(capsys, "--db", db, "sweep")
     assert (code, out) == (
         0,
-        "sweep: one pass: 1 left running (its lease had lapsed: nothing proves the owner "
+        "sweep: one pass, 1 row looked at: 1 left running (its lease had lapsed: nothing "
+        "proves the owner "
         "dead, and only an abandon request ends it)\n",
     )
 
@@ -423,8 +424,13 @@ def test_sweep_is_one_pass_in_words_or_json(db: Path, capsys: pytest.CaptureFixt
     # `--once` is the only mode, so it may be left out; README's `sweep --once` still works.
     for argv in (("sweep",), ("sweep", "--once")):
         code, out, _ = run(capsys, "--db", str(db), *argv)
-        assert (code, out) == (0, "sweep: one pass: nothing to recover or run\n")
-    assert run(capsys, "--db", str(db), "sweep", "-o", "json")[1] == "{}\n"
+        assert (code, out) == (
+            0, "sweep: one pass, 1 row looked at: nothing decided (nothing to recover or run)\n"
+        )
+    # Every count, 0 when nothing came to it (it printed `{}`: neither that it had looked,
+    # nor at what): tests/cli/test_cli_pass_counts.py.
+    counts = json.loads(run(capsys, "--db", str(db), "sweep", "-o", "json")[1])
+    assert counts.pop("looked_at") == 1 and set(counts.values()) == {0}
 
 
 def test_sweep_defers_runnable_work_and_says_so(
@@ -434,7 +440,7 @@ def test_sweep_defers_runnable_work_and_says_so(
     job = ("--engine", "steps", "--disposition", "rerunnable", "--payload", STEPS_OK)
     assert run(capsys, "--db", db, "start", "new", *job)[0] == 0
     code, out, _ = run(capsys, "--db", db, "sweep")
-    assert (code, out) == (0, "sweep: one pass: 1 runnable, left for a worker\n")
+    assert (code, out) == (0, "sweep: one pass, 1 row looked at: 1 runnable, left for a worker\n")
     assert json.loads(run(capsys, "--db", db, "ls", "--json")[1])[0]["lifecycle"] == "running"
 
 
@@ -443,10 +449,10 @@ def test_worker_once_prints_json_only_when_asked(
 ) -> None:
     db = str(tmp_path / "r.db")
     job = ("--engine", "steps", "--disposition", "rerunnable", "--payload", STEPS_OK)
-    assert run(capsys, "--db", db, "start", "a", *job)[0] == 0
-    assert run(capsys, "--db", db, "worker", "--once", "--json")[1] == '{"ran":1}\n'
-    assert run(capsys, "--db", db, "start", "b", *job)[0] == 0
-    assert run(capsys, "--db", db, "worker", "--once", "-o", "json")[1] == '{"ran":1}\n'
+    for name, output in (("a", ("--json",)), ("b", ("-o", "json"))):
+        assert run(capsys, "--db", db, "start", name, *job)[0] == 0
+        counts = json.loads(run(capsys, "--db", db, "worker", "--once", *output)[1])
+        assert (counts["looked_at"], counts["ran"], sum(counts.values())) == (1, 1, 2)
 
 
 def walk(parser: argparse.ArgumentParser, path: str = "lashtui") -> list[tuple[str, str]]:

@@ -41,7 +41,7 @@ def _sweep(db: Path) -> dict[str, int]:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     counts: dict[str, int] = json.loads(done.stdout)
-    return counts
+    return {k: v for k, v in counts.items() if v and k != "looked_at"}  # the verdicts found
 
 
 async def _states(db: Path, *process_ids: str) -> list[ProcessLifecycleStatus]:

@@ -401,7 +401,9 @@ async def test_a_once_pass_says_what_it_waits_for_and_stops_on_sigterm(
     assert worker.events("stopped")[0]["stopped"] == ["parked"]
     assert worker.process.stdout is not None
     said = worker.process.stdout.read()
-    assert said == "worker: one pass: 1 stopped before they ended (leases released)\n", said
+    assert said == (
+        "worker: one pass, 1 row looked at: 1 stopped before they ended (leases released)\n"
+    ), said
     assert await _state_and_lease(db, "parked") == (ProcessLifecycleStatus.RUNNING, None)
 
 
@@ -441,7 +443,8 @@ async def test_a_once_pass_line_says_a_lease_left_to_lapse_was_not_released(
     assert worker.process.stdout is not None
     said = worker.process.stdout.read()
     assert said == (
-        "worker: one pass: 1 stopped before they ended (leases not released: left to lapse)\n"
+        "worker: one pass, 1 row looked at: 1 stopped before they ended (leases not "
+        "released: left to lapse)\n"
     ), said
     state, lease = await _state_and_lease(db, "parked")
     assert state is ProcessLifecycleStatus.RUNNING and lease is not None  # held, to lapse
@@ -470,7 +473,10 @@ async def test_a_once_pass_with_a_timeout_stops_the_runs_still_in_flight_and_exi
     ]
     assert worker.process.stdout is not None
     said = worker.process.stdout.read()
-    assert said == "worker: one pass: 1 ran, 1 stopped before they ended (leases released)\n"
+    assert said == (
+        "worker: one pass, 2 rows looked at: 1 ran, 1 stopped before they ended (leases "
+        "released)\n"
+    )
     assert await _state_and_lease(db, "parked") == (ProcessLifecycleStatus.RUNNING, None)
     assert (await _state_and_lease(db, "quick"))[0] is ProcessLifecycleStatus.COMPLETED
 

@@ -1,0 +1,60 @@
+"""What `lashtui sweep` (and `worker --once`) prints of a pass that decided nothing, through
+the installed `lashtui`: the same document as a pass that decided something, every count 0,
+and how many rows it looked at; in words, that nothing was decided. It printed `{}`, which
+said neither that the pass had looked nor at what, and a script had to know every key to
+read the one it wanted as 0."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_cli import LASHTUI
+
+
+def run(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    argv = [LASHTUI, "--db", str(db), *args]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done
+    return done
+
+
+@pytest.mark.parametrize("output", [("-o", "json"), ("--json",), ("-o", "jsonl")])
+def test_a_pass_that_decided_nothing_says_so_in_the_same_document(
+    tmp_path: Path, output: tuple[str, ...]
+) -> None:
+    db = tmp_path / "r.db"
+    run(db, "start", "ext", "--external")  # a live row no sweep decides on
+    quiet = json.loads(run(db, "sweep", *output).stdout)
+    assert quiet.pop("looked_at") == 1
+    assert quiet and set(quiet.values()) == {0}, quiet
+
+    run(db, "abandon", "ext", "--reason", "retired")  # now the sweep honours the request
+    decided = json.loads(run(db, "sweep", *output).stdout)
+    assert decided.pop("looked_at") == 1
+    assert list(decided) == list(quiet)  # the same fields, in the same order
+    assert {k: v for k, v in decided.items() if v} == {"abandoned_reconciled": 1}
+
+    # Nothing live at all: still the document, of no rows.
+    empty = json.loads(run(db, "sweep", *output).stdout)
+    assert empty.pop("looked_at") == 0 and list(empty) == list(quiet)
+    assert set(empty.values()) == {0}
+
+
+def test_a_pass_that_decided_nothing_says_so_in_words(tmp_path: Path) -> None:
+    db = tmp_path / "r.db"
+    run(db, "start", "ext", "--external")
+    assert run(db, "sweep").stdout == (
+        "sweep: one pass, 1 row looked at: nothing decided (nothing to recover or run)\n"
+    )
+    assert run(db, "worker", "--once").stdout == (
+        # (the worker's drive leaves unread the externally owned rows it may not claim)
+        "worker: one pass, 0 rows looked at: nothing decided (nothing to recover or run)\n"
+    )
+    run(db, "abandon", "ext", "--reason", "retired")
+    assert run(db, "sweep").stdout == (
+        "sweep: one pass, 1 row looked at: 1 abandoned (abandon request honoured)\n"
+    )
