@@ -100,7 +100,11 @@ or ssh session closed). Then it claims nothing more, lets the runs in flight fin
 can take them; a lease the registry does not take back is left to lapse, and said so), runs
 the owner drain if --drain, and exits 0. A second signal stops at once: no more grace and no
 drain, leases released if the registry takes them within 1 s (else left to lapse), exit 128
-+ the signal's number (130 SIGINT, 143 SIGTERM, 129 SIGHUP)."""
++ the signal's number (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
+
+With --once it exits 1 if the registry could not serve its pass (a claim or a write
+refused, or a lease that lapsed after its renewals were refused); a renewal refused and
+made good by the next is logged, not a failure: the run went on under its lease."""
 
 # --- argument types ----------------------------------------------------------------------
 

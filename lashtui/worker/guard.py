@@ -12,8 +12,11 @@ first-started transaction.
 
 A renewal that fails for another reason than a lost lease (the file locked, the server out
 of reach) is counted as the registry failing (`WorkerRuntime.registry_failed`: the metric
-`lashtui_worker_registry_errors_total`, and a `--once` pass's exit 1, as for a claim or a
-terminal write) and tried again, but only while the lease lasts by this worker's clock: the keeper
+`lashtui_worker_registry_errors_total`) and tried again, but only while the lease lasts by
+this worker's clock. A later renewal that goes through makes it good: the run went on
+under its lease, and a `--once` pass is not failed by it (it exited 1 with the run
+completed); a lease that lapses after it fails the pass, as a refused claim or terminal
+write does (`WorkerRuntime.pass_failed`). The keeper
 wakes at the lease's expiry at the latest, and each attempt may take only the time the lease
 has left. Past it, the run is stopped as a lost lease (semantics §7.4: a failed renewal
 cancels the run), whatever the store says later: another worker may claim the row from that
@@ -65,6 +68,8 @@ class RunGuard:
         self._claimed_at = rt.hub.version(ctx.process_id)
         self.handler_running = False  # only a running handler is stopped by cancelling
         self.fired = False  # whether this guard cancelled the run's task
+        # The last renewal the registry refused since one went through (module docstring).
+        self._refused: LashError | None = None
 
     # --- the keeper
 
@@ -104,17 +109,22 @@ class RunGuard:
         except LashError as error:  # e.g. the file is locked for a moment: retry
             # Counted as the registry failing (a `StoreError`), as a refused claim or
             # terminal write is: an operator alerts on it before leases start to lapse.
-            self._rt.registry_failed("renewing a lease", error)
+            # Not yet the pass's failure: the next renewal may make it good.
+            self._rt.registry_failed("renewing a lease", error, undone=False)
+            self._refused = error
             log.warning("could not renew the lease of %s: %s", state.lease.process_id, error)
             if self._lease_left_s() <= 0:
                 self._lapsed(error)
                 return
         else:
+            self._refused = None
             self._rt.observer.lease_renewed(state.lease.process_id, time.monotonic() - began)
         self.keep_lease()
 
     def _lapsed(self, error: LashError | None) -> None:
         why = f" (the last attempt: {error})" if error is not None else ""
+        if self._refused is not None:  # the registry's refusals cost the run its lease
+            self._rt.pass_failed(self._refused)
         self._lose(f"when it expired unrenewed{why}; cancelling its run")
 
     def _lose(self, why: str) -> None:

@@ -110,8 +110,11 @@ class WorkerStats:
     # to lapse): a `--once` pass line said all stopped runs' leases were released.
     stopped_unreleased: int = 0
     # Times the registry could not serve the worker (a `StoreError`: locked past its busy
-    # timeout, a lost connection, a file replaced), and the last such error: a `--once`
-    # pass that met one exits 1 with its sentence.
+    # timeout, a lost connection, a file replaced), and the last such error that left
+    # something undone (a claim, a terminal write or a release refused; a lease that lapsed
+    # after refused renewals): a `--once` pass that met one exits 1 with its sentence. A
+    # renewal refused and made good by the next is counted, not kept: the run went on
+    # under its lease, and a pass whose run completed exited 1.
     registry_errors: int = 0
     registry_error: StoreError | None = None
 
@@ -146,14 +149,24 @@ class WorkerRuntime:
     def start_slot(self) -> StartSlot:
         return StartSlot(self.starting)
 
-    def registry_failed(self, doing: str, error: LashError) -> None:
+    def registry_failed(self, doing: str, error: LashError, *, undone: bool = True) -> None:
         """Count a registry call that failed because the registry could not serve (a
         `StoreError`; any other error is a verdict on the request, not on the registry),
-        and tell the observers: an operator alerts on it."""
+        and tell the observers: an operator alerts on it. `undone=False` for a failure the
+        worker tries again before anything is lost (a lease renewal, while the lease
+        lasts): it is not the pass's `registry_error` unless it comes to that
+        (`pass_failed`)."""
         if isinstance(error, StoreError):
             self.stats.registry_errors += 1
-            self.stats.registry_error = error
+            if undone:
+                self.stats.registry_error = error
             self.observer.registry_failed(doing, error)
+
+    def pass_failed(self, error: LashError) -> None:
+        """What the registry refused has cost the pass something (a lease lapsed after its
+        renewals were refused): a `--once` pass exits 1 with it."""
+        if isinstance(error, StoreError):
+            self.stats.registry_error = error
 
     async def free_start_slots(self, most: int) -> list[StartSlot]:
         """One start slot (waiting for it), then, a turn of the loop later, as many more of

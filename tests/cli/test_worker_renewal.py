@@ -8,6 +8,8 @@ pool's connect timeout, 10 s)."""
 
 from __future__ import annotations
 
+import json
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -73,3 +75,66 @@ def test_a_run_stops_when_its_lease_expires_with_the_server_out_of_reach(
         _stopped_as_lost(worker, "held")
     finally:
         proxy.kill()
+
+
+
+def test_a_once_pass_whose_lease_was_renewed_after_a_refused_renewal_exits_0(
+    tmp_path: Path, workers: list[Worker]
+) -> None:
+    """A renewal the registry refused for a moment is made good by the next: the lease
+    never lapsed, the run completed and its terminal was written, so the registry served
+    the pass and `worker --once` exits 0 (it exited 1, as for a refused claim or terminal
+    write; the refusal is still said on stderr and counted in the registry-errors metric).
+    The refusal is real: the worker may write no file past its first byte for a moment
+    (RLIMIT_FSIZE, set on it from here: a write past it fails with EFBIG, which Python's
+    ignored SIGXFSZ leaves to SQLite as a failed write), so one renewal cannot append to
+    the WAL. TTL 3 s: a renewal every second, 2 s left after the refused one."""
+    db = tmp_path / "r.db"
+    start(db, "slow", steps({"sleep_ms": 4000}, {"finish": "done"}))
+    worker = Worker(db, "--once", ttl_ms="3000")
+    workers.append(worker)
+    worker.until_event("run_started", "slow")
+    pid = worker.process.pid
+    limits = resource.prlimit(pid, resource.RLIMIT_FSIZE)
+    resource.prlimit(pid, resource.RLIMIT_FSIZE, (1, limits[1]))
+    try:
+        worker.until(lambda: _refused_renewal(worker), "a refused renewal")
+    finally:
+        resource.prlimit(pid, resource.RLIMIT_FSIZE, limits)
+
+    assert worker.wait() == 0, worker.lines
+    assert worker.events("run_ended")[0]["outcome"] == "completed", worker.lines
+    assert not worker.events("lease_lost"), worker.lines
+    assert worker.process.stdout is not None
+    assert worker.process.stdout.read().endswith(": 1 ran\n")
+
+
+def test_a_once_pass_whose_lease_lapsed_after_refused_renewals_exits_1(
+    tmp_path: Path, workers: list[Worker]
+) -> None:
+    """The converse: renewals refused until the lease lapsed cost the run its lease, so
+    the registry did not serve the pass: exit 1 with the store's sentence, as for a
+    refused claim or terminal write (README, the worker as a service)."""
+    db = tmp_path / "r.db"
+    start(db, "slow", steps({"sleep_ms": 4000}, {"finish": "done"}))
+    worker = Worker(db, "--once", ttl_ms="3000")
+    workers.append(worker)
+    worker.until_event("run_started", "slow")
+    pid = worker.process.pid
+    limits = resource.prlimit(pid, resource.RLIMIT_FSIZE)
+    resource.prlimit(pid, resource.RLIMIT_FSIZE, (1, limits[1]))
+    try:  # (the line is looked for as text: the error line after it is not JSON)
+        worker.until(lambda: any('"lease_lost"' in line for line in worker.lines), "lease_lost")
+    finally:
+        resource.prlimit(pid, resource.RLIMIT_FSIZE, limits)
+
+    assert worker.wait() == 1, worker.lines
+    *logged, said = worker.lines  # the log's JSON lines, then the command's error
+    assert said.startswith("lashtui: process registry `"), worker.lines
+    assert said.endswith("` failed: disk I/O error"), worker.lines
+    ended = [json.loads(line) for line in logged if '"run_ended"' in line]
+    assert [e["outcome"] for e in ended] == ["lease_lost"], worker.lines
+
+
+def _refused_renewal(worker: Worker) -> bool:
+    return any("could not renew the lease of slow" in line for line in worker.lines)
