@@ -881,7 +881,7 @@ SHOWN_AROUND = 32
 
 
 def _not_utf8_sentence(text: str, start: int) -> str:
-    """`not valid UTF-8 (byte 0xff at character 1): $'a\xffb'`: the value as a shell word
+    """`not valid UTF-8 (byte 0xff at character 1): $'a\\xffb'`: the value as a shell word
     that reads back as the bytes given (ANSI-C quoting), so no raw byte reaches the
     terminal; a long value only around its first bad byte, `...` marking what is left out."""
     code = ord(text[start])

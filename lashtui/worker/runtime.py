@@ -114,7 +114,7 @@ class WorkerStats:
     # something undone (a claim, a terminal write or a release refused; a lease that lapsed
     # after refused renewals): a `--once` pass that met one exits 1 with its sentence. A
     # renewal refused and made good by the next is counted, not kept: the run went on
-    # under its lease, and a pass whose run completed exited 1.
+    # under its lease (a pass whose run completed exited 1 for it).
     registry_errors: int = 0
     registry_error: StoreError | None = None
 
