@@ -15,9 +15,10 @@ stop) leaves the lease to lapse, recorded for the stop's report (shutdown.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
-from lashtui.errors import InvalidRequest, LashError, LeaseLost, StoreError
+from lashtui.errors import InvalidRequest, LashError, LeaseLost, ProcessConflict, StoreError
 from lashtui.model import (
     CancelledOutput,
     ProcessLease,
@@ -125,7 +126,7 @@ async def _handle(
 
 async def _complete(
     rt: WorkerRuntime, guard: RunGuard, output: ProcessOutput
-) -> ProcessOutput | None:
+) -> ProcessOutput | _EndedElsewhere | None:
     """Write `output` as the terminal under the run's lease; what was written, or None when
     the lease was lost first (said here, or by the keeper).
 
@@ -136,7 +137,7 @@ async def _complete(
     one stayed running, silent). An output the registry refuses to store (over the 1 MiB an
     event payload may hold, a NaN, a lone surrogate, a NUL) is the handler's failure, written
     instead: taken for a stop, a rerunnable row ran again and again, each run
-    refused."""
+    refused. A row some other write has ended meanwhile is ENDED_ELSEWHERE."""
     pid, state = guard.ctx.process_id, guard.state
     delay, tries, refused = BACKOFF_START_S, 0, False
     while True:
@@ -152,6 +153,9 @@ async def _complete(
                 raise  # the failure written instead was refused too: not the handler's doing
             output, refused = failure(PROCESS_FAILED, str(error)), True
             continue
+        except ProcessConflict as error:
+            await _ended_elsewhere(rt, state.lease, error)
+            return ENDED_ELSEWHERE
         except LashError as error:
             tries += 1
             rt.registry_failed("writing a terminal", error)
@@ -178,6 +182,30 @@ async def _complete(
             extra={"fields": {"event": "terminal_written", "process_id": pid, "tries": tries}},
         )  # fmt: skip
     return output
+
+
+class _EndedElsewhere:
+    """What `_complete` returns for a row another write ended while the run held it."""
+
+
+ENDED_ELSEWHERE = _EndedElsewhere()
+
+
+async def _ended_elsewhere(rt: WorkerRuntime, lease: ProcessLease, error: ProcessConflict) -> None:
+    """The registry refused the run's terminal because the row is terminal already: most
+    often its handler appended a terminal event itself (`ctx.append_event("process.
+    completed", ...)`, a type every process declares), which the registry takes and
+    materializes. Nothing will change that: taken for an outage, the run retried the write
+    and renewed its lease on the ended row until its worker stopped. Say so and give the
+    lease back."""
+    pid = lease.process_id
+    log.warning(
+        "the terminal of %s was not written: %s; the terminal already written stands",
+        pid, error,
+        extra={"fields": {"event": "terminal_refused", "process_id": pid, "error": str(error)}},
+    )  # fmt: skip
+    with contextlib.suppress(LashError):  # a lease not released lapses: nobody runs the row
+        await rt.registry.release_process_lease(lease)
 
 
 class ReleaseHurried(StoreError):
@@ -262,7 +290,8 @@ async def run_and_complete(
             end = RunEnd.LEASE_LOST
             return end
         end = RunEnd.COMPLETED
-        written = stored.terminal_state().value
+        if not isinstance(stored, _EndedElsewhere):
+            written = stored.terminal_state().value
         return end
     finally:
         await guard.close()

@@ -37,6 +37,7 @@ from lashtui.model import (
 )
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.worker import ProcessContext, ProcessWorker
+from lashtui.worker.runtime import RunEnd
 from lashtui.worker.worker import STOP_GRACE_S
 from tests.builders import ENV_REF, own, registration
 from tests.worker.support import (
@@ -208,6 +209,31 @@ async def test_an_output_too_large_to_store_fails_the_process_once(
     assert calls == 1
     assert (await event_types(registry, "p")) == ["process.failed"]
     assert await registry.get_process_lease("p") is None
+
+
+async def test_a_handler_that_ends_its_own_row_ends_its_run_and_releases_the_lease(
+    registry: ProcessRegistry, worker: ProcessWorker
+) -> None:
+    """A handler may append a terminal event itself (`process.completed` is a type every
+    process declares); the registry takes it, and then refuses the run's own terminal as
+    « already terminal ». That refusal was taken for an outage: the run retried the write,
+    renewing its lease on the ended row, until its worker stopped."""
+
+    async def handler(ctx: ProcessContext, payload: JsonValue) -> str:
+        await ctx.append_event(
+            "process.completed", {"await_output": {"type": "success", "value": 5}}
+        )
+        return "the run's own"
+
+    worker.engines.register("echo", handler)
+    await register(registry, disposition=OB)
+
+    assert await run(worker) == SuccessOutput(value=5)  # the handler's append stands
+    await idle(worker)
+
+    assert (await event_types(registry, "p")) == ["process.completed"]
+    assert await registry.get_process_lease("p") is None
+    assert worker.stats.runs[RunEnd.COMPLETED] == 1
 
 
 @pytest.mark.parametrize("disposition", [OB, RR], ids=["owner_bound", "rerunnable"])
