@@ -285,6 +285,7 @@ async def run_and_complete(
                 rt.observer.lease_lost(record.id, "while the run wrote under it")
             end = RunEnd.LEASE_LOST
             return end
+        rt.finishing.add(record.id)
         stored = await _complete(rt, guard, output)
         if stored is None:
             end = RunEnd.LEASE_LOST
@@ -297,6 +298,7 @@ async def run_and_complete(
         await guard.close()
         if end is RunEnd.STOPPED:
             end = await _give_back(rt, guard.state, record.id)
+        rt.finishing.discard(record.id)
         rt.running.discard(record.id)
         rt.stats.runs[end] += 1
         rt.observer.run_ended(record, written or end.value, time.monotonic() - began)

@@ -140,6 +140,9 @@ class WorkerRuntime:
     left_to_lapse: set[asyncio.Task[Any]] = field(default_factory=set)
     # The rows whose runs have begun (run.py), as against those still being claimed.
     running: set[str] = field(default_factory=set)
+    # Of those, the runs whose handlers have ended and which are writing their terminals
+    # (or have, and are closing their lease keepers): a stop lets them end (worker.py).
+    finishing: set[str] = field(default_factory=set)
     # Set when the operator hurries a stop (a second signal: `ProcessWorker.hurried_by`):
     # a stopped run then waits at most `HURRIED_RELEASE_S` for its lease's release.
     hurried: asyncio.Event = field(default_factory=asyncio.Event)

@@ -132,8 +132,9 @@ class ProcessWorker:
 
     @property
     def in_flight(self) -> list[str]:
-        """Ids of the rows this worker is working on now."""
-        return sorted(self._tasks)
+        """Ids of the rows this worker is working on now: not a run that has ended, whose
+        entry goes once the loop runs its done callbacks."""
+        return sorted(pid for pid, task in self._tasks.items() if not task.done())
 
     @property
     def runs_begun(self) -> list[str]:
@@ -468,8 +469,11 @@ class ProcessWorker:
         most `grace_s` (default `stop_grace_s`) for them to end, then give up on the runs
         whose handlers swallowed the cancellation: say which, in one warning, stop renewing
         their leases (which lapse within the TTL) and return their ids. Waiting for them
-        hung the stop, and so the exit from `running()`, for as long as they ran."""
+        hung the stop, and so the exit from `running()`, for as long as they ran. Runs whose
+        handlers have ended are let write their terminals first (`_let_finish`)."""
         self._stops += 1
+        grace = self.stop_grace_s if grace_s is None else grace_s
+        await self._let_finish(grace)
         if self._starts:
             # Each ends without spawning a run once it sees the stop, releasing its claim:
             # not waited for, a start committing meanwhile kept its lease to the TTL.
@@ -486,7 +490,6 @@ class ProcessWorker:
             task.cancel()
         if not tasks:
             return []
-        grace = self.stop_grace_s if grace_s is None else grace_s
         pending = await self._settle(tasks, grace)
         for task in tasks:
             if task.done() and not task.cancelled():
@@ -495,6 +498,29 @@ class ProcessWorker:
         if stuck:
             self._leave_to_lapse([task for task in pending if task in runs], stuck, grace)
         return stuck
+
+    async def _let_finish(self, grace: float) -> None:
+        """Wait at most `grace` (less once the stop is hurried) for the runs whose handlers
+        have ended and which are writing their terminals: a stop has nothing left to stop
+        in them. Cancelled there, a run's write committed all the same (it runs on the
+        registry's thread), yet the run was counted among those the stop ended without a
+        terminal ("the registry is closing with 1 run ... in flight ... they write no
+        terminal", after `await_output` had returned its output) and counted as stopped."""
+        finishing: set[asyncio.Future[Any]] = {
+            task for pid, task in self._tasks.items() if pid in self._rt.finishing
+        }
+        if not finishing:
+            return
+        deadline = time.monotonic() + grace
+        hurried = asyncio.ensure_future(self._rt.hurried.wait())
+        try:
+            while finishing and not hurried.done() and (left := deadline - time.monotonic()) > 0:
+                await asyncio.wait(
+                    {*finishing, hurried}, timeout=left, return_when=asyncio.FIRST_COMPLETED
+                )
+                finishing = {task for task in finishing if not task.done()}
+        finally:
+            hurried.cancel()
 
     async def _settle(
         self, tasks: list[asyncio.Task[Any]], grace: float
@@ -564,6 +590,7 @@ class ProcessWorker:
         leases: left to run on, each failed every later write ("... is closed") and kept its
         lease until the TTL, and nothing said why."""
         self.stop_claiming()  # nothing more can be claimed through a closed registry
+        await self._let_finish(self.stop_grace_s)
         in_flight = self.in_flight
         if in_flight:
             log.warning(
