@@ -5,9 +5,12 @@ a directory of its own, so lashtui is found installed, not as a source folder be
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
+
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 USER_SCRIPT = """
 import asyncio
@@ -44,8 +47,10 @@ asyncio.run(main())
 """
 
 
-def mypy_strict(project: Path, *, plugin: bool) -> subprocess.CompletedProcess[str]:
-    (project / "app.py").write_text(USER_SCRIPT)
+def mypy_strict(
+    project: Path, *, plugin: bool, script: str = USER_SCRIPT
+) -> subprocess.CompletedProcess[str]:
+    (project / "app.py").write_text(script)
     plugins = 'plugins = ["pydantic.mypy"]\n' if plugin else ""
     (project / "pyproject.toml").write_text(f"[tool.mypy]\nstrict = true\n{plugins}")
     return subprocess.run(
@@ -68,3 +73,25 @@ def test_without_the_plugin_the_models_constructors_need_it(tmp_path: Path) -> N
     checked = mypy_strict(tmp_path, plugin=False)
     assert 'Missing named argument "__pydantic_extra__"' in checked.stdout, checked.stdout
     assert "py.typed" not in checked.stdout, checked.stdout
+
+
+def readme_python_programs() -> list[str]:
+    """The whole programs (those that call `asyncio.run`) the README's "From Python"
+    section prints, in order."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split("\n## From Python\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    return [block for block in blocks if "asyncio.run(" in block]
+
+
+def test_the_readmes_python_programs_pass_mypy_strict_as_printed(tmp_path: Path) -> None:
+    # The README promises `mypy --strict` checks code against lashtui's hints; its own first
+    # program failed it (`async def greet(ctx, payload):`, no-untyped-def), so a user who
+    # copied it and turned the check on started from an error.
+    programs = readme_python_programs()
+    assert len(programs) >= 2  # the facade's and the registry's
+    for number, program in enumerate(programs):
+        project = tmp_path / f"program{number}"
+        project.mkdir()
+        checked = mypy_strict(project, plugin=True, script=program)
+        assert checked.returncode == 0, program + checked.stdout + checked.stderr
