@@ -25,12 +25,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from lashtui.errors import InvalidRequest
-from lashtui.untrusted import visible
+from lashtui.worker.argument import shown as _shown
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-# How much of a refused value's repr the sentence shows.
-SHOWN_CHARS = 80
 
 _MISSING = object()
 
@@ -102,11 +99,6 @@ def _rules(method: Callable[..., Any]) -> list[tuple[int, str, _Rule]]:
         if rule is not None:
             rules.append((position, parameter.name, rule))
     return rules
-
-
-def _shown(value: object) -> str:
-    text = visible(repr(value))
-    return text if len(text) <= SHOWN_CHARS else f"{text[: SHOWN_CHARS - 3]}..."
 
 
 def checked(method: F) -> F:

@@ -61,7 +61,8 @@ from lashtui.model import (
 from lashtui.model.rerun import RerunLink
 from lashtui.registry import ProcessRegistry, records_dispositions
 from lashtui.registry.watch import own_commits
-from lashtui.worker import ChangeHub, ProcessAwaiter, ProcessWorker, notifying
+from lashtui.worker import ChangeHub, ProcessAwaiter, ProcessWorker, argument, notifying
+from lashtui.worker.hub import NotifyingRegistry
 
 # lash's reason for a cancel its host makes (api.md §6's default).
 HOST_CANCEL_REASON = "requested by host"
@@ -93,6 +94,13 @@ def originated_by_scope(originator: ProcessOriginator, scope: SessionScope) -> b
     return not scope.agent_frame_id or originator.scope.agent_frame_id == scope.agent_frame_id
 
 
+def _underneath(registry: object) -> object:
+    """The store under the change-hub wrappers a worker or a facade puts around it."""
+    while isinstance(registry, NotifyingRegistry):
+        registry = registry.inner
+    return registry
+
+
 class Processes:
     def __init__(
         self,
@@ -100,6 +108,16 @@ class Processes:
         worker: ProcessWorker | None = None,
         clock: Clock | None = None,
     ) -> None:
+        argument.check_registry("Processes", registry)
+        argument.check_instance("Processes", "worker", worker, ProcessWorker)
+        argument.check_clock("Processes", clock)
+        if worker is not None and _underneath(worker.registry) is not _underneath(registry):
+            # The facade reads and writes through the worker's registry: given another, it
+            # acted on the worker's file while the program believed it acted on its own.
+            raise InvalidRequest(
+                "`worker` of Processes was made on another registry than `registry`: give "
+                "the facade the registry its worker runs on"
+            )
         self.worker = worker
         self.clock = clock or SystemClock()
         if worker is not None:

@@ -26,6 +26,7 @@ from lashtui.model import (
     ToolCall,
     failure,
 )
+from lashtui.worker import argument
 from lashtui.worker.context import ProcessContext
 
 ProcessOutput = SuccessOutput | FailureOutput | CancelledOutput | AbandonedOutput
@@ -57,6 +58,10 @@ class HandlerRegistry:
         self._handlers: dict[str, Callable[..., Awaitable[Any]]] = {}
 
     def register(self, name: str, handler: Callable[..., Awaitable[Any]]) -> None:
+        where = f"{type(self).__name__}.register"
+        if not isinstance(name, str) or not name:
+            raise argument.refused(where, "name", "a non-empty str", name)
+        argument.check_callable(where, "handler", handler)
         self._handlers[name] = handler
 
     def get(self, name: str) -> Callable[..., Awaitable[Any]] | None:

@@ -31,6 +31,7 @@ from lashtui.model import (
     RecoveryDisposition,
 )
 from lashtui.registry import ProcessRegistry
+from lashtui.worker import argument
 from lashtui.worker.awaiter import ProcessAwaiter
 from lashtui.worker.drain import DrainReport, drain_owner_bound_work
 from lashtui.worker.engine import EngineRegistry, SessionTurnRunner, ToolRegistry
@@ -68,6 +69,14 @@ class ProcessWorker:
         session_runner: SessionTurnRunner | None = None,
         stop_grace_s: float = STOP_GRACE_S,
     ) -> None:
+        where = "ProcessWorker"
+        argument.check_registry(where, registry)
+        argument.check_instance(where, "owner", owner, LeaseOwnerIdentity)
+        argument.check_instance(where, "timings", timings, LeaseTimings)
+        argument.check_clock(where, clock)
+        argument.check_instance(where, "hub", hub, ChangeHub)
+        argument.check_callable(where, "session_runner", session_runner, optional=True)
+        stop_grace_s = argument.check_seconds(where, "stop_grace_s", stop_grace_s)
         owner = owner or default_owner()
         # Refused here, not at its first claim: every claim it makes would be refused.
         owner.check_limits(reserve=RECOVERY_SUFFIX_CHARS)

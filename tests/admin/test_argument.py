@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +21,8 @@ from lashtui.model import (
     ProcessStartRequest,
     SessionScope,
 )
-from lashtui.registry import ProcessRegistry
+from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.worker import ProcessWorker
 
 S1 = SessionScope(session_id="s1")
 S2 = SessionScope(session_id="s2")
@@ -147,3 +149,27 @@ def test_a_list_filter_built_in_python_is_refused_in_lashs_sentence() -> None:
     with pytest.raises(InvalidRequest, match="`waiting` filter must be a boolean"):
         ProcessListFilter(waiting="yes")  # type: ignore[arg-type]
     assert ProcessListFilter(status="any", waiting=None).waiting is None  # type: ignore[arg-type]
+
+
+async def test_the_facade_refuses_what_it_is_built_with(
+    registry: ProcessRegistry, clock: ManualClock, tmp_path: Path
+) -> None:
+    with pytest.raises(InvalidRequest, match=re.escape(
+        "`registry` of Processes must be a ProcessRegistry (what open_registry yields), "
+        "got str `'registry.db'`"
+    )):
+        Processes("registry.db")  # type: ignore[arg-type]
+    with pytest.raises(InvalidRequest, match=re.escape(
+        "`worker` of Processes must be a ProcessWorker or None, got str `'w'`"
+    )):
+        Processes(registry, worker="w")  # type: ignore[arg-type]
+    # A worker made on another registry: the facade acted on the worker's, silently.
+    async with open_registry(str(tmp_path / "other.db"), clock=clock) as other:
+        with pytest.raises(InvalidRequest, match=re.escape(
+            "`worker` of Processes was made on another registry than `registry`"
+        )):
+            Processes(registry, worker=ProcessWorker(other, clock=clock), clock=clock)
+    # The worker's own registry, given plain or as the worker holds it, is the same one.
+    worker = ProcessWorker(registry, clock=clock)
+    assert Processes(registry, worker=worker).registry is worker.registry
+    assert Processes(worker.registry, worker=worker).registry is worker.registry
