@@ -13,7 +13,7 @@ from collections import Counter
 from pydantic import JsonValue
 
 from lashtui.clock import Clock
-from lashtui.errors import InvalidRequest
+from lashtui.errors import InvalidRequest, ProcessConflict
 from lashtui.model import (
     RESUMED,
     WAITING,
@@ -51,11 +51,27 @@ class ProcessContext:
         self._awaiter = awaiter
         self._event_ordinal = 0
         self._wait_ordinals: Counter[str] = Counter()
+        self._ended = False
+
+    def end(self) -> None:
+        """The run this context belongs to is over (its handler has returned or been
+        stopped): its writes are refused from now on. A handler that kept `ctx` (in a task
+        of its own, a callback) wrote events after its process's terminal, and after a lost
+        lease, beside the run of the worker that took the row over."""
+        self._ended = True
+
+    def _check_running(self) -> None:
+        if self._ended:
+            raise ProcessConflict(
+                f"the run of process `{self.process_id}` has ended: its context writes "
+                "nothing more"
+            )
 
     async def append_event(
         self, event_type: str, payload: JsonValue = None, replay_key: str | None = None
     ) -> ProcessEvent:
         """Append a declared event; without a key it gets `process:<pid>:event:<n>`."""
+        self._check_running()
         self._event_ordinal += 1
         key = replay_key or f"process:{self.process_id}:event:{self._event_ordinal}"
         request = ProcessEventAppendRequest.new(event_type, payload, key)
@@ -68,6 +84,7 @@ class ProcessContext:
     async def wait_signal(self, name: str) -> JsonValue:
         """Park until the n-th `signal.<name>` arrives, n counting this run's waits on
         `name` (semantics §11.3-§11.4), and return its payload."""
+        self._check_running()
         event_type = process_signal_event_type(name)
         if self.record.event_type(event_type) is None:
             raise InvalidRequest(

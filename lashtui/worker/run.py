@@ -279,7 +279,10 @@ async def run_and_complete(
     rt.running.add(record.id)
     try:
         guard.keep_lease()
-        output = await _handle(rt, guard, slot, claimed)
+        try:
+            output = await _handle(rt, guard, slot, claimed)
+        finally:
+            ctx.end()  # what the handler left running writes nothing more through it
         if output is None or guard.state.lease_lost:
             if not guard.state.lease_lost:  # the keeper tells its own loss
                 rt.observer.lease_lost(record.id, "while the run wrote under it")

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from typing import Any
 
 import pytest
 from pydantic import JsonValue
 
 from lashtui.clock import ManualClock
+from lashtui.errors import ProcessConflict
 from lashtui.model import (
     CANCEL_REQUESTED,
     AbandonedOutput,
@@ -234,6 +236,30 @@ async def test_a_handler_that_ends_its_own_row_ends_its_run_and_releases_the_lea
     assert (await event_types(registry, "p")) == ["process.completed"]
     assert await registry.get_process_lease("p") is None
     assert worker.stats.runs[RunEnd.COMPLETED] == 1
+
+
+async def test_a_context_kept_past_its_run_writes_nothing_more(
+    registry: ProcessRegistry, worker: ProcessWorker
+) -> None:
+    """A handler may keep `ctx` (a task of its own, a callback) past its return. Its
+    writes went through: an event after the process's terminal, unfenced by any lease."""
+    kept: list[ProcessContext] = []
+
+    async def handler(ctx: ProcessContext, payload: JsonValue) -> str:
+        kept.append(ctx)
+        return "done"
+
+    worker.engines.register("echo", handler)
+    await register(registry)
+    assert await run(worker) == SuccessOutput(value="done")
+    await idle(worker)
+
+    sentence = "the run of process `p` has ended: its context writes nothing more"
+    with pytest.raises(ProcessConflict, match=re.escape(sentence)):
+        await kept[0].append_event("process.cancel_requested", {"reason": "late"})
+    with pytest.raises(ProcessConflict, match=re.escape(sentence)):
+        await kept[0].wait_signal("go")
+    assert (await event_types(registry, "p")) == ["process.completed"]
 
 
 @pytest.mark.parametrize("disposition", [OB, RR], ids=["owner_bound", "rerunnable"])
