@@ -41,6 +41,16 @@ def check_registry(where: str, registry: object) -> None:
         raise refused(where, "registry", "a ProcessRegistry (what open_registry yields)", registry)
 
 
+def check_writable(where: str, registry: object) -> None:
+    """A worker only writes (claims, leases, first starts, terminals): made on a read-only
+    registry, it was taken, and every drive then logged a refused claim."""
+    if getattr(registry, "read_only", False) is True:
+        raise InvalidRequest(
+            f"`registry` of {where} is open read-only, and a worker writes (claims, leases, "
+            "terminals): open it without read_only"
+        )
+
+
 def check_instance(where: str, name: str, value: object, cls: type[Any]) -> None:
     """`value` is a `cls` or None."""
     if value is not None and not isinstance(value, cls):

@@ -71,6 +71,7 @@ class ProcessWorker:
     ) -> None:
         where = "ProcessWorker"
         argument.check_registry(where, registry)
+        argument.check_writable(where, registry)
         argument.check_instance(where, "owner", owner, LeaseOwnerIdentity)
         argument.check_instance(where, "timings", timings, LeaseTimings)
         argument.check_clock(where, clock)

@@ -13,7 +13,7 @@ from pydantic import JsonValue
 
 from lashtui.clock import ManualClock
 from lashtui.errors import InvalidRequest
-from lashtui.registry import ProcessRegistry
+from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.worker import ProcessContext, ProcessWorker
 from tests.worker.support import TIMINGS, register, terminal, worker_owner
 
@@ -120,3 +120,16 @@ def test_right_arguments_pass(registry: ProcessRegistry, clock: ManualClock) -> 
     worker = ProcessWorker(registry, clock=clock, stop_grace_s=0, owner=None, timings=None)
     worker.engines.register("echo", lambda ctx, payload: ctx.sleep(0))
     assert worker.stop_grace_s == 0.0
+
+
+async def test_a_worker_is_not_made_on_a_read_only_registry(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    # Taken, it logged "claiming a batch of rows failed: ... is open read-only" at every
+    # drive of its `running()`, and ran nothing.
+    async with open_registry(registry_target, read_only=True) as read_only:
+        with pytest.raises(InvalidRequest, match=re.escape(
+            "`registry` of ProcessWorker is open read-only, and a worker writes (claims, "
+            "leases, terminals): open it without read_only"
+        )):
+            ProcessWorker(read_only)
