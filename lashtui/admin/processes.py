@@ -254,6 +254,11 @@ class Processes:
             raise InvalidRequest(
                 "`timeout` of Processes.await_output is NaN, not a number of seconds"
             )
+        if timeout is not None and timeout < 0:  # it ended at once: "did not finish within -1s"
+            raise InvalidRequest(
+                f"`timeout` of Processes.await_output must be zero or more seconds, got "
+                f"`{timeout:g}`"
+            )
         # One look before the deadline starts: a process that has ended is returned, and an
         # unknown one refused as such, whatever the timeout. Under the deadline, a zero
         # timeout cancelled PostgreSQL's first read (a hop to a pool thread) before it came

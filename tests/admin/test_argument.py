@@ -173,3 +173,14 @@ async def test_the_facade_refuses_what_it_is_built_with(
     worker = ProcessWorker(registry, clock=clock)
     assert Processes(registry, worker=worker).registry is worker.registry
     assert Processes(worker.registry, worker=worker).registry is worker.registry
+
+
+async def test_a_negative_await_timeout_is_refused(processes: Processes) -> None:
+    # Taken, it ended the wait at once with "did not finish within -1s" for a process that
+    # had not been waited for at all; the command line refuses `--timeout -1` itself.
+    await processes.start(ProcessStartRequest.external("p", {"label": "p"}))
+    sentence = "`timeout` of Processes.await_output must be zero or more seconds, got `-1`"
+    with pytest.raises(InvalidRequest, match=f"^{re.escape(sentence)}$"):
+        await processes.await_output("p", timeout=-1)
+    with pytest.raises(LashError, match="did not finish within 0s"):
+        await processes.await_output("p", timeout=0)  # zero still means "now or not at all"
