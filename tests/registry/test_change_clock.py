@@ -149,3 +149,15 @@ async def test_a_write_rolled_back_to_its_savepoint_leaves_a_gap_not_a_reuse(
             await other.close()
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize("cursor", [-1, 2**63, 2**70])
+async def test_a_change_feed_cursor_out_of_range_is_refused_naming_it(
+    registry: ProcessRegistry, cursor: int
+) -> None:
+    # 2**70 failed in the store naming no value ("a number is too large for the
+    # registry"); -1 was taken and handed back as the next cursor of an empty page.
+    await registry.register_process(ext("a"))
+    sentence = f"a change feed cursor is a change sequence from 0 to {2**63 - 1}, got {cursor}"
+    with pytest.raises(InvalidRequest, match=f"^{sentence}$"):
+        await registry.processes_changed_since(cursor, 10)

@@ -268,6 +268,12 @@ def changed_since(
     the feed has been read to its end."""
     if limit < 0:
         raise InvalidRequest(f"a change feed page limit must be >= 0, got {limit}")
+    if not 0 <= cursor < 2**63:
+        # Past the stores' signed 64 bits the query failed naming no value ("a number is
+        # too large for the registry"); a change sequence is never negative.
+        raise InvalidRequest(
+            f"a change feed cursor is a change sequence from 0 to {2**63 - 1}, got {cursor}"
+        )
     check_size(max_chars, "a change-feed page")
     if limit == 0:
         return [], cursor
