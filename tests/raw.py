@@ -8,6 +8,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 
+from lashtui.registry.sql import repeated
 from lashtui.registry.sql.dialect import Tx
 
 
@@ -24,6 +25,8 @@ def raw_connection(target: str) -> Iterator[Tx]:
             yield PgTx(pg)
         return
     conn = sqlite3.connect(target)
+    # (lashtui's own SQL asks a function each store connection has: sql/repeated.py)
+    repeated.install(conn)
     try:
         with conn:
             yield conn

@@ -3,7 +3,6 @@ that picks a concrete store from a target: a PostgreSQL URL, or else a SQLite fi
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator
@@ -69,7 +68,7 @@ async def open_registry(
         # libpq's key=value string was opened (or created) as a file, its password then
         # printed in the message naming it; a file really named so still opens.
         problem = keyword_form_problem(target)
-        if problem is not None and not await asyncio.to_thread(os.path.exists, target):
+        if problem is not None and not await _exists(target):
             raise InvalidRequest(problem)
         from lashtui.registry.sqlite import SqliteProcessRegistry
 
@@ -141,3 +140,11 @@ def refuse_writes_to_lash(registry: ProcessRegistry, target: str) -> None:
         from lashtui.registry.lash.detect import read_only_refusal
 
         raise read_only_refusal(os.path.abspath(target), version)
+
+
+async def _exists(path: str) -> bool:
+    # (asyncio imported here: `ls --json`'s model-free read imports this package, and keeps
+    # asyncio out of its start-up, tests/cli/test_cli_listing.py)
+    import asyncio
+
+    return await asyncio.to_thread(os.path.exists, path)
