@@ -113,7 +113,6 @@ class ProcessWorker:
         self._saturation = asyncio.Event()
         self._wake: CommitWake | None = None  # while following other connections' commits
         self._stops = 0  # `stop` calls so far: a start through this worker checks it
-        self._starts: set[asyncio.Task[ProcessRecord]] = set()  # `start_and_run`s going on
         self.stop_grace_s = stop_grace_s  # how long `stop` waits for the runs it cancels
         # Pulsed when a stop gives up on runs that will not end, so that `idle` stops
         # waiting for them too.
@@ -220,25 +219,7 @@ class ProcessWorker:
         """Start a process and, when this worker would run it now, claim it in the start's
         own transaction and run it (`start_process_for_run`): what `Processes.start` does
         with a worker. Otherwise (no start slot free, not claiming, a replayed start, a row
-        no worker runs) a plain start, then `drive_started` as before.
-
-        The start goes on in a task of its own, which cancelling the caller does not reach:
-        its transaction commits on the registry's thread whether or not the caller still
-        waits, and a caller cancelled meanwhile (`asyncio.wait_for(start, ...)`) left the
-        row claimed, an owner_bound row's first start recorded, and no run spawned: "silent,
-        not dead" for a handler that never ran. A cancelled start now ends as any start
-        does, its row running on this worker; `idle` and `stop` wait for it."""
-        start = asyncio.ensure_future(self._start_and_run(request))
-        self._starts.add(start)
-        start.add_done_callback(self._start_ended)
-        return await asyncio.shield(start)
-
-    def _start_ended(self, start: asyncio.Task[ProcessRecord]) -> None:
-        self._starts.discard(start)
-        if not start.cancelled():
-            start.exception()  # retrieved: the caller that would have had it was cancelled
-
-    async def _start_and_run(self, request: ProcessStartRequest) -> ProcessRecord:
+        no worker runs) a plain start, then `drive_started` as before."""
         rt = self._rt
         if not self._claiming or rt.starting.locked() or request.id in self._tasks:
             record = await self.registry.start_process(request)
@@ -448,7 +429,6 @@ class ProcessWorker:
             waiting: list[asyncio.Future[Any]] = [
                 task for task in (*self._tasks.values(), *self._extra) if task not in left
             ]
-            waiting.extend(self._starts)  # a start's run is spawned once its start ends
             if self._batches is not None and not self._batches.done():
                 waiting.append(self._batches)
             if not waiting:
@@ -484,10 +464,6 @@ class ProcessWorker:
         self._stops += 1
         grace = self.stop_grace_s if grace_s is None else grace_s
         await self._let_finish(grace)
-        if self._starts:
-            # Each ends without spawning a run once it sees the stop, releasing its claim:
-            # not waited for, a start committing meanwhile kept its lease to the TTL.
-            await asyncio.wait(set(self._starts))
         left = self._rt.left_to_lapse  # given up on by an earlier stop: not waited for again
         runs = {task: pid for pid, task in self._tasks.items() if task not in left}
         runs.update(
