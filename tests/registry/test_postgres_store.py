@@ -5,6 +5,7 @@ once, and LISTEN/NOTIFY wake-ups. The shared contract suite covers the rest."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
 import time
@@ -560,3 +561,27 @@ async def test_a_listener_gives_up_on_a_server_that_never_answers_within_the_con
     finally:
         proxy.kill()
     assert CONNECT_TIMEOUT_S - 1 <= took < CONNECT_TIMEOUT_S + 5, took
+
+
+def _backends_named(url: str, name: str) -> int:
+    with raw_connection(url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = ?", (name,)
+        ).fetchone()
+    return int(row[0])
+
+
+async def test_a_backend_names_this_host_and_process_unless_the_url_names_it(
+    postgres_schema: str,
+) -> None:
+    """An operator looking at pg_stat_activity could not tell a fleet's backends apart: every
+    lashtui connection had a blank application_name. Each now names the host and process it
+    serves, unless the URL gives its own."""
+    ours = f"lashtui {socket.gethostname()}:{os.getpid()}"[:63]
+    async with open_registry(postgres_schema) as registry:
+        await registry.register_process(ext("p"))
+        assert _backends_named(postgres_schema, ours) >= 1
+    given = f"{postgres_schema}&application_name=ops-board"
+    async with open_registry(given) as registry:
+        await registry.register_process(ext("q"))
+        assert _backends_named(postgres_schema, "ops-board") >= 1  # (kwargs would win)

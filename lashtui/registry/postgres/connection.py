@@ -40,7 +40,9 @@ import asyncio
 import functools
 import hashlib
 import logging
+import os
 import shlex
+import socket
 import threading
 import time
 import uuid
@@ -96,6 +98,14 @@ T = TypeVar("T")
 LOCK_TIMEOUT_MS = 15_000
 READ_ONLY_LOCK_TIMEOUT_MS = 1_000
 CONNECT_TIMEOUT_S = 10.0
+# What every connection of this process gives libpq besides the URL. The name shows in
+# `pg_stat_activity.application_name`, so an operator can tell a fleet's backends apart
+# (each host's workers, a dashboard) where they were all blank; a *fallback* name, so an
+# `application_name` the URL gives wins. The server keeps 63 bytes of it.
+CONNECT_KWARGS: dict[str, Any] = {
+    "connect_timeout": int(CONNECT_TIMEOUT_S),
+    "fallback_application_name": f"lashtui {socket.gethostname()}:{os.getpid()}"[:63],
+}
 POOL_SIZE = 4
 
 _WRITE, _READ, _POINT = "write", "read", "point"
@@ -409,7 +419,7 @@ class PostgresConnection:
             min_size=1,
             max_size=pool_size,
             open=False,
-            kwargs={"autocommit": True, "connect_timeout": int(CONNECT_TIMEOUT_S)},
+            kwargs={"autocommit": True, **CONNECT_KWARGS},
             configure=self._configure,
             timeout=CONNECT_TIMEOUT_S,
             name="lashtui-registry",
@@ -473,7 +483,7 @@ class PostgresConnection:
         # One plain connection first: the pool would retry a refused or misaddressed server
         # in the background until its timeout, where this fails at once, with the reason.
         try:
-            psycopg.connect(self.target, connect_timeout=int(CONNECT_TIMEOUT_S)).close()
+            psycopg.connect(self.target, **CONNECT_KWARGS).close()
         except psycopg.Error as error:
             raise StoreError(
                 f"cannot reach process registry `{self.display}`: {first_line(error)}"

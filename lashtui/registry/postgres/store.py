@@ -26,7 +26,7 @@ from lashtui.model import (
 from lashtui.registry.postgres import notice
 from lashtui.registry.postgres.complete import complete_in_server
 from lashtui.registry.postgres.connection import (
-    CONNECT_TIMEOUT_S,
+    CONNECT_KWARGS,
     PostgresConnection,
     first_line,
 )
@@ -213,7 +213,7 @@ class PostgresProcessRegistry(SqlProcessRegistry):
             # takes the TCP connection and never answers, and each try to listen again
             # (registry/watch.py) was held that long.
             listener = await psycopg.AsyncConnection.connect(
-                self._server.target, autocommit=True, connect_timeout=int(CONNECT_TIMEOUT_S)
+                self._server.target, autocommit=True, **CONNECT_KWARGS
             )
         except psycopg.Error as error:
             raise StoreError(
