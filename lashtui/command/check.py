@@ -159,13 +159,17 @@ def renewal(facts: ProbeFacts, args: argparse.Namespace) -> Check:
     expiry, so it is dated `expiry - ttl`; with no lease held there is nothing that should
     be renewed (a worker that stopped cleanly released its leases; a dead one's stay held,
     and age)."""
+    ahead = facts.future_leases
+    # (said, not judged: a clock ahead or another program's row is no renewal that happened)
+    aside = f" ({plural(ahead, 'lease')} dated ahead of now left out)" if ahead else ""
     if facts.newest_expiry_ms is None or facts.newest_claim_ms is None:
-        return Check("renewal_age", None, "ms", *levels(args.renewal_age), "no lease held")
+        only = f"only {plural(ahead, 'lease')} dated ahead of now: not judged"
+        words = only if ahead else "no lease held"
+        return Check("renewal_age", None, "ms", *levels(args.renewal_age), words)
     last = max(facts.newest_claim_ms, facts.newest_expiry_ms - args.ttl)
     age = max(0, facts.now_ms - last)
-    return Check(
-        "renewal_age", age, "ms", *levels(args.renewal_age), f"last lease renewal {ago(age)} ago"
-    )
+    words = f"last lease renewal {ago(age)} ago{aside}"
+    return Check("renewal_age", age, "ms", *levels(args.renewal_age), words)
 
 
 def summary(checks: list[Check]) -> tuple[Status, str]:

@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
+# How far ahead of now a lease's expiry may be and still date a renewal: the longest TTL
+# the command line's worker takes (`worker --ttl-ms`, 24 h).
+LEASE_AHEAD_MS = 86_400_000
+
 
 class ProbeFacts(BaseModel):
     """The registry's health facts at `now_ms`.
@@ -18,7 +22,10 @@ class ProbeFacts(BaseModel):
       or before `now_ms` (an expiry equal to now has lapsed, as `ProcessLease.is_live_at`);
     - `newest_claim_ms` / `newest_expiry_ms`: the latest claim and the latest expiry among
       held leases (None when none is held): a renewal moves only the expiry, so the last
-      renewal is worked out from it and the lease TTL by the reader;
+      renewal is worked out from it and the lease TTL by the reader. A lease dated ahead
+      (`future_leases`: claimed after `now_ms`, or expiring more than `LEASE_AHEAD_MS`
+      after it) is left out of both: one such row, another program's or a host's clock
+      ahead, held the renewal age at 0 for ever and hid a fleet whose workers had stopped;
     - `silent_not_dead`: started owner_bound live rows without a live lease and without an
       abandon request (the rows only an operator can decide, as the Abandon requests view
       lists them; a row with a request is already on its way to the sweep);
@@ -43,6 +50,7 @@ class ProbeFacts(BaseModel):
     lapsed_leases: int
     newest_claim_ms: int | None
     newest_expiry_ms: int | None
+    future_leases: int = 0
     silent_not_dead: int
     abandon_requests: int
     oldest_abandon_request_ms: int | None

@@ -312,3 +312,27 @@ def test_other_commands_keep_their_usage_exit(tmp_path: Path) -> None:
     refused = lashtui("--as", NOT_UTF8, "ls", db=tmp_path / "never-opened.db")
     assert refused.returncode == 2
     assert "lashtui ls: error: argument --as: not valid UTF-8" in refused.stderr, refused.stderr
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_a_lease_dated_ahead_does_not_hide_that_no_worker_renews(
+    registry_target: str,
+) -> None:
+    """Another program's lease row (or a host's clock ahead) claimed in 2100: the newest
+    claim was taken as a renewal, so the renewal age read 0 s for ever and `check` said OK
+    over a fleet whose workers stopped two hours ago. Such a lease is left out and said."""
+    await troubled(registry_target)
+    year_2100 = 4_102_444_800_000
+    with raw_connection(registry_target) as conn:
+        conn.execute(
+            "UPDATE process_leases SET lease_claimed_at_ms = ?, lease_expires_at_ms = ? "
+            "WHERE process_id = 'ob-3'",
+            (year_2100, year_2100 + 30_000),
+        )
+    result = lashtui("--db", registry_target, "check", "--json")
+    checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+    renewal = checks["renewal_age"]
+    assert renewal["verdict"] == "CRITICAL", renewal
+    assert 2 * HOUR <= renewal["value"] < 2 * HOUR + 5 * MINUTE
+    assert renewal["sentence"].endswith(" ago (1 lease dated ahead of now left out)")
+    assert result.returncode == 2

@@ -79,6 +79,7 @@ async def test_probe_facts_of_an_empty_registry(
         "lapsed_leases": 0,
         "newest_claim_ms": None,
         "newest_expiry_ms": None,
+        "future_leases": 0,
         "silent_not_dead": 0,
         "abandon_requests": 0,
         "oldest_abandon_request_ms": None,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from lashtui.model import ProbeFacts
 from lashtui.model.limit import MAX_ID_CHARS
+from lashtui.model.probe import LEASE_AHEAD_MS
 from lashtui.registry.sql.activity import _indexed
 from lashtui.registry.sql.backlog_mark import MARKED
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
@@ -191,25 +192,28 @@ def _holds(sql: Dialect, needle: str, params: list[object]) -> str:
     return f"{sql.contains('p.record_json')} AND "
 
 
-def _leases(conn: Tx, now_ms: int) -> tuple[int, int, int | None, int | None]:
-    """(held leases, lapsed among them, the newest claim, the newest expiry)."""
+def _leases(conn: Tx, now_ms: int) -> tuple[int, int, int | None, int | None, int]:
+    """(held leases, lapsed among them, the newest claim, the newest expiry, and the leases
+    dated ahead, left out of the newest two: `ProbeFacts.future_leases`)."""
     whole = dialect(conn).whole  # (a lease row's numbers as another program stored them)
-    expires = whole("l.lease_expires_at_ms")
+    expires, claimed = whole("l.lease_expires_at_ms"), whole("l.lease_claimed_at_ms")
+    dated = f"({claimed} <= ? AND {expires} <= ?)"
     row = conn.execute(
         "SELECT count(*), "
         f"coalesce(sum(CASE WHEN {expires} <= ? THEN 1 ELSE 0 END), 0), "
-        f"max({whole('l.lease_claimed_at_ms')}), max({expires}) FROM process_leases l "
+        f"max(CASE WHEN {dated} THEN {claimed} END), max(CASE WHEN {dated} THEN {expires} END), "
+        f"coalesce(sum(CASE WHEN {dated} THEN 0 ELSE 1 END), 0) FROM process_leases l "
         f"WHERE {HELD}",
-        (now_ms,),
+        (now_ms, *(now_ms, now_ms + LEASE_AHEAD_MS) * 3),
     ).fetchone()
     claim = None if row[2] is None else int(row[2])
     expiry = None if row[3] is None else int(row[3])
-    return int(row[0]), int(row[1]), claim, expiry
+    return int(row[0]), int(row[1]), claim, expiry, int(row[4])
 
 
 def held_leases(conn: Tx, now_ms: int) -> tuple[int, int]:
     """(held leases, lapsed among them by `now_ms`): the lease table's pass alone."""
-    held, lapsed, _, _ = _leases(conn, now_ms)
+    held, lapsed, _, _, _ = _leases(conn, now_ms)
     return held, lapsed
 
 
@@ -232,7 +236,7 @@ def facts(conn: Tx, now_ms: int, failed_since_ms: int) -> ProbeFacts:
     first_repeated = _first_repeated(conn) if repeated else None
     no_state, first_no_state = _no_state(conn)
     long_ids, first_long_id = _long_ids(conn)
-    held, lapsed, claim, expiry = _leases(conn, now_ms)
+    held, lapsed, claim, expiry, ahead = _leases(conn, now_ms)
     # (An id another program stored as a blob is named as Python writes bytes.)
     found = (first_no_state, first_not_running, first_repeated)
     firsts = [str(pid) for pid in found if pid is not None]
@@ -243,6 +247,7 @@ def facts(conn: Tx, now_ms: int, failed_since_ms: int) -> ProbeFacts:
         lapsed_leases=lapsed,
         newest_claim_ms=claim,
         newest_expiry_ms=expiry,
+        future_leases=ahead,
         silent_not_dead=silent,
         abandon_requests=requests,
         oldest_abandon_request_ms=oldest,
