@@ -23,6 +23,7 @@ from lashtui.model import (
     LeaseTimings,
     ProcessAwaitOutput,
     ProcessEvent,
+    ProcessLease,
     ProcessRecord,
     ProcessRunClaim,
     ProcessStarted,
@@ -31,6 +32,7 @@ from lashtui.model import (
     RecoveryDisposition,
 )
 from lashtui.registry import ProcessRegistry
+from lashtui.registry.kept import KEEPING, Kept
 from lashtui.worker import argument
 from lashtui.worker.awaiter import ProcessAwaiter
 from lashtui.worker.drain import DrainReport, drain_owner_bound_work
@@ -113,6 +115,8 @@ class ProcessWorker:
         self._saturation = asyncio.Event()
         self._wake: CommitWake | None = None  # while following other connections' commits
         self._stops = 0  # `stop` calls so far: a start through this worker checks it
+        # Starts whose callers were cancelled while they committed, followed to their end.
+        self._orphans: set[asyncio.Task[None]] = set()
         self.stop_grace_s = stop_grace_s  # how long `stop` waits for the runs it cancels
         # Pulsed when a stop gives up on runs that will not end, so that `idle` stops
         # waiting for them too.
@@ -228,30 +232,79 @@ class ProcessWorker:
         slot = rt.start_slot()
         await slot.__aenter__()  # free (checked above): returns without suspending
         stops = self._stops
+        kept = Kept()
+        keeping = KEEPING.set(kept)
         try:
             owner = attempt_identity(rt.owner)
             started = ProcessStarted(owner=rt.owner, started_at_ms=rt.clock.now_ms())
             record, claimed = await self.registry.start_process_for_run(
                 request, owner, rt.timings.ttl_ms, started
             )
+        except asyncio.CancelledError:
+            # The caller was cancelled (`asyncio.wait_for(start, t)`, Ctrl-C) while the
+            # start committed, which it does anyway: left there, its row stayed claimed to
+            # the TTL with no run, an owner_bound row "silent, not dead" though its handler
+            # never ran. The store kept the write's outcome (kept.py); a task of its own
+            # ends the start as the caller would have. Only this rare path makes one.
+            slot.release()
+            if kept.outcome is not None:
+                self._follow_orphan(kept.outcome, stops)
+            raise
         except BaseException:
             slot.release()
             raise
+        finally:
+            KEEPING.reset(keeping)
+        if (lease := self._started(record, claimed, slot, stops)) is not None:
+            with contextlib.suppress(LashError):
+                await self.registry.release_process_lease(lease)
+        return record
+
+    def _started(
+        self,
+        record: ProcessRecord,
+        claimed: ProcessRunClaim | None,
+        slot: StartSlot,
+        stops: int,
+    ) -> ProcessLease | None:
+        """End a start whose transaction committed: spawn the run it claimed, holding
+        `slot`; or, when it claimed nothing, drive the row as any start does. Returns the
+        lease to give back when the worker stopped meanwhile. (Not a coroutine: this is
+        every start's path, P1's.)"""
         if claimed is None:
             slot.release()
             self.drive_started(record)
-            return record
+            return None
         if self._stops != stops:
             # The worker stopped while the start committed: its run is not spawned after
             # the stop cancelled the others, and its lease is given back as theirs are
             # (the row is left running, for the next worker to claim).
             slot.release()
-            if (lease := claimed.outcome.acquired()) is not None:
-                with contextlib.suppress(LashError):
-                    await self.registry.release_process_lease(lease)
-            return record
+            return claimed.outcome.acquired()
         self._spawn_claimed(record.id, claimed, slot)
-        return record
+        return None
+
+    def _follow_orphan(self, outcome: asyncio.Future[Any], stops: int) -> None:
+        task = asyncio.create_task(
+            self._end_orphan(outcome, stops), name="lashtui-cancelled-start"
+        )
+        self._orphans.add(task)
+        task.add_done_callback(self._orphans.discard)
+
+    async def _end_orphan(self, outcome: asyncio.Future[Any], stops: int) -> None:
+        """Wait for the outcome of a start whose caller was cancelled, then end it as
+        `_started` would have: its claimed row runs here (once a start slot is free) or,
+        the worker stopped meanwhile, is given back."""
+        try:
+            record, claimed = await outcome
+        except (asyncio.CancelledError, Exception):
+            return  # nothing committed (a failed group writes nothing), or the loop ends
+        slot = self._rt.start_slot()
+        if claimed is not None and self._stops == stops:
+            await slot.__aenter__()  # as a start holds one from its claim to its run
+        if (lease := self._started(record, claimed, slot, stops)) is not None:
+            with contextlib.suppress(LashError):
+                await self.registry.release_process_lease(lease)
 
     def _wants(self, item: ProcessWorkItem, now: int) -> bool:
         if item.process_id in self._tasks or not self._claiming:
@@ -431,6 +484,7 @@ class ProcessWorker:
             ]
             if self._batches is not None and not self._batches.done():
                 waiting.append(self._batches)
+            waiting.extend(self._orphans)  # a cancelled start's run is spawned once it ends
             if not waiting:
                 return
             # Not cancelled when this wait is: gathering the runs shields them (shut_down.py
@@ -462,6 +516,10 @@ class ProcessWorker:
         hung the stop, and so the exit from `running()`, for as long as they ran. Runs whose
         handlers have ended are let write their terminals first (`_let_finish`)."""
         self._stops += 1
+        if self._orphans:
+            # Each ends without spawning a run once it sees the stop, releasing its claim:
+            # not waited for, one committing meanwhile kept its lease to the TTL.
+            await asyncio.wait(set(self._orphans))
         grace = self.stop_grace_s if grace_s is None else grace_s
         await self._let_finish(grace)
         left = self._rt.left_to_lapse  # given up on by an earlier stop: not waited for again

@@ -4,6 +4,7 @@ one API the command line and the dashboard use (scenarios G, H, I, J; api.md §6
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -430,6 +431,50 @@ async def test_a_start_whose_commit_lands_as_its_worker_stops_is_not_run(
     stored = await registry.get_process("s")
     assert stored is not None and not stored.is_terminal()
     assert await registry.get_process_lease("s") is None  # free for the next worker
+
+
+@pytest.mark.parametrize(
+    "disposition", [RecoveryDisposition.OWNER_BOUND, RecoveryDisposition.RERUNNABLE]
+)
+async def test_a_start_whose_caller_is_cancelled_while_it_commits_still_runs(
+    registry: ProcessRegistry, clock: ManualClock, disposition: RecoveryDisposition
+) -> None:
+    # `asyncio.wait_for(processes.start(...), t)` cancels the caller at any point of the
+    # start, and its transaction commits on the registry's thread anyway. Cancelled there,
+    # the start left its row claimed (an owner_bound row's first start recorded) with no
+    # run: the row sat "silent, not dead", its handler never having run. Each cancel point
+    # is tried, from before the start began (nothing written) to after it returned.
+    ran: list[str] = []
+
+    async def note(ctx: ProcessContext, payload: JsonValue) -> JsonValue:
+        ran.append(ctx.process_id)
+        return payload
+
+    worker = ProcessWorker(registry, clock=clock)
+    worker.engines.register("note", note)
+    processes = Processes(registry, worker=worker, clock=clock)
+    try:
+        for point in range(12):
+            pid = f"p{point}"
+            request = ProcessStartRequest(
+                id=pid, input=Engine(kind="note", payload=point), disposition=disposition
+            )
+            start = asyncio.ensure_future(processes.start(request))
+            for _ in range(point):
+                await asyncio.sleep(0)
+            start.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await start
+            await worker.idle()
+            stored = await registry.get_process(pid)
+            if stored is None:
+                continue  # cancelled before it began: nothing was written
+            assert stored.is_terminal(), f"{pid} left running after a cancelled start"
+            assert pid in ran
+            assert await registry.get_process_lease(pid) is None
+    finally:
+        await worker.stop()
+    assert ran, "no start got as far as its commit"
 
 
 async def test_closing_the_registry_stops_the_runs_its_worker_has_in_flight(

@@ -29,6 +29,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from lashtui.registry.kept import keep
+
 
 @dataclass(eq=False)
 class PendingWrite:
@@ -38,6 +40,7 @@ class PendingWrite:
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     future: asyncio.Future[Any]
+    taken: bool = False  # into a group in flight, which commits it or fails it (`_flush`)
 
     def order(self) -> str:
         """The process the write names first (an id, or a lease's), to sort a group by."""
@@ -78,12 +81,22 @@ class GroupCommit:
         self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._queued.append(PendingWrite(fn, args, kwargs, future))
+        write = PendingWrite(fn, args, kwargs, future)
+        self._queued.append(write)
         if len(self._flushers) < self._in_flight:
             flusher = asyncio.create_task(self._flush(), name="lashtui-pg-group-commit")
             self._flushers.add(flusher)
             flusher.add_done_callback(self._flushers.discard)
-        return await future
+        try:
+            return await future
+        except asyncio.CancelledError:
+            # A caller keeping its outcome (kept.py) has it settle a future of its own: a
+            # write still queued then commits as well (`_flush` keeps it), as one already
+            # in flight does in any case.
+            taken = write.taken or any(queued is write for queued in self._queued)
+            if (kept := keep(future, taken)) is not None:
+                write.future = kept
+            raise
 
     async def settled(self) -> None:
         """Until no write is queued or in flight (before the handle closes)."""
@@ -98,6 +111,8 @@ class GroupCommit:
                 key=PendingWrite.order,
             )
             self._queued = []
+            for write in group:
+                write.taken = True  # a cancelled caller's `keep` asks
             if group:
                 await self._run(group)
 

@@ -4,6 +4,7 @@ the database and tells listeners when anyone has committed to it, through LISTEN
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -23,6 +24,7 @@ from lashtui.model import (
     ProcessStartRequest,
     ProcessWorkItem,
 )
+from lashtui.registry.kept import convert_kept
 from lashtui.registry.postgres import notice
 from lashtui.registry.postgres.complete import complete_in_server
 from lashtui.registry.postgres.connection import (
@@ -31,7 +33,7 @@ from lashtui.registry.postgres.connection import (
     first_line,
 )
 from lashtui.registry.postgres.schema import DDL, SUPERSEDED, WRITER_LOCK_CLASS
-from lashtui.registry.postgres.start import prepare_start, start_in_server
+from lashtui.registry.postgres.start import StartOutcome, prepare_start, start_in_server
 from lashtui.registry.sql import event, lease, process
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.prepared import prepare_completion
@@ -177,7 +179,11 @@ class PostgresProcessRegistry(SqlProcessRegistry):
             prepared = prepare_start(known, request, owner, ttl_ms, started, self._now())
         if prepared is None:
             return await super().start_process_for_run(request, owner, ttl_ms, started)
-        outcome = await self._db.short_write(start_in_server, prepared)
+        try:
+            outcome = await self._db.short_write(start_in_server, prepared)
+        except asyncio.CancelledError:
+            convert_kept(StartOutcome.result)  # a kept outcome arrives as this answer
+            raise
         return outcome.result()
 
     async def processes_changed_since(

@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from lashtui.errors import InvalidRequest, RegistryGone, StoreError
 from lashtui.model import ProcessExecutionEnvSpec
+from lashtui.registry.kept import keep
 from lashtui.registry.lash.detect import read_only_refusal
 from lashtui.registry.sql.row import RecordCache, decode_error
 from lashtui.registry.sqlite.connect import (
@@ -328,7 +329,16 @@ class SqliteConnection:
         if self._flusher is None and not self._flush_soon_armed:
             self._flush_soon_armed = True
             loop.call_soon(self._flush_soon)
-        return await future
+        try:
+            return await future
+        except asyncio.CancelledError:
+            # A caller keeping its outcome (kept.py) has it settle a future of its own: a
+            # write still queued then commits as well (`_take_group` keeps it), as one
+            # already committing does in any case.
+            taken = write.taken or any(queued is write for queued in self._group)
+            if (kept := keep(future, taken)) is not None:
+                write.future = kept
+            raise
 
     def _lone(self, loop: asyncio.AbstractEventLoop) -> bool:
         """Whether a short write made now would commit alone in its group: none is queued
@@ -376,6 +386,8 @@ class SqliteConnection:
     def _take_group(self) -> list[PendingWrite]:
         group = [write for write in self._group if not write.future.done()]
         self._group = []
+        for write in group:
+            write.taken = True  # commits (or fails) now: a cancelled caller's `keep` asks
         return group
 
     def _settle(self, group: list[PendingWrite], error: Exception | None = None) -> None:

@@ -39,6 +39,7 @@ class PendingWrite:
     future: asyncio.Future[Any] = field(init=False)
     result: Any = None
     error: Exception | None = None
+    taken: bool = False  # into a group that commits it (`_take_group`), or fails it
 
     def settle(self, translate: Callable[[Exception], BaseException]) -> None:
         """Hand the outcome to the caller (on the loop's thread, after the commit)."""
