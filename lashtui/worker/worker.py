@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -285,8 +286,13 @@ class ProcessWorker:
         return None
 
     def _follow_orphan(self, outcome: asyncio.Future[Any], stops: int) -> None:
+        # In a context of its own where no outcome is kept: made inside the start's, the
+        # task (and the run it spawns, which copies its context) would have every later
+        # short write of theirs kept and committed when cancelled, a stopped run's too.
+        context = contextvars.copy_context()
+        context.run(KEEPING.set, None)
         task = asyncio.create_task(
-            self._end_orphan(outcome, stops), name="lashtui-cancelled-start"
+            self._end_orphan(outcome, stops), name="lashtui-cancelled-start", context=context
         )
         self._orphans.add(task)
         task.add_done_callback(self._orphans.discard)
