@@ -94,10 +94,10 @@ def _not_asked(conn: Tx, sql: Dialect) -> str:
     """The live rows `_live` does not ask whether their record names a read key twice:
     every row on PostgreSQL (repeated.py says why); on SQLite those lashtui marked plainly
     the backlog's, and those whose record does not say running (`_not_running` counts
-    them already; written here with no parameter, which PostgreSQL's form binds)."""
+    them already: its SQLite form binds no parameter)."""
     if sql.name != "sqlite":
         return "TRUE"
-    state = f"{sql.json_text('p.record_json', 'status.state')} IS NOT 'running'"
+    state = _not_running(sql, [])
     marked = f"{MARKED} OR " if has_backlog_seq(conn) else ""  # (an older file has none)
     return f"({marked}{state})"
 
