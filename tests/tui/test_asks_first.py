@@ -7,6 +7,7 @@ Pilot."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,8 @@ WAITING = {"w-approve-1": "approve", "w-approve-2": "approve", "w-review": "revi
 
 
 @pytest.fixture
-async def scene(tmp_path: Path) -> AsyncIterator[tuple[Processes, ManualClock]]:
+async def processes(tmp_path: Path) -> AsyncIterator[Processes]:
+    """The every-state scene, and three rows each waiting for the signal `WAITING` names."""
     clock = ManualClock(START_MS)
     registry = await SqliteProcessRegistry.open(str(tmp_path / "ask.db"), clock=clock)
     await seed_every_state(registry, clock)
@@ -54,12 +56,36 @@ async def scene(tmp_path: Path) -> AsyncIterator[tuple[Processes, ManualClock]]:
         key = f"process:{pid}:signal.{name}:1"
         wait = WaitKind(name=name, event_type=f"signal.{name}", key=key, ordinal=1)
         await registry.set_process_wait(pid, WaitState(kind=wait, since_ms=START_MS))
-    yield Processes(registry, clock=clock), clock
+    yield Processes(registry, clock=clock)
     await registry.close()
 
 
-def app_for(processes: Processes, clock: ManualClock) -> LashtuiApp:
-    return make_app(processes, clock=clock, operator="operator:test", refresh_s=0.05)
+@pytest.fixture
+async def granted(tmp_path: Path) -> AsyncIterator[Processes]:
+    """`p`, owner_bound, its handle granted to session alice's frame `coder`."""
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "grants.db"), clock=clock)
+    coder = SessionScope(session_id="alice", agent_frame_id="coder")
+    try:
+        await registry.register_process(ob("p"))
+        await registry.grant_handle(coder, "p", ProcessHandleDescriptor(label="build"))
+        yield Processes(registry, clock=clock)
+    finally:
+        await registry.close()
+
+
+@contextlib.asynccontextmanager
+async def asking(
+    processes: Processes, size: tuple[int, int] = (140, 30)
+) -> AsyncIterator[tuple[LashtuiApp, Pilot[Any]]]:
+    """The app acting as operator:test on `processes`, under Pilot."""
+    app = make_app(processes, clock=processes.clock, operator="operator:test", refresh_s=0.05)
+    async with app.run_test(size=size) as pilot:
+        yield app, pilot
+
+
+async def grant_scopes(processes: Processes) -> list[str]:
+    return [scope for scope, _ in await processes.registry.handle_grant_scopes("p")]
 
 
 async def mark(pilot: Pilot[Any], *pids: str) -> ProcessesScreen:
@@ -88,10 +114,10 @@ async def signals(processes: Processes, *pids: str) -> list[tuple[str, str]]:
     ]
 
 
-async def test_a_signal_to_marked_rows_asks_after_the_form_with_no_focused(scene: Any) -> None:
-    processes, clock = scene
-    app = app_for(processes, clock)
-    async with app.run_test(size=(140, 30)) as pilot:
+async def test_a_signal_to_marked_rows_asks_after_the_form_with_no_focused(
+    processes: Processes,
+) -> None:
+    async with asking(processes) as (app, pilot):
         home = await mark(pilot, "w-approve-1", "w-review")
         await pilot.press("s")
         await until(pilot, lambda: isinstance(app.screen, SignalScreen))
@@ -130,10 +156,8 @@ async def test_a_signal_to_marked_rows_asks_after_the_form_with_no_focused(scene
     assert await signals(processes, *WAITING) == [("w-approve-1", "signal.approve")]
 
 
-async def test_the_signal_form_offers_the_name_every_target_waits_for(scene: Any) -> None:
-    processes, clock = scene
-    app = app_for(processes, clock)
-    async with app.run_test(size=(140, 30)) as pilot:
+async def test_the_signal_form_offers_the_name_every_target_waits_for(processes: Processes) -> None:
+    async with asking(processes) as (app, pilot):
         home = await mark(pilot, "w-approve-1", "w-approve-2")
         await pilot.press("s")
         await until(pilot, lambda: isinstance(app.screen, SignalScreen))
@@ -156,58 +180,46 @@ async def test_the_signal_form_offers_the_name_every_target_waits_for(scene: Any
     assert await signals(processes, *WAITING) == []
 
 
-async def test_a_transfer_from_the_detail_asks_before_it_moves_the_grant(tmp_path: Path) -> None:
-    clock = ManualClock(START_MS)
-    registry = await SqliteProcessRegistry.open(str(tmp_path / "grants.db"), clock=clock)
-    coder = SessionScope(session_id="alice", agent_frame_id="coder")
-    try:
-        await registry.register_process(ob("p"))
-        await registry.grant_handle(coder, "p", ProcessHandleDescriptor(label="build"))
-        app = app_for(Processes(registry, clock=clock), clock)
-        async with app.run_test(size=(140, 30)) as pilot:
-            (await home_loaded(pilot)).action_open("p")
-            await until(pilot, lambda: isinstance(app.screen, ProcessDetailScreen))
-            detail = app.screen
-            assert isinstance(detail, ProcessDetailScreen)
-            async with asyncio.timeout(10):
-                await detail.loaded.wait()
-            for answer in ("enter", "yes"):
-                await pilot.press("t")
-                await until(pilot, lambda: isinstance(app.screen, TransferScreen))
-                field = app.screen.query_one("#to-scope", Input)
-                await until(pilot, lambda: field.has_focus)  # noqa: B023 (awaited here)
-                field.value = "session:carol"
+async def test_a_transfer_from_the_detail_asks_before_it_moves_the_grant(
+    granted: Processes,
+) -> None:
+    async with asking(granted) as (app, pilot):
+        (await home_loaded(pilot)).action_open("p")
+        await until(pilot, lambda: isinstance(app.screen, ProcessDetailScreen))
+        detail = app.screen
+        assert isinstance(detail, ProcessDetailScreen)
+        async with asyncio.timeout(10):
+            await detail.loaded.wait()
+        for answer in ("enter", "yes"):
+            await pilot.press("t")
+            await until(pilot, lambda: isinstance(app.screen, TransferScreen))
+            field = app.screen.query_one("#to-scope", Input)
+            await until(pilot, lambda: field.has_focus)  # noqa: B023 (awaited here)
+            field.value = "session:carol"
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            assert question(app) == (
+                "Transfer the grants of process p (external) from "
+                "session:alice/frame:coder to session:carol?"
+            )
+            if answer == "enter":  # No, focused
                 await pilot.press("enter")
-                await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-                assert question(app) == (
-                    "Transfer the grants of process p (external) from "
-                    "session:alice/frame:coder to session:carol?"
-                )
-                if answer == "enter":  # No, focused
-                    await pilot.press("enter")
-                    await until(pilot, lambda: app.screen is detail)
-                    scopes = [s for s, _ in await registry.handle_grant_scopes("p")]
-                    assert scopes == ["session:alice/frame:coder"]
-                else:
-                    await pilot.click("#yes")
-                    await until(pilot, lambda: app.screen is detail)
-            async with asyncio.timeout(10):
-                while [s for s, _ in await registry.handle_grant_scopes("p")] != [
-                    "session:carol"
-                ]:
-                    await pilot.pause(0.05)
-    finally:
-        await registry.close()
+                await until(pilot, lambda: app.screen is detail)
+                assert await grant_scopes(granted) == ["session:alice/frame:coder"]
+            else:
+                await pilot.click("#yes")
+                await until(pilot, lambda: app.screen is detail)
+        async with asyncio.timeout(10):
+            while await grant_scopes(granted) != ["session:carol"]:
+                await pilot.pause(0.05)
 
 
 # --- marked rows an action does not apply to are left out, and said to be ---------------
 
 async def test_a_bulk_cancel_asks_about_the_rows_it_applies_to_and_names_the_rest(
-    scene: Any,
+    processes: Processes,
 ) -> None:
-    processes, clock = scene
-    app = app_for(processes, clock)
-    async with app.run_test(size=(160, 40)) as pilot:
+    async with asking(processes, (160, 40)) as (app, pilot):
         home = await home_loaded(pilot)
         rows = home.window.ordered()
         ended = [p.process_id for p in rows if p.terminal]
@@ -237,10 +249,10 @@ async def test_a_bulk_cancel_asks_about_the_rows_it_applies_to_and_names_the_res
         assert "process.cancel_requested" not in events
 
 
-async def test_abandon_and_signal_on_marked_rows_leave_the_ended_ones_out(scene: Any) -> None:
-    processes, clock = scene
-    app = app_for(processes, clock)
-    async with app.run_test(size=(160, 40)) as pilot:
+async def test_abandon_and_signal_on_marked_rows_leave_the_ended_ones_out(
+    processes: Processes,
+) -> None:
+    async with asking(processes, (160, 40)) as (app, pilot):
         home = await mark(pilot, "c-done", "w-approve-1", "w-approve-2")
         note = "(1 marked process has already ended and is left out: c-done)"
         await pilot.press("a")
@@ -271,11 +283,9 @@ async def test_abandon_and_signal_on_marked_rows_leave_the_ended_ones_out(scene:
 
 
 async def test_an_action_on_marked_rows_that_have_all_ended_asks_nothing_and_says_why(
-    scene: Any,
+    processes: Processes,
 ) -> None:
-    processes, clock = scene
-    app = app_for(processes, clock)
-    async with app.run_test(size=(160, 40)) as pilot:
+    async with asking(processes, (160, 40)) as (app, pilot):
         home = await mark(pilot, "c-done", "d-failed")
         await pilot.press("c")
         await until(pilot, lambda: bool(app._notifications))
@@ -288,14 +298,12 @@ async def test_an_action_on_marked_rows_that_have_all_ended_asks_nothing_and_say
 
 
 async def test_the_signal_form_refuses_a_payload_past_the_write_limits_before_asking(
-    scene: Any,
+    processes: Processes,
 ) -> None:
     """A pasted payload too deep for json.loads (RecursionError past ~1,000 levels) crashed
     the app; one past the 64-level limit (or NaN, or too large) passed the form and the
     question and was refused only after Yes. Each is now the limit's own sentence in the
     form, which stays open: nothing asked, nothing sent."""
-    processes, clock = scene
-    app = app_for(processes, clock)
     most = 1 << 20  # MAX_JSON_BYTES; the write path sizes `["signal.approve", payload]`
     refusals = {
         "[" * 100_000: "an event payload may nest at most 64 levels; this one nests 100000",
@@ -312,7 +320,7 @@ async def test_the_signal_form_refuses_a_payload_past_the_write_limits_before_as
     quotes = '"' + '\\"' * 400_000
     unclosed = "Unterminated string starting at"
     refusals[quotes] = f"an event payload is not valid JSON ({unclosed}): `{quotes[:200]}...`"
-    async with app.run_test(size=(140, 30)) as pilot:
+    async with asking(processes) as (app, pilot):
         await mark(pilot, "w-approve-1")
         await pilot.press("s")
         await until(pilot, lambda: isinstance(app.screen, SignalScreen))
@@ -331,52 +339,40 @@ async def test_the_signal_form_refuses_a_payload_past_the_write_limits_before_as
 
 
 async def test_the_transfer_form_refuses_a_destination_past_the_limits_before_asking(
-    tmp_path: Path,
+    granted: Processes,
 ) -> None:
     """A destination scope past 256 characters passed the form and the question and was
     refused after Yes, for each target ("the scope granted to's session id may be ...")."""
-    clock = ManualClock(START_MS)
-    registry = await SqliteProcessRegistry.open(str(tmp_path / "grants.db"), clock=clock)
-    coder = SessionScope(session_id="alice", agent_frame_id="coder")
-    try:
-        await registry.register_process(ob("p"))
-        await registry.grant_handle(coder, "p", ProcessHandleDescriptor(label="build"))
-        app = app_for(Processes(registry, clock=clock), clock)
-        async with app.run_test(size=(140, 30)) as pilot:
-            await mark(pilot, "p")
-            await pilot.press("t")
-            await until(pilot, lambda: isinstance(app.screen, TransferScreen))
-            form = app.screen
-            form.query_one("#from-scope", Input).value = "session:alice/frame:coder"
-            field = form.query_one("#to-scope", Input)
-            field.focus()
-            await until(pilot, lambda: field.has_focus)
-            field.value = "session:" + "c" * 300
-            await pilot.press("enter")
-            error = form.query_one("#form-error", Static)
-            await until(pilot, lambda: str(error.render()) != "")
-            assert str(error.render()) == (
-                "the destination scope's session id may be at most 256 characters; this one "
-                "has 300"
-            )
-            assert app.screen is form  # nothing asked
-            field.value = "session:" + "c" * 256  # the limit: asked
-            await pilot.press("enter")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-            await pilot.press("escape")
-        scopes = [s for s, _ in await registry.handle_grant_scopes("p")]
-        assert scopes == ["session:alice/frame:coder"]
-    finally:
-        await registry.close()
+    async with asking(granted) as (app, pilot):
+        await mark(pilot, "p")
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, TransferScreen))
+        form = app.screen
+        form.query_one("#from-scope", Input).value = "session:alice/frame:coder"
+        field = form.query_one("#to-scope", Input)
+        field.focus()
+        await until(pilot, lambda: field.has_focus)
+        field.value = "session:" + "c" * 300
+        await pilot.press("enter")
+        error = form.query_one("#form-error", Static)
+        await until(pilot, lambda: str(error.render()) != "")
+        assert str(error.render()) == (
+            "the destination scope's session id may be at most 256 characters; this one "
+            "has 300"
+        )
+        assert app.screen is form  # nothing asked
+        field.value = "session:" + "c" * 256  # the limit: asked
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("escape")
+    assert await grant_scopes(granted) == ["session:alice/frame:coder"]
 
 
 async def test_the_abandon_form_refuses_a_reason_past_the_limit_before_acting(
-    scene: Any,
+    processes: Processes,
 ) -> None:
     """A reason past 4,096 characters closed the form and was refused for each target."""
-    processes, clock = scene
-    app = app_for(processes, clock)
-    async with app.run_test(size=(140, 30)) as pilot:
+    async with asking(processes) as (app, pilot):
         await mark(pilot, "w-approve-1")
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, AbandonScreen))

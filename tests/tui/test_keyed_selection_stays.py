@@ -12,11 +12,13 @@ the view refreshing on its own.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -24,11 +26,12 @@ from lashtui.admin import Processes
 from lashtui.clock import ManualClock
 from lashtui.model import AbandonRequest, LeaseOwnerIdentity, ProcessStarted
 from lashtui.registry.sqlite import SqliteProcessRegistry
-from lashtui.tui.app import make_app
+from lashtui.tui.app import LashtuiApp, make_app
 from lashtui.tui.screens.abandon import AbandonRequestsScreen
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.errors import ErrorGroupScreen, ErrorsScreen
 from lashtui.tui.screens.leases import LeasesScreen, owner_key, process_key
+from lashtui.tui.screens.live import LiveScreen
 from lashtui.tui.screens.modals import ConfirmScreen
 from lashtui.tui.widgets.keyed_table import KeyedTable
 from tests.builders import ob
@@ -40,6 +43,7 @@ from tests.tui.test_views import open_view
 
 MINUTES_10 = 600_000
 HELD = ("p-1", "p-2", "p-3")
+View = TypeVar("View", bound=LiveScreen)
 
 
 @pytest.fixture
@@ -69,22 +73,35 @@ async def processes(path: str) -> AsyncIterator[Processes]:
         await registry.close()
 
 
-async def elsewhere(path: str) -> SqliteProcessRegistry:
-    """Another program's connection to the same file."""
-    return await SqliteProcessRegistry.open(path, clock=ManualClock(START_MS + 1_000))
+@contextlib.asynccontextmanager
+async def elsewhere(path: str) -> AsyncIterator[SqliteProcessRegistry]:
+    """Another program's connection to the same file, closed after the block."""
+    other = await SqliteProcessRegistry.open(path, clock=ManualClock(START_MS + 1_000))
+    try:
+        yield other
+    finally:
+        await other.close()
+
+
+@contextlib.asynccontextmanager
+async def viewing(
+    processes: Processes, key: str, kind: type[View], height: int
+) -> AsyncIterator[tuple[LashtuiApp, Pilot[Any], View]]:
+    """The app on `processes`, refreshing on its own, with the view under `key` loaded."""
+    app = make_app(processes, clock=processes.clock, refresh_s=0.05)
+    async with app.run_test(size=(160, height)) as pilot:
+        await home_loaded(pilot)
+        yield app, pilot, await open_view(pilot, key, kind)
 
 
 async def release_elsewhere(path: str, pid: str, to: LeaseOwnerIdentity | None = None) -> None:
     """Another program releases the lease (and `to` claims it)."""
-    other = await elsewhere(path)
-    try:
+    async with elsewhere(path) as other:
         lease = await other.get_process_lease(pid)
         assert lease is not None
         await other.release_process_lease(lease)
         if to is not None:
             assert (await other.claim_process_lease(pid, to, MINUTES_10)).acquired()
-    finally:
-        await other.close()
 
 
 def words(screen: Screen[Any], selector: str) -> str:
@@ -94,10 +111,7 @@ def words(screen: Screen[Any], selector: str) -> str:
 async def test_a_released_lease_leaves_no_row_selected_in_the_leases_view(
     processes: Processes, path: str
 ) -> None:
-    app = make_app(processes, clock=processes.clock, refresh_s=0.05)
-    async with app.run_test(size=(160, 30)) as pilot:
-        await home_loaded(pilot)
-        leases = await open_view(pilot, "2", LeasesScreen)
+    async with viewing(processes, "2", LeasesScreen, 30) as (app, pilot, leases):
         table = leases.query_one(KeyedTable)
         await until(pilot, lambda: table.selected_key == process_key("p-1"))
         await pilot.press("down")  # the operator chooses p-2
@@ -122,10 +136,7 @@ async def test_a_released_lease_leaves_no_row_selected_in_the_leases_view(
 async def test_a_lease_taken_by_another_owner_stays_selected_in_its_new_group(
     processes: Processes, path: str
 ) -> None:
-    app = make_app(processes, clock=processes.clock, refresh_s=0.05)
-    async with app.run_test(size=(160, 30)) as pilot:
-        await home_loaded(pilot)
-        leases = await open_view(pilot, "2", LeasesScreen)
+    async with viewing(processes, "2", LeasesScreen, 30) as (app, pilot, leases):
         table = leases.query_one(KeyedTable)
         await until(pilot, lambda: table.selected_key == process_key("p-1"))
         await pilot.press("down")
@@ -145,23 +156,17 @@ async def test_a_lease_taken_by_another_owner_stays_selected_in_its_new_group(
 async def test_a_settled_abandon_request_leaves_no_row_selected(
     processes: Processes, path: str
 ) -> None:
-    app = make_app(processes, clock=processes.clock, refresh_s=0.05)
-    async with app.run_test(size=(160, 40)) as pilot:
-        await home_loaded(pilot)
-        view = await open_view(pilot, "3", AbandonRequestsScreen)
+    async with viewing(processes, "3", AbandonRequestsScreen, 40) as (app, pilot, view):
         pending = view.query_one("#pending-table", KeyedTable)
         await until(pilot, lambda: len(pending.shown) == len(HELD))
         pending.focus()
         await pilot.press("down")  # the operator chooses p-2
         assert pending.selected_key == "p-2"
 
-        other = await elsewhere(path)
-        try:
+        async with elsewhere(path) as other:
             lease = await other.get_process_lease("p-2")
             assert lease is not None
             await other.complete_process_with_lease(lease, success())  # its request is moot
-        finally:
-            await other.close()
         await until(pilot, lambda: "p-2" not in pending.shown)
         assert pending.selected_key is None and not pending.show_cursor
         await until(pilot, lambda: "p-2 left the list" in words(view, "#pending-title"))
@@ -202,11 +207,8 @@ async def test_a_row_pruned_from_an_error_group_leaves_no_row_selected(tmp_path:
             assert rows.selected_key == "d-failed"
             oldest = next(p for p in group.rows if p.process_id == "d-failed")
 
-            other = await elsewhere(file)
-            try:
+            async with elsewhere(file) as other:
                 await other.prune_terminal_processes(oldest.updated_at_ms + 1)
-            finally:
-                await other.close()
             await until(pilot, lambda: "d-failed" not in rows.shown)
             assert rows.selected_key is None and not rows.show_cursor
             status = "#error-group-status"
@@ -230,10 +232,7 @@ async def test_a_silent_row_asked_to_abandon_is_followed_into_the_pending_sectio
     to the pending section, which takes the focus with `s-2` selected; `c` asks about it,
     not about `s-1`, the silent row left under that section's cursor."""
     await silent_rows(path)
-    app = make_app(processes, clock=processes.clock, refresh_s=0.05)
-    async with app.run_test(size=(160, 40)) as pilot:
-        await home_loaded(pilot)
-        view = await open_view(pilot, "3", AbandonRequestsScreen)
+    async with viewing(processes, "3", AbandonRequestsScreen, 40) as (app, pilot, view):
         pending = view.query_one("#pending-table", KeyedTable)
         silent = view.query_one("#silent-table", KeyedTable)
         await until(pilot, lambda: len(silent.shown) == 2 and len(pending.shown) == 3)
@@ -241,12 +240,9 @@ async def test_a_silent_row_asked_to_abandon_is_followed_into_the_pending_sectio
         await pilot.press("down")  # the operator chooses s-2
         assert silent.selected_key == "s-2"
 
-        other = await elsewhere(path)
-        try:
+        async with elsewhere(path) as other:
             asked = AbandonRequest(requested_by="operator:eve", requested_at_ms=START_MS)
             await other.request_process_abandon("s-2", asked)
-        finally:
-            await other.close()
         await until(pilot, lambda: "s-2" in pending.shown)
         await until(pilot, lambda: view.focused is pending)
         assert pending.selected_key == "s-2"
@@ -257,8 +253,7 @@ async def test_a_silent_row_asked_to_abandon_is_followed_into_the_pending_sectio
 
 async def silent_rows(path: str) -> None:
     """s-1 and s-2: started owner_bound work whose lease was released (silent, not dead)."""
-    other = await elsewhere(path)
-    try:
+    async with elsewhere(path) as other:
         for pid in ("s-1", "s-2"):
             await other.register_process(ob(pid))
             lease = (await other.claim_process_lease(pid, far("worker-8"), MINUTES_10)).acquired()
@@ -266,8 +261,6 @@ async def silent_rows(path: str) -> None:
             started = ProcessStarted(owner=far("worker-8"), started_at_ms=START_MS)
             await other.record_first_started(pid, started, lease)
             await other.release_process_lease(lease)
-    finally:
-        await other.close()
 
 
 async def test_focus_moved_off_an_emptied_section_selects_no_row_there(
@@ -277,10 +270,7 @@ async def test_focus_moved_off_an_emptied_section_selects_no_row_there(
     another program): focus moves to the silent section, where no row is selected; `c`
     asks nothing (it asked about s-1, under that section's cursor)."""
     await silent_rows(path)
-    app = make_app(processes, clock=processes.clock, refresh_s=0.05)
-    async with app.run_test(size=(160, 40)) as pilot:
-        await home_loaded(pilot)
-        view = await open_view(pilot, "3", AbandonRequestsScreen)
+    async with viewing(processes, "3", AbandonRequestsScreen, 40) as (app, pilot, view):
         pending = view.query_one("#pending-table", KeyedTable)
         silent = view.query_one("#silent-table", KeyedTable)
         await until(pilot, lambda: len(silent.shown) == 2 and len(pending.shown) == 3)
@@ -288,14 +278,11 @@ async def test_focus_moved_off_an_emptied_section_selects_no_row_there(
         await pilot.press("down")
         assert pending.selected_key == "p-2"
 
-        other = await elsewhere(path)
-        try:
+        async with elsewhere(path) as other:
             for pid in HELD:
                 lease = await other.get_process_lease(pid)
                 assert lease is not None
                 await other.complete_process_with_lease(lease, success())
-        finally:
-            await other.close()
         await until(pilot, lambda: not pending.shown and view.focused is silent)
         assert silent.selected_key is None and not silent.show_cursor
         await until(pilot, lambda: "p-2 left the list" in words(view, "#silent-title"))

@@ -8,6 +8,7 @@ offers nothing. The rows are spoiled with raw SQL, as another program would."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -63,6 +64,14 @@ def acting(registry: ProcessRegistry) -> LashtuiApp:
     return make_app(Processes(registry), refresh_s=0.05, operator="operator:dana")
 
 
+@contextlib.asynccontextmanager
+async def running(app: LashtuiApp, height: int = 24) -> AsyncIterator[Pilot[Any]]:
+    """`app` under Pilot, 160 columns wide, once the Processes view's first read is shown."""
+    async with app.run_test(size=(160, height)) as pilot:
+        await loaded(pilot)
+        yield pilot
+
+
 async def detail_of(pilot: Pilot[Any], pid: str) -> ProcessDetailScreen:
     await select(pilot, pid)
     await pilot.press("enter")
@@ -97,8 +106,7 @@ async def test_the_table_lists_an_undecodable_row_beside_the_good_ones(
 ) -> None:
     _, registry = spoiled
     app = make_app(Processes(registry), refresh_s=MINUTE_S, subtitle="undecodable")
-    async with app.run_test(size=(160, 20)) as pilot:
-        await loaded(pilot)
+    async with running(app, 20) as pilot:
         table = app.screen.query_one(ProcessTable)
         await until(pilot, lambda: len(table.processes) == 3)
         assert set(table.processes) == {"a-good", "b-deep", "c-good"}
@@ -118,8 +126,7 @@ async def test_an_id_past_the_limits_is_shown_cut_and_copied_whole(
         conn.execute("UPDATE processes SET process_id = ? WHERE process_id = 'c-good'", (long_id,))
     cut_id = long_id[:SHOWN_CHARS] + CUT_MARK
     app = make_app(Processes(registry), refresh_s=MINUTE_S, subtitle="undecodable")
-    async with app.run_test(size=(160, 20)) as pilot:
-        await loaded(pilot)
+    async with running(app, 20) as pilot:
         table = app.screen.query_one(ProcessTable)
         await until(pilot, lambda: cut_id in table.processes)
         assert str(table.get_cell(cut_id, "id")) == "L" * (MAX_LABEL_CHARS - 1) + "…"
@@ -133,8 +140,7 @@ async def test_an_action_key_on_an_undecodable_row_says_why_and_names_the_way_ou
 ) -> None:
     _, registry = spoiled
     app = acting(registry)
-    async with app.run_test(size=(160, 24)) as pilot:
-        await loaded(pilot)
+    async with running(app) as pilot:
         await select(pilot, "a-good")
         assert app.screen.check_action("end_undecodable", ()) is False  # hidden: not for it
         await select(pilot, "b-deep")
@@ -159,8 +165,7 @@ async def test_e_ends_an_undecodable_row_as_failed_by_the_operator(
 ) -> None:
     _, registry = spoiled
     app = acting(registry)
-    async with app.run_test(size=(160, 24)) as pilot:
-        await loaded(pilot)
+    async with running(app) as pilot:
         table = await select(pilot, "b-deep")
         await pilot.press("E")
         await until(pilot, lambda: isinstance(app.screen, EndUndecodableScreen))
@@ -201,8 +206,7 @@ async def test_the_detail_of_an_undecodable_row_says_why_and_ends_it(
 ) -> None:
     _, registry = spoiled
     app = acting(registry)
-    async with app.run_test(size=(160, 30)) as pilot:
-        await loaded(pilot)
+    async with running(app, 30) as pilot:
         detail = await detail_of(pilot, "b-deep")
         shown = summary(detail)
         assert "record could not be decoded: " in shown
@@ -231,8 +235,7 @@ async def test_marked_rows_end_only_the_undecodable_ones_and_count_the_rest(
 ) -> None:
     _, registry = spoiled
     app = acting(registry)
-    async with app.run_test(size=(160, 24)) as pilot:
-        await loaded(pilot)
+    async with running(app) as pilot:
         table = await select(pilot, "a-good")
         await pilot.press("space")  # marks a-good, moves to b-deep
         await pilot.press("space")  # marks b-deep
@@ -257,8 +260,7 @@ async def test_marked_rows_end_only_the_undecodable_ones_and_count_the_rest(
 async def test_read_only_offers_no_way_to_end_it(spoiled: tuple[str, ProcessRegistry]) -> None:
     _, registry = spoiled
     app = make_app(Processes(registry), read_only=True, refresh_s=0.05)
-    async with app.run_test(size=(160, 24)) as pilot:
-        await loaded(pilot)
+    async with running(app) as pilot:
         await select(pilot, "b-deep")
         for action in (*TARGETED, "end_undecodable"):
             assert app.screen.check_action(action, ()) is False
@@ -287,8 +289,7 @@ async def test_e_ends_a_row_whose_id_is_not_utf8_and_prune_removes_it(tmp_path: 
     raw_id = "r\udcffw"
     async with open_registry(db) as registry:
         app = acting(registry)
-        async with app.run_test(size=(160, 24)) as pilot:
-            await loaded(pilot)
+        async with running(app) as pilot:
             table = await select(pilot, raw_id)
             assert str(table.get_cell(raw_id, "label")).startswith("undecodable: ")
             await until(pilot, lambda: footer(app).get("End undecodable") is True)
@@ -326,8 +327,7 @@ async def test_events_no_read_returns_are_said_to_be_left_out(tmp_path: Path) ->
         with raw_connection(db) as conn:
             conn.execute("UPDATE process_events SET sequence = 'abc' WHERE sequence = 1")
         app = acting(registry)
-        async with app.run_test(size=(160, 40)) as pilot:
-            await loaded(pilot)
+        async with running(app, 40) as pilot:
             detail = await detail_of(pilot, "p")
             said = fmt.events_left_out(1)
             await until(pilot, lambda: said in summary(detail))
@@ -344,8 +344,7 @@ async def test_a_reason_past_the_limit_is_refused_in_the_form(
     """A reason past 4,096 characters closed the form and was refused by the registry."""
     _, registry = spoiled
     app = acting(registry)
-    async with app.run_test(size=(160, 24)) as pilot:
-        await loaded(pilot)
+    async with running(app) as pilot:
         await select(pilot, "b-deep")
         await end_with(pilot, "x" * 4097)
         modal = app.screen
