@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 
 import pytest
 
 from lashtui.command.log import JsonFormatter, TextFormatter, configure_logging, unconfigure_logging
 from tests.cli.service import Worker, start, steps
-from tests.proxy import Proxy, proxied, target_of
+from tests.proxy import Proxy
 
 HOSTILE = "id\x1b[2J\x07\n\u202e\ud800"
 
@@ -60,29 +61,22 @@ def test_a_json_line_is_ascii_and_carries_the_fields() -> None:
 
 
 def test_a_worker_whose_server_went_away_still_writes_json_lines(
-    postgres_schema: str, workers: list[Worker]
+    postgres_schema: str, proxy: Proxy, worker_through_proxy: Callable[..., Worker]
 ) -> None:
     """psycopg's pool logs each broken connection and failed attempt (several lines each,
     in its own words): they were bare text in a `--log-format json` log."""
-    proxy = Proxy(*target_of(postgres_schema))
-    proxy.start()
-    try:
-        worker = Worker(proxied(postgres_schema, proxy))
-        workers.append(worker)
-        worker.until_event("started")
-        # A run first: past start-up, so that the lines counted below are the pool's.
-        start(postgres_schema, "first", steps({"finish": "ok"}))
-        worker.until_event("run_ended", "first")
-        proxy.kill()
+    worker = worker_through_proxy()
+    # A run first: past start-up, so that the lines counted below are the pool's.
+    start(postgres_schema, "first", steps({"finish": "ok"}))
+    worker.until_event("run_ended", "first")
+    proxy.kill()
 
-        def pool_said() -> list[dict[str, object]]:
-            # `records` parses every line so far: one that is not JSON fails the test here.
-            return [r for r in worker.records() if str(r["logger"]).startswith("psycopg")]
+    def pool_said() -> list[dict[str, object]]:
+        # `records` parses every line so far: one that is not JSON fails the test here.
+        return [r for r in worker.records() if str(r["logger"]).startswith("psycopg")]
 
-        said = worker.until(pool_said, "a line from psycopg's pool")
-        assert said[0]["level"] == "warning"
-    finally:
-        proxy.kill()
+    said = worker.until(pool_said, "a line from psycopg's pool")
+    assert said[0]["level"] == "warning"
 
 
 @pytest.mark.parametrize(("level", "shown"), [("info", ["warning"]), ("error", [])])

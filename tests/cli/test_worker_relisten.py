@@ -7,10 +7,11 @@ again on the same port; the starts go to the server directly."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from tests.cli.service import Worker, start, steps
-from tests.proxy import Proxy, proxied, target_of
+from tests.proxy import Proxy
 
 QUICK = steps({"finish": "ok"})
 # The worker drives every third of this: far longer than any wait below, so only a wake
@@ -31,24 +32,17 @@ def _runs_promptly(worker: Worker, url: str, process_id: str) -> None:
 
 
 def test_the_worker_listens_again_once_the_server_is_back(
-    postgres_schema: str, workers: list[Worker]
+    postgres_schema: str, proxy: Proxy, worker_through_proxy: Callable[..., Worker]
 ) -> None:
-    proxy = Proxy(*target_of(postgres_schema))
+    worker = worker_through_proxy(ttl_ms=TTL_MS)
+    _runs_promptly(worker, postgres_schema, "before")
+
+    proxy.kill()
+    worker.until(lambda: _said(worker, "listening to the registry failed"), "the break")
     proxy.start()
-    try:
-        worker = Worker(proxied(postgres_schema, proxy), ttl_ms=TTL_MS)
-        workers.append(worker)
-        worker.until_event("started")
-        _runs_promptly(worker, postgres_schema, "before")
+    # The watch as a whole ("watching the registry again") when its version poll failed
+    # too, as it does while the server is away; the listener alone when only it broke.
+    worker.until(lambda: _said(worker, "the registry again"), "the return")
 
-        proxy.kill()
-        worker.until(lambda: _said(worker, "listening to the registry failed"), "the break")
-        proxy.start()
-        # The watch as a whole ("watching the registry again") when its version poll failed
-        # too, as it does while the server is away; the listener alone when only it broke.
-        worker.until(lambda: _said(worker, "the registry again"), "the return")
-
-        _runs_promptly(worker, postgres_schema, "after")
-        assert len(_said(worker, "the registry failed")) <= 2  # each said once, not per try
-    finally:
-        proxy.kill()
+    _runs_promptly(worker, postgres_schema, "after")
+    assert len(_said(worker, "the registry failed")) <= 2  # each said once, not per try

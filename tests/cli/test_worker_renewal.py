@@ -8,14 +8,16 @@ pool's connect timeout, 10 s)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import resource
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from tests.cli.service import Worker, start, steps
-from tests.proxy import Proxy, proxied, target_of
+from tests.proxy import Proxy
 
 ENDLESS = steps({"sleep_ms": 600_000})
 # Holds the write lock of the file in argv[1] until its stdin closes.
@@ -60,22 +62,37 @@ def test_a_run_stops_when_its_lease_expires_behind_a_locked_file(
 
 
 def test_a_run_stops_when_its_lease_expires_with_the_server_out_of_reach(
-    postgres_schema: str, workers: list[Worker]
+    postgres_schema: str, proxy: Proxy, worker_through_proxy: Callable[..., Worker]
 ) -> None:
-    proxy = Proxy(*target_of(postgres_schema))
-    proxy.start()
-    try:
-        worker = Worker(proxied(postgres_schema, proxy))
-        workers.append(worker)
-        # Started, and past start-up's one-off reads by the time the run below begins.
-        worker.until_event("started")
-        start(postgres_schema, "held", ENDLESS)
-        worker.until_event("run_started", "held")
-        proxy.kill()
-        _stopped_as_lost(worker, "held")
-    finally:
-        proxy.kill()
+    # Started, and past start-up's one-off reads by the time the run below begins.
+    worker = worker_through_proxy()
+    start(postgres_schema, "held", ENDLESS)
+    worker.until_event("run_started", "held")
+    proxy.kill()
+    _stopped_as_lost(worker, "held")
 
+
+def _slow_once(db: Path, workers: list[Worker]) -> Worker:
+    """`worker --once` (TTL 3 s: a renewal every second) running `slow`, a 4 s sleep."""
+    start(db, "slow", steps({"sleep_ms": 4000}, {"finish": "done"}))
+    worker = Worker(db, "--once", ttl_ms="3000")
+    workers.append(worker)
+    worker.until_event("run_started", "slow")
+    return worker
+
+
+@contextlib.contextmanager
+def _writes_refused(worker: Worker) -> Iterator[None]:
+    """While in the block, the worker may write no file past its first byte (RLIMIT_FSIZE,
+    set on it from here): a write past it fails with EFBIG, which Python's ignored SIGXFSZ
+    leaves to SQLite as a failed write, so no renewal can append to the WAL."""
+    pid = worker.process.pid
+    limits = resource.prlimit(pid, resource.RLIMIT_FSIZE)
+    resource.prlimit(pid, resource.RLIMIT_FSIZE, (1, limits[1]))
+    try:
+        yield
+    finally:
+        resource.prlimit(pid, resource.RLIMIT_FSIZE, limits)
 
 
 def test_a_once_pass_whose_lease_was_renewed_after_a_refused_renewal_exits_0(
@@ -85,22 +102,11 @@ def test_a_once_pass_whose_lease_was_renewed_after_a_refused_renewal_exits_0(
     never lapsed, the run completed and its terminal was written, so the registry served
     the pass and `worker --once` exits 0 (it exited 1, as for a refused claim or terminal
     write; the refusal is still said on stderr and counted in the registry-errors metric).
-    The refusal is real: the worker may write no file past its first byte for a moment
-    (RLIMIT_FSIZE, set on it from here: a write past it fails with EFBIG, which Python's
-    ignored SIGXFSZ leaves to SQLite as a failed write), so one renewal cannot append to
-    the WAL. TTL 3 s: a renewal every second, 2 s left after the refused one."""
-    db = tmp_path / "r.db"
-    start(db, "slow", steps({"sleep_ms": 4000}, {"finish": "done"}))
-    worker = Worker(db, "--once", ttl_ms="3000")
-    workers.append(worker)
-    worker.until_event("run_started", "slow")
-    pid = worker.process.pid
-    limits = resource.prlimit(pid, resource.RLIMIT_FSIZE)
-    resource.prlimit(pid, resource.RLIMIT_FSIZE, (1, limits[1]))
-    try:
+    The refusal is real (`_writes_refused`), for a moment: one renewal cannot append to the
+    WAL, and 2 s of the lease are left after it."""
+    worker = _slow_once(tmp_path / "r.db", workers)
+    with _writes_refused(worker):
         worker.until(lambda: _refused_renewal(worker), "a refused renewal")
-    finally:
-        resource.prlimit(pid, resource.RLIMIT_FSIZE, limits)
 
     assert worker.wait() == 0, worker.lines
     assert worker.events("run_ended")[0]["outcome"] == "completed", worker.lines
@@ -115,18 +121,9 @@ def test_a_once_pass_whose_lease_lapsed_after_refused_renewals_exits_1(
     """The converse: renewals refused until the lease lapsed cost the run its lease, so
     the registry did not serve the pass: exit 1 with the store's sentence, as for a
     refused claim or terminal write (README, the worker as a service)."""
-    db = tmp_path / "r.db"
-    start(db, "slow", steps({"sleep_ms": 4000}, {"finish": "done"}))
-    worker = Worker(db, "--once", ttl_ms="3000")
-    workers.append(worker)
-    worker.until_event("run_started", "slow")
-    pid = worker.process.pid
-    limits = resource.prlimit(pid, resource.RLIMIT_FSIZE)
-    resource.prlimit(pid, resource.RLIMIT_FSIZE, (1, limits[1]))
-    try:  # (the line is looked for as text: the error line after it is not JSON)
+    worker = _slow_once(tmp_path / "r.db", workers)
+    with _writes_refused(worker):  # (looked for as text: the error line after it is not JSON)
         worker.until(lambda: any('"lease_lost"' in line for line in worker.lines), "lease_lost")
-    finally:
-        resource.prlimit(pid, resource.RLIMIT_FSIZE, limits)
 
     assert worker.wait() == 1, worker.lines
     *logged, said = worker.lines  # the log's JSON lines, then the command's error

@@ -17,9 +17,10 @@ from __future__ import annotations
 import json
 import subprocess
 import urllib.request
+from collections.abc import Callable
 
 from tests.cli.service import GUARD_S, LASHTUI, Worker, start, steps
-from tests.proxy import Proxy, free_port, proxied, target_of
+from tests.proxy import Proxy, free_port
 
 APPROVAL = steps({"wait_signal": "go"}, {"finish": "approved"})
 
@@ -53,12 +54,10 @@ def blip(worker: Worker, proxy: Proxy) -> None:
 
 
 def parked_behind_a_proxy(
-    postgres_schema: str, workers: list[Worker], proxy: Proxy, *args: str
+    postgres_schema: str, worker_through_proxy: Callable[..., Worker], *args: str
 ) -> Worker:
-    """A worker through `proxy` whose run `held` waits for the signal `go`."""
-    worker = Worker(proxied(postgres_schema, proxy), *args, ttl_ms="60000")
-    workers.append(worker)
-    worker.until_event("started")
+    """A worker through the proxy whose run `held` waits for the signal `go`."""
+    worker = worker_through_proxy(*args, ttl_ms="60000")
     start(postgres_schema, "held", APPROVAL, disposition="owner_bound")
     worker.until_event("run_started", "held")
     # Parked: its wait recorded (the blip must come while it waits, not while it writes).
@@ -72,39 +71,29 @@ def _waiting(db: str) -> bool:
 
 
 def test_a_run_waiting_for_a_signal_waits_on_through_a_server_blip(
-    postgres_schema: str, workers: list[Worker]
+    postgres_schema: str, proxy: Proxy, worker_through_proxy: Callable[..., Worker]
 ) -> None:
-    proxy = Proxy(*target_of(postgres_schema))
-    proxy.start()
-    try:
-        worker = parked_behind_a_proxy(postgres_schema, workers, proxy)
+    worker = parked_behind_a_proxy(postgres_schema, worker_through_proxy)
 
-        blip(worker, proxy)
+    blip(worker, proxy)
 
-        sent = lashtui(postgres_schema, "signal", "held", "go", "--payload", '"ok"')
-        assert sent.returncode == 0, sent.stderr
-        ended = worker.until_event("run_ended", "held")
-        assert ended["outcome"] == "completed", (ended, worker.lines)
-        shown = lashtui(postgres_schema, "show", "held", "--json")
-        assert json.loads(shown.stdout)["status"]["state"] == "completed", shown.stdout
-    finally:
-        proxy.kill()
+    sent = lashtui(postgres_schema, "signal", "held", "go", "--payload", '"ok"')
+    assert sent.returncode == 0, sent.stderr
+    ended = worker.until_event("run_ended", "held")
+    assert ended["outcome"] == "completed", (ended, worker.lines)
+    shown = lashtui(postgres_schema, "show", "held", "--json")
+    assert json.loads(shown.stdout)["status"]["state"] == "completed", shown.stdout
 
 
 def test_a_cancel_watch_the_registry_could_not_serve_is_counted_for_an_alert(
-    postgres_schema: str, workers: list[Worker]
+    postgres_schema: str, proxy: Proxy, worker_through_proxy: Callable[..., Worker]
 ) -> None:
-    proxy = Proxy(*target_of(postgres_schema))
-    proxy.start()
     metrics = free_port()
-    try:
-        worker = parked_behind_a_proxy(
-            postgres_schema, workers, proxy, "--metrics", f"127.0.0.1:{metrics}"
-        )
-        assert registry_errors(metrics) == 0
+    worker = parked_behind_a_proxy(
+        postgres_schema, worker_through_proxy, "--metrics", f"127.0.0.1:{metrics}"
+    )
+    assert registry_errors(metrics) == 0
 
-        blip(worker, proxy)
+    blip(worker, proxy)
 
-        assert registry_errors(metrics) >= 1
-    finally:
-        proxy.kill()
+    assert registry_errors(metrics) >= 1
