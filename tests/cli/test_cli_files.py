@@ -6,6 +6,7 @@ the file: those get a pseudo-terminal."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -18,7 +19,7 @@ import subprocess
 import sys
 import termios
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -288,13 +289,20 @@ def test_a_full_disk_is_one_sentence_and_loses_nothing(disk: Path) -> None:
 # --- files and folders the user may not write -------------------------------------------------
 
 
-@pytest.mark.parametrize("mode", [0o444, 0o644], ids=["file-0444", "file-0644-not-theirs"])
-def test_acting_on_a_registry_the_user_may_not_write_is_refused(mode: int) -> None:
+@contextlib.contextmanager
+def sealed(mode: int, process_id: str) -> Iterator[tuple[Path, Path, dict[str, str]]]:
+    """A directory the unprivileged user may enter, holding a registry `reg.db` with the
+    external process `process_id`, sealed with `mode` (`seal`); with its listing then."""
     with shared_directory() as directory:
         db = directory / "reg.db"
-        assert lashtui(db, "start", "a", "--external").returncode == 0
+        assert lashtui(db, "start", process_id, "--external").returncode == 0
         seal(directory, mode)
-        before = listing(directory)
+        yield directory, db, listing(directory)
+
+
+@pytest.mark.parametrize("mode", [0o444, 0o644], ids=["file-0444", "file-0644-not-theirs"])
+def test_acting_on_a_registry_the_user_may_not_write_is_refused(mode: int) -> None:
+    with sealed(mode, "a") as (directory, db, before):
         result = lashtui_as_reader(db, "cancel", "a")
         assert listing(directory) == before
         one_sentence(result, 1, f"process registry `{db}` is read-only")
@@ -303,11 +311,7 @@ def test_acting_on_a_registry_the_user_may_not_write_is_refused(mode: int) -> No
 
 def test_acting_in_a_folder_the_user_may_not_write_is_refused() -> None:
     """The file is theirs to write, but SQLite needs the -wal and -shm beside it."""
-    with shared_directory() as directory:
-        db = directory / "reg.db"
-        assert lashtui(db, "start", "a", "--external").returncode == 0
-        seal(directory, 0o666)
-        before = listing(directory)
+    with sealed(0o666, "a") as (directory, db, before):
         result = lashtui_as_reader(db, "cancel", "a")
         assert listing(directory) == before
         one_sentence(result, 1, f"its directory `{directory}` is not writable")
@@ -337,6 +341,23 @@ def drawn_until(process: subprocess.Popen[bytes], leader: int, *shown: bytes) ->
     return screen
 
 
+def quits_after_drawing(spawn: Callable[[int], subprocess.Popen[bytes]], *shown: bytes) -> None:
+    """The dashboard `spawn` starts with a new pseudo-terminal's follower end as its stdio
+    (Textual draws on stderr: all three are the terminal) draws every one of `shown`, then
+    exits 0 on `q`; it is killed if it has not exited by the end."""
+    leader, follower = pty.openpty()
+    process = spawn(follower)
+    os.close(follower)
+    try:
+        drawn_until(process, leader, *shown)
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(leader)
+
+
 @pytest.mark.parametrize(
     ("mode", "why"),
     [
@@ -351,26 +372,14 @@ def test_dash_on_a_registry_the_user_may_not_write_opens_it_read_only(
     """As a real unprivileged user in a pseudo-terminal: `dash` refused the file ("only
     read-only access is possible", exit 1) and never named `--read-only`. It opens it
     read-only now, the header says so and why, and no file is written."""
-    with shared_directory() as directory:
-        db = directory / "reg.db"
-        assert lashtui(db, "start", "kept-row", "--external").returncode == 0
-        seal(directory, mode)
-        before = listing(directory)
-        leader, follower = pty.openpty()
-        # Wide enough for the header's whole subtitle (a temporary directory's path in it).
-        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 200, 0, 0))
-        process = popen_as_reader(
-            db, "dash", stdin=follower, stdout=follower, stderr=follower
-        )
-        os.close(follower)
-        try:
-            drawn_until(process, leader, b"kept-row", why)
-            assert process.wait(timeout=20) == 0
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-            os.close(leader)
+    with sealed(mode, "kept-row") as (directory, db, before):
+
+        def dash_as_reader(follower: int) -> subprocess.Popen[bytes]:
+            # Wide enough for the header's whole subtitle (a temporary directory's path in it).
+            fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 200, 0, 0))
+            return popen_as_reader(db, "dash", stdin=follower, stdout=follower, stderr=follower)
+
+        quits_after_drawing(dash_as_reader, b"kept-row", why)
         assert listing(directory) == before
 
 
@@ -378,32 +387,13 @@ def test_dash_read_only_on_a_terminal_writes_nothing(registry: Path) -> None:
     """The real `dash --read-only` code path in a pseudo-terminal: it draws the registry's
     row, quits on `q`, and leaves every file in the directory as it was (no -wal, no -shm)."""
     before = listing(registry.parent)
-    leader, follower = pty.openpty()
     env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "30"}
-    process = subprocess.Popen(
-        [*LASHTUI, "--db", str(registry), "dash", "--read-only"],
-        # Textual draws on stderr: all three are the terminal.
-        stdin=follower, stdout=follower, stderr=follower, cwd=ROOT, env=env,
-    )
-    os.close(follower)
-    screen = b""
-    try:
-        deadline = time.monotonic() + 30
-        while b"kept" not in screen and time.monotonic() < deadline:  # the row's label
-            if select.select([leader], [], [], 0.5)[0]:
-                screen += os.read(leader, 65536)
-        assert b"kept" in screen, screen[-2000:]
-        os.write(leader, b"q")
-        while process.poll() is None and time.monotonic() < deadline:
-            if select.select([leader], [], [], 0.2)[0]:
-                try:
-                    os.read(leader, 65536)
-                except OSError:
-                    break
-        assert process.wait(timeout=10) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-        os.close(leader)
+
+    def dash_read_only(follower: int) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [*LASHTUI, "--db", str(registry), "dash", "--read-only"],
+            stdin=follower, stdout=follower, stderr=follower, cwd=ROOT, env=env,
+        )
+
+    quits_after_drawing(dash_read_only, b"kept")  # the row's label
     assert listing(registry.parent) == before
