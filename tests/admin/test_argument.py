@@ -114,11 +114,6 @@ CALLS: list[tuple[str, Call, str]] = [
 ]
 
 
-@pytest.fixture
-def processes(registry: ProcessRegistry, clock: ManualClock) -> Processes:
-    return Processes(registry, clock=clock)
-
-
 @pytest.mark.parametrize(("call", "sentence"), [c[1:] for c in CALLS], ids=[c[0] for c in CALLS])
 async def test_a_wrong_typed_argument_is_one_sentence_naming_it(
     processes: Processes, call: Call, sentence: str

@@ -18,18 +18,13 @@ from lashtui.errors import InvalidRequest
 from lashtui.model import FailureOutput, SessionScope, ToolFailureClass
 from lashtui.model.audit import AuditPage, AuditQuery
 from lashtui.model.outcome import cutoff_text
-from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.registry import open_registry
 from lashtui.registry.sql import audit as audit_sql
 from tests.admin.test_processes import external, steps
 from tests.raw import raw_connection
 
 S1 = SessionScope(session_id="s1")
 S2 = SessionScope(session_id="s2")
-
-
-@pytest.fixture
-def processes(registry: ProcessRegistry, clock: ManualClock) -> Processes:
-    return Processes(registry, clock=clock)
 
 
 async def audit(processes: Processes, **query: object) -> AuditPage:

@@ -23,17 +23,12 @@ from lashtui.model import (
     SessionScope,
     SuccessOutput,
 )
-from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.registry import open_registry
 from tests.builders import ob, own, rr
 from tests.registry.rows import park
 
 S1 = SessionScope(session_id="s1")
 S1F = SessionScope(session_id="s1", agent_frame_id="f")
-
-
-@pytest.fixture
-def processes(registry: ProcessRegistry, clock: ManualClock) -> Processes:
-    return Processes(registry, clock=clock)
 
 
 def ids(observed: list[ObservedProcess]) -> list[str]:

@@ -37,11 +37,6 @@ VF = SessionScope(session_id="v", agent_frame_id="f")
 COLLIDING = SessionScope(session_id="v/frame:f")  # same scope id as VF
 
 
-@pytest.fixture
-def processes(registry: ProcessRegistry, clock: ManualClock) -> Processes:
-    return Processes(registry, clock=clock)
-
-
 async def cancel_reasons(processes: Processes, pid: str) -> list[object]:
     return [
         e.payload.get("reason") if isinstance(e.payload, dict) else None

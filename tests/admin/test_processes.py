@@ -9,7 +9,8 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 import pytest
 from pydantic import JsonValue
@@ -26,7 +27,6 @@ from lashtui.errors import (
 from lashtui.model import (
     Engine,
     External,
-    LeaseTimings,
     ObservedProcess,
     ProcessEventType,
     ProcessExecutionEnvSpec,
@@ -81,19 +81,24 @@ def steps(pid: str, payload: list[object], *signals: str) -> ProcessStartRequest
     )
 
 
-@pytest.fixture
-def processes(registry: ProcessRegistry, clock: ManualClock) -> Processes:
-    return Processes(registry, clock=clock)
+def own_worker(
+    registry: ProcessRegistry, clock: ManualClock, kind: str, handler: Callable[..., Awaitable[Any]]
+) -> tuple[ProcessWorker, Processes]:
+    """A worker running `handler` as engine `kind`, never `running()` (a start through the
+    facade runs its row on it all the same), and the facade on it."""
+    worker = ProcessWorker(registry, clock=clock)
+    worker.engines.register(kind, handler)
+    return worker, Processes(registry, worker=worker, clock=clock)
 
 
-@pytest.fixture
-async def live(registry: ProcessRegistry, clock: ManualClock) -> AsyncIterator[Processes]:
-    """A facade with an embedded worker running."""
-    worker = ProcessWorker(
-        registry, timings=LeaseTimings(ttl_ms=30_000, renew_interval_ms=100), clock=clock
-    )
-    async with worker.running():
-        yield Processes(registry, worker=worker, clock=clock)
+def run_of(
+    pid: str,
+    kind: str,
+    payload: JsonValue,
+    disposition: RecoveryDisposition = RecoveryDisposition.RERUNNABLE,
+) -> ProcessStartRequest:
+    engine = Engine(kind=kind, payload=payload)
+    return ProcessStartRequest(id=pid, input=engine, disposition=disposition)
 
 
 def ids(observed: Sequence[ObservedProcess]) -> list[str]:
@@ -450,16 +455,11 @@ async def test_a_start_whose_caller_is_cancelled_while_it_commits_still_runs(
         ran.append(ctx.process_id)
         return payload
 
-    worker = ProcessWorker(registry, clock=clock)
-    worker.engines.register("note", note)
-    processes = Processes(registry, worker=worker, clock=clock)
+    worker, processes = own_worker(registry, clock, "note", note)
     try:
         for point in range(12):
             pid = f"p{point}"
-            request = ProcessStartRequest(
-                id=pid, input=Engine(kind="note", payload=point), disposition=disposition
-            )
-            start = asyncio.ensure_future(processes.start(request))
+            start = asyncio.ensure_future(processes.start(run_of(pid, "note", point, disposition)))
             for _ in range(point):
                 await asyncio.sleep(0)
             start.cancel()
@@ -492,16 +492,8 @@ async def test_closing_the_registry_stops_the_runs_its_worker_has_in_flight(
 
     with caplog.at_level(logging.WARNING, logger="lashtui.worker"):
         async with open_registry(registry_target, clock=clock) as registry:
-            worker = ProcessWorker(registry, clock=clock)
-            worker.engines.register("park", park)
-            processes = Processes(registry, worker=worker, clock=clock)
-            await processes.start(
-                ProcessStartRequest(
-                    id="d1",
-                    input=Engine(kind="park", payload=None),
-                    disposition=RecoveryDisposition.RERUNNABLE,
-                )
-            )
+            worker, processes = own_worker(registry, clock, "park", park)
+            await processes.start(run_of("d1", "park", None))
             async with asyncio.timeout(5):
                 await parked.wait()
 
@@ -533,16 +525,8 @@ async def test_closing_the_registry_after_awaiting_a_run_says_nothing_of_it(
     with caplog.at_level(logging.WARNING, logger="lashtui.worker"):
         for attempt in range(8):
             async with open_registry(registry_target, clock=clock) as registry:
-                worker = ProcessWorker(registry, clock=clock)
-                worker.engines.register("echo", echo)
-                processes = Processes(registry, worker=worker, clock=clock)
-                await processes.start(
-                    ProcessStartRequest(
-                        id=f"d{attempt}",
-                        input=Engine(kind="echo", payload=attempt),
-                        disposition=RecoveryDisposition.RERUNNABLE,
-                    )
-                )
+                worker, processes = own_worker(registry, clock, "echo", echo)
+                await processes.start(run_of(f"d{attempt}", "echo", attempt))
                 output = await processes.await_output(f"d{attempt}", timeout=10)
                 assert output == SuccessOutput(value=attempt)
             assert worker.stats.runs == Counter({RunEnd.COMPLETED: 1})

@@ -5,15 +5,12 @@ link; a live, unknown or undecodable row is refused in one sentence. Both backen
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
 from lashtui.admin import Processes
-from lashtui.clock import ManualClock
 from lashtui.model import (
     FailureOutput,
-    LeaseTimings,
     ProcessHandleDescriptor,
     SessionScope,
     SuccessOutput,
@@ -22,26 +19,11 @@ from lashtui.model import (
 from lashtui.model.audit import AuditQuery
 from lashtui.model.rerun import RERUN_OF
 from lashtui.registry import ProcessRegistry
-from lashtui.worker import ProcessWorker
 from tests.admin.test_processes import external, steps
 from tests.raw import raw_connection
 
 S1 = SessionScope(session_id="s1")
 S2 = SessionScope(session_id="s2", agent_frame_id="f")
-
-
-@pytest.fixture
-def processes(registry: ProcessRegistry, clock: ManualClock) -> Processes:
-    return Processes(registry, clock=clock)
-
-
-@pytest.fixture
-async def live(registry: ProcessRegistry, clock: ManualClock) -> AsyncIterator[Processes]:
-    worker = ProcessWorker(
-        registry, timings=LeaseTimings(ttl_ms=30_000, renew_interval_ms=100), clock=clock
-    )
-    async with worker.running():
-        yield Processes(registry, worker=worker, clock=clock)
 
 
 async def failed(processes: Processes, pid: str, **fields: object) -> None:

@@ -8,7 +8,6 @@ import re
 import pytest
 
 from lashtui.admin import Processes
-from lashtui.clock import ManualClock
 from lashtui.errors import ProcessConflict
 from lashtui.model import (
     ProcessEventType,
@@ -18,7 +17,6 @@ from lashtui.model import (
     SessionScope,
     SuccessOutput,
 )
-from lashtui.registry import ProcessRegistry
 
 ROOT = SessionScope(session_id="root")
 FRAME = SessionScope(session_id="root", agent_frame_id="f")
@@ -32,11 +30,6 @@ def external(pid: str, *grants: SessionScope) -> ProcessStartRequest:
         descriptor = ProcessHandleDescriptor(label=pid)
         fields["grant"] = ProcessStartGrant(session_scope=grants[0], descriptor=descriptor)
     return ProcessStartRequest.external(pid, {"label": pid}, **fields)
-
-
-@pytest.fixture
-def processes(registry: ProcessRegistry, clock: ManualClock) -> Processes:
-    return Processes(registry, clock=clock)
 
 
 async def grant(processes: Processes, scope: SessionScope, pid: str) -> None:
