@@ -50,14 +50,19 @@ async def spoil(registry: ProcessRegistry, db: str, process_id: str) -> None:
 
 
 @pytest.fixture
-async def spoiled(tmp_path: Path) -> AsyncIterator[tuple[str, ProcessRegistry]]:
-    """`a-good`, `b-deep` (undecodable) and `c-good`, never run, in a real SQLite file."""
-    db = str(tmp_path / "r.db")
+def db(tmp_path: Path) -> str:
+    """The test's registry file."""
+    return str(tmp_path / "r.db")
+
+
+@pytest.fixture
+async def spoiled(db: str) -> AsyncIterator[ProcessRegistry]:
+    """`a-good`, `b-deep` (undecodable) and `c-good`, never run, in the file `db`."""
     async with open_registry(db) as registry:
         for pid in ("a-good", "b-deep", "c-good"):
             await registry.start_process(wait_steps(pid))
         await spoil(registry, db, "b-deep")
-        yield db, registry
+        yield registry
 
 
 def acting(registry: ProcessRegistry) -> LashtuiApp:
@@ -102,10 +107,9 @@ async def end_with(pilot: Pilot[Any], reason: str) -> None:
 
 
 async def test_the_table_lists_an_undecodable_row_beside_the_good_ones(
-    spoiled: tuple[str, ProcessRegistry],
+    spoiled: ProcessRegistry,
 ) -> None:
-    _, registry = spoiled
-    app = make_app(Processes(registry), refresh_s=MINUTE_S, subtitle="undecodable")
+    app = make_app(Processes(spoiled), refresh_s=MINUTE_S, subtitle="undecodable")
     async with running(app, 20) as pilot:
         table = app.screen.query_one(ProcessTable)
         await until(pilot, lambda: len(table.processes) == 3)
@@ -114,18 +118,17 @@ async def test_the_table_lists_an_undecodable_row_beside_the_good_ones(
 
 
 async def test_an_id_past_the_limits_is_shown_cut_and_copied_whole(
-    spoiled: tuple[str, ProcessRegistry],
+    db: str, spoiled: ProcessRegistry
 ) -> None:
     """Another program may store an id of any length (the write limit is 512): it lists as
     its cut id (the first 4,096 characters read: registry/sql/long_id.py), its cell shows
     the start (1,024 characters), and copying the row gives the cut id, which `lashtui
     show` and the `:open` command take back to the row."""
-    db, registry = spoiled
     long_id = "L" * 200_000
     with raw_connection(db) as conn:
         conn.execute("UPDATE processes SET process_id = ? WHERE process_id = 'c-good'", (long_id,))
     cut_id = long_id[:SHOWN_CHARS] + CUT_MARK
-    app = make_app(Processes(registry), refresh_s=MINUTE_S, subtitle="undecodable")
+    app = make_app(Processes(spoiled), refresh_s=MINUTE_S, subtitle="undecodable")
     async with running(app, 20) as pilot:
         table = app.screen.query_one(ProcessTable)
         await until(pilot, lambda: cut_id in table.processes)
@@ -136,10 +139,9 @@ async def test_an_id_past_the_limits_is_shown_cut_and_copied_whole(
 
 
 async def test_an_action_key_on_an_undecodable_row_says_why_and_names_the_way_out(
-    spoiled: tuple[str, ProcessRegistry],
+    spoiled: ProcessRegistry,
 ) -> None:
-    _, registry = spoiled
-    app = acting(registry)
+    app = acting(spoiled)
     async with running(app) as pilot:
         await select(pilot, "a-good")
         assert app.screen.check_action("end_undecodable", ()) is False  # hidden: not for it
@@ -157,14 +159,13 @@ async def test_an_action_key_on_an_undecodable_row_says_why_and_names_the_way_ou
             "cancel is not offered for process b-deep: its record could not be decoded ("
         )
         assert toast.endswith("press E to end it (or `lashtui end-undecodable b-deep --reason R`)")
-        assert await registry.events_after("b-deep", 0) == []
+        assert await spoiled.events_after("b-deep", 0) == []
 
 
 async def test_e_ends_an_undecodable_row_as_failed_by_the_operator(
-    spoiled: tuple[str, ProcessRegistry],
+    spoiled: ProcessRegistry,
 ) -> None:
-    _, registry = spoiled
-    app = acting(registry)
+    app = acting(spoiled)
     async with running(app) as pilot:
         table = await select(pilot, "b-deep")
         await pilot.press("E")
@@ -202,10 +203,9 @@ def ended_as(detail: ProcessDetailScreen, timeline: DataTable[Any]) -> str:
 
 
 async def test_the_detail_of_an_undecodable_row_says_why_and_ends_it(
-    spoiled: tuple[str, ProcessRegistry],
+    spoiled: ProcessRegistry,
 ) -> None:
-    _, registry = spoiled
-    app = acting(registry)
+    app = acting(spoiled)
     async with running(app, 30) as pilot:
         detail = await detail_of(pilot, "b-deep")
         shown = summary(detail)
@@ -231,10 +231,9 @@ async def test_the_detail_of_an_undecodable_row_says_why_and_ends_it(
 
 
 async def test_marked_rows_end_only_the_undecodable_ones_and_count_the_rest(
-    spoiled: tuple[str, ProcessRegistry],
+    spoiled: ProcessRegistry,
 ) -> None:
-    _, registry = spoiled
-    app = acting(registry)
+    app = acting(spoiled)
     async with running(app) as pilot:
         table = await select(pilot, "a-good")
         await pilot.press("space")  # marks a-good, moves to b-deep
@@ -257,9 +256,8 @@ async def test_marked_rows_end_only_the_undecodable_ones_and_count_the_rest(
         assert not table.processes["a-good"].terminal
 
 
-async def test_read_only_offers_no_way_to_end_it(spoiled: tuple[str, ProcessRegistry]) -> None:
-    _, registry = spoiled
-    app = make_app(Processes(registry), read_only=True, refresh_s=0.05)
+async def test_read_only_offers_no_way_to_end_it(spoiled: ProcessRegistry) -> None:
+    app = make_app(Processes(spoiled), read_only=True, refresh_s=0.05)
     async with running(app) as pilot:
         await select(pilot, "b-deep")
         for action in (*TARGETED, "end_undecodable"):
@@ -274,14 +272,13 @@ async def test_read_only_offers_no_way_to_end_it(spoiled: tuple[str, ProcessRegi
         await pilot.press("E")
         await pilot.pause()
         assert app.screen is detail and toasts(app) == []
-        observed = await Processes(registry).get("b-deep")
+        observed = await Processes(spoiled).get("b-deep")
         assert observed is not None and observed.undecodable is not None
 
 
-async def test_e_ends_a_row_whose_id_is_not_utf8_and_prune_removes_it(tmp_path: Path) -> None:
+async def test_e_ends_a_row_whose_id_is_not_utf8_and_prune_removes_it(db: str) -> None:
     """Another program stored the id as bytes that are not UTF-8 (raw sqlite3): the table
     lists it with the byte escaped, E ends it by that id, and prune removes it."""
-    db = str(tmp_path / "r.db")
     async with open_registry(db) as registry:
         for pid in ("a-good", "raw"):
             await registry.start_process(wait_steps(pid))
@@ -313,12 +310,11 @@ async def test_e_ends_a_row_whose_id_is_not_utf8_and_prune_removes_it(tmp_path: 
     assert set(rows_keyed(db, b"r\xffw").values()) == {0}
 
 
-async def test_events_no_read_returns_are_said_to_be_left_out(tmp_path: Path) -> None:
+async def test_events_no_read_returns_are_said_to_be_left_out(db: str) -> None:
     """An event another program stored under a sequence that is no whole number has no
     place in the log, and every read leaves it out (tests/registry/test_undecodable.py):
     the detail's summary and `lashtui events` say so, or the timeline would pass for the
     whole log."""
-    db = str(tmp_path / "r.db")
     async with open_registry(db) as registry:
         await registry.start_process(wait_steps("p"))
         for reason in ("one", "two"):
@@ -339,11 +335,10 @@ async def test_events_no_read_returns_are_said_to_be_left_out(tmp_path: Path) ->
 
 
 async def test_a_reason_past_the_limit_is_refused_in_the_form(
-    spoiled: tuple[str, ProcessRegistry],
+    spoiled: ProcessRegistry,
 ) -> None:
     """A reason past 4,096 characters closed the form and was refused by the registry."""
-    _, registry = spoiled
-    app = acting(registry)
+    app = acting(spoiled)
     async with running(app) as pilot:
         await select(pilot, "b-deep")
         await end_with(pilot, "x" * 4097)
@@ -353,5 +348,5 @@ async def test_a_reason_past_the_limit_is_refused_in_the_form(
         await until(pilot, lambda: str(error.render()) != "")
         assert str(error.render()) == "a reason may be at most 4,096 characters; this one has 4,097"
         assert app.screen is modal and not toasts(app)
-    record = await registry.get_process("b-deep")
+    record = await spoiled.get_process("b-deep")
     assert record is not None and not record.is_terminal()
