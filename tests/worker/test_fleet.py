@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 import pytest
 
@@ -78,13 +77,14 @@ GUARD_S = 30.0
 
 
 @pytest.fixture
-async def lab(tmp_path: Path, postgres_schema: str) -> AsyncIterator[Lab]:
-    async with Lab.running(tmp_path, postgres_schema) as running:
-        yield running
+def backend() -> str:
+    """The fleet runs on PostgreSQL only: `registry_target`, where the lab runs, is a schema."""
+    return "postgres"
 
 
 @pytest.fixture
 async def registry(lab: Lab) -> AsyncIterator[ProcessRegistry]:
+    """The test's handle on the lab's registry, on real time as its workers are."""
     async with lab.registry() as opened:
         yield opened
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -21,13 +20,8 @@ pytestmark = pytest.mark.alone
 
 
 @pytest.fixture
-async def lab(tmp_path: Path, registry_target: str) -> AsyncIterator[Lab]:
-    async with Lab.running(tmp_path, registry_target) as running:
-        yield running
-
-
-@pytest.fixture
 async def registry(lab: Lab) -> AsyncIterator[ProcessRegistry]:
+    """The test's handle on the lab's registry, on real time as its workers are."""
     async with lab.registry() as opened:
         yield opened
 
