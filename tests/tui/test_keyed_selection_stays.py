@@ -26,7 +26,7 @@ from lashtui.admin import Processes
 from lashtui.clock import ManualClock
 from lashtui.model import AbandonRequest, LeaseOwnerIdentity, ProcessStarted
 from lashtui.registry.sqlite import SqliteProcessRegistry
-from lashtui.tui.app import LashtuiApp, make_app
+from lashtui.tui.app import make_app
 from lashtui.tui.screens.abandon import AbandonRequestsScreen
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.errors import ErrorGroupScreen, ErrorsScreen
@@ -86,12 +86,12 @@ async def elsewhere(path: str) -> AsyncIterator[SqliteProcessRegistry]:
 @contextlib.asynccontextmanager
 async def viewing(
     processes: Processes, key: str, kind: type[View], height: int
-) -> AsyncIterator[tuple[LashtuiApp, Pilot[Any], View]]:
+) -> AsyncIterator[tuple[Pilot[Any], View]]:
     """The app on `processes`, refreshing on its own, with the view under `key` loaded."""
     app = make_app(processes, clock=processes.clock, refresh_s=0.05)
     async with app.run_test(size=(160, height)) as pilot:
         await home_loaded(pilot)
-        yield app, pilot, await open_view(pilot, key, kind)
+        yield pilot, await open_view(pilot, key, kind)
 
 
 async def release_elsewhere(path: str, pid: str, to: LeaseOwnerIdentity | None = None) -> None:
@@ -108,10 +108,17 @@ def words(screen: Screen[Any], selector: str) -> str:
     return str(screen.query_one(selector, Static).render())
 
 
+async def c_asks_about(pilot: Pilot[Any], pid: str) -> None:
+    """`c` asks its question, and it is about process `pid`."""
+    await pilot.press("c")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmScreen))
+    assert f"process {pid}" in screen_text(pilot.app)
+
+
 async def test_a_released_lease_leaves_no_row_selected_in_the_leases_view(
     processes: Processes, path: str
 ) -> None:
-    async with viewing(processes, "2", LeasesScreen, 30) as (app, pilot, leases):
+    async with viewing(processes, "2", LeasesScreen, 30) as (pilot, leases):
         table = leases.query_one(KeyedTable)
         await until(pilot, lambda: table.selected_key == process_key("p-1"))
         await pilot.press("down")  # the operator chooses p-2
@@ -123,20 +130,18 @@ async def test_a_released_lease_leaves_no_row_selected_in_the_leases_view(
         await until(pilot, lambda: "p-2 left the list" in words(leases, "#leases-status"))
         await pilot.press("c", "enter")
         await pilot.pause()
-        assert app.screen is leases  # no question about p-3, no detail
+        assert pilot.app.screen is leases  # no question about p-3, no detail
 
         await pilot.press("down")  # the row now where it was: p-3, chosen
         assert table.selected_key == process_key("p-3") and table.show_cursor
         await until(pilot, lambda: "left the list" not in words(leases, "#leases-status"))
-        await pilot.press("c")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        assert "process p-3" in screen_text(app)
+        await c_asks_about(pilot, "p-3")
 
 
 async def test_a_lease_taken_by_another_owner_stays_selected_in_its_new_group(
     processes: Processes, path: str
 ) -> None:
-    async with viewing(processes, "2", LeasesScreen, 30) as (app, pilot, leases):
+    async with viewing(processes, "2", LeasesScreen, 30) as (pilot, leases):
         table = leases.query_one(KeyedTable)
         await until(pilot, lambda: table.selected_key == process_key("p-1"))
         await pilot.press("down")
@@ -148,15 +153,13 @@ async def test_a_lease_taken_by_another_owner_stays_selected_in_its_new_group(
         assert table.show_cursor
         order = [str(row.key.value) for row in table.ordered_rows]
         assert order.index(process_key("p-2")) == order.index(owner_key(nine)) + 1
-        await pilot.press("c")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        assert "process p-2" in screen_text(app)
+        await c_asks_about(pilot, "p-2")
 
 
 async def test_a_settled_abandon_request_leaves_no_row_selected(
     processes: Processes, path: str
 ) -> None:
-    async with viewing(processes, "3", AbandonRequestsScreen, 40) as (app, pilot, view):
+    async with viewing(processes, "3", AbandonRequestsScreen, 40) as (pilot, view):
         pending = view.query_one("#pending-table", KeyedTable)
         await until(pilot, lambda: len(pending.shown) == len(HELD))
         pending.focus()
@@ -172,13 +175,11 @@ async def test_a_settled_abandon_request_leaves_no_row_selected(
         await until(pilot, lambda: "p-2 left the list" in words(view, "#pending-title"))
         await pilot.press("c", "enter")
         await pilot.pause()
-        assert app.screen is view  # no question about p-3, no detail
+        assert pilot.app.screen is view  # no question about p-3, no detail
 
         await pilot.press("down")
         assert pending.selected_key == "p-3"
-        await pilot.press("c")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        assert "process p-3" in screen_text(app)
+        await c_asks_about(pilot, "p-3")
 
 
 async def test_a_row_pruned_from_an_error_group_leaves_no_row_selected(tmp_path: Path) -> None:
@@ -232,7 +233,7 @@ async def test_a_silent_row_asked_to_abandon_is_followed_into_the_pending_sectio
     to the pending section, which takes the focus with `s-2` selected; `c` asks about it,
     not about `s-1`, the silent row left under that section's cursor."""
     await silent_rows(path)
-    async with viewing(processes, "3", AbandonRequestsScreen, 40) as (app, pilot, view):
+    async with viewing(processes, "3", AbandonRequestsScreen, 40) as (pilot, view):
         pending = view.query_one("#pending-table", KeyedTable)
         silent = view.query_one("#silent-table", KeyedTable)
         await until(pilot, lambda: len(silent.shown) == 2 and len(pending.shown) == 3)
@@ -246,9 +247,7 @@ async def test_a_silent_row_asked_to_abandon_is_followed_into_the_pending_sectio
         await until(pilot, lambda: "s-2" in pending.shown)
         await until(pilot, lambda: view.focused is pending)
         assert pending.selected_key == "s-2"
-        await pilot.press("c")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        assert "process s-2" in screen_text(app)
+        await c_asks_about(pilot, "s-2")
 
 
 async def silent_rows(path: str) -> None:
@@ -270,7 +269,7 @@ async def test_focus_moved_off_an_emptied_section_selects_no_row_there(
     another program): focus moves to the silent section, where no row is selected; `c`
     asks nothing (it asked about s-1, under that section's cursor)."""
     await silent_rows(path)
-    async with viewing(processes, "3", AbandonRequestsScreen, 40) as (app, pilot, view):
+    async with viewing(processes, "3", AbandonRequestsScreen, 40) as (pilot, view):
         pending = view.query_one("#pending-table", KeyedTable)
         silent = view.query_one("#silent-table", KeyedTable)
         await until(pilot, lambda: len(silent.shown) == 2 and len(pending.shown) == 3)
@@ -288,6 +287,6 @@ async def test_focus_moved_off_an_emptied_section_selects_no_row_there(
         await until(pilot, lambda: "p-2 left the list" in words(view, "#silent-title"))
         await pilot.press("c")
         await pilot.pause()
-        assert app.screen is view
+        assert pilot.app.screen is view
         await pilot.press("down")
         assert silent.selected_key == "s-1"
