@@ -232,11 +232,7 @@ async def test_a_silent_row_asked_to_abandon_is_followed_into_the_pending_sectio
     """The selected silent row `s-2` gets an abandon request from another program: it moves
     to the pending section, which takes the focus with `s-2` selected; `c` asks about it,
     not about `s-1`, the silent row left under that section's cursor."""
-    await silent_rows(path)
-    async with viewing(processes, "3", AbandonRequestsScreen, 40) as (pilot, view):
-        pending = view.query_one("#pending-table", KeyedTable)
-        silent = view.query_one("#silent-table", KeyedTable)
-        await until(pilot, lambda: len(silent.shown) == 2 and len(pending.shown) == 3)
+    async with both_sections(processes, path) as (pilot, view, pending, silent):
         silent.focus()
         await pilot.press("down")  # the operator chooses s-2
         assert silent.selected_key == "s-2"
@@ -248,6 +244,20 @@ async def test_a_silent_row_asked_to_abandon_is_followed_into_the_pending_sectio
         await until(pilot, lambda: view.focused is pending)
         assert pending.selected_key == "s-2"
         await c_asks_about(pilot, "s-2")
+
+
+@contextlib.asynccontextmanager
+async def both_sections(
+    processes: Processes, path: str
+) -> AsyncIterator[tuple[Pilot[Any], AbandonRequestsScreen, KeyedTable, KeyedTable]]:
+    """The Abandon requests view showing both sections: the three pending requests, and
+    the silent rows `silent_rows` adds."""
+    await silent_rows(path)
+    async with viewing(processes, "3", AbandonRequestsScreen, 40) as (pilot, view):
+        pending = view.query_one("#pending-table", KeyedTable)
+        silent = view.query_one("#silent-table", KeyedTable)
+        await until(pilot, lambda: len(silent.shown) == 2 and len(pending.shown) == 3)
+        yield pilot, view, pending, silent
 
 
 async def silent_rows(path: str) -> None:
@@ -268,11 +278,7 @@ async def test_focus_moved_off_an_emptied_section_selects_no_row_there(
     """The pending section empties while p-2 is selected there (every request settled by
     another program): focus moves to the silent section, where no row is selected; `c`
     asks nothing (it asked about s-1, under that section's cursor)."""
-    await silent_rows(path)
-    async with viewing(processes, "3", AbandonRequestsScreen, 40) as (pilot, view):
-        pending = view.query_one("#pending-table", KeyedTable)
-        silent = view.query_one("#silent-table", KeyedTable)
-        await until(pilot, lambda: len(silent.shown) == 2 and len(pending.shown) == 3)
+    async with both_sections(processes, path) as (pilot, view, pending, silent):
         pending.focus()
         await pilot.press("down")
         assert pending.selected_key == "p-2"
