@@ -94,6 +94,19 @@ async def viewing(
         yield pilot, await open_view(pilot, key, kind)
 
 
+@contextlib.asynccontextmanager
+async def p_2_chosen(
+    processes: Processes,
+) -> AsyncIterator[tuple[Pilot[Any], LeasesScreen, KeyedTable]]:
+    """The Leases view, where the operator has moved from the first row, p-1, to p-2."""
+    async with viewing(processes, "2", LeasesScreen, 30) as (pilot, leases):
+        table = leases.query_one(KeyedTable)
+        await until(pilot, lambda: table.selected_key == process_key("p-1"))
+        await pilot.press("down")
+        assert table.selected_key == process_key("p-2")
+        yield pilot, leases, table
+
+
 async def release_elsewhere(path: str, pid: str, to: LeaseOwnerIdentity | None = None) -> None:
     """Another program releases the lease (and `to` claims it)."""
     async with elsewhere(path) as other:
@@ -118,12 +131,7 @@ async def c_asks_about(pilot: Pilot[Any], pid: str) -> None:
 async def test_a_released_lease_leaves_no_row_selected_in_the_leases_view(
     processes: Processes, path: str
 ) -> None:
-    async with viewing(processes, "2", LeasesScreen, 30) as (pilot, leases):
-        table = leases.query_one(KeyedTable)
-        await until(pilot, lambda: table.selected_key == process_key("p-1"))
-        await pilot.press("down")  # the operator chooses p-2
-        assert table.selected_key == process_key("p-2")
-
+    async with p_2_chosen(processes) as (pilot, leases, table):
         await release_elsewhere(path, "p-2")
         await until(pilot, lambda: process_key("p-2") not in table.shown)
         assert table.selected_key is None and not table.show_cursor
@@ -141,10 +149,7 @@ async def test_a_released_lease_leaves_no_row_selected_in_the_leases_view(
 async def test_a_lease_taken_by_another_owner_stays_selected_in_its_new_group(
     processes: Processes, path: str
 ) -> None:
-    async with viewing(processes, "2", LeasesScreen, 30) as (pilot, leases):
-        table = leases.query_one(KeyedTable)
-        await until(pilot, lambda: table.selected_key == process_key("p-1"))
-        await pilot.press("down")
+    async with p_2_chosen(processes) as (pilot, _, table):
         nine = far("worker-9", host="host-c")
 
         await release_elsewhere(path, "p-2", to=nine)
