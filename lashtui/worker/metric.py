@@ -14,6 +14,10 @@ The series live in a `CollectorRegistry` of their own, not prometheus-client's g
 nothing else in the process (a library, a test's second worker) can add to them or clash
 with their names. Only `lashtui worker --metrics` imports this module, so a worker nobody
 scrapes neither loads prometheus-client nor pays for any of this.
+
+prometheus-client's server answers only GET and OPTIONS: a HEAD, what a load balancer's
+probe or `curl -I` sends, got 405 and read as the endpoint being down. `_answering_head`
+answers it as GET without the body (`serving_metrics`); other methods are still refused.
 """
 
 from __future__ import annotations
@@ -21,10 +25,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    make_wsgi_app,
+    start_http_server,
+)
 from prometheus_client.core import CounterMetricFamily, Metric
 
 from lashtui.errors import InvalidRequest, StoreError
@@ -34,6 +45,8 @@ from lashtui.worker.observer import WorkerObserver
 from lashtui.worker.runtime import Verdict
 
 if TYPE_CHECKING:
+    from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
+
     from lashtui.registry.sqlite.write_lock import WriteLockUse
     from lashtui.worker.worker import ProcessWorker
 
@@ -182,6 +195,33 @@ class WorkerMetrics(WorkerObserver):
         self.registry.register(WriteLockSeries(read))
 
 
+def _answering_head(app: WSGIApplication) -> WSGIApplication:
+    """`app` (prometheus-client's), answering HEAD as it answers GET, without the body: the
+    same status and headers, Content-Length that of the body a GET gets (the scrape is made
+    to count it). Its `Allow` headers (on 405 and OPTIONS) name HEAD too."""
+
+    def serve(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        head = environ.get("REQUEST_METHOD") == "HEAD"
+        said: list[tuple[str, list[tuple[str, str]]]] = []
+
+        def hold(status: str, headers: list[tuple[str, str]], *exc: object) -> Callable[
+            [bytes], object
+        ]:
+            said.append((status, headers))
+            return lambda data: None
+
+        body = b"".join(app({**environ, "REQUEST_METHOD": "GET"} if head else environ, hold))
+        status, headers = said[-1]
+        kept = [(k, "OPTIONS,GET,HEAD" if k == "Allow" else v) for k, v in headers]
+        if head:
+            kept = [(k, v) for k, v in kept if k.lower() != "content-length"]
+            kept.append(("Content-Length", str(len(body))))
+        start_response(status, kept)
+        return [] if head else [body]
+
+    return serve
+
+
 @contextlib.asynccontextmanager
 async def serving_metrics(
     worker: ProcessWorker, registry: ProcessRegistry, host: str, port: int
@@ -195,6 +235,8 @@ async def serving_metrics(
         raise InvalidRequest(
             f"cannot serve metrics on {host}:{port}: {error.strerror or error}"
         ) from None
+    # Set before the address is told to anyone: no request can have come yet.
+    server.set_app(_answering_head(make_wsgi_app(metrics.registry)))
     worker.add_observer(metrics)
     write_lock_use = getattr(registry, "write_lock_use", None)
     if callable(write_lock_use):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import sqlite3
 import subprocess
 import time
@@ -248,6 +249,49 @@ def test_renewals_are_timed_and_runs_in_flight_counted(db: Path, workers: list[W
         "a renewal",
     )
     assert renewed["lashtui_worker_runs_in_flight"] == 1
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+
+
+def _ask(url: str, method: str) -> tuple[str, dict[str, str], bytes]:
+    """One request as a probe sends it, on a socket of its own: the status line, the
+    headers and every byte after them until the server closes (HTTP/1.0), so a body sent
+    to a HEAD shows (an HTTP client would not read it)."""
+    host, _, rest = url.removeprefix("http://").partition("/")
+    address, _, port = host.rpartition(":")
+    with socket.create_connection((address, int(port)), timeout=10) as conn:
+        conn.sendall(f"{method} /{rest} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines)
+    return status.split(" ", 1)[1], headers, body
+
+
+def test_the_metrics_answer_head_as_get_without_the_body(db: Path, workers: list[Worker]) -> None:
+    """A monitoring probe's HEAD (a load balancer's, `curl -I`) got 405 Method Not Allowed
+    from prometheus-client's server, as if the endpoint were down; it gets GET's status and
+    headers now, and no body. Other methods are still refused, and told HEAD is allowed."""
+    worker = Worker(db, "--metrics", "127.0.0.1:0")
+    workers.append(worker)
+    url = worker.until(
+        lambda: next((r["metrics"] for r in worker.records() if "metrics" in r), None),
+        "the metrics address",
+    )
+    status, got, body = _ask(url, "GET")
+    assert status == "200 OK" and b"lashtui_worker_runs_total" in body
+
+    status, headed, nothing = _ask(url, "HEAD")
+
+    assert (status, nothing) == ("200 OK", b"")
+    assert headed["Content-Type"] == got["Content-Type"]
+    # The length of what a GET gets now (a gauge or count may have moved since).
+    assert abs(int(headed["Content-Length"]) - len(body)) < 200
+    for method in ("POST", "PUT", "DELETE"):
+        status, refused, _ = _ask(url, method)
+        assert (status, refused["Allow"]) == ("405 Method Not Allowed", "OPTIONS,GET,HEAD")
     worker.signal(signal.SIGTERM)
     assert worker.wait() == 0
 
