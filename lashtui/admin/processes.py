@@ -541,7 +541,17 @@ class Processes:
         self, process_id: str, requested_by: str, reason: str | None = None
     ) -> ObservedProcess:
         """Record the request (the first one stands, scenario 53) and return the row, which
-        `abandon_outlook` reads to say what the sweep will do with it."""
+        `abandon_outlook` reads to say what the sweep will do with it. `requested_by` names
+        who asks (semantics §3.11: `session:<id>` from a session, an operator's name from
+        the command line and the dashboard): a blank one is refused before anything is
+        written. It was recorded, a first request that stands for good and names no one;
+        lash has no sentence for it (§15)."""
+        if not requested_by.strip():
+            raise argument.refused(
+                "Processes.request_abandon", "requested_by",
+                "a str naming who asks (such as `session:<id>` or `operator:dana`)",
+                requested_by,
+            )  # fmt: skip
         request = AbandonRequest(
             requested_by=requested_by, requested_at_ms=self.clock.now_ms(), reason=reason
         )

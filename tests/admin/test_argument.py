@@ -170,6 +170,31 @@ async def test_the_facade_refuses_what_it_is_built_with(
     assert Processes(worker.registry, worker=worker).registry is worker.registry
 
 
+@pytest.mark.parametrize("requested_by", ["", " ", "\t\n"])
+async def test_a_blank_requester_is_refused_before_anything_is_written(
+    processes: Processes, requested_by: str
+) -> None:
+    """`request_abandon(pid, "")` recorded an abandon request by no one: the first request
+    stands (scenario 53), so no later one could name who asked. Lash has no sentence for
+    it (semantics §15); this one names the value, and nothing is written."""
+    await processes.start(ProcessStartRequest.external("p", {"label": "p"}))
+    cursor = await processes.registry.change_cursor()
+    sentence = (
+        "`requested_by` of Processes.request_abandon must be a str naming who asks (such as "
+        f"`session:<id>` or `operator:dana`), got str `{requested_by!r}`"
+    )
+    with pytest.raises(InvalidRequest, match=f"^{re.escape(sentence)}$"):
+        await processes.request_abandon("p", requested_by, "host retired")
+
+    assert await processes.registry.change_cursor() == cursor
+    observed = await processes.get("p")
+    assert observed is not None and observed.abandon_request is None
+    # The requesters the session view, the command line and the dashboard pass still go.
+    asked = await processes.request_abandon("p", "operator:dana", "host retired")
+    assert asked.abandon_request is not None
+    assert asked.abandon_request.requested_by == "operator:dana"
+
+
 async def test_a_negative_await_timeout_is_refused(processes: Processes) -> None:
     # Taken, it ended the wait at once with "did not finish within -1s" for a process that
     # had not been waited for at all; the command line refuses `--timeout -1` itself.
