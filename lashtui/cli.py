@@ -73,9 +73,9 @@ EXIT_CODES = """exit status:
        target's does), a value was refused, the registry could not serve, or stdout could
        not be written (full or closed); one line per problem on stderr, `lashtui: <sentence>`
   2    usage error: unknown command or flag, missing argument, flags that contradict each
-       other, a filter flag given twice (each takes one value), an empty flag value or
-       process id, an argument that is not UTF-8 (shown as a shell word), a value that
-       is not one of its flag's words (--status, --sort, --action, --outcome,
+       other, a filter flag given twice (each takes one value), an empty flag value, an
+       empty or blank process id, an argument that is not UTF-8 (shown as a shell word),
+       a value that is not one of its flag's words (--status, --sort, --action, --outcome,
        --disposition) or not in its flag's form (a scope, an audit --before cursor), a
        number flag out of its range (--timeout, --ttl-ms, --before, --after, --limit,
        --window) or a bad --older-than; `dash` without a terminal
@@ -129,6 +129,18 @@ def _given(text: str) -> str:
     if not text:
         raise argparse.ArgumentTypeError(
             "must not be empty (an unset shell variable expands to nothing)"
+        )
+    return text
+
+
+def _given_id(text: str) -> str:
+    """A process id argument: not empty (`_given`) and not only blanks. Registration refuses
+    an id that is empty after trimming whitespace (semantics §2.1), so `show ' '` asked the
+    registry about an id no process can have and exited 1, `unknown process ` ``."""
+    text = _given(text)
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            f"must not be only blanks (no process can have such an id), got {text!r}"
         )
     return text
 
@@ -367,7 +379,7 @@ def _add_dashboards(sub: Any) -> None:
 
 def _add_start(sub: Any) -> None:
     start = _command(sub, "start", "start a process")
-    start.add_argument("id", type=_given, help="the new process's id")
+    start.add_argument("id", type=_given_id, help="the new process's id")
     # An external placeholder has no engine: argparse refuses the two together.
     kind = start.add_mutually_exclusive_group()
     kind.add_argument(
@@ -537,9 +549,10 @@ def _add_ls(sub: Any) -> None:
 
 def _process_id(command: argparse.ArgumentParser, text: str) -> None:
     """A process id positional, completed from the registry (`lashtui completion`). An empty
-    one is a usage error, as `start ''` is: no process can have it (semantics §2.1), and it
-    is what an unset `"$ID"` gives (`show ''` and the rest exited 1, `unknown process ```)."""
-    action = command.add_argument("id", type=_given, help=text)
+    or blank one is a usage error, as `start ''` is: no process can have it (semantics
+    §2.1), and an empty one is what an unset `"$ID"` gives (`show ''` and the rest exited
+    1, `unknown process ```)."""
+    action = command.add_argument("id", type=_given_id, help=text)
     action.completer = _complete_process_id  # type: ignore[attr-defined]
 
 
@@ -694,7 +707,7 @@ def _add_many(sub: Any) -> None:
         "input, disposition, event types and grants",
     )
     ids = rerun.add_argument(
-        "ids", nargs="+", type=_given, metavar="ID", help="the ended processes"
+        "ids", nargs="+", type=_given_id, metavar="ID", help="the ended processes"
     )
     ids.completer = _complete_process_id  # type: ignore[attr-defined]
     _add_json(rerun)
@@ -708,7 +721,9 @@ def _add_many(sub: Any) -> None:
         "--to", dest="to_scope", type=_given, required=True, metavar="SCOPE",
         help="the scope gaining them",
     )  # fmt: skip
-    ids = transfer.add_argument("ids", nargs="+", type=_given, metavar="ID", help="the processes")
+    ids = transfer.add_argument(
+        "ids", nargs="+", type=_given_id, metavar="ID", help="the processes"
+    )
     ids.completer = _complete_process_id  # type: ignore[attr-defined]
     _add_json(transfer)
     cast(CommandParser, transfer).checks.append(_scopes(from_scope="--from", to_scope="--to"))

@@ -167,3 +167,26 @@ def test_an_empty_process_id_is_a_usage_error(db: Path, name: str, output: list[
     args = EMPTY_IDS[name]
     usage_error(run(str(db), *args, *output), "ID" if args[0] in ("rerun", "transfer") else "id")
     assert digest(db) == before
+
+
+BLANK_IDS = {**EMPTY_IDS, "start": ("start", "", "--external")}
+
+
+@pytest.mark.parametrize("name", BLANK_IDS)
+@pytest.mark.parametrize("blank", [" ", "\t", " \u3000"])
+def test_a_blank_process_id_is_the_same_usage_error(db: Path, name: str, blank: str) -> None:
+    """An id of only blanks names no process either (registration refuses one, semantics
+    §2.1): `show ' '` exited 1 as an unknown process and `start ' '` with the registry's
+    sentence; each is now the usage error an empty id is, naming the argument and the
+    value, before any registry is opened."""
+    before = digest(db)
+    args = tuple(blank if arg == "" else arg for arg in BLANK_IDS[name])
+    result = run(str(db), *args)
+    assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+    assert result.stdout == ""
+    flag = "ID" if args[0] in ("rerun", "transfer") else "id"
+    assert result.stderr.strip().splitlines()[-1].endswith(
+        f"argument {flag}: must not be only blanks (no process can have such an id), "
+        f"got {blank!r}"
+    )
+    assert digest(db) == before
