@@ -140,6 +140,7 @@ async def _once(args: argparse.Namespace, worker: ProcessWorker, *, run: bool) -
     leases it held to lapse, and nothing said what it waited for. `--timeout` bounds the
     pass and the wait: at the bound the runs still in flight are stopped at once (no grace:
     the bound was theirs), as a stop does, and it exits `TIMED_OUT`."""
+    from lashtui.errors import LeaseLost
     from lashtui.worker.shutdown import shut_down
 
     timeout_s: float | None = getattr(args, "timeout", None)
@@ -185,7 +186,24 @@ async def _once(args: argparse.Namespace, worker: ProcessWorker, *, run: bool) -
             print(pass_line(counts, run=run))
         if timed_out and not signals.hurry.is_set():
             return TIMED_OUT
-        return signals.exit_status()
+        status = signals.exit_status()
+        if status == 0 and worker.stats.lapsed:
+            # A lease that lapsed to a renewal that was slow, not refused, fails the pass
+            # as one lapsed after refusals does (above): it exited 0 with the run stopped.
+            raise LeaseLost(_lapsed_sentence(worker))
+        return status
+
+
+def _lapsed_sentence(worker: ProcessWorker) -> str:
+    """Which runs' leases lapsed: `the lease of 1 run lapsed before it ended (job): ...`."""
+    stats = worker.stats
+    ids = ", ".join(stats.lapsed_ids) + (", ..." if stats.lapsed > len(stats.lapsed_ids) else "")
+    whose = "the lease of 1 run" if stats.lapsed == 1 else f"the leases of {stats.lapsed} runs"
+    ended = "it" if stats.lapsed == 1 else "they"
+    return (
+        f"{whose} lapsed before {ended} ended ({ids}): no renewal went through before "
+        "the lease expired"
+    )
 
 
 def _say_waiting(worker: ProcessWorker, timeout_s: float | None) -> None:
@@ -235,7 +253,8 @@ def pass_counts(worker: ProcessWorker) -> dict[str, int]:
     reads every one, a worker's drive leaves in SQL those it could not act on, such as
     externally owned rows without an abandon request), its rows by verdict, then
     the runs that did not end by completing (stopped by a signal or `--timeout`, their
-    leases released or left to lapse; or their lease lost), which count no verdict: a pass
+    leases released or left to lapse; or their lease lost, or lapsed unrenewed: each
+    counted once, in `run_lease_lapsed` if it lapsed), which count no verdict: a pass
     whose only run was stopped said "nothing to recover or run". A stopped run whose
     release the registry did not take in time (a second signal hurried it past a locked
     file) was counted among the leases released.
@@ -247,12 +266,14 @@ def pass_counts(worker: ProcessWorker) -> dict[str, int]:
 
     stats = worker.stats
     stopped, unreleased = stats.runs[RunEnd.STOPPED], stats.stopped_unreleased
+    lost, lapsed = stats.runs[RunEnd.LEASE_LOST], stats.lapsed
     return {
         "looked_at": stats.looked_at,
         **{verdict.value: stats.verdicts[verdict] for verdict in Verdict},
         "run_stopped": stopped - unreleased,
         "run_stopped_unreleased": unreleased,
-        "run_lease_lost": stats.runs[RunEnd.LEASE_LOST],
+        "run_lease_lost": lost - lapsed,
+        "run_lease_lapsed": lapsed,
     }
 
 
@@ -401,6 +422,7 @@ VERDICT_WORDS = {
     "run_stopped": "stopped before they ended (leases released)",
     "run_stopped_unreleased": "stopped before they ended (leases not released: left to lapse)",
     "run_lease_lost": "stopped when they lost their lease",
+    "run_lease_lapsed": "stopped when their lease lapsed (no renewal went through in time)",
 }
 
 

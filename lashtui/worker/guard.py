@@ -16,13 +16,15 @@ of reach) is counted as the registry failing (`WorkerRuntime.registry_failed`: t
 this worker's clock. A later renewal that goes through makes it good: the run went on
 under its lease, and a `--once` pass is not failed by it (it exited 1 with the run
 completed); a lease that lapses after it fails the pass, as a refused claim or terminal
-write does (`WorkerRuntime.pass_failed`). The keeper wakes at the lease's expiry at the
-latest, and each attempt may take only the time the lease has left. Past it, the run is
-stopped as a lost lease (semantics §7.4: a failed renewal cancels the run), whatever the
-store says later: another worker may claim the row from that moment on, and a handler
-still running then would run beside its new owner's. (A PostgreSQL renewal with the server
-gone takes ~10 s to fail, the pool's connect timeout, longer than a short TTL; a SQLite one
-waits for the write lock up to its busy timeout, 15 s.)
+write does (`WorkerRuntime.pass_failed`), and one that lapses to a renewal that was only
+slow fails it too (`WorkerStats.lapsed`, which `worker --once` reads). The keeper wakes at
+the lease's expiry at the latest, and each attempt may take only the time the lease has
+left. Past it, the run is stopped as a lost lease (semantics §7.4: a failed renewal
+cancels the run), whatever the store says later: another worker may claim the row from
+that moment on, and a handler still running then would run beside its new owner's. (A
+PostgreSQL renewal with the server gone takes ~10 s to fail, the pool's connect timeout,
+longer than a short TTL; a SQLite one waits for the write lock up to its busy timeout,
+15 s.)
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class RunState:
 
     lease: ProcessLease
     lease_lost: bool = False
+    lapsed: bool = False  # lost because it expired unrenewed (`RunGuard._lapsed`)
     cancel_reason: str | None = None
 
 
@@ -125,6 +128,7 @@ class RunGuard:
         why = f" (the last attempt: {error})" if error is not None else ""
         if self._refused is not None:  # the registry's refusals cost the run its lease
             self._rt.pass_failed(self._refused)
+        self.state.lapsed = True
         self._lose(f"when it expired unrenewed{why}; cancelling its run")
 
     def _lose(self, why: str) -> None:

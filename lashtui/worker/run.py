@@ -304,4 +304,6 @@ async def run_and_complete(
         rt.finishing.discard(record.id)
         rt.running.discard(record.id)
         rt.stats.runs[end] += 1
+        if end is RunEnd.LEASE_LOST and guard.state.lapsed:
+            rt.stats.lease_lapsed(record.id)
         rt.observer.run_ended(record, written or end.value, time.monotonic() - began)

@@ -86,6 +86,10 @@ class StartSlot:
 # PostgreSQL, twice over), a locked file for its busy timeout (15 s).
 HURRIED_RELEASE_S = 1.0
 
+# How many ids of runs whose leases lapsed a worker keeps (`WorkerStats.lapsed_ids`): a
+# `--once` pass names them; a worker serving for months keeps no more.
+LAPSED_NAMED = 10
+
 # The most rows a worker has claimed and not yet started (see `StartSlot`), and so the most a
 # batch claim takes (worker.py `BATCH_AT_MOST`, where the figures for 32 are).
 START_SLOTS = 32
@@ -109,6 +113,11 @@ class WorkerStats:
     # Of `runs[STOPPED]`, those whose leases the registry did not take back in time (left
     # to lapse): a `--once` pass line said all stopped runs' leases were released.
     stopped_unreleased: int = 0
+    # Of `runs[LEASE_LOST]`, those stopped because their leases expired unrenewed (guard.py
+    # `_lapsed`), and the first `LAPSED_NAMED` of their ids: a `--once` pass whose run lost
+    # its lease so, to a renewal that was slow rather than refused, exited 0.
+    lapsed: int = 0
+    lapsed_ids: list[str] = field(default_factory=list)
     # Times the registry could not serve the worker (a `StoreError`: locked past its busy
     # timeout, a lost connection, a file replaced), and the last such error that left
     # something undone (a claim, a terminal write or a release refused; a lease that lapsed
@@ -117,6 +126,12 @@ class WorkerStats:
     # under its lease (a pass whose run completed exited 1 for it).
     registry_errors: int = 0
     registry_error: StoreError | None = None
+
+    def lease_lapsed(self, process_id: str) -> None:
+        """Count a run stopped because its lease expired unrenewed (`lapsed`)."""
+        self.lapsed += 1
+        if len(self.lapsed_ids) < LAPSED_NAMED:
+            self.lapsed_ids.append(process_id)
 
 
 @dataclass

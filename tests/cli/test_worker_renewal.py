@@ -133,5 +133,46 @@ def test_a_once_pass_whose_lease_lapsed_after_refused_renewals_exits_1(
     assert [e["outcome"] for e in ended] == ["lease_lost"], worker.lines
 
 
+def test_a_once_pass_whose_lease_lapsed_behind_a_slow_renewal_exits_1(
+    tmp_path: Path, workers: list[Worker]
+) -> None:
+    """A renewal that neither fails nor comes back before the lease expires (another OS
+    process holds the file's write lock: the renewal waits for it, up to the busy
+    timeout, 15 s) costs the run its lease with no error from the registry: the run is
+    stopped at the lease's expiry, unfenced from then on. `worker --once` exited 0 for it,
+    its JSON saying only `run_lease_lost`. It exits 1 now, as for a lease that lapsed after
+    refused renewals, and its document and its last line say the lease lapsed."""
+    db = tmp_path / "r.db"
+    start(db, "slow", steps({"sleep_ms": 4000}, {"finish": "done"}))
+    worker = Worker(db, "--once", "-o", "json")  # TTL 1.5 s: a renewal every 0.5 s
+    workers.append(worker)
+    worker.until_event("run_started", "slow")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", LOCK_HOLDER, str(db)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
+        worker.until(lambda: any('"lease_lost"' in line for line in worker.lines), "lease_lost")
+        assert holder.poll() is None  # (held past the lease's expiry)
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()  # the renewal waiting for the lock goes through, too late
+        holder.wait(30)
+
+    assert worker.wait() == 1, worker.lines
+    *logged, said = worker.lines  # the log's JSON lines, then the command's sentence
+    assert not _refused_renewal(worker), worker.lines  # slow, never refused
+    ended = [json.loads(line) for line in logged if '"run_ended"' in line]
+    assert [e["outcome"] for e in ended] == ["lease_lost"], worker.lines
+    assert said == (
+        "lashtui: the lease of 1 run lapsed before it ended (slow): no renewal went "
+        "through before the lease expired"
+    ), worker.lines
+    assert worker.process.stdout is not None
+    counts = json.loads(worker.process.stdout.read())
+    assert (counts["run_lease_lapsed"], counts["run_lease_lost"]) == (1, 0), counts
+
+
 def _refused_renewal(worker: Worker) -> bool:
     return any("could not renew the lease of slow" in line for line in worker.lines)
