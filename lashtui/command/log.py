@@ -24,6 +24,14 @@ with lines that are not JSON. They go through the same handler now, from `--log-
 WARNING, whichever is higher: psycopg's pool logs every connection it hands out at INFO,
 a line per transaction that would bury the worker's own.
 
+At WARNING, a PostgreSQL outage still flooded the log: the pool warns at each attempt to
+connect and each broken connection it drops, ~20 lines in 20 s, all the same news.
+`RepeatedWarnings`, the handler's filter, writes the first of an outage as it is and
+counts the rest, said in one line (`... repeated N times ...`, event `warnings_repeated`)
+at most every `REPEATS_SAID_EVERY_S` while they go on, and once they stop: at the first
+line after `OUTAGE_QUIET_S` without one (the pool says it has connected again only at
+INFO, below the floor), or when the command ends.
+
 A tiny `Formatter` subclass each: python-json-logger would do the second, but it is a
 dependency for twenty lines, and neither it nor the stdlib knows about `visible`.
 """
@@ -33,6 +41,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
 import time
 from typing import Any
 
@@ -40,9 +49,13 @@ from lashtui.untrusted import bounded, shown, visible
 
 
 def _timestamp(record: logging.LogRecord) -> str:
+    return _utc(record.created)
+
+
+def _utc(epoch_s: float) -> str:
     """ISO 8601 in UTC with milliseconds: the same clock whatever the machine's zone."""
-    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-    return f"{seconds}.{int(record.msecs):03d}Z"
+    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch_s))
+    return f"{seconds}.{int((epoch_s - int(epoch_s)) * 1000):03d}Z"
 
 
 class TextFormatter(logging.Formatter):
@@ -78,12 +91,90 @@ LIBRARY_LOGGERS = ("psycopg", "aiosqlite")
 LIBRARY_FLOOR = logging.WARNING
 
 
+# A library warning this long after the last one starts an outage, written as it is; one
+# sooner is a repeat, counted. A long outage's reconnection attempts back off past it (1,
+# 2, 4 ... 32 s apart), and each is then written again: a line a minute or rarer.
+OUTAGE_QUIET_S = 30.0
+# How often repeats still coming are summarised.
+REPEATS_SAID_EVERY_S = 60.0
+
+
+class RepeatedWarnings(logging.Filter):
+    """The libraries' WARNING records, the first of an outage written and the rest
+    summarised (module docstring). Times are the records' own (`created`). The pool logs
+    from its threads, hence the lock; a summary is written through the handler outside
+    it, marked so that it passes here."""
+
+    def __init__(self, handler: logging.Handler) -> None:
+        super().__init__()
+        self._handler = handler
+        self._lock = threading.Lock()
+        self._last_at = float("-inf")  # the last library warning, written or counted
+        self._said_at = 0.0  # the outage's last line: its first, or a summary
+        self._repeats = 0  # counted since then
+        # The last of those: its logger and message (not the record, whose arguments may
+        # hold a dropped connection).
+        self._last: tuple[str, str] | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "repeats_summary", False):
+            return True
+        library = record.levelno == logging.WARNING and record.name.startswith(LIBRARY_LOGGERS)
+        with self._lock:
+            quiet = record.created - self._last_at >= OUTAGE_QUIET_S
+            summary = self._summary() if quiet else None  # the outage before is over
+            if library:
+                self._last_at = record.created
+                if quiet:
+                    self._said_at = record.created
+                else:
+                    self._repeats, self._last = self._repeats + 1, (record.name, _message(record))
+                    if record.created - self._said_at >= REPEATS_SAID_EVERY_S:
+                        summary, self._said_at = self._summary(), record.created
+        if summary is not None:
+            self._handler.handle(summary)
+        return not library or quiet
+
+    def flush(self) -> None:
+        """Say the repeats not yet said (the command is ending)."""
+        with self._lock:
+            summary = self._summary()
+        if summary is not None:
+            self._handler.handle(summary)
+
+    def _summary(self) -> logging.LogRecord | None:
+        """The line for the repeats counted since the outage's last line, if any."""
+        last, repeats = self._last, self._repeats
+        if last is None or not repeats:
+            return None
+        self._repeats, self._last = 0, None
+        (name, message), since = last, _utc(self._said_at)
+        return logging.makeLogRecord({
+            "name": name, "levelno": logging.WARNING, "levelname": "WARNING",
+            "msg": "%s's warnings repeated %d more time%s since %s; the last (%s): %s",
+            "args": (name.partition(".")[0], repeats, "" if repeats == 1 else "s", since, name,
+                     message),
+            "repeats_summary": True,
+            "fields": {"event": "warnings_repeated", "repeated": repeats, "since": since},
+        })  # fmt: skip
+
+
+def _message(record: logging.LogRecord) -> str:
+    """A library record's message, never an error: a filter runs in the caller's thread."""
+    try:
+        return record.getMessage()
+    except Exception:  # its arguments do not fit its format: the format, as the library wrote it
+        return str(record.msg)
+
+
 class CommandHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """stderr, and how the loggers it was given to were set before, to set them back."""
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
         self.before: dict[str, tuple[int, bool]] = {}
+        self.repeated = RepeatedWarnings(self)
+        self.addFilter(self.repeated)
 
     def attach(self, name: str, level: int) -> None:
         logger = logging.getLogger(name)
@@ -108,6 +199,8 @@ def configure_logging(level: str, fmt: str) -> logging.Handler:
 
 def unconfigure_logging(handler: logging.Handler) -> None:
     before = handler.before if isinstance(handler, CommandHandler) else {}
+    if isinstance(handler, CommandHandler):
+        handler.repeated.flush()
     for name, (level, propagate) in before.items():
         logger = logging.getLogger(name)
         logger.removeHandler(handler)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 from collections.abc import Callable
 
 import pytest
@@ -79,6 +80,36 @@ def test_a_worker_whose_server_went_away_still_writes_json_lines(
     assert said[0]["level"] == "warning"
 
 
+def test_a_real_outage_s_pool_warnings_are_written_once(
+    postgres_schema: str, proxy: Proxy, worker_through_proxy: Callable[..., Worker]
+) -> None:
+    """The server out of reach for a few seconds (the proxy killed) while the worker
+    drives every renew interval: the pool warned at each attempt, a line each, ~20 in
+    20 s. Its first warning is written, the rest said in one line when the worker stops."""
+    worker = worker_through_proxy()
+    start(postgres_schema, "first", steps({"finish": "ok"}))
+    worker.until_event("run_ended", "first")
+    proxy.kill()
+
+    def pool_said() -> list[dict[str, object]]:
+        return [r for r in worker.records() if str(r["logger"]).startswith("psycopg")]
+
+    worker.until(pool_said, "a line from psycopg's pool")
+    # The outage goes on: two of the worker's drives fail meanwhile (each waits 10 s,
+    # the pool's connect timeout), while the pool tries again and again.
+    worker.until(
+        lambda: len([r for r in worker.records() if "drive failed" in str(r["message"])])
+        >= 2,
+        "two failed drives",
+    )
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0, worker.lines
+    said = pool_said()
+    assert said[0]["level"] == "warning" and "event" not in said[0], said
+    assert [r.get("event") for r in said[1:]] == ["warnings_repeated"], said
+    assert int(str(said[1]["repeated"])) >= 1, said
+
+
 @pytest.mark.parametrize(("level", "shown"), [("info", ["warning"]), ("error", [])])
 def test_the_libraries_records_follow_the_level_from_warning_up(
     capsys: pytest.CaptureFixture[str], level: str, shown: list[str]
@@ -93,3 +124,68 @@ def test_the_libraries_records_follow_the_level_from_warning_up(
     lines = capsys.readouterr().err.splitlines()
     assert [json.loads(line)["level"] for line in lines] == shown
     assert handler not in logging.getLogger("psycopg").handlers
+
+
+def _pool_warning(pool: logging.Logger, at: float, message: str) -> None:
+    """A warning of psycopg's pool made at `at` (its `created`), through the pool's own
+    logger: the path its records take, filters and handler included."""
+    record = pool.makeRecord(pool.name, logging.WARNING, "pool.py", 1, message, (), None)
+    record.created = at
+    pool.handle(record)
+
+
+def _said(lines: str) -> list[tuple[str, str, object]]:
+    return [
+        (entry["logger"], entry["message"], entry.get("repeated"))
+        for entry in map(json.loads, lines.splitlines())
+    ]
+
+
+def test_an_outage_s_pool_warnings_are_written_once_then_summarised(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """During a PostgreSQL outage the pool warned at each attempt to connect, ~20 lines in
+    20 s, all written. The first of an outage is written as it is; the rest are counted
+    and said in one line a minute while they go on, and once after they stop (the next
+    line after 30 s without one, or the command's end)."""
+    t0 = 1_800_000_000.0
+    refused = "error connecting in 'lashtui-registry': connection refused"
+    handler = configure_logging("info", "json")
+    try:
+        pool = logging.getLogger("psycopg.pool")
+        for second in range(20):  # a line a second
+            _pool_warning(pool, t0 + second, refused)
+        assert _said(capsys.readouterr().err) == [("psycopg.pool", refused, None)]
+
+        for second in range(20, 71):  # the outage goes on: said a minute after its first
+            _pool_warning(pool, t0 + second, f"{refused} ({second})")
+        since = "2027-01-15T08:00:00.000Z"  # t0
+        assert _said(capsys.readouterr().err) == [(
+            "psycopg.pool",
+            f"psycopg's warnings repeated 60 more times since {since}; the last (psycopg.pool): "
+            f"{refused} (60)", 60,
+        )]  # fmt: skip
+
+        worker = logging.getLogger("lashtui.worker")
+        record = worker.makeRecord(worker.name, logging.INFO, "w.py", 1, "run started", (), None)
+        record.created = t0 + 80  # 10 s after the last: the outage may go on
+        worker.handle(record)
+        assert _said(capsys.readouterr().err) == [("lashtui.worker", "run started", None)]
+        record.created = t0 + 101  # 31 s after it: over, its last ten said first
+        worker.handle(record)
+        assert _said(capsys.readouterr().err) == [
+            ("psycopg.pool", "psycopg's warnings repeated 10 more times since "
+             "2027-01-15T08:01:00.000Z; the last (psycopg.pool): " + f"{refused} (70)", 10),
+            ("lashtui.worker", "run started", None),
+        ]  # fmt: skip
+
+        # A new outage: its first written, the repeats said when the command ends.
+        for second in range(200, 203):
+            _pool_warning(pool, t0 + second, refused)
+        assert _said(capsys.readouterr().err) == [("psycopg.pool", refused, None)]
+    finally:
+        unconfigure_logging(handler)
+    assert _said(capsys.readouterr().err) == [(
+        "psycopg.pool", "psycopg's warnings repeated 2 more times since "
+        f"2027-01-15T08:03:20.000Z; the last (psycopg.pool): {refused}", 2,
+    )]  # fmt: skip
