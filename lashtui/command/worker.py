@@ -408,11 +408,13 @@ VERDICT_WORDS = {
     "ran": "ran",
     "abandoned_by_sweep": "abandoned (owner provably dead)",
     "abandoned_reconciled": "abandoned (abandon request honoured)",
-    # Started owner_bound work whose lease had lapsed, so the sweep's claim took it without
+    # Started owner_bound work with no live lease, so the sweep's claim took it without
     # looking at its owner (semantics §8: death is proved only of a holder whose lease is
-    # live). It said "owner may be alive" of a worker killed on this host.
-    "left_running": "left running (its lease had lapsed: nothing proves the owner dead, and "
-    "only an abandon request ends it)",
+    # live). It said "owner may be alive" of a worker killed on this host, then "its lease
+    # had lapsed" also of a lease an orderly stop had released, an expiry that never came
+    # (lashtui/model/state.py `lease_lapsed` draws the same line for the views).
+    "left_running": "left running (no live lease, lapsed or released: nothing proves the "
+    "owner dead, and only an abandon request ends it)",
     "busy": "busy (held by a live lease)",
     "already_terminal": "already ended",
     "untouched": "untouched",

@@ -184,24 +184,25 @@ def test_an_abandon_request_honoured_on_an_external_row_says_so(
 def test_a_sweep_says_why_it_leaves_started_owner_bound_work_running(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Its owner's lease lapsed, so the sweep's claim took the row without looking at the
-    owner (semantics §8): it said "owner may be alive" of a worker killed on this host."""
+    """Its owner holds no live lease, so the sweep's claim took the row without looking at
+    the owner (semantics §8): it said "owner may be alive" of a worker killed on this host.
+    The lease here was released, as an orderly stop without `--drain` leaves it (README, the
+    worker as a service): the line said "its lease had lapsed", an expiry that never came."""
     db = str(tmp_path / "s.db")
 
-    async def lapsed() -> None:
+    async def released() -> None:
         async with open_registry(db) as registry:
             await registry.register_process(ob("k3"))
             lease = await claim(registry, "k3", "gone")
             await registry.record_first_started("k3", started("gone"), lease)
-            await registry.release_process_lease(lease)  # (as a lapsed one, claimable)
+            await registry.release_process_lease(lease)
 
-    asyncio.run(lapsed())
+    asyncio.run(released())
     code, out, _ = run(capsys, "--db", db, "sweep")
     assert (code, out) == (
         0,
-        "sweep: one pass, 1 row looked at: 1 left running (its lease had lapsed: nothing "
-        "proves the owner "
-        "dead, and only an abandon request ends it)\n",
+        "sweep: one pass, 1 row looked at: 1 left running (no live lease, lapsed or "
+        "released: nothing proves the owner dead, and only an abandon request ends it)\n",
     )
 
 
