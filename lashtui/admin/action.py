@@ -166,7 +166,14 @@ async def cancel(
         sentence = f"process `{process_id}` is already terminal"
         return await outcome(processes, process_id, "cancel", "refused", sentence)
     now = processes.clock.now_ms()
-    earlier = await processes.cancel_request(process_id)
+    try:
+        earlier = await processes.cancel_request(process_id)
+    except InvalidRequest as error:
+        # An id over 4,096 characters, whose row reads as a stand-in under its cut id and
+        # whose log is keyed by the whole id (registry/sql/long_id.py): a refusal of this
+        # target, with its line as every target's. It escaped, and the command printed
+        # no line for it (`--json` nothing).
+        return await outcome(processes, process_id, "cancel", "refused", str(error))
     if earlier is None:
         request = ProcessEventAppendRequest.cancel_requested(
             process_id, cancel_request_reason(operator, reason)

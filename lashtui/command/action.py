@@ -169,9 +169,11 @@ async def cmd_end_undecodable(args: argparse.Namespace) -> int:
         process_id = await named_process(processes, args.id)
         try:
             observed = await processes.end_undecodable(process_id, acting, args.reason, by=who)
-        except (UnknownProcess, ProcessConflict) as error:
+        except (UnknownProcess, ProcessConflict, InvalidRequest) as error:
             # A refusal of the target is its line, as every action's is (it was stderr
             # alone, and `--json` printed nothing); a registry that cannot serve is not.
+            # InvalidRequest: an id over 4,096 characters, which no read takes whole, or
+            # a reason past its limit, as `cancel` and `abandon` report theirs.
             refused = ProcessActionOutcome(
                 process_id=process_id, action="end-undecodable", outcome="refused",
                 sentence=str(error), process=await processes.get(process_id),

@@ -131,10 +131,14 @@ def report(outcomes: list[ProcessActionOutcome], as_json: bool, *, many: bool = 
     if as_json:
         emit_json(outcomes if many else outcomes[0])
     for outcome in outcomes:
+        # The id and the sentence are each bounded (`shown`): an id typed past what is
+        # shown (another program's, of 4,096 characters or more) filled the whole bounded
+        # line, and the sentence saying why it was refused was cut off, here and on stderr.
+        said = shown(outcome.sentence)
         if not as_json:
-            print(shown(outcome.line()))
+            print(f"{shown(outcome.process_id)}: {outcome.outcome}: {said}")
         if outcome.refused:
             named = f"`{outcome.process_id}`" in outcome.sentence
-            line = outcome.sentence if named else f"{outcome.process_id}: {outcome.sentence}"
-            print(shown(f"lashtui: {line}"), file=sys.stderr)
+            line = said if named else f"{shown(outcome.process_id)}: {said}"
+            print(f"lashtui: {line}", file=sys.stderr)
     return 1 if any(outcome.refused for outcome in outcomes) else 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,58 @@ def test_json_output_keeps_every_stored_value_a_read_takes_whole(db: Path) -> No
     )
     assert lease["lease_holder"]["liveness"]["host_id"] == long("HOST")  # (JSON: its own ceiling)
     assert out.count(LONG_RUN.encode()) >= 8
+
+
+
+# An id another program stored, past what any read takes (and so under any argv limit).
+FOREIGN_ID = "y" * 5_000
+
+
+@pytest.fixture(scope="module")
+def foreign(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A registry holding one row whose id is `FOREIGN_ID`, copied by `sqlite3` from a row
+    lashtui started (no event, no lease: nothing but the row)."""
+    path = tmp_path_factory.mktemp("foreign") / "foreign.db"
+    assert run_cli("--db", str(path), "start", "good", "--external")[0] == 0
+    conn = sqlite3.connect(path)
+    try:
+        (record,) = conn.execute("SELECT record_json FROM processes").fetchone()
+        conn.execute(
+            "INSERT INTO processes (process_id, registration_hash, owner_scope_id, "
+            "created_at_ms, updated_at_ms, change_seq, status, record_json) "
+            "SELECT ?, registration_hash, owner_scope_id, created_at_ms, updated_at_ms, "
+            "change_seq + 1, status, ? FROM processes WHERE process_id = 'good'",
+            (FOREIGN_ID, record.replace('"good"', f'"{FOREIGN_ID}"')),
+        )
+        conn.commit()
+    finally:
+        conn.close()
+    return path
+
+
+@pytest.mark.parametrize(
+    "action",
+    [("cancel",), ("abandon", "--reason", "r"), ("end-undecodable", "--reason", "r")],
+)
+def test_an_action_on_an_id_past_what_is_read_prints_its_refused_line_whole(
+    foreign: Path, action: tuple[str, ...]
+) -> None:
+    """Each target an action refuses has its line, `<id>: refused: <sentence>`, and the
+    sentence again on stderr (README, the command line). `cancel` and `end-undecodable` of
+    an id over 4,096 characters printed no line (their refusal escaped as the command's
+    error; `--json` printed nothing), and every action's line was bounded as a whole, so
+    the id filled it and the sentence saying why was cut off, on stdout and stderr."""
+    why = "has an id over 4,096 characters, which no read takes whole, so lashtui cannot act on it"
+    status, out, err = run_cli("--db", str(foreign), action[0], FOREIGN_ID, *action[1:])
+    assert status == 1
+    (printed,) = out.decode().splitlines()
+    assert printed.startswith(bounded(FOREIGN_ID) + ": refused: process `"), printed[-300:]
+    assert printed.endswith(why), printed[-300:]
+    (said,) = err.decode().splitlines()
+    assert said.startswith("lashtui: " + bounded(FOREIGN_ID)) and said.endswith(why), said[-300:]
+
+    status, out, _ = run_cli("--db", str(foreign), action[0], FOREIGN_ID, *action[1:], "--json")
+    assert status == 1
+    result = json.loads(out)
+    assert (result["process_id"], result["outcome"]) == (FOREIGN_ID, "refused")
+    assert result["sentence"].endswith(why)
