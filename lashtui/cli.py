@@ -78,7 +78,7 @@ EXIT_CODES = """exit status:
        a value that is not one of its flag's words (--status, --sort, --action, --outcome,
        --disposition) or not in its flag's form (a scope, an audit --before cursor), a
        number flag out of its range (--timeout, --ttl-ms, --before, --after, --limit,
-       --window) or a bad --older-than; `dash` without a terminal
+       --window) or a bad --older-than; `dash` or `demo` without a terminal
   124  `worker --once --timeout`: the bound came with runs still in flight; they were
        stopped (the `stopped` log line says what became of their leases)
   129  `worker`: stopped at once by a second SIGHUP (the first stops it well)

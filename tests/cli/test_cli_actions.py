@@ -219,6 +219,9 @@ def test_help_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> No
     out = capsys.readouterr().out
     for line in ("exit status:", "  0 ", "  1 ", "  2 ", "  130 ", "--as NAME"):
         assert line in out, line
+    # `demo` draws the dashboard too and exits 2 without a terminal, as README's table
+    # says; the help named `dash` alone.
+    assert "`dash` or `demo` without a terminal" in out
 
 
 def test_help_lists_every_exit_status_the_readme_lists() -> None:
