@@ -1,0 +1,148 @@
+"""A running row whose record names a `wait` the models refuse does not decode: its stand-in
+runs, never waits (registry/sql/row.py `undecodable_record`). The census and the state
+filters (`ls --waiting`, the dashboard's waiting lens) must count it running too, not
+waiting because SQLite's SQL found a `wait` key that is not null (sql/filter.py
+`_wait_refused`). A wait the models take (pydantic's lax ints: `"since_ms": "5"`) still
+waits, as does one that may name a member twice (SQLite reads the first, the models the
+last).
+
+SQLite only: PostgreSQL's census reads jsonb and is another part's (see README).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from lashtui.clock import ManualClock
+from lashtui.model import ProcessPageQuery, ProcessState
+from lashtui.registry import ProcessRegistry
+from tests.builders import ext
+from tests.raw import raw_connection
+from tests.registry.rows import park
+
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
+
+Change = Callable[[dict[str, object]], object]
+
+
+def _set(path: str, value: object) -> Change:
+    def change(wait: dict[str, object]) -> object:
+        *parents, last = path.split(".")
+        at: dict[str, object] = wait
+        for part in parents:
+            at = at[part]  # type: ignore[assignment]
+        at[last] = value
+        return wait
+
+    return change
+
+
+def _drop(member: str) -> Change:
+    def change(wait: dict[str, object]) -> object:
+        del wait["kind"][member]  # type: ignore[attr-defined]
+        return wait
+
+    return change
+
+
+# Refused by the models: counted running.
+REFUSED: dict[str, Change] = {
+    "a-string": lambda wait: "soon",
+    "a-number": lambda wait: 7,
+    "an-array": lambda wait: [wait],
+    "no-kind": lambda wait: {"since_ms": wait["since_ms"]},
+    "kind-a-string": _set("kind", "signal"),
+    "no-since": lambda wait: {"kind": wait["kind"]},
+    "since-null": _set("since_ms", None),
+    "since-an-object": _set("since_ms", {}),
+    "name-a-number": _set("kind.name", 5),
+    "no-key": _drop("key"),
+    "ordinal-null": _set("kind.ordinal", None),
+    "tag-other": _set("kind.kind", "timer"),
+}
+# Taken by the models (lax ints, extra members): still waiting.
+TAKEN: dict[str, Change] = {
+    "plain": lambda wait: wait,
+    "since-a-string": _set("since_ms", "5"),
+    "ordinal-true": _set("kind.ordinal", True),
+    "extra": _set("note", "x"),
+}
+
+
+def _rewrite_wait(target: str, pid: str, change: Change) -> None:
+    with raw_connection(target) as conn:
+        (text,) = conn.execute(
+            "SELECT record_json FROM processes WHERE process_id = ?", (pid,)
+        ).fetchone()
+        record = json.loads(text)
+        record["wait"] = change(record["wait"])
+        conn.execute(
+            "UPDATE processes SET record_json = ? WHERE process_id = ?",
+            (json.dumps(record), pid),
+        )
+
+
+async def test_a_wait_the_models_refuse_counts_and_filters_as_running(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:
+    for pid, change in {**REFUSED, **TAKEN}.items():
+        await registry.register_process(ext(pid))
+        await park(registry, pid, clock.now_ms())
+        _rewrite_wait(registry_target, pid, change)
+    for pid in REFUSED:
+        record = await registry.get_process(pid)
+        assert record is not None and record.undecodable is not None, pid
+        assert record.wait is None
+    for pid in TAKEN:
+        record = await registry.get_process(pid)
+        assert record is not None and record.undecodable is None, pid
+        assert record.wait is not None
+
+    census = await registry.process_census()
+    assert census.live == {
+        **dict.fromkeys(REFUSED, "running"), **dict.fromkeys(TAKEN, "waiting")
+    }
+    waiting = await registry.page_processes(
+        ProcessPageQuery(states=frozenset({ProcessState.WAITING}), limit=100)
+    )
+    assert sorted(r.id for r in waiting) == sorted(TAKEN)
+    running = await registry.page_processes(
+        ProcessPageQuery(states=frozenset({ProcessState.RUNNING}), limit=100)
+    )
+    assert sorted(r.id for r in running) == sorted(REFUSED)
+
+
+async def test_a_wait_that_may_name_a_member_twice_is_left_waiting(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:
+    """SQLite reads a repeated member's first value, the models its last: a wait whose
+    first `name` is a number and whose last is a string decodes waiting, and is not
+    counted running on the strength of the first. Nor is one whose kind is named twice,
+    the first a string (its one `"kind"` beside the tag's made it look like a kind and
+    its tag)."""
+    for pid in ("name-twice", "kind-twice"):
+        await registry.register_process(ext(pid))
+        await park(registry, pid, clock.now_ms())
+    with raw_connection(registry_target) as conn:
+        for pid, old, new in (
+            ("name-twice", '"name":', '"name": 5, "name":'),
+            ("kind-twice", '"wait": {"kind": {', '"wait": {"kind": "x", "kind": {'),
+        ):
+            (text,) = conn.execute(
+                "SELECT record_json FROM processes WHERE process_id = ?", (pid,)
+            ).fetchone()
+            text = json.dumps(json.loads(text))  # (spaced, as the replacements are)
+            at = text.index('"wait": ')
+            assert old in text[at:]
+            changed = text[:at] + text[at:].replace(old, new, 1)
+            conn.execute(
+                "UPDATE processes SET record_json = ? WHERE process_id = ?", (changed, pid)
+            )
+    for pid in ("name-twice", "kind-twice"):
+        record = await registry.get_process(pid)
+        assert record is not None and record.undecodable is None and record.wait is not None
+    census = await registry.process_census()
+    assert census.live == {"name-twice": "waiting", "kind-twice": "waiting"}
