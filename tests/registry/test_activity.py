@@ -27,6 +27,7 @@ from lashtui.model import (
     failure,
 )
 from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.registry.sql import repeated
 from lashtui.registry.sql.activity import plans
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.store import SqlProcessRegistry
@@ -186,6 +187,7 @@ def _drop(conn: Tx, index: str) -> None:
 
 def test_the_reads_walk_the_chart_indexes(tmp_path: Path) -> None:
     conn = sqlite3.connect(str(tmp_path / "plan.db"))
+    repeated.install(conn)  # (the function the runs' facts ask: sql/activity.py)
     for statement in DDL:
         conn.execute(statement)
     per_minute, later, waiting_now, waits_ended, by_terminals, latest, facts = plans(conn)

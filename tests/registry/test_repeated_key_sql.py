@@ -16,17 +16,20 @@ import pytest
 
 from lashtui.clock import ManualClock
 from lashtui.model import (
+    MINUTE_MS,
     ErrorGroupKey,
     ErrorGroupQuery,
+    ProcessIdentity,
     ProcessPageQuery,
+    ProcessStarted,
     ProcessState,
     failure,
 )
 from lashtui.registry import ProcessRegistry
 from lashtui.registry.sql.row import UNDECODABLE_CODE, UNDECODABLE_WORDS
-from tests.builders import ext
+from tests.builders import ext, own
 from tests.raw import raw_connection
-from tests.registry.rows import park
+from tests.registry.rows import claim, finish, park
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 
@@ -111,3 +114,71 @@ async def test_an_outcome_that_names_its_code_twice_is_undecodable_and_grouped_s
     assert groups == {("first", "it broke"): 1, (UNDECODABLE_CODE, UNDECODABLE_WORDS): 1}
     key = ErrorGroupKey(state=ProcessState.FAILED, code=UNDECODABLE_CODE, message=UNDECODABLE_WORDS)
     assert [r.id for r in await registry.error_group_rows(key, 1000)] == ["twice"]
+
+
+def _identity_twice(key: str, first: str) -> object:
+    """A change naming the identity's `key` twice: `first`, then the value it had."""
+
+    def change(text: str) -> str:
+        record = json.loads(text)
+        identity = record.pop("identity")
+        last = json.dumps(identity[key])
+        rest = json.dumps({k: v for k, v in identity.items() if k != key})[1:-1]
+        members = [f'"{key}": {json.dumps(first)}', rest, f'"{key}": {last}']
+        spelled = "{" + ", ".join(filter(None, members)) + "}"
+        body = json.dumps(record)[:-1]
+        return f'{body}, "identity": {spelled}}}'
+
+    return change
+
+
+async def test_the_text_filter_does_not_match_a_label_the_row_does_not_show(
+    registry: ProcessRegistry, registry_target: str
+) -> None:
+    """A record that names `identity.label` twice shows its stand-in's label (`undecodable:
+    ...`), where the filter matched the first label SQLite read: `needle` found the row
+    showing no needle. It is still found by its id; a row that repeats `disposition`
+    shows the stand-in's label too, and is not found by its stored one either."""
+    for pid in ("twice", "disposition", "plain"):
+        label = ProcessIdentity(kind="external", label=f"{pid} label")
+        await registry.register_process(ext(pid, identity=label))
+    rewrite(registry_target, "twice", _identity_twice("label", "needle first"))
+    rewrite(registry_target, "disposition", lambda t: twice(
+        t.replace("disposition label", "needle disposition"), "disposition", "owner_bound",
+        "externally_owned",
+    ))  # fmt: skip
+    rewrite(registry_target, "plain", lambda t: t.replace("plain label", "needle plain"))
+    for pid in ("twice", "disposition"):
+        record = await registry.get_process(pid)
+        assert record is not None and record.undecodable is not None
+        assert "needle" not in record.identity.label  # type: ignore[operator]
+
+    for order in ("id", "label", "age"):
+        found = await registry.page_processes(ProcessPageQuery(text="needle", order=order))
+        assert [r.id for r in found] == ["plain"], order
+    found = await registry.page_processes(ProcessPageQuery(text="TWI"))
+    assert [r.id for r in found] == ["twice"]
+
+
+async def test_the_health_view_counts_a_run_that_repeats_its_kind_as_shown(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:
+    """The Health view's run durations are grouped by kind, read in SQL (sql/activity.py):
+    a record that names `identity.kind` twice was counted under the first kind, while the
+    row is shown as its stand-in, of kind `undecodable` and never started."""
+    first = clock.now_ms() // MINUTE_MS
+    for pid in ("twice", "plain"):
+        await registry.register_process(ext(pid))
+        started = ProcessStarted(owner=own("worker"), started_at_ms=clock.now_ms() + 1_000)
+        await registry.record_first_started(pid, started, await claim(registry, pid))
+    clock.advance(5_000)
+    for pid in ("twice", "plain"):
+        await finish(registry, pid)
+    rewrite(registry_target, "twice", _identity_twice("kind", "first-kind"))
+    record = await registry.get_process("twice")
+    assert record is not None and record.identity.kind == "undecodable"
+
+    activity = await registry.process_activity(first, first + 1, 1_000)
+    assert [(d.kind, d.runs, d.p50_ms) for d in activity.durations] == [
+        ("external", 1, 4_000), ("undecodable", 1, 5_000),
+    ]  # fmt: skip

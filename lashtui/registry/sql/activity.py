@@ -18,7 +18,9 @@ read, exact (every row counted, none sampled), both stores (a lashtui extension)
   0.43-0.75 s for 100,000 live rows). A refresh passes the levels its last read ended with
   (`before`) and the series run forwards from them, with neither count;
 - run durations: the latest `runs` terminal events in the window, per state a backwards walk
-  of the index, then their rows by key for the kind and the first start.
+  of the index, then their rows by key for the kind and the first start (a row shown as
+  its stand-in because its record names its kind twice counts as the stand-in's kind,
+  `undecodable`, never started: `_kind_repeated`).
 
 So waiting is what the event log says (the worker appends `process.waiting` and
 `process.resumed` around every signal wait): a wait set with `set_process_wait` alone is not
@@ -56,7 +58,9 @@ from lashtui.model import (
     ProcessActivity,
 )
 from lashtui.model.activity import TERMINAL_NAMES
-from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, dialect
+from lashtui.model.record import UNDECODABLE_KIND
+from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, dialect, has_backslash
+from lashtui.registry.sql.repeated import repeated_sql
 
 _TERMINAL_TYPES = tuple(f"process.{state}" for state in TERMINAL_NAMES)
 _TYPES = ", ".join(f"'{name}'" for name in (*_TERMINAL_TYPES, WAITING, RESUMED))
@@ -210,9 +214,36 @@ def _facts_statement(sql: Dialect, ids: int) -> str:
     kind = sql.json_text("p.record_json", "identity.kind")
     started = sql.json_text("p.record_json", "first_started.started_at_ms")
     return (
-        f"SELECT p.process_id, {kind}, {started}, p.created_at_ms FROM processes p "
-        f"WHERE p.process_id IN ({','.join('?' * ids)})"
+        f"SELECT p.process_id, {kind}, {started}, p.created_at_ms, {_kind_repeated(sql)} "
+        f"FROM processes p WHERE p.process_id IN ({','.join('?' * ids)})"
     )
+
+
+def _kind_repeated(sql: Dialect) -> str:
+    """Whether the row `p` is shown as its stand-in, of kind `undecodable` and never
+    started, because its record names `identity.kind` (or another read key: repeated.py)
+    twice, where SQL read the first kind. Asked only of a record whose text may (a
+    backslash, `"identity"` twice, or `"kind"` twice in the first identity): asking every
+    run took the 15-minute read of 1,000 runs from ~9 to ~37 ms of CPU (benchmarks'
+    100,000-row registry), on every refresh of the Health view; this test, to ~15 ms.
+    A run whose record repeats another key is counted by its kind unless its text has a
+    backslash, as is one whose record fails the models' validation."""
+    if sql.name != "sqlite":
+        return "FALSE"
+    record, identity = "p.record_json", sql.json_text("p.record_json", "identity")
+    may = (
+        f"{has_backslash(record)} OR {_twice(record, 'identity')} "
+        f"OR {_twice(identity, 'kind')}"
+    )
+    # (A record past the ceiling is measured first, never searched: dialect.py.)
+    too_large = sql.too_large(record)
+    return f"(CASE WHEN {too_large} THEN 0 WHEN {may} THEN {repeated_sql(sql)} ELSE 0 END)"
+
+
+def _twice(text: str, name: str) -> str:
+    """Whether the JSON `text` holds `"name"` more than once (a NULL text: no)."""
+    quoted = f'\'"{name}"\''
+    return f"(length({text}) - length(replace({text}, {quoted}, '')) > {len(name) + 2})"
 
 
 def plans(conn: Tx) -> list[str]:
@@ -330,9 +361,11 @@ def _runs(conn: Tx, since: int, until: int, runs: int, indexed: bool) -> list[tu
     ids = sorted({pid for _, pid in ends})
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        for pid, kind, started, created in conn.execute(
+        for pid, kind, started, created, repeated in conn.execute(
             _facts_statement(dialect(conn), len(chunk)), chunk
         ):
+            if repeated:  # shown as its stand-in: kind `undecodable`, never started
+                kind, started = UNDECODABLE_KIND, None
             begun = int(started) if started is not None else int(created)
             facts[str(pid)] = (str(kind) if kind is not None else "?", begun)
     # Same snapshot, so every id read above is there (a row has one terminal event).

@@ -14,7 +14,9 @@ rows it would count otherwise: a waiting row for the census and the state filter
 row not already counted apart for `check` (and none lashtui marked plainly the backlog's:
 it wrote that text itself, each key once: backlog_mark.py), a failed, cancelled or
 abandoned row in the Errors view's window whose small outcome may repeat a key
-(`outcome_may_repeat`).
+(`outcome_may_repeat`), a row whose label a text filter matched (filter.py `text_filter`:
+its label is then the stand-in's), and a Health view run whose record may repeat its kind
+(activity.py `_kind_repeated`).
 
 On PostgreSQL this is no test (false): the record is text there too, and another program
 may store a repeat in it, but its SQL reads the record through jsonb, which keeps the last
