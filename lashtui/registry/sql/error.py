@@ -69,7 +69,12 @@ def _window(sql: Dialect) -> str:
     # place that reads it), and only of an outcome that may (a text test, ~3 us a row: the
     # default window's read ~120 -> ~175 ms of CPU). A record that repeats only another
     # read key (`disposition`) still groups by its outcome: asking every record took the
-    # read to ~350 ms.
+    # read to ~350 ms, and nothing cheaper tells such a record from the rest (measured
+    # over the benchmark's 14,000 ended-badly rows of a window, each ~1.5 kB: the test
+    # itself ~18 us a row: a Python parse that lists the top-level keys, then its look
+    # over the text; in SQL, duplicates among json_each's top-level keys alone, which
+    # miss every nested repeat, ~4-5 us a row, json_tree over the read objects ~25 us, a
+    # search of the record for each top-level name twice ~28 us).
     may_repeat = outcome_may_repeat(sql, "w.outcome")
     repeated = f"CASE WHEN {may_repeat} THEN {repeated_sql(sql, 'w.record_json')} ELSE FALSE END"
     return f"(SELECT w.*, {repeated} AS repeated FROM ({window}) w LIMIT ?) p"
