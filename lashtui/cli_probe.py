@@ -278,7 +278,7 @@ def _check_flags(check: argparse.ArgumentParser) -> None:
         "--unknown-state", type=count_levels, default=(1, None), metavar="WARN[,CRIT]",
         help="rows whose state is not known: their status column holds no state, or a live "
         "row's record says another state, is not JSON, or names twice a key readers read "
-        "differently (SQLite); nothing runs or recovers them, "
+        "differently; nothing runs or recovers them, "
         "and only `end-undecodable` ends them (default 1: warn at one)",
     )  # fmt: skip
     check.add_argument(

@@ -33,8 +33,9 @@ class ProbeFacts(BaseModel):
     - `failed_since`: `process.failed` events at or after `failed_since_ms`;
     - `unknown_state` / `unknown_state_first`: rows whose state is not known, and the first
       of them by id: those whose status column holds no state, and live rows whose record
-      says another state or is not JSON at all, or (SQLite) names twice a key some reader
-      reads in SQL (registry/sql/repeated.py). Each reads as a row that does not decode,
+      says another state or is not JSON at all, or names twice a key some reader
+      reads in SQL (registry/sql/repeated.py; on PostgreSQL, where the registry has the
+      function it asks). Each reads as a row that does not decode,
       which no worker or sweep touches and only `end-undecodable` ends;
     - `long_ids` / `long_ids_first`: rows whose id is longer than any write allows
       (`MAX_ID_CHARS`: only another program stores one), and the first 64 characters of

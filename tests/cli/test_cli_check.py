@@ -134,23 +134,28 @@ async def test_a_row_of_unknown_state_warns_and_is_named(tmp_path: Path) -> None
     assert lashtui("check", "--unknown-state", "off", db=db).returncode == 0
 
 
-async def test_a_live_row_that_names_a_read_key_twice_warns_as_unknown(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_a_live_row_that_names_a_read_key_twice_warns_as_unknown(
+    registry_target: str,
+) -> None:
     """Two live rows whose records another program rewrote naming `disposition` twice,
     `owner_bound` first: `ls` shows both undecodable (which holds is not known), yet
     `check` read SQLite's first value: it said OK over the one not started, and counted
     the started one, whose worker died, silent-not-dead. Each is now a row whose state is
     unknown, as every other row `ls` shows undecodable and `check` sees, and neither is
-    counted by the first value. (On SQLite; PostgreSQL's SQL reads the last value.)"""
-    db = tmp_path / "twice.db"
-    await healthy(str(db))
-    async with open_registry(str(db), clock=ManualClock(real_now() - HOUR)) as registry:
+    counted by the first value. On PostgreSQL `check` read jsonb's last value: OK over
+    the started one, and the other, `owner_bound` first, counted no more (sql/repeated.py
+    asks both stores now)."""
+    db = registry_target
+    await healthy(db)
+    async with open_registry(db, clock=ManualClock(real_now() - HOUR)) as registry:
         await registry.register_process(ob("ob-1"))
         lease = (await registry.claim_process_lease("ob-1", own("w"), 30_000)).acquired()
         assert lease is not None
         started = ProcessStarted(owner=own("w"), started_at_ms=lease.claimed_at_epoch_ms)
         await registry.record_first_started("ob-1", started, lease)
         await registry.release_process_lease(lease)  # (its worker stopped: no lease held)
-    with raw_connection(str(db)) as conn:
+    with raw_connection(db) as conn:
         for pid in ("import-7", "ob-1"):
             (text,) = conn.execute(
                 "SELECT record_json FROM processes WHERE process_id = ?", (pid,)
@@ -162,9 +167,9 @@ async def test_a_live_row_that_names_a_read_key_twice_warns_as_unknown(tmp_path:
             conn.execute(
                 "UPDATE processes SET record_json = ? WHERE process_id = ?", (text, pid)
             )
-    listed = lashtui("ls", "-o", "wide", db=db)
+    listed = lashtui("--db", db, "ls", "-o", "wide")
     assert listed.stdout.count("undecodable: its record names `disposition` twice") == 2
-    result = lashtui("check", db=db)
+    result = lashtui("--db", db, "check")
     assert result.returncode == 1, result.stdout
     line = nagios_line(result)
     assert line.startswith(
@@ -172,7 +177,7 @@ async def test_a_live_row_that_names_a_read_key_twice_warns_as_unknown(tmp_path:
         "import-7` says why) (warning at 1) | "
     ), line
     assert " silent_not_dead=0;" in f" {line}", line
-    assert lashtui("check", "--unknown-state", "off", db=db).returncode == 0
+    assert lashtui("--db", db, "check", "--unknown-state", "off").returncode == 0
 
 
 async def test_an_id_past_the_write_limit_warns_and_is_named_by_its_start(

@@ -162,3 +162,25 @@ def test_the_commands_that_act_say_the_role_may_not_write(reader_url: str) -> No
     assert line.startswith("lashtui: cannot write process registry "), line
     assert "may not insert into table `processes`" in line
     assert "\n" not in line
+
+
+async def test_a_reading_role_counts_a_repeated_key_as_the_models_do(
+    postgres_schema: str, reader_url: str
+) -> None:
+    """A live row whose record names `disposition` twice is undecodable to the models: the
+    reading role's `check` facts count it as a row whose state is unknown, through the
+    registry's function (sql/repeated.py), which the role may run but never creates. It
+    read jsonb's last value, and counted nothing."""
+    with raw_connection(postgres_schema) as conn:
+        (text,) = conn.execute(
+            "SELECT record_json FROM processes WHERE process_id = 'job-1'"
+        ).fetchone()
+        conn.execute(
+            "UPDATE processes SET record_json = ? WHERE process_id = 'job-1'",
+            ('{"disposition": "owner_bound", ' + text[1:],),
+        )
+    async with open_registry(reader_url, read_only=True, create=False) as reader:
+        record = await reader.get_process("job-1")
+        assert record is not None and record.undecodable is not None
+        facts = await reader.probe_facts(0, 0)
+        assert (facts.unknown_state, facts.unknown_state_first) == (1, "job-1")

@@ -3,9 +3,9 @@
 row with no abandon request. The SQL that counts, filters and groups rows must say the same
 of it, not what SQLite's JSON functions read, which is the first of the two values.
 
-SQLite only: on PostgreSQL the record is text too, and another program may store a repeat
-there, but the SQL reads it through jsonb, which keeps the last value (as a plain parse of
-it would); these SQL readers do not yet tell such a row apart there (see README).
+On both stores: SQLite's SQL asks `repeated_key` itself (a registered function), and
+PostgreSQL's asks `lashtui_repeated_key`, the same rule over the record read as `json`
+(sql/repeated.py); without it PostgreSQL's SQL read jsonb's last value.
 """
 
 from __future__ import annotations
@@ -25,13 +25,17 @@ from lashtui.model import (
     ProcessState,
     failure,
 )
-from lashtui.registry import ProcessRegistry
+from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.registry.sql.dialect import POSTGRES_TRY
+from lashtui.registry.sql.repeated import REPEATED_KEY, repeated_key_of, repeated_sql
 from lashtui.registry.sql.row import UNDECODABLE_CODE, UNDECODABLE_WORDS
 from tests.builders import ext, own
 from tests.raw import raw_connection
 from tests.registry.rows import claim, finish, park
 
-pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
+# On PostgreSQL the text filter and the Health view's kinds still read jsonb's last value
+# (README, untrusted registry content): these are SQLite's.
+SQLITE_ONLY = pytest.mark.parametrize("backend", ["sqlite"])
 
 
 def twice(text: str, key: str, first: str, last: str) -> str:
@@ -132,6 +136,7 @@ def _identity_twice(key: str, first: str) -> object:
     return change
 
 
+@SQLITE_ONLY
 async def test_the_text_filter_does_not_match_a_label_the_row_does_not_show(
     registry: ProcessRegistry, registry_target: str
 ) -> None:
@@ -160,6 +165,7 @@ async def test_the_text_filter_does_not_match_a_label_the_row_does_not_show(
     assert [r.id for r in found] == ["twice"]
 
 
+@SQLITE_ONLY
 async def test_the_health_view_counts_a_run_that_repeats_its_kind_as_shown(
     registry: ProcessRegistry, registry_target: str, clock: ManualClock
 ) -> None:
@@ -182,3 +188,79 @@ async def test_the_health_view_counts_a_run_that_repeats_its_kind_as_shown(
     assert [(d.kind, d.runs, d.p50_ms) for d in activity.durations] == [
         ("external", 1, 4_000), ("undecodable", 1, 5_000),
     ]  # fmt: skip
+
+
+# What the models say of record texts (repeated.py `repeated_key_of`), which PostgreSQL's
+# function must say too: the cases above, each read key's place in the tree, escapes, the
+# order two repeats come in, and texts that are not a JSON object at all.
+CASES = [
+    '{"disposition": "owner_bound", "wait": null, "disposition": "rerunnable"}',
+    '{"wait": {"kind": "x"}, "wait": null}',
+    '{"w\\u0061it": 1, "wait": 2}',
+    '{"input": {"kind": "x", "kind": "y"}, "wait": {}}',
+    '{"status": {"state": "failed", "await_output": {"code": "first", "code": "last"}}}',
+    '{"status": {"await_output": {"evidence": {"writer": "a", "writer": "b"}}}}',
+    '{"status": {"await_output": {"evidence": {"writer": "a"}, "evidence": 1}}}',
+    '{"status": {"st\\u0061te": "running", "state": "failed"}}',
+    '{"status": [{"state": 1, "state": 2}]}',
+    '{"identity": {"kind": 1, "kind": 2}, "status": {"state": 1, "state": 2}}',
+    '{"wait": 1, "identity": {"kind": 1, "kind": 2}, "wait": 2}',
+    '{"first_started": {"owner": {"owner_id": "a", "owner_id": "b"}}}',
+    '{"abandon_request": {"reason": "a", "reason": "b"}, "env_ref": 1}',
+    '{"wake_target": {"session_id": "a", "session_id": "b"}}',
+    '{"env_ref": 1, "disposition": 1, "disposition": 2, "env_ref": 3}',
+    '{"id": "plain", "wait": {"kind": "x"}, "status": {"state": "running"}}',
+    "[1, 2]", '"wait"', "null", "", "not json", '{"wait": ', '{"x\\u0000": 1}',
+    '{"wait": 1, "wait": 1e1000000}', "[" * 100_000 + "]" * 100_000,
+]
+
+
+async def test_postgres_answers_as_the_models_on_every_case(postgres_schema: str) -> None:
+    """`lashtui_repeated_key` (which the open installs) returns the path the models name,
+    or NULL, on each case; and `repeated_sql`, which tells most texts apart before asking
+    it, agrees in the tolerant form. A text that is not JSON, or nests past the server's
+    stack, is NULL, never an error (one untrusted row must not stop a reader)."""
+    async with open_registry(postgres_schema):
+        pass
+    sql = POSTGRES_TRY._replace(repeated_key=True)
+    with raw_connection(postgres_schema) as conn:
+        conn.execute("CREATE TEMPORARY TABLE cases (n integer, record_json text)")
+        for n, text in enumerate(CASES):
+            conn.execute("INSERT INTO cases VALUES (?, ?)", (n, text))
+        found = conn.execute(
+            f"SELECT n, {REPEATED_KEY}(record_json), "
+            f"{repeated_sql(sql, 'record_json')} FROM cases ORDER BY n"
+        ).fetchall()
+    models = [repeated_key_of(text.encode()) for text in CASES]
+    assert [row[1] for row in found] == models
+    assert [row[2] for row in found] == [path is not None for path in models]
+    assert models[:8] == [
+        "disposition", "wait", "wait", None, "status.await_output.code",
+        "status.await_output.evidence.writer", "status.await_output.evidence", "status.state",
+    ]  # fmt: skip
+
+
+async def test_a_postgres_registry_without_the_function_counts_by_the_last_value(
+    postgres_schema: str, clock: ManualClock
+) -> None:
+    """A registry made before the function, opened read-only, asks nothing and fails
+    nothing: the census counts the row by jsonb's last value, as before. A writable open
+    adds the function, and the read-only handle's next open counts it as the models do."""
+    async with open_registry(postgres_schema, clock=clock) as registry:
+        await registry.register_process(ext("twice"))
+        await park(registry, "twice", clock.now_ms())
+    rewrite(
+        postgres_schema, "twice", lambda t: twice(t, "disposition", "owner_bound", "rerunnable")
+    )
+    with raw_connection(postgres_schema) as conn:
+        conn.execute(f"DROP FUNCTION {REPEATED_KEY}(text)")
+    async with open_registry(postgres_schema, read_only=True) as reader:
+        assert (await reader.process_census()).live == {"twice": "waiting"}
+        assert (await reader.probe_facts(clock.now_ms(), 0)).unknown_state == 0
+        assert (await reader.error_groups(ErrorGroupQuery())).groups == []
+    async with open_registry(postgres_schema):
+        pass
+    async with open_registry(postgres_schema, read_only=True) as reader:
+        assert (await reader.process_census()).live == {"twice": "running"}
+        facts = await reader.probe_facts(clock.now_ms(), 0)
+        assert (facts.unknown_state, facts.unknown_state_first) == (1, "twice")

@@ -72,6 +72,7 @@ from lashtui.registry.postgres.privilege import reads_commit_counter, refuse_rea
 from lashtui.registry.postgres.schema import (
     BEGIN_WRITE_FUNCTION,
     DDL,
+    REPEATED_KEY_DDL,
     SEQ_BITS,
     TRY_JSONB_DDL,
 )
@@ -87,6 +88,7 @@ from lashtui.registry.sql.dialect import (
     Tx,
 )
 from lashtui.registry.sql.fetch import Statement
+from lashtui.registry.sql.repeated import REPEATED_KEY
 from lashtui.registry.sql.row import RecordCache, decode_error, unstorable_parameter
 
 if TYPE_CHECKING:
@@ -436,6 +438,10 @@ class PostgresConnection:
         # Whether the role may read the commit counter, which `data_version` reads (a role
         # granted SELECT on the tables alone may not: privilege.py).
         self.reads_commit_counter = True
+        # Whether the schema has the function that tells a record naming a read key twice
+        # (sql/repeated.py): every registry but one made before it and not opened writable
+        # since by a role that may create functions. Read into each transaction's dialect.
+        self.repeated_key = True
         self._closed = False
         self._group = GroupCommit(
             self._commit_group, self._write_alone, in_flight=max(1, pool_size - 1)
@@ -584,6 +590,7 @@ class PostgresConnection:
     ) -> T:
         """`_run`, again (rolled back first) when a write lost a race (see the module
         docstring), after a pause that grows with each try."""
+        form = form._replace(repeated_key=self.repeated_key)
         tx.dialect = form._replace(row_lock=ROW_LOCK) if kind == _WRITE else form
         for attempt in range(RETRIES):
             try:
@@ -734,7 +741,9 @@ class PostgresConnection:
                     pg, self.display, read_only=self.read_only
                 )
                 if not self.read_only:
-                    _add_try_jsonb(pg, schema)
+                    _add_function(pg, schema, TRY_JSONB, TRY_JSONB_DDL)
+                    _add_function(pg, schema, REPEATED_KEY, REPEATED_KEY_DDL)
+                self.repeated_key = _has_function(pg, schema, REPEATED_KEY)
                 self.reads_commit_counter = reads_commit_counter(pg, schema)
             elif tables:
                 raise NotARegistry(
@@ -812,22 +821,28 @@ def _drain(pipeline: psycopg.Pipeline, error: BaseException) -> None:
         pass
 
 
-def _add_try_jsonb(pg: psycopg.Connection[Any], schema: str) -> None:
-    """The try-cast function, in a registry made before it existed (see schema.py). A role
-    that may write rows but not create functions still opens the registry: its reads then
-    fail over as a read-only handle's do."""
-    exists = pg.execute(
-        "SELECT to_regprocedure(quote_ident(%s) || %s) IS NOT NULL",
-        (schema, f".{TRY_JSONB}(text)"),
-    ).fetchone()
-    if exists and exists[0]:
+def _add_function(pg: psycopg.Connection[Any], schema: str, name: str, ddl: str) -> None:
+    """One of lashtui's functions of one text argument (`name`, created by `ddl`), in a
+    registry made before it existed (see schema.py). A role that may write rows but not
+    create functions still opens the registry: without the try-cast its reads then fail
+    over as a read-only handle's do; without `lashtui_repeated_key` they ask no record
+    whether it names a read key twice (sql/repeated.py)."""
+    if _has_function(pg, schema, name):
         return
-    pg.execute("SAVEPOINT lashtui_try_jsonb")
+    pg.execute(f"SAVEPOINT {name}")
     try:
-        pg.execute(TRY_JSONB_DDL)
+        pg.execute(ddl)
     except pg_errors.InsufficientPrivilege:
-        pg.execute("ROLLBACK TO SAVEPOINT lashtui_try_jsonb")
-    pg.execute("RELEASE SAVEPOINT lashtui_try_jsonb")
+        pg.execute(f"ROLLBACK TO SAVEPOINT {name}")
+    pg.execute(f"RELEASE SAVEPOINT {name}")
+
+
+def _has_function(pg: psycopg.Connection[Any], schema: str, name: str) -> bool:
+    """Whether `schema` has lashtui's function `name` of one text argument."""
+    exists = pg.execute(
+        "SELECT to_regprocedure(quote_ident(%s) || %s) IS NOT NULL", (schema, f".{name}(text)")
+    ).fetchone()
+    return bool(exists and exists[0])
 
 
 def _jsonb_reads(pg: psycopg.Connection[Any], process_id: str) -> bool:

@@ -66,7 +66,10 @@ One addition is not lash's: `lashtui_try_jsonb`, the record JSON as jsonb or NUL
 cast fails, which the shared SQL falls back to when a row's text is not what jsonb reads
 (sql/dialect.py says why and when). Every writable open adds it if it is missing, in the
 same transaction and under the same advisory lock as the tables; a read-only open never
-does, and reads that need it then say so in one sentence.
+does, and reads that need it then say so in one sentence. A second is added the same way:
+`lashtui_repeated_key`, which tells a record that names twice a key the SQL reads
+(sql/repeated.py); a registry without it (a read-only open, or a role that may not create
+functions) counts such a row by jsonb's last value, as before it existed.
 """
 
 from __future__ import annotations
@@ -77,6 +80,7 @@ from lashtui.registry.sql.audit import OPERATOR_EVENTS_INDEX
 from lashtui.registry.sql.dialect import POSTGRES, POSTGRES_TRY, TRY_JSONB
 from lashtui.registry.sql.filter import HELD_INDEX_DDL, holds_wait_sql
 from lashtui.registry.sql.order import index_ddl
+from lashtui.registry.sql.repeated import POSTGRES_DDL as REPEATED_KEY_DDL
 from lashtui.registry.sql.version import SCHEMA_VERSION as LASH_SCHEMA_VERSION
 
 __all__ = [
@@ -85,6 +89,7 @@ __all__ = [
     "COMPLETE_DDL",
     "DDL",
     "LABEL_VERSION",
+    "REPEATED_KEY_DDL",
     "SCHEMA_VERSION",
     "START_DDL",
     "SUPERSEDED",
@@ -429,6 +434,7 @@ DDL: tuple[str, ...] = (
     BEGIN_WRITE_DDL,
     START_DDL,
     TRY_JSONB_DDL,
+    REPEATED_KEY_DDL,
     # lashtui's sorted pages (the Processes view's orders): see registry/sql/order.py. After
     # the try-cast function, which the label's index reads the record through: an index on
     # the plain cast would refuse the write of any row whose text jsonb refuses.

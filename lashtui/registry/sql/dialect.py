@@ -123,6 +123,10 @@ class Dialect(NamedTuple):
     # Whether the label index reads the rows' label column, `sort_label` (order.py
     # `label_key`, `label_dialect`): a label page then sorts by it, the index's expression.
     sort_label: bool = False
+    # On PostgreSQL, whether the registry has the function that tells a record naming a
+    # read key twice (sql/repeated.py `POSTGRES_DDL`; set by the store's connection from
+    # what its open found). SQLite's connections all register theirs.
+    repeated_key: bool = False
 
     def too_large(self, column: str) -> str:
         """Whether the stored JSON in `column` is past `MAX_STORED_BYTES`. PostgreSQL reads
@@ -194,6 +198,11 @@ class Dialect(NamedTuple):
         else:
             cast = f"(CASE WHEN strpos({column}, '\\u0000') = 0 THEN {column}::jsonb END)"
         return cast if any_size else f"(CASE WHEN NOT {self.too_large(column)} THEN {cast} END)"
+
+    def as_jsonb(self, column: str) -> str:
+        """On PostgreSQL, `column` as jsonb in this dialect's form, NULL past the ceiling
+        and, in the tolerant forms, where jsonb refuses the text (`_jsonb`)."""
+        return self._jsonb(column)
 
     def json_has(self, column: str, key: str, *, escaped_keys: bool = False) -> str:
         """Whether the top-level `key` is present in the JSON object (even as null).

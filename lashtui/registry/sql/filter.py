@@ -109,9 +109,10 @@ def waiting_sql(sql: Dialect, column: str = "p.record_json") -> str:
     null. A record that names `wait` twice does not decode (lashtui/state.py `repeated_key`)
     and its stand-in does not wait, so the census and the state filters count it running:
     SQLite's json_extract reads the first of the two, jsonb the last, and one of them said
-    waiting where the row showed running. On SQLite so is one that names any other key
-    SQL reads twice (`disposition`, ...: repeated.py). Only a row the first test finds
-    waiting is looked at again, so the census pays in proportion to the waiting rows."""
+    waiting where the row showed running. So is one that names any other key SQL reads
+    twice (`disposition`, ...: repeated.py), on SQLite and on a PostgreSQL registry with
+    the function. Only a row the first test finds waiting is looked at again, so the
+    census pays in proportion to the waiting rows."""
     if sql.name == "sqlite":
         return _waiting_on_sqlite(sql, column)
     # The first term for the planner, which uses the waiting rows' index only where a
@@ -124,6 +125,15 @@ def waiting_sql(sql: Dialect, column: str = "p.record_json") -> str:
     # 100,000 live (load average ~10): the census's read of them 5 ms -> 70-140 ms, each
     # waiting row's text read from the table where the index alone answered.
     holds = holds_wait_sql(sql, column)
+    if sql.repeated_key:
+        # A waiting record that names `wait` or any other read key twice does not decode,
+        # and its stand-in does not wait (repeated.py): asked of each row found waiting
+        # (the first term, as the index needs), as SQLite's readers ask theirs. Past the
+        # ceiling it is never read: its stand-in does not wait.
+        repeated = repeated_sql(sql, column)
+        asked = f"(CASE WHEN {sql.too_large(column)} THEN true ELSE {repeated} END)"
+        return f"({holds} AND NOT {asked})"
+    # Without it (repeated.py says when), only `wait` is asked.
     could_repeat = (
         f"strpos({column}, '\\') > 0 OR octet_length({column}) - "
         f"octet_length(replace({column}, '\"wait\"', '')) > 6"

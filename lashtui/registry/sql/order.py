@@ -99,9 +99,13 @@ def label_dialect(conn: Tx, sql: Dialect) -> Dialect:
         "SELECT to_regclass(?) IS NOT NULL, to_regprocedure(?) IS NOT NULL",
         [SORT_LABEL_INDEX, f"{TRY_JSONB}(text)"],
     ).fetchone()
+    # (The form the statement's other reads take is kept: whether the registry has the
+    # function that tells a record naming a read key twice, sql/repeated.py.)
     if row is not None and row[0]:
-        return POSTGRES_TRY._replace(sort_label=True)
-    return POSTGRES_TRY if row is not None and row[1] else sql
+        return POSTGRES_TRY._replace(sort_label=True, repeated_key=sql.repeated_key)
+    if row is not None and row[1]:
+        return POSTGRES_TRY._replace(repeated_key=sql.repeated_key)
+    return sql
 
 
 # The status order's key: the stored status, and `NO_STATE_KEY` for a value that names no

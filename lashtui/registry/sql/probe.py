@@ -72,7 +72,7 @@ def _live(conn: Tx, now_ms: int) -> tuple[int, int, int | None, int, int, str | 
     )
     # (Twice, in the order written: on PostgreSQL each test binds its own needle.)
     not_running, first_not_running = _not_running(sql, params), _not_running(sql, params)
-    unasked = _not_asked(conn, sql)
+    unasked = _not_asked(conn, sql, params)
     params.append(now_ms)
     row = fetch_rows(
         conn,
@@ -90,28 +90,34 @@ def _live(conn: Tx, now_ms: int) -> tuple[int, int, int | None, int, int, str | 
     return (*counts, as_read(row[5]), int(row[6]))
 
 
-def _not_asked(conn: Tx, sql: Dialect) -> str:
+def _not_asked(conn: Tx, sql: Dialect, params: list[object]) -> str:
     """The live rows `_live` does not ask whether their record names a read key twice:
-    every row on PostgreSQL (repeated.py says why); on SQLite those lashtui marked plainly
-    the backlog's, and those whose record does not say running (`_not_running` counts
-    them already: its SQLite form binds no parameter)."""
-    if sql.name != "sqlite":
+    every row on a PostgreSQL registry without the function (repeated.py says when); else
+    those lashtui marked plainly the backlog's, and those whose record does not say running
+    (`_not_running` counts them already; on PostgreSQL it binds its needles in `params`,
+    in the order written)."""
+    if sql.name != "sqlite" and not sql.repeated_key:
         return "TRUE"
-    state = _not_running(sql, [])
-    marked = f"{MARKED} OR " if has_backlog_seq(conn) else ""  # (an older file has none)
+    state = _not_running(sql, params)
+    # (An older SQLite file has no mark; a PostgreSQL registry with the function has been
+    # opened writable by this build, which made it version 15, which has them.)
+    marks = has_backlog_seq(conn) if sql.name == "sqlite" else getattr(conn, "backlog_seq", False)
+    marked = f"{MARKED} OR " if marks else ""
     return f"({marked}{state})"
 
 
 def _first_repeated(conn: Tx) -> str | None:
     """The first live row by id that `_live` counted for naming a read key twice (read only
-    when it counted one; never on PostgreSQL, where it counts none)."""
+    when it counted one, which it never does on a PostgreSQL registry without the
+    function)."""
     sql = dialect(conn)
-    if sql.name != "sqlite":
-        return None
+    params: list[object] = []
+    unasked = _not_asked(conn, sql, params)
     row = fetch_rows(
         conn,
         f"SELECT {read_text('min(p.process_id)')} FROM processes p WHERE p.status = 'running' "
-        f"AND CASE WHEN {_not_asked(conn, sql)} THEN 0 ELSE {repeated_sql(sql)} END",
+        f"AND CASE WHEN {unasked} THEN FALSE ELSE {repeated_sql(sql)} END",
+        params,
     )[0]
     return None if row[0] is None else str(as_read(row[0]))
 
