@@ -15,6 +15,7 @@ import json
 import pytest
 
 from lashtui.clock import ManualClock
+from lashtui.core_event_types import CORE_EVENT_TYPES_JSON
 from lashtui.model import (
     MINUTE_MS,
     ErrorGroupKey,
@@ -26,7 +27,7 @@ from lashtui.model import (
     failure,
 )
 from lashtui.registry import ProcessRegistry, open_registry
-from lashtui.registry.sql.dialect import POSTGRES_TRY
+from lashtui.registry.sql.dialect import POSTGRES, POSTGRES_TRY
 from lashtui.registry.sql.repeated import REPEATED_KEY, repeated_key_of, repeated_sql
 from lashtui.registry.sql.row import UNDECODABLE_CODE, UNDECODABLE_WORDS
 from tests.builders import ext, own
@@ -193,6 +194,7 @@ async def test_the_health_view_counts_a_run_that_repeats_its_kind_as_shown(
 # What the models say of record texts (repeated.py `repeated_key_of`), which PostgreSQL's
 # function must say too: the cases above, each read key's place in the tree, escapes, the
 # order two repeats come in, and texts that are not a JSON object at all.
+CORE = f'"event_types":{CORE_EVENT_TYPES_JSON}'
 CASES = [
     '{"disposition": "owner_bound", "wait": null, "disposition": "rerunnable"}',
     '{"wait": {"kind": "x"}, "wait": null}',
@@ -212,6 +214,11 @@ CASES = [
     '{"id": "plain", "wait": {"kind": "x"}, "status": {"state": "running"}}',
     "[1, 2]", '"wait"', "null", "", "not json", '{"wait": ', '{"x\\u0000": 1}',
     '{"wait": 1, "wait": 1e1000000}', "[" * 100_000 + "]" * 100_000,
+    # The core event types as lashtui writes them, which PostgreSQL's text test cuts out
+    # first (repeated.py `_may_repeat_on_postgres`): first, last, alone, nested, twice.
+    f'{{{CORE},"wait":1,"wait":2}}', f'{{"wait":1,{CORE},"wait":2}}',
+    f'{{"status":{{"state":1,{CORE},"state":2}}}}', f'{{{CORE}}}', f'{{"x":{{{CORE}}}}}',
+    f'{{{CORE},{CORE},"disposition":1}}', f'{{"disposition":1,{CORE},"env_ref":{{{CORE}}}}}',
 ]
 
 
@@ -231,9 +238,18 @@ async def test_postgres_answers_as_the_models_on_every_case(postgres_schema: str
             f"SELECT n, {REPEATED_KEY}(record_json), "
             f"{repeated_sql(sql, 'record_json')} FROM cases ORDER BY n"
         ).fetchall()
+        # The plain cast (the normal path) on the texts jsonb reads: the cut of the core
+        # event types must leave JSON (a refusal there fails the statement over).
+        plain = POSTGRES._replace(repeated_key=True)
+        read = [n for n in range(len(CASES)) if n < 16 or n >= len(CASES) - 7]
+        as_plain = conn.execute(
+            f"SELECT {repeated_sql(plain, 'record_json')} FROM cases "
+            f"WHERE n IN ({', '.join(map(str, read))}) ORDER BY n"
+        ).fetchall()
     models = [repeated_key_of(text.encode()) for text in CASES]
     assert [row[1] for row in found] == models
     assert [row[2] for row in found] == [path is not None for path in models]
+    assert [row[0] for row in as_plain] == [models[n] is not None for n in read]
     assert models[:8] == [
         "disposition", "wait", "wait", None, "status.await_output.code",
         "status.await_output.evidence.writer", "status.await_output.evidence", "status.state",
