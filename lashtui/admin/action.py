@@ -57,6 +57,7 @@ from lashtui.model.outcome import (
     still_to_happen,
 )
 from lashtui.registry import ProcessRegistry
+from lashtui.untrusted import SHOWN_CHARS, is_cut_id
 
 if TYPE_CHECKING:
     from lashtui.admin.processes import Processes
@@ -64,6 +65,10 @@ if TYPE_CHECKING:
 # A prune cutoff is epoch milliseconds from 1970 to the end of year 9999: beyond that no
 # row's `updated_at_ms` can be, and SQLite's integers end not far past it (2**63 - 1).
 PRUNE_CUTOFF_MAX_MS = 253_402_300_799_999
+
+# How much of an id too long to act on a refusal quotes (as registry/sql/long_id.py quotes
+# a cut id): the id is on the line's start already, and whole in `--json`.
+QUOTED_ID_CHARS = 64
 
 
 def check_prune_cutoff(cutoff_epoch_ms: int) -> int:
@@ -242,9 +247,15 @@ async def signal(
     and no actor, so a signal records no operator."""
     event_type = process_signal_event_type(signal_name)
     key = process_signal_replay_key(process_id, signal_name, signal_id)
+    # The key is made from the target's id, which another program may have stored far
+    # longer than lashtui's 512: past the key's limit that is the target's refusal, with
+    # its line (it escaped as the command's error, "a replay key may be at most 2,048
+    # characters", a key the operator never gave). The spec fixes the key's form
+    # (semantics §11.2: a resend must find the same key), so it is not shortened.
+    fits = len(key) <= limit.MAX_KEY_CHARS
     # The payload's limits (depth, size, text) are the operator's argument, not the
     # target's: refused before any target is looked at, like a bad signal name.
-    request = ProcessEventAppendRequest.checked(event_type, payload, key)
+    request = ProcessEventAppendRequest.checked(event_type, payload, key if fits else None)
     registry = processes.registry
     record = await registry.get_process(process_id)
     if record is None:
@@ -252,6 +263,10 @@ async def signal(
     if record.is_terminal():
         sentence = f"process `{process_id}` is already terminal"
         return await outcome(processes, process_id, "signal", "refused", sentence)
+    if not fits:
+        return await outcome(
+            processes, process_id, "signal", "refused", key_too_long(process_id, len(key))
+        )
     if record.undecodable is None and record.event_type(event_type) is None:
         # The registry would refuse it in lash's words, "process `w` emitted undeclared
         # event type `signal.x`", which blame the process for what the operator sent.
@@ -277,6 +292,17 @@ async def signal(
     )
     sentence = f"{event_type} stored as event {event.sequence}; {then}"
     return await outcome(processes, process_id, "signal", "done", sentence, observed, event=event)
+
+
+def key_too_long(process_id: str, key_chars: int) -> str:
+    """Why a signal to a row whose id is too long for a signal's replay key is not sent."""
+    size = f"over {SHOWN_CHARS:,}" if is_cut_id(process_id) else f"{len(process_id):,}"
+    return (
+        f"process `{process_id[:QUOTED_ID_CHARS]}…` has an id of {size} characters, too long "
+        f"for the replay key a signal is stored under (`process:<id>:signal.<name>:<signal "
+        f"id>`, here {key_chars:,} characters; at most {limit.MAX_KEY_CHARS:,}), so nothing "
+        "was sent"
+    )
 
 
 def undeclared(record: ProcessRecord, signal_name: str) -> str:

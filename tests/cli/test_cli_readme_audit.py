@@ -1,0 +1,79 @@
+"""Small defects of the command line an audit of the README found, each through the
+installed `lashtui` in its own OS process: a signal to an id too long for a signal's
+replay key, the refusals of `rerun` and `transfer` on a long id, a bad `--as`, the
+columns of `ls --watch`, the page notice's plural, and the times `errors` and `audit`
+print."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from tests.cli.test_cli import lashtui
+
+WAIT_APPROVE = json.dumps({"steps": [{"wait_signal": "approve"}]})
+
+# A time as `show` prints it (tui/format.py `timestamp`).
+TIME = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}Z"
+
+
+def with_foreign_row(path: Path, process_id: str) -> None:
+    """A registry holding `good`, a steps process waiting for `approve`, and a copy of it
+    under `process_id`, as another program with no id limit could have stored it."""
+    started = lashtui(
+        "start", "good", "--engine", "steps", "--payload", WAIT_APPROVE,
+        "--disposition", "rerunnable", "--grant", "session:a", db=path,
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    conn = sqlite3.connect(path)
+    try:
+        (record,) = conn.execute("SELECT record_json FROM processes").fetchone()
+        conn.execute(
+            "INSERT INTO processes (process_id, registration_hash, owner_scope_id, "
+            "created_at_ms, updated_at_ms, change_seq, status, record_json) "
+            "SELECT ?, registration_hash, owner_scope_id, created_at_ms, updated_at_ms, "
+            "change_seq + 1, status, ? FROM processes WHERE process_id = 'good'",
+            (process_id, record.replace('"good"', json.dumps(process_id))),
+        )
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def refused_line(result: object, process_id: str) -> tuple[str, str]:
+    """The one stdout line and the one stderr line of a refused single target."""
+    assert result.returncode == 1, result.stderr[-400:]  # type: ignore[attr-defined]
+    (printed,) = result.stdout.splitlines()  # type: ignore[attr-defined]
+    (said,) = result.stderr.splitlines()  # type: ignore[attr-defined]
+    assert printed.startswith(process_id[:100]) and ": refused: " in printed, printed[-400:]
+    assert said.startswith("lashtui: "), said[-400:]
+    return printed, said
+
+
+def test_a_signal_to_an_id_too_long_for_its_replay_key_is_the_targets_refusal(
+    tmp_path: Path,
+) -> None:
+    """The key is `process:<id>:signal.<name>:<signal id>`: for an id of 2,030 characters
+    (another program's) it is over 2,048, and the refusal escaped as the command's error,
+    "a replay key may be at most 2,048 characters", a key the operator never gave, with no
+    line for the target."""
+    db = tmp_path / "reg.db"
+    long_id = "q" * 2030
+    with_foreign_row(db, long_id)
+    why = (
+        "has an id of 2,030 characters, too long for the replay key a signal is stored under "
+        "(`process:<id>:signal.<name>:<signal id>`, here 2,086 characters; at most 2,048), "
+        "so nothing was sent"
+    )
+    printed, said = refused_line(lashtui("signal", long_id, "approve", db=db), long_id)
+    assert printed.endswith(why) and said.endswith(why), printed[-300:]
+    as_json = lashtui("signal", long_id, "approve", "--json", db=db)
+    assert as_json.returncode == 1
+    outcome = json.loads(as_json.stdout)
+    assert (outcome["process_id"], outcome["outcome"]) == (long_id, "refused")
+    assert outcome["sentence"].endswith(why)
+    # Nothing was stored, and a signal to an id that fits is sent as ever.
+    events = lashtui("events", long_id, "--json", db=db)
+    assert json.loads(events.stdout) == [], events.stderr
+    assert lashtui("signal", "good", "approve", db=db).returncode == 0
