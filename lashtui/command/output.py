@@ -10,6 +10,7 @@ command prints through here so that rule is kept in one place.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from lashtui.model import NO_STATE, ObservedProcess, ProcessActionOutcome
-from lashtui.untrusted import json_escaped, shown, visible, visible_clipped
+from lashtui.untrusted import SHOWN_CHARS, json_escaped, shown, visible, visible_clipped
 
 
 def compact(value: Any) -> str:
@@ -120,6 +121,23 @@ def emit(value: BaseModel | list[Any] | dict[str, Any], output: str) -> bool:
     return True
 
 
+# How much of a long value a sentence quotes when the whole would not fit in what is shown
+# (as registry/sql/long_id.py quotes a cut id: `CUT_QUOTED`).
+QUOTED_CHARS = 64
+_QUOTED = re.compile(rf"`([^`]{{{QUOTED_CHARS + 1},}})`")
+
+
+def readable(sentence: str) -> str:
+    """`sentence`, each value it quotes (`...`) cut to its first `QUOTED_CHARS` characters
+    and `…` when the sentence is longer than what is shown (`SHOWN_CHARS`): `rerun` and
+    `transfer` quoted an id another program stored, of 5,000 characters, whole, so the
+    bounded line ended inside the id and never said why it was refused. The id is on the
+    line's start (bounded on its own) and whole in `--json`."""
+    if len(sentence) <= SHOWN_CHARS:
+        return sentence
+    return _QUOTED.sub(lambda found: f"`{found[1][:QUOTED_CHARS]}…`", sentence)
+
+
 def report(outcomes: list[ProcessActionOutcome], as_json: bool, *, many: bool = False) -> int:
     """Print each target's outcome and return the exit status: 1 if any was refused.
 
@@ -134,7 +152,7 @@ def report(outcomes: list[ProcessActionOutcome], as_json: bool, *, many: bool = 
         # The id and the sentence are each bounded (`shown`): an id typed past what is
         # shown (another program's, of 4,096 characters or more) filled the whole bounded
         # line, and the sentence saying why it was refused was cut off, here and on stderr.
-        said = shown(outcome.sentence)
+        said = shown(readable(outcome.sentence))
         if not as_json:
             print(f"{shown(outcome.process_id)}: {outcome.outcome}: {said}")
         if outcome.refused:

@@ -77,3 +77,25 @@ def test_a_signal_to_an_id_too_long_for_its_replay_key_is_the_targets_refusal(
     events = lashtui("events", long_id, "--json", db=db)
     assert json.loads(events.stdout) == [], events.stderr
     assert lashtui("signal", "good", "approve", db=db).returncode == 0
+
+
+def test_rerun_and_transfer_refusals_of_a_long_id_say_why_whole(tmp_path: Path) -> None:
+    """Their sentences quoted an id of 5,000 characters whole, so the line, bounded at
+    4,096 characters, ended inside the id and never said why (stdout and stderr)."""
+    db = tmp_path / "reg.db"
+    long_id = "q" * 5000
+    with_foreign_row(db, long_id)
+    quoted = f"`{'q' * 64}…`"
+    rerun = lashtui("rerun", long_id, db=db)
+    printed, said = refused_line(rerun, long_id)
+    for line in (printed, said):
+        assert f"process {quoted} cannot be run again" in line, line[-400:]
+        assert line.endswith("so its input is unknown"), line[-400:]
+    transfer = lashtui("transfer", "--from", "session:b", "--to", "session:c", long_id, db=db)
+    printed, said = refused_line(transfer, long_id)
+    for line in (printed, said):
+        assert line.endswith(f"process handle {quoted} is not granted to session `b`"), line[-300:]
+    # `--json` keeps the sentence whole, the id in it too.
+    as_json = lashtui("rerun", long_id, "--json", db=db)
+    (outcome,) = json.loads(as_json.stdout)
+    assert f"process `{long_id}` cannot be run again" in outcome["sentence"]
