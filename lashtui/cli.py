@@ -75,6 +75,7 @@ EXIT_CODES = """exit status:
   2    usage error: unknown command or flag, missing argument, flags that contradict each
        other, a filter flag given twice (each takes one value), an empty flag value, an
        empty or blank process id, an argument that is not UTF-8 (shown as a shell word),
+       an operator name that is not one (--as, --by of abandon and end-undecodable),
        a value that is not one of its flag's words (--status, --sort, --action, --outcome,
        --disposition) or not in its flag's form (a scope, an audit --before cursor), a
        number flag out of its range (--timeout, --ttl-ms, --before, --after, --limit,
@@ -891,6 +892,29 @@ def not_utf8(args: argparse.Namespace, registry: str) -> str | None:
     return None
 
 
+def bad_operator(args: argparse.Namespace) -> str | None:
+    """The usage error naming an operator name given on the command line that no action
+    records (`--as`, and `--by` of abandon and end-undecodable; audit's `--by` is a filter),
+    else None. It exited 1 as if the registry had refused it, where a value that is not
+    UTF-8 in the same flag exits 2. Checked after parsing, and the model imported only when
+    a name is given, so that other usage errors still exit before loading it."""
+    given = [("--as", getattr(args, "operator", None))]
+    if args.command != "audit":
+        given.append(("--by", getattr(args, "by", None)))
+    for flag, name in given:
+        if name is None:
+            continue
+        from lashtui.model.outcome import check_operator_name
+
+        try:
+            check_operator_name(name, f"argument {flag}")
+        except InvalidRequest as error:
+            from lashtui.untrusted import shown
+
+            return shown(str(error))
+    return None
+
+
 # How much of a value that is not UTF-8 its usage error shows, around its first bad byte:
 # enough to find it by, never a whole payload.
 SHOWN_AROUND = 32
@@ -972,6 +996,9 @@ def _main(argv: list[str] | None) -> int:
     if problem is not None:
         # A usage error of the command (exit 2; check's exit 3, as a monitor reads it),
         # where it exited 1 as if the registry had refused the value.
+        parser.commands.get(args.command or "", parser).error(problem)
+    problem = bad_operator(args)
+    if problem is not None:
         parser.commands.get(args.command or "", parser).error(problem)
     from lashtui.untrusted import shown
 

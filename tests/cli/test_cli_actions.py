@@ -79,9 +79,12 @@ def test_the_operator_comes_from_the_environment_else_user_at_host(
 def test_a_bad_operator_name_is_one_sentence_and_writes_nothing(
     capsys: pytest.CaptureFixture[str], db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    code, out, err = run(capsys, db, "--as", "dana smith", "cancel", "ext")
-    assert (code, out) == (1, "")
-    assert one_line(err).startswith("lashtui: --as must be 1 to 128 printable characters")
+    # A bad `--as` is a usage error (exit 2), as one that is not UTF-8 is; it exited 1.
+    with pytest.raises(SystemExit) as usage:
+        run(capsys, db, "--as", "dana smith", "cancel", "ext")
+    out, err = capsys.readouterr()
+    assert (usage.value.code, out) == (2, "")
+    assert "error: argument --as must be 1 to 128 printable characters" in err
     monkeypatch.setenv("LASHTUI_OPERATOR", "\x1b]0;pwned\x07")
     code, _, err = run(capsys, db, "abandon", "ext")
     assert code == 1 and "\x1b" not in err and "$LASHTUI_OPERATOR must be" in one_line(err)

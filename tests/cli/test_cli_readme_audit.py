@@ -99,3 +99,26 @@ def test_rerun_and_transfer_refusals_of_a_long_id_say_why_whole(tmp_path: Path) 
     as_json = lashtui("rerun", long_id, "--json", db=db)
     (outcome,) = json.loads(as_json.stdout)
     assert f"process `{long_id}` cannot be run again" in outcome["sentence"]
+
+
+def test_an_operator_name_that_is_not_one_is_a_usage_error(tmp_path: Path) -> None:
+    """`--as 'x y'` exited 1, as if the registry had refused it, where an `--as` that is not
+    UTF-8 exits 2: both are a bad value of an option."""
+    db = tmp_path / "reg.db"
+    assert lashtui("start", "p", "--external", db=db).returncode == 0
+    for argv, flag in (
+        (("--as", "x y", "cancel", "p"), "--as"),
+        (("cancel", "p", "--as", "x\x1b[2Jy"), "--as"),
+        (("abandon", "p", "--by", "dana smith"), "--by"),
+    ):
+        result = lashtui(*argv, db=db)
+        assert result.returncode == 2, (argv, result.returncode, result.stderr)
+        last = result.stderr.splitlines()[-1]
+        assert f"error: argument {flag} must be 1 to 128 printable characters" in last, last
+        assert "\x1b" not in result.stderr
+    assert "x\\x1b[2Jy" in lashtui("cancel", "p", "--as", "x\x1b[2Jy", db=db).stderr
+    assert "'x y'" in lashtui("--as", "x y", "cancel", "p", db=db).stderr
+    audit = lashtui("audit", "--json", db=db)
+    assert json.loads(audit.stdout)["entries"] == [], audit.stdout  # nothing was done
+    # audit's `--by` is a filter, not a name an action records: any text is looked for.
+    assert lashtui("audit", "--by", "x y", db=db).returncode == 0
