@@ -27,7 +27,7 @@ from typing import Any
 
 from lashtui.command.argument import named_process
 from lashtui.command.facade import facade
-from lashtui.command.output import compact, status_badge
+from lashtui.command.output import COLUMNS, column_widths, compact, process_row
 from lashtui.command.query import PAYLOAD_WIDTH, Listing, cmd_events, cmd_ls, page_query
 from lashtui.errors import LashError
 from lashtui.model import (
@@ -37,7 +37,7 @@ from lashtui.model import (
     in_states,
 )
 from lashtui.registry.watch import registry_changes
-from lashtui.untrusted import json_escaped, shown, visible_clipped
+from lashtui.untrusted import json_escaped
 
 FEED_PAGE = 500  # change-feed rows read per step while catching up
 
@@ -112,27 +112,19 @@ async def follow_events(args: argparse.Namespace) -> None:
 
 # --- ls --watch
 
-TABLE_LABEL_WIDTH = 48  # as `ls` clips (command.output)
+
+def process_cells(process: ObservedProcess) -> tuple[str, ...]:
+    """One process as `ls`'s table has it (`output.process_row`: the same cells, clipped
+    the same)."""
+    return process_row(process, 0, wide=False)  # (the time is used by `-o wide` alone)
 
 
-def process_line(process: ObservedProcess, as_json: bool) -> str:
-    """One process: `ls --json`'s object, or the table's columns separated by two spaces."""
-    from lashtui.tui import format as fmt  # pure formatting, shared with the dashboard
-
-    if as_json:
-        return json_escaped(process.to_json())
-    owner = process.lease_holder.owner_id if process.lease_holder else "-"
-    return "  ".join(
-        (
-            shown(process.process_id),
-            shown(status_badge(process)),  # a wait's signal name is stored text
-            visible_clipped(process.label, TABLE_LABEL_WIDTH) or "-",
-            process.disposition_text(),
-            shown(process.originator.scope_id()),
-            visible_clipped(owner, TABLE_LABEL_WIDTH),
-            fmt.abandon_column(process),
-        )
-    )
+def aligned(cells: tuple[str, ...], widths: list[int]) -> str:
+    """A line of `ls --watch`: each cell padded to its column's width, as `ls` pads them
+    (`output.print_rows`). A later row with a wider cell runs past that column on its own
+    line rather than re-aligning what was printed. They were joined by two spaces with no
+    padding, so no column stood under its header."""
+    return "  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)).rstrip()
 
 
 async def belongs(processes: Any, query: ProcessPageQuery, process: ObservedProcess) -> bool:
@@ -159,26 +151,41 @@ async def watch_ls(args: argparse.Namespace) -> None:
     ):
         await anext(changes)  # armed: what commits from here on wakes the loop below
         cursor = await processes.change_cursor()
-        shown = await write_list(Listing(processes, query, args.limit), args)
+        shown, widths = await write_list(Listing(processes, query, args.limit), args)
+        as_json = streams_json(args)
         async for _ in changes:
-            cursor = await write_changes(processes, query, cursor, shown, streams_json(args))
+            cursor = await write_changes(processes, query, cursor, shown, widths, as_json)
 
 
-async def write_list(listing: Listing, args: argparse.Namespace) -> set[str]:
+async def write_list(listing: Listing, args: argparse.Namespace) -> tuple[set[str], list[int]]:
+    """The list as `ls` prints it, read whole before the first line as `ls` reads it, so
+    the columns are as wide as `ls`'s; returns the ids printed and the columns' widths,
+    which the changes after it are printed in."""
     shown: set[str] = set()
-    if not streams_json(args):
-        write("ID  STATUS  LABEL  DISPOSITION  ORIGINATOR  LEASE  ABANDON")
+    as_json = streams_json(args)
+    rows: list[tuple[str, ...]] = [COLUMNS]
     async for page in listing.pages():
         for process in page:
-            write(process_line(process, streams_json(args)))
+            if as_json:
+                write(json_escaped(process.to_json()))
+            else:
+                rows.append(process_cells(process))
             shown.add(process.process_id)
+    widths = column_widths(rows)
+    for row in rows if not as_json else ():
+        write(aligned(row, widths))
     if listing.cut:
         print(listing.notice(args.after), file=sys.stderr, flush=True)
-    return shown
+    return shown, widths
 
 
 async def write_changes(
-    processes: Any, query: ProcessPageQuery, cursor: int, shown: set[str], as_json: bool
+    processes: Any,
+    query: ProcessPageQuery,
+    cursor: int,
+    shown: set[str],
+    widths: list[int],
+    as_json: bool,
 ) -> int:
     """Print the feed after `cursor` (a row changed twice since shows once, as it is now);
     returns the new cursor. A row changed while the list was read may show again here."""
@@ -188,5 +195,6 @@ async def write_changes(
             return int(cursor)
         for process in changed:
             if process.process_id in shown or await belongs(processes, query, process):
-                write(process_line(process, as_json))
+                line = json_escaped(process.to_json()) if as_json else None
+                write(line or aligned(process_cells(process), widths))
                 shown.add(process.process_id)

@@ -92,12 +92,17 @@ def process_row(p: ObservedProcess, now_ms: int, *, wide: bool) -> tuple[str, ..
 ALIGNED_CHARS = 80
 
 
-def print_rows(rows: Sequence[tuple[str, ...]]) -> None:
-    """Rows of already-visible cells in aligned columns, the first row the header."""
-    widths = [
+def column_widths(rows: Sequence[tuple[str, ...]]) -> list[int]:
+    """Each column's width: its widest cell of at most `ALIGNED_CHARS` characters."""
+    return [
         max((len(row[i]) for row in rows if len(row[i]) <= ALIGNED_CHARS), default=0)
         for i in range(len(rows[0]))
     ]
+
+
+def print_rows(rows: Sequence[tuple[str, ...]]) -> None:
+    """Rows of already-visible cells in aligned columns, the first row the header."""
+    widths = column_widths(rows)
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 

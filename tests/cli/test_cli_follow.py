@@ -143,8 +143,10 @@ def test_ls_watch_text_and_a_reader_that_goes_away(
 ) -> None:
     committer("register a")
     follower = Follower(registry_target, "ls", "--watch")
-    assert follower.next()[1] == "ID  STATUS  LABEL  DISPOSITION  ORIGINATOR  LEASE  ABANDON"
-    assert follower.next()[1] == "a  running  external  externally_owned  host  -  -"
+    # In `ls`'s aligned columns (tests/cli/test_cli_readme_audit.py).
+    header = "ID  STATUS   LABEL     DISPOSITION       ORIGINATOR  LEASE  ABANDON"
+    assert follower.next()[1] == header
+    assert follower.next()[1] == "a   running  external  externally_owned  host        -      -"
     code, err = follower.interrupt()
     assert (code, err) == (0, "")
 

@@ -11,6 +11,7 @@ import sqlite3
 from pathlib import Path
 
 from tests.cli.test_cli import lashtui
+from tests.cli.test_cli_follow import Follower
 
 WAIT_APPROVE = json.dumps({"steps": [{"wait_signal": "approve"}]})
 
@@ -122,3 +123,23 @@ def test_an_operator_name_that_is_not_one_is_a_usage_error(tmp_path: Path) -> No
     assert json.loads(audit.stdout)["entries"] == [], audit.stdout  # nothing was done
     # audit's `--by` is a filter, not a name an action records: any text is looked for.
     assert lashtui("audit", "--by", "x y", db=db).returncode == 0
+
+
+def test_ls_watch_prints_the_list_as_ls_aligns_it(tmp_path: Path) -> None:
+    db = tmp_path / "reg.db"
+    assert lashtui("start", "a", "--external", db=db).returncode == 0
+    started = lashtui("start", "bb", "--external", "--label", "a longer label", db=db)
+    assert started.returncode == 0
+    listed = lashtui("ls", db=db).stdout.splitlines()
+    follower = Follower(str(db), "ls", "--watch")
+    try:
+        watched = [follower.next()[1] for _ in listed]
+        assert watched == listed
+        # A change after the list is in the same columns.
+        assert lashtui("start", "c", "--external", db=db).returncode == 0
+        line = follower.next()[1]
+        header = listed[0]
+        for column, cell in (("STATUS", "running"), ("DISPOSITION", "externally_owned")):
+            assert line.index(cell) == header.index(column), (line, header)
+    finally:
+        assert follower.interrupt()[0] == 0
