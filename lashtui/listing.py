@@ -78,8 +78,10 @@ def ls_states(status: str, waiting: bool | None) -> frozenset[str] | None:
 def notice(shown: int, last_id: str | None, after: str | None) -> str:
     """The stderr line when the output stopped at the limit: how to read on."""
     since = f" after `{after}`" if after is not None else ""
+    # (`model.outcome.counted`'s rule, written here: this module imports no model.)
+    first = "the first matching process" if shown == 1 else f"the first {shown} matching processes"
     return visible(
-        f"lashtui: showing the first {shown} matching processes{since}; "
+        f"lashtui: showing {first}{since}; "
         f"--after {shell_word(last_id or '')} for the next page, --limit 0 for all"
     )
 

@@ -143,3 +143,16 @@ def test_ls_watch_prints_the_list_as_ls_aligns_it(tmp_path: Path) -> None:
             assert line.index(cell) == header.index(column), (line, header)
     finally:
         assert follower.interrupt()[0] == 0
+
+
+def test_the_page_notice_counts_one_process_in_the_singular(tmp_path: Path) -> None:
+    db = tmp_path / "reg.db"
+    for pid in ("a", "b", "c"):
+        assert lashtui("start", pid, "--external", db=db).returncode == 0
+    one = lashtui("ls", "--limit", "1", db=db).stderr.strip()
+    assert one == (
+        "lashtui: showing the first matching process; --after a for the next page, "
+        "--limit 0 for all"
+    )
+    two = lashtui("ls", "--limit", "2", db=db).stderr.strip()
+    assert two.startswith("lashtui: showing the first 2 matching processes;"), two
