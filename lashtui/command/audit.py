@@ -19,7 +19,7 @@ import sys
 from lashtui.command.facade import facade
 from lashtui.command.output import compact, emit, emit_jsonl, say
 from lashtui.model.audit import AUDIT_TABLE, AuditQuery, OperatorAction
-from lashtui.untrusted import bounded, shell_word, utc_text, visible
+from lashtui.untrusted import bounded, shell_word, visible
 
 
 def audit_query(args: argparse.Namespace) -> AuditQuery:
@@ -39,7 +39,10 @@ def audit_query(args: argparse.Namespace) -> AuditQuery:
 
 def line(entry: OperatorAction, *, wide: bool = False) -> str:
     """One entry; `wide` adds what the action named (a signal's name, a prune's cutoff)."""
-    at = "unknown" if entry.at_ms is None else utc_text(entry.at_ms, "%Y-%m-%dT%H:%M:%SZ")
+    from lashtui.tui import format as fmt  # pure formatting, shared with the dashboard
+
+    # The time as every human output prints one (`2026-05-28 14:06:40.000Z`, `show`'s).
+    at = "unknown" if entry.at_ms is None else fmt.timestamp(entry.at_ms)
     # Another program may have written any of these at any length: each is cut on its own
     # past what a write allows (`bounded`), so a long one cannot hide the others.
     who, action = bounded(entry.operator or "-"), bounded(entry.action)

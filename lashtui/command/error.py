@@ -14,7 +14,7 @@ from lashtui.command.facade import facade
 from lashtui.command.output import emit, emit_jsonl, print_rows
 from lashtui.model import CLIP_CHARS, ErrorGroupQuery, ErrorSummary
 from lashtui.model.outcome import counted
-from lashtui.untrusted import shown, utc_text, visible_clipped
+from lashtui.untrusted import shown, visible_clipped
 
 MESSAGE_WIDTH = 80  # characters of a message the table shows (--json has the clip whole)
 
@@ -31,11 +31,15 @@ async def cmd_errors(args: argparse.Namespace) -> int:
 
 
 def utc(epoch_ms: int | None) -> str:
-    """`2026-05-28T14:06:40.000Z` (`--json` has the epoch milliseconds); `unknown` for a
-    group whose rows hold no time that is a whole number (`ErrorGroup.first_seen_ms`)."""
+    """`2026-05-28 14:06:40.000Z`, as `show`, `events` and `audit` print a time (it was
+    `2026-05-28T14:06:40.000Z`, another format beside theirs; `--json` has the epoch
+    milliseconds); `unknown` for a group whose rows hold no time that is a whole number
+    (`ErrorGroup.first_seen_ms`)."""
     if epoch_ms is None:
         return "unknown"
-    return utc_text(epoch_ms, "%Y-%m-%dT%H:%M:%S.%fZ")
+    from lashtui.tui import format as fmt  # pure formatting, shared with the dashboard
+
+    return fmt.timestamp(epoch_ms)
 
 
 def print_groups(summary: ErrorSummary, query: ErrorGroupQuery, *, wide: bool = False) -> None:

@@ -6,10 +6,15 @@ print."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import sqlite3
 from pathlib import Path
 
+from lashtui.model import failure
+from lashtui.registry import open_registry
+from tests.builders import ext
 from tests.cli.test_cli import lashtui
 from tests.cli.test_cli_follow import Follower
 
@@ -156,3 +161,27 @@ def test_the_page_notice_counts_one_process_in_the_singular(tmp_path: Path) -> N
     )
     two = lashtui("ls", "--limit", "2", db=db).stderr.strip()
     assert two.startswith("lashtui: showing the first 2 matching processes;"), two
+
+
+def test_errors_and_audit_print_times_as_show_does(tmp_path: Path) -> None:
+    """`errors` printed `2026-12-06T19:40:01.123Z` and `audit` `2026-12-06T19:40:01Z`,
+    where `show` prints `2026-12-06 19:40:01.123Z`: one format in every human output."""
+    db = tmp_path / "reg.db"
+
+    async def build() -> None:
+        async with open_registry(str(db), create=True) as registry:
+            await registry.register_process(ext("f"))
+            await registry.complete_process("f", failure("timeout", "no answer"))
+            await registry.register_process(ext("p"))
+
+    asyncio.run(build())
+    assert lashtui("cancel", "p", db=db).returncode == 0  # an entry in the audit
+    show = lashtui("show", "f", db=db).stdout
+    assert re.search(rf"created +\S+ ago \({TIME}\)", show), show
+    errors = lashtui("errors", db=db).stdout.splitlines()
+    assert re.fullmatch(rf"failed +1 +{TIME} +{TIME} +timeout +no answer", errors[2]), errors
+    (entry,) = lashtui("audit", db=db).stdout.splitlines()
+    assert re.match(rf"{TIME}  \S+  cancel  p  requested: ", entry), entry
+    # JSON keeps its own: epoch milliseconds.
+    (group,) = json.loads(lashtui("errors", "--json", db=db).stdout)["groups"]
+    assert isinstance(group["first_seen_ms"], int)
