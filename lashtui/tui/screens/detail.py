@@ -32,12 +32,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 import pydantic_core
 from pydantic import JsonValue
-from rich.style import Style
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -47,7 +45,6 @@ from textual.events import Key
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
-from lashtui.admin.rerun import RERUNS_SHOWN
 from lashtui.errors import LashError
 from lashtui.model import (
     CANCEL_REQUESTED,
@@ -57,8 +54,6 @@ from lashtui.model import (
     ProcessEvent,
     ProcessHandleGrant,
     ProcessLease,
-    lease_lapsed_at,
-    silent_not_dead,
 )
 from lashtui.model.limit import MAX_NAME_CHARS
 from lashtui.model.rerun import RerunLink
@@ -67,14 +62,21 @@ from lashtui.tui import text
 from lashtui.tui.actions import ACTION_BINDINGS, COPY_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.export import start_export, timeline_export
-from lashtui.tui.holder import fence_text, owner_health, sweep_identity
+from lashtui.tui.holder import owner_health, sweep_identity
+from lashtui.tui.screens.detail_summary import Summary as Summary  # (the screen's widget)
+from lashtui.tui.screens.detail_summary import (
+    grants_line,
+    rerun_lines,
+    summary,
+    unseen_line,
+    wakes_line,
+)
 from lashtui.tui.screens.payload import PayloadScreen
 from lashtui.tui.targets import TARGETED
 from lashtui.tui.timeline_search import TimelineSearch
-from lashtui.tui.undecodable import way_out
 from lashtui.tui.widgets.footer import KeyFooter
-from lashtui.tui.widgets.state_style import STATE_CLASSES, paint
-from lashtui.untrusted import CUT_NOT_READ, is_cut_id, is_visible, json_preview, visible_clipped
+from lashtui.tui.widgets.state_style import paint
+from lashtui.untrusted import is_cut_id, is_visible, visible_clipped
 
 ROWS_A_TURN = 250  # timeline rows drawn in one turn of the event loop (~25-80 ms)
 # The timeline draws the newest this many events (of those a search matches) and `[` this
@@ -86,10 +88,8 @@ TIMELINE_ROWS = 1_000
 # has no length limit, and the detail held every event it had read (300 events of 0.9 MiB
 # took 860 MB). Events older than what is held are read again only by `[` and the export.
 HELD_CHARS = 32 << 20
-# A timeline row shows this many characters of its payload (Enter shows all of it), and
-# the summary this many of a cancel request's reason.
+# A timeline row shows this many characters of its payload (Enter shows all of it).
 PAYLOAD_CHARS = 200
-REASON_CHARS = 300
 
 TIMELINE_COLUMNS = (
     ("seq", "SEQ"),
@@ -100,154 +100,9 @@ TIMELINE_COLUMNS = (
 )
 
 
-def _unpainted(name: str) -> Style:
-    return Style()
-
-
-class Summary(Static):
-    """The detail's facts, with the states' styles (widgets/state_style.py)."""
-
-    COMPONENT_CLASSES: ClassVar[set[str]] = set(STATE_CLASSES)
-
-
-def summary(
-    process: ObservedProcess,
-    now_ms: int,
-    cancel: ProcessEvent | None = None,
-    *,
-    read_only: bool = False,
-    paint_: Callable[[str], Style] = _unpainted,
-    lease: ProcessLease | None = None,
-    health: str | None = None,
-) -> Text:
-    """The process's facts, one a line; every stored value is `text.data`, so a label can
-    neither become markup nor break a line. `cancel` is the first cancel request, if any;
-    `paint_` styles the badge, a lapsed lease and a silent row by their theme variables.
-    `lease` is the held lease as read (its fencing token) and `health` its holder's as
-    the sweep would judge it (`holder.owner_health`; None before it is judged)."""
-    data = text.data
-    started = process.first_started
-    request = process.abandon_request
-    wait = process.wait
-    first = (
-        text.plain(data(fmt.owner(started.owner)), f" {fmt.ago(started.started_at_ms, now_ms)}")
-        if started
-        else "-"
-    )
-    asked = (
-        text.plain(
-            data(request.requested_by),
-            f" {fmt.ago(request.requested_at_ms, now_ms)}: ",
-            data(request.reason) if request.reason else "no reason given",
-        )
-        if request
-        else "-"
-    )
-    holder = process.lease_holder
-    incarnation = text.plain("   incarnation ", data(holder.incarnation_id)) if holder else ""
-    held = (
-        f"   fence {fence_text(lease)}   health {health if health is not None else '…'}"
-        if holder
-        else ""
-    )
-    wake = data(process.wake_target.id()) if process.wake_target else "-"
-    signal = (
-        text.plain("signal ", data(wait.kind.name), f" #{wait.kind.ordinal}") if wait else "-"
-    )
-    lapsed = lease_lapsed_at(process, now_ms)
-    shown_lease = data(fmt.lease(process, now_ms), paint_("lapsed") if lapsed else "")
-    badge = Text(fmt.badge(process), style=paint_(fmt.state(process)), end="")
-    facts: list[str | Text] = [
-        text.plain(
-            data(process.process_id), "  ", badge, "  ", data(process.label),
-            " (", data(process.kind), ")",
-        ),
-        *undecodable_line(process, read_only=read_only),
-        text.plain(
-            f"disposition {process.disposition_text()}   originator ",
-            data(process.originator.scope_id()), "   wake target ", wake,
-        ),
-        f"created {fmt.ago(process.created_at_ms, now_ms)}   updated "
-        f"{fmt.ago(process.updated_at_ms, now_ms)}",
-        text.plain("lease ", shown_lease, held, incarnation),
-        text.plain("first started ", first),
-        text.plain("abandon request ", asked),
-        *cancel_line(cancel, now_ms),
-        text.plain("wait ", signal),
-        text.plain("output ", output_text(process)),
-    ]
-    if silent_not_dead(process, now_ms):
-        facts.append(Text(fmt.silent_sentence(process), style=paint_("silent"), end=""))
-    return text.joined(facts)
-
-
-def output_text(process: ObservedProcess) -> str | Text:
-    """The summary's output: its JSON, `-` before the end, or (an undecodable row's stand-in
-    holds only a placeholder) that it is unknown."""
-    output = process.status.await_output
-    if process.undecodable is not None and output is not None:
-        return fmt.UNKNOWN_VALUE
-    return text.data(output.model_dump_json()) if output else "-"
-
-
 def payload_sizes(events: list[ObservedProcessEvent]) -> list[int]:
     """Each event's payload as JSON, in bytes (pydantic-core's encoder: no text is built)."""
     return [len(pydantic_core.to_json(event.payload)) for event in events]
-
-
-def undecodable_line(process: ObservedProcess, *, read_only: bool) -> list[Text]:
-    """For a row whose stored record cannot be decoded: why, and the one way to end it."""
-    if process.undecodable is None:
-        return []
-    if is_cut_id(process.process_id):  # (its words say nothing here can act on it)
-        return [
-            text.plain(f"{fmt.UNDECODABLE}: ", text.data(process.undecodable)),
-            text.plain(f"not read: {CUT_NOT_READ}"),
-        ]
-    return [
-        text.plain(
-            f"{fmt.UNDECODABLE}: ", text.data(process.undecodable),
-            "; only ending it changes it: ", way_out(process.process_id, read_only=read_only),
-        )
-    ]
-
-
-def cancel_line(cancel: ProcessEvent | None, now_ms: int) -> list[Text]:
-    """`cancel requested · requested by dana@h: stale · 5m ago`, from the first cancel
-    request's payload (`reason` says who asked; another program may have stored any JSON)."""
-    if cancel is None:
-        return []
-    payload = cancel.payload
-    reason = payload.get("reason") if isinstance(payload, dict) else None
-    shown = (
-        visible_clipped(reason, REASON_CHARS)
-        if isinstance(reason, str)
-        else json_preview(payload, REASON_CHARS)
-    )
-    asked = text.data(shown)
-    return [
-        text.plain("cancel requested · ", asked, f" · {fmt.event_ago(cancel, now_ms)}")
-    ]
-
-
-def rerun_lines(link: RerunLink | None, reruns: list[RerunLink], now_ms: int) -> list[Text]:
-    """`re-runs x · by dana@h · 5m ago` on a re-run, `re-run as x~rerun-1 (by dana@h 5m
-    ago), ...` on a row run again (the newest `RERUNS_SHOWN`, and how many in all)."""
-    lines = []
-    if link is not None:
-        since = f" · {fmt.ago(link.at_ms, now_ms)}"
-        lines.append(
-            text.plain("re-runs ", text.data(link.rerun_of), " · by ", text.data(link.by), since)
-        )
-    if reruns:
-        parts: list[str | Text] = ["re-run as "]
-        for index, rerun in enumerate(reruns[-RERUNS_SHOWN:]):
-            parts += [", " if index else "", text.data(rerun.process_id), " (by "]
-            parts += [text.data(rerun.by), f" {fmt.ago(rerun.at_ms, now_ms)})"]
-        if len(reruns) > RERUNS_SHOWN:
-            parts.append(f", and {len(reruns) - RERUNS_SHOWN} earlier")
-        lines.append(text.plain(*parts))
-    return lines
 
 
 def cursor_key(timeline: DataTable[Any]) -> str | None:
@@ -255,35 +110,6 @@ def cursor_key(timeline: DataTable[Any]) -> str | None:
     if not timeline.row_count:
         return None
     return str(timeline.coordinate_to_cell_key(timeline.cursor_coordinate).row_key.value)
-
-
-def unseen_line(unseen: int) -> list[Text]:
-    """Says that events arrived below a cursor the operator left on an older one."""
-    if not unseen:
-        return []
-    events = "event" if unseen == 1 else "events"
-    return [text.plain(f"timeline: {unseen:,} new {events} below the cursor (ctrl+End: newest)")]
-
-
-def grants_line(grants: list[tuple[str, ProcessHandleGrant]]) -> Text:
-    """Each grant by the full scope id that holds it (`session:S/frame:F`): what a transfer
-    names as its source."""
-    if not grants:
-        return text.plain("grants -")
-    parts: list[str | Text] = ["grants "]
-    for index, (scope_id, grant) in enumerate(grants):
-        label = grant.descriptor.label
-        parts += [", " if index else "", text.data(scope_id)]
-        parts += [" (", text.data(label), ")"] if label else []
-    return text.plain(*parts)
-
-
-def wakes_line(process: ObservedProcess, pending: list[int]) -> Text:
-    if process.wake_target is None:
-        return text.plain("wakes -")
-    waiting = ", ".join(f"#{seq}" for seq in pending) if pending else "none"
-    target = text.data(process.wake_target.id())
-    return text.plain("wakes to ", target, f": pending delivery {waiting}")
 
 
 class ProcessDetailScreen(ProcessActions, Screen[None]):
