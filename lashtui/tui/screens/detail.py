@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from typing import ClassVar
 
-from pydantic import JsonValue
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -46,7 +44,6 @@ from lashtui.model import (
     ProcessHandleGrant,
     ProcessLease,
 )
-from lashtui.model.limit import MAX_NAME_CHARS
 from lashtui.model.rerun import RerunLink
 from lashtui.tui import format as fmt
 from lashtui.tui import text
@@ -65,12 +62,12 @@ from lashtui.tui.screens.detail_summary import (
 )
 from lashtui.tui.screens.detail_timeline import PAYLOAD_CHARS as PAYLOAD_CHARS  # (tests)
 from lashtui.tui.screens.detail_timeline import TIMELINE_COLUMNS, DetailTimeline
-from lashtui.tui.screens.payload import PayloadScreen
+from lashtui.tui.screens.detail_values import DetailValues
 from lashtui.tui.targets import TARGETED
 from lashtui.tui.timeline_search import TimelineSearch
 from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.state_style import paint
-from lashtui.untrusted import is_cut_id, is_visible, visible_clipped
+from lashtui.untrusted import is_cut_id, is_visible
 
 ROWS_A_TURN = 250  # timeline rows drawn in one turn of the event loop (~25-80 ms)
 # The timeline draws the newest this many events (of those a search matches) and `[` this
@@ -84,7 +81,9 @@ TIMELINE_ROWS = 1_000
 HELD_CHARS = 32 << 20
 
 
-class ProcessDetailScreen(DetailTimeline, DetailLog, ProcessActions, Screen[None]):
+class ProcessDetailScreen(
+    DetailTimeline, DetailLog, DetailValues, ProcessActions, Screen[None]
+):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         *ACTION_BINDINGS,
@@ -389,45 +388,6 @@ class ProcessDetailScreen(DetailTimeline, DetailLog, ProcessActions, Screen[None
 
     def action_back(self) -> None:
         self.app.pop_screen()
-
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        """Enter on an event: its payload as a tree."""
-        sequence = int(str(event.row_key.value))
-        found = next((e for e in self.events if e.sequence == sequence), None)
-        if found is None:
-            return
-        title = text.plain(
-            "process ", text.data(self.process_id), f" · event #{found.sequence} ",
-            text.data(visible_clipped(found.event_type, MAX_NAME_CHARS)), " · payload",
-        )
-        note = None
-        if found.undecodable is not None:
-            note = text.plain("undecodable: ", text.data(found.undecodable))
-        self.app.push_screen(PayloadScreen(title, found.payload, note))
-
-    def action_show_input(self) -> None:
-        if self.process is None:
-            return
-        if self.process.placeholders():  # (undecodable, or ended as such)
-            text.say(self, f"its input is {fmt.UNKNOWN_VALUE}", title="input")
-            return
-        self.open_value("input", json.loads(self.process.input.model_dump_json()))
-
-    def action_show_output(self) -> None:
-        if self.process is None:
-            return
-        output = self.process.status.await_output
-        if output is None:
-            text.say(self, "it has no output yet: it has not ended", title="output")
-            return
-        if self.process.undecodable is not None:
-            text.say(self, f"its output is {fmt.UNKNOWN_VALUE}", title="output")
-            return
-        self.open_value("output", json.loads(output.model_dump_json()))
-
-    def open_value(self, what: str, value: JsonValue) -> None:
-        title = text.plain("process ", text.data(self.process_id), f" · {what}")
-        self.app.push_screen(PayloadScreen(title, value))
 
     def on_key(self, event: Key) -> None:
         active = self.active_bindings.get(event.key)
