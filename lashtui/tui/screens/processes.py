@@ -35,7 +35,6 @@ from lashtui.errors import LashError
 from lashtui.model import ObservedProcess, ProcessPageQuery
 from lashtui.model.audit import AuditQuery
 from lashtui.registry.watch import registry_changes
-from lashtui.tui import format as fmt
 from lashtui.tui import pause, text
 from lashtui.tui.actions import ACTION_BINDINGS, COPY_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
@@ -43,21 +42,18 @@ from lashtui.tui.counts import StateCounts
 from lashtui.tui.export import rows_export, start_export
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.process_filters import ORDER_COLUMNS, ProcessFilters
+from lashtui.tui.screens.process_status import ProcessStatus
 from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.process_table import ProcessTable
 from lashtui.tui.window import ProcessWindow, matches
-from lashtui.untrusted import visible_clipped
 
 FEED_PAGE = 1_000
 MARK_LIMIT = 10_000  # "mark all matching" stops here: a bulk action is one call per row
 WATCH_AGAIN_S = 1.0  # after the registry failed to be watched (`refresh_on_commit`)
 RECOUNT_S = 60.0  # a fresh census now and then (a prune that left no mark, lash's own)
-# How long the status line says the embedded worker warned of a problem (`engine_state`).
-RECENT_PROBLEM_MS = 60_000
 # How often at most a commit that changed no row makes the view look for a prune made
 # elsewhere (`_pruned_elsewhere`) and for a change clock moved back (`_look_elsewhere`).
 PRUNE_LOOK_S = 1.0
-LOST_CHARS = 60  # of the id of a selected process that left the list, in the status line
 # The least time between two censuses taken because the view saw rows vanish or the change
 # clock move back (`_recount_if_due`): a program deleting rows every second would otherwise
 # have a million-row registry counted every second (~50 ms a census there).
@@ -67,7 +63,7 @@ RECOUNT_SOON_S = 2.0
 VANISHED_LOOKED_UP = 16
 
 
-class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
+class ProcessesScreen(ProcessFilters, ProcessStatus, ProcessActions, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Detail"),
         *ACTION_BINDINGS,
@@ -416,85 +412,6 @@ class ProcessesScreen(ProcessFilters, ProcessActions, Screen[None]):
             table.move_cursor(row=table.cursor_row + 1)
         elif edge == "top" and table.cursor_row > 0:
             table.move_cursor(row=table.cursor_row - 1)
-
-    # --- the status line and the pulse
-
-    def show_status(self) -> None:
-        parts = []
-        if self.paused:
-            parts.append(pause.PAUSED)
-        parts.append(self.engine_state())
-        if self.counts is not None:
-            counts = self.counts.counts()
-            self.dashboard.pulse.counts = counts
-            shown = "  ".join(f"{fmt.count_label(s)} {n:,}" for s, n in counts.items() if n)
-            parts.append(shown or "no processes")
-        parts.extend(self.filters())
-        if order := self.describe_order():
-            parts.append(order)
-        if self.marked:
-            parts.append(f"{len(self.marked):,} marked (Esc unmarks)")
-        if (lost := self.lost_id()) is not None:
-            shown = visible_clipped(lost, LOST_CHARS)
-            parts.append(f"{shown} left the list: no process selected (↑/↓ select one)")
-        if self.last_error:
-            parts.append(f"error: {self.last_error}")
-        line = "  ·  ".join(parts)
-        if line == self.status_line:
-            return  # most refreshes change nothing: no repaint then
-        self.status_line = line
-        try:
-            status = self.query_one("#engine-status", Static)
-        except NoMatches:
-            return
-        # layout=False while the line keeps its number of lines: a layout of the screen
-        # repaints every widget on it, the table's scrollbar included, which made a count
-        # moving under churn cost a whole-screen repaint. On a narrow terminal the line
-        # wraps (app.tcss); a change in how many lines it takes needs the layout.
-        status.update(text.plain(line), layout=False)
-        width, height = status.content_size
-        if width:
-            status.clear_cached_dimensions()
-            if status.get_content_height(status.size, self.app.size, width) != height:
-                status.refresh(layout=True)
-
-    def lost_id(self) -> str | None:
-        try:
-            return self.query_one(ProcessTable).lost
-        except NoMatches:
-            return None
-
-    def filters(self) -> list[str]:
-        query = self.page_query
-        shown = []
-        if query.lens != "all" and query.scope is not None:
-            lens = "granted to" if query.lens == "granted" else "originated by"
-            shown.append(f"{lens} {query.scope.id()}")
-        if self.status_name != "all":
-            shown.append(f"status {self.status_name}")
-        if query.text:
-            shown.append(f'matching "{query.text}"')
-        if shown:
-            # Esc drops the marks first (`action_clear`): the hint said it cleared these.
-            shown[-1] += " (a second Esc clears)" if self.marked else " (Esc clears)"
-        return shown
-
-    def engine_state(self) -> str:
-        worker = self.dashboard.worker
-        if self.dashboard.read_only:
-            return "read-only: observing, no actions"
-        if worker is None:
-            return "observer: no embedded worker"
-        in_flight, drives = len(worker.in_flight), worker.stats.drives
-        draining = ", draining a backlog" if worker.stats.draining_since_ms is not None else ""
-        owner = fmt.owner(worker.owner)
-        state = f"worker {owner}: {in_flight} in flight, {drives} drives{draining}"
-        # A recent warning is said here too, where the operator looks (Health has it whole).
-        last = self.dashboard.worker_problems.last
-        now_ms = self.dashboard.clock.now_ms()
-        if last is not None and now_ms - last[0] < RECENT_PROBLEM_MS:
-            state += f", a problem {fmt.ago(last[0], now_ms)} (4: Health says what)"
-        return state
 
     # --- selection, marks and actions
 

@@ -1,0 +1,127 @@
+"""The Processes view's status line: the engine's state (the embedded worker, read-only or
+observer), the counts by state, the lens, filters and order, the marks, a selected process
+that left the list, and the last error. A mixin of `ProcessesScreen`, kept apart because it
+is the part of the view that says what the view is showing, and it is drawn on every
+refresh: it repaints only when its text changed, and lays the screen out again only when
+its number of lines changed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.css.query import NoMatches
+from textual.screen import Screen
+from textual.widgets import Static
+
+from lashtui.tui import format as fmt
+from lashtui.tui import pause, text
+from lashtui.tui.widgets.process_table import ProcessTable
+from lashtui.untrusted import visible_clipped
+
+if TYPE_CHECKING:
+    from lashtui.model import ProcessPageQuery
+    from lashtui.tui.context import Dashboard
+    from lashtui.tui.counts import StateCounts
+
+# How long the status line says the embedded worker warned of a problem (`engine_state`).
+RECENT_PROBLEM_MS = 60_000
+LOST_CHARS = 60  # of the id of a selected process that left the list, in the status line
+
+# The mixin is typed as the Screen it is mixed into; at runtime it adds only its methods.
+if TYPE_CHECKING:
+    _Base = Screen[None]
+else:
+    _Base = object
+
+
+class ProcessStatus(_Base):
+    if TYPE_CHECKING:  # provided by ProcessesScreen and ProcessFilters
+        dashboard: Dashboard
+        paused: bool
+        counts: StateCounts | None
+        marked: dict[str, None]
+        status_name: str
+        last_error: str | None
+        status_line: str
+
+        @property
+        def page_query(self) -> ProcessPageQuery: ...
+        def describe_order(self) -> str | None: ...
+
+    def show_status(self) -> None:
+        parts = []
+        if self.paused:
+            parts.append(pause.PAUSED)
+        parts.append(self.engine_state())
+        if self.counts is not None:
+            counts = self.counts.counts()
+            self.dashboard.pulse.counts = counts
+            shown = "  ".join(f"{fmt.count_label(s)} {n:,}" for s, n in counts.items() if n)
+            parts.append(shown or "no processes")
+        parts.extend(self.filters())
+        if order := self.describe_order():
+            parts.append(order)
+        if self.marked:
+            parts.append(f"{len(self.marked):,} marked (Esc unmarks)")
+        if (lost := self.lost_id()) is not None:
+            shown = visible_clipped(lost, LOST_CHARS)
+            parts.append(f"{shown} left the list: no process selected (↑/↓ select one)")
+        if self.last_error:
+            parts.append(f"error: {self.last_error}")
+        line = "  ·  ".join(parts)
+        if line == self.status_line:
+            return  # most refreshes change nothing: no repaint then
+        self.status_line = line
+        try:
+            status = self.query_one("#engine-status", Static)
+        except NoMatches:
+            return
+        # layout=False while the line keeps its number of lines: a layout of the screen
+        # repaints every widget on it, the table's scrollbar included, which made a count
+        # moving under churn cost a whole-screen repaint. On a narrow terminal the line
+        # wraps (app.tcss); a change in how many lines it takes needs the layout.
+        status.update(text.plain(line), layout=False)
+        width, height = status.content_size
+        if width:
+            status.clear_cached_dimensions()
+            if status.get_content_height(status.size, self.app.size, width) != height:
+                status.refresh(layout=True)
+
+    def lost_id(self) -> str | None:
+        try:
+            return self.query_one(ProcessTable).lost
+        except NoMatches:
+            return None
+
+    def filters(self) -> list[str]:
+        query = self.page_query
+        shown = []
+        if query.lens != "all" and query.scope is not None:
+            lens = "granted to" if query.lens == "granted" else "originated by"
+            shown.append(f"{lens} {query.scope.id()}")
+        if self.status_name != "all":
+            shown.append(f"status {self.status_name}")
+        if query.text:
+            shown.append(f'matching "{query.text}"')
+        if shown:
+            # Esc drops the marks first (`action_clear`): the hint said it cleared these.
+            shown[-1] += " (a second Esc clears)" if self.marked else " (Esc clears)"
+        return shown
+
+    def engine_state(self) -> str:
+        worker = self.dashboard.worker
+        if self.dashboard.read_only:
+            return "read-only: observing, no actions"
+        if worker is None:
+            return "observer: no embedded worker"
+        in_flight, drives = len(worker.in_flight), worker.stats.drives
+        draining = ", draining a backlog" if worker.stats.draining_since_ms is not None else ""
+        owner = fmt.owner(worker.owner)
+        state = f"worker {owner}: {in_flight} in flight, {drives} drives{draining}"
+        # A recent warning is said here too, where the operator looks (Health has it whole).
+        last = self.dashboard.worker_problems.last
+        now_ms = self.dashboard.clock.now_ms()
+        if last is not None and now_ms - last[0] < RECENT_PROBLEM_MS:
+            state += f", a problem {fmt.ago(last[0], now_ms)} (4: Health says what)"
+        return state
