@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
 from textual.app import ComposeResult
@@ -42,13 +42,13 @@ from lashtui.tui.counts import StateCounts
 from lashtui.tui.export import rows_export, start_export
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.process_filters import ORDER_COLUMNS, ProcessFilters
+from lashtui.tui.screens.process_marks import ProcessMarks
 from lashtui.tui.screens.process_status import ProcessStatus
 from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.process_table import ProcessTable
 from lashtui.tui.window import ProcessWindow, matches
 
 FEED_PAGE = 1_000
-MARK_LIMIT = 10_000  # "mark all matching" stops here: a bulk action is one call per row
 WATCH_AGAIN_S = 1.0  # after the registry failed to be watched (`refresh_on_commit`)
 RECOUNT_S = 60.0  # a fresh census now and then (a prune that left no mark, lash's own)
 # How often at most a commit that changed no row makes the view look for a prune made
@@ -63,7 +63,9 @@ RECOUNT_SOON_S = 2.0
 VANISHED_LOOKED_UP = 16
 
 
-class ProcessesScreen(ProcessFilters, ProcessStatus, ProcessActions, Screen[None]):
+class ProcessesScreen(
+    ProcessFilters, ProcessStatus, ProcessMarks, ProcessActions, Screen[None]
+):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Detail"),
         *ACTION_BINDINGS,
@@ -428,19 +430,6 @@ class ProcessesScreen(ProcessFilters, ProcessStatus, ProcessActions, Screen[None
         selected = self.selected_id()
         return self.window.rows.get(selected) if selected else None
 
-    def marked_ids(self) -> list[str]:
-        return list(self.marked)
-
-    def marked_rows(self) -> list[ObservedProcess]:
-        rows = self.window.rows
-        return [rows[pid] for pid in self.marked if pid in rows]
-
-    def forget_marks(self, gone: Sequence[str]) -> None:
-        for process_id in gone:
-            self.marked.pop(process_id, None)
-        self.render_window()  # (the status line's count of marks)
-        self.refresh_bindings()
-
     def acted(self) -> None:
         self.marked.clear()
         self.wake.set()
@@ -471,46 +460,6 @@ class ProcessesScreen(ProcessFilters, ProcessStatus, ProcessActions, Screen[None
         process_id = process_id or self.selected_id()
         if process_id is not None:
             self.app.push_screen(ProcessDetailScreen(self.dashboard, process_id))
-
-    def action_mark(self) -> None:
-        selected = self.selected_id()
-        if selected is None:
-            return
-        if selected in self.marked:
-            del self.marked[selected]
-        else:
-            self.marked[selected] = None
-        self.render_window()
-        self.refresh_bindings()
-        self.query_one(ProcessTable).action_cursor_down()
-
-    def action_mark_all(self) -> None:
-        self.run_worker(self.mark_all(), group="marks", exclusive=True, name="load_marks")
-
-    async def mark_all(self) -> None:
-        """Mark every process matching the lens and filters, page by page, up to a limit."""
-        query = self.page_query.after(None).model_copy(update={"limit": 1_000})
-        try:  # pages bounded by their records' size too (`Processes.pages`)
-            async for rows in self.dashboard.processes.pages(query):
-                for process in rows[: MARK_LIMIT - len(self.marked)]:
-                    self.marked[process.process_id] = None
-                if len(self.marked) >= MARK_LIMIT:
-                    break
-        except LashError as error:
-            text.say(self, str(error), title="marking stopped", severity="error")
-        if len(self.marked) >= MARK_LIMIT:
-            text.say(self, f"marked the first {MARK_LIMIT:,} matching processes", title="marks")
-        self.render_window()
-        self.refresh_bindings()
-
-    def action_clear(self) -> None:
-        """Esc: drop the marks first; then the lens and filters."""
-        if self.marked:
-            self.marked.clear()
-            self.render_window()
-            self.refresh_bindings()
-        else:
-            self.action_clear_all()
 
     def action_export(self, path: str = "") -> None:
         board = self.dashboard
