@@ -8,7 +8,7 @@ change. A terminal row can still come back through the feed (an event appended t
 wake target cleared), so a terminal is counted only when a live row ends, or when a row
 created after the census arrives already ended, and only once. Pruning is the one thing the
 feed does not report; the screen takes a fresh census after a prune (its own, or one another
-program made, which lashtui's audit trail records: screens/processes.py `_pruned_elsewhere`),
+program made, which lashtui's audit trail records: screens/process_feed.py `_pruned_elsewhere`),
 and now and then.
 
 Rows whose status column holds no state (another program wrote it: `ObservedProcess.no_state`)
