@@ -24,6 +24,7 @@ from lashtui.model import (
     silent_not_dead,
 )
 from lashtui.model.rerun import RerunLink
+from lashtui.registry.sql.blob_id import BLOB_NOT_READ, is_blob_row
 from lashtui.tui import format as fmt
 from lashtui.tui.holder import fence_text, owner_health, sweep_identity
 from lashtui.untrusted import (
@@ -56,6 +57,8 @@ class Detail:
     async def read(cls, processes: Any, process: ObservedProcess) -> Detail:
         pid = process.process_id
         if is_cut_id(pid):  # its row's other tables are keyed by the id it was cut from
+            return cls(process, processes.clock.now_ms())
+        if is_blob_row(process.undecodable):  # and a blob's by none (blob_id.py)
             return cls(process, processes.clock.now_ms())
         leases = await processes.registry.get_process_leases([pid])
         holder = process.lease_holder
@@ -129,6 +132,11 @@ class Detail:
             return [
                 f"undecodable    {bounded(self.process.undecodable)}",
                 f"not read       {CUT_NOT_READ}",
+            ]
+        if is_blob_row(self.process.undecodable):  # (its words say nothing ends it here)
+            return [
+                f"undecodable    {bounded(self.process.undecodable)}",
+                f"not read       {BLOB_NOT_READ}",
             ]
         pid = bounded(self.process.process_id)
         way_out = f"lashtui end-undecodable {shell_word(pid)} --reason R"

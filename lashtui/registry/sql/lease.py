@@ -27,6 +27,7 @@ from lashtui.model import (
 from lashtui.model.lease import LeaseOwnerLiveness, OpaqueLiveness, liveness_provably_dead
 from lashtui.model.wire import sha256_hex
 from lashtui.registry.sql import backlog_mark
+from lashtui.registry.sql.blob_id import shown_id
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
 from lashtui.registry.sql.fetch import (
     CHUNK,
@@ -577,7 +578,7 @@ def _drive_candidates(conn: Tx) -> list[str]:
         rows = fetch_rows(
             conn, f"SELECT {read_text('p.process_id')} FROM processes p WHERE p.status = 'running'"
         )
-        return [row[0] for row in rows if not past_read(row[0])]
+        return [row[0] for row in rows if _whole_text(row[0])]
     named = dialect(conn).name == "sqlite"
     rows = fetch_rows(
         conn,
@@ -590,7 +591,13 @@ def _drive_candidates(conn: Tx) -> list[str]:
             )
         ),
     )
-    return [row[0] for row in rows if not past_read(row[0])]  # (long_id.py)
+    return [row[0] for row in rows if _whole_text(row[0])]
+
+
+def _whole_text(process_id: object) -> bool:
+    """An id read whole (long_id.py) and text (blob_id.py): one whose record a drive may
+    test and measure."""
+    return isinstance(process_id, str) and not past_read(process_id)
 
 
 # The drive's statement reads `processes` only through its two partial indexes, the live
@@ -851,6 +858,13 @@ def _work_item_select(
 
 def _work_item(conn: Tx, row: Row) -> ProcessWorkItem:
     process_id, disposition, requested, *columns = row
+    if isinstance(process_id, bytes):  # a blob (blob_id.py): never claimed
+        return ProcessWorkItem(
+            process_id=shown_id(process_id),
+            disposition=RecoveryDisposition.EXTERNALLY_OWNED,
+            lease=None,
+            undecodable=True,
+        )
     if past_read(process_id):  # its id is not read whole (long_id.py): never claimed
         return ProcessWorkItem(
             process_id=as_read(process_id),

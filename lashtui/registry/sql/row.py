@@ -51,6 +51,7 @@ from lashtui.model import (
 from lashtui.model.record import UNDECODABLE_KIND
 from lashtui.model.wire import WireModel
 from lashtui.registry.sql.backlog_mark import CARRY_MARK, carries, mark
+from lashtui.registry.sql.blob_id import BLOB_ID_WORDS, shown_id
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Dialect, Tx, dialect
 from lashtui.registry.sql.fetch import (
     Row,
@@ -235,6 +236,8 @@ def decode_row(row: Row) -> ProcessRecord:
     was too large to read, or its id was (long_id.py: its record is not read)."""
     if past_read(row[1]):
         return undecodable_record((None, as_read(row[1]), *row[2:]), CUT_ID_WORDS)
+    if isinstance(row[1], bytes):  # (blob_id.py; its record, whatever it says, unread)
+        return undecodable_record((None, shown_id(row[1]), *row[2:]), BLOB_ID_WORDS)
     try:
         return checked(keyed(decode_record(row[0]), row[1]), row[6])
     except DECODE_ERRORS as error:

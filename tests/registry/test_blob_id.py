@@ -1,0 +1,60 @@
+"""A row whose `process_id` another program stored as a BLOB (SQLite only: PostgreSQL's text
+column holds no blob), on a real file: a worker's batch claim (run.py `_pick`) never hands
+it over and claims every other free row, its drive lists it as an undecodable item, and it
+is looked up as a read shows it (`b'zz'`), a row really named so first. Before, the pick
+handed over its bytes as an id and the whole claim failed ("failed to decode process
+registry row"), as did every worklist read: one row locked the worker out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lashtui.registry import open_registry
+from tests.builders import own, rr, started
+from tests.raw import raw_connection
+
+LIVE = 60_000
+
+
+def insert_blob_copy(db: str, of: str, blob: bytes) -> None:
+    """A copy of row `of` keyed by `blob`, as another program would insert it."""
+    with raw_connection(db) as conn:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(processes)")]
+        other = ", ".join(column for column in columns if column != "process_id")
+        conn.execute(
+            f"INSERT INTO processes (process_id, {other}) SELECT CAST(? AS BLOB), {other} "
+            "FROM processes WHERE process_id = ?",
+            (blob, of),
+        )
+
+
+async def test_a_batch_claim_takes_every_other_row_and_never_the_blob(tmp_path: Path) -> None:
+    db = str(tmp_path / "r.db")
+    async with open_registry(db) as registry:
+        for pid in ("a", "b", "c", "b'zz'"):
+            await registry.register_process(rr(pid))
+    insert_blob_copy(db, "a", b"zz")
+    insert_blob_copy(db, "a", b"\xff")
+    async with open_registry(db) as registry:
+        items = await registry.list_work_items()
+        # (SQLite sorts every blob after every text; the text row `b'zz'` and the blob
+        # `zz` read alike, and only the blob's is undecodable.)
+        assert [(item.process_id, item.undecodable) for item in items] == [
+            ("a", False), ("b", False), ("b'zz'", False), ("c", False),
+            ("b'zz'", True), ("b'\\xff'", True),
+        ]  # fmt: skip
+        drive = await registry.list_drive_work_items(0)
+        assert all(isinstance(item.process_id, str) for item in drive)
+
+        owners = [own(f"w:{n}") for n in range(8)]
+        claims = await registry.claim_processes_for_run(owners, LIVE, started("w"))
+
+        assert [pid for pid, _ in claims] == ["a", "b", "b'zz'", "c"]
+        assert all(claimed is not None and claimed.started for _, claimed in claims)
+        assert await registry.claim_processes_for_run(owners, LIVE, started("w")) == []
+        # Exact match first: the text row named `b'zz'` is that row; `b'\xff'` the blob's.
+        named = await registry.get_process("b'zz'")
+        assert named is not None and named.undecodable is None
+        blob = await registry.get_process("b'\\xff'")
+        assert blob is not None and blob.id == "b'\\xff'"
+        assert blob.undecodable is not None and "holds a blob" in blob.undecodable
