@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lashtui.model import ProcessHandleDescriptor
 from lashtui.registry import open_registry
 from tests.builders import own, rr, started
 from tests.raw import raw_connection
+from tests.registry.rows import scope
 
 LIVE = 60_000
 
@@ -58,3 +60,28 @@ async def test_a_batch_claim_takes_every_other_row_and_never_the_blob(tmp_path: 
         blob = await registry.get_process("b'\\xff'")
         assert blob is not None and blob.id == "b'\\xff'"
         assert blob.undecodable is not None and "holds a blob" in blob.undecodable
+
+
+async def test_a_grant_whose_session_is_a_blob_is_a_stand_in(tmp_path: Path) -> None:
+    """A grant row whose session and scope ids are blobs failed every read of its process's
+    grants (`show`: "failed to decode process registry row: session_id"); now it is shown
+    as stored, marked undecodable, beside the good one."""
+    db = str(tmp_path / "r.db")
+    async with open_registry(db) as registry:
+        await registry.register_process(rr("a"))
+        await registry.grant_handle(scope("alice"), "a", ProcessHandleDescriptor(label="r"))
+    with raw_connection(db) as conn:
+        conn.execute(
+            "INSERT INTO process_handle_grants (session_id, scope_id, process_id, "
+            "descriptor_json) SELECT CAST(x'ff' AS BLOB), CAST(x'73ff' AS BLOB), process_id, "
+            "descriptor_json FROM process_handle_grants"
+        )
+    async with open_registry(db) as registry:
+        grants = await registry.handle_grants_for_process("a")
+        scopes = await registry.handle_grant_scopes("a")
+    by_session = {grant.session_id: grant for grant in grants}
+    assert set(by_session) == {"alice", "b'\\xff'"}
+    assert by_session["alice"].descriptor.undecodable is None
+    blob = by_session["b'\\xff'"].descriptor.undecodable
+    assert blob == "its session_id column holds a blob, not text"
+    assert sorted(scope_id for scope_id, _ in scopes) == ["b's\\xff'", scope("alice").id()]

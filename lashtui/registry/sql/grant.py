@@ -14,6 +14,7 @@ from lashtui.model import (
     ProcessSessionDeleteReport,
     SessionScope,
 )
+from lashtui.registry.sql.blob_id import shown_id
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Tx, dialect
 from lashtui.registry.sql.fetch import row_columns
 from lashtui.registry.sql.row import (
@@ -41,6 +42,9 @@ def _grant(session_id: str, process_id: str, descriptor_json: str | None) -> Pro
     are held to 256 characters each, so a cut scope is refused as too long)."""
     session_id = as_read(session_id)
     try:
+        if not isinstance(session_id, str):  # a blob another program stored (blob_id.py)
+            session_id = shown_id(session_id)
+            raise ValueError(BLOB_SESSION_WORDS)
         if descriptor_json is None:
             raise ValueError(DESCRIPTOR_TOO_LARGE)
         descriptor = ProcessHandleDescriptor.model_validate_json(descriptor_json)
@@ -49,6 +53,10 @@ def _grant(session_id: str, process_id: str, descriptor_json: str | None) -> Pro
         descriptor = ProcessHandleDescriptor(label=f"undecodable: {why}").marked_undecodable(why)
     return ProcessHandleGrant(session_id=session_id, process_id=process_id, descriptor=descriptor)
 
+
+# Why a grant whose session id is a blob is a stand-in: it failed every read of its
+# process's grants (`show`: "failed to decode process registry row: session_id").
+BLOB_SESSION_WORDS = "its session_id column holds a blob, not text"
 
 DESCRIPTOR_TOO_LARGE = (
     f"the descriptor is over {MAX_STORED_BYTES >> 20} MiB of JSON, more than any reader takes"
@@ -159,7 +167,12 @@ def scopes_for_process(conn: Tx, process_id: str) -> list[tuple[str, ProcessHand
         f"FROM process_handle_grants WHERE process_id = ? ORDER BY {_BY_SCOPE}",
         (process_id,),
     )
-    return [(as_read(scope_id), _grant(*rest)) for scope_id, *rest in rows]
+    return [(_scope_text(scope_id), _grant(*rest)) for scope_id, *rest in rows]
+
+
+def _scope_text(scope_id: object) -> str:
+    """A scope id as read: cut past the ceiling, a blob as Python writes bytes."""
+    return shown_id(scope_id) if isinstance(scope_id, bytes) else str(as_read(scope_id))
 
 
 def delete_session(
