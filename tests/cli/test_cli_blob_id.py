@@ -73,7 +73,8 @@ def test_sweep_counts_every_other_row_and_skips_it(tmp_path: Path, blob: str) ->
     assert without.returncode == 0, without.stderr
     assert without.stdout == "sweep: one pass, 1 row looked at: 1 runnable, left for a worker\n"
 
-    swept = run("sweep", db=seeded(tmp_path, raw))
+    db = seeded(tmp_path, raw)
+    swept = run("sweep", db=db)
 
     assert swept.returncode == 0, swept.stderr
     assert swept.stdout == (
@@ -81,6 +82,14 @@ def test_sweep_counts_every_other_row_and_skips_it(tmp_path: Path, blob: str) ->
         "1 skipped (undecodable)\n"
     )
     assert f"skipped {shown}: " in swept.stderr and "busy" not in swept.stdout
+    # An action on it is refused in one sentence that says why (it said "unknown process").
+    cancel = run("cancel", shown, db=db)
+    assert cancel.returncode == 1, cancel
+    assert cancel.stdout == (
+        f"{shown}: refused: process `{shown}` has an id that is not text (its process_id "
+        "column holds a blob), which no lashtui statement can name, so lashtui only lists "
+        "and shows it: only another program (sqlite3) can delete or rewrite its row\n"
+    )
 
 
 @pytest.mark.parametrize("blob", BLOBS, ids=list(BLOBS))
@@ -130,5 +139,7 @@ def test_ls_show_and_check_name_it_alike(tmp_path: Path, blob: str) -> None:
     ended = run("end-undecodable", shown, "--reason", "x", db=db)
     assert ended.returncode == 1
     assert "has an id that is not text (its process_id column holds a blob)" in ended.stdout
+    refused = run("events", shown, db=db)
+    assert refused.returncode == 1 and "lashtui only lists and shows it" in refused.stderr
     if blob == "UTF-8":  # its bytes as text name no row: every reader agrees
         assert "unknown process `abc`" in run("show", "abc", db=db).stderr

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from lashtui.errors import UnknownProcess
 from lashtui.model import ProcessHandleDescriptor
-from lashtui.registry import open_registry
+from lashtui.registry import ProcessRegistry, open_registry
 from tests.builders import own, rr, started
 from tests.raw import raw_connection
 from tests.registry.rows import scope
@@ -85,3 +88,14 @@ async def test_a_grant_whose_session_is_a_blob_is_a_stand_in(tmp_path: Path) -> 
     blob = by_session["b'\\xff'"].descriptor.undecodable
     assert blob == "its session_id column holds a blob, not text"
     assert sorted(scope_id for scope_id, _ in scopes) == ["b's\\xff'", scope("alice").id()]
+
+
+async def test_a_blob_shaped_id_no_row_has_is_unknown_on_every_store(
+    registry: ProcessRegistry,
+) -> None:
+    """The lookup by a blob's shown text asks SQLite only: PostgreSQL's text column holds no
+    blob, and a bytea bound against it is an error, not "unknown"."""
+    await registry.register_process(rr("a"))
+    assert await registry.get_process("b'zz'") is None
+    with pytest.raises(UnknownProcess):
+        await registry.claim_process_for_run("b'zz'", own("w"), LIVE, started("w"))

@@ -15,15 +15,18 @@ Now the read that meets such an id holds it as the text Python writes bytes in (
 (row.py `decode_row`), listed where SQLite sorts it (after every text id), a work item
 the worker and the sweep count as undecodable and never claim (lease.py `_work_item`,
 run.py `_pick`), and looked up by that text when no row has it as its id (process.py
-`get`). lashtui does not rewrite or end it: every write is keyed by text, and
-`end-undecodable` refuses it in one sentence (`refuse_blob`); another program, or `sqlite3`,
-has to. PostgreSQL's text column
-holds no blob.
+`get`, through `blob_of`). lashtui does not rewrite or end it: every write is keyed by
+text, and a write or a read of what is keyed by its id (its events) that finds no row of
+that text refuses it in one sentence (`refuse_blob`: row.py `load_record`,
+`require_exists`; `end_undecodable`); another program, or `sqlite3`, has to.
+PostgreSQL's text column holds no blob.
 """
 
 from __future__ import annotations
 
 import ast
+
+from lashtui.registry.sql.dialect import Tx, dialect
 
 BLOB_ID_WORDS = (
     "its process_id column holds a blob, not text: no lashtui statement can name it, so "
@@ -36,12 +39,25 @@ BLOB_NOT_READ = "its lease, events, grants, cancel and reruns (keyed by text, ne
 
 
 def refuse_blob(process_id: str) -> str:
-    """The one sentence for an action asked of a blob id's row (named by `shown_id`)."""
+    """The one sentence for an action asked of a blob id's row (named by `shown_id`), or a
+    read of what is keyed by its id (its events)."""
     return (
         f"process `{process_id}` has an id that is not text (its process_id column holds a "
-        "blob), which no lashtui statement can name, so lashtui cannot change it: only "
-        "another program (sqlite3) can delete or rewrite its row"
+        "blob), which no lashtui statement can name, so lashtui only lists and shows it: "
+        "only another program (sqlite3) can delete or rewrite its row"
     )
+
+
+def blob_of(conn: Tx, process_id: str) -> bytes | None:
+    """The blob whose row `process_id` names as a read shows it (`shown_id`), if there is
+    such a row: asked only where no row has `process_id` as its text id (exact match
+    first). Always None on PostgreSQL, whose text column holds no blob (and where a bytea
+    bound against text is an error)."""
+    blob = blob_key(process_id)
+    if blob is None or dialect(conn).name != "sqlite":
+        return None
+    found = conn.execute("SELECT 1 FROM processes WHERE process_id = ?", (blob,)).fetchone()
+    return blob if found is not None else None
 
 
 def is_blob_row(undecodable: str | None) -> bool:

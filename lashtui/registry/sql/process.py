@@ -29,7 +29,7 @@ from lashtui.model import (
 from lashtui.model.record import ENDED_UNDECODABLE_LABEL, UNDECODABLE_KIND
 from lashtui.model.wire import canonical_json, check_extras_size
 from lashtui.registry.sql import grant
-from lashtui.registry.sql.blob_id import blob_key, refuse_blob
+from lashtui.registry.sql.blob_id import blob_of, refuse_blob
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Dialect, Tx, dialect
 from lashtui.registry.sql.event import append_to
 from lashtui.registry.sql.fetch import (
@@ -225,8 +225,8 @@ def get(conn: Tx, process_id: str) -> ProcessRecord | None:
                           (process_id,))  # fmt: skip
         return decode_row(rows[0]) if rows else None
     record = load_record(conn, process_id, lenient=True)
-    blob = blob_key(process_id) if record is None else None
-    if blob is not None:  # no row has this id: a blob's, as a read shows it (blob_id.py)?
+    blob = blob_of(conn, process_id) if record is None else None
+    if blob is not None:  # no row has this id: a blob's, as a read shows it (blob_id.py)
         rows = fetch_rows(
             conn, f"SELECT {row_columns(conn)} FROM processes p WHERE p.process_id = ?", (blob,)
         )
@@ -405,7 +405,7 @@ def end_undecodable(
         conn, f"SELECT {row_columns(conn)} FROM processes p WHERE p.process_id = ?", (process_id,)
     )
     if not rows:
-        if get(conn, process_id) is not None:  # a blob's id, as a read shows it (blob_id.py)
+        if blob_of(conn, process_id) is not None:  # a blob's, as a read shows it (blob_id.py)
             raise InvalidRequest(refuse_blob(process_id))
         raise UnknownProcess.process(process_id)
     try:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from lashtui.errors import (
+    InvalidRequest,
     LashError,
     StoreError,
     UndecodableProcess,
@@ -51,7 +52,7 @@ from lashtui.model import (
 from lashtui.model.record import UNDECODABLE_KIND
 from lashtui.model.wire import WireModel
 from lashtui.registry.sql.backlog_mark import CARRY_MARK, carries, mark
-from lashtui.registry.sql.blob_id import BLOB_ID_WORDS, shown_id
+from lashtui.registry.sql.blob_id import BLOB_ID_WORDS, blob_of, refuse_blob, shown_id
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Dialect, Tx, dialect
 from lashtui.registry.sql.fetch import (
     Row,
@@ -310,6 +311,8 @@ def load_record(conn: Tx, process_id: str, *, lenient: bool = False) -> ProcessR
     # The JSON only comes back when the row has moved on from the version held.
     rows = fetch_rows(conn, _load_sql(dialect(conn)), (held[0] if held else None, process_id))
     if not rows:
+        if not lenient and blob_of(conn, process_id) is not None:  # a write's (blob_id.py)
+            raise InvalidRequest(refuse_blob(process_id))
         return None
     text, large, status = rows[0]
     try:
@@ -370,6 +373,8 @@ def require_exists(conn: Tx, process_id: str) -> None:
         f"SELECT 1 FROM processes WHERE process_id = ?{dialect(conn).row_lock}", (process_id,)
     ).fetchone()
     if row is None:
+        if blob_of(conn, process_id) is not None:  # (blob_id.py)
+            raise InvalidRequest(refuse_blob(process_id))
         raise UnknownProcess.process(process_id)
 
 
