@@ -7,6 +7,7 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 from lashtui.registry.sql import repeated
 from lashtui.registry.sql.dialect import Tx
@@ -90,3 +91,26 @@ def rows_keyed(db: str, raw: bytes) -> dict[str, int]:
             ).fetchone()[0]
             for table in tables
         }
+
+
+def copy_row(
+    db: str | Path, source: str, process_id: str | bytes, record: str | None = None
+) -> None:
+    """A copy of `source`'s row in SQLite registry `db` under `process_id` (text, or bytes:
+    stored as a blob), as another program with no id rule could store it: every column
+    copied, its change one later, its record `record` if given (its own otherwise); no
+    event, lease or grant."""
+    conn = sqlite3.connect(db)
+    try:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(processes)")]
+        other = [c for c in columns if c not in ("process_id", "change_seq", "record_json")]
+        names = ", ".join(other)
+        with conn:
+            conn.execute(
+                f"INSERT INTO processes (process_id, change_seq, record_json, {names}) "
+                f"SELECT ?, change_seq + 1, coalesce(?, record_json), {names} "
+                "FROM processes WHERE process_id = ?",
+                (process_id, record, source),
+            )
+    finally:
+        conn.close()

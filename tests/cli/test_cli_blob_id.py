@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.test_cli import LASHTUI
+from tests.raw import copy_row
 
 BLOBS = {"not UTF-8": (b"r\xffw", "b'r\\xffw'"), "UTF-8": (b"abc", "b'abc'")}
 
@@ -40,15 +41,9 @@ def seeded(tmp_path: Path, blob: bytes | None, status: str | None = None) -> Pat
     started = run("start", "good", "--engine", "echo", "--disposition", "rerunnable", db=db)
     assert started.returncode == 0, started.stderr
     if blob is not None:
+        copy_row(db, "good", blob)
         conn = sqlite3.connect(db)
-        columns = [row[1] for row in conn.execute("PRAGMA table_info(processes)")]
-        other = ", ".join(column for column in columns if column != "process_id")
         with conn:
-            conn.execute(
-                f"INSERT INTO processes (process_id, {other}) SELECT CAST(? AS BLOB), {other} "
-                "FROM processes WHERE process_id = 'good'",
-                (blob,),
-            )
             if status is not None:
                 conn.execute(
                     "UPDATE processes SET status = ? WHERE typeof(process_id) = 'blob'", (status,)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.test_cli import LASHTUI, digest, one_line_error
+from tests.raw import copy_row
 
 
 def run(*args: str | bytes, db: Path) -> subprocess.CompletedProcess[str]:
@@ -147,20 +148,11 @@ def test_an_undecodable_row_is_listed_shown_and_ended_by_id(db: Path) -> None:
     `end-undecodable` all answer (before, each was a traceback or "recursion limit
     exceeded"), and prune then removes it."""
     conn = sqlite3.connect(db)
-    with conn:
-        text = conn.execute("SELECT record_json FROM processes").fetchone()[0]
-        record = json.loads(text)
-        record["id"] = "deep"
-        record["input"]["metadata"] = "PLACEHOLDER"
-        deep = json.dumps(record).replace('"PLACEHOLDER"', brackets(300))
-        conn.execute(
-            "INSERT INTO processes (process_id, registration_hash, owner_scope_id, "
-            "created_at_ms, updated_at_ms, change_seq, status, record_json) "
-            "SELECT 'deep', registration_hash, owner_scope_id, "
-            "created_at_ms, updated_at_ms, change_seq + 1, status, ? FROM processes",
-            (deep,),
-        )
+    record = json.loads(conn.execute("SELECT record_json FROM processes").fetchone()[0])
     conn.close()
+    record["id"] = "deep"
+    record["input"]["metadata"] = "PLACEHOLDER"
+    copy_row(db, "job", "deep", json.dumps(record).replace('"PLACEHOLDER"', brackets(300)))
 
     listed = run("ls", db=db)
     assert listed.returncode == 0, listed.stderr

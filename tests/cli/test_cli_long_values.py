@@ -35,6 +35,7 @@ from tests.long_values import (
     long,
     long_values_registry,
 )
+from tests.raw import copy_row
 
 # How a cut id is shown: its first `SHOWN_CHARS` characters, and that the rest was not read.
 CUT_SHOWN = f"{'y' * SHOWN_CHARS}… (more than {SHOWN_CHARS:,} characters: not read)"
@@ -167,18 +168,9 @@ def foreign(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("foreign") / "foreign.db"
     assert run_cli("--db", str(path), "start", "good", "--external")[0] == 0
     conn = sqlite3.connect(path)
-    try:
-        (record,) = conn.execute("SELECT record_json FROM processes").fetchone()
-        conn.execute(
-            "INSERT INTO processes (process_id, registration_hash, owner_scope_id, "
-            "created_at_ms, updated_at_ms, change_seq, status, record_json) "
-            "SELECT ?, registration_hash, owner_scope_id, created_at_ms, updated_at_ms, "
-            "change_seq + 1, status, ? FROM processes WHERE process_id = 'good'",
-            (FOREIGN_ID, record.replace('"good"', f'"{FOREIGN_ID}"')),
-        )
-        conn.commit()
-    finally:
-        conn.close()
+    (record,) = conn.execute("SELECT record_json FROM processes").fetchone()
+    conn.close()
+    copy_row(path, "good", FOREIGN_ID, record.replace('"good"', f'"{FOREIGN_ID}"'))
     return path
 
 

@@ -17,6 +17,7 @@ from lashtui.registry import open_registry
 from tests.builders import ext
 from tests.cli.test_cli import lashtui
 from tests.cli.test_cli_follow import Follower
+from tests.raw import copy_row
 
 WAIT_APPROVE = json.dumps({"steps": [{"wait_signal": "approve"}]})
 
@@ -33,18 +34,9 @@ def with_foreign_row(path: Path, process_id: str) -> None:
     )  # fmt: skip
     assert started.returncode == 0, started.stderr
     conn = sqlite3.connect(path)
-    try:
-        (record,) = conn.execute("SELECT record_json FROM processes").fetchone()
-        conn.execute(
-            "INSERT INTO processes (process_id, registration_hash, owner_scope_id, "
-            "created_at_ms, updated_at_ms, change_seq, status, record_json) "
-            "SELECT ?, registration_hash, owner_scope_id, created_at_ms, updated_at_ms, "
-            "change_seq + 1, status, ? FROM processes WHERE process_id = 'good'",
-            (process_id, record.replace('"good"', json.dumps(process_id))),
-        )
-        conn.commit()
-    finally:
-        conn.close()
+    (record,) = conn.execute("SELECT record_json FROM processes").fetchone()
+    conn.close()
+    copy_row(path, "good", process_id, record.replace('"good"', json.dumps(process_id)))
 
 
 def refused_line(result: object, process_id: str) -> tuple[str, str]:

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.test_cli import LASHTUI, digest
+from tests.raw import copy_row
 
 INT64_MAX = 2**63 - 1
 FINISH = json.dumps({"steps": [{"finish": 1}]})
@@ -110,18 +111,10 @@ def test_an_empty_registry_path_is_a_usage_error(tmp_path: Path) -> None:
 def undecodable_row(db: Path) -> None:
     """`deep`: a copy of `job`'s row, its record nested too deep to decode."""
     conn = sqlite3.connect(db)
-    with conn:
-        record = json.loads(conn.execute("SELECT record_json FROM processes").fetchone()[0])
-        record["id"], record["input"]["metadata"] = "deep", "PLACEHOLDER"
-        deep = json.dumps(record).replace('"PLACEHOLDER"', "[" * 300 + "]" * 300)
-        conn.execute(
-            "INSERT INTO processes (process_id, registration_hash, owner_scope_id, "
-            "created_at_ms, updated_at_ms, change_seq, status, record_json) "
-            "SELECT 'deep', registration_hash, owner_scope_id, "
-            "created_at_ms, updated_at_ms, change_seq + 1, status, ? FROM processes",
-            (deep,),
-        )
+    record = json.loads(conn.execute("SELECT record_json FROM processes").fetchone()[0])
     conn.close()
+    record["id"], record["input"]["metadata"] = "deep", "PLACEHOLDER"
+    copy_row(db, "job", "deep", json.dumps(record).replace('"PLACEHOLDER"', "[" * 300 + "]" * 300))
 
 
 def test_the_way_out_of_an_undecodable_row_is_a_command_that_works(tmp_path: Path) -> None:

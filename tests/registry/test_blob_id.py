@@ -15,7 +15,7 @@ from lashtui.errors import UnknownProcess
 from lashtui.model import ProcessHandleDescriptor
 from lashtui.registry import ProcessRegistry, open_registry
 from tests.builders import own, rr, started
-from tests.raw import raw_connection
+from tests.raw import copy_row, raw_connection
 from tests.registry.rows import scope
 
 LIVE = 60_000
@@ -23,14 +23,7 @@ LIVE = 60_000
 
 def insert_blob_copy(db: str, of: str, blob: bytes) -> None:
     """A copy of row `of` keyed by `blob`, as another program would insert it."""
-    with raw_connection(db) as conn:
-        columns = [row[1] for row in conn.execute("PRAGMA table_info(processes)")]
-        other = ", ".join(column for column in columns if column != "process_id")
-        conn.execute(
-            f"INSERT INTO processes (process_id, {other}) SELECT CAST(? AS BLOB), {other} "
-            "FROM processes WHERE process_id = ?",
-            (blob, of),
-        )
+    copy_row(db, of, blob)
 
 
 async def test_a_batch_claim_takes_every_other_row_and_never_the_blob(tmp_path: Path) -> None:
