@@ -100,6 +100,14 @@ def app_on(scene: tuple[SqliteProcessRegistry, ManualClock], **kw: Any) -> Lasht
     )
 
 
+@pytest.fixture(autouse=True)
+def notifications_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`said` counts the notifications so far, and Textual forgets one 5 s after it came:
+    on a loaded machine eight exports in a row took longer, the first was forgotten, and
+    the count never reached eight (a timeout). Kept for each test's length."""
+    monkeypatch.setattr(LashtuiApp, "NOTIFICATION_TIMEOUT", 3_600)
+
+
 def exported(app: LashtuiApp) -> list[Notification]:
     return [n for n in app._notifications if n.title.startswith("export")]
 
