@@ -176,7 +176,13 @@ class ProcessActions:
             process = self.target()
             held = self.marked_rows() if self.marked_ids() else [process] if process else []
             # (not a cut id's row: long_id.py, its id is not read whole to end it by)
-            return any(p.undecodable is not None and not is_cut_id(p.process_id) for p in held)
+            if any(p.undecodable is not None and not is_cut_id(p.process_id) for p in held):
+                # A blob id's row alone: shown dimmed, and pressed it says why (`on_key`)
+                # (it was offered, asked for a reason, and only then refused by the registry).
+                if process is not None and not self.marked_ids():
+                    return None if unavailable(action, process) is not None else True
+                return True
+            return False
         if action not in TARGETED:
             return True
         if self.dashboard.read_only:
@@ -196,7 +202,9 @@ class ProcessActions:
         instead of doing nothing. (Textual runs no action whose `check_action` is not
         True; the key then reaches the screen as a plain key press.)"""
         active = self._screen.active_bindings.get(event.key)
-        if active is None or active.enabled or active.binding.action not in TARGETED:
+        if active is None or active.enabled:
+            return
+        if active.binding.action not in (*TARGETED, "end_undecodable"):
             return
         process = self.target()
         reason = unavailable(active.binding.action, process) if process else None

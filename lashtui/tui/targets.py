@@ -96,6 +96,10 @@ def describe(targets: Sequence[ObservedProcess]) -> str:
 
 def unavailable(action: str, process: ObservedProcess) -> str | None:
     """Why `action` is not offered for this row, in one sentence, or None if it is."""
+    if action == "end_undecodable":  # (offered for an undecodable row something can end)
+        if process.undecodable is None or not undecodable.unendable(process):
+            return None
+        return undecodable.not_offered("end undecodable", process)
     if action in TARGETED and process.undecodable is not None:
         return undecodable.not_offered(action, process)
     if action == "rerun":

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from lashtui.admin import Processes
 from lashtui.errors import LashError
 from lashtui.model import ObservedProcess
+from lashtui.registry.sql.blob_id import is_blob_row
 from lashtui.tui import format as fmt
 from lashtui.untrusted import is_cut_id, shell_word
 
@@ -27,9 +28,17 @@ def way_out(process_id: str, *, read_only: bool = False) -> str:
     return f"press E to end it (or {command})"
 
 
+def unendable(process: ObservedProcess) -> bool:
+    """Whether nothing lashtui does can end this undecodable row, so no way out is named:
+    a cut id's (long_id.py: the id it was cut from is not read whole) or a blob id's
+    (blob_id.py: no statement can name it; `end-undecodable` refuses it)."""
+    return is_cut_id(process.process_id) or is_blob_row(process.undecodable)
+
+
 def not_offered(action: str, process: ObservedProcess) -> str:
-    """Why an action other than ending is not offered on an undecodable row, in one sentence."""
-    if is_cut_id(process.process_id):  # (nothing ends it from here: long_id.py)
+    """Why an action other than ending is not offered on an undecodable row, in one sentence
+    (for a row nothing ends, its reason says why: `unendable`)."""
+    if unendable(process):  # (nothing ends it from here)
         return f"{action} is not offered for process {process.process_id}: {process.undecodable}"
     return (
         f"{action} is not offered for process {process.process_id}: its record could not be "

@@ -45,6 +45,7 @@ from lashtui.model import (
     ProcessLease,
 )
 from lashtui.model.rerun import RerunLink
+from lashtui.registry.sql.blob_id import is_blob_row
 from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.actions import ACTION_BINDINGS, COPY_BINDINGS, ProcessActions
@@ -249,7 +250,9 @@ class ProcessDetailScreen(
             self._not_there()
             return
         self.gone = False
-        if is_cut_id(self.process_id):  # its other tables are keyed by the id it was cut from
+        # Its other tables are keyed by the id it was cut from, or by text where its id is a
+        # blob (blob_id.py: the read of its events is refused, and was the detail's end).
+        if is_cut_id(self.process_id) or is_blob_row(process.undecodable):
             self.show(process, [], [])
             self._tail_read = True
             return

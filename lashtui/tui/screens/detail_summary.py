@@ -24,6 +24,7 @@ from lashtui.model import (
     silent_not_dead,
 )
 from lashtui.model.rerun import RerunLink
+from lashtui.registry.sql.blob_id import BLOB_NOT_READ, is_blob_row
 from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.holder import fence_text
@@ -134,6 +135,11 @@ def undecodable_line(process: ObservedProcess, *, read_only: bool) -> list[Text]
         return [
             text.plain(f"{fmt.UNDECODABLE}: ", text.data(process.undecodable)),
             text.plain(f"not read: {CUT_NOT_READ}"),
+        ]
+    if is_blob_row(process.undecodable):  # (nor here: blob_id.py, `end-undecodable` refuses it)
+        return [
+            text.plain(f"{fmt.UNDECODABLE}: ", text.data(process.undecodable)),
+            text.plain(f"not read: {BLOB_NOT_READ}"),
         ]
     return [
         text.plain(

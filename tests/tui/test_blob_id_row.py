@@ -1,0 +1,59 @@
+"""The dashboard over rows another program stored that no lashtui action can work on: one
+keyed by a blob (registry/sql/blob_id.py; the row copied with raw sqlite3). Driven with
+Pilot on a real SQLite file: every action key says in one sentence why it is refused, asks
+nothing and writes nothing.
+
+Before, every key on the blob row named a way out that cannot work ("press E to end it (or
+`lashtui end-undecodable ...`)"), `E` asked for a reason and only the registry refused,
+and its detail never showed (the read of its events was refused, and was the read's end)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lashtui.admin import Processes
+from lashtui.registry import open_registry
+from lashtui.tui.app import make_app
+from lashtui.tui.screens.detail import ProcessDetailScreen
+from lashtui.tui.screens.processes import ProcessesScreen
+from tests.raw import copy_row
+from tests.tui.test_actions import select, toasts
+from tests.tui.test_processes_view import loaded, until, wait_steps
+from tests.tui.test_undecodable_rows import detail_of, footer, summary
+
+SHOWN = "b'r\\xffw'"  # the blob b"r\xffw" as every reader names it
+WHY = (
+    "its process_id column holds a blob, not text: no lashtui statement can name it, so "
+    "nothing runs, recovers or ends it"
+)
+KEYS = {"c": "cancel", "a": "abandon", "s": "signal", "t": "transfer", "E": "end undecodable"}
+
+
+async def test_every_action_key_on_a_blob_id_row_says_why_and_asks_nothing(
+    tmp_path: Path,
+) -> None:
+    db = str(tmp_path / "r.db")
+    async with open_registry(db) as registry:
+        await registry.start_process(wait_steps("good"))
+    copy_row(db, "good", b"r\xffw")
+    async with open_registry(db) as registry:
+        app = make_app(Processes(registry), refresh_s=0.05, operator="operator:dana")
+        async with app.run_test(size=(160, 24)) as pilot:
+            await loaded(pilot)
+            await select(pilot, SHOWN)
+            for where in (ProcessesScreen, ProcessDetailScreen):
+                assert footer(app)["End undecodable"] is False  # dimmed, as the others
+                for key, action in KEYS.items():
+                    app.clear_notifications()
+                    await pilot.press(key)
+                    await until(pilot, lambda: bool(toasts(app)))
+                    assert isinstance(app.screen, where)  # nothing asked
+                    assert toasts(app) == [f"{action} is not offered for process {SHOWN}: {WHY}"]
+                if where is ProcessesScreen:
+                    detail = await detail_of(pilot, SHOWN)
+                    shown = summary(detail)
+                    assert f"undecodable: {WHY}" in shown and "not read: its lease, events" in shown
+                    assert "end-undecodable" not in shown and "press E" not in shown
+        # Nothing was written: the row is as copied, the registry holds no event.
+        assert [p.process_id for p in await Processes(registry).list()] == ["good", SHOWN]
+        assert await registry.events_after("good", 0) == []
