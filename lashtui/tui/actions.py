@@ -49,6 +49,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from lashtui.admin import abandon_outlook
+from lashtui.admin.action import key_too_long
 from lashtui.errors import LashError
 from lashtui.model import (
     ObservedProcess,
@@ -59,6 +60,8 @@ from lashtui.model import (
     SessionScope,
     tally,
 )
+from lashtui.model.event import process_signal_replay_key
+from lashtui.model.limit import MAX_KEY_CHARS
 from lashtui.tui import text, undecodable
 from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.modals import (
@@ -114,6 +117,19 @@ COPY_BINDINGS: list[BindingType] = [
     Binding("Y", "copy_json", "Copy JSON", show=False),
 ]
 REPORTED = 5  # outcomes of one kind listed one by one in a result; the rest are counted
+
+
+def too_long_for_key(targets: Sequence[ObservedProcess], name: str, signal_id: str) -> list[str]:
+    """When every target's id is too long for the replay key its signal would be stored
+    under (another program's id: admin/action.py `key_too_long`), the refusal of each, as
+    `lashtui signal` gives it; else nothing (the ones that fit are asked about, and the
+    others refused in the result, each with that sentence)."""
+    keys = [
+        (t.process_id, process_signal_replay_key(t.process_id, name, signal_id)) for t in targets
+    ]
+    if not keys or any(len(key) <= MAX_KEY_CHARS for _, key in keys):
+        return []
+    return [key_too_long(pid, len(key)) for pid, key in keys[:REPORTED]]
 
 
 class ProcessActions:
@@ -250,6 +266,10 @@ class ProcessActions:
             if choice is not None:
                 name, payload = choice
                 signal_id = uuid.uuid4().hex  # one id per operator action: a resend is a no-op
+                if refused := too_long_for_key(targets, name, signal_id):
+                    # Known now, so said now, in the registry's words, and nothing is asked.
+                    text.say(self._screen, refused, title="signal refused", severity="warning")
+                    return
 
                 def send(pid: str) -> Awaitable[ProcessActionOutcome]:
                     board = self.dashboard

@@ -1,21 +1,27 @@
 """The dashboard over rows another program stored that no lashtui action can work on: one
-keyed by a blob (registry/sql/blob_id.py; the row copied with raw sqlite3). Driven with
-Pilot on a real SQLite file: every action key says in one sentence why it is refused, asks
-nothing and writes nothing.
+keyed by a blob (registry/sql/blob_id.py; the row copied with raw sqlite3), and one whose
+id is too long for the replay key a signal is stored under (admin/action.py
+`key_too_long`). Driven with Pilot on a real SQLite file: every action key says in one
+sentence why it is refused, asks nothing and writes nothing.
 
 Before, every key on the blob row named a way out that cannot work ("press E to end it (or
 `lashtui end-undecodable ...`)"), `E` asked for a reason and only the registry refused,
-and its detail never showed (the read of its events was refused, and was the read's end)."""
+and its detail never showed (the read of its events was refused, and was the read's end).
+A signal to the long id asked "Signal approve to ...?" and only its result refused it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from textual.widgets import Input
+
 from lashtui.admin import Processes
 from lashtui.registry import open_registry
 from lashtui.tui.app import make_app
 from lashtui.tui.screens.detail import ProcessDetailScreen
+from lashtui.tui.screens.modals import SignalScreen
 from lashtui.tui.screens.processes import ProcessesScreen
+from tests.cli.test_cli_readme_audit import with_foreign_row
 from tests.raw import copy_row
 from tests.tui.test_actions import select, toasts
 from tests.tui.test_processes_view import loaded, until, wait_steps
@@ -57,3 +63,28 @@ async def test_every_action_key_on_a_blob_id_row_says_why_and_asks_nothing(
         # Nothing was written: the row is as copied, the registry holds no event.
         assert [p.process_id for p in await Processes(registry).list()] == ["good", SHOWN]
         assert await registry.events_after("good", 0) == []
+
+
+async def test_a_signal_to_an_id_too_long_for_its_replay_key_is_refused_before_asking(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "r.db"
+    long_id = "q" * 2030
+    with_foreign_row(db, long_id)
+    async with open_registry(str(db)) as registry:
+        app = make_app(Processes(registry), refresh_s=0.05, operator="operator:dana")
+        async with app.run_test(size=(160, 24)) as pilot:
+            await loaded(pilot)
+            await select(pilot, long_id)
+            await pilot.press("s")
+            await until(pilot, lambda: isinstance(app.screen, SignalScreen))
+            app.screen.query_one("#signal-name", Input).value = "approve"
+            await pilot.click("#send")
+            await until(pilot, lambda: bool(toasts(app)))
+            assert isinstance(app.screen, ProcessesScreen)  # no question: it is known
+            assert toasts(app) == [
+                f"process `{'q' * 64}…` has an id of 2,030 characters, too long for the replay "
+                "key a signal is stored under (`process:<id>:signal.<name>:<signal id>`, here "
+                "2,086 characters; at most 2,048), so nothing was sent"
+            ]
+        assert await registry.events_after(long_id, 0) == []
