@@ -34,6 +34,8 @@ from lashtui.model import (
 )
 from lashtui.registry import ProcessRegistry
 from lashtui.registry.kept import KEEPING, Kept
+from lashtui.registry.sql.blob_id import is_blob_row
+from lashtui.registry.sql.long_id import CUT_ID_WORDS
 from lashtui.worker import argument
 from lashtui.worker.awaiter import ProcessAwaiter
 from lashtui.worker.drain import DrainReport, drain_owner_bound_work
@@ -105,6 +107,7 @@ class ProcessWorker:
         self._claiming = True  # until `stop_claiming`
         self._tasks: dict[str, asyncio.Task[Verdict | None]] = {}
         self._skipped: set[str] = set()  # undecodable rows already logged
+        self._unsaid: list[str] = []  # ... of which these are still to be (`_say_skipped`)
         # The backlog loop (`_claim_batches`) and whether a drive has handed it rows since
         # its last claim; runs it spawned for a row that already had a task of this worker.
         self._batches: asyncio.Task[None] | None = None
@@ -185,6 +188,7 @@ class ProcessWorker:
         else:
             items = await self.registry.list_work_items()
         wanted = [item for item in items if self._wants(item, now)]
+        await self._say_skipped()
         batched = False
         handed = 0
         if run:
@@ -319,7 +323,7 @@ class ProcessWorker:
             self._rt.stats.verdicts[Verdict.SKIPPED_UNDECODABLE] += 1
             if item.process_id not in self._skipped:
                 self._skipped.add(item.process_id)
-                log.warning("skipped %s: its record could not be decoded", item.process_id)
+                self._unsaid.append(item.process_id)  # (`_say_skipped`: why, once read)
             return False
         # An externally-owned row without an abandon request is never even claimed.
         if item.disposition is RecoveryDisposition.EXTERNALLY_OWNED and not item.abandon_requested:
@@ -327,6 +331,23 @@ class ProcessWorker:
         # Nor is a row whose live holder we cannot prove dead: the claim would only say Busy,
         # and every try is a write transaction on a shared file.
         return item.lease is None or not item.lease.bars(self.owner, now)
+
+    async def _say_skipped(self) -> None:
+        """Log each undecodable row `_wants` skipped for the first time, with why, as its
+        stand-in says: a work item only says that it is one, and the log said "its record
+        could not be decoded" of a row keyed by a blob too (registry/sql/blob_id.py), whose
+        record is never read: the reason is its id column. One read a row, once a worker."""
+        while self._unsaid:
+            process_id = self._unsaid.pop(0)
+            why = "its record could not be decoded"
+            with contextlib.suppress(LashError):  # (gone or unreadable since: those words)
+                stand_in = await self.registry.get_process(process_id)
+                if stand_in is not None and stand_in.undecodable is not None:
+                    said = stand_in.undecodable
+                    # Its id's reason stands alone; a record's (pydantic's) needs saying so.
+                    id_words = is_blob_row(said) or said.startswith(CUT_ID_WORDS)
+                    why = said if id_words else f"{why} ({said})"
+            log.warning("skipped %s: %s", process_id, why)
 
     def _hand_to_batches(self, items: list[ProcessWorkItem], now: int) -> list[ProcessWorkItem]:
         """The items left for the one-row path. Free rerunnable rows are the backlog loop's
@@ -757,6 +778,7 @@ class ProcessWorker:
             async for items in pages:
                 now = self._rt.clock.now_ms()
                 wanted = [item for item in items if self._wants(item, now)]
+                await self._say_skipped()
                 for item in self._hand_to_batches(wanted, now):
                     self._spawn(item)
 
