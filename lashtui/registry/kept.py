@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 
 class Kept:
@@ -52,6 +52,22 @@ def keep(future: asyncio.Future[Any], taken: bool) -> asyncio.Future[Any] | None
     if not taken:
         kept.outcome.cancel()
     return kept.outcome
+
+
+class KeptWrite(Protocol):
+    """A queued short write as both stores' group commits hold one."""
+
+    future: asyncio.Future[Any]
+    taken: bool
+
+
+def keep_write(write: KeptWrite, future: asyncio.Future[Any], queued: Iterable[object]) -> None:
+    """`keep` for `write`, whose caller was cancelled while waiting on `future`: a write
+    still in `queued` commits as well (the group takes it), as one already `taken` does in
+    any case; if the caller keeps its outcome, the write settles the kept future instead."""
+    taken = write.taken or any(queue is write for queue in queued)
+    if (kept := keep(future, taken)) is not None:
+        write.future = kept
 
 
 def convert_kept(convert: Callable[[Any], Any]) -> None:

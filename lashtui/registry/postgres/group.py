@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from lashtui.registry.kept import keep
+from lashtui.registry.kept import keep_write
 
 
 @dataclass(eq=False)
@@ -90,12 +90,7 @@ class GroupCommit:
         try:
             return await future
         except asyncio.CancelledError:
-            # A caller keeping its outcome (kept.py) has it settle a future of its own: a
-            # write still queued then commits as well (`_flush` keeps it), as one already
-            # in flight does in any case.
-            taken = write.taken or any(queued is write for queued in self._queued)
-            if (kept := keep(future, taken)) is not None:
-                write.future = kept
+            keep_write(write, future, self._queued)  # (kept.py; `_flush` keeps it)
             raise
 
     async def settled(self) -> None:

@@ -29,7 +29,7 @@ from pydantic import ValidationError
 
 from lashtui.errors import InvalidRequest, RegistryGone, StoreError
 from lashtui.model import ProcessExecutionEnvSpec
-from lashtui.registry.kept import keep
+from lashtui.registry.kept import keep_write
 from lashtui.registry.lash.detect import read_only_refusal
 from lashtui.registry.sql.row import RecordCache, decode_error
 from lashtui.registry.sqlite.connect import (
@@ -332,12 +332,7 @@ class SqliteConnection:
         try:
             return await future
         except asyncio.CancelledError:
-            # A caller keeping its outcome (kept.py) has it settle a future of its own: a
-            # write still queued then commits as well (`_take_group` keeps it), as one
-            # already committing does in any case.
-            taken = write.taken or any(queued is write for queued in self._group)
-            if (kept := keep(future, taken)) is not None:
-                write.future = kept
+            keep_write(write, future, self._group)  # (kept.py; `_take_group` keeps it)
             raise
 
     def _lone(self, loop: asyncio.AbstractEventLoop) -> bool:
