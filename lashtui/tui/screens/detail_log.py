@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 import pydantic_core
 from textual.css.query import NoMatches
-from textual.screen import Screen
 from textual.widgets import DataTable
 
 from lashtui.errors import LashError
 from lashtui.tui import text
+from lashtui.tui.screens.mixin import ScreenMixin
 
 if TYPE_CHECKING:
     from lashtui.model import ObservedProcessEvent
@@ -32,14 +32,7 @@ def payload_sizes(events: list[ObservedProcessEvent]) -> list[int]:
     return [len(pydantic_core.to_json(event.payload)) for event in events]
 
 
-# The mixin is typed as the Screen it is mixed into; at runtime it adds only its methods.
-if TYPE_CHECKING:
-    _Base = Screen[None]
-else:
-    _Base = object
-
-
-class DetailLog(_Base):
+class DetailLog(ScreenMixin):
     if TYPE_CHECKING:  # provided by ProcessDetailScreen and DetailTimeline
         dashboard: Dashboard
         process_id: str

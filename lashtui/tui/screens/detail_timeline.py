@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from textual import work
 from textual.css.query import NoMatches
-from textual.screen import Screen
 from textual.widgets import DataTable, Input
 
 from lashtui.tui import format as fmt
 from lashtui.tui import text
+from lashtui.tui.screens.mixin import ScreenMixin
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -50,14 +50,7 @@ def cursor_key(timeline: DataTable[Any]) -> str | None:
     return str(timeline.coordinate_to_cell_key(timeline.cursor_coordinate).row_key.value)
 
 
-# The mixin is typed as the Screen it is mixed into; at runtime it adds only its methods.
-if TYPE_CHECKING:
-    _Base = Screen[None]
-else:
-    _Base = object
-
-
-class DetailTimeline(_Base):
+class DetailTimeline(ScreenMixin):
     if TYPE_CHECKING:  # provided by ProcessDetailScreen
         dashboard: Dashboard
         absolute: bool

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from textual.screen import Screen
 from textual.widgets import DataTable
 
 from lashtui.model.limit import MAX_NAME_CHARS
 from lashtui.tui import format as fmt
 from lashtui.tui import text
+from lashtui.tui.screens.mixin import ScreenMixin
 from lashtui.tui.screens.payload import PayloadScreen
 from lashtui.untrusted import visible_clipped
 
@@ -24,14 +24,8 @@ if TYPE_CHECKING:
 
     from lashtui.model import ObservedProcess, ObservedProcessEvent
 
-# The mixin is typed as the Screen it is mixed into; at runtime it adds only its methods.
-if TYPE_CHECKING:
-    _Base = Screen[None]
-else:
-    _Base = object
 
-
-class DetailValues(_Base):
+class DetailValues(ScreenMixin):
     if TYPE_CHECKING:  # provided by ProcessDetailScreen
         process_id: str
         process: ObservedProcess | None

@@ -27,12 +27,12 @@ import time
 from typing import TYPE_CHECKING
 
 from textual.css.query import NoMatches
-from textual.screen import Screen
 
 from lashtui.errors import LashError
 from lashtui.model.audit import AuditQuery
 from lashtui.registry.watch import registry_changes
 from lashtui.tui.counts import StateCounts
+from lashtui.tui.screens.mixin import ScreenMixin
 from lashtui.tui.window import matches
 
 if TYPE_CHECKING:
@@ -56,14 +56,8 @@ RECOUNT_SOON_S = 2.0
 # its range (`_vanished`): a few suffice, and each is read whole.
 VANISHED_LOOKED_UP = 16
 
-# The mixin is typed as the Screen it is mixed into; at runtime it adds only its methods.
-if TYPE_CHECKING:
-    _Base = Screen[None]
-else:
-    _Base = object
 
-
-class ProcessFeed(_Base):
+class ProcessFeed(ScreenMixin):
     if TYPE_CHECKING:  # provided by ProcessesScreen and ProcessStatus
         dashboard: Dashboard
         window: ProcessWindow

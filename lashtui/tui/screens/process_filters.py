@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual.events import Key
-from textual.screen import Screen
 from textual.widgets import Input
 
 from lashtui.errors import LashError
@@ -20,6 +19,7 @@ from lashtui.tui.command_line import (
     describe_states,
     parse,
 )
+from lashtui.tui.screens.mixin import ScreenMixin
 from lashtui.tui.widgets.process_table import ProcessTable
 
 if TYPE_CHECKING:
@@ -57,14 +57,7 @@ STATUS_CYCLE: tuple[tuple[str, frozenset[str] | None], ...] = (
 )
 
 
-# The mixin is typed as the Screen it is mixed into; at runtime it adds only its methods.
-if TYPE_CHECKING:
-    _Base = Screen[None]
-else:
-    _Base = object
-
-
-class ProcessFilters(_Base):
+class ProcessFilters(ScreenMixin):
     if TYPE_CHECKING:  # provided by ProcessesScreen
         dashboard: Dashboard
         window: ProcessWindow

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from textual.screen import Screen
-
 from lashtui.errors import LashError
 from lashtui.tui import text
+from lashtui.tui.screens.mixin import ScreenMixin
 from lashtui.tui.widgets.process_table import ProcessTable
 
 if TYPE_CHECKING:
@@ -24,14 +23,8 @@ if TYPE_CHECKING:
 
 MARK_LIMIT = 10_000  # "mark all matching" stops here: a bulk action is one call per row
 
-# The mixin is typed as the Screen it is mixed into; at runtime it adds only its methods.
-if TYPE_CHECKING:
-    _Base = Screen[None]
-else:
-    _Base = object
 
-
-class ProcessMarks(_Base):
+class ProcessMarks(ScreenMixin):
     if TYPE_CHECKING:  # provided by ProcessesScreen and ProcessFilters
         dashboard: Dashboard
         window: ProcessWindow

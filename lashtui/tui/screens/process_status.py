@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual.css.query import NoMatches
-from textual.screen import Screen
 from textual.widgets import Static
 
 from lashtui.tui import format as fmt
 from lashtui.tui import pause, text
+from lashtui.tui.screens.mixin import ScreenMixin
 from lashtui.tui.widgets.process_table import ProcessTable
 from lashtui.untrusted import visible_clipped
 
@@ -28,14 +28,8 @@ if TYPE_CHECKING:
 RECENT_PROBLEM_MS = 60_000
 LOST_CHARS = 60  # of the id of a selected process that left the list, in the status line
 
-# The mixin is typed as the Screen it is mixed into; at runtime it adds only its methods.
-if TYPE_CHECKING:
-    _Base = Screen[None]
-else:
-    _Base = object
 
-
-class ProcessStatus(_Base):
+class ProcessStatus(ScreenMixin):
     if TYPE_CHECKING:  # provided by ProcessesScreen and ProcessFilters
         dashboard: Dashboard
         paused: bool
