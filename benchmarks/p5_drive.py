@@ -1,5 +1,5 @@
 """P5: a worker's drive over a large backlog, the read every worker makes every renew
-interval (`list_drive_work_items`, lashtui/registry/sql/lease.py).
+interval (`list_drive_work_items`, lashtui/registry/sql/drive.py).
 
 The registry: one rerunnable row started by lashtui, copied in SQL to 100,000 free
 rerunnable rows (10,000 quick) as lashtui's inserts would have written them (each with its

@@ -74,7 +74,7 @@ READ_AHEAD = (
     f"SELECT {read_text('p.process_id')}, {SQLITE.stored_json('p.record_json')}, "
     "l.lease_fencing_token"
 )
-LEASES = "INSERT INTO process_leases"  # a batch claim's leases (lease.py `save_new_leases`)
+LEASES = "INSERT INTO process_leases"  # a batch claim's leases (claim.py `save_new_leases`)
 
 
 Ran = list[tuple[int, str, Any]]  # (connection, SQL, parameters), in the order they ran

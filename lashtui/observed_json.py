@@ -427,7 +427,7 @@ def _record(value: Json) -> Shaped:
 
 
 def _lease(lease: tuple[Any, ...] | None) -> tuple[Shaped, int | None] | None:
-    """The lease columns (lease.py `LeaseRow`, held) as the observed lease holder and
+    """The lease columns (lease_row.py `LeaseRow`, held) as the observed lease holder and
     expiry; (None, None) without a lease; None when not vouched for."""
     if lease is None:
         return None, None

@@ -71,7 +71,7 @@ from lashtui.model.scope import (
 )
 from lashtui.registry import open_registry
 from lashtui.registry.sql.fetch import ROW_COLUMNS, fetch_rows, held_lease_rows
-from lashtui.registry.sql.lease import LeaseRow
+from lashtui.registry.sql.lease_row import LeaseRow
 from lashtui.registry.sql.row import decode_row
 
 START_MS = 1_780_000_000_000
@@ -248,7 +248,7 @@ def model_records() -> Iterator[ProcessRecord]:
 
 
 RECORDS = list(model_records())
-# Each record's lease columns (lease.py LeaseRow): none, opaque, or a local process.
+# Each record's lease columns (lease_row.py LeaseRow): none, opaque, or a local process.
 LEASES: list[tuple[Any, ...] | None] = [
     None,
     ("w-1", "w-1:boot", '{"kind":"opaque"}', "tok", 3, START_MS, START_MS + 30_000),

@@ -236,7 +236,7 @@ class ProcessLease(WireModel):
     claimed_at_epoch_ms: int
     expires_at_epoch_ms: int
     # Why the stored lease row could not be decoded, on the stand-in a read shows for it
-    # (registry/sql/lease.py `read_lease`: its owner as stored, its numbers 0, never acted
+    # (registry/sql/lease_row.py `read_lease`: its owner as stored, its numbers 0, never acted
     # on). Never serialised, like `ProcessRecord.undecodable`.
     undecodable: str | None = Field(default=None, exclude=True)
 

@@ -24,7 +24,7 @@ from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.registry.postgres.connection import JsonbRefused
 from lashtui.registry.sql.backlog_mark import STALE, STALE_INDEX, UNMARKED, UNMARKED_INDEX
 from lashtui.registry.sql.dialect import Tx
-from lashtui.registry.sql.lease import BACKLOG_LISTED, drive_work_items
+from lashtui.registry.sql.drive import BACKLOG_LISTED, drive_work_items
 from lashtui.registry.sqlite.connect import connect_file
 from tests.builders import ext, local, ob, own, rr, started
 from tests.raw import raw_connection, store_record_json
@@ -320,7 +320,7 @@ async def test_a_drive_reads_the_index_and_the_leases_not_every_running_row(
         drive_work_items(conn, clock.now_ms(), local("ghost-finder"))
         conn.set_trace_callback(None)
         # (the other UNION ALL, first, is the first drive's look for records past the
-        # ceiling over the same two indexes: lease.py `_drive_candidates`)
+        # ceiling over the same two indexes: drive.py `_drive_candidates`)
         (drive,) = [s for s in statements if s.startswith("SELECT * FROM (")]
         plan = [str(row[-1]) for row in conn.execute(f"EXPLAIN QUERY PLAN {drive}")]
     finally:

@@ -17,8 +17,8 @@ from lashtui.registry import open_registry
 from lashtui.registry.sql import page, run
 from lashtui.registry.sql.backlog_mark import UNMARKED_INDEX
 from lashtui.registry.sql.dialect import POSTGRES
+from lashtui.registry.sql.drive import BACKLOG_LISTED, drive_work_items
 from lashtui.registry.sql.filter import HELD_INDEX
-from lashtui.registry.sql.lease import BACKLOG_LISTED, drive_work_items
 from lashtui.registry.sql.order import sorted_statements
 from lashtui.registry.sql.page import page_statements
 from tests.builders import local, ob, own, rr, started

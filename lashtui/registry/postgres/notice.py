@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from lashtui.registry.postgres import complete, start
-from lashtui.registry.sql import event, lease, process, run
+from lashtui.registry.sql import claim, event, lease, process, run
 
 # Transaction functions that never make a row claimable or hand a worker anything to do
 # (see the module docstring).
@@ -46,7 +46,7 @@ QUIET: frozenset[Callable[..., Any]] = frozenset(
         # nothing new for a worker either.
         run.start_for_run,
         start.start_in_server,  # (the same, in one call)
-        lease.claim,
+        claim.claim,
         lease.renew,
         process.record_first_started,
         event.complete_with_lease,

@@ -257,7 +257,7 @@ COMPLETE_DDL = f"""CREATE OR REPLACE FUNCTION {COMPLETE_FUNCTION}(
 # A start through a worker's facade prepared before its transaction (postgres/start.py), in
 # one call: the shared path's existence read (sql/process.py `register_new`: unlocked, as
 # there), then, for an id not stored, the row's insert (row.py `insert_record`) and its
-# lease's (lease.py `save_new_leases`, the first fence: the leases' foreign key rules out
+# lease's (claim.py `save_new_leases`, the first fence: the leases' foreign key rules out
 # a lease row for a row this transaction inserts), with the shared path's statements and
 # values, the row's change sequence computed from the transaction's id as the BEGIN
 # computes the first (`offset` saves after it). For an id stored it writes nothing and

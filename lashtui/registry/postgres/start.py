@@ -43,6 +43,7 @@ from lashtui.model import (
     ProcessStartRequest,
 )
 from lashtui.registry.postgres.schema import START_FUNCTION
+from lashtui.registry.sql import claim
 from lashtui.registry.sql import lease as leases
 from lashtui.registry.sql.backlog_mark import plainly_backlog
 from lashtui.registry.sql.dialect import POSTGRES, Cursor, Tx
@@ -95,7 +96,7 @@ def prepare_start(
         if not to_run(record):
             return None
         record = record.model_copy(update={"first_started": started})
-        lease = leases.lease_for(record.id, owner, ttl_ms, now, 1, checked=True)
+        lease = claim.lease_for(record.id, owner, ttl_ms, now, 1, checked=True)
         return PreparedStart(record.id, registration_hash, record, record.stored_json(), lease)
     except Exception:  # the shared path raises it again, inside the transaction as before
         return None
@@ -117,7 +118,7 @@ def start_in_server(conn: Tx, prepared: PreparedStart) -> StartOutcome:
             record.status.state.value,
             prepared.text,
             offset,
-            *leases.lease_values(lease),
+            *claim.lease_values(lease),
             sort_label(record),
             plainly_backlog(record.disposition.value, prepared.text),
         ),

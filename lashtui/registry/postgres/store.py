@@ -34,7 +34,7 @@ from lashtui.registry.postgres.connection import (
 )
 from lashtui.registry.postgres.schema import DDL, SUPERSEDED, WRITER_LOCK_CLASS
 from lashtui.registry.postgres.start import StartOutcome, prepare_start, start_in_server
-from lashtui.registry.sql import event, lease, process
+from lashtui.registry.sql import event, process, worklist
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.prepared import prepare_completion
 from lashtui.registry.sql.store import SqlProcessRegistry
@@ -197,7 +197,7 @@ class PostgresProcessRegistry(SqlProcessRegistry):
         self, cursor: int, limit: int, claimant: LeaseOwnerIdentity | None = None
     ) -> tuple[list[ProcessWorkItem], int]:
         return await self._db.point_read(
-            lease.work_items_changed_since, cursor, limit, claimant, self._now()
+            worklist.work_items_changed_since, cursor, limit, claimant, self._now()
         )
 
     async def data_version(self) -> int:

@@ -1,6 +1,6 @@
 """lashtui's mark on a registry's running rows whose records are plainly the backlog's, and
 the two partial indexes of the rest, which a worker's drive reads instead of testing every
-running row's record (lease.py `drive_work_items`). The same on both stores (PostgreSQL
+running row's record (drive.py `drive_work_items`). The same on both stores (PostgreSQL
 since its schema version 15, postgres/upgrade.py).
 
 A drive lists the worklist with the backlog (filter.py `in_backlog`: rerunnable, no abandon

@@ -163,7 +163,7 @@ class Dialect(NamedTuple):
         write one for a NUL in a string), which jsonb refuses; in the tolerant forms, NULL for
         any text jsonb refuses. The plain cast fails its statement on the others, and the
         store's connection runs it again tolerant (see the module docstring). A NULL read
-        here is no verdict: the worklist decodes such a row in Python (`lease.work_items`)."""
+        here is no verdict: the worklist decodes such a row in Python (`worklist.work_items`)."""
         if self.name == "sqlite":
             valid = f"json_valid({column})" if any_size else self.json_valid(column)
             return f"(CASE WHEN {valid} THEN json_extract({column}, '$.{path}') END)"

@@ -53,6 +53,7 @@ from lashtui.model import (
     ProcessState,
 )
 from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, dialect, has_backslash
+from lashtui.registry.sql.drive import still_large
 from lashtui.registry.sql.fetch import id_among, ordered_rows, stored_rows
 from lashtui.registry.sql.filter import (
     HELD,
@@ -68,7 +69,6 @@ from lashtui.registry.sql.filter import (
 from lashtui.registry.sql.filter import (
     no_state as no_state_sql,
 )
-from lashtui.registry.sql.lease import still_large
 from lashtui.registry.sql.long_id import as_read, read_text
 from lashtui.registry.sql.order import label_dialect, sorted_ids, walks_down, with_key
 from lashtui.registry.sql.row import Row, decode_row, fetch_rows
@@ -271,7 +271,7 @@ def abandon_candidates_within(
 
 def _unless_large(conn: Tx, condition: str) -> tuple[str, list[str]]:
     """`condition` on the row `p`'s record, false without testing it for the rows known
-    past the ceiling (lease.py `still_large`: on SQLite the test would load such a record,
+    past the ceiling (drive.py `still_large`: on SQLite the test would load such a record,
     and the Abandon requests view reads on every commit), and those ids to bind first."""
     large = still_large(conn)
     if not large:

@@ -41,12 +41,8 @@ from lashtui.registry.sql.fetch import (
     row_columns_in,
     sized_page,
 )
-from lashtui.registry.sql.lease import (
-    LeaseRow,
-    lease_row_problem,
-    lease_row_statement,
-    require_current_lease,
-)
+from lashtui.registry.sql.lease import require_current_lease
+from lashtui.registry.sql.lease_row import LeaseRow, lease_row_problem, lease_row_statement
 from lashtui.registry.sql.long_id import CUT_QUOTED, cut_rows, is_cut, refuse_cut
 from lashtui.registry.sql.page import check_size
 from lashtui.registry.sql.row import (

@@ -52,7 +52,7 @@ class RecordCache:
         self.sequences: dict[str, int] = {}
         # The rows this connection found with a record past the ceiling (fetch.py
         # `past_ceiling`): a worker's drive probes them again by their headers and leaves
-        # them out of its SQL, which on SQLite would load each to measure it (lease.py
+        # them out of its SQL, which on SQLite would load each to measure it (drive.py
         # `drive_work_items`).
         self.large_records: set[str] = set()
         self.large_looked_for = False  # (whether a drive has looked for them yet)

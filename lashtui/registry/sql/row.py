@@ -651,7 +651,7 @@ def _save_whole_records(conn: Tx, records: list[ProcessRecord]) -> list[ProcessR
     records (PostgreSQL), a batch claim's first-started facts. (Its status column is set
     too, where `save_record` leaves a running row's alone: SQLite's reason, its status
     indexes, is not this store's, and one statement serves running and terminal rows.)
-    With the batch's leases in one statement too (lease.py `save_new_leases`), a batch of
+    With the batch's leases in one statement too (claim.py `save_new_leases`), a batch of
     n rows sends 2n - 2 statements fewer: with batches of 16, a PostgreSQL drain worker ran
     ~4% fewer instructions a row (benchmarks/p3_budget.py's method), the server 11% fewer
     statements."""

@@ -26,7 +26,7 @@ from lashtui.model import (
     ProcessStarted,
     ProcessStartRequest,
 )
-from lashtui.registry.sql import event, lease, process
+from lashtui.registry.sql import claim, drive, event, lease, lease_row, process
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.fetch import fetch_rows, read_ahead
 from lashtui.registry.sql.filter import LIVE, in_backlog
@@ -53,13 +53,13 @@ def claim_for_run(
     # locks the row first): one round trip for the three (fetch.py `read_ahead`).
     read_ahead(
         conn,
-        lease.lease_row_statement(conn, process_id),
+        lease_row.lease_row_statement(conn, process_id),
         event.first_of_type_statement(conn, process_id, CANCEL_REQUESTED, 0),
     )
     record = load_record(conn, process_id)  # the claim's existence check, and the row
     if record is None:
         raise UnknownProcess.process(process_id)
-    outcome = lease.claim_existing(conn, process_id, owner, ttl_ms, now)
+    outcome = claim.claim_existing(conn, process_id, owner, ttl_ms, now)
     if outcome.acquired() is None:
         return ProcessRunClaim(outcome)
     if not to_run(record):
@@ -93,10 +93,10 @@ def start_for_run(
     if dialect(conn).new_rows_leaseless:
         # No lease row to read (`Dialect.new_rows_leaseless`): the first fence, where the
         # read was a round trip of its own on PostgreSQL.
-        new = lease.new_lease(conn, record.id, owner, ttl_ms, now, 1, checked=True)
+        new = claim.new_lease(conn, record.id, owner, ttl_ms, now, 1, checked=True)
         outcome = ProcessLeaseClaimOutcome.acquired_lease(new)
     else:
-        outcome = lease.claim_existing(conn, record.id, owner, ttl_ms, now, checked=True)
+        outcome = claim.claim_existing(conn, record.id, owner, ttl_ms, now, checked=True)
     return record, ProcessRunClaim(outcome, record, started=outcome.acquired() is not None)
 
 
@@ -207,7 +207,7 @@ def _pick(
     (`_claim_picked`; on PostgreSQL the rows are locked and the fences read after the pick:
     `_claim_locked`)."""
     sql = dialect(conn)
-    skip = [*skip, *lease.still_large(conn)]  # (never a record past the ceiling's tests)
+    skip = [*skip, *drive.still_large(conn)]  # (never a record past the ceiling's tests)
     record = sql.stored_json("p.record_json")
     extra = f", {record}" if sql.skip_locked("p") else f", {record}, l.lease_fencing_token"
     # A row marked plainly the backlog's (backlog_mark.py) needs neither its record tests
@@ -281,9 +281,9 @@ def _claim_picked(
             claims[process_id] = _claim_one(conn, process_id, owner, ttl_ms, started, now)
             continue
         # The owners' limits were checked before the transaction (the store's caller).
-        new = lease.lease_for(process_id, owner, ttl_ms, now, (fence or 0) + 1, checked=True)
+        new = claim.lease_for(process_id, owner, ttl_ms, now, (fence or 0) + 1, checked=True)
         picked.append((process_id, record, new))
-    lease.save_new_leases(conn, [new for _, _, new in picked])
+    claim.save_new_leases(conn, [new for _, _, new in picked])
     # (`every`: the ids whose cancel requests `_claim_locked` read ahead, a superset.)
     ids = every if every is not None and picked else [pid for pid, _, _ in picked]
     cancels = event.first_of_type_each(conn, ids, CANCEL_REQUESTED)

@@ -55,11 +55,14 @@ from lashtui.model.audit import AuditPage, AuditQuery, OperatorAction
 from lashtui.registry.sql import (
     activity,
     audit,
+    claim,
+    drive,
     error,
     event,
     grant,
     indexes,
     lease,
+    lease_row,
     log_read,
     page,
     probe,
@@ -68,6 +71,7 @@ from lashtui.registry.sql import (
     reference,
     rerun,
     run,
+    worklist,
 )
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.timing import TimedRunner, TransactionObserver
@@ -194,12 +198,12 @@ class SqlProcessRegistry(ABC):
         return await self._db.read(reference.live_reference_summary)
 
     async def list_work_items(self) -> list[ProcessWorkItem]:
-        return await self._db.read(lease.work_items)
+        return await self._db.read(worklist.work_items)
 
     async def list_drive_work_items(
         self, now_ms: int, claimant: LeaseOwnerIdentity | None = None
     ) -> list[ProcessWorkItem]:
-        return await self._db.read(lease.drive_work_items, now_ms, claimant)
+        return await self._db.read(drive.drive_work_items, now_ms, claimant)
 
     async def work_items_changed_since(
         self, cursor: int, limit: int, claimant: LeaseOwnerIdentity | None = None
@@ -207,7 +211,7 @@ class SqlProcessRegistry(ABC):
         # Short: a woken worker reads a handful of rows, and on SQLite a short read runs on
         # the loop's thread when the file is free, without queueing behind a long read.
         return await self._db.short_read(
-            lease.work_items_changed_since, cursor, limit, claimant, self._now()
+            worklist.work_items_changed_since, cursor, limit, claimant, self._now()
         )
 
     # --- events and terminals
@@ -315,7 +319,7 @@ class SqlProcessRegistry(ABC):
     async def claim_process_lease(
         self, process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int
     ) -> ProcessLeaseClaimOutcome:
-        return await self._db.short_write(lease.claim, process_id, owner, ttl_ms, self._now())
+        return await self._db.short_write(claim.claim, process_id, owner, ttl_ms, self._now())
 
     async def claim_process_for_run(
         self, process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int, started: ProcessStarted
@@ -345,20 +349,20 @@ class SqlProcessRegistry(ABC):
         ttl_ms: int,
     ) -> ProcessLeaseClaimOutcome:
         return await self._db.short_write(
-            lease.reclaim, process_id, owner, observed_holder, ttl_ms, self._now()
+            claim.reclaim, process_id, owner, observed_holder, ttl_ms, self._now()
         )
 
     async def renew_process_lease(self, lease_: ProcessLease, ttl_ms: int) -> ProcessLease:
         return await self._db.short_write(lease.renew, lease_, ttl_ms, self._now())
 
     async def get_process_lease(self, process_id: str) -> ProcessLease | None:
-        return await self._db.point_read(lease.get, process_id)
+        return await self._db.point_read(lease_row.get, process_id)
 
     async def get_work_item(self, process_id: str) -> ProcessWorkItem | None:
-        return await self._db.point_read(lease.work_item, process_id)
+        return await self._db.point_read(worklist.work_item, process_id)
 
     async def get_process_leases(self, process_ids: list[str]) -> dict[str, ProcessLease]:
-        return await self._db.read(lease.get_many, list(process_ids))
+        return await self._db.read(lease_row.get_many, list(process_ids))
 
     async def release_process_lease(self, lease_: ProcessLease) -> None:
         await self._db.short_write(lease.release, lease_)

@@ -13,7 +13,7 @@ So every read of such a column takes at most `READ_CHARS` and one character more
 only ever held cut: its first `READ_CHARS` characters and `CUT_MARK`. A cut value is shown
 as cut (`untrusted.bounded`: "… (more than 4,096 characters: not read)") and is never used
 as a key: what would act by one (a lease's fence and token, the rows of a cut process id)
-refuses in one sentence naming the row (lease.py `lease_row_problem`, long_id.py
+refuses in one sentence naming the row (lease_row.py `lease_row_problem`, long_id.py
 `refuse_cut`). A value at most `READ_CHARS` long is read, and written out, exactly as stored.
 
 The ceiling is `untrusted.SHOWN_CHARS`, the longest text lashtui shows whole, eight times
