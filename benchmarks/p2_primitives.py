@@ -283,7 +283,8 @@ def _pg_peer_conn(url: str) -> tuple[PgConn, str]:
     it and the statement that opens a write transaction as the store opens one."""
     import psycopg
 
-    from lashtui.registry.postgres.connection import LOCK_TIMEOUT_MS, notify_channel
+    from lashtui.registry.postgres.connection import LOCK_TIMEOUT_MS
+    from lashtui.registry.postgres.notice import notify_channel
     from lashtui.registry.postgres.schema import DDL as PG_DDL
     from lashtui.registry.postgres.schema import SCHEMA_VERSION as PG_SCHEMA_VERSION
     from lashtui.registry.postgres.schema import SEQ_BITS, WRITER_LOCK_CLASS

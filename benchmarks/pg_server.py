@@ -45,7 +45,7 @@ def unavailable() -> str | None:
     try:
         import psycopg
 
-        from lashtui.registry.postgres.connection import first_line
+        from lashtui.registry.display import first_line
     except ImportError:
         return "psycopg is not installed: pip install 'lashtui[postgres]'"
     try:

@@ -20,7 +20,7 @@ def raw_connection(target: str) -> Iterator[Tx]:
     if target.startswith("postgresql://"):
         import psycopg
 
-        from lashtui.registry.postgres.connection import PgTx
+        from lashtui.registry.postgres.tx import PgTx
 
         with psycopg.connect(target) as pg:  # commits on a clean exit
             yield PgTx(pg)

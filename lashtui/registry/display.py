@@ -75,3 +75,8 @@ def keyword_form_problem(target: str) -> str | None:
         f"not a registry: `{shown}` is libpq's key=value form; name a PostgreSQL registry "
         "by its URL, postgresql://USER@HOST:PORT/DBNAME"
     )
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -21,7 +21,7 @@ from lashtui.model import (
     default_process_event_types,
 )
 from lashtui.registry import ProcessRegistry, open_registry
-from lashtui.registry.postgres.connection import JsonbRefused
+from lashtui.registry.postgres.jsonb_refusal import JsonbRefused
 from lashtui.registry.sql.backlog_mark import STALE, STALE_INDEX, UNMARKED, UNMARKED_INDEX
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.drive import BACKLOG_LISTED, drive_work_items

@@ -19,13 +19,13 @@ from lashtui.errors import LeaseLost, StoreError, UnsupportedSchema
 from lashtui.model import ProcessEventAppendRequest, ProcessLease, SuccessOutput
 from lashtui.registry import open_registry
 from lashtui.registry.postgres import PostgresProcessRegistry
-from lashtui.registry.postgres.connection import PgTx
 from lashtui.registry.postgres.schema import (
     BEGIN_WRITE_FUNCTION,
     COMPLETE_FUNCTION,
     SCHEMA_VERSION,
     SEQ_BITS,
 )
+from lashtui.registry.postgres.tx import PgTx
 from lashtui.registry.sql import event
 from lashtui.registry.sql.prepared import prepare_completion
 from lashtui.registry.sql.row import next_change_seq

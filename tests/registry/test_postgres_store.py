@@ -33,13 +33,14 @@ from lashtui.model import (
 from lashtui.registry import open_registry
 from lashtui.registry.display import redacted
 from lashtui.registry.postgres import PostgresProcessRegistry
-from lashtui.registry.postgres.connection import CONNECT_TIMEOUT_S, PgTx
+from lashtui.registry.postgres.connection import CONNECT_TIMEOUT_S
 from lashtui.registry.postgres.schema import (
     BEGIN_WRITE_FUNCTION,
     COMPLETE_FUNCTION,
     SCHEMA_VERSION,
     START_FUNCTION,
 )
+from lashtui.registry.postgres.tx import PgTx
 from lashtui.registry.sql import lease
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.fetch import read_ahead

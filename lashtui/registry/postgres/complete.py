@@ -4,7 +4,7 @@
 The completion is built before its transaction, as the SQLite store builds one
 (sql/prepared.py `prepare_completion`: the terminal event's JSON, its hash and replay
 key, the record made terminal), from the record the handle's connections last committed or
-read (connection.py `SharedCache`) and the last event sequence they appended to the row.
+read (tx.py `SharedCache`) and the last event sequence they appended to the row.
 Inside the transaction one statement runs `lashtui_complete` (schema.py `COMPLETE_DDL`):
 it locks the row, checks that what the completion was built from still holds, then makes
 the fenced release, the event's insert and the record's save with the shared path's

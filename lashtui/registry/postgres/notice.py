@@ -12,7 +12,7 @@ written under a lease ends its row. Measured with pg_stat_statements, four worke
 nothing to claim.
 
 So a transaction whose writes (the group's, for a group commit) are all in `QUIET` is
-announced on the registry's quiet channel (connection.py `quiet_channel`), the others on
+announced on the registry's quiet channel (`quiet_channel`, below), the others on
 its channel; a listener that asks for work only (`notifications(work_only=True)`, the
 worker's wake) listens on the channel alone, and the dashboard on both. The server then
 never sends a worker the quiet ones: when every listener heard every commit and dropped
@@ -29,6 +29,7 @@ a payload when it asks for work only. A payload without the suffix is work.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -71,3 +72,19 @@ def parse(text: str) -> tuple[str, bool]:
     if text.endswith(QUIET_SUFFIX):
         return text[: -len(QUIET_SUFFIX)], True
     return text, False
+
+
+def notify_channel(schema: str) -> str:
+    """The channel a registry's commits are announced on: one per schema, and short enough
+    for PostgreSQL's 63-byte identifiers whatever the schema's name. Quiet commits go to
+    `quiet_channel` (notice.py)."""
+    return "lashtui_" + hashlib.sha256(schema.encode()).hexdigest()[:16]
+
+
+def quiet_channel(channel: str) -> str:
+    """Where the commits that make no work for a worker are announced (notice.py): a
+    listener on `channel` alone (a worker's wake) is never sent them."""
+    return channel + QUIET_CHANNEL_SUFFIX
+
+
+QUIET_CHANNEL_SUFFIX = "_quiet"

@@ -21,7 +21,7 @@ registry stamped 10 to 14 by an earlier lashtui is migrated on its first writabl
 (upgrade.py). Any other version is refused untouched.
 
 The change feed without a write lock. Writers commit concurrently, each process's rows
-locked by the transaction that changes them (connection.py), so a sequence taken in one
+locked by the transaction that changes them (transaction.py), so a sequence taken in one
 order may commit in another: a reader that saw sequence N would miss an N-1 committed
 later. So a save's `change_seq` is its writing transaction's id (`pg_current_xact_id()`,
 64 bits, taken at BEGIN) times 2^24, plus a count of the saves before it in that
@@ -264,7 +264,7 @@ COMPLETE_DDL = f"""CREATE OR REPLACE FUNCTION {COMPLETE_FUNCTION}(
 # returns the stored row's registration hash and record JSON, from which the caller takes
 # the shared path's replay or conflict outcome; NULLs when it inserted. Two starts of one
 # new id racing: the second's insert fails on the primary key, and the transaction runs
-# again (connection.py), to find the row, as on the shared path.
+# again (transaction.py), to find the row, as on the shared path.
 START_DDL = f"""CREATE OR REPLACE FUNCTION {START_FUNCTION}(
         p_id text, p_hash text, p_scope text, p_created bigint, p_updated bigint,
         p_status text, p_record text, p_offset bigint, p_owner text, p_incarnation text,

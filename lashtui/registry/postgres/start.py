@@ -132,7 +132,7 @@ class StartOutcome:
     """What `start_in_server` answers, read from the function's row after COMMIT: nothing
     the transaction writes depends on it (for a stored id the function wrote nothing), so
     the start needs no round trip of its own before COMMIT (a read of the row in the
-    transaction is a pipeline sync: connection.py), and one start is one round trip.
+    transaction is a pipeline sync: tx.py), and one start is one round trip.
 
     The shared path's answers, with one difference where nothing is written: a replay or
     a conflict is decided after the commit, not inside it, so a conflicting start's

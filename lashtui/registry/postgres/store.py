@@ -24,14 +24,11 @@ from lashtui.model import (
     ProcessStartRequest,
     ProcessWorkItem,
 )
+from lashtui.registry.display import first_line
 from lashtui.registry.kept import convert_kept
 from lashtui.registry.postgres import notice
 from lashtui.registry.postgres.complete import complete_in_server
-from lashtui.registry.postgres.connection import (
-    CONNECT_KWARGS,
-    PostgresConnection,
-    first_line,
-)
+from lashtui.registry.postgres.connection import CONNECT_KWARGS, PostgresConnection
 from lashtui.registry.postgres.schema import DDL, SUPERSEDED, WRITER_LOCK_CLASS
 from lashtui.registry.postgres.start import StartOutcome, prepare_start, start_in_server
 from lashtui.registry.sql import event, process, worklist

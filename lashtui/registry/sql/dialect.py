@@ -26,7 +26,7 @@ too). So there are three forms, and a statement is written in one of them (`Dial
 
 A statement fails over from the first to a tolerant one: the store's connection rolls the
 transaction back and runs it again, whole, in the tolerant form, and keeps that form for a
-minute before it tries the plain cast again (postgres/connection.py), so only a registry
+minute before it tries the plain cast again (postgres/jsonb_refusal.py), so only a registry
 that holds such a row pays. Measured on PostgreSQL 15, 100,000 running rows whose records
 are ~1.3 kB (the census reads every live row's `wait`), as the backend's CPU time (serial
 plans, median of 9; wall-clock on this shared 2-core machine swung 1-3 s either way): the
@@ -112,7 +112,7 @@ class Dialect(NamedTuple):
     # the plain cast, the registry's try-cast function, or pg_input_is_valid (16+).
     jsonb: str = JSONB_CAST
     # What a write transaction's read of a row it may change ends with: PostgreSQL's write
-    # transactions lock each process's rows as they read them (postgres/connection.py says
+    # transactions lock each process's rows as they read them (postgres/transaction.py says
     # why), SQLite's BEGIN IMMEDIATE already holds the whole file.
     row_lock: str = ""
     # Whether a row inserted in this transaction is known to have no lease row: PostgreSQL
