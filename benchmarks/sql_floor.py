@@ -18,7 +18,7 @@ registry the shape began with. Every replay must end every row completed.
   same process, so no two processes touch one row).
 
 Either way BEGIN IMMEDIATE is retried with short jittered pauses while another process
-holds the file's write lock, as the store does (`sqlite/connection.py` `_retrying`), and
+holds the file's write lock, as the store does (`sqlite/lock_wait.py` `_retrying`), and
 every 300 commits a checkpoint runs on a thread and connection of its own, behind the
 writes, as the store makes one (its fsyncs would otherwise stop the writes: a copy of the
 backlog still being written back made the same replay a third slower).

@@ -154,7 +154,7 @@ class _Overtaken(Exception):
 class _Reader:
     """Reads on the store's read-only connection, each in one read snapshot; a read an
     immutable connection was overtaken during is redone on a fresh one (the store's
-    sqlite/connection.py `_reading` says why)."""
+    sqlite/reread.py `_reading` says why)."""
 
     ATTEMPTS = 5  # the store's REREAD_ATTEMPTS
 

@@ -792,7 +792,7 @@ RETRY_CHANGED_S = 0.5
 # claims them, and other worker processes wait that long. With 16, one of four workers in
 # tests/worker/test_crash.py's four-worker test was once held off the lock for 2 s and its
 # runs' 1.5 s leases lapsed; what held it off was SQLite's busy handler, replaced since by
-# short tries (sqlite/connection.py `_retrying`). Measured on a quiet machine (2026-12-04),
+# short tries (sqlite/lock_wait.py `_retrying`). Measured on a quiet machine (2026-12-04),
 # four workers draining 10,000 rows: 8 -> 2,713-2,827 rows/s, 16 -> 3,294-3,348; 24 and 32
 # no better then. Measured again once a claim waited a turn for its slots
 # (runtime.py `free_start_slots`, thirteenth session), interleaved pairs, 32 against 16:

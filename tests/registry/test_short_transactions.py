@@ -20,7 +20,7 @@ from lashtui.model import (
     ProcessStarted,
     SuccessOutput,
 )
-from lashtui.registry.sqlite import SqliteProcessRegistry, connection
+from lashtui.registry.sqlite import SqliteProcessRegistry, checkpoint, connection, short_write
 from lashtui.registry.sqlite.connection import SqliteConnection
 from tests.builders import ext, ob
 
@@ -124,13 +124,15 @@ async def test_the_wal_starts_over_only_once_it_holds_enough_frames(
     monkeypatch.setattr(SqliteConnection, "CHECKPOINT_EVERY", 20)
     monkeypatch.setattr(SqliteConnection, "RESTART_AT_FRAMES", restart_at)
     made: list[int] = []
-    real = connection._checkpointed
+    real = checkpoint._checkpointed
 
     def counted(conn: sqlite3.Connection, runner: object, *args: object, **kw: object) -> object:
         made.append(1)
         return real(conn, runner, *args, **kw)  # type: ignore[arg-type]
 
+    # (a write on the thread checkpoints through connection.py, a group through short_write.py)
     monkeypatch.setattr(connection, "_checkpointed", counted)
+    monkeypatch.setattr(short_write, "_checkpointed", counted)
     registry = await SqliteProcessRegistry.open(str(tmp_path / "r.db"))
     try:
         await registry.register_process(ext("p"))
@@ -163,7 +165,7 @@ async def test_a_slow_checkpoint_holds_the_writes_back_rather_than_let_the_wal_g
         during.append(events() - before)
         conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
-    monkeypatch.setattr(connection, "_checkpoint", slow_checkpoint)
+    monkeypatch.setattr(checkpoint, "_checkpoint", slow_checkpoint)
     registry = await SqliteProcessRegistry.open(str(tmp_path / "r.db"))
     try:
         await registry.register_process(ext("p"))

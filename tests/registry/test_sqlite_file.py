@@ -203,7 +203,7 @@ async def test_a_write_waiting_for_another_process_lock_does_not_hold_up_reads(
     tmp_path: Path, clock: ManualClock
 ) -> None:
     # A short write that finds the write lock held waits for it on the loop, between turns
-    # (sqlite/connection.py `_commit_group`), not queued on the writer's thread, where every
+    # (sqlite/short_write.py `_commit_group`), not queued on the writer's thread, where every
     # read of the handle waited behind it until the other process let go.
     path = tmp_path / "held.db"
     registry = await SqliteProcessRegistry.open(str(path), clock=clock, busy_timeout_ms=5000)

@@ -94,7 +94,7 @@ class RegistryConnection(RecordCache, sqlite3.Connection):
         as live, and its actions and a worker's runs were committed to a file no other
         program opens. Looked at (a stat) once every `FILE_CHECK_S` at most; every
         transaction and `data_version` read asks. A read-only connection needs none: it
-        opens the file afresh when it changes (connection.py `_reading`)."""
+        opens the file afresh when it changes (reread.py `_reading`)."""
         if self.opened is None:
             return
         now = time.monotonic()

@@ -31,7 +31,7 @@ READ_AHEAD_SPREAD = 4
 
 
 def _data_version(conn: Tx) -> int:
-    # A read-only handle may replace its connection (connection.py `_reading`), whose
+    # A read-only handle may replace its connection (reread.py `_reading`), whose
     # version then starts over: its generation keeps the number moving.
     if isinstance(conn, RegistryConnection):
         conn.still_there()  # (a watcher learns of a deleted or replaced file here)

@@ -4,10 +4,14 @@ transactions and group.py's groups alike)."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from types import TracebackType
+from typing import TypeVar
 
 from lashtui.registry.sqlite.connect import RegistryConnection
 from lashtui.registry.sqlite.write_lock import begin_write, end_write
+
+T = TypeVar("T")
 
 
 class transaction:  # lower case: used as `with transaction(conn, begin):`, like a function
@@ -61,3 +65,22 @@ class transaction:  # lower case: used as `with transaction(conn, begin):`, like
         conn.rolled_back()
         if conn.in_transaction:
             conn.execute("ROLLBACK")
+
+
+def _in_transaction(
+    conn: sqlite3.Connection,
+    begin: str | None,
+    fn: Callable[..., T],
+    *args: object,
+    **kwargs: object,
+) -> T:
+    """`fn` in one transaction opened by `begin`; None for a read of one statement, which
+    is its own transaction (and saves two round trips into SQLite)."""
+    assert isinstance(conn, RegistryConnection)  # every connection here is opened as one
+    if begin is None:
+        result = fn(conn, *args, **kwargs)
+        conn.committed()
+        return result
+    with transaction(conn, begin):
+        result = fn(conn, *args, **kwargs)
+    return result
