@@ -92,7 +92,7 @@ class RunGuard:
     async def _renew(self) -> None:
         state = self.state
         if self.task in self._rt.left_to_lapse:
-            return  # a stop gave up on this run: its lease lapses (worker.py `stop`)
+            return  # a stop gave up on this run: its lease lapses (stop.py `stop`)
         began = time.monotonic()
         left_s = self._lease_left_s()
         try:

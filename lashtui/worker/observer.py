@@ -58,7 +58,7 @@ class WorkerObserver:
     def draining_backlog(self, draining: bool) -> None:
         """The worker's backlog loop began (True) or stopped (False) taking full batches.
         Meanwhile the worker does not follow other connections' commits: what they commit
-        is read when the backlog ends, or by the drive every renew interval (worker.py
+        is read when the backlog ends, or by the drive every renew interval (follow.py
         `_drive_forever`)."""
 
 

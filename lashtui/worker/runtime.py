@@ -91,7 +91,7 @@ HURRIED_RELEASE_S = 1.0
 LAPSED_NAMED = 10
 
 # The most rows a worker has claimed and not yet started (see `StartSlot`), and so the most a
-# batch claim takes (worker.py `BATCH_AT_MOST`, where the figures for 32 are).
+# batch claim takes (batch.py `BATCH_AT_MOST`, where the figures for 32 are).
 START_SLOTS = 32
 
 
@@ -101,7 +101,7 @@ class WorkerStats:
     last_drive_ms: int | None = None
     wakes: int = 0  # drives of what another connection's commit changed (wake.py)
     saturated: int = 0  # times it stopped following commits, its backlog loop saturated
-    # Since when its backlog loop has been taking full batches (worker.py `_saturate`):
+    # Since when its backlog loop has been taking full batches (batch.py `_saturate`):
     # meanwhile other connections' commits are read at the backlog's end or at a drive.
     draining_since_ms: int | None = None
     # Live rows its drives and batch claims read to decide on, each counted once a read
@@ -151,12 +151,12 @@ class WorkerRuntime:
     # Told each run's start and end, verdict, claim and lease renewal (observer.py).
     observer: WorkerObserver = field(default_factory=WorkerObserver)
     # The tasks of runs a stop gave up on (their handlers swallowed its cancellation): their
-    # keepers renew no more, so their leases lapse (worker.py `stop`).
+    # keepers renew no more, so their leases lapse (stop.py `stop`).
     left_to_lapse: set[asyncio.Task[Any]] = field(default_factory=set)
     # The rows whose runs have begun (run.py), as against those still being claimed.
     running: set[str] = field(default_factory=set)
     # Of those, the runs whose handlers have ended and which are writing their terminals
-    # (or have, and are closing their lease keepers): a stop lets them end (worker.py).
+    # (or have, and are closing their lease keepers): a stop lets them end (stop.py).
     finishing: set[str] = field(default_factory=set)
     # Set when the operator hurries a stop (a second signal: `ProcessWorker.hurried_by`):
     # a stopped run then waits at most `HURRIED_RELEASE_S` for its lease's release.

@@ -150,7 +150,7 @@ class CommitWake:
 
     def interrupt(self) -> None:
         """End the current or next `wait` at once, returning False (the worker's backlog
-        loop has saturated: worker.py `_drive_forever`). A commit's wake stays pending."""
+        loop has saturated: follow.py `_drive_forever`). A commit's wake stays pending."""
         self._interrupted.set()
         self._woken.set()
 

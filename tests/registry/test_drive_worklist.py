@@ -33,7 +33,7 @@ from tests.registry.test_undecodable import SPOILERS
 
 
 def in_backlog(item: ProcessWorkItem, now: int) -> bool:
-    """The worker's test for a row its batch claim takes (worker.py `_batchable`), spelled
+    """The worker's test for a row its batch claim takes (batch.py `_batchable`), spelled
     out again here so that the store's SQL is checked against the models' reading."""
     return (
         item.disposition is RecoveryDisposition.RERUNNABLE

@@ -264,7 +264,7 @@ async def test_health_says_how_the_worker_reads_other_connections_commits(
     tmp_path: Path,
 ) -> None:
     """Followed as they happen; or, while it drains a backlog in full batches, read at
-    the backlog's end or at a drive (worker.py `_drive_forever`); or not at all while its
+    the backlog's end or at a drive (follow.py `_drive_forever`); or not at all while its
     drive loop is not running."""
     registry = await SqliteProcessRegistry.open(str(tmp_path / "engine.db"))
     worker = ProcessWorker(registry)

@@ -1,4 +1,4 @@
-"""A worker drains a backlog of free rerunnable rows by batch claims (worker.py
+"""A worker drains a backlog of free rerunnable rows by batch claims (batch.py
 `_claim_batches`, `claim_processes_for_run`), and two workers draining the same backlog
 split it without claiming each other's rows: every row runs once, and no claim is spent
 on a row another worker took or ended (before, each worker tried every row its worklist

@@ -186,7 +186,7 @@ async def test_a_worker_draining_a_backlog_stops_following_commits_and_misses_no
     registry_target: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A worker whose backlog loop keeps taking full batches stops following the others'
-    commits (worker.py `_drive_forever`): it could not run more meanwhile, and on SQLite
+    commits (follow.py `_drive_forever`): it could not run more meanwhile, and on SQLite
     every commit cost it a wake and a read of all the others changed. What is committed
     meanwhile is not missed but seen when the backlog ends, by a full drive, not at the
     interval (a minute here): an owner_bound row another handle starts mid-drain runs

@@ -25,7 +25,7 @@ from lashtui.registry.sql.work_item import (
 )
 
 # Of the backlog, the rows a worker's drive lists: two or more make it claim in batches, one
-# alone takes the one-row path (worker.py `_hand_to_batches`).
+# alone takes the one-row path (batch.py `_hand_to_batches`).
 BACKLOG_LISTED = 2
 
 

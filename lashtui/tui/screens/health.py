@@ -287,7 +287,7 @@ class HealthScreen(LiveScreen):
     @staticmethod
     def _commits_fact(worker: ProcessWorker, now_ms: int) -> list[str]:
         """Whether the worker follows other connections' commits as they happen, or drains
-        a backlog in full batches and reads them at its end or at a drive (worker.py
+        a backlog in full batches and reads them at its end or at a drive (follow.py
         `_drive_forever`)."""
         since = worker.stats.draining_since_ms
         backlog = "not draining in full batches"
