@@ -197,6 +197,14 @@ def _read_page(conn: Any, page: _Page, down: bool) -> tuple[list[Row], dict[str,
 Row = tuple[Any, ...]
 
 
+def _cursor(process_id: Any) -> Any:
+    """The next page's cursor on a row: its id, the NULL row's as `NULL` (None would start
+    the listing over)."""
+    from lashtui.registry.sql.blob_id import NULL_SHOWN
+
+    return NULL_SHOWN if process_id is None else process_id
+
+
 class _Listing:
     """`Listing.pages` and `write_listing` (command/query.py) over the plain read: pages of
     `LS_PAGE` in id order until `--limit` rows (0: all), one row past it read to know
@@ -222,7 +230,8 @@ class _Listing:
                 rows, self.cut = rows[: limit - self.shown], True
             if rows:
                 self.shown += len(rows)
-                self.last_id = self.after = rows[-1][1]
+                # (a NULL id's row is named as every reader names it: blob_id.py)
+                self.last_id = self.after = _cursor(rows[-1][1])
                 yield rows, leases
             if self.cut or not full:
                 return

@@ -94,12 +94,12 @@ def rows_keyed(db: str, raw: bytes) -> dict[str, int]:
 
 
 def copy_row(
-    db: str | Path, source: str, process_id: str | bytes, record: str | None = None
+    db: str | Path, source: str, process_id: str | bytes | None, record: str | None = None
 ) -> None:
-    """A copy of `source`'s row in SQLite registry `db` under `process_id` (text, or bytes:
-    stored as a blob), as another program with no id rule could store it: every column
-    copied, its change one later, its record `record` if given (its own otherwise); no
-    event, lease or grant."""
+    """A copy of `source`'s row in SQLite registry `db` under `process_id` (text, bytes:
+    stored as a blob, or None: NULL, which a rowid table's TEXT PRIMARY KEY takes), as
+    another program with no id rule could store it: every column copied, its change one
+    later, its record `record` if given (its own otherwise); no event, lease or grant."""
     conn = sqlite3.connect(db)
     try:
         columns = [row[1] for row in conn.execute("PRAGMA table_info(processes)")]

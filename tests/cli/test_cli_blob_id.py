@@ -141,3 +141,43 @@ def test_ls_show_and_check_name_it_alike(tmp_path: Path, blob: str) -> None:
     assert refused.returncode == 1 and "lashtui only lists and shows it" in refused.stderr
     if blob == "UTF-8":  # its bytes as text name no row: every reader agrees
         assert "unknown process `abc`" in run("show", "abc", db=db).stderr
+
+
+def test_worker_once_names_it_behind_a_backlog_of_several(tmp_path: Path) -> None:
+    # Three rows wait: the drive lists the backlog's first two (lease.py `BACKLOG_LISTED`)
+    # and the batch claim takes the rest, so the blob, sorted after every text id, was
+    # never listed: "3 rows looked at: 3 ran", the row that can never run unsaid.
+    db = seeded(tmp_path, b"r\xffw")
+    for more in ("good2", "good3"):
+        copy_row(db, "good", more)
+
+    once = run("worker", "--once", db=db)
+
+    assert once.returncode == 0, once.stderr
+    assert once.stdout == "worker: one pass, 4 rows looked at: 3 ran, 1 skipped (undecodable)\n"
+    assert "skipped b'r\\xffw': its process_id column holds a blob, not text" in once.stderr
+
+
+def test_ls_after_a_blob_id_lists_the_rows_past_it(tmp_path: Path) -> None:
+    # `--after b'abc'` was taken as that text: every text id above it ('good', 'zz') and
+    # every blob, the row itself included, came back as "the rows after b'abc'".
+    db = seeded(tmp_path, b"abc")
+    copy_row(db, "good", "zz")
+    copy_row(db, "good", b"abd")
+
+    def ids(*args: str) -> list[str]:
+        result = run("ls", "--status", "any", "--json", *args, db=db)
+        assert result.returncode == 0, result.stderr
+        return [p["process_id"] for p in json.loads(result.stdout)]
+
+    assert ids() == ["good", "zz", "b'abc'", "b'abd'"]  # where SQLite sorts them
+    assert ids("--after", "b'abc'") == ["b'abd'"]
+    assert ids("--after", "b'abd'") == []
+    assert ids("--after", "zz") == ["b'abc'", "b'abd'"]  # past the last text id
+    assert ids("--desc", "--after", "b'abd'") == ["b'abc'", "zz", "good"]
+    # A page that ends on it says how to go on: its shell word reads back as `b'abc'`.
+    paged = run("ls", "--status", "any", "--limit", "3", db=db)
+    word = paged.stderr.split("--after ", 1)[1].split(" for the next page", 1)[0]
+    said = subprocess.run(["bash", "-c", f"printf %s {word}"], capture_output=True, text=True,
+                          timeout=60, check=True)  # fmt: skip
+    assert said.stdout == "b'abc'"

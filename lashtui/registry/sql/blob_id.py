@@ -20,6 +20,18 @@ text, and a write or a read of what is keyed by its id (its events) that finds n
 that text refuses it in one sentence (`refuse_blob`: row.py `load_record`,
 `require_exists`; `end_undecodable`); another program, or `sqlite3`, has to.
 PostgreSQL's text column holds no blob.
+
+A rowid table's TEXT PRIMARY KEY (lash's layout and lashtui's) also takes NULL, as many
+times as it is inserted (each NULL is distinct to the key's index); a number is stored as
+its text (TEXT affinity), so NULL and a blob are all that is not text there. Before, a NULL
+id failed `sweep`, `worker --once` and every drive whole ("failed to decode process
+registry row: process_id"), and `ls` and the dashboard left the row out unsaid (an `IN`
+never matches NULL). Now it is read as the text `NULL` (`NULL_SHOWN`, as sqlite3 quotes
+it), a stand-in that says why (`NULL_ID_WORDS`) like a blob's: listed first (where SQLite
+sorts NULL), skipped and counted by the worker and the sweep, found by `show NULL` when no
+row has that text as its id, refused by every action. Several NULL rows list as one (the
+first by rowid), as the ids of two cut rows that begin alike do (long_id.py). PostgreSQL's
+primary key is NOT NULL.
 """
 
 from __future__ import annotations
@@ -34,18 +46,69 @@ BLOB_ID_WORDS = (
 )
 
 
+NULL_ID_WORDS = (
+    "its process_id column is NULL, not text: no lashtui statement can name it, so "
+    "nothing runs, recovers or ends it"
+)
+# How every reader holds a NULL id (sqlite3's `quote` of it): never a blob's `b'...'`.
+NULL_SHOWN = "NULL"
+
+
 # What `show` says it did not read of such a row: the other tables are keyed by text ids.
-BLOB_NOT_READ = "its lease, events, grants, cancel and reruns (keyed by text, never by a blob)"
+BLOB_NOT_READ = (
+    "its lease, events, grants, cancel and reruns (keyed by text, never by a blob or NULL)"
+)
 
 
 def refuse_blob(process_id: str) -> str:
     """The one sentence for an action asked of a blob id's row (named by `shown_id`), or a
     read of what is keyed by its id (its events)."""
+    column = "is NULL" if process_id == NULL_SHOWN else "holds a blob"
     return (
-        f"process `{process_id}` has an id that is not text (its process_id column holds a "
-        "blob), which no lashtui statement can name, so lashtui only lists and shows it: "
+        f"process `{process_id}` has an id that is not text (its process_id column {column}), "
+        "which no lashtui statement can name, so lashtui only lists and shows it: "
         "only another program (sqlite3) can delete or rewrite its row"
     )
+
+
+def not_text(conn: Tx, process_id: str) -> bool:
+    """Whether `process_id`, which no row has as its text id, names a row whose id is not
+    text as a read shows it: a blob's (`blob_of`) or a NULL's (`NULL_SHOWN`)."""
+    if process_id == NULL_SHOWN:
+        return null_row(conn, "1") is not None
+    return blob_of(conn, process_id) is not None
+
+
+def stored_key(conn: Tx, process_id: str) -> str | bytes | None:
+    """What the row `process_id` names is keyed by: that text when a row has it as its id
+    (exact text first) or no row's id that is not text reads as it; else the blob's bytes, or
+    None for a NULL id (how a page's cursor on such a row walks past it: filter.py)."""
+    if not isinstance(process_id, str):  # a blob as read (listing.py pages by the column)
+        return process_id
+    if process_id != NULL_SHOWN and blob_key(process_id) is None:
+        return process_id  # (most cursors: nothing to ask)
+    if dialect(conn).name != "sqlite":
+        return process_id
+    found = conn.execute("SELECT 1 FROM processes WHERE process_id = ?", (process_id,))
+    if found.fetchone() is not None:
+        return process_id
+    if process_id == NULL_SHOWN:
+        return None if null_row(conn, "1") is not None else process_id
+    blob = blob_of(conn, process_id)
+    return blob if blob is not None else process_id
+
+
+def null_row(conn: Tx, columns: str) -> tuple[object, ...] | None:
+    """The first row (by rowid) whose id is NULL, read with `columns` from `processes p`, if
+    there is one. Always None on PostgreSQL, whose primary key is NOT NULL."""
+    if dialect(conn).name != "sqlite":
+        return None
+    from lashtui.registry.sql.fetch import fetch_rows  # (fetch.py imports this module)
+
+    rows = fetch_rows(
+        conn, f"SELECT {columns} FROM processes p WHERE p.process_id IS NULL LIMIT 1"
+    )
+    return tuple(rows[0]) if rows else None
 
 
 def blob_of(conn: Tx, process_id: str) -> bytes | None:
@@ -61,9 +124,10 @@ def blob_of(conn: Tx, process_id: str) -> bytes | None:
 
 
 def is_blob_row(undecodable: str | None) -> bool:
-    """Whether a stand-in's reason (`ObservedProcess.undecodable`) is a blob id's (then
-    perhaps more: row.py `undecodable_record` adds a status column that holds no state)."""
-    return undecodable is not None and undecodable.startswith(BLOB_ID_WORDS)
+    """Whether a stand-in's reason (`ObservedProcess.undecodable`) is a blob id's or a NULL
+    id's (then perhaps more: row.py `undecodable_record` adds a status column that holds no
+    state): an id that is not text, which nothing lashtui runs can act on."""
+    return undecodable is not None and undecodable.startswith((BLOB_ID_WORDS, NULL_ID_WORDS))
 
 
 def shown_id(value: bytes) -> str:

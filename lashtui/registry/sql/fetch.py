@@ -16,6 +16,7 @@ import sqlite3
 from typing import Any
 
 from lashtui.errors import InvalidRequest
+from lashtui.registry.sql.blob_id import NULL_SHOWN, blob_key, null_row, stored_key
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Dialect, Tx, dialect
 from lashtui.registry.sql.long_id import cut_rows, is_cut
 from lashtui.registry.sql.stored_text import as_read, read_text
@@ -263,6 +264,26 @@ def stored_rows(conn: Tx, process_ids: list[str]) -> list[Row]:
             f"WHERE p.process_id IN ({','.join('?' * len(chunk))})",
             [*large, *chunk],
         )
+    return rows + _not_text_rows(conn, process_ids, {row[1] for row in rows})
+
+
+def _not_text_rows(conn: Tx, process_ids: list[str], found: set[object]) -> list[Row]:
+    """The rows of those ids no row has as its text id that name, as a read shows them, a
+    row whose id is not text (blob_id.py: `NULL`, a blob's `b'...'`), read as a cut id's is
+    (they are stand-ins whose records are never read): how the dashboard reads such a row
+    again by the id it lists (it was "gone", and left out of marked rows unsaid)."""
+    rows: list[Row] = []
+    for process_id in process_ids:
+        if process_id in found or (process_id != NULL_SHOWN and blob_key(process_id) is None):
+            continue
+        key = stored_key(conn, process_id)
+        if key is None:
+            row = null_row(conn, CUT_ROW_COLUMNS)
+            rows += [row] if row is not None else []
+        elif isinstance(key, bytes):
+            rows += fetch_rows(
+                conn, f"SELECT {CUT_ROW_COLUMNS} FROM processes p WHERE p.process_id = ?", (key,)
+            )
     return rows
 
 
@@ -290,7 +311,7 @@ def ordered_rows(
     loop) and steps no row past the cut (`fetch_rows`); PostgreSQL's server makes the cut
     from the records' stored sizes (`sized_page`), in one statement. A cut id (long_id.py)
     reads the row it was cut from, with no record."""
-    if any(is_cut(process_id) for process_id in process_ids):
+    if any(process_id is None or is_cut(process_id) for process_id in process_ids):
         return _with_cut_rows(conn, process_ids, max_chars)
     if dialect(conn).name != "sqlite":
         return _ordered_on_server(conn, process_ids, max_chars)
@@ -318,18 +339,22 @@ def ordered_rows(
 def _with_cut_rows(
     conn: Tx, process_ids: list[str], max_chars: int | None
 ) -> tuple[list[Row], int]:
-    """`ordered_rows` of ids some of which are cut: the others read as ever, the cut ones'
-    rows (no record: they count nothing toward `max_chars`) put back in their places, up to
-    where the others' read stopped."""
-    whole = [process_id for process_id in process_ids if not is_cut(process_id)]
+    """`ordered_rows` of ids some of which are cut or NULL: the others read as ever, the
+    cut ones' and the NULL's rows (no record: they count nothing toward `max_chars`) put
+    back in their places, up to where the others' read stopped."""
+    whole = [pid for pid in process_ids if pid is not None and not is_cut(pid)]
     rows, covered = ordered_rows(conn, whole, max_chars)
     found = {row[1]: row for row in rows}
     cut_ids = [process_id for process_id in process_ids if is_cut(process_id)]
     cut = {row[1]: row for row in cut_rows(conn, CUT_ROW_COLUMNS, cut_ids)}
+    if None in process_ids:  # a NULL id's row (blob_id.py), its record unread as a cut's
+        null = null_row(conn, CUT_ROW_COLUMNS)
+        if null is not None:
+            cut[None] = null
     ordered: list[Row] = []
     taken = 0  # of the whole ids
     for at, process_id in enumerate(process_ids):
-        if is_cut(process_id):
+        if process_id is None or is_cut(process_id):
             row = cut.pop(as_read(process_id), None)  # (once: an id given twice reads once)
             if row is not None:
                 ordered.append(row)

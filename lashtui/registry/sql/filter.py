@@ -400,42 +400,79 @@ def text_filter(text: str, sql: Dialect) -> Arm:
     return f"({' OR '.join(terms)})", [needle, needle, needle]
 
 
-def id_page_statements(query: PageShape, down: bool, sql: Dialect = SQLITE) -> list[Arm]:
+# How `id_page_statements` is told its cursor is a row whose id is not text (blob_id.py
+# `stored_key`): the NULL row's, or a blob's (bytes). Unset, a cursor is text.
+_TEXT = object()
+
+
+def id_page_statements(
+    query: PageShape, down: bool, sql: Dialect = SQLITE, key: object = _TEXT
+) -> list[Arm]:
     """The SELECTs of one page in id order, one per status arm: each returns process ids in
-    the page's direction (`down`: from high to low), at most `limit` of them."""
+    the page's direction (`down`: from high to low), at most `limit` of them. `key` is the
+    cursor as stored when it names a row whose id is not text (`stored_key`: None for a NULL
+    id, bytes for a blob)."""
     lens = lens_of(query, sql)
     text, text_params = text_filter(query.text, sql)
     column, order = lens.id_column, "DESC" if down else "ASC"
-    cursor = query.before_id if query.backwards else query.after_id
+    cursor: object = query.before_id if query.backwards else query.after_id
     keyset = f"{column} {'<' if down else '>'} ?" if cursor is not None else ""
-    if cursor is not None:
-        cursor = cursor_bound(cursor, down, sql.name)  # (a cut id's: long_id.py)
+    if cursor is not None and key is None:  # the NULL row's: first in SQLite's order
+        keyset, cursor = ("0" if down else f"{column} IS NOT NULL"), None
+    elif cursor is not None:
+        cursor = key if key is not _TEXT else cursor_bound(str(cursor), down, sql.name)
+    # A walk down from a cursor never meets a NULL id (NULL < x is not true), though SQLite
+    # sorts it below every other: each arm's NULL row is asked for apart (an index seek).
+    nulls = sql.name == "sqlite" and down and keyset and cursor is not None
     statements: list[Arm] = []
     for status, status_params in status_arms(query.states, lens.status, sql):
-        terms = [term for term in (lens.predicate, status, keyset, text) if term]
-        where = f"WHERE {' AND '.join(terms)}" if terms else ""
         # An arm with no lens walks its status's range of the (status, process_id) index.
         first = sql.status_first(lens.status, order) if status and not lens.predicate else ""
-        select = (
-            f"SELECT {read_text(column)} FROM {lens.source} {where} "
-            f"ORDER BY {first}{column} {order} LIMIT ?"
-        )
-        params = [
-            *lens.params,
-            *status_params,
-            *([cursor] if keyset else []),
-            *text_params,
-            query.limit,
-        ]
-        statements.append((select, params))
+        for null_arm in (False, True) if nulls else (False,):
+            bound = f"{column} IS NULL" if null_arm else keyset
+            terms = [term for term in (lens.predicate, status, bound, text) if term]
+            where = f"WHERE {' AND '.join(terms)}" if terms else ""
+            select = (
+                f"SELECT {read_text(column)} FROM {lens.source} {where} "
+                f"ORDER BY {first}{column} {order} LIMIT ?"
+            )
+            params = [
+                *lens.params,
+                *status_params,
+                *([cursor] if keyset and cursor is not None and not null_arm else []),
+                *text_params,
+                1 if null_arm else query.limit,
+            ]
+            statements.append((select, params))
     return statements
 
 
 def id_page_ids(conn: Tx, query: PageShape, down: bool, sql: Dialect = SQLITE) -> list[str]:
     """The ids of one page in id order: each status arm's walk, merged in the page's
     direction and cut at `limit` (SQLite cannot merge several ranges of one index in order
-    itself: page.py)."""
-    statements = id_page_statements(query, down, sql)
+    itself: page.py). Several NULL ids list as one (blob_id.py)."""
+    from lashtui.registry.sql.blob_id import stored_key  # (blob_id.py reads through fetch)
+
+    cursor = query.before_id if query.backwards else query.after_id
+    key = stored_key(conn, cursor) if cursor is not None else None
+    statements = id_page_statements(query, down, sql, _TEXT if isinstance(key, str) else key)
     arms = [fetch_rows(conn, select, params) for select, params in statements]
-    merged = heapq.merge(*arms, reverse=down)
-    return [as_read(row[0]) for row in itertools.islice(merged, query.limit)]
+    merged = heapq.merge(*arms, key=_sqlite_order, reverse=down)
+    ids, null = [], False
+    for row in merged:
+        if row[0] is None:
+            if null:
+                continue
+            null = True
+        ids.append(as_read(row[0]))
+        if len(ids) == query.limit:
+            break
+    return ids
+
+
+def _sqlite_order(row: tuple[object, ...]) -> tuple[int, object]:
+    """An id as SQLite orders the column: NULL first, then text, then a blob (blob_id.py),
+    so that arms whose heads are of different types merge (Python compares no str with
+    bytes or None)."""
+    value = row[0]
+    return (0, 0) if value is None else (2, value) if isinstance(value, bytes) else (1, value)

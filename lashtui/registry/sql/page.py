@@ -52,6 +52,7 @@ from lashtui.model import (
     ProcessRecord,
     ProcessState,
 )
+from lashtui.registry.sql.blob_id import NULL_SHOWN, shown_id
 from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, dialect, has_backslash
 from lashtui.registry.sql.drive import still_large
 from lashtui.registry.sql.fetch import id_among, ordered_rows, stored_rows
@@ -145,7 +146,7 @@ def census(conn: Tx) -> ProcessCensus:
             conn,
             f"SELECT {read_text('process_id')} FROM processes WHERE {no_state_sql('status')}",
         )
-        no_state_ids = frozenset(str(as_read(process_id)) for (process_id,) in found)
+        no_state_ids = frozenset(_shown(process_id) for (process_id,) in found)
     # Two shared strings for the values, not one per row: 100,000 live ids take ~13 MB.
     running, waiting = ProcessState.RUNNING.value, ProcessState.WAITING.value
     sql = dialect(conn)
@@ -161,18 +162,25 @@ def census(conn: Tx) -> ProcessCensus:
     )
     try:
         rows: Iterable[Row] = conn.execute(live_sql)
-        live = {as_read(pid): waiting if parked else running for pid, parked in rows}
+        live = {_shown(pid): waiting if parked else running for pid, parked in rows}
     except sqlite3.OperationalError as error:
         if "decode" not in str(error):
             raise
         # An id that is not UTF-8 (another program wrote it): read again, decoding it as
         # `fetch_rows` does. Iterated otherwise, so 100,000 live ids are never one list.
         rows = fetch_rows(conn, live_sql)
-        live = {as_read(pid): waiting if parked else running for pid, parked in rows}
+        live = {_shown(pid): waiting if parked else running for pid, parked in rows}
     return ProcessCensus(
         cursor=int(cursor[0]) if cursor else 0, terminal=terminal, live=live, no_state=no_state,
         no_state_ids=no_state_ids,
     )
+
+
+def _shown(process_id: object) -> str:
+    """An id as the census counts it: as every reader holds it (NULL, a blob: blob_id.py)."""
+    if process_id is None:
+        return NULL_SHOWN
+    return shown_id(process_id) if isinstance(process_id, bytes) else str(as_read(process_id))
 
 
 def _live_on_postgres(conn: Tx, sql: Dialect) -> dict[str, str]:
@@ -194,7 +202,8 @@ def _live_on_postgres(conn: Tx, sql: Dialect) -> dict[str, str]:
 
 
 def get_many(conn: Tx, process_ids: list[str]) -> dict[str, ProcessRecord]:
-    return {row[1]: decode_row(row) for row in stored_rows(conn, process_ids)}
+    # (a NULL id's or a blob's row as every reader names it: blob_id.py)
+    return {_shown(row[1]): decode_row(row) for row in stored_rows(conn, process_ids)}
 
 
 def check_limit(limit: int, what: str, least: int = 0) -> None:

@@ -27,6 +27,7 @@ from lashtui.model.limit import MAX_ID_CHARS
 from lashtui.model.probe import LEASE_AHEAD_MS
 from lashtui.registry.sql.activity import _indexed
 from lashtui.registry.sql.backlog_mark import MARKED
+from lashtui.registry.sql.blob_id import NULL_SHOWN
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
 from lashtui.registry.sql.fetch import fetch_rows
 from lashtui.registry.sql.filter import HELD, LIVE, no_state, started_owner_bound
@@ -152,6 +153,8 @@ def _no_state(conn: Tx) -> tuple[int, str | None]:
     row = fetch_rows(
         conn, f"SELECT count(*), {first} FROM processes p WHERE {no_state('p.status')}"
     )[0]
+    if row[0] and row[1] is None:  # `min` skips a NULL id: such rows are NULL's alone
+        return int(row[0]), NULL_SHOWN  # (as every reader names it: blob_id.py)
     return int(row[0]), as_read(row[1])
 
 

@@ -29,7 +29,7 @@ from lashtui.model import (
 from lashtui.model.record import ENDED_UNDECODABLE_LABEL, UNDECODABLE_KIND
 from lashtui.model.wire import canonical_json, check_extras_size
 from lashtui.registry.sql import grant
-from lashtui.registry.sql.blob_id import blob_of, refuse_blob
+from lashtui.registry.sql.blob_id import NULL_SHOWN, blob_of, not_text, null_row, refuse_blob
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Dialect, Tx, dialect
 from lashtui.registry.sql.event import append_to
 from lashtui.registry.sql.fetch import (
@@ -227,6 +227,9 @@ def get(conn: Tx, process_id: str) -> ProcessRecord | None:
             conn, f"SELECT {row_columns(conn)} FROM processes p WHERE p.process_id = ?", (blob,)
         )
         return decode_row(rows[0]) if rows else None
+    if record is None and process_id == NULL_SHOWN:  # nor this one: a NULL id's (blob_id.py)
+        row = null_row(conn, row_columns(conn))
+        return decode_row(row) if row is not None else None
     return record
 
 
@@ -401,7 +404,7 @@ def end_undecodable(
         conn, f"SELECT {row_columns(conn)} FROM processes p WHERE p.process_id = ?", (process_id,)
     )
     if not rows:
-        if blob_of(conn, process_id) is not None:  # a blob's, as a read shows it (blob_id.py)
+        if not_text(conn, process_id):  # a blob's or NULL's, as a read shows it (blob_id.py)
             raise InvalidRequest(refuse_blob(process_id))
         raise UnknownProcess.process(process_id)
     try:

@@ -52,7 +52,14 @@ from lashtui.model import (
 from lashtui.model.record import UNDECODABLE_KIND
 from lashtui.model.wire import WireModel
 from lashtui.registry.sql.backlog_mark import CARRY_MARK, carries, mark
-from lashtui.registry.sql.blob_id import BLOB_ID_WORDS, blob_of, refuse_blob, shown_id
+from lashtui.registry.sql.blob_id import (
+    BLOB_ID_WORDS,
+    NULL_ID_WORDS,
+    NULL_SHOWN,
+    not_text,
+    refuse_blob,
+    shown_id,
+)
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Dialect, Tx, dialect
 from lashtui.registry.sql.fetch import (
     Row,
@@ -239,6 +246,8 @@ def decode_row(row: Row) -> ProcessRecord:
         return undecodable_record((None, as_read(row[1]), *row[2:]), CUT_ID_WORDS)
     if isinstance(row[1], bytes):  # (blob_id.py; its record, whatever it says, unread)
         return undecodable_record((None, shown_id(row[1]), *row[2:]), BLOB_ID_WORDS)
+    if row[1] is None:  # (blob_id.py: a NULL id, its record unread as a blob's is)
+        return undecodable_record((None, NULL_SHOWN, *row[2:]), NULL_ID_WORDS)
     try:
         return checked(keyed(decode_record(row[0]), row[1]), row[6])
     except DECODE_ERRORS as error:
@@ -311,7 +320,7 @@ def load_record(conn: Tx, process_id: str, *, lenient: bool = False) -> ProcessR
     # The JSON only comes back when the row has moved on from the version held.
     rows = fetch_rows(conn, _load_sql(dialect(conn)), (held[0] if held else None, process_id))
     if not rows:
-        if not lenient and blob_of(conn, process_id) is not None:  # a write's (blob_id.py)
+        if not lenient and not_text(conn, process_id):  # a write's (blob_id.py)
             raise InvalidRequest(refuse_blob(process_id))
         return None
     text, large, status = rows[0]
@@ -373,7 +382,7 @@ def require_exists(conn: Tx, process_id: str) -> None:
         f"SELECT 1 FROM processes WHERE process_id = ?{dialect(conn).row_lock}", (process_id,)
     ).fetchone()
     if row is None:
-        if blob_of(conn, process_id) is not None:  # (blob_id.py)
+        if not_text(conn, process_id):  # (blob_id.py)
             raise InvalidRequest(refuse_blob(process_id))
         raise UnknownProcess.process(process_id)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from lashtui.model import LeaseOwnerIdentity, ProcessLease, ProcessWorkItem, RecoveryDisposition
 from lashtui.model.lease import liveness_provably_dead
-from lashtui.registry.sql.blob_id import shown_id
+from lashtui.registry.sql.blob_id import NULL_SHOWN, shown_id
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.fetch import LEASE_ROW_COLUMNS, id_among, past_ceiling
 from lashtui.registry.sql.lease_row import _decode_liveness, read_lease
@@ -86,9 +86,9 @@ def _work_item_select(
 
 def _work_item(conn: Tx, row: Row) -> ProcessWorkItem:
     process_id, disposition, requested, *columns = row
-    if isinstance(process_id, bytes):  # a blob (blob_id.py): never claimed
+    if process_id is None or isinstance(process_id, bytes):  # NULL, a blob: never claimed
         return ProcessWorkItem(
-            process_id=shown_id(process_id),
+            process_id=NULL_SHOWN if process_id is None else shown_id(process_id),
             disposition=RecoveryDisposition.EXTERNALLY_OWNED,
             lease=None,
             undecodable=True,
