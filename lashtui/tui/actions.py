@@ -83,7 +83,6 @@ from lashtui.tui.targets import (
     not_applied,
     unavailable,
 )
-from lashtui.untrusted import is_cut_id
 
 # An action still running after this long says how far it has got (`_act`).
 STILL_WORKING_S = 1.0
@@ -191,10 +190,11 @@ class ProcessActions:
                 return False
             process = self.target()
             held = self.marked_rows() if self.marked_ids() else [process] if process else []
-            # (not a cut id's row: long_id.py, its id is not read whole to end it by)
-            if any(p.undecodable is not None and not is_cut_id(p.process_id) for p in held):
-                # A blob id's row alone: shown dimmed, and pressed it says why (`on_key`)
-                # (it was offered, asked for a reason, and only then refused by the registry).
+            if any(p.undecodable is not None for p in held):
+                # A row nothing here ends alone (a blob id's, a NULL id's or a cut id's:
+                # `undecodable.unendable`): shown dimmed, and pressed it says why (`on_key`).
+                # (A blob's was offered, asked for a reason, and only then refused by the
+                # registry; a cut id's key was hidden, unexplained.)
                 if process is not None and not self.marked_ids():
                     return None if unavailable(action, process) is not None else True
                 return True
@@ -365,10 +365,20 @@ class ProcessActions:
 
     async def action_end_undecodable(self) -> None:
         held = await self._targets_for("end_undecodable")
-        targets = Targets([p for p in held if p.undecodable is not None], held.gone)
+        # Rows nothing here can end (a blob's, a NULL's, a cut id's) are left out before
+        # asking, and said so: they were asked about, then each refused by the registry.
+        cannot = [p for p in held if p.undecodable is not None and undecodable.unendable(p)]
+        left = {p.process_id for p in cannot}
+        targets = Targets(
+            [p for p in held if p.undecodable is not None and p.process_id not in left],
+            held.gone,
+        )
         skipped = [p.process_id for p in held if p.undecodable is None]
         if not targets:  # ended meanwhile (the rows held were read before)
-            if held:
+            if cannot:
+                sentence = undecodable.left_out_unendable(cannot, len(held))
+                text.say(self._screen, sentence, title="end undecodable", severity="warning")
+            elif held:
                 sentence = "none of these processes is undecodable now: nothing to end"
                 text.say(self._screen, sentence, title="end undecodable", severity="warning")
             return
@@ -377,6 +387,8 @@ class ProcessActions:
             if skipped
             else "It becomes a failed row whose terminal event records who ended it and why."
         )
+        if cannot:
+            outlook = f"{undecodable.left_out_unendable(cannot, len(held))}. {outlook}"
 
         async def ended(reason: str | None) -> None:
             if reason is not None:

@@ -14,7 +14,7 @@ from lashtui.errors import LashError
 from lashtui.model import ObservedProcess
 from lashtui.registry.sql.blob_id import is_blob_row
 from lashtui.tui import format as fmt
-from lashtui.untrusted import is_cut_id, shell_word
+from lashtui.untrusted import clipped, is_cut_id, shell_word
 
 SHOWN = 5  # ids listed in a sentence; the rest are counted
 
@@ -38,13 +38,29 @@ def unendable(process: ObservedProcess) -> bool:
 def not_offered(action: str, process: ObservedProcess) -> str:
     """Why an action other than ending is not offered on an undecodable row, in one sentence
     (for a row nothing ends, its reason says why: `unendable`)."""
-    if unendable(process):  # (nothing ends it from here)
-        return f"{action} is not offered for process {process.process_id}: {process.undecodable}"
+    if unendable(process):  # (nothing ends it from here; a cut id quoted as a refusal does)
+        named = clipped(process.process_id, 65)
+        return f"{action} is not offered for process {named}: {process.undecodable}"
     return (
         f"{action} is not offered for process {process.process_id}: its record could not be "
         f"decoded ({process.undecodable}); only ending it changes it: "
         f"{way_out(process.process_id)}"
     )
+
+
+def left_out_unendable(cannot: Sequence[ObservedProcess], held: int) -> str:
+    """What ending leaves out of the marked rows before it asks: those nothing here ends
+    (`unendable`), named with the first one's reason, e.g. `1 of 3 marked processes cannot
+    be ended here: b'abc' (its process_id column holds a blob, ...)`."""
+    first = cannot[0]
+    # (an id quoted as a refusal quotes a cut one: its first 64 characters)
+    ids = [clipped(p.process_id, 65) for p in cannot]
+    if len(cannot) == 1:
+        named = f"{ids[0]} ({first.undecodable})"
+    else:
+        named = f"{fmt.first_few(ids, SHOWN)} (the first: {first.undecodable})"
+    noun = "process" if held == 1 else "processes"
+    return f"{len(cannot)} of {held} marked {noun} cannot be ended here: {named}"
 
 
 def skipped_outlook(ids: Sequence[str]) -> str:
