@@ -162,3 +162,18 @@ def test_a_number_is_stored_as_text_and_read_as_any_text_id(tmp_path: Path) -> N
     assert sorted(stored) == [("text", "1.5"), ("text", "42"), ("text", "good")]
     assert statuses(db) == {"1.5": "running", "42": "running", "good": "running"}
     assert run("show", "42", db=db).stdout.startswith("42  ")
+
+
+def test_prune_deletes_an_ended_one_it_counts(tmp_path: Path) -> None:
+    # It said "pruned 2 terminal processes" and left the NULL row in place (`IN` never
+    # matches NULL), still listed by the next `ls`.
+    db = with_null(tmp_path, status="failed")
+    assert run("worker", "--once", db=db).returncode == 0  # good fails (no engine `echo`)
+    dry = run("prune", "--older-than", "0s", "--dry-run", db=db)
+    assert dry.returncode == 0 and "2 terminal processes" in dry.stdout, dry
+
+    pruned = run("prune", "--older-than", "0s", db=db)
+
+    assert pruned.returncode == 0, pruned.stderr
+    assert pruned.stdout.startswith("done: pruned 2 terminal processes"), pruned.stdout
+    assert statuses(db) == {}
