@@ -467,24 +467,9 @@ def observed_json(row: tuple[Any, ...], lease: tuple[Any, ...] | None) -> str | 
     text, process_id = row[0], row[1]
     if type(text) is not str or type(process_id) is not str:
         return None
-    if text.count("{") + text.count("[") > MAX_BRACKETS:
-        return None
-    if "\\u" in text and _SURROGATE_ESCAPE.search(text):
-        # A surrogate escaped anywhere, a field this printer leaves out included: the
-        # models refuse a lone one (`json.loads` takes it), so none is vouched for.
-        return None
-    try:
-        record = _record(_DECODER.decode(text))
-    except (ValueError, _Refused, RecursionError):
-        return None
-    except (TypeError, KeyError, AttributeError):  # pragma: no cover
-        # A shape this module's checks did not foresee (the differential tests look for
-        # them): not vouched for, so the models print it, as they always did.
-        return None
+    record = vouched_record(text)
     if record is None or record["id"] != process_id:
         return None  # the models' path keys it by the column (row.py `keyed`)
-    if repeated_key(text, record) is not None:
-        return None  # it names a read key twice: the models' path reads it as undecodable
     leased = _lease(lease)
     if leased is None:
         return None
@@ -534,6 +519,30 @@ def observed_json(row: tuple[Any, ...], lease: tuple[Any, ...] | None) -> str | 
     if not printed.isascii() and _SURROGATE.search(printed):
         return None  # the models' path writes this row with every non-ASCII escaped
     return printed
+
+
+def vouched_record(text: str) -> Shaped:
+    """The stored record `text` rebuilt in the models' order, where the models would take
+    it unchanged (see the module docstring); None when not vouched for. Also asked by
+    SQLite's census of each row it finds waiting (registry/sql/decoded_wait.py), which
+    must not load the models for a record this vouches for."""
+    if text.count("{") + text.count("[") > MAX_BRACKETS:
+        return None
+    if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+        # A surrogate escaped anywhere, a field this printer leaves out included: the
+        # models refuse a lone one (`json.loads` takes it), so none is vouched for.
+        return None
+    try:
+        record = _record(_DECODER.decode(text))
+    except (ValueError, _Refused, RecursionError):
+        return None
+    except (TypeError, KeyError, AttributeError):  # pragma: no cover
+        # A shape this module's checks did not foresee (the differential tests look for
+        # them): not vouched for, so the models print it, as they always did.
+        return None
+    if record is None or repeated_key(text, record) is not None:
+        return None  # (named a read key twice: the models' path reads it as undecodable)
+    return record
 
 
 def _put(observed: dict[str, Json], name: str, value: Json) -> None:

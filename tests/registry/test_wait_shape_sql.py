@@ -2,16 +2,19 @@
 runs, never waits (registry/sql/row.py `undecodable_record`). The census and the state
 filters (`ls --waiting`, the dashboard's waiting lens) must count it running too, not
 waiting because SQLite's SQL found a `wait` key that is not null (sql/filter.py
-`_wait_refused`). A wait the models take (pydantic's lax ints: `"since_ms": "5"`) still
-waits, as does one that may name a member twice (SQLite reads the first, the models the
-last).
+`waiting_sql`, which asks the models: decoded_wait.py). A wait the models take
+(pydantic's lax ints: `"since_ms": "5"`) still waits, as does one that names a member
+twice when the last is one they take.
 
 SQLite only: PostgreSQL's census reads jsonb and is another part's (see README).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import subprocess
+import sys
 from collections.abc import Callable
 
 import pytest
@@ -146,3 +149,80 @@ async def test_a_wait_that_may_name_a_member_twice_is_left_waiting(
         assert record is not None and record.undecodable is None and record.wait is not None
     census = await registry.process_census()
     assert census.live == {"name-twice": "waiting", "kind-twice": "waiting"}
+
+
+# Refused by the models where no SQL test of the wait's shape could tell (an escape, a
+# member named twice, a value of the right JSON type, a field outside the wait): each was
+# counted waiting while shown as its running stand-in. As (old, new) edits of the record's
+# text after its `"wait": `, or of the whole text (`None` as the anchor).
+TEXT_REFUSED: dict[str, tuple[str | None, str, str]] = {
+    "escaped-name": ("wait", '"name":', '"n\\u0061me": 5, "zz":'),
+    "name-twice-last-bad": ("wait", '"name":', '"name": "go", "name": 5, "zz":'),
+    "since-a-fraction": ("wait", '"since_ms": ', '"since_ms": 1.5, "zz": '),
+    "ordinal-a-word": ("wait", '"ordinal": ', '"ordinal": "soon", "zz": '),
+    "bad-elsewhere": (None, '"created_at_ms": ', '"created_at_ms": "soon", "zz": '),
+}
+
+
+async def test_a_record_the_models_refuse_anywhere_counts_and_filters_as_running(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:
+    pids = [*TEXT_REFUSED, "plain"]
+    for pid in pids:
+        await registry.register_process(ext(pid))
+        await park(registry, pid, clock.now_ms())
+    with raw_connection(registry_target) as conn:
+        for pid, (anchor, old, new) in TEXT_REFUSED.items():
+            (text,) = conn.execute(
+                "SELECT record_json FROM processes WHERE process_id = ?", (pid,)
+            ).fetchone()
+            text = json.dumps(json.loads(text))  # (spaced, as the edits are)
+            at = text.index('"wait": ') if anchor else 0
+            assert old in text[at:], pid
+            changed = text[:at] + text[at:].replace(old, new, 1)
+            conn.execute(
+                "UPDATE processes SET record_json = ? WHERE process_id = ?", (changed, pid)
+            )
+    for pid in TEXT_REFUSED:  # shown as the running stand-in
+        record = await registry.get_process(pid)
+        assert record is not None and record.undecodable is not None, pid
+        assert record.wait is None
+    plain = await registry.get_process("plain")
+    assert plain is not None and plain.wait is not None
+
+    census = await registry.process_census()
+    assert census.live == {**dict.fromkeys(TEXT_REFUSED, "running"), "plain": "waiting"}
+    waiting = await registry.page_processes(
+        ProcessPageQuery(states=frozenset({ProcessState.WAITING}), limit=100)
+    )
+    assert [r.id for r in waiting] == ["plain"]
+    for order in ("id", "label"):
+        running = await registry.page_processes(
+            ProcessPageQuery(states=frozenset({ProcessState.RUNNING}), limit=100, order=order)
+        )
+        assert sorted(r.id for r in running) == sorted(TEXT_REFUSED), order
+
+
+async def test_the_model_free_listing_asks_without_loading_the_models(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:
+    """`ls --json --waiting` runs the same waiting test without importing pydantic
+    for the records the stdlib vouches for (decoded_wait.py), and lists the waiting row."""
+    await registry.register_process(ext("parked"))
+    await park(registry, "parked", clock.now_ms())
+    await registry.register_process(ext("runs"))
+    probe = (
+        "import sys; from lashtui.cli import main; code = main(sys.argv[1:]); "
+        "print(sorted(m for m in ('pydantic', 'lashtui.model') if m in sys.modules),"
+        " file=sys.stderr); sys.exit(code)"
+    )
+    for flag, listed in (("--waiting", ["parked"]), ("--not-waiting", ["runs"])):
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-c", probe, "--db", registry_target, "ls", "--json",
+             flag],
+            capture_output=True, check=False, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.decode().strip() == "[]"
+        assert [row["process_id"] for row in json.loads(done.stdout)] == listed

@@ -14,6 +14,7 @@ import heapq
 import itertools
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
+from lashtui.registry.sql.decoded_wait import DECODES_WAITING
 from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, has_backslash
 from lashtui.registry.sql.fetch import fetch_rows
 from lashtui.registry.sql.long_id import as_read, cursor_bound, read_text
@@ -112,7 +113,8 @@ def waiting_sql(sql: Dialect, column: str = "p.record_json") -> str:
     waiting where the row showed running. So is one that names any other key SQL reads
     twice (`disposition`, ...: repeated.py), on SQLite and on a PostgreSQL registry with
     the function. Only a row the first test finds waiting is looked at again, so the
-    census pays in proportion to the waiting rows."""
+    census pays in proportion to the waiting rows. On SQLite that look is the models' own
+    (decoded_wait.py): a record they refuse for any reason counts running, as shown."""
     if sql.name == "sqlite":
         return _waiting_on_sqlite(sql, column)
     # The first term for the planner, which uses the waiting rows' index only where a
@@ -168,101 +170,32 @@ def _waiting_on_sqlite(sql: Dialect, column: str) -> str:
     # `wait`, where JSON (and the models) read one. json_each compares keys unescaped (and
     # sees every `wait` the record names), so a record that is not waiting by the first
     # test and has a backslash at all (a byte search of its blob) is asked again through
-    # it. serde_json never escapes a letter: lash's rows never get there. A record found
-    # waiting is asked again only when its blob names `"wait"` twice or has a backslash
-    # (a byte search after the first): json_extract read the first of two keys.
+    # it. serde_json never escapes a letter: lash's rows never get there.
     # A CASE, not OR/AND: SQLite evaluates its arms lazily, where the subquery under an AND
     # doubled the census on 100,000 rows with not one backslash among them (72 -> 159 ms).
     # A record past the ceiling (dialect.py `MAX_STORED_BYTES`) is measured once, first,
     # and never parsed or searched: SQLite 3.40 loads a text to measure it, and each of the
-    # three tests below would load it again (one of 600 MB took the census 1.4 s).
+    # tests below would load it again (one of 600 MB took the census 1.4 s).
     waiting = f"{sql.json_text(column, 'wait', any_size=True)} IS NOT NULL"
-    blob, key = f"CAST({column} AS BLOB)", "CAST('\"wait\"' AS BLOB)"
-    once = f"instr(substr({blob}, instr({blob}, {key}) + 6), {key}) = 0"
     # Exactly one `wait`, not null (`min(type)` of none is NULL: 0 AND NULL is 0).
     one_wait = (
         f"(SELECT count(*) = 1 AND min(type) <> 'null' FROM json_each({column}) "
         "WHERE key = 'wait')"
     )
-    waits = (
+    # A row found waiting is shown waiting only if its record decodes, running, with that
+    # wait: the models are asked (decoded_wait.py), so that a record they refuse anywhere
+    # (its wait's shape or values, a key named twice, a field outside the wait) counts
+    # and filters as the running stand-in it is shown as. Only those rows pay the call:
+    # the census of 100,000 live rows, 20,000 of them waiting (~1.3 kB records, a file,
+    # CPU medians of 9 interleaved runs) 894 -> 1123 ms, where the shape tests and the
+    # repeated-key call it replaces caught only the refusals they spelled out.
+    decodes = f"{DECODES_WAITING}(CAST({column} AS BLOB))"
+    return (
         f"(CASE WHEN {sql.too_large(column)} THEN 0 "
-        f"WHEN {waiting} THEN (CASE WHEN NOT {has_backslash(column)} AND {once} THEN 1 "
-        f"ELSE {one_wait} END) "
+        f"WHEN {waiting} THEN {decodes} "
         f"WHEN NOT {has_backslash(column)} THEN 0 "
-        f"WHEN json_valid({column}) THEN {one_wait} ELSE 0 END)"
+        f"WHEN json_valid({column}) AND {one_wait} THEN {decodes} ELSE 0 END)"
     )
-    # A waiting record that names any other read key twice does not decode either, and its
-    # stand-in does not wait (repeated.py); nor one whose `wait` the models refuse
-    # (`_wait_refused`). Both asked only of the rows found waiting.
-    return (
-        f"(CASE WHEN NOT {waits} THEN 0 WHEN {_wait_refused(column)} THEN 0 "
-        f"ELSE NOT {repeated_sql(sql, column)} END)"
-    )
-
-
-# The members of a wait as the models read it (lashtui/model/record.py `WaitState`): each
-# of these must be present as a string, and each int present and neither null, an object
-# nor an array (pydantic's lax ints take a number, a numeric string or a boolean).
-_WAIT_TEXTS = ("kind.name", "kind.event_type", "kind.key")
-_WAIT_INTS = ("since_ms", "kind.ordinal")
-
-
-def _wait_refused(column: str) -> str:
-    """On SQLite, whether the record's `wait` (found waiting: one `wait`, not null) is one
-    the models refuse, so the row does not decode and its stand-in runs: not an object, or
-    missing a member `WaitState` needs, or one of a type it never takes (a record written
-    as `"wait": "soon"` was counted waiting by the census and `ls --waiting`, and shown
-    running). Only what pydantic refuses for certain is tested, so that no row the models
-    read as waiting is counted running; left waiting, as before, are:
-    - a wait whose text holds a backslash (an escape may spell a member another way:
-      SQLite 3.40 matches keys as written), or that only an escaped `wait` names;
-    - one that may name a member twice (`_wait_may_repeat`): SQLite reads the first, the
-      models the last. (Making those members read keys, lashtui/state.py, so that such a
-      record does not decode, parsed every waiting record's wait again on every decode:
-      `"kind"` is named twice in every wait, once for its tag. The census of 20,000
-      waiting rows 470 -> 600 ms.)
-    - a value of the right JSON type that pydantic still refuses ("soon" as an int, 1.5).
-
-    The members are read from the record (SQLite keeps its parse for the statement's JSON
-    calls), and the wait's own text is searched for a repeat only when they refuse it,
-    which no wait lashtui or lash writes does: ~3 us a waiting row (the census of 20,000
-    waiting rows, each ~1.5 kB: 450 -> 515 ms of CPU, medians of three interleaved
-    pairs; most of it is the test every waiting row already had, repeated.py). Taking the
-    wait out once in a subquery and reading its small text cost ~6 us a row."""
-    def at(member: str) -> str:
-        return f"json_type({column}, '$.wait.{member}')"
-
-    missing = [f"{at(member)} IS NOT 'text'" for member in _WAIT_TEXTS] + [
-        f"coalesce({at(member)} IN ('null', 'object', 'array'), 1)" for member in _WAIT_INTS
-    ]
-    tag = at("kind.kind")
-    missing.append(
-        f"({tag} IS NOT NULL AND ({tag} IS NOT 'text' OR "
-        f"json_extract({column}, '$.wait.kind.kind') <> 'signal'))"
-    )
-    wait = f"json_extract({column}, '$.wait')"  # (an object here: its JSON text)
-    kind = f"json_type({column}, '$.wait')"
-    return (
-        f"(CASE WHEN {kind} IS NULL THEN 0 WHEN {kind} <> 'object' THEN 1 "
-        f"WHEN NOT ({' OR '.join(missing)}) THEN 0 "
-        f"WHEN {has_backslash(wait)} OR {_wait_may_repeat(wait)} THEN 0 ELSE 1 END)"
-    )
-
-
-def _wait_may_repeat(wait: str) -> str:
-    """Whether the wait object's JSON text `wait` may name one of its members twice: one of
-    their quoted names twice (a search after the first), or `"kind"` more often than the
-    wait's kind and its tag name it (three times, or twice without a tag on the first
-    kind: then which `kind` is the wait's is not known)."""
-    names = ("name", "event_type", "key", "ordinal", "since_ms")
-    twice = [
-        f"instr(substr({wait}, instr({wait}, '\"{name}\"') + {len(name) + 2}), "
-        f"'\"{name}\"') > 0"
-        for name in names
-    ]
-    kinds = f"(length({wait}) - length(replace({wait}, '\"kind\"', ''))) / 6"
-    tagged = f"(json_type({wait}, '$.kind.kind') IS NOT NULL)"
-    return f"({' OR '.join(twice)} OR {kinds} > 1 + {tagged})"
 
 
 Arm = tuple[str, list[object]]

@@ -10,7 +10,8 @@ deterministic function (`install`): written again in SQL, from json_each over th
 and over each object it names, it cost twice as much (~24 against ~12 us a 1.4 kB record,
 10,000 live rows, SQLite 3.40), and it would be a second statement of the rule to keep in
 step with the models. It costs a Python call a row, so every reader asks it only of the
-rows it would count otherwise: a waiting row for the census and the state filters, a live
+rows it would count otherwise (a waiting row for the census and the state filters asks the
+models' whole decode instead, which includes this: decoded_wait.py): a live
 row not already counted apart for `check` (and none lashtui marked plainly the backlog's:
 it wrote that text itself, each key once: backlog_mark.py), a failed, cancelled or
 abandoned row in the Errors view's window whose small outcome may repeat a key
@@ -39,6 +40,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from lashtui.core_event_types import CORE_EVENT_TYPES_JSON
+from lashtui.registry.sql import decoded_wait
 from lashtui.registry.sql.dialect import Dialect, has_backslash
 from lashtui.state import _READ as READ  # (the tree itself: the function is written from it)
 from lashtui.state import OUTCOME_READ, repeated_key
@@ -70,8 +72,10 @@ def repeated_key_of(value: object) -> str | None:
 
 
 def install(conn: sqlite3.Connection) -> None:
-    """Give `conn` the function `repeated_sql` calls."""
+    """Give `conn` the function `repeated_sql` calls, and the one the waiting test calls
+    (decoded_wait.py): every reader's connection needs both."""
     conn.create_function(REPEATED_KEY, 1, repeated_key_of, deterministic=True)
+    decoded_wait.install(conn)
 
 
 def repeated_sql(
