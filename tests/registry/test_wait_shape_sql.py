@@ -24,6 +24,7 @@ import pytest
 from lashtui.clock import ManualClock
 from lashtui.model import ProcessPageQuery, ProcessState
 from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.registry.sql.long_id import MAX_READ_ID_CHARS
 from lashtui.registry.sql.repeated import REPEATED_KEY
 from tests.builders import ext
 from tests.raw import raw_connection
@@ -260,3 +261,38 @@ async def test_a_postgres_registry_without_the_function_tells_a_refused_wait(
             ProcessPageQuery(states=frozenset({ProcessState.WAITING}), limit=100)
         )
         assert [r.id for r in waiting] == ["plain"]
+
+
+@SQLITE_ONLY
+async def test_a_waiting_row_whose_id_is_not_read_counts_and_filters_as_running(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:
+    """A waiting row another program gave an id longer than any reader takes, or a blob
+    id, is shown as its running stand-in (its record unread: row.py `decode_row`); the
+    census and `ls --waiting` read its record and counted it waiting."""
+    for pid in ("long", "blob", "plain"):
+        await registry.register_process(ext(pid))
+        await park(registry, pid, clock.now_ms())
+    with raw_connection(registry_target) as conn:
+        conn.execute("PRAGMA foreign_keys = OFF")
+        conn.execute(
+            "UPDATE processes SET process_id = ? WHERE process_id = 'long'",
+            ("L" * (MAX_READ_ID_CHARS + 1),),
+        )
+        conn.execute(
+            "UPDATE processes SET process_id = CAST('b' AS BLOB) WHERE process_id = 'blob'"
+        )
+    shown = await registry.page_processes(ProcessPageQuery(limit=100))
+    assert sorted((r.wait is not None, r.undecodable is None) for r in shown) == [
+        (False, False), (False, False), (True, True),
+    ]  # fmt: skip
+    census = await registry.process_census()
+    assert sorted(census.live.values()) == ["running", "running", "waiting"]
+    waiting = await registry.page_processes(
+        ProcessPageQuery(states=frozenset({ProcessState.WAITING}), limit=100)
+    )
+    assert [r.id for r in waiting] == ["plain"]
+    running = await registry.page_processes(
+        ProcessPageQuery(states=frozenset({ProcessState.RUNNING}), limit=100)
+    )
+    assert len(running) == 2

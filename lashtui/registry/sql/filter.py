@@ -19,6 +19,7 @@ from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, has_backslash
 from lashtui.registry.sql.fetch import fetch_rows
 from lashtui.registry.sql.long_id import as_read, cursor_bound, read_text
 from lashtui.registry.sql.repeated import repeated_sql
+from lashtui.registry.sql.stored_text import READ_CHARS
 from lashtui.state import LIVE_STATES, PROCESS_STATES, TERMINAL_STATES, ProcessState
 
 if TYPE_CHECKING:
@@ -245,7 +246,15 @@ def _waiting_on_sqlite(sql: Dialect, column: str) -> str:
     # the census of 100,000 live rows, 20,000 of them waiting (~1.3 kB records, a file,
     # CPU medians of 9 interleaved runs) 894 -> 1123 ms, where the shape tests and the
     # repeated-key call it replaces caught only the refusals they spelled out.
-    decodes = f"{DECODES_WAITING}(CAST({column} AS BLOB))"
+    # A row whose id is read cut or as a blob (long_id.py, blob_id.py) is a stand-in
+    # whatever its record says, never read (row.py `decode_row`): not waiting either.
+    pid = f"{column.rpartition('.')[0]}.process_id" if "." in column else "process_id"
+    unread_id = (
+        f"typeof({pid}) = 'blob' OR length({read_text(pid)}) > {READ_CHARS}"
+    )
+    decodes = (
+        f"(CASE WHEN {unread_id} THEN 0 ELSE {DECODES_WAITING}(CAST({column} AS BLOB)) END)"
+    )
     return (
         f"(CASE WHEN {sql.too_large(column)} THEN 0 "
         f"WHEN {waiting} THEN {decodes} "
