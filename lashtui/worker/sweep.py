@@ -8,6 +8,8 @@ whose owner went silent stays running until death is proven or an operator asks.
 
 from __future__ import annotations
 
+import contextlib
+
 from lashtui.errors import LashError, LeaseLost, StoreError, UndecodableProcess
 from lashtui.model import (
     AbandonedOutput,
@@ -20,6 +22,8 @@ from lashtui.model import (
     ProcessWorkItem,
     RecoveryDisposition,
 )
+from lashtui.registry.sql.blob_id import is_blob_row
+from lashtui.registry.sql.long_id import CUT_ID_WORDS
 from lashtui.worker.identity import attempt_identity
 from lashtui.worker.run import run_and_complete
 from lashtui.worker.runtime import StartSlot, Verdict, WorkerRuntime, log
@@ -145,14 +149,43 @@ async def recover(rt: WorkerRuntime, item: ProcessWorkItem, *, run: bool = True)
     return verdict
 
 
+def undecodable_why(said: str | None) -> str:
+    """Why a row is skipped, from its stand-in's reason (`ProcessRecord.undecodable`): an
+    id's reason (a blob, a cut id) stands alone, for its record is never read; a record's
+    (pydantic's) needs saying so. None (the stand-in could not be read): the plain words."""
+    why = "its record could not be decoded"
+    if said is None:
+        return why
+    return said if is_blob_row(said) or said.startswith(CUT_ID_WORDS) else f"{why} ({said})"
+
+
+async def stand_in_why(rt: WorkerRuntime, process_id: str) -> str:
+    """`undecodable_why` for a row known only to be undecodable (a work item, a batch claim
+    that found it so): its stand-in is read for the reason, one read a row."""
+    said = None
+    with contextlib.suppress(LashError):  # (gone or unreadable since: the plain words)
+        stand_in = await rt.registry.get_process(process_id)
+        said = stand_in.undecodable if stand_in is not None else None
+    return undecodable_why(said)
+
+
 def _skip_undecodable(rt: WorkerRuntime, process_id: str, reason: str) -> Verdict:
-    log.warning("skipped %s: its record could not be decoded (%s)", process_id, reason)
+    log.warning("skipped %s: %s", process_id, undecodable_why(reason))
+    return Verdict.SKIPPED_UNDECODABLE
+
+
+async def _skip_unread(rt: WorkerRuntime, process_id: str) -> Verdict:
+    """Skip a row known only to be undecodable, logging its stand-in's reason: these said
+    "its JSON cannot be read" or "its record could not be decoded (its record could not be
+    decoded)" of any such row, though a row may be undecodable for its id (a blob, a cut
+    id) or for what pydantic refused."""
+    log.warning("skipped %s: %s", process_id, await stand_in_why(rt, process_id))
     return Verdict.SKIPPED_UNDECODABLE
 
 
 async def _recover(rt: WorkerRuntime, item: ProcessWorkItem, *, run: bool = True) -> Verdict:
     if item.undecodable:
-        verdict = _skip_undecodable(rt, item.process_id, "its JSON cannot be read")
+        verdict = await _skip_unread(rt, item.process_id)
         rt.stats.verdicts[verdict] += 1
         return verdict
     if item.disposition is RecoveryDisposition.EXTERNALLY_OWNED:
@@ -183,7 +216,7 @@ async def run_claimed(
     starts. None: the row was picked but its record does not decode (nothing was written)."""
     try:
         if claimed is None:
-            verdict = _skip_undecodable(rt, process_id, "its record could not be decoded")
+            verdict = await _skip_unread(rt, process_id)
         elif (lease := claimed.outcome.acquired()) is None:
             verdict = Verdict.BUSY  # (the batch picked it free in its own transaction)
         else:

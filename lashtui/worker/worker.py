@@ -32,8 +32,6 @@ from lashtui.model import (
     RecoveryDisposition,
 )
 from lashtui.registry import ProcessRegistry
-from lashtui.registry.sql.blob_id import is_blob_row
-from lashtui.registry.sql.long_id import CUT_ID_WORDS
 from lashtui.worker import argument
 from lashtui.worker.awaiter import ProcessAwaiter
 from lashtui.worker.batch import BatchClaims
@@ -48,7 +46,7 @@ from lashtui.worker.runtime import Verdict, WorkerRuntime, WorkerStats, log
 from lashtui.worker.start import Starts
 from lashtui.worker.steps import steps_engine
 from lashtui.worker.stop import Stopping
-from lashtui.worker.sweep import recover
+from lashtui.worker.sweep import recover, stand_in_why
 from lashtui.worker.wake import CommitWake
 
 # How long `stop` waits for the runs it cancelled to end before it gives up on them: the
@@ -242,15 +240,7 @@ class ProcessWorker(Starts, BatchClaims, Following, Stopping):
         record is never read: the reason is its id column. One read a row, once a worker."""
         while self._unsaid:
             process_id = self._unsaid.pop(0)
-            why = "its record could not be decoded"
-            with contextlib.suppress(LashError):  # (gone or unreadable since: those words)
-                stand_in = await self.registry.get_process(process_id)
-                if stand_in is not None and stand_in.undecodable is not None:
-                    said = stand_in.undecodable
-                    # Its id's reason stands alone; a record's (pydantic's) needs saying so.
-                    id_words = is_blob_row(said) or said.startswith(CUT_ID_WORDS)
-                    why = said if id_words else f"{why} ({said})"
-            log.warning("skipped %s: %s", process_id, why)
+            log.warning("skipped %s: %s", process_id, await stand_in_why(self._rt, process_id))
 
     def _spawn(self, item: ProcessWorkItem, run: bool = True) -> asyncio.Task[Verdict | None]:
         pid = item.process_id

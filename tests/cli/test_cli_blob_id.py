@@ -158,6 +158,31 @@ def test_worker_once_names_it_behind_a_backlog_of_several(tmp_path: Path) -> Non
     assert "skipped b'r\\xffw': its process_id column holds a blob, not text" in once.stderr
 
 
+def test_a_batch_s_undecodable_record_is_skipped_with_pydantic_s_why(tmp_path: Path) -> None:
+    """A rerunnable row whose record lacks its `id`, among others a pass claims as a batch
+    (registry `claim_processes_for_run`): its skip line said "its record could not be
+    decoded (its record could not be decoded)", the batch's words twice and no reason.
+    It now says why, as its stand-in does (sweep.py `_skip_unread`)."""
+    db = seeded(tmp_path, None)
+    for pid in ("bad", "other"):
+        started = run("start", pid, "--engine", "echo", "--disposition", "rerunnable", db=db)
+        assert started.returncode == 0, started.stderr
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute(
+            "UPDATE processes SET record_json = json_remove(record_json, '$.id') "
+            "WHERE process_id = 'bad'"
+        )
+    conn.close()
+
+    once = run("worker", "--once", db=db)
+
+    assert once.returncode == 0, once.stderr
+    assert once.stdout == "worker: one pass, 3 rows looked at: 2 ran, 1 skipped (undecodable)\n"
+    assert "skipped bad: its record could not be decoded (id: Field required)\n" in once.stderr
+    assert once.stderr.count("could not be decoded") == 1, once.stderr
+
+
 def test_ls_after_a_blob_id_lists_the_rows_past_it(tmp_path: Path) -> None:
     # `--after b'abc'` was taken as that text: every text id above it ('good', 'zz') and
     # every blob, the row itself included, came back as "the rows after b'abc'".
