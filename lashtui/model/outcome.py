@@ -76,8 +76,10 @@ def counted(count: int, one: str, many: str) -> str:
 
 
 def cutoff_text(cutoff_epoch_ms: int) -> str:
-    """A prune cutoff as a sentence names it: `2026-12-02 10:00:00 UTC`."""
-    return utc_text(cutoff_epoch_ms, "%Y-%m-%d %H:%M:%S UTC")
+    """A prune cutoff as a sentence names it: `2026-12-02 10:00:00.000Z`, as every human
+    output prints a time (`show`, `errors`, `audit`, the dashboard: tui/format.py
+    `timestamp`); it was `2026-12-02 10:00:00 UTC`, a format of its own."""
+    return utc_text(cutoff_epoch_ms, "%Y-%m-%d %H:%M:%S.%fZ")
 
 
 def prune_extent(processes: int, events: int, cutoff_epoch_ms: int) -> str:

@@ -13,7 +13,7 @@ import pytest
 from lashtui.cli import main
 
 END_OF_9999 = "253402300799999"
-CUTOFF = "2100-01-01 00:00:00 UTC"  # after every row these tests write
+CUTOFF = "2100-01-01 00:00:00.000Z"  # after every row these tests write
 CUTOFF_MS = "4102444800000"
 
 

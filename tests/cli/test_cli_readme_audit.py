@@ -177,3 +177,30 @@ def test_errors_and_audit_print_times_as_show_does(tmp_path: Path) -> None:
     # JSON keeps its own: epoch milliseconds.
     (group,) = json.loads(lashtui("errors", "--json", db=db).stdout)["groups"]
     assert isinstance(group["first_seen_ms"], int)
+
+
+def test_prune_names_its_cutoff_as_show_prints_a_time(tmp_path: Path) -> None:
+    """`prune`'s sentence named its cutoff `2100-01-01 00:00:00 UTC`, a fourth format beside
+    the one `show`, `errors` and `audit` print (628717e): a dry run's, a prune's and a prune
+    with nothing to delete now name it as they print a time."""
+    db = tmp_path / "reg.db"
+
+    async def build() -> None:
+        async with open_registry(str(db), create=True) as registry:
+            await registry.register_process(ext("f"))
+            await registry.complete_process("f", failure("timeout", "no answer"))
+
+    asyncio.run(build())
+    cutoff = "4102444800000"  # 2100-01-01, after every row
+    dry = lashtui("prune", "--before", cutoff, "--dry-run", db=db)
+    assert dry.returncode == 0, dry.stderr
+    assert dry.stdout.startswith("unchanged: would prune 1 terminal process and "), dry.stdout
+    assert " last changed before 2100-01-01 00:00:00.000Z; " in dry.stdout, dry.stdout
+    pruned = lashtui("prune", "--before", cutoff, db=db)
+    assert re.fullmatch(
+        r"done: pruned 1 terminal process and \d+ events? last changed before "
+        r"2100-01-01 00:00:00\.000Z\n", pruned.stdout
+    ), pruned.stdout  # fmt: skip
+    none = lashtui("prune", "--before", "0", db=db)
+    assert "last changed before 1970-01-01 00:00:00.000Z: " in none.stdout, none.stdout
+    assert "UTC" not in dry.stdout + pruned.stdout + none.stdout

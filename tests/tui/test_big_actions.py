@@ -99,7 +99,7 @@ async def test_the_prune_form_counts_processes_and_events_before_it_asks(big: An
         assert isinstance(form, PruneScreen)
         assert shown(form, "#prune-preview") == (
             "Prune 150 terminal processes and 300 events last changed before "
-            "2026-05-29 20:26:40 UTC?"
+            "2026-05-29 20:26:40.000Z?"
         )
         prune = form.query_one("#prune", Button)
         assert prune.disabled and form.query_one("#no", Button).has_focus
@@ -119,7 +119,7 @@ async def test_the_prune_form_counts_processes_and_events_before_it_asks(big: An
         messages = [n.message for n in app._notifications]
         assert (
             "done: pruned 150 terminal processes and 300 events last changed before "
-            "2026-05-29 20:26:40 UTC" in messages
+            "2026-05-29 20:26:40.000Z" in messages
         )
     # p-000001 ended after the count (at the cutoff's own age it would not have been old
     # enough; the bound keeps it whatever the cutoff): it is still there.
@@ -140,7 +140,8 @@ async def test_the_prune_form_recounts_when_the_age_changes(big: Any) -> None:
         form.query_one("#prune-age", Input).value = "9d"  # older than every row
         await until(pilot, lambda: form.preview is not None and form.preview.processes == 0)
         assert shown(form, "#prune-preview") == (
-            "No terminal process was last changed before 2026-05-27 20:26:40 UTC: nothing to prune."
+            "No terminal process was last changed before 2026-05-27 20:26:40.000Z: "
+            "nothing to prune."
         )
         assert form.query_one("#prune", Button).disabled
         assert not form.query("#typed-count")

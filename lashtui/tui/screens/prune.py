@@ -1,6 +1,6 @@
 """The prune form: an age, and before anything is asked, how much a prune at that age would
 delete, counted from the registry: `Prune 12,345 terminal processes and 98,765 events last
-changed before 2026-12-02 10:00:00 UTC?`.
+changed before 2026-12-02 10:00:00.000Z?`.
 
 The count is a registry read (`Processes.actions.prune_preview`, an index count), run in a
 worker each time the age changes, so typing never waits on it; a newer age cancels the count
