@@ -27,7 +27,7 @@ from typing import Any
 
 from lashtui.command.argument import named_process
 from lashtui.command.facade import facade
-from lashtui.command.output import COLUMNS, column_widths, compact, process_row
+from lashtui.command.output import COLUMNS, WIDE_COLUMNS, column_widths, compact, process_row
 from lashtui.command.query import PAYLOAD_WIDTH, Listing, cmd_events, cmd_ls, page_query
 from lashtui.errors import LashError
 from lashtui.model import (
@@ -43,8 +43,9 @@ FEED_PAGE = 500  # change-feed rows read per step while catching up
 
 
 def streams_json(args: argparse.Namespace) -> bool:
-    """Whether a stream is JSONL: `-o jsonl`, and `-o json` too (a stream that never ends
-    cannot be one JSON document); `-o table` and `wide` print the table's lines."""
+    """Whether a stream is JSONL: `-o jsonl`, and for `events --follow` `-o json` too (a
+    stream that never ends cannot be one JSON document; `ls --watch` refuses it:
+    cli_probe.py `_watch_output`); `-o table` and `wide` print the table's lines."""
     return bool(args.output in ("json", "jsonl"))
 
 
@@ -113,10 +114,11 @@ async def follow_events(args: argparse.Namespace) -> None:
 # --- ls --watch
 
 
-def process_cells(process: ObservedProcess) -> tuple[str, ...]:
+def process_cells(process: ObservedProcess, wide: bool, now_ms: int) -> tuple[str, ...]:
     """One process as `ls`'s table has it (`output.process_row`: the same cells, clipped
-    the same)."""
-    return process_row(process, 0, wide=False)  # (the time is used by `-o wide` alone)
+    the same), its wide table's under `-o wide` (it printed the narrow one whatever `-o`
+    said); `now_ms` is when the line is printed, which `-o wide`'s times count from."""
+    return process_row(process, now_ms, wide=wide)
 
 
 def aligned(cells: tuple[str, ...], widths: list[int]) -> str:
@@ -152,9 +154,9 @@ async def watch_ls(args: argparse.Namespace) -> None:
         await anext(changes)  # armed: what commits from here on wakes the loop below
         cursor = await processes.change_cursor()
         shown, widths = await write_list(Listing(processes, query, args.limit), args)
-        as_json = streams_json(args)
+        output = "jsonl" if streams_json(args) else args.output
         async for _ in changes:
-            cursor = await write_changes(processes, query, cursor, shown, widths, as_json)
+            cursor = await write_changes(processes, query, cursor, shown, widths, output)
 
 
 async def write_list(listing: Listing, args: argparse.Namespace) -> tuple[set[str], list[int]]:
@@ -163,13 +165,15 @@ async def write_list(listing: Listing, args: argparse.Namespace) -> tuple[set[st
     which the changes after it are printed in."""
     shown: set[str] = set()
     as_json = streams_json(args)
-    rows: list[tuple[str, ...]] = [COLUMNS]
+    wide = args.output == "wide"
+    rows: list[tuple[str, ...]] = [WIDE_COLUMNS if wide else COLUMNS]
+    now = listing.processes.clock.now_ms()  # as `ls` reads it, once for the list
     async for page in listing.pages():
         for process in page:
             if as_json:
                 write(json_escaped(process.to_json()))
             else:
-                rows.append(process_cells(process))
+                rows.append(process_cells(process, wide, now))
             shown.add(process.process_id)
     widths = column_widths(rows)
     for row in rows if not as_json else ():
@@ -185,10 +189,12 @@ async def write_changes(
     cursor: int,
     shown: set[str],
     widths: list[int],
-    as_json: bool,
+    output: str,
 ) -> int:
-    """Print the feed after `cursor` (a row changed twice since shows once, as it is now);
-    returns the new cursor. A row changed while the list was read may show again here."""
+    """Print the feed after `cursor` (a row changed twice since shows once, as it is now)
+    in `output` (jsonl, table or wide); returns the new cursor. A row changed while the
+    list was read may show again here."""
+    as_json, wide = output == "jsonl", output == "wide"
     while True:
         changed, cursor = await processes.changes_since(cursor, FEED_PAGE)
         if not changed:
@@ -196,5 +202,6 @@ async def write_changes(
         for process in changed:
             if process.process_id in shown or await belongs(processes, query, process):
                 line = json_escaped(process.to_json()) if as_json else None
-                write(line or aligned(process_cells(process), widths))
+                now = processes.clock.now_ms()
+                write(line or aligned(process_cells(process, wide, now), widths))
                 shown.add(process.process_id)

@@ -118,7 +118,7 @@ def test_events_follow_streams_each_commit(registry_target: str, committer: Comm
 
 def test_ls_watch_lists_then_streams_changes(registry_target: str, committer: Committer) -> None:
     committer("register a")
-    follower = Follower(registry_target, "ls", "--watch", "--json")
+    follower = Follower(registry_target, "ls", "--watch", "-o", "jsonl")
     assert json.loads(follower.next()[1])["process_id"] == "a"
     committed = committer("register b")
     arrived, line = follower.next()
@@ -152,7 +152,7 @@ def test_ls_watch_text_and_a_reader_that_goes_away(
 
     # The reader closes the pipe: the next line written ends the stream, quietly.
     closing = subprocess.Popen(
-        [LASHTUI, "--db", registry_target, "ls", "--watch", "--json"],
+        [LASHTUI, "--db", registry_target, "ls", "--watch", "-o", "jsonl"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
@@ -189,7 +189,7 @@ def test_follow_through_writers_that_come_and_go(tmp_path: Path) -> None:
     overtaken each time (its immutable file rewritten, or its -shm gone) and must read on."""
     db = str(tmp_path / "alone.db")
     assert lashtui("--db", db, "start", "p0", "--external").returncode == 0
-    follower = Follower(db, "ls", "--watch", "--json")
+    follower = Follower(db, "ls", "--watch", "-o", "jsonl")
     assert json.loads(follower.next()[1])["process_id"] == "p0"
     for n in range(1, 6):
         assert lashtui("--db", db, "start", f"p{n}", "--external").returncode == 0

@@ -142,6 +142,54 @@ def test_ls_watch_prints_the_list_as_ls_aligns_it(tmp_path: Path) -> None:
         assert follower.interrupt()[0] == 0
 
 
+def cells(line: str) -> list[str]:
+    """A table line's cells (two spaces or more apart; a label here holds single ones),
+    without the wide table's AGE and UPDATED, which count from when the line is printed."""
+    found = re.split(r"\s{2,}", line)
+    return found[:-2] if len(found) == 12 else found
+
+
+def test_ls_watch_prints_each_format_ls_does_or_refuses_it(tmp_path: Path) -> None:
+    """`ls --watch -o wide` printed the narrow table, and `-o json` printed JSONL, one
+    object a line, not the one document `ls -o json` prints: `-o wide` now prints `ls -o
+    wide`'s table and changes in its columns, `-o jsonl` `ls -o jsonl`'s lines, and `-o
+    json` (or `--json`) is refused in one sentence (a stream cannot close a document)."""
+    db = tmp_path / "reg.db"
+    assert lashtui("start", "a", "--external", db=db).returncode == 0
+    started = lashtui("start", "bb", "--external", "--label", "a longer label", db=db)
+    assert started.returncode == 0
+    listed = lashtui("ls", "-o", "wide", db=db).stdout.splitlines()
+    assert listed[0].split()[:4] == ["ID", "STATUS", "LABEL", "WHY"], listed
+    follower = Follower(str(db), "ls", "--watch", "-o", "wide")
+    try:
+        watched = [follower.next()[1] for _ in listed]
+        assert watched[0] == listed[0]
+        assert [cells(line) for line in watched] == [cells(line) for line in listed]
+        assert lashtui("start", "c", "--external", db=db).returncode == 0
+        line = follower.next()[1]  # a change, in the wide table's columns
+        assert len(re.split(r"\s{2,}", line)) == 12, line
+        assert line.index("externally_owned") == listed[0].index("DISPOSITION"), line
+    finally:
+        assert follower.interrupt()[0] == 0
+
+    lines = lashtui("ls", "-o", "jsonl", db=db).stdout.splitlines()
+    follower = Follower(str(db), "ls", "--watch", "-o", "jsonl")
+    try:
+        assert [follower.next()[1] for _ in lines] == lines
+    finally:
+        assert follower.interrupt()[0] == 0
+
+    for flags in (["-o", "json"], ["--json"]):
+        refused = lashtui("ls", "--watch", *flags, db=db)
+        assert refused.returncode == 2, refused
+        assert refused.stdout == ""
+        assert refused.stderr.splitlines()[-1] == (
+            "lashtui ls: error: argument --watch: not with -o json (or --json), one JSON "
+            "document, which a list that never ends cannot close: -o jsonl prints one JSON "
+            "object a line"
+        ), refused.stderr
+
+
 def test_the_page_notice_counts_one_process_in_the_singular(tmp_path: Path) -> None:
     db = tmp_path / "reg.db"
     for pid in ("a", "b", "c"):
