@@ -104,8 +104,9 @@ drain, leases released if the registry takes them within 1 s (else left to lapse
 + the signal's number (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
 
 With --once it exits 1 if the registry could not serve its pass (a claim or a write
-refused, or a lease that lapsed after its renewals were refused), or if a run's lease
-lapsed because no renewal came back before it expired; a renewal refused and made good by
+refused, or a lease that lapsed after its renewals were refused), or if a run lost its
+lease (it lapsed, or a renewal or write under it was refused: no longer this worker's),
+naming each such run and how; a renewal refused and made good by
 the next is logged, not a failure: the run went on under its lease."""
 
 # --- argument types ----------------------------------------------------------------------

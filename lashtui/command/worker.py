@@ -141,6 +141,7 @@ async def _once(args: argparse.Namespace, worker: ProcessWorker, *, run: bool) -
     pass and the wait: at the bound the runs still in flight are stopped at once (no grace:
     the bound was theirs), as a stop does, and it exits `TIMED_OUT`."""
     from lashtui.errors import LeaseLost
+    from lashtui.worker.runtime import RunEnd
     from lashtui.worker.shutdown import shut_down
 
     timeout_s: float | None = getattr(args, "timeout", None)
@@ -182,28 +183,48 @@ async def _once(args: argparse.Namespace, worker: ProcessWorker, *, run: bool) -
             # (held by a live lease)" of a row no one held, and exited 0.
             raise failed
         counts = pass_counts(worker)
-        if not emit(counts, args.output):
+        if not emit({**counts, "lost_leases": lost_leases(worker)}, args.output):
             print(pass_line(counts, run=run))
         if timed_out and not signals.hurry.is_set():
             return TIMED_OUT
         status = signals.exit_status()
-        if status == 0 and worker.stats.lapsed:
-            # A lease that lapsed to a renewal that was slow, not refused, fails the pass
-            # as one lapsed after refusals does (above): it exited 0 with the run stopped.
-            raise LeaseLost(_lapsed_sentence(worker))
+        if status == 0 and worker.stats.runs[RunEnd.LEASE_LOST]:
+            # A run that lost its lease did not do what the pass claimed of it: a lease
+            # that lapsed (to a renewal that was slow, not refused: one lapsed after
+            # refusals is the registry's failure, above), or one the registry refused a
+            # renewal or a write under (another worker took it). Each exited 0.
+            raise LeaseLost(_lost_sentence(worker))
         return status
 
 
-def _lapsed_sentence(worker: ProcessWorker) -> str:
-    """Which runs' leases lapsed: `the lease of 1 run lapsed before it ended (job): ...`."""
+def lost_leases(worker: ProcessWorker) -> list[dict[str, object]]:
+    """The runs that lost their leases (the first `LOST_NAMED`), each with how, for the
+    `-o json` document: its counts said how many, never which row or why."""
+    named = worker.stats.lost_named
+    return [{"process_id": pid, "why": why, "lapsed": lapsed} for pid, why, lapsed in named]
+
+
+def _lost_sentence(worker: ProcessWorker) -> str:
+    """Which runs lost their leases, and how: `the lease of 1 run lapsed before it ended
+    (job): ...` when every one lapsed; else `the lease of 1 run was lost before it ended
+    (stopped, no terminal written): job at renewal, which the registry refused: ...`, each
+    run named with its why."""
+    from lashtui.worker.runtime import RunEnd
+
     stats = worker.stats
-    ids = ", ".join(stats.lapsed_ids) + (", ..." if stats.lapsed > len(stats.lapsed_ids) else "")
-    whose = "the lease of 1 run" if stats.lapsed == 1 else f"the leases of {stats.lapsed} runs"
-    ended = "it" if stats.lapsed == 1 else "they"
-    return (
-        f"{whose} lapsed before {ended} ended ({ids}): no renewal went through before "
-        "the lease expired"
-    )
+    total, named = stats.runs[RunEnd.LEASE_LOST], stats.lost_named
+    more = ", ..." if total > len(named) else ""
+    whose = "the lease of 1 run" if total == 1 else f"the leases of {total} runs"
+    ended = "it" if total == 1 else "they"
+    if stats.lapsed == total:
+        ids = ", ".join(pid for pid, _, _ in named) + more
+        return (
+            f"{whose} lapsed before {ended} ended ({ids}): no renewal went through before "
+            "the lease expired"
+        )
+    was = "was" if total == 1 else "were"
+    said = "; ".join(f"{pid} {why}" for pid, why, _ in named) + more
+    return f"{whose} {was} lost before {ended} ended (stopped, no terminal written): {said}"
 
 
 def _say_waiting(worker: ProcessWorker, timeout_s: float | None) -> None:

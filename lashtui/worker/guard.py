@@ -42,6 +42,13 @@ from lashtui.worker.context import ProcessContext
 from lashtui.worker.runtime import WorkerRuntime, log
 
 
+def lost(rt: WorkerRuntime, state: RunState, process_id: str, why: str) -> None:
+    """Tell a run's lost lease (the `lease_lost` line, its metric) and keep how it was lost
+    for the run's end to count (`WorkerStats.lease_lost`), whoever found it out."""
+    state.lost_why = why
+    rt.observer.lease_lost(process_id, why)
+
+
 @dataclass
 class RunState:
     """What the guards found, for the run to decide how it ends."""
@@ -49,6 +56,7 @@ class RunState:
     lease: ProcessLease
     lease_lost: bool = False
     lapsed: bool = False  # lost because it expired unrenewed (`RunGuard._lapsed`)
+    lost_why: str | None = None  # how it was lost, as the `lease_lost` line says (`lost`)
     cancel_reason: str | None = None
 
 
@@ -104,7 +112,10 @@ class RunGuard:
                     state.lease, self._rt.timings.ttl_ms
                 )
         except LeaseLost:
-            self._lose("at renewal; cancelling its run")
+            self._lose(
+                "at renewal, which the registry refused: the lease is no longer this "
+                "worker's (another worker took it, or it was released)"
+            )
             return
         except TimeoutError:
             self._lapsed(None)
@@ -129,10 +140,11 @@ class RunGuard:
         if self._refused is not None:  # the registry's refusals cost the run its lease
             self._rt.pass_failed(self._refused)
         self.state.lapsed = True
-        self._lose(f"when it expired unrenewed{why}; cancelling its run")
+        self._lose(f"when it expired unrenewed{why}")
 
     def _lose(self, why: str) -> None:
-        self._rt.observer.lease_lost(self.state.lease.process_id, why)
+        lost(self._rt, self.state, self.state.lease.process_id, f"{why}; cancelling its run")
+        self.state.lost_why = why
         self.state.lease_lost = True
         self._stop_handler()
 

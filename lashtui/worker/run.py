@@ -31,7 +31,7 @@ from lashtui.model import (
 from lashtui.worker.awaiter import BACKOFF_CAP_S, BACKOFF_START_S
 from lashtui.worker.context import ProcessContext
 from lashtui.worker.engine import PROCESS_FAILED, ProcessOutput, dispatch
-from lashtui.worker.guard import RunGuard, RunState
+from lashtui.worker.guard import RunGuard, RunState, lost
 from lashtui.worker.runtime import HURRIED_RELEASE_S, RunEnd, StartSlot, WorkerRuntime, log
 
 RECOVERY_FAILED = "process_recovery_failed"
@@ -146,7 +146,10 @@ async def _complete(
             break
         except LeaseLost:
             if not state.lease_lost:  # the keeper tells its own loss
-                rt.observer.lease_lost(pid, "before its terminal write")
+                lost(
+                    rt, state, pid, "when the registry refused its terminal write: the lease "
+                    "is no longer this worker's (another worker took it, or it was released)",
+                )  # fmt: skip
             return None
         except InvalidRequest as error:
             if refused:
@@ -162,8 +165,9 @@ async def _complete(
             if state.lease_lost:
                 return None
             if not state.lease.is_live_at(rt.clock.now_ms()):
-                rt.observer.lease_lost(
-                    pid, f"while the registry could not take its terminal write ({tries} "
+                lost(
+                    rt, state, pid,
+                    f"while the registry could not take its terminal write ({tries} "
                     f"tries; the last: {error})",
                 )  # fmt: skip
                 return None
@@ -243,19 +247,19 @@ async def _give_back(rt: WorkerRuntime, state: RunState, pid: str) -> RunEnd:
     try:
         await _release(rt, state.lease)
     except LeaseLost:
-        lost = "before its stopped run could release it"
+        why = "before its stopped run could release it"
     except LashError as error:
         rt.registry_failed("releasing a lease", error)
         if state.lease.is_live_at(rt.clock.now_ms()):
             rt.unreleased[pid] = str(error)  # the stop's report says so (shutdown.py)
             rt.stats.stopped_unreleased += 1
             return RunEnd.STOPPED
-        lost = f"while the registry could not be reached to release it ({error})"
+        why = f"while the registry could not be reached to release it ({error})"
         rt.unreleased[pid] = f"its lease lapsed first ({error})"
     else:
         return RunEnd.STOPPED
     if not state.lease_lost:  # the keeper tells its own loss
-        rt.observer.lease_lost(pid, lost)
+        lost(rt, state, pid, why)
     return RunEnd.LEASE_LOST
 
 
@@ -285,7 +289,11 @@ async def run_and_complete(
             ctx.end()  # what the handler left running writes nothing more through it
         if output is None or guard.state.lease_lost:
             if not guard.state.lease_lost:  # the keeper tells its own loss
-                rt.observer.lease_lost(record.id, "while the run wrote under it")
+                lost(
+                    rt, guard.state, record.id, "when the registry refused a write the run "
+                    "made under it: the lease is no longer this worker's (another worker "
+                    "took it, or it was released)",
+                )  # fmt: skip
             end = RunEnd.LEASE_LOST
             return end
         rt.finishing.add(record.id)
@@ -304,6 +312,7 @@ async def run_and_complete(
         rt.finishing.discard(record.id)
         rt.running.discard(record.id)
         rt.stats.runs[end] += 1
-        if end is RunEnd.LEASE_LOST and guard.state.lapsed:
-            rt.stats.lease_lapsed(record.id)
+        if end is RunEnd.LEASE_LOST:
+            why = guard.state.lost_why or "while it ran"
+            rt.stats.lease_lost(record.id, why, guard.state.lapsed)
         rt.observer.run_ended(record, written or end.value, time.monotonic() - began)

@@ -86,9 +86,9 @@ class StartSlot:
 # PostgreSQL, twice over), a locked file for its busy timeout (15 s).
 HURRIED_RELEASE_S = 1.0
 
-# How many ids of runs whose leases lapsed a worker keeps (`WorkerStats.lapsed_ids`): a
+# How many runs that lost their leases a worker names (`WorkerStats.lost_named`): a
 # `--once` pass names them; a worker serving for months keeps no more.
-LAPSED_NAMED = 10
+LOST_NAMED = 10
 
 # The most rows a worker has claimed and not yet started (see `StartSlot`), and so the most a
 # batch claim takes (batch.py `BATCH_AT_MOST`, where the figures for 32 are).
@@ -114,10 +114,12 @@ class WorkerStats:
     # to lapse): a `--once` pass line said all stopped runs' leases were released.
     stopped_unreleased: int = 0
     # Of `runs[LEASE_LOST]`, those stopped because their leases expired unrenewed (guard.py
-    # `_lapsed`), and the first `LAPSED_NAMED` of their ids: a `--once` pass whose run lost
-    # its lease so, to a renewal that was slow rather than refused, exited 0.
+    # `_lapsed`); and the first `LOST_NAMED` runs that lost their lease any way, each as
+    # (process id, why, whether it lapsed): a `--once` pass fails naming them, where one
+    # whose run lost its lease (a lapse until 687f0a9, or still a refused renewal or write:
+    # another worker held it) exited 0, counted in `run_lease_lost` alone.
     lapsed: int = 0
-    lapsed_ids: list[str] = field(default_factory=list)
+    lost_named: list[tuple[str, str, bool]] = field(default_factory=list)
     # Times the registry could not serve the worker (a `StoreError`: locked past its busy
     # timeout, a lost connection, a file replaced), and the last such error that left
     # something undone (a claim, a terminal write or a release refused; a lease that lapsed
@@ -127,11 +129,11 @@ class WorkerStats:
     registry_errors: int = 0
     registry_error: StoreError | None = None
 
-    def lease_lapsed(self, process_id: str) -> None:
-        """Count a run stopped because its lease expired unrenewed (`lapsed`)."""
-        self.lapsed += 1
-        if len(self.lapsed_ids) < LAPSED_NAMED:
-            self.lapsed_ids.append(process_id)
+    def lease_lost(self, process_id: str, why: str, lapsed: bool) -> None:
+        """Name a run that lost its lease (`lost_named`), and count it if it lapsed."""
+        self.lapsed += lapsed
+        if len(self.lost_named) < LOST_NAMED:
+            self.lost_named.append((process_id, why, lapsed))
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import resource
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -176,3 +177,43 @@ def test_a_once_pass_whose_lease_lapsed_behind_a_slow_renewal_exits_1(
 
 def _refused_renewal(worker: Worker) -> bool:
     return any("could not renew the lease of slow" in line for line in worker.lines)
+
+
+def test_a_once_pass_whose_run_lost_its_lease_to_another_worker_exits_1(
+    tmp_path: Path, workers: list[Worker]
+) -> None:
+    """A run whose lease the registry refused to renew, for it is no longer this worker's
+    (here another program takes it, as a worker whose clock runs ahead could: a new
+    token, the next fence), is stopped and writes nothing: the pass did not do what it
+    claimed of it. `worker --once` exited 0 for it, counted in `run_lease_lost` alone; it
+    exits 1 now, its last line and its document naming the row and why."""
+    db = tmp_path / "r.db"
+    start(db, "taken", steps({"sleep_ms": 4000}, {"finish": "done"}))
+    worker = Worker(db, "--once", "-o", "json")  # TTL 1.5 s: a renewal every 0.5 s
+    workers.append(worker)
+    worker.until_event("run_started", "taken")
+    conn = sqlite3.connect(db, timeout=30)
+    with conn:
+        conn.execute(
+            "UPDATE process_leases SET lease_owner_id = 'worker-b', lease_token = 'theirs', "
+            "lease_fencing_token = lease_fencing_token + 1, lease_expires_at_ms = "
+            "lease_expires_at_ms + 600000 WHERE process_id = 'taken'"
+        )
+    conn.close()
+
+    assert worker.wait() == 1, worker.lines
+    *logged, said = worker.lines  # the log's JSON lines, then the command's sentence
+    ended = [json.loads(line) for line in logged if '"run_ended"' in line]
+    assert [e["outcome"] for e in ended] == ["lease_lost"], worker.lines
+    why = (
+        "at renewal, which the registry refused: the lease is no longer this worker's "
+        "(another worker took it, or it was released)"
+    )
+    assert said == (
+        f"lashtui: the lease of 1 run was lost before it ended (stopped, no terminal "
+        f"written): taken {why}"
+    ), worker.lines
+    assert worker.process.stdout is not None
+    counts = json.loads(worker.process.stdout.read())
+    assert (counts["run_lease_lost"], counts["run_lease_lapsed"]) == (1, 0), counts
+    assert counts["lost_leases"] == [{"process_id": "taken", "why": why, "lapsed": False}]
