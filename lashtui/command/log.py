@@ -28,9 +28,14 @@ At WARNING, a PostgreSQL outage still flooded the log: the pool warns at each at
 connect and each broken connection it drops, ~20 lines in 20 s, all the same news.
 `RepeatedWarnings`, the handler's filter, writes the first of an outage as it is and
 counts the rest, said in one line (`... repeated N times ...`, event `warnings_repeated`)
-at most every `REPEATS_SAID_EVERY_S` while they go on, and once they stop: at the first
-line after `OUTAGE_QUIET_S` without one (the pool says it has connected again only at
-INFO, below the floor), or when the command ends.
+at most every `REPEATS_SAID_EVERY_S` while they go on, and once they stop: when the pool
+connects again (said at once, at WARNING, the level of the outage's lines: event
+`reconnected`, after the repeats' summary), else at the first line after `OUTAGE_QUIET_S`
+without one, or when the command ends. The pool says it has connected again only at INFO,
+below the floor (the summary waited for the next line 30 s on, or the exit, and nothing
+said the outage was over): so while an outage is on, and only then, the pool's logger is
+let down to INFO, where its one record a transaction would cost every transaction, and
+the filter drops every INFO record of the libraries but that one.
 
 A tiny `Formatter` subclass each: python-json-logger would do the second, but it is a
 dependency for twenty lines, and neither it nor the stdlib knows about `visible`.
@@ -97,6 +102,10 @@ LIBRARY_FLOOR = logging.WARNING
 OUTAGE_QUIET_S = 30.0
 # How often repeats still coming are summarised.
 REPEATS_SAID_EVERY_S = 60.0
+# psycopg's pool's logger, and its INFO record when a connection it made has been added:
+# during an outage, the pool connected again.
+POOL_LOGGER = "psycopg.pool"
+POOL_RECONNECTED = "adding new connection to the pool"
 
 
 class RepeatedWarnings(logging.Filter):
@@ -115,11 +124,20 @@ class RepeatedWarnings(logging.Filter):
         # The last of those: its logger and message (not the record, whose arguments may
         # hold a dropped connection).
         self._last: tuple[str, str] | None = None
+        # While an outage is on: when its first warning was, and the pool logger's level
+        # before it was let down to INFO to hear the pool connect again (module docstring).
+        self._outage_at: float | None = None
+        self._pool_level = logging.NOTSET
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "repeats_summary", False):
             return True
-        library = record.levelno == logging.WARNING and record.name.startswith(LIBRARY_LOGGERS)
+        from_library = record.name.startswith(LIBRARY_LOGGERS)
+        if from_library and record.levelno < LIBRARY_FLOOR:
+            if record.name == POOL_LOGGER and record.msg == POOL_RECONNECTED:
+                self._reconnected(record)
+            return False  # (only heard while an outage is on)
+        library = record.levelno == logging.WARNING and from_library
         with self._lock:
             quiet = record.created - self._last_at >= OUTAGE_QUIET_S
             summary = self._summary() if quiet else None  # the outage before is over
@@ -127,6 +145,7 @@ class RepeatedWarnings(logging.Filter):
                 self._last_at = record.created
                 if quiet:
                     self._said_at = record.created
+                    self._outage_began(record.created)
                 else:
                     self._repeats, self._last = self._repeats + 1, (record.name, _message(record))
                     if record.created - self._said_at >= REPEATS_SAID_EVERY_S:
@@ -139,8 +158,46 @@ class RepeatedWarnings(logging.Filter):
         """Say the repeats not yet said (the command is ending)."""
         with self._lock:
             summary = self._summary()
+            self._outage_over()
         if summary is not None:
             self._handler.handle(summary)
+
+    def _outage_began(self, at: float) -> None:
+        """Let the pool's logger down to INFO, to hear it connect again (module docstring)."""
+        if self._outage_at is None:
+            pool = logging.getLogger(POOL_LOGGER)
+            self._pool_level = pool.level
+            pool.setLevel(logging.INFO)
+        self._outage_at = at
+
+    def _outage_over(self) -> None:
+        if self._outage_at is not None:
+            logging.getLogger(POOL_LOGGER).setLevel(self._pool_level)
+            self._outage_at = None
+
+    def _reconnected(self, record: logging.LogRecord) -> None:
+        """The pool connected again during an outage: the repeats not yet said, then that
+        it is over, at once and at WARNING, the level its lines were written at; the next
+        warning starts a new outage."""
+        with self._lock:
+            began = self._outage_at
+            if began is None:
+                return
+            summary = self._summary()
+            self._outage_over()
+            self._last_at = float("-inf")
+        since = _utc(began)
+        line = logging.makeLogRecord({
+            "name": POOL_LOGGER, "levelno": logging.WARNING, "levelname": "WARNING",
+            "created": record.created, "msecs": record.msecs,
+            "msg": "psycopg's pool connected again: the outage its warnings told of since "
+                   "%s is over",
+            "args": (since,), "repeats_summary": True,
+            "fields": {"event": "reconnected", "since": since},
+        })  # fmt: skip
+        for said in (summary, line):
+            if said is not None:
+                self._handler.handle(said)
 
     def _summary(self) -> logging.LogRecord | None:
         """The line for the repeats counted since the outage's last line, if any."""

@@ -110,6 +110,45 @@ def test_a_real_outage_s_pool_warnings_are_written_once(
     assert int(str(said[1]["repeated"])) >= 1, said
 
 
+def test_the_pool_s_reconnection_is_said_at_once_with_the_repeats(
+    postgres_schema: str, proxy: Proxy, worker_through_proxy: Callable[..., Worker]
+) -> None:
+    """The server out of reach (the proxy killed) and back (started again) while the
+    worker goes on: the repeats' summary came only with the next line 30 s on, or at the
+    exit, and that the pool had connected again was said only at INFO, below the floor.
+    Now, as the pool connects again, the summary and a `reconnected` line, at WARNING as
+    the outage's lines were, while the worker still runs."""
+    worker = worker_through_proxy()
+    start(postgres_schema, "first", steps({"finish": "ok"}))
+    worker.until_event("run_ended", "first")
+    proxy.kill()
+
+    def pool_said() -> list[dict[str, object]]:
+        return [r for r in worker.records() if str(r["logger"]).startswith("psycopg")]
+
+    worker.until(pool_said, "a line from psycopg's pool")
+    # One drive fails meanwhile (it waits 10 s, the pool's connect timeout), while the pool
+    # tries again and again (1, 2, 4 ... s apart): repeats to summarise.
+    worker.until(
+        lambda: any("drive failed" in str(r["message"]) for r in worker.records()),
+        "a failed drive",
+    )
+    proxy.start()
+    back = worker.until_event("reconnected")
+    assert back["level"] == "warning" and back["logger"] == "psycopg.pool", back
+    assert "connected again" in str(back["message"]), back
+    said = pool_said()
+    events = [r.get("event") for r in said]
+    assert events == [None, "warnings_repeated", "reconnected"], said
+    assert int(str(said[1]["repeated"])) >= 1 and said[1]["since"] == back["since"], said
+    # The worker runs on (it was said before any exit), through the server again.
+    start(postgres_schema, "second", steps({"finish": "ok"}))
+    worker.until_event("run_ended", "second")
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0, worker.lines
+    assert [r.get("event") for r in pool_said()] == events, pool_said()  # nothing more
+
+
 @pytest.mark.parametrize(("level", "shown"), [("info", ["warning"]), ("error", [])])
 def test_the_libraries_records_follow_the_level_from_warning_up(
     capsys: pytest.CaptureFixture[str], level: str, shown: list[str]
