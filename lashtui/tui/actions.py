@@ -118,17 +118,27 @@ COPY_BINDINGS: list[BindingType] = [
 REPORTED = 5  # outcomes of one kind listed one by one in a result; the rest are counted
 
 
-def too_long_for_key(targets: Sequence[ObservedProcess], name: str, signal_id: str) -> list[str]:
-    """When every target's id is too long for the replay key its signal would be stored
-    under (another program's id: admin/action.py `key_too_long`), the refusal of each, as
-    `lashtui signal` gives it; else nothing (the ones that fit are asked about, and the
-    others refused in the result, each with that sentence)."""
-    keys = [
-        (t.process_id, process_signal_replay_key(t.process_id, name, signal_id)) for t in targets
-    ]
-    if not keys or any(len(key) <= MAX_KEY_CHARS for _, key in keys):
-        return []
-    return [key_too_long(pid, len(key)) for pid, key in keys[:REPORTED]]
+def too_long_for_key(
+    targets: Targets, name: str, signal_id: str
+) -> tuple[Targets, list[str]]:
+    """The targets whose ids fit the replay key their signal would be stored under, and
+    the refusal of each of the others (another program's id: admin/action.py
+    `key_too_long`), as `lashtui signal` gives it, its id cut as it cuts one: at most
+    `REPORTED`, then how many more. They are refused before the question, which asks only
+    about the rest: a list with some of them asked about them all, then refused them in
+    its result, each line opening with the whole id (thousands of characters)."""
+    fit: list[ObservedProcess] = []
+    refused: list[str] = []
+    for target in targets:
+        key = process_signal_replay_key(target.process_id, name, signal_id)
+        if len(key) <= MAX_KEY_CHARS:
+            fit.append(target)
+        else:
+            refused.append(key_too_long(target.process_id, len(key)))
+    if len(refused) > REPORTED:
+        more = len(refused) - REPORTED
+        refused[REPORTED:] = [f"and {more:,} more whose ids are too long for it: nothing sent"]
+    return Targets(fit, targets.gone, targets.left), refused
 
 
 class ProcessActions:
@@ -266,9 +276,12 @@ class ProcessActions:
             if choice is not None:
                 name, payload = choice
                 signal_id = uuid.uuid4().hex  # one id per operator action: a resend is a no-op
-                if refused := too_long_for_key(targets, name, signal_id):
-                    # Known now, so said now, in the registry's words, and nothing is asked.
+                fit, refused = too_long_for_key(targets, name, signal_id)
+                if refused:
+                    # Known now, so said now, in the registry's words; only the rest are
+                    # asked about (nothing, if none is left).
                     text.say(self._screen, refused, title="signal refused", severity="warning")
+                if not fit:
                     return
 
                 def send(pid: str) -> Awaitable[ProcessActionOutcome]:
@@ -276,9 +289,9 @@ class ProcessActions:
                     act = board.processes.actions
                     return act.signal(pid, name, signal_id, payload, operator=board.operator)
 
-                question = f"Signal {name} to {describe(targets)}? Payload: {shown(payload)}"
-                each = self._each("signal", targets, send)
-                self._confirmed(question, f"signal.{name}", targets, each)
+                question = f"Signal {name} to {describe(fit)}? Payload: {shown(payload)}"
+                each = self._each("signal", fit, send)
+                self._confirmed(question, f"signal.{name}", fit, each)
 
         screen = SignalScreen(describe(targets), suggested_signal(targets))
         self._screen.app.push_screen(screen, chosen)

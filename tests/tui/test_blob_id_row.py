@@ -17,9 +17,10 @@ from textual.widgets import Input
 
 from lashtui.admin import Processes
 from lashtui.registry import open_registry
+from lashtui.tui import text
 from lashtui.tui.app import make_app
 from lashtui.tui.screens.detail import ProcessDetailScreen
-from lashtui.tui.screens.modals import SignalScreen
+from lashtui.tui.screens.modals import ConfirmScreen, SignalScreen
 from lashtui.tui.screens.processes import ProcessesScreen
 from tests.cli.test_cli_readme_audit import with_foreign_row
 from tests.raw import copy_row
@@ -87,4 +88,48 @@ async def test_a_signal_to_an_id_too_long_for_its_replay_key_is_refused_before_a
                 "key a signal is stored under (`process:<id>:signal.<name>:<signal id>`, here "
                 "2,086 characters; at most 2,048), so nothing was sent"
             ]
+        assert await registry.events_after(long_id, 0) == []
+
+
+async def test_a_signal_to_marked_rows_some_too_long_for_the_key_refuses_those_first(
+    tmp_path: Path,
+) -> None:
+    """Marked `good` and a row whose id is too long for the replay key: it asked "Signal
+    approve to 2 processes: ...?" (the long id in it), then refused that one in its result,
+    a line opening with the whole 2,030-character id. The long one is now refused before
+    the question, in one sentence with its id cut, and only `good` is asked about."""
+    db = tmp_path / "r.db"
+    long_id = "q" * 2030
+    with_foreign_row(db, long_id)
+    async with open_registry(str(db)) as registry:
+        app = make_app(Processes(registry), refresh_s=0.05, operator="operator:dana")
+        async with app.run_test(size=(160, 24)) as pilot:
+            await loaded(pilot)
+            for pid in ("good", long_id):
+                await select(pilot, pid)
+                await pilot.press("space")
+            await pilot.press("s")
+            await until(pilot, lambda: isinstance(app.screen, SignalScreen))
+            app.screen.query_one("#signal-name", Input).value = "approve"
+            await pilot.click("#send")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            question = app.screen
+            assert isinstance(question, ConfirmScreen)
+            asked = text.plain(question.question).plain
+            assert asked.startswith("Signal approve to process good ("), asked
+            assert "q" * 64 not in asked, asked
+            assert toasts(app) == [
+                f"process `{'q' * 64}…` has an id of 2,030 characters, too long for the replay "
+                "key a signal is stored under (`process:<id>:signal.<name>:<signal id>`, here "
+                "2,086 characters; at most 2,048), so nothing was sent"
+            ]
+            app.clear_notifications()
+            await pilot.click("#yes")
+            await until(pilot, lambda: bool(toasts(app)))
+            (result,) = toasts(app)
+            assert result.startswith("good: done: signal.approve stored as event "), result
+            assert "q" * 64 not in result, result
+        assert [e.event_type for e in await registry.events_after("good", 0)][-1:] == [
+            "signal.approve"
+        ]
         assert await registry.events_after(long_id, 0) == []
