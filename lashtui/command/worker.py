@@ -183,7 +183,10 @@ async def _once(args: argparse.Namespace, worker: ProcessWorker, *, run: bool) -
             # (held by a live lease)" of a row no one held, and exited 0.
             raise failed
         counts = pass_counts(worker)
-        if not emit({**counts, "lost_leases": lost_leases(worker)}, args.output):
+        # The runs that lost their leases, named only when there are some (the pass then
+        # fails, below): every other value is a count, which scripts sum.
+        lost = {"lost_leases": lost_leases(worker)} if worker.stats.lost_named else {}
+        if not emit({**counts, **lost}, args.output):
             print(pass_line(counts, run=run))
         if timed_out and not signals.hurry.is_set():
             return TIMED_OUT
@@ -199,7 +202,8 @@ async def _once(args: argparse.Namespace, worker: ProcessWorker, *, run: bool) -
 
 def lost_leases(worker: ProcessWorker) -> list[dict[str, object]]:
     """The runs that lost their leases (the first `LOST_NAMED`), each with how, for the
-    `-o json` document: its counts said how many, never which row or why."""
+    `-o json` document of a pass they failed: its counts said how many, never which row
+    or why."""
     named = worker.stats.lost_named
     return [{"process_id": pid, "why": why, "lapsed": lapsed} for pid, why, lapsed in named]
 
