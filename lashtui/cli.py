@@ -1,6 +1,6 @@
 """The `lashtui` command line (api.md §7): the argparse entry point.
 
-Every subcommand is made by `_command`, so `--db` and `--as` work before or after it (the
+Every subcommand is made by `add_command`, so `--db` and `--as` work before or after it (the
 section "the parser" says how to add one). Read commands take `-o table|wide|json|jsonl`
 (`--json` is `-o json`: exactly one JSON document in lash's wire shapes). Shell completion
 is argcomplete's, answered here before anything else loads (lashtui/completion.py).
@@ -18,7 +18,6 @@ import argparse
 import math
 import os
 import sys
-from collections.abc import Callable
 from typing import Any, cast
 
 from lashtui.cli_probe import (
@@ -32,9 +31,18 @@ from lashtui.cli_probe import (
 )
 from lashtui.clock import SystemClock, parse_duration_ms
 from lashtui.errors import InvalidRequest, LashError
-
-DEFAULT_DB = "lashtui.db"
-DEMO_DB = "lashtui-demo.db"
+from lashtui.parser.argument import given, given_id, seconds, whole
+from lashtui.parser.subcommand import (
+    EXIT_CODES,
+    add_command,
+    add_json,
+    add_output,
+    add_process_id,
+    complete_process_id,
+    global_options,
+    which_registry,
+)
+from lashtui.parser.usage import bad_operator, is_utf8, not_utf8, scope_check
 
 DEFAULT_LIMIT = 1000
 
@@ -66,32 +74,6 @@ WINDOW_DEFAULT = 20_000
 WINDOW_MAX = 1_000_000
 GROUPS_MAX = 10_000
 
-
-EXIT_CODES = """exit status:
-  0    done: every target done, requested or unchanged (each says which on stdout)
-  1    refused or failed: a target was refused (its line on stdout says so, as every
-       target's does), a value was refused, the registry could not serve, or stdout could
-       not be written (full or closed); one line per problem on stderr, `lashtui: <sentence>`
-  2    usage error: unknown command or flag, missing argument, flags that contradict each
-       other, a filter flag given twice (each takes one value), an empty flag value, an
-       empty or blank process id, an argument that is not UTF-8 (shown as a shell word),
-       an operator name that is not one (--as, --by of abandon and end-undecodable),
-       a value that is not one of its flag's words (--status, --sort, --action, --outcome,
-       --disposition) or not in its flag's form (a scope, an audit --before cursor), a
-       number flag out of its range (--timeout, --ttl-ms, --before, --after, --limit,
-       --window) or a bad --older-than; `dash` or `demo` without a terminal
-  124  `worker --once --timeout`: the bound came with runs still in flight; they were
-       stopped (the `stopped` log line says what became of their leases)
-  129  `worker`: stopped at once by a second SIGHUP (the first stops it well)
-  130  interrupted (Ctrl-C); `worker`: stopped at once by a second SIGINT
-  141  stdout was closed by its reader (`lashtui ls | head`): output stopped quietly
-  143  `worker`: stopped at once by a second SIGTERM
-  `check` exits as a Nagios plugin instead: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN
-
-operator: every action records who made it (see `lashtui audit`): --as NAME, else
-$LASHTUI_OPERATOR, else user@host (1-128 printable characters, no spaces).
-scopes are written as scope ids: host, session:ID, session:ID/frame:F (a session id has no /).
-"""
 
 LOG_LEVELS = ("debug", "info", "warning", "error")  # lashtui/command/log.py LEVELS
 
@@ -125,54 +107,19 @@ def _limit(text: str) -> int:
     return value
 
 
-def _given(text: str) -> str:
-    """A flag's text value, refused when empty. An empty value is almost always a shell
-    variable that was not set (`--granted-to "$SESSION"`), and each flag read it as if left
-    out: the security lens listed every process, a signal id became a fresh one."""
-    if not text:
-        raise argparse.ArgumentTypeError(
-            "must not be empty (an unset shell variable expands to nothing)"
-        )
-    return text
-
-
-def _given_id(text: str) -> str:
-    """A process id argument: not empty (`_given`) and not only blanks. Registration refuses
-    an id that is empty after trimming whitespace (semantics §2.1), so `show ' '` asked the
-    registry about an id no process can have and exited 1, `unknown process ` ``."""
-    text = _given(text)
-    if not text.strip():
-        raise argparse.ArgumentTypeError(
-            f"must not be only blanks (no process can have such an id), got {text!r}"
-        )
-    return text
-
-
-def _whole(text: str, low: int, high: int, what: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = low - 1
-    if not low <= value <= high:
-        raise argparse.ArgumentTypeError(
-            f"{what} is a whole number from {low} to {high}, got `{text}`"
-        )
-    return value
-
-
 def _ttl_ms(text: str) -> int:
     """`worker --ttl-ms`, `sweep --ttl-ms`: 1 s to 24 h (see TTL_MS_MIN)."""
-    return _whole(text, TTL_MS_MIN, TTL_MS_MAX, "a lease TTL in milliseconds")
+    return whole(text, TTL_MS_MIN, TTL_MS_MAX, "a lease TTL in milliseconds")
 
 
 def _cutoff_ms(text: str) -> int:
     """`prune --before`: epoch milliseconds, 0 to the end of year 9999."""
-    return _whole(text, 0, CUTOFF_MS_MAX, "a cutoff in epoch milliseconds")
+    return whole(text, 0, CUTOFF_MS_MAX, "a cutoff in epoch milliseconds")
 
 
 def _sequence(text: str) -> int:
     """`events --after`: an event sequence number, 0 (the default) to the stores' largest."""
-    return _whole(text, 0, INT64_MAX, "a sequence number")
+    return whole(text, 0, INT64_MAX, "a sequence number")
 
 
 def _age(text: str) -> int:
@@ -187,23 +134,9 @@ def _age(text: str) -> int:
     return age
 
 
-def _seconds(text: str, what: str, note: str = "") -> float:
-    """A finite number of seconds >= 0: nan, inf and negatives would wait forever, or not
-    at all, without saying so. `what` (and `note`) say which, for the usage error."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(
-            f"{what} is a finite number of seconds >= 0{note}, got `{text}`"
-        )
-    return value
-
-
 def _timeout(text: str) -> float:
     """`await --timeout`: 0 looks once and does not wait."""
-    return _seconds(text, "a timeout", " (0: do not wait)")
+    return seconds(text, "a timeout", " (0: do not wait)")
 
 
 def _limit_audit(text: str) -> int:
@@ -214,91 +147,9 @@ def _limit_audit(text: str) -> int:
     return value
 
 
-# --- the parser ------------------------------------------------------------------------------
-#
-# How a subcommand is added (every one goes through these helpers, so each gets the same
-# global options, exit codes and output flags):
-#   command = _command(sub, "name", "what it does")   # --db and --as, before or after NAME
-#   _add_output(command)                              # a read: -o table|wide|json|jsonl, --json
-#   _add_json(command)                                # an action: --json only
-#   command.add_argument(..., help="...")             # every argument has help (a test checks)
-# and its function goes into lashtui.command.COMMANDS under the same name.
-
-# What a read prints (`-o`): table (the default, made for people), wide (every column, no
-# clipping), json (one document in lash's wire shapes), jsonl (one JSON object a line: a
-# process, an event, a group, an entry).
-OUTPUTS = ("table", "wide", "json", "jsonl")
-
-
-def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
-    """`--db` and `--as`, on the top-level parser (default None) and on every subcommand.
-    A subcommand's copy defaults to SUPPRESS, so a subcommand that is not given one keeps
-    the global value (`lashtui --db x ls`), one that is given one sets it (`lashtui ls --db
-    x`), and given both, the later one (the subcommand's) wins."""
-    default = argparse.SUPPRESS if suppress else None
-    parser.add_argument(
-        "--db",
-        type=_given,
-        default=default,
-        metavar="PATH",
-        help="the registry: a SQLite file, or a postgresql:// URL (default: $LASHTUI_DB, "
-        "else ./lashtui.db; `demo` uses ./lashtui-demo.db)",
-    )
-    parser.add_argument(
-        "--as",
-        dest="operator",
-        default=default,
-        metavar="NAME",
-        help="who actions are recorded as (default: $LASHTUI_OPERATOR, else user@host)",
-    )
-
-
-def _subcommand_options() -> argparse.ArgumentParser:
-    parent = argparse.ArgumentParser(add_help=False)
-    _global_options(parent, suppress=True)
-    return parent
-
-
-def _command(
-    sub: Any, name: str, text: str, *, description: str | None = None
-) -> argparse.ArgumentParser:
-    """A subcommand with the global options and the exit codes in its `--help`."""
-    command: argparse.ArgumentParser = sub.add_parser(
-        name,
-        help=text,
-        description=description or text,
-        parents=[_subcommand_options()],
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    return command
-
-
-def _add_json(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--json", action="store_true", help="print one JSON document (lash wire shapes)"
-    )
-
-
-def _add_output(parser: argparse.ArgumentParser) -> None:
-    """A read's `-o FORMAT` (into `args.output`), and `--json`, short for `-o json`."""
-    parser.add_argument(
-        "-o",
-        "--output",
-        choices=OUTPUTS,
-        default="table",
-        metavar="FORMAT",
-        help="table (default), wide (every column, nothing clipped), json (one document, "
-        "lash wire shapes) or jsonl (one JSON object a line)",
-    )
-    parser.add_argument(
-        "--json", dest="output", action="store_const", const="json", help="the same as -o json"
-    )
-
-
 def _grace(text: str) -> float:
     """`worker --grace`: 0 stops the runs at once."""
-    return _seconds(text, "a grace period")
+    return seconds(text, "a grace period")
 
 
 def _address(text: str) -> tuple[str, int]:
@@ -349,7 +200,7 @@ def build_parser() -> EntryParser:
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _global_options(parser, suppress=False)
+    global_options(parser, suppress=False)
     # CommandParser (cli_probe.py): `check`'s usage errors exit 3, as Nagios reads them.
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     _add_dashboards(sub)
@@ -363,30 +214,30 @@ def build_parser() -> EntryParser:
     add_check_parser(sub)
     # `check` is made by cli_probe.py with its own epilog (Nagios's exit codes); it takes
     # the global options after it as every other subcommand does.
-    _global_options(sub.choices["check"], suppress=True)
+    global_options(sub.choices["check"], suppress=True)
     parser.probe = sub.choices["check"]  # its usage errors, given before `check`, are check's
     parser.commands = dict(sub.choices)
     return parser
 
 
 def _add_dashboards(sub: Any) -> None:
-    dash = _command(sub, "dash", "the live dashboard")
+    dash = add_command(sub, "dash", "the live dashboard")
     dash.add_argument(
         "--read-only", action="store_true", help="open the registry read-only; no actions"
     )
     dash.add_argument(
         "--no-worker", action="store_true", help="observe only: no embedded worker or sweep"
     )
-    _command(sub, "demo", "create (or reuse) a demo registry full of moving processes")
+    add_command(sub, "demo", "create (or reuse) a demo registry full of moving processes")
 
 
 def _add_start(sub: Any) -> None:
-    start = _command(sub, "start", "start a process")
-    start.add_argument("id", type=_given_id, help="the new process's id")
+    start = add_command(sub, "start", "start a process")
+    start.add_argument("id", type=given_id, help="the new process's id")
     # An external placeholder has no engine: argparse refuses the two together.
     kind = start.add_mutually_exclusive_group()
     kind.add_argument(
-        "--engine", type=_given, metavar="KIND",
+        "--engine", type=given, metavar="KIND",
         help="engine kind, e.g. steps (with --disposition; steps takes its plan as --payload)",
     )  # fmt: skip
     kind.add_argument(
@@ -395,24 +246,24 @@ def _add_start(sub: Any) -> None:
     )  # fmt: skip
     start.add_argument("--payload", metavar="JSON", help="engine payload (or external metadata)")
     start.add_argument(
-        "--disposition", type=_given, choices=DISPOSITIONS, metavar="D",
+        "--disposition", type=given, choices=DISPOSITIONS, metavar="D",
         help="rerunnable, owner_bound or externally_owned",
     )  # fmt: skip
     start.add_argument(
-        "--originator", type=_given, metavar="SCOPE", help="who starts it (default: host)"
+        "--originator", type=given, metavar="SCOPE", help="who starts it (default: host)"
     )
     start.add_argument(
-        "--grant", type=_given, metavar="SCOPE", help="grant a handle to this session scope"
+        "--grant", type=given, metavar="SCOPE", help="grant a handle to this session scope"
     )
     start.add_argument(
-        "--label", type=_given, metavar="L", help="a label people read (the table's LABEL)"
+        "--label", type=given, metavar="L", help="a label people read (the table's LABEL)"
     )
-    _add_json(start)
+    add_json(start)
     checks = cast(CommandParser, start).checks  # (`sub` makes them so)
     checks += [
         _external_disposition,
         _engine_and_disposition,
-        _scopes(originator="--originator", grant="--grant"),
+        scope_check(originator="--originator", grant="--grant"),
     ]
 
 
@@ -441,34 +292,10 @@ def _engine_and_disposition(args: argparse.Namespace) -> str | None:
     )
 
 
-def _scopes(**flags: str) -> Callable[[argparse.Namespace], str | None]:
-    """A check that each scope flag (dest=flag) is written as a scope, read as the command
-    will read it, so a malformed one is a usage error naming it (it was refused with exit 1,
-    as if the registry had refused it). Run once the arguments parse: reading a scope loads
-    the model, which the command is about to load anyway."""
-
-    def check(args: argparse.Namespace) -> str | None:
-        for dest, flag in flags.items():
-            value = getattr(args, dest)
-            if value is None or not _utf8(value):
-                continue  # not UTF-8: `not_utf8` says so
-            # Only now: `ls --json` without a lens reads without the model (lashtui/listing.py).
-            from lashtui.model.scope import SessionScope, originator_from_scope_id
-
-            read = originator_from_scope_id if dest == "originator" else SessionScope.parse
-            try:
-                read(value)
-            except InvalidRequest as error:
-                return f"argument {flag}: {error}"
-        return None
-
-    return check
-
-
 def _audit_cursor(args: argparse.Namespace) -> str | None:
     """`audit --before` in the form of its `--source`'s cursor, read as the registry will
     read it (a row id, or `<ms>:<process>:<sequence>`)."""
-    if args.before is None or not _utf8(args.before):
+    if args.before is None or not is_utf8(args.before):
         return None
     from lashtui.model.audit import AuditQuery
 
@@ -480,30 +307,22 @@ def _audit_cursor(args: argparse.Namespace) -> str | None:
     return None
 
 
-def _utf8(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _add_ls(sub: Any) -> None:
-    ls = _command(sub, "ls", "list processes, in id order or --sort, a page at a time")
+    ls = add_command(sub, "ls", "list processes, in id order or --sort, a page at a time")
     ls.add_argument(
         "--status",
         action=Once,
-        type=_given,
+        type=given,
         choices=STATUSES,
         metavar="S",
         help="running (default), completed, failed, cancelled, abandoned, any",
     )
     lens = ls.add_mutually_exclusive_group()
     lens.add_argument(
-        "--granted-to", action=Once, type=_given, metavar="SCOPE", help="the security lens"
+        "--granted-to", action=Once, type=given, metavar="SCOPE", help="the security lens"
     )
     lens.add_argument(
-        "--originated-by", action=Once, type=_given, metavar="SCOPE", help="the lineage lens"
+        "--originated-by", action=Once, type=given, metavar="SCOPE", help="the lineage lens"
     )
     waiting = ls.add_mutually_exclusive_group()
     waiting.add_argument(
@@ -536,7 +355,7 @@ def _add_ls(sub: Any) -> None:
     ls.add_argument(
         "--sort",
         action=Once,
-        type=_given,
+        type=given,
         choices=ORDERS,
         default="id",
         metavar="FIELD",
@@ -544,47 +363,38 @@ def _add_ls(sub: Any) -> None:
         "ties by id; age and updated list the newest first",
     )
     ls.add_argument("--desc", action="store_true", help="the order reversed")
-    _add_output(ls)
+    add_output(ls)
     cast(CommandParser, ls).checks.append(
-        _scopes(granted_to="--granted-to", originated_by="--originated-by")
+        scope_check(granted_to="--granted-to", originated_by="--originated-by")
     )
 
 
-def _process_id(command: argparse.ArgumentParser, text: str) -> None:
-    """A process id positional, completed from the registry (`lashtui completion`). An empty
-    or blank one is a usage error, as `start ''` is: no process can have it (semantics
-    §2.1), and an empty one is what an unset `"$ID"` gives (`show ''` and the rest exited
-    1, `unknown process ```)."""
-    action = command.add_argument("id", type=_given_id, help=text)
-    action.completer = _complete_process_id  # type: ignore[attr-defined]
-
-
 def _add_reads(sub: Any) -> None:
-    show = _command(sub, "show", "one process: its facts, then its input and output as JSON")
-    _process_id(show, "the process (as `ls` shows it)")
-    _add_output(show)
-    events = _command(sub, "events", "a process's event log, oldest first")
-    _process_id(events, "the process (as `ls` shows it)")
+    show = add_command(sub, "show", "one process: its facts, then its input and output as JSON")
+    add_process_id(show, "the process (as `ls` shows it)")
+    add_output(show)
+    events = add_command(sub, "events", "a process's event log, oldest first")
+    add_process_id(events, "the process (as `ls` shows it)")
     events.add_argument(
         "--after", action=Once, type=_sequence, default=0, metavar="N",
         help="only events after sequence N",
     )  # fmt: skip
-    _add_output(events)
-    wait = _command(sub, "await", "wait for a process to end and print its output")
-    _process_id(wait, "the process to wait for")
+    add_output(events)
+    wait = add_command(sub, "await", "wait for a process to end and print its output")
+    add_process_id(wait, "the process to wait for")
     wait.add_argument(
         "--timeout",
         type=_timeout,
         metavar="S",
         help="give up after S seconds (exit 1); 0 looks once; default: wait",
     )
-    _add_output(wait)
+    add_output(wait)
     _add_errors(sub)
     _add_audit(sub)
 
 
 def _add_errors(sub: Any) -> None:
-    errors = _command(
+    errors = add_command(
         sub,
         "errors",
         "failed, cancelled and abandoned processes grouped by state, code and message",
@@ -592,7 +402,7 @@ def _add_errors(sub: Any) -> None:
     errors.add_argument(
         "--window",
         action=Once,
-        type=lambda text: _whole(text, 1, WINDOW_MAX, "a window"),
+        type=lambda text: whole(text, 1, WINDOW_MAX, "a window"),
         default=WINDOW_DEFAULT,
         metavar="N",
         help=f"group among the N most recently changed processes (default {WINDOW_DEFAULT:,})",
@@ -604,35 +414,35 @@ def _add_errors(sub: Any) -> None:
     errors.add_argument(
         "--limit",
         action=Once,
-        type=lambda text: _whole(text, 1, GROUPS_MAX, "a group limit"),
+        type=lambda text: whole(text, 1, GROUPS_MAX, "a group limit"),
         default=1000,
         metavar="N",
         help="at most N groups (default 1000)",
     )
-    _add_output(errors)
+    add_output(errors)
 
 
 def _add_audit(sub: Any) -> None:
-    audit = _command(
+    audit = add_command(
         sub, "audit", "what operators did, newest first (lashtui's record or the event log)"
     )
     audit.add_argument(
-        "--by", action=Once, type=_given, metavar="OPERATOR", help="only this operator's actions"
+        "--by", action=Once, type=given, metavar="OPERATOR", help="only this operator's actions"
     )
     audit.add_argument(
         "--action",
         action=Once,
-        type=_given,
+        type=given,
         choices=AUDIT_ACTIONS,
         metavar="A",
         help="cancel, signal, abandon, transfer, prune, rerun or end-undecodable",
     )
     audit.add_argument(
-        "--outcome", action=Once, type=_given, choices=OUTCOMES, metavar="O",
+        "--outcome", action=Once, type=given, choices=OUTCOMES, metavar="O",
         help="done, requested, unchanged or refused",
     )  # fmt: skip
     audit.add_argument(
-        "--process", action=Once, type=_given, metavar="TEXT", help="process ids containing TEXT"
+        "--process", action=Once, type=given, metavar="TEXT", help="process ids containing TEXT"
     )
     audit.add_argument(
         "--source",
@@ -643,95 +453,95 @@ def _add_audit(sub: Any) -> None:
         "requests and re-run links",
     )
     audit.add_argument(
-        "--before", action=Once, type=_given, metavar="CURSOR",
+        "--before", action=Once, type=given, metavar="CURSOR",
         help="the next page (printed after a page)",
     )  # fmt: skip
     audit.add_argument(
         "--limit", action=Once, type=_limit_audit, default=100, metavar="N",
         help="1-1000 entries (default 100)",
     )  # fmt: skip
-    _add_output(audit)
+    add_output(audit)
     cast(CommandParser, audit).checks.append(_audit_cursor)
 
 
 def _add_actions(sub: Any) -> None:
-    cancel = _command(sub, "cancel", "ask a running process to stop")
-    _process_id(cancel, "the process to cancel")
+    cancel = add_command(sub, "cancel", "ask a running process to stop")
+    add_process_id(cancel, "the process to cancel")
     cancel.add_argument(
-        "--reason", type=_given,
+        "--reason", type=given,
         help="why; recorded as `requested by <operator>: <reason>` (left out: `requested by "
         "<operator>`)",
     )  # fmt: skip
-    _add_json(cancel)
+    add_json(cancel)
 
-    signal = _command(sub, "signal", "send a signal to a process")
-    _process_id(signal, "the process to signal")
+    signal = add_command(sub, "signal", "send a signal to a process")
+    add_process_id(signal, "the process to signal")
     signal.add_argument("name", help="the signal's name (a `wait_signal` step waits for one)")
     signal.add_argument(
-        "--signal-id", type=_given, metavar="X",
+        "--signal-id", type=given, metavar="X",
         help="idempotency id: the same id and payload again store nothing more (default: a "
         "fresh one, so a retry stores the signal again)",
     )  # fmt: skip
     signal.add_argument("--payload", metavar="JSON", help="the signal's JSON payload")
-    _add_json(signal)
+    add_json(signal)
 
-    abandon = _command(sub, "abandon", "request that the sweep abandon a process")
-    _process_id(abandon, "the process to abandon")
+    abandon = add_command(sub, "abandon", "request that the sweep abandon a process")
+    add_process_id(abandon, "the process to abandon")
     abandon.add_argument("--by", metavar="WHO", help="who asks (default: the operator, see --as)")
-    abandon.add_argument("--reason", type=_given, help="why; stored with the request")
-    _add_json(abandon)
+    abandon.add_argument("--reason", type=given, help="why; stored with the request")
+    add_json(abandon)
 
-    end = _command(
+    end = add_command(
         sub,
         "end-undecodable",
         "end a process whose stored record cannot be decoded (it lists as undecodable)",
     )
-    _process_id(
+    add_process_id(
         end,
         "the id as `ls` shows it: bytes that are not UTF-8 may be given as they are or "
         "as `\\udcXX` escapes (tried only if no process has the id exactly as given)",
     )
     end.add_argument(
-        "--reason", type=_given, required=True, help="why; stored in its terminal event"
+        "--reason", type=given, required=True, help="why; stored in its terminal event"
     )
     end.add_argument(
         "--by", metavar="WHO", help="who ends it (default: $LASHTUI_OPERATOR, else user@host)"
     )
-    _add_json(end)
+    add_json(end)
     _add_many(sub)
 
 
 def _add_many(sub: Any) -> None:
     """The actions on many processes, and prune."""
-    rerun = _command(
+    rerun = add_command(
         sub,
         "rerun",
         "run terminal processes again, each as a new process <id>~rerun-<n> with the same "
         "input, disposition, event types and grants",
     )
     ids = rerun.add_argument(
-        "ids", nargs="+", type=_given_id, metavar="ID", help="the ended processes"
+        "ids", nargs="+", type=given_id, metavar="ID", help="the ended processes"
     )
-    ids.completer = _complete_process_id  # type: ignore[attr-defined]
-    _add_json(rerun)
+    ids.completer = complete_process_id  # type: ignore[attr-defined]
+    add_json(rerun)
 
-    transfer = _command(sub, "transfer", "move handle grants between session scopes")
+    transfer = add_command(sub, "transfer", "move handle grants between session scopes")
     transfer.add_argument(
-        "--from", dest="from_scope", type=_given, required=True, metavar="SCOPE",
+        "--from", dest="from_scope", type=given, required=True, metavar="SCOPE",
         help="the scope losing them",
     )  # fmt: skip
     transfer.add_argument(
-        "--to", dest="to_scope", type=_given, required=True, metavar="SCOPE",
+        "--to", dest="to_scope", type=given, required=True, metavar="SCOPE",
         help="the scope gaining them",
     )  # fmt: skip
     ids = transfer.add_argument(
-        "ids", nargs="+", type=_given_id, metavar="ID", help="the processes"
+        "ids", nargs="+", type=given_id, metavar="ID", help="the processes"
     )
-    ids.completer = _complete_process_id  # type: ignore[attr-defined]
-    _add_json(transfer)
-    cast(CommandParser, transfer).checks.append(_scopes(from_scope="--from", to_scope="--to"))
+    ids.completer = complete_process_id  # type: ignore[attr-defined]
+    add_json(transfer)
+    cast(CommandParser, transfer).checks.append(scope_check(from_scope="--from", to_scope="--to"))
 
-    prune = _command(sub, "prune", "delete old terminal processes")
+    prune = add_command(sub, "prune", "delete old terminal processes")
     cutoff = prune.add_mutually_exclusive_group(required=True)
     cutoff.add_argument(
         "--before", action=Once, type=_cutoff_ms, metavar="EPOCH_MS",
@@ -744,9 +554,9 @@ def _add_many(sub: Any) -> None:
     prune.add_argument(
         "--dry-run", action="store_true", help="count what would be deleted; delete nothing"
     )
-    _add_json(prune)
+    add_json(prune)
 
-    index = _command(
+    index = add_command(
         sub,
         "index",
         "add the indexes this lashtui reads by to a registry an older one made",
@@ -761,7 +571,7 @@ def _add_many(sub: Any) -> None:
     index.add_argument(
         "--dry-run", action="store_true", help="say which indexes are missing; write nothing"
     )
-    _add_json(index)
+    add_json(index)
 
 
 def _once_timeout(text: str) -> float:
@@ -800,7 +610,9 @@ def _add_ttl(parser: argparse.ArgumentParser, note: str) -> None:
 
 
 def _add_engine(sub: Any) -> None:
-    worker = _command(sub, "worker", "run the worker and sweep headless", description=WORKER_STOP)
+    worker = add_command(
+        sub, "worker", "run the worker and sweep headless", description=WORKER_STOP
+    )
     worker.add_argument(
         "--once", action="store_true", help="one pass; wait for the runs it starts, exit"
     )
@@ -812,9 +624,9 @@ def _add_engine(sub: Any) -> None:
     )  # fmt: skip
     _add_ttl(worker, " (renew every third; default 30000)")
     _add_worker_service(worker)
-    _add_output(worker)
+    add_output(worker)
     cast(CommandParser, worker).checks += [_once_metrics, _timeout_needs_once]
-    sweep = _command(
+    sweep = add_command(
         sub,
         "sweep",
         "one recovery pass that runs no work: abandon what the rules say to abandon (dead "
@@ -827,116 +639,20 @@ def _add_engine(sub: Any) -> None:
     )
     _add_ttl(sweep, " (default 30000)")
     _add_logging(sweep)
-    _add_output(sweep)
+    add_output(sweep)
 
 
 SHELLS = ("bash", "zsh", "fish")
 
 
 def _add_completion(sub: Any) -> None:
-    completion = _command(
+    completion = add_command(
         sub,
         "completion",
         'print the shell completion script: eval "$(lashtui completion bash)", '
         "or `lashtui completion fish | source`; process ids complete from the registry",
     )
     completion.add_argument("shell", choices=SHELLS, help="the shell the script is for")
-
-
-def _complete_process_id(prefix: str, parsed_args: argparse.Namespace, **_: Any) -> list[str]:
-    """Process ids for shell completion, read from the registry `--db` names (else the
-    default); argcomplete calls it only while completing."""
-    from lashtui.completion import process_ids
-
-    return process_ids(_registry(parsed_args), prefix)
-
-
-def _registry(args: argparse.Namespace) -> str:
-    """The registry a command uses: --db, else $LASHTUI_DB, else ./lashtui.db (the demo:
-    ./lashtui-demo.db, never $LASHTUI_DB, which may name a real one)."""
-    db: str | None = getattr(args, "db", None)
-    if db is not None:
-        return db
-    if getattr(args, "command", None) == "demo":
-        return DEMO_DB
-    return os.environ.get("LASHTUI_DB", DEFAULT_DB)
-
-
-# Arguments that are paths, where any bytes are a name the OS can open.
-_PATH_ARGUMENTS = frozenset({"db", "command"})
-# The positionals, named as argparse's own usage errors name them (`ID` is the lists' metavar).
-_POSITIONALS = {"id": "id", "ids": "ID", "name": "name"}
-# Where the flag is not the dest.
-_FLAGS = {"from_scope": "--from", "to_scope": "--to", "operator": "--as"}
-# Whose ID may be bytes that are not UTF-8: an id another program stored that way
-# (lashtui/command/argument.py says how such an ID is read).
-RAW_ID_COMMANDS = frozenset({"show", "events", "end-undecodable"})
-
-
-def not_utf8(args: argparse.Namespace, registry: str) -> str | None:
-    """The usage error naming the first argument that is not UTF-8, else None. Python hands
-    argv bytes that are not UTF-8 over as lone surrogates, which no registry can store or
-    even look up (sqlite3 and psycopg raise on them). A raw ID is an id another program
-    stored (`RAW_ID_COMMANDS`), but only in a SQLite file: PostgreSQL's text is UTF-8."""
-    raw_ids = args.command in RAW_ID_COMMANDS and not _is_postgres(registry)
-    for dest, value in vars(args).items():
-        if dest in _PATH_ARGUMENTS or (dest == "id" and raw_ids):
-            continue
-        for text in value if isinstance(value, list) else [value]:
-            if not isinstance(text, str) or text.isascii():
-                continue
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError as error:
-                name = _POSITIONALS.get(dest) or _FLAGS.get(dest) or f"--{dest.replace('_', '-')}"
-                return f"argument {name}: {_not_utf8_sentence(text, error.start)}"
-    return None
-
-
-def bad_operator(args: argparse.Namespace) -> str | None:
-    """The usage error naming an operator name given on the command line that no action
-    records (`--as`, and `--by` of abandon and end-undecodable; audit's `--by` is a filter),
-    else None. It exited 1 as if the registry had refused it, where a value that is not
-    UTF-8 in the same flag exits 2. Checked after parsing, and the model imported only when
-    a name is given, so that other usage errors still exit before loading it."""
-    given = [("--as", getattr(args, "operator", None))]
-    if args.command != "audit":
-        given.append(("--by", getattr(args, "by", None)))
-    for flag, name in given:
-        if name is None:
-            continue
-        from lashtui.model.outcome import check_operator_name
-
-        try:
-            check_operator_name(name, f"argument {flag}")
-        except InvalidRequest as error:
-            from lashtui.untrusted import shown
-
-            return shown(str(error))
-    return None
-
-
-# How much of a value that is not UTF-8 its usage error shows, around its first bad byte:
-# enough to find it by, never a whole payload.
-SHOWN_AROUND = 32
-
-
-def _not_utf8_sentence(text: str, start: int) -> str:
-    """`not valid UTF-8 (byte 0xff at character 1): $'a\\xffb'`: the value as a shell word
-    that reads back as the bytes given (ANSI-C quoting), so no raw byte reaches the
-    terminal; a long value only around its first bad byte, `...` marking what is left out."""
-    code = ord(text[start])
-    byte = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else "a surrogate"
-    from lashtui.untrusted import shell_word
-
-    low, high = max(start - SHOWN_AROUND, 0), start + SHOWN_AROUND
-    word = shell_word(text[low:high])
-    word = ("..." if low else "") + word + ("..." if high < len(text) else "")
-    return f"not valid UTF-8 ({byte} at character {start}): {word}"
-
-
-def _is_postgres(registry: str) -> bool:
-    return registry.startswith(("postgresql://", "postgres://"))  # as open_registry reads it
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -992,7 +708,7 @@ def _main(argv: list[str] | None) -> int:
     if args.db is None and os.environ.get("LASHTUI_DB") == "":
         # As `--db ''`: an empty path opened the current directory ("... is a directory").
         parser.error("$LASHTUI_DB is empty: set it to a registry, or unset it for ./lashtui.db")
-    args.db = _registry(args)
+    args.db = which_registry(args)
     problem = not_utf8(args, args.db)
     if problem is not None:
         # A usage error of the command (exit 2; check's exit 3, as a monitor reads it),

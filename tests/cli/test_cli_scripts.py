@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from lashtui.cli import OUTPUTS, build_parser, main
+from lashtui.cli import build_parser, main
+from lashtui.parser.subcommand import OUTPUTS
 from lashtui.registry import open_registry
 from tests.builders import ob, started
 from tests.registry.rows import claim
