@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lashtui import cli
 from lashtui.model import CancelledOutput, ProcessAwaitOutput, error, failure
+from lashtui.parser import read
 from lashtui.registry import open_registry
 from tests.builders import ext
 from tests.cli.test_cli import digest, lashtui
@@ -85,7 +85,7 @@ def test_a_bad_flag_is_a_usage_error(ended: Path, flag: tuple[str, str]) -> None
 
 
 def test_the_command_lines_ranges_are_the_models() -> None:
-    assert (cli.WINDOW_DEFAULT, cli.WINDOW_MAX, cli.GROUPS_MAX) == (
+    assert (read.WINDOW_DEFAULT, read.WINDOW_MAX, read.GROUPS_MAX) == (
         error.WINDOW_DEFAULT,
         error.WINDOW_MAX,
         error.GROUPS_MAX,

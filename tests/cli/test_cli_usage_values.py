@@ -277,9 +277,10 @@ def test_the_command_lines_words_are_the_models() -> None:
     from lashtui.model import PROCESS_ORDERS, ProcessStatusFilter, RecoveryDisposition
     from lashtui.model.audit import AUDIT_ACTIONS
     from lashtui.model.outcome import OUTCOMES
+    from lashtui.parser import read
 
-    assert tuple(s.value for s in ProcessStatusFilter) == cli.STATUSES
-    assert cli.ORDERS == PROCESS_ORDERS
-    assert cli.AUDIT_ACTIONS == AUDIT_ACTIONS
-    assert cli.OUTCOMES == OUTCOMES
+    assert tuple(s.value for s in ProcessStatusFilter) == read.STATUSES
+    assert read.ORDERS == PROCESS_ORDERS
+    assert read.AUDIT_ACTIONS == AUDIT_ACTIONS
+    assert read.OUTCOMES == OUTCOMES
     assert tuple(d.value for d in RecoveryDisposition) == cli.DISPOSITIONS
