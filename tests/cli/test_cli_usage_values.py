@@ -273,14 +273,13 @@ def test_well_formed_values_still_read(tmp_path: Path) -> None:
 
 
 def test_the_command_lines_words_are_the_models() -> None:
-    from lashtui import cli
     from lashtui.model import PROCESS_ORDERS, ProcessStatusFilter, RecoveryDisposition
     from lashtui.model.audit import AUDIT_ACTIONS
     from lashtui.model.outcome import OUTCOMES
-    from lashtui.parser import read
+    from lashtui.parser import action, read
 
     assert tuple(s.value for s in ProcessStatusFilter) == read.STATUSES
     assert read.ORDERS == PROCESS_ORDERS
     assert read.AUDIT_ACTIONS == AUDIT_ACTIONS
     assert read.OUTCOMES == OUTCOMES
-    assert tuple(d.value for d in RecoveryDisposition) == cli.DISPOSITIONS
+    assert tuple(d.value for d in RecoveryDisposition) == action.DISPOSITIONS
