@@ -1,15 +1,21 @@
 """The `lashtui` command line (api.md §7): the argparse entry point.
 
-Every subcommand is made by `add_command`, so `--db` and `--as` work before or after it (the
-section "the parser" says how to add one). Read commands take `-o table|wide|json|jsonl`
-(`--json` is `-o json`: exactly one JSON document in lash's wire shapes). Shell completion
-is argcomplete's, answered here before anything else loads (lashtui/completion.py).
+Every subcommand is made by lashtui/parser/subcommand.py's `add_command`, so `--db` and `--as`
+work before or after it (that module says how to add one; `build_parser` puts them
+together). Read commands take `-o table|wide|json|jsonl` (`--json` is `-o json`: exactly one
+JSON document in lash's wire shapes). Shell completion is argcomplete's, answered here before
+anything else loads (lashtui/completion.py).
 Errors are one line on stderr, `lashtui: <message>`, exit 1; usage errors exit 2 (argparse),
 and so are number flags out of their range and malformed filter, scope and disposition
-values (checked here, by argparse types and choices, and by the parsers' `checks`). The exit
-codes are in `--help` (EXIT_CODES). Nothing here imports the dashboard, and the commands
-themselves load only once the arguments parse: `lashtui --help` starts in a blink and never
-loads textual, asyncio or the model (so the ranges below are plain numbers, not imports).
+values (checked by the parser: argparse types and choices, the parsers' `checks`, and
+lashtui/parser/usage.py once the arguments parse). The exit codes are in `--help`
+(EXIT_CODES). Nothing here imports the dashboard, and the commands themselves load only
+once the arguments parse: `lashtui --help` starts in a blink and never loads textual,
+asyncio or the model (so the parser's ranges are plain numbers, not imports).
+
+What is left here is the entry point itself: `main` (stdout that fails in one sentence),
+the exit status of each way a command ends, and `_run`, which imports the command (and,
+for `dash` and `demo`, the dashboard) only once the arguments parse.
 """
 
 from __future__ import annotations
@@ -17,78 +23,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
 
-from lashtui.cli_probe import (
-    UNKNOWN,
-    CommandParser,
-    EntryParser,
-    add_check_parser,
-    add_follow_flag,
-    command_word,
-)
+from lashtui.cli_probe import UNKNOWN, command_word
 from lashtui.errors import LashError
-from lashtui.parser.action import add_actions, add_start
-from lashtui.parser.read import add_ls, add_reads
-from lashtui.parser.subcommand import (
-    EXIT_CODES,
-    add_command,
-    global_options,
-    which_registry,
-)
+from lashtui.parser import build_parser
+from lashtui.parser.subcommand import which_registry
 from lashtui.parser.usage import bad_operator, not_utf8
-from lashtui.parser.worker import add_engine
 
-
-def build_parser() -> EntryParser:
-    parser = EntryParser(
-        prog="lashtui",
-        description="Run and watch lash's durable background processes.",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    global_options(parser, suppress=False)
-    # CommandParser (cli_probe.py): `check`'s usage errors exit 3, as Nagios reads them.
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
-    _add_dashboards(sub)
-    add_start(sub)
-    add_ls(sub)
-    add_reads(sub)
-    add_actions(sub)
-    add_engine(sub)
-    _add_completion(sub)
-    add_follow_flag(sub.choices["ls"], sub.choices["events"])
-    add_check_parser(sub)
-    # `check` is made by cli_probe.py with its own epilog (Nagios's exit codes); it takes
-    # the global options after it as every other subcommand does.
-    global_options(sub.choices["check"], suppress=True)
-    parser.probe = sub.choices["check"]  # its usage errors, given before `check`, are check's
-    parser.commands = dict(sub.choices)
-    return parser
-
-
-def _add_dashboards(sub: Any) -> None:
-    dash = add_command(sub, "dash", "the live dashboard")
-    dash.add_argument(
-        "--read-only", action="store_true", help="open the registry read-only; no actions"
-    )
-    dash.add_argument(
-        "--no-worker", action="store_true", help="observe only: no embedded worker or sweep"
-    )
-    add_command(sub, "demo", "create (or reuse) a demo registry full of moving processes")
-
-
-SHELLS = ("bash", "zsh", "fish")
-
-
-def _add_completion(sub: Any) -> None:
-    completion = add_command(
-        sub,
-        "completion",
-        'print the shell completion script: eval "$(lashtui completion bash)", '
-        "or `lashtui completion fish | source`; process ids complete from the registry",
-    )
-    completion.add_argument("shell", choices=SHELLS, help="the shell the script is for")
+# `build_parser` too: tests and benchmarks build the command line's parser from here.
+__all__ = ["build_parser", "main"]
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -12,3 +12,42 @@ imported: `lashtui --help` builds the whole parser and loads neither asyncio nor
 standard library, lashtui.clock, lashtui.errors and cli_probe; a check that needs the model
 imports it when it runs, after the arguments parse.
 """
+
+from __future__ import annotations
+
+import argparse
+
+from lashtui.cli_probe import CommandParser, EntryParser, add_check_parser, add_follow_flag
+from lashtui.parser.action import add_actions, add_start
+from lashtui.parser.completion import add_completion
+from lashtui.parser.dashboard import add_dashboards
+from lashtui.parser.read import add_ls, add_reads
+from lashtui.parser.subcommand import EXIT_CODES, global_options
+from lashtui.parser.worker import add_engine
+
+
+def build_parser() -> EntryParser:
+    parser = EntryParser(
+        prog="lashtui",
+        description="Run and watch lash's durable background processes.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    global_options(parser, suppress=False)
+    # CommandParser (cli_probe.py): `check`'s usage errors exit 3, as Nagios reads them.
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
+    add_dashboards(sub)
+    add_start(sub)
+    add_ls(sub)
+    add_reads(sub)
+    add_actions(sub)
+    add_engine(sub)
+    add_completion(sub)
+    add_follow_flag(sub.choices["ls"], sub.choices["events"])
+    add_check_parser(sub)
+    # `check` is made by cli_probe.py with its own epilog (Nagios's exit codes); it takes
+    # the global options after it as every other subcommand does.
+    global_options(sub.choices["check"], suppress=True)
+    parser.probe = sub.choices["check"]  # its usage errors, given before `check`, are check's
+    parser.commands = dict(sub.choices)
+    return parser
