@@ -1,9 +1,9 @@
 """The parser's part for `lashtui check` (a Nagios-style probe) and for the streaming flags
 `events --follow` and `ls --watch` (lashtui/command/check.py and follow.py do the work).
 
-Kept out of cli.py so the probe's flags and its usage rules sit together, and out of the
-`lashtui.command` package so `lashtui --help` still loads neither asyncio nor the model:
-this module imports only the standard library.
+Kept out of lashtui/parser/ (the other commands' parser) so the probe's flags and its
+usage rules sit together, and out of the `lashtui.command` package so `lashtui --help`
+still loads neither asyncio nor the model: this module imports only the standard library.
 
 `check` follows the Nagios plugin conventions: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
 A usage error there (a bad flag, a bad duration) is therefore exit 3, not argparse's 2,
@@ -95,10 +95,11 @@ def duration_levels(text: str) -> tuple[int | None, int | None]:
 
 
 class CommandParser(argparse.ArgumentParser):
-    """The parser class of every subcommand (cli.py passes it to `add_subparsers`): an
-    ordinary ArgumentParser, except with `probe=True` (`check`), where a usage error is one
-    line on stderr and Nagios's UNKNOWN (3). There, arguments it does not know are its own
-    usage error too (argparse would hand them to the top-level parser, which exits 2).
+    """The parser class of every subcommand (lashtui/parser/__init__.py passes it to
+    `add_subparsers`): an ordinary ArgumentParser, except with `probe=True` (`check`), where
+    a usage error is one line on stderr and Nagios's UNKNOWN (3). There, arguments it does
+    not know are its own usage error too (argparse would hand them to the top-level parser,
+    which exits 2).
 
     `checks` are rules between flags that argparse's groups cannot state (`start --external`
     with a `--disposition` other than its own): each returns the sentence of a usage error,

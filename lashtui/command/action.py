@@ -217,7 +217,7 @@ async def cmd_transfer(args: argparse.Namespace) -> int:
 async def cmd_prune(args: argparse.Namespace) -> int:
     from lashtui.admin import check_prune_cutoff
 
-    # --older-than is milliseconds, and no further back than 1970 (cli.py `_age`).
+    # --older-than is milliseconds, and no further back than 1970 (lashtui/parser/action.py `_age`).
     cutoff = args.before if args.before is not None else SystemClock().now_ms() - args.older_than
     check_prune_cutoff(cutoff)
     who = operator(args)

@@ -37,11 +37,12 @@ def parse_disposition(text: str) -> RecoveryDisposition:
 #
 # Another program may store a process id as bytes that are not UTF-8 (SQLite keeps any bytes
 # as TEXT). `ls` shows each such byte as the escape `visible` gives it, `\udcff` for 0xff.
-# The commands an operator names such a row with (`show`, `events`, `end-undecodable`: cli.py
-# `RAW_ID_COMMANDS`) take ID either way, by one rule: ID as given first (argv bytes
-# that are not UTF-8 are those bytes; Python hands them over as lone surrogates), and only
-# if no process has exactly that id, ID with each `\udc80`-`\udcff` escape read as the byte
-# it names. An id that really holds the text `\udcff` is therefore always the one found.
+# The commands an operator names such a row with (`show`, `events`, `end-undecodable`:
+# lashtui/parser/usage.py `RAW_ID_COMMANDS`) take ID either way, by one rule: ID as given
+# first (argv bytes that are not UTF-8 are those bytes; Python hands them over as lone
+# surrogates), and only if no process has exactly that id, ID with each `\udc80`-`\udcff`
+# escape read as the byte it names. An id that really holds the text `\udcff` is therefore
+# always the one found.
 
 _BYTE_ESCAPE = re.compile(r"\\udc([89a-f][0-9a-f])", re.IGNORECASE)
 

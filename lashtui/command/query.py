@@ -54,7 +54,8 @@ def page_query(args: argparse.Namespace) -> ProcessPageQuery:
         "order": args.sort,
         "descending": args.desc,
     }
-    # `is not None`: an empty scope is refused (cli.py `_given`), never read as no lens.
+    # `is not None`: an empty scope is refused (lashtui/parser/argument.py `given`), never
+    # read as no lens.
     if args.granted_to is not None:
         fields.update(lens="granted", scope=SessionScope.parse(args.granted_to))
     elif args.originated_by is not None:

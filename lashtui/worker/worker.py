@@ -51,7 +51,8 @@ from lashtui.worker.wake import CommitWake
 
 # How long `stop` waits for the runs it cancelled to end before it gives up on them: the
 # default grace a SIGTERM gives a `lashtui worker`'s runs in flight (`--grace`, spelt out in
-# cli.py, which imports no engine module; tests/worker/test_runs.py checks they agree).
+# lashtui/parser/worker.py, which imports no engine module; tests/worker/test_runs.py checks
+# they agree).
 STOP_GRACE_S = 30.0
 
 
