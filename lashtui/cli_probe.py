@@ -15,7 +15,6 @@ check`). The usage error is the one line a monitor reads, or under `--json` the 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from collections.abc import Callable
@@ -116,6 +115,8 @@ class CommandParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         if not self.probe:
             super().error(message)
+        import json  # here, not at the top: `lashtui --help` need not load json (S1)
+
         from lashtui.untrusted import json_escaped, shown
 
         # The usage on stderr; the one line (or object) a monitoring system shows, on stdout.

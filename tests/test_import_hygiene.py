@@ -64,3 +64,26 @@ def test_the_run_path_needs_only_the_base_dependencies() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "usage: lashtui demo" in result.stdout
+
+
+HELP = """
+import sys
+from lashtui.cli import main
+try:
+    main(["--help"])
+except SystemExit:
+    pass
+print(",".join(sorted(m for m in {heavy!r} if m in sys.modules)), file=sys.stderr)
+"""
+
+
+def test_help_loads_no_command_model_asyncio_or_json() -> None:
+    # `lashtui --help` builds the whole parser (lashtui/parser/) and nothing a command runs
+    # with: S1 counts its start-up, and json alone was ~3% of its instructions.
+    heavy = ("asyncio", "pydantic", "lashtui.model", "lashtui.command", "json", "lashtui.admin")
+    result = subprocess.run(
+        [sys.executable, "-c", HELP.format(heavy=heavy)],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    assert "usage: lashtui" in result.stdout
+    assert result.stderr.strip() == "", f"`lashtui --help` loaded {result.stderr.strip()}"
