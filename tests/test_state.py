@@ -136,7 +136,9 @@ def _present(text: str) -> set[str]:
     return set(json.loads(text))
 
 
-@settings(max_examples=500, suppress_health_check=[HealthCheck.too_slow])
+# No deadline: the property is about agreement, not speed, and a loaded 2-vCPU CI machine
+# ran one example past Hypothesis's 200 ms default (485 ms), failing a test that held.
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(records(), st.sampled_from(STYLES), st.sampled_from([plain, plain, escaped]))
 @example(Obj([("wait", {"a": 1}), ("wait", None)]), STYLES[0], plain)
 @example(Obj([("status", Obj([("state", "x"), ("event_types", Core()), ("state", "y")]))]),
