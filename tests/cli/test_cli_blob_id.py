@@ -144,7 +144,7 @@ def test_ls_show_and_check_name_it_alike(tmp_path: Path, blob: str) -> None:
 
 
 def test_worker_once_names_it_behind_a_backlog_of_several(tmp_path: Path) -> None:
-    # Three rows wait: the drive lists the backlog's first two (lease.py `BACKLOG_LISTED`)
+    # Three rows wait: the drive lists the backlog's first two (drive.py `BACKLOG_LISTED`)
     # and the batch claim takes the rest, so the blob, sorted after every text id, was
     # never listed: "3 rows looked at: 3 ran", the row that can never run unsaid.
     db = seeded(tmp_path, b"r\xffw")

@@ -13,7 +13,7 @@ row `abc` that `show abc` called unknown and the sweep counted busy when they we
 Now the read that meets such an id holds it as the text Python writes bytes in (`b'abc'`,
 `b'r\\xffw'`), so it is never taken for a text id: the row is a stand-in that says why
 (row.py `decode_row`), listed where SQLite sorts it (after every text id), a work item
-the worker and the sweep count as undecodable and never claim (lease.py `_work_item`,
+the worker and the sweep count as undecodable and never claim (work_item.py `_work_item`,
 run.py `_pick`), and looked up by that text when no row has it as its id (process.py
 `get`, through `blob_of`). lashtui does not rewrite or end it: every write is keyed by
 text, and a write or a read of what is keyed by its id (its events) that finds no row of

@@ -78,7 +78,7 @@ def _record_column(sql: Dialect, unread: str | None) -> str:
 
 
 # A lease holder's liveness JSON (lease table `l`) as every read takes it: NULL past the
-# most a write allows of it, which reads as opaque liveness (never provably dead; lease.py
+# most a write allows of it, which reads as opaque liveness (never provably dead; lease_row.py
 # `_decode_liveness`), as NULL always has. A liveness is a few hundred bytes, but a write
 # takes an owner with unknown fields up to `MAX_JSON_BYTES` of JSON (model/wire.py
 # `check_extras_size`), so that is the ceiling, in characters (never more than its bytes);
@@ -91,9 +91,9 @@ LIVENESS = (
     "ELSE l.lease_owner_liveness_json END"
 )
 
-# The columns of lease.py's `LeaseRow`, in its order, from the lease table aliased `l`: its
+# The columns of lease_row.py's `LeaseRow`, in its order, from the lease table aliased `l`: its
 # names under the ceiling on plain text (stored_text.py; a longer one makes the lease a
-# stand-in that nothing acts by, lease.py `lease_row_problem`).
+# stand-in that nothing acts by, lease_row.py `lease_row_problem`).
 LEASE_ROW_COLUMNS = (
     f"{read_text('l.lease_owner_id')}, {read_text('l.lease_owner_incarnation_id')}, "
     f"{LIVENESS}, {read_text('l.lease_token')}, "
@@ -103,7 +103,7 @@ LEASE_ROW_COLUMNS = (
 
 def held_leases_sql(count: int) -> str:
     """The held leases of `count` process ids (bound in order): each row is the process id,
-    then the columns of lease.py's `LeaseRow`."""
+    then the columns of lease_row.py's `LeaseRow`."""
     return (
         f"SELECT l.process_id, {LEASE_ROW_COLUMNS} FROM process_leases l "
         "WHERE l.lease_owner_id IS NOT NULL AND l.lease_token IS NOT NULL "
@@ -421,7 +421,7 @@ def _ordered_on_server(
 
 
 def held_lease_rows(conn: Tx, process_ids: list[str]) -> dict[str, Row]:
-    """The held leases of these ids: each id's `LeaseRow` columns (lease.py)."""
+    """The held leases of these ids: each id's `LeaseRow` columns (lease_row.py)."""
     found: dict[str, Row] = {}
     for start in range(0, len(process_ids), CHUNK):
         chunk = process_ids[start : start + CHUNK]

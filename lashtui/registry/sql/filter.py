@@ -43,7 +43,7 @@ def label_sql(sql: Dialect, column: str = "p.record_json", *, any_size: bool = F
 # over the lease row `l`.
 HELD = "l.lease_owner_id IS NOT NULL AND l.lease_token IS NOT NULL"
 # The held leases, on PostgreSQL (postgres/schema.py): the reads that want only those (a
-# drive's live holders and their rows, lease.py; the Health view's lease counts, probe.py;
+# drive's live holders and their rows, drive.py; the Health view's lease counts, probe.py;
 # the leased rows and the lease-expiry order, page.py and order.py) read this index instead
 # of the lease table. A released lease keeps its row (its fencing token goes on rising), so
 # the table holds one for every row that ever ran, and every worker's drive, every renew
@@ -66,7 +66,7 @@ LIVE = f"{HELD} AND l.lease_expires_at_ms > ?"
 def in_backlog(sql: Dialect, seen: int = 0, marked: bool = False) -> str:
     """The running row `p` with its lease row `l` is in the backlog at the bound time (one
     `?`): rerunnable, without an abandon request, and no live lease. What a batch claim
-    picks (run.py `_pick`), and what a worker's drive leaves to it (lease.py
+    picks (run.py `_pick`), and what a worker's drive leaves to it (drive.py
     `drive_work_items`). Any of these runs whenever it is claimed (§8).
 
     The record tests sit behind the lease test, in one CASE: a test of `p` alone would be
