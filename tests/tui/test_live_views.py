@@ -201,6 +201,32 @@ async def test_the_health_view_marks_the_counts_a_paused_processes_view_holds(
         assert "as last read" not in screen_text(app)
 
 
+async def test_the_health_view_says_a_paused_processes_view_follows_no_change(
+    scene: tuple[SqliteProcessRegistry, ManualClock],
+) -> None:
+    """The Health view's "last change" is the last change the Processes view applied. Paused,
+    that view applies none: the line said `live` for 5 s after the pause, then `stale for
+    Ns` (or `no change seen yet`) while other programs' commits went on. It now says the
+    changes are not followed while the view is paused; resumed, `live` again."""
+    registry, clock = scene
+    app = make_app(Processes(registry, clock=clock), clock=clock, refresh_s=0.05)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await home_loaded(pilot)
+        await registry.register_process(ext("z-seen"))
+        await until(pilot, lambda: app.dashboard.pulse.last_change_ms is not None)
+        await pilot.press("p")
+        await registry.register_process(ext("z-unseen"))  # a change no view follows
+        await pilot.press("4")
+        said = "last change  not followed: the Processes view is paused (p there resumes it)"
+        await until(pilot, lambda: "last change" in screen_text(app))
+        await pilot.pause(0.2)  # (a few of the view's reads)
+        assert "last change  live" not in screen_text(app)
+        assert said in screen_text(app)
+        await pilot.press("1", "p", "4")
+        await until(pilot, lambda: "last change  live" in screen_text(app))
+        assert "not followed" not in screen_text(app)
+
+
 async def test_an_over_long_lease_owner_is_clipped_in_every_view(
     leased: tuple[SqliteProcessRegistry, ManualClock],
 ) -> None:

@@ -45,6 +45,8 @@ stopwatch: Callable[[], float] = time.perf_counter
 IN_FLIGHT_SHOWN = 10
 STALE_S = 10.0  # the longest the charts go without a read while nothing seems to move
 READ_SHARE = 5  # a re-read waits at least this many times as long as the last one took
+# Why the counts and the last change stand still: they are what the Processes view keeps.
+PAUSED_PROCESSES = "the Processes view is paused (p there resumes it)"
 
 
 def panel(title: Text, *children: Static, id: str) -> Vertical:
@@ -173,7 +175,12 @@ class HealthScreen(LiveScreen):
         if self.error:
             latency = f"unreachable: {self.error}"
         self.say("#db-latency", f"DB latency   {latency}")
-        change = fmt.last_change(pulse.last_change_ms, now_ms)
+        # The changes it dates are the ones the Processes view applies; paused, it applies
+        # none, and "live" (then "stale for Ns") described the pause, not the registry.
+        change = (
+            f"not followed: {PAUSED_PROCESSES}" if pulse.paused
+            else fmt.last_change(pulse.last_change_ms, now_ms)
+        )
         self.say("#last-change", f"last change  {change}")
         self.say("#pulse-error", f"last read error  {pulse.error}" if pulse.error else "")
         self.say("#state-counts", self._state_counts(now_ms))
@@ -199,7 +206,7 @@ class HealthScreen(LiveScreen):
             if failing or self.error:
                 return [self._last_read(read_at, now_ms), *fmt.state_counts(counts)]
             if pulse.counts and pulse.paused:
-                why = "not counted since: the Processes view is paused (p there resumes it)"
+                why = f"not counted since: {PAUSED_PROCESSES}"
                 return [self._last_read(read_at, now_ms, why), *fmt.state_counts(counts)]
         return fmt.state_counts(counts)
 
