@@ -280,7 +280,7 @@ def first_few(items: Sequence[str], limit: int = 10) -> str:
         return "none"
     shown = ", ".join(items[:limit])
     rest = len(items) - limit
-    return f"{shown} and {rest} more" if rest > 0 else shown
+    return f"{shown} and {rest:,} more" if rest > 0 else shown
 
 
 def tally(pairs: Iterable[tuple[str, int]]) -> list[str]:

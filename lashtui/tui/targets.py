@@ -89,7 +89,7 @@ def describe(targets: Sequence[ObservedProcess]) -> str:
     if len(targets) == 1:
         named = f"process {targets[0].process_id} ({targets[0].label})"
     else:
-        named = f"{len(targets)} processes: {fmt.first_few([t.process_id for t in targets], 5)}"
+        named = f"{len(targets):,} processes: {fmt.first_few([t.process_id for t in targets], 5)}"
     notes = not_applied(targets)
     return f"{named} ({'; '.join(notes)})" if notes else named
 

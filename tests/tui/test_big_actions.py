@@ -304,3 +304,30 @@ async def test_a_form_action_runs_once_the_count_is_typed(big: Any) -> None:
         await until(pilot, lambda: any("abandon" in n.title for n in app._notifications))
     requested = await processes.observe(["p-000001", "p-000299"])
     assert all(p.abandon_request is not None for p in requested.values())
+
+
+async def test_a_question_on_thousands_of_rows_writes_its_counts_as_it_asks_them_typed(
+    tmp_path: Path,
+) -> None:
+    """The question named `Cancel 1333 processes: … and 1328 more` above `Type 1,333 to
+    confirm`: one count written two ways, the one to compare with the other. Every count in
+    it now has its thousands separated, as the typed count and the status line have."""
+    path = str(tmp_path / "thousands.db")
+    await asyncio.to_thread(seed_many, path, 2_000)  # every third completed: 1,333 live
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(path, clock=clock)
+    try:
+        app = app_for(Processes(registry, clock=clock), clock)
+        async with app.run_test(size=(120, 30)) as pilot:
+            home = await home_loaded(pilot)
+            await pilot.press("asterisk")
+            await until(pilot, lambda: len(home.marked) == 2_000)
+            await pilot.press("c")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            question = str(app.screen.query_one("#question", Label).render())
+            assert question.startswith("Cancel 1,333 processes: p-000001, p-000002, ")
+            assert " and 1,328 more (667 marked processes have already ended" in question
+            assert "and 662 more)" in question  # the ended ones left out
+            await pilot.press("escape")
+    finally:
+        await registry.close()
