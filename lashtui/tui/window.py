@@ -141,6 +141,9 @@ class ProcessWindow:
         # Rows the last `apply` let go that still match the query: moved past the window's
         # edges (an ended row in status order) or pushed out by rows that came in ahead.
         self.departed: set[str] = set()
+        # The query the rows held were last read for: until a load under a new query ends,
+        # they are the old query's, and "none match" cannot be said of the new one.
+        self.read_for: ProcessPageQuery | None = None
 
     @property
     def query(self) -> ProcessPageQuery:
@@ -240,6 +243,7 @@ class ProcessWindow:
             rows, cut = await self._fill(WINDOW // 2, WINDOW_CHARS, sizes)
             self._replace(rows, True, _last(rows, cut, WINDOW // 2), sizes)
             self._trim(keep_end=False)  # (the last page read may pass the budget)
+            self.read_for = query
             return
         try:
             before, cut_before = await self._page(WINDOW // 2, before=held or anchor)
@@ -254,6 +258,7 @@ class ProcessWindow:
         self._replace([*before, *rest], at_start, _last(rest, cut, WINDOW // 2), sizes)
         self._trim(keep_end=False)
         self.split = len(before)
+        self.read_for = query
 
     def nearest(self, anchor: str) -> str | None:
         """The row to select for `anchor` after a load: itself, else the row after where
@@ -271,6 +276,7 @@ class ProcessWindow:
         rows, cut = await self._fill(WINDOW // 2, WINDOW_CHARS, sizes, query=flipped)
         self._replace(rows, _last(rows, cut, WINDOW // 2), True, sizes)
         self._trim(keep_end=True)
+        self.read_for = self.query
 
     async def extend_down(self) -> bool:
         """Read the next page past the last row; False when there is nothing more."""

@@ -287,6 +287,39 @@ async def test_filters_narrow_the_view_and_keep_the_selection(tmp_path: Path) ->
         await registry.close()
 
 
+async def test_a_filter_nothing_matches_says_so(tmp_path: Path) -> None:
+    """A text filter, status filter or lens that leaves no row showed only the column
+    headers, beside counts per state for the whole registry (`● running 4 …`): an empty
+    list and a list still being read looked the same. The status line now says no process
+    matches; a filter that matches again drops the words."""
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "f.db"), clock=clock)
+    try:
+        await seed_every_state(registry, clock)
+        app = make_app(Processes(registry, clock=clock), clock=clock, read_only=True)
+        async with app.run_test(size=(140, 24)) as pilot:
+            await loaded(pilot)
+            screen = app.screen
+            assert isinstance(screen, ProcessesScreen)
+            table = screen.query_one(ProcessTable)
+            none = "no process matches"
+            assert none not in screen.status_line
+            await pilot.press("slash", *"zzz")
+            await until(pilot, lambda: not table.processes, within=5)
+            await pilot.pause()
+            assert f'matching "zzz" (Esc clears)  ·  {none}' in screen.status_line
+            await pilot.press("backspace", "backspace", "backspace", *"sweep")
+            await until(pilot, lambda: list(table.processes) == ["f-abandoned-sweep"], within=5)
+            await pilot.pause()
+            assert none not in screen.status_line
+            await pilot.press("enter", "f")  # running: none of them matches "sweep"
+            await until(pilot, lambda: not table.processes, within=5)
+            await pilot.pause()
+            assert none in screen.status_line
+    finally:
+        await registry.close()
+
+
 async def test_the_open_timeline_follows_another_os_process_without_a_key_press(
     tmp_path: Path,
 ) -> None:

@@ -20,9 +20,12 @@ from lashtui.tui.widgets.process_table import ProcessTable
 from lashtui.untrusted import visible_clipped
 
 if TYPE_CHECKING:
+    import asyncio
+
     from lashtui.model import ProcessPageQuery
     from lashtui.tui.context import Dashboard
     from lashtui.tui.counts import StateCounts
+    from lashtui.tui.window import ProcessWindow
 
 # How long the status line says the embedded worker warned of a problem (`engine_state`).
 RECENT_PROBLEM_MS = 60_000
@@ -32,6 +35,8 @@ LOST_CHARS = 60  # of the id of a selected process that left the list, in the st
 class ProcessStatus(ScreenMixin):
     if TYPE_CHECKING:  # provided by ProcessesScreen and ProcessFilters
         dashboard: Dashboard
+        window: ProcessWindow
+        loaded: asyncio.Event
         paused: bool
         counts: StateCounts | None
         marked: dict[str, None]
@@ -53,7 +58,10 @@ class ProcessStatus(ScreenMixin):
             self.dashboard.pulse.counts = counts
             shown = "  ".join(f"{fmt.count_label(s)} {n:,}" for s, n in counts.items() if n)
             parts.append(shown or "no processes")
-        parts.extend(self.filters())
+        filters = self.filters()
+        parts.extend(filters)
+        if filters and self.matches_none():
+            parts.append("no process matches")
         if order := self.describe_order():
             parts.append(order)
         if self.marked:
@@ -81,6 +89,14 @@ class ProcessStatus(ScreenMixin):
             status.clear_cached_dimensions()
             if status.get_content_height(status.size, self.app.size, width) != height:
                 status.refresh(layout=True)
+
+    def matches_none(self) -> bool:
+        """Whether the last read found no row for the lens and filters: the list showed only
+        its column headers, beside counts per state for the whole registry, and an empty
+        list looked like one still being read. (Not after a failed read: it read nothing.)"""
+        window = self.window
+        read = window.read_for == window.query and self.last_error is None
+        return self.loaded.is_set() and read and not window.rows
 
     def lost_id(self) -> str | None:
         try:
