@@ -149,6 +149,38 @@ async def test_the_view_lists_who_did_what_and_filters_and_switches_source(
         await registry.close()
 
 
+async def test_after_a_filter_that_matches_nothing_the_views_keys_still_work(
+    tmp_path: Path,
+) -> None:
+    """A filter that matched no entry hid the list, and the focus it had fell back into the
+    filter field: `s` then typed an `s` there (the field read `s`, beside a status line
+    saying `by nobody`) where it switches the source, as it does after any other filter.
+    The view's keys now work as they do when entries are listed."""
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "audit.db"), clock=clock)
+    try:
+        await seed(registry, clock)
+        app = observer(registry, clock)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_audit(pilot)
+            await pilot.press("slash")
+            field = screen.query_one("#audit-filter", Input)
+            field.value = "by:nobody"
+            await pilot.press("enter")
+            await until(pilot, lambda: "0 entries" in shown(screen, "#audit-status"))
+            await pilot.pause()
+            await pilot.press("s")
+            await until(
+                pilot, lambda: shown(screen, "#audit-status").startswith("source: the event log")
+            )
+            assert field.value == "by:nobody"  # the filter as applied, nothing typed into it
+            await pilot.press("escape")  # the filter cleared: the event log's two entries
+            await until(pilot, lambda: cells(screen, 2) == ["rerun", "cancel"])
+            assert screen.query_one(KeyedTable).has_focus  # arrows and Enter reach the list
+    finally:
+        await registry.close()
+
+
 async def test_a_registry_without_the_audit_table_says_nothing_was_recorded(
     tmp_path: Path,
 ) -> None:
