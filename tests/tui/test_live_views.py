@@ -24,6 +24,7 @@ from lashtui.model import AbandonRequest, ProcessLease, ProcessStarted
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import LashtuiApp, make_app
 from lashtui.tui.screens.abandon import AbandonRequestsScreen
+from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.leases import LeasesScreen, process_key
 from lashtui.tui.widgets.keyed_table import KeyedTable
 from lashtui.tui.widgets.process_table import ProcessTable
@@ -106,6 +107,43 @@ def _greyed(table: KeyedTable, key: str, column: str) -> bool:
     cell = table.get_cell(key, column)
     frozen = table.get_component_rich_style("keyed-table--frozen", partial=True)
     return isinstance(cell, Text) and any(span.style == frozen for span in cell.spans)
+
+
+async def test_the_leases_view_takes_the_keys_again_once_leases_come_back(
+    tmp_path: Path,
+) -> None:
+    """With no lease held the list is hidden ("no leases held"), and the focus it had was
+    lost: once leases came again the arrows did nothing until a click (`↓` then Enter
+    opened the lease the cursor was left on). The list now takes the focus back when it is
+    shown again."""
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "l.db"), clock=clock)
+    try:
+        leases = []
+        for pid in ("x-a", "x-b"):
+            await registry.register_process(ext(pid))
+            lease = (await registry.claim_process_lease(pid, far("w-1"), TTL_MS)).acquired()
+            assert lease is not None
+            leases.append(lease)
+        app = acting(registry, clock, refresh_s=0.05)
+        async with app.run_test(size=SIZE) as pilot:
+            await home_loaded(pilot)
+            await open_view(pilot, "2", LeasesScreen)
+            await until(pilot, lambda: "x-b" in screen_text(app))
+            for lease in leases:
+                await registry.release_process_lease(lease)
+            await until(pilot, lambda: "no leases held" in screen_text(app))
+            for pid in ("x-a", "x-b"):
+                await registry.claim_process_lease(pid, far("w-2"), TTL_MS)
+            await until(pilot, lambda: "w-2" in screen_text(app) and "x-b" in screen_text(app))
+            await pilot.pause()
+            table = app.screen.query_one(KeyedTable)
+            table.move_cursor(row=1)  # x-a, under its owner's row
+            await pilot.press("down", "enter")
+            await until(pilot, lambda: isinstance(app.screen, ProcessDetailScreen), within=3)
+            assert app.screen.process_id == "x-b"  # type: ignore[attr-defined]
+    finally:
+        await registry.close()
 
 
 async def test_pause_freezes_the_leases_view_at_its_last_read(

@@ -181,13 +181,7 @@ class AuditScreen(LiveScreen):
         self.say("#audit-status", self.status())
         self.say("#audit-empty", self.empty())
         empty = self.answered and self.error is None and not self.page.entries
-        if empty and table.has_focus:
-            # Hidden while focused, the list handed its focus on to the filter field (still
-            # open after a filter), and the view's keys (`s`, `[`) typed into it instead.
-            self.set_focus(None)
-        self.set_class(empty, "-empty")
-        if not empty and self.focused is None and self.is_current:
-            table.focus()  # shown again: the arrows and Enter reach it
+        self.hide_when_empty(table, empty, "-empty")
 
     def status(self) -> str:
         query = self.audit_query

@@ -252,7 +252,7 @@ class LeasesScreen(ProcessActions, LiveScreen):
             table.move_cursor(row=1)  # start on the first lease, not on its owner
             self._placed = True
         self.say("#leases-status", self.status(now_ms))
-        self.set_class(not self.held and self.known_empty, "-empty")
+        self.hide_when_empty(table, not self.held and self.known_empty, "-empty")
 
     def status(self, now_ms: int) -> str:
         if self.error and self.unread:  # nothing read: the error alone

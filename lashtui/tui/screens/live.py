@@ -29,6 +29,7 @@ from typing import ClassVar
 
 from textual.css.query import NoMatches
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Static
 
 from lashtui.errors import LashError
@@ -193,6 +194,19 @@ class LiveScreen(Screen[None]):
     def frozen(self) -> bool:
         """Paused with rows read: the clock-relative cells are as of that read, greyed."""
         return self.paused and self.read_at_ms is not None
+
+    def hide_when_empty(self, table: Widget, empty: bool, state: str) -> None:
+        """Set the screen class `state` that hides `table` (app.tcss) while `empty`, keeping
+        the keys working. Hidden while focused, a list handed its focus on to the next field
+        (the Audit view's open filter: `s` typed into it) or to nothing; and a list shown
+        again was left unfocused, so the arrows and Enter did nothing (a Leases view opened
+        with no lease held stayed so once leases came). Now the list gives up its focus
+        before it is hidden, and takes it when it is shown and nothing else has it."""
+        if empty and table.has_focus:
+            self.set_focus(None)
+        self.set_class(empty, state)
+        if not empty and self.focused is None and self.is_current:
+            table.focus()
 
     def paused_note(self) -> list[str]:
         """The words a view's status line starts with while it is paused."""
