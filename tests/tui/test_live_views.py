@@ -180,6 +180,35 @@ async def test_pause_freezes_the_leases_view_at_its_last_read(
         assert "PAUSED" not in str(status.render())
 
 
+async def test_the_abandon_requests_view_takes_the_keys_once_rows_come_after_none(
+    tmp_path: Path,
+) -> None:
+    """Opened with no request and no silent row, both lists are hidden and nothing has the
+    focus; once requests came the arrows did nothing (`↓` then Enter opened the row the
+    cursor was left on). The first list with rows now takes the focus."""
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "a.db"), clock=clock)
+    try:
+        app = acting(registry, clock, refresh_s=0.05)
+        async with app.run_test(size=SIZE) as pilot:
+            await home_loaded(pilot)
+            await open_view(pilot, "3", AbandonRequestsScreen)
+            await until(pilot, lambda: "no pending abandon requests" in screen_text(app))
+            for pid in ("ob-a", "ob-b"):
+                await registry.register_process(ob(pid))
+                await registry.claim_process_lease(pid, far("w-1"), TTL_MS)
+                request = AbandonRequest(requested_by="operator:dana", requested_at_ms=START_MS)
+                await registry.request_process_abandon(pid, request)
+            await until(pilot, lambda: "ob-b" in screen_text(app))
+            await pilot.pause()
+            app.screen.query_one("#pending-table", KeyedTable).move_cursor(row=0)
+            await pilot.press("down", "enter")
+            await until(pilot, lambda: isinstance(app.screen, ProcessDetailScreen), within=3)
+            assert app.screen.process_id == "ob-b"  # type: ignore[attr-defined]
+    finally:
+        await registry.close()
+
+
 async def test_pause_freezes_the_abandon_requests_view_and_its_verdict(
     leased: tuple[SqliteProcessRegistry, ManualClock],
 ) -> None:

@@ -182,6 +182,10 @@ class AbandonRequestsScreen(ProcessActions, LiveScreen):
         self.set_class(not self.pending and self.known_empty, "-no-pending")
         self.set_class(not self.silent and self.known_empty, "-no-silent")
         self._keep_focus_on_a_section_with_rows(pending, silent)
+        if self.focused is None and self.is_current and (self.pending or self.silent):
+            # Both lists were hidden (nothing to show), which left nothing focused: the
+            # first with rows takes the keys, or the arrows did nothing once rows came.
+            (pending if self.pending else silent).focus()
         if changed:
             self.refresh_bindings()
         self.refresh_offers()  # the process in hand ended or was ended under the cursor
