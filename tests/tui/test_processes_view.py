@@ -320,6 +320,31 @@ async def test_a_filter_nothing_matches_says_so(tmp_path: Path) -> None:
         await registry.close()
 
 
+async def test_esc_from_the_list_that_clears_the_text_filter_closes_its_field(
+    tmp_path: Path,
+) -> None:
+    """`/x` Enter, then Esc from the list: the filter was cleared, but its field stayed
+    open, empty, three lines tall, for as long as the view was open (Esc again did nothing
+    to it). The field now closes with the filter it held, as Esc inside it closes it."""
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "f.db"), clock=clock)
+    try:
+        await seed_every_state(registry, clock)
+        app = make_app(Processes(registry, clock=clock), clock=clock, read_only=True)
+        async with app.run_test(size=(140, 24)) as pilot:
+            await loaded(pilot)
+            table = app.screen.query_one(ProcessTable)
+            field = app.screen.query_one("#filter")
+            await pilot.press("slash", *"silent", "enter")
+            await until(pilot, lambda: list(table.processes) == ["g-silent"], within=5)
+            assert field.has_class("-open") and table.has_focus
+            await pilot.press("escape")
+            await until(pilot, lambda: len(table.processes) == 11, within=5)
+            assert not field.has_class("-open")
+    finally:
+        await registry.close()
+
+
 async def test_the_open_timeline_follows_another_os_process_without_a_key_press(
     tmp_path: Path,
 ) -> None:

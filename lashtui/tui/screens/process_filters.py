@@ -86,7 +86,9 @@ class ProcessFilters(ScreenMixin):
         if query.model_copy(update={"limit": everything.limit}) == everything:
             return
         self.status_name = "all"
-        self.query_one("#filter", Input).value = ""
+        field = self.query_one("#filter", Input)
+        field.value = ""
+        field.remove_class("-open")  # (left open, empty, it held three lines for nothing)
         self.requery(everything)
 
     def action_sort(self, step: int) -> None:
