@@ -228,6 +228,14 @@ class ProcessActions:
         instead of doing nothing. (Textual runs no action whose `check_action` is not
         True; the key then reaches the screen as a plain key press.)"""
         active = self._screen.active_bindings.get(event.key)
+        if active is None and self.dashboard.read_only:
+            # Read-only hides every action, so Textual drops its key: pressed, it did
+            # nothing and said nothing, where `:prune` says why. Say the same.
+            if (described := self._action_key(event.key)) is not None:
+                sentence = f"{described} is not offered: the dashboard is read-only (--read-only)"
+                text.say(self._screen, sentence, title="not offered", severity="warning")
+                event.stop()
+            return
         if active is None or active.enabled:
             return
         if active.binding.action not in (*TARGETED, "end_undecodable"):
@@ -237,6 +245,18 @@ class ProcessActions:
         if reason is not None:
             text.say(self._screen, reason, title="not offered", severity="warning")
             event.stop()
+
+    def _action_key(self, key: str) -> str | None:
+        """What the action `key` is bound to on this screen does, as its footer names it
+        (`Cancel`, `Prune`), if it is one that changes the registry or writes a file."""
+        for cls in type(self._screen).__mro__:
+            for binding in vars(cls).get("BINDINGS", ()):
+                if not isinstance(binding, Binding) or key not in binding.key.split(","):
+                    continue
+                if binding.action in (*TARGETED, "end_undecodable", "prune", "export"):
+                    return binding.description
+                return None
+        return None
 
     async def targets(self) -> Targets:
         """The marked processes as they are now, else the selection. Marked ones that are

@@ -331,3 +331,29 @@ async def test_export_writes_the_file_named_as_typed(
         await until(pilot, out.exists)
         names = await asyncio.to_thread(os.listdir, tmp_path)
         assert [name for name in names if name.endswith(".jsonl")] == [out.name]
+
+
+async def test_an_action_key_in_a_read_only_dashboard_says_it_is_not_offered(
+    scene: tuple[SqliteProcessRegistry, ManualClock],
+) -> None:
+    # Read-only hides every action, and Textual then drops its key: `c`, `s`, `a`, `t`,
+    # `E`, `R`, `P` and `e` did nothing and said nothing, where `:prune` says why.
+    app = app_on(scene, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await home_loaded(pilot)
+        for key, described in [("c", "Cancel"), ("s", "Signal"), ("a", "Abandon"),
+                               ("t", "Transfer"), ("E", "End undecodable"),
+                               ("R", "Run again"), ("P", "Prune"), ("e", "Export")]:  # fmt: skip
+            app.clear_notifications()
+            await pilot.press(key)
+            await until(pilot, lambda: bool(toasts(app)))
+            assert toasts(app) == [
+                f"{described} is not offered: the dashboard is read-only (--read-only)"
+            ], key
+            assert isinstance(app.screen, ProcessesScreen), key
+        app.clear_notifications()
+        await pilot.press("j")  # a key that is no action says nothing, as before
+        await pilot.press("slash", "c", "a")  # typed into the text filter, not acted on
+        await pilot.pause(0.1)
+        assert not toasts(app)
+        assert isinstance(app.focused, Input) and app.focused.value == "ca"
