@@ -670,13 +670,13 @@ class ProcessActions:
 
 def tallied(grouped: dict[Outcome, list[ProcessActionOutcome]]) -> list[str]:
     """A count per outcome, then each outcome other than done with its sentence."""
-    lines = [", ".join(f"{len(items)} {kind}" for kind, items in grouped.items())]
+    lines = [", ".join(f"{len(items):,} {kind}" for kind, items in grouped.items())]
     for kind, items in grouped.items():
         if kind == "done":
             continue
         lines += [f"{kind}: {item.process_id}: {item.sentence}" for item in items[:REPORTED]]
         if len(items) > REPORTED:
-            lines.append(f"and {len(items) - REPORTED} more {kind}")
+            lines.append(f"and {len(items) - REPORTED:,} more {kind}")
     return lines
 
 

@@ -60,14 +60,14 @@ def left_out_unendable(cannot: Sequence[ObservedProcess], held: int) -> str:
     else:
         named = f"{fmt.first_few(ids, SHOWN)} (the first: {first.undecodable})"
     noun = "process" if held == 1 else "processes"
-    return f"{len(cannot)} of {held} marked {noun} cannot be ended here: {named}"
+    return f"{len(cannot):,} of {held:,} marked {noun} cannot be ended here: {named}"
 
 
 def skipped_outlook(ids: Sequence[str]) -> str:
     """What ending does with the marked rows that decode, said before it is confirmed."""
     if len(ids) == 1:
         return f"1 marked process that can be decoded is skipped: {ids[0]}"
-    return f"{len(ids)} marked processes that can be decoded are skipped: " + fmt.first_few(
+    return f"{len(ids):,} marked processes that can be decoded are skipped: " + fmt.first_few(
         ids, SHOWN
     )
 
@@ -96,14 +96,14 @@ def result(ended: Sequence[str], refused: Sequence[str], skipped: Sequence[str])
     if len(ended) + len(refused) == 1:
         lines = [*ended, *refused]
     else:
-        counts = [f"{len(ended)} ended"] + ([f"{len(refused)} refused"] if refused else [])
+        counts = [f"{len(ended):,} ended"] + ([f"{len(refused):,} refused"] if refused else [])
         lines = [", ".join(counts), *refused[:SHOWN]]
         if len(refused) > SHOWN:
-            lines.append(f"and {len(refused) - SHOWN} more refused")
+            lines.append(f"and {len(refused) - SHOWN:,} more refused")
     if skipped:
         noun, them = ("process", "it") if len(skipped) == 1 else ("processes", "them")
         lines.append(
-            f"skipped {len(skipped)} marked {noun} that can be decoded "
+            f"skipped {len(skipped):,} marked {noun} that can be decoded "
             f"({fmt.first_few(skipped, SHOWN)}): cancel or abandon {them}"
         )
     return lines

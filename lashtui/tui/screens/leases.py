@@ -116,7 +116,7 @@ def summary(members: list[Held], now_ms: int) -> str:
     """An owner's leases: how many, how many lapsed, how many could not be decoded."""
     lapsed = sum(m.lapsed(now_ms) for m in members)
     unknown = sum(m.undecodable is not None for m in members)
-    parts = [f"{len(members)} lease{'s' if len(members) != 1 else ''}"]
+    parts = [f"{len(members):,} lease{'s' if len(members) != 1 else ''}"]
     parts += [f"{lapsed} lapsed"] if lapsed else []
     parts += [f"{unknown} could not be decoded"] if unknown else []
     return ", ".join(parts)
@@ -128,7 +128,7 @@ def group_rows(members: list[Held], health: str, now_ms: int) -> list[Row]:
     incarnation = (
         text.data(visible_clipped(holder.incarnation_id, 16))
         if len(incarnations) == 1
-        else f"{len(incarnations)} incarnations"
+        else f"{len(incarnations):,} incarnations"
     )
     lapsed = any(m.lapsed(now_ms) for m in members)
     key = owner_key(holder)
@@ -259,7 +259,7 @@ class LeasesScreen(ProcessActions, LiveScreen):
             return "  ·  ".join([*self.paused_note(), f"error: {self.error}"])
         status = "owner health as a sweep on this host would judge it"
         if self.held:
-            owners = f"{len(self.health)} owner{'s' if len(self.health) != 1 else ''}"
+            owners = f"{len(self.health):,} owner{'s' if len(self.health) != 1 else ''}"
             lapsed = sum(h.lapsed(now_ms) for h in self.held)
             unknown = sum(h.undecodable is not None for h in self.held)
             if unknown:  # counted neither lapsed nor live
