@@ -30,6 +30,20 @@ claims and terminals would wake it for nothing, all the time), so `others_only` 
 each file event with `data_version()`, which moves only for other connections' commits.
 The server's announcements already skip the handle's own.
 
+A file event can also come before the commit that made it can be read: a commit appends its
+frames to the `-wal` (the event), then marks them committed in the `-shm`'s index, which
+no watch sees, and only then does `data_version()` move. A committer preempted between the
+two (a loaded machine: a CPU-bound neighbour holds the CPU for a few milliseconds) leaves
+the version still while the event is checked, and nothing more is written to wake the
+reader: a worker slept until its safety poll, a renew interval later (the likely cause of
+a start from another shell not run within 10 s, once in CI under load). So an event the
+version does not confirm is not dropped but doubted: the version is read again
+`RECHECK_FIRST_S` later and at doubling spacings after, `RECHECK_TIMES` reads in all
+(~1.3 s), each a few microseconds, and the first that sees it move wakes the reader
+(`_Wakeups.recheck`). A later doubted event starts the series over. A worker's own commits
+are doubted as well (they cannot be told apart); those of a worker kept busy by them are
+not watched at all (below).
+
 Such a reader in a process that commits all the time (an embedded worker running the
 host's starts) would mostly watch its own writes, and a watch costs every write in the
 kernel: once the file events have been its own `BUSY_AFTER` times in a row, it lets the
@@ -70,6 +84,10 @@ LISTEN_RETRY_S = 0.5
 LISTEN_RETRY_CAP_S = 10.0
 # Reads of the version a failure is given before it ends the watch (`_moved_or_failed`).
 POLL_TRIES = 3
+# A file event the version does not confirm is checked again this long after, and at doubling
+# spacings, this many times in all (module docstring): 5 ms to 640 ms, ~1.3 s in all.
+RECHECK_FIRST_S = 0.005
+RECHECK_TIMES = 8
 
 
 Notifications = Callable[..., AsyncGenerator[None, None]]
@@ -119,6 +137,7 @@ class _Wakeups:
         self.error: Exception | None = None
         self.last = 0  # the data_version last seen
         self.confirmed = False  # the version poll or the server, not a file event, woke us
+        self.rechecking: asyncio.Task[None] | None = None  # a doubted file event's reads
 
     async def poll(self) -> None:
         try:
@@ -204,7 +223,36 @@ class _Wakeups:
             self.own_wakes = 0
             return True
         self._own_commit()
+        self._doubt()
         return False
+
+    def _doubt(self) -> None:
+        """A file event the version did not confirm: its commit may not be readable yet
+        (module docstring); read the version again over the next second or so."""
+        if self.rechecking is not None:
+            self.rechecking.cancel()
+        self.rechecking = asyncio.create_task(self.recheck(), name="registry-changes-recheck")
+
+    async def recheck(self) -> None:
+        """Read the version `RECHECK_TIMES` times at doubling spacings, waking the reader
+        at the first move. A failure ends it: the poll behind it reports failures."""
+        delay, began = RECHECK_FIRST_S, time.monotonic()
+        for _ in range(RECHECK_TIMES):
+            await asyncio.sleep(delay)
+            delay *= 2
+            try:
+                moved = await self.moved()
+            except StoreError:
+                return
+            if moved:  # (told: a commit no file event had confirmed, for the race's rate)
+                logger.debug(
+                    "the version moved %.1f ms after a file event it had not confirmed",
+                    (time.monotonic() - began) * 1000,
+                )
+                self.own_wakes = 0
+                self.confirmed = True
+                self.changed.set()
+                return
 
     async def listen(self, stream: Notifications) -> None:
         """Listen to the server's announcements for as long as the reader reads; while the
@@ -297,6 +345,8 @@ async def registry_changes(
                     break
     finally:
         stop.set()
+        if wakeups.rechecking is not None:
+            tasks.append(wakeups.rechecking)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

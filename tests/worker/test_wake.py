@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -266,3 +267,48 @@ async def test_an_interrupt_ends_a_wait_at_once_and_keeps_a_commits_wake(
         wake._woken.set()
         assert await wake.wait(0.2) is False
         assert time.monotonic() - began >= 0.2
+
+
+async def test_a_file_event_that_comes_before_its_commit_can_be_read_still_wakes_the_worker(
+    tmp_path: Path,
+) -> None:
+    """A commit writes its frames to the `-wal` (the file event), then marks them committed
+    in the `-shm`, which no watch sees; only then does `data_version` move. A committer
+    preempted in between left the event unconfirmed, and nothing more was written: the
+    worker slept until its interval (a start from another shell waited over 10 s once, in
+    CI under load). Forced here with real files: a write to the `-wal` that commits nothing
+    (its first bytes written back unchanged) is the event; a commit through hard links to
+    the same files from another directory, which the worker's watch does not see, is the
+    commit becoming readable. The worker must run it well within its minute's interval
+    (the doubted event's version reads, registry/watch.py `_Wakeups.recheck`)."""
+    watched, elsewhere = tmp_path / "watched", tmp_path / "elsewhere"
+    watched.mkdir()
+    elsewhere.mkdir()
+    path = watched / "registry.db"
+    async with open_registry(str(path)) as registry:
+        worker = ProcessWorker(registry, timings=MINUTE, clock=SystemClock())
+        async with worker.running():
+            async with asyncio.timeout(GUARD_S):
+                while worker.stats.drives == 0:  # noqa: ASYNC110 (a guard on the first drive)
+                    await asyncio.sleep(0.01)
+            for suffix in ("", "-wal", "-shm"):  # (the same files: SQLite locks by inode)
+                os.link(f"{path}{suffix}", elsewhere / f"registry.db{suffix}")
+            async with open_registry(str(elsewhere / "registry.db")) as other:
+                wal = os.open(f"{path}-wal", os.O_RDWR)
+                try:
+                    os.pwrite(wal, os.pread(wal, 32, 0), 0)  # an event, nothing committed
+                finally:
+                    os.close(wal)
+                await asyncio.sleep(0.02)  # the watch sees it and finds the version still
+                await Processes(other).start(steps_request("readable-late"))
+                committed = time.monotonic()
+                try:
+                    async with asyncio.timeout(5.0):
+                        await worker.await_terminal("readable-late")
+                except TimeoutError:
+                    raise AssertionError(
+                        f"not run {time.monotonic() - committed:.1f}s after its commit: the "
+                        f"doubted file event was dropped (wakes {worker.stats.wakes}, full "
+                        f"drives {worker.stats.drives}; the next drive is a minute away)"
+                    ) from None
+        assert worker.stats.wakes >= 1 and worker.stats.drives == 1
