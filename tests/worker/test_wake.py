@@ -44,14 +44,20 @@ OWNER_BOUND = RecoveryDisposition.OWNER_BOUND
 
 async def lashtui(target: str, *args: str) -> str:
     """Run the `lashtui` command against `target` as another OS process; its stdout."""
+    code, out, err = await lashtui_ended(target, *args)
+    assert code == 0, (args, out, err)
+    return out
+
+
+async def lashtui_ended(target: str, *args: str) -> tuple[int | None, str, str]:
+    """`lashtui`'s exit status, stdout and stderr, whatever the status."""
     child = await asyncio.create_subprocess_exec(
         LASHTUI, "--db", target, *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     async with asyncio.timeout(60):
         out, err = await child.communicate()
-    assert child.returncode == 0, (args, out.decode(), err.decode())
-    return out.decode()
+    return child.returncode, out.decode(), err.decode()
 
 
 async def start_elsewhere(target: str, process_id: str) -> None:
@@ -124,24 +130,45 @@ async def test_the_headless_worker_runs_a_start_from_another_shell_at_once(
 ) -> None:
     """The issue's own steps: `lashtui worker` in one shell, `lashtui start` then `lashtui
     await` in another. It took 3-10 s (the interval) before; with a one-minute interval,
-    each await now returns inside its 10 s timeout only because the worker woke."""
+    each await now returns inside its 10 s timeout only because the worker woke.
+
+    A failure says which way it failed: the worker slow to start (a loaded machine), or an
+    await that gave up, with the worker's log (at debug) after it: a `run started` line for
+    the row says the worker ran it late, none that it never saw the commit (a missed wake),
+    and a `the version moved` line that a file event was confirmed late
+    (registry/watch.py `_Wakeups.recheck`)."""
     worker = await asyncio.create_subprocess_exec(
         LASHTUI, "--db", registry_target, "worker", "--ttl-ms", str(MINUTE.ttl_ms),
+        "--log-level", "debug",
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
+    gave_up = ""  # the await that gave up, if one did
     try:
         assert worker.stderr is not None
-        async with asyncio.timeout(30):
-            line = await worker.stderr.readline()  # it is running once it says so
+        try:
+            async with asyncio.timeout(30):
+                line = await worker.stderr.readline()  # it is running once it says so
+        except TimeoutError:
+            raise AssertionError("`lashtui worker` said nothing in 30 s: a slow start") from None
         assert b" worker " in line, line  # its first log line: the worker and its registry
         for n in range(2):  # the first could be the worker's first drive; the second not
             await start_elsewhere(registry_target, f"shell-{n}")
-            out = await lashtui(registry_target, "await", f"shell-{n}", "--timeout", "10", "--json")
+            began = time.monotonic()
+            code, out, err = await lashtui_ended(
+                registry_target, "await", f"shell-{n}", "--timeout", "10", "--json"
+            )
+            if code != 0:
+                gave_up = (
+                    f"`lashtui await shell-{n}` gave up {time.monotonic() - began:.1f}s after "
+                    f"its start had committed (exit {code}: {err.strip()})"
+                )
+                break
             assert json.loads(out) == {"type": "success", "value": "ok"}
     finally:
         worker.terminate()
         async with asyncio.timeout(30):
-            await worker.communicate()  # (its log lines, read so the pipe never fills)
+            _, log = await worker.communicate()  # (read so the pipe never fills)
+    assert not gave_up, f"{gave_up}; the worker's log since it began:\n{log.decode()}"
     assert worker.returncode == 0
 
 
