@@ -138,6 +138,7 @@ class _Wakeups:
         self.last = 0  # the data_version last seen
         self.confirmed = False  # the version poll or the server, not a file event, woke us
         self.rechecking: asyncio.Task[None] | None = None  # a doubted file event's reads
+        self.file_events = 0  # file events so far (the recheck's log says if one came since)
 
     async def poll(self) -> None:
         try:
@@ -165,7 +166,7 @@ class _Wakeups:
     async def watch(self, path: str, stop: asyncio.Event) -> None:
         self.watching = True
         try:
-            await watch_writes(path, self.changed.set, stop, self.watch_armed, self.gate)
+            await watch_writes(path, self._file_event, stop, self.watch_armed, self.gate)
         except Exception as error:  # no watching possible here: the poll takes over
             logger.info("watching %s failed, polling instead: %s", path, error)
         finally:
@@ -173,6 +174,10 @@ class _Wakeups:
             self.watching = False
             self.gate = None  # (nothing to give way to)
             self.poll_sooner.set()
+
+    def _file_event(self) -> None:
+        self.file_events += 1
+        self.changed.set()
 
     def _own_commit(self) -> None:
         """A file event was this handle's own commit; enough in a row, and the watch gives
@@ -236,7 +241,7 @@ class _Wakeups:
     async def recheck(self) -> None:
         """Read the version `RECHECK_TIMES` times at doubling spacings, waking the reader
         at the first move. A failure ends it: the poll behind it reports failures."""
-        delay, began = RECHECK_FIRST_S, time.monotonic()
+        delay, began, events = RECHECK_FIRST_S, time.monotonic(), self.file_events
         for _ in range(RECHECK_TIMES):
             await asyncio.sleep(delay)
             delay *= 2
@@ -244,11 +249,12 @@ class _Wakeups:
                 moved = await self.moved()
             except StoreError:
                 return
-            if moved:  # (told: a commit no file event had confirmed, for the race's rate)
+            if moved:  # (told, for the race's rate: with no file event since, a missed wake)
                 logger.debug(
-                    "the version moved %.1f ms after a file event it had not confirmed",
-                    (time.monotonic() - began) * 1000,
-                )
+                    "the version moved %.1f ms after a file event it had not confirmed "
+                    "(file events since: %d)",
+                    (time.monotonic() - began) * 1000, self.file_events - events,
+                )  # fmt: skip
                 self.own_wakes = 0
                 self.confirmed = True
                 self.changed.set()
