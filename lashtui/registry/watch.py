@@ -249,7 +249,11 @@ class _Wakeups:
                 moved = await self.moved()
             except StoreError:
                 return
-            if moved:  # (told, for the race's rate: with no file event since, a missed wake)
+            # Told, for the race's rate: with file events since, the watch's next pass would
+            # have woken the reader too (a commit checked mid-burst); with none, and later
+            # than that pass (`WATCH_STEP_S` and the settle, on a loop that is not lagging),
+            # a wake the watch had missed.
+            if moved:
                 logger.debug(
                     "the version moved %.1f ms after a file event it had not confirmed "
                     "(file events since: %d)",
