@@ -59,6 +59,22 @@ class KeptWrite(Protocol):
 
     future: asyncio.Future[Any]
     taken: bool
+    settled: tuple[Any, BaseException | None] | None  # its outcome, once `deliver` ran
+
+
+def deliver(write: KeptWrite, result: Any = None, error: BaseException | None = None) -> None:
+    """Hand `write`'s outcome to its caller, and keep it on the write. A caller cancelled
+    in the same turn as its group settled has its future cancelled first (the cancel), then
+    finds it settled by nothing: the group came before its `keep_write`, to a future already
+    done. Kept here, `keep_write` settles the kept future from it; without it the kept
+    outcome never arrived, and a start cancelled so waited for ever (its run never spawned:
+    a worker's `idle()` hung, found under load in a test of exactly this)."""
+    write.settled = (result, error)
+    if not write.future.done():
+        if error is not None:
+            write.future.set_exception(error)
+        else:
+            write.future.set_result(result)
 
 
 def keep_write(write: KeptWrite, future: asyncio.Future[Any], queued: Iterable[object]) -> None:
@@ -67,6 +83,12 @@ def keep_write(write: KeptWrite, future: asyncio.Future[Any], queued: Iterable[o
     any case; if the caller keeps its outcome, the write settles the kept future instead."""
     taken = write.taken or any(queue is write for queue in queued)
     if (kept := keep(future, taken)) is not None:
+        if write.settled is not None and not kept.done():  # settled before this ran
+            result, error = write.settled
+            if error is not None:
+                kept.set_exception(error)
+            else:
+                kept.set_result(result)
         write.future = kept
 
 

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from lashtui.registry.kept import keep_write
+from lashtui.registry.kept import deliver, keep_write
 
 
 @dataclass(eq=False)
@@ -41,6 +41,7 @@ class PendingWrite:
     kwargs: dict[str, Any]
     future: asyncio.Future[Any]
     taken: bool = False  # into a group in flight, which commits it or fails it (`_flush`)
+    settled: tuple[Any, BaseException | None] | None = None  # (kept.py `deliver`)
 
     def order(self) -> str:
         """The process the write names first (an id, or a lease's), to sort a group by."""
@@ -119,8 +120,7 @@ class GroupCommit:
                 pass  # each write runs again alone, below: its failure is its own
             else:
                 for write, result in zip(group, results, strict=True):
-                    if not write.future.done():
-                        write.future.set_result(result)
+                    deliver(write, result)
                 return
         await asyncio.gather(*(self._settle_alone(write) for write in group))
 
@@ -128,8 +128,6 @@ class GroupCommit:
         try:
             result = await self._alone(write)
         except Exception as error:
-            if not write.future.done():
-                write.future.set_exception(error)
+            deliver(write, error=error)
         else:
-            if not write.future.done():
-                write.future.set_result(result)
+            deliver(write, result)

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from lashtui.registry.kept import deliver
 from lashtui.registry.sql.row import RecordCache
 from lashtui.registry.sqlite.transaction import transaction
 
@@ -40,15 +41,14 @@ class PendingWrite:
     result: Any = None
     error: Exception | None = None
     taken: bool = False  # into a group that commits it (`_take_group`), or fails it
+    settled: tuple[Any, BaseException | None] | None = None  # (kept.py `deliver`)
 
     def settle(self, translate: Callable[[Exception], BaseException]) -> None:
         """Hand the outcome to the caller (on the loop's thread, after the commit)."""
-        if self.future.done():  # the caller was cancelled meanwhile
-            return
         if self.error is not None:
-            self.future.set_exception(translate(self.error))
+            deliver(self, error=translate(self.error))
         else:
-            self.future.set_result(self.result)
+            deliver(self, self.result)
 
 
 def run_group(conn: sqlite3.Connection, group: list[PendingWrite]) -> None:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 
-from lashtui.registry.kept import keep_write
+from lashtui.registry.kept import deliver, keep_write
 from lashtui.registry.sqlite.checkpoint import Checkpoints, _checkpointed
 from lashtui.registry.sqlite.group import PendingWrite, run_group
 from lashtui.registry.sqlite.lock_wait import _retry_pauses
@@ -136,8 +136,8 @@ class ShortWrites(Checkpoints):
         for write in group:
             if error is None:
                 write.settle(self._translate)
-            elif not write.future.done():
-                write.future.set_exception(error)
+            else:
+                deliver(write, error=error)
 
     async def _flush_groups(self) -> None:
         """Commit the queued groups until none is left. A group runs here when it cannot
