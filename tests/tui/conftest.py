@@ -1,10 +1,12 @@
 """The every-state scene (tests/tui/scene.py) as fixtures, for snapshot and Pilot tests, and
-`snap_compare` made to wait for a screen that has stopped changing."""
+`snap_compare` made to wait for a screen that has stopped changing; and `spoiled`, a
+registry with one undecodable row, which the tests of such rows and of ending them share."""
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,8 +15,11 @@ import pytest
 from textual.pilot import Pilot
 
 from lashtui.clock import ManualClock
+from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.registry.sqlite import SqliteProcessRegistry
+from tests.raw import raw_connection
 from tests.tui.scene import START_MS, seed_every_state
+from tests.tui.test_processes_view import wait_steps
 
 
 @pytest.fixture
@@ -99,3 +104,30 @@ def snap_compare(snap_compare: Callable[..., bool]) -> Callable[..., bool]:
         return snap_compare(app, terminal_size=terminal_size, run_before=then_settle)
 
     return compare
+
+
+async def spoil(registry: ProcessRegistry, db: str, process_id: str) -> None:
+    """Give the row a record nested 300 levels deep: valid JSON that pydantic cannot read."""
+    record = json.loads((await registry.get_process(process_id)).model_dump_json())  # type: ignore[union-attr]
+    record["input"]["payload"] = "PLACEHOLDER"
+    deep = json.dumps(record).replace('"PLACEHOLDER"', "[" * 300 + "]" * 300)
+    with raw_connection(db) as conn:
+        conn.execute(
+            "UPDATE processes SET record_json = ? WHERE process_id = ?", (deep, process_id)
+        )
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    """The test's registry file."""
+    return str(tmp_path / "r.db")
+
+
+@pytest.fixture
+async def spoiled(db: str) -> AsyncIterator[ProcessRegistry]:
+    """`a-good`, `b-deep` (undecodable) and `c-good`, never run, in the file `db`."""
+    async with open_registry(db) as registry:
+        for pid in ("a-good", "b-deep", "c-good"):
+            await registry.start_process(wait_steps(pid))
+        await spoil(registry, db, "b-deep")
+        yield registry

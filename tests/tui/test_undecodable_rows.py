@@ -11,10 +11,8 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input
 from textual.widgets._footer import FooterKey
@@ -36,33 +34,6 @@ from tests.tui.test_actions import select, toasts
 from tests.tui.test_processes_view import MINUTE_S, loaded, until, wait_steps
 
 TARGETED = ("cancel", "signal", "abandon", "transfer")
-
-
-async def spoil(registry: ProcessRegistry, db: str, process_id: str) -> None:
-    """Give the row a record nested 300 levels deep: valid JSON that pydantic cannot read."""
-    record = json.loads((await registry.get_process(process_id)).model_dump_json())  # type: ignore[union-attr]
-    record["input"]["payload"] = "PLACEHOLDER"
-    deep = json.dumps(record).replace('"PLACEHOLDER"', "[" * 300 + "]" * 300)
-    with raw_connection(db) as conn:
-        conn.execute(
-            "UPDATE processes SET record_json = ? WHERE process_id = ?", (deep, process_id)
-        )
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> str:
-    """The test's registry file."""
-    return str(tmp_path / "r.db")
-
-
-@pytest.fixture
-async def spoiled(db: str) -> AsyncIterator[ProcessRegistry]:
-    """`a-good`, `b-deep` (undecodable) and `c-good`, never run, in the file `db`."""
-    async with open_registry(db) as registry:
-        for pid in ("a-good", "b-deep", "c-good"):
-            await registry.start_process(wait_steps(pid))
-        await spoil(registry, db, "b-deep")
-        yield registry
 
 
 def acting(registry: ProcessRegistry) -> LashtuiApp:

@@ -10,39 +10,20 @@ was hidden, where on a blob's it is shown dimmed and says why: now both are dimm
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from textual.widgets import Input
 
-from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.registry import ProcessRegistry
 from lashtui.tui.screens.modals import EndUndecodableScreen
 from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.untrusted import CUT_MARK, SHOWN_CHARS
 from tests.raw import copy_row
 from tests.tui.test_actions import select, toasts
 from tests.tui.test_blob_id_row import SHOWN, WHY
-from tests.tui.test_processes_view import until, wait_steps
-from tests.tui.test_undecodable_rows import acting, footer, running, spoil
+from tests.tui.test_processes_view import until
+from tests.tui.test_undecodable_rows import acting, footer, running
 
 LONG = "z" * (SHOWN_CHARS + 10)
 CUT = LONG[:SHOWN_CHARS] + CUT_MARK
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> str:
-    return str(tmp_path / "r.db")
-
-
-@pytest.fixture
-async def spoiled(db: str) -> AsyncIterator[ProcessRegistry]:
-    """`a-good`, `b-deep` (undecodable: a record nested too deep) and `c-good`."""
-    async with open_registry(db) as registry:
-        for pid in ("a-good", "b-deep", "c-good"):
-            await registry.start_process(wait_steps(pid))
-        await spoil(registry, db, "b-deep")
-        yield registry
 
 
 async def mark(pilot: object, *pids: str) -> ProcessesScreen:
