@@ -1,6 +1,6 @@
 """The dashboard over rows another program stored that no lashtui action can work on: one
-keyed by a blob (registry/sql/blob_id.py; the row copied with raw sqlite3), and one whose
-id is too long for the replay key a signal is stored under (admin/action.py
+keyed by a blob or by NULL (registry/sql/blob_id.py; the row copied with raw sqlite3), and
+one whose id is too long for the replay key a signal is stored under (admin/action.py
 `key_too_long`). Driven with Pilot on a real SQLite file: every action key says in one
 sentence why it is refused, asks nothing and writes nothing.
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.widgets import Input
 
 from lashtui.admin import Processes
@@ -36,18 +37,35 @@ WHY = (
 KEYS = {"c": "cancel", "a": "abandon", "s": "signal", "t": "transfer", "E": "end undecodable"}
 
 
-async def test_every_action_key_on_a_blob_id_row_says_why_and_asks_nothing(
-    tmp_path: Path,
+NULL_WHY = (
+    "its process_id column is NULL, not text: no lashtui statement can name it, so "
+    "nothing runs, recovers or ends it"
+)
+
+
+# A blob, and NULL (a rowid table's TEXT PRIMARY KEY takes it). Before, the Processes view
+# left a NULL id's row out unsaid (its page read the ids, then the rows `IN` them, which
+# never matches NULL), and the worker's drive failed whole on it; now it is listed first,
+# where SQLite sorts NULL, as `NULL`.
+@pytest.mark.parametrize(
+    ("stored", "shown_id", "why", "listed"),
+    [
+        pytest.param(b"r\xffw", SHOWN, WHY, ["good", SHOWN], id="blob"),
+        pytest.param(None, "NULL", NULL_WHY, ["NULL", "good"], id="null"),
+    ],
+)
+async def test_every_action_key_on_a_not_text_id_row_says_why_and_asks_nothing(
+    tmp_path: Path, stored: bytes | None, shown_id: str, why: str, listed: list[str]
 ) -> None:
     db = str(tmp_path / "r.db")
     async with open_registry(db) as registry:
         await registry.start_process(wait_steps("good"))
-    copy_row(db, "good", b"r\xffw")
+    copy_row(db, "good", stored)
     async with open_registry(db) as registry:
         app = make_app(Processes(registry), refresh_s=0.05, operator="operator:dana")
         async with app.run_test(size=(160, 24)) as pilot:
             await loaded(pilot)
-            await select(pilot, SHOWN)
+            await select(pilot, shown_id)
             for where in (ProcessesScreen, ProcessDetailScreen):
                 assert footer(app)["End undecodable"] is False  # dimmed, as the others
                 for key, action in KEYS.items():
@@ -55,14 +73,16 @@ async def test_every_action_key_on_a_blob_id_row_says_why_and_asks_nothing(
                     await pilot.press(key)
                     await until(pilot, lambda: bool(toasts(app)))
                     assert isinstance(app.screen, where)  # nothing asked
-                    assert toasts(app) == [f"{action} is not offered for process {SHOWN}: {WHY}"]
+                    assert toasts(app) == [
+                        f"{action} is not offered for process {shown_id}: {why}"
+                    ]
                 if where is ProcessesScreen:
-                    detail = await detail_of(pilot, SHOWN)
+                    detail = await detail_of(pilot, shown_id)
                     shown = summary(detail)
-                    assert f"undecodable: {WHY}" in shown and "not read: its lease, events" in shown
+                    assert f"undecodable: {why}" in shown and "not read: its lease, events" in shown
                     assert "end-undecodable" not in shown and "press E" not in shown
         # Nothing was written: the row is as copied, the registry holds no event.
-        assert [p.process_id for p in await Processes(registry).list()] == ["good", SHOWN]
+        assert [p.process_id for p in await Processes(registry).list()] == listed
         assert await registry.events_after("good", 0) == []
 
 
