@@ -92,6 +92,15 @@ async def open_audit(pilot: Pilot[Any]) -> AuditScreen:
     return screen
 
 
+async def filtered(pilot: Pilot[Any], screen: AuditScreen, words: str) -> Input:
+    """`/`, then `words` entered in the view's filter field, as an operator types them."""
+    await pilot.press("slash")
+    field = screen.query_one("#audit-filter", Input)
+    field.value = words
+    await pilot.press("enter")
+    return field
+
+
 def cells(screen: AuditScreen, column: int) -> list[str]:
     table = screen.query_one(KeyedTable)
     return [str(table.get_row_at(row)[column]) for row in range(table.row_count)]
@@ -127,10 +136,7 @@ async def test_the_view_lists_who_did_what_and_filters_and_switches_source(
             assert shown(screen, "#audit-status").startswith(
                 "source: recorded by lashtui (lashtui_operator_actions)  ·  5 entries, newest first"
             )
-            await pilot.press("slash")
-            field = screen.query_one("#audit-filter", Input)
-            field.value = "by:eve@ops sync"
-            await pilot.press("enter")
+            await filtered(pilot, screen, "by:eve@ops sync")
             await until(pilot, lambda: cells(screen, 3) == ["sync-1"])
             assert cells(screen, 2) == ["rerun"]
             await pilot.press("escape")
@@ -163,10 +169,7 @@ async def test_after_a_filter_that_matches_nothing_the_views_keys_still_work(
         app = observer(registry, clock)
         async with app.run_test(size=SIZE) as pilot:
             screen = await open_audit(pilot)
-            await pilot.press("slash")
-            field = screen.query_one("#audit-filter", Input)
-            field.value = "by:nobody"
-            await pilot.press("enter")
+            field = await filtered(pilot, screen, "by:nobody")
             await until(pilot, lambda: "0 entries" in shown(screen, "#audit-status"))
             await pilot.pause()
             await pilot.press("s")
@@ -318,10 +321,7 @@ async def test_a_refused_filter_word_is_said_and_the_list_is_left_as_it_was(
         app = observer(registry, clock)
         async with app.run_test(size=SIZE) as pilot:
             screen = await open_audit(pilot)
-            await pilot.press("slash")
-            field = screen.query_one("#audit-filter", Input)
-            field.value = "by:eve@ops by:nobody"
-            await pilot.press("enter")
+            field = await filtered(pilot, screen, "by:eve@ops by:nobody")
             await until(pilot, lambda: "refused" in shown(screen, "#audit-status"))
             assert shown(screen, "#audit-status").startswith(
                 "filter refused: `by:nobody`: `by:` is given twice (first `by:eve@ops`); a "
