@@ -42,11 +42,12 @@ from lashtui.worker.context import ProcessContext
 from lashtui.worker.runtime import WorkerRuntime, log
 
 
-def lost(rt: WorkerRuntime, state: RunState, process_id: str, why: str) -> None:
-    """Tell a run's lost lease (the `lease_lost` line, its metric) and keep how it was lost
-    for the run's end to count (`WorkerStats.lease_lost`), whoever found it out."""
+def lost(rt: WorkerRuntime, state: RunState, process_id: str, why: str, then: str = "") -> None:
+    """Tell a run's lost lease (the `lease_lost` line, its metric, `why` and what the
+    worker does `then`) and keep how it was lost for the run's end to count
+    (`WorkerStats.lease_lost`), whoever found it out."""
     state.lost_why = why
-    rt.observer.lease_lost(process_id, why)
+    rt.observer.lease_lost(process_id, f"{why}{then}")
 
 
 @dataclass
@@ -143,8 +144,7 @@ class RunGuard:
         self._lose(f"when it expired unrenewed{why}")
 
     def _lose(self, why: str) -> None:
-        lost(self._rt, self.state, self.state.lease.process_id, f"{why}; cancelling its run")
-        self.state.lost_why = why
+        lost(self._rt, self.state, self.state.lease.process_id, why, "; cancelling its run")
         self.state.lease_lost = True
         self._stop_handler()
 
