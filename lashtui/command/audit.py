@@ -18,7 +18,7 @@ import sys
 
 from lashtui.command.facade import facade
 from lashtui.command.output import compact, emit, emit_jsonl, say
-from lashtui.model.audit import AUDIT_TABLE, AuditQuery, OperatorAction
+from lashtui.model.audit import AUDIT_TABLE, AuditQuery, OperatorAction, unwritten_outcome
 from lashtui.untrusted import bounded, shell_word, visible
 
 
@@ -87,7 +87,8 @@ def nothing_found(args: argparse.Namespace) -> str:
             return "no cancel request or re-run in the event log matches"
         return "the event log holds no cancel request or re-run"
     if filtered:
-        return "no recorded operator action matches"
+        why = unwritten_outcome(args.outcome)
+        return "no recorded operator action matches" + (f"; {why}" if why else "")
     return "no operator action is recorded in this registry"
 
 

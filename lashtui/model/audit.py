@@ -105,6 +105,19 @@ def requester(reason: str) -> str | None:
     return name or None
 
 
+def unwritten_outcome(outcome: str | None) -> str | None:
+    """Why a filter on `unchanged` or `refused` finds nothing lashtui wrote: those targets
+    write nothing, so an empty page under them says so rather than only "no match" (which
+    reads as if none had happened). None for the outcomes lashtui records."""
+    if outcome not in ("unchanged", "refused"):
+        return None
+    target = "a refused target" if outcome == "refused" else "a target left unchanged"
+    return (
+        f"lashtui records only targets an action changed (done or requested): {target} "
+        f"writes nothing, so the trail holds no {outcome} entry unless another program wrote one"
+    )
+
+
 class AuditQuery(BaseModel):
     """One page of one source, newest first. `operator`, `action` and `outcome` match
     exactly; `text` is a literal substring of the process id. `before` is the `id` of the

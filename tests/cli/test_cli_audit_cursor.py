@@ -89,3 +89,26 @@ def test_an_empty_page_is_said_on_stderr(tmp_path: Path) -> None:
     acted(target, "b")
     result = lashtui("--db", target, "audit", "--by", "nobody", "--source", "events")
     assert result.stderr == "lashtui: no cancel request or re-run in the event log matches\n"
+
+
+@pytest.mark.parametrize("outcome", ["refused", "unchanged"])
+def test_an_outcome_lashtui_never_records_says_why_it_finds_nothing(
+    tmp_path: Path, outcome: str
+) -> None:
+    """A refused or unchanged target writes nothing, so `--outcome refused` never matches
+    lashtui's own entries: it said only "no recorded operator action matches", which reads
+    as if no action had been refused, right after one was."""
+    target = str(tmp_path / "reg.db")
+    acted(target, "a")
+    assert lashtui("--db", target, "abandon", "nosuch", "--reason", "x").returncode == 1
+    result = lashtui("--db", target, "audit", "--outcome", outcome)
+    assert (result.returncode, result.stdout) == (0, ""), result.stderr
+    target_was = "a refused target" if outcome == "refused" else "a target left unchanged"
+    assert result.stderr == (
+        "lashtui: no recorded operator action matches; lashtui records only targets an action "
+        f"changed (done or requested): {target_was} "
+        f"writes nothing, so the trail holds no {outcome} entry unless another program wrote one\n"
+    )
+    # An outcome it does record keeps the plain sentence.
+    result = lashtui("--db", target, "audit", "--outcome", "done")
+    assert result.stderr == "lashtui: no recorded operator action matches\n"

@@ -338,3 +338,37 @@ async def test_a_refused_filter_word_is_said_and_the_list_is_left_as_it_was(
             assert "refused" not in shown(screen, "#audit-status")
     finally:
         await registry.close()
+
+
+async def test_a_filter_on_an_outcome_lashtui_never_records_says_why_it_is_empty(
+    tmp_path: Path,
+) -> None:
+    """`outcome:refused` matches no entry lashtui wrote (a refused target writes nothing),
+    and the view said only that nothing matched, as if no action had been refused. On the
+    event log's source, whose entries are cancel requests and re-runs, the plain sentence
+    stays."""
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "audit.db"), clock=clock)
+    try:
+        await seed(registry, clock)
+        app = observer(registry, clock)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_audit(pilot)
+            await filtered(pilot, screen, "outcome:refused")
+            await until(pilot, lambda: "0 entries" in shown(screen, "#audit-status"))
+            assert shown(screen, "#audit-empty") == (
+                "no entry of this source matches the filter (Esc clears it); lashtui records "
+                "only targets an action changed (done or requested): a refused target writes "
+                "nothing, so the trail holds no refused entry unless another program wrote one"
+            )
+            await pilot.press("s")
+            await until(
+                pilot, lambda: shown(screen, "#audit-status").startswith("source: the event log")
+            )
+            await until(
+                pilot,
+                lambda: shown(screen, "#audit-empty")
+                == "no entry of this source matches the filter (Esc clears it)",
+            )
+    finally:
+        await registry.close()

@@ -24,7 +24,14 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Header, Input, Static
 
 from lashtui.errors import InvalidRequest
-from lashtui.model.audit import AUDIT_TABLE, AuditPage, AuditQuery, AuditSource, OperatorAction
+from lashtui.model.audit import (
+    AUDIT_TABLE,
+    AuditPage,
+    AuditQuery,
+    AuditSource,
+    OperatorAction,
+    unwritten_outcome,
+)
 from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.context import Dashboard
@@ -212,7 +219,10 @@ class AuditScreen(LiveScreen):
         if query.source == "recorded" and not self.page.recorded:
             return NOT_RECORDED
         if any((query.operator, query.action, query.outcome, query.text)):
-            return "no entry of this source matches the filter (Esc clears it)"
+            why = unwritten_outcome(query.outcome) if query.source == "recorded" else None
+            return "no entry of this source matches the filter" + (
+                f" (Esc clears it); {why}" if why else " (Esc clears it)"
+            )
         if query.source == "events":
             return "the event log holds no cancel request and no re-run link"
         return "no operator action has been recorded yet"
