@@ -312,7 +312,7 @@ def undeclared(record: ProcessRecord, signal_name: str) -> str:
         for t in record.event_types
         if t.name.startswith(SIGNAL_PREFIX)
     )
-    takes = f"its signals are {', '.join(declared)}" if declared else "it declares no signal"
+    takes = f"its signals are {', '.join(declared)}" if declared else "it declares none"
     return (
         f"process `{record.id}` declares no signal `{signal_name}`, so nothing was sent "
         f"({takes})"

@@ -384,3 +384,16 @@ async def test_a_signal_the_process_does_not_declare_is_refused_naming_those_it_
         "process `w` declares no signal `nosuch`, so nothing was sent (its signals are go)",
     )
     assert await processes.events("w") == []
+
+
+async def test_a_signal_to_a_process_that_declares_none_says_so_once(
+    processes: Processes,
+) -> None:
+    """"declares no signal `go`, so nothing was sent (it declares no signal)" said the same
+    thing twice and left out that no other name would do either."""
+    await processes.start(external("x"))
+    refused = await processes.actions.signal("x", "go", "id-1", None)
+    assert (refused.outcome, refused.sentence) == (
+        "refused",
+        "process `x` declares no signal `go`, so nothing was sent (it declares none)",
+    )
