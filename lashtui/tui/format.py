@@ -243,7 +243,15 @@ def owner(identity: LeaseOwnerIdentity | None) -> str:
     if not isinstance(liveness, LocalProcessLiveness):
         return name
     host = visible_clipped(liveness.host_id, HOST_WIDTH)
-    where = name if name.endswith(f"@{host}") else f"{name}@{host}"
+    # A host id names the PID namespace after the hostname (`vm/pid:[4026531836]`,
+    # worker/identity.py), and an owner id often ends with that hostname
+    # (`lashtui-worker@vm`): the hostname is said once, `lashtui-worker@vm/pid:[...]:42`,
+    # where it read `lashtui-worker@vm@vm/pid:[...]:42`.
+    machine, _, namespace = host.partition("/")
+    if name.endswith(f"@{machine}"):
+        where = f"{name}/{namespace}" if namespace else name
+    else:
+        where = f"{name}@{host}"
     return f"{where}:{liveness.pid}"
 
 

@@ -40,6 +40,18 @@ def test_owner_names_shorten_recovery_attempts() -> None:
     assert fmt.owner(local) == "lashtui-worker@host-b:4242"
 
 
+def test_an_owner_named_after_its_host_says_the_hostname_once() -> None:
+    """A worker's host id names its PID namespace after the hostname (`vm/pid:[...]`), and
+    the header, Leases and detail showed `lashtui-worker@vm@vm/pid:[4026531836]:4242`."""
+    host = "vm/pid:[4026531836]"
+    named = far("lashtui-worker@vm", host)
+    assert fmt.owner(named) == "lashtui-worker@vm/pid:[4026531836]:4242"
+    other = far("w-1", host)
+    assert fmt.owner(other) == "w-1@vm/pid:[4026531836]:4242"
+    elsewhere = far("w@vm2", host)
+    assert fmt.owner(elsewhere) == "w@vm2@vm/pid:[4026531836]:4242"
+
+
 def test_clip_and_two_lines() -> None:
     assert fmt.clip("retired", 10) == "retired"
     assert fmt.clip("a reason far too long", 10) == "a reason …"
