@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -34,6 +33,7 @@ from lashtui.registry import open_registry
 from lashtui.worker import ProcessWorker
 from lashtui.worker.metric import WorkerMetrics
 from lashtui.worker.observer import WorkerObserver
+from tests.late_commit import half_written, linked_elsewhere
 
 LASHTUI = str(Path(sys.executable).parent / "lashtui")
 MINUTE = LeaseTimings(ttl_ms=180_000, renew_interval_ms=60_000)
@@ -303,10 +303,9 @@ async def test_a_file_event_that_comes_before_its_commit_can_be_read_still_wakes
     in the `-shm`, which no watch sees; only then does `data_version` move. A committer
     preempted in between left the event unconfirmed, and nothing more was written: the
     worker slept until its interval (a start from another shell waited over 10 s once, in
-    CI under load). Forced here with real files: a write to the `-wal` that commits nothing
-    (its first bytes written back unchanged) is the event; a commit through hard links to
-    the same files from another directory, which the worker's watch does not see, is the
-    commit becoming readable. The worker must run it well within its minute's interval
+    CI under load). Forced here with real files (tests/late_commit.py): `half_written` is
+    the event; a commit through `linked_elsewhere`, which the worker's watch does not see,
+    is the commit becoming readable. The worker must run it well within its minute's interval
     (the doubted event's version reads, registry/watch.py `_Wakeups.recheck`)."""
     watched, elsewhere = tmp_path / "watched", tmp_path / "elsewhere"
     watched.mkdir()
@@ -318,14 +317,8 @@ async def test_a_file_event_that_comes_before_its_commit_can_be_read_still_wakes
             async with asyncio.timeout(GUARD_S):
                 while worker.stats.drives == 0:  # noqa: ASYNC110 (a guard on the first drive)
                     await asyncio.sleep(0.01)
-            for suffix in ("", "-wal", "-shm"):  # (the same files: SQLite locks by inode)
-                os.link(f"{path}{suffix}", elsewhere / f"registry.db{suffix}")
-            async with open_registry(str(elsewhere / "registry.db")) as other:
-                wal = os.open(f"{path}-wal", os.O_RDWR)
-                try:
-                    os.pwrite(wal, os.pread(wal, 32, 0), 0)  # an event, nothing committed
-                finally:
-                    os.close(wal)
+            async with open_registry(linked_elsewhere(str(path), elsewhere)) as other:
+                half_written(str(path))  # an event, nothing committed
                 await asyncio.sleep(0.02)  # the watch sees it and finds the version still
                 await Processes(other).start(steps_request("readable-late"))
                 committed = time.monotonic()
