@@ -36,13 +36,17 @@ no watch sees, and only then does `data_version()` move. A committer preempted b
 two (a loaded machine: a CPU-bound neighbour holds the CPU for a few milliseconds) leaves
 the version still while the event is checked, and nothing more is written to wake the
 reader: a worker slept until its safety poll, a renew interval later (the likely cause of
-a start from another shell not run within 10 s, once in CI under load). So an event the
-version does not confirm is not dropped but doubted: the version is read again
-`RECHECK_FIRST_S` later and at doubling spacings after, `RECHECK_TIMES` reads in all
-(~1.3 s), each a few microseconds, and the first that sees it move wakes the reader
-(`_Wakeups.recheck`). A later doubted event starts the series over. A worker's own commits
-are doubted as well (they cannot be told apart); those of a worker kept busy by them are
-not watched at all (below).
+a start from another shell not run within 10 s, once in CI under load). A reader of every
+commit (the dashboard, `lashtui ls --watch`) was woken by the event, read before the
+commit could be read, found nothing new, and slept the same way: the commit showed at the
+next timer (the safety poll's second; the Processes view's `refresh_s`). So every reader
+reads the version at a file event, and an event the version does not confirm is not
+dropped but doubted: the version is read again `RECHECK_FIRST_S` later and at doubling
+spacings after, `RECHECK_TIMES` reads in all (~1.3 s), each a few microseconds, and the
+first that sees it move wakes the reader (`_Wakeups.recheck`); a reader of every commit is
+woken by the doubted event at once as well (it may be its handle's own). A later doubted
+event starts the series over. A reader's own commits are doubted as well (they cannot be
+told apart); those of a worker kept busy by them are not watched at all (below).
 
 Such a reader in a process that commits all the time (an embedded worker running the
 host's starts) would mostly watch its own writes, and a watch costs every write in the
@@ -220,16 +224,21 @@ class _Wakeups:
         return True
 
     async def woken(self, others_only: bool) -> bool:
-        """After `changed` was set: whether to wake the reader (see the module docstring)."""
+        """After `changed` was set: whether to wake the reader (see the module docstring).
+        A file event the version does not confirm is doubted whoever reads: `others_only`
+        drops it meanwhile, a reader of every commit is woken by it at once (it may be its
+        handle's own commit) and again if the version moves later (a dashboard's read,
+        woken before another process's commit could be read, found nothing new)."""
         confirmed, self.confirmed = self.confirmed, False
-        if confirmed or not others_only:
+        if confirmed:
             return True
         if await self.moved():
             self.own_wakes = 0
             return True
-        self._own_commit()
+        if others_only:
+            self._own_commit()
         self._doubt()
-        return False
+        return not others_only
 
     def _doubt(self) -> None:
         """A file event the version did not confirm: its commit may not be readable yet

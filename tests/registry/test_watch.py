@@ -26,6 +26,7 @@ from lashtui.registry.postgres import PostgresProcessRegistry
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.registry.watch import registry_changes, registry_file
 from tests.builders import ext
+from tests.late_commit import half_written, linked_elsewhere
 from tests.proxy import Proxy, proxied, target_of
 from tests.raw import raw_connection
 
@@ -154,6 +155,43 @@ async def test_others_only_skips_this_handles_own_commits_but_not_another_proces
                     await register_elsewhere(path, "from-another-process")
                     async with asyncio.timeout(2):
                         await waiting
+
+
+@pytest.mark.parametrize("read_only", [False, True])
+async def test_a_reader_of_every_commit_woken_before_the_commit_can_be_read_is_woken_again(
+    tmp_path: Path, clock: ManualClock, read_only: bool
+) -> None:
+    """The dashboard's watch (every commit, not `others_only`): a commit writes its frames to
+    the `-wal` (the file event), then marks them committed in the `-shm`, which no watch
+    sees; only then can it be read. A reader woken in between read nothing new, and nothing
+    more was written to wake it: the commit showed at the next timer (the safety poll's
+    second; here the poll is a minute). Forced with real files as tests/worker/test_wake.py
+    forces it for a worker (tests/late_commit.py): the event is `half_written`, and the
+    commit becoming readable a commit through `linked_elsewhere`, which the watch does not
+    see. The doubted event's version reads (watch.py `_Wakeups.recheck`)
+    must wake the reader again; read-only too (`ls --watch`, `events --follow`, a read-only
+    dashboard)."""
+    watched, elsewhere = tmp_path / "watched", tmp_path / "elsewhere"
+    watched.mkdir()
+    elsewhere.mkdir()
+    path = str(watched / "registry.db")
+    async with (
+        open_registry(path, clock=clock) as created,
+        open_registry(path, clock=clock, read_only=True) as read_only_reader,
+    ):
+        reader = read_only_reader if read_only else created
+        linked = linked_elsewhere(path, elsewhere)
+        async with open_registry(linked, clock=clock) as other:
+            changes = registry_changes(reader, poll_s=MINUTE_S)
+            async with contextlib.aclosing(changes):
+                async with asyncio.timeout(5):
+                    await anext(changes)  # armed
+                half_written(path)
+                async with asyncio.timeout(5):
+                    await anext(changes)  # the event: nothing new can be read yet
+                assert await reader.get_process("readable-late") is None
+                await woken_by(changes, other.register_process(ext("readable-late")))
+                assert await reader.get_process("readable-late") is not None
 
 
 def watch_tasks() -> list[asyncio.Task[object]]:
