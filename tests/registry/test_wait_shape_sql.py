@@ -6,9 +6,9 @@ waiting because SQLite's SQL found a `wait` key that is not null (sql/filter.py
 (pydantic's lax ints: `"since_ms": "5"`) still waits, as does one that names a member
 twice when the last is one they take.
 
-On PostgreSQL the models cannot be asked in SQL: its census and filters test the wait's
-shape through jsonb (filter.py `_wait_refused_on_postgres`), and a record refused only
-outside its wait is still counted waiting there (README says so).
+On PostgreSQL the models cannot be asked in SQL: its census and filters test the wait
+against exactly the shape `WaitState` takes, through jsonb (filter.py `_wait_taken`), and
+a record refused only outside its wait is still counted waiting there (README says so).
 """
 
 from __future__ import annotations
@@ -296,3 +296,116 @@ async def test_a_waiting_row_whose_id_is_not_read_counts_and_filters_as_running(
         ProcessPageQuery(states=frozenset({ProcessState.RUNNING}), limit=100)
     )
     assert len(running) == 2
+
+
+# Waits written as text, as another program's encoder may write them, each in its own
+# running row: the census and the waiting filter must say what the row shows (its record
+# as the models decode it), on both stores. PostgreSQL's SQL tests the shape `WaitState`
+# takes (filter.py `_wait_taken`); these are the edges of that shape.
+_KIND = '"name": "n", "event_type": "e", "key": "k"'
+_DEEP = "[" * 64 + "]" * 64  # nests 64 levels: what an unknown member may
+_TOO_DEEP = "[" * 65 + "]" * 65
+WRITTEN_WAITS: dict[str, tuple[str, str]] = {  # (since_ms, ordinal) as written
+    name: pair
+    for name, pair in {
+        "since-1e3": ("1e3", "1"),
+        "since-1E3": ("1E3", "1"),
+        "since-1.0": ("1.0", "1"),
+        "since-near-1": ("1.0000000000000000001", "1"),
+        "since-9.2e18": ("9.2e18", "1"),
+        "since-9.3e18": ("9.3e18", "1"),
+        "since-i64-max-float": ("9223372036854775807.0", "1"),
+        "since-1e30": ("1e30", "1"),
+        "since-30-digits": ("1" + "0" * 30, "1"),
+        "since-1e400": ("1e400", "1"),
+        "since-tiny": ("1e-400", "1"),
+        "since-least-double": ("4e-324", "1"),
+        "since-fraction": ("1.5", "1"),
+        "since-minus-zero": ("-0.0", "1"),
+        "since-text-1e3": ('"1e3"', "1"),
+        "since-text-underscores": ('"1_000"', "1"),
+        "since-text-double-underscore": ('"1__0"', "1"),
+        "since-text-signed": ('"+5"', "1"),
+        "since-text-spaced": ('" 5 "', "1"),
+        "since-text-nbsp": ('"\\u00a05"', "1"),
+        "since-text-mongolian-space": ('"\\u180e5"', "1"),
+        "since-text-zeros": ('"0005.000"', "1"),
+        "since-text-dot": ('"1."', "1"),
+        "since-text-hex": ('"0x10"', "1"),
+        "since-text-arabic": ('"\\u0661"', "1"),
+        "since-true": ("true", "1"),
+        "ordinal-1e3": ("5", "1e3"),
+        "ordinal-text-1e3": ("5", '"1e3"'),
+        "ordinal-text-1.0": ("5", '"1.0"'),
+    }.items()
+}
+WRITTEN_EXTRAS: dict[str, str] = {  # the whole wait, as written
+    "extra-member": f'{{"kind": {{{_KIND}, "ordinal": 1}}, "since_ms": 5, "note": "x"}}',
+    "extra-long-name": (
+        f'{{"kind": {{{_KIND}, "ordinal": 1}}, "since_ms": 5, "{"n" * 257}": 1}}'
+    ),
+    "extra-name-at-limit": (
+        f'{{"kind": {{{_KIND}, "ordinal": 1}}, "since_ms": 5, "{"n" * 256}": 1}}'
+    ),
+    "extra-deep": f'{{"kind": {{{_KIND}, "ordinal": 1}}, "since_ms": 5, "d": {_DEEP}}}',
+    "extra-too-deep": f'{{"kind": {{{_KIND}, "ordinal": 1}}, "since_ms": 5, "d": {_TOO_DEEP}}}',
+    "kind-extra-too-deep": (
+        f'{{"kind": {{{_KIND}, "ordinal": 1, "d": {_TOO_DEEP}}}, "since_ms": 5}}'
+    ),
+    "kind-extra-long-name": (
+        f'{{"kind": {{{_KIND}, "ordinal": 1, "{"n" * 257}": {{}}}}, "since_ms": 5}}'
+    ),
+    "tag-null": f'{{"kind": {{{_KIND}, "ordinal": 1, "kind": null}}, "since_ms": 5}}',
+    "tag-signal": f'{{"kind": {{{_KIND}, "ordinal": 1, "kind": "signal"}}, "since_ms": 5}}',
+}
+
+
+def _written_wait(name: str) -> str:
+    if name in WRITTEN_EXTRAS:
+        return WRITTEN_EXTRAS[name]
+    since, ordinal = WRITTEN_WAITS[name]
+    return f'{{"kind": {{{_KIND}, "ordinal": {ordinal}}}, "since_ms": {since}}}'
+
+
+async def test_the_census_counts_a_written_wait_as_the_row_shows_it(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:
+    names = [*WRITTEN_WAITS, *WRITTEN_EXTRAS]
+    for pid in names:
+        await registry.register_process(ext(pid))
+        await park(registry, pid, clock.now_ms())
+    with raw_connection(registry_target) as conn:
+        for pid in names:
+            (text,) = conn.execute(
+                "SELECT record_json FROM processes WHERE process_id = ?", (pid,)
+            ).fetchone()
+            record = json.loads(text)
+            record["wait"] = "@wait@"
+            written = json.dumps(record).replace('"@wait@"', _written_wait(pid))
+            conn.execute(
+                "UPDATE processes SET record_json = ? WHERE process_id = ?", (written, pid)
+            )
+    shown = {
+        r.id: "waiting" if r.wait is not None else "running"
+        for r in await registry.page_processes(ProcessPageQuery(limit=500))
+    }
+    assert sorted(shown) == sorted(names)
+    # What the models make of them (each side of the edges is here).
+    for pid in ("since-text-1e3", "since-1e30", "since-9.3e18", "since-i64-max-float",
+                "since-least-double", "ordinal-text-1e3", "extra-long-name",
+                "extra-too-deep", "kind-extra-too-deep", "kind-extra-long-name", "tag-null"):
+        assert shown[pid] == "running", pid
+    for pid in ("since-1e3", "since-near-1", "since-9.2e18", "since-30-digits", "since-tiny",
+                "since-text-underscores", "since-text-nbsp", "since-text-zeros",
+                "ordinal-text-1.0", "extra-member", "extra-name-at-limit", "extra-deep"):
+        assert shown[pid] == "waiting", pid  # fmt: skip
+    census = await registry.process_census()
+    assert census.live == shown
+    waiting = await registry.page_processes(
+        ProcessPageQuery(states=frozenset({ProcessState.WAITING}), limit=500)
+    )
+    assert sorted(r.id for r in waiting) == sorted(p for p, s in shown.items() if s == "waiting")
+    running = await registry.page_processes(
+        ProcessPageQuery(states=frozenset({ProcessState.RUNNING}), limit=500)
+    )
+    assert sorted(r.id for r in running) == sorted(p for p, s in shown.items() if s == "running")

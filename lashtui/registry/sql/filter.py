@@ -160,14 +160,13 @@ def waiting_sql(sql: Dialect, column: str = "p.record_json") -> str:
 
 def _wait_refused_on_postgres(sql: Dialect, column: str) -> str:
     """On PostgreSQL, whether the record's `wait` (asked of a row found waiting, within the
-    ceiling) is one the models refuse for certain, so that the row does not decode and its
-    stand-in runs: not an object, a member `WaitState` needs missing or of a JSON type it
-    never takes, a tag other than `signal`, an int with a fraction (`1.5`) or a string
-    without a digit (`"soon"`) where an int is wanted. jsonb reads the last of a repeated
-    member and unescapes keys, as the models do, so unlike SQLite's SQL it needs no guard
-    for those. Left waiting (shown running): a record the models refuse for another reason
-    (an int string pydantic still refuses, `"1e3"`; a field outside the wait). The models
-    cannot be asked on the server; SQLite's census asks them (decoded_wait.py).
+    ceiling) is one the models refuse, so that the row does not decode and its stand-in
+    runs: the complement of exactly the shape `WaitState` takes (`_wait_taken`). jsonb
+    reads the last of a repeated member and unescapes keys, as the models do, so unlike
+    SQLite's SQL it needs no guard for those. The models cannot be asked on the server;
+    SQLite's census asks them (decoded_wait.py). Left waiting while shown running: a record
+    the models refuse outside its wait (nothing short of the whole model in SQL tells it),
+    and an int of more than 4,300 digits.
 
     The record is cast once, in a subquery (`OFFSET 0` keeps it one), and tested in a CASE
     (PostgreSQL orders the terms of an AND as it likes: a cast of a string to numeric
@@ -176,36 +175,93 @@ def _wait_refused_on_postgres(sql: Dialect, column: str) -> str:
     running filter asks it of every running row should the planner test it first.
 
     Cost: a cast of the record a waiting row (through `lashtui_try_jsonb` where the
-    registry has it, as the census's index needs: its subtransaction is most of it). The
-    census's read of 20,000 waiting rows among 100,000 live, ~1.3 kB records: 280 -> 640
-    ms of the server's CPU (PostgreSQL 15, medians of 7 interleaved runs). A regular
-    expression that told a plainly written wait from its text cost more (~10 us a row)."""
-    def refused_int(value: str) -> str:
-        return (
-            f"(CASE jsonb_typeof({value}) "
-            f"WHEN 'number' THEN ({value})::numeric <> trunc(({value})::numeric) "
-            f"WHEN 'string' THEN ({value} #>> '{{}}') !~ '[0-9]' "
-            "WHEN 'boolean' THEN false ELSE true END)"
-        )
-
-    texts = [
-        f"jsonb_typeof(ws.w #> '{{kind,{member}}}') IS DISTINCT FROM 'string'"
-        for member in ("name", "event_type", "key")
-    ]
-    tag = "ws.w #> '{kind,kind}'"
-    members = [
-        *texts,
-        refused_int("(ws.w -> 'since_ms')"),
-        refused_int("(ws.w #> '{kind,ordinal}')"),
-        f"({tag} IS NOT NULL AND {tag} <> '\"signal\"'::jsonb)",
-    ]
+    registry has it, as the census's index needs: its subtransaction is most of it), then
+    tests of the wait's few members. The census's read of 20,000 waiting rows among 100,000
+    live, ~1.2 kB records (PostgreSQL 15, the backend's CPU from /proc, medians of 5
+    interleaved runs, load average ~14): 1,020 ms with the tests of the refusals it spelled
+    out before, 1,140 ms with this exact shape (~6 us more a waiting row)."""
     may_wait = sql.may_hold_key(column, "wait")
     return (
         f"(CASE WHEN NOT {may_wait} THEN false ELSE (SELECT CASE WHEN ws.w IS NULL THEN false "
-        "WHEN jsonb_typeof(ws.w) <> 'object' THEN true "
-        f"ELSE ({' OR '.join(members)}) END "
+        f"ELSE NOT {_wait_taken('ws.w', column)} END "
         f"FROM (SELECT {sql.as_jsonb(column)} -> 'wait' AS w OFFSET 0) ws) END)"
     )
+
+
+# pydantic's str -> int (lax mode, what a stored record is read in): Rust's `trim` of
+# Unicode white space, a sign, ASCII digits with single underscores between them, then
+# optionally `.` and zeros only (`" 1_000.00 "` is 1000; `"1e3"`, `"1."`, `"0x10"` are
+# refused). Measured against pydantic 2.14 (tests/registry/test_wait_shape_sql.py).
+_WHITE = "[\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+# (`{0,1}` for `?`, which the PostgreSQL store reads as a placeholder: tx.py.)
+_INT_TEXT = f"^{_WHITE}*[+-]{{0,1}}[0-9](_{{0,1}}[0-9])*(\\.0+){{0,1}}{_WHITE}*$"
+# A float pydantic takes as an int is whole and, rounded to a double, inside i64's open
+# range: 2**63 - 512 and up round to 2**63 (ties to even), refused.
+_FLOAT_INT_BOUND = (1 << 63) - 512
+# Below this, a double rounds to 0 (taken as 0); the least double above 0 is ~4.9e-324.
+_FLOAT_ZERO_BOUND = "2.4703282292062328e-324"
+# An extra member's value may nest `MAX_JSON_DEPTH` (64) levels (model/wire.py
+# `_extra_value`): deeper, it has an array or object at depth 64 below itself.
+_TOO_DEEP = "strict $.**{64}.type()"
+
+
+def _int_taken(value: str, record: str, path: str) -> str:
+    """Whether pydantic's lax int takes the jsonb `value` (at `path` of the text `record`):
+    true or false; a string `_INT_TEXT` matches; a JSON integer; a JSON float (a `.` or an
+    exponent) that is whole, rounded to a double, within `_FLOAT_INT_BOUND`. jsonb keeps a
+    number's scale, so `1.0` is told from `1`; not `1e30` from `1000...0` (both scale 0),
+    the one case where the number's own text is read, through `json` (which, like jsonb,
+    takes the last of a repeated member): never for a number of fewer than 19 digits."""
+    number = f"({value})::numeric"
+    double = f"({number})::float8"
+    written = f"(({record})::json #> '{{{path}}}')::text"
+    return (
+        f"(CASE jsonb_typeof({value}) WHEN 'boolean' THEN true "
+        f"WHEN 'string' THEN ({value} #>> '{{}}') ~ '{_INT_TEXT}' "
+        f"WHEN 'number' THEN (CASE "
+        f"WHEN scale({number}) = 0 AND abs({number}) < {_FLOAT_INT_BOUND} THEN true "
+        f"WHEN scale({number}) = 0 AND {written} !~ '[.eE]' THEN true "
+        f"WHEN abs({number}) >= {_FLOAT_INT_BOUND} THEN false "
+        f"WHEN abs({number}) < 1e-300 THEN abs({number}) < {_FLOAT_ZERO_BOUND} "
+        f"ELSE {double} = trunc({double}) END) "
+        "ELSE false END)"
+    )
+
+
+def _extras_taken(value: str, known: tuple[str, ...]) -> str:
+    """Whether the unknown members of the jsonb object `value` are ones a `WireModel` keeps:
+    a name of at most `MAX_NAME_CHARS` (256) characters, a value nested at most 64 deep."""
+    names = ", ".join(f"'{name}'" for name in known)
+    return (
+        f"NOT EXISTS (SELECT 1 FROM jsonb_each({value}) x WHERE x.key NOT IN ({names}) "
+        "AND (char_length(x.key) > 256 OR "
+        f"jsonb_path_query_array(x.value, '{_TOO_DEEP}') @> '[\"array\"]' OR "
+        f"jsonb_path_query_array(x.value, '{_TOO_DEEP}') @> '[\"object\"]'))"
+    )
+
+
+def _wait_taken(wait: str, record: str) -> str:
+    """Whether `WaitState` takes the jsonb `wait` of the text `record`: an object whose
+    `kind` is an object with string `name`, `event_type` and `key`, an int `ordinal`, no
+    tag or the tag `signal`; an int `since_ms`; unknown members as `_extras_taken` says.
+    Each term is safe alone, so PostgreSQL may test them in any order."""
+    kind = f"({wait} -> 'kind')"
+    texts = [
+        f"jsonb_typeof({kind} -> '{member}') = 'string'" for member in ("name", "event_type", "key")
+    ]
+    terms = [
+        f"jsonb_typeof({wait}) = 'object'",
+        f"jsonb_typeof({kind}) = 'object'",
+        *texts,
+        f"coalesce({kind} -> 'kind' = '\"signal\"'::jsonb, {kind} -> 'kind' IS NULL)",
+        _int_taken(f"{wait} -> 'since_ms'", record, "wait,since_ms"),
+        _int_taken(f"{kind} -> 'ordinal'", record, "wait,kind,ordinal"),
+        f"(CASE WHEN jsonb_typeof({wait}) = 'object' THEN "
+        f"{_extras_taken(wait, ('kind', 'since_ms'))} END)",
+        f"(CASE WHEN jsonb_typeof({kind}) = 'object' THEN "
+        f"{_extras_taken(kind, ('kind', 'name', 'event_type', 'key', 'ordinal'))} END)",
+    ]
+    return f"coalesce(({' AND '.join(terms)}), false)"
 
 
 def holds_wait_sql(sql: Dialect, column: str = "p.record_json") -> str:
