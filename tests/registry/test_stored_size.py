@@ -13,8 +13,10 @@ kinds of undecodable row.)
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
+import subprocess
 import tracemalloc
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -42,8 +44,9 @@ from lashtui.registry.sql.fetch import check_stored_size
 from lashtui.registry.sqlite.connect import RegistryConnection
 from lashtui.worker import ProcessWorker
 from tests.builders import ext, local, started
+from tests.cli.test_cli import LASHTUI
 from tests.raw import raw_connection, store_record_json
-from tests.registry.rows import ANY
+from tests.registry.rows import ANY, park
 
 T = TypeVar("T")
 
@@ -352,3 +355,61 @@ async def test_a_batch_claims_pick_passes_such_a_row_unloaded(
     assert [(pid, claim is not None) for pid, claim in claims] == [
         ("b-run", True), ("c-run", True),
     ]  # fmt: skip
+
+
+async def _parked_past_ceiling(registry: ProcessRegistry, target: str, now_ms: int) -> None:
+    """Rows a, big and c, running; big parked, then its record padded past the ceiling."""
+    for process_id in ("a", "big", "c"):
+        await registry.register_process(ext(process_id))
+    await park(registry, "big", now_ms)
+    big = await registry.get_process("big")
+    assert big is not None and big.wait is not None
+    store_record_json(target, "big", past_ceiling(big.model_dump_json()))
+
+
+async def test_check_and_the_census_count_such_a_record_as_its_stand_in_and_name_it(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:
+    """`lashtui check` counts a live row whose record is past the ceiling with the rows
+    whose state is unknown (every view shows it undecodable) and names it; the census counts
+    it running, as its stand-in runs. PostgreSQL's check searched the record's text for its
+    state and counted it running, named nowhere. Neither read holds the record."""
+    await _parked_past_ceiling(registry, registry_target, clock.now_ms())
+
+    async def both() -> tuple[Any, ...]:
+        census = await registry.process_census()
+        return census, await registry.probe_facts(clock.now_ms(), 0)
+
+    census, facts = await held_at_most(MAX_STORED_BYTES // 2, both)
+    assert census.live == {"a": "running", "big": "running", "c": "running"}
+    assert (facts.live, facts.unknown_state, facts.unknown_state_first) == (3, 1, "big")
+    shown = await registry.get_process("big")
+    assert shown is not None and shown.undecodable == row.TOO_LARGE
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [LASHTUI, "--db", registry_target, "check"], capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert result.stdout.startswith(
+        "LASHTUI WARNING - 1 row whose state is unknown, first big (`lashtui show big` says why)"
+    ), result.stdout
+
+
+async def test_sqlite_census_and_check_never_load_such_a_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite 3.40 loads a text to measure it, so the census and check, which test every
+    live record's size first, loaded one past the ceiling whole in SQLite's own memory
+    (a 16 MiB record raised the reader's peak by 18 MiB; 600 MB, by 600 MB). They now run
+    under SQLite's length limit and leave out the rows it refuses (sql/ceiling.py). Proved
+    with that limit set on every connection: a statement that loaded the value fails."""
+    db = str(tmp_path / "r.db")
+    clock = ManualClock(1_000_000)
+    async with open_registry(db, clock=clock) as registry:
+        await _parked_past_ceiling(registry, db, clock.now_ms())
+    refuse_to_load_past_the_ceiling(monkeypatch)
+    async with open_registry(db, read_only=True) as registry:
+        census = await registry.process_census()
+        facts = await registry.probe_facts(clock.now_ms(), 0)
+    assert census.live == {"a": "running", "big": "running", "c": "running"}
+    assert (facts.live, facts.unknown_state, facts.unknown_state_first) == (3, 1, "big")

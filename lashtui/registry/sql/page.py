@@ -53,6 +53,7 @@ from lashtui.model import (
     ProcessState,
 )
 from lashtui.registry.sql.blob_id import NULL_SHOWN, shown_id
+from lashtui.registry.sql.ceiling import excluded, within_ceiling
 from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, dialect, has_backslash
 from lashtui.registry.sql.drive import still_large
 from lashtui.registry.sql.fetch import id_among, ordered_rows, stored_rows
@@ -147,8 +148,6 @@ def census(conn: Tx) -> ProcessCensus:
             f"SELECT {read_text('process_id')} FROM processes WHERE {no_state_sql('status')}",
         )
         no_state_ids = frozenset(_shown(process_id) for (process_id,) in found)
-    # Two shared strings for the values, not one per row: 100,000 live ids take ~13 MB.
-    running, waiting = ProcessState.RUNNING.value, ProcessState.WAITING.value
     sql = dialect(conn)
     if sql is not SQLITE:
         return ProcessCensus(
@@ -156,24 +155,42 @@ def census(conn: Tx) -> ProcessCensus:
             live=_live_on_postgres(conn, label_dialect(conn, sql)), no_state=no_state,
             no_state_ids=no_state_ids,
         )
+    # Never loading a record past the ceiling (ceiling.py): such a row's stand-in runs.
+    live = within_ceiling(conn, lambda large: _live_on_sqlite(conn, large), "p.status = 'running'")
+    return ProcessCensus(
+        cursor=int(cursor[0]) if cursor else 0, terminal=terminal, live=live, no_state=no_state,
+        no_state_ids=no_state_ids,
+    )
+
+
+def _live_on_sqlite(conn: Tx, large: tuple[int, ...]) -> dict[str, str]:
+    """The live rows by id, each waiting or running as its record reads; the rows `large`
+    (rowids of records past the ceiling: ceiling.py) running, their records unread."""
+    # Two shared strings for the values, not one per row: 100,000 live ids take ~13 MB.
+    running, waiting = ProcessState.RUNNING.value, ProcessState.WAITING.value
+    left_out, params = excluded(large)
     live_sql = (
         f"SELECT {read_text('p.process_id')}, {waiting_sql(dialect(conn))} FROM processes p "
-        "WHERE p.status = 'running'"
+        f"WHERE p.status = 'running'{left_out}"
     )
     try:
-        rows: Iterable[Row] = conn.execute(live_sql)
+        rows: Iterable[Row] = conn.execute(live_sql, params)
         live = {_shown(pid): waiting if parked else running for pid, parked in rows}
     except sqlite3.OperationalError as error:
         if "decode" not in str(error):
             raise
         # An id that is not UTF-8 (another program wrote it): read again, decoding it as
         # `fetch_rows` does. Iterated otherwise, so 100,000 live ids are never one list.
-        rows = fetch_rows(conn, live_sql)
+        rows = fetch_rows(conn, live_sql, params)
         live = {_shown(pid): waiting if parked else running for pid, parked in rows}
-    return ProcessCensus(
-        cursor=int(cursor[0]) if cursor else 0, terminal=terminal, live=live, no_state=no_state,
-        no_state_ids=no_state_ids,
-    )
+    if large:
+        marks = ",".join("?" * len(large))
+        found = fetch_rows(
+            conn, f"SELECT {read_text('p.process_id')} FROM processes p WHERE p.rowid IN ({marks})",
+            large,
+        )
+        live.update((_shown(pid), running) for (pid,) in found)
+    return live
 
 
 def _shown(process_id: object) -> str:

@@ -28,6 +28,7 @@ from lashtui.model.probe import LEASE_AHEAD_MS
 from lashtui.registry.sql.activity import _indexed
 from lashtui.registry.sql.backlog_mark import MARKED
 from lashtui.registry.sql.blob_id import NULL_SHOWN
+from lashtui.registry.sql.ceiling import excluded, within_ceiling
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
 from lashtui.registry.sql.fetch import fetch_rows
 from lashtui.registry.sql.filter import HELD, LIVE, no_state, started_owner_bound
@@ -38,7 +39,30 @@ from lashtui.registry.sql.version import has_backlog_seq
 # A lease with a holder (a released one keeps its row with the owner and token cleared).
 
 
-def _live(conn: Tx, now_ms: int) -> tuple[int, int, int | None, int, int, str | None, int]:
+Live = tuple[int, int, int | None, int, int, str | None, int, str | None]
+
+
+def _live_rows(conn: Tx, now_ms: int, large: tuple[int, ...]) -> Live:
+    """`_live`, then the first row it counted for naming a read key twice; the rows `large`
+    (rowids of records past the ceiling, unread: ceiling.py) counted live, with the rows
+    whose state is unknown, as `ls` shows them undecodable."""
+    live, requests, oldest, silent, not_running, first, repeated = _live(conn, now_ms, large)
+    first_repeated = _first_repeated(conn, large) if repeated else None
+    if large:
+        marks = ",".join("?" * len(large))
+        found = fetch_rows(
+            conn, f"SELECT {read_text('p.process_id')} FROM processes p WHERE p.rowid IN ({marks})",
+            large,
+        )
+        ids = [str(as_read(pid)) for (pid,) in found]
+        first = min([*ids, *([] if first is None else [str(first)])])
+        live, not_running = live + len(large), not_running + len(large)
+    return live, requests, oldest, silent, not_running, first, repeated, first_repeated
+
+
+def _live(
+    conn: Tx, now_ms: int, large: tuple[int, ...] = ()
+) -> tuple[int, int, int | None, int, int, str | None, int]:
     """(live rows, pending abandon requests, the oldest request's time, silent-not-dead,
     live rows whose record does not say running (`_not_running`), the first of them, and
     the other live rows whose record names a read key twice).
@@ -75,6 +99,8 @@ def _live(conn: Tx, now_ms: int) -> tuple[int, int, int | None, int, int, str | 
     not_running, first_not_running = _not_running(sql, params), _not_running(sql, params)
     unasked = _not_asked(conn, sql, params)
     params.append(now_ms)
+    left_out, rowids = excluded(large)
+    params.extend(rowids)
     row = fetch_rows(
         conn,
         f"SELECT count(*), count(CASE WHEN {count_requested} THEN 1 END), min({oldest}), "
@@ -83,7 +109,7 @@ def _live(conn: Tx, now_ms: int) -> tuple[int, int, int | None, int, int, str | 
         f"{read_text(f'min(CASE WHEN {first_not_running} THEN p.process_id END)')}, "
         f"count(CASE WHEN {unasked} THEN NULL WHEN {repeated} THEN 1 END) "
         "FROM processes p LEFT JOIN process_leases l ON l.process_id = p.process_id "
-        f"AND {LIVE} WHERE p.status = 'running'",
+        f"AND {LIVE} WHERE p.status = 'running'{left_out}",
         params,
     )[0]
     oldest_ms = None if row[2] is None else int(row[2])
@@ -107,18 +133,19 @@ def _not_asked(conn: Tx, sql: Dialect, params: list[object]) -> str:
     return f"({marked}{state})"
 
 
-def _first_repeated(conn: Tx) -> str | None:
+def _first_repeated(conn: Tx, large: tuple[int, ...] = ()) -> str | None:
     """The first live row by id that `_live` counted for naming a read key twice (read only
     when it counted one, which it never does on a PostgreSQL registry without the
     function)."""
     sql = dialect(conn)
     params: list[object] = []
     unasked = _not_asked(conn, sql, params)
+    left_out, rowids = excluded(large)
     row = fetch_rows(
         conn,
         f"SELECT {read_text('min(p.process_id)')} FROM processes p WHERE p.status = 'running' "
-        f"AND CASE WHEN {unasked} THEN FALSE ELSE {repeated_sql(sql)} END",
-        params,
+        f"AND CASE WHEN {unasked} THEN FALSE ELSE {repeated_sql(sql)} END{left_out}",
+        [*params, *rowids],
     )[0]
     return None if row[0] is None else str(as_read(row[0]))
 
@@ -137,8 +164,13 @@ def _not_running(sql: Dialect, params: list[object]) -> str:
     search missed.)"""
     if sql.name == "sqlite":
         return f"{sql.json_text('p.record_json', 'status.state')} IS NOT 'running'"
+    # A record past the ceiling is undecodable whatever it holds (row.py `TOO_LARGE`), and
+    # is never searched: its size is in its header, where a search reads it all.
     params.extend(('"state":"running"', _SPACED_RUNNING))
-    return f"NOT ({sql.contains('p.record_json')} OR p.record_json ~ ?)"
+    return (
+        f"(CASE WHEN {sql.too_large('p.record_json')} THEN TRUE "
+        f"ELSE NOT ({sql.contains('p.record_json')} OR p.record_json ~ ?) END)"
+    )
 
 
 # `"state"`, a colon and `"running"`, with JSON's whitespace (space, tab, LF, CR) allowed
@@ -197,8 +229,11 @@ def _holds(sql: Dialect, needle: str, params: list[object]) -> str:
     (`"\\u0061bandon_request"`) would hide its row from these PostgreSQL counts only."""
     if sql.name == "sqlite":
         return ""
-    params.append(needle)
-    return f"{sql.contains('p.record_json')} AND "
+    params.append(needle)  # (never of a record past the ceiling: `_not_running`)
+    return (
+        f"(CASE WHEN {sql.too_large('p.record_json')} THEN FALSE "
+        f"ELSE {sql.contains('p.record_json')} END) AND "
+    )
 
 
 def _leases(conn: Tx, now_ms: int) -> tuple[int, int, int | None, int | None, int]:
@@ -239,10 +274,10 @@ def _failed(conn: Tx, since_ms: int) -> int:
 
 
 def facts(conn: Tx, now_ms: int, failed_since_ms: int) -> ProbeFacts:
-    live, requests, oldest, silent, not_running, first_not_running, repeated = _live(
-        conn, now_ms
+    # Never loading a record past the ceiling (ceiling.py): such a row is undecodable.
+    live, requests, oldest, silent, not_running, first_not_running, repeated, first_repeated = (
+        within_ceiling(conn, lambda large: _live_rows(conn, now_ms, large), "p.status = 'running'")
     )
-    first_repeated = _first_repeated(conn) if repeated else None
     no_state, first_no_state = _no_state(conn)
     long_ids, first_long_id = _long_ids(conn)
     held, lapsed, claim, expiry, ahead = _leases(conn, now_ms)
