@@ -3,7 +3,9 @@ by (state, code, message) over a window of the most recently changed rows, on bo
 
 from __future__ import annotations
 
+import asyncio
 import json
+import subprocess
 
 import pytest
 
@@ -22,7 +24,9 @@ from lashtui.model import (
     failure,
 )
 from lashtui.registry import ProcessRegistry
+from lashtui.registry.sql.row import UNDECODABLE_CODE, UNDECODABLE_WORDS
 from tests.builders import ext
+from tests.cli.test_cli import LASHTUI
 from tests.raw import raw_connection
 from tests.registry.rows import ids, success
 
@@ -216,3 +220,51 @@ async def test_a_row_whose_outcome_contradicts_its_status_groups_as_undecodable(
     assert found[("failed", "process_record_undecodable", "record could not be decoded")] == 2
     assert not any("operator cancelled it" in message for _, _, message in found)
     assert found[("failed", "upstream_timeout", "no answer in 30s")] == 3  # the others hold
+
+
+async def test_a_row_whose_record_fails_validation_elsewhere_groups_as_undecodable(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:
+    """A failed row whose outcome is well formed but whose record the models refuse
+    elsewhere (`"created_at_ms": "soon"`, an identity that is not an object) is its
+    stand-in in `ls` and `show`, no failure with a code; the Errors view and `lashtui
+    errors` grouped it under its stored code, as if it had failed so. It groups with the
+    undecodable rows now, and its group's rows are the stand-ins."""
+    await end_all(registry, clock)
+    with raw_connection(registry_target) as conn:
+        for pid, field, value in (("f1", "created_at_ms", "soon"), ("big1", "identity", 7)):
+            (stored,) = conn.execute(
+                "SELECT record_json FROM processes WHERE process_id = ?", (pid,)
+            ).fetchone()
+            record = json.loads(stored)
+            record[field] = value
+            conn.execute(
+                "UPDATE processes SET record_json = ? WHERE process_id = ?",
+                (json.dumps(record), pid),
+            )
+    for pid in ("f1", "big1"):  # what every list shows
+        shown = await registry.get_process(pid)
+        assert shown is not None and shown.undecodable is not None, pid
+    summary = await registry.error_groups(ErrorGroupQuery())
+    found = {(g.state.value, g.code, g.message): g.count for g in summary.groups}
+    undecodable = ("failed", UNDECODABLE_CODE, UNDECODABLE_WORDS)
+    assert found[undecodable] == 2
+    assert found[("failed", "upstream_timeout", "no answer in 30s")] == 2  # f2, f3
+    assert found[("failed", "parse", "x" * 200)] == 1  # big2 alone
+    key = ErrorGroupKey(state="failed", code=UNDECODABLE_CODE, message=UNDECODABLE_WORDS)
+    rows = await registry.error_group_rows(key, 50_000)
+    assert sorted(ids(rows)) == ["big1", "f1"] and all(r.undecodable for r in rows)
+    timeouts = ErrorGroupKey(state="failed", code="upstream_timeout", message="no answer in 30s")
+    assert sorted(ids(await registry.error_group_rows(timeouts, 50_000))) == ["f2", "f3"]
+    # The command line says the same.
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [LASHTUI, "--db", registry_target, "errors", "-o", "json"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    listed = {
+        (g["state"], g["code"], g["message"]): g["count"] for g in json.loads(done.stdout)["groups"]
+    }
+    assert listed[undecodable] == 2
+    assert listed[("failed", "upstream_timeout", "no answer in 30s")] == 2

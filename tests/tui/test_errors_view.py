@@ -4,6 +4,7 @@ opened group by group down to a process's detail; its snapshot, and the live ref
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,14 @@ from lashtui.model import (
     failure,
 )
 from lashtui.registry import ProcessRegistry
+from lashtui.registry.sql.row import UNDECODABLE_CODE, UNDECODABLE_WORDS
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import make_app
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.errors import ErrorGroupScreen, ErrorsScreen, group_key
 from lashtui.tui.widgets.keyed_table import KeyedTable
 from tests.builders import ext
+from tests.raw import raw_connection
 from tests.tui.scene import START_MS, home_loaded, seed_every_state, until
 
 SIZE = (140, 30)
@@ -233,3 +236,37 @@ async def test_an_empty_registry_says_so(tmp_path: Path) -> None:
             await until(pilot, lambda: "1 row in 1 group," in screen.status())
     finally:
         await registry.close()
+
+
+async def test_a_row_whose_record_does_not_decode_is_shown_undecodable_not_by_its_code(
+    errors_scene: tuple[SqliteProcessRegistry, ManualClock],
+) -> None:
+    """Another program broke a timed-out row's record outside its outcome (every list shows
+    its stand-in): the view counted it a timeout; it is in the undecodable group now, and
+    that group's rows list it."""
+    registry, clock = errors_scene
+    with raw_connection(registry.path) as conn:
+        (stored,) = conn.execute(
+            "SELECT record_json FROM processes WHERE process_id = 'j-timeout'"
+        ).fetchone()
+        record = json.loads(stored)
+        record["created_at_ms"] = "soon"
+        conn.execute(
+            "UPDATE processes SET record_json = ? WHERE process_id = 'j-timeout'",
+            (json.dumps(record),),
+        )
+    broken = ErrorGroupKey(state="failed", code=UNDECODABLE_CODE, message=UNDECODABLE_WORDS)
+    app = observer(registry, clock)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_errors(pilot)
+        counts = {(g.code, g.message): g.count for g in summary(screen).groups}
+        assert counts[(UNDECODABLE_CODE, UNDECODABLE_WORDS)] == 1
+        assert counts[("upstream_timeout", "no answer in 30s")] == 2
+        table = screen.query_one(KeyedTable)
+        table.move_cursor(row=shown(table).index(group_key(broken)))
+        await pilot.press("enter")
+        group = app.screen
+        assert isinstance(group, ErrorGroupScreen)
+        await group.loaded.wait()
+        await pilot.pause()
+        assert shown(group.query_one(KeyedTable)) == ["j-timeout"]

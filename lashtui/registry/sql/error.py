@@ -15,12 +15,20 @@ every row ~70 s; through the store on a loaded machine (load average 6-7 on 2 co
 rows took 0.2-0.55 s and 50,000 0.55-0.87 s, hence a default of 20,000. PostgreSQL is
 slower (its jsonb cast parses every field read afresh): ~1 s for 20,000 rows (`_window`).
 
+A row whose record does not decode is grouped with the stand-ins, under their code and
+words, whatever its stored outcome says (`undecodable_keys`): it costs a decode each
+ended-badly row of the window the first time (20,000 failed rows, load average ~15:
+SQLite's read ~0.7 -> ~2.2 s; later reads, whose verdicts are kept, ~1.0 -> ~1.5 s;
+PostgreSQL's ~3.4 -> ~4.0 s, client CPU ~135 ms).
+
 Codes and messages are clipped to `CLIP_CHARS` characters in SQL (`substr` counts
 characters in both stores), so a huge stored message costs its parse but never reaches
 Python whole.
 """
 
 from __future__ import annotations
+
+import json
 
 from lashtui.model import (
     CLIP_CHARS,
@@ -35,7 +43,14 @@ from lashtui.model import (
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
 from lashtui.registry.sql.page import check_size, records_within
 from lashtui.registry.sql.repeated import outcome_may_repeat, repeated_sql
-from lashtui.registry.sql.row import UNDECODABLE_CODE, UNDECODABLE_WORDS, fetch_rows
+from lashtui.registry.sql.row import (
+    UNDECODABLE_CODE,
+    UNDECODABLE_WORDS,
+    Row,
+    decode_row,
+    fetch_rows,
+    row_columns,
+)
 
 _ORDER = {
     "count": "n DESC, last_seen DESC NULLS LAST, status, code, message",
@@ -61,7 +76,8 @@ def _window(sql: Dialect) -> str:
     outcome = sql.json_text("p.record_json", "status.await_output")
     reason = sql.json_text("p.record_json", "abandon_request.reason")
     window = (
-        f"SELECT p.*, CASE WHEN {_STATES} THEN {outcome} END AS outcome, "
+        f"SELECT p.*, {_row_key(sql)} AS row_key, "
+        f"CASE WHEN {_STATES} THEN {outcome} END AS outcome, "
         f"CASE WHEN p.status = 'abandoned' THEN {reason} END AS reason "
         "FROM processes p ORDER BY p.change_seq DESC LIMIT ?"
     )
@@ -91,7 +107,7 @@ def _window_on_postgres(sql: Dialect) -> str:
     for the outcome, the reason and that rendering (`repeated_sql`'s `rendered`)."""
     record = sql.as_jsonb("p.record_json")
     window = (
-        "SELECT p.*, x.j #>> '{status,await_output}' AS outcome, "
+        f"SELECT p.*, {_row_key(sql)} AS row_key, x.j #>> '{{status,await_output}}' AS outcome, "
         "CASE WHEN p.status = 'abandoned' THEN x.j #>> '{abandon_request,reason}' END "
         "AS reason, x.j::text AS rendered FROM processes p CROSS JOIN LATERAL "
         f"(SELECT CASE WHEN {_STATES} THEN {record} END AS j OFFSET 0) x "
@@ -100,6 +116,63 @@ def _window_on_postgres(sql: Dialect) -> str:
     asked = repeated_sql(sql, "w.record_json", rendered="w.rendered")
     repeated = f"CASE WHEN w.outcome IS NOT NULL THEN {asked} ELSE FALSE END"
     return f"(SELECT w.*, {repeated} AS repeated FROM ({window}) w LIMIT ?) p"
+
+
+def _row_key(sql: Dialect) -> str:
+    """What tells the rows of one read transaction apart in both stores, whatever their ids
+    (a NULL, a blob, one cut: blob_id.py, long_id.py): SQLite's rowid, PostgreSQL's ctid."""
+    return "p.rowid" if sql.name == "sqlite" else "p.ctid"
+
+
+def _among_undecodable(sql: Dialect) -> str:
+    """Whether the window row `p` is one of the bound row keys (`undecodable_keys`)."""
+    if sql.name == "sqlite":
+        return "p.row_key IN (SELECT value FROM json_each(?))"
+    return "p.row_key = ANY(?::tid[])"
+
+
+def undecodable_keys(conn: Tx, window: int) -> object:
+    """The row keys (`_row_key`) of the window's failed, cancelled and abandoned rows whose
+    record does not decode, as the statements here bind them: each is its stand-in in
+    every list and in `show` (row.py `decode_row`: a value of the wrong type anywhere, a
+    field outside the outcome, a status the column contradicts, a record past the ceiling,
+    an id no reader takes), so it is no failure with a code, and groups with the other
+    undecodable rows (`_unlike`). SQL alone could tell only the refusals it spelled out
+    (the outcome's kind, a key named twice), and the view grouped the rest under the
+    stored code while `lashtui check` and `ls` said undecodable; so each such row is
+    decoded, as the list would. Cost: a decode an ended-badly row of the window (~11 us
+    for lashtui's own ~1.3 kB records): see the module docstring's figures."""
+    sql = dialect(conn)
+    rows = fetch_rows(
+        conn,
+        f"SELECT {row_columns(conn)}, {_row_key(sql)} FROM processes p WHERE {_STATES} "
+        "AND p.change_seq >= (SELECT min(w.change_seq) FROM (SELECT change_seq FROM processes "
+        "ORDER BY change_seq DESC LIMIT ?) w)",
+        (window,),
+    )
+    keys = [row[-1] for row in rows if not _decodes(row[:-1])]
+    if sql.name == "sqlite":
+        return json.dumps(keys)
+    return [str(key) for key in keys]
+
+
+# Verdicts of earlier reads, by the hash of all that decides one (the record's text and the
+# columns its stand-in is built from, as read): the view reads the same window again every
+# few seconds, and hashing a row is ~1 us where decoding it is ~30. Cleared whole when full.
+_verdicts: dict[int, bool] = {}
+_VERDICTS_MAX = 100_000
+
+
+def _decodes(row: Row) -> bool:
+    """Whether the row (`row_columns`) decodes, as every list reads it (row.py)."""
+    key = hash(row)
+    verdict = _verdicts.get(key)
+    if verdict is None:
+        verdict = decode_row(row).undecodable is None
+        if len(_verdicts) >= _VERDICTS_MAX:
+            _verdicts.clear()
+        _verdicts[key] = verdict
+    return verdict
 
 
 def _clip(expression: str) -> str:
@@ -121,7 +194,7 @@ def _unlike(sql: Dialect) -> str:
     agree = " OR ".join(
         f"(p.status = '{status}' AND {kind} = '{tag}')" for status, tag in _OUTCOME_TYPES.items()
     )
-    return f"(NOT coalesce({agree}, FALSE) OR p.repeated)"
+    return f"(NOT coalesce({agree}, FALSE) OR p.repeated OR {_among_undecodable(sql)})"
 
 
 def _code(sql: Dialect) -> str:
@@ -143,9 +216,14 @@ def _message(sql: Dialect) -> str:
     )
 
 
-def group_statement(query: ErrorGroupQuery, sql: Dialect) -> tuple[str, list[object]]:
+def group_statement(
+    query: ErrorGroupQuery, sql: Dialect, undecodable: object = None
+) -> tuple[str, list[object]]:
     """The grouping SELECT (exposed so tests can read its plan): one row per group in the
-    query's order, each with the number of groups and of rows over all of them."""
+    query's order, each with the number of groups and of rows over all of them.
+    `undecodable`: `undecodable_keys` (none when not given)."""
+    if undecodable is None:
+        undecodable = "[]" if sql.name == "sqlite" else []
     updated = sql.whole("p.updated_at_ms")
     grouped = (
         f"SELECT p.status AS status, {_code(sql)} AS code, {_message(sql)} AS message, "
@@ -159,7 +237,7 @@ def group_statement(query: ErrorGroupQuery, sql: Dialect) -> tuple[str, list[obj
         "count(*) OVER () AS total_groups, sum(n) OVER () AS total_rows "
         f"FROM ({grouped}) g ORDER BY {_ORDER[query.order]} LIMIT ?"
     )
-    return select, [query.window, query.window, query.limit]
+    return select, [undecodable, undecodable, query.window, query.window, query.limit]
 
 
 def groups(conn: Tx, query: ErrorGroupQuery) -> ErrorSummary:
@@ -173,7 +251,7 @@ def groups(conn: Tx, query: ErrorGroupQuery) -> ErrorSummary:
         "SELECT count(*) FROM (SELECT 1 FROM processes ORDER BY change_seq DESC LIMIT ?) w",
         (query.window,),
     ).fetchone()[0]
-    statement, params = group_statement(query, sql)
+    statement, params = group_statement(query, sql, undecodable_keys(conn, query.window))
     rows = fetch_rows(conn, statement, params)
     found = [
         ErrorGroup(
@@ -209,12 +287,14 @@ def group_rows_within(
     check_group_rows(window, limit)
     check_size(max_chars, "an error group's row list")
     sql = dialect(conn)
+    undecodable = undecodable_keys(conn, window)
     found = fetch_rows(
         conn,
         f"SELECT p.process_id FROM {_window(sql)} "
         f"WHERE p.status = ? AND {_code(sql)} = ? AND {_message(sql)} = ? "
         "ORDER BY p.change_seq DESC LIMIT ?",
-        (window, window, key.state.value, key.code, key.message, limit),
-    )
+        (window, window, key.state.value, undecodable, key.code, undecodable, key.message,
+         limit),
+    )  # fmt: skip
     ids = [process_id for (process_id,) in found]
     return records_within(conn, ids, max_chars)
