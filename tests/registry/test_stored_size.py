@@ -28,12 +28,15 @@ from lashtui.clock import ManualClock
 from lashtui.errors import InvalidRequest, StoreError
 from lashtui.model import (
     Engine,
+    ErrorGroupKey,
+    ErrorGroupQuery,
     OpaqueLiveness,
     ProcessEventAppendRequest,
     ProcessPageQuery,
     ProcessRecord,
     ProcessStartRequest,
     RecoveryDisposition,
+    failure,
 )
 from lashtui.model.page import PAGE_CHARS
 from lashtui.registry import ProcessRegistry, open_registry
@@ -395,21 +398,37 @@ async def test_check_and_the_census_count_such_a_record_as_its_stand_in_and_name
     ), result.stdout
 
 
-async def test_sqlite_census_and_check_never_load_such_a_record(
+async def test_sqlite_census_check_and_errors_never_load_such_a_record(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """SQLite 3.40 loads a text to measure it, so the census and check, which test every
-    live record's size first, loaded one past the ceiling whole in SQLite's own memory
-    (a 16 MiB record raised the reader's peak by 18 MiB; 600 MB, by 600 MB). They now run
-    under SQLite's length limit and leave out the rows it refuses (sql/ceiling.py). Proved
-    with that limit set on every connection: a statement that loaded the value fails."""
+    """SQLite 3.40 loads a text to measure it, so the census, check and the Errors view's
+    read, which test every record's size first, loaded one past the ceiling whole in
+    SQLite's own memory (a 16 MiB record raised the reader's peak by 18, 18 and 50 MiB;
+    600 MB, by as many times that). They now run under SQLite's length limit and leave out
+    the rows it refuses (sql/ceiling.py). Proved with that limit set on every connection:
+    a statement that loaded the value fails."""
     db = str(tmp_path / "r.db")
     clock = ManualClock(1_000_000)
     async with open_registry(db, clock=clock) as registry:
         await _parked_past_ceiling(registry, db, clock.now_ms())
+        for process_id in ("failed", "failed-big"):
+            await registry.register_process(ext(process_id))
+            await registry.complete_process(process_id, failure("boom", "it broke"))
+        big = await registry.get_process("failed-big")
+    assert big is not None
+    store_record_json(db, "failed-big", past_ceiling(big.model_dump_json()))
     refuse_to_load_past_the_ceiling(monkeypatch)
     async with open_registry(db, read_only=True) as registry:
         census = await registry.process_census()
         facts = await registry.probe_facts(clock.now_ms(), 0)
+        summary = await registry.error_groups(ErrorGroupQuery())
+        key = ErrorGroupKey(
+            state="failed", code=row.UNDECODABLE_CODE, message=row.UNDECODABLE_WORDS
+        )
+        broken = await registry.error_group_rows(key, 20_000)
     assert census.live == {"a": "running", "big": "running", "c": "running"}
     assert (facts.live, facts.unknown_state, facts.unknown_state_first) == (3, 1, "big")
+    assert {(g.code, g.message): g.count for g in summary.groups} == {
+        ("boom", "it broke"): 1, (row.UNDECODABLE_CODE, row.UNDECODABLE_WORDS): 1,
+    }  # fmt: skip
+    assert [(r.id, r.undecodable) for r in broken] == [("failed-big", row.TOO_LARGE)]

@@ -40,7 +40,9 @@ from lashtui.model import (
     ProcessState,
     check_group_rows,
 )
+from lashtui.registry.sql.ceiling import within_ceiling
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
+from lashtui.registry.sql.fetch import row_columns_in
 from lashtui.registry.sql.page import check_size, records_within
 from lashtui.registry.sql.repeated import outcome_may_repeat, repeated_sql
 from lashtui.registry.sql.row import (
@@ -49,7 +51,6 @@ from lashtui.registry.sql.row import (
     Row,
     decode_row,
     fetch_rows,
-    row_columns,
 )
 
 _ORDER = {
@@ -61,9 +62,11 @@ _ORDER = {
 _STATES = "p.status IN ('failed', 'cancelled', 'abandoned')"
 
 
-def _window(sql: Dialect) -> str:
-    """The window's rows, newest change first (`p.` columns kept), each
-    ended-badly row with its outcome object and abandon reason read out of the record.
+def _window(sql: Dialect, large: tuple[int, ...] = ()) -> str:
+    """The window's rows, newest change first (the `p.` columns read below kept), each
+    ended-badly row with its outcome object and abandon reason read out of the record;
+    the record of the rows `large` (SQLite rowids of records past the ceiling: ceiling.py)
+    never read, as NULL (such a row groups with the undecodable ones).
 
     PostgreSQL keeps no parse between two `::jsonb` casts, so the whole record is cast once
     per field read here, and a group's code and message are then read from the outcome's
@@ -73,10 +76,14 @@ def _window(sql: Dialect) -> str:
     The LIMIT keeps either store from merging this subquery into the grouping around it."""
     if sql.name != "sqlite" and sql.repeated_key:
         return _window_on_postgres(sql)
-    outcome = sql.json_text("p.record_json", "status.await_output")
-    reason = sql.json_text("p.record_json", "abandon_request.reason")
+    record = "p.record_json"
+    if large:  # (rowids SQLite gave: whole numbers, written as they are)
+        record = f"(CASE WHEN p.rowid IN ({','.join(map(str, large))}) THEN NULL ELSE {record} END)"
+    outcome = sql.json_text(record, "status.await_output")
+    reason = sql.json_text(record, "abandon_request.reason")
     window = (
-        f"SELECT p.*, {_row_key(sql)} AS row_key, "
+        "SELECT p.process_id, p.status, p.change_seq, p.updated_at_ms, "
+        f"{record} AS record_json, {_row_key(sql)} AS row_key, "
         f"CASE WHEN {_STATES} THEN {outcome} END AS outcome, "
         f"CASE WHEN p.status = 'abandoned' THEN {reason} END AS reason "
         "FROM processes p ORDER BY p.change_seq DESC LIMIT ?"
@@ -131,7 +138,7 @@ def _among_undecodable(sql: Dialect) -> str:
     return "p.row_key = ANY(?::tid[])"
 
 
-def undecodable_keys(conn: Tx, window: int) -> object:
+def undecodable_keys(conn: Tx, window: int, large: tuple[int, ...] = ()) -> object:
     """The row keys (`_row_key`) of the window's failed, cancelled and abandoned rows whose
     record does not decode, as the statements here bind them: each is its stand-in in
     every list and in `show` (row.py `decode_row`: a value of the wrong type anywhere, a
@@ -143,17 +150,24 @@ def undecodable_keys(conn: Tx, window: int) -> object:
     decoded, as the list would. Cost: a decode an ended-badly row of the window (~11 us
     for lashtui's own ~1.3 kB records): see the module docstring's figures."""
     sql = dialect(conn)
+    unread = f"p.rowid IN ({','.join(map(str, large))})" if large else None
     rows = fetch_rows(
         conn,
-        f"SELECT {row_columns(conn)}, {_row_key(sql)} FROM processes p WHERE {_STATES} "
-        "AND p.change_seq >= (SELECT min(w.change_seq) FROM (SELECT change_seq FROM processes "
-        "ORDER BY change_seq DESC LIMIT ?) w)",
+        f"SELECT {row_columns_in(sql, unread)}, {_row_key(sql)} FROM processes p "
+        f"WHERE {_STATES} AND {_IN_WINDOW}",
         (window,),
     )
     keys = [row[-1] for row in rows if not _decodes(row[:-1])]
     if sql.name == "sqlite":
         return json.dumps(keys)
     return [str(key) for key in keys]
+
+
+# The rows of the window (one `?`, its size), as a test of the row `p`.
+_IN_WINDOW = (
+    "p.change_seq >= (SELECT min(w.change_seq) FROM (SELECT change_seq FROM processes "
+    "ORDER BY change_seq DESC LIMIT ?) w)"
+)
 
 
 # Verdicts of earlier reads, by the hash of all that decides one (the record's text and the
@@ -217,7 +231,7 @@ def _message(sql: Dialect) -> str:
 
 
 def group_statement(
-    query: ErrorGroupQuery, sql: Dialect, undecodable: object = None
+    query: ErrorGroupQuery, sql: Dialect, undecodable: object = None, large: tuple[int, ...] = ()
 ) -> tuple[str, list[object]]:
     """The grouping SELECT (exposed so tests can read its plan): one row per group in the
     query's order, each with the number of groups and of rows over all of them.
@@ -230,7 +244,7 @@ def group_statement(
         # Times another program stored as other than whole numbers are left out (a text
         # won `max` and failed the reader); a group with none at all has no time (NULL).
         f"count(*) AS n, min({updated}) AS first_seen, max({updated}) AS last_seen "
-        f"FROM {_window(sql)} WHERE {_STATES} GROUP BY 1, 2, 3"
+        f"FROM {_window(sql, large)} WHERE {_STATES} GROUP BY 1, 2, 3"
     )
     select = (
         "SELECT status, code, message, n, first_seen, last_seen, "
@@ -241,7 +255,17 @@ def group_statement(
 
 
 def groups(conn: Tx, query: ErrorGroupQuery) -> ErrorSummary:
-    """The summary of one window, in one snapshot (the caller's read transaction)."""
+    """The summary of one window, in one snapshot (the caller's read transaction), never
+    loading a record past the ceiling (ceiling.py)."""
+    return within_ceiling(conn, lambda large: _groups(conn, query, large), _rows_of(query.window))
+
+
+def _rows_of(window: int) -> str:
+    """The window's rows, as ceiling.py's `within_ceiling` measures them (SQLite only)."""
+    return f"p.rowid IN (SELECT rowid FROM processes ORDER BY change_seq DESC LIMIT {int(window)})"
+
+
+def _groups(conn: Tx, query: ErrorGroupQuery, large: tuple[int, ...]) -> ErrorSummary:
     sql = dialect(conn)
     cursor = conn.execute(
         dialect(conn).change_position()
@@ -251,7 +275,8 @@ def groups(conn: Tx, query: ErrorGroupQuery) -> ErrorSummary:
         "SELECT count(*) FROM (SELECT 1 FROM processes ORDER BY change_seq DESC LIMIT ?) w",
         (query.window,),
     ).fetchone()[0]
-    statement, params = group_statement(query, sql, undecodable_keys(conn, query.window))
+    undecodable = undecodable_keys(conn, query.window, large)
+    statement, params = group_statement(query, sql, undecodable, large)
     rows = fetch_rows(conn, statement, params)
     found = [
         ErrorGroup(
@@ -286,15 +311,23 @@ def group_rows_within(
     were. The ids are found first, so the window's sort holds ids, not records."""
     check_group_rows(window, limit)
     check_size(max_chars, "an error group's row list")
+    found = within_ceiling(
+        conn, lambda large: _group_ids(conn, key, window, limit, large), _rows_of(window)
+    )
+    ids = [process_id for (process_id,) in found]
+    return records_within(conn, ids, max_chars)
+
+
+def _group_ids(
+    conn: Tx, key: ErrorGroupKey, window: int, limit: int, large: tuple[int, ...]
+) -> list[Row]:
     sql = dialect(conn)
-    undecodable = undecodable_keys(conn, window)
-    found = fetch_rows(
+    undecodable = undecodable_keys(conn, window, large)
+    return fetch_rows(
         conn,
-        f"SELECT p.process_id FROM {_window(sql)} "
+        f"SELECT p.process_id FROM {_window(sql, large)} "
         f"WHERE p.status = ? AND {_code(sql)} = ? AND {_message(sql)} = ? "
         "ORDER BY p.change_seq DESC LIMIT ?",
         (window, window, key.state.value, undecodable, key.code, undecodable, key.message,
          limit),
     )  # fmt: skip
-    ids = [process_id for (process_id,) in found]
-    return records_within(conn, ids, max_chars)
