@@ -27,6 +27,7 @@ from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.registry.sql.long_id import MAX_READ_ID_CHARS
 from lashtui.registry.sql.repeated import REPEATED_KEY
 from tests.builders import ext
+from tests.cli.test_cli import LASHTUI
 from tests.raw import raw_connection
 from tests.registry.rows import park
 
@@ -409,3 +410,15 @@ async def test_the_census_counts_a_written_wait_as_the_row_shows_it(
         ProcessPageQuery(states=frozenset({ProcessState.RUNNING}), limit=500)
     )
     assert sorted(r.id for r in running) == sorted(p for p, s in shown.items() if s == "running")
+    # `lashtui ls --json` (its model-free reading: observed_json.py) shows each row so too.
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [LASHTUI, "--db", registry_target, "ls", "--json", "--status", "any", "--limit", "500"],
+        capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    listed = {
+        row["process_id"]: "waiting" if row.get("wait") else "running"
+        for row in json.loads(done.stdout)
+    }
+    assert listed == shown
