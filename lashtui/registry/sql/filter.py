@@ -178,8 +178,9 @@ def _wait_refused_on_postgres(sql: Dialect, column: str) -> str:
     registry has it, as the census's index needs: its subtransaction is most of it), then
     tests of the wait's few members. The census's read of 20,000 waiting rows among 100,000
     live, ~1.2 kB records (PostgreSQL 15, the backend's CPU from /proc, medians of 5
-    interleaved runs, load average ~14): 1,020 ms with the tests of the refusals it spelled
-    out before, 1,140 ms with this exact shape (~6 us more a waiting row)."""
+    interleaved runs, load average 14-19): 1,020 -> 1,140 ms in one run, 1,270 -> 1,160 ms
+    in another, from the tests of the refusals it spelled out before to this exact shape:
+    within the machine's noise."""
     may_wait = sql.may_hold_key(column, "wait")
     return (
         f"(CASE WHEN NOT {may_wait} THEN false ELSE (SELECT CASE WHEN ws.w IS NULL THEN false "
