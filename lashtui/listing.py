@@ -199,10 +199,20 @@ Row = tuple[Any, ...]
 
 def _cursor(process_id: Any) -> Any:
     """The next page's cursor on a row: its id, the NULL row's as `NULL` (None would start
-    the listing over)."""
+    the listing over), a blob's as read (bytes: blob_id.py `stored_key` takes them)."""
     from lashtui.registry.sql.blob_id import NULL_SHOWN
 
     return NULL_SHOWN if process_id is None else process_id
+
+
+def _named(process_id: Any) -> str:
+    """A row's id as the note on stderr names it, as every reader shows it: a blob's as
+    `b'...'` (blob_id.py). The bytes themselves ended `ls --limit N` whose last row was a
+    blob's in a traceback (a text pattern asked of bytes)."""
+    from lashtui.registry.sql.blob_id import shown_id
+
+    cursor = _cursor(process_id)
+    return shown_id(cursor) if isinstance(cursor, bytes) else str(cursor)
 
 
 class _Listing:
@@ -216,7 +226,8 @@ class _Listing:
         self.after: str | None = args.after
         self.down: bool = args.desc
         self.lines = args.output == "jsonl"
-        self.shown, self.last_id, self.cut = 0, None, False
+        self.shown, self.cut = 0, False
+        self.last_id: str | None = None
         self.models: Any = None  # today's row printer, imported at the first row it needs
 
     def _pages(self) -> Iterator[tuple[list[Row], dict[str, Row]]]:
@@ -231,7 +242,8 @@ class _Listing:
             if rows:
                 self.shown += len(rows)
                 # (a NULL id's row is named as every reader names it: blob_id.py)
-                self.last_id = self.after = _cursor(rows[-1][1])
+                self.after = _cursor(rows[-1][1])
+                self.last_id = _named(rows[-1][1])
                 yield rows, leases
             if self.cut or not full:
                 return

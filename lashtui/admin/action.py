@@ -25,7 +25,7 @@ from pydantic import JsonValue
 
 from lashtui.admin import audit
 from lashtui.admin.operator import HOST_OPERATOR
-from lashtui.errors import InvalidRequest, ProcessConflict, UnknownProcess
+from lashtui.errors import InvalidRequest, ProcessConflict, UndecodableProcess, UnknownProcess
 from lashtui.model import (
     AbandonRequest,
     ObservedProcess,
@@ -57,6 +57,7 @@ from lashtui.model.outcome import (
     still_to_happen,
 )
 from lashtui.registry import ProcessRegistry
+from lashtui.registry.sql.blob_id import is_blob_row, refuse_blob
 from lashtui.untrusted import SHOWN_CHARS, is_cut_id
 
 if TYPE_CHECKING:
@@ -83,6 +84,8 @@ def check_prune_cutoff(cutoff_epoch_ms: int) -> int:
 def abandon_outlook(process: ObservedProcess, now_ms: int | None = None) -> str:
     """What the sweep will do with a pending abandon request on this row, in one sentence
     (given the time, it also says whether the owner's lease has already lapsed)."""
+    if is_blob_row(process.undecodable):  # (before `no_state`: end-undecodable refuses it)
+        return "not applicable: its id is not text, so nothing lashtui runs can act on it"
     if process.no_state:  # (its stand-in's state, terminal or not, is a placeholder)
         return "not applicable: its status column holds no state; only end-undecodable ends it"
     if process.terminal:
@@ -136,6 +139,21 @@ async def outcome(
     )
 
 
+def not_acted_on(record: ProcessRecord, process_id: str) -> str | None:
+    """Why no cancel, signal or abandon request can apply to this row, whatever state its
+    stand-in shows, or None: the state of a row whose id is not text (blob_id.py) or whose
+    status column holds no state is a placeholder, so "already terminal" (or "already
+    cancelled") would be made up. A blob's or a NULL's row: the registry's one sentence
+    (nothing here can name it). A text id's row in no state raises the refusal every write
+    gives it (`UndecodableProcess`: `end-undecodable` ends it), as it did when its record
+    said it was live."""
+    if is_blob_row(record.undecodable):
+        return refuse_blob(process_id)
+    if record.no_state:
+        raise UndecodableProcess.refusing(process_id, record.undecodable or "no state")
+    return None
+
+
 async def refused_unknown(
     processes: Processes, process_id: str, action: ProcessAction
 ) -> ProcessActionOutcome:
@@ -165,6 +183,8 @@ async def cancel(
     record = await processes.registry.get_process(process_id)
     if record is None:
         return await refused_unknown(processes, process_id, "cancel")
+    if (refusal := not_acted_on(record, process_id)) is not None:
+        return await outcome(processes, process_id, "cancel", "refused", refusal)
     if record.status.state is ProcessLifecycleStatus.CANCELLED:
         return await outcome(processes, process_id, "cancel", "unchanged", "already cancelled")
     if record.is_terminal():
@@ -260,6 +280,8 @@ async def signal(
     record = await registry.get_process(process_id)
     if record is None:
         return await refused_unknown(processes, process_id, "signal")
+    if (refusal := not_acted_on(record, process_id)) is not None:
+        return await outcome(processes, process_id, "signal", "refused", refusal)
     if record.is_terminal():
         sentence = f"process `{process_id}` is already terminal"
         return await outcome(processes, process_id, "signal", "refused", sentence)
@@ -419,6 +441,8 @@ async def request_abandon(
     record = await processes.registry.get_process(process_id)
     if record is None:
         return await refused_unknown(processes, process_id, "abandon")
+    if (refusal := not_acted_on(record, process_id)) is not None:
+        return await outcome(processes, process_id, "abandon", "refused", refusal)
     if record.is_terminal():
         sentence = f"terminal process `{process_id}` cannot accept an abandon request"
         return await outcome(processes, process_id, "abandon", "refused", sentence)

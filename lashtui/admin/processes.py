@@ -486,6 +486,8 @@ class Processes:
 
     async def _require_live(self, process_id: str) -> ProcessRecord:
         record = await self._require(process_id)
+        if (refusal := action.not_acted_on(record, process_id)) is not None:
+            raise InvalidRequest(refusal)  # (a placeholder's state is not terminal either)
         if record.is_terminal():
             raise ProcessConflict(f"process `{process_id}` is already terminal")
         return record

@@ -21,10 +21,18 @@ from lashtui.model import (
     ProcessEvent,
     ProcessHandleGrant,
     ProcessLease,
+    ProcessPageQuery,
     silent_not_dead,
 )
 from lashtui.model.rerun import RerunLink
-from lashtui.registry.sql.blob_id import BLOB_NOT_READ, is_blob_row
+from lashtui.registry.sql.blob_id import (
+    BLOB_NOT_READ,
+    NULL_ID_WORDS,
+    NULL_SHOWN,
+    blob_key,
+    is_blob_row,
+    sql_literal,
+)
 from lashtui.tui import format as fmt
 from lashtui.tui.holder import fence_text, owner_health, sweep_identity
 from lashtui.untrusted import (
@@ -52,6 +60,7 @@ class Detail:
     pending: list[int] = field(default_factory=list)
     lease_read: ProcessLease | None = None  # the held lease (its fencing token)
     health: str | None = None  # its holder's, as a sweep on this host would judge it
+    also: str | None = None  # another row that reads as this id (`also_read_as`)
 
     @classmethod
     async def read(cls, processes: Any, process: ObservedProcess) -> Detail:
@@ -76,6 +85,7 @@ class Detail:
             reruns=await processes.reruns(pid) if process.terminal else [],
             grants=await processes.registry.handle_grant_scopes(pid),
             pending=await processes.pending_wakes(pid),
+            also=await also_read_as(processes, pid),
         )
 
     def when(self, epoch_ms: int) -> str:
@@ -89,6 +99,7 @@ class Detail:
             f"({bounded(p.kind)})",
             *([f"why            {bounded(why)}"] if why else []),
             *self.undecodable(),
+            *([f"also           {self.also}"] if self.also else []),
             f"disposition    {p.disposition_text()}",
             f"originator     {bounded(p.originator.scope_id())}",
             f"created        {self.when(p.created_at_ms)}",
@@ -233,3 +244,29 @@ def cancel_reason(reason: str) -> str:
     if colon and head.startswith("requested by ") and " " not in head[len("requested by ") :]:
         return f"{bounded(head)}{colon}{bounded(why)}"
     return bounded(reason)
+
+
+async def also_read_as(processes: Any, process_id: str) -> str | None:
+    """For a text id spelled as a stand-in is (`NULL`, `b'zz'`: blob_id.py), the row whose
+    id is not text that reads the same, if there is one, and how it is named: the text row
+    wins the spelling (every command names it, as an operator who typed what `ls` printed
+    for a row lashtui wrote expects), and `show b'zz'` said nothing of the blob that reads
+    the same. SQLite only: PostgreSQL's ids are text."""
+    blob = blob_key(process_id) if process_id.startswith(("b'", 'b"')) else None
+    if blob is not None:
+        other = await processes.registry.get_process(sql_literal(blob))
+        if other is None or not is_blob_row(other.undecodable):
+            return None
+        return (
+            f"a row whose process_id column holds a blob reads as {process_id} too; "
+            f"`lashtui show {shell_word(sql_literal(blob))}` shows it"
+        )
+    if process_id != NULL_SHOWN:
+        return None
+    first = await processes.registry.page_processes(ProcessPageQuery(states=None, limit=1))
+    if not first or not (first[0].undecodable or "").startswith(NULL_ID_WORDS):
+        return None  # (SQLite sorts NULL first: a NULL id's row would be the first)
+    return (
+        "a row whose process_id column is NULL reads as NULL too (listed first by "
+        "`ls --status any`); no lashtui command names it while this row has that id"
+    )

@@ -223,7 +223,12 @@ class ProcessCensus(BaseModel):
     `no_state`: rows whose status column holds no state at all (another program wrote it:
     `'zombie'`, a blob). Every filter but `any` leaves them out, so they are counted apart,
     never in a state; each reads as a row that does not decode (sql/row.py
-    `StatusMismatch`); `no_state_ids` are their ids."""
+    `StatusMismatch`); `no_state_ids` are their ids.
+
+    `unkeyed`: live rows counted by state but not in `live`, because another row reads as
+    the same id (SQLite only: several rows whose id is NULL, or a NULL's or a blob's beside
+    a text id spelled as its stand-in; registry/sql/blob_id.py). Keyed by id, two NULL rows
+    counted once; the text row keeps the id (the one the feed's changes name)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -232,11 +237,12 @@ class ProcessCensus(BaseModel):
     live: dict[str, str]
     no_state: int = 0
     no_state_ids: frozenset[str] = frozenset()
+    unkeyed: dict[str, int] = {}
 
     def counts(self) -> dict[str, int]:
         """All six states with their counts (zeros included), in the dashboard's order, then
         `no_state` under `NO_STATE`, when not zero."""
-        live = Counter(self.live.values())
+        live = Counter(self.live.values()) + Counter(self.unkeyed)
         counts = {state.value: live.get(state.value, 0) for state in LIVE_STATES}
         counts.update({state.value: self.terminal.get(state.value, 0) for state in TERMINAL_STATES})
         if self.no_state:
@@ -244,4 +250,7 @@ class ProcessCensus(BaseModel):
         return counts
 
     def total(self) -> int:
-        return len(self.live) + sum(self.terminal.values()) + self.no_state
+        return (
+            len(self.live) + sum(self.unkeyed.values()) + sum(self.terminal.values())
+            + self.no_state
+        )

@@ -33,6 +33,8 @@ class StateCounts:
         self.live = dict(census.live)  # live process id -> running | waiting
         self.tally = Counter(census.terminal)
         self.tally.update(self.live.values())
+        # (live rows that read as another's id, counted but not by id: `ProcessCensus.unkeyed`)
+        self.tally.update(census.unkeyed)
         self.no_state = census.no_state
         self.unstated = set(census.no_state_ids)  # the rows counted under `NO_STATE`
         self.taken_at_ms = taken_at_ms

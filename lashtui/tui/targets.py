@@ -55,6 +55,8 @@ LEFT_OUT_WHY = {
     "ended": ("has already ended", "have already ended"),
     "live": ("has not ended yet", "have not ended yet"),  # (a re-run)
     "undecodable": ("cannot be decoded", "cannot be decoded"),  # (only `E` ends them)
+    # (a blob's or a NULL's: nothing here names it, `E` neither; registry/sql/blob_id.py)
+    "not text": ("has an id that is not text", "have ids that are not text"),
 }
 
 
@@ -62,6 +64,8 @@ def left_out_why(action: str, process: ObservedProcess) -> str | None:
     """Why `action` does not apply to a marked process (a key of `LEFT_OUT_WHY`), or None."""
     if unavailable(action, process) is None:
         return None
+    if undecodable.not_text(process):
+        return "not text"
     if process.undecodable is not None:
         return "undecodable"
     return "live" if action == "rerun" else "ended"

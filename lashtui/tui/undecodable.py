@@ -28,11 +28,17 @@ def way_out(process_id: str, *, read_only: bool = False) -> str:
     return f"press E to end it (or {command})"
 
 
+def not_text(process: ObservedProcess) -> bool:
+    """Whether this row's id is not text (a blob's or a NULL's: blob_id.py), so that no
+    statement names it: not one that "cannot be decoded" (its record was never read)."""
+    return is_blob_row(process.undecodable)
+
+
 def unendable(process: ObservedProcess) -> bool:
     """Whether nothing lashtui does can end this undecodable row, so no way out is named:
     a cut id's (long_id.py: the id it was cut from is not read whole) or a blob id's
     (blob_id.py: no statement can name it; `end-undecodable` refuses it)."""
-    return is_cut_id(process.process_id) or is_blob_row(process.undecodable)
+    return is_cut_id(process.process_id) or not_text(process)
 
 
 def not_offered(action: str, process: ObservedProcess) -> str:

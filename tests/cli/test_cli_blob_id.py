@@ -83,7 +83,8 @@ def test_sweep_counts_every_other_row_and_skips_it(tmp_path: Path, blob: str) ->
     assert cancel.stdout == (
         f"{shown}: refused: process `{shown}` has an id that is not text (its process_id "
         "column holds a blob), which no lashtui statement can name, so lashtui only lists "
-        "and shows it: only another program (sqlite3) can delete or rewrite its row\n"
+        "and shows it, and `prune` deletes it once its status column says it ended: only "
+        "another program (sqlite3) can rewrite its row, or delete it sooner\n"
     )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 from lashtui.admin import Processes
 from lashtui.registry import open_registry
@@ -24,8 +24,9 @@ from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.modals import ConfirmScreen, SignalScreen
 from lashtui.tui.screens.processes import ProcessesScreen
 from tests.cli.test_cli_readme_audit import with_foreign_row
-from tests.raw import copy_row
+from tests.raw import copy_row, raw_connection
 from tests.tui.test_actions import select, toasts
+from tests.tui.test_errors_view import open_errors
 from tests.tui.test_processes_view import loaded, until, wait_steps
 from tests.tui.test_undecodable_rows import detail_of, footer, summary
 
@@ -153,3 +154,86 @@ async def test_a_signal_to_marked_rows_some_too_long_for_the_key_refuses_those_f
             "signal.approve"
         ]
         assert await registry.events_after(long_id, 0) == []
+
+
+async def test_marked_rows_whose_ids_are_not_text_are_left_out_as_such(tmp_path: Path) -> None:
+    """Marked beside `good`, a NULL's and a blob's row in no state (their stand-ins read
+    `failed`, a placeholder) were left out of a cancel as rows that "cannot be decoded",
+    though their records were never read; the question now says what is true of them."""
+    db = str(tmp_path / "r.db")
+    async with open_registry(db) as registry:
+        await registry.start_process(wait_steps("good"))
+    for stored in (None, b"abc"):
+        copy_row(db, "good", stored)
+    with raw_connection(db) as conn:
+        conn.execute("UPDATE processes SET status = 'zombie' WHERE typeof(process_id) != 'text'")
+    async with open_registry(db) as registry:
+        app = make_app(Processes(registry), refresh_s=0.05, operator="operator:dana")
+        async with app.run_test(size=(160, 24)) as pilot:
+            await loaded(pilot)
+            for pid in ("NULL", "b'abc'", "good"):
+                await select(pilot, pid)
+                await pilot.press("space")
+            await pilot.press("c")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+            question = app.screen
+            assert isinstance(question, ConfirmScreen)
+            asked = text.plain(question.question).plain
+            assert asked == (
+                "Cancel process good (steps) (2 marked processes have ids that are not text "
+                "and are left out: NULL, b'abc')? Each owner is asked to stop."
+            )
+            await pilot.click("#no")
+        assert await registry.events_after("good", 0) == []
+
+
+async def test_the_header_counts_every_row_whose_id_is_not_text(tmp_path: Path) -> None:
+    """Three live NULL rows, a blob `zz` and the text ids `NULL` and `b'zz'` that read as
+    they do, beside `good`: the census keyed its live rows by id as read, so the header said
+    `running 3` of seven running rows (every NULL one row, each stand-in one with the text
+    row spelled like it). Each row is counted; the text rows keep their ids."""
+    db = str(tmp_path / "r.db")
+    async with open_registry(db) as registry:
+        await registry.start_process(wait_steps("good"))
+    for stored in (None, None, None, b"zz", "NULL", "b'zz'"):
+        copy_row(db, "good", stored)
+    with raw_connection(db) as conn:
+        conn.execute("UPDATE processes SET status = 'running'")
+        assert conn.execute("SELECT count(*) FROM processes").fetchone() == (7,)
+    async with open_registry(db) as registry:
+        census = await registry.process_census()
+        assert census.total() == 7 and census.counts()["running"] == 7
+        assert set(census.live) == {"good", "NULL", "b'zz'"}  # (the text rows' own)
+        app = make_app(Processes(registry), refresh_s=0.05, operator="operator:dana")
+        async with app.run_test(size=(160, 24)) as pilot:
+            await loaded(pilot)
+            status = app.screen.query_one("#engine-status", Static)
+            await until(pilot, lambda: "running" in str(status.render()))
+            assert "running 7" in str(status.render()), str(status.render())
+
+
+async def test_the_errors_view_groups_failed_rows_whose_ids_are_not_text_apart(
+    tmp_path: Path,
+) -> None:
+    """Copies of `good` keyed by NULL twice and by a blob, every row's status column
+    `failed` (so `good`, whose record says running, is a stand-in too): the Errors view
+    counted the copies with it, one group of four rows whose "record could not be
+    decoded", records never read. They group apart under `process_id_not_text`."""
+    db = str(tmp_path / "r.db")
+    async with open_registry(db) as registry:
+        await registry.start_process(wait_steps("good"))
+    for stored in (None, None, b"abc"):
+        copy_row(db, "good", stored)
+    with raw_connection(db) as conn:  # every row failed, as its record says
+        conn.execute("UPDATE processes SET status = 'failed'")
+    async with open_registry(db) as registry:
+        app = make_app(Processes(registry), refresh_s=0.05, read_only=True)
+        async with app.run_test(size=(160, 24)) as pilot:
+            errors = await open_errors(pilot)
+            assert errors.summary is not None
+            groups = {(g.code, g.message[:40]): g.count for g in errors.summary.groups}
+            assert groups == {
+                ("process_record_undecodable", "record could not be decoded"): 1,
+                ("process_id_not_text", NULL_WHY[:40]): 2,
+                ("process_id_not_text", WHY[:40]): 1,
+            }, groups

@@ -18,7 +18,9 @@ run.py `_pick`), and looked up by that text when no row has it as its id (proces
 `get`, through `blob_of`). lashtui does not rewrite or end it: every write is keyed by
 text, and a write or a read of what is keyed by its id (its events) that finds no row of
 that text refuses it in one sentence (`refuse_blob`: row.py `load_record`,
-`require_exists`; `end_undecodable`); another program, or `sqlite3`, has to.
+`require_exists`; `end_undecodable`); another program, or `sqlite3`, has to. One write
+does reach it: `prune` deletes it with the other ended rows once its status column names
+an ended state (prune.py, which deletes by the column, not by a bound id).
 PostgreSQL's text column holds no blob.
 
 A rowid table's TEXT PRIMARY KEY (lash's layout and lashtui's) also takes NULL, as many
@@ -30,13 +32,21 @@ never matches NULL). Now it is read as the text `NULL` (`NULL_SHOWN`, as sqlite3
 it), a stand-in that says why (`NULL_ID_WORDS`) like a blob's: listed first (where SQLite
 sorts NULL), skipped and counted by the worker and the sweep, found by `show NULL` when no
 row has that text as its id, refused by every action. Several NULL rows list as one (the
-first by rowid), as the ids of two cut rows that begin alike do (long_id.py). PostgreSQL's
-primary key is NOT NULL.
+first by rowid, in every order: order.py `_ONE_NULL`), as the ids of two cut rows that begin
+alike do (long_id.py); the census counts each (page.py `census`). PostgreSQL's primary key
+is NOT NULL.
+
+A text id may be spelled as one of these (`NULL`, `b'zz'`): that text row wins the
+spelling, so a command aimed at it is never turned onto a row nothing acts on when another
+program inserts one. A blob is also named by SQLite's own spelling, `X'7A7A'`
+(`sql_literal`), which `blob_key` reads too; `show` of the text row says that another
+reads the same (command/detail.py `also_read_as`).
 """
 
 from __future__ import annotations
 
 import ast
+import re
 
 from lashtui.registry.sql.dialect import Tx, dialect
 
@@ -66,8 +76,9 @@ def refuse_blob(process_id: str) -> str:
     column = "is NULL" if process_id == NULL_SHOWN else "holds a blob"
     return (
         f"process `{process_id}` has an id that is not text (its process_id column {column}), "
-        "which no lashtui statement can name, so lashtui only lists and shows it: "
-        "only another program (sqlite3) can delete or rewrite its row"
+        "which no lashtui statement can name, so lashtui only lists and shows it, and "
+        "`prune` deletes it once its status column says it ended: only another program "
+        "(sqlite3) can rewrite its row, or delete it sooner"
     )
 
 
@@ -135,8 +146,20 @@ def shown_id(value: bytes) -> str:
     return repr(value)
 
 
+def sql_literal(value: bytes) -> str:
+    """A blob as SQLite writes it (`quote`, what `sqlite3` prints): `X'7A7A'`. The other
+    spelling `blob_key` reads, for a blob whose `b'...'` is some text row's id as well."""
+    return f"X'{value.hex().upper()}'"
+
+
+_SQL_BLOB = re.compile(r"[xX]'((?:[0-9a-fA-F]{2})*)'")
+
+
 def blob_key(text: str) -> bytes | None:
-    """The blob a `shown_id` text stands for, or None if `text` is no bytes literal."""
+    """The blob a `shown_id` text (`b'zz'`) or a `sql_literal` (`X'7A7A'`) stands for, or
+    None if `text` is neither."""
+    if (literal := _SQL_BLOB.fullmatch(text)) is not None:
+        return bytes.fromhex(literal.group(1))
     if not text.startswith(("b'", 'b"')):
         return None
     try:

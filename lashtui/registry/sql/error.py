@@ -40,6 +40,7 @@ from lashtui.model import (
     ProcessState,
     check_group_rows,
 )
+from lashtui.registry.sql.blob_id import BLOB_ID_WORDS, NULL_ID_WORDS
 from lashtui.registry.sql.ceiling import within_ceiling
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
 from lashtui.registry.sql.fetch import row_columns_in
@@ -211,12 +212,28 @@ def _unlike(sql: Dialect) -> str:
     return f"(NOT coalesce({agree}, FALSE) OR p.repeated OR {_among_undecodable(sql)})"
 
 
+# A row whose id is not text (a NULL's or a blob's: blob_id.py) groups apart, under this
+# code and its stand-in's words: every reader shows it as a stand-in whose record is never
+# read, so the record's outcome (a copy of a failed row's, say) is no verdict on anything.
+# It was counted with the ordinary failures its record named. SQLite only: PostgreSQL's id
+# is always text.
+NOT_TEXT_CODE = "process_id_not_text"
+
+
+def _not_text(sql: Dialect, null: str, blob: str) -> str:
+    """The CASE arms (`null` for a NULL id, `blob` for a blob's) that come before the rest."""
+    if sql.name != "sqlite":
+        return ""
+    return f"WHEN p.process_id IS NULL THEN {null} WHEN typeof(p.process_id) = 'blob' THEN {blob} "
+
+
 def _code(sql: Dialect) -> str:
     """A row's group code: the failure code, the abandon writer, none for a cancel."""
     failure = sql.json_text("p.outcome", "code")
     writer = sql.json_text("p.outcome", "evidence.writer")
+    code = f"'{NOT_TEXT_CODE}'"
     return _clip(
-        f"CASE WHEN {_unlike(sql)} THEN '{UNDECODABLE_CODE}' "
+        f"CASE {_not_text(sql, code, code)}WHEN {_unlike(sql)} THEN '{UNDECODABLE_CODE}' "
         f"WHEN p.status = 'failed' THEN {failure} WHEN p.status = 'abandoned' THEN {writer} END"
     )
 
@@ -224,8 +241,9 @@ def _code(sql: Dialect) -> str:
 def _message(sql: Dialect) -> str:
     """A row's group message: the failure message or cancel reason, the abandon reason."""
     output = sql.json_text("p.outcome", "message")
+    null, blob = f"'{NULL_ID_WORDS}'", f"'{BLOB_ID_WORDS}'"
     return _clip(
-        f"CASE WHEN {_unlike(sql)} THEN '{UNDECODABLE_WORDS}' "
+        f"CASE {_not_text(sql, null, blob)}WHEN {_unlike(sql)} THEN '{UNDECODABLE_WORDS}' "
         f"WHEN p.status = 'abandoned' THEN p.reason ELSE {output} END"
     )
 

@@ -478,7 +478,12 @@ def id_page_statements(
         cursor = key if key is not _TEXT else cursor_bound(str(cursor), down, sql.name)
     # A walk down from a cursor never meets a NULL id (NULL < x is not true), though SQLite
     # sorts it below every other: each arm's NULL row is asked for apart (an index seek).
-    nulls = sql.name == "sqlite" and down and keyset and cursor is not None
+    # So is it on a walk from no cursor, where an arm took every NULL row (the key takes
+    # NULL more than once) toward its LIMIT: they list as one, so a page came back short,
+    # and `ls --limit 1` over two NULL rows said nothing of the rows after them.
+    nulls = sql.name == "sqlite" and (not keyset or (down and cursor is not None))
+    if nulls and not keyset:
+        keyset = f"{column} IS NOT NULL"  # (no cursor to bind: `params` below asks `cursor`)
     statements: list[Arm] = []
     for status, status_params in status_arms(query.states, lens.status, sql):
         # An arm with no lens walks its status's range of the (status, process_id) index.
@@ -512,7 +517,7 @@ def id_page_ids(conn: Tx, query: PageShape, down: bool, sql: Dialect = SQLITE) -
     key = stored_key(conn, cursor) if cursor is not None else None
     statements = id_page_statements(query, down, sql, _TEXT if isinstance(key, str) else key)
     arms = [fetch_rows(conn, select, params) for select, params in statements]
-    merged = heapq.merge(*arms, key=_sqlite_order, reverse=down)
+    merged = heapq.merge(*arms, key=sqlite_order, reverse=down)
     ids, null = [], False
     for row in merged:
         if row[0] is None:
@@ -525,7 +530,7 @@ def id_page_ids(conn: Tx, query: PageShape, down: bool, sql: Dialect = SQLITE) -
     return ids
 
 
-def _sqlite_order(row: tuple[object, ...]) -> tuple[int, object]:
+def sqlite_order(row: tuple[object, ...]) -> tuple[int, object]:
     """An id as SQLite orders the column: NULL first, then text, then a blob (blob_id.py),
     so that arms whose heads are of different types merge (Python compares no str with
     bytes or None)."""

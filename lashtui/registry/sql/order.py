@@ -42,6 +42,7 @@ from lashtui.registry.sql.filter import (
     label_sql,
     lens_of,
     no_state,
+    sqlite_order,
     status_arms,
     stored_status_arms,
     text_filter,
@@ -173,8 +174,14 @@ def with_key(conn: Tx, query: ProcessPageQuery, sql: Dialect) -> ProcessPageQuer
     else:
         key = _read_key(query.order, key_sql(query.order, sql))
         select = f"SELECT {key} FROM processes p WHERE p.process_id = ?"
-    params = [process_id]
-    if is_cut(process_id):  # the row it was cut from (long_id.py `cut_rows`)
+    params: list[object] = [process_id]
+    stored = _stored(conn, process_id)
+    if stored is None:  # the NULL row's (blob_id.py): the first by rowid, the one listed
+        select = select.replace("p.process_id = ?", "p.process_id IS NULL ORDER BY p.rowid LIMIT 1")
+        params = []
+    elif isinstance(stored, bytes):  # a blob's, bound as the bytes its row is keyed by
+        params = [stored]
+    elif is_cut(process_id):  # the row it was cut from (long_id.py `cut_rows`)
         select = select.replace(
             "p.process_id = ?",
             "p.process_id > ? AND p.process_id < ? ORDER BY p.process_id LIMIT 1",
@@ -185,6 +192,24 @@ def with_key(conn: Tx, query: ProcessPageQuery, sql: Dialect) -> ProcessPageQuer
         raise InvalidRequest(f"no process `{process_id}` to page from in `{query.order}` order")
     side = "before_key" if query.backwards else "after_key"
     return query.model_copy(update={side: as_read(row[0])})
+
+
+def _stored(conn: Tx, process_id: str) -> str | bytes | None:
+    """The cursor's id as its row is keyed (blob_id.py `stored_key`): the text, a blob's
+    bytes, or None for the NULL row's."""
+    from lashtui.registry.sql.blob_id import stored_key  # (blob_id.py reads through fetch)
+
+    return stored_key(conn, process_id)
+
+
+# A sorted walk over a SQLite registry holding NULL ids (blob_id.py) lists the first NULL
+# row by rowid alone, as the id order and every lookup of `NULL` do: several NULL rows list
+# as one, and one whose key differs from that one's would be listed where no cursor can
+# find it again (`with_key` reads the first's).
+_ONE_NULL = (
+    "(p.process_id IS NOT NULL OR p.rowid = "
+    "(SELECT min(rowid) FROM processes WHERE process_id IS NULL))"
+)
 
 
 def _read_key(order: ProcessOrder, key: str) -> str:
@@ -277,6 +302,26 @@ def _sorted_arms(
     ]
 
 
+# `_keyset` not told how its cursor's row is keyed: by the cursor's text.
+_AS_GIVEN = object()
+
+
+def _past_null(
+    key: str, constant: SortKey | None, value: SortKey | None, column: str, down: bool
+) -> Arm | None:
+    """`_keyset` past the NULL row's cursor (blob_id.py), which sorts first among its key's
+    rows: walking up, its key's other rows and every greater key; down, the lesser keys."""
+    if constant is not None:
+        if value == constant:
+            return (f"{column} IS NOT NULL", []) if not down else None
+        assert value is not None
+        past = constant < value if down else constant > value  # type: ignore[operator]
+        return ("", []) if past else None
+    if down:
+        return f"{key} < ?", [value]
+    return f"({key} > ? OR ({key} = ? AND {column} IS NOT NULL))", [value, value]
+
+
 def _keyset(
     query: ProcessPageQuery,
     key: str,
@@ -284,6 +329,8 @@ def _keyset(
     column: str,
     down: bool,
     sql: Dialect,
+    stored: object = _AS_GIVEN,
+    nulls: bool = False,
 ) -> Arm | None:
     """The keyset condition of a walk past the query's cursor; None when the whole walk
     lies before the cursor (a constant key on the wrong side of it).
@@ -292,35 +339,54 @@ def _keyset(
     on `(status=?)` only, then tests every row of the status, parsing its JSON): a plain
     bound on the label before it makes the seek land on the cursor's label, and leaves
     only the cursor's ties to test. On a column the row value seeks by itself, ties
-    included, so it stands alone there."""
+    included, so it stands alone there.
+
+    `stored` is the cursor's id as its row is keyed (`_stored`; the text itself when not
+    asked), and `nulls` whether the registry holds a NULL id (SQLite only), which a walk
+    down must meet past the cursor's key's other ids."""
     cursor = query.cursor
+    if stored is _AS_GIVEN and cursor is not None:
+        stored = cursor[0]
     if cursor is None:
         return "", []
     process_id, value = cursor
-    process_id = cursor_bound(process_id, down, sql.name)  # (a cut id's: long_id.py)
     if isinstance(value, str) and query.order == "label":
         value = cursor_bound(value, down, sql.name)  # (a cut label's: `_read_key`)
     comparison = "<" if down else ">"
     if constant is None and key.startswith("l.") and value == NO_LEASE:
         return ("", []) if down else None  # the cursor is past every lease
+    if stored is None:  # the NULL row's: SQLite sorts NULL before every id of a key
+        return _past_null(key, constant, value, column, down)
+    bound: object = stored
+    if not isinstance(stored, bytes):
+        bound = cursor_bound(process_id, down, sql.name)  # (a cut id's: long_id.py)
+    # Walking down, a NULL id at the cursor's key is past it, yet `NULL < x` is not true.
+    null = f" OR ({key} = ? AND {column} IS NULL)" if nulls and down else ""
     if constant is None and query.order != "label":
-        return f"({key}, {column}) {comparison} (?, ?)", [value, process_id]
+        if null:
+            return f"(({key}, {column}) < (?, ?){null})", [value, bound, value]
+        return f"({key}, {column}) {comparison} (?, ?)", [value, bound]
     if constant is None:
         return (
-            f"{key} {comparison}= ? AND ({key}, {column}) {comparison} (?, ?)",
-            [value, value, process_id],
+            f"{key} {comparison}= ? AND (({key}, {column}) {comparison} (?, ?){null})",
+            [value, value, bound, *([value] if null else [])],
         )
     if value == constant:
-        return f"{column} {comparison} ?", [process_id]
+        if nulls and down:
+            return f"({column} < ? OR {column} IS NULL)", [bound]
+        return f"{column} {comparison} ?", [bound]
     assert value is not None
     past = constant < value if down else constant > value  # type: ignore[operator]
     return ("", []) if past else None
 
 
-def sorted_statements(query: ProcessPageQuery, sql: Dialect = SQLITE) -> list[list[Arm]]:
+def sorted_statements(
+    query: ProcessPageQuery, sql: Dialect = SQLITE, stored: object = _AS_GIVEN,
+    nulls: bool = False,
+) -> list[list[Arm]]:  # fmt: skip
     """The SELECTs of one page in a sorted order, grouped by segment in the page's walk
     order; each returns (key, process id) rows in that order, at most `limit` of them.
-    Exposed so tests can read their query plans."""
+    Exposed so tests can read their query plans. `stored` and `nulls`: `_keyset`'s."""
     lens = lens_of(query, sql)
     text, text_params = text_filter(query.text, sql)
     down = walks_down(query)
@@ -337,7 +403,7 @@ def sorted_statements(query: ProcessPageQuery, sql: Dialect = SQLITE) -> list[li
             key, walked = segment.key, column
             if arm.unindexed:
                 key, walked = f"{sql.not_indexed}{key}", f"{sql.not_indexed}{column}"
-            keyset = _keyset(query, key, constant, walked, down, sql)
+            keyset = _keyset(query, key, constant, walked, down, sql, stored, nulls)
             if keyset is None:
                 continue
             order_by = f"{walked} {direction}"
@@ -346,7 +412,8 @@ def sorted_statements(query: ProcessPageQuery, sql: Dialect = SQLITE) -> list[li
             if arm.status is not None and not lens.predicate:
                 # The arm walks its status's range of a (status, key, process_id) index.
                 order_by = f"{sql.status_first('p.status', direction)}{order_by}"
-            terms = [lens.predicate, segment.predicate, arm.predicate, keyset[0], text]
+            one_null = _ONE_NULL if nulls and column == "p.process_id" else ""
+            terms = [lens.predicate, segment.predicate, arm.predicate, keyset[0], text, one_null]
             where = " AND ".join(term for term in terms if term)
             read_key = _read_key(query.order, segment.key) if segment.key else segment.constant
             select = (
@@ -361,17 +428,31 @@ def sorted_statements(query: ProcessPageQuery, sql: Dialect = SQLITE) -> list[li
     return groups
 
 
+def _merge_order(row: tuple[object, object]) -> tuple[object, tuple[int, object]]:
+    return row[0], sqlite_order((row[1],))
+
+
 def sorted_ids(conn: Tx, query: ProcessPageQuery, sql: Dialect) -> list[str]:
     """The page's ids in walk order: each segment's arms merged by (key, id), the segments
     one after the other until the page is full (a later segment is not read at all)."""
     down = walks_down(query)
     ids: list[str] = []
-    for group in sorted_statements(query, sql):
+    stored: object = _AS_GIVEN
+    nulls = False
+    if sql.name == "sqlite":  # (PostgreSQL's ids are text, and never NULL)
+        found = conn.execute("SELECT 1 FROM processes WHERE process_id IS NULL LIMIT 1")
+        nulls = found.fetchone() is not None
+        if query.cursor is not None:
+            stored = _stored(conn, query.cursor[0])
+    for group in sorted_statements(query, sql, stored, nulls):
         arms = [
             [(key, pid) for key, pid in fetch_rows(conn, statement, params)]
             for statement, params in group
         ]
-        merged = heapq.merge(*arms, reverse=down)
+        # Ties on the key are broken by id as SQLite orders it: NULL, then text, then a blob
+        # (blob_id.py). Compared as Python values, a NULL's or a blob's id beside a text id
+        # failed the whole page (`ls --sort label` over such rows ended in a TypeError).
+        merged = heapq.merge(*arms, key=_merge_order, reverse=down)
         ids.extend(as_read(pid) for _, pid in itertools.islice(merged, query.limit - len(ids)))
         if len(ids) >= query.limit:
             break

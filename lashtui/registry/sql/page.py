@@ -42,6 +42,7 @@ every query here is also correct without them, only slower.
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable
 
 from lashtui.errors import InvalidRequest
@@ -156,16 +157,19 @@ def census(conn: Tx) -> ProcessCensus:
             no_state_ids=no_state_ids,
         )
     # Never loading a record past the ceiling (ceiling.py): such a row's stand-in runs.
-    live = within_ceiling(conn, lambda large: _live_on_sqlite(conn, large), "p.status = 'running'")
+    live, unkeyed = within_ceiling(
+        conn, lambda large: _live_on_sqlite(conn, large), "p.status = 'running'"
+    )
     return ProcessCensus(
         cursor=int(cursor[0]) if cursor else 0, terminal=terminal, live=live, no_state=no_state,
-        no_state_ids=no_state_ids,
+        no_state_ids=no_state_ids, unkeyed=unkeyed,
     )
 
 
-def _live_on_sqlite(conn: Tx, large: tuple[int, ...]) -> dict[str, str]:
+def _live_on_sqlite(conn: Tx, large: tuple[int, ...]) -> tuple[dict[str, str], dict[str, int]]:
     """The live rows by id, each waiting or running as its record reads; the rows `large`
-    (rowids of records past the ceiling: ceiling.py) running, their records unread."""
+    (rowids of records past the ceiling: ceiling.py) running, their records unread. Then
+    how many rows of each state were keyed alike (`ProcessCensus.unkeyed`)."""
     # Two shared strings for the values, not one per row: 100,000 live ids take ~13 MB.
     running, waiting = ProcessState.RUNNING.value, ProcessState.WAITING.value
     left_out, params = excluded(large)
@@ -173,23 +177,50 @@ def _live_on_sqlite(conn: Tx, large: tuple[int, ...]) -> dict[str, str]:
         f"SELECT {read_text('p.process_id')}, {waiting_sql(dialect(conn))} FROM processes p "
         f"WHERE p.status = 'running'{left_out}"
     )
+    not_text: list[tuple[str, str]] = []
     try:
         rows: Iterable[Row] = conn.execute(live_sql, params)
-        live = {_shown(pid): waiting if parked else running for pid, parked in rows}
+        live = _live_by_id(rows, not_text, running, waiting)
     except sqlite3.OperationalError as error:
         if "decode" not in str(error):
             raise
         # An id that is not UTF-8 (another program wrote it): read again, decoding it as
         # `fetch_rows` does. Iterated otherwise, so 100,000 live ids are never one list.
+        not_text.clear()
         rows = fetch_rows(conn, live_sql, params)
-        live = {_shown(pid): waiting if parked else running for pid, parked in rows}
+        live = _live_by_id(rows, not_text, running, waiting)
     if large:
         marks = ",".join("?" * len(large))
         found = fetch_rows(
             conn, f"SELECT {read_text('p.process_id')} FROM processes p WHERE p.rowid IN ({marks})",
             large,
         )
-        live.update((_shown(pid), running) for (pid,) in found)
+        for (pid,) in found:
+            if isinstance(pid, str):
+                live[str(as_read(pid))] = running
+            else:
+                not_text.append((_shown(pid), running))
+    unkeyed: Counter[str] = Counter()
+    for shown, state in not_text:  # after every text id, which keeps its own (blob_id.py)
+        if shown in live:
+            unkeyed[state] += 1  # counted: two NULL rows were one (keyed alike)
+        else:
+            live[shown] = state
+    return live, dict(unkeyed)
+
+
+def _live_by_id(
+    rows: Iterable[Row], not_text: list[tuple[str, str]], running: str, waiting: str
+) -> dict[str, str]:
+    """The live rows whose id is text, by id; those whose id is not (NULL, a blob) go to
+    `not_text`, as read (`_shown`), for the census to key after every text id."""
+    live: dict[str, str] = {}
+    for pid, parked in rows:
+        state = waiting if parked else running
+        if isinstance(pid, str):
+            live[str(as_read(pid))] = state
+        else:
+            not_text.append((_shown(pid), state))
     return live
 
 
