@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from lashtui.cli import main
 from tests.cli.service import Worker, start, steps
 from tests.cli.test_cli_blob_id import run, seeded, statuses
 from tests.raw import copy_row
@@ -256,24 +257,32 @@ def paged_registry(tmp_path: Path) -> Path:
     return db
 
 
-def listed_and_paged(db: Path, sort: str, *flags: str) -> tuple[list[str], dict[str, list[str]]]:
+def ls_json(capsys: pytest.CaptureFixture[str], db: Path, *flags: str) -> tuple[list[str], str]:
+    """`lashtui ls --status any --json` in-process, as the console script runs it (`main`):
+    the ids and stderr. In-process because a walk is some 140 runs of `ls` (a subprocess
+    each took the test past two minutes)."""
+    code = main(["--db", str(db), "ls", "--status", "any", "--json", *flags])
+    out, err = capsys.readouterr()
+    assert code == 0, (flags, err)
+    return [p["process_id"] for p in json.loads(out)], err
+
+
+def listed_and_paged(
+    capsys: pytest.CaptureFixture[str], db: Path, sort: str, *flags: str
+) -> tuple[list[str], dict[str, list[str]]]:
     """The ids `ls --limit 0` lists in this order, and those paged by `--limit 1` and 2,
     each page from the `--after` the last one's note names, until a page names none."""
-    whole = run("ls", "--status", "any", "--json", "--limit", "0", "--sort", sort, *flags, db=db)
-    assert whole.returncode == 0, (sort, flags, whole.stderr)
-    listed = [p["process_id"] for p in json.loads(whole.stdout)]
+    listed, _ = ls_json(capsys, db, "--limit", "0", "--sort", sort, *flags)
     paged: dict[str, list[str]] = {}
     for limit in ("1", "2"):
         ids: list[str] = []
         after: list[str] = []
         for _ in range(len(listed) + 2):  # (a guard: paging must end)
-            page = run("ls", "--status", "any", "--json", "--limit", limit, "--sort", sort,
-                       *flags, *after, db=db)  # fmt: skip
-            assert page.returncode == 0, (sort, flags, limit, page.stderr)
-            ids += [p["process_id"] for p in json.loads(page.stdout)]
-            if "--after " not in page.stderr:
+            page, err = ls_json(capsys, db, "--limit", limit, "--sort", sort, *flags, *after)
+            ids += page
+            if "--after " not in err:
                 break
-            word = page.stderr.split("--after ", 1)[1].split(" for the next page")[0]
+            word = err.split("--after ", 1)[1].split(" for the next page")[0]
             after = ["--after", *shlex.split(word)]
         else:
             raise AssertionError(f"paging did not end: {sort} {flags} {limit} {ids}")
@@ -284,7 +293,7 @@ def listed_and_paged(db: Path, sort: str, *flags: str) -> tuple[list[str], dict[
 @pytest.mark.parametrize("desc", [False, True], ids=["asc", "desc"])
 @pytest.mark.parametrize("sort", SORTS)
 def test_ls_pages_across_null_and_blob_rows_in_every_order(
-    tmp_path: Path, sort: str, desc: bool
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], sort: str, desc: bool
 ) -> None:
     # Paged one and two rows at a time by the `--after` each page's note names. Before:
     # `--sort` anything but id over such rows failed whole (the arms' merge compared a
@@ -293,10 +302,14 @@ def test_ls_pages_across_null_and_blob_rows_in_every_order(
     # took both, which list as one: a short page reads as the last); and a page that ended
     # on a blob ended in a traceback (its note was asked of the bytes, not `b'abc'`).
     db = paged_registry(tmp_path)
-    listed, paged = listed_and_paged(db, sort, *(["--desc"] if desc else []))
+    listed, paged = listed_and_paged(capsys, db, sort, *(["--desc"] if desc else []))
     # Several NULL rows list as one (README: blob_id.py), read as `NULL`.
     assert sorted(listed) == sorted(["NULL", "a", "good", "m", "b'abc'", "b'\\xff'"])
     assert paged == {"1": listed, "2": listed}
+    # The console script itself lists the same (the walk above ran `main` in-process).
+    whole = run("ls", "--status", "any", "--json", "--limit", "0", "--sort", sort,
+                *(["--desc"] if desc else []), db=db)  # fmt: skip
+    assert [p["process_id"] for p in json.loads(whole.stdout)] == listed, whole.stderr
 
 
 def test_a_text_id_spelled_as_a_stand_in_and_the_row_that_reads_so_are_told_apart(
