@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from lashtui.clock import parse_duration_ms
 from lashtui.errors import InvalidRequest
-from lashtui.model import SessionScope, order_problem
+from lashtui.model import ProcessOrder, SessionScope
 
 STATES = ("running", "waiting", "completed", "failed", "cancelled", "abandoned")
 # Named groups an operator reaches for more often than single states.
@@ -31,7 +31,7 @@ USAGE = {
     "originated": "originated <scope>     processes a session (or frame) started",
     "status": "status <state,...>     running waiting completed failed cancelled abandoned "
     "live terminal all",
-    "sort": "sort <column> [desc]   id status label age updated lease_expiry",
+    "sort": "sort <column> [desc]   id status label age updated lease",
     "filter": "filter [text]          id, label or scope contains text (empty clears)",
     "goto": "goto <process-id>      select a process (says so if it is not shown)",
     "open": "open <process-id>      open a process's detail",
@@ -97,17 +97,34 @@ def describe_states(states: frozenset[str] | None) -> str:
     return ",".join(state for state in STATES if state in (states or ()))
 
 
+# The word on each sortable column's header (any case), and the page order it sorts by.
+# `:sort lease` was refused, as `unknown process order`, under a header reading LEASE: the
+# order is named `lease_expiry` (as `lashtui ls --sort` takes it), which is taken too.
+SORT_COLUMNS: dict[str, ProcessOrder] = {
+    "id": "id",
+    "status": "status",
+    "label": "label",
+    "age": "age",
+    "updated": "updated",
+    "lease": "lease_expiry",
+}
+SORT_ALIASES: dict[str, ProcessOrder] = {"lease_expiry": "lease_expiry"}
+
+
 def parse_sort(rest: str, args: list[str]) -> Command:
-    """`sort <column> [asc|desc]`: the column is one of the page orders."""
+    """`sort <column> [asc|desc]`: the column by its header's word, sorted in the registry
+    by that column's page order (`Command.text`)."""
     if len(args) > 2:
         raise InvalidRequest(f"`sort` takes a column and `asc` or `desc`, got `{rest}`")
-    problem = order_problem(args[0])
-    if problem is not None:
-        raise InvalidRequest(problem)
+    word = args[0].lower()
+    order = SORT_COLUMNS.get(word) or SORT_ALIASES.get(word)
+    if order is None:
+        columns = ", ".join(SORT_COLUMNS)
+        raise InvalidRequest(f"`{args[0]}` is not a column to sort by; use one of {columns}")
     direction = args[1].lower() if len(args) == 2 else "asc"
     if direction not in ("asc", "desc"):
         raise InvalidRequest(f"a sort direction is `asc` or `desc`, got `{args[1]}`")
-    return Command("sort", text=args[0], descending=direction == "desc")
+    return Command("sort", text=order, descending=direction == "desc")
 
 
 # Commands whose argument is one value: a process id, the text a filter looks for (in ids,

@@ -102,8 +102,7 @@ def test_values_arrive_whole() -> None:
         ('sort "label', 'cannot read `sort "label`: No closing quotation'),
         (
             "sort size",
-            "unknown process order `size`; the orders are `id`, `status`, `label`, `age`, "
-            "`updated`, `lease_expiry`",
+            "`size` is not a column to sort by; use one of id, status, label, age, updated, lease",
         ),
         ("sort label down", "a sort direction is `asc` or `desc`, got `down`"),
         ("sort label desc now", "`sort` takes a column and `asc` or `desc`, got `label desc now`"),

@@ -14,9 +14,12 @@ from textual.widgets import Static
 
 from lashtui.admin import Processes
 from lashtui.clock import ManualClock
+from lashtui.model import PROCESS_ORDERS
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import make_app
-from lashtui.tui.widgets.process_table import ProcessTable
+from lashtui.tui.command_line import Command, parse
+from lashtui.tui.screens.process_filters import ORDER_COLUMNS
+from lashtui.tui.widgets.process_table import COLUMNS, ProcessTable
 from lashtui.tui.window import WINDOW
 from tests.tui.scene import START_MS, home_loaded, seed_every_state, seed_many, until
 
@@ -152,3 +155,35 @@ async def test_a_sorted_view_pages_through_the_registry(tmp_path: Path) -> None:
             assert contiguous() and table.order[0] != first
     finally:
         await registry.close()
+
+
+def test_sort_takes_the_word_on_each_sortable_columns_header() -> None:
+    """`:sort lease` was refused ("unknown process order `lease`") under a header reading
+    LEASE: the command line took only the orders' names, and the lease column's is
+    `lease_expiry`. Each sortable column's header word, in any case, sorts by its order."""
+    labels = dict(COLUMNS)
+    for order in PROCESS_ORDERS:
+        word = labels[ORDER_COLUMNS[order]]
+        assert parse(f"sort {word}") == Command("sort", text=order), word
+        assert parse(f"sort {word.lower()} desc") == Command("sort", text=order, descending=True)
+    assert parse("sort lease_expiry") == Command("sort", text="lease_expiry")  # as `ls --sort`
+
+
+async def test_sort_lease_from_the_command_line_sorts_by_the_lease_column(
+    scene: tuple[SqliteProcessRegistry, ManualClock],
+) -> None:
+    """Typed as the header reads, `:sort lease` sorts the rows by lease expiry (the header
+    marks LEASE) where it said "unknown process order" and left the order as it was."""
+    registry, clock = scene
+    app = make_app(Processes(registry, clock=clock), clock=clock, read_only=True)
+    async with app.run_test(size=(160, 24)) as pilot:
+        screen = await home_loaded(pilot)
+        table = screen.query_one(ProcessTable)
+        await pilot.press("colon", *"sort lease", "enter")
+        await until(pilot, lambda: screen.page_query.order == "lease_expiry")
+        await until(pilot, lambda: table.order == screen.window.ids)
+        header = [str(c.label) for c in table.ordered_columns]
+        assert "LEASE ▲" in header
+        # The soonest expiry first: g-silent's (lapsed longest ago), a-running's and
+        # b-waiting's, the 10-minute lease; the rows holding none come after them.
+        assert table.order[:4] == ["g-silent", "a-running", "b-waiting", "h-requested"]
