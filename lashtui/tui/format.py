@@ -222,12 +222,15 @@ def event_timestamp(event: ProcessEvent | ObservedProcessEvent) -> str:
 
 
 def countdown(expires_at_ms: int | None, now_ms: int) -> str:
-    """Time left on a lease, or how long ago it lapsed (an expiry equal to now has lapsed)."""
+    """Time left on a lease, or how long ago it lapsed (an expiry equal to now has lapsed):
+    `3s left`, `lapsed 1m29s ago`. Every view that shows a lease's expiry says it with this
+    (the Processes, Leases and Abandon requests views, the detail, `ls` and `show`): the
+    silent list said `lapsed 1m29s ago` of the lease the other views called `lapsed 1m29s`."""
     if expires_at_ms is None:
         return "-"
     if expires_at_ms > now_ms:
         return f"{duration(expires_at_ms - now_ms)} left"
-    return f"lapsed {duration(now_ms - expires_at_ms)}"
+    return f"lapsed {duration(now_ms - expires_at_ms)} ago"
 
 
 def owner(identity: LeaseOwnerIdentity | None) -> str:
@@ -324,13 +327,6 @@ def latency(ms: float | None) -> str:
     if ms < 0.1:
         return "<0.1 ms"
     return f"{ms:.1f} ms" if ms < 10 else f"{ms:.0f} ms"
-
-
-def lapse(expires_at_ms: int | None, now_ms: int) -> str:
-    """For a lease the operator expects to have lapsed: since when, or that there is none."""
-    if expires_at_ms is None:
-        return "no lease"
-    return countdown(expires_at_ms, now_ms) + ("" if expires_at_ms > now_ms else " ago")
 
 
 def timestamp(epoch_ms: int) -> str:

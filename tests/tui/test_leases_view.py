@@ -84,7 +84,7 @@ async def test_a_process_named_as_an_owners_group_leaves_that_owner_its_row(
         mine = sorted((*named, "payroll-run"))
         assert drawn(table) == [
             ("worker-9@host-c:4242", "", "", "1 lease, 1 lapsed"),
-            ("", "etl-orders", "1", "lapsed 1s"),
+            ("", "etl-orders", "1", "lapsed 1s ago"),
             ("worker-7@host-b:4242", "", "", "3 leases"),
             *(("", pid, "1", "9m58s left") for pid in mine),
         ]
@@ -167,7 +167,7 @@ async def test_a_lease_that_does_not_decode_is_shown_unknown_not_lapsed(
             ("worker-9@host-c:4242", "", "", "1 lease, 1 could not be decoded"),
             ("", "etl-orders", "?", f"expiry unknown: its lease row's {why}"),
             ("worker-7@host-b:4242", "", "", "2 leases, 1 lapsed"),
-            ("", "z-lapsed", "1", "lapsed 1s"),
+            ("", "z-lapsed", "1", "lapsed 1s ago"),
             ("", "payroll-run", "1", "9m58s left"),
         ]
         assert status(leases).startswith(

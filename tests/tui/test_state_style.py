@@ -234,7 +234,7 @@ async def test_the_detail_leases_and_abandon_views_style_states_and_lapses(
             if isinstance(span.style, TextualStyle)
         }
         assert styles["● running"] == paint(summary, "running")
-        assert styles["worker-3@host-d:4242 (lapsed 1m29s)"] == paint(summary, "lapsed")
+        assert styles["worker-3@host-d:4242 (lapsed 1m29s ago)"] == paint(summary, "lapsed")
         silent = "silent, not dead: started owner_bound work whose lease has lapsed"
         assert styles[silent] == paint(summary, "silent")
         await pilot.press("escape")
@@ -244,7 +244,7 @@ async def test_the_detail_leases_and_abandon_views_style_states_and_lapses(
         held = leases.query_one(KeyedTable)
         silent_lease = (process_key("g-silent"), "lease")
         lapsed = held.get_cell(*silent_lease)
-        assert str(lapsed) == "lapsed 1m29s" and lapsed.spans[-1].style == paint(held, "lapsed")
+        assert str(lapsed) == "lapsed 1m29s ago" and lapsed.spans[-1].style == paint(held, "lapsed")
         assert not held.get_cell(process_key("h-requested"), "lease").spans  # 8m30s left
         before = paint(held, "lapsed")
         app.theme = HIGH_CONTRAST  # a theme change repaints the cells it painted

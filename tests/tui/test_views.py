@@ -364,6 +364,6 @@ async def test_leases_group_by_owner_process_with_lapsed_groups_first(
     leases = [process_key(pid) for pid in "dcba"]
     assert keys == [owner_key(other), *leases[:2], owner_key(worker), *leases[2:]]
     assert rows[0].cells[-1] == "2 leases, 1 lapsed"
-    assert rows[1].cells[-2:] == ("2", "lapsed 500ms")
+    assert rows[1].cells[-2:] == ("2", "lapsed 500ms ago")
     assert tuple(map(str, rows[3].cells[:2])) == ("worker-1@host-b:4242", "2 incarnations")
     assert rows[4].cells[-2:] == ("7", "4s left")

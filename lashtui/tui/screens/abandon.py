@@ -62,6 +62,13 @@ def lease_time(process: ObservedProcess, now_ms: int) -> str:
     return fmt.countdown(process.lease_expires_at_ms, now_ms)
 
 
+def silent_lease(process: ObservedProcess, now_ms: int) -> str:
+    """A silent row's LEASE: when it lapsed, or that it holds none (it was released)."""
+    if process.lease_undecodable is None and process.lease_expires_at_ms is None:
+        return "no lease"
+    return lease_time(process, now_ms)
+
+
 def pending_row(process: ObservedProcess, now_ms: int) -> Row:
     """Two lines a row: the facts on the first, their detail underneath."""
     request = process.abandon_request
@@ -97,9 +104,7 @@ def silent_row(process: ObservedProcess, now_ms: int) -> Row:
             text.data(process.label),
             text.data(fmt.owner(started.owner)) if started else "-",
             fmt.ago(started.started_at_ms, now_ms) if started else "-",
-            UNDECODED
-            if process.lease_undecodable is not None
-            else fmt.lapse(process.lease_expires_at_ms, now_ms),
+            silent_lease(process, now_ms),
         ),
         # Every row here is silent, not dead; its lease is marked lapsed only if one did (a
         # released lease shows "no lease").
