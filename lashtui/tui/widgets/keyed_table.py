@@ -86,6 +86,16 @@ class KeyedTable(DataTable[Text]):
         for key, label in self.column_spec:
             self.add_column(label, key=key)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Enter is the view's own key (`Binding("enter", "open", ...)`, named in its footer).
+        # DataTable's Enter (`select_cursor`, hidden from footers) comes first in the chain
+        # of bindings and hid the view's: no footer showed Enter. Refused here, the key goes
+        # on to the view's binding, which opens what the row opens (nothing when no row is
+        # selected); a click on the selected row still selects it (`RowSelected`).
+        if action == "select_cursor":
+            return False
+        return super().check_action(action, parameters)
+
     @property
     def selected_key(self) -> str | None:
         if not self.row_count or self.lost is not None:

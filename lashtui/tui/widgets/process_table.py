@@ -449,6 +449,12 @@ class ProcessTable(PlainRowsTable):
         self._select_again()  # (DataTable moves no hidden cursor)
         await super()._on_click(event)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Enter is the view's key, named in its footer: see KeyedTable.check_action.
+        if action == "select_cursor":
+            return False
+        return super().check_action(action, parameters)
+
     def _at_edge(self, edge: Edge) -> bool:
         if edge == "top":
             return self.cursor_row <= 0
