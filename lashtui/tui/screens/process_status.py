@@ -60,8 +60,8 @@ class ProcessStatus(ScreenMixin):
             parts.append(shown or "no processes")
         filters = self.filters()
         parts.extend(filters)
-        if filters and self.matches_none():
-            parts.append("no process matches")
+        if filters and (matched := self.matched()) is not None:
+            parts.append(matched)
         if order := self.describe_order():
             parts.append(order)
         if self.marked:
@@ -97,6 +97,28 @@ class ProcessStatus(ScreenMixin):
         window = self.window
         read = window.read_for == window.query and self.last_error is None
         return self.loaded.is_set() and read and not window.rows
+
+    def matched(self) -> str | None:
+        """How many processes the lens and filters match, as far as the view knows it: `3
+        of 11 match` (of every process counted), exactly when the window holds every match
+        (it reached both ends) or when only states filter (the census counts each state);
+        else `at least 300 of 1,000,000 match`, the rows the window holds. None while the
+        read for the filters is not in (or failed): the rows held answer other filters.
+        The filtered view said no count at all, but "no process matches" when none did."""
+        if self.matches_none():
+            return "no process matches"
+        window, query = self.window, self.page_query
+        if window.read_for != query or self.last_error is not None:
+            return None
+        count, exact = len(window.rows), window.at_start and window.at_end
+        census = self.counts
+        states = query.states if query.lens == "all" and not query.text else None  # alone
+        if not exact and census is not None and states is not None:
+            counts = census.counts()
+            count, exact = sum(counts.get(state, 0) for state in states), True
+        of = f" of {census.total():,}" if census is not None else ""
+        verb = "matches" if count == 1 and exact else "match"
+        return f"{'' if exact else 'at least '}{count:,}{of} {verb}"
 
     def lost_id(self) -> str | None:
         try:
