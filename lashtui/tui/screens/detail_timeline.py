@@ -16,9 +16,11 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
+from rich.cells import cell_len
 from textual import work
 from textual.css.query import NoMatches
 from textual.widgets import DataTable, Input
+from textual.widgets.data_table import ColumnKey
 
 from lashtui.tui import format as fmt
 from lashtui.tui import text
@@ -41,6 +43,28 @@ TIMELINE_COLUMNS = (
     ("wake", "WAKE"),
     ("payload", "PAYLOAD"),
 )
+
+
+AT = ColumnKey("at")
+
+
+def fit_times(timeline: DataTable[Any], width: int, *, narrow: bool = False) -> None:
+    """Make the AT column `width` wide (its label's at least) at once, in the turn that
+    set the times: a frame is never drawn with a time in a column too narrow for it.
+    DataTable measures a changed or new cell only once it is next idle, so a frame drawn
+    before then showed the time cut to the old width (`r`: `2026-05-2` for a moment); and
+    a time the clock moved was never measured (`update_cell` without `update_width`): `9s
+    ago` at the next tick read `10s ag`, `1m00s` a minute on, until `r` measured the column.
+    Widened only, unless `narrow` (every time is in `width`'s reckoning: back to relative)."""
+    column = timeline.columns[AT]
+    width = max(width, cell_len(column.label.plain))
+    if width == column.content_width or (width < column.content_width and not narrow):
+        return
+    column.content_width = width
+    # The table's scrollable width follows its columns': DataTable's own flag (as `sort`
+    # and `update_cell` set it), read when it is next idle.
+    timeline._require_update_dimensions = True
+    timeline.refresh()
 
 
 def cursor_key(timeline: DataTable[Any]) -> str | None:
@@ -78,6 +102,7 @@ class DetailTimeline(ScreenMixin):
         timeline = self.query_one("#timeline", DataTable)
         now = self.dashboard.clock.now_ms()
         first = max(0, int(timeline.scroll_offset.y))
+        widest = 0
         for row in timeline.ordered_rows[first : first + timeline.size.height + 1]:
             key = str(row.key.value)
             event, drawn = self._by_sequence.get(key), self._cells.get(key)
@@ -87,6 +112,8 @@ class DetailTimeline(ScreenMixin):
             if at != drawn[0]:
                 timeline.update_cell(key, "at", at)
                 self._cells[key] = (at, drawn[1])
+                widest = max(widest, cell_len(at))
+        fit_times(timeline, widest)
 
     def at_newest(self) -> bool:
         """Whether new events should move the cursor to them: on the first read of the log,
@@ -174,12 +201,6 @@ class DetailTimeline(ScreenMixin):
             timeline.remove_row(row_key)
             cells.pop(str(row_key.value), None)
         self._drawn_pending = set(self.pending)
-        # Times switched between relative and absolute change width: the AT column must be
-        # measured again, or it keeps the old width and cuts `2026-12-06 07:49:57.303Z` to
-        # `2026-12-06`. DataTable re-measures a widened cell alone but, for a narrowed one,
-        # the whole column: narrowing, one cell asks for it (one pass over the column, not
-        # one a row).
-        measure = every_time
         for event in shown:
             key = str(event.sequence)
             if key not in timeline.rows:
@@ -189,11 +210,15 @@ class DetailTimeline(ScreenMixin):
             at, was = cells[key]
             if every_time:
                 at = self.at(event, now)
-                timeline.update_cell(key, "at", at, update_width=measure)
-                measure = self.absolute
+                timeline.update_cell(key, "at", at)
             if was != wake:
                 timeline.update_cell(key, "wake", wake)
             cells[key] = (at, wake)
+        if every_time:
+            # Times switched between relative and absolute change width, both ways: the
+            # column fits the widest of them now (every row's time is in `cells`).
+            widest = max((cell_len(at) for at, _ in cells.values()), default=0)
+            fit_times(timeline, widest, narrow=True)
 
     def _add_row(self, timeline: DataTable[Any], event: ObservedProcessEvent) -> None:
         key = str(event.sequence)
@@ -205,6 +230,7 @@ class DetailTimeline(ScreenMixin):
         # (An event that does not decode shows its type column as stored: any length.)
         kind = text.cell(fmt.event_type(event))
         timeline.add_row(key, at, kind, wake, payload, key=key)
+        fit_times(timeline, cell_len(at))
         self._cells[key] = (at, wake)
         self._unordered = self._unordered or event.sequence < self._last_row
         self._last_row = max(self._last_row, event.sequence)
