@@ -24,9 +24,10 @@ import argparse
 import os
 import sys
 
-from lashtui.cli_probe import UNKNOWN, command_word
 from lashtui.errors import LashError
 from lashtui.parser import build_parser
+from lashtui.parser.check import UNKNOWN
+from lashtui.parser.command_parser import command_word
 from lashtui.parser.subcommand import which_registry
 from lashtui.parser.usage import bad_operator, not_utf8
 

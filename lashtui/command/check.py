@@ -1,6 +1,6 @@
 """`lashtui check`: a probe for cron, Nagios and orchestrators. It reads the registry's
 health facts (lashtui.model.probe) in one read-only snapshot, judges each against the
-levels given as flags (lashtui/cli_probe.py), and prints one line, Nagios-style:
+levels given as flags (lashtui/parser/check.py), and prints one line, Nagios-style:
 
     LASHTUI CRITICAL - 12 lapsed leases (critical at 10); ... | lapsed_leases=12;1;10;0 ...
 
@@ -99,7 +99,7 @@ def plural(count: int, word: str, words: str | None = None) -> str:
 
 
 def levels(flag: tuple[int | None, int | None]) -> tuple[int | None, int | None]:
-    """A WARN[,CRIT] flag's value (cli_probe's `_levels`), typed for the checks."""
+    """A WARN[,CRIT] flag's value (parser/check.py `_levels`), typed for the checks."""
     return flag[0], flag[1]
 
 

@@ -45,7 +45,7 @@ FEED_PAGE = 500  # change-feed rows read per step while catching up
 def streams_json(args: argparse.Namespace) -> bool:
     """Whether a stream is JSONL: `-o jsonl`, and for `events --follow` `-o json` too (a
     stream that never ends cannot be one JSON document; `ls --watch` refuses it:
-    cli_probe.py `_watch_output`); `-o table` and `wide` print the table's lines."""
+    parser/follow.py `_watch_output`); `-o table` and `wide` print the table's lines."""
     return bool(args.output in ("json", "jsonl"))
 
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 from typing import Any, cast
 
-from lashtui.cli_probe import CommandParser, Once
 from lashtui.clock import SystemClock, parse_duration_ms
 from lashtui.errors import InvalidRequest
 from lashtui.parser.argument import given, given_id, whole
+from lashtui.parser.command_parser import CommandParser, Once
 from lashtui.parser.subcommand import add_command, add_json, add_process_id, complete_process_id
 from lashtui.parser.usage import scope_check
 

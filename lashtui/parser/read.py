@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 from typing import Any, cast
 
-from lashtui.cli_probe import CommandParser, Once
 from lashtui.errors import InvalidRequest
 from lashtui.parser.argument import given, seconds, whole
+from lashtui.parser.command_parser import CommandParser, Once
 from lashtui.parser.subcommand import add_command, add_output, add_process_id
 from lashtui.parser.usage import is_utf8, scope_check
 

@@ -13,8 +13,8 @@ import argparse
 import math
 from typing import Any, cast
 
-from lashtui.cli_probe import CommandParser
 from lashtui.parser.argument import seconds, whole
+from lashtui.parser.command_parser import CommandParser
 from lashtui.parser.subcommand import add_command, add_output
 
 # Lease TTLs the command line accepts: a worker renews every third of it, and below a
