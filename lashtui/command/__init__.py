@@ -56,7 +56,6 @@ from lashtui.command.query import (
     cmd_ls,
     cmd_show,
     collector_paused,
-    look_once,
     page_query,
     write_listing,
 )
@@ -119,7 +118,6 @@ __all__ = [
     "compact",
     "emit_json",
     "facade",
-    "look_once",
     "operator",
     "page_query",
     "parse_disposition",

@@ -27,7 +27,7 @@ from lashtui.command.output import (
     process_row,
     say,
 )
-from lashtui.errors import AwaitTimeout, LashError, UndecodableProcess
+from lashtui.errors import LashError
 from lashtui.listing import LS_PAGE, ls_states, notice
 from lashtui.model import (
     ObservedProcess,
@@ -228,25 +228,11 @@ async def event_documents(
 
 
 async def cmd_await(args: argparse.Namespace) -> int:
+    # `--timeout 0` too: the facade looks once before its deadline starts, so a process that
+    # has ended is returned and an unknown one refused as such, and one still running did
+    # not finish within 0s.
     async with facade(args, writes=False) as processes:
-        if args.timeout == 0:
-            output = await look_once(processes, args.id)
-        else:
-            output = await processes.await_output(args.id, timeout=args.timeout)
+        output = await processes.await_output(args.id, timeout=args.timeout)
     if not emit(output, args.output):
         say(f"{output.terminal_state().value}: {output.model_dump_json()}")
     return 0
-
-
-async def look_once(processes: Any, process_id: str) -> Any:
-    """`await --timeout 0`: the output if the process has ended, without waiting (an
-    `asyncio.timeout(0)` would expire before even the first read)."""
-    found = await processes.get(process_id)
-    if found is None:
-        raise LashError(f"unknown process `{process_id}`")
-    if not found.terminal or found.status.await_output is None:
-        raise AwaitTimeout.after(process_id, 0)
-    if found.undecodable is not None:
-        state = None if found.no_state else found.lifecycle.value
-        raise UndecodableProcess.output(process_id, state, found.undecodable)
-    return found.status.await_output
