@@ -147,10 +147,11 @@ def add_actions(sub: Any) -> None:
     )
     add_json(end)
     _add_many(sub)
+    _add_upkeep(sub)
 
 
 def _add_many(sub: Any) -> None:
-    """The actions on many processes, and prune."""
+    """The actions on many processes: rerun and transfer."""
     rerun = add_command(
         sub,
         "rerun",
@@ -179,6 +180,9 @@ def _add_many(sub: Any) -> None:
     add_json(transfer)
     cast(CommandParser, transfer).checks.append(scope_check(from_scope="--from", to_scope="--to"))
 
+
+def _add_upkeep(sub: Any) -> None:
+    """The registry's upkeep: prune (delete old terminal processes) and index."""
     prune = add_command(sub, "prune", "delete old terminal processes")
     cutoff = prune.add_mutually_exclusive_group(required=True)
     cutoff.add_argument(
