@@ -107,7 +107,7 @@ async def feed_end(registry: ProcessRegistry) -> int:
 async def caught_up(registry: ProcessRegistry, target: str) -> int:
     """The change cursor, once it covers every row saved so far (read from the rows
     themselves, in `target`'s database). On PostgreSQL the position stops below the
-    registry's writing transactions still in flight (schema.py `lashtui_change_bound`), and
+    registry's writing transactions still in flight (change_feed.py `lashtui_change_bound`), and
     a read in a snapshot of its own also below any transaction on the shared test server
     that ended as it began: a lag, never a change missed."""
     with raw_connection(target) as conn:
@@ -122,7 +122,7 @@ async def settled_census(registry: ProcessRegistry) -> tuple[ProcessCensus, int]
     """A census and the feed's end, read when they agree, within a few seconds. On
     PostgreSQL a census's position may trail the feed's for a moment while another
     transaction anywhere on the server ends (the test server is shared by the suite's
-    processes; schema.py `lashtui_change_bound`), then catches up: a lag, never a row
+    processes; change_feed.py `lashtui_change_bound`), then catches up: a lag, never a row
     counted on the wrong side of it (test_census checks the counts against the rows)."""
     for _ in range(100):
         census = await registry.process_census()

@@ -64,7 +64,7 @@ async def test_saves_in_one_transaction_take_consecutive_sequences_and_the_clock
     first = seqs[0]
     assert seqs == [first, first + 1, first + 2]
     if isinstance(registry, PostgresProcessRegistry):
-        # The first is the transaction id's (postgres/schema.py): above, not next.
+        # The first is the transaction id's (postgres/change_feed.py): above, not next.
         assert first > before
     else:
         assert first == before + 1

@@ -1,4 +1,4 @@
-"""The PostgreSQL change feed without a write lock (postgres/schema.py): writers commit
+"""The PostgreSQL change feed without a write lock (postgres/change_feed.py): writers commit
 concurrently and out of the order of their sequences, and a follower must still see every
 row at its latest save, never moving its cursor past a save that commits later.
 

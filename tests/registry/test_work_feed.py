@@ -6,7 +6,7 @@ change order, skips rows that ended but moves past them, pages by `limit`, and g
 nothing (and the same cursor) once read to the end.
 
 On PostgreSQL the cursor and each feed read stop below the writing transactions still in
-flight (postgres/schema.py `CHANGE_BOUND_DDL`), and a read in a repeatable-read snapshot
+flight (postgres/change_feed.py `CHANGE_BOUND_DDL`), and a read in a repeatable-read snapshot
 also below any transaction on the server that committed while it began, which on the
 shared test server may be another test's: such a read gives a prefix of the answer, and
 its rows again later (a reader sees a change late rather than miss one). So the cursor here

@@ -147,7 +147,7 @@ class PostgresConnection(TransactionRun, SchemaPreparation):
         self.channel = notify_channel(self.schema)
         self.quiet_channel = quiet_channel(self.channel)
         # Sent with the transaction's first read: the writer lock (before the id, see
-        # schema.py), then the id, the first sequence, the commit count and the NOTIFY,
+        # change_feed.py), then the id, the first sequence, the commit count and the NOTIFY,
         # on the quiet channel when the commit makes no work for a worker, and with a
         # payload that says so too (notice.py); in one call to the schema's function
         # (version 12), where it was two statements.

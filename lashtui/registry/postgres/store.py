@@ -55,7 +55,7 @@ from lashtui.registry.sql.store import SqlProcessRegistry
 # the version taken while it was in flight was the one its commit left. A dashboard view
 # read at that version, before the commit was visible, and never again while nothing
 # else committed (tui/screens/live.py). The feed loses nothing by it: every row a
-# snapshot sees lies below such a writer's sequences (schema.py). A hash, as a version
+# snapshot sees lies below such a writer's sequences (change_feed.py). A hash, as a version
 # is one number.
 _COMMITS_BEGUN = (
     "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM process_commit_counter"
@@ -187,7 +187,7 @@ class PostgresProcessRegistry(SqlProcessRegistry):
         self, cursor: int, limit: int, *, max_chars: int | None = None
     ) -> tuple[list[ProcessRecord], int]:
         # One statement (its size cut too), so READ COMMITTED: there the feed's bound can
-        # pass over a transaction that ended during the read without saving here (schema.py).
+        # pass over a transaction that ended during the read without saving here (change_feed.py).
         return await self._db.point_read(process.changed_since, cursor, limit, max_chars)
 
     async def work_items_changed_since(

@@ -15,7 +15,7 @@ id (the second fails on the primary key), a deadlock between two writes locking 
 rows, or a serialization failure run the transaction again, whole, up to `RETRIES` times:
 a transaction function is a plain function over its connection, so running it again after
 a rollback is running it once. The change feed stays exact by ordering saves by transaction
-id and reading only below a horizon (schema.py says how, and why that is exact); the BEGIN
+id and reading only below a horizon (change_feed.py says how, and why that is exact); the BEGIN
 of each write takes the registry's writer lock (shared), the transaction's id and its first
 sequence in the same round trip, queues the NOTIFY (delivered only if the transaction
 commits) and counts the write in `process_commit_counter` (`data_version`).

@@ -95,7 +95,7 @@ class PgTx(RecordCache):
         self._after_commit: list[Callable[[], None]] = []
 
     def begin_sequences(self, first: int) -> None:
-        """The write transaction's first change sequence (schema.py): its saves count on
+        """The write transaction's first change sequence (change_feed.py): its saves count on
         from it in memory (`next_change_seq`), and no clock row is ever updated."""
         self._begun, self._first = None, first
         self.seq_limit = first + (1 << SEQ_BITS)

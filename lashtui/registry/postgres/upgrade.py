@@ -1,5 +1,5 @@
 """The PostgreSQL registry's version check at open, and its migrations: from version 10,
-which lashtui stamped before its change feed was ordered by transaction (schema.py), to 11;
+which lashtui stamped before its change feed was ordered by transaction (change_feed.py), to 11;
 from 11 to 12, which adds two server-side functions and nothing else: the leased
 completion's (`lashtui_complete`, postgres/complete.py) and a write transaction's start
 (`lashtui_begin_write`, connection.py); and from 12 to 13, which adds one more and nothing

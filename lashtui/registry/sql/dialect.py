@@ -290,7 +290,7 @@ class Dialect(NamedTuple):
         save at or below it is visible there, and every later save will be above it.
         SQLite's clock row, which its one writer at a time moves; on PostgreSQL, where
         writers commit concurrently, the horizon below which every writing transaction has
-        ended (postgres/schema.py `CHANGE_BOUND_DDL`)."""
+        ended (postgres/change_feed.py `CHANGE_BOUND_DDL`)."""
         if self.name == "sqlite":
             # A clock another program set to something other than a whole number reads as
             # the last whole position a row holds (`whole`; the reader's int() failed).
@@ -396,7 +396,7 @@ class Dialect(NamedTuple):
 
 
 # The PostgreSQL change feed's bound in the statement's snapshot (see `change_position` and
-# postgres/schema.py): the first sequence the oldest transaction still writing could hold.
+# postgres/change_feed.py): the first sequence the oldest transaction still writing could hold.
 CHANGE_BOUND = "(SELECT lashtui_change_bound(pg_current_snapshot()))"
 
 SQLITE = Dialect(

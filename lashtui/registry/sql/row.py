@@ -1,7 +1,7 @@
 """Reading and writing the `processes` row: record JSON plus its projected columns.
 
 Every save takes a fresh `change_seq` in the same transaction (SQLite: from the clock row;
-PostgreSQL: from the transaction's id, read below a bound, postgres/schema.py), which is
+PostgreSQL: from the transaction's id, read below a bound, postgres/change_feed.py), which is
 what makes the change feed exact: a reader that saw sequence N has seen every save <= N.
 
 A connection that is a `RecordCache` (the SQLite store's are) keeps the records it last
@@ -392,7 +392,7 @@ def next_change_seq(conn: Tx) -> int:
     row; the rest are counted here and the row takes the last one at COMMIT
     (`RecordCache.save_clock`), one statement instead of one per save: a group commit saves
     three times per process in P1. On PostgreSQL the store's connection sets the first at
-    BEGIN, from the transaction's id, and no clock row is written (postgres/schema.py)."""
+    BEGIN, from the transaction's id, and no clock row is written (postgres/change_feed.py)."""
     if isinstance(conn, RecordCache) and conn.last_seq is not None:
         conn.last_seq += 1
         conn.seq_unsaved = True

@@ -498,7 +498,7 @@ class SqlProcessRegistry(ABC):
         # position passes over a transaction that ended during the read without saving
         # here, where a REPEATABLE READ snapshot stopped below any transaction on the
         # server that committed while it began, and a follower read rows it had seen again
-        # (postgres/schema.py `CHANGE_BOUND_DDL`).
+        # (postgres/change_feed.py `CHANGE_BOUND_DDL`).
         return await self._db.point_read(probe.change_cursor)
 
     async def error_group_rows(
