@@ -29,7 +29,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, JsonValue, model_validator
 
 from lashtui.errors import InvalidRequest
-from lashtui.model.event import CANCEL_REQUESTED, ProcessEvent
+from lashtui.model.event import ProcessEvent
+from lashtui.model.event_type import CANCEL_REQUESTED
 from lashtui.model.outcome import OUTCOMES, Outcome
 from lashtui.model.rerun import RERUN_OF, RerunLink
 

@@ -1,15 +1,14 @@
-"""The event log's vocabulary: declared event types, their semantics, events and appends
+"""The event log: events, their subjects and invocations, and the appends that write them
 (semantics §4, §11.1).
 
-A process may append only the event types it declares. A type's semantics say whether an
-event of it ends the process (`terminal`) or wakes a session (`wake`); both are computed from
-the payload through selectors. The seven core types are always declared.
+A process may append only the event types it declares; what it declares (the types, their
+semantics and selectors, the seven core types) is event_type.py's, and the signals' names
+and keys are signal.py's.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -23,11 +22,17 @@ from pydantic import (
 
 from lashtui.errors import InvalidRequest
 from lashtui.model import limit
+from lashtui.model.event_type import (
+    CANCEL_REQUESTED,
+    CORE_EVENT_TYPES,
+    PointerSelector,
+    ProcessEventSemanticsSpec,
+    ProcessWakeSpec,
+)
 from lashtui.model.output import ProcessAwaitOutput, ProcessTerminalState
-from lashtui.model.schema import LashSchema
 from lashtui.model.scope import CausalRef, ProcessCause, SessionScope
+from lashtui.model.signal import SIGNAL_PREFIX, process_signal_replay_key
 from lashtui.model.wire import (
-    ClosedWireModel,
     StoredModel,
     WireModel,
     canonical_json,
@@ -35,107 +40,16 @@ from lashtui.model.wire import (
     omitted,
 )
 
-# --- selectors: externally tagged, like serde's default enum representation ---------------
-
-
-class PointerSelector(ClosedWireModel):
-    pointer: str
-
-
-class ConstSelector(ClosedWireModel):
-    const: JsonValue
-
-
-class ProcessTemplate(WireModel):
-    template: str
-    fields: dict[str, ProcessValueSelector] = Field(default_factory=dict)
-
-
-class TemplateSelector(ClosedWireModel):
-    template: ProcessTemplate
-
-
-class PresentSelector(ClosedWireModel):
-    present: str
-
-
-ProcessValueSelector = (
-    Literal["payload"] | PointerSelector | ConstSelector | TemplateSelector | PresentSelector
-)
-ProcessTemplate.model_rebuild()
-
-
-class SelectorDedupeKey(ClosedWireModel):
-    selector: ProcessValueSelector
-
-
-class ConstDedupeKey(ClosedWireModel):
-    const: str
-
-
-ProcessWakeDedupeKey = Literal["event_identity"] | SelectorDedupeKey | ConstDedupeKey
-
-
-class ProcessTerminalSpec(WireModel):
-    state: ProcessTerminalState
-    await_output: ProcessValueSelector | None = omitted()
-
-
-class ProcessWakeSpec(WireModel):
-    when: ProcessValueSelector | None = omitted()
-    input: ProcessValueSelector
-    dedupe_key: ProcessWakeDedupeKey = "event_identity"
-
-
-class ProcessEventSemanticsSpec(WireModel):
-    terminal: ProcessTerminalSpec | None = omitted()
-    wake: ProcessWakeSpec | None = omitted()
-
-
-class ProcessEventType(WireModel):
-    name: str
-    payload_schema: LashSchema = Field(default_factory=LashSchema.any)
-    semantics: ProcessEventSemanticsSpec = Field(default_factory=ProcessEventSemanticsSpec)
-
-    @classmethod
-    def plain(cls, name: str, schema: dict[str, JsonValue] | None = None) -> ProcessEventType:
-        """A type with no semantics and the given payload schema (any when omitted)."""
-        return cls(name=name, payload_schema=LashSchema(schema_=schema or {}))
-
-    def is_terminal(self) -> bool:
-        return self.semantics.terminal is not None
-
-
-CANCEL_REQUESTED = "process.cancel_requested"
-WAITING = "process.waiting"
-RESUMED = "process.resumed"
-TERMINAL_EVENT_TYPES = {state.event_type(): state for state in ProcessTerminalState}
-
-
-def default_process_event_types() -> list[ProcessEventType]:
-    """The seven core types every process declares (a new list each call; the types are
-    frozen, so they are built once: every start and registration asks for them)."""
-    return list(CORE_EVENT_TYPES)
-
-
-def _core_event_types() -> tuple[ProcessEventType, ...]:
-    plain = [ProcessEventType.plain(name) for name in (CANCEL_REQUESTED, WAITING, RESUMED)]
-    terminal = [
-        ProcessEventType(
-            name=state.event_type(),
-            semantics=ProcessEventSemanticsSpec(
-                terminal=ProcessTerminalSpec(
-                    state=state, await_output=PointerSelector(pointer="/await_output")
-                )
-            ),
-        )
-        for state in ProcessTerminalState
-    ]
-    return (*plain, *terminal)
-
-
-CORE_EVENT_TYPES = _core_event_types()
-
+# What event_type.py and signal.py now own that the registry, the facade, the dashboard and
+# the tests have always imported from here.
+__all__ = [
+    "CORE_EVENT_TYPES",
+    "SIGNAL_PREFIX",
+    "PointerSelector",
+    "ProcessEventSemanticsSpec",
+    "ProcessWakeSpec",
+    "process_signal_replay_key",
+]
 
 # --- events ---------------------------------------------------------------------------------
 
@@ -402,44 +316,3 @@ def event_invocation(
         caused_by=ProcessCause(process_id=process_id),
         replay=ReplayKey(key=replay_key) if replay_key is not None else None,
     )
-
-
-# --- signals (semantics §11.1) --------------------------------------------------------------
-
-_SIGNAL_NAME = re.compile(r"[A-Za-z0-9_-]+")
-SIGNAL_PREFIX = "signal."
-
-
-def validate_process_signal_name(name: str) -> str:
-    """A signal name is non-empty ASCII letters, digits, `_` and `-`, at most
-    `limit.MAX_NAME_CHARS` of them."""
-    if isinstance(name, str) and len(name) > limit.MAX_NAME_CHARS:
-        limit.check_text("a signal name", name, limit.MAX_NAME_CHARS)
-    if not isinstance(name, str) or not _SIGNAL_NAME.fullmatch(name):
-        raise InvalidRequest(
-            "process signal name must be non-empty and contain only ASCII letters, digits, "
-            f"`_`, or `-`, got `{name}`"
-        )
-    return name
-
-
-def process_signal_event_type(name: str) -> str:
-    return SIGNAL_PREFIX + validate_process_signal_name(name)
-
-
-def process_signal_name_from_event_type(event_type: str) -> str | None:
-    if not event_type.startswith(SIGNAL_PREFIX):
-        return None
-    return event_type.removeprefix(SIGNAL_PREFIX)
-
-
-def process_signal_wait_key(process_id: str, name: str, ordinal: int) -> str:
-    """`process:<pid>:signal.<name>:<n>`; ordinals count from 1."""
-    if ordinal < 1:
-        raise InvalidRequest(f"a signal wait ordinal starts at 1, got {ordinal}")
-    return f"process:{process_id}:{process_signal_event_type(name)}:{ordinal}"
-
-
-def process_signal_replay_key(process_id: str, name: str, signal_id: str) -> str:
-    limit.check_text("a signal id", signal_id, limit.MAX_ID_CHARS)
-    return f"process:{process_id}:{process_signal_event_type(name)}:{signal_id}"

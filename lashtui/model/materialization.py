@@ -10,19 +10,21 @@ from pydantic import TypeAdapter, ValidationError
 
 from lashtui.errors import InvalidRequest
 from lashtui.model.event import (
-    ConstDedupeKey,
-    ConstSelector,
     MaterializedTerminal,
     MaterializedWake,
+    ProcessEventSemantics,
+    ProcessWakeDelivery,
+    RuntimeInvocation,
+)
+from lashtui.model.event_type import (
+    ConstDedupeKey,
+    ConstSelector,
     PointerSelector,
     PresentSelector,
-    ProcessEventSemantics,
     ProcessEventType,
     ProcessValueSelector,
     ProcessWakeDedupeKey,
-    ProcessWakeDelivery,
     ProcessWakeSpec,
-    RuntimeInvocation,
     SelectorDedupeKey,
     TemplateSelector,
 )

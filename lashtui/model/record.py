@@ -17,7 +17,7 @@ from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
 
 from lashtui.errors import InvalidRequest
 from lashtui.model import limit
-from lashtui.model.event import CORE_EVENT_TYPES, ProcessEventType, default_process_event_types
+from lashtui.model.event_type import CORE_EVENT_TYPES, ProcessEventType, default_process_event_types
 from lashtui.model.input import (
     Engine,
     External,

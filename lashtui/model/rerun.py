@@ -17,7 +17,8 @@ from pydantic import BaseModel, ConfigDict
 
 from lashtui.errors import InvalidRequest
 from lashtui.model import limit
-from lashtui.model.event import ProcessEvent, ProcessEventType
+from lashtui.model.event import ProcessEvent
+from lashtui.model.event_type import ProcessEventType
 
 RERUN_OF = "lashtui.rerun_of"
 RERUN_OF_TYPE = ProcessEventType.plain(
