@@ -147,8 +147,6 @@ async def _once(args: argparse.Namespace, worker: ProcessWorker, *, run: bool) -
     leases it held to lapse, and nothing said what it waited for. `--timeout` bounds the
     pass and the wait: at the bound the runs still in flight are stopped at once (no grace:
     the bound was theirs), as a stop does, and it exits `TIMED_OUT`."""
-    from lashtui.errors import LeaseLost
-    from lashtui.worker.runtime import RunEnd
     from lashtui.worker.shutdown import shut_down
 
     timeout_s: float | None = getattr(args, "timeout", None)
@@ -157,19 +155,7 @@ async def _once(args: argparse.Namespace, worker: ProcessWorker, *, run: bool) -
     with StopSignals() as signals:
         await worker.drive_pending_processes(run=run)
         idle = asyncio.create_task(worker.idle(), name="lashtui-once-idle")
-        stop = asyncio.create_task(signals.stop.wait(), name="lashtui-once-stop")
-        say_s = ONCE_WAITING_SAY_S
-        if deadline is not None:
-            say_s = min(say_s, max(deadline - loop.time(), 0.0))
-        done, _ = await asyncio.wait({idle, stop}, timeout=say_s)
-        if not done and (deadline is None or loop.time() < deadline):
-            say_waiting(worker, timeout_s)
-            left_s = None if deadline is None else max(deadline - loop.time(), 0.0)
-            done, _ = await asyncio.wait(
-                {idle, stop}, timeout=left_s, return_when=asyncio.FIRST_COMPLETED
-            )
-        stop.cancel()
-        timed_out = not done
+        timed_out = not await _runs_ended(worker, idle, signals, deadline, timeout_s)
         if signals.stop.is_set():
             await shut_down(
                 worker, grace_s=getattr(args, "grace", 0.0), hurry=signals.hurry,
@@ -183,28 +169,67 @@ async def _once(args: argparse.Namespace, worker: ProcessWorker, *, run: bool) -
                 why=f"--timeout {timeout_s:g}s",
             )  # fmt: skip
         await idle
-        failed = worker.stats.registry_error
-        if failed is not None and not signals.hurry.is_set():
-            # The registry could not serve part of the pass (a claim, a write): exit 1 with
-            # the store's sentence. Counted as Busy, a pass on a locked file said "1 busy
-            # (held by a live lease)" of a row no one held, and exited 0.
-            raise failed
-        counts = pass_counts(worker)
-        # The runs that lost their leases, named only when there are some (the pass then
-        # fails, below): every other value is a count, which scripts sum.
-        lost = {"lost_leases": lost_leases(worker)} if worker.stats.lost_named else {}
-        if not emit({**counts, **lost}, args.output):
-            print(pass_line(counts, run=run))
-        if timed_out and not signals.hurry.is_set():
-            return TIMED_OUT
-        status = signals.exit_status()
-        if status == 0 and worker.stats.runs[RunEnd.LEASE_LOST]:
-            # A run that lost its lease did not do what the pass claimed of it: a lease
-            # that lapsed (to a renewal that was slow, not refused: one lapsed after
-            # refusals is the registry's failure, above), or one the registry refused a
-            # renewal or a write under (another worker took it). Each exited 0.
-            raise LeaseLost(lost_sentence(worker))
-        return status
+        return _pass_status(args, worker, signals, timed_out=timed_out, run=run)
+
+
+async def _runs_ended(
+    worker: ProcessWorker,
+    idle: asyncio.Task[None],
+    signals: StopSignals,
+    deadline: float | None,
+    timeout_s: float | None,
+) -> bool:
+    """Wait until the pass's runs have ended (`idle`) or a stop signal came, saying what it
+    waits for once `ONCE_WAITING_SAY_S` has gone by; False when `deadline` (the loop's
+    time, from `timeout_s`; None: no bound) came first."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.create_task(signals.stop.wait(), name="lashtui-once-stop")
+    say_s = ONCE_WAITING_SAY_S
+    if deadline is not None:
+        say_s = min(say_s, max(deadline - loop.time(), 0.0))
+    done, _ = await asyncio.wait({idle, stop}, timeout=say_s)
+    if not done and (deadline is None or loop.time() < deadline):
+        say_waiting(worker, timeout_s)
+        left_s = None if deadline is None else max(deadline - loop.time(), 0.0)
+        done, _ = await asyncio.wait(
+            {idle, stop}, timeout=left_s, return_when=asyncio.FIRST_COMPLETED
+        )
+    stop.cancel()
+    return bool(done)
+
+
+def _pass_status(
+    args: argparse.Namespace, worker: ProcessWorker, signals: StopSignals, *,
+    timed_out: bool, run: bool,
+) -> int:  # fmt: skip
+    """Once the pass and its runs are over: print what it did (its counts under `-o json`,
+    else its line) and give its exit status, or raise what failed it (the registry's
+    error, a run's lost lease)."""
+    from lashtui.errors import LeaseLost
+    from lashtui.worker.runtime import RunEnd
+
+    failed = worker.stats.registry_error
+    if failed is not None and not signals.hurry.is_set():
+        # The registry could not serve part of the pass (a claim, a write): exit 1 with
+        # the store's sentence. Counted as Busy, a pass on a locked file said "1 busy
+        # (held by a live lease)" of a row no one held, and exited 0.
+        raise failed
+    counts = pass_counts(worker)
+    # The runs that lost their leases, named only when there are some (the pass then
+    # fails, below): every other value is a count, which scripts sum.
+    lost = {"lost_leases": lost_leases(worker)} if worker.stats.lost_named else {}
+    if not emit({**counts, **lost}, args.output):
+        print(pass_line(counts, run=run))
+    if timed_out and not signals.hurry.is_set():
+        return TIMED_OUT
+    status = signals.exit_status()
+    if status == 0 and worker.stats.runs[RunEnd.LEASE_LOST]:
+        # A run that lost its lease did not do what the pass claimed of it: a lease
+        # that lapsed (to a renewal that was slow, not refused: one lapsed after
+        # refusals is the registry's failure, above), or one the registry refused a
+        # renewal or a write under (another worker took it). Each exited 0.
+        raise LeaseLost(lost_sentence(worker))
+    return status
 
 
 async def _serve(args: argparse.Namespace, worker: ProcessWorker, registry: ProcessRegistry) -> int:
