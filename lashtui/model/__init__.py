@@ -140,12 +140,9 @@ from lashtui.model.record import (
     AbandonRequest,
     ExternalRef,
     ProcessExecutionEnvSpec,
-    ProcessHandleDescriptor,
     ProcessRecord,
     ProcessRegistration,
     ProcessStarted,
-    ProcessStartGrant,
-    ProcessStartRequest,
     WaitKind,
     WaitState,
 )
@@ -173,6 +170,11 @@ from lashtui.model.signal import (
     process_signal_replay_key,
     process_signal_wait_key,
     validate_process_signal_name,
+)
+from lashtui.model.start_request import (
+    ProcessHandleDescriptor,
+    ProcessStartGrant,
+    ProcessStartRequest,
 )
 from lashtui.model.state import (
     LIVE_STATES,

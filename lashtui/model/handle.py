@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field
 
 from lashtui.model.output import ProcessLifecycleStatus, ProcessStatus
-from lashtui.model.record import ProcessHandleDescriptor
+from lashtui.model.start_request import ProcessHandleDescriptor
 from lashtui.model.wire import JsonValue, WireModel, omitted
 
 
