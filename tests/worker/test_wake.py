@@ -39,6 +39,12 @@ LASHTUI = str(Path(sys.executable).parent / "lashtui")
 MINUTE = LeaseTimings(ttl_ms=180_000, renew_interval_ms=60_000)
 FINISH = json.dumps({"steps": [{"finish": "ok"}]})
 GUARD_S = 10.0  # a guard only: a woken run ends in milliseconds; the interval is 60 s
+# The backlog test's worker drives every half hour, so that what it runs within its guard
+# was not run by the interval, however long the machine takes to drain the backlog: 1,500
+# rows on PostgreSQL took over 10 s beside three busy loops on the 2 vCPUs (GUARD_S was its
+# guard then, and it failed with ~1,200 run).
+HALF_HOUR = LeaseTimings(ttl_ms=5_400_000, renew_interval_ms=1_800_000)
+DRAIN_GUARD_S = 240.0  # a guard only, on waits that last as long as the drain
 OWNER_BOUND = RecoveryDisposition.OWNER_BOUND
 
 
@@ -217,10 +223,11 @@ async def test_a_worker_draining_a_backlog_stops_following_commits_and_misses_no
     commits (follow.py `_drive_forever`): it could not run more meanwhile, and on SQLite
     every commit cost it a wake and a read of all the others changed. What is committed
     meanwhile is not missed but seen when the backlog ends, by a full drive, not at the
-    interval (a minute here): an owner_bound row another handle starts mid-drain runs
-    within the guard. A worker starting on a backlog claims it before it reads the
-    worklist (`_backlog_first`): an owner_bound row there from the start runs after it,
-    by that same drive, its only one. After the drain the worker follows again: a start
+    interval (half an hour here): an owner_bound row another handle starts mid-drain runs
+    within the guard, which is minutes (the drain's own time on a loaded machine), and
+    by the worker's only full drive. A worker starting on a backlog claims it before it
+    reads the worklist (`_backlog_first`): an owner_bound row there from the start runs
+    after it, by that same drive. After the drain the worker follows again: a start
     wakes it. Each change is told (observer.py `draining_backlog`): the stats say since
     when (the Health view's line), a gauge says 1 then 0, a log line says each at INFO."""
     async with (
@@ -232,18 +239,18 @@ async def test_a_worker_draining_a_backlog_stops_following_commits_and_misses_no
         await elsewhere.start(at_start.model_copy(update={"disposition": OWNER_BOUND}))
         for n in range(1_500):
             await elsewhere.start(steps_request(f"backlog-{n:04}"))
-        worker = ProcessWorker(registry, timings=MINUTE, clock=SystemClock())
+        worker = ProcessWorker(registry, timings=HALF_HOUR, clock=SystemClock())
         seen = DrainingSeen(worker, WorkerMetrics())
         worker.add_observer(seen.metrics)
         worker.add_observer(seen)
         caplog.set_level(logging.INFO, logger="lashtui.worker")
         async with worker.running():
-            async with asyncio.timeout(GUARD_S):
+            async with asyncio.timeout(DRAIN_GUARD_S):
                 while worker.stats.saturated == 0:  # noqa: ASYNC110 (a guard on the drain)
                     await asyncio.sleep(0.001)
             mid_drain = steps_request("owner-bound")
             await elsewhere.start(mid_drain.model_copy(update={"disposition": OWNER_BOUND}))
-            async with asyncio.timeout(GUARD_S):
+            async with asyncio.timeout(DRAIN_GUARD_S):  # (the interval is half an hour)
                 assert await worker.await_terminal("owner-bound") == SuccessOutput(value="ok")
                 ok = SuccessOutput(value="ok")
                 assert await worker.await_terminal("owner-bound-at-start") == ok
