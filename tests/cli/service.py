@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 LASHTUI = str(Path(sys.executable).parent / "lashtui")
-GUARD_S = 30.0
+# Generous: on a loaded machine a `lashtui start` took 24 s (its imports, at a sliver of a
+# CPU), close to the 30 s this was.
+GUARD_S = 120.0
 # A short TTL: the worker drives every renew interval (a third of it) when nothing wakes it.
 TTL_MS = "1500"
 
