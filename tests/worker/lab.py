@@ -42,7 +42,11 @@ ROOT = Path(__file__).resolve().parents[2]
 TTL_MS = 1_500
 RENEW_MS = 500
 POLL_S = 0.02
-GUARD_S = 20.0  # a timeout guard only: every wait below ends on an observed outcome
+# A timeout guard only: every wait below ends on an observed outcome. Generous, since a
+# worker child starting on a loaded machine took over 20 s to import and drive (the guard
+# was 20 s; "outlives its lease" on PostgreSQL timed out waiting for W2's first drives in
+# 2 of 3 runs beside three busy loops).
+GUARD_S = 120.0
 
 
 def now_ms() -> int:
