@@ -250,19 +250,34 @@ async def test_four_workers_run_two_thousand_rows_exactly_once(
     states = Counter(record.status.state for record in records)
     assert states == Counter({ProcessLifecycleStatus.COMPLETED: rows})
     executions = lab.records()
-    assert len(executions) == rows
-    assert sorted(pid for pid, _ in executions) == ids  # each row executed exactly once
+    # Exactly once, but for runs whose lease lapsed: a run that outlives its lease loses the
+    # row to another worker, which runs it again (at-least-once, as lash allows for a
+    # rerunnable row whose lease lapses), and its own completion is fenced off. Each extra
+    # execution is one such run, counted by its worker (`lease_lost`). With lash's default
+    # timings none lapses here; with a 1.5 s TTL a renewal starved on a loaded 2-vCPU
+    # machine did (2,032-2,520 executions in 13 of 20 runs beside three busy loops).
+    lost = sum(worker.runs()["lease_lost"] for worker in workers)
+    if ttl_ms >= 30_000:
+        assert lost == 0, lab.diagnostics()
+    assert sorted(set(pid for pid, _ in executions)) == ids  # every row executed
+    assert rows <= len(executions) <= rows + lost, (len(executions), lost)
     pids = {worker.pid for worker in workers}
     assert {ospid for _, ospid in executions} <= pids
+    executors: dict[str, list[int]] = {}
+    for pid, ospid in executions:
+        executors.setdefault(pid, []).append(ospid)
     for record in records:
         by = record.status.await_output
         assert isinstance(by, SuccessOutput) and isinstance(by.value, dict)
-        assert by.value["by"] == dict(executions)[record.id]  # its output is its executor's
+        assert by.value["by"] in executors[record.id]  # its output is one of its executors'
     for worker in workers:
         text = worker.stderr()
         assert "locked" not in text.lower() and "sqlite_busy" not in text.lower(), text[-3000:]
     share = Counter(ospid for _, ospid in executions)
-    print(f"4 workers, {rows} rows: {elapsed:.1f}s, executions per worker {sorted(share.values())}")
+    print(
+        f"4 workers, {rows} rows: {elapsed:.1f}s, executions per worker "
+        f"{sorted(share.values())}, {lost} runs lost their lease"
+    )
 
 
 async def test_a_run_that_outlives_its_lease_writes_nothing(
