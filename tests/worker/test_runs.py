@@ -537,6 +537,11 @@ async def test_leaving_running_gives_up_on_a_run_that_swallows_its_cancellation(
             # Its lease is held, not released, and no longer renewed: a window of three
             # renew intervals sees no renewal (only a negative needs a window).
             assert await registry.get_process_lease("stubborn") is not None
+            # A renewal already sent when the stop gave up may be told after it (a fresh-
+            # clone CI run on PostgreSQL saw one more, its round trip slowed by the load):
+            # the window opens once as long again has passed. A keeper still renewing every
+            # interval renews in the window as well.
+            await asyncio.sleep(3 * TIMINGS.renew_interval_ms / 1000)
             seen = len(watching.renewed)
             await asyncio.sleep(3 * TIMINGS.renew_interval_ms / 1000)
             assert len(watching.renewed) == seen
