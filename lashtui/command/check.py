@@ -116,6 +116,8 @@ def judge(facts: ProbeFacts, args: argparse.Namespace) -> list[Check]:
         ),
         Check(
             "lapsed_leases", facts.lapsed_leases, "leases", *levels(args.lapsed),
+            # (the one check that says none is held: `renewal` then says only what it did)
+            "no lease held" if not facts.held_leases else
             f"{plural(facts.lapsed_leases, 'lapsed lease')} of {facts.held_leases} held",
         ),
         Check(
@@ -164,7 +166,7 @@ def renewal(facts: ProbeFacts, args: argparse.Namespace) -> Check:
     aside = f" ({plural(ahead, 'lease')} dated ahead of now left out)" if ahead else ""
     if facts.newest_expiry_ms is None or facts.newest_claim_ms is None:
         only = f"only {plural(ahead, 'lease')} dated ahead of now: not judged"
-        words = only if ahead else "no lease held"
+        words = only if ahead else "no lease renewal to judge"  # (`lapsed_leases` says why)
         return Check("renewal_age", None, "ms", *levels(args.renewal_age), words)
     last = max(facts.newest_claim_ms, facts.newest_expiry_ms - args.ttl)
     age = max(0, facts.now_ms - last)
