@@ -164,3 +164,33 @@ async def test_the_status_line_wraps_rather_than_being_cut(
         shown = "".join(strip.text for strip in status.render_lines(status.region.reset_offset))
         for count in ("✗ failed 1", "☠ abandoned 3"):
             assert count in shown
+
+
+@pytest.mark.parametrize("widths", [(80, 60), (60, 80)])
+@pytest.mark.parametrize("read_only", [True, False])
+async def test_the_status_line_never_splits_a_badge_from_its_count(
+    scene: tuple[SqliteProcessRegistry, ManualClock], widths: tuple[int, int], read_only: bool
+) -> None:
+    """Wrapped at any space, the status line put `✗` at the end of one line and `failed 1`
+    at the start of the next (80 columns, with no embedded worker), and `☠` / `abandoned 3`
+    at 60. Each of the scene's counts is now whole on one line, at both widths and after
+    the terminal is resized from one to the other (paused, so that no read draws it again);
+    the line still says every count (it wraps between pairs)."""
+    registry, clock = scene
+    app = make_app(
+        Processes(registry, clock=clock), clock=clock, read_only=read_only, subtitle="scene.db"
+    )
+    counts = ("● running 4", "◐ waiting 1", "✓ completed 1", "✗ failed 1", "⊘ cancelled 1",
+              "☠ abandoned 3")  # fmt: skip
+    async with app.run_test(size=(widths[0], 24)) as pilot:
+        home = await home_loaded(pilot)
+        status = home.query_one("#engine-status", Static)
+        await pilot.press("p")  # paused: no read draws the line again, the resize does
+        await until(pilot, lambda: home.paused)
+        for width in widths:
+            await pilot.resize_terminal(width, 24)
+            await pilot.pause()
+            assert status.region.width == width
+            lines = [strip.text for strip in status.render_lines(status.region.reset_offset)]
+            for count in counts:
+                assert any(count in line for line in lines), (width, count, lines)

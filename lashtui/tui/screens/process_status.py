@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual.css.query import NoMatches
 from textual.widgets import Static
 
@@ -30,6 +31,28 @@ if TYPE_CHECKING:
 # How long the status line says the embedded worker warned of a problem (`engine_state`).
 RECENT_PROBLEM_MS = 60_000
 LOST_CHARS = 60  # of the id of a selected process that left the list, in the status line
+PART_GAP, PAIR_GAP = "  ·  ", "  "  # between the line's parts; between two states' counts
+
+
+def laid_out(parts: list[str | list[str]], width: int) -> Text:
+    """The status line in lines of at most `width` cells, broken only between two parts or
+    two of the counts' pairs (`parts`' lists): wrapped at any space, a badge and its count
+    were split on a narrow terminal (`☠` at the end of one line, `abandoned 3` at the start
+    of the next). What goes first when the line does not fit is the break: the whole pair
+    or part that would cross the edge starts the next line, its separator dropped. Nothing
+    is dropped or shortened, as every part says something that is so (the engine's state,
+    the counts, the filters, an error); a part wider than a line (a long error) starts a
+    line of its own and wraps inside."""
+    lines: list[Text] = []
+    for part in parts:
+        for n, piece in enumerate([part] if isinstance(part, str) else part):
+            gap, shown = PAIR_GAP if n else PART_GAP, text.plain(piece)  # (as it is drawn)
+            if lines and lines[-1].cell_len + len(gap) + shown.cell_len <= width:
+                lines[-1].append(gap)
+                lines[-1].append_text(shown)
+            else:
+                lines.append(shown)
+    return text.joined(lines)
 
 
 class ProcessStatus(ScreenMixin):
@@ -43,21 +66,25 @@ class ProcessStatus(ScreenMixin):
         status_name: str
         last_error: str | None
         status_line: str
+        _status_width: int
 
         @property
         def page_query(self) -> ProcessPageQuery: ...
         def describe_order(self) -> str | None: ...
 
+    def on_resize(self) -> None:
+        self.show_status()  # (the line's breaks depend on the width)
+
     def show_status(self) -> None:
-        parts = []
+        parts: list[str | list[str]] = []
         if self.paused:
             parts.append(pause.PAUSED)
         parts.append(self.engine_state())
         if self.counts is not None:
             counts = self.counts.counts()
             self.dashboard.pulse.counts = counts
-            shown = "  ".join(f"{fmt.count_label(s)} {n:,}" for s, n in counts.items() if n)
-            parts.append(shown or "no processes")
+            pairs = [f"{fmt.count_label(s)} {n:,}" for s, n in counts.items() if n]
+            parts.append(pairs or "no processes")
         filters = self.filters()
         parts.extend(filters)
         if filters and (matched := self.matched()) is not None:
@@ -71,19 +98,21 @@ class ProcessStatus(ScreenMixin):
             parts.append(f"{shown} left the list: no process selected (↑/↓ select one)")
         if self.last_error:
             parts.append(f"error: {self.last_error}")
-        line = "  ·  ".join(parts)
-        if line == self.status_line:
-            return  # most refreshes change nothing: no repaint then
-        self.status_line = line
         try:
             status = self.query_one("#engine-status", Static)
         except NoMatches:
             return
+        line = PART_GAP.join(p if isinstance(p, str) else PAIR_GAP.join(p) for p in parts)
+        width = self.size.width - status.gutter.width
+        if (line, width) == (self.status_line, self._status_width):
+            return  # most refreshes change nothing: no repaint then
+        self.status_line, self._status_width = line, width
+        drawn = laid_out(parts, width)
         # layout=False while the line keeps its number of lines: a layout of the screen
         # repaints every widget on it, the table's scrollbar included, which made a count
         # moving under churn cost a whole-screen repaint. On a narrow terminal the line
         # wraps (app.tcss); a change in how many lines it takes needs the layout.
-        status.update(text.plain(line), layout=False)
+        status.update(drawn, layout=False)
         width, height = status.content_size
         if width:
             status.clear_cached_dimensions()

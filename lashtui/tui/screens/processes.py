@@ -83,7 +83,8 @@ class ProcessesScreen(
         self.last_error: str | None = None
         self.loaded = asyncio.Event()  # set once the first window is on screen
         self.applied = 0  # change batches applied, for tests and benchmarks to wait on
-        self.status_line = ""
+        self.status_line = ""  # the status line as one line (what it says)
+        self._status_width = 0  # the width it was drawn in lines of
 
     @property
     def page_query(self) -> ProcessPageQuery:
