@@ -49,17 +49,22 @@ def stylesheet(name: str) -> Path:
     return packaged if packaged.exists() else Path(__file__).resolve().parents[2] / "styles" / name
 
 
+VIEW_KEYS = Binding.Group("Views", compact=True)
+
+
 class LashtuiApp(App[int]):
     TITLE = "lashtui"
     CSS_PATH = stylesheet("app.tcss")
     COMMANDS = App.COMMANDS | {ProcessIdProvider}
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("1", "switch_mode('processes')", "Processes"),
-        Binding("2", "switch_mode('leases')", "Leases"),
-        Binding("3", "switch_mode('abandon')", "Abandon requests"),
-        Binding("4", "switch_mode('health')", "Health"),
-        Binding("5", "switch_mode('errors')", "Errors"),
-        Binding("6", "switch_mode('audit')", "Audit"),
+        # One entry in the footer, `123456 Views` (13 columns, where the six took 70 and
+        # were cut at 80 and at 120 columns); `?` names each.
+        Binding("1", "switch_mode('processes')", "Processes", group=VIEW_KEYS),
+        Binding("2", "switch_mode('leases')", "Leases", group=VIEW_KEYS),
+        Binding("3", "switch_mode('abandon')", "Abandon requests", group=VIEW_KEYS),
+        Binding("4", "switch_mode('health')", "Health", group=VIEW_KEYS),
+        Binding("5", "switch_mode('errors')", "Errors", group=VIEW_KEYS),
+        Binding("6", "switch_mode('audit')", "Audit", group=VIEW_KEYS),
         Binding("q", "quit", "Quit"),
         # Every view's footer offers the help, whether or not its screen binds `?` itself.
         Binding("question_mark", "help", "Help"),

@@ -20,6 +20,7 @@ from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import make_app
 from lashtui.tui.screens import health
 from lashtui.tui.screens.abandon import AbandonRequestsScreen
+from lashtui.tui.screens.audit import AuditScreen
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.errors import ErrorGroupScreen, ErrorsScreen
 from lashtui.tui.screens.health import HealthScreen
@@ -194,3 +195,72 @@ async def test_the_status_line_never_splits_a_badge_from_its_count(
             lines = [strip.text for strip in status.render_lines(status.region.reset_offset)]
             for count in counts:
                 assert any(count in line for line in lines), (width, count, lines)
+
+
+VIEW_KEYS = ["1", "2", "3", "4", "5", "6"]
+# What a new operator needs most in each view, in sight whole at 80 columns: the view's own
+# keys, the actions on the selected process, and the way to the other views.
+MOST_USED = {
+    "processes": ["enter", "c", "s", "a", "slash", "f", *VIEW_KEYS],
+    "detail": ["escape", "c", "s", "a", "slash", *VIEW_KEYS],
+    "leases": ["enter", "c", "s", "a", *VIEW_KEYS],
+    "abandon": ["tab", "enter", "c", "s", "a", *VIEW_KEYS],
+    "health": ["w", *VIEW_KEYS],
+    "errors": ["enter", "o", "w", *VIEW_KEYS],
+    "error-group": ["escape", "enter", *VIEW_KEYS],
+    "audit": ["enter", "slash", "s", *VIEW_KEYS],
+}
+FOOTER_VIEWS = VIEWS | {"audit": lambda pilot: live_view(pilot, "6", AuditScreen)}
+
+
+def in_sight(screen: Screen[Any]) -> dict[str, FooterKey]:
+    """The footer's keys drawn whole left of `?` (by key)."""
+    footer = screen.query_one(KeyFooter)
+    edge = footer.query_one(".footer-right").region.x
+    return {
+        key.key: key
+        for key in footer.query(FooterKey)
+        if key.display and key.region.width and key.region.right <= edge
+    }
+
+
+@pytest.mark.parametrize("name", list(MOST_USED))
+async def test_the_most_used_keys_are_in_the_footer_at_80_columns(
+    scene: tuple[SqliteProcessRegistry, ManualClock], name: str
+) -> None:
+    """At 80 columns each view's footer showed its first five or six keys and cut the next
+    (`f Sta`, `1 Proc`): the keys to the other views were out of sight in every view but
+    Health, and the detail's actions beside Search in none. With the actions offered (no
+    embedded worker, not read-only), every key in `MOST_USED` is now drawn whole, and a
+    key that does not fit (`:` Command, `p` Pause, `q` Quit...) is left out, not cut."""
+    registry, clock = scene
+    processes = Processes(registry, clock=clock)
+    if name == "audit":  # one recorded action: a row to open (Enter)
+        await processes.actions.cancel("h-requested", "stuck", operator="dana@ops")
+    app = make_app(processes, clock=clock, subtitle="scene.db")
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await FOOTER_VIEWS[name](pilot)
+        await pilot.pause()
+        shown = in_sight(screen)
+        assert [key for key in MOST_USED[name] if key not in shown] == []
+        footer = screen.query_one(KeyFooter)
+        edge = footer.query_one(".footer-right").region.x
+        for key in footer.query(".-least-needed"):
+            assert not key.display or key.region.right <= edge, key
+
+
+async def test_at_120_columns_the_keys_left_out_at_80_come_back(
+    scene: tuple[SqliteProcessRegistry, ManualClock],
+) -> None:
+    registry, clock = scene
+    app = make_app(Processes(registry, clock=clock), clock=clock, subtitle="scene.db")
+    async with app.run_test(size=SMALL) as pilot:
+        home = await home_loaded(pilot)
+        assert "colon" not in in_sight(home)  # (the actions took its room)
+        await pilot.resize_terminal(120, 24)
+        await until(pilot, lambda: "colon" in in_sight(home))
+        await pilot.pause()
+        shown = in_sight(home)
+        for key in ("enter", "c", "s", "a", "slash", "f", *VIEW_KEYS, "colon", "p"):
+            assert key in shown, key
+        assert home.query_one(".footer-right").query(FooterKey)[-1].display  # `^p` palette

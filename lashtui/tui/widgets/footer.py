@@ -5,6 +5,15 @@ terminal the view's last keys, `?` among them, fell off the right edge: the one 
 lists all the others. Here `?` is docked at the right beside the command palette's key (which
 the Footer already docks there), and the rest flow to the left of both as before.
 
+What a new operator needs most stays in sight at 80 columns in every view: the view's own
+keys (Enter, `/`, `f`, Esc...), the actions on the selected process and `123456 Views`
+(the app groups the six); they were cut after the fifth or sixth key (`f Sta`, `1 Proc`).
+So below `NARROW` columns the footer is compact (one space less around each key) and
+leaves out the palette's `^p` (the header's icon opens the palette too), and at any width
+the keys in `LEAST_NEEDED` (`:` Command, `p` Pause, `r` Rel/abs time, `e` Export, `q`
+Quit: for a moment rather than for every visit) come after all the others, and each that
+does not fit whole is left out rather than cut. `?` lists every key.
+
 It is also rebuilt only when what it shows changed. Textual's Footer recomposes on every
 "bindings updated" signal, and a view sends one whenever its cursor lands on another
 process, because the keys it offers may differ for it. With a worker starting 100
@@ -24,6 +33,8 @@ from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
 HELP_KEY = "question_mark"
+NARROW = 100  # columns: below, the footer is compact and leaves out the palette's key
+LEAST_NEEDED = frozenset({"quit", "command_line", "toggle_pause", "toggle_time", "export"})
 
 
 class KeyFooter(Footer):
@@ -39,6 +50,23 @@ class KeyFooter(Footer):
     }
     KeyFooter .footer-right FooterKey.-help {
         border-left: vkey $foreground 20%;
+    }
+    /* Compact: the space after a key drawn with the key, not before its description
+       (the same width), so that an exported SVG keeps it (rsvg drew `cCancel`). */
+    KeyFooter FooterKey.-compact .footer-key--key {
+        padding: 0 1 0 0;
+    }
+    KeyFooter FooterKey.-compact .footer-key--description {
+        padding: 0;
+    }
+    KeyFooter KeyGroup FooterKey.-compact .footer-key--key {
+        padding: 0;
+    }
+    KeyFooter.-compact FooterLabel {
+        margin: 0 1 0 0;  /* (Footer's compact style sets none: `123456 Viewsq Quit`) */
+    }
+    KeyFooter.-narrow FooterKey.-command-palette {
+        display: none;
     }
     KeyFooter .footer-right FooterKey.-command-palette {
         border-left: vkey $foreground 20%;
@@ -68,6 +96,7 @@ class KeyFooter(Footer):
             if self.shown() == self._composed:
                 return
             await super().recompose()
+            self.fit()
 
     def shown(self) -> tuple[object, ...]:
         """Everything Footer's compose reads, as it would read it now: each active binding
@@ -78,9 +107,33 @@ class KeyFooter(Footer):
         )
         return (self._bindings_ready, self.show_command_palette, self.compact, active)
 
+    def on_resize(self) -> None:
+        narrow = self.size.width < NARROW
+        self.set_class(narrow, "-narrow")
+        self.compact = narrow
+        self.fit()
+
+    def on_mount(self) -> None:
+        self.fit()
+
+    def fit(self) -> None:
+        """Every key `LEAST_NEEDED` shown, then, once laid out, those that do not fit whole
+        left of `?` left out (they come last: leaving one out moves no other)."""
+        for key in self.query(".-least-needed"):
+            key.display = True
+        self.call_after_refresh(self._leave_out_cut)
+
+    def _leave_out_cut(self) -> None:
+        right = self.query(".footer-right")
+        edge = right.first().region.x if right else self.region.right
+        for key in self.query(".-least-needed"):
+            if key.region.right > edge:
+                key.display = False
+
     def compose(self) -> ComposeResult:
         self._composed = self.shown()
         right: list[Widget] = []
+        last: list[Widget] = []  # `LEAST_NEEDED`, after every other key
         for widget in super().compose():
             if isinstance(widget, FooterKey) and (
                 widget.key == HELP_KEY or widget.has_class("-command-palette")
@@ -88,8 +141,11 @@ class KeyFooter(Footer):
                 if widget.key == HELP_KEY:
                     widget.add_class("-help")
                 right.append(widget)
-                continue
-            yield widget
+            elif isinstance(widget, FooterKey) and widget.action in LEAST_NEEDED:
+                last.append(widget.add_class("-least-needed"))
+            else:
+                yield widget
+        yield from last
         if right:
             with HorizontalGroup(classes="footer-right"):
                 yield from right
