@@ -27,6 +27,7 @@ from lashtui.tui.screens.health import HealthScreen
 from lashtui.tui.screens.leases import LeasesScreen
 from lashtui.tui.screens.live import LiveScreen
 from lashtui.tui.screens.modals import HelpScreen, SignalScreen
+from lashtui.tui.screens.payload import PayloadScreen
 from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.process_table import ProcessTable
 from tests.tui.scene import home_loaded, until
@@ -209,8 +210,23 @@ MOST_USED = {
     "errors": ["enter", "o", "w", *VIEW_KEYS],
     "error-group": ["escape", "enter", *VIEW_KEYS],
     "audit": ["enter", "slash", "s", *VIEW_KEYS],
+    "payload": ["escape", "Y", *VIEW_KEYS],
 }
-FOOTER_VIEWS = VIEWS | {"audit": lambda pilot: live_view(pilot, "6", AuditScreen)}
+
+
+async def payload(pilot: Pilot[Any]) -> Screen[Any]:
+    """The payload of d-failed's one event (Enter on its timeline row)."""
+    await detail(pilot)
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, PayloadScreen))
+    await pilot.pause()
+    return pilot.app.screen
+
+
+FOOTER_VIEWS = VIEWS | {
+    "audit": lambda pilot: live_view(pilot, "6", AuditScreen),
+    "payload": payload,
+}
 
 
 def in_sight(screen: Screen[Any]) -> dict[str, FooterKey]:

@@ -17,9 +17,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from lashtui.tui import text
+from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.payload_tree import PayloadTree
 
 
@@ -39,7 +40,7 @@ class PayloadScreen(Screen[None]):
         yield Header()
         yield Static(text.plain(self.heading), id="payload-title")
         yield PayloadTree(text.plain(""), id="payload-tree")
-        yield Footer()
+        yield KeyFooter()  # (as every view's: `?` kept in sight; Textual's cut it off)
 
     def on_mount(self) -> None:
         tree = self.query_one(PayloadTree)
