@@ -64,6 +64,7 @@ from lashtui.model.event import process_signal_replay_key
 from lashtui.model.limit import MAX_KEY_CHARS
 from lashtui.tui import text, undecodable
 from lashtui.tui.context import Dashboard
+from lashtui.tui.row_key import is_not_text, key_id, row_key
 from lashtui.tui.screens.modals import (
     AbandonScreen,
     ConfirmScreen,
@@ -263,16 +264,33 @@ class ProcessActions:
         gone are left out, named in `gone`, and unmarked (`forget_marks`)."""
         marked = self.marked_ids()
         if marked:
-            observed = await self.dashboard.processes.observe(marked)
-            gone = [pid for pid in marked if pid not in observed]
-            if gone:
-                self.forget_marks(gone)
-            return Targets([observed[pid] for pid in marked if pid in observed], gone)
+            return await self._marked_targets(marked)
         process = self.target()
         return Targets([process] if process is not None else [])
 
+    async def _marked_targets(self, marked: list[str]) -> Targets:
+        """The marked rows (`marked`: their keys, tui/row_key.py) read again by id. Read by
+        its spelling, a row whose id is not text is answered by a text row spelled alike
+        where there is one (blob_id.py), so it stays the row as held, which nothing acts
+        on (it is left out as one whose id is not text); a text row answered by such a
+        row's stand-in is gone."""
+        observed = await self.dashboard.processes.observe(list(dict.fromkeys(map(key_id, marked))))
+        held = {row_key(p): p for p in self.marked_rows()}
+        found: dict[str, ObservedProcess] = {}
+        for key in marked:
+            process = observed.get(key_id(key))
+            if process is not None and row_key(process) != key:
+                process = held.get(key) if is_not_text(key) else None
+            if process is not None:
+                found[key] = process
+        gone = [key for key in marked if key not in found]
+        if gone:
+            self.forget_marks(gone)
+        return Targets(list(found.values()), [key_id(key) for key in gone])
+
     def forget_marks(self, gone: Sequence[str]) -> None:
-        """Unmark processes found gone; a screen with marks overrides it."""
+        """Unmark processes found gone (by their rows' keys); a screen with marks overrides
+        it."""
 
     async def action_cancel(self) -> None:
         targets = await self._targets_for("cancel")
@@ -401,9 +419,9 @@ class ProcessActions:
         # Rows nothing here can end (a blob's, a NULL's, a cut id's) are left out before
         # asking, and said so: they were asked about, then each refused by the registry.
         cannot = [p for p in held if p.undecodable is not None and undecodable.unendable(p)]
-        left = {p.process_id for p in cannot}
+        # (told apart row by row, not by id: a NULL's row and a text row `NULL` share it)
         targets = Targets(
-            [p for p in held if p.undecodable is not None and p.process_id not in left],
+            [p for p in held if p.undecodable is not None and not undecodable.unendable(p)],
             held.gone,
         )
         skipped = [p.process_id for p in held if p.undecodable is None]
@@ -595,11 +613,12 @@ class ProcessActions:
                 text.say(self._screen, sentence, title="not offered", severity="warning")
                 return Targets([])
             return targets
-        why = {p.process_id: left_out_why(action, p) for p in targets}
+        # (row by row, not by id: a NULL's row and a text row `NULL` share it)
+        why = [(p, left_out_why(action, p)) for p in targets]
         return Targets(
-            [p for p in targets if why[p.process_id] is None],
+            [p for p, reason in why if reason is None],
             targets.gone,
-            [(pid, reason) for pid, reason in why.items() if reason is not None],
+            [(p.process_id, reason) for p, reason in why if reason is not None],
         )
 
     def _each(

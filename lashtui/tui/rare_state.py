@@ -25,6 +25,7 @@ from lashtui.admin import Processes
 from lashtui.errors import InvalidRequest
 from lashtui.model import LIVE_STATES, ObservedProcess, ProcessPageQuery, process_state
 from lashtui.tui.counts import StateCounts
+from lashtui.tui.row_key import row_key
 
 FEW = 500  # the most live rows of one state read by id for a page (each is decoded)
 READ_CHUNK = 50  # of those, read (and held) at once
@@ -63,8 +64,8 @@ async def rare_page(
     bound = await _cursor_place(processes, query, at, place)
     nearest = _nearest(query, ids, bound)
     candidates = await _read(processes, query, nearest, state, matches, place, bound)
-    found = {p.process_id: p for p in candidates}
-    found.update({p.process_id: p for p in rows})  # a row in both: the registry's read
+    found = {row_key(p): p for p in candidates}
+    found.update({row_key(p): p for p in rows})  # a row in both: the registry's read
     beyond = [p for p in found.values() if bound is None or _past(query, place(p), bound)]
     beyond.sort(key=place)
     if cut:  # rows of the other states past the registry's last may come before the rest

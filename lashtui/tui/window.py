@@ -41,6 +41,7 @@ from lashtui.model import (
 )
 from lashtui.tui.counts import StateCounts
 from lashtui.tui.rare_state import rare_page, rare_state
+from lashtui.tui.row_key import NOT_TEXT, key_id, row_key
 
 WINDOW = 300  # the most rows held at once: a few screens either side of the cursor
 STEP = 100  # rows read when the cursor reaches an edge of the window
@@ -130,9 +131,13 @@ class ProcessWindow:
         self.census = census
         self._query = query or ProcessPageQuery()
         self.position = position(self._query)
+        # Keyed by `row_key` (the id, unless it is not text: a NULL's row and a text row
+        # `NULL` are two rows), as are `ids`, `sizes` and `departed`.
         self.rows: dict[str, ObservedProcess] = {}
         self.ids: list[str] = []  # the keys of `rows`, in the query's order
-        self.positions: list[Any] = []  # `position` of each of `ids`, ascending
+        # (`position`, key) of each of `ids`, ascending: two rows at one position (a text
+        # id and a not-text id read alike) are told apart by their keys.
+        self.positions: list[tuple[Any, str]] = []
         self.sizes: dict[str, int] = {}  # each held row's JSON, in characters
         self.chars = 0  # their sum
         self.at_start = True
@@ -207,8 +212,8 @@ class ProcessWindow:
         while True:
             page, cut = await self._page(limit - len(rows), after=after, query=query)
             rows += page
-            sizes.update((p.process_id, self._size(p)) for p in page)
-            held = sum(sizes[p.process_id] for p in rows)
+            sizes.update((row_key(p), self._size(p)) for p in page)
+            held = sum(sizes[row_key(p)] for p in rows)
             if not cut or len(rows) >= min(limit, FILL) or held >= budget:
                 return rows, cut
             after = page[-1]
@@ -220,22 +225,22 @@ class ProcessWindow:
         at_end: bool,
         sizes: dict[str, int] | None = None,
     ) -> None:
-        fresh = {p.process_id: p for p in rows}
+        fresh = {row_key(p): p for p in rows}
         known = sizes or {}
         self.sizes = {
             pid: known[pid] if pid in known else self._size(p) for pid, p in fresh.items()
         }
         self.chars = sum(self.sizes.values())
         self.rows = fresh
-        placed = sorted((self.position(p), p.process_id) for p in self.rows.values())
-        self.positions = [place for place, _ in placed]
-        self.ids = [pid for _, pid in placed]
+        self.positions = sorted((self.position(p), key) for key, p in self.rows.items())
+        self.ids = [key for _, key in self.positions]
         self.at_start, self.at_end = at_start, at_end
 
     async def load(self, query: ProcessPageQuery, anchor: str | None = None) -> None:
-        """Show `query`'s rows around `anchor` (a process id, present or not; in a sorted
-        order the row itself, held by the window or else read for its key): half a window
-        before it, the rest from it on. No anchor means the first page."""
+        """Show `query`'s rows around `anchor` (a row's key, `row_key`, or a process id,
+        present or not; in a sorted order the row itself, held by the window or else read
+        for its key): half a window before it, the rest from it on. No anchor means the
+        first page."""
         held = self.rows.get(anchor) if anchor is not None else None
         self.query = query
         sizes: dict[str, int] = {}
@@ -246,11 +251,11 @@ class ProcessWindow:
             self.read_for = query
             return
         try:
-            before, cut_before = await self._page(WINDOW // 2, before=held or anchor)
+            before, cut_before = await self._page(WINDOW // 2, before=held or key_id(anchor))
         except InvalidRequest:  # a sorted order, and the anchor is gone: from the start
             await self.load(query)
             return
-        sizes.update((p.process_id, self._size(p)) for p in before)
+        sizes.update((row_key(p), self._size(p)) for p in before)
         budget = WINDOW_CHARS - sum(sizes.values())
         after = before[-1] if before else None
         rest, cut = await self._fill(WINDOW // 2, budget, sizes, after=after)
@@ -260,14 +265,25 @@ class ProcessWindow:
         self.split = len(before)
         self.read_for = query
 
+    def key_of(self, anchor: str) -> str | None:
+        """The key of the row held that `anchor` (a key, or an id as typed) names: a text
+        row's first, as the registry reads an id (blob_id.py: a text row wins its
+        spelling), else a row whose id is not text read as it (`row_key`)."""
+        if anchor in self.rows:
+            return anchor
+        key = NOT_TEXT + anchor
+        return key if key in self.rows else None
+
     def nearest(self, anchor: str) -> str | None:
         """The row to select for `anchor` after a load: itself, else the row after where
         it would sit (in id order; in a sorted order, the first row after the rows before)."""
-        if anchor in self.rows or not self.ids:
-            return anchor if anchor in self.rows else None
+        found = self.key_of(anchor)
+        if found is not None or not self.ids:
+            return found
         if self.query.order != "id" or self.query.descending:
             return self.ids[min(len(self.ids) - 1, self.split)]
-        return self.ids[min(bisect.bisect_left(self.ids, anchor), len(self.ids) - 1)]
+        after = bisect.bisect_left(self.positions, (key_id(anchor), anchor))
+        return self.ids[min(after, len(self.ids) - 1)]
 
     async def load_last(self) -> None:
         """The last page: the first page of the reversed order, turned round."""
@@ -312,7 +328,7 @@ class ProcessWindow:
             first = previous[0] if previous else None
         at_start = self.at_start or first is None
         limit = len(self.ids) + (STEP if self.at_end else 0)
-        last = self.positions[-1]
+        last = self.positions[-1][0]
         rows: list[ObservedProcess] = []
         while True:  # pages of large records end early: read on to the range's end
             page, cut = await self._page(max(limit - len(rows), 1), after=first)
@@ -330,7 +346,7 @@ class ProcessWindow:
         # enough to reach the collector's oldest generation, whose full passes then ran
         # about once a second and stalled the loop (benchmarks/d3_loop_lag.py).
         held = self.rows
-        rows = [held[p.process_id] if held.get(p.process_id) == p else p for p in rows]
+        rows = [held[row_key(p)] if held.get(row_key(p)) == p else p for p in rows]
         self._replace(rows, at_start, self.at_end and _last(rows, cut, limit))
         if self.chars > WINDOW_CHARS:  # new rows at the end, or rows grown since
             self._trim(keep_end=False)
@@ -341,8 +357,8 @@ class ProcessWindow:
         if not self.ids:
             return self.at_start and self.at_end
         place = self.position(process)
-        after_first = self.at_start or not place < self.positions[0]
-        before_last = self.at_end or not self.positions[-1] < place
+        after_first = self.at_start or not place < self.positions[0][0]
+        before_last = self.at_end or not self.positions[-1][0] < place
         return after_first and before_last
 
     def apply(self, changed: Iterable[ObservedProcess]) -> bool:
@@ -351,7 +367,7 @@ class ProcessWindow:
         touched = False
         departed: set[str] = set()
         for process in changed:
-            pid = process.process_id
+            pid = row_key(process)
             belongs = matches(self.query, process)
             if belongs is None:
                 belongs = pid in self.rows
@@ -370,8 +386,8 @@ class ProcessWindow:
 
     def replace_rows(self, observed: dict[str, ObservedProcess]) -> None:
         """Newer facts for rows in the window (e.g. after an action)."""
-        for pid, process in observed.items():
-            if pid in self.rows:
+        for process in observed.values():
+            if row_key(process) in self.rows:
                 self._put(process)
 
     # --- bookkeeping
@@ -379,17 +395,17 @@ class ProcessWindow:
     def _size(self, process: ObservedProcess) -> int:
         """The row's JSON in characters (~7 us a row of a few hundred bytes, ~0.7 ms a row
         holding a mebibyte): kept for a row held as it is."""
-        pid = process.process_id
+        pid = row_key(process)
         if self.rows.get(pid) is process:
             return self.sizes[pid]
         return len(process.to_json())  # (an id that is not UTF-8: to_json)
 
     def _put(self, process: ObservedProcess) -> None:
-        pid = process.process_id
+        pid = row_key(process)
         size = self._size(process)
         if pid in self.rows:
             self._remove(pid)  # its position may have moved (e.g. a newer `updated`)
-        place = self.position(process)
+        place = (self.position(process), pid)
         index = bisect.bisect_left(self.positions, place)
         self.positions.insert(index, place)
         self.ids.insert(index, pid)
@@ -398,7 +414,7 @@ class ProcessWindow:
         self.chars += size
 
     def _remove(self, pid: str) -> None:
-        index = bisect.bisect_left(self.positions, self.position(self.rows.pop(pid)))
+        index = bisect.bisect_left(self.positions, (self.position(self.rows.pop(pid)), pid))
         del self.positions[index], self.ids[index]
         self.chars -= self.sizes.pop(pid)
 

@@ -61,11 +61,13 @@ async def until(pilot: Pilot[Any], condition: Any, within: float = 15) -> None:
 
 
 async def select(pilot: Pilot[Any], pid: str) -> ProcessTable:
+    """Select the row `pid` names as `:goto` reads it: a text row's, else the row whose id
+    is not text read as it (tui/row_key.py)."""
     screen = pilot.app.screen
     assert isinstance(screen, ProcessesScreen)
     table = screen.query_one(ProcessTable)
-    await until(pilot, lambda: pid in table.processes)
-    table.move_cursor(row=table.get_row_index(pid))
+    await until(pilot, lambda: screen.window.key_of(pid) in table.processes)
+    table.move_cursor(row=table.get_row_index(str(screen.window.key_of(pid))))
     await pilot.pause()
     return table
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from textual.widgets import Input
 
 from lashtui.registry import ProcessRegistry
+from lashtui.tui.row_key import key_id
 from lashtui.tui.screens.modals import EndUndecodableScreen
 from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.untrusted import CUT_MARK, SHOWN_CHARS
@@ -31,7 +32,9 @@ async def mark(pilot: object, *pids: str) -> ProcessesScreen:
         await select(pilot, pid)  # type: ignore[arg-type]
         await pilot.press("space")  # type: ignore[attr-defined]
     screen = pilot.app.screen  # type: ignore[attr-defined]
-    assert isinstance(screen, ProcessesScreen) and sorted(screen.marked_ids()) == sorted(pids)
+    assert isinstance(screen, ProcessesScreen)
+    # (marks are rows' keys: a blob's behind `NOT_TEXT`, tui/row_key.py)
+    assert sorted(map(key_id, screen.marked_ids())) == sorted(pids)
     return screen
 
 

@@ -98,10 +98,17 @@ class ProcessDetailScreen(
         *COPY_BINDINGS,
     ]
 
-    def __init__(self, dashboard: Dashboard, process_id: str) -> None:
+    def __init__(
+        self, dashboard: Dashboard, process_id: str, not_text: ObservedProcess | None = None
+    ) -> None:
+        """`not_text`: the row opened, when its id is not text (a NULL's, a blob's): read
+        by `process_id`, its stand-in's spelling, the registry answers with a text row
+        spelled alike where there is one (blob_id.py: the text row wins), so the row as
+        the list read it is shown instead of that other one."""
         super().__init__()
         self.dashboard = dashboard
         self.process_id = process_id
+        self.not_text = not_text
         self.absolute = False
         self.searching = TimelineSearch()  # `/`: type or payload, any case
         self.making_texts = False
@@ -249,6 +256,8 @@ class ProcessDetailScreen(
         if process is None:
             self._not_there()
             return
+        if self.not_text is not None and not is_blob_row(process.undecodable):
+            process = self.not_text  # (a text row answered for its spelling: see __init__)
         self.gone = False
         # Its other tables are keyed by the id it was cut from, or by text where its id is a
         # blob (blob_id.py: the read of its events is refused, and was the detail's end).

@@ -32,6 +32,7 @@ from lashtui.errors import LashError
 from lashtui.model.audit import AuditQuery
 from lashtui.registry.watch import registry_changes
 from lashtui.tui.counts import StateCounts
+from lashtui.tui.row_key import key_id, row_key
 from lashtui.tui.screens.mixin import ScreenMixin
 from lashtui.tui.window import matches
 
@@ -241,7 +242,7 @@ class ProcessFeed(ScreenMixin):
     def _report_applied(self, changed: list[ObservedProcess]) -> None:
         observer = self.dashboard.observer
         if observer is not None:
-            shown = [p.process_id for p in changed if p.process_id in self.window.rows]
+            shown = [p.process_id for p in changed if row_key(p) in self.window.rows]
             if shown:
                 self.call_after_refresh(observer.applied, shown)
 
@@ -287,7 +288,9 @@ class ProcessFeed(ScreenMixin):
                 # Moved out of the range without a feed entry (a lease renewal, in lease
                 # order), or left the list (pruned; a grant taken away): followed if it is
                 # still in the list.
-                found = await self.dashboard.processes.get(selected)
+                found = await self.dashboard.processes.get(key_id(selected))
+                # (read by its spelling, a not-text row's may be answered by a text row)
+                found = found if found is not None and row_key(found) == selected else None
                 belongs = found is not None and matches(self.page_query, found) is not False
                 if belongs and (followed := await self._follow(selected)):
                     self.render_window(select=followed)
@@ -300,7 +303,7 @@ class ProcessFeed(ScreenMixin):
         census is owed if one is gone from the registry."""
         if not gone or self.counts is None or self._recount_due:
             return
-        looked = sorted(gone)[:VANISHED_LOOKED_UP]
+        looked = sorted({key_id(key) for key in gone})[:VANISHED_LOOKED_UP]
         found = await self.dashboard.processes.observe(looked)
         if len(found) < len(looked):
             self._recount_due = True

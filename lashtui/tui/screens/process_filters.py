@@ -177,12 +177,12 @@ class ProcessFilters(ScreenMixin):
         was. It used to select the row after where the id would sit, saying nothing, so a
         mistyped or pruned id selected some other process as if it were the one asked for."""
         stays = "the selection stays where it was"
-        shown = process_id in self.window.rows
+        shown = self.window.key_of(process_id) is not None
         if not shown and not await self._exists(process_id, "goto", stays):
             return
         before = self.selected_id()
         await self._read(lambda: self.reload(process_id))
-        if process_id in self.window.rows:
+        if self.window.key_of(process_id) is not None:
             return
         # It exists, but the lens or the filters leave it out: back to where the cursor was.
         await self._read(lambda: self.reload(before))

@@ -2,7 +2,8 @@
 lens and filters match (up to `MARK_LIMIT`), Esc drops them; an action then applies to the
 marked processes rather than the selection (`ProcessActions.targets`). A mixin of
 `ProcessesScreen`, kept apart because it is the part of the view that gathers a bulk
-action's processes; the marks are an ordered set of ids, kept across refreshes and pages.
+action's processes; the marks are an ordered set of rows' keys (tui/row_key.py: the ids,
+unless one is not text), kept across refreshes and pages.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from lashtui.errors import LashError
 from lashtui.tui import text
+from lashtui.tui.row_key import row_key
 from lashtui.tui.screens.mixin import ScreenMixin
 from lashtui.tui.widgets.process_table import ProcessTable
 
@@ -70,7 +72,7 @@ class ProcessMarks(ScreenMixin):
         try:  # pages bounded by their records' size too (`Processes.pages`)
             async for rows in self.dashboard.processes.pages(query):
                 for process in rows[: MARK_LIMIT - len(self.marked)]:
-                    self.marked[process.process_id] = None
+                    self.marked[row_key(process)] = None
                 if len(self.marked) >= MARK_LIMIT:
                     break
         except LashError as error:

@@ -28,6 +28,7 @@ from lashtui.tui.actions import ACTION_BINDINGS, COPY_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.counts import StateCounts
 from lashtui.tui.export import rows_export, start_export
+from lashtui.tui.row_key import is_not_text, key_id
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.process_feed import RECOUNT_S, ProcessFeed
 from lashtui.tui.screens.process_filters import ORDER_COLUMNS, ProcessFilters
@@ -78,7 +79,7 @@ class ProcessesScreen(
         # The registry's change mark taken before the last window re-read (`_reread`).
         self._reread_mark: tuple[int, int] | None = None
         self.paused = False
-        self.marked: dict[str, None] = {}  # an ordered set of process ids
+        self.marked: dict[str, None] = {}  # an ordered set of rows' keys (`row_key`)
         self.status_name = "all"
         self.last_error: str | None = None
         self.loaded = asyncio.Event()  # set once the first window is on screen
@@ -165,6 +166,7 @@ class ProcessesScreen(
     # --- selection and actions (the marks: process_marks.py)
 
     def selected_id(self) -> str | None:
+        """The selected row's key: its process id, unless that is not text (`row_key`)."""
         return self.query_one(ProcessTable).selected_id
 
     def anchor_id(self) -> str | None:
@@ -204,9 +206,16 @@ class ProcessesScreen(
         self.action_open()
 
     def action_open(self, process_id: str | None = None) -> None:
-        process_id = process_id or self.selected_id()
+        """The detail of `process_id` (`:open ID`), else of the selected row: a row whose
+        id is not text is handed over, as a text row spelled alike would be read for it."""
         if process_id is not None:
             self.app.push_screen(ProcessDetailScreen(self.dashboard, process_id))
+            return
+        key = self.selected_id()
+        if key is None:
+            return
+        held = self.window.rows.get(key) if is_not_text(key) else None
+        self.app.push_screen(ProcessDetailScreen(self.dashboard, key_id(key), held))
 
     def action_export(self, path: str = "") -> None:
         board = self.dashboard

@@ -1,5 +1,9 @@
 """`ProcessTable`: the rows of the Processes view's window, updated in place by process id.
 
+Each row is keyed by `row_key` (tui/row_key.py): its process id, unless that id is not text
+(a NULL's, a blob's), which is keyed apart, so a text row `NULL` and a NULL's row are two
+rows. What the table calls an id (`selected_id`, `ProcessSelected`, the marks) is that key.
+
 The table renders what it is given and nothing more: `show` diffs the new rows against the
 ones on screen and rewrites only the cells that changed (a clear-and-re-add of 10k rows
 costs seconds; in-place updates cost milliseconds). The cursor follows the selected process
@@ -49,6 +53,7 @@ from textual.widgets.data_table import ColumnKey, RowKey
 from lashtui.model import ObservedProcess, lease_lapsed_at
 from lashtui.tui import format as fmt
 from lashtui.tui import text
+from lashtui.tui.row_key import row_key
 from lashtui.tui.widgets import column_plan
 from lashtui.tui.widgets.plain_rows import Cell, PlainRowsTable, is_plain
 from lashtui.tui.widgets.state_style import PAINTED, STATE_CLASSES, paint
@@ -185,7 +190,7 @@ class ProcessTable(PlainRowsTable):
     ]
 
     class ProcessSelected(Message):
-        """The operator moved the cursor onto a process."""
+        """The operator moved the cursor onto a process (`process_id`: its row's key)."""
 
         def __init__(self, process_id: str) -> None:
             super().__init__()
@@ -205,7 +210,7 @@ class ProcessTable(PlainRowsTable):
         # its entries (each row's cells as `Text`) are never read twice; 1,000 of them were
         # ~30k objects for the garbage collector to walk (lashtui/tui/heap.py).
         self._row_renderable_cache = LRUCache(ROW_RENDERABLES)
-        self.processes: dict[str, ObservedProcess] = {}  # the rows on screen
+        self.processes: dict[str, ObservedProcess] = {}  # the rows on screen, by `row_key`
         self.rendered: dict[str, tuple[Cell, ...]] = {}  # their cells as last written
         self.widths: dict[str, tuple[int, ...]] = {}  # and those cells' widths
         self.widest: tuple[int, ...] = column_plan.widest(LABELS, ())  # by column, as fitted
@@ -295,6 +300,7 @@ class ProcessTable(PlainRowsTable):
 
     @property
     def selected_id(self) -> str | None:
+        """The selected row's key (`row_key`: its process id, unless that is not text)."""
         if not self.row_count or self.lost is not None:
             return None
         return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)
@@ -311,6 +317,7 @@ class ProcessTable(PlainRowsTable):
     ) -> None:
         """Make the table hold exactly `rows` (in id order), keeping the cursor on
         `select` or else on the process it was on (or its neighbour, if that one left).
+        `marked` and `select` are row keys (`row_key`), as are the table's own.
 
         `retime=False` leaves the clock-relative cells of unchanged rows (the same
         `ObservedProcess` object, the same mark) as they are: a change from the feed then
@@ -321,7 +328,7 @@ class ProcessTable(PlainRowsTable):
         selected = select or self.selected_id
         index = self.cursor_row
         self._shown_as = (now_ms, marked, frozen)
-        wanted = {p.process_id: p for p in rows}
+        wanted = {row_key(p): p for p in rows}
         gone = [pid for pid in self.processes if pid not in wanted]
         for pid in gone:
             del self.processes[pid], self.rendered[pid], self.widths[pid]
@@ -432,7 +439,7 @@ class ProcessTable(PlainRowsTable):
 
     def _in_order(self) -> list[ObservedProcess]:
         """The rows on screen in their shown order (the window's: by id or by a column)."""
-        return [self.processes[pid] for pid in self.order if pid in self.processes]
+        return [self.processes[key] for key in self.order if key in self.processes]
 
     def _select_again(self, *, announce: bool = True) -> bool:
         """Show the cursor again after the selected process left; whether it was hidden."""

@@ -1,0 +1,39 @@
+"""The key the dashboard keeps a process's row by: its id, unless that id is not text.
+
+SQLite lets another program store a process whose id is NULL or a blob
+(registry/sql/blob_id.py). Every reader names such a row by its stand-in, `NULL` or
+`b'zz'`, and a text id may be spelled the same: a text row `NULL` beside a NULL one.
+Keyed by the id as read, the two were one row of the Processes view (the one read last
+won), so the header counted a row the table did not show, and an action from that row
+acted on whichever row had won.
+
+So a row whose id is not text is keyed apart, by its id behind a character that no id
+read from a registry holds: a high surrogate. A text id is UTF-8, or, where another
+program stored bytes that are not, decoded with `surrogateescape` (sql/fetch.py), which
+gives only low surrogates (U+DC80..U+DCFF); PostgreSQL's text holds no surrogate at all.
+The key never reaches the screen or the registry: a cell shows the row's id, and what
+asks the registry by id asks by `key_id`.
+"""
+
+from __future__ import annotations
+
+from lashtui.model import ObservedProcess
+from lashtui.tui.undecodable import not_text
+
+NOT_TEXT = "\ud800"  # what a not-text row's key begins with (never in an id as read)
+
+
+def row_key(process: ObservedProcess) -> str:
+    """The key of `process`'s row: its id, or for an id that is not text, that id behind
+    `NOT_TEXT`, so that it is never one row with the text id spelled like it."""
+    return NOT_TEXT + process.process_id if not_text(process) else process.process_id
+
+
+def key_id(key: str) -> str:
+    """The process id a row key names, as every reader names it (`NULL`, `b'zz'`)."""
+    return key.removeprefix(NOT_TEXT)
+
+
+def is_not_text(key: str) -> bool:
+    """Whether `key` is a row whose id is not text (`row_key`)."""
+    return key.startswith(NOT_TEXT)
