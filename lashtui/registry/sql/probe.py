@@ -27,11 +27,11 @@ from lashtui.model.limit import MAX_ID_CHARS
 from lashtui.model.probe import LEASE_AHEAD_MS
 from lashtui.registry.sql.activity import _indexed
 from lashtui.registry.sql.backlog_mark import MARKED
-from lashtui.registry.sql.blob_id import NULL_SHOWN
+from lashtui.registry.sql.blob_id import NULL_SHOWN, shown_id
 from lashtui.registry.sql.ceiling import excluded, within_ceiling
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
 from lashtui.registry.sql.fetch import fetch_rows
-from lashtui.registry.sql.filter import HELD, LIVE, no_state, started_owner_bound
+from lashtui.registry.sql.filter import HELD, LIVE, no_state, sqlite_order, started_owner_bound
 from lashtui.registry.sql.repeated import repeated_sql
 from lashtui.registry.sql.stored_text import as_read, read_text
 from lashtui.registry.sql.version import has_backlog_seq
@@ -39,7 +39,33 @@ from lashtui.registry.sql.version import has_backlog_seq
 # A lease with a holder (a released one keeps its row with the owner and token cleared).
 
 
-Live = tuple[int, int, int | None, int, int, str | None, int, str | None]
+# The first row of a count by id, as SQLite orders the column (filter.py `sqlite_order`:
+# NULL, then text, then a blob), kept so until `check` names the first of them all
+# (`_named`): named first, a NULL id was left out (`min` skips NULL, and `None` was read as
+# "no first") and a blob compared with text ids as the text it is shown as, so `check`
+# named a blob's row while NULL rows came before it in `ls`.
+First = tuple[int, object]
+
+
+def _first(least: object, nulls: int) -> First | None:
+    """The first id of rows whose `min(process_id)` is `least` and of which `nulls` have a
+    NULL id, which sorts before every other; None when there are no rows."""
+    if nulls:
+        return sqlite_order((None,))
+    return None if least is None else sqlite_order((as_read(least),))
+
+
+def _named(first: First | None) -> str | None:
+    """A `First` as every reader names its row (blob_id.py: `NULL`, `b'zz'`)."""
+    if first is None:
+        return None
+    value = first[1]
+    if first[0] == 0:
+        return NULL_SHOWN
+    return shown_id(value) if isinstance(value, bytes) else str(value)
+
+
+Live = tuple[int, int, int | None, int, int, First | None, int, First | None]
 
 
 def _live_rows(conn: Tx, now_ms: int, large: tuple[int, ...]) -> Live:
@@ -54,15 +80,15 @@ def _live_rows(conn: Tx, now_ms: int, large: tuple[int, ...]) -> Live:
             conn, f"SELECT {read_text('p.process_id')} FROM processes p WHERE p.rowid IN ({marks})",
             large,
         )
-        ids = [str(as_read(pid)) for (pid,) in found]
-        first = min([*ids, *([] if first is None else [str(first)])])
+        firsts = [sqlite_order((as_read(pid),)) for (pid,) in found]
+        first = min([*firsts, *([] if first is None else [first])])
         live, not_running = live + len(large), not_running + len(large)
     return live, requests, oldest, silent, not_running, first, repeated, first_repeated
 
 
 def _live(
     conn: Tx, now_ms: int, large: tuple[int, ...] = ()
-) -> tuple[int, int, int | None, int, int, str | None, int]:
+) -> tuple[int, int, int | None, int, int, First | None, int]:
     """(live rows, pending abandon requests, the oldest request's time, silent-not-dead,
     live rows whose record does not say running (`_not_running`), the first of them, and
     the other live rows whose record names a read key twice).
@@ -98,6 +124,10 @@ def _live(
     # (Twice, in the order written: on PostgreSQL each test binds its own needle.)
     not_running, first_not_running = _not_running(sql, params), _not_running(sql, params)
     unasked = _not_asked(conn, sql, params)
+    # (The same test again, of the NULL ids `min` skips alone: the id is tested first, so
+    # no other row's JSON is read for it. Its needles bound after `unasked`'s, as the
+    # statement has them.)
+    null_not_running = _not_running(sql, params)
     params.append(now_ms)
     left_out, rowids = excluded(large)
     params.extend(rowids)
@@ -107,14 +137,15 @@ def _live(
         f"count(CASE WHEN l.process_id IS NOT NULL THEN NULL WHEN {silent} THEN 1 END), "
         f"count(CASE WHEN {not_running} THEN 1 END), "
         f"{read_text(f'min(CASE WHEN {first_not_running} THEN p.process_id END)')}, "
-        f"count(CASE WHEN {unasked} THEN NULL WHEN {repeated} THEN 1 END) "
+        f"count(CASE WHEN {unasked} THEN NULL WHEN {repeated} THEN 1 END), "
+        f"count(CASE WHEN p.process_id IS NULL AND {null_not_running} THEN 1 END) "
         "FROM processes p LEFT JOIN process_leases l ON l.process_id = p.process_id "
         f"AND {LIVE} WHERE p.status = 'running'{left_out}",
         params,
     )[0]
     oldest_ms = None if row[2] is None else int(row[2])
     counts = int(row[0]), int(row[1]), oldest_ms, int(row[3]), int(row[4])
-    return (*counts, as_read(row[5]), int(row[6]))
+    return (*counts, _first(row[5], int(row[7])), int(row[6]))
 
 
 def _not_asked(conn: Tx, sql: Dialect, params: list[object]) -> str:
@@ -133,7 +164,7 @@ def _not_asked(conn: Tx, sql: Dialect, params: list[object]) -> str:
     return f"({marked}{state})"
 
 
-def _first_repeated(conn: Tx, large: tuple[int, ...] = ()) -> str | None:
+def _first_repeated(conn: Tx, large: tuple[int, ...] = ()) -> First | None:
     """The first live row by id that `_live` counted for naming a read key twice (read only
     when it counted one, which it never does on a PostgreSQL registry without the
     function)."""
@@ -143,11 +174,12 @@ def _first_repeated(conn: Tx, large: tuple[int, ...] = ()) -> str | None:
     left_out, rowids = excluded(large)
     row = fetch_rows(
         conn,
-        f"SELECT {read_text('min(p.process_id)')} FROM processes p WHERE p.status = 'running' "
+        f"SELECT {read_text('min(p.process_id)')}, count(*) - count(p.process_id) "
+        "FROM processes p WHERE p.status = 'running' "
         f"AND CASE WHEN {unasked} THEN FALSE ELSE {repeated_sql(sql)} END{left_out}",
         [*params, *rowids],
     )[0]
-    return None if row[0] is None else str(as_read(row[0]))
+    return _first(row[0], int(row[1]))
 
 
 def _not_running(sql: Dialect, params: list[object]) -> str:
@@ -178,16 +210,16 @@ def _not_running(sql: Dialect, params: list[object]) -> str:
 _SPACED_RUNNING = '"state"[ \t\n\r]*:[ \t\n\r]*"running"'
 
 
-def _no_state(conn: Tx) -> tuple[int, str | None]:
+def _no_state(conn: Tx) -> tuple[int, First | None]:
     """(rows whose status column holds no state, the first of them by id, as every read
     takes an id: stored_text.py)."""
     first = read_text("min(p.process_id)")
     row = fetch_rows(
-        conn, f"SELECT count(*), {first} FROM processes p WHERE {no_state('p.status')}"
+        conn,
+        f"SELECT count(*), {first}, count(p.process_id) FROM processes p "
+        f"WHERE {no_state('p.status')}",
     )[0]
-    if row[0] and row[1] is None:  # `min` skips a NULL id: such rows are NULL's alone
-        return int(row[0]), NULL_SHOWN  # (as every reader names it: blob_id.py)
-    return int(row[0]), as_read(row[1])
+    return int(row[0]), _first(row[1], int(row[0]) - int(row[2]))
 
 
 # How much of the first over-long id `check` names: enough to find it by.
@@ -283,7 +315,7 @@ def facts(conn: Tx, now_ms: int, failed_since_ms: int) -> ProbeFacts:
     held, lapsed, claim, expiry, ahead = _leases(conn, now_ms)
     # (An id another program stored as a blob is named as Python writes bytes.)
     found = (first_no_state, first_not_running, first_repeated)
-    firsts = [str(pid) for pid in found if pid is not None]
+    firsts = [first for first in found if first is not None]
     return ProbeFacts(
         now_ms=now_ms,
         live=live,
@@ -298,7 +330,7 @@ def facts(conn: Tx, now_ms: int, failed_since_ms: int) -> ProbeFacts:
         failed_since_ms=failed_since_ms,
         failed_since=_failed(conn, failed_since_ms),
         unknown_state=no_state + not_running + repeated,
-        unknown_state_first=min(firsts, default=None),
+        unknown_state_first=_named(min(firsts, default=None)),
         long_ids=long_ids,
         long_ids_first=None if first_long_id is None else str(first_long_id),
     )
