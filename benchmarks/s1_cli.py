@@ -13,7 +13,9 @@
   and after is in the figure's notes (the machine is shared: the ratio is what counts).
   Also, on the largest registry, `ls --status running` (the default, spelled out) and the
   security lens `--granted-to session:sess-07`, each against the old absolute bound. Each
-  is timed as a subprocess whose output goes to a pipe, after one untimed warm-up run.
+  is timed as a subprocess whose output goes to a pipe, after one untimed warm-up run. The
+  lens is read without the models too (lashtui/listing.py) since the thirty-sixth session;
+  before, it went through the facade, and its figure was ~0.1x the peer's.
 
 Peer, in the same run, interleaved: a stdlib-only Python script (`python -c`, sqlite3 and
 json) that runs the same SQL `ls` runs (the store's page statements for the same query, the
@@ -23,8 +25,9 @@ What it skips is what lashtui adds: the checks of a read-only open, checking tha
 record is one lash's models accept unchanged and writing it, observed with its lease, in
 lash's wire shape (lashtui/observed_json.py; a row it cannot vouch for goes through the
 models, and a row that does not decode becomes its stand-in), and the command line's
-imports. In this common case `ls --json` imports neither pydantic nor asyncio
-(lashtui/listing.py); before issue 19 it did, and that alone cost more than the peer's run.
+imports. In this common case, with either lens or none, `ls --json` imports neither
+pydantic nor asyncio (lashtui/listing.py); before issue 19 it did, and that alone cost more
+than the peer's run.
 `python -m benchmarks.s1_budget` counts the instructions of each of those (valgrind), which
 the wall times here are too noisy to split.
 

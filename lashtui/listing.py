@@ -6,8 +6,15 @@ Why this exists: `ls --json` printed its 1,000 rows at ~0.25x the stdlib doing t
 and importing the models alone costs more than the peer's whole run (README, Performance,
 S1). So for the common case the command line (cli.py) comes here first, before it imports
 asyncio or the commands: id order (`--sort id`, either direction, `--after`), any
-`--status`/`--waiting`, `--limit`, no lens, no `--watch`, a SQLite file that lash did not
-write. Anything else returns None at once and runs today's `cmd_ls`.
+`--status`/`--waiting`, `--limit`, either lens or none, no `--watch`, a SQLite file that
+lash did not write. Anything else returns None at once and runs today's `cmd_ls`.
+
+The lenses, which operators use most, are served too (until session 36 they went through
+the facade, ~10x the peer's time for a lens that holds few rows): the security lens
+(`--granted-to`) and the lineage lens (`--originated-by`). Their scope is read by
+lashtui/scope.py `parse_scope`, the grammar and refusal sentences `SessionScope.parse` and
+the parser's `scope_check` use too, into a `ScopeId`, which the store's lens SQL (sql/filter.py
+`lens_of`) reads as it reads a `SessionScope`: its id and its frame.
 
 How it stays the same command: it opens the file with the store's own read-only open
 (sqlite/connect.py `connect_file`: every check before SQLite opens it, the version check,
@@ -40,7 +47,8 @@ from argparse import Namespace
 from collections.abc import Iterator
 from typing import Any, NamedTuple, TextIO
 
-from lashtui.errors import StoreError
+from lashtui.errors import InvalidRequest, StoreError
+from lashtui.scope import ScopeId, parse_scope
 from lashtui.state import PROCESS_STATES, ProcessState
 from lashtui.untrusted import json_escaped, shell_word, visible
 
@@ -93,35 +101,57 @@ class _Page(NamedTuple):
     after_id: str | None
     limit: int
     lens: str = "all"
-    scope: None = None
+    scope: ScopeId | None = None
     text: str = ""
     before_id: str | None = None
     backwards: bool = False
 
 
-def eligible(args: Namespace) -> frozenset[str] | None:
-    """The state set when this read serves `args`, else None (today's `cmd_ls` serves)."""
+class Selection(NamedTuple):
+    """What `ls` selects, as `command/query.py` `page_query` reads it for the facade: the
+    state set and the lens (`all`, `granted`: the security lens, `originated`: the lineage
+    lens) with its scope."""
+
+    states: frozenset[str]
+    lens: str = "all"
+    scope: ScopeId | None = None
+
+
+def eligible(args: Namespace) -> Selection | None:
+    """What `ls` selects when this read serves `args`, else None (today's `cmd_ls`
+    serves)."""
     target: str = args.db
     if (
         args.command != "ls"
         or args.output not in ("json", "jsonl")
         or getattr(args, "watch", False)
         or args.sort != "id"
-        or args.granted_to is not None
-        or args.originated_by is not None
         or target.startswith(("postgresql://", "postgres://"))
         or target == ":memory:"
     ):
         return None
     status = ProcessState.RUNNING.value if args.status is None else args.status
-    return ls_states(status, args.waiting)
+    states = ls_states(status, args.waiting)
+    if states is None:
+        return None
+    # As `page_query`: the security lens if given, else the lineage lens (argparse lets
+    # only one be given). The parser's `scope_check` has read the scope by this same
+    # grammar; one it refused never comes here, and one that does not read is the
+    # facade's to refuse.
+    for lens, given in (("granted", args.granted_to), ("originated", args.originated_by)):
+        if given is not None:
+            try:
+                return Selection(states, lens, parse_scope(given))
+            except InvalidRequest:
+                return None
+    return Selection(states)
 
 
 def list_plainly(args: Namespace) -> int | None:
     """`ls`'s JSON listing, printed; None, having printed nothing, when this read does not
     serve `args` (see the module docstring). Refusals raise the store's own `LashError`."""
-    states = eligible(args)
-    if states is None:
+    selection = eligible(args)
+    if selection is None:
         return None
     from lashtui.registry.sqlite.connect import READ_ONLY_BUSY_TIMEOUT_MS, connect_file
 
@@ -135,7 +165,7 @@ def list_plainly(args: Namespace) -> int | None:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        listing = _Listing(reader, args, states)
+        listing = _Listing(reader, args, selection)
         if not listing.write(sys.stdout):
             return None
     finally:
@@ -220,8 +250,8 @@ class _Listing:
     `LS_PAGE` in id order until `--limit` rows (0: all), one row past it read to know
     whether more follow (`cut`)."""
 
-    def __init__(self, reader: _Reader, args: Namespace, states: frozenset[str]) -> None:
-        self.reader, self.states = reader, states
+    def __init__(self, reader: _Reader, args: Namespace, selection: Selection) -> None:
+        self.reader, self.selection = reader, selection
         self.limit: int = args.limit
         self.after: str | None = args.after
         self.down: bool = args.desc
@@ -234,7 +264,8 @@ class _Listing:
         limit = self.limit
         while True:
             want = LS_PAGE if not limit else min(LS_PAGE, limit - self.shown + 1)
-            page = _Page(self.states, self.after, want)
+            selected = self.selection
+            page = _Page(selected.states, self.after, want, selected.lens, selected.scope)
             rows, leases, cut = self.reader.page(page, self.down)
             full = cut or len(rows) == want  # (cut: a page of large records ends early)
             if limit and self.shown + len(rows) > limit:

@@ -9,8 +9,10 @@ session `v/frame:f` would see and cancel what session `v`, frame `f` holds. The 
 keeps scope ids unique: **a session id is non-empty and contains no `/`** (the frame part
 starts at the first `/` then, so a scope id names one session and frame; frame ids are free,
 and lash's own registries use frames such as `root:frame:initial`). It is checked where a
-scope enters (`SessionScope.checked`, called by `parse`, the facade and the command line),
-not when a stored row is decoded: a row another program wrote with such an id still reads.
+scope enters (`SessionScope.checked`, called by `parse`, the facade and the command line;
+the rule itself, with the scope id's grammar, is lashtui/scope.py's, which reads a scope
+without pydantic), not when a stored row is decoded: a row another program wrote with
+such an id still reads.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pydantic import Field
 from lashtui.errors import InvalidRequest
 from lashtui.model import limit
 from lashtui.model.wire import WireModel, omitted
+from lashtui.scope import check_session_id, parse_scope, session_scope_id
 
 
 class SessionScope(WireModel):
@@ -32,9 +35,7 @@ class SessionScope(WireModel):
 
     def id(self) -> str:
         """`session:<id>`, or `session:<id>/frame:<frame>` when a non-empty frame is named."""
-        if self.agent_frame_id:
-            return f"session:{self.session_id}/frame:{self.agent_frame_id}"
-        return f"session:{self.session_id}"
+        return session_scope_id(self.session_id, self.agent_frame_id)
 
     def is_empty(self) -> bool:
         return self.session_id == ""
@@ -52,13 +53,7 @@ class SessionScope(WireModel):
     def checked(self) -> SessionScope:
         """This scope, if its id can name no other scope (see the module docstring); else
         an `InvalidRequest` naming the session id."""
-        if not self.session_id:
-            raise InvalidRequest("a session id must not be empty")
-        if "/" in self.session_id:
-            raise InvalidRequest(
-                f"session id `{self.session_id}` contains `/`, so its scope id "
-                f"`{self.id()}` could name another session's frame; a session id has no `/`"
-            )
+        check_session_id(self.session_id, self.agent_frame_id)
         return self
 
     def root(self) -> SessionScope:
@@ -67,18 +62,11 @@ class SessionScope(WireModel):
 
     @classmethod
     def parse(cls, scope_id: str) -> SessionScope:
-        """Read a scope id back: `session:ID` or `session:ID/frame:F`."""
-        if not scope_id.startswith("session:") or scope_id == "session:":
-            raise InvalidRequest(
-                f"a session scope is written `session:ID` or `session:ID/frame:F`, got `{scope_id}`"
-            )
-        rest = scope_id.removeprefix("session:")
-        session_id, sep, frame = rest.partition("/frame:")
-        if not session_id or (sep and not frame):
-            raise InvalidRequest(
-                f"a session scope is written `session:ID` or `session:ID/frame:F`, got `{scope_id}`"
-            )
-        return cls(session_id=session_id, agent_frame_id=frame or None).checked()
+        """Read a scope id back: `session:ID` or `session:ID/frame:F` (lashtui/scope.py
+        `parse_scope`: the grammar and its sentences, which the command line reads without
+        the models)."""
+        read = parse_scope(scope_id)
+        return cls(session_id=read.session_id, agent_frame_id=read.agent_frame_id)
 
 
 class HostOriginator(WireModel):

@@ -4,9 +4,9 @@ scope (`scope_check`, one of a parser's `checks`), an argument that is not UTF-8
 (`not_utf8`) and an operator name no action records (`bad_operator`); the entry point
 (lashtui/cli.py) asks the last two of every command.
 
-Together because each reads a value as the command will read it, and so imports the model
-(or lashtui.untrusted) only when it runs and a value is given: `--help` and the other usage
-errors exit before loading it.
+Together because each reads a value as the command will read it, and so imports what reads
+it (the model, lashtui/scope.py, lashtui.untrusted) only when it runs and a value is given:
+`--help` and the other usage errors exit before loading it.
 """
 
 from __future__ import annotations
@@ -20,20 +20,25 @@ from lashtui.errors import InvalidRequest
 def scope_check(**flags: str) -> Callable[[argparse.Namespace], str | None]:
     """A check that each scope flag (dest=flag) is written as a scope, read as the command
     will read it, so a malformed one is a usage error naming it (it was refused with exit 1,
-    as if the registry had refused it). Run once the arguments parse: reading a scope loads
-    the model, which the command is about to load anyway."""
+    as if the registry had refused it). Run once the arguments parse. A session scope is
+    read by the grammar the model reads it by (lashtui/scope.py), without the model: `ls
+    --json` with a lens reads without it (lashtui/listing.py). Only `start --originator`,
+    which may also name the host, reads through the model, which `start` loads anyway."""
 
     def check(args: argparse.Namespace) -> str | None:
         for dest, flag in flags.items():
             value = getattr(args, dest)
             if value is None or not is_utf8(value):
                 continue  # not UTF-8: `not_utf8` says so
-            # Only now: `ls --json` without a lens reads without the model (lashtui/listing.py).
-            from lashtui.model.scope import SessionScope, originator_from_scope_id
-
-            read = originator_from_scope_id if dest == "originator" else SessionScope.parse
             try:
-                read(value)
+                if dest == "originator":
+                    from lashtui.model.scope import originator_from_scope_id
+
+                    originator_from_scope_id(value)
+                else:
+                    from lashtui.scope import parse_scope
+
+                    parse_scope(value)
             except InvalidRequest as error:
                 return f"argument {flag}: {error}"
         return None

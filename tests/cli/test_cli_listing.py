@@ -50,11 +50,19 @@ HOSTILE_RECORDS = [
 ]
 
 
+# Each row's originator scope (the lineage lens reads `owner_scope_id`), and its grants (the
+# security lens reads the grants table), by the row's number.
+SCOPES = ["host", "session:s", "session:s/frame:f", "session:s/frame:g", "session:st"]
+GRANTS = [("session:s",), ("session:s/frame:f",), (), ("session:s", "session:s/frame:f")]
+
+
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """The store's file, then rows written raw as other programs would: every model-made
     record (with a lease on some), unknown fields, rows that do not decode, a label full of
-    terminal controls, an id that is not UTF-8."""
+    terminal controls, an id that is not UTF-8. For the lenses: rows originated by the host,
+    by session `s` at its root and in two of its frames, and by a session whose id starts
+    with `s`; grants to `session:s` and to its frame `f` (`SCOPES`, `GRANTS`)."""
     path = tmp_path_factory.mktemp("listing") / "r.db"
 
     async def make() -> None:
@@ -79,9 +87,15 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         conn.execute(
             "INSERT INTO processes (process_id, registration_hash, owner_scope_id, "
             "created_at_ms, updated_at_ms, change_seq, status, record_json) "
-            "VALUES (?, 'h', 'host', ?, ?, 0, ?, ?)",
-            (pid, START_MS, START_MS, status, text),
+            "VALUES (?, 'h', ?, ?, ?, 0, ?, ?)",
+            (pid, SCOPES[n % len(SCOPES)], START_MS, START_MS, status, text),
         )
+        for scope in GRANTS[n % len(GRANTS)]:
+            conn.execute(
+                "INSERT INTO process_handle_grants (session_id, scope_id, process_id, "
+                "descriptor_json) VALUES (?, ?, ?, '{}')",
+                (scope.removeprefix("session:").partition("/")[0], scope, pid),
+            )
         lease = LEASES[n % len(LEASES)]
         if lease is not None:
             conn.execute(
@@ -118,7 +132,24 @@ ARGS = [
     ("--status", "any", "--after", "zzz"),
     ("--status", "any", "--after", "\x1b[2J; rm -rf ~", "--limit", "1", "--desc"),
     ("--status", "any", "--sort", "label"),  # the facade's own (not this read's)
+    # The lenses: the security lens (the grants to exactly that scope) and the lineage lens
+    # (a frame: its own rows; a session's root: its rows and every frame's, not `st`'s).
     ("--status", "any", "--granted-to", "session:s"),
+    ("--granted-to", "session:s/frame:f"),
+    ("--status", "any", "--granted-to", "session:s/frame:f", "-o", "jsonl"),
+    ("--status", "any", "--originated-by", "session:s"),
+    ("--originated-by", "session:s", "-o", "jsonl"),
+    ("--status", "any", "--originated-by", "session:s/frame:f"),
+    ("--status", "completed", "--originated-by", "session:st"),
+    ("--status", "any", "--granted-to", "session:none"),  # a scope holding none: `[]`
+    ("--status", "any", "--originated-by", "session:none", "-o", "jsonl"),  # nothing
+    ("--waiting", "--originated-by", "session:s"),
+    ("--status", "any", "--granted-to", "session:s", "--after", "p-010", "--limit", "5"),
+    ("--status", "any", "--originated-by", "session:s", "--after", "p-030", "--limit", "4",
+     "--desc"),
+    ("--status", "any", "--originated-by", "session:s", "--limit", "3", "-o", "jsonl"),
+    ("--status", "any", "--granted-to", "session:s", "--limit", "0"),
+    ("--status", "any", "--granted-to", "session:s", "--sort", "label"),  # the facade's
 ]
 
 
@@ -153,17 +184,37 @@ def test_the_fast_read_prints_what_the_facade_prints(
         listed = json.loads(fast[1])
         assert len(listed) == len(RECORDS) + len(HOSTILE_RECORDS)
         assert sum("undecodable" in row for row in listed) == len(HOSTILE_RECORDS)
+    if args == ("--status", "any", "--originated-by", "session:s"):  # and the lens selects
+        numbers = [*range(len(RECORDS)), *range(len(HOSTILE_RECORDS))]  # (as `registry`)
+        assert len(json.loads(fast[1])) == sum(n % len(SCOPES) in (1, 2, 3) for n in numbers)
 
 
 def test_both_paths_cut_pages_at_the_same_size() -> None:
     assert listing.LS_PAGE_CHARS == PAGE_CHARS
 
 
-def test_the_fast_read_serves_the_common_case(registry: Path) -> None:
-    """Not a decline in disguise: `ls --json` on these rows imports neither pydantic nor
-    asyncio (the models only for the rows it cannot vouch for: here, none, since the default
-    lists running rows and the hostile ones are pruned from this copy)."""
-    copy = registry.parent / "vouched.db"
+# The rows of the copy `test_the_fast_read_serves_the_common_case` reads, by the row's
+# number: `p-NNN` whose record names no unknown field (the hostile rows are pruned too).
+VOUCHED = [n for n in range(len(RECORDS)) if n % 9 != 4]
+
+
+@pytest.mark.parametrize(
+    ("lens", "listed"),
+    [
+        ((), VOUCHED),
+        (("--granted-to", "session:s"), [n for n in VOUCHED if n % len(GRANTS) in (0, 3)]),
+        (("--originated-by", "session:s"), [n for n in VOUCHED if n % len(SCOPES) in (1, 2, 3)]),
+        (("--originated-by", "session:s/frame:f"), [n for n in VOUCHED if n % len(SCOPES) == 2]),
+    ],
+    ids=["no-lens", "security-lens", "lineage-lens", "lineage-lens-frame"],
+)
+def test_the_fast_read_serves_the_common_case(
+    registry: Path, tmp_path: Path, lens: tuple[str, ...], listed: list[int]
+) -> None:
+    """Not a decline in disguise: `ls --json` on these rows, with a lens or without, imports
+    neither pydantic nor asyncio (the models only for the rows it cannot vouch for: here,
+    none, since the hostile ones are pruned from this copy), and lists the rows it should."""
+    copy = tmp_path / "vouched.db"
     copy.write_bytes(registry.read_bytes())
     conn = sqlite3.connect(copy)
     conn.execute("PRAGMA foreign_keys = OFF")
@@ -177,13 +228,13 @@ def test_the_fast_read_serves_the_common_case(registry: Path) -> None:
         "print(sorted(m for m in ('pydantic', 'asyncio', 'lashtui.model') if m in sys.modules),"
         " file=sys.stderr); sys.exit(code)"
     )
+    argv = ["--db", str(copy), "ls", "--json", "--status", "any", *lens]
     done = subprocess.run(
-        [sys.executable, "-c", probe, "--db", str(copy), "ls", "--json", "--status", "any"],
-        capture_output=True, check=False, timeout=60,
-    )  # fmt: skip
+        [sys.executable, "-c", probe, *argv], capture_output=True, check=False, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     assert done.stderr.decode().strip() == "[]"
-    assert len(json.loads(done.stdout)) > len(RECORDS) // 2
+    assert [row["process_id"] for row in json.loads(done.stdout)] == [f"p-{n:03d}" for n in listed]
 
 
 @pytest.mark.parametrize(

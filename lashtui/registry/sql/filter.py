@@ -4,15 +4,16 @@ SELECTs (`id_page_statements`). See page.py's docstring for how each one walks i
 and what a text filter costs.
 
 Nothing here imports the models (a query is read through `PageShape`, which
-`ProcessPageQuery` is): the command line's `ls --json` read (lashtui/cli_listing.py) runs
-these same statements without loading pydantic.
+`ProcessPageQuery` is, and its lens's scope through `ScopeShape`): the command line's
+`ls --json` read (lashtui/listing.py), with a lens or without, runs these same statements
+without loading pydantic.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 
 from lashtui.registry.sql.decoded_wait import DECODES_WAITING
 from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, has_backslash
@@ -21,9 +22,6 @@ from lashtui.registry.sql.long_id import as_read, cursor_bound, read_text
 from lashtui.registry.sql.repeated import repeated_sql
 from lashtui.registry.sql.stored_text import READ_CHARS
 from lashtui.state import LIVE_STATES, PROCESS_STATES, TERMINAL_STATES, ProcessState
-
-if TYPE_CHECKING:
-    from lashtui.model import SessionScope
 
 # SQLite's lower() folds ASCII only; a non-ASCII needle is matched through Python's
 # str.lower, registered on the connection, at about twice the cost per row. PostgreSQL's
@@ -384,13 +382,23 @@ class Lens(NamedTuple):
     status: str = "p.status"
 
 
+class ScopeShape(Protocol):
+    """What a lens's SQL reads of its scope: the model's `SessionScope` is one, and so is
+    lashtui/scope.py's `ScopeId`, which the command line's model-free `ls --json` reads a
+    lens's scope as (lashtui/listing.py)."""
+
+    @property
+    def agent_frame_id(self) -> str | None: ...
+    def id(self) -> str: ...
+
+
 class PageShape(Protocol):
     """What the SQL of a page reads from its query: `ProcessPageQuery` is one."""
 
     @property
     def lens(self) -> str: ...
     @property
-    def scope(self) -> SessionScope | None: ...
+    def scope(self) -> ScopeShape | None: ...
     @property
     def states(self) -> frozenset[str] | None: ...
     @property
