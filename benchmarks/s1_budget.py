@@ -5,7 +5,8 @@ load, too much to split a 0.5 s command into its parts. Instructions executed do
 each step below runs under valgrind's callgrind (about 50x slower, ~2 minutes in all) and
 is reported as the instructions it executed and as the ratio the stdlib peer's count makes
 with it, the way S1 reports the ratio of times. Each step adds one part of what `ls` does
-to the one before, so their differences are what each part costs. The ratio of counts is
+to the one before, so their differences are what each part costs; last, S1's lens figure
+(`--granted-to`) against a peer that runs the lens's SQL. The ratio of counts is
 not the ratio of times (a page-cache read or a cache miss costs more than an instruction),
 but it tracks it: on 2026-12-03 `ls` measured 0.29x in instructions and 0.22-0.29x
 in wall time (S1, same day).
@@ -22,9 +23,9 @@ import shutil
 import subprocess
 import sys
 
-from benchmarks.s1_cli import LIMIT, PEER, installed_env, lashtui_command
+from benchmarks.s1_cli import LENS_SCOPE, LIMIT, PEER, installed_env, lashtui_command
 from benchmarks.seed import big_registry
-from lashtui.model import ProcessPageQuery
+from lashtui.model import ProcessPageQuery, SessionScope
 from lashtui.registry.sql.dialect import SQLITE
 from lashtui.registry.sql.fetch import row_columns_in
 from lashtui.registry.sql.page import page_statements
@@ -85,6 +86,15 @@ def main() -> int:
     for label, argv in steps:
         count = instructions(argv, env)
         print(f"{label:<58} {count / 1e6:>7,.0f}M  {peer / count:.2f}x")
+    # The security lens, against a peer of its own (the lens's SQL): S1's lens figure.
+    lens = query.model_copy(update={"lens": "granted", "scope": SessionScope.parse(LENS_SCOPE)})
+    lens_sql = json.dumps(page_statements(lens))
+    lens_peer = instructions([*peer_argv[:4], lens_sql, *peer_argv[5:]], env)
+    lens_count = instructions([*ls_argv, "--granted-to", LENS_SCOPE], env)
+    label = "stdlib peer, the lens's SQL"
+    print(f"{label:<58} {lens_peer / 1e6:>7,.0f}M  1.00x")
+    label = f"`lashtui ls --json --granted-to {LENS_SCOPE}`"
+    print(f"{label:<58} {lens_count / 1e6:>7,.0f}M  {lens_peer / lens_count:.2f}x")
     print(f"(load average {os.getloadavg()[0]:.1f}; counts do not depend on it)")
     return 0
 
