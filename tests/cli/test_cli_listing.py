@@ -143,6 +143,7 @@ ARGS = [
     ("--status", "completed", "--originated-by", "session:st"),
     ("--status", "any", "--granted-to", "session:none"),  # a scope holding none: `[]`
     ("--status", "any", "--originated-by", "session:none", "-o", "jsonl"),  # nothing
+    ("--status", "any", "--originated-by", "session:\x1b]0;x\x07%_/frame:s%"),  # literal
     ("--waiting", "--originated-by", "session:s"),
     ("--status", "any", "--granted-to", "session:s", "--after", "p-010", "--limit", "5"),
     ("--status", "any", "--originated-by", "session:s", "--after", "p-030", "--limit", "4",
