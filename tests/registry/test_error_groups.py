@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -23,11 +24,13 @@ from lashtui.model import (
     ProcessAwaitOutput,
     failure,
 )
-from lashtui.registry import ProcessRegistry
+from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.registry.sql.blob_id import BLOB_ID_WORDS
+from lashtui.registry.sql.error import NOT_TEXT_CODE
 from lashtui.registry.sql.row import UNDECODABLE_CODE, UNDECODABLE_WORDS
 from tests.builders import ext
 from tests.cli.test_cli import LASHTUI
-from tests.raw import raw_connection
+from tests.raw import copy_row, raw_connection
 from tests.registry.rows import ids, success
 
 HUGE = "x" * 5_000
@@ -268,3 +271,36 @@ async def test_a_row_whose_record_fails_validation_elsewhere_groups_as_undecodab
     }
     assert listed[undecodable] == 2
     assert listed[("failed", "upstream_timeout", "no answer in 30s")] == 2
+
+
+async def test_a_row_never_takes_the_verdict_of_a_row_it_differs_from(tmp_path: Path) -> None:
+    """The read keeps each row's verdict (does its record decode?) for the next read. It
+    kept them by a 64-bit hash of the row, in one dict every store in the process shared,
+    and a text id hashes as a blob of the same bytes: a blob-id copy of a failed row, read
+    first, handed its verdict (a stand-in: undecodable) to the sound row once it was in
+    the window, which then grouped as process_record_undecodable instead of by its code.
+    Each row now keeps its verdict only for a row equal to it, value and type (SQLite:
+    only it stores a blob id)."""
+    db = str(tmp_path / "r.db")
+    async with open_registry(db) as registry:
+        await registry.register_process(ext("p-1"))
+        await registry.complete_process("p-1", failure("upstream_timeout", "no answer in 30s"))
+    copy_row(db, "p-1", b"p-1")  # every other column the same
+    with raw_connection(db) as conn:  # the sound row out of the read, for now
+        conn.execute("UPDATE processes SET status = 'running' WHERE process_id = 'p-1'")
+    not_text = ("failed", NOT_TEXT_CODE, BLOB_ID_WORDS)
+    async with open_registry(db, read_only=True) as registry:
+        first = await registry.error_groups(ErrorGroupQuery())
+        assert {(g.state.value, g.code, g.message): g.count for g in first.groups} == {
+            not_text: 1
+        }
+        with raw_connection(db) as conn:  # now the same as its copy but for the id's type
+            conn.execute("UPDATE processes SET status = 'failed' WHERE process_id = 'p-1'")
+        summary = await registry.error_groups(ErrorGroupQuery())
+        found = {(g.state.value, g.code, g.message): g.count for g in summary.groups}
+        assert found == {
+            ("failed", "upstream_timeout", "no answer in 30s"): 1,
+            not_text: 1,
+        }, found
+        key = ErrorGroupKey(state="failed", code="upstream_timeout", message="no answer in 30s")
+        assert ids(await registry.error_group_rows(key, 50_000)) == ["p-1"]

@@ -40,10 +40,12 @@ def _translated(sql: str) -> str:
 
 class SharedCache(RecordCache):
     """What a handle's pooled connections share of their record caches: the records and
-    execution envs committed, and the last event sequence appended to each process (only
-    those three of its `RecordCache` fields are used). Each is a guess checked in SQL
-    before it is relied on, so one thread's older record replacing another's newer one
-    costs a miss, never a wrong write; the lock keeps the dicts' multi-step updates whole."""
+    execution envs committed, the last event sequence appended to each process (each a
+    guess checked in SQL before it is relied on, so one thread's older record replacing
+    another's newer one costs a miss, never a wrong write; the lock keeps the dicts'
+    multi-step updates whole), and the Errors view's verdicts (record_cache.py `Verdicts`:
+    each kept with its row, and replaced whole by a read). Only those four of its
+    `RecordCache` fields are used."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -77,6 +79,8 @@ class PgTx(RecordCache):
         self._shared = shared
         if shared is not None:
             self.records, self.sequences, self.envs = shared.records, shared.sequences, shared.envs
+            # (and the Errors view's verdicts, whichever connection its next read runs on)
+            self.verdicts = shared.verdicts
         # Bound for one transaction at a time (see `bound`), so that the runner's map from
         # connection to cache does not keep a closed connection alive.
         self._pg = pg

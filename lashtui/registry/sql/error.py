@@ -19,7 +19,11 @@ A row whose record does not decode is grouped with the stand-ins, under their co
 words, whatever its stored outcome says (`undecodable_keys`): it costs a decode each
 ended-badly row of the window the first time (20,000 failed rows, load average ~15:
 SQLite's read ~0.7 -> ~2.2 s; later reads, whose verdicts are kept, ~1.0 -> ~1.5 s;
-PostgreSQL's ~3.4 -> ~4.0 s, client CPU ~135 ms).
+PostgreSQL's ~3.4 -> ~4.0 s, client CPU ~135 ms). The verdicts are the registry handle's
+(record_cache.py `Verdicts`), each kept with the row it was given for: 20,000 rows of
+~1.5 kB (29 MB of records) raised the reader's peak from 86 to 127 MB, and kept a later
+read's CPU where a hash of each row had it (~0.5 s at load average ~2, against ~1.5 s
+decoding every row).
 
 Codes and messages are clipped to `CLIP_CHARS` characters in SQL (`substr` counts
 characters in both stores), so a huge stored message costs its parse but never reaches
@@ -49,6 +53,7 @@ from lashtui.registry.sql.repeated import outcome_may_repeat, repeated_sql
 from lashtui.registry.sql.row import (
     UNDECODABLE_CODE,
     UNDECODABLE_WORDS,
+    RecordCache,
     Row,
     decode_row,
     fetch_rows,
@@ -158,7 +163,11 @@ def undecodable_keys(conn: Tx, window: int, large: tuple[int, ...] = ()) -> obje
         f"WHERE {_STATES} AND {_IN_WINDOW}",
         (window,),
     )
-    keys = [row[-1] for row in rows if not _decodes(row[:-1])]
+    kept = conn.verdicts if isinstance(conn, RecordCache) else None
+    verdicts = _verdicts(rows, kept.last if kept is not None else {})
+    if kept is not None:
+        kept.last = verdicts  # (replaced whole: another thread may be reading the old)
+    keys = [key for key, (_, decodes) in verdicts.items() if not decodes]
     if sql.name == "sqlite":
         return json.dumps(keys)
     return [str(key) for key in keys]
@@ -171,23 +180,26 @@ _IN_WINDOW = (
 )
 
 
-# Verdicts of earlier reads, by the hash of all that decides one (the record's text and the
-# columns its stand-in is built from, as read): the view reads the same window again every
-# few seconds, and hashing a row is ~1 us where decoding it is ~30. Cleared whole when full.
-_verdicts: dict[int, bool] = {}
-_VERDICTS_MAX = 100_000
+def _verdicts(
+    rows: list[Row], kept: dict[object, tuple[Row, bool]]
+) -> dict[object, tuple[Row, bool]]:
+    """Whether each row (`row_columns` and its row key) decodes, as every list reads it
+    (row.py), by its row key with its columns: the verdict `kept` holds for a row equal to
+    this one, value for value and type for type (1 and 1.0 are equal, 'p' and b'p' hash
+    alike), else a decode (record_cache.py `Verdicts`)."""
+    verdicts: dict[object, tuple[Row, bool]] = {}
+    for row in rows:
+        key, columns = row[-1], row[:-1]
+        held = kept.get(key)
+        if held is not None and _same(held[0], columns):
+            verdicts[key] = held
+        else:
+            verdicts[key] = (columns, decode_row(columns).undecodable is None)
+    return verdicts
 
 
-def _decodes(row: Row) -> bool:
-    """Whether the row (`row_columns`) decodes, as every list reads it (row.py)."""
-    key = hash(row)
-    verdict = _verdicts.get(key)
-    if verdict is None:
-        verdict = decode_row(row).undecodable is None
-        if len(_verdicts) >= _VERDICTS_MAX:
-            _verdicts.clear()
-        _verdicts[key] = verdict
-    return verdict
+def _same(kept: Row, row: Row) -> bool:
+    return kept == row and all(type(a) is type(b) for a, b in zip(kept, row, strict=True))
 
 
 def _clip(expression: str) -> str:

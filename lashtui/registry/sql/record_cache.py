@@ -19,6 +19,24 @@ StagedMark = tuple[
 ]
 
 
+class Verdicts:
+    """Whether each failed, cancelled or abandoned row of the Errors view's last window
+    decodes (sql/error.py `undecodable_keys`), by the row's key in its store (SQLite's
+    rowid, PostgreSQL's ctid), each kept with the row's columns as they were read: the view
+    reads the same window every few seconds, and comparing a row with the one kept costs a
+    fraction of decoding it. A verdict is reused only for a row equal to the one it was
+    given for, value for value and type for type, so two rows that differ never share one
+    (a 64-bit hash of the row chose them before: a text id and a blob of the same bytes
+    hash alike, and a sound row took a blob row's verdict). Only the last read's rows are
+    kept, so it holds at most one window's columns (what the read has just fetched
+    anyway), and a row that changed or left the window is forgotten at the next read."""
+
+    __slots__ = ("last",)
+
+    def __init__(self) -> None:
+        self.last: dict[object, tuple[tuple[object, ...], bool]] = {}
+
+
 class RecordCache:
     """A connection's cache of decoded records (see the module docstring), mixed into the
     connection class. Saves are staged and enter the cache only once their transaction
@@ -56,6 +74,8 @@ class RecordCache:
         # `drive_work_items`).
         self.large_records: set[str] = set()
         self.large_looked_for = False  # (whether a drive has looked for them yet)
+        # The Errors view's verdicts of its last window (`Verdicts`).
+        self.verdicts = Verdicts()
 
     def save_clock(self) -> None:
         """Before COMMIT: the clock row takes the last sequence handed out."""
