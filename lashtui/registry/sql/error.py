@@ -232,20 +232,27 @@ def _unlike(sql: Dialect) -> str:
 NOT_TEXT_CODE = "process_id_not_text"
 
 
-def _not_text(sql: Dialect, null: str, blob: str) -> str:
-    """The CASE arms (`null` for a NULL id, `blob` for a blob's) that come before the rest."""
-    if sql.name != "sqlite":
-        return ""
-    return f"WHEN p.process_id IS NULL THEN {null} WHEN typeof(p.process_id) = 'blob' THEN {blob} "
+def _stand_in(sql: Dialect, null: str, blob: str, undecodable: str) -> str:
+    """The CASE arms, before the rest, of a row every reader shows as its stand-in, which
+    groups under the stand-in's code or words, whatever its record says: `null` for a NULL
+    id and `blob` for a blob's (SQLite only), `undecodable` for a record that does not
+    decode (`_unlike`). The id's arms come first: such a row's record is never read."""
+    not_text = ""
+    if sql.name == "sqlite":
+        not_text = (
+            f"WHEN p.process_id IS NULL THEN {null} "
+            f"WHEN typeof(p.process_id) = 'blob' THEN {blob} "
+        )
+    return f"{not_text}WHEN {_unlike(sql)} THEN {undecodable} "
 
 
 def _code(sql: Dialect) -> str:
     """A row's group code: the failure code, the abandon writer, none for a cancel."""
     failure = sql.json_text("p.outcome", "code")
     writer = sql.json_text("p.outcome", "evidence.writer")
-    code = f"'{NOT_TEXT_CODE}'"
+    code, undecodable = f"'{NOT_TEXT_CODE}'", f"'{UNDECODABLE_CODE}'"
     return _clip(
-        f"CASE {_not_text(sql, code, code)}WHEN {_unlike(sql)} THEN '{UNDECODABLE_CODE}' "
+        f"CASE {_stand_in(sql, code, code, undecodable)}"
         f"WHEN p.status = 'failed' THEN {failure} WHEN p.status = 'abandoned' THEN {writer} END"
     )
 
@@ -253,9 +260,9 @@ def _code(sql: Dialect) -> str:
 def _message(sql: Dialect) -> str:
     """A row's group message: the failure message or cancel reason, the abandon reason."""
     output = sql.json_text("p.outcome", "message")
-    null, blob = f"'{NULL_ID_WORDS}'", f"'{BLOB_ID_WORDS}'"
+    null, blob, undecodable = f"'{NULL_ID_WORDS}'", f"'{BLOB_ID_WORDS}'", f"'{UNDECODABLE_WORDS}'"
     return _clip(
-        f"CASE {_not_text(sql, null, blob)}WHEN {_unlike(sql)} THEN '{UNDECODABLE_WORDS}' "
+        f"CASE {_stand_in(sql, null, blob, undecodable)}"
         f"WHEN p.status = 'abandoned' THEN p.reason ELSE {output} END"
     )
 
