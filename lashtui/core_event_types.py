@@ -1,5 +1,5 @@
 """lash's core event types as a stored record holds them, as text, for the readers that look
-at stored records without the models: `ls --json`'s printer (observed_json.py) compares a
+at stored records without the models: `ls --json`'s reading of records (record_shape.py) compares a
 record's `event_types` with them, and the repeated-key check (state.py `repeated_key`) steps
 over them. Nearly every record declares exactly these, and they are two thirds of its text.
 

@@ -49,7 +49,7 @@ TERMINAL_STATES: tuple[ProcessState, ...] = tuple(s for s in ProcessState if s.i
 # them holds is not known (row.py `decode_record`; the census, the state filters and
 # `check` count it as the running stand-in it reads as, asking this very function in
 # SQLite's SQL, registry/sql/repeated.py; `ls --json`'s printer leaves such a row to the
-# models, observed_json.py). Every record is looked at, so the look is cheap
+# models, record_shape.py `vouched_record`). Every record is looked at, so the look is cheap
 # (`repeated_key`): the text is searched for the read names, not parsed, and only a record
 # where one is named twice in the same stretch is parsed, the value in question alone, or
 # the whole record when that does not settle it.

@@ -1,4 +1,5 @@
-"""The model-free `ls --json` row printer (lashtui/observed_json.py) against the models.
+"""The model-free `ls --json` row printer (lashtui/observed_json.py, reading records through
+lashtui/record_shape.py) against the models.
 
 Two halves. The field lists, enums and core event types it mirrors are checked against the
 models themselves, so a model that changes fails here rather than printing differently. And
@@ -23,7 +24,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
+from lashtui import json_shape
 from lashtui import observed_json as oj
+from lashtui import record_shape as rs
 from lashtui.clock import ManualClock
 from lashtui.core_event_types import CORE_EVENT_TYPES_JSON
 from lashtui.model import (
@@ -90,33 +93,33 @@ def _printed_fields(model: type[BaseModel]) -> list[tuple[str, bool, bool]]:
     return fields
 
 
-def _mirrored(spec: oj.Spec) -> list[tuple[str, bool, bool]]:
+def _mirrored(spec: json_shape.Spec) -> list[tuple[str, bool, bool]]:
     return [(name, required, omitted) for name, _, required, omitted in spec]
 
 
-MIRRORS: list[tuple[oj.Spec, type[BaseModel]]] = [
-    (oj.SESSION_SCOPE.spec, SessionScope),
-    (oj.IDENTITY.spec, ProcessIdentity),
-    (oj.ABANDON_REQUEST.spec, AbandonRequest),
-    (oj.EXTERNAL_REF.spec, ExternalRef),
-    (oj.LOCAL_PROCESS, LocalProcessLiveness),
-    (oj.STARTED.spec, ProcessStarted),
-    (oj.WAIT.spec, WaitState),
-    (oj.PROVENANCE.spec, ProcessProvenance),
-    (oj.TOOL_CALL, PreparedToolCall),
-    (oj.EVIDENCE.spec, AbandonEvidence),
-    (oj.RECORD, ProcessRecord),
-    *[(oj.CAUSAL_REF.variants[m.model_fields["type"].default], m) for m in (
+MIRRORS: list[tuple[json_shape.Spec, type[BaseModel]]] = [
+    (rs.SESSION_SCOPE.spec, SessionScope),
+    (rs.IDENTITY.spec, ProcessIdentity),
+    (rs.ABANDON_REQUEST.spec, AbandonRequest),
+    (rs.EXTERNAL_REF.spec, ExternalRef),
+    (rs.LOCAL_PROCESS, LocalProcessLiveness),
+    (rs.STARTED.spec, ProcessStarted),
+    (rs.WAIT.spec, WaitState),
+    (rs.PROVENANCE.spec, ProcessProvenance),
+    (rs.TOOL_CALL, PreparedToolCall),
+    (rs.EVIDENCE.spec, AbandonEvidence),
+    (rs.RECORD, ProcessRecord),
+    *[(rs.CAUSAL_REF.variants[m.model_fields["type"].default], m) for m in (
         TurnCause, EffectCause, ToolCallCause, ProcessCause, ProcessEventCause,
         TriggerOccurrenceCause, SessionNodeCause,
     )],
-    *[(oj.ORIGINATOR.variants[m.model_fields["type"].default], m) for m in (
+    *[(rs.ORIGINATOR.variants[m.model_fields["type"].default], m) for m in (
         HostOriginator, SessionOriginator,
     )],
-    *[(oj.INPUT_VARIANTS[m.model_fields["type"].default], m) for m in (
+    *[(rs.INPUT_VARIANTS[m.model_fields["type"].default], m) for m in (
         ToolCall, Engine, SessionTurn, External,
     )],
-    *[(oj.OUTPUT_VARIANTS[m.model_fields["type"].default], m) for m in (
+    *[(rs.OUTPUT_VARIANTS[m.model_fields["type"].default], m) for m in (
         SuccessOutput, FailureOutput, CancelledOutput, AbandonedOutput,
     )],
 ]  # fmt: skip
@@ -130,7 +133,7 @@ def _tagged_required(
 
 
 @pytest.mark.parametrize(("spec", "model"), MIRRORS, ids=lambda x: getattr(x, "__name__", ""))
-def test_every_field_list_is_its_models(spec: oj.Spec, model: type[BaseModel]) -> None:
+def test_every_field_list_is_its_models(spec: json_shape.Spec, model: type[BaseModel]) -> None:
     expected = _printed_fields(model)
     if "type" in model.model_fields:
         expected = _tagged_required(expected, "type")
@@ -144,19 +147,19 @@ def test_the_other_mirrored_models() -> None:
     assert [n for n, *_ in _printed_fields(LeaseOwnerIdentity)] == [
         "owner_id", "incarnation_id", "liveness",
     ]  # fmt: skip
-    assert [n for n, *_ in _printed_fields(WaitKind)] == [n for n, *_ in oj.WAIT_KIND]
+    assert [n for n, *_ in _printed_fields(WaitKind)] == [n for n, *_ in rs.WAIT_KIND]
     assert [n for n, *_ in _printed_fields(ProcessStatus)] == ["state", "await_output"]
     assert list(OpaqueLiveness.model_fields) == ["kind"]
 
 
 def test_the_enums_and_core_event_types_are_the_models() -> None:
-    assert {d.value for d in RecoveryDisposition} == oj.DISPOSITIONS
-    assert {c.value for c in ToolFailureClass} == oj.FAILURE_CLASSES
-    assert {w.value for w in AbandonWriter} == oj.ABANDON_WRITERS
-    assert {s.value for s in ProcessLifecycleStatus} == oj.LIFECYCLE
+    assert {d.value for d in RecoveryDisposition} == rs.DISPOSITIONS
+    assert {c.value for c in ToolFailureClass} == rs.FAILURE_CLASSES
+    assert {w.value for w in AbandonWriter} == rs.ABANDON_WRITERS
+    assert {s.value for s in ProcessLifecycleStatus} == rs.LIFECYCLE
     for output in OUTPUTS:
-        assert oj.OUTPUT_STATES[output.type] == output.terminal_state().value
-    assert set(oj.OUTPUT_STATES) == {output.type for output in OUTPUTS}
+        assert rs.OUTPUT_STATES[output.type] == output.terminal_state().value
+    assert set(rs.OUTPUT_STATES) == {output.type for output in OUTPUTS}
     assert CORE_EVENT_TYPES_JSON == _CORE_RECORD_JSON
 
 

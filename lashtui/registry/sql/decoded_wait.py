@@ -14,7 +14,7 @@ exact, where SQL tests of the wait's shape could only catch the refusals they sp
 It costs a decode a row found waiting (~28 us for a 1.3 kB record), where the tests it
 replaces (the repeated-key call, the wait's shape in SQL) cost ~20 us: see filter.py
 `_waiting_on_sqlite` for the census's figures. Where the models are not loaded, the stdlib's
-reading of the record (observed_json.py `vouched_record`, ~33 us) answers first: the
+reading of the record (record_shape.py `vouched_record`, ~33 us) answers first: the
 command line's model-free `ls --json` runs this same SQL and must not import the models
 (~325 ms) for records lash or lashtui wrote; one it does not vouch for is left to them.
 """
@@ -26,7 +26,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from lashtui.observed_json import vouched_record
+from lashtui.record_shape import vouched_record
 
 if TYPE_CHECKING:
     import sqlite3
