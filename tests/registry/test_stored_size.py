@@ -42,7 +42,7 @@ from lashtui.model.page import PAGE_CHARS
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.registry.sql import row
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES
-from lashtui.registry.sql.event import EVENT_TOO_LARGE
+from lashtui.registry.sql.event_row import EVENT_TOO_LARGE
 from lashtui.registry.sql.fetch import check_stored_size
 from lashtui.registry.sqlite.connect import RegistryConnection
 from lashtui.worker import ProcessWorker

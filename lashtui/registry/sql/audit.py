@@ -32,7 +32,7 @@ from lashtui.model.audit import (
     OperatorAction,
 )
 from lashtui.registry.sql.dialect import Tx, dialect
-from lashtui.registry.sql.event import event_row
+from lashtui.registry.sql.event_row import event_row
 from lashtui.registry.sql.log_read import page_rows
 from lashtui.registry.sql.stored_text import (
     READ_CHARS,

@@ -6,6 +6,10 @@ transaction: replay lookup first (so an identical replay succeeds even on a term
 repairs a status projection a crash left behind), then the declared-type, replay-key, schema
 and selector checks, and only then the insert and the row update. Any failure raises before
 the first write, so the transaction rolls back to nothing.
+
+An event read back is event_row.py's (its columns, its stand-in), and the reads of a log
+are log_read.py's; `first_after`, `count_through` and `ack_wake` stay here with the
+store's other calls into this module.
 """
 
 from __future__ import annotations
@@ -29,103 +33,21 @@ from lashtui.model import (
 )
 from lashtui.model.event import event_invocation, event_payload_hash
 from lashtui.model.materialization import materialize, wake_delivery
-from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Dialect, Tx, dialect
+from lashtui.registry.sql.dialect import Dialect, Tx, dialect
 from lashtui.registry.sql.event_json import NO_SEMANTICS, event_json, value_json
+from lashtui.registry.sql.event_row import decode_event
 from lashtui.registry.sql.fetch import Statement, read_ahead
 from lashtui.registry.sql.lease import release_if_current
+from lashtui.registry.sql.log_read import first_of_type
 from lashtui.registry.sql.row import (
     DECODE_ERRORS,
     RecordCache,
-    Row,
-    fetch_rows,
     require_exists,
     require_record,
     save_changes,
     undecodable_reason,
 )
-from lashtui.registry.sql.stored_text import as_read, read_text
-from lashtui.untrusted import clipped
-
-# Why an event left unread (dialect.py `stored_json`) is a stand-in, or refused.
-EVENT_TOO_LARGE = (
-    f"the event is over {MAX_STORED_BYTES >> 20} MiB of JSON, more than any reader takes"
-)
-
-
-def _decode_event(text: str | None) -> ProcessEvent:
-    if text is None:
-        raise ValueError(EVENT_TOO_LARGE)
-    return ProcessEvent.model_validate_json(text)
-
-
-# The reads of the log read each event's columns with its JSON, and an event that does not
-# decode (another program wrote it: see row.py) is a stand-in built from them, payload null
-# and `undecodable` saying why, so one bad event never hides a process's timeline.
-EVENT_COLUMNS = "event_json, process_id, sequence, event_type, occurred_at_ms"
-
-
-def event_columns(conn: Tx, alias: str = "") -> list[str]:
-    """`EVENT_COLUMNS` (each with `alias`, as `e.`) as every read of events takes them: the
-    event's JSON NULL when it is past `MAX_STORED_BYTES` (dialect.py `stored_json`;
-    `event_row` makes it a stand-in)."""
-    return list(_event_columns(dialect(conn), alias))
-
-
-@functools.cache
-def _event_columns(sql: Dialect, alias: str) -> tuple[str, ...]:
-    """(The event type column, which only a stand-in shows, under the ceiling on plain
-    text: stored_text.py. One of 200 MB cost `events` 440 MB, read whole and never shown.)"""
-    json_column, process_id, sequence, event_type, occurred_at_ms = (
-        f"{alias}{column}" for column in EVENT_COLUMNS.split(", ")
-    )
-    return (
-        sql.stored_json(json_column), process_id, sequence, read_text(event_type), occurred_at_ms
-    )
-
-
-@functools.cache
-def _selected_events(sql: Dialect) -> str:
-    """`SELECT` and the events' columns, for the reads of the first event of a type (a
-    claim's cancel lookup: made once per dialect)."""
-    return f"SELECT {', '.join(_event_columns(sql, ''))} FROM process_events "
-
-
-def event_row(row: Row) -> ProcessEvent:
-    """The event a row of the log holds, or a stand-in saying why it does not decode. The
-    row's sequence column is the event's place in the log, which every page reads on from:
-    an event whose JSON names another sequence (another program wrote one without the
-    other: a JSON saying -1 under a row of 1 made `lashtui events` read the same page for
-    ever) does not decode, as a record whose status column disagrees (row.py
-    `StatusMismatch`): which of the two is true is not known."""
-    sequence = row[2]
-    try:
-        event = _decode_event(row[0])
-        if event.sequence != sequence and type(sequence) is int:
-            raise ValueError(f"its JSON says sequence {event.sequence}, its row {sequence}")
-    except DECODE_ERRORS as error:
-        _, process_id, _, event_type, occurred_at_ms = row
-        event_type = as_read(event_type)  # (cut past the ceiling: shown as such)
-        # (Numbers the reads did not test are read as 0 when they are no whole number: a
-        # time so read is marked unknown, and the reason says what the column holds.)
-        sequence = sequence if type(sequence) is int else 0
-        reason = undecodable_reason(error)
-        time_unknown = type(occurred_at_ms) is not int
-        if time_unknown:
-            held = clipped(repr(occurred_at_ms), 40)
-            reason = f"{reason}; its time column holds {held}, which is no whole number"
-        return ProcessEvent(
-            process_id=str(process_id),
-            sequence=sequence,
-            event_type=str(event_type),
-            payload=None,
-            invocation=event_invocation(str(process_id), sequence, str(event_type), None),
-            occurred_at=SystemTime.from_ms(0 if time_unknown else occurred_at_ms),
-            time_unknown=time_unknown,
-        ).marked_undecodable(reason)
-    if event.process_id != row[1] and isinstance(row[1], str):
-        # The row's key, as for records (row.py `keyed`): an id that is not UTF-8.
-        return event.model_copy(update={"process_id": row[1]})
-    return event
+from lashtui.registry.sql.stored_text import read_text
 
 
 @dataclass(frozen=True)
@@ -162,7 +84,7 @@ class Replay:
                 "event"
             )
         try:
-            return _decode_event(self.stored[1])
+            return decode_event(self.stored[1])
         except DECODE_ERRORS as error:  # another program's event, or one past the ceiling
             raise StoreError(
                 f"process `{process_id}` event under replay key `{key}` could not be decoded "
@@ -376,51 +298,6 @@ def first_after(
     if found is None:
         require_exists(conn, process_id)
     return found
-
-
-def first_of_type(
-    conn: Tx, process_id: str, event_type: str, after: int
-) -> ProcessEvent | None:
-    """`first_after` for a row known to exist. A range of the primary key (process_id,
-    sequence); only the one match is decoded."""
-    rows = fetch_rows(conn, *first_of_type_statement(conn, process_id, event_type, after))
-    return event_row(rows[0]) if rows else None
-
-
-def first_of_type_statement(
-    conn: Tx, process_id: str, event_type: str, after: int
-) -> Statement:
-    """`first_of_type`'s read (for `read_ahead`)."""
-    return (
-        f"{_selected_events(dialect(conn))}WHERE process_id = ? AND sequence > ? "
-        "AND event_type = ? ORDER BY sequence LIMIT 1",
-        (process_id, after, event_type),
-    )
-
-
-def first_of_type_each(
-    conn: Tx, process_ids: list[str], event_type: str
-) -> dict[str, ProcessEvent]:
-    """`first_of_type` (after 0) of rows known to exist, in one read: each id's first event
-    of the type, for the ids that have one."""
-    if not process_ids:
-        return {}
-    rows = fetch_rows(conn, *first_of_type_each_statement(conn, process_ids, event_type))
-    first: dict[str, Row] = {}
-    for row in rows:
-        first.setdefault(row[1], row)
-    return {process_id: event_row(row) for process_id, row in first.items()}
-
-
-def first_of_type_each_statement(
-    conn: Tx, process_ids: list[str], event_type: str
-) -> Statement:
-    """`first_of_type_each`'s read (for `read_ahead`)."""
-    return (
-        f"{_selected_events(dialect(conn))}WHERE event_type = ? "
-        f"AND process_id IN ({', '.join('?' * len(process_ids))}) ORDER BY process_id, sequence",
-        (event_type, *process_ids),
-    )
 
 
 def count_through(conn: Tx, process_id: str, event_type: str, sequence: int) -> int:

@@ -1,6 +1,7 @@
 """Reading a process's event log a page at a time, each page bounded by its size as well as
-by its count (lashtui's extensions to lash's `events_after` and `recent_events`), and the
-sequences of the wakes nobody has taken delivery of.
+by its count (lashtui's extensions to lash's `events_after` and `recent_events`), the
+sequences of the wakes nobody has taken delivery of, and the first event of a type after a
+sequence (an awaiter's poll, a claim's cancel lookup: `first_of_type`).
 
 An event's payload may be a mebibyte (the write limit, `lashtui.model.limit`) and a log has
 no length limit, so a page of 2,000 events could be 2 GiB, and a reader that holds a whole
@@ -14,13 +15,15 @@ from each event's stored size, without fetching it (fetch.py `sized_page`).
 
 from __future__ import annotations
 
+import functools
+
 from lashtui.errors import InvalidRequest
 from lashtui.model import ProcessEvent
-from lashtui.registry.sql.dialect import Tx, dialect, has_backslash
-from lashtui.registry.sql.event import event_columns, event_row
-from lashtui.registry.sql.fetch import sized_page
+from lashtui.registry.sql.dialect import Dialect, Tx, dialect, has_backslash
+from lashtui.registry.sql.event_row import event_columns, event_columns_in, event_row
+from lashtui.registry.sql.fetch import Statement, sized_page
 from lashtui.registry.sql.page import check_limit, check_size
-from lashtui.registry.sql.row import Row, require_exists
+from lashtui.registry.sql.row import Row, fetch_rows, require_exists
 
 # The pages `pending_wake_sequences` reads the un-acked events in.
 WAKE_PAGE = 500
@@ -151,3 +154,58 @@ def _check(limit: int | None, max_chars: int | None) -> None:
     if limit is not None:
         check_limit(limit, "an event-page", least=1)  # (0 would page for ever)
     check_size(max_chars, "an event-page")
+
+
+# --- the first event of a type after a sequence ------------------------------------------
+
+
+@functools.cache
+def _selected_events(sql: Dialect) -> str:
+    """`SELECT` and the events' columns, for the reads of the first event of a type (a
+    claim's cancel lookup: made once per dialect)."""
+    return f"SELECT {', '.join(event_columns_in(sql, ''))} FROM process_events "
+
+
+def first_of_type(
+    conn: Tx, process_id: str, event_type: str, after: int
+) -> ProcessEvent | None:
+    """`first_after` for a row known to exist. A range of the primary key (process_id,
+    sequence); only the one match is decoded."""
+    rows = fetch_rows(conn, *first_of_type_statement(conn, process_id, event_type, after))
+    return event_row(rows[0]) if rows else None
+
+
+def first_of_type_statement(
+    conn: Tx, process_id: str, event_type: str, after: int
+) -> Statement:
+    """`first_of_type`'s read (for `read_ahead`)."""
+    return (
+        f"{_selected_events(dialect(conn))}WHERE process_id = ? AND sequence > ? "
+        "AND event_type = ? ORDER BY sequence LIMIT 1",
+        (process_id, after, event_type),
+    )
+
+
+def first_of_type_each(
+    conn: Tx, process_ids: list[str], event_type: str
+) -> dict[str, ProcessEvent]:
+    """`first_of_type` (after 0) of rows known to exist, in one read: each id's first event
+    of the type, for the ids that have one."""
+    if not process_ids:
+        return {}
+    rows = fetch_rows(conn, *first_of_type_each_statement(conn, process_ids, event_type))
+    first: dict[str, Row] = {}
+    for row in rows:
+        first.setdefault(row[1], row)
+    return {process_id: event_row(row) for process_id, row in first.items()}
+
+
+def first_of_type_each_statement(
+    conn: Tx, process_ids: list[str], event_type: str
+) -> Statement:
+    """`first_of_type_each`'s read (for `read_ahead`)."""
+    return (
+        f"{_selected_events(dialect(conn))}WHERE event_type = ? "
+        f"AND process_id IN ({', '.join('?' * len(process_ids))}) ORDER BY process_id, sequence",
+        (event_type, *process_ids),
+    )

@@ -26,7 +26,7 @@ from lashtui.model import (
     ProcessStarted,
     ProcessStartRequest,
 )
-from lashtui.registry.sql import claim, drive, event, lease, lease_row, process
+from lashtui.registry.sql import claim, drive, lease, lease_row, log_read, process
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.fetch import fetch_rows, read_ahead
 from lashtui.registry.sql.filter import LIVE, in_backlog
@@ -54,7 +54,7 @@ def claim_for_run(
     read_ahead(
         conn,
         lease_row.lease_row_statement(conn, process_id),
-        event.first_of_type_statement(conn, process_id, CANCEL_REQUESTED, 0),
+        log_read.first_of_type_statement(conn, process_id, CANCEL_REQUESTED, 0),
     )
     record = load_record(conn, process_id)  # the claim's existence check, and the row
     if record is None:
@@ -66,7 +66,7 @@ def claim_for_run(
         return ProcessRunClaim(outcome, record)
     if record.first_started is None:
         record = save_changes(conn, record, now, first_started=started)
-    cancel = event.first_of_type(conn, process_id, CANCEL_REQUESTED, 0)  # the row exists
+    cancel = log_read.first_of_type(conn, process_id, CANCEL_REQUESTED, 0)  # the row exists
     return ProcessRunClaim(outcome, record, started=True, cancel_requested=cancel)
 
 
@@ -286,7 +286,7 @@ def _claim_picked(
     claim.save_new_leases(conn, [new for _, _, new in picked])
     # (`every`: the ids whose cancel requests `_claim_locked` read ahead, a superset.)
     ids = every if every is not None and picked else [pid for pid, _, _ in picked]
-    cancels = event.first_of_type_each(conn, ids, CANCEL_REQUESTED)
+    cancels = log_read.first_of_type_each(conn, ids, CANCEL_REQUESTED)
     # Every first-started fact of the batch in one statement (`save_same_changes`).
     fresh = [record for _, record, _ in picked if record.first_started is None]
     touched = {
@@ -322,7 +322,7 @@ def _claim_locked(
     if not rows:
         return []
     picked = [process_id for process_id, _ in rows]
-    cancels = event.first_of_type_each_statement(conn, picked, CANCEL_REQUESTED)
+    cancels = log_read.first_of_type_each_statement(conn, picked, CANCEL_REQUESTED)
     read_ahead(conn, cancels)
     leases = {
         process_id: (fence, bool(held))
