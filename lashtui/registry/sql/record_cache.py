@@ -21,7 +21,7 @@ StagedMark = tuple[
 
 class Verdicts:
     """Whether each failed, cancelled or abandoned row of the Errors view's last window
-    decodes (sql/error.py `undecodable_keys`), by the row's key in its store (SQLite's
+    decodes (sql/error_window.py `undecodable_keys`), by the row's key in its store (SQLite's
     rowid, PostgreSQL's ctid), each kept with the row's columns as they were read: the view
     reads the same window every few seconds, and comparing a row with the one kept costs a
     fraction of decoding it. A verdict is reused only for a row equal to the one it was

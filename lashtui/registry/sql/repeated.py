@@ -146,7 +146,7 @@ def outcome_may_repeat(sql: Dialect, column: str) -> str:
     to ~350 ms (the benchmarks' 100,000-row registry); this test, to ~180 ms of CPU.
 
     False on PostgreSQL, whose outcome jsonb read (keeping one of two): the Errors view
-    asks every row with an outcome there (sql/error.py `_window_on_postgres`)."""
+    asks every row with an outcome there (sql/error_window.py `_window_on_postgres`)."""
     names = sorted(set(_names(OUTCOME_READ)))
     if sql.name != "sqlite":
         return "FALSE"
