@@ -19,10 +19,9 @@ words, whatever its stored outcome says (`undecodable_keys`): it costs a decode 
 ended-badly row of the window the first time (20,000 failed rows, load average ~15:
 SQLite's read ~0.7 -> ~2.2 s; later reads, whose verdicts are kept, ~1.0 -> ~1.5 s;
 PostgreSQL's ~3.4 -> ~4.0 s, client CPU ~135 ms). The verdicts are the registry handle's
-(record_cache.py `Verdicts`), each kept with the row it was given for: 20,000 rows of
-~1.5 kB (29 MB of records) raised the reader's peak from 86 to 127 MB, and kept a later
-read's CPU where a hash of each row had it (~0.5 s at load average ~2, against ~1.5 s
-decoding every row).
+(record_cache.py `Verdicts`), each kept for its row with a hash of the row's columns and
+their types (a later read of 20,000 rows ~0.6-0.7 s of CPU at load average ~2, against
+~1.5 s decoding every row).
 """
 
 from __future__ import annotations
@@ -150,25 +149,29 @@ _IN_WINDOW = (
 
 
 def _verdicts(
-    rows: list[Row], kept: dict[object, tuple[Row, bool]]
-) -> dict[object, tuple[Row, bool]]:
+    rows: list[Row], kept: dict[object, tuple[int, bool]]
+) -> dict[object, tuple[int, bool]]:
     """Whether each row (`row_columns` and its row key) decodes, as every list reads it
-    (row.py), by its row key with its columns: the verdict `kept` holds for a row equal to
-    this one, value for value and type for type (1 and 1.0 are equal, 'p' and b'p' hash
-    alike), else a decode (record_cache.py `Verdicts`)."""
-    verdicts: dict[object, tuple[Row, bool]] = {}
+    (row.py), by its row key with its columns' `_typed_hash`: the verdict `kept` holds for
+    that row when its columns hash alike, else a decode (record_cache.py `Verdicts`)."""
+    verdicts: dict[object, tuple[int, bool]] = {}
     for row in rows:
         key, columns = row[-1], row[:-1]
+        typed = _typed_hash(columns)
         held = kept.get(key)
-        if held is not None and _same(held[0], columns):
+        if held is not None and held[0] == typed:
             verdicts[key] = held
         else:
-            verdicts[key] = (columns, decode_row(columns).undecodable is None)
+            verdicts[key] = (typed, decode_row(columns).undecodable is None)
     return verdicts
 
 
-def _same(kept: Row, row: Row) -> bool:
-    return kept == row and all(type(a) is type(b) for a, b in zip(kept, row, strict=True))
+def _typed_hash(columns: Row) -> int:
+    """The columns' hash with their types': `hash` alone reads a text and a blob of the same
+    bytes alike, and 1 and 1.0 (a sound row once took its blob copy's verdict). Compared
+    only with the same row's (its row key) in the read before, so what it keeps is 8
+    bytes a row, not the row's record."""
+    return hash((tuple(map(type, columns)), columns))
 
 
 def rows_of(window: int) -> str:

@@ -22,19 +22,18 @@ StagedMark = tuple[
 class Verdicts:
     """Whether each failed, cancelled or abandoned row of the Errors view's last window
     decodes (sql/error_window.py `undecodable_keys`), by the row's key in its store (SQLite's
-    rowid, PostgreSQL's ctid), each kept with the row's columns as they were read: the view
-    reads the same window every few seconds, and comparing a row with the one kept costs a
-    fraction of decoding it. A verdict is reused only for a row equal to the one it was
-    given for, value for value and type for type, so two rows that differ never share one
-    (a 64-bit hash of the row chose them before: a text id and a blob of the same bytes
-    hash alike, and a sound row took a blob row's verdict). Only the last read's rows are
-    kept, so it holds at most one window's columns (what the read has just fetched
-    anyway), and a row that changed or left the window is forgotten at the next read."""
+    rowid, PostgreSQL's ctid), each kept with a hash of the row's columns and their types
+    (error_window.py `_typed_hash`): the view reads the same window every few seconds, and
+    hashing a row costs a fraction of decoding it. A verdict is reused only for the same
+    row key whose columns hash alike, types included, so a text id and a blob of the same
+    bytes never share one (a module-wide `hash` of the row alone chose them before, which
+    reads those two alike: a sound row took a blob copy's verdict). Only the last read's
+    rows are kept, and a row that changed or left the window is forgotten at the next read."""
 
     __slots__ = ("last",)
 
     def __init__(self) -> None:
-        self.last: dict[object, tuple[tuple[object, ...], bool]] = {}
+        self.last: dict[object, tuple[int, bool]] = {}
 
 
 class RecordCache:
