@@ -192,6 +192,7 @@ class _Reader:
         self.conn, self.path = conn, path
 
     def page(self, page: _Page, down: bool) -> tuple[list[Row], dict[str, Row], bool]:
+        from lashtui.registry.sql.ceiling import unread_past_ceiling
         from lashtui.registry.sqlite.connect import connect_read_only
         from lashtui.registry.sqlite.file import still_immutable
 
@@ -199,7 +200,7 @@ class _Reader:
             state = self.conn.immutable_at
             self.conn.execute("BEGIN")
             try:
-                found = _read_page(self.conn, page, down)
+                found = unread_past_ceiling(self.conn, _read_page, page, down)
             finally:
                 if self.conn.in_transaction:
                     self.conn.execute("ROLLBACK")
@@ -215,11 +216,13 @@ class _Reader:
 def _read_page(conn: Any, page: _Page, down: bool) -> tuple[list[Row], dict[str, Row], bool]:
     """One page's rows in order, their held leases, and whether the page was cut short by
     its records' size, as the store reads them (it reads the leases in a second snapshot;
-    here they share the page's)."""
+    here they share the page's). In the connection's dialect, which names the rows whose
+    records are past the ceiling once a read has found them (sql/ceiling.py)."""
+    from lashtui.registry.sql.dialect import dialect
     from lashtui.registry.sql.fetch import held_lease_rows, ordered_rows
     from lashtui.registry.sql.filter import id_page_ids
 
-    ids = id_page_ids(conn, page, down)
+    ids = id_page_ids(conn, page, down, dialect(conn))
     rows, covered = ordered_rows(conn, ids, LS_PAGE_CHARS)
     return rows, held_lease_rows(conn, [row[1] for row in rows]), covered < len(ids)
 

@@ -18,6 +18,16 @@ a value's size from its header (`octet_length`): nothing to do there.
 A statement that still fails under the limit met another value past it (an id of
 hundreds of MB: `lashtui check --long-ids` names such a row): it runs again without the
 limit, as before, and SQLite loads that value.
+
+Every other read of many records on a SQLite store's connection (lists, id and sorted
+pages and their state and text filters, the feed, the dashboard's window: connection.py
+`read`, and `ls`'s plain read, listing.py) runs through `unread_past_ceiling`, which does
+the same for a whole read and keeps the rows it found: those rows' `too_large` reads true
+without measuring (dialect.py `Dialect.unread`), so such a row is still listed, once, with
+its id and status, as its stand-in (row.py `TOO_LARGE`), and its record is never loaded.
+The connection keeps the rowids and tells them again from their rows' headers before each
+read (fetch.py `past_ceiling`'s way, ~3 us a row): a dashboard reads every second, and
+only a read that meets a new such row searches the table again.
 """
 
 from __future__ import annotations
@@ -27,7 +37,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Tx
+from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Tx, dialect
+from lashtui.registry.sql.record_cache import RecordCache
 
 T = TypeVar("T")
 
@@ -56,6 +67,70 @@ def within_ceiling(conn: Tx, scan: Callable[[tuple[int, ...]], T], where: str) -
         if not _too_big(error):
             raise
     return scan(large)  # (another value past the limit: see the module docstring)
+
+
+def unread_past_ceiling(conn: Tx, read: Callable[..., T], *args: object, **kwargs: object) -> T:
+    """`read(conn, *args, **kwargs)`, a read of a registry's records, never having SQLite load a
+    record past the ceiling (see the module docstring): under the length limit, the rows
+    this connection knows past it left unread; if SQLite still meets one, the rows past it
+    are looked for (all of them: which the read met is not known) and the read runs again
+    leaving those unread too. Runs `read` as ever on PostgreSQL (which measures a value
+    from its header), on a plain connection, and on a registry lash wrote (its views have
+    no rowids)."""
+    if not isinstance(conn, RecordCache) or not isinstance(conn, sqlite3.Connection):
+        return read(conn, *args, **kwargs)
+    if getattr(conn, "lash_version", None) is not None or conn.ceiling_unheld:
+        return read(conn, *args, **kwargs)
+    known = _still_past(conn, conn.unread_rowids)
+    try:
+        with _limited(conn), _unread(conn, known):
+            return read(conn, *args, **kwargs)
+    except sqlite3.DataError as error:
+        if not _too_big(error):
+            raise
+    with _limited(conn):
+        found = tuple(_large_rows(conn, "TRUE"))
+    conn.unread_rowids = found
+    try:
+        with _limited(conn), _unread(conn, found):
+            return read(conn, *args, **kwargs)
+    except sqlite3.DataError as error:
+        if not _too_big(error):
+            raise
+    # Another value past the limit (a huge id, see the module docstring): this connection
+    # reads as before from now on, rather than search the table again at every read.
+    conn.ceiling_unheld = True
+    with _unread(conn, found):
+        return read(conn, *args, **kwargs)
+
+
+def _still_past(conn: sqlite3.Connection, rowids: tuple[int, ...]) -> tuple[int, ...]:
+    """Those of `rowids` whose row still holds a record past the ceiling, told from each
+    row's header (an incremental-blob handle's length), never from the value."""
+    still = []
+    for rowid in rowids:
+        try:
+            with conn.blobopen("processes", "record_json", rowid, readonly=True) as blob:
+                if len(blob) > MAX_STORED_BYTES:
+                    still.append(rowid)
+        except sqlite3.Error:
+            continue  # (the row is gone, or its record NULL: nothing to leave unread)
+    return tuple(still)
+
+
+@contextmanager
+def _unread(conn: RecordCache, rowids: tuple[int, ...]) -> Iterator[None]:
+    """The connection's dialect naming `rowids` as past the ceiling for the block
+    (`Dialect.unread`), then as it was."""
+    if not rowids:
+        yield
+        return
+    before = dialect(conn)
+    conn.dialect = before._replace(unread=rowids)  # type: ignore[attr-defined]
+    try:
+        yield
+    finally:
+        conn.dialect = before  # type: ignore[attr-defined]
 
 
 def excluded(rowids: tuple[int, ...], alias: str = "p") -> tuple[str, list[object]]:

@@ -81,6 +81,16 @@ TRY_JSONB = "lashtui_try_jsonb"
 MAX_STORED_BYTES = 16 << 20
 
 
+def _rowid_of(column: str) -> str | None:
+    """The rowid of the `processes` row whose record is `column` (`p.record_json`, or
+    `record_json` unqualified); None for any other column, which `unread` does not name."""
+    if column == "record_json":
+        return "rowid"
+    if column == "p.record_json":
+        return "p.rowid"
+    return None
+
+
 def has_backslash(column: str) -> str:
     """On SQLite, whether the JSON text in `column` holds a backslash anywhere, so that an
     escape may spell a key another way (SQLite 3.40's JSON functions match keys as written):
@@ -127,6 +137,10 @@ class Dialect(NamedTuple):
     # read key twice (sql/repeated.py `POSTGRES_DDL`; set by the store's connection from
     # what its open found). SQLite's connections all register theirs.
     repeated_key: bool = False
+    # On SQLite, the rowids of the `processes` rows a read found with a record past the
+    # ceiling (ceiling.py `unread_past_ceiling`): `too_large` says so of them without
+    # measuring, which would load the value. Empty on every other read.
+    unread: tuple[int, ...] = ()
 
     def too_large(self, column: str) -> str:
         """Whether the stored JSON in `column` is past `MAX_STORED_BYTES`. PostgreSQL reads
@@ -137,7 +151,13 @@ class Dialect(NamedTuple):
         on. On rows of ordinary size it costs nothing measurable (0.62 against 0.69 us a
         300-byte row, 42 against 44 us a 100 kB one)."""
         if self.name == "sqlite":
-            return f"length(CAST({column} AS BLOB)) > {MAX_STORED_BYTES}"
+            measured = f"length(CAST({column} AS BLOB)) > {MAX_STORED_BYTES}"
+            rowid = _rowid_of(column) if self.unread else None
+            if rowid is None:
+                return measured
+            # (A CASE: SQLite evaluates its arms lazily, so those rows are never measured.)
+            rowids = ",".join(map(str, self.unread))  # (whole numbers SQLite gave)
+            return f"(CASE WHEN {rowid} IN ({rowids}) THEN 1 ELSE {measured} END)"
         return f"octet_length({column}) > {MAX_STORED_BYTES}"
 
     def stored_json(self, column: str) -> str:

@@ -30,7 +30,6 @@ from lashtui.model import (
 from lashtui.registry.sql.dialect import (
     POSTGRES_TRY,
     SQLITE,
-    SQLITE_LABELLED,
     TRY_JSONB,
     Dialect,
     Tx,
@@ -95,7 +94,7 @@ def label_dialect(conn: Tx, sql: Dialect) -> Dialect:
     registry has the function (every writable open adds it; a registry only ever opened
     read-only by an older build may not, and has no label index either)."""
     if sql.name == "sqlite":
-        return SQLITE_LABELLED if has_sort_label(conn) else sql
+        return sql._replace(sort_label=True) if has_sort_label(conn) else sql
     row = conn.execute(
         "SELECT to_regclass(?) IS NOT NULL, to_regprocedure(?) IS NOT NULL",
         [SORT_LABEL_INDEX, f"{TRY_JSONB}(text)"],

@@ -99,7 +99,7 @@ def page_within(
     if query.states is not None and not query.states:
         return [], False
     sql = dialect(conn)
-    if not query.text.isascii() and sql is SQLITE:  # the function `_text` asks for
+    if not query.text.isascii() and sql.name == "sqlite":  # the function `_text` asks for
         assert isinstance(conn, sqlite3.Connection)
         conn.create_function(UNICODE_LOWER, 1, unicode_lower, deterministic=True)
     if query.order == "id":
@@ -150,7 +150,7 @@ def census(conn: Tx) -> ProcessCensus:
         )
         no_state_ids = frozenset(_shown(process_id) for (process_id,) in found)
     sql = dialect(conn)
-    if sql is not SQLITE:
+    if sql.name != "sqlite":
         return ProcessCensus(
             cursor=int(cursor[0]) if cursor else 0, terminal=terminal,
             live=_live_on_postgres(conn, label_dialect(conn, sql)), no_state=no_state,

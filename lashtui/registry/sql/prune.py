@@ -25,7 +25,7 @@ from lashtui.model import (
     ProcessPruneReport,
     ProcessStatusFilter,
 )
-from lashtui.registry.sql.dialect import SQLITE, Tx, dialect
+from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.row import DECODE_ERRORS, decode_record, fetch_rows
 
 _CHUNK = 500  # stay well under SQLite's bound-parameter limit
@@ -92,7 +92,7 @@ def count(conn: Tx, cutoff_ms: int) -> ProcessPruneCount:
     seq = int(conn.execute(sql.change_position()).fetchone()[0])
     # On SQLite every row is at or below it: no condition, so the count stays on the index.
     below, params = " AND p.change_seq <= ?", [cutoff_ms, seq]
-    if sql is SQLITE:
+    if sql.name == "sqlite":
         below, params = "", [cutoff_ms]
     processes, events = conn.execute(
         f"SELECT (SELECT count(*) FROM processes p WHERE {DOOMED}{below}), "

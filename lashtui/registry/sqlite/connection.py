@@ -36,6 +36,7 @@ from pydantic import ValidationError
 from lashtui.errors import InvalidRequest, StoreError
 from lashtui.model import ProcessExecutionEnvSpec
 from lashtui.registry.lash.detect import read_only_refusal
+from lashtui.registry.sql.ceiling import unread_past_ceiling
 from lashtui.registry.sql.row import RecordCache, decode_error
 from lashtui.registry.sqlite.checkpoint import _checkpointed
 from lashtui.registry.sqlite.connect import (
@@ -203,9 +204,12 @@ class SqliteConnection(ShortWrites):
         self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Run `fn` in one read transaction on the reader's thread, so its statements see
-        one snapshot."""
+        one snapshot. SQLite never loads a record past the ceiling for it: such a row is
+        read as its stand-in (sql/ceiling.py `unread_past_ceiling`)."""
         runner, lead = self._read_runner(self._reader, "BEGIN")
-        return await self._hop(self._reader, runner, *lead, fn, *args, **kwargs)
+        return await self._hop(
+            self._reader, runner, *lead, unread_past_ceiling, fn, *args, **kwargs
+        )
 
     def _read_runner(
         self, aconn: aiosqlite.Connection, begin: str | None
