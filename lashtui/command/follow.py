@@ -28,7 +28,15 @@ from typing import Any
 from lashtui.command.argument import named_process
 from lashtui.command.facade import facade
 from lashtui.command.output import COLUMNS, WIDE_COLUMNS, column_widths, compact, process_row
-from lashtui.command.query import PAYLOAD_WIDTH, Listing, cmd_events, cmd_ls, page_query
+from lashtui.command.query import (
+    EVENT_COLUMNS,
+    Listing,
+    cmd_events,
+    cmd_ls,
+    event_row,
+    page_query,
+    say_left_out,
+)
 from lashtui.errors import LashError
 from lashtui.model import (
     ObservedProcess,
@@ -84,31 +92,62 @@ def write(line: str) -> None:
 # --- events --follow
 
 
-def event_line(event: ObservedProcessEvent, args: argparse.Namespace) -> str:
-    """One event: its JSON object, or its sequence, type and payload (cut as `events`
-    cuts it, whole with `-o wide`)."""
+def event_line(
+    event: ObservedProcessEvent, args: argparse.Namespace, now_ms: int, widths: list[int]
+) -> str:
+    """One event: its JSON object, or its row of the events table (`query.event_row`: its
+    sequence, time, age when printed, type and payload, cut as `events` cuts it, whole with
+    `-o wide`) in the columns the log above it was printed in."""
     if streams_json(args):
         return json_escaped(compact(event.model_dump(mode="json")))
-    from lashtui.tui import format as fmt  # pure formatting, shared with the dashboard
-
-    wide = args.output == "wide"
-    kind = fmt.event_type(event, wide=wide)
-    payload = fmt.payload(event, None if wide else PAYLOAD_WIDTH)
-    return f"{event.sequence:>4}  {kind}  {payload}"
+    return aligned(event_row(event, now_ms, args.output == "wide"), widths)
 
 
 async def follow_events(args: argparse.Namespace) -> None:
+    """The log as `events` prints it (its header, times and aligned columns; it printed the
+    sequence, type and payload alone, no header, so an empty log printed nothing and no
+    line said when its event happened), then each event as it commits, in those columns."""
     async with facade(args, writes=False) as processes:
         process_id = await named_process(processes, args.id)
         if await processes.get(process_id) is None:
             raise LashError(f"unknown process `{args.id}`")
-        last = args.after
+        left_out = await processes.events_left_out(process_id)
+        last, widths = args.after, None
         async with contextlib.aclosing(registry_changes(processes.registry)) as changes:
             async for _ in changes:  # once armed, then once per commit elsewhere
+                if widths is None:  # the log so far, read whole as `events` reads it
+                    last, widths = await write_log(processes, process_id, last, args)
+                    say_left_out(left_out)
+                    continue
                 async for page in processes.event_pages(process_id, last):
+                    now = processes.clock.now_ms()
                     for event in page:
-                        write(event_line(event, args))
+                        write(event_line(event, args, now, widths))
                         last = event.sequence
+
+
+async def write_log(
+    processes: Any, process_id: str, after: int, args: argparse.Namespace
+) -> tuple[int, list[int]]:
+    """The events above `after`, as `events` prints them (the table's header first); returns
+    the last sequence printed and the columns' widths (none for JSONL)."""
+    as_json, wide = streams_json(args), args.output == "wide"
+    rows: list[tuple[str, ...]] = [EVENT_COLUMNS]
+    now = processes.clock.now_ms()
+    async for page in processes.event_pages(process_id, after):
+        for event in page:
+            if as_json:
+                write(json_escaped(compact(event.model_dump(mode="json"))))
+            else:
+                rows.append(event_row(event, now, wide))
+            after = event.sequence
+    # At least as wide as the events that follow mostly are (a timestamp, a short age, a
+    # core event type), so that they stand under the header of a log that was empty.
+    least = (3, len("2026-12-07 05:13:07.729Z"), 5, len("process.completed"), 0)
+    widths = [max(w, m) for w, m in zip(column_widths(rows), least, strict=True)]
+    for row in rows if not as_json else ():
+        write(aligned(row, widths))
+    return after, widths
 
 
 # --- ls --watch

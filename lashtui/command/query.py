@@ -176,16 +176,29 @@ async def cmd_show(args: argparse.Namespace) -> int:
 
 # A payload the events table shows, in characters (`-o wide` shows all of it).
 PAYLOAD_WIDTH = 80
+EVENT_COLUMNS = ("SEQ", "AT", "AGO", "TYPE", "PAYLOAD")
+
+
+def event_row(event: ObservedProcessEvent, now_ms: int, wide: bool) -> tuple[str, ...]:
+    """One event as the events table shows it (`EVENT_COLUMNS`), the payload cut to its
+    start unless `wide`; `events --follow` prints its lines with the same cells."""
+    from lashtui.tui import format as fmt  # pure formatting, shared with the dashboard
+
+    return (
+        str(event.sequence),
+        fmt.event_timestamp(event),
+        "-" if event.time_unknown else fmt.age(event.occurred_at_ms, now_ms),
+        fmt.event_type(event, wide=wide),
+        fmt.payload(event, None if wide else PAYLOAD_WIDTH),
+    )
 
 
 async def cmd_events(args: argparse.Namespace) -> int:
     """The log read a page at a time (`Processes.event_pages`): JSON is written as it is
     read, and the table holds its rows' cells, each payload cut to its start unless
     `-o wide`, never the events (a log of mebibyte payloads held whole took a gigabyte)."""
-    from lashtui.tui import format as fmt  # pure formatting, shared with the dashboard
-
     wide = args.output == "wide"
-    rows = [("SEQ", "AT", "AGO", "TYPE", "PAYLOAD")]
+    rows: list[tuple[str, ...]] = [EVENT_COLUMNS]
     async with facade(args, writes=False) as processes:
         process_id = await named_process(processes, args.id)
         # Said on stderr (JSON output stays the events), read before the log's pages.
@@ -197,16 +210,7 @@ async def cmd_events(args: argparse.Namespace) -> int:
             return 0
         now = processes.clock.now_ms()
         async for page in pages:
-            rows += [
-                (
-                    str(event.sequence),
-                    fmt.event_timestamp(event),
-                    "-" if event.time_unknown else fmt.age(event.occurred_at_ms, now),
-                    fmt.event_type(event, wide=wide),
-                    fmt.payload(event, None if wide else PAYLOAD_WIDTH),
-                )
-                for event in page
-            ]
+            rows += [event_row(event, now, wide) for event in page]
     print_rows(rows)
     say_left_out(left_out)
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -166,12 +167,34 @@ def test_ls_watch_text_and_a_reader_that_goes_away(
 
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_events_follow_text(registry_target: str, committer: Committer) -> None:
+    """The log as `events` prints it (header, time, age), then each event in its columns:
+    it printed `   1  job.note  1`, no header and no time, and an empty log nothing."""
     committer("register job")
     committer("note job 1")
     follower = Follower(registry_target, "events", "job", "--follow")
-    assert follower.next()[1] == "   1  job.note  1"
+    header = follower.next()[1]
+    assert header == "SEQ  AT                        AGO    TYPE               PAYLOAD"
+    row = re.compile(r"^(\d+) +(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}Z) +\S+ +(\S+) +(\S+)$")
+    first = row.match(follower.next()[1])
+    assert first is not None and first.group(1, 3, 4) == ("1", "job.note", "1")
     committer("note job 2")
-    assert follower.next()[1] == "   2  job.note  2"
+    line = follower.next()[1]
+    second = row.match(line)
+    assert second is not None and second.group(1, 3, 4) == ("2", "job.note", "2")
+    assert line.index(second.group(3)) == header.index("TYPE")  # under its header
+    assert follower.interrupt() == (0, "")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_events_follow_an_empty_log_prints_its_header(
+    registry_target: str, committer: Committer
+) -> None:
+    committer("register job")
+    follower = Follower(registry_target, "events", "job", "--follow")
+    assert follower.next()[1].split() == ["SEQ", "AT", "AGO", "TYPE", "PAYLOAD"]
+    committer("note job 1")
+    parts = follower.next()[1].split()
+    assert (parts[0], parts[-2], parts[-1]) == ("1", "job.note", "1")
     assert follower.interrupt() == (0, "")
 
 
@@ -206,5 +229,5 @@ def test_a_followed_event_that_does_not_decode_says_so(output: str) -> None:
     event = ObservedProcessEvent(
         sequence=3, event_type="job.note", occurred_at_ms=1, payload=None, undecodable="not JSON"
     )
-    line = event_line(event, argparse.Namespace(output=output, json=False))
-    assert line == "   3  job.note  undecodable: not JSON"
+    line = event_line(event, argparse.Namespace(output=output, json=False), 2, [3, 24, 3, 8, 0])
+    assert line == "3    1970-01-01 00:00:00.001Z  1ms  job.note  undecodable: not JSON"
