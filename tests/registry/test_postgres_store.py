@@ -471,7 +471,7 @@ def _renew_and_hold(
     """Renew `held` for a minute, then keep the transaction open until `release` (on a pool
     thread): a write in flight, its BEGIN (the writer lock, its id, the commit counter's
     step) already run."""
-    renewal = lease.renew(conn, held, 60_000, now)
+    renewal = lease.renew(conn, held, 60_000, lambda: now)
     renewed.set()
     if not release.wait(30):
         raise TimeoutError("never released")

@@ -10,6 +10,7 @@ by the same incarnation extends the lease it holds.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 
 from lashtui.errors import LeaseLost, UnknownProcess
 from lashtui.model import LeaseOwnerIdentity, ProcessLease, ProcessLeaseClaimOutcome
@@ -116,9 +117,14 @@ def lease_values(lease: ProcessLease) -> tuple[object, ...]:
 
 
 def claim(
-    conn: Tx, process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int, now: int
+    conn: Tx, process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int, clock: Callable[[], int]
 ) -> ProcessLeaseClaimOutcome:
+    """Claim `process_id`'s lease for `owner`. Its expiry, and whether the lease held now
+    has expired, are judged at `clock()` read here, inside the transaction: a claim dated
+    before it waited for the write lock (another process held the file past the TTL) handed
+    out a lease already spent, and its worker started a run that lost it at once."""
     check_ttl(ttl_ms)
+    now = clock()
     if dialect(conn).row_lock:  # each row locked by its own read
         require_exists(conn, process_id)
         return claim_existing(conn, process_id, owner, ttl_ms, now)
@@ -178,11 +184,13 @@ def reclaim(
     claimant: LeaseOwnerIdentity,
     observed: ProcessLease,
     ttl_ms: int,
-    now: int,
+    clock: Callable[[], int],
 ) -> ProcessLeaseClaimOutcome:
     """Take a live lease early, only from the very holder observed, only if it is provably
-    dead; otherwise behave like a claim of a free or expired lease."""
+    dead; otherwise behave like a claim of a free or expired lease (at `clock()` read
+    inside the transaction, as `claim`)."""
     check_ttl(ttl_ms)
+    now = clock()
     require_exists(conn, process_id)
     row = load_lease_row(conn, process_id)
     if row is None or not row.held or row.expires_at_ms <= now:

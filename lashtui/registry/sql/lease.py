@@ -12,6 +12,8 @@ Taking a lease is claim.py's; reading the stored row, lease_row.py's; the worker
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lashtui.errors import InvalidRequest, LeaseLost
 from lashtui.model import ProcessLease
 from lashtui.registry.sql.dialect import Tx
@@ -46,8 +48,12 @@ def require_current_lease(
         raise LeaseLost.for_process(process_id)
 
 
-def renew(conn: Tx, lease: ProcessLease, ttl_ms: int, now: int) -> ProcessLease:
+def renew(conn: Tx, lease: ProcessLease, ttl_ms: int, clock: Callable[[], int]) -> ProcessLease:
+    """The new expiry runs from `clock()` read here, inside the transaction, as every claim's
+    does: a renewal that waited for the write lock (another process held the file, or the
+    row on PostgreSQL) must not date the lease from before its wait."""
     check_ttl(ttl_ms)
+    now = clock()
     require_current_lease(conn, lease.process_id, lease, now)
     expires = now + ttl_ms
     conn.execute(

@@ -46,6 +46,19 @@ def claim_for_run(
     owner: LeaseOwnerIdentity,
     ttl_ms: int,
     started: ProcessStarted,
+    clock: Callable[[], int],
+) -> ProcessRunClaim:
+    """A claim to run one row, its lease dated at `clock()` read here, inside the
+    transaction (`claim.claim` says why)."""
+    return claim_for_run_at(conn, process_id, owner, ttl_ms, started, clock())
+
+
+def claim_for_run_at(
+    conn: Tx,
+    process_id: str,
+    owner: LeaseOwnerIdentity,
+    ttl_ms: int,
+    started: ProcessStarted,
     now: int,
 ) -> ProcessRunClaim:
     lease.check_ttl(ttl_ms)
@@ -245,7 +258,7 @@ def _claim_one(
     now: int,
 ) -> ProcessRunClaim | None:
     try:
-        return claim_for_run(conn, process_id, owner, ttl_ms, started, now)
+        return claim_for_run_at(conn, process_id, owner, ttl_ms, started, now)
     except UndecodableProcess:  # raised by its read, before anything is written
         return None
 

@@ -319,13 +319,13 @@ class SqlProcessRegistry(ABC):
     async def claim_process_lease(
         self, process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int
     ) -> ProcessLeaseClaimOutcome:
-        return await self._db.short_write(claim.claim, process_id, owner, ttl_ms, self._now())
+        return await self._db.short_write(claim.claim, process_id, owner, ttl_ms, self._now)
 
     async def claim_process_for_run(
         self, process_id: str, owner: LeaseOwnerIdentity, ttl_ms: int, started: ProcessStarted
     ) -> ProcessRunClaim:
         return await self._db.short_write(
-            run.claim_for_run, process_id, owner, ttl_ms, started, self._now()
+            run.claim_for_run, process_id, owner, ttl_ms, started, self._now
         )
 
     async def claim_processes_for_run(
@@ -349,11 +349,11 @@ class SqlProcessRegistry(ABC):
         ttl_ms: int,
     ) -> ProcessLeaseClaimOutcome:
         return await self._db.short_write(
-            claim.reclaim, process_id, owner, observed_holder, ttl_ms, self._now()
+            claim.reclaim, process_id, owner, observed_holder, ttl_ms, self._now
         )
 
     async def renew_process_lease(self, lease_: ProcessLease, ttl_ms: int) -> ProcessLease:
-        return await self._db.short_write(lease.renew, lease_, ttl_ms, self._now())
+        return await self._db.short_write(lease.renew, lease_, ttl_ms, self._now)
 
     async def get_process_lease(self, process_id: str) -> ProcessLease | None:
         return await self._db.point_read(lease_row.get, process_id)
