@@ -181,7 +181,11 @@ class ProcessWorker(Starts, BatchClaims, Following, Stopping):
             items = await self.registry.list_drive_work_items(now, self.owner)
         else:
             items = await self.registry.list_work_items()
-        wanted = [item for item in items if self._wants(item, now)]
+        wanted: list[ProcessWorkItem] = []
+        passed: list[ProcessWorkItem] = []
+        for item in items:
+            (wanted if self._wants(item, now) else passed).append(item)
+        self._count_left_alone(passed, now)
         await self._say_skipped()
         batched = False
         handed = 0
@@ -233,6 +237,22 @@ class ProcessWorker(Starts, BatchClaims, Following, Stopping):
         # Nor is a row whose live holder we cannot prove dead: the claim would only say Busy,
         # and every try is a write transaction on a shared file.
         return item.lease is None or not item.lease.bars(self.owner, now)
+
+    def _count_left_alone(self, items: list[ProcessWorkItem], now: int) -> None:
+        """Count the rows a drive read and leaves alone under the verdict a claim would have
+        reached: an externally-owned row without an abandon request `untouched`, a row held
+        by a live lease `busy`, as an undecodable one is counted `skipped_undecodable`. A
+        pass's counts then add up to the rows it looked at: `sweep` beside a running worker
+        said `3 rows looked at: nothing decided (nothing to recover or run)` of two rows the
+        worker held and one externally owned. (A row a drive already has in hand is counted
+        when its recovery ends; the metrics count only the verdicts a recovery reached.)"""
+        for item in items:
+            if item.process_id in self._tasks or item.undecodable or not self._claiming:
+                continue
+            if item.disposition is RecoveryDisposition.EXTERNALLY_OWNED:
+                self._rt.stats.verdicts[Verdict.UNTOUCHED] += 1  # (`_wants`: no request)
+            elif item.lease is not None and item.lease.bars(self.owner, now):
+                self._rt.stats.verdicts[Verdict.BUSY] += 1
 
     async def _say_skipped(self) -> None:
         """Log each undecodable row `_wants` skipped for the first time, with why, as its

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.service import Worker, start, steps
 from tests.cli.test_cli import LASHTUI
 
 
@@ -27,10 +28,10 @@ def test_a_pass_that_decided_nothing_says_so_in_the_same_document(
     tmp_path: Path, output: tuple[str, ...]
 ) -> None:
     db = tmp_path / "r.db"
-    run(db, "start", "ext", "--external")  # a live row no sweep decides on
+    run(db, "start", "ext", "--external")  # a live row no sweep acts on: untouched
     quiet = json.loads(run(db, "sweep", *output).stdout)
     assert quiet.pop("looked_at") == 1
-    assert quiet and set(quiet.values()) == {0}, quiet
+    assert {k: v for k, v in quiet.items() if v} == {"untouched": 1}, quiet
 
     run(db, "abandon", "ext", "--reason", "retired")  # now the sweep honours the request
     decided = json.loads(run(db, "sweep", *output).stdout)
@@ -47,9 +48,7 @@ def test_a_pass_that_decided_nothing_says_so_in_the_same_document(
 def test_a_pass_that_decided_nothing_says_so_in_words(tmp_path: Path) -> None:
     db = tmp_path / "r.db"
     run(db, "start", "ext", "--external")
-    assert run(db, "sweep").stdout == (
-        "sweep: one pass, 1 row looked at: nothing decided (nothing to recover or run)\n"
-    )
+    assert run(db, "sweep").stdout == "sweep: one pass, 1 row looked at: 1 untouched\n"
     assert run(db, "worker", "--once").stdout == (
         # (the worker's drive leaves unread the externally owned rows it may not claim)
         "worker: one pass, 0 rows looked at: nothing decided (nothing to recover or run)\n"
@@ -57,4 +56,31 @@ def test_a_pass_that_decided_nothing_says_so_in_words(tmp_path: Path) -> None:
     run(db, "abandon", "ext", "--reason", "retired")
     assert run(db, "sweep").stdout == (
         "sweep: one pass, 1 row looked at: 1 abandoned (abandon request honoured)\n"
+    )
+    assert run(db, "sweep").stdout == (
+        "sweep: one pass, 0 rows looked at: nothing decided (nothing to recover or run)\n"
+    )
+
+
+def test_a_sweep_beside_a_running_worker_counts_every_row_it_looked_at(
+    tmp_path: Path, workers: list[Worker]
+) -> None:
+    """Every row a pass looked at is counted under a verdict: the rows a live worker holds
+    `busy`, an externally-owned row without an abandon request `untouched`. `sweep` beside
+    a running `lashtui worker` said `3 rows looked at: nothing decided (nothing to recover
+    or run)` of two rows that worker was running and one externally owned, its counts all 0."""
+    db = tmp_path / "r.db"
+    for held in ("a", "b"):
+        start(db, held, steps({"sleep_ms": 600_000}))
+    run(db, "start", "ext", "--external")
+    worker = Worker(db)
+    workers.append(worker)
+    worker.until(lambda: len(worker.events("run_started")) == 2, "both runs")
+
+    counts = json.loads(run(db, "sweep", "-o", "json").stdout)
+    looked_at = counts.pop("looked_at")
+    assert {k: v for k, v in counts.items() if v} == {"busy": 2, "untouched": 1}, counts
+    assert looked_at == sum(counts.values()) == 3
+    assert run(db, "sweep").stdout == (
+        "sweep: one pass, 3 rows looked at: 2 busy (held by a live lease), 1 untouched\n"
     )
