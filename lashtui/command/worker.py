@@ -25,6 +25,7 @@ import os
 import signal as os_signal
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from lashtui.command.log import configure_logging, unconfigure_logging
@@ -52,12 +53,27 @@ STOP_SIGNALS = (os_signal.SIGINT, os_signal.SIGTERM, os_signal.SIGHUP)
 
 
 class StopSignals:
-    """The stop signals on the running loop: the first sets `stop`, the next `hurry`."""
+    """The stop signals on the running loop: the first sets `stop`, the next `hurry`. The
+    same signal again before the stop has begun (`begin`), or within `SAME_DELIVERY_S` of
+    the first, is the first one delivered twice, not an operator's second: GNU `timeout`
+    sends its signal to the worker and then to the worker's process group, which holds the
+    worker too (the second kill often a few milliseconds later, once the worker has taken
+    the CPU and begun its stop), so `timeout 8h lashtui worker --drain` hurried every stop
+    it made: no grace, no drain, exit 143, its log saying `SIGTERM again`, sometimes before
+    `stopping`. A different signal hurries the stop at once."""
 
     def __init__(self) -> None:
         self.stop = asyncio.Event()
         self.hurry = asyncio.Event()
         self.received: list[os_signal.Signals] = []
+        self.begun = False
+        self._first_at = 0.0
+
+    def begin(self) -> str:
+        """The stop begins (its `stopping` line is next): from here a signal hurries it.
+        Returns the name of the signal that asked for it."""
+        self.begun = True
+        return self.received[0].name
 
     def __enter__(self) -> StopSignals:
         loop = asyncio.get_running_loop()
@@ -71,6 +87,12 @@ class StopSignals:
             loop.remove_signal_handler(signum)
 
     def _received(self, signum: os_signal.Signals) -> None:
+        now = time.monotonic()
+        twin = not self.begun or now - self._first_at < SAME_DELIVERY_S
+        if self.stop.is_set() and signum == self.received[0] and twin:
+            return  # (the first signal delivered twice: see the class docstring)
+        if not self.received:
+            self._first_at = now
         self.received.append(os_signal.Signals(signum))
         if not self.stop.is_set():
             self.stop.set()
@@ -100,6 +122,10 @@ class StopSignals:
         """0 for an orderly stop; 128 + the second signal's number for a hurried one."""
         return 128 + self.received[1].value if self.hurry.is_set() else 0
 
+
+# The same stop signal again within this long of the first is the first delivered twice
+# (`StopSignals`): a sender's two kills, never an operator's second Ctrl-C, which comes later.
+SAME_DELIVERY_S = 0.5
 
 # How long a hurried stop may take before the process exits regardless (`StopSignals`).
 HURRIED_EXIT_S = 3.0
@@ -159,7 +185,7 @@ async def _once(args: argparse.Namespace, worker: ProcessWorker, *, run: bool) -
         if signals.stop.is_set():
             await shut_down(
                 worker, grace_s=getattr(args, "grace", 0.0), hurry=signals.hurry,
-                drain=getattr(args, "drain", False), why=signals.received[0].name,
+                drain=getattr(args, "drain", False), why=signals.begin(),
             )  # fmt: skip
         elif timed_out:
             assert timeout_s is not None
@@ -271,7 +297,7 @@ async def _serve(args: argparse.Namespace, worker: ProcessWorker, registry: Proc
                 return 1  # leaving the block stops the runs in flight
             await shut_down(
                 worker, grace_s=args.grace, hurry=signals.hurry, drain=args.drain,
-                why=signals.received[0].name,
+                why=signals.begin(),
             )  # fmt: skip
         return signals.exit_status()
 

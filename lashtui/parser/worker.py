@@ -32,7 +32,8 @@ or ssh session closed). Then it claims nothing more, lets the runs in flight fin
 can take them; a lease the registry does not take back is left to lapse, and said so), runs
 the owner drain if --drain, and exits 0. A second signal stops at once: no more grace and no
 drain, leases released if the registry takes them within 1 s (else left to lapse), exit 128
-+ the signal's number (130 SIGINT, 143 SIGTERM, 129 SIGHUP).
++ the signal's number (130 SIGINT, 143 SIGTERM, 129 SIGHUP); the same signal within 0.5 s
+of the first is that one delivered twice (as `timeout` sends it), not a second.
 
 With --once it exits 1 if the registry could not serve its pass (a claim or a write
 refused, or a lease that lapsed after its renewals were refused), or if a run lost its
