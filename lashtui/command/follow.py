@@ -141,9 +141,9 @@ async def write_log(
             else:
                 rows.append(event_row(event, now, wide))
             after = event.sequence
-    # At least as wide as the events that follow mostly are (a timestamp, a short age, a
-    # core event type), so that they stand under the header of a log that was empty.
-    least = (3, len("2026-12-07 05:13:07.729Z"), 5, len("process.completed"), 0)
+    # At least as wide as the events that follow mostly are (a timestamp, a short age, the
+    # longest core event type), so that they stand under the header of a log that was empty.
+    least = (3, len("2026-12-07 05:13:07.729Z"), 5, len("process.cancel_requested"), 0)
     widths = [max(w, m) for w, m in zip(column_widths(rows), least, strict=True)]
     for row in rows if not as_json else ():
         write(aligned(row, widths))
