@@ -130,7 +130,7 @@ async def write_log(
     processes: Any, process_id: str, after: int, args: argparse.Namespace
 ) -> tuple[int, list[int]]:
     """The events above `after`, as `events` prints them (the table's header first); returns
-    the last sequence printed and the columns' widths (none for JSONL)."""
+    the last sequence printed and the columns' widths (which JSONL does not use)."""
     as_json, wide = streams_json(args), args.output == "wide"
     rows: list[tuple[str, ...]] = [EVENT_COLUMNS]
     now = processes.clock.now_ms()
