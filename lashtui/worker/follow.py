@@ -110,6 +110,9 @@ class Following(WorkerPart):
         """Drive the rows another connection's commit changed (and any others that changed
         since the last wake): new work, abandon requests, released leases."""
         self.stats.wakes += 1
+        # The commit may be a signal or a terminal a run or a host here waits on: their
+        # awaiters read again now, not at their backoff poll (hub.py `tick_waiting`).
+        self._rt.hub.tick_waiting()
         async with contextlib.aclosing(wake.changed()) as pages:
             async for items in pages:
                 now = self._rt.clock.now_ms()

@@ -4,8 +4,9 @@
 The registry stays a state store; waiting lives above it. After each successful mutation the
 decorator ticks the hub for that process, so an awaiter in this OS process wakes at once
 instead of at its next backoff poll. Writes from other OS processes do not tick it; awaiters
-fall back to polling for those. Grants, lease operations and prune are not process changes
-and do not tick.
+fall back to polling for those, and a worker following other connections' commits
+(worker/wake.py) ticks every waiter at each one it sees (`tick_waiting`). Grants, lease
+operations and prune are not process changes and do not tick.
 """
 
 from __future__ import annotations
@@ -51,6 +52,17 @@ class ChangeHub:
             event.set()
         for listener in tuple(self._listeners.get(process_id, ())):
             listener()
+
+    def tick_waiting(self) -> None:
+        """Tick every process an awaiter waits on (`wait`): another connection committed,
+        which no tick here tells (writes from other OS processes do not pass through this
+        hub), and its commit may be the signal or the terminal they wait for. Without it
+        such a waiter saw it only at its backoff poll, up to a second later: a signal sent
+        from another shell resumed its parked run 0.6-1 s after it was stored. The worker
+        calls this on each wake (worker/follow.py); the listeners of processes nobody
+        waits on are not run."""
+        for process_id in tuple(self._events):
+            self.tick(process_id)
 
     def _forget(self) -> None:
         """Forget the least recently ticked half of the versions, but those of processes a

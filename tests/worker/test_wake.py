@@ -30,7 +30,7 @@ from lashtui.model import (
     SuccessOutput,
 )
 from lashtui.registry import open_registry
-from lashtui.worker import ProcessWorker
+from lashtui.worker import ProcessWorker, awaiter
 from lashtui.worker.metric import WorkerMetrics
 from lashtui.worker.observer import WorkerObserver
 from tests.late_commit import half_written, linked_elsewhere
@@ -121,6 +121,34 @@ async def test_the_workers_own_commits_do_not_wake_it(
     async with asyncio.timeout(GUARD_S):
         assert await worker.await_terminal("other-handle") == SuccessOutput(value="ok")
     assert worker.stats.wakes >= 1 and worker.stats.drives == 1
+
+
+PARK = json.dumps({"steps": [{"wait_signal": "go"}, {"finish": "ok"}]})
+
+
+async def test_a_signal_from_another_os_process_resumes_a_parked_run_at_the_wake(
+    woken: tuple[str, ProcessWorker], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run parked on `wait_signal` reads its log again when the worker's watch sees
+    another connection commit (hub.py `tick_waiting`), not at its awaiter's next poll,
+    which backs off to a second: a signal sent from another shell resumed its run 0.6-1 s
+    after it was stored. Here the awaiter's poll waits an hour after its first read, so
+    only the wake can resume the run within the guard (the worker's own terminal still
+    ticks the test's `await_terminal` in this process)."""
+    target, worker = woken
+    monkeypatch.setattr(awaiter, "BACKOFF_START_S", 3600.0)
+    monkeypatch.setattr(awaiter, "BACKOFF_CAP_S", 3600.0)
+    await lashtui(
+        target, "start", "parked", "--engine", "steps", "--payload", PARK,
+        "--disposition", "rerunnable",
+    )  # fmt: skip
+    async with asyncio.timeout(GUARD_S):
+        while (row := await worker.registry.get_process("parked")) is None or row.wait is None:  # noqa: ASYNC110 (a guard on the run parking)
+            await asyncio.sleep(0.01)
+    await lashtui(target, "signal", "parked", "go")
+    async with asyncio.timeout(GUARD_S):
+        output = await worker.await_terminal("parked")
+    assert output == SuccessOutput(value="ok")
 
 
 def steps_request(process_id: str) -> ProcessStartRequest:
