@@ -34,7 +34,7 @@ LOST_CHARS = 60  # of the id of a selected process that left the list, in the st
 PART_GAP, PAIR_GAP = "  ·  ", "  "  # between the line's parts; between two states' counts
 
 
-def laid_out(parts: list[str | list[str]], width: int) -> Text:
+def laid_out(parts: list[str | list[str]], width: int) -> list[Text]:
     """The status line in lines of at most `width` cells, broken only between two parts or
     two of the counts' pairs (`parts`' lists): wrapped at any space, a badge and its count
     were split on a narrow terminal (`☠` at the end of one line, `abandoned 3` at the start
@@ -42,7 +42,8 @@ def laid_out(parts: list[str | list[str]], width: int) -> Text:
     or part that would cross the edge starts the next line, its separator dropped. Nothing
     is dropped or shortened, as every part says something that is so (the engine's state,
     the counts, the filters, an error); a part wider than a line (a long error) starts a
-    line of its own and wraps inside."""
+    line of its own and wraps inside. Each line a `Text` of the parts as drawn (never read
+    as markup), for `text.joined`."""
     lines: list[Text] = []
     for part in parts:
         for n, piece in enumerate([part] if isinstance(part, str) else part):
@@ -52,7 +53,7 @@ def laid_out(parts: list[str | list[str]], width: int) -> Text:
                 lines[-1].append_text(shown)
             else:
                 lines.append(shown)
-    return text.joined(lines)
+    return lines
 
 
 class ProcessStatus(ScreenMixin):
@@ -107,7 +108,7 @@ class ProcessStatus(ScreenMixin):
         if (line, width) == (self.status_line, self._status_width):
             return  # most refreshes change nothing: no repaint then
         self.status_line, self._status_width = line, width
-        drawn = laid_out(parts, width)
+        drawn = text.joined(laid_out(parts, width))
         # layout=False while the line keeps its number of lines: a layout of the screen
         # repaints every widget on it, the table's scrollbar included, which made a count
         # moving under churn cost a whole-screen repaint. On a narrow terminal the line
