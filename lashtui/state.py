@@ -4,7 +4,7 @@ row parked on a wait told apart as `waiting`.
 They live here, outside `lashtui.model`, because importing anything inside that package
 builds every pydantic model (~500M instructions, more than the whole stdlib peer of S1):
 the SQL that pages processes by state (registry/sql/filter.py) is also built by the
-command line's model-free `ls --json` read (lashtui/cli_listing.py), which must name the
+command line's model-free `ls --json` read (lashtui/listing.py), which must name the
 states without loading pydantic. `lashtui.model` re-exports all of it; `process_state`,
 the projection of a record onto these states, stays in lashtui/model/state.py.
 """

@@ -1,6 +1,6 @@
 """Scans over many records that never have SQLite load one past the ceiling
 (dialect.py `MAX_STORED_BYTES`): the census's live rows (page.py), `lashtui check`'s
-(probe.py) and the Errors view's window (error.py).
+(probe.py) and the Errors view's window (error_window.py).
 
 Each scan asks `Dialect.too_large` first and treats a record past the ceiling as its
 stand-in does (undecodable: row.py `TOO_LARGE`), but SQLite 3.40 has no way to take a
