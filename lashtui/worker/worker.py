@@ -181,11 +181,7 @@ class ProcessWorker(Starts, BatchClaims, Following, Stopping):
             items = await self.registry.list_drive_work_items(now, self.owner)
         else:
             items = await self.registry.list_work_items()
-        wanted: list[ProcessWorkItem] = []
-        passed: list[ProcessWorkItem] = []
-        for item in items:
-            (wanted if self._wants(item, now) else passed).append(item)
-        self._count_left_alone(passed, now)
+        wanted = [item for item in items if self._wants(item, now, count_passed=True)]
         await self._say_skipped()
         batched = False
         handed = 0
@@ -222,7 +218,15 @@ class ProcessWorker(Starts, BatchClaims, Following, Stopping):
             return None
         return self._spawn(item)
 
-    def _wants(self, item: ProcessWorkItem, now: int) -> bool:
+    def _wants(self, item: ProcessWorkItem, now: int, count_passed: bool = False) -> bool:
+        """Whether to claim `item`. With `count_passed` (a full drive, not a wake), a row it
+        leaves alone is counted under the verdict a claim would have reached, as an
+        undecodable one always is: an externally-owned row without an abandon request
+        `untouched`, a row held by a live lease `busy`. A pass's counts then add up to the
+        rows it looked at: `sweep` beside a running worker said `3 rows looked at: nothing
+        decided (nothing to recover or run)` of two rows the worker held and one externally
+        owned. (A row already in hand is counted when its recovery ends; the metrics count
+        only the verdicts a recovery reached.)"""
         if item.process_id in self._tasks or not self._claiming:
             return False
         if item.undecodable:  # counted, logged once, never claimed (sweep.recover)
@@ -233,26 +237,16 @@ class ProcessWorker(Starts, BatchClaims, Following, Stopping):
             return False
         # An externally-owned row without an abandon request is never even claimed.
         if item.disposition is RecoveryDisposition.EXTERNALLY_OWNED and not item.abandon_requested:
-            return False
+            passed = Verdict.UNTOUCHED
         # Nor is a row whose live holder we cannot prove dead: the claim would only say Busy,
         # and every try is a write transaction on a shared file.
-        return item.lease is None or not item.lease.bars(self.owner, now)
-
-    def _count_left_alone(self, items: list[ProcessWorkItem], now: int) -> None:
-        """Count the rows a drive read and leaves alone under the verdict a claim would have
-        reached: an externally-owned row without an abandon request `untouched`, a row held
-        by a live lease `busy`, as an undecodable one is counted `skipped_undecodable`. A
-        pass's counts then add up to the rows it looked at: `sweep` beside a running worker
-        said `3 rows looked at: nothing decided (nothing to recover or run)` of two rows the
-        worker held and one externally owned. (A row a drive already has in hand is counted
-        when its recovery ends; the metrics count only the verdicts a recovery reached.)"""
-        for item in items:
-            if item.process_id in self._tasks or item.undecodable or not self._claiming:
-                continue
-            if item.disposition is RecoveryDisposition.EXTERNALLY_OWNED:
-                self._rt.stats.verdicts[Verdict.UNTOUCHED] += 1  # (`_wants`: no request)
-            elif item.lease is not None and item.lease.bars(self.owner, now):
-                self._rt.stats.verdicts[Verdict.BUSY] += 1
+        elif item.lease is not None and item.lease.bars(self.owner, now):
+            passed = Verdict.BUSY
+        else:
+            return True
+        if count_passed:
+            self._rt.stats.verdicts[passed] += 1
+        return False
 
     async def _say_skipped(self) -> None:
         """Log each undecodable row `_wants` skipped for the first time, with why, as its
