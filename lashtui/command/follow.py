@@ -27,6 +27,7 @@ from typing import Any
 
 from lashtui.command.argument import named_process
 from lashtui.command.facade import facade
+from lashtui.command.lease_watch import LeaseWatch
 from lashtui.command.output import COLUMNS, WIDE_COLUMNS, column_widths, compact, process_row
 from lashtui.command.query import (
     EVENT_COLUMNS,
@@ -184,21 +185,44 @@ async def belongs(processes: Any, query: ProcessPageQuery, process: ObservedProc
 async def watch_ls(args: argparse.Namespace) -> None:
     """The list as `ls` prints it (its filters, order and limit), then every change to a row
     that matches the filters or was printed (so a row that ends or leaves the filter shows
-    its last state), in commit order."""
+    its last state), in commit order; and a printed live row again when its lease is no
+    longer as its line said it (lease_watch.py: a claim, a release, a takeover, with
+    `-o wide` a renewal and an expiry passing), though its record did not change."""
     query = page_query(args)
+    output = "jsonl" if streams_json(args) else args.output
+    leases = LeaseWatch(output)
     async with (
         facade(args, writes=False) as processes,
         contextlib.aclosing(registry_changes(processes.registry)) as changes,
     ):
         await anext(changes)  # armed: what commits from here on wakes the loop below
         cursor = await processes.change_cursor()
-        shown, widths = await write_list(Listing(processes, query, args.limit), args)
-        output = "jsonl" if streams_json(args) else args.output
-        async for _ in changes:
-            cursor = await write_changes(processes, query, cursor, shown, widths, output)
+        shown, widths = await write_list(Listing(processes, query, args.limit), args, leases)
+        # The next commit's wake-up, awaited across the timer's wake-ups (an expiry passing):
+        # `asyncio.wait` leaves it pending, where a timeout on `anext` would cancel it, and
+        # with it the watch.
+        commit = asyncio.ensure_future(anext(changes))
+        try:
+            while True:
+                lapse = leases.next_lapse_s(processes.clock.now_ms())
+                done, _ = await asyncio.wait({commit}, timeout=lapse)
+                if commit in done:
+                    commit.result()  # (a broken watch raises here)
+                    commit = asyncio.ensure_future(anext(changes))
+                    cursor = await write_changes(
+                        processes, query, cursor, shown, widths, output, leases
+                    )
+                for process in await leases.changed(processes):
+                    write_process(process, processes, widths, output, leases)
+        finally:
+            commit.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await commit  # ended before the watch it reads is closed
 
 
-async def write_list(listing: Listing, args: argparse.Namespace) -> tuple[set[str], list[int]]:
+async def write_list(
+    listing: Listing, args: argparse.Namespace, leases: LeaseWatch
+) -> tuple[set[str], list[int]]:
     """The list as `ls` prints it, read whole before the first line as `ls` reads it, so
     the columns are as wide as `ls`'s; returns the ids printed and the columns' widths,
     which the changes after it are printed in."""
@@ -214,6 +238,7 @@ async def write_list(listing: Listing, args: argparse.Namespace) -> tuple[set[st
             else:
                 rows.append(process_cells(process, wide, now))
             shown.add(process.process_id)
+            leases.printed(process, now)
     widths = column_widths(rows)
     for row in rows if not as_json else ():
         write(aligned(row, widths))
@@ -229,18 +254,28 @@ async def write_changes(
     shown: set[str],
     widths: list[int],
     output: str,
+    leases: LeaseWatch,
 ) -> int:
     """Print the feed after `cursor` (a row changed twice since shows once, as it is now)
     in `output` (jsonl, table or wide); returns the new cursor. A row changed while the
     list was read may show again here."""
-    as_json, wide = output == "jsonl", output == "wide"
     while True:
         changed, cursor = await processes.changes_since(cursor, FEED_PAGE)
         if not changed:
             return int(cursor)
         for process in changed:
             if process.process_id in shown or await belongs(processes, query, process):
-                line = json_escaped(process.to_json()) if as_json else None
-                now = processes.clock.now_ms()
-                write(line or aligned(process_cells(process, wide, now), widths))
+                write_process(process, processes, widths, output, leases)
                 shown.add(process.process_id)
+
+
+def write_process(
+    process: ObservedProcess, processes: Any, widths: list[int], output: str, leases: LeaseWatch
+) -> None:
+    """One row's line after the list, in `output` (jsonl, table or wide)."""
+    now = processes.clock.now_ms()
+    if output == "jsonl":
+        write(json_escaped(process.to_json()))
+    else:
+        write(aligned(process_cells(process, output == "wide", now), widths))
+    leases.printed(process, now)

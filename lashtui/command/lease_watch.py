@@ -1,0 +1,113 @@
+"""What `ls --watch` printed of each row's lease, so that the row is printed again when that
+changes though its record did not.
+
+The watch follows the change feed, which is the records' (every save of a record moves its
+`change_seq`). A lease lives in its own table: a claim, a renewal, a release or a takeover
+writes `process_leases` and leaves the record alone, so the feed never carried them, and a
+row's LEASE cell stayed as first printed (a SIGKILLed worker's lease, its countdown running
+on, while another worker had claimed the row). So at each wake-up (each commit) the watch
+also reads the leases of the live rows it printed, in one read of their lease rows by id
+(not their records, not the registry), and prints a row again, read whole, when what its
+line says of the lease changed. With `-o wide`, whose EXPIRES cell says whether a lease has
+lapsed, it also wakes when a printed lease's expiry passes, when nothing commits.
+
+What a line says of a lease, and so what prints it again, depends on the output: the
+table's LEASE cell names the holder (a renewal changes nothing it shows; printing the row
+at each renewal would repeat every running row every few seconds); `-o wide` shows the
+holder, the expiry and whether it has passed; JSONL holds the holder, the expiry and why a
+lease does not decode. A row is watched from when it is printed live until it is printed
+terminal (a terminal row takes no lease) or is found gone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lashtui.model import LeaseOwnerIdentity, ObservedProcess, ProcessLease
+
+# What a line says of a lease (see `said`); compared, never read.
+Said = tuple[object, ...]
+
+
+def said(
+    holder: LeaseOwnerIdentity | None,
+    expires: int | None,
+    undecodable: str | None,
+    output: str,
+    now_ms: int,
+) -> Said:
+    """What a line printed now in `output` (table, wide or jsonl) says of this lease."""
+    if output == "table":
+        return (holder.owner_id if holder is not None else None,)
+    if output == "wide":  # (`format.countdown`: an expiry equal to now has lapsed)
+        return (holder, expires, undecodable, expires is not None and expires <= now_ms)
+    return (holder, expires, undecodable)
+
+
+def said_of_row(process: ObservedProcess, output: str, now_ms: int) -> Said:
+    return said(
+        process.lease_holder,
+        process.lease_expires_at_ms,
+        process.lease_undecodable,
+        output,
+        now_ms,
+    )
+
+
+def said_of_lease(lease: ProcessLease | None, output: str, now_ms: int) -> Said:
+    """As `said_of_row` says it of the row this lease (None: none held) is read into
+    (`ObservedProcess.from_record`: a lease that does not decode has no known expiry)."""
+    if lease is None:
+        return said(None, None, None, output, now_ms)
+    expires = lease.expires_at_epoch_ms if lease.undecodable is None else None
+    return said(lease.owner, expires, lease.undecodable, output, now_ms)
+
+
+class LeaseWatch:
+    """The leases of the live rows `ls --watch` printed, as their lines said them."""
+
+    def __init__(self, output: str) -> None:
+        self.output = output
+        self.shown: dict[str, Said] = {}
+        # `-o wide`: the expiries printed as not yet passed, to wake when they pass.
+        self.expiries: dict[str, int] = {}
+
+    def printed(self, process: ObservedProcess, now_ms: int) -> None:
+        """`process` was printed at `now_ms`."""
+        process_id = process.process_id
+        self.expiries.pop(process_id, None)
+        if process.terminal:
+            self.shown.pop(process_id, None)
+            return
+        self.shown[process_id] = said_of_row(process, self.output, now_ms)
+        expires = process.lease_expires_at_ms
+        if self.output == "wide" and expires is not None and expires > now_ms:
+            self.expiries[process_id] = expires
+
+    def next_lapse_s(self, now_ms: int) -> float | None:
+        """Seconds until the next printed expiry passes (it has at one millisecond past
+        it); None when no printed line waits for one."""
+        if not self.expiries:
+            return None
+        return max(0, min(self.expiries.values()) + 1 - now_ms) / 1000
+
+    async def changed(self, processes: Any) -> list[ObservedProcess]:
+        """The watched rows whose lease is no longer as printed, each read now, by id."""
+        if not self.shown:
+            return []
+        now = processes.clock.now_ms()
+        leases = await processes.registry.get_process_leases(list(self.shown))
+        moved = [
+            process_id
+            for process_id, was in self.shown.items()
+            if said_of_lease(leases.get(process_id), self.output, now) != was
+        ]
+        rows = []
+        for process_id in moved:
+            process = await processes.get(process_id)
+            if process is None:  # pruned (or deleted) since it was printed
+                self.shown.pop(process_id, None)
+                self.expiries.pop(process_id, None)
+            else:
+                rows.append(process)
+        return rows

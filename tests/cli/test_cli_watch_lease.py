@@ -1,0 +1,86 @@
+"""`ls --watch` and a row's lease: a claim, a release, a takeover, a renewal write the lease
+row and not the record, so the change feed (the records') never carried them, and the watch
+kept a row's LEASE cell as first printed: a worker SIGKILLed while holding a row kept its
+countdown running on, and another worker's claim of the row never showed. The lease writes
+come from other OS processes (tests/cli/committer.py, as a worker makes them); the lines are
+read from the installed command's stdout."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from tests.cli.test_cli_follow import Committer, Follower, committer
+
+__all__ = ["committer"]  # (the fixture, used by name)
+
+QUIET_S = 1.5  # how long a follower is watched for a line that must not come
+
+
+def cells(line: str) -> list[str]:
+    """A table line's cells (they are padded by two spaces or more; none holds two)."""
+    return re.split(r"\s{2,}", line.strip())
+
+
+def lease_cell(line: str) -> str:
+    return cells(line)[5]  # ID STATUS LABEL DISPOSITION ORIGINATOR LEASE ABANDON
+
+
+def no_line(follower: Follower) -> None:
+    """Nothing is printed for `QUIET_S`."""
+    time.sleep(QUIET_S)
+    assert follower.lines.empty(), follower.lines.get()
+
+
+def test_a_claim_a_release_and_a_takeover_print_the_row_again(
+    registry_target: str, committer: Committer
+) -> None:
+    committer("register a")
+    follower = Follower(registry_target, "ls", "--watch")
+    assert cells(follower.next()[1])[5] == "LEASE"
+    assert lease_cell(follower.next()[1]) == "-"
+    committer("claim a w-1 60000")
+    line = follower.next()[1]
+    assert (cells(line)[0], lease_cell(line)) == ("a", "w-1")
+    committer("release a")
+    assert lease_cell(follower.next()[1]) == "-"
+    committer("claim a w-2 60000")
+    assert lease_cell(follower.next()[1]) == "w-2"
+    # The table does not show the expiry: a renewal changes nothing it shows.
+    committer("renew a 90000")
+    no_line(follower)
+    committer("register b")  # a record's change still prints that row, once
+    assert cells(follower.next()[1])[0] == "b"
+    no_line(follower)
+    assert follower.interrupt() == (0, "")
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_wide_shows_a_killed_holder_lapse_and_the_next_claim(registry_target: str) -> None:
+    """`-o wide` shows the expiry: the holder is SIGKILLed (its lease left as it was), the
+    expiry passes with no commit (the row is printed again, `lapsed`), another claims it,
+    and its renewal moves the expiry (printed again)."""
+    setup = Committer(registry_target)
+    setup("register a")
+    follower = Follower(registry_target, "ls", "--watch", "-o", "wide")
+    header = follower.next()[1]
+    assert "EXPIRES" in header
+    assert cells(follower.next()[1])[0] == "a"
+    doomed = Committer(registry_target)  # a worker holding `a`, then killed
+    doomed("claim a w-1 2000")
+    held = follower.next()[1]
+    assert " w-1 " in held and re.search(r"\d+s left", held), held
+    doomed.process.kill()
+    doomed.process.wait(timeout=15)
+    lapsed = follower.next(timeout=10)[1]
+    assert " w-1 " in lapsed and "lapsed" in lapsed, lapsed
+    setup("claim a w-2 60000")
+    taken = follower.next()[1]
+    assert " w-2 " in taken and re.search(r"\d+s left", taken), taken
+    setup("renew a 120000")
+    renewed = follower.next()[1]
+    assert " w-2 " in renewed and re.search(r"(1m\d+s|2m) left", renewed), renewed
+    assert follower.interrupt() == (0, "")
+    setup.close()
