@@ -10,9 +10,18 @@ keys (Enter, `/`, `f`, Esc...), the actions on the selected process and `123456 
 (the app groups the six); they were cut after the fifth or sixth key (`f Sta`, `1 Proc`).
 So below `NARROW` columns the footer is compact (one space less around each key) and
 leaves out the palette's `^p` (the header's icon opens the palette too), and at any width
-the keys in `LEAST_NEEDED` (`:` Command, `p` Pause, `r` Rel/abs time, `e` Export, `q`
-Quit: for a moment rather than for every visit) come after all the others, and each that
-does not fit whole is left out rather than cut. `?` lists every key.
+the keys in `LEAST_NEEDED` (`:` Command, `p` Pause, `r` Rel/abs time, `e` Export: for a
+moment rather than for every visit) come after all the others, and each that does not fit
+whole is left out rather than cut. `?` lists every key.
+
+The others are what an operator needs to act and to leave, `q` Quit among them (it was
+least needed, and left out at 80 columns in the views with actions). When they do not all
+fit whole (60 columns, and 80 in the views with the most keys) the last of them was cut
+(`f Sta`, `a Aba`) and the views' keys and Quit were out of sight; now keys lose their
+description, one at a time, until all fit: first those whose key is their description's
+initial (`c` Cancel, `s` Signal, `q` Quit: the letter still says most), then the others,
+the longest description first. The key stays, its description is its tooltip, and `?`
+names it.
 
 It is also rebuilt only when what it shows changed. Textual's Footer recomposes on every
 "bindings updated" signal, and a view sends one whenever its cursor lands on another
@@ -26,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 
+from rich.cells import cell_len
 from textual.app import ComposeResult
 from textual.containers import HorizontalGroup
 from textual.widget import Widget
@@ -34,7 +44,7 @@ from textual.widgets._footer import FooterKey
 
 HELP_KEY = "question_mark"
 NARROW = 100  # columns: below, the footer is compact and leaves out the palette's key
-LEAST_NEEDED = frozenset({"quit", "command_line", "toggle_pause", "toggle_time", "export"})
+LEAST_NEEDED = frozenset({"command_line", "toggle_pause", "toggle_time", "export"})
 
 
 class KeyFooter(Footer):
@@ -83,6 +93,7 @@ class KeyFooter(Footer):
         super().__init__()
         self._recomposing = asyncio.Lock()
         self._composed: tuple[object, ...] | None = None  # what `shown` was when composed
+        self._described: dict[FooterKey, str] = {}  # each needed key's whole description
 
     async def recompose(self) -> None:
         """One at a time: the Footer recomposes whenever the bindings change, and Textual's
@@ -117,21 +128,71 @@ class KeyFooter(Footer):
         self.fit()
 
     def fit(self) -> None:
-        """Every key `LEAST_NEEDED` shown, then, once laid out, those that do not fit whole
-        left of `?` left out (they come last: leaving one out moves no other)."""
+        """Every key `LEAST_NEEDED` shown and every other key described, then, once laid
+        out, those least needed that do not fit whole left of `?` left out (they come last:
+        leaving one out moves no other), and descriptions left out until the others fit."""
         for key in self.query(".-least-needed"):
             key.display = True
+        for key, description in self._described.items():
+            if key.description != description:
+                key.description = description
+                key.refresh(layout=True)
         self.call_after_refresh(self._leave_out_cut)
 
-    def _leave_out_cut(self) -> None:
+    def _leave_out_cut(self, passes: int = 8) -> None:
+        described = self._described
+        if any(key.region.width != drawn_width(key, key.description) for key in described):
+            # Laid out before its last change (a check can run on a layout made before the
+            # footer went compact, or before a description was left out): acting on it
+            # would leave out too much, or give back too much. Checked after the next.
+            if passes > 1:
+                self.call_after_refresh(self._leave_out_cut, passes - 1)
+            return
         right = self.query(".footer-right")
         edge = right.first().region.x if right else self.region.right
         for key in self.query(".-least-needed"):
             if key.region.right > edge:
                 key.display = False
+        needed = [
+            child
+            for child in self.children
+            if child.display
+            and not (child.has_class("-least-needed") or child.has_class("footer-right"))
+        ]
+        over = max((child.region.right for child in needed), default=edge) - edge
+        if self._shorten(over) and passes > 1:
+            self.call_after_refresh(self._leave_out_cut, passes - 1)
+
+    def _shorten(self, over: int) -> bool:
+        """Leave out descriptions (the module docstring says in which order) until the keys
+        that are not least needed end `over` cells further left, or, `over` negative, give
+        back those that fit again; whether any changed."""
+        described = self._described
+        order = sorted(
+            described, key=lambda key: (not initial(key, described[key]), -len(described[key]))
+        )
+        changed = False
+        if over > 0:
+            for key in (key for key in order if key.description):
+                over -= drawn_width(key, key.description) - drawn_width(key, "")
+                key.description, changed = "", True
+                key.tooltip = key.tooltip or described[key]
+                key.refresh(layout=True)
+                if over <= 0:
+                    break
+            return changed
+        for key in reversed([key for key in order if not key.description]):
+            wider = drawn_width(key, described[key]) - drawn_width(key, "")
+            if wider > -over:
+                break
+            over += wider
+            key.description, changed = described[key], True
+            key.refresh(layout=True)
+        return changed
 
     def compose(self) -> ComposeResult:
         self._composed = self.shown()
+        self._described = {}
         right: list[Widget] = []
         last: list[Widget] = []  # `LEAST_NEEDED`, after every other key
         for widget in super().compose():
@@ -144,8 +205,27 @@ class KeyFooter(Footer):
             elif isinstance(widget, FooterKey) and widget.action in LEAST_NEEDED:
                 last.append(widget.add_class("-least-needed"))
             else:
+                if isinstance(widget, FooterKey) and widget.description:
+                    self._described[widget] = widget.description
                 yield widget
         yield from last
         if right:
             with HorizontalGroup(classes="footer-right"):
                 yield from right
+
+
+def initial(key: FooterKey, description: str) -> bool:
+    """Whether the key is its (whole) description's initial (`c` Cancel): then the letter
+    alone still says most of what the description does."""
+    return description[:1].lower() == key.key.lower()
+
+
+def drawn_width(key: FooterKey, description: str) -> int:
+    """The cells `key` takes drawn with `description`: as `FooterKey.render` draws it, the
+    key and the description each with its padding, or the key alone without one."""
+    width = cell_len(key.key_display)
+    if description:
+        around_key = key.get_component_styles("footer-key--key").padding
+        around = key.get_component_styles("footer-key--description").padding
+        width += around_key.width + around.width + cell_len(description)
+    return width
