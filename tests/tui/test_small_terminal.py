@@ -16,6 +16,7 @@ from textual.widgets._footer import FooterKey
 
 from lashtui.admin import Processes
 from lashtui.clock import ManualClock
+from lashtui.model import ProcessPageQuery
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import make_app
 from lashtui.tui.screens import health
@@ -28,6 +29,7 @@ from lashtui.tui.screens.leases import LeasesScreen
 from lashtui.tui.screens.live import LiveScreen
 from lashtui.tui.screens.modals import HelpScreen, SignalScreen
 from lashtui.tui.screens.payload import PayloadScreen
+from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.process_table import ProcessTable
 from tests.tui.scene import home_loaded, until
@@ -334,3 +336,61 @@ async def test_every_view_keeps_the_keys_to_act_and_to_leave_in_sight(
                 assert len(str(key.tooltip)) + 1 > room, (key.key, key.tooltip, room)
         if size == SMALL and name in ("health", "errors", "error-group", "audit", "payload"):
             assert all(key.description for key in shown.values() if key.key in "qwo"), name
+
+
+async def test_an_error_is_never_cut_for_the_filters_at_60_columns(
+    scene: tuple[SqliteProcessRegistry, ManualClock],
+) -> None:
+    """With a lens, a status and a text filter at 60 columns the status line took more than
+    its four lines, and the error, said last, was cut (here not a word of it was drawn).
+    The error is now said whole, first, and the parts that no longer fit are counted."""
+    registry, clock = scene
+    async with observer(registry, clock).run_test(size=(60, 24)) as pilot:
+        home = await home_loaded(pilot)
+        assert isinstance(home, ProcessesScreen)
+        for line in ("granted session:operations-team-alpha", "status running",
+                     "filter a-rather-long-search-text", "sort label"):  # fmt: skip
+            home.action_command_line(line)
+            await pilot.pause()
+            await pilot.press("enter")
+            await pilot.pause()
+        status = home.query_one("#engine-status", Static)
+        await pilot.press("p")  # paused: no read of the view's own clears the error below
+        await until(pilot, lambda: home.paused)
+
+        async def malformed() -> None:  # a filter the model refuses, naming its value
+            ProcessPageQuery.model_validate({"states": ["runing-misspelled-state-name"]})
+
+        await home._read(malformed)
+        error = home.last_error
+        assert error is not None and "runing-misspelled-state-name" in error
+        await pilot.pause()
+        drawn = [strip.text for strip in status.render_lines(status.region.reset_offset)]
+        said = " ".join(" ".join(drawn).split())
+        assert " ".join(f"error: {error}".split()) in said, drawn
+        assert said.startswith("error: ")
+        # The engine's state kept; the counts and filter badges left out, and said to be.
+        assert said.endswith("PAUSED: times as of the last read · +7 more"), drawn
+        # With the error gone the line is as before: the filters said again.
+        await home._read(noop)
+        await pilot.pause()
+        drawn = [strip.text for strip in status.render_lines(status.region.reset_offset)]
+        assert "operations-team-alpha" in " ".join(drawn) and "error" not in " ".join(drawn)
+        # An error longer than the four lines gets the lines it takes, then they are given back.
+        bad = "x" * 300
+
+        async def too_long() -> None:
+            ProcessPageQuery.model_validate({"states": [bad]})
+
+        await home._read(too_long)
+        await pilot.pause()
+        drawn = [strip.text for strip in status.render_lines(status.region.reset_offset)]
+        assert bad in "".join(drawn).replace(" ", ""), drawn
+        assert " ".join(" ".join(drawn).split()).endswith("`abandoned`"), drawn
+        await home._read(noop)
+        await pilot.pause()
+        assert status.region.height <= 4
+
+
+async def noop() -> None:
+    return None

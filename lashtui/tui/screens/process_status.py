@@ -8,8 +8,11 @@ its number of lines changed.
 
 from __future__ import annotations
 
+import functools
+import io
 from typing import TYPE_CHECKING
 
+from rich.console import Console
 from rich.text import Text
 from textual.css.query import NoMatches
 from textual.widgets import Static
@@ -32,6 +35,8 @@ if TYPE_CHECKING:
 RECENT_PROBLEM_MS = 60_000
 LOST_CHARS = 60  # of the id of a selected process that left the list, in the status line
 PART_GAP, PAIR_GAP = "  ·  ", "  "  # between the line's parts; between two states' counts
+# The status line's most lines (app.tcss `#engine-status` `max-height`): past them it is cut.
+STATUS_LINES = 4
 
 
 def laid_out(parts: list[str | list[str]], width: int) -> list[Text]:
@@ -54,6 +59,40 @@ def laid_out(parts: list[str | list[str]], width: int) -> list[Text]:
             else:
                 lines.append(shown)
     return lines
+
+
+def drawn_height(lines: list[Text], width: int) -> int:
+    """How many lines `lines` take drawn `width` cells wide: a part wider than a line wraps
+    inside, at spaces, as the Static wraps it."""
+    if width < 1:
+        return len(lines)
+    console = _measuring()
+    return sum(len(line.wrap(console, width)) for line in lines)
+
+
+@functools.cache
+def _measuring() -> Console:
+    """A console that only measures (wrapping needs one; nothing is written to it)."""
+    return Console(file=io.StringIO(), width=1000)
+
+
+def with_error(parts: list[str | list[str]], error: str, width: int) -> tuple[list[Text], int]:
+    """The status line with an error in it, and the lines it may take. The error is said
+    whole: last when everything fits in `STATUS_LINES`; else first, and then as many of the
+    other parts (the engine's state and counts first, the filter badges later) as fit in
+    the lines left, those that do not fit said as a count of them (`+3 more`). With many
+    filters at 60 columns the error came last and was cut at the fourth line. An error
+    that alone takes more lines than that gets them all (the line grows for it)."""
+    whole = laid_out([*parts, error], width)
+    if drawn_height(whole, width) <= STATUS_LINES:
+        return whole, STATUS_LINES
+    lines = max(STATUS_LINES, drawn_height(laid_out([error], width), width))
+    for kept in range(len(parts) - 1, -1, -1):
+        # (short, to leave room for what is kept: the parts a wider terminal shows)
+        shown = laid_out([error, *parts[:kept], f"+{len(parts) - kept} more"], width)
+        if drawn_height(shown, width) <= lines:
+            return shown, lines
+    return laid_out([error], width), lines
 
 
 class ProcessStatus(ScreenMixin):
@@ -97,18 +136,20 @@ class ProcessStatus(ScreenMixin):
         if (lost := self.lost_id()) is not None:
             shown = visible_clipped(lost, LOST_CHARS)
             parts.append(f"{shown} left the list: no process selected (↑/↓ select one)")
-        if self.last_error:
-            parts.append(f"error: {self.last_error}")
+        error = f"error: {self.last_error}" if self.last_error else None
         try:
             status = self.query_one("#engine-status", Static)
         except NoMatches:
             return
-        line = PART_GAP.join(p if isinstance(p, str) else PAIR_GAP.join(p) for p in parts)
+        said = [*parts, error] if error else parts
+        line = PART_GAP.join(p if isinstance(p, str) else PAIR_GAP.join(p) for p in said)
         width = self.size.width - status.gutter.width
         if (line, width) == (self.status_line, self._status_width):
             return  # most refreshes change nothing: no repaint then
         self.status_line, self._status_width = line, width
-        drawn = text.joined(laid_out(parts, width))
+        laid, most = with_error(parts, error, width) if error else (laid_out(parts, width), 0)
+        status.styles.max_height = most if most > STATUS_LINES else None  # (app.tcss's)
+        drawn = text.joined(laid)
         # layout=False while the line keeps its number of lines: a layout of the screen
         # repaints every widget on it, the table's scrollbar included, which made a count
         # moving under churn cost a whole-screen repaint. On a narrow terminal the line
