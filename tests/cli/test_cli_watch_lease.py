@@ -2,19 +2,22 @@
 row and not the record, so the change feed (the records') never carried them, and the watch
 kept a row's LEASE cell as first printed: a worker SIGKILLed while holding a row kept its
 countdown running on, and another worker's claim of the row never showed. The lease writes
-come from other OS processes (tests/cli/committer.py, as a worker makes them); the lines are
-read from the installed command's stdout."""
+come from other OS processes (tests/cli/committer.py, as a worker makes them, and real
+`lashtui worker` processes); the lines are read from the installed command's stdout."""
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from tests.cli.service import Worker, start, steps
 from tests.cli.test_cli_follow import Committer, Follower, committer
 
-__all__ = ["committer"]  # (the fixture, used by name)
+__all__ = ["committer"]  # (the fixture, used by name; `workers` is tests/cli/conftest.py's)
 
 QUIET_S = 1.5  # how long a follower is watched for a line that must not come
 
@@ -84,3 +87,37 @@ def test_wide_shows_a_killed_holder_lapse_and_the_next_claim(registry_target: st
     assert " w-2 " in renewed and re.search(r"(1m\d+s|2m) left", renewed), renewed
     assert follower.interrupt() == (0, "")
     setup.close()
+
+
+def until_line(follower: Follower, wanted: Callable[[list[str]], bool]) -> list[str]:
+    """The cells of the first line printed from now on that `wanted` accepts (a renewal
+    prints the row again under `-o wide`: a run's lines come every half second)."""
+    while True:
+        line = follower.next(timeout=10)[1]
+        if wanted(cells(line)):
+            return cells(line)
+
+
+def test_wide_shows_a_sigkilled_worker_lapse_and_the_worker_that_takes_over(
+    tmp_path: Path, workers: list[Worker]
+) -> None:
+    """Real `lashtui worker` processes (TTL 1.5 s): the one running `held` is SIGKILLed; its
+    lease's expiry passing is printed (no commit makes it), then the row as another worker
+    takes it over (the sweep finds the holder dead and runs the rerunnable row again)."""
+    db = tmp_path / "r.db"
+    start(db, "held", steps({"sleep_ms": 600_000}))
+    follower = Follower(str(db), "ls", "--watch", "-o", "wide")
+    header = cells(follower.next()[1])
+    lease, expires = header.index("LEASE"), header.index("EXPIRES")
+    assert cells(follower.next()[1])[lease] == "-"
+    first = Worker(db)
+    workers.append(first)
+    held = until_line(follower, lambda row: row[lease] != "-" and "left" in row[expires])
+    first.kill()  # SIGKILL: its lease stays as it was, held, until it expires
+    lapsed = until_line(follower, lambda row: "lapsed" in row[expires])
+    assert lapsed[lease] == held[lease]
+    second = Worker(db)
+    workers.append(second)
+    taken = until_line(follower, lambda row: row[lease] not in ("-", held[lease]))
+    assert "left" in taken[expires], taken
+    assert follower.interrupt() == (0, "")
