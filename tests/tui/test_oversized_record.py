@@ -64,3 +64,27 @@ async def test_the_dashboard_lists_such_a_row_without_loading_its_record(
             assert "too big" not in screen_text(app), shown
     finally:
         await registry.close()
+
+
+async def test_every_order_shows_every_row_beside_such_a_row(tmp_path: Path) -> None:
+    """A stand-in costs a page nothing (its record is never loaded): every order shows all
+    four rows, as many as the header counts. Counted at the ceiling, it ended its page, and
+    the age and updated orders (where it comes before `a`, the selection the window loads
+    around) showed 2 rows until a scroll."""
+    db = str(tmp_path / "r.db")
+    await _registry_with_a_large_record(db)  # a waiting, big and c running, d failed
+    registry = await SqliteProcessRegistry.open(db, read_only=True)
+    try:
+        app = make_app(Processes(registry), read_only=True)
+        async with app.run_test(size=(160, 30)) as pilot:
+            home = await home_loaded(pilot)
+            table = home.query_one(ProcessTable)
+            await until(pilot, lambda: table.order == ["a", "big", "c", "d"])
+            header = check_screen(app, "running 2", "waiting 1", "failed 1")  # (4 rows)
+            for order in ("status", "label", "age", "updated", "lease_expiry"):
+                await pilot.press("greater_than_sign")  # sorted by the next column
+                await until(pilot, lambda wanted=order: home.page_query.order == wanted)
+                await until(pilot, lambda: sorted(table.order) == ["a", "big", "c", "d"])
+            assert "running 2" in screen_text(app), header
+    finally:
+        await registry.close()

@@ -145,7 +145,12 @@ def _lenient_text(data: bytes) -> str:
 
 
 def fetch_rows(
-    conn: Tx, sql: str, params: Any = (), *, max_chars: int | None = None
+    conn: Tx,
+    sql: str,
+    params: Any = (),
+    *,
+    max_chars: int | None = None,
+    unread_chars: int = MAX_STORED_BYTES,
 ) -> list[Row]:
     """`conn.execute(sql, params).fetchall()`, surviving TEXT that is not UTF-8 (another
     program may store any bytes in an SQLite TEXT column, and sqlite3 then refuses the
@@ -155,11 +160,12 @@ def fetch_rows(
     factory costs on every cell).
 
     With `max_chars`, the rows stop after the one whose first column (stored JSON) takes
-    their total length to `max_chars` or past it: rows past it are never stepped, so never
-    read (SQLite yields a result a row at a time; PostgreSQL's result arrives whole, and
-    `sized_page` has the server cut it)."""
+    their total length to `max_chars` or past it (`stored_chars`, a value left unread
+    counting `unread_chars`): rows past it are never stepped, so never read (SQLite yields
+    a result a row at a time; PostgreSQL's result arrives whole, and `sized_page` has the
+    server cut it)."""
     try:
-        return _take(conn.execute(sql, params), max_chars)
+        return _take(conn.execute(sql, params), max_chars, unread_chars)
     except UnicodeEncodeError as error:
         # A parameter no store can hold (psycopg raises this, not a DB error; the SQLite
         # store binds the ones a byte decoded to: sqlite/raw_text.py).
@@ -170,28 +176,37 @@ def fetch_rows(
     factory = conn.text_factory
     conn.text_factory = _lenient_text
     try:
-        return _take(conn.execute(sql, params), max_chars)
+        return _take(conn.execute(sql, params), max_chars, unread_chars)
     finally:
         conn.text_factory = factory
 
 
-def stored_chars(value: object) -> int:
-    """What a read's stored JSON counts toward a page's `max_chars`: its length, and the
-    whole ceiling for one left unread (`stored_json`), so that a page holding one ends
-    there: a page cut in SQL had SQLite load it to measure it, and would load each."""
+# What a record left unread (`stored_json`) counts toward a page's `max_chars`: nothing.
+# Its reads never load it (they tell it from its row's header, `past_ceiling`, or name it
+# unmeasured, ceiling.py), so its stand-in holds a few hundred bytes, and a page goes on past
+# it: counted at the ceiling, it ended every page it was on, and the dashboard's window
+# showed 2 of 4 rows until a scroll. An event left unread still counts the whole ceiling
+# (`stored_chars`' default): SQLite measures an event by loading it (and frees it at once),
+# so a page holding one ends there rather than load each.
+UNREAD_RECORD_CHARS = 0
+
+
+def stored_chars(value: object, unread_chars: int = MAX_STORED_BYTES) -> int:
+    """What a read's stored JSON counts toward a page's `max_chars`: its length, and
+    `unread_chars` for one left unread (`stored_json`)."""
     if value is None:
-        return MAX_STORED_BYTES
+        return unread_chars
     return len(value) if isinstance(value, str | bytes) else 0
 
 
-def _take(cursor: Any, max_chars: int | None) -> list[Row]:
+def _take(cursor: Any, max_chars: int | None, unread_chars: int) -> list[Row]:
     if max_chars is None:
         return cursor.fetchall()  # type: ignore[no-any-return]
     rows: list[Row] = []
     total = 0
     for row in cursor:
         rows.append(row)
-        total += stored_chars(row[0])
+        total += stored_chars(row[0], unread_chars)
         if total >= max_chars:
             break
     close = getattr(cursor, "close", None)
@@ -208,9 +223,11 @@ def sized_page(
     order_by: list[str],
     limit: int | None,
     max_chars: int | None,
+    unread_chars: int = MAX_STORED_BYTES,
 ) -> list[Row]:
     """`SELECT {columns} {source} ORDER BY {order_by} LIMIT ?`, the rows cut once their first
-    column (stored JSON) reaches `max_chars` in all (the row that reaches it included).
+    column (stored JSON) reaches `max_chars` in all (the row that reaches it included; a
+    value left unread counts `unread_chars`, `stored_chars`).
     Each name in `order_by` ("p.change_seq DESC") must be one of `columns`.
 
     SQLite yields a result a row at a time, so the rows past the cut are never stepped
@@ -223,8 +240,8 @@ def sized_page(
     order = ", ".join(order_by)
     if max_chars is None or dialect(conn).name == "sqlite":
         sql = f"SELECT {', '.join(columns)} {source} ORDER BY {order}{limited}"
-        return fetch_rows(conn, sql, bound, max_chars=max_chars)
-    size = f"coalesce(octet_length({columns[0]}), {MAX_STORED_BYTES})"  # as `stored_chars`
+        return fetch_rows(conn, sql, bound, max_chars=max_chars, unread_chars=unread_chars)
+    size = f"coalesce(octet_length({columns[0]}), {unread_chars})"  # as `stored_chars`
     named = ", ".join(f"{column} AS c{n}" for n, column in enumerate(columns))
     outer_order = ", ".join(_by_position(columns, part) for part in order_by)
     sized = (
@@ -327,10 +344,11 @@ def ordered_rows(
             "CROSS JOIN processes p ON p.process_id = v.column1",
             [*large, *chunk],
             max_chars=left,
+            unread_chars=UNREAD_RECORD_CHARS,
         )
         rows += read
         if left is not None:
-            left -= sum(stored_chars(row[0]) for row in read)
+            left -= sum(stored_chars(row[0], UNREAD_RECORD_CHARS) for row in read)
             if left <= 0:  # cut at the last row read: the ids after it are not covered
                 return rows, start + chunk.index(read[-1][1]) + 1
     return rows, len(process_ids)
@@ -407,13 +425,16 @@ def _ordered_on_server(
     if max_chars is None:
         found = {row[1]: row for row in stored_rows(conn, process_ids)}
         return [found[pid] for pid in process_ids if pid in found], len(process_ids)
-    size = "coalesce(octet_length(p.record_json), 0)"  # as `sized_page`'s cut counts
-    columns = [*row_column_list(conn), "v.n", size]
+    record = row_column_list(conn)[0]
+    size = f"coalesce(octet_length({record}), {UNREAD_RECORD_CHARS})"  # as the cut counts
+    columns = [record, *row_column_list(conn)[1:], "v.n", size]
     source = (
         "FROM unnest(?::text[]) WITH ORDINALITY AS v(id, n) "
         "JOIN processes p ON p.process_id = v.id"
     )
-    rows = sized_page(conn, columns, source, (process_ids,), ["v.n"], None, max_chars)
+    rows = sized_page(
+        conn, columns, source, (process_ids,), ["v.n"], None, max_chars, UNREAD_RECORD_CHARS
+    )
     covered = len(process_ids)
     if sum(int(row[-1]) for row in rows) >= max_chars:  # cut at the last row returned
         covered = int(rows[-1][-2])

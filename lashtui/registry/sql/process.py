@@ -35,6 +35,7 @@ from lashtui.registry.sql.event import append_to
 from lashtui.registry.sql.fetch import (
     CUT_ROW_COLUMNS,
     ROW_COLUMN_LIST,
+    UNREAD_RECORD_CHARS,
     past_ceiling,
     row_column_list,
     row_columns,
@@ -292,6 +293,7 @@ def changed_since(
         ["p.change_seq", ROW_COLUMN_LIST[1]],  # (the id as read: `sized_page` names columns)
         limit,
         max_chars,
+        UNREAD_RECORD_CHARS,  # (a record left unread is never loaded: it costs nothing)
     )
     if not rows:
         return [], cursor
