@@ -141,6 +141,10 @@ class Dialect(NamedTuple):
     # ceiling (ceiling.py `unread_past_ceiling`): `too_large` says so of them without
     # measuring, which would load the value. Empty on every other read.
     unread: tuple[int, ...] = ()
+    # On SQLite, while a read looks for such rows (ceiling.py `unread_past_ceiling`), the
+    # name of a function `too_large` asks with a row's rowid before measuring its record
+    # (1: past the ceiling, unmeasured). Empty on every other read.
+    ask: str = ""
 
     def too_large(self, column: str) -> str:
         """Whether the stored JSON in `column` is past `MAX_STORED_BYTES`. PostgreSQL reads
@@ -152,12 +156,13 @@ class Dialect(NamedTuple):
         300-byte row, 42 against 44 us a 100 kB one)."""
         if self.name == "sqlite":
             measured = f"length(CAST({column} AS BLOB)) > {MAX_STORED_BYTES}"
-            rowid = _rowid_of(column) if self.unread else None
+            rowid = _rowid_of(column) if self.unread or self.ask else None
             if rowid is None:
                 return measured
             # (A CASE: SQLite evaluates its arms lazily, so those rows are never measured.)
             rowids = ",".join(map(str, self.unread))  # (whole numbers SQLite gave)
-            return f"(CASE WHEN {rowid} IN ({rowids}) THEN 1 ELSE {measured} END)"
+            asked = f" WHEN {self.ask}({rowid}) = 1 THEN 1" if self.ask else ""
+            return f"(CASE WHEN {rowid} IN ({rowids}) THEN 1{asked} ELSE {measured} END)"
         return f"octet_length({column}) > {MAX_STORED_BYTES}"
 
     def stored_json(self, column: str) -> str:

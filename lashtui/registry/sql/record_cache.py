@@ -75,10 +75,9 @@ class RecordCache:
         self.large_looked_for = False  # (whether a drive has looked for them yet)
         # The Errors view's verdicts of its last window (`Verdicts`).
         self.verdicts = Verdicts()
-        # The rowids of the rows a read found with a record past the ceiling, and whether
-        # a read met another value past it (ceiling.py `unread_past_ceiling`).
+        # The rowids of the rows a read found with a record past the ceiling (ceiling.py
+        # `unread_past_ceiling`).
         self.unread_rowids: tuple[int, ...] = ()
-        self.ceiling_unheld = False
 
     def save_clock(self) -> None:
         """Before COMMIT: the clock row takes the last sequence handed out."""
