@@ -179,7 +179,7 @@ async def _once(args: argparse.Namespace, worker: ProcessWorker, *, run: bool) -
     loop = asyncio.get_running_loop()
     deadline = None if timeout_s is None else loop.time() + timeout_s
     with StopSignals() as signals:
-        await worker.drive_pending_processes(run=run)
+        await worker.drive_pending_processes(run=run, count_every_row=True)
         idle = asyncio.create_task(worker.idle(), name="lashtui-once-idle")
         timed_out = not await _runs_ended(worker, idle, signals, deadline, timeout_s)
         if signals.stop.is_set():

@@ -62,7 +62,7 @@ class WorkerPart:
         def stop_claiming(self) -> None: ...
 
         async def drive_pending_processes(
-            self, *, run: bool = True
+            self, *, run: bool = True, count_every_row: bool = False
         ) -> list[asyncio.Task[Verdict | None]]: ...
 
         def drive_started(

@@ -165,20 +165,29 @@ class ProcessWorker(Starts, BatchClaims, Following, Stopping):
         self._claiming = False
 
     async def drive_pending_processes(
-        self, *, run: bool = True
+        self, *, run: bool = True, count_every_row: bool = False
     ) -> list[asyncio.Task[Verdict | None]]:
         """One sweep pass; returns the tasks it spawned, not awaited. A row the pass drives
         itself gets a task `recover:<id>` whose result is its verdict (None if the registry
         failed it). Free rerunnable rows handed to the batch claim (`_hand_to_batches`),
         which picks its rows in SQL as it claims, get no task each: one more task,
         `batches-settled`, result None, ends when that claim and its runs have. `run=False`
-        applies the sweep's verdicts without running any work (and hands nothing over)."""
+        applies the sweep's verdicts without running any work (and hands nothing over).
+
+        `count_every_row` (a pass whose counts are reported: `worker --once`) reads too the
+        rows a running worker's drive leaves in SQL because it could only leave them alone
+        (held by a live lease it cannot prove dead, externally owned without an abandon
+        request), so that `_wants` counts them `busy` and `untouched`: `worker --once`
+        beside a live worker said `0 rows looked at` of the rows that worker held. A
+        periodic drive does not: it runs every renew interval, and in a fleet most running
+        rows are those (drive.py `drive_work_items`)."""
         if not self._claiming:
             return []
         now = self._rt.clock.now_ms()
         # Running, the backlog is the batch claim's: the drive reads only its first rows.
         if run:
-            items = await self.registry.list_drive_work_items(now, self.owner)
+            claimant = None if count_every_row else self.owner
+            items = await self.registry.list_drive_work_items(now, claimant)
         else:
             items = await self.registry.list_work_items()
         wanted = [item for item in items if self._wants(item, now, count_passed=True)]

@@ -16,7 +16,7 @@ from tests.cli.service import Worker, start, steps
 from tests.cli.test_cli import LASHTUI
 
 
-def run(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def run(db: Path | str, *args: str) -> subprocess.CompletedProcess[str]:
     argv = [LASHTUI, "--db", str(db), *args]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done
@@ -49,9 +49,10 @@ def test_a_pass_that_decided_nothing_says_so_in_words(tmp_path: Path) -> None:
     db = tmp_path / "r.db"
     run(db, "start", "ext", "--external")
     assert run(db, "sweep").stdout == "sweep: one pass, 1 row looked at: 1 untouched\n"
+    # A running worker's drive leaves the externally owned rows it may not claim unread;
+    # a pass reads them, to say what it saw (it said `0 rows looked at`).
     assert run(db, "worker", "--once").stdout == (
-        # (the worker's drive leaves unread the externally owned rows it may not claim)
-        "worker: one pass, 0 rows looked at: nothing decided (nothing to recover or run)\n"
+        "worker: one pass, 1 row looked at: 1 untouched\n"
     )
     run(db, "abandon", "ext", "--reason", "retired")
     assert run(db, "sweep").stdout == (
@@ -62,14 +63,23 @@ def test_a_pass_that_decided_nothing_says_so_in_words(tmp_path: Path) -> None:
     )
 
 
-def test_a_sweep_beside_a_running_worker_counts_every_row_it_looked_at(
-    tmp_path: Path, workers: list[Worker]
+@pytest.fixture(params=["sqlite", "postgres"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    """A registry file, or a fresh schema on the test server (tests/conftest.py)."""
+    if request.param == "sqlite":
+        return tmp_path / "r.db"
+    return str(request.getfixturevalue("postgres_schema"))
+
+
+def test_a_pass_beside_a_running_worker_counts_every_row_it_looked_at(
+    target: Path | str, workers: list[Worker]
 ) -> None:
     """Every row a pass looked at is counted under a verdict: the rows a live worker holds
     `busy`, an externally-owned row without an abandon request `untouched`. `sweep` beside
     a running `lashtui worker` said `3 rows looked at: nothing decided (nothing to recover
-    or run)` of two rows that worker was running and one externally owned, its counts all 0."""
-    db = tmp_path / "r.db"
+    or run)` of two rows that worker was running and one externally owned, its counts all
+    0; `worker --once` said `0 rows looked at` of them (its drive left them in SQL)."""
+    db = target
     for held in ("a", "b"):
         start(db, held, steps({"sleep_ms": 600_000}))
     run(db, "start", "ext", "--external")
@@ -84,3 +94,16 @@ def test_a_sweep_beside_a_running_worker_counts_every_row_it_looked_at(
     assert run(db, "sweep").stdout == (
         "sweep: one pass, 3 rows looked at: 2 busy (held by a live lease), 1 untouched\n"
     )
+    for output in ((), ("-o", "json")):
+        said = run(db, "worker", "--once", *output).stdout
+        if not output:
+            assert said == (
+                "worker: one pass, 3 rows looked at: 2 busy (held by a live lease), "
+                "1 untouched\n"
+            )
+            continue
+        counts = json.loads(said)
+        assert counts.pop("looked_at") == 3
+        assert {k: v for k, v in counts.items() if v} == {"busy": 2, "untouched": 1}, counts
+    # ... and took nothing: the live worker still runs both.
+    assert not worker.events("run_ended") and worker.process.poll() is None
