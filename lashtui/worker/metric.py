@@ -18,6 +18,10 @@ scrapes neither loads prometheus-client nor pays for any of this.
 prometheus-client's server answers only GET and OPTIONS: a HEAD, what a load balancer's
 probe or `curl -I` sends, got 405 and read as the endpoint being down. `_answering_head`
 answers it as GET without the body (`serving_metrics`); other methods are still refused.
+And its app serves the metrics at any path: `/`, `/metricz`, `/healthz` all answered 200
+with every series, so a probe or a scrape config with a mistyped path read as working.
+`_only_at_metrics` answers `/metrics` alone (the README's address, Prometheus's default
+`metrics_path`), every other path 404 with one short line naming the right one.
 """
 
 from __future__ import annotations
@@ -195,6 +199,27 @@ class WorkerMetrics(WorkerObserver):
         self.registry.register(WriteLockSeries(read))
 
 
+# The one path the metrics are served at; any other gets `NOT_FOUND` (`_only_at_metrics`).
+METRICS_PATH = "/metrics"
+# The body of a 404: fixed text, the requested path not echoed (it is the client's).
+NOT_FOUND = b"not found: the metrics are at /metrics\n"
+
+
+def _only_at_metrics(app: WSGIApplication) -> WSGIApplication:
+    """`app` at `METRICS_PATH` (its query string, prometheus-client's `name[]` filter,
+    kept); every other path 404 with `NOT_FOUND`, whatever the method."""
+
+    def serve(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == METRICS_PATH:
+            return app(environ, start_response)
+        headers = [("Content-Type", "text/plain; charset=utf-8"),
+                   ("Content-Length", str(len(NOT_FOUND)))]  # fmt: skip
+        start_response("404 Not Found", headers)
+        return [NOT_FOUND]
+
+    return serve
+
+
 def _answering_head(app: WSGIApplication) -> WSGIApplication:
     """`app` (prometheus-client's), answering HEAD as it answers GET, without the body: the
     same status and headers, Content-Length that of the body a GET gets (the scrape is made
@@ -236,7 +261,7 @@ async def serving_metrics(
             f"cannot serve metrics on {host}:{port}: {error.strerror or error}"
         ) from None
     # Set before the address is told to anyone: no request can have come yet.
-    server.set_app(_answering_head(make_wsgi_app(metrics.registry)))
+    server.set_app(_answering_head(_only_at_metrics(make_wsgi_app(metrics.registry))))
     worker.add_observer(metrics)
     write_lock_use = getattr(registry, "write_lock_use", None)
     if callable(write_lock_use):

@@ -333,6 +333,38 @@ def test_the_metrics_answer_head_as_get_without_the_body(db: Path, workers: list
     assert worker.wait() == 0
 
 
+def test_the_metrics_are_served_at_metrics_alone(db: Path, workers: list[Worker]) -> None:
+    """prometheus-client's app served every series at any path (`/`, `/metricz`,
+    `/favicon.ico` answered 200), so a probe or a scrape config with a mistyped path read
+    as working. `/metrics` answers (with its `name[]` filter); every other path, whatever
+    the method, is 404 with one short line that names the right one, the path not echoed."""
+    worker = Worker(db, "--metrics", "127.0.0.1:0")
+    workers.append(worker)
+    url = worker.until(
+        lambda: next((r["metrics"] for r in worker.records() if "metrics" in r), None),
+        "the metrics address",
+    )
+    assert url.endswith("/metrics")
+    root = url.removesuffix("metrics")
+    status, _, body = _ask(url, "GET")
+    assert status == "200 OK" and b"lashtui_worker_runs_total" in body
+    status, _, body = _ask(f"{url}?name[]=lashtui_worker_runs_total", "GET")
+    assert status == "200 OK" and b"lashtui_worker_runs_total" in body
+    assert b"lashtui_worker_claims_total" not in body  # (the filter still works)
+
+    for path in ("", "metricz", "metrics/", "metrics/x", "favicon.ico", "%1b[31m"):
+        status, headers, body = _ask(root + path, "GET")
+        assert (status, body) == ("404 Not Found", b"not found: the metrics are at /metrics\n")
+        assert headers["Content-Type"].startswith("text/plain")
+    status, headers, body = _ask(root + "metricz", "HEAD")  # the same, without the body
+    assert (status, body) == ("404 Not Found", b"")
+    assert headers["Content-Length"] == str(len(b"not found: the metrics are at /metrics\n"))
+    status, _, _ = _ask(root + "metricz", "POST")
+    assert status == "404 Not Found"
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+
+
 def test_the_start_line_tells_workers_on_one_host_apart(db: Path, workers: list[Worker]) -> None:
     """Two workers a host runs on one registry share an owner id; their start lines said
     nothing more ("worker lashtui-worker@vm on r.db" twice)."""
