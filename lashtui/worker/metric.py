@@ -45,7 +45,7 @@ from prometheus_client.core import CounterMetricFamily, Metric
 from lashtui.errors import InvalidRequest, StoreError
 from lashtui.model import ProcessRecord, ProcessTerminalState
 from lashtui.registry import ProcessRegistry
-from lashtui.worker.observer import WorkerObserver
+from lashtui.worker.observer import ClaimResult, WorkerObserver
 from lashtui.worker.runtime import Verdict
 
 if TYPE_CHECKING:
@@ -111,7 +111,10 @@ class WorkerMetrics(WorkerObserver):
             ["verdict"], registry=r,
         )  # fmt: skip
         self.claims = Counter(
-            "lashtui_worker_claims", "Lease claims: won, or lost to a live holder",
+            "lashtui_worker_claims", "Lease claims, by what they came to: won (the row ran "
+            "under it), abandoned (an abandoned terminal written under it), released (given "
+            "back with nothing run or written: a row left running, already ended, a sweep's "
+            "runnable row, a refused abandon), lost (refused by a live holder)",
             ["result"], registry=r,
         )  # fmt: skip
         self.leases_lost = Counter(
@@ -152,8 +155,8 @@ class WorkerMetrics(WorkerObserver):
             self.runs.labels(outcome)
         for verdict in Verdict:
             self.verdicts.labels(verdict.value)
-        for result in ("won", "lost"):
-            self.claims.labels(result)
+        for result in ClaimResult:
+            self.claims.labels(result.value)
         for kind in TRANSACTION_KINDS:
             self.transactions.labels(kind)
 
@@ -169,8 +172,8 @@ class WorkerMetrics(WorkerObserver):
     def verdict(self, process_id: str, verdict: Verdict) -> None:
         self.verdicts.labels(verdict.value).inc()
 
-    def claimed(self, process_id: str, won: bool) -> None:
-        self.claims.labels("won" if won else "lost").inc()
+    def claimed(self, process_id: str, result: ClaimResult) -> None:
+        self.claims.labels(result.value).inc()
 
     def lease_renewed(self, process_id: str, seconds: float) -> None:
         self.renewal.observe(seconds)

@@ -1,8 +1,8 @@
 """`WorkerObserver`: the moments of a worker's work that an operator watches, as hooks.
 
 The engine calls these hooks where the moment happens (a run starts and ends, the sweep
-reaches a verdict, a claim is won or lost, a lease is renewed or lost, another connection's
-commit wakes the worker) and does nothing else
+reaches a verdict, a claim is refused or comes to a run, an abandon or a release, a lease
+is renewed or lost, another connection's commit wakes the worker) and does nothing else
 about them: what to make of a moment is the observer's. The worker's log lines are one
 observer (`LogObserver`, logline.py), always there; Prometheus series are another
 (`WorkerMetrics`, metric.py), added only when asked for. `Observers` hands every moment to
@@ -14,6 +14,7 @@ the event loop, inside the engine's own steps: they must be quick and must not r
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from lashtui.model import ProcessRecord
@@ -21,6 +22,21 @@ from lashtui.model import ProcessRecord
 if TYPE_CHECKING:
     from lashtui.errors import StoreError
     from lashtui.worker.runtime import Verdict
+
+
+class ClaimResult(StrEnum):
+    """What one claim of a row's lease came to, told once it is known (`claimed`). A claim
+    taken is not work done: the sweep claims a silent owner_bound row every drive only to
+    release it (semantics §8, `left_running`), and that was told as `won`, beside the
+    claims that ran something, though the worker did nothing with it."""
+
+    WON = "won"  # taken, and the row runs under it
+    ABANDONED = "abandoned"  # taken, and an `abandoned` terminal written under it
+    # Taken and given back with nothing run or written: a row left running (no live
+    # lease, nothing proves its owner dead), one already ended, undecodable, a sweep's
+    # runnable row (`deferred`), an abandon the registry refused.
+    RELEASED = "released"
+    LOST = "lost"  # refused: a live holder; or taken and lost before its terminal write
 
 
 class WorkerObserver:
@@ -38,8 +54,10 @@ class WorkerObserver:
     def verdict(self, process_id: str, verdict: Verdict) -> None:
         """One recovery attempt's verdict for one row (semantics §8)."""
 
-    def claimed(self, process_id: str, won: bool) -> None:
-        """A claim of a row's lease: won, or lost to a live holder (Busy)."""
+    def claimed(self, process_id: str, result: ClaimResult) -> None:
+        """A claim of a row's lease, and what it came to: refused (Busy), or taken and then
+        run under, used to write an abandon, or given back unused (`ClaimResult`). Told
+        when that is known: as the run begins, not when it ends."""
 
     def lease_renewed(self, process_id: str, seconds: float) -> None:
         """A run's lease was renewed; the renewal took `seconds`."""
@@ -80,9 +98,9 @@ class Observers(WorkerObserver):
         for observer in self.observers:
             observer.verdict(process_id, verdict)
 
-    def claimed(self, process_id: str, won: bool) -> None:
+    def claimed(self, process_id: str, result: ClaimResult) -> None:
         for observer in self.observers:
-            observer.claimed(process_id, won)
+            observer.claimed(process_id, result)
 
     def lease_renewed(self, process_id: str, seconds: float) -> None:
         for observer in self.observers:

@@ -25,6 +25,7 @@ from lashtui.model import (
 from lashtui.registry.sql.blob_id import is_blob_row
 from lashtui.registry.sql.long_id import CUT_ID_WORDS
 from lashtui.worker.identity import attempt_identity
+from lashtui.worker.observer import ClaimResult
 from lashtui.worker.run import run_and_complete
 from lashtui.worker.runtime import StartSlot, Verdict, WorkerRuntime, log
 
@@ -46,7 +47,9 @@ async def claim_for_recovery(
     """(our lease, the dead holder we took it from, what a claim to run found). No lease
     means: leave the row alone. `to_run` claims with `claim_process_for_run`, so a row the
     worker will run has its fresh record, first-started fact and cancel check from the
-    claim's own transaction; taking a dead holder's lease stays the plain path."""
+    claim's own transaction; taking a dead holder's lease stays the plain path. A claim
+    refused is told here; one taken is told by what ends it (`ClaimResult`): the run
+    (`_decide`), the abandon (`abandon_under_lease`) or the release (`release_quietly`)."""
     ttl = rt.timings.ttl_ms
     try:
         claimed = None
@@ -58,19 +61,20 @@ async def claim_for_recovery(
             outcome = await rt.registry.claim_process_lease(process_id, attempt, ttl)
         lease = outcome.acquired()
         if lease is not None:
-            rt.observer.claimed(process_id, True)
             return lease, None, claimed
         holder = outcome.holder
         if not reclaim_dead or holder is None:
-            rt.observer.claimed(process_id, False)
+            rt.observer.claimed(process_id, ClaimResult.LOST)
             return None, None, None
         if not holder.owner.is_definitely_dead_for_claimant(attempt):
-            rt.observer.claimed(process_id, False)
+            rt.observer.claimed(process_id, ClaimResult.LOST)
             return None, None, None
         taken = await rt.registry.reclaim_process_lease(process_id, attempt, holder, ttl)
         lease = taken.acquired()
-        rt.observer.claimed(process_id, lease is not None)
-        return (lease, holder, None) if lease is not None else (None, None, None)
+        if lease is None:
+            rt.observer.claimed(process_id, ClaimResult.LOST)
+            return None, None, None
+        return lease, holder, None
     except StoreError:
         # Undecodable: `recover` says so, once. Otherwise the registry could not serve (a
         # file locked past its busy timeout, a lost connection): no verdict on the row, and
@@ -97,15 +101,20 @@ async def abandon_under_lease(
         await rt.registry.complete_process_with_lease(lease, output)
     except LeaseLost as error:
         log.warning("could not abandon %s: %s", lease.process_id, error)
+        rt.observer.claimed(lease.process_id, ClaimResult.LOST)
         return Verdict.BUSY
     except LashError as error:
         log.warning("could not abandon %s: %s", lease.process_id, error)
         await release_quietly(rt, lease)
         return Verdict.ABANDON_REFUSED
+    rt.observer.claimed(lease.process_id, ClaimResult.ABANDONED)
     return None
 
 
 async def release_quietly(rt: WorkerRuntime, lease: ProcessLease) -> None:
+    """Give back a lease a claim took and nothing was run or written under (told as the
+    claim's end, `ClaimResult.RELEASED`; a failed release is logged, its TTL the backstop)."""
+    rt.observer.claimed(lease.process_id, ClaimResult.RELEASED)
     try:
         await rt.registry.release_process_lease(lease)
     except LashError as error:
@@ -220,7 +229,6 @@ async def run_claimed(
         elif (lease := claimed.outcome.acquired()) is None:
             verdict = Verdict.BUSY  # (the batch picked it free in its own transaction)
         else:
-            rt.observer.claimed(process_id, True)
             verdict = await _decide(rt, lease, None, slot, True, claimed)
     finally:
         slot.release()
@@ -272,6 +280,7 @@ async def _decide(
         await release_quietly(rt, lease)
         return Verdict.DEFERRED
     if runnable:
+        rt.observer.claimed(lease.process_id, ClaimResult.WON)
         await run_and_complete(rt, fresh, lease, slot, claimed)
         return Verdict.RAN
     now = rt.clock.now_ms()

@@ -11,8 +11,16 @@ from lashtui.model import LeaseTimings
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.worker import ProcessWorker
 from lashtui.worker.metric import WorkerMetrics
-from tests.builders import ext
-from tests.worker.support import GUARD_S, Counting, register, sweep, worker_owner
+from tests.builders import ext, local
+from tests.worker.support import (
+    GUARD_S,
+    OB,
+    Counting,
+    register,
+    started_by,
+    sweep,
+    worker_owner,
+)
 
 
 def _value(metrics: WorkerMetrics, name: str, **labels: str) -> float:
@@ -35,9 +43,36 @@ async def test_a_run_moves_the_series(registry: ProcessRegistry, worker: Process
     assert _value(metrics, "lashtui_worker_runs_in_flight") == 0
     assert _value(metrics, "lashtui_worker_sweep_verdicts_total", verdict="ran") == 1
     assert _value(metrics, "lashtui_worker_claims_total", result="won") == 1
+    assert _value(metrics, "lashtui_worker_claims_total", result="released") == 0
     count = "lashtui_registry_transaction_seconds_count"
     assert _value(metrics, count, kind="read") >= 1  # the worklist
     assert _value(metrics, "lashtui_worker_last_commit_seen_timestamp_seconds") > 0
+
+
+async def test_a_claim_released_unused_is_not_counted_won(
+    registry: ProcessRegistry, clock: ManualClock, worker: ProcessWorker
+) -> None:
+    """A silent owner_bound row (started, its lease lapsed, nothing proves its owner dead)
+    is claimed and released by every drive (semantics §8, `left_running`): it raised
+    `claims_total{result="won"}` every renew interval though nothing ran. Now `released`;
+    `won` counts the claims that ran something."""
+    metrics = WorkerMetrics()
+    worker.add_observer(metrics)
+    worker.engines.register("echo", Counting())
+    await register(registry, "silent", disposition=OB)
+    await started_by(registry, clock, "silent", local("gone-quiet"))  # its lease lapsed
+    await register(registry, "job")
+
+    for _ in range(3):
+        await sweep(worker)
+
+    claims = "lashtui_worker_claims_total"
+    assert _value(metrics, claims, result="won") == 1  # the job's one run
+    assert _value(metrics, claims, result="released") == 3  # the silent row, each drive
+    assert _value(metrics, claims, result="abandoned") == 0
+    assert _value(metrics, claims, result="lost") == 0
+    verdicts = "lashtui_worker_sweep_verdicts_total"
+    assert _value(metrics, verdicts, verdict="left_running") == 3
 
 
 async def test_another_connections_commit_stamps_the_last_commit_seen(

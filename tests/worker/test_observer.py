@@ -13,7 +13,7 @@ from lashtui.clock import ManualClock
 from lashtui.model import ProcessRecord
 from lashtui.registry import ProcessRegistry
 from lashtui.worker import ProcessWorker, Verdict
-from lashtui.worker.observer import WorkerObserver
+from lashtui.worker.observer import ClaimResult, WorkerObserver
 from tests.builders import local
 from tests.worker.support import (
     GUARD_S,
@@ -44,8 +44,8 @@ class Recorder(WorkerObserver):
     def verdict(self, process_id: str, verdict: Verdict) -> None:
         self.moments.append(("verdict", process_id, verdict))
 
-    def claimed(self, process_id: str, won: bool) -> None:
-        self.moments.append(("claimed", process_id, won))
+    def claimed(self, process_id: str, result: ClaimResult) -> None:
+        self.moments.append(("claimed", process_id, result))
 
     def lease_renewed(self, process_id: str, seconds: float) -> None:
         self.moments.append(("renewed", process_id))
@@ -79,7 +79,7 @@ async def test_a_run_is_told_from_claim_to_end_with_its_outcome(
     for pid, kind, outcome in (("ok", "echo", "completed"), ("ko", "bad", "failed")):
         told = [m for m in seen.moments if m[1] == pid]
         assert told == [
-            ("claimed", pid, True),
+            ("claimed", pid, ClaimResult.WON),
             ("started", pid, kind),
             ("ended", pid, outcome),
             ("verdict", pid, Verdict.RAN),
@@ -129,7 +129,7 @@ async def test_a_sweep_verdict_and_a_claim_won_and_lost_are_told(
     await register(registry, "dead", disposition=OB)
     await started_by(registry, clock, "dead", dead_holder(), lease="live")  # its holder died
     await sweep(worker)
-    assert ("claimed", "dead", True) in seen.moments
+    assert ("claimed", "dead", ClaimResult.ABANDONED) in seen.moments
     assert ("verdict", "dead", Verdict.ABANDONED_BY_SWEEP) in seen.moments
 
     # Started by this worker but held by a live peer: the drain's plain claim loses.
@@ -137,7 +137,21 @@ async def test_a_sweep_verdict_and_a_claim_won_and_lost_are_told(
     await started_by(registry, clock, "held", worker.owner, holder=local("peer"), lease="live")
     report = await worker.drain_owner_bound_work()
     assert report.deferred == ["held"]
-    assert ("claimed", "held", False) in seen.moments
+    assert ("claimed", "held", ClaimResult.LOST) in seen.moments
+
+
+async def test_a_claim_given_back_unused_is_told_released_not_won(
+    registry: ProcessRegistry, clock: ManualClock, worker: ProcessWorker, seen: Recorder
+) -> None:
+    """A started owner_bound row whose owner went silent (its lease lapsed, nothing proves
+    it dead) is claimed by every drive and released at once (semantics §8, `left_running`):
+    that claim was told `won`, as a claim that ran something is, though nothing ran."""
+    await register(registry, "silent", disposition=OB)
+    await started_by(registry, clock, "silent", local("gone-quiet"))  # its lease lapsed
+    for _ in range(2):
+        assert await sweep(worker) == {"silent": Verdict.LEFT_RUNNING}
+    told = [m for m in seen.moments if m[0] == "claimed"]
+    assert told == [("claimed", "silent", ClaimResult.RELEASED)] * 2
 
 
 async def test_the_log_lines_say_what_ran_and_how_it_ended(
