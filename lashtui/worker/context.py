@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 
 from pydantic import JsonValue
 
@@ -42,6 +43,7 @@ class ProcessContext:
         registry: ProcessRegistry,
         awaiter: ProcessAwaiter,
         clock: Clock,
+        on_park: Callable[[bool], None] | None = None,
     ) -> None:
         self.record = record
         self.process_id = record.id
@@ -52,6 +54,10 @@ class ProcessContext:
         self._event_ordinal = 0
         self._wait_ordinals: Counter[str] = Counter()
         self._ended = False
+        # Told True when the handler parks on a signal and False when it goes on: a
+        # worker's stop hands a parked run back at once (shutdown.py), where one that
+        # computes keeps its grace.
+        self._on_park = on_park
 
     def end(self) -> None:
         """The run this context belongs to is over (its handler has returned or been
@@ -107,7 +113,13 @@ class ProcessContext:
                 f"process:{self.process_id}:waiting:{event_type}:{ordinal}",
             ),
         )
-        signal = await self._nth_signal(event_type, ordinal)
+        if self._on_park is not None:
+            self._on_park(True)
+        try:
+            signal = await self._nth_signal(event_type, ordinal)
+        finally:
+            if self._on_park is not None:
+                self._on_park(False)
         await self.registry.clear_process_wait(self.process_id)
         await self.registry.append_event(
             self.process_id,

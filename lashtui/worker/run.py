@@ -274,7 +274,10 @@ async def run_and_complete(
     `claimed` is what a claim to run found, when the lease came from one."""
     task = asyncio.current_task()
     assert task is not None
-    ctx = ProcessContext(record, rt.registry, rt.awaiter, rt.clock)
+    ctx = ProcessContext(
+        record, rt.registry, rt.awaiter, rt.clock,
+        on_park=lambda parked: rt.park(record.id, parked),
+    )  # fmt: skip
     guard = RunGuard(rt, ctx, RunState(lease=lease), task)
     end = RunEnd.STOPPED
     written: str | None = None  # the terminal state written, for the observer
@@ -310,6 +313,7 @@ async def run_and_complete(
         if end is RunEnd.STOPPED:
             end = await _give_back(rt, guard.state, record.id)
         rt.finishing.discard(record.id)
+        rt.parked.discard(record.id)
         rt.running.discard(record.id)
         rt.stats.runs[end] += 1
         if end is RunEnd.LEASE_LOST:

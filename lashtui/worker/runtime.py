@@ -160,6 +160,15 @@ class WorkerRuntime:
     # Of those, the runs whose handlers have ended and which are writing their terminals
     # (or have, and are closing their lease keepers): a stop lets them end (stop.py).
     finishing: set[str] = field(default_factory=set)
+    # Of those, the runs whose handlers are parked on a signal (`ProcessContext.wait_signal`),
+    # and set each time one parks (its waiter clears it): a stop hands them back at once
+    # (stop.py `settled`).
+    parked: set[str] = field(default_factory=set)
+    parking: asyncio.Event = field(default_factory=asyncio.Event)
+    # The tasks of parked runs a stop has cancelled already (stop.py `hand_back_parked`):
+    # `stop` waits for them without cancelling them again, which cut short the release of
+    # their leases (the cancellation thrown into it): no `run ended`, the lease held.
+    handed_back: set[asyncio.Task[Any]] = field(default_factory=set)
     # Set when the operator hurries a stop (a second signal: `ProcessWorker.hurried_by`):
     # a stopped run then waits at most `HURRIED_RELEASE_S` for its lease's release.
     hurried: asyncio.Event = field(default_factory=asyncio.Event)
@@ -168,6 +177,14 @@ class WorkerRuntime:
 
     def start_slot(self) -> StartSlot:
         return StartSlot(self.starting)
+
+    def park(self, process_id: str, parked: bool) -> None:
+        """The run of `process_id` parked on a signal (True) or went on (False)."""
+        if not parked:
+            self.parked.discard(process_id)
+            return
+        self.parked.add(process_id)
+        self.parking.set()
 
     def registry_failed(self, doing: str, error: LashError, *, undone: bool = True) -> None:
         """Count a registry call that failed because the registry could not serve (a

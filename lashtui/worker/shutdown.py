@@ -1,6 +1,12 @@
 """Stopping a worker well: stop claiming, let the runs in flight finish within a grace
 period, stop the rest, then (if asked) drain (semantics §9's intended order).
 
+The grace is for runs that work. A run parked on a signal (`wait_signal`) is not working,
+and its signal may never come: it is stopped at once, as the grace's end stops runs (no
+terminal, lease released), and so is a run that parks during the grace; they are reported
+`parked` (`ProcessWorker.hand_back_parked`). A stop used to wait the whole grace (30 s) for
+such a run, then stop it all the same.
+
 A run stopped here writes no terminal and releases its lease (run.py), so another worker may
 take the row at once: a rerunnable row is simply run again, an unstarted one runs for the
 first time. A started owner_bound row cannot be run again by anyone. Without a drain it
@@ -35,6 +41,9 @@ class ShutdownReport:
 
     finished: list[str] = field(default_factory=list)
     stopped: list[str] = field(default_factory=list)  # their leases released
+    # Of the runs stopped (released or not), those parked on a signal when stopped: the
+    # grace was not waited out for them.
+    parked: list[str] = field(default_factory=list)
     # Stopped, their leases not released (left to lapse), with why.
     unreleased: dict[str, str] = field(default_factory=dict)
     # Cancelled but still running when the stop gave up on them (ProcessWorker.stop): their
@@ -59,10 +68,18 @@ async def shut_down(
     # It ends once the runs have, whether they finish or are stopped below, or once the
     # stop gives up on those that will not end.
     idle = asyncio.create_task(worker.idle(), name="lashtui-worker-idle")
-    await _within_grace(idle, grace_s, hurry)
-    report = ShutdownReport(hurried=hurry.is_set())
-    stopping = worker.in_flight
-    report.finished = [pid for pid in in_flight if pid not in stopping]
+    # The runs parked on a signal are stopped at once (the module docstring).
+    parked: list[str] = []
+    handing = asyncio.create_task(worker.hand_back_parked(parked), name="lashtui-hand-back")
+    try:
+        await _within_grace(idle, grace_s, hurry)
+    finally:
+        handing.cancel()
+        await asyncio.gather(handing, return_exceptions=True)
+    report = ShutdownReport(hurried=hurry.is_set(), parked=parked)
+    running = worker.in_flight
+    report.finished = [pid for pid in in_flight if pid not in running and pid not in parked]
+    stopping = running + [pid for pid in parked if pid not in running]
     # Each stopped run releases its lease on the way out; the stop waits for that a bounded
     # time (STOP_GRACE_S) and leaves behind a run whose handler swallows its cancellation.
     report.left = await worker.stop()
@@ -114,6 +131,12 @@ async def _within_grace(idle: asyncio.Task[None], grace_s: float, hurry: asyncio
 
 def _told(report: ShutdownReport) -> None:
     drained = "not run" if report.drained is None else f"abandoned {len(report.drained)}"
+    parked = ""
+    if report.parked:
+        parked = (
+            f" ({len(report.parked)} of them parked on a signal, stopped at once: "
+            f"{', '.join(report.parked)})"
+        )
     left = f", {len(report.left)} left running (leases to lapse)" if report.left else ""
     unreleased = ""
     if report.unreleased:
@@ -123,11 +146,11 @@ def _told(report: ShutdownReport) -> None:
             f"lapse within the TTL: {whys})"
         )
     _say(
-        "stopped: %d finished, %d stopped with their leases released%s%s; owner drain %s",
-        len(report.finished), len(report.stopped), unreleased, left, drained,
+        "stopped: %d finished, %d stopped with their leases released%s%s%s; owner drain %s",
+        len(report.finished), len(report.stopped), unreleased, left, parked, drained,
         event="stopped", finished=report.finished, stopped=report.stopped,
-        unreleased=report.unreleased, left=report.left, drained=report.drained,
-        hurried=report.hurried,
+        unreleased=report.unreleased, left=report.left, parked=report.parked,
+        drained=report.drained, hurried=report.hurried,
     )  # fmt: skip
     if report.drained:
         log.info("drained: abandoned %s", ", ".join(report.drained))

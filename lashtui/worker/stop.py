@@ -41,7 +41,8 @@ class Stopping(WorkerPart):
         if self._batches is not None:
             tasks.append(self._batches)
         for task in tasks:
-            task.cancel()
+            if task not in self._rt.handed_back:  # (cancelled once: giving its lease back)
+                task.cancel()
         if not tasks:
             return []
         pending = await self._settle(tasks, grace)
@@ -105,6 +106,27 @@ class Stopping(WorkerPart):
             if hurried is not None:
                 hurried.cancel()
         return pending
+
+    async def hand_back_parked(self, handed: list[str]) -> None:
+        """Until cancelled (a stop's grace, shutdown.py): stop each run parked on a signal,
+        now and as others park, appending its id to `handed`. A parked run does no work
+        while it waits, and its signal may never come: the grace, 30 s by default, was spent
+        whole on it, then it was stopped all the same. Stopped now, it writes no terminal
+        and releases its lease, as a run the grace ran out on does: a rerunnable row is run
+        again by the next worker, which parks at the same wait (its keys are the run's
+        ordinals, semantics §11.3); a started owner_bound row stays running, its lease
+        released, for `--drain` or an operator (semantics §9). A run that computes keeps
+        its grace."""
+        while True:
+            self._rt.parking.clear()  # (set again by any run that parks from here on)
+            for pid in sorted(self._rt.parked):
+                task = self._tasks.get(pid)
+                if task is not None and not task.done() and pid not in handed:
+                    handed.append(pid)
+                    task.cancel()
+                    self._rt.handed_back.add(task)
+                    task.add_done_callback(self._rt.handed_back.discard)
+            await self._rt.parking.wait()
 
     def hurried_by(self, hurry: asyncio.Event) -> None:
         """Take `hurry` (the operator's second signal) as the stop's: once set, a stop

@@ -6,6 +6,7 @@ process on both stores.)"""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 import socket
@@ -26,6 +27,7 @@ from tests.cli.service import LASHTUI, Worker, start, steps
 
 QUICK = steps({"sleep_ms": 1000}, {"finish": "ok"})
 ENDLESS = steps({"sleep_ms": 600_000})
+WAITS = steps({"wait_signal": "go"}, {"finish": "ok"})
 
 
 @pytest.fixture
@@ -40,10 +42,30 @@ async def _state_and_lease(db: Path, process_id: str) -> tuple[ProcessLifecycleS
         return record.status.state, await registry.get_process_lease(process_id)
 
 
-# Ends only once the test lets it, then runs on for a second: so it is in flight at the stop
-# whatever the load. (A plan of the second's sleep alone was over before the SIGTERM was
-# handled in 11 of 12 runs beside three busy loops: the stop said `in_flight` 0.)
-GATED = steps({"wait_signal": "go"}, {"sleep_ms": 1000}, {"finish": "ok"})
+# Works only once the test lets it, then for 4 s: so it is working (not parked on its
+# signal, which a stop hands back at once) when the stop comes, whatever the load. (A plan
+# of a second's sleep alone was over before the SIGTERM was handled in 11 of 12 runs beside
+# three busy loops: the stop said `in_flight` 0.)
+GATED = steps({"wait_signal": "go"}, {"sleep_ms": 4000}, {"finish": "ok"})
+
+
+async def _wait_of(db: Path | str, process_id: str) -> object:
+    """The row's wait (None when it is not parked on a signal)."""
+    async with open_registry(str(db), read_only=True) as registry:
+        record = await registry.get_process(process_id)
+        assert record is not None
+        return record.wait
+
+
+async def _let_go(db: Path, process_id: str) -> None:
+    """Signal a GATED run's `go` and wait until it has resumed (its row's wait cleared):
+    from here it works for 4 s."""
+    async with open_registry(str(db)) as registry:
+        await Processes(registry).signal(process_id, "go", "let-go", None)
+    async with asyncio.timeout(60):
+        # (another process's write: no event to wait on)
+        while await _wait_of(db, process_id) is not None:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
 
 
 async def test_sigterm_lets_the_run_in_flight_finish_and_exits_0(
@@ -53,16 +75,14 @@ async def test_sigterm_lets_the_run_in_flight_finish_and_exits_0(
     workers.append(worker)
     start(db, "quick", GATED)
     worker.until_event("run_started", "quick")
+    await _let_go(db, "quick")
 
-    worker.signal(signal.SIGTERM)
-    worker.until_event("stopping")
-    async with open_registry(str(db)) as registry:  # the run goes on within the grace
-        await Processes(registry).signal("quick", "go", "after-the-stop", None)
+    worker.signal(signal.SIGTERM)  # the run goes on within the grace
 
     assert worker.wait() == 0, worker.lines
     ended = worker.until_event("run_ended", "quick")
     assert (ended["kind"], ended["outcome"]) == ("steps", "completed")
-    assert ended["duration_s"] >= 0.9
+    assert ended["duration_s"] >= 3.9
     stopping, stopped = worker.events("stopping")[0], worker.events("stopped")[0]
     assert (stopping["why"], stopping["in_flight"]) == ("SIGTERM", 1)
     assert (stopped["finished"], stopped["stopped"], stopped["drained"]) == (["quick"], [], None)
@@ -84,6 +104,55 @@ async def test_when_the_grace_runs_out_the_run_is_stopped_and_its_lease_released
     assert worker.events("stopped")[0]["stopped"] == ["endless"]
     # No terminal written, and the lease free for the next worker at once.
     assert await _state_and_lease(db, "endless") == (ProcessLifecycleStatus.RUNNING, None)
+
+
+async def test_a_stop_hands_back_a_run_parked_on_a_signal_at_once(
+    db: Path, workers: list[Worker]
+) -> None:
+    """A run parked on a signal that is not coming does no work: a stop waited the whole
+    grace for it (30 s by default), then stopped it all the same. It is stopped at once
+    now, as the grace's end stops a run (no terminal, lease released): the rerunnable row
+    is the next worker's to run again, parking at the same wait; the started owner_bound
+    row stays running, silent, for the drain or an operator. A run that computes keeps
+    its grace."""
+    grace_s = 3.0
+    worker = Worker(db, "--grace", str(grace_s))
+    workers.append(worker)
+    start(db, "parked", WAITS)
+    start(db, "bound", WAITS, disposition="owner_bound")
+    start(db, "computing", ENDLESS)
+    for pid in ("parked", "bound", "computing"):
+        worker.until_event("run_started", pid)
+    async with asyncio.timeout(60):
+        # (parked: their rows' waits set, by another process)
+        while None in [await _wait_of(db, pid) for pid in ("parked", "bound")]:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+    began = time.monotonic()
+    worker.signal(signal.SIGTERM)
+    for pid in ("parked", "bound"):
+        assert worker.until_event("run_ended", pid)["outcome"] == "stopped"
+    handed_back_s = time.monotonic() - began
+    assert worker.wait() == 0, worker.lines
+    exited_s = time.monotonic() - began
+
+    assert handed_back_s < grace_s - 1, (handed_back_s, worker.lines)
+    assert exited_s >= grace_s  # the computing run had its grace, then was stopped
+    stopped = worker.events("stopped")[0]
+    assert stopped["finished"] == []
+    assert sorted(stopped["stopped"]) == ["bound", "computing", "parked"]
+    assert sorted(stopped["parked"]) == ["bound", "parked"]
+    for pid in ("parked", "bound", "computing"):
+        assert await _state_and_lease(db, pid) == (ProcessLifecycleStatus.RUNNING, None)
+        assert (await _wait_of(db, pid) is None) == (pid == "computing")  # still waiting
+    # What the next pass makes of them: the rerunnable rows are runnable again (a sweep
+    # leaves them to a worker), the owner_bound one is left running, its owner not dead.
+    argv = [LASHTUI, "--db", str(db), "sweep", "-o", "json"]
+    done = await asyncio.to_thread(
+        subprocess.run, argv, capture_output=True, text=True, timeout=120, check=True
+    )
+    counts = json.loads(done.stdout)
+    assert (counts["deferred"], counts["left_running"]) == (2, 1), counts
 
 
 async def test_a_second_signal_stops_at_once_releasing_the_lease(
@@ -113,13 +182,12 @@ async def test_one_signal_delivered_twice_is_one_stop(db: Path, workers: list[Wo
     workers.append(worker)
     start(db, "quick", GATED)
     worker.until_event("run_started", "quick")
+    await _let_go(db, "quick")
 
     worker.signal(signal.SIGTERM)
     await asyncio.sleep(0.1)  # (delivered by then: two deliveries, not one the kernel merged)
     worker.signal(signal.SIGTERM)
-    worker.until_event("stopping")
-    async with open_registry(str(db)) as registry:  # the run goes on within the grace
-        await Processes(registry).signal("quick", "go", "after-the-stop", None)
+    worker.until_event("stopping")  # the run goes on within the grace
 
     assert worker.wait() == 0, worker.lines
     assert not worker.events("hurried"), worker.lines
@@ -491,9 +559,6 @@ def test_a_worker_on_an_older_registry_says_which_indexes_it_lacks(
     assert older.wait() == 0
 
 
-WAITS = steps({"wait_signal": "go"}, {"finish": "ok"})
-
-
 async def test_a_once_pass_says_what_it_waits_for_and_stops_on_sigterm(
     db: Path, workers: list[Worker]
 ) -> None:
@@ -521,7 +586,7 @@ async def test_a_once_pass_says_what_it_waits_for_and_stops_on_sigterm(
 
 
 async def test_a_second_signal_hurries_a_once_pass(db: Path, workers: list[Worker]) -> None:
-    start(db, "parked", WAITS)
+    start(db, "working", ENDLESS)  # (a parked run is stopped at the first signal)
     worker = Worker(db, "--once", "--grace", "600")
     workers.append(worker)
     worker.until_event("once_waiting")
@@ -529,17 +594,22 @@ async def test_a_second_signal_hurries_a_once_pass(db: Path, workers: list[Worke
     worker.until_event("stopping")
     worker.signal(signal.SIGTERM)
     assert worker.wait(guard_s=10) == 143, worker.lines
-    assert await _state_and_lease(db, "parked") == (ProcessLifecycleStatus.RUNNING, None)
+    assert await _state_and_lease(db, "working") == (ProcessLifecycleStatus.RUNNING, None)
 
 
+@pytest.mark.parametrize(("pid", "plan"), [("working", ENDLESS), ("parked", WAITS)])
 async def test_a_once_pass_line_says_a_lease_left_to_lapse_was_not_released(
-    db: Path, workers: list[Worker]
+    db: Path, workers: list[Worker], pid: str, plan: str
 ) -> None:
     """Another process holds the file's write lock when a second signal hurries the stop:
     the stopped run's lease is left to lapse. The stop's log line said so, but the pass
     line said "1 stopped before they ended (leases released)". (A long TTL: with the
-    short one the lease may lapse under load while the lock is held, a lost lease.)"""
-    start(db, "parked", WAITS)
+    short one the lease may lapse under load while the lock is held, a lost lease.)
+
+    A parked run is stopped at the first signal, and is still waiting for its release
+    when the second comes: the stop cancelled it again, which cut that release short (no
+    `run ended`, the pass line `nothing decided`, the stop line saying it released)."""
+    start(db, pid, plan)
     worker = Worker(db, "--once", "--grace", "600", ttl_ms="60000")
     workers.append(worker)
     worker.until_event("once_waiting")
@@ -552,14 +622,15 @@ async def test_a_once_pass_line_says_a_lease_left_to_lapse_was_not_released(
         assert worker.wait(guard_s=10) == 143, worker.lines
     finally:
         lock.close()
-    assert list(worker.events("stopped")[0]["unreleased"]) == ["parked"]
+    assert list(worker.events("stopped")[0]["unreleased"]) == [pid], worker.lines
+    assert worker.until_event("run_ended", pid)["outcome"] == "stopped"
     assert worker.process.stdout is not None
     said = worker.process.stdout.read()
     assert said == (
         "worker: one pass, 1 row looked at: 1 stopped before they ended (leases not "
         "released: left to lapse)\n"
     ), said
-    state, lease = await _state_and_lease(db, "parked")
+    state, lease = await _state_and_lease(db, pid)
     assert state is ProcessLifecycleStatus.RUNNING and lease is not None  # held, to lapse
 
 
