@@ -173,6 +173,14 @@ async def _once(args: argparse.Namespace, worker: ProcessWorker, *, run: bool) -
     leases it held to lapse, and nothing said what it waited for. `--timeout` bounds the
     pass and the wait: at the bound the runs still in flight are stopped at once (no grace:
     the bound was theirs), as a stop does, and it exits `TIMED_OUT`."""
+    # A run it parks on a signal resumes as another connection commits it, as a running
+    # worker's does, not at its awaiter's poll (follow.py `waking_waiters`).
+    following = worker.waking_waiters() if run else contextlib.nullcontext()
+    async with following:
+        return await _once_pass(args, worker, run=run)
+
+
+async def _once_pass(args: argparse.Namespace, worker: ProcessWorker, *, run: bool) -> int:
     from lashtui.worker.shutdown import shut_down
 
     timeout_s: float | None = getattr(args, "timeout", None)

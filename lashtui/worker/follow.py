@@ -3,6 +3,9 @@ between, the rows other connections' commits change (wake.py), until the backlog
 saturated (batch.py), when it stops following them until the backlog ends or the interval
 passes; and at start, the backlog claimed before the first full drive. `Following` is mixed
 into `ProcessWorker` (worker.py); its base (part.py) types what it uses of the worker.
+
+Also the other connections' commits heeded without a drive loop (`waking_waiters`), for a
+one-off pass that waits for the runs it started (`worker --once`).
 """
 
 from __future__ import annotations
@@ -10,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator
 
 from lashtui.errors import LashError
+from lashtui.registry.watch import registry_changes
 from lashtui.worker.part import WorkerPart
 from lashtui.worker.runtime import log
 from lashtui.worker.wake import CommitWake
@@ -101,6 +106,38 @@ class Following(WorkerPart):
                     retry = RETRY_CHANGED_S if retry is None else min(retry * 2, interval)
             if self._saturated():
                 return
+
+    @contextlib.asynccontextmanager
+    async def waking_waiters(self) -> AsyncIterator[None]:
+        """For the block, tick this worker's awaiters whenever another connection commits,
+        driving nothing (`_tick_on_commits`): what `worker --once` does while it waits for
+        the runs its pass started. It did not follow commits at all, so a run it parked on
+        a signal read its log again only at its awaiter's backoff poll (up to a second
+        apart): `lashtui signal` from another shell resumed it ~0.5-1 s later, where a
+        running worker's wake (`_drive_changed`) resumes it within milliseconds."""
+        ticking = asyncio.create_task(self._tick_on_commits(), name="lashtui-waking-waiters")
+        try:
+            yield
+        finally:
+            ticking.cancel()
+            await asyncio.gather(ticking, return_exceptions=True)
+
+    async def _tick_on_commits(self) -> None:
+        """`ChangeHub.tick_waiting` on each commit of another connection, through the watch
+        a running worker's wake uses (without `work_only`: a terminal another worker writes
+        under its lease may be what a run here awaits). A watch that fails is said once;
+        the waiters then read at their own polls, as before."""
+        interval = self.timings.renew_interval_ms / 1000
+        changes = registry_changes(self.registry, poll_s=interval, others_only=True)
+        try:
+            async with contextlib.aclosing(changes):
+                async for _ in changes:
+                    self._rt.hub.tick_waiting()
+        except LashError as error:
+            log.warning(
+                "watching the registry failed: runs waiting on a signal read it at their own "
+                "polls, up to 1 s apart: %s", error,
+            )  # fmt: skip
 
     def _saturated(self) -> bool:
         """Whether the backlog loop is claiming full batches, `SATURATED_AFTER` in a row."""

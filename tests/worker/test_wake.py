@@ -10,6 +10,7 @@ worklist, which a wake never makes.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import logging
@@ -22,9 +23,11 @@ import pytest
 
 from lashtui.admin import Processes
 from lashtui.clock import SystemClock
+from lashtui.command.worker import _once
 from lashtui.model import (
     Engine,
     LeaseTimings,
+    ProcessLifecycleStatus,
     ProcessStartRequest,
     RecoveryDisposition,
     SuccessOutput,
@@ -149,6 +152,41 @@ async def test_a_signal_from_another_os_process_resumes_a_parked_run_at_the_wake
     async with asyncio.timeout(GUARD_S):
         output = await worker.await_terminal("parked")
     assert output == SuccessOutput(value="ok")
+
+
+async def test_a_once_pass_resumes_its_parked_run_at_a_commit_from_another_os_process(
+    registry_target: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`worker --once` waits for the runs its pass started, and did not follow commits: a
+    run it parked on `wait_signal` read its log again only at its awaiter's backoff poll,
+    so `lashtui signal` from another shell resumed it ~0.5 s later (466 ms seen), where a
+    running worker resumes it at the wake. The pass (command/worker.py `_once`, as the
+    command runs it) now ticks its waiters on other connections' commits. The awaiter's
+    poll waits an hour here: only the commit can resume the run within the guard."""
+    monkeypatch.setattr(awaiter, "BACKOFF_START_S", 3600.0)
+    monkeypatch.setattr(awaiter, "BACKOFF_CAP_S", 3600.0)
+    await lashtui(
+        registry_target, "start", "parked", "--engine", "steps", "--payload", PARK,
+        "--disposition", "rerunnable",
+    )  # fmt: skip
+    async with open_registry(registry_target) as registry:
+        worker = ProcessWorker(registry, timings=MINUTE, clock=SystemClock())
+        args = argparse.Namespace(timeout=None, grace=0.0, drain=False, output="table")
+        once = asyncio.create_task(_once(args, worker, run=True))
+        try:
+            async with asyncio.timeout(GUARD_S):
+                while (row := await registry.get_process("parked")) is None or row.wait is None:  # noqa: ASYNC110 (a guard on the run parking)
+                    await asyncio.sleep(0.01)
+            await lashtui(registry_target, "signal", "parked", "go")
+            async with asyncio.timeout(GUARD_S):
+                status = await asyncio.shield(once)
+        finally:
+            once.cancel()
+            await asyncio.gather(once, return_exceptions=True)
+        assert status == 0
+        row = await registry.get_process("parked")
+        assert row is not None and row.status.state is ProcessLifecycleStatus.COMPLETED
+    assert capsys.readouterr().out == "worker: one pass, 1 row looked at: 1 ran\n"
 
 
 def steps_request(process_id: str) -> ProcessStartRequest:
