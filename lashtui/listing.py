@@ -326,8 +326,8 @@ class _Listing:
         stand-in if it does not decode), its lease, `ObservedProcess.to_json`."""
         if self.models is None:
             from lashtui.model import ObservedProcess
+            from lashtui.registry.sql.decoded_row import decode_row
             from lashtui.registry.sql.lease_row import read_lease
-            from lashtui.registry.sql.row import decode_row
 
             self.models = ObservedProcess, read_lease, decode_row
         observed, read_lease, decode_row = self.models

@@ -83,7 +83,7 @@ def observed_json(row: tuple[Any, ...], lease: tuple[Any, ...] | None) -> str | 
         return None
     record = vouched_record(text)
     if record is None or record["id"] != process_id:
-        return None  # the models' path keys it by the column (row.py `keyed`)
+        return None  # the models' path keys it by the column (decoded_row.py `keyed`)
     leased = _lease(lease)
     if leased is None:
         return None
@@ -92,7 +92,8 @@ def observed_json(row: tuple[Any, ...], lease: tuple[Any, ...] | None) -> str | 
     status_: dict[str, Json] = record.get("status") or RUNNING
     state = status_["state"]
     if state != row[6]:
-        return None  # its status column says otherwise: the models decide (row.py `checked`)
+        # Its status column says otherwise: the models decide (decoded_row.py `checked`).
+        return None
     output = status_.get("await_output")
     process_input = record["input"]
     provenance = record["provenance"]

@@ -46,7 +46,7 @@ TERMINAL_STATES: tuple[ProcessState, ...] = tuple(s for s in ProcessState if s.i
 # JSON leaves a repeated key's meaning open and the registry's readers differ: SQLite's JSON
 # functions take the first, Python, pydantic and PostgreSQL's jsonb the last. So a record
 # that names twice a key some reader reads in SQL (`_READ` below) is undecodable: which of
-# them holds is not known (row.py `decode_record`; the census, the state filters and
+# them holds is not known (decoded_row.py `decode_record`; the census, the state filters and
 # `check` count it as the running stand-in it reads as, asking this very function in
 # SQLite's SQL, registry/sql/repeated.py; `ls --json`'s printer leaves such a row to the
 # models, record_shape.py `vouched_record`). Every record is looked at, so the look is cheap

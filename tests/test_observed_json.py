@@ -73,9 +73,9 @@ from lashtui.model.scope import (
     TurnCause,
 )
 from lashtui.registry import open_registry
+from lashtui.registry.sql.decoded_row import decode_row
 from lashtui.registry.sql.fetch import ROW_COLUMNS, fetch_rows, held_lease_rows
 from lashtui.registry.sql.lease_row import LeaseRow
-from lashtui.registry.sql.row import decode_row
 
 START_MS = 1_780_000_000_000
 
@@ -395,7 +395,7 @@ def test_every_record_the_models_wrote_is_vouched_for_and_printed_alike(
 def test_a_status_column_that_contradicts_the_record_is_left_to_the_models(
     registry: sqlite3.Connection,
 ) -> None:
-    """The models read such a row as undecodable (row.py `checked`); the fast printer
+    """The models read such a row as undecodable (decoded_row.py `checked`); the fast printer
     declines any row whose column differs from its record, and the models print it (in
     the record's state when the column names no state)."""
     ended = next(r for r in RECORDS if r.status.state.value == "cancelled")
@@ -591,7 +591,7 @@ def test_hand_made_hostile_rows_are_declined(registry: sqlite3.Connection) -> No
         json.dumps({**base, "input": {"type": "external", "metadata": 1}}).replace(
             '"metadata": 1', '"metadata": 1e400'
         ),
-        # another id than the row's (the models print the column's: row.py `keyed`)
+        # another id than the row's (the models print the column's: decoded_row.py `keyed`)
         json.dumps({**base, "id": "someone-else"}),
         # duplicate keys (the last wins, in both)
         json.dumps(base)[:-1] + ', "disposition": "rerunnable"}',

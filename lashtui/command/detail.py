@@ -122,7 +122,7 @@ class Detail:
             lines.append(fmt.silent_sentence(p))
         shown = [visible(line) for line in lines]
         if p.undecodable is not None:
-            # The stand-in's input and output are placeholders (registry/sql/row.py).
+            # The stand-in's input and output are placeholders (registry/sql/decoded_row.py).
             output = fmt.UNKNOWN_VALUE if p.terminal else "-"
             return [*shown, f"input:  {fmt.UNKNOWN_VALUE}", f"output: {output}"]
         # JSON last, as lash's wire shapes (what `show --json` holds), indented for reading.

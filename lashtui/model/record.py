@@ -306,7 +306,7 @@ class ProcessRecord(StoredModel):
     # (`undecodable`, set only on the stand-in the registry reads for a row whose stored
     # record does not decode: `StoredModel`; a stand-in is never saved.)
     # True on the stand-in for a row whose status column holds no state at all (another
-    # program wrote `'zombie'` or a blob there: registry/sql/row.py `StatusMismatch`). Such a
+    # program wrote `'zombie'` or a blob there: sql/decoded_row.py `StatusMismatch`). Such a
     # stand-in's `status` is a placeholder (its record's state, or a failure when the
     # record does not decode either): every filter but `any` leaves the row out, the census
     # counts it apart, status order sorts it last, and the views say "no state". lashtui's

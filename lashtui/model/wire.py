@@ -129,7 +129,7 @@ def not_from_stored_json(value: object, info: ValidationInfo, default: object = 
 class StoredModel(WireModel):
     """A wire model a registry reads from stored JSON (a record, an event, a grant's
     descriptor), where the registry shows a stand-in, marked with why, for JSON that does not
-    decode (`undecodable`: registry/sql/row.py, event_row.py, grant.py).
+    decode (`undecodable`: registry/sql/decoded_row.py, event_row.py, grant.py).
 
     The mark is lashtui's to set, never stored JSON's: a stored value under its name is not
     taken (`_not_from_stored_json`; a registry reads every stored object as JSON). Taken,

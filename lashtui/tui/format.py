@@ -117,7 +117,7 @@ def why(process: ObservedProcess, now_ms: int) -> str:
     reason, who abandoned it (and the operator's request and reason, when one was
     honoured); for live work, that it is silent, not dead; else empty. Stored text: the
     caller shows it through lashtui/tui/text.py. For an undecodable row, that its record
-    could not be decoded: the stand-in's output is a placeholder (registry/sql/row.py), and
+    could not be decoded: the stand-in's output is a placeholder (registry/sql/decoded_row.py), and
     "abandon request, lease lapsed" or a success would be made up."""
     if process.undecodable is not None:
         return f"{UNDECODABLE}: {process.undecodable}"

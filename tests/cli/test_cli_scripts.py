@@ -325,7 +325,7 @@ def test_a_row_that_does_not_decode_shows_no_made_up_facts(
     db: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`job` ended completed; another program then stored a record that is not one. Its
-    stand-in's disposition, input, output and why are placeholders (registry/sql/row.py):
+    stand-in's disposition, input, output and why are placeholders (registry/sql/decoded_row.py):
     shown as unknown, and `await` says the output cannot be read instead of printing a
     success with no value (exit 0, as a script would take it)."""
     from tests.raw import store_record_json

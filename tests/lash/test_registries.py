@@ -22,9 +22,9 @@ from lashtui.clock import ManualClock
 from lashtui.errors import NotARegistry, StoreError, UnsupportedSchema
 from lashtui.model import ProcessListFilter, ProcessStatusFilter
 from lashtui.registry import lash_version_of, open_registry
+from lashtui.registry.sql.decoded_row import TOO_LARGE
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES
 from lashtui.registry.sql.event_row import EVENT_TOO_LARGE
-from lashtui.registry.sql.row import TOO_LARGE
 from tests.lash.fixture import copied, listing
 
 NOW_MS = 1_800_000_000_000

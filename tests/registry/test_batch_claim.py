@@ -22,7 +22,7 @@ from lashtui.model import (
     SuccessOutput,
 )
 from lashtui.registry import ProcessRegistry, open_registry
-from lashtui.registry.sql import row, run
+from lashtui.registry.sql import decoded_row, json_edit, row, run
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.registry.sqlite.store import READ_AHEAD_SPREAD
@@ -157,7 +157,7 @@ async def test_a_row_whose_record_says_ended_where_its_column_says_running_is_no
     registry: ProcessRegistry, registry_target: str
 ) -> None:
     """The pick reads the status column; a record that says otherwise (another program's
-    write) is a row that does not decode (row.py `StatusMismatch`): it is left unclaimed,
+    write) is a row that does not decode (decoded_row.py `StatusMismatch`): it is left unclaimed,
     no lease taken, nothing started, no first-started fact written; the rows beside it are
     claimed as usual."""
     await registry.register_process(rr("a-odd"))
@@ -221,7 +221,7 @@ async def test_on_sqlite_a_batch_decodes_the_records_it_takes_before_its_transac
     # write lock, so the records are decoded ahead of it (sql/run.py `decode_ahead`).
     decodes = {"inside": 0, "ahead": 0}
     inside = False
-    decode, claim_picked = row.decode_record, run._claim_picked
+    decode, claim_picked = decoded_row.decode_record, run._claim_picked
 
     def counted_decode(text: str) -> object:
         decodes["inside" if inside else "ahead"] += 1
@@ -344,7 +344,7 @@ async def _stored(target: str) -> list[tuple[object, ...]]:
 async def test_a_batchs_first_started_facts_are_the_bytes_each_rows_own_edit_writes(
     store: str, tmp_path: Path, clock: ManualClock
 ) -> None:
-    """A batch records its first-started facts in one statement (row.py
+    """A batch records its first-started facts in one statement (json_edit.py
     `save_same_changes`: SQLite edits each row's JSON in place, PostgreSQL writes each
     whole record): each row must end exactly as `save_changes` leaves it, JSON byte for
     byte, with its own change sequence in the batch's order, `updated_at_ms` never moved
@@ -375,7 +375,7 @@ async def test_a_batchs_first_started_facts_are_the_bytes_each_rows_own_edit_wri
         def one_by_one(conn: Tx) -> None:
             for pid in ("a", "b", "c", "d"):
                 record = row.require_record(conn, pid)
-                row.save_changes(conn, record, 3_000, first_started=started("w"))
+                json_edit.save_changes(conn, record, 3_000, first_started=started("w"))
 
         async with open_registry(paths[1], clock=clock) as registry:
             await registry._db.write(one_by_one)  # type: ignore[attr-defined]
@@ -396,7 +396,7 @@ async def test_a_batch_with_an_id_stored_as_bytes_records_its_first_started_fact
     tmp_path: Path, clock: ManualClock
 ) -> None:
     """A row whose id another program stored as bytes that are not UTF-8 (test_raw_id.py),
-    its JSON still decodable (there the id reads from the column: row.py `keyed`), is
+    its JSON still decodable (there the id reads from the column: decoded_row.py `keyed`), is
     found and returned by the batch's one statement like any other."""
     db = str(tmp_path / "r.db")
     async with open_registry(db, clock=clock) as registry:

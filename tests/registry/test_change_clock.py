@@ -19,7 +19,8 @@ from lashtui.model import ProcessEventAppendRequest, ProcessRecord
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.registry.postgres import PostgresProcessRegistry
 from lashtui.registry.sql.dialect import Tx
-from lashtui.registry.sql.row import require_record, save_changes
+from lashtui.registry.sql.json_edit import save_changes
+from lashtui.registry.sql.row import require_record
 from lashtui.registry.sql.store import SqlProcessRegistry
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from tests.builders import ext

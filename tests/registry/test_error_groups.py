@@ -26,8 +26,8 @@ from lashtui.model import (
 )
 from lashtui.registry import ProcessRegistry, open_registry
 from lashtui.registry.sql.blob_id import BLOB_ID_WORDS
+from lashtui.registry.sql.decoded_row import UNDECODABLE_CODE, UNDECODABLE_WORDS
 from lashtui.registry.sql.error import NOT_TEXT_CODE
-from lashtui.registry.sql.row import UNDECODABLE_CODE, UNDECODABLE_WORDS
 from tests.builders import ext
 from tests.cli.test_cli import LASHTUI
 from tests.raw import copy_row, raw_connection

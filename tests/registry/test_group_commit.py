@@ -20,7 +20,8 @@ from lashtui.model import (
     ProcessStartRequest,
     RecoveryDisposition,
 )
-from lashtui.registry.sql.row import require_record, save_changes
+from lashtui.registry.sql.json_edit import save_changes
+from lashtui.registry.sql.row import require_record
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from tests.builders import ext
 

@@ -18,7 +18,8 @@ from lashtui.model import ProcessEventAppendRequest, ProcessRecord
 from lashtui.registry import open_registry
 from lashtui.registry.postgres import PostgresProcessRegistry
 from lashtui.registry.sql.dialect import Dialect, Tx
-from lashtui.registry.sql.row import require_record, save_changes
+from lashtui.registry.sql.json_edit import save_changes
+from lashtui.registry.sql.row import require_record
 from tests.builders import ext
 
 

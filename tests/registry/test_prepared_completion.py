@@ -25,8 +25,8 @@ from lashtui.model.lease import LeaseOwnerIdentity
 from lashtui.model.limit import MAX_JSON_DEPTH
 from lashtui.model.output import AbandonEvidence, AbandonWriter, ProcessAwaitOutput
 from lashtui.registry.sql import event_json, prepared
+from lashtui.registry.sql.json_edit import JsonEdit
 from lashtui.registry.sql.record_cache import RecordCache
-from lashtui.registry.sql.row import JsonEdit
 from tests.builders import rr
 
 NOW = 1_780_000_000_123
@@ -140,7 +140,7 @@ def test_what_the_models_refuse_the_core_build_refuses(
     assert isinstance(core, str) and core == modelled
 
 
-# --- the record edit: a field the stored text does not hold is not removed (row.py JsonEdit)
+# --- the record edit: a field the stored text does not hold is not removed (json_edit.py JsonEdit)
 
 OBJECTS = st.dictionaries(TEXT, JSON, max_size=6).filter(lambda value: "wait" not in value)
 STATUS = '{"completed":{"await_output":{"type":"success","value":1}}}'
@@ -185,7 +185,7 @@ def test_an_edit_without_the_removal_writes_the_same_bytes(
     [
         _record("p").stored_json(),
         # A duplicate key. (Not an escaped `wait`: SQLite 3.40 leaves it, later versions
-        # may remove it; a row holding one is saved whole: row.py `removes_a_field`.)
+        # may remove it; a row holding one is saved whole: json_edit.py `removes_a_field`.)
         '{"a": 1, "a": 2, "w": {"x": 1}}',
         '{"a": [1, 2.50, -0E0, 1e999]}',  # numbers kept as written
         "not json",

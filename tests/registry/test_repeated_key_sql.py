@@ -27,9 +27,9 @@ from lashtui.model import (
     failure,
 )
 from lashtui.registry import ProcessRegistry, open_registry
+from lashtui.registry.sql.decoded_row import UNDECODABLE_CODE, UNDECODABLE_WORDS
 from lashtui.registry.sql.dialect import POSTGRES, POSTGRES_TRY
 from lashtui.registry.sql.repeated import REPEATED_KEY, repeated_key_of, repeated_sql
-from lashtui.registry.sql.row import UNDECODABLE_CODE, UNDECODABLE_WORDS
 from tests.builders import ext, own
 from tests.raw import raw_connection
 from tests.registry.rows import claim, finish, park

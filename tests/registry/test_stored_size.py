@@ -41,7 +41,7 @@ from lashtui.model import (
 )
 from lashtui.model.page import PAGE_CHARS
 from lashtui.registry import ProcessRegistry, open_registry
-from lashtui.registry.sql import row
+from lashtui.registry.sql import decoded_row, row
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES
 from lashtui.registry.sql.event_row import EVENT_TOO_LARGE
 from lashtui.registry.sql.fetch import check_stored_size
@@ -133,11 +133,11 @@ async def test_a_record_past_the_ceiling_is_never_read(
     )
 
     assert isinstance(got, ProcessRecord)
-    assert got.undecodable == row.TOO_LARGE
-    assert got.identity.label == f"undecodable: {row.TOO_LARGE}"
+    assert got.undecodable == decoded_row.TOO_LARGE
+    assert got.identity.label == f"undecodable: {decoded_row.TOO_LARGE}"
     assert got.status.state.value == "running" and got.created_at_ms == big.created_at_ms
     assert [(r.id, r.undecodable) for r in listed] == [
-        ("a", None), ("big", row.TOO_LARGE), ("c", None),
+        ("a", None), ("big", decoded_row.TOO_LARGE), ("c", None),
     ]  # fmt: skip
     # A stand-in costs a page nothing (its record is never loaded): the page and the feed
     # go on past it. Counted at the ceiling, it ended both ("a", "big"; cut), and the
@@ -273,13 +273,13 @@ async def test_sqlite_reads_by_id_never_load_such_a_value(
         # A whole list measures records in SQL: it leaves this one unread too (ceiling.py
         # `unread_past_ceiling`; tests/registry/test_unread_past_ceiling.py).
         listed = await registry.list_processes(ANY)
-    assert got is not None and got.undecodable == row.TOO_LARGE
+    assert got is not None and got.undecodable == decoded_row.TOO_LARGE
     assert [(r.id, r.undecodable) for r in listed] == [
-        ("a", None), ("big", row.TOO_LARGE), ("c", None),
+        ("a", None), ("big", decoded_row.TOO_LARGE), ("c", None),
     ]  # fmt: skip
     assert (ids(page), cut) == (["a", "big", "c"], False)  # (a stand-in costs a page nothing)
     assert {pid: r.undecodable for pid, r in by_id.items()} == {
-        "a": None, "big": row.TOO_LARGE, "c": None,
+        "a": None, "big": decoded_row.TOO_LARGE, "c": None,
     }  # fmt: skip
     assert candidates == [] and lapse is None
 
@@ -394,7 +394,7 @@ async def test_check_and_the_census_count_such_a_record_as_its_stand_in_and_name
     assert census.live == {"a": "running", "big": "running", "c": "running"}
     assert (facts.live, facts.unknown_state, facts.unknown_state_first) == (3, 1, "big")
     shown = await registry.get_process("big")
-    assert shown is not None and shown.undecodable == row.TOO_LARGE
+    assert shown is not None and shown.undecodable == decoded_row.TOO_LARGE
     result = await asyncio.to_thread(
         subprocess.run,
         [LASHTUI, "--db", registry_target, "check"], capture_output=True, text=True, timeout=60,
@@ -430,12 +430,12 @@ async def test_sqlite_census_check_and_errors_never_load_such_a_record(
         facts = await registry.probe_facts(clock.now_ms(), 0)
         summary = await registry.error_groups(ErrorGroupQuery())
         key = ErrorGroupKey(
-            state="failed", code=row.UNDECODABLE_CODE, message=row.UNDECODABLE_WORDS
+            state="failed", code=decoded_row.UNDECODABLE_CODE, message=decoded_row.UNDECODABLE_WORDS
         )
         broken = await registry.error_group_rows(key, 20_000)
     assert census.live == {"a": "running", "big": "running", "c": "running"}
     assert (facts.live, facts.unknown_state, facts.unknown_state_first) == (3, 1, "big")
     assert {(g.code, g.message): g.count for g in summary.groups} == {
-        ("boom", "it broke"): 1, (row.UNDECODABLE_CODE, row.UNDECODABLE_WORDS): 1,
+        ("boom", "it broke"): 1, (decoded_row.UNDECODABLE_CODE, decoded_row.UNDECODABLE_WORDS): 1,
     }  # fmt: skip
-    assert [(r.id, r.undecodable) for r in broken] == [("failed-big", row.TOO_LARGE)]
+    assert [(r.id, r.undecodable) for r in broken] == [("failed-big", decoded_row.TOO_LARGE)]

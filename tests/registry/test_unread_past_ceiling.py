@@ -1,6 +1,6 @@
 """Every SQLite read of many records leaves a record past the ceiling (sql/dialect.py
 `MAX_STORED_BYTES`, 16 MiB) unread, and lists its row once, with its id and status, as the
-stand-in every reader shows for it (row.py `TOO_LARGE`): lists, the state filters, text
+stand-in every reader shows for it (decoded_row.py `TOO_LARGE`): lists, the state filters, text
 filters, every sorted order, the change feed, `ls` (the facade's path and listing.py's
 plain one) and `show` (sql/ceiling.py `unread_past_ceiling`).
 
@@ -29,7 +29,7 @@ from lashtui.clock import ManualClock
 from lashtui.model import ProcessListFilter, ProcessPageQuery, ProcessRecord, failure
 from lashtui.model.page import PAGE_CHARS
 from lashtui.registry import open_registry
-from lashtui.registry.sql import ceiling, row
+from lashtui.registry.sql import ceiling, decoded_row
 from lashtui.registry.sqlite.connect import RegistryConnection
 from tests.builders import ext
 from tests.cli.test_cli import LASHTUI
@@ -68,7 +68,7 @@ def _shown(records: list[ProcessRecord]) -> list[tuple[str, str, str | None]]:
     ]
 
 
-BIG = ("big", "running", row.TOO_LARGE)
+BIG = ("big", "running", decoded_row.TOO_LARGE)
 
 
 async def test_sqlite_lists_filters_and_sorted_pages_never_load_such_a_record(
@@ -127,7 +127,8 @@ async def test_a_connection_finds_a_large_record_written_while_it_reads(
                          (c.model_copy(update={"id": "big"}).model_dump_json(),))  # fmt: skip
         store_record_json(db, "c", past_ceiling(c.model_dump_json()))
         assert _shown(await registry.list_processes(waiting)) == [
-            ("a", "waiting", None), ("big", "running", None), ("c", "running", row.TOO_LARGE),
+            ("a", "waiting", None), ("big", "running", None),
+            ("c", "running", decoded_row.TOO_LARGE),
         ]  # fmt: skip
 
 
@@ -166,8 +167,8 @@ COMMANDS = {
     "ls --waiting -o json": r'^\[\{"process_id":"a",',
     "ls -o json": r'"label":"undecodable: its record is over 16 MiB',
     "ls --status any --sort label": r"\nbig +running +undecodable",
-    "show big": rf"\nundecodable +{row.TOO_LARGE}",
-    "facade-list": rf"\nbig running {row.TOO_LARGE}\n",
+    "show big": rf"\nundecodable +{decoded_row.TOO_LARGE}",
+    "facade-list": rf"\nbig running {decoded_row.TOO_LARGE}\n",
 }
 
 
@@ -323,6 +324,6 @@ async def test_a_read_meeting_many_such_rows_tells_them_by_their_headers(
     running = ProcessPageQuery(limit=20, states=frozenset({"running"}))
     async with open_registry(db, read_only=True) as registry:
         page, cut = await registry.page_processes_within(running, PAGE_CHARS)
-    assert [r.id for r in page if r.undecodable == row.TOO_LARGE] == ["big", *big]
+    assert [r.id for r in page if r.undecodable == decoded_row.TOO_LARGE] == ["big", *big]
     assert [r.id for r in page if r.undecodable is None] == ["c", "r000007", "r000008"]
     assert not cut

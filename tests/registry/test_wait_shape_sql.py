@@ -1,5 +1,5 @@
 """A running row whose record names a `wait` the models refuse does not decode: its stand-in
-runs, never waits (registry/sql/row.py `undecodable_record`). The census and the state
+runs, never waits (registry/sql/decoded_row.py `undecodable_record`). The census and the state
 filters (`ls --waiting`, the dashboard's waiting lens) must count it running too, not
 waiting because SQLite's SQL found a `wait` key that is not null (sql/filter.py
 `waiting_sql`, which asks the models: decoded_wait.py). A wait the models take
@@ -269,7 +269,7 @@ async def test_a_waiting_row_whose_id_is_not_read_counts_and_filters_as_running(
     registry: ProcessRegistry, registry_target: str, clock: ManualClock
 ) -> None:
     """A waiting row another program gave an id longer than any reader takes, or a blob
-    id, is shown as its running stand-in (its record unread: row.py `decode_row`); the
+    id, is shown as its running stand-in (its record unread: decoded_row.py `decode_row`); the
     census and `ls --waiting` read its record and counted it waiting."""
     for pid in ("long", "blob", "plain"):
         await registry.register_process(ext(pid))

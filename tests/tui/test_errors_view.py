@@ -23,7 +23,7 @@ from lashtui.model import (
     failure,
 )
 from lashtui.registry import ProcessRegistry
-from lashtui.registry.sql.row import UNDECODABLE_CODE, UNDECODABLE_WORDS
+from lashtui.registry.sql.decoded_row import UNDECODABLE_CODE, UNDECODABLE_WORDS
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import make_app
 from lashtui.tui.screens.detail import ProcessDetailScreen

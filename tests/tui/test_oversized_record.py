@@ -1,7 +1,7 @@
 """The real dashboard (Pilot, a real SQLite file) over a row whose record another program
 padded past the 16 MiB ceiling (sql/dialect.py `MAX_STORED_BYTES`). Its window's reads,
 filtered by state, searched and sorted, leave that record unread and list the row once,
-with its id and status, as the stand-in every reader shows (row.py `TOO_LARGE`).
+with its id and status, as the stand-in every reader shows (decoded_row.py `TOO_LARGE`).
 
 Before, the state filters, the search and the sorted orders had SQLite load the record
 whole to measure it, on every refresh. Proved with SQLite's own length limit at the

@@ -5,7 +5,7 @@ A decoder turns the JSON lash stored into the JSON of lashtui's models (version 
 shapes); the models then validate it as they validate any row. A SQLite function that raises
 fails the whole statement, so a row a decoder cannot translate is handed on as lash stored
 it: the model then refuses it and the read path shows it as an undecodable stand-in
-(registry/sql/row.py), one row, not the page.
+(registry/sql/decoded_row.py), one row, not the page.
 """
 
 from __future__ import annotations

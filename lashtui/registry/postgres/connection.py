@@ -39,8 +39,8 @@ from lashtui.registry.postgres.preparation import SchemaPreparation
 from lashtui.registry.postgres.schema import BEGIN_WRITE_FUNCTION
 from lashtui.registry.postgres.transaction import _POINT, _READ, _WRITE, TransactionRun
 from lashtui.registry.postgres.tx import PgTx, SharedCache
+from lashtui.registry.sql.decoded_row import decode_error
 from lashtui.registry.sql.dialect import POSTGRES, Dialect, Tx
-from lashtui.registry.sql.row import decode_error
 
 if TYPE_CHECKING:
     from lashtui.model import ProcessExecutionEnvSpec

@@ -12,7 +12,7 @@ row `abc` that `show abc` called unknown and the sweep counted busy when they we
 
 Now the read that meets such an id holds it as the text Python writes bytes in (`b'abc'`,
 `b'r\\xffw'`), so it is never taken for a text id: the row is a stand-in that says why
-(row.py `decode_row`), listed where SQLite sorts it (after every text id), a work item
+(decoded_row.py `decode_row`), listed where SQLite sorts it (after every text id), a work item
 the worker and the sweep count as undecodable and never claim (work_item.py `_work_item`,
 run.py `_pick`), and looked up by that text when no row has it as its id (process.py
 `get`, through `blob_of`). lashtui does not rewrite or end it: every write is keyed by
@@ -136,7 +136,7 @@ def blob_of(conn: Tx, process_id: str) -> bytes | None:
 
 def is_blob_row(undecodable: str | None) -> bool:
     """Whether a stand-in's reason (`ObservedProcess.undecodable`) is a blob id's or a NULL
-    id's (then perhaps more: row.py `undecodable_record` adds a status column that holds no
+    id's (then perhaps more: decoded_row.py `undecodable_record` adds a status column that holds no
     state): an id that is not text, which nothing lashtui runs can act on."""
     return undecodable is not None and undecodable.startswith((BLOB_ID_WORDS, NULL_ID_WORDS))
 

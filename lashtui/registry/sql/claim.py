@@ -94,7 +94,7 @@ _SAVE_LEASE = _SAVE_LEASES.format(rows=_LEASE_ROW)
 def save_new_leases(conn: Tx, leases: list[ProcessLease]) -> None:
     """Each lease (made by `lease_for`) stored over its row's lease, all in one statement
     (a batch claim's leases were a statement each, each sent and answered on its own on
-    PostgreSQL: see `row._save_whole_records` for what that cost). The leases name
+    PostgreSQL: see `json_edit._save_whole_records` for what that cost). The leases name
     distinct rows, as one upsert may touch a row once."""
     if not leases:
         return

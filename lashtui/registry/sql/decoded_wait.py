@@ -3,7 +3,7 @@ SQLite's census and state filters ask of each row their SQL found waiting (filte
 `waiting_sql`).
 
 A row whose record does not decode is shown as its stand-in, which runs and never waits
-(row.py `undecodable_record`). The SQL that found a `wait` key cannot say whether the models
+(decoded_row.py `undecodable_record`). The SQL that found a `wait` key cannot say whether the models
 take the record: a `wait` of the right JSON type that pydantic still refuses (`"since_ms":
 1.5`), one with an escape or a repeated member, a record that fails validation anywhere
 outside `wait`. Each was counted waiting by the census and listed by `ls --status waiting`
@@ -41,7 +41,7 @@ def decodes_waiting(value: object) -> int:
     and sqlite3 fails the whole statement on a text argument it cannot decode) decodes,
     running, with a wait: what the row shows when its status column says `running`, the
     only rows this is asked of. 0 otherwise (not UTF-8, not a record the models take, or
-    one whose state is not running: its stand-in runs, row.py `checked`)."""
+    one whose state is not running: its stand-in runs, decoded_row.py `checked`)."""
     if not isinstance(value, bytes):
         return 0
     try:
@@ -67,9 +67,9 @@ def decodes_waiting(value: object) -> int:
 
 @functools.cache
 def _models() -> tuple[Callable[[str], ProcessRecord], tuple[type[BaseException], ...]]:
-    """row.py's `decode_record` and what it raises, imported on first use (this module is
+    """decoded_row.py's `decode_record` and what it raises, imported on first use (this module is
     imported where the models must not be: see the module docstring)."""
-    from lashtui.registry.sql.row import DECODE_ERRORS, decode_record
+    from lashtui.registry.sql.decoded_row import DECODE_ERRORS, decode_record
 
     return decode_record, DECODE_ERRORS
 

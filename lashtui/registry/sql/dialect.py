@@ -72,7 +72,7 @@ TRY_JSONB = "lashtui_try_jsonb"
 # a live screen, do so again every second: one record of 600 MB took `lashtui ls` 1.7 s and
 # 1.2 GB, `ls --json` 9.9 s and 2.4 GB, `lashtui check` 6.1 s and 3.6 GB (SQLite's JSON
 # functions parsing it). A value past it is never handed to a reader (`stored_json`: the
-# read gets NULL, and the row or event is shown as undecodable, saying why: row.py
+# read gets NULL, and the row or event is shown as undecodable, saying why: decoded_row.py
 # `TOO_LARGE`), nor read as JSON in SQL (`json_text` and its siblings read NULL). lashtui's
 # own writes stay far inside it (a registration and an output are 1 MiB each at most:
 # lashtui/model/limit.py), and refuse a whole record past it (fetch.py

@@ -24,6 +24,7 @@ from lashtui.model import (
 )
 from lashtui.registry.sql.blob_id import BLOB_ID_WORDS, NULL_ID_WORDS
 from lashtui.registry.sql.ceiling import within_ceiling
+from lashtui.registry.sql.decoded_row import UNDECODABLE_CODE, UNDECODABLE_WORDS
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
 from lashtui.registry.sql.error_window import (
     ENDED_BADLY,
@@ -33,12 +34,7 @@ from lashtui.registry.sql.error_window import (
     window_sql,
 )
 from lashtui.registry.sql.page import check_size, records_within
-from lashtui.registry.sql.row import (
-    UNDECODABLE_CODE,
-    UNDECODABLE_WORDS,
-    Row,
-    fetch_rows,
-)
+from lashtui.registry.sql.row import Row, fetch_rows
 
 _ORDER = {
     "count": "n DESC, last_seen DESC NULLS LAST, status, code, message",
@@ -57,7 +53,7 @@ _OUTCOME_TYPES = {"failed": "failure", "cancelled": "cancelled", "abandoned": "a
 def _unlike(sql: Dialect) -> str:
     """Whether a row's outcome is not of its status column's kind: another program wrote
     one without the other (a failed row holding a cancel's output, a row whose record says
-    it still runs), so its record does not decode (registry/sql/row.py) and its stored
+    it still runs), so its record does not decode (registry/sql/decoded_row.py) and its stored
     words are no verdict. Such a row groups under the stand-in's code and words (it was
     grouped under the words of the record it contradicts). A test of the small outcome
     read anyway, not a decode: a record may fail to decode in ways SQL cannot see."""

@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import json
 
+from lashtui.registry.sql.decoded_row import decode_row
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
 from lashtui.registry.sql.fetch import row_columns_in
 from lashtui.registry.sql.repeated import outcome_may_repeat, repeated_sql
-from lashtui.registry.sql.row import RecordCache, Row, decode_row, fetch_rows
+from lashtui.registry.sql.row import RecordCache, Row, fetch_rows
 
 ENDED_BADLY = "p.status IN ('failed', 'cancelled', 'abandoned')"
 
@@ -115,7 +116,7 @@ def among_undecodable(sql: Dialect) -> str:
 def undecodable_keys(conn: Tx, window: int, large: tuple[int, ...] = ()) -> object:
     """The row keys (`_row_key`) of the window's failed, cancelled and abandoned rows whose
     record does not decode, as the statements here bind them: each is its stand-in in
-    every list and in `show` (row.py `decode_row`: a value of the wrong type anywhere, a
+    every list and in `show` (decoded_row.py `decode_row`: a value of the wrong type anywhere, a
     field outside the outcome, a status the column contradicts, a record past the ceiling,
     an id no reader takes), so it is no failure with a code, and groups with the other
     undecodable rows (`_unlike`). SQL alone could tell only the refusals it spelled out
@@ -152,7 +153,7 @@ def _verdicts(
     rows: list[Row], kept: dict[object, tuple[int, bool]]
 ) -> dict[object, tuple[int, bool]]:
     """Whether each row (`row_columns` and its row key) decodes, as every list reads it
-    (row.py), by its row key with its columns' `_typed_hash`: the verdict `kept` holds for
+    (decoded_row.py), by its row key with its columns' `_typed_hash`: the verdict `kept` holds for
     that row when its columns hash alike, else a decode (record_cache.py `Verdicts`)."""
     verdicts: dict[object, tuple[int, bool]] = {}
     for row in rows:

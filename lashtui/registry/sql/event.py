@@ -33,20 +33,15 @@ from lashtui.model import (
 )
 from lashtui.model.event import event_invocation, event_payload_hash
 from lashtui.model.materialization import materialize, wake_delivery
+from lashtui.registry.sql.decoded_row import DECODE_ERRORS, undecodable_reason
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
 from lashtui.registry.sql.event_json import NO_SEMANTICS, event_json, value_json
 from lashtui.registry.sql.event_row import decode_event
 from lashtui.registry.sql.fetch import Statement, read_ahead
+from lashtui.registry.sql.json_edit import save_changes
 from lashtui.registry.sql.lease import release_if_current
 from lashtui.registry.sql.log_read import first_of_type
-from lashtui.registry.sql.row import (
-    DECODE_ERRORS,
-    RecordCache,
-    require_exists,
-    require_record,
-    save_changes,
-    undecodable_reason,
-)
+from lashtui.registry.sql.row import RecordCache, require_exists, require_record
 from lashtui.registry.sql.stored_text import read_text
 
 
@@ -126,7 +121,7 @@ def append_to(
 ) -> tuple[ProcessEvent, ProcessRecord]:
     """The event appended (or the identical one already stored under its replay key) and
     the record after it. `row_key` is the row's key when it is not the record's id (an id that
-    is not UTF-8: row.py `stored_id`); the event's JSON names the record's id."""
+    is not UTF-8: decoded_row.py `stored_id`); the event's JSON names the record's id."""
     pid = record.id
     row_key = row_key or pid
     request.check_limits()  # (its size: `Replay.lookup`'s payload hash)

@@ -12,8 +12,9 @@ import functools
 
 from lashtui.model import ProcessEvent, SystemTime
 from lashtui.model.event import event_invocation
+from lashtui.registry.sql.decoded_row import DECODE_ERRORS, undecodable_reason
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Dialect, Tx, dialect
-from lashtui.registry.sql.row import DECODE_ERRORS, Row, undecodable_reason
+from lashtui.registry.sql.row import Row
 from lashtui.registry.sql.stored_text import as_read, read_text
 from lashtui.untrusted import clipped
 
@@ -30,7 +31,7 @@ def decode_event(text: str | None) -> ProcessEvent:
 
 
 # The reads of the log read each event's columns with its JSON, and an event that does not
-# decode (another program wrote it: see row.py) is a stand-in built from them, payload null
+# decode (another program wrote it: see decoded_row.py) is a stand-in built from them, payload null
 # and `undecodable` saying why, so one bad event never hides a process's timeline.
 EVENT_COLUMNS = "event_json, process_id, sequence, event_type, occurred_at_ms"
 
@@ -59,7 +60,7 @@ def event_row(row: Row) -> ProcessEvent:
     row's sequence column is the event's place in the log, which every page reads on from:
     an event whose JSON names another sequence (another program wrote one without the
     other: a JSON saying -1 under a row of 1 made `lashtui events` read the same page for
-    ever) does not decode, as a record whose status column disagrees (row.py
+    ever) does not decode, as a record whose status column disagrees (decoded_row.py
     `StatusMismatch`): which of the two is true is not known."""
     sequence = row[2]
     try:
@@ -87,6 +88,6 @@ def event_row(row: Row) -> ProcessEvent:
             time_unknown=time_unknown,
         ).marked_undecodable(reason)
     if event.process_id != row[1] and isinstance(row[1], str):
-        # The row's key, as for records (row.py `keyed`): an id that is not UTF-8.
+        # The row's key, as for records (decoded_row.py `keyed`): an id that is not UTF-8.
         return event.model_copy(update={"process_id": row[1]})
     return event

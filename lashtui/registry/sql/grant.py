@@ -15,19 +15,16 @@ from lashtui.model import (
     SessionScope,
 )
 from lashtui.registry.sql.blob_id import shown_id
-from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Tx, dialect
-from lashtui.registry.sql.fetch import row_columns
-from lashtui.registry.sql.row import (
+from lashtui.registry.sql.decoded_row import (
     DECODE_ERRORS,
     checked,
     decode_record,
     decode_row,
-    fetch_rows,
-    require_exists,
-    save_record,
-    touch,
     undecodable_reason,
 )
+from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Tx, dialect
+from lashtui.registry.sql.fetch import row_columns
+from lashtui.registry.sql.row import fetch_rows, require_exists, save_record, touch
 from lashtui.registry.sql.stored_text import as_read, read_text
 
 

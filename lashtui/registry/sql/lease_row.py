@@ -18,9 +18,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from lashtui.model import LeaseOwnerIdentity, ProcessLease
 from lashtui.model.lease import LeaseOwnerLiveness, OpaqueLiveness
+from lashtui.registry.sql.decoded_row import refuse_undecodable
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.fetch import LEASE_ROW_COLUMNS, Statement, held_lease_rows
-from lashtui.registry.sql.row import refuse_undecodable
 from lashtui.registry.sql.stored_text import READ_CHARS, as_read, past_read
 from lashtui.untrusted import clipped
 

@@ -9,7 +9,7 @@ bound it into the next statement (each of which had SQLite load it again to comp
 and drew it. So the reads that list processes take at most `MAX_READ_ID_CHARS` and one
 character more of an id column, in SQL, and a longer one is never held in Python: it is
 read as its cut id, its first `MAX_READ_ID_CHARS` characters and `CUT_MARK`. A row read
-with a cut id is a stand-in that says why (row.py `decode_row`), lists where its id sorts
+with a cut id is a stand-in that says why (decoded_row.py `decode_row`), lists where its id sorts
 (the cut id sorts among the others as the whole one does, and after every id it begins:
 a page's cursor on it moves past it, `cursor_bound`), is read again by a range of the key
 (`cut_rows`), and is never run, recovered or changed: the worker's reads leave it out, and

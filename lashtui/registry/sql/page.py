@@ -55,6 +55,7 @@ from lashtui.model import (
 )
 from lashtui.registry.sql.blob_id import NULL_SHOWN, shown_id
 from lashtui.registry.sql.ceiling import excluded, within_ceiling
+from lashtui.registry.sql.decoded_row import decode_row
 from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, dialect, has_backslash
 from lashtui.registry.sql.drive import still_large
 from lashtui.registry.sql.fetch import id_among, ordered_rows, stored_rows
@@ -74,7 +75,7 @@ from lashtui.registry.sql.filter import (
 )
 from lashtui.registry.sql.long_id import as_read, read_text
 from lashtui.registry.sql.order import label_dialect, sorted_ids, walks_down, with_key
-from lashtui.registry.sql.row import Row, decode_row, fetch_rows
+from lashtui.registry.sql.row import Row, fetch_rows
 
 
 def page_statements(query: ProcessPageQuery, sql: Dialect = SQLITE) -> list[Arm]:

@@ -47,8 +47,9 @@ from lashtui.model.wire import WireModel
 from lashtui.registry.sql import event
 from lashtui.registry.sql.dialect import Tx
 from lashtui.registry.sql.event_json import event_json
+from lashtui.registry.sql.json_edit import JsonEdit, apply_edit
 from lashtui.registry.sql.lease import release_if_current
-from lashtui.registry.sql.row import JsonEdit, RecordCache, apply_edit, touch
+from lashtui.registry.sql.row import RecordCache, touch
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def prepare_completion(
         return None
     text, record = held
     if record.is_terminal() or record.id != pid or record.wait is not None:
-        return None  # (a waiting row's terminal is saved whole: row.py `removes_a_field`)
+        return None  # (a waiting row's terminal is saved whole: json_edit.py `removes_a_field`)
     try:
         event_type = output.terminal_state().event_type()
         if record.event_type(event_type) is _CORE_TERMINALS.get(event_type) and now >= 0:

@@ -185,7 +185,7 @@ def _first_repeated(conn: Tx, large: tuple[int, ...] = ()) -> First | None:
 def _not_running(sql: Dialect, params: list[object]) -> str:
     """Whether a live row's record does not say running: it names another state (another
     program changed the record or the column without the other), or it is not JSON at all.
-    Either reads as a row that does not decode (sql/row.py), which nothing runs or recovers.
+    Either reads as a row that does not decode (sql/decoded_row.py), which nothing runs or recovers.
     On PostgreSQL a text test stands for the JSON read (`_holds` says why): a record that
     holds `"state":"running"` anywhere is taken to say it (lashtui's own functions set both
     in one statement). JSON may space its tokens, as another program's encoder does
@@ -196,7 +196,7 @@ def _not_running(sql: Dialect, params: list[object]) -> str:
     search missed.)"""
     if sql.name == "sqlite":
         return f"{sql.json_text('p.record_json', 'status.state')} IS NOT 'running'"
-    # A record past the ceiling is undecodable whatever it holds (row.py `TOO_LARGE`), and
+    # A record past the ceiling is undecodable whatever it holds (decoded_row.py `TOO_LARGE`), and
     # is never searched: its size is in its header, where a search reads it all.
     params.extend(('"state":"running"', _SPACED_RUNNING))
     return (

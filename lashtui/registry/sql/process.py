@@ -30,6 +30,19 @@ from lashtui.model.record import ENDED_UNDECODABLE_LABEL, UNDECODABLE_KIND
 from lashtui.model.wire import canonical_json, check_extras_size
 from lashtui.registry.sql import grant
 from lashtui.registry.sql.blob_id import NULL_SHOWN, blob_of, not_text, null_row, refuse_blob
+from lashtui.registry.sql.decoded_row import (
+    DECODE_ERRORS,
+    UNDECODABLE_CODE,
+    UNDECODABLE_WORDS,
+    checked,
+    decode_record,
+    decode_row,
+    keyed,
+    refuse_undecodable,
+    stored_id,
+    undecodable_reason,
+    undecodable_record,
+)
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Dialect, Tx, dialect
 from lashtui.registry.sql.event import append_to
 from lashtui.registry.sql.fetch import (
@@ -42,31 +55,20 @@ from lashtui.registry.sql.fetch import (
     row_columns_in,
     sized_page,
 )
+from lashtui.registry.sql.json_edit import save_changes
 from lashtui.registry.sql.lease import require_current_lease
 from lashtui.registry.sql.lease_row import LeaseRow, lease_row_problem, lease_row_statement
 from lashtui.registry.sql.long_id import CUT_QUOTED, cut_rows, is_cut, refuse_cut
 from lashtui.registry.sql.page import check_size
 from lashtui.registry.sql.row import (
-    DECODE_ERRORS,
-    UNDECODABLE_CODE,
-    UNDECODABLE_WORDS,
     RecordCache,
-    checked,
-    decode_record,
-    decode_row,
     fetch_rows,
     insert_record,
-    keyed,
     load_record,
-    refuse_undecodable,
     require_record,
-    save_changes,
     save_record,
-    stored_id,
     to_run,
     touch,
-    undecodable_reason,
-    undecodable_record,
 )
 from lashtui.registry.sql.stored_text import past_read, read_text
 
@@ -389,7 +391,7 @@ def not_undecodable(process_id: str, record: ProcessRecord) -> str:
 def end_undecodable(
     conn: Tx, process_id: str, operator: str, reason: str, now: int
 ) -> ProcessRecord:
-    """End a row whose record cannot be decoded (row.py), in one transaction: the record is
+    """End a row whose record cannot be decoded (decoded_row.py), in one transaction: the record is
     rewritten as a minimal valid one from the row's columns (kind `undecodable`, externally
     owned), made `failed` through an ordinary terminal event whose message says why and who,
     and its lease is freed. From then on it reads as any terminal row, and prune removes it.
@@ -397,7 +399,7 @@ def end_undecodable(
 
     An id another program stored as bytes that are not UTF-8 (SQLite only) keys every
     statement here as those bytes, while the new record's and event's JSON hold it as
-    `stored_id` writes it (row.py): the reads give such a row its column's id back."""
+    `stored_id` writes it (decoded_row.py): the reads give such a row its column's id back."""
     limit.check_text("an operator", operator, limit.MAX_NAME_CHARS)
     limit.check_text("a reason", reason, limit.MAX_REASON_CHARS)
     if is_cut(process_id):

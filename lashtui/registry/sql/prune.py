@@ -25,8 +25,9 @@ from lashtui.model import (
     ProcessPruneReport,
     ProcessStatusFilter,
 )
+from lashtui.registry.sql.decoded_row import DECODE_ERRORS, decode_record
 from lashtui.registry.sql.dialect import Tx, dialect
-from lashtui.registry.sql.row import DECODE_ERRORS, decode_record, fetch_rows
+from lashtui.registry.sql.row import fetch_rows
 
 _CHUNK = 500  # stay well under SQLite's bound-parameter limit
 

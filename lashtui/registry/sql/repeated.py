@@ -1,6 +1,6 @@
 """The SQL readers' half of a record that names a key twice (lashtui/state.py
 `repeated_key`): such a record does not decode, so the models show its stand-in (running,
-never waiting, externally owned, with no abandon request: row.py `undecodable_record`),
+never waiting, externally owned, with no abandon request: decoded_row.py `undecodable_record`),
 while SQLite's JSON functions read the first of the two values. A census, a state filter,
 `check`'s counts or an error group that read the first counted the row as what the rest
 of the tool does not show it to be. `repeated_sql` asks the models' own question in SQL.

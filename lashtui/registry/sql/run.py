@@ -30,14 +30,9 @@ from lashtui.registry.sql import claim, drive, lease, lease_row, log_read, proce
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.fetch import fetch_rows, read_ahead
 from lashtui.registry.sql.filter import LIVE, in_backlog
+from lashtui.registry.sql.json_edit import save_changes, save_same_changes
 from lashtui.registry.sql.long_id import past_read, read_text
-from lashtui.registry.sql.row import (
-    decoded_record,
-    load_record,
-    save_changes,
-    save_same_changes,
-    to_run,
-)
+from lashtui.registry.sql.row import decoded_record, load_record, to_run
 
 
 def claim_for_run(

@@ -37,7 +37,8 @@ from lashtui.errors import InvalidRequest, StoreError
 from lashtui.model import ProcessExecutionEnvSpec
 from lashtui.registry.lash.detect import read_only_refusal
 from lashtui.registry.sql.ceiling import unread_past_ceiling
-from lashtui.registry.sql.row import RecordCache, decode_error
+from lashtui.registry.sql.decoded_row import decode_error
+from lashtui.registry.sql.row import RecordCache
 from lashtui.registry.sqlite.checkpoint import _checkpointed
 from lashtui.registry.sqlite.connect import (
     BUSY_TIMEOUT_MS,
