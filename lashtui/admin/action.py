@@ -1,6 +1,8 @@
 """What an operator may do to a process, each producing one outcome per target (semantics
 §13, api.md §6): cancel, signal, request abandon, transfer grants, prune, end an
-undecodable row.
+undecodable row. Cancel, abandon requests and ending an undecodable row are here; signal
+(admin/signal.py), transfer (transfer.py), prune (prune.py) and rerun (rerun.py) have
+modules of their own, and every act builds its outcomes with target_outcome.py.
 
 Each action returns one `ProcessActionOutcome` per target: done, requested, unchanged or
 refused, with one sentence. A refusal that concerns the target (unknown, terminal, not
@@ -19,66 +21,44 @@ names keep api.md §6's contract for programs: lash's return shapes, and a refus
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import JsonValue
 
 from lashtui.admin import audit
 from lashtui.admin.operator import HOST_OPERATOR
-from lashtui.errors import InvalidRequest, ProcessConflict, UndecodableProcess, UnknownProcess
+from lashtui.admin.prune import prune, prune_preview
+from lashtui.admin.rerun import rerun
+from lashtui.admin.signal import signal
+from lashtui.admin.target_outcome import not_acted_on, outcome, refused_unknown
+from lashtui.admin.transfer import transfer
+from lashtui.errors import InvalidRequest, ProcessConflict, UnknownProcess
 from lashtui.model import (
     AbandonRequest,
     ObservedProcess,
     ProcessEvent,
     ProcessEventAppendRequest,
     ProcessLifecycleStatus,
-    ProcessRecord,
     RecoveryDisposition,
     SessionScope,
     lease_lapsed,
     limit,
-    process_signal_event_type,
-    process_signal_replay_key,
 )
 from lashtui.model.audit import AuditAction
-from lashtui.model.event import SIGNAL_PREFIX
 from lashtui.model.outcome import (
-    Outcome,
-    ProcessAction,
     ProcessActionOutcome,
     ProcessPruneOutcome,
     ProcessPrunePreview,
     ago,
     cancel_request_reason,
     check_operator_name,
-    cutoff_text,
-    prune_extent,
-    signal_then,
     still_to_happen,
 )
 from lashtui.registry import ProcessRegistry
-from lashtui.registry.sql.blob_id import is_blob_row, refuse_blob
-from lashtui.untrusted import SHOWN_CHARS, is_cut_id
+from lashtui.registry.sql.blob_id import is_blob_row
 
 if TYPE_CHECKING:
     from lashtui.admin.processes import Processes
-
-# A prune cutoff is epoch milliseconds from 1970 to the end of year 9999: beyond that no
-# row's `updated_at_ms` can be, and SQLite's integers end not far past it (2**63 - 1).
-PRUNE_CUTOFF_MAX_MS = 253_402_300_799_999
-
-# How much of an id too long to act on a refusal quotes (as registry/sql/long_id.py quotes
-# a cut id): the id is on the line's start already, and whole in `--json`.
-QUOTED_ID_CHARS = 64
-
-
-def check_prune_cutoff(cutoff_epoch_ms: int) -> int:
-    if not 0 <= cutoff_epoch_ms <= PRUNE_CUTOFF_MAX_MS:
-        raise InvalidRequest(
-            "a prune cutoff is epoch milliseconds from 0 to "
-            f"{PRUNE_CUTOFF_MAX_MS} (the end of year 9999), got `{cutoff_epoch_ms}`"
-        )
-    return cutoff_epoch_ms
 
 
 def abandon_outlook(process: ObservedProcess, now_ms: int | None = None) -> str:
@@ -114,52 +94,6 @@ def abandon_outlook(process: ObservedProcess, now_ms: int | None = None) -> str:
 def _when(event: ProcessEvent, now_ms: int) -> str:
     """How long ago `event` was, or that its time is not known (`time_unknown`)."""
     return "at a time not known" if event.time_unknown else ago(event.occurred_at_ms, now_ms)
-
-
-async def outcome(
-    processes: Processes,
-    process_id: str,
-    action: ProcessAction,
-    kind: Outcome,
-    sentence: str,
-    observed: ObservedProcess | bool | None = True,
-    **extra: Any,
-) -> ProcessActionOutcome:
-    """The outcome, with the row as observed now (`observed=True`: read it here), or as
-    the caller just observed it, or None when the caller knows there is no row."""
-    if observed is True:
-        observed = await processes.get(process_id)
-    return ProcessActionOutcome(
-        process_id=process_id,
-        action=action,
-        outcome=kind,
-        sentence=sentence,
-        process=observed or None,
-        **extra,
-    )
-
-
-def not_acted_on(record: ProcessRecord, process_id: str) -> str | None:
-    """Why no cancel, signal or abandon request can apply to this row, whatever state its
-    stand-in shows, or None: the state of a row whose id is not text (blob_id.py) or whose
-    status column holds no state is a placeholder, so "already terminal" (or "already
-    cancelled") would be made up. A blob's or a NULL's row: the registry's one sentence
-    (nothing here can name it). A text id's row in no state raises the refusal every write
-    gives it (`UndecodableProcess`: `end-undecodable` ends it), as it did when its record
-    said it was live."""
-    if is_blob_row(record.undecodable):
-        return refuse_blob(process_id)
-    if record.no_state:
-        raise UndecodableProcess.refusing(process_id, record.undecodable or "no state")
-    return None
-
-
-async def refused_unknown(
-    processes: Processes, process_id: str, action: ProcessAction
-) -> ProcessActionOutcome:
-    """The refusal of an act on an id with no row (never stored, pruned, or gone since)."""
-    sentence = str(UnknownProcess.process(process_id))
-    return await outcome(processes, process_id, action, "refused", sentence)
 
 
 async def cancel(
@@ -256,179 +190,6 @@ async def live_ids(registry: ProcessRegistry) -> list[str]:
     running record (a record may be a mebibyte; a million-row registry's 100,000 running
     records took 17 s and 924 MB to list)."""
     return sorted((await registry.process_census()).live)
-
-
-async def signal(
-    processes: Processes, process_id: str, signal_name: str, signal_id: str, payload: JsonValue
-) -> ProcessActionOutcome:
-    """Append `signal.<name>` under `process:<pid>:signal.<name>:<signal_id>`, so a resend
-    with the same id and payload is one event (reported unchanged). The n-th wait on a
-    name receives the n-th such signal. lash's signal event carries the caller's payload
-    and no actor, so a signal records no operator."""
-    event_type = process_signal_event_type(signal_name)
-    key = process_signal_replay_key(process_id, signal_name, signal_id)
-    # The key is made from the target's id, which another program may have stored far
-    # longer than lashtui's 512: past the key's limit that is the target's refusal, with
-    # its line (it escaped as the command's error, "a replay key may be at most 2,048
-    # characters", a key the operator never gave). The spec fixes the key's form
-    # (semantics §11.2: a resend must find the same key), so it is not shortened.
-    fits = len(key) <= limit.MAX_KEY_CHARS
-    # The payload's limits (depth, size, text) are the operator's argument, not the
-    # target's: refused before any target is looked at, like a bad signal name.
-    request = ProcessEventAppendRequest.checked(event_type, payload, key if fits else None)
-    registry = processes.registry
-    record = await registry.get_process(process_id)
-    if record is None:
-        return await refused_unknown(processes, process_id, "signal")
-    if (refusal := not_acted_on(record, process_id)) is not None:
-        return await outcome(processes, process_id, "signal", "refused", refusal)
-    if record.is_terminal():
-        sentence = f"process `{process_id}` is already terminal"
-        return await outcome(processes, process_id, "signal", "refused", sentence)
-    if not fits:
-        return await outcome(
-            processes, process_id, "signal", "refused", key_too_long(process_id, len(key))
-        )
-    if record.undecodable is None and record.event_type(event_type) is None:
-        # The registry would refuse it in lash's words, "process `w` emitted undeclared
-        # event type `signal.x`", which blame the process for what the operator sent.
-        return await outcome(
-            processes, process_id, "signal", "refused", undeclared(record, signal_name)
-        )
-    last = await registry.recent_events(process_id, 1)
-    try:
-        event = (await registry.append_event(process_id, request)).event
-    except (UnknownProcess, ProcessConflict, InvalidRequest) as error:
-        return await outcome(processes, process_id, "signal", "refused", str(error))
-    if last and event.sequence <= last[-1].sequence:
-        sentence = (
-            f"signal id `{signal_id}` was already sent as event {event.sequence}; "
-            "nothing was appended"
-        )
-        return await outcome(processes, process_id, "signal", "unchanged", sentence, event=event)
-    observed = await processes.get(process_id)
-    then = (
-        signal_then(observed, signal_name, processes.clock.now_ms())
-        if observed is not None
-        else "the process is gone since"
-    )
-    sentence = f"{event_type} stored as event {event.sequence}; {then}"
-    return await outcome(processes, process_id, "signal", "done", sentence, observed, event=event)
-
-
-def key_too_long(process_id: str, key_chars: int) -> str:
-    """Why a signal to a row whose id is too long for a signal's replay key is not sent."""
-    size = f"over {SHOWN_CHARS:,}" if is_cut_id(process_id) else f"{len(process_id):,}"
-    return (
-        f"process `{process_id[:QUOTED_ID_CHARS]}…` has an id of {size} characters, too long "
-        f"for the replay key a signal is stored under (`process:<id>:signal.<name>:<signal "
-        f"id>`, here {key_chars:,} characters; at most {limit.MAX_KEY_CHARS:,}), so nothing "
-        "was sent"
-    )
-
-
-def undeclared(record: ProcessRecord, signal_name: str) -> str:
-    """Why a signal the process does not declare is not sent, naming those it does."""
-    declared = sorted(
-        t.name.removeprefix(SIGNAL_PREFIX)
-        for t in record.event_types
-        if t.name.startswith(SIGNAL_PREFIX)
-    )
-    takes = f"its signals are {', '.join(declared)}" if declared else "it declares none"
-    return (
-        f"process `{record.id}` declares no signal `{signal_name}`, so nothing was sent "
-        f"({takes})"
-    )
-
-
-async def transfer(
-    processes: Processes,
-    from_scope: SessionScope,
-    to_scope: SessionScope,
-    process_ids: list[str],
-) -> list[ProcessActionOutcome]:
-    """Move each process's grant from `from_scope` to `to_scope` (descriptor kept), all
-    or none, as lash's SQLite store does (scenario 79): if any id is refused, none
-    moves, and each of the others says so. An id whose grant is already in `to_scope`
-    (and not in `from_scope`) is unchanged and does not stop the rest. Neither scope
-    may be one whose id names another scope."""
-    from_scope, to_scope = from_scope.checked(), to_scope.checked()
-    registry = processes.registry
-    verdicts = {
-        pid: await transfer_verdict(registry, from_scope, to_scope, pid) for pid in process_ids
-    }
-    refused = [pid for pid, (kind, _) in verdicts.items() if kind == "refused"]
-    moving = [pid for pid, (kind, _) in verdicts.items() if kind == "done"]
-    if refused:
-        held = (
-            f"not moved: a transfer moves all its grants or none, and `{refused[0]}` "
-            "was refused"
-        )
-        verdicts.update({pid: ("unchanged", held) for pid in moving})
-    elif moving:
-        try:
-            await registry.transfer_handle_grants(from_scope, to_scope, moving)
-        except (UnknownProcess, ProcessConflict, InvalidRequest) as error:
-            verdicts.update({pid: ("refused", str(error)) for pid in moving})
-    return [
-        await outcome(processes, pid, "transfer", kind, sentence)
-        for pid, (kind, sentence) in verdicts.items()
-    ]
-
-
-async def transfer_verdict(
-    registry: ProcessRegistry, from_scope: SessionScope, to_scope: SessionScope, process_id: str
-) -> tuple[Outcome, str]:
-    """What moving this one grant would do, read before anything is moved."""
-    if await registry.get_process(process_id) is None:
-        return "refused", str(UnknownProcess.process(process_id))
-    granted = await registry.has_handle_grant(from_scope, process_id)
-    if from_scope.id() != to_scope.id() and granted:
-        return "done", f"grant moved from {from_scope.id()} to {to_scope.id()}"
-    if await registry.has_handle_grant(to_scope, process_id):
-        return "unchanged", f"the grant is already in {to_scope.id()}"
-    return "refused", (
-        f"process handle `{process_id}` is not granted to session `{from_scope.session_id}`"
-    )
-
-
-async def prune_preview(processes: Processes, cutoff_epoch_ms: int) -> ProcessPrunePreview:
-    """What `prune` would delete at this cutoff, counted from indexes; nothing is written."""
-    check_prune_cutoff(cutoff_epoch_ms)
-    count = await processes.registry.count_prunable_processes(cutoff_epoch_ms)
-    extent = prune_extent(count.processes, count.events, cutoff_epoch_ms)
-    return ProcessPrunePreview(
-        sentence=f"would prune {extent}; nothing was deleted (dry run)",
-        cutoff_epoch_ms=cutoff_epoch_ms,
-        processes=count.processes,
-        events=count.events,
-        up_to_change_seq=count.up_to_change_seq,
-    )
-
-
-async def prune(
-    processes: Processes, cutoff_epoch_ms: int, up_to_change_seq: int | None = None
-) -> ProcessPruneOutcome:
-    """Delete terminal rows last changed before the cutoff (nothing running, ever); with
-    `up_to_change_seq` (a preview's), only rows that had ended when it was counted."""
-    check_prune_cutoff(cutoff_epoch_ms)
-    report = await processes.registry.prune_terminal_processes(
-        cutoff_epoch_ms, up_to_change_seq=up_to_change_seq
-    )
-    pruned = report.pruned_processes
-    sentence = (
-        f"pruned {prune_extent(pruned, report.pruned_events, cutoff_epoch_ms)}"
-        if pruned
-        else f"no terminal process was last changed before {cutoff_text(cutoff_epoch_ms)}: "
-        "nothing was deleted"
-    )
-    return ProcessPruneOutcome(
-        outcome="done" if pruned else "unchanged",
-        sentence=sentence,
-        cutoff_epoch_ms=cutoff_epoch_ms,
-        pruned_processes=pruned,
-        pruned_events=report.pruned_events,
-    )
 
 
 async def request_abandon(
@@ -609,9 +370,6 @@ class ProcessActions:
         self, process_id: str, *, operator: str = HOST_OPERATOR
     ) -> ProcessActionOutcome:
         """Start a copy of a terminal process under `<id>~rerun-<n>` (lashtui.admin.rerun)."""
-        # Imported here: lashtui.admin.rerun builds its outcomes with this module's helpers.
-        from lashtui.admin.rerun import rerun
-
         done = await rerun(self.processes, process_id, operator)
         return (await self._record("rerun", operator, [done]))[0]
 

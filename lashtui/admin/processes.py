@@ -7,8 +7,9 @@ may: cancel, signal, transfer grants, request abandon, prune, end an undecodable
 
 This module owns the facade's state (registry, worker, clock) and its reads; each act is
 a method here with the name and signature callers use, handing the work to the function
-of the same name in `lashtui.admin.action`, where the outcomes are made. A session's view
-of the same vocabulary is `lashtui.admin.session`.
+of the same name in `lashtui.admin.action` or its siblings (`signal`, `transfer`, `prune`),
+where the outcomes are made. A session's view of the same vocabulary is
+`lashtui.admin.session`.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ from collections.abc import AsyncIterator
 
 from pydantic import JsonValue
 
-from lashtui.admin import action, rerun, session
-from lashtui.admin.action import check_prune_cutoff
+from lashtui.admin import action, rerun, session, target_outcome
 from lashtui.admin.argument import checked
+from lashtui.admin.prune import check_prune_cutoff
 from lashtui.admin.start import check_start_request
 from lashtui.clock import Clock, SystemClock
 from lashtui.errors import AwaitTimeout, InvalidRequest, ProcessConflict, UnknownProcess
@@ -486,7 +487,7 @@ class Processes:
 
     async def _require_live(self, process_id: str) -> ProcessRecord:
         record = await self._require(process_id)
-        if (refusal := action.not_acted_on(record, process_id)) is not None:
+        if (refusal := target_outcome.not_acted_on(record, process_id)) is not None:
             raise InvalidRequest(refusal)  # (a placeholder's state is not terminal either)
         if record.is_terminal():
             raise ProcessConflict(f"process `{process_id}` is already terminal")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lashtui.admin.action import outcome, refused_unknown
+from lashtui.admin.target_outcome import outcome, refused_unknown
 from lashtui.errors import InvalidRequest, ProcessConflict, UndecodableProcess, UnknownProcess
 from lashtui.model import PAGE_CHARS, ProcessPageQuery, RecoveryDisposition
 from lashtui.model.outcome import ProcessActionOutcome, ago, check_operator_name

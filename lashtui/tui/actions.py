@@ -49,7 +49,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from lashtui.admin import abandon_outlook
-from lashtui.admin.action import key_too_long
+from lashtui.admin.signal import key_too_long
 from lashtui.errors import LashError
 from lashtui.model import (
     ObservedProcess,
@@ -123,7 +123,7 @@ def too_long_for_key(
     targets: Targets, name: str, signal_id: str
 ) -> tuple[Targets, list[str]]:
     """The targets whose ids fit the replay key their signal would be stored under, and
-    the refusal of each of the others (another program's id: admin/action.py
+    the refusal of each of the others (another program's id: admin/signal.py
     `key_too_long`), as `lashtui signal` gives it, its id cut as it cuts one: at most
     `REPORTED`, then how many more. They are refused before the question, which asks only
     about the rest: a list with some of them asked about them all, then refused them in

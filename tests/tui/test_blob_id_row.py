@@ -1,6 +1,6 @@
 """The dashboard over rows another program stored that no lashtui action can work on: one
 keyed by a blob or by NULL (registry/sql/blob_id.py; the row copied with raw sqlite3), and
-one whose id is too long for the replay key a signal is stored under (admin/action.py
+one whose id is too long for the replay key a signal is stored under (admin/signal.py
 `key_too_long`). Driven with Pilot on a real SQLite file: every action key says in one
 sentence why it is refused, asks nothing and writes nothing.
 
