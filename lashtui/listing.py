@@ -231,8 +231,9 @@ Row = tuple[Any, ...]
 
 
 def _cursor(process_id: Any) -> Any:
-    """The next page's cursor on a row: its id, the NULL row's as `NULL` (None would start
-    the listing over), a blob's as read (bytes: blob_id.py `stored_key` takes them)."""
+    """The next page's cursor on a row: its id, a NULL id's as read (its rowid, an int),
+    the NULL row read without one (a view's) as `NULL` (None would start the listing over),
+    a blob's as read (bytes): blob_id.py `stored_key` takes them."""
     from lashtui.registry.sql.blob_id import NULL_SHOWN
 
     return NULL_SHOWN if process_id is None else process_id
@@ -240,11 +241,13 @@ def _cursor(process_id: Any) -> Any:
 
 def _named(process_id: Any) -> str:
     """A row's id as the note on stderr names it, as every reader shows it: a blob's as
-    `b'...'` (blob_id.py). The bytes themselves ended `ls --limit N` whose last row was a
-    blob's in a traceback (a text pattern asked of bytes)."""
-    from lashtui.registry.sql.blob_id import shown_id
+    `b'...'`, a NULL id's as `NULL#4` (blob_id.py). The bytes themselves ended `ls --limit
+    N` whose last row was a blob's in a traceback (a text pattern asked of bytes)."""
+    from lashtui.registry.sql.blob_id import null_shown, shown_id
 
     cursor = _cursor(process_id)
+    if type(cursor) is int:
+        return null_shown(cursor)
     return shown_id(cursor) if isinstance(cursor, bytes) else str(cursor)
 
 

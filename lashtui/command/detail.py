@@ -266,7 +266,9 @@ async def also_read_as(processes: Any, process_id: str) -> str | None:
     first = await processes.registry.page_processes(ProcessPageQuery(states=None, limit=1))
     if not first or not (first[0].undecodable or "").startswith(NULL_ID_WORDS):
         return None  # (SQLite sorts NULL first: a NULL id's row would be the first)
+    # (`NULL` names the first such row only while no row has that text as its id.)
+    named = first[0].id
     return (
-        "a row whose process_id column is NULL reads as NULL too (listed first by "
-        "`ls --status any`); no lashtui command names it while this row has that id"
+        f"a row whose process_id column is NULL is listed as {named}, which `NULL` names "
+        f"while no row has that id; `lashtui show {shell_word(named)}` shows it"
     )

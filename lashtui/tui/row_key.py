@@ -18,6 +18,7 @@ asks the registry by id asks by `key_id`.
 from __future__ import annotations
 
 from lashtui.model import ObservedProcess
+from lashtui.registry.sql.blob_id import NULL_ID_WORDS, null_rowid
 from lashtui.tui.undecodable import not_text
 
 NOT_TEXT = "\ud800"  # what a not-text row's key begins with (never in an id as read)
@@ -37,3 +38,16 @@ def key_id(key: str) -> str:
 def is_not_text(key: str) -> bool:
     """Whether `key` is a row whose id is not text (`row_key`)."""
     return key.startswith(NOT_TEXT)
+
+
+def id_place(process: ObservedProcess) -> tuple[int, object]:
+    """Where `process`'s id sits in the registry's id order (SQLite's: NULL ids first, by
+    rowid, then text, then blobs; registry/sql/filter.py `sqlite_order`), so that the
+    window holds its rows as a page lists them: by the text `NULL#10` a NULL row sat after
+    the text `NULL` and before `NULL#9`, where every page lists it first."""
+    if not not_text(process):
+        return (1, process.process_id)
+    rowid = null_rowid(process.process_id)
+    if rowid is not None and (process.undecodable or "").startswith(NULL_ID_WORDS):
+        return (0, rowid)
+    return (2, process.process_id)

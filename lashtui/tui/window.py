@@ -41,7 +41,7 @@ from lashtui.model import (
 )
 from lashtui.tui.counts import StateCounts
 from lashtui.tui.rare_state import rare_page, rare_state
-from lashtui.tui.row_key import NOT_TEXT, key_id, row_key
+from lashtui.tui.row_key import NOT_TEXT, id_place, key_id, row_key
 
 WINDOW = 300  # the most rows held at once: a few screens either side of the cursor
 STEP = 100  # rows read when the cursor reaches an edge of the window
@@ -73,14 +73,16 @@ class _Reversed:
         return hash(self.key)
 
 
-def placer(query: ProcessPageQuery) -> Callable[[str, Any], Any]:
+def placer(query: ProcessPageQuery) -> Callable[..., Any]:
     """Where a row sits in `query`'s order, from its id and sort key, as a value that sorts
-    ascending (a page's cursor is those two)."""
+    ascending (a page's cursor is those two). `at`: where its id sits among ids (`id_place`),
+    when the row is at hand; a text id's otherwise."""
     order = query.order
     reverse = query.descending != (order in NEWEST_FIRST)
 
-    def place(process_id: str, key: Any) -> Any:
-        value = process_id if order == "id" else (key, process_id)
+    def place(process_id: str, key: Any, at: tuple[int, object] | None = None) -> Any:
+        ident = (1, process_id) if at is None else at
+        value = ident if order == "id" else (key, ident)
         return _Reversed(value) if reverse else value
 
     return place
@@ -93,7 +95,8 @@ def position(query: ProcessPageQuery) -> Callable[[ObservedProcess], Any]:
 
     def key(process: ObservedProcess) -> Any:
         found = None if order == "id" else sort_key(order, process)
-        return place(process.process_id, process.label if found is None else found)
+        key = process.label if found is None else found
+        return place(process.process_id, key, id_place(process))
 
     return key
 

@@ -39,11 +39,28 @@ def test_check_names_a_null_row_before_a_blob_and_a_text_id(tmp_path: Path) -> N
     set_status(db, "process_id IS NOT 'good'", "zombie")  # every copy in no state
     check = run("check", db=db)
     assert check.returncode == 1, check
-    assert "4 rows whose state is unknown, first NULL (`lashtui show NULL` says why)" in (
+    assert "4 rows whose state is unknown, first NULL#3 (`lashtui show 'NULL#3'` says why)" in (
         check.stdout
     ), check.stdout  # (it named b'zz')
     listed = run("ls", "--status", "any", db=db)
-    assert listed.stdout.splitlines()[1].split()[0] == "NULL"  # as `ls` lists them
+    assert listed.stdout.splitlines()[1].split()[0] == "NULL#3"  # as `ls` lists them
+
+
+def test_check_s_hint_reaches_the_null_row_beside_a_text_row_named_null(tmp_path: Path) -> None:
+    # A text row `NULL` (which decodes, running) and NULL rows in no state: the hint said
+    # `lashtui show NULL`, which shows the text row (it wins the spelling), not the row
+    # meant. It names the NULL row by its rowid, and that `show` is its stand-in.
+    db = with_rows(tmp_path, "NULL", None, None)
+    set_status(db, "process_id IS NULL", "zombie")
+    check = run("check", db=db)
+    assert "2 rows whose state is unknown, first NULL#3 (`lashtui show 'NULL#3'` says why)" in (
+        check.stdout
+    ), check.stdout
+    shown = run("show", "NULL#3", db=db)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.startswith("NULL#3  ? no state  undecodable: its process_id column is NULL")
+    text = run("show", "NULL", db=db)
+    assert text.stdout.startswith("NULL  ● running  echo"), text.stdout  # the text row
 
 
 async def test_each_count_s_first_is_named_in_sqlite_s_order(tmp_path: Path) -> None:
@@ -66,11 +83,11 @@ async def test_each_count_s_first_is_named_in_sqlite_s_order(tmp_path: Path) -> 
     async with open_registry(db, clock=clock) as registry:
         facts = await registry.probe_facts(clock.now_ms(), 0)
         # (the NULL row was counted and not named: the blob's was)
-        assert (facts.unknown_state, facts.unknown_state_first) == (2, "NULL")
+        assert (facts.unknown_state, facts.unknown_state_first) == (2, "NULL#2")
     set_status(Path(db), "process_id IS NULL", "zombie")
     async with open_registry(db, clock=clock) as registry:
         facts = await registry.probe_facts(clock.now_ms(), 0)
-        assert (facts.unknown_state, facts.unknown_state_first) == (2, "NULL")
+        assert (facts.unknown_state, facts.unknown_state_first) == (2, "NULL#2")
     set_status(Path(db), "process_id IS NULL", "running")
     conn = sqlite3.connect(db)
     with conn:  # only the NULL row is left of unknown state
@@ -78,4 +95,4 @@ async def test_each_count_s_first_is_named_in_sqlite_s_order(tmp_path: Path) -> 
     conn.close()
     async with open_registry(db, clock=clock) as registry:
         facts = await registry.probe_facts(clock.now_ms(), 0)
-        assert (facts.unknown_state, facts.unknown_state_first) == (1, "NULL")
+        assert (facts.unknown_state, facts.unknown_state_first) == (1, "NULL#2")

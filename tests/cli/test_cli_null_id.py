@@ -73,7 +73,8 @@ def test_sweep_and_worker_once_skip_it_and_go_on(tmp_path: Path) -> None:
     assert once.returncode == 0, once.stderr
     assert once.stdout == "worker: one pass, 2 rows looked at: 1 ran, 1 skipped (undecodable)\n"
     assert f"skipped NULL: {WHY}" in once.stderr
-    assert statuses(db) == {"NULL": "running", "good": "failed"}  # (echo: no such engine)
+    # (`ls` names the row by its rowid; the worker and the sweep still say `NULL`)
+    assert statuses(db) == {"NULL#2": "running", "good": "failed"}  # (echo: no such engine)
 
 
 def test_a_long_running_worker_drives_past_it(tmp_path: Path, workers: list[Worker]) -> None:
@@ -92,21 +93,22 @@ def test_ls_show_events_check_and_actions_name_it_alike(tmp_path: Path) -> None:
     listed = run("ls", "--status", "any", "--json", db=db)
     assert listed.returncode == 0, listed.stderr
     rows = {p["process_id"]: p for p in json.loads(listed.stdout)}
-    assert list(rows) == ["NULL", "good"]  # NULL first, where SQLite sorts it
-    assert rows["NULL"]["kind"] == "undecodable" and WHY in rows["NULL"]["undecodable"]
+    assert list(rows) == ["NULL#2", "good"]  # NULL first, where SQLite sorts it; its rowid
+    assert rows["NULL#2"]["kind"] == "undecodable" and WHY in rows["NULL#2"]["undecodable"]
     text = run("ls", "--status", "any", db=db)
-    assert [line.split()[0] for line in text.stdout.splitlines()[1:]] == ["NULL", "good"]
+    assert [line.split()[0] for line in text.stdout.splitlines()[1:]] == ["NULL#2", "good"]
 
     check = run("check", db=db)
     assert check.returncode == 1, check
-    assert "1 row whose state is unknown, first NULL (`lashtui show NULL` says why)" in (
+    assert "1 row whose state is unknown, first NULL#2 (`lashtui show 'NULL#2'` says why)" in (
         check.stdout
     )
-    shown = run("show", "NULL", db=db)
-    assert shown.returncode == 0, shown.stderr
-    first, _, rest = shown.stdout.partition("\n")
-    assert first.startswith("NULL  ") and first.endswith(" (undecodable)"), first
-    assert f"undecodable    {WHY}" in rest and "not read       its lease, events" in rest
+    for named in ("NULL#2", "NULL"):  # (`NULL`: the first by rowid, while no row is so named)
+        shown = run("show", named, db=db)
+        assert shown.returncode == 0, shown.stderr
+        first, _, rest = shown.stdout.partition("\n")
+        assert first.startswith("NULL#2  ") and first.endswith(" (undecodable)"), first
+        assert f"undecodable    {WHY}" in rest and "not read       its lease, events" in rest
 
     ended = run("end-undecodable", "NULL", "--reason", "x", db=db)
     assert ended.returncode == 1 and ended.stdout == f"NULL: refused: {REFUSED}\n", ended
@@ -130,9 +132,9 @@ def test_ls_pages_past_it_either_way(tmp_path: Path) -> None:
         return [p["process_id"] for p in json.loads(result.stdout)]
 
     assert ids("--after", "NULL") == ["good", "other"]
-    assert ids("--desc") == ["other", "good", "NULL"]
+    assert ids("--desc") == ["other", "good", "NULL#2"]
     # A walk down from a text id meets the NULL row too (NULL < 'good' is not true in SQL).
-    assert ids("--desc", "--after", "good") == ["NULL"]
+    assert ids("--desc", "--after", "good") == ["NULL#2"]
     assert ids("--desc", "--after", "NULL") == []
 
 
@@ -154,7 +156,7 @@ def test_ls_of_every_row_ends_when_a_full_page_ends_on_it(tmp_path: Path) -> Non
     listed = run("ls", "--status", "any", "--json", "--desc", "--limit", "0", db=db)
     assert listed.returncode == 0, listed.stderr
     ids = [p["process_id"] for p in json.loads(listed.stdout)]
-    assert len(ids) == 2000 and ids[0] == "p1998" and ids[-1] == "NULL"
+    assert len(ids) == 2000 and ids[0] == "p1998" and ids[-1] == "NULL#2"
 
 
 def test_a_number_is_stored_as_text_and_read_as_any_text_id(tmp_path: Path) -> None:
@@ -303,8 +305,8 @@ def test_ls_pages_across_null_and_blob_rows_in_every_order(
     # on a blob ended in a traceback (its note was asked of the bytes, not `b'abc'`).
     db = paged_registry(tmp_path)
     listed, paged = listed_and_paged(capsys, db, sort, *(["--desc"] if desc else []))
-    # Several NULL rows list as one (README: blob_id.py), read as `NULL`.
-    assert sorted(listed) == sorted(["NULL", "a", "good", "m", "b'abc'", "b'\\xff'"])
+    # Each NULL row is a row of its own, named by its rowid (blob_id.py).
+    assert sorted(listed) == sorted(["NULL#4", "NULL#5", "a", "good", "m", "b'abc'", "b'\\xff'"])
     assert paged == {"1": listed, "2": listed}
     # The console script itself lists the same (the walk above ran `main` in-process).
     whole = run("ls", "--status", "any", "--json", "--limit", "0", "--sort", sort,
@@ -327,7 +329,10 @@ def test_a_text_id_spelled_as_a_stand_in_and_the_row_that_reads_so_are_told_apar
     assert text_null.returncode == 0, text_null.stderr
     first, _, rest = text_null.stdout.partition("\n")
     assert first.startswith("NULL  ● running  echo"), first  # the text row, decoded
-    assert "also           a row whose process_id column is NULL reads as NULL too" in rest
+    assert (
+        "also           a row whose process_id column is NULL is listed as NULL#4, which "
+        "`NULL` names while no row has that id; `lashtui show 'NULL#4'` shows it"
+    ) in rest
     text_blob = run("show", "b'zz'", db=db)
     assert text_blob.returncode == 0, text_blob.stderr
     assert text_blob.stdout.startswith("b'zz'  ● running  echo"), text_blob.stdout
@@ -352,8 +357,8 @@ def test_a_text_id_spelled_as_a_stand_in_and_the_row_that_reads_so_are_told_apar
     with conn:
         conn.execute("DELETE FROM processes WHERE process_id IN ('NULL', 'b''zz''')")
     conn.close()
-    for spelled in ("NULL", "b'zz'"):
+    for spelled, listed_as in (("NULL", "NULL#4"), ("b'zz'", "b'zz'")):
         alone = run("show", spelled, db=db)
         assert alone.returncode == 0, alone.stderr
-        assert alone.stdout.startswith(f"{spelled}  ") and "(undecodable)\n" in alone.stdout
+        assert alone.stdout.startswith(f"{listed_as}  ") and "(undecodable)\n" in alone.stdout
         assert "also  " not in alone.stdout

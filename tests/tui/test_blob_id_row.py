@@ -23,6 +23,7 @@ from lashtui.tui.app import make_app
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.modals import ConfirmScreen, SignalScreen
 from lashtui.tui.screens.processes import ProcessesScreen
+from lashtui.tui.widgets.process_table import ProcessTable
 from tests.cli.test_cli_readme_audit import with_foreign_row
 from tests.raw import copy_row, raw_connection
 from tests.tui.test_actions import select, toasts
@@ -47,12 +48,12 @@ NULL_WHY = (
 # A blob, and NULL (a rowid table's TEXT PRIMARY KEY takes it). Before, the Processes view
 # left a NULL id's row out unsaid (its page read the ids, then the rows `IN` them, which
 # never matches NULL), and the worker's drive failed whole on it; now it is listed first,
-# where SQLite sorts NULL, as `NULL`.
+# where SQLite sorts NULL, by its rowid (`NULL#2`).
 @pytest.mark.parametrize(
     ("stored", "shown_id", "why", "listed"),
     [
         pytest.param(b"r\xffw", SHOWN, WHY, ["good", SHOWN], id="blob"),
-        pytest.param(None, "NULL", NULL_WHY, ["NULL", "good"], id="null"),
+        pytest.param(None, "NULL#2", NULL_WHY, ["NULL#2", "good"], id="null"),
     ],
 )
 async def test_every_action_key_on_a_not_text_id_row_says_why_and_asks_nothing(
@@ -171,7 +172,7 @@ async def test_marked_rows_whose_ids_are_not_text_are_left_out_as_such(tmp_path:
         app = make_app(Processes(registry), refresh_s=0.05, operator="operator:dana")
         async with app.run_test(size=(160, 24)) as pilot:
             await loaded(pilot)
-            for pid in ("NULL", "b'abc'", "good"):
+            for pid in ("NULL#2", "b'abc'", "good"):
                 await select(pilot, pid)
                 await pilot.press("space")
             await pilot.press("c")
@@ -181,7 +182,7 @@ async def test_marked_rows_whose_ids_are_not_text_are_left_out_as_such(tmp_path:
             asked = text.plain(question.question).plain
             assert asked == (
                 "Cancel process good (steps) (2 marked processes have ids that are not text "
-                "and are left out: NULL, b'abc')? Each owner is asked to stop."
+                "and are left out: NULL#2, b'abc')? Each owner is asked to stop."
             )
             await pilot.click("#no")
         assert await registry.events_after("good", 0) == []
@@ -203,13 +204,17 @@ async def test_the_header_counts_every_row_whose_id_is_not_text(tmp_path: Path) 
     async with open_registry(db) as registry:
         census = await registry.process_census()
         assert census.total() == 7 and census.counts()["running"] == 7
-        assert set(census.live) == {"good", "NULL", "b'zz'"}  # (the text rows' own)
+        # (the text rows' own, and each NULL row by its rowid: blob_id.py)
+        assert set(census.live) == {"good", "NULL", "b'zz'", "NULL#2", "NULL#3", "NULL#4"}
         app = make_app(Processes(registry), refresh_s=0.05, operator="operator:dana")
         async with app.run_test(size=(160, 24)) as pilot:
             await loaded(pilot)
             status = app.screen.query_one("#engine-status", Static)
             await until(pilot, lambda: "running" in str(status.render()))
             assert "running 7" in str(status.render()), str(status.render())
+            # ...and the table shows as many rows (it showed one for the three NULL rows)
+            table = app.screen.query_one(ProcessTable)
+            await until(pilot, lambda: table.row_count == 7)
 
 
 async def test_the_errors_view_groups_failed_rows_whose_ids_are_not_text_apart(

@@ -98,7 +98,7 @@ async def test_a_text_id_and_a_not_text_id_read_alike_are_two_rows(tmp_path: Pat
             assert table.row_count == 6
             assert sorted(shown_rows(table)) == [
                 ("NULL", "steps"),
-                ("NULL", f"undecodable: {NULL_WHY}"),
+                ("NULL#3", f"undecodable: {NULL_WHY}"),  # (by its rowid: blob_id.py)
                 ("alpha", "steps"),
                 ("b'zz'", "steps"),
                 ("b'zz'", f"undecodable: {BLOB_WHY}"),
@@ -116,7 +116,7 @@ async def test_a_text_id_and_a_not_text_id_read_alike_are_two_rows(tmp_path: Pat
                 ), text.plain(question.question).plain
                 await pilot.click("#no")
                 await until(pilot, lambda: isinstance(app.screen, ProcessesScreen))
-            for key, why in ((NOT_TEXT + "NULL", NULL_WHY), (NOT_TEXT + "b'zz'", BLOB_WHY)):
+            for key, why in ((NOT_TEXT + "NULL#3", NULL_WHY), (NOT_TEXT + "b'zz'", BLOB_WHY)):
                 app.clear_notifications()
                 await select_key(pilot, key)
                 await pilot.press("c")
@@ -125,7 +125,7 @@ async def test_a_text_id_and_a_not_text_id_read_alike_are_two_rows(tmp_path: Pat
                 shown = key.removeprefix(NOT_TEXT)
                 assert toasts(app) == [f"cancel is not offered for process {shown}: {why}"]
             # Enter opens the row selected, not the text row spelled like it.
-            for key, says in (("NULL", "steps"), (NOT_TEXT + "NULL", f"undecodable: {NULL_WHY}")):
+            for key, says in (("NULL", "steps"), (NOT_TEXT + "NULL#3", f"undecodable: {NULL_WHY}")):
                 shown = await opened(pilot, key)
                 assert says in shown, shown
                 if key == "NULL":
@@ -145,7 +145,7 @@ async def test_marked_rows_read_alike_are_each_what_they_are(tmp_path: Path) -> 
         app = make_app(Processes(registry), refresh_s=0.05, operator="operator:dana")
         async with app.run_test(size=(160, 24)) as pilot:
             await loaded(pilot)
-            for key in ("NULL", NOT_TEXT + "NULL"):
+            for key in ("NULL", NOT_TEXT + "NULL#3"):
                 await select_key(pilot, key)
                 await pilot.press("space")
             screen = app.screen
@@ -157,6 +157,6 @@ async def test_marked_rows_read_alike_are_each_what_they_are(tmp_path: Path) -> 
             assert isinstance(question, ConfirmScreen)
             assert text.plain(question.question).plain == (
                 "Cancel process NULL (steps) (1 marked process has an id that is not text "
-                "and is left out: NULL)? Each owner is asked to stop."
+                "and is left out: NULL#3)? Each owner is asked to stop."
             ), text.plain(question.question).plain
             await pilot.click("#no")

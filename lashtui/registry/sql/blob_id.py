@@ -28,13 +28,16 @@ times as it is inserted (each NULL is distinct to the key's index); a number is 
 its text (TEXT affinity), so NULL and a blob are all that is not text there. Before, a NULL
 id failed `sweep`, `worker --once` and every drive whole ("failed to decode process
 registry row: process_id"), and `ls` and the dashboard left the row out unsaid (an `IN`
-never matches NULL). Now it is read as the text `NULL` (`NULL_SHOWN`, as sqlite3 quotes
-it), a stand-in that says why (`NULL_ID_WORDS`) like a blob's: listed first (where SQLite
-sorts NULL), skipped and counted by the worker and the sweep, found by `show NULL` when no
-row has that text as its id, refused by every action. Several NULL rows list as one (the
-first by rowid, in every order: order.py `_ONE_NULL`), as the ids of two cut rows that begin
-alike do (long_id.py); the census counts each (page.py `census`). PostgreSQL's primary key
-is NOT NULL.
+never matches NULL). Now it is read by its rowid (`read_id`: an int, which no text id
+reads as) and named `NULL#<rowid>` (`null_shown`, `NULL#4`), a stand-in that says why
+(`NULL_ID_WORDS`) like a blob's: listed first (where SQLite sorts NULL), several of them
+by rowid, each one row of its own, skipped and counted by the worker and the sweep, found
+by `show NULL#4` when no row has that text as its id, refused by every action. `NULL`
+alone (`NULL_SHOWN`, as sqlite3 quotes it) still names the first by rowid when no row has
+that text as its id. Before, every NULL row read as `NULL`, so several listed as one (the
+first by rowid) while the census counted each, and a text row `NULL` read as one with
+them. PostgreSQL's primary key is NOT NULL. A registry lash wrote is read through views,
+which have no rowid (SQLite reads it NULL): there its NULL rows still read as one `NULL`.
 
 A text id may be spelled as one of these (`NULL`, `b'zz'`): that text row wins the
 spelling, so a command aimed at it is never turned onto a row nothing acts on when another
@@ -49,6 +52,7 @@ import ast
 import re
 
 from lashtui.registry.sql.dialect import Tx, dialect
+from lashtui.registry.sql.stored_text import read_text
 
 BLOB_ID_WORDS = (
     "its process_id column holds a blob, not text: no lashtui statement can name it, so "
@@ -60,8 +64,36 @@ NULL_ID_WORDS = (
     "its process_id column is NULL, not text: no lashtui statement can name it, so "
     "nothing runs, recovers or ends it"
 )
-# How every reader holds a NULL id (sqlite3's `quote` of it): never a blob's `b'...'`.
+# How every reader named a NULL id (sqlite3's `quote` of it), never a blob's `b'...'`: now
+# what names the first NULL row by rowid (`null_key`), and how a NULL row read without its
+# rowid is named (a registry lash wrote: its views have none).
 NULL_SHOWN = "NULL"
+# How a NULL row is named, by its rowid (`null_shown`), which SQLite gives any whole number.
+_NULL_BY_ROWID = re.compile(r"NULL#(-?[0-9]{1,19})")
+
+
+def null_shown(rowid: int | None) -> str:
+    """A NULL id's row as every reader names it: by its rowid (`NULL#4`), or `NULL` where
+    the read had none (a view's)."""
+    return NULL_SHOWN if rowid is None else f"NULL#{rowid}"
+
+
+def null_rowid(text: str) -> int | None:
+    """The rowid `NULL#4` names, or None if `text` is not spelled so."""
+    spelled = _NULL_BY_ROWID.fullmatch(text)
+    return int(spelled.group(1)) if spelled is not None else None
+
+
+def is_null_spelling(text: str) -> bool:
+    """Whether `text` is spelled as a NULL row is named (`NULL`, `NULL#4`)."""
+    return text == NULL_SHOWN or _NULL_BY_ROWID.fullmatch(text) is not None
+
+
+def read_id(column: str = "p.process_id", rowid: str = "p.rowid") -> str:
+    """On SQLite, a process id column as a read that walks the table takes it: as
+    `read_text`, and a NULL id as its row's rowid (an int: no text id reads as one, TEXT
+    affinity stores a number as text), so that several NULL rows are read as several."""
+    return f"coalesce({read_text(column)}, {rowid})"
 
 
 # What `show` says it did not read of such a row: the other tables are keyed by text ids.
@@ -73,7 +105,7 @@ BLOB_NOT_READ = (
 def refuse_blob(process_id: str) -> str:
     """The one sentence for an action asked of a blob id's row (named by `shown_id`), or a
     read of what is keyed by its id (its events)."""
-    column = "is NULL" if process_id == NULL_SHOWN else "holds a blob"
+    column = "is NULL" if is_null_spelling(process_id) else "holds a blob"
     return (
         f"process `{process_id}` has an id that is not text (its process_id column {column}), "
         "which no lashtui statement can name, so lashtui only lists and shows it, and "
@@ -84,41 +116,65 @@ def refuse_blob(process_id: str) -> str:
 
 def not_text(conn: Tx, process_id: str) -> bool:
     """Whether `process_id`, which no row has as its text id, names a row whose id is not
-    text as a read shows it: a blob's (`blob_of`) or a NULL's (`NULL_SHOWN`)."""
-    if process_id == NULL_SHOWN:
-        return null_row(conn, "1") is not None
+    text as a read shows it: a blob's (`blob_of`) or a NULL's (`null_key`)."""
+    if is_null_spelling(process_id):
+        return null_key(conn, process_id) is not None
     return blob_of(conn, process_id) is not None
 
 
-def stored_key(conn: Tx, process_id: str) -> str | bytes | None:
+def stored_key(conn: Tx, process_id: str | bytes | int) -> str | bytes | int:
     """What the row `process_id` names is keyed by: that text when a row has it as its id
-    (exact text first) or no row's id that is not text reads as it; else the blob's bytes, or
-    None for a NULL id (how a page's cursor on such a row walks past it: filter.py)."""
-    if not isinstance(process_id, str):  # a blob as read (listing.py pages by the column)
+    (exact text first) or no row's id that is not text reads as it; else the blob's bytes,
+    or a NULL id's rowid (an int: how a page's cursor on such a row walks past it,
+    filter.py). A blob or a rowid as read is its own key (listing.py pages by the column)."""
+    if not isinstance(process_id, str):
         return process_id
-    if process_id != NULL_SHOWN and blob_key(process_id) is None:
+    if not is_null_spelling(process_id) and blob_key(process_id) is None:
         return process_id  # (most cursors: nothing to ask)
     if dialect(conn).name != "sqlite":
         return process_id
     found = conn.execute("SELECT 1 FROM processes WHERE process_id = ?", (process_id,))
     if found.fetchone() is not None:
         return process_id
-    if process_id == NULL_SHOWN:
-        return None if null_row(conn, "1") is not None else process_id
+    if is_null_spelling(process_id):
+        rowid = null_key(conn, process_id)
+        return rowid if rowid is not None else process_id
     blob = blob_of(conn, process_id)
     return blob if blob is not None else process_id
 
 
-def null_row(conn: Tx, columns: str) -> tuple[object, ...] | None:
-    """The first row (by rowid) whose id is NULL, read with `columns` from `processes p`, if
-    there is one. Always None on PostgreSQL, whose primary key is NOT NULL."""
+def null_key(conn: Tx, process_id: str) -> int | None:
+    """The rowid of the NULL id's row `process_id` names (`NULL#4`; `NULL`: the first by
+    rowid), if there is one, whatever text rows there are (asked where none has that text
+    as its id). Always None on PostgreSQL, whose primary key is NOT NULL."""
     if dialect(conn).name != "sqlite":
+        return None
+    if process_id == NULL_SHOWN:
+        found = conn.execute("SELECT min(rowid) FROM processes WHERE process_id IS NULL")
+    elif (rowid := null_rowid(process_id)) is not None:
+        if not -(1 << 63) <= rowid < 1 << 63:
+            return None
+        found = conn.execute(
+            "SELECT rowid FROM processes WHERE rowid = ? AND process_id IS NULL", (rowid,)
+        )
+    else:
+        return None
+    row = found.fetchone()
+    return int(row[0]) if row is not None and isinstance(row[0], int) else None
+
+
+def null_row(conn: Tx, columns: str, process_id: str = NULL_SHOWN) -> tuple[object, ...] | None:
+    """The NULL id's row `process_id` names (`null_key`), read with `columns` from
+    `processes p`, if there is one. Always None on PostgreSQL."""
+    rowid = null_key(conn, process_id)
+    if rowid is None:
         return None
     from lashtui.registry.sql.fetch import fetch_rows  # (fetch.py imports this module)
 
     rows = fetch_rows(
-        conn, f"SELECT {columns} FROM processes p WHERE p.process_id IS NULL LIMIT 1"
-    )
+        conn, f"SELECT {columns} FROM processes p WHERE p.rowid = ? AND p.process_id IS NULL",
+        (rowid,),
+    )  # fmt: skip
     return tuple(rows[0]) if rows else None
 
 

@@ -37,7 +37,7 @@ from lashtui.model import (
     originator_from_scope_id,
 )
 from lashtui.model.record import UNDECODABLE_KIND
-from lashtui.registry.sql.blob_id import BLOB_ID_WORDS, NULL_ID_WORDS, NULL_SHOWN, shown_id
+from lashtui.registry.sql.blob_id import BLOB_ID_WORDS, NULL_ID_WORDS, null_shown, shown_id
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES
 from lashtui.registry.sql.fetch import Row
 from lashtui.registry.sql.long_id import CUT_ID_WORDS, as_read, past_read
@@ -209,8 +209,8 @@ def decode_row(row: Row) -> ProcessRecord:
         return undecodable_record((None, as_read(row[1]), *row[2:]), CUT_ID_WORDS)
     if isinstance(row[1], bytes):  # (blob_id.py; its record, whatever it says, unread)
         return undecodable_record((None, shown_id(row[1]), *row[2:]), BLOB_ID_WORDS)
-    if row[1] is None:  # (blob_id.py: a NULL id, its record unread as a blob's is)
-        return undecodable_record((None, NULL_SHOWN, *row[2:]), NULL_ID_WORDS)
+    if row[1] is None or type(row[1]) is int:  # (blob_id.py: a NULL id, by its rowid)
+        return undecodable_record((None, null_shown(row[1]), *row[2:]), NULL_ID_WORDS)
     try:
         return checked(keyed(decode_record(row[0]), row[1]), row[6])
     except DECODE_ERRORS as error:

@@ -196,9 +196,12 @@ def _group_ids(
 ) -> list[Row]:
     sql = dialect(conn)
     undecodable = undecodable_keys(conn, window, large)
+    # A NULL id as its rowid (the window's row key there), as every read takes it
+    # (blob_id.py `read_id`): the group's NULL rows listed as one, its count as each.
+    pid = "coalesce(p.process_id, p.row_key)" if sql.name == "sqlite" else "p.process_id"
     return fetch_rows(
         conn,
-        f"SELECT p.process_id FROM {window_sql(sql, large)} "
+        f"SELECT {pid} FROM {window_sql(sql, large)} "
         f"WHERE p.status = ? AND {_code(sql)} = ? AND {_message(sql)} = ? "
         "ORDER BY p.change_seq DESC LIMIT ?",
         (window, window, key.state.value, undecodable, key.code, undecodable, key.message,

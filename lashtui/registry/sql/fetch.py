@@ -16,7 +16,7 @@ import sqlite3
 from typing import Any
 
 from lashtui.errors import InvalidRequest
-from lashtui.registry.sql.blob_id import NULL_SHOWN, blob_key, null_row, stored_key
+from lashtui.registry.sql.blob_id import blob_key, is_null_spelling, null_row, read_id, stored_key
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Dialect, Tx, dialect
 from lashtui.registry.sql.long_id import cut_rows, is_cut
 from lashtui.registry.sql.stored_text import as_read, read_text
@@ -50,6 +50,8 @@ ROW_COLUMN_LIST = (
 ROW_COLUMNS = ", ".join(ROW_COLUMN_LIST)
 # The same for the rows of cut ids (long_id.py `cut_rows`), whose records are never decoded.
 CUT_ROW_COLUMNS = ", ".join(("''", *ROW_COLUMN_LIST[1:]))
+# ...and for NULL ids' rows (SQLite only), their id read as their rowid (blob_id.py).
+NULL_ROW_COLUMNS = ", ".join(("''", "p.rowid", *ROW_COLUMN_LIST[2:]))
 Row = tuple[Any, ...]
 
 
@@ -61,13 +63,21 @@ def row_columns(conn: Tx) -> str:
 
 def row_column_list(conn: Tx) -> list[str]:
     """`row_columns`, a column an item."""
-    return [_record_column(dialect(conn), None), *ROW_COLUMN_LIST[1:]]
+    sql = dialect(conn)
+    return [_record_column(sql, None), _id_column(sql), *ROW_COLUMN_LIST[2:]]
 
 
 def row_columns_in(sql: Dialect, unread: str | None = None) -> str:
     """`row_columns` in that dialect (the benchmarks' stdlib peers read the same), the
     record NULL also where `unread` holds (tested first)."""
-    return ", ".join((_record_column(sql, unread), *ROW_COLUMN_LIST[1:]))
+    return ", ".join((_record_column(sql, unread), _id_column(sql), *ROW_COLUMN_LIST[2:]))
+
+
+def _id_column(sql: Dialect) -> str:
+    """The id as a read of rows takes it: on SQLite a NULL id as its rowid (blob_id.py
+    `read_id`), so that a walk of the table (the change feed, a list) reads each NULL row
+    as itself; PostgreSQL's are never NULL."""
+    return read_id() if sql.name == "sqlite" else ROW_COLUMN_LIST[1]
 
 
 def _record_column(sql: Dialect, unread: str | None) -> str:
@@ -286,22 +296,39 @@ def stored_rows(conn: Tx, process_ids: list[str]) -> list[Row]:
 
 def _not_text_rows(conn: Tx, process_ids: list[str], found: set[object]) -> list[Row]:
     """The rows of those ids no row has as its text id that name, as a read shows them, a
-    row whose id is not text (blob_id.py: `NULL`, a blob's `b'...'`), read as a cut id's is
-    (they are stand-ins whose records are never read): how the dashboard reads such a row
+    row whose id is not text (blob_id.py: `NULL#4`, a blob's `b'...'`), read as a cut id's
+    is (they are stand-ins whose records are never read): how the dashboard reads such a row
     again by the id it lists (it was "gone", and left out of marked rows unsaid)."""
     rows: list[Row] = []
     for process_id in process_ids:
-        if process_id in found or (process_id != NULL_SHOWN and blob_key(process_id) is None):
+        if process_id in found or (
+            not is_null_spelling(process_id) and blob_key(process_id) is None
+        ):
             continue
         key = stored_key(conn, process_id)
-        if key is None:
-            row = null_row(conn, CUT_ROW_COLUMNS)
-            rows += [row] if row is not None else []
+        if isinstance(key, int):
+            rows += null_rows(conn, [key]).values()
         elif isinstance(key, bytes):
             rows += fetch_rows(
                 conn, f"SELECT {CUT_ROW_COLUMNS} FROM processes p WHERE p.process_id = ?", (key,)
             )
     return rows
+
+
+def null_rows(conn: Tx, rowids: list[Any]) -> dict[object, Row]:
+    """The rows of NULL ids at these rowids (blob_id.py), by rowid, read as a cut id's
+    (`NULL_ROW_COLUMNS`: their record unread, their id their rowid)."""
+    found: dict[object, Row] = {}
+    for start in range(0, len(rowids), CHUNK):
+        chunk = rowids[start : start + CHUNK]
+        for row in fetch_rows(
+            conn,
+            f"SELECT {NULL_ROW_COLUMNS} FROM processes p "
+            f"WHERE p.rowid IN ({','.join('?' * len(chunk))}) AND p.process_id IS NULL",
+            chunk,
+        ):
+            found[row[1]] = row
+    return found
 
 
 def _unread_among(conn: Tx, large: list[str]) -> str:
@@ -328,7 +355,7 @@ def ordered_rows(
     loop) and steps no row past the cut (`fetch_rows`); PostgreSQL's server makes the cut
     from the records' stored sizes (`sized_page`), in one statement. A cut id (long_id.py)
     reads the row it was cut from, with no record."""
-    if any(process_id is None or is_cut(process_id) for process_id in process_ids):
+    if any(_read_apart(process_id) for process_id in process_ids):
         return _with_cut_rows(conn, process_ids, max_chars)
     if dialect(conn).name != "sqlite":
         return _ordered_on_server(conn, process_ids, max_chars)
@@ -357,22 +384,25 @@ def ordered_rows(
 def _with_cut_rows(
     conn: Tx, process_ids: list[str], max_chars: int | None
 ) -> tuple[list[Row], int]:
-    """`ordered_rows` of ids some of which are cut or NULL: the others read as ever, the
-    cut ones' and the NULL's rows (no record: they count nothing toward `max_chars`) put
+    """`ordered_rows` of ids some of which are cut or a NULL id's rowid (an int, blob_id.py
+    `read_id`; None: a view's NULL row, read without one): the others read as ever, the cut
+    ones' and the NULL ones' rows (no record: they count nothing toward `max_chars`) put
     back in their places, up to where the others' read stopped."""
-    whole = [pid for pid in process_ids if pid is not None and not is_cut(pid)]
+    whole = [pid for pid in process_ids if not _read_apart(pid)]
     rows, covered = ordered_rows(conn, whole, max_chars)
     found = {row[1]: row for row in rows}
     cut_ids = [process_id for process_id in process_ids if is_cut(process_id)]
-    cut = {row[1]: row for row in cut_rows(conn, CUT_ROW_COLUMNS, cut_ids)}
-    if None in process_ids:  # a NULL id's row (blob_id.py), its record unread as a cut's
+    cut: dict[object, Row] = {row[1]: row for row in cut_rows(conn, CUT_ROW_COLUMNS, cut_ids)}
+    read: list[object] = list(process_ids)  # (a NULL id's rowid is an int among them)
+    cut.update(null_rows(conn, [pid for pid in read if type(pid) is int]))
+    if None in process_ids:  # a NULL id read without its rowid (a view's): the first one
         null = null_row(conn, CUT_ROW_COLUMNS)
         if null is not None:
             cut[None] = null
     ordered: list[Row] = []
     taken = 0  # of the whole ids
     for at, process_id in enumerate(process_ids):
-        if process_id is None or is_cut(process_id):
+        if _read_apart(process_id):
             row = cut.pop(as_read(process_id), None)  # (once: an id given twice reads once)
             if row is not None:
                 ordered.append(row)
@@ -383,6 +413,12 @@ def _with_cut_rows(
             if process_id in found:
                 ordered.append(found[process_id])
     return ordered, len(process_ids)
+
+
+def _read_apart(process_id: object) -> bool:
+    """Whether a page's id names a row read apart: a cut id's, a NULL id's (its rowid, an
+    int, or None from a view: blob_id.py `read_id`)."""
+    return process_id is None or type(process_id) is int or is_cut(process_id)
 
 
 def past_ceiling(conn: Tx, process_ids: list[str]) -> list[str]:

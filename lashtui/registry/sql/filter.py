@@ -464,7 +464,7 @@ def text_filter(text: str, sql: Dialect) -> Arm:
 
 
 # How `id_page_statements` is told its cursor is a row whose id is not text (blob_id.py
-# `stored_key`): the NULL row's, or a blob's (bytes). Unset, a cursor is text.
+# `stored_key`): a NULL id's rowid (an int), or a blob's bytes. Unset, a cursor is text.
 _TEXT = object()
 
 
@@ -473,23 +473,27 @@ def id_page_statements(
 ) -> list[Arm]:
     """The SELECTs of one page in id order, one per status arm: each returns process ids in
     the page's direction (`down`: from high to low), at most `limit` of them. `key` is the
-    cursor as stored when it names a row whose id is not text (`stored_key`: None for a NULL
-    id, bytes for a blob)."""
+    cursor as stored when it names a row whose id is not text (`stored_key`: a NULL id's
+    rowid, bytes for a blob).
+
+    On SQLite each arm's NULL ids are a walk of their own (an index seek: SQLite keeps
+    them in rowid order), read as their rowids (blob_id.py `read_id`) in rowid order: a
+    walk down from a cursor never meets a NULL id (NULL < x is not true), and the key takes
+    NULL more than once, so `process_id` alone cannot say which NULL row a page ended on.
+    Before, all of them listed as one."""
     lens = lens_of(query, sql)
     text, text_params = text_filter(query.text, sql)
     column, order = lens.id_column, "DESC" if down else "ASC"
     cursor: object = query.before_id if query.backwards else query.after_id
     keyset = f"{column} {'<' if down else '>'} ?" if cursor is not None else ""
-    if cursor is not None and key is None:  # the NULL row's: first in SQLite's order
+    null_bound, null_params = f"{column} IS NULL", []
+    if cursor is not None and type(key) is int:  # a NULL row's: NULL ids sort first
         keyset, cursor = ("0" if down else f"{column} IS NOT NULL"), None
+        null_bound += f" AND p.rowid {'<' if down else '>'} ?"
+        null_params = [key]
     elif cursor is not None:
         cursor = key if key is not _TEXT else cursor_bound(str(cursor), down, sql.name)
-    # A walk down from a cursor never meets a NULL id (NULL < x is not true), though SQLite
-    # sorts it below every other: each arm's NULL row is asked for apart (an index seek).
-    # So is it on a walk from no cursor, where an arm took every NULL row (the key takes
-    # NULL more than once) toward its LIMIT: they list as one, so a page came back short,
-    # and `ls --limit 1` over two NULL rows said nothing of the rows after them.
-    nulls = sql.name == "sqlite" and (not keyset or (down and cursor is not None))
+    nulls = sql.name == "sqlite" and (not keyset or down or bool(null_params))
     if nulls and not keyset:
         keyset = f"{column} IS NOT NULL"  # (no cursor to bind: `params` below asks `cursor`)
     statements: list[Arm] = []
@@ -497,19 +501,19 @@ def id_page_statements(
         # An arm with no lens walks its status's range of the (status, process_id) index.
         first = sql.status_first(lens.status, order) if status and not lens.predicate else ""
         for null_arm in (False, True) if nulls else (False,):
-            bound = f"{column} IS NULL" if null_arm else keyset
+            bound = null_bound if null_arm else keyset
             terms = [term for term in (lens.predicate, status, bound, text) if term]
             where = f"WHERE {' AND '.join(terms)}" if terms else ""
+            read, by = ("p.rowid", "p.rowid") if null_arm else (read_text(column), column)
             select = (
-                f"SELECT {read_text(column)} FROM {lens.source} {where} "
-                f"ORDER BY {first}{column} {order} LIMIT ?"
+                f"SELECT {read} FROM {lens.source} {where} ORDER BY {first}{by} {order} LIMIT ?"
             )
             params = [
                 *lens.params,
                 *status_params,
-                *([cursor] if keyset and cursor is not None and not null_arm else []),
+                *(null_params if null_arm else [cursor] if keyset and cursor is not None else []),
                 *text_params,
-                1 if null_arm else query.limit,
+                query.limit,
             ]
             statements.append((select, params))
     return statements
@@ -518,7 +522,8 @@ def id_page_statements(
 def id_page_ids(conn: Tx, query: PageShape, down: bool, sql: Dialect = SQLITE) -> list[str]:
     """The ids of one page in id order: each status arm's walk, merged in the page's
     direction and cut at `limit` (SQLite cannot merge several ranges of one index in order
-    itself: page.py). Several NULL ids list as one (blob_id.py)."""
+    itself: page.py). A NULL id is its rowid (an int: blob_id.py `read_id`); where the
+    table has none (lash's views), NULL, and several such list as one."""
     from lashtui.registry.sql.blob_id import stored_key  # (blob_id.py reads through fetch)
 
     cursor = query.before_id if query.backwards else query.after_id
@@ -539,8 +544,10 @@ def id_page_ids(conn: Tx, query: PageShape, down: bool, sql: Dialect = SQLITE) -
 
 
 def sqlite_order(row: tuple[object, ...]) -> tuple[int, object]:
-    """An id as SQLite orders the column: NULL first, then text, then a blob (blob_id.py),
-    so that arms whose heads are of different types merge (Python compares no str with
-    bytes or None)."""
+    """An id as SQLite orders the column: NULL first (read as its rowid, an int: blob_id.py
+    `read_id`, in rowid order), then text, then a blob (blob_id.py), so that arms whose
+    heads are of different types merge (Python compares no str with bytes or None)."""
     value = row[0]
-    return (0, 0) if value is None else (2, value) if isinstance(value, bytes) else (1, value)
+    if value is None or type(value) is int:
+        return (0, value or 0)
+    return (2, value) if isinstance(value, bytes) else (1, value)

@@ -27,6 +27,7 @@ from lashtui.model import (
     ProcessPageQuery,
     SortKey,
 )
+from lashtui.registry.sql.blob_id import read_id
 from lashtui.registry.sql.dialect import (
     POSTGRES_TRY,
     SQLITE,
@@ -175,9 +176,9 @@ def with_key(conn: Tx, query: ProcessPageQuery, sql: Dialect) -> ProcessPageQuer
         select = f"SELECT {key} FROM processes p WHERE p.process_id = ?"
     params: list[object] = [process_id]
     stored = _stored(conn, process_id)
-    if stored is None:  # the NULL row's (blob_id.py): the first by rowid, the one listed
-        select = select.replace("p.process_id = ?", "p.process_id IS NULL ORDER BY p.rowid LIMIT 1")
-        params = []
+    if type(stored) is int:  # a NULL id's row (blob_id.py), by its rowid
+        select = select.replace("p.process_id = ?", "p.process_id IS NULL AND p.rowid = ?")
+        params = [stored]
     elif isinstance(stored, bytes):  # a blob's, bound as the bytes its row is keyed by
         params = [stored]
     elif is_cut(process_id):  # the row it was cut from (long_id.py `cut_rows`)
@@ -193,22 +194,20 @@ def with_key(conn: Tx, query: ProcessPageQuery, sql: Dialect) -> ProcessPageQuer
     return query.model_copy(update={side: as_read(row[0])})
 
 
-def _stored(conn: Tx, process_id: str) -> str | bytes | None:
+def _stored(conn: Tx, process_id: str) -> str | bytes | int:
     """The cursor's id as its row is keyed (blob_id.py `stored_key`): the text, a blob's
-    bytes, or None for the NULL row's."""
+    bytes, or a NULL id's rowid."""
     from lashtui.registry.sql.blob_id import stored_key  # (blob_id.py reads through fetch)
 
     return stored_key(conn, process_id)
 
 
-# A sorted walk over a SQLite registry holding NULL ids (blob_id.py) lists the first NULL
-# row by rowid alone, as the id order and every lookup of `NULL` do: several NULL rows list
-# as one, and one whose key differs from that one's would be listed where no cursor can
-# find it again (`with_key` reads the first's).
-_ONE_NULL = (
-    "(p.process_id IS NOT NULL OR p.rowid = "
-    "(SELECT min(rowid) FROM processes WHERE process_id IS NULL))"
-)
+# A sorted walk over a SQLite registry holding NULL ids (blob_id.py) reads each NULL id as
+# its rowid (`read_id`) and breaks their ties by it, as the (status, key, process_id) index
+# keeps them: each NULL row is a row of its own, and a cursor on one finds it again. Before,
+# the walk listed the first by rowid alone (several listed as one).
+def _ties_by_rowid(column: str, nulls: bool) -> bool:
+    return nulls and column.endswith("p.process_id")
 
 
 def _read_key(order: ProcessOrder, key: str) -> str:
@@ -306,19 +305,25 @@ _AS_GIVEN = object()
 
 
 def _past_null(
-    key: str, constant: SortKey | None, value: SortKey | None, column: str, down: bool
-) -> Arm | None:
-    """`_keyset` past the NULL row's cursor (blob_id.py), which sorts first among its key's
-    rows: walking up, its key's other rows and every greater key; down, the lesser keys."""
+    key: str, constant: SortKey | None, value: SortKey | None, column: str, down: bool,
+    rowid: int,
+) -> Arm | None:  # fmt: skip
+    """`_keyset` past a NULL id's cursor (blob_id.py: its row's `rowid`), which sorts among
+    its key's rows with the other NULL ids, by rowid, before every text id: walking up, its
+    key's later NULL rows and other rows, and every greater key; down, its key's earlier
+    NULL rows and the lesser keys."""
+    later = (
+        f"({column} IS NULL AND p.rowid < ?)" if down
+        else f"({column} IS NOT NULL OR p.rowid > ?)"
+    )  # fmt: skip
     if constant is not None:
         if value == constant:
-            return (f"{column} IS NOT NULL", []) if not down else None
+            return later, [rowid]
         assert value is not None
         past = constant < value if down else constant > value  # type: ignore[operator]
         return ("", []) if past else None
-    if down:
-        return f"{key} < ?", [value]
-    return f"({key} > ? OR ({key} = ? AND {column} IS NOT NULL))", [value, value]
+    comparison = "<" if down else ">"
+    return f"({key} {comparison} ? OR ({key} = ? AND {later}))", [value, value, rowid]
 
 
 def _keyset(
@@ -354,8 +359,8 @@ def _keyset(
     comparison = "<" if down else ">"
     if constant is None and key.startswith("l.") and value == NO_LEASE:
         return ("", []) if down else None  # the cursor is past every lease
-    if stored is None:  # the NULL row's: SQLite sorts NULL before every id of a key
-        return _past_null(key, constant, value, column, down)
+    if type(stored) is int:  # a NULL id's row: SQLite sorts NULL before every id of a key
+        return _past_null(key, constant, value, column, down, stored)
     bound: object = stored
     if not isinstance(stored, bytes):
         bound = cursor_bound(process_id, down, sql.name)  # (a cut id's: long_id.py)
@@ -405,18 +410,18 @@ def sorted_statements(
             keyset = _keyset(query, key, constant, walked, down, sql, stored, nulls)
             if keyset is None:
                 continue
-            order_by = f"{walked} {direction}"
+            by_rowid = _ties_by_rowid(column, nulls)
+            order_by = f"{walked} {direction}" + (f", p.rowid {direction}" if by_rowid else "")
             if constant is None:
                 order_by = f"{key} {direction}, {order_by}"
             if arm.status is not None and not lens.predicate:
                 # The arm walks its status's range of a (status, key, process_id) index.
                 order_by = f"{sql.status_first('p.status', direction)}{order_by}"
-            one_null = _ONE_NULL if nulls and column == "p.process_id" else ""
-            terms = [lens.predicate, segment.predicate, arm.predicate, keyset[0], text, one_null]
+            terms = [lens.predicate, segment.predicate, arm.predicate, keyset[0], text]
             where = " AND ".join(term for term in terms if term)
             read_key = _read_key(query.order, segment.key) if segment.key else segment.constant
             select = (
-                f"SELECT {read_key}, {read_text(column)} "
+                f"SELECT {read_key}, {read_id(column) if by_rowid else read_text(column)} "
                 f"FROM {segment.source} "
                 f"{'WHERE ' if where else ''}{where} ORDER BY {order_by} LIMIT ?"
             )

@@ -53,7 +53,7 @@ from lashtui.model import (
     ProcessRecord,
     ProcessState,
 )
-from lashtui.registry.sql.blob_id import NULL_SHOWN, shown_id
+from lashtui.registry.sql.blob_id import null_shown, read_id, shown_id
 from lashtui.registry.sql.ceiling import excluded, within_ceiling
 from lashtui.registry.sql.decoded_row import decode_row
 from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, dialect, has_backslash
@@ -145,9 +145,10 @@ def census(conn: Tx) -> ProcessCensus:
     # one leaving that count from one of the terminal rows (tui/counts.py).
     no_state_ids: frozenset[str] = frozenset()
     if no_state:
+        sqlite = dialect(conn).name == "sqlite"
+        pid = read_id() if sqlite else read_text("p.process_id")
         found = fetch_rows(
-            conn,
-            f"SELECT {read_text('process_id')} FROM processes WHERE {no_state_sql('status')}",
+            conn, f"SELECT {pid} FROM processes p WHERE {no_state_sql('p.status')}"
         )
         no_state_ids = frozenset(_shown(process_id) for (process_id,) in found)
     sql = dialect(conn)
@@ -175,7 +176,7 @@ def _live_on_sqlite(conn: Tx, large: tuple[int, ...]) -> tuple[dict[str, str], d
     running, waiting = ProcessState.RUNNING.value, ProcessState.WAITING.value
     left_out, params = excluded(large)
     live_sql = (
-        f"SELECT {read_text('p.process_id')}, {waiting_sql(dialect(conn))} FROM processes p "
+        f"SELECT {read_id()}, {waiting_sql(dialect(conn))} FROM processes p "
         f"WHERE p.status = 'running'{left_out}"
     )
     not_text: list[tuple[str, str]] = []
@@ -193,8 +194,7 @@ def _live_on_sqlite(conn: Tx, large: tuple[int, ...]) -> tuple[dict[str, str], d
     if large:
         marks = ",".join("?" * len(large))
         found = fetch_rows(
-            conn, f"SELECT {read_text('p.process_id')} FROM processes p WHERE p.rowid IN ({marks})",
-            large,
+            conn, f"SELECT {read_id()} FROM processes p WHERE p.rowid IN ({marks})", large,
         )
         for (pid,) in found:
             if isinstance(pid, str):
@@ -204,7 +204,7 @@ def _live_on_sqlite(conn: Tx, large: tuple[int, ...]) -> tuple[dict[str, str], d
     unkeyed: Counter[str] = Counter()
     for shown, state in not_text:  # after every text id, which keeps its own (blob_id.py)
         if shown in live:
-            unkeyed[state] += 1  # counted: two NULL rows were one (keyed alike)
+            unkeyed[state] += 1  # counted: a stand-in spelled as a text id is (keyed alike)
         else:
             live[shown] = state
     return live, dict(unkeyed)
@@ -226,9 +226,10 @@ def _live_by_id(
 
 
 def _shown(process_id: object) -> str:
-    """An id as the census counts it: as every reader holds it (NULL, a blob: blob_id.py)."""
-    if process_id is None:
-        return NULL_SHOWN
+    """An id as the census counts it: as every reader holds it (a NULL id by its rowid, read
+    as an int; a blob: blob_id.py)."""
+    if process_id is None or type(process_id) is int:
+        return null_shown(process_id)
     return shown_id(process_id) if isinstance(process_id, bytes) else str(as_read(process_id))
 
 

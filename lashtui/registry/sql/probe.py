@@ -27,7 +27,7 @@ from lashtui.model.limit import MAX_ID_CHARS
 from lashtui.model.probe import LEASE_AHEAD_MS
 from lashtui.registry.sql.activity import _indexed
 from lashtui.registry.sql.backlog_mark import MARKED
-from lashtui.registry.sql.blob_id import NULL_SHOWN, shown_id
+from lashtui.registry.sql.blob_id import null_shown, read_id, shown_id
 from lashtui.registry.sql.ceiling import excluded, within_ceiling
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
 from lashtui.registry.sql.fetch import fetch_rows
@@ -47,21 +47,29 @@ from lashtui.registry.sql.version import has_backlog_seq
 First = tuple[int, object]
 
 
-def _first(least: object, nulls: int) -> First | None:
-    """The first id of rows whose `min(process_id)` is `least` and of which `nulls` have a
-    NULL id, which sorts before every other; None when there are no rows."""
-    if nulls:
-        return sqlite_order((None,))
+def _first(least: object, null: object) -> First | None:
+    """The first id of rows whose `min(process_id)` is `least` and whose NULL ids' least
+    rowid is `null` (`_least_null`: such a row sorts before every other, and is named by
+    its rowid, blob_id.py); None when there are no rows."""
+    if null is not None:
+        return sqlite_order((null,))
     return None if least is None else sqlite_order((as_read(least),))
 
 
+def _least_null(sql: Dialect, condition: str = "TRUE") -> str:
+    """The least rowid of the rows (of `condition`) whose id is NULL: SQLite's; none on
+    PostgreSQL, whose primary key is NOT NULL (and which has no rowid)."""
+    rowid = "p.rowid" if sql.name == "sqlite" else "NULL"
+    return f"min(CASE WHEN p.process_id IS NULL AND {condition} THEN {rowid} END)"
+
+
 def _named(first: First | None) -> str | None:
-    """A `First` as every reader names its row (blob_id.py: `NULL`, `b'zz'`)."""
+    """A `First` as every reader names its row (blob_id.py: `NULL#4`, `b'zz'`)."""
     if first is None:
         return None
     value = first[1]
     if first[0] == 0:
-        return NULL_SHOWN
+        return null_shown(value if type(value) is int else None)
     return shown_id(value) if isinstance(value, bytes) else str(value)
 
 
@@ -77,8 +85,7 @@ def _live_rows(conn: Tx, now_ms: int, large: tuple[int, ...]) -> Live:
     if large:
         marks = ",".join("?" * len(large))
         found = fetch_rows(
-            conn, f"SELECT {read_text('p.process_id')} FROM processes p WHERE p.rowid IN ({marks})",
-            large,
+            conn, f"SELECT {read_id()} FROM processes p WHERE p.rowid IN ({marks})", large,
         )
         firsts = [sqlite_order((as_read(pid),)) for (pid,) in found]
         first = min([*firsts, *([] if first is None else [first])])
@@ -138,14 +145,14 @@ def _live(
         f"count(CASE WHEN {not_running} THEN 1 END), "
         f"{read_text(f'min(CASE WHEN {first_not_running} THEN p.process_id END)')}, "
         f"count(CASE WHEN {unasked} THEN NULL WHEN {repeated} THEN 1 END), "
-        f"count(CASE WHEN p.process_id IS NULL AND {null_not_running} THEN 1 END) "
+        f"{_least_null(sql, null_not_running)} "
         "FROM processes p LEFT JOIN process_leases l ON l.process_id = p.process_id "
         f"AND {LIVE} WHERE p.status = 'running'{left_out}",
         params,
     )[0]
     oldest_ms = None if row[2] is None else int(row[2])
     counts = int(row[0]), int(row[1]), oldest_ms, int(row[3]), int(row[4])
-    return (*counts, _first(row[5], int(row[7])), int(row[6]))
+    return (*counts, _first(row[5], row[7]), int(row[6]))
 
 
 def _not_asked(conn: Tx, sql: Dialect, params: list[object]) -> str:
@@ -174,12 +181,12 @@ def _first_repeated(conn: Tx, large: tuple[int, ...] = ()) -> First | None:
     left_out, rowids = excluded(large)
     row = fetch_rows(
         conn,
-        f"SELECT {read_text('min(p.process_id)')}, count(*) - count(p.process_id) "
+        f"SELECT {read_text('min(p.process_id)')}, {_least_null(sql)} "
         "FROM processes p WHERE p.status = 'running' "
         f"AND CASE WHEN {unasked} THEN FALSE ELSE {repeated_sql(sql)} END{left_out}",
         [*params, *rowids],
     )[0]
-    return _first(row[0], int(row[1]))
+    return _first(row[0], row[1])
 
 
 def _not_running(sql: Dialect, params: list[object]) -> str:
@@ -216,10 +223,10 @@ def _no_state(conn: Tx) -> tuple[int, First | None]:
     first = read_text("min(p.process_id)")
     row = fetch_rows(
         conn,
-        f"SELECT count(*), {first}, count(p.process_id) FROM processes p "
+        f"SELECT count(*), {first}, {_least_null(dialect(conn))} FROM processes p "
         f"WHERE {no_state('p.status')}",
     )[0]
-    return int(row[0]), _first(row[1], int(row[0]) - int(row[2]))
+    return int(row[0]), _first(row[1], row[2])
 
 
 # How much of the first over-long id `check` names: enough to find it by.

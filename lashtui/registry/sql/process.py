@@ -29,7 +29,13 @@ from lashtui.model import (
 from lashtui.model.record import ENDED_UNDECODABLE_LABEL, UNDECODABLE_KIND
 from lashtui.model.wire import canonical_json, check_extras_size
 from lashtui.registry.sql import grant
-from lashtui.registry.sql.blob_id import NULL_SHOWN, blob_of, not_text, null_row, refuse_blob
+from lashtui.registry.sql.blob_id import (
+    blob_of,
+    is_null_spelling,
+    not_text,
+    null_row,
+    refuse_blob,
+)
 from lashtui.registry.sql.decoded_row import (
     DECODE_ERRORS,
     UNDECODABLE_CODE,
@@ -47,6 +53,7 @@ from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Dialect, Tx, dialect
 from lashtui.registry.sql.event import append_to
 from lashtui.registry.sql.fetch import (
     CUT_ROW_COLUMNS,
+    NULL_ROW_COLUMNS,
     ROW_COLUMN_LIST,
     UNREAD_RECORD_CHARS,
     past_ceiling,
@@ -230,8 +237,8 @@ def get(conn: Tx, process_id: str) -> ProcessRecord | None:
             conn, f"SELECT {row_columns(conn)} FROM processes p WHERE p.process_id = ?", (blob,)
         )
         return decode_row(rows[0]) if rows else None
-    if record is None and process_id == NULL_SHOWN:  # nor this one: a NULL id's (blob_id.py)
-        row = null_row(conn, row_columns(conn))
+    if record is None and is_null_spelling(process_id):  # nor this: a NULL id's (blob_id.py)
+        row = null_row(conn, NULL_ROW_COLUMNS, process_id)
         return decode_row(row) if row is not None else None
     return record
 
