@@ -25,7 +25,7 @@ from lashtui.admin import Processes
 from lashtui.errors import InvalidRequest
 from lashtui.model import LIVE_STATES, ObservedProcess, ProcessPageQuery, process_state
 from lashtui.tui.counts import StateCounts
-from lashtui.tui.row_key import row_key
+from lashtui.tui.row_key import row_key, spelled_place
 
 FEW = 500  # the most live rows of one state read by id for a page (each is decoded)
 READ_CHUNK = 50  # of those, read (and held) at once
@@ -48,7 +48,7 @@ async def rare_page(
     query: ProcessPageQuery,
     state: str,
     ids: list[str],
-    at: Callable[[str, Any], Any],
+    at: Callable[..., Any],
     place: Place,
     matches: Callable[[ProcessPageQuery, ObservedProcess], bool | None],
 ) -> tuple[list[ObservedProcess], bool]:
@@ -84,11 +84,17 @@ def _nearest(query: ProcessPageQuery, ids: list[str], bound: Any) -> list[str]:
     if query.order != "id":
         return ids
     down = query.descending != query.backwards
-    ordered = list(reversed(ids)) if down else ids
+    # In the registry's id order (NULL ids first by rowid, blobs last: `spelled_place`),
+    # not the text's: `NULL#10` sorts before `NULL#9` there, and every NULL row before
+    # the text row `NULL`, which the read stopped short of or passed over.
+    ordered = sorted(ids, key=spelled_place, reverse=down)
     if query.cursor is None:
         return ordered
-    cursor = query.cursor[0]
-    return [pid for pid in ordered if (pid < cursor if down else pid > cursor)]
+    cursor = spelled_place(query.cursor[0])
+    return [
+        pid for pid in ordered
+        if (spelled_place(pid) < cursor if down else spelled_place(pid) > cursor)
+    ]  # fmt: skip
 
 
 async def _read(
@@ -126,7 +132,7 @@ async def _read(
 
 
 async def _cursor_place(
-    processes: Processes, query: ProcessPageQuery, at: Callable[[str, Any], Any], place: Place
+    processes: Processes, query: ProcessPageQuery, at: Callable[..., Any], place: Place
 ) -> Any:
     """Where the page's cursor row sits; its row is read when the query has only its id
     (in a sorted order, as the registry reads it, and refused the same way when gone)."""
@@ -134,7 +140,7 @@ async def _cursor_place(
         return None
     process_id, key = query.cursor
     if query.order == "id" or key is not None:
-        return at(process_id, key)
+        return at(process_id, key, spelled_place(process_id))
     cursor = await processes.observe([process_id])
     if process_id not in cursor:
         raise InvalidRequest(f"no process `{process_id}` to page from in `{query.order}` order")

@@ -18,7 +18,7 @@ asks the registry by id asks by `key_id`.
 from __future__ import annotations
 
 from lashtui.model import ObservedProcess
-from lashtui.registry.sql.blob_id import NULL_ID_WORDS, null_rowid
+from lashtui.registry.sql.blob_id import NULL_ID_WORDS, blob_key, null_rowid
 from lashtui.tui.undecodable import not_text
 
 NOT_TEXT = "\ud800"  # what a not-text row's key begins with (never in an id as read)
@@ -51,3 +51,13 @@ def id_place(process: ObservedProcess) -> tuple[int, object]:
     if rowid is not None and (process.undecodable or "").startswith(NULL_ID_WORDS):
         return (0, rowid)
     return (2, process.process_id)
+
+
+def spelled_place(process_id: str) -> tuple[int, object]:
+    """`id_place` of an id without its row (a census's id, a page's cursor): told by its
+    spelling alone, so a text id spelled `NULL#4` or `b'zz'` is placed as the row that
+    reads so (such text rows are another program's, and rare)."""
+    rowid = null_rowid(process_id)
+    if rowid is not None:
+        return (0, rowid)
+    return (2, process_id) if blob_key(process_id) is not None else (1, process_id)

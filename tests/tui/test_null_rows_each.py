@@ -106,3 +106,28 @@ async def test_a_rare_live_state_read_by_id_reads_each_null_row(tmp_path: Path) 
         )
         labels = {row.process_id: row.label for row in rows}
         assert labels["NULL"] == "copy 3" and labels["NULL#4"] == f"undecodable: {NULL_WHY}"
+
+
+async def test_rare_state_pages_from_each_row_are_the_registry_s_pages(tmp_path: Path) -> None:
+    # Read by id from the census, a page put the ids in text order: every NULL row after
+    # the text row `NULL` (SQLite lists them first), so a page from a NULL row passed
+    # over the text row, and one from the start stopped short of the NULL rows.
+    db = str(tmp_path / "r.db")
+    await seeded(db)
+    async with open_registry(db) as registry:
+        processes = Processes(registry)
+        census = StateCounts(await processes.census(), processes.clock.now_ms())
+        plain, by_census = ProcessWindow(processes), ProcessWindow(processes, census=lambda: census)
+        for descending in (False, True):
+            query = ProcessPageQuery(
+                states=frozenset({ProcessState.RUNNING}), descending=descending
+            )
+            every = await processes.page(query.model_copy(update={"limit": 100}))
+            assert len(every) == 7
+            for row in [None, *every]:
+                for side in ({}, {"after": row}, {"before": row}) if row else ({},):
+                    expected, _ = await plain._page(2, query=query, **side)  # type: ignore[arg-type]
+                    got, _ = await by_census._page(2, query=query, **side)  # type: ignore[arg-type]
+                    assert [p.process_id for p in got] == [p.process_id for p in expected], (
+                        descending, row and row.process_id, side.keys()
+                    )
