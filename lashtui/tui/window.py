@@ -41,7 +41,7 @@ from lashtui.model import (
 )
 from lashtui.tui.counts import StateCounts
 from lashtui.tui.rare_state import rare_page, rare_state
-from lashtui.tui.row_key import NOT_TEXT, id_place, key_id, row_key
+from lashtui.tui.row_key import NOT_TEXT, id_place, key_id, row_key, spelled_place
 
 WINDOW = 300  # the most rows held at once: a few screens either side of the cursor
 STEP = 100  # rows read when the cursor reaches an edge of the window
@@ -285,7 +285,7 @@ class ProcessWindow:
             return found
         if self.query.order != "id" or self.query.descending:
             return self.ids[min(len(self.ids) - 1, self.split)]
-        after = bisect.bisect_left(self.positions, (key_id(anchor), anchor))
+        after = bisect.bisect_left(self.positions, (spelled_place(key_id(anchor)), anchor))
         return self.ids[min(after, len(self.ids) - 1)]
 
     async def load_last(self) -> None:

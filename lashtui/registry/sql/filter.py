@@ -493,7 +493,9 @@ def id_page_statements(
         null_params = [key]
     elif cursor is not None:
         cursor = key if key is not _TEXT else cursor_bound(str(cursor), down, sql.name)
-    nulls = sql.name == "sqlite" and (not keyset or down or bool(null_params))
+    # (Not through the grants, whose NULL ids join no row: `g.process_id`.)
+    nulls = column == "p.process_id" and sql.name == "sqlite"
+    nulls = nulls and (not keyset or down or bool(null_params))
     if nulls and not keyset:
         keyset = f"{column} IS NOT NULL"  # (no cursor to bind: `params` below asks `cursor`)
     statements: list[Arm] = []
