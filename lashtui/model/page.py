@@ -47,7 +47,7 @@ NEWEST_FIRST: frozenset[ProcessOrder] = frozenset({"age", "updated"})
 NO_LEASE = 2**63 - 1
 SortKey = int | str
 # The status-order key of a row whose status column holds no state (another program wrote
-# it: registry/sql/row.py `StatusMismatch`): after the five states, as the registry sorts
+# it: registry/sql/decoded_row.py `StatusMismatch`): after the five states, as the registry sorts
 # it too. Letters, so that a collation that skips spaces still puts it after `running`.
 NO_STATE_KEY = "zz no state"
 _ORDER_NAMES = ", ".join(f"`{order}`" for order in PROCESS_ORDERS)
@@ -222,7 +222,7 @@ class ProcessCensus(BaseModel):
 
     `no_state`: rows whose status column holds no state at all (another program wrote it:
     `'zombie'`, a blob). Every filter but `any` leaves them out, so they are counted apart,
-    never in a state; each reads as a row that does not decode (sql/row.py
+    never in a state; each reads as a row that does not decode (sql/decoded_row.py
     `StatusMismatch`); `no_state_ids` are their ids.
 
     `unkeyed`: live rows counted by state but not in `live`, because another row reads as

@@ -3,7 +3,7 @@
 (probe.py) and the Errors view's window (error_window.py).
 
 Each scan asks `Dialect.too_large` first and treats a record past the ceiling as its
-stand-in does (undecodable: row.py `TOO_LARGE`), but SQLite 3.40 has no way to take a
+stand-in does (undecodable: decoded_row.py `TOO_LARGE`), but SQLite 3.40 has no way to take a
 text's size but loading it (`octet_length`, which reads it from the row's header, came in
 3.43; `length` counts characters): a 600 MB record was loaded whole, in SQLite's own
 memory, by every census and check (a 16 MiB one raised the reader's peak by 18 MiB). So
@@ -23,7 +23,7 @@ Every other read of many records on a SQLite store's connection (lists, id and s
 pages and their state and text filters, the feed, the dashboard's window: connection.py
 `read`, and `ls`'s plain read, listing.py) runs through `unread_past_ceiling`. Those rows'
 `too_large` reads true without measuring (dialect.py `Dialect.unread`), so such a row is
-still listed, once, with its id and status, as its stand-in (row.py `TOO_LARGE`), and its
+still listed, once, with its id and status, as its stand-in (decoded_row.py `TOO_LARGE`), and its
 record is never loaded. The connection keeps the rowids and tells them again from their
 rows' headers before each read (fetch.py `past_ceiling`'s way): a dashboard reads every
 second. A read that meets a row not known yet fails under the limit, and runs again with

@@ -6,8 +6,8 @@ past the ceiling on one stored value (`past_ceiling`; dialect.py `MAX_STORED_BYT
 JSON (records, events) cut by its size as well as its count.
 
 Nothing here imports the models: the command line's `ls --json` read
-(lashtui/cli_listing.py) reads the same columns with the same statements without loading
-pydantic, and row.py (which decodes them into records) re-exports these names.
+(lashtui/listing.py) reads the same columns with the same statements without loading
+pydantic; decoded_row.py decodes them into records.
 """
 
 from __future__ import annotations
@@ -35,9 +35,10 @@ def check_stored_size(text: str, what: str) -> None:
         )
 
 
-# A row's record JSON and the columns a stand-in is built from (row.py `undecodable_record`):
-# what `row_columns` reads, with the record guarded, and each text column as every read takes
-# one (long_id.py `read_text`: at most one character past what a reader takes whole).
+# A row's record JSON and the columns a stand-in is built from (decoded_row.py
+# `undecodable_record`): what `row_columns` reads, with the record guarded, and each text
+# column as every read takes one (long_id.py `read_text`: at most one character past what a
+# reader takes whole).
 ROW_COLUMN_LIST = (
     "p.record_json",
     read_text("p.process_id"),
@@ -57,7 +58,7 @@ Row = tuple[Any, ...]
 
 def row_columns(conn: Tx) -> str:
     """`ROW_COLUMNS` as every read that returns records takes them: the record NULL when it
-    is past `MAX_STORED_BYTES` (`stored_json`; row.py `decode_row` makes it a stand-in)."""
+    is past `MAX_STORED_BYTES` (`stored_json`; decoded_row.py `decode_row` makes it a stand-in)."""
     return row_columns_in(dialect(conn))
 
 

@@ -302,7 +302,7 @@ def _waiting_on_sqlite(sql: Dialect, column: str) -> str:
     # CPU medians of 9 interleaved runs) 894 -> 1123 ms, where the shape tests and the
     # repeated-key call it replaces caught only the refusals they spelled out.
     # A row whose id is read cut or as a blob (long_id.py, blob_id.py) is a stand-in
-    # whatever its record says, never read (row.py `decode_row`): not waiting either.
+    # whatever its record says, never read (decoded_row.py `decode_row`): not waiting either.
     pid = f"{column.rpartition('.')[0]}.process_id" if "." in column else "process_id"
     unread_id = (
         f"typeof({pid}) = 'blob' OR length({read_text(pid)}) > {READ_CHARS}"
@@ -323,7 +323,7 @@ Arm = tuple[str, list[object]]
 
 def no_state(column: str) -> str:
     """Whether the status `column` holds no state at all (another program wrote it: see
-    row.py `StatusMismatch`): the status index's ranges between and around the five states,
+    decoded_row.py `StatusMismatch`): the status index's ranges between and around the five states,
     which SQLite and PostgreSQL's "C" collation both compare bytewise (SQLite sorts a number
     before any text and a blob after). Empty in a registry every writer kept, so a walk of
     it reads nothing else."""
