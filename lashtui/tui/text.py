@@ -37,6 +37,11 @@ from lashtui.untrusted import shown, visible_clipped
 
 # The most a one-line cell shows: the longest field a write allows (a label).
 CELL_CHARS = MAX_LABEL_CHARS
+# The most a table's LABEL cell shows. A write allows a label of `MAX_LABEL_CHARS`, and a
+# column is as wide as its widest cell: one such label pushed every column after it (why a
+# process ended, its lease, its age, the sweep's verdict) off the screen for every row.
+# The detail shows the label whole.
+LABEL_CHARS = 40
 
 # Words on one line (`plain`), or lines the dashboard breaks between (`joined`).
 Words = str | Text | Sequence[str | Text]
@@ -46,6 +51,12 @@ def data(value: str, style: str | Style = "", *, multiline: bool = False) -> Tex
     """Stored text as shown: control characters escaped, markup left as literal brackets,
     and past `SHOWN_CHARS` cut and counted."""
     return Text(shown(value, multiline=multiline), style=style, end="")
+
+
+def label(value: str) -> Text:
+    """A stored label for a table cell: made visible and cut at `LABEL_CHARS` (`…` when
+    cut), so the columns beside it stay in sight."""
+    return Text(visible_clipped(value, LABEL_CHARS), end="")
 
 
 def cell(value: str, style: str | Style = "") -> Text:

@@ -85,7 +85,7 @@ def pending_row(process: ObservedProcess, now_ms: int) -> Row:
     return Row(
         process.process_id,
         (
-            text.joined([text.data(process.process_id), text.data(process.label)]),
+            text.joined([text.data(process.process_id), text.label(process.label)]),
             process.disposition_text(),
             text.joined([asked, reason]),
             lease,
@@ -101,7 +101,7 @@ def silent_row(process: ObservedProcess, now_ms: int) -> Row:
         process.process_id,
         (
             text.data(process.process_id),
-            text.data(process.label),
+            text.label(process.label),
             text.data(fmt.owner(started.owner)) if started else "-",
             fmt.ago(started.started_at_ms, now_ms) if started else "-",
             silent_lease(process, now_ms),

@@ -141,7 +141,7 @@ def group_rows(members: list[Held], health: str, now_ms: int) -> list[Row]:
         p = m.process
         fence, lease = lease_cells(m, now_ms)
         cells = (
-            "", "", "", text.data(p.process_id), text.data(p.label), p.disposition_text(),
+            "", "", "", text.data(p.process_id), text.label(p.label), p.disposition_text(),
             fence, lease,
         )
         # The process in its state's style (running or waiting), its lease when lapsed.

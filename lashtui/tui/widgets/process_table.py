@@ -159,7 +159,7 @@ def cells(
         MARK if marked else " ",
         stored(process.process_id),
         _badge(state, paint_(state)),
-        stored(process.label),
+        stored(visible_clipped(process.label, text.LABEL_CHARS)),  # whole in the detail
         _why(process, now_ms, paint_),
         process.disposition_text(),
         stored(process.originator.scope_id()),
