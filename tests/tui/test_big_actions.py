@@ -2,9 +2,9 @@
 
 The prune form counts what it would delete (processes and events) before it offers Prune,
 and the prune it runs deletes the rows counted, not rows that ended since. An action on 100
-or more targets asks the operator to type the count: a wrong count keeps the button
-disabled, No stays focused, and Escape acts on nothing. Real registry files, the real app
-driven by Pilot.
+or more targets asks the operator to type the count, into a field that has the focus: a
+wrong count keeps the button disabled and Enter acting on nothing, and Escape acts on
+nothing. Real registry files, the real app driven by Pilot.
 """
 
 from __future__ import annotations
@@ -102,8 +102,8 @@ async def test_the_prune_form_counts_processes_and_events_before_it_asks(big: An
             "2026-05-29 20:26:40.000Z?"
         )
         prune = form.query_one("#prune", Button)
-        assert prune.disabled and form.query_one("#no", Button).has_focus
         typed = form.query_one("#typed-count", Input)
+        assert prune.disabled and typed.has_focus
         typed.value = "149"
         await pilot.pause()
         assert prune.disabled
@@ -144,7 +144,9 @@ async def test_the_prune_form_recounts_when_the_age_changes(big: Any) -> None:
             "nothing to prune."
         )
         assert form.query_one("#prune", Button).disabled
-        assert not form.query("#typed-count")
+        # (The old count's field goes as the age changes; removing it takes a moment more
+        # now that it has the focus.)
+        await until(pilot, lambda: not form.query("#typed-count"))
         form.query_one("#prune-age", Input).value = "soon"
         await until(pilot, lambda: "soon" in shown(form, "#form-error"))  # as above
         assert form.preview is None and form.query_one("#prune", Button).disabled
@@ -193,24 +195,45 @@ async def test_an_action_on_a_hundred_marked_rows_asks_for_their_count(big: Any)
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         confirm = app.screen
         yes = confirm.query_one("#yes", Button)
-        assert yes.disabled and confirm.query_one("#no", Button).has_focus
         typed = confirm.query_one("#typed-count", Input)
+        assert yes.disabled and typed.has_focus  # what is typed lands in the count's field
         for wrong in ("", "15", "1500", "abc"):
             typed.value = wrong
             await pilot.pause()
             assert yes.disabled, wrong
-        await pilot.press("enter")  # on No, the default
+            await pilot.press("enter")  # a wrong count: Enter acts on nothing
+            await pilot.pause()
+            assert app.screen is confirm, wrong
+        await pilot.press("escape")  # No
         await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
         assert not await cancel_requests(processes)
 
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        app.screen.query_one("#typed-count", Input).value = "150"
-        yes = app.screen.query_one("#yes", Button)
-        await until(pilot, lambda: not yes.disabled)
-        await pilot.click("#yes")
+        await pilot.press("1", "5", "0", "enter")  # as an operator types it
         await until(pilot, lambda: any("150 requested" in n.message for n in app._notifications))
     assert len(await cancel_requests(processes)) == 150
+
+
+async def test_the_count_a_prune_asks_for_is_typed_into_its_field(big: Any) -> None:
+    """The prune form opens on No; once the count that needs typing arrives, what is typed
+    lands in its field (it went nowhere, and Enter then answered No)."""
+    processes, clock = big
+    app = app_for(processes, clock)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await home_loaded(pilot)
+        await pilot.press("P")
+        await until(pilot, lambda: isinstance(app.screen, PruneScreen) and app.screen.preview)
+        form = app.screen
+        assert isinstance(form, PruneScreen)
+        await until(pilot, lambda: bool(form.query("#typed-count")))
+        await pilot.press("1", "4", "9", "enter")  # a wrong count: said, nothing pruned
+        await until(pilot, lambda: "type 150 to confirm" in shown(form, "#form-error"))
+        assert app.screen is form
+        await pilot.press("backspace", "backspace", "5", "0", "enter")
+        await until(pilot, lambda: any("pruned 150" in n.message for n in app._notifications))
+    count = await processes.registry.count_prunable_processes(clock.now_ms())
+    assert count.processes == 0
 
 
 async def cancel_requests(processes: Processes) -> list[str]:

@@ -40,7 +40,9 @@ Words = str | Text  # the modal's question or targets: plain words, never markup
 class ConfirmScreen(ModalScreen[bool]):
     """Yes/No about one action; No has the focus, Escape means No. On `typed_count`
     targets (a big action, see `typed_count`), Yes stays disabled until the operator has
-    typed that count; Enter in the field then answers Yes."""
+    typed that count; the field has the focus then (on No, the digits typed went nowhere and
+    the Enter after them answered No, closing the question without a word), and Enter in it
+    answers Yes only once the count matches."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(False)", "No")]
 
@@ -65,7 +67,10 @@ class ConfirmScreen(ModalScreen[bool]):
         return self.typed_count is not None and not self.query_one(TypedCount).confirmed
 
     def on_mount(self) -> None:
-        self.query_one("#no", Button).focus()
+        if self.typed_count is not None:
+            self.query_one("#typed-count", Input).focus()
+        else:
+            self.query_one("#no", Button).focus()
 
     def on_input_changed(self) -> None:
         self.query_one("#yes", Button).disabled = self.guarded

@@ -107,6 +107,10 @@ class PruneScreen(FormScreen[ProcessPrunePreview]):
             self.show(text.plain(preview.question()), text.plain(""))
         if needs_typed_count(preview.processes):
             await self.query_one("#prune-guard").mount(TypedCount(preview.processes, "deletes"))
+            # Digits typed on No went nowhere. The field takes them unless the operator is
+            # in the age field, typing another age (whose recount mounts a new guard).
+            if self.query_one("#no", Button).has_focus:
+                self.query_one("#typed-count", Input).focus()
         self.query_one("#prune", Button).disabled = not self.ready
 
     def show(self, preview: Text, error: Text) -> None:
