@@ -156,6 +156,34 @@ async def test_a_signal_to_marked_rows_asks_after_the_form_with_no_focused(
     assert await signals(processes, *WAITING) == [("w-approve-1", "signal.approve")]
 
 
+async def test_with_a_name_offered_what_is_typed_is_the_payload(processes: Processes) -> None:
+    """The signal form offers the name the row waits for and takes the payload next: typed
+    at once, it replaced the offered name (`Signal 42 ...? Payload: null`)."""
+    async with asking(processes) as (app, pilot):
+        home = await home_loaded(pilot)
+        table = home.query_one(ProcessTable)
+        table.move_cursor(row=table.get_row_index("w-review"))
+        await until(pilot, lambda: table.selected_id == "w-review")
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, SignalScreen))
+        payload = app.screen.query_one("#signal-payload", Input)
+        await until(pilot, lambda: payload.has_focus)
+        await pilot.press("4", "2", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert question(app) == "Signal review to process w-review (echo)? Payload: 42"
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is home)
+
+        table.move_cursor(row=table.get_row_index("a-running"))  # waits for no signal
+        await until(pilot, lambda: table.selected_id == "a-running")
+        await pilot.press("s")  # no name offered: the name's field has the focus
+        await until(pilot, lambda: isinstance(app.screen, SignalScreen))
+        name = app.screen.query_one("#signal-name", Input)
+        await until(pilot, lambda: name.has_focus)
+        assert name.value == ""
+    assert await signals(processes, *WAITING, "a-running") == []
+
+
 async def test_the_signal_form_offers_the_name_every_target_waits_for(processes: Processes) -> None:
     async with asking(processes) as (app, pilot):
         home = await mark(pilot, "w-approve-1", "w-approve-2")

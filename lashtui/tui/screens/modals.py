@@ -147,6 +147,13 @@ class SignalScreen(FormScreen[tuple[str, JsonValue]]):
                 yield Button("Cancel", id="cancel")
                 yield Button("Send", id="send", variant="primary")
 
+    def on_mount(self) -> None:
+        # With a name offered, what is typed next is the payload: on the name's field, its
+        # offered text selected, the first key typed replaced the name (`42` sent signal
+        # `42` with no payload, where `approve` with payload 42 was meant).
+        if self.suggested:
+            self.query_one("#signal-payload", Input).focus()
+
     def read(self) -> tuple[str, JsonValue]:
         name = self.value("#signal-name")
         validate_process_signal_name(name)
