@@ -233,7 +233,8 @@ class ProcessActions:
             # Read-only hides every action, so Textual drops its key: pressed, it did
             # nothing and said nothing, where `:prune` says why. Say the same.
             if (described := self._action_key(event.key)) is not None:
-                sentence = f"{described} is not offered: the dashboard is read-only (--read-only)"
+                why = self.dashboard.read_only_why  # (it said --read-only, whatever the cause)
+                sentence = f"{described} is not offered: the dashboard is read-only ({why})"
                 text.say(self._screen, sentence, title="not offered", severity="warning")
                 event.stop()
             return
@@ -478,7 +479,8 @@ class ProcessActions:
     async def action_prune(self, age: str = "7d") -> None:
         if not self.offers("prune"):
             # Only `:prune` gets here (the key is hidden): it did nothing and said nothing.
-            sentence = "prune is not offered: the dashboard is read-only (--read-only)"
+            why = self.dashboard.read_only_why
+            sentence = f"prune is not offered: the dashboard is read-only ({why})"
             text.say(self._screen, sentence, title="prune", severity="warning")
             return
         if not await self._registry_answers("prune"):

@@ -250,6 +250,9 @@ def make_app(
     `lash_version`: the registry is one lash itself wrote (registry/lash/), always read-only.
     `read_only_why`: why it is open read-only when that was not asked (the header says)."""
     read_only = read_only or lash_version is not None or read_only_why is not None
+    why = read_only_why or "--read-only"
+    if lash_version is not None:
+        why = f"a registry lash v{lash_version} wrote, which lashtui only reads"
     dashboard = Dashboard(
         processes=processes,
         clock=clock or SystemClock(),
@@ -258,6 +261,7 @@ def make_app(
         operator=resolve_operator(operator, source="the dashboard's operator"),
         refresh_s=refresh_s,
         observer=observer,
+        read_only_why=why,
     )
     return LashtuiApp(
         dashboard, subtitle=subtitle, background=background, lash_version=lash_version,

@@ -57,6 +57,9 @@ class Dashboard:
     refresh_s: float
     pulse: Pulse = field(default_factory=Pulse)
     observer: ViewObserver | None = None
+    # Why it is read-only, as a refused action says it: `--read-only` only when that was
+    # asked (a file it may not write, or one lash wrote, opens read-only too).
+    read_only_why: str = "--read-only"
     # The embedded worker's warnings, kept while it runs (tui/worker_problems.py).
     worker_problems: WorkerProblems = field(init=False)
 

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
@@ -92,6 +93,31 @@ async def test_goto_an_id_that_is_not_there_says_so_and_keeps_the_selection(
         )
         await pilot.pause(0.2)
         assert home.selected_id() == "b-waiting"
+
+
+@pytest.mark.parametrize(
+    ("opened", "why"),
+    [
+        # As `dash` opens a file it may read but not write (command/dashboard.py).
+        ({"read_only_why": "no write permission on the file"}, "no write permission on the file"),
+        ({"lash_version": 24}, "a registry lash v24 wrote, which lashtui only reads"),
+    ],
+)
+async def test_a_refused_action_names_why_the_dashboard_is_read_only(
+    scene: tuple[SqliteProcessRegistry, ManualClock], opened: dict[str, Any], why: str
+) -> None:
+    """Not asked to be read-only, the dashboard said `(--read-only)` all the same: a flag
+    the operator never gave, where the header named the cause."""
+    app = app_on(scene, **opened)
+    async with app.run_test(size=SIZE) as pilot:
+        await home_loaded(pilot)
+        await pilot.press("c")
+        await until(pilot, lambda: bool(toasts(app)))
+        assert toasts(app) == [f"Cancel is not offered: the dashboard is read-only ({why})"]
+        app.clear_notifications()
+        await typed(pilot, "prune 0s")
+        await until(pilot, lambda: bool(toasts(app)))
+        assert toasts(app) == [f"prune is not offered: the dashboard is read-only ({why})"]
 
 
 async def test_prune_typed_in_a_read_only_dashboard_says_it_is_not_offered(
