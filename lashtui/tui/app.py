@@ -18,6 +18,7 @@ from textual.screen import Screen
 
 from lashtui.admin import Processes, resolve_operator
 from lashtui.clock import Clock, SystemClock
+from lashtui.tui import text
 from lashtui.tui.context import Dashboard, ViewObserver
 from lashtui.tui.heap import FullCollections, frozen_heap
 from lashtui.tui.palette import ProcessIdProvider, action_commands
@@ -52,6 +53,12 @@ def stylesheet(name: str) -> Path:
 VIEW_KEYS = Binding.Group("Views", compact=True)
 
 
+# `q` says what it waits for when the embedded worker's stop takes longer than this, and
+# keeps saying it for as long as a stop may wait on the write lock.
+QUIT_SAYS_AFTER_S = 0.5
+QUIT_SAYS_FOR_S = 20.0
+
+
 class LashtuiApp(App[int]):
     TITLE = "lashtui"
     CSS_PATH = stylesheet("app.tcss")
@@ -82,6 +89,7 @@ class LashtuiApp(App[int]):
         super().__init__()
         self.dashboard = dashboard
         self.background = background
+        self.quitting = False  # `q` pressed: the embedded worker is stopping
         # The registry's path, as the operator gave it: shown, never obeyed (Header draws
         # it as plain Content, which keeps ESC); and how it is open. A registry lash wrote
         # says so first, where a long path cannot clip it off the header.
@@ -227,9 +235,35 @@ class LashtuiApp(App[int]):
             self.push_screen(HelpScreen())
 
     async def action_quit(self) -> None:
-        if self.engine is not None:
-            await self.engine.stop()
-        self.exit(0)
+        """Quit once the embedded worker has stopped (its runs hand back their leases). The
+        stop runs as a worker, not in this handler: awaited here, it held the app's message
+        loop, so for as long as it took (the write lock held elsewhere: up to the 15 s a
+        write waits; a run that ignores its cancellation: the stop's grace) `q` did nothing
+        visible and nothing said why, and no notification could show."""
+        engine = self.engine
+        if engine is None:
+            self.exit(0)
+        elif self.quitting:
+            text.say(self.screen, "still quitting: the embedded worker is stopping", title="quit")
+        else:
+            self.quitting = True
+            self.run_worker(self.stop_then_exit(engine), group="quit", name="quit")
+
+    async def stop_then_exit(self, engine: ProcessWorker) -> None:
+        in_flight = len(engine.in_flight)
+        stopping = asyncio.ensure_future(engine.stop())
+        try:
+            done, _ = await asyncio.wait({stopping}, timeout=QUIT_SAYS_AFTER_S)
+            if not done:
+                runs = "1 run" if in_flight == 1 else f"{in_flight:,} runs"
+                sentence = (
+                    f"quitting once the embedded worker has stopped: its {runs} in flight "
+                    "hand back their leases first"
+                )
+                text.say(self.screen, sentence, title="quit", timeout=QUIT_SAYS_FOR_S)
+            await stopping
+        finally:
+            self.exit(0)
 
 
 def make_app(
