@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from lashtui.clock import ManualClock
 from lashtui.registry import ProcessRegistry, open_registry
@@ -69,7 +70,11 @@ async def settle(pilot: Pilot[Any]) -> None:
     (the first read on screen) can end before the layout that read causes has run (a table
     sizing a column to its widest id): on a loaded machine, with two test processes, one
     snapshot in ~30 caught that half-drawn frame. Every snapshot here uses a manual clock,
-    so a drawn screen stays still."""
+    so a drawn screen stays still. A focused field's cursor would not: it blinks every half
+    second, and the snapshot caught either phase (the typed-count question, whose field has
+    the focus, failed one run in three), so every field's cursor is held on first."""
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
     last = None
     try:
         async with asyncio.timeout(SETTLE_WITHIN_S):

@@ -254,6 +254,8 @@ def test_prune_preview_snapshot(big_for_snapshots: Any, snap_compare: Any) -> No
         await home_loaded(pilot)
         await pilot.press("P")
         await until(pilot, lambda: isinstance(app.screen, PruneScreen) and app.screen.preview)
+        # The count's field takes the focus once it is mounted, after the preview.
+        await until(pilot, lambda: any(i.has_focus for i in app.screen.query("#typed-count")))
         await settled_beneath(pilot)
 
     app = app_for(*big_for_snapshots)
@@ -270,7 +272,9 @@ def test_typed_count_confirmation_snapshot(big_for_snapshots: Any, snap_compare:
         await until(pilot, lambda: len(home.marked) == 150)
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        app.screen.query_one("#typed-count", Input).value = "15"  # not yet the count
+        typed = app.screen.query_one("#typed-count", Input)
+        typed.value = "15"  # not yet the count
+        await until(pilot, lambda: typed.has_focus)
         await settled_beneath(pilot)
 
     app = app_for(*big_for_snapshots)
