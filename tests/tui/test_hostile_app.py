@@ -438,7 +438,7 @@ async def generated_scene(values: Sequence[str], where_to: Path) -> None:
             check_screen(app)
             table = home.query_one(ProcessTable)
             for pid, value in zip(pids, values, strict=True):
-                assert str(table.get_cell(pid, "label")) == visible(value)
+                assert str(table.get_cell(pid, "label")) == visible_clipped(value, LABEL_CHARS)
             home.action_open(pids[-1])
             await pilot.pause()
             detail = app.screen
