@@ -141,7 +141,16 @@ class KeyFooter(Footer):
 
     def _leave_out_cut(self, passes: int = 8) -> None:
         described = self._described
-        if any(key.region.width != drawn_width(key, key.description) for key in described):
+        try:
+            stale = any(
+                key.region.width != drawn_width(key, key.description) for key in described
+            )
+        except KeyError:
+            # A key composed but not styled yet, its padding unknown (the footer recomposes
+            # when the screen's bindings change, and a check queued before can run first):
+            # this raised out of the footer and stopped the app.
+            stale = True
+        if stale:
             # Laid out before its last change (a check can run on a layout made before the
             # footer went compact, or before a description was left out): acting on it
             # would leave out too much, or give back too much. Checked after the next.
