@@ -78,7 +78,10 @@ def _id_column(sql: Dialect) -> str:
     """The id as a read of rows takes it: on SQLite a NULL id as its rowid (blob_id.py
     `read_id`), so that a walk of the table (the change feed, a list) reads each NULL row
     as itself; PostgreSQL's are never NULL."""
-    return read_id() if sql.name == "sqlite" else ROW_COLUMN_LIST[1]
+    return SQLITE_ID_COLUMN if sql.name == "sqlite" else ROW_COLUMN_LIST[1]
+
+
+SQLITE_ID_COLUMN = read_id()  # (made once: every read of rows names it)
 
 
 def _record_column(sql: Dialect, unread: str | None) -> str:
