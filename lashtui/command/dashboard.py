@@ -43,6 +43,7 @@ async def cmd_dash(args: argparse.Namespace) -> int:
     if without_terminal("dash"):
         return 2
     from lashtui.admin import Processes
+    from lashtui.command.dashboard_stop import stop_after_screen
     from lashtui.errors import RegistryNotWritable
     from lashtui.registry import lash_version_of, open_registry
     from lashtui.registry.display import redacted
@@ -82,7 +83,7 @@ async def cmd_dash(args: argparse.Namespace) -> int:
         )
         await app.run_async()
         if worker is not None:
-            await worker.stop()
+            return await stop_after_screen(worker, app.return_code or 0)
     return app.return_code or 0
 
 
@@ -91,6 +92,7 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     and the demo's trickle of new work running as app workers."""
     if without_terminal("demo"):
         return 2
+    from lashtui.command.dashboard_stop import stop_after_screen
     from lashtui.demo import open_demo
     from lashtui.registry.display import redacted
     from lashtui.tui.app import make_app
@@ -106,4 +108,5 @@ async def cmd_demo(args: argparse.Namespace) -> int:
             operator=getattr(args, "operator", None),
         )
         await app.run_async()
-    return app.return_code or 0
+        demo.stop.set()  # (the trickle starts nothing more)
+        return await stop_after_screen(demo.worker, app.return_code or 0)

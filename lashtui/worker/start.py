@@ -94,6 +94,12 @@ class Starts(WorkerPart):
         self._spawn_claimed(record.id, claimed, slot)
         return None
 
+    @property
+    def starts_followed(self) -> int:
+        """Starts whose callers were cancelled while they committed, still followed to their
+        end (`_end_orphan`): a stop waits for them, and what a stop left, it says."""
+        return sum(not task.done() for task in self._orphans)
+
     def _follow_orphan(self, outcome: asyncio.Future[Any], stops: int) -> None:
         # In a context of its own where no outcome is kept: made inside the start's, the
         # task (and the run it spawns, which copies its context) would have every later

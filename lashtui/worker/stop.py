@@ -26,11 +26,8 @@ class Stopping(WorkerPart):
         hung the stop, and so the exit from `running()`, for as long as they ran. Runs whose
         handlers have ended are let write their terminals first (`_let_finish`)."""
         self._stops += 1
-        if self._orphans:
-            # Each ends without spawning a run once it sees the stop, releasing its claim:
-            # not waited for, one committing meanwhile kept its lease to the TTL.
-            await asyncio.wait(set(self._orphans))
         grace = self.stop_grace_s if grace_s is None else grace_s
+        await self._settle_orphans(grace)
         await self._let_finish(grace)
         left = self._rt.left_to_lapse  # given up on by an earlier stop: not waited for again
         runs = {task: pid for pid, task in self._tasks.items() if task not in left}
@@ -53,6 +50,29 @@ class Stopping(WorkerPart):
         if stuck:
             self._leave_to_lapse([task for task in pending if task in runs], stuck, grace)
         return stuck
+
+    async def _settle_orphans(self, grace: float) -> None:
+        """Wait for the starts whose callers were cancelled while they committed (start.py
+        `_end_orphan`): each ends without spawning a run once it sees the stop, releasing
+        its claim; not waited for, one committing meanwhile kept its lease to the TTL. They
+        are waited for as stopped runs are (`_settle`: the grace, or a hurried release's
+        wait): their commits wait for the write lock, and waited for without bound or
+        hurry, a lock held elsewhere held the dashboard's exit for what was left of that
+        wait and then of its release's (15 s each), the screen blank and Ctrl-C unheard. One
+        still pending is left, as a run given up on is (not waited for again by a later
+        stop, nor by `idle`): its claim, if it commits, lapses at the TTL."""
+        left = self._rt.left_to_lapse
+        orphans = [task for task in self._orphans if task not in left]
+        if not orphans:
+            return
+        await self._settle(list(orphans), grace)
+        given_up = [task for task in orphans if not task.done()]
+        for task in given_up:
+            left.add(task)
+            task.add_done_callback(left.discard)
+        if given_up:
+            self._gave_up.set()
+            self._gave_up.clear()  # a pulse, as `_leave_to_lapse` gives: `idle` sees it
 
     async def _let_finish(self, grace: float) -> None:
         """Wait at most `grace` (less once the stop is hurried) for the runs whose handlers

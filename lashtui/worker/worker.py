@@ -312,7 +312,8 @@ class ProcessWorker(Starts, BatchClaims, Following, Stopping):
             ]
             if self._batches is not None and not self._batches.done():
                 waiting.append(self._batches)
-            waiting.extend(self._orphans)  # a cancelled start's run is spawned once it ends
+            # A cancelled start's run is spawned once it ends (but one a stop gave up on).
+            waiting.extend(task for task in self._orphans if task not in left)
             if not waiting:
                 return
             # Not cancelled when this wait is: gathering the runs shields them (shut_down.py
