@@ -8,15 +8,25 @@ row's LEASE cell stayed as first printed (a SIGKILLed worker's lease, its countd
 on, while another worker had claimed the row). So at each wake-up (each commit) the watch
 also reads the leases of the live rows it printed, in one read of their lease rows by id
 (not their records, not the registry), and prints a row again, read whole, when what its
-line says of the lease changed. With `-o wide`, whose EXPIRES cell says whether a lease has
-lapsed, it also wakes when a printed lease's expiry passes, when nothing commits.
+line says of the lease changed. A lease lapsing changes what every output says (the table's
+LEASE cell reads `w-1 (lapsed)`, `-o wide`'s EXPIRES `lapsed 1s ago`, and a JSONL line's
+`lease_expires_at_ms` is then past): with no commit nothing woke the watch, and the table and
+JSONL printed nothing when a holder's lease ran out, only `-o wide` did. So the watch also
+wakes, on a timer set at the soonest printed expiry not yet passed (not by polling), and
+prints each row whose lease has lapsed since; a renewal the table does not print moves that
+timer to the new expiry.
 
 What a line says of a lease, and so what prints it again, depends on the output: the
-table's LEASE cell names the holder (a renewal changes nothing it shows; printing the row
-at each renewal would repeat every running row every few seconds); `-o wide` shows the
-holder, the expiry and whether it has passed; JSONL holds the holder, the expiry and why a
-lease does not decode. A row is watched from when it is printed live until it is printed
-terminal (a terminal row takes no lease) or is found gone.
+table's LEASE cell names the holder and whether its lease has lapsed (a renewal changes
+nothing it shows; printing the row at each renewal would repeat every running row every few
+seconds); `-o wide` shows the holder, the expiry and whether it has passed; JSONL holds the
+holder, the expiry and why a lease does not decode, and is printed again when the expiry
+passes. A row is watched from when it is printed live until it is printed terminal (a
+terminal row takes no lease) or is found gone. A row that matches the filters but was not
+printed (past `--limit`, or never changed since) is not watched: the lease table has no
+change feed, so watching it would mean reading the leases of every matching row at each
+wake-up, the scan `--limit` bounds; its first record change prints it, and from then on its
+lease is watched too.
 """
 
 from __future__ import annotations
@@ -37,11 +47,10 @@ def said(
     now_ms: int,
 ) -> Said:
     """What a line printed now in `output` (table, wide or jsonl) says of this lease."""
+    lapsed = expires is not None and expires <= now_ms  # (`format.countdown`: equal is lapsed)
     if output == "table":
-        return (holder.owner_id if holder is not None else None,)
-    if output == "wide":  # (`format.countdown`: an expiry equal to now has lapsed)
-        return (holder, expires, undecodable, expires is not None and expires <= now_ms)
-    return (holder, expires, undecodable)
+        return (holder.owner_id if holder is not None else None, lapsed)
+    return (holder, expires, undecodable, lapsed)
 
 
 def said_of_row(process: ObservedProcess, output: str, now_ms: int) -> Said:
@@ -69,7 +78,8 @@ class LeaseWatch:
     def __init__(self, output: str) -> None:
         self.output = output
         self.shown: dict[str, Said] = {}
-        # `-o wide`: the expiries printed as not yet passed, to wake when they pass.
+        # The expiries of the leases printed as not yet lapsed (or renewed since: `changed`),
+        # to wake when they pass.
         self.expiries: dict[str, int] = {}
 
     def printed(self, process: ObservedProcess, now_ms: int) -> None:
@@ -80,9 +90,14 @@ class LeaseWatch:
             self.shown.pop(process_id, None)
             return
         self.shown[process_id] = said_of_row(process, self.output, now_ms)
-        expires = process.lease_expires_at_ms
-        if self.output == "wide" and expires is not None and expires > now_ms:
+        self._expires(process_id, process.lease_expires_at_ms, now_ms)
+
+    def _expires(self, process_id: str, expires: int | None, now_ms: int) -> None:
+        """Wake when `expires` passes, if it has not yet."""
+        if expires is not None and expires > now_ms:
             self.expiries[process_id] = expires
+        else:
+            self.expiries.pop(process_id, None)
 
     def next_lapse_s(self, now_ms: int) -> float | None:
         """Seconds until the next printed expiry passes (it has at one millisecond past
@@ -97,11 +112,15 @@ class LeaseWatch:
             return []
         now = processes.clock.now_ms()
         leases = await processes.registry.get_process_leases(list(self.shown))
-        moved = [
-            process_id
-            for process_id, was in self.shown.items()
-            if said_of_lease(leases.get(process_id), self.output, now) != was
-        ]
+        moved = []
+        for process_id, was in self.shown.items():
+            lease = leases.get(process_id)
+            if said_of_lease(lease, self.output, now) != was:
+                moved.append(process_id)
+            elif lease is not None and lease.undecodable is None:
+                # A renewal the line does not show (the table's): the timer follows it, or it
+                # woke at the old expiry, found nothing lapsed, and woke again at once.
+                self._expires(process_id, lease.expires_at_epoch_ms, now)
         rows = []
         for process_id in moved:
             process = await processes.get(process_id)

@@ -71,6 +71,10 @@ def process_row(p: ObservedProcess, now_ms: int, *, wide: bool) -> tuple[str, ..
     else:
         label = visible_clipped(p.label, TABLE_LABEL_WIDTH)
         owner = visible_clipped(owner, TABLE_LABEL_WIDTH)
+        if p.lease_holder and p.lease_expires_at_ms is not None and p.lease_expires_at_ms <= now_ms:
+            # The table has no EXPIRES column: a lease that ran out read as held (`ls
+            # --watch` prints the row again as it lapses: lease_watch.py).
+            owner += " (lapsed)"
     pid, badge = shown(p.process_id), shown(status_badge(p))  # a wait's signal name
     abandon = fmt.abandon_column(p)
     origin = shown(p.originator.scope_id())
