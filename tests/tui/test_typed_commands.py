@@ -312,12 +312,13 @@ async def test_a_command_that_takes_no_argument_refuses_extra_words(
         await typed(pilot, "granted s1")
         await until(pilot, lambda: home.page_query.lens == "granted")
         await typed(pilot, "all extra junk")
-        await until(pilot, lambda: bool(toasts(app)))
-        assert toasts(app) == ["`all` takes no argument, got `extra junk`"]
+        said = "error: `all` takes no argument, got `extra junk`"
+        await until(pilot, lambda: home.status_line.endswith(said))
         await typed(pilot, "quit now")
-        await until(pilot, lambda: len(toasts(app)) == 2)
-        assert toasts(app)[-1] == "`quit` takes no argument, got `now`"
+        said = "error: `quit` takes no argument, got `now`"
+        await until(pilot, lambda: home.status_line.endswith(said))
         await pilot.pause(0.2)
+        assert not toasts(app)
         assert app.is_running and app.screen is home
         assert home.page_query.lens == "granted"
 
@@ -332,9 +333,8 @@ async def test_an_age_of_thousands_of_digits_is_one_sentence(
     async with app.run_test(size=SIZE) as pilot:
         home = await home_loaded(pilot)
         await typed(pilot, "prune " + "9" * 5000 + "d")
-        await until(pilot, lambda: bool(toasts(app)))
-        assert toasts(app) == [sentence]
-        assert app.screen is home
+        await until(pilot, lambda: home.status_line.endswith(f"error: {sentence}"))
+        assert app.screen is home and not toasts(app)
         await pilot.press("P")
         await until(pilot, lambda: isinstance(app.screen, PruneScreen))
         form = app.screen
@@ -383,3 +383,32 @@ async def test_an_action_key_in_a_read_only_dashboard_says_it_is_not_offered(
         await pilot.pause(0.1)
         assert not toasts(app)
         assert isinstance(app.focused, Input) and app.focused.value == "ca"
+
+
+async def test_a_refused_command_is_the_status_lines_error_until_the_next_is_taken(
+    scene: tuple[SqliteProcessRegistry, ManualClock],
+) -> None:
+    """A malformed `:` command (or a theme that is not one) was only a toast, gone in
+    seconds, while other refused input (the Audit view's filter) stays in its view's status
+    line: now it is the status line's error, one sentence naming the bad value, until a
+    command is taken; nothing changes meanwhile."""
+    app = app_on(scene, read_only=True)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        home = await home_loaded(pilot)
+        before = home.page_query
+        await typed(pilot, "frobnicate now")
+        said = "error: `frobnicate` is not a command; `help` lists them"
+        await until(pilot, lambda: home.status_line.endswith(said))
+        status = str(home.query_one("#engine-status", Static).render())
+        assert said in status.replace("\n", " ")
+        await typed(pilot, "theme neon-nights")
+        said = "error: `neon-nights` is not a theme; use one of "
+        await until(pilot, lambda: said in home.status_line)
+        assert "lashtui-high-contrast" in home.status_line
+        await typed(pilot, "status runing")
+        said = "error: `runing` is not a status; use one of running,"
+        await until(pilot, lambda: said in home.status_line)
+        assert home.page_query == before and not toasts(app)
+        await typed(pilot, "status waiting")  # taken: the error goes
+        await until(pilot, lambda: "error:" not in home.status_line)
+        assert "status waiting" in home.status_line

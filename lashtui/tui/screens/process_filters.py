@@ -58,6 +58,12 @@ STATUS_CYCLE: tuple[tuple[str, frozenset[str] | None], ...] = (
 
 
 class ProcessFilters(ScreenMixin):
+    # The last `:` command refused (one sentence naming the bad value), said as the status
+    # line's error until the next command is taken, as the view's other refusals are (the
+    # Audit filter's): it was a toast, gone in seconds, beside a status line that went on
+    # saying the filters as if nothing had been typed.
+    command_error: str | None = None
+
     if TYPE_CHECKING:  # provided by ProcessesScreen
         dashboard: Dashboard
         window: ProcessWindow
@@ -78,6 +84,7 @@ class ProcessFilters(ScreenMixin):
         def action_export(self, path: str = "") -> None: ...
         async def action_prune(self, age: str = "7d") -> None: ...
         def action_toggle_pause(self) -> None: ...
+        def show_status(self) -> None: ...
 
     def action_clear_all(self) -> None:
         """Back to every process: no lens, no status or text filter (the order stays)."""
@@ -168,9 +175,16 @@ class ProcessFilters(ScreenMixin):
             try:
                 command = parse(event.value.strip().removeprefix(":"))
             except LashError as error:
-                text.say(self, str(error), title="command", severity="error")
+                self.refuse_command(str(error))
                 return
+            self.refuse_command(None)
             self.run_command(command)
+
+    def refuse_command(self, sentence: str | None) -> None:
+        """Say `sentence` (a refused command) as the status line's error; None: no longer."""
+        if sentence != self.command_error:
+            self.command_error = sentence
+            self.show_status()
 
     async def goto(self, process_id: str) -> None:
         """`:goto ID`: select that process, or say why not and leave the selection where it
@@ -269,12 +283,7 @@ class ProcessFilters(ScreenMixin):
             case "theme":
                 if command.text not in self.app.available_themes:
                     names = ", ".join(sorted(self.app.available_themes))
-                    text.say(
-                        self,
-                        f"`{command.text}` is not a theme; use one of {names}",
-                        title="command",
-                        severity="error",
-                    )
+                    self.refuse_command(f"`{command.text}` is not a theme; use one of {names}")
                 else:
                     self.app.theme = command.text
             case "pause" | "resume":

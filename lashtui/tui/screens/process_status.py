@@ -105,6 +105,7 @@ class ProcessStatus(ScreenMixin):
         marked: dict[str, None]
         status_name: str
         last_error: str | None
+        command_error: str | None
         status_line: str
         _status_width: int
 
@@ -136,7 +137,8 @@ class ProcessStatus(ScreenMixin):
         if (lost := self.lost_id()) is not None:
             shown = visible_clipped(lost, LOST_CHARS)
             parts.append(f"{shown} left the list: no process selected (↑/↓ select one)")
-        error = f"error: {self.last_error}" if self.last_error else None
+        errors = [self.last_error, self.command_error]  # (a read's; a `:` command refused)
+        error = "; ".join(f"error: {e}" for e in errors if e) or None
         try:
             status = self.query_one("#engine-status", Static)
         except NoMatches:
