@@ -14,9 +14,10 @@ it waits for and for how long at most; it waits no longer than a lease lives (`t
 and `LONGEST_WAIT_S`): a lease the registry has not taken back by then would have lapsed
 anyway, so waiting more only keeps the operator. Past that, or at Ctrl-C (SIGINT, or
 SIGTERM), the stop is hurried (`ProcessWorker.hurried_by`, as `lashtui worker`'s second
-signal): each release waits `HURRIED_RELEASE_S` more at most, and the last line names the
-leases left to lapse at their TTL. Ids in these lines are stored data: shown visible,
-never as control characters.
+signal): each release waits `HURRIED_RELEASE_S` more at most, the last line names the
+leases left to lapse at their TTL, and closing the registry gets `CLOSE_S` before the
+process exits regardless (a write still waiting for the lock would hold it). Ids in these
+lines are stored data: shown visible, never as control characters.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import os
 import signal as os_signal
 import sys
 import threading
+from typing import Any
 
 from lashtui.untrusted import visible_clipped
 from lashtui.worker import ProcessWorker
@@ -97,21 +99,19 @@ async def stop_after_screen(worker: ProcessWorker, status: int) -> int:
     try:
         in_flight = worker.in_flight
         stopping = asyncio.ensure_future(worker.stop())
-        if (await asyncio.wait({stopping}, timeout=SAYS_AFTER_S))[0]:
-            return status
+        await asyncio.wait({stopping}, timeout=SAYS_AFTER_S)
         ttl_s = worker.timings.ttl_ms / 1000
         longest = min(LONGEST_WAIT_S, ttl_s)
-        say(
-            f"the embedded worker is stopping: waiting at most "
-            f"{longest + HURRIED_S + CLOSE_S:.3g}s for the registry to take back "
-            f"{waited_for(worker, in_flight)}; Ctrl-C stops waiting (they then lapse within "
-            f"their {ttl_s:.3g}s TTL)"
-        )
-        hurried = asyncio.ensure_future(hurry.wait())
-        await asyncio.wait(
-            {stopping, hurried}, timeout=longest, return_when=asyncio.FIRST_COMPLETED
-        )
-        hurried.cancel()
+        if not stopping.done():
+            say(
+                f"the embedded worker is stopping: waiting at most "
+                f"{longest + HURRIED_S + CLOSE_S:.3g}s for the registry to take back "
+                f"{waited_for(worker, in_flight)}; Ctrl-C stops waiting (they then lapse "
+                f"within their {ttl_s:.3g}s TTL)"
+            )
+            await _until_done_or_hurried(stopping, hurry, longest)
+        elif not interrupted.is_set():
+            return status  # (stopped at once: nothing to say)
         cut = not stopping.done()
         hurry.set()  # (past the longest wait, or Ctrl-C: no longer than a hurried stop)
         await asyncio.wait({stopping}, timeout=HURRIED_S)
@@ -123,13 +123,24 @@ async def stop_after_screen(worker: ProcessWorker, status: int) -> int:
             why = "the embedded worker stopped"
         left = left_by(worker, in_flight, stopping)
         say(said_stopped(why, left, worker.starts_followed, in_flight, ttl_s))
-        if cut:
-            exit_within(CLOSE_S, status)
+        # A hurried stop leaves writes waiting for the lock, which the close would wait for.
+        exit_within(CLOSE_S, status)
         return status
     finally:
         for signum in signals:
             loop.remove_signal_handler(signum)
         worker_log.removeHandler(quiet)
+
+
+async def _until_done_or_hurried(
+    stopping: asyncio.Future[list[str]], hurry: asyncio.Event, seconds: float
+) -> None:
+    hurried: asyncio.Future[Any] = asyncio.ensure_future(hurry.wait())
+    either: set[asyncio.Future[Any]] = {stopping, hurried}
+    try:
+        await asyncio.wait(either, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        hurried.cancel()
 
 
 def exit_within(seconds: float, status: int) -> None:
