@@ -7,10 +7,12 @@ come from other OS processes (tests/cli/committer.py, as a worker makes them, an
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -124,6 +126,19 @@ def test_wide_shows_a_sigkilled_worker_lapse_and_the_worker_that_takes_over(
     assert follower.interrupt() == (0, "")
 
 
+@contextlib.contextmanager
+def killed_after(*processes: subprocess.Popen[str]) -> Iterator[None]:
+    """Each of `processes` killed if still running when the block ends (an assertion that
+    fails leaves no watch running after the test)."""
+    try:
+        yield
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=15)
+
+
 @pytest.mark.parametrize("backend", ["sqlite"])
 def test_the_table_prints_a_row_again_when_its_lease_lapses(registry_target: str) -> None:
     """The table has no EXPIRES column, and its LEASE cell named the holder whether or not
@@ -134,21 +149,22 @@ def test_the_table_prints_a_row_again_when_its_lease_lapses(registry_target: str
     setup = Committer(registry_target)
     setup("register a")
     follower = Follower(registry_target, "ls", "--watch")
-    follower.next()  # the header
-    assert lease_cell(follower.next()[1]) == "-"
     holder = Committer(registry_target)
-    holder("claim a w-1 2000")
-    assert lease_cell(follower.next()[1]) == "w-1"
-    holder("renew a 3500")  # not printed; the lapse comes 3.5 s from now, not 2 s
-    renewed_at = time.time()
-    holder.process.kill()  # its lease stays as it was until it expires
-    holder.process.wait(timeout=15)
-    at, line = follower.next(timeout=10)
-    assert (cells(line)[0], lease_cell(line)) == ("a", "w-1 (lapsed)"), line
-    assert at - renewed_at > 3.0, at - renewed_at  # at the renewed expiry
-    no_line(follower)  # once: a lapsed lease sets no timer
-    assert follower.interrupt() == (0, "")
-    setup.close()
+    with killed_after(follower.process, holder.process, setup.process):
+        follower.next()  # the header
+        assert lease_cell(follower.next()[1]) == "-"
+        holder("claim a w-1 2000")
+        assert lease_cell(follower.next()[1]) == "w-1"
+        holder("renew a 3500")  # not printed; the lapse comes 3.5 s from now, not 2 s
+        renewed_at = time.time()
+        holder.process.kill()  # its lease stays as it was until it expires
+        holder.process.wait(timeout=15)
+        at, line = follower.next(timeout=10)
+        assert (cells(line)[0], lease_cell(line)) == ("a", "w-1 (lapsed)"), line
+        assert at - renewed_at > 3.0, at - renewed_at  # at the renewed expiry
+        no_line(follower)  # once: a lapsed lease sets no timer
+        assert follower.interrupt() == (0, "")
+        setup.close()
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])
@@ -158,17 +174,18 @@ def test_jsonl_prints_a_row_again_when_its_lease_lapses(registry_target: str) ->
     setup = Committer(registry_target)
     setup("register a")
     follower = Follower(registry_target, "ls", "--watch", "-o", "jsonl")
-    assert json.loads(follower.next()[1])["process_id"] == "a"
     holder = Committer(registry_target)
-    holder("claim a w-1 2000")
-    claimed = json.loads(follower.next()[1])
-    expires = claimed["lease_expires_at_ms"]
-    holder.process.kill()
-    holder.process.wait(timeout=15)
-    at, line = follower.next(timeout=10)
-    again = json.loads(line)
-    assert again["process_id"] == "a" and again["lease_expires_at_ms"] == expires, again
-    assert at * 1000 >= expires, (at * 1000, expires)
-    no_line(follower)
-    assert follower.interrupt() == (0, "")
-    setup.close()
+    with killed_after(follower.process, holder.process, setup.process):
+        assert json.loads(follower.next()[1])["process_id"] == "a"
+        holder("claim a w-1 2000")
+        claimed = json.loads(follower.next()[1])
+        expires = claimed["lease_expires_at_ms"]
+        holder.process.kill()
+        holder.process.wait(timeout=15)
+        at, line = follower.next(timeout=10)
+        again = json.loads(line)
+        assert again["process_id"] == "a" and again["lease_expires_at_ms"] == expires, again
+        assert at * 1000 >= expires, (at * 1000, expires)
+        no_line(follower)
+        assert follower.interrupt() == (0, "")
+        setup.close()
