@@ -49,8 +49,6 @@ HURRIED_S = HURRIED_RELEASE_S + 0.5
 # timeout (4.5 s measured after the 6 s wait in `demo`), as `lashtui worker` found
 # (command/worker.py HURRIED_EXIT_S).
 CLOSE_S = 1.0
-# Ctrl-C cut the wait short (README's table: interrupted).
-INTERRUPTED = 130
 NAMED = 5  # ids named in a line; the rest are counted
 ID_CHARS = 60  # of each id named
 
@@ -81,12 +79,15 @@ class _Quiet(logging.Handler):
 
 async def stop_after_screen(worker: ProcessWorker, status: int) -> int:
     """Stop `worker` as the module docstring says; returns the exit status: `status` (the
-    app's), or `INTERRUPTED` when Ctrl-C cut the wait short."""
+    app's), or 128 + the signal's number when Ctrl-C (130) or SIGTERM (143) cut the wait
+    short, as a shell reports a process a signal ended (README's exit statuses)."""
     worker.stop_claiming()
     hurry, interrupted = asyncio.Event(), asyncio.Event()
+    received: list[os_signal.Signals] = []
     worker.hurried_by(hurry)
 
-    def interrupt() -> None:
+    def interrupt(signum: os_signal.Signals) -> None:
+        received.append(signum)
         interrupted.set()
         hurry.set()
 
@@ -95,7 +96,7 @@ async def stop_after_screen(worker: ProcessWorker, status: int) -> int:
     quiet = _Quiet()
     worker_log.addHandler(quiet)
     for signum in signals:
-        loop.add_signal_handler(signum, interrupt)
+        loop.add_signal_handler(signum, interrupt, signum)
     try:
         in_flight = worker.in_flight
         stopping = asyncio.ensure_future(worker.stop())
@@ -116,7 +117,8 @@ async def stop_after_screen(worker: ProcessWorker, status: int) -> int:
         hurry.set()  # (past the longest wait, or Ctrl-C: no longer than a hurried stop)
         await asyncio.wait({stopping}, timeout=HURRIED_S)
         if interrupted.is_set():
-            why, status = "stopped waiting (Ctrl-C)", INTERRUPTED
+            name = "Ctrl-C" if received[0] == os_signal.SIGINT else received[0].name
+            why, status = f"stopped waiting ({name})", 128 + received[0].value
         elif cut:
             why = f"stopped waiting after {longest:.3g}s"
         else:
