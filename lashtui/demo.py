@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import signal as os_signal
 import sys
@@ -48,6 +49,10 @@ from lashtui.model import (
 )
 from lashtui.registry import open_registry
 from lashtui.worker import ProcessWorker, declared_event_types
+
+# A child of the worker's logger: the dashboard's Health view keeps its warnings as the
+# engine's problems (tui/worker_problems.py), and a headless demo prints them.
+log = logging.getLogger("lashtui.worker.demo")
 
 DEMO_TIMINGS = LeaseTimings(ttl_ms=6_000, renew_interval_ms=2_000)
 
@@ -217,33 +222,45 @@ async def seed(processes: Processes) -> None:
 
 
 async def trickle(processes: Processes, rng: random.Random, stop: asyncio.Event) -> None:
-    """New work every few seconds; a third of it waits for a signal the demo sends later."""
+    """New work every few seconds; a third of it waits for a signal the demo sends later.
+    A start the registry refuses (its write lock held past the store's wait by another
+    program, a full disk, a file made read-only meanwhile) is said as a warning and the
+    trickle goes on: the demo's dashboard is the operator's, and must not die of it."""
     n = 0
     pending: set[asyncio.Task[None]] = set()
     while not stop.is_set():
         n += 1
         pid = f"thumb-{n:04d}-{rng.randrange(16**4):04x}"
-        if n % 3 == 0:
-            plan: list[JsonValue] = [
-                {"wait_signal": "ok"},
-                {"sleep_ms": 500},
-                {"finish": "signalled"},
-            ]
-            await processes.start(steps(pid, plan, label="thumbnail (needs ok)", grant=ALICE))
-            later = asyncio.create_task(_send_ok(processes, pid, rng.uniform(3, 8)))
-            pending.add(later)
-            later.add_done_callback(pending.discard)
-        else:
-            ending: JsonValue = (
-                {"finish": {"thumb": pid}}
-                if rng.random() < 0.8
-                else {"fail": {"code": "decode_error", "message": "corrupt JPEG header"}}
-            )
-            plan = [progress(rng.randint(2, 5), rng.randint(200, 700), "thumb.step"), ending]
-            await processes.start(steps(pid, plan, label="thumbnail", originator=ALICE_CODER))
+        try:
+            await _start_next(processes, rng, pid, n, pending)
+        except LashError as error:
+            log.warning("demo: new process %s not started: %s", pid, error)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(rng.uniform(2, 5)):
                 await stop.wait()
+
+
+async def _start_next(
+    processes: Processes, rng: random.Random, pid: str, n: int, pending: set[asyncio.Task[None]]
+) -> None:
+    if n % 3 == 0:
+        plan: list[JsonValue] = [
+            {"wait_signal": "ok"},
+            {"sleep_ms": 500},
+            {"finish": "signalled"},
+        ]
+        await processes.start(steps(pid, plan, label="thumbnail (needs ok)", grant=ALICE))
+        later = asyncio.create_task(_send_ok(processes, pid, rng.uniform(3, 8)))
+        pending.add(later)
+        later.add_done_callback(pending.discard)
+    else:
+        ending: JsonValue = (
+            {"finish": {"thumb": pid}}
+            if rng.random() < 0.8
+            else {"fail": {"code": "decode_error", "message": "corrupt JPEG header"}}
+        )
+        plan = [progress(rng.randint(2, 5), rng.randint(200, 700), "thumb.step"), ending]
+        await processes.start(steps(pid, plan, label="thumbnail", originator=ALICE_CODER))
 
 
 async def _send_ok(processes: Processes, pid: str, after_s: float) -> None:

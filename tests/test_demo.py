@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
+import random
 from pathlib import Path
+
+import pytest
 
 from lashtui.admin import Processes
 from lashtui.clock import SystemClock
-from lashtui.demo import run_demo
+from lashtui.demo import run_demo, trickle
 from lashtui.model import (
     AbandonedOutput,
     ObservedProcess,
     ProcessListFilter,
     ProcessStatusFilter,
 )
+from lashtui.registry import open_registry
 
 ANY = ProcessListFilter(status=ProcessStatusFilter.ANY)
 
@@ -81,3 +86,28 @@ async def test_the_demo_shows_every_state_and_reuses_its_registry(tmp_path: Path
 
     assert await run_demo(db, until=at_once, out=again) == 0
     assert "(reused)" in again.getvalue()
+
+
+async def test_a_start_the_registry_refuses_is_said_and_the_trickle_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The demo's trickle runs as a background worker of the dashboard: a start the store
+    refuses (here a registry opened read-only, as a lock held past the store's wait or a
+    full disk refuse one) used to end it with the error, and the app with a traceback."""
+    db = str(tmp_path / "demo.db")
+    async with open_registry(db):
+        pass  # a real registry file, made writable once
+    stop = asyncio.Event()
+    async with open_registry(db, read_only=True) as registry:
+        processes = Processes(registry, clock=SystemClock())
+        with caplog.at_level(logging.WARNING, logger="lashtui.worker"):
+            feeding = asyncio.create_task(trickle(processes, random.Random(7), stop))
+            async with asyncio.timeout(10):
+                while not any("not started" in r.getMessage() for r in caplog.records):
+                    assert not feeding.done(), feeding.exception()
+                    await asyncio.sleep(0.01)
+            stop.set()
+            await asyncio.wait_for(feeding, 10)  # it ends when asked, not with the error
+    said = [r.getMessage() for r in caplog.records if "not started" in r.getMessage()]
+    assert said[0].startswith("demo: new process thumb-0001-"), said
+    assert "read-only" in said[0] or "read only" in said[0], said
