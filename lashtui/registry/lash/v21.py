@@ -104,9 +104,12 @@ _SCOPE_ID = (
 
 # The views over lash 21-24's tables (view.py installs them as TEMP views, which shadow the
 # tables of `main` for lashtui's unqualified SQL); process_leases and process_change_clock
-# are in version 10's shape already and are read as they are.
+# are in version 10's shape already and are read as they are. The processes view names the
+# table's rowid (a view has none of its own, so SQLite read `p.rowid` as NULL): lash's key is
+# a rowid table's TEXT PRIMARY KEY too, which takes NULL more than once, and each such row
+# is told apart, and named, by its rowid (registry/sql/blob_id.py), as in lashtui's files.
 VIEWS: tuple[str, ...] = (
-    f"""CREATE TEMP VIEW processes AS SELECT process_id,
+    f"""CREATE TEMP VIEW processes AS SELECT rowid AS rowid, process_id,
         registration_fingerprint AS registration_hash, {_SCOPE_ID} AS owner_scope_id,
         created_at_ms, updated_at_ms, change_seq,
         CASE status WHEN 'waiting' THEN 'running' ELSE status END AS status,

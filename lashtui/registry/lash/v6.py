@@ -71,10 +71,11 @@ def _provenance(stored: Json) -> Json:
 
 # The views over lash v6's tables (view.py installs them as TEMP views, which shadow the
 # tables of `main` for lashtui's unqualified SQL); tables already in version 10's shape
-# (process_events, process_handle_grants, process_wake_acks) are read as they are.
+# (process_events, process_handle_grants, process_wake_acks) are read as they are. The
+# processes view names the table's rowid (v21.py says why).
 VIEWS: tuple[str, ...] = (
-    f"""CREATE TEMP VIEW processes AS SELECT process_id, registration_hash, owner_scope_id,
-        created_at_ms, updated_at_ms, updated_at_ms AS change_seq, status,
+    f"""CREATE TEMP VIEW processes AS SELECT rowid AS rowid, process_id, registration_hash,
+        owner_scope_id, created_at_ms, updated_at_ms, updated_at_ms AS change_seq, status,
         lash_v6_record({SQLITE.stored_json("record_json")}) AS record_json
         FROM main.processes""",
     """CREATE TEMP VIEW process_change_clock AS SELECT 1 AS singleton,
