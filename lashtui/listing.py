@@ -239,15 +239,17 @@ def _cursor(process_id: Any) -> Any:
     return NULL_SHOWN if process_id is None else process_id
 
 
-def _named(process_id: Any) -> str:
+def _named(row: Row) -> str:
     """A row's id as the note on stderr names it, as every reader shows it: a blob's as
-    `b'...'`, a NULL id's as `NULL#4` (blob_id.py). The bytes themselves ended `ls --limit
-    N` whose last row was a blob's in a traceback (a text pattern asked of bytes)."""
+    `b'...'`, a NULL id's by its name, read in its record's place (`NULL#4`, `NULL##4`
+    where a text row is `NULL#4`: blob_id.py `null_name_sql`). The bytes themselves ended
+    `ls --limit N` whose last row was a blob's in a traceback (a text pattern asked of
+    bytes)."""
     from lashtui.registry.sql.blob_id import null_shown, shown_id
 
-    cursor = _cursor(process_id)
+    cursor = _cursor(row[1])
     if type(cursor) is int:
-        return null_shown(cursor)
+        return row[0] if isinstance(row[0], str) and row[0] else null_shown(cursor)
     return shown_id(cursor) if isinstance(cursor, bytes) else str(cursor)
 
 
@@ -280,7 +282,7 @@ class _Listing:
                 self.shown += len(rows)
                 # (a NULL id's row is named as every reader names it: blob_id.py)
                 self.after = _cursor(rows[-1][1])
-                self.last_id = _named(rows[-1][1])
+                self.last_id = _named(rows[-1])
                 yield rows, leases
             if self.cut or not full:
                 return

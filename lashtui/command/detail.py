@@ -31,6 +31,7 @@ from lashtui.registry.sql.blob_id import (
     NULL_SHOWN,
     blob_key,
     is_blob_row,
+    null_rowid,
     sql_literal,
 )
 from lashtui.tui import format as fmt
@@ -261,6 +262,8 @@ async def also_read_as(processes: Any, process_id: str) -> str | None:
             f"a row whose process_id column holds a blob reads as {process_id} too; "
             f"`lashtui show {shell_word(sql_literal(blob))}` shows it"
         )
+    if null_rowid(process_id) is not None:
+        return await _null_row_renamed(processes, process_id)
     if process_id != NULL_SHOWN:
         return None
     first = await processes.registry.page_processes(ProcessPageQuery(states=None, limit=1))
@@ -272,3 +275,29 @@ async def also_read_as(processes: Any, process_id: str) -> str | None:
         f"a row whose process_id column is NULL is listed as {named}, which `NULL` names "
         f"while no row has that id; `lashtui show {shell_word(named)}` shows it"
     )
+
+
+async def _null_row_renamed(processes: Any, process_id: str) -> str | None:
+    """For a text id spelled as a NULL id's row is named (`NULL#4`), the NULL row at that
+    rowid, if this text row took its name: that row is then listed with one `#` more
+    (blob_id.py `null_name_sql`), which `show` names. Asked by a spelling no text row has
+    (a `#` more each time one has), which names the NULL row whatever its `#`s."""
+    spelled = process_id
+    for _ in range(_MOST_TEXT_ROWS_ASKED):
+        spelled = "NULL#" + spelled[len("NULL") :]
+        other = await processes.registry.get_process(spelled)
+        if other is None:
+            return None  # (no NULL row at that rowid; on PostgreSQL, never one)
+        if (other.undecodable or "").startswith(NULL_ID_WORDS):
+            if len(other.id) <= len(process_id):
+                return None  # (its name never was this row's: a shorter one was free)
+            return (
+                f"the row whose process_id column is NULL at rowid {null_rowid(process_id)} "
+                f"is listed as {other.id}, since this row has its name; "
+                f"`lashtui show {shell_word(other.id)}` shows it"
+            )
+    return None
+
+
+# How many more text rows spelled as NULL rows' names `_null_row_renamed` walks past.
+_MOST_TEXT_ROWS_ASKED = 16

@@ -29,15 +29,19 @@ its text (TEXT affinity), so NULL and a blob are all that is not text there. Bef
 id failed `sweep`, `worker --once` and every drive whole ("failed to decode process
 registry row: process_id"), and `ls` and the dashboard left the row out unsaid (an `IN`
 never matches NULL). Now it is read by its rowid (`read_id`: an int, which no text id
-reads as) and named `NULL#<rowid>` (`null_shown`, `NULL#4`), a stand-in that says why
+reads as) and named `NULL#<rowid>` (`NULL#4`), with one `#` more while a text row has
+that id (`null_name_sql`, `null_name`: `NULL##4` beside a text row `NULL#4`, which keeps
+its id), so no two rows a read lists are named alike. It is a stand-in that says why
 (`NULL_ID_WORDS`) like a blob's: listed first (where SQLite sorts NULL), several of them
-by rowid, each one row of its own, skipped and counted by the worker and the sweep, found
-by `show NULL#4` when no row has that text as its id, refused by every action. `NULL`
-alone (`NULL_SHOWN`, as sqlite3 quotes it) still names the first by rowid when no row has
-that text as its id. Before, every NULL row read as `NULL`, so several listed as one (the
-first by rowid) while the census counted each, and a text row `NULL` read as one with
-them. PostgreSQL's primary key is NOT NULL. A registry lash wrote is read through views,
-which have no rowid (SQLite reads it NULL): there its NULL rows still read as one `NULL`.
+by rowid, each one row of its own, skipped and counted by the worker and the sweep,
+found by its name (`show 'NULL##4'`; any number of `#`s where no text
+row has that spelling), matched by it by a text filter (filter.py), refused by every
+action. `NULL` alone (`NULL_SHOWN`, as sqlite3 quotes it) still names the first by rowid
+when no row has that text as its id. Before, every NULL row read as `NULL`, so several
+listed as one (the first by rowid) while the census counted each, and a text row `NULL`
+read as one with them; then a text row `NULL#4` took the NULL row's name. PostgreSQL's
+primary key is NOT NULL. A registry lash wrote is read through views, which name the
+table's rowid (lash/v21.py), so its NULL rows are named the same way.
 
 A text id may be spelled as one of these (`NULL`, `b'zz'`): that text row wins the
 spelling, so a command aimed at it is never turned onto a row nothing acts on when another
@@ -68,24 +72,48 @@ NULL_ID_WORDS = (
 # what names the first NULL row by rowid (`null_key`), and how a NULL row read without its
 # rowid is named (a registry lash wrote: its views have none).
 NULL_SHOWN = "NULL"
-# How a NULL row is named, by its rowid (`null_shown`), which SQLite gives any whole number.
-_NULL_BY_ROWID = re.compile(r"NULL#(-?[0-9]{1,19})")
+# How a NULL row is named, by its rowid (`null_shown`), which SQLite gives any whole number:
+# `NULL#4`, or with more `#`s where a text row has that id (`null_name`). Any number of them
+# names the same row wherever no text row has that very spelling.
+_NULL_BY_ROWID = re.compile(r"NULL#+(-?[0-9]{1,19})")
 
 
 def null_shown(rowid: int | None) -> str:
-    """A NULL id's row as every reader names it: by its rowid (`NULL#4`), or `NULL` where
-    the read had none (a view's)."""
+    """A NULL id's row as it is named when no text row has that id (`null_name`): by its
+    rowid (`NULL#4`), or `NULL` where the read had none."""
     return NULL_SHOWN if rowid is None else f"NULL#{rowid}"
 
 
+def null_name_sql(rowid: str = "p.rowid") -> str:
+    """SQL for the name of the NULL id's row at `rowid` (an expression of the outer
+    query): `NULL#4`, with one `#` more for as long as a text row has that id (`null_name`
+    in Python). A text row keeps its own id (every command names it so), so the NULL row
+    gives way, and no two rows a read lists are named alike: a text row `NULL#4` beside the
+    NULL row at rowid 4 lists as `NULL#4`, the NULL row as `NULL##4`. Asked only of a NULL
+    id's row: an index probe of the key a `#`."""
+    return (
+        "(WITH RECURSIVE h(n) AS (SELECT '#' UNION ALL SELECT n || '#' FROM h WHERE EXISTS "
+        f"(SELECT 1 FROM processes t WHERE t.process_id = 'NULL' || h.n || {rowid})) "
+        f"SELECT 'NULL' || max(n) || {rowid} FROM h)"
+    )
+
+
+def null_name(conn: Tx, rowid: int) -> str:
+    """The name of the NULL id's row at `rowid` (`null_name_sql`, asked from Python)."""
+    name = null_shown(rowid)
+    while conn.execute("SELECT 1 FROM processes WHERE process_id = ?", (name,)).fetchone():
+        name = "NULL#" + name[len("NULL") :]
+    return name
+
+
 def null_rowid(text: str) -> int | None:
-    """The rowid `NULL#4` names, or None if `text` is not spelled so."""
+    """The rowid `NULL#4` (or `NULL##4`...) names, or None if `text` is not spelled so."""
     spelled = _NULL_BY_ROWID.fullmatch(text)
     return int(spelled.group(1)) if spelled is not None else None
 
 
 def is_null_spelling(text: str) -> bool:
-    """Whether `text` is spelled as a NULL row is named (`NULL`, `NULL#4`)."""
+    """Whether `text` is spelled as a NULL row is named (`NULL`, `NULL#4`, `NULL##4`)."""
     return text == NULL_SHOWN or _NULL_BY_ROWID.fullmatch(text) is not None
 
 
@@ -144,9 +172,9 @@ def stored_key(conn: Tx, process_id: str | bytes | int) -> str | bytes | int:
 
 
 def null_key(conn: Tx, process_id: str) -> int | None:
-    """The rowid of the NULL id's row `process_id` names (`NULL#4`; `NULL`: the first by
-    rowid), if there is one, whatever text rows there are (asked where none has that text
-    as its id). Always None on PostgreSQL, whose primary key is NOT NULL."""
+    """The rowid of the NULL id's row `process_id` names (`NULL#4`, `NULL##4`; `NULL`: the
+    first by rowid), if there is one, whatever text rows there are (asked where none has
+    that text as its id). Always None on PostgreSQL, whose primary key is NOT NULL."""
     if dialect(conn).name != "sqlite":
         return None
     if process_id == NULL_SHOWN:

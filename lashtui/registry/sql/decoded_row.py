@@ -210,11 +210,17 @@ def decode_row(row: Row) -> ProcessRecord:
     if isinstance(row[1], bytes):  # (blob_id.py; its record, whatever it says, unread)
         return undecodable_record((None, shown_id(row[1]), *row[2:]), BLOB_ID_WORDS)
     if row[1] is None or type(row[1]) is int:  # (blob_id.py: a NULL id, by its rowid)
-        return undecodable_record((None, null_shown(row[1]), *row[2:]), NULL_ID_WORDS)
+        return undecodable_record((None, _null_named(row), *row[2:]), NULL_ID_WORDS)
     try:
         return checked(keyed(decode_record(row[0]), row[1]), row[6])
     except DECODE_ERRORS as error:
         return stand_in(row, error)
+
+
+def _null_named(row: Row) -> str:
+    """A NULL id's row's name: read in its record's place (fetch.py `NULL_ROW_COLUMNS`,
+    `row_columns`: `NULL##4` where a text row is `NULL#4`), else told from its rowid."""
+    return row[0] if isinstance(row[0], str) and row[0] else null_shown(row[1])
 
 
 def stand_in(row: Row, error: BaseException) -> ProcessRecord:

@@ -16,7 +16,14 @@ import sqlite3
 from typing import Any
 
 from lashtui.errors import InvalidRequest
-from lashtui.registry.sql.blob_id import blob_key, is_null_spelling, null_row, read_id, stored_key
+from lashtui.registry.sql.blob_id import (
+    blob_key,
+    is_null_spelling,
+    null_name_sql,
+    null_row,
+    read_id,
+    stored_key,
+)
 from lashtui.registry.sql.dialect import MAX_STORED_BYTES, Dialect, Tx, dialect
 from lashtui.registry.sql.long_id import cut_rows, is_cut
 from lashtui.registry.sql.stored_text import as_read, read_text
@@ -51,8 +58,9 @@ ROW_COLUMN_LIST = (
 ROW_COLUMNS = ", ".join(ROW_COLUMN_LIST)
 # The same for the rows of cut ids (long_id.py `cut_rows`), whose records are never decoded.
 CUT_ROW_COLUMNS = ", ".join(("''", *ROW_COLUMN_LIST[1:]))
-# ...and for NULL ids' rows (SQLite only), their id read as their rowid (blob_id.py).
-NULL_ROW_COLUMNS = ", ".join(("''", "p.rowid", *ROW_COLUMN_LIST[2:]))
+# ...and for NULL ids' rows (SQLite only), their id read as their rowid and their name in
+# the record's place (blob_id.py `null_name_sql`; a NULL id's record is never read).
+NULL_ROW_COLUMNS = ", ".join((null_name_sql(), "p.rowid", *ROW_COLUMN_LIST[2:]))
 Row = tuple[Any, ...]
 
 
@@ -88,7 +96,12 @@ def _record_column(sql: Dialect, unread: str | None) -> str:
     record = sql.stored_json("p.record_json")
     if unread is not None:
         record = f"CASE WHEN {unread} THEN NULL ELSE {record} END"
+    if sql.name == "sqlite":  # a NULL id's row: its name (`NULL_ROW_COLUMNS`), never its record
+        record = f"CASE WHEN p.process_id IS NULL THEN {_NULL_NAME} ELSE {record} END"
     return record
+
+
+_NULL_NAME = null_name_sql()
 
 
 # A lease holder's liveness JSON (lease table `l`) as every read takes it: NULL past the

@@ -15,6 +15,7 @@ import heapq
 import itertools
 from typing import NamedTuple, Protocol
 
+from lashtui.registry.sql.blob_id import null_name_sql
 from lashtui.registry.sql.decoded_wait import DECODES_WAITING
 from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, has_backslash
 from lashtui.registry.sql.fetch import fetch_rows
@@ -452,7 +453,7 @@ def text_filter(text: str, sql: Dialect) -> Arm:
     lower = "lower" if text.isascii() or sql.name != "sqlite" else UNICODE_LOWER
     needle = text.lower()
     # A substring test, not LIKE: the text is matched literally, % and _ included.
-    fields = ("p.process_id", "p.owner_scope_id", label_sql(sql))
+    fields = (_shown_id(sql), "p.owner_scope_id", label_sql(sql))
     terms = [sql.contains(f"{lower}({field})") for field in fields]
     if sql.name == "sqlite":
         # A record that names a read key twice (`identity.label`, `disposition`, ...) does
@@ -461,6 +462,16 @@ def text_filter(text: str, sql: Dialect) -> Arm:
         # of a row whose label matched (repeated.py); a page stops at its limit.
         terms[2] = f"(CASE WHEN {terms[2]} THEN NOT {repeated_sql(sql)} ELSE 0 END)"
     return f"({' OR '.join(terms)})", [needle, needle, needle]
+
+
+def _shown_id(sql: Dialect) -> str:
+    """The id a text filter matches: as it is listed, so on SQLite a NULL id's row by its
+    name (blob_id.py `null_name_sql`: `NULL#4`), which is asked only of such a row
+    (`coalesce` stops at the first value). It tested the column alone, which is NULL there:
+    `ls --filter 'NULL#4'` and the dashboard's `/` never found the row listed so."""
+    if sql.name != "sqlite":
+        return "p.process_id"  # (PostgreSQL's primary key is NOT NULL)
+    return f"coalesce(p.process_id, {null_name_sql()})"
 
 
 # How `id_page_statements` is told its cursor is a row whose id is not text (blob_id.py

@@ -53,7 +53,7 @@ from lashtui.model import (
     ProcessRecord,
     ProcessState,
 )
-from lashtui.registry.sql.blob_id import null_shown, read_id, shown_id
+from lashtui.registry.sql.blob_id import null_name, null_shown, read_id, shown_id
 from lashtui.registry.sql.ceiling import excluded, within_ceiling
 from lashtui.registry.sql.decoded_row import decode_row
 from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, dialect, has_backslash
@@ -150,7 +150,7 @@ def census(conn: Tx) -> ProcessCensus:
         found = fetch_rows(
             conn, f"SELECT {pid} FROM processes p WHERE {no_state_sql('p.status')}"
         )
-        no_state_ids = frozenset(_shown(process_id) for (process_id,) in found)
+        no_state_ids = frozenset(_named(conn, process_id) for (process_id,) in found)
     sql = dialect(conn)
     if sql.name != "sqlite":
         return ProcessCensus(
@@ -179,7 +179,7 @@ def _live_on_sqlite(conn: Tx, large: tuple[int, ...]) -> tuple[dict[str, str], d
         f"SELECT {read_id()}, {waiting_sql(dialect(conn))} FROM processes p "
         f"WHERE p.status = 'running'{left_out}"
     )
-    not_text: list[tuple[str, str]] = []
+    not_text: list[tuple[object, str]] = []
     try:
         rows: Iterable[Row] = conn.execute(live_sql, params)
         live = _live_by_id(rows, not_text, running, waiting)
@@ -200,9 +200,10 @@ def _live_on_sqlite(conn: Tx, large: tuple[int, ...]) -> tuple[dict[str, str], d
             if isinstance(pid, str):
                 live[str(as_read(pid))] = running
             else:
-                not_text.append((_shown(pid), running))
+                not_text.append((pid, running))
     unkeyed: Counter[str] = Counter()
-    for shown, state in not_text:  # after every text id, which keeps its own (blob_id.py)
+    for pid, state in not_text:  # after every text id, which keeps its own (blob_id.py)
+        shown = _named(conn, pid)
         if shown in live:
             unkeyed[state] += 1  # counted: a stand-in spelled as a text id is (keyed alike)
         else:
@@ -211,26 +212,34 @@ def _live_on_sqlite(conn: Tx, large: tuple[int, ...]) -> tuple[dict[str, str], d
 
 
 def _live_by_id(
-    rows: Iterable[Row], not_text: list[tuple[str, str]], running: str, waiting: str
+    rows: Iterable[Row], not_text: list[tuple[object, str]], running: str, waiting: str
 ) -> dict[str, str]:
     """The live rows whose id is text, by id; those whose id is not (NULL, a blob) go to
-    `not_text`, as read (`_shown`), for the census to key after every text id."""
+    `not_text`, as read, for the census to name (`_named`) and key after every text id."""
     live: dict[str, str] = {}
     for pid, parked in rows:
         state = waiting if parked else running
         if isinstance(pid, str):
             live[str(as_read(pid))] = state
         else:
-            not_text.append((_shown(pid), state))
+            not_text.append((pid, state))
     return live
 
 
-def _shown(process_id: object) -> str:
-    """An id as the census counts it: as every reader holds it (a NULL id by its rowid, read
-    as an int; a blob: blob_id.py)."""
+def _shown(process_id: object, name: object = None) -> str:
+    """An id as every reader holds it (a NULL id by its rowid, read as an int, named by
+    `name` when the read took its name, fetch.py `NULL_ROW_COLUMNS`; a blob: blob_id.py)."""
     if process_id is None or type(process_id) is int:
-        return null_shown(process_id)
+        return name if isinstance(name, str) and name else null_shown(process_id)
     return shown_id(process_id) if isinstance(process_id, bytes) else str(as_read(process_id))
+
+
+def _named(conn: Tx, process_id: object) -> str:
+    """An id read alone as the census counts it: `_shown`, a NULL id by its name
+    (blob_id.py `null_name`: `NULL##4` where a text row is `NULL#4`)."""
+    if type(process_id) is int:
+        return null_name(conn, process_id)
+    return _shown(process_id)
 
 
 def _live_on_postgres(conn: Tx, sql: Dialect) -> dict[str, str]:
@@ -253,7 +262,7 @@ def _live_on_postgres(conn: Tx, sql: Dialect) -> dict[str, str]:
 
 def get_many(conn: Tx, process_ids: list[str]) -> dict[str, ProcessRecord]:
     # (a NULL id's or a blob's row as every reader names it: blob_id.py)
-    return {_shown(row[1]): decode_row(row) for row in stored_rows(conn, process_ids)}
+    return {_shown(row[1], row[0]): decode_row(row) for row in stored_rows(conn, process_ids)}
 
 
 def check_limit(limit: int, what: str, least: int = 0) -> None:

@@ -27,7 +27,7 @@ from lashtui.model.limit import MAX_ID_CHARS
 from lashtui.model.probe import LEASE_AHEAD_MS
 from lashtui.registry.sql.activity import _indexed
 from lashtui.registry.sql.backlog_mark import MARKED
-from lashtui.registry.sql.blob_id import null_shown, read_id, shown_id
+from lashtui.registry.sql.blob_id import null_name, null_shown, read_id, shown_id
 from lashtui.registry.sql.ceiling import excluded, within_ceiling
 from lashtui.registry.sql.dialect import Dialect, Tx, dialect
 from lashtui.registry.sql.fetch import fetch_rows
@@ -63,13 +63,14 @@ def _least_null(sql: Dialect, condition: str = "TRUE") -> str:
     return f"min(CASE WHEN p.process_id IS NULL AND {condition} THEN {rowid} END)"
 
 
-def _named(first: First | None) -> str | None:
-    """A `First` as every reader names its row (blob_id.py: `NULL#4`, `b'zz'`)."""
+def _named(conn: Tx, first: First | None) -> str | None:
+    """A `First` as every reader names its row (blob_id.py: `NULL#4`, `NULL##4` where a
+    text row is `NULL#4`, `b'zz'`)."""
     if first is None:
         return None
     value = first[1]
     if first[0] == 0:
-        return null_shown(value if type(value) is int else None)
+        return null_name(conn, value) if type(value) is int else null_shown(None)
     return shown_id(value) if isinstance(value, bytes) else str(value)
 
 
@@ -337,7 +338,7 @@ def facts(conn: Tx, now_ms: int, failed_since_ms: int) -> ProbeFacts:
         failed_since_ms=failed_since_ms,
         failed_since=_failed(conn, failed_since_ms),
         unknown_state=no_state + not_running + repeated,
-        unknown_state_first=_named(min(firsts, default=None)),
+        unknown_state_first=_named(conn, min(firsts, default=None)),
         long_ids=long_ids,
         long_ids_first=None if first_long_id is None else str(first_long_id),
     )
