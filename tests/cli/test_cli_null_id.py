@@ -65,15 +65,14 @@ def test_sweep_and_worker_once_skip_it_and_go_on(tmp_path: Path) -> None:
         "sweep: one pass, 2 rows looked at: 1 runnable, left for a worker, "
         "1 skipped (undecodable)\n"
     )
-    assert f"skipped NULL: {WHY}" in swept.stderr
+    assert f"skipped NULL#2: {WHY}" in swept.stderr
     cancel = run("cancel", "NULL", db=db)  # (it said "unknown process")
     assert cancel.returncode == 1 and cancel.stdout == f"NULL: refused: {REFUSED}\n", cancel
 
     once = run("worker", "--once", db=db)
     assert once.returncode == 0, once.stderr
     assert once.stdout == "worker: one pass, 2 rows looked at: 1 ran, 1 skipped (undecodable)\n"
-    assert f"skipped NULL: {WHY}" in once.stderr
-    # (`ls` names the row by its rowid; the worker and the sweep still say `NULL`)
+    assert f"skipped NULL#2: {WHY}" in once.stderr  # (by its rowid, as `ls` names it)
     assert statuses(db) == {"NULL#2": "running", "good": "failed"}  # (echo: no such engine)
 
 
@@ -84,7 +83,7 @@ def test_a_long_running_worker_drives_past_it(tmp_path: Path, workers: list[Work
     worker.until_event("run_ended", "good")
     start(db, "later", steps({"finish": "done"}))  # started while it runs: still driven
     assert worker.until_event("run_ended", "later")["outcome"] == "completed"
-    assert any(f"skipped NULL: {WHY}" in line for line in worker.lines), worker.lines
+    assert any(f"skipped NULL#2: {WHY}" in line for line in worker.lines), worker.lines
 
 
 def test_ls_show_events_check_and_actions_name_it_alike(tmp_path: Path) -> None:

@@ -3,9 +3,12 @@ seeded with raw SQL: three NULL rows beside a text row `NULL`, a text row `NULL#
 the NULL row at rowid 2 would have) and ordinary rows (tests/lash/test_lash_null_rows.py:
 the same in registries lash wrote).
 
-Before, the text row `NULL#2` took that name from the NULL row at rowid 2: `ls` listed two
-rows `NULL#2`, `show 'NULL#2'` and `check`'s hint led to the text row, `--after 'NULL#2'`
-went on from it. Now a NULL row is `NULL#<rowid>`, with one `#` more while a text row has that id
+Before: `sweep`, `worker --once` and a worker's drive named every NULL row `NULL` in their
+"skipped" lines (three rows read as one; a drive listed the backlog's first two rows, both
+NULL ones, so `worker --once` ran none of it); and the text row `NULL#2` took that name from
+the NULL row at rowid 2 (`ls` listed two rows `NULL#2`, `show 'NULL#2'` and `check`'s hint
+led to the text row, `--after 'NULL#2'` went on from it). Now a NULL row is `NULL#<rowid>`,
+with one `#` more while a text row has that id
 (registry/sql/blob_id.py `null_name_sql`): the text row keeps its id, and every name listed
 is one row's, which every command takes back to that row."""
 
@@ -47,6 +50,35 @@ def registry(tmp_path: Path, no_state: bool = False) -> Path:
     conn.close()
     assert [pid for _, pid in stored_ids] == ["good", None, None, None, "NULL", "NULL#2", "other"]
     return db
+
+
+def skipped(err: str) -> list[str]:
+    """The rows a pass's log says it skipped for a NULL id, in the order logged."""
+    return re.findall(rf"skipped (\S+): {NULL_WHY}", err)
+
+
+def test_the_sweep_and_the_worker_name_each_null_row_they_skip(tmp_path: Path) -> None:
+    # They said "skipped NULL" of each (the sweep three times, the worker once: it logs a
+    # name once), and the drive of `worker --once` listed two NULL rows of the backlog
+    # and nothing else of it: "3 rows looked at: 3 skipped", none of the four run.
+    db = registry(tmp_path)
+
+    swept = run("sweep", db=db)
+    assert swept.returncode == 0, swept.stderr
+    assert swept.stdout == (
+        "sweep: one pass, 7 rows looked at: 4 runnable, left for a worker, "
+        "3 skipped (undecodable)\n"
+    )
+    assert sorted(skipped(swept.stderr)) == sorted(NAMES), swept.stderr
+
+    once = run("worker", "--once", db=db)
+    assert once.returncode == 0, once.stderr
+    assert once.stdout == "worker: one pass, 7 rows looked at: 4 ran, 3 skipped (undecodable)\n"
+    assert sorted(skipped(once.stderr)) == sorted(NAMES), once.stderr
+    # Each name it logged is the row `show` finds by it.
+    for name in NAMES:
+        shown = run("show", name, db=db)
+        assert shown.stdout.startswith(f"{name}  ") and NULL_WHY in shown.stdout, shown
 
 
 def listed(capsys: pytest.CaptureFixture[str], db: Path, *flags: str) -> tuple[list[str], str]:

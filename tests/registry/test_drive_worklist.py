@@ -334,7 +334,8 @@ async def test_a_drive_reads_the_index_and_the_leases_not_every_running_row(
         f"SCAN p USING INDEX {STALE_INDEX}",
         "SEARCH p USING INDEX processes_status_process_idx (status=? AND process_id=?)",
         "SCAN l",
-        "SEARCH p USING INDEX processes_status_process_idx (status=?)",
+        # (from the first text id: NULL ids are listed apart, drive.py `_not_text_backlog`)
+        "SEARCH p USING INDEX processes_status_process_idx (status=? AND process_id>?)",
     ]
 
 

@@ -33,8 +33,8 @@ reads as) and named `NULL#<rowid>` (`NULL#4`), with one `#` more while a text ro
 that id (`null_name_sql`, `null_name`: `NULL##4` beside a text row `NULL#4`, which keeps
 its id), so no two rows a read lists are named alike. It is a stand-in that says why
 (`NULL_ID_WORDS`) like a blob's: listed first (where SQLite sorts NULL), several of them
-by rowid, each one row of its own, skipped and counted by the worker and the sweep,
-found by its name (`show 'NULL##4'`; any number of `#`s where no text
+by rowid, each one row of its own, skipped, counted and named by the worker and the sweep
+(work_item.py), found by its name (`show 'NULL##4'`; any number of `#`s where no text
 row has that spelling), matched by it by a text filter (filter.py), refused by every
 action. `NULL` alone (`NULL_SHOWN`, as sqlite3 quotes it) still names the first by rowid
 when no row has that text as its id. Before, every NULL row read as `NULL`, so several

@@ -76,10 +76,14 @@ def drive_work_items(
         )
         rest_values = (*large, now, *values)
     running, by_id = sql.running_by_id()
+    # The backlog's first text ids: NULL ids sort first, and two of them were all the drive
+    # listed of a backlog, so `worker --once` ran none of its rows (nothing was handed to
+    # the batch claim). They are listed apart, each one (`_not_text_backlog`).
+    text_ids = " AND p.process_id IS NOT NULL" if sql.name == "sqlite" else ""
     rows = fetch_rows(
         conn,
         f"SELECT * FROM ({rest}) rest "
-        f"UNION ALL SELECT * FROM ({select} WHERE {running}{skip} "
+        f"UNION ALL SELECT * FROM ({select} WHERE {running}{skip}{text_ids} "
         f"AND ({backlog}) IS TRUE ORDER BY {by_id} LIMIT ?) backlog "
         "ORDER BY 1",
         (*rest_values, *large, now, BACKLOG_LISTED),
@@ -100,12 +104,12 @@ def _not_text_backlog(
     "3 rows looked at: 3 ran" of a registry whose fourth row it could never run, unsaid.
     Listed, each is a work item the worker skips, counts and names (`_work_item`). Each of
     the two reads seeks its range of the (status, process_id) index (an OR of them made
-    SQLite walk every running row); several NULL ids list as one, as every read lists them."""
+    SQLite walk every running row); each NULL id is read as its rowid, one item a row (it
+    read the first alone, LIMIT 1, when every NULL id read as `NULL`)."""
     listed = {row[0] for row in rows if not isinstance(row[0], str)}
     found: list[Row] = []
-    arms = (("p.process_id IS NULL", " LIMIT 1"), (f"p.process_id >= {_NO_BYTES}", ""))
-    for bound, limit in arms:
-        for row in fetch_rows(conn, f"{select} AND {bound} AND {backlog}{limit}", values):
+    for bound in ("p.process_id IS NULL", f"p.process_id >= {_NO_BYTES}"):
+        for row in fetch_rows(conn, f"{select} AND {bound} AND {backlog}", values):
             if row[0] not in listed:
                 found.append(row)
     return found

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from lashtui.model import LeaseOwnerIdentity, ProcessLease, ProcessWorkItem, RecoveryDisposition
 from lashtui.model.lease import liveness_provably_dead
-from lashtui.registry.sql.blob_id import NULL_SHOWN, shown_id
+from lashtui.registry.sql.blob_id import NULL_SHOWN, null_name, read_id, shown_id
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.fetch import LEASE_ROW_COLUMNS, id_among, past_ceiling
+from lashtui.registry.sql.filter import sqlite_order
 from lashtui.registry.sql.lease_row import _decode_liveness, read_lease
 from lashtui.registry.sql.row import Row, fetch_rows, load_record
 from lashtui.registry.sql.stored_text import as_read, past_read, read_text
@@ -38,7 +39,7 @@ def _with_unread(
         f"WHERE p.status = 'running' AND {id_among(large)}{barred}",
         (*large, *values),
     )
-    return sorted(rows, key=lambda row: str(row[0]))
+    return sorted(rows, key=sqlite_order)  # (a NULL id's rowid first, as SQLite orders it)
 
 
 def _barred(
@@ -77,8 +78,11 @@ def _work_item_select(
     if unread:
         disposition = f"CASE WHEN {unread} THEN NULL ELSE {disposition} END"
         requested = f"CASE WHEN {unread} THEN NULL ELSE {requested} END"
+    # On SQLite a NULL id as its rowid (blob_id.py `read_id`), so that each such row is an
+    # item of its own, named apart in what the worker and the sweep skip (`_work_item`).
+    pid = read_id() if sql.name == "sqlite" else read_text("p.process_id")
     return (
-        f"SELECT {read_text('p.process_id')}, {disposition}, {requested}, "
+        f"SELECT {pid}, {disposition}, {requested}, "
         f"{LEASE_ROW_COLUMNS}{more} "
         f"FROM {source} LEFT JOIN process_leases l ON l.process_id = p.process_id"
     )
@@ -86,9 +90,9 @@ def _work_item_select(
 
 def _work_item(conn: Tx, row: Row) -> ProcessWorkItem:
     process_id, disposition, requested, *columns = row
-    if process_id is None or isinstance(process_id, bytes):  # NULL, a blob: never claimed
+    if process_id is None or isinstance(process_id, bytes | int):  # NULL, a blob: never claimed
         return ProcessWorkItem(
-            process_id=NULL_SHOWN if process_id is None else shown_id(process_id),
+            process_id=_not_text_named(conn, process_id),
             disposition=RecoveryDisposition.EXTERNALLY_OWNED,
             lease=None,
             undecodable=True,
@@ -117,6 +121,15 @@ def _work_item(conn: Tx, row: Row) -> ProcessWorkItem:
         abandon_requested=bool(requested),
         lease=lease,
     )
+
+
+def _not_text_named(conn: Tx, process_id: int | bytes | None) -> str:
+    """A work item's id that is not text as every reader names it (blob_id.py): a NULL
+    id's by its rowid (`NULL#4`, `NULL##4` where a text row is `NULL#4`), a blob's
+    `b'...'`. Each NULL row was `NULL`: three skipped read as one."""
+    if isinstance(process_id, bytes):
+        return shown_id(process_id)
+    return NULL_SHOWN if process_id is None else null_name(conn, process_id)
 
 
 def _decoded_item(conn: Tx, process_id: str, lease: ProcessLease | None) -> ProcessWorkItem:
