@@ -53,7 +53,7 @@ from lashtui.model import (
     ProcessRecord,
     ProcessState,
 )
-from lashtui.registry.sql.blob_id import null_name, null_shown, read_id, shown_id
+from lashtui.registry.sql.blob_id import null_names, null_shown, read_id, shown_id
 from lashtui.registry.sql.ceiling import excluded, within_ceiling
 from lashtui.registry.sql.decoded_row import decode_row
 from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, dialect, has_backslash
@@ -150,7 +150,9 @@ def census(conn: Tx) -> ProcessCensus:
         found = fetch_rows(
             conn, f"SELECT {pid} FROM processes p WHERE {no_state_sql('p.status')}"
         )
-        no_state_ids = frozenset(_named(conn, process_id) for (process_id,) in found)
+        ids = [value for (value,) in found]
+        named = null_names(conn, [value for value in ids if type(value) is int])
+        no_state_ids = frozenset(_shown(value, _name(named, value)) for value in ids)
     sql = dialect(conn)
     if sql.name != "sqlite":
         return ProcessCensus(
@@ -202,8 +204,9 @@ def _live_on_sqlite(conn: Tx, large: tuple[int, ...]) -> tuple[dict[str, str], d
             else:
                 not_text.append((pid, running))
     unkeyed: Counter[str] = Counter()
+    named = null_names(conn, [pid for pid, _ in not_text if type(pid) is int])
     for pid, state in not_text:  # after every text id, which keeps its own (blob_id.py)
-        shown = _named(conn, pid)
+        shown = _shown(pid, _name(named, pid))  # (a NULL id by its name: `null_names`)
         if shown in live:
             unkeyed[state] += 1  # counted: a stand-in spelled as a text id is (keyed alike)
         else:
@@ -215,7 +218,7 @@ def _live_by_id(
     rows: Iterable[Row], not_text: list[tuple[object, str]], running: str, waiting: str
 ) -> dict[str, str]:
     """The live rows whose id is text, by id; those whose id is not (NULL, a blob) go to
-    `not_text`, as read, for the census to name (`_named`) and key after every text id."""
+    `not_text`, as read, for the census to name (`null_names`) and key after every text id."""
     live: dict[str, str] = {}
     for pid, parked in rows:
         state = waiting if parked else running
@@ -234,12 +237,8 @@ def _shown(process_id: object, name: object = None) -> str:
     return shown_id(process_id) if isinstance(process_id, bytes) else str(as_read(process_id))
 
 
-def _named(conn: Tx, process_id: object) -> str:
-    """An id read alone as the census counts it: `_shown`, a NULL id by its name
-    (blob_id.py `null_name`: `NULL##4` where a text row is `NULL#4`)."""
-    if type(process_id) is int:
-        return null_name(conn, process_id)
-    return _shown(process_id)
+def _name(named: dict[int, str], process_id: object) -> str | None:
+    return named.get(process_id) if type(process_id) is int else None
 
 
 def _live_on_postgres(conn: Tx, sql: Dialect) -> dict[str, str]:
