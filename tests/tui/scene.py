@@ -127,6 +127,21 @@ async def until(pilot: Pilot[Any], condition: Any, within: float = 10) -> None:
             await pilot.pause(0.05)
 
 
+async def click_drawn(pilot: Pilot[Any], selector: str, within: float = 10) -> None:
+    """Click `selector` on the current screen once it is drawn. A screen just pushed is laid
+    out on a later turn of the loop, and until then its widgets' regions are empty: Pilot's
+    `click` reads the region before it lets the app run, so a click made then landed at
+    (0, 0), on no button, and the test waited in vain for what the button does (under load,
+    every run in two; a quiet machine lays the dialog out first, nearly always)."""
+
+    def drawn() -> bool:
+        found = pilot.app.screen.query(selector)
+        return bool(found) and found.first().region.area > 0
+
+    await until(pilot, drawn, within)
+    assert await pilot.click(selector), f"the click missed {selector}"
+
+
 async def home_loaded(pilot: Pilot[Any]) -> ProcessesScreen:
     """The Processes view, once its first read is on screen."""
     screen = pilot.app.screen

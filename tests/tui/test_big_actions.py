@@ -28,7 +28,7 @@ from lashtui.tui.command_line import parse
 from lashtui.tui.screens.modals import AbandonScreen, ConfirmScreen, SignalScreen
 from lashtui.tui.screens.prune import PruneScreen
 from lashtui.tui.widgets.process_table import ProcessTable
-from tests.tui.scene import START_MS, home_loaded, seed_many, until
+from tests.tui.scene import START_MS, click_drawn, home_loaded, seed_many, until
 
 ROWS = 300  # every second one completed: 150 terminal, 150 running
 DAY_MS = 86_400_000
@@ -324,11 +324,14 @@ async def test_a_form_action_runs_once_the_count_is_typed(big: Any) -> None:
         await until(pilot, lambda: len(home.marked) == 150)
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, AbandonScreen))
-        await pilot.click("#request")
+        await click_drawn(pilot, "#request")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
-        await pilot.click("#typed-count")
+        await click_drawn(pilot, "#typed-count")
         await pilot.press("1", "5", "0", "enter")  # in the field, with the right count: Yes
-        await until(pilot, lambda: any("abandon" in n.title for n in app._notifications))
+        # The result, not any notice titled so: an action still running after 1 s says
+        # `abandon request: still in progress` under the same title (`STILL_WORKING_S`),
+        # which under load came first, and the rows were read before they were written.
+        await until(pilot, lambda: any("150 requested" in n.message for n in app._notifications))
     requested = await processes.observe(["p-000001", "p-000299"])
     assert all(p.abandon_request is not None for p in requested.values())
 

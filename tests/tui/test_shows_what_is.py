@@ -22,7 +22,7 @@ from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.modals import ConfirmScreen, TransferScreen
 from lashtui.tui.widgets.process_table import ProcessTable
 from tests.builders import ext, ob
-from tests.tui.scene import START_MS, far, home_loaded, until
+from tests.tui.scene import START_MS, click_drawn, far, home_loaded, until
 
 SIZE = (160, 24)
 
@@ -56,7 +56,7 @@ async def test_the_detail_names_a_frames_grant_and_a_transfer_from_it_moves_it(
             form.query_one("#to-scope", Input).value = "session:bob"
             form.query_one("#transfer", Button).press()
             await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))  # then it asks
-            await pilot.click("#yes")
+            await click_drawn(pilot, "#yes")
             await until(pilot, lambda: app.screen is detail)
             # The form closes first; the transfer it asked for lands on a later loop turn.
             async with asyncio.timeout(10):
