@@ -31,6 +31,7 @@ from lashtui.errors import InvalidRequest
 from lashtui.model.event import ProcessEvent
 from lashtui.model.observed import ObservedProcess
 from lashtui.model.output import ProcessLifecycleStatus
+from lashtui.model.owner import owner
 from lashtui.model.state import lease_lapsed
 from lashtui.model.wire import WireModel, omitted
 from lashtui.untrusted import printable_name, utc_text
@@ -165,14 +166,28 @@ def no_lease_held(process: ObservedProcess) -> str:
     return "its owner's lease has lapsed" if lease_lapsed(process) else "its owner holds no lease"
 
 
+def lease_unknown(process: ObservedProcess) -> str:
+    """Why nothing can be said of who runs a row whose lease does not decode (another
+    program stored a value no reader takes: an owner id of 100,000 characters)."""
+    return (
+        f"its lease could not be decoded ({process.lease_undecodable}), so whether a "
+        "worker is running it is not known; no worker or sweep takes it until "
+        "end-undecodable ends it"
+    )
+
+
 def signal_then(process: ObservedProcess, name: str, now_ms: int) -> str:
     """After a signal stored on a live row: what receives it, and when. A wait on it
-    resumes only in a run: a row no worker runs (its lease lapsed) was said to resume."""
+    resumes only in a run: a row no worker runs (its lease lapsed) was said to resume. The
+    holder is named as the tables name it (model/owner.py): it was its raw owner id, a
+    recovery attempt's suffix and all, and another program's id of any length whole."""
     if process.wait is None or process.wait.kind.name != name:
         return f"the process's next wait on `{name}` receives it"
+    if process.lease_undecodable is not None:  # (it said the next worker to claim it would)
+        return lease_unknown(process)
     if _held(process, now_ms):
         assert process.lease_holder is not None
-        return f"the run waiting on it resumes ({process.lease_holder.owner_id} holds it)"
+        return f"the run waiting on it resumes ({owner(process.lease_holder)} holds it)"
     if process.disposition.value == "externally_owned":
         return "externally owned: its wait resumes when its owner reads it"
     if process.disposition.value == "rerunnable" or process.first_started is None:
@@ -191,15 +206,11 @@ def still_to_happen(process: ObservedProcess, now_ms: int) -> str:
     if process.disposition.value == "externally_owned":
         return "externally owned: its owner must end it"
     if process.lease_undecodable is not None:  # its holder and expiry are not known
-        return (
-            f"its lease could not be decoded ({process.lease_undecodable}), so whether a "
-            "worker is running it is not known; no worker or sweep takes it until "
-            "end-undecodable ends it"
-        )
+        return lease_unknown(process)
     if _held(process, now_ms):
         assert process.lease_holder is not None
         return (
-            f"the worker holding it ({process.lease_holder.owner_id}) stops it within its next poll"
+            f"the worker holding it ({owner(process.lease_holder)}) stops it within its next poll"
         )
     if process.disposition.value == "rerunnable" or process.first_started is None:
         return "the next worker to claim it ends it as cancelled without running it"

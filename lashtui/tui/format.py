@@ -11,8 +11,6 @@ from lashtui.model import (
     AbandonWriter,
     CancelledOutput,
     FailureOutput,
-    LeaseOwnerIdentity,
-    LocalProcessLiveness,
     ObservedProcess,
     ObservedProcessEvent,
     ProcessEvent,
@@ -21,8 +19,8 @@ from lashtui.model import (
     silent_not_dead,
 )
 from lashtui.model.limit import MAX_NAME_CHARS
+from lashtui.model.owner import owner as owner  # (engine-side: the actions' sentences use it)
 from lashtui.untrusted import json_preview, shown, utc_text, visible_clipped, visible_json
-from lashtui.worker.identity import RECOVERY
 
 BADGES = {
     "running": "● running",
@@ -233,33 +231,6 @@ def countdown(expires_at_ms: int | None, now_ms: int) -> str:
     return f"lapsed {duration(now_ms - expires_at_ms)} ago"
 
 
-def owner(identity: LeaseOwnerIdentity | None) -> str:
-    """An owner as an operator reads it: `w-1@host-a:4242`, recovery attempts shortened,
-    made visible and clipped: another program may store an owner id or host of any length
-    (the write path's limits do not bind it), and a cell must stay a cell."""
-    if identity is None:
-        return "-"
-    # Only the start of the id is looked at: what is shown of it, and room for the marker.
-    start = identity.owner_id[: OWNER_WIDTH + len(RECOVERY) + 1]
-    name = visible_clipped(start.split(RECOVERY)[0], OWNER_WIDTH)
-    liveness = identity.liveness
-    if not isinstance(liveness, LocalProcessLiveness):
-        return name
-    host = visible_clipped(liveness.host_id, HOST_WIDTH)
-    # A host id names the PID namespace after the hostname (`vm/pid:[4026531836]`,
-    # worker/identity.py), and an owner id often ends with that hostname
-    # (`lashtui-worker@vm`): the hostname is said once, `lashtui-worker@vm/pid:[...]:42`,
-    # where it read `lashtui-worker@vm@vm/pid:[...]:42`.
-    machine, _, namespace = host.partition("/")
-    if name.endswith(f"@{machine}"):
-        where = f"{name}/{namespace}" if namespace else name
-    else:
-        where = f"{name}@{host}"
-    return f"{where}:{liveness.pid}"
-
-
-OWNER_WIDTH = 48  # characters of an owner id shown (`lashtui show` prints all of it)
-HOST_WIDTH = 32
 
 
 def lease(process: ObservedProcess, now_ms: int) -> str:

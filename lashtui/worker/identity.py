@@ -27,6 +27,7 @@ import socket
 import uuid
 
 from lashtui.model import LeaseOwnerIdentity
+from lashtui.model.owner import RECOVERY as RECOVERY  # (moved there: sentences name owners)
 
 
 def hostname() -> str:
@@ -64,7 +65,6 @@ def default_owner(owner_id: str | None = None) -> LeaseOwnerIdentity:
     return LeaseOwnerIdentity.local_process(owner_id, incarnation, host)
 
 
-RECOVERY = ":recovery:"
 # What an attempt identity adds to the worker's owner id (`:recovery:` and 32 hex digits),
 # which the id limit must leave room for (lashtui.model.limit).
 RECOVERY_SUFFIX_CHARS = len(RECOVERY) + 32

@@ -1,6 +1,7 @@
 """A lease owner id another program stored past the limits (the write path refuses one:
 tests/registry/test_lease_limits.py) is clipped in `ls`'s table, visibly, so one row cannot
-stretch the table by 100,000 columns; `show` still prints it whole."""
+stretch the table by 100,000 columns; `show` still prints it whole. The sentences of
+`signal` and `cancel` name the holder as the table does (lashtui/model/owner.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ import asyncio
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from lashtui.model import ProcessEventType
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from tests.builders import ob
 from tests.cli.test_cli import LASHTUI
 from tests.raw import raw_connection
+from tests.registry.rows import wait_state
 from tests.tui.scene import far
 
 TTL_MS = 60_000
@@ -36,3 +41,76 @@ def test_ls_clips_an_over_long_lease_owner(tmp_path: Path) -> None:
     row = result.stdout.splitlines()[1]
     assert "o" * 47 + "…" in row and "o" * 48 not in row and "\x1b" not in row
     assert len(row) < 200
+
+
+# Owner ids another program stored, and what the dashboard's tables and every sentence show
+# of each (model/owner.py): one of 4,000 characters (a reader takes up to 4,096) clipped; a
+# terminal title sequence and markup as text.
+HOSTILE_OWNERS = [
+    ("o" * 4_000, "o" * 47 + "…@host-b:4242"),
+    ("w-\x1b]0;PWNED\x07[bold]", "w-\\x1b]0;PWNED\\x07[bold]@host-b:4242"),
+]
+HOLDERS_IDS = ["long", "hostile"]
+
+
+async def seed_held(db: Path, owner_id: str) -> None:
+    """`p` parked on a wait for `ready`, its lease held for an hour by a worker whose
+    stored owner id is `owner_id` (written as another program could, past the limits)."""
+    registry = await SqliteProcessRegistry.open(str(db))
+    try:
+        ready = [ProcessEventType.plain("signal.ready")]
+        await registry.register_process(ob("p", event_types=ready))
+        assert (await registry.claim_process_lease("p", far("w-1"), 3_600_000)).acquired()
+        await registry.set_process_wait("p", wait_state("p", 1))
+    finally:
+        await registry.close()
+    with raw_connection(str(db)) as conn:
+        conn.execute("UPDATE process_leases SET lease_owner_id = ?", (owner_id,))
+
+
+def said_by(db: Path) -> dict[str, str]:
+    """What `signal p ready`, then `cancel p`, print."""
+    said = {}
+    for action in (["signal", "p", "ready"], ["cancel", "p"]):
+        result = subprocess.run(
+            [LASHTUI, "--db", str(db), *action],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        said[action[0]] = result.stdout
+    return said
+
+
+@pytest.mark.parametrize(("owner_id", "named"), HOSTILE_OWNERS, ids=HOLDERS_IDS)
+def test_a_signal_and_a_cancel_name_the_holder_as_the_tables_do(
+    tmp_path: Path, owner_id: str, named: str
+) -> None:
+    """`signal` said `... resumes (<the stored owner id, whole> holds it)`, and `cancel`
+    `the worker holding it (<id>) stops it`: a recovery attempt's suffix and all, thousands
+    of characters of another program's id on one line, where the tables show a clipped
+    name."""
+    db = tmp_path / "r.db"
+    asyncio.run(seed_held(db, owner_id))
+    said = said_by(db)
+    assert f"; the run waiting on it resumes ({named} holds it)\n" in said["signal"]
+    assert f"the worker holding it ({named}) stops it within its next poll\n" in said["cancel"]
+    for out in said.values():
+        assert len(out) < 400 and "\x1b" not in out and "\x07" not in out
+
+
+def test_a_holder_no_reader_takes_is_not_said_to_be_no_worker(tmp_path: Path) -> None:
+    """An owner id of 100,000 characters leaves the lease undecodable (read cut: nothing acts
+    on it). `signal` said "no worker is running it now: the next one to claim it runs it",
+    which no worker would; it now says what `cancel` says of such a lease. Neither quotes
+    the id."""
+    db = tmp_path / "r.db"
+    asyncio.run(seed_held(db, "o" * 100_000))
+    unknown = (
+        "its lease could not be decoded (its lease row's lease_owner_id is over 4,096 "
+        "characters, more than any reader takes), so whether a worker is running it is not "
+        "known; no worker or sweep takes it until end-undecodable ends it\n"
+    )
+    said = said_by(db)
+    assert said["signal"].endswith(f"; {unknown}"), said["signal"]
+    assert said["cancel"].endswith(unknown), said["cancel"]
+    assert all(len(out) < 400 for out in said.values())
