@@ -59,6 +59,23 @@ QUIT_SAYS_AFTER_S = 0.5
 QUIT_SAYS_FOR_S = 20.0
 
 
+def quit_waits_for(in_flight: int) -> str:
+    """What a quit that has not ended within `QUIT_SAYS_AFTER_S` waits for: the runs in
+    flight handing back their leases, or, with none, the registry call the worker had begun
+    (a claim, or a start whose caller gave up on it, waiting for the write lock another
+    program holds: up to the 15 s a write waits). With none it said "its 0 runs in flight
+    hand back their leases first"."""
+    said = "quitting once the embedded worker has stopped: "
+    if in_flight == 1:
+        return f"{said}its 1 run in flight hands back its lease first"
+    if in_flight:
+        return f"{said}its {in_flight:,} runs in flight hand back their leases first"
+    return (
+        f"{said}no run is in flight; it waits for the registry call it has begun (a claim "
+        "or a start waits for the registry's write lock while another program holds it)"
+    )
+
+
 class LashtuiApp(App[int]):
     TITLE = "lashtui"
     CSS_PATH = stylesheet("app.tcss")
@@ -255,11 +272,7 @@ class LashtuiApp(App[int]):
         try:
             done, _ = await asyncio.wait({stopping}, timeout=QUIT_SAYS_AFTER_S)
             if not done:
-                runs = "1 run" if in_flight == 1 else f"{in_flight:,} runs"
-                sentence = (
-                    f"quitting once the embedded worker has stopped: its {runs} in flight "
-                    "hand back their leases first"
-                )
+                sentence = quit_waits_for(in_flight)
                 text.say(self.screen, sentence, title="quit", timeout=QUIT_SAYS_FOR_S)
             await stopping
         finally:

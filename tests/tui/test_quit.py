@@ -2,11 +2,12 @@
 quits once the worker has stopped, and a stop that takes a moment is said at once. It took
 as long as the stop (up to the 15 s a write waits for a lock another program holds, or the
 stop's grace for a run that will not end) with nothing on screen saying why `q` did
-nothing."""
+nothing. With no run in flight it said "its 0 runs in flight hand back their leases first"."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 from textual.widgets._toast import Toast
@@ -15,6 +16,7 @@ from lashtui.admin import Processes
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import make_app
 from lashtui.worker import ProcessWorker
+from tests.admin.test_processes import run_of
 from tests.tui.scene import home_loaded, until
 from tests.worker.support import Stubborn, register
 
@@ -35,8 +37,8 @@ async def test_q_says_it_waits_for_the_worker_to_stop(tmp_path: Path) -> None:
                 await handler.started.wait()
             await pilot.press("q")
             said = (
-                "quitting once the embedded worker has stopped: its 1 run in flight hand "
-                "back their leases first"
+                "quitting once the embedded worker has stopped: its 1 run in flight hands "
+                "back its lease first"
             )
             await until(
                 pilot,
@@ -48,5 +50,46 @@ async def test_q_says_it_waits_for_the_worker_to_stop(tmp_path: Path) -> None:
         assert app.return_code == 0
     finally:
         handler.done.set()
+        await worker.stop()
+        await registry.close()
+
+
+async def test_q_with_no_run_in_flight_says_what_it_waits_for(tmp_path: Path) -> None:
+    """No run is in flight; a start the worker began waits for the write lock another
+    program holds (its caller gave up on it: the worker sees it through, `_end_orphan`),
+    and the stop waits for it. `q` said "its 0 runs in flight hand back their leases
+    first"."""
+    db = str(tmp_path / "quit.db")
+    registry = await SqliteProcessRegistry.open(db)
+    worker = ProcessWorker(registry)
+    processes = Processes(registry, worker=worker)
+    other = sqlite3.connect(db, isolation_level=None)
+    try:
+        app = make_app(processes, refresh_s=0.05)
+        async with app.run_test(size=(120, 30), notifications=True) as pilot:
+            await home_loaded(pilot)
+            other.execute("BEGIN IMMEDIATE")  # another program's write, in progress
+            start = asyncio.ensure_future(processes.start(run_of("late", "echo", None)))
+            # The start's transaction has been refused the lock: it is waiting for it.
+            await until(pilot, lambda: registry.write_lock_use().refused > 0)
+            start.cancel()  # its caller gives up; the worker's start goes on
+            await pilot.pause()
+            assert worker.in_flight == []
+            await pilot.press("q")
+            said = (
+                "quitting once the embedded worker has stopped: no run is in flight; it waits "
+                "for the registry call it has begun (a claim or a start waits for the "
+                "registry's write lock while another program holds it)"
+            )
+            await until(
+                pilot,
+                lambda: any(str(t.render()) == f"quit\n{said}" for t in app.screen.query(Toast)),
+            )
+            assert app.is_running  # still waiting for the lock: said, on screen
+            other.execute("ROLLBACK")
+            await until(pilot, lambda: not app.is_running, within=20)
+        assert app.return_code == 0
+    finally:
+        other.close()
         await worker.stop()
         await registry.close()
