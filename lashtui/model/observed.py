@@ -28,6 +28,7 @@ from lashtui.model.record import (
     ended_undecodable,
 )
 from lashtui.model.scope import CausalRef, ProcessOriginator, SessionScope
+from lashtui.model.signal import SIGNAL_PREFIX
 from lashtui.model.wire import WireModel, omitted
 
 
@@ -75,6 +76,10 @@ class ObservedProcess(WireModel):
     # `lifecycle` and `status` are then the stand-in's placeholders (`ProcessRecord.no_state`)
     # and the views say "no state". Omitted when false, so lash's shape is unchanged.
     no_state: bool = Field(default=False, exclude_if=operator.not_)
+    # The signal names the record declares (its `signal.<name>` event types): what a signal
+    # to the row may name, so the dashboard offers `s` only where one could be sent. None
+    # where it is not known. lashtui's own, never serialized: lash's shape is unchanged.
+    signals: tuple[str, ...] | None = Field(default=None, exclude=True)
 
     def disposition_text(self) -> str:
         """The disposition as the views show it (see `disposition_recorded`); "unknown" on
@@ -135,6 +140,11 @@ class ObservedProcess(WireModel):
             undecodable=record.undecodable,
             disposition_recorded=disposition_recorded,
             no_state=record.no_state,
+            signals=tuple(
+                t.name.removeprefix(SIGNAL_PREFIX)
+                for t in record.event_types
+                if t.name.startswith(SIGNAL_PREFIX)
+            ),
         )
 
 

@@ -8,13 +8,13 @@ sentence; `lashtui.model.outcome`), and the results arrive as one notification t
 them by outcome and lists every outcome other than done with its sentence. Targets are acted
 on one at a time (a transfer: all in one call, all or none), so one refusal never hides the
 rest. Actions that cannot apply are not offered: none in read-only mode (hidden); on a
-terminal row no cancel, signal or abandon, and on a live one no re-run: the key is shown
-dimmed and, pressed, says why (`unavailable`). On marked rows an action asks about and acts
-on only the rows it applies to; the question and the result name the others, left out, and
-why (`Targets.left`), or that it applies to none of them, asking nothing. Every action
-is recorded as the dashboard's operator (`Dashboard.operator`) in the audit trail (the
-Audit view, `6`). Every message goes through `text.say`: the sentences quote stored ids
-and reasons.
+terminal row no cancel, signal or abandon, on a row that declares no signal no signal, and
+on a live one no re-run: the key is shown dimmed and, pressed, says why (`unavailable`). On
+marked rows an action asks about and acts on only the rows it applies to; the question and
+the result name the others, left out, and why (`Targets.left`), or that it applies to none
+of them, asking nothing. Every action is recorded as the dashboard's operator
+(`Dashboard.operator`) in the audit trail (the Audit view, `6`). Every message goes through
+`text.say`: the sentences quote stored ids and reasons.
 
 A row whose stored record cannot be decoded (`ObservedProcess.undecodable`) refuses every
 write but one, so on it the four keys above are dimmed and, pressed, name that one way out:

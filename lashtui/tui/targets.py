@@ -19,11 +19,12 @@ class Targets(list[ObservedProcess]):
     """The processes an action is on, as read just before it is asked, and what was marked
     but left out: `gone`, the marked ids no longer in the registry (another program pruned
     or deleted them), and `left`, the marked processes the action does not apply to (an
-    ended row for a cancel, a signal or an abandon request; `left_out_why`). They travel with
-    the targets so that the question and the result both say so: a bulk cancel with one of
-    three marked rows gone asked `Cancel 2 processes: a, b?` and reported `2 requested`,
-    nothing said of the third; with 5 of 15 marked rows ended it asked `Cancel 15
-    processes` and reported the 5 as refused, an error."""
+    ended row for a cancel, a signal or an abandon request, one that declares no signals for
+    a signal; `left_out_why`). They travel with the targets so that the question and the
+    result both say so: a bulk cancel with one of three marked rows gone asked `Cancel 2
+    processes: a, b?` and reported `2 requested`, nothing said of the third; with 5 of 15
+    marked rows ended it asked `Cancel 15 processes` and reported the 5 as refused, an
+    error."""
 
     def __init__(
         self,
@@ -55,6 +56,7 @@ LEFT_OUT_WHY = {
     "ended": ("has already ended", "have already ended"),
     "live": ("has not ended yet", "have not ended yet"),  # (a re-run)
     "undecodable": ("cannot be decoded", "cannot be decoded"),  # (only `E` ends them)
+    "no signals": ("declares no signals", "declare no signals"),  # (a signal)
     # (a blob's or a NULL's: nothing here names it, `E` neither; registry/sql/blob_id.py)
     "not text": ("has an id that is not text", "have ids that are not text"),
 }
@@ -68,6 +70,8 @@ def left_out_why(action: str, process: ObservedProcess) -> str | None:
         return "not text"
     if process.undecodable is not None:
         return "undecodable"
+    if action == "signal" and not process.terminal:
+        return "no signals"
     return "live" if action == "rerun" else "ended"
 
 
@@ -113,9 +117,19 @@ def unavailable(action: str, process: ObservedProcess) -> str | None:
             f"rerun is not offered for process {process.process_id}: it is still "
             f"{process.lifecycle.value}; only an ended process can be run again"
         )
-    if action not in ("cancel", "signal", "abandon") or not process.terminal:
+    if action not in ("cancel", "signal", "abandon"):
         return None
-    state = process.lifecycle.value
-    return (
-        f"{action} is not offered for process {process.process_id}: it has already ended ({state})"
-    )
+    if process.terminal:
+        state = process.lifecycle.value
+        return (
+            f"{action} is not offered for process {process.process_id}: it has already ended "
+            f"({state})"
+        )
+    if action == "signal" and process.signals == ():
+        # Said at the key: the form asked for a name and a payload, then the registry
+        # refused it ("declares no signal `x`, so nothing was sent (it declares none)").
+        return (
+            f"signal is not offered for process {process.process_id}: it declares no "
+            "signals, so none can be sent to it"
+        )
+    return None

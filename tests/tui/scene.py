@@ -19,6 +19,7 @@ from lashtui.model import (
     CancelledOutput,
     LeaseOwnerIdentity,
     LocalProcessLiveness,
+    ProcessEventType,
     ProcessRecord,
     ProcessStarted,
     ProcessStatus,
@@ -57,8 +58,11 @@ async def _end(registry: ProcessRegistry, pid: str, output: object) -> None:
 
 async def seed_every_state(registry: ProcessRegistry, clock: ManualClock) -> None:
     owner = far("worker-7")
+    # The engine rows declare the signal b-waiting waits for (as a plan that waits for it
+    # does): `s` is offered on them; the owner_bound and external rows declare none.
+    approve = [ProcessEventType.plain("signal.approve")]
     for pid in ("a-running", "b-waiting", "c-done", "d-failed", "e-cancelled"):
-        await registry.register_process(rr(pid))
+        await registry.register_process(rr(pid, event_types=approve))
         await _started(registry, pid, owner, 60_000)
     wait = WaitKind(
         name="approve",
@@ -90,16 +94,20 @@ async def seed_every_state(registry: ProcessRegistry, clock: ManualClock) -> Non
     clock.advance(90_000)  # leases of 60 s have lapsed, the 10 min one has not
 
 
-def seed_many(path: str, count: int, *, every_nth_terminal: int = 3) -> None:
+def seed_many(
+    path: str, count: int, *, every_nth_terminal: int = 3, signals: tuple[str, ...] = ()
+) -> None:
     """`count` externally-owned rows `p-000000`.. in a new registry file at `path`, fast:
     one real record's JSON with its id substituted, inserted in one transaction (through
-    the store, 10k rows would take seconds). Every `every_nth_terminal`-th row is completed."""
+    the store, 10k rows would take seconds). Every `every_nth_terminal`-th row is completed.
+    Each declares the signals `signals` names (the dashboard offers `s` only on such rows)."""
 
     async def create() -> None:
         await (await SqliteProcessRegistry.open(path, clock=ManualClock(START_MS))).close()
 
     asyncio.run(create())
-    prepared, digest = ext("__pid__").prepare()
+    declared = [ProcessEventType.plain(f"signal.{name}") for name in signals]
+    prepared, digest = ext("__pid__", event_types=declared).prepare()
     live = ProcessRecord.new(prepared, digest, START_MS)
     done = live.model_copy(update={"status": ProcessStatus.terminal(SuccessOutput(value=1))})
     templates = {False: live.model_dump_json(), True: done.model_dump_json()}

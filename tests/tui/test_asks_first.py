@@ -159,6 +159,8 @@ async def test_a_signal_to_marked_rows_asks_after_the_form_with_no_focused(
 async def test_with_a_name_offered_what_is_typed_is_the_payload(processes: Processes) -> None:
     """The signal form offers the name the row waits for and takes the payload next: typed
     at once, it replaced the offered name (`Signal 42 ...? Payload: null`)."""
+    approve = [ProcessEventType.plain("signal.approve")]
+    await processes.registry.register_process(rr("declares", event_types=approve))
     async with asking(processes) as (app, pilot):
         home = await home_loaded(pilot)
         table = home.query_one(ProcessTable)
@@ -174,14 +176,15 @@ async def test_with_a_name_offered_what_is_typed_is_the_payload(processes: Proce
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is home)
 
-        table.move_cursor(row=table.get_row_index("a-running"))  # waits for no signal
-        await until(pilot, lambda: table.selected_id == "a-running")
+        await until(pilot, lambda: "declares" in table.processes)
+        table.move_cursor(row=table.get_row_index("declares"))  # waits for no signal
+        await until(pilot, lambda: table.selected_id == "declares")
         await pilot.press("s")  # no name offered: the name's field has the focus
         await until(pilot, lambda: isinstance(app.screen, SignalScreen))
         name = app.screen.query_one("#signal-name", Input)
         await until(pilot, lambda: name.has_focus)
         assert name.value == ""
-    assert await signals(processes, *WAITING, "a-running") == []
+    assert await signals(processes, *WAITING, "declares") == []
 
 
 async def test_the_signal_form_offers_the_name_every_target_waits_for(processes: Processes) -> None:

@@ -35,8 +35,9 @@ DAY_MS = 86_400_000
 
 
 def seed_with_events(path: str) -> None:
-    """`seed_many`'s rows, and two events for each completed one (the seed writes none)."""
-    seed_many(path, ROWS, every_nth_terminal=2)
+    """`seed_many`'s rows, each declaring the signal `approve`, and two events for each
+    completed one (the seed writes none)."""
+    seed_many(path, ROWS, every_nth_terminal=2, signals=("approve",))
     with sqlite3.connect(path) as conn:
         query = "SELECT process_id FROM processes WHERE status = 'completed'"
         ended = [pid for (pid,) in conn.execute(query)]
