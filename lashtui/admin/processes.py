@@ -62,6 +62,7 @@ from lashtui.model import (
 from lashtui.model.rerun import RerunLink
 from lashtui.registry import ProcessRegistry, records_dispositions
 from lashtui.registry.watch import own_commits
+from lashtui.untrusted import is_cut_id
 from lashtui.worker import ChangeHub, ProcessAwaiter, ProcessWorker, argument, notifying
 from lashtui.worker.hub import NotifyingRegistry
 
@@ -151,20 +152,39 @@ class Processes:
 
     async def _observe(self, record: ProcessRecord) -> ObservedProcess:
         lease = await self.registry.get_process_lease(record.id)
+        asked = await self._cancel_requested([record])
         return ObservedProcess.from_record(
-            record, lease, disposition_recorded=self._dispositions
+            record, lease, disposition_recorded=self._dispositions, cancel_requested=bool(asked)
         )
 
     async def _observe_all(
         self, records: builtins.list[ProcessRecord]
     ) -> builtins.list[ObservedProcess]:
         leases = await self.registry.get_process_leases([record.id for record in records])
+        asked = await self._cancel_requested(records)
         return [
             ObservedProcess.from_record(
-                record, leases.get(record.id), disposition_recorded=self._dispositions
+                record,
+                leases.get(record.id),
+                disposition_recorded=self._dispositions,
+                cancel_requested=record.id in asked,
             )
             for record in records
         ]
+
+    async def _cancel_requested(self, records: builtins.list[ProcessRecord]) -> set[str]:
+        """Which of the live rows among `records` have a cancel request in their logs: one
+        read for them all, none when no row is live (`ObservedProcess.cancel_requested`: a
+        running row with one pending looked untouched in every list). A row whose record or
+        id the registry could not read whole is left out (nothing acts on it)."""
+        live = [
+            r.id
+            for r in records
+            if not r.is_terminal() and r.undecodable is None and not is_cut_id(r.id)
+        ]
+        if not live:
+            return set()
+        return await self.registry.processes_with_event(live, CANCEL_REQUESTED)
 
     @checked
     async def list(self, filter: ProcessListFilter | None = None) -> builtins.list[ObservedProcess]:

@@ -41,9 +41,11 @@ def say(line: str) -> None:
 def status_badge(process: ObservedProcess) -> str:
     if process.no_state:  # (its stand-in's state is a placeholder: `ObservedProcess.no_state`)
         return NO_STATE
+    # A live row with a pending cancel request says so (`ObservedProcess.cancel_requested`).
+    asked = ", cancel requested" if process.cancel_requested else ""
     if process.lifecycle.value == "running" and process.wait is not None:
-        return f"waiting:{process.wait.kind.name}"
-    return process.lifecycle.value
+        return f"waiting:{process.wait.kind.name}{asked}"
+    return f"{process.lifecycle.value}{asked}"
 
 
 # A label and a lease owner are clipped in the table (the whole of each is in `show` and in

@@ -80,6 +80,11 @@ class ObservedProcess(WireModel):
     # to the row may name, so the dashboard offers `s` only where one could be sent. None
     # where it is not known. lashtui's own, never serialized: lash's shape is unchanged.
     signals: tuple[str, ...] | None = Field(default=None, exclude=True)
+    # True on a live row whose log holds a `process.cancel_requested` no one has acted on yet
+    # (the row would have ended): an event, not a field of the record, so the facade reads
+    # it for the rows it observes, in one read (`Processes._observe_all`). Omitted when
+    # false, so lash's shape is unchanged.
+    cancel_requested: bool = Field(default=False, exclude_if=operator.not_)
 
     def disposition_text(self) -> str:
         """The disposition as the views show it (see `disposition_recorded`); "unknown" on
@@ -100,10 +105,16 @@ class ObservedProcess(WireModel):
 
     @classmethod
     def from_record(
-        cls, record: ProcessRecord, lease: ProcessLease | None, *, disposition_recorded: bool = True
+        cls,
+        record: ProcessRecord,
+        lease: ProcessLease | None,
+        *,
+        disposition_recorded: bool = True,
+        cancel_requested: bool = False,
     ) -> ObservedProcess:
         """The row as an operator sees it; `disposition_recorded` False on a registry that
-        keeps no disposition (`registry.records_dispositions`)."""
+        keeps no disposition (`registry.records_dispositions`); `cancel_requested` whether
+        its log holds a cancel request (read by the caller: see the field)."""
         output = record.status.await_output
         error = output.message if isinstance(output, FailureOutput | CancelledOutput) else None
         child = record.input.child_session_id() if isinstance(record.input, SessionTurn) else None
@@ -140,6 +151,7 @@ class ObservedProcess(WireModel):
             undecodable=record.undecodable,
             disposition_recorded=disposition_recorded,
             no_state=record.no_state,
+            cancel_requested=cancel_requested and not record.is_terminal(),
             signals=tuple(
                 t.name.removeprefix(SIGNAL_PREFIX)
                 for t in record.event_types

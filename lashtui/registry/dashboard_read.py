@@ -46,6 +46,11 @@ class DashboardReads(Protocol):
         """The rows that exist among `process_ids`; a pruned or unknown id is simply absent."""
         ...
 
+    async def processes_with_event(self, process_ids: list[str], event_type: str) -> set[str]:
+        """Which of `process_ids` have an event of `event_type` (a pending cancel request
+        on the rows a list shows), in one read, no event decoded."""
+        ...
+
     async def list_leased_processes(self, limit: int = 1000) -> list[ProcessRecord]:
         """Rows whose lease has a holder (lapsed or not), by lease expiry, then id."""
         ...

@@ -55,8 +55,15 @@ def badge_of(name: str) -> str:
     return BADGES.get(name, NO_STATE_BADGE)
 
 
+# Said after the state of a live row with a pending cancel request
+# (`ObservedProcess.cancel_requested`): it looked untouched until it ended.
+CANCEL_REQUESTED = " · cancel requested"
+
+
 def badge(process: ObservedProcess) -> str:
-    return badge_of(state(process))
+    """The state's badge, and on a live row with a pending cancel request, that one is."""
+    shown = badge_of(state(process))
+    return f"{shown}{CANCEL_REQUESTED}" if process.cancel_requested else shown
 
 
 # Who wrote `abandoned`, as the operator reads it (the evidence records only the writer).

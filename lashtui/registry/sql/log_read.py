@@ -209,3 +209,24 @@ def first_of_type_each_statement(
         f"AND process_id IN ({', '.join('?' * len(process_ids))}) ORDER BY process_id, sequence",
         (event_type, *process_ids),
     )
+
+
+# Ids per statement of `with_event_of_type`: far below any store's limit on bound values.
+IDS_PER_STATEMENT = 500
+
+
+def with_event_of_type(conn: Tx, process_ids: list[str], event_type: str) -> set[str]:
+    """Which of `process_ids` have an event of `event_type`, in one read: the ids only, no
+    event decoded (a list shows that a cancel was requested; the detail reads the request
+    itself). Each id is a range of the primary key (process_id, sequence)."""
+    found: set[str] = set()
+    for start in range(0, len(process_ids), IDS_PER_STATEMENT):
+        chunk = process_ids[start : start + IDS_PER_STATEMENT]
+        rows = fetch_rows(
+            conn,
+            "SELECT DISTINCT process_id FROM process_events WHERE event_type = ? "
+            f"AND process_id IN ({', '.join('?' * len(chunk))})",
+            (event_type, *chunk),
+        )
+        found.update(row[0] for row in rows if isinstance(row[0], str))
+    return found

@@ -116,10 +116,12 @@ def _same_row(new: tuple[Cell, ...], old: tuple[Cell, ...]) -> bool:
 
 
 @lru_cache(maxsize=64)
-def _badge(state: str, style: Style) -> Text:
+def _badge(state: str, style: Style, cancel_requested: bool = False) -> Text:
     """A status badge in its style: one `Text` per state and theme, shared by every row
-    (nothing mutates a cell once it is in the table)."""
-    return Text(fmt.badge_of(state), style=style, end="")
+    (nothing mutates a cell once it is in the table); a live row with a pending cancel
+    request says so after it (`fmt.CANCEL_REQUESTED`)."""
+    shown = fmt.badge_of(state) + (fmt.CANCEL_REQUESTED if cancel_requested else "")
+    return Text(shown, style=style, end="")
 
 
 @lru_cache(maxsize=4096)
@@ -158,7 +160,7 @@ def cells(
     row = (
         MARK if marked else " ",
         stored(process.process_id),
-        _badge(state, paint_(state)),
+        _badge(state, paint_(state), process.cancel_requested),
         stored(visible_clipped(process.label, text.LABEL_CHARS)),  # whole in the detail
         _why(process, now_ms, paint_),
         process.disposition_text(),

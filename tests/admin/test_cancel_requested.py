@@ -1,0 +1,59 @@
+"""A live row with a pending cancel request says so in every read of rows
+(`ObservedProcess.cancel_requested`): the request is an event, which no list read, so such a
+row looked untouched until a worker ended it. The facade reads it for the live rows it
+observes in one read (`processes_with_event`), over every backend."""
+
+from __future__ import annotations
+
+from lashtui.admin import Processes
+from lashtui.model import (
+    ProcessListFilter,
+    ProcessPageQuery,
+    ProcessStatusFilter,
+    SuccessOutput,
+)
+from lashtui.registry import ProcessRegistry
+from tests.builders import ext, ob
+
+
+async def test_a_live_row_with_a_cancel_request_says_so_in_every_read(
+    processes: Processes, registry: ProcessRegistry
+) -> None:
+    await registry.register_process(ob("asked"))
+    await registry.register_process(ob("quiet"))
+    await registry.register_process(ext("ended"))
+    for pid in ("asked", "ended"):
+        outcome = await processes.actions.cancel(pid, "stale", operator="dana@h")
+        assert outcome.outcome == "requested"
+    await registry.complete_process("ended", SuccessOutput(value=1))  # it ended all the same
+    wanted = {"asked": True, "quiet": False, "ended": False}
+
+    page = await processes.page(ProcessPageQuery(states=None, limit=10))
+    assert {p.process_id: p.cancel_requested for p in page} == wanted
+    listed = await processes.list(ProcessListFilter(status=ProcessStatusFilter.ANY))
+    assert {p.process_id: p.cancel_requested for p in listed} == wanted
+    observed = await processes.observe(list(wanted))
+    assert {pid: p.cancel_requested for pid, p in observed.items()} == wanted
+    changed, _ = await processes.changes_since(0, 10)
+    assert {p.process_id: p.cancel_requested for p in changed} == wanted
+    for pid, asked in wanted.items():
+        process = await processes.get(pid)
+        assert process is not None and process.cancel_requested is asked
+        # In JSON only where true: lash's shape is unchanged for every other row.
+        assert ("cancel_requested" in process.model_dump(mode="json")) is asked
+
+
+async def test_many_rows_are_read_in_one_call_and_answered_each(
+    processes: Processes, registry: ProcessRegistry
+) -> None:
+    """600 live rows, past the 500 ids one statement binds: each is answered."""
+    ids = [f"p-{n:04d}" for n in range(600)]
+    for pid in ids:
+        await registry.register_process(ob(pid))
+    asked = set(ids[::100]) | {ids[-1]}
+    for pid in sorted(asked):
+        await processes.actions.cancel(pid, operator="dana@h")
+    listed = await processes.list(ProcessListFilter(status=ProcessStatusFilter.ANY))
+    assert {p.process_id for p in listed if p.cancel_requested} == asked
+    assert await registry.processes_with_event(ids, "process.cancel_requested") == asked
+    assert await registry.processes_with_event([], "process.cancel_requested") == set()
