@@ -268,6 +268,10 @@ class LashtuiApp(App[int]):
 
     async def stop_then_exit(self, engine: ProcessWorker) -> None:
         in_flight = len(engine.in_flight)
+        # First claim nothing more, as a headless worker's graceful stop does: the stop
+        # waits for the runs in flight, and meanwhile a wake on another program's commit
+        # claimed (and ran) new rows behind its back.
+        engine.stop_claiming()
         stopping = asyncio.ensure_future(engine.stop())
         try:
             done, _ = await asyncio.wait({stopping}, timeout=QUIT_SAYS_AFTER_S)

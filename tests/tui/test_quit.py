@@ -93,3 +93,40 @@ async def test_q_with_no_run_in_flight_says_what_it_waits_for(tmp_path: Path) ->
         other.close()
         await worker.stop()
         await registry.close()
+
+
+async def test_a_quitting_dashboard_claims_nothing_more(tmp_path: Path) -> None:
+    """Once `q` is pressed, the embedded worker claims no new row: a row another program
+    starts while the stop waits for a run is left for a worker that stays. The stop did not
+    stop claiming, so the worker's wake claimed it (its first run, begun only to be
+    cancelled, or run behind the stop's back) while the dashboard was leaving."""
+    db = str(tmp_path / "quit.db")
+    registry = await SqliteProcessRegistry.open(db)
+    other = await SqliteProcessRegistry.open(db)  # another program's handle on the file
+    worker = ProcessWorker(registry, stop_grace_s=GRACE_S)
+    handler = Stubborn()
+    worker.engines.register("stubborn", handler)
+    worker.engines.register("echo", lambda ctx, payload: asyncio.sleep(0, payload))
+    try:
+        await register(registry, "stubborn", kind="stubborn")
+        app = make_app(Processes(registry, worker=worker), refresh_s=0.05)
+        async with app.run_test(size=(120, 30), notifications=True) as pilot:
+            await home_loaded(pilot)
+            async with asyncio.timeout(10):
+                await handler.started.wait()
+            await pilot.press("q")
+            await pilot.pause(0.1)
+            assert app.is_running  # the stubborn run keeps the stop waiting
+            await register(other, "late", kind="echo")
+            await pilot.pause(1.0)  # the worker's wake on a commit: milliseconds
+            handler.done.set()
+            await until(pilot, lambda: not app.is_running, within=GRACE_S + 10)
+        late = await other.get_process("late")
+        assert late is not None
+        assert late.first_started is None, "a quitting dashboard ran a new row"
+        assert not late.status.state.is_terminal
+    finally:
+        handler.done.set()
+        await worker.stop()
+        await registry.close()
+        await other.close()
