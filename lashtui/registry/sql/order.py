@@ -432,8 +432,21 @@ def sorted_statements(
     return groups
 
 
-def _merge_order(row: tuple[object, object]) -> tuple[object, tuple[int, object]]:
-    return row[0], sqlite_order((row[1],))
+def _merge_order(row: tuple[object, object]) -> tuple[tuple[int, object], tuple[int, object]]:
+    return _key_order(row[0]), sqlite_order((row[1],))
+
+
+def _key_order(key: object) -> tuple[int, object]:
+    """A sort key as SQLite orders a column's values: NULL, then numbers, then text, then
+    blobs. Each arm comes so ordered from its index, but another program may store any type
+    in any column (a blob `sort_label`, text in `created_at_ms`), and Python compares no
+    bytes with str nor str with int: merged as they were read, such keys in two arms failed
+    the whole page with a TypeError."""
+    if key is None:
+        return (0, 0)
+    if isinstance(key, int | float):
+        return (1, key)
+    return (3, key) if isinstance(key, bytes) else (2, key)
 
 
 def sorted_ids(conn: Tx, query: ProcessPageQuery, sql: Dialect) -> list[str]:

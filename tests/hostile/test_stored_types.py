@@ -1,0 +1,76 @@
+"""Columns another program filled with a value of another type than lashtui writes there
+(SQLite takes any type in any column): a blob in `sort_label`, text in `created_at_ms`, a
+blob id that holds a lease. Each read through the real command line, on a real file made
+by lashtui and changed with raw SQL: every reading command exits 0 with no traceback."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_cli_hostile import assert_nothing_obeyed, run_cli
+
+PWNED = "\x1b]0;PWNED\x07"
+
+
+def registry(tmp_path: Path, *ids: str, fail: str | None = None) -> Path:
+    """A registry holding running `ids`; `fail` is ended failed (so the rows are in two of
+    the status index's ranges, which a sorted page reads apart and merges)."""
+    db = tmp_path / "reg.db"
+    for pid in ids:
+        code, _, err = run_cli("--db", str(db), "start", pid, "--external")
+        assert code == 0, err
+    if fail is not None:
+        conn = sqlite3.connect(db)
+        with conn:
+            conn.execute("UPDATE processes SET status = 'failed' WHERE process_id = ?", (fail,))
+            conn.execute(
+                "UPDATE processes SET record_json = json_set(record_json, '$.status', "
+                "json('{\"state\":\"failed\",\"await_output\":{\"type\":\"failure\","
+                "\"class\":\"execution\",\"code\":\"x\",\"message\":\"y\"}}')) "
+                "WHERE process_id = ?",
+                (fail,),
+            )
+        conn.close()
+    return db
+
+
+def listed(db: Path, *args: str) -> list[str]:
+    code, out, err = run_cli("--db", str(db), "ls", "--status", "any", *args)
+    assert code == 0, err
+    assert_nothing_obeyed(out)
+    code, out, err = run_cli("--db", str(db), "ls", "--status", "any", "--json", *args)
+    assert code == 0, err
+    return [p["process_id"] for p in json.loads(assert_nothing_obeyed(out))]
+
+
+@pytest.mark.parametrize("desc", [(), ("--desc",)], ids=["asc", "desc"])
+def test_a_sort_key_of_another_type_is_ordered_as_sqlite_orders_it(
+    tmp_path: Path, desc: tuple[str, ...]
+) -> None:
+    """`ls --sort label` over a row whose `sort_label` is a blob beside a failed row, and
+    `ls --sort age` over a row whose `created_at_ms` holds text: the page merges each
+    status range's rows by their keys in Python, which compares no bytes with str nor str
+    with int, so both listings ended in a TypeError traceback (the dashboard's sorted
+    views read the same pages). The keys now merge in SQLite's own order of types:
+    numbers, then text, then blobs."""
+    db = registry(tmp_path, "a-plain", "b-blob-label", "c-text-age", fail="a-plain")
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute(
+            "UPDATE processes SET sort_label = CAST(? AS BLOB) WHERE process_id = 'b-blob-label'",
+            (f"zz\xff{PWNED}".encode("latin-1"),),
+        )
+        conn.execute(
+            "UPDATE processes SET created_at_ms = ? WHERE process_id = 'c-text-age'",
+            (f"NaN{PWNED}",),
+        )
+    conn.close()
+
+    by_label = listed(db, "--sort", "label", *desc)
+    assert by_label.index("b-blob-label") == (0 if desc else 2)  # a blob sorts last
+    by_age = listed(db, "--sort", "age", *desc)  # (newest first: text above any number)
+    assert by_age.index("c-text-age") == (2 if desc else 0)
