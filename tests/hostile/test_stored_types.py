@@ -74,3 +74,35 @@ def test_a_sort_key_of_another_type_is_ordered_as_sqlite_orders_it(
     assert by_label.index("b-blob-label") == (0 if desc else 2)  # a blob sorts last
     by_age = listed(db, "--sort", "age", *desc)  # (newest first: text above any number)
     assert by_age.index("c-text-age") == (2 if desc else 0)
+
+
+def test_a_blob_id_s_held_lease_leaves_ls_json_whole(tmp_path: Path) -> None:
+    """A row keyed by a blob, whose lease row (keyed by the same blob) holds a lease:
+    `ls -o json` and `-o jsonl` read the page's leases by the stored key and validated one
+    for the blob, and ended in pydantic's ValidationError traceback (the table said `-`:
+    a blob id's lease is not read, as `show` says). Now the JSON says what the table says."""
+    db = registry(tmp_path, "good")
+    blob = f"id\xff{PWNED}".encode("latin-1")
+    conn = sqlite3.connect(db)
+    with conn:
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(processes)")]
+        rest = ", ".join(c for c in columns if c != "process_id")
+        conn.execute(
+            f"INSERT INTO processes (process_id, {rest}) SELECT ?, {rest} FROM processes "
+            "WHERE process_id = 'good'",
+            (blob,),
+        )
+        conn.execute(
+            "INSERT INTO process_leases (process_id, lease_owner_id, "
+            "lease_owner_incarnation_id, lease_token, lease_fencing_token, "
+            "lease_claimed_at_ms, lease_expires_at_ms) VALUES (?, 'w', 'w:1', 't', 1, 1, ?)",
+            (blob, 2**62),
+        )
+    conn.close()
+
+    shown = "b'id\\xff\\x1b]0;PWNED\\x07'"
+    assert listed(db) == ["good", shown]
+    code, out, err = run_cli("--db", str(db), "ls", "--status", "any", "-o", "jsonl")
+    assert code == 0, err
+    rows = [json.loads(line) for line in assert_nothing_obeyed(out).splitlines()]
+    assert [(r["process_id"], r.get("lease")) for r in rows] == [("good", None), (shown, None)]
