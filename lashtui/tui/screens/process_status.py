@@ -19,6 +19,7 @@ from textual.widgets import Static
 
 from lashtui.tui import format as fmt
 from lashtui.tui import pause, text
+from lashtui.tui.row_key import key_id
 from lashtui.tui.screens.mixin import ScreenMixin
 from lashtui.tui.widgets.process_table import ProcessTable
 from lashtui.untrusted import visible_clipped
@@ -135,7 +136,8 @@ class ProcessStatus(ScreenMixin):
         if self.marked:
             parts.append(f"{len(self.marked):,} marked (Esc unmarks)")
         if (lost := self.lost_id()) is not None:
-            shown = visible_clipped(lost, LOST_CHARS)
+            # (the row's key: an id that is not text is named as its row is listed)
+            shown = visible_clipped(key_id(lost), LOST_CHARS)
             parts.append(f"{shown} left the list: no process selected (↑/↓ select one)")
         errors = [self.last_error, self.command_error]  # (a read's; a `:` command refused)
         error = "; ".join(f"error: {e}" for e in errors if e) or None
