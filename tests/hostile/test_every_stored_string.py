@@ -1,6 +1,6 @@
 """Every stored string of a registry another program wrote made hostile, one field a row
-(tests/hostile/registry.py), on SQLite and on PostgreSQL, read by every reading command
-and by every view of the real dashboard (Pilot).
+(tests/hostile/registry.py), on SQLite and on PostgreSQL, read by every reading command,
+by every view of the real dashboard (Pilot), and logged by the sweep and a worker's pass.
 
 Whatever field holds it, no output carries a byte a terminal would obey (ESC, BEL, CR, BS,
 C1 CSI, a bidi override; human output no zero-width joiner either: it is shown as its
@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from lashtui.admin import Processes
 from lashtui.registry import open_registry
@@ -21,6 +24,7 @@ from lashtui.tui.app import make_app
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.untrusted import visible
+from tests.cli.test_cli import LASHTUI
 from tests.cli.test_cli_hostile import assert_nothing_obeyed, assert_nothing_unseen, run_cli
 from tests.hostile.registry import HOSTILE, hostile_registry
 from tests.tui.test_hostile_app import check_screen
@@ -126,3 +130,20 @@ async def test_every_dashboard_view(registry_target: str, tmp_path: Path, monkey
         async with app.run_test(size=(200, 50), notifications=True) as pilot:
             await _views(app, pilot, made)
     assert not list(cwd.iterdir())
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_worker_and_sweep_log_lines(registry_target: str, log_format: str) -> None:
+    """The sweep and a worker's pass over every hostile row, debug logging on (each verdict
+    and each skipped row named): their lines carry no byte a terminal obeys."""
+    asyncio.run(hostile_registry(registry_target))
+    log = ["--log-level", "debug", "--log-format", log_format]
+    for argv in (["sweep", *log[2:]], ["worker", "--once", "--timeout", "20", *log]):
+        result = subprocess.run(
+            [LASHTUI, "--db", registry_target, *argv], capture_output=True, timeout=300,
+            check=False,
+        )  # fmt: skip
+        assert result.returncode in (0, 124), result.stderr[-2000:]  # 124: runs stopped
+        assert b"Traceback" not in result.stderr
+        assert_nothing_obeyed(result.stdout)
+        assert b"PWNED" in assert_nothing_obeyed(result.stderr).encode()
