@@ -245,7 +245,17 @@ def lease(process: ObservedProcess, now_ms: int) -> str:
         return "-"
     if process.lease_undecodable is not None:  # its expiry is not known
         return f"{owner(process.lease_holder)} (could not be decoded)"
-    return f"{owner(process.lease_holder)} ({countdown(process.lease_expires_at_ms, now_ms)})"
+    return f"{owner(process.lease_holder)} ({lease_left(process, now_ms)})"
+
+
+def lease_left(process: ObservedProcess, now_ms: int) -> str:
+    """A lease's countdown alone (the Processes view's LEASE column; HOLDER says whose):
+    `8m30s left`, `lapsed 1m29s ago`, `could not be decoded`, or `-` for none held."""
+    if process.lease_holder is None:
+        return "-"
+    if process.lease_undecodable is not None:  # its expiry is not known
+        return "could not be decoded"
+    return countdown(process.lease_expires_at_ms, now_ms)
 
 
 # --- the Leases, Abandon requests and Health views

@@ -15,6 +15,7 @@ from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.widgets import DataTable
 
+from lashtui.tui.widgets import column_plan
 from lashtui.tui.widgets.process_table import COLUMNS, ProcessTable, stored
 
 
@@ -38,9 +39,10 @@ def row(n: int) -> tuple[str | Text, ...]:
         "upstream_timeout: no answer in 30s" if n % 6 == 1 else "",
         "rerunnable",
         "session:s-1" if n % 2 else "host",
-        Text(f"w-1@host-a:42 (lapsed {n}s)", style=STYLES[0], end="")
+        "w-1@host-a:42" if n % 3 else "-",
+        Text(f"lapsed {n}s ago", style=STYLES[0], end="")
         if n % 3 == 1
-        else f"w-1@host-a:42 ({n}s left)"
+        else f"{n}s left"
         if n % 3
         else "-",
         "-",
@@ -48,6 +50,13 @@ def row(n: int) -> tuple[str | Text, ...]:
         f"{n}s",
         f"{n * 7}ms ago",
     )
+
+
+def put(table: ProcessTable, key: str, cells: tuple[str | Text, ...]) -> None:
+    """A row added as `ProcessTable.show` adds one: its cells measured, for the columns'
+    widths (`fit_columns`), in a table showing every column (`w`)."""
+    table.add_row(*cells, key=key)
+    table.widths[key] = column_plan.cell_widths(cells)
 
 
 def fast_and_slow(table: ProcessTable) -> tuple[list[list[Segment]], list[list[Segment]]]:
@@ -65,19 +74,21 @@ async def test_rows_are_drawn_as_datatable_draws_them() -> None:
     app = TableApp()
     async with app.run_test(size=(200, 20)) as pilot:
         table = app.query_one(ProcessTable)
+        table.action_toggle_wide()
         for n in range(40):
-            table.add_row(*row(n), key=f"p-{n:04d}")
+            put(table, f"p-{n:04d}", row(n))
         # Cells DataTable reads as markup or lays out with rich: left to DataTable.
-        table.add_row(" ", "p-9001", "[b]bold[/b]", ":smile:", "a\tb", *row(1)[5:], key="p-9001")
-        # A styled cell wider than its column, cropped in its style.
+        put(table, "p-9001", (" ", "p-9001", "[b]bold[/b]", ":smile:", "a\tb", *row(1)[5:]))
+        # A styled cell wider than its column (not measured), cropped in its style.
         table.add_row(*row(3)[:4], Text("w" * 90, style=STYLES[1]), *row(3)[5:], key="p-9003")
         # Stored text that is not a plain line for DataTable: a `Text` it never parses,
         # drawn by the fast path when it is one plain line (a long one is cropped alike).
         hostile = ("[/]", "[@click=app.quit]x", "fake [green]ok[/]", "\x1b[2J" + "w" * 80)
-        table.add_row(" ", *(stored(value) for value in hostile), *row(2)[5:], key="p-9002")
+        put(table, "p-9002", (" ", *(stored(value) for value in hostile), *row(2)[5:]))
+        table.fit_columns()
         await pilot.pause()
         # A cell that outgrew its column (the clock cells are rewritten in place).
-        table._data[table.ordered_rows[4].key][table.ordered_columns[9].key] = "12345678901m"
+        table._data[table.ordered_rows[4].key][table.ordered_columns[11].key] = "12345678901m"
         fast, slow = fast_and_slow(table)
         assert fast == slow
         assert any("p-0000" in segment.text for segment in fast[1])  # rows, not blanks
@@ -112,7 +123,8 @@ async def test_a_narrow_table_scrolled_sideways_is_drawn_as_datatable_draws_it(
         table = app.query_one(ProcessTable)
         table.action_toggle_wide()  # every column: the rows below fill them all
         for n in range(20):
-            table.add_row(*row(n), key=f"p-{n:04d}")
+            put(table, f"p-{n:04d}", row(n))
+        table.fit_columns()
         table.fixed_columns = fixed  # the mark and the id held in place, or not
         await pilot.pause()
         for x in (0, 7, 31):

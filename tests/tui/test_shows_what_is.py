@@ -121,7 +121,7 @@ async def test_a_paused_view_freezes_its_countdowns_at_the_last_read(tmp_path: P
             def lease_cell() -> Any:
                 return table.get_cell("leased", "lease")
 
-            assert str(lease_cell()) == "w-1@host-b:4242 (10s left)"
+            assert str(lease_cell()) == "10s left"
             await pilot.press("p")
             # The owner renews its lease, and time passes beyond the old expiry: the paused
             # view does not read the renewal, so its clock must not move either.
@@ -131,14 +131,14 @@ async def test_a_paused_view_freezes_its_countdowns_at_the_last_read(tmp_path: P
             await screen.tick()
             await pilot.pause()
             frozen = lease_cell()
-            assert str(frozen) == "w-1@host-b:4242 (10s left)"  # as of the last read
+            assert str(frozen) == "10s left"  # as of the last read
             assert isinstance(frozen, Text) and frozen.style  # greyed: seen to be frozen
             assert frozen.style == table.get_component_rich_style("process-table--frozen")
             assert isinstance(table.get_cell("leased", "age"), Text)
             assert "PAUSED" in str(screen.query_one("#engine-status", Static).render())
 
             await pilot.press("p")  # resume: read first, then let the clock move the cells
-            await until(pilot, lambda: str(lease_cell()) == "w-1@host-b:4242 (3s left)")
+            await until(pilot, lambda: str(lease_cell()) == "3s left")
             assert isinstance(lease_cell(), str)  # no longer greyed
     finally:
         await registry.close()

@@ -38,7 +38,7 @@ from lashtui.tui.screens.live import LiveScreen
 from lashtui.tui.theme import MARKS, STATES
 from lashtui.tui.widgets import column_plan
 from lashtui.tui.widgets.keyed_table import KeyedTable
-from lashtui.tui.widgets.process_table import KEYS, WHY_WIDTH, ProcessTable, cells
+from lashtui.tui.widgets.process_table import KEYS, PLAN, WHY_CHARS, ProcessTable, cells
 from lashtui.tui.widgets.state_style import paint
 from lashtui.untrusted import visible
 from tests.builders import ob, rr
@@ -167,7 +167,8 @@ async def test_terminal_rows_say_why_they_ended_and_silent_rows_say_so(
         assert table.get_cell("g-silent", "why").style == paint(table, "silent")
         assert table.get_cell("g-silent", "lease").style == paint(table, "lapsed")
         assert why("c-done") == why("a-running") == why("h-requested") == ""
-        assert table.get_cell("h-requested", "lease") == "worker-7@host-b:4242 (8m30s left)"
+        assert table.get_cell("h-requested", "lease") == "8m30s left"
+        assert table.get_cell("h-requested", "holder") == "worker-7@host-b:4242"
 
 
 async def test_a_silent_row_whose_lease_was_released_says_so_not_lapsed(
@@ -292,21 +293,37 @@ async def test_at_eighty_columns_id_status_label_and_why_stay_and_w_shows_all(
 
 def test_columns_give_way_in_priority_order() -> None:
     widths = dict.fromkeys(KEYS, 10)
-    assert column_plan.fitting(KEYS, widths, 10) == ("mark", "id", "status", "label", "why")
-    assert column_plan.fitting(KEYS, widths, 75) == (
-        "mark",
-        "id",
-        "status",
-        "label",
-        "why",
-        "lease",
-        "age",
-    )  # on screen in the table's order, chosen in priority order
-    assert column_plan.fitting(KEYS, widths, 120) == KEYS
+    always = ("mark", "id", "status", "label", "why", "lease", "age")
+    assert tuple(column_plan.fitting(KEYS, widths, 10, PLAN)) == (
+        "mark", "id", "status", "label", "why", "lease", "age",
+    )  # fmt: skip
+    assert tuple(column_plan.fitting(KEYS, widths, 85, PLAN)) == (
+        "mark", "id", "status", "label", "why", "holder", "lease", "age",
+    )  # on screen in the table's order, chosen in priority order  # fmt: skip
+    assert tuple(column_plan.fitting(KEYS, widths, 130, PLAN)) == KEYS
     # A strict prefix: a narrow column never shows while a more useful one is hidden.
-    widths["lease"] = 60
-    assert "age" not in column_plan.fitting(KEYS, widths, 100)
-    assert set(column_plan.PRIORITY) == set(KEYS)
+    widths["holder"] = widths["abandon"] = 60
+    shown = column_plan.fitting(KEYS, widths, 100, PLAN)
+    assert "disposition" not in shown and set(always) <= set(shown)
+    assert set(PLAN.priority) == set(KEYS)
+
+
+def test_text_columns_are_cut_first_and_take_the_room_left() -> None:
+    """The columns always shown fit by cutting the widest text first (never below its
+    floor); room left over goes to the text still cut, up to its widest cell."""
+    widths = dict.fromkeys(KEYS, 6) | {"label": 40, "why": 120}
+    narrow = column_plan.fitting(KEYS, widths, 80, PLAN, pad=2)
+    assert tuple(narrow) == ("mark", "id", "status", "label", "why", "lease", "age")
+    assert sum(narrow.values()) + 2 * len(narrow) == 80
+    assert narrow["label"] == narrow["why"] or narrow["why"] - narrow["label"] == 1
+    wide = column_plan.fitting(KEYS, widths, 400, PLAN, pad=2)
+    assert tuple(wide) == KEYS and wide["why"] == 120 and wide["label"] == 40
+    # Room for the comfortable widths (label 24, WHY 48) but not for the holder: the 24
+    # cells left go to the most cut text first, the label to its whole 40, WHY the rest.
+    widths["holder"] = 30
+    middle = column_plan.fitting(KEYS, widths, 140, PLAN, pad=2)
+    assert "holder" not in middle
+    assert (middle["label"], middle["why"]) == (40, 56)
 
 
 async def test_a_hostile_failure_message_is_shown_as_text_and_clipped(tmp_path: Path) -> None:
@@ -323,7 +340,7 @@ async def test_a_hostile_failure_message_is_shown_as_text_and_clipped(tmp_path: 
         assert process is not None
         row = dict(zip(KEYS, cells(process, START_MS, False, lambda _: Style()), strict=True))
         shown = str(row["why"])
-        assert shown == visible(fmt.why(process, START_MS))[: WHY_WIDTH - 1] + "…"
+        assert shown == visible(fmt.why(process, START_MS))[: WHY_CHARS - 1] + "…"
         assert shown.startswith("bad:[b]: [@click=app.quit]x[/] \\x1b[2J")
         # Abandoned: who wrote it, and the operator's request when one was honoured.
         evidence = AbandonEvidence(writer=AbandonWriter.RECONCILED_REQUEST, epoch_ms=START_MS)

@@ -40,6 +40,7 @@ from lashtui.tui.actions import ACTION_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.holder import owner_health, sweep_identity
 from lashtui.tui.screens.live import LiveScreen
+from lashtui.tui.widgets import column_plan
 from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.keyed_table import KeyedTable, Row
 from lashtui.untrusted import visible_clipped
@@ -60,6 +61,24 @@ COLUMNS = (
     ("fence", "FENCE"),
     ("lease", "LEASE"),
 )
+# Who holds it, which process, when it lapses and whether a sweep could take it come first
+# (widgets/column_plan.py); the fence and the incarnation give way before them. At 120
+# columns every column was drawn as wide as its widest cell and the countdown was past the
+# right edge. The lease column can be cut only to the width of a countdown: an owner's row
+# holds its summary there (`3 leases, 1 could not be decoded`), and a lease that could not be
+# decoded the reason why.
+PLAN = column_plan.Plan(
+    priority=(
+        "owner", "process", "lease", "health", "label", "disposition", "fence", "incarnation",
+    ),
+    always=5,
+    flex={
+        "owner": column_plan.Flex(floor=12, comfort=40),
+        "health": column_plan.Flex(floor=10, comfort=27),
+        "label": column_plan.Flex(floor=8, comfort=24),
+        "lease": column_plan.Flex(floor=len("lapsed 999d23h ago"), comfort=24),
+    },
+)  # fmt: skip
 
 
 def owner_key(holder: LeaseOwnerIdentity) -> str:
@@ -195,7 +214,7 @@ class LeasesScreen(ProcessActions, LiveScreen):
         yield Static(id="leases-status", classes="view-status")
         yield Static("no leases held", id="leases-empty", classes="view-empty")
         # The countdowns, and the owner rows' lapsed counts that turn on them.
-        yield KeyedTable(COLUMNS, id="leases-table", clock_columns=("lease",))
+        yield KeyedTable(COLUMNS, id="leases-table", clock_columns=("lease",), plan=PLAN)
         yield KeyFooter()
 
     async def load(self) -> None:

@@ -145,6 +145,7 @@ class ProcessStatus(ScreenMixin):
             status = self.query_one("#engine-status", Static)
         except NoMatches:
             return
+        self.show_empty()
         said = [*parts, error] if error else parts
         line = PART_GAP.join(p if isinstance(p, str) else PAIR_GAP.join(p) for p in said)
         width = self.size.width - status.gutter.width
@@ -164,6 +165,29 @@ class ProcessStatus(ScreenMixin):
             status.clear_cached_dimensions()
             if status.get_content_height(status.size, self.app.size, width) != height:
                 status.refresh(layout=True)
+
+    def empty_note(self) -> str | None:
+        """What the list says under its headers while it holds no row: `reading…` until
+        the read for the lens and filters is in, then `no processes` (or `no process
+        matches`, under filters); None with rows, or after a failed read (the status line
+        says the error, and nothing was read to be empty). Under load the list showed only
+        its headers for seconds, as an empty registry's did."""
+        if self.query_one(ProcessTable).row_count:
+            return None
+        window = self.window
+        if self.last_error is not None:
+            return None
+        if not self.loaded.is_set() or window.read_for != window.query:
+            return "reading…"
+        if window.rows:
+            return None  # (on screen at the next render)
+        return "no process matches" if self.filters() else "no processes"
+
+    def show_empty(self) -> None:
+        note = self.empty_note()
+        if note is not None:
+            self.query_one("#process-empty", Static).update(text.plain(note))
+        self.set_class(note is not None, "-empty")
 
     def matches_none(self) -> bool:
         """Whether the last read found no row for the lens and filters: the list showed only
@@ -219,7 +243,12 @@ class ProcessStatus(ScreenMixin):
     def engine_state(self) -> str:
         worker = self.dashboard.worker
         if self.dashboard.read_only:
-            return "read-only: observing, no actions"
+            # Why, when the operator did not ask for it: the header says it too, but a
+            # header is one line, and at 80 columns it cut `read-only: no write permission
+            # on the file` after the path. This line wraps; nothing in it is cut.
+            why = self.dashboard.read_only_why
+            said = "" if why == "--read-only" else f" ({why})"
+            return f"read-only{said}: observing, no actions"
         if worker is None:
             return "observer: no embedded worker"
         in_flight, drives = len(worker.in_flight), worker.stats.drives

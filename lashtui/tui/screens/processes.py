@@ -96,6 +96,7 @@ class ProcessesScreen(
         yield Static(id="engine-status")
         yield Input(placeholder="filter by id, label or scope (Esc clears)", id="filter")
         yield ProcessTable(id="process-table")
+        yield Static(id="process-empty", classes="view-empty")  # (process_status.py)
         # Not selected on focus: `g`/`o` fill in the start of a command to be finished, and
         # a selection made the first key typed replace it.
         yield Input(

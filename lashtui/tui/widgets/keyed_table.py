@@ -10,7 +10,11 @@ released, its abandon request honoured, it was pruned), no row is selected (`los
 cursor hidden), as in the Processes view's table: the cursor used to stay at its index, on
 the row that took its place, and `c`/`a`/Enter then acted on a process the operator never
 chose. A row that only moved (a lease renewed into another owner's group) stays selected.
-The next cursor key or click selects a row again; so does the lost row coming back."""
+The next cursor key or click selects a row again; so does the lost row coming back.
+
+A table given a `plan` (the Leases view's) shows the columns that fit its width, each as wide
+as the plan draws it, its text columns cut with `…` (widgets/column_plan.py), as the process
+table does; without one, every column is as wide as its widest cell."""
 
 from __future__ import annotations
 
@@ -22,8 +26,10 @@ from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from lashtui.tui import text
+from lashtui.tui.widgets import column_plan
 from lashtui.tui.widgets.state_style import PAINTED, STATE_CLASSES, paint
 
 
@@ -53,16 +59,21 @@ class KeyedTable(DataTable[Text]):
     )
 
     def _cell(self, row: Row, index: int) -> Text:
-        """A new `Text` for each cell (`_arrange` tells rows apart by it), never markup."""
+        """A new `Text` for each cell (`_arrange` tells rows apart by it), never markup;
+        cut to its column's width when the table has a plan and the column is text."""
         cell = row.cells[index]
         shown = Text(style=row.style, end="")
         shown.append_text(cell if isinstance(cell, Text) else text.plain(cell))
         for at, state in row.states:
             if at == index:
                 shown.stylize(paint(self, state))
-        frozen = self._frozen(self.column_spec[index][0])
+        key = self.column_spec[index][0]
+        frozen = self._frozen(key)
         if frozen is not None:
             shown.stylize(frozen)
+        room = self._cuts.get(key)
+        if room is not None and shown.cell_len > room:
+            shown.truncate(room, overflow="ellipsis")
         return shown
 
     def __init__(
@@ -72,9 +83,19 @@ class KeyedTable(DataTable[Text]):
         row_height: int = 1,
         id: str | None = None,
         clock_columns: Collection[str] = (),
+        plan: column_plan.Plan | None = None,
     ) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.column_spec = tuple(columns)
+        # With a `plan` (one-line rows only), the columns that fit the width and how wide
+        # each is drawn (widgets/column_plan.py); without one, every column, as wide as
+        # its widest cell.
+        self.plan = plan
+        self.shown_columns = tuple(key for key, _ in self.column_spec)
+        self.widths: dict[str, tuple[int, ...]] = {}  # each row's cells' widths (a plan's)
+        self.widest: tuple[int, ...] = ()
+        self.drawn: dict[str, int] = {}  # the shown columns' widths, as the plan drew them
+        self._cuts: dict[str, int] = {}  # the widths of the text columns the plan may cut
         self.row_height = row_height
         self.clock_columns = frozenset(clock_columns)
         self.shown: dict[str, Row] = {}
@@ -119,17 +140,23 @@ class KeyedTable(DataTable[Text]):
         gone = [key for key in self.shown if key not in wanted]
         for key in gone:
             del self.shown[key]
+            self.widths.pop(key, None)
             self.remove_row(key)
         changed = bool(gone)
+        grew = False
         for row in rows:
             old = self.shown.get(row.key)
             if old is None:
-                cells = [self._cell(row, index) for index in range(len(row.cells))]
-                self.add_row(*cells, key=row.key, height=self.row_height)
+                self.add_row(*self._cells(row), key=row.key, height=self.row_height)
             elif old != row or refrozen:
                 self._update(row, old, refrozen)
+            if self.plan is not None and old != row:
+                widths = self.widths[row.key] = column_plan.cell_widths(row.cells)
+                grew = grew or column_plan.grew(widths, self.widest)
             changed = changed or old != row
             self.shown[row.key] = row
+        if self.plan is not None and (grew or gone):
+            self.fit_columns()  # a column widened, or one may have narrowed
         changed = self._arrange([row.key for row in rows]) or changed
         if selected is not None and selected in self.shown:
             if self.lost is not None:
@@ -195,6 +222,63 @@ class KeyedTable(DataTable[Text]):
         self._select_again()
         super().action_scroll_bottom()
 
+    def _cells(self, row: Row) -> list[Text]:
+        """A row's cells in the columns shown."""
+        return [
+            self._cell(row, index)
+            for index, (key, _) in enumerate(self.column_spec)
+            if key in self.shown_columns
+        ]
+
+    # --- columns: with a plan, those that fit and how wide (widgets/column_plan.py)
+
+    def on_resize(self) -> None:
+        if self.plan is not None:
+            self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Show the columns the width allows, each as wide as the plan draws it."""
+        assert self.plan is not None
+        labels = [label for _, label in self.column_spec]
+        keys = [key for key, _ in self.column_spec]
+        self.widest = column_plan.widest(labels, self.widths.values())
+        widest = dict(zip(keys, self.widest, strict=True))
+        available = self.scrollable_content_region.width
+        pad = 2 * self.cell_padding
+        drawn = column_plan.fitting(keys, widest, available, self.plan, pad=pad)
+        if drawn == self.drawn:
+            return
+        self.drawn = drawn
+        self._cuts = {key: width for key, width in drawn.items() if key in self.plan.flex}
+        shown = tuple(drawn)
+        if shown != self.shown_columns:
+            self._rebuild(shown)
+            return
+        for key, width in drawn.items():
+            column = self.columns[ColumnKey(key)]
+            column.width, column.auto_width = width, False
+        for row in self.shown.values():  # the text cells cut anew
+            for index, (key, _) in enumerate(self.column_spec):
+                if key in self._cuts:
+                    self.update_cell(row.key, key, self._cell(row, index))
+        self._require_update_dimensions = True
+        self.refresh()
+
+    def _rebuild(self, shown: tuple[str, ...]) -> None:
+        """The table again with `shown` columns, its rows in the same order, the same row
+        selected (a width change: rare, and at most a read's rows)."""
+        selected = self.selected_key
+        order = [str(row.key.value) for row in self.ordered_rows]
+        self.clear(columns=True)
+        self.shown_columns = shown
+        for key, label in self.column_spec:
+            if key in shown:
+                self.add_column(label, key=key, width=self.drawn[key])
+        for key in order:
+            self.add_row(*self._cells(self.shown[key]), key=key, height=self.row_height)
+        if selected is not None:
+            self.move_cursor(row=self.get_row_index(selected))
+
     def _frozen(self, column: str) -> Style | None:
         if self.frozen and column in self.clock_columns:
             return self.get_component_rich_style("keyed-table--frozen", partial=True)
@@ -203,6 +287,8 @@ class KeyedTable(DataTable[Text]):
     def _update(self, row: Row, old: Row, refrozen: bool = False) -> None:
         restyled = row.style != old.style or row.states != old.states
         for index, (column, _) in enumerate(self.column_spec):
+            if column not in self.shown_columns:
+                continue
             retint = refrozen and column in self.clock_columns
             if row.cells[index] != old.cells[index] or restyled or retint:
                 # update_width: a countdown grows from `59s left` to `1m00s left`
@@ -224,7 +310,7 @@ class KeyedTable(DataTable[Text]):
         for row in self.shown.values():
             for index, _ in row.states:
                 column = self.column_spec[index][0]
-                if row.key in self.rows:
+                if row.key in self.rows and column in self.shown_columns:
                     self.update_cell(row.key, column, self._cell(row, index))
 
     def _arrange(self, order: list[str]) -> bool:
@@ -232,7 +318,7 @@ class KeyedTable(DataTable[Text]):
             return False
         # DataTable sorts by cell values, not by row key, so rows are told apart by their
         # first cell: each is a distinct `Text` object this table made, so its id is unique.
-        first = self.column_spec[0][0]
+        first = self.shown_columns[0]
         position = {id(self.get_cell(key, first)): index for index, key in enumerate(order)}
         self.sort(first, key=lambda cell: position[id(cell)])
         return True

@@ -29,9 +29,12 @@ States are told apart by style (the badge; a lapsed lease; a "silent, not dead" 
 each from a theme variable through a component class (widgets/state_style.py). A terminal
 row says why it ended in the WHY column, from the record the page already read.
 
-At a narrow width the lowest-priority columns are left out (widgets/column_plan.py); `w`
-shows them all, and the table scrolls sideways with the mark and the id held in place
-(DataTable's `fixed_columns`, which the fast path draws as DataTable does).
+At a narrow width the lowest-priority columns are left out and the text columns (label,
+WHY, holder, ...) are cut with `…` to fit, and the width left over goes to the text still
+cut (widgets/column_plan.py): the table sets each column's width itself, and cuts a row's
+cells to them as it writes the row (`_fit`). `w` shows every column whole, and the table
+scrolls sideways with the mark and the id held in place (DataTable's `fixed_columns`, which
+the fast path draws as DataTable does).
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ COLUMNS = (
     ("why", "WHY"),
     ("disposition", "DISPOSITION"),
     ("originator", "ORIGINATOR"),
+    ("holder", "HOLDER"),
     ("lease", "LEASE"),
     ("started", "STARTED BY"),
     ("abandon", "ABANDON"),
@@ -75,9 +79,35 @@ COLUMNS = (
 )
 CLOCK_COLUMNS = ("lease", "age", "updated")  # cells that change with the clock alone
 KEYS = tuple(key for key, _ in COLUMNS)
+# The cells that can grow with the clock alone (a countdown, an age, a row falling silent),
+# whose widths a tick checks: measured only when their process changed, a lease column
+# drawn as wide as `9s left` cut `lapsed 1m05s ago` to `lapsed 1m`.
+CLOCK_INDEXES = tuple(KEYS.index(key) for key in (*CLOCK_COLUMNS, "why"))
 LABELS = tuple(label for _, label in COLUMNS)
 FIXED = 2  # the mark and the id stay put while the table scrolls sideways
-WHY_WIDTH = 48  # a failure message can be 4,096 characters; the detail shows it whole
+# The most of why a process ended a WHY cell holds (the column shows as much of it as the
+# width leaves: widgets/column_plan.py): a failure message can be 4,096 characters, and the
+# detail shows it whole.
+WHY_CHARS = 200
+# Most useful first: what it is, why it ended, when its lease lapses and how old it is; then
+# who holds the lease. The lease is two columns, its countdown and its holder: as one cell
+# (`worker-7@host-b:4242 (8m30s left)`, the holder up to ~90 characters) it was too wide to
+# fit beside the label at 120 columns, and the countdown and the age gave way with it.
+PLAN = column_plan.Plan(
+    priority=(
+        "mark", "id", "status", "label", "why", "lease", "age",
+        "holder", "abandon", "disposition", "originator", "started", "updated",
+    ),
+    always=7,
+    flex={
+        # A label to its whole LABEL_CHARS (`text.LABEL_CHARS`) before another column.
+        "label": column_plan.Flex(floor=8, comfort=text.LABEL_CHARS),
+        "why": column_plan.Flex(floor=8, comfort=48),
+        "holder": column_plan.Flex(floor=8, comfort=24),
+        "originator": column_plan.Flex(floor=8, comfort=24),
+        "started": column_plan.Flex(floor=8, comfort=24),
+    },
+)  # fmt: skip
 MARK = "▶"
 # top/bottom: pushed past the window's first/last row; first/last: jump to the very ends
 Edge = Literal["top", "bottom", "first", "last"]
@@ -104,6 +134,12 @@ def stored(value: str) -> Cell:
     return shown if plain else text.cell(shown)
 
 
+@lru_cache(maxsize=4096)
+def _cut(value: str, width: int) -> Cell:
+    """A plain cell cut to `width` cells: cached, as the same cells are cut on every tick."""
+    return stored(str(column_plan.clip(value, width)))
+
+
 def _same(new: object, old: object) -> bool:
     """Whether two cells show the same: `Text` equality ignores the text's own style, and
     a cell can change in style alone (a theme change; a lease lapsing while paused)."""
@@ -128,7 +164,7 @@ def _badge(state: str, style: Style, cancel_requested: bool = False) -> Text:
 def _why_cell(why: str) -> Cell:
     """A reason as its cell: made visible, then clipped (an escape is never cut open by
     clipping first); cached, as the same reasons come back on every tick."""
-    return stored(visible_clipped(why, WHY_WIDTH)) if why else ""
+    return stored(visible_clipped(why, WHY_CHARS)) if why else ""
 
 
 def _why(process: ObservedProcess, now_ms: int, paint_: Paint) -> Cell:
@@ -140,9 +176,9 @@ def _why(process: ObservedProcess, now_ms: int, paint_: Paint) -> Cell:
 
 
 def _lease(process: ObservedProcess, now_ms: int, paint_: Paint) -> Cell:
-    if lease_lapsed_at(process, now_ms):
-        return text.cell(fmt.lease(process, now_ms), paint_("lapsed"))
-    return stored(fmt.lease(process, now_ms))
+    """The LEASE cell: the countdown, in the lapsed style once it lapsed."""
+    left = fmt.lease_left(process, now_ms)
+    return text.cell(left, paint_("lapsed")) if lease_lapsed_at(process, now_ms) else left
 
 
 def cells(
@@ -165,6 +201,7 @@ def cells(
         _why(process, now_ms, paint_),
         process.disposition_text(),
         stored(process.originator.scope_id()),
+        stored(fmt.owner(process.lease_holder)),
         _lease(process, now_ms, paint_),
         stored(fmt.owner(started.owner)) if started else "-",
         fmt.abandon_column(process),
@@ -223,6 +260,8 @@ class ProcessTable(PlainRowsTable):
         self.wide = False  # every column, scrolling sideways (`w`)
         self.shown_columns: tuple[str, ...] = KEYS  # the columns on screen, in order
         self.shown_set = frozenset(KEYS)
+        self.drawn: dict[str, int] = {}  # the shown columns' widths, as the plan drew them
+        self._cuts: tuple[tuple[int, int], ...] = ()  # (cell index, width) of text columns
         self._shown_as: tuple[int, Collection[str], bool] = (0, (), False)  # the last `show`
 
     def on_mount(self) -> None:
@@ -230,7 +269,7 @@ class ProcessTable(PlainRowsTable):
             for key, label in COLUMNS:
                 self.add_column(label, key=key)
 
-    # --- columns: what fits, or everything (`w`)
+    # --- columns: what fits and how wide (widgets/column_plan.py), or everything (`w`)
 
     def action_toggle_wide(self) -> None:
         self.wide = not self.wide
@@ -239,20 +278,87 @@ class ProcessTable(PlainRowsTable):
     def on_resize(self) -> None:
         self.fit_columns()
 
+    def _labels(self) -> tuple[str, ...]:
+        """The headers as drawn: the sorted column's with its arrow."""
+        column, descending = self.sorted_by
+        arrow = "▼" if descending else "▲"
+        return tuple(f"{label} {arrow}" if key == column else label for key, label in COLUMNS)
+
     def fit_columns(self) -> None:
-        """Show the columns the width allows (every one when wide), holding the mark and
-        the id in place whenever the rest can scroll sideways."""
-        self.widest = column_plan.widest(LABELS, self.widths.values())
+        """Show the columns the width allows, as wide as the plan draws them (every one at
+        its widest when wide), holding the mark and the id in place whenever the rest can
+        scroll sideways."""
+        self.widest = column_plan.widest(self._labels(), self.widths.values())
         pad = 2 * self.cell_padding
-        widths = {key: width + pad for key, width in zip(KEYS, self.widest, strict=True)}
+        widest = dict(zip(KEYS, self.widest, strict=True))
         available = self.scrollable_content_region.width
-        sorted_by = self.sorted_by[0]
-        shown = KEYS if self.wide else column_plan.fitting(KEYS, widths, available, sorted_by)
-        fixed = FIXED if sum(widths[key] for key in shown) > available else 0
-        if shown != self.shown_columns:
-            self._rebuild(shown)
+        if self.wide:
+            drawn = widest
+        else:
+            sorted_by = self.sorted_by[0]
+            drawn = column_plan.fitting(KEYS, widest, available, PLAN, pad=pad, also=sorted_by)
+        fixed = FIXED if sum(drawn.values()) + pad * len(drawn) > available else 0
+        if drawn != self.drawn:
+            self.drawn = drawn
+            self._cuts = tuple(
+                (index, drawn[key])
+                for index, key in enumerate(KEYS)
+                if key in PLAN.flex and key in drawn
+            )
+            shown = tuple(drawn)
+            if shown != self.shown_columns:
+                self._rebuild(shown)
+            else:
+                self._refit()
+            self._set_widths()
         if self.fixed_columns != fixed:
             self.fixed_columns = fixed
+
+    def _set_widths(self) -> None:
+        """The columns drawn as wide as the plan says: DataTable's own widths follow the
+        cells it measured, which a row rewritten in place (`_rewrite`) never updated."""
+        for key, width in self.drawn.items():
+            column = self.columns.get(ColumnKey(key))
+            if column is not None:
+                column.width, column.auto_width = width, False
+        self._require_update_dimensions = True
+        self._update_count += 1
+        self.refresh()
+
+    def _fit(self, row: tuple[Cell, ...]) -> tuple[Cell, ...]:
+        """A row with its text cells cut to their columns' drawn widths (an ellipsis where
+        cut): the table draws a cell wider than its column cropped, with no sign of a cut."""
+        if not self._cuts:
+            return row
+        fitted = list(row)
+        for index, width in self._cuts:
+            value = fitted[index]
+            if column_plan.width(value) <= width:
+                continue
+            if isinstance(value, str):
+                fitted[index] = _cut(value, width)
+            else:  # a `Text` keeps its style (a silent row's why)
+                fitted[index] = column_plan.clip(value, width)
+        return tuple(fitted)
+
+    def _row(self, process: ObservedProcess, pid: str) -> tuple[Cell, ...]:
+        """A row's cells as last shown (`_shown_as`), cut to the columns' widths."""
+        now_ms, marked, frozen = self._shown_as
+        style = self.get_component_rich_style("process-table--frozen") if frozen else None
+        paint_ = self._painted().__getitem__
+        return self._fit(cells(process, now_ms, pid in marked, paint_, style))
+
+    def _refit(self) -> None:
+        """Every row again at the columns' new widths (a resize, `w`, a column that grew)."""
+        rewritten = []
+        for pid, process in self.processes.items():
+            row, old = self._row(process, pid), self.rendered[pid]
+            if not _same_row(row, old):
+                self._rewrite(pid, row, old)
+                self.rendered[pid] = row
+                rewritten.append(pid)
+        if rewritten:
+            self._repaint(rewritten)
 
     def _rebuild(self, shown: tuple[str, ...]) -> None:
         """The table again with `shown` columns, rows in the same order, the cursor on the
@@ -264,8 +370,9 @@ class ProcessTable(PlainRowsTable):
         self.shown_set = frozenset(shown)
         for key, label in COLUMNS:
             if key in shown:
-                self.add_column(label, key=key)
+                self.add_column(label, key=key, width=self.drawn[key])
         for pid in order:
+            self.rendered[pid] = self._row(self.processes[pid], pid)
             self.add_row(*self._project(self.rendered[pid]), key=pid)
         self.order = order
         self.show_order(*self.sorted_by)  # the new header's arrow
@@ -348,17 +455,21 @@ class ProcessTable(PlainRowsTable):
                 and (old[0] == MARK) == (pid in marked)
             ):
                 continue
-            row = cells(process, now_ms, pid in marked, paint_, style)
+            natural = cells(process, now_ms, pid in marked, paint_, style)
+            row = self._fit(natural)
             if old is None:
                 self.add_row(*self._project(row), key=pid)
                 inserted = True
             elif not _same_row(row, old):
                 self._rewrite(pid, row, old)
                 rewritten.append(pid)
+                if self.processes[pid] is process and self._outgrew(natural):
+                    self.widths[pid] = column_plan.cell_widths(natural)
+                    grew = True
             if old is None or self.processes[pid] is not process:
                 # Measured when the row is new or its process changed, not when only the
                 # clock moved its ages (a tick would measure every row, every second).
-                widths = self.widths[pid] = column_plan.cell_widths(row)
+                widths = self.widths[pid] = column_plan.cell_widths(natural)
                 grew = grew or column_plan.grew(widths, self.widest)
             self.processes[pid] = process
             self.rendered[pid] = row
@@ -382,6 +493,11 @@ class ProcessTable(PlainRowsTable):
             # only a real move: each move announces a highlight, and screens react to it
             self.move_cursor(row=min(target, self.row_count - 1))
 
+    def _outgrew(self, row: tuple[Cell, ...]) -> bool:
+        """Whether a cell the clock alone changes is wider than its column's widest."""
+        widest = self.widest
+        return any(column_plan.width(row[i]) > widest[i] for i in CLOCK_INDEXES)
+
     def _order_rows(self, order: list[str]) -> None:
         """Rows in the window's order (`order`, the ids as `show` got them: by id, or by
         the view's sort column): the same private state `sort` writes, without comparing
@@ -402,8 +518,7 @@ class ProcessTable(PlainRowsTable):
             found = self.columns.get(ColumnKey(key))
             if found is None or found.label.plain == wanted:
                 continue
-            found.label = Text(wanted)
-            found.content_width = max(found.content_width, len(wanted))
+            found.label = Text(wanted)  # (as wide as `fit_columns` drew it, arrow included)
             self._require_update_dimensions = True
             self._update_count += 1
             self.refresh()
