@@ -104,6 +104,8 @@ class KeyedTable(DataTable[Text]):
         self._paints: tuple[Style, ...] = ()  # the states' styles the cells were painted in
 
     def on_mount(self) -> None:
+        if self.columns:  # a resize before the mount has already laid them out (a plan)
+            return
         for key, label in self.column_spec:
             self.add_column(label, key=key)
 
