@@ -15,6 +15,7 @@ from lashtui.model import (
     External,
     LeaseOwnerIdentity,
     ProcessEventAppendRequest,
+    ProcessRecord,
     ProcessStartRequest,
     RecoveryDisposition,
     SuccessOutput,
@@ -138,6 +139,26 @@ async def test_a_new_row_is_started_and_claimed_with_its_first_start_in_the_inse
         ).fetchall()
     assert json.loads(text) == json.loads(record.model_dump_json())
     assert updated == record.created_at_ms
+
+
+async def test_a_started_record_is_built_once_not_copied_to_add_its_start(
+    registry: ProcessRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The first-started fact goes into the new record as it is built (`ProcessRecord.new`):
+    # a copy made to add it was ~1% of P1's instructions (benchmarks.p1_budget).
+    copies: list[object] = []
+    copy = ProcessRecord.model_copy
+
+    def counted(self: ProcessRecord, *args: object, **kwargs: object) -> ProcessRecord:
+        copies.append(kwargs.get("update"))
+        return copy(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ProcessRecord, "model_copy", counted)
+    record, claimed = await registry.start_process_for_run(
+        start_request("p"), own("w:attempt"), LIVE, started("w")
+    )
+    assert claimed is not None and claimed.started
+    assert record.first_started == started("w") and copies == []
 
 
 async def test_a_replayed_start_claims_nothing(registry: ProcessRegistry) -> None:

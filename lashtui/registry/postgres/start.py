@@ -48,7 +48,7 @@ from lashtui.registry.sql import lease as leases
 from lashtui.registry.sql.backlog_mark import plainly_backlog
 from lashtui.registry.sql.dialect import POSTGRES, Cursor, Tx
 from lashtui.registry.sql.process import checked_env_ref, replayed
-from lashtui.registry.sql.row import RecordCache, sort_label, to_run
+from lashtui.registry.sql.row import RecordCache, runnable, sort_label
 from lashtui.registry.sql.stored_text import read_text
 
 # The function's answer for a stored id, as every read takes those columns: the hash under
@@ -92,10 +92,9 @@ def prepare_start(
             if env_ref not in known_envs:
                 return None  # the shared path stores it
         prepared, registration_hash = request.into_registration(env_ref).prepare()
-        record = ProcessRecord.new(prepared, registration_hash, now)
-        if not to_run(record):
+        if not runnable(prepared.id, prepared.disposition):  # (`to_run` of the new record)
             return None
-        record = record.model_copy(update={"first_started": started})
+        record = ProcessRecord.new(prepared, registration_hash, now, started)
         lease = claim.lease_for(record.id, owner, ttl_ms, now, 1, checked=True)
         return PreparedStart(record.id, registration_hash, record, record.stored_json(), lease)
     except Exception:  # the shared path raises it again, inside the transaction as before

@@ -73,8 +73,8 @@ from lashtui.registry.sql.row import (
     insert_record,
     load_record,
     require_record,
+    runnable,
     save_record,
-    to_run,
     touch,
 )
 from lashtui.registry.sql.stored_text import past_read, read_text
@@ -99,9 +99,9 @@ def register_new(
     row = conn.execute(_registered_sql(dialect(conn)), (prepared.id,)).fetchone()
     if row is not None:
         return replayed(prepared.id, registration_hash, row[0], row[1]), False
-    record = ProcessRecord.new(prepared, registration_hash, now)
-    if first_started is not None and to_run(record):
-        record = record.model_copy(update={"first_started": first_started})
+    if first_started is not None and not runnable(prepared.id, prepared.disposition):
+        first_started = None  # (`to_run` of the new record)
+    record = ProcessRecord.new(prepared, registration_hash, now, first_started)
     insert_record(conn, record)
     return record, True
 

@@ -123,11 +123,15 @@ def to_run(record: ProcessRecord) -> bool:
     """Whether a worker holding the lease runs this row and may record that it started
     (§8: a rerunnable row always, any other only if it never started; §7.4 a-c: never an
     externally-owned row or a blank id, which the worker fails before any side effect)."""
-    if record.is_terminal() or not record.id.strip():
-        return False
-    if record.disposition is RecoveryDisposition.EXTERNALLY_OWNED:
+    if record.is_terminal() or not runnable(record.id, record.disposition):
         return False
     return record.runs_on_recovery()
+
+
+def runnable(process_id: str, disposition: RecoveryDisposition) -> bool:
+    """`to_run` of a row that is running and never started (a new one, process.py
+    `register_new`): its id and disposition alone decide."""
+    return bool(process_id.strip()) and disposition is not RecoveryDisposition.EXTERNALLY_OWNED
 
 
 def require_exists(conn: Tx, process_id: str) -> None:
