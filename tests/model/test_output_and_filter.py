@@ -89,6 +89,15 @@ def test_status_wire_shapes() -> None:
     assert done.is_terminal()
 
 
+def test_the_running_status_is_one_shared_frozen_object() -> None:
+    # Every new record's default status: built once, not once per start (P1).
+    running = ProcessStatus.running()
+    assert running is ProcessStatus.running() and running == ProcessStatus()
+    assert not running.is_terminal() and running.await_output is None
+    with pytest.raises(ValueError):
+        running.state = ProcessStatus.terminal(SuccessOutput(value=1)).state  # type: ignore[misc]
+
+
 def test_status_refuses_a_terminal_without_output() -> None:
     with pytest.raises(ValueError):
         ProcessStatus.model_validate({"state": "failed"})
