@@ -22,6 +22,7 @@ from lashtui.model import (
     AbandonRequest,
     FailureOutput,
     LeaseOwnerIdentity,
+    LocalProcessLiveness,
     ProcessLease,
     ProcessRecord,
     SuccessOutput,
@@ -666,3 +667,28 @@ async def test_work_items_list_running_rows_with_their_held_leases(
         ("a-ext", "externally_owned", True, None),
         ("b-bound", "owner_bound", False, lease),
     ]
+
+
+async def test_a_workers_liveness_is_encoded_once_for_all_its_leases(
+    registry: ProcessRegistry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker's attempt identities share its liveness (a frozen model): its JSON is made
+    # at its first lease, not at every claim (claim.py `_liveness_json`), and every lease
+    # row still stores it whole.
+    owner = local("w")
+    encoded: list[object] = []
+    dump = LocalProcessLiveness.model_dump_json
+
+    def counted(self: LocalProcessLiveness, *args: Any, **kwargs: Any) -> str:
+        encoded.append(self)
+        return dump(self, *args, **kwargs)
+
+    monkeypatch.setattr(LocalProcessLiveness, "model_dump_json", counted)
+    for pid in ("p1", "p2", "p3"):
+        await registry.register_process(rr(pid))
+        attempt = owner.attempt(f":recovery:{pid}", f"{pid}:incarnation", reserve=64)
+        lease = (await registry.claim_process_lease(pid, attempt, LIVE)).acquired()
+        assert lease is not None
+        assert await registry.get_process_lease(pid) == lease
+        assert lease.owner.liveness == owner.liveness
+    assert len(encoded) <= 1
