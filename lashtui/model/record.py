@@ -115,16 +115,29 @@ _CORE_DECODED = json.loads(_CORE_RECORD_JSON)
 _CORE_TAIL = f',"event_types":{_CORE_RECORD_JSON}}}'
 
 
-def _core_interned(value: object) -> object:
+def _core_interned(value: object, info: ValidationInfo) -> object:
     """A stored list that is exactly the core event types becomes the shared core objects
     instead of seven freshly validated ones: they were two thirds of reading a record
     (measured: 35 -> 17 us a record, the claim of every row a worker runs), and the record
     then passes `_only_core` by identity. Compared as decoded JSON (strings and objects
     only, so no `1 == true` coincidence): an extra key, a different schema or order, or a
-    lash-written variant is validated as before."""
+    lash-written variant is validated as before. `_CORE_SPLICE` stands for them only in
+    the text `from_stored_json` made and validates with `_SPLICED` (anywhere else it is a
+    string, refused as one)."""
+    if value.__class__ is str:
+        if value == _CORE_SPLICE and info.context is _SPLICED:
+            return list(CORE_EVENT_TYPES)
+        return value
     if value == _CORE_DECODED:
         return list(CORE_EVENT_TYPES)
     return value
+
+
+# `from_stored_json`'s stand-in for the core event types it stepped over, and the context
+# that alone lets `_core_interned` read it as them.
+_CORE_SPLICE = "lashtui:core-event-types:spliced"
+_CORE_SPLICED_TAIL = f',"event_types":"{_CORE_SPLICE}"}}'
+_SPLICED: dict[str, str] = {"event_types": _CORE_SPLICE}
 
 
 def _only_core(event_types: list[ProcessEventType]) -> bool:
@@ -363,23 +376,23 @@ class ProcessRecord(StoredModel):
         is exactly the core event types as `stored_json` writes them (a row started here and
         not edited since: a worker's claim decodes such rows). Those are two thirds of the
         text, and decoding them to compare (`_core_interned`) was 6.3 of a decode's 11.6 us.
-        The rest is validated without them and the shared core objects put in their place,
-        as the full decode would: the member right before a JSON text's final `}` is the
-        outer object's own (inside a string its quotes would be escaped), and where JSON
-        repeats a key the last one counts. Anything else takes the full decode, which also
-        makes its errors: a text that ends otherwise, another `"event_types"` anywhere in
-        the rest (a payload's key of that name is only slower), a rest that does not
-        validate alone, and bytes (a row another program stored as a blob, read as the
-        read path finds it)."""
+        The rest is validated with a short stand-in in their place, which the validator
+        reads as the shared core objects (`_core_interned`, under `_SPLICED`), as the full
+        decode would: the member right before a JSON text's final `}` is the outer object's
+        own (inside a string its quotes would be escaped), and where JSON repeats a key the
+        last one counts. (The rest was validated alone and a copy made to put them in: the
+        copy was ~1% of a drained row's instructions, benchmarks.p3_budget.) Anything else
+        takes the full decode, which also makes its errors: a text that ends otherwise,
+        another `"event_types"` anywhere in the rest (a payload's key of that name is only
+        slower), a rest that does not validate, and bytes (a row another program stored as
+        a blob, read as the read path finds it)."""
         if isinstance(text, str) and text.endswith(_CORE_TAIL):
             head = text[: -len(_CORE_TAIL)]
             if '"event_types"' not in head:
                 try:
-                    record = cls.model_validate_json(head + "}")
+                    return cls.model_validate_json(head + _CORE_SPLICED_TAIL, context=_SPLICED)
                 except ValueError:
                     pass
-                else:
-                    return record.model_copy(update={"event_types": list(CORE_EVENT_TYPES)})
         return cls.model_validate_json(text)
 
     def is_terminal(self) -> bool:
