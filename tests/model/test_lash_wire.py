@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+import types
 from pathlib import Path
 from typing import Any
 
@@ -272,3 +273,14 @@ def test_unknown_fields_count_toward_a_writes_size() -> None:
     with pytest.raises(InvalidRequest, match=r"a lease owner may be at most 1\.0 MiB"):
         owner.check_limits()
     ProcessHandleDescriptor.model_validate({"label": "l", "later": "small"}).check_limits()
+
+
+def test_an_omitted_field_is_left_out_only_when_none_by_a_predicate_of_c() -> None:
+    # pydantic calls it for every omitted field at every serialisation: a Python
+    # function's frame there cost more than the test (wire.py `_is_none`).
+    from lashtui.model.wire import _is_none
+
+    assert not isinstance(_is_none, types.FunctionType)
+    assert _is_none(None)
+    others: tuple[object, ...] = (0, False, "", [], {}, float("nan"))
+    assert not any(_is_none(value) for value in others)
