@@ -71,9 +71,11 @@ RECOVERY_SUFFIX_CHARS = len(RECOVERY) + 32
 
 
 def attempt_identity(owner: LeaseOwnerIdentity) -> LeaseOwnerIdentity:
-    # Random hex rather than UUID objects: one per claim, so it shows in P1.
+    # Random hex rather than UUID objects: one per claim, so it shows in P1. Both halves
+    # from one read of the kernel's random source (a system call each, one per claim).
+    random = os.urandom(32).hex()
     return owner.attempt(
-        f"{RECOVERY}{os.urandom(16).hex()}",
-        os.urandom(16).hex(),
+        f"{RECOVERY}{random[:32]}",
+        random[32:],
         reserve=RECOVERY_SUFFIX_CHARS,
     )

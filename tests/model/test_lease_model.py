@@ -139,3 +139,29 @@ def test_an_attempt_identity_is_checked_through_its_owner() -> None:
     # And a suffix past the reserve it was checked for.
     with pytest.raises(InvalidRequest, match=r"suffix or incarnation id is too long"):
         owner.attempt("x" * (RECOVERY_SUFFIX_CHARS + 1), "i", reserve=RECOVERY_SUFFIX_CHARS)
+
+
+def test_an_attempt_identity_takes_one_read_of_randomness(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Its suffix and its incarnation id: 16 random bytes each, in hex, distinct, from one
+    # `os.urandom` (a system call a claim, P1 and P3 each make one a process or row).
+    from lashtui.worker import identity
+
+    reads: list[int] = []
+    urandom = os.urandom
+
+    def counted(size: int) -> bytes:
+        reads.append(size)
+        return urandom(size)
+
+    monkeypatch.setattr(os, "urandom", counted)
+    owner = local("w")
+    first, second = identity.attempt_identity(owner), identity.attempt_identity(owner)
+    assert reads == [32, 32]
+    for attempt in (first, second):
+        suffix = attempt.owner_id.removeprefix("w:recovery:")
+        assert len(suffix) == 32 and len(attempt.incarnation_id) == 32
+        assert int(suffix, 16) >= 0 and int(attempt.incarnation_id, 16) >= 0
+        assert suffix != attempt.incarnation_id
+    assert first.owner_id != second.owner_id and first.incarnation_id != second.incarnation_id
