@@ -57,7 +57,8 @@ def badge_of(name: str) -> str:
 
 # Said after the state of a live row with a pending cancel request
 # (`ObservedProcess.cancel_requested`): it looked untouched until it ended.
-CANCEL_REQUESTED = " · cancel requested"
+CANCEL_ASKED = "cancel requested"
+CANCEL_REQUESTED = f" · {CANCEL_ASKED}"
 
 
 def badge(process: ObservedProcess) -> str:

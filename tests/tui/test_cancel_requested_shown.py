@@ -1,5 +1,6 @@
-"""A running row with a pending cancel request says so: its state cell reads `● running ·
-cancel requested` in the Processes view, and the detail's first line says it too. It looked
+"""A running row with a pending cancel request says so: its WHY cell reads `cancel
+requested` in the Processes view (its status cell stays `● running`: WHY is the column the
+plan cuts to the width), and the detail's first line says `● running · cancel requested`. It looked
 untouched: the request is an event, which the list did not read. Made by another program
 while the dashboard runs, it reaches the view through the change feed (the append moves the
 row's change_seq). The real app on a real SQLite file, driven by Pilot."""
@@ -34,14 +35,19 @@ async def test_a_cancel_request_made_elsewhere_shows_in_the_list_and_the_detail(
             home = await home_loaded(pilot)
             table = home.query_one(ProcessTable)
 
+            def cell(pid: str, column: str) -> str:
+                return str(table.get_row(pid)[table.shown_columns.index(column)])
+
             def status(pid: str) -> str:
-                return str(table.get_row(pid)[table.shown_columns.index("status")])
+                return cell(pid, "status")
 
             assert status("asked") == status("quiet") == "● running"
+            assert cell("asked", "why") == ""
             outcome = await Processes(elsewhere).actions.cancel("asked", operator="dana@h")
             assert outcome.outcome == "requested"  # no worker holds it: the row runs on
-            await until(pilot, lambda: status("asked") == "● running · cancel requested")
-            assert status("quiet") == "● running"
+            await until(pilot, lambda: cell("asked", "why") == "cancel requested")
+            assert status("asked") == status("quiet") == "● running"
+            assert cell("quiet", "why") == ""
 
             home.action_open("asked")
             await until(pilot, lambda: isinstance(app.screen, ProcessDetailScreen))

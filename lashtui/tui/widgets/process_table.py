@@ -152,12 +152,10 @@ def _same_row(new: tuple[Cell, ...], old: tuple[Cell, ...]) -> bool:
 
 
 @lru_cache(maxsize=64)
-def _badge(state: str, style: Style, cancel_requested: bool = False) -> Text:
+def _badge(state: str, style: Style) -> Text:
     """A status badge in its style: one `Text` per state and theme, shared by every row
-    (nothing mutates a cell once it is in the table); a live row with a pending cancel
-    request says so after it (`fmt.CANCEL_REQUESTED`)."""
-    shown = fmt.badge_of(state) + (fmt.CANCEL_REQUESTED if cancel_requested else "")
-    return Text(shown, style=style, end="")
+    (nothing mutates a cell once it is in the table)."""
+    return Text(fmt.badge_of(state), style=style, end="")
 
 
 @lru_cache(maxsize=4096)
@@ -168,9 +166,15 @@ def _why_cell(why: str) -> Cell:
 
 
 def _why(process: ObservedProcess, now_ms: int, paint_: Paint) -> Cell:
-    """The WHY cell: stored text clipped; a silent row's in the `silent` style."""
+    """The WHY cell: stored text clipped; a silent row's in the `silent` style. A live
+    row's pending cancel request is said here, first, not in the status cell: WHY is a text
+    column the plan cuts to the width, and the status column is not (in the status cell,
+    `● running · cancel requested` pushed AGE off an 80-column screen)."""
     why = fmt.why(process, now_ms)
-    if why in fmt.SILENT_WHYS:
+    silent = why in fmt.SILENT_WHYS
+    if process.cancel_requested:  # (only ever set on a live row: its why is ours, not stored)
+        why = f"{fmt.CANCEL_ASKED} · {why}" if why else fmt.CANCEL_ASKED
+    if silent:
         return text.cell(why, paint_("silent"))
     return _why_cell(why)
 
@@ -196,7 +200,7 @@ def cells(
     row = (
         MARK if marked else " ",
         stored(process.process_id),
-        _badge(state, paint_(state), process.cancel_requested),
+        _badge(state, paint_(state)),
         stored(visible_clipped(process.label, text.LABEL_CHARS)),  # whole in the detail
         _why(process, now_ms, paint_),
         process.disposition_text(),
