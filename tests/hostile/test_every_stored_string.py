@@ -138,7 +138,7 @@ def test_worker_and_sweep_log_lines(registry_target: str, log_format: str) -> No
     and each skipped row named): their lines carry no byte a terminal obeys."""
     asyncio.run(hostile_registry(registry_target))
     log = ["--log-level", "debug", "--log-format", log_format]
-    for argv in (["sweep", *log[2:]], ["worker", "--once", "--timeout", "20", *log]):
+    for argv in (["sweep", *log[2:]], ["worker", "--once", "--timeout", "5", *log]):
         result = subprocess.run(
             [LASHTUI, "--db", registry_target, *argv], capture_output=True, timeout=300,
             check=False,
