@@ -184,7 +184,7 @@ class Processes:
         ]
         if not live:
             return set()
-        return await self.registry.processes_with_event(live, CANCEL_REQUESTED)
+        return await self.registry.processes_asked_to_cancel(live)
 
     @checked
     async def list(self, filter: ProcessListFilter | None = None) -> builtins.list[ObservedProcess]:

@@ -46,9 +46,9 @@ class DashboardReads(Protocol):
         """The rows that exist among `process_ids`; a pruned or unknown id is simply absent."""
         ...
 
-    async def processes_with_event(self, process_ids: list[str], event_type: str) -> set[str]:
-        """Which of `process_ids` have an event of `event_type` (a pending cancel request
-        on the rows a list shows), in one read, no event decoded."""
+    async def processes_asked_to_cancel(self, process_ids: list[str]) -> set[str]:
+        """Which of `process_ids` have a cancel request in their logs (pending, on the live
+        rows a list shows), in one read, no event decoded."""
         ...
 
     async def list_leased_processes(self, limit: int = 1000) -> list[ProcessRecord]:

@@ -22,10 +22,11 @@ from tests.raw import raw_connection
 
 # What an older build did not make: the sorted orders' and the charts' indexes.
 OLDER = ("processes_status_created_idx", "processes_status_updated_idx", "processes_created_idx")
-# Every index a registry of this build has, with the drive's two (sql/backlog_mark.py);
-# PostgreSQL has two more: the waiting rows', which its census reads (postgres/schema.py
-# WAITING_INDEX), and the held leases' (sql/filter.py HELD_INDEX).
-ALL = {"sqlite": 15, "postgres": 17}
+# Every index a registry of this build has, with the drive's two (sql/backlog_mark.py) and
+# the cancel requests' (sql/log_read.py CANCEL_REQUESTED_INDEX); PostgreSQL has two more:
+# the waiting rows', which its census reads (postgres/schema.py WAITING_INDEX), and the
+# held leases' (sql/filter.py HELD_INDEX).
+ALL = {"sqlite": 16, "postgres": 18}
 
 
 def run(capsys: pytest.CaptureFixture[str], target: str, *args: str) -> tuple[int, str, str]:

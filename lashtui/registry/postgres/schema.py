@@ -45,6 +45,7 @@ from lashtui.registry.sql.activity import TRANSITION_INDEX
 from lashtui.registry.sql.audit import OPERATOR_EVENTS_INDEX
 from lashtui.registry.sql.dialect import POSTGRES, POSTGRES_TRY, TRY_JSONB
 from lashtui.registry.sql.filter import HELD_INDEX_DDL, holds_wait_sql
+from lashtui.registry.sql.log_read import CANCEL_REQUESTED_INDEX
 from lashtui.registry.sql.order import index_ddl
 from lashtui.registry.sql.repeated import POSTGRES_DDL as REPEATED_KEY_DDL
 from lashtui.registry.sql.version import SCHEMA_VERSION as LASH_SCHEMA_VERSION
@@ -273,6 +274,8 @@ DDL: tuple[str, ...] = (
     # lashtui's audit trail (lashtui.registry.sql.audit): the operator events by time, a
     # partial index that only cancel requests and re-run links enter; and its own table.
     OPERATOR_EVENTS_INDEX,
+    # Which live rows have a cancel request pending, for the lists (sql/log_read.py).
+    CANCEL_REQUESTED_INDEX,
     POSTGRES.audit_table_ddl(),
     f"CREATE INDEX process_events_transition_idx {TRANSITION_INDEX}",
     """CREATE TABLE process_wake_acks (

@@ -364,10 +364,10 @@ class SqlProcessRegistry(ABC):
     async def get_process_leases(self, process_ids: list[str]) -> dict[str, ProcessLease]:
         return await self._db.read(lease_row.get_many, list(process_ids))
 
-    async def processes_with_event(self, process_ids: list[str], event_type: str) -> set[str]:
+    async def processes_asked_to_cancel(self, process_ids: list[str]) -> set[str]:
         if not process_ids:
             return set()
-        return await self._db.read(log_read.with_event_of_type, list(process_ids), event_type)
+        return await self._db.read(log_read.asked_to_cancel, list(process_ids))
 
     async def release_process_lease(self, lease_: ProcessLease) -> None:
         await self._db.short_write(lease.release, lease_)

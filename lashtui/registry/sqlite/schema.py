@@ -31,6 +31,7 @@ from lashtui.registry.sql import backlog_mark
 from lashtui.registry.sql.activity import TRANSITION_INDEX
 from lashtui.registry.sql.audit import OPERATOR_EVENTS_INDEX
 from lashtui.registry.sql.dialect import SQLITE
+from lashtui.registry.sql.log_read import CANCEL_REQUESTED_INDEX
 from lashtui.registry.sql.order import index_ddl
 from lashtui.registry.sql.version import SCHEMA_VERSION, unsupported_schema_message
 
@@ -100,6 +101,8 @@ DDL: tuple[str, ...] = (
     # lashtui's audit trail (lashtui.registry.sql.audit): the operator events by time, a
     # partial index that only cancel requests and re-run links enter; and its own table.
     OPERATOR_EVENTS_INDEX,
+    # Which live rows have a cancel request pending, for the lists (sql/log_read.py).
+    CANCEL_REQUESTED_INDEX,
     SQLITE.audit_table_ddl(),
     # The Health view's charts: terminals and waits by time, covering (see sql/activity.py).
     f"CREATE INDEX IF NOT EXISTS process_events_transition_idx {TRANSITION_INDEX}",
