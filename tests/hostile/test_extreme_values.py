@@ -9,11 +9,10 @@ through unchanged, since each value ends with an OSC retitle."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import subprocess
+import sys
 import tempfile
-import threading
 from pathlib import Path
 
 import pytest
@@ -89,26 +88,34 @@ def _read(db: Path, *argv: str) -> str:
     return _read_measured(db, *argv)[0]
 
 
+# Runs the command and writes its peak resident size (kB) to the file named first. Linux
+# counts in a child's peak the image it was forked from (exec keeps the old image's high-water
+# mark), so a command forked straight from a pytest worker grown to 574 MB read 574 MB. A
+# small interpreter in between is forked from that, and the command from it.
+MEASURE = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.run(sys.argv[2:]).returncode\n"
+    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+    "open(sys.argv[1], 'w').write(str(peak))\n"
+    "sys.exit(code)\n"
+)
+
+
 def _read_measured(db: Path, *argv: str) -> tuple[str, int]:
-    """What the command printed, and its own peak resident size in kB: reaped with
-    `os.wait4`, which gives that child's usage alone (RUSAGE_CHILDREN is the largest of
-    every child the test process ever reaped, another test's a million-row reader's too)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        child = subprocess.Popen([LASHTUI, "--db", str(db), *argv], stdout=out, stderr=err)
-        timer = threading.Timer(120, child.kill)  # (a hang fails the test, not the suite)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(child.pid, 0)
-        finally:
-            timer.cancel()
-        child.returncode = os.waitstatus_to_exitcode(status)  # reaped: Popen waits no more
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read(), err.read()
-    assert child.returncode == 0, (argv, stderr[-2000:])
-    assert b"Traceback" not in stderr
-    assert_nothing_obeyed(stderr)
-    return assert_nothing_obeyed(stdout), usage.ru_maxrss
+    """What the command printed, and its own peak resident size in kB (not the test
+    process's, nor another test's reader: RUSAGE_CHILDREN here is the largest child this
+    pytest worker ever reaped)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        peak = Path(scratch) / "peak"
+        result = subprocess.run(
+            [sys.executable, "-c", MEASURE, str(peak), LASHTUI, "--db", str(db), *argv],
+            capture_output=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, (argv, result.stderr[-2000:])
+        peak_kb = int(peak.read_text())
+    assert b"Traceback" not in result.stderr
+    assert_nothing_obeyed(result.stderr)
+    return assert_nothing_obeyed(result.stdout), peak_kb
 
 
 @pytest.mark.parametrize("output", ["table", "wide", "json", "jsonl"])
