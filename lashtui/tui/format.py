@@ -239,13 +239,9 @@ def countdown(expires_at_ms: int | None, now_ms: int) -> str:
     return f"lapsed {duration(now_ms - expires_at_ms)} ago"
 
 
-
-
 def lease(process: ObservedProcess, now_ms: int) -> str:
     if process.lease_holder is None:
         return "-"
-    if process.lease_undecodable is not None:  # its expiry is not known
-        return f"{owner(process.lease_holder)} (could not be decoded)"
     return f"{owner(process.lease_holder)} ({lease_left(process, now_ms)})"
 
 
