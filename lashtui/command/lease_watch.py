@@ -9,24 +9,25 @@ on, while another worker had claimed the row). So at each wake-up (each commit) 
 also reads the leases of the live rows it printed, in one read of their lease rows by id
 (not their records, not the registry), and prints a row again, read whole, when what its
 line says of the lease changed. A lease lapsing changes what every output says (the table's
-LEASE cell reads `w-1 (lapsed)`, `-o wide`'s EXPIRES `lapsed 1s ago`, and a JSONL line's
-`lease_expires_at_ms` is then past): with no commit nothing woke the watch, and the table and
-JSONL printed nothing when a holder's lease ran out, only `-o wide` did. So the watch also
-wakes, on a timer set at the soonest printed expiry not yet passed (not by polling), and
-prints each row whose lease has lapsed since; a renewal the table does not print moves that
-timer to the new expiry.
+LEASE cell reads `w-1@host-b:4242 (lapsed 1ms ago)`, `-o wide`'s EXPIRES `lapsed 1s ago`,
+and a JSONL line's `lease_expires_at_ms` is then past): with no commit nothing woke the
+watch, and the table and JSONL printed nothing when a holder's lease ran out, only `-o wide`
+did. So the watch also wakes, on a timer set at the soonest printed expiry not yet passed
+(not by polling), and prints each row whose lease has lapsed since; a renewal the table does
+not print moves that timer to the new expiry.
 
 What a line says of a lease, and so what prints it again, depends on the output: the
-table's LEASE cell names the holder and whether its lease has lapsed (a renewal changes
-nothing it shows; printing the row at each renewal would repeat every running row every few
-seconds); `-o wide` shows the holder, the expiry and whether it has passed; JSONL holds the
-holder, the expiry and why a lease does not decode, and is printed again when the expiry
-passes. A row is watched from when it is printed live until it is printed terminal (a
-terminal row takes no lease) or is found gone. A row that matches the filters but was not
-printed (past `--limit`, or never changed since) is not watched: the lease table has no
-change feed, so watching it would mean reading the leases of every matching row at each
-wake-up, the scan `--limit` bounds; its first record change prints it, and from then on its
-lease is watched too.
+table's LEASE cell names the holder as the dashboard does (output.py `lease_cell`: a
+recovery attempt as its worker) and says whether its lease has lapsed or does not decode
+(a renewal changes nothing it shows; printing the row at each renewal would repeat every
+running row every few seconds); `-o wide` shows the holder, the expiry and whether it has
+passed; JSONL holds the holder, the expiry and why a lease does not decode, and is printed
+again when the expiry passes. A row is watched from when it is printed live until it is
+printed terminal (a terminal row takes no lease) or is found gone. A row that matches the
+filters but was not printed (past `--limit`, or never changed since) is not watched: the
+lease table has no change feed, so watching it would mean reading the leases of every
+matching row at each wake-up, the scan `--limit` bounds; its first record change prints it,
+and from then on its lease is watched too.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from __future__ import annotations
 from typing import Any
 
 from lashtui.model import LeaseOwnerIdentity, ObservedProcess, ProcessLease
+from lashtui.model.owner import owner
 
 # What a line says of a lease (see `said`); compared, never read.
 Said = tuple[object, ...]
@@ -48,8 +50,8 @@ def said(
 ) -> Said:
     """What a line printed now in `output` (table, wide or jsonl) says of this lease."""
     lapsed = expires is not None and expires <= now_ms  # (`format.countdown`: equal is lapsed)
-    if output == "table":
-        return (holder.owner_id if holder is not None else None, lapsed)
+    if output == "table":  # the holder as named there (`owner`), not its stored id
+        return (owner(holder) if holder is not None else None, lapsed, undecodable is not None)
     return (holder, expires, undecodable, lapsed)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from lashtui.model import NO_STATE, ObservedProcess, ProcessActionOutcome
+from lashtui.model import NO_STATE, ObservedProcess, ProcessActionOutcome, lease_lapsed_at
 from lashtui.untrusted import SHOWN_CHARS, json_escaped, shown, visible, visible_clipped
 
 
@@ -48,8 +48,9 @@ def status_badge(process: ObservedProcess) -> str:
     return f"{process.lifecycle.value}{asked}"
 
 
-# A label and a lease owner are clipped in the table (the whole of each is in `show` and in
-# `-o wide`); process ids are never clipped, because a script or a person copies them here.
+# A label is clipped in the table, and a lease's holder named as the dashboard names it
+# (`lease_cell`); the whole of each is in `show` and in `-o wide`. Process ids are never
+# clipped, because a script or a person copies them here.
 # Only a stored value longer than any write allows is cut, in every column and `-o wide`
 # (`bounded`: its first 4,096 characters and a count of the rest), so that one such value
 # cannot pad every line of the table to its length.
@@ -67,16 +68,12 @@ def process_row(p: ObservedProcess, now_ms: int, *, wide: bool) -> tuple[str, ..
     """One process as the table's cells, each made visible (and clipped unless `wide`)."""
     from lashtui.tui import format as fmt  # pure formatting, shared with the dashboard
 
-    owner = p.lease_holder.owner_id if p.lease_holder else "-"
-    if wide:
-        label, owner = shown(p.label), shown(owner)
+    if wide:  # the owner id as stored (bounded only), as `show` and the JSON hold it
+        label = shown(p.label)
+        owner = shown(p.lease_holder.owner_id) if p.lease_holder else "-"
     else:
         label = visible_clipped(p.label, TABLE_LABEL_WIDTH)
-        owner = visible_clipped(owner, TABLE_LABEL_WIDTH)
-        if p.lease_holder and p.lease_expires_at_ms is not None and p.lease_expires_at_ms <= now_ms:
-            # The table has no EXPIRES column: a lease that ran out read as held (`ls
-            # --watch` prints the row again as it lapses: lease_watch.py).
-            owner += " (lapsed)"
+        owner = lease_cell(p, now_ms)
     pid, badge = shown(p.process_id), shown(status_badge(p))  # a wait's signal name
     abandon = fmt.abandon_column(p)
     origin = shown(p.originator.scope_id())
@@ -90,6 +87,25 @@ def process_row(p: ObservedProcess, now_ms: int, *, wide: bool) -> tuple[str, ..
         shown(started), abandon, fmt.age(p.created_at_ms, now_ms),
         fmt.ago(p.updated_at_ms, now_ms),
     )  # fmt: skip
+
+
+def lease_cell(p: ObservedProcess, now_ms: int) -> str:
+    """The table's LEASE cell: the holder as the dashboard's HOLDER column and every action's
+    sentence name it (`w-1@host-b:4242`: model/owner.py, a recovery attempt's suffix left
+    out), and, when the lease is not simply held, what the dashboard's LEASE column says of
+    it: `w-1@host-b:4242 (lapsed 1m29s ago)`, `... (could not be decoded)`. It showed the
+    stored owner id clipped, suffix and all, and `(lapsed)`, so `ls` and the dashboard named
+    one holder two ways. A running countdown is not printed: the table has no EXPIRES
+    column (`-o wide` has), and `ls --watch` would print every running row again at each
+    renewal to keep it true; it prints the row again as the lease lapses (lease_watch.py)."""
+    from lashtui.tui import format as fmt  # pure formatting, shared with the dashboard
+
+    if p.lease_holder is None:
+        return "-"
+    holder = fmt.owner(p.lease_holder)
+    if p.lease_undecodable is not None or lease_lapsed_at(p, now_ms):
+        return f"{holder} ({fmt.lease_left(p, now_ms)})"
+    return holder
 
 
 # A column is as wide as its widest cell up to this many characters; a longer cell (a label

@@ -6,7 +6,10 @@ stretch the table by 100,000 columns; `show` still prints it whole. The sentence
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -114,3 +117,44 @@ def test_a_holder_no_reader_takes_is_not_said_to_be_no_worker(tmp_path: Path) ->
     assert said["signal"].endswith(f"; {unknown}"), said["signal"]
     assert said["cancel"].endswith(unknown), said["cancel"]
     assert all(len(out) < 400 for out in said.values())
+
+
+RECOVERY_OWNER = "w-1:recovery:" + "0123456789abcdef" * 2  # a recovery attempt's (identity.py)
+
+
+def ls(db: Path, *args: str) -> str:
+    result = subprocess.run(
+        [LASHTUI, "--db", str(db), "ls", *args],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize(
+    ("owner_id", "named"),
+    [(RECOVERY_OWNER, "w-1@host-b:4242"), *HOSTILE_OWNERS],
+    ids=["recovery", *HOLDERS_IDS],
+)
+def test_ls_names_the_holder_as_the_dashboard_and_the_sentences_do(
+    tmp_path: Path, owner_id: str, named: str
+) -> None:
+    """`ls`'s LEASE cell showed the stored owner id clipped, a recovery attempt's suffix
+    and all (`w-1:recovery:0123456789abcdef0123456789ab…`), and `(lapsed)`, where the
+    dashboard's HOLDER column and `signal`'s and `cancel`'s sentences name the holder
+    `w-1@host-b:4242` (model/owner.py) and its LEASE column says `lapsed 1m29s ago`. Now the
+    table names it as they do; `-o wide` and the JSON keep the stored id."""
+    db = tmp_path / "r.db"
+    asyncio.run(seed_held(db, owner_id))
+    row = ls(db).splitlines()[1]
+    assert f"  {named}  " in row, row  # LEASE, between ORIGINATOR and ABANDON
+    assert "recovery" not in row and "\x1b" not in row
+    ran_out = int(time.time() * 1000) - 89_000  # the holder's lease ran out 89 s ago
+    with raw_connection(str(db)) as conn:
+        conn.execute("UPDATE process_leases SET lease_expires_at_ms = ?", (ran_out,))
+    lapsed = ls(db).splitlines()[1]  # (the command takes a few seconds on a loaded machine)
+    assert re.search(rf"  {re.escape(named)} \(lapsed 1m\d+s ago\)  ", lapsed), lapsed
+    if owner_id == RECOVERY_OWNER:  # the stored id, whole, where a script reads it
+        assert f"  {RECOVERY_OWNER}  " in ls(db, "-o", "wide").splitlines()[1]
+        listed = json.loads(ls(db, "--json"))
+        assert listed[0]["lease_holder"]["owner_id"] == RECOVERY_OWNER

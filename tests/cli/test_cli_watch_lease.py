@@ -144,8 +144,9 @@ def test_the_table_prints_a_row_again_when_its_lease_lapses(registry_target: str
     """The table has no EXPIRES column, and its LEASE cell named the holder whether or not
     the lease had run out: a holder's lease passing its expiry with no commit printed
     nothing (only `-o wide` did). Now the row is printed again at the expiry, its LEASE cell
-    `w-1 (lapsed)`; a renewal (which the table does not show) moves the timer with it, so
-    the row is printed at the new expiry, not the old, and once only."""
+    `w-1 (lapsed 1ms ago)`, as the dashboard says a lapse (it read `w-1 (lapsed)`); a
+    renewal (which the table does not show) moves the timer with it, so the row is printed
+    at the new expiry, not the old, and once only."""
     setup = Committer(registry_target)
     setup("register a")
     follower = Follower(registry_target, "ls", "--watch")
@@ -160,7 +161,8 @@ def test_the_table_prints_a_row_again_when_its_lease_lapses(registry_target: str
         holder.process.kill()  # its lease stays as it was until it expires
         holder.process.wait(timeout=15)
         at, line = follower.next(timeout=10)
-        assert (cells(line)[0], lease_cell(line)) == ("a", "w-1 (lapsed)"), line
+        assert cells(line)[0] == "a", line
+        assert re.fullmatch(r"w-1 \(lapsed \d+ms ago\)", lease_cell(line)), line
         assert at - renewed_at > 3.0, at - renewed_at  # at the renewed expiry
         no_line(follower)  # once: a lapsed lease sets no timer
         assert follower.interrupt() == (0, "")
@@ -186,6 +188,34 @@ def test_jsonl_prints_a_row_again_when_its_lease_lapses(registry_target: str) ->
         again = json.loads(line)
         assert again["process_id"] == "a" and again["lease_expires_at_ms"] == expires, again
         assert at * 1000 >= expires, (at * 1000, expires)
+        no_line(follower)
+        assert follower.interrupt() == (0, "")
+        setup.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_the_table_prints_a_row_again_when_its_lease_no_longer_decodes(
+    registry_target: str,
+) -> None:
+    """The table's LEASE cell says a lease that does not decode as the dashboard's LEASE
+    column does (`w-1 (could not be decoded)`). The watch compared only the holder's id
+    and the lapse, so another program's write that left the lease undecodable (its expiry
+    made text), the same holder on record, printed nothing: the row kept reading as held."""
+    import sqlite3
+
+    setup = Committer(registry_target)
+    setup("register a")
+    setup("claim a w-1 600000")
+    follower = Follower(registry_target, "ls", "--watch")
+    with killed_after(follower.process, setup.process):
+        follower.next()  # the header
+        assert lease_cell(follower.next()[1]) == "w-1"
+        other = sqlite3.connect(registry_target)  # another program, no rule about the row
+        with other:
+            other.execute("UPDATE process_leases SET lease_expires_at_ms = 'soon'")
+        other.close()
+        line = follower.next(timeout=10)[1]
+        assert (cells(line)[0], lease_cell(line)) == ("a", "w-1 (could not be decoded)"), line
         no_line(follower)
         assert follower.interrupt() == (0, "")
         setup.close()
