@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sqlite3
 
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.stored_text import read_text
@@ -249,6 +250,21 @@ def is_blob_row(undecodable: str | None) -> bool:
 def shown_id(value: bytes) -> str:
     """A blob id as every reader holds it: as Python writes bytes (`b'r\\xffw'`)."""
     return repr(value)
+
+
+# The SQL function that gives a blob id as it is shown (`shown_id`), for the text filter
+# (filter.py `_shown_id`): SQLite has no function that writes bytes as Python does, and
+# the filter matched the raw bytes, so `b'zz'`, as the row is listed, found nothing.
+BLOB_SHOWN = "lashtui_blob_shown"
+
+
+def install(conn: sqlite3.Connection) -> None:
+    """Give `conn` `BLOB_SHOWN` (every SQLite connection of the store: connect.py)."""
+    conn.create_function(BLOB_SHOWN, 1, _shown_blob, deterministic=True)
+
+
+def _shown_blob(value: bytes | str | None) -> str | None:
+    return shown_id(value) if isinstance(value, bytes) else value
 
 
 def sql_literal(value: bytes) -> str:

@@ -15,7 +15,7 @@ import heapq
 import itertools
 from typing import NamedTuple, Protocol
 
-from lashtui.registry.sql.blob_id import null_name_sql
+from lashtui.registry.sql.blob_id import BLOB_SHOWN, null_name_sql
 from lashtui.registry.sql.decoded_wait import DECODES_WAITING
 from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, has_backslash
 from lashtui.registry.sql.fetch import fetch_rows
@@ -466,12 +466,19 @@ def text_filter(text: str, sql: Dialect) -> Arm:
 
 def _shown_id(sql: Dialect) -> str:
     """The id a text filter matches: as it is listed, so on SQLite a NULL id's row by its
-    name (blob_id.py `null_name_sql`: `NULL#4`), which is asked only of such a row
-    (`coalesce` stops at the first value). It tested the column alone, which is NULL there:
-    `ls --filter 'NULL#4'` and the dashboard's `/` never found the row listed so."""
+    name (blob_id.py `null_name_sql`: `NULL#4`), and a blob id's as Python writes the bytes
+    a read takes of it (blob_id.py `BLOB_SHOWN`: `b'zz'`, `b'r\\xffw'`), each asked only of
+    such a row. It tested the column alone: NULL there, so the dashboard's `/` never found
+    the row listed `NULL#4`; and a blob's raw bytes, so `/b'zz'` and `/xff` (of `b'r\\xffw'`)
+    found nothing, though the dashboard's own test of the rows it holds (tui/window.py
+    `matches`) matched them. PostgreSQL's key is NOT NULL text: nothing to name there."""
     if sql.name != "sqlite":
-        return "p.process_id"  # (PostgreSQL's primary key is NOT NULL)
-    return f"coalesce(p.process_id, {null_name_sql()})"
+        return "p.process_id"
+    blob = f"{BLOB_SHOWN}({read_text('p.process_id')})"
+    return (
+        f"CASE WHEN typeof(p.process_id) = 'blob' THEN {blob} "
+        f"ELSE coalesce(p.process_id, {null_name_sql()}) END"
+    )
 
 
 # How `id_page_statements` is told its cursor is a row whose id is not text (blob_id.py
