@@ -361,3 +361,42 @@ def test_a_text_id_spelled_as_a_stand_in_and_the_row_that_reads_so_are_told_apar
         assert alone.returncode == 0, alone.stderr
         assert alone.stdout.startswith(f"{listed_as}  ") and "(undecodable)\n" in alone.stdout
         assert "also  " not in alone.stdout
+
+
+def inserted_after_the_feed(db: Path, stored: bytes | str | None) -> None:
+    """A running copy of `good` keyed by `stored`, inserted as another program would, its
+    change the feed's next (so a worker woken by the commit reads it)."""
+    copy_row(db, "good", stored)
+    conn = sqlite3.connect(db)
+    with conn:
+        conn.execute("UPDATE process_change_clock SET current_seq = current_seq + 1")
+        conn.execute(
+            "UPDATE processes SET status = 'running', change_seq = "
+            "(SELECT current_seq FROM process_change_clock) WHERE rowid = (SELECT max(rowid) "
+            "FROM processes)"
+        )
+    conn.close()
+
+
+def test_a_woken_worker_names_it_as_its_drive_does(tmp_path: Path, workers: list[Worker]) -> None:
+    """A running worker woken by another program's commit reads what the change feed has
+    after its cursor. It left a NULL id's row out unsaid (its read of the rows by id, `IN`,
+    never matches NULL): not skipped, not counted, not named until the next full drive (a
+    renew interval away: 8 hours here), while a blob's row, read the same way, was named at
+    once. Now both are skipped and named as the drive names them."""
+    db = seeded(tmp_path, None)
+    copy_row(db, "good", "bad", "{not json")  # only a full drive lists it (not the backlog)
+    worker = Worker(db, ttl_ms="86400000")  # full drives 8 hours apart: only wakes here
+    workers.append(worker)
+
+    def skipped() -> list[str]:
+        said = [line.get("message", "") for line in worker.records()]
+        return [m.split(":")[0].removeprefix("skipped ") for m in said if m.startswith("skipped ")]
+
+    worker.until(lambda: "bad" in skipped(), "its first full drive")
+    start(db, "later", steps({"finish": "done"}))  # run on a wake: the watch is armed
+    worker.until_event("run_ended", "later")
+    inserted_after_the_feed(db, None)
+    inserted_after_the_feed(db, b"zz")  # a commit after the NULL row's
+    worker.until(lambda: "b'zz'" in skipped(), "the blob's row skipped", guard_s=30)
+    assert skipped() == ["bad", "NULL#4", "b'zz'"], worker.lines  # (rowid 4: after `later`)

@@ -25,7 +25,9 @@ from lashtui.clock import ManualClock
 from lashtui.errors import InvalidRequest
 from lashtui.model import LeaseOwnerIdentity, ProcessWorkItem, SuccessOutput
 from lashtui.registry import ProcessRegistry
+from lashtui.registry.sql.stored_text import READ_CHARS, as_read
 from tests.builders import ext, local, ob, own, rr
+from tests.raw import raw_connection
 from tests.registry.rows import caught_up
 
 GUARD_S = 10.0  # a guard only: a transaction in flight elsewhere ends in milliseconds
@@ -153,3 +155,26 @@ async def test_a_claimant_is_not_given_the_rows_it_could_only_be_refused(
     # Paged, the cursor still moves past the rows left out.
     pages, end = await settled(read_to_end(registry, cursor, 2, me), head)
     assert pages == [["free"], ["held-dead"], ["lapsed"], []] and end == moved
+
+
+async def test_a_claimant_is_given_a_row_whose_id_is_not_read_whole_as_the_drive_is(
+    registry: ProcessRegistry, registry_target: str, clock: ManualClock
+) -> None:
+    """A row whose id another program made longer than any reader takes (long_id.py) is an
+    undecodable item to the worker's drive (skipped, counted and named, never claimed). The
+    feed a woken worker reads left it out, so the worker said nothing of it until its next
+    full drive: now it gives the drive's own item, in the feed's order."""
+    cursor = await caught_up(registry, registry_target)
+    await registry.register_process(rr("first"))
+    await registry.register_process(rr("long"))
+    await registry.register_process(rr("last"))
+    long_id = "L" * (READ_CHARS + 50)
+    with raw_connection(registry_target) as conn:
+        conn.execute("UPDATE processes SET process_id = ? WHERE process_id = 'long'", (long_id,))
+    head = await caught_up(registry, registry_target)
+    items, _ = await settled(feed(registry, cursor, 100, local("me")), head)
+    drive = {item.process_id: item for item in await registry.list_drive_work_items(
+        clock.now_ms(), local("me"))}  # fmt: skip
+    cut = as_read(long_id)
+    assert [item.process_id for item in items] == ["first", cut, "last"]
+    assert items[1] == drive[cut] and items[1].undecodable

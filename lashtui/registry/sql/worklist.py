@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from lashtui.errors import InvalidRequest
 from lashtui.model import LeaseOwnerIdentity, ProcessWorkItem
+from lashtui.registry.sql.blob_id import read_id
 from lashtui.registry.sql.dialect import Tx, dialect
 from lashtui.registry.sql.drive import still_large
 from lashtui.registry.sql.fetch import LIVENESS, id_among
@@ -83,9 +84,11 @@ def work_items_changed_since(
             return [], cursor
         items = [_work_item(conn, row[:-2]) for row in rows if row[-2] == "running"]
         return items, int(rows[-1][-1])
+    # On SQLite a NULL id as its rowid (blob_id.py `read_id`), as the drive reads it.
+    pid = read_id() if dialect(conn).name == "sqlite" else read_text("p.process_id")
     rows = fetch_rows(
         conn,
-        f"SELECT {read_text('p.process_id')}, p.status, p.change_seq, "
+        f"SELECT {pid}, p.status, p.change_seq, "
         f"{read_text('l.lease_owner_id')}, {read_text('l.lease_token')}, "
         f"l.lease_expires_at_ms, {LIVENESS} FROM processes p "
         "LEFT JOIN process_leases l ON l.process_id = p.process_id WHERE p.change_seq > ?"
@@ -98,11 +101,30 @@ def work_items_changed_since(
     wanted = [
         row[0]
         for row in rows
-        if row[1] == "running"
-        and not past_read(row[0])  # (never claimed: long_id.py)
-        and not _barred(row[3:], claimant, now, proofs)
+        if row[1] == "running" and not _barred(row[3:], claimant, now, proofs)
     ]
-    return _work_items_of(conn, wanted), int(rows[-1][2])
+    return _items_in_feed_order(conn, wanted), int(rows[-1][2])
+
+
+def _items_in_feed_order(conn: Tx, wanted: list[object]) -> list[ProcessWorkItem]:
+    """The work items of the running rows `wanted` (ids as read, in the feed's order). A
+    row no lashtui statement can name (a NULL id, read as its rowid; a blob; an id not
+    read whole: blob_id.py, long_id.py) is the undecodable item the drive makes of it
+    (`_work_item`: skipped, counted and named by the worker), built from its id alone; the
+    rest are read by id (`_work_items_of`). A NULL id was read by id too, and `IN` never
+    matches NULL: a woken worker left such a row out unsaid (and a cut id, which it left
+    out on purpose), where the drive, a renew interval later, skipped and named it."""
+    whole = [pid for pid in wanted if isinstance(pid, str) and not past_read(pid)]
+    if len(whole) == len(wanted):  # (the rule: every id text, read whole)
+        return _work_items_of(conn, whole)
+    read = {item.process_id: item for item in _work_items_of(conn, whole)}
+    items = []
+    for pid in wanted:
+        if pid in read:
+            items.append(read[pid])
+        elif not (isinstance(pid, str) and not past_read(pid)):  # (a whole id not read:
+            items.append(_work_item(conn, (pid, None, None)))  # ended or gone since)
+    return items
 
 
 def _work_items_of(conn: Tx, process_ids: list[str]) -> list[ProcessWorkItem]:
