@@ -11,8 +11,9 @@ app ended some other way. With the write lock held elsewhere each waited for tha
 
 So here: claiming stops first; a stop still going after `SAYS_AFTER_S` says on stderr what
 it waits for and for how long at most; it waits no longer than a lease lives (`ttl_ms`,
-and `LONGEST_WAIT_S`): a lease the registry has not taken back by then would have lapsed
-anyway, so waiting more only keeps the operator. Past that, or at Ctrl-C (SIGINT, or
+and `LONGEST_WAIT_S`: tui/stop_wait.py, as the quit in the app does): a lease the registry
+has not taken back by then would have lapsed anyway, so waiting more only keeps the
+operator. Past that, or at Ctrl-C (SIGINT, or
 SIGTERM), the stop is hurried (`ProcessWorker.hurried_by`, as `lashtui worker`'s second
 signal): each release waits `HURRIED_RELEASE_S` more at most, the last line names the
 leases left to lapse at their TTL, and closing the registry gets `CLOSE_S` before the
@@ -30,20 +31,15 @@ import sys
 import threading
 from typing import Any
 
+from lashtui.tui.stop_wait import HURRIED_S, longest_wait_s
 from lashtui.untrusted import visible_clipped
 from lashtui.worker import ProcessWorker
-from lashtui.worker.runtime import HURRIED_RELEASE_S
 from lashtui.worker.runtime import log as worker_log
 
 # A stop still going this long after the screen is gone says what it waits for.
 SAYS_AFTER_S = 0.5
-# The longest the dashboard waits for its worker's leases to be handed back: as long as one
-# SQLite write waits for the write lock (connect.py BUSY_TIMEOUT_MS), and never longer than
-# the worker's lease TTL.
-LONGEST_WAIT_S = 15.0
-# How long a hurried stop takes at most: its releases' wait (stop.py `_settle`), and a
-# little more for the loop to run what they left.
-HURRIED_S = HURRIED_RELEASE_S + 0.5
+# (How long the stop is waited for before it is hurried, and how long a hurried one takes:
+# tui/stop_wait.py, which the quit in the app waits by too.)
 # After a hurried stop, how long closing the registry may take before the process exits
 # regardless: a write still waiting for the lock holds the close for the rest of its busy
 # timeout (4.5 s measured after the 6 s wait in `demo`), as `lashtui worker` found
@@ -102,7 +98,7 @@ async def stop_after_screen(worker: ProcessWorker, status: int) -> int:
         stopping = asyncio.ensure_future(worker.stop())
         await asyncio.wait({stopping}, timeout=SAYS_AFTER_S)
         ttl_s = worker.timings.ttl_ms / 1000
-        longest = min(LONGEST_WAIT_S, ttl_s)
+        longest = longest_wait_s(worker.timings.ttl_ms)
         if not stopping.done():
             say(
                 f"the embedded worker is stopping: waiting at most "

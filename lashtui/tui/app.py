@@ -29,6 +29,7 @@ from lashtui.tui.screens.health import HealthScreen
 from lashtui.tui.screens.leases import LeasesScreen
 from lashtui.tui.screens.modals import HelpScreen
 from lashtui.tui.screens.processes import ProcessesScreen
+from lashtui.tui.stop_wait import HURRIED_STOP_S, longest_wait_s
 from lashtui.tui.theme import HIGH_CONTRAST, state_defaults
 from lashtui.untrusted import visible
 from lashtui.worker import ProcessWorker
@@ -54,18 +55,17 @@ VIEW_KEYS = Binding.Group("Views", compact=True)
 
 
 # `q` says what it waits for when the embedded worker's stop takes longer than this, and
-# keeps saying it for as long as a stop may wait on the write lock.
+# keeps saying it for as long as it waits (`App.stop_then_exit`).
 QUIT_SAYS_AFTER_S = 0.5
-QUIT_SAYS_FOR_S = 20.0
 
 
-def quit_waits_for(in_flight: int) -> str:
-    """What a quit that has not ended within `QUIT_SAYS_AFTER_S` waits for: the runs in
-    flight handing back their leases, or, with none, the registry call the worker had begun
-    (a claim, or a start whose caller gave up on it, waiting for the write lock another
-    program holds: up to the 15 s a write waits). With none it said "its 0 runs in flight
-    hand back their leases first"."""
-    said = "quitting once the embedded worker has stopped: "
+def quit_waits_for(in_flight: int, at_most_s: float) -> str:
+    """What a quit that has not ended within `QUIT_SAYS_AFTER_S` waits for, and for how long
+    at most: the runs in flight handing back their leases, or, with none, the registry call
+    the worker had begun (a claim, or a start whose caller gave up on it, waiting for the
+    write lock another program holds: up to the 15 s a write waits). With none it said "its
+    0 runs in flight hand back their leases first"."""
+    said = f"quitting once the embedded worker has stopped (at most {at_most_s:.3g}s): "
     if in_flight == 1:
         return f"{said}its 1 run in flight hands back its lease first"
     if in_flight:
@@ -267,17 +267,32 @@ class LashtuiApp(App[int]):
             self.run_worker(self.stop_then_exit(engine), group="quit", name="quit")
 
     async def stop_then_exit(self, engine: ProcessWorker) -> None:
+        """Stop the embedded worker, then exit; a stop that takes a moment says so in a
+        toast, with its bound, shown until the app exits. The stop is waited for as the stop
+        after the screen waits for it (tui/stop_wait.py): up to the TTL or 15 s, then
+        hurried, each release given `HURRIED_RELEASE_S` more. It was waited for unbounded
+        (a run that ignores its cancellation: the stop's 30 s grace) while the toast said
+        nothing of how long and left after 20 s. What a hurried stop leaves (runs given up
+        on: their leases lapse) is said on stderr once the screen is gone
+        (command/dashboard_stop.py)."""
         in_flight = len(engine.in_flight)
         # First claim nothing more, as a headless worker's graceful stop does: the stop
         # waits for the runs in flight, and meanwhile a wake on another program's commit
         # claimed (and ran) new rows behind its back.
         engine.stop_claiming()
+        hurry = asyncio.Event()
+        engine.hurried_by(hurry)
+        longest = longest_wait_s(engine.timings.ttl_ms)
         stopping = asyncio.ensure_future(engine.stop())
         try:
             done, _ = await asyncio.wait({stopping}, timeout=QUIT_SAYS_AFTER_S)
             if not done:
-                sentence = quit_waits_for(in_flight)
-                text.say(self.screen, sentence, title="quit", timeout=QUIT_SAYS_FOR_S)
+                at_most = longest + HURRIED_STOP_S
+                sentence = quit_waits_for(in_flight, at_most)
+                text.say(self.screen, sentence, title="quit", timeout=at_most)
+                done, _ = await asyncio.wait({stopping}, timeout=longest - QUIT_SAYS_AFTER_S)
+            if not done:
+                hurry.set()  # (then each of its waits ends within a release's: stop.py)
             await stopping
         finally:
             self.exit(0)

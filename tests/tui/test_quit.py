@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
 
 from textual.widgets._toast import Toast
 
 from lashtui.admin import Processes
+from lashtui.model import LeaseTimings
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import make_app
 from lashtui.worker import ProcessWorker
@@ -37,8 +39,8 @@ async def test_q_says_it_waits_for_the_worker_to_stop(tmp_path: Path) -> None:
                 await handler.started.wait()
             await pilot.press("q")
             said = (
-                "quitting once the embedded worker has stopped: its 1 run in flight hands "
-                "back its lease first"
+                "quitting once the embedded worker has stopped (at most 18s): its 1 run in "
+                "flight hands back its lease first"
             )
             await until(
                 pilot,
@@ -77,9 +79,9 @@ async def test_q_with_no_run_in_flight_says_what_it_waits_for(tmp_path: Path) ->
             assert worker.in_flight == []
             await pilot.press("q")
             said = (
-                "quitting once the embedded worker has stopped: no run is in flight; it waits "
-                "for the registry call it has begun (a claim or a start waits for the "
-                "registry's write lock while another program holds it)"
+                "quitting once the embedded worker has stopped (at most 18s): no run is in "
+                "flight; it waits for the registry call it has begun (a claim or a start "
+                "waits for the registry's write lock while another program holds it)"
             )
             await until(
                 pilot,
@@ -130,3 +132,46 @@ async def test_a_quitting_dashboard_claims_nothing_more(tmp_path: Path) -> None:
         await worker.stop()
         await registry.close()
         await other.close()
+
+
+async def test_the_quit_toast_stays_for_the_whole_wait_and_says_its_bound(
+    tmp_path: Path,
+) -> None:
+    """A run that swallows its cancellation, a stop grace longer than the toast lasted:
+    the stop was waited for the whole grace (30 s by default) while the toast said nothing
+    of how long and left after 20 s, the dashboard still up with nothing saying why. Now
+    the wait is the stop after the screen's (the lease TTL or 15 s, then hurried:
+    tui/stop_wait.py), the toast says that bound and is on screen until the app exits."""
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "quit.db"))
+    # TTL 2 s: the stop is hurried 2 s after `q`, and done within 3 s more.
+    worker = ProcessWorker(registry, timings=LeaseTimings.from_ttl(2_000), stop_grace_s=60)
+    handler = Stubborn()
+    worker.engines.register("stubborn", handler)
+    try:
+        await register(registry, "stubborn", kind="stubborn")
+        app = make_app(Processes(registry, worker=worker), refresh_s=0.05)
+        async with app.run_test(size=(120, 30), notifications=True) as pilot:
+            await home_loaded(pilot)
+            async with asyncio.timeout(10):
+                await handler.started.wait()
+            await pilot.press("q")
+            said = (
+                "quit\nquitting once the embedded worker has stopped (at most 5s): its 1 "
+                "run in flight hands back its lease first"
+            )
+
+            def toast() -> bool:
+                return any(str(t.render()) == said for t in app.screen.query(Toast))
+
+            await until(pilot, toast)
+            pressed = time.monotonic()
+            while app.is_running:  # the toast stays for as long as the app waits
+                assert toast(), time.monotonic() - pressed
+                assert time.monotonic() - pressed < 5 + 1.0  # (a guard past the bound)
+                await pilot.pause(0.05)
+        assert app.return_code == 0
+        assert handler.cancellations >= 1 and not handler.done.is_set()  # given up on
+    finally:
+        handler.done.set()
+        await worker.stop()
+        await registry.close()
