@@ -16,7 +16,8 @@
           ├── RegistryNotWritable a writable open of a file the user may only read
           ├── StorageFull         the disk (or quota) is full; the transaction wrote nothing
           ├── RegistryGone        the file a handle opened is no longer at its path
-          └── UndecodableProcess  a write to a row whose record cannot be decoded
+          ├── UndecodableProcess  a write to a row whose record cannot be decoded
+          └── EventLogFull        an append to a log whose last sequence is the largest stored
 
 Shaped like httpx/_exceptions.py: a shallow tree whose leaves say what kind of thing went
 wrong, while the message says which value. A raw sqlite3 or pydantic error never reaches a
@@ -143,4 +144,18 @@ class UndecodableProcess(StoreError):
         return cls(
             f"process `{process_id}` is {state or 'in no state'}, but its record could not be "
             f"decoded ({reason}), so its output cannot be read"
+        )
+
+
+class EventLogFull(StoreError):
+    """The process's event log ends at the largest sequence a registry stores (2^63-1, a
+    signed 64-bit integer, as lash persists it): no event can follow it, so no append,
+    signal, cancel request or terminal is ever written to that row. Only another program
+    stores such a sequence; nothing lashtui does changes it, so nobody retries it."""
+
+    @classmethod
+    def at(cls, process_id: str, last: int) -> EventLogFull:
+        return cls(
+            f"process `{process_id}` cannot take another event: its event log holds sequence "
+            f"{last}, the largest a registry stores, so nothing was written"
         )

@@ -18,7 +18,14 @@ import asyncio
 import contextlib
 import time
 
-from lashtui.errors import InvalidRequest, LashError, LeaseLost, ProcessConflict, StoreError
+from lashtui.errors import (
+    EventLogFull,
+    InvalidRequest,
+    LashError,
+    LeaseLost,
+    ProcessConflict,
+    StoreError,
+)
 from lashtui.model import (
     CancelledOutput,
     ProcessLease,
@@ -126,7 +133,7 @@ async def _handle(
 
 async def _complete(
     rt: WorkerRuntime, guard: RunGuard, output: ProcessOutput
-) -> ProcessOutput | _EndedElsewhere | None:
+) -> ProcessOutput | _EndedElsewhere | _NotWritten | None:
     """Write `output` as the terminal under the run's lease; what was written, or None when
     the lease was lost first (said here, or by the keeper).
 
@@ -137,7 +144,8 @@ async def _complete(
     one stayed running, silent). An output the registry refuses to store (over the 1 MiB an
     event payload may hold, a NaN, a lone surrogate, a NUL) is the handler's failure, written
     instead: taken for a stop, a rerunnable row ran again and again, each run
-    refused. A row some other write has ended meanwhile is ENDED_ELSEWHERE."""
+    refused. A row some other write has ended meanwhile is ENDED_ELSEWHERE; one whose log
+    can take no event (`EventLogFull`) is NOT_WRITTEN."""
     pid, state = guard.ctx.process_id, guard.state
     delay, tries, refused = BACKOFF_START_S, 0, False
     while True:
@@ -159,6 +167,17 @@ async def _complete(
         except ProcessConflict as error:
             await _ended_elsewhere(rt, state.lease, error)
             return ENDED_ELSEWHERE
+        except EventLogFull as error:
+            # No later try can be taken either: retried, it held the row (and a `--once`
+            # pass) for as long as its lease lasted, renewing it. A pass fails with the
+            # sentence; the run ends as a stop does, its lease released.
+            rt.registry_failed("writing a terminal", error)
+            log.warning(
+                "the terminal of %s was not written: %s", pid, error,
+                extra={"fields": {"event": "terminal_refused", "process_id": pid,
+                                  "error": str(error)}},
+            )  # fmt: skip
+            return NOT_WRITTEN
         except LashError as error:
             tries += 1
             rt.registry_failed("writing a terminal", error)
@@ -193,6 +212,14 @@ class _EndedElsewhere:
 
 
 ENDED_ELSEWHERE = _EndedElsewhere()
+
+
+class _NotWritten:
+    """What `_complete` returns when the registry can never take the run's terminal (its
+    event log is full: `EventLogFull`): the run ends as a stopped one, its lease released."""
+
+
+NOT_WRITTEN = _NotWritten()
 
 
 async def _ended_elsewhere(rt: WorkerRuntime, lease: ProcessLease, error: ProcessConflict) -> None:
@@ -304,6 +331,8 @@ async def run_and_complete(
         if stored is None:
             end = RunEnd.LEASE_LOST
             return end
+        if isinstance(stored, _NotWritten):
+            return end  # STOPPED: its lease released below
         end = RunEnd.COMPLETED
         if not isinstance(stored, _EndedElsewhere):
             written = stored.terminal_state().value

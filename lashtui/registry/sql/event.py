@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
-from lashtui.errors import InvalidRequest, LeaseLost, ProcessConflict, StoreError
+from lashtui.errors import EventLogFull, InvalidRequest, LeaseLost, ProcessConflict, StoreError
 from lashtui.model import (
     CANCEL_REQUESTED,
     ProcessAwaitOutput,
@@ -139,7 +139,7 @@ def append_to(
             return stored, record
 
     declared = declared_type(record, request)
-    sequence = conn.execute(NEXT_SEQUENCE, (row_key,)).fetchone()[0]
+    sequence = next_sequence(conn, row_key, pid)
     event, text = _new_event_json(record, request, declared, sequence, now)
     semantics = event.semantics
     if semantics.terminal is not None and record.is_terminal():
@@ -232,7 +232,44 @@ def _replay_lookup(sql: Dialect) -> str:
         "FROM process_events "
         "WHERE process_id = ? AND idempotency_key = ?"
     )
-NEXT_SEQUENCE = "SELECT COALESCE(MAX(sequence), 0) + 1 FROM process_events WHERE process_id = ?"
+# The largest sequence a registry stores: lash persists a sequence as a signed 64-bit
+# integer and refuses to append past it ("process event sequence exceeds the signed 64-bit
+# persistence domain"), as PostgreSQL's bigint does.
+LAST_SEQUENCE = 2**63 - 1
+
+
+def last_sequence(conn: Tx) -> str:
+    """The read of a process's last sequence (semantics §4.3: the next is one more): the
+    largest whole one. SQLite keeps whatever another program stores in the column, and a
+    text or a blob sorts above every number, so `MAX` over them all was that text, the
+    next sequence `'x' + 1` = 1, and the insert failed on the key: a worker retried its
+    terminal for as long as its lease lasted. No read of the log returns such an event
+    (log_read.py `page_rows`; `events_left_out` counts them), so the writes number the log
+    the reads show. (SQLite still answers from the key's last entries, not a walk.)"""
+    return _last_sequence(dialect(conn))
+
+
+@functools.cache
+def _last_sequence(sql: Dialect) -> str:
+    return (
+        "SELECT MAX(sequence) FROM process_events WHERE process_id = ?"
+        f"{sql.whole_only('sequence')}"
+    )
+
+
+def next_sequence(conn: Tx, row_key: str, process_id: str | None = None) -> int:
+    """The sequence the next event of the row keyed `row_key` takes: one past its last
+    whole one (`last_sequence`), 1 for a log with none above 0 (sequences start at 1; a
+    number below that is another program's, and left where it is). `EventLogFull` when the
+    last is the largest a registry stores: nothing can follow it. `process_id` is the
+    record's id, for the sentence, when it is not the row's key."""
+    (last,) = conn.execute(last_sequence(conn), (row_key,)).fetchone()
+    if last is None or last < 1:
+        return 1
+    if last >= LAST_SEQUENCE:
+        raise EventLogFull.at(process_id or row_key, last)
+    return int(last) + 1
+
 
 INSERT_EVENT = (
     "INSERT INTO process_events (process_id, sequence, event_type, payload_hash, "
@@ -274,7 +311,7 @@ def complete_with_lease(
     request = ProcessEventAppendRequest.terminal(pid, output)
     # On PostgreSQL the replay lookup and the next sequence travel with the row's read
     # (which locks the row first): one round trip for the three (fetch.py `read_ahead`).
-    ahead: list[Statement] = [(NEXT_SEQUENCE, (pid,))]
+    ahead: list[Statement] = [(last_sequence(conn), (pid,))]
     if request.replay_key:
         ahead.insert(0, (replay_lookup(conn), (pid, request.replay_key)))
     read_ahead(conn, *ahead)

@@ -1,0 +1,146 @@
+"""An event whose `sequence` another program stored as what lashtui never writes there: a
+text or a blob (SQLite keeps any type in any column), or 2^63-1, the largest a registry
+stores. PostgreSQL's `sequence` is a bigint, so there only 2^63-1 can be stored: the text
+and blob cases are SQLite's alone.
+
+No read of the log returns an event whose sequence is no whole number (log_read.py
+`page_rows`), so the writes number the log the reads show: the next sequence is one past
+the last whole one. Before, SQLite's `MAX(sequence)` was the text or blob (they sort above
+every number), `'x' + 1` made the next sequence 1, the insert failed on the key, and
+`worker --once` retried the run's terminal for as long as its lease lasted (renewing it)
+and exited 1 with the bare SQLite message; on a log ending at 2^63-1 the next sequence
+overflowed (a float on SQLite, "bigint out of range" on PostgreSQL) and was retried the
+same way. Now a log at 2^63-1 takes no event, as lash refuses one past the signed 64-bit
+domain, and `worker --once` says so of the row in one sentence, at once, exit 1.
+
+Each read through the installed command, on a registry lashtui made and raw SQL changed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from lashtui.registry import open_registry
+from lashtui.tui import format as fmt
+from tests.cli.test_cli import LASHTUI
+from tests.cli.test_cli_hostile import assert_nothing_obeyed
+from tests.raw import raw_connection
+from tests.tui.test_processes_view import until
+from tests.tui.test_undecodable_rows import acting, detail_of, running, summary
+
+PWNED = "\x1b]0;PWNED\x07"
+LAST = 2**63 - 1
+STORED: dict[str, object] = {
+    "text": f"x{PWNED}", "blob": f"\xff{PWNED}".encode("latin-1"), "last": LAST
+}
+CASES = [("sqlite", "text"), ("sqlite", "blob"), ("sqlite", "last"), ("postgres", "last")]
+FULL = (
+    f"process `p` cannot take another event: its event log holds sequence {LAST}, the "
+    "largest a registry stores, so nothing was written"
+)
+
+
+def cli(target: str, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [LASHTUI, "--db", target, *argv], capture_output=True, timeout=timeout, check=False
+    )
+
+
+def target_of(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A registry on `backend`: a file, or a fresh schema of the test server."""
+    if backend == "postgres":
+        return str(request.getfixturevalue("postgres_schema"))
+    return str(tmp_path / "reg.db")
+
+
+def with_stored_sequence(target: str, value: object) -> None:
+    """A rerunnable `p` for the worker, its log an event at 1 and one at `value`."""
+    started = cli(target, "start", "p", "--engine", "steps", "--disposition", "rerunnable",
+                  "--payload", '{"steps": []}')  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    with raw_connection(target) as conn:
+        for sequence in (1, value):
+            conn.execute(
+                "INSERT INTO process_events (process_id, sequence, event_type, payload_hash, "
+                "idempotency_key, occurred_at_ms, event_json) VALUES ('p', ?, 'note', ?, NULL, "
+                "1, '{}')",
+                (sequence, f"h{sequence!r}"),
+            )
+
+
+def read(target: str, *argv: str) -> str:
+    result = cli(target, *argv)
+    assert result.returncode == 0, (argv, result.stderr)
+    assert b"Traceback" not in result.stderr
+    assert_nothing_obeyed(result.stderr)
+    return assert_nothing_obeyed(result.stdout)
+
+
+@pytest.mark.parametrize(("backend", "kind"), CASES, ids=["-".join(c) for c in CASES])
+def test_worker_once_ends_the_run_or_names_the_row_and_value(
+    backend: str, kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    target = target_of(backend, tmp_path, request)
+    with_stored_sequence(target, STORED[kind])
+    # (--timeout: before, the terminal was retried until it; exit 124)
+    once = cli(target, "worker", "--once", "--timeout", "15")
+    err = assert_nothing_obeyed(once.stderr)
+    assert "Traceback" not in err and "trying again" not in err, err
+    events = json.loads(read(target, "events", "p", "-o", "json"))
+    listed = read(target, "ls", "--status", "any", "-o", "json")
+    (row,) = json.loads(listed)
+    if kind == "last":
+        assert once.returncode == 1, err
+        assert err.splitlines()[-1] == f"lashtui: {FULL}", err
+        assert [e["sequence"] for e in events] == [1, LAST]
+        assert (row["status_label"], row.get("lease")) == ("running", None)  # released
+    else:
+        assert once.returncode == 0, err
+        assert once.stdout.decode().strip() == "worker: one pass, 1 row looked at: 1 ran"
+        # The stored one is left out of the log, and said to be; the terminal follows 1.
+        assert [(e["sequence"], e["event_type"]) for e in events] == [
+            (1, "note"), (2, "process.completed")
+        ]  # fmt: skip
+        assert row["status_label"] == "completed"
+    for argv in (["show", "p"], ["show", "-o", "json", "p"], ["events", "p"], ["ls"]):
+        read(target, *argv)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_an_append_to_a_full_log_is_refused_naming_it(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """`cancel` (an append through the facade) on a log at 2^63-1: one sentence, exit 1.
+    Before: on SQLite the sequence overflowed to a float and the event was written under
+    9.223372036854776e18; on PostgreSQL the server's "bigint out of range"."""
+    target = target_of(backend, tmp_path, request)
+    with_stored_sequence(target, LAST)
+    refused = cli(target, "cancel", "p")
+    assert refused.returncode == 1, refused.stderr
+    assert refused.stderr.decode().splitlines()[-1] == f"lashtui: {FULL}"
+    events = json.loads(read(target, "events", "p", "-o", "json"))
+    assert [e["sequence"] for e in events] == [1, LAST]
+
+
+async def test_the_dashboards_timeline_lists_the_whole_ones(tmp_path: Path) -> None:
+    """The detail's timeline of a log holding a text, a blob and 2^63-1: the whole ones
+    listed, the other two said to be left out. (A regression test: the timeline did so
+    before this change; only its writes failed.)"""
+    db = str(tmp_path / "reg.db")
+    with_stored_sequence(db, LAST)
+    with raw_connection(db) as conn:
+        for value in (STORED["text"], STORED["blob"]):
+            conn.execute(
+                "INSERT INTO process_events VALUES ('p', ?, 'note', 'h', NULL, 1, '{}')",
+                (value,),
+            )
+    async with open_registry(db) as registry:
+        app = acting(registry)
+        async with running(app, 40) as pilot:
+            detail = await detail_of(pilot, "p")
+            said = fmt.events_left_out(2)
+            await until(pilot, lambda: said in summary(detail))
+            assert [event.sequence for event in detail.events] == [1, LAST]
