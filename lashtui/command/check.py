@@ -117,8 +117,9 @@ def judge(facts: ProbeFacts, args: argparse.Namespace) -> list[Check]:
         Check(
             "lapsed_leases", facts.lapsed_leases, "leases", *levels(args.lapsed),
             # (the one check that says none is held: `renewal` then says only what it did)
-            "no lease held" if not facts.held_leases else
-            f"{plural(facts.lapsed_leases, 'lapsed lease')} of {facts.held_leases} held",
+            ("no lease held" if not facts.held_leases else
+             f"{plural(facts.lapsed_leases, 'lapsed lease')} of {facts.held_leases} held")
+            + unread_leases(facts),
         ),
         Check(
             "abandon_request_age", abandon_age, "ms", *levels(args.abandon_age),
@@ -133,6 +134,15 @@ def judge(facts: ProbeFacts, args: argparse.Namespace) -> list[Check]:
         unknown_state(facts, args),
         long_ids(facts, args),
     ]  # fmt: skip
+
+
+def unread_leases(facts: ProbeFacts) -> str:
+    """What the lease counts left out, said, not judged: the leases of rows keyed by no
+    text, which `show` and `ls` do not read either (`ProbeFacts.unread_leases`)."""
+    unread = facts.unread_leases
+    if not unread:
+        return ""
+    return f" ({plural(unread, 'lease')} of a row keyed by a blob or NULL left out: not read)"
 
 
 def unknown_state(facts: ProbeFacts, args: argparse.Namespace) -> Check:

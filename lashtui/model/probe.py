@@ -26,6 +26,9 @@ class ProbeFacts(BaseModel):
       (`future_leases`: claimed after `now_ms`, or expiring more than `LEASE_AHEAD_MS`
       after it) is left out of both: one such row, another program's or a host's clock
       ahead, held the renewal age at 0 for ever and hid a fleet whose workers had stopped;
+    - `unread_leases`: held leases of rows keyed by no text (a blob or NULL, which only
+      another program stores: registry/sql/blob_id.py), left out of the counts above and
+      below, as `show` leaves such a row's lease unread (and its record undecoded);
     - `silent_not_dead`: started owner_bound live rows without a live lease and without an
       abandon request (the rows only an operator can decide, as the Abandon requests view
       lists them; a row with a request is already on its way to the sweep);
@@ -52,6 +55,7 @@ class ProbeFacts(BaseModel):
     newest_claim_ms: int | None
     newest_expiry_ms: int | None
     future_leases: int = 0
+    unread_leases: int = 0
     silent_not_dead: int
     abandon_requests: int
     oldest_abandon_request_ms: int | None

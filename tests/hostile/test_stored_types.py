@@ -106,3 +106,48 @@ def test_a_blob_id_s_held_lease_leaves_ls_json_whole(tmp_path: Path) -> None:
     assert code == 0, err
     rows = [json.loads(line) for line in assert_nothing_obeyed(out).splitlines()]
     assert [(r["process_id"], r.get("lease")) for r in rows] == [("good", None), (shown, None)]
+
+
+@pytest.mark.parametrize("key", [f"id\xff{PWNED}".encode("latin-1"), None], ids=["blob", "null"])
+def test_check_leaves_out_what_show_does_not_read(tmp_path: Path, key: bytes | None) -> None:
+    """A row keyed by a blob or NULL, copied from a started owner_bound row, holding a
+    lease that lapsed in 1970: `show` says its lease is not read and its record not
+    decoded (disposition unknown, no first start), while `check` counted that lease held
+    and lapsed and the row silent-not-dead, and exited 1 (WARNING) over a registry whose
+    every readable row is fine. Now `check` leaves both out, as `show` does, and says so.
+    (SQLite only: PostgreSQL's process_id is text, NOT NULL.)"""
+    db = tmp_path / "reg.db"
+    plan = ("--engine", "steps", "--disposition", "owner_bound", "--payload", '{"steps": []}')
+    code, _, err = run_cli("--db", str(db), "start", "good", *plan)
+    assert code == 0, err
+    started = '{"owner":{"owner_id":"w","incarnation_id":"w:1"},"started_at_ms":1}'
+    conn = sqlite3.connect(db)
+    with conn:
+        columns = [r[1] for r in conn.execute("PRAGMA table_info(processes)")]
+        rest = ", ".join(c for c in columns if c not in ("process_id", "record_json"))
+        conn.execute(
+            f"INSERT INTO processes (process_id, record_json, {rest}) SELECT ?, "
+            f"json_set(record_json, '$.first_started', json(?)), {rest} FROM processes "
+            "WHERE process_id = 'good'",
+            (key, started),
+        )
+        conn.execute(
+            "INSERT INTO process_leases (process_id, lease_owner_id, "
+            "lease_owner_incarnation_id, lease_token, lease_fencing_token, "
+            "lease_claimed_at_ms, lease_expires_at_ms) VALUES (?, 'w', 'w:1', 't', 1, 1, 2)",
+            (key,),
+        )
+    conn.close()
+    shown = "b'id\\xff\\x1b]0;PWNED\\x07'" if key is not None else "NULL#2"
+    code, out, err = run_cli("--db", str(db), "show", shown)
+    assert code == 0, err
+    assert "not read       its lease" in assert_nothing_obeyed(out)
+
+    code, out, err = run_cli("--db", str(db), "check", "--json")
+    probe = json.loads(assert_nothing_obeyed(out))
+    checks = {c["name"]: c for c in probe["checks"]}
+    assert (checks["silent_not_dead"]["value"], checks["lapsed_leases"]["value"]) == (0, 0)
+    assert checks["lapsed_leases"]["sentence"] == (
+        "no lease held (1 lease of a row keyed by a blob or NULL left out: not read)"
+    )
+    assert (code, probe["status"]) == (0, "OK"), probe["summary"]

@@ -80,6 +80,7 @@ async def test_probe_facts_of_an_empty_registry(
         "newest_claim_ms": None,
         "newest_expiry_ms": None,
         "future_leases": 0,
+        "unread_leases": 0,
         "silent_not_dead": 0,
         "abandon_requests": 0,
         "oldest_abandon_request_ms": None,

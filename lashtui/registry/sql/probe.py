@@ -118,16 +118,17 @@ def _live(
     params: list[object] = []
     repeated = repeated_sql(sql)
     requested = sql.json_has("p.record_json", "abandon_request")
-    count_requested = f"{_holds(sql, _ABANDON, params)}{requested} AND NOT {repeated}"
+    by_text = _keyed_by_text(sql, "p.process_id")
+    count_requested = f"{_holds(sql, _ABANDON, params)}{requested} AND NOT {repeated}{by_text}"
     oldest_at = sql.json_text("p.record_json", "abandon_request.requested_at_ms")
     oldest_guard = _holds(sql, _ABANDON, params)
     oldest = (
-        f"CASE WHEN {oldest_guard}{requested} AND NOT {repeated} "
+        f"CASE WHEN {oldest_guard}{requested} AND NOT {repeated}{by_text} "
         f"THEN CAST({oldest_at} AS BIGINT) END"
     )
     silent = (
         f"{_holds(sql, _FIRST_STARTED, params)}{_holds(sql, _OWNER_BOUND, params)}"
-        f"{started_owner_bound(sql)} AND NOT {requested} AND NOT {repeated}"
+        f"{started_owner_bound(sql)} AND NOT {requested} AND NOT {repeated}{by_text}"
     )
     # (Twice, in the order written: on PostgreSQL each test binds its own needle.)
     not_running, first_not_running = _not_running(sql, params), _not_running(sql, params)
@@ -276,28 +277,43 @@ def _holds(sql: Dialect, needle: str, params: list[object]) -> str:
     )
 
 
-def _leases(conn: Tx, now_ms: int) -> tuple[int, int, int | None, int | None, int]:
-    """(held leases, lapsed among them, the newest claim, the newest expiry, and the leases
-    dated ahead, left out of the newest two: `ProbeFacts.future_leases`)."""
-    whole = dialect(conn).whole  # (a lease row's numbers as another program stored them)
+def _keyed_by_text(sql: Dialect, column: str) -> str:
+    """` AND <column holds text>` on SQLite; nothing on PostgreSQL, whose ids are text.
+
+    A row keyed by a blob or NULL (blob_id.py) is a stand-in whose record is never decoded
+    and whose lease is never read (`show`: "not read: its lease, events, grants, ..."; `ls`
+    shows no holder): `check` counted its lease held and lapsed, and its record's started
+    owner_bound work silent-not-dead, of a row `show` says nothing of. The counts leave it
+    out now, and `check` says how many leases it left so (`ProbeFacts.unread_leases`)."""
+    return f" AND typeof({column}) = 'text'" if sql.name == "sqlite" else ""
+
+
+def _leases(conn: Tx, now_ms: int) -> tuple[int, int, int | None, int | None, int, int]:
+    """(held leases, lapsed among them, the newest claim, the newest expiry, the leases
+    dated ahead, left out of the newest two: `ProbeFacts.future_leases`; and the held
+    leases of rows keyed by no text, left out of all the rest: `_keyed_by_text`)."""
+    sql = dialect(conn)
+    whole = sql.whole  # (a lease row's numbers as another program stored them)
     expires, claimed = whole("l.lease_expires_at_ms"), whole("l.lease_claimed_at_ms")
     dated = f"({claimed} <= ? AND {expires} <= ?)"
+    read = f"TRUE{_keyed_by_text(sql, 'l.process_id')}"
     row = conn.execute(
-        "SELECT count(*), "
-        f"coalesce(sum(CASE WHEN {expires} <= ? THEN 1 ELSE 0 END), 0), "
-        f"max(CASE WHEN {dated} THEN {claimed} END), max(CASE WHEN {dated} THEN {expires} END), "
-        f"coalesce(sum(CASE WHEN {dated} THEN 0 ELSE 1 END), 0) FROM process_leases l "
-        f"WHERE {HELD}",
+        f"SELECT count(CASE WHEN {read} THEN 1 END), "
+        f"coalesce(sum(CASE WHEN {read} AND {expires} <= ? THEN 1 ELSE 0 END), 0), "
+        f"max(CASE WHEN {read} AND {dated} THEN {claimed} END), "
+        f"max(CASE WHEN {read} AND {dated} THEN {expires} END), "
+        f"coalesce(sum(CASE WHEN NOT ({read}) OR {dated} THEN 0 ELSE 1 END), 0), "
+        f"count(CASE WHEN {read} THEN NULL ELSE 1 END) FROM process_leases l WHERE {HELD}",
         (now_ms, *(now_ms, now_ms + LEASE_AHEAD_MS) * 3),
     ).fetchone()
     claim = None if row[2] is None else int(row[2])
     expiry = None if row[3] is None else int(row[3])
-    return int(row[0]), int(row[1]), claim, expiry, int(row[4])
+    return int(row[0]), int(row[1]), claim, expiry, int(row[4]), int(row[5])
 
 
 def held_leases(conn: Tx, now_ms: int) -> tuple[int, int]:
     """(held leases, lapsed among them by `now_ms`): the lease table's pass alone."""
-    held, lapsed, _, _, _ = _leases(conn, now_ms)
+    held, lapsed, _, _, _, _ = _leases(conn, now_ms)
     return held, lapsed
 
 
@@ -320,7 +336,7 @@ def facts(conn: Tx, now_ms: int, failed_since_ms: int) -> ProbeFacts:
     )
     no_state, first_no_state = _no_state(conn)
     long_ids, first_long_id = _long_ids(conn)
-    held, lapsed, claim, expiry, ahead = _leases(conn, now_ms)
+    held, lapsed, claim, expiry, ahead, unread = _leases(conn, now_ms)
     # (An id another program stored as a blob is named as Python writes bytes.)
     found = (first_no_state, first_not_running, first_repeated)
     firsts = [first for first in found if first is not None]
@@ -332,6 +348,7 @@ def facts(conn: Tx, now_ms: int, failed_since_ms: int) -> ProbeFacts:
         newest_claim_ms=claim,
         newest_expiry_ms=expiry,
         future_leases=ahead,
+        unread_leases=unread,
         silent_not_dead=silent,
         abandon_requests=requests,
         oldest_abandon_request_ms=oldest,
