@@ -101,12 +101,12 @@ def events_left_out(count: int) -> str:
     that what it shows is not the whole log, and why."""
     if count == 1:
         return (
-            "1 event is not shown: another program stored its sequence as no whole number, "
-            "so it has no place in the log"
+            "1 event is not shown: another program stored its sequence as no whole number "
+            "above 0, so it has no place in the log"
         )
     return (
         f"{count:,} events are not shown: another program stored their sequences as no whole "
-        "number, so they have no place in the log"
+        "number above 0, so they have no place in the log"
     )
 
 

@@ -82,7 +82,7 @@ def test_the_read_walks_cancel_requests_not_a_rows_whole_log(tmp_path: Path) -> 
     conn = sqlite3.connect(db, cached_statements=0)
     conn.execute("PRAGMA foreign_keys = OFF")
     rows = [("hot", n, "agent.progress", "h", None, n, "{}") for n in range(50_000)]
-    rows += [("asked", 0, "process.cancel_requested", "h", None, 0, "{}")]
+    rows += [("asked", 1, "process.cancel_requested", "h", None, 0, "{}")]
     conn.executemany("INSERT INTO process_events VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
     conn.commit()
 
@@ -97,7 +97,13 @@ def test_the_read_walks_cancel_requests_not_a_rows_whole_log(tmp_path: Path) -> 
         )
 
     assert "INDEX process_events_cancel_idx (process_id=?)" in plan()
+    ran: list[str] = []  # (the read's own statement too: its sequence test keeps the index)
+    conn.set_trace_callback(ran.append)
     assert asked_to_cancel(conn, ["hot", "asked", "none"]) == {"asked"}
+    conn.set_trace_callback(None)
+    (read,) = ran
+    explained = " ".join(row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {read}"))
+    assert "INDEX process_events_cancel_idx (process_id=?)" in explained
     conn.execute("DROP INDEX process_events_cancel_idx")
     assert "process_events_cancel_idx" not in plan()
     assert asked_to_cancel(conn, ["hot", "asked", "none"]) == {"asked"}

@@ -144,3 +144,34 @@ async def test_the_dashboards_timeline_lists_the_whole_ones(tmp_path: Path) -> N
             said = fmt.events_left_out(2)
             await until(pilot, lambda: said in summary(detail))
             assert [event.sequence for event in detail.events] == [1, LAST]
+
+
+OUT_OF_LOG = [("sqlite", "x"), ("sqlite", -3), ("postgres", -3), ("postgres", 0)]
+
+
+@pytest.mark.parametrize(("backend", "sequence"), OUT_OF_LOG, ids=repr)
+def test_a_cancel_request_out_of_the_log_is_out_of_every_read(
+    backend: str, sequence: object, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A cancel request another program moved to a sequence that places no event in the
+    log (semantics §4.3: whole numbers from 1): `events` and the timeline left one under
+    a text out, while `ls` and `show` said "cancel requested" and the worker's claim found
+    it and ended the run cancelled; one under -3 or 0 (PostgreSQL too) was left out of
+    `events` unsaid, while `ls` said "cancel requested". Now every read leaves it out and
+    `events` says so; the worker runs the row to its end."""
+    target = target_of(backend, tmp_path, request)
+    started = cli(target, "start", "p", "--engine", "steps", "--disposition", "rerunnable",
+                  "--payload", '{"steps": []}')  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    assert cli(target, "cancel", "p").returncode == 0
+    with raw_connection(target) as conn:
+        conn.execute("UPDATE process_events SET sequence = ? WHERE process_id = 'p'", (sequence,))
+    assert "cancel requested" not in read(target, "ls")
+    assert "cancel" not in read(target, "show", "p")
+    events = cli(target, "events", "p")
+    said = f"lashtui: {fmt.events_left_out(1)}\n"
+    assert (events.returncode, events.stderr.decode()) == (0, said)
+    once = cli(target, "worker", "--once", "--timeout", "15")
+    assert once.returncode == 0, once.stderr
+    (row,) = json.loads(read(target, "ls", "--status", "any", "-o", "json"))
+    assert row["status_label"] == "completed"

@@ -40,7 +40,7 @@ from lashtui.registry.sql.event_row import decode_event
 from lashtui.registry.sql.fetch import Statement, read_ahead
 from lashtui.registry.sql.json_edit import save_changes
 from lashtui.registry.sql.lease import release_if_current
-from lashtui.registry.sql.log_read import first_of_type
+from lashtui.registry.sql.log_read import first_of_type, in_log
 from lashtui.registry.sql.row import RecordCache, require_exists, require_record
 from lashtui.registry.sql.stored_text import read_text
 
@@ -336,7 +336,7 @@ def count_through(conn: Tx, process_id: str, event_type: str, sequence: int) -> 
     require_exists(conn, process_id)
     row = conn.execute(
         "SELECT count(*) FROM process_events WHERE process_id = ? AND event_type = ? "
-        "AND sequence <= ?",
+        f"AND sequence <= ?{in_log(conn, 'sequence')}",
         (process_id, event_type, sequence),
     ).fetchone()
     return int(row[0])

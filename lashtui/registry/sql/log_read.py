@@ -116,23 +116,35 @@ def page_rows(
     rows, cut at `max_chars` as the module docstring says (fetch.py `sized_page`).
 
     Every page reads on from the sequence of its last event, so only events whose sequence
-    is a whole number are read (`whole_only`): another program may store any value there
+    is a whole number are read (`in_log`): another program may store any value there
     on SQLite, and a text there ended every page, which `lashtui events` read for ever."""
     columns = event_columns(conn, "e.")
     order = [f"e.{part.strip()}" for part in order_by.split(",")]
-    source += dialect(conn).whole_only("e.sequence")
+    source += in_log(conn, "e.sequence")
     return sized_page(conn, columns, source, params, order, limit, max_chars)
 
 
+def in_log(conn: Tx, column: str) -> str:
+    """The condition (with a leading AND) that the sequence in `column` places its event in
+    the log: a whole number from 1 up (semantics §4.3). Only another program stores any
+    other: on SQLite a text, a blob or a real (it keeps any value in the column), on both
+    stores a number below 1. Every read of the log leaves such an event out, and
+    `events_left_out` counts it: a cancel request stored under a text sequence was shown
+    by `ls` and `show` and cancelled the worker's run, while `events` and the timeline
+    left it out; one under -3 was left out of `events` unsaid, while `ls` said "cancel
+    requested"."""
+    return f"{dialect(conn).whole_only(column)} AND {column} > 0"
+
+
 def events_left_out(conn: Tx, process_id: str) -> int:
-    """How many of the process's events the log's reads leave out (`page_rows`): those whose
-    sequence is no whole number, which only another program can store (SQLite keeps any
-    value in the column; PostgreSQL's holds nothing else), so that a reader can say that
-    its timeline is not the whole log. One walk of the process's part of the log's key."""
+    """How many of the process's events the log's reads leave out (`in_log`): those whose
+    sequence is no whole number from 1 up, which only another program can store (SQLite
+    keeps any value in the column; PostgreSQL's holds whole numbers, below 1 too), so that
+    a reader can say that its timeline is not the whole log. One walk of the process's
+    part of the log's key."""
     require_exists(conn, process_id)
-    condition = dialect(conn).not_whole("e.sequence")
-    if condition is None:
-        return 0
+    not_whole = dialect(conn).not_whole("e.sequence")
+    condition = "e.sequence < 1" if not_whole is None else f"({not_whole} OR e.sequence < 1)"
     (count,) = conn.execute(
         f"SELECT count(*) FROM process_events e WHERE e.process_id = ? AND {condition}",
         (process_id,),
@@ -181,7 +193,7 @@ def first_of_type_statement(
     """`first_of_type`'s read (for `read_ahead`)."""
     return (
         f"{_selected_events(dialect(conn))}WHERE process_id = ? AND sequence > ? "
-        "AND event_type = ? ORDER BY sequence LIMIT 1",
+        f"AND event_type = ?{in_log(conn, 'sequence')} ORDER BY sequence LIMIT 1",
         (process_id, after, event_type),
     )
 
@@ -206,7 +218,8 @@ def first_of_type_each_statement(
     """`first_of_type_each`'s read (for `read_ahead`)."""
     return (
         f"{_selected_events(dialect(conn))}WHERE event_type = ? "
-        f"AND process_id IN ({', '.join('?' * len(process_ids))}) ORDER BY process_id, sequence",
+        f"AND process_id IN ({', '.join('?' * len(process_ids))}){in_log(conn, 'sequence')} "
+        "ORDER BY process_id, sequence",
         (event_type, *process_ids),
     )
 
@@ -239,7 +252,8 @@ def asked_to_cancel(conn: Tx, process_ids: list[str]) -> set[str]:
         rows = fetch_rows(
             conn,
             f"SELECT DISTINCT process_id FROM process_events WHERE {CANCEL_REQUESTED_TERM} "
-            f"AND process_id IN ({', '.join('?' * len(chunk))})",
+            # (`+sequence`: a term on the key's column would take SQLite off the index)
+            f"AND process_id IN ({', '.join('?' * len(chunk))}){in_log(conn, '+sequence')}",
             tuple(chunk),
         )
         found.update(row[0] for row in rows if isinstance(row[0], str))
