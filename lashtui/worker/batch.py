@@ -64,7 +64,7 @@ class BatchClaims(WorkerPart):
             slots = await rt.free_start_slots(BATCH_AT_MOST)
             started = ProcessStarted(owner=rt.owner, started_at_ms=rt.clock.now_ms())
             owners = [attempt_identity(rt.owner) for _ in slots]
-            skip = sorted(self._skipped)
+            skip = sorted(self._skipped | rt.unwritable)
             claims: list[tuple[str, ProcessRunClaim | None]] = []
             try:
                 if self._claiming:

@@ -172,8 +172,10 @@ async def _complete(
             # pass) for as long as its lease lasted, renewing it. A pass fails with the
             # sentence; the run ends as a stop does, its lease released.
             rt.registry_failed("writing a terminal", error)
+            rt.unwritable.add(pid)  # (not claimed again by this worker)
             log.warning(
-                "the terminal of %s was not written: %s", pid, error,
+                "the terminal of %s was not written: %s; this worker claims it no more", pid,
+                error,
                 extra={"fields": {"event": "terminal_refused", "process_id": pid,
                                   "error": str(error)}},
             )  # fmt: skip

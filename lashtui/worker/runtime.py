@@ -174,6 +174,10 @@ class WorkerRuntime:
     hurried: asyncio.Event = field(default_factory=asyncio.Event)
     # Stopped runs whose leases were not released, and why: they are left to lapse.
     unreleased: dict[str, str] = field(default_factory=dict)
+    # Rows whose terminal the registry can never take (their event log is full: run.py
+    # `_complete`): this worker claims them no more. Released, a rerunnable one was claimed
+    # and run again at every drive (once a second), each run refused the same way.
+    unwritable: set[str] = field(default_factory=set)
 
     def start_slot(self) -> StartSlot:
         return StartSlot(self.starting)

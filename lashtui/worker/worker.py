@@ -238,6 +238,8 @@ class ProcessWorker(Starts, BatchClaims, Following, Stopping):
         only the verdicts a recovery reached.)"""
         if item.process_id in self._tasks or not self._claiming:
             return False
+        if item.process_id in self._rt.unwritable:  # (its terminal can never be written)
+            return False
         if item.undecodable:  # counted, logged once, never claimed (sweep.recover)
             self._rt.stats.verdicts[Verdict.SKIPPED_UNDECODABLE] += 1
             if item.process_id not in self._skipped:

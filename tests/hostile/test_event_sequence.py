@@ -18,6 +18,7 @@ Each read through the installed command, on a registry lashtui made and raw SQL 
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 from pathlib import Path
 
@@ -25,6 +26,7 @@ import pytest
 
 from lashtui.registry import open_registry
 from lashtui.tui import format as fmt
+from tests.cli.service import Worker, start, steps
 from tests.cli.test_cli import LASHTUI
 from tests.cli.test_cli_hostile import assert_nothing_obeyed
 from tests.raw import raw_connection
@@ -175,3 +177,24 @@ def test_a_cancel_request_out_of_the_log_is_out_of_every_read(
     assert once.returncode == 0, once.stderr
     (row,) = json.loads(read(target, "ls", "--status", "any", "-o", "json"))
     assert row["status_label"] == "completed"
+
+
+def test_a_worker_claims_a_row_whose_log_is_full_no_more(tmp_path: Path) -> None:
+    """A long-running worker released the lease of a rerunnable row whose terminal the
+    registry refused (its log at 2^63-1), and its next drive claimed and ran it again: once
+    a second (every renew interval), each run refused the same way. Now the worker runs it
+    once, says so, and leaves it: two rows started after it run, it does not run again."""
+    db = tmp_path / "reg.db"
+    with_stored_sequence(str(db), LAST)
+    worker = Worker(db)
+    try:
+        refused = worker.until_event("terminal_refused", "p")
+        assert refused["error"] == FULL
+        for later in ("q", "r"):  # (each start wakes the worker: a drive of every row)
+            start(db, later, steps())
+            worker.until_event("run_ended", later)
+        worker.signal(signal.SIGINT)
+        assert worker.wait() == 0
+        assert [r["process_id"] for r in worker.events("run_started")] == ["p", "q", "r"]
+    finally:
+        worker.kill()
