@@ -32,7 +32,7 @@ from lashtui.admin.rerun import rerun
 from lashtui.admin.signal import signal
 from lashtui.admin.target_outcome import not_acted_on, outcome, refused_unknown
 from lashtui.admin.transfer import transfer
-from lashtui.errors import InvalidRequest, ProcessConflict, UnknownProcess
+from lashtui.errors import EventLogFull, InvalidRequest, ProcessConflict, UnknownProcess
 from lashtui.model import (
     AbandonRequest,
     ObservedProcess,
@@ -139,7 +139,9 @@ async def cancel(
         )
         try:
             await processes.registry.append_event(process_id, request)
-        except (UnknownProcess, ProcessConflict, InvalidRequest) as error:
+        # (A full log is this target's refusal, not the registry's failure: said on its
+        # line, as every target's, where the command printed none.)
+        except (UnknownProcess, ProcessConflict, InvalidRequest, EventLogFull) as error:
             return await outcome(processes, process_id, "cancel", "refused", str(error))
     return await cancel_reported(processes, process_id, operator, earlier, now)
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from pydantic import JsonValue
 
 from lashtui.admin.target_outcome import not_acted_on, outcome, refused_unknown
-from lashtui.errors import InvalidRequest, ProcessConflict, UnknownProcess
+from lashtui.errors import EventLogFull, InvalidRequest, ProcessConflict, UnknownProcess
 from lashtui.model import (
     ProcessEventAppendRequest,
     ProcessRecord,
@@ -76,7 +76,7 @@ async def signal(
     last = await registry.recent_events(process_id, 1)
     try:
         event = (await registry.append_event(process_id, request)).event
-    except (UnknownProcess, ProcessConflict, InvalidRequest) as error:
+    except (UnknownProcess, ProcessConflict, InvalidRequest, EventLogFull) as error:
         return await outcome(processes, process_id, "signal", "refused", str(error))
     if last and event.sequence <= last[-1].sequence:
         sentence = (

@@ -115,14 +115,17 @@ def test_worker_once_ends_the_run_or_names_the_row_and_value(
 def test_an_append_to_a_full_log_is_refused_naming_it(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    """`cancel` (an append through the facade) on a log at 2^63-1: one sentence, exit 1.
-    Before: on SQLite the sequence overflowed to a float and the event was written under
-    9.223372036854776e18; on PostgreSQL the server's "bigint out of range"."""
+    """`cancel` (an append through the facade) on a log at 2^63-1: one sentence, exit 1,
+    and the target's line saying it was refused. Before: on SQLite the sequence overflowed
+    to a float and the event was written under 9.223372036854776e18; on PostgreSQL the
+    server's "bigint out of range", and no target line."""
     target = target_of(backend, tmp_path, request)
     with_stored_sequence(target, LAST)
     refused = cli(target, "cancel", "p")
     assert refused.returncode == 1, refused.stderr
     assert refused.stderr.decode().splitlines()[-1] == f"lashtui: {FULL}"
+    # The target's line, as every target's (a full log is its refusal, not an outage).
+    assert refused.stdout.decode() == f"p: refused: {FULL}\n"
     events = json.loads(read(target, "events", "p", "-o", "json"))
     assert [e["sequence"] for e in events] == [1, LAST]
 
