@@ -26,7 +26,7 @@ TTL = 60_000
 START = 1_780_000_000_000
 # The statement only today's path runs (event.py `append_to`'s sequence), and the one only
 # the prepared path runs (its check of what the completion was built from).
-INSIDE = "SELECT COALESCE(MAX(sequence), 0) + 1 FROM process_events"
+INSIDE = "SELECT MAX(sequence) FROM process_events"
 PREPARED = "SELECT (SELECT record_json = "
 
 
