@@ -1,13 +1,25 @@
 """CPU seconds read from /proc: a process's, PostgreSQL's on this machine, and a drain's
-(its worker processes' and the server's between two moments, `CpuMeter`).
+(its worker processes' and the server's between two moments, `CpuMeter`), with the whole
+machine's busy time and the processes' context switches over the same span.
 
 On a 2-vCPU machine that hosts the server too, a drain's throughput is bounded by the CPU a
 job costs once the cores are full; these readings say how full they were and what a job
-cost, client and server, for lashtui and its peers alike (pg_cpu.py, PG1's drains)."""
+cost, client and server, for lashtui and its peers alike (pg_cpu.py, PG1's drains).
+
+The CPU a job costs is not a fixed count of the job's work: on this machine it moves with
+how many threads share the two vCPUs, whoever runs them. A P3 row's instructions are the
+same with one worker and with four on a file each (callgrind, 1.31M a row, README "What
+bounds each figure now"), yet one worker with a vCPU nearly to itself spent 370 us of CPU a
+row and four on a file each 700 (2026-12-07, the same quick run). So each
+reading also says how busy the machine was beside the measured processes
+(`machine_busy_s`: other sessions, a CI run) and how often the measured processes' threads
+were switched out (`switches`): a figure taken while others kept the vCPUs busy costs more
+CPU a job for the same work."""
 
 from __future__ import annotations
 
 import os
+import time
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -26,18 +38,62 @@ def process_cpu(pid: int, children: bool = False) -> float:
     return ticks / TICK
 
 
+def machine_busy_s() -> float:
+    """Seconds the machine's CPUs, all of them together, spent busy since boot: /proc/stat's
+    first line less its idle and I/O-wait time (and less steal, time the hypervisor ran
+    something else: not this machine's work)."""
+    with open("/proc/stat", encoding="ascii") as handle:
+        ticks = [int(field) for field in handle.readline().split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, _steal = ticks
+    return (user + nice + system + irq + softirq) / TICK
+
+
+def switches(pid: int, children: bool = False) -> tuple[int, int]:
+    """The context switches of `pid`'s live threads so far (and, with `children`, its live
+    child processes' threads): voluntary (a thread waited: a lock, a queue, a poll) and
+    involuntary (the scheduler took its vCPU for another thread)."""
+    pids = [pid, *(_children(pid) if children else [])]
+    voluntary = involuntary = 0
+    for each in pids:
+        try:
+            tids = os.listdir(f"/proc/{each}/task")
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f"/proc/{each}/task/{tid}/status", encoding="ascii") as handle:
+                    for line in handle:
+                        if line.startswith("voluntary_ctxt_switches:"):
+                            voluntary += int(line.split()[1])
+                        elif line.startswith("nonvoluntary_ctxt_switches:"):
+                            involuntary += int(line.split()[1])
+            except OSError:
+                continue  # a thread that ended meanwhile
+    return voluntary, involuntary
+
+
+def _children(pid: int) -> list[int]:
+    """`pid`'s live child processes."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if int(_stat(int(entry))[1]) == pid:
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
 def tree_cpu(pid: int) -> float:
     """Seconds of CPU of `pid`, its reaped children and its live ones (one level down: a
     consumer's worker processes, the postmaster's backends)."""
     total = process_cpu(pid, children=True)
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = _stat(int(entry))
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                total += (int(fields[11]) + int(fields[12])) / TICK
+    for child in _children(pid):
+        try:
+            total += process_cpu(child)
+        except OSError:
+            continue  # a child that ended meanwhile
     return total
 
 
@@ -70,15 +126,36 @@ class CpuMeter:
         self.url = url
         self.tree = tree
         self._before: float | None = None
+        # Read by `stop()`: the vCPUs other processes kept busy on average between start and
+        # stop (the machine's busy time less the measured processes', over the same span),
+        # and the measured threads' context switches, (voluntary, involuntary); None until
+        # then, or where the processes' CPU could not be read.
+        self.others_busy: float | None = None
+        self.switches: tuple[int, int] | None = None
+        self._machine_before = (0.0, 0.0)
+        self._switches_before = (0, 0)
 
     def start(self) -> None:
+        self._switches_before = self._switches()
+        self._machine_before = (time.monotonic(), machine_busy_s())
         self._before = self._read()
 
     def stop(self) -> float | None:
         after = self._read()
+        now, busy = time.monotonic(), machine_busy_s()
+        (voluntary, involuntary), before = self._switches(), self._switches_before
+        self.switches = (voluntary - before[0], involuntary - before[1])
         if self._before is None or after is None:
             return None
-        return after - self._before
+        spent = after - self._before
+        span = now - self._machine_before[0]
+        if span > 0:
+            self.others_busy = max(0.0, busy - self._machine_before[1] - spent) / span
+        return spent
+
+    def _switches(self) -> tuple[int, int]:
+        counts = [switches(pid, children=self.tree) for pid in self.pids]
+        return sum(c[0] for c in counts), sum(c[1] for c in counts)
 
     def _read(self) -> float | None:
         try:

@@ -22,7 +22,11 @@ registry file of its own holding a quarter of the rows (huey: 4 one-process cons
 file each), which shares nothing but the machine (once in quick mode, every repeat in the
 full one), each run's exactly-once counts in its notes. Each lashtui row's notes also say
 how much of the drain its workers held the file's write lock, and how long a row
-(`lock_note`, from the counters each worker keeps: registry/sqlite/write_lock.py).
+(`lock_note`, from the counters each worker keeps: registry/sqlite/write_lock.py). Each
+side's CPU a row is printed with how busy other processes kept the machine meanwhile and
+how often the drain's threads were switched out or waited (`cpu_note`): the same row's
+instructions cost up to about twice the CPU while other threads share the two vCPUs
+(cpu.py's docstring), so a figure from a loaded hour says so.
 
 How lashtui's workers share the backlog: each claims free rerunnable rows several at a
 time (`claim_processes_for_run`, one transaction per batch, one fenced lease per row), the
@@ -96,6 +100,10 @@ class Drain:
     # On SQLite, the workers' use of the file's write lock during the drain, summed: seconds
     # held, holds, tries refused (`lock_use`); None where not read.
     lock: WriteLockUse | None = None
+    # The vCPUs other processes kept busy meanwhile, on average, and the drain's threads'
+    # context switches, (voluntary, involuntary): cpu.py `CpuMeter`. None where not read.
+    others_busy: float | None = None
+    switches: tuple[int, int] | None = None
 
     @property
     def duplicates(self) -> int:
@@ -269,7 +277,9 @@ def lashtui_drain(
             each.close()
         reap(children)
     lock = None if lock_before is None or lock_after is None else lock_after.since(lock_before)
-    return Drain(rows, elapsed, read_record(record), errors, cpu_s, lock)
+    return Drain(
+        rows, elapsed, read_record(record), errors, cpu_s, lock, meter.others_busy, meter.switches
+    )
 
 
 def stats_pid(path: str) -> int:
@@ -332,7 +342,9 @@ def huey_drain(tmp: str, rows: int, workers: int = WORKERS, files: bool = False)
                 consumer.wait()
         for huey, _ in queues:
             huey.storage.close()
-    return Drain(rows, elapsed, read_record(record), errors, cpu_s)
+    return Drain(
+        rows, elapsed, read_record(record), errors, cpu_s, None, meter.others_busy, meter.switches
+    )
 
 
 def run(mode: Mode) -> list[Figure]:
@@ -497,8 +509,25 @@ def cpu_note(sides: dict[str, list[Drain]], per: str = "row") -> str:
             continue
         per_row = statistics.median(cpu / d.rows * 1e6 for cpu, d in spent)
         cores = statistics.median(cpu / d.elapsed for cpu, d in spent)
-        parts.append(f"{side} {per_row:,.0f} us a {per}, {cores:.2f} cores busy")
+        parts.append(f"{side} {per_row:,.0f} us a {per}, {cores:.2f} cores busy{_beside(drains)}")
     return "CPU on the clock (medians): " + "; ".join(parts)
+
+
+def _beside(drains: list[Drain]) -> str:
+    """What else kept the machine busy during `drains`, and how often their processes were
+    switched out, medians, for `cpu_note`: the same work costs more CPU while other
+    threads share the vCPUs (cpu.py's docstring), so a figure taken beside others' load
+    says so."""
+    others = [busy for d in drains if (busy := d.others_busy) is not None]
+    if not drains or len(others) < len(drains):
+        return ""
+    note = f" ({statistics.median(others):.2f} more by other processes"
+    counted = [(d.switches, d.rows) for d in drains if d.switches is not None]
+    if len(counted) == len(drains):
+        waited = statistics.median(each[0] / rows for each, rows in counted)
+        switched = statistics.median(each[1] / rows for each, rows in counted)
+        note += f"; switched out {switched:.2f} a row, waited {waited:.2f}"
+    return note + ")"
 
 
 def ceiling_note(ours: list[Drain], peer: list[Drain], cpus: int | None = None) -> str:

@@ -283,6 +283,54 @@ def test_a_cpu_meter_reads_what_its_processes_spent_and_nothing_once_one_is_gone
     assert meter.stop() is None  # its time cannot be read: not counted as nothing
 
 
+def test_a_cpu_meter_reads_the_machine_beside_its_processes_and_their_switches() -> None:
+    """A row's CPU moves with how busy others keep the vCPUs (cpu.py): the meter says how
+    busy the whole machine was and how often the processes' threads waited or were
+    switched out, their threads beside the main one included."""
+    import threading
+
+    slept, done = threading.Event(), threading.Event()
+
+    def sleep() -> None:
+        for _ in range(20):
+            time.sleep(0.001)
+        slept.set()
+        done.wait()  # alive when the meter stops: a thread's counts end with it
+
+    sleeper = threading.Thread(target=sleep)
+    meter = CpuMeter([os.getpid()])
+    meter.start()
+    sleeper.start()
+    busy_until = time.process_time() + 0.05
+    while time.process_time() < busy_until:
+        pass
+    slept.wait()
+    spent = meter.stop()
+    done.set()
+    sleeper.join()
+    assert spent is not None and meter.others_busy is not None and meter.switches is not None
+    assert 0 <= meter.others_busy <= (os.cpu_count() or 1)
+    waited, _switched_out = meter.switches
+    assert waited >= 20  # each sleep of the other thread is a wait
+
+
+def test_the_p3_cpu_note_says_what_else_kept_the_machine_busy() -> None:
+    drains = [
+        p3_no_double_run.Drain(1_000, 1.0, Counter(), cpu_s=0.4, others_busy=1.5,
+                               switches=(300, 500)),
+        p3_no_double_run.Drain(1_000, 2.0, Counter(), cpu_s=0.8, others_busy=0.8,
+                               switches=(100, 200)),
+    ]  # fmt: skip
+    assert p3_no_double_run.cpu_note({"lashtui": drains}) == (
+        "CPU on the clock (medians): lashtui 600 us a row, 0.40 cores busy "
+        "(1.15 more by other processes; switched out 0.35 a row, waited 0.20)"
+    )
+    drains[0].others_busy = None  # not read for one drain: nothing said of the others
+    assert p3_no_double_run.cpu_note({"lashtui": drains}) == (
+        "CPU on the clock (medians): lashtui 600 us a row, 0.40 cores busy"
+    )
+
+
 def test_the_p3_ceiling_note_says_the_rows_the_cpu_allows_and_the_cpu_the_target_allows() -> None:
     def drain(rows: int, elapsed: float, cpu_s: float | None) -> p3_no_double_run.Drain:
         return p3_no_double_run.Drain(rows, elapsed, Counter(), cpu_s=cpu_s)
