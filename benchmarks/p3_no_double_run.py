@@ -498,7 +498,8 @@ def figures(rows: int, ours: list[Drain], peer: list[Drain]) -> list[Figure]:
 
 def cpu_note(sides: dict[str, list[Drain]], per: str = "row") -> str:
     """What each side's drains cost in CPU on the clock (cpu.py `CpuMeter`: the workers',
-    and the server's on PostgreSQL), medians: a `per`'s, and the cores it kept busy. On a
+    and the server's on PostgreSQL), medians: a `per`'s, the cores it kept busy, and where
+    read, what else kept the machine busy and the switches a `per` (`_beside`). On a
     2-vCPU machine the cores busy say when the CPU, not the design, bounds a drain, and a
     row's CPU is what the two sides' designs cost."""
     parts = []
@@ -509,11 +510,12 @@ def cpu_note(sides: dict[str, list[Drain]], per: str = "row") -> str:
             continue
         per_row = statistics.median(cpu / d.rows * 1e6 for cpu, d in spent)
         cores = statistics.median(cpu / d.elapsed for cpu, d in spent)
-        parts.append(f"{side} {per_row:,.0f} us a {per}, {cores:.2f} cores busy{_beside(drains)}")
+        beside = _beside(drains, per)
+        parts.append(f"{side} {per_row:,.0f} us a {per}, {cores:.2f} cores busy{beside}")
     return "CPU on the clock (medians): " + "; ".join(parts)
 
 
-def _beside(drains: list[Drain]) -> str:
+def _beside(drains: list[Drain], per: str) -> str:
     """What else kept the machine busy during `drains`, and how often their processes were
     switched out, medians, for `cpu_note`: the same work costs more CPU while other
     threads share the vCPUs (cpu.py's docstring), so a figure taken beside others' load
@@ -526,7 +528,7 @@ def _beside(drains: list[Drain]) -> str:
     if len(counted) == len(drains):
         waited = statistics.median(each[0] / rows for each, rows in counted)
         switched = statistics.median(each[1] / rows for each, rows in counted)
-        note += f"; switched out {switched:.2f} a row, waited {waited:.2f}"
+        note += f"; switched out {switched:.2f} a {per}, waited {waited:.2f}"
     return note + ")"
 
 

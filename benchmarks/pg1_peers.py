@@ -146,7 +146,9 @@ def peer_drain(peer: str, jobs: int, workers: int) -> Drain:
         executions: Counter[str] = Counter()
         for record, _, _ in paths:
             executions.update(read_record(record))
-        return Drain(jobs, elapsed, executions, errors, cpu_s)
+        return Drain(
+            jobs, elapsed, executions, errors, cpu_s, None, meter.others_busy, meter.switches
+        )
 
 
 def _count(conn: Any, sql: str) -> int:
