@@ -48,28 +48,29 @@ def machine_busy_s() -> float:
     return (user + nice + system + irq + softirq) / TICK
 
 
-def switches(pid: int, children: bool = False) -> tuple[int, int]:
-    """The context switches of `pid`'s live threads so far (and, with `children`, its live
-    child processes' threads): voluntary (a thread waited: a lock, a queue, a poll) and
-    involuntary (the scheduler took its vCPU for another thread)."""
-    pids = [pid, *(_children(pid) if children else [])]
-    voluntary = involuntary = 0
-    for each in pids:
+def switches(pid: int, children: bool = False) -> dict[tuple[int, int], tuple[int, int]]:
+    """The context switches so far of each live thread of `pid` (and, with `children`, of
+    its live child processes), by (process, thread): voluntary (the thread waited: a lock,
+    a queue, a poll) and involuntary (the scheduler gave its vCPU to another thread)."""
+    counts: dict[tuple[int, int], tuple[int, int]] = {}
+    for each in [pid, *(_children(pid) if children else [])]:
         try:
             tids = os.listdir(f"/proc/{each}/task")
         except OSError:
             continue
         for tid in tids:
+            voluntary = involuntary = 0
             try:
                 with open(f"/proc/{each}/task/{tid}/status", encoding="ascii") as handle:
                     for line in handle:
                         if line.startswith("voluntary_ctxt_switches:"):
-                            voluntary += int(line.split()[1])
+                            voluntary = int(line.split()[1])
                         elif line.startswith("nonvoluntary_ctxt_switches:"):
-                            involuntary += int(line.split()[1])
+                            involuntary = int(line.split()[1])
             except OSError:
                 continue  # a thread that ended meanwhile
-    return voluntary, involuntary
+            counts[(each, int(tid))] = (voluntary, involuntary)
+    return counts
 
 
 def _children(pid: int) -> list[int]:
@@ -128,12 +129,12 @@ class CpuMeter:
         self._before: float | None = None
         # Read by `stop()`: the vCPUs other processes kept busy on average between start and
         # stop (the machine's busy time less the measured processes', over the same span),
-        # and the measured threads' context switches, (voluntary, involuntary); None until
-        # then, or where the processes' CPU could not be read.
+        # and the context switches of the measured threads alive at stop, (voluntary,
+        # involuntary); None until then, or where the processes' CPU could not be read.
         self.others_busy: float | None = None
         self.switches: tuple[int, int] | None = None
         self._machine_before = (0.0, 0.0)
-        self._switches_before = (0, 0)
+        self._switches_before: dict[tuple[int, int], tuple[int, int]] = {}
 
     def start(self) -> None:
         self._switches_before = self._switches()
@@ -143,8 +144,14 @@ class CpuMeter:
     def stop(self) -> float | None:
         after = self._read()
         now, busy = time.monotonic(), machine_busy_s()
-        (voluntary, involuntary), before = self._switches(), self._switches_before
-        self.switches = (voluntary - before[0], involuntary - before[1])
+        # Thread by thread: a thread that ended meanwhile takes its counts with it, and must
+        # not take them off the others'.
+        before = self._switches_before
+        moved = [
+            (voluntary - before.get(thread, (0, 0))[0], involuntary - before.get(thread, (0, 0))[1])
+            for thread, (voluntary, involuntary) in self._switches().items()
+        ]
+        self.switches = (sum(m[0] for m in moved), sum(m[1] for m in moved))
         if self._before is None or after is None:
             return None
         spent = after - self._before
@@ -153,9 +160,11 @@ class CpuMeter:
             self.others_busy = max(0.0, busy - self._machine_before[1] - spent) / span
         return spent
 
-    def _switches(self) -> tuple[int, int]:
-        counts = [switches(pid, children=self.tree) for pid in self.pids]
-        return sum(c[0] for c in counts), sum(c[1] for c in counts)
+    def _switches(self) -> dict[tuple[int, int], tuple[int, int]]:
+        counts: dict[tuple[int, int], tuple[int, int]] = {}
+        for pid in self.pids:
+            counts.update(switches(pid, children=self.tree))
+        return counts
 
     def _read(self) -> float | None:
         try:

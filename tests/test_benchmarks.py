@@ -314,6 +314,32 @@ def test_a_cpu_meter_reads_the_machine_beside_its_processes_and_their_switches()
     assert waited >= 20  # each sleep of the other thread is a wait
 
 
+def test_a_cpu_meter_counts_no_switches_off_for_a_thread_that_ended_meanwhile() -> None:
+    """A thread that waited often before the meter started and ended before it stopped
+    takes its counts with it: they must not come off the threads still running (PG1's
+    drains printed 'waited -0.09' a job)."""
+    import threading
+
+    waited_often, leave = threading.Event(), threading.Event()
+
+    def wait_often() -> None:
+        for _ in range(100):
+            time.sleep(0.0005)
+        waited_often.set()
+        leave.wait()
+
+    thread = threading.Thread(target=wait_often)
+    thread.start()
+    waited_often.wait()
+    meter = CpuMeter([os.getpid()])
+    meter.start()
+    leave.set()
+    thread.join()
+    meter.stop()
+    assert meter.switches is not None
+    assert min(meter.switches) >= 0
+
+
 def test_the_p3_cpu_note_says_what_else_kept_the_machine_busy() -> None:
     drains = [
         p3_no_double_run.Drain(1_000, 1.0, Counter(), cpu_s=0.4, others_busy=1.5,
