@@ -42,6 +42,10 @@ CELL_CHARS = MAX_LABEL_CHARS
 # process ended, its lease, its age, the sweep's verdict) off the screen for every row.
 # The detail shows the label whole.
 LABEL_CHARS = 40
+# How wide a table counts an id column when it decides what else fits (an id is cut in its
+# middle when the columns do not fit: widgets/column_plan.py): lash's own ids are at most 53
+# characters, so one is shown whole whenever the width has room for it.
+ID_CELLS = 64
 
 # Words on one line (`plain`), or lines the dashboard breaks between (`joined`).
 Words = str | Text | Sequence[str | Text]

@@ -294,9 +294,15 @@ async def test_at_eighty_columns_id_status_label_and_why_stay_and_w_shows_all(
 def test_columns_give_way_in_priority_order() -> None:
     widths = dict.fromkeys(KEYS, 10)
     always = ("mark", "id", "status", "label", "why", "lease", "age")
+    # Too narrow even for the columns always shown, cut to their floors: WHY and the label
+    # give way (the lowest priority first), the key columns stay and the table scrolls.
     assert tuple(column_plan.fitting(KEYS, widths, 10, PLAN)) == (
-        "mark", "id", "status", "label", "why", "lease", "age",
+        "mark", "id", "status", "lease", "age",
     )  # fmt: skip
+    assert tuple(column_plan.fitting(KEYS, widths, 60, PLAN)) == (
+        "mark", "id", "status", "label", "lease", "age",
+    )  # fmt: skip
+    assert tuple(column_plan.fitting(KEYS, widths, 70, PLAN)) == always
     assert tuple(column_plan.fitting(KEYS, widths, 85, PLAN)) == (
         "mark", "id", "status", "label", "why", "holder", "lease", "age",
     )  # on screen in the table's order, chosen in priority order  # fmt: skip

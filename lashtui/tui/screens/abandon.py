@@ -25,6 +25,7 @@ from lashtui.tui import text
 from lashtui.tui.actions import ACTION_BINDINGS, ProcessActions
 from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.live import LiveScreen
+from lashtui.tui.widgets import column_plan
 from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.keyed_table import KeyedTable, Row
 from lashtui.untrusted import visible_clipped
@@ -42,6 +43,33 @@ SILENT_COLUMNS = (
     ("started", "FIRST STARTED BY"),
     ("since", "STARTED"),
     ("lapsed", "LEASE"),
+)
+# What each section shows first, and how its text is cut (widgets/column_plan.py): the
+# process and what the sweep will do with it (its verdict; when the owner's lease lapses)
+# before who asked; the id in its middle (a write allows 512 characters: one such id was drawn
+# whole, and every column after it was past the right edge). Unplanned, the verdict was
+# cropped at 80 columns with no `…`.
+PENDING_PLAN = column_plan.Plan(
+    priority=("process", "verdict", "lease", "request", "disposition"),
+    always=4,
+    key=3,
+    flex={
+        "process": column_plan.Flex(floor=12, comfort=text.ID_CELLS, middle=True),
+        "verdict": column_plan.Flex(floor=24, comfort=48),
+        "lease": column_plan.Flex(floor=14, comfort=30),
+        "request": column_plan.Flex(floor=10, comfort=40),
+    },
+)
+SILENT_PLAN = column_plan.Plan(
+    priority=("process", "lapsed", "label", "since", "started"),
+    always=3,
+    key=2,
+    flex={
+        "process": column_plan.Flex(floor=12, comfort=text.ID_CELLS, middle=True),
+        "lapsed": column_plan.Flex(floor=14, comfort=36),
+        "label": column_plan.Flex(floor=8, comfort=24),
+        "started": column_plan.Flex(floor=8, comfort=24),
+    },
 )
 REASON_WIDTH = 40
 # The candidates (pending and silent together) a read lists at most, by id; past it each
@@ -145,11 +173,17 @@ class AbandonRequestsScreen(ProcessActions, LiveScreen):
         # The request's age, the lease countdown and the verdict turn with the clock.
         pending_clock = ("request", "lease", "verdict")
         yield KeyedTable(
-            PENDING_COLUMNS, row_height=2, id="pending-table", clock_columns=pending_clock
+            PENDING_COLUMNS,
+            row_height=2,
+            id="pending-table",
+            clock_columns=pending_clock,
+            plan=PENDING_PLAN,
         )
         yield Static(id="silent-title", classes="section-title")
         yield Static("no silent rows", id="silent-empty", classes="view-empty")
-        yield KeyedTable(SILENT_COLUMNS, id="silent-table", clock_columns=("since", "lapsed"))
+        yield KeyedTable(
+            SILENT_COLUMNS, id="silent-table", clock_columns=("since", "lapsed"), plan=SILENT_PLAN
+        )
         yield KeyFooter()
 
     async def load(self) -> None:

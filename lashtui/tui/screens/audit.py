@@ -36,6 +36,7 @@ from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.live import LiveScreen
+from lashtui.tui.widgets import column_plan
 from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.keyed_table import KeyedTable, Row
 from lashtui.untrusted import json_preview
@@ -51,6 +52,22 @@ COLUMNS = (
     ("process", "PROCESS"),
     ("outcome", "RESULT"),
     ("what", "WHAT"),
+)
+# What fits the width (widgets/column_plan.py): when, what was done, to which process and
+# with what result, then the sentence (WHAT: unplanned, it was cropped at the right edge
+# with no `…`) and who; the process id cut in its middle (a write allows 512 characters),
+# every other stored word at its end.
+PLAN = column_plan.Plan(
+    priority=("at", "action", "process", "outcome", "what", "operator"),
+    always=6,
+    key=4,
+    flex={
+        "action": column_plan.Flex(floor=8, comfort=24),
+        "process": column_plan.Flex(floor=12, comfort=text.ID_CELLS, middle=True),
+        "outcome": column_plan.Flex(floor=len("unchanged"), comfort=16),
+        "what": column_plan.Flex(floor=16, comfort=80),
+        "operator": column_plan.Flex(floor=8, comfort=24),
+    },
 )
 SOURCES: dict[AuditSource, str] = {
     "recorded": f"recorded by lashtui ({AUDIT_TABLE})",
@@ -160,7 +177,7 @@ class AuditScreen(LiveScreen):
         yield Static(id="audit-status", classes="view-status")
         yield Input(placeholder="by:NAME action:cancel outcome:done id-text", id="audit-filter")
         yield Static(id="audit-empty", classes="view-empty")
-        yield KeyedTable(COLUMNS, id="audit-table")
+        yield KeyedTable(COLUMNS, id="audit-table", plan=PLAN)
         yield KeyFooter()
 
     async def load(self) -> None:

@@ -145,6 +145,7 @@ class ProcessDetailScreen(
         self.lease: ProcessLease | None = None
         self.health: str | None = None
         self._cells: dict[str, tuple[str, str]] = {}  # a timeline row's (at, wake) as drawn
+        self._payload_room: int | None = None  # the PAYLOAD cells' width, once laid out
         self._by_sequence: dict[str, ObservedProcessEvent] = {}  # the events, by row key
         self._drawn_pending: set[int] = set()  # the wakes drawn as pending
         self._last_row = 0  # the highest sequence given a row

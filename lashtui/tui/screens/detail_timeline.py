@@ -17,6 +17,7 @@ import contextlib
 from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len
+from rich.text import Text
 from textual import work
 from textual.css.query import NoMatches
 from textual.widgets import DataTable, Input
@@ -25,16 +26,20 @@ from textual.widgets.data_table import ColumnKey
 from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.screens.mixin import ScreenMixin
+from lashtui.tui.widgets import column_plan
 
 if TYPE_CHECKING:
-    from rich.text import Text
 
     from lashtui.model import ObservedProcess, ObservedProcessEvent
     from lashtui.tui.context import Dashboard
     from lashtui.tui.timeline_search import TimelineSearch
 
-# A timeline row shows this many characters of its payload (Enter shows all of it).
+# A timeline row shows this many characters of its payload (Enter shows all of it), cut with
+# `…` to the room the other columns leave it (`fit_payloads`): drawn whole, a payload ran past
+# the right edge, cropped with no sign of the cut (the table's rows are not scrolled sideways
+# in practice: the cursor moves by row). Never cut below `PAYLOAD_FLOOR` cells.
 PAYLOAD_CHARS = 200
+PAYLOAD_FLOOR = 16
 
 TIMELINE_COLUMNS = (
     ("seq", "SEQ"),
@@ -47,6 +52,7 @@ TIMELINE_COLUMNS = (
 
 TIMELINE_KEYS = tuple(ColumnKey(key) for key, _ in TIMELINE_COLUMNS)
 AT = ColumnKey("at")
+PAYLOAD = ColumnKey("payload")
 
 
 def fit_column(
@@ -99,6 +105,7 @@ class DetailTimeline(ScreenMixin):
         _unordered: bool
         _tail_read: bool
         _following: bool
+        _payload_room: int | None
 
         def paint_summary(self, process: ObservedProcess) -> None: ...
         def _note_window(self, matching: int) -> None: ...
@@ -119,6 +126,7 @@ class DetailTimeline(ScreenMixin):
                 self._cells[key] = (at, drawn[1])
                 widest = max(widest, cell_len(at))
         fit_column(timeline, AT, widest)
+        self.fit_payloads()  # (each tick too: a scrollbar that came with rows took room)
 
     def at_newest(self) -> bool:
         """Whether new events should move the cursor to them: on the first read of the log,
@@ -171,6 +179,8 @@ class DetailTimeline(ScreenMixin):
             self._move_times()
             if self.process is not None and self._facts is not None:
                 self.paint_summary(self.process)  # what the window holds may have changed
+        self.fit_payloads()  # a column beside the payloads may have widened
+        timeline.call_after_refresh(self.fit_payloads)  # and once the new rows are laid out
         if self._unordered:  # new events come in order, but rows a filter brings back may not
             timeline.sort("seq", key=int)
             self._unordered = False
@@ -231,7 +241,7 @@ class DetailTimeline(ScreenMixin):
         wake = "pending" if event.sequence in self._drawn_pending else ""
         # The payload's start only: a payload may be a mebibyte, and a cell holding all of it
         # is escaped and measured whole (300 such events held the event loop for 5 s).
-        payload = text.cell(fmt.payload(event, PAYLOAD_CHARS))
+        payload = self._payload_cell(event)
         # (An event that does not decode shows its type column as stored: any length.)
         kind = text.cell(fmt.event_type(event))
         timeline.add_row(key, at, kind, wake, payload, key=key)
@@ -244,6 +254,45 @@ class DetailTimeline(ScreenMixin):
         self._cells[key] = (at, wake)
         self._unordered = self._unordered or event.sequence < self._last_row
         self._last_row = max(self._last_row, event.sequence)
+
+    def _payload_cell(self, event: ObservedProcessEvent) -> Text:
+        """A row's PAYLOAD: its start, cut with `…` to the room the other columns leave."""
+        payload = text.cell(fmt.payload(event, PAYLOAD_CHARS))
+        room = self._payload_room
+        if room is None or payload.cell_len <= room:
+            return payload
+        cut = column_plan.clip(payload, room)
+        assert isinstance(cut, Text)
+        return cut
+
+    def fit_payloads(self) -> None:
+        """The PAYLOAD column as wide as the screen leaves it, its cells cut to that anew
+        when it changed (a resize; a wider TYPE or AT beside it): every row's payload is made
+        again from its event, so a wider screen shows more of it."""
+        timeline = self.query_one("#timeline", DataTable)
+        available = timeline.scrollable_content_region.width
+        if available <= 0 or PAYLOAD not in timeline.columns:
+            return  # not laid out yet: the first resize fits them
+        others = sum(
+            column.get_render_width(timeline)
+            for column in timeline.ordered_columns
+            if column.key != PAYLOAD
+        )
+        room = max(available - others - 2 * timeline.cell_padding, PAYLOAD_FLOOR)
+        if room == self._payload_room:
+            return
+        self._payload_room = room
+        widest = 0
+        for row_key in list(timeline.rows):
+            event = self._by_sequence.get(str(row_key.value))
+            if event is not None:
+                cell = self._payload_cell(event)
+                timeline.update_cell(row_key, PAYLOAD, cell)
+                widest = max(widest, cell.cell_len)
+        fit_column(timeline, PAYLOAD, widest, narrow=True)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.fit_payloads)  # once the timeline has its new width
 
     def _move_wakes(self, timeline: DataTable[Any]) -> None:
         """The wake cells of the rows whose delivery changed since they were drawn."""

@@ -33,6 +33,7 @@ from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.context import Dashboard
 from lashtui.tui.screens.live import LiveScreen
+from lashtui.tui.widgets import column_plan
 from lashtui.tui.widgets.footer import KeyFooter
 from lashtui.tui.widgets.keyed_table import KeyedTable, Row
 from lashtui.untrusted import visible_clipped
@@ -62,6 +63,29 @@ ROW_COLUMNS = (
     ("reason", "REASON"),
 )
 ORDER_WORDS = {"count": "largest first", "last_seen": "most recent first"}
+# What fits the width (widgets/column_plan.py): each group's state, size, last sighting and
+# message first, the message cut with `…` to the room left (unplanned, it was cropped at 80
+# columns with no sign of the cut); a group's rows by process (its id cut in the middle: a
+# write allows 512 characters), when it ended and why.
+GROUP_PLAN = column_plan.Plan(
+    priority=("state", "count", "last", "message", "code", "first"),
+    always=5,
+    key=4,
+    flex={
+        "message": column_plan.Flex(floor=16, comfort=MESSAGE_CELL),
+        "code": column_plan.Flex(floor=8, comfort=24),
+    },
+)
+ROW_PLAN = column_plan.Plan(
+    priority=("process", "ended", "reason", "label"),
+    always=4,
+    key=3,
+    flex={
+        "process": column_plan.Flex(floor=12, comfort=text.ID_CELLS, middle=True),
+        "reason": column_plan.Flex(floor=16, comfort=MESSAGE_CELL),
+        "label": column_plan.Flex(floor=8, comfort=24),
+    },
+)
 
 
 def group_key(group: ErrorGroupKey) -> str:
@@ -116,7 +140,7 @@ class ErrorsScreen(LiveScreen):
         yield Static(
             "no failed, cancelled or abandoned processes", id="errors-empty", classes="view-empty"
         )
-        yield KeyedTable(GROUP_COLUMNS, id="errors-table")
+        yield KeyedTable(GROUP_COLUMNS, id="errors-table", plan=GROUP_PLAN)
         yield KeyFooter()
 
     async def load(self) -> None:
@@ -226,7 +250,7 @@ class ErrorGroupScreen(LiveScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="error-group-status", classes="view-status")
-        yield KeyedTable(ROW_COLUMNS, id="error-group-table")
+        yield KeyedTable(ROW_COLUMNS, id="error-group-table", plan=ROW_PLAN)
         yield KeyFooter()
 
     async def load(self) -> None:

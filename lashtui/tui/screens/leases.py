@@ -67,13 +67,17 @@ COLUMNS = (
 # right edge. The lease column can be cut only to the width of a countdown: an owner's row
 # holds its summary there (`3 leases, 1 could not be decoded`), and a lease that could not be
 # decoded the reason why.
+# The process id is cut in its middle like the owner (a write allows 512 characters: one such
+# id pushed the countdowns off the screen at every width); at 60 columns the label gives way.
 PLAN = column_plan.Plan(
     priority=(
         "owner", "process", "lease", "health", "label", "disposition", "fence", "incarnation",
     ),
     always=5,
+    key=4,
     flex={
         "owner": column_plan.Flex(floor=12, comfort=40),
+        "process": column_plan.Flex(floor=12, comfort=text.ID_CELLS, middle=True),
         "health": column_plan.Flex(floor=10, comfort=27),
         "label": column_plan.Flex(floor=8, comfort=24),
         "lease": column_plan.Flex(floor=len("lapsed 999d23h ago"), comfort=24),

@@ -17,6 +17,17 @@ most cut first): the spare width goes to the text, not to empty space at the rig
 column of another kind is drawn as wide as its widest cell. Every cell is bounded before it
 gets here (text.LABEL_CHARS and the like), so no width comes from a stored string unbounded.
 
+An id is a text column too, cut in the middle (`Flex.middle`): ids that share a long start
+(`tenant-acme/region-eu/...-7`, `...-8`) stay told apart by their ends. Uncut, one id of the
+512 characters a write allows pushed every column after it off the screen and made the
+table scroll sideways. Only the list is cut: the detail shows the whole id, and the rows are
+keyed, selected and acted on by the real one.
+
+When even the columns always shown, cut to their floors, are wider than the screen (60
+columns), those past the plan's `key` columns give way, the lowest priority first, rather
+than being drawn past the right edge: a table shows its key columns whole at any width it
+can, and scrolls sideways only when those alone do not fit.
+
 Pure: widths in, columns and widths out, so the rule is tested without an app.
 """
 
@@ -37,16 +48,27 @@ class Flex:
 
     floor: int
     comfort: int
+    # Cut in the middle, keeping its start and its end (an id); in a two-line cell only its
+    # first line (the label under an id is cut at its end, as every label is).
+    middle: bool = False
 
 
 @dataclass(frozen=True)
 class Plan:
-    """A table's columns by priority (the first `always` of them always shown) and its text
-    columns that may be cut."""
+    """A table's columns by priority (the first `always` of them shown whenever they fit
+    cut to their floors, the first `key` of them at any width) and its text columns that
+    may be cut. `key` None: every column always shown is a key column."""
 
     priority: tuple[str, ...]
     always: int
     flex: Mapping[str, Flex]
+    key: int | None = None
+
+    def cuts(self, drawn: Mapping[str, int]) -> dict[str, tuple[int, bool]]:
+        """The text columns among `drawn`, each with its width and whether it is cut in
+        the middle."""
+        flex = self.flex
+        return {key: (width, flex[key].middle) for key, width in drawn.items() if key in flex}
 
 
 def fitting(
@@ -76,15 +98,28 @@ def fitting(
         if used > available:
             break
         shown.add(key)
+    floors = {key: min(widths.get(key, 0), flex[key].floor) for key in flex}
+    key_columns = plan.always if plan.key is None else plan.key
+    # Past the key columns, the lowest priority first: what gives way when the floors do
+    # not fit (the sorted column stays: its arrow says what the order is).
+    givers = [key for key in plan.priority[key_columns:] if key in shown and key != also]
+    while givers and _floor_width(shown, want, floors, pad) > available:
+        shown.discard(givers.pop())
     drawn = {key: want.get(key, 0) for key in shown}
     texts = [key for key in plan.priority if key in shown and key in flex]
     room = available - sum(drawn.values()) - pad * len(drawn)
     if room < 0:
-        floors = {key: min(widths.get(key, 0), flex[key].floor) for key in texts}
         _cut(drawn, texts, -room, floors)
     else:
         _widen(drawn, texts, room, widths)
     return {key: drawn[key] for key in order if key in shown}
+
+
+def _floor_width(
+    shown: set[str], want: Mapping[str, int], floors: Mapping[str, int], pad: int
+) -> int:
+    """How wide `shown` is with its text columns cut to their floors."""
+    return sum(min(want.get(key, 0), floors.get(key, want.get(key, 0))) + pad for key in shown)
 
 
 def _cut(drawn: dict[str, int], texts: list[str], excess: int, floors: Mapping[str, int]) -> None:
@@ -111,16 +146,57 @@ def _widen(drawn: dict[str, int], texts: list[str], room: int, widths: Mapping[s
         room -= 1
 
 
-def clip(value: str | Text, room: int) -> str | Text:
-    """A cell cut to `room` cells, with an ellipsis when cut; as it is when it fits. A
-    `Text` keeps its style and spans (a lapsed lease, a silent row's why)."""
+def clip(value: str | Text, room: int, *, middle: bool = False) -> str | Text:
+    """A cell cut to `room` cells, with an ellipsis when cut (at its end, or in its
+    `middle`); as it is when it fits. A `Text` keeps its style and spans (a lapsed lease, a
+    silent row's why). A cell of several lines (a two-line row's) has each line cut."""
     if width(value) <= room:
         return value
+    if "\n" in (value.plain if isinstance(value, Text) else value):
+        return _clip_lines(value, room, middle)
+    if middle and room >= 3:
+        return _clip_middle(value, room)
     if isinstance(value, Text):
         cut = value.copy()
         cut.truncate(room, overflow="ellipsis")
         return cut
     return set_cell_size(value, max(room - 1, 0)) + "…"
+
+
+def _clip_lines(value: str | Text, room: int, middle: bool) -> str | Text:
+    """Each line cut to `room`; in the `middle` the first line only (`Flex.middle`)."""
+    if isinstance(value, str):
+        return "\n".join(
+            str(clip(line, room, middle=middle and not at))
+            for at, line in enumerate(value.split("\n"))
+        )
+    lines = [
+        clip(line, room, middle=middle and not at)
+        for at, line in enumerate(value.split("\n", allow_blank=True))
+    ]
+    joined = Text("\n", style=value.style, end=value.end).join(lines)  # type: ignore[arg-type]
+    joined.no_wrap = value.no_wrap
+    return joined
+
+
+def _clip_middle(value: str | Text, room: int) -> str | Text:
+    """`value` as its start, `…` and its end, `room` cells in all: the end gets the
+    smaller half."""
+    plain = value.plain if isinstance(value, Text) else value
+    head = len(set_cell_size(plain, (room - 1) - (room - 1) // 2).rstrip())
+    tail, cells = len(plain), 0
+    while tail > 0 and cells + cell_len(plain[tail - 1]) <= (room - 1) // 2:
+        tail -= 1
+        cells += cell_len(plain[tail])
+    if isinstance(value, str):
+        return plain[:head] + "…" + plain[tail:]
+    # The ellipsis takes the place (and so the styles) of the first character left out: a
+    # silent row's id is painted whole, `…` included.
+    cut = value[: head + 1]
+    cut.plain = plain[:head] + "…"
+    cut.append_text(value[tail:])
+    cut.no_wrap, cut.end = value.no_wrap, value.end
+    return cut
 
 
 def cell_widths(row: Sequence[str | Text]) -> tuple[int, ...]:
@@ -132,6 +208,8 @@ def cell_widths(row: Sequence[str | Text]) -> tuple[int, ...]:
 def width(value: str | Text) -> int:
     """A cell's width in terminal cells."""
     shown = value.plain if isinstance(value, Text) else value
+    if "\n" in shown:  # a two-line row's cell: as wide as its widest line
+        return max(map(width, shown.split("\n")))
     return len(shown) if shown.isascii() else cell_len(shown)  # ASCII: one cell a character
 
 

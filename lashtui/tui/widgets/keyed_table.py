@@ -12,9 +12,10 @@ the row that took its place, and `c`/`a`/Enter then acted on a process the opera
 chose. A row that only moved (a lease renewed into another owner's group) stays selected.
 The next cursor key or click selects a row again; so does the lost row coming back.
 
-A table given a `plan` (the Leases view's) shows the columns that fit its width, each as wide
-as the plan draws it, its text columns cut with `…` (widgets/column_plan.py), as the process
-table does; without one, every column is as wide as its widest cell."""
+A table given a `plan` (every view's but the Detail's) shows the columns that fit its width,
+each as wide as the plan draws it, its text columns cut with `…` (an id in its middle;
+widgets/column_plan.py), as the process table does; without one, every column is as wide as
+its widest cell, and a cell past the screen's edge was cropped with no sign of the cut."""
 
 from __future__ import annotations
 
@@ -71,9 +72,12 @@ class KeyedTable(DataTable[Text]):
         frozen = self._frozen(key)
         if frozen is not None:
             shown.stylize(frozen)
-        room = self._cuts.get(key)
-        if room is not None and shown.cell_len > room:
-            shown.truncate(room, overflow="ellipsis")
+        cut = self._cuts.get(key)
+        if cut is not None:
+            room, middle = cut
+            clipped = column_plan.clip(shown, room, middle=middle)  # each line of a two-line cell
+            assert isinstance(clipped, Text)
+            return clipped
         return shown
 
     def __init__(
@@ -87,15 +91,16 @@ class KeyedTable(DataTable[Text]):
     ) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.column_spec = tuple(columns)
-        # With a `plan` (one-line rows only), the columns that fit the width and how wide
-        # each is drawn (widgets/column_plan.py); without one, every column, as wide as
-        # its widest cell.
+        # With a `plan`, the columns that fit the width and how wide each is drawn
+        # (widgets/column_plan.py: a two-line cell as wide as its wider line, each line cut
+        # to the column); without one, every column, as wide as its widest cell.
         self.plan = plan
         self.shown_columns = tuple(key for key, _ in self.column_spec)
         self.widths: dict[str, tuple[int, ...]] = {}  # each row's cells' widths (a plan's)
         self.widest: tuple[int, ...] = ()
         self.drawn: dict[str, int] = {}  # the shown columns' widths, as the plan drew them
-        self._cuts: dict[str, int] = {}  # the widths of the text columns the plan may cut
+        # The text columns the plan may cut: each one's width, and whether in the middle
+        self._cuts: dict[str, tuple[int, bool]] = {}
         self.row_height = row_height
         self.clock_columns = frozenset(clock_columns)
         self.shown: dict[str, Row] = {}
@@ -251,7 +256,7 @@ class KeyedTable(DataTable[Text]):
         if drawn == self.drawn:
             return
         self.drawn = drawn
-        self._cuts = {key: width for key, width in drawn.items() if key in self.plan.flex}
+        self._cuts = self.plan.cuts(drawn)
         shown = tuple(drawn)
         if shown != self.shown_columns:
             self._rebuild(shown)

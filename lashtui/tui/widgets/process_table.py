@@ -89,17 +89,24 @@ FIXED = 2  # the mark and the id stay put while the table scrolls sideways
 # width leaves: widgets/column_plan.py): a failure message can be 4,096 characters, and the
 # detail shows it whole.
 WHY_CHARS = 200
-# Most useful first: what it is, why it ended, when its lease lapses and how old it is; then
-# who holds the lease. The lease is two columns, its countdown and its holder: as one cell
+# Most useful first: what it is, when its lease lapses and how old it is, its label and why
+# it ended (text, cut to the room left; given up first on a narrow screen); then who holds
+# the lease. The lease is two columns, its countdown and its holder: as one cell
 # (`worker-7@host-b:4242 (8m30s left)`, the holder up to ~90 characters) it was too wide to
 # fit beside the label at 120 columns, and the countdown and the age gave way with it.
 PLAN = column_plan.Plan(
     priority=(
-        "mark", "id", "status", "label", "why", "lease", "age",
+        "mark", "id", "status", "lease", "age", "label", "why",
         "holder", "abandon", "disposition", "originator", "started", "updated",
     ),
     always=7,
+    # At 60 columns the seven, cut to their floors, are too wide: WHY gives way (the
+    # detail says it), then the label; the id, the status, the lease and the age stay.
+    key=5,
     flex={
+        # An id cut in its middle: a write allows 512 characters, and ids that share a
+        # long start differ at the end. The row is still keyed and acted on by the whole.
+        "id": column_plan.Flex(floor=12, comfort=text.ID_CELLS, middle=True),
         # A label to its whole LABEL_CHARS (`text.LABEL_CHARS`) before another column.
         "label": column_plan.Flex(floor=8, comfort=text.LABEL_CHARS),
         "why": column_plan.Flex(floor=8, comfort=48),
@@ -135,9 +142,10 @@ def stored(value: str) -> Cell:
 
 
 @lru_cache(maxsize=4096)
-def _cut(value: str, width: int) -> Cell:
-    """A plain cell cut to `width` cells: cached, as the same cells are cut on every tick."""
-    return stored(str(column_plan.clip(value, width)))
+def _cut(value: str, width: int, middle: bool) -> Cell:
+    """A plain cell cut to `width` cells (in its `middle`: an id): cached, as the same
+    cells are cut on every tick."""
+    return stored(str(column_plan.clip(value, width, middle=middle)))
 
 
 def _same(new: object, old: object) -> bool:
@@ -265,7 +273,8 @@ class ProcessTable(PlainRowsTable):
         self.shown_columns: tuple[str, ...] = KEYS  # the columns on screen, in order
         self.shown_set = frozenset(KEYS)
         self.drawn: dict[str, int] = {}  # the shown columns' widths, as the plan drew them
-        self._cuts: tuple[tuple[int, int], ...] = ()  # (cell index, width) of text columns
+        # (cell index, width, cut in the middle) of the text columns
+        self._cuts: tuple[tuple[int, int, bool], ...] = ()
         self._shown_as: tuple[int, Collection[str], bool] = (0, (), False)  # the last `show`
 
     def on_mount(self) -> None:
@@ -305,7 +314,7 @@ class ProcessTable(PlainRowsTable):
         if drawn != self.drawn:
             self.drawn = drawn
             self._cuts = tuple(
-                (index, drawn[key])
+                (index, drawn[key], PLAN.flex[key].middle)
                 for index, key in enumerate(KEYS)
                 if key in PLAN.flex and key in drawn
             )
@@ -335,14 +344,14 @@ class ProcessTable(PlainRowsTable):
         if not self._cuts:
             return row
         fitted = list(row)
-        for index, width in self._cuts:
+        for index, width, middle in self._cuts:
             value = fitted[index]
             if column_plan.width(value) <= width:
                 continue
             if isinstance(value, str):
-                fitted[index] = _cut(value, width)
+                fitted[index] = _cut(value, width, middle)
             else:  # a `Text` keeps its style (a silent row's why)
-                fitted[index] = column_plan.clip(value, width)
+                fitted[index] = column_plan.clip(value, width, middle=middle)
         return tuple(fitted)
 
     def _row(self, process: ObservedProcess, pid: str) -> tuple[Cell, ...]:

@@ -1,0 +1,305 @@
+"""Every table of the dashboard fits its width and never crops a cell silently, at 60x24,
+80x24, 120x40 and 160x40, on the demo's rows (tests/tui/test_column_widths.py) with a
+process id as long as a write allows (512 characters), a label as long (1,024), a lease
+holder, an abandon reason, a failure code and message and an operator's sentence as long
+as they come.
+
+Found by driving `lashtui demo` in tmux: a 512-character id made the Processes and Leases
+views scroll sideways at 80 and 60 columns (ids were never cut), the Leases view at 60
+columns drew its countdowns past the right edge, and the Abandon requests view's verdict,
+the Errors view's MESSAGE and the Audit view's WHAT were cropped with no `…`. Each view now
+plans its columns (widgets/column_plan.py): its key columns on screen, every cell cut to
+its column with `…` (an id in its middle), the rest of the width given to the text."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.cells import cell_len
+from rich.text import Text
+from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import DataTable
+
+from lashtui.admin import Processes
+from lashtui.clock import ManualClock
+from lashtui.model import ProcessIdentity, ProcessStarted, failure
+from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.tui.screens.abandon import AbandonRequestsScreen
+from lashtui.tui.screens.audit import AuditScreen
+from lashtui.tui.screens.detail import ProcessDetailScreen
+from lashtui.tui.screens.errors import ErrorGroupScreen, ErrorsScreen
+from lashtui.tui.screens.leases import LeasesScreen, process_key
+from lashtui.tui.screens.live import LiveScreen
+from lashtui.tui.widgets import column_plan
+from lashtui.tui.widgets.keyed_table import KeyedTable
+from lashtui.tui.widgets.process_table import ProcessTable
+from tests.builders import ob
+from tests.tui.scene import START_MS, far, home_loaded, until
+from tests.tui.test_column_widths import observer
+from tests.tui.test_column_widths import seed as seed_demo
+from tests.tui.test_hostile_app import screen_text
+
+SIZES = ((60, 24), (80, 24), (120, 40), (160, 40))
+ROOT = "tenant-acme-corporation/region-eu-west-1/pipeline-nightly-reconciliation/"
+
+
+def long_id(tag: str) -> str:
+    """An id of the 512 characters a write allows, told apart from the others by its start
+    and by its end (`…-held`)."""
+    return f"{tag}-{ROOT * 7}"[: 512 - len(tag) - 1] + f"-{tag}"
+
+
+HELD, SILENT, FAILED = long_id("held"), long_id("silent"), long_id("failed")
+LONG_LABEL = ("reconcile every ledger entry against the bank statements " * 20)[:1024]
+OWNER = far("worker-" + "w" * 120, "host-" + "h" * 60)
+REASON = "the host is being retired and its disks wiped " * 10
+CODE, MESSAGE = "c" * 100, "the upstream refused the request because it was too big " * 10
+
+
+async def seed(registry: SqliteProcessRegistry, clock: ManualClock) -> None:
+    """The demo's rows and the long ones: a lease held on a long id, with an abandon
+    request (Leases, Abandon requests), a silent row (its lease lapsed), a failure with a
+    long code and message (Errors), and the operators' actions on them (Audit)."""
+    await seed_demo(registry, clock)
+    processes = Processes(registry, clock=clock)
+    identity = ProcessIdentity(kind="external", label=LONG_LABEL)
+    for pid, ttl in ((HELD, 3_600_000), (SILENT, 1_000), (FAILED, 60_000)):
+        await registry.register_process(ob(pid, identity=identity))
+        lease = (await registry.claim_process_lease(pid, OWNER, ttl)).acquired()
+        assert lease is not None
+        started = ProcessStarted(owner=OWNER, started_at_ms=clock.now_ms())
+        await registry.record_first_started(pid, started, lease)
+    lease = await registry.get_process_lease(FAILED)
+    assert lease is not None
+    await registry.complete_process_with_lease(lease, failure(CODE, MESSAGE))
+    clock.advance(5_000)  # the silent row's lease lapses
+    await processes.actions.request_abandon(HELD, "dana@ops", REASON)
+    await processes.actions.cancel(FAILED, REASON, operator="dana@ops")  # refused: it ended
+    await processes.actions.cancel(SILENT, REASON, operator="dana@ops")
+
+
+@pytest.fixture
+async def long_scene(tmp_path: Path) -> Any:
+    clock = ManualClock(START_MS)
+    registry = await SqliteProcessRegistry.open(str(tmp_path / "long.db"), clock=clock)
+    try:
+        await seed(registry, clock)
+        yield registry, clock
+    finally:
+        await registry.close()
+
+
+def check_fits(table: DataTable[Any], width: int, key_columns: set[str]) -> None:
+    """`table` holds its key columns, within the screen, and every cell within its column
+    (a wider one would be cropped with no `…`), each line of a two-line cell too."""
+    shown = {str(column.key.value) for column in table.ordered_columns}
+    assert key_columns <= shown, (table.id, shown)
+    pad = 2 * table.cell_padding
+    used = sum(column.get_render_width(table) for column in table.ordered_columns)
+    available = table.scrollable_content_region.width
+    assert used <= available, (table.id, used, available)
+    assert table.region.right <= width, (table.id, table.region)
+    assert table.max_scroll_x == 0, table.id
+    for row in range(table.row_count):
+        for column, cell in zip(table.ordered_columns, table.get_row_at(row), strict=True):
+            room = column.get_render_width(table) - pad
+            plain = cell.plain if isinstance(cell, Text) else str(cell)
+            for line in plain.split("\n"):
+                assert cell_len(line) <= room, (table.id, str(column.key.value), line, room)
+
+
+async def opened(pilot: Pilot[Any], key: str, kind: type[LiveScreen]) -> LiveScreen:
+    await home_loaded(pilot)
+    await pilot.press(key)
+    screen = pilot.app.screen
+    assert isinstance(screen, kind)
+    async with asyncio.timeout(10):
+        await screen.loaded.wait()
+    await pilot.pause()
+    return screen
+
+
+async def view(pilot: Pilot[Any], key: str) -> Screen[Any]:
+    """The view of `key` (`1`: the Processes view, the first shown), once read."""
+    if key == "1":
+        return await home_loaded(pilot)
+    return await opened(pilot, key, VIEWS[key])
+
+
+def cell_of(table: DataTable[Any], row: str, column: str) -> str:
+    value = table.get_cell(row, column)
+    return value.plain if isinstance(value, Text) else str(value)
+
+
+def cut_id(shown: str, whole: str) -> None:
+    """An id cut in its middle: its start, `…` and its end."""
+    head, ellipsis, tail = shown.partition("…")
+    assert ellipsis and whole.startswith(head) and whole.endswith(tail) and tail, shown
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_processes_view_fits(long_scene: Any, size: tuple[int, int]) -> None:
+    registry, clock = long_scene
+    app = observer(registry, clock)
+    async with app.run_test(size=size) as pilot:
+        home = await home_loaded(pilot)
+        table = home.query_one(ProcessTable)
+        key_columns = {"id", "status", "lease", "age"} | ({"label"} if size[0] >= 80 else set())
+        check_fits(table, size[0], key_columns)
+        cut_id(cell_of(table, HELD, "id"), HELD)
+        await pilot.press("enter")  # the detail of a cut id is the whole id's
+        await until(pilot, lambda: getattr(app.screen, "process_id", None) is not None)
+        assert app.screen.process_id == table.selected_id  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_leases_view_fits(long_scene: Any, size: tuple[int, int]) -> None:
+    registry, clock = long_scene
+    app = observer(registry, clock)
+    async with app.run_test(size=size) as pilot:
+        screen = await opened(pilot, "2", LeasesScreen)
+        table = screen.query_one(KeyedTable)
+        check_fits(table, size[0], {"owner", "process", "lease", "health"})
+        cut_id(cell_of(table, process_key(HELD), "process"), HELD)
+        assert "59m55s left" in screen_text(app) and "8m55s left" in screen_text(app)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_abandon_requests_view_fits(long_scene: Any, size: tuple[int, int]) -> None:
+    registry, clock = long_scene
+    app = observer(registry, clock)
+    async with app.run_test(size=size) as pilot:
+        screen = await opened(pilot, "3", AbandonRequestsScreen)
+        pending = screen.query_one("#pending-table", KeyedTable)
+        check_fits(pending, size[0], {"process", "lease", "verdict"})
+        cut_id(cell_of(pending, HELD, "process").split("\n")[0], HELD)
+        silent = screen.query_one("#silent-table", KeyedTable)
+        check_fits(silent, size[0], {"process", "lapsed"})
+        cut_id(cell_of(silent, SILENT, "process"), SILENT)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_errors_views_fit(long_scene: Any, size: tuple[int, int]) -> None:
+    registry, clock = long_scene
+    app = observer(registry, clock)
+    async with app.run_test(size=size) as pilot:
+        screen = await opened(pilot, "5", ErrorsScreen)
+        table = screen.query_one(KeyedTable)
+        await until(pilot, lambda: table.row_count > 0)
+        check_fits(table, size[0], {"state", "count", "last", "message"})
+        messages = [cell_of(table, str(key.value), "message") for key in table.rows]
+        assert any(m.endswith("…") and MESSAGE.startswith(m[:-1]) for m in messages), messages
+        key = next(str(k.value) for k in table.rows if CODE[:20] in str(k.value))
+        table.move_cursor(row=table.get_row_index(key))
+        await pilot.press("enter")
+        rows = app.screen
+        assert isinstance(rows, ErrorGroupScreen)
+        async with asyncio.timeout(10):
+            await rows.loaded.wait()
+        await pilot.pause()
+        group = rows.query_one(KeyedTable)
+        check_fits(group, size[0], {"process", "ended", "reason"})
+        cut_id(cell_of(group, FAILED, "process"), FAILED)
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_audit_view_fits(long_scene: Any, size: tuple[int, int]) -> None:
+    registry, clock = long_scene
+    app = observer(registry, clock)
+    async with app.run_test(size=size) as pilot:
+        screen = await opened(pilot, "6", AuditScreen)
+        table = screen.query_one(KeyedTable)
+        await until(pilot, lambda: table.row_count > 0)
+        check_fits(table, size[0], {"at", "action", "process", "outcome"})
+
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_the_detail_timeline_fits(long_scene: Any, size: tuple[int, int]) -> None:
+    """A payload was drawn whole (200 characters of it) past the right edge; it is cut with
+    `…` to the room the other columns leave, and shows more on a wider screen."""
+    registry, clock = long_scene
+    app = observer(registry, clock)
+    async with app.run_test(size=size) as pilot:
+        home = await home_loaded(pilot)
+        home.action_open(FAILED)
+        detail = app.screen
+        assert isinstance(detail, ProcessDetailScreen)
+        async with asyncio.timeout(10):
+            await detail.loaded.wait()
+        timeline = detail.query_one("#timeline", DataTable)
+        await until(pilot, lambda: timeline.row_count > 0)
+        await pilot.pause()
+
+        def payloads() -> list[str]:
+            return [cell_of(timeline, str(key.value), "payload") for key in timeline.rows]
+
+        def fitted() -> bool:
+            """Cut, once laid out (the timeline's own scrollbar comes with its rows)."""
+            used = sum(column.get_render_width(timeline) for column in timeline.ordered_columns)
+            cut = any(payload.endswith("…") for payload in payloads())
+            return cut and used <= timeline.scrollable_content_region.width
+
+        await until(pilot, fitted)
+        check_fits(timeline, size[0], {"seq", "at", "type", "payload"})
+        before = max(map(cell_len, payloads()))
+        await pilot.resize_terminal(size[0] + 40, size[1])
+        await until(pilot, lambda: max(map(cell_len, payloads())) == before + 40)
+        await until(pilot, fitted)
+        check_fits(timeline, size[0] + 40, {"seq", "at", "type", "payload"})
+
+
+def test_an_id_is_cut_in_its_middle_and_a_label_under_it_at_its_end() -> None:
+    assert column_plan.clip(HELD, 13, middle=True) == "held-t…c-held"
+    assert column_plan.clip(HELD, 13) == HELD[:12] + "…"
+    styled = column_plan.clip(Text(HELD, style="bold"), 13, middle=True)
+    assert isinstance(styled, Text) and styled.plain == "held-t…c-held" and styled.style == "bold"
+    assert column_plan.clip("日本語日本語日本語", 9, middle=True) == "日本…本語"  # by cells
+    painted = Text(HELD)
+    painted.stylize("reverse")  # a state's paint, as a silent row's id has: `…` painted too
+    cut = column_plan.clip(painted, 13, middle=True)
+    assert isinstance(cut, Text)
+    assert {at for span in cut.spans for at in range(span.start, span.end)} == set(range(13))
+    two_lines = column_plan.clip(f"{HELD}\n{LONG_LABEL}", 13, middle=True)
+    assert two_lines == f"held-t…c-held\n{LONG_LABEL[:12]}…"
+    assert column_plan.width(f"{HELD[:20]}\nshort") == 20  # a two-line cell: its wider line
+
+
+@pytest.fixture
+def long_rows(tmp_path: Path) -> Any:
+    """The long scene for snapshot tests (plain `def` tests, no event loop of their own)."""
+    clock = ManualClock(START_MS)
+
+    async def build() -> SqliteProcessRegistry:
+        registry = await SqliteProcessRegistry.open(str(tmp_path / "long.db"), clock=clock)
+        await seed(registry, clock)
+        return registry
+
+    registry = asyncio.run(build())
+    yield registry, clock
+    asyncio.run(registry.close())
+
+
+VIEWS: dict[str, type[LiveScreen]] = {
+    "2": LeasesScreen,
+    "3": AbandonRequestsScreen,
+    "5": ErrorsScreen,
+    "6": AuditScreen,
+}
+
+
+@pytest.mark.parametrize("key", ["1", *VIEWS])
+def test_every_view_at_80_columns_snapshot(long_rows: Any, snap_compare: Any, key: str) -> None:
+    registry, clock = long_rows
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        screen = await view(pilot, key)
+        for table in screen.query(DataTable):
+            await until(pilot, lambda table=table: table.row_count > 0)
+
+    app = observer(registry, clock)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
