@@ -36,7 +36,7 @@ from lashtui.tui.screens.leases import LeasesScreen, process_key
 from lashtui.tui.screens.live import LiveScreen
 from lashtui.tui.widgets import column_plan
 from lashtui.tui.widgets.keyed_table import KeyedTable
-from lashtui.tui.widgets.process_table import ProcessTable
+from lashtui.tui.widgets.process_table import KEYS, PLAN, ProcessTable
 from tests.builders import ob
 from tests.tui.scene import START_MS, far, home_loaded, until
 from tests.tui.test_column_widths import observer
@@ -303,3 +303,17 @@ def test_every_view_at_80_columns_snapshot(long_rows: Any, snap_compare: Any, ke
 
     app = observer(registry, clock)
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_an_id_is_cut_only_once_the_text_beside_it_is_narrower() -> None:
+    """At 80 columns the demo's 15-character ids stay whole while the label and WHY beside
+    them are cut (they were cut to 12 cells, level with the text, before `Flex.held`); an
+    id of 512 characters is cut too, held 4 cells wider than they are."""
+    # As tests/tui/test_column_widths.py's demo rows at 80 columns: `✓ completed`,
+    # `10m00s left`, ages of `0ms` (the AGE header).
+    widths = dict.fromkeys(KEYS, 6) | {"mark": 1, "status": 11, "lease": 11, "age": 3}
+    texts = {"label": 40, "why": 60}
+    demo_ids = column_plan.fitting(KEYS, widths | texts | {"id": 15}, 78, PLAN, pad=2)
+    assert demo_ids["id"] == 15 and demo_ids["label"] < 15, demo_ids
+    long = column_plan.fitting(KEYS, widths | texts | {"id": 512}, 78, PLAN, pad=2)
+    assert long["id"] - max(long["label"], long["why"]) in (3, 4), long

@@ -54,7 +54,7 @@ PENDING_PLAN = column_plan.Plan(
     always=4,
     key=3,
     flex={
-        "process": column_plan.Flex(floor=12, comfort=text.ID_CELLS, middle=True),
+        "process": column_plan.id_column(),
         "verdict": column_plan.Flex(floor=24, comfort=48),
         "lease": column_plan.Flex(floor=14, comfort=30),
         "request": column_plan.Flex(floor=10, comfort=40),
@@ -65,7 +65,7 @@ SILENT_PLAN = column_plan.Plan(
     always=3,
     key=2,
     flex={
-        "process": column_plan.Flex(floor=12, comfort=text.ID_CELLS, middle=True),
+        "process": column_plan.id_column(),
         "lapsed": column_plan.Flex(floor=14, comfort=36),
         "label": column_plan.Flex(floor=8, comfort=24),
         "started": column_plan.Flex(floor=8, comfort=24),

@@ -63,7 +63,7 @@ PLAN = column_plan.Plan(
     key=4,
     flex={
         "action": column_plan.Flex(floor=8, comfort=24),
-        "process": column_plan.Flex(floor=12, comfort=text.ID_CELLS, middle=True),
+        "process": column_plan.id_column(),
         "outcome": column_plan.Flex(floor=len("unchanged"), comfort=16),
         "what": column_plan.Flex(floor=16, comfort=80),
         "operator": column_plan.Flex(floor=8, comfort=24),

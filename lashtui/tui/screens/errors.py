@@ -81,7 +81,7 @@ ROW_PLAN = column_plan.Plan(
     always=4,
     key=3,
     flex={
-        "process": column_plan.Flex(floor=12, comfort=text.ID_CELLS, middle=True),
+        "process": column_plan.id_column(),
         "reason": column_plan.Flex(floor=16, comfort=MESSAGE_CELL),
         "label": column_plan.Flex(floor=8, comfort=24),
     },

@@ -77,7 +77,7 @@ PLAN = column_plan.Plan(
     key=4,
     flex={
         "owner": column_plan.Flex(floor=12, comfort=40),
-        "process": column_plan.Flex(floor=12, comfort=text.ID_CELLS, middle=True),
+        "process": column_plan.id_column(),
         "health": column_plan.Flex(floor=10, comfort=27),
         "label": column_plan.Flex(floor=8, comfort=24),
         "lease": column_plan.Flex(floor=len("lapsed 999d23h ago"), comfort=24),

@@ -40,6 +40,8 @@ from dataclasses import dataclass
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 
+from lashtui.tui import text
+
 
 @dataclass(frozen=True)
 class Flex:
@@ -51,6 +53,16 @@ class Flex:
     # Cut in the middle, keeping its start and its end (an id); in a two-line cell only its
     # first line (the label under an id is cut at its end, as every label is).
     middle: bool = False
+    # Cut only once the other text columns are this many cells narrower than it: an id is
+    # how a row is told apart, so the demo's 15-character ids stay whole at 80 columns
+    # while a label beside them is cut.
+    held: int = 0
+
+
+# An id column: cut in its middle, counted `text.ID_CELLS` wide when deciding what else fits,
+# and held 4 cells wider than the label and the reason beside it when they are all cut.
+def id_column(floor: int = 12) -> Flex:
+    return Flex(floor=floor, comfort=text.ID_CELLS, middle=True, held=4)
 
 
 @dataclass(frozen=True)
@@ -109,7 +121,7 @@ def fitting(
     texts = [key for key in plan.priority if key in shown and key in flex]
     room = available - sum(drawn.values()) - pad * len(drawn)
     if room < 0:
-        _cut(drawn, texts, -room, floors)
+        _cut(drawn, texts, -room, floors, {key: flex[key].held for key in texts})
     else:
         _widen(drawn, texts, room, widths)
     return {key: drawn[key] for key in order if key in shown}
@@ -122,14 +134,21 @@ def _floor_width(
     return sum(min(want.get(key, 0), floors.get(key, want.get(key, 0))) + pad for key in shown)
 
 
-def _cut(drawn: dict[str, int], texts: list[str], excess: int, floors: Mapping[str, int]) -> None:
+def _cut(
+    drawn: dict[str, int],
+    texts: list[str],
+    excess: int,
+    floors: Mapping[str, int],
+    held: Mapping[str, int],
+) -> None:
     """Narrow the text columns by `excess` cells in all, the widest first (so the cut
-    levels them), none below its floor."""
+    levels them; a column `held` cells wider counts that much narrower), none below its
+    floor."""
     while excess > 0:
         cuttable = [key for key in texts if drawn[key] > floors[key]]
         if not cuttable:
             return  # the table is wider than the screen: it scrolls sideways
-        widest = max(cuttable, key=drawn.__getitem__)
+        widest = max(cuttable, key=lambda key: drawn[key] - held[key])
         drawn[widest] -= 1
         excess -= 1
 

@@ -106,7 +106,7 @@ PLAN = column_plan.Plan(
     flex={
         # An id cut in its middle: a write allows 512 characters, and ids that share a
         # long start differ at the end. The row is still keyed and acted on by the whole.
-        "id": column_plan.Flex(floor=12, comfort=text.ID_CELLS, middle=True),
+        "id": column_plan.id_column(),
         # A label to its whole LABEL_CHARS (`text.LABEL_CHARS`) before another column.
         "label": column_plan.Flex(floor=8, comfort=text.LABEL_CHARS),
         "why": column_plan.Flex(floor=8, comfort=48),
