@@ -1,4 +1,4 @@
-"""`python -m benchmarks [--quick] [--only P2,S1] [--json PATH]`: run the benchmarks,
+"""`python -m benchmarks [--quick | --smoke] [--only P2,S1] [--json PATH]`: run the benchmarks,
 print one table (lashtui next to its peer measured in the same run) and write it as JSON.
 
 Each figure lives in its own module; see its docstring for what is measured, against what,
@@ -9,6 +9,10 @@ dropped afterwards, on the server at $LASHTUI_BENCH_POSTGRES, else $LASHTUI_TEST
 (`.ci/postgres` starts one); without one, those figures are reported as not measured, with
 the reason (benchmarks/pg_server.py). PG1 (lashtui on PostgreSQL beside procrastinate and
 pgqueuer) runs in full mode or with --only PG1.
+
+`--smoke` is what the test suite runs (tests/test_benchmarks.py): the quick run once, at the
+smallest sizes that still measure every figure. Its numbers are no figures: it shows that
+each benchmark still runs and measures what it says.
 """
 
 from __future__ import annotations
@@ -36,8 +40,8 @@ BENCHMARKS = {
     "P5": "benchmarks.p5_drive",
 }
 # Run only in full mode, or when named in --only: PG1 takes minutes a repeat at the spec's
-# sizes and needs the optional peers (lashtui[bench]), so `--quick` (which the suite runs)
-# leaves it out; `--quick --only PG1` runs it small.
+# sizes and needs the optional peers (lashtui[bench]), so `--quick` (and `--smoke`, which
+# the suite runs) leaves it out; `--quick --only PG1` runs it small.
 FULL_ONLY = {
     "PG1": "benchmarks.pg1_peers",
 }
@@ -49,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true",
                         help="smaller sizes, fewer repeats (whole run under 2 minutes)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="the smallest sizes that measure every figure, once (what the "
+                        "test suite runs; its numbers are no figures)")
     parser.add_argument("--only", metavar="IDS", help="comma-separated ids, e.g. P2,S1")
     parser.add_argument("--json", metavar="PATH",
                         default=os.path.join(os.path.dirname(__file__), "results.json"),
@@ -57,19 +64,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     known = {**BENCHMARKS, **FULL_ONLY}
-    wanted = list(BENCHMARKS) + ([] if args.quick else list(FULL_ONLY))
+    quick = args.quick or args.smoke
+    wanted = list(BENCHMARKS) + ([] if quick else list(FULL_ONLY))
     if args.only:
         wanted = [name.strip().upper() for name in args.only.split(",") if name.strip()]
         unknown = [name for name in wanted if name not in known]
         if unknown:
             parser.error(f"unknown benchmark id(s): {', '.join(unknown)}; "
                          f"known: {', '.join(known)}")
-    mode = Mode(quick=args.quick, repeats=args.repeats or (3 if args.quick else 5))
+    repeats = args.repeats or (1 if args.smoke else 3 if quick else 5)
+    mode = Mode(quick=quick, repeats=repeats, smoke=args.smoke)
 
     figures: list[Figure] = []
     for name in wanted:
         module = importlib.import_module(known[name])
-        print(f"running {name} ({'quick' if mode.quick else 'full'}) ...", file=sys.stderr,
+        print(f"running {name} ({mode.name}) ...", file=sys.stderr,
               flush=True)
         start = time.perf_counter()
         figures.extend(module.run(mode))

@@ -168,7 +168,7 @@ class Runs:
 
 
 def run(mode: Mode) -> list[Figure]:
-    count = mode.size(15, 100)
+    count = mode.size(15, 100, smoke=5)
     skip = pg_server.unavailable()
     sqlite, on_pg = Runs(), Runs()
     poll_p95: list[float] = []

@@ -230,8 +230,9 @@ def _group_by(target: str) -> float:
 
 
 def run(mode: Mode) -> list[Figure]:
-    rows, running = mode.size(100_000, 1_000_000), mode.size(10_000, 100_000)
-    seconds = mode.size(2, 10)
+    rows = mode.size(100_000, 1_000_000, smoke=2_000)
+    running = mode.size(10_000, 100_000, smoke=200)
+    seconds = mode.size(2.0, 10.0, smoke=0.5)
     source = big_registry(rows, running)
     with scratch("d2") as tmp:
         path = os.path.join(tmp, "registry.db")

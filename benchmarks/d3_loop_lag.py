@@ -81,7 +81,7 @@ async def _lag(path: str, seconds: float, busy: bool) -> tuple[list[float], int]
 
 
 def run(mode: Mode) -> list[Figure]:
-    seconds = 1.5 if mode.quick else 10.0
+    seconds = mode.size(1.5, 10.0, smoke=0.5)
     busy_max, busy_p99, idle_max, idle_p99, rates = [], [], [], [], []
     with scratch("d3") as tmp:
         for n in range(mode.repeats):

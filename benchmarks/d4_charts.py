@@ -111,7 +111,8 @@ async def _repeat(path: str) -> dict[str, float]:
 
 
 def run(mode: Mode) -> list[Figure]:
-    rows, running = mode.size(100_000, 1_000_000), mode.size(10_000, 100_000)
+    rows = mode.size(100_000, 1_000_000, smoke=2_000)
+    running = mode.size(10_000, 100_000, smoke=200)
     path = spread_registry(rows, running)
     samples: dict[str, list[float]] = {}
     for _ in range(mode.repeats):

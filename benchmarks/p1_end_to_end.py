@@ -136,8 +136,8 @@ def huey_rate(path: str, count: int, tuned: bool) -> float:
 
 
 def run(mode: Mode) -> list[Figure]:
-    count = mode.size(1_000, 5_000)
-    pg_count = mode.size(300, 5_000)
+    count = mode.size(1_000, 5_000, smoke=100)
+    pg_count = mode.size(300, 5_000, smoke=50)
     skip = pg_server.unavailable()
     ours: list[float] = []
     on_pg: list[float] = []

@@ -408,10 +408,10 @@ def pg_peer_rate(url: str, ops: int, what: str) -> float:
 
 
 def run(mode: Mode) -> list[Figure]:
-    appends = mode.size(1_000, 5_000)
-    cycles = mode.size(500, 2_000)
-    pg_appends = mode.size(300, 5_000)
-    pg_cycles = mode.size(150, 2_000)
+    appends = mode.size(1_000, 5_000, smoke=100)
+    cycles = mode.size(500, 2_000, smoke=50)
+    pg_appends = mode.size(300, 5_000, smoke=50)
+    pg_cycles = mode.size(150, 2_000, smoke=30)
     skip = pg_server.unavailable()
     figures = []
     for what, ops, pg_ops, label, unit in (

@@ -348,8 +348,8 @@ def huey_drain(tmp: str, rows: int, workers: int = WORKERS, files: bool = False)
 
 
 def run(mode: Mode) -> list[Figure]:
-    rows = mode.size(1_000, 10_000)
-    pg_rows = mode.size(200, 10_000)
+    rows = mode.size(1_000, 10_000, smoke=100)
+    pg_rows = mode.size(200, 10_000, smoke=50)
     skip = pg_server.unavailable()
     ours: list[Drain] = []
     on_pg: list[Drain] = []

@@ -172,7 +172,7 @@ async def _both(target: str, rows: int) -> tuple[float, float, int]:
 
 
 def run(mode: Mode) -> list[Figure]:
-    rows = mode.size(10_000, 100_000)
+    rows = mode.size(10_000, 100_000, smoke=500)
     label = f"a worker's drive over a backlog of {rows:,} rows and {rows:,} ended"
     sqlite_on, sqlite_off, pg_on, pg_off = [], [], [], []
     with scratch("p5") as tmp:

@@ -190,15 +190,17 @@ def ls_figure(
 def run(mode: Mode) -> list[Figure]:
     command = lashtui_command()
     env = installed_env()
-    figures = [help_figure(command, max(mode.repeats, 5), env)]
+    figures = [help_figure(command, 1 if mode.smoke else max(mode.repeats, 5), env)]
     live = frozenset({"running", "waiting"})
     sizes = [(100_000, 10_000)] if mode.quick else [(100_000, 10_000), (1_000_000, 100_000)]
+    if mode.smoke:
+        sizes = [(2_000, 200)]
     for rows, running in sizes:
         start = time.perf_counter()
         path = big_registry(rows, running)
         ready = time.perf_counter() - start
         label = f"{rows:,} rows ({running:,} running)"
-        runs = max(mode.repeats, TARGETED_RUNS)
+        runs = 1 if mode.smoke else max(mode.repeats, TARGETED_RUNS)
         figure = ls_figure(
             command, path, label, [], ProcessPageQuery(states=live), runs, env, targeted=True
         )

@@ -181,7 +181,7 @@ class Runs:
 
 
 def run(mode: Mode) -> list[Figure]:
-    count = mode.size(15, 200)
+    count = mode.size(15, 200, smoke=5)
     skip = pg_server.unavailable()
     sqlite, on_pg, huey = Runs(), Runs(), Runs()
     for n in range(mode.repeats):

@@ -1,6 +1,7 @@
-"""`python -m benchmarks --quick` runs whole on a fresh checkout: every figure is measured
-next to its peer and written as JSON. No time is asserted (the machines are noisy): what is
-checked is that every benchmark still runs, measures something, and says whether it holds.
+"""`python -m benchmarks --smoke` (the quick run, once, at the smallest sizes that still
+measure every figure) runs whole on a fresh checkout: every figure is measured next to its
+peer and written as JSON. No time is asserted (the machines are noisy): what is checked is
+that every benchmark still runs, measures something, and says whether it holds.
 
 With a PostgreSQL server (CI sets LASHTUI_TEST_POSTGRES), the PostgreSQL figures of P1-P3
 and D1 must be measured too; without one they must still be reported, as not measured."""
@@ -36,16 +37,16 @@ from tests.conftest import postgres_server
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_quick_mode_measures_every_figure(tmp_path: Path) -> None:
+def test_the_smoke_run_measures_every_figure(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     env = {**os.environ, "TMPDIR": str(tmp_path)}  # the seeded registries go with the test
     done = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--quick", "--repeats", "1", "--json", str(out)],
+        [sys.executable, "-m", "benchmarks", "--smoke", "--json", str(out)],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     document = json.loads(out.read_text())
-    assert document["mode"] == "quick"
+    assert document["mode"] == "smoke"
     figures = document["figures"]
     assert {f["id"] for f in figures} == set(BENCHMARKS)
     on_postgres = [f for f in figures if f["store"] == pg_server.STORE]
