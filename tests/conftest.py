@@ -11,7 +11,22 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
+import tempfile
 import uuid
+
+# This sandbox sets PYTHONDONTWRITEBYTECODE: every `lashtui` command, worker and dashboard the
+# suite spawns (thousands) compiled each lashtui module it imports from source again (~0.25 s
+# of CPU a spawn on 2 busy vCPUs, a third of a `show`), and each pytest process rewrote and
+# compiled every test module (~15 s). An installed lashtui has its bytecode compiled at
+# install; so the suite and what it spawns get a bytecode cache, outside the tree (as
+# benchmarks/s1_cli.py gives its commands). Set before anything below imports lashtui.
+if os.environ.pop("PYTHONDONTWRITEBYTECODE", None):
+    os.environ.setdefault(
+        "PYTHONPYCACHEPREFIX", os.path.join(tempfile.gettempdir(), "lashtui-test-pyc")
+    )
+    sys.pycache_prefix = os.environ["PYTHONPYCACHEPREFIX"]
+    sys.dont_write_bytecode = False
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
