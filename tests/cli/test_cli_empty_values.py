@@ -13,6 +13,7 @@ a meaning of its own it is kept: `ls --after ''` is the first page, a level's em
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -39,11 +40,21 @@ def started(target: str) -> None:
         assert result.returncode == 0, result.stderr
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "reg.db"
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`started`'s registry, made once for the module by the installed command."""
+    path = tmp_path_factory.mktemp("template") / "reg.db"
     started(str(path))
     return path
+
+
+@pytest.fixture
+def db(tmp_path: Path, template: Path) -> Path:
+    """A copy of `template`, the test's own: two `start` commands a test were most of this
+    file's time (~1,000 s of CPU-bound spawns a CI run on 2 busy vCPUs)."""
+    for each in template.parent.iterdir():  # the file, and its WAL if one was left
+        shutil.copyfile(each, tmp_path / each.name)
+    return tmp_path / template.name
 
 
 def usage_error(result: subprocess.CompletedProcess[str], flag: str) -> None:
