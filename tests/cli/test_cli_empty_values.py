@@ -13,12 +13,12 @@ a meaning of its own it is kept: `ls --after ''` is the first page, a level's em
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.cli.template import copy_registry
 from tests.cli.test_cli import LASHTUI, WAIT_STEPS, digest
 
 EMPTY = "must not be empty (an unset shell variable expands to nothing)"
@@ -50,11 +50,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def db(tmp_path: Path, template: Path) -> Path:
-    """A copy of `template`, the test's own: two `start` commands a test were most of this
-    file's time (~1,000 s of CPU-bound spawns a CI run on 2 busy vCPUs)."""
-    for each in template.parent.iterdir():  # the file, and its WAL if one was left
-        shutil.copyfile(each, tmp_path / each.name)
-    return tmp_path / template.name
+    """A copy of `template`, the test's own (tests/cli/template.py says why)."""
+    return copy_registry(template, tmp_path)
 
 
 def usage_error(result: subprocess.CompletedProcess[str], flag: str) -> None:

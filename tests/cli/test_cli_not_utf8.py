@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.template import copy_registry
 from tests.cli.test_cli import LASHTUI, digest
 from tests.cli.test_cli_empty_values import started
 
@@ -29,11 +30,18 @@ def run(target: str, *args: str | bytes) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(argv, capture_output=True, timeout=60, check=False)
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "reg.db"
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`started`'s registry, made once for the module by the installed command."""
+    path = tmp_path_factory.mktemp("template") / "reg.db"
     started(str(path))
     return path
+
+
+@pytest.fixture
+def db(tmp_path: Path, template: Path) -> Path:
+    """A copy of `template`, the test's own (tests/cli/template.py says why)."""
+    return copy_registry(template, tmp_path)
 
 
 BAD = b"a\xffb"

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.service import Worker, steps
+from tests.cli.template import copy_registry
 from tests.cli.test_cli import LASHTUI, lashtui
 
 STEPS = ["--engine", "steps", "--disposition", "rerunnable", "--payload", steps({"finish": 1})]
@@ -22,12 +23,19 @@ REDIRECTS = {
 }
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "reg.db"
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`a` started and cancelled by the installed command, once for the module."""
+    path = tmp_path_factory.mktemp("template") / "reg.db"
     for argv in (["start", "a", "--external"], ["cancel", "a"]):
         assert lashtui(*argv, db=path).returncode == 0
     return path
+
+
+@pytest.fixture
+def db(tmp_path: Path, template: Path) -> Path:
+    """A copy of `template`, the test's own (tests/cli/template.py says why)."""
+    return copy_registry(template, tmp_path)
 
 
 @pytest.mark.parametrize("redirect", sorted(REDIRECTS))
