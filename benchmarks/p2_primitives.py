@@ -14,11 +14,11 @@ The peer is a synchronous stdlib `sqlite3` connection on a file with lashtui's o
 off the store with a trace callback), each operation one BEGIN IMMEDIATE ... COMMIT:
 
 * append: SELECT the record JSON unless it is still the text held from the previous append
-  (it is); SELECT COALESCE(MAX(sequence),0)+1; INSERT the event row (sha256 payload hash,
-  event JSON of the same shape built with json.dumps); UPDATE the change clock RETURNING;
-  UPDATE the process row's updated_at_ms, change_seq and, by json_set, the record JSON's
-  updated_at_ms, RETURNING the new text. It builds no models and does not validate the
-  payload: that is lashtui's overhead being measured.
+  (it is); SELECT MAX(sequence) of the whole sequences, plus one; INSERT the event row
+  (sha256 payload hash, event JSON of the same shape built with json.dumps); UPDATE the
+  change clock RETURNING; UPDATE the process row's updated_at_ms, change_seq and, by
+  json_set, the record JSON's updated_at_ms, RETURNING the new text. It builds no models
+  and does not validate the payload: that is lashtui's overhead being measured.
 * claim: SELECT 1 (exists); SELECT the lease row; CAS UPDATE of owner, sha256 token and
   fencing token WHERE the fence is the one read (the store does an upsert instead; same
   row, same columns); COMMIT. Release: one token-matched UPDATE in its own BEGIN IMMEDIATE.
@@ -34,7 +34,7 @@ transactions run there (read off the store), each operation one transaction:
   `process_registry_meta` update that is the registry's write lock and commit counter, with
   the `pg_notify` that announces the commit to listeners; then `COMMIT`.
 * append: SELECT the record JSON (the store has no record cache on PostgreSQL: it reads
-  and decodes the record every time); SELECT COALESCE(MAX(sequence),0)+1; INSERT the event
+  and decodes the record every time); SELECT MAX(sequence), plus one; INSERT the event
   row (as above); UPDATE the change clock RETURNING; UPDATE the process row's updated_at_ms,
   change_seq and the whole record JSON, which the peer re-encodes with json.loads/json.dumps
   (with its updated_at_ms set) where the store re-encodes lash's model.
@@ -184,9 +184,12 @@ def _peer_append(conn: sqlite3.Connection, n: int, held: str) -> str:
         (held, PID),
     ).fetchone()[0]
     assert changed is None or n == 0
-    sequence = conn.execute(
-        "SELECT COALESCE(MAX(sequence), 0) + 1 FROM process_events WHERE process_id = ?", (PID,)
-    ).fetchone()[0]
+    (last,) = conn.execute(
+        "SELECT MAX(sequence) FROM process_events WHERE process_id = ? "
+        "AND typeof(sequence) = 'integer'",
+        (PID,),
+    ).fetchone()
+    sequence = (last or 0) + 1
     payload_hash = hashlib.sha256(
         (EVENT + json.dumps(payload, separators=(",", ":"))).encode()
     ).hexdigest()
@@ -325,11 +328,8 @@ def _pg_peer_append(conn: PgConn, begin: str, n: int) -> None:
             (PID,),
         )
     )
-    sequence = _one(
-        conn,
-        "SELECT COALESCE(MAX(sequence), 0) + 1 FROM process_events WHERE process_id = %s",
-        (PID,),
-    )
+    last = _one(conn, "SELECT MAX(sequence) FROM process_events WHERE process_id = %s", (PID,))
+    sequence = (last or 0) + 1
     payload_hash = hashlib.sha256(
         (EVENT + json.dumps(payload, separators=(",", ":"))).encode()
     ).hexdigest()
