@@ -102,10 +102,9 @@ def lease_cell(p: ObservedProcess, now_ms: int) -> str:
 
     if p.lease_holder is None:
         return "-"
-    holder = fmt.owner(p.lease_holder)
     if p.lease_undecodable is not None or lease_lapsed_at(p, now_ms):
-        return f"{holder} ({fmt.lease_left(p, now_ms)})"
-    return holder
+        return fmt.lease(p, now_ms)  # (the detail's lease line: the holder and its state)
+    return fmt.owner(p.lease_holder)
 
 
 # A column is as wide as its widest cell up to this many characters; a longer cell (a label
