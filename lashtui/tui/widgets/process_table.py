@@ -313,11 +313,8 @@ class ProcessTable(PlainRowsTable):
         fixed = FIXED if sum(drawn.values()) + pad * len(drawn) > available else 0
         if drawn != self.drawn:
             self.drawn = drawn
-            self._cuts = tuple(
-                (index, drawn[key], PLAN.flex[key].middle)
-                for index, key in enumerate(KEYS)
-                if key in PLAN.flex and key in drawn
-            )
+            cuts = PLAN.cuts(drawn)
+            self._cuts = tuple((index, *cuts[key]) for index, key in enumerate(KEYS) if key in cuts)
             shown = tuple(drawn)
             if shown != self.shown_columns:
                 self._rebuild(shown)
