@@ -16,7 +16,14 @@ On PostgreSQL (`--store postgres`, the server `benchmarks/pg_server.py` finds, e
 drain in a fresh schema) it counts the worker only: the server's own work a row is not in
 the figure (`benchmarks.pg_cpu` times both).
 
-Needs valgrind on PATH (`apt-get install valgrind`); about a minute a store.
+On SQLite it counts P3's peer the same way: huey's consumer (`benchmarks.p3_huey`, one
+worker process, SqliteHuey with synchronous=NORMAL as P3 runs it) draining 200 and 1,000
+tasks, every process of the consumer counted (the one that hands out tasks and the forked
+worker), differenced alike. The two counts are P3's gap in instructions, like for like;
+what a row costs in time beyond that moves with the machine's load, for both sides.
+
+Needs valgrind on PATH (`apt-get install valgrind`); about a minute a store, and a minute
+for huey.
 """
 
 from __future__ import annotations
@@ -24,14 +31,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import glob
 import os
 import shutil
+import signal
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 
 from benchmarks import p1_budget, pg_server
-from benchmarks.p3_no_double_run import ROOT, _start_rows, read_record
+from benchmarks.p3_no_double_run import ROOT, _start_rows, read_record, wait_for
 from benchmarks.report import scratch
 from benchmarks.s1_cli import installed_env
 
@@ -78,6 +88,78 @@ def instructions_a_row(store: str, env: dict[str, str]) -> dict[str, float]:
     return p1_budget.per_unit(*counts, (SMALL, LARGE))
 
 
+# --- the peer: huey's consumer --------------------------------------------------------
+
+
+def huey_drain(rows: int, env: dict[str, str], wrapper: list[str]) -> list[str]:
+    """huey's consumer of one worker process (P3's peer program) drains a queue of `rows`
+    tasks under `wrapper` (valgrind's argv, which writes a count per process into the
+    scratch directory), then is stopped with SIGTERM, as P3 stops it. Returns the count
+    files; raises unless every task ran exactly once. The consumer does not exit by itself
+    when its queue is empty, so the end is the result store holding every result."""
+    from benchmarks.p3_huey import make_huey
+
+    with scratch("p3-budget-huey") as tmp:
+        names = ("h.db", "record", "ready", "hold")
+        db, record, ready, hold = (os.path.join(tmp, name) for name in names)
+        huey, count = make_huey(db, record)
+        for n in range(rows):
+            count(n)
+        argv = [*wrapper, sys.executable, "-c", "from benchmarks.p3_huey import serve; serve()",
+                db, record, ready, hold, "1"]  # fmt: skip
+        consumer = subprocess.Popen(
+            argv, cwd=ROOT, env={**env, "CALLGRIND_DIR": tmp},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            wait_for(lambda: os.path.exists(ready), "huey's consumer to be ready")
+            open(hold, "w").close()
+            wait_for(lambda: huey.storage.result_store_size() >= rows, "every huey result")
+        finally:
+            consumer.send_signal(signal.SIGTERM)
+            try:
+                consumer.wait(timeout=300)
+            finally:
+                huey.storage.close()
+        ran = read_record(record)
+        if len(ran) != rows or any(n != 1 for n in ran.values()):
+            raise RuntimeError(f"huey's drain of {rows} tasks ran {sum(ran.values())} times "
+                               f"over {len(ran)} tasks, not each task once")  # fmt: skip
+        outputs = sorted(glob.glob(os.path.join(tmp, "callgrind.*")))
+        # Annotated before the scratch directory goes.
+        return [_annotated(path) for path in outputs]
+
+
+def _annotated(path: str) -> str:
+    return subprocess.run(
+        ["callgrind_annotate", "--threshold=100", "--auto=no", path],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+
+def huey_instructions_a_task(env: dict[str, str]) -> dict[str, float]:
+    """huey's consumer's instructions a task, every process summed, by library."""
+    # Under valgrind a fork is followed by itself; %p names each process's file.
+    out = "--callgrind-out-file=%q{CALLGRIND_DIR}/callgrind.%p"
+    wrapper = ["valgrind", "--tool=callgrind", out]
+    huey_drain(SMALL // 10, env, [])  # once outside the counters: the bytecode cache
+    counts = []
+    for rows in (SMALL, LARGE):
+        total: Counter[str] = Counter()
+        for annotated in huey_drain(rows, env, wrapper):
+            total.update(p1_budget.by_library(annotated))
+        counts.append(total)
+    return p1_budget.per_unit(*counts, (SMALL, LARGE))
+
+
+# --- the report ------------------------------------------------------------------------
+
+
+def _print_by_library(per: dict[str, float], total: float) -> None:
+    for name, count in sorted(per.items(), key=lambda kv: -kv[1]):
+        print(f"  {name:<28} {count / 1e6:6.2f}M  {100 * count / total:4.1f}%")
+
+
 def report(store: str, env: dict[str, str]) -> None:
     print(f"\n== P3, a row drained by one worker, on {store}")
     if store == "postgres" and (why := pg_server.unavailable()) is not None:
@@ -86,8 +168,16 @@ def report(store: str, env: dict[str, str]) -> None:
     per = instructions_a_row(store, env)
     total = per.pop("total")
     print(f"user-space instructions of the worker: {total / 1e6:.2f}M a row")
-    for name, count in sorted(per.items(), key=lambda kv: -kv[1]):
-        print(f"  {name:<28} {count / 1e6:6.2f}M  {100 * count / total:4.1f}%")
+    _print_by_library(per, total)
+    if store != "sqlite":
+        return
+    print("\n== P3's peer, a task drained by huey's consumer of one worker process, on SQLite")
+    peer = huey_instructions_a_task(env)
+    peer_total = peer.pop("total")
+    print(f"user-space instructions of the consumer (all its processes): "
+          f"{peer_total / 1e6:.2f}M a task; lashtui's worker runs "
+          f"{total / peer_total:.1f}x that a row")  # fmt: skip
+    _print_by_library(peer, peer_total)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -203,6 +203,12 @@ def test_the_p3_budget_drains_its_backlog_each_row_once_and_refuses_less(store: 
         pass
 
 
+def test_the_p3_budgets_huey_side_drains_each_task_once() -> None:
+    """The peer's count in `p3_budget` (huey's consumer under valgrind) is of a drain that
+    ran every task exactly once and ended; run here without valgrind, so no count file."""
+    assert p3_budget.huey_drain(20, dict(os.environ), []) == []
+
+
 def test_the_sql_floor_replays_p1_and_a_p3_workers_sql_to_every_row_completed() -> None:
     """`python -m benchmarks.sql_floor` records P1 and a real P3 worker's drain and replays
     their statements: each replay must end every row completed (a P3 completion dealt to
