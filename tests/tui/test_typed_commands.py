@@ -44,7 +44,11 @@ async def typed(pilot: Pilot[Any], line: str) -> None:
 
 def app_on(scene: tuple[SqliteProcessRegistry, ManualClock], **kw: Any) -> LashtuiApp:
     registry, clock = scene
-    return make_app(Processes(registry, clock=clock), clock=clock, refresh_s=0.05, **kw)
+    app = make_app(Processes(registry, clock=clock), clock=clock, refresh_s=0.05, **kw)
+    # The tests count the toasts said so far: one must not time out (Textual's 5 s) before
+    # the next is said, which a loaded CI machine took longer than (the goto test, 2026-12-07).
+    app.NOTIFICATION_TIMEOUT = 600  # type: ignore[misc]
+    return app
 
 
 async def test_view_reaches_every_view_the_keys_reach(
