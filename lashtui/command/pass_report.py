@@ -154,6 +154,7 @@ VERDICT_WORDS = {
     "deferred": "runnable, left for a worker",
     "skipped_undecodable": "skipped (undecodable)",
     "abandon_refused": "not abandoned (the registry refused it: see the warnings)",
+    "not_run_log_full": "not run (its event log is full: no terminal could be written)",
     "run_stopped": "stopped before they ended (leases released)",
     "run_stopped_unreleased": "stopped before they ended (leases not released: left to lapse)",
     "run_lease_lost": "stopped when they lost their lease",

@@ -31,9 +31,14 @@ class ProcessRunClaim:
     """What `claim_process_for_run` found, in one transaction: the claim's outcome and,
     when the lease was acquired, the fresh row (None if it is gone). `started` says the
     row is to run and its first-started fact is in place (recorded by this claim, or
-    before it); then `cancel_requested` is the first cancel request in its log, if any."""
+    before it); then `cancel_requested` is the first cancel request in its log, if any.
+    `log_full_at`, for a row it would run whose event log ends at the largest sequence a
+    registry stores (`EventLogFull`): that last sequence. No run of it could record its
+    terminal, so it is not to run: `started` is False and no first-started fact was
+    written; the lease was taken, for the worker to give back."""
 
     outcome: ProcessLeaseClaimOutcome
     record: ProcessRecord | None = None
     started: bool = False
     cancel_requested: ProcessEvent | None = None
+    log_full_at: int | None = None

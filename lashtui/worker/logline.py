@@ -42,6 +42,8 @@ VERDICT_WORDS = {
     "`lashtui end-undecodable` ends it",
     Verdict.ABANDON_REFUSED: "left running: the registry refused its abandon (the warning "
     "before says why)",
+    Verdict.NOT_RUN_LOG_FULL: "left running, not run: its event log takes no more events, "
+    "so no run's terminal could be written (the warning before says why)",
 }
 
 

@@ -40,6 +40,11 @@ class Verdict(StrEnum):
     # The sweep decided to abandon the row, and the registry refused the terminal (a
     # warning says why): left running, its lease released; the next drive tries again.
     ABANDON_REFUSED = "abandon_refused"
+    # The claim to run found the row's event log full (it ends at the largest sequence a
+    # registry stores, which only another program writes): no run could record its
+    # terminal, so it was not run (a warning says so), its lease given back, and this
+    # worker claims it no more.
+    NOT_RUN_LOG_FULL = "not_run_log_full"
 
 
 class RunEnd(StrEnum):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 
-from lashtui.errors import LashError, LeaseLost, StoreError, UndecodableProcess
+from lashtui.errors import EventLogFull, LashError, LeaseLost, StoreError, UndecodableProcess
 from lashtui.model import (
     AbandonedOutput,
     AbandonEvidence,
@@ -237,6 +237,24 @@ async def run_claimed(
     return verdict
 
 
+async def _not_run_log_full(rt: WorkerRuntime, lease: ProcessLease, last: int) -> Verdict:
+    """A row the claim to run found with a full event log (`ProcessRunClaim.log_full_at`):
+    its run's terminal could never be written, so it is not run. It was run, its terminal
+    refused (run.py `_complete`), and this worker claimed it no more; but every other
+    worker, and this one restarted, claimed it and ran the handler again, side effects
+    and all. A `--once` pass fails with the sentence, as a refused terminal failed it."""
+    pid = lease.process_id
+    error = EventLogFull.at(pid, last)
+    rt.unwritable.add(pid)  # (before the release: until then no pick takes it again)
+    rt.registry_failed("claiming a row to run", error)
+    log.warning(
+        "did not run %s: %s; this worker claims it no more", pid, error,
+        extra={"fields": {"event": "run_refused", "process_id": pid, "error": str(error)}},
+    )  # fmt: skip
+    await release_quietly(rt, lease)
+    return Verdict.NOT_RUN_LOG_FULL
+
+
 async def _taken_meanwhile(rt: WorkerRuntime, process_id: str) -> Verdict | None:
     """Whether the row ended (ALREADY_TERMINAL) or another worker claimed it (BUSY) since
     it was listed; None when a claim should be tried. A read, where a claim that would
@@ -274,6 +292,8 @@ async def _decide(
     if fresh.undecodable is not None:
         await release_quietly(rt, lease)
         return _skip_undecodable(rt, lease.process_id, fresh.undecodable)
+    if claimed is not None and claimed.log_full_at is not None:
+        return await _not_run_log_full(rt, lease, claimed.log_full_at)
     # (A claim to run that recorded first-started has already judged the row runnable.)
     runnable = (claimed is not None and claimed.started) or fresh.runs_on_recovery()
     if runnable and not run:

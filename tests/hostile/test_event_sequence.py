@@ -11,7 +11,8 @@ every number), `'x' + 1` made the next sequence 1, the insert failed on the key,
 and exited 1 with the bare SQLite message; on a log ending at 2^63-1 the next sequence
 overflowed (a float on SQLite, "bigint out of range" on PostgreSQL) and was retried the
 same way. Now a log at 2^63-1 takes no event, as lash refuses one past the signed 64-bit
-domain, and `worker --once` says so of the row in one sentence, at once, exit 1.
+domain, and `worker --once` says so of the row in one sentence, at once, exit 1: its claim
+finds the log full, and the row is not run (its terminal could never be written).
 
 Each read through the installed command, on a registry lashtui made and raw SQL changed."""
 
@@ -20,10 +21,12 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from lashtui.model import RecoveryDisposition
 from lashtui.registry import open_registry
 from lashtui.tui import format as fmt
 from tests.cli.service import Worker, start, steps
@@ -32,6 +35,7 @@ from tests.cli.test_cli_hostile import assert_nothing_obeyed
 from tests.raw import raw_connection
 from tests.tui.test_processes_view import until
 from tests.tui.test_undecodable_rows import acting, detail_of, running, summary
+from tests.worker.lab import Child, Lab, register
 
 PWNED = "\x1b]0;PWNED\x07"
 LAST = 2**63 - 1
@@ -185,19 +189,83 @@ def test_a_cancel_request_out_of_the_log_is_out_of_every_read(
 def test_a_worker_claims_a_row_whose_log_is_full_no_more(tmp_path: Path) -> None:
     """A long-running worker released the lease of a rerunnable row whose terminal the
     registry refused (its log at 2^63-1), and its next drive claimed and ran it again: once
-    a second (every renew interval), each run refused the same way. Now the worker runs it
-    once, says so, and leaves it: two rows started after it run, it does not run again."""
+    a second (every renew interval), each run refused the same way. Now the worker does not
+    run it (its claim finds the log full), says so, and leaves it: two rows started after
+    it run, it is neither run nor refused again."""
     db = tmp_path / "reg.db"
     with_stored_sequence(str(db), LAST)
     worker = Worker(db)
     try:
-        refused = worker.until_event("terminal_refused", "p")
+        refused = worker.until_event("run_refused", "p")
         assert refused["error"] == FULL
         for later in ("q", "r"):  # (each start wakes the worker: a drive of every row)
             start(db, later, steps())
             worker.until_event("run_ended", later)
         worker.signal(signal.SIGINT)
         assert worker.wait() == 0
-        assert [r["process_id"] for r in worker.events("run_started")] == ["p", "q", "r"]
+        assert [r["process_id"] for r in worker.events("run_started")] == ["q", "r"]
+        assert len(worker.events("run_refused")) == 1
     finally:
         worker.kill()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_no_worker_runs_a_row_whose_log_is_full(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Two `worker --once` passes, one after the other, on a rerunnable row whose log ends
+    at 2^63-1 (the one-row claim: a lone row). Before, each pass claimed it and ran it, its
+    handler and all (a rerunnable row's side effects, again at every new worker), and only
+    then found that its terminal could not be written; its first-started fact was written.
+    Now neither runs it: each says why, in the same sentence, and exits 1; nothing but a
+    lease taken and given back is written."""
+    target = target_of(backend, tmp_path, request)
+    with_stored_sequence(target, LAST)
+    for _ in range(2):
+        once = cli(target, "worker", "--once", "--timeout", "15")
+        err = assert_nothing_obeyed(once.stderr)
+        assert once.returncode == 1, err
+        assert err.splitlines()[-1] == f"lashtui: {FULL}", err
+        assert f"did not run p: {FULL}; this worker claims it no more" in err, err
+        assert "run started" not in err, err
+    (row,) = json.loads(read(target, "ls", "--status", "any", "-o", "json"))
+    assert (row["status_label"], row.get("lease")) == ("running", None)
+    assert json.loads(read(target, "show", "-o", "json", "p")).get("first_started") is None
+
+
+def decided(child: Child, rows: int) -> bool:
+    """Whether the worker process has decided `rows` rows (whatever it decided)."""
+    return sum(child.verdicts().values()) >= rows
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_worker_processes_never_run_the_handler_of_a_full_log(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Worker OS processes whose handler records every run in a file (tests/worker/lab.py),
+    one after the other (the second as a worker restarted, or another on the fleet), on
+    three rerunnable rows: `p`'s log ends at 2^63-1. Before, each worker ran `p`'s handler
+    once (two records) and then found its terminal refused. Now `p` is never run; `q` and
+    `r` run once."""
+    target = target_of(backend, tmp_path, request)
+    (tmp_path / "lab").mkdir()
+    async with Lab.running(tmp_path / "lab", target) as lab:
+        async with lab.registry() as registry:
+            for pid in ("p", "q", "r"):
+                await register(registry, pid, "count", RecoveryDisposition.RERUNNABLE)
+        with raw_connection(target) as conn:
+            conn.execute(
+                "INSERT INTO process_events (process_id, sequence, event_type, payload_hash, "
+                "idempotency_key, occurred_at_ms, event_json) VALUES ('p', ?, 'note', 'h', "
+                "NULL, 1, '{}')",
+                (LAST,),
+            )
+        # The first finds three rows to run (its backlog loop claims them together), the
+        # second only `p` (the one-row claim); each decides each once, whatever it decides.
+        for name, rows in (("worker-a", 3), ("worker-b", 1)):
+            child = await lab.spawn(name, "host-0")
+            await lab.until(partial(decided, child, rows), f"{name}'s verdicts")
+            assert child.verdicts()["not_run_log_full"] == 1, lab.diagnostics()
+            await child.kill()
+        assert lab.executions_of("p") == [], lab.diagnostics()
+        assert sorted(pid for pid, _ in lab.records()) == ["q", "r"]

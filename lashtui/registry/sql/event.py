@@ -40,7 +40,7 @@ from lashtui.registry.sql.event_row import decode_event
 from lashtui.registry.sql.fetch import Statement, read_ahead
 from lashtui.registry.sql.json_edit import save_changes
 from lashtui.registry.sql.lease import release_if_current
-from lashtui.registry.sql.log_read import first_of_type, in_log
+from lashtui.registry.sql.log_read import LAST_SEQUENCE, first_of_type, in_log
 from lashtui.registry.sql.row import RecordCache, require_exists, require_record
 from lashtui.registry.sql.stored_text import read_text
 
@@ -232,11 +232,6 @@ def _replay_lookup(sql: Dialect) -> str:
         "FROM process_events "
         "WHERE process_id = ? AND idempotency_key = ?"
     )
-# The largest sequence a registry stores: lash persists a sequence as a signed 64-bit
-# integer and refuses to append past it ("process event sequence exceeds the signed 64-bit
-# persistence domain"), as PostgreSQL's bigint does.
-LAST_SEQUENCE = 2**63 - 1
-
 
 def last_sequence(conn: Tx) -> str:
     """The read of a process's last sequence (semantics §4.3: the next is one more): the

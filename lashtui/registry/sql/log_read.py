@@ -25,6 +25,12 @@ from lashtui.registry.sql.fetch import Statement, sized_page
 from lashtui.registry.sql.page import check_limit, check_size
 from lashtui.registry.sql.row import Row, fetch_rows, require_exists
 
+# The largest sequence a registry stores: lash persists a sequence as a signed 64-bit
+# integer and refuses to append past it ("process event sequence exceeds the signed 64-bit
+# persistence domain"), as PostgreSQL's bigint does. A log that ends there takes no event
+# (event.py `next_sequence`), and a claim to run does not run its row (`run_facts_each`).
+LAST_SEQUENCE = 2**63 - 1
+
 # The pages `pending_wake_sequences` reads the un-acked events in.
 WAKE_PAGE = 500
 WAKE_PAGE_CHARS = 4 << 20
@@ -198,29 +204,44 @@ def first_of_type_statement(
     )
 
 
-def first_of_type_each(
-    conn: Tx, process_ids: list[str], event_type: str
-) -> dict[str, ProcessEvent]:
-    """`first_of_type` (after 0) of rows known to exist, in one read: each id's first event
-    of the type, for the ids that have one."""
+def run_facts_each(
+    conn: Tx, process_ids: list[str]
+) -> tuple[dict[str, ProcessEvent], dict[str, int]]:
+    """What a claim to run reads in the logs of rows known to exist, in one read: each id's
+    first cancel request, for the ids that have one, and the last sequence of each whose
+    log ends at `LAST_SEQUENCE`, for which no terminal can ever be written (its run would
+    do its work and then not record it: a rerunnable row so refused was run again by
+    every worker that claimed it).
+
+    The full logs are a second arm of the cancel read (a seek a row on the key, which only
+    a log another program wrote ever answers), not a statement of their own: every row a
+    worker drains goes through here."""
     if not process_ids:
-        return {}
-    rows = fetch_rows(conn, *first_of_type_each_statement(conn, process_ids, event_type))
+        return {}, {}
+    rows = fetch_rows(conn, *run_facts_statement(conn, process_ids))
     first: dict[str, Row] = {}
+    full: dict[str, int] = {}
     for row in rows:
-        first.setdefault(row[1], row)
-    return {process_id: event_row(row) for process_id, row in first.items()}
+        process_id, sequence = row[1], row[2]
+        if row[3] is None:  # (the second arm's: no event type read)
+            full[process_id] = sequence
+        elif process_id not in first or sequence < first[process_id][2]:
+            first[process_id] = row
+    return {process_id: event_row(row) for process_id, row in first.items()}, full
 
 
-def first_of_type_each_statement(
-    conn: Tx, process_ids: list[str], event_type: str
-) -> Statement:
-    """`first_of_type_each`'s read (for `read_ahead`)."""
+def run_facts_statement(conn: Tx, process_ids: list[str]) -> Statement:
+    """`run_facts_each`'s read (for `read_ahead`): the cancel requests' events, then the
+    full logs' ids and last sequences (the other columns NULL: a last event's JSON may be a
+    mebibyte, and nothing of it is needed)."""
+    sql = dialect(conn)
+    ids = ", ".join("?" * len(process_ids))
     return (
-        f"{_selected_events(dialect(conn))}WHERE event_type = ? "
-        f"AND process_id IN ({', '.join('?' * len(process_ids))}){in_log(conn, 'sequence')} "
-        "ORDER BY process_id, sequence",
-        (event_type, *process_ids),
+        f"{_selected_events(sql)}WHERE event_type = ? "
+        f"AND process_id IN ({ids}){in_log(conn, 'sequence')} "
+        "UNION ALL SELECT NULL, process_id, sequence, NULL, NULL FROM process_events "
+        f"WHERE process_id IN ({ids}) AND sequence >= ?{sql.whole_only('sequence')}",
+        (CANCEL_REQUESTED, *process_ids, *process_ids, LAST_SEQUENCE),
     )
 
 

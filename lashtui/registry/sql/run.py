@@ -8,6 +8,11 @@ else's; here it is one write. Nothing changes in what each step does or decides:
 is claimed exactly as `claim_process_lease` claims it, and first-started is recorded only
 for a row the worker would run (not terminal, not externally owned, with an id, and either
 rerunnable or never started) and only if it is not set yet.
+
+One thing is read that those four calls did not: whether the row's event log is full
+(`log_read.run_facts_each`, with the cancel lookup). No run of such a row can record its
+terminal, and a rerunnable one was run again, side effects and all, by every worker that
+claimed it; so it is not to run, and nothing but the lease is written for it.
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ from typing import Any
 
 from lashtui.errors import UndecodableProcess, UnknownProcess
 from lashtui.model import (
-    CANCEL_REQUESTED,
     LeaseOwnerIdentity,
     ProcessLease,
     ProcessLeaseClaimOutcome,
@@ -62,7 +66,7 @@ def claim_for_run_at(
     read_ahead(
         conn,
         lease_row.lease_row_statement(conn, process_id),
-        log_read.first_of_type_statement(conn, process_id, CANCEL_REQUESTED, 0),
+        log_read.run_facts_statement(conn, [process_id]),
     )
     record = load_record(conn, process_id)  # the claim's existence check, and the row
     if record is None:
@@ -72,9 +76,12 @@ def claim_for_run_at(
         return ProcessRunClaim(outcome)
     if not to_run(record):
         return ProcessRunClaim(outcome, record)
+    cancels, full = log_read.run_facts_each(conn, [process_id])  # the row exists
+    if full:  # no terminal can follow: not to run (`ProcessRunClaim.log_full_at`)
+        return ProcessRunClaim(outcome, record, log_full_at=full[process_id])
     if record.first_started is None:
         record = save_changes(conn, record, now, first_started=started)
-    cancel = log_read.first_of_type(conn, process_id, CANCEL_REQUESTED, 0)  # the row exists
+    cancel = cancels.get(process_id)
     return ProcessRunClaim(outcome, record, started=True, cancel_requested=cancel)
 
 
@@ -292,11 +299,14 @@ def _claim_picked(
         new = claim.lease_for(process_id, owner, ttl_ms, now, (fence or 0) + 1, checked=True)
         picked.append((process_id, record, new))
     claim.save_new_leases(conn, [new for _, _, new in picked])
-    # (`every`: the ids whose cancel requests `_claim_locked` read ahead, a superset.)
+    # (`every`: the ids whose logs `_claim_locked` read ahead, a superset.)
     ids = every if every is not None and picked else [pid for pid, _, _ in picked]
-    cancels = log_read.first_of_type_each(conn, ids, CANCEL_REQUESTED)
-    # Every first-started fact of the batch in one statement (`save_same_changes`).
-    fresh = [record for _, record, _ in picked if record.first_started is None]
+    cancels, full = log_read.run_facts_each(conn, ids)
+    # Every first-started fact of the batch in one statement (`save_same_changes`); none
+    # for a row whose log is full, which is not to run (`ProcessRunClaim.log_full_at`).
+    fresh = [
+        record for pid, record, _ in picked if record.first_started is None and pid not in full
+    ]
     touched = {
         record.id: record for record in save_same_changes(conn, fresh, now, first_started=started)
     }
@@ -304,8 +314,9 @@ def _claim_picked(
         record = touched.get(process_id, record)
         outcome = ProcessLeaseClaimOutcome.acquired_lease(new)
         claims[process_id] = ProcessRunClaim(
-            outcome, record, started=True, cancel_requested=cancels.get(process_id)
-        )
+            outcome, record, started=process_id not in full,
+            cancel_requested=cancels.get(process_id), log_full_at=full.get(process_id),
+        )  # fmt: skip
     return [(process_id, claims[process_id]) for (process_id, *_) in rows[: len(owners)]]
 
 
@@ -325,13 +336,13 @@ def _claim_locked(
     snapshot: free (seen as 24 wasted claims, Busy, of 120 rows two workers split). A
     statement of its own sees the committed lease and its fence, and nothing changes them
     until COMMIT: every write to a process's lease locks its row first, and the pick holds
-    these. The cancel requests travel with that read (fetch.py `read_ahead`), so a batch
-    is three round trips (the pick, these reads, COMMIT) where one read per row was."""
+    these. The cancel requests and full logs travel with that read (fetch.py
+    `read_ahead`), so a batch is three round trips (the pick, these reads, COMMIT) where
+    one read per row was."""
     if not rows:
         return []
     picked = [process_id for process_id, _ in rows]
-    cancels = log_read.first_of_type_each_statement(conn, picked, CANCEL_REQUESTED)
-    read_ahead(conn, cancels)
+    read_ahead(conn, log_read.run_facts_statement(conn, picked))
     leases = {
         process_id: (fence, bool(held))
         for process_id, fence, held in conn.execute(
