@@ -15,7 +15,8 @@ and `LONGEST_WAIT_S`: tui/stop_wait.py, as the quit in the app does): a lease th
 has not taken back by then would have lapsed anyway, so waiting more only keeps the
 operator. Past that, or at Ctrl-C (SIGINT, or
 SIGTERM), the stop is hurried (`ProcessWorker.hurried_by`, as `lashtui worker`'s second
-signal): each release waits `HURRIED_RELEASE_S` more at most, the last line names the
+signal): each release waits `HURRIED_RELEASE_S` more at most, and the stop is waited for
+`HURRIED_STOP_S` at most (tui/stop_wait.py: its two waits), the last line names the
 leases left to lapse at their TTL, and closing the registry gets `CLOSE_S` before the
 process exits regardless (a write still waiting for the lock would hold it). Ids in these
 lines are stored data: shown visible, never as control characters.
@@ -31,7 +32,7 @@ import sys
 import threading
 from typing import Any
 
-from lashtui.tui.stop_wait import HURRIED_S, longest_wait_s
+from lashtui.tui.stop_wait import HURRIED_STOP_S, longest_wait_s
 from lashtui.untrusted import visible_clipped
 from lashtui.worker import ProcessWorker
 from lashtui.worker.runtime import log as worker_log
@@ -39,7 +40,7 @@ from lashtui.worker.runtime import log as worker_log
 # A stop still going this long after the screen is gone says what it waits for.
 SAYS_AFTER_S = 0.5
 # (How long the stop is waited for before it is hurried, and how long a hurried one takes:
-# tui/stop_wait.py, which the quit in the app waits by too.)
+# tui/stop_wait.py `HURRIED_STOP_S`, which the quit in the app waits by too.)
 # After a hurried stop, how long closing the registry may take before the process exits
 # regardless: a write still waiting for the lock holds the close for the rest of its busy
 # timeout (4.5 s measured after the 6 s wait in `demo`), as `lashtui worker` found
@@ -102,7 +103,7 @@ async def stop_after_screen(worker: ProcessWorker, status: int) -> int:
         if not stopping.done():
             say(
                 f"the embedded worker is stopping: waiting at most "
-                f"{longest + HURRIED_S + CLOSE_S:.3g}s for the registry to take back "
+                f"{longest + HURRIED_STOP_S + CLOSE_S:.3g}s for the registry to take back "
                 f"{waited_for(worker, in_flight)}; Ctrl-C stops waiting (they then lapse "
                 f"within their {ttl_s:.3g}s TTL)"
             )
@@ -111,7 +112,10 @@ async def stop_after_screen(worker: ProcessWorker, status: int) -> int:
             return status  # (stopped at once: nothing to say)
         cut = not stopping.done()
         hurry.set()  # (past the longest wait, or Ctrl-C: no longer than a hurried stop)
-        await asyncio.wait({stopping}, timeout=HURRIED_S)
+        # As long as a hurried stop takes (its two waits): given one, a stop hurried while
+        # it waited for a start was cut short while its runs released their leases, and the
+        # line said those leases were not handed back.
+        await asyncio.wait({stopping}, timeout=HURRIED_STOP_S)
         if interrupted.is_set():
             name = "Ctrl-C" if received[0] == os_signal.SIGINT else received[0].name
             why, status = f"stopped waiting ({name})", 128 + received[0].value

@@ -14,6 +14,7 @@ app has nothing to wait for) and `q` pressed once a start must be waiting on it.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import pty
 import re
@@ -193,3 +194,33 @@ def test_ctrl_c_stops_the_wait_and_says_what_was_left(
     lines = [line for line in said.replace("\r", "").splitlines() if line.strip()]
     assert len(lines) == 2 and all(line.startswith("lashtui: ") for line in lines), lines
     assert "\x1b" not in said
+
+
+def test_a_stop_hurried_while_it_waits_for_a_start_says_what_the_registry_took_back(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C while the stop after the screen waits for a start whose caller gave up (the
+    write lock held by another connection), a run `r` in flight, the lock given up 1.8 s
+    after Ctrl-C. A hurried stop waits twice (the start, then the runs' releases), each
+    within a release's wait (stop.py `_settle`), so it can take ~2.5 s; the stop after the
+    screen waited 1.5 s for it (stop_wait.py `HURRIED_S`, "a hurried stop"), then said
+    that `r`'s lease was not handed back, though the registry took it back a moment later.
+    Now it waits as long as a hurried stop can take (`HURRIED_STOP_S`), and what it says
+    of `r` is what the registry holds."""
+    db = tmp_path / "stop.db"
+    child = subprocess.run(
+        [sys.executable, "-m", "tests.cli.hurried_stop_child", str(db), "1.8"],
+        capture_output=True, cwd=ROOT, timeout=60, text=True,
+    )  # fmt: skip
+    said = child.stderr
+    assert child.returncode == 130, said
+    assert "Traceback" not in said, said
+    last = said.strip().splitlines()[-1]
+    assert last.startswith("lashtui: stopped waiting (Ctrl-C): "), said
+    show = subprocess.run(
+        [*LASHTUI, "--db", str(db), "show", "-o", "json", "r"],
+        capture_output=True, cwd=ROOT, timeout=30, text=True,
+    )  # fmt: skip
+    assert show.returncode == 0, show.stderr
+    assert json.loads(show.stdout).get("lease") is None  # the registry took it back
+    assert "(r)" not in last and "the leases of 1 run" not in last, last
