@@ -47,6 +47,24 @@ _UNSEEN = (
     "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
 )
 _OBEYED = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}{_UNSEEN}\ud800-\udfff]")
+
+
+def _ranges(pattern: str) -> tuple[tuple[int, int], ...]:
+    """The code point ranges of a one-bracket pattern (`[a-bc]`) made of literal characters."""
+    body, found, at = pattern[1:-1], [], 0
+    while at < len(body):
+        if at + 2 < len(body) and body[at + 1] == "-":
+            found.append((ord(body[at]), ord(body[at + 2])))
+            at += 3
+        else:
+            found.append((ord(body[at]), ord(body[at])))
+            at += 1
+    return tuple(found)
+
+
+# `_OBEYED`'s characters as (first, last) code points, for a test written in another
+# language (the text filter's SQL: registry/sql/shown_text.py).
+OBEYED_RANGES = _ranges(_OBEYED.pattern)
 _OBEYED_BUT_NEWLINE = re.compile(
     f"[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029{_BIDI}{_UNSEEN}\ud800-\udfff]"
 )

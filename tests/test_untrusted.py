@@ -88,6 +88,16 @@ def test_every_invisible_character_is_shown_escaped() -> None:
     assert not missed
 
 
+def test_obeyed_ranges_are_exactly_the_characters_shown_escaped() -> None:
+    """The ranges the text filter's SQL tests (registry/sql/shown_text.py) against `visible`
+    itself, over every code point."""
+    every = "".join(map(chr, range(0x110000)))
+    escaped = {match.start() for match in untrusted._OBEYED.finditer(every)}
+    ranged = {p for low, high in untrusted.OBEYED_RANGES for p in range(low, high + 1)}
+    assert escaped == ranged
+    assert all(visible(chr(p)) != chr(p) for p in ranged)
+
+
 def test_an_invisible_character_in_a_command_is_read_back_by_bash() -> None:
     """`shell_word` writes it as an escape bash turns back into it, beyond U+FFFF too."""
     word = "payroll\u200b-run\U000e0069\u00ad"

@@ -42,6 +42,7 @@ from lashtui.model import (
 from lashtui.tui.counts import StateCounts
 from lashtui.tui.rare_state import rare_page, rare_state
 from lashtui.tui.row_key import NOT_TEXT, id_place, key_id, row_key, spelled_place
+from lashtui.untrusted import SHOWN_CHARS, visible
 
 WINDOW = 300  # the most rows held at once: a few screens either side of the cursor
 STEP = 100  # rows read when the cursor reaches an edge of the window
@@ -107,9 +108,11 @@ def matches(query: ProcessPageQuery, process: ObservedProcess) -> bool | None:
     if query.states is not None and not in_states(process, query.states):
         return False
     if query.text:
-        text = query.text.lower()
+        # Each field as it is shown (cut, then escaped), as the SQL matches it (the
+        # registry's sql/shown_text.py): `\x1b` finds the row showing it.
+        text = visible(query.text).lower()
         fields = (process.process_id, process.label or process.kind, process.originator.scope_id())
-        if not any(text in field.lower() for field in fields):  # each field, as the SQL does
+        if not any(text in visible(field[:SHOWN_CHARS]).lower() for field in fields):
             return False
     if query.lens == "originated":
         assert query.scope is not None

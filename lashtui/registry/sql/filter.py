@@ -15,6 +15,7 @@ import heapq
 import itertools
 from typing import NamedTuple, Protocol
 
+from lashtui.registry.sql import shown_text
 from lashtui.registry.sql.blob_id import BLOB_SHOWN, null_name_sql
 from lashtui.registry.sql.decoded_wait import DECODES_WAITING
 from lashtui.registry.sql.dialect import SQLITE, Dialect, Tx, has_backslash
@@ -448,20 +449,26 @@ def lens_of(query: PageShape, sql: Dialect) -> Lens:
 
 
 def text_filter(text: str, sql: Dialect) -> Arm:
+    """Whether a row's id, scope id or label, each as it is shown (shown_text.py: escaped,
+    cut where every reader cuts it), holds `text`, ignoring case."""
     if not text:
         return "", []
-    lower = "lower" if text.isascii() or sql.name != "sqlite" else UNICODE_LOWER
-    needle = text.lower()
+    needle = shown_text.needle(text)
+    lower = "lower" if needle.isascii() or sql.name != "sqlite" else UNICODE_LOWER
     # A substring test, not LIKE: the text is matched literally, % and _ included.
     fields = (_shown_id(sql), "p.owner_scope_id", label_sql(sql))
-    terms = [sql.contains(f"{lower}({field})") for field in fields]
+    terms, binds = [], 0
+    for field in fields:
+        term, count = shown_text.contains_shown(sql, field, lower, text)
+        terms.append(term)
+        binds += count
     if sql.name == "sqlite":
         # A record that names a read key twice (`identity.label`, `disposition`, ...) does
         # not decode, and the row shows its stand-in's label (`undecodable: <why>`), not
         # the first label SQLite reads: it matches by its id and scope id only. Asked only
         # of a row whose label matched (repeated.py); a page stops at its limit.
         terms[2] = f"(CASE WHEN {terms[2]} THEN NOT {repeated_sql(sql)} ELSE 0 END)"
-    return f"({' OR '.join(terms)})", [needle, needle, needle]
+    return f"({' OR '.join(terms)})", [needle] * binds
 
 
 def _shown_id(sql: Dialect) -> str:

@@ -33,7 +33,7 @@ from lashtui.errors import (
     UnsupportedSchema,
 )
 from lashtui.registry.lash.detect import lash_version, unreadable_message
-from lashtui.registry.sql import blob_id, repeated
+from lashtui.registry.sql import blob_id, repeated, shown_text
 from lashtui.registry.sql.version import SCHEMA_VERSION, has_backlog_seq, has_sort_label
 from lashtui.registry.sqlite.file import (
     check_path,
@@ -267,6 +267,7 @@ def _connect(uri: str, path: str, busy_timeout_ms: int) -> RegistryConnection:
         conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
         repeated.install(conn)  # (what the SQL readers ask of a record: sql/repeated.py)
         blob_id.install(conn)  # (how the text filter sees a blob id: sql/blob_id.py)
+        shown_text.install(conn)  # (the text filter's shown form: sql/shown_text.py)
     except sqlite3.Error as error:
         raise store_error(error, path, busy_timeout_ms) from None
     return conn
