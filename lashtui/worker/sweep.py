@@ -47,14 +47,15 @@ async def claim_for_recovery(
     """(our lease, the dead holder we took it from, what a claim to run found). No lease
     means: leave the row alone. `to_run` claims with `claim_process_for_run`, so a row the
     worker will run has its fresh record, first-started fact and cancel check from the
-    claim's own transaction; taking a dead holder's lease stays the plain path. A claim
+    claim's own transaction; a dead holder's lease is taken by the plain path, and then
+    claimed to run by the same attempt. A claim
     refused is told here; one taken is told by what ends it (`ClaimResult`): the run
     (`_decide`), the abandon (`abandon_under_lease`) or the release (`release_quietly`)."""
     ttl = rt.timings.ttl_ms
+    started = ProcessStarted(owner=rt.owner, started_at_ms=rt.clock.now_ms())
     try:
         claimed = None
         if to_run:
-            started = ProcessStarted(owner=rt.owner, started_at_ms=rt.clock.now_ms())
             claimed = await rt.registry.claim_process_for_run(process_id, attempt, ttl, started)
             outcome = claimed.outcome
         else:
@@ -71,10 +72,18 @@ async def claim_for_recovery(
             return None, None, None
         taken = await rt.registry.reclaim_process_lease(process_id, attempt, holder, ttl)
         lease = taken.acquired()
+        if lease is not None and to_run:
+            # Taken from a dead holder, the row is claimed to run by the same attempt (the
+            # lease extended, as a claim by its holder does), for what that claim finds: a
+            # full event log above all, whose row was run, handler and all, and its
+            # terminal refused. It stands for the fresh read and first-started write the
+            # run made after the plain claim.
+            claimed = await rt.registry.claim_process_for_run(process_id, attempt, ttl, started)
+            lease = claimed.outcome.acquired()
         if lease is None:
             rt.observer.claimed(process_id, ClaimResult.LOST)
             return None, None, None
-        return lease, holder, None
+        return lease, holder, claimed
     except StoreError:
         # Undecodable: `recover` says so, once. Otherwise the registry could not serve (a
         # file locked past its busy timeout, a lost connection): no verdict on the row, and

@@ -166,6 +166,30 @@ async def test_work_a_dead_holder_never_started_is_taken_over_before_its_ttl(
         await registry.renew_process_lease(stale, LIVE_TTL_MS)
 
 
+async def test_a_dead_holders_row_whose_log_is_full_is_not_run(
+    registry: ProcessRegistry, registry_target: str, worker: ProcessWorker, echo: Counting
+) -> None:
+    """A rerunnable row taken from a holder proved dead, its event log ending at 2^63-1
+    (stored by another program): the taking was the plain claim, so the worker ran the
+    handler and only then found its terminal refused. Now the same attempt claims it to
+    run, finds the log full and does not run it; the lease is given back."""
+    await register_engine(registry, "p", RR)
+    await claim(registry, "p", dead_holder(), LIVE_TTL_MS)
+    with raw_connection(registry_target) as conn:
+        conn.execute(
+            "INSERT INTO process_events (process_id, sequence, event_type, payload_hash, "
+            "idempotency_key, occurred_at_ms, event_json) VALUES ('p', ?, 'note', 'h', NULL, "
+            "1, '{}')",
+            (2**63 - 1,),
+        )
+
+    assert await sweep(worker) == {"p": Verdict.NOT_RUN_LOG_FULL}
+    assert echo.calls == 0
+    row = await registry.get_process("p")
+    assert row is not None and row.first_started is None
+    assert await registry.get_process_lease("p") is None
+
+
 # --- started owner_bound rows: only death proof or a request ends them -------------------- ---
 
 
