@@ -141,19 +141,27 @@ class KeyFooter(Footer):
 
     def _leave_out_cut(self, passes: int = 8) -> None:
         described = self._described
+        stale: list[FooterKey] | None
         try:
-            stale = any(
-                key.region.width != drawn_width(key, key.description) for key in described
-            )
+            stale = [
+                key for key in described if key.region.width != drawn_width(key, key.description)
+            ]
         except KeyError:
             # A key composed but not styled yet, its padding unknown (the footer recomposes
             # when the screen's bindings change, and a check queued before can run first):
             # this raised out of the footer and stopped the app.
-            stale = True
-        if stale:
+            stale = None
+        if stale is None or stale:
             # Laid out before its last change (a check can run on a layout made before the
             # footer went compact, or before a description was left out): acting on it
             # would leave out too much, or give back too much. Checked after the next.
+            # Each such key is asked for a layout again: Textual keeps a layout asked for
+            # while one is still pending from counting as new (its box model is cached by
+            # that count), so a description left out just after `fit` gave it back (the
+            # terminal narrowed from 80 to 60 columns) kept its old width for good, `a` drawn
+            # nine cells wide, and `123456 Views` and `q` were cut under `?`.
+            for misdrawn in stale or ():
+                misdrawn.refresh(layout=True)
             if passes > 1:
                 self.call_after_refresh(self._leave_out_cut, passes - 1)
             return
