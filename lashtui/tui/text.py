@@ -40,7 +40,7 @@ CELL_CHARS = MAX_LABEL_CHARS
 # The most a table's LABEL cell shows. A write allows a label of `MAX_LABEL_CHARS`, and a
 # column is as wide as its widest cell: one such label pushed every column after it (why a
 # process ended, its lease, its age, the sweep's verdict) off the screen for every row.
-# The detail shows the label whole.
+# The detail shows a line of it (`Y` copies it whole: screens/detail_summary.py).
 LABEL_CHARS = 40
 # How wide a table counts an id column when it decides what else fits (an id is cut in its
 # middle when the columns do not fit: widgets/column_plan.py): lash's own ids are at most 53

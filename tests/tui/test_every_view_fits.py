@@ -14,6 +14,8 @@ its column with `…` (an id in its middle), the rest of the width given to the 
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -251,6 +253,56 @@ async def test_the_detail_timeline_fits(long_scene: Any, size: tuple[int, int]) 
         await until(pilot, lambda: max(map(cell_len, payloads())) == before + 40)
         await until(pilot, fitted)
         check_fits(timeline, size[0] + 40, {"seq", "at", "type", "payload"})
+
+
+@pytest.mark.parametrize("size", [(60, 24), (80, 24)])
+@pytest.mark.parametrize("which", ["held", "failed"])
+async def test_the_detail_keeps_its_timeline_in_sight(
+    long_scene: Any, size: tuple[int, int], which: str
+) -> None:
+    """The detail's facts drew each stored value whole: at 60x24 the 512-character id and
+    the 1,024-character label wrapped over the whole screen, and the timeline (its header
+    and its rows) was below the fold. Each value is now cut to the room its line gives it
+    (the label and the abandon reason at their end, the rest counted; the id, the holder
+    and the other names in their middle), the timeline's header and first row are on
+    screen, and `Y` still copies every value whole."""
+    registry, clock = long_scene
+    process_id = HELD if which == "held" else FAILED
+    app = observer(registry, clock)
+    async with app.run_test(size=size) as pilot:
+        home = await home_loaded(pilot)
+        home.action_open(process_id)
+        detail = app.screen
+        assert isinstance(detail, ProcessDetailScreen)
+        async with asyncio.timeout(10):
+            await detail.loaded.wait()
+        timeline = detail.query_one("#timeline", DataTable)
+        if which == "failed":
+            await until(pilot, lambda: timeline.row_count > 0)
+        await until(pilot, lambda: detail._facts is not None)
+        await pilot.pause()
+        facts = detail._facts
+        assert facts is not None
+        # The label: cut at its end, the rest counted; the id: its start and its end.
+        label = re.search(r"(reconcile [^…(]*)… \((\d[\d,]*) more characters\)", facts.plain)
+        assert label is not None, facts.plain
+        shown, more = label.group(1), int(label.group(2).replace(",", ""))
+        assert LONG_LABEL.startswith(shown) and len(shown) + more == len(LONG_LABEL)
+        assert cell_len(shown) <= size[0]  # (a line of the summary's width at most)
+        cut_id(facts.plain.split("  ")[0], process_id)
+        if which == "held":  # the abandon reason and the holder, cut too
+            assert REASON not in facts.plain and REASON[:40] in facts.plain
+            assert OWNER.owner_id not in facts.plain
+        # The timeline's header and a row's room on screen, above the footer.
+        assert timeline.region.height >= 2, timeline.region
+        assert timeline.region.y + 2 <= size[1] - 1, timeline.region
+        if which == "failed":
+            assert "process.failed" in screen_text(app)
+        await pilot.press("Y")
+        await until(pilot, lambda: bool(app.clipboard))
+        copied = json.loads(app.clipboard)
+        assert copied["process_id"] == process_id
+        assert copied["label"] == LONG_LABEL
 
 
 def test_an_id_is_cut_in_its_middle_and_a_label_under_it_at_its_end() -> None:

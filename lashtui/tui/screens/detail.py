@@ -53,14 +53,15 @@ from lashtui.tui.context import Dashboard
 from lashtui.tui.export import start_export, timeline_export
 from lashtui.tui.holder import owner_health, sweep_identity
 from lashtui.tui.screens.detail_log import DetailLog
-from lashtui.tui.screens.detail_summary import Summary as Summary  # (the screen's widget)
 from lashtui.tui.screens.detail_summary import (
+    Room,
     grants_line,
     rerun_lines,
     summary,
     unseen_line,
     wakes_line,
 )
+from lashtui.tui.screens.detail_summary import Summary as Summary  # (the screen's widget)
 from lashtui.tui.screens.detail_timeline import PAYLOAD_CHARS as PAYLOAD_CHARS  # (tests)
 from lashtui.tui.screens.detail_timeline import TIMELINE_COLUMNS, DetailTimeline
 from lashtui.tui.screens.detail_values import DetailValues
@@ -352,7 +353,7 @@ class ProcessDetailScreen(
                 summary(
                     process, now, self.cancel, read_only=self.dashboard.read_only,
                     paint_=lambda name: paint(painted, name), lease=self.lease,
-                    health=self.health,
+                    health=self.health, room=self.room(painted),
                 ),
                 *rerun_lines(self.rerun_of, self.reruns, now),
                 grants_line(self.grants),
@@ -364,6 +365,17 @@ class ProcessDetailScreen(
         if facts != self._facts:
             self._facts = facts
             painted.update(facts)
+
+    def room(self, painted: Summary) -> Room:
+        """What the summary's width leaves each stored value (detail_summary.Room): before
+        it is laid out, the screen's width less its padding."""
+        width = painted.content_region.width or self.app.size.width - 2
+        return Room.of(width)
+
+    def on_resize(self) -> None:
+        """The values are cut to the summary's width: drawn again for the new one."""
+        if self.process is not None and self._facts is not None:
+            self.paint_summary(self.process)
 
     def _note_window(self, matching: int) -> None:
         """What the summary says of the window: nothing while it draws every event."""

@@ -3,11 +3,20 @@ lease, first started, abandon request, cancel request, the process it re-runs an
 wait, wake deliveries), built as `Text` from the stored values so that none of them can
 become markup or break a line. Pure: the screen (detail.py) reads the facts and paints them.
 A row whose stored record cannot be decoded says so, why, and how it is ended.
+
+Each stored value is shown to the room its line gives it (`Room`, from the summary's
+width): an id, a label, a kind, an originator, a wake target, a lease's incarnation, who
+asked for an abandon and why, a cancel's reason and the output, each cut with `…` (and the
+characters left out counted, or an id cut in its middle as the lists cut it). Whole, one
+label of the 1,024 characters a write allows wrapped over the whole detail at 60x24 and
+pushed the timeline below the fold. What is cut is still reachable whole: `y` copies the
+id, `Y` the process as JSON (every field whole) and `o` opens its output as a tree.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.style import Style
@@ -29,11 +38,53 @@ from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.holder import fence_text
 from lashtui.tui.undecodable import way_out
+from lashtui.tui.widgets.column_plan import clip
 from lashtui.tui.widgets.state_style import STATE_CLASSES
-from lashtui.untrusted import CUT_NOT_READ, is_cut_id, json_preview, visible_clipped
+from lashtui.untrusted import (
+    CUT_NOT_READ,
+    SHOWN_CHARS,
+    bounded,
+    is_cut_id,
+    json_preview,
+    visible,
+    visible_clipped,
+)
 
-# The summary shows this many characters of a cancel request's reason.
+# The summary shows at most this many characters of a cancel request's reason.
 REASON_CHARS = 300
+
+
+@dataclass(frozen=True)
+class Room:
+    """How much of a stored value the summary shows: `line` cells of the label (a line of
+    the summary's width) and of a sentence (a reason; the output two), cut at their end and the
+    characters left out counted; and `name` cells of a name (an id, a kind, a scope, an
+    owner: half a line, a whole one for the id), cut in the middle as the lists cut an id,
+    so that its start and its end tell it from others. The default shows every value a
+    write allows whole."""
+
+    line: int = SHOWN_CHARS
+    name: int = SHOWN_CHARS
+
+    @classmethod
+    def of(cls, width: int) -> Room:
+        """The room in a summary `width` cells wide (its content: no padding)."""
+        line = max(width, 40)
+        return cls(line=line, name=line // 2)
+
+    def sentence(self, value: str, lines: int = 1) -> Text:
+        """A label or a sentence cut to `lines` lines, the characters left out counted."""
+        return Text(visible(bounded(value, self.line * lines)), end="")
+
+    def cut(self, value: str, cells: int | None = None, style: str | Style = "") -> Text:
+        """A name cut in its middle to `cells` (`name` unless given). A value past what a
+        reader is shown (`SHOWN_CHARS`) says so at its end, which the cut keeps; a cut id's
+        stand-in says what was not read, and is cut at its end, keeping that."""
+        cells = self.name if cells is None else cells
+        if is_cut_id(value):
+            return Text(visible(bounded(value, cells)), style=style, end="")
+        cut = clip(text.data(value, style), cells, middle=True)
+        return cut if isinstance(cut, Text) else Text(cut, style=style, end="")
 
 
 def _unpainted(name: str) -> Style:
@@ -55,75 +106,102 @@ def summary(
     paint_: Callable[[str], Style] = _unpainted,
     lease: ProcessLease | None = None,
     health: str | None = None,
+    room: Room = Room(),
 ) -> Text:
-    """The process's facts, one a line; every stored value is `text.data`, so a label can
-    neither become markup nor break a line. `cancel` is the first cancel request, if any;
-    `paint_` styles the badge, a lapsed lease and a silent row by their theme variables.
-    `lease` is the held lease as read (its fencing token) and `health` its holder's as
-    the sweep would judge it (`holder.owner_health`; None before it is judged)."""
-    data = text.data
+    """The process's facts, one a line; every stored value is `text.data` cut to `room`
+    (see `Room`), so a label can neither become markup nor break a line, nor wrap over
+    the detail. `cancel` is the first cancel request, if any; `paint_` styles the badge, a
+    lapsed lease and a silent row by their theme variables. `lease` is the held lease as
+    read (its fencing token) and `health` its holder's as the sweep would judge it
+    (`holder.owner_health`; None before it is judged)."""
     started = process.first_started
     request = process.abandon_request
     wait = process.wait
     first = (
-        text.plain(data(fmt.owner(started.owner)), f" {fmt.ago(started.started_at_ms, now_ms)}")
+        text.plain(
+            room.cut(fmt.owner(started.owner)),
+            f" {fmt.ago(started.started_at_ms, now_ms)}",
+        )
         if started
         else "-"
     )
     asked = (
         text.plain(
-            data(request.requested_by),
+            room.cut(request.requested_by),
             f" {fmt.ago(request.requested_at_ms, now_ms)}: ",
-            data(request.reason) if request.reason else "no reason given",
+            room.sentence(request.reason) if request.reason else "no reason given",
         )
         if request
         else "-"
     )
-    holder = process.lease_holder
-    incarnation = text.plain("   incarnation ", data(holder.incarnation_id)) if holder else ""
-    held = (
-        f"   fence {fence_text(lease)}   health {health if health is not None else '…'}"
-        if holder
-        else ""
-    )
-    wake = data(process.wake_target.id()) if process.wake_target else "-"
+    wake = room.cut(process.wake_target.id()) if process.wake_target else "-"
     signal = (
-        text.plain("signal ", data(wait.kind.name), f" #{wait.kind.ordinal}") if wait else "-"
+        text.plain("signal ", room.cut(wait.kind.name), f" #{wait.kind.ordinal}")
+        if wait
+        else "-"
     )
-    lapsed = lease_lapsed_at(process, now_ms)
-    shown_lease = data(fmt.lease(process, now_ms), paint_("lapsed") if lapsed else "")
     badge = Text(fmt.badge(process), style=paint_(fmt.state(process)), end="")
     facts: list[str | Text] = [
         text.plain(
-            data(process.process_id), "  ", badge, "  ", data(process.label),
-            " (", data(process.kind), ")",
+            room.cut(process.process_id, room.line), "  ", badge, "  ",
+            room.sentence(process.label), " (", room.cut(process.kind), ")",
         ),
         *undecodable_line(process, read_only=read_only),
         text.plain(
             f"disposition {process.disposition_text()}   originator ",
-            data(process.originator.scope_id()), "   wake target ", wake,
+            room.cut(process.originator.scope_id()), "   wake target ", wake,
         ),
         f"created {fmt.ago(process.created_at_ms, now_ms)}   updated "
         f"{fmt.ago(process.updated_at_ms, now_ms)}",
-        text.plain("lease ", shown_lease, held, incarnation),
+        lease_line(process, now_ms, room, paint_, lease, health),
         text.plain("first started ", first),
         text.plain("abandon request ", asked),
-        *cancel_line(cancel, now_ms),
+        *cancel_line(cancel, now_ms, room),
         text.plain("wait ", signal),
-        text.plain("output ", output_text(process)),
+        text.plain("output ", output_text(process, room)),
     ]
     if silent_not_dead(process, now_ms):
         facts.append(Text(fmt.silent_sentence(process), style=paint_("silent"), end=""))
     return text.joined(facts)
 
 
-def output_text(process: ObservedProcess) -> str | Text:
-    """The summary's output: its JSON, `-` before the end, or (an undecodable row's stand-in
-    holds only a placeholder) that it is unknown."""
+def lease_line(
+    process: ObservedProcess,
+    now_ms: int,
+    room: Room,
+    paint_: Callable[[str], Style],
+    lease: ProcessLease | None,
+    health: str | None,
+) -> Text:
+    """`lease w-1@host:4242 (8m30s left)   fence 3   health ✓ alive   incarnation w-1:1`:
+    its holder, the countdown (painted when lapsed), its fencing token, the holder's health
+    as the sweep would judge it and its incarnation; `lease -` when none is held."""
+    holder = process.lease_holder
+    if holder is None:
+        return text.plain("lease -")
+    # The holder and its countdown painted as one when it has lapsed.
+    held = Text(style=paint_("lapsed") if lease_lapsed_at(process, now_ms) else "", end="")
+    held.append_text(room.cut(fmt.owner(holder)))
+    held.append(f" ({fmt.lease_left(process, now_ms)})")
+    return text.plain(
+        "lease ",
+        held,
+        f"   fence {fence_text(lease)}   health {health if health is not None else '…'}",
+        "   incarnation ",
+        room.cut(holder.incarnation_id),
+    )
+
+
+def output_text(process: ObservedProcess, room: Room = Room()) -> str | Text:
+    """The summary's output: its JSON (cut to two lines' `room`: `o` shows it whole), `-`
+    before the end, or (an undecodable row's stand-in holds only a placeholder) that it is
+    unknown."""
     output = process.status.await_output
     if process.undecodable is not None and output is not None:
         return fmt.UNKNOWN_VALUE
-    return text.data(output.model_dump_json()) if output else "-"
+    if output is None:
+        return "-"
+    return room.sentence(output.model_dump_json(), lines=2)
 
 
 
@@ -149,17 +227,17 @@ def undecodable_line(process: ObservedProcess, *, read_only: bool) -> list[Text]
     ]
 
 
-def cancel_line(cancel: ProcessEvent | None, now_ms: int) -> list[Text]:
+def cancel_line(cancel: ProcessEvent | None, now_ms: int, room: Room = Room()) -> list[Text]:
     """`cancel requested · requested by dana@h: stale · 5m ago`, from the first cancel
-    request's payload (`reason` says who asked; another program may have stored any JSON)."""
+    request's payload (`reason` says who asked; another program may have stored any JSON),
+    cut to a line's `room` and to `REASON_CHARS`."""
     if cancel is None:
         return []
     payload = cancel.payload
     reason = payload.get("reason") if isinstance(payload, dict) else None
+    chars = min(REASON_CHARS, room.line)
     shown = (
-        visible_clipped(reason, REASON_CHARS)
-        if isinstance(reason, str)
-        else json_preview(payload, REASON_CHARS)
+        visible_clipped(reason, chars) if isinstance(reason, str) else json_preview(payload, chars)
     )
     asked = text.data(shown)
     return [

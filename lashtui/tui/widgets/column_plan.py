@@ -20,8 +20,8 @@ gets here (text.LABEL_CHARS and the like), so no width comes from a stored strin
 An id is a text column too, cut in the middle (`Flex.middle`): ids that share a long start
 (`tenant-acme/region-eu/...-7`, `...-8`) stay told apart by their ends. Uncut, one id of the
 512 characters a write allows pushed every column after it off the screen and made the
-table scroll sideways. Only the list is cut: the detail shows the whole id, and the rows are
-keyed, selected and acted on by the real one.
+table scroll sideways. Only what is drawn is cut (the detail cuts it to a line, and `y`
+copies it whole): the rows are keyed, selected and acted on by the real one.
 
 When even the columns always shown, cut to their floors, are wider than the screen (60
 columns), those past the plan's `key` columns give way, the lowest priority first, rather
