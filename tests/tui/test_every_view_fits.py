@@ -26,7 +26,7 @@ from textual.pilot import Pilot
 from textual.screen import Screen
 from textual.widgets import DataTable
 
-from lashtui.admin import Processes
+from lashtui.admin import Processes, abandon_outlook
 from lashtui.clock import ManualClock
 from lashtui.model import ProcessIdentity, ProcessStarted, failure
 from lashtui.registry.sqlite import SqliteProcessRegistry
@@ -182,6 +182,37 @@ async def test_the_abandon_requests_view_fits(long_scene: Any, size: tuple[int, 
         silent = screen.query_one("#silent-table", KeyedTable)
         check_fits(silent, size[0], {"process", "lapsed"})
         cut_id(cell_of(silent, SILENT, "process"), SILENT)
+
+
+@pytest.mark.parametrize("width", [60, 80])
+async def test_the_sweeps_verdict_says_its_sentence_at_60_and_80_columns(
+    long_scene: Any, width: int
+) -> None:
+    """THE SWEEP, the view's point, was cut to 24 cells at 60 and 80 columns alike, the
+    width beside it going to who asked and to the holder: `will abandon once the o…`,
+    `will abandon at the nex…`. It now takes 28 cells at 60 and more at 80, cut only once
+    the other text columns are narrower, and its sentence flows over the row's two lines:
+    the sentence each row shows is the facade's own, whole where it fits, else cut at its
+    end, and what the sweep will do (`will abandon once the owner's lease lapses`, `will
+    abandon at the next sweep`) is said whole on every row."""
+    registry, clock = long_scene
+    processes = Processes(registry, clock=clock)
+    app = observer(registry, clock)
+    async with app.run_test(size=(width, 24)) as pilot:
+        screen = await opened(pilot, "3", AbandonRequestsScreen)
+        pending = screen.query_one("#pending-table", KeyedTable)
+        check_fits(pending, width, {"process", "lease", "verdict"})
+        assert pending.drawn["verdict"] >= (28 if width == 60 else 32), pending.drawn
+        heads = {"will abandon once the owner's lease lapses", "will abandon at the next sweep"}
+        for key in pending.rows:
+            process = await processes.get(str(key.value))
+            assert process is not None
+            sentence = abandon_outlook(process, clock.now_ms())
+            said = " ".join(cell_of(pending, str(key.value), "verdict").split())
+            assert said == sentence or (
+                said.endswith("…") and sentence.startswith(said[:-1])
+            ), (said, sentence)
+            assert any(said.startswith(head) for head in heads), said
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -355,6 +386,20 @@ def test_every_view_at_80_columns_snapshot(long_rows: Any, snap_compare: Any, ke
 
     app = observer(registry, clock)
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_a_sentence_flows_over_the_lines_of_its_cell() -> None:
+    """`Flex.flow` (the sweep's verdict): as it is while each line fits; else its words
+    over the row's lines, only the last cut, its style kept."""
+    verdict = Text("will abandon at the next sweep:\nexternally-owned rows have no owner lease")
+    assert column_plan.flow(verdict, 41, 2) is verdict
+    flowed = column_plan.flow(verdict, 28, 2)
+    assert flowed.plain == "will abandon at the next\nsweep: externally-owned row…"
+    one = Text("will abandon once the owner's lease lapses", style="bold")
+    flowed = column_plan.flow(one, 28, 2)
+    assert flowed.plain == "will abandon once the\nowner's lease lapses"
+    assert flowed.style == "bold"
+    assert column_plan.flow(Text("a-word-wider-than-its-column"), 10, 2).plain == "a-word-wi…"
 
 
 def test_an_id_is_cut_only_once_the_text_beside_it_is_narrower() -> None:

@@ -48,14 +48,18 @@ SILENT_COLUMNS = (
 # process and what the sweep will do with it (its verdict; when the owner's lease lapses)
 # before who asked; the id in its middle (a write allows 512 characters: one such id was drawn
 # whole, and every column after it was past the right edge). Unplanned, the verdict was
-# cropped at 80 columns with no `…`.
+# cropped at 80 columns with no `…`. The verdict is the view's point (its status line calls it
+# "the last column"): it is cut only once the other text columns are 24 cells narrower, and
+# its sentence flows over the row's two lines, so at 60 columns (28 cells) it still says what
+# the sweep will do (`will abandon once the` / `owner's lease lapses`), where it was cut at
+# 24 cells, at 60 and 80 columns alike, to `will abandon once the o…`.
 PENDING_PLAN = column_plan.Plan(
     priority=("process", "verdict", "lease", "request", "disposition"),
     always=4,
     key=3,
     flex={
         "process": column_plan.id_column(),
-        "verdict": column_plan.Flex(floor=24, comfort=48),
+        "verdict": column_plan.Flex(floor=28, comfort=48, held=24, flow=True),
         "lease": column_plan.Flex(floor=14, comfort=30),
         "request": column_plan.Flex(floor=10, comfort=40),
     },

@@ -34,6 +34,7 @@ Pure: widths in, columns and widths out, so the rule is tested without an app.
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -57,6 +58,10 @@ class Flex:
     # how a row is told apart, so the demo's 15-character ids stay whole at 80 columns
     # while a label beside them is cut.
     held: int = 0
+    # A sentence over the lines of a two-line cell: when a line does not fit, its words
+    # flow over the cell's lines at the column's width, and only the last line is cut
+    # (`flow`), so the sentence's start is said whole in half the width.
+    flow: bool = False
 
 
 # An id column: cut in its middle, counted `text.ID_CELLS` wide when deciding what else fits,
@@ -180,6 +185,35 @@ def clip(value: str | Text, room: int, *, middle: bool = False) -> str | Text:
         cut.truncate(room, overflow="ellipsis")
         return cut
     return set_cell_size(value, max(room - 1, 0)) + "…"
+
+
+def flow(value: Text, room: int, lines: int) -> Text:
+    """`value` (a cell of one or more lines) as it is when each line fits in `room` cells;
+    otherwise its words laid over the row's `lines`, each filled up to `room` cells, and the
+    last cut with `…` when they do not all fit (`Flex.flow`). Styles and spans are kept."""
+    parts = value.split("\n", allow_blank=True)
+    if all(width(part) <= room for part in parts):
+        return value
+    flat = Text(" ", style=value.style, end=value.end).join(parts)
+    plain = flat.plain
+    starts: list[int] = []  # where each line begins: a word that no longer fits the one before
+    for word in re.finditer(r"\S+", plain):
+        if not starts or (
+            len(starts) < lines and cell_len(plain[starts[-1] : word.end()]) > room
+        ):
+            starts.append(word.start())
+    if not starts:  # (blank)
+        return value
+    pieces: list[Text] = []
+    for at, until in zip(starts, [*starts[1:], len(plain)], strict=True):
+        piece = flat[at:until]
+        piece.rstrip()
+        cut = clip(piece, room)  # (a word wider than the column, or the words left over)
+        assert isinstance(cut, Text)
+        pieces.append(cut)
+    joined = Text("\n", style=value.style, end=value.end).join(pieces)
+    joined.no_wrap = value.no_wrap
+    return joined
 
 
 def _clip_lines(value: str | Text, room: int, middle: bool) -> str | Text:

@@ -75,6 +75,8 @@ class KeyedTable(DataTable[Text]):
         cut = self._cuts.get(key)
         if cut is not None:
             room, middle = cut
+            if self.plan is not None and self.plan.flex[key].flow:  # (a sentence: the verdict)
+                return column_plan.flow(shown, room, self.row_height)
             clipped = column_plan.clip(shown, room, middle=middle)  # each line of a two-line cell
             assert isinstance(clipped, Text)
             return clipped
