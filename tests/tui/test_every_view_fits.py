@@ -158,6 +158,32 @@ async def test_the_processes_view_fits(long_scene: Any, size: tuple[int, int]) -
         assert app.screen.process_id == table.selected_id  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("width", [100, 130, 160])
+async def test_the_holder_is_shown_beside_a_long_id_cut_in_its_middle(
+    long_scene: Any, width: int
+) -> None:
+    """With a long id listed, HOLDER gave way at 130 and 160 columns while the id was drawn
+    32 and 42 cells wide: the plan counted the id 64 cells wide, the label and WHY at their
+    comfortable widths, and showed the holder only past them. It is now shown wherever each
+    text column can have a fair share (the id 20 cells, the others 16), the id cut in its
+    middle to make room; at 100 columns it cannot, and the holder gives way first."""
+    registry, clock = long_scene
+    app = observer(registry, clock)
+    async with app.run_test(size=(width, 30)) as pilot:
+        home = await home_loaded(pilot)
+        table = home.query_one(ProcessTable)
+        check_fits(table, width, {"id", "status", "label", "why", "lease", "age"})
+        cut_id(cell_of(table, HELD, "id"), HELD)
+        drawn = table.drawn
+        if width == 100:
+            assert "holder" not in drawn, drawn
+            return
+        assert drawn["holder"] >= 16 and drawn["id"] >= 20, drawn
+        assert cell_of(table, "payroll-run", "holder") == "worker-7@host-b:4242"
+        assert cell_of(table, HELD, "holder").startswith("worker-ww")
+        assert "HOLDER" in screen_text(app)
+
+
 @pytest.mark.parametrize("size", SIZES)
 async def test_the_leases_view_fits(long_scene: Any, size: tuple[int, int]) -> None:
     registry, clock = long_scene

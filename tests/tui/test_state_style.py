@@ -324,12 +324,14 @@ def test_text_columns_are_cut_first_and_take_the_room_left() -> None:
     assert narrow["label"] == narrow["why"] or narrow["why"] - narrow["label"] == 1
     wide = column_plan.fitting(KEYS, widths, 400, PLAN, pad=2)
     assert tuple(wide) == KEYS and wide["why"] == 120 and wide["label"] == 40
-    # Room for the comfortable widths (label 24, WHY 48) but not for the holder: the 24
-    # cells left go to the most cut text first, the label to its whole 40, WHY the rest.
+    # The holder is shown once every text column can have its fair width (16 cells;
+    # `PLAN.fair_only`), the text cut level with it (it was hidden here until the label
+    # and WHY had their comfortable widths, 40 and 48); below that, it gives way.
     widths["holder"] = 30
     middle = column_plan.fitting(KEYS, widths, 140, PLAN, pad=2)
-    assert "holder" not in middle
-    assert (middle["label"], middle["why"]) == (40, 56)
+    assert (middle["label"], middle["why"], middle["holder"]) == (35, 35, 24)
+    assert column_plan.fitting(KEYS, widths, 100, PLAN, pad=2)["holder"] == 18
+    assert "holder" not in column_plan.fitting(KEYS, widths, 90, PLAN, pad=2)
 
 
 async def test_a_hostile_failure_message_is_shown_as_text_and_clipped(tmp_path: Path) -> None:

@@ -26,7 +26,11 @@ copies it whole): the rows are keyed, selected and acted on by the real one.
 When even the columns always shown, cut to their floors, are wider than the screen (60
 columns), those past the plan's `key` columns give way, the lowest priority first, rather
 than being drawn past the right edge: a table shows its key columns whole at any width it
-can, and scrolls sideways only when those alone do not fit.
+can, and scrolls sideways only when those alone do not fit. A column that says nothing cut
+to its floor (a lease holder: `worker-…`) is `fair_only`: it gives way as soon as the
+columns shown cannot each have their `fair` width. So it is shown beside an id cut in its
+middle, where before a long id (counted 64 cells wide) kept it off the screen at 160
+columns, and hidden where it would only be a few cells wide.
 
 Pure: widths in, columns and widths out, so the rule is tested without an app.
 """
@@ -58,6 +62,9 @@ class Flex:
     # how a row is told apart, so the demo's 15-character ids stay whole at 80 columns
     # while a label beside them is cut.
     held: int = 0
+    # The width at which it still says something: what the plan's `fair_only` columns
+    # leave it (its floor where it has none).
+    fair: int | None = None
     # A sentence over the lines of a two-line cell: when a line does not fit, its words
     # flow over the cell's lines at the column's width, and only the last line is cut
     # (`flow`), so the sentence's start is said whole in half the width.
@@ -80,6 +87,9 @@ class Plan:
     always: int
     flex: Mapping[str, Flex]
     key: int | None = None
+    # Columns past the key columns shown only while every column shown can have its fair
+    # width (`Flex.fair`), not just its floor: a lease holder cut to 8 cells says nothing.
+    fair_only: frozenset[str] = frozenset()
 
     def cuts(self, drawn: Mapping[str, int]) -> dict[str, tuple[int, bool]]:
         """The text columns among `drawn`, each with its width and whether it is cut in
@@ -116,11 +126,16 @@ def fitting(
             break
         shown.add(key)
     floors = {key: min(widths.get(key, 0), flex[key].floor) for key in flex}
+    fairs = {key: min(widths.get(key, 0), flex[key].fair or flex[key].floor) for key in flex}
     key_columns = plan.always if plan.key is None else plan.key
     # Past the key columns, the lowest priority first: what gives way when the floors do
-    # not fit (the sorted column stays: its arrow says what the order is).
+    # not fit (the sorted column stays: its arrow says what the order is); a `fair_only`
+    # column, when the fair widths do not.
     givers = [key for key in plan.priority[key_columns:] if key in shown and key != also]
-    while givers and _floor_width(shown, want, floors, pad) > available:
+    while givers:
+        least = fairs if givers[-1] in plan.fair_only else floors
+        if _floor_width(shown, want, least, pad) <= available:
+            break
         shown.discard(givers.pop())
     drawn = {key: want.get(key, 0) for key in shown}
     texts = [key for key in plan.priority if key in shown and key in flex]

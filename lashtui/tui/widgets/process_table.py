@@ -40,6 +40,7 @@ the fast path draws as DataTable does).
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 from functools import lru_cache
 from typing import ClassVar, Literal
 
@@ -94,23 +95,30 @@ WHY_CHARS = 200
 # the lease. The lease is two columns, its countdown and its holder: as one cell
 # (`worker-7@host-b:4242 (8m30s left)`, the holder up to ~90 characters) it was too wide to
 # fit beside the label at 120 columns, and the countdown and the age gave way with it.
+# Who holds the lease is shown with them wherever each of the text columns can have a fair
+# share (20 cells for the id, 16 for the others), the id cut in its middle to make room: as
+# the first column past them, shown only once they had their comfortable widths (a long id
+# counted 64 cells), it was off the screen at 130 and 160 columns whenever one long id was
+# listed, while that id was drawn 32-42 cells wide.
 PLAN = column_plan.Plan(
     priority=(
         "mark", "id", "status", "lease", "age", "label", "why",
         "holder", "abandon", "disposition", "originator", "started", "updated",
     ),
-    always=7,
-    # At 60 columns the seven, cut to their floors, are too wide: WHY gives way (the
-    # detail says it), then the label; the id, the status, the lease and the age stay.
+    always=8,
+    # Below the fair widths the holder gives way (100 columns with long ids); at 60 columns
+    # the seven, cut to their floors, are too wide: WHY gives way (the detail says it),
+    # then the label; the id, the status, the lease and the age stay.
     key=5,
+    fair_only=frozenset({"holder"}),
     flex={
         # An id cut in its middle: a write allows 512 characters, and ids that share a
         # long start differ at the end. The row is still keyed and acted on by the whole.
-        "id": column_plan.id_column(),
+        "id": replace(column_plan.id_column(), fair=20),
         # A label to its whole LABEL_CHARS (`text.LABEL_CHARS`) before another column.
-        "label": column_plan.Flex(floor=8, comfort=text.LABEL_CHARS),
-        "why": column_plan.Flex(floor=8, comfort=48),
-        "holder": column_plan.Flex(floor=8, comfort=24),
+        "label": column_plan.Flex(floor=8, comfort=text.LABEL_CHARS, fair=16),
+        "why": column_plan.Flex(floor=8, comfort=48, fair=16),
+        "holder": column_plan.Flex(floor=8, comfort=24, fair=16),
         "originator": column_plan.Flex(floor=8, comfort=24),
         "started": column_plan.Flex(floor=8, comfort=24),
     },
