@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,23 @@ def test_every_reading_command(registry_target: str) -> None:
     assert SHOWN in read(registry_target, "show", "--", made[-1])
 
 
+def _another_view_read(app: Any, before: Any) -> Callable[[], bool]:
+    """Whether a view other than `before` is current with its first read on screen (each
+    view, the home view too, sets its `loaded` then)."""
+
+    def read() -> bool:
+        loaded = getattr(app.screen, "loaded", None)
+        return app.screen is not before and isinstance(loaded, asyncio.Event) and loaded.is_set()
+
+    return read
+
+
+def _filtered(home: ProcessesScreen, text: str) -> Callable[[], bool]:
+    """Whether the home view's filter is `text` and the rows it holds were read for it."""
+    window = home.window
+    return lambda: home.page_query.text == text and window.read_for == window.query
+
+
 async def _views(app: Any, pilot: Any, made: list[str]) -> None:
     home = app.screen
     assert isinstance(home, ProcessesScreen)
@@ -87,15 +105,20 @@ async def _views(app: Any, pilot: Any, made: list[str]) -> None:
         await pilot.pause()
         check_screen(app)
     for key in "234561":
+        before = app.screen
         await pilot.press(key)
-        await pilot.pause(0.5)
+        # (Waited for, where a fixed half second was slept: a view slower than that was
+        # checked before its rows were on screen.)
+        await until(pilot, _another_view_read(app, before), 30)
+        await pilot.pause()
         check_screen(app)
         for _ in range(4):
             await pilot.press("pagedown")
             await pilot.pause()
             check_screen(app)
     await pilot.press("colon", *"filter PWNED", "enter")
-    await pilot.pause(0.5)
+    await until(pilot, _filtered(home, "PWNED"), 30)  # (where half a second was slept)
+    await pilot.pause()
     check_screen(app)
     await pilot.press("escape")
     # Each field's row in the detail: summary, lease, grants, timeline; input, output.
