@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.template import copy_registry
 from tests.cli.test_cli_blob_id import run
 from tests.raw import copy_row
 
@@ -28,11 +29,13 @@ NULLS = ["NULL#4", "NULL#5", "NULL#6"]
 EVERY = [*NULLS, "NULL", "good", "other", "zed", "b'zz'"]
 
 
-def registry(tmp_path: Path) -> Path:
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`good`, `other` and `zed` as lashtui starts them; then with raw SQL three NULL rows
     (each its own record: a copy of `good`'s with its own label, one in no state, one
-    failed), a text row `NULL` and a blob `zz`, each changed after the last."""
-    db = tmp_path / "reg.db"
+    failed), a text row `NULL` and a blob `zz`, each changed after the last. Built once
+    for the module: its three `lashtui start` spawns were a tenth of each test's."""
+    db = tmp_path_factory.mktemp("template") / "reg.db"
     for pid in ("good", "other", "zed"):
         started = run("start", pid, "--engine", "echo", "--disposition", "rerunnable", db=db)
         assert started.returncode == 0, started.stderr
@@ -57,6 +60,12 @@ def registry(tmp_path: Path) -> Path:
     return db
 
 
+@pytest.fixture
+def db(tmp_path: Path, template: Path) -> Path:
+    """A copy of `template`, the test's own (tests/cli/template.py says why)."""
+    return copy_registry(template, tmp_path)
+
+
 def ids(db: Path, *args: str) -> list[str]:
     status = [] if "--status" in args else ["--status", "any"]
     listed = run("ls", *status, "--json", *args, db=db)
@@ -64,8 +73,7 @@ def ids(db: Path, *args: str) -> list[str]:
     return [p["process_id"] for p in json.loads(listed.stdout)]
 
 
-def test_ls_lists_each_null_row_in_id_order_and_json(tmp_path: Path) -> None:
-    db = registry(tmp_path)
+def test_ls_lists_each_null_row_in_id_order_and_json(db: Path) -> None:
     assert ids(db) == EVERY
     assert ids(db, "--desc") == EVERY[::-1]
     text = run("ls", "--status", "any", db=db)
@@ -97,8 +105,7 @@ def walk(db: Path, limit: str, *args: str) -> list[str]:
 
 
 @pytest.mark.parametrize("sort", SORTS)
-def test_every_order_lists_and_pages_each_row_once(tmp_path: Path, sort: str) -> None:
-    db = registry(tmp_path)
+def test_every_order_lists_and_pages_each_row_once(db: Path, sort: str) -> None:
     for flags in ([], ["--desc"]):
         listed = ids(db, "--sort", sort, *flags)
         assert sorted(listed) == sorted(EVERY), (sort, flags, listed)
@@ -106,8 +113,7 @@ def test_every_order_lists_and_pages_each_row_once(tmp_path: Path, sort: str) ->
         assert walk(db, "3", "--sort", sort, *flags) == listed, (sort, flags)
 
 
-def test_after_names_each_null_row_and_the_text_row_apart(tmp_path: Path) -> None:
-    db = registry(tmp_path)
+def test_after_names_each_null_row_and_the_text_row_apart(db: Path) -> None:
     assert ids(db, "--after", "NULL#4") == EVERY[1:]
     assert ids(db, "--after", "NULL#5", "--limit", "1") == ["NULL#6"]
     assert ids(db, "--after", "NULL") == EVERY[4:]  # the text row's spelling: it wins
@@ -117,10 +123,9 @@ def test_after_names_each_null_row_and_the_text_row_apart(tmp_path: Path) -> Non
     assert "--after 'NULL#4' for the next page" in first.stderr, first.stderr
 
 
-def test_check_and_show_name_the_null_row_meant(tmp_path: Path) -> None:
+def test_check_and_show_name_the_null_row_meant(db: Path) -> None:
     # `check` said "first NULL (`lashtui show NULL` says why)", and `show NULL` is the
     # text row `NULL`, which decodes: the hint pointed at a row with nothing wrong.
-    db = registry(tmp_path)
     check = run("check", db=db)
     assert "1 row whose state is unknown, first NULL#5 (`lashtui show 'NULL#5'` says why)" in (
         check.stdout
