@@ -242,6 +242,48 @@ async def test_commits_in_a_wal_without_its_shm_are_not_silently_skipped(tmp_pat
     assert listing(copy.parent) == before
 
 
+# A writer that opens the registry, commits and closes, again and again, as one-shot
+# commands (`lashtui start`) beside a watch do: each close deletes the -shm, then the -wal.
+OPEN_COMMIT_CLOSE = """
+import sqlite3, sys, time
+db, end, count = sys.argv[1], time.monotonic() + float(sys.argv[2]), 0
+while time.monotonic() < end:
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE process_change_clock SET current_seq = current_seq + 1")
+    conn.commit()
+    conn.close()
+    count += 1
+print(count)
+"""
+
+
+async def test_a_read_only_open_beside_writers_that_close_is_not_refused(tmp_path: Path) -> None:
+    """Read-only opens while one-shot writers open, commit and close. The last close deletes
+    the -shm and then the -wal: an open that looked in between took the moment for a dead
+    writer's files ("commits in its -wal but no -shm") or stat'ed a -wal deleted since it
+    saw it (FileNotFoundError: `ls --watch` crashed beside `lashtui start`). Every open
+    must read the registry."""
+    db = tmp_path / "r.db"
+    await made(db, "p1")
+    writer = subprocess.Popen(  # noqa: ASYNC220 (started, not waited for, here)
+        [sys.executable, "-c", OPEN_COMMIT_CLOSE, str(db), "3"], stdout=subprocess.PIPE, text=True
+    )
+    failures: list[str] = []
+    opens = 0
+    try:
+        while writer.poll() is None:
+            try:
+                async with open_registry(str(db), read_only=True) as registry:
+                    assert [p.id for p in await registry.list_processes()] == ["p1"]
+            except (StoreError, OSError) as error:
+                failures.append(f"{type(error).__name__}: {error}")
+            opens += 1
+    finally:
+        out, _ = writer.communicate(timeout=30)
+    assert int(out) > 100 and opens > 100, (out, opens)  # the two did overlap, many times
+    assert failures == [], f"{len(failures)} of {opens} opens failed, first: {failures[0]}"
+
+
 def test_the_unprivileged_reader_runs_from_a_staged_copy_too() -> None:
     """Where CI's checkout sits somewhere `nobody` cannot read, the reader tests run lashtui
     from a copy under /tmp: that copy must import the whole read path as `nobody`."""

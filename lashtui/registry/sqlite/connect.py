@@ -28,6 +28,7 @@ from urllib.parse import quote
 
 from lashtui.errors import (
     NotARegistry,
+    RegistryGone,
     StorageFull,
     StoreError,
     UnsupportedSchema,
@@ -36,6 +37,7 @@ from lashtui.registry.lash.detect import lash_version, unreadable_message
 from lashtui.registry.sql import blob_id, repeated, shown_text
 from lashtui.registry.sql.version import SCHEMA_VERSION, has_backlog_seq, has_sort_label
 from lashtui.registry.sqlite.file import (
+    FileState,
     check_path,
     create_private,
     gone_registry,
@@ -279,7 +281,29 @@ def connect_read_only(path: str, busy_timeout_ms: int, *, first: bool) -> Regist
     say so when it is gone (a read-only open creates nothing there)."""
     if not first and not os.path.exists(path):
         raise gone_registry(path)
-    uri, state = read_only_uri(path)
+    for look in range(1, SHM_LOOKS + 1):
+        uri, state = read_only_uri(path)
+        try:
+            return _open_read_only(path, uri, state, busy_timeout_ms, first)
+        except (NotARegistry, RegistryGone):
+            raise
+        except StoreError:
+            # Chosen by a -shm that a closing writer deleted before SQLite opened it
+            # ("unable to open database file": 19 of 393 opens beside a writer opening and
+            # closing in a loop, 2026-12-07): the files, looked at again, choose anew. (Not
+            # whether the -shm is there now: the next writer may have made it again.)
+            if "readonly_shm=1" not in uri or look == SHM_LOOKS:
+                raise
+    raise AssertionError("unreachable: the last look returns or raises")
+
+
+# How many times a read-only open looks at the files again after its -shm went (above).
+SHM_LOOKS = 5
+
+
+def _open_read_only(
+    path: str, uri: str, state: FileState | None, busy_timeout_ms: int, first: bool
+) -> RegistryConnection:
     conn = _connect(uri, path, busy_timeout_ms)
     conn.immutable_at = state
     if "readonly_shm=1" in uri:

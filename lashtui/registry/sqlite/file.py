@@ -47,6 +47,7 @@ import os
 import sqlite3
 import stat
 import tempfile
+import time
 from typing import NamedTuple
 from urllib.parse import quote
 
@@ -267,20 +268,48 @@ def read_only_uri(path: str) -> tuple[str, FileState | None]:
     """The URI a read-only connection opens `path` with (see the module docstring), and,
     for an immutable one, the file state its reads must still find."""
     target = f"file:{quote(path)}"
-    if os.path.exists(path + WAL):
-        if not os.path.exists(path + SHM) and os.path.getsize(path + WAL) > 0:
+    wal, shm = _wal_and_shm(path)
+    if wal is not None:
+        if not shm and wal > 0:
             raise StoreError(
                 f"process registry `{path}` has commits in its -wal but no -shm: only a "
                 "read-write open (any write command, by a user who may write the "
                 "directory) can recover them"
             )
-        if os.path.exists(path + SHM):
+        if shm:
             return f"{target}?mode=ro&readonly_shm=1", None
     # The state is read before the open: a change between the two is then caught too. (An
     # empty -wal without a -shm is what a writer leaves when it dies before its first
     # commit: nothing in it, so the main file is the whole truth.) `mode=ro`, or SQLite
     # creates an empty file where the registry was deleted since the handle opened it.
     return f"{target}?mode=ro&immutable=1", file_state(path)
+
+
+# How often, and how far apart, a -wal with frames and no -shm is looked at again before it
+# is taken for what a writer that died left (below).
+CLOSING_LOOKS, CLOSING_LOOK_S = 5, 0.005
+
+
+def _wal_and_shm(path: str) -> tuple[int | None, bool]:
+    """The -wal's size (None: absent) and whether the -shm exists, as a steady state.
+
+    The last writer to close checkpoints, then deletes the -shm and then the -wal: between
+    the two a -wal with frames has no -shm, for a moment, with every commit already in the
+    main file. Taken at face value that moment refused the open ("commits in its -wal but
+    no -shm"), and a -wal deleted between a look and its size crashed it (`ls --watch`
+    ended with FileNotFoundError while `lashtui start` ran beside it; 4,189 of 271,394
+    opens failed beside a writer opening and closing in a loop, 2026-12-07). So sizes are
+    read by one stat each, and that one state is looked at again before it is believed."""
+    for _ in range(CLOSING_LOOKS):
+        try:
+            wal: int | None = os.stat(path + WAL).st_size
+        except OSError:  # (as os.path.exists says: absent)
+            wal = None
+        shm = os.path.exists(path + SHM)
+        if wal is None or shm or wal == 0:
+            return wal, shm
+        time.sleep(CLOSING_LOOK_S)
+    return wal, shm
 
 
 def write_marks(path: str) -> tuple[int, int, int, int]:
