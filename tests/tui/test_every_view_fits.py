@@ -277,6 +277,18 @@ async def test_the_audit_view_fits(long_scene: Any, size: tuple[int, int]) -> No
 
 
 
+async def detail_of(pilot: Any, process_id: str) -> tuple[ProcessDetailScreen, DataTable[Any]]:
+    """The detail of `process_id`, opened from the Processes view and read: it and its
+    timeline."""
+    home = await home_loaded(pilot)
+    home.action_open(process_id)
+    detail = pilot.app.screen
+    assert isinstance(detail, ProcessDetailScreen)
+    async with asyncio.timeout(10):
+        await detail.loaded.wait()
+    return detail, detail.query_one("#timeline", DataTable)
+
+
 @pytest.mark.parametrize("size", SIZES)
 async def test_the_detail_timeline_fits(long_scene: Any, size: tuple[int, int]) -> None:
     """A payload was drawn whole (200 characters of it) past the right edge; it is cut with
@@ -284,13 +296,7 @@ async def test_the_detail_timeline_fits(long_scene: Any, size: tuple[int, int]) 
     registry, clock = long_scene
     app = observer(registry, clock)
     async with app.run_test(size=size) as pilot:
-        home = await home_loaded(pilot)
-        home.action_open(FAILED)
-        detail = app.screen
-        assert isinstance(detail, ProcessDetailScreen)
-        async with asyncio.timeout(10):
-            await detail.loaded.wait()
-        timeline = detail.query_one("#timeline", DataTable)
+        _, timeline = await detail_of(pilot, FAILED)
         await until(pilot, lambda: timeline.row_count > 0)
         await pilot.pause()
 
@@ -327,13 +333,7 @@ async def test_the_detail_keeps_its_timeline_in_sight(
     process_id = HELD if which == "held" else FAILED
     app = observer(registry, clock)
     async with app.run_test(size=size) as pilot:
-        home = await home_loaded(pilot)
-        home.action_open(process_id)
-        detail = app.screen
-        assert isinstance(detail, ProcessDetailScreen)
-        async with asyncio.timeout(10):
-            await detail.loaded.wait()
-        timeline = detail.query_one("#timeline", DataTable)
+        detail, timeline = await detail_of(pilot, process_id)
         if which == "failed":
             await until(pilot, lambda: timeline.row_count > 0)
         await until(pilot, lambda: detail._facts is not None)
