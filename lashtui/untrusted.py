@@ -237,9 +237,9 @@ def bounded(text: str, limit: int = SHOWN_CHARS) -> str:
     return f"{text[:limit]}… ({more:,} more character{'' if more == 1 else 's'})"
 
 
-def shown(text: str, *, multiline: bool = False) -> str:
-    """`text` as a person is shown it: `bounded`, then `visible`."""
-    return visible(bounded(text), multiline=multiline)
+def shown(text: str, *, multiline: bool = False, limit: int = SHOWN_CHARS) -> str:
+    """`text` as a person is shown it: `bounded` (to `limit`), then `visible`."""
+    return visible(bounded(text, limit), multiline=multiline)
 
 
 def clipped(text: str, width: int) -> str:

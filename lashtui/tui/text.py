@@ -33,7 +33,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 from lashtui.model.limit import MAX_LABEL_CHARS
-from lashtui.untrusted import shown, visible_clipped
+from lashtui.untrusted import SHOWN_CHARS, shown, visible_clipped
 
 # The most a one-line cell shows: the longest field a write allows (a label).
 CELL_CHARS = MAX_LABEL_CHARS
@@ -51,10 +51,12 @@ ID_CELLS = 64
 Words = str | Text | Sequence[str | Text]
 
 
-def data(value: str, style: str | Style = "", *, multiline: bool = False) -> Text:
+def data(
+    value: str, style: str | Style = "", *, multiline: bool = False, limit: int = SHOWN_CHARS
+) -> Text:
     """Stored text as shown: control characters escaped, markup left as literal brackets,
-    and past `SHOWN_CHARS` cut and counted."""
-    return Text(shown(value, multiline=multiline), style=style, end="")
+    and past `limit` characters (`SHOWN_CHARS`) cut and counted."""
+    return Text(shown(value, multiline=multiline, limit=limit), style=style, end="")
 
 
 def label(value: str) -> Text:

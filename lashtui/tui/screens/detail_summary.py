@@ -43,10 +43,8 @@ from lashtui.tui.widgets.state_style import STATE_CLASSES
 from lashtui.untrusted import (
     CUT_NOT_READ,
     SHOWN_CHARS,
-    bounded,
     is_cut_id,
     json_preview,
-    visible,
     visible_clipped,
 )
 
@@ -74,7 +72,7 @@ class Room:
 
     def sentence(self, value: str, lines: int = 1) -> Text:
         """A label or a sentence cut to `lines` lines, the characters left out counted."""
-        return Text(visible(bounded(value, self.line * lines)), end="")
+        return text.data(value, limit=self.line * lines)
 
     def cut(self, value: str, cells: int | None = None, style: str | Style = "") -> Text:
         """A name cut in its middle to `cells` (`name` unless given). A value past what a
@@ -82,7 +80,7 @@ class Room:
         stand-in says what was not read, and is cut at its end, keeping that."""
         cells = self.name if cells is None else cells
         if is_cut_id(value):
-            return Text(visible(bounded(value, cells)), style=style, end="")
+            return text.data(value, style, limit=cells)
         cut = clip(text.data(value, style), cells, middle=True)
         return cut if isinstance(cut, Text) else Text(cut, style=style, end="")
 
