@@ -28,7 +28,6 @@ from urllib.parse import quote
 
 from lashtui.errors import (
     NotARegistry,
-    RegistryGone,
     StorageFull,
     StoreError,
     UnsupportedSchema,
@@ -285,14 +284,14 @@ def connect_read_only(path: str, busy_timeout_ms: int, *, first: bool) -> Regist
         uri, state = read_only_uri(path)
         try:
             return _open_read_only(path, uri, state, busy_timeout_ms, first)
-        except (NotARegistry, RegistryGone):
-            raise
-        except StoreError:
+        except StoreError as error:
             # Chosen by a -shm that a closing writer deleted before SQLite opened it
             # ("unable to open database file": 19 of 393 opens beside a writer opening and
             # closing in a loop, 2026-12-07): the files, looked at again, choose anew. (Not
-            # whether the -shm is there now: the next writer may have made it again.)
-            if "readonly_shm=1" not in uri or look == SHM_LOOKS:
+            # whether the -shm is there now: the next writer may have made it again.) Only
+            # SQLite's own failure (`store_error`'s plain StoreError): a verdict on the
+            # file (not a registry, another version, gone) would only be reached again.
+            if type(error) is not StoreError or "readonly_shm=1" not in uri or look == SHM_LOOKS:
                 raise
     raise AssertionError("unreachable: the last look returns or raises")
 
