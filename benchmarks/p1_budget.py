@@ -105,11 +105,15 @@ def instructions_by_library(argv: list[str], env: dict[str, str]) -> Counter[str
         )  # fmt: skip
         if done.returncode != 0:
             raise RuntimeError(f"{argv[:4]} failed under valgrind: {done.stderr[-500:]}")
-        annotated = subprocess.run(
-            ["callgrind_annotate", "--threshold=100", "--auto=no", out.name],
-            capture_output=True, text=True, check=True,
-        ).stdout  # fmt: skip
-    return by_library(annotated)
+        return by_library(annotated(out.name))
+
+
+def annotated(path: str) -> str:
+    """callgrind_annotate's table of the counts in `path`, by function (for `by_library`)."""
+    return subprocess.run(
+        ["callgrind_annotate", "--threshold=100", "--auto=no", path],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
 
 
 def by_library(annotated: str) -> Counter[str]:

@@ -127,14 +127,7 @@ def huey_drain(rows: int, env: dict[str, str], wrapper: list[str]) -> list[str]:
                                f"over {len(ran)} tasks, not each task once")  # fmt: skip
         outputs = sorted(glob.glob(os.path.join(tmp, "callgrind.*")))
         # Annotated before the scratch directory goes.
-        return [_annotated(path) for path in outputs]
-
-
-def _annotated(path: str) -> str:
-    return subprocess.run(
-        ["callgrind_annotate", "--threshold=100", "--auto=no", path],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        return [p1_budget.annotated(path) for path in outputs]
 
 
 def huey_instructions_a_task(env: dict[str, str]) -> dict[str, float]:
