@@ -10,10 +10,11 @@ walk of the (status, process_id) index, merged here: SQLite cannot merge several
 one index in order, and would otherwise sort every matching row to return the first 200.
 With a lens, the lens's index drives instead. Only the rows that make the page are decoded.
 
-A text filter cannot use an index: the walk tests each row (the label needs its JSON) until
-`limit` match, so a text that matches little reads every row the lens and states allow
-(measured here: ~5 s for a million rows, ~0.3 s for 100,000). The label is not a column
-because lash's layout is not ours to change.
+A text filter cannot use an index: the walk tests each row until `limit` match, so a text
+that matches little reads every row the lens and states allow. The label is in the record's
+JSON, which is read only where the record's text may hold the text (label_sieve.py): a scan
+of 100,000 rows' text, not a parse of their JSON. The label is not a column because lash's
+layout is not ours to change.
 
 Pages in another order (status, label, age, updated, lease expiry; `ProcessPageQuery.order`)
 are keyset pages on (sort key, process id): each stored status walks its own range of an

@@ -56,7 +56,7 @@ def contains_shown(sql: Dialect, field: str, lower: str, text: str) -> tuple[str
     plain = sql.contains(f"{lower}({field})")
     shown = sql.contains(f"{lower}({_shown_sql(sql, f'substr({field}, 1, {SHOWN_CHARS})')})")
     longer = f"length({field}) > {SHOWN_CHARS}"
-    if not _may_cross_escape(text):
+    if not may_cross_escape(text):
         return f"(CASE WHEN {plain} THEN NOT ({longer}) OR {shown} ELSE FALSE END)", 2
     unusual = _unusual(sql, field)
     return (
@@ -66,7 +66,9 @@ def contains_shown(sql: Dialect, field: str, lower: str, text: str) -> tuple[str
     )
 
 
-def _may_cross_escape(text: str) -> bool:
+def may_cross_escape(text: str) -> bool:
+    """Whether the filter `text` can match a shown form across an escape `visible` wrote
+    (see the module docstring): only then is a value it does not match as stored asked."""
     said = needle(text)
     return "\\" in said or said[:1] in _ESCAPE_TAIL
 
