@@ -248,6 +248,16 @@ def test_an_unknown_field_nested_past_the_limit_is_refused_at_read() -> None:
     assert ProcessRecord.model_validate({**RECORD, "future_field": fits}).model_extra
 
 
+def test_an_unknown_field_given_from_python_is_a_json_value() -> None:
+    """Stored JSON holds nothing else; a model built in Python is checked for it (the
+    extras' validator is made once in wire.py, not from JsonValue for each model)."""
+    for value in ({1, 2}, (1, 2), b"x", {1: "a"}, [object()]):
+        with pytest.raises(ValidationError, match=r"not a valid JSON value|valid string"):
+            ProcessRecord.model_validate({**RECORD, "future_field": value})
+    kept = ProcessRecord.model_validate({**RECORD, "future_field": {"a": [1, 2.5, None, True]}})
+    assert kept.model_extra == {"future_field": {"a": [1, 2.5, None, True]}}
+
+
 def test_an_unknown_field_name_is_held_to_the_name_limit() -> None:
     with pytest.raises(ValidationError, match=f"at most {MAX_NAME_CHARS} characters"):
         ProcessRecord.model_validate({**RECORD, "f" * (MAX_NAME_CHARS + 1): 1})
