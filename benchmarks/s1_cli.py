@@ -44,6 +44,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -87,6 +88,22 @@ for start in range(0, len(ids), 500):
         leases[pid] = lease
 rows = [{"record": records[pid], "lease": leases.get(pid)} for pid in ids[:limit]]
 sys.stdout.write(json.dumps(rows, ensure_ascii=False, separators=(",", ":")) + "\n")
+"""
+
+
+# The stdlib peer of `show ID --json`: the record and its lease read by id, printed as JSON
+# without a model.
+SHOW_PEER = r"""
+import json, sqlite3, sys
+path, pid = sys.argv[1:3]
+conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+(text,) = conn.execute("SELECT record_json FROM processes WHERE process_id = ?", (pid,)).fetchone()
+lease = conn.execute(
+    "SELECT lease_owner_id, lease_owner_incarnation_id, lease_owner_liveness_json, "
+    "lease_token, lease_fencing_token, lease_claimed_at_ms, lease_expires_at_ms "
+    "FROM process_leases WHERE process_id = ?", (pid,)
+).fetchone()
+sys.stdout.write(json.dumps({"record": json.loads(text), "lease": lease}) + "\n")
 """
 
 
@@ -134,6 +151,38 @@ def help_figure(command: list[str], runs: int, env: dict[str, str]) -> Figure:
         rule="max<=:0.3",
         notes=["the peer is the interpreter's own start-up: context, not a target"],
         compare=False,
+    )
+
+
+def show_figure(command: list[str], path: str, runs: int, env: dict[str, str]) -> Figure:
+    """`lashtui show ID --json` on a running row of `path`: what every command that reads
+    a row through the models pays (asyncio, pydantic, the models, the store), where `ls
+    --json` reads without them."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        (pid,) = conn.execute(
+            "SELECT process_id FROM processes WHERE status = 'running' LIMIT 1"
+        ).fetchone()
+    ours_argv = [*command, "--db", path, "show", pid, "--json"]
+    peer_argv = [sys.executable, "-c", SHOW_PEER, path, pid]
+    wall(ours_argv, env)  # warm-up: OS page cache, bytecode cache
+    wall(peer_argv, env)
+    ours, peer = [], []
+    for _ in range(runs):  # interleaved, so the shared machine's load hits both
+        ours.append(wall(ours_argv, env)[0])
+        peer.append(wall(peer_argv, env)[0])
+    return Figure(
+        id="S1",
+        figure="`lashtui show ID --json` wall time, one running row",
+        unit="s",
+        lashtui=ours,
+        peer_name="stdlib sqlite3 + json: the row and its lease",
+        peer=peer,
+        target="context (a command that reads a row through the models)",
+        notes=[
+            "ls --json reads without asyncio and the models (lashtui/listing.py); show, "
+            "events, start and every action import them: `python -m benchmarks."
+            "s1_budget` does not count them, `valgrind --tool=callgrind` on the command does"
+        ],
     )
 
 
@@ -209,6 +258,8 @@ def run(mode: Mode) -> list[Figure]:
             f"(ready in {ready:.1f} s); every run reads it warm, after one untimed warm-up"
         )
         figures.append(figure)
+        if rows == sizes[0][0]:
+            figures.append(show_figure(command, path, runs, env))
     lens = ProcessPageQuery(lens="granted", scope=SessionScope.parse(LENS_SCOPE), states=live)
     for args, query in (
         (["--status", "running"], ProcessPageQuery(states=live)),
