@@ -82,7 +82,22 @@ async def settled_beneath(pilot: Pilot[Any]) -> None:
 
 
 def app_for(processes: Processes, clock: ManualClock) -> LashtuiApp:
-    return make_app(processes, clock=clock, operator="operator:test", refresh_s=0.05)
+    app = make_app(processes, clock=clock, operator="operator:test", refresh_s=0.05)
+    # The tests wait for a toast said after 150 writes: it must not time out (Textual's 5 s)
+    # before the wait looks, and a loaded machine may take that long between two looks.
+    app.NOTIFICATION_TIMEOUT = 600  # type: ignore[misc]
+    return app
+
+
+# The guard on a wait for what an action over 150 rows says once its writes are done: on
+# a CI machine under load (load ~9, 2026-12-07) they took longer than `until`'s 10 s.
+ACTION_DONE_S = 60
+
+
+async def said(pilot: Pilot[Any], text: str) -> None:
+    """Wait until a toast holding `text` has been said."""
+    notes = pilot.app._notifications
+    await until(pilot, lambda: any(text in n.message for n in notes), within=ACTION_DONE_S)
 
 
 def shown(screen: Any, selector: str) -> str:
@@ -116,7 +131,7 @@ async def test_the_prune_form_counts_processes_and_events_before_it_asks(big: An
         await until(pilot, lambda: not prune.disabled)
         await pilot.click("#prune")
         await until(pilot, lambda: not isinstance(app.screen, PruneScreen))
-        await until(pilot, lambda: any("pruned" in n.message for n in app._notifications))
+        await said(pilot, "pruned")
         messages = [n.message for n in app._notifications]
         assert (
             "done: pruned 150 terminal processes and 300 events last changed before "
@@ -212,7 +227,7 @@ async def test_an_action_on_a_hundred_marked_rows_asks_for_their_count(big: Any)
         await pilot.press("c")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("1", "5", "0", "enter")  # as an operator types it
-        await until(pilot, lambda: any("150 requested" in n.message for n in app._notifications))
+        await said(pilot, "150 requested")
     assert len(await cancel_requests(processes)) == 150
 
 
@@ -232,7 +247,7 @@ async def test_the_count_a_prune_asks_for_is_typed_into_its_field(big: Any) -> N
         await until(pilot, lambda: "type 150 to confirm" in shown(form, "#form-error"))
         assert app.screen is form
         await pilot.press("backspace", "backspace", "5", "0", "enter")
-        await until(pilot, lambda: any("pruned 150" in n.message for n in app._notifications))
+        await said(pilot, "pruned 150")
     count = await processes.registry.count_prunable_processes(clock.now_ms())
     assert count.processes == 0
 
@@ -332,7 +347,7 @@ async def test_a_form_action_runs_once_the_count_is_typed(big: Any) -> None:
         # The result, not any notice titled so: an action still running after 1 s says
         # `abandon request: still in progress` under the same title (`STILL_WORKING_S`),
         # which under load came first, and the rows were read before they were written.
-        await until(pilot, lambda: any("150 requested" in n.message for n in app._notifications))
+        await said(pilot, "150 requested")
     requested = await processes.observe(["p-000001", "p-000299"])
     assert all(p.abandon_request is not None for p in requested.values())
 
