@@ -26,8 +26,6 @@ if TYPE_CHECKING:
 
 # How many ids of a row's re-run range one read takes; re-runs of re-runs share the range.
 _RANGE_PAGE = 200
-# The most re-runs of one row the detail lists (newest last); the count is exact.
-RERUNS_SHOWN = 20
 
 
 async def rerun_ids(registry: ProcessRegistry, process_id: str) -> list[str]:

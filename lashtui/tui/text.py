@@ -6,7 +6,8 @@ Textual reads a plain `str` as markup in most places (`Static`, `Label`, `notify
 click action and `[/]` would crash the app. Here every string is first made visible
 (`lashtui.untrusted.visible`: control characters shown as escapes) and then wrapped in a
 `rich.text.Text`, which is never parsed as markup. A view builds its content with `data`
-(stored text), `plain` (its own words around stored text) or `joined`, and shows a message
+(stored text, or `fitted` to a number of cells), `plain` (its own words around stored
+text) or `joined`, and shows a message
 with `say`; a table cell is `cell` and a palette hit is `content`. Each stored string is
 shown to at most `SHOWN_CHARS` characters (`lashtui.untrusted.bounded`: the rest is counted,
 not drawn), so no stored value, however long, is escaped, measured or wrapped whole.
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.app import App
@@ -33,7 +35,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 from lashtui.model.limit import MAX_LABEL_CHARS
-from lashtui.untrusted import SHOWN_CHARS, shown, visible_clipped
+from lashtui.untrusted import SHOWN_CHARS, bounded, shown, visible, visible_clipped
 
 # The most a one-line cell shows: the longest field a write allows (a label).
 CELL_CHARS = MAX_LABEL_CHARS
@@ -57,6 +59,31 @@ def data(
     """Stored text as shown: control characters escaped, markup left as literal brackets,
     and past `limit` characters (`SHOWN_CHARS`) cut and counted."""
     return Text(shown(value, multiline=multiline, limit=limit), style=style, end="")
+
+
+def fitted(value: str, cells: int, style: str | Style = "") -> Text:
+    """Stored text in at most `cells` terminal cells, as `data` shows it: whole when it
+    fits, else its start and what was left out (`… (966 more characters)`), the count
+    within the `cells` too, so that a line cut to its room is not pushed onto the next by
+    its own count; where the count would take more room than the text it follows, its start
+    and `…`. Only the start of `value` is escaped and measured."""
+    whole = visible(value[: cells + 1])
+    if len(value) <= cells and cell_len(whole) <= cells:
+        return Text(whole, style=style, end="")
+    keep = cells
+    while keep > 0:  # (the count is said only after as much of the text as it takes)
+        # (`bounded`'s own words for what it leaves out: a count, or a cut id's not-read)
+        said = bounded(value, keep)[keep:]
+        start = visible(value[:keep])
+        over = cell_len(start) + len(said) - cells
+        if keep < len(said):
+            break
+        if over <= 0:
+            return Text(start + said, style=style, end="")
+        keep -= max(over // 10, 1)  # (a character left out frees a cell, or an escape's ten)
+    cut = Text(whole, style=style, end="")
+    cut.truncate(cells, overflow="ellipsis")
+    return cut
 
 
 def label(value: str) -> Text:

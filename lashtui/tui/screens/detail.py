@@ -348,16 +348,17 @@ class ProcessDetailScreen(
         """The summary as of now, drawn only when its text changed."""
         now = self.dashboard.clock.now_ms()
         painted = self.query_one("#summary", Summary)
+        room = self.room(painted)
         facts = text.joined(
             [
                 summary(
                     process, now, self.cancel, read_only=self.dashboard.read_only,
                     paint_=lambda name: paint(painted, name), lease=self.lease,
-                    health=self.health, room=self.room(painted),
+                    health=self.health, room=room,
                 ),
-                *rerun_lines(self.rerun_of, self.reruns, now),
-                grants_line(self.grants),
-                wakes_line(process, self.pending),
+                *rerun_lines(self.rerun_of, self.reruns, now, room),
+                grants_line(self.grants, room),
+                wakes_line(process, self.pending, room),
                 *([self._window_note] if self._window_note is not None else []),
                 *unseen_line(self.unseen),
             ]

@@ -10,7 +10,9 @@ asked for an abandon and why, a cancel's reason and the output, each cut with `�
 characters left out counted, or an id cut in its middle as the lists cut it). Whole, one
 label of the 1,024 characters a write allows wrapped over the whole detail at 60x24 and
 pushed the timeline below the fold. What is cut is still reachable whole: `y` copies the
-id, `Y` the process as JSON (every field whole) and `o` opens its output as a tree.
+id, `Y` the process as JSON (every field whole) and `o` opens its output as a tree. A list
+(grants, re-runs, pending wakes) is one line: as many as fit and how many more (`listed`);
+30 grants on long scope ids pushed the timeline off the screen at 80x24.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
-from lashtui.admin.rerun import RERUNS_SHOWN
 from lashtui.model import (
     ObservedProcess,
     ProcessEvent,
@@ -45,11 +46,19 @@ from lashtui.untrusted import (
     SHOWN_CHARS,
     is_cut_id,
     json_preview,
+    shell_word,
     visible_clipped,
 )
 
 # The summary shows at most this many characters of a cancel request's reason.
 REASON_CHARS = 300
+# A listed item (a grant, a re-run) is not cut below this many cells: past it the line
+# says how many more there are instead. A grant's label is left out below `LABEL_CELLS`.
+ITEM_CELLS = 12
+LABEL_CELLS = 8
+# An id in a listed item keeps at least this many cells: its start, `…` and its end
+# (a re-run's `-6`).
+ID_CELLS = 7
 
 
 @dataclass(frozen=True)
@@ -80,7 +89,7 @@ class Room:
         stand-in says what was not read, and is cut at its end, keeping that."""
         cells = self.name if cells is None else cells
         if is_cut_id(value):
-            return text.data(value, style, limit=cells)
+            return text.fitted(value, cells, style)
         cut = clip(text.data(value, style), cells, middle=True)
         return cut if isinstance(cut, Text) else Text(cut, style=style, end="")
 
@@ -144,7 +153,7 @@ def summary(
             room.cut(process.process_id, room.line), "  ", badge, "  ",
             room.sentence(process.label), " (", room.cut(process.kind), ")",
         ),
-        *undecodable_line(process, read_only=read_only),
+        *undecodable_line(process, room, read_only=read_only),
         text.plain(
             f"disposition {process.disposition_text()}   originator ",
             room.cut(process.originator.scope_id()), "   wake target ", wake,
@@ -203,26 +212,24 @@ def output_text(process: ObservedProcess, room: Room = Room()) -> str | Text:
 
 
 
-def undecodable_line(process: ObservedProcess, *, read_only: bool) -> list[Text]:
-    """For a row whose stored record cannot be decoded: why, and the one way to end it."""
+def undecodable_line(process: ObservedProcess, room: Room, *, read_only: bool) -> list[Text]:
+    """For a row whose stored record cannot be decoded: why (cut to its line), and on a line
+    of its own the one way to end it."""
     if process.undecodable is None:
         return []
+    said = f"{fmt.UNDECODABLE}: "
+    why = text.plain(said, text.fitted(process.undecodable, room.line - len(said)))
     if is_cut_id(process.process_id):  # (its words say nothing here can act on it)
-        return [
-            text.plain(f"{fmt.UNDECODABLE}: ", text.data(process.undecodable)),
-            text.plain(f"not read: {CUT_NOT_READ}"),
-        ]
+        return [why, text.plain(f"not read: {CUT_NOT_READ}")]
     if is_blob_row(process.undecodable):  # (nor here: blob_id.py, `end-undecodable` refuses it)
-        return [
-            text.plain(f"{fmt.UNDECODABLE}: ", text.data(process.undecodable)),
-            text.plain(f"not read: {BLOB_NOT_READ}"),
-        ]
-    return [
-        text.plain(
-            f"{fmt.UNDECODABLE}: ", text.data(process.undecodable),
-            "; only ending it changes it: ", way_out(process.process_id, read_only=read_only),
-        )
-    ]
+        return [why, text.plain(f"not read: {BLOB_NOT_READ}")]
+    # A command is shown whole or not at all (an id cut in it would not name the row): a
+    # long id is named `ID`, and `y` copies it.
+    if len(shell_word(process.process_id)) <= room.name:
+        way = way_out(process.process_id, read_only=read_only)
+    else:
+        way = f"{way_out('ID', read_only=read_only)}; y copies its ID"
+    return [why, text.plain("only ending it changes it: ", way)]
 
 
 def cancel_line(cancel: ProcessEvent | None, now_ms: int, room: Room = Room()) -> list[Text]:
@@ -243,25 +250,32 @@ def cancel_line(cancel: ProcessEvent | None, now_ms: int, room: Room = Room()) -
     ]
 
 
-def rerun_lines(link: RerunLink | None, reruns: list[RerunLink], now_ms: int) -> list[Text]:
-    """`re-runs x · by dana@h · 5m ago` on a re-run, `re-run as x~rerun-1 (by dana@h 5m
-    ago), ...` on a row run again (the newest `RERUNS_SHOWN`, and how many in all)."""
+def rerun_lines(
+    link: RerunLink | None, reruns: list[RerunLink], now_ms: int, room: Room = Room()
+) -> list[Text]:
+    """`re-runs x · by dana@h · 5m ago` on a re-run, `re-run as x~rerun-2 (by dana@h 5m
+    ago), x~rerun-1 (...) … and 3 earlier` on a row run again: the newest first, as many
+    as the line has room for (`listed`), each id cut to its `room`."""
     lines = []
     if link is not None:
         since = f" · {fmt.ago(link.at_ms, now_ms)}"
         lines.append(
-            text.plain("re-runs ", text.data(link.rerun_of), " · by ", text.data(link.by), since)
+            text.plain(
+                "re-runs ", room.cut(link.rerun_of), " · by ", room.cut(link.by), since
+            )
         )
     if reruns:
-        parts: list[str | Text] = ["re-run as "]
-        for index, rerun in enumerate(reruns[-RERUNS_SHOWN:]):
-            parts += [", " if index else "", text.data(rerun.process_id), " (by "]
-            parts += [text.data(rerun.by), f" {fmt.ago(rerun.at_ms, now_ms)})"]
-        if len(reruns) > RERUNS_SHOWN:
-            parts.append(f", and {len(reruns) - RERUNS_SHOWN} earlier")
-        lines.append(text.plain(*parts))
-    return lines
+        newest = reruns[::-1]
 
+        def rerun(index: int, cells: int) -> Text:
+            made = newest[index]
+            after = f" {fmt.ago(made.at_ms, now_ms)})"
+            by = room.cut(made.by, room.name // 2)
+            left = max(cells - len(" (by ") - by.cell_len - len(after), ID_CELLS)
+            return text.plain(room.cut(made.process_id, min(room.name, left)), " (by ", by, after)
+
+        lines.append(listed("re-run as ", len(reruns), rerun, "earlier", room))
+    return lines
 
 
 def unseen_line(unseen: int) -> list[Text]:
@@ -272,22 +286,71 @@ def unseen_line(unseen: int) -> list[Text]:
     return [text.plain(f"timeline: {unseen:,} new {events} below the cursor (ctrl+End: newest)")]
 
 
-def grants_line(grants: list[tuple[str, ProcessHandleGrant]]) -> Text:
+def grants_line(grants: list[tuple[str, ProcessHandleGrant]], room: Room = Room()) -> Text:
     """Each grant by the full scope id that holds it (`session:S/frame:F`): what a transfer
-    names as its source."""
+    names as its source. As many as the line has room for (`listed`), with their count when
+    some are left out, each scope cut in its middle and its label at its end."""
     if not grants:
         return text.plain("grants -")
-    parts: list[str | Text] = ["grants "]
-    for index, (scope_id, grant) in enumerate(grants):
-        label = grant.descriptor.label
-        parts += [", " if index else "", text.data(scope_id)]
-        parts += [" (", text.data(label), ")"] if label else []
-    return text.plain(*parts)
+
+    def grant(index: int, cells: int) -> Text:
+        scope_id, held = grants[index]
+        scope = room.cut(scope_id, min(room.name, cells))
+        label = held.descriptor.label
+        left = cells - scope.cell_len - len(" ()")
+        if not label or left < LABEL_CELLS:
+            return scope
+        return text.plain(scope, " (", text.fitted(label, min(room.name, left)), ")")
+
+    head = f"grants {len(grants)}: " if len(grants) > 1 else "grants "
+    return listed(head, len(grants), grant, "more grants", room)
 
 
-def wakes_line(process: ObservedProcess, pending: list[int]) -> Text:
+def wakes_line(process: ObservedProcess, pending: list[int], room: Room = Room()) -> Text:
+    """`wakes to session:s1: pending delivery #3, #4 … and 9 more`: the wake target cut to
+    its room, and as many of the wakes nobody has taken delivery of as the line holds."""
     if process.wake_target is None:
         return text.plain("wakes -")
-    waiting = ", ".join(f"#{seq}" for seq in pending) if pending else "none"
-    target = text.data(process.wake_target.id())
-    return text.plain("wakes to ", target, f": pending delivery {waiting}")
+    said = ": pending delivery "
+    # The target gives way to the first two wakes (and the count of the rest).
+    first = ", ".join(f"#{seq}" for seq in pending[:2]) or "none"
+    first += f" … and {len(pending) - 2:,} more" if len(pending) > 2 else ""
+    cells = min(room.name, room.line - len("wakes to ") - len(said) - len(first))
+    head = text.plain("wakes to ", room.cut(process.wake_target.id(), max(cells, ID_CELLS)), said)
+    if not pending:
+        return text.plain(head, "none")
+    wake = lambda index, _: Text(f"#{pending[index]}")  # noqa: E731 (never cut)
+    return listed(head, len(pending), wake, "more", room, least=1)
+
+
+def listed(
+    head: str | Text,
+    total: int,
+    item: Callable[[int, int], Text],
+    more: str,
+    room: Room,
+    least: int = ITEM_CELLS,
+) -> Text:
+    """`head` and the first of `total` items, `item(index, cells)` each made to fit in
+    `cells` (`least` at the least), joined by `, ` while the line (`room.line`) has room for
+    them and for what is said of the rest: `… and 12 {more}`. The first is always shown. A
+    list of grants or of pending wakes has no length limit, and drawn whole one pushed the
+    timeline off the screen."""
+    line = text.plain(head)
+    shown = 0
+    for index in range(total):
+        rest = total - index - 1
+        tail = f" … and {rest:,} {more}" if rest else ""
+        sep = ", " if index else ""
+        cells = room.line - line.cell_len - len(sep) - len(tail)
+        if index and cells < least:
+            break
+        piece = item(index, max(cells, least))
+        if index and piece.cell_len > cells:
+            break
+        line.append(sep)
+        line.append_text(piece)
+        shown += 1
+    if shown < total:
+        line.append(f" … and {total - shown:,} {more}")
+    return line
