@@ -19,6 +19,7 @@ from textual.widgets import Input, Static
 
 from lashtui.admin import Processes
 from lashtui.registry import open_registry
+from lashtui.tui import format as fmt
 from lashtui.tui import text
 from lashtui.tui.app import make_app
 from lashtui.tui.row_key import key_id
@@ -83,7 +84,9 @@ async def test_every_action_key_on_a_not_text_id_row_says_why_and_asks_nothing(
                 if where is ProcessesScreen:
                     detail = await detail_of(pilot, shown_id)
                     shown = summary(detail)
-                    assert f"undecodable: {why}" in shown and "not read: its lease, events" in shown
+                    # (said whole on the reason's line; the label beside the id is cut)
+                    said = f"{fmt.UNDECODABLE}: {why}"
+                    assert said in shown and "not read: its lease, events" in shown
                     assert "end-undecodable" not in shown and "press E" not in shown
         # Nothing was written: the row is as copied, the registry holds no event.
         assert [p.process_id for p in await Processes(registry).list()] == listed

@@ -340,15 +340,17 @@ async def test_the_detail_keeps_its_timeline_in_sight(
         await pilot.pause()
         facts = detail._facts
         assert facts is not None
-        # The label: cut at its end, the rest counted; the id: its start and its end.
-        label = re.search(r"(reconcile [^…(]*)… \((\d[\d,]*) more characters\)", facts.plain)
+        # The label: cut at its end, the rest counted (at 60 columns the count would take
+        # more room than the label it follows: `…` alone); the id: its start and its end.
+        label = re.search(r"(reconcile [^…(]*)…( \((\d[\d,]*) more characters\))?", facts.plain)
         assert label is not None, facts.plain
-        shown, more = label.group(1), int(label.group(2).replace(",", ""))
-        assert LONG_LABEL.startswith(shown) and len(shown) + more == len(LONG_LABEL)
-        assert cell_len(shown) <= size[0]  # (a line of the summary's width at most)
-        cut_id(facts.plain.split("  ")[0], process_id)
+        shown = label.group(1)
+        assert LONG_LABEL.startswith(shown) and cell_len(label.group()) <= size[0]
+        if size[0] > 60:
+            assert len(shown) + int(label.group(3).replace(",", "")) == len(LONG_LABEL)
+        cut_id(re.split("  |\n", facts.plain)[0], process_id)
         if which == "held":  # the abandon reason and the holder, cut too
-            assert REASON not in facts.plain and REASON[:40] in facts.plain
+            assert REASON not in facts.plain and REASON[:20] in facts.plain
             assert OWNER.owner_id not in facts.plain
         # The timeline's header and a row's room on screen, above the footer.
         assert timeline.region.height >= 2, timeline.region
@@ -440,3 +442,30 @@ def test_an_id_is_cut_only_once_the_text_beside_it_is_narrower() -> None:
     assert demo_ids["id"] == 15 and demo_ids["label"] < 15, demo_ids
     long = column_plan.fitting(KEYS, widths | texts | {"id": 512}, 78, PLAN, pad=2)
     assert long["id"] - max(long["label"], long["why"]) in (3, 4), long
+
+
+@pytest.mark.parametrize("width", [60, 80, 100, 130, 200])
+async def test_a_cut_label_says_its_count_on_its_own_line(long_scene: Any, width: int) -> None:
+    """The label was cut to a line's room and then given its `… (966 more characters)`
+    and its kind after it, so at every width they wrapped onto the next line (the reason
+    of an abandon request likewise). The cut now leaves room for what follows it: the
+    label, its count (where the count is narrower than what it follows) and its kind are
+    one line, beside a short id as beside a long one, and the reason is one line."""
+    registry, clock = long_scene
+    await registry.register_process(
+        ob("short", identity=ProcessIdentity(kind="external", label=LONG_LABEL))
+    )
+    app = observer(registry, clock)
+    async with app.run_test(size=(width, 40)) as pilot:
+        for process_id in (HELD, "short"):
+            detail, _ = await detail_of(pilot, process_id)
+            await until(pilot, lambda detail=detail: detail._facts is not None)
+            await pilot.pause()
+            lines = screen_text(app).split("\n")
+            (label,) = [line for line in lines if "reconcile every" in line]
+            assert label.rstrip().endswith(" (external)"), (width, label)
+            assert "… (" in label or width <= 60, (width, label)  # the count, where it fits
+            if process_id == HELD:
+                (asked,) = [line for line in lines if "abandon request" in line]
+                assert asked.rstrip().endswith(("more characters)", "…")), (width, asked)
+            await pilot.press("escape")

@@ -59,6 +59,8 @@ LABEL_CELLS = 8
 # An id in a listed item keeps at least this many cells: its start, `…` and its end
 # (a re-run's `-6`).
 ID_CELLS = 7
+# The least room a label is cut to: past it, an id beside it goes on a line of its own.
+LABEL_ROOM = 16
 
 
 @dataclass(frozen=True)
@@ -79,9 +81,11 @@ class Room:
         line = max(width, 40)
         return cls(line=line, name=line // 2)
 
-    def sentence(self, value: str, lines: int = 1) -> Text:
-        """A label or a sentence cut to `lines` lines, the characters left out counted."""
-        return text.data(value, limit=self.line * lines)
+    def sentence(self, value: str, lines: int = 1, used: int = 0) -> Text:
+        """A label or a sentence cut to `lines` lines less the `used` cells of what shares
+        them, the characters left out counted within that room (`text.fitted`): a cut to
+        the whole line and its count after it wrapped onto the next line at every width."""
+        return text.fitted(value, max(self.line * lines - used, LABEL_ROOM))
 
     def cut(self, value: str, cells: int | None = None, style: str | Style = "") -> Text:
         """A name cut in its middle to `cells` (`name` unless given). A value past what a
@@ -132,15 +136,15 @@ def summary(
         if started
         else "-"
     )
-    asked = (
-        text.plain(
-            room.cut(request.requested_by),
-            f" {fmt.ago(request.requested_at_ms, now_ms)}: ",
-            room.sentence(request.reason) if request.reason else "no reason given",
+    asked: str | Text = "-"
+    if request:
+        asked = text.plain(
+            room.cut(request.requested_by), f" {fmt.ago(request.requested_at_ms, now_ms)}: "
         )
-        if request
-        else "-"
-    )
+        used = len("abandon request ") + asked.cell_len
+        asked.append_text(
+            room.sentence(request.reason, used=used) if request.reason else Text("no reason given")
+        )
     wake = room.cut(process.wake_target.id()) if process.wake_target else "-"
     signal = (
         text.plain("signal ", room.cut(wait.kind.name), f" #{wait.kind.ordinal}")
@@ -149,10 +153,7 @@ def summary(
     )
     badge = Text(fmt.badge(process), style=paint_(fmt.state(process)), end="")
     facts: list[str | Text] = [
-        text.plain(
-            room.cut(process.process_id, room.line), "  ", badge, "  ",
-            room.sentence(process.label), " (", room.cut(process.kind), ")",
-        ),
+        *heading(process, badge, room),
         *undecodable_line(process, room, read_only=read_only),
         text.plain(
             f"disposition {process.disposition_text()}   originator ",
@@ -170,6 +171,22 @@ def summary(
     if silent_not_dead(process, now_ms):
         facts.append(Text(fmt.silent_sentence(process), style=paint_("silent"), end=""))
     return text.joined(facts)
+
+
+def heading(process: ObservedProcess, badge: Text, room: Room) -> list[Text]:
+    """`payroll-run  ✓ completed  nightly payroll (steps)`: the id, the badge, the label and
+    the kind, the label cut to what the others leave of the line (its count too). An id too
+    long to leave a label room beside it is a line of its own: where the terminal wrapped
+    it, the label's room was not known and its count wrapped onto the next line."""
+    process_id = room.cut(process.process_id, room.line)
+    kind = room.cut(process.kind)
+    after = len(" (") + kind.cell_len + len(")")
+    beside = process_id.cell_len + len("  ") + badge.cell_len + len("  ")
+    if beside + after + LABEL_ROOM <= room.line:
+        label = room.sentence(process.label, used=beside + after)
+        return [text.plain(process_id, "  ", badge, "  ", label, " (", kind, ")")]
+    label = room.sentence(process.label, used=badge.cell_len + len("  ") + after)
+    return [process_id, text.plain(badge, "  ", label, " (", kind, ")")]
 
 
 def lease_line(
@@ -208,7 +225,7 @@ def output_text(process: ObservedProcess, room: Room = Room()) -> str | Text:
         return fmt.UNKNOWN_VALUE
     if output is None:
         return "-"
-    return room.sentence(output.model_dump_json(), lines=2)
+    return room.sentence(output.model_dump_json(), lines=2, used=len("output "))
 
 
 
@@ -240,13 +257,14 @@ def cancel_line(cancel: ProcessEvent | None, now_ms: int, room: Room = Room()) -
         return []
     payload = cancel.payload
     reason = payload.get("reason") if isinstance(payload, dict) else None
-    chars = min(REASON_CHARS, room.line)
+    ago = fmt.event_ago(cancel, now_ms)
+    chars = min(REASON_CHARS, room.line - len("cancel requested ·  · ") - len(ago))
     shown = (
         visible_clipped(reason, chars) if isinstance(reason, str) else json_preview(payload, chars)
     )
     asked = text.data(shown)
     return [
-        text.plain("cancel requested · ", asked, f" · {fmt.event_ago(cancel, now_ms)}")
+        text.plain("cancel requested · ", asked, f" · {ago}")
     ]
 
 
