@@ -15,7 +15,7 @@ it named a holder no table showed. Pure, and no Textual: the engine's sentences 
 from __future__ import annotations
 
 from lashtui.model.lease import LeaseOwnerIdentity, LocalProcessLiveness
-from lashtui.untrusted import visible_clipped
+from lashtui.untrusted import visible, visible_clipped
 
 # What a recovery attempt adds to its worker's owner id before its random part.
 RECOVERY = ":recovery:"
@@ -46,3 +46,40 @@ def owner(identity: LeaseOwnerIdentity | None) -> str:
     else:
         where = f"{name}@{host}"
     return f"{where}:{liveness.pid}"
+
+
+def owner_ends(identity: LeaseOwnerIdentity, reach: int) -> str:
+    """The owner as `owner` names it, each part kept whole up to `2 * reach` characters and
+    past that as its first and last `reach`, not clipped: what a cut in its middle to
+    `reach` cells keeps of it is then the whole name's start and end, with one `…`. Cut
+    from `owner`'s own clipped parts, a name showed two (`worker-ww……@host-hh…:42`) and
+    never its host's end."""
+    owner_id = identity.owner_id
+    start = owner_id[: reach + len(RECOVERY) + 1]
+    # A recovery attempt is named as its worker (see `owner`); its mark is looked for
+    # where it can be, near the start or in the suffix an attempt adds at the end.
+    if RECOVERY in start:
+        worker = start.split(RECOVERY)[0]
+    elif RECOVERY in owner_id[-64:]:
+        worker = owner_id[: owner_id.rindex(RECOVERY)]
+    else:
+        worker = owner_id
+    name = _ends(worker, reach)
+    liveness = identity.liveness
+    if not isinstance(liveness, LocalProcessLiveness):
+        return name
+    host = _ends(liveness.host_id, reach)
+    machine, _, namespace = host.partition("/")
+    if name.endswith(f"@{machine}"):  # (the hostname said once, as `owner` says it)
+        where = f"{name}/{namespace}" if namespace else name
+    else:
+        where = f"{name}@{host}"
+    return f"{where}:{liveness.pid}"
+
+
+def _ends(value: str, reach: int) -> str:
+    """`value` made visible, whole up to `2 * reach` characters, else its first and last
+    `reach` (only they are looked at)."""
+    if len(value) <= 2 * reach:
+        return visible(value)
+    return visible(value[:reach]) + visible(value[-reach:])

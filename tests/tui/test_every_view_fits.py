@@ -29,10 +29,13 @@ from textual.widgets import DataTable
 from lashtui.admin import Processes, abandon_outlook
 from lashtui.clock import ManualClock
 from lashtui.model import ProcessIdentity, ProcessStarted, failure
+from lashtui.model.owner import owner_ends
 from lashtui.registry.sqlite import SqliteProcessRegistry
+from lashtui.tui import format as fmt
 from lashtui.tui.screens.abandon import AbandonRequestsScreen
 from lashtui.tui.screens.audit import AuditScreen
 from lashtui.tui.screens.detail import ProcessDetailScreen
+from lashtui.tui.screens.detail_summary import Room
 from lashtui.tui.screens.errors import ErrorGroupScreen, ErrorsScreen
 from lashtui.tui.screens.leases import LeasesScreen, process_key
 from lashtui.tui.screens.live import LiveScreen
@@ -469,3 +472,40 @@ async def test_a_cut_label_says_its_count_on_its_own_line(long_scene: Any, width
                 (asked,) = [line for line in lines if "abandon request" in line]
                 assert asked.rstrip().endswith(("more characters)", "…")), (width, asked)
             await pilot.press("escape")
+
+
+@pytest.mark.parametrize("width", [60, 80, 160])
+async def test_a_long_owner_is_cut_once_in_its_middle(long_scene: Any, width: int) -> None:
+    """The lease's holder and who first started it were shortened (`fmt.owner`: the owner
+    id to 48 characters, the host to 32, each with `…`) and then cut in their middle to
+    the detail's room: two ellipses, at 160 columns side by side (`worker-ww……@host-hh…`),
+    and the host's end lost. Cut, an owner is now cut once, from its whole name: its
+    start, one `…` and its end (the host's last characters and the pid), as wide as the
+    room allows."""
+    registry, clock = long_scene
+    app = observer(registry, clock)
+    async with app.run_test(size=(width, 40)) as pilot:
+        detail, _ = await detail_of(pilot, HELD)
+        await until(pilot, lambda: detail._facts is not None)
+        await pilot.pause()
+        assert detail._facts is not None
+        facts = detail._facts.plain
+        room = Room.of(detail.query_one("#summary").content_region.width)
+        whole = f"{OWNER.owner_id}@{OWNER.liveness.host_id}:4242"  # type: ignore[union-attr]
+        for pattern in (r"^lease (\S+) \(", r"^first started (\S+) "):
+            found = re.search(pattern, facts, re.MULTILINE)
+            assert found is not None, facts
+            shown = found.group(1)
+            assert shown.count("…") == 1, shown
+            cut_id(shown, whole)
+            assert cell_len(shown) == room.name, (shown, room.name)
+
+
+def test_an_owners_ends_name_a_recovery_attempt_as_its_worker() -> None:
+    """`owner_ends` names an owner as `owner` does where it is short (a recovery attempt as
+    its worker, the hostname said once), and keeps the true end of a long one."""
+    attempt = far("worker-7:recovery:" + "a" * 32, "host-b")
+    assert owner_ends(attempt, 40) == fmt.owner(attempt) == "worker-7@host-b:4242"
+    long_attempt = far("w" * 200 + ":recovery:" + "a" * 32, "vm/pid:[4026531836]")
+    assert owner_ends(long_attempt, 40) == "w" * 80 + "@vm/pid:[4026531836]:4242"
+    assert owner_ends(OWNER, 20).endswith("h" * 20 + ":4242")

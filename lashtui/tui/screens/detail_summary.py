@@ -21,11 +21,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.widgets import Static
 
 from lashtui.model import (
+    LeaseOwnerIdentity,
     ObservedProcess,
     ProcessEvent,
     ProcessHandleGrant,
@@ -33,6 +35,7 @@ from lashtui.model import (
     lease_lapsed_at,
     silent_not_dead,
 )
+from lashtui.model.owner import owner_ends
 from lashtui.model.rerun import RerunLink
 from lashtui.registry.sql.blob_id import BLOB_NOT_READ, is_blob_row
 from lashtui.tui import format as fmt
@@ -87,6 +90,14 @@ class Room:
         the whole line and its count after it wrapped onto the next line at every width."""
         return text.fitted(value, max(self.line * lines - used, LABEL_ROOM))
 
+    def owner(self, identity: LeaseOwnerIdentity) -> Text:
+        """An owner as the lists name it (`fmt.owner`) where that fits in `name` cells;
+        else its whole name cut once in its middle to them (`owner_ends`)."""
+        named = fmt.owner(identity)
+        if cell_len(named) <= self.name:
+            return text.data(named)
+        return self.cut(owner_ends(identity, self.name))
+
     def cut(self, value: str, cells: int | None = None, style: str | Style = "") -> Text:
         """A name cut in its middle to `cells` (`name` unless given). A value past what a
         reader is shown (`SHOWN_CHARS`) says so at its end, which the cut keeps; a cut id's
@@ -130,7 +141,7 @@ def summary(
     wait = process.wait
     first = (
         text.plain(
-            room.cut(fmt.owner(started.owner)),
+            room.owner(started.owner),
             f" {fmt.ago(started.started_at_ms, now_ms)}",
         )
         if started
@@ -205,7 +216,7 @@ def lease_line(
         return text.plain("lease -")
     # The holder and its countdown painted as one when it has lapsed.
     held = Text(style=paint_("lapsed") if lease_lapsed_at(process, now_ms) else "", end="")
-    held.append_text(room.cut(fmt.owner(holder)))
+    held.append_text(room.owner(holder))
     held.append(f" ({fmt.lease_left(process, now_ms)})")
     return text.plain(
         "lease ",
