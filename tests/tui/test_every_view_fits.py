@@ -509,3 +509,36 @@ def test_an_owners_ends_name_a_recovery_attempt_as_its_worker() -> None:
     long_attempt = far("w" * 200 + ":recovery:" + "a" * 32, "vm/pid:[4026531836]")
     assert owner_ends(long_attempt, 40) == "w" * 80 + "@vm/pid:[4026531836]:4242"
     assert owner_ends(OWNER, 20).endswith("h" * 20 + ":4242")
+
+
+@pytest.mark.parametrize("width", [80, 100])
+async def test_the_externally_owned_verdict_says_its_sentence_whole(
+    long_scene: Any, width: int
+) -> None:
+    """An externally owned row's verdict (`will abandon at the next sweep:` / `externally-
+    owned rows have no owner lease`) needs 41 cells to flow over its two lines; the plan
+    gave THE SWEEP 34 at 80 columns and 40 at 100, and its second line was cut
+    (`…have no own…`). A flowing column is now not cut below what its sentences need while
+    the columns after the key ones can give way (at 80 columns, REQUESTED: Enter's detail
+    says who asked), so it says the whole sentence, as the other verdicts do."""
+    registry, clock = long_scene
+    processes = Processes(registry, clock=clock)
+    app = observer(registry, clock)
+    async with app.run_test(size=(width, 24)) as pilot:
+        screen = await opened(pilot, "3", AbandonRequestsScreen)
+        pending = screen.query_one("#pending-table", KeyedTable)
+        check_fits(pending, width, {"process", "lease", "verdict"})
+        process = await processes.get("old-backfill")
+        assert process is not None and process.disposition_text() == "externally_owned"
+        sentence = abandon_outlook(process, clock.now_ms())
+        said = " ".join(cell_of(pending, "old-backfill", "verdict").split())
+        assert said == sentence, (said, pending.drawn)
+        assert ("request" in pending.drawn) == (width > 80), pending.drawn
+
+
+def test_a_flowing_column_is_not_cut_below_what_its_sentence_needs() -> None:
+    """`flow_need`: the narrowest width at which a cell flows whole over its lines; the plan
+    keeps a flowing column at least that wide while lower columns can give way."""
+    external = Text("will abandon at the next sweep:\nexternally-owned rows have no owner lease")
+    assert column_plan.flow_need(external, 2) == 41
+    assert column_plan.flow_need(Text("will abandon once the owner's lease lapses"), 2) == 21

@@ -52,7 +52,9 @@ SILENT_COLUMNS = (
 # "the last column"): it is cut only once the other text columns are 24 cells narrower, and
 # its sentence flows over the row's two lines, so at 60 columns (28 cells) it still says what
 # the sweep will do (`will abandon once the` / `owner's lease lapses`), where it was cut at
-# 24 cells, at 60 and 80 columns alike, to `will abandon once the o…`.
+# 24 cells, at 60 and 80 columns alike, to `will abandon once the o…`. Nor is it cut below
+# what its sentences need to flow whole while REQUESTED can give way (column_plan.flow_need):
+# an externally owned row's verdict needs 41 cells, and at 80 columns its second line was cut.
 PENDING_PLAN = column_plan.Plan(
     priority=("process", "verdict", "lease", "request", "disposition"),
     always=4,

@@ -106,11 +106,13 @@ def fitting(
     *,
     pad: int = 0,
     also: str | None = None,
+    needs: Mapping[str, int] | None = None,
 ) -> dict[str, int]:
     """The columns a table `available` cells wide shows (keys in their on-screen `order`)
     and the width of each one's content, given each column's widest cell (`widths`,
     content only: `pad` cells are added to each); `also` is shown whatever its priority
-    (the column the rows are sorted by: its arrow says what the order is)."""
+    (the column the rows are sorted by: its arrow says what the order is). `needs`: what
+    each `Flex.flow` column's cells need to flow whole over their lines (`flow_need`)."""
     flex = plan.flex
     want = {
         key: min(width, flex[key].comfort) if key in flex else width
@@ -126,17 +128,17 @@ def fitting(
             break
         shown.add(key)
     floors = {key: min(widths.get(key, 0), flex[key].floor) for key in flex}
-    fairs = {key: min(widths.get(key, 0), flex[key].fair or flex[key].floor) for key in flex}
-    key_columns = plan.always if plan.key is None else plan.key
-    # Past the key columns, the lowest priority first: what gives way when the floors do
-    # not fit (the sorted column stays: its arrow says what the order is); a `fair_only`
-    # column, when the fair widths do not.
-    givers = [key for key in plan.priority[key_columns:] if key in shown and key != also]
-    while givers:
-        least = fairs if givers[-1] in plan.fair_only else floors
-        if _floor_width(shown, want, least, pad) <= available:
-            break
-        shown.discard(givers.pop())
+    # A sentence is cut no narrower than it needs to flow whole while the columns past the
+    # key ones can give way for it; where even the key ones do not fit so, at its floor.
+    raised = {
+        key: max(floor, min((needs or {}).get(key, 0), flex[key].comfort))
+        for key, floor in floors.items()
+    }
+    kept = _giving_way(shown, want, widths, available, plan, pad, also, raised)
+    if _floor_width(kept, want, raised, pad) <= available:
+        shown, floors = kept, raised
+    else:
+        shown = _giving_way(shown, want, widths, available, plan, pad, also, floors)
     drawn = {key: want.get(key, 0) for key in shown}
     texts = [key for key in plan.priority if key in shown and key in flex]
     room = available - sum(drawn.values()) - pad * len(drawn)
@@ -145,6 +147,36 @@ def fitting(
     else:
         _widen(drawn, texts, room, widths)
     return {key: drawn[key] for key in order if key in shown}
+
+
+def _giving_way(
+    shown: set[str],
+    want: Mapping[str, int],
+    widths: Mapping[str, int],
+    available: int,
+    plan: Plan,
+    pad: int,
+    also: str | None,
+    floors: Mapping[str, int],
+) -> set[str]:
+    """`shown` less the columns past the key columns that give way, the lowest priority
+    first, until the rest fit cut to their `floors` (the sorted column stays: its arrow
+    says what the order is); a `fair_only` column gives way when the fair widths do not."""
+    flex = plan.flex
+    fairs = {key: min(widths.get(key, 0), flex[key].fair or flex[key].floor) for key in flex}
+    key_columns = plan.always if plan.key is None else plan.key
+    shown = set(shown)
+    givers = [key for key in plan.priority[key_columns:] if key in shown and key != also]
+    while givers:
+        least = (
+            {key: max(fair, floors[key]) for key, fair in fairs.items()}
+            if givers[-1] in plan.fair_only
+            else floors
+        )
+        if _floor_width(shown, want, least, pad) <= available:
+            break
+        shown.discard(givers.pop())
+    return shown
 
 
 def _floor_width(
@@ -229,6 +261,28 @@ def flow(value: Text, room: int, lines: int) -> Text:
     joined = Text("\n", style=value.style, end=value.end).join(pieces)
     joined.no_wrap = value.no_wrap
     return joined
+
+
+def flow_need(value: str | Text, lines: int) -> int:
+    """The narrowest width at which `flow` lays `value` over `lines` lines uncut: its
+    widest line, or fewer cells where its words, filled line by line, still fit."""
+    plain = value.plain if isinstance(value, Text) else value
+    widest_line = width(plain)
+    words = plain.split()
+    if not words:
+        return widest_line
+    least = max(max(map(cell_len, words)), -(-cell_len(" ".join(words)) // lines))
+    for room in range(least, widest_line):
+        filled, taken = 1, 0  # the lines begun, and the cells taken of the last
+        for word in words:
+            cells = cell_len(word)
+            if taken and taken + 1 + cells > room:
+                filled, taken = filled + 1, cells
+            else:
+                taken += cells + (1 if taken else 0)
+        if filled <= lines:
+            return room
+    return widest_line
 
 
 def _clip_lines(value: str | Text, room: int, middle: bool) -> str | Text:

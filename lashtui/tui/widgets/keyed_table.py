@@ -100,6 +100,9 @@ class KeyedTable(DataTable[Text]):
         self.shown_columns = tuple(key for key, _ in self.column_spec)
         self.widths: dict[str, tuple[int, ...]] = {}  # each row's cells' widths (a plan's)
         self.widest: tuple[int, ...] = ()
+        # Each row's sentences (`Flex.flow` columns): the width each needs to flow whole.
+        self.needs: dict[str, dict[str, int]] = {}
+        self._most_needed: dict[str, int] = {}  # the most each needs, as last measured
         self.drawn: dict[str, int] = {}  # the shown columns' widths, as the plan drew them
         # The text columns the plan may cut: each one's width, and whether in the middle
         self._cuts: dict[str, tuple[int, bool]] = {}
@@ -150,6 +153,7 @@ class KeyedTable(DataTable[Text]):
         for key in gone:
             del self.shown[key]
             self.widths.pop(key, None)
+            self.needs.pop(key, None)
             self.remove_row(key)
         changed = bool(gone)
         grew = False
@@ -162,6 +166,7 @@ class KeyedTable(DataTable[Text]):
             if self.plan is not None and old != row:
                 widths = self.widths[row.key] = column_plan.cell_widths(row.cells)
                 grew = grew or column_plan.grew(widths, self.widest)
+                grew = self._measure_needs(row) or grew
             changed = changed or old != row
             self.shown[row.key] = row
         if self.plan is not None and (grew or gone):
@@ -254,7 +259,12 @@ class KeyedTable(DataTable[Text]):
         widest = dict(zip(keys, self.widest, strict=True))
         available = self.scrollable_content_region.width
         pad = 2 * self.cell_padding
-        drawn = column_plan.fitting(keys, widest, available, self.plan, pad=pad)
+        needs: dict[str, int] = {}  # (again from the rows: one that needed most may be gone)
+        for row_needs in self.needs.values():
+            for key, need in row_needs.items():
+                needs[key] = max(needs.get(key, 0), need)
+        self._most_needed = needs
+        drawn = column_plan.fitting(keys, widest, available, self.plan, pad=pad, needs=needs)
         if drawn == self.drawn:
             return
         self.drawn = drawn
@@ -287,6 +297,24 @@ class KeyedTable(DataTable[Text]):
             self.add_row(*self._cells(self.shown[key]), key=key, height=self.row_height)
         if selected is not None:
             self.move_cursor(row=self.get_row_index(selected))
+
+    def _measure_needs(self, row: Row) -> bool:
+        """What the row's sentences need to flow whole (`column_plan.flow_need`); whether
+        one needs more than any before it."""
+        assert self.plan is not None
+        flex = self.plan.flex
+        needs = {
+            key: column_plan.flow_need(row.cells[index], self.row_height)
+            for index, (key, _) in enumerate(self.column_spec)
+            if key in flex and flex[key].flow
+        }
+        self.needs[row.key] = needs
+        grew = False
+        for key, need in needs.items():
+            if need > self._most_needed.get(key, 0):
+                self._most_needed[key] = need
+                grew = True
+        return grew
 
     def _frozen(self, column: str) -> Style | None:
         if self.frozen and column in self.clock_columns:
