@@ -7,6 +7,7 @@ unchanged."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from lashtui.registry import lash_version_of
 from lashtui.registry.sqlite import SqliteProcessRegistry
 from lashtui.tui.app import LashtuiApp, make_app
 from lashtui.tui.screens.detail import ProcessDetailScreen
+from lashtui.tui.widgets.process_table import ProcessTable
 from tests.lash.fixture import FILES, copied, listing
 from tests.tui.scene import home_loaded, until
 
@@ -147,3 +149,31 @@ def test_v24_processes_view_snapshot(tmp_path: Path, snap_compare: Any) -> None:
     beside them): the same two processes, the header naming v24."""
     app = _processes_view_snapshot(tmp_path, snap_compare, 24, V21_NOW_MS, SIZE)
     assert app.sub_title == "lash registry v24, read-only · v24-durable-read.db"
+
+
+async def test_a_held_v6_lease_names_its_holder(tmp_path: Path) -> None:
+    """HOLDER on lash v6 is `-` on every row of the fixture, whose 65 lease rows were all
+    released; it stays, because v6 does store who holds a lease (`lease_owner_id`, with
+    no incarnation or liveness): a v6 registry of a lash that is running names each holder
+    by that id, as here one lease taken back by hand in a copy of the fixture."""
+    db = copied(6, tmp_path)
+    held = "process:2affdc3e-a0fd-4e52-afd3-319c5d6309a1"
+    with sqlite3.connect(db) as conn:  # (as a running lash v6 would leave it)
+        conn.execute(
+            "UPDATE process_leases SET lease_owner_id = 'lash-worker-9', lease_token = 't', "
+            "lease_claimed_at_ms = ?, lease_expires_at_ms = ? WHERE process_id = ?",
+            (V6_NOW_MS - 60_000, V6_NOW_MS + 600_000, held),
+        )
+    conn.close()
+    clock = ManualClock(V6_NOW_MS)
+    registry = await SqliteProcessRegistry.open(str(db), clock=clock, create=False)
+    try:
+        app = lash_app(registry, clock, 6)
+        async with app.run_test(size=(160, 24)) as pilot:
+            home = await home_loaded(pilot)
+            table = home.query_one(ProcessTable)
+            assert "holder" in table.drawn, table.drawn
+            assert str(table.get_cell(held, "holder")) == "lash-worker-9"
+            assert str(table.get_cell(held, "lease")) == "10m00s left"
+    finally:
+        await registry.close()
