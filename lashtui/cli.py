@@ -21,13 +21,14 @@ for `dash` and `demo`, the dashboard) only once the arguments parse.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 
 from lashtui.errors import LashError
 from lashtui.parser import build_parser
 from lashtui.parser.check import UNKNOWN
-from lashtui.parser.command_parser import command_word
+from lashtui.parser.command_parser import EntryParser, command_word
 from lashtui.parser.subcommand import which_registry
 from lashtui.parser.usage import bad_operator, not_utf8
 
@@ -76,14 +77,28 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout = stdout.stream
 
 
+@functools.cache
+def _parser() -> EntryParser:
+    """The parser, built once a process. Building it (20 subcommands, ~40 ArgumentParsers,
+    ~100 gettext look-ups: ~10 ms) was most of an in-process `show`'s time, and tests call
+    `main` a thousand times in one process. Reusing it is safe because a parse leaves
+    nothing in it: argparse puts what it reads on a fresh Namespace, and what our parsers
+    note during one parse (EntryParser.command, CommandParser.given and .tokens) is reset at
+    the start of the next (tests/cli/test_cli_parser_reuse.py)."""
+    return build_parser()
+
+
 def _main(argv: list[str] | None) -> int:
-    parser = build_parser()
     if "_ARGCOMPLETE" in os.environ:
         # The shell is completing (`lashtui completion`): argcomplete answers and exits.
-        # Imported only then, so it costs nothing otherwise.
+        # Imported only then, so it costs nothing otherwise. It changes the classes of the
+        # parser it is given, so it gets one of its own, never the shared one.
         import argcomplete
 
+        parser = build_parser()
         argcomplete.autocomplete(parser)
+    else:
+        parser = _parser()
     args = parser.parse_args(argv)
     if args.db is None and os.environ.get("LASHTUI_DB") == "":
         # As `--db ''`: an empty path opened the current directory ("... is a directory").
