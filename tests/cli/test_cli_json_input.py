@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.template import copy_registry
 from tests.cli.test_cli import LASHTUI, digest, one_line_error
 from tests.raw import copy_row
 
@@ -28,12 +29,20 @@ def brackets(depth: int) -> str:
     return "[" * depth + "]" * depth
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    path = tmp_path / "reg.db"
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`job`, an external process labelled `job`, as the installed command starts it: made
+    once for the module, where each test spent a spawn of its own on it."""
+    path = tmp_path_factory.mktemp("template") / "reg.db"
     started = run("start", "job", "--external", "--label", "job", db=path)
     assert started.returncode == 0, started.stderr
     return path
+
+
+@pytest.fixture
+def db(tmp_path: Path, template: Path) -> Path:
+    """A copy of `template`, the test's own (tests/cli/template.py says why)."""
+    return copy_registry(template, tmp_path)
 
 
 BAD_PAYLOADS = [

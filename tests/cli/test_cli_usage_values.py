@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.template import copy_registry
 from tests.cli.test_cli import LASHTUI, digest
 from tests.raw import copy_row
 
@@ -43,6 +44,22 @@ def run(
 def usage_error(result: subprocess.CompletedProcess[str], last_line: str) -> None:
     assert result.returncode == 2 and result.stdout == "", result
     assert result.stderr.strip().splitlines()[-1] == last_line
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`s1`, an external process, as the installed command starts it: made once for the
+    module, where each of its usage-error tests spent a spawn of its own on it."""
+    db = tmp_path_factory.mktemp("template") / "reg.db"
+    started = run(db, "start", "s1", "--external")
+    assert started.returncode == 0, started.stderr
+    return db
+
+
+@pytest.fixture
+def db(tmp_path: Path, template: Path) -> Path:
+    """A copy of `template`, the test's own (tests/cli/template.py says why)."""
+    return copy_registry(template, tmp_path)
 
 
 def ended(target: str) -> None:
@@ -76,10 +93,8 @@ def test_events_after_is_a_usage_error_past_what_a_store_holds(registry_target: 
     ],
 )  # fmt: skip
 def test_a_bad_older_than_is_a_usage_error_as_a_bad_before_is(
-    tmp_path: Path, value: str, says: str
+    db: Path, value: str, says: str
 ) -> None:
-    db = tmp_path / "reg.db"
-    assert run(db, "start", "x", "--external").returncode == 0
     before = digest(db)
     for dry_run in ((), ("--dry-run",)):
         result = run(db, "prune", "--older-than", value, *dry_run)
@@ -178,10 +193,8 @@ REPEATED = [
 
 @pytest.mark.parametrize("args", REPEATED, ids=" ".join)
 def test_a_filter_given_twice_is_a_usage_error_naming_it(
-    tmp_path: Path, args: tuple[str, ...]
+    db: Path, args: tuple[str, ...]
 ) -> None:
-    db = tmp_path / "reg.db"
-    assert run(db, "start", "s1", "--external").returncode == 0
     before = digest(db)
     command, flag = args[0], next(a for a in args if a.startswith("--"))
     usage_error(
@@ -245,10 +258,8 @@ SCOPE = "a session scope is written `session:ID` or `session:ID/frame:F`, got"
     ],
 )  # fmt: skip
 def test_a_malformed_value_is_a_usage_error_naming_it(
-    tmp_path: Path, args: tuple[str, ...], says: str
+    db: Path, args: tuple[str, ...], says: str
 ) -> None:
-    db = tmp_path / "reg.db"
-    assert run(db, "start", "s1", "--external").returncode == 0
     before = digest(db)
     usage_error(run(db, *args), f"lashtui {args[0]}: error: {says}")
     assert digest(db) == before
