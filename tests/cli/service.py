@@ -17,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.cli.template import in_process
+
 LASHTUI = str(Path(sys.executable).parent / "lashtui")
 # Generous: on a loaded machine a `lashtui start` took 24 s (its imports, at a sliver of a
 # CPU), close to the 30 s this was.
@@ -30,11 +32,11 @@ def steps(*plan: dict[str, Any]) -> str:
 
 
 def start(db: Path | str, process_id: str, plan: str, disposition: str = "rerunnable") -> None:
-    """Start a `steps` process from another OS process, as a script would."""
-    argv = [LASHTUI, "--db", str(db), "start", process_id, "--engine", "steps",
-            "--disposition", disposition, "--payload", plan]  # fmt: skip
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=GUARD_S)
-    assert done.returncode == 0, done.stderr
+    """Start a `steps` process from another OS process than the worker's, as a script
+    would: `lashtui start`, run by the command's own code in the test's process
+    (tests/cli/template.py `in_process`), where each start was a spawn of its own."""
+    in_process(db, "start", process_id, "--engine", "steps", "--disposition", disposition,
+               "--payload", plan)  # fmt: skip
 
 
 class Worker:

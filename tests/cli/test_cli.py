@@ -26,6 +26,7 @@ from lashtui.model import (
 )
 from lashtui.registry import open_registry
 from tests.builders import ext
+from tests.cli.template import in_process
 
 LASHTUI = str(Path(sys.executable).parent / "lashtui")
 WAIT_STEPS = json.dumps(
@@ -54,23 +55,13 @@ def one_line_error(result: subprocess.CompletedProcess[str], *needles: str) -> N
 
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
+    """`job`, a steps process waiting for `approve`, granted to session:alice: started by
+    the command's own code in this process (tests/cli/template.py says why)."""
     path = tmp_path / "reg.db"
-    started = lashtui(
-        "start",
-        "job",
-        "--engine",
-        "steps",
-        "--payload",
-        WAIT_STEPS,
-        "--disposition",
-        "rerunnable",
-        "--grant",
-        "session:alice",
-        "--label",
-        "job",
-        db=path,
-    )
-    assert started.returncode == 0, started.stderr
+    in_process(
+        path, "start", "job", "--engine", "steps", "--payload", WAIT_STEPS,
+        "--disposition", "rerunnable", "--grant", "session:alice", "--label", "job",
+    )  # fmt: skip
     return path
 
 

@@ -11,14 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.template import in_process
 from tests.cli.test_cli import lashtui
 
 
 def acted(target: str, *ids: str) -> None:
-    """`start` then `cancel` each id, in order: one recorded cancel each, the last newest."""
+    """`start` then `cancel` each id, in order: one recorded cancel each, the last newest
+    (set up in this process: tests/cli/template.py says why)."""
     for pid in ids:
-        assert lashtui("--db", target, "start", pid, "--external").returncode == 0
-        assert lashtui("--db", target, "cancel", pid).returncode == 0
+        in_process(target, "start", pid, "--external")
+        in_process(target, "cancel", pid)
 
 
 def hint(result: subprocess.CompletedProcess[str]) -> list[str]:
@@ -77,7 +79,7 @@ def test_a_cursor_past_64_bits_is_a_usage_error_on_both_stores(
 def test_an_empty_page_is_said_on_stderr(tmp_path: Path) -> None:
     """`audit` with nothing to list printed nothing at all, as if it had not run."""
     target = str(tmp_path / "reg.db")
-    assert lashtui("--db", target, "start", "a", "--external").returncode == 0
+    in_process(target, "start", "a", "--external")
     for argv, said in [
         ([], "no operator action is recorded in this registry"),
         (["--by", "nobody"], "no recorded operator action matches"),

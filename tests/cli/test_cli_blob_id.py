@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.template import in_process
 from tests.cli.test_cli import LASHTUI
 from tests.raw import copy_row
 
@@ -35,11 +36,11 @@ def run(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
 def seeded(tmp_path: Path, blob: bytes | None, status: str | None = None) -> Path:
     """A registry with one rerunnable row `good`, and (unless `blob` is None) a copy of its
     row keyed by `blob`, as another program would insert it (its status column `status`
-    when given)."""
+    when given). `good` is started by the command's own code in this process (setup:
+    tests/cli/template.py says why)."""
     tmp_path.mkdir(exist_ok=True)
     db = tmp_path / "reg.db"
-    started = run("start", "good", "--engine", "echo", "--disposition", "rerunnable", db=db)
-    assert started.returncode == 0, started.stderr
+    in_process(db, "start", "good", "--engine", "echo", "--disposition", "rerunnable")
     if blob is not None:
         copy_row(db, "good", blob)
         conn = sqlite3.connect(db)

@@ -17,6 +17,7 @@ import pytest
 
 from lashtui.model.limit import MAX_CANCEL_REASON_CHARS, MAX_REASON_CHARS
 from lashtui.model.outcome import OPERATOR_NAME_MAX, cancel_request_reason
+from tests.cli.template import in_process
 from tests.cli.test_cli import LASHTUI
 
 LONGEST_OPERATOR = "o" * OPERATOR_NAME_MAX
@@ -40,7 +41,7 @@ def test_the_stored_reason_has_room_for_the_longest_operator() -> None:
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_the_limit_is_the_reasons_own(registry_target: str) -> None:
-    assert run(registry_target, "start", "cc", "--external").returncode == 0
+    in_process(registry_target, "start", "cc", "--external")  # (setup: template.py says why)
 
     too_long = run(registry_target, "cancel", "cc", "--reason", "r" * (MAX_REASON_CHARS + 1))
     sentence = "a cancel reason may be at most 4,096 characters; this one has 4,097"

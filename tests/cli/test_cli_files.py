@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.template import in_process
 from tests.filesystem import fill, small_disk
 from tests.unprivileged import lashtui_as_reader, popen_as_reader, seal, shared_directory
 
@@ -86,9 +87,10 @@ def listing(directory: Path) -> dict[str, str]:
 
 @pytest.fixture
 def registry(tmp_path: Path) -> Path:
+    """`a`, labelled `kept`: started by the command's own code in this process (setup:
+    tests/cli/template.py says why)."""
     db = tmp_path / "reg.db"
-    started = lashtui(db, "start", "a", "--external", "--label", "kept")
-    assert started.returncode == 0, started.stderr
+    in_process(db, "start", "a", "--external", "--label", "kept")
     return db
 
 
@@ -261,8 +263,8 @@ def disk(tmp_path: Path) -> Iterator[Path]:
 
 def test_a_full_disk_is_one_sentence_and_loses_nothing(disk: Path) -> None:
     db = disk / "reg.db"
-    assert lashtui(db, "start", "a", "--external", "--label", "kept").returncode == 0
-    assert lashtui(db, "start", "b", "--external").returncode == 0
+    in_process(db, "start", "a", "--external", "--label", "kept")  # (setup, in this process)
+    in_process(db, "start", "b", "--external")
     filler = fill(disk)
     for args in (
         ("start", "c", "--external"),
@@ -295,7 +297,7 @@ def sealed(mode: int, process_id: str) -> Iterator[tuple[Path, Path, dict[str, s
     external process `process_id`, sealed with `mode` (`seal`); with its listing then."""
     with shared_directory() as directory:
         db = directory / "reg.db"
-        assert lashtui(db, "start", process_id, "--external").returncode == 0
+        in_process(db, "start", process_id, "--external")  # (setup, in this process)
         seal(directory, mode)
         yield directory, db, listing(directory)
 

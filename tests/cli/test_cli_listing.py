@@ -26,6 +26,7 @@ from lashtui.admin import processes as admin_processes
 from lashtui.command import query
 from lashtui.model import PAGE_CHARS
 from lashtui.registry import open_registry
+from tests.cli.template import in_process
 from tests.cli.test_cli import LASHTUI
 from tests.cli.test_cli_hostile import run_cli
 from tests.raw import store_id_as_bytes
@@ -308,8 +309,7 @@ def test_the_next_page_hint_reads_on_from_an_id_with_control_characters(tmp_path
     reads back as the id: followed through bash, the pages list every row once, in order."""
     db = str(tmp_path / "h.db")
     for pid in ("a\nb", "a\x1bc", "a b", "r-w", "a~z"):
-        argv = [LASHTUI, "--db", db, "start", pid, "--external"]
-        assert subprocess.run(argv, capture_output=True, timeout=60).returncode == 0
+        in_process(db, "start", pid, "--external")  # (setup: tests/cli/template.py says why)
     store_id_as_bytes(db, "r-w", b"r\xffw")  # (another program's id, not UTF-8)
     everything = subprocess.run(
         [LASHTUI, "--db", db, "ls", "--limit", "0", "--json"], capture_output=True, timeout=60

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from lashtui.cli import main
+from tests.cli.template import in_process
 from tests.cli.test_cli_blob_id import run
 from tests.raw import copy_row
 
@@ -35,10 +36,10 @@ NULL_WHY = "its process_id column is NULL, not text"
 def registry(tmp_path: Path, no_state: bool = False) -> Path:
     """`good` as lashtui starts it (rerunnable, running); then with raw SQL three NULL
     rows, a text row `NULL`, a text row `NULL#2` and `other`, each a copy of `good`'s
-    row; with `no_state`, the NULL row at rowid 2 in no state (`zombie`)."""
+    row; with `no_state`, the NULL row at rowid 2 in no state (`zombie`). (`good` is
+    started in this process: tests/cli/template.py says why.)"""
     db = tmp_path / "reg.db"
-    started = run("start", "good", "--engine", "echo", "--disposition", "rerunnable", db=db)
-    assert started.returncode == 0, started.stderr
+    in_process(db, "start", "good", "--engine", "echo", "--disposition", "rerunnable")
     for stored in (None, None, None, "NULL", "NULL#2", "other"):
         copy_row(db, "good", stored)
     conn = sqlite3.connect(db)

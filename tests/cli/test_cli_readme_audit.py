@@ -15,6 +15,7 @@ from pathlib import Path
 from lashtui.model import failure
 from lashtui.registry import open_registry
 from tests.builders import ext
+from tests.cli.template import in_process
 from tests.cli.test_cli import lashtui
 from tests.cli.test_cli_follow import Follower
 from tests.raw import copy_row
@@ -27,12 +28,12 @@ TIME = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}Z"
 
 def with_foreign_row(path: Path, process_id: str) -> None:
     """A registry holding `good`, a steps process waiting for `approve`, and a copy of it
-    under `process_id`, as another program with no id limit could have stored it."""
-    started = lashtui(
-        "start", "good", "--engine", "steps", "--payload", WAIT_APPROVE,
-        "--disposition", "rerunnable", "--grant", "session:a", db=path,
+    under `process_id`, as another program with no id limit could have stored it. (`good`
+    is started in this process: tests/cli/template.py says why.)"""
+    in_process(
+        path, "start", "good", "--engine", "steps", "--payload", WAIT_APPROVE,
+        "--disposition", "rerunnable", "--grant", "session:a",
     )  # fmt: skip
-    assert started.returncode == 0, started.stderr
     conn = sqlite3.connect(path)
     (record,) = conn.execute("SELECT record_json FROM processes").fetchone()
     conn.close()
@@ -103,7 +104,7 @@ def test_an_operator_name_that_is_not_one_is_a_usage_error(tmp_path: Path) -> No
     """`--as 'x y'` exited 1, as if the registry had refused it, where an `--as` that is not
     UTF-8 exits 2: both are a bad value of an option."""
     db = tmp_path / "reg.db"
-    assert lashtui("start", "p", "--external", db=db).returncode == 0
+    in_process(db, "start", "p", "--external")
     for argv, flag in (
         (("--as", "x y", "cancel", "p"), "--as"),
         (("cancel", "p", "--as", "x\x1b[2Jy"), "--as"),
@@ -124,9 +125,8 @@ def test_an_operator_name_that_is_not_one_is_a_usage_error(tmp_path: Path) -> No
 
 def test_ls_watch_prints_the_list_as_ls_aligns_it(tmp_path: Path) -> None:
     db = tmp_path / "reg.db"
-    assert lashtui("start", "a", "--external", db=db).returncode == 0
-    started = lashtui("start", "bb", "--external", "--label", "a longer label", db=db)
-    assert started.returncode == 0
+    in_process(db, "start", "a", "--external")
+    in_process(db, "start", "bb", "--external", "--label", "a longer label")
     listed = lashtui("ls", db=db).stdout.splitlines()
     follower = Follower(str(db), "ls", "--watch")
     try:
@@ -155,9 +155,8 @@ def test_ls_watch_prints_each_format_ls_does_or_refuses_it(tmp_path: Path) -> No
     wide`'s table and changes in its columns, `-o jsonl` `ls -o jsonl`'s lines, and `-o
     json` (or `--json`) is refused in one sentence (a stream cannot close a document)."""
     db = tmp_path / "reg.db"
-    assert lashtui("start", "a", "--external", db=db).returncode == 0
-    started = lashtui("start", "bb", "--external", "--label", "a longer label", db=db)
-    assert started.returncode == 0
+    in_process(db, "start", "a", "--external")
+    in_process(db, "start", "bb", "--external", "--label", "a longer label")
     listed = lashtui("ls", "-o", "wide", db=db).stdout.splitlines()
     assert listed[0].split()[:4] == ["ID", "STATUS", "LABEL", "WHY"], listed
     follower = Follower(str(db), "ls", "--watch", "-o", "wide")
@@ -197,7 +196,7 @@ def test_ls_watch_prints_each_format_ls_does_or_refuses_it(tmp_path: Path) -> No
 def test_the_page_notice_counts_one_process_in_the_singular(tmp_path: Path) -> None:
     db = tmp_path / "reg.db"
     for pid in ("a", "b", "c"):
-        assert lashtui("start", pid, "--external", db=db).returncode == 0
+        in_process(db, "start", pid, "--external")
     one = lashtui("ls", "--limit", "1", db=db).stderr.strip()
     assert one == (
         "lashtui: showing the first matching process; --after a for the next page, "

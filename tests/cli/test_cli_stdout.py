@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli.service import Worker, steps
-from tests.cli.template import copy_registry
+from tests.cli.template import copy_registry, in_process
 from tests.cli.test_cli import LASHTUI, lashtui
 
 STEPS = ["--engine", "steps", "--disposition", "rerunnable", "--payload", steps({"finish": 1})]
@@ -72,7 +72,7 @@ def test_a_stdout_that_cannot_be_written_is_one_sentence(
 def test_an_action_done_says_its_line_was_not_written(db: Path, redirect: str) -> None:
     """`worker --once` runs what is runnable, then cannot print its pass line: exit 1 and
     the sentence, its run done all the same (said only as it happened)."""
-    assert lashtui("start", *STEPS, "w", db=db).returncode == 0
+    in_process(db, "start", *STEPS, "w")  # (setup, in this process: template.py says why)
     shell, why = REDIRECTS[redirect]
     result = subprocess.run(
         ["sh", "-c", shell, LASHTUI, "--db", str(db), "worker", "--once"],
@@ -89,7 +89,7 @@ def test_the_worker_service_needs_no_stdout(db: Path, workers: list[Worker]) -> 
     it runs work and stops on SIGTERM with exit 0, saying nothing of stdout."""
     worker = Worker(db, wrapper=("sh", "-c", 'exec "$0" "$@" >&-'))
     workers.append(worker)
-    assert lashtui("start", *STEPS, "w", db=db).returncode == 0
+    in_process(db, "start", *STEPS, "w")
     worker.until(lambda: worker.events("run_ended"), "the run to end")
     worker.process.send_signal(signal.SIGTERM)
     assert worker.wait() == 0, worker.lines

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli.template import in_process
 from tests.cli.test_cli import lashtui
 from tests.stored_times import FAR, NO_DATE, times_registry
 
@@ -78,9 +79,8 @@ def test_events_ends_over_an_event_whose_json_names_another_sequence(tmp_path: P
     of -1 under a row of 1 made it print the same event for ever (10 MB in 10 s). It ends,
     the event marked undecodable."""
     db = tmp_path / "r.db"
-    assert lashtui("start", "p", "--external", db=db).returncode == 0
-    assert lashtui("abandon", "p", db=db).returncode == 0
-    assert lashtui("sweep", db=db).returncode == 0  # one event: process.abandoned, 1
+    for argv in (("start", "p", "--external"), ("abandon", "p"), ("sweep",)):
+        in_process(db, *argv)  # one event: process.abandoned, 1 (set up in this process)
     with sqlite3.connect(db) as conn:
         edit = "UPDATE process_events SET event_json = json_set(event_json, '$.sequence', -1)"
         conn.execute(edit)

@@ -30,6 +30,7 @@ from lashtui.model import RecoveryDisposition
 from lashtui.registry import open_registry
 from lashtui.tui import format as fmt
 from tests.cli.service import Worker, start, steps
+from tests.cli.template import in_process
 from tests.cli.test_cli import LASHTUI
 from tests.cli.test_cli_hostile import assert_nothing_obeyed
 from tests.raw import raw_connection
@@ -63,10 +64,10 @@ def target_of(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> s
 
 
 def with_stored_sequence(target: str, value: object) -> None:
-    """A rerunnable `p` for the worker, its log an event at 1 and one at `value`."""
-    started = cli(target, "start", "p", "--engine", "steps", "--disposition", "rerunnable",
-                  "--payload", '{"steps": []}')  # fmt: skip
-    assert started.returncode == 0, started.stderr
+    """A rerunnable `p` for the worker, its log an event at 1 and one at `value` (`p`
+    started by the command's own code in this process: tests/cli/template.py says why)."""
+    in_process(target, "start", "p", "--engine", "steps", "--disposition", "rerunnable",
+               "--payload", '{"steps": []}')  # fmt: skip
     with raw_connection(target) as conn:
         for sequence in (1, value):
             conn.execute(
@@ -169,10 +170,9 @@ def test_a_cancel_request_out_of_the_log_is_out_of_every_read(
     `events` unsaid, while `ls` said "cancel requested". Now every read leaves it out and
     `events` says so; the worker runs the row to its end."""
     target = target_of(backend, tmp_path, request)
-    started = cli(target, "start", "p", "--engine", "steps", "--disposition", "rerunnable",
-                  "--payload", '{"steps": []}')  # fmt: skip
-    assert started.returncode == 0, started.stderr
-    assert cli(target, "cancel", "p").returncode == 0
+    in_process(target, "start", "p", "--engine", "steps", "--disposition", "rerunnable",
+               "--payload", '{"steps": []}')  # fmt: skip
+    in_process(target, "cancel", "p")
     with raw_connection(target) as conn:
         conn.execute("UPDATE process_events SET sequence = ? WHERE process_id = 'p'", (sequence,))
     assert "cancel requested" not in read(target, "ls")
