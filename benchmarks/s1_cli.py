@@ -154,6 +154,18 @@ def help_figure(command: list[str], runs: int, env: dict[str, str]) -> Figure:
     )
 
 
+def interleaved(
+    ours_argv: list[str], peer_argv: list[str], runs: int, env: dict[str, str]
+) -> tuple[list[float], list[float]]:
+    """Each command's wall times, `runs` of each, one after the other run by run, so that
+    the shared machine's load hits both."""
+    ours, peer = [], []
+    for _ in range(runs):
+        ours.append(wall(ours_argv, env)[0])
+        peer.append(wall(peer_argv, env)[0])
+    return ours, peer
+
+
 def show_figure(command: list[str], path: str, runs: int, env: dict[str, str]) -> Figure:
     """`lashtui show ID --json` on a running row of `path`: what every command that reads
     a row through the models pays (asyncio, pydantic, the models, the store), where `ls
@@ -166,10 +178,7 @@ def show_figure(command: list[str], path: str, runs: int, env: dict[str, str]) -
     peer_argv = [sys.executable, "-c", SHOW_PEER, path, pid]
     wall(ours_argv, env)  # warm-up: OS page cache, bytecode cache
     wall(peer_argv, env)
-    ours, peer = [], []
-    for _ in range(runs):  # interleaved, so the shared machine's load hits both
-        ours.append(wall(ours_argv, env)[0])
-        peer.append(wall(peer_argv, env)[0])
+    ours, peer = interleaved(ours_argv, peer_argv, runs, env)
     return Figure(
         id="S1",
         figure="`lashtui show ID --json` wall time, one running row",
@@ -210,10 +219,8 @@ def ls_figure(
     printed, peer_printed = len(json.loads(first)), len(json.loads(peer_first))
     if printed != peer_printed:
         raise RuntimeError(f"S1: ls printed {printed} rows, the stdlib peer {peer_printed}")
-    ours, peer, load_before = [], [], load()
-    for _ in range(runs):  # interleaved, so the shared machine's load hits both
-        ours.append(wall(ours_argv, env)[0])
-        peer.append(wall(peer_argv, env)[0])
+    load_before = load()
+    ours, peer = interleaved(ours_argv, peer_argv, runs, env)
     stderr = notice.decode().strip()
     target, rule = f">= {RATIO_TARGET}x stdlib", f"ratio>=:{RATIO_TARGET}"
     if not targeted:  # the variants keep S1's first bound, a time
