@@ -35,17 +35,20 @@ def owner(identity: LeaseOwnerIdentity | None) -> str:
     liveness = identity.liveness
     if not isinstance(liveness, LocalProcessLiveness):
         return name
-    host = visible_clipped(liveness.host_id, HOST_WIDTH)
-    # A host id names the PID namespace after the hostname (`vm/pid:[4026531836]`,
-    # worker/identity.py), and an owner id often ends with that hostname
-    # (`lashtui-worker@vm`): the hostname is said once, `lashtui-worker@vm/pid:[...]:42`,
-    # where it read `lashtui-worker@vm@vm/pid:[...]:42`.
+    return _placed(name, visible_clipped(liveness.host_id, HOST_WIDTH), liveness.pid)
+
+
+def _placed(name: str, host: str, pid: int) -> str:
+    """`name@host:pid`, as shown. A host id names the PID namespace after the hostname
+    (`vm/pid:[4026531836]`, worker/identity.py), and an owner id often ends with that
+    hostname (`lashtui-worker@vm`): the hostname is said once, `lashtui-worker@vm/pid:[...]:42`,
+    where it read `lashtui-worker@vm@vm/pid:[...]:42`."""
     machine, _, namespace = host.partition("/")
     if name.endswith(f"@{machine}"):
         where = f"{name}/{namespace}" if namespace else name
     else:
         where = f"{name}@{host}"
-    return f"{where}:{liveness.pid}"
+    return f"{where}:{pid}"
 
 
 def owner_ends(identity: LeaseOwnerIdentity, reach: int) -> str:
@@ -68,13 +71,7 @@ def owner_ends(identity: LeaseOwnerIdentity, reach: int) -> str:
     liveness = identity.liveness
     if not isinstance(liveness, LocalProcessLiveness):
         return name
-    host = _ends(liveness.host_id, reach)
-    machine, _, namespace = host.partition("/")
-    if name.endswith(f"@{machine}"):  # (the hostname said once, as `owner` says it)
-        where = f"{name}/{namespace}" if namespace else name
-    else:
-        where = f"{name}@{host}"
-    return f"{where}:{liveness.pid}"
+    return _placed(name, _ends(liveness.host_id, reach), liveness.pid)
 
 
 def _ends(value: str, reach: int) -> str:
