@@ -33,6 +33,15 @@ TEXTS = [
     ("202ex", ["lab"]),
     ("goo", ["good"]),
     ("b\\", ["lab"]),  # a backslash stored, shown as itself
+    # Lowered as Python lowers (as `matches` does): Kelvin K to k, İ to i and a dot above
+    # (U+0307), where SQLite's lower folded neither and PostgreSQL's wrote İ as a plain i.
+    ("kel", ["t1"]),
+    ("\u212a", ["t1"]),
+    ("vin", ["t1"]),
+    ("i", ["t1", "c2"]),
+    ("ist", []),
+    ("\u0130st", ["c2"]),
+    ("i\u0307st", ["c2"]),
 ]
 
 
@@ -42,6 +51,9 @@ async def seeded(target: str) -> None:
             await registry.register_process(ext(process_id))
         label = ProcessIdentity(kind="external", label="L\u202eX b\\")
         await registry.register_process(ext("lab", identity=label))
+        for process_id, text in (("t1", "\u212aelvin"), ("c2", "\u0130stanbul")):
+            identity = ProcessIdentity(kind="external", label=text)
+            await registry.register_process(ext(process_id, identity=identity))
 
 
 def found(page: list[str], held: list[str]) -> tuple[list[str], list[str]]:

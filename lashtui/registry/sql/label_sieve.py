@@ -20,15 +20,16 @@ the JSON read (`sieve`):
 - Lowering. PostgreSQL's `lower` folds by the collation, which over a whole 1.5 kB text
   costs ~3x the ASCII folding of `COLLATE "C"` (3.2 s against 1.1 s for 100,000 records).
   So an ASCII needle is looked for in the text folded as ASCII, which agrees with the
-  label's folding on every ASCII character; the two characters whose lowercase holds an
-  ASCII letter (`İ` -> `i̇`, Kelvin `K` -> `k`) keep the read of a text holding them as
-  themselves when the needle holds the letter. A non-ASCII needle is looked for in the
+  label's folding on every ASCII character. A non-ASCII needle is looked for in the
   text folded in the label's own collation (`"default"`, whatever the column's is).
-  SQLite folds ASCII only, the label and the text alike, and LIKE folds as its `lower`
-  does: `lower` and `instr` over the whole text cost as much as the JSON parse, where LIKE
-  and GLOB scan for their first literal character (~0.2 s against ~0.5-1.3 s over the
-  same records). A non-ASCII needle (matched through Python's `str.lower`: filter.py
-  `UNICODE_LOWER`) is not sieved there.
+  SQLite folds ASCII only, and LIKE folds as its `lower` does: `lower` and `instr` over
+  the whole text cost as much as the JSON parse, where LIKE and GLOB scan for their first
+  literal character (~0.2 s against ~0.5-1.3 s over the same records). A non-ASCII needle
+  (matched through Python's `str.lower`: filter.py `UNICODE_LOWER`) is not sieved there.
+  On both, the two characters Python lowers to an ASCII letter (`İ` -> `i̇`, Kelvin `K` ->
+  `k`: shown_text.FOLDED_TO_ASCII), which the label is lowered to (filter.py `_lowering`)
+  and the text's folding here does not give, keep the read of a text holding them as
+  themselves when the needle holds the letter.
 - The shown form (shown_text.py): a needle that can match across an escape `visible`
   writes (`may_cross_escape`: `/\\x1b`, `/e0zz`, any beginning with a hex digit) matches a
   label holding a character that is not printable ASCII as it is shown, not as stored.
@@ -51,10 +52,6 @@ import re
 from lashtui.registry.sql import shown_text
 from lashtui.registry.sql.dialect import Dialect
 
-# The characters whose lowercase holds an ASCII letter though they are not ASCII, and that
-# letter (Unicode's mappings, simple and full; Python's `str.lower` over every code point
-# finds no others). PostgreSQL's collation may fold them where the ASCII folding does not.
-_FOLDED_TO_ASCII = {"\u0130": "i", "\u212a": "k"}
 # SQLite refuses a LIKE pattern past 50,000 bytes (SQLITE_MAX_LIKE_PATTERN_LENGTH): a longer
 # needle, escaped, is not sieved.
 _MAX_LIKE_NEEDLE = 1_000
@@ -69,6 +66,9 @@ def sieve(sql: Dialect, column: str, text: str) -> tuple[str, list[object]] | No
     crosses = shown_text.may_cross_escape(text)
     plain = ascii_needle and not crosses and '"' not in needle and "/" not in needle
     escape = "\\u" if plain else "\\"  # a text holding it keeps the JSON read
+    # The characters the label's lowering (filter.py `_lowering`) turns into a letter of the
+    # needle, where the text's folding here does not: a text holding one keeps the read.
+    folded = [c for c, low in shown_text.FOLDED_TO_ASCII.items() if low[0] in needle]
     if sql.name == "sqlite":
         if not ascii_needle or crosses or len(needle) > _MAX_LIKE_NEEDLE:
             return None
@@ -76,16 +76,12 @@ def sieve(sql: Dialect, column: str, text: str) -> tuple[str, list[object]] | No
         # a backslash is itself to it (it has no escape character).
         pattern = "%" + re.sub(r"([\\%_])", r"\\\1", needle) + "%"
         scan = f"{column} LIKE ? ESCAPE '\\' OR {column} GLOB '*{escape}*'"
+        scan += "".join(f" OR {column} GLOB '*{char}*'" for char in folded)
         return _within_ceiling(sql, column, scan), [pattern]
     collation = '"C"' if ascii_needle else '"default"'
     holds = sql.contains(f"lower({column} COLLATE {collation})")
     kept = [f"strpos({column}, '{escape}') > 0"]
-    if ascii_needle:
-        kept += [
-            f"strpos({column}, '{char}') > 0"
-            for char, letter in _FOLDED_TO_ASCII.items()
-            if letter in needle
-        ]
+    kept += [f"strpos({column}, '{char}') > 0" for char in folded]
     if crosses:
         # A character `visible` escapes, written as itself: one that is not ASCII, or
         # DEL. (Counting characters costs a third of shown_text.py's regex over 1.5 kB.)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import sqlite3
+from collections.abc import Callable
 
 from lashtui.registry.sql.dialect import Dialect
 from lashtui.untrusted import OBEYED_RANGES, SHOWN_CHARS, visible
@@ -30,6 +31,12 @@ from lashtui.untrusted import OBEYED_RANGES, SHOWN_CHARS, visible
 # The SQL function that gives a text as it is shown, on SQLite (a Python function: SQLite
 # has nothing that writes `\x1b`); PostgreSQL's is an expression (`_shown_postgres`).
 SHOWN = "lashtui_shown"
+
+# The characters that Python's `str.lower` lowers to text holding an ASCII letter though they
+# are not ASCII, and what it writes for each (Unicode's mappings, simple and full; `str.lower`
+# over every code point finds no others). SQLite's lower() leaves both; PostgreSQL's writes
+# `İ` as a plain `i`.
+FOLDED_TO_ASCII = {"\u0130": "i\u0307", "\u212a": "k"}
 
 # The characters a match across an escape begins with, when it does not hold its backslash:
 # the rest of `\x..`, `\u....` and `\U........`, lowered as the filter lowers.
@@ -50,11 +57,13 @@ def needle(text: str) -> str:
     return visible(text).lower()
 
 
-def contains_shown(sql: Dialect, field: str, lower: str, text: str) -> tuple[str, int]:
-    """The condition that `field`, as shown, holds the bound needle (`needle`), and how many
-    times it binds it (see the module docstring)."""
-    plain = sql.contains(f"{lower}({field})")
-    shown = sql.contains(f"{lower}({_shown_sql(sql, f'substr({field}, 1, {SHOWN_CHARS})')})")
+def contains_shown(
+    sql: Dialect, field: str, lower: Callable[[str], str], text: str
+) -> tuple[str, int]:
+    """The condition that `field`, as shown and lowered by `lower`, holds the bound needle
+    (`needle`), and how many times it binds it (see the module docstring)."""
+    plain = sql.contains(lower(field))
+    shown = sql.contains(lower(_shown_sql(sql, f"substr({field}, 1, {SHOWN_CHARS})")))
     longer = f"length({field}) > {SHOWN_CHARS}"
     if not may_cross_escape(text):
         return f"(CASE WHEN {plain} THEN NOT ({longer}) OR {shown} ELSE FALSE END)", 2
