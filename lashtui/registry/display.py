@@ -4,8 +4,9 @@ too malformed to take apart (`url_problem` names what is wrong with one)."""
 
 from __future__ import annotations
 
+import os
 import re
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 # `scheme://user:password@`, for a URL urllib cannot take apart: everything from the first
 # `:` after the user to the last `@` is hidden (too much hidden beats a password shown).
@@ -39,7 +40,8 @@ def redacted(target: str) -> str:
 
 def url_problem(target: str) -> str | None:
     """One sentence naming a PostgreSQL URL urllib cannot take apart (its password hidden),
-    else None. Such a URL raised ValueError where its password was hidden for a message, a
+    or a connect timeout it or $PGCONNECT_TIMEOUT gives that would never be honoured, else
+    None. Such a URL raised ValueError where its password was hidden for a message, a
     traceback before any connection was tried."""
     try:
         _port = urlsplit(target).port  # the split raises on brackets, the port on a port
@@ -50,7 +52,46 @@ def url_problem(target: str) -> str | None:
             else "the `[` and `]` around an IPv6 host do not match"  # "Invalid IPv6 URL"
         )  # fmt: skip
         return f"not a PostgreSQL URL: `{redacted(target)}` ({why})"
+    try:
+        connect_timeout(target)
+    except BadTimeout as error:
+        if error.in_url:
+            return f"not a PostgreSQL URL: `{redacted(target)}` (its {error})"
+        return f"{error} (connecting to `{redacted(target)}`)"
     return None
+
+
+class BadTimeout(ValueError):
+    """A connect timeout that is no whole number of seconds, or asks to wait for ever."""
+
+    def __init__(self, message: str, *, in_url: bool) -> None:
+        super().__init__(message)
+        self.in_url = in_url
+
+
+def connect_timeout(target: str) -> int | None:
+    """How long a connection waits for the server, in seconds: the URL's `connect_timeout`,
+    else `$PGCONNECT_TIMEOUT`, as libpq reads them (a whole number; 1 is taken as 2), None
+    if neither gives one. `BadTimeout` names a value that is no whole number of seconds, or
+    that asks to wait for ever (0 or less, to libpq): nothing here waits for ever."""
+    given = dict(parse_qsl(urlsplit(target).query)).get("connect_timeout")
+    name, in_url = "connect_timeout", True
+    if given is None:
+        given, name, in_url = os.environ.get("PGCONNECT_TIMEOUT"), "$PGCONNECT_TIMEOUT", False
+    if given is None:
+        return None
+    try:
+        seconds = int(given.strip())
+    except ValueError:
+        raise BadTimeout(
+            f"{name} must be a whole number of seconds: `{given}`", in_url=in_url
+        ) from None
+    if seconds < 1:
+        raise BadTimeout(
+            f"{name} must be 1 s or more: `{given}` would wait for a silent server for ever",
+            in_url=in_url,
+        )
+    return max(seconds, 2)
 
 
 # libpq's other connection string, `host=h dbname=d password=p` (a keyword, `=`, a value,

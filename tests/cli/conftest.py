@@ -9,6 +9,8 @@ import pytest
 from tests.cli.service import TTL_MS, Worker
 from tests.proxy import Proxy, proxied, target_of
 
+PROXIED_TIMEOUT_S = 3
+
 
 @pytest.fixture
 def workers() -> Iterator[list[Worker]]:
@@ -35,10 +37,13 @@ def worker_through_proxy(
     postgres_schema: str, proxy: Proxy, workers: list[Worker]
 ) -> Callable[..., Worker]:
     """Starts `lashtui worker ARGS` on the test's schema, reaching it through `proxy`, and
-    returns it once it has said `started` (past start-up's one-off reads)."""
+    returns it once it has said `started` (past start-up's one-off reads). Its URL gives a
+    connect timeout of `PROXIED_TIMEOUT_S`: a drive during an outage fails that soon (the
+    pool waits as long for a connection), not after the default 10 s."""
 
     def started(*args: str, ttl_ms: str = TTL_MS) -> Worker:
-        worker = Worker(proxied(postgres_schema, proxy), *args, ttl_ms=ttl_ms)
+        url = f"{proxied(postgres_schema, proxy)}&connect_timeout={PROXIED_TIMEOUT_S}"
+        worker = Worker(url, *args, ttl_ms=ttl_ms)
         workers.append(worker)
         worker.until_event("started")
         return worker

@@ -1,10 +1,14 @@
 """A `postgresql://` URL too malformed to take apart (a port that is not a number or out of
 range, an IPv6 host's bracket left open) is refused in one sentence that names it, its
 password hidden, by the installed command and by `open_registry`: it was a ValueError
-traceback, raised where the password was hidden for a message. No server is needed."""
+traceback, raised where the password was hidden for a message. So is a connect timeout
+that is no number of seconds or would wait for ever. No server is needed."""
 
 from __future__ import annotations
 
+import os
+import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +21,16 @@ MALFORMED = [
     ("postgresql://u:s3cret@host:port/x", "postgresql://u:***@host:port/x", "its port"),
     ("postgresql://u:s3cret@host:99999/x", "postgresql://u:***@host:99999/x", "its port"),
     ("postgres://u:s3cret@[::1/x", "postgres://u:***@[::1/x", "the `[` and `]`"),
+    (
+        "postgresql://u:s3cret@host/x?connect_timeout=0",
+        "postgresql://u:***@host/x?connect_timeout=0",
+        "its connect_timeout must be 1 s or more: `0` would wait for a silent server for ever",
+    ),
+    (
+        "postgresql://u:s3cret@host/x?connect_timeout=soon",
+        "postgresql://u:***@host/x?connect_timeout=soon",
+        "its connect_timeout must be a whole number of seconds: `soon`",
+    ),
 ]
 
 
@@ -78,3 +92,33 @@ def test_libpqs_key_value_form_is_refused_naming_it(tmp_path: Path) -> None:
     (tmp_path / "host=here").write_bytes(b"")
     named = lashtui("--db", "host=here", "ls", cwd=tmp_path)
     assert "not a lash process registry" in named.stderr, named.stderr
+
+
+def test_the_urls_connect_timeout_is_the_time_waited() -> None:
+    """libpq's `?connect_timeout=` (and $PGCONNECT_TIMEOUT) were overridden by the store's
+    own 10 s: a server that takes the connection and never answers (here a socket nobody
+    accepts on; the kernel answers the handshake) held `ls` ~11 s whatever the URL said."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"postgresql://u@127.0.0.1:{silent.getsockname()[1]}/x"
+        for args, env in (
+            (("--db", f"{url}?connect_timeout=2"), {}),
+            (("--db", url), {"PGCONNECT_TIMEOUT": "2"}),
+        ):
+            began = time.monotonic()
+            result = lashtui(*args, "ls", env={**os.environ, **env})
+            took = time.monotonic() - began
+            assert (result.returncode, result.stdout) == (1, ""), result.stderr
+            assert "connection timeout expired" in result.stderr, result.stderr
+            assert 2 <= took < 8, (took, env)
+
+
+def test_a_pgconnect_timeout_that_would_wait_for_ever_is_one_sentence() -> None:
+    env = {**os.environ, "PGCONNECT_TIMEOUT": "0"}
+    result = lashtui("--db", "postgresql://u:s3cret@127.0.0.1:1/x", "ls", env=env)
+    assert (result.returncode, result.stdout) == (1, ""), result.stderr
+    assert result.stderr == (
+        "lashtui: $PGCONNECT_TIMEOUT must be 1 s or more: `0` would wait for a silent server "
+        "for ever (connecting to `postgresql://u:***@127.0.0.1:1/x`)\n"
+    )

@@ -95,8 +95,8 @@ def test_a_real_outage_s_pool_warnings_are_written_once(
         return [r for r in worker.records() if str(r["logger"]).startswith("psycopg")]
 
     worker.until(pool_said, "a line from psycopg's pool")
-    # The outage goes on: two of the worker's drives fail meanwhile (each waits 10 s,
-    # the pool's connect timeout), while the pool tries again and again.
+    # The outage goes on: two of the worker's drives fail meanwhile (each waits the pool's
+    # connect timeout, the URL's 3 s: conftest.py), while the pool tries again and again.
     worker.until(
         lambda: len([r for r in worker.records() if "drive failed" in str(r["message"])])
         >= 2,
@@ -127,7 +127,7 @@ def test_the_pool_s_reconnection_is_said_at_once_with_the_repeats(
         return [r for r in worker.records() if str(r["logger"]).startswith("psycopg")]
 
     worker.until(pool_said, "a line from psycopg's pool")
-    # One drive fails meanwhile (it waits 10 s, the pool's connect timeout), while the pool
+    # One drive fails meanwhile (it waits the pool's connect timeout, 3 s), while the pool
     # tries again and again (1, 2, 4 ... s apart): repeats to summarise.
     worker.until(
         lambda: any("drive failed" in str(r["message"]) for r in worker.records()),

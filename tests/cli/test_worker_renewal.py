@@ -4,7 +4,7 @@ time: another worker may claim the row from then on, and the handler must not ru
 it. Real `lashtui worker` processes, TTL 1.5 s (renew every 0.5 s): on SQLite another OS
 process holds the write lock (a renewal waits up to the busy timeout, 15 s); on PostgreSQL
 the worker reaches the server through a proxy that is killed (a renewal waits for the
-pool's connect timeout, 10 s)."""
+pool's connect timeout, the URL's 3 s: conftest.py, twice the TTL)."""
 
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ from psycopg import errors as pg_errors
 from pydantic import ValidationError
 
 from lashtui.errors import InvalidRequest, LashError, StoreError
-from lashtui.registry.display import first_line, redacted, url_problem
+from lashtui.registry.display import connect_timeout, first_line, redacted, url_problem
 from lashtui.registry.postgres import notice
 from lashtui.registry.postgres.group import GroupCommit, PendingWrite, run_all
 from lashtui.registry.postgres.notice import notify_channel, quiet_channel
@@ -50,13 +50,16 @@ T = TypeVar("T")
 
 LOCK_TIMEOUT_MS = 15_000
 READ_ONLY_LOCK_TIMEOUT_MS = 1_000
-CONNECT_TIMEOUT_S = 10.0
+# How long a connection waits for the server where the URL (`?connect_timeout=`) and
+# $PGCONNECT_TIMEOUT give no time, libpq's own, which every connection of a store is given
+# (`connect_kwargs`; the pool waits as long for a free connection). It overrode the URL's:
+# `?connect_timeout=2` waited 10 s.
+CONNECT_TIMEOUT_S = 10
 # What every connection of this process gives libpq besides the URL. The name shows in
 # `pg_stat_activity.application_name`, so an operator can tell a fleet's backends apart
 # (each host's workers, a dashboard) where they were all blank; a *fallback* name, so an
 # `application_name` the URL gives wins. The server keeps 63 bytes of it.
 CONNECT_KWARGS: dict[str, Any] = {
-    "connect_timeout": int(CONNECT_TIMEOUT_S),
     "fallback_application_name": f"lashtui {socket.gethostname()}:{os.getpid()}"[:63],
 }
 POOL_SIZE = 4
@@ -80,6 +83,8 @@ class PostgresConnection(TransactionRun, SchemaPreparation):
             raise InvalidRequest(problem)
         self.target = target
         self.display = redacted(target)
+        self.connect_timeout_s = connect_timeout(target) or CONNECT_TIMEOUT_S
+        self.connect_kwargs = {**CONNECT_KWARGS, "connect_timeout": self.connect_timeout_s}
         self.read_only = read_only
         self.create = create
         if lock_timeout_ms is None:
@@ -97,9 +102,9 @@ class PostgresConnection(TransactionRun, SchemaPreparation):
             min_size=1,
             max_size=pool_size,
             open=False,
-            kwargs={"autocommit": True, **CONNECT_KWARGS},
+            kwargs={"autocommit": True, **self.connect_kwargs},
             configure=self._configure,
-            timeout=CONNECT_TIMEOUT_S,
+            timeout=self.connect_timeout_s,
             name="lashtui-registry",
         )
         self._threads = ThreadPoolExecutor(pool_size, thread_name_prefix="lashtui-pg")
@@ -165,12 +170,12 @@ class PostgresConnection(TransactionRun, SchemaPreparation):
         # One plain connection first: the pool would retry a refused or misaddressed server
         # in the background until its timeout, where this fails at once, with the reason.
         try:
-            psycopg.connect(self.target, **CONNECT_KWARGS).close()
+            psycopg.connect(self.target, **self.connect_kwargs).close()
         except psycopg.Error as error:
             raise StoreError(
                 f"cannot reach process registry `{self.display}`: {first_line(error)}"
             ) from None
-        self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+        self._pool.open(wait=True, timeout=self.connect_timeout_s)
 
     async def close(self) -> None:
         if self._closed:
@@ -259,7 +264,7 @@ class PostgresConnection(TransactionRun, SchemaPreparation):
         except psycopg_pool.PoolTimeout:
             raise StoreError(
                 f"cannot reach process registry `{self.display}`: no free connection within "
-                f"{CONNECT_TIMEOUT_S:.0f} s"
+                f"{self.connect_timeout_s} s"
             ) from None
         except psycopg.OperationalError as error:
             raise StoreError(

@@ -28,7 +28,7 @@ from lashtui.registry.display import first_line
 from lashtui.registry.kept import convert_kept
 from lashtui.registry.postgres import notice
 from lashtui.registry.postgres.complete import complete_in_server
-from lashtui.registry.postgres.connection import CONNECT_KWARGS, PostgresConnection
+from lashtui.registry.postgres.connection import PostgresConnection
 from lashtui.registry.postgres.schema import DDL, SUPERSEDED, WRITER_LOCK_CLASS
 from lashtui.registry.postgres.start import StartOutcome, prepare_start, start_in_server
 from lashtui.registry.sql import event, process, worklist
@@ -216,7 +216,7 @@ class PostgresProcessRegistry(SqlProcessRegistry):
             # takes the TCP connection and never answers, and each try to listen again
             # (registry/watch.py) was held that long.
             listener = await psycopg.AsyncConnection.connect(
-                self._server.target, autocommit=True, **CONNECT_KWARGS
+                self._server.target, autocommit=True, **self._server.connect_kwargs
             )
         except psycopg.Error as error:
             raise StoreError(
