@@ -55,13 +55,18 @@ SILENT_COLUMNS = (
 # 24 cells, at 60 and 80 columns alike, to `will abandon once the o…`. Nor is it cut below
 # what its sentences need to flow whole while REQUESTED can give way (column_plan.flow_need):
 # an externally owned row's verdict needs 41 cells, and at 80 columns its second line was cut.
+# Its floor (26) leaves the 2 cells of a vertical scrollbar at 60 columns, where its
+# sentence still flows whole over the two lines: at 28, the three key columns cut to their
+# floors were the whole 60, and once the requests outgrew the screen's height the table
+# scrolled sideways, THE SWEEP cut at the edge with no `…` (`never-started owner_bound r`).
+# (An id's floor of 10 instead cut `h-requested` to give the verdict a cell it did not need.)
 PENDING_PLAN = column_plan.Plan(
     priority=("process", "verdict", "lease", "request", "disposition"),
     always=4,
     key=3,
     flex={
         "process": column_plan.id_column(),
-        "verdict": column_plan.Flex(floor=28, comfort=48, held=24, flow=True),
+        "verdict": column_plan.Flex(floor=26, comfort=48, held=24, flow=True),
         "lease": column_plan.Flex(floor=14, comfort=30),
         "request": column_plan.Flex(floor=10, comfort=40),
     },

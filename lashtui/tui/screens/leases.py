@@ -69,6 +69,10 @@ COLUMNS = (
 # decoded the reason why.
 # The process id is cut in its middle like the owner (a write allows 512 characters: one such
 # id pushed the countdowns off the screen at every width); at 60 columns the label gives way.
+# The owner's floor (10) leaves the 2 cells of a vertical scrollbar at 60 columns: at 12, the
+# four key columns cut to their floors were the whole 60, and once the leases outgrew the
+# screen's height the table scrolled sideways, LEASE cut at the edge with no `…`
+# (`2 leases, 1 lapse`).
 PLAN = column_plan.Plan(
     priority=(
         "owner", "process", "lease", "health", "label", "disposition", "fence", "incarnation",
@@ -76,7 +80,7 @@ PLAN = column_plan.Plan(
     always=5,
     key=4,
     flex={
-        "owner": column_plan.Flex(floor=12, comfort=40),
+        "owner": column_plan.Flex(floor=10, comfort=40),
         "process": column_plan.id_column(),
         "health": column_plan.Flex(floor=10, comfort=27),
         "label": column_plan.Flex(floor=8, comfort=24),

@@ -32,6 +32,13 @@ columns shown cannot each have their `fair` width. So it is shown beside an id c
 middle, where before a long id (counted 64 cells wide) kept it off the screen at 160
 columns, and hidden where it would only be a few cells wide.
 
+The width a table plans for is what it has beside its vertical scrollbar, which comes once
+its rows outgrow the screen: the tables plan again when it comes or goes (a table whose
+rows grew past its height without a wider cell kept the plan made for 2 more cells, and
+scrolled sideways with its last column cut at the edge). The floors leave those 2 cells at
+60 columns: the Leases view's owner, cut no narrower than 12 cells, and the Abandon
+requests view's verdict, 28, made their key columns fill 60 columns exactly.
+
 Pure: widths in, columns and widths out, so the rule is tested without an app.
 """
 

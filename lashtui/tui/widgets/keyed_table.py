@@ -250,6 +250,14 @@ class KeyedTable(DataTable[Text]):
         if self.plan is not None:
             self.fit_columns()
 
+    def watch_show_vertical_scrollbar(self) -> None:
+        # The scrollbar's 2 cells come out of the width the columns were fitted to, and the
+        # row that brings it need not widen a column: fitted again once it is laid out, or
+        # the table scrolled sideways and its last column was cut at the edge with no `…`
+        # (as the process table's was: widgets/process_table.py).
+        if self.plan is not None:
+            self.call_after_refresh(self.fit_columns)
+
     def fit_columns(self) -> None:
         """Show the columns the width allows, each as wide as the plan draws it."""
         assert self.plan is not None

@@ -299,6 +299,15 @@ class ProcessTable(PlainRowsTable):
     def on_resize(self) -> None:
         self.fit_columns()
 
+    def watch_show_vertical_scrollbar(self) -> None:
+        # The vertical scrollbar takes its 2 cells from the width the columns were fitted
+        # to. The row that brings it (the list grew past the screen's height, as the demo's
+        # does within a minute) widens no column, so nothing fitted them again: the table
+        # was 2 cells wider than its room, scrolled sideways, and its last column was cut
+        # at the screen's edge with no `…` (AGE `1m17s` read `1m17`). Once the scrollbar
+        # is laid out, the columns are fitted to the width it leaves (or gives back).
+        self.call_after_refresh(self.fit_columns)
+
     def _labels(self) -> tuple[str, ...]:
         """The headers as drawn: the sorted column's with its arrow."""
         column, descending = self.sorted_by
