@@ -350,3 +350,16 @@ def widest(labels: Sequence[str], rows: Iterable[tuple[int, ...]]) -> tuple[int,
 def grew(widths: tuple[int, ...], widest_: tuple[int, ...]) -> bool:
     """Whether a row has a cell wider than its column's widest so far."""
     return any(map(operator.gt, widths, widest_))
+
+
+def shrank(
+    before: tuple[int, ...] | None, widths: tuple[int, ...], widest_: tuple[int, ...]
+) -> bool:
+    """Whether a row measured again (`widths`; as measured `before`) no longer has a cell
+    as wide as its column's widest (`widest_`, as last fitted): the column may narrow.
+    Without it a column stayed as wide as a cell long gone (LEASE 16 cells for a `lapsed
+    1m29s ago` since released, the label beside it cut) until a row left the table."""
+    if before is None or len(widest_) != len(widths):  # (new, or never fitted yet)
+        return False
+    measured = zip(before, widths, widest_, strict=True)
+    return any(old == most and new < old for old, new, most in measured)

@@ -156,7 +156,7 @@ class KeyedTable(DataTable[Text]):
             self.needs.pop(key, None)
             self.remove_row(key)
         changed = bool(gone)
-        grew = False
+        grew = shrank = False
         for row in rows:
             old = self.shown.get(row.key)
             if old is None:
@@ -164,12 +164,14 @@ class KeyedTable(DataTable[Text]):
             elif old != row or refrozen:
                 self._update(row, old, refrozen)
             if self.plan is not None and old != row:
+                before = self.widths.get(row.key)
                 widths = self.widths[row.key] = column_plan.cell_widths(row.cells)
                 grew = grew or column_plan.grew(widths, self.widest)
+                shrank = shrank or column_plan.shrank(before, widths, self.widest)
                 grew = self._measure_needs(row) or grew
             changed = changed or old != row
             self.shown[row.key] = row
-        if self.plan is not None and (grew or gone):
+        if self.plan is not None and (grew or gone or shrank):
             self.fit_columns()  # a column widened, or one may have narrowed
         changed = self._arrange([row.key for row in rows]) or changed
         if selected is not None and selected in self.shown:

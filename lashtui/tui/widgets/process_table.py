@@ -469,7 +469,7 @@ class ProcessTable(PlainRowsTable):
         for pid in gone:
             del self.processes[pid], self.rendered[pid], self.widths[pid]
             self.remove_row(pid)
-        inserted = grew = False
+        inserted = grew = shrank = False
         rewritten: list[str] = []
         style = self.get_component_rich_style("process-table--frozen") if frozen else None
         paint_ = self._painted().__getitem__
@@ -496,8 +496,10 @@ class ProcessTable(PlainRowsTable):
             if old is None or self.processes[pid] is not process:
                 # Measured when the row is new or its process changed, not when only the
                 # clock moved its ages (a tick would measure every row, every second).
+                before = self.widths.get(pid)
                 widths = self.widths[pid] = column_plan.cell_widths(natural)
                 grew = grew or column_plan.grew(widths, self.widest)
+                shrank = shrank or column_plan.shrank(before, widths, self.widest)
             self.processes[pid] = process
             self.rendered[pid] = row
         if rewritten:
@@ -505,7 +507,7 @@ class ProcessTable(PlainRowsTable):
         order = list(wanted)
         if inserted or order != self.order:
             self._order_rows(order)
-        if grew or gone:
+        if grew or gone or shrank:
             self.fit_columns()  # a column widened, or one may have narrowed
         target = index
         if self.lost is not None and self.lost in self.processes:
