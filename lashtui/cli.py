@@ -39,7 +39,8 @@ __all__ = ["build_parser", "main"]
 def _run(args: argparse.Namespace) -> int:
     """The command. `ls -o json|jsonl` in its common case is read without asyncio or the
     models (lashtui/listing.py says when and why); everything else is imported only now, so
-    `--help` and usage errors exit before loading asyncio or the model."""
+    `--help` and usage errors exit before loading asyncio or the model, and only the chosen
+    command's module is imported (lashtui/command/__init__.py `command_for`)."""
     if args.command == "ls":
         from lashtui.listing import list_plainly
 
@@ -48,9 +49,9 @@ def _run(args: argparse.Namespace) -> int:
             return code
     import asyncio
 
-    from lashtui.command import COMMANDS
+    from lashtui.command import command_for
 
-    return asyncio.run(COMMANDS[args.command or "dash"](args))
+    return asyncio.run(command_for(args)(args))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 CHECK = """
 import sys
+from pathlib import Path
 import {module}
 loaded = sorted(m for m in ("textual", "rich", {extra}) if m in sys.modules)
 print(",".join(loaded))
@@ -39,6 +41,7 @@ def test_engine_modules_do_not_load_the_ui(module: str, forbidden: tuple[str, ..
 TEST_ONLY = ("pytest", "hypothesis", "huey", "pyinstrument", "syrupy", "psycopg", "ruff", "mypy")
 BLOCKED_RUN = """
 import sys
+from pathlib import Path
 
 class Blocked:
     def find_spec(self, name, path=None, target=None):
@@ -68,6 +71,7 @@ def test_the_run_path_needs_only_the_base_dependencies() -> None:
 
 HELP = """
 import sys
+from pathlib import Path
 from lashtui.cli import main
 try:
     main(["--help"])
@@ -87,3 +91,62 @@ def test_help_loads_no_command_model_asyncio_or_json() -> None:
     )  # fmt: skip
     assert "usage: lashtui" in result.stdout
     assert result.stderr.strip() == "", f"`lashtui --help` loaded {result.stderr.strip()}"
+
+
+COMMAND_RUN = """
+import sys
+from pathlib import Path
+from lashtui.cli import main
+code = main({argv!r})
+print(code, ",".join(sorted(m for m in {modules!r} if m in sys.modules)), file=sys.stderr)
+"""
+
+
+def command_loads(argv: list[str], modules: tuple[str, ...]) -> tuple[int, str, str]:
+    """Run `main(argv)` in a fresh interpreter: its exit status, which of `modules` it
+    loaded, and what it printed on stderr before that."""
+    result = subprocess.run(
+        [sys.executable, "-c", COMMAND_RUN.format(argv=argv, modules=modules)],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    *said, last = result.stderr.strip().splitlines()
+    code, _, loaded = last.partition(" ")
+    return int(code), loaded, "\n".join(said)
+
+
+# What only other commands need: `ls` (its table) imported every command module until the
+# forty-second session (lashtui/command/__init__.py `command_for`).
+OTHER_COMMANDS = (
+    "lashtui.command.action",
+    "lashtui.command.audit",
+    "lashtui.command.check",
+    "lashtui.command.dashboard",
+    "lashtui.command.error",
+    "lashtui.command.follow",
+    "lashtui.command.index",
+    "lashtui.command.worker",
+)
+
+
+def test_ls_imports_only_its_own_command(tmp_path: Path) -> None:
+    db = str(tmp_path / "r.db")
+    assert command_loads(["--db", db, "start", "--external", "p1"], ())[0] == 0
+    code, loaded, said = command_loads(["--db", db, "ls"], OTHER_COMMANDS)
+    assert (code, said) == (0, "")
+    assert loaded == "", f"`lashtui ls` loaded {loaded}"
+    # ...and `events` without --follow is query.py's read, not follow.py's stream.
+    code, loaded, said = command_loads(["--db", db, "events", "p1"], OTHER_COMMANDS)
+    assert (code, said) == (0, "")
+    assert loaded == "", f"`lashtui events` loaded {loaded}"
+
+
+def test_every_subcommand_names_its_module_and_function() -> None:
+    import importlib
+    import inspect
+
+    from lashtui.cli import build_parser
+    from lashtui.command import COMMAND_PATHS
+
+    assert set(build_parser().commands) == set(COMMAND_PATHS)
+    for module, function in COMMAND_PATHS.values():
+        assert inspect.iscoroutinefunction(getattr(importlib.import_module(module), function))

@@ -55,7 +55,8 @@ scopes are written as scope ids: host, session:ID, session:ID/frame:F (a session
 #   add_json(command)                         # an action: --json only
 #   command.add_argument(..., help="...")     # every argument has help (a test checks)
 # in the module of its family (lashtui/parser/__init__.py lists them), whose `add_*` function
-# `build_parser` calls, and its function goes into lashtui.command.COMMANDS under the same name.
+# `build_parser` calls, and its module and function go into lashtui.command.COMMAND_PATHS under
+# the same name.
 
 # What a read prints (`-o`): table (the default, made for people), wide (every column, no
 # clipping), json (one document in lash's wire shapes), jsonl (one JSON object a line: a
