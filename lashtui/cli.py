@@ -39,14 +39,19 @@ __all__ = ["build_parser", "main"]
 def _run(args: argparse.Namespace) -> int:
     """The command. `ls -o json|jsonl` in its common case is read without asyncio or the
     models (lashtui/listing.py says when and why); everything else is imported only now, so
-    `--help` and usage errors exit before loading asyncio or the model, and only the chosen
-    command's module is imported (lashtui/command/__init__.py `command_for`)."""
+    `--help` and usage errors exit before loading asyncio or the model, a read's registry
+    that cannot be opened is refused before them too (lashtui/command/registry_first.py),
+    and only the chosen command's module is imported (lashtui/command/__init__.py
+    `command_for`)."""
     if args.command == "ls":
         from lashtui.listing import list_plainly
 
         code = list_plainly(args)
         if code is not None:
             return code
+    from lashtui.command.registry_first import refuse_unopenable
+
+    refuse_unopenable(args)  # a missing or foreign file refused before the models load
     import asyncio
 
     from lashtui.command import command_for

@@ -150,3 +150,27 @@ def test_every_subcommand_names_its_module_and_function() -> None:
     assert set(build_parser().commands) == set(COMMAND_PATHS)
     for module, function in COMMAND_PATHS.values():
         assert inspect.iscoroutinefunction(getattr(importlib.import_module(module), function))
+
+
+@pytest.mark.parametrize("command", [["ls"], ["show", "p1"], ["events", "p1"], ["errors"]])
+@pytest.mark.parametrize("kind", ["missing", "directory", "not SQLite"])
+def test_a_registry_that_cannot_open_is_refused_before_the_models(
+    tmp_path: Path, command: list[str], kind: str
+) -> None:
+    # The store's own sentence (tests/cli say which), without asyncio, pydantic or the model:
+    # such a refusal cost as much as reading a row (~1.2G instructions against --help's 170M).
+    db = tmp_path / "r.db"
+    if kind == "directory":
+        db.mkdir()
+    elif kind == "not SQLite":
+        db.write_text("not a database\n")
+    heavy = ("asyncio", "pydantic", "lashtui.model", "lashtui.admin")
+    code, loaded, said = command_loads(["--db", str(db), *command], heavy)
+    expected = {
+        "missing": f"lashtui: no process registry at `{db}`: no such file",
+        "directory": f"lashtui: not a lash process registry: {db} is a directory",
+        "not SQLite": f"lashtui: not a lash process registry: {db} is not a SQLite database",
+    }[kind]
+    assert code == 1
+    assert said.startswith(expected), said
+    assert loaded == "", f"{command[0]} on a registry {kind} loaded {loaded}"
