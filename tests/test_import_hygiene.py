@@ -174,3 +174,41 @@ def test_a_registry_that_cannot_open_is_refused_before_the_models(
     assert code == 1
     assert said.startswith(expected), said
     assert loaded == "", f"{command[0]} on a registry {kind} loaded {loaded}"
+
+
+COLLECTOR_AT_IMPORT = """
+import gc, io, contextlib, sys
+
+class Watch:
+    seen = {{}}
+    def find_spec(self, name, path=None, target=None):
+        if name in {watched!r}:
+            self.seen[name] = gc.isenabled()
+        return None
+
+sys.meta_path.insert(0, Watch())
+from lashtui.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    code = main({argv!r})
+on = sorted(name for name, enabled in Watch.seen.items() if enabled)
+print(code, len(Watch.seen), gc.isenabled(), gc.get_freeze_count() > 0, ",".join(on))
+"""
+
+
+WATCHED = ("lashtui.model", "lashtui.model.record", "pydantic", "pydantic.main", "asyncio")
+
+
+def test_a_command_imports_its_modules_with_the_collector_off(tmp_path: Path) -> None:
+    # The collector walked the ~100,000 objects the imports make over and over as they
+    # were made (lashtui/cli.py `_collector_off`): off while they import, on again after.
+    db = str(tmp_path / "r.db")
+    assert command_loads(["--db", db, "start", "--external", "p1"], ())[0] == 0
+    argv = ["--db", db, "show", "p1"]
+    result = subprocess.run(
+        [sys.executable, "-c", COLLECTOR_AT_IMPORT.format(argv=argv, watched=WATCHED)],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    code, imported, enabled_after, frozen, on = result.stdout.split(" ")
+    assert (code, enabled_after, frozen) == ("0", "True", "True")
+    assert int(imported) == len(WATCHED)  # each was imported by the command
+    assert on.strip() == "", f"imported with the collector on: {on.strip()}"
