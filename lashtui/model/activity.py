@@ -56,7 +56,7 @@ class HealthWindow(StrEnum):
 class KindDurations(BaseModel):
     """Run duration percentiles (milliseconds, nearest rank) of one engine kind."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     kind: str
     runs: int
@@ -78,7 +78,7 @@ class ActivityCounts(BaseModel):
     """What the registry counted, by epoch minute, from `first_minute` on (minutes after the
     window's last are kept too: the reconstruction needs every change after each minute)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     live_now: int
     waiting_now: int
@@ -96,7 +96,7 @@ class ActivityCounts(BaseModel):
 class ProcessActivity(BaseModel):
     """Per-minute series over `first_minute .. first_minute + len(started) - 1`."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     first_minute: int
     started: tuple[int, ...]

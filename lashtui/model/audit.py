@@ -57,7 +57,7 @@ class OperatorAction(BaseModel):
     `at_ms` is None for a recorded row whose time another program stored as other than a
     whole number."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     source: AuditSource
     id: str
@@ -124,7 +124,7 @@ class AuditQuery(BaseModel):
     exactly; `text` is a literal substring of the process id. `before` is the `id` of the
     last entry of the previous page."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     source: AuditSource = "recorded"
     operator: str | None = None
@@ -194,7 +194,7 @@ class AuditPage(BaseModel):
     None when this one reached the end. `recorded` is False when the registry has no audit
     table (lash wrote it, or lashtui never acted on it): nothing was ever recorded there."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     source: AuditSource
     entries: list[OperatorAction]

@@ -56,7 +56,7 @@ def check_group_rows(window: int, limit: int) -> None:
 class ErrorGroupKey(BaseModel):
     """One group: the state and its clipped code and message (`""` when absent)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     state: ProcessState
     code: str
@@ -92,7 +92,7 @@ class ErrorGroupQuery(BaseModel):
     """Which rows to group (`window`, see the module docstring), in what order (`count`:
     largest first; `last_seen`: most recent first) and how many groups to return."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     window: int = WINDOW_DEFAULT
     order: ErrorGroupOrder = "count"
@@ -117,7 +117,7 @@ class ErrorSummary(BaseModel):
     abandoned, in `total_groups` groups of which `groups` are the first `limit` in the
     query's order; `cursor` is the change-feed position the read saw."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     window: int
     scanned: int

@@ -104,7 +104,7 @@ class ProcessPageQuery(BaseModel):
     registry reads the key of that row, which must then exist.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     lens: ProcessPageLens = "all"
     scope: SessionScope | None = None
@@ -230,7 +230,7 @@ class ProcessCensus(BaseModel):
     a text id spelled as its stand-in; registry/sql/blob_id.py). Keyed by id, two NULL rows
     counted once; the text row keeps the id (the one the feed's changes name)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     cursor: int
     terminal: dict[str, int]

@@ -46,7 +46,7 @@ class ProbeFacts(BaseModel):
       megabytes slows every read of the rows around it, the dashboard's first.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     now_ms: int
     live: int

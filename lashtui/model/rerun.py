@@ -63,7 +63,7 @@ def rerun_replay_key(new_id: str) -> str:
 class RerunLink(BaseModel):
     """`process_id` re-runs `rerun_of`, as `by` asked at `at_ms`."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     process_id: str
     rerun_of: str

@@ -99,8 +99,9 @@ def _extra_value(value: JsonValue, info: ValidationInfo) -> JsonValue:
 # Their schemas are made here, not generated from `Annotated[JsonValue, ...]`: pydantic
 # generated JsonValue's recursive schema again for every one of the ~100 wire models as it
 # built them, ~60% of building a small model; every `lashtui` command that reads a row
-# builds them (`show`: 1,455M -> 1,343M instructions, valgrind).
-_JSON_VALUE: TypeAdapter[JsonValue] = TypeAdapter(JsonValue)
+# builds them (`show`: 1,455M -> 1,343M instructions, valgrind). Its own validator is built
+# at its first use too (a model with unknown fields given from Python), not at import.
+_JSON_VALUE: TypeAdapter[JsonValue] = TypeAdapter(JsonValue, config=ConfigDict(defer_build=True))
 
 
 class _MadeSchema:
