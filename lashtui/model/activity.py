@@ -17,8 +17,6 @@ those counts into series, so the arithmetic is tested without a store:
   each row's JSON. The bound is shown with them.
 """
 
-from __future__ import annotations
-
 import math
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
@@ -44,7 +42,7 @@ class HealthWindow(StrEnum):
     def minutes(self) -> int:
         return {"15m": 15, "1h": 60, "24h": 1_440}[self.value]
 
-    def next(self) -> HealthWindow:
+    def next(self) -> "HealthWindow":
         windows = list(HealthWindow)
         return windows[(windows.index(self) + 1) % len(windows)]
 
@@ -65,7 +63,7 @@ class KindDurations(BaseModel):
     p99_ms: int
 
     @classmethod
-    def of(cls, kind: str, durations: Iterable[int]) -> KindDurations:
+    def of(cls, kind: str, durations: Iterable[int]) -> "KindDurations":
         ranked = sorted(durations)
 
         def rank(p: int) -> int:
@@ -114,7 +112,9 @@ class ProcessActivity(BaseModel):
         return len(self.started)
 
     @classmethod
-    def build(cls, first_minute: int, last_minute: int, counts: ActivityCounts) -> ProcessActivity:
+    def build(
+        cls, first_minute: int, last_minute: int, counts: ActivityCounts
+    ) -> "ProcessActivity":
         minutes = range(first_minute, last_minute + 1)
         ends = counts.ended.values()
         if counts.before is not None:
@@ -148,7 +148,7 @@ class ProcessActivity(BaseModel):
             duration_runs=len(counts.runs),
         )
 
-    def updated(self, recent: ProcessActivity, first_minute: int) -> ProcessActivity:
+    def updated(self, recent: "ProcessActivity", first_minute: int) -> "ProcessActivity":
         """These series with `recent`'s from its first minute on (a re-read of the last
         minutes; the minutes before it are history and do not change), cut to start at
         `first_minute`. `recent`'s durations replace these. `recent` must begin no later

@@ -22,8 +22,6 @@ Pure: no I/O. These are lashtui's shapes, not lash wire types; a bad query is re
 in one sentence.
 """
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, JsonValue, model_validator
@@ -72,7 +70,7 @@ class OperatorAction(BaseModel):
     detail: dict[str, JsonValue] | None = None
 
     @classmethod
-    def from_event(cls, event: ProcessEvent) -> OperatorAction | None:
+    def from_event(cls, event: ProcessEvent) -> "OperatorAction | None":
         """The action an event of an audited type records; None for any other event."""
         action = AUDIT_EVENT_TYPES.get(event.event_type)
         if action is None:

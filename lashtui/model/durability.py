@@ -7,8 +7,6 @@ PostgreSQL database). A durable host refuses an inline registry (semantics §7.4
 « durable_store_required »).
 """
 
-from __future__ import annotations
-
 from enum import StrEnum
 
 

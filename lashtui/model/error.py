@@ -20,8 +20,6 @@ Stored text is untrusted and may be huge, so a group's code and message are the 
 one group. An absent code or message and an empty one are one group too (shown as `""`).
 """
 
-from __future__ import annotations
-
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator

@@ -6,8 +6,6 @@ semantics and selectors, the seven core types) is event_type.py's, and the signa
 and keys are signal.py's.
 """
 
-from __future__ import annotations
-
 import hashlib
 from typing import Annotated, Any, Literal
 
@@ -153,7 +151,7 @@ class SystemTime(WireModel):
     nanos_since_epoch: int
 
     @classmethod
-    def from_ms(cls, epoch_ms: int) -> SystemTime:
+    def from_ms(cls, epoch_ms: int) -> "SystemTime":
         return cls(secs_since_epoch=epoch_ms // 1000, nanos_since_epoch=epoch_ms % 1000 * 1_000_000)
 
     def to_ms(self) -> int:
@@ -213,7 +211,7 @@ class ProcessEventAppendRequest(WireModel):
     @classmethod
     def new(
         cls, event_type: str, payload: JsonValue = None, replay_key: str | None = None
-    ) -> ProcessEventAppendRequest:
+    ) -> "ProcessEventAppendRequest":
         replay = ReplayKey(key=replay_key) if replay_key is not None else None
         try:
             return cls(event_type=event_type, payload=payload, replay=replay)
@@ -226,7 +224,7 @@ class ProcessEventAppendRequest(WireModel):
     @classmethod
     def checked(
         cls, event_type: str, payload: JsonValue = None, replay_key: str | None = None
-    ) -> ProcessEventAppendRequest:
+    ) -> "ProcessEventAppendRequest":
         """`new`, held to every limit the registry's append holds it to (`check_limits`,
         and the payload's size, NaN and text through `event_payload_hash`): what an
         operator's event is checked with before anything is asked or written, by the
@@ -237,7 +235,7 @@ class ProcessEventAppendRequest(WireModel):
         return request
 
     @classmethod
-    def cancel_requested(cls, process_id: str, reason: str | None) -> ProcessEventAppendRequest:
+    def cancel_requested(cls, process_id: str, reason: str | None) -> "ProcessEventAppendRequest":
         """The standard cancel request; the same reason always gives the same replay key."""
         limit.check_text("a cancel reason", reason, limit.MAX_CANCEL_REASON_CHARS)
         payload: JsonValue = {"reason": reason}
@@ -249,7 +247,7 @@ class ProcessEventAppendRequest(WireModel):
         cls,
         process_id: str,
         output: ProcessAwaitOutput,
-    ) -> ProcessEventAppendRequest:
+    ) -> "ProcessEventAppendRequest":
         """The terminal event a completion appends: `{"await_output": ...}` under the
         `process:<pid>:terminal:<type>` key, so an identical completion replays."""
         event_type = output.terminal_state().event_type()

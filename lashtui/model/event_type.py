@@ -8,8 +8,6 @@ declaration is part of a registration (record.py) and of materializing an event
 (materialization.py), and reads no event.
 """
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import Field, JsonValue
@@ -31,7 +29,7 @@ class ConstSelector(ClosedWireModel):
 
 class ProcessTemplate(WireModel):
     template: str
-    fields: dict[str, ProcessValueSelector] = Field(default_factory=dict)
+    fields: "dict[str, ProcessValueSelector]" = Field(default_factory=dict)
 
 
 class TemplateSelector(ClosedWireModel):
@@ -81,7 +79,7 @@ class ProcessEventType(WireModel):
     semantics: ProcessEventSemanticsSpec = Field(default_factory=ProcessEventSemanticsSpec)
 
     @classmethod
-    def plain(cls, name: str, schema: dict[str, JsonValue] | None = None) -> ProcessEventType:
+    def plain(cls, name: str, schema: dict[str, JsonValue] | None = None) -> "ProcessEventType":
         """A type with no semantics and the given payload schema (any when omitted)."""
         return cls(name=name, payload_schema=LashSchema(schema_=schema or {}))
 

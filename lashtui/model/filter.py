@@ -5,8 +5,6 @@ names the first bad key or value in lash's words. One deliberate deviation (api.
 decision 5): a non-string `status` is rejected instead of silently meaning `running`.
 """
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import Any
 
@@ -37,7 +35,7 @@ class ProcessStatusFilter(StrEnum):
     ANY = "any"
 
     @classmethod
-    def decode(cls, value: object) -> ProcessStatusFilter:
+    def decode(cls, value: object) -> "ProcessStatusFilter":
         if isinstance(value, str):
             try:
                 return cls(value)
@@ -95,7 +93,7 @@ class ProcessListFilter(WireModel):
     created_at_end_ms: int | None = omitted()
 
     @classmethod
-    def decode(cls, obj: object) -> ProcessListFilter:
+    def decode(cls, obj: object) -> "ProcessListFilter":
         """Read a filter from a JSON object, naming the first key or value that is wrong."""
         if not isinstance(obj, dict):
             raise InvalidRequest("processes.list expects a record of process filters")

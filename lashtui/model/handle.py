@@ -4,8 +4,6 @@ A grant lets a session scope address a process. It is keyed by (scope id, proces
 carries the scope's session id, so deleting a session can find the grants of all its frames.
 """
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import Field

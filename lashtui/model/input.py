@@ -5,8 +5,6 @@
 `session_turn` rows need a pluggable session runner; `external` rows are never executed.
 """
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -125,7 +123,7 @@ class ProcessIdentity(WireModel):
     @classmethod
     def from_process_input(
         cls, process_input: ToolCall | Engine | SessionTurn | External
-    ) -> ProcessIdentity:
+    ) -> "ProcessIdentity":
         match process_input:
             case ToolCall(call=call):
                 return cls(kind="tool", label=call.tool_name)

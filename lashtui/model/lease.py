@@ -7,8 +7,6 @@ another boot, a /proc entry that can't be read. Proving death reads `/proc`, the
 I/O in the model; it lives here because lash's API puts it on the identity.
 """
 
-from __future__ import annotations
-
 import os
 import weakref
 from typing import Annotated, Any, Literal
@@ -106,11 +104,13 @@ class LeaseOwnerIdentity(WireModel):
     liveness: LeaseOwnerLiveness = Field(default_factory=OpaqueLiveness)
 
     @classmethod
-    def opaque(cls, owner_id: str, incarnation_id: str) -> LeaseOwnerIdentity:
+    def opaque(cls, owner_id: str, incarnation_id: str) -> "LeaseOwnerIdentity":
         return cls(owner_id=owner_id, incarnation_id=incarnation_id)
 
     @classmethod
-    def local_process(cls, owner_id: str, incarnation_id: str, host_id: str) -> LeaseOwnerIdentity:
+    def local_process(
+        cls, owner_id: str, incarnation_id: str, host_id: str
+    ) -> "LeaseOwnerIdentity":
         """This OS process on this host; opaque when the kernel facts can't be read."""
         boot_id = read_boot_id()
         pid = os.getpid()
@@ -139,7 +139,7 @@ class LeaseOwnerIdentity(WireModel):
         check_extras_size("a lease owner", self)
         _remember_checked(self, reserve)
 
-    def attempt(self, suffix: str, incarnation_id: str, *, reserve: int) -> LeaseOwnerIdentity:
+    def attempt(self, suffix: str, incarnation_id: str, *, reserve: int) -> "LeaseOwnerIdentity":
         """This owner under `suffix` (appended to its owner id, at most `reserve` chars) and
         a new incarnation id, with the same liveness: a worker's identity for one recovery
         attempt (worker/identity.py). Within the limits by construction once this owner
@@ -158,11 +158,11 @@ class LeaseOwnerIdentity(WireModel):
         _remember_checked(attempt, 0)
         return attempt
 
-    def same_incarnation(self, other: LeaseOwnerIdentity) -> bool:
+    def same_incarnation(self, other: "LeaseOwnerIdentity") -> bool:
         """Same owner and same incarnation; liveness is not compared."""
         return self.owner_id == other.owner_id and self.incarnation_id == other.incarnation_id
 
-    def is_definitely_dead_for_claimant(self, claimant: LeaseOwnerIdentity) -> bool:
+    def is_definitely_dead_for_claimant(self, claimant: "LeaseOwnerIdentity") -> bool:
         """Can `claimant` prove this holder's process is gone? Unknown means alive.
 
         Both must be local processes on the same host and boot, and /proc must show the
@@ -218,7 +218,7 @@ class LeaseTimings(WireModel):
         return {**data, "ttl_ms": int(ttl), "renew_interval_ms": int(renew)}
 
     @classmethod
-    def from_ttl(cls, ttl_ms: int) -> LeaseTimings:
+    def from_ttl(cls, ttl_ms: int) -> "LeaseTimings":
         """Renew every third of the TTL (60 ms -> 20 ms)."""
         if ttl_ms < 1:
             raise InvalidRequest("lease ttl must be at least 1ms")
@@ -259,11 +259,11 @@ class ProcessLeaseClaimOutcome(WireModel):
     holder: ProcessLease | None = None
 
     @classmethod
-    def acquired_lease(cls, lease: ProcessLease) -> ProcessLeaseClaimOutcome:
+    def acquired_lease(cls, lease: ProcessLease) -> "ProcessLeaseClaimOutcome":
         return cls(lease=lease)
 
     @classmethod
-    def busy(cls, holder: ProcessLease) -> ProcessLeaseClaimOutcome:
+    def busy(cls, holder: ProcessLease) -> "ProcessLeaseClaimOutcome":
         return cls(holder=holder)
 
     def acquired(self) -> ProcessLease | None:
@@ -283,7 +283,7 @@ class ProcessLeaseClaimOutcome(WireModel):
         return data
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> ProcessLeaseClaimOutcome:
+    def _exactly_one(self) -> "ProcessLeaseClaimOutcome":
         if (self.lease is None) == (self.holder is None):
             raise InvalidRequest("a lease claim outcome is either acquired or busy")
         return self

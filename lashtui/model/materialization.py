@@ -4,8 +4,6 @@ Pure functions: the store calls them inside its write transaction, and a selecto
 not resolve aborts the append with lash's message before anything is written.
 """
 
-from __future__ import annotations
-
 from pydantic import TypeAdapter, ValidationError
 
 from lashtui.errors import InvalidRequest

@@ -4,8 +4,6 @@ Lease holder and expiry are raw facts; the lease may already have lapsed. lash d
 "stuck" verdict here, and neither do we: the dashboard classifies from these facts.
 """
 
-from __future__ import annotations
-
 import operator
 
 from pydantic import Field, JsonValue
@@ -111,7 +109,7 @@ class ObservedProcess(WireModel):
         *,
         disposition_recorded: bool = True,
         cancel_requested: bool = False,
-    ) -> ObservedProcess:
+    ) -> "ObservedProcess":
         """The row as an operator sees it; `disposition_recorded` False on a registry that
         keeps no disposition (`registry.records_dispositions`); `cancel_requested` whether
         its log holds a cancel request (read by the caller: see the field)."""
@@ -172,7 +170,7 @@ class ObservedProcessEvent(WireModel):
     time_unknown: bool = Field(default=False, exclude_if=operator.not_)
 
     @classmethod
-    def from_event(cls, event: ProcessEvent) -> ObservedProcessEvent:
+    def from_event(cls, event: ProcessEvent) -> "ObservedProcessEvent":
         return cls(
             sequence=event.sequence,
             event_type=event.event_type,

@@ -21,8 +21,6 @@ as observed after the action (absent when the id is unknown). The JSON keeps las
 Pure: the clock time and the observed rows are handed in.
 """
 
-from __future__ import annotations
-
 from typing import Literal
 
 from pydantic import computed_field

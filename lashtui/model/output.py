@@ -5,8 +5,6 @@ Abandoned is a terminal only the owner's drain or the sweep can write; shown to 
 it becomes a failure (`into_tool_output`), and nothing ever turns back into `abandoned`.
 """
 
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -85,7 +83,7 @@ class SuccessOutput(WireModel):
     def terminal_state(self) -> ProcessTerminalState:
         return ProcessTerminalState.COMPLETED
 
-    def into_tool_output(self) -> ToolOutput:
+    def into_tool_output(self) -> "ToolOutput":
         return self
 
 
@@ -100,7 +98,7 @@ class FailureOutput(WireModel):
     def terminal_state(self) -> ProcessTerminalState:
         return ProcessTerminalState.FAILED
 
-    def into_tool_output(self) -> ToolOutput:
+    def into_tool_output(self) -> "ToolOutput":
         return self
 
 
@@ -113,7 +111,7 @@ class CancelledOutput(WireModel):
     def terminal_state(self) -> ProcessTerminalState:
         return ProcessTerminalState.CANCELLED
 
-    def into_tool_output(self) -> ToolOutput:
+    def into_tool_output(self) -> "ToolOutput":
         return self
 
 
@@ -125,7 +123,7 @@ class AbandonedOutput(WireModel):
     def terminal_state(self) -> ProcessTerminalState:
         return ProcessTerminalState.ABANDONED
 
-    def into_tool_output(self) -> ToolOutput:
+    def into_tool_output(self) -> "ToolOutput":
         """A tool can't report abandonment: it reaches callers as an external failure."""
         return FailureOutput(
             class_=ToolFailureClass.EXTERNAL,
@@ -155,7 +153,7 @@ class ProcessStatus(WireModel):
     await_output: ProcessAwaitOutput | None = omitted()
 
     @classmethod
-    def running(cls) -> ProcessStatus:
+    def running(cls) -> "ProcessStatus":
         """`{"state":"running"}`: one object, shared (frozen, it cannot change). Every new
         record takes it as its default status, where building and checking one was ~1.4 us
         of each start (benchmarks.p1_budget)."""
@@ -164,11 +162,11 @@ class ProcessStatus(WireModel):
     @classmethod
     def terminal(
         cls, output: SuccessOutput | FailureOutput | CancelledOutput | AbandonedOutput
-    ) -> ProcessStatus:
+    ) -> "ProcessStatus":
         return cls(state=output.terminal_state().lifecycle(), await_output=output)
 
     @model_validator(mode="after")
-    def _output_iff_terminal(self) -> ProcessStatus:
+    def _output_iff_terminal(self) -> "ProcessStatus":
         if self.state.is_terminal != (self.await_output is not None):
             raise ValueError("a terminal status carries an await_output; running carries none")
         output = self.await_output

@@ -12,8 +12,6 @@ it named a holder no table showed. Pure, and no Textual: the engine's sentences 
 (`lashtui show` prints an owner id whole, up to what a write allows.)
 """
 
-from __future__ import annotations
-
 from lashtui.model.lease import LeaseOwnerIdentity, LocalProcessLiveness
 from lashtui.untrusted import visible, visible_clipped
 

@@ -8,8 +8,6 @@ not lash wire types: they are frozen pydantic models without lash's serde conven
 bad query is refused here, in one sentence, before any store sees it.
 """
 
-from __future__ import annotations
-
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any, Literal
@@ -175,7 +173,7 @@ class ProcessPageQuery(BaseModel):
             return self.after_id, self.after_key
         return None
 
-    def after(self, process: ObservedProcess | None) -> ProcessPageQuery:
+    def after(self, process: ObservedProcess | None) -> "ProcessPageQuery":
         """This query continuing forwards after `process` (from the start when None)."""
         if process is None:
             update: dict[str, Any] = {"after_id": None, "after_key": None}
@@ -184,7 +182,7 @@ class ProcessPageQuery(BaseModel):
             update = {"after_id": process.process_id, "after_key": key}
         return self.model_copy(update={**update, "before_id": None, "before_key": None})
 
-    def before(self, process: ObservedProcess) -> ProcessPageQuery:
+    def before(self, process: ObservedProcess) -> "ProcessPageQuery":
         """This query paging backwards from just before `process`."""
         key = sort_key(self.order, process)
         return self.model_copy(

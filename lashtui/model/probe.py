@@ -5,8 +5,6 @@ The facts are raw; the thresholds and verdicts belong to the command (lashtui/co
 check.py), so the same facts could serve another probe.
 """
 
-from __future__ import annotations
-
 from pydantic import BaseModel, ConfigDict
 
 # How far ahead of now a lease's expiry may be and still date a renewal: the longest TTL

@@ -7,8 +7,6 @@ and projects a few columns for queries. A `ProcessRegistration` becomes a record
 a repeated start idempotent and a different start under the same id a conflict.
 """
 
-from __future__ import annotations
-
 import hashlib
 import json
 from collections.abc import Iterator
@@ -157,7 +155,7 @@ class ProcessRegistration(WireModel):
     env_ref: str | None = omitted()
     wake_target: SessionScope | None = omitted()
 
-    def prepare(self) -> tuple[ProcessRegistration, str]:
+    def prepare(self) -> "tuple[ProcessRegistration, str]":
         """Add missing core types, validate, and return the prepared registration with its
         hash (first failure wins, semantics §3.5). Every registration a registry stores
         comes through here, so here is where the limits are refused (lashtui.model.limit):
@@ -231,7 +229,7 @@ class ProcessRegistration(WireModel):
         text = canonical_json(body, "a registration")
         return text.replace(f'"{_CORE_PLACEHOLDER}"', _CORE_JSON, 1)
 
-    def with_core_event_types(self) -> ProcessRegistration:
+    def with_core_event_types(self) -> "ProcessRegistration":
         if _only_core(self.event_types):  # most registrations: nothing to add
             return self
         names = {event_type.name for event_type in self.event_types}
@@ -338,7 +336,7 @@ class ProcessRecord(StoredModel):
         registration_hash: str,
         now_ms: int,
         first_started: ProcessStarted | None = None,
-    ) -> ProcessRecord:
+    ) -> "ProcessRecord":
         """The new row's record; `first_started` already in it when the caller recorded
         that fact in the insert (registry/sql/process.py `register_new`), where a copy of
         the record made to add it was ~1% of P1's instructions. (Named only when given, so
@@ -371,7 +369,7 @@ class ProcessRecord(StoredModel):
         return f'{body[:-1]},"event_types":{_CORE_RECORD_JSON}}}'
 
     @classmethod
-    def from_stored_json(cls, text: str | bytes) -> ProcessRecord:
+    def from_stored_json(cls, text: str | bytes) -> "ProcessRecord":
         """`model_validate_json(text)`, the same record, faster for a text whose last member
         is exactly the core event types as `stored_json` writes them (a row started here and
         not edited since: a worker's claim decodes such rows). Those are two thirds of the

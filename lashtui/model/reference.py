@@ -7,8 +7,6 @@ SQL (registry/sql/reference.py); `from_records` is lash's own reduction over rec
 reference the store's answer is tested against.
 """
 
-from __future__ import annotations
-
 from collections.abc import Iterable
 
 from pydantic import JsonValue
@@ -32,7 +30,7 @@ class ProcessLiveReferenceSummary(WireModel):
         return definition, self.env_ref or ""
 
     @classmethod
-    def from_records(cls, records: Iterable[ProcessRecord]) -> list[ProcessLiveReferenceSummary]:
+    def from_records(cls, records: Iterable[ProcessRecord]) -> "list[ProcessLiveReferenceSummary]":
         counts: dict[tuple[str, str | None], tuple[JsonValue | None, int]] = {}
         for record in records:
             if record.is_terminal():

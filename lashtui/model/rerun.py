@@ -11,8 +11,6 @@ Pure: no I/O. A link is read from stored events, which are untrusted: a payload 
 wrong shape reads as no link rather than failing the read.
 """
 
-from __future__ import annotations
-
 from pydantic import BaseModel, ConfigDict
 
 from lashtui.errors import InvalidRequest
@@ -71,7 +69,7 @@ class RerunLink(BaseModel):
     at_ms: int
 
     @classmethod
-    def from_event(cls, event: ProcessEvent) -> RerunLink | None:
+    def from_event(cls, event: ProcessEvent) -> "RerunLink | None":
         payload = event.payload
         if event.event_type != RERUN_OF or not isinstance(payload, dict):
             return None

@@ -8,8 +8,6 @@ including its one surprise: when `properties` is given and `additionalProperties
 unknown properties are rejected.
 """
 
-from __future__ import annotations
-
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +20,7 @@ class LashSchema(WireModel):
     schema_: dict[str, JsonValue] = Field(default_factory=dict, alias="schema")
 
     @classmethod
-    def any(cls) -> LashSchema:
+    def any(cls) -> "LashSchema":
         return cls(schema_={})
 
     def validate_value(self, value: JsonValue) -> str | None:

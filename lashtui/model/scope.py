@@ -15,8 +15,6 @@ without pydantic), not when a stored row is decoded: a row another program wrote
 such an id still reads.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -50,18 +48,18 @@ class SessionScope(WireModel):
         it to (the dashboard's form checks it before it asks, not after Yes)."""
         self.check_limits("the destination scope")
 
-    def checked(self) -> SessionScope:
+    def checked(self) -> "SessionScope":
         """This scope, if its id can name no other scope (see the module docstring); else
         an `InvalidRequest` naming the session id."""
         check_session_id(self.session_id, self.agent_frame_id)
         return self
 
-    def root(self) -> SessionScope:
+    def root(self) -> "SessionScope":
         """The session's root scope (no frame)."""
         return SessionScope(session_id=self.session_id)
 
     @classmethod
-    def parse(cls, scope_id: str) -> SessionScope:
+    def parse(cls, scope_id: str) -> "SessionScope":
         """Read a scope id back: `session:ID` or `session:ID/frame:F` (lashtui/scope.py
         `parse_scope`: the grammar and its sentences, which the command line reads without
         the models)."""
@@ -177,5 +175,5 @@ class ProcessProvenance(WireModel):
     caused_by: CausalRef | None = omitted()
 
     @classmethod
-    def host(cls) -> ProcessProvenance:
+    def host(cls) -> "ProcessProvenance":
         return cls(originator=HostOriginator())

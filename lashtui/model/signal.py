@@ -6,8 +6,6 @@ Apart from event.py because these are names, checked and built from strings, whi
 worker's engines, the facade and the dashboard ask for without an event at hand.
 """
 
-from __future__ import annotations
-
 import re
 
 from lashtui.errors import InvalidRequest

@@ -8,8 +8,6 @@ is what a caller sends, never stored as it is: the registry captures its env and
 keeps the registration.
 """
 
-from __future__ import annotations
-
 from pydantic import Field
 
 from lashtui.model import limit
@@ -59,7 +57,7 @@ class ProcessStartRequest(WireModel):
     @classmethod
     def external(
         cls, process_id: str, metadata: JsonValue = None, **fields: object
-    ) -> ProcessStartRequest:
+    ) -> "ProcessStartRequest":
         """An externally-owned placeholder: lash never runs it."""
         return cls.model_validate(
             {

@@ -7,8 +7,6 @@ is that projection, and `silent_not_dead` is the rule for started owner_bound wo
 lease has lapsed. Both are pure: the time is passed in.
 """
 
-from __future__ import annotations
-
 from collections.abc import Collection
 
 from lashtui.model.input import RecoveryDisposition

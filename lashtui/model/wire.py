@@ -22,8 +22,6 @@ payload. Externally tagged enum variants (the selectors) are `ClosedWireModel`s:
 refuses a second key there, and so do they.
 """
 
-from __future__ import annotations
-
 import functools
 import hashlib
 import json

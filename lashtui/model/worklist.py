@@ -5,8 +5,6 @@ would cost more than everything else the worker does. The work item carries just
 drive decides on, and the recovery task re-reads the full row after claiming anyway.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 from lashtui.model.event import ProcessEvent
