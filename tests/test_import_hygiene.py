@@ -212,3 +212,20 @@ def test_a_command_imports_its_modules_with_the_collector_off(tmp_path: Path) ->
     assert (code, enabled_after, frozen) == ("0", "True", "True")
     assert int(imported) == len(WATCHED)  # each was imported by the command
     assert on.strip() == "", f"imported with the collector on: {on.strip()}"
+
+
+# The worker itself: the facade needs its change hub, awaiter and argument checks only.
+WORKER_ONLY = (
+    "lashtui.worker.worker",
+    "lashtui.worker.drain",
+    "lashtui.worker.sweep",
+    "lashtui.worker.runtime",
+)
+
+
+def test_show_imports_no_worker(tmp_path: Path) -> None:
+    db = str(tmp_path / "r.db")
+    assert command_loads(["--db", db, "start", "--external", "p1"], ())[0] == 0
+    code, loaded, said = command_loads(["--db", db, "show", "p1"], WORKER_ONLY)
+    assert (code, said) == (0, "")
+    assert loaded == "", f"`lashtui show` loaded {loaded}"

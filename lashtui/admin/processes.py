@@ -18,6 +18,7 @@ import asyncio
 import builtins
 import math
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from pydantic import JsonValue
 
@@ -63,8 +64,13 @@ from lashtui.model.rerun import RerunLink
 from lashtui.registry import ProcessRegistry, records_dispositions
 from lashtui.registry.watch import own_commits
 from lashtui.untrusted import is_cut_id
-from lashtui.worker import ChangeHub, ProcessAwaiter, ProcessWorker, argument, notifying
-from lashtui.worker.hub import NotifyingRegistry
+from lashtui.worker import argument
+from lashtui.worker.awaiter import ProcessAwaiter
+from lashtui.worker.hub import ChangeHub, NotifyingRegistry, notifying
+
+if TYPE_CHECKING:
+    # Imported when a worker is given (`Processes.__init__`): the facade alone runs none.
+    from lashtui.worker.worker import ProcessWorker
 
 # lash's reason for a cancel its host makes (api.md §6's default).
 HOST_CANCEL_REASON = "requested by host"
@@ -111,7 +117,10 @@ class Processes:
         clock: Clock | None = None,
     ) -> None:
         argument.check_registry("Processes", registry)
-        argument.check_instance("Processes", "worker", worker, ProcessWorker)
+        if worker is not None:
+            from lashtui.worker.worker import ProcessWorker
+
+            argument.check_instance("Processes", "worker", worker, ProcessWorker)
         argument.check_clock("Processes", clock)
         if worker is not None and _underneath(worker.registry) is not _underneath(registry):
             # The facade reads and writes through the worker's registry: given another, it

@@ -9,9 +9,14 @@ whose numbers are 0 (`ProcessLease.undecodable`): its fence is unknown, never sh
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from lashtui.model import LeaseOwnerIdentity, LocalProcessLiveness, ProcessLease
 from lashtui.model.lease import read_process_start
-from lashtui.worker import ProcessWorker, default_owner
+from lashtui.worker.identity import default_owner
+
+if TYPE_CHECKING:
+    from lashtui.worker.worker import ProcessWorker  # `lashtui show` runs no worker
 
 FENCE_UNKNOWN = "unknown"  # the fence of a stand-in lease (or of one released meanwhile)
 
