@@ -328,10 +328,17 @@ class ProcessWindow:
         if not self.ids:
             await self.load(self.query)
             return
+        # A new query (`>`, a filter) is set at once and its reload queued behind this read
+        # (process_filters.py `requery`): from then on what this read holds is of the old
+        # query, and its places cannot be compared with the new ones (an id with an age:
+        # TypeError, which stopped the dashboard). Each wait below gives up if it came.
+        query = self.query
         first = None
         if not self.at_start:
             previous, _ = await self._page(1, before=self.rows[self.ids[0]])
             first = previous[0] if previous else None
+            if self.query is not query:
+                return
         at_start = self.at_start or first is None
         limit = len(self.ids) + (STEP if self.at_end else 0)
         last = self.positions[-1][0]
@@ -340,6 +347,8 @@ class ProcessWindow:
             page, cut = await self._page(max(limit - len(rows), 1), after=first)
             rows += page
             await asyncio.sleep(0)  # building the rows and comparing them: a turn between
+            if self.query is not query:
+                return
             if not cut or len(rows) >= limit:  # (a cut page holds a row at least)
                 break
             if not self.at_end and last < self.position(page[-1]):

@@ -4,6 +4,7 @@ pruned rows on a re-read; the counts move with the feed exactly as a fresh censu
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -444,3 +445,37 @@ async def test_a_reread_of_a_range_pruned_whole_or_grown_past_the_budget(
     assert window.chars <= 15_000 and window.ids[0] == first  # trimmed from the end
     assert not window.at_end and window.ids[-1] < "q-119"
     assert window.chars == sum(len(p.to_json()) for p in window.ordered())
+
+
+async def test_a_reread_under_way_when_the_order_changes_leaves_the_window_to_the_reload(
+    processes: Processes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`>` (the next sort order) sets the window's query at once, and the periodic re-read
+    may be waiting on a page read under the old one: it then compared the old order's last
+    place (an id) with the new order's places (an age, a number) and raised TypeError,
+    which stopped the dashboard (seen in test_oversized_record under load). Now a re-read
+    whose query changed under it keeps nothing it read: the reload the new order queued
+    reads the window."""
+    window = ProcessWindow(processes)
+    await window.load(ProcessPageQuery())
+    assert not window.at_end
+    held = list(window.ids)
+    reading, go_on = asyncio.Event(), asyncio.Event()
+    page_within = processes.page_within
+
+    async def held_back(query: ProcessPageQuery) -> tuple[list[ObservedProcess], bool]:
+        reading.set()
+        await go_on.wait()
+        return await page_within(query)
+
+    monkeypatch.setattr(processes, "page_within", held_back)
+    reread = asyncio.create_task(window.reread())
+    await reading.wait()
+    window.query = ProcessPageQuery(order="age")  # as `>` does, before its reload
+    go_on.set()
+    await reread
+    assert sorted(window.ids) == sorted(held)  # the rows held, in the new order, until
+    assert window.positions == sorted(window.positions)  # the reload reads them
+    monkeypatch.setattr(processes, "page_within", page_within)
+    await window.load(window.query)
+    assert window.positions == sorted(window.positions)
