@@ -128,9 +128,15 @@ OTHER_COMMANDS = (
 )
 
 
-def test_ls_imports_only_its_own_command(tmp_path: Path) -> None:
+def one_process(tmp_path: Path) -> str:
+    """A registry holding one process, `p1`."""
     db = str(tmp_path / "r.db")
     assert command_loads(["--db", db, "start", "--external", "p1"], ())[0] == 0
+    return db
+
+
+def test_ls_imports_only_its_own_command(tmp_path: Path) -> None:
+    db = one_process(tmp_path)
     code, loaded, said = command_loads(["--db", db, "ls"], OTHER_COMMANDS)
     assert (code, said) == (0, "")
     assert loaded == "", f"`lashtui ls` loaded {loaded}"
@@ -201,8 +207,7 @@ WATCHED = ("lashtui.model", "lashtui.model.record", "pydantic", "pydantic.main",
 def test_a_command_imports_its_modules_with_the_collector_off(tmp_path: Path) -> None:
     # The collector walked the ~100,000 objects the imports make over and over as they
     # were made (lashtui/cli.py `_collector_off`): off while they import, on again after.
-    db = str(tmp_path / "r.db")
-    assert command_loads(["--db", db, "start", "--external", "p1"], ())[0] == 0
+    db = one_process(tmp_path)
     argv = ["--db", db, "show", "p1"]
     result = subprocess.run(
         [sys.executable, "-c", COLLECTOR_AT_IMPORT.format(argv=argv, watched=WATCHED)],
@@ -224,8 +229,7 @@ WORKER_ONLY = (
 
 
 def test_show_imports_no_worker(tmp_path: Path) -> None:
-    db = str(tmp_path / "r.db")
-    assert command_loads(["--db", db, "start", "--external", "p1"], ())[0] == 0
+    db = one_process(tmp_path)
     code, loaded, said = command_loads(["--db", db, "show", "p1"], WORKER_ONLY)
     assert (code, said) == (0, "")
     assert loaded == "", f"`lashtui show` loaded {loaded}"

@@ -7,21 +7,27 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BUILT = """
+# Each model class lashtui.model's modules define, as (name, class), in a fresh interpreter.
+MODELS = """
 import importlib, inspect, pkgutil
 import pydantic
 import lashtui.model
+
+def models():
+    for info in pkgutil.iter_modules(lashtui.model.__path__):
+        module = importlib.import_module(f"lashtui.model.{info.name}")
+        for name, value in vars(module).items():
+            if (
+                inspect.isclass(value) and issubclass(value, pydantic.BaseModel)
+                and value.__module__ == module.__name__
+            ):
+                yield name, value
+"""
+
+BUILT = MODELS + """
 from lashtui.model import wire
 
-built = []
-for info in pkgutil.iter_modules(lashtui.model.__path__):
-    module = importlib.import_module(f"lashtui.model.{info.name}")
-    for name, value in vars(module).items():
-        if (
-            inspect.isclass(value) and issubclass(value, pydantic.BaseModel)
-            and value.__module__ == module.__name__ and value.__pydantic_complete__
-        ):
-            built.append(name)
+built = [name for name, model in models() if model.__pydantic_complete__]
 if wire._JSON_VALUE.pydantic_complete:
     built.append("_JSON_VALUE")
 print(",".join(sorted(built)))
@@ -51,21 +57,13 @@ def test_importing_the_models_builds_only_what_their_instances_need() -> None:
     assert built <= BUILT_BY_INSTANCES, f"built at import: {sorted(built - BUILT_BY_INSTANCES)}"
 
 
-TEXT_ANNOTATIONS = """
-import importlib, inspect, pkgutil
-import pydantic
-import lashtui.model
-
-text = []
-for info in pkgutil.iter_modules(lashtui.model.__path__):
-    module = importlib.import_module(f"lashtui.model.{info.name}")
-    for name, value in vars(module).items():
-        if (
-            inspect.isclass(value) and issubclass(value, pydantic.BaseModel)
-            and value.__module__ == module.__name__
-        ):
-            annotations = vars(value).get("__annotations__", {})
-            text += [f"{name}.{field}" for field, a in annotations.items() if isinstance(a, str)]
+TEXT_ANNOTATIONS = MODELS + """
+text = [
+    f"{name}.{field}"
+    for name, model in models()
+    for field, a in vars(model).get("__annotations__", {}).items()
+    if isinstance(a, str)
+]
 print(",".join(sorted(text)))
 """
 
