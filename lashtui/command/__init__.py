@@ -26,6 +26,8 @@ import importlib
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from lashtui.lazy import on_first_use
+
 if TYPE_CHECKING:
     from lashtui.command.action import (
         cmd_abandon,
@@ -120,7 +122,8 @@ def command_for(args: argparse.Namespace) -> Command:
     return found
 
 
-# Where each of the other names this package offers lives.
+# Where each of the other names this package offers lives (the commands' own functions are
+# in COMMAND_PATHS).
 _SHARED: dict[str, str] = {
     "LS_PAGE": "lashtui.listing",
     "TABLE_LABEL_WIDTH": "lashtui.command.output",
@@ -143,25 +146,21 @@ _SHARED: dict[str, str] = {
     "write_listing": "lashtui.command.query",
     "cmd_events": "lashtui.command.query",
     "cmd_ls": "lashtui.command.query",
-    "cmd_ls_or_watch": "lashtui.command.follow",
-    "cmd_events_or_follow": "lashtui.command.follow",
 }
+
+
+# Every name above, and each command's function (COMMAND_PATHS), imported on first use.
+_ON_FIRST_USE = on_first_use(
+    __name__, {**_SHARED, **{function: module for module, function in COMMAND_PATHS.values()}}
+)
 
 
 def __getattr__(name: str) -> Any:
     """`COMMANDS` (every subcommand's function, each module imported) and the names the
     command modules share, imported on first use."""
     if name == "COMMANDS":
-        return {command: _imported(*path) for command, path in COMMAND_PATHS.items()}
-    paths = {function: module for module, function in COMMAND_PATHS.values()}
-    module = _SHARED.get(name) or paths.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return _imported(module, name)
-
-
-def _imported(module: str, name: str) -> Any:
-    return getattr(importlib.import_module(module), name)
+        return {command: _ON_FIRST_USE(path[1]) for command, path in COMMAND_PATHS.items()}
+    return _ON_FIRST_USE(name)
 
 
 __all__ = [

@@ -7,8 +7,9 @@ its sweep and its engines, and every `lashtui` command that reads a row opened i
 them (~40M instructions of a one-row `show`'s start, valgrind).
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from lashtui.lazy import on_first_use
 
 if TYPE_CHECKING:
     from lashtui.worker.awaiter import ProcessAwaiter
@@ -44,11 +45,9 @@ _MODULES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = on_first_use(
+    __name__, {name: f"{__name__}.{module}" for name, module in _MODULES.items()}
+)
 
 
 __all__ = [
