@@ -110,13 +110,26 @@ class KeyFooter(Footer):
             self.fit()
 
     def shown(self) -> tuple[object, ...]:
-        """Everything Footer's compose reads, as it would read it now: each active binding
-        (key, description, display), whether it is enabled and its tooltip."""
+        """What Footer's compose builds its keys from, as it would read it now: each active
+        binding it shows (key, description, display...), whether it is enabled and its
+        tooltip, and the palette's. Not the bindings it does not show (the tables' arrows,
+        Home, End...: they come and go with the focus, and the Audit view's list, hidden
+        while empty, gave and took them on every visit), nor `compact`, which each key
+        follows by itself (`data_bind`): with either, every view's footer was rebuilt,
+        ~10-15 keys, on its first visit after a resize, and the Audit view's on each."""
+        bindings = self.screen.active_bindings
+        palette = bindings.get(self.app.COMMAND_PALETTE_BINDING)
         active = tuple(
             (key, binding, enabled, tooltip)
-            for key, (_node, binding, enabled, tooltip) in self.screen.active_bindings.items()
+            for key, (_node, binding, enabled, tooltip) in bindings.items()
+            if binding.show
         )
-        return (self._bindings_ready, self.show_command_palette, self.compact, active)
+        return (
+            self._bindings_ready,
+            self.show_command_palette,
+            palette and palette[1:],
+            active,
+        )
 
     def on_resize(self) -> None:
         narrow = self.size.width < NARROW
@@ -213,14 +226,16 @@ class KeyFooter(Footer):
         right: list[Widget] = []
         last: list[Widget] = []  # `LEAST_NEEDED`, after every other key
         for widget in super().compose():
+            if isinstance(widget, FooterKey):
+                styled_once(widget, self.compact)
             if isinstance(widget, FooterKey) and (
                 widget.key == HELP_KEY or widget.has_class("-command-palette")
             ):
                 if widget.key == HELP_KEY:
-                    widget.add_class("-help")
+                    widget.add_class("-help", update=False)
                 right.append(widget)
             elif isinstance(widget, FooterKey) and widget.action in LEAST_NEEDED:
-                last.append(widget.add_class("-least-needed"))
+                last.append(widget.add_class("-least-needed", update=False))
             else:
                 if isinstance(widget, FooterKey) and widget.description:
                     self._described[widget] = widget.description
@@ -229,6 +244,19 @@ class KeyFooter(Footer):
         if right:
             with HorizontalGroup(classes="footer-right"):
                 yield from right
+
+
+def styled_once(key: FooterKey, compact: bool) -> None:
+    """Give a key just built its `-compact` class as it will have it once mounted, so that
+    it is styled once, as it mounts. Textual's key starts compact, and as it mounts it
+    restyles itself twice, ~3 ms each here: its `compact` set to its default (the class
+    added), then to the footer's (bound to it: at 100 columns and more, the class taken
+    away again). A class added before it mounts (`-help`) likewise restyled it unmounted
+    (`update=False` above). Most of a rebuild's ~60 ms of CPU for 14 keys went on these.
+    The palette's key is not bound to the footer's `compact`: it stays compact."""
+    compact = compact or key.has_class("-command-palette")
+    key.set_reactive(FooterKey.compact, compact)
+    key.set_class(compact, "-compact", update=False)
 
 
 def initial(key: FooterKey, description: str) -> bool:
