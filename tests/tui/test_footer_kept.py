@@ -26,7 +26,7 @@ from lashtui.tui.screens.errors import ErrorsScreen
 from lashtui.tui.screens.health import HealthScreen
 from lashtui.tui.screens.leases import LeasesScreen
 from lashtui.tui.screens.processes import ProcessesScreen
-from lashtui.tui.widgets.footer import NARROW
+from lashtui.tui.widgets.footer import NARROW, KeyFooter
 from lashtui.tui.widgets.process_table import ProcessTable
 from tests.tui.scene import home_loaded, until
 from tests.tui.test_views import open_view
@@ -79,7 +79,7 @@ async def test_views_visited_again_and_resized_build_no_footer_key(
                     assert drawn.has_class("-compact") == (width < NARROW), (width, key)
 
 
-async def test_a_change_of_keys_rebuilds_the_footer_compact_and_styled_once(
+async def test_a_change_of_keys_rebuilds_the_footer_its_keys_styled_once(
     scene: tuple[SqliteProcessRegistry, ManualClock], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     restyled: list[DOMNode] = []
@@ -119,3 +119,36 @@ async def test_a_change_of_keys_rebuilds_the_footer_compact_and_styled_once(
             for key in keys - palette(keys):
                 assert key.has_class("-compact") == (width < NARROW), key.key
             assert [node for node in restyled if isinstance(node, FooterKey)] == []
+
+
+async def test_a_resize_restyles_the_footer_once(
+    scene: tuple[SqliteProcessRegistry, ManualClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its `-narrow`, its `-compact` and then each key's own `-compact` restyled the footer's
+    # keys three times (~30 ms of a resize's CPU): now its classes change in one batch.
+    restyled: list[DOMNode] = []
+    original = App.update_styles
+
+    def counted(self: App[Any], node: DOMNode, animate: bool = True) -> None:
+        restyled.append(node)
+        original(self, node, animate)
+
+    monkeypatch.setattr(App, "update_styles", counted)
+    registry, clock = scene
+    app = make_app(Processes(registry, clock=clock), clock=clock, read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        home = await home_loaded(pilot)
+        footer = home.query_one(KeyFooter)
+        keys = await settled_keys(pilot, home)
+        for width in (80, 120, 80):
+            restyled.clear()
+            await pilot.resize_terminal(width, 40)
+            narrow = width < NARROW
+            await until(pilot, lambda narrow=narrow: footer.compact == narrow)
+            assert await settled_keys(pilot, home) == keys
+            assert all(key.compact == (width < NARROW) for key in keys - palette(keys))
+            for key in keys - palette(keys):
+                assert key.has_class("-compact") == (width < NARROW), (width, key.key)
+            assert footer.has_class("-narrow") == (width < NARROW)
+            assert [node for node in restyled if node in keys] == [], width
+            assert restyled.count(footer) == 1, width
