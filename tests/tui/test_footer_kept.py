@@ -7,6 +7,7 @@ and each key is styled once, as it mounts (lashtui/tui/widgets/footer.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -152,3 +153,58 @@ async def test_a_resize_restyles_the_footer_once(
             assert footer.has_class("-narrow") == (width < NARROW)
             assert [node for node in restyled if node in keys] == [], width
             assert restyled.count(footer) == 1, width
+
+
+async def test_a_view_first_visited_builds_its_footer_keys_once(
+    scene: tuple[SqliteProcessRegistry, ManualClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Built before the view's first read, the footer had no key acting on a row (Enter,
+    # Cancel...), and was built again once the read put one under the cursor (~60 ms).
+    built: list[FooterKey] = []
+    original = FooterKey.__init__
+
+    def counted(self: FooterKey, *args: Any, **kwargs: Any) -> None:
+        built.append(self)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(FooterKey, "__init__", counted)
+    registry, clock = scene
+    app = make_app(Processes(registry, clock=clock), clock=clock, read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await home_loaded(pilot)
+        shown: dict[str, set[str]] = {}
+        for key, kind in VIEWS[:-1]:
+            built.clear()
+            screen = await open_view(pilot, key, kind)
+            keys = await settled_keys(pilot, screen)
+            assert set(built) == keys, key
+            shown[key] = {k.key for k in keys}
+        assert "enter" in shown["2"] and "enter" in shown["3"]  # a key acting on a row
+
+
+async def test_a_slow_first_read_leaves_the_footer_keys_in_sight_meanwhile(
+    scene: tuple[SqliteProcessRegistry, ManualClock], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = asyncio.Event()
+    load = LeasesScreen.load
+
+    async def held(self: LeasesScreen) -> None:  # the real read, once released
+        await release.wait()
+        await load(self)
+
+    monkeypatch.setattr(LeasesScreen, "load", held)
+    registry, clock = scene
+    app = make_app(Processes(registry, clock=clock), clock=clock, read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await home_loaded(pilot)
+        await pilot.press("2")
+        leases = app.screen
+        assert isinstance(leases, LeasesScreen)
+
+        def shown() -> set[str]:
+            return {key.key for key in leases.query(FooterKey)}
+
+        await until(pilot, lambda: {"q", "question_mark"} <= shown(), within=5)
+        assert not leases.loaded.is_set() and "enter" not in shown()
+        release.set()
+        await until(pilot, lambda: "enter" in shown())

@@ -30,12 +30,14 @@ processes a second the cursor's process changes all the time, and each rebuild (
 removed, new ones mounted and laid out) held the event loop 15-25 ms, for keys that were
 nearly always the same (D3's slow turns). What it shows is what Footer's compose reads: the
 bindings it shows, not those it hides (which come and go with the focus) nor its `compact`
-(which its keys follow without a rebuild).
+(which its keys follow without a rebuild). And a view's footer is built once its first read
+is on screen, when the keys that act on a row are known (`on_mount`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from rich.cells import cell_len
 from textual.app import ComposeResult
@@ -47,6 +49,7 @@ from textual.widgets._footer import FooterKey
 HELP_KEY = "question_mark"
 NARROW = 100  # columns: below, the footer is compact and leaves out the palette's key
 LEAST_NEEDED = frozenset({"command_line", "toggle_pause", "toggle_time", "export"})
+FIRST_READ_S = 0.5  # at most this long a view's footer waits for its first read (`on_mount`)
 
 
 class KeyFooter(Footer):
@@ -96,6 +99,7 @@ class KeyFooter(Footer):
         self._recomposing = asyncio.Lock()
         self._composed: tuple[object, ...] | None = None  # what `shown` was when composed
         self._described: dict[FooterKey, str] = {}  # each needed key's whole description
+        self._waiting = False  # for the view's first read (`on_mount`)
 
     async def recompose(self) -> None:
         """One at a time: the Footer recomposes whenever the bindings change, and Textual's
@@ -106,7 +110,7 @@ class KeyFooter(Footer):
         async with self._recomposing:
             if not self.is_attached or self._pruning:
                 return  # removed meanwhile (its screen popped): as Textual's recompose does
-            if self.shown() == self._composed:
+            if self._waiting or self.shown() == self._composed:
                 return
             await super().recompose()
             self.fit()
@@ -146,7 +150,23 @@ class KeyFooter(Footer):
         self.fit()
 
     def on_mount(self) -> None:
+        """Its keys built once the view's first read is on screen (or `FIRST_READ_S` on, if
+        the read is slow), not before: before it the view has no row, so no key that acts
+        on one (Enter, Cancel...), and a footer built then was built again as soon as the
+        read put a row under the cursor (~15-40 ms of CPU, of the ~150-180 of a first
+        visit to the Leases, Abandon requests and Errors views)."""
         self.fit()
+        loaded = getattr(self.screen, "loaded", None)
+        if isinstance(loaded, asyncio.Event) and not loaded.is_set():
+            self._waiting = True
+            self.run_worker(self._first_read(loaded), group="footer", name="footer_first_read")
+
+    async def _first_read(self, loaded: asyncio.Event) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FIRST_READ_S):
+                await loaded.wait()
+        self._waiting = False
+        self.call_later(self.recompose)  # (in the footer's context: it binds its keys)
 
     def fit(self) -> None:
         """Every key `LEAST_NEEDED` shown and every other key described, then, once laid
