@@ -21,6 +21,7 @@ import pytest
 
 from tests.cli.template import copy_registry
 from tests.cli.test_cli_blob_id import run
+from tests.cli.test_cli_hostile import run_cli
 from tests.raw import copy_row
 
 SORTS = ["id", "status", "label", "age", "updated", "lease_expiry"]
@@ -90,14 +91,18 @@ def test_ls_lists_each_null_row_in_id_order_and_json(db: Path) -> None:
 
 
 def walk(db: Path, limit: str, *args: str) -> list[str]:
-    """`ls --limit N` page after page, each from the `--after` the last one's note names."""
+    """`ls --limit N` page after page, each from the `--after` the last one's note names.
+    Each page is the command's entry point run in this process (`run_cli`): the same
+    parser, query and note as the installed command, whose whole listing in the same order
+    each test still spawns (`ids`). A spawn a page was 150 spawns, most of the file's time."""
     seen: list[str] = []
     after: list[str] = []
     for _ in range(12):  # (a guard: paging must end)
-        page = run("ls", "--status", "any", "--json", "--limit", limit, *args, *after, db=db)
-        assert page.returncode == 0, page.stderr
-        seen += [p["process_id"] for p in json.loads(page.stdout)]
-        found = re.search(r"--after (.*) for the next page", page.stderr)
+        argv = ("ls", "--status", "any", "--json", "--limit", limit, *args, *after)
+        code, out, err = run_cli("--db", str(db), *argv)
+        assert code == 0, err
+        seen += [p["process_id"] for p in json.loads(out)]
+        found = re.search(r"--after (.*) for the next page", err.decode())
         if found is None:
             return seen
         after = ["--after", *shlex.split(found.group(1))]
