@@ -221,7 +221,9 @@ async def _runs_ended(
     say_s = ONCE_WAITING_SAY_S
     if deadline is not None:
         say_s = min(say_s, max(deadline - loop.time(), 0.0))
-    done, _ = await asyncio.wait({idle, stop}, timeout=say_s)
+    # FIRST_COMPLETED: by default `wait` waits for both, and `stop` comes only with a
+    # signal, so every pass (each `sweep` too) waited out `say_s` after its runs had ended.
+    done, _ = await asyncio.wait({idle, stop}, timeout=say_s, return_when=asyncio.FIRST_COMPLETED)
     if not done and (deadline is None or loop.time() < deadline):
         say_waiting(worker, timeout_s)
         left_s = None if deadline is None else max(deadline - loop.time(), 0.0)
