@@ -29,7 +29,7 @@ from lashtui.tui.screens import detail as detail_view
 from lashtui.tui.screens.payload import PayloadScreen
 from tests.builders import ext
 from tests.raw import raw_connection
-from tests.tui.scene import until
+from tests.tui.scene import send, until
 from tests.tui.test_view_reads import acting, counting, open_detail
 from tests.tui.test_views import SIZE
 
@@ -104,7 +104,7 @@ async def test_a_log_past_the_budget_holds_its_newest_and_reads_older_on_request
             note = "timeline: events before #18 not held (a log is held up to 0 MiB of payloads)"
             assert note in str(summary.render())
 
-            await pilot.press("left_square_bracket")  # the events before them, read
+            send(pilot, "left_square_bracket")  # the events before them, read
             await until(pilot, lambda: rows(timeline) == list(range(1, 21)))
             assert held(detail) == list(range(1, 21))
             await until(pilot, lambda: "timeline:" not in str(summary.render()))
@@ -116,13 +116,18 @@ async def test_a_log_past_the_budget_holds_its_newest_and_reads_older_on_request
             assert held(detail) == list(range(3, 23))
             await until(pilot, lambda: "events before #3 not held" in str(summary.render()))
 
-            await pilot.press("slash", "2")  # of those held, 12, 20, 21 and 22 hold a 2
+            # (Keys sent with no wait for an idle, which this app's 20 ms refresh never
+            # leaves: scene.send. Each is sent once the one before it is done.)
             field = detail.query_one("#type-filter", Input)
+            send(pilot, "slash")
+            await until(pilot, lambda: field.has_focus)
+            send(pilot, "2")  # of those held, 12, 20, 21 and 22 hold a 2
             await until(pilot, lambda: rows(timeline) == [12, 20, 21, 22])
             assert str(field.border_title) == "4 of 20 held events match"
-            await pilot.press("escape")
+            send(pilot, "escape")
+            await until(pilot, lambda: not field.has_focus)
 
-            await pilot.press("e")  # the export reads the whole log again, not what is held
+            send(pilot, "e")  # the export reads the whole log again, not what is held
             await until(pilot, lambda: any(tmp_path.glob("lashtui-events-*.jsonl")))
             (exported,) = tmp_path.glob("lashtui-events-*.jsonl")  # noqa: ASYNC240 - a test
             lines = exported.read_text().splitlines()

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from pydantic import JsonValue
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from lashtui.admin import Processes
 from lashtui.admin import processes as admin_processes
@@ -44,19 +44,48 @@ from lashtui.tui.screens import abandon as abandon_view
 from lashtui.tui.screens import detail as detail_view
 from lashtui.tui.screens import leases as leases_view
 from lashtui.tui.screens.abandon import AbandonRequestsScreen
+from lashtui.tui.screens.audit import AuditScreen
 from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.leases import LeasesScreen, owner_key, process_key
 from lashtui.tui.screens.live import LiveScreen
+from lashtui.tui.screens.processes import ProcessesScreen
 from lashtui.tui.widgets.keyed_table import KeyedTable
 from lashtui.worker.identity import host_id
 from tests.builders import ext, ob
 from tests.registry.rows import WAKE, scope, success, wake_event_type
-from tests.tui.scene import START_MS, far, home_loaded, until
-from tests.tui.test_views import SIZE, open_view
+from tests.tui.scene import START_MS, far, send, until
+from tests.tui.test_views import SIZE
 
 TTL_MS = 10_000
 REFRESH_S = 0.02  # a refresh every 20 ms: a view that read at each would read dozens of times
 
+
+# The app here refreshes every 20 ms, so it is never idle for long: Pilot's `press` and
+# `pause()` wait for an idle (scene.send says what that cost). These tests check what was
+# read and drawn, not the layout: keys are sent, and each test waits for what they do.
+
+
+async def home_read(pilot: Any) -> ProcessesScreen:
+    """The Processes view, once its first read is on screen (scene.home_loaded, with no
+    wait for an idle)."""
+    screen = pilot.app.screen
+    assert isinstance(screen, ProcessesScreen)
+    async with asyncio.timeout(10):
+        await screen.loaded.wait()
+    return screen
+
+
+async def switch(pilot: Any, key: str, kind: type[LiveScreen]) -> Any:
+    """Press `key`; then the view it shows, once on screen, once it has handled what it was
+    sent meanwhile (its resume among them), and once it has read (test_views.open_view,
+    with no wait for an idle)."""
+    send(pilot, key)
+    await until(pilot, lambda: isinstance(pilot.app.screen, kind))
+    screen = pilot.app.screen
+    await pilot.pause(0)  # (a pause first waits for the screen's pending messages)
+    async with asyncio.timeout(10):
+        await screen.loaded.wait()
+    return screen
 
 class Counted:
     """The facade's read, counted: the real method is called every time."""
@@ -150,8 +179,8 @@ async def leases_shown(
     app, processes = acting(registry, clock)
     reads = counting(processes, "bounded_leases")
     async with app.run_test(size=SIZE) as pilot:
-        await home_loaded(pilot)
-        yield pilot, await open_view(pilot, "2", LeasesScreen), reads
+        await home_read(pilot)
+        yield pilot, await switch(pilot, "2", LeasesScreen), reads
 
 
 async def test_the_leases_view_reads_only_when_a_commit_lands(
@@ -229,8 +258,8 @@ async def test_an_owner_that_dies_shows_provably_dead_without_a_commit(
         reads = counting(processes, "bounded_leases")
         app = make_app(processes, clock=clock, read_only=True, refresh_s=REFRESH_S)
         async with app.run_test(size=SIZE) as pilot:
-            await home_loaded(pilot)
-            table = (await open_view(pilot, "2", LeasesScreen)).query_one(KeyedTable)
+            await home_read(pilot)
+            table = (await switch(pilot, "2", LeasesScreen)).query_one(KeyedTable)
             assert table.shown[owner_key(owner)].cells[2] == "✓ alive"
             before = reads.calls
 
@@ -253,8 +282,8 @@ async def test_a_lease_that_lapses_adds_a_silent_row_without_a_commit(
         app, processes = acting(registry, clock)
         reads = counting(processes, "bounded_abandon_candidates")  # the view's one read
         async with app.run_test(size=SIZE) as pilot:
-            await home_loaded(pilot)
-            screen = await open_view(pilot, "3", AbandonRequestsScreen)
+            await home_read(pilot)
+            screen = await switch(pilot, "3", AbandonRequestsScreen)
             assert screen.silent == [] and reads.calls >= 1  # its owner's lease is live
             await _quiet(pilot, reads)  # the clock stands still: nothing to read
 
@@ -283,8 +312,8 @@ async def test_an_idle_view_reads_nothing_on_a_registry_another_program_keeps_op
             reads = counting(processes, "bounded_leases")
             app = make_app(processes, clock=clock, read_only=True, refresh_s=REFRESH_S)
             async with app.run_test(size=SIZE) as pilot:
-                await home_loaded(pilot)
-                leases = await open_view(pilot, "2", LeasesScreen)
+                await home_read(pilot)
+                leases = await switch(pilot, "2", LeasesScreen)
                 await _quiet(pilot, reads)
                 await renewed_and_shown(pilot, writer, leases, 30_000, reads)
 
@@ -300,8 +329,8 @@ async def test_the_views_are_quiet_where_they_were_a_polling_storm(
     prune_look = AuditQuery(action="prune", limit=1)
     audit = counting(processes.registry, "operator_actions", lambda query: query != prune_look)
     async with app.run_test(size=SIZE) as pilot:
-        await home_loaded(pilot)
-        await pilot.press("6")
+        await home_read(pilot)
+        await switch(pilot, "6", AuditScreen)
         await until(pilot, lambda: audit.calls >= 1)
         await _quiet(pilot, audit)
 
@@ -334,8 +363,8 @@ async def test_a_leases_list_cut_short_says_how_many_are_held(
     shown = min(limit, 2) if chars is None else 1
     app, _ = acting(registry, clock)
     async with app.run_test(size=SIZE) as pilot:
-        await home_loaded(pilot)
-        screen = await open_view(pilot, "2", LeasesScreen)
+        await home_read(pilot)
+        screen = await switch(pilot, "2", LeasesScreen)
         status = str(screen.query_one("#leases-status", Static).render())
         leases = "2 leases" if shown == 2 else "1 lease"
         assert status.startswith(
@@ -367,8 +396,8 @@ async def test_abandon_candidates_cut_short_say_there_are_more(
         shown = min(limit, 2) if chars is None else 1
         app, _ = acting(registry, clock)
         async with app.run_test(size=SIZE) as pilot:
-            await home_loaded(pilot)
-            screen = await open_view(pilot, "3", AbandonRequestsScreen)
+            await home_read(pilot)
+            screen = await switch(pilot, "3", AbandonRequestsScreen)
             title = str(screen.query_one("#silent-title", Static).render())
             assert title.startswith(
                 f"Silent, not dead ({shown} among the first {shown} candidates by id; "
@@ -382,7 +411,7 @@ async def test_abandon_candidates_cut_short_say_there_are_more(
 
 async def open_detail(pilot: Any, process_id: str) -> ProcessDetailScreen:
     """The detail of `process_id`, opened from the Processes view, once it has read."""
-    await home_loaded(pilot)
+    await home_read(pilot)
     pilot.app.screen.action_open(process_id)
     await until(pilot, lambda: isinstance(pilot.app.screen, ProcessDetailScreen))
     detail = pilot.app.screen
@@ -446,10 +475,8 @@ async def test_a_long_timeline_moves_the_times_on_screen_and_all_of_them_on_r(
         async with app.run_test(size=SIZE) as pilot:
             detail = await open_detail(pilot, "ext-p")
             timeline = detail.query_one("#timeline", DataTable)
-            await until(pilot, lambda: timeline.row_count == 120)
-            await pilot.pause()
+            await until(pilot, lambda: timeline.row_count == 120 and timeline.cursor_row == 119)
             assert [int(str(r.key.value)) for r in timeline.ordered_rows] == list(range(1, 121))
-            assert timeline.cursor_row == 119
             # Scrolled to its end by the next refresh, which a loaded machine may not have
             # run yet after one pause (the full suite's load did fail this once): the last
             # row among those a tick re-times (`_move_times`). Not `scroll_y == max_scroll_y`,
@@ -483,8 +510,8 @@ async def test_a_long_timeline_moves_the_times_on_screen_and_all_of_them_on_r(
             timeline.scroll_home(animate=False)
             await until(pilot, timed_at_the_top)
 
-            await pilot.press("r")  # absolute times, every row
-            assert at(120) == at(1) != "2m00s ago"
+            send(pilot, "r")  # absolute times, every row
+            await until(pilot, lambda: at(120) == at(1) != "2m00s ago")
 
 
 async def test_a_wake_taken_by_another_program_moves_out_of_pending(
@@ -592,8 +619,8 @@ async def test_a_long_timeline_draws_a_window_of_its_newest_events_and_older_on_
                 summary.render()
             )
             timeline.move_cursor(row=timeline.get_row_index("25"))
-            await pilot.press("left_square_bracket")
-            assert rows() == list(range(11, 31))
+            send(pilot, "left_square_bracket")
+            await until(pilot, lambda: rows() == list(range(11, 31)))
             assert timeline.coordinate_to_cell_key(timeline.cursor_coordinate).row_key == "25"
             assert "the newest 20 of 30 events shown" in str(summary.render())
 
@@ -602,11 +629,12 @@ async def test_a_long_timeline_draws_a_window_of_its_newest_events_and_older_on_
             await until(pilot, lambda: rows() == list(range(12, 32)))
             await until(pilot, lambda: "the newest 20 of 31 events shown" in str(summary.render()))
 
-            await pilot.press("slash")
-            await pilot.press(*"odd")  # 15 of the 31 match: all fit the window of 20
+            send(pilot, "slash")
+            await until(pilot, lambda: isinstance(pilot.app.focused, Input))
+            send(pilot, *"odd")  # 15 of the 31 match: all fit the window of 20
             await until(pilot, lambda: rows() == list(range(1, 31, 2)))
             assert "timeline:" not in str(summary.render())
-            await pilot.press("escape")  # the search cleared: the newest 20 again
+            send(pilot, "escape")  # the search cleared: the newest 20 again
             await until(pilot, lambda: rows() == list(range(12, 32)))
 
 
@@ -618,10 +646,11 @@ async def test_a_view_shown_again_draws_its_times_as_of_now_at_once(
     registry, _ = held
     async with leases_shown(registry, clock) as (pilot, leases, reads):
         table = leases.query_one(KeyedTable)
-        await pilot.press("1")
+        send(pilot, "1")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ProcessesScreen))
         clock.advance(4_000)
         before = reads.calls
-        await pilot.press("2")
+        assert await switch(pilot, "2", LeasesScreen) is leases
         assert _countdown(table, "ext-held") == "6s left"
         await _quiet(pilot, reads)
         assert reads.calls == before
@@ -637,7 +666,7 @@ async def test_the_processes_window_is_read_again_only_after_a_commit(
     app, processes = acting(registry, clock)
     reads = counting(processes, "page_within")
     async with app.run_test(size=SIZE) as pilot:
-        home = await home_loaded(pilot)
+        home = await home_read(pilot)
         await home.tick()  # (the first re-read has no mark to stand on)
         before = reads.calls
         for _ in range(5):  # five seconds of ticks, nothing committed
