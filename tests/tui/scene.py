@@ -10,6 +10,7 @@ import sqlite3
 from typing import Any
 
 from textual import events
+from textual.keys import _character_to_key, key_to_character
 from textual.pilot import Pilot
 
 from lashtui.clock import ManualClock
@@ -130,11 +131,15 @@ def seed_many(
     conn.close()
 
 
-async def until(pilot: Pilot[Any], condition: Any, within: float = 10) -> None:
-    """Let the app run until `condition()` holds; the timeout is only a guard."""
+async def until(
+    pilot: Pilot[Any], condition: Any, within: float = 10, step: float = 0.05
+) -> None:
+    """Let the app run until `condition()` holds; the timeout is only a guard. A shorter
+    `step` for a condition a key meets once the app has handled it (each step first waits
+    for the screen's pending messages), in a walk of many keys."""
     async with asyncio.timeout(within):
         while not condition():
-            await pilot.pause(0.05)
+            await pilot.pause(step)
 
 
 async def click_drawn(pilot: Pilot[Any], selector: str, within: float = 10) -> None:
@@ -169,4 +174,7 @@ def send(pilot: Pilot[Any], *keys: str) -> None:
     never is: each wait ran to its 1 s cap, twice a key (over half of test_view_reads.py's
     time in a CI run, 64 of 117 s)."""
     for key in keys:
-        pilot.app.post_message(events.Key(key, key if len(key) == 1 else None))
+        if len(key) == 1:  # a character as typed: " " is `space`, "-" is `minus`
+            pilot.app.post_message(events.Key(_character_to_key(key), key))
+        else:
+            pilot.app.post_message(events.Key(key, key_to_character(key)))

@@ -38,7 +38,7 @@ from lashtui.tui.screens.detail import ProcessDetailScreen
 from lashtui.tui.screens.payload import PayloadScreen
 from lashtui.tui.widgets.payload_tree import CHILDREN_SHOWN, PayloadTree
 from tests.builders import registration
-from tests.tui.scene import START_MS, until
+from tests.tui.scene import START_MS, send, until
 from tests.tui.test_hostile_app import check_screen, click_on, screen_text
 
 CLICK_QUIT = "[@click=app.quit]x"
@@ -306,7 +306,7 @@ async def test_the_timeline_follows_new_events_only_from_its_newest_row(
         for n in range(2):
             request = ProcessEventAppendRequest.new("note", {"n": n})
             await processes.registry.append_event("p", request)
-            await until(pilot, lambda n=n: timeline.row_count == 6 + n)  # type: ignore[misc]
+            await until(pilot, lambda n=n: timeline.row_count == 6 + n)
             assert on() == "3"
         await until(pilot, lambda: "2 new events below the cursor" in screen_text(app))
         await pilot.press("enter")  # the event the operator chose, not the newest
@@ -333,8 +333,19 @@ async def test_a_deep_payload_scrolls_sideways_to_keep_the_cursor_in_view(
     async with app.run_test(size=(80, 24)) as pilot:
         await detail(pilot)
         tree = await open_event(pilot, 2)
-        for _ in range(DEPTH - 1):
-            await pilot.press("down", "space")  # onto the next level, and open it
+
+        def opened(level: int) -> bool:
+            node = tree.cursor_node
+            return node is not None and node.data is not None and (
+                node.data.path == "$" + ".a" * level and bool(node.children)
+            )
+
+        # Each pair sent once the level before it has loaded its child (the tree adds a
+        # level's children when it hears that the level opened): Pilot's `press` waited for
+        # an idle after each of these 119 keys, ~13 of the test's 14 s (-n 2, load ~3).
+        for level in range(1, DEPTH):
+            send(pilot, "down", "space")  # onto the next level, and open it
+            await until(pilot, lambda level=level: opened(level), step=0.01)
         await pilot.press("down")  # the leaf
         leaf = tree.cursor_node
         assert leaf is not None and leaf.data is not None
