@@ -47,6 +47,20 @@ def palette(keys: set[FooterKey]) -> set[FooterKey]:
     return {key for key in keys if key.has_class("-command-palette")}
 
 
+@pytest.fixture
+def restyled(monkeypatch: pytest.MonkeyPatch) -> list[DOMNode]:
+    """Every node the app restyles from now on, in order (the real restyle is made)."""
+    nodes: list[DOMNode] = []
+    original = App.update_styles
+
+    def counted(self: App[Any], node: DOMNode, animate: bool = True) -> None:
+        nodes.append(node)
+        original(self, node, animate)
+
+    monkeypatch.setattr(App, "update_styles", counted)
+    return nodes
+
+
 async def settled_keys(pilot: Pilot[Any], screen: Screen[Any]) -> set[FooterKey]:
     """The footer's keys once they have stayed the same for a few turns of the app (a
     rebuild is queued after the next refresh)."""
@@ -81,16 +95,8 @@ async def test_views_visited_again_and_resized_build_no_footer_key(
 
 
 async def test_a_change_of_keys_rebuilds_the_footer_its_keys_styled_once(
-    scene: tuple[SqliteProcessRegistry, ManualClock], monkeypatch: pytest.MonkeyPatch
+    scene: tuple[SqliteProcessRegistry, ManualClock], restyled: list[DOMNode]
 ) -> None:
-    restyled: list[DOMNode] = []
-    original = App.update_styles
-
-    def counted(self: App[Any], node: DOMNode, animate: bool = True) -> None:
-        restyled.append(node)
-        original(self, node, animate)
-
-    monkeypatch.setattr(App, "update_styles", counted)
     registry, clock = scene
     app = make_app(Processes(registry, clock=clock), clock=clock, subtitle="scene.db")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -123,18 +129,10 @@ async def test_a_change_of_keys_rebuilds_the_footer_its_keys_styled_once(
 
 
 async def test_a_resize_restyles_the_footer_once(
-    scene: tuple[SqliteProcessRegistry, ManualClock], monkeypatch: pytest.MonkeyPatch
+    scene: tuple[SqliteProcessRegistry, ManualClock], restyled: list[DOMNode]
 ) -> None:
     # Its `-narrow`, its `-compact` and then each key's own `-compact` restyled the footer's
     # keys three times (~30 ms of a resize's CPU): now its classes change in one batch.
-    restyled: list[DOMNode] = []
-    original = App.update_styles
-
-    def counted(self: App[Any], node: DOMNode, animate: bool = True) -> None:
-        restyled.append(node)
-        original(self, node, animate)
-
-    monkeypatch.setattr(App, "update_styles", counted)
     registry, clock = scene
     app = make_app(Processes(registry, clock=clock), clock=clock, read_only=True)
     async with app.run_test(size=(120, 40)) as pilot:
